@@ -1,0 +1,3 @@
+module fulcrum
+
+go 1.26

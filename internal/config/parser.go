@@ -1,0 +1,231 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// maxIncludeDepth bounds nested includes; deeper nesting is almost surely a cycle
+// through different paths.
+const maxIncludeDepth = 32
+
+// Tree is a parsed configuration: the main context's directives, with every include
+// already replaced by the directives of the files it names.
+type Tree struct {
+	// Directives are the main context's directives.
+	Directives []*Directive
+	// Files lists every file read, main file first, each once.
+	Files []SourceFile
+}
+
+// ParseOptions control how a configuration is read.
+type ParseOptions struct {
+	// IncludeDir is the directory that relative include paths resolve against. Empty
+	// means the directory of the main file.
+	IncludeDir string
+	// ReadFile reads a file; nil means os.ReadFile. Tests use it to read from memory.
+	ReadFile func(path string) ([]byte, error)
+	// Glob expands an include pattern; nil means filepath.Glob.
+	Glob func(pattern string) ([]string, error)
+}
+
+// ParseFile reads the configuration file at path, following include directives, into
+// a Tree. It checks only the language (quotes, braces, semicolons, includes); the
+// directive table is checked later by Load.
+func ParseFile(path string, opts ParseOptions) (*Tree, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("resolve config path %q: %w", path, err)
+	}
+	p := newParser(opts, filepath.Dir(abs))
+	dirs, err := p.parseFile(abs, Pos{}, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &Tree{Directives: dirs, Files: p.files}, nil
+}
+
+// ParseBytes parses src as if it were the file named name. Includes are resolved
+// against dir (or the current directory when dir is empty).
+func ParseBytes(name string, src []byte, opts ParseOptions) (*Tree, error) {
+	dir := opts.IncludeDir
+	if dir == "" {
+		dir = filepath.Dir(name)
+	}
+	p := newParser(opts, dir)
+	p.files = append(p.files, SourceFile{Path: name, Text: src})
+	p.seen[name] = true
+	dirs, err := p.parse(newLexer(name, src), 0)
+	if err != nil {
+		return nil, err
+	}
+	return &Tree{Directives: dirs, Files: p.files}, nil
+}
+
+type parser struct {
+	opts       ParseOptions
+	includeDir string
+	files      []SourceFile
+	seen       map[string]bool // files already in files
+	stack      []string        // files being read, outermost first, to catch cycles
+}
+
+func newParser(opts ParseOptions, mainDir string) *parser {
+	if opts.ReadFile == nil {
+		opts.ReadFile = os.ReadFile
+	}
+	if opts.Glob == nil {
+		opts.Glob = filepath.Glob
+	}
+	dir := opts.IncludeDir
+	if dir == "" {
+		dir = mainDir
+	}
+	return &parser{opts: opts, includeDir: dir, seen: map[string]bool{}}
+}
+
+// parseFile reads and parses one file; from is the include directive that named it
+// (zero for the main file).
+func (p *parser) parseFile(path string, from Pos, depth int) ([]*Directive, error) {
+	for _, f := range p.stack {
+		if f == path {
+			return nil, hintf(from, "remove the include that leads back to it", `include cycle: "%s" includes itself`, path)
+		}
+	}
+	src, err := p.opts.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Pos: from, Msg: fmt.Sprintf(`open() "%s" failed (%s)`, path, describeOSError(err))}
+	}
+	if !p.seen[path] {
+		p.seen[path] = true
+		p.files = append(p.files, SourceFile{Path: path, Text: src})
+	}
+	p.stack = append(p.stack, path)
+	defer func() { p.stack = p.stack[:len(p.stack)-1] }()
+	return p.parse(newLexer(path, src), depth)
+}
+
+// describeOSError renders an os error the way nginx prints errno, e.g.
+// "2: No such file or directory".
+func describeOSError(err error) string {
+	switch {
+	case os.IsNotExist(err):
+		return "2: No such file or directory"
+	case os.IsPermission(err):
+		return "13: Permission denied"
+	}
+	return err.Error()
+}
+
+// parse reads directives until the end of the input (depth 0 of a file) and returns
+// them. Blocks are read by parseBlock.
+func (p *parser) parse(lx *lexer, depth int) ([]*Directive, error) {
+	return p.parseList(lx, depth, false)
+}
+
+// parseList reads directives until EOF (inBlock false) or a closing brace (inBlock
+// true).
+func (p *parser) parseList(lx *lexer, depth int, inBlock bool) ([]*Directive, error) {
+	list := []*Directive{}
+	for {
+		tok, err := lx.next()
+		if err != nil {
+			return nil, err
+		}
+		pos := Pos{File: lx.file, Line: tok.line}
+		switch tok.kind {
+		case tokEOF:
+			if inBlock {
+				return nil, hintf(pos, `add the missing "}"`, `unexpected end of file, expecting "}"`)
+			}
+			return list, nil
+		case tokClose:
+			if !inBlock {
+				return nil, hintf(pos, `remove it or add the "{" it closes`, `unexpected "}"`)
+			}
+			return list, nil
+		case tokSemicolon:
+			return nil, errorf(pos, `unexpected ";"`)
+		case tokOpen:
+			return nil, errorf(pos, `unexpected "{"`)
+		}
+		d, err := p.directive(lx, tok, pos, depth)
+		if err != nil {
+			return nil, err
+		}
+		if d.Name == "include" && !d.IsBlock {
+			included, err := p.include(d, depth)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, included...)
+			continue
+		}
+		list = append(list, d)
+	}
+}
+
+// directive reads the arguments and block of the directive whose name is first.
+func (p *parser) directive(lx *lexer, first token, pos Pos, depth int) (*Directive, error) {
+	d := &Directive{Name: first.text, Pos: pos, Args: []string{}}
+	for {
+		tok, err := lx.next()
+		if err != nil {
+			return nil, err
+		}
+		switch tok.kind {
+		case tokWord:
+			d.Args = append(d.Args, tok.text)
+		case tokSemicolon:
+			return d, nil
+		case tokOpen:
+			block, err := p.parseList(lx, depth, true)
+			if err != nil {
+				return nil, err
+			}
+			d.IsBlock, d.Block = true, block
+			return d, nil
+		case tokClose:
+			return nil, hintf(Pos{File: lx.file, Line: tok.line}, fmt.Sprintf(`end the "%s" directive with ";"`, d.Name), `unexpected "}"`)
+		case tokEOF:
+			return nil, hintf(Pos{File: lx.file, Line: tok.line}, fmt.Sprintf(`end the "%s" directive with ";"`, d.Name), `unexpected end of file, expecting ";" or "}"`)
+		}
+	}
+}
+
+// include expands an include directive into the directives of the files it names.
+// A pattern (with * ? or [) that matches nothing is not an error; a plain path that
+// does not exist is, as in nginx.
+func (p *parser) include(d *Directive, depth int) ([]*Directive, error) {
+	if len(d.Args) != 1 {
+		return nil, errorf(d.Pos, `invalid number of arguments in "include" directive`)
+	}
+	if depth >= maxIncludeDepth {
+		return nil, errorf(d.Pos, `includes nested more than %d deep`, maxIncludeDepth)
+	}
+	path := d.Args[0]
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(p.includeDir, path)
+	}
+	files := []string{path}
+	if strings.ContainsAny(path, "*?[") {
+		matches, err := p.opts.Glob(path)
+		if err != nil {
+			return nil, hintf(d.Pos, "fix the pattern", `invalid include pattern "%s": %v`, path, err)
+		}
+		sort.Strings(matches)
+		files = matches
+	}
+	var out []*Directive
+	for _, f := range files {
+		dirs, err := p.parseFile(f, d.Pos, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dirs...)
+	}
+	return out, nil
+}

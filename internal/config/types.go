@@ -1,0 +1,388 @@
+package config
+
+import (
+	"regexp"
+	"time"
+)
+
+// Config is a loaded, validated configuration. It is immutable once Load returns:
+// the daemon builds a snapshot from it and never changes it.
+type Config struct {
+	// Files lists every file read, main file first, for `fulcrum -T`.
+	Files []SourceFile
+	// Main holds the main context's settings (and the events block).
+	Main Main
+	// HTTP is the http block; nil when the configuration has none.
+	HTTP *HTTP
+	// Warnings are things worth telling the operator that do not stop the load,
+	// such as directives that fulcrum accepts but ignores.
+	Warnings []Warning
+}
+
+// Warning is a non-fatal finding at a place in the configuration.
+type Warning struct {
+	Pos Pos
+	Msg string
+}
+
+// String formats the warning as nginx would: "MESSAGE in FILE:LINE".
+func (w Warning) String() string {
+	if w.Pos.File == "" {
+		return w.Msg
+	}
+	return w.Msg + " in " + w.Pos.String()
+}
+
+// Main is the main context: process-wide settings.
+type Main struct {
+	// WorkerProcesses maps to GOMAXPROCS; 0 means auto (all CPUs).
+	WorkerProcesses int
+	// WorkerConnections caps simultaneous client connections (events block);
+	// default 1024.
+	WorkerConnections int
+	// PIDFile is the absolute path of the pid file; default <prefix>/logs/fulcrum.pid.
+	PIDFile string
+	// ErrorLogs are the main context's error_log targets; default
+	// <prefix>/logs/error.log at level error.
+	ErrorLogs []ErrorLog
+	// WorkerShutdownTimeout bounds how long a graceful stop or reload waits for long
+	// connections to finish; 0 means no limit.
+	WorkerShutdownTimeout time.Duration
+}
+
+// ErrorLog is one error_log target.
+type ErrorLog struct {
+	// Path is an absolute file path, or "stderr".
+	Path string
+	// Level is the lowest level written.
+	Level LogLevel
+	Pos   Pos
+}
+
+// LogLevel is an error log severity, from the least to the most severe.
+type LogLevel int
+
+// The error log levels, in nginx's order.
+const (
+	LevelDebug LogLevel = iota
+	LevelInfo
+	LevelNotice
+	LevelWarn
+	LevelError
+	LevelCrit
+	LevelAlert
+	LevelEmerg
+)
+
+// HTTP is the http block.
+type HTTP struct {
+	// Servers are the server blocks in config order.
+	Servers []*Server
+	// Upstreams are the upstream blocks in config order, followed by the implicit
+	// upstreams made for proxy_pass to a literal host:port.
+	Upstreams []*Upstream
+	// LogFormats maps log_format names to formats; "combined" is always present.
+	LogFormats map[string]*LogFormat
+	// Types maps a lower-case file extension (without the dot) to a MIME type,
+	// from types blocks.
+	Types map[string]string
+}
+
+// Upstream is an upstream block (or an implicit one for proxy_pass host:port).
+type Upstream struct {
+	Name string
+	// Servers in config order; a hostname that resolved to several addresses
+	// appears once per address.
+	Servers []*UpstreamServer
+	// Method is the balancing method; MethodRoundRobin unless the block says so.
+	Method BalanceMethod
+	// HashKey is the key template (with variables) for MethodHash.
+	HashKey string
+	// HashConsistent selects ketama consistent hashing for MethodHash.
+	HashConsistent bool
+	// RandomTwo selects "random two": the better of two random picks.
+	RandomTwo bool
+	// Keepalive is the number of idle connections kept per server; fulcrum keeps
+	// connections alive by default (see docs), so 0 means the default.
+	Keepalive int
+	// KeepaliveTimeout closes idle upstream connections after this long.
+	KeepaliveTimeout time.Duration
+	// KeepaliveRequests is the number of requests after which a connection is closed.
+	KeepaliveRequests int
+	// KeepaliveTime is the longest a connection is reused.
+	KeepaliveTime time.Duration
+	// Implicit marks an upstream made from a proxy_pass host:port.
+	Implicit bool
+	Pos      Pos
+}
+
+// BalanceMethod is an upstream's balancing method.
+type BalanceMethod int
+
+// The balancing methods.
+const (
+	MethodRoundRobin BalanceMethod = iota
+	MethodLeastConn
+	MethodIPHash
+	MethodHash
+	MethodRandom
+)
+
+// UpstreamServer is one server line of an upstream block, after name resolution.
+type UpstreamServer struct {
+	// Name is the address as written (host:port, host, or unix:/path).
+	Name string
+	// Network is "tcp" or "unix".
+	Network string
+	// Addr is the resolved "ip:port" (IPv6 in brackets) or the socket path.
+	Addr        string
+	Weight      int
+	MaxFails    int
+	FailTimeout time.Duration
+	MaxConns    int
+	Backup      bool
+	Down        bool
+	Pos         Pos
+}
+
+// Server is a server block.
+type Server struct {
+	Listens []Listen
+	// Names are the server_name entries in config order.
+	Names []ServerName
+	// Locations are the top-level locations in config order.
+	Locations []*Location
+	// Settings are the server level's effective settings (http defaults applied);
+	// they serve requests that match no location.
+	Settings *Settings
+	Pos      Pos
+}
+
+// Listen is one listen directive.
+type Listen struct {
+	// Network is "tcp" or "unix".
+	Network string
+	// Addr is "host:port" with the host as an IP ("0.0.0.0:80", "[::]:80",
+	// "127.0.0.1:8080") or the socket path.
+	Addr          string
+	DefaultServer bool
+	Pos           Pos
+}
+
+// NameKind says how a server_name entry matches.
+type NameKind int
+
+// The server_name kinds, in nginx's order of precedence.
+const (
+	NameExact         NameKind = iota // example.org
+	NameLeadWildcard                  // *.example.org (and the wildcard half of .example.org)
+	NameTrailWildcard                 // mail.*
+	NameRegex                         // ~^www\d+\.example\.net$
+)
+
+// ServerName is one server_name entry. ".example.org" becomes two entries: an exact
+// "example.org" and a lead wildcard "*.example.org".
+type ServerName struct {
+	Kind NameKind
+	// Name is the lower-cased name for exact and wildcard kinds, the source
+	// (without "~") for regexes.
+	Name string
+	// Regex is the compiled pattern for NameRegex (case-insensitive, as nginx).
+	Regex *regexp.Regexp
+	Pos   Pos
+}
+
+// Modifier is a location's match modifier.
+type Modifier int
+
+// The location modifiers.
+const (
+	ModPrefix        Modifier = iota // location /path
+	ModExact                         // location = /path
+	ModPrefixNoRegex                 // location ^~ /path
+	ModRegex                         // location ~ pattern
+	ModRegexCaseless                 // location ~* pattern
+	ModNamed                         // location @name
+)
+
+// Location is a location block.
+type Location struct {
+	Modifier Modifier
+	// Path is the prefix or exact path, the regex source, or the name (with "@").
+	Path string
+	// Regex is the compiled pattern for regex modifiers.
+	Regex *regexp.Regexp
+	// Locations are the nested locations in config order.
+	Locations []*Location
+	// Settings are the effective settings after inheritance.
+	Settings *Settings
+	Pos      Pos
+}
+
+// Settings are the per-request settings of a server or location after nginx's
+// inheritance: http -> server -> location -> nested location. A value set at a
+// lower level replaces the inherited one; array directives (proxy_set_header,
+// add_header, access_log, proxy_hide_header, ...) are inherited as a whole, only
+// when the lower level sets none of them.
+type Settings struct {
+	// Return, when set, answers every request itself (the return directive).
+	Return *Return
+	// ProxyPass, when set, forwards requests.
+	ProxyPass *ProxyPass
+
+	// Static files.
+	Root        string // absolute; default <prefix>/html
+	Alias       string // absolute; empty when unset
+	Index       []string
+	TryFiles    []string
+	DefaultType string
+
+	// Proxy request and response rewriting.
+	ProxySetHeaders         []HeaderTemplate
+	ProxyHideHeaders        []string
+	ProxyPassHeaders        []string
+	ProxyPassRequestHeaders bool
+	ProxyPassRequestBody    bool
+	ProxySetBody            string
+	ProxyMethod             string
+	ProxyHTTPVersion        string // "1.0" or "1.1"; default "1.1" (keep-alive on)
+	ProxyRedirects          []ProxyRedirect
+	ProxyBuffering          bool
+	ProxyRequestBuffering   bool
+
+	// Proxy timeouts and retries.
+	ProxyConnectTimeout      time.Duration
+	ProxyReadTimeout         time.Duration
+	ProxySendTimeout         time.Duration
+	ProxyNextUpstream        NextUpstream
+	ProxyNextUpstreamTries   int
+	ProxyNextUpstreamTimeout time.Duration
+
+	// Client limits and timeouts.
+	ClientMaxBodySize        int64 // 0 means no limit
+	ClientHeaderTimeout      time.Duration
+	ClientBodyTimeout        time.Duration
+	SendTimeout              time.Duration
+	KeepaliveTimeout         time.Duration
+	KeepaliveRequests        int
+	LargeClientHeaderBuffers BufferSpec
+	UnderscoresInHeaders     bool
+	IgnoreInvalidHeaders     bool
+	SetRealIPFrom            []string // CIDRs or addresses
+	RealIPHeader             string
+
+	// Responses.
+	AddHeaders       []HeaderTemplate
+	ErrorPages       []ErrorPage
+	AbsoluteRedirect bool
+	ServerTokens     bool
+
+	// Logging.
+	AccessLogs []AccessLog
+}
+
+// Return is the return directive: a status with optional text or URL.
+type Return struct {
+	Code int
+	// Text is the body (for codes other than 301, 302, 303, 307, 308) or the
+	// redirect URL; it may contain variables.
+	Text string
+	Pos  Pos
+}
+
+// ProxyPass is the proxy_pass directive.
+type ProxyPass struct {
+	// URL is the argument as written.
+	URL string
+	// Scheme is "http" (https is not supported yet).
+	Scheme string
+	// Upstream is the upstream block named by the URL, or the implicit upstream of
+	// its host:port. It is nil when the URL contains variables.
+	Upstream *Upstream
+	// Host is the URL's host[:port] as written, the value of $proxy_host.
+	Host string
+	// URI is the URI part ("/api/"), empty when HasURI is false.
+	URI    string
+	HasURI bool
+	// HasVariables reports that URL contains variables and is evaluated per request.
+	HasVariables bool
+	Pos          Pos
+}
+
+// HeaderTemplate is a header name with a value template (variables allowed), from
+// proxy_set_header or add_header.
+type HeaderTemplate struct {
+	Name  string
+	Value string
+	// Always is add_header's "always" flag.
+	Always bool
+	Pos    Pos
+}
+
+// ProxyRedirect is one proxy_redirect directive.
+type ProxyRedirect struct {
+	// Default is "proxy_redirect default"; Off is "proxy_redirect off".
+	Default bool
+	Off     bool
+	// From is the text or regex (when Regex is set) to replace; To the replacement.
+	From  string
+	Regex *regexp.Regexp
+	To    string
+	Pos   Pos
+}
+
+// NextUpstream is the set of proxy_next_upstream conditions.
+type NextUpstream uint16
+
+// The proxy_next_upstream conditions.
+const (
+	NextError NextUpstream = 1 << iota
+	NextTimeout
+	NextInvalidHeader
+	NextHTTP500
+	NextHTTP502
+	NextHTTP503
+	NextHTTP504
+	NextHTTP403
+	NextHTTP404
+	NextHTTP429
+	NextNonIdempotent
+	// NextOff is "off": no retries at all. When set, no other bit is.
+	NextOff
+)
+
+// BufferSpec is a "number size" pair such as large_client_header_buffers 4 8k.
+type BufferSpec struct {
+	Number int
+	Size   int64
+}
+
+// ErrorPage is one error_page directive.
+type ErrorPage struct {
+	Codes []int
+	// Response overrides the status ("=404", or "=" for the target's status).
+	Response int
+	// UseTargetStatus is the bare "=" form.
+	UseTargetStatus bool
+	// Target is a URI, a named location (@name) or a URL.
+	Target string
+	Pos    Pos
+}
+
+// AccessLog is one access_log directive; Off is "access_log off".
+type AccessLog struct {
+	Path   string // absolute path, or "stderr"/"stdout"
+	Format *LogFormat
+	Off    bool
+	Pos    Pos
+}
+
+// LogFormat is a log_format: a template of variables with an escaping mode.
+type LogFormat struct {
+	Name string
+	// Escape is "default", "json" or "none".
+	Escape string
+	// Template is the format's strings joined, with variables as text.
+	Template string
+	Pos      Pos
+}

@@ -1,0 +1,40 @@
+package errlog
+
+// Request is what an error log line knows about the request it concerns. Empty
+// fields are left out of the line.
+type Request struct {
+	// Client is the client's address, such as "127.0.0.1".
+	Client string
+	// Server is the server_name of the server block that took the request.
+	Server string
+	// Request is the request line, such as "GET / HTTP/1.1".
+	Request string
+	// Upstream is the upstream URL being tried, such as "http://127.0.0.1:5001/".
+	Upstream string
+	// Host is the request's Host header.
+	Host string
+}
+
+// AppendTo appends nginx's request context to b, in nginx's order:
+// `, client: ADDR, server: NAME, request: "LINE", upstream: "URL", host: "HOST"`,
+// leaving out the fields that are empty.
+func (r *Request) AppendTo(b []byte) []byte {
+	b = appendField(b, ", client: ", r.Client, false)
+	b = appendField(b, ", server: ", r.Server, false)
+	b = appendField(b, ", request: ", r.Request, true)
+	b = appendField(b, ", upstream: ", r.Upstream, true)
+	return appendField(b, ", host: ", r.Host, true)
+}
+
+func appendField(b []byte, label, value string, quote bool) []byte {
+	if value == "" {
+		return b
+	}
+	b = append(b, label...)
+	if !quote {
+		return append(b, value...)
+	}
+	b = append(b, '"')
+	b = append(b, value...)
+	return append(b, '"')
+}

@@ -1,0 +1,66 @@
+package upstream
+
+import "time"
+
+// ServerStatus is a read-only copy of one server's settings and state, for
+// status pages and metrics.
+type ServerStatus struct {
+	Name, Network, Addr string
+	Backup, Down        bool
+	Weight              int
+	// EffectiveWeight is below Weight for a while after failures.
+	EffectiveWeight int
+	MaxFails        int
+	FailTimeout     time.Duration
+	MaxConns        int
+	// Fails is nginx's failure count (reset by a successful probe).
+	Fails int
+	// Unavailable reports that picks skip the server now because of
+	// failures (fails >= max_fails and inside fail_timeout).
+	Unavailable bool
+	// Active is the number of requests in flight.
+	Active int64
+	// Requests and Failures count acquisitions and Failure releases since
+	// the registry first saw the server.
+	Requests, Failures int64
+}
+
+// UpstreamStatus is the status of one upstream's servers.
+type UpstreamStatus struct {
+	Name    string
+	Servers []ServerStatus
+}
+
+// Snapshot appends the status of every server of p, primaries then
+// backups, to dst and returns it. now decides Unavailable.
+func (p *Pool) Snapshot(now time.Time, dst []ServerStatus) []ServerStatus {
+	p.g.mu.Lock()
+	defer p.g.mu.Unlock()
+	for _, tier := range [][]Server{p.primary, p.backup} {
+		for i := range tier {
+			dst = append(dst, tier[i].status(now))
+		}
+	}
+	return dst
+}
+
+// status copies s. Called with the group lock held.
+func (s *Server) status(now time.Time) ServerStatus {
+	return ServerStatus{
+		Name:            s.set.Name,
+		Network:         s.set.Network,
+		Addr:            s.set.Addr,
+		Backup:          s.backup,
+		Down:            s.set.Down,
+		Weight:          s.set.Weight,
+		EffectiveWeight: s.effective(),
+		MaxFails:        s.set.MaxFails,
+		FailTimeout:     s.set.FailTimeout,
+		MaxConns:        s.set.MaxConns,
+		Fails:           int(s.st.fails.Load()),
+		Unavailable:     !s.pool.single && s.failedNow(now),
+		Active:          s.st.active.Load(),
+		Requests:        s.st.requests.Load(),
+		Failures:        s.st.failures.Load(),
+	}
+}

@@ -1,0 +1,83 @@
+package upstream
+
+import "time"
+
+// View is what a Chooser sees of one tier of a pool during Pool.Acquire,
+// with the pool's lock held. Indexes run from 0 to Len()-1 in
+// configuration order. A View is valid only during the Choose call that
+// received it.
+type View struct {
+	pool   *Pool
+	tier   []Server
+	now    time.Time
+	backup bool
+}
+
+// Pool returns the pool being picked from.
+func (v View) Pool() *Pool { return v.pool }
+
+// Len returns the number of servers in the tier, down ones included.
+func (v View) Len() int { return len(v.tier) }
+
+// Backup reports whether this is the backup tier.
+func (v View) Backup() bool { return v.backup }
+
+// Single reports whether the pool is a single-server pool (Pool.Single).
+func (v View) Single() bool { return v.pool.single }
+
+// Now returns the time of the pick.
+func (v View) Now() time.Time { return v.now }
+
+// Usable reports whether server i may be picked now: it is not down, not
+// inside its fail_timeout window after max_fails failures (never, in a
+// single-server pool), and below max_conns. The caller checks its own
+// tried set separately.
+func (v View) Usable(i int) bool {
+	s := &v.tier[i]
+	if s.set.Down || s.atMaxConns() {
+		return false
+	}
+	return v.pool.single || !s.failedNow(v.now)
+}
+
+// Down reports whether server i is marked down.
+func (v View) Down(i int) bool { return v.tier[i].set.Down }
+
+// Weight returns the configured weight of server i.
+func (v View) Weight(i int) int { return v.tier[i].set.Weight }
+
+// TotalWeight returns the sum of the weights of the tier, down servers
+// included (nginx's total_weight, used by the hash methods).
+func (v View) TotalWeight() int {
+	if v.backup {
+		return v.pool.totalBackup
+	}
+	return v.pool.totalPrimary
+}
+
+// Active returns the requests in flight to server i.
+func (v View) Active(i int) int64 { return v.tier[i].st.active.Load() }
+
+// Name returns the configured name of server i (Settings.Name).
+func (v View) Name(i int) string { return v.tier[i].set.Name }
+
+// Credit is one server's step of a smooth weighted round robin round:
+// current_weight += effective_weight, then effective_weight moves one step
+// back towards the weight (the slow recovery after failures). It returns
+// the effective weight added, which the caller sums into the round's total.
+func (v View) Credit(i int) int {
+	s := &v.tier[i]
+	e := s.effective()
+	s.current += e
+	if d := s.deficit(); d > 0 {
+		s.st.deficit = d - 1
+	}
+	return e
+}
+
+// Current returns server i's current_weight.
+func (v View) Current(i int) int { return v.tier[i].current }
+
+// Debit ends a round: the winner's current_weight -= total, where total is
+// the sum of what Credit returned during the round.
+func (v View) Debit(i, total int) { v.tier[i].current -= total }

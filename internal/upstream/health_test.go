@@ -206,10 +206,10 @@ func TestSingleServerExemption(t *testing.T) {
 
 func TestEffectiveWeightDropAndRecovery(t *testing.T) {
 	tests := []struct {
-		name     string
-		a        Settings
-		fails    int
-		want     []int // effective weight of a after each failure, then after each pick round
+		name  string
+		a     Settings
+		fails int
+		want  []int // effective weight of a after each failure, then after each pick round
 	}{
 		// weight/max_fails = 4/2 = 2 per failure, +1 per round.
 		{name: "weight 4 max_fails 2", a: server("a:1", weight(4), maxFails(2)), fails: 1, want: []int{2, 3, 4, 4}},

@@ -43,8 +43,8 @@ func (o Outcome) String() string {
 // one liveState and one group lock.
 type liveState struct {
 	// Guarded by the group's mu (written only with it held):
-	accessed  time.Time // time of the last failure
-	checked   time.Time // last failure, or last pick after the window
+	accessed time.Time // time of the last failure
+	checked  time.Time // last failure, or last pick after the window
 	// deficit is weight - effective_weight: how far nginx's
 	// effective_weight is below the weight after failures. Kept as a
 	// deficit so that a reload that changes the weight applies the new

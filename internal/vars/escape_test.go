@@ -1,0 +1,134 @@
+package vars
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestAppendEscapeDefault(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"", ""},
+		{"plain text ~!", "plain text ~!"},
+		{`say "hi"`, `say \x22hi\x22`},
+		{`back\slash`, `back\x5Cslash`},
+		{"tab\there", `tab\x09here`},
+		{"nl\r\n", `nl\x0D\x0A`},
+		{"\x00\x1f", `\x00\x1F`},
+		{"del\x7f", `del\x7F`},
+		{"caf\xc3\xa9", `caf\xC3\xA9`},
+		{"\xff", `\xFF`},
+		{" ", " "},
+		{"'single'", "'single'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := string(AppendEscapeDefault([]byte("p:"), []byte(tt.in))); got != "p:"+tt.want {
+				t.Errorf("AppendEscapeDefault(%q) = %q, want %q", tt.in, got, "p:"+tt.want)
+			}
+		})
+	}
+}
+
+func TestAppendEscapeJSON(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"", ""},
+		{"plain", "plain"},
+		{`say "hi"`, `say \"hi\"`},
+		{`a\b`, `a\\b`},
+		{"\n\r\t\b\f", `\n\r\t\b\f`},
+		{"\x00\x01\x1f", `\u0000\u0001\u001F`},
+		{"\x7f", "\x7f"},
+		{"caf\xc3\xa9", "caf\xc3\xa9"},
+		{"/slash'", "/slash'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got := AppendEscapeJSON(nil, []byte(tt.in))
+			if string(got) != tt.want {
+				t.Errorf("AppendEscapeJSON(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			// For valid UTF-8 input the result is a JSON string body that
+			// decodes back to the input.
+			var back string
+			if err := json.Unmarshal([]byte(`"`+string(got)+`"`), &back); err != nil || back != tt.in {
+				t.Errorf("JSON round trip of %q: %q, %v", tt.in, back, err)
+			}
+		})
+	}
+}
+
+func TestAppendEscapeNone(t *testing.T) {
+	in := "\"\\\x00\xff"
+	if got := string(AppendEscapeNone([]byte("p:"), []byte(in))); got != "p:"+in {
+		t.Errorf("AppendEscapeNone = %q", got)
+	}
+}
+
+func TestParseEscape(t *testing.T) {
+	for _, e := range []Escape{EscapeDefault, EscapeJSON, EscapeNone} {
+		got, err := ParseEscape(e.String())
+		if err != nil || got != e {
+			t.Errorf("ParseEscape(%q) = %v, %v", e.String(), got, err)
+		}
+	}
+	if _, err := ParseEscape("html"); err == nil || err.Error() != `unknown log format escaping "html"` {
+		t.Errorf("ParseEscape(html) error = %v", err)
+	}
+}
+
+// TestAppendEscapedLogRules checks nginx's access log rules: literals are
+// copied as written, values escaped, and a variable that is not found is
+// "-" only with escape=default.
+func TestAppendEscapedLogRules(t *testing.T) {
+	st := &State{}
+	st.Method = "GET"
+	st.Header = HeaderList{
+		{Name: "User-Agent", Value: `evil "agent"` + "\n"},
+		{Name: "Referer", Value: ""},
+	}
+	const format = `"$request_method" "$http_user_agent" "$http_referer" "$http_x_absent" \"lit\"`
+	tests := []struct {
+		esc  Escape
+		want string
+	}{
+		{EscapeDefault, `"GET" "evil \x22agent\x22\x0A" "" "-" \"lit\"`},
+		{EscapeJSON, `"GET" "evil \"agent\"\n" "" "" \"lit\"`},
+		{EscapeNone, "\"GET\" \"evil \"agent\"\n\" \"\" \"\" \\\"lit\\\""},
+	}
+	var c Compiler
+	tpl, err := c.Compile(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.esc.String(), func(t *testing.T) {
+			if got := string(tpl.AppendEscaped(nil, st, tt.esc)); got != tt.want {
+				t.Errorf("escape=%s:\n got %s\nwant %s", tt.esc, got, tt.want)
+			}
+		})
+	}
+	// Plain Append writes nothing for a variable that is not found.
+	if got := tpl.String(st); got != "\"GET\" \"evil \"agent\"\n\" \"\" \"\" \\\"lit\\\"" {
+		t.Errorf("Append = %q", got)
+	}
+}
+
+func TestCombinedLogLine(t *testing.T) {
+	c := &Compiler{Now: fixedClock}
+	tpl, err := c.Compile(combinedFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := filledState()
+	want := `192.0.2.10 - alice [25/Nov/2026:01:24:22 +0000] "GET /search/a%20b?q=go&Lang=en&empty=&flag HTTP/1.1" 200 1000 "-" "curl/8.5.0"`
+	if got := string(tpl.AppendEscaped(nil, st, EscapeDefault)); got != want {
+		t.Errorf("combined:\n got %s\nwant %s", got, want)
+	}
+}
+
+// combinedFormat is nginx's predefined log_format combined.
+const combinedFormat = `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`

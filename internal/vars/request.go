@@ -1,0 +1,360 @@
+package vars
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"strings"
+)
+
+// Getters of the variables read from the client's request. Each returns
+// dst unchanged with false when the variable is not found.
+
+func getRequestMethod(dst []byte, st *State) ([]byte, bool) {
+	if st.Method == "" {
+		return dst, false
+	}
+	return append(dst, st.Method...), true
+}
+
+func getRequestURI(dst []byte, st *State) ([]byte, bool) {
+	return append(dst, st.RequestURI...), true
+}
+
+func getURI(dst []byte, st *State) ([]byte, bool) {
+	return append(dst, st.Path...), true
+}
+
+// getArgs is not found when the request target had no '?' at all, and
+// empty when it ended in a bare '?' (nginx's r->args.data == NULL test).
+func getArgs(dst []byte, st *State) ([]byte, bool) {
+	if st.Args == "" && strings.IndexByte(st.RequestURI, '?') < 0 {
+		return dst, false
+	}
+	return append(dst, st.Args...), true
+}
+
+func getIsArgs(dst []byte, st *State) ([]byte, bool) {
+	if st.Args != "" {
+		dst = append(dst, '?')
+	}
+	return dst, true
+}
+
+func getRequestLine(dst []byte, st *State) ([]byte, bool) {
+	if st.RequestLine != "" {
+		return append(dst, st.RequestLine...), true
+	}
+	if st.Method == "" {
+		return dst, false
+	}
+	dst = append(dst, st.Method...)
+	dst = append(dst, ' ')
+	dst = append(dst, st.RequestURI...)
+	if st.Proto != "" {
+		dst = append(dst, ' ')
+		dst = append(dst, st.Proto...)
+	}
+	return dst, true
+}
+
+func getServerProtocol(dst []byte, st *State) ([]byte, bool) {
+	if st.Proto == "" {
+		return dst, false
+	}
+	return append(dst, st.Proto...), true
+}
+
+func getScheme(dst []byte, st *State) ([]byte, bool) {
+	if st.Scheme == "" {
+		return append(dst, "http"...), true
+	}
+	return append(dst, st.Scheme...), true
+}
+
+func getHTTPS(dst []byte, st *State) ([]byte, bool) {
+	if st.Scheme == "https" {
+		dst = append(dst, "on"...)
+	}
+	return dst, true
+}
+
+// getHost is nginx's $host: the request's host without port or trailing
+// dot, lowercased, else the server's primary name.
+func getHost(dst []byte, st *State) ([]byte, bool) {
+	h := hostOnly(st.Host)
+	if h == "" {
+		return append(dst, st.ServerName...), true
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst, true
+}
+
+// hostOnly strips the port and one trailing dot from a Host value, as
+// ngx_http_validate_host does ("[::1]:80" -> "[::1]").
+func hostOnly(h string) string {
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i >= 0 {
+			return h[:i+1]
+		}
+		return h
+	}
+	if i := strings.IndexByte(h, ':'); i >= 0 {
+		h = h[:i]
+	}
+	return strings.TrimSuffix(h, ".")
+}
+
+func getRequestBody(dst []byte, st *State) ([]byte, bool) {
+	if st.Body == nil {
+		return dst, false
+	}
+	return append(dst, st.Body...), true
+}
+
+func getRequestLength(dst []byte, st *State) ([]byte, bool) {
+	return strconv.AppendInt(dst, st.Length, 10), true
+}
+
+// getRequestID is nginx's $request_id: 16 random bytes in lower-case hex,
+// drawn once per request and stable until Reset.
+func getRequestID(dst []byte, st *State) ([]byte, bool) {
+	if !st.reqIDSet {
+		_, _ = rand.Read(st.reqIDRaw[:]) // never fails since Go 1.24
+		hex.Encode(st.reqID[:], st.reqIDRaw[:])
+		st.reqIDSet = true
+	}
+	return append(dst, st.reqID[:]...), true
+}
+
+// getProxyAddXForwardedFor is the client's X-Forwarded-For fields joined
+// by ", ", then ", " and $remote_addr; just $remote_addr without any.
+func getProxyAddXForwardedFor(dst []byte, st *State) ([]byte, bool) {
+	dst, ok := appendHeader(dst, st.Header, "X-Forwarded-For", ", ")
+	if ok {
+		dst = append(dst, ", "...)
+	}
+	return appendAddr(dst, st.Remote), true
+}
+
+// headerSource picks one of the State's header sections.
+type headerSource func(st *State) Headers
+
+func reqHeaders(st *State) Headers      { return st.Header }
+func sentHeaders(st *State) Headers     { return st.SentHeader }
+func upstreamHeaders(st *State) Headers { return st.UpstreamHeader }
+
+// headerGetter returns the getter of a header variable: every field named
+// name (canonical form) joined by sep, not found when there is none.
+func headerGetter(name, sep string, src headerSource) Getter {
+	if name == "" {
+		return getNotFound
+	}
+	return func(dst []byte, st *State) ([]byte, bool) {
+		return appendHeader(dst, src(st), name, sep)
+	}
+}
+
+func getNotFound(dst []byte, _ *State) ([]byte, bool) { return dst, false }
+
+// appendHeader appends every value of the fields named name, joined by sep,
+// and reports whether there was one (ngx_http_variable_unknown_header).
+func appendHeader(dst []byte, h Headers, name, sep string) ([]byte, bool) {
+	if m, isMap := h.(HeaderMap); isMap { // one map index instead of two
+		return appendJoined(dst, m[name], sep)
+	}
+	if h == nil {
+		return dst, false
+	}
+	v, next, ok := h.Lookup(name, 0)
+	if !ok {
+		return dst, false
+	}
+	dst = append(dst, v...)
+	for {
+		if v, next, ok = h.Lookup(name, next); !ok {
+			return dst, true
+		}
+		dst = append(dst, sep...)
+		dst = append(dst, v...)
+	}
+}
+
+func appendJoined(dst []byte, vs []string, sep string) ([]byte, bool) {
+	for i, v := range vs {
+		if i > 0 {
+			dst = append(dst, sep...)
+		}
+		dst = append(dst, v...)
+	}
+	return dst, len(vs) > 0
+}
+
+// argGetter returns the getter of $arg_NAME: the raw value of the first
+// query argument named name (case-insensitive), as ngx_http_arg finds it.
+func argGetter(name string) Getter {
+	if name == "" {
+		return getNotFound
+	}
+	return func(dst []byte, st *State) ([]byte, bool) {
+		v, ok := findArg(st.Args, name)
+		if !ok {
+			return dst, false
+		}
+		return append(dst, v...), true
+	}
+}
+
+// findArg finds "name=" at the start of args or after a '&'. An argument
+// without '=' is not found.
+func findArg(args, name string) (string, bool) {
+	for i := 0; i+len(name) < len(args); i++ {
+		if (i > 0 && args[i-1] != '&') || args[i+len(name)] != '=' ||
+			!strings.EqualFold(args[i:i+len(name)], name) {
+			continue
+		}
+		v := args[i+len(name)+1:]
+		if j := strings.IndexByte(v, '&'); j >= 0 {
+			v = v[:j]
+		}
+		return v, true
+	}
+	return "", false
+}
+
+// cookieGetter returns the getter of $cookie_NAME.
+func cookieGetter(name string) Getter {
+	if name == "" {
+		return getNotFound
+	}
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if st.Header == nil {
+			return dst, false
+		}
+		line, next, ok := st.Header.Lookup("Cookie", 0)
+		for ok {
+			if v, found := findCookie(line, name); found {
+				return append(dst, v...), true
+			}
+			line, next, ok = st.Header.Lookup("Cookie", next)
+		}
+		return dst, false
+	}
+}
+
+// findCookie is ngx_http_parse_multi_header_lines for one Cookie line:
+// pairs are separated by ';' or ',', the name compares case-insensitively,
+// spaces around '=' are skipped, and the value runs to the next ';'.
+func findCookie(line, name string) (string, bool) {
+	if len(name) > len(line) {
+		return "", false
+	}
+	for s := 0; s < len(line); {
+		if len(line)-s >= len(name) && strings.EqualFold(line[s:s+len(name)], name) {
+			s = skipSpaces(line, s+len(name))
+			if s < len(line) && line[s] == '=' {
+				start := skipSpaces(line, s+1)
+				end := start
+				for end < len(line) && line[end] != ';' {
+					end++
+				}
+				return line[start:end], true
+			}
+			if s < len(line) {
+				s++ // nginx consumes the byte that was not '='
+			}
+		}
+		for s < len(line) {
+			c := line[s]
+			s++
+			if c == ';' || c == ',' {
+				break
+			}
+		}
+		s = skipSpaces(line, s)
+	}
+	return "", false
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// getRemoteUser is the user name of "Authorization: Basic" credentials,
+// not found when they are absent or malformed (ngx_http_auth_basic_user).
+func getRemoteUser(dst []byte, st *State) ([]byte, bool) {
+	if st.Header == nil {
+		return dst, false
+	}
+	v, _, ok := st.Header.Lookup("Authorization", 0)
+	if !ok || len(v) < len("Basic ") || !strings.EqualFold(v[:len("Basic ")], "Basic ") {
+		return dst, false
+	}
+	v = v[skipSpaces(v, len("Basic ")):]
+	mark := len(dst)
+	dst, ok = appendBase64Decoded(dst, v)
+	if !ok {
+		return dst[:mark], false
+	}
+	user := dst[mark:]
+	i := 0
+	for i < len(user) && user[i] != ':' {
+		i++
+	}
+	if i == 0 || i == len(user) {
+		return dst[:mark], false
+	}
+	return dst[:mark+i], true
+}
+
+// appendBase64Decoded decodes standard base64 the way ngx_decode_base64
+// does: input stops at the first '=', any other byte outside the alphabet
+// is an error, and a length of 4n+1 is an error.
+func appendBase64Decoded(dst []byte, s string) ([]byte, bool) {
+	if i := strings.IndexByte(s, '='); i >= 0 {
+		s = s[:i]
+	}
+	if s == "" || len(s)%4 == 1 {
+		return dst, false
+	}
+	var acc uint32
+	var bits uint
+	for i := 0; i < len(s); i++ {
+		d := base64Value(s[i])
+		if d < 0 {
+			return dst, false
+		}
+		acc = acc<<6 | uint32(d)
+		bits += 6
+		if bits >= 8 {
+			bits -= 8
+			dst = append(dst, byte(acc>>bits))
+		}
+	}
+	return dst, true
+}
+
+func base64Value(c byte) int {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return int(c - 'A')
+	case c >= 'a' && c <= 'z':
+		return int(c-'a') + 26
+	case c >= '0' && c <= '9':
+		return int(c-'0') + 52
+	case c == '+':
+		return 62
+	case c == '/':
+		return 63
+	}
+	return -1
+}

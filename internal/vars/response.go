@@ -1,0 +1,343 @@
+package vars
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Getters of the connection, routing, response, upstream and clock
+// variables.
+
+func appendAddr(dst []byte, ap netip.AddrPort) []byte {
+	if a := ap.Addr(); a.IsValid() {
+		return a.AppendTo(dst)
+	}
+	return dst
+}
+
+// appendPort appends ap's port; 0 appends nothing, as nginx prints an
+// unknown port.
+func appendPort(dst []byte, ap netip.AddrPort) []byte {
+	if p := ap.Port(); p != 0 {
+		return strconv.AppendUint(dst, uint64(p), 10)
+	}
+	return dst
+}
+
+func getRemoteAddr(dst []byte, st *State) ([]byte, bool) {
+	return appendAddr(dst, st.Remote), true
+}
+
+func getRemotePort(dst []byte, st *State) ([]byte, bool) {
+	return appendPort(dst, st.Remote), true
+}
+
+func getServerAddr(dst []byte, st *State) ([]byte, bool) {
+	return appendAddr(dst, st.Local), true
+}
+
+func getServerPort(dst []byte, st *State) ([]byte, bool) {
+	return appendPort(dst, st.Local), true
+}
+
+// getBinaryRemoteAddr is the client address in network byte order: 4
+// bytes for IPv4, 16 for IPv6.
+func getBinaryRemoteAddr(dst []byte, st *State) ([]byte, bool) {
+	a := st.Remote.Addr()
+	switch {
+	case a.Is4():
+		b := a.As4()
+		return append(dst, b[:]...), true
+	case a.Is6():
+		b := a.As16()
+		return append(dst, b[:]...), true
+	}
+	return dst, true
+}
+
+func getConnection(dst []byte, st *State) ([]byte, bool) {
+	return strconv.AppendUint(dst, st.Conn, 10), true
+}
+
+func getConnectionRequests(dst []byte, st *State) ([]byte, bool) {
+	return strconv.AppendUint(dst, st.ConnRequests, 10), true
+}
+
+func getServerName(dst []byte, st *State) ([]byte, bool) {
+	return append(dst, st.ServerName...), true
+}
+
+// getStatus prints the status with at least three digits ("%03ui"), so a
+// request that got no response logs "000".
+func getStatus(dst []byte, st *State) ([]byte, bool) {
+	s := max(st.Status, 0)
+	if s < 100 {
+		dst = append(dst, '0')
+	}
+	if s < 10 {
+		dst = append(dst, '0')
+	}
+	return strconv.AppendInt(dst, int64(s), 10), true
+}
+
+func getBodyBytesSent(dst []byte, st *State) ([]byte, bool) {
+	return strconv.AppendInt(dst, max(st.BodyBytesSent, 0), 10), true
+}
+
+func getBytesSent(dst []byte, st *State) ([]byte, bool) {
+	return strconv.AppendInt(dst, max(st.BytesSent, 0), 10), true
+}
+
+func getProxyHost(dst []byte, st *State) ([]byte, bool) {
+	if st.ProxyHost == "" {
+		return dst, false
+	}
+	return append(dst, st.ProxyHost...), true
+}
+
+func getProxyPort(dst []byte, st *State) ([]byte, bool) {
+	if st.ProxyPort == "" {
+		return dst, false
+	}
+	return append(dst, st.ProxyPort...), true
+}
+
+// upstreamVar covers the list-shaped $upstream_* variables.
+func upstreamVar(name string) Getter {
+	switch name {
+	case "upstream_addr":
+		return attemptList(appendAttemptAddr)
+	case "upstream_status":
+		return attemptList(appendAttemptStatus)
+	case "upstream_response_time":
+		return attemptList(func(dst []byte, a *Attempt) []byte { return appendMillis(dst, a.ResponseTime) })
+	case "upstream_connect_time":
+		return attemptList(func(dst []byte, a *Attempt) []byte { return appendMillis(dst, a.ConnectTime) })
+	case "upstream_header_time":
+		return attemptList(func(dst []byte, a *Attempt) []byte { return appendMillis(dst, a.HeaderTime) })
+	case "upstream_response_length":
+		return attemptList(func(dst []byte, a *Attempt) []byte { return strconv.AppendInt(dst, a.ResponseLength, 10) })
+	case "upstream_bytes_received":
+		return attemptList(func(dst []byte, a *Attempt) []byte { return strconv.AppendInt(dst, a.BytesReceived, 10) })
+	case "upstream_bytes_sent":
+		return attemptList(func(dst []byte, a *Attempt) []byte { return strconv.AppendInt(dst, a.BytesSent, 10) })
+	}
+	return nil
+}
+
+// attemptList returns a getter that prints one entry per attempt joined by
+// ", ", not found when no upstream was involved.
+func attemptList(entry func(dst []byte, a *Attempt) []byte) Getter {
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if len(st.Upstreams) == 0 {
+			return dst, false
+		}
+		for i := range st.Upstreams {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = entry(dst, &st.Upstreams[i])
+		}
+		return dst, true
+	}
+}
+
+func appendAttemptAddr(dst []byte, a *Attempt) []byte {
+	if a.Addr.IsValid() {
+		return a.Addr.AppendTo(dst)
+	}
+	return append(dst, a.Name...)
+}
+
+func appendAttemptStatus(dst []byte, a *Attempt) []byte {
+	if a.Status <= 0 {
+		return append(dst, '-')
+	}
+	return strconv.AppendInt(dst, int64(a.Status), 10)
+}
+
+// appendMillis prints d as seconds with millisecond precision ("0.012"),
+// "-" when d is negative (not measured).
+func appendMillis(dst []byte, d time.Duration) []byte {
+	if d < 0 {
+		return append(dst, '-')
+	}
+	return appendSeconds(dst, d.Milliseconds())
+}
+
+// appendSeconds prints ms milliseconds as nginx's "%T.%03M".
+func appendSeconds(dst []byte, ms int64) []byte {
+	dst = strconv.AppendInt(dst, ms/1000, 10)
+	ms %= 1000
+	return append(dst, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+}
+
+// upstreamCookieGetter returns the getter of $upstream_cookie_NAME: the
+// value of the first Set-Cookie of the upstream response that sets name
+// (ngx_http_parse_set_cookie_lines).
+func upstreamCookieGetter(name string) Getter {
+	if name == "" {
+		return getNotFound
+	}
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if st.UpstreamHeader == nil {
+			return dst, false
+		}
+		line, next, ok := st.UpstreamHeader.Lookup("Set-Cookie", 0)
+		for ok {
+			if v, found := findSetCookie(line, name); found {
+				return append(dst, v...), true
+			}
+			line, next, ok = st.UpstreamHeader.Lookup("Set-Cookie", next)
+		}
+		return dst, false
+	}
+}
+
+func findSetCookie(line, name string) (string, bool) {
+	if len(name) >= len(line) || !strings.EqualFold(line[:len(name)], name) {
+		return "", false
+	}
+	s := skipSpaces(line, len(name))
+	if s == len(line) || line[s] != '=' {
+		return "", false
+	}
+	s = skipSpaces(line, s+1)
+	end := s
+	for end < len(line) && line[end] != ';' {
+		end++
+	}
+	return line[s:end], true
+}
+
+// captureGetter returns the getter of $n: group n of the last regex
+// match; not found when the expression had fewer groups, empty when the
+// group did not participate.
+func captureGetter(n int) Getter {
+	return func(dst []byte, st *State) ([]byte, bool) {
+		v, ok := st.Captures.group(n)
+		if !ok {
+			return dst, false
+		}
+		return append(dst, v...), true
+	}
+}
+
+func (c *Captures) group(i int) (string, bool) {
+	if 2*i+1 >= len(c.Index) {
+		return "", false
+	}
+	s, e := c.Index[2*i], c.Index[2*i+1]
+	if s < 0 || e < s || e > len(c.Subject) {
+		return "", true
+	}
+	return c.Subject[s:e], true
+}
+
+// declaredGetter returns the getter of a declared name: the named capture
+// of the last match, else the SetVar value, else not found.
+func declaredGetter(name string) Getter {
+	return func(dst []byte, st *State) ([]byte, bool) {
+		for i, n := range st.Captures.Names {
+			if n != "" && strings.EqualFold(n, name) {
+				if v, ok := st.Captures.group(i); ok {
+					return append(dst, v...), true
+				}
+			}
+		}
+		if v, ok := st.lookupVar(name); ok {
+			return append(dst, v...), true
+		}
+		return dst, false
+	}
+}
+
+func pidGetter(pid int) Getter {
+	return constGetter(strconv.Itoa(pid))
+}
+
+func (c *Compiler) getMsec(dst []byte, _ *State) ([]byte, bool) {
+	return appendSeconds(dst, c.now().UnixMilli()), true
+}
+
+// getRequestTime is the time since State.Start, clamped at zero.
+func (c *Compiler) getRequestTime(dst []byte, st *State) ([]byte, bool) {
+	var ms int64
+	if !st.Start.IsZero() {
+		ms = max(c.now().Sub(st.Start).Milliseconds(), 0)
+	}
+	return appendSeconds(dst, ms), true
+}
+
+func (c *Compiler) getTimeLocal(dst []byte, _ *State) ([]byte, bool) {
+	return appendTimeLocal(dst, c.now()), true
+}
+
+func (c *Compiler) getTimeISO8601(dst []byte, _ *State) ([]byte, bool) {
+	return appendTimeISO8601(dst, c.now()), true
+}
+
+// appendTimeLocal prints t as nginx's log time, "%02d/%s/%d:%02d:%02d:%02d
+// %c%02i%02i": 25/Nov/2026:01:24:22 +0000. It is time.AppendFormat with
+// "02/Jan/2006:15:04:05 -0700", written out because it runs for every log
+// line.
+func appendTimeLocal(dst []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	dst = append2(dst, day)
+	dst = append(dst, '/')
+	dst = append(dst, month.String()[:3]...)
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, int64(year), 10)
+	dst = append(dst, ':')
+	dst = appendClock(dst, hour, minute, sec)
+	dst = append(dst, ' ')
+	return appendZone(dst, t, false)
+}
+
+// appendTimeISO8601 prints t as nginx's $time_iso8601,
+// "%4d-%02d-%02dT%02d:%02d:%02d%c%02i:%02i": 2026-11-25T01:24:22+00:00
+// (never "Z").
+func appendTimeISO8601(dst []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	hour, minute, sec := t.Clock()
+	dst = strconv.AppendInt(dst, int64(year), 10)
+	dst = append(dst, '-')
+	dst = append2(dst, int(month))
+	dst = append(dst, '-')
+	dst = append2(dst, day)
+	dst = append(dst, 'T')
+	dst = appendClock(dst, hour, minute, sec)
+	return appendZone(dst, t, true)
+}
+
+func appendClock(dst []byte, hour, minute, sec int) []byte {
+	dst = append2(dst, hour)
+	dst = append(dst, ':')
+	dst = append2(dst, minute)
+	dst = append(dst, ':')
+	return append2(dst, sec)
+}
+
+// appendZone prints t's UTC offset as +hhmm, or +hh:mm with colon.
+func appendZone(dst []byte, t time.Time, colon bool) []byte {
+	_, off := t.Zone()
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	off /= 60
+	dst = append(dst, sign)
+	dst = append2(dst, off/60)
+	if colon {
+		dst = append(dst, ':')
+	}
+	return append2(dst, off%60)
+}
+
+// append2 prints 0 <= n < 100 with two digits.
+func append2(dst []byte, n int) []byte {
+	return append(dst, byte('0'+n/10%10), byte('0'+n%10))
+}

@@ -1,0 +1,257 @@
+package vars
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Headers is a read-only view of one header section: the client's request
+// headers, the upstream's response headers, or the response headers sent to
+// the client. Implementations must be cheap to call and must not allocate.
+//
+// vars copies every value it reads before the evaluating call returns and
+// never retains a Headers value beyond [State.Reset], so an engine may
+// return strings that alias its own pooled buffers.
+type Headers interface {
+	// Lookup returns the first field named name at or after position from
+	// (0 starts at the beginning), its value, and the position from which to
+	// continue looking for further fields of the same name; ok is false when
+	// there is none. Names compare ASCII case-insensitively. vars always
+	// passes name in canonical form (as net/textproto.CanonicalMIMEHeaderKey
+	// writes it, e.g. "X-Forwarded-For"), so a map keyed by canonical names
+	// can answer with a single index. Fields of one name are reported in the
+	// order they were received.
+	Lookup(name string, from int) (value string, next int, ok bool)
+}
+
+// Compile-time checks that the adapters implement Headers.
+var (
+	_ Headers = HeaderMap(nil)
+	_ Headers = HeaderList(nil)
+)
+
+// HeaderMap adapts a map keyed by canonical header names, such as net/http's
+// Header, to [Headers]: vars.HeaderMap(req.Header) is a free conversion.
+// Keys that are not canonical are not found.
+type HeaderMap map[string][]string
+
+// Lookup implements [Headers]; the position is the index into the value
+// slice of name.
+func (m HeaderMap) Lookup(name string, from int) (string, int, bool) {
+	vs := m[name]
+	if from < 0 || from >= len(vs) {
+		return "", from, false
+	}
+	return vs[from], from + 1, true
+}
+
+// Field is one header field line.
+type Field struct {
+	Name  string
+	Value string
+}
+
+// HeaderList adapts an ordered list of field lines to [Headers]; names
+// compare case-insensitively. It suits an engine that keeps fields in
+// arrival order, and tests.
+type HeaderList []Field
+
+// Lookup implements [Headers]; the position is an index into the list.
+func (l HeaderList) Lookup(name string, from int) (string, int, bool) {
+	for i := max(from, 0); i < len(l); i++ {
+		if strings.EqualFold(l[i].Name, name) {
+			return l[i].Value, i + 1, true
+		}
+	}
+	return "", len(l), false
+}
+
+// Request is the engine-neutral view of the client's request that the
+// engine fills once, when the request head has been read. Strings may alias
+// the engine's buffers; they must stay valid until [State.Reset].
+type Request struct {
+	// Method is the request method ($request_method); empty means not found.
+	Method string
+	// RequestURI is the request target exactly as received, query included
+	// ($request_uri).
+	RequestURI string
+	// Path is the normalised, percent-decoded path used for location
+	// matching ($uri, $document_uri).
+	Path string
+	// Args is the raw query string without the '?' ($args, $query_string,
+	// $arg_NAME). $args is "not found" when Args is empty and RequestURI
+	// holds no '?', as in nginx.
+	Args string
+	// Host is the host the client asked for, as received: the authority of
+	// an absolute-form request target if there was one, else the Host header
+	// value, else "". $host strips the port and a trailing dot and lowercases
+	// it on output, falling back to ServerName when it is empty.
+	Host string
+	// Scheme is "http" or "https" ($scheme); empty means "http".
+	Scheme string
+	// Proto is the protocol version as in the request line, e.g. "HTTP/1.1"
+	// ($server_protocol); empty means not found.
+	Proto string
+	// RequestLine is the request line as received, without CRLF
+	// ($request). When empty, $request is Method, RequestURI and Proto
+	// joined by single spaces.
+	RequestLine string
+	// Header is the client's request header section; nil means none.
+	Header Headers
+	// Remote is the client's address ($remote_addr, $remote_port); the zero
+	// value prints as empty.
+	Remote netip.AddrPort
+	// Local is the address that accepted the connection ($server_addr,
+	// $server_port).
+	Local netip.AddrPort
+	// Length is the number of bytes read from the client for this request:
+	// request line, header and body ($request_length). The engine keeps it
+	// current.
+	Length int64
+	// Body is the request body when it was read into memory
+	// ($request_body); nil means not buffered (not found).
+	Body []byte
+	// Conn is the connection's serial number ($connection).
+	Conn uint64
+	// ConnRequests is the number of requests made on the connection so far,
+	// this one included ($connection_requests).
+	ConnRequests uint64
+	// Start is when the first byte of the request was read ($request_time).
+	Start time.Time
+}
+
+// Captures holds the groups of the last successful regular expression match
+// (a regex location or server_name), in the shape of Go's regexp package.
+type Captures struct {
+	// Subject is the string that was matched.
+	Subject string
+	// Index holds index pairs as returned by regexp's FindStringSubmatchIndex:
+	// group i spans Subject[Index[2i]:Index[2i+1]], -1 when it did not
+	// participate. The slice is read, never modified or retained past Reset.
+	Index []int
+	// Names is regexp's SubexpNames for the same expression: Names[i] names
+	// group i, "" for an unnamed group.
+	Names []string
+}
+
+// Attempt records one try of an upstream server, in the shape of nginx's
+// ngx_http_upstream_state_t. Durations are measured from the start of the
+// attempt; a negative duration means "not measured" and prints as "-".
+// Use [State.StartAttempt] to add one with every duration unset.
+type Attempt struct {
+	// Addr is the server's address ($upstream_addr).
+	Addr netip.AddrPort
+	// Name is printed instead of Addr when Addr is the zero value: the
+	// upstream group's name when no server could be tried (nginx's
+	// "no live upstreams"), or a unix socket path ("unix:/path").
+	Name string
+	// Status is the response status from this server, or the status fulcrum
+	// assigned the failure (502, 504); 0 prints as "-" ($upstream_status).
+	Status int
+	// ResponseTime is the attempt's total time ($upstream_response_time).
+	ResponseTime time.Duration
+	// ConnectTime is the time to establish the connection
+	// ($upstream_connect_time).
+	ConnectTime time.Duration
+	// HeaderTime is the time until the response header was received
+	// ($upstream_header_time).
+	HeaderTime time.Duration
+	// ResponseLength is the length of the response body obtained from this
+	// server ($upstream_response_length).
+	ResponseLength int64
+	// BytesReceived and BytesSent count bytes exchanged with this server,
+	// headers included ($upstream_bytes_received, $upstream_bytes_sent).
+	BytesReceived int64
+	BytesSent     int64
+}
+
+// State is everything the variables of one request can read. The engine and
+// the proxy fill it as the request proceeds; it is not safe for concurrent
+// use, and it is meant to be pooled: [State.Reset] clears it and keeps its
+// buffers.
+type State struct {
+	Request
+
+	// ServerName is the primary server_name of the chosen server block
+	// ($server_name; $host's fallback).
+	ServerName string
+	// Captures are the groups of the last regex match ($1..$9 and named
+	// captures declared with [Compiler.Declare]).
+	Captures Captures
+	// ProxyHost and ProxyPort describe the proxy_pass target
+	// ($proxy_host, $proxy_port): "backend" and "80" for
+	// proxy_pass http://backend, "127.0.0.1:8080" and "8080" for
+	// proxy_pass http://127.0.0.1:8080 (the host omits a default port).
+	// Empty means not found (the location does not proxy).
+	ProxyHost string
+	ProxyPort string
+
+	// Status is the status sent to the client; 0 prints as "000" ($status).
+	Status int
+	// BytesSent counts all bytes sent to the client ($bytes_sent);
+	// BodyBytesSent only those of the body ($body_bytes_sent).
+	BytesSent     int64
+	BodyBytesSent int64
+
+	// Upstreams lists the upstream attempts in order, one per server tried.
+	Upstreams []Attempt
+	// UpstreamHeader is the response header section of the last upstream
+	// response ($upstream_http_NAME, $upstream_cookie_NAME); nil means none.
+	UpstreamHeader Headers
+	// SentHeader is the response header section sent to the client
+	// ($sent_http_NAME); nil means none.
+	SentHeader Headers
+
+	values  []Field // set by SetVar for declared names
+	scratch []byte  // AppendEscaped's copy of a value that needs escaping
+
+	reqIDSet bool
+	reqIDRaw [16]byte
+	reqID    [32]byte
+}
+
+// Reset clears st for reuse by another request. It drops every reference
+// to engine data (strings, header views, body, captures) and keeps the
+// capacity of its own slices, so a pooled State stops allocating once warm.
+func (st *State) Reset() {
+	attempts, values, scratch := st.Upstreams[:0], st.values[:0], st.scratch[:0]
+	clear(st.Upstreams)
+	clear(st.values)
+	*st = State{}
+	st.Upstreams, st.values, st.scratch = attempts, values, scratch
+}
+
+// StartAttempt appends an attempt for addr (or, when addr is the zero
+// value, for name) with every duration unset, and returns it for the caller
+// to fill in. The pointer is valid until the next StartAttempt or Reset.
+func (st *State) StartAttempt(addr netip.AddrPort, name string) *Attempt {
+	st.Upstreams = append(st.Upstreams, Attempt{
+		Addr: addr, Name: name,
+		ResponseTime: -1, ConnectTime: -1, HeaderTime: -1,
+	})
+	return &st.Upstreams[len(st.Upstreams)-1]
+}
+
+// SetVar gives a declared variable (see [Compiler.Declare]) a value for this
+// request, as nginx's set directive does. Names compare case-insensitively;
+// a later SetVar of the same name replaces the value.
+func (st *State) SetVar(name, value string) {
+	for i := range st.values {
+		if strings.EqualFold(st.values[i].Name, name) {
+			st.values[i].Value = value
+			return
+		}
+	}
+	st.values = append(st.values, Field{Name: name, Value: value})
+}
+
+// lookupVar returns a value given with SetVar.
+func (st *State) lookupVar(name string) (string, bool) {
+	for i := range st.values {
+		if strings.EqualFold(st.values[i].Name, name) {
+			return st.values[i].Value, true
+		}
+	}
+	return "", false
+}

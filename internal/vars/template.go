@@ -1,0 +1,265 @@
+package vars
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// ErrInvalidName reports a '$' that is not followed by a variable name
+// (nginx: "invalid variable name").
+var ErrInvalidName = errors.New("invalid variable name")
+
+// UnknownVariableError reports a reference to a variable that is neither
+// built in nor declared. Its text is nginx's; the caller adds the file and
+// line.
+type UnknownVariableError struct {
+	// Name is the variable's name, lowercased as nginx prints it.
+	Name string
+}
+
+func (e *UnknownVariableError) Error() string {
+	return `unknown "` + e.Name + `" variable`
+}
+
+// MissingBracketError reports "${name" without the closing '}'.
+type MissingBracketError struct {
+	// Name is the part of the name read before the string or the name ended.
+	Name string
+}
+
+func (e *MissingBracketError) Error() string {
+	return `the closing bracket in "` + e.Name + `" variable is missing`
+}
+
+// Getter appends a variable's value to dst and reports whether the variable
+// was found. When it was not, it must return dst unchanged. A Getter must be
+// safe for concurrent use with distinct States.
+type Getter func(dst []byte, st *State) ([]byte, bool)
+
+// Compiler compiles strings into Templates. Its zero value is ready to use;
+// set the fields before compiling, and do not change them while templates
+// compiled from it are in use. A Compiler is not safe for concurrent
+// Declare/Define; its templates are safe for concurrent evaluation.
+type Compiler struct {
+	// Hostname is the value of $hostname (nginx: the lowercased
+	// gethostname()).
+	Hostname string
+	// PID is the value of $pid.
+	PID int
+	// Now is the clock of the time variables ($msec, $request_time,
+	// $time_local, $time_iso8601); nil means time.Now. $time_local and
+	// $time_iso8601 print the time in the location Now returns it in.
+	Now func() time.Time
+
+	// extra holds the Declare and Define names, lowercased; a nil Getter
+	// means "declared": a named capture or a SetVar value.
+	extra map[string]Getter
+}
+
+// Declare allows names that are not built in, such as named captures found
+// in the configuration's regular expressions or names assigned by `set`.
+// At request time a declared variable is the named capture of that name in
+// State.Captures when there is one, else the value given by State.SetVar,
+// else not found.
+func (c *Compiler) Declare(names ...string) {
+	for _, n := range names {
+		c.define(n, nil)
+	}
+}
+
+// Define allows name and computes its value with g, for variables whose
+// value is derived at request time (nginx's map). Built-in names cannot be
+// redefined: they keep their built-in meaning.
+func (c *Compiler) Define(name string, g Getter) {
+	c.define(name, g)
+}
+
+func (c *Compiler) define(name string, g Getter) {
+	if c.extra == nil {
+		c.extra = make(map[string]Getter)
+	}
+	c.extra[strings.ToLower(name)] = g
+}
+
+func (c *Compiler) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// Template is a compiled string with variables. It is immutable and safe
+// for concurrent use.
+type Template struct {
+	src   string
+	parts []part
+	names []string
+}
+
+// part is a literal (get == nil) or a variable.
+type part struct {
+	lit string
+	get Getter
+}
+
+// Compile parses s once: `$name`, `${name}` (for a name followed by name
+// characters), and `$1`..`$9` (one digit: `$10` is `$1` then "0").
+// Variable names are letters, digits and '_' and are case-insensitive.
+// There is no escape for '$', as in nginx. Errors are nginx's:
+// [ErrInvalidName], [*MissingBracketError], [*UnknownVariableError].
+func (c *Compiler) Compile(s string) (*Template, error) {
+	t := &Template{src: s}
+	for i := 0; i < len(s); {
+		if s[i] != '$' {
+			j := strings.IndexByte(s[i:], '$')
+			if j < 0 {
+				j = len(s) - i
+			}
+			t.addLiteral(s[i : i+j])
+			i += j
+			continue
+		}
+		name, next, err := scanName(s, i+1)
+		if err != nil {
+			return nil, err
+		}
+		g, err := c.resolveRef(s[i+1:next], name)
+		if err != nil {
+			return nil, err
+		}
+		t.parts = append(t.parts, part{get: g})
+		t.names = append(t.names, strings.ToLower(name))
+		i = next
+	}
+	return t, nil
+}
+
+// scanName reads the variable reference that starts at s[i], just after
+// the '$', as ngx_http_script_compile does, and returns its name and the
+// index after it.
+func scanName(s string, i int) (string, int, error) {
+	if i == len(s) {
+		return "", i, ErrInvalidName
+	}
+	if s[i] >= '1' && s[i] <= '9' {
+		return s[i : i+1], i + 1, nil
+	}
+	bracket := s[i] == '{'
+	if bracket {
+		i++
+		if i == len(s) {
+			return "", i, ErrInvalidName
+		}
+	}
+	start := i
+	for i < len(s) && isNameByte(s[i]) {
+		i++
+	}
+	name := s[start:i]
+	if bracket {
+		if i == len(s) || s[i] != '}' {
+			return "", i, &MissingBracketError{Name: name}
+		}
+		i++
+	}
+	if name == "" {
+		return "", i, ErrInvalidName
+	}
+	return name, i, nil
+}
+
+// resolveRef resolves the reference ref (the text after '$'), whose name
+// is name: a bare digit is a capture, anything else a variable, so ${1} is
+// the unknown variable "1" as in nginx.
+func (c *Compiler) resolveRef(ref, name string) (Getter, error) {
+	if len(ref) == 1 && ref[0] >= '1' && ref[0] <= '9' {
+		return captureGetter(int(ref[0] - '0')), nil
+	}
+	return c.resolve(name)
+}
+
+func isNameByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_'
+}
+
+func (t *Template) addLiteral(s string) {
+	if n := len(t.parts); n > 0 && t.parts[n-1].get == nil {
+		t.parts[n-1].lit += s
+		return
+	}
+	t.parts = append(t.parts, part{lit: s})
+}
+
+// Source returns the string the template was compiled from.
+func (t *Template) Source() string { return t.src }
+
+// Names returns the lowercased names of the variables the template uses,
+// in order of appearance ("1" for $1). The caller must not modify it.
+func (t *Template) Names() []string { return t.names }
+
+// Constant reports whether the template has no variables, and if so its
+// value, so a caller can precompute it.
+func (t *Template) Constant() (string, bool) {
+	switch {
+	case len(t.parts) == 0:
+		return "", true
+	case len(t.parts) == 1 && t.parts[0].get == nil:
+		return t.parts[0].lit, true
+	}
+	return "", false
+}
+
+// Append appends the template's value for st to dst and returns the
+// extended buffer. A variable that is not found contributes nothing, as in
+// proxy_set_header, add_header and return. st may be nil only for a
+// constant template.
+func (t *Template) Append(dst []byte, st *State) []byte {
+	for i := range t.parts {
+		p := &t.parts[i]
+		if p.get == nil {
+			dst = append(dst, p.lit...)
+			continue
+		}
+		dst, _ = p.get(dst, st)
+	}
+	return dst
+}
+
+// String returns the template's value for st. It allocates unless the
+// template is constant; hot paths use Append with a reused buffer.
+func (t *Template) String(st *State) string {
+	if s, ok := t.Constant(); ok {
+		return s
+	}
+	return string(t.Append(nil, st))
+}
+
+// AppendEscaped appends the template's value for st as an access log line
+// with log_format escape=esc writes it: literals are copied unchanged,
+// each variable value is escaped, and a variable that is not found is
+// written as "-" with EscapeDefault and as nothing with EscapeJSON and
+// EscapeNone (nginx's ngx_http_log_variable and its json and unescaped
+// variants).
+func (t *Template) AppendEscaped(dst []byte, st *State, esc Escape) []byte {
+	for i := range t.parts {
+		p := &t.parts[i]
+		if p.get == nil {
+			dst = append(dst, p.lit...)
+			continue
+		}
+		mark := len(dst)
+		var ok bool
+		dst, ok = p.get(dst, st)
+		switch {
+		case !ok:
+			if esc == EscapeDefault {
+				dst = append(dst, '-')
+			}
+		case esc.needed(dst[mark:]):
+			st.scratch = append(st.scratch[:0], dst[mark:]...)
+			dst = esc.Append(dst[:mark], st.scratch)
+		}
+	}
+	return dst
+}

@@ -1,0 +1,199 @@
+package vars
+
+import (
+	"strings"
+)
+
+// resolve maps a variable name to its getter, in nginx's order: exact
+// built-in names, then declared names, then prefixed families
+// ($http_NAME, $arg_NAME, ...).
+func (c *Compiler) resolve(name string) (Getter, error) {
+	lname := strings.ToLower(name)
+	if g := c.builtin(lname); g != nil {
+		return g, nil
+	}
+	if g, ok := c.extra[lname]; ok {
+		if g == nil {
+			g = declaredGetter(lname)
+		}
+		return g, nil
+	}
+	if g := prefixed(lname); g != nil {
+		return g, nil
+	}
+	return nil, &UnknownVariableError{Name: lname}
+}
+
+// builtin returns the getter of a built-in variable without a prefix
+// family, or nil.
+func (c *Compiler) builtin(name string) Getter {
+	if g := requestVar(name); g != nil {
+		return g
+	}
+	if g := connectionVar(name); g != nil {
+		return g
+	}
+	if g := responseVar(name); g != nil {
+		return g
+	}
+	if g := upstreamVar(name); g != nil {
+		return g
+	}
+	return c.processVar(name)
+}
+
+// requestVar covers the variables read from the request line, target and
+// header.
+func requestVar(name string) Getter {
+	switch name {
+	case "request_method":
+		return getRequestMethod
+	case "request_uri":
+		return getRequestURI
+	case "uri", "document_uri":
+		return getURI
+	case "args", "query_string":
+		return getArgs
+	case "is_args":
+		return getIsArgs
+	case "request":
+		return getRequestLine
+	case "server_protocol":
+		return getServerProtocol
+	case "scheme":
+		return getScheme
+	case "https":
+		return getHTTPS
+	case "host":
+		return getHost
+	case "remote_user":
+		return getRemoteUser
+	case "request_body":
+		return getRequestBody
+	case "request_length":
+		return getRequestLength
+	case "content_type":
+		return headerGetter(Canonical("content-type"), ", ", reqHeaders)
+	case "content_length":
+		return headerGetter(Canonical("content-length"), ", ", reqHeaders)
+	case "http_cookie":
+		return headerGetter("Cookie", "; ", reqHeaders)
+	case "request_id":
+		return getRequestID
+	case "proxy_add_x_forwarded_for":
+		return getProxyAddXForwardedFor
+	}
+	return nil
+}
+
+// connectionVar covers the client connection's addresses and counters.
+func connectionVar(name string) Getter {
+	switch name {
+	case "remote_addr":
+		return getRemoteAddr
+	case "binary_remote_addr":
+		return getBinaryRemoteAddr
+	case "remote_port":
+		return getRemotePort
+	case "server_addr":
+		return getServerAddr
+	case "server_port":
+		return getServerPort
+	case "connection":
+		return getConnection
+	case "connection_requests":
+		return getConnectionRequests
+	}
+	return nil
+}
+
+// responseVar covers the routing result and the response to the client.
+func responseVar(name string) Getter {
+	switch name {
+	case "server_name":
+		return getServerName
+	case "status":
+		return getStatus
+	case "body_bytes_sent":
+		return getBodyBytesSent
+	case "bytes_sent":
+		return getBytesSent
+	case "proxy_host":
+		return getProxyHost
+	case "proxy_port":
+		return getProxyPort
+	}
+	return nil
+}
+
+// processVar covers the variables of the process and the clock.
+func (c *Compiler) processVar(name string) Getter {
+	switch name {
+	case "hostname":
+		return constGetter(c.Hostname)
+	case "pid":
+		return pidGetter(c.PID)
+	case "msec":
+		return c.getMsec
+	case "request_time":
+		return c.getRequestTime
+	case "time_local":
+		return c.getTimeLocal
+	case "time_iso8601":
+		return c.getTimeISO8601
+	}
+	return nil
+}
+
+// prefixed returns the getter for a name of a prefix family, or nil. An
+// empty suffix is allowed and never found, as in nginx.
+func prefixed(name string) Getter {
+	switch {
+	case strings.HasPrefix(name, "http_"):
+		return headerGetter(headerName(name[len("http_"):]), ", ", reqHeaders)
+	case strings.HasPrefix(name, "sent_http_"):
+		return headerGetter(headerName(name[len("sent_http_"):]), ", ", sentHeaders)
+	case strings.HasPrefix(name, "upstream_http_"):
+		return headerGetter(headerName(name[len("upstream_http_"):]), ", ", upstreamHeaders)
+	case strings.HasPrefix(name, "upstream_cookie_"):
+		return upstreamCookieGetter(name[len("upstream_cookie_"):])
+	case strings.HasPrefix(name, "cookie_"):
+		return cookieGetter(name[len("cookie_"):])
+	case strings.HasPrefix(name, "arg_"):
+		return argGetter(name[len("arg_"):])
+	}
+	return nil
+}
+
+// headerName turns the suffix of $http_x_real_ip into the canonical field
+// name "X-Real-Ip"; nginx matches '_' in the variable to '-' in the field.
+func headerName(suffix string) string {
+	if suffix == "" {
+		return ""
+	}
+	return Canonical(strings.ReplaceAll(suffix, "_", "-"))
+}
+
+// Canonical returns name in canonical header form: the first letter and
+// every letter after a '-' upper-case, the rest lower-case
+// ("x-forwarded-for" -> "X-Forwarded-For"), as net/textproto writes it.
+func Canonical(name string) string {
+	b := []byte(name)
+	upper := true
+	for i, c := range b {
+		switch {
+		case upper && c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case !upper && c >= 'A' && c <= 'Z':
+			b[i] = c - 'A' + 'a'
+		}
+		upper = c == '-'
+	}
+	return string(b)
+}
+
+func constGetter(s string) Getter {
+	return func(dst []byte, _ *State) ([]byte, bool) {
+		return append(dst, s...), true
+	}
+}

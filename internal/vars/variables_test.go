@@ -1,0 +1,610 @@
+package vars
+
+import (
+	"net/netip"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fixedNow is the fake clock's time: 2026-11-25T01:24:22.500Z, Unix
+// 1795569862.500.
+var fixedNow = time.Date(2026, 11, 25, 1, 24, 22, 500_000_000, time.UTC)
+
+func fixedClock() time.Time { return fixedNow }
+
+// filledState is a request that went through two upstream attempts.
+func filledState() *State {
+	st := &State{}
+	st.Method = "GET"
+	st.RequestURI = "/search/a%20b?q=go&Lang=en&empty=&flag"
+	st.Path = "/search/a b"
+	st.Args = "q=go&Lang=en&empty=&flag"
+	st.Host = "WWW.Example.COM.:8443"
+	st.Scheme = "https"
+	st.Proto = "HTTP/1.1"
+	st.RequestLine = "GET /search/a%20b?q=go&Lang=en&empty=&flag HTTP/1.1"
+	st.Header = HeaderList{
+		{"Host", "WWW.Example.COM.:8443"},
+		{"User-Agent", "curl/8.5.0"},
+		{"X-Forwarded-For", "203.0.113.7"},
+		{"x-forwarded-for", "198.51.100.2, 198.51.100.3"},
+		{"Cookie", "session=abc123; theme = dark"},
+		{"Cookie", "lang=de"},
+		{"Authorization", "Basic YWxpY2U6c2VjcmV0"},
+		{"Content-Type", "application/json"},
+		{"Content-Length", "17"},
+		{"X-Empty", ""},
+		{"X-Multi", "one"},
+		{"X-Multi", "two"},
+	}
+	st.Remote = netip.MustParseAddrPort("192.0.2.10:51234")
+	st.Local = netip.MustParseAddrPort("10.0.0.1:443")
+	st.Length = 420
+	st.Body = []byte(`{"hello":"world"}`)
+	st.Conn = 17
+	st.ConnRequests = 3
+	st.Start = fixedNow.Add(-1234567 * time.Microsecond)
+	st.ServerName = "example.com"
+	re := regexp.MustCompile(`^/(search)/(?P<term>[^/]+)(/x)?$`)
+	st.Captures = Captures{Subject: st.Path, Index: re.FindStringSubmatchIndex(st.Path), Names: re.SubexpNames()}
+	st.ProxyHost = "backend"
+	st.ProxyPort = "80"
+	st.Status = 200
+	st.BytesSent = 1234
+	st.BodyBytesSent = 1000
+
+	a := st.StartAttempt(netip.MustParseAddrPort("10.0.0.5:8080"), "")
+	a.Status = 502
+	a.ResponseTime = 1500 * time.Microsecond
+	b := st.StartAttempt(netip.MustParseAddrPort("[2001:db8::5]:8081"), "")
+	b.Status = 200
+	b.ResponseTime = 12*time.Millisecond + 900*time.Microsecond
+	b.ConnectTime = 2 * time.Millisecond
+	b.HeaderTime = 10 * time.Millisecond
+	b.ResponseLength = 1000
+	b.BytesReceived = 1180
+	b.BytesSent = 310
+
+	st.UpstreamHeader = HeaderMap{
+		"Set-Cookie": {"sid=xyz; Path=/", "pref = 1"},
+		"X-Backend":  {"b2"},
+	}
+	st.SentHeader = HeaderMap{
+		"Content-Type": {"application/json"},
+		"X-Cache":      {"MISS"},
+	}
+	return st
+}
+
+// value evaluates one variable and reports whether it was found.
+func value(t *testing.T, c *Compiler, name string, st *State) (string, bool) {
+	t.Helper()
+	tpl, err := c.Compile("${" + name + "}")
+	if err != nil {
+		t.Fatalf("Compile %s: %v", name, err)
+	}
+	out, ok := tpl.parts[0].get([]byte("prefix:"), st)
+	if !strings.HasPrefix(string(out), "prefix:") {
+		t.Fatalf("$%s clobbered the buffer: %q", name, out)
+	}
+	if !ok && len(out) != len("prefix:") {
+		t.Fatalf("$%s not found but appended %q", name, out)
+	}
+	return string(out[len("prefix:"):]), ok
+}
+
+const notFound = "<not found>"
+
+func TestVariables(t *testing.T) {
+	c := &Compiler{Hostname: "lb1", PID: 4242, Now: fixedClock}
+	c.Declare("term")
+	tests := []struct {
+		name string
+		want string // notFound for a variable that is not found
+	}{
+		{"host", "www.example.com"},
+		{"hostname", "lb1"},
+		{"pid", "4242"},
+		{"http_user_agent", "curl/8.5.0"},
+		{"HTTP_USER_AGENT", "curl/8.5.0"},
+		{"http_x_forwarded_for", "203.0.113.7, 198.51.100.2, 198.51.100.3"},
+		{"http_x_multi", "one, two"},
+		{"http_x_empty", ""},
+		{"http_x_absent", notFound},
+		{"http_", notFound},
+		{"http_cookie", "session=abc123; theme = dark; lang=de"},
+		{"http_host", "WWW.Example.COM.:8443"},
+		{"arg_q", "go"},
+		{"arg_lang", "en"},
+		{"arg_LANG", "en"},
+		{"arg_empty", ""},
+		{"arg_flag", notFound},
+		{"arg_g", notFound},
+		{"arg_", notFound},
+		{"args", "q=go&Lang=en&empty=&flag"},
+		{"query_string", "q=go&Lang=en&empty=&flag"},
+		{"is_args", "?"},
+		{"uri", "/search/a b"},
+		{"document_uri", "/search/a b"},
+		{"request_uri", "/search/a%20b?q=go&Lang=en&empty=&flag"},
+		{"request_method", "GET"},
+		{"request", "GET /search/a%20b?q=go&Lang=en&empty=&flag HTTP/1.1"},
+		{"request_body", `{"hello":"world"}`},
+		{"request_length", "420"},
+		{"remote_addr", "192.0.2.10"},
+		{"remote_port", "51234"},
+		{"binary_remote_addr", "\xc0\x00\x02\x0a"},
+		{"remote_user", "alice"},
+		{"server_addr", "10.0.0.1"},
+		{"server_port", "443"},
+		{"server_name", "example.com"},
+		{"server_protocol", "HTTP/1.1"},
+		{"scheme", "https"},
+		{"https", "on"},
+		{"connection", "17"},
+		{"connection_requests", "3"},
+		{"status", "200"},
+		{"request_time", "1.234"},
+		{"msec", "1795569862.500"},
+		{"time_local", "25/Nov/2026:01:24:22 +0000"},
+		{"time_iso8601", "2026-11-25T01:24:22+00:00"},
+		{"body_bytes_sent", "1000"},
+		{"bytes_sent", "1234"},
+		{"content_type", "application/json"},
+		{"content_length", "17"},
+		{"cookie_session", "abc123"},
+		{"cookie_theme", "dark"},
+		{"cookie_lang", "de"},
+		{"cookie_SESSION", "abc123"},
+		{"cookie_sess", notFound},
+		{"cookie_none", notFound},
+		{"sent_http_content_type", "application/json"},
+		{"sent_http_x_cache", "MISS"},
+		{"sent_http_location", notFound},
+		{"proxy_host", "backend"},
+		{"proxy_port", "80"},
+		{"proxy_add_x_forwarded_for", "203.0.113.7, 198.51.100.2, 198.51.100.3, 192.0.2.10"},
+		{"upstream_addr", "10.0.0.5:8080, [2001:db8::5]:8081"},
+		{"upstream_status", "502, 200"},
+		{"upstream_response_time", "0.001, 0.012"},
+		{"upstream_connect_time", "-, 0.002"},
+		{"upstream_header_time", "-, 0.010"},
+		{"upstream_response_length", "0, 1000"},
+		{"upstream_bytes_received", "0, 1180"},
+		{"upstream_bytes_sent", "0, 310"},
+		{"upstream_http_x_backend", "b2"},
+		{"upstream_http_set_cookie", "sid=xyz; Path=/, pref = 1"},
+		{"upstream_http_x_nope", notFound},
+		{"upstream_cookie_sid", "xyz"},
+		{"upstream_cookie_pref", "1"},
+		{"upstream_cookie_path", notFound},
+		{"1", "search"},
+		{"2", "a b"},
+		{"3", ""},
+		{"4", notFound},
+		{"term", "a b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name, ref := tt.name, "${"+tt.name+"}"
+			if len(name) == 1 && name[0] >= '1' && name[0] <= '9' {
+				ref = "$" + name
+			}
+			tpl, err := c.Compile(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := tpl.parts[0].get(nil, filledState())
+			if !ok {
+				got = []byte(notFound)
+			}
+			if string(got) != tt.want {
+				t.Errorf("$%s = %q, want %q", tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestVariablesUnsetState checks what each variable is on a fresh State:
+// the things nginx reports as "not found" print "-" in a default log line.
+func TestVariablesUnsetState(t *testing.T) {
+	c := &Compiler{Now: fixedClock}
+	tests := []struct {
+		name string
+		want string
+	}{
+		{"host", ""},
+		{"args", notFound},
+		{"is_args", ""},
+		{"request_method", notFound},
+		{"request", notFound},
+		{"server_protocol", notFound},
+		{"request_body", notFound},
+		{"remote_user", notFound},
+		{"remote_addr", ""},
+		{"remote_port", ""},
+		{"status", "000"},
+		{"scheme", "http"},
+		{"https", ""},
+		{"request_time", "0.000"},
+		{"proxy_host", notFound},
+		{"proxy_add_x_forwarded_for", ""},
+		{"upstream_addr", notFound},
+		{"upstream_status", notFound},
+		{"upstream_response_time", notFound},
+		{"upstream_http_server", notFound},
+		{"upstream_cookie_a", notFound},
+		{"sent_http_server", notFound},
+		{"http_user_agent", notFound},
+		{"cookie_a", notFound},
+		{"arg_a", notFound},
+		{"body_bytes_sent", "0"},
+		{"request_uri", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := value(t, c, tt.name, &State{})
+			if !ok {
+				got = notFound
+			}
+			if got != tt.want {
+				t.Errorf("$%s = %q, want %q", tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestArgs(t *testing.T) {
+	tests := []struct {
+		name, uri, args string
+		want            string
+	}{
+		{"no query", "/p", "", notFound},
+		{"bare question mark", "/p?", "", ""},
+		{"query", "/p?a=1", "a=1", "a=1"},
+	}
+	var c Compiler
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &State{}
+			st.RequestURI, st.Args = tt.uri, tt.args
+			got, ok := value(t, &c, "args", st)
+			if !ok {
+				got = notFound
+			}
+			if got != tt.want {
+				t.Errorf("$args = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFindArg(t *testing.T) {
+	tests := []struct {
+		args, name string
+		want       string
+	}{
+		{"a=1&b=2", "b", "2"},
+		{"a=1&b=2", "a", "1"},
+		{"xa=1&a=2", "a", "2"},
+		{"a&a=3", "a", "3"},
+		{"a", "a", notFound},
+		{"a=", "a", ""},
+		{"q=a=5", "a", notFound},
+		{"A=up", "a", "up"},
+		{"a=1&a=2", "a", "1"},
+		{"a=x%20y&b", "a", "x%20y"},
+		{"ab=1", "a", notFound},
+		{"b=1&&a=2", "a", "2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args+"/"+tt.name, func(t *testing.T) {
+			got, ok := findArg(tt.args, tt.name)
+			if !ok {
+				got = notFound
+			}
+			if got != tt.want {
+				t.Errorf("findArg(%q, %q) = %q, want %q", tt.args, tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFindCookie(t *testing.T) {
+	tests := []struct {
+		line, name string
+		want       string
+	}{
+		{"a=1; b=2", "b", "2"},
+		{"a=1;b=2", "b", "2"},
+		{"a=1, b=2", "b", "2"},
+		{"a = 1 ; b=2", "a", "1 "},
+		{"ab=1; a=2", "a", "2"},
+		{"A=up", "a", "up"},
+		{"a", "a", notFound},
+		{"x=1", "a", notFound},
+		{"b;b=2", "b", notFound}, // nginx consumes the ';' after a bare name
+		{"a=", "a", ""},
+		{"a=1; a=2", "a", "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line+"/"+tt.name, func(t *testing.T) {
+			got, ok := findCookie(tt.line, tt.name)
+			if !ok {
+				got = notFound
+			}
+			if got != tt.want {
+				t.Errorf("findCookie(%q, %q) = %q, want %q", tt.line, tt.name, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHost(t *testing.T) {
+	tests := []struct {
+		host, want string
+	}{
+		{"example.org", "example.org"},
+		{"Example.ORG", "example.org"},
+		{"example.org:8080", "example.org"},
+		{"example.org.", "example.org"},
+		{"[::1]:8080", "[::1]"},
+		{"[2001:DB8::1]", "[2001:db8::1]"},
+		{"10.0.0.1:80", "10.0.0.1"},
+		{"", "fallback.example"},
+		{":80", "fallback.example"},
+	}
+	var c Compiler
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			st := &State{ServerName: "fallback.example"}
+			st.Host = tt.host
+			if got, _ := value(t, &c, "host", st); got != tt.want {
+				t.Errorf("$host for Host %q = %q, want %q", tt.host, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRemoteUser(t *testing.T) {
+	tests := []struct {
+		auth, want string
+	}{
+		{"Basic YWxpY2U6c2VjcmV0", "alice"},
+		{"basic   YWxpY2U6c2VjcmV0", "alice"},
+		{"Basic YWxpY2U6c2VjcmV0==junk", "alice"},
+		{"Basic OnB3", notFound},  // ":pw": empty user
+		{"Basic Ym9i", notFound},  // "bob": no ':'
+		{"Basic Y!==", notFound},  // invalid byte
+		{"Basic YWxpY", notFound}, // 4n+1 characters
+		{"Basic ", notFound},
+		{"Bearer abc", notFound},
+		{"Basi", notFound},
+	}
+	var c Compiler
+	for _, tt := range tests {
+		t.Run(tt.auth, func(t *testing.T) {
+			st := &State{}
+			st.Header = HeaderList{{Name: "Authorization", Value: tt.auth}}
+			got, ok := value(t, &c, "remote_user", st)
+			if !ok {
+				got = notFound
+			}
+			if got != tt.want {
+				t.Errorf("$remote_user for %q = %q, want %q", tt.auth, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTimeZones(t *testing.T) {
+	tests := []struct {
+		zone           *time.Location
+		local, iso8601 string
+	}{
+		{time.FixedZone("", 3*3600+30*60), "25/Nov/2026:04:54:22 +0330", "2026-11-25T04:54:22+03:30"},
+		{time.FixedZone("PST", -8*3600), "24/Nov/2026:17:24:22 -0800", "2026-11-24T17:24:22-08:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.local, func(t *testing.T) {
+			c := &Compiler{Now: func() time.Time { return fixedNow.In(tt.zone) }}
+			if got, _ := value(t, c, "time_local", &State{}); got != tt.local {
+				t.Errorf("$time_local = %q, want %q", got, tt.local)
+			}
+			if got, _ := value(t, c, "time_iso8601", &State{}); got != tt.iso8601 {
+				t.Errorf("$time_iso8601 = %q, want %q", got, tt.iso8601)
+			}
+			if got, _ := value(t, c, "msec", &State{}); got != "1795569862.500" {
+				t.Errorf("$msec = %q, want zone-independent 1795569862.500", got)
+			}
+		})
+	}
+}
+
+func TestRequestTimeClampsAndTruncates(t *testing.T) {
+	tests := []struct {
+		elapsed time.Duration
+		want    string
+	}{
+		{0, "0.000"},
+		{999 * time.Microsecond, "0.000"},
+		{12 * time.Millisecond, "0.012"},
+		{61*time.Second + 5*time.Millisecond, "61.005"},
+		{-3 * time.Second, "0.000"},
+	}
+	c := &Compiler{Now: fixedClock}
+	for _, tt := range tests {
+		t.Run(tt.elapsed.String(), func(t *testing.T) {
+			st := &State{}
+			st.Start = fixedNow.Add(-tt.elapsed)
+			if got, _ := value(t, c, "request_time", st); got != tt.want {
+				t.Errorf("$request_time after %v = %q, want %q", tt.elapsed, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestUpstreamNoServerTried(t *testing.T) {
+	var c Compiler
+	st := &State{}
+	a := st.StartAttempt(netip.AddrPort{}, "backend")
+	a.Status = 502
+	a.ResponseTime = 0
+	checks := map[string]string{
+		"upstream_addr":          "backend",
+		"upstream_status":        "502",
+		"upstream_response_time": "0.000",
+		"upstream_connect_time":  "-",
+		"upstream_header_time":   "-",
+	}
+	for name, want := range checks {
+		if got, _ := value(t, &c, name, st); got != want {
+			t.Errorf("$%s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestUpstreamStatusUnsetPrintsDash(t *testing.T) {
+	var c Compiler
+	st := &State{}
+	st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:1"), "")
+	b := st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:2"), "")
+	b.Status = 504
+	if got, _ := value(t, &c, "upstream_status", st); got != "-, 504" {
+		t.Errorf("$upstream_status = %q, want %q", got, "-, 504")
+	}
+	if got, _ := value(t, &c, "upstream_response_time", st); got != "-, -" {
+		t.Errorf("$upstream_response_time = %q, want %q", got, "-, -")
+	}
+}
+
+func TestRequestIDStablePerRequest(t *testing.T) {
+	var c Compiler
+	st := &State{}
+	first, _ := value(t, &c, "request_id", st)
+	if len(first) != 32 || strings.Trim(first, "0123456789abcdef") != "" {
+		t.Fatalf("$request_id = %q, want 32 lower-case hex digits", first)
+	}
+	if again, _ := value(t, &c, "request_id", st); again != first {
+		t.Errorf("$request_id changed within a request: %q then %q", first, again)
+	}
+	st.Reset()
+	if next, _ := value(t, &c, "request_id", st); next == first {
+		t.Errorf("$request_id %q survived Reset", next)
+	}
+}
+
+func TestRequestLineComposedWhenAbsent(t *testing.T) {
+	var c Compiler
+	st := &State{}
+	st.Method, st.RequestURI, st.Proto = "POST", "/form?x=1", "HTTP/1.0"
+	if got, _ := value(t, &c, "request", st); got != "POST /form?x=1 HTTP/1.0" {
+		t.Errorf("$request = %q", got)
+	}
+}
+
+func TestBinaryRemoteAddrIPv6(t *testing.T) {
+	var c Compiler
+	st := &State{}
+	st.Remote = netip.MustParseAddrPort("[2001:db8::1]:5")
+	got, _ := value(t, &c, "binary_remote_addr", st)
+	want := "\x20\x01\x0d\xb8" + strings.Repeat("\x00", 11) + "\x01"
+	if got != want {
+		t.Errorf("$binary_remote_addr = %x, want %x", got, want)
+	}
+}
+
+func TestIPv6Addresses(t *testing.T) {
+	var c Compiler
+	st := &State{}
+	st.Remote = netip.MustParseAddrPort("[2001:db8::7]:4000")
+	st.Local = netip.MustParseAddrPort("[::1]:8080")
+	st.Header = HeaderList{{Name: "X-Forwarded-For", Value: "10.1.1.1"}}
+	checks := map[string]string{
+		"remote_addr":               "2001:db8::7",
+		"remote_port":               "4000",
+		"server_addr":               "::1",
+		"server_port":               "8080",
+		"proxy_add_x_forwarded_for": "10.1.1.1, 2001:db8::7",
+	}
+	for name, want := range checks {
+		if got, _ := value(t, &c, name, st); got != want {
+			t.Errorf("$%s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestHeaderMapAndHeaderList(t *testing.T) {
+	// The same fields through both adapters give the same variables.
+	list := HeaderList{{"X-Tag", "a"}, {"Other", "z"}, {"x-tag", "b"}}
+	hmap := HeaderMap{"X-Tag": {"a", "b"}, "Other": {"z"}}
+	var c Compiler
+	for _, h := range []Headers{list, hmap} {
+		st := &State{}
+		st.Header = h
+		if got, _ := value(t, &c, "http_x_tag", st); got != "a, b" {
+			t.Errorf("%T: $http_x_tag = %q, want %q", h, got, "a, b")
+		}
+	}
+	if _, _, ok := hmap.Lookup("x-tag", 0); ok {
+		t.Error("HeaderMap found a non-canonical key; it documents exact canonical lookup")
+	}
+}
+
+func TestCanonical(t *testing.T) {
+	tests := map[string]string{
+		"x-forwarded-for":  "X-Forwarded-For",
+		"USER-AGENT":       "User-Agent",
+		"x-real-ip":        "X-Real-Ip",
+		"te":               "Te",
+		"a--b":             "A--B",
+		"www-authenticate": "Www-Authenticate",
+	}
+	for in, want := range tests {
+		if got := Canonical(in); got != want {
+			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestReset(t *testing.T) {
+	st := filledState()
+	st.SetVar("x", "1")
+	attemptsCap := cap(st.Upstreams)
+	st.Reset()
+	if st.Method != "" || st.Header != nil || st.Body != nil || st.Status != 0 ||
+		st.UpstreamHeader != nil || st.SentHeader != nil || st.Captures.Index != nil ||
+		len(st.Upstreams) != 0 || len(st.values) != 0 {
+		t.Errorf("Reset left request data behind: %+v", st)
+	}
+	if cap(st.Upstreams) != attemptsCap || attemptsCap == 0 {
+		t.Errorf("Reset dropped the attempts buffer: cap %d, was %d", cap(st.Upstreams), attemptsCap)
+	}
+	if _, ok := st.lookupVar("x"); ok {
+		t.Error("SetVar value survived Reset")
+	}
+}
+
+// TestTimeFormatsMatchGoLayouts cross-checks the hand-written log time
+// formatters against time.AppendFormat over many instants and zones.
+func TestTimeFormatsMatchGoLayouts(t *testing.T) {
+	zones := []*time.Location{
+		time.UTC,
+		time.FixedZone("", 5*3600+45*60),
+		time.FixedZone("", -(9*3600 + 30*60)),
+		time.FixedZone("", 14*3600),
+	}
+	for _, z := range zones {
+		for i := range 500 {
+			tm := time.Unix(int64(i)*7_777_777+12345, int64(i)*1_000_003).In(z)
+			if got, want := string(appendTimeLocal(nil, tm)), tm.Format("02/Jan/2006:15:04:05 -0700"); got != want {
+				t.Fatalf("appendTimeLocal(%v) = %q, want %q", tm, got, want)
+			}
+			if got, want := string(appendTimeISO8601(nil, tm)), tm.Format("2006-01-02T15:04:05-07:00"); got != want {
+				t.Fatalf("appendTimeISO8601(%v) = %q, want %q", tm, got, want)
+			}
+		}
+	}
+}

@@ -85,10 +85,16 @@ func loadConfig(o options, p paths, rep *reporter) (*config.Config, error) {
 		rep.report(errlog.Emerg, err.Error())
 		return nil, err
 	}
-	for _, w := range cfg.Warnings {
+	reportWarnings(rep, cfg.Warnings)
+	return cfg, nil
+}
+
+// reportWarnings reports each warning at warn, as nginx does while loading:
+// "fulcrum: [warn] MESSAGE in FILE:LINE".
+func reportWarnings(rep *reporter, warnings []config.Warning) {
+	for _, w := range warnings {
 		rep.report(errlog.Warn, w.String())
 	}
-	return cfg, nil
 }
 
 // start loads the configuration and serves it until told to stop.

@@ -191,23 +191,24 @@ func (l *Logger) appendLine(b []byte, level Level, msg string, req *Request) []b
 func (l *Logger) write(level Level, line []byte) {
 	for _, s := range l.sinks {
 		if level >= s.level {
-			s.write(line)
+			s.write(line, &l.closed)
 		}
 	}
 }
 
 // write writes line with one Write call. Write errors are dropped: an error log
 // has nowhere to report its own failure.
-func (s *sink) write(line []byte) {
+func (s *sink) write(line []byte, closed *atomic.Bool) {
 	if s.w != nil {
 		_, _ = s.w.Write(line)
 		return
 	}
-	// A Reopen may close the file this goroutine loaded; the new one is stored
-	// before the old is closed, so one retry finds it. Bounded in case of Close.
-	for range 3 {
+	// A Reopen may close the file this goroutine loaded. The new file is stored
+	// before the old one is closed, so loading again finds an open file, unless
+	// the Logger itself was closed.
+	for {
 		_, err := s.file.Load().Write(line)
-		if !errors.Is(err, os.ErrClosed) {
+		if !errors.Is(err, os.ErrClosed) || closed.Load() {
 			return
 		}
 	}

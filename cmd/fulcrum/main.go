@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/daemon"
 	"fulcrum/internal/errlog"
 )
 
@@ -86,6 +87,12 @@ func loadConfig(o options, p paths, rep *reporter) (*config.Config, error) {
 		return nil, err
 	}
 	reportWarnings(rep, cfg.Warnings)
+	// Compile everything a request would need (variables, routing, upstreams),
+	// as nginx -t does, so a test passes only when the configuration would run.
+	if err := daemon.Check(cfg); err != nil {
+		rep.report(errlog.Emerg, err.Error())
+		return nil, err
+	}
 	return cfg, nil
 }
 

@@ -1,0 +1,116 @@
+package daemon
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+)
+
+// limits are a listener's client-side limits, taken from the default server of
+// its first address when the listener opens.
+type limits struct {
+	headerTimeout    time.Duration
+	keepaliveTimeout time.Duration
+	maxHeaderBytes   int
+}
+
+// limitsFor returns the limits of the listener named key.
+func (s *snapshot) limitsFor(key string) limits {
+	lim := limits{headerTimeout: 60 * time.Second, keepaliveTimeout: 75 * time.Second, maxHeaderBytes: 32 << 10}
+	l := s.byKey[key]
+	if l == nil {
+		return lim
+	}
+	addrs := l.Addresses()
+	if len(addrs) == 0 || len(addrs[0].Servers) == 0 {
+		return lim
+	}
+	set := addrs[0].Servers[0].Config.Settings
+	if set == nil {
+		return lim
+	}
+	lim.headerTimeout = set.ClientHeaderTimeout
+	lim.keepaliveTimeout = set.KeepaliveTimeout
+	if b := set.LargeClientHeaderBuffers; b.Number > 0 && b.Size > 0 {
+		lim.maxHeaderBytes = b.Number * int(b.Size)
+	}
+	return lim
+}
+
+// flush writes out buffered access log lines (at stop).
+func (s *snapshot) flush() {}
+
+// logChanges logs at info what a reload changed: servers added and removed per
+// upstream, so an operator sees that "add a server without a restart" happened.
+func (d *Daemon) logChanges(old, cur *snapshot) {
+	before, after := upstreamServers(old.cfg), upstreamServers(cur.cfg)
+	names := map[string]bool{}
+	for n := range before {
+		names[n] = true
+	}
+	for n := range after {
+		names[n] = true
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	log := d.logs.error()
+	for _, n := range sorted {
+		added, removed := diff(after[n], before[n]), diff(before[n], after[n])
+		switch {
+		case before[n] == nil:
+			log.Logf(errlog.Info, "upstream %q added with %d server(s): %s", n, len(after[n]), strings.Join(after[n], ", "))
+		case after[n] == nil:
+			log.Logf(errlog.Info, "upstream %q removed", n)
+		default:
+			if len(added) > 0 {
+				log.Logf(errlog.Info, "upstream %q: server(s) added: %s", n, strings.Join(added, ", "))
+			}
+			if len(removed) > 0 {
+				log.Logf(errlog.Info, "upstream %q: server(s) removed: %s", n, strings.Join(removed, ", "))
+			}
+		}
+	}
+}
+
+// upstreamServers lists each explicit upstream's server addresses.
+func upstreamServers(cfg *config.Config) map[string][]string {
+	out := map[string][]string{}
+	if cfg == nil || cfg.HTTP == nil {
+		return out
+	}
+	for _, u := range cfg.HTTP.Upstreams {
+		if u.Implicit {
+			continue
+		}
+		list := []string{}
+		for _, s := range u.Servers {
+			list = append(list, s.Name)
+		}
+		out[u.Name] = list
+	}
+	return out
+}
+
+// diff returns the items of a missing from b.
+func diff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,106 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errpage"
+	"fulcrum/internal/vars"
+)
+
+// returnHandler answers with the return directive's status, text or redirect.
+type returnHandler struct {
+	code        int
+	text        *vars.Template // nil without text
+	redirect    bool
+	defaultType string
+}
+
+func newReturnHandler(set *config.Settings, comp *vars.Compiler) (handler, error) {
+	ret := set.Return
+	h := &returnHandler{code: ret.Code, defaultType: set.DefaultType}
+	switch ret.Code {
+	case 301, 302, 303, 307, 308:
+		h.redirect = true
+	}
+	if ret.Text != "" {
+		t, err := comp.Compile(ret.Text)
+		if err != nil {
+			return nil, fmt.Errorf("%w in %s", err, ret.Pos)
+		}
+		h.text = t
+	}
+	return h, nil
+}
+
+func (h *returnHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) {
+	rec := w.(*recorder)
+	switch {
+	case h.redirect && h.text != nil:
+		redirect(rec, r, st, rec.set, h.code, h.text.String(st))
+	case h.text != nil:
+		body := h.text.String(st)
+		hdr := w.Header()
+		if h.defaultType != "" {
+			hdr.Set("Content-Type", h.defaultType)
+		}
+		hdr.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(h.code)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write([]byte(body))
+		}
+	case h.code >= 300:
+		rec.fail(h.code)
+	default:
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(h.code)
+	}
+}
+
+// redirect answers with a redirect to target. A relative target becomes absolute
+// from the request's scheme, host and port when absolute_redirect is on (nginx's
+// default), with server_name_in_redirect off and port_in_redirect on.
+func redirect(rec *recorder, r *http.Request, st *vars.State, set *config.Settings, code int, target string) {
+	if strings.HasPrefix(target, "/") && (set == nil || set.AbsoluteRedirect) {
+		host := hostWithoutPort(r.Host)
+		if host == "" {
+			host = st.ServerName
+		}
+		port := ""
+		if p := st.Local.Port(); p != 0 && p != 80 {
+			port = ":" + strconv.Itoa(int(p))
+		}
+		target = "http://" + host + port + target
+	}
+	rec.Header().Set("Location", target)
+	errpage.Write(rec, code, rec.server)
+}
+
+// hostWithoutPort strips a port from a Host value.
+func hostWithoutPort(h string) string {
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			return h[:i+1]
+		}
+		return h
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		return h[:i]
+	}
+	return h
+}
+
+// staticHandler serves files (root, alias, index, try_files). It is filled in
+// with the static package.
+type staticHandler struct{}
+
+func newStaticHandler(cfg *config.Config, loc *config.Location, comp *vars.Compiler) (handler, error) {
+	return staticHandler{}, nil
+}
+
+func (staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) {
+	w.(*recorder).fail(http.StatusNotFound)
+}

@@ -1,0 +1,254 @@
+// Package daemon is fulcrum's composition root: it builds a snapshot (router,
+// upstream pools, location handlers, logs) from a configuration, opens the
+// listeners, serves requests through the current snapshot, and handles signals:
+// HUP reloads, QUIT stops gracefully, TERM and INT stop fast, USR1 reopens logs.
+//
+// A reload builds a whole new snapshot off to the side. If anything fails, the
+// running snapshot stays untouched and the error is logged at [emerg]. If it
+// succeeds, the snapshot pointer is swapped atomically: new requests (including the
+// next request on an idle keep-alive connection) use the new snapshot while
+// requests in flight finish on the old one. Listeners present in both
+// configurations are never closed; new ones open; removed ones stop accepting and
+// drain. Upstream server state lives in a registry keyed by upstream name and
+// address, so a reload does not forget that a server is down.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/proxy"
+	"fulcrum/internal/upstream"
+)
+
+// Options configure a daemon.
+type Options struct {
+	// ConfPath is the main configuration file, reread on reload.
+	ConfPath string
+	// Load are the command line's load options, reused on reload.
+	Load config.LoadOptions
+	// StartupLog receives messages until the configuration's error log is open
+	// (the -e log, or standard error). Nil means standard error.
+	StartupLog *errlog.Logger
+	// Ready, when set, is called once every listener is bound and the pid file is
+	// written, with the bound addresses (tests use it to learn ephemeral ports).
+	Ready func(addrs []net.Addr)
+	// Signals, when set, replaces the process's signals (tests send their own).
+	Signals <-chan os.Signal
+}
+
+// Daemon serves one configuration at a time and swaps it on reload.
+type Daemon struct {
+	opts     Options
+	registry *upstream.Registry
+	// transports keeps upstream connection pools across reloads.
+	transports *proxy.Transports
+	limiter  *connLimiter
+	current  atomic.Pointer[snapshot]
+	logs     *logSet
+	connSeq  atomic.Uint64
+
+	// mu guards listeners and the reload sequence; it is never held while a
+	// request is served.
+	mu        sync.Mutex
+	listeners map[string]*listener
+	upgrades  *upgradeTracker
+}
+
+// Run loads nothing itself: it serves cfg (already loaded by the caller) until ctx
+// is done or a stop signal arrives, reloading on HUP. It returns nil after a
+// clean stop.
+func Run(ctx context.Context, cfg *config.Config, opts Options) error {
+	d, err := start(cfg, opts)
+	if err != nil {
+		return err
+	}
+	return d.loop(ctx)
+}
+
+// start builds the first snapshot, binds listeners and writes the pid file.
+func start(cfg *config.Config, opts Options) (*Daemon, error) {
+	startup := opts.StartupLog
+	if startup == nil {
+		l, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Notice}}})
+		if err != nil {
+			return nil, err
+		}
+		startup = l
+	}
+	d := &Daemon{
+		opts:      opts,
+		registry:   upstream.NewRegistry(),
+		transports: proxy.NewTransports(),
+		limiter:   newConnLimiter(cfg.Main.WorkerConnections),
+		listeners: map[string]*listener{},
+		upgrades:  newUpgradeTracker(),
+	}
+	logs, err := openLogs(cfg, startup)
+	if err != nil {
+		return nil, err
+	}
+	d.logs = logs
+	applyWorkerProcesses(cfg.Main.WorkerProcesses)
+	snap, err := d.build(cfg)
+	if err != nil {
+		logs.close()
+		return nil, err
+	}
+	d.current.Store(snap)
+	if err := d.syncListeners(snap); err != nil {
+		d.closeListeners()
+		logs.close()
+		return nil, err
+	}
+	if err := writePIDFile(cfg.Main.PIDFile); err != nil {
+		d.closeListeners()
+		logs.close()
+		return nil, err
+	}
+	d.logs.error().Logf(errlog.Notice, "fulcrum started, %d listener(s), pid %d", len(d.listeners), os.Getpid())
+	if opts.Ready != nil {
+		opts.Ready(d.boundAddrs())
+	}
+	return d, nil
+}
+
+// applyWorkerProcesses maps worker_processes to GOMAXPROCS (0 = auto = all CPUs).
+func applyWorkerProcesses(n int) {
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	runtime.GOMAXPROCS(n)
+}
+
+// loop waits for signals and the context.
+func (d *Daemon) loop(ctx context.Context) error {
+	sigs := d.opts.Signals
+	if sigs == nil {
+		ch := make(chan os.Signal, 4)
+		signal.Notify(ch, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+		defer signal.Stop(ch)
+		sigs = ch
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return d.stop(true)
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGHUP:
+				d.Reload()
+			case syscall.SIGUSR1:
+				d.reopenLogs()
+			case syscall.SIGQUIT:
+				d.logs.error().Logf(errlog.Notice, "gracefully shutting down")
+				return d.stop(true)
+			case syscall.SIGTERM, syscall.SIGINT:
+				d.logs.error().Logf(errlog.Notice, "exiting")
+				return d.stop(false)
+			}
+		}
+	}
+}
+
+// Reload rereads the configuration file and, if it loads and builds, swaps it in.
+// On any error the running configuration stays and the error is logged at emerg.
+func (d *Daemon) Reload() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	log := d.logs.error()
+	log.Logf(errlog.Notice, "signal process started: reloading configuration")
+	cfg, err := config.Load(d.opts.ConfPath, d.opts.Load)
+	if err != nil {
+		log.Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		return
+	}
+	if err := d.logs.update(cfg); err != nil {
+		log.Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		return
+	}
+	snap, err := d.build(cfg)
+	if err != nil {
+		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		return
+	}
+	old := d.current.Load()
+	if err := d.openNewListeners(snap); err != nil {
+		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		return
+	}
+	applyWorkerProcesses(cfg.Main.WorkerProcesses)
+	d.current.Store(snap)
+	d.closeRemovedListeners(snap, cfg.Main.WorkerShutdownTimeout)
+	d.logChanges(old, snap)
+	d.registry.Retain(snap.pools...)
+	d.logs.error().Logf(errlog.Notice, "reconfiguring: done")
+}
+
+// reopenLogs reopens the error and access log files (SIGUSR1, for logrotate).
+func (d *Daemon) reopenLogs() {
+	if err := d.logs.reopen(); err != nil {
+		d.logs.error().Logf(errlog.Alert, "reopen logs: %v", err)
+		return
+	}
+	d.logs.error().Logf(errlog.Notice, "reopening logs")
+}
+
+// stop closes listeners and, when graceful, waits for requests in flight (bounded
+// by worker_shutdown_timeout), then removes the pid file.
+func (d *Daemon) stop(graceful bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	snap := d.current.Load()
+	timeout := snap.cfg.Main.WorkerShutdownTimeout
+	var errs []error
+	if graceful {
+		ctx := context.Background()
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		errs = append(errs, d.shutdownListeners(ctx))
+		d.upgrades.closeAll()
+	} else {
+		d.closeListeners()
+		d.upgrades.closeAll()
+	}
+	snap.flush()
+	removePIDFile(snap.cfg.Main.PIDFile)
+	d.logs.error().Logf(errlog.Notice, "exit")
+	d.logs.close()
+	return errors.Join(errs...)
+}
+
+// boundAddrs returns the addresses of every open listener.
+func (d *Daemon) boundAddrs() []net.Addr {
+	var out []net.Addr
+	for _, l := range d.listeners {
+		out = append(out, l.ln.Addr())
+	}
+	return out
+}
+
+// describe is used in log lines about listeners.
+func describe(network, addr string) string {
+	if network == "unix" {
+		return "unix:" + addr
+	}
+	return addr
+}
+
+var _ = fmt.Sprintf
+var _ = time.Second

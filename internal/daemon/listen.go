@@ -1,0 +1,104 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+)
+
+// connLimiter caps the number of open client connections across every listener
+// (events { worker_connections N; }). A listener at the cap stops accepting, so new
+// connections wait in the kernel's backlog instead of being refused.
+type connLimiter struct {
+	slots chan struct{}
+}
+
+func newConnLimiter(n int) *connLimiter {
+	if n <= 0 {
+		n = 1024
+	}
+	return &connLimiter{slots: make(chan struct{}, n)}
+}
+
+// limitedListener is a net.Listener whose connections hold a connLimiter slot from
+// Accept until Close.
+type limitedListener struct {
+	net.Listener
+	lim  *connLimiter
+	done chan struct{}
+	once sync.Once
+}
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	select {
+	case l.lim.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.lim.slots
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.lim.slots }}, nil
+}
+
+func (l *limitedListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// limitedConn gives its slot back exactly once, on the first Close.
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+// listenSocket opens a listening socket. A unix socket path left over from a
+// previous run is removed first, as nginx does.
+func listenSocket(network, addr string) (net.Listener, error) {
+	if network == "unix" {
+		if fi, err := os.Lstat(addr); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			if err := os.Remove(addr); err != nil {
+				return nil, fmt.Errorf("remove stale socket %s: %w", addr, err)
+			}
+		}
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, describeListenError(network, addr, err)
+	}
+	return ln, nil
+}
+
+// describeListenError turns a bind error into nginx's words with a hint.
+func describeListenError(network, addr string, err error) error {
+	var hint string
+	switch {
+	case errors.Is(err, os.ErrPermission):
+		hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+	case isAddrInUse(err):
+		hint = " (another process listens there: stop it or change listen)"
+	}
+	if network == "unix" {
+		addr = "unix:" + addr
+	}
+	return fmt.Errorf("bind() to %s failed%s: %w", addr, hint, err)
+}
+
+func isAddrInUse(err error) bool {
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err.Error() == "address already in use"
+	}
+	return false
+}

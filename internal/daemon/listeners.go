@@ -1,0 +1,211 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"fulcrum/internal/errlog"
+)
+
+// listener is one bound socket and the HTTP server accepting on it.
+type listener struct {
+	key     string // network + " " + address, as the router names it
+	network string
+	addr    string
+	ln      net.Listener
+	srv     *http.Server
+	done    chan struct{} // closed when Serve returns
+}
+
+// connInfo is what the daemon knows about a client connection; it rides in the
+// connection's context.
+type connInfo struct {
+	id       uint64
+	listener string
+	requests uint64 // requests served on it so far; touched only by its goroutine
+}
+
+type connInfoKey struct{}
+
+// openNewListeners binds every socket that snap needs and is not open yet. If one
+// fails, the ones it just opened are closed and nothing changes.
+func (d *Daemon) openNewListeners(snap *snapshot) error {
+	var opened []*listener
+	for _, b := range snap.binds {
+		if _, ok := d.listeners[b.key]; ok {
+			continue
+		}
+		ln, err := listenSocket(b.network, b.addr)
+		if err != nil {
+			for _, l := range opened {
+				l.ln.Close()
+			}
+			return err
+		}
+		opened = append(opened, &listener{key: b.key, network: b.network, addr: b.addr, ln: ln})
+	}
+	for _, l := range opened {
+		d.serveListener(l, snap)
+		d.listeners[l.key] = l
+		if len(d.listeners) > len(opened) { // a reload, not the start
+			d.logs.error().Logf(errlog.Info, "listening on %s (new in this configuration)", describe(l.network, l.addr))
+		}
+	}
+	return nil
+}
+
+// syncListeners opens the first snapshot's listeners.
+func (d *Daemon) syncListeners(snap *snapshot) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.openNewListeners(snap)
+}
+
+// serveListener starts the HTTP server for l. Its client timeouts and header size
+// limit come from snap: they are fixed for the listener's lifetime.
+func (d *Daemon) serveListener(l *listener, snap *snapshot) {
+	lim := snap.limitsFor(l.key)
+	l.srv = &http.Server{
+		Handler:           d.handlerFor(l.key),
+		ReadHeaderTimeout: lim.headerTimeout,
+		IdleTimeout:       lim.keepaliveTimeout,
+		MaxHeaderBytes:    lim.maxHeaderBytes,
+		ErrorLog:          d.logs.error().StdLogger(errlog.Info),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connInfoKey{}, &connInfo{id: d.connSeq.Add(1), listener: l.key})
+		},
+	}
+	if lim.keepaliveTimeout == 0 {
+		l.srv.SetKeepAlivesEnabled(false)
+	}
+	l.done = make(chan struct{})
+	wrapped := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		_ = l.srv.Serve(wrapped)
+	}()
+}
+
+// handlerFor returns the handler of the listener named key: it serves each request
+// with the snapshot current when the request arrives.
+func (d *Daemon) handlerFor(key string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d.current.Load().serveHTTP(w, r, key)
+	})
+}
+
+// closeRemovedListeners stops accepting on listeners that snap no longer needs and
+// drains them in the background, bounded by timeout (0 = until they finish).
+func (d *Daemon) closeRemovedListeners(snap *snapshot, timeout time.Duration) {
+	want := map[string]bool{}
+	for _, b := range snap.binds {
+		want[b.key] = true
+	}
+	for key, l := range d.listeners {
+		if want[key] {
+			continue
+		}
+		delete(d.listeners, key)
+		d.logs.error().Logf(errlog.Info, "closing listener %s (not in the new configuration)", describe(l.network, l.addr))
+		go shutdownOne(l, timeout)
+	}
+}
+
+// shutdownOne closes l gracefully, then forcibly after timeout.
+func shutdownOne(l *listener, timeout time.Duration) {
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	if err := l.srv.Shutdown(ctx); err != nil {
+		l.srv.Close()
+	}
+	<-l.done
+}
+
+// shutdownListeners stops every listener gracefully and waits for requests in
+// flight until ctx is done, then closes what is left.
+func (d *Daemon) shutdownListeners(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(d.listeners))
+	for _, l := range d.listeners {
+		wg.Add(1)
+		go func(l *listener) {
+			defer wg.Done()
+			if err := l.srv.Shutdown(ctx); err != nil {
+				l.srv.Close()
+				if !errors.Is(err, context.DeadlineExceeded) {
+					errs <- err
+				}
+			}
+			<-l.done
+		}(l)
+	}
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// closeListeners closes every listener and connection at once.
+func (d *Daemon) closeListeners() {
+	for _, l := range d.listeners {
+		if l.srv != nil {
+			l.srv.Close()
+			<-l.done
+		} else {
+			l.ln.Close()
+		}
+	}
+}
+
+// listenerKeys returns the open listeners' keys, sorted, for log lines.
+func (d *Daemon) listenerKeys() []string {
+	keys := make([]string, 0, len(d.listeners))
+	for k := range d.listeners {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// upgradeTracker remembers hijacked connections (WebSocket and other upgrades),
+// which http.Server.Shutdown does not wait for or close, so a stop can close them.
+type upgradeTracker struct {
+	mu    sync.Mutex // guards conns
+	conns map[net.Conn]struct{}
+}
+
+func newUpgradeTracker() *upgradeTracker {
+	return &upgradeTracker{conns: map[net.Conn]struct{}{}}
+}
+
+func (t *upgradeTracker) add(c net.Conn) {
+	t.mu.Lock()
+	t.conns[c] = struct{}{}
+	t.mu.Unlock()
+}
+
+func (t *upgradeTracker) remove(c net.Conn) {
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+}
+
+func (t *upgradeTracker) closeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.conns {
+		c.Close()
+	}
+}

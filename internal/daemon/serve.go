@@ -1,0 +1,299 @@
+package daemon
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errpage"
+	"fulcrum/internal/router"
+	"fulcrum/internal/vars"
+)
+
+// serveHTTP routes one request arriving on the listener named key and runs the
+// chosen location's handler.
+func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string) {
+	st, _ := s.states.Get().(*vars.State)
+	if st == nil {
+		st = new(vars.State)
+	}
+	defer func() {
+		st.Reset()
+		s.states.Put(st)
+	}()
+	ci, _ := r.Context().Value(connInfoKey{}).(*connInfo)
+	fillRequest(st, r, ci)
+	rec := &recorder{ResponseWriter: w, st: st, snap: s}
+	l := s.byKey[key]
+	if l == nil { // a listener left over from a previous configuration, draining
+		errpage.Write(rec, http.StatusNotFound, "fulcrum")
+		return
+	}
+	hosts := l.Hosts(localAddr(r))
+	host, hostErr := router.NormalizeHost(r.Host)
+	sm := hosts.Server(host)
+	srv := sm.Server
+	set := srv.Config.Settings
+	rec.set, rec.server = set, serverHeader(set)
+	st.ServerName = primaryName(srv.Config)
+	defer func() { s.access.log(rec.set, st) }()
+	if hostErr != nil || (r.Host == "" && r.ProtoAtLeast(1, 1)) {
+		rec.fail(http.StatusBadRequest)
+		return
+	}
+	path, err := router.NormalizePath(rawPath(st.RequestURI))
+	if err != nil {
+		rec.fail(http.StatusBadRequest)
+		return
+	}
+	st.Path = path
+	lm := srv.Location(path)
+	if lm.Location != nil {
+		rec.set, rec.server = lm.Location.Settings, serverHeader(lm.Location.Settings)
+	}
+	switch {
+	case lm.Redirect != "":
+		target := lm.Redirect
+		if st.Args != "" || strings.Contains(st.RequestURI, "?") {
+			target += "?" + st.Args
+		}
+		redirect(rec, r, st, rec.set, http.StatusMovedPermanently, target)
+		return
+	case lm.Location == nil:
+		rec.fail(http.StatusNotFound)
+		return
+	}
+	setCaptures(st, lm.Captures, sm.Captures)
+	if !bodyWithinLimit(rec, r, rec.set) {
+		return
+	}
+	s.handlers[lm.Location].serve(rec, r, st)
+}
+
+// fillRequest fills the engine-neutral request view from net/http's request.
+func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
+	st.Method = r.Method
+	st.RequestURI = originForm(r.RequestURI)
+	if _, q, ok := strings.Cut(st.RequestURI, "?"); ok {
+		st.Args = q
+	}
+	st.Host = r.Host
+	st.Scheme = "http"
+	st.Proto = r.Proto
+	st.Header = vars.HeaderMap(r.Header)
+	st.Remote, _ = netip.ParseAddrPort(r.RemoteAddr)
+	st.Local = localAddr(r)
+	if r.ContentLength > 0 {
+		st.Length = r.ContentLength
+	}
+	if ci != nil {
+		ci.requests++
+		st.Conn, st.ConnRequests = ci.id, ci.requests
+	}
+}
+
+// originForm strips the scheme and authority of an absolute-form request target
+// (RFC 9112 section 3.2.2), leaving path and query.
+func originForm(target string) string {
+	if strings.HasPrefix(target, "/") || target == "*" {
+		return target
+	}
+	if i := strings.Index(target, "://"); i >= 0 {
+		rest := target[i+3:]
+		if j := strings.IndexAny(rest, "/?"); j >= 0 {
+			if rest[j] == '?' {
+				return "/" + rest[j:]
+			}
+			return rest[j:]
+		}
+		return "/"
+	}
+	return target
+}
+
+// rawPath is the path part of an origin-form target.
+func rawPath(target string) string {
+	p, _, _ := strings.Cut(target, "?")
+	return p
+}
+
+// localAddr is the address the client connected to.
+func localAddr(r *http.Request) netip.AddrPort {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ta, ok := a.(*net.TCPAddr); ok {
+			return ta.AddrPort()
+		}
+	}
+	return netip.AddrPort{}
+}
+
+// primaryName is a server's $server_name: its first name, "" without one.
+func primaryName(srv *config.Server) string {
+	for _, n := range srv.Names {
+		if n.Kind != config.NameRegex {
+			return n.Name
+		}
+	}
+	return ""
+}
+
+// setCaptures exposes the location's regex groups, else the server name's.
+func setCaptures(st *vars.State, loc, srv router.Captures) {
+	c := loc
+	if !c.Matched() {
+		c = srv
+	}
+	if !c.Matched() {
+		return
+	}
+	st.Captures = vars.Captures{Subject: c.Subject, Index: c.Regexp.FindStringSubmatchIndex(c.Subject), Names: c.Regexp.SubexpNames()}
+}
+
+// bodyWithinLimit enforces client_max_body_size: a declared length over the
+// limit is refused with 413 before the body is read; a chunked body is cut off
+// at the limit.
+func bodyWithinLimit(rec *recorder, r *http.Request, set *config.Settings) bool {
+	limit := set.ClientMaxBodySize
+	if limit <= 0 {
+		return true
+	}
+	if r.ContentLength > limit {
+		rec.fail(http.StatusRequestEntityTooLarge)
+		return false
+	}
+	if r.ContentLength < 0 && r.Body != nil {
+		r.Body = http.MaxBytesReader(rec, r.Body, limit)
+	}
+	return true
+}
+
+// recorder records the status and body size for logs and $status, and adds the
+// Server header and add_header fields to every response.
+type recorder struct {
+	http.ResponseWriter
+	st          *vars.State
+	snap        *snapshot
+	set         *config.Settings
+	server      string
+	wroteHeader bool
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.wroteHeader || code < 200 && code != http.StatusSwitchingProtocols {
+		if code < 200 {
+			w.ResponseWriter.WriteHeader(code)
+		}
+		return
+	}
+	w.wroteHeader = true
+	w.st.Status = code
+	h := w.ResponseWriter.Header()
+	h.Set("Server", w.server)
+	w.st.SentHeader = vars.HeaderMap(h)
+	w.snap.addHeaders(h, w.set, code, w.st)
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.st.BodyBytesSent += int64(n)
+	return n, err
+}
+
+// fail answers with one of fulcrum's own error pages.
+func (w *recorder) fail(code int) {
+	errpage.Write(w, code, w.server)
+}
+
+// Unwrap lets http.ResponseController reach Flush, Hijack and deadlines.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush passes flushes through (streaming, server-sent events).
+func (w *recorder) Flush() {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack passes the connection takeover of an upgrade through.
+func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// addHeaders applies add_header: for the success and redirect statuses nginx
+// lists, or any status with "always".
+func (s *snapshot) addHeaders(h http.Header, set *config.Settings, code int, st *vars.State) {
+	adds := s.adds[set]
+	if len(adds) == 0 {
+		return
+	}
+	ok := false
+	switch code {
+	case 200, 201, 204, 206, 301, 302, 303, 304, 307, 308:
+		ok = true
+	}
+	for _, ah := range adds {
+		if ok || ah.always {
+			if v := ah.value.String(st); v != "" {
+				h.Add(ah.name, v)
+			}
+		}
+	}
+}
+
+// addHeader is a compiled add_header.
+type addHeader struct {
+	name   string
+	value  *vars.Template
+	always bool
+}
+
+// compileAddHeaders compiles the add_header list of every server and location.
+func (s *snapshot) compileAddHeaders(comp *vars.Compiler) error {
+	s.adds = map[*config.Settings][]addHeader{}
+	add := func(set *config.Settings) error {
+		if _, done := s.adds[set]; done || set == nil {
+			return nil
+		}
+		var list []addHeader
+		for _, ah := range set.AddHeaders {
+			t, err := comp.Compile(ah.Value)
+			if err != nil {
+				return fmt.Errorf("%w in %s", err, ah.Pos)
+			}
+			list = append(list, addHeader{name: ah.Name, value: t, always: ah.Always})
+		}
+		s.adds[set] = list
+		return nil
+	}
+	for _, srv := range s.cfg.HTTP.Servers {
+		if err := add(srv.Settings); err != nil {
+			return err
+		}
+		if err := walkLocations(srv.Locations, func(l *config.Location) error { return add(l.Settings) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkLocations calls f for every location, nested ones included.
+func walkLocations(locs []*config.Location, f func(*config.Location) error) error {
+	for _, l := range locs {
+		if err := f(l); err != nil {
+			return err
+		}
+		if err := walkLocations(l.Locations, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}

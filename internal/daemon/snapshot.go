@@ -1,0 +1,288 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/proxy"
+	"fulcrum/internal/router"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// Version is fulcrum's version, sent in the Server header with server_tokens on.
+const Version = "0.1.0"
+
+// snapshot is everything one configuration needs to serve requests. It is built
+// whole before it is swapped in and never changes afterwards.
+type snapshot struct {
+	cfg      *config.Config
+	router   *router.Router
+	binds    []bind
+	byKey    map[string]*router.Listener
+	handlers map[*config.Location]handler
+	pools    []*upstream.Pool
+	log      *errlog.Logger
+	access   *accessLogs
+	adds     map[*config.Settings][]addHeader
+	states   sync.Pool // *vars.State, recycled per request
+	now      func() time.Time
+}
+
+// bind is one socket the snapshot needs.
+type bind struct {
+	key, network, addr string
+}
+
+// handler answers the requests of one location.
+type handler interface {
+	serve(w http.ResponseWriter, r *http.Request, st *vars.State)
+}
+
+// build compiles cfg into a snapshot without touching the running one. It is
+// also what `fulcrum -t` runs, so every error names the file and line.
+func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
+	return buildSnapshot(cfg, d.registry, d.transports, d.logs, d.upgrades)
+}
+
+// Check builds everything a configuration needs to serve, without binding
+// sockets or writing files: `fulcrum -t` uses it after config.Load, so templates
+// with unknown variables and routing conflicts fail the test too.
+func Check(cfg *config.Config) error {
+	logs := &logSet{}
+	_, err := buildSnapshot(cfg, upstream.NewRegistry(), proxy.NewTransports(), logs, newUpgradeTracker())
+	return err
+}
+
+func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transports, logs *logSet, up *upgradeTracker) (*snapshot, error) {
+	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, byKey: map[string]*router.Listener{},
+		log: logs.error(), now: time.Now}
+	if cfg.HTTP == nil {
+		return s, nil
+	}
+	r, err := router.New(cfg.HTTP.Servers)
+	if err != nil {
+		return nil, err
+	}
+	s.router = r
+	for _, l := range r.Listeners() {
+		key := l.Network + " " + l.Addr
+		s.binds = append(s.binds, bind{key: key, network: l.Network, addr: l.Addr})
+		s.byKey[key] = l
+	}
+	comp := newCompiler(cfg)
+	pools, err := buildPools(cfg.HTTP, reg, comp)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pools {
+		s.pools = append(s.pools, p.pool)
+	}
+	b := &handlerBuilder{snap: s, comp: comp, pools: pools, transports: ts, upgrades: up}
+	for _, srv := range cfg.HTTP.Servers {
+		if err := b.locations(srv.Locations); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.compileAddHeaders(comp); err != nil {
+		return nil, err
+	}
+	if s.access, err = logs.accessFor(cfg, comp); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newCompiler returns the variable compiler of a snapshot, with every named
+// capture of the configuration's regexes declared.
+func newCompiler(cfg *config.Config) *vars.Compiler {
+	host, _ := os.Hostname()
+	c := &vars.Compiler{Hostname: strings.ToLower(host), PID: os.Getpid()}
+	declare := func(re *regexp.Regexp) {
+		if re == nil {
+			return
+		}
+		for _, n := range re.SubexpNames() {
+			if n != "" {
+				c.Declare(n)
+			}
+		}
+	}
+	var walk func([]*config.Location)
+	walk = func(locs []*config.Location) {
+		for _, l := range locs {
+			declare(l.Regex)
+			walk(l.Locations)
+		}
+	}
+	for _, srv := range cfg.HTTP.Servers {
+		for _, n := range srv.Names {
+			declare(n.Regex)
+		}
+		walk(srv.Locations)
+	}
+	return c
+}
+
+// builtPool is an upstream block ready for requests.
+type builtPool struct {
+	cfg     *config.Upstream
+	pool    *upstream.Pool
+	policy  balancer.Policy
+	hashKey *vars.Template
+}
+
+// buildPools makes a pool per upstream block, keeping live server state from the
+// registry.
+func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler) (map[*config.Upstream]*builtPool, error) {
+	out := map[*config.Upstream]*builtPool{}
+	for _, u := range h.Upstreams {
+		settings := make([]upstream.Settings, 0, len(u.Servers))
+		for _, s := range u.Servers {
+			set := upstream.NewSettings(s.Network, s.Addr)
+			set.Name = s.Name
+			set.Weight, set.MaxFails, set.FailTimeout = s.Weight, s.MaxFails, s.FailTimeout
+			set.MaxConns, set.Backup, set.Down = s.MaxConns, s.Backup, s.Down
+			settings = append(settings, set)
+		}
+		pool, err := reg.Pool(u.Name, settings)
+		if err != nil {
+			return nil, fmt.Errorf("upstream %q in %s: %w", u.Name, u.Pos, err)
+		}
+		bp := &builtPool{cfg: u, pool: pool}
+		if bp.policy, err = policyFor(u, pool); err != nil {
+			return nil, err
+		}
+		if u.Method == config.MethodHash {
+			if bp.hashKey, err = comp.Compile(u.HashKey); err != nil {
+				return nil, fmt.Errorf("%w in %s", err, u.Pos)
+			}
+		}
+		out[u] = bp
+	}
+	return out, nil
+}
+
+// policyFor returns the balancing policy of an upstream block.
+func policyFor(u *config.Upstream, pool *upstream.Pool) (balancer.Policy, error) {
+	switch u.Method {
+	case config.MethodLeastConn:
+		return &balancer.LeastConn{}, nil
+	case config.MethodIPHash:
+		return &balancer.IPHash{}, nil
+	case config.MethodHash:
+		if u.HashConsistent {
+			return balancer.NewConsistentHash(pool), nil
+		}
+		return &balancer.Hash{}, nil
+	case config.MethodRandom:
+		return &balancer.Random{Two: u.RandomTwo}, nil
+	}
+	return &balancer.RoundRobin{}, nil
+}
+
+// handlerBuilder compiles the handlers of every location.
+type handlerBuilder struct {
+	snap       *snapshot
+	comp       *vars.Compiler
+	pools      map[*config.Upstream]*builtPool
+	transports *proxy.Transports
+	upgrades   *upgradeTracker
+}
+
+func (b *handlerBuilder) locations(locs []*config.Location) error {
+	for _, loc := range locs {
+		h, err := b.handler(loc)
+		if err != nil {
+			return err
+		}
+		b.snap.handlers[loc] = h
+		if err := b.locations(loc.Locations); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handler picks the content handler of a location: return, proxy_pass, or files.
+func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
+	set := loc.Settings
+	switch {
+	case set.Return != nil:
+		return newReturnHandler(set, b.comp)
+	case set.ProxyPass != nil:
+		return b.proxyHandler(loc)
+	}
+	return newStaticHandler(b.snap.cfg, loc, b.comp)
+}
+
+func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
+	pass := loc.Settings.ProxyPass
+	if pass.HasVariables || pass.Upstream == nil {
+		return nil, &config.Error{Pos: pass.Pos, Msg: fmt.Sprintf(`proxy_pass with variables ("%s") is not supported yet`, pass.URL),
+			Hint: "name an upstream block or a fixed host:port"}
+	}
+	bp := b.pools[pass.Upstream]
+	if bp == nil {
+		return nil, fmt.Errorf("proxy_pass in %s: upstream %q was not built", pass.Pos, pass.Upstream.Name)
+	}
+	h, err := proxy.New(proxy.Options{
+		Location:  loc,
+		Pool:      bp.pool,
+		Policy:    bp.policy,
+		HashKey:   bp.hashKey,
+		Transport: b.transports.For(bp.cfg.Name, proxy.PoolOptions{Keepalive: bp.cfg.Keepalive, KeepaliveTimeout: bp.cfg.KeepaliveTimeout}),
+		Compiler:  b.comp,
+		Log:       b.snap.log,
+		Server:    serverHeader(loc.Settings),
+		Now:       b.snap.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return proxyHandler{h: h, host: proxyHost(pass)}, nil
+}
+
+// proxyHandler adapts proxy.Handler and fills $proxy_host / $proxy_port.
+type proxyHandler struct {
+	h    *proxy.Handler
+	host [2]string
+}
+
+func (p proxyHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) {
+	st.ProxyHost, st.ProxyPort = p.host[0], p.host[1]
+	p.h.ServeHTTP(w, r, st)
+}
+
+// proxyHost returns $proxy_host and $proxy_port for a proxy_pass: the host as
+// written (without a default port) and the port.
+func proxyHost(pass *config.ProxyPass) [2]string {
+	host := pass.Host
+	if strings.HasPrefix(host, "unix:") {
+		return [2]string{"localhost", ""}
+	}
+	if h, port, ok := strings.Cut(host, ":"); ok && !strings.Contains(port, ":") {
+		if port == "80" {
+			return [2]string{h, "80"}
+		}
+		return [2]string{host, port}
+	}
+	return [2]string{host, "80"}
+}
+
+// serverHeader is the Server header value: "fulcrum/VERSION" with server_tokens
+// on, "fulcrum" with it off.
+func serverHeader(set *config.Settings) string {
+	if set != nil && set.ServerTokens {
+		return "fulcrum/" + Version
+	}
+	return "fulcrum"
+}

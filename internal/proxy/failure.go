@@ -1,0 +1,135 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+
+	"fulcrum/internal/config"
+)
+
+// errReadTimeout and errSendTimeout cancel an attempt whose upstream was silent for
+// longer than proxy_read_timeout or proxy_send_timeout.
+var (
+	errReadTimeout = errors.New("upstream timed out (110: Connection timed out) while reading response header from upstream")
+	errBodyTimeout = errors.New("upstream timed out (110: Connection timed out) while reading upstream")
+)
+
+// failure describes why an attempt on an upstream server failed, in the terms of
+// proxy_next_upstream and nginx's error log.
+type failure struct {
+	// cond is the proxy_next_upstream condition this failure falls under.
+	cond config.NextUpstream
+	// status is what the client gets if this is the last attempt: 502 or 504.
+	status int
+	// sent reports that the request may have reached the upstream (anything after
+	// the connection was established), which stops non-idempotent retries.
+	sent bool
+	// msg is the error log text, in nginx's words.
+	msg string
+}
+
+func (f *failure) Error() string { return f.msg }
+
+// classify turns an error from one attempt into a failure. It returns nil when the
+// error is the client's doing (the request context was canceled): that is not an
+// upstream failure and is logged as 499.
+func classify(clientCtx context.Context, err error) *failure {
+	if clientCtx.Err() != nil {
+		return nil
+	}
+	var opErr *net.OpError
+	dial := errors.As(err, &opErr) && opErr.Op == "dial"
+	switch {
+	case errors.Is(err, errReadTimeout):
+		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true, msg: errReadTimeout.Error()}
+	case dial && isTimeout(err):
+		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout,
+			msg: "upstream timed out (110: Connection timed out) while connecting to upstream"}
+	case dial:
+		return &failure{cond: config.NextError, status: http.StatusBadGateway,
+			msg: fmt.Sprintf("connect() failed (%s) while connecting to upstream", errnoText(err))}
+	case isTimeout(err):
+		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true,
+			msg: "upstream timed out (110: Connection timed out) while reading response header from upstream"}
+	case isMalformed(err):
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true,
+			msg: "upstream sent invalid header while reading response header from upstream"}
+	}
+	return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true,
+		msg: fmt.Sprintf("upstream prematurely closed connection while reading response header from upstream (%v)", err)}
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isMalformed(err error) bool {
+	// net/http reports these only as text.
+	s := err.Error()
+	for _, sub := range []string{"malformed HTTP", "invalid header", "too many headers", "header line too long",
+		"invalid Content-Length", "unsupported transfer encoding", "bad Content-Length", "server response headers exceeded"} {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// errnoText renders a dial error's errno the way nginx logs it, e.g.
+// "111: Connection refused".
+func errnoText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Sprintf("%d: %s", int(errno), capitalize(errno.Error()))
+	}
+	return err.Error()
+}
+
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// statusCondition maps a response status to the proxy_next_upstream condition it
+// can trigger; 0 for statuses that never retry.
+func statusCondition(code int) config.NextUpstream {
+	switch code {
+	case 500:
+		return config.NextHTTP500
+	case 502:
+		return config.NextHTTP502
+	case 503:
+		return config.NextHTTP503
+	case 504:
+		return config.NextHTTP504
+	case 403:
+		return config.NextHTTP403
+	case 404:
+		return config.NextHTTP404
+	case 429:
+		return config.NextHTTP429
+	}
+	return 0
+}
+
+// idempotent reports whether a request with this method may be sent to another
+// server after it reached one (nginx treats POST, LOCK and PATCH as not).
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPatch, "LOCK":
+		return false
+	}
+	return true
+}

@@ -1,0 +1,217 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"strings"
+	"sync"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// Options are what New needs to build a location's proxy handler.
+type Options struct {
+	// Location is the location that proxies (its path drives URI replacement and
+	// proxy_redirect default); its Settings hold proxy_pass and the proxy_*
+	// directives.
+	Location *config.Location
+	// Pool is the upstream the location proxies to.
+	Pool *upstream.Pool
+	// Policy is the upstream's balancing method.
+	Policy balancer.Policy
+	// HashKey is the upstream's compiled hash key (hash methods), or nil.
+	HashKey *vars.Template
+	// Transport is the upstream connection pool for Pool (see Transports).
+	Transport *http.Transport
+	// Compiler compiles header and redirect templates.
+	Compiler *vars.Compiler
+	// Log is the error log.
+	Log *errlog.Logger
+	// Server is the Server header fulcrum sends ("fulcrum" or "fulcrum/VERSION").
+	Server string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// New compiles a location's proxy settings into a Handler. Errors name the
+// directive's file and line.
+func New(o Options) (*Handler, error) {
+	set := o.Location.Settings
+	h := &Handler{
+		set: set, pass: set.ProxyPass, pool: o.Pool, policy: o.Policy, hashKey: o.HashKey, transport: o.Transport,
+		log: o.Log, now: o.Now, server: o.Server,
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.uri = uriRewrite{replace: set.ProxyPass.HasURI, uri: set.ProxyPass.URI}
+	if h.uri.replace {
+		h.uri.prefixLen = len(o.Location.Path)
+	}
+	var err error
+	if h.headers, err = compileHeaders(o.Compiler, set.ProxySetHeaders); err != nil {
+		return nil, err
+	}
+	if set.ProxySetBody != "" {
+		if h.setBody, err = o.Compiler.Compile(set.ProxySetBody); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)
+		}
+	}
+	h.hide = hiddenHeaders(set)
+	if h.redirects, err = compileRedirects(o.Compiler, o.Location); err != nil {
+		return nil, err
+	}
+	h.rp = &httputil.ReverseProxy{
+		Rewrite:        h.rewrite,
+		Transport:      roundTripper{h: h},
+		ModifyResponse: h.modifyResponse,
+		ErrorHandler:   h.errorHandler,
+		ErrorLog:       o.Log.StdLogger(errlog.Info),
+		FlushInterval:  flushInterval(set),
+	}
+	return h, nil
+}
+
+// flushInterval streams at once with proxy_buffering off (server-sent events,
+// long polling); otherwise ReverseProxy flushes when its buffer fills, and at once
+// for event streams and bodies of unknown length.
+func flushInterval(set *config.Settings) time.Duration {
+	if !set.ProxyBuffering {
+		return -1
+	}
+	return 0
+}
+
+// compileHeaders merges proxy_set_header with fulcrum's defaults (Host:
+// $proxy_host unless set) and compiles the values.
+func compileHeaders(c *vars.Compiler, set []config.HeaderTemplate) ([]headerRule, error) {
+	rules := make([]headerRule, 0, len(set)+1)
+	hasHost := false
+	for _, ht := range set {
+		name := textproto.CanonicalMIMEHeaderKey(ht.Name)
+		if name == "Host" {
+			hasHost = true
+		}
+		t, err := c.Compile(ht.Value)
+		if err != nil {
+			return nil, fmt.Errorf("%w in %s", err, ht.Pos)
+		}
+		rules = append(rules, headerRule{name: name, value: t})
+	}
+	if !hasHost {
+		t, err := c.Compile("$proxy_host")
+		if err != nil {
+			return nil, err
+		}
+		rules = append([]headerRule{{name: "Host", value: t}}, rules...)
+	}
+	return rules, nil
+}
+
+// hiddenHeaders is the set of upstream response headers not passed to clients.
+func hiddenHeaders(set *config.Settings) map[string]bool {
+	hide := map[string]bool{}
+	for _, name := range hiddenByDefault {
+		hide[name] = true
+	}
+	for _, name := range set.ProxyHideHeaders {
+		hide[textproto.CanonicalMIMEHeaderKey(name)] = true
+	}
+	for _, name := range set.ProxyPassHeaders {
+		delete(hide, textproto.CanonicalMIMEHeaderKey(name))
+	}
+	return hide
+}
+
+// compileRedirects compiles proxy_redirect. "default" replaces the proxy_pass URL
+// (plus "/" when it has no URI part) with the location's path (or "/").
+func compileRedirects(c *vars.Compiler, loc *config.Location) ([]redirectRule, error) {
+	set := loc.Settings
+	var rules []redirectRule
+	for _, pr := range set.ProxyRedirects {
+		switch {
+		case pr.Off:
+			return nil, nil
+		case pr.Default:
+			if set.ProxyPass.HasVariables || loc.Regex != nil {
+				continue
+			}
+			from, to := set.ProxyPass.URL, loc.Path
+			if !set.ProxyPass.HasURI {
+				from, to = strings.TrimSuffix(from, "/")+"/", "/"
+			}
+			t, err := c.Compile(to)
+			if err != nil {
+				return nil, fmt.Errorf("%w in %s", err, pr.Pos)
+			}
+			rules = append(rules, redirectRule{from: from, to: t})
+		default:
+			t, err := c.Compile(pr.To)
+			if err != nil {
+				return nil, fmt.Errorf("%w in %s", err, pr.Pos)
+			}
+			rules = append(rules, redirectRule{from: pr.From, re: pr.Regex, to: t})
+		}
+	}
+	return rules, nil
+}
+
+// Transports keeps one upstream connection pool per upstream block across config
+// reloads, so a reload does not drop warm connections. It is safe for concurrent
+// use.
+type Transports struct {
+	mu sync.Mutex // guards m
+	m  map[string]*transportEntry
+}
+
+type transportEntry struct {
+	opts PoolOptions
+	t    *http.Transport
+}
+
+// NewTransports returns an empty set.
+func NewTransports() *Transports {
+	return &Transports{m: map[string]*transportEntry{}}
+}
+
+// For returns the pool for the upstream named name, made anew when its options
+// changed.
+func (ts *Transports) For(name string, o PoolOptions) *http.Transport {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if e, ok := ts.m[name]; ok && e.opts == o {
+		return e.t
+	}
+	t := newTransport(o)
+	ts.m[name] = &transportEntry{opts: o, t: t}
+	return t
+}
+
+// Retain closes the idle connections of pools whose upstream is not in names and
+// forgets them.
+func (ts *Transports) Retain(names map[string]bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for name, e := range ts.m {
+		if !names[name] {
+			e.t.CloseIdleConnections()
+			delete(ts.m, name)
+		}
+	}
+}
+
+// CloseIdle closes every idle upstream connection (at shutdown).
+func (ts *Transports) CloseIdle() {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, e := range ts.m {
+		e.t.CloseIdleConnections()
+	}
+}

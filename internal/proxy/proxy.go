@@ -1,0 +1,116 @@
+// Package proxy is the location handler that forwards requests to an upstream:
+// it builds the upstream request from scratch (headers from trusted sources first,
+// then the client's, minus hop-by-hop fields), picks servers through the balancer,
+// retries per proxy_next_upstream, enforces the proxy timeouts, streams the
+// response back (rewriting Location/Refresh per proxy_redirect), passes WebSocket
+// upgrades through, and records every attempt for $upstream_* variables and the
+// logs.
+//
+// This first engine is built on net/http's server and client (httputil's
+// ReverseProxy does the streaming, trailers, 1xx and upgrade plumbing). The
+// balancer, router and vars packages never see *http.Request, so a faster engine
+// can replace this file's plumbing without touching them.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httputil"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errpage"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// Hijacks is told about connections taken over by an upgrade (WebSocket), so the
+// daemon can close them at shutdown.
+type Hijacks interface {
+	Add(c interface{ Close() error })
+	Remove(c interface{ Close() error })
+}
+
+// Handler forwards the requests of one location. It is built once per config
+// snapshot and is safe for concurrent use.
+type Handler struct {
+	set       *config.Settings
+	pass      *config.ProxyPass
+	pool      *upstream.Pool
+	policy    balancer.Policy
+	hashKey   *vars.Template // the upstream's hash key, for hash methods
+	transport *http.Transport
+	uri       uriRewrite
+	headers   []headerRule
+	hide      map[string]bool
+	redirects []redirectRule
+	setBody   *vars.Template
+	log       *errlog.Logger
+	now       func() time.Time
+	server    string // Server header value
+	rp        *httputil.ReverseProxy
+}
+
+// ctxKey carries the per-request state through ReverseProxy's hooks.
+type ctxKey struct{}
+
+// request is one request's state while it is proxied.
+type request struct {
+	h       *Handler
+	st      *vars.State
+	in      *http.Request
+	body    *replayBody
+	logReq  errlog.Request
+	start   time.Time
+	outcome *failure // the failure that ended the request, if any
+	at      balancer.Attempt
+}
+
+func fromContext(ctx context.Context) *request {
+	r, _ := ctx.Value(ctxKey{}).(*request)
+	return r
+}
+
+// ServeHTTP proxies r. st must already hold the request view, the server name
+// and the location's captures; ServeHTTP records the attempts and the status.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
+	req := &request{h: h, st: st, in: r, start: h.now()}
+	req.logReq = errlog.Request{
+		Client:  st.Remote.Addr().String(),
+		Server:  st.ServerName,
+		Request: r.Method + " " + r.RequestURI + " " + r.Proto,
+		Host:    r.Host,
+	}
+	body, err := newReplayBody(r, h.set)
+	if err != nil {
+		errpage.Write(w, http.StatusRequestEntityTooLarge, h.server)
+		st.Status = http.StatusRequestEntityTooLarge
+		return
+	}
+	req.body = body
+	ctx := context.WithValue(r.Context(), ctxKey{}, req)
+	h.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// errorHandler answers a request whose every attempt failed (or that found no
+// server): 502 or 504 per the last failure, or nothing at all when the client
+// went away (logged as 499).
+func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	req := fromContext(r.Context())
+	var f *failure
+	if errors.As(err, &f) {
+		errpage.Write(w, f.status, h.server)
+		return
+	}
+	if r.Context().Err() != nil || errors.Is(err, context.Canceled) {
+		if req != nil {
+			req.st.Status = 499
+		}
+		return
+	}
+	h.log.LogRequest(errlog.Error, &req.logReq, err.Error())
+	errpage.Write(w, http.StatusBadGateway, h.server)
+}

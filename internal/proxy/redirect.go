@@ -1,0 +1,62 @@
+package proxy
+
+import (
+	"regexp"
+	"strings"
+
+	"fulcrum/internal/vars"
+)
+
+// redirectRule is one compiled proxy_redirect: a text prefix or a regex, and the
+// replacement template.
+type redirectRule struct {
+	// from is the prefix to replace (text rules).
+	from string
+	// re is the pattern for regex rules; its groups are available as $1...
+	re *regexp.Regexp
+	// to is the replacement; it may contain variables.
+	to *vars.Template
+}
+
+// rewriteRedirect applies the first matching rule to a Location or Refresh value
+// and returns the new value, or the value unchanged when no rule matches. For
+// Refresh the rules apply to the part after "url=", as nginx does.
+func rewriteRedirect(rules []redirectRule, header, value string, st *vars.State) string {
+	if len(rules) == 0 {
+		return value
+	}
+	prefix, target := "", value
+	if header == "Refresh" {
+		i := strings.Index(strings.ToLower(value), "url=")
+		if i < 0 {
+			return value
+		}
+		prefix, target = value[:i+4], value[i+4:]
+	}
+	for _, r := range rules {
+		if out, ok := r.apply(target, st); ok {
+			return prefix + out
+		}
+	}
+	return value
+}
+
+// apply rewrites target when the rule matches it.
+func (r redirectRule) apply(target string, st *vars.State) (string, bool) {
+	if r.re != nil {
+		idx := r.re.FindStringSubmatchIndex(target)
+		if idx == nil {
+			return "", false
+		}
+		saved := st.Captures
+		st.Captures = vars.Captures{Subject: target, Index: idx, Names: r.re.SubexpNames()}
+		// nginx replaces the whole value when a regex rule matches.
+		out := string(r.to.Append(nil, st))
+		st.Captures = saved
+		return out, true
+	}
+	if !strings.HasPrefix(target, r.from) {
+		return "", false
+	}
+	return string(r.to.Append(nil, st)) + target[len(r.from):], true
+}

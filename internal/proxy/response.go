@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// hiddenByDefault are the upstream response headers nginx does not pass to the
+// client unless proxy_pass_header names them.
+var hiddenByDefault = []string{"Date", "Server", "X-Pad", "X-Accel-Expires", "X-Accel-Redirect",
+	"X-Accel-Limit-Rate", "X-Accel-Buffering", "X-Accel-Charset"}
+
+// modifyResponse prepares an upstream response for the client: hidden headers
+// removed, Location and Refresh rewritten per proxy_redirect, and the upstream's
+// headers made visible to $upstream_http_NAME.
+func (h *Handler) modifyResponse(resp *http.Response) error {
+	req := fromContext(resp.Request.Context())
+	for name := range h.hide {
+		delete(resp.Header, name)
+	}
+	if len(h.redirects) > 0 {
+		for _, name := range [...]string{"Location", "Refresh"} {
+			if v := resp.Header.Get(name); v != "" {
+				resp.Header.Set(name, rewriteRedirect(h.redirects, name, v, req.st))
+			}
+		}
+	}
+	req.st.UpstreamHeader = vars.HeaderMap(resp.Header)
+	return nil
+}
+
+// upstreamBody wraps an upstream response body: it enforces proxy_read_timeout
+// between two reads, counts the bytes for $upstream_response_length, and on Close
+// releases the server (a read error after the header went out counts no failure,
+// as in nginx) and ends the attempt's context.
+type upstreamBody struct {
+	rc      io.ReadCloser
+	h       *Handler
+	req     *request
+	srv     *upstream.Server
+	start   time.Time
+	cancel  context.CancelCauseFunc
+	attempt *vars.Attempt
+	idle    *time.Timer
+	n       int64
+	readErr bool
+	once    sync.Once
+}
+
+func newUpstreamBody(resp *http.Response, h *Handler, req *request, srv *upstream.Server,
+	start time.Time, cancel context.CancelCauseFunc, a *vars.Attempt) io.ReadCloser {
+	b := &upstreamBody{rc: resp.Body, h: h, req: req, srv: srv, start: start, cancel: cancel, attempt: a}
+	if d := h.set.ProxyReadTimeout; d > 0 {
+		b.idle = time.AfterFunc(d, func() { cancel(errBodyTimeout) })
+	}
+	if rw, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
+		// An upgraded connection: no idle timeout between reads (a WebSocket may be
+		// quiet for long); ReverseProxy needs the writable body.
+		if b.idle != nil {
+			b.idle.Stop()
+			b.idle = nil
+		}
+		return &upgradedBody{upstreamBody: b, w: rw}
+	}
+	return b
+}
+
+func (b *upstreamBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.n += int64(n)
+	if b.idle != nil && n > 0 {
+		b.idle.Reset(b.h.set.ProxyReadTimeout)
+	}
+	if err != nil && err != io.EOF {
+		b.readErr = true
+		if b.h.log != nil {
+			lr := b.req.logReq
+			lr.Upstream = "http://" + b.srv.Name() + b.req.st.RequestURI
+			b.h.log.LogRequest(errlog.Error, &lr, "upstream prematurely closed connection while reading upstream")
+		}
+	}
+	return n, err
+}
+
+func (b *upstreamBody) Close() error {
+	err := b.rc.Close()
+	b.once.Do(func() {
+		if b.idle != nil {
+			b.idle.Stop()
+		}
+		b.cancel(nil)
+		b.attempt.ResponseTime = b.h.now().Sub(b.start)
+		b.attempt.ResponseLength = b.n
+		outcome := upstream.Success
+		if b.readErr || b.req.in.Context().Err() != nil {
+			outcome = upstream.Neutral
+		}
+		b.h.release(b.req, b.srv, outcome)
+	})
+	return err
+}
+
+// upgradedBody is the body of a 101 response: the upgraded connection, readable
+// and writable.
+type upgradedBody struct {
+	*upstreamBody
+	w io.Writer
+}
+
+func (u *upgradedBody) Write(p []byte) (int, error) { return u.w.Write(p) }

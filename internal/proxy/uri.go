@@ -1,0 +1,61 @@
+package proxy
+
+import (
+	"strings"
+)
+
+// uriRewrite computes the request target sent upstream, following proxy_pass's
+// rules:
+//   - without a URI part, the client's request URI is passed unchanged, as received;
+//   - with a URI part, the part of the normalised path that matched the (prefix or
+//     exact) location is replaced by that URI, the rest is escaped again as nginx's
+//     ngx_escape_uri does, and the query string follows byte for byte.
+type uriRewrite struct {
+	// replace reports that the proxy_pass URL has a URI part.
+	replace bool
+	// uri is the URI part ("/api/").
+	uri string
+	// prefixLen is the length of the location's path that the URI part replaces.
+	prefixLen int
+}
+
+// target returns the request target for the upstream request. rawURI is the
+// client's request target as received (path and query), path the normalised
+// decoded path, and args the raw query string.
+func (u uriRewrite) target(rawURI, path, args string, hasQuery bool) string {
+	if !u.replace {
+		if rawURI == "" {
+			return "/"
+		}
+		return rawURI
+	}
+	rest := ""
+	if len(path) >= u.prefixLen {
+		rest = path[u.prefixLen:]
+	}
+	var b strings.Builder
+	b.Grow(len(u.uri) + len(rest) + len(args) + 8)
+	b.WriteString(u.uri)
+	appendEscapedURI(&b, rest)
+	if hasQuery {
+		b.WriteByte('?')
+		b.WriteString(args)
+	}
+	return b.String()
+}
+
+// appendEscapedURI writes s escaping what nginx's NGX_ESCAPE_URI escapes in a
+// path: space, '#', '%', '?', control characters and bytes above 0x7e.
+func appendEscapedURI(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == '#' || c == '%' || c == '?' {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
+			continue
+		}
+		b.WriteByte(c)
+	}
+}

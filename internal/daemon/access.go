@@ -8,10 +8,10 @@ import (
 // accessFiles will own the access log files across reloads (package accesslog).
 type accessFiles struct{}
 
-func newAccessFiles() *accessFiles       { return &accessFiles{} }
-func (a *accessFiles) reopen() error     { return nil }
-func (a *accessFiles) close()            {}
-func (a *accessFiles) flush()            {}
+func newAccessFiles() *accessFiles   { return &accessFiles{} }
+func (a *accessFiles) reopen() error { return nil }
+func (a *accessFiles) close()        {}
+func (a *accessFiles) flush()        {}
 
 // accessLogs are a snapshot's compiled access_log directives.
 type accessLogs struct{}

@@ -54,10 +54,10 @@ type Daemon struct {
 	registry *upstream.Registry
 	// transports keeps upstream connection pools across reloads.
 	transports *proxy.Transports
-	limiter  *connLimiter
-	current  atomic.Pointer[snapshot]
-	logs     *logSet
-	connSeq  atomic.Uint64
+	limiter    *connLimiter
+	current    atomic.Pointer[snapshot]
+	logs       *logSet
+	connSeq    atomic.Uint64
 
 	// mu guards listeners and the reload sequence; it is never held while a
 	// request is served.
@@ -88,12 +88,12 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		startup = l
 	}
 	d := &Daemon{
-		opts:      opts,
+		opts:       opts,
 		registry:   upstream.NewRegistry(),
 		transports: proxy.NewTransports(),
-		limiter:   newConnLimiter(cfg.Main.WorkerConnections),
-		listeners: map[string]*listener{},
-		upgrades:  newUpgradeTracker(),
+		limiter:    newConnLimiter(cfg.Main.WorkerConnections),
+		listeners:  map[string]*listener{},
+		upgrades:   newUpgradeTracker(),
 	}
 	logs, err := openLogs(cfg, startup)
 	if err != nil {

@@ -21,8 +21,8 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
-	"fulcrum/internal/errpage"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/errpage"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )

@@ -1,0 +1,162 @@
+package balancer
+
+import (
+	"errors"
+	"net/netip"
+	"time"
+
+	"fulcrum/internal/upstream"
+)
+
+// ErrNoLiveUpstream is returned by Attempt.Next when no server of the pool
+// may be used: every primary and every backup is down, failed, at
+// max_conns or already tried by this request. The proxy answers 502 and
+// logs "no live upstreams".
+var ErrNoLiveUpstream = errors.New("no live upstreams")
+
+// Policy is a load-balancing method. Choose picks the server for one
+// attempt among the servers of v, skipping those the attempt has tried
+// (Attempt.Tried) and those v reports unusable, and returns its index, or
+// -1 when there is none. It runs with the pool's lock held (see
+// upstream.Chooser) and may keep per-request state in the Attempt.
+// A Policy value is shared by all requests to its pool.
+type Policy interface {
+	Choose(v upstream.View, a *Attempt) int
+}
+
+// Input is what a request gives its Attempt.
+type Input struct {
+	// Key is the evaluated key of "hash KEY" (Hash, ConsistentHash). An
+	// empty key makes those methods use round robin, as nginx does.
+	Key string
+	// ClientAddr is the client address for IPHash. The zero Addr (a
+	// client on a unix socket) hashes like nginx's pseudo address 0.0.0.
+	ClientAddr netip.Addr
+	// MaxTries is proxy_next_upstream_tries: 0 means no limit but the
+	// number of servers (Pool.Tries).
+	MaxTries int
+}
+
+// Attempt is the balancing state of one request across its attempts (the
+// first one and the proxy_next_upstream retries): which servers it tried,
+// whether it moved to the backup servers, the tries left, the server held
+// now and the policy's own per-request state.
+//
+// Keep an Attempt in a per-connection or pooled struct and Reset it for
+// each request: that makes the whole flow allocation-free. An Attempt is
+// used by one goroutine at a time and must not be copied after first use.
+type Attempt struct {
+	pool   *upstream.Pool
+	policy Policy
+	key    string
+	addr   netip.Addr
+	tries  int
+	backup bool
+	cur    *upstream.Server
+	tried  tried
+
+	// Per-request state of the hash and random methods (nginx keeps
+	// the same in its per-request peer data).
+	ptries int    // candidates rejected so far; beyond 20, round robin
+	phash  uint32 // ip_hash: running hash; hash: sum; chash: point index
+	rehash uint32 // hash: rehash count
+	pinit  bool   // phash initialised for this request
+}
+
+// Reset prepares a for a new request to pool p balanced by pol. A server
+// still held from a previous request is released first as
+// upstream.Neutral, so that a forgotten Release cannot leak an in-flight
+// count.
+func (a *Attempt) Reset(p *upstream.Pool, pol Policy, in Input) {
+	if a.cur != nil {
+		a.cur.Release(time.Time{}, upstream.Neutral)
+	}
+	t := a.tried
+	*a = Attempt{pool: p, policy: pol, key: in.Key, addr: in.ClientAddr, tried: t}
+	a.tries = p.Tries()
+	if in.MaxTries > 0 && a.tries > in.MaxTries {
+		a.tries = in.MaxTries
+	}
+	a.tried.reset(max(p.Len(false), p.Len(true)))
+}
+
+// Next picks and acquires the server for the next attempt: a usable
+// server not yet tried by this request, from the primaries, or from the
+// backups (with a fresh tried set) once no primary is usable. It returns
+// ErrNoLiveUpstream when there is none. The server must be given back
+// with Release before Next is called again; Next panics otherwise.
+//
+// Next does not look at Tries: the caller decides whether to retry.
+func (a *Attempt) Next(now time.Time) (*upstream.Server, error) {
+	if a.cur != nil {
+		panic("balancer: Attempt.Next called before Release of the previous server")
+	}
+	if !a.backup {
+		if s := a.pool.Acquire(false, now, (*chooser)(a)); s != nil {
+			a.cur = s
+			return s, nil
+		}
+		if !a.pool.HasBackup() {
+			return nil, ErrNoLiveUpstream
+		}
+		a.backup = true
+		a.tried.clear()
+	}
+	if s := a.pool.Acquire(true, now, (*chooser)(a)); s != nil {
+		a.cur = s
+		return s, nil
+	}
+	return nil, ErrNoLiveUpstream
+}
+
+// Release gives back the server of the last Next with the attempt's
+// outcome and counts one try. It returns true when this failure disabled
+// the server (log "upstream server temporarily disabled" at warn). It does
+// nothing when no server is held.
+func (a *Attempt) Release(now time.Time, o upstream.Outcome) (disabled bool) {
+	s := a.cur
+	if s == nil {
+		return false
+	}
+	a.cur = nil
+	disabled = s.Release(now, o)
+	switch {
+	case a.pool.Single():
+		a.tries = 0 // nginx: a single server is never retried
+	case a.tries > 0:
+		a.tries--
+	}
+	return disabled
+}
+
+// Tries returns how many more attempts the request may make: the pool's
+// Tries capped by Input.MaxTries, minus the releases so far. The proxy
+// retries only while it is above zero.
+func (a *Attempt) Tries() int { return a.tries }
+
+// Server returns the server held now, or nil.
+func (a *Attempt) Server() *upstream.Server { return a.cur }
+
+// Tried reports whether this request already tried server i of the tier
+// being picked from.
+func (a *Attempt) Tried(i int) bool { return a.tried.has(i) }
+
+// Key returns Input.Key.
+func (a *Attempt) Key() string { return a.key }
+
+// ClientAddr returns Input.ClientAddr.
+func (a *Attempt) ClientAddr() netip.Addr { return a.addr }
+
+// chooser adapts an Attempt to upstream.Chooser without adding a Choose
+// method to Attempt's own API.
+type chooser Attempt
+
+// Choose runs the policy and marks its choice as tried.
+func (c *chooser) Choose(v upstream.View) int {
+	a := (*Attempt)(c)
+	i := a.policy.Choose(v, a)
+	if i >= 0 {
+		a.tried.set(i)
+	}
+	return i
+}

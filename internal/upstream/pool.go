@@ -163,10 +163,20 @@ func (p *Pool) Acquire(backup bool, now time.Time, c Chooser) *Server {
 	if len(tier) == 0 {
 		return nil
 	}
+	s := p.acquireLocked(tier, backup, now, c)
+	if s != nil {
+		s.st.requests.Add(1)
+	}
+	return s
+}
+
+// acquireLocked is the locked part of Acquire. The deferred unlock keeps
+// the upstream usable if a Chooser panics.
+func (p *Pool) acquireLocked(tier []Server, backup bool, now time.Time, c Chooser) *Server {
 	p.g.mu.Lock()
+	defer p.g.mu.Unlock()
 	i := c.Choose(View{pool: p, tier: tier, now: now, backup: backup})
 	if i < 0 || i >= len(tier) {
-		p.g.mu.Unlock()
 		return nil
 	}
 	s := &tier[i]
@@ -174,7 +184,5 @@ func (p *Pool) Acquire(backup bool, now time.Time, c Chooser) *Server {
 		s.st.checked = now
 	}
 	s.st.active.Add(1)
-	p.g.mu.Unlock()
-	s.st.requests.Add(1)
 	return s
 }

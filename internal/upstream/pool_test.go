@@ -134,3 +134,14 @@ func TestMaxConnsSingleServer(t *testing.T) {
 		t.Fatal("a single server below max_conns was not acquired")
 	}
 }
+
+func TestPanickingChooserDoesNotLockThePool(t *testing.T) {
+	p := mustPool(t, server("a:1"), server("b:1"))
+	func() {
+		defer func() { recover() }()
+		p.Acquire(false, at(0), chooserFunc(func(View) int { panic("boom") }))
+	}()
+	if s := p.Acquire(false, at(0), firstUsable{}); s == nil {
+		t.Fatal("pool unusable after a chooser panicked")
+	}
+}

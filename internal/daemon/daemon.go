@@ -117,7 +117,10 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		logs.close()
 		return nil, err
 	}
-	d.logs.error().Logf(errlog.Notice, "fulcrum started, %d listener(s), pid %d", len(d.listeners), os.Getpid())
+	for _, a := range d.boundAddrs() {
+		d.logs.error().Logf(errlog.Notice, "listening on %s", a)
+	}
+	d.logs.error().Logf(errlog.Notice, "fulcrum %s started, pid %d", Version, os.Getpid())
 	if opts.Ready != nil {
 		opts.Ready(d.boundAddrs())
 	}

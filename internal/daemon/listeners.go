@@ -53,7 +53,7 @@ func (d *Daemon) openNewListeners(snap *snapshot) error {
 		d.serveListener(l, snap)
 		d.listeners[l.key] = l
 		if len(d.listeners) > len(opened) { // a reload, not the start
-			d.logs.error().Logf(errlog.Info, "listening on %s (new in this configuration)", describe(l.network, l.addr))
+			d.logs.error().Logf(errlog.Notice, "listening on %s (new in this configuration)", l.ln.Addr())
 		}
 	}
 	return nil

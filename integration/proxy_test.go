@@ -1,0 +1,322 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestRoundRobinWeights(t *testing.T) {
+	a, b, c := startBackend(t, "a"), startBackend(t, "b"), startBackend(t, "c")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    upstream app {
+        server %s weight=5;
+        server %s;
+        server %s;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+    }
+}`, a.addr(), b.addr(), c.addr()), 1)
+	client := newClient()
+	var got []string
+	for range 14 {
+		code, body := get(t, client, in.url(0)+"/")
+		if code != 200 {
+			t.Fatalf("status %d: %s", code, body)
+		}
+		got = append(got, strings.Fields(body)[0])
+	}
+	// nginx's smooth weighted round robin: a a b a c a a, twice.
+	if want := "a a b a c a a a a b a c a a"; strings.Join(got, " ") != want {
+		t.Errorf("order %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+func TestLocationChoiceNginxExample(t *testing.T) {
+	// The example from nginx's documentation of "location".
+	in := startFulcrum(t, `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location = / { return 200 "A"; }
+        location / { return 200 "B"; }
+        location /documents/ { return 200 "C"; }
+        location ^~ /images/ { return 200 "D"; }
+        location ~* \.(gif|jpg|jpeg)$ { return 200 "E"; }
+    }
+}`, 1)
+	client := newClient()
+	tests := []struct{ path, want string }{
+		{"/", "A"},
+		{"/index.html", "B"},
+		{"/documents/document.html", "C"},
+		{"/images/1.gif", "D"},
+		{"/documents/1.jpg", "E"},
+		{"/documents/1.JPG", "E"},
+		{"/%64ocuments/x.html", "C"}, // percent-decoded before matching
+		{"/images/../documents/2.jpg", "E"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			code, body := get(t, client, in.url(0)+tt.path)
+			if code != 200 || body != tt.want {
+				t.Errorf("GET %s = %d %q, want 200 %q", tt.path, code, body, tt.want)
+			}
+		})
+	}
+}
+
+func TestVirtualHosts(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        server_name first.test;
+        location / { return 200 "first $server_name"; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name www.example.org *.example.org mail.* ~^(?<sub>\w+)\.regex\.test$;
+        location / { return 200 "second $host $sub"; }
+    }
+}`, 1)
+	client := newClient()
+	tests := []struct{ host, want string }{
+		{"first.test", "first first.test"},
+		{"WWW.Example.ORG:8080", "second www.example.org "},
+		{"a.b.example.org", "second a.b.example.org "},
+		{"mail.anything", "second mail.anything "},
+		{"foo.regex.test", "second foo.regex.test foo"},
+		{"unknown.test", "first first.test"}, // no match: the first server is the default
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			code, body := get(t, client, in.url(0)+"/", "Host", tt.host)
+			if code != 200 || body != tt.want {
+				t.Errorf("Host %s = %d %q, want 200 %q", tt.host, code, body, tt.want)
+			}
+		})
+	}
+}
+
+func TestProxyPassURIAndHeaders(t *testing.T) {
+	b := startBackend(t, "b")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    proxy_set_header X-Level http;
+    server {
+        listen 127.0.0.1:0;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        location /v1/ { proxy_pass http://%[1]s/api/; }
+        location /raw/ { proxy_pass http://%[1]s; }
+        location /own/ {
+            proxy_set_header X-Own yes;
+            proxy_pass http://%[1]s;
+        }
+    }
+}`, b.addr()), 1)
+	client := newClient()
+	tests := []struct {
+		name, path   string
+		headers      []string
+		wantFirst    string
+		wantLines    []string
+		wantLineGone []string
+	}{
+		{"uri replaced", "/v1/users/7?x=%2F&y", nil, "b GET /api/users/7?x=%2F&y",
+			[]string{"x-forwarded-for: 127.0.0.1"}, []string{"x-level"}},
+		{"no uri part passes the original", "/raw/a%20b/../c?q=1", nil, "b GET /raw/a%20b/../c?q=1", nil, nil},
+		{"xff appended", "/raw/", []string{"X-Forwarded-For", "10.0.0.1"}, "b GET /raw/",
+			[]string{"x-forwarded-for: 10.0.0.1, 127.0.0.1"}, nil},
+		{"one proxy_set_header drops the inherited ones", "/own/", nil, "b GET /own/",
+			[]string{"x-own: yes"}, []string{"x-forwarded-for", "x-level"}},
+		{"client cannot delete what fulcrum sets", "/raw/", []string{"Connection", "X-Forwarded-For"}, "b GET /raw/",
+			[]string{"x-forwarded-for: 127.0.0.1"}, []string{"connection"}},
+		{"host is the proxy_pass host", "/raw/", nil, "b GET /raw/", []string{"host: " + b.addr()}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := get(t, client, in.url(0)+tt.path, tt.headers...)
+			if code != 200 {
+				t.Fatalf("status %d: %s", code, body)
+			}
+			if firstLine(body) != tt.wantFirst {
+				t.Errorf("backend saw %q, want %q", firstLine(body), tt.wantFirst)
+			}
+			for _, l := range tt.wantLines {
+				if !strings.Contains(body, "\n"+l+"\n") {
+					t.Errorf("backend headers lack %q:\n%s", l, body)
+				}
+			}
+			for _, l := range tt.wantLineGone {
+				if strings.Contains(body, "\n"+l) {
+					t.Errorf("backend headers have %q:\n%s", l, body)
+				}
+			}
+		})
+	}
+}
+
+func TestUpstreamErrors(t *testing.T) {
+	refused := closedPort(t)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(5 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(slow.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location /refused/ { proxy_pass http://%s; }
+        location /slow/ {
+            proxy_read_timeout 200ms;
+            proxy_pass http://%s;
+        }
+    }
+}`, refused, strings.TrimPrefix(slow.URL, "http://")), 1)
+	client := newClient()
+	if code, _ := get(t, client, in.url(0)+"/refused/"); code != http.StatusBadGateway {
+		t.Errorf("refused connect: status %d, want 502", code)
+	}
+	if code, _ := get(t, client, in.url(0)+"/slow/"); code != http.StatusGatewayTimeout {
+		t.Errorf("slow upstream: status %d, want 504", code)
+	}
+	waitFor(t, "the error log to name both causes", func() bool {
+		return in.logged("connect() failed (111: Connection refused) while connecting to upstream") &&
+			in.logged("upstream timed out")
+	})
+}
+
+// closedPort returns a loopback address nobody listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestFailoverUnderLoad(t *testing.T) {
+	a, b := startBackend(t, "a"), startBackend(t, "b")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    upstream app {
+        server %s;
+        server %s;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+    }
+}`, a.addr(), b.addr()), 1)
+	client := newClient()
+	var failures, total atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get(in.url(0) + "/")
+				total.Add(1)
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	waitFor(t, "some traffic", func() bool { return total.Load() > 200 })
+	a.srv.CloseClientConnections()
+	a.srv.Close() // backend a dies under load
+	before := total.Load()
+	waitFor(t, "traffic after the failure", func() bool { return total.Load() > before+500 })
+	close(stop)
+	wg.Wait()
+	if f := failures.Load(); f != 0 {
+		t.Errorf("%d of %d requests failed after a backend died; want 0", f, total.Load())
+	}
+	t.Logf("%d requests, %d failures", total.Load(), failures.Load())
+}
+
+func TestPostNotReplayedAfterSend(t *testing.T) {
+	var closerHits atomic.Int64
+	closer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		closerHits.Add(1)
+		io.ReadAll(r.Body)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close() // read the POST, then hang up without answering
+		}
+	}))
+	t.Cleanup(closer.Close)
+	good := startBackend(t, "good")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    upstream app {
+        server %s;
+        server %s;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+    }
+}`, strings.TrimPrefix(closer.URL, "http://"), good.addr()), 1)
+	client := newClient()
+	resp, err := client.Post(in.url(0)+"/user", "text/plain", strings.NewReader("name=ada"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("POST to a backend that hung up: status %d, want 502", resp.StatusCode)
+	}
+	if n := good.hitCount(); n != 0 {
+		t.Errorf("the POST was replayed to the other backend (%d hits)", n)
+	}
+	// The failed server is now out for fail_timeout: the next POST goes to good.
+	resp, err = client.Post(in.url(0)+"/user", "text/plain", strings.NewReader("name=bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || firstLine(string(body)) != "good POST /user" {
+		t.Errorf("next POST: %d %q, want 200 from good", resp.StatusCode, firstLine(string(body)))
+	}
+}

@@ -1,0 +1,189 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// instance is a running fulcrum process.
+type instance struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	dir    string
+	conf   string
+	mu     sync.Mutex // guards log
+	log    []string   // stderr lines
+	addrs  []string   // addresses fulcrum reported listening on, in order
+	exited chan struct{}
+}
+
+var listeningLine = regexp.MustCompile(`listening on (\S+)`)
+
+// startFulcrum writes conf (with %DIR% replaced by a temp dir) and runs fulcrum on
+// it until the test ends. Configs listen on 127.0.0.1:0; the bound addresses are
+// read from fulcrum's "listening on" log lines.
+func startFulcrum(t *testing.T, conf string, wantListeners int) *instance {
+	t.Helper()
+	dir := t.TempDir()
+	conf = strings.ReplaceAll(conf, "%DIR%", dir)
+	path := filepath.Join(dir, "fulcrum.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{t: t, dir: dir, conf: path, exited: make(chan struct{})}
+	in.cmd = exec.Command(fulcrumBin, "-p", dir, "-c", path, "-e", "stderr", "-g", "error_log stderr info;")
+	stderr, err := in.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go in.readLog(stderr)
+	t.Cleanup(func() {
+		in.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-in.exited:
+		case <-time.After(5 * time.Second):
+			in.cmd.Process.Kill()
+			<-in.exited
+		}
+		if t.Failed() {
+			t.Logf("fulcrum log:\n%s", strings.Join(in.logLines(), "\n"))
+		}
+	})
+	waitFor(t, "fulcrum to listen", func() bool { return len(in.listening()) >= wantListeners })
+	return in
+}
+
+func (in *instance) readLog(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		in.mu.Lock()
+		in.log = append(in.log, line)
+		if m := listeningLine.FindStringSubmatch(line); m != nil {
+			in.addrs = append(in.addrs, m[1])
+		}
+		in.mu.Unlock()
+	}
+	in.cmd.Wait()
+	close(in.exited)
+}
+
+// listening returns the addresses fulcrum reported binding, in order.
+func (in *instance) listening() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]string(nil), in.addrs...)
+}
+
+// logLines returns the error log so far.
+func (in *instance) logLines() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]string(nil), in.log...)
+}
+
+// logged reports whether a log line contains s.
+func (in *instance) logged(s string) bool {
+	for _, l := range in.logLines() {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// url returns http://ADDR for the i-th listener.
+func (in *instance) url(i int) string { return "http://" + in.listening()[i] }
+
+// backend is a named test backend that answers "NAME METHOD URI" and echoes the
+// request headers it got, one "name: value" line each (sorted, lower-case).
+type backend struct {
+	name string
+	srv  *httptest.Server
+	mu   sync.Mutex // guards hits
+	hits int
+}
+
+func startBackend(t *testing.T, name string) *backend {
+	t.Helper()
+	b := &backend{name: name}
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.mu.Lock()
+		b.hits++
+		b.mu.Unlock()
+		body, _ := io.ReadAll(r.Body)
+		var lines []string
+		for k, vs := range r.Header {
+			lines = append(lines, strings.ToLower(k)+": "+strings.Join(vs, ", "))
+		}
+		lines = append(lines, "host: "+r.Host)
+		sort.Strings(lines)
+		fmt.Fprintf(w, "%s %s %s\n%s\nbody: %s\n", name, r.Method, r.RequestURI, strings.Join(lines, "\n"), body)
+	}))
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+// hitCount returns how many requests the backend got.
+func (b *backend) hitCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.hits
+}
+
+// addr is the backend's host:port.
+func (b *backend) addr() string { return strings.TrimPrefix(b.srv.URL, "http://") }
+
+// get sends a GET and returns status and body; a transport error fails the test.
+func get(t *testing.T, client *http.Client, url string, headers ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		if strings.EqualFold(headers[i], "Host") {
+			req.Host = headers[i+1]
+			continue
+		}
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// firstLine returns the first line of s.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// newClient returns an HTTP client that does not follow redirects.
+func newClient() *http.Client {
+	return &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16},
+	}
+}

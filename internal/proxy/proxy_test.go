@@ -1,0 +1,120 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"regexp"
+	"testing"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
+)
+
+func TestURIRewrite(t *testing.T) {
+	tests := []struct {
+		name            string
+		rw              uriRewrite
+		raw, path, args string
+		hasQuery        bool
+		want            string
+	}{
+		{"no uri part: raw uri as received", uriRewrite{}, "/a/%2e%2e/b?x=1", "/b", "x=1", true, "/a/%2e%2e/b?x=1"},
+		{"prefix replaced", uriRewrite{replace: true, uri: "/api/", prefixLen: len("/v1/")}, "/v1/users", "/v1/users", "", false, "/api/users"},
+		{"query kept byte for byte", uriRewrite{replace: true, uri: "/", prefixLen: len("/p/")}, "/p/x?a=%zz&b", "/p/x", "a=%zz&b", true, "/x?a=%zz&b"},
+		{"rest re-escaped", uriRewrite{replace: true, uri: "/u/", prefixLen: 3}, "/p/a%20b%3F", "/p/a b?", "", false, "/u/a%20b%3F"},
+		{"empty query kept", uriRewrite{replace: true, uri: "/u", prefixLen: 2}, "/p?", "/p", "", true, "/u?"},
+		{"exact location", uriRewrite{replace: true, uri: "/other", prefixLen: len("/exact")}, "/exact", "/exact", "", false, "/other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.rw.target(tt.raw, tt.path, tt.args, tt.hasQuery); got != tt.want {
+				t.Errorf("target = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRewriteRedirect(t *testing.T) {
+	c := &vars.Compiler{}
+	compile := func(s string) *vars.Template {
+		tpl, err := c.Compile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tpl
+	}
+	defaultRule := []redirectRule{{from: "http://app/one/", to: compile("/two/")}}
+	regexRule := []redirectRule{{re: regexp.MustCompile(`^http://([^/:]+):\d+(/.*)$`), to: compile("https://$1$2")}}
+	tests := []struct {
+		name, header, value, want string
+		rules                     []redirectRule
+	}{
+		{"default prefix", "Location", "http://app/one/x?y", "/two/x?y", defaultRule},
+		{"no match left alone", "Location", "http://other/one/x", "http://other/one/x", defaultRule},
+		{"refresh url part", "Refresh", "5; url=http://app/one/z", "5; url=/two/z", defaultRule},
+		{"regex replaces whole value", "Location", "http://host:8080/a/b", "https://host/a/b", regexRule},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &vars.State{}
+			if got := rewriteRedirect(tt.rules, tt.header, tt.value, st); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRemoveHopByHop(t *testing.T) {
+	h := http.Header{
+		"Connection":        {"keep-alive, X-Secret", "Upgrade"},
+		"X-Secret":          {"1"},
+		"Keep-Alive":        {"timeout=5"},
+		"Te":                {"trailers"},
+		"Upgrade":           {"websocket"},
+		"X-End-To-End":      {"kept"},
+		"Transfer-Encoding": {"chunked"},
+	}
+	removeHopByHop(h)
+	if len(h) != 1 || h.Get("X-End-To-End") != "kept" {
+		t.Errorf("left %v, want only X-End-To-End", h)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantCond   config.NextUpstream
+		wantSent   bool
+	}{
+		{"connect refused", refused, 502, config.NextError, false},
+		{"read timeout", errReadTimeout, 504, config.NextTimeout, true},
+		{"malformed", errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "x"`), 502, config.NextInvalidHeader, true},
+		{"closed early", errors.New("EOF"), 502, config.NextError, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := classify(context.Background(), tt.err)
+			if f == nil || f.status != tt.wantStatus || f.cond != tt.wantCond || f.sent != tt.wantSent {
+				t.Errorf("classify = %+v, want status %d cond %v sent %v", f, tt.wantStatus, tt.wantCond, tt.wantSent)
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if f := classify(ctx, errors.New("context canceled")); f != nil {
+		t.Errorf("a client that went away must not be an upstream failure, got %+v", f)
+	}
+}
+
+func TestIdempotent(t *testing.T) {
+	for m, want := range map[string]bool{"GET": true, "HEAD": true, "PUT": true, "DELETE": true, "POST": false, "PATCH": false, "LOCK": false} {
+		if idempotent(m) != want {
+			t.Errorf("idempotent(%s) = %v, want %v", m, !want, want)
+		}
+	}
+}

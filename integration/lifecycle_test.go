@@ -1,0 +1,226 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// reloadConfig renders the config used by the reload tests: one upstream with the
+// given servers, the main listener on 127.0.0.1:0, and optionally an extra
+// listener.
+func reloadConfig(servers []string, extraListen string) string {
+	var b strings.Builder
+	b.WriteString("events {}\nhttp {\n    upstream app {\n")
+	for _, s := range servers {
+		fmt.Fprintf(&b, "        server %s;\n", s)
+	}
+	b.WriteString("    }\n    server {\n        listen 127.0.0.1:0;\n")
+	if extraListen != "" {
+		fmt.Fprintf(&b, "        listen %s;\n", extraListen)
+	}
+	b.WriteString("        location / { proxy_pass http://app; }\n    }\n}\n")
+	return b.String()
+}
+
+// rewrite replaces the instance's config file.
+func (in *instance) rewrite(conf string) {
+	in.t.Helper()
+	if err := os.WriteFile(in.conf, []byte(conf), 0o644); err != nil {
+		in.t.Fatal(err)
+	}
+}
+
+// signal sends sig to the process.
+func (in *instance) signal(sig syscall.Signal) {
+	in.t.Helper()
+	if err := in.cmd.Process.Signal(sig); err != nil {
+		in.t.Fatal(err)
+	}
+}
+
+// countLogged counts log lines containing s.
+func (in *instance) countLogged(s string) int {
+	n := 0
+	for _, l := range in.logLines() {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestReloadUnderLoadLosesNothing(t *testing.T) {
+	a, b := startBackend(t, "a"), startBackend(t, "b")
+	in := startFulcrum(t, reloadConfig([]string{a.addr()}, ""), 1)
+	main := in.url(0)
+
+	var total, failed atomic.Int64
+	var failMu sync.Mutex
+	var failures []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := newClient()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get(main + "/")
+				total.Add(1)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == 200 {
+						continue
+					}
+					err = fmt.Errorf("status %d", resp.StatusCode)
+				}
+				failed.Add(1)
+				failMu.Lock()
+				failures = append(failures, err.Error())
+				failMu.Unlock()
+			}
+		}()
+	}
+	waitFor(t, "load to start", func() bool { return total.Load() > 100 })
+	for i := 1; i <= 10; i++ {
+		servers, extra := []string{a.addr()}, ""
+		if i%2 == 1 {
+			servers = append(servers, b.addr())
+			extra = closedPort(t)
+		}
+		in.rewrite(reloadConfig(servers, extra))
+		in.signal(syscall.SIGHUP)
+		waitFor(t, fmt.Sprintf("reload %d", i), func() bool { return in.countLogged("reconfiguring: done") >= i })
+		if extra != "" {
+			code, _ := get(t, newClient(), "http://"+extra+"/")
+			if code != 200 {
+				t.Errorf("reload %d: the new listener %s answered %d", i, extra, code)
+			}
+		}
+		before := total.Load()
+		waitFor(t, "traffic after the reload", func() bool { return total.Load() > before+50 })
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("reload under load: %d requests, %d failed, 10 reloads", total.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Errorf("%d of %d requests failed across 10 reloads: %v", failed.Load(), total.Load(), failures[:min(5, len(failures))])
+	}
+	if b.hitCount() == 0 {
+		t.Error("the server added by reload never got a request")
+	}
+	if !in.logged(`upstream "app": server(s) added: ` + b.addr()) {
+		t.Error("the reload did not log the added server")
+	}
+}
+
+func TestReloadWithBrokenConfigKeepsServing(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "old"; }
+    }
+}`, 1)
+	in.rewrite(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { retrun 200 "new"; }
+    }
+}`)
+	in.signal(syscall.SIGHUP)
+	waitFor(t, "the reload error", func() bool { return in.logged(`unknown directive "retrun"`) })
+	if !in.logged("[emerg]") {
+		t.Error("a failed reload must be logged at emerg")
+	}
+	code, body := get(t, newClient(), in.url(0)+"/")
+	if code != 200 || body != "old" {
+		t.Errorf("after a broken reload: %d %q, want 200 \"old\"", code, body)
+	}
+}
+
+func TestQuitFinishesInFlightRequest(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		io.WriteString(w, "finished")
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%s; }
+    }
+}`, strings.TrimPrefix(slow.URL, "http://")), 1)
+	type answer struct {
+		code int
+		body string
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := newClient().Get(in.url(0) + "/")
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- answer{code: resp.StatusCode, body: string(body)}
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request never reached the backend")
+	}
+	in.signal(syscall.SIGQUIT)
+	waitFor(t, "graceful shutdown to start", func() bool { return in.logged("gracefully shutting down") })
+	select {
+	case <-in.exited:
+		t.Fatal("fulcrum exited with a request in flight")
+	default:
+	}
+	close(release)
+	a := <-done
+	if a.err != nil || a.code != 200 || a.body != "finished" {
+		t.Errorf("in-flight request: %+v, want 200 finished", a)
+	}
+	select {
+	case <-in.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("fulcrum did not exit after the request finished")
+	}
+	if _, err := os.Stat(filepath.Join(in.dir, "logs", "fulcrum.pid")); !os.IsNotExist(err) {
+		t.Errorf("pid file still there after exit: %v", err)
+	}
+}

@@ -1,0 +1,229 @@
+package accesslog
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
+)
+
+// Logs is the access logging of one configuration snapshot: it compiles each
+// log_format once, holds a reference to every file the snapshot logs to, and
+// builds the [Logger] of each location. Release it when the snapshot is gone
+// (drained after a reload, or its build failed); files that no other snapshot
+// holds are then flushed and closed.
+type Logs struct {
+	files *Files
+	comp  *vars.Compiler
+
+	// mu guards formats, held and released.
+	mu       sync.Mutex
+	formats  map[*config.LogFormat]*Format
+	held     map[string]heldFile
+	released bool
+}
+
+// heldFile is a file the snapshot holds, with the parameters it was first
+// named with.
+type heldFile struct {
+	file   *file
+	params Params
+}
+
+// NewLogs starts the access logging of a snapshot whose variables compile with
+// c (its Now is the clock of $time_local). c must not change while the Logs is
+// in use.
+func NewLogs(files *Files, c *vars.Compiler) *Logs {
+	return &Logs{
+		files: files, comp: c,
+		formats: make(map[*config.LogFormat]*Format),
+		held:    make(map[string]heldFile),
+	}
+}
+
+// Logger builds the logger of one location from its access_log directives,
+// typically Targets(loc.Settings.AccessLogs). A target with Off (access_log
+// off) means the location logs nothing; a nil Format means "combined". The
+// files are opened here, so open errors surface while building the snapshot.
+// Two targets naming one path share its file and must agree on buffer= and
+// flush=, as in nginx.
+func (ls *Logs) Logger(targets []Target) (*Logger, error) {
+	l := &Logger{pool: &ls.files.lines}
+	for _, t := range targets {
+		if t.Log.Off {
+			return &Logger{}, nil
+		}
+	}
+	for _, t := range targets {
+		lt, err := ls.target(t)
+		if err != nil {
+			return nil, err
+		}
+		l.targets = append(l.targets, lt)
+	}
+	return l, nil
+}
+
+// target compiles one access_log: its format, condition and file. Errors of
+// the format carry the log_format's position, the others the access_log's.
+func (ls *Logs) target(t Target) (target, error) {
+	if err := t.Params.validate(); err != nil {
+		return target{}, posError(err, t.Log.Pos)
+	}
+	format, err := ls.format(t.Log.Format)
+	if err != nil {
+		return target{}, err
+	}
+	var cond *vars.Template
+	if t.Params.If != "" {
+		if cond, err = ls.comp.Compile(t.Params.If); err != nil {
+			return target{}, posError(err, t.Log.Pos)
+		}
+	}
+	f, err := ls.file(t.Log.Path, t.Params)
+	if err != nil {
+		return target{}, posError(err, t.Log.Pos)
+	}
+	return target{file: f, format: format, cond: cond}, nil
+}
+
+// CompileFormats compiles every log_format of the configuration (the http
+// block's LogFormats), so that an error in a format no access_log uses still
+// fails the load, as in nginx. The errors of all bad formats are returned
+// together, in name order. Logger reuses the compiled formats.
+func (ls *Logs) CompileFormats(formats map[string]*config.LogFormat) error {
+	names := slices.Sorted(maps.Keys(formats))
+	var errs []error
+	for _, name := range names {
+		if _, err := ls.format(formats[name]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// format returns lf compiled (nil is "combined"), compiling each log_format
+// once per snapshot.
+func (ls *Logs) format(lf *config.LogFormat) (*Format, error) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if f := ls.formats[lf]; f != nil {
+		return f, nil
+	}
+	src := lf
+	if src == nil {
+		src = &config.LogFormat{Name: CombinedName, Template: Combined}
+	}
+	f, err := NewFormat(ls.comp, src)
+	if err != nil {
+		return nil, err
+	}
+	ls.formats[lf] = f
+	return f, nil
+}
+
+// file returns the snapshot's file for path, taking a reference from Files the
+// first time the snapshot names it.
+func (ls *Logs) file(path string, p Params) (*file, error) {
+	if path == "" {
+		return nil, errors.New("access_log has no path")
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.released {
+		return nil, errors.New("access logs of a released snapshot")
+	}
+	if h, ok := ls.held[path]; ok {
+		if !h.params.sameFile(p) {
+			return nil, fmt.Errorf(`access_log "%s" already defined with conflicting parameters`, path)
+		}
+		return h.file, nil
+	}
+	f, err := ls.files.acquire(path, p)
+	if err != nil {
+		return nil, err
+	}
+	ls.held[path] = heldFile{file: f, params: p}
+	return f, nil
+}
+
+// Release drops the snapshot's references to its files. Files no other
+// snapshot holds are flushed and closed; lines that the snapshot's Loggers log
+// after Release to such files are dropped, so release a snapshot only when its
+// requests have finished. Release is idempotent; it returns the close errors.
+func (ls *Logs) Release() error {
+	ls.mu.Lock()
+	if ls.released {
+		ls.mu.Unlock()
+		return nil
+	}
+	ls.released = true
+	held := ls.held
+	ls.held = nil
+	ls.mu.Unlock()
+	var errs []error
+	for _, h := range held {
+		errs = append(errs, ls.files.release(h.file))
+	}
+	return errors.Join(errs...)
+}
+
+// Logger writes the access log lines of one location. It is immutable and safe
+// for concurrent use; the zero value and nil log nothing.
+type Logger struct {
+	targets []target
+	pool    *sync.Pool // line buffers (*[]byte) shared through Files
+}
+
+// target is one compiled access_log.
+type target struct {
+	file   *file
+	format *Format
+	cond   *vars.Template // if=; nil logs always
+}
+
+// Enabled reports whether Log writes anything, so a caller can skip work that
+// only the access log needs.
+func (l *Logger) Enabled() bool { return l != nil && len(l.targets) > 0 }
+
+// Log writes the request described by st to every access_log of the location
+// whose if= condition holds. Each line is formatted outside any lock into a
+// pooled buffer and appended to its file's buffer whole; a format shared by
+// several targets is formatted once. In steady state Log does not allocate.
+func (l *Logger) Log(st *vars.State) {
+	if !l.Enabled() {
+		return
+	}
+	bp := l.pool.Get().(*[]byte)
+	b := (*bp)[:0]
+	var formatted *Format
+	for i := range l.targets {
+		t := &l.targets[i]
+		if t.cond != nil && !holds(t.cond, st, &b) {
+			continue
+		}
+		if t.format != formatted {
+			b = t.format.AppendLine(b[:0], st)
+			formatted = t.format
+		}
+		t.file.write(b)
+	}
+	if cap(b) <= maxPooledLine {
+		*bp = b
+		l.pool.Put(bp)
+	}
+}
+
+// holds evaluates an if= condition after the line in *b and reports whether it
+// is neither "" nor "0". *b keeps its length (its capacity may grow).
+func holds(cond *vars.Template, st *vars.State, b *[]byte) bool {
+	n := len(*b)
+	*b = cond.Append(*b, st)
+	v := (*b)[n:]
+	*b = (*b)[:n]
+	return len(v) > 0 && !(len(v) == 1 && v[0] == '0')
+}

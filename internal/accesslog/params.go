@@ -84,6 +84,9 @@ func (p *Params) parse(a string) error {
 
 // validate rejects combinations nginx rejects.
 func (p Params) validate() error {
+	if p.Buffer < 0 || p.Flush < 0 {
+		return errors.New("negative access_log buffer or flush")
+	}
 	if p.Flush > 0 && p.BufferSet && p.Buffer == 0 {
 		return errors.New("no buffer is defined for access_log")
 	}

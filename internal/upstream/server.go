@@ -120,12 +120,13 @@ func (s *Server) Release(now time.Time, o Outcome) (disabled bool) {
 	}
 	// Fast path, no lock: a non-failure on a server without failures
 	// changes nothing but the in-flight count (the reset "fails = 0" would
-	// be a no-op), so an atomic decrement does. Measured with
-	// BenchmarkAcquireRelease (pick + release, 4 servers, 2 cores): 82 ns
-	// serial and ~120-350 ns with 8 goroutines, against 105 ns and
-	// ~320-520 ns when every release takes the lock, because successful
-	// releases no longer queue behind picks. Failures and probe ends are
-	// rare and take the lock (releaseLocked).
+	// be a no-op), so an atomic decrement does. BenchmarkAcquireRelease
+	// (pick + release, 4 servers, a shared 2-core machine, 8 runs):
+	// serial 79-95 ns against 97-105 ns when every release takes the
+	// lock; with 8 goroutines both spread over 110-420 ns, too noisy to
+	// separate. Chosen because it is never slower and successful
+	// releases, the common case, never queue behind picks. Failures and
+	// probe ends are rare and take the lock (releaseLocked).
 	if s.pool.single || (o != Failure && s.st.fails.Load() == 0) {
 		s.st.active.Add(-1)
 		return false

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"fulcrum/internal/config"
@@ -131,6 +132,10 @@ func (ls *Logs) format(lf *config.LogFormat) (*Format, error) {
 func (ls *Logs) file(path string, p Params) (*file, error) {
 	if path == "" {
 		return nil, errors.New("access_log has no path")
+	}
+	if strings.IndexByte(path, '$') >= 0 {
+		// nginx opens such a log per request, unbuffered; fulcrum does not yet.
+		return nil, fmt.Errorf(`access_log "%s": a path with variables is not supported`, path)
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()

@@ -1,24 +1,108 @@
 package daemon
 
 import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"fulcrum/internal/accesslog"
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/vars"
 )
 
-// accessFiles will own the access log files across reloads (package accesslog).
-type accessFiles struct{}
+// accessLogs are a snapshot's compiled access_log directives: one Logger per
+// server and location settings.
+type accessLogs struct {
+	logs    *accesslog.Logs
+	loggers map[*config.Settings]*accesslog.Logger
+}
 
-func newAccessFiles() *accessFiles   { return &accessFiles{} }
-func (a *accessFiles) reopen() error { return nil }
-func (a *accessFiles) close()        {}
-func (a *accessFiles) flush()        {}
+// newAccessFiles returns the process's access log files; errors writing them go
+// to the error log.
+func newAccessFiles(errLog func() *errlog.Logger) *accesslog.Files {
+	return accesslog.NewFiles(accesslog.FilesOptions{OnError: func(err error) {
+		errLog().Logf(errlog.Alert, "%v", err)
+	}})
+}
 
-// accessLogs are a snapshot's compiled access_log directives.
-type accessLogs struct{}
-
+// accessFor compiles the access logs of cfg, opening files the running snapshot
+// does not have yet. On a failed build the caller releases them.
 func (ls *logSet) accessFor(cfg *config.Config, comp *vars.Compiler) (*accessLogs, error) {
-	return &accessLogs{}, nil
+	a := &accessLogs{logs: accesslog.NewLogs(ls.access, comp), loggers: map[*config.Settings]*accesslog.Logger{}}
+	if cfg.HTTP == nil {
+		return a, nil
+	}
+	add := func(set *config.Settings) error {
+		if set == nil {
+			return nil
+		}
+		if _, ok := a.loggers[set]; ok {
+			return nil
+		}
+		lg, err := a.logs.Logger(accesslog.Targets(set.AccessLogs))
+		if err != nil {
+			return err
+		}
+		a.loggers[set] = lg
+		return nil
+	}
+	for _, srv := range cfg.HTTP.Servers {
+		if err := add(srv.Settings); err != nil {
+			a.release()
+			return nil, err
+		}
+		if err := walkLocations(srv.Locations, func(l *config.Location) error { return add(l.Settings) }); err != nil {
+			a.release()
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 // log writes the access log lines of a request served with set.
-func (a *accessLogs) log(set *config.Settings, st *vars.State) {}
+func (a *accessLogs) log(set *config.Settings, st *vars.State) {
+	if a == nil {
+		return
+	}
+	a.loggers[set].Log(st)
+}
+
+// release lets go of the snapshot's files; files no newer snapshot uses close.
+func (a *accessLogs) release() {
+	if a != nil && a.logs != nil {
+		_ = a.logs.Release()
+	}
+}
+
+// retirement releases a replaced snapshot's resources once its last request has
+// finished.
+type retirement struct {
+	active  atomic.Int64
+	retired atomic.Bool
+	once    sync.Once
+	release func()
+}
+
+// enter counts a request in; the returned func counts it out.
+func (r *retirement) enter() func() {
+	r.active.Add(1)
+	return func() {
+		if r.active.Add(-1) == 0 && r.retired.Load() {
+			r.once.Do(r.release)
+		}
+	}
+}
+
+// retire marks the snapshot replaced and releases at once if it is idle.
+func (r *retirement) retire() {
+	r.retired.Store(true)
+	if r.active.Load() == 0 {
+		r.once.Do(r.release)
+	}
+}
+
+// runFlusher flushes buffered access log lines on time until ctx ends.
+func runFlusher(ctx context.Context, files *accesslog.Files) {
+	files.Run(ctx)
+}

@@ -40,9 +40,6 @@ func (s *snapshot) limitsFor(key string) limits {
 	return lim
 }
 
-// flush writes out buffered access log lines (at stop).
-func (s *snapshot) flush() {}
-
 // logChanges logs at info what a reload changed: servers added and removed per
 // upstream, so an operator sees that "add a server without a restart" happened.
 func (d *Daemon) logChanges(old, cur *snapshot) {

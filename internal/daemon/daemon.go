@@ -64,6 +64,8 @@ type Daemon struct {
 	mu        sync.Mutex
 	listeners map[string]*listener
 	upgrades  *upgradeTracker
+	// stopFlusher ends the access log flusher at stop.
+	stopFlusher context.CancelFunc
 }
 
 // Run loads nothing itself: it serves cfg (already loaded by the caller) until ctx
@@ -117,6 +119,9 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		logs.close()
 		return nil, err
 	}
+	flushCtx, stopFlusher := context.WithCancel(context.Background())
+	d.stopFlusher = stopFlusher
+	go runFlusher(flushCtx, logs.access)
 	for _, a := range d.boundAddrs() {
 		d.logs.error().Logf(errlog.Notice, "listening on %s", a)
 	}
@@ -188,11 +193,13 @@ func (d *Daemon) Reload() {
 	}
 	old := d.current.Load()
 	if err := d.openNewListeners(snap); err != nil {
+		snap.access.release()
 		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
 		return
 	}
 	applyWorkerProcesses(cfg.Main.WorkerProcesses)
 	d.current.Store(snap)
+	old.life.retire()
 	d.closeRemovedListeners(snap, cfg.Main.WorkerShutdownTimeout)
 	d.logChanges(old, snap)
 	d.registry.Retain(snap.pools...)
@@ -229,7 +236,8 @@ func (d *Daemon) stop(graceful bool) error {
 		d.closeListeners()
 		d.upgrades.closeAll()
 	}
-	snap.flush()
+	d.stopFlusher()
+	d.transports.CloseIdle()
 	removePIDFile(snap.cfg.Main.PIDFile)
 	d.logs.error().Logf(errlog.Notice, "exit")
 	d.logs.close()

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"fulcrum/internal/accesslog"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 )
@@ -16,7 +17,7 @@ type logSet struct {
 	cur     atomic.Pointer[errlog.Logger]
 	mu      sync.Mutex // guards targets
 	targets []errlog.Target
-	access  *accessFiles
+	access  *accesslog.Files
 }
 
 // discard is the logger of a logSet without targets (fulcrum -t).
@@ -25,7 +26,8 @@ var discard, _ = errlog.New(errlog.Options{})
 // openLogs opens the configuration's error log. If it cannot be opened, the
 // error is reported to startup.
 func openLogs(cfg *config.Config, startup *errlog.Logger) (*logSet, error) {
-	ls := &logSet{access: newAccessFiles()}
+	ls := &logSet{}
+	ls.access = newAccessFiles(ls.error)
 	if err := ls.update(cfg); err != nil {
 		startup.Logf(errlog.Emerg, "%v", err)
 		return nil, err
@@ -64,7 +66,7 @@ func (ls *logSet) update(cfg *config.Config) error {
 
 // reopen reopens every log file (SIGUSR1).
 func (ls *logSet) reopen() error {
-	if err := ls.access.reopen(); err != nil {
+	if err := ls.access.Reopen(); err != nil {
 		return err
 	}
 	return ls.error().Reopen()
@@ -72,7 +74,9 @@ func (ls *logSet) reopen() error {
 
 // close flushes and closes every log.
 func (ls *logSet) close() {
-	ls.access.close()
+	if ls.access != nil {
+		_ = ls.access.Close()
+	}
 	if l := ls.cur.Load(); l != nil {
 		l.Close()
 	}

@@ -17,6 +17,7 @@ import (
 // serveHTTP routes one request arriving on the listener named key and runs the
 // chosen location's handler.
 func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string) {
+	defer s.life.enter()()
 	st, _ := s.states.Get().(*vars.State)
 	if st == nil {
 		st = new(vars.State)

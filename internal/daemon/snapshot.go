@@ -34,7 +34,10 @@ type snapshot struct {
 	access   *accessLogs
 	adds     map[*config.Settings][]addHeader
 	states   sync.Pool // *vars.State, recycled per request
-	now      func() time.Time
+	// life releases the snapshot's access log files when it was replaced and
+	// its last request finished.
+	life retirement
+	now  func() time.Time
 }
 
 // bind is one socket the snapshot needs.
@@ -58,13 +61,19 @@ func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
 // with unknown variables and routing conflicts fail the test too.
 func Check(cfg *config.Config) error {
 	logs := &logSet{}
-	_, err := buildSnapshot(cfg, upstream.NewRegistry(), proxy.NewTransports(), logs, newUpgradeTracker())
+	logs.access = newAccessFiles(logs.error)
+	defer logs.access.Close()
+	s, err := buildSnapshot(cfg, upstream.NewRegistry(), proxy.NewTransports(), logs, newUpgradeTracker())
+	if err == nil {
+		s.access.release()
+	}
 	return err
 }
 
 func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transports, logs *logSet, up *upgradeTracker) (*snapshot, error) {
 	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, byKey: map[string]*router.Listener{},
 		log: logs.error(), now: time.Now}
+	s.life.release = func() { s.access.release() }
 	if cfg.HTTP == nil {
 		return s, nil
 	}

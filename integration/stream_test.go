@@ -1,0 +1,127 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWebSocketUpgradePassesThrough upgrades a connection through fulcrum to a
+// backend that echoes lines, with no proxy_set_header needed.
+func TestWebSocketUpgradePassesThrough(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			http.Error(w, "want an upgrade", http.StatusBadRequest)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		brw.Flush()
+		for {
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				return
+			}
+			brw.WriteString("echo: " + line)
+			brw.Flush()
+		}
+	}))
+	t.Cleanup(echo.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location /ws { proxy_pass http://%s; }
+    }
+}`, strings.TrimPrefix(echo.URL, "http://")), 1)
+	conn, err := net.DialTimeout("tcp", in.listening()[0], 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d, want 101", resp.StatusCode)
+	}
+	for _, msg := range []string{"hello\n", "second\n"} {
+		io.WriteString(conn, msg)
+		got, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != "echo: "+msg {
+			t.Errorf("got %q, want %q", got, "echo: "+msg)
+		}
+	}
+}
+
+// TestClientAbortIs499 checks that a client hanging up while the upstream is slow
+// is logged as 499 and does not count against the server.
+func TestClientAbortIs499(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(slow.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format st '$status $upstream_status';
+    access_log %%DIR%%/access.log st buffer=0;
+    upstream app {
+        server %s max_fails=1;
+        server 127.0.0.1:1 down;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+    }
+}`, strings.TrimPrefix(slow.URL, "http://")), 1)
+	conn, err := net.Dial("tcp", in.listening()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("request never reached the backend")
+	}
+	conn.Close()
+	logPath := filepath.Join(in.dir, "access.log")
+	waitFor(t, "the 499 line", func() bool {
+		b, _ := os.ReadFile(logPath)
+		return strings.Contains(string(b), "499")
+	})
+	// The server was not marked failed: the next request still reaches it.
+	go func() { <-arrived }()
+	client := newClient()
+	client.Timeout = 300 * time.Millisecond
+	_, err = client.Get(in.url(0) + "/")
+	if err == nil {
+		t.Fatal("the slow backend answered?")
+	}
+	if in.logged("no live upstreams") {
+		t.Error("a client abort counted as an upstream failure")
+	}
+}

@@ -1,0 +1,130 @@
+package static
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// ErrOutsideRoot means a path would leave its document root: it has a ".."
+// segment or a NUL byte, its text is outside the root, or a symbolic link on the
+// way leads outside. Resolve answers 403 for it (try_files skips the entry).
+var ErrOutsideRoot = errors.New("path leaves the document root")
+
+// ErrMethodNotAllowed is ServeFile's answer to a method other than GET and HEAD.
+var ErrMethodNotAllowed = errors.New("method not allowed")
+
+// ErrNotFile is ServeFile's answer to a Result whose Kind is not KindFile.
+var ErrNotFile = errors.New("result is not a file")
+
+// foundFile is an existing path inside the document root.
+type foundFile struct {
+	real string // the path with symbolic links resolved
+	base string // the document root with symbolic links resolved
+	fi   fs.FileInfo
+}
+
+// lookup stats path and checks that it stays inside the document root, both as
+// written and with its symbolic links resolved. Errors are the file system's own
+// (ENOENT, ENOTDIR, EACCES, ELOOP, ...) or wrap ErrOutsideRoot.
+func (c *resolution) lookup(path string) (foundFile, error) {
+	if err := checkPath(path); err != nil {
+		return foundFile{}, err
+	}
+	if !within(filepath.Clean(path), c.base) {
+		return foundFile{}, fmt.Errorf("%w: %q is outside %q", ErrOutsideRoot, path, c.base)
+	}
+	// Stat first: it gives the kernel's answer for missing files, loops and a
+	// trailing slash after a file, which EvalSymlinks would hide.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return foundFile{}, err
+	}
+	base, err := c.resolvedBase()
+	if err != nil {
+		return foundFile{}, err
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return foundFile{}, err
+	}
+	if !within(real, base) {
+		return foundFile{}, fmt.Errorf("%w: %q resolves to %q", ErrOutsideRoot, path, real)
+	}
+	return foundFile{real: real, base: base, fi: fi}, nil
+}
+
+// resolvedBase is the document root with its symbolic links resolved (the root
+// itself may be a link), computed once per request.
+func (c *resolution) resolvedBase() (string, error) {
+	if c.realBase == "" {
+		real, err := filepath.EvalSymlinks(c.base)
+		if err != nil {
+			return "", err
+		}
+		c.realBase = real
+	}
+	return c.realBase, nil
+}
+
+// checkPath refuses a path with a NUL byte or a ".." segment, whatever the rest.
+func checkPath(p string) error {
+	if strings.IndexByte(p, 0) >= 0 {
+		return fmt.Errorf("%w: NUL byte in %q", ErrOutsideRoot, p)
+	}
+	if hasDotDot(p) {
+		return fmt.Errorf("%w: \"..\" segment in %q", ErrOutsideRoot, p)
+	}
+	return nil
+}
+
+// within reports whether the clean absolute path p is base or below it.
+func within(p, base string) bool {
+	if base == "/" {
+		return strings.HasPrefix(p, "/")
+	}
+	return p == base || strings.HasPrefix(p, base) && p[len(base)] == '/'
+}
+
+// isNotExist is ENOENT, the one error the index module walks past.
+func isNotExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// isNotFound is the set nginx's static module answers with 404.
+func isNotFound(err error) bool {
+	return isNotExist(err) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG)
+}
+
+// isForbidden is the set nginx answers with 403 (ELOOP and EMLINK come from
+// refused symbolic links), plus fulcrum's own refusals.
+func isForbidden(err error) bool {
+	return errors.Is(err, ErrOutsideRoot) || errors.Is(err, syscall.EACCES) ||
+		errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK)
+}
+
+// statusOf maps a file system error to the status nginx's static module sends.
+func statusOf(err error) int {
+	switch {
+	case isForbidden(err):
+		return http.StatusForbidden
+	case isNotFound(err):
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorStatus is the status to answer when ServeFile returned err without
+// writing anything: 404 for a file that vanished, 403 for a refused one
+// (permissions, ErrOutsideRoot), 405 for ErrMethodNotAllowed, 500 otherwise.
+func ErrorStatus(err error) int {
+	if errors.Is(err, ErrMethodNotAllowed) {
+		return http.StatusMethodNotAllowed
+	}
+	return statusOf(err)
+}

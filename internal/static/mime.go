@@ -1,0 +1,84 @@
+package static
+
+import "strings"
+
+// contentType chooses the Content-Type for a URI as ngx_http_set_content_type
+// does: by the extension through the types map, else default_type.
+func (rv *Resolver) contentType(uri string) string {
+	ext := extension(uri)
+	if ext == "" {
+		return rv.defaultType
+	}
+	ext = strings.ToLower(ext)
+	if rv.types == nil {
+		if t := builtinType(ext); t != "" {
+			return t
+		}
+		return rv.defaultType
+	}
+	if t, ok := rv.types[ext]; ok {
+		return t
+	}
+	return rv.defaultType
+}
+
+// builtinType is nginx's types map when the configuration has no types block.
+func builtinType(ext string) string {
+	switch ext {
+	case "html":
+		return "text/html"
+	case "gif":
+		return "image/gif"
+	case "jpg":
+		return "image/jpeg"
+	}
+	return ""
+}
+
+// extension is nginx's $uri extension (ngx_http_set_exten): the text after the
+// last "." of the last segment, unless that "." starts the segment (".hidden"
+// has none). The first two bytes are never examined.
+func extension(uri string) string {
+	for i := len(uri) - 1; i > 1; i-- {
+		switch uri[i] {
+		case '.':
+			if uri[i-1] != '/' {
+				return uri[i+1:]
+			}
+		case '/':
+			return ""
+		}
+	}
+	return ""
+}
+
+// escapeURI escapes a decoded path for a Location header the way nginx's
+// NGX_ESCAPE_URI does (checked against nginx 1.22): control bytes, space, `"`,
+// "#", "%", "<", ">", "?", `\`, "^", "`", "{", "|", "}", DEL and every byte
+// above 0x7f become %XX; everything else, "/" included, stays.
+func escapeURI(s string) string {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if mustEscape(s[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if mustEscape(c) {
+			b = append(b, '%', hex[c>>4], hex[c&0xf])
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+func mustEscape(c byte) bool {
+	return c <= ' ' || c >= 0x7f || strings.IndexByte("\"#%<>?\\^`{|}", c) >= 0
+}

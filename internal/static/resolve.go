@@ -1,0 +1,288 @@
+package static
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Resolve decides what nginx would do with req in this location: the try_files
+// phase (when try_files is set), then the content phase (index for a URI ending in
+// "/", else the static file). It stats files and resolves symbolic links but
+// writes nothing; see the package documentation for where it departs from nginx.
+func (rv *Resolver) Resolve(req Request) Result {
+	if err := checkURI(req.URI); err != nil {
+		return statusResult(http.StatusBadRequest, err)
+	}
+	c, err := rv.start(req)
+	if err != nil {
+		return statusResult(statusOf(err), err)
+	}
+	if rv.fallback != nil {
+		return c.tryFiles()
+	}
+	return c.content(req.URI, false)
+}
+
+// checkURI rejects a $uri that a normalising caller would never pass.
+func checkURI(uri string) error {
+	if strings.IndexByte(uri, 0) >= 0 {
+		return fmt.Errorf("static: NUL byte in URI %q", uri)
+	}
+	if hasDotDot(uri) {
+		return fmt.Errorf("static: \"..\" segment in URI %q", uri)
+	}
+	return nil
+}
+
+// hasDotDot reports whether a slash-separated path has a ".." segment.
+func hasDotDot(p string) bool {
+	for p != "" {
+		seg, rest, _ := strings.Cut(p, "/")
+		if seg == ".." {
+			return true
+		}
+		p = rest
+	}
+	return false
+}
+
+// resolution is the per-request state of Resolve.
+type resolution struct {
+	rv  *Resolver
+	req Request
+	// root is the expanded root or alias; base is the lexical document root that
+	// every path must stay inside.
+	root, base string
+	// realBase is base with symbolic links resolved, computed on first use.
+	realBase string
+}
+
+// start expands the document root and checks it.
+func (rv *Resolver) start(req Request) (*resolution, error) {
+	c := &resolution{rv: rv, req: req, root: rv.docRoot.text, base: rv.fixedBase}
+	if !rv.docRoot.vars {
+		return c, nil
+	}
+	c.root = rv.docRoot.eval(req.Expand)
+	if err := checkPath(c.root); err != nil {
+		return nil, fmt.Errorf("static: document root %q: %w", c.root, err)
+	}
+	if !filepath.IsAbs(c.root) {
+		return nil, fmt.Errorf("static: document root %q is not an absolute path", c.root)
+	}
+	if rv.mode != modeAliasRegex {
+		c.base = filepath.Clean(c.root)
+	}
+	return c, nil
+}
+
+// uriPath maps a URI to its file path (ngx_http_map_uri_to_path). addURI is
+// nginx's add_uri_to_alias: set after try_files chose a file in a regex location
+// with alias, whose path is then the alias followed by the URI.
+func (c *resolution) uriPath(uri string, addURI bool) (string, error) {
+	switch c.rv.mode {
+	case modeAlias:
+		if len(uri) < c.rv.prefixLen {
+			return "", fmt.Errorf("static: alias cannot map URI %q shorter than its location", uri)
+		}
+		return c.root + uri[c.rv.prefixLen:], nil
+	case modeAliasRegex:
+		if addURI {
+			return c.root + uri, nil
+		}
+		return c.root, nil
+	default:
+		return c.root + uri, nil
+	}
+}
+
+// tryFiles is the try_files phase (ngx_http_try_files_handler): the first entry
+// that exists as a file (or as a directory, for an entry written with a trailing
+// slash) becomes $uri for the content phase; when none does, the fallback decides.
+func (c *resolution) tryFiles() Result {
+	for _, e := range c.rv.try {
+		name, path := c.entryPath(e.template)
+		f, err := c.lookup(path)
+		if err != nil || f.fi.IsDir() != e.dir {
+			continue // nginx skips every error here, logging those other than ENOENT
+		}
+		uri, addURI := c.matchedURI(name, e.dir)
+		if e.dir {
+			return c.content(uri, addURI)
+		}
+		if !contentMethod(c.req.Method) {
+			return statusResult(http.StatusMethodNotAllowed, nil)
+		}
+		return c.found(uri, f)
+	}
+	return c.fallback()
+}
+
+// entryPath expands a try_files entry and returns its name (the part that
+// becomes $uri) and its file path.
+func (c *resolution) entryPath(t template) (name, path string) {
+	name = t.eval(c.req.Expand)
+	// With alias, an entry with variables that starts with the location's prefix
+	// loses it: "$uri" in "location /s/ { alias /x/; }" names /x/a for /s/a.
+	if c.rv.mode == modeAlias && t.vars && len(c.req.URI) >= c.rv.prefixLen &&
+		strings.HasPrefix(name, c.req.URI[:c.rv.prefixLen]) {
+		name = name[c.rv.prefixLen:]
+	}
+	return name, c.root + name
+}
+
+// matchedURI is the $uri after try_files matched an entry, and whether the file
+// path is the alias followed by that URI (regex alias).
+func (c *resolution) matchedURI(name string, dir bool) (string, bool) {
+	switch c.rv.mode {
+	case modeAlias:
+		return c.req.URI[:c.rv.prefixLen] + name, false
+	case modeAliasRegex:
+		if dir {
+			return c.req.URI, false
+		}
+		return name, true
+	default:
+		return name, false
+	}
+}
+
+// fallback applies the last try_files entry.
+func (c *resolution) fallback() Result {
+	fb := c.rv.fallback
+	if fb.code != 0 {
+		return statusResult(fb.code, nil)
+	}
+	target := fb.eval(c.req.Expand)
+	if strings.HasPrefix(target, "@") {
+		return Result{Kind: KindNamedLocation, Name: target}
+	}
+	uri, args, _ := strings.Cut(target, "?")
+	return Result{Kind: KindInternalRedirect, URI: uri, Args: args}
+}
+
+// content is the content phase: the index module for a URI ending in "/",
+// otherwise the static module. Both refuse methods other than GET, HEAD and POST.
+func (c *resolution) content(uri string, addURI bool) Result {
+	if !contentMethod(c.req.Method) {
+		return statusResult(http.StatusMethodNotAllowed, nil)
+	}
+	path, err := c.uriPath(uri, addURI)
+	if err != nil {
+		return statusResult(http.StatusInternalServerError, err)
+	}
+	if strings.HasSuffix(uri, "/") {
+		return c.index(uri, path)
+	}
+	f, err := c.lookup(path)
+	if err != nil {
+		return statusResult(statusOf(err), fmt.Errorf("open() %q failed: %w", path, err))
+	}
+	return c.found(uri, f)
+}
+
+// index tries the index files in order (ngx_http_index_handler). An existing one
+// is served as nginx would serve it after its internal redirect to uri+name.
+func (c *resolution) index(uri, dir string) Result {
+	dirTested := false
+	for _, t := range c.rv.index {
+		name := t.eval(c.req.Expand)
+		if strings.HasPrefix(name, "/") {
+			return Result{Kind: KindInternalRedirect, URI: name, Args: c.req.Args}
+		}
+		path := dir + name
+		f, err := c.lookup(path)
+		if err == nil {
+			return c.found(uri+name, f)
+		}
+		if res, stop := c.indexError(path, err); stop {
+			return res
+		}
+		if !dirTested {
+			if res, stop := c.testDir(dir); stop {
+				return res
+			}
+			dirTested = true
+		}
+		if !isNotExist(err) {
+			return statusResult(http.StatusInternalServerError, fmt.Errorf("stat() %q failed: %w", path, err))
+		}
+	}
+	return statusResult(http.StatusForbidden, fmt.Errorf("directory index of %q is forbidden", dir))
+}
+
+// indexError answers the index errors that stop the search at once.
+func (c *resolution) indexError(path string, err error) (Result, bool) {
+	switch {
+	case isForbidden(err):
+		return statusResult(http.StatusForbidden, fmt.Errorf("%q is forbidden: %w", path, err)), true
+	case isNotFound(err) && !isNotExist(err):
+		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not found: %w", path, err)), true
+	}
+	return Result{}, false
+}
+
+// testDir checks, after the first missing index file, that the directory itself
+// exists (ngx_http_index_test_dir): a missing directory is 404, not 403.
+func (c *resolution) testDir(dir string) (Result, bool) {
+	f, err := c.lookup(dir)
+	switch {
+	case err == nil && f.fi.IsDir():
+		return Result{}, false
+	case err == nil:
+		return statusResult(http.StatusInternalServerError, fmt.Errorf("%q is not a directory", dir)), true
+	case errors.Is(err, syscall.EACCES):
+		return Result{}, false // searching the directory was allowed, so go on
+	case isNotExist(err):
+		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not found: %w", dir, err)), true
+	}
+	return statusResult(statusOf(err), fmt.Errorf("stat() %q failed: %w", dir, err)), true
+}
+
+// found answers for an existing path, as ngx_http_static_handler does after its
+// open succeeded: a directory is redirected to the URI with a slash, anything but
+// a regular file is 404, POST is 405.
+func (c *resolution) found(uri string, f foundFile) Result {
+	if f.fi.IsDir() {
+		return c.slashRedirect(uri)
+	}
+	if !f.fi.Mode().IsRegular() {
+		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not a regular file", f.real))
+	}
+	if c.req.Method == http.MethodPost {
+		return statusResult(http.StatusMethodNotAllowed, nil)
+	}
+	return Result{
+		Kind:        KindFile,
+		Status:      http.StatusOK,
+		URI:         uri,
+		Path:        f.real,
+		Base:        f.base,
+		Size:        f.fi.Size(),
+		ModTime:     f.fi.ModTime(),
+		ContentType: c.rv.contentType(uri),
+	}
+}
+
+// slashRedirect is the 301 for a directory requested without its slash.
+func (c *resolution) slashRedirect(uri string) Result {
+	loc := escapeURI(uri + "/")
+	if c.req.Args != "" {
+		loc += "?" + c.req.Args
+	}
+	return Result{Kind: KindRedirect, Status: http.StatusMovedPermanently, URI: uri + "/", Location: loc}
+}
+
+// contentMethod reports the methods that nginx's index and static modules
+// accept; the static module still answers 405 to a POST once it found a file.
+func contentMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodPost
+}
+
+func statusResult(code int, err error) Result {
+	return Result{Kind: KindStatus, Status: code, Err: err}
+}

@@ -1,0 +1,338 @@
+// Package static serves files from disk the way nginx's core, index and static
+// modules do (root, alias, index, try_files, default_type, types).
+//
+// It works in two steps so that the daemon keeps control of internal redirects,
+// error pages and logging:
+//
+//  1. [Resolver.Resolve] decides, from a location's settings and the request's
+//     normalised $uri, what nginx would do: serve a file, answer 301 to add a
+//     trailing slash, redirect internally to a URI or a named location (the
+//     try_files fallback, an absolute index), or answer a status (404, 403, 405,
+//     a try_files "=code"). It reads the file system (stat, symlinks) but writes
+//     nothing.
+//  2. [ServeFile] sends a resolved file with nginx's headers (Content-Type from the
+//     types map, ETag, Last-Modified, Accept-Ranges), conditional requests and
+//     byte ranges, through [net/http.ServeContent] and without content sniffing.
+//
+// # Where fulcrum differs from nginx
+//
+// Safety first: a file is never served from outside its document root, which is
+// the root directory, the alias directory, or for an alias in a regex location
+// the directory part of the alias before its first variable.
+//   - Symbolic links are followed only while they stay inside the document root
+//     (resolved with [path/filepath.EvalSymlinks]). nginx's default
+//     "disable_symlinks off" follows every link; fulcrum refuses a link that
+//     leaves the root with 403, as nginx does for a link that disable_symlinks
+//     refuses, and try_files skips such an entry. The final open goes through an
+//     [os.Root] on the document root, so a link swapped in after resolution
+//     cannot escape either.
+//   - A path built by plain concatenation that leaves the document root is refused
+//     with 403 (try_files skips it). With "location /img { alias /data/images; }"
+//     nginx maps "/img../x" to "/data/images../x" and "/imgfoo" to
+//     "/data/imagesfoo"; fulcrum does not. A path with a ".." segment (from a
+//     variable) is refused the same way, and a $uri with one is a 400.
+//   - An index file is served directly instead of by an internal redirect to
+//     $uri plus the index name. nginx would match the new URI against the
+//     locations again; fulcrum serves the file with this location's settings.
+//     [Result.URI] carries the URI nginx would have redirected to.
+//   - In an alias location, nginx strips the location's prefix from a try_files
+//     fallback URI that has variables and starts with the prefix, which turns it
+//     into a relative URI that no location matches. fulcrum redirects to the
+//     fallback as written.
+//
+// Not implemented: autoindex (a directory without an index file is 403, as nginx
+// without autoindex), charset, gzip_static, open_file_cache, etag off,
+// if_modified_since off/before (fulcrum uses nginx's default, "exact"),
+// disable_symlinks variants, and index file names that change $uri for their own
+// variable expansion.
+package static
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"fulcrum/internal/config"
+)
+
+// Location describes the location block whose root or alias is in effect; it
+// matters only for alias.
+type Location struct {
+	// Path is that location's path as written ("/static/", "= /favicon.ico" as
+	// "/favicon.ico"). With alias in a prefix or exact location, the first
+	// len(Path) bytes of $uri are replaced by the alias, as nginx does. For an
+	// alias inherited by a nested location, this is the outer location's path,
+	// the one where alias was written.
+	Path string
+	// Regex reports a regex location (~ or ~*): there an alias is the whole file
+	// path (usually with captures such as $1), not a replacement for a prefix.
+	Regex bool
+}
+
+// Request is what Resolve needs to know about one request.
+type Request struct {
+	// Method is the request method; only GET and HEAD are served (POST on an
+	// existing file is 405 as in nginx, POST elsewhere follows the same paths).
+	Method string
+	// URI is $uri: the percent-decoded, normalised path ("/a b/", never with a
+	// "." or ".." segment). A URI with a ".." segment or a NUL byte is a 400.
+	URI string
+	// Args is $args, appended to the Location of the directory redirect and kept
+	// by the internal redirect of an absolute index.
+	Args string
+	// Expand evaluates a template with variables ("$uri", "$uri/index.html",
+	// "/srv/$1") for this request. It is called only for the templates that
+	// Resolver.Templates lists. Nil means templates are used as written.
+	Expand func(template string) string
+}
+
+// Kind says what a Result asks the caller to do.
+type Kind int
+
+// The kinds of Result.
+const (
+	// KindStatus: answer Status with the usual error page (error_page applies).
+	KindStatus Kind = iota
+	// KindFile: send the file with ServeFile.
+	KindFile
+	// KindRedirect: answer 301 with the Location header set to Location (made
+	// absolute by the caller when absolute_redirect is on).
+	KindRedirect
+	// KindInternalRedirect: restart location matching with $uri = URI and
+	// $args = Args (nginx's internal redirect; the caller bounds the number of
+	// redirects and answers 500 after too many, as nginx does after 10).
+	KindInternalRedirect
+	// KindNamedLocation: continue in the named location Name ("@fallback") with
+	// $uri and $args unchanged.
+	KindNamedLocation
+)
+
+var kindNames = [...]string{"status", "file", "redirect", "internal redirect", "named location"}
+
+// String names the kind for logs and test failures.
+func (k Kind) String() string {
+	if k < 0 || int(k) >= len(kindNames) {
+		return "kind(" + strconv.Itoa(int(k)) + ")"
+	}
+	return kindNames[k]
+}
+
+// Result is the outcome of Resolve. Which fields are set depends on Kind.
+type Result struct {
+	Kind Kind
+	// Status is the HTTP status to answer: 200 for KindFile, 301 for
+	// KindRedirect, the code for KindStatus; 0 for internal redirects.
+	Status int
+	// URI is, for KindFile, the $uri nginx would have after try_files and index
+	// ("/dir/index.html" for "/dir/"); for KindRedirect the URI with the slash
+	// added; for KindInternalRedirect the target URI (not normalised, as nginx).
+	URI string
+	// Args is the new $args for KindInternalRedirect. It replaces the request's
+	// args even when empty: "try_files $uri /index.php" drops the query string
+	// in nginx too.
+	Args string
+	// Location is the 301's Location for KindRedirect: the URI with a slash
+	// added, escaped as nginx escapes it, then "?" and the args if there are any.
+	Location string
+	// Name is the named location ("@fallback") for KindNamedLocation.
+	Name string
+
+	// Path is the file's absolute path with symbolic links resolved (KindFile).
+	Path string
+	// Base is the document root with symbolic links resolved; Path is inside it.
+	// ServeFile opens Path through an os.Root on Base.
+	Base string
+	// Size and ModTime are the file's size and modification time when resolved.
+	Size    int64
+	ModTime time.Time
+	// ContentType is chosen by the extension of URI through the types map, else
+	// default_type, as nginx does; never sniffed.
+	ContentType string
+
+	// Err explains a KindStatus answer for the error log, in nginx's words
+	// where nginx logs one (`open() "/srv/x" failed: ...`,
+	// `directory index of "/srv/d/" is forbidden`). Nil when nginx logs nothing
+	// (a try_files "=404", a 405).
+	Err error
+}
+
+// mode is how a URI maps to a file path.
+type mode int
+
+const (
+	modeRoot       mode = iota // root + $uri
+	modeAlias                  // alias + $uri without the location's prefix
+	modeAliasRegex             // the alias alone (a regex location)
+)
+
+// template is a configuration string that may contain variables.
+type template struct {
+	text string
+	vars bool
+}
+
+func newTemplate(s string) template {
+	return template{text: s, vars: strings.Contains(s, "$")}
+}
+
+// eval returns the template's value for a request.
+func (t template) eval(expand func(string) string) string {
+	if !t.vars || expand == nil {
+		return t.text
+	}
+	return expand(t.text)
+}
+
+// tryEntry is a try_files entry other than the last.
+type tryEntry struct {
+	template
+	// dir is set for an entry written with a trailing slash (the slash is not
+	// part of text): it matches a directory only, the others a non-directory.
+	dir bool
+}
+
+// fallback is the last try_files entry: a "=code", a "@name" or a URI.
+type fallback struct {
+	template
+	code int
+}
+
+// Resolver resolves requests for one location's static settings. It is built
+// once per configuration snapshot, immutable, and safe for concurrent use.
+type Resolver struct {
+	mode    mode
+	docRoot template // root or alias
+	// fixedBase is the document root when docRoot has no variables, and for
+	// modeAliasRegex the directory part of the alias before its first variable.
+	fixedBase string
+	// prefixLen is len(Location.Path) for modeAlias.
+	prefixLen   int
+	index       []template
+	try         []tryEntry
+	fallback    *fallback // nil without try_files
+	types       map[string]string
+	defaultType string
+}
+
+// New compiles a location's static settings. types is the http block's types
+// map (lower-case extension to MIME type); nil means nginx's built-in types
+// (html, gif, jpg), which is what nginx uses without a types block. An empty
+// s.DefaultType means text/plain and an empty s.Index means "index.html", nginx's
+// defaults. Alias wins over Root when both are set (an inherited root with the
+// location's own alias).
+func New(s *config.Settings, types map[string]string, loc Location) (*Resolver, error) {
+	if s == nil {
+		return nil, errors.New("static: no settings")
+	}
+	rv := &Resolver{types: types, defaultType: s.DefaultType}
+	if rv.defaultType == "" {
+		rv.defaultType = "text/plain"
+	}
+	if err := rv.setDocRoot(s, loc); err != nil {
+		return nil, err
+	}
+	rv.setIndex(s.Index)
+	if err := rv.setTryFiles(s.TryFiles); err != nil {
+		return nil, err
+	}
+	return rv, nil
+}
+
+// setDocRoot chooses root or alias and the mapping mode.
+func (rv *Resolver) setDocRoot(s *config.Settings, loc Location) error {
+	switch {
+	case s.Alias != "" && loc.Regex:
+		rv.mode, rv.docRoot = modeAliasRegex, newTemplate(s.Alias)
+		rv.fixedBase = fixedDir(s.Alias)
+	case s.Alias != "":
+		if loc.Path == "" {
+			return fmt.Errorf("static: alias %q needs the location's path", s.Alias)
+		}
+		rv.mode, rv.docRoot, rv.prefixLen = modeAlias, newTemplate(s.Alias), len(loc.Path)
+	case s.Root != "":
+		rv.mode, rv.docRoot = modeRoot, newTemplate(s.Root)
+	default:
+		return errors.New("static: neither root nor alias is set")
+	}
+	if !rv.docRoot.vars {
+		if !filepath.IsAbs(rv.docRoot.text) {
+			return fmt.Errorf("static: document root %q is not an absolute path", rv.docRoot.text)
+		}
+		if rv.mode != modeAliasRegex {
+			rv.fixedBase = filepath.Clean(rv.docRoot.text)
+		}
+	}
+	return nil
+}
+
+// fixedDir is the directory part of s before its first variable:
+// "/srv/img/$1" -> "/srv/img", "/srv/x.png" -> "/srv", "$dir" -> "/".
+func fixedDir(s string) string {
+	if i := strings.IndexByte(s, '$'); i >= 0 {
+		s = s[:i]
+	}
+	return filepath.Clean("/" + s[:strings.LastIndexByte(s, '/')+1])
+}
+
+func (rv *Resolver) setIndex(names []string) {
+	if len(names) == 0 {
+		names = []string{"index.html"}
+	}
+	for _, n := range names {
+		rv.index = append(rv.index, newTemplate(n))
+	}
+}
+
+// setTryFiles splits try_files into the entries to test and the fallback, the
+// way ngx_http_core_try_files does.
+func (rv *Resolver) setTryFiles(entries []string) error {
+	switch len(entries) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("static: try_files %q needs at least two entries", entries[0])
+	}
+	for _, e := range entries[:len(entries)-1] {
+		t := tryEntry{template: newTemplate(e)}
+		if strings.HasSuffix(e, "/") {
+			t.dir = true
+			t.template = newTemplate(e[:len(e)-1])
+		}
+		rv.try = append(rv.try, t)
+	}
+	last := entries[len(entries)-1]
+	rv.fallback = &fallback{template: newTemplate(last)}
+	if strings.HasPrefix(last, "=") {
+		code, err := strconv.Atoi(last[1:])
+		if err != nil || code < 1 || code > 999 {
+			return fmt.Errorf("static: try_files: invalid code %q", last)
+		}
+		rv.fallback.code = code
+	}
+	return nil
+}
+
+// Templates lists every configured string with variables that Resolve may pass
+// to Request.Expand, so the caller can compile them once per snapshot.
+func (rv *Resolver) Templates() []string {
+	var out []string
+	add := func(t template) {
+		if t.vars {
+			out = append(out, t.text)
+		}
+	}
+	add(rv.docRoot)
+	for _, t := range rv.try {
+		add(t.template)
+	}
+	if rv.fallback != nil && rv.fallback.code == 0 {
+		add(rv.fallback.template)
+	}
+	for _, t := range rv.index {
+		add(t)
+	}
+	return out
+}

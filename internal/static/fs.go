@@ -32,14 +32,68 @@ type foundFile struct {
 // lookup stats path and checks that it stays inside the document root, both as
 // written and with its symbolic links resolved. Errors are the file system's own
 // (ENOENT, ENOTDIR, EACCES, ELOOP, ...) or wrap ErrOutsideRoot.
+//
+// The usual case costs one lstat per path component below the document root:
+// without a symbolic link on the way, the path is inside by its text. Only a path
+// with a link below the root pays for resolving the links (EvalSymlinks). The
+// root itself and its parents are the operator's and may be links.
 func (c *resolution) lookup(path string) (foundFile, error) {
 	if err := checkPath(path); err != nil {
 		return foundFile{}, err
 	}
-	if !within(filepath.Clean(path), c.base) {
+	clean := filepath.Clean(path)
+	if !within(clean, c.base) {
 		return foundFile{}, fmt.Errorf("%w: %q is outside %q", ErrOutsideRoot, path, c.base)
 	}
-	// Stat first: it gives the kernel's answer for missing files, loops and a
+	fi, linked, err := walk(c.base, clean)
+	if err != nil {
+		return foundFile{}, err
+	}
+	if linked {
+		return c.lookupLinked(path)
+	}
+	if strings.HasSuffix(path, "/") && !fi.IsDir() {
+		return foundFile{}, &fs.PathError{Op: "stat", Path: path, Err: syscall.ENOTDIR}
+	}
+	return foundFile{real: clean, base: c.base, fi: fi}, nil
+}
+
+// walk lstats every component of p below base, in order, and returns the last
+// one's information, or linked when one of them is a symbolic link. p is clean
+// and inside base.
+func walk(base, p string) (fi fs.FileInfo, linked bool, err error) {
+	if p == base {
+		fi, err = os.Stat(base)
+		return fi, false, err
+	}
+	i := len(base) + 1
+	if base == "/" {
+		i = 1
+	}
+	for {
+		j := strings.IndexByte(p[i:], '/')
+		end := len(p)
+		if j >= 0 {
+			end = i + j
+		}
+		if fi, err = os.Lstat(p[:end]); err != nil {
+			return nil, false, err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, true, nil
+		}
+		if j < 0 {
+			return fi, false, nil
+		}
+		i = end + 1
+	}
+}
+
+// lookupLinked is lookup for a path with a symbolic link below the root: the
+// kernel's stat decides existence, then the resolved path must be inside the
+// resolved root.
+func (c *resolution) lookupLinked(path string) (foundFile, error) {
+	// Stat first: it gives the kernel's answer for missing targets, loops and a
 	// trailing slash after a file, which EvalSymlinks would hide.
 	fi, err := os.Stat(path)
 	if err != nil {

@@ -69,7 +69,7 @@ func testSites(tr testTree) map[string]site {
 		// root <tree>/$host;
 		"vhost": {settings: vhost, loc: Location{Path: "/"}, types: debianTypes, base: "www"},
 		// The document root is a link to www.
-		"linkroot": {settings: config.Settings{Root: tr.path("html")}, loc: Location{Path: "/"}, types: debianTypes, base: "www"},
+		"linkroot": {settings: config.Settings{Root: tr.path("html")}, loc: Location{Path: "/"}, types: debianTypes, base: "html"},
 	}
 }
 
@@ -80,6 +80,7 @@ type want struct {
 	status   int
 	uri      string
 	file     string // tree name of Result.Path
+	base     string // tree name of Result.Base when not the site's
 	location string
 	args     string
 	name     string
@@ -139,6 +140,8 @@ var resolveCases = []resolveCase{
 	{name: "nginx: missing directory", site: "debian", uri: "/missing/", want: status(404)},
 	{name: "nginx: file with a slash", site: "debian", uri: "/a.txt/", want: status(404)},
 	{name: "nginx: link inside", site: "debian", uri: "/link-in.txt", want: file("/link-in.txt", "www/a.txt", "text/plain")},
+	{name: "directory link inside", site: "debian", uri: "/linkdir-in/", want: file("/linkdir-in/index.html", "www/dir/index.html", "text/html")},
+	{name: "directory link inside without slash", site: "debian", uri: "/linkdir-in", want: redirect("/linkdir-in/", "/linkdir-in/")},
 	{name: "absolute link inside", site: "debian", uri: "/link-abs.txt", want: file("/link-abs.txt", "www/a.txt", "text/plain")},
 	{name: "deviation: try_files skips a link leading out", site: "debian", uri: "/link-out", want: status(404)},
 	{name: "deviation: try_files skips a directory link leading out", site: "debian", uri: "/linkdir-out/", want: status(404)},
@@ -235,7 +238,9 @@ var resolveCases = []resolveCase{
 	{name: "root with a variable", site: "vhost", uri: "/a.txt", vars: map[string]string{"host": "www"}, want: file("/a.txt", "www/a.txt", "text/plain")},
 	{name: "root variable with dot-dot", site: "vhost", uri: "/a.txt", vars: map[string]string{"host": ".."}, want: refused()},
 	{name: "root variable naming a missing directory", site: "vhost", uri: "/a.txt", vars: map[string]string{"host": "nope"}, want: logged(404)},
-	{name: "root that is a link", site: "linkroot", uri: "/a.txt", want: file("/a.txt", "www/a.txt", "text/plain")},
+	{name: "root that is a link", site: "linkroot", uri: "/a.txt", want: file("/a.txt", "html/a.txt", "text/plain")},
+	{name: "root that is a link, link below it", site: "linkroot", uri: "/link-in.txt",
+		want: want{kind: KindFile, status: 200, uri: "/link-in.txt", file: "www/a.txt", base: "www", ctype: "text/plain"}},
 	{name: "root that is a link, link leading out", site: "linkroot", uri: "/link-out", want: refused()},
 
 	// URIs a normalising caller never passes.
@@ -298,7 +303,11 @@ func checkResult(t *testing.T, tr testTree, s site, got Result, w want) {
 		return
 	}
 	same("Path", got.Path, tr.path(w.file))
-	same("Base", got.Base, tr.path(s.base))
+	base := s.base
+	if w.base != "" {
+		base = w.base
+	}
+	same("Base", got.Base, tr.path(base))
 	fi, err := os.Stat(got.Path)
 	if err != nil {
 		t.Fatal(err)

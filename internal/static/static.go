@@ -140,10 +140,12 @@ type Result struct {
 	// Name is the named location ("@fallback") for KindNamedLocation.
 	Name string
 
-	// Path is the file's absolute path with symbolic links resolved (KindFile).
+	// Path is the file's absolute path inside Base (KindFile). When a symbolic
+	// link below the document root led to the file, Path and Base have their
+	// links resolved; otherwise they are as configured.
 	Path string
-	// Base is the document root with symbolic links resolved; Path is inside it.
-	// ServeFile opens Path through an os.Root on Base.
+	// Base is the document root the file was found in. ServeFile opens Path
+	// through an os.Root on Base.
 	Base string
 	// Size and ModTime are the file's size and modification time when resolved.
 	Size    int64

@@ -62,6 +62,7 @@ func newTree(t testing.TB) testTree {
 	}
 	links := map[string]string{
 		"www/link-in.txt":  "a.txt",
+		"www/linkdir-in":   "dir",
 		"www/link-abs.txt": tr.path("www/a.txt"),
 		"www/link-out":     "../secret.txt",
 		"www/link-out-abs": tr.path("secret.txt"),

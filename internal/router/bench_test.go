@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 
 	"fulcrum/internal/config"
@@ -133,4 +134,31 @@ func BenchmarkNormalizePath(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestConcurrentRoute routes from many goroutines at once; under -race it shows
+// that routing never writes shared state.
+func TestConcurrentRoute(t *testing.T) {
+	r := benchRouter(t)
+	l := r.Listeners()[0]
+	local := netip.MustParseAddrPort("192.0.2.1:80")
+	want := make([]LocationMatch, len(routeCases))
+	for i, tt := range routeCases {
+		want[i] = route(l, local, tt.host, tt.path)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				for i, tt := range routeCases {
+					got := route(l, local, tt.host, tt.path)
+					if got.Location != want[i].Location || got.Redirect != want[i].Redirect || got.Captures != want[i].Captures {
+						t.Errorf("%s: concurrent route differs", tt.name)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
+	"fulcrum/internal/static"
 	"fulcrum/internal/vars"
 )
 
@@ -36,7 +38,12 @@ func newReturnHandler(set *config.Settings, comp *vars.Compiler) (handler, error
 	return h, nil
 }
 
-func (h *returnHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) {
+func (h *returnHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
+	h.answer(w, r, st)
+	return nil
+}
+
+func (h *returnHandler) answer(w http.ResponseWriter, r *http.Request, st *vars.State) {
 	rec := w.(*recorder)
 	switch {
 	case h.redirect && h.text != nil:
@@ -93,14 +100,56 @@ func hostWithoutPort(h string) string {
 	return h
 }
 
-// staticHandler serves files (root, alias, index, try_files). It is filled in
-// with the static package.
-type staticHandler struct{}
-
-func newStaticHandler(cfg *config.Config, loc *config.Location, comp *vars.Compiler) (handler, error) {
-	return staticHandler{}, nil
+// staticHandler serves files (root, alias, index, try_files) through the static
+// package; try_files fallbacks come back as internal redirects.
+type staticHandler struct {
+	rv        *static.Resolver
+	templates map[string]*vars.Template
+	log       *errlog.Logger
 }
 
-func (staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) {
-	w.(*recorder).fail(http.StatusNotFound)
+func newStaticHandler(cfg *config.Config, loc *config.Location, comp *vars.Compiler, log *errlog.Logger) (handler, error) {
+	rv, err := static.New(loc.Settings, cfg.HTTP.Types, static.Location{Path: loc.Path, Regex: loc.Regex != nil})
+	if err != nil {
+		return nil, fmt.Errorf("location %q in %s: %w", loc.Path, loc.Pos, err)
+	}
+	h := &staticHandler{rv: rv, templates: map[string]*vars.Template{}, log: log}
+	for _, src := range rv.Templates() {
+		t, err := comp.Compile(src)
+		if err != nil {
+			return nil, fmt.Errorf("%w in %s", err, loc.Pos)
+		}
+		h.templates[src] = t
+	}
+	return h, nil
+}
+
+func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
+	rec := w.(*recorder)
+	expand := func(src string) string {
+		if t := h.templates[src]; t != nil {
+			return t.String(st)
+		}
+		return src
+	}
+	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: expand})
+	switch res.Kind {
+	case static.KindFile:
+		if err := static.ServeFile(rec, r, res); err != nil && !rec.wroteHeader {
+			rec.fail(static.ErrorStatus(err))
+		}
+	case static.KindRedirect:
+		redirect(rec, r, st, rec.set, http.StatusMovedPermanently, res.Location)
+	case static.KindInternalRedirect:
+		return &internalRedirect{uri: res.URI, args: res.Args}
+	case static.KindNamedLocation:
+		return &internalRedirect{named: res.Name}
+	default:
+		if res.Err != nil {
+			h.log.LogRequest(errlog.Error, &errlog.Request{Client: st.Remote.Addr().String(), Server: st.ServerName,
+				Request: r.Method + " " + r.RequestURI + " " + r.Proto, Host: r.Host}, res.Err.Error())
+		}
+		rec.fail(res.Status)
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
@@ -72,7 +73,35 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 	if !bodyWithinLimit(rec, r, rec.set) {
 		return
 	}
-	s.handlers[lm.Location].serve(rec, r, st)
+	s.run(rec, r, st, srv, lm.Location)
+}
+
+// maxInternalRedirects is nginx's limit on internal redirects per request.
+const maxInternalRedirects = 10
+
+// run serves the request with loc's handler, following internal redirects.
+func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) {
+	for range maxInternalRedirects {
+		next := s.handlers[loc].serve(rec, r, st)
+		if next == nil {
+			return
+		}
+		if next.named != "" {
+			loc = srv.Named(next.named)
+		} else {
+			st.Path, st.Args = next.uri, next.args
+			lm := srv.Location(next.uri)
+			loc = lm.Location
+			setCaptures(st, lm.Captures, router.Captures{})
+		}
+		if loc == nil {
+			rec.fail(http.StatusNotFound)
+			return
+		}
+		rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
+	}
+	s.log.Logf(errlog.Error, "rewrite or internal redirection cycle while internally redirecting to %q", st.Path)
+	rec.fail(http.StatusInternalServerError)
 }
 
 // fillRequest fills the engine-neutral request view from net/http's request.

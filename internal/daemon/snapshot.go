@@ -45,9 +45,17 @@ type bind struct {
 	key, network, addr string
 }
 
-// handler answers the requests of one location.
+// handler answers the requests of one location. It returns an internal redirect
+// (try_files fallback) for the daemon to follow, or nil when it answered.
 type handler interface {
-	serve(w http.ResponseWriter, r *http.Request, st *vars.State)
+	serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect
+}
+
+// internalRedirect sends a request on to another URI or a named location of the
+// same server, as nginx's internal redirects do.
+type internalRedirect struct {
+	uri, args string // a URI (and its new query) to route again
+	named     string // or a named location, "@name"
 }
 
 // build compiles cfg into a snapshot without touching the running one. It is
@@ -230,7 +238,7 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 	case set.ProxyPass != nil:
 		return b.proxyHandler(loc)
 	}
-	return newStaticHandler(b.snap.cfg, loc, b.comp)
+	return newStaticHandler(b.snap.cfg, loc, b.comp, b.snap.log)
 }
 
 func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
@@ -266,9 +274,10 @@ type proxyHandler struct {
 	host [2]string
 }
 
-func (p proxyHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) {
+func (p proxyHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	st.ProxyHost, st.ProxyPort = p.host[0], p.host[1]
 	p.h.ServeHTTP(w, r, st)
+	return nil
 }
 
 // proxyHost returns $proxy_host and $proxy_port for a proxy_pass: the host as

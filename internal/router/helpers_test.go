@@ -2,6 +2,7 @@ package router
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"fulcrum/internal/config"
@@ -48,8 +49,10 @@ func proxied(l *config.Location) *config.Location {
 	return l
 }
 
+// listen is a tcp listen directive; IPv6 addresses are IPv6-only, as the config
+// builder makes them unless "ipv6only=off" is given.
 func listen(addr string, dflt bool) config.Listen {
-	return config.Listen{Network: "tcp", Addr: addr, DefaultServer: dflt}
+	return config.Listen{Network: "tcp", Addr: addr, DefaultServer: dflt, IPv6Only: strings.HasPrefix(addr, "[")}
 }
 
 func exactName(n string) config.ServerName { return config.ServerName{Kind: config.NameExact, Name: n} }

@@ -35,8 +35,10 @@ type Router struct {
 // addresses of that port, and tells the addresses apart by the local address of
 // each accepted connection; Hosts does the same.
 type Listener struct {
-	// Network is "tcp4", "tcp6" or "unix", ready for net.Listen. IPv6 sockets are
-	// IPv6-only (nginx's ipv6only=on), which Go's "tcp6" gives.
+	// Network is ready for net.Listen: "tcp4"; "tcp6" for an IPv6-only socket
+	// (nginx's default ipv6only=on, which Go's "tcp6" sets); "tcp" for an IPv6
+	// wildcard with ipv6only=off, a dual-stack socket that also takes IPv4
+	// connections (they show IPv4-mapped local addresses); or "unix".
 	Network string
 	// Addr is what to bind: "0.0.0.0:80", "[::]:80", "127.0.0.1:8080", or a path.
 	Addr string
@@ -84,6 +86,7 @@ func (l *Listener) Addresses() []*Hosts {
 func New(servers []*config.Server) (*Router, error) {
 	r := &Router{}
 	b := newAddrBook()
+	var err error
 	for _, cs := range servers {
 		srv, err := newServer(cs)
 		if err != nil {
@@ -94,7 +97,9 @@ func New(servers []*config.Server) (*Router, error) {
 			return nil, err
 		}
 	}
-	r.listeners = b.listeners()
+	if r.listeners, err = b.listeners(); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -117,10 +122,16 @@ type addrBook struct {
 	hosts        map[addrKey]*Hosts
 	order        []addrKey
 	explicitDflt map[addrKey]bool // addresses whose default came from default_server
+	// dualStack are the IPv6 wildcard addresses listened on with ipv6only=off.
+	dualStack map[addrKey]bool
 }
 
 func newAddrBook() *addrBook {
-	return &addrBook{hosts: make(map[addrKey]*Hosts), explicitDflt: make(map[addrKey]bool)}
+	return &addrBook{
+		hosts:        make(map[addrKey]*Hosts),
+		explicitDflt: make(map[addrKey]bool),
+		dualStack:    make(map[addrKey]bool),
+	}
 }
 
 // addServer registers srv on each of its listen addresses.
@@ -156,6 +167,9 @@ func (b *addrBook) add(key addrKey, l config.Listen, srv *Server) error {
 	if err := h.addServer(srv); err != nil {
 		return err
 	}
+	if key.network == "tcp6" && key.ap.Addr().IsUnspecified() && !l.IPv6Only {
+		b.dualStack[key] = true
+	}
 	switch {
 	case l.DefaultServer && b.explicitDflt[key]:
 		return fmt.Errorf("a duplicate default server for %s at %s", h.Addr, l.Pos)
@@ -169,7 +183,7 @@ func (b *addrBook) add(key addrKey, l config.Listen, srv *Server) error {
 
 // listeners groups the addresses into sockets: per network and port, one wildcard
 // socket when a wildcard address is present, else one socket per address.
-func (b *addrBook) listeners() []*Listener {
+func (b *addrBook) listeners() ([]*Listener, error) {
 	type group struct {
 		network string
 		port    uint16
@@ -189,6 +203,9 @@ func (b *addrBook) listeners() []*Listener {
 		}
 		if b.hasWildcard(g.network, g.port) {
 			l := &Listener{Network: key.network, Addr: wildcardFor(g.network, g.port).String()}
+			if err := b.checkDualStack(l, g.port); err != nil {
+				return nil, err
+			}
 			shared[g] = l
 			out = append(out, l)
 			l.specific = append(l.specific, h)
@@ -199,7 +216,23 @@ func (b *addrBook) listeners() []*Listener {
 	for _, l := range shared {
 		l.splitWildcard()
 	}
-	return out
+	return out, nil
+}
+
+// checkDualStack makes l, a wildcard socket, dual-stack when its IPv6 wildcard
+// was listened on with ipv6only=off. Such a socket takes the port's IPv4
+// connections too, so an IPv4 listen on the same port could not be bound.
+func (b *addrBook) checkDualStack(l *Listener, port uint16) error {
+	if l.Network != "tcp6" || !b.dualStack[wildcardFor("tcp6", port)] {
+		return nil
+	}
+	for key := range b.hosts {
+		if key.network == "tcp4" && key.ap.Port() == port {
+			return fmt.Errorf("listen [::]:%d with ipv6only=off also takes IPv4 connections and cannot share port %d with listen %s", port, port, key)
+		}
+	}
+	l.Network = "tcp"
+	return nil
 }
 
 func (b *addrBook) hasWildcard(network string, port uint16) bool {

@@ -47,6 +47,12 @@ func TestListeners(t *testing.T) {
 		{"unix socket",
 			[]*config.Server{server("a", config.Listen{Network: "unix", Addr: "/run/f.sock"}, listen("0.0.0.0:80", false))},
 			[]string{"unix /run/f.sock", "tcp4 0.0.0.0:80"}},
+		{"ipv6only=off makes the IPv6 wildcard dual-stack",
+			[]*config.Server{server("a", config.Listen{Network: "tcp", Addr: "[::]:80"}, listen("[::1]:80", false))},
+			[]string{"tcp [::]:80"}},
+		{"ipv6only=off on a specific IPv6 address changes nothing",
+			[]*config.Server{server("a", config.Listen{Network: "tcp", Addr: "[::1]:80"})},
+			[]string{"tcp6 [::1]:80"}},
 		{"no listen means *:80",
 			[]*config.Server{{Names: names(exactName("a"))}},
 			[]string{"tcp4 0.0.0.0:80"}},
@@ -75,6 +81,8 @@ func TestListenBuildErrors(t *testing.T) {
 		{"no port", []*config.Server{server("a", listen("127.0.0.1", false))}},
 		{"unknown network", []*config.Server{server("a", config.Listen{Network: "udp", Addr: "0.0.0.0:80"})}},
 		{"empty unix path", []*config.Server{server("a", config.Listen{Network: "unix"})}},
+		{"dual-stack IPv6 wildcard next to IPv4 on its port", []*config.Server{
+			server("a", config.Listen{Network: "tcp", Addr: "[::]:80"}), server("b", listen("127.0.0.1:80", false))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,5 +231,30 @@ func TestUnixListenerHosts(t *testing.T) {
 	h := r.Listeners()[0].Hosts(netip.AddrPort{})
 	if h == nil || h.Addr != "/run/f.sock" || h.Server("x").Server.Config.Names[0].Name != "a" {
 		t.Fatalf("unix hosts = %+v", h)
+	}
+}
+
+// TestDualStackDispatch: on a dual-stack [::]:80 socket an IPv4 client shows an
+// IPv4-mapped local address, which belongs to the wildcard, never to a specific
+// IPv6 address.
+func TestDualStackDispatch(t *testing.T) {
+	r, err := New([]*config.Server{
+		server("any", config.Listen{Network: "tcp", Addr: "[::]:80"}),
+		server("loop6", listen("[::1]:80", false)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.Listeners()[0]
+	tests := []struct{ local, want string }{
+		{"[::ffff:127.0.0.1]:80", "any"},
+		{"[::1]:80", "loop6"},
+		{"[2001:db8::1]:80", "any"},
+	}
+	for _, tt := range tests {
+		h := l.Hosts(netip.MustParseAddrPort(tt.local))
+		if got := h.Server("x").Server.Config.Names[0].Name; got != tt.want {
+			t.Errorf("local %s: server %q, want %q", tt.local, got, tt.want)
+		}
 	}
 }

@@ -226,7 +226,7 @@ func (b *addrBook) checkDualStack(l *Listener, port uint16) error {
 	if l.Network != "tcp6" || !b.dualStack[wildcardFor("tcp6", port)] {
 		return nil
 	}
-	for key := range b.hosts {
+	for _, key := range b.order {
 		if key.network == "tcp4" && key.ap.Port() == port {
 			return fmt.Errorf("listen [::]:%d with ipv6only=off also takes IPv4 connections and cannot share port %d with listen %s", port, port, key)
 		}

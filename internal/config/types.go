@@ -23,14 +23,22 @@ type Config struct {
 type Warning struct {
 	Pos Pos
 	Msg string
+	// Hint, if not empty, says what the finding means for requests or what to do,
+	// such as "responses are sent uncompressed".
+	Hint string
 }
 
-// String formats the warning as nginx would: "MESSAGE in FILE:LINE".
+// String formats the warning as nginx would: "MESSAGE in FILE:LINE", followed by
+// ", HINT" when there is a hint.
 func (w Warning) String() string {
-	if w.Pos.File == "" {
-		return w.Msg
+	s := w.Msg
+	if w.Pos.File != "" {
+		s += " in " + w.Pos.String()
 	}
-	return w.Msg + " in " + w.Pos.String()
+	if w.Hint != "" {
+		s += ", " + w.Hint
+	}
+	return s
 }
 
 // Main is the main context: process-wide settings.
@@ -84,8 +92,45 @@ type HTTP struct {
 	// LogFormats maps log_format names to formats; "combined" is always present.
 	LogFormats map[string]*LogFormat
 	// Types maps a lower-case file extension (without the dot) to a MIME type,
-	// from types blocks.
+	// from the http level's types blocks; nginx's three built-in types (html, gif,
+	// jpg) when it has none. Settings.Types is the effective map of each level.
 	Types map[string]string
+	// Maps are the map blocks in config order. The vars package evaluates them.
+	Maps []*Map
+}
+
+// Map is a map block: Variable takes the Value of the first entry whose key
+// matches Source (exact keys first, then the longest lead wildcard, the longest
+// trail wildcard, then regexes in config order), else Default.
+type Map struct {
+	// Source is the string matched, with variables, such as "$http_upgrade".
+	Source string
+	// Variable is the name defined, without "$".
+	Variable string
+	// Default is the value when nothing matches; empty when not set.
+	Default string
+	// Hostnames allows wildcard keys ("*.example.org", "mail.*", ".example.org").
+	Hostnames bool
+	// Volatile marks the variable as not cacheable within a request.
+	Volatile bool
+	// Entries in config order.
+	Entries []MapEntry
+	Pos     Pos
+}
+
+// MapEntry is one "key value;" line of a map block.
+type MapEntry struct {
+	// Kind is NameExact, NameLeadWildcard or NameTrailWildcard (with hostnames), or
+	// NameRegex for a key starting with "~" or "~*".
+	Kind NameKind
+	// Key is the lower-cased key for exact and wildcard kinds (exact keys match
+	// case-insensitively, as nginx), the regex source (without "~" or "~*") for
+	// regexes.
+	Key   string
+	Regex *regexp.Regexp
+	// Value may contain variables, including the regex's captures.
+	Value string
+	Pos   Pos
 }
 
 // Upstream is an upstream block (or an implicit one for proxy_pass host:port).
@@ -166,7 +211,11 @@ type Listen struct {
 	// "127.0.0.1:8080") or the socket path.
 	Addr          string
 	DefaultServer bool
-	Pos           Pos
+	// IPv6Only is set for an IPv6 address unless "ipv6only=off" was given, as in
+	// nginx: "listen [::]:80" then does not also take IPv4 connections, so it can
+	// sit next to "listen 80". The daemon must set IPV6_V6ONLY accordingly.
+	IPv6Only bool
+	Pos      Pos
 }
 
 // NameKind says how a server_name entry matches.
@@ -224,20 +273,34 @@ type Location struct {
 // lower level replaces the inherited one; array directives (proxy_set_header,
 // add_header, access_log, proxy_hide_header, ...) are inherited as a whole, only
 // when the lower level sets none of them.
+//
+// Every Server and Location has its own, fully filled Settings (never nil); the
+// unset parts have nginx's defaults. Two directives are not inherited, as in nginx:
+// proxy_pass and a location's return belong to the location that has them, not to
+// the locations nested in it. A server-level return answers every request of the
+// server, so it is also the Return of every location in it.
 type Settings struct {
-	// Return, when set, answers every request itself (the return directive).
+	// Return, when set, answers every request itself (the return directive). It
+	// wins over ProxyPass and static files.
 	Return *Return
 	// ProxyPass, when set, forwards requests.
 	ProxyPass *ProxyPass
 
 	// Static files.
-	Root        string // absolute; default <prefix>/html
-	Alias       string // absolute; empty when unset
+	Root  string // absolute; default <prefix>/html
+	Alias string // absolute; empty when unset; when set, it replaces Root
+	// Types maps lower-case extensions to MIME types: the nearest level's types
+	// blocks (inherited as a whole), else nginx's built-in html, gif and jpg.
+	Types       map[string]string
 	Index       []string
 	TryFiles    []string
 	DefaultType string
 
-	// Proxy request and response rewriting.
+	// Proxy request and response rewriting. ProxySetHeaders are the headers the
+	// configuration sets; the proxy adds nginx's default "Host: $proxy_host" itself
+	// unless Host is among them. ProxyHideHeaders likewise lists only the
+	// configured ones, not nginx's built-in list (Date, Server, X-Accel-...).
+	// ProxyRedirects is [{Default: true}] unless the configuration says otherwise.
 	ProxySetHeaders         []HeaderTemplate
 	ProxyHideHeaders        []string
 	ProxyPassHeaders        []string
@@ -259,17 +322,23 @@ type Settings struct {
 	ProxyNextUpstreamTimeout time.Duration
 
 	// Client limits and timeouts.
-	ClientMaxBodySize        int64 // 0 means no limit
-	ClientHeaderTimeout      time.Duration
-	ClientBodyTimeout        time.Duration
-	SendTimeout              time.Duration
-	KeepaliveTimeout         time.Duration
-	KeepaliveRequests        int
+	ClientMaxBodySize   int64 // 0 means no limit
+	ClientHeaderTimeout time.Duration
+	ClientBodyTimeout   time.Duration
+	SendTimeout         time.Duration
+	KeepaliveTimeout    time.Duration
+	// KeepaliveHeaderTimeout is keepalive_timeout's second argument, sent as
+	// "Keep-Alive: timeout=N"; 0 means no such header.
+	KeepaliveHeaderTimeout time.Duration
+	KeepaliveRequests      int
+	// KeepaliveTime is the longest a client connection is kept alive (1h).
+	KeepaliveTime            time.Duration
 	LargeClientHeaderBuffers BufferSpec
 	UnderscoresInHeaders     bool
 	IgnoreInvalidHeaders     bool
 	SetRealIPFrom            []string // CIDRs or addresses
 	RealIPHeader             string
+	RealIPRecursive          bool
 
 	// Responses.
 	AddHeaders       []HeaderTemplate
@@ -277,8 +346,10 @@ type Settings struct {
 	AbsoluteRedirect bool
 	ServerTokens     bool
 
-	// Logging.
+	// Logging. ErrorLogs are the nearest level's error_log targets, else the main
+	// context's.
 	AccessLogs []AccessLog
+	ErrorLogs  []ErrorLog
 }
 
 // Return is the return directive: a status with optional text or URL.
@@ -371,10 +442,17 @@ type ErrorPage struct {
 
 // AccessLog is one access_log directive; Off is "access_log off".
 type AccessLog struct {
-	Path   string // absolute path, or "stderr"/"stdout"
+	Path   string // absolute path (it may contain variables), or "stderr"/"stdout"
 	Format *LogFormat
 	Off    bool
-	Pos    Pos
+	// Buffer is the buffer=size parameter; 0 means write each line at once.
+	Buffer int64
+	// Flush is the flush=time parameter: the longest a line stays in the buffer.
+	Flush time.Duration
+	// If is the if=condition parameter: a template; the line is not written when
+	// it evaluates to "" or "0". Empty means always.
+	If  string
+	Pos Pos
 }
 
 // LogFormat is a log_format: a template of variables with an escaping mode.

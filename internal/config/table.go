@@ -1,0 +1,585 @@
+package config
+
+import (
+	"sort"
+	"strings"
+)
+
+// ctxSet is a set of places a directive may appear, as nginx's NGX_*_CONF bits.
+type ctxSet uint32
+
+// The contexts. A location inside a location is ctxNestedLocation; most directives
+// allow both (ctxLoc).
+const (
+	ctxMain ctxSet = 1 << iota
+	ctxEvents
+	ctxHTTP
+	ctxServer
+	ctxLocation
+	ctxNestedLocation
+	ctxUpstream
+	ctxTypes // inside types {}: every line is "mime/type ext ...;"
+	ctxMap   // inside map {}: every line is "key value;"
+
+	ctxLoc = ctxLocation | ctxNestedLocation
+	ctxSL  = ctxServer | ctxLoc
+	ctxHS  = ctxHTTP | ctxServer
+	ctxHSL = ctxHTTP | ctxServer | ctxLoc
+	ctxAll = ctxMain | ctxEvents | ctxHTTP | ctxSL | ctxUpstream | ctxTypes | ctxMap
+)
+
+// contextNames names each context bit, in nginx's words, for messages and docs.
+var contextNames = []struct {
+	c    ctxSet
+	name string
+}{
+	{ctxMain, "main"}, {ctxEvents, "events"}, {ctxHTTP, "http"}, {ctxServer, "server"},
+	{ctxLocation, "location"}, {ctxNestedLocation, "nested location"},
+	{ctxUpstream, "upstream"}, {ctxTypes, "types"}, {ctxMap, "map"},
+}
+
+// String lists the contexts in c, such as "http, server, location".
+func (c ctxSet) String() string {
+	var names []string
+	for _, n := range contextNames {
+		if c&n.c == 0 {
+			continue
+		}
+		if n.c == ctxNestedLocation && c&ctxLocation != 0 {
+			continue // "location" covers both
+		}
+		names = append(names, n.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// arity is how many arguments a directive takes and whether it has a block, as
+// nginx's NGX_CONF_NOARGS ... NGX_CONF_TAKE7, FLAG, 1MORE, 2MORE, ANY and BLOCK.
+type arity uint32
+
+// The argument rules. argsN bits combine ("args1 | args2" is TAKE12).
+const (
+	argsNone arity = 1 << iota
+	args1
+	args2
+	args3
+	args4
+	args5
+	args6
+	args7
+	argsFlag  // exactly one argument, "on" or "off"
+	args1More // one or more
+	args2More // two or more
+	argsAny   // any number
+	argsBlock // followed by a block
+
+	args12   = args1 | args2
+	args23   = args2 | args3
+	args123  = args1 | args2 | args3
+	args1234 = args1 | args2 | args3 | args4
+)
+
+// ok reports whether n arguments satisfy the rule (the block is checked separately),
+// in the order nginx's ngx_conf_handler checks them.
+func (a arity) ok(n int) bool {
+	switch {
+	case a&argsAny != 0:
+		return true
+	case a&argsFlag != 0:
+		return n == 1
+	case a&args1More != 0:
+		return n >= 1
+	case a&args2More != 0:
+		return n >= 2
+	case n > 7:
+		return false
+	}
+	return a&(argsNone<<uint(n)) != 0
+}
+
+// kind is the value kind of an argument, for the generic value check.
+type kind int
+
+// The value kinds.
+const (
+	kindText    kind = iota // anything; the builder checks it
+	kindSize                // 512, 8k, 1m (ngx_parse_size)
+	kindOffset              // 512, 8k, 1m, 1g (ngx_parse_offset)
+	kindMsec                // 500ms, 30s, 5m, 1h, 1d, 1w (ngx_parse_time, msec)
+	kindSec                 // 30s, 5m, 1h, 1d, 1w, 1M, 1y (ngx_parse_time, sec)
+	kindNumber              // 0, 1, 2, ... (ngx_atoi)
+	kindEnum                // one of spec.enum
+	kindAddress             // an IP address, a CIDR, or "unix:"
+)
+
+// status is what fulcrum does with a directive.
+type status int
+
+// The statuses.
+const (
+	// implemented: fulcrum does what nginx does (or better, as documented).
+	implemented status = iota
+	// ignored: accepted with a warning; it tunes something fulcrum does not have
+	// (buffers, hash sizes, process control), so requests get the same answers.
+	ignored
+	// planned: accepted with a warning that says what requests get instead; the
+	// feature is on fulcrum's roadmap (gzip, TLS, rate limits).
+	planned
+	// unsupported: an error. Ignoring it would change what a request gets in a way
+	// that matters, such as opening a location that an access rule closes.
+	unsupported
+)
+
+// String is the status as the docs write it.
+func (s status) String() string {
+	return [...]string{"implemented", "ignored", "planned", "unsupported"}[s]
+}
+
+// spec describes one directive in one family of contexts. A name may have several
+// specs with disjoint contexts (the server block in http, the server line in
+// upstream).
+type spec struct {
+	name   string
+	module string // nginx's module, for the docs: "core", "http_proxy", ...
+	ctx    ctxSet
+	args   arity
+	// kinds are the value kinds of the arguments in order; the last one repeats.
+	// Nil means no generic check.
+	kinds []kind
+	// enum lists the values of kindEnum arguments.
+	enum []string
+	// multi allows the directive more than once in one block; otherwise a second
+	// one is `"X" directive is duplicate`, as nginx's slot functions say.
+	multi bool
+	// child is the context of the directive's block.
+	child  ctxSet
+	status status
+	// note says, for a directive that is not implemented, what that means for
+	// requests or what to do instead. It is the warning's or error's hint.
+	note string
+	// syntax is nginx's syntax line, used in hints for argument errors.
+	syntax string
+}
+
+// Notes shared by families of directives.
+const (
+	noteGzip     = "responses are sent uncompressed"
+	noteSSL      = "fulcrum does not terminate TLS yet; put a TLS terminator in front of it"
+	noteProxySSL = "fulcrum does not connect to https:// upstreams yet"
+	noteCache    = "responses are not cached; every request goes to the upstream"
+	noteLimit    = "requests are not rate- or connection-limited; limit them in front of fulcrum"
+	noteHTTP2    = "fulcrum speaks HTTP/1.1 to clients; HTTP/2 is not supported yet"
+	noteAccess   = "fulcrum does not apply access rules yet, and ignoring this one would let every client in; remove it and restrict access in front of fulcrum"
+	noteRewrite  = "fulcrum does not run the rewrite module yet, and ignoring it would send requests somewhere else; express the routing with locations, return and proxy_pass"
+	noteHandler  = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
+	noteBuffers  = "fulcrum streams bodies with its own buffers"
+	noteTemp     = "fulcrum does not write temporary files"
+	noteHash     = "fulcrum's hash tables size themselves"
+	noteOpenFile = "fulcrum does not cache open file descriptors"
+	noteBody     = "response bodies are passed unchanged"
+	noteAutoidx  = "directory listings are not generated; a directory without an index file gets 403"
+	noteTCP      = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
+	noteStatic   = "fulcrum's static file handler does not have this setting"
+	noteFastCGI  = "fastcgi_pass and its kin are not supported, so their settings have no effect"
+)
+
+// tableSpecs is the directive table: every directive fulcrum knows, with where it may
+// appear, its arguments and its status. include is handled by the parser and is
+// listed for the docs.
+var tableSpecs = []spec{
+	// core (main context)
+	{name: "daemon", module: "core", ctx: ctxMain, args: argsFlag, status: ignored, note: "fulcrum always runs in the foreground; let systemd or your shell put it in the background", syntax: "daemon on | off;"},
+	{name: "master_process", module: "core", ctx: ctxMain, args: argsFlag, status: ignored, note: "fulcrum is a single process", syntax: "master_process on | off;"},
+	{name: "user", module: "core", ctx: ctxMain, args: args12, status: ignored, note: "fulcrum does not switch users; start it as the user it should run as (systemd User=)", syntax: "user user [group];"},
+	{name: "worker_processes", module: "core", ctx: ctxMain, args: args1, syntax: "worker_processes number | auto;"},
+	{name: "worker_connections", module: "events", ctx: ctxEvents, args: args1, kinds: []kind{kindNumber}, syntax: "worker_connections number;"},
+	{name: "worker_shutdown_timeout", module: "core", ctx: ctxMain, args: args1, kinds: []kind{kindMsec}, syntax: "worker_shutdown_timeout time;"},
+	{name: "worker_rlimit_nofile", module: "core", ctx: ctxMain, args: args1, kinds: []kind{kindNumber}, status: ignored, note: "raise the limit with ulimit -n or systemd LimitNOFILE=", syntax: "worker_rlimit_nofile number;"},
+	{name: "worker_rlimit_core", module: "core", ctx: ctxMain, args: args1, kinds: []kind{kindOffset}, status: ignored, note: "set the core size limit with ulimit -c", syntax: "worker_rlimit_core size;"},
+	{name: "worker_cpu_affinity", module: "core", ctx: ctxMain, args: args1More, status: ignored, note: "the Go scheduler places goroutines on CPUs", syntax: "worker_cpu_affinity cpumask ...;"},
+	{name: "worker_priority", module: "core", ctx: ctxMain, args: args1, status: ignored, note: "set the priority with nice or systemd Nice=", syntax: "worker_priority number;"},
+	{name: "working_directory", module: "core", ctx: ctxMain, args: args1, status: ignored, note: "fulcrum does not change directory", syntax: "working_directory directory;"},
+	{name: "pid", module: "core", ctx: ctxMain, args: args1, syntax: "pid file;"},
+	{name: "error_log", module: "core", ctx: ctxMain | ctxHSL, args: args1More, multi: true, syntax: "error_log file [level];"},
+	{name: "pcre_jit", module: "core", ctx: ctxMain, args: argsFlag, status: ignored, note: "fulcrum uses Go's regexp package, which has no JIT", syntax: "pcre_jit on | off;"},
+	{name: "load_module", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum has no dynamic modules; the module's directives stay unknown", syntax: "load_module file;"},
+	{name: "env", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum keeps its whole environment", syntax: "env variable[=value];"},
+	{name: "lock_file", module: "core", ctx: ctxMain, args: args1, status: ignored, note: "fulcrum is a single process and needs no lock file", syntax: "lock_file file;"},
+	{name: "timer_resolution", module: "core", ctx: ctxMain, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum reads the clock when it needs it", syntax: "timer_resolution interval;"},
+	{name: "thread_pool", module: "core", ctx: ctxMain, args: args23, multi: true, status: ignored, note: "fulcrum has no thread pools", syntax: "thread_pool name threads=number [max_queue=number];"},
+	{name: "ssl_engine", module: "core", ctx: ctxMain, args: args1, status: ignored, note: noteSSL, syntax: "ssl_engine device;"},
+	{name: "include", module: "core", ctx: ctxAll, args: args1, multi: true, syntax: "include file | mask;"},
+	{name: "events", module: "core", ctx: ctxMain, args: argsNone | argsBlock, child: ctxEvents, syntax: "events { ... }"},
+	{name: "http", module: "core", ctx: ctxMain, args: argsNone | argsBlock, child: ctxHTTP, syntax: "http { ... }"},
+	{name: "stream", module: "core", ctx: ctxMain, args: argsNone | argsBlock, status: unsupported, note: "fulcrum does not proxy TCP or UDP streams yet; keep nginx for them", syntax: "stream { ... }"},
+	{name: "mail", module: "core", ctx: ctxMain, args: argsNone | argsBlock, status: unsupported, note: "fulcrum has no mail proxy; keep nginx for it", syntax: "mail { ... }"},
+
+	// events
+	{name: "multi_accept", module: "events", ctx: ctxEvents, args: argsFlag, status: ignored, note: "Go's runtime accepts connections itself", syntax: "multi_accept on | off;"},
+	{name: "use", module: "events", ctx: ctxEvents, args: args1, status: ignored, note: "Go's runtime picks epoll or kqueue itself", syntax: "use method;"},
+	{name: "accept_mutex", module: "events", ctx: ctxEvents, args: argsFlag, status: ignored, note: "fulcrum is a single process", syntax: "accept_mutex on | off;"},
+	{name: "accept_mutex_delay", module: "events", ctx: ctxEvents, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum is a single process", syntax: "accept_mutex_delay time;"},
+	{name: "debug_connection", module: "events", ctx: ctxEvents, args: args1, multi: true, status: ignored, note: "fulcrum has no per-client debug log", syntax: "debug_connection address | CIDR | unix:;"},
+	{name: "worker_aio_requests", module: "events", ctx: ctxEvents, args: args1, kinds: []kind{kindNumber}, status: ignored, note: "fulcrum does not use AIO", syntax: "worker_aio_requests number;"},
+
+	// http core: blocks and routing
+	{name: "server", module: "http_core", ctx: ctxHTTP, args: argsNone | argsBlock, multi: true, child: ctxServer, syntax: "server { ... }"},
+	{name: "listen", module: "http_core", ctx: ctxServer, args: args1More, multi: true, syntax: "listen address[:port] | port | unix:path [default_server] [ipv6only=on|off] ...;"},
+	{name: "server_name", module: "http_core", ctx: ctxServer, args: args1More, multi: true, syntax: "server_name name ...;"},
+	{name: "location", module: "http_core", ctx: ctxSL, args: args12 | argsBlock, multi: true, child: ctxLocation, syntax: "location [ = | ~ | ~* | ^~ ] uri { ... } | location @name { ... }"},
+	{name: "types", module: "http_core", ctx: ctxHSL, args: argsNone | argsBlock, multi: true, child: ctxTypes, syntax: "types { ... }"},
+	{name: "default_type", module: "http_core", ctx: ctxHSL, args: args1, syntax: "default_type mime-type;"},
+	{name: "root", module: "http_core", ctx: ctxHSL, args: args1, syntax: "root path;"},
+	{name: "alias", module: "http_core", ctx: ctxLoc, args: args1, syntax: "alias path;"},
+	{name: "try_files", module: "http_core", ctx: ctxSL, args: args2More, syntax: "try_files file ... uri | =code;"},
+	{name: "error_page", module: "http_core", ctx: ctxHSL, args: args2More, multi: true, syntax: "error_page code ... [=[response]] uri;"},
+	{name: "internal", module: "http_core", ctx: ctxLoc, args: argsNone, status: unsupported, note: "fulcrum cannot keep a location internal yet, and ignoring this would open it to every client; remove the location or protect it in front of fulcrum", syntax: "internal;"},
+	{name: "limit_except", module: "http_core", ctx: ctxLoc, args: args1More | argsBlock, status: unsupported, note: noteAccess, syntax: "limit_except method ... { ... }"},
+	{name: "satisfy", module: "http_core", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "satisfy all | any;"},
+	{name: "disable_symlinks", module: "http_core", ctx: ctxHSL, args: args12, status: unsupported, note: "fulcrum's static file handler cannot refuse symbolic links yet, and ignoring this would serve files it should refuse", syntax: "disable_symlinks off | on | if_not_owner [from=part];"},
+
+	// http core: client connection limits and timeouts
+	{name: "client_max_body_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindOffset}, syntax: "client_max_body_size size;"},
+	{name: "client_header_timeout", module: "http_core", ctx: ctxHS, args: args1, kinds: []kind{kindMsec}, syntax: "client_header_timeout time;"},
+	{name: "client_body_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "client_body_timeout time;"},
+	{name: "send_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "send_timeout time;"},
+	{name: "keepalive_timeout", module: "http_core", ctx: ctxHSL, args: args12, kinds: []kind{kindMsec}, syntax: "keepalive_timeout timeout [header_timeout];"},
+	{name: "keepalive_requests", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "keepalive_requests number;"},
+	{name: "keepalive_time", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "keepalive_time time;"},
+	{name: "large_client_header_buffers", module: "http_core", ctx: ctxHS, args: args2, syntax: "large_client_header_buffers number size;"},
+	{name: "underscores_in_headers", module: "http_core", ctx: ctxHS, args: argsFlag, syntax: "underscores_in_headers on | off;"},
+	{name: "ignore_invalid_headers", module: "http_core", ctx: ctxHS, args: argsFlag, syntax: "ignore_invalid_headers on | off;"},
+	{name: "absolute_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "absolute_redirect on | off;"},
+	{name: "server_tokens", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "off", "build"}, syntax: "server_tokens on | off | build;"},
+	{name: "merge_slashes", module: "http_core", ctx: ctxHS, args: argsFlag, status: planned, note: "fulcrum always merges slashes before it matches locations", syntax: "merge_slashes on | off;"},
+	{name: "port_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, status: planned, note: "redirects built by fulcrum use the port the request came in on", syntax: "port_in_redirect on | off;"},
+	{name: "server_name_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, status: planned, note: "redirects built by fulcrum use the request's Host", syntax: "server_name_in_redirect on | off;"},
+	{name: "resolver", module: "http_core", ctx: ctxHSL, args: args1More, status: ignored, note: "fulcrum resolves host names once, when it loads the configuration, with the system resolver", syntax: "resolver address ... [valid=time] [ipv6=on|off];"},
+	{name: "resolver_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum resolves host names once, when it loads the configuration", syntax: "resolver_timeout time;"},
+
+	// http core: tuning that fulcrum does not need
+	{name: "sendfile", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "Go uses sendfile for static files by itself", syntax: "sendfile on | off;"},
+	{name: "sendfile_max_chunk", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteStatic, syntax: "sendfile_max_chunk size;"},
+	{name: "tcp_nopush", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteTCP, syntax: "tcp_nopush on | off;"},
+	{name: "tcp_nodelay", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteTCP, syntax: "tcp_nodelay on | off;"},
+	{name: "types_hash_max_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "types_hash_max_size size;"},
+	{name: "types_hash_bucket_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "types_hash_bucket_size size;"},
+	{name: "server_names_hash_max_size", module: "http_core", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "server_names_hash_max_size size;"},
+	{name: "server_names_hash_bucket_size", module: "http_core", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "server_names_hash_bucket_size size;"},
+	{name: "variables_hash_max_size", module: "http_core", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "variables_hash_max_size size;"},
+	{name: "variables_hash_bucket_size", module: "http_core", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "variables_hash_bucket_size size;"},
+	{name: "client_header_buffer_size", module: "http_core", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "fulcrum bounds request headers by large_client_header_buffers alone", syntax: "client_header_buffer_size size;"},
+	{name: "client_body_buffer_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "client_body_buffer_size size;"},
+	{name: "client_body_temp_path", module: "http_core", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "client_body_temp_path path [level1 [level2 [level3]]];"},
+	{name: "client_body_in_file_only", module: "http_core", ctx: ctxHSL, args: args1, status: ignored, note: noteTemp, syntax: "client_body_in_file_only on | clean | off;"},
+	{name: "client_body_in_single_buffer", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteBuffers, syntax: "client_body_in_single_buffer on | off;"},
+	{name: "connection_pool_size", module: "http_core", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "Go manages memory itself", syntax: "connection_pool_size size;"},
+	{name: "request_pool_size", module: "http_core", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "Go manages memory itself", syntax: "request_pool_size size;"},
+	{name: "reset_timedout_connection", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum closes timed-out connections normally", syntax: "reset_timedout_connection on | off;"},
+	{name: "lingering_close", module: "http_core", ctx: ctxHSL, args: args1, status: ignored, note: "fulcrum closes connections without lingering", syntax: "lingering_close off | on | always;"},
+	{name: "lingering_time", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum closes connections without lingering", syntax: "lingering_time time;"},
+	{name: "lingering_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum closes connections without lingering", syntax: "lingering_timeout time;"},
+	{name: "msie_padding", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum does not pad responses for old Internet Explorer", syntax: "msie_padding on | off;"},
+	{name: "msie_refresh", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum sends redirects as Location headers to every browser", syntax: "msie_refresh on | off;"},
+	{name: "open_file_cache", module: "http_core", ctx: ctxHSL, args: args12, status: ignored, note: noteOpenFile, syntax: "open_file_cache off | max=N [inactive=time];"},
+	{name: "open_file_cache_valid", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSec}, status: ignored, note: noteOpenFile, syntax: "open_file_cache_valid time;"},
+	{name: "open_file_cache_min_uses", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteOpenFile, syntax: "open_file_cache_min_uses number;"},
+	{name: "open_file_cache_errors", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteOpenFile, syntax: "open_file_cache_errors on | off;"},
+	{name: "output_buffers", module: "http_core", ctx: ctxHSL, args: args2, status: ignored, note: noteBuffers, syntax: "output_buffers number size;"},
+	{name: "postpone_output", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "postpone_output size;"},
+	{name: "aio", module: "http_core", ctx: ctxHSL, args: args1, status: ignored, note: noteStatic, syntax: "aio on | off | threads[=pool];"},
+	{name: "aio_write", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteStatic, syntax: "aio_write on | off;"},
+	{name: "directio", module: "http_core", ctx: ctxHSL, args: args1, status: ignored, note: noteStatic, syntax: "directio size | off;"},
+	{name: "directio_alignment", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteStatic, syntax: "directio_alignment size;"},
+	{name: "send_lowat", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteTCP, syntax: "send_lowat size;"},
+	{name: "keepalive_disable", module: "http_core", ctx: ctxHSL, args: args1More, status: ignored, note: "fulcrum keeps connections alive for every browser", syntax: "keepalive_disable none | browser ...;"},
+	{name: "chunked_transfer_encoding", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum uses chunked encoding whenever HTTP/1.1 needs it", syntax: "chunked_transfer_encoding on | off;"},
+	{name: "etag", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteStatic, syntax: "etag on | off;"},
+	{name: "if_modified_since", module: "http_core", ctx: ctxHSL, args: args1, status: ignored, note: noteStatic, syntax: "if_modified_since off | exact | before;"},
+	{name: "max_ranges", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteStatic, syntax: "max_ranges number;"},
+	{name: "log_not_found", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum does not log missing files to the error log", syntax: "log_not_found on | off;"},
+	{name: "log_subrequest", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum makes no subrequests", syntax: "log_subrequest on | off;"},
+	{name: "recursive_error_pages", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum follows one error_page at most", syntax: "recursive_error_pages on | off;"},
+	{name: "subrequest_output_buffer_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: "fulcrum makes no subrequests", syntax: "subrequest_output_buffer_size size;"},
+	{name: "auth_delay", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum has no authentication yet", syntax: "auth_delay time;"},
+
+	// http/2
+	{name: "http2", module: "http_v2", ctx: ctxHS, args: argsFlag, status: planned, note: noteHTTP2, syntax: "http2 on | off;"},
+	{name: "http2_max_concurrent_streams", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_max_concurrent_streams number;"},
+	{name: "http2_recv_buffer_size", module: "http_v2", ctx: ctxHTTP, args: args1, status: planned, note: noteHTTP2, syntax: "http2_recv_buffer_size size;"},
+	{name: "http2_chunk_size", module: "http_v2", ctx: ctxHSL, args: args1, status: planned, note: noteHTTP2, syntax: "http2_chunk_size size;"},
+	{name: "http2_body_preread_size", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_body_preread_size size;"},
+	{name: "http2_idle_timeout", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_idle_timeout time;"},
+	{name: "http2_max_requests", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_max_requests number;"},
+	{name: "http2_max_field_size", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_max_field_size size;"},
+	{name: "http2_max_header_size", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_max_header_size size;"},
+	{name: "http2_push", module: "http_v2", ctx: ctxHSL, args: args1, status: planned, note: noteHTTP2, syntax: "http2_push uri | off;"},
+	{name: "http2_push_preload", module: "http_v2", ctx: ctxHSL, args: argsFlag, status: planned, note: noteHTTP2, syntax: "http2_push_preload on | off;"},
+
+	// upstream
+	{name: "upstream", module: "http_upstream", ctx: ctxHTTP, args: args1 | argsBlock, multi: true, child: ctxUpstream, syntax: "upstream name { ... }"},
+	{name: "server", module: "http_upstream", ctx: ctxUpstream, args: args1More, multi: true, syntax: "server address [weight=number] [max_fails=number] [fail_timeout=time] [max_conns=number] [backup] [down];"},
+	{name: "zone", module: "http_upstream", ctx: ctxUpstream, args: args12, syntax: "zone name [size];"},
+	{name: "least_conn", module: "http_upstream", ctx: ctxUpstream, args: argsNone, multi: true, syntax: "least_conn;"},
+	{name: "ip_hash", module: "http_upstream", ctx: ctxUpstream, args: argsNone, multi: true, syntax: "ip_hash;"},
+	{name: "hash", module: "http_upstream", ctx: ctxUpstream, args: args12, multi: true, syntax: "hash key [consistent];"},
+	{name: "random", module: "http_upstream", ctx: ctxUpstream, args: argsNone | args12, multi: true, syntax: "random [two [least_conn]];"},
+	{name: "keepalive", module: "http_upstream", ctx: ctxUpstream, args: args1, kinds: []kind{kindNumber}, syntax: "keepalive connections;"},
+	{name: "keepalive_timeout", module: "http_upstream", ctx: ctxUpstream, args: args1, kinds: []kind{kindMsec}, syntax: "keepalive_timeout timeout;"},
+	{name: "keepalive_requests", module: "http_upstream", ctx: ctxUpstream, args: args1, kinds: []kind{kindNumber}, syntax: "keepalive_requests number;"},
+	{name: "keepalive_time", module: "http_upstream", ctx: ctxUpstream, args: args1, kinds: []kind{kindMsec}, syntax: "keepalive_time time;"},
+
+	// proxy
+	{name: "proxy_pass", module: "http_proxy", ctx: ctxLoc, args: args1, syntax: "proxy_pass URL;"},
+	{name: "proxy_set_header", module: "http_proxy", ctx: ctxHSL, args: args2, multi: true, syntax: "proxy_set_header field value;"},
+	{name: "proxy_hide_header", module: "http_proxy", ctx: ctxHSL, args: args1, multi: true, syntax: "proxy_hide_header field;"},
+	{name: "proxy_pass_header", module: "http_proxy", ctx: ctxHSL, args: args1, multi: true, syntax: "proxy_pass_header field;"},
+	{name: "proxy_pass_request_headers", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_pass_request_headers on | off;"},
+	{name: "proxy_pass_request_body", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_pass_request_body on | off;"},
+	{name: "proxy_set_body", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_set_body value;"},
+	{name: "proxy_method", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_method method;"},
+	{name: "proxy_http_version", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"1.0", "1.1"}, syntax: "proxy_http_version 1.0 | 1.1;"},
+	{name: "proxy_redirect", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, syntax: "proxy_redirect default | off | redirect replacement;"},
+	{name: "proxy_buffering", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_buffering on | off;"},
+	{name: "proxy_request_buffering", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_request_buffering on | off;"},
+	{name: "proxy_connect_timeout", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_connect_timeout time;"},
+	{name: "proxy_read_timeout", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_read_timeout time;"},
+	{name: "proxy_send_timeout", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_send_timeout time;"},
+	{name: "proxy_next_upstream", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, kinds: []kind{kindEnum}, enum: nextUpstreamNames(), syntax: "proxy_next_upstream error | timeout | invalid_header | http_500 | http_502 | http_503 | http_504 | http_403 | http_404 | http_429 | non_idempotent | off ...;"},
+	{name: "proxy_next_upstream_tries", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_next_upstream_tries number;"},
+	{name: "proxy_next_upstream_timeout", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_next_upstream_timeout time;"},
+	{name: "proxy_buffer_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "proxy_buffer_size size;"},
+	{name: "proxy_buffers", module: "http_proxy", ctx: ctxHSL, args: args2, status: ignored, note: noteBuffers, syntax: "proxy_buffers number size;"},
+	{name: "proxy_busy_buffers_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "proxy_busy_buffers_size size;"},
+	{name: "proxy_max_temp_file_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindOffset}, status: ignored, note: noteTemp, syntax: "proxy_max_temp_file_size size;"},
+	{name: "proxy_temp_file_write_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteTemp, syntax: "proxy_temp_file_write_size size;"},
+	{name: "proxy_temp_path", module: "http_proxy", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "proxy_temp_path path [level1 [level2 [level3]]];"},
+	{name: "proxy_headers_hash_max_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "proxy_headers_hash_max_size size;"},
+	{name: "proxy_headers_hash_bucket_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "proxy_headers_hash_bucket_size size;"},
+	{name: "proxy_socket_keepalive", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteTCP, syntax: "proxy_socket_keepalive on | off;"},
+	{name: "proxy_ignore_client_abort", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: "fulcrum stops the upstream request when the client goes away", syntax: "proxy_ignore_client_abort on | off;"},
+	{name: "proxy_intercept_errors", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: "upstream error responses are passed to the client as they are; error_page does not replace them", syntax: "proxy_intercept_errors on | off;"},
+	{name: "proxy_ignore_headers", module: "http_proxy", ctx: ctxHSL, args: args1More, status: planned, note: "fulcrum does not act on X-Accel-* or caching headers from upstreams, so there is nothing to ignore", syntax: "proxy_ignore_headers field ...;"},
+	{name: "proxy_cookie_domain", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, status: planned, note: "Set-Cookie headers are passed unchanged", syntax: "proxy_cookie_domain off | domain replacement;"},
+	{name: "proxy_cookie_path", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, status: planned, note: "Set-Cookie headers are passed unchanged", syntax: "proxy_cookie_path off | path replacement;"},
+	{name: "proxy_cookie_flags", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, status: planned, note: "Set-Cookie headers are passed unchanged", syntax: "proxy_cookie_flags off | cookie [flag ...];"},
+	{name: "proxy_bind", module: "http_proxy", ctx: ctxHSL, args: args12, status: planned, note: "connections to upstreams use the source address the system picks", syntax: "proxy_bind address [transparent] | off;"},
+	{name: "proxy_limit_rate", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: planned, note: "responses are read from upstreams at full speed", syntax: "proxy_limit_rate rate;"},
+	{name: "proxy_store", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: "responses are not saved to files", syntax: "proxy_store on | off | string;"},
+	{name: "proxy_store_access", module: "http_proxy", ctx: ctxHSL, args: args123, status: planned, note: "responses are not saved to files", syntax: "proxy_store_access users:permissions ...;"},
+	{name: "proxy_force_ranges", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum passes ranges to the upstream", syntax: "proxy_force_ranges on | off;"},
+	{name: "proxy_cache", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteCache, syntax: "proxy_cache zone | off;"},
+	{name: "proxy_cache_path", module: "http_proxy", ctx: ctxHTTP, args: args2More, multi: true, status: planned, note: noteCache, syntax: "proxy_cache_path path keys_zone=name:size [...];"},
+	{name: "proxy_cache_key", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteCache, syntax: "proxy_cache_key string;"},
+	{name: "proxy_cache_valid", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, status: planned, note: noteCache, syntax: "proxy_cache_valid [code ...] time;"},
+	{name: "proxy_cache_bypass", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, status: planned, note: noteCache, syntax: "proxy_cache_bypass string ...;"},
+	{name: "proxy_no_cache", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, status: planned, note: noteCache, syntax: "proxy_no_cache string ...;"},
+	{name: "proxy_cache_use_stale", module: "http_proxy", ctx: ctxHSL, args: args1More, status: planned, note: noteCache, syntax: "proxy_cache_use_stale error | timeout | ... | off ...;"},
+	{name: "proxy_cache_lock", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteCache, syntax: "proxy_cache_lock on | off;"},
+	{name: "proxy_cache_methods", module: "http_proxy", ctx: ctxHSL, args: args1More, status: planned, note: noteCache, syntax: "proxy_cache_methods GET | HEAD | POST ...;"},
+	{name: "proxy_cache_min_uses", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteCache, syntax: "proxy_cache_min_uses number;"},
+	{name: "proxy_cache_revalidate", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteCache, syntax: "proxy_cache_revalidate on | off;"},
+	{name: "proxy_cache_background_update", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteCache, syntax: "proxy_cache_background_update on | off;"},
+	{name: "proxy_ssl_server_name", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteProxySSL, syntax: "proxy_ssl_server_name on | off;"},
+	{name: "proxy_ssl_name", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_name name;"},
+	{name: "proxy_ssl_verify", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteProxySSL, syntax: "proxy_ssl_verify on | off;"},
+	{name: "proxy_ssl_verify_depth", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_verify_depth number;"},
+	{name: "proxy_ssl_trusted_certificate", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_trusted_certificate file;"},
+	{name: "proxy_ssl_protocols", module: "http_proxy", ctx: ctxHSL, args: args1More, status: planned, note: noteProxySSL, syntax: "proxy_ssl_protocols [TLSv1.2] [TLSv1.3] ...;"},
+	{name: "proxy_ssl_ciphers", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_ciphers ciphers;"},
+	{name: "proxy_ssl_certificate", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_certificate file;"},
+	{name: "proxy_ssl_certificate_key", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_certificate_key file;"},
+	{name: "proxy_ssl_session_reuse", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteProxySSL, syntax: "proxy_ssl_session_reuse on | off;"},
+
+	// rewrite
+	{name: "return", module: "http_rewrite", ctx: ctxSL, args: args12, multi: true, syntax: "return code [text] | code URL | URL;"},
+	{name: "rewrite", module: "http_rewrite", ctx: ctxSL, args: args23, multi: true, status: unsupported, note: noteRewrite, syntax: "rewrite regex replacement [flag];"},
+	{name: "if", module: "http_rewrite", ctx: ctxSL, args: args1More | argsBlock, multi: true, status: unsupported, note: noteRewrite, syntax: "if (condition) { ... }"},
+	{name: "set", module: "http_rewrite", ctx: ctxSL, args: args2, multi: true, status: unsupported, note: "fulcrum cannot set variables yet, and ignoring this would leave them empty wherever they are used; use map, or write the value where it is used", syntax: "set $variable value;"},
+	{name: "break", module: "http_rewrite", ctx: ctxSL, args: argsNone, multi: true, status: unsupported, note: noteRewrite, syntax: "break;"},
+	{name: "rewrite_log", module: "http_rewrite", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum has no rewrite module to log", syntax: "rewrite_log on | off;"},
+	{name: "uninitialized_variable_warn", module: "http_rewrite", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum does not warn about unset variables", syntax: "uninitialized_variable_warn on | off;"},
+
+	// index
+	{name: "index", module: "http_index", ctx: ctxHSL, args: args1More, multi: true, syntax: "index file ...;"},
+
+	// log
+	{name: "log_format", module: "http_log", ctx: ctxHTTP, args: args2More, multi: true, syntax: "log_format name [escape=default|json|none] string ...;"},
+	{name: "access_log", module: "http_log", ctx: ctxHSL, args: args1More, multi: true, syntax: "access_log path [format [buffer=size] [flush=time] [if=condition]] | off;"},
+	{name: "open_log_file_cache", module: "http_log", ctx: ctxHSL, args: args1234, status: ignored, note: "fulcrum keeps its log files open", syntax: "open_log_file_cache max=N [inactive=time] [min_uses=N] [valid=time] | off;"},
+
+	// headers
+	{name: "add_header", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, syntax: "add_header name value [always];"},
+	{name: "expires", module: "http_headers", ctx: ctxHSL, args: args12, status: planned, note: "Expires and Cache-Control headers are not added", syntax: "expires [modified] time | epoch | max | off;"},
+	{name: "add_trailer", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, status: planned, note: "trailers are not added to responses", syntax: "add_trailer name value [always];"},
+
+	// realip
+	{name: "set_real_ip_from", module: "http_realip", ctx: ctxHSL, args: args1, multi: true, kinds: []kind{kindAddress}, syntax: "set_real_ip_from address | CIDR | unix:;"},
+	{name: "real_ip_header", module: "http_realip", ctx: ctxHSL, args: args1, syntax: "real_ip_header field | X-Real-IP | X-Forwarded-For | proxy_protocol;"},
+	{name: "real_ip_recursive", module: "http_realip", ctx: ctxHSL, args: argsFlag, syntax: "real_ip_recursive on | off;"},
+
+	// map
+	{name: "map", module: "http_map", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, child: ctxMap, syntax: "map string $variable { ... }"},
+	{name: "map_hash_max_size", module: "http_map", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "map_hash_max_size size;"},
+	{name: "map_hash_bucket_size", module: "http_map", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "map_hash_bucket_size size;"},
+
+	// access control and authentication: errors, never silently open
+	{name: "allow", module: "http_access", ctx: ctxHSL, args: args1, multi: true, status: unsupported, note: noteAccess, syntax: "allow address | CIDR | unix: | all;"},
+	{name: "deny", module: "http_access", ctx: ctxHSL, args: args1, multi: true, status: unsupported, note: noteAccess, syntax: "deny address | CIDR | unix: | all;"},
+	{name: "auth_basic", module: "http_auth_basic", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "auth_basic string | off;"},
+	{name: "auth_basic_user_file", module: "http_auth_basic", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "auth_basic_user_file file;"},
+	{name: "auth_request", module: "http_auth_request", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "auth_request uri | off;"},
+	{name: "auth_request_set", module: "http_auth_request", ctx: ctxHSL, args: args2, multi: true, status: unsupported, note: noteAccess, syntax: "auth_request_set $variable value;"},
+	{name: "geo", module: "http_geo", ctx: ctxHTTP, args: args12 | argsBlock, multi: true, status: unsupported, note: "fulcrum cannot compute variables from client addresses yet, and geo usually feeds access rules; remove it", syntax: "geo [$address] $variable { ... }"},
+	{name: "split_clients", module: "http_split_clients", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, status: unsupported, note: "fulcrum cannot split clients yet, and ignoring it would send every client the same way; use upstream weights", syntax: "split_clients string $variable { ... }"},
+	{name: "valid_referers", module: "http_referer", ctx: ctxSL, args: args1More, status: unsupported, note: noteAccess, syntax: "valid_referers none | blocked | server_names | string ...;"},
+	{name: "secure_link", module: "http_secure_link", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link expression;"},
+	{name: "secure_link_md5", module: "http_secure_link", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link_md5 expression;"},
+	{name: "secure_link_secret", module: "http_secure_link", ctx: ctxLoc, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link_secret word;"},
+
+	// limits: warnings, fulcrum serves the requests
+	{name: "limit_req_zone", module: "http_limit_req", ctx: ctxHTTP, args: args1More, multi: true, status: planned, note: noteLimit, syntax: "limit_req_zone key zone=name:size rate=rate [sync];"},
+	{name: "limit_req", module: "http_limit_req", ctx: ctxHSL, args: args123, multi: true, status: planned, note: noteLimit, syntax: "limit_req zone=name [burst=number] [nodelay | delay=number];"},
+	{name: "limit_req_status", module: "http_limit_req", ctx: ctxHSL, args: args1, status: planned, note: noteLimit, syntax: "limit_req_status code;"},
+	{name: "limit_req_log_level", module: "http_limit_req", ctx: ctxHSL, args: args1, status: planned, note: noteLimit, syntax: "limit_req_log_level info | notice | warn | error;"},
+	{name: "limit_req_dry_run", module: "http_limit_req", ctx: ctxHSL, args: argsFlag, status: planned, note: noteLimit, syntax: "limit_req_dry_run on | off;"},
+	{name: "limit_conn_zone", module: "http_limit_conn", ctx: ctxHTTP, args: args2, multi: true, status: planned, note: noteLimit, syntax: "limit_conn_zone key zone=name:size;"},
+	{name: "limit_conn", module: "http_limit_conn", ctx: ctxHSL, args: args2, multi: true, status: planned, note: noteLimit, syntax: "limit_conn zone number;"},
+	{name: "limit_conn_status", module: "http_limit_conn", ctx: ctxHSL, args: args1, status: planned, note: noteLimit, syntax: "limit_conn_status code;"},
+	{name: "limit_conn_log_level", module: "http_limit_conn", ctx: ctxHSL, args: args1, status: planned, note: noteLimit, syntax: "limit_conn_log_level info | notice | warn | error;"},
+	{name: "limit_conn_dry_run", module: "http_limit_conn", ctx: ctxHSL, args: argsFlag, status: planned, note: noteLimit, syntax: "limit_conn_dry_run on | off;"},
+	{name: "limit_rate", module: "http_core", ctx: ctxHSL, args: args1, status: planned, note: "responses are sent at full speed", syntax: "limit_rate rate;"},
+	{name: "limit_rate_after", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindOffset}, status: planned, note: "responses are sent at full speed", syntax: "limit_rate_after size;"},
+
+	// gzip
+	{name: "gzip", module: "http_gzip", ctx: ctxHSL, args: argsFlag, status: planned, note: noteGzip, syntax: "gzip on | off;"},
+	{name: "gzip_comp_level", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: planned, note: noteGzip, syntax: "gzip_comp_level level;"},
+	{name: "gzip_types", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_types mime-type ...;"},
+	{name: "gzip_min_length", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: planned, note: noteGzip, syntax: "gzip_min_length length;"},
+	{name: "gzip_proxied", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_proxied off | expired | no-cache | no-store | private | no_last_modified | no_etag | auth | any ...;"},
+	{name: "gzip_vary", module: "http_gzip", ctx: ctxHSL, args: argsFlag, status: planned, note: noteGzip, syntax: "gzip_vary on | off;"},
+	{name: "gzip_buffers", module: "http_gzip", ctx: ctxHSL, args: args2, status: planned, note: noteGzip, syntax: "gzip_buffers number size;"},
+	{name: "gzip_http_version", module: "http_gzip", ctx: ctxHSL, args: args1, status: planned, note: noteGzip, syntax: "gzip_http_version 1.0 | 1.1;"},
+	{name: "gzip_disable", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_disable regex ...;"},
+	{name: "gzip_static", module: "http_gzip_static", ctx: ctxHSL, args: args1, status: planned, note: "precompressed .gz files are not served", syntax: "gzip_static on | off | always;"},
+	{name: "gunzip", module: "http_gunzip", ctx: ctxHSL, args: argsFlag, status: planned, note: "compressed responses are passed to every client as they are", syntax: "gunzip on | off;"},
+
+	// ssl
+	{name: "ssl", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: unsupported, note: noteSSL, syntax: "ssl on | off;"},
+	{name: "ssl_certificate", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, status: planned, note: noteSSL, syntax: "ssl_certificate file;"},
+	{name: "ssl_certificate_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, status: planned, note: noteSSL, syntax: "ssl_certificate_key file;"},
+	{name: "ssl_protocols", module: "http_ssl", ctx: ctxHS, args: args1More, status: planned, note: noteSSL, syntax: "ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
+	{name: "ssl_ciphers", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_ciphers ciphers;"},
+	{name: "ssl_prefer_server_ciphers", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: ignored, note: "Go's TLS stack orders cipher suites itself", syntax: "ssl_prefer_server_ciphers on | off;"},
+	{name: "ssl_session_cache", module: "http_ssl", ctx: ctxHS, args: args12, status: planned, note: noteSSL, syntax: "ssl_session_cache off | none | [builtin[:size]] [shared:name:size];"},
+	{name: "ssl_session_timeout", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSec}, status: planned, note: noteSSL, syntax: "ssl_session_timeout time;"},
+	{name: "ssl_session_tickets", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, note: noteSSL, syntax: "ssl_session_tickets on | off;"},
+	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, status: planned, note: noteSSL, syntax: "ssl_session_ticket_key file;"},
+	{name: "ssl_dhparam", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_dhparam file;"},
+	{name: "ssl_ecdh_curve", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_ecdh_curve curve;"},
+	{name: "ssl_stapling", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, note: noteSSL, syntax: "ssl_stapling on | off;"},
+	{name: "ssl_stapling_verify", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, note: noteSSL, syntax: "ssl_stapling_verify on | off;"},
+	{name: "ssl_trusted_certificate", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_trusted_certificate file;"},
+	{name: "ssl_client_certificate", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_client_certificate file;"},
+	{name: "ssl_verify_client", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_verify_client on | off | optional | optional_no_ca;"},
+	{name: "ssl_verify_depth", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_verify_depth number;"},
+	{name: "ssl_crl", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_crl file;"},
+	{name: "ssl_buffer_size", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: planned, note: noteSSL, syntax: "ssl_buffer_size size;"},
+	{name: "ssl_early_data", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, note: noteSSL, syntax: "ssl_early_data on | off;"},
+	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_password_file file;"},
+
+	// charset
+	{name: "charset", module: "http_charset", ctx: ctxHSL, args: args1, status: planned, note: "no charset is added to Content-Type", syntax: "charset charset | off;"},
+	{name: "source_charset", module: "http_charset", ctx: ctxHSL, args: args1, status: planned, note: "responses are not recoded", syntax: "source_charset charset;"},
+	{name: "override_charset", module: "http_charset", ctx: ctxHSL, args: argsFlag, status: planned, note: "responses are not recoded", syntax: "override_charset on | off;"},
+	{name: "charset_types", module: "http_charset", ctx: ctxHSL, args: args1More, status: ignored, note: "no charset is added to Content-Type", syntax: "charset_types mime-type ...;"},
+	{name: "charset_map", module: "http_charset", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, status: ignored, note: "responses are not recoded", syntax: "charset_map charset1 charset2 { ... }"},
+
+	// autoindex, ssi, sub, addition
+	{name: "autoindex", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, note: noteAutoidx, syntax: "autoindex on | off;"},
+	{name: "autoindex_exact_size", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, note: noteAutoidx, syntax: "autoindex_exact_size on | off;"},
+	{name: "autoindex_format", module: "http_autoindex", ctx: ctxHSL, args: args1, status: planned, note: noteAutoidx, syntax: "autoindex_format html | xml | json | jsonp;"},
+	{name: "autoindex_localtime", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, note: noteAutoidx, syntax: "autoindex_localtime on | off;"},
+	{name: "ssi", module: "http_ssi", ctx: ctxHSL, args: argsFlag, status: planned, note: "server-side includes are sent as they are", syntax: "ssi on | off;"},
+	{name: "sub_filter", module: "http_sub", ctx: ctxHSL, args: args2, multi: true, status: planned, note: noteBody, syntax: "sub_filter string replacement;"},
+	{name: "sub_filter_once", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_once on | off;"},
+	{name: "sub_filter_types", module: "http_sub", ctx: ctxHSL, args: args1More, status: planned, note: noteBody, syntax: "sub_filter_types mime-type ...;"},
+	{name: "sub_filter_last_modified", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_last_modified on | off;"},
+	{name: "add_before_body", module: "http_addition", ctx: ctxHSL, args: args1, status: planned, note: noteBody, syntax: "add_before_body uri;"},
+	{name: "add_after_body", module: "http_addition", ctx: ctxHSL, args: args1, status: planned, note: noteBody, syntax: "add_after_body uri;"},
+
+	// other content handlers
+	{name: "fastcgi_pass", module: "http_fastcgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "fastcgi_pass address;"},
+	{name: "uwsgi_pass", module: "http_uwsgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "uwsgi_pass [protocol://]address;"},
+	{name: "scgi_pass", module: "http_scgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "scgi_pass address;"},
+	{name: "grpc_pass", module: "http_grpc", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "grpc_pass address;"},
+	{name: "memcached_pass", module: "http_memcached", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "memcached_pass address;"},
+	{name: "fastcgi_param", module: "http_fastcgi", ctx: ctxHSL, args: args23, multi: true, status: ignored, note: noteFastCGI, syntax: "fastcgi_param parameter value [if_not_empty];"},
+	{name: "fastcgi_index", module: "http_fastcgi", ctx: ctxHSL, args: args1, status: ignored, note: noteFastCGI, syntax: "fastcgi_index name;"},
+	{name: "fastcgi_split_path_info", module: "http_fastcgi", ctx: ctxLoc, args: args1, status: ignored, note: noteFastCGI, syntax: "fastcgi_split_path_info regex;"},
+	{name: "fastcgi_temp_path", module: "http_fastcgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "fastcgi_temp_path path [level1 [level2 [level3]]];"},
+	{name: "uwsgi_param", module: "http_uwsgi", ctx: ctxHSL, args: args23, multi: true, status: ignored, note: noteFastCGI, syntax: "uwsgi_param parameter value [if_not_empty];"},
+	{name: "uwsgi_temp_path", module: "http_uwsgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "uwsgi_temp_path path [level1 [level2 [level3]]];"},
+	{name: "scgi_param", module: "http_scgi", ctx: ctxHSL, args: args23, multi: true, status: ignored, note: noteFastCGI, syntax: "scgi_param parameter value [if_not_empty];"},
+	{name: "scgi_temp_path", module: "http_scgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "scgi_temp_path path [level1 [level2 [level3]]];"},
+	{name: "stub_status", module: "http_stub_status", ctx: ctxSL, args: argsNone | args1, status: planned, note: "the location does not answer with nginx's status page; use fulcrum's admin status endpoint", syntax: "stub_status;"},
+	{name: "empty_gif", module: "http_empty_gif", ctx: ctxLoc, args: argsNone, status: planned, note: "the location does not answer with a 1x1 GIF", syntax: "empty_gif;"},
+	{name: "mirror", module: "http_mirror", ctx: ctxHSL, args: args1, multi: true, status: planned, note: "requests are not mirrored", syntax: "mirror uri | off;"},
+	{name: "mirror_request_body", module: "http_mirror", ctx: ctxHSL, args: argsFlag, status: planned, note: "requests are not mirrored", syntax: "mirror_request_body on | off;"},
+	{name: "dav_methods", module: "http_dav", ctx: ctxHSL, args: args1More, status: planned, note: "WebDAV methods are refused with 405", syntax: "dav_methods off | method ...;"},
+}
+
+// nextUpstreamValues are proxy_next_upstream's values and their bits.
+var nextUpstreamValues = []struct {
+	name string
+	bit  NextUpstream
+}{
+	{"error", NextError}, {"timeout", NextTimeout}, {"invalid_header", NextInvalidHeader},
+	{"http_500", NextHTTP500}, {"http_502", NextHTTP502}, {"http_503", NextHTTP503},
+	{"http_504", NextHTTP504}, {"http_403", NextHTTP403}, {"http_404", NextHTTP404},
+	{"http_429", NextHTTP429}, {"non_idempotent", NextNonIdempotent}, {"off", NextOff},
+}
+
+// nextUpstreamNames lists proxy_next_upstream's values, for the table's enum.
+func nextUpstreamNames() []string {
+	names := make([]string, len(nextUpstreamValues))
+	for i, v := range nextUpstreamValues {
+		names[i] = v.name
+	}
+	return names
+}
+
+// directiveIndex maps a name to its specs; built once, never changed.
+var directiveIndex = func() map[string][]*spec {
+	m := make(map[string][]*spec, len(tableSpecs))
+	for i := range tableSpecs {
+		s := &tableSpecs[i]
+		m[s.name] = append(m[s.name], s)
+	}
+	return m
+}()
+
+// directiveNames is every known name, sorted, for suggestions.
+var directiveNames = func() []string {
+	names := make([]string, 0, len(directiveIndex))
+	for n := range directiveIndex {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}()
+
+// lookupSpec returns the spec of name that is allowed in ctx. When name is known but
+// not allowed in ctx it returns the first spec and false.
+func lookupSpec(name string, ctx ctxSet) (*spec, bool, bool) {
+	specs, known := directiveIndex[name]
+	if !known {
+		return nil, false, false
+	}
+	for _, s := range specs {
+		if s.ctx&ctx != 0 {
+			return s, true, true
+		}
+	}
+	return specs[0], true, false
+}

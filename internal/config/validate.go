@@ -1,0 +1,247 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// validator checks a directive tree against the directive table: known names,
+// contexts, blocks, argument counts, value kinds and duplicates. It collects the
+// warnings for ignored and planned directives. It does not build anything.
+type validator struct {
+	warnings []Warning
+}
+
+// validate checks the main context's directives and returns the warnings, or the
+// first error.
+func validate(dirs []*Directive) ([]Warning, error) {
+	v := &validator{}
+	if err := v.block(dirs, ctxMain); err != nil {
+		return nil, err
+	}
+	return v.warnings, nil
+}
+
+func (v *validator) warn(pos Pos, hint, format string, args ...any) {
+	v.warnings = append(v.warnings, Warning{Pos: pos, Msg: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+// block checks the directives of one block whose context is ctx.
+func (v *validator) block(dirs []*Directive, ctx ctxSet) error {
+	seen := map[*spec]bool{}
+	for _, d := range dirs {
+		var err error
+		switch ctx {
+		case ctxTypes:
+			err = checkTypeLine(d)
+		case ctxMap:
+			err = checkMapLine(d)
+		default:
+			err = v.directive(d, ctx, seen)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// directive checks one directive in ctx; seen holds the specs already used in this
+// block, for duplicates.
+func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) error {
+	s, err := findSpec(d, ctx)
+	if err != nil {
+		return err
+	}
+	if s.status == unsupported {
+		return hintf(d.Pos, s.note, `fulcrum does not support the "%s" directive yet`, d.Name)
+	}
+	if err := checkShape(s, d); err != nil {
+		return err
+	}
+	if err := checkKinds(s, d); err != nil {
+		return err
+	}
+	if seen[s] && !s.multi {
+		return errorf(d.Pos, `"%s" directive is duplicate`, d.Name)
+	}
+	seen[s] = true
+	switch s.status {
+	case ignored:
+		v.warn(d.Pos, s.note, `"%s" is ignored`, d.Name)
+		return nil
+	case planned:
+		v.warn(d.Pos, s.note, `fulcrum does not implement "%s" yet`, d.Name)
+		return nil
+	}
+	if d.IsBlock {
+		return v.block(d.Block, childContext(s, ctx))
+	}
+	return nil
+}
+
+// childContext is the context inside the block of s, written in ctx. A location in
+// a location is a nested location.
+func childContext(s *spec, ctx ctxSet) ctxSet {
+	if s.child == ctxLocation && ctx&ctxLoc != 0 {
+		return ctxNestedLocation
+	}
+	return s.child
+}
+
+// findSpec returns the spec for d in ctx, or nginx's error for an unknown directive
+// (with a suggestion) or one in the wrong place (with where it belongs).
+func findSpec(d *Directive, ctx ctxSet) (*spec, error) {
+	s, known, allowed := lookupSpec(d.Name, ctx)
+	if !known {
+		return nil, unknownDirective(d, ctx)
+	}
+	if !allowed {
+		return nil, hintf(d.Pos, "it is allowed in: "+allContexts(d.Name).String(), `"%s" directive is not allowed here`, d.Name)
+	}
+	return s, nil
+}
+
+// allContexts is the union of the contexts of every spec of name.
+func allContexts(name string) ctxSet {
+	var c ctxSet
+	for _, s := range directiveIndex[name] {
+		c |= s.ctx
+	}
+	return c
+}
+
+// unknownDirective is nginx's error for a name not in the table, with a "did you
+// mean" hint for a close known name.
+func unknownDirective(d *Directive, ctx ctxSet) error {
+	if best := suggest(d.Name, directiveNames, func(n string) bool {
+		_, _, ok := lookupSpec(n, ctx)
+		return ok
+	}); best != "" {
+		return hintf(d.Pos, fmt.Sprintf(`did you mean "%s"?`, best), `unknown directive "%s"`, d.Name)
+	}
+	return errorf(d.Pos, `unknown directive "%s"`, d.Name)
+}
+
+// checkShape checks block versus simple directive and the argument count, in nginx's
+// order and words.
+func checkShape(s *spec, d *Directive) error {
+	if s.args&argsBlock == 0 && d.IsBlock {
+		return errorf(d.Pos, `directive "%s" is not terminated by ";"`, d.Name)
+	}
+	if s.args&argsBlock != 0 && !d.IsBlock {
+		return errorf(d.Pos, `directive "%s" has no opening "{"`, d.Name)
+	}
+	if !s.args.ok(len(d.Args)) {
+		return hintf(d.Pos, "syntax: "+s.syntax, `invalid number of arguments in "%s" directive`, d.Name)
+	}
+	if s.args&argsFlag != 0 {
+		if _, err := parseFlag(d.Args[0]); err != nil {
+			return errorf(d.Pos, `invalid value "%s" in "%s" directive, it must be "on" or "off"`, d.Args[0], d.Name)
+		}
+	}
+	return nil
+}
+
+// checkKinds checks each argument against its value kind.
+func checkKinds(s *spec, d *Directive) error {
+	if len(s.kinds) == 0 {
+		return nil
+	}
+	for i, a := range d.Args {
+		k := s.kinds[min(i, len(s.kinds)-1)]
+		if err := checkKind(s, d, k, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkKind checks one argument a of d against kind k, with nginx's message for the
+// slot function that parses that kind.
+func checkKind(s *spec, d *Directive, k kind, a string) error {
+	var err error
+	switch k {
+	case kindSize:
+		_, err = parseSize(a)
+		return valueError(d, err, "use a size such as 512, 8k or 1m")
+	case kindOffset:
+		_, err = parseOffset(a)
+		return valueError(d, err, "use a size such as 512, 8k, 1m or 1g")
+	case kindMsec:
+		_, err = parseTime(a, false)
+		return valueError(d, err, "use a time such as 500ms, 30s, 5m, 1h or 1m30s")
+	case kindSec:
+		_, err = parseTime(a, true)
+		return valueError(d, err, "use a time such as 30s, 5m, 1h, 1d or 1M")
+	case kindNumber:
+		if _, err = parseNumber(a); err != nil {
+			return hintf(d.Pos, "use a whole number such as 100", `"%s" directive invalid number`, d.Name)
+		}
+	case kindEnum:
+		if !containsString(s.enum, a) {
+			return hintf(d.Pos, "use one of: "+strings.Join(s.enum, ", "), `invalid value "%s"`, a)
+		}
+	case kindAddress:
+		if !validAddress(a) {
+			return hintf(d.Pos, "use an address such as 10.0.0.1, a CIDR such as 10.0.0.0/8, or unix:", `invalid parameter "%s"`, a)
+		}
+	}
+	return nil
+}
+
+// valueError is nginx's `"NAME" directive invalid value`, or nil when err is nil.
+func valueError(d *Directive, err error, hint string) error {
+	if err == nil {
+		return nil
+	}
+	return hintf(d.Pos, hint, `"%s" directive invalid value`, d.Name)
+}
+
+// validAddress reports whether a is an IP address, a CIDR or "unix:".
+func validAddress(a string) bool {
+	if a == "unix:" {
+		return true
+	}
+	if _, err := netip.ParseAddr(a); err == nil {
+		return true
+	}
+	_, err := netip.ParsePrefix(a)
+	return err == nil
+}
+
+// checkTypeLine checks one line of a types block: "mime/type ext ...;".
+func checkTypeLine(d *Directive) error {
+	if d.IsBlock {
+		return errorf(d.Pos, `unexpected "{"`)
+	}
+	return nil
+}
+
+// checkMapLine checks one line of a map block: "key value;" or a special parameter.
+func checkMapLine(d *Directive) error {
+	if d.IsBlock {
+		return errorf(d.Pos, `unexpected "{"`)
+	}
+	n := len(d.Args)
+	switch d.Name {
+	case "hostnames", "volatile":
+		if n == 0 {
+			return nil
+		}
+	}
+	if n != 1 {
+		return hintf(d.Pos, `each line of a map block is "source value;"`, `invalid number of the map parameters`)
+	}
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,233 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// validateText parses and validates src as /t.conf.
+func validateText(t *testing.T, src string) ([]Warning, error) {
+	t.Helper()
+	tree, err := ParseBytes("/t.conf", []byte(src), ParseOptions{})
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return validate(tree.Directives)
+}
+
+func TestValidateErrors(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      string // the whole error text
+	}{
+		{"unknown with suggestion", "http {\n proxy_pas x;\n}",
+			`unknown directive "proxy_pas" in /t.conf:2, did you mean "proxy_pass"?`},
+		{"unknown without suggestion", "frobnicate on;", `unknown directive "frobnicate" in /t.conf:1`},
+		{"not allowed here", "http { server { upstream y { server 127.0.0.1; } } }",
+			`"upstream" directive is not allowed here in /t.conf:1, it is allowed in: http`},
+		{"main directive in http", "http {\n worker_processes 2;\n}",
+			`"worker_processes" directive is not allowed here in /t.conf:2, it is allowed in: main`},
+		{"proxy_pass at server level", "http { server { proxy_pass http://a; } }",
+			`"proxy_pass" directive is not allowed here in /t.conf:1, it is allowed in: location`},
+		{"no opening brace", "http;", `directive "http" has no opening "{" in /t.conf:1`},
+		{"not terminated", "user x {}", `directive "user" is not terminated by ";" in /t.conf:1`},
+		{"too few", "http { server { listen; } }",
+			`invalid number of arguments in "listen" directive in /t.conf:1, syntax: listen address[:port] | port | unix:path [default_server] [ipv6only=on|off] ...;`},
+		{"too many", "pid a b;", `invalid number of arguments in "pid" directive in /t.conf:1, syntax: pid file;`},
+		{"no args allowed", "events x {}", `invalid number of arguments in "events" directive in /t.conf:1, syntax: events { ... }`},
+		{"take23", "http { add_header X; }", `invalid number of arguments in "add_header" directive in /t.conf:1, syntax: add_header name value [always];`},
+		{"more than seven", "http { server { location a b c d e f g h {} } }", `invalid number of arguments in "location" directive in /t.conf:1`},
+		{"bad flag", "http { sendfile yes; }", `invalid value "yes" in "sendfile" directive, it must be "on" or "off" in /t.conf:1`},
+		{"flag arity", "http { sendfile on off; }", `invalid number of arguments in "sendfile" directive in /t.conf:1`},
+		{"duplicate", "http { server { location / { proxy_pass http://a; proxy_pass http://b; } } }",
+			`"proxy_pass" directive is duplicate in /t.conf:1`},
+		{"duplicate block", "http {} http {}", `"http" directive is duplicate in /t.conf:1`},
+		{"duplicate ignored", "http { sendfile on; sendfile off; }", `"sendfile" directive is duplicate in /t.conf:1`},
+		{"bad time", "http { proxy_read_timeout abc; }",
+			`"proxy_read_timeout" directive invalid value in /t.conf:1, use a time such as 500ms, 30s, 5m, 1h or 1m30s`},
+		{"month in msec time", "http { proxy_read_timeout 1M; }", `"proxy_read_timeout" directive invalid value in /t.conf:1`},
+		{"bad size", "http { client_max_body_size 10q; }",
+			`"client_max_body_size" directive invalid value in /t.conf:1, use a size such as 512, 8k, 1m or 1g`},
+		{"g in a size slot", "http { client_header_buffer_size 1g; }", `"client_header_buffer_size" directive invalid value in /t.conf:1`},
+		{"bad number", "events { worker_connections many; }",
+			`"worker_connections" directive invalid number in /t.conf:1, use a whole number such as 100`},
+		{"bad enum", "http { proxy_http_version 2.0; }", `invalid value "2.0" in /t.conf:1, use one of: 1.0, 1.1`},
+		{"bad enum in list", "http { proxy_next_upstream error bogus; }", `invalid value "bogus" in /t.conf:1`},
+		{"bad address", "http { set_real_ip_from example.com; }", `invalid parameter "example.com" in /t.conf:1`},
+		{"unsupported allow", "http {\n server {\n  allow 10.0.0.0/8;\n }\n}",
+			`fulcrum does not support the "allow" directive yet in /t.conf:3, ` + noteAccess},
+		{"unsupported deny", "http { deny all; }", `fulcrum does not support the "deny" directive yet in /t.conf:1`},
+		{"unsupported if", "http { server { if ($x) { return 404; } } }", `fulcrum does not support the "if" directive yet in /t.conf:1`},
+		{"unsupported rewrite", "http { server { rewrite ^ /x; } }", `fulcrum does not support the "rewrite" directive yet in /t.conf:1`},
+		{"unsupported auth_basic", "http { auth_basic on; }", `fulcrum does not support the "auth_basic" directive yet in /t.conf:1`},
+		{"unsupported stream", "stream {}", `fulcrum does not support the "stream" directive yet in /t.conf:1`},
+		{"context before support", "allow all;", `"allow" directive is not allowed here in /t.conf:1`},
+		{"block inside types", "http { types { text/html html {} } }", `unexpected "{" in /t.conf:1`},
+		{"map line arity", "http { map $a $b { x y z; } }", `invalid number of the map parameters in /t.conf:1`},
+		{"map line without value", "http { map $a $b { x; } }", `invalid number of the map parameters in /t.conf:1`},
+		{"error in nested location", "http { server { location / { location /a { lisen 80; } } } }",
+			`unknown directive "lisen" in /t.conf:1, did you mean "listen"?`},
+		{"upstream server outside upstream", "http { server { location / { server 127.0.0.1; } } }",
+			`"server" directive is not allowed here in /t.conf:1, it is allowed in: http, upstream`},
+		{"upstream keepalive_timeout arity", "http { upstream a { server 127.0.0.1; keepalive_timeout 1 2; } }",
+			`invalid number of arguments in "keepalive_timeout" directive in /t.conf:1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := validateText(t, tt.src)
+			if err == nil {
+				t.Fatalf("want error %q", tt.want)
+			}
+			if _, ok := AsError(err); !ok {
+				t.Fatalf("error %v is not an *Error", err)
+			}
+			if got := err.Error(); got != tt.want && !strings.HasPrefix(got, tt.want+", ") {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateWarnings(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []string
+	}{
+		{"valid and quiet", "worker_processes auto; events { worker_connections 10; } http { server { listen 80; location / { return 200; } } }", nil},
+		{"ignored", "http {\n sendfile on;\n tcp_nopush on;\n}", []string{
+			`"sendfile" is ignored in /t.conf:2, Go uses sendfile for static files by itself`,
+			`"tcp_nopush" is ignored in /t.conf:3, ` + noteTCP,
+		}},
+		{"daemon has its own reason", "daemon off;", []string{
+			`"daemon" is ignored in /t.conf:1, fulcrum always runs in the foreground; let systemd or your shell put it in the background`,
+		}},
+		{"planned", "http { gzip on; gzip_types text/css; }", []string{
+			`fulcrum does not implement "gzip" yet in /t.conf:1, responses are sent uncompressed`,
+			`fulcrum does not implement "gzip_types" yet in /t.conf:1, responses are sent uncompressed`,
+		}},
+		{"once per occurrence", "http { server { ssl_protocols TLSv1.2; } server { ssl_protocols TLSv1.3; } }", []string{
+			`fulcrum does not implement "ssl_protocols" yet in /t.conf:1, ` + noteSSL,
+			`fulcrum does not implement "ssl_protocols" yet in /t.conf:1, ` + noteSSL,
+		}},
+		{"ignored block is not descended", "http { charset_map a b { bogus; } }", []string{
+			`"charset_map" is ignored in /t.conf:1, responses are not recoded`,
+		}},
+		{"flags in any case", "http { proxy_buffering OFF; }", nil},
+		{"multi allowed", "http { proxy_set_header A a; proxy_set_header B b; }", nil},
+		{"same name in upstream and http", "http { keepalive_timeout 10; upstream u { server 127.0.0.1; keepalive_timeout 5s; } }", nil},
+		{"types lines are free", "http { types { text/html html htm; application/x-foo; } }", nil},
+		{"map special lines", "http { map $a $b { hostnames; volatile; default 0; '' 1; } }", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ws, err := validateText(t, tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range ws {
+				got = append(got, w.String())
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestArityRules(t *testing.T) {
+	tests := []struct {
+		rule arity
+		ok   []int
+		bad  []int
+	}{
+		{argsNone, []int{0}, []int{1, 2}},
+		{args1, []int{1}, []int{0, 2}},
+		{args12, []int{1, 2}, []int{0, 3}},
+		{args23, []int{2, 3}, []int{1, 4}},
+		{args1234, []int{1, 4}, []int{0, 5}},
+		{argsNone | args12, []int{0, 1, 2}, []int{3}},
+		{argsFlag, []int{1}, []int{0, 2}},
+		{args1More, []int{1, 2, 9}, []int{0}},
+		{args2More, []int{2, 20}, []int{0, 1}},
+		{argsAny, []int{0, 1, 30}, nil},
+		{args7, []int{7}, []int{8}},
+	}
+	for _, tt := range tests {
+		for _, n := range tt.ok {
+			if !tt.rule.ok(n) {
+				t.Errorf("arity %b refuses %d arguments", tt.rule, n)
+			}
+		}
+		for _, n := range tt.bad {
+			if tt.rule.ok(n) {
+				t.Errorf("arity %b accepts %d arguments", tt.rule, n)
+			}
+		}
+	}
+}
+
+// TestTableConsistent checks the directive table itself: one spec per name and
+// context, a syntax line for every directive, a note for every one that is not
+// implemented, a child context for every block, kinds only where arguments are.
+func TestTableConsistent(t *testing.T) {
+	for name, specs := range directiveIndex {
+		var seen ctxSet
+		for _, s := range specs {
+			if s.ctx&seen != 0 {
+				t.Errorf("%s: two specs share a context", name)
+			}
+			seen |= s.ctx
+			if s.syntax == "" || !strings.HasPrefix(s.syntax, name) {
+				t.Errorf("%s: syntax %q does not start with the name", name, s.syntax)
+			}
+			if s.status != implemented && s.note == "" {
+				t.Errorf("%s: %s without a note", name, s.status)
+			}
+			if s.args&argsBlock != 0 && s.status == implemented && s.child == 0 {
+				t.Errorf("%s: a block without a child context", name)
+			}
+			if s.module == "" {
+				t.Errorf("%s: no module", name)
+			}
+			if (len(s.kinds) > 0 && containsKind(s.kinds, kindEnum)) != (len(s.enum) > 0) {
+				t.Errorf("%s: enum kind and enum values disagree", name)
+			}
+		}
+	}
+}
+
+func containsKind(ks []kind, k kind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBriefStatuses pins the statuses that matter for safety: access rules and
+// routing changes must be errors, never warnings.
+func TestBriefStatuses(t *testing.T) {
+	want := map[string]status{
+		"allow": unsupported, "deny": unsupported, "auth_basic": unsupported, "auth_basic_user_file": unsupported,
+		"rewrite": unsupported, "if": unsupported, "set": unsupported, "internal": unsupported,
+		"limit_except": unsupported, "satisfy": unsupported, "auth_request": unsupported, "fastcgi_pass": unsupported,
+		"gzip": planned, "ssl_certificate": planned, "limit_req": planned, "limit_conn": planned, "http2": planned,
+		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": ignored, "daemon": ignored,
+		"master_process": ignored, "load_module": ignored, "types_hash_max_size": ignored, "multi_accept": ignored,
+		"worker_rlimit_nofile": ignored, "pcre_jit": ignored, "ssl_prefer_server_ciphers": ignored,
+		"open_file_cache": ignored, "reset_timedout_connection": ignored, "lingering_close": ignored, "msie_padding": ignored,
+		"proxy_pass": implemented, "map": implemented, "server_tokens": implemented, "include": implemented,
+	}
+	for name, st := range want {
+		specs := directiveIndex[name]
+		if len(specs) == 0 {
+			t.Errorf("%s: not in the table", name)
+			continue
+		}
+		if specs[0].status != st {
+			t.Errorf("%s: status %s, want %s", name, specs[0].status, st)
+		}
+	}
+}

@@ -24,9 +24,9 @@
 // buffers by default ([DefaultBuffer], 64 KiB) and never keeps a line longer than
 // flush= ([DefaultFlush], one second, when not given): a log line appears at most
 // a second late, and a busy proxy makes one write per 64 KiB instead of one per
-// request. buffer=0 gives nginx's default (every line written at once); flush=
-// alone sets the delay of the default buffer (nginx requires buffer= with it).
-// gzip= is not supported.
+// request. An explicit buffer=0 gives nginx's default (every line written at
+// once); flush= alone sets the delay of the default buffer (nginx requires
+// buffer= with it). gzip= and paths with variables are not supported.
 //
 // # Use by the daemon
 //

@@ -202,56 +202,30 @@ func TestRunWakesForNewFile(t *testing.T) {
 	})
 }
 
-// TestParseParams checks the access_log parameters as nginx spells them.
-func TestParseParams(t *testing.T) {
-	tests := []struct {
-		args    []string
-		want    Params
-		wantErr string
-	}{
-		{nil, Params{}, ""},
-		{[]string{"buffer=32k"}, Params{Buffer: 32 << 10, BufferSet: true}, ""},
-		{[]string{"buffer=1M", "flush=5m"}, Params{Buffer: 1 << 20, BufferSet: true, Flush: 5 * time.Minute}, ""},
-		{[]string{"buffer=4096"}, Params{Buffer: 4096, BufferSet: true}, ""},
-		{[]string{"buffer=0"}, Params{Buffer: 0, BufferSet: true}, ""},
-		{[]string{"flush=500ms"}, Params{Flush: 500 * time.Millisecond}, ""},
-		{[]string{"flush=1m30s"}, Params{Flush: 90 * time.Second}, ""},
-		{[]string{"flush=1m30"}, Params{Flush: 90 * time.Second}, ""},
-		{[]string{"flush=10"}, Params{Flush: 10 * time.Second}, ""},
-		{[]string{"if=$loggable"}, Params{If: "$loggable"}, ""},
-		{[]string{"buffer=32x"}, Params{}, `invalid buffer size "32x"`},
-		{[]string{"buffer="}, Params{}, `invalid buffer size ""`},
-		{[]string{"flush=0"}, Params{}, `invalid flush time "0"`},
-		{[]string{"flush=1s1m"}, Params{}, `invalid flush time "1s1m"`},
-		{[]string{"flush=5x"}, Params{}, `invalid flush time "5x"`},
-		{[]string{"buffer=0", "flush=1s"}, Params{}, "no buffer is defined for access_log"},
-		{[]string{"gzip"}, Params{}, `access_log "gzip" is not supported by fulcrum`},
-		{[]string{"gzip=9"}, Params{}, `access_log "gzip" is not supported by fulcrum`},
-		{[]string{"if="}, Params{}, `invalid parameter "if="`},
-		{[]string{"bufer=1k"}, Params{}, `invalid parameter "bufer=1k"`},
-	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			got, err := ParseParams(tt.args)
-			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("ParseParams = %+v, %v; want %+v", got, err, tt.want)
-			}
-		})
-	}
-}
-
-// TestTargets checks the conversion of config's access_log list.
+// TestTargets checks the conversion of config's access_log list, parameters
+// included.
 func TestTargets(t *testing.T) {
-	logs := []config.AccessLog{{Path: "/a"}, {Off: true}}
+	tests := []struct {
+		log  config.AccessLog
+		want Params
+	}{
+		{config.AccessLog{Path: "/a"}, Params{}},
+		{config.AccessLog{Path: "/a", Buffer: 32 << 10}, Params{Buffer: 32 << 10, BufferSet: true}},
+		{config.AccessLog{Path: "/a", Buffer: -1}, Params{BufferSet: true}},
+		{config.AccessLog{Path: "/a", Buffer: 8 << 10, Flush: 5 * time.Second, If: "$loggable"},
+			Params{Buffer: 8 << 10, BufferSet: true, Flush: 5 * time.Second, If: "$loggable"}},
+		{config.AccessLog{Path: "/a", Flush: time.Minute}, Params{Flush: time.Minute}},
+		{config.AccessLog{Off: true}, Params{}},
+	}
+	logs := make([]config.AccessLog, len(tests))
+	for i, tt := range tests {
+		logs[i] = tt.log
+	}
 	ts := Targets(logs)
-	if len(ts) != 2 || ts[0].Log.Path != "/a" || !ts[1].Log.Off || ts[0].Params != (Params{}) {
-		t.Errorf("Targets = %+v", ts)
+	for i, tt := range tests {
+		if ts[i].Log != tt.log || ts[i].Params != tt.want {
+			t.Errorf("Targets[%d] = %+v, want params %+v", i, ts[i], tt.want)
+		}
 	}
 }
 

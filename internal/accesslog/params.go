@@ -2,8 +2,6 @@ package accesslog
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	"fulcrum/internal/config"
@@ -12,7 +10,8 @@ import (
 // DefaultBuffer is the size of a log file's buffer when access_log has no buffer=
 // parameter. nginx writes every line at once in that case; fulcrum buffers, as
 // nginx does with "buffer=64k flush=1s", because one write system call per request
-// is a measurable share of a proxy's CPU. Write "buffer=0" for nginx's behaviour.
+// is a measurable share of a proxy's CPU. An explicit buffer=0 (Params.BufferSet
+// with Buffer 0; config.AccessLog.Buffer < 0) gives nginx's behaviour.
 const DefaultBuffer = 64 << 10
 
 // DefaultFlush is how long a buffered line may wait for the buffer to be written
@@ -36,50 +35,6 @@ type Params struct {
 	// If is the if=CONDITION template; "" logs every request. A request is not
 	// logged when the condition evaluates to "" or "0".
 	If string
-}
-
-// ParseParams parses the access_log arguments that follow the format name, such as
-// ["buffer=32k", "flush=5m", "if=$loggable"]. Sizes take nginx's k and m suffixes;
-// times nginx's units (ms, s, m, h, d, w; a bare number is seconds). gzip= is
-// rejected: fulcrum does not compress logs. The error texts are nginx's where
-// nginx has one; the caller adds " in FILE:LINE".
-func ParseParams(args []string) (Params, error) {
-	var p Params
-	for _, a := range args {
-		if err := p.parse(a); err != nil {
-			return Params{}, err
-		}
-	}
-	return p, p.validate()
-}
-
-// parse applies one argument to p.
-func (p *Params) parse(a string) error {
-	name, value, _ := strings.Cut(a, "=")
-	switch {
-	case strings.HasPrefix(a, "buffer="):
-		n, err := parseSize(value)
-		if err != nil {
-			return fmt.Errorf(`invalid buffer size "%s"`, value)
-		}
-		p.Buffer, p.BufferSet = n, true
-	case strings.HasPrefix(a, "flush="):
-		d, err := parseTime(value)
-		if err != nil || d <= 0 {
-			return fmt.Errorf(`invalid flush time "%s"`, value)
-		}
-		p.Flush = d
-	case strings.HasPrefix(a, "if="):
-		if value == "" {
-			return fmt.Errorf(`invalid parameter "%s"`, a)
-		}
-		p.If = value
-	case name == "gzip":
-		return errors.New(`access_log "gzip" is not supported by fulcrum`)
-	default:
-		return fmt.Errorf(`invalid parameter "%s"`, a)
-	}
-	return nil
 }
 
 // validate rejects combinations nginx rejects.
@@ -125,97 +80,27 @@ type Target struct {
 	Params Params
 }
 
-// Targets turns a location's access_log list into Targets with default
-// parameters. config.AccessLog does not carry buffer=, flush= and if= yet; when it
-// does, this is the one place that copies them.
+// Targets turns a location's access_log list into Targets, copying each
+// directive's buffer=, flush= and if= from config. config.AccessLog.Buffer
+// cannot tell "buffer=0" from no buffer= (both are 0), so 0 is taken as not
+// given (the default buffer) and a negative Buffer as an explicit buffer=0:
+// unbuffered, nginx's default.
 func Targets(logs []config.AccessLog) []Target {
 	ts := make([]Target, len(logs))
 	for i, l := range logs {
-		ts[i] = Target{Log: l}
+		ts[i] = Target{Log: l, Params: paramsOf(l)}
 	}
 	return ts
 }
 
-// parseSize parses a size as ngx_parse_size does: decimal digits with an optional
-// k or m suffix (either case).
-func parseSize(s string) (int, error) {
-	scale := 1
-	if s != "" {
-		switch s[len(s)-1] | 0x20 {
-		case 'k':
-			scale, s = 1<<10, s[:len(s)-1]
-		case 'm':
-			scale, s = 1<<20, s[:len(s)-1]
-		}
+// paramsOf returns the parameters config parsed for l.
+func paramsOf(l config.AccessLog) Params {
+	p := Params{Flush: l.Flush, If: l.If}
+	switch {
+	case l.Buffer < 0:
+		p.BufferSet = true
+	case l.Buffer > 0:
+		p.Buffer, p.BufferSet = int(min(l.Buffer, 1<<31)), true
 	}
-	n, err := parseDigits(s, 1<<31/scale)
-	return n * scale, err
-}
-
-// parseDigits parses a non-empty run of decimal digits no greater than limit.
-func parseDigits(s string, limit int) (int, error) {
-	if s == "" {
-		return 0, errors.New("no digits")
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, errors.New("not a digit")
-		}
-		if n = n*10 + int(c-'0'); n > limit {
-			return 0, errors.New("too large")
-		}
-	}
-	return n, nil
-}
-
-// timeUnits are nginx's units of a milliseconds time, largest first; each may
-// appear once, in this order.
-var timeUnits = [...]struct {
-	suffix string
-	unit   time.Duration
-}{
-	{"w", 7 * 24 * time.Hour}, {"d", 24 * time.Hour}, {"h", time.Hour},
-	{"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond},
-}
-
-// parseTime parses a time as ngx_parse_time does for milliseconds: numbers each
-// followed by a unit from the largest to the smallest ("1m30s", "500ms"); a bare
-// number, or digits after the last unit, are seconds.
-func parseTime(s string) (time.Duration, error) {
-	var total time.Duration
-	next := 0 // index of the smallest unit still allowed
-	for s != "" {
-		i := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		n, err := parseDigits(s[:i], 1<<31)
-		if err != nil {
-			return 0, err
-		}
-		s = s[i:]
-		if s == "" {
-			return total + time.Duration(n)*time.Second, nil
-		}
-		k := unitAt(s, next)
-		if k < 0 {
-			return 0, errors.New("bad unit")
-		}
-		total += time.Duration(n) * timeUnits[k].unit
-		s, next = s[len(timeUnits[k].suffix):], k+1
-	}
-	return total, nil
-}
-
-// unitAt returns the index of the unit s starts with, searching from index from,
-// or -1. "ms" is tried before "m".
-func unitAt(s string, from int) int {
-	for k := len(timeUnits) - 1; k >= from; k-- {
-		if strings.HasPrefix(s, timeUnits[k].suffix) {
-			return k
-		}
-	}
-	return -1
+	return p
 }

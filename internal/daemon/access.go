@@ -33,6 +33,10 @@ func (ls *logSet) accessFor(cfg *config.Config, comp *vars.Compiler) (*accessLog
 	if cfg.HTTP == nil {
 		return a, nil
 	}
+	if err := a.logs.CompileFormats(cfg.HTTP.LogFormats); err != nil {
+		a.release()
+		return nil, err
+	}
 	add := func(set *config.Settings) error {
 		if set == nil {
 			return nil

@@ -1,0 +1,227 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// builder turns a validated directive tree into a Config. It keeps what later parts
+// of the tree refer to: log formats, upstreams (explicit and implicit) and the
+// resolver's answers.
+type builder struct {
+	prefix   string
+	errorLog string // -e, the default error log; "" means <prefix>/logs/error.log
+	resolver *hostResolver
+	cfg      *Config
+
+	formats   map[string]*LogFormat
+	upstreams map[string]*Upstream // explicit upstreams by lower-case name
+	implicit  map[string]*Upstream // implicit upstreams by lower-case host:port
+	typesOf   map[*Directive]map[string]string
+	defTypes  map[string]string
+	warned    map[Warning]bool
+}
+
+// buildOptions are what the builder needs from LoadOptions, resolved.
+type buildOptions struct {
+	prefix   string // absolute
+	errorLog string
+	resolver Resolver
+}
+
+// build turns the main context's directives into a Config. warnings are the
+// validator's; the builder adds its own.
+func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, error) {
+	b := &builder{
+		prefix:    opts.prefix,
+		errorLog:  opts.errorLog,
+		resolver:  newHostResolver(opts.resolver),
+		cfg:       &Config{Warnings: warnings},
+		formats:   map[string]*LogFormat{"combined": combinedFormat()},
+		upstreams: map[string]*Upstream{},
+		implicit:  map[string]*Upstream{},
+		typesOf:   map[*Directive]map[string]string{},
+		warned:    map[Warning]bool{},
+	}
+	for _, w := range warnings {
+		b.warned[w] = true
+	}
+	if err := b.buildMain(dirs); err != nil {
+		return nil, err
+	}
+	for _, d := range dirs {
+		if d.Name == "http" {
+			h, err := b.buildHTTP(d)
+			if err != nil {
+				return nil, err
+			}
+			b.cfg.HTTP = h
+		}
+	}
+	return b.cfg, nil
+}
+
+// warn records a warning once: settings inherited by many locations are built many
+// times, but each directive is reported once.
+func (b *builder) warn(pos Pos, hint, msg string, args ...any) {
+	w := Warning{Pos: pos, Msg: fmt.Sprintf(msg, args...), Hint: hint}
+	if b.warned[w] {
+		return
+	}
+	b.warned[w] = true
+	b.cfg.Warnings = append(b.cfg.Warnings, w)
+}
+
+// buildMain fills Main from the main context and the events block.
+func (b *builder) buildMain(dirs []*Directive) error {
+	m := &b.cfg.Main
+	m.WorkerProcesses = 0 // auto; see docs (nginx defaults to 1)
+	m.WorkerConnections = 1024
+	m.PIDFile = b.path("logs/fulcrum.pid")
+	m.ErrorLogs = []ErrorLog{{Path: b.defaultErrorLog(), Level: LevelError}}
+	main := newScope(nil, ctxMain, dirs)
+	for _, step := range []func(*scope) error{b.mainWorkers, b.mainPID, b.mainErrorLog, b.mainShutdown, b.mainEvents} {
+		if err := step(main); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *builder) defaultErrorLog() string {
+	if b.errorLog != "" {
+		return b.path(b.errorLog)
+	}
+	return b.path("logs/error.log")
+}
+
+// mainWorkers reads "worker_processes number | auto".
+func (b *builder) mainWorkers(main *scope) error {
+	for _, d := range main.own("worker_processes") {
+		if d.Args[0] == "auto" {
+			b.cfg.Main.WorkerProcesses = 0
+			continue
+		}
+		n, err := parseInt(d.Args[0])
+		if err != nil {
+			return hintf(d.Pos, `use a number or "auto"`, `"%s" directive invalid value`, d.Name)
+		}
+		b.cfg.Main.WorkerProcesses = n
+	}
+	return nil
+}
+
+func (b *builder) mainPID(main *scope) error {
+	for _, d := range main.own("pid") {
+		b.cfg.Main.PIDFile = b.path(d.Args[0])
+	}
+	return nil
+}
+
+func (b *builder) mainErrorLog(main *scope) error {
+	dirs := main.own("error_log")
+	if len(dirs) == 0 {
+		return nil
+	}
+	logs, err := b.errorLogs(dirs)
+	b.cfg.Main.ErrorLogs = logs
+	return err
+}
+
+func (b *builder) mainShutdown(main *scope) error {
+	for _, d := range main.own("worker_shutdown_timeout") {
+		t, err := parseTime(d.Args[0], false)
+		if err != nil {
+			return err
+		}
+		b.cfg.Main.WorkerShutdownTimeout = t
+	}
+	return nil
+}
+
+func (b *builder) mainEvents(main *scope) error {
+	for _, ev := range main.own("events") {
+		for _, d := range newScope(nil, ctxEvents, ev.Block).own("worker_connections") {
+			n, err := parseInt(d.Args[0])
+			if err != nil || n == 0 {
+				return hintf(d.Pos, "use a number such as 1024", `"%s" directive invalid value`, d.Name)
+			}
+			b.cfg.Main.WorkerConnections = n
+		}
+	}
+	return nil
+}
+
+// levelNames are nginx's names of the error log levels, indexed by LogLevel.
+var levelNames = []string{"debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"}
+
+// logLevels maps nginx's names to levels.
+var logLevels = func() map[string]LogLevel {
+	m := make(map[string]LogLevel, len(levelNames))
+	for i, n := range levelNames {
+		m[n] = LogLevel(i)
+	}
+	return m
+}()
+
+// String is the level's nginx name, such as "warn".
+func (l LogLevel) String() string {
+	if l >= 0 && int(l) < len(levelNames) {
+		return levelNames[l]
+	}
+	return "level(" + itoa(int(l)) + ")"
+}
+
+// errorLogs reads error_log directives: "error_log file [level [debug_...]]".
+func (b *builder) errorLogs(dirs []*Directive) ([]ErrorLog, error) {
+	logs := make([]ErrorLog, 0, len(dirs))
+	for _, d := range dirs {
+		l, err := b.errorLog1(d)
+		if err != nil {
+			return nil, err
+		}
+		logs = append(logs, l)
+	}
+	return logs, nil
+}
+
+func (b *builder) errorLog1(d *Directive) (ErrorLog, error) {
+	target := d.Args[0]
+	if err := checkLogTarget(d, target); err != nil {
+		return ErrorLog{}, err
+	}
+	l := ErrorLog{Path: b.path(target), Level: LevelError, Pos: d.Pos}
+	seen := false
+	for _, a := range d.Args[1:] {
+		level, ok := logLevels[a]
+		switch {
+		case ok && seen:
+			return l, errorf(d.Pos, `duplicate log level "%s"`, a)
+		case ok:
+			l.Level, seen = level, true
+		case len(a) > 6 && a[:6] == "debug_":
+			// nginx's debug_http and kin select debug subsystems; fulcrum has one
+		default:
+			return l, hintf(d.Pos, "use one of debug, info, notice, warn, error, crit, alert, emerg", `invalid log level "%s"`, a)
+		}
+	}
+	return l, nil
+}
+
+// checkLogTarget refuses log targets fulcrum cannot write to yet.
+func checkLogTarget(d *Directive, target string) error {
+	for _, p := range []string{"syslog:", "memory:"} {
+		if len(target) >= len(p) && target[:len(p)] == p {
+			return hintf(d.Pos, "log to a file, stderr or /dev/stdout", `fulcrum does not support "%s" logging yet`, p[:len(p)-1])
+		}
+	}
+	return nil
+}
+
+// Defaults of an upstream block (nginx's ngx_http_upstream_keepalive_module).
+const (
+	defaultUpstreamKeepaliveTimeout  = 60 * time.Second
+	defaultUpstreamKeepaliveRequests = 1000
+	defaultUpstreamKeepaliveTime     = time.Hour
+	defaultFailTimeout               = 10 * time.Second
+)

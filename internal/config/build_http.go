@@ -1,0 +1,322 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// combinedTemplate is nginx's predefined "combined" log format.
+const combinedTemplate = `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`
+
+func combinedFormat() *LogFormat {
+	return &LogFormat{Name: "combined", Escape: "default", Template: combinedTemplate}
+}
+
+// buildHTTP builds the http block. Upstreams come first so that proxy_pass may name
+// one defined further down, as in nginx.
+func (b *builder) buildHTTP(d *Directive) (*HTTP, error) {
+	h := &HTTP{LogFormats: b.formats}
+	b.cfg.HTTP = h
+	http := newScope(nil, ctxHTTP, d.Block)
+	steps := []func(*HTTP, *scope) error{
+		b.logFormats, b.httpTypes, b.maps, b.explicitUpstreams, b.httpSettings, b.servers,
+	}
+	for _, step := range steps {
+		if err := step(h, http); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkDefaultServers(h.Servers); err != nil {
+		return nil, err
+	}
+	b.warnConflictingNames(h.Servers)
+	return h, nil
+}
+
+// httpSettings builds the http level's own Settings, only to check the values of
+// the directives written there even when no server inherits them.
+func (b *builder) httpSettings(_ *HTTP, http *scope) error {
+	_, err := b.settings(http)
+	return err
+}
+
+// logFormats reads "log_format name [escape=default|json|none] string ...".
+func (b *builder) logFormats(_ *HTTP, http *scope) error {
+	for _, d := range http.own("log_format") {
+		f, err := parseLogFormat(d)
+		if err != nil {
+			return err
+		}
+		if b.formats[f.Name] != nil {
+			return errorf(d.Pos, `duplicate "log_format" name "%s"`, f.Name)
+		}
+		b.formats[f.Name] = f
+	}
+	return nil
+}
+
+func parseLogFormat(d *Directive) (*LogFormat, error) {
+	f := &LogFormat{Name: d.Args[0], Escape: "default", Pos: d.Pos}
+	parts := d.Args[1:]
+	if e, ok := strings.CutPrefix(parts[0], "escape="); ok {
+		if e != "default" && e != "json" && e != "none" {
+			return nil, hintf(d.Pos, "use escape=default, escape=json or escape=none", `unknown log format escaping "%s"`, e)
+		}
+		f.Escape = e
+		parts = parts[1:]
+	}
+	f.Template = strings.Join(parts, "")
+	return f, nil
+}
+
+// builtinTypes are nginx's types when no types block is written anywhere.
+func builtinTypes() map[string]string {
+	return map[string]string{"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"}
+}
+
+func (b *builder) defaultTypes() map[string]string {
+	if b.defTypes == nil {
+		b.defTypes = builtinTypes()
+	}
+	return b.defTypes
+}
+
+// httpTypes sets HTTP.Types from the http level's types blocks.
+func (b *builder) httpTypes(h *HTTP, http *scope) error {
+	h.Types = b.defaultTypes()
+	if dirs := http.own("types"); len(dirs) > 0 {
+		h.Types = b.types(dirs)
+	}
+	return nil
+}
+
+// types merges the types blocks of one level into one map from lower-case extension
+// to MIME type. A later extension replaces an earlier one with a warning, as in nginx.
+// The map of a level is built once and shared by every level that inherits it.
+func (b *builder) types(dirs []*Directive) map[string]string {
+	if m, ok := b.typesOf[dirs[0]]; ok {
+		return m
+	}
+	m := map[string]string{}
+	for _, d := range dirs {
+		for _, line := range d.Block {
+			for _, ext := range line.Args {
+				ext = strings.ToLower(ext)
+				if old, dup := m[ext]; dup && old != line.Name {
+					b.warn(line.Pos, "", `duplicate extension "%s", content type: "%s", previous content type: "%s"`, ext, line.Name, old)
+				}
+				m[ext] = line.Name
+			}
+		}
+	}
+	b.typesOf[dirs[0]] = m
+	return m
+}
+
+// maps reads the map blocks.
+func (b *builder) maps(h *HTTP, http *scope) error {
+	for _, d := range http.own("map") {
+		m, err := parseMap(d)
+		if err != nil {
+			return err
+		}
+		h.Maps = append(h.Maps, m)
+	}
+	return nil
+}
+
+// parseMap reads "map string $variable { ... }".
+func parseMap(d *Directive) (*Map, error) {
+	v := d.Args[1]
+	if len(v) < 2 || v[0] != '$' {
+		return nil, hintf(d.Pos, `the second argument names the variable to set, such as $name`, `invalid variable name "%s"`, v)
+	}
+	m := &Map{Source: d.Args[0], Variable: v[1:], Pos: d.Pos}
+	p := mapParser{m: m, exact: map[string]bool{}}
+	for _, line := range d.Block {
+		if err := p.line(line); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// mapParser reads the lines of one map block.
+type mapParser struct {
+	m          *Map
+	exact      map[string]bool // exact and wildcard keys seen
+	hasDefault bool
+}
+
+func (p *mapParser) line(d *Directive) error {
+	switch {
+	case len(d.Args) == 0 && d.Name == "hostnames":
+		p.m.Hostnames = true
+		return nil
+	case len(d.Args) == 0 && d.Name == "volatile":
+		p.m.Volatile = true
+		return nil
+	case d.Name == "default":
+		if p.hasDefault {
+			return errorf(d.Pos, "duplicate default map parameter")
+		}
+		p.m.Default, p.hasDefault = d.Args[0], true
+		return nil
+	}
+	entries, err := p.entries(d)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Kind != NameRegex {
+			if p.exact[e.Key] {
+				return errorf(d.Pos, `conflicting parameter "%s"`, d.Name)
+			}
+			p.exact[e.Key] = true
+		}
+		p.m.Entries = append(p.m.Entries, e)
+	}
+	return nil
+}
+
+// entries turns one "key value" line into entries: a regex, a wildcard (with
+// hostnames; ".example.org" gives two) or an exact string. A leading backslash makes
+// the rest literal ("\default").
+func (p *mapParser) entries(d *Directive) ([]MapEntry, error) {
+	key, value := d.Name, d.Args[0]
+	if strings.HasPrefix(key, `\`) {
+		return []MapEntry{{Kind: NameExact, Key: strings.ToLower(key[1:]), Value: value, Pos: d.Pos}}, nil
+	}
+	if strings.HasPrefix(key, "~") {
+		src, caseless := key[1:], false
+		if strings.HasPrefix(src, "*") {
+			src, caseless = src[1:], true
+		}
+		re, err := compileRegex(d.Pos, src, caseless)
+		if err != nil {
+			return nil, err
+		}
+		return []MapEntry{{Kind: NameRegex, Key: src, Regex: re, Value: value, Pos: d.Pos}}, nil
+	}
+	kinds := []NameKind{NameExact}
+	keys := []string{strings.ToLower(key)}
+	if p.m.Hostnames {
+		kinds, keys = hostnameKinds(strings.ToLower(key))
+	}
+	out := make([]MapEntry, len(keys))
+	for i := range keys {
+		out[i] = MapEntry{Kind: kinds[i], Key: keys[i], Value: value, Pos: d.Pos}
+	}
+	return out, nil
+}
+
+// hostnameKinds classifies a lower-case host name with wildcards: "*.x" is a lead
+// wildcard, "x.*" a trail wildcard, ".x" both "x" and "*.x", anything else exact.
+func hostnameKinds(name string) ([]NameKind, []string) {
+	switch {
+	case strings.HasPrefix(name, "*."):
+		return []NameKind{NameLeadWildcard}, []string{name}
+	case strings.HasPrefix(name, ".") && len(name) > 1:
+		return []NameKind{NameExact, NameLeadWildcard}, []string{name[1:], "*" + name}
+	case strings.HasSuffix(name, ".*"):
+		return []NameKind{NameTrailWildcard}, []string{name}
+	}
+	return []NameKind{NameExact}, []string{name}
+}
+
+// compileRegex compiles an nginx regex with Go's regexp package (RE2 syntax, which
+// has no lookaround and no backreferences).
+func compileRegex(pos Pos, src string, caseless bool) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(src)
+	if err == nil && caseless {
+		re, err = regexp.Compile("(?i)" + src)
+	}
+	if err != nil {
+		msg := err.Error()
+		if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
+			msg = msg[i+2:]
+		}
+		return nil, hintf(pos, "fulcrum uses Go's regular expressions (RE2 syntax): no lookaround, no backreferences",
+			`invalid regular expression "%s": %s`, src, msg)
+	}
+	return re, nil
+}
+
+// applyAccessLog reads the access_log directives of one level: "off", or a path with
+// an optional format and parameters.
+func applyAccessLog(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	var logs []AccessLog
+	for _, d := range dirs {
+		if d.Args[0] == "off" {
+			if len(d.Args) > 1 {
+				return errorf(d.Pos, `invalid parameter "%s"`, d.Args[1])
+			}
+			st.AccessLogs = []AccessLog{{Off: true, Pos: d.Pos}}
+			return nil
+		}
+		l, err := b.accessLog(d)
+		if err != nil {
+			return err
+		}
+		logs = append(logs, l)
+	}
+	st.AccessLogs = logs
+	return nil
+}
+
+func (b *builder) accessLog(d *Directive) (AccessLog, error) {
+	if err := checkLogTarget(d, d.Args[0]); err != nil {
+		return AccessLog{}, err
+	}
+	l := AccessLog{Path: b.path(d.Args[0]), Format: b.formats["combined"], Pos: d.Pos}
+	if len(d.Args) > 1 {
+		f, ok := b.formats[d.Args[1]]
+		if !ok {
+			return l, b.unknownFormat(d)
+		}
+		l.Format = f
+	}
+	for _, a := range d.Args[min(2, len(d.Args)):] {
+		if err := b.accessLogParam(d, &l, a); err != nil {
+			return l, err
+		}
+	}
+	return l, nil
+}
+
+func (b *builder) unknownFormat(d *Directive) error {
+	names := make([]string, 0, len(b.formats))
+	for n := range b.formats {
+		names = append(names, n)
+	}
+	if s := suggest(d.Args[1], names, nil); s != "" {
+		return hintf(d.Pos, fmt.Sprintf(`did you mean "%s"?`, s), `unknown log format "%s"`, d.Args[1])
+	}
+	return hintf(d.Pos, "define it with log_format in the http block", `unknown log format "%s"`, d.Args[1])
+}
+
+// accessLogParam reads one of buffer=, flush=, if= and gzip[=level].
+func (b *builder) accessLogParam(d *Directive, l *AccessLog, a string) error {
+	key, val, _ := strings.Cut(a, "=")
+	var err error
+	switch key {
+	case "buffer":
+		l.Buffer, err = parseSize(val)
+	case "flush":
+		var t time.Duration
+		t, err = parseTime(val, false)
+		l.Flush = t
+	case "if":
+		l.If = val
+	case "gzip":
+		b.warn(d.Pos, "the log is written uncompressed", `fulcrum does not implement "access_log ... gzip" yet`)
+	default:
+		err = errBadValue
+	}
+	if err != nil {
+		return hintf(d.Pos, "access_log takes buffer=size, flush=time, gzip[=level] and if=condition", `invalid parameter "%s"`, a)
+	}
+	return nil
+}

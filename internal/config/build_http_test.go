@@ -1,0 +1,453 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBuildErrors(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		// upstreams
+		{"duplicate upstream", "http {\nupstream a { server 127.0.0.1; }\nupstream A { server 127.0.0.2; }\n}",
+			`duplicate upstream "A" in nginx.conf:3, upstream names must be unique`},
+		{"empty upstream", "http { upstream a { } }", `no servers are inside upstream in nginx.conf:1`},
+		{"only backups", "http { upstream a { server 127.0.0.1 backup; } }", `no servers in upstream "a" in nginx.conf:1`},
+		{"typo in parameter", "http { upstream a { server 127.0.0.1 wieght=2; } }",
+			`invalid parameter "wieght=2" in nginx.conf:1, did you mean "weight=2"?`},
+		{"unknown parameter", "http { upstream a { server 127.0.0.1 resolve; } }", `invalid parameter "resolve" in nginx.conf:1`},
+		{"weight 0", "http { upstream a { server 127.0.0.1 weight=0; } }", `invalid parameter "weight=0" in nginx.conf:1, weight is a whole number, 1 or more`},
+		{"bad fail_timeout", "http { upstream a { server 127.0.0.1 fail_timeout=500ms; } }", `invalid parameter "fail_timeout=500ms" in nginx.conf:1`},
+		{"negative max_fails", "http { upstream a { server 127.0.0.1 max_fails=-1; } }", `invalid parameter "max_fails=-1" in nginx.conf:1`},
+		{"second method", "http { upstream a {\nleast_conn;\nip_hash;\nserver 127.0.0.1; } }",
+			`load balancing method redefined in nginx.conf:3, an upstream has one balancing method; "least_conn" was set in `},
+		{"same method twice", "http { upstream a { least_conn; least_conn; server 127.0.0.1; } }", `load balancing method redefined in nginx.conf:1`},
+		{"backup with ip_hash", "http { upstream a { ip_hash; server 127.0.0.1; server 127.0.0.2 backup; } }",
+			`balancing method does not support parameter "backup" in nginx.conf:1`},
+		{"backup with random", "http { upstream a { server 127.0.0.2 backup; server 127.0.0.1; random; } }",
+			`balancing method does not support parameter "backup" in nginx.conf:1`},
+		{"hash parameter", "http { upstream a { hash $x bogus; server 127.0.0.1; } }", `invalid parameter "bogus" in nginx.conf:1`},
+		{"random parameter", "http { upstream a { random three; server 127.0.0.1; } }", `invalid parameter "three" in nginx.conf:1`},
+		{"keepalive 0", "http { upstream a { server 127.0.0.1; keepalive 0; } }", `invalid value "0" in "keepalive" directive in nginx.conf:1`},
+		{"upstream host not found", "http { upstream a { server nope.test:8080; } }", `host not found in upstream "nope.test:8080" in nginx.conf:1`},
+		{"upstream port", "http { upstream a { server 127.0.0.1:99999; } }", `invalid port in upstream "127.0.0.1:99999" in nginx.conf:1`},
+		{"upstream scheme", "http { upstream a { server http://127.0.0.1; } }", `invalid host in upstream "http://127.0.0.1" in nginx.conf:1`},
+		{"upstream bare ipv6", "http { upstream a { server ::1; } }", `invalid host in upstream "::1" in nginx.conf:1`},
+
+		// proxy_pass
+		{"unknown upstream", "http {\nupstream backend { server 127.0.0.1; }\nserver { location / { proxy_pass http://backedn; } } }",
+			`host not found in upstream "backedn" in nginx.conf:3, did you mean "backend"?`},
+		{"unknown upstream with port", "http { server { location / { proxy_pass http://nope.test:8080/x; } } }",
+			`host not found in upstream "nope.test" in nginx.conf:1, no upstream block has this name`},
+		{"https upstream", "http { server { location / { proxy_pass https://127.0.0.1; } } }",
+			`fulcrum does not support "proxy_pass https://" yet in nginx.conf:1`},
+		{"bad scheme", "http { server { location / { proxy_pass ftp://127.0.0.1; } } }", `invalid URL prefix in nginx.conf:1`},
+		{"no host", "http { server { location / { proxy_pass http://; } } }", `no host in upstream "" in nginx.conf:1`},
+		{"bad port", "http { server { location / { proxy_pass http://127.0.0.1:0; } } }", `invalid port in upstream "127.0.0.1:0" in nginx.conf:1`},
+		{"upstream with port", "http { upstream b { server 127.0.0.1; } server { location / { proxy_pass http://b:8080; } } }",
+			`upstream "b" may not have port 8080 in nginx.conf:1`},
+		{"uri in regex location", "http { server { location ~ /x { proxy_pass http://127.0.0.1/uri; } } }",
+			`"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block in nginx.conf:1`},
+		{"uri in named location", "http { server { location @x { proxy_pass http://127.0.0.1/; } } }",
+			`"proxy_pass" cannot have URI part in location given by regular expression`},
+		{"redirect default first", "http { server { location / { proxy_redirect default; proxy_pass http://127.0.0.1; } } }",
+			`"proxy_redirect default" should be placed after the "proxy_pass" directive in nginx.conf:1`},
+		{"redirect default at http", "http { proxy_redirect default; }",
+			`"proxy_redirect default" should be placed after the "proxy_pass" directive in nginx.conf:1`},
+		{"redirect default with variables", "http { server { location / { proxy_pass http://$host; proxy_redirect default; } } }",
+			`"proxy_redirect default" cannot be used with "proxy_pass" directive with variables in nginx.conf:1`},
+		{"redirect off and more", "http { proxy_redirect off; proxy_redirect /a /b; }", `"proxy_redirect" directive is duplicate in nginx.conf:1`},
+		{"redirect bad", "http { proxy_redirect bogus; }", `invalid parameter "bogus" in nginx.conf:1`},
+		{"redirect bad regex", "http { proxy_redirect ~[ /; }", `invalid regular expression "[": missing closing ]: ` + "`[`" + ` in nginx.conf:1`},
+		{"next upstream off mixed", "http { proxy_next_upstream error off; }",
+			`"proxy_next_upstream off" cannot be combined with other values in nginx.conf:1`},
+
+		// servers and locations
+		{"two default servers", "http {\nserver { listen 80 default_server; }\nserver { listen *:80 default_server; }\n}",
+			`a duplicate default server for 0.0.0.0:80 in nginx.conf:3, the other one is in `},
+		{"duplicate listen", "http { server { listen 8080; listen 0.0.0.0:8080; } }", `a duplicate listen 0.0.0.0:8080 in nginx.conf:1`},
+		{"listen port", "http { server { listen 127.0.0.1:99999; } }", `invalid port in "127.0.0.1:99999" of the "listen" directive in nginx.conf:1`},
+		{"listen port 0", "http { server { listen 0; } }", `invalid port in "0" of the "listen" directive in nginx.conf:1`},
+		{"listen host", "http { server { listen nope.test:80; } }", `host not found in "nope.test:80" of the "listen" directive in nginx.conf:1`},
+		{"listen bad parameter", "http { server { listen 80 defualt_server; } }",
+			`invalid parameter "defualt_server" in nginx.conf:1, did you mean "default_server"?`},
+		{"listen ssl", "http { server { listen 443 ssl; } }", `fulcrum does not support "listen ... ssl" yet in nginx.conf:1`},
+		{"listen proxy_protocol", "http { server { listen 80 proxy_protocol; } }", `fulcrum does not support "listen ... proxy_protocol" yet`},
+		{"listen backlog", "http { server { listen 80 backlog=x; } }", `invalid backlog "backlog=x" in nginx.conf:1`},
+		{"listen ipv6only", "http { server { listen [::]:80 ipv6only=maybe; } }", `invalid ipv6only flags "maybe" in nginx.conf:1`},
+		{"server name wildcard", "http { server { server_name *a; } }", `server name "*a" is invalid in nginx.conf:1`},
+		{"server name middle wildcard", "http { server { server_name www.*.com; } }", `invalid server name or wildcard "www.*.com" in nginx.conf:1`},
+		{"server name empty regex", "http { server { server_name ~; } }", `empty regex in server name "~" in nginx.conf:1`},
+		{"server name bad regex", "http { server { server_name ~^(a; } }", "invalid regular expression \"^(a\": missing closing ): `^(a` in nginx.conf:1"},
+		{"server name lookahead", "http { server { server_name ~^(?!www); } }", `invalid regular expression "^(?!www)": invalid or unsupported Perl syntax: ` + "`(?!`" + ` in nginx.conf:1, fulcrum uses Go's regular expressions (RE2 syntax)`},
+		{"duplicate location", "http { server {\nlocation /x {}\nlocation /x {}\n} }", `duplicate location "/x" in nginx.conf:3, first defined in `},
+		{"duplicate ^~ and prefix", "http { server { location ^~ /x {} location /x {} } }", `duplicate location "/x" in nginx.conf:1`},
+		{"duplicate exact", "http { server { location = /x {} location =/x {} } }", `duplicate location "/x" in nginx.conf:1`},
+		{"duplicate nested", "http { server { location /a { location /a/b {} location /a/b {} } } }", `duplicate location "/a/b" in nginx.conf:1`},
+		{"outside parent", "http { server { location /a { location /b {} } } }", `location "/b" is outside location "/a" in nginx.conf:1`},
+		{"inside exact", "http { server { location = /a { location /a/b {} } } }", `location "/a/b" cannot be inside the exact location "/a" in nginx.conf:1`},
+		{"inside named", "http { server { location @a { location /a/b {} } } }", `location "/a/b" cannot be inside the named location "@a" in nginx.conf:1`},
+		{"nested named", "http { server { location /a { location @b {} } } }", `named location "@b" can be on the server level only in nginx.conf:1`},
+		{"bad modifier", "http { server { location ~~ a { } } }", `invalid location modifier "~~" in nginx.conf:1`},
+		{"bad location regex", "http { server { location ~ [ { } } }", "invalid regular expression \"[\": missing closing ]: `[` in nginx.conf:1"},
+		{"root and alias", "http { server { location / { root /a; alias /b; } } }",
+			`"alias" directive is duplicate, "root" directive was specified earlier in nginx.conf:1`},
+		{"return code", "http { server { return abc; } }", `invalid return code "abc" in nginx.conf:1`},
+		{"return code range", "http { server { return 1000; } }", `invalid return code "1000" in nginx.conf:1`},
+		{"error_page range", "http { error_page 600 /x; }", `value "600" must be between 300 and 599 in nginx.conf:1`},
+		{"error_page response", "http { error_page 404 =abc /x; }", `invalid value "=abc" in nginx.conf:1`},
+		{"error_page code", "http { error_page abc /x; }", `invalid value "abc" in nginx.conf:1`},
+		{"error_page order", "http { error_page 404 /x /y; }", `invalid value "/x" in nginx.conf:1`},
+		{"try_files code", "http { server { try_files a =abc; } }", `invalid code "=abc" in nginx.conf:1`},
+		{"empty index", `http { index ""; }`, `index "" in "index" directive is invalid in nginx.conf:1`},
+		{"add_header third", "http { add_header X y bogus; }", `invalid parameter "bogus" in nginx.conf:1`},
+		{"large buffers zero", "http { large_client_header_buffers 0 8k; }", `"large_client_header_buffers" directive invalid value in nginx.conf:1`},
+		{"keepalive header timeout", "http { keepalive_timeout 10 x; }", `"keepalive_timeout" directive invalid value in nginx.conf:1`},
+
+		// logs, maps, main
+		{"duplicate log_format", "http { log_format a x; log_format a y; }", `duplicate "log_format" name "a" in nginx.conf:1`},
+		{"combined redefined", "http { log_format combined x; }", `duplicate "log_format" name "combined" in nginx.conf:1`},
+		{"log escape", "http { log_format a escape=bogus x; }", `unknown log format escaping "bogus" in nginx.conf:1`},
+		{"unknown log format", "http { log_format main x; access_log /x mian; }", `unknown log format "mian" in nginx.conf:1, did you mean "main"?`},
+		{"access_log off extra", "http { access_log off x; }", `invalid parameter "x" in nginx.conf:1`},
+		{"access_log parameter", "http { access_log /x combined bogus; }", `invalid parameter "bogus" in nginx.conf:1`},
+		{"access_log syslog", "http { access_log syslog:server=127.0.0.1; }", `fulcrum does not support "syslog" logging yet in nginx.conf:1`},
+		{"error_log level", "error_log /x bogus;", `invalid log level "bogus" in nginx.conf:1`},
+		{"error_log two levels", "error_log /x warn error;", `duplicate log level "error" in nginx.conf:1`},
+		{"worker_processes", "worker_processes AUTO;", `"worker_processes" directive invalid value in nginx.conf:1`},
+		{"worker_connections 0", "events { worker_connections 0; }", `"worker_connections" directive invalid value in nginx.conf:1`},
+		{"map variable", "http { map $a b { x y; } }", `invalid variable name "b" in nginx.conf:1`},
+		{"map duplicate key", "http { map $a $b { x 1; X 2; } }", `conflicting parameter "X" in nginx.conf:1`},
+		{"map duplicate default", "http { map $a $b { default 1; default 2; } }", `duplicate default map parameter in nginx.conf:1`},
+		{"map bad regex", "http { map $a $b { ~[ 1; } }", `invalid regular expression "[": missing closing ]`},
+		{"include missing", "http { include missing.conf; }", `open() "`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadText(t, tt.src)
+			if err == nil {
+				t.Fatalf("want error %q", tt.want)
+			}
+			if _, ok := AsError(err); !ok {
+				t.Fatalf("error %v is not an *Error", err)
+			}
+			if got := err.Error(); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("got  %q\nwant %q...", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildWarnings(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      []string
+	}{
+		{"duplicate extension", "http { types { text/html html; text/plain html; } }",
+			[]string{`duplicate extension "html", content type: "text/plain", previous content type: "text/html" in nginx.conf:1`}},
+		{"conflicting server name", "http { server { server_name a; } server { server_name A; } }",
+			[]string{`conflicting server name "a" on 0.0.0.0:80, ignored in nginx.conf:1, requests for it go to the server in `}},
+		{"conflicting empty names", "http { server { } server { } }",
+			[]string{`conflicting server name "" on 0.0.0.0:80, ignored in nginx.conf:1`}},
+		{"names on different ports", "http { server { listen 81; server_name a; } server { listen 82; server_name a; } }", nil},
+		{"duplicate next_upstream value", "http { proxy_next_upstream error error; }", []string{`duplicate value "error" in nginx.conf:1`}},
+		{"absolute index not last", "http { index /a b; }", []string{`only the last index in "index" directive should be absolute in nginx.conf:1`}},
+		{"listen http2", "http { server { listen 80 http2; } }", []string{`fulcrum does not implement "listen ... http2" yet in nginx.conf:1, ` + noteHTTP2}},
+		{"listen reuseport", "http { server { listen 80 reuseport backlog=511; } }", []string{
+			`"listen ... reuseport" is ignored in nginx.conf:1, fulcrum leaves this socket option to the system`,
+			`"listen ... backlog" is ignored in nginx.conf:1, fulcrum leaves this socket option to the system`}},
+		{"ipv6only on ipv4", "http { server { listen 80 ipv6only=on; } }", []string{`ipv6only is not supported on addr "0.0.0.0:80", ignored in nginx.conf:1`}},
+		{"access_log gzip", "http { access_log /x combined gzip; }", []string{`fulcrum does not implement "access_log ... gzip" yet in nginx.conf:1, the log is written uncompressed`}},
+		{"inherited directive warns once", "http { index /a b; server { location / {} location /x {} } server { listen 81; } }",
+			[]string{`only the last index in "index" directive should be absolute in nginx.conf:1`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mustLoad(t, tt.src)
+			var got []string
+			for _, w := range cfg.Warnings {
+				got = append(got, strings.ReplaceAll(w.String(), w.Pos.File, "nginx.conf"))
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %q\nwant %q", got, tt.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tt.want[i]) {
+					t.Errorf("got  %q\nwant %q...", got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestUpstreams(t *testing.T) {
+	cfg := mustLoad(t, `http {
+    upstream backend {
+        hash $request_uri consistent;
+        server backend.test:8080 weight=3 max_fails=2 fail_timeout=1m max_conns=10;
+        server [2001:db8::5]:81 down;
+        server unix:/run/app.sock;
+        server localhost;
+        zone backend 64k;
+        keepalive 32;
+        keepalive_timeout 30s;
+        keepalive_requests 50;
+        keepalive_time 10m;
+    }
+    upstream lc { least_conn; server v6.test; server 10.1.1.1 backup; }
+    upstream r2 { random two least_conn; server 10.1.1.2; }
+    upstream r { random; server 10.1.1.3; }
+    upstream ih { ip_hash; server 10.1.1.4; }
+    server {
+        location /a/ { proxy_pass http://BACKEND/api/; }
+        location /b/ { proxy_pass http://127.0.0.1:9000; }
+        location /c/ { proxy_pass http://127.0.0.1:9000/c/; }
+        location /d/ { proxy_pass http://dual.test; }
+        location /e/ { proxy_pass http://unix:/run/e.sock:/e/; }
+        location /f/ { proxy_pass http://$host$request_uri; }
+        location /g/ { proxy_pass http://unix:/run/g.sock; }
+        location /h/ { proxy_pass http://[::1]:9001; }
+        location /i/ { proxy_pass http://localhost:9000; }
+    }
+}`)
+	h := cfg.HTTP
+	var names []string
+	for _, u := range h.Upstreams {
+		names = append(names, u.Name)
+	}
+	wantNames := []string{"backend", "lc", "r2", "r", "ih", "127.0.0.1:9000", "dual.test", "unix:/run/e.sock", "unix:/run/g.sock", "[::1]:9001", "localhost:9000"}
+	if !reflect.DeepEqual(names, wantNames) {
+		t.Errorf("upstreams %q\nwant      %q", names, wantNames)
+	}
+	b := h.Upstreams[0]
+	if b.Method != MethodHash || b.HashKey != "$request_uri" || !b.HashConsistent || b.Keepalive != 32 ||
+		b.KeepaliveTimeout != 30*time.Second || b.KeepaliveRequests != 50 || b.KeepaliveTime != 10*time.Minute || b.Implicit {
+		t.Errorf("backend %+v", b)
+	}
+	var servers []string
+	for _, s := range b.Servers {
+		servers = append(servers, strings.Trim(fmtStruct(reflect.ValueOf(*s)), "{}"))
+	}
+	wantServers := []string{
+		`Name="backend.test:8080" Network="tcp" Addr="10.0.0.1:8080" Weight=3 MaxFails=2 FailTimeout=1m0s MaxConns=10`,
+		`Name="backend.test:8080" Network="tcp" Addr="10.0.0.2:8080" Weight=3 MaxFails=2 FailTimeout=1m0s MaxConns=10`,
+		`Name="[2001:db8::5]:81" Network="tcp" Addr="[2001:db8::5]:81" Weight=1 MaxFails=1 FailTimeout=10s Down=true`,
+		`Name="unix:/run/app.sock" Network="unix" Addr="/run/app.sock" Weight=1 MaxFails=1 FailTimeout=10s`,
+		`Name="localhost" Network="tcp" Addr="127.0.0.1:80" Weight=1 MaxFails=1 FailTimeout=10s`,
+	}
+	if !reflect.DeepEqual(servers, wantServers) {
+		t.Errorf("servers\n%s\nwant\n%s", strings.Join(servers, "\n"), strings.Join(wantServers, "\n"))
+	}
+	methods := []struct {
+		u         *Upstream
+		method    BalanceMethod
+		randomTwo bool
+	}{{h.Upstreams[1], MethodLeastConn, false}, {h.Upstreams[2], MethodRandom, true}, {h.Upstreams[3], MethodRandom, false}, {h.Upstreams[4], MethodIPHash, false}}
+	for _, m := range methods {
+		if m.u.Method != m.method || m.u.RandomTwo != m.randomTwo {
+			t.Errorf("%s: method %s two=%t", m.u.Name, m.u.Method, m.u.RandomTwo)
+		}
+	}
+	if s := h.Upstreams[1].Servers; s[0].Addr != "[2001:db8::1]:80" || !s[1].Backup {
+		t.Errorf("lc servers %+v %+v", s[0], s[1])
+	}
+
+	locs := h.Servers[0].Locations
+	pp := func(i int) *ProxyPass { return locs[i].Settings.ProxyPass }
+	passes := []struct {
+		p                 *ProxyPass
+		upstream          *Upstream
+		host, uri         string
+		hasURI, variables bool
+	}{
+		{pp(0), b, "BACKEND", "/api/", true, false},
+		{pp(1), h.Upstreams[5], "127.0.0.1:9000", "", false, false},
+		{pp(2), h.Upstreams[5], "127.0.0.1:9000", "/c/", true, false},
+		{pp(3), h.Upstreams[6], "dual.test", "", false, false},
+		{pp(4), h.Upstreams[7], "localhost", "/e/", true, false},
+		{pp(5), nil, "$host$request_uri", "", false, true},
+		{pp(6), h.Upstreams[8], "localhost", "", false, false},
+		{pp(7), h.Upstreams[9], "[::1]:9001", "", false, false},
+		{pp(8), h.Upstreams[10], "localhost:9000", "", false, false},
+	}
+	for i, p := range passes {
+		if p.p.Upstream != p.upstream || p.p.Host != p.host || p.p.URI != p.uri || p.p.HasURI != p.hasURI || p.p.HasVariables != p.variables || p.p.Scheme != "http" {
+			t.Errorf("proxy_pass %d: %+v", i, *p.p)
+		}
+	}
+	implicit := []struct {
+		u       *Upstream
+		network string
+		addrs   []string
+	}{
+		{h.Upstreams[5], "tcp", []string{"127.0.0.1:9000"}},
+		{h.Upstreams[6], "tcp", []string{"[2001:db8::2]:80", "10.0.0.9:80"}},
+		{h.Upstreams[7], "unix", []string{"/run/e.sock"}},
+		{h.Upstreams[9], "tcp", []string{"[::1]:9001"}},
+		{h.Upstreams[10], "tcp", []string{"127.0.0.1:9000"}},
+	}
+	for _, im := range implicit {
+		var addrs []string
+		for _, s := range im.u.Servers {
+			addrs = append(addrs, s.Addr)
+			if s.Network != im.network || s.Weight != 1 || s.MaxFails != 1 || s.FailTimeout != 10*time.Second {
+				t.Errorf("%s: server %+v", im.u.Name, s)
+			}
+		}
+		if !reflect.DeepEqual(addrs, im.addrs) || !im.u.Implicit || im.u.KeepaliveTimeout != time.Minute {
+			t.Errorf("%s: addrs %v implicit=%t", im.u.Name, addrs, im.u.Implicit)
+		}
+	}
+}
+
+func TestListensAndNames(t *testing.T) {
+	cfg := mustLoad(t, `http {
+    server {
+        listen 8080 default_server;
+        listen [::]:8080 default_server;
+        listen *:8081;
+        listen 127.0.0.1;
+        listen [::1]:8082 ipv6only=off;
+        listen localhost:8083;
+        listen dual.test:8084;
+        listen unix:/run/f.sock;
+        listen 8085 default;
+        server_name Example.ORG .Example.net *.wild.org mail.* ~^(?<sub>\w+)\.re\.org$ _ "";
+        server_name second.org;
+    }
+}`)
+	s := cfg.HTTP.Servers[0]
+	var listens []string
+	for _, l := range s.Listens {
+		listens = append(listens, strings.Trim(fmtStruct(reflect.ValueOf(l)), "{}"))
+	}
+	want := []string{
+		`Network="tcp" Addr="0.0.0.0:8080" DefaultServer=true`,
+		`Network="tcp" Addr="[::]:8080" DefaultServer=true IPv6Only=true`,
+		`Network="tcp" Addr="0.0.0.0:8081"`,
+		`Network="tcp" Addr="127.0.0.1:80"`,
+		`Network="tcp" Addr="[::1]:8082"`,
+		`Network="tcp" Addr="127.0.0.1:8083"`,
+		`Network="tcp" Addr="10.0.0.9:8084"`,
+		`Network="unix" Addr="/run/f.sock"`,
+		`Network="tcp" Addr="0.0.0.0:8085" DefaultServer=true`,
+	}
+	if !reflect.DeepEqual(listens, want) {
+		t.Errorf("listens\n%s\nwant\n%s", strings.Join(listens, "\n"), strings.Join(want, "\n"))
+	}
+	var names []string
+	for _, n := range s.Names {
+		names = append(names, n.Kind.String()+" "+n.Name)
+	}
+	wantNames := []string{"exact example.org", "exact example.net", "lead_wildcard *.example.net", "lead_wildcard *.wild.org",
+		"trail_wildcard mail.*", `regex ^(?<sub>\w+)\.re\.org$`, "exact _", "exact ", "exact second.org"}
+	if !reflect.DeepEqual(names, wantNames) {
+		t.Errorf("names %q\nwant  %q", names, wantNames)
+	}
+	re := s.Names[5].Regex
+	if m := re.FindStringSubmatch("WWW.RE.ORG"); m == nil || m[re.SubexpIndex("sub")] != "WWW" {
+		t.Errorf("regex server name: %v", m)
+	}
+}
+
+func TestLocations(t *testing.T) {
+	cfg := mustLoad(t, `http { server {
+        location / { location /a/ { location /a/b/ { } location ~ \.x$ { } } }
+        location = /exact { }
+        location =/glued { }
+        location ^~ /static/ { }
+        location ^~/g2/ { }
+        location ~ \.PHP$ { }
+        location ~* \.png$ { }
+        location ~*\.gif$ { }
+        location @fallback { }
+        location ~ /x { }
+        location ~ /x { }
+        location noslash { }
+    } }`)
+	var got []string
+	var walk func(ls []*Location, depth int)
+	walk = func(ls []*Location, depth int) {
+		for _, l := range ls {
+			got = append(got, strings.Repeat(" ", depth)+l.Modifier.String()+"|"+l.Path)
+			if l.Settings == nil {
+				t.Errorf("%s: nil Settings", l.Path)
+			}
+			walk(l.Locations, depth+1)
+		}
+	}
+	walk(cfg.HTTP.Servers[0].Locations, 0)
+	want := []string{"|/", " |/a/", "  |/a/b/", `  ~|\.x$`, "=|/exact", "=|/glued", "^~|/static/", "^~|/g2/",
+		`~|\.PHP$`, `~*|\.png$`, `~*|\.gif$`, "@|@fallback", "~|/x", "~|/x", "|noslash"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("locations\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	locs := cfg.HTTP.Servers[0].Locations
+	checks := []struct {
+		loc   *Location
+		match string
+		want  bool
+	}{
+		{locs[5], "/a.PHP", true}, {locs[5], "/a.php", false},
+		{locs[6], "/A.PNG", true}, {locs[7], "/x.GIF", true},
+	}
+	for _, c := range checks {
+		if got := c.loc.Regex.MatchString(c.match); got != c.want {
+			t.Errorf("%s matches %q: %t", c.loc.Path, c.match, got)
+		}
+	}
+}
+
+func TestTypesAndMaps(t *testing.T) {
+	cfg := mustLoad(t, `http {
+    types { text/html html HTM; image/png png; }
+    types { text/css css; }
+    map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+    map $host $site {
+        hostnames;
+        volatile;
+        default none;
+        .example.org org;
+        *.example.com com;
+        mail.* mail;
+        ~^(?<n>\w+)\.test$ $n;
+        ~*^CASE case;
+        \default literal;
+    }
+    server { location / { } location /dl/ { types { } default_type application/octet-stream; } }
+}`)
+	h := cfg.HTTP
+	wantTypes := map[string]string{"html": "text/html", "htm": "text/html", "png": "image/png", "css": "text/css"}
+	if !reflect.DeepEqual(h.Types, wantTypes) {
+		t.Errorf("types %v", h.Types)
+	}
+	if got := h.Servers[0].Locations[0].Settings.Types; !reflect.DeepEqual(got, wantTypes) {
+		t.Errorf("inherited types %v", got)
+	}
+	if got := h.Servers[0].Locations[1].Settings.Types; len(got) != 0 {
+		t.Errorf("empty types block: %v", got)
+	}
+	if len(h.Maps) != 2 {
+		t.Fatalf("maps %d", len(h.Maps))
+	}
+	up := h.Maps[0]
+	if up.Source != "$http_upgrade" || up.Variable != "connection_upgrade" || up.Default != "upgrade" || len(up.Entries) != 1 || up.Entries[0].Key != "" || up.Entries[0].Value != "close" {
+		t.Errorf("map 1: %+v", up)
+	}
+	site := h.Maps[1]
+	var entries []string
+	for _, e := range site.Entries {
+		entries = append(entries, e.Kind.String()+" "+e.Key+" "+e.Value)
+	}
+	want := []string{"exact example.org org", "lead_wildcard *.example.org org", "lead_wildcard *.example.com com",
+		"trail_wildcard mail.* mail", `regex ^(?<n>\w+)\.test$ $n`, "regex ^CASE case", "exact default literal"}
+	if !reflect.DeepEqual(entries, want) || !site.Hostnames || !site.Volatile || site.Default != "none" {
+		t.Errorf("map 2: %q hostnames=%t volatile=%t default=%q", entries, site.Hostnames, site.Volatile, site.Default)
+	}
+	if !site.Entries[5].Regex.MatchString("case") {
+		t.Errorf("~* map key is not caseless")
+	}
+}

@@ -1,0 +1,414 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// servers builds every server block of the http level.
+func (b *builder) servers(h *HTTP, http *scope) error {
+	for _, d := range http.own("server") {
+		s, err := b.buildServer(d, http)
+		if err != nil {
+			return err
+		}
+		h.Servers = append(h.Servers, s)
+	}
+	return nil
+}
+
+// buildServer reads one server block.
+func (b *builder) buildServer(d *Directive, http *scope) (*Server, error) {
+	srv := &Server{Pos: d.Pos}
+	sc := newScope(http, ctxServer, d.Block)
+	var err error
+	if srv.Listens, err = b.listens(sc); err != nil {
+		return nil, err
+	}
+	if srv.Names, err = serverNames(sc); err != nil {
+		return nil, err
+	}
+	if srv.Settings, err = b.settings(sc); err != nil {
+		return nil, err
+	}
+	srv.Locations, err = b.locations(sc, nil)
+	return srv, err
+}
+
+// listens reads the server's listen directives; none means *:80 (see docs: nginx
+// uses *:8000 when it does not run as root).
+func (b *builder) listens(sc *scope) ([]Listen, error) {
+	var out []Listen
+	seen := map[string]bool{}
+	for _, d := range sc.own("listen") {
+		ls, err := b.listen(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range ls {
+			if seen[l.Addr] {
+				return nil, hintf(d.Pos, "a server listens on an address once", "a duplicate listen %s", l.Addr)
+			}
+			seen[l.Addr] = true
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		out = []Listen{{Network: "tcp", Addr: "0.0.0.0:80"}}
+	}
+	return out, nil
+}
+
+// listen reads "listen address [parameters]". A host name gives its first address,
+// IPv4 first, as nginx 1.22 did.
+func (b *builder) listen(d *Directive) ([]Listen, error) {
+	l, err := b.listenAddr(d)
+	if err != nil {
+		return nil, err
+	}
+	l.IPv6Only = strings.HasPrefix(l.Addr, "[")
+	for _, p := range d.Args[1:] {
+		if err := b.listenParam(d, &l, p); err != nil {
+			return nil, err
+		}
+	}
+	return []Listen{l}, nil
+}
+
+// listenAddr parses the address of a listen directive.
+func (b *builder) listenAddr(d *Directive) (Listen, error) {
+	a := d.Args[0]
+	l := Listen{Network: "tcp", Pos: d.Pos}
+	if path, ok := strings.CutPrefix(a, "unix:"); ok {
+		if path == "" {
+			return l, errorf(d.Pos, `no path in the "listen" directive`)
+		}
+		l.Network, l.Addr = "unix", path
+		return l, nil
+	}
+	if port, err := strconv.Atoi(a); err == nil || isDigits(a) {
+		if err != nil || port < 1 || port > 65535 {
+			return l, hintf(d.Pos, "a port is a number from 1 to 65535", `invalid port in "%s" of the "listen" directive`, a)
+		}
+		l.Addr = joinHostPort("0.0.0.0", port)
+		return l, nil
+	}
+	hp, err := splitHostPort(strings.Replace(a, "*:", "0.0.0.0:", 1), 80)
+	switch {
+	case err == errBadPort:
+		return l, hintf(d.Pos, "a port is a number from 1 to 65535", `invalid port in "%s" of the "listen" directive`, a)
+	case err != nil:
+		return l, hintf(d.Pos, "write address[:port], port, [IPv6]:port or unix:/path", `invalid host in "%s" of the "listen" directive`, a)
+	}
+	ip, err := b.listenIP(hp.host)
+	if err != nil {
+		return l, hintf(d.Pos, "check the name, or write an IP address", `host not found in "%s" of the "listen" directive`, a)
+	}
+	l.Addr = joinHostPort(ip, hp.port)
+	return l, nil
+}
+
+// listenIP resolves a listen host to one address, preferring IPv4.
+func (b *builder) listenIP(host string) (string, error) {
+	if host == "*" {
+		return "0.0.0.0", nil
+	}
+	ips, err := b.resolver.lookup(host)
+	if err != nil {
+		return "", err
+	}
+	for _, ip := range ips {
+		if !strings.Contains(ip, ":") {
+			return ip, nil
+		}
+	}
+	return ips[0], nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// listenParams are the listen parameters fulcrum accepts but does not act on.
+var ignoredListenParams = []string{"reuseport", "deferred", "bind", "backlog", "rcvbuf", "sndbuf", "accept_filter", "fastopen", "setfib", "so_keepalive"}
+
+// listenParam applies one listen parameter.
+func (b *builder) listenParam(d *Directive, l *Listen, p string) error {
+	key, val, hasVal := strings.Cut(p, "=")
+	switch {
+	case p == "default_server" || p == "default":
+		l.DefaultServer = true
+	case key == "ipv6only" && hasVal:
+		return b.ipv6only(d, l, val)
+	case p == "ssl":
+		return hintf(d.Pos, noteSSL, `fulcrum does not support "listen ... ssl" yet`)
+	case p == "quic":
+		return hintf(d.Pos, "fulcrum speaks HTTP/1.1 over TCP", `fulcrum does not support "listen ... quic" yet`)
+	case p == "proxy_protocol":
+		return hintf(d.Pos, "fulcrum cannot read the PROXY protocol yet; every request on this port would be refused", `fulcrum does not support "listen ... proxy_protocol" yet`)
+	case p == "http2":
+		b.warn(d.Pos, noteHTTP2, `fulcrum does not implement "listen ... http2" yet`)
+	case containsString(ignoredListenParams, key):
+		return b.ignoredListenParam(d, key, val, hasVal)
+	default:
+		return unknownListenParam(d, p)
+	}
+	return nil
+}
+
+func (b *builder) ipv6only(d *Directive, l *Listen, val string) error {
+	on, err := parseFlag(val)
+	if err != nil {
+		return errorf(d.Pos, `invalid ipv6only flags "%s"`, val)
+	}
+	if !strings.HasPrefix(l.Addr, "[") {
+		b.warn(d.Pos, "", `ipv6only is not supported on addr "%s", ignored`, l.Addr)
+		return nil
+	}
+	l.IPv6Only = on
+	return nil
+}
+
+// ignoredListenParam checks the value of a socket option fulcrum leaves to the
+// system, and warns that it is ignored.
+func (b *builder) ignoredListenParam(d *Directive, key, val string, hasVal bool) error {
+	bad := false
+	switch key {
+	case "backlog", "fastopen", "setfib":
+		_, err := parseNumber(val)
+		bad = !hasVal || err != nil
+	case "rcvbuf", "sndbuf":
+		_, err := parseSize(val)
+		bad = !hasVal || err != nil
+	}
+	if bad {
+		return errorf(d.Pos, `invalid %s "%s=%s"`, key, key, val)
+	}
+	b.warn(d.Pos, "fulcrum leaves this socket option to the system", `"listen ... %s" is ignored`, key)
+	return nil
+}
+
+func unknownListenParam(d *Directive, p string) error {
+	key, _, _ := strings.Cut(p, "=")
+	names := append([]string{"default_server", "ipv6only", "ssl", "http2", "proxy_protocol"}, ignoredListenParams...)
+	if s := suggest(key, names, nil); s != "" {
+		return hintf(d.Pos, fmt.Sprintf(`did you mean "%s"?`, s), `invalid parameter "%s"`, p)
+	}
+	return errorf(d.Pos, `invalid parameter "%s"`, p)
+}
+
+// serverNames reads the server's server_name directives; none means the name "",
+// as in nginx (it matches requests without a Host).
+func serverNames(sc *scope) ([]ServerName, error) {
+	dirs := sc.own("server_name")
+	if len(dirs) == 0 {
+		return []ServerName{{Kind: NameExact, Name: "", Pos: Pos{}}}, nil
+	}
+	var out []ServerName
+	for _, d := range dirs {
+		for _, a := range d.Args {
+			names, err := serverName(d, a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, names...)
+		}
+	}
+	return out, nil
+}
+
+// serverName classifies one server_name argument.
+func serverName(d *Directive, a string) ([]ServerName, error) {
+	if src, ok := strings.CutPrefix(a, "~"); ok {
+		if src == "" {
+			return nil, errorf(d.Pos, `empty regex in server name "%s"`, a)
+		}
+		re, err := compileRegex(d.Pos, src, true)
+		if err != nil {
+			return nil, err
+		}
+		return []ServerName{{Kind: NameRegex, Name: src, Regex: re, Pos: d.Pos}}, nil
+	}
+	name := strings.ToLower(a)
+	if strings.HasPrefix(name, "*") && (len(name) < 3 || name[1] != '.') {
+		return nil, hintf(d.Pos, `a wildcard is "*.example.org" or "mail.*"`, `server name "%s" is invalid`, a)
+	}
+	kinds, names := hostnameKinds(name)
+	if inner := strings.Trim(strings.TrimPrefix(strings.TrimSuffix(name, ".*"), "*."), "."); strings.Contains(inner, "*") {
+		return nil, hintf(d.Pos, `a wildcard "*" may only start ("*.example.org") or end ("mail.*") a name; use a regex for the rest`,
+			`invalid server name or wildcard "%s"`, a)
+	}
+	out := make([]ServerName, len(names))
+	for i := range names {
+		out[i] = ServerName{Kind: kinds[i], Name: names[i], Pos: d.Pos}
+	}
+	return out, nil
+}
+
+// locations builds the location blocks inside level sc (a server or a location).
+func (b *builder) locations(sc *scope, parent *Location) ([]*Location, error) {
+	var out []*Location
+	seen := map[string]*Location{}
+	for _, d := range sc.own("location") {
+		loc, err := b.buildLocation(d, sc, parent)
+		if err != nil {
+			return nil, err
+		}
+		if key, ok := locationKey(loc); ok {
+			if seen[key] != nil {
+				return nil, hintf(d.Pos, "first defined in "+seen[key].Pos.String(), `duplicate location "%s"`, loc.Path)
+			}
+			seen[key] = loc
+		}
+		out = append(out, loc)
+	}
+	return out, nil
+}
+
+// locationKey is what makes two locations of one level duplicates in nginx: the
+// same path, both exact or both prefix (with or without ^~). Regex and named
+// locations are not compared.
+func locationKey(l *Location) (string, bool) {
+	switch l.Modifier {
+	case ModExact:
+		return "=" + l.Path, true
+	case ModPrefix, ModPrefixNoRegex:
+		return "/" + l.Path, true
+	}
+	return "", false
+}
+
+// buildLocation reads one location block under level parentScope.
+func (b *builder) buildLocation(d *Directive, parentScope *scope, parent *Location) (*Location, error) {
+	loc, err := parseLocation(d)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNesting(d, loc, parent); err != nil {
+		return nil, err
+	}
+	ctx := ctxLocation
+	if parent != nil {
+		ctx = ctxNestedLocation
+	}
+	sc := newScope(parentScope, ctx, d.Block)
+	sc.loc = loc
+	if loc.Settings, err = b.settings(sc); err != nil {
+		return nil, err
+	}
+	loc.Locations, err = b.locations(sc, loc)
+	return loc, err
+}
+
+// parseLocation reads "location [modifier] path", where the modifier may also be
+// glued to the path ("=/x", "~*\.png$"), as nginx allows.
+func parseLocation(d *Directive) (*Location, error) {
+	loc := &Location{Pos: d.Pos}
+	mod, path := "", d.Args[0]
+	if len(d.Args) == 2 {
+		mod, path = d.Args[0], d.Args[1]
+		if !containsString([]string{"=", "^~", "~", "~*"}, mod) {
+			return nil, hintf(d.Pos, `the modifiers are =, ^~, ~ and ~*`, `invalid location modifier "%s"`, mod)
+		}
+	} else {
+		mod, path = splitGluedModifier(path)
+	}
+	loc.Path = path
+	switch mod {
+	case "=":
+		loc.Modifier = ModExact
+	case "^~":
+		loc.Modifier = ModPrefixNoRegex
+	case "~", "~*":
+		loc.Modifier = ModRegex
+		if mod == "~*" {
+			loc.Modifier = ModRegexCaseless
+		}
+		re, err := compileRegex(d.Pos, path, mod == "~*")
+		if err != nil {
+			return nil, err
+		}
+		loc.Regex = re
+	default:
+		if strings.HasPrefix(path, "@") {
+			loc.Modifier = ModNamed
+		}
+	}
+	return loc, nil
+}
+
+func splitGluedModifier(a string) (mod, path string) {
+	for _, m := range []string{"^~", "~*", "=", "~"} {
+		if rest, ok := strings.CutPrefix(a, m); ok {
+			return m, rest
+		}
+	}
+	return "", a
+}
+
+// checkNesting applies nginx's rules for a location inside another.
+func checkNesting(d *Directive, loc, parent *Location) error {
+	if parent == nil {
+		return nil
+	}
+	switch {
+	case parent.Modifier == ModExact:
+		return errorf(d.Pos, `location "%s" cannot be inside the exact location "%s"`, loc.Path, parent.Path)
+	case parent.Modifier == ModNamed:
+		return errorf(d.Pos, `location "%s" cannot be inside the named location "%s"`, loc.Path, parent.Path)
+	case loc.Modifier == ModNamed:
+		return errorf(d.Pos, `named location "%s" can be on the server level only`, loc.Path)
+	case parent.Regex == nil && loc.Regex == nil && !strings.HasPrefix(loc.Path, parent.Path):
+		return hintf(d.Pos, "a nested prefix location must start with its parent's path", `location "%s" is outside location "%s"`, loc.Path, parent.Path)
+	}
+	return nil
+}
+
+// checkDefaultServers refuses two default servers on one address.
+func checkDefaultServers(servers []*Server) error {
+	first := map[string]Pos{}
+	for _, s := range servers {
+		for _, l := range s.Listens {
+			if !l.DefaultServer {
+				continue
+			}
+			key := l.Network + " " + l.Addr
+			if pos, dup := first[key]; dup {
+				return hintf(l.Pos, "the other one is in "+pos.String(), "a duplicate default server for %s", l.Addr)
+			}
+			first[key] = l.Pos
+		}
+	}
+	return nil
+}
+
+// warnConflictingNames warns, as nginx does, about a name that two servers on one
+// address share: requests go to the first.
+func (b *builder) warnConflictingNames(servers []*Server) {
+	owner := map[string]*Server{}
+	for _, s := range servers {
+		for _, l := range s.Listens {
+			for _, n := range s.Names {
+				if n.Kind == NameRegex {
+					continue
+				}
+				key := l.Network + " " + l.Addr + " " + n.Name
+				if o := owner[key]; o != nil && o != s {
+					pos := n.Pos
+					if pos.File == "" {
+						pos = s.Pos
+					}
+					b.warn(pos, "requests for it go to the server in "+o.Pos.String(), `conflicting server name "%s" on %s, ignored`, n.Name, l.Addr)
+					continue
+				}
+				owner[key] = s
+			}
+		}
+	}
+}

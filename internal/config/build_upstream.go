@@ -1,0 +1,267 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// explicitUpstreams builds every upstream block of the http level.
+func (b *builder) explicitUpstreams(h *HTTP, http *scope) error {
+	for _, d := range http.own("upstream") {
+		key := strings.ToLower(d.Args[0])
+		if prev := b.upstreams[key]; prev != nil {
+			return hintf(d.Pos, "upstream names must be unique (they are compared without case); first defined in "+prev.Pos.String(),
+				`duplicate upstream "%s"`, d.Args[0])
+		}
+		u, err := b.buildUpstream(d)
+		if err != nil {
+			return err
+		}
+		b.upstreams[key] = u
+		h.Upstreams = append(h.Upstreams, u)
+	}
+	return nil
+}
+
+func newUpstream(name string, pos Pos) *Upstream {
+	return &Upstream{
+		Name:              name,
+		Method:            MethodRoundRobin,
+		KeepaliveTimeout:  defaultUpstreamKeepaliveTimeout,
+		KeepaliveRequests: defaultUpstreamKeepaliveRequests,
+		KeepaliveTime:     defaultUpstreamKeepaliveTime,
+		Pos:               pos,
+	}
+}
+
+// buildUpstream reads one "upstream name { ... }" block.
+func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
+	u := newUpstream(d.Args[0], d.Pos)
+	var method *Directive
+	for _, line := range d.Block {
+		var err error
+		switch line.Name {
+		case "server":
+			err = b.upstreamServerLine(u, line)
+		case "least_conn", "ip_hash", "hash", "random":
+			if method != nil {
+				return nil, hintf(line.Pos, fmt.Sprintf(`an upstream has one balancing method; "%s" was set in %s`, method.Name, method.Pos),
+					"load balancing method redefined")
+			}
+			method, err = line, setMethod(u, line)
+		case "keepalive", "keepalive_timeout", "keepalive_requests", "keepalive_time":
+			err = setUpstreamKeepalive(u, line)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return u, checkUpstream(u)
+}
+
+// setMethod applies a balancing method directive.
+func setMethod(u *Upstream, d *Directive) error {
+	switch d.Name {
+	case "least_conn":
+		u.Method = MethodLeastConn
+	case "ip_hash":
+		u.Method = MethodIPHash
+	case "hash":
+		u.Method, u.HashKey = MethodHash, d.Args[0]
+		if len(d.Args) == 2 {
+			if d.Args[1] != "consistent" {
+				return hintf(d.Pos, `the only parameter of hash is "consistent"`, `invalid parameter "%s"`, d.Args[1])
+			}
+			u.HashConsistent = true
+		}
+	case "random":
+		return setRandom(u, d)
+	}
+	return nil
+}
+
+// setRandom reads "random [two [least_conn]]".
+func setRandom(u *Upstream, d *Directive) error {
+	u.Method = MethodRandom
+	if len(d.Args) == 0 {
+		return nil
+	}
+	if d.Args[0] != "two" {
+		return hintf(d.Pos, `use "random", "random two" or "random two least_conn"`, `invalid parameter "%s"`, d.Args[0])
+	}
+	u.RandomTwo = true
+	if len(d.Args) == 2 && d.Args[1] != "least_conn" {
+		return hintf(d.Pos, `the only method for "random two" is least_conn`, `invalid parameter "%s"`, d.Args[1])
+	}
+	return nil
+}
+
+// setUpstreamKeepalive reads keepalive and its kin; the validator checked the kinds.
+func setUpstreamKeepalive(u *Upstream, d *Directive) error {
+	var err error
+	switch d.Name {
+	case "keepalive":
+		u.Keepalive, err = parseInt(d.Args[0])
+		if err != nil || u.Keepalive == 0 {
+			return hintf(d.Pos, "use the number of idle connections to keep, 1 or more", `invalid value "%s" in "%s" directive`, d.Args[0], d.Name)
+		}
+	case "keepalive_timeout":
+		u.KeepaliveTimeout, err = parseTime(d.Args[0], false)
+	case "keepalive_requests":
+		u.KeepaliveRequests, err = parseInt(d.Args[0])
+	case "keepalive_time":
+		u.KeepaliveTime, err = parseTime(d.Args[0], false)
+	}
+	return err
+}
+
+// checkUpstream applies nginx's checks on a whole block: at least one server that
+// is not a backup, and no backup with a method that cannot use one.
+func checkUpstream(u *Upstream) error {
+	if len(u.Servers) == 0 {
+		return hintf(u.Pos, "add a server line to the upstream block", "no servers are inside upstream")
+	}
+	primary := false
+	for _, s := range u.Servers {
+		if s.Backup && (u.Method == MethodIPHash || u.Method == MethodHash || u.Method == MethodRandom) {
+			return hintf(s.Pos, "ip_hash, hash and random cannot use backup servers; remove backup or the method",
+				`balancing method does not support parameter "backup"`)
+		}
+		primary = primary || !s.Backup
+	}
+	if !primary {
+		return hintf(u.Pos, "at least one server must not be a backup", `no servers in upstream "%s"`, u.Name)
+	}
+	return nil
+}
+
+// serverParams are the parameters of an upstream server line, for suggestions.
+var serverParams = []string{"weight=", "max_fails=", "fail_timeout=", "max_conns=", "backup", "down"}
+
+// upstreamServerLine reads "server address [parameters]" and appends one server per
+// resolved address.
+func (b *builder) upstreamServerLine(u *Upstream, d *Directive) error {
+	base := UpstreamServer{Name: d.Args[0], Weight: 1, MaxFails: 1, FailTimeout: defaultFailTimeout, Pos: d.Pos}
+	for _, p := range d.Args[1:] {
+		if err := setServerParam(&base, d, p); err != nil {
+			return err
+		}
+	}
+	addrs, err := b.serverAddrs(d.Pos, d.Args[0])
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		s := base
+		s.Network, s.Addr = a.network, a.addr
+		u.Servers = append(u.Servers, &s)
+	}
+	return nil
+}
+
+// setServerParam applies one parameter of a server line.
+func setServerParam(s *UpstreamServer, d *Directive, p string) error {
+	key, val, hasVal := strings.Cut(p, "=")
+	var err error
+	switch {
+	case key == "weight" && hasVal:
+		s.Weight, err = parseInt(val)
+		if s.Weight == 0 {
+			err = errBadValue
+		}
+	case key == "max_fails" && hasVal:
+		s.MaxFails, err = parseInt(val)
+	case key == "fail_timeout" && hasVal:
+		s.FailTimeout, err = parseTime(val, true)
+	case key == "max_conns" && hasVal:
+		s.MaxConns, err = parseInt(val)
+	case p == "backup":
+		s.Backup = true
+	case p == "down":
+		s.Down = true
+	default:
+		return unknownServerParam(d, p)
+	}
+	if err != nil {
+		return hintf(d.Pos, serverParamHint(key), `invalid parameter "%s"`, p)
+	}
+	return nil
+}
+
+func serverParamHint(key string) string {
+	switch key {
+	case "weight":
+		return "weight is a whole number, 1 or more"
+	case "fail_timeout":
+		return "fail_timeout is a time such as 10s or 1m"
+	}
+	return key + " is a whole number, 0 or more"
+}
+
+// unknownServerParam is nginx's error for a parameter it does not know, with a
+// suggestion for a typo ("wieght=2" -> "weight=2").
+func unknownServerParam(d *Directive, p string) error {
+	key, val, hasVal := strings.Cut(p, "=")
+	var names []string
+	for _, n := range serverParams {
+		names = append(names, strings.TrimSuffix(n, "="))
+	}
+	hint := "a server takes weight=, max_fails=, fail_timeout=, max_conns=, backup and down"
+	if s := suggest(key, names, nil); s != "" {
+		if hasVal {
+			s += "=" + val
+		}
+		hint = fmt.Sprintf(`did you mean "%s"?`, s)
+	}
+	return hintf(d.Pos, hint, `invalid parameter "%s"`, p)
+}
+
+// netAddr is a resolved address: "tcp" and "ip:port", or "unix" and a path.
+type netAddr struct {
+	network, addr string
+}
+
+// serverAddrs resolves an upstream server's address (default port 80).
+func (b *builder) serverAddrs(pos Pos, addr string) ([]netAddr, error) {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if path == "" {
+			return nil, errorf(pos, `no path in upstream "%s"`, addr)
+		}
+		return []netAddr{{"unix", path}}, nil
+	}
+	hp, err := splitHostPort(addr, 80)
+	if err != nil {
+		return nil, addrError(pos, addr, err)
+	}
+	ips, err := b.resolver.lookup(hp.host)
+	if err != nil {
+		return nil, hintf(pos, "check the name, or write an IP address", `host not found in upstream "%s"`, addr)
+	}
+	out := make([]netAddr, len(ips))
+	for i, ip := range ips {
+		out[i] = netAddr{"tcp", joinHostPort(ip, hp.port)}
+	}
+	return out, nil
+}
+
+// addrError is nginx's message for an address that splitHostPort refused.
+func addrError(pos Pos, addr string, err error) error {
+	switch err {
+	case errBadPort:
+		return hintf(pos, "a port is a number from 1 to 65535", `invalid port in upstream "%s"`, addr)
+	case errNoHost:
+		return errorf(pos, `no host in upstream "%s"`, addr)
+	}
+	return hintf(pos, `write host[:port], [IPv6]:port or unix:/path, without a scheme or a path`, `invalid host in upstream "%s"`, addr)
+}
+
+// upstreamNames lists the explicit upstreams' names, sorted, for hints.
+func (b *builder) upstreamNames() []string {
+	names := make([]string, 0, len(b.upstreams))
+	for _, u := range b.upstreams {
+		names = append(names, u.Name)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,243 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Dump renders a built Config as stable, indented text for debugging and golden
+// tests: main settings, log formats, maps, upstreams (with resolved servers), and
+// every server and location. A server lists all its Settings; a location lists only
+// the settings that differ from the level it is nested in, so inheritance shows.
+// Types maps are shown in full up to five entries, else by their size. Warnings come
+// last. The output depends only on the Config.
+func Dump(c *Config) string {
+	var d dumper
+	d.main(&c.Main)
+	if c.HTTP != nil {
+		d.http(c.HTTP)
+	}
+	for _, w := range c.Warnings {
+		d.line(0, "warning %s", w)
+	}
+	return d.b.String()
+}
+
+type dumper struct {
+	b strings.Builder
+}
+
+func (d *dumper) line(depth int, format string, args ...any) {
+	d.b.WriteString(strings.Repeat("  ", depth))
+	fmt.Fprintf(&d.b, format, args...)
+	d.b.WriteByte('\n')
+}
+
+func (d *dumper) main(m *Main) {
+	d.line(0, "main")
+	workers := "auto"
+	if m.WorkerProcesses > 0 {
+		workers = strconv.Itoa(m.WorkerProcesses)
+	}
+	d.line(1, "worker_processes %s", workers)
+	d.line(1, "worker_connections %d", m.WorkerConnections)
+	d.line(1, "pid %s", m.PIDFile)
+	for _, l := range m.ErrorLogs {
+		d.line(1, "error_log %s %s", l.Path, l.Level)
+	}
+	d.line(1, "worker_shutdown_timeout %s", m.WorkerShutdownTimeout)
+}
+
+func (d *dumper) http(h *HTTP) {
+	d.line(0, "http")
+	names := make([]string, 0, len(h.LogFormats))
+	for n := range h.LogFormats {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f := h.LogFormats[n]
+		d.line(1, "log_format %s escape=%s %q", f.Name, f.Escape, f.Template)
+	}
+	d.line(1, "types %s", fmtValue(reflect.ValueOf(h.Types)))
+	for _, m := range h.Maps {
+		d.line(1, "map %q $%s default=%q hostnames=%t volatile=%t (%s)", m.Source, m.Variable, m.Default, m.Hostnames, m.Volatile, m.Pos)
+		for _, e := range m.Entries {
+			d.line(2, "%s %q -> %q", e.Kind, e.Key, e.Value)
+		}
+	}
+	for _, u := range h.Upstreams {
+		d.upstream(u)
+	}
+	for _, s := range h.Servers {
+		d.server(s)
+	}
+}
+
+func (d *dumper) upstream(u *Upstream) {
+	kind := "upstream"
+	if u.Implicit {
+		kind = "implicit upstream"
+	}
+	d.line(1, "%s %s (%s)", kind, u.Name, u.Pos)
+	method := u.Method.String()
+	switch {
+	case u.Method == MethodHash:
+		method += fmt.Sprintf(" %q consistent=%t", u.HashKey, u.HashConsistent)
+	case u.Method == MethodRandom:
+		method += fmt.Sprintf(" two=%t", u.RandomTwo)
+	}
+	d.line(2, "method %s", method)
+	d.line(2, "keepalive %d timeout=%s requests=%d time=%s", u.Keepalive, u.KeepaliveTimeout, u.KeepaliveRequests, u.KeepaliveTime)
+	for _, s := range u.Servers {
+		flags := ""
+		if s.Backup {
+			flags += " backup"
+		}
+		if s.Down {
+			flags += " down"
+		}
+		d.line(2, "server %s %s %s weight=%d max_fails=%d fail_timeout=%s max_conns=%d%s",
+			s.Name, s.Network, s.Addr, s.Weight, s.MaxFails, s.FailTimeout, s.MaxConns, flags)
+	}
+}
+
+func (d *dumper) server(s *Server) {
+	d.line(1, "server (%s)", s.Pos)
+	for _, l := range s.Listens {
+		d.line(2, "listen %s %s default_server=%t ipv6only=%t", l.Network, l.Addr, l.DefaultServer, l.IPv6Only)
+	}
+	for _, n := range s.Names {
+		d.line(2, "server_name %s %q", n.Kind, n.Name)
+	}
+	lines := settingsLines(s.Settings)
+	d.line(2, "settings")
+	for _, l := range lines {
+		d.line(3, "%s", l)
+	}
+	for _, loc := range s.Locations {
+		d.location(loc, lines, 2)
+	}
+}
+
+func (d *dumper) location(loc *Location, parent []string, depth int) {
+	head := loc.Path
+	if m := loc.Modifier.String(); m != "" && m != "@" {
+		head = m + " " + loc.Path
+	}
+	d.line(depth, "location %s (%s)", head, loc.Pos)
+	lines := settingsLines(loc.Settings)
+	inherited := map[string]bool{}
+	for _, l := range parent {
+		inherited[l] = true
+	}
+	for _, l := range lines {
+		if !inherited[l] {
+			d.line(depth+1, "%s", l)
+		}
+	}
+	for _, child := range loc.Locations {
+		d.location(child, lines, depth+1)
+	}
+}
+
+// settingsLines renders every field of s as "Name: value".
+func settingsLines(s *Settings) []string {
+	v := reflect.ValueOf(s).Elem()
+	t := v.Type()
+	lines := make([]string, t.NumField())
+	for i := range lines {
+		lines[i] = t.Field(i).Name + ": " + fmtValue(v.Field(i))
+	}
+	return lines
+}
+
+// fmtValue renders a value of the Config's types compactly: references to upstreams
+// and log formats by name, regexes by source, durations as Go prints them, structs
+// as their non-zero fields (without positions), maps sorted.
+func fmtValue(v reflect.Value) string {
+	if s, ok := fmtSpecial(v); ok {
+		return s
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return strconv.Quote(v.String())
+	case reflect.Pointer:
+		if v.IsNil() {
+			return "nil"
+		}
+		return fmtValue(v.Elem())
+	case reflect.Slice:
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = fmtValue(v.Index(i))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case reflect.Map:
+		return fmtMap(v)
+	case reflect.Struct:
+		return fmtStruct(v)
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+// fmtSpecial renders the types that print by name or by their own String.
+func fmtSpecial(v reflect.Value) (string, bool) {
+	if !v.CanInterface() {
+		return "", false
+	}
+	switch x := v.Interface().(type) {
+	case time.Duration:
+		return x.String(), true
+	case *regexp.Regexp:
+		if x == nil {
+			return "nil", true
+		}
+		return strconv.Quote(x.String()), true
+	case *Upstream:
+		if x == nil {
+			return "nil", true
+		}
+		return "upstream " + strconv.Quote(x.Name), true
+	case *LogFormat:
+		if x == nil {
+			return "nil", true
+		}
+		return "format " + strconv.Quote(x.Name), true
+	case NextUpstream:
+		return strconv.Quote(x.String()), true
+	case LogLevel, BalanceMethod, Modifier, NameKind:
+		return fmt.Sprint(x), true
+	}
+	return "", false
+}
+
+func fmtMap(v reflect.Value) string {
+	if v.Len() > 5 {
+		return fmt.Sprintf("%d entries", v.Len())
+	}
+	parts := make([]string, 0, v.Len())
+	for _, k := range v.MapKeys() {
+		parts = append(parts, fmt.Sprintf("%s=%s", k.String(), fmtValue(v.MapIndex(k))))
+	}
+	sort.Strings(parts)
+	return "{" + strings.Join(parts, " ") + "}"
+}
+
+func fmtStruct(v reflect.Value) string {
+	var parts []string
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := v.Field(i)
+		if t.Field(i).Name == "Pos" || f.IsZero() {
+			continue
+		}
+		parts = append(parts, t.Field(i).Name+"="+fmtValue(f))
+	}
+	return "{" + strings.Join(parts, " ") + "}"
+}

@@ -1,0 +1,386 @@
+package config
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// settingRule fills one part of Settings from the directives that apply to a level.
+// find picks them (nil means scope.nearest: the nearest level that writes any of
+// names); apply turns them into values. A rule whose directives are written nowhere
+// leaves the default.
+type settingRule struct {
+	names []string
+	find  func(s *scope, names ...string) ([]*Directive, *scope)
+	apply func(b *builder, st *Settings, dirs []*Directive, at *scope) error
+}
+
+// settingRules are every per-request setting, in the order they are filled (ProxyPass
+// before ProxyRedirects, which depends on it).
+var settingRules = []settingRule{
+	{names: []string{"return"}, find: findReturn, apply: applyReturn},
+	{names: []string{"proxy_pass"}, find: (*scope).ownLevel, apply: applyProxyPass},
+
+	// static files
+	{names: []string{"root"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.Root = b.path(dirs[0].Args[0])
+		return nil
+	}},
+	{names: []string{"root", "alias"}, apply: applyAlias},
+	{names: []string{"index"}, apply: applyIndex},
+	{names: []string{"try_files"}, apply: applyTryFiles},
+	textRule("default_type", func(s *Settings) *string { return &s.DefaultType }),
+	{names: []string{"types"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.Types = b.types(dirs)
+		return nil
+	}},
+
+	// proxy request and response
+	{names: []string{"proxy_set_header"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.ProxySetHeaders = headerTemplates(dirs)
+		return nil
+	}},
+	listRule("proxy_hide_header", func(s *Settings) *[]string { return &s.ProxyHideHeaders }),
+	listRule("proxy_pass_header", func(s *Settings) *[]string { return &s.ProxyPassHeaders }),
+	flagRule("proxy_pass_request_headers", func(s *Settings) *bool { return &s.ProxyPassRequestHeaders }),
+	flagRule("proxy_pass_request_body", func(s *Settings) *bool { return &s.ProxyPassRequestBody }),
+	textRule("proxy_set_body", func(s *Settings) *string { return &s.ProxySetBody }),
+	textRule("proxy_method", func(s *Settings) *string { return &s.ProxyMethod }),
+	textRule("proxy_http_version", func(s *Settings) *string { return &s.ProxyHTTPVersion }),
+	{names: []string{"proxy_redirect"}, apply: applyProxyRedirect},
+	flagRule("proxy_buffering", func(s *Settings) *bool { return &s.ProxyBuffering }),
+	flagRule("proxy_request_buffering", func(s *Settings) *bool { return &s.ProxyRequestBuffering }),
+
+	// proxy timeouts and retries
+	msecRule("proxy_connect_timeout", func(s *Settings) *time.Duration { return &s.ProxyConnectTimeout }),
+	msecRule("proxy_read_timeout", func(s *Settings) *time.Duration { return &s.ProxyReadTimeout }),
+	msecRule("proxy_send_timeout", func(s *Settings) *time.Duration { return &s.ProxySendTimeout }),
+	{names: []string{"proxy_next_upstream"}, apply: applyNextUpstream},
+	intRule("proxy_next_upstream_tries", func(s *Settings) *int { return &s.ProxyNextUpstreamTries }),
+	msecRule("proxy_next_upstream_timeout", func(s *Settings) *time.Duration { return &s.ProxyNextUpstreamTimeout }),
+
+	// client limits and timeouts
+	{names: []string{"client_max_body_size"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		n, err := parseOffset(dirs[0].Args[0])
+		st.ClientMaxBodySize = n
+		return err
+	}},
+	msecRule("client_header_timeout", func(s *Settings) *time.Duration { return &s.ClientHeaderTimeout }),
+	msecRule("client_body_timeout", func(s *Settings) *time.Duration { return &s.ClientBodyTimeout }),
+	msecRule("send_timeout", func(s *Settings) *time.Duration { return &s.SendTimeout }),
+	{names: []string{"keepalive_timeout"}, apply: applyKeepaliveTimeout},
+	intRule("keepalive_requests", func(s *Settings) *int { return &s.KeepaliveRequests }),
+	msecRule("keepalive_time", func(s *Settings) *time.Duration { return &s.KeepaliveTime }),
+	{names: []string{"large_client_header_buffers"}, apply: applyLargeHeaderBuffers},
+	flagRule("underscores_in_headers", func(s *Settings) *bool { return &s.UnderscoresInHeaders }),
+	flagRule("ignore_invalid_headers", func(s *Settings) *bool { return &s.IgnoreInvalidHeaders }),
+	listRule("set_real_ip_from", func(s *Settings) *[]string { return &s.SetRealIPFrom }),
+	textRule("real_ip_header", func(s *Settings) *string { return &s.RealIPHeader }),
+	flagRule("real_ip_recursive", func(s *Settings) *bool { return &s.RealIPRecursive }),
+
+	// responses
+	{names: []string{"add_header"}, apply: applyAddHeader},
+	{names: []string{"error_page"}, apply: applyErrorPage},
+	flagRule("absolute_redirect", func(s *Settings) *bool { return &s.AbsoluteRedirect }),
+	{names: []string{"server_tokens"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.ServerTokens = dirs[0].Args[0] != "off"
+		return nil
+	}},
+
+	// logging
+	{names: []string{"access_log"}, apply: applyAccessLog},
+	{names: []string{"error_log"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		logs, err := b.errorLogs(dirs)
+		st.ErrorLogs = logs
+		return err
+	}},
+}
+
+// defaultSettings are nginx's defaults (fulcrum's where it differs, as documented):
+// what a level gets for every directive that no level of its chain writes.
+func (b *builder) defaultSettings() *Settings {
+	return &Settings{
+		Root:                     b.path("html"),
+		Index:                    []string{"index.html"},
+		DefaultType:              "text/plain",
+		Types:                    b.defaultTypes(),
+		ProxyPassRequestHeaders:  true,
+		ProxyPassRequestBody:     true,
+		ProxyHTTPVersion:         "1.1", // nginx: 1.0; fulcrum keeps upstream connections alive
+		ProxyRedirects:           []ProxyRedirect{{Default: true}},
+		ProxyBuffering:           true,
+		ProxyRequestBuffering:    true,
+		ProxyConnectTimeout:      60 * time.Second,
+		ProxyReadTimeout:         60 * time.Second,
+		ProxySendTimeout:         60 * time.Second,
+		ProxyNextUpstream:        NextError | NextTimeout,
+		ClientMaxBodySize:        1 << 20,
+		ClientHeaderTimeout:      60 * time.Second,
+		ClientBodyTimeout:        60 * time.Second,
+		SendTimeout:              60 * time.Second,
+		KeepaliveTimeout:         75 * time.Second,
+		KeepaliveRequests:        1000,
+		KeepaliveTime:            time.Hour,
+		LargeClientHeaderBuffers: BufferSpec{Number: 4, Size: 8 << 10},
+		IgnoreInvalidHeaders:     true,
+		RealIPHeader:             "X-Real-IP",
+		AbsoluteRedirect:         true,
+		ServerTokens:             true,
+		AccessLogs:               []AccessLog{{Path: b.path("logs/access.log"), Format: b.formats["combined"]}},
+		ErrorLogs:                b.cfg.Main.ErrorLogs,
+	}
+}
+
+// settings builds the effective Settings of level s.
+func (b *builder) settings(s *scope) (*Settings, error) {
+	st := b.defaultSettings()
+	for i := range settingRules {
+		r := &settingRules[i]
+		find := r.find
+		if find == nil {
+			find = (*scope).nearest
+		}
+		dirs, at := find(s, r.names...)
+		if len(dirs) == 0 {
+			continue
+		}
+		if err := r.apply(b, st, dirs, at); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// ownLevel is a find function for directives that are not inherited.
+func (s *scope) ownLevel(names ...string) ([]*Directive, *scope) {
+	if dirs := s.own(names...); len(dirs) > 0 {
+		return dirs, s
+	}
+	return nil, nil
+}
+
+// findReturn finds the return that answers requests at level s: the server's, which
+// runs before any location is chosen, else the level's own. A location's return is
+// not inherited by nested locations (nginx's rewrite module keeps it per level).
+func findReturn(s *scope, names ...string) ([]*Directive, *scope) {
+	if srv := s.server(); srv != nil && srv != s {
+		if dirs, at := srv.ownLevel(names...); dirs != nil {
+			return dirs, at
+		}
+	}
+	return s.ownLevel(names...)
+}
+
+// Constructors for the rules of plain values: the nearest level's one directive.
+
+func textRule(name string, field func(*Settings) *string) settingRule {
+	return settingRule{names: []string{name}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		*field(st) = dirs[0].Args[0]
+		return nil
+	}}
+}
+
+func flagRule(name string, field func(*Settings) *bool) settingRule {
+	return settingRule{names: []string{name}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		v, err := parseFlag(dirs[0].Args[0])
+		*field(st) = v
+		return err
+	}}
+}
+
+func msecRule(name string, field func(*Settings) *time.Duration) settingRule {
+	return settingRule{names: []string{name}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		v, err := parseTime(dirs[0].Args[0], false)
+		*field(st) = v
+		return err
+	}}
+}
+
+func intRule(name string, field func(*Settings) *int) settingRule {
+	return settingRule{names: []string{name}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		v, err := parseInt(dirs[0].Args[0])
+		*field(st) = v
+		return err
+	}}
+}
+
+// listRule gathers one argument per directive, in order, from the nearest level.
+func listRule(name string, field func(*Settings) *[]string) settingRule {
+	return settingRule{names: []string{name}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		list := make([]string, len(dirs))
+		for i, d := range dirs {
+			list[i] = d.Args[0]
+		}
+		*field(st) = list
+		return nil
+	}}
+}
+
+// parseInt parses a number that must fit in an int.
+func parseInt(s string) (int, error) {
+	n, err := parseNumber(s)
+	if err != nil || n > int64(maxInt32) {
+		return 0, errBadValue
+	}
+	return int(n), nil
+}
+
+// applyAlias sets Alias when the nearest of root and alias is an alias.
+func applyAlias(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	if len(dirs) > 1 {
+		first, second := dirs[0], dirs[1]
+		return errorf(second.Pos, `"%s" directive is duplicate, "%s" directive was specified earlier`, second.Name, first.Name)
+	}
+	if dirs[0].Name == "alias" {
+		st.Alias = b.path(dirs[0].Args[0])
+	}
+	return nil
+}
+
+// applyIndex joins the files of every index directive at the level.
+func applyIndex(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	var files []string
+	for _, d := range dirs {
+		for i, f := range d.Args {
+			if f == "" {
+				return errorf(d.Pos, `index "" in "index" directive is invalid`)
+			}
+			if strings.HasPrefix(f, "/") && i != len(d.Args)-1 {
+				b.warn(d.Pos, "", `only the last index in "index" directive should be absolute`)
+			}
+			files = append(files, f)
+		}
+	}
+	st.Index = files
+	return nil
+}
+
+// applyTryFiles checks the last argument, which may be "=code".
+func applyTryFiles(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	last := d.Args[len(d.Args)-1]
+	if strings.HasPrefix(last, "=") {
+		if code, err := strconv.Atoi(last[1:]); err != nil || code < 0 || code > 999 {
+			return errorf(d.Pos, `invalid code "%s"`, last)
+		}
+	}
+	st.TryFiles = d.Args
+	return nil
+}
+
+// headerTemplates turns proxy_set_header lines into templates.
+func headerTemplates(dirs []*Directive) []HeaderTemplate {
+	out := make([]HeaderTemplate, len(dirs))
+	for i, d := range dirs {
+		out[i] = HeaderTemplate{Name: d.Args[0], Value: d.Args[1], Pos: d.Pos}
+	}
+	return out
+}
+
+// applyAddHeader turns add_header lines into templates; a third argument must be
+// "always".
+func applyAddHeader(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	out := make([]HeaderTemplate, len(dirs))
+	for i, d := range dirs {
+		h := HeaderTemplate{Name: d.Args[0], Value: d.Args[1], Pos: d.Pos}
+		if len(d.Args) == 3 {
+			if d.Args[2] != "always" {
+				return hintf(d.Pos, `the third argument can only be "always"`, `invalid parameter "%s"`, d.Args[2])
+			}
+			h.Always = true
+		}
+		out[i] = h
+	}
+	st.AddHeaders = out
+	return nil
+}
+
+// applyKeepaliveTimeout reads "keepalive_timeout timeout [header_timeout]".
+func applyKeepaliveTimeout(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	t, err := parseTime(d.Args[0], false)
+	if err != nil {
+		return err
+	}
+	st.KeepaliveTimeout, st.KeepaliveHeaderTimeout = t, 0
+	if len(d.Args) == 2 {
+		// nginx takes the header timeout in seconds (ngx_parse_time(..., 1))
+		h, err := parseTime(d.Args[1], true)
+		if err != nil {
+			return hintf(d.Pos, "use a time such as 60 or 1m", `"%s" directive invalid value`, d.Name)
+		}
+		st.KeepaliveHeaderTimeout = h
+	}
+	return nil
+}
+
+// applyLargeHeaderBuffers reads "number size"; both must be positive, as in nginx's
+// ngx_conf_set_bufs_slot.
+func applyLargeHeaderBuffers(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	n, err1 := parseInt(d.Args[0])
+	size, err2 := parseSize(d.Args[1])
+	if err1 != nil || err2 != nil || n == 0 || size == 0 {
+		return hintf(d.Pos, "use a number and a size such as 4 8k", `"%s" directive invalid value`, d.Name)
+	}
+	st.LargeClientHeaderBuffers = BufferSpec{Number: n, Size: size}
+	return nil
+}
+
+// applyErrorPage reads "error_page code ... [=[response]] uri".
+func applyErrorPage(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	out := make([]ErrorPage, 0, len(dirs))
+	for _, d := range dirs {
+		p, err := parseErrorPage(d)
+		if err != nil {
+			return err
+		}
+		out = append(out, p)
+	}
+	st.ErrorPages = out
+	return nil
+}
+
+func parseErrorPage(d *Directive) (ErrorPage, error) {
+	p := ErrorPage{Target: d.Args[len(d.Args)-1], Pos: d.Pos}
+	codes := d.Args[:len(d.Args)-1]
+	if last := codes[len(codes)-1]; strings.HasPrefix(last, "=") {
+		codes = codes[:len(codes)-1]
+		if last == "=" {
+			p.UseTargetStatus = true
+		} else if n, err := strconv.Atoi(last[1:]); err != nil || n <= 0 || last[1] == '+' || last[1] == '-' {
+			return p, errorf(d.Pos, `invalid value "%s"`, last)
+		} else {
+			p.Response = n
+		}
+	}
+	if len(codes) == 0 {
+		return p, errorf(d.Pos, `invalid number of arguments in "error_page" directive`)
+	}
+	for _, c := range codes {
+		n, err := parseInt(c)
+		if err != nil {
+			return p, errorf(d.Pos, `invalid value "%s"`, c)
+		}
+		if n < 300 || n > 599 {
+			return p, errorf(d.Pos, `value "%s" must be between 300 and 599`, c)
+		}
+		p.Codes = append(p.Codes, n)
+	}
+	return p, nil
+}
+
+// path resolves a path from the configuration against the prefix, as nginx does
+// for root, alias, logs and pid. stderr and stdout are kept as they are.
+func (b *builder) path(p string) string {
+	if p == "stderr" || p == "stdout" || filepath.IsAbs(p) {
+		return p
+	}
+	abs := filepath.Join(b.prefix, p)
+	if strings.HasSuffix(p, "/") && !strings.HasSuffix(abs, "/") {
+		abs += "/" // alias keeps its trailing slash: it is part of the mapping
+	}
+	return abs
+}

@@ -300,7 +300,8 @@ type Settings struct {
 	// configuration sets; the proxy adds nginx's default "Host: $proxy_host" itself
 	// unless Host is among them. ProxyHideHeaders likewise lists only the
 	// configured ones, not nginx's built-in list (Date, Server, X-Accel-...).
-	// ProxyRedirects is [{Default: true}] unless the configuration says otherwise.
+	// ProxyRedirects is [{Default: true}] unless the configuration says otherwise;
+	// "proxy_redirect off" is [{Off: true}].
 	ProxySetHeaders         []HeaderTemplate
 	ProxyHideHeaders        []string
 	ProxyPassHeaders        []string

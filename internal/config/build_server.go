@@ -94,7 +94,16 @@ func (b *builder) listenAddr(d *Directive) (Listen, error) {
 		l.Addr = joinHostPort("0.0.0.0", port)
 		return l, nil
 	}
-	hp, err := splitHostPort(strings.Replace(a, "*:", "0.0.0.0:", 1), 80)
+	// fulcrum extension: "ADDR:0" binds an ephemeral port (for tests and tools);
+	// the daemon logs the address it bound.
+	parse, ephemeral := a, false
+	if host, ok := strings.CutSuffix(a, ":0"); ok && host != "" && !strings.HasSuffix(host, ":") {
+		parse, ephemeral = host+":1", true
+	}
+	hp, err := splitHostPort(strings.Replace(parse, "*:", "0.0.0.0:", 1), 80)
+	if ephemeral {
+		hp.port = 0
+	}
 	switch {
 	case err == errBadPort:
 		return l, hintf(d.Pos, "a port is a number from 1 to 65535", `invalid port in "%s" of the "listen" directive`, a)

@@ -60,6 +60,7 @@ func Load(path string, opts LoadOptions) (*Config, error) {
 		return nil, err
 	}
 	cfg.Files = tree.Files
+	cfg.Prefix = prefix
 	return cfg, nil
 }
 

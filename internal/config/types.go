@@ -10,6 +10,9 @@ import (
 type Config struct {
 	// Files lists every file read, main file first, for `fulcrum -T`.
 	Files []SourceFile
+	// Prefix is the absolute directory relative paths resolved against (-p, or
+	// the main file's directory).
+	Prefix string
 	// Main holds the main context's settings (and the events block).
 	Main Main
 	// HTTP is the http block; nil when the configuration has none.

@@ -97,6 +97,9 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		listeners:  map[string]*listener{},
 		upgrades:   newUpgradeTracker(),
 	}
+	if err := ensureLogDir(cfg); err != nil {
+		return nil, err
+	}
 	logs, err := openLogs(cfg, startup)
 	if err != nil {
 		return nil, err
@@ -179,6 +182,10 @@ func (d *Daemon) Reload() {
 	log.Logf(errlog.Notice, "signal process started: reloading configuration")
 	cfg, err := config.Load(d.opts.ConfPath, d.opts.Load)
 	if err != nil {
+		log.Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		return
+	}
+	if err := ensureLogDir(cfg); err != nil {
 		log.Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
 		return
 	}

@@ -68,6 +68,9 @@ func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
 // sockets or writing files: `fulcrum -t` uses it after config.Load, so templates
 // with unknown variables and routing conflicts fail the test too.
 func Check(cfg *config.Config) error {
+	if err := ensureLogDir(cfg); err != nil {
+		return err
+	}
 	logs := &logSet{}
 	logs.access = newAccessFiles(logs.error)
 	defer logs.access.Close()

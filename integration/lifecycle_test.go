@@ -114,7 +114,7 @@ func TestReloadUnderLoadLosesNothing(t *testing.T) {
 			}
 		}
 		before := total.Load()
-		waitFor(t, "traffic after the reload", func() bool { return total.Load() > before+50 })
+		waitFor(t, "traffic after the reload", func() bool { return total.Load() > before+300 })
 	}
 	close(stop)
 	wg.Wait()

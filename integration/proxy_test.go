@@ -320,3 +320,44 @@ http {
 		t.Errorf("next POST: %d %q, want 200 from good", resp.StatusCode, firstLine(string(body)))
 	}
 }
+
+func TestMapVariables(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    map $http_upgrade $connection_upgrade {
+        default upgrade;
+        ''      close;
+    }
+    map $host $site {
+        hostnames;
+        default          other;
+        example.org      main;
+        *.example.org    sub;
+        ~^api(?<n>\d+)\. "api-$n";
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "$connection_upgrade $site"; }
+    }
+}`, 1)
+	client := newClient()
+	tests := []struct {
+		name    string
+		headers []string
+		want    string
+	}{
+		{"no upgrade header", []string{"Host", "example.org"}, "close main"},
+		{"upgrade header", []string{"Host", "a.example.org", "Upgrade", "websocket"}, "upgrade sub"},
+		{"regex with capture", []string{"Host", "api7.test"}, "close api-7"},
+		{"default", []string{"Host", "elsewhere.test"}, "close other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := get(t, client, in.url(0)+"/", tt.headers...)
+			if code != 200 || body != tt.want {
+				t.Errorf("got %d %q, want 200 %q", code, body, tt.want)
+			}
+		})
+	}
+}

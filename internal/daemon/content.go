@@ -109,7 +109,7 @@ type staticHandler struct {
 }
 
 func newStaticHandler(cfg *config.Config, loc *config.Location, comp *vars.Compiler, log *errlog.Logger) (handler, error) {
-	rv, err := static.New(loc.Settings, cfg.HTTP.Types, static.Location{Path: loc.Path, Regex: loc.Regex != nil})
+	rv, err := static.New(loc.Settings, loc.Settings.Types, static.Location{Path: loc.Path, Regex: loc.Regex != nil})
 	if err != nil {
 		return nil, fmt.Errorf("location %q in %s: %w", loc.Path, loc.Pos, err)
 	}

@@ -99,6 +99,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		s.byKey[key] = l
 	}
 	comp := newCompiler(cfg)
+	if err := defineMaps(comp, cfg.HTTP.Maps); err != nil {
+		return nil, err
+	}
 	pools, err := buildPools(cfg.HTTP, reg, comp)
 	if err != nil {
 		return nil, err
@@ -148,6 +151,11 @@ func newCompiler(cfg *config.Config) *vars.Compiler {
 			declare(n.Regex)
 		}
 		walk(srv.Locations)
+	}
+	for _, m := range cfg.HTTP.Maps {
+		for _, e := range m.Entries {
+			declare(e.Regex)
+		}
 	}
 	return c
 }

@@ -1,0 +1,124 @@
+package daemon
+
+import (
+	"fmt"
+	"strings"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
+)
+
+// compiledMap is a map block ready for requests: its source template, entries
+// with compiled values, and the default.
+type compiledMap struct {
+	source  *vars.Template
+	exact   map[string]*vars.Template
+	lead    []mapWildcard // "*.example.org": suffix ".example.org", longest first
+	trail   []mapWildcard // "mail.*": prefix "mail.", longest first
+	regexes []mapRegex
+	def     *vars.Template // nil: the variable is empty when nothing matches
+}
+
+type mapWildcard struct {
+	affix string
+	value *vars.Template
+}
+
+type mapRegex struct {
+	entry config.MapEntry
+	value *vars.Template
+}
+
+// defineMaps makes every map block's variable known to comp. The names are
+// declared before any template is compiled, so maps may use one another.
+func defineMaps(comp *vars.Compiler, maps []*config.Map) error {
+	compiled := make([]*compiledMap, len(maps))
+	for i, m := range maps {
+		cm := &compiledMap{exact: map[string]*vars.Template{}}
+		compiled[i] = cm
+		comp.Define(m.Variable, cm.get)
+	}
+	for i, m := range maps {
+		if err := compiled[i].compile(comp, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (cm *compiledMap) compile(comp *vars.Compiler, m *config.Map) error {
+	var err error
+	compile := func(s string, pos config.Pos) *vars.Template {
+		if err != nil {
+			return nil
+		}
+		t, e := comp.Compile(s)
+		if e != nil {
+			err = fmt.Errorf("%w in %s", e, pos)
+		}
+		return t
+	}
+	cm.source = compile(m.Source, m.Pos)
+	if m.Default != "" {
+		cm.def = compile(m.Default, m.Pos)
+	}
+	for _, e := range m.Entries {
+		v := compile(e.Value, e.Pos)
+		switch e.Kind {
+		case config.NameExact:
+			if _, dup := cm.exact[e.Key]; !dup {
+				cm.exact[e.Key] = v
+			}
+		case config.NameLeadWildcard:
+			cm.lead = append(cm.lead, mapWildcard{affix: strings.TrimPrefix(e.Key, "*"), value: v})
+		case config.NameTrailWildcard:
+			cm.trail = append(cm.trail, mapWildcard{affix: strings.TrimSuffix(e.Key, "*"), value: v})
+		case config.NameRegex:
+			cm.regexes = append(cm.regexes, mapRegex{entry: e, value: v})
+		}
+	}
+	sortLongestFirst(cm.lead)
+	sortLongestFirst(cm.trail)
+	return err
+}
+
+func sortLongestFirst(ws []mapWildcard) {
+	for i := 1; i < len(ws); i++ {
+		for j := i; j > 0 && len(ws[j].affix) > len(ws[j-1].affix); j-- {
+			ws[j], ws[j-1] = ws[j-1], ws[j]
+		}
+	}
+}
+
+// get is the map variable's getter: exact key, then the longest wildcards, then
+// the first matching regex (whose captures the value may use), else the default.
+func (cm *compiledMap) get(dst []byte, st *vars.State) ([]byte, bool) {
+	key := cm.source.String(st)
+	lower := strings.ToLower(key)
+	if v, ok := cm.exact[lower]; ok {
+		return v.Append(dst, st), true
+	}
+	for _, w := range cm.lead {
+		if strings.HasSuffix(lower, w.affix) {
+			return w.value.Append(dst, st), true
+		}
+	}
+	for _, w := range cm.trail {
+		if strings.HasPrefix(lower, w.affix) {
+			return w.value.Append(dst, st), true
+		}
+	}
+	for _, r := range cm.regexes {
+		if idx := r.entry.Regex.FindStringSubmatchIndex(key); idx != nil {
+			saved := st.Captures
+			st.Captures = vars.Captures{Subject: key, Index: idx, Names: r.entry.Regex.SubexpNames()}
+			dst = r.value.Append(dst, st)
+			st.Captures = saved
+			return dst, true
+		}
+	}
+	if cm.def != nil {
+		return cm.def.Append(dst, st), true
+	}
+	return dst, true
+}

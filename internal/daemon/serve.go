@@ -42,11 +42,18 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 	set := srv.Config.Settings
 	rec.set, rec.server = set, serverHeader(set)
 	st.ServerName = primaryName(srv.Config)
+	if rule := s.realIP[srv.Config]; rule != nil {
+		peer := rule.clientAddr(st.Remote.Addr(), r.Header[rule.header])
+		st.Remote = netip.AddrPortFrom(peer, st.Remote.Port())
+	}
 	defer func() { s.access.log(rec.set, st) }()
-	if hostErr != nil || (r.Host == "" && r.ProtoAtLeast(1, 1)) {
+	if hostErr != nil || (r.Host == "" && r.ProtoAtLeast(1, 1)) || !acceptableFraming(r) {
 		rec.fail(http.StatusBadRequest)
 		return
 	}
+	// An upgrade that the backend declines leaves the connection in HTTP mode with
+	// bytes the client meant for another protocol: close it after the answer.
+	rec.closeUnlessUpgraded = r.Header.Get("Upgrade") != ""
 	path, err := router.NormalizePath(rawPath(st.RequestURI))
 	if err != nil {
 		rec.fail(http.StatusBadRequest)
@@ -102,6 +109,19 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 	}
 	s.log.Logf(errlog.Error, "rewrite or internal redirection cycle while internally redirecting to %q", st.Path)
 	rec.fail(http.StatusInternalServerError)
+}
+
+// acceptableFraming refuses what net/http lets through but the edge policy does
+// not: a request target of "*" (OPTIONS *; no location allows it) and a
+// Transfer-Encoding on HTTP/1.0 (RFC 9112 section 6.1).
+func acceptableFraming(r *http.Request) bool {
+	if r.RequestURI == "*" {
+		return false
+	}
+	if !r.ProtoAtLeast(1, 1) && len(r.TransferEncoding) > 0 {
+		return false
+	}
+	return true
 }
 
 // fillRequest fills the engine-neutral request view from net/http's request.
@@ -210,6 +230,9 @@ type recorder struct {
 	set         *config.Settings
 	server      string
 	wroteHeader bool
+	// closeUnlessUpgraded closes the connection after a response to an upgrade
+	// request that did not switch protocols.
+	closeUnlessUpgraded bool
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -224,6 +247,9 @@ func (w *recorder) WriteHeader(code int) {
 	h := w.ResponseWriter.Header()
 	h.Set("Server", w.server)
 	w.st.SentHeader = vars.HeaderMap(h)
+	if w.closeUnlessUpgraded && code != http.StatusSwitchingProtocols {
+		h.Set("Connection", "close")
+	}
 	w.snap.addHeaders(h, w.set, code, w.st)
 	w.ResponseWriter.WriteHeader(code)
 }

@@ -33,6 +33,7 @@ type snapshot struct {
 	log      *errlog.Logger
 	access   *accessLogs
 	adds     map[*config.Settings][]addHeader
+	realIP   map[*config.Server]*realIPRule
 	states   sync.Pool // *vars.State, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
 	// its last request finished.
@@ -108,6 +109,14 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 	}
 	for _, p := range pools {
 		s.pools = append(s.pools, p.pool)
+	}
+	s.realIP = map[*config.Server]*realIPRule{}
+	for _, srv := range cfg.HTTP.Servers {
+		rule, err := compileRealIP(srv.Settings)
+		if err != nil {
+			return nil, &config.Error{Pos: srv.Pos, Msg: err.Error()}
+		}
+		s.realIP[srv] = rule
 	}
 	b := &handlerBuilder{snap: s, comp: comp, pools: pools, transports: ts, upgrades: up}
 	for _, srv := range cfg.HTTP.Servers {

@@ -86,13 +86,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	}
 	body, err := newReplayBody(r, h.set)
 	if err != nil {
-		errpage.Write(w, http.StatusRequestEntityTooLarge, h.server)
-		st.Status = http.StatusRequestEntityTooLarge
+		errpage.Write(w, bodyErrorStatus(r, err), h.server)
 		return
 	}
 	req.body = body
 	ctx := context.WithValue(r.Context(), ctxKey{}, req)
 	h.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// bodyErrorStatus is the status for a request body that could not be read: 413
+// past client_max_body_size, 408 when the client stopped sending, 499 when it
+// went away, else 400 (a malformed chunked body).
+func bodyErrorStatus(r *http.Request, err error) int {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge
+	case r.Context().Err() != nil:
+		return 499
+	case isTimeout(err):
+		return http.StatusRequestTimeout
+	}
+	return http.StatusBadRequest
 }
 
 // errorHandler answers a request whose every attempt failed (or that found no

@@ -1,0 +1,46 @@
+package daemon
+
+import (
+	"net/netip"
+	"testing"
+
+	"fulcrum/internal/config"
+)
+
+func TestRealIP(t *testing.T) {
+	rule := func(recursive bool, from ...string) *realIPRule {
+		r, err := compileRealIP(&config.Settings{SetRealIPFrom: from, RealIPHeader: "X-Forwarded-For", RealIPRecursive: recursive})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	tests := []struct {
+		name   string
+		rule   *realIPRule
+		peer   string
+		values []string
+		want   string
+	}{
+		{"no rule: the peer", nil, "10.0.0.1", []string{"1.2.3.4"}, "10.0.0.1"},
+		{"untrusted peer: header ignored", rule(false, "192.168.0.0/16"), "10.0.0.1", []string{"1.2.3.4"}, "10.0.0.1"},
+		{"trusted peer: last address", rule(false, "10.0.0.0/8"), "10.0.0.1", []string{"1.2.3.4, 5.6.7.8"}, "5.6.7.8"},
+		{"recursive skips trusted hops", rule(true, "10.0.0.0/8"), "10.0.0.1", []string{"1.2.3.4, 10.9.9.9"}, "1.2.3.4"},
+		{"recursive, all trusted: leftmost", rule(true, "10.0.0.0/8"), "10.0.0.1", []string{"10.1.1.1, 10.2.2.2"}, "10.1.1.1"},
+		{"several fields", rule(false, "10.0.0.1"), "10.0.0.1", []string{"1.1.1.1", "2.2.2.2"}, "2.2.2.2"},
+		{"garbage ignored", rule(false, "10.0.0.0/8"), "10.0.0.1", []string{"not-an-ip"}, "10.0.0.1"},
+		{"no header", rule(false, "10.0.0.0/8"), "10.0.0.1", nil, "10.0.0.1"},
+		{"ipv6", rule(false, "::1"), "::1", []string{"2001:db8::1"}, "2001:db8::1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.rule.clientAddr(netip.MustParseAddr(tt.peer), tt.values)
+			if got.String() != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+	if _, err := compileRealIP(&config.Settings{SetRealIPFrom: []string{"nope"}}); err == nil {
+		t.Error("a bad set_real_ip_from must be an error")
+	}
+}

@@ -75,7 +75,9 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		ReadHeaderTimeout: lim.headerTimeout,
 		IdleTimeout:       lim.keepaliveTimeout,
 		MaxHeaderBytes:    lim.maxHeaderBytes,
-		ErrorLog:          d.logs.error().StdLogger(errlog.Info),
+		// OPTIONS * reaches the handler, which refuses it (no location allows it).
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     d.logs.error().StdLogger(errlog.Info),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, connInfoKey{}, &connInfo{id: d.connSeq.Add(1), listener: l.key})
 		},

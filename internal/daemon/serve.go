@@ -112,16 +112,9 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 }
 
 // acceptableFraming refuses what net/http lets through but the edge policy does
-// not: a request target of "*" (OPTIONS *; no location allows it) and a
-// Transfer-Encoding on HTTP/1.0 (RFC 9112 section 6.1).
+// not: a request target of "*" (OPTIONS *; no location allows it).
 func acceptableFraming(r *http.Request) bool {
-	if r.RequestURI == "*" {
-		return false
-	}
-	if !r.ProtoAtLeast(1, 1) && len(r.TransferEncoding) > 0 {
-		return false
-	}
-	return true
+	return r.RequestURI != "*"
 }
 
 // fillRequest fills the engine-neutral request view from net/http's request.

@@ -1,0 +1,356 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recorder is a raw TCP backend that records every request it parses (leniently,
+// with net/http's reader) and answers each with "ok N", N counting requests.
+type recorder struct {
+	ln   net.Listener
+	mu   sync.Mutex // guards reqs
+	reqs []recorded
+}
+
+// recorded is one request as the backend read it.
+type recorded struct {
+	method, uri string
+	header      http.Header
+	host        string
+	body        string
+}
+
+func startRecorder(t *testing.T) *recorder {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{ln: ln}
+	go r.serve()
+	t.Cleanup(func() { ln.Close() })
+	return r
+}
+
+func (r *recorder) serve() {
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		go r.handle(c)
+	}
+}
+
+func (r *recorder) handle(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.reqs = append(r.reqs, recorded{method: req.Method, uri: req.RequestURI, header: req.Header, host: req.Host, body: string(body)})
+		n := len(r.reqs)
+		r.mu.Unlock()
+		msg := fmt.Sprintf("ok %d", n)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(msg), msg)
+	}
+}
+
+func (r *recorder) addr() string { return r.ln.Addr().String() }
+
+// take returns and forgets the requests recorded so far.
+func (r *recorder) take() []recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.reqs
+	r.reqs = nil
+	return out
+}
+
+// exchange sends raw bytes on a new connection and reads one response. It
+// returns the response (nil if none came), whether the server then closed the
+// connection, and the connection (still open unless closed).
+func exchange(t *testing.T, addr, raw string) (*http.Response, string, bool, net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	for err == nil && resp.StatusCode == http.StatusContinue {
+		resp, err = http.ReadResponse(br, nil)
+	}
+	if err != nil {
+		c.Close()
+		return nil, "", true, nil, nil
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	closed := resp.Close || connClosed(c, br)
+	return resp, string(body), closed, c, br
+}
+
+// connClosed reports whether the peer closed c (EOF within a short wait).
+func connClosed(c net.Conn, br *bufio.Reader) bool {
+	c.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+	_, err := br.Peek(1)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err == nil {
+		return false // bytes we did not ask for: not closed, and suspicious
+	}
+	var ne net.Error
+	return !(errorAs(err, &ne) && ne.Timeout())
+}
+
+func errorAs(err error, target *net.Error) bool {
+	ne, ok := err.(net.Error)
+	if ok {
+		*target = ne
+	}
+	return ok
+}
+
+// hardeningConfig proxies / to the recorder and denies /admin/.
+func hardeningConfig(backend string) string {
+	return fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        server_name a;
+        location / {
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_pass http://%s;
+        }
+        location /admin/ { return 403; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name other.test;
+        location / { return 200 "other $host"; }
+    }
+}`, backend)
+}
+
+// TestRequestFramingAndHeaders sends exact bytes over raw connections and checks
+// the status, whether the connection was closed, and what the backend received.
+// After every case a follow-up request (on the same connection when it is still
+// open) and a second client must each get their own answer.
+func TestRequestFramingAndHeaders(t *testing.T) {
+	rec := startRecorder(t)
+	in := startFulcrum(t, hardeningConfig(rec.addr()), 1)
+	addr := in.listening()[0]
+	const h = "Host: a\r\n"
+	tests := []struct {
+		name       string
+		raw        string
+		wantStatus int
+		wantClose  bool
+		// backend: how many requests must reach the backend, and a check of them.
+		wantBackend int
+		check       func(t *testing.T, got []recorded)
+	}{
+		{"plain GET", "GET /x HTTP/1.1\r\n" + h + "\r\n", 200, false, 1, nil},
+		{"Transfer-Encoding with an unknown coding", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: foo\r\n\r\n", 501, true, 0, nil},
+		{"two different Content-Lengths", "POST / HTTP/1.1\r\n" + h + "Content-Length: 2\r\nContent-Length: 3\r\n\r\nhi!", 400, true, 0, nil},
+		{"Content-Length with a sign", "POST / HTTP/1.1\r\n" + h + "Content-Length: +2\r\n\r\nhi", 400, true, 0, nil},
+		{"chunk size not hex", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n0x2\r\nhi\r\n0\r\n\r\n", 400, true, 0, nil},
+		{"chunk data longer than its size", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n", 400, true, 0, nil},
+		{"bare CR in a value", "GET / HTTP/1.1\r\n" + h + "X: a\rb\r\n\r\n", 400, true, 0, nil},
+		{"NUL in a value", "GET / HTTP/1.1\r\n" + h + "X: a\x00b\r\n\r\n", 400, true, 0, nil},
+		{"space before the colon", "GET / HTTP/1.1\r\n" + h + "X : b\r\n\r\n", 400, true, 0, nil},
+		{"line without a colon", "GET / HTTP/1.1\r\n" + h + "Xb\r\n\r\n", 400, true, 0, nil},
+		{"whitespace before the first header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", 400, true, 0, nil},
+		{"two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, true, 0, nil},
+		{"no Host on HTTP/1.1", "GET / HTTP/1.1\r\n\r\n", 400, true, 0, nil},
+		{"invalid Host", "GET / HTTP/1.1\r\nHost: a..b\r\n\r\n", 400, true, 0, nil},
+		{"# in the target", "GET /a#b HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"HTTP/2.0 request line", "GET / HTTP/2.0\r\n" + h + "\r\n", 505, true, 0, nil},
+		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 400, true, 0, nil},
+		{"header section too large", "GET / HTTP/1.1\r\n" + h + "X: " + strings.Repeat("a", 70000) + "\r\n\r\n", 431, true, 0, nil},
+		{"Expect other than 100-continue", "POST / HTTP/1.1\r\n" + h + "Expect: foo\r\nContent-Length: 2\r\n\r\nhi", 417, true, 0, nil},
+		{"underscore header dropped", "GET / HTTP/1.1\r\n" + h + "X_Forwarded_For: 6.6.6.6\r\nX-Ok: 1\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				for name := range got[0].header {
+					if strings.Contains(name, "_") {
+						t.Errorf("backend got underscore header %q", name)
+					}
+				}
+				if got[0].header.Get("X-Ok") != "1" {
+					t.Error("a normal header was lost")
+				}
+			}},
+		{"Connection cannot remove what fulcrum sets", "GET / HTTP/1.1\r\n" + h + "Connection: X-Forwarded-For, X-Real-IP\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].header.Get("X-Forwarded-For") != "127.0.0.1" || got[0].header.Get("X-Real-Ip") != "127.0.0.1" {
+					t.Errorf("backend headers %v: fulcrum's X-Forwarded-For/X-Real-IP missing", got[0].header)
+				}
+			}},
+		{"Connection-named header removed", "GET / HTTP/1.1\r\n" + h + "Connection: X-Secret\r\nX-Secret: 1\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if _, ok := got[0].header["X-Secret"]; ok {
+					t.Error("a header named in Connection was forwarded")
+				}
+			}},
+		{"spoofed forwarding headers from an untrusted client", "GET / HTTP/1.1\r\n" + h + "X-Real-IP: 6.6.6.6\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].header.Get("X-Real-Ip") != "127.0.0.1" {
+					t.Errorf("X-Real-IP %q reached the backend as the client", got[0].header.Get("X-Real-Ip"))
+				}
+				if got[0].header.Get("X-Forwarded-For") != "6.6.6.6, 127.0.0.1" {
+					t.Errorf("X-Forwarded-For %q, want the client's list plus the peer", got[0].header.Get("X-Forwarded-For"))
+				}
+			}},
+		{"h2c upgrade never forwarded", "GET / HTTP/1.1\r\n" + h + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n", 200, true, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].header.Get("Upgrade") != "" || got[0].header.Get("Http2-Settings") != "" {
+					t.Errorf("h2c upgrade forwarded: %v", got[0].header)
+				}
+			}},
+		{"Expect: 100-continue handled, not forwarded", "POST / HTTP/1.1\r\n" + h + "Expect: 100-continue\r\nContent-Length: 2\r\n\r\nhi", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].header.Get("Expect") != "" || got[0].body != "hi" {
+					t.Errorf("backend got Expect %q body %q", got[0].header.Get("Expect"), got[0].body)
+				}
+			}},
+		{"chunked body forwarded whole", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n3\r\n!!!\r\n0\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].body != "hi!!!" {
+					t.Errorf("backend body %q", got[0].body)
+				}
+			}},
+		{"query forwarded byte for byte", "GET /q?a=%2F%zz&b=;c HTTP/1.1\r\n" + h + "\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].uri != "/q?a=%2F%zz&b=;c" {
+					t.Errorf("backend target %q", got[0].uri)
+				}
+			}},
+		{"absolute-form routes by its host", "GET http://other.test/x HTTP/1.1\r\n" + h + "\r\n", 200, false, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec.take()
+			resp, _, closed, c, br := exchange(t, addr, tt.raw)
+			if resp == nil {
+				t.Fatalf("no response")
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if closed != tt.wantClose {
+				t.Errorf("connection closed = %v, want %v", closed, tt.wantClose)
+			}
+			got := rec.take()
+			if len(got) != tt.wantBackend {
+				t.Errorf("backend got %d requests, want %d: %+v", len(got), tt.wantBackend, got)
+			} else if tt.check != nil {
+				tt.check(t, got)
+			}
+			if !closed {
+				io.WriteString(c, "GET /follow-up HTTP/1.1\r\nHost: a\r\n\r\n")
+				r2, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("follow-up on the same connection: %v", err)
+				}
+				body, _ := io.ReadAll(r2.Body)
+				r2.Body.Close()
+				if r2.StatusCode != 200 || !strings.HasPrefix(string(body), "ok ") {
+					t.Errorf("follow-up got %d %q", r2.StatusCode, body)
+				}
+			}
+			if c != nil {
+				c.Close()
+			}
+			code, body := get(t, newClient(), "http://"+addr+"/second", "Host", "a")
+			if code != 200 || !strings.HasPrefix(body, "ok ") {
+				t.Errorf("second client got %d %q", code, body)
+			}
+			rec.take()
+		})
+	}
+}
+
+// TestDeniedPathStaysDenied tries to reach a denied location through encodings.
+func TestDeniedPathStaysDenied(t *testing.T) {
+	rec := startRecorder(t)
+	in := startFulcrum(t, hardeningConfig(rec.addr()), 1)
+	addr := in.listening()[0]
+	for _, target := range []string{
+		"/admin/", "/%61dmin/", "/x/%2e%2e/admin/", "/x/%2E%2E/admin/secret", "/%2fadmin/", "//admin/",
+		"/./admin/", "/admin/./x", "/x/../admin/", "/admin%2fx", "/%61%64%6d%69%6e/",
+	} {
+		t.Run(target, func(t *testing.T) {
+			rec.take()
+			resp, _, _, c, _ := exchange(t, addr, "GET "+target+" HTTP/1.1\r\nHost: a\r\n\r\n")
+			if c != nil {
+				c.Close()
+			}
+			if resp == nil || resp.StatusCode != http.StatusForbidden {
+				t.Errorf("GET %s: %v, want 403", target, resp)
+			}
+			if got := rec.take(); len(got) != 0 {
+				t.Errorf("GET %s reached the backend: %+v", target, got)
+			}
+		})
+	}
+	// Encodings that do not decode to /admin/ are not denied, and the backend gets
+	// the target exactly as sent.
+	for _, target := range []string{"/%252e%252e/admin/", "/admin;/x", "/%5cadmin/", "/adm%69n"} {
+		t.Run(target, func(t *testing.T) {
+			rec.take()
+			resp, _, _, c, _ := exchange(t, addr, "GET "+target+" HTTP/1.1\r\nHost: a\r\n\r\n")
+			if c != nil {
+				c.Close()
+			}
+			if resp == nil {
+				t.Fatal("no response")
+			}
+			got := rec.take()
+			if target == "/adm%69n" { // decodes to /admin: not under /admin/, proxied as sent
+				if len(got) != 1 || got[0].uri != target {
+					t.Errorf("backend got %+v, want the target as sent", got)
+				}
+				return
+			}
+			if len(got) == 1 && got[0].uri != target {
+				t.Errorf("backend got target %q, want %q", got[0].uri, target)
+			}
+		})
+	}
+	for _, target := range []string{"/%00admin/", "/x/../../admin/", "/%2e%2e/admin/"} {
+		t.Run("rejected "+target, func(t *testing.T) {
+			resp, _, _, c, _ := exchange(t, addr, "GET "+target+" HTTP/1.1\r\nHost: a\r\n\r\n")
+			if c != nil {
+				c.Close()
+			}
+			if resp == nil || resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("GET %s: %v, want 400", target, resp)
+			}
+			if got := rec.take(); len(got) != 0 {
+				t.Errorf("GET %s reached the backend", target)
+			}
+		})
+	}
+}
+
+var _ = bytes.NewReader

@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# bench/run.sh: fulcrum against nginx, side by side, on loopback (see bench/README.md).
+#
+# Builds fulcrum and the Go backend, starts two backends (GOMAXPROCS=1), nginx
+# (one worker) and fulcrum (worker_processes 1, and auto) with equivalent
+# configurations, then runs wrk against each proxy in turn (interleaved, the order
+# reversed every other round) for small and 64 KiB responses at 50 and 400
+# connections. Prints a table of medians over the rounds: requests/s, p50 and p99
+# latency, proxy CPU per 1,000 requests, RSS with the connections open, peak RSS,
+# and fulcrum/nginx ratios. Everything runs on 127.0.0.1, every run is bounded,
+# and everything stops and is removed on exit.
+#
+# Environment:
+#   QUICK=1        smoke run: 1 round of 3 s per run (about a minute in all)
+#   ROUNDS=N       rounds (default 3)
+#   DURATION=S     seconds per wrk run (default 5)
+#   THREADS=N      wrk threads (default 2)
+#   AUTO=0         skip fulcrum with worker_processes auto
+#   RESULTS=FILE   also write the markdown table to FILE
+#   KEEP=1         keep the work directory (configs, logs, raw wrk output)
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5}
+THREADS=${THREADS:-2}
+AUTO=${AUTO:-1}
+if [[ ${QUICK:-0} == 1 ]]; then
+	ROUNDS=1
+	DURATION=3
+fi
+CONNS=(50 400)
+PATHS=(small big)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# ensure_tools installs nginx-light and wrk from Debian when either is missing.
+ensure_tools() {
+	command -v go >/dev/null || die "go is not installed"
+	if command -v nginx >/dev/null && command -v wrk >/dev/null; then
+		return
+	fi
+	[[ $(id -u) == 0 ]] || die "nginx or wrk is missing; run as root or: apt-get install -y nginx-light wrk"
+	log "installing nginx-light and wrk"
+	apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light wrk >/dev/null
+	command -v nginx >/dev/null && command -v wrk >/dev/null || die "nginx or wrk still missing after install"
+}
+
+# ---- processes we start, stopped on exit -----------------------------------
+
+PIDS=()
+WORK=""
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		for _ in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	if [[ -n $WORK && ${KEEP:-0} != 1 ]]; then
+		rm -rf "$WORK"
+	elif [[ -n $WORK ]]; then
+		log "kept $WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_port waits up to 10 s for 127.0.0.1:PORT to accept connections.
+wait_port() {
+	local port=$1
+	for _ in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	die "nothing listens on 127.0.0.1:$port"
+}
+
+# fetch prints the response to GET PATH on 127.0.0.1:PORT (HTTP/1.0, 5 s bound).
+fetch() {
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"; printf "GET %s HTTP/1.0\r\nHost: bench\r\n\r\n" "$2" >&3; cat <&3' _ "$1" "$2"
+}
+
+# ---- /proc accounting ----------------------------------------------------------
+
+# proc_pids prints the pids that make up proxy NAME (nginx: master and workers).
+proc_pids() {
+	local pid=${MAIN_PID[$1]}
+	echo "$pid"
+	pgrep -P "$pid" || true
+}
+
+# cpu_ticks prints utime+stime, in clock ticks, summed over proxy NAME's processes.
+cpu_ticks() {
+	local total=0 pid stat rest
+	for pid in $(proc_pids "$1"); do
+		stat=$(<"/proc/$pid/stat") || continue
+		rest=${stat##*) } # fields from 3 (state) on; comm may hold spaces
+		read -r -a f <<<"$rest"
+		total=$((total + f[11] + f[12])) # fields 14 (utime) and 15 (stime)
+	done
+	echo "$total"
+}
+
+# mem_kb prints the sum of FIELD (VmRSS or VmHWM) in KiB over proxy NAME's processes.
+mem_kb() {
+	local total=0 pid v
+	for pid in $(proc_pids "$1"); do
+		v=$(awk -v k="$2:" '$1 == k { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+		total=$((total + ${v:-0}))
+	done
+	echo "$total"
+}
+
+# ---- setup ---------------------------------------------------------------------------
+
+ensure_tools
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+WORK=$(mktemp -d /tmp/fulcrum-bench.XXXXXX)
+chmod 755 "$WORK"
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
+
+log "building fulcrum and the backend"
+(cd "$ROOT" && go build -o "$WORK/fulcrum" ./cmd/fulcrum && go build -o "$WORK/backend" ./bench/backend)
+
+BACKENDS=()
+for i in 1 2; do
+	GOMAXPROCS=1 "$WORK/backend" -portfile "$WORK/backend$i.port" 2>>"$WORK/backend$i.log" &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		[[ -s $WORK/backend$i.port ]] && break
+		sleep 0.1
+	done
+	[[ -s $WORK/backend$i.port ]] || die "backend $i did not start (see $WORK/backend$i.log)"
+	BACKENDS+=("$(<"$WORK/backend$i.port")")
+done
+log "backends on 127.0.0.1:${BACKENDS[0]} and :${BACKENDS[1]}"
+
+PROXIES=(nginx fulcrum-1)
+[[ $AUTO == 1 ]] && PROXIES+=(fulcrum-auto)
+mapfile -t FREE < <("$WORK/backend" -freeports "${#PROXIES[@]}")
+declare -A PORT MAIN_PID
+for i in "${!PROXIES[@]}"; do
+	PORT[${PROXIES[$i]}]=${FREE[$i]}
+done
+
+# http_block is the part of the configuration both proxies share.
+http_block() {
+	cat <<EOF
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream backends {
+        server 127.0.0.1:${BACKENDS[0]};
+        server 127.0.0.1:${BACKENDS[1]};
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$1;
+        location / {
+            proxy_pass http://backends;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+}
+
+# nginx: one worker, in the foreground so that we own its pid; temp files under
+# WORK (owned by the worker's user, since the master may run as root).
+mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
+{
+	echo "daemon off;"
+	echo "worker_processes 1;"
+	echo "pid $WORK/nginx/nginx.pid;"
+	echo "error_log $WORK/nginx/error.log warn;"
+	http_block "${PORT[nginx]}" | sed "s|^http {|http {\n    client_body_temp_path $WORK/nginx/tmp/body;\n    proxy_temp_path $WORK/nginx/tmp/proxy;\n    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;\n    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;\n    scgi_temp_path $WORK/nginx/tmp/scgi;|"
+} >"$WORK/nginx.conf"
+[[ $(id -u) == 0 ]] && chown -R nobody "$WORK/nginx/tmp"
+nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx.conf" &
+MAIN_PID[nginx]=$!
+PIDS+=($!)
+
+# fulcrum: worker_processes 1 (GOMAXPROCS=1) and auto (all CPUs).
+for name in "${PROXIES[@]}"; do
+	[[ $name == nginx ]] && continue
+	wp=${name#fulcrum-}
+	mkdir -p "$WORK/$name"
+	{
+		echo "worker_processes $wp;"
+		echo "pid $WORK/$name/fulcrum.pid;"
+		echo "error_log $WORK/$name/error.log warn;"
+		http_block "${PORT[$name]}"
+	} >"$WORK/$name.conf"
+	"$WORK/fulcrum" -p "$WORK/$name" -e "$WORK/$name/error.log" -c "$WORK/$name.conf" &
+	MAIN_PID[$name]=$!
+	PIDS+=($!)
+done
+
+for name in "${PROXIES[@]}"; do
+	wait_port "${PORT[$name]}"
+	body=$(fetch "${PORT[$name]}" /small | tail -c 13)
+	[[ $body == "Hello, World!" ]] || die "$name on :${PORT[$name]} did not proxy /small (got '$body')"
+	log "$name on 127.0.0.1:${PORT[$name]} (pids $(proc_pids "$name" | tr '\n' ' '))"
+done
+
+# ---- runs ------------------------------------------------------------------------------
+
+RESULTS_TSV=$WORK/results.tsv
+printf 'round\tpath\tconns\tproxy\trequests\trps\tp50_ms\tp99_ms\tcpu_ms_per_1k\trss_kb\terrors\n' >"$RESULTS_TSV"
+
+# to_ms converts a wrk latency ("812.00us", "1.20ms", "2.01s") to milliseconds.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		n = v + 0
+		if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000
+		printf "%.3f", n }'
+}
+
+# run_one runs wrk once against proxy NAME and appends a line to RESULTS_TSV.
+run_one() {
+	local round=$1 path=$2 conns=$3 name=$4 dur=$5
+	local out=$WORK/wrk-$round-$path-$conns-$name.txt
+	local t0 t1 rss
+	t0=$(cpu_ticks "$name")
+	timeout $((dur + 30)) wrk -t"$THREADS" -c"$conns" -d"${dur}s" --timeout 5s --latency \
+		"http://127.0.0.1:${PORT[$name]}/$path" >"$out" 2>&1 &
+	local wrk_pid=$!
+	sleep "$(awk -v d="$dur" 'BEGIN { print d * 2 / 3 }')"
+	rss=$(mem_kb "$name" VmRSS)
+	wait "$wrk_pid" || die "wrk failed against $name: $(tail -3 "$out")"
+	t1=$(cpu_ticks "$name")
+	[[ $round == warmup ]] && return
+	local requests rps p50 p99 errors
+	requests=$(awk '/requests in/ { print $1 }' "$out")
+	rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+	p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+	p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+	errors=$(awk '/Non-2xx or 3xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")
+	local cpu
+	cpu=$(awk -v t=$((t1 - t0)) -v ms="$TICK_MS" -v r="$requests" 'BEGIN { printf "%.1f", (r > 0 ? t * ms * 1000 / r : 0) }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$path" "$conns" "$name" \
+		"$requests" "$rps" "$p50" "$p99" "$cpu" "$rss" "$errors" >>"$RESULTS_TSV"
+	log "round $round $path c=$conns $name: $rps req/s p50 ${p50}ms p99 ${p99}ms cpu ${cpu}ms/1k rss ${rss}KiB errors $errors"
+}
+
+log "warming up"
+for name in "${PROXIES[@]}"; do
+	run_one warmup small 400 "$name" 1
+done
+
+for round in $(seq "$ROUNDS"); do
+	order=("${PROXIES[@]}")
+	if ((round % 2 == 0)); then
+		order=()
+		for ((i = ${#PROXIES[@]} - 1; i >= 0; i--)); do order+=("${PROXIES[$i]}"); done
+	fi
+	for path in "${PATHS[@]}"; do
+		for conns in "${CONNS[@]}"; do
+			for name in "${order[@]}"; do
+				run_one "$round" "$path" "$conns" "$name" "$DURATION"
+			done
+		done
+	done
+done
+
+declare -A PEAK
+for name in "${PROXIES[@]}"; do
+	PEAK[$name]=$(mem_kb "$name" VmHWM)
+done
+
+# ---- report ----------------------------------------------------------------------------
+
+# summarize prints the markdown table: medians over rounds, max RSS, summed errors,
+# and each fulcrum's ratios to nginx in the same scenario.
+summarize() {
+	local peaks=""
+	for name in "${PROXIES[@]}"; do peaks+="$name=${PEAK[$name]} "; done
+	awk -F'\t' -v peaks="$peaks" '
+	function median(key, n, i, j, t, a) {
+		n = cnt[key]
+		for (i = 1; i <= n; i++) a[i] = val[key, i]
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+		return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+	}
+	function add(metric, s, p, v) { k = metric SUBSEP s SUBSEP p; cnt[k]++; val[k, cnt[k]] = v }
+	function med(metric, s, p) { return median(metric SUBSEP s SUBSEP p) }
+	function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
+	BEGIN {
+		np = split(peaks, pp, " ")
+		for (i = 1; i <= np; i++) { split(pp[i], kv, "="); peak[kv[1]] = kv[2]; order[i] = kv[1] }
+	}
+	NR == 1 { next }
+	{
+		s = $2 " " $3; p = $4
+		if (!(s in seen)) { seen[s] = 1; scen[++ns] = s }
+		add("rps", s, p, $6); add("p50", s, p, $7); add("p99", s, p, $8); add("cpu", s, p, $9)
+		if ($10 > rss[s, p]) rss[s, p] = $10
+		errs[s, p] += $11
+	}
+	END {
+		print "| scenario | proxy | req/s | p50 ms | p99 ms | CPU ms/1k req | RSS MiB (open conns) | peak RSS MiB | errors | req/s ratio | p99 ratio | CPU ratio | RSS ratio |"
+		print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		for (i = 1; i <= ns; i++) {
+			s = scen[i]; split(s, sc, " ")
+			for (j = 1; j <= np; j++) {
+				p = order[j]
+				r = med("rps", s, p); q99 = med("p99", s, p); c = med("cpu", s, p)
+				nr = med("rps", s, "nginx"); n99 = med("p99", s, "nginx"); nc = med("cpu", s, "nginx")
+				if (p == "nginx") { rr = "1"; r99 = "1"; rc = "1"; rm = "1" }
+				else { rr = ratio(r, nr); r99 = ratio(q99, n99); rc = ratio(c, nc); rm = ratio(rss[s, p], rss[s, "nginx"]) }
+				printf "| /%s c=%s | %s | %.0f | %.2f | %.2f | %.1f | %.1f | %.1f | %d | %s | %s | %s | %s |\n",
+					sc[1], sc[2], p, r, med("p50", s, p), q99, c, rss[s, p] / 1024, peak[p] / 1024, errs[s, p], rr, r99, rc, rm
+			}
+		}
+	}' "$RESULTS_TSV"
+}
+
+TABLE=$(summarize)
+echo
+echo "fulcrum $("$WORK/fulcrum" -v 2>&1 | head -1) vs $(nginx -v 2>&1); $(nproc) CPUs; wrk -t$THREADS, $ROUNDS round(s) of ${DURATION}s per run; $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "$TABLE"
+echo "ratios are fulcrum/nginx in the same scenario; medians over rounds; RSS sums nginx's master and worker"
+[[ -n ${RESULTS:-} ]] && echo "$TABLE" >"$RESULTS"
+
+# Anything the proxies logged at warn or above is worth a look (errors under load).
+for name in "${PROXIES[@]}"; do
+	f=$WORK/$name/error.log
+	[[ $name == nginx ]] && f=$WORK/nginx/error.log
+	n=$(grep -c -E '\[(warn|error|crit|alert|emerg)\]' "$f" 2>/dev/null || true)
+	if [[ ${n:-0} -gt 0 ]]; then
+		echo "$name logged $n lines at warn or above; first ones:"
+		grep -E '\[(warn|error|crit|alert|emerg)\]' "$f" | head -3
+	fi
+done

@@ -3,10 +3,12 @@ package daemon
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -80,6 +82,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 	if !bodyWithinLimit(rec, r, rec.set) {
 		return
 	}
+	applyClientTimeouts(rec, r, rec.set)
 	s.run(rec, r, st, srv, lm.Location)
 }
 
@@ -214,6 +217,33 @@ func bodyWithinLimit(rec *recorder, r *http.Request, set *config.Settings) bool 
 	return true
 }
 
+// applyClientTimeouts enforces client_body_timeout between two reads of the
+// request body and send_timeout between two writes of the response, as nginx
+// does (not for the whole transfer).
+func applyClientTimeouts(rec *recorder, r *http.Request, set *config.Settings) {
+	ctrl := http.NewResponseController(rec.ResponseWriter)
+	if d := set.SendTimeout; d > 0 {
+		rec.sendTimeout, rec.ctrl = d, ctrl
+	}
+	if d := set.ClientBodyTimeout; d > 0 && r.Body != nil && r.Body != http.NoBody {
+		r.Body = &deadlineBody{rc: r.Body, ctrl: ctrl, timeout: d}
+	}
+}
+
+// deadlineBody extends the connection's read deadline before each body read.
+type deadlineBody struct {
+	rc      io.ReadCloser
+	ctrl    *http.ResponseController
+	timeout time.Duration
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	_ = b.ctrl.SetReadDeadline(time.Now().Add(b.timeout))
+	return b.rc.Read(p)
+}
+
+func (b *deadlineBody) Close() error { return b.rc.Close() }
+
 // recorder records the status and body size for logs and $status, and adds the
 // Server header and add_header fields to every response.
 type recorder struct {
@@ -226,6 +256,10 @@ type recorder struct {
 	// closeUnlessUpgraded closes the connection after a response to an upgrade
 	// request that did not switch protocols.
 	closeUnlessUpgraded bool
+	// sendTimeout (send_timeout) bounds each write to the client; ctrl sets the
+	// deadline.
+	sendTimeout time.Duration
+	ctrl        *http.ResponseController
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -250,6 +284,9 @@ func (w *recorder) WriteHeader(code int) {
 func (w *recorder) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.sendTimeout > 0 {
+		_ = w.ctrl.SetWriteDeadline(time.Now().Add(w.sendTimeout))
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.st.BodyBytesSent += int64(n)

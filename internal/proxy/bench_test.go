@@ -180,4 +180,3 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 
 // Flush lets ReverseProxy flush without effect.
 func (w *discardWriter) Flush() {}
-

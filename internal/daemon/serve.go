@@ -82,8 +82,9 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 	if !bodyWithinLimit(rec, r, rec.set) {
 		return
 	}
-	applyClientTimeouts(rec, r, rec.set)
+	body := applyClientTimeouts(rec, r, rec.set)
 	s.run(rec, r, st, srv, lm.Location)
+	finishBody(rec, body)
 }
 
 // maxInternalRedirects is nginx's limit on internal redirects per request.
@@ -220,26 +221,64 @@ func bodyWithinLimit(rec *recorder, r *http.Request, set *config.Settings) bool 
 // applyClientTimeouts enforces client_body_timeout between two reads of the
 // request body and send_timeout between two writes of the response, as nginx
 // does (not for the whole transfer).
-func applyClientTimeouts(rec *recorder, r *http.Request, set *config.Settings) {
+// It returns the wrapped body (nil when the request has none).
+func applyClientTimeouts(rec *recorder, r *http.Request, set *config.Settings) *deadlineBody {
 	ctrl := http.NewResponseController(rec.ResponseWriter)
 	if d := set.SendTimeout; d > 0 {
 		rec.sendTimeout, rec.ctrl = d, ctrl
 	}
 	if d := set.ClientBodyTimeout; d > 0 && r.Body != nil && r.Body != http.NoBody {
-		r.Body = &deadlineBody{rc: r.Body, ctrl: ctrl, timeout: d}
+		b := &deadlineBody{rc: r.Body, ctrl: ctrl, timeout: d}
+		r.Body = b
+		return b
+	}
+	return nil
+}
+
+// maxDrain is how much of a body the handler left unread fulcrum reads to keep
+// the connection; past it the connection is closed instead (as net/http does).
+const maxDrain = 256 << 10
+
+// finishBody reads what the handler left of the request body, still with
+// client_body_timeout between reads: net/http would drain it with no deadline at
+// all, so a client trickling a body to a location that never reads it could hold
+// the connection forever. A client that stalls, or a body too long to drain, gets
+// its connection closed once the response is out.
+func finishBody(rec *recorder, b *deadlineBody) {
+	if b == nil || b.eof {
+		return
+	}
+	if b.err == nil {
+		if _, err := io.CopyN(io.Discard, b, maxDrain); err == io.EOF {
+			return
+		}
+	}
+	_ = b.ctrl.Flush()
+	if conn, _, err := b.ctrl.Hijack(); err == nil {
+		conn.Close()
 	}
 }
 
-// deadlineBody extends the connection's read deadline before each body read.
+// deadlineBody extends the connection's read deadline before each body read and
+// remembers how reading ended.
 type deadlineBody struct {
 	rc      io.ReadCloser
 	ctrl    *http.ResponseController
 	timeout time.Duration
+	eof     bool  // the whole body was read
+	err     error // the first read error other than EOF
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	_ = b.ctrl.SetReadDeadline(time.Now().Add(b.timeout))
-	return b.rc.Read(p)
+	n, err := b.rc.Read(p)
+	switch {
+	case err == io.EOF:
+		b.eof = true
+	case err != nil && b.err == nil:
+		b.err = err
+	}
+	return n, err
 }
 
 func (b *deadlineBody) Close() error { return b.rc.Close() }

@@ -27,7 +27,8 @@ type listener struct {
 type connInfo struct {
 	id       uint64
 	listener string
-	requests uint64 // requests served on it so far; touched only by its goroutine
+	requests uint64    // requests served on it so far; touched only by its goroutine
+	born     time.Time // when it was accepted
 }
 
 type connInfoKey struct{}
@@ -79,7 +80,7 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     d.logs.error().StdLogger(errlog.Info),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connInfoKey{}, &connInfo{id: d.connSeq.Add(1), listener: l.key})
+			return context.WithValue(ctx, connInfoKey{}, &connInfo{id: d.connSeq.Add(1), listener: l.key, born: time.Now()})
 		},
 	}
 	if lim.keepaliveTimeout == 0 {

@@ -82,6 +82,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 	if !bodyWithinLimit(rec, r, rec.set) {
 		return
 	}
+	rec.closeAfter = keepaliveSpent(ci, rec.set)
 	body := applyClientTimeouts(rec, r, rec.set)
 	s.run(rec, r, st, srv, lm.Location)
 	finishBody(rec, body)
@@ -218,6 +219,18 @@ func bodyWithinLimit(rec *recorder, r *http.Request, set *config.Settings) bool 
 	return true
 }
 
+// keepaliveSpent reports whether the connection has carried keepalive_requests
+// requests or lived keepalive_time, so this response closes it.
+func keepaliveSpent(ci *connInfo, set *config.Settings) bool {
+	if ci == nil {
+		return false
+	}
+	if n := set.KeepaliveRequests; n > 0 && ci.requests >= uint64(n) {
+		return true
+	}
+	return set.KeepaliveTime > 0 && time.Since(ci.born) >= set.KeepaliveTime
+}
+
 // applyClientTimeouts enforces client_body_timeout between two reads of the
 // request body and send_timeout between two writes of the response, as nginx
 // does (not for the whole transfer).
@@ -295,6 +308,9 @@ type recorder struct {
 	// closeUnlessUpgraded closes the connection after a response to an upgrade
 	// request that did not switch protocols.
 	closeUnlessUpgraded bool
+	// closeAfter closes the connection after this response (keepalive_requests,
+	// keepalive_time).
+	closeAfter bool
 	// sendTimeout (send_timeout) bounds each write to the client; ctrl sets the
 	// deadline.
 	sendTimeout time.Duration
@@ -313,7 +329,7 @@ func (w *recorder) WriteHeader(code int) {
 	h := w.ResponseWriter.Header()
 	h.Set("Server", w.server)
 	w.st.SentHeader = vars.HeaderMap(h)
-	if w.closeUnlessUpgraded && code != http.StatusSwitchingProtocols {
+	if w.closeAfter || w.closeUnlessUpgraded && code != http.StatusSwitchingProtocols {
 		h.Set("Connection", "close")
 	}
 	w.snap.addHeaders(h, w.set, code, w.st)

@@ -271,16 +271,19 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	if bp == nil {
 		return nil, fmt.Errorf("proxy_pass in %s: upstream %q was not built", pass.Pos, pass.Upstream.Name)
 	}
+	poolOpts := proxy.PoolOptions{Keepalive: bp.cfg.Keepalive, KeepaliveTimeout: bp.cfg.KeepaliveTimeout,
+		KeepaliveRequests: bp.cfg.KeepaliveRequests, KeepaliveTime: bp.cfg.KeepaliveTime}
 	h, err := proxy.New(proxy.Options{
-		Location:  loc,
-		Pool:      bp.pool,
-		Policy:    bp.policy,
-		HashKey:   bp.hashKey,
-		Transport: b.transports.For(bp.cfg.Name, proxy.PoolOptions{Keepalive: bp.cfg.Keepalive, KeepaliveTimeout: bp.cfg.KeepaliveTimeout}),
-		Compiler:  b.comp,
-		Log:       b.snap.log,
-		Server:    serverHeader(loc.Settings),
-		Now:       b.snap.now,
+		Location:    loc,
+		Pool:        bp.pool,
+		Policy:      bp.policy,
+		HashKey:     bp.hashKey,
+		Transport:   b.transports.For(bp.cfg.Name, poolOpts),
+		PoolOptions: poolOpts,
+		Compiler:    b.comp,
+		Log:         b.snap.log,
+		Server:      serverHeader(loc.Settings),
+		Now:         b.snap.now,
 	})
 	if err != nil {
 		return nil, err

@@ -30,6 +30,9 @@ type Options struct {
 	HashKey *vars.Template
 	// Transport is the upstream connection pool for Pool (see Transports).
 	Transport *http.Transport
+	// PoolOptions are the upstream's keep-alive limits (keepalive_requests,
+	// keepalive_time), applied per connection.
+	PoolOptions PoolOptions
 	// Compiler compiles header and redirect templates.
 	Compiler *vars.Compiler
 	// Log is the error log.
@@ -46,7 +49,7 @@ func New(o Options) (*Handler, error) {
 	set := o.Location.Settings
 	h := &Handler{
 		set: set, pass: set.ProxyPass, pool: o.Pool, policy: o.Policy, hashKey: o.HashKey, transport: o.Transport,
-		log: o.Log, now: o.Now, server: o.Server,
+		log: o.Log, now: o.Now, server: o.Server, poolOpts: o.PoolOptions,
 	}
 	if h.now == nil {
 		h.now = time.Now

@@ -43,6 +43,7 @@ type Handler struct {
 	policy    balancer.Policy
 	hashKey   *vars.Template // the upstream's hash key, for hash methods
 	transport *http.Transport
+	poolOpts  PoolOptions
 	uri       uriRewrite
 	headers   []headerRule
 	hide      map[string]bool

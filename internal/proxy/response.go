@@ -49,14 +49,15 @@ type upstreamBody struct {
 	cancel  context.CancelCauseFunc
 	attempt *vars.Attempt
 	idle    *time.Timer
+	conn    *upstreamConn // the connection it arrived on, when known
 	n       int64
 	readErr bool
 	once    sync.Once
 }
 
 func newUpstreamBody(resp *http.Response, h *Handler, req *request, srv *upstream.Server,
-	start time.Time, cancel context.CancelCauseFunc, a *vars.Attempt) io.ReadCloser {
-	b := &upstreamBody{rc: resp.Body, h: h, req: req, srv: srv, start: start, cancel: cancel, attempt: a}
+	start time.Time, cancel context.CancelCauseFunc, a *vars.Attempt, uc *upstreamConn) io.ReadCloser {
+	b := &upstreamBody{rc: resp.Body, h: h, req: req, srv: srv, start: start, cancel: cancel, attempt: a, conn: uc}
 	if d := h.set.ProxyReadTimeout; d > 0 {
 		b.idle = time.AfterFunc(d, func() { cancel(errBodyTimeout) })
 	}
@@ -103,6 +104,11 @@ func (b *upstreamBody) Close() error {
 			outcome = upstream.Neutral
 		}
 		b.h.release(b.req, b.srv, outcome)
+		// keepalive_requests / keepalive_time: a spent connection is closed
+		// once its response is read; the pool then drops it.
+		if b.conn != nil && b.conn.spent(b.h.poolOpts, b.h.now()) {
+			b.conn.Close()
+		}
 	})
 	return err
 }

@@ -93,7 +93,13 @@ func (rt roundTripper) attempt(req *request, out *http.Request, srv *upstream.Se
 	})
 	timer := &attemptTimer{}
 	trace := &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { timer.connected(h.now().Sub(start)) },
+		GotConn: func(info httptrace.GotConnInfo) {
+			timer.connected(h.now().Sub(start))
+			if uc, ok := info.Conn.(*upstreamConn); ok {
+				uc.begin(h.set.ProxySendTimeout)
+				timer.setConn(uc)
+			}
+		},
 		WroteRequest: func(httptrace.WroteRequestInfo) {
 			timer.arm(h.set.ProxyReadTimeout, func() { cancel(errReadTimeout) })
 		},
@@ -129,7 +135,7 @@ func (rt roundTripper) attempt(req *request, out *http.Request, srv *upstream.Se
 			return nil, &failure{cond: cond, status: resp.StatusCode, sent: true}
 		}
 	}
-	resp.Body = newUpstreamBody(resp, h, req, srv, start, cancel, a)
+	resp.Body = newUpstreamBody(resp, h, req, srv, start, cancel, a, timer.upstreamConn())
 	return resp, nil
 }
 
@@ -162,11 +168,24 @@ func (h *Handler) release(req *request, srv *upstream.Server, o upstream.Outcome
 // attemptTimer arms proxy_read_timeout once the request is written and records the
 // connect time. Its hooks run on the transport's goroutines.
 type attemptTimer struct {
-	mu      sync.Mutex // guards t, stopped and connectTime
+	mu      sync.Mutex // guards every field below
 	t       *time.Timer
 	stopped bool
 	conn    time.Duration
 	hasConn bool
+	uc      *upstreamConn
+}
+
+func (t *attemptTimer) setConn(uc *upstreamConn) {
+	t.mu.Lock()
+	t.uc = uc
+	t.mu.Unlock()
+}
+
+func (t *attemptTimer) upstreamConn() *upstreamConn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.uc
 }
 
 func (t *attemptTimer) arm(d time.Duration, f func()) {

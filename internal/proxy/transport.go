@@ -26,6 +26,12 @@ type PoolOptions struct {
 	Keepalive int
 	// KeepaliveTimeout closes connections idle this long; 0 means the default.
 	KeepaliveTimeout time.Duration
+	// KeepaliveRequests closes a connection after this many requests; 0 means
+	// no limit.
+	KeepaliveRequests int
+	// KeepaliveTime closes a connection this long after it was opened, at the end
+	// of the request it is carrying; 0 means no limit.
+	KeepaliveTime time.Duration
 }
 
 // dialTarget is the server an attempt dials, carried in the attempt's context so
@@ -68,5 +74,9 @@ func dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
 		t = dialTarget{network: network, addr: addr, connectTimeout: 60 * time.Second}
 	}
 	d := net.Dialer{Timeout: t.connectTimeout, KeepAlive: 30 * time.Second}
-	return d.DialContext(ctx, t.network, t.addr)
+	c, err := d.DialContext(ctx, t.network, t.addr)
+	if err != nil {
+		return nil, err
+	}
+	return &upstreamConn{Conn: c, born: time.Now()}, nil
 }

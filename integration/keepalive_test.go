@@ -1,0 +1,81 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestKeepaliveLimits checks keepalive_requests on both sides: a client
+// connection closes after its Nth response, and an upstream connection is
+// replaced after N requests.
+func TestKeepaliveLimits(t *testing.T) {
+	var mu sync.Mutex
+	peers := map[string]int{} // upstream connections seen by the backend: remote addr -> requests
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		peers[r.RemoteAddr]++
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(backend.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    keepalive_requests 3;
+    upstream app {
+        server %s;
+        keepalive_requests 2;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+    }
+}`, backend.Listener.Addr()), 1)
+	c, err := net.Dial("tcp", in.listening()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	for i := 1; i <= 3; i++ {
+		fmt.Fprintf(c, "GET /%d HTTP/1.1\r\nHost: a\r\n\r\n", i)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if wantClose := i == 3; resp.Close != wantClose {
+			t.Errorf("response %d: Connection close = %v, want %v", i, resp.Close, wantClose)
+		}
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("the client connection stayed open after keepalive_requests: %v", err)
+	}
+	// Three more requests over new client connections: six upstream requests in
+	// all, at most two per upstream connection.
+	client := newClient()
+	for range 3 {
+		get(t, client, in.url(0)+"/more")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	total := 0
+	for addr, n := range peers {
+		total += n
+		if n > 2 {
+			t.Errorf("upstream connection %s carried %d requests, want at most 2", addr, n)
+		}
+	}
+	if total != 6 || len(peers) < 3 {
+		t.Errorf("backend saw %d requests over %d connections, want 6 over at least 3", total, len(peers))
+	}
+}

@@ -361,3 +361,46 @@ http {
 		})
 	}
 }
+
+func TestProxyPassWithVariables(t *testing.T) {
+	a, b := startBackend(t, "a"), startBackend(t, "b")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    upstream pool_a { server %s; }
+    map $http_x_pool $pool {
+        default pool_a;
+        lit     %s;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location /by-name/ { proxy_pass http://$pool; }
+        location /with-uri/ { proxy_pass http://$pool/fixed$is_args$args; }
+        location /bad/ { proxy_pass http://$http_x_host; }
+    }
+}`, a.addr(), b.addr()), 1)
+	client := newClient()
+	tests := []struct {
+		name, path string
+		headers    []string
+		wantCode   int
+		wantFirst  string
+	}{
+		{"upstream name from a map", "/by-name/x?q=1", nil, 200, "a GET /by-name/x?q=1"},
+		{"literal address", "/by-name/y", []string{"X-Pool", "lit"}, 200, "b GET /by-name/y"},
+		{"URI in the evaluated URL replaces the request URI", "/with-uri/z?k=v", nil, 200, "a GET /fixed?k=v"},
+		{"a host name needs a resolver", "/bad/", []string{"X-Host", "example.com"}, 502, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := get(t, client, in.url(0)+tt.path, tt.headers...)
+			if code != tt.wantCode {
+				t.Fatalf("status %d, want %d: %s", code, tt.wantCode, body)
+			}
+			if tt.wantFirst != "" && firstLine(body) != tt.wantFirst {
+				t.Errorf("backend saw %q, want %q", firstLine(body), tt.wantFirst)
+			}
+		})
+	}
+	waitFor(t, "the resolver error in the log", func() bool { return in.logged("no resolver defined to resolve example.com") })
+}

@@ -263,32 +263,54 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 
 func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	pass := loc.Settings.ProxyPass
-	if pass.HasVariables || pass.Upstream == nil {
-		return nil, &config.Error{Pos: pass.Pos, Msg: fmt.Sprintf(`proxy_pass with variables ("%s") is not supported yet`, pass.URL),
-			Hint: "name an upstream block or a fixed host:port"}
+	opts := proxy.Options{
+		Location: loc,
+		Compiler: b.comp,
+		Log:      b.snap.log,
+		Server:   serverHeader(loc.Settings),
+		Now:      b.snap.now,
 	}
-	bp := b.pools[pass.Upstream]
-	if bp == nil {
-		return nil, fmt.Errorf("proxy_pass in %s: upstream %q was not built", pass.Pos, pass.Upstream.Name)
+	host := proxyHost(pass)
+	if pass.HasVariables {
+		dyn, err := b.dynamic(pass)
+		if err != nil {
+			return nil, err
+		}
+		opts.Dynamic = dyn.resolve
+		host = [2]string{}
+	} else {
+		bp := b.pools[pass.Upstream]
+		if bp == nil {
+			return nil, fmt.Errorf("proxy_pass in %s: no upstream for %q", pass.Pos, pass.URL)
+		}
+		opts.Target = b.target(bp)
 	}
-	poolOpts := proxy.PoolOptions{Keepalive: bp.cfg.Keepalive, KeepaliveTimeout: bp.cfg.KeepaliveTimeout,
-		KeepaliveRequests: bp.cfg.KeepaliveRequests, KeepaliveTime: bp.cfg.KeepaliveTime}
-	h, err := proxy.New(proxy.Options{
-		Location:    loc,
-		Pool:        bp.pool,
-		Policy:      bp.policy,
-		HashKey:     bp.hashKey,
-		Transport:   b.transports.For(bp.cfg.Name, poolOpts),
-		PoolOptions: poolOpts,
-		Compiler:    b.comp,
-		Log:         b.snap.log,
-		Server:      serverHeader(loc.Settings),
-		Now:         b.snap.now,
-	})
+	h, err := proxy.New(opts)
 	if err != nil {
 		return nil, err
 	}
-	return proxyHandler{h: h, host: proxyHost(pass)}, nil
+	return proxyHandler{h: h, host: host}, nil
+}
+
+// target makes the proxy target of an upstream block.
+func (b *handlerBuilder) target(bp *builtPool) proxy.Target {
+	po := proxy.PoolOptions{Keepalive: bp.cfg.Keepalive, KeepaliveTimeout: bp.cfg.KeepaliveTimeout,
+		KeepaliveRequests: bp.cfg.KeepaliveRequests, KeepaliveTime: bp.cfg.KeepaliveTime}
+	return proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
+		Transport: b.transports.For(bp.cfg.Name, po), PoolOptions: po}
+}
+
+// dynamic compiles a proxy_pass with variables.
+func (b *handlerBuilder) dynamic(pass *config.ProxyPass) (*dynamicProxy, error) {
+	t, err := b.comp.Compile(pass.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
+	}
+	d := &dynamicProxy{url: t, byName: map[string]proxy.Target{}, ts: b.transports, literal: map[string]proxy.Target{}}
+	for u, bp := range b.pools {
+		d.byName[u.Name] = b.target(bp)
+	}
+	return d, nil
 }
 
 // proxyHandler adapts proxy.Handler and fills $proxy_host / $proxy_port.
@@ -298,7 +320,9 @@ type proxyHandler struct {
 }
 
 func (p proxyHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
-	st.ProxyHost, st.ProxyPort = p.host[0], p.host[1]
+	if p.host[0] != "" { // a dynamic target sets them per request
+		st.ProxyHost, st.ProxyPort = p.host[0], p.host[1]
+	}
 	p.h.ServeHTTP(w, r, st)
 	return nil
 }

@@ -9,10 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
-	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
 
@@ -22,17 +20,12 @@ type Options struct {
 	// proxy_redirect default); its Settings hold proxy_pass and the proxy_*
 	// directives.
 	Location *config.Location
-	// Pool is the upstream the location proxies to.
-	Pool *upstream.Pool
-	// Policy is the upstream's balancing method.
-	Policy balancer.Policy
-	// HashKey is the upstream's compiled hash key (hash methods), or nil.
-	HashKey *vars.Template
-	// Transport is the upstream connection pool for Pool (see Transports).
-	Transport *http.Transport
-	// PoolOptions are the upstream's keep-alive limits (keepalive_requests,
-	// keepalive_time), applied per connection.
-	PoolOptions PoolOptions
+	// Target is the upstream the location proxies to (proxy_pass without
+	// variables).
+	Target Target
+	// Dynamic resolves the target per request for proxy_pass with variables;
+	// when set, Target is not used.
+	Dynamic DynamicTarget
 	// Compiler compiles header and redirect templates.
 	Compiler *vars.Compiler
 	// Log is the error log.
@@ -48,8 +41,8 @@ type Options struct {
 func New(o Options) (*Handler, error) {
 	set := o.Location.Settings
 	h := &Handler{
-		set: set, pass: set.ProxyPass, pool: o.Pool, policy: o.Policy, hashKey: o.HashKey, transport: o.Transport,
-		log: o.Log, now: o.Now, server: o.Server, poolOpts: o.PoolOptions,
+		set: set, pass: set.ProxyPass, target: o.Target, dynamic: o.Dynamic,
+		log: o.Log, now: o.Now, server: o.Server,
 	}
 	if h.now == nil {
 		h.now = time.Now

@@ -39,11 +39,8 @@ type Hijacks interface {
 type Handler struct {
 	set       *config.Settings
 	pass      *config.ProxyPass
-	pool      *upstream.Pool
-	policy    balancer.Policy
-	hashKey   *vars.Template // the upstream's hash key, for hash methods
-	transport *http.Transport
-	poolOpts  PoolOptions
+	target    Target        // where requests go, unless dynamic is set
+	dynamic   DynamicTarget // proxy_pass with variables: the target per request
 	uri       uriRewrite
 	headers   []headerRule
 	hide      map[string]bool
@@ -68,7 +65,26 @@ type request struct {
 	start   time.Time
 	outcome *failure // the failure that ended the request, if any
 	at      balancer.Attempt
+	target  Target // the target of this request
+	uri     string // the request target when proxy_pass with variables names one
+	hasURI  bool
 }
+
+// Target is an upstream block ready to take requests: its pool, balancing and
+// connection pool.
+type Target struct {
+	Pool      *upstream.Pool
+	Policy    balancer.Policy
+	HashKey   *vars.Template // the upstream's hash key, for hash methods
+	Transport *http.Transport
+	// PoolOptions are the keep-alive limits applied per upstream connection.
+	PoolOptions PoolOptions
+}
+
+// DynamicTarget resolves a proxy_pass with variables for one request: the
+// target, and the URI to request when the evaluated URL has one. It sets
+// $proxy_host and $proxy_port in st. An error is answered with 502 and logged.
+type DynamicTarget func(st *vars.State) (t Target, uri string, hasURI bool, err error)
 
 func fromContext(ctx context.Context) *request {
 	r, _ := ctx.Value(ctxKey{}).(*request)
@@ -84,6 +100,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		Server:  st.ServerName,
 		Request: r.Method + " " + r.RequestURI + " " + r.Proto,
 		Host:    r.Host,
+	}
+	req.target = h.target
+	if h.dynamic != nil {
+		t, uri, hasURI, err := h.dynamic(st)
+		if err != nil {
+			h.log.LogRequest(errlog.Error, &req.logReq, err.Error())
+			errpage.Write(w, http.StatusBadGateway, h.server)
+			return
+		}
+		req.target, req.uri, req.hasURI = t, uri, hasURI
 	}
 	body, err := newReplayBody(r, h.set)
 	if err != nil {

@@ -106,7 +106,7 @@ func (b *upstreamBody) Close() error {
 		b.h.release(b.req, b.srv, outcome)
 		// keepalive_requests / keepalive_time: a spent connection is closed
 		// once its response is read; the pool then drops it.
-		if b.conn != nil && b.conn.spent(b.h.poolOpts, b.h.now()) {
+		if b.conn != nil && b.conn.spent(b.req.target.PoolOptions, b.h.now()) {
 			b.conn.Close()
 		}
 	})

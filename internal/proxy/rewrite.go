@@ -54,7 +54,7 @@ func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = []string{""} // no Go default User-Agent
 	}
-	h.rewriteTarget(out, req.st)
+	h.rewriteTarget(out, req)
 	h.rewriteBody(out, req)
 	if h.set.ProxyMethod != "" {
 		out.Method = h.set.ProxyMethod
@@ -103,8 +103,16 @@ func upgradeType(h http.Header) string {
 
 // rewriteTarget sets the request target per proxy_pass's URI rules. The query
 // string is forwarded byte for byte.
-func (h *Handler) rewriteTarget(out *http.Request, st *vars.State) {
-	target := h.uri.target(st.RequestURI, st.Path, st.Args, strings.IndexByte(st.RequestURI, '?') >= 0)
+// With variables in proxy_pass, a URI in the evaluated URL replaces the request
+// URI as it is (nginx's rule); without one the client's URI is passed.
+func (h *Handler) rewriteTarget(out *http.Request, req *request) {
+	st := req.st
+	var target string
+	if req.hasURI {
+		target = req.uri
+	} else {
+		target = h.uri.target(st.RequestURI, st.Path, st.Args, strings.IndexByte(st.RequestURI, '?') >= 0)
+	}
 	u := &url.URL{Scheme: "http", Host: "upstream"}
 	if !strings.HasPrefix(target, "//") {
 		u.Opaque = target // written as is by the client

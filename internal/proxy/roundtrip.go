@@ -29,10 +29,11 @@ func (rt roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 	req := fromContext(out.Context())
 	h := rt.h
 	in := balancer.Input{ClientAddr: req.st.Remote.Addr(), MaxTries: h.set.ProxyNextUpstreamTries}
-	if h.hashKey != nil {
-		in.Key = h.hashKey.String(req.st)
+	t := req.target
+	if t.HashKey != nil {
+		in.Key = t.HashKey.String(req.st)
 	}
-	req.at.Reset(h.pool, h.policy, in)
+	req.at.Reset(t.Pool, t.Policy, in)
 	var last *failure
 	for {
 		srv, err := req.at.Next(h.now())
@@ -41,7 +42,7 @@ func (rt roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 				return nil, last
 			}
 			h.log.LogRequest(errlog.Error, &req.logReq, "no live upstreams while connecting to upstream")
-			a := req.st.StartAttempt(netip.AddrPort{}, h.pool.Name())
+			a := req.st.StartAttempt(netip.AddrPort{}, t.Pool.Name())
 			a.Status = http.StatusBadGateway
 			return nil, &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
 		}
@@ -107,7 +108,7 @@ func (rt roundTripper) attempt(req *request, out *http.Request, srv *upstream.Se
 	o := out.Clone(httptrace.WithClientTrace(ctx, trace))
 	o.URL.Host = hostKey(srv)
 	o.Body, o.ContentLength = req.body.reader()
-	resp, err := h.transport.RoundTrip(o)
+	resp, err := req.target.Transport.RoundTrip(o)
 	timer.stop()
 	a.ConnectTime = timer.connect()
 	if err != nil {

@@ -117,13 +117,15 @@ http {
 	transports := proxy.NewTransports()
 	b.Cleanup(transports.CloseIdle)
 	h, err := proxy.New(proxy.Options{
-		Location:  cfg.HTTP.Servers[0].Locations[0],
-		Pool:      pool,
-		Policy:    &balancer.RoundRobin{},
-		Transport: transports.For(u.Name, proxy.PoolOptions{Keepalive: u.Keepalive, KeepaliveTimeout: u.KeepaliveTimeout}),
-		Compiler:  &vars.Compiler{},
-		Log:       log,
-		Server:    "fulcrum",
+		Location: cfg.HTTP.Servers[0].Locations[0],
+		Target: proxy.Target{
+			Pool:      pool,
+			Policy:    &balancer.RoundRobin{},
+			Transport: transports.For(u.Name, proxy.PoolOptions{Keepalive: u.Keepalive, KeepaliveTimeout: u.KeepaliveTimeout}),
+		},
+		Compiler: &vars.Compiler{},
+		Log:      log,
+		Server:   "fulcrum",
 	})
 	if err != nil {
 		b.Fatal(err)

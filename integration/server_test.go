@@ -20,7 +20,7 @@ import (
 
 // instance is a running fulcrum process.
 type instance struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	dir    string
 	conf   string
@@ -35,7 +35,7 @@ var listeningLine = regexp.MustCompile(`listening on (\S+)`)
 // startFulcrum writes conf (with %DIR% replaced by a temp dir) and runs fulcrum on
 // it until the test ends. Configs listen on 127.0.0.1:0; the bound addresses are
 // read from fulcrum's "listening on" log lines.
-func startFulcrum(t *testing.T, conf string, wantListeners int) *instance {
+func startFulcrum(t testing.TB, conf string, wantListeners int) *instance {
 	t.Helper()
 	dir := t.TempDir()
 	conf = strings.ReplaceAll(conf, "%DIR%", dir)

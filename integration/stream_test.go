@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -123,5 +124,52 @@ http {
 	}
 	if in.logged("no live upstreams") {
 		t.Error("a client abort counted as an upstream failure")
+	}
+}
+
+// TestUnixSockets listens on a unix socket and proxies to a backend on one.
+func TestUnixSockets(t *testing.T) {
+	dir := t.TempDir()
+	backendSock := filepath.Join(dir, "backend.sock")
+	ln, err := net.Listen("unix", backendSock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "unix backend %s host=%s", r.RequestURI, r.Host)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	front := filepath.Join(dir, "front.sock")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    upstream app { server unix:%s; }
+    server {
+        listen unix:%s;
+        location / { proxy_pass http://app; }
+        location /direct/ { proxy_pass http://unix:%s:/other/; }
+    }
+}`, backendSock, front, backendSock), 1)
+	_ = in
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", front)
+		},
+	}}
+	for path, want := range map[string]string{
+		"/x?y=1":    "unix backend /x?y=1 host=app",
+		"/direct/z": "unix backend /other/z host=localhost",
+	} {
+		resp, err := client.Get("http://fulcrum" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != want {
+			t.Errorf("GET %s over a unix socket: %d %q, want %q", path, resp.StatusCode, body, want)
+		}
 	}
 }

@@ -1,0 +1,254 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+// decodeChunked decodes raw three ways (Read with a large buffer, Read one
+// byte at a time over a tiny bufio buffer, WriteTo) and fails unless they
+// agree. It returns the data, the kept trailers as "name: value\n" lines and
+// the error (nil for a complete body).
+func decodeChunked(t *testing.T, raw string, lim BodyLimits) (string, string, error) {
+	t.Helper()
+	type result struct {
+		data, trailers string
+		err            error
+	}
+	run := func(size int, how string) result {
+		var c ChunkedReader
+		c.Reset(bufio.NewReaderSize(strings.NewReader(raw), size), lim)
+		var out bytes.Buffer
+		var err error
+		switch how {
+		case "read":
+			_, err = io.Copy(&out, struct{ io.Reader }{&c}) // hide WriteTo
+		case "byte":
+			p := make([]byte, 1)
+			for {
+				var n int
+				n, err = c.Read(p)
+				out.Write(p[:n])
+				if err != nil {
+					break
+				}
+			}
+			if err == io.EOF {
+				err = nil
+			}
+		case "writeto":
+			_, err = c.WriteTo(&out)
+		}
+		var tr strings.Builder
+		for _, h := range c.Trailers() {
+			fmt.Fprintf(&tr, "%s: %s\n", h.Name, h.Value)
+		}
+		return result{out.String(), tr.String(), err}
+	}
+	want := run(4096, "read")
+	for _, alt := range []struct {
+		size int
+		how  string
+	}{{4096, "byte"}, {4096, "writeto"}, {2048, "byte"}, {2048, "writeto"}} {
+		got := run(alt.size, alt.how)
+		if got.err != want.err || (want.err == nil && got != want) {
+			t.Fatalf("%s (bufio %d): %+v, Read gave %+v", alt.how, alt.size, got, want)
+		}
+	}
+	return want.data, want.trailers, want.err
+}
+
+func TestChunkedValid(t *testing.T) {
+	tests := []struct {
+		name, raw, data, trailers string
+		lim                       BodyLimits
+	}{
+		{"empty body", "0\r\n\r\n", "", "", BodyLimits{}},
+		{"one chunk", "5\r\nhello\r\n0\r\n\r\n", "hello", "", BodyLimits{}},
+		{"several chunks, hex case", "a\r\n0123456789\r\nA\r\nabcdefghij\r\n1\r\n!\r\n0\r\n\r\n", "0123456789abcdefghij!", "", BodyLimits{}},
+		{"leading zeros up to 16 digits", "0000000000000003\r\nabc\r\n0000\r\n\r\n", "abc", "", BodyLimits{}},
+		{"extensions", "3;a\r\nabc\r\n2;a=b;c=\"d e\\\"f\"\r\nde\r\n1; x = y ;z\r\nf\r\n0;last\r\n\r\n", "abcdef", "", BodyLimits{}},
+		{"trailers kept and dropped", "1\r\nx\r\n0\r\nX-Checksum: abc\r\nContent-Length: 9\r\nHost: evil\r\nAuthorization: t\r\nCookie: c\r\nContent-Type: a/b\r\nx-forwarded-for: 1.2.3.4\r\nX_Under: 1\r\nServer-Timing: db;dur=5\r\n\r\n",
+			"x", "X-Checksum: abc\nServer-Timing: db;dur=5\n", BodyLimits{}},
+		{"underscore trailer kept on request", "0\r\nX_Under: 1\r\n\r\n", "", "X_Under: 1\n", BodyLimits{KeepUnderscoreTrailers: true}},
+		{"body exactly at max", "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", "abcde", "", BodyLimits{MaxBytes: 5}},
+		{"big chunk", "1000\r\n" + strings.Repeat("z", 4096) + "\r\n0\r\n\r\n", strings.Repeat("z", 4096), "", BodyLimits{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, trailers, err := decodeChunked(t, tt.raw, tt.lim)
+			if err != nil || data != tt.data || trailers != tt.trailers {
+				t.Fatalf("got %q trailers %q err %v, want %q trailers %q", data, trailers, err, tt.data, tt.trailers)
+			}
+		})
+	}
+}
+
+func TestChunkedInvalid(t *testing.T) {
+	longExt := "1;" + strings.Repeat("e", 1100) + "\r\nx\r\n0\r\n\r\n"
+	manyExt := strings.Repeat("1;"+strings.Repeat("e", 100)+"\r\nx\r\n", 11) + "0\r\n\r\n"
+	bigTrailer := "0\r\nX: " + strings.Repeat("t", 5000) + "\r\n\r\n"
+	tests := []struct {
+		name, raw string
+		lim       BodyLimits
+		want      error
+	}{
+		{"not hex", "g\r\n", BodyLimits{}, ErrChunkSize},
+		{"empty size", "\r\nabc\r\n", BodyLimits{}, ErrChunkSize},
+		{"17 digits", "00000000000000001\r\nx\r\n0\r\n\r\n", BodyLimits{}, ErrChunkSize},
+		{"overflow int64", "8000000000000000\r\n", BodyLimits{}, ErrChunkSize},
+		{"sign", "+5\r\nhello\r\n0\r\n\r\n", BodyLimits{}, ErrChunkSize},
+		{"0x prefix", "0x5\r\nhello\r\n0\r\n\r\n", BodyLimits{}, ErrChunkSize},
+		{"space after size", "5 \r\nhello\r\n0\r\n\r\n", BodyLimits{}, ErrChunkSize},
+		{"space before extension", "5 ;a\r\nhello\r\n0\r\n\r\n", BodyLimits{}, ErrChunkSize},
+		{"bare LF after size", "5\nhello\r\n0\r\n\r\n", BodyLimits{}, ErrBareLF},
+		{"bare CR in size line", "5\r;a\r\nhello\r\n0\r\n\r\n", BodyLimits{}, ErrBareCR},
+		{"bare LF after last chunk", "0\n\r\n", BodyLimits{}, ErrBareLF},
+		{"bare LF ending trailers", "0\r\n\n", BodyLimits{}, ErrBareLF},
+		{"data longer than size", "3\r\nabcd\r\n0\r\n\r\n", BodyLimits{}, ErrChunkData},
+		{"data shorter than size", "5\r\nabc\r\n0\r\n\r\n", BodyLimits{}, ErrChunkData},
+		{"data then bare LF", "3\r\nabc\n0\r\n\r\n", BodyLimits{}, ErrChunkData},
+		{"data then bare CR", "3\r\nabc\r0\r\n\r\n", BodyLimits{}, ErrChunkData},
+		{"empty extension", "1;\r\nx\r\n0\r\n\r\n", BodyLimits{}, ErrChunkExtension},
+		{"extension without value", "1;a=\r\nx\r\n0\r\n\r\n", BodyLimits{}, ErrChunkExtension},
+		{"extension unterminated quote", "1;a=\"b\r\nx\r\n0\r\n\r\n", BodyLimits{}, ErrChunkExtension},
+		{"extension trailing space", "1;a \r\nx\r\n0\r\n\r\n", BodyLimits{}, ErrChunkExtension},
+		{"extension bad name", "1;(a)\r\nx\r\n0\r\n\r\n", BodyLimits{}, ErrChunkExtension},
+		{"extension control in quotes", "1;a=\"\x01\"\r\nx\r\n0\r\n\r\n", BodyLimits{}, ErrChunkExtension},
+		{"one long extension", longExt, BodyLimits{}, ErrChunkExtension},
+		{"extensions over the total cap", manyExt, BodyLimits{}, ErrChunkExtension},
+		{"trailer obs-fold", "0\r\nX: a\r\n b\r\n\r\n", BodyLimits{}, ErrObsFold},
+		{"trailer without colon", "0\r\nX\r\n\r\n", BodyLimits{}, ErrMissingColon},
+		{"trailer leading whitespace", "0\r\n X: a\r\n\r\n", BodyLimits{}, ErrLeadingWhitespace},
+		{"trailer NUL", "0\r\nX: a\x00\r\n\r\n", BodyLimits{}, ErrControlChar},
+		{"trailer too large", bigTrailer, BodyLimits{}, ErrTrailerTooLarge},
+		{"over max bytes", "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n", BodyLimits{MaxBytes: 5}, ErrBodyTooLarge},
+		{"truncated in data", "5\r\nhel", BodyLimits{}, io.ErrUnexpectedEOF},
+		{"truncated in size", "5", BodyLimits{}, io.ErrUnexpectedEOF},
+		{"truncated before CRLF", "3\r\nabc", BodyLimits{}, io.ErrUnexpectedEOF},
+		{"truncated after CR", "3\r\nabc\r", BodyLimits{}, io.ErrUnexpectedEOF},
+		{"truncated in trailers", "0\r\nX: a\r\n", BodyLimits{}, io.ErrUnexpectedEOF},
+		{"no trailer section", "0\r\n", BodyLimits{}, io.ErrUnexpectedEOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := decodeChunked(t, tt.raw, tt.lim)
+			if err != tt.want {
+				t.Fatalf("error %v, want %v", err, tt.want)
+			}
+			var e Error
+			if errors.As(err, &e) && !e.Close() {
+				t.Fatalf("%v does not close", e)
+			}
+		})
+	}
+}
+
+func TestChunkedReadDoesNotBlockForNextChunk(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pr.Close()
+	go func() {
+		pw.Write([]byte("3\r\nabc\r\n"))
+		// The rest comes only after the reader returned the first chunk;
+		// the test would deadlock if Read waited for it.
+	}()
+	var c ChunkedReader
+	c.Reset(bufio.NewReader(pr), BodyLimits{})
+	p := make([]byte, 64)
+	n, err := c.Read(p)
+	if err != nil || string(p[:n]) != "abc" {
+		t.Fatalf("Read = %q, %v", p[:n], err)
+	}
+	go func() {
+		pw.Write([]byte("0\r\n\r\n"))
+		pw.Close()
+	}()
+	n, err = c.Read(p)
+	if n != 0 || err != io.EOF {
+		t.Fatalf("second Read = %d, %v", n, err)
+	}
+}
+
+func TestLengthReader(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		n         int64
+		want      string
+		err       error
+	}{
+		{"exact", "hello", 5, "hello", nil},
+		{"stops at length", "hello world", 5, "hello", nil},
+		{"zero", "x", 0, "", nil},
+		{"truncated", "hel", 5, "hel", io.ErrUnexpectedEOF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, how := range []string{"read", "writeto"} {
+				br := bufio.NewReaderSize(strings.NewReader(tt.raw), 16)
+				var l LengthReader
+				l.Reset(br, tt.n)
+				var out bytes.Buffer
+				var err error
+				if how == "read" {
+					_, err = io.Copy(&out, struct{ io.Reader }{&l})
+				} else {
+					_, err = l.WriteTo(&out)
+				}
+				if out.String() != tt.want || err != tt.err {
+					t.Fatalf("%s: %q %v, want %q %v", how, out.String(), err, tt.want, tt.err)
+				}
+				if tt.err == nil {
+					rest, _ := io.ReadAll(br)
+					if string(rest) != tt.raw[tt.n:] {
+						t.Fatalf("%s: left %q", how, rest)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestBody(t *testing.T) {
+	tests := []struct {
+		name     string
+		raw      string
+		framing  Framing
+		length   int64
+		lim      BodyLimits
+		resetErr error
+		want     string
+		readErr  error
+		done     bool
+	}{
+		{"none", "GET", NoBody, 0, BodyLimits{}, nil, "", nil, true},
+		{"length", "abcdef", LengthBody, 3, BodyLimits{}, nil, "abc", nil, true},
+		{"length over max", "abcdef", LengthBody, 6, BodyLimits{MaxBytes: 5}, ErrBodyTooLarge, "", nil, true},
+		{"chunked", "3\r\nabc\r\n0\r\n\r\n", ChunkedBody, -1, BodyLimits{}, nil, "abc", nil, true},
+		{"chunked over max", "3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n", ChunkedBody, -1, BodyLimits{MaxBytes: 4}, nil, "abc", ErrBodyTooLarge, false},
+		{"until close", "all of it", CloseBody, -1, BodyLimits{}, nil, "all of it", nil, true},
+		{"until close over max", "all of it", CloseBody, -1, BodyLimits{MaxBytes: 3}, nil, "all", ErrBodyTooLarge, false},
+		{"length truncated", "ab", LengthBody, 3, BodyLimits{}, nil, "ab", io.ErrUnexpectedEOF, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b Body
+			err := b.Reset(bufio.NewReader(strings.NewReader(tt.raw)), tt.framing, tt.length, tt.lim)
+			if err != tt.resetErr {
+				t.Fatalf("Reset: %v, want %v", err, tt.resetErr)
+			}
+			if err != nil {
+				return
+			}
+			var out bytes.Buffer
+			_, err = io.Copy(&out, &b)
+			if out.String() != tt.want || err != tt.readErr || b.Done() != tt.done {
+				t.Fatalf("got %q %v done=%v, want %q %v done=%v", out.String(), err, b.Done(), tt.want, tt.readErr, tt.done)
+			}
+		})
+	}
+}

@@ -1,0 +1,303 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"sync"
+)
+
+// Limits bounds the size of a message head. A zero field takes its default.
+// The defaults follow nginx's large_client_header_buffers and the policy's
+// 64 KiB cap on the whole head (http-hardening.md, "Limits and timeouts").
+type Limits struct {
+	// MaxRequestLine is the longest request line (or status line) in bytes,
+	// CRLF included. Longer: ErrURITooLong (414). Default 8 KiB.
+	MaxRequestLine int
+	// MaxFieldLine is the longest field line in bytes, CRLF included.
+	// Longer: ErrHeaderTooLarge (431). Default 8 KiB.
+	MaxFieldLine int
+	// MaxHeaderBytes caps the whole head: start line, field lines and the
+	// empty line. Larger: ErrHeaderTooLarge (431). Default 64 KiB.
+	MaxHeaderBytes int
+	// MaxHeaders caps the number of field lines. More: ErrTooManyHeaders
+	// (431). Default 100.
+	MaxHeaders int
+}
+
+// Defaults for Limits.
+const (
+	DefaultMaxRequestLine = 8 << 10
+	DefaultMaxFieldLine   = 8 << 10
+	DefaultMaxHeaderBytes = 64 << 10
+	DefaultMaxHeaders     = 100
+)
+
+// resolved returns l with zero fields replaced by their defaults.
+func (l Limits) resolved() Limits {
+	if l.MaxRequestLine <= 0 {
+		l.MaxRequestLine = DefaultMaxRequestLine
+	}
+	if l.MaxFieldLine <= 0 {
+		l.MaxFieldLine = DefaultMaxFieldLine
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if l.MaxHeaders <= 0 {
+		l.MaxHeaders = DefaultMaxHeaders
+	}
+	return l
+}
+
+// headKind says what a head starts with, which decides the error for an
+// overlong first line and whether leading empty lines are skipped.
+type headKind uint8
+
+const (
+	headRequest  headKind = iota // request line first; leading CRLFs skipped (RFC 9112 section 2.2)
+	headResponse                 // status line first
+	headTrailer                  // no start line: the trailer section of a chunked body
+)
+
+// headScan checks the lines of one head as they arrive, so that both the
+// bufio.Reader and the byte-slice entry points enforce the same limits and
+// line-terminator rules before any field is parsed.
+type headScan struct {
+	lim   Limits
+	kind  headKind
+	lines int // non-empty lines accepted so far, start line included
+	total int // bytes of the head so far, skipped leading CRLFs included
+}
+
+// sizeErr returns the error for a head over its size limit.
+func (s *headScan) sizeErr() error {
+	if s.kind == headTrailer {
+		return ErrTrailerTooLarge
+	}
+	return ErrHeaderTooLarge
+}
+
+// tooLong checks a line of n bytes (complete or not yet terminated) against
+// the line and total limits.
+func (s *headScan) tooLong(n int) error {
+	if s.lines == 0 && s.kind != headTrailer {
+		if n > s.lim.MaxRequestLine {
+			if s.kind == headRequest {
+				return ErrURITooLong
+			}
+			return ErrHeaderTooLarge
+		}
+	} else if n > s.lim.MaxFieldLine {
+		return s.sizeErr()
+	}
+	if s.total+n > s.lim.MaxHeaderBytes {
+		return s.sizeErr()
+	}
+	return nil
+}
+
+// line accepts one complete line, LF included. It reports end at the empty
+// line that closes the head and skip for an empty line to drop before a
+// request line.
+func (s *headScan) line(l []byte) (end, skip bool, err error) {
+	if err := s.tooLong(len(l)); err != nil {
+		return false, false, err
+	}
+	if len(l) < 2 || l[len(l)-2] != '\r' {
+		return false, false, ErrBareLF
+	}
+	content := l[:len(l)-2]
+	if bytes.IndexByte(content, '\r') >= 0 {
+		return false, false, ErrBareCR
+	}
+	s.total += len(l)
+	if len(content) == 0 {
+		switch {
+		case s.lines > 0 || s.kind == headTrailer:
+			return true, false, nil
+		case s.kind == headRequest:
+			return false, true, nil
+		default:
+			return false, false, ErrStatusLine
+		}
+	}
+	s.lines++
+	fields := s.lines
+	if s.kind != headTrailer {
+		fields--
+	}
+	if fields > s.lim.MaxHeaders {
+		if s.kind == headTrailer {
+			return false, false, ErrTrailerTooLarge
+		}
+		return false, false, ErrTooManyHeaders
+	}
+	return false, false, nil
+}
+
+// readHead appends the lines of one head from br to dst, up to and including
+// the empty line, and returns the extended slice. A clean end of input
+// before the first byte of a head is io.EOF; inside one it is
+// io.ErrUnexpectedEOF.
+func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
+	start := len(dst) // where the current line begins in dst
+	for {
+		frag, err := br.ReadSlice('\n')
+		dst = append(dst, frag...)
+		switch err {
+		case nil:
+			end, skip, lerr := s.line(dst[start:])
+			switch {
+			case lerr != nil:
+				return dst, lerr
+			case end:
+				return dst, nil
+			case skip:
+				dst = dst[:start]
+			default:
+				start = len(dst)
+			}
+		case bufio.ErrBufferFull:
+			if lerr := s.tooLong(len(dst) - start); lerr != nil {
+				return dst, lerr
+			}
+		default:
+			if err == io.EOF && (len(dst) > 0 || s.kind == headTrailer) {
+				err = io.ErrUnexpectedEOF
+			}
+			return dst, err
+		}
+	}
+}
+
+// scanHead finds one head at the start of b. It returns the offset just past
+// the empty line ending it and the offset where it starts (after skipped
+// leading CRLFs). Without a whole head and within the limits it returns
+// ErrIncomplete.
+func scanHead(b []byte, s *headScan) (end, start int, err error) {
+	pos := 0
+	for {
+		i := bytes.IndexByte(b[pos:], '\n')
+		if i < 0 {
+			if lerr := s.tooLong(len(b) - pos); lerr != nil {
+				return pos, start, lerr
+			}
+			return pos, start, ErrIncomplete
+		}
+		l := b[pos : pos+i+1]
+		done, skip, lerr := s.line(l)
+		pos += len(l)
+		switch {
+		case lerr != nil:
+			return pos, start, lerr
+		case done:
+			return pos, start, nil
+		case skip:
+			start = pos
+		}
+	}
+}
+
+// cutLine splits a checked head at its first LF: line is without its CRLF.
+func cutLine(b []byte) (line, rest []byte) {
+	i := bytes.IndexByte(b, '\n')
+	return b[:i-1], b[i+1:]
+}
+
+// parseFields parses the field lines of a checked head (every line ends in
+// CRLF, no bare CR, the last line is empty) and appends them to dst.
+func parseFields(dst Headers, b []byte) (Headers, error) {
+	for first := true; ; first = false {
+		line, rest := cutLine(b)
+		b = rest
+		if len(line) == 0 {
+			return dst, nil
+		}
+		h, err := parseFieldLine(line, first)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, h)
+	}
+}
+
+// parseFieldLine parses "name:OWS value OWS" (RFC 9112 section 5) strictly.
+func parseFieldLine(line []byte, first bool) (Header, error) {
+	if isOWS(line[0]) {
+		if first {
+			return Header{}, ErrLeadingWhitespace
+		}
+		return Header{}, ErrObsFold
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 {
+		return Header{}, ErrMissingColon
+	}
+	name := line[:colon]
+	if err := checkFieldName(name); err != nil {
+		return Header{}, err
+	}
+	value := trimOWS(line[colon+1:])
+	for _, c := range value {
+		if charClass[c]&cValue == 0 {
+			return Header{}, ErrControlChar
+		}
+	}
+	return Header{Name: name, Value: value}, nil
+}
+
+// checkFieldName returns nil for a token, else the most telling error.
+func checkFieldName(name []byte) error {
+	if len(name) == 0 {
+		return ErrFieldName
+	}
+	if isOWS(name[len(name)-1]) {
+		return ErrSpaceBeforeColon
+	}
+	for _, c := range name {
+		if charClass[c]&cToken == 0 {
+			if isCTL(c) {
+				return ErrControlChar
+			}
+			return ErrFieldName
+		}
+	}
+	return nil
+}
+
+// headBuf is the pooled storage of one message head: the bytes read from the
+// connection and the backing array of its Headers.
+type headBuf struct {
+	b []byte
+	h Headers
+}
+
+// maxPooledHead is the largest byte buffer kept in the pool; a bigger one
+// (from a head raised above the default limits) is left to the collector.
+const maxPooledHead = DefaultMaxHeaderBytes + 4096
+
+// headBufs is a cache of head buffers shared by every connection. It holds no
+// state that matters: a buffer comes out empty and goes back cleared.
+var headBufs = sync.Pool{New: func() any {
+	return &headBuf{b: make([]byte, 0, 4096), h: make(Headers, 0, 32)}
+}}
+
+// getHeadBuf takes an empty head buffer from the pool.
+func getHeadBuf() *headBuf { return headBufs.Get().(*headBuf) }
+
+// putHeadBuf returns hb to the pool. hs is the Headers slice built on hb.h
+// (maybe grown past it); its entries are cleared so that the pool does not
+// keep the caller's bytes alive.
+func putHeadBuf(hb *headBuf, hs Headers) {
+	clear(hs) // entries past len(hs) were never set or were cleared before
+	if cap(hs) > cap(hb.h) {
+		hb.h = hs
+	}
+	hb.h = hb.h[:0]
+	if cap(hb.b) > maxPooledHead {
+		hb.b = make([]byte, 0, 4096)
+	}
+	hb.b = hb.b[:0]
+	headBufs.Put(hb)
+}

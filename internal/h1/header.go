@@ -1,0 +1,164 @@
+package h1
+
+import (
+	"bytes"
+	"iter"
+)
+
+// Header is one field line. Name and Value point into the buffer of the
+// message that holds them and stay valid until that message is Reset or read
+// into again. Value has had its leading and trailing whitespace removed;
+// Name is as received (case preserved).
+type Header struct {
+	Name  []byte
+	Value []byte
+}
+
+// HasUnderscore reports whether the name contains '_'. Such names alias
+// '-' names in many backends (CGI turns both into HTTP_X_Y), so nginx drops
+// them unless underscores_in_headers is on; see Request.DropUnderscored.
+func (h Header) HasUnderscore() bool { return bytes.IndexByte(h.Name, '_') >= 0 }
+
+// Headers is the field section of a message in received order, one entry per
+// field line. Lookups are case-insensitive and allocate nothing.
+type Headers []Header
+
+// Get returns the value of the first field named name, or nil if there is
+// none. Note that an empty value is a non-nil empty slice only if the field
+// exists; use Lookup to tell the two apart safely.
+func (hs Headers) Get(name string) []byte {
+	v, _ := hs.Lookup(name)
+	return v
+}
+
+// Lookup returns the value of the first field named name and whether there
+// is one.
+func (hs Headers) Lookup(name string) ([]byte, bool) {
+	for i := range hs {
+		if equalFold(hs[i].Name, name) {
+			return hs[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// Has reports whether a field named name is present.
+func (hs Headers) Has(name string) bool {
+	_, ok := hs.Lookup(name)
+	return ok
+}
+
+// Count returns the number of field lines named name.
+func (hs Headers) Count(name string) int {
+	n := 0
+	for i := range hs {
+		if equalFold(hs[i].Name, name) {
+			n++
+		}
+	}
+	return n
+}
+
+// Values yields the value of every field line named name, in order.
+func (hs Headers) Values(name string) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for i := range hs {
+			if equalFold(hs[i].Name, name) && !yield(hs[i].Value) {
+				return
+			}
+		}
+	}
+}
+
+// HopByHop reports whether the field name must not be forwarded: it is one
+// of the fixed hop-by-hop fields (IsHopByHop) or it is named by a Connection
+// field of hs (RFC 9110 section 7.6.1).
+func (hs Headers) HopByHop(name []byte) bool {
+	if IsHopByHop(name) {
+		return true
+	}
+	for i := range hs {
+		if !equalFold(hs[i].Name, "connection") {
+			continue
+		}
+		for tok := range ConnectionTokens(hs[i].Value) {
+			if equalFoldBytes(tok, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// HasToken reports whether any field named name holds token in its
+// comma-separated list (case-insensitive), e.g. HasToken("Connection",
+// "close").
+func (hs Headers) HasToken(name, token string) bool {
+	for i := range hs {
+		if equalFold(hs[i].Name, name) && HasToken(hs[i].Value, token) {
+			return true
+		}
+	}
+	return false
+}
+
+// hopByHopNames are the fields never forwarded by a proxy: RFC 9110 section
+// 7.6.1 (Connection, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding,
+// Upgrade) plus Proxy-Authenticate, Proxy-Authorization and Trailer, which
+// nginx and net/http's ReverseProxy also drop. Lower case.
+var hopByHopNames = [...]string{
+	"connection",
+	"proxy-connection",
+	"keep-alive",
+	"proxy-authenticate",
+	"proxy-authorization",
+	"te",
+	"trailer",
+	"transfer-encoding",
+	"upgrade",
+}
+
+// IsHopByHop reports whether name (any case) is one of the fixed hop-by-hop
+// fields. Fields named by Connection are hop-by-hop too; Headers.HopByHop
+// checks both.
+func IsHopByHop(name []byte) bool {
+	for _, h := range hopByHopNames {
+		if equalFold(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// ConnectionTokens yields the tokens of a comma-separated list such as a
+// Connection field value (RFC 9110 section 5.6.1): each element with its
+// optional whitespace trimmed. Empty elements are skipped, as the RFC
+// requires; elements that are not tokens are skipped too, since no field or
+// option can be named by them. Compare the results case-insensitively.
+func ConnectionTokens(value []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for len(value) > 0 {
+			var elem []byte
+			if i := bytes.IndexByte(value, ','); i >= 0 {
+				elem, value = value[:i], value[i+1:]
+			} else {
+				elem, value = value, nil
+			}
+			elem = trimOWS(elem)
+			if validToken(elem) && !yield(elem) {
+				return
+			}
+		}
+	}
+}
+
+// HasToken reports whether the comma-separated list holds token, compared
+// case-insensitively.
+func HasToken(list []byte, token string) bool {
+	for tok := range ConnectionTokens(list) {
+		if equalFold(tok, token) {
+			return true
+		}
+	}
+	return false
+}

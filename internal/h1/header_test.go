@@ -1,0 +1,133 @@
+package h1
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func mustHeaders(t *testing.T, fields string) Headers {
+	t.Helper()
+	var r Request
+	t.Cleanup(r.Reset)
+	if _, err := ParseRequest([]byte("GET / HTTP/1.1\r\nHost: h\r\n"+fields+"\r\n"), &r, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	return r.Headers
+}
+
+func TestHeadersLookup(t *testing.T) {
+	hs := mustHeaders(t, "Accept: a\r\nX-Empty:\r\naccept: b\r\nACCEPT: c\r\n")
+	if v, ok := hs.Lookup("x-empty"); !ok || len(v) != 0 {
+		t.Fatalf("Lookup(x-empty) = %q, %v", v, ok)
+	}
+	if v, ok := hs.Lookup("missing"); ok || v != nil {
+		t.Fatalf("Lookup(missing) = %q, %v", v, ok)
+	}
+	if got := string(hs.Get("Accept")); got != "a" {
+		t.Fatalf("Get = %q", got)
+	}
+	if n := hs.Count("accept"); n != 3 {
+		t.Fatalf("Count = %d", n)
+	}
+	var all []string
+	for v := range hs.Values("aCCept") {
+		all = append(all, string(v))
+	}
+	if strings.Join(all, ",") != "a,b,c" {
+		t.Fatalf("Values = %v", all)
+	}
+	if !hs.Has("HOST") || hs.Has("hos") {
+		t.Fatal("Has")
+	}
+}
+
+func TestConnectionTokens(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"close", []string{"close"}},
+		{" keep-alive ,\tUpgrade\t", []string{"keep-alive", "Upgrade"}},
+		{",,a,, ,b,", []string{"a", "b"}},
+		{"a b, c", []string{"c"}},     // "a b" is not a token
+		{"x-y;q=1, z", []string{"z"}}, // parameters make an element a non-token
+		{"\"quoted\", ok", []string{"ok"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var got []string
+			for tok := range ConnectionTokens([]byte(tt.in)) {
+				got = append(got, string(tok))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// Stopping early is honoured.
+	n := 0
+	for range ConnectionTokens([]byte("a,b,c")) {
+		n++
+		break
+	}
+	if n != 1 {
+		t.Fatalf("break: %d iterations", n)
+	}
+}
+
+func TestHasToken(t *testing.T) {
+	tests := []struct {
+		list, tok string
+		want      bool
+	}{
+		{"Keep-Alive, Close", "close", true},
+		{"closed", "close", false},
+		{"", "close", false},
+		{"a,close ", "CLOSE", true},
+	}
+	for _, tt := range tests {
+		if got := HasToken([]byte(tt.list), tt.tok); got != tt.want {
+			t.Errorf("HasToken(%q, %q) = %v", tt.list, tt.tok, got)
+		}
+	}
+}
+
+func TestHopByHop(t *testing.T) {
+	hs := mustHeaders(t, "Connection: X-Secret, keep-alive\r\nconnection: Other\r\nX-Secret: 1\r\nX-Public: 2\r\n")
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"Connection", true}, {"Keep-Alive", true}, {"TE", true}, {"Transfer-Encoding", true},
+		{"Upgrade", true}, {"Proxy-Authorization", true}, {"Proxy-Connection", true}, {"Trailer", true},
+		{"x-secret", true}, {"OTHER", true}, {"X-Public", false}, {"Host", false}, {"Content-Length", false},
+	}
+	for _, tt := range tests {
+		if got := hs.HopByHop([]byte(tt.name)); got != tt.want {
+			t.Errorf("HopByHop(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if IsHopByHop([]byte("X-Secret")) {
+		t.Error("IsHopByHop knows nothing of Connection")
+	}
+	if !hs.HasToken("connection", "KEEP-ALIVE") || hs.HasToken("connection", "close") {
+		t.Error("Headers.HasToken")
+	}
+}
+
+func TestValidField(t *testing.T) {
+	names := map[string]bool{"X-Ok": true, "a_b": true, "": false, "a b": false, "a:b": false, "é": false}
+	for n, want := range names {
+		if ValidFieldName([]byte(n)) != want {
+			t.Errorf("ValidFieldName(%q) != %v", n, want)
+		}
+	}
+	values := map[string]bool{"": true, "a b": true, "\xff": true, "a\r\nb": false, " a": false, "a\t": false, "a\x00": false}
+	for v, want := range values {
+		if ValidFieldValue([]byte(v)) != want {
+			t.Errorf("ValidFieldValue(%q) != %v", v, want)
+		}
+	}
+}

@@ -1,0 +1,580 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"net/netip"
+)
+
+// Version is the HTTP version of a message. The zero value is invalid.
+type Version uint8
+
+// The versions fulcrum speaks on the wire.
+const (
+	HTTP10 Version = 1 // HTTP/1.0
+	HTTP11 Version = 2 // HTTP/1.1
+)
+
+// String returns "HTTP/1.0" or "HTTP/1.1" ("HTTP/?" for the zero value).
+func (v Version) String() string {
+	switch v {
+	case HTTP10:
+		return "HTTP/1.0"
+	case HTTP11:
+		return "HTTP/1.1"
+	}
+	return "HTTP/?"
+}
+
+// TargetForm is the form of a request-target (RFC 9112 section 3.2).
+type TargetForm uint8
+
+// The four request-target forms.
+const (
+	OriginForm    TargetForm = iota + 1 // "/path?query"
+	AbsoluteForm                        // "http://authority/path?query"
+	AuthorityForm                       // "host:port", CONNECT only
+	AsteriskForm                        // "*", OPTIONS only
+)
+
+// Expect is what a request's Expect field asks for (RFC 9110 section 10.1.1).
+type Expect uint8
+
+// Expectations. fulcrum handles Expect itself and never forwards it
+// (http-hardening.md): 100-continue is honoured, anything else gets 417.
+const (
+	ExpectNone        Expect = iota // no Expect field, or an HTTP/1.0 request (which must ignore it)
+	ExpectContinue                  // exactly "100-continue"
+	ExpectUnsupported               // any other expectation: answer 417
+)
+
+// Framing says how a message body is delimited (RFC 9112 section 6).
+type Framing uint8
+
+// Body framings.
+const (
+	NoBody      Framing = iota // no body
+	LengthBody                 // exactly ContentLength bytes (maybe 0)
+	ChunkedBody                // chunked transfer coding
+	CloseBody                  // responses only: the body runs until the upstream closes
+)
+
+// String names the framing for logs and test failures.
+func (f Framing) String() string {
+	switch f {
+	case NoBody:
+		return "none"
+	case LengthBody:
+		return "length"
+	case ChunkedBody:
+		return "chunked"
+	case CloseBody:
+		return "close"
+	}
+	return "invalid"
+}
+
+// Request is a parsed request head. It is reused across requests: ReadRequest
+// and ParseRequest fill it in place and Reset empties it. Every byte slice
+// points into one buffer owned by the Request (ReadRequest) or into the
+// caller's slice (ParseRequest) and stays valid until the next Reset, read or
+// parse. Callers read the fields; only the parser writes them, except
+// through DropUnderscored.
+type Request struct {
+	Method  []byte     // method token, case-sensitive ("GET")
+	Target  []byte     // request-target exactly as received
+	Form    TargetForm // form of Target
+	Version Version
+
+	// Path is the path of an origin-form or absolute-form target, without
+	// the query; "/" for an absolute-form target with an empty path; "*" for
+	// asterisk-form; nil for authority-form. Not decoded or normalised.
+	Path []byte
+	// Query is the part after the first '?', nil when the target has no
+	// '?' and empty (non-nil) when it ends in one, so that it can be
+	// forwarded byte for byte.
+	Query []byte
+
+	// Headers holds every field line in order. In absolute-form and
+	// authority-form the Host field's value has been replaced by the target's
+	// authority, so forwarding Headers forwards the host the request was
+	// routed by (RFC 9112 section 3.2.2).
+	Headers Headers
+
+	// Host is the host the request is for: the target's authority in
+	// absolute-form and authority-form, else the Host field. Empty only for
+	// an HTTP/1.0 request without either. Validated as uri-host [":" port],
+	// not lower-cased.
+	Host []byte
+
+	Framing Framing
+	// ContentLength is the body length for LengthBody, 0 for NoBody and -1
+	// for ChunkedBody.
+	ContentLength int64
+
+	// Close is true when the connection must close after this exchange:
+	// "Connection: close", or HTTP/1.0 without "Connection: keep-alive".
+	Close bool
+	// Upgrade is true when an HTTP/1.1 request has both an Upgrade field and
+	// the "upgrade" Connection option: only then may a 101 be relayed
+	// (see CheckUpgrade).
+	Upgrade bool
+	// Expect is the request's expectation.
+	Expect Expect
+	// Underscores counts field lines whose name contains '_'. They take no
+	// part in framing or routing; drop them with DropUnderscored unless
+	// underscores_in_headers is on.
+	Underscores int
+
+	auth  []byte   // authority of an absolute-form or authority-form target
+	hb    *headBuf // pooled storage, nil after Reset
+	slash [1]byte  // backing for Path "/" of an absolute-form target without a path
+}
+
+// Reset empties r and returns its buffer to the pool. Slices taken from r
+// are invalid afterwards.
+func (r *Request) Reset() {
+	if r.hb != nil {
+		putHeadBuf(r.hb, r.Headers)
+	}
+	*r = Request{}
+}
+
+// ReadRequest reads one request head from br into r, replacing its contents,
+// and leaves br at the first byte of the body. It waits for the first byte
+// before taking a buffer from the pool, so an idle keep-alive connection
+// holds none. Empty lines before the request line are skipped (RFC 9112
+// section 2.2).
+//
+// Errors: io.EOF when the connection ends before a request starts (a clean
+// close), io.ErrUnexpectedEOF inside a head, the reader's own error (such as
+// a timeout), or an Error to answer with its status before closing.
+func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
+	r.Reset()
+	if _, err := br.Peek(1); err != nil {
+		return err
+	}
+	r.hb = getHeadBuf()
+	s := headScan{lim: lim.resolved(), kind: headRequest}
+	head, err := readHead(br, r.hb.b, &s)
+	r.hb.b = head
+	if err != nil {
+		return err
+	}
+	return r.parse(head)
+}
+
+// ParseRequest parses the request head at the start of b into r. It returns
+// the number of bytes the head used (the body, if any, starts there). The
+// fields of r point into b. Without a whole head in b it returns
+// ErrIncomplete (or a limit error once b is already over a limit).
+func ParseRequest(b []byte, r *Request, lim Limits) (int, error) {
+	r.Reset()
+	s := headScan{lim: lim.resolved(), kind: headRequest}
+	end, start, err := scanHead(b, &s)
+	if err != nil {
+		return end, err
+	}
+	r.hb = getHeadBuf()
+	return end, r.parse(b[start:end])
+}
+
+// parse fills r from a checked head.
+func (r *Request) parse(head []byte) error {
+	line, rest := cutLine(head)
+	if err := r.parseRequestLine(line); err != nil {
+		return err
+	}
+	hs, err := parseFields(r.hb.h, rest)
+	r.Headers = hs
+	if err != nil {
+		return err
+	}
+	return r.interpret()
+}
+
+// parseRequestLine parses "method SP request-target SP HTTP-version"
+// (RFC 9112 section 3): single spaces, nothing else.
+func (r *Request) parseRequestLine(line []byte) error {
+	sp1 := bytes.IndexByte(line, ' ')
+	sp2 := bytes.LastIndexByte(line, ' ')
+	if sp1 <= 0 || sp2 == sp1 {
+		return ErrRequestLine
+	}
+	v, err := parseVersion(line[sp2+1:])
+	if err != nil {
+		return err
+	}
+	r.Version = v
+	r.Method = line[:sp1]
+	if !validToken(r.Method) {
+		return ErrMethod
+	}
+	r.Target = line[sp1+1 : sp2]
+	if len(r.Target) == 0 {
+		return ErrRequestLine
+	}
+	return r.parseTarget()
+}
+
+// parseVersion accepts "HTTP/1.0" and "HTTP/1.1"; another "HTTP/d.d" is
+// ErrVersionNotSupported (505) and anything else ErrVersion. The name is
+// case-sensitive (RFC 9112 section 2.3).
+func parseVersion(b []byte) (Version, error) {
+	if len(b) != 8 || string(b[:5]) != "HTTP/" || b[6] != '.' ||
+		charClass[b[5]]&cDigit == 0 || charClass[b[7]]&cDigit == 0 {
+		return 0, ErrVersion
+	}
+	if b[5] == '1' && b[7] == '1' {
+		return HTTP11, nil
+	}
+	if b[5] == '1' && b[7] == '0' {
+		return HTTP10, nil
+	}
+	return 0, ErrVersionNotSupported
+}
+
+// parseTarget classifies and validates r.Target for r.Method.
+func (r *Request) parseTarget() error {
+	t := r.Target
+	switch {
+	case string(r.Method) == "CONNECT":
+		if t[0] == '/' || string(t) == "*" {
+			return ErrTargetForm
+		}
+		if !validHost(t, true) {
+			return ErrTarget
+		}
+		r.Form, r.auth = AuthorityForm, t
+		return nil
+	case t[0] == '/':
+		r.Form = OriginForm
+		return r.splitPathQuery(t)
+	case string(t) == "*":
+		if string(r.Method) != "OPTIONS" {
+			return ErrTargetForm
+		}
+		r.Form, r.Path = AsteriskForm, t
+		return nil
+	}
+	return r.parseAbsolute(t)
+}
+
+// parseAbsolute parses an absolute-form target: "http" or "https" (any
+// case), "://", an authority without userinfo, then path-abempty and query.
+func (r *Request) parseAbsolute(t []byte) error {
+	var rest []byte
+	switch {
+	case hasPrefixFold(t, "http://"):
+		rest = t[len("http://"):]
+	case hasPrefixFold(t, "https://"):
+		rest = t[len("https://"):]
+	default:
+		return ErrTarget
+	}
+	end := 0
+	for end < len(rest) && rest[end] != '/' && rest[end] != '?' {
+		end++
+	}
+	if !validHost(rest[:end], false) {
+		return ErrTarget
+	}
+	r.Form, r.auth = AbsoluteForm, rest[:end]
+	pq := rest[end:]
+	if len(pq) > 0 && pq[0] == '/' {
+		return r.splitPathQuery(pq)
+	}
+	if err := r.splitPathQuery(pq); err != nil {
+		return err
+	}
+	r.slash[0] = '/'
+	r.Path = r.slash[:]
+	return nil
+}
+
+// splitPathQuery validates the path-and-query part of a target and sets
+// r.Path and r.Query. Allowed raw: VCHAR except '#', and obs-text (as nginx
+// and net/http accept); a '%' in the path must start a valid %XX escape.
+func (r *Request) splitPathQuery(t []byte) error {
+	q := -1
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if charClass[c]&cTarget == 0 {
+			return ErrTarget
+		}
+		switch {
+		case q >= 0:
+		case c == '?':
+			q = i
+		case c == '%':
+			if i+2 >= len(t) || charClass[t[i+1]]&cHex == 0 || charClass[t[i+2]]&cHex == 0 {
+				return ErrTarget
+			}
+		}
+	}
+	if q < 0 {
+		r.Path, r.Query = t, nil
+		return nil
+	}
+	r.Path, r.Query = t[:q], t[q+1:]
+	return nil
+}
+
+// hasPrefixFold reports whether b starts with the lower-case prefix, ignoring
+// ASCII case.
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && equalFold(b[:len(prefix)], prefix)
+}
+
+// validHost reports whether b is uri-host [":" port] (RFC 9110 section 7.2,
+// RFC 3986 section 3.2.2), stricter than the RFC in three ways: no
+// pct-encoding, no empty labels ("a..b"), and an IP-literal must be an IPv6
+// address without zone. requirePort asks for a non-empty port
+// (authority-form).
+func validHost(b []byte, requirePort bool) bool {
+	if len(b) == 0 {
+		return false
+	}
+	var port []byte
+	hasPort := false
+	if b[0] == '[' {
+		end := bytes.IndexByte(b, ']')
+		if end < 0 || !validIPv6Literal(b[1:end]) {
+			return false
+		}
+		if after := b[end+1:]; len(after) > 0 {
+			if after[0] != ':' {
+				return false
+			}
+			port, hasPort = after[1:], true
+		}
+	} else {
+		host := b
+		if i := bytes.IndexByte(b, ':'); i >= 0 {
+			host, port, hasPort = b[:i], b[i+1:], true
+		}
+		if !validRegName(host) {
+			return false
+		}
+	}
+	for _, c := range port {
+		if charClass[c]&cDigit == 0 {
+			return false
+		}
+	}
+	return !requirePort || (hasPort && len(port) > 0)
+}
+
+// validRegName reports whether b is a non-empty reg-name of unreserved and
+// sub-delim characters without empty labels.
+func validRegName(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for i, c := range b {
+		if charClass[c]&cRegName == 0 {
+			return false
+		}
+		if c == '.' && i > 0 && b[i-1] == '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// validIPv6Literal reports whether b (between the brackets) is an IPv6
+// address: hex digits, ':' and '.' only, and parseable. This is the only
+// path that may allocate, for the rare IPv6 Host.
+func validIPv6Literal(b []byte) bool {
+	if len(b) < 2 {
+		return false
+	}
+	for _, c := range b {
+		if charClass[c]&cHex == 0 && c != ':' && c != '.' {
+			return false
+		}
+	}
+	a, err := netip.ParseAddr(string(b))
+	return err == nil && a.Is6()
+}
+
+// Field names the parser acts on.
+const (
+	fieldOther = iota
+	fieldHost
+	fieldConnection
+	fieldUpgrade
+	fieldTrailer
+	fieldExpect
+	fieldContentLength
+	fieldTransferEncoding
+)
+
+// fieldKind classifies a field name by the few the parser acts on.
+func fieldKind(name []byte) int {
+	switch len(name) {
+	case 4:
+		if equalFold(name, "host") {
+			return fieldHost
+		}
+	case 6:
+		if equalFold(name, "expect") {
+			return fieldExpect
+		}
+	case 7:
+		if equalFold(name, "upgrade") {
+			return fieldUpgrade
+		}
+		if equalFold(name, "trailer") {
+			return fieldTrailer
+		}
+	case 10:
+		if equalFold(name, "connection") {
+			return fieldConnection
+		}
+	case 14:
+		if equalFold(name, "content-length") {
+			return fieldContentLength
+		}
+	case 17:
+		if equalFold(name, "transfer-encoding") {
+			return fieldTransferEncoding
+		}
+	}
+	return fieldOther
+}
+
+// seen counts the fields the parser acts on in one message.
+type seen [fieldTransferEncoding + 1]int
+
+// count classifies every field of hs and counts names with underscores.
+func count(hs Headers) (s seen, hostIdx, underscores int) {
+	hostIdx = -1
+	for i := range hs {
+		if hs[i].HasUnderscore() {
+			underscores++ // no field the parser acts on has '_' in its name
+			continue
+		}
+		k := fieldKind(hs[i].Name)
+		s[k]++
+		if k == fieldHost && hostIdx < 0 {
+			hostIdx = i
+		}
+	}
+	return s, hostIdx, underscores
+}
+
+// interpret applies the semantic rules to the parsed fields: Host, body
+// framing, Connection, Upgrade and Expect.
+func (r *Request) interpret() error {
+	s, hostIdx, underscores := count(r.Headers)
+	r.Underscores = underscores
+	if err := r.resolveHost(s[fieldHost], hostIdx); err != nil {
+		return err
+	}
+	if err := r.resolveFraming(s); err != nil {
+		return err
+	}
+	var closeTok, keepAlive, upgradeTok bool
+	if s[fieldConnection] > 0 {
+		closeTok, keepAlive, upgradeTok = connectionOptions(r.Headers)
+	}
+	r.Close = closeTok || (r.Version == HTTP10 && !keepAlive)
+	r.Upgrade = r.Version == HTTP11 && upgradeTok && s[fieldUpgrade] > 0
+	if s[fieldExpect] > 0 && r.Version == HTTP11 {
+		r.Expect = ExpectUnsupported
+		if s[fieldExpect] == 1 && equalFold(r.Headers.Get("expect"), "100-continue") {
+			r.Expect = ExpectContinue
+		}
+	}
+	return nil
+}
+
+// resolveHost applies RFC 9112 section 3.2: exactly one valid Host in
+// HTTP/1.1 (at most one in HTTP/1.0); a target authority replaces it.
+func (r *Request) resolveHost(n, idx int) error {
+	switch {
+	case n > 1:
+		return ErrDuplicateHost
+	case n == 0 && r.Version == HTTP11:
+		return ErrMissingHost
+	case n == 1 && !validHost(r.Headers[idx].Value, false):
+		return ErrInvalidHost
+	}
+	if n == 1 {
+		r.Host = r.Headers[idx].Value
+	}
+	if r.auth != nil {
+		r.Host = r.auth
+		if idx >= 0 {
+			r.Headers[idx].Value = r.auth
+		}
+	}
+	return nil
+}
+
+// resolveFraming decides the request body framing (RFC 9112 section 6.1-6.3
+// and the policy's stricter rules).
+func (r *Request) resolveFraming(s seen) error {
+	te, cl := s[fieldTransferEncoding] > 0, s[fieldContentLength] > 0
+	switch {
+	case te && cl:
+		return ErrTEAndCL
+	case te:
+		if r.Version == HTTP10 {
+			return ErrTransferEncoding
+		}
+		if err := checkTransferEncoding(r.Headers); err != nil {
+			return err
+		}
+		if s[fieldTrailer] > 0 {
+			if err := checkTrailerDecl(r.Headers); err != nil {
+				return err
+			}
+		}
+		r.Framing, r.ContentLength = ChunkedBody, -1
+	case cl:
+		n, err := contentLength(r.Headers)
+		if err != nil {
+			return err
+		}
+		r.Framing, r.ContentLength = LengthBody, n
+	default:
+		r.Framing, r.ContentLength = NoBody, 0
+	}
+	return nil
+}
+
+// CheckBodySize returns ErrBodyTooLarge (413) when the declared
+// Content-Length is over max (client_max_body_size), so the answer can go
+// out before any body byte is read. max <= 0 means no limit. A chunked body
+// is checked while it is read (BodyLimits.MaxBytes).
+func (r *Request) CheckBodySize(max int64) error {
+	if max > 0 && r.Framing == LengthBody && r.ContentLength > max {
+		return ErrBodyTooLarge
+	}
+	return nil
+}
+
+// DropUnderscored removes the field lines whose names contain '_', as nginx
+// does unless underscores_in_headers is on, and sets Underscores to 0.
+func (r *Request) DropUnderscored() {
+	if r.Underscores == 0 {
+		return
+	}
+	kept := r.Headers[:0]
+	for _, h := range r.Headers {
+		if !h.HasUnderscore() {
+			kept = append(kept, h)
+		}
+	}
+	clear(r.Headers[len(kept):])
+	r.Headers = kept
+	r.Underscores = 0
+}
+
+// AppendHead appends r as received (after the Host replacement described
+// on Headers) to dst: request line, every field line, empty line.
+func (r *Request) AppendHead(dst []byte) []byte {
+	return AppendRequestHead(dst, r.Method, r.Target, r.Version, r.Headers)
+}

@@ -1,0 +1,128 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestAppendHeads(t *testing.T) {
+	hs := Headers{{Name: []byte("Host"), Value: []byte("h")}, {Name: []byte("X"), Value: []byte("")}}
+	got := string(AppendRequestHead(nil, []byte("GET"), []byte("/a?b"), HTTP11, hs))
+	if want := "GET /a?b HTTP/1.1\r\nHost: h\r\nX: \r\n\r\n"; got != want {
+		t.Fatalf("request head %q, want %q", got, want)
+	}
+	got = string(AppendResponseHead(nil, HTTP10, 404, nil, hs[:1]))
+	if want := "HTTP/1.0 404 Not Found\r\nHost: h\r\n\r\n"; got != want {
+		t.Fatalf("response head %q, want %q", got, want)
+	}
+	got = string(AppendStatusLine(nil, HTTP11, 299, []byte{}))
+	if want := "HTTP/1.1 299 \r\n"; got != want {
+		t.Fatalf("empty reason %q", got)
+	}
+	got = string(AppendStatusLine(nil, HTTP11, 299, nil))
+	if want := "HTTP/1.1 299 \r\n"; got != want {
+		t.Fatalf("unknown code %q", got)
+	}
+	got = string(AppendHeader(AppendContentLength(nil, 1234), "Via", []byte("1.1 fulcrum")))
+	if want := "Content-Length: 1234\r\nVia: 1.1 fulcrum\r\n"; got != want {
+		t.Fatalf("fields %q", got)
+	}
+}
+
+func TestReasonPhrase(t *testing.T) {
+	for code, want := range map[int]string{200: "OK", 413: "Content Too Large", 431: "Request Header Fields Too Large", 505: "HTTP Version Not Supported", 299: ""} {
+		if got := ReasonPhrase(code); got != want {
+			t.Errorf("ReasonPhrase(%d) = %q, want %q", code, got, want)
+		}
+	}
+}
+
+func TestAppendNoAlloc(t *testing.T) {
+	var r Request
+	if _, err := ParseRequest([]byte("GET /x HTTP/1.1\r\nHost: h\r\nA: b\r\n\r\n"), &r, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 512)
+	allocs := testing.AllocsPerRun(100, func() {
+		b := AppendRequestLine(buf[:0], r.Method, r.Path, HTTP11)
+		for _, h := range r.Headers {
+			if !r.Headers.HopByHop(h.Name) {
+				b = AppendHeader(b, h.Name, h.Value)
+			}
+		}
+		b = AppendHeader(b, "X-Forwarded-For", "127.0.0.1")
+		b = AppendContentLength(b, 0)
+		b = AppendStatusLine(b, HTTP11, 200, nil)
+		_ = append(b, '\r', '\n')
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations", allocs)
+	}
+}
+
+func TestChunkedWriterRoundTrip(t *testing.T) {
+	var out bytes.Buffer
+	var w ChunkedWriter
+	w.Reset(&out)
+	for _, s := range []string{"hello", "", strings.Repeat("x", 300), "!"} {
+		n, err := w.Write([]byte(s))
+		if err != nil || n != len(s) {
+			t.Fatalf("Write(%d bytes) = %d, %v", len(s), n, err)
+		}
+	}
+	tr := Headers{{Name: []byte("X-Sum"), Value: []byte("42")}}
+	if err := w.Finish(tr); err != nil {
+		t.Fatal(err)
+	}
+	want := "5\r\nhello\r\n12c\r\n" + strings.Repeat("x", 300) + "\r\n1\r\n!\r\n0\r\nX-Sum: 42\r\n\r\n"
+	if out.String() != want {
+		t.Fatalf("wire %q\nwant %q", out.String(), want)
+	}
+	var c ChunkedReader
+	c.Reset(bufio.NewReader(&out), BodyLimits{})
+	data, err := io.ReadAll(&c)
+	if err != nil || string(data) != "hello"+strings.Repeat("x", 300)+"!" {
+		t.Fatalf("decoded %q %v", data, err)
+	}
+	if got := c.Trailers(); len(got) != 1 || string(got[0].Value) != "42" {
+		t.Fatalf("trailers %v", got)
+	}
+}
+
+// failWriter accepts limit bytes, then fails.
+type failWriter struct{ limit int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if len(p) <= f.limit {
+		f.limit -= len(p)
+		return len(p), nil
+	}
+	n := f.limit
+	f.limit = 0
+	return n, errors.New("boom")
+}
+
+func TestChunkedWriterErrors(t *testing.T) {
+	// One chunk of "hello" is 10 bytes on the wire: "5\r\n", data, "\r\n".
+	tests := []struct {
+		accept, wantN int
+		wantErr       bool
+	}{
+		{1, 0, true},   // fails inside the size line
+		{5, 2, true},   // size line and 2 data bytes
+		{9, 5, true},   // data done, the final CRLF fails
+		{10, 5, false}, // all written
+	}
+	for _, tt := range tests {
+		var w ChunkedWriter
+		w.Reset(&failWriter{limit: tt.accept})
+		n, err := w.Write([]byte("hello"))
+		if n != tt.wantN || (err != nil) != tt.wantErr {
+			t.Errorf("accept %d: n=%d err=%v, want n=%d err=%v", tt.accept, n, err, tt.wantN, tt.wantErr)
+		}
+	}
+}

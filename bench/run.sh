@@ -32,195 +32,17 @@ CONNS=(50 400)
 PATHS=(small big)
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-	log "error: $*"
-	exit 1
-}
-
-# ensure_tools installs nginx-light and wrk from Debian when either is missing.
-ensure_tools() {
-	command -v go >/dev/null || die "go is not installed"
-	if command -v nginx >/dev/null && command -v wrk >/dev/null; then
-		return
-	fi
-	[[ $(id -u) == 0 ]] || die "nginx or wrk is missing; run as root or: apt-get install -y nginx-light wrk"
-	log "installing nginx-light and wrk"
-	apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light wrk >/dev/null
-	command -v nginx >/dev/null && command -v wrk >/dev/null || die "nginx or wrk still missing after install"
-}
-
-# ---- processes we start, stopped on exit -----------------------------------
-
-PIDS=()
-WORK=""
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	done
-	if [[ -n $WORK && ${KEEP:-0} != 1 ]]; then
-		rm -rf "$WORK"
-	elif [[ -n $WORK ]]; then
-		log "kept $WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# wait_port waits up to 10 s for 127.0.0.1:PORT to accept connections.
-wait_port() {
-	local port=$1
-	for _ in $(seq 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	die "nothing listens on 127.0.0.1:$port"
-}
-
-# fetch prints the response to GET PATH on 127.0.0.1:PORT (HTTP/1.0, 5 s bound).
-fetch() {
-	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"; printf "GET %s HTTP/1.0\r\nHost: bench\r\n\r\n" "$2" >&3; cat <&3' _ "$1" "$2"
-}
-
-# ---- /proc accounting ----------------------------------------------------------
-
-# proc_pids prints the pids that make up proxy NAME (nginx: master and workers).
-proc_pids() {
-	local pid=${MAIN_PID[$1]}
-	echo "$pid"
-	pgrep -P "$pid" || true
-}
-
-# cpu_ticks prints utime+stime, in clock ticks, summed over proxy NAME's processes.
-cpu_ticks() {
-	local total=0 pid stat rest
-	for pid in $(proc_pids "$1"); do
-		stat=$(<"/proc/$pid/stat") || continue
-		rest=${stat##*) } # fields from 3 (state) on; comm may hold spaces
-		read -r -a f <<<"$rest"
-		total=$((total + f[11] + f[12])) # fields 14 (utime) and 15 (stime)
-	done
-	echo "$total"
-}
-
-# mem_kb prints the sum of FIELD (VmRSS or VmHWM) in KiB over proxy NAME's processes.
-mem_kb() {
-	local total=0 pid v
-	for pid in $(proc_pids "$1"); do
-		v=$(awk -v k="$2:" '$1 == k { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-		total=$((total + ${v:-0}))
-	done
-	echo "$total"
-}
-
-# ---- setup ---------------------------------------------------------------------------
-
-ensure_tools
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-WORK=$(mktemp -d /tmp/fulcrum-bench.XXXXXX)
-chmod 755 "$WORK"
-TICK_MS=$((1000 / $(getconf CLK_TCK)))
-
-log "building fulcrum and the backend"
-(cd "$ROOT" && go build -o "$WORK/fulcrum" ./cmd/fulcrum && go build -o "$WORK/backend" ./bench/backend)
-
-BACKENDS=()
-for i in 1 2; do
-	GOMAXPROCS=1 "$WORK/backend" -portfile "$WORK/backend$i.port" 2>>"$WORK/backend$i.log" &
-	PIDS+=($!)
-	for _ in $(seq 100); do
-		[[ -s $WORK/backend$i.port ]] && break
-		sleep 0.1
-	done
-	[[ -s $WORK/backend$i.port ]] || die "backend $i did not start (see $WORK/backend$i.log)"
-	BACKENDS+=("$(<"$WORK/backend$i.port")")
-done
-log "backends on 127.0.0.1:${BACKENDS[0]} and :${BACKENDS[1]}"
-
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 PROXIES=(nginx fulcrum-1)
 [[ $AUTO == 1 ]] && PROXIES+=(fulcrum-auto)
-mapfile -t FREE < <("$WORK/backend" -freeports "${#PROXIES[@]}")
-declare -A PORT MAIN_PID
-for i in "${!PROXIES[@]}"; do
-	PORT[${PROXIES[$i]}]=${FREE[$i]}
-done
-
-# http_block is the part of the configuration both proxies share.
-http_block() {
-	cat <<EOF
-events { worker_connections 4096; }
-http {
-    access_log off;
-    upstream backends {
-        server 127.0.0.1:${BACKENDS[0]};
-        server 127.0.0.1:${BACKENDS[1]};
-        keepalive 64;
-    }
-    server {
-        listen 127.0.0.1:$1;
-        location / {
-            proxy_pass http://backends;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-EOF
-}
-
-# nginx: one worker, in the foreground so that we own its pid; temp files under
-# WORK (owned by the worker's user, since the master may run as root).
-mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
-{
-	echo "daemon off;"
-	echo "worker_processes 1;"
-	echo "pid $WORK/nginx/nginx.pid;"
-	echo "error_log $WORK/nginx/error.log warn;"
-	http_block "${PORT[nginx]}" | sed "s|^http {|http {\n    client_body_temp_path $WORK/nginx/tmp/body;\n    proxy_temp_path $WORK/nginx/tmp/proxy;\n    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;\n    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;\n    scgi_temp_path $WORK/nginx/tmp/scgi;|"
-} >"$WORK/nginx.conf"
-[[ $(id -u) == 0 ]] && chown -R nobody "$WORK/nginx/tmp"
-nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx.conf" &
-MAIN_PID[nginx]=$!
-PIDS+=($!)
-
-# fulcrum: worker_processes 1 (GOMAXPROCS=1) and auto (all CPUs).
-for name in "${PROXIES[@]}"; do
-	[[ $name == nginx ]] && continue
-	wp=${name#fulcrum-}
-	mkdir -p "$WORK/$name"
-	{
-		echo "worker_processes $wp;"
-		echo "pid $WORK/$name/fulcrum.pid;"
-		echo "error_log $WORK/$name/error.log warn;"
-		http_block "${PORT[$name]}"
-	} >"$WORK/$name.conf"
-	"$WORK/fulcrum" -p "$WORK/$name" -e "$WORK/$name/error.log" -c "$WORK/$name.conf" &
-	MAIN_PID[$name]=$!
-	PIDS+=($!)
-done
-
-for name in "${PROXIES[@]}"; do
-	wait_port "${PORT[$name]}"
-	body=$(fetch "${PORT[$name]}" /small | tail -c 13)
-	[[ $body == "Hello, World!" ]] || die "$name on :${PORT[$name]} did not proxy /small (got '$body')"
-	log "$name on 127.0.0.1:${PORT[$name]} (pids $(proc_pids "$name" | tr '\n' ' '))"
-done
+start_all
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
 
 # ---- runs ------------------------------------------------------------------------------
 
 RESULTS_TSV=$WORK/results.tsv
-printf 'round\tpath\tconns\tproxy\trequests\trps\tp50_ms\tp99_ms\tcpu_ms_per_1k\trss_kb\terrors\n' >"$RESULTS_TSV"
+printf 'round\tpath\tconns\tproxy\trequests\trps\tp50_ms\tp99_ms\tcpu_ms_per_1k\trss_kb\terrors\tsys_pct\n' >"$RESULTS_TSV"
 
 # to_ms converts a wrk latency ("812.00us", "1.20ms", "2.01s") to milliseconds.
 to_ms() {
@@ -250,11 +72,14 @@ run_one() {
 	p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
 	p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
 	errors=$(awk '/Non-2xx or 3xx/ { n += $NF } /Socket errors/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' "$out")
-	local cpu
-	cpu=$(awk -v t=$((t1 - t0)) -v ms="$TICK_MS" -v r="$requests" 'BEGIN { printf "%.1f", (r > 0 ? t * ms * 1000 / r : 0) }')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$path" "$conns" "$name" \
-		"$requests" "$rps" "$p50" "$p99" "$cpu" "$rss" "$errors" >>"$RESULTS_TSV"
-	log "round $round $path c=$conns $name: $rps req/s p50 ${p50}ms p99 ${p99}ms cpu ${cpu}ms/1k rss ${rss}KiB errors $errors"
+	local cpu sys u0 s0 u1 s1
+	read -r u0 s0 <<<"$t0"
+	read -r u1 s1 <<<"$t1"
+	cpu=$(awk -v t=$((u1 + s1 - u0 - s0)) -v ms="$TICK_MS" -v r="$requests" 'BEGIN { printf "%.1f", (r > 0 ? t * ms * 1000 / r : 0) }')
+	sys=$(awk -v s=$((s1 - s0)) -v t=$((u1 + s1 - u0 - s0)) 'BEGIN { printf "%.0f", (t > 0 ? 100 * s / t : 0) }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$path" "$conns" "$name" \
+		"$requests" "$rps" "$p50" "$p99" "$cpu" "$rss" "$errors" "$sys" >>"$RESULTS_TSV"
+	log "round $round $path c=$conns $name: $rps req/s p50 ${p50}ms p99 ${p99}ms cpu ${cpu}ms/1k (${sys}% sys) rss ${rss}KiB errors $errors"
 }
 
 log "warming up"
@@ -307,13 +132,13 @@ summarize() {
 	{
 		s = $2 " " $3; p = $4
 		if (!(s in seen)) { seen[s] = 1; scen[++ns] = s }
-		add("rps", s, p, $6); add("p50", s, p, $7); add("p99", s, p, $8); add("cpu", s, p, $9)
+		add("rps", s, p, $6); add("p50", s, p, $7); add("p99", s, p, $8); add("cpu", s, p, $9); add("sys", s, p, $12)
 		if ($10 > rss[s, p]) rss[s, p] = $10
 		errs[s, p] += $11
 	}
 	END {
-		print "| scenario | proxy | req/s | p50 ms | p99 ms | CPU ms/1k req | RSS MiB (open conns) | peak RSS MiB | errors | req/s ratio | p99 ratio | CPU ratio | RSS ratio |"
-		print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		print "| scenario | proxy | req/s | p50 ms | p99 ms | CPU ms/1k req | sys % | RSS MiB (open conns) | peak RSS MiB | errors | req/s ratio | p99 ratio | CPU ratio | RSS ratio |"
+		print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for (i = 1; i <= ns; i++) {
 			s = scen[i]; split(s, sc, " ")
 			for (j = 1; j <= np; j++) {
@@ -322,9 +147,27 @@ summarize() {
 				nr = med("rps", s, "nginx"); n99 = med("p99", s, "nginx"); nc = med("cpu", s, "nginx")
 				if (p == "nginx") { rr = "1"; r99 = "1"; rc = "1"; rm = "1" }
 				else { rr = ratio(r, nr); r99 = ratio(q99, n99); rc = ratio(c, nc); rm = ratio(rss[s, p], rss[s, "nginx"]) }
-				printf "| /%s c=%s | %s | %.0f | %.2f | %.2f | %.1f | %.1f | %.1f | %d | %s | %s | %s | %s |\n",
-					sc[1], sc[2], p, r, med("p50", s, p), q99, c, rss[s, p] / 1024, peak[p] / 1024, errs[s, p], rr, r99, rc, rm
+				printf "| /%s c=%s | %s | %.0f | %.2f | %.2f | %.1f | %.0f | %.1f | %.1f | %d | %s | %s | %s | %s |\n",
+					sc[1], sc[2], p, r, med("p50", s, p), q99, c, med("sys", s, p), rss[s, p] / 1024, peak[p] / 1024, errs[s, p], rr, r99, rc, rm
 			}
+		}
+		print ""
+		print "Targets (Speed issue), fulcrum/nginx:"
+		for (j = 1; j <= np; j++) {
+			p = order[j]
+			if (p == "nginx") continue
+			line = "- " p ":"
+			s = "small 50"
+			if (cnt["cpu" SUBSEP s SUBSEP p] > 0)
+				line = line sprintf(" CPU/1k small c=50 %s (<= 1.0);", ratio(med("cpu", s, p), med("cpu", s, "nginx")))
+			for (i = 1; i <= ns; i++) {
+				s = scen[i]; split(s, sc, " ")
+				line = line sprintf(" /%s c=%s req/s %s (>= 1.0) p99 %s (<= 1.0)", sc[1], sc[2],
+					ratio(med("rps", s, p), med("rps", s, "nginx")), ratio(med("p99", s, p), med("p99", s, "nginx")))
+				if (sc[2] == 400) line = line sprintf(" RSS %s (<= 2.0)", ratio(rss[s, p], rss[s, "nginx"]))
+				line = line ";"
+			}
+			print line
 		}
 	}' "$RESULTS_TSV"
 }

@@ -1,0 +1,208 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for a process's output and the test.
+type syncBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// freePorts returns n distinct loopback TCP ports nobody listens on.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ports []int
+	for _, addr := range closedPorts(t, n) {
+		ap, err := netip.ParseAddrPort(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, int(ap.Port()))
+	}
+	return ports
+}
+
+// demoRun is a running `fulcrum demo`.
+type demoRun struct {
+	cmd            *exec.Cmd
+	stdin          io.WriteCloser
+	stdout, stderr *syncBuffer
+	exited         chan struct{}
+	port, b1, b2   int
+}
+
+// startDemo runs `fulcrum demo` on free ports with stdin a pipe and waits until
+// the balancer answers /health.
+func startDemo(t *testing.T) *demoRun {
+	t.Helper()
+	ports := freePorts(t, 3)
+	d := &demoRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{}),
+		port: ports[0], b1: ports[1], b2: ports[2]}
+	d.cmd = exec.Command(fulcrumBin, "demo", "-port", fmt.Sprint(d.port), "-b1", fmt.Sprint(d.b1), "-b2", fmt.Sprint(d.b2))
+	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr
+	var err error
+	if d.stdin, err = d.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		d.cmd.Wait()
+		close(d.exited)
+	}()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		<-d.exited
+		if t.Failed() {
+			t.Logf("demo stdout:\n%s\ndemo stderr:\n%s", d.stdout, d.stderr)
+		}
+	})
+	client := newClient()
+	waitFor(t, "the demo balancer to answer", func() bool {
+		resp, err := client.Get(d.url("/health"))
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return d
+}
+
+func (d *demoRun) url(path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", d.port, path) }
+
+// command writes a line to the demo's stdin and waits for its answer on stdout.
+func (d *demoRun) command(t *testing.T, line, answer string) {
+	t.Helper()
+	if _, err := io.WriteString(d.stdin, line+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, fmt.Sprintf("the demo to answer %q", answer), func() bool { return strings.Contains(d.stdout.String(), answer) })
+}
+
+// demoBackend returns "backend N" from a demo backend's answer, and checks its
+// shape: "Hello from backend N (127.0.0.1:PORT): GET /".
+func (d *demoRun) demoBackend(t *testing.T, body string) string {
+	t.Helper()
+	for n, port := range map[int]int{1: d.b1, 2: d.b2} {
+		if body == fmt.Sprintf("Hello from backend %d (127.0.0.1:%d): GET /\n", n, port) {
+			return fmt.Sprintf("backend %d", n)
+		}
+	}
+	t.Fatalf("unexpected answer %q", body)
+	return ""
+}
+
+func TestDemo(t *testing.T) {
+	d := startDemo(t)
+	client := newClient()
+
+	t.Run("banner", func(t *testing.T) {
+		out := d.stdout.String()
+		for _, want := range []string{
+			fmt.Sprintf("backend 1 on 127.0.0.1:%d, backend 2 on 127.0.0.1:%d, balancer on 127.0.0.1:%d", d.b1, d.b2, d.port),
+			"The configuration it runs:",
+			"    upstream backend {",
+			fmt.Sprintf("server 127.0.0.1:%d max_fails=1 fail_timeout=10s;", d.b1),
+			fmt.Sprintf("server 127.0.0.1:%d max_fails=1 fail_timeout=10s;", d.b2),
+			fmt.Sprintf("listen 127.0.0.1:%d;", d.port),
+			fmt.Sprintf("    curl http://127.0.0.1:%d/ ", d.port),
+			fmt.Sprintf("    curl -d 'name=ada' http://127.0.0.1:%d/user", d.port),
+			fmt.Sprintf("    curl http://127.0.0.1:%d/health", d.port),
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the banner lacks %q", want)
+			}
+		}
+	})
+
+	t.Run("round robin", func(t *testing.T) {
+		var got []string
+		for range 6 {
+			code, body := get(t, client, d.url("/"))
+			if code != 200 {
+				t.Fatalf("status %d: %s", code, body)
+			}
+			got = append(got, d.demoBackend(t, body))
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i] == got[i-1] {
+				t.Fatalf("answers %q do not alternate", got)
+			}
+		}
+	})
+
+	t.Run("post", func(t *testing.T) {
+		resp, err := client.Post(d.url("/user"), "application/x-www-form-urlencoded", strings.NewReader("name=ada"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasSuffix(string(body), ") stored a user of 8 bytes\n") {
+			t.Errorf("POST /user: %d %q", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("failover", func(t *testing.T) {
+		d.command(t, "1", "backend 1 stopped")
+		for i := range 20 {
+			code, body := get(t, client, d.url("/"))
+			if code != 200 || d.demoBackend(t, body) != "backend 2" {
+				t.Fatalf("request %d with backend 1 stopped: %d %q", i, code, body)
+			}
+		}
+		// The access log (on stdout) shows the retry: both attempts.
+		retried := fmt.Sprintf(`"GET / HTTP/1.1" 200 upstream=127.0.0.1:%d, 127.0.0.1:%d time=`, d.b1, d.b2)
+		waitFor(t, "the retried request in the access log", func() bool { return strings.Contains(d.stdout.String(), retried) })
+		waitFor(t, "the warn line", func() bool { return strings.Contains(d.stderr.String(), "upstream server temporarily disabled") })
+	})
+
+	t.Run("start again", func(t *testing.T) {
+		d.command(t, "1", "backend 1 started again")
+		code, body := get(t, client, fmt.Sprintf("http://127.0.0.1:%d/", d.b1))
+		if code != 200 || d.demoBackend(t, body) != "backend 1" {
+			t.Errorf("backend 1 directly: %d %q", code, body)
+		}
+	})
+
+	t.Run("quit", func(t *testing.T) {
+		if _, err := io.WriteString(d.stdin, "q\n"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-d.exited:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the demo did not exit within 5 s of q")
+		}
+		if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("exit code %d, want 0", code)
+		}
+		if _, err := newClient().Get(d.url("/health")); err == nil {
+			t.Error("the balancer still answers after q")
+		}
+	})
+}

@@ -1,0 +1,340 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitLines waits until the file at path has at least n lines and returns them.
+func waitLines(t *testing.T, path string, n int) []string {
+	t.Helper()
+	var lines []string
+	waitFor(t, fmt.Sprintf("%d lines in %s", n, filepath.Base(path)), func() bool {
+		lines = readLines(path)
+		return len(lines) >= n
+	})
+	return lines
+}
+
+// combinedLine is nginx's combined format: $remote_addr - $remote_user
+// [$time_local] "$request" $status $body_bytes_sent "$http_referer"
+// "$http_user_agent".
+var combinedLine = regexp.MustCompile(`^(\S+) - (\S+) \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$`)
+
+func TestAccessLogCombinedFormat(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    access_log %DIR%/access.log;
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "hello"; }
+        location /gone { return 404; }
+    }
+}`, 1)
+	client := newClient()
+	tests := []struct {
+		path    string
+		headers []string
+		want    []string // remote_user, request, status, body bytes, referer, user agent
+	}{
+		{"/page?x=1", []string{"User-Agent", "agent/1.0 (test)", "Referer", "http://ref.test/from"},
+			[]string{"-", "GET /page?x=1 HTTP/1.1", "200", "5", "http://ref.test/from", "agent/1.0 (test)"}},
+		{"/bare", []string{"User-Agent", ""},
+			[]string{"-", "GET /bare HTTP/1.1", "200", "5", "-", "-"}},
+		{"/quoted", []string{"User-Agent", `say "hi" \ now`},
+			[]string{"-", "GET /quoted HTTP/1.1", "200", "5", "-", `say \x22hi\x22 \x5C now`}},
+		{"/user", []string{"User-Agent", "u", "Authorization", "Basic YWRhOnB3"}, // ada:pw
+			[]string{"ada", "GET /user HTTP/1.1", "200", "5", "-", "u"}},
+		{"/gone", []string{"User-Agent", "g"},
+			[]string{"-", "GET /gone HTTP/1.1", "404", "", "-", "g"}},
+	}
+	start := time.Now()
+	for _, tt := range tests {
+		get(t, client, in.url(0)+tt.path, tt.headers...)
+	}
+	lines := waitLines(t, filepath.Join(in.dir, "access.log"), len(tests))
+	for i, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			m := combinedLine.FindStringSubmatch(lines[i])
+			if m == nil {
+				t.Fatalf("line %q is not in the combined format", lines[i])
+			}
+			if m[1] != "127.0.0.1" {
+				t.Errorf("remote_addr %q", m[1])
+			}
+			when, err := time.Parse("02/Jan/2006:15:04:05 -0700", m[3])
+			if err != nil || when.Before(start.Add(-2*time.Second)) || when.After(time.Now().Add(2*time.Second)) {
+				t.Errorf("time_local %q (%v) is not the time of the request", m[3], err)
+			}
+			got := []string{m[2], m[4], m[5], m[6], m[7], m[8]}
+			if tt.want[3] == "" { // an error page: any size but 0
+				tt.want[3] = got[3]
+				if got[3] == "0" {
+					t.Errorf("body_bytes_sent 0 for an error page")
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("line %q\n fields %q\n want   %q", lines[i], got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAccessLogPerLocation(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    log_format short '$request_uri $status';
+    server {
+        listen 127.0.0.1:0;
+        access_log %DIR%/main.log short flush=50ms;
+        location /a/ {
+            access_log %DIR%/a.log short flush=50ms;
+            return 200 "a";
+        }
+        location /b/ {
+            access_log %DIR%/b.log short flush=50ms;
+            return 200 "b";
+        }
+        location /both/ {
+            access_log %DIR%/a.log short flush=50ms;
+            access_log %DIR%/b.log short flush=50ms;
+            return 200 "both";
+        }
+        location /quiet/ {
+            access_log off;
+            return 200 "quiet";
+        }
+        location / { return 200 "main"; }
+    }
+}`, 1)
+	client := newClient()
+	for _, p := range []string{"/quiet/1", "/a/1", "/b/1", "/both/1", "/quiet/2", "/other", "/a/2"} {
+		if code, _ := get(t, client, in.url(0)+p); code != 200 {
+			t.Fatalf("%s: status %d", p, code)
+		}
+	}
+	tests := []struct {
+		file string
+		want []string
+	}{
+		{"a.log", []string{"/a/1 200", "/both/1 200", "/a/2 200"}},
+		{"b.log", []string{"/b/1 200", "/both/1 200"}},
+		{"main.log", []string{"/other 200"}}, // nothing from off or from locations with their own log
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join(in.dir, tt.file)
+			waitLines(t, path, len(tt.want))
+			// Lines are written in request order, so all the earlier ones are
+			// there too: anything else would be a line that does not belong.
+			if got := readLines(path); !slices.Equal(got, tt.want) {
+				t.Errorf("%s has %q, want %q", tt.file, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLogsReopen(t *testing.T) {
+	tests := []struct {
+		name   string
+		reopen func(t *testing.T, in *instance)
+	}{
+		{"SIGUSR1", func(t *testing.T, in *instance) { in.signal(syscall.SIGUSR1) }},
+		{"fulcrum -s reopen", func(t *testing.T, in *instance) {
+			if r := runFulcrum(t, "-s", "reopen", "-c", in.conf, "-p", in.dir); r.code != 0 {
+				t.Fatalf("fulcrum -s reopen: exit %d: %s", r.code, r.stderr)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Lines stay buffered (flush=1m): only the reopen can write them,
+			// and it must write them to the old, renamed file.
+			in := startFulcrum(t, `
+error_log %DIR%/error.log notice;
+events {}
+http {
+    log_format short '$request_uri $status';
+    access_log %DIR%/access.log short buffer=64k flush=1m;
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "ok"; }
+    }
+}`, 1)
+			awaitSignals(t, in)
+			client := newClient()
+			logPath, errPath := filepath.Join(in.dir, "access.log"), filepath.Join(in.dir, "error.log")
+			get(t, client, in.url(0)+"/before")
+			waitLines(t, errPath, 1)
+			for _, p := range []string{logPath, errPath} {
+				if err := os.Rename(p, p+".1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			get(t, client, in.url(0)+"/renamed") // buffered for the open, renamed file
+			reopens := in.countLogged("reopening logs")
+			tt.reopen(t, in)
+			waitFor(t, "the reopen", func() bool { return in.countLogged("reopening logs") == reopens+1 })
+			if got := readLines(logPath + ".1"); !slices.Equal(got, []string{"/before 200", "/renamed 200"}) {
+				t.Errorf("the renamed access log has %q, want the two requests before the reopen", got)
+			}
+			waitFor(t, "the new error log", func() bool { return fileContains(errPath, "reopening logs") })
+			if fileContains(errPath, "listening on") {
+				t.Error("the new error log has lines from before the reopen")
+			}
+			old, _ := os.ReadFile(errPath + ".1")
+			if !strings.Contains(string(old), "listening on") || strings.Count(string(old), "reopening logs") != reopens {
+				t.Errorf("the renamed error log should hold the lines before the reopen, and only those:\n%s", old)
+			}
+
+			// The next line goes to the new file (flushed by one more reopen).
+			get(t, client, in.url(0)+"/after")
+			tt.reopen(t, in)
+			waitFor(t, "the second reopen", func() bool { return in.countLogged("reopening logs") == reopens+2 })
+			if got := waitLines(t, logPath, 1); !slices.Equal(got, []string{"/after 200"}) {
+				t.Errorf("the new access log has %q, want only the request after the reopen", got)
+			}
+			if got := readLines(logPath + ".1"); len(got) != 2 {
+				t.Errorf("the renamed access log got more lines after the reopen: %q", got)
+			}
+		})
+	}
+}
+
+// errorLevels are the error log levels, least severe first.
+var errorLevels = []string{"debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"}
+
+var errorLevel = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[([a-z]+)\] \d+#0: `)
+
+func TestErrorLogLevels(t *testing.T) {
+	refused := closedPorts(t, 3)
+	conf := func(servers string) string {
+		return fmt.Sprintf(`
+error_log %%DIR%%/info.log info;
+error_log %%DIR%%/warn.log warn;
+error_log %%DIR%%/error.log error;
+events {}
+http {
+    upstream app { %s }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+    }
+}`, servers)
+	}
+	in := startFulcrum(t, conf("server "+refused[0]+"; server "+refused[1]+";"), 1)
+	awaitSignals(t, in)
+	// error (connect() failed) and warn (temporarily disabled) lines.
+	if code, _ := get(t, newClient(), in.url(0)+"/"); code != 502 {
+		t.Fatalf("status %d, want 502", code)
+	}
+	// info (server added) and notice (reconfiguring) lines.
+	in.rewrite(strings.ReplaceAll(conf("server "+refused[0]+"; server "+refused[1]+"; server "+refused[2]+";"), "%DIR%", in.dir))
+	in.signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool { return in.logged("reconfiguring: done") })
+
+	tests := []struct {
+		file string
+		want []string // the levels the file must have, and the only ones it may have
+	}{
+		{"info.log", []string{"info", "notice", "warn", "error"}},
+		{"warn.log", []string{"warn", "error"}},
+		{"error.log", []string{"error"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join(in.dir, tt.file)
+			seen := map[string]bool{}
+			waitFor(t, "every expected level in "+tt.file, func() bool {
+				for _, l := range readLines(path) {
+					m := errorLevel.FindStringSubmatch(l)
+					if m == nil {
+						t.Fatalf("%s: line %q is not an nginx error log line", tt.file, l)
+					}
+					seen[m[1]] = true
+				}
+				return len(seen) >= len(tt.want)
+			})
+			var got []string
+			for _, l := range errorLevels {
+				if seen[l] {
+					got = append(got, l)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("%s has levels %v, want %v", tt.file, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSignalReloadRealProcess(t *testing.T) {
+	conf := func(body string) string {
+		return `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "` + body + `"; }
+    }
+}`
+	}
+	in := startFulcrum(t, conf("old"), 1)
+	awaitSignals(t, in)
+	client := newClient()
+	if code, body := get(t, client, in.url(0)+"/"); code != 200 || body != "old" {
+		t.Fatalf("before the reload: %d %q", code, body)
+	}
+	in.rewrite(conf("new"))
+	r := runFulcrum(t, "-s", "reload", "-c", in.conf, "-p", in.dir)
+	if r.code != 0 {
+		t.Fatalf("fulcrum -s reload: exit %d: %s", r.code, r.stderr)
+	}
+	waitFor(t, "the new configuration to answer", func() bool {
+		_, body := get(t, client, in.url(0)+"/")
+		return body == "new"
+	})
+	if !in.logged("reconfiguring: done") {
+		t.Error("the running process did not log the reload")
+	}
+	select {
+	case <-in.exited:
+		t.Fatal("fulcrum exited on reload")
+	default:
+	}
+}
+
+// awaitSignals waits until fulcrum handles signals: it sends SIGUSR1 (which only
+// reopens the logs), one every 100 ms, until "reopening logs" is logged. fulcrum logs
+// "listening on" and writes its pid file before it installs its signal handler
+// (daemon.New runs before daemon.loop calls signal.Notify), and until then the Go
+// runtime drops SIGUSR1 and exits on SIGHUP; without this wait a test that
+// signals right after start is flaky.
+func awaitSignals(t *testing.T, in *instance) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !in.logged("reopening logs") {
+		if time.Now().After(deadline) {
+			t.Fatal("fulcrum never handled SIGUSR1")
+		}
+		in.signal(syscall.SIGUSR1)
+		for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end) && !in.logged("reopening logs"); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// fileContains reports whether the file at path contains s.
+func fileContains(path, s string) bool {
+	b, err := os.ReadFile(path)
+	return err == nil && strings.Contains(string(b), s)
+}

@@ -171,6 +171,28 @@ func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 	}
 }
 
+// readWholeHead appends one head from br to dst like readHead, but first
+// tries the common case of a head already wholly buffered: then it is
+// checked in place and copied in one go.
+func readWholeHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
+	if n := br.Buffered(); n > 0 {
+		buf, _ := br.Peek(n)
+		fast := *s
+		end, start, err := scanHead(buf, &fast)
+		switch err {
+		case nil:
+			*s = fast
+			dst = append(dst, buf[start:end]...)
+			br.Discard(end)
+			return dst, nil
+		case ErrIncomplete:
+		default:
+			return dst, err
+		}
+	}
+	return readHead(br, dst, s)
+}
+
 // scanHead finds one head at the start of b. It returns the offset just past
 // the empty line ending it and the offset where it starts (after skipped
 // leading CRLFs). Without a whole head and within the limits it returns

@@ -81,10 +81,26 @@ func (hs Headers) HopByHop(name []byte) bool {
 		if !equalFold(hs[i].Name, "connection") {
 			continue
 		}
-		for tok := range ConnectionTokens(hs[i].Value) {
-			if equalFoldBytes(tok, name) {
-				return true
-			}
+		if listHas(hs[i].Value, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// listHas reports whether the comma-separated list holds the element name
+// (case-insensitive, optional whitespace trimmed). It is ConnectionTokens
+// without the iterator, for the per-field hop-by-hop check.
+func listHas(list, name []byte) bool {
+	for len(list) > 0 {
+		elem := list
+		if i := bytes.IndexByte(list, ','); i >= 0 {
+			elem, list = list[:i], list[i+1:]
+		} else {
+			list = nil
+		}
+		if equalFoldBytes(trimOWS(elem), name) {
+			return true
 		}
 	}
 	return false
@@ -122,6 +138,11 @@ var hopByHopNames = [...]string{
 // fields. Fields named by Connection are hop-by-hop too; Headers.HopByHop
 // checks both.
 func IsHopByHop(name []byte) bool {
+	switch len(name) { // only the lengths of hopByHopNames can match
+	case 2, 7, 10, 16, 17, 18, 19:
+	default:
+		return false
+	}
 	for _, h := range hopByHopNames {
 		if equalFold(name, h) {
 			return true

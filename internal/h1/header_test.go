@@ -131,3 +131,12 @@ func TestValidField(t *testing.T) {
 		}
 	}
 }
+
+func TestIsHopByHopLengths(t *testing.T) {
+	// The length switch in IsHopByHop must cover every listed name.
+	for _, h := range hopByHopNames {
+		if !IsHopByHop([]byte(strings.ToUpper(h))) {
+			t.Errorf("IsHopByHop(%s) = false", h)
+		}
+	}
+}

@@ -156,7 +156,7 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 	}
 	r.hb = getHeadBuf()
 	s := headScan{lim: lim.resolved(), kind: headRequest}
-	head, err := readHead(br, r.hb.b, &s)
+	head, err := readWholeHead(br, r.hb.b, &s)
 	r.hb.b = head
 	if err != nil {
 		return err

@@ -60,7 +60,7 @@ func ReadResponse(br *bufio.Reader, r *Response, method []byte, lim Limits) erro
 	}
 	r.hb = getHeadBuf()
 	s := headScan{lim: lim.resolved(), kind: headResponse}
-	head, err := readHead(br, r.hb.b, &s)
+	head, err := readWholeHead(br, r.hb.b, &s)
 	r.hb.b = head
 	if err != nil {
 		return err

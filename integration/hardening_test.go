@@ -170,6 +170,27 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 		check       func(t *testing.T, got []recorded)
 	}{
 		{"plain GET", "GET /x HTTP/1.1\r\n" + h + "\r\n", 200, false, 1, nil},
+		{"both Transfer-Encoding and Content-Length", "POST / HTTP/1.1\r\n" + h + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
+		{"Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, gzip\r\n\r\n", 400, true, 0, nil},
+		{"chunked twice", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
+		{"empty Transfer-Encoding element", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
+		{"Transfer-Encoding on HTTP/1.0", "POST / HTTP/1.0\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
+		{"bare LF line endings", "GET / HTTP/1.1\n" + "Host: a\n\n", 400, true, 0, nil},
+		{"obs-fold", "GET / HTTP/1.1\r\n" + h + "X: a\r\n b\r\n\r\n", 400, true, 0, nil},
+		{"chunk line ending in bare LF", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n2\nhi\r\n0\r\n\r\n", 400, true, 0, nil},
+		{"identical Content-Lengths collapse", "POST / HTTP/1.1\r\n" + h + "Content-Length: 2, 2\r\n\r\nhi", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].body != "hi" || got[0].header.Get("Content-Length") != "2" {
+					t.Errorf("backend got body %q Content-Length %q", got[0].body, got[0].header.Get("Content-Length"))
+				}
+			}},
+		{"smuggled second request in a chunked body stays body", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n1d\r\nGET /smuggled HTTP/1.1\r\nX: \r\n\r\n0\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].uri != "/" || !strings.Contains(got[0].body, "/smuggled") {
+					t.Errorf("backend got %+v", got)
+				}
+			}},
+		{"request line too long", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\n" + h + "\r\n", 414, true, 0, nil},
 		{"Transfer-Encoding with an unknown coding", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: foo\r\n\r\n", 501, true, 0, nil},
 		{"two different Content-Lengths", "POST / HTTP/1.1\r\n" + h + "Content-Length: 2\r\nContent-Length: 3\r\n\r\nhi!", 400, true, 0, nil},
 		{"Content-Length with a sign", "POST / HTTP/1.1\r\n" + h + "Content-Length: +2\r\n\r\nhi", 400, true, 0, nil},

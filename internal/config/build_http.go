@@ -304,6 +304,9 @@ func (b *builder) accessLogParam(d *Directive, l *AccessLog, a string) error {
 	switch key {
 	case "buffer":
 		l.Buffer, err = parseSize(val)
+		if err == nil && l.Buffer == 0 {
+			l.Buffer = -1 // an explicit buffer=0: write each line at once
+		}
 	case "flush":
 		var t time.Duration
 		t, err = parseTime(val, false)

@@ -449,7 +449,9 @@ type AccessLog struct {
 	Path   string // absolute path (it may contain variables), or "stderr"/"stdout"
 	Format *LogFormat
 	Off    bool
-	// Buffer is the buffer=size parameter; 0 means write each line at once.
+	// Buffer is the buffer=size parameter: 0 when not given (fulcrum's default
+	// buffering, see package accesslog), -1 for an explicit buffer=0 (write each
+	// line at once, nginx's default).
 	Buffer int64
 	// Flush is the flush=time parameter: the longest a line stays in the buffer.
 	Flush time.Duration

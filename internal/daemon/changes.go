@@ -7,6 +7,7 @@ import (
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/h1"
 )
 
 // limits are a listener's client-side limits, taken from the default server of
@@ -15,6 +16,7 @@ type limits struct {
 	headerTimeout    time.Duration
 	keepaliveTimeout time.Duration
 	maxHeaderBytes   int
+	h1               h1.Limits
 }
 
 // limitsFor returns the limits of the listener named key.
@@ -36,6 +38,8 @@ func (s *snapshot) limitsFor(key string) limits {
 	lim.keepaliveTimeout = set.KeepaliveTimeout
 	if b := set.LargeClientHeaderBuffers; b.Number > 0 && b.Size > 0 {
 		lim.maxHeaderBytes = b.Number * int(b.Size)
+		// nginx: the request line and each field line must fit one buffer.
+		lim.h1 = h1.Limits{MaxRequestLine: int(b.Size), MaxFieldLine: int(b.Size), MaxHeaderBytes: lim.maxHeaderBytes}
 	}
 	return lim
 }

@@ -72,6 +72,14 @@ type Daemon struct {
 // is done or a stop signal arrives, reloading on HUP. It returns nil after a
 // clean stop.
 func Run(ctx context.Context, cfg *config.Config, opts Options) error {
+	// Catch signals before anything can announce the process (pid file, log):
+	// a HUP that arrived before Notify would kill it.
+	if opts.Signals == nil {
+		ch := make(chan os.Signal, 4)
+		signal.Notify(ch, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+		defer signal.Stop(ch)
+		opts.Signals = ch
+	}
 	d, err := start(cfg, opts)
 	if err != nil {
 		return err
@@ -146,12 +154,6 @@ func applyWorkerProcesses(n int) {
 // loop waits for signals and the context.
 func (d *Daemon) loop(ctx context.Context) error {
 	sigs := d.opts.Signals
-	if sigs == nil {
-		ch := make(chan os.Signal, 4)
-		signal.Notify(ch, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
-		defer signal.Stop(ch)
-		sigs = ch
-	}
 	for {
 		select {
 		case <-ctx.Done():

@@ -27,8 +27,9 @@ type listener struct {
 type connInfo struct {
 	id       uint64
 	listener string
-	requests uint64    // requests served on it so far; touched only by its goroutine
-	born     time.Time // when it was accepted
+	requests uint64     // requests served on it so far; touched only by its goroutine
+	born     time.Time  // when it was accepted
+	guard    *guardConn // the strict reader in front of net/http's
 }
 
 type connInfoKey struct{}
@@ -80,14 +81,16 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     d.logs.error().StdLogger(errlog.Info),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connInfoKey{}, &connInfo{id: d.connSeq.Add(1), listener: l.key, born: time.Now()})
+			ci := &connInfo{id: d.connSeq.Add(1), listener: l.key, born: time.Now()}
+			ci.guard, _ = unwrapGuard(c)
+			return context.WithValue(ctx, connInfoKey{}, ci)
 		},
 	}
 	if lim.keepaliveTimeout == 0 {
 		l.srv.SetKeepAlivesEnabled(false)
 	}
 	l.done = make(chan struct{})
-	wrapped := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{})}
+	wrapped := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{}), lim1: lim.h1}
 	go func() {
 		defer close(l.done)
 		_ = l.srv.Serve(wrapped)

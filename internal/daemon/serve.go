@@ -32,6 +32,13 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 	ci, _ := r.Context().Value(connInfoKey{}).(*connInfo)
 	fillRequest(st, r, ci)
 	rec := &recorder{ResponseWriter: w, st: st, snap: s}
+	if g := guardOf(ci); g != nil {
+		if code := g.rejectedStatus(); code != 0 {
+			rec.server = "fulcrum"
+			rec.fail(code) // a head the strict reader refused: answer and close
+			return
+		}
+	}
 	l := s.byKey[key]
 	if l == nil { // a listener left over from a previous configuration, draining
 		errpage.Write(rec, http.StatusNotFound, "fulcrum")

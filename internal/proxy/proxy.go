@@ -23,6 +23,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
+	"fulcrum/internal/h1"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -126,7 +127,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 // went away, else 400 (a malformed chunked body).
 func bodyErrorStatus(r *http.Request, err error) int {
 	var tooBig *http.MaxBytesError
+	var strict h1.Error
 	switch {
+	case errors.As(err, &strict): // the strict reader refused the body's framing
+		return strict.Status()
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge
 	case r.Context().Err() != nil:

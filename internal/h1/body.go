@@ -153,8 +153,9 @@ func (b *Body) Reset(br *bufio.Reader, f Framing, contentLength int64, lim BodyL
 	switch f {
 	case LengthBody:
 		if lim.MaxBytes > 0 && contentLength > lim.MaxBytes {
-			b.length.Reset(br, 0)
-			b.framing = NoBody
+			// Unread and unreadable: Read fails and Done stays false, so
+			// the connection is not reused.
+			b.length = LengthReader{br: br, left: contentLength, err: ErrBodyTooLarge}
 			return ErrBodyTooLarge
 		}
 		b.length.Reset(br, contentLength)
@@ -206,7 +207,7 @@ func (b *Body) Trailers() Headers {
 func (b *Body) Done() bool {
 	switch b.framing {
 	case LengthBody:
-		return b.length.left == 0 && (b.length.err == nil || b.length.err == io.EOF)
+		return b.length.left == 0
 	case ChunkedBody:
 		return b.chunked.err == io.EOF
 	case CloseBody:

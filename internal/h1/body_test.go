@@ -242,6 +242,9 @@ func TestBody(t *testing.T) {
 				t.Fatalf("Reset: %v, want %v", err, tt.resetErr)
 			}
 			if err != nil {
+				if n, rerr := b.Read(make([]byte, 8)); n != 0 || rerr != err || b.Done() {
+					t.Fatalf("after a failed Reset: Read %d %v, Done %v", n, rerr, b.Done())
+				}
 				return
 			}
 			var out bytes.Buffer

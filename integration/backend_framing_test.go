@@ -93,6 +93,7 @@ http {
 		path       string
 		wantStatus int // 0: the client connection must break instead
 	}{
+		{"/both", 502},
 		{"/badlength", 502},
 		{"/twolength", 502},
 		{"/unasked101", 502},

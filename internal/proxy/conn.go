@@ -16,7 +16,14 @@ type upstreamConn struct {
 	// sendTimeout is the proxy_send_timeout of the attempt using the
 	// connection now, in nanoseconds; 0 means none.
 	sendTimeout atomic.Int64
+	// guard checks what the upstream sends before net/http reads it. Only the
+	// transport's read loop reads and only its write path writes, one exchange
+	// at a time, so the guard needs no lock of its own.
+	guard *respGuard
 }
+
+// Read gives net/http the checked response stream.
+func (c *upstreamConn) Read(p []byte) (int, error) { return c.guard.Read(p) }
 
 // Write sets the write deadline from proxy_send_timeout before each write, so
 // the timeout bounds the gap between two successful writes, as nginx's does.
@@ -24,6 +31,7 @@ func (c *upstreamConn) Write(p []byte) (int, error) {
 	if d := time.Duration(c.sendTimeout.Load()); d > 0 {
 		_ = c.Conn.SetWriteDeadline(time.Now().Add(d))
 	}
+	c.guard.wrote(p)
 	return c.Conn.Write(p)
 }
 

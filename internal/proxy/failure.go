@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/h1"
 )
 
 // errReadTimeout and errSendTimeout cancel an attempt whose upstream was silent for
@@ -74,6 +75,10 @@ func isTimeout(err error) bool {
 }
 
 func isMalformed(err error) bool {
+	var strict h1.Error
+	if errors.As(err, &strict) || errors.Is(err, errNoRequest) {
+		return true
+	}
 	// net/http reports these only as text.
 	s := err.Error()
 	for _, sub := range []string{"malformed HTTP", "invalid header", "too many headers", "header line too long",

@@ -78,5 +78,7 @@ func dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &upstreamConn{Conn: c, born: time.Now()}, nil
+	uc := &upstreamConn{Conn: c, born: time.Now()}
+	uc.guard = newRespGuard(c)
+	return uc, nil
 }

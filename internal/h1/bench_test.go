@@ -145,9 +145,15 @@ func TestParseRequestZeroAllocs(t *testing.T) {
 		}
 		r.Reset()
 	})
-	// sync.Pool may drop a buffer at a GC (and always under -race), so allow
-	// a fraction; a per-request allocation would show as >= 1.
-	if allocs >= 1 {
+	// sync.Pool may drop a buffer at a GC, so allow a fraction; a
+	// per-request allocation would show as >= 1. Under the race detector
+	// the pool drops a quarter of its buffers on purpose, and refilling
+	// one costs 3 allocations.
+	limit := 1.0
+	if raceEnabled {
+		limit = 3
+	}
+	if allocs >= limit {
 		t.Fatalf("%v allocations per parsed request", allocs)
 	}
 }

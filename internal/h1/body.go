@@ -203,7 +203,10 @@ func (b *Body) Trailers() Headers {
 }
 
 // Done reports whether the body has been read completely and without error,
-// which a keep-alive connection needs before its next message.
+// which a keep-alive connection needs before its next message. For an
+// upstream connection also check that br holds no further bytes: a backend
+// that sent more than its framing said must not be reused
+// (http-hardening.md, "extra bytes after the body").
 func (b *Body) Done() bool {
 	switch b.framing {
 	case LengthBody:

@@ -40,6 +40,10 @@ var requestSeeds = []string{
 	"GET /%zz HTTP/1.1\r\nHost: h\r\n\r\n",
 	"GET /#f HTTP/1.1\r\nHost: h\r\n\r\n",
 	"GET / HTTP/1.1\r\nHost: h\r\nPragma: no-cache\r\nX_Y: 1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+	"GET http://[::ffff:1.2.3.4]:/a%00b?x#y HTTP/1.1\r\nHost: [::1]\r\n\r\n",
+	"CONNECT [::1]:0443 HTTP/1.0\r\nContent-Length: 0005\r\n\r\nabcde",
+	"GET //x/../y? HTTP/1.1\r\nhOsT: a.b-c_d~e!$&'()*+,;=:80\r\nX:\t\r\nY: \x80\xff \r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTrailer: Content-Length\r\n\r\n0\r\n\r\n",
 }
 
 // chunkedSeeds start FuzzChunked.
@@ -152,6 +156,16 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("ParseRequest %+v\nReadRequest %+v", viewOf(&r), viewOf(&r2))
 		}
 		ours := readOurBody(br, &r2)
+		// Both entry points end the head at the same byte.
+		br3 := bufio.NewReaderSize(bytes.NewReader(data), 16)
+		var r3 Request
+		defer r3.Reset()
+		if err := ReadRequest(br3, &r3, Limits{}); err != nil {
+			t.Fatalf("small buffer: %v", err)
+		}
+		if left, _ := io.ReadAll(br3); !bytes.Equal(left, data[n:]) {
+			t.Fatalf("ReadRequest left %q, ParseRequest used %d bytes", left, n)
+		}
 
 		// h1 accepted: net/http must accept the same message with the same
 		// meaning. A Content-Length list ("5, 5") is a documented

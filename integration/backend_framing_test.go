@@ -31,6 +31,7 @@ var backendScripts = map[string]struct {
 	"/extra":      {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\npoisoned", false},
 	"/short":      {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true},
 	"/garbage":    {"NOT HTTP AT ALL\r\n\r\n", true},
+	"/hopbyhop":   {"HTTP/1.1 200 OK\r\nConnection: X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok", false},
 }
 
 func startScriptedBackend(t *testing.T) *scriptedBackend {
@@ -101,6 +102,7 @@ http {
 		{"/garbage", 502},
 		{"/short", 0},
 		{"/extra", 200},
+		{"/hopbyhop", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -124,6 +126,9 @@ http {
 				}
 				if tt.path == "/extra" && string(body) != "ok" {
 					t.Errorf("body %q, want exactly the declared 2 bytes", body)
+				}
+				if tt.path == "/hopbyhop" && (resp.Header.Get("X-Internal") != "" || resp.Header.Get("Keep-Alive") != "") {
+					t.Errorf("hop-by-hop response headers reached the client: %v", resp.Header)
 				}
 			}
 			// Whatever happened, the next requests get their own, correct answers:

@@ -136,6 +136,7 @@ http {
     server {
         listen 127.0.0.1:0;
         server_name a;
+        client_max_body_size 64;
         location / {
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Real-IP $remote_addr;
@@ -188,6 +189,15 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 			func(t *testing.T, got []recorded) {
 				if got[0].uri != "/" || !strings.Contains(got[0].body, "/smuggled") {
 					t.Errorf("backend got %+v", got)
+				}
+			}},
+		{"body over client_max_body_size", "POST / HTTP/1.1\r\n" + h + "Content-Length: 100\r\n\r\n" + strings.Repeat("x", 100), 413, true, 0, nil},
+		{"chunked body over client_max_body_size", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n64\r\n" + strings.Repeat("x", 100) + "\r\n0\r\n\r\n", 413, true, 0, nil},
+		{"control character in the target", "GET /a\x01b HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"chunk extensions dropped, trailers with framing fields dropped", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n2;ext=1\r\nhi\r\n0\r\nContent-Length: 99\r\nX-Trailer: t\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].body != "hi" || got[0].header.Get("Content-Length") == "99" {
+					t.Errorf("backend got %+v", got[0])
 				}
 			}},
 		{"request line too long", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\n" + h + "\r\n", 414, true, 0, nil},

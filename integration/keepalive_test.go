@@ -79,3 +79,62 @@ http {
 		t.Errorf("backend saw %d requests over %d connections, want 6 over at least 3", total, len(peers))
 	}
 }
+
+// TestWorkerConnectionsCap checks that connections beyond worker_connections
+// wait in the backlog (they are neither refused nor served) until a slot frees.
+func TestWorkerConnectionsCap(t *testing.T) {
+	in := startFulcrum(t, `
+events { worker_connections 2; }
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "ok"; }
+    }
+}`, 1)
+	addr := in.listening()[0]
+	open := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("connection refused at the cap: %v", err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	ask := func(c net.Conn, br *bufio.Reader) error {
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return err
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return nil
+	}
+	c1, br1 := open()
+	defer c1.Close()
+	c2, br2 := open()
+	defer c2.Close()
+	for i, c := range []net.Conn{c1, c2} {
+		if err := ask(c, []*bufio.Reader{br1, br2}[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c3, br3 := open() // the kernel accepts it into the backlog
+	defer c3.Close()
+	answered := make(chan error, 1)
+	go func() { answered <- ask(c3, br3) }()
+	select {
+	case err := <-answered:
+		t.Fatalf("a third connection was served with worker_connections 2 (err %v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	c1.Close() // frees a slot
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatalf("the waiting connection failed once a slot freed: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting connection was never served after a slot freed")
+	}
+}

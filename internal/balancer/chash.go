@@ -131,18 +131,5 @@ func (h *ConsistentHash) Choose(v upstream.View, a *Attempt) int {
 // pickInGroup runs a weighted round robin round over the usable, untried
 // servers named by group g (several when one name appears twice).
 func (h *ConsistentHash) pickInGroup(v upstream.View, a *Attempt, g int32) int {
-	best, total := -1, 0
-	for i := range v.Len() {
-		if h.group[i] != g || a.tried.has(i) || !v.Usable(i) {
-			continue
-		}
-		total += v.Credit(i)
-		if best < 0 || v.Current(i) > v.Current(best) {
-			best = i
-		}
-	}
-	if best >= 0 {
-		v.Debit(best, total)
-	}
-	return best
+	return smoothRound(v, a, func(i int) bool { return h.group[i] == g })
 }

@@ -23,9 +23,16 @@ func roundRobin(v upstream.View, a *Attempt) int {
 		}
 		return -1
 	}
+	return smoothRound(v, a, nil)
+}
+
+// smoothRound runs one smooth weighted round robin round over the usable,
+// untried servers for which keep returns true (all of them when keep is nil)
+// and returns the winner, or -1.
+func smoothRound(v upstream.View, a *Attempt, keep func(i int) bool) int {
 	best, total := -1, 0
 	for i := range v.Len() {
-		if a.tried.has(i) || !v.Usable(i) {
+		if a.tried.has(i) || !v.Usable(i) || keep != nil && !keep(i) {
 			continue
 		}
 		total += v.Credit(i)

@@ -62,7 +62,6 @@ type request struct {
 	st      *vars.State
 	in      *http.Request
 	body    *replayBody
-	logReq  errlog.Request
 	start   time.Time
 	outcome *failure // the failure that ended the request, if any
 	at      balancer.Attempt
@@ -96,17 +95,11 @@ func fromContext(ctx context.Context) *request {
 // and the location's captures; ServeHTTP records the attempts and the status.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
 	req := &request{h: h, st: st, in: r, start: h.now()}
-	req.logReq = errlog.Request{
-		Client:  st.Remote.Addr().String(),
-		Server:  st.ServerName,
-		Request: r.Method + " " + r.RequestURI + " " + r.Proto,
-		Host:    r.Host,
-	}
 	req.target = h.target
 	if h.dynamic != nil {
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {
-			h.log.LogRequest(errlog.Error, &req.logReq, err.Error())
+			h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
 			errpage.Write(w, http.StatusBadGateway, h.server)
 			return
 		}
@@ -141,6 +134,19 @@ func bodyErrorStatus(r *http.Request, err error) int {
 	return http.StatusBadRequest
 }
 
+// logRequest describes the request for an error log line (built only when a
+// line is written), with the upstream URL being tried, if any.
+func (req *request) logRequest(upstream string) *errlog.Request {
+	r := req.in
+	return &errlog.Request{
+		Client:   req.st.Remote.Addr().String(),
+		Server:   req.st.ServerName,
+		Request:  r.Method + " " + r.RequestURI + " " + r.Proto,
+		Upstream: upstream,
+		Host:     r.Host,
+	}
+}
+
 // errorHandler answers a request whose every attempt failed (or that found no
 // server): 502 or 504 per the last failure, or nothing at all when the client
 // went away (logged as 499).
@@ -157,6 +163,6 @@ func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error
 		}
 		return
 	}
-	h.log.LogRequest(errlog.Error, &req.logReq, err.Error())
+	h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
 	errpage.Write(w, http.StatusBadGateway, h.server)
 }

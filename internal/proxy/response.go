@@ -82,9 +82,7 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF {
 		b.readErr = true
 		if b.h.log != nil {
-			lr := b.req.logReq
-			lr.Upstream = "http://" + b.srv.Name() + b.req.st.RequestURI
-			b.h.log.LogRequest(errlog.Error, &lr, "upstream prematurely closed connection while reading upstream")
+			b.h.log.LogRequest(errlog.Error, b.req.logRequest("http://"+b.srv.Name()+b.req.st.RequestURI), "upstream prematurely closed connection while reading upstream")
 		}
 	}
 	return n, err

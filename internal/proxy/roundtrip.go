@@ -41,7 +41,7 @@ func (rt roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 			if last != nil {
 				return nil, last
 			}
-			h.log.LogRequest(errlog.Error, &req.logReq, "no live upstreams while connecting to upstream")
+			h.log.LogRequest(errlog.Error, req.logRequest(""), "no live upstreams while connecting to upstream")
 			a := req.st.StartAttempt(netip.AddrPort{}, t.Pool.Name())
 			a.Status = http.StatusBadGateway
 			return nil, &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
@@ -150,9 +150,7 @@ func (rt roundTripper) failed(req *request, srv *upstream.Server, a *vars.Attemp
 		return &failure{}
 	}
 	a.Status = f.status
-	lr := req.logReq
-	lr.Upstream = "http://" + srv.Name() + req.st.RequestURI
-	h.log.LogRequest(errlog.Error, &lr, f.msg)
+	h.log.LogRequest(errlog.Error, req.logRequest("http://"+srv.Name()+req.st.RequestURI), f.msg)
 	h.release(req, srv, upstream.Failure)
 	return f
 }
@@ -160,9 +158,7 @@ func (rt roundTripper) failed(req *request, srv *upstream.Server, a *vars.Attemp
 // release ends an attempt on srv and logs when it disabled the server.
 func (h *Handler) release(req *request, srv *upstream.Server, o upstream.Outcome) {
 	if req.at.Release(h.now(), o) {
-		lr := req.logReq
-		lr.Upstream = "http://" + srv.Name() + req.st.RequestURI
-		h.log.LogRequest(errlog.Warn, &lr, "upstream server temporarily disabled while connecting to upstream")
+		h.log.LogRequest(errlog.Warn, req.logRequest("http://"+srv.Name()+req.st.RequestURI), "upstream server temporarily disabled while connecting to upstream")
 	}
 }
 

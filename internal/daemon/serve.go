@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,9 +82,6 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 		}
 		redirect(rec, r, st, rec.set, http.StatusMovedPermanently, target)
 		return
-	case lm.Location == nil:
-		rec.fail(http.StatusNotFound)
-		return
 	}
 	setCaptures(st, lm.Captures, sm.Captures)
 	if !bodyWithinLimit(rec, r, rec.set) {
@@ -99,11 +97,23 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 const maxInternalRedirects = 10
 
 // run serves the request with loc's handler, following internal redirects.
+// A nil loc is a 404, which error_page may send elsewhere too.
 func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) {
 	for range maxInternalRedirects {
-		next := s.handlers[loc].serve(rec, r, st)
+		var next *internalRedirect
+		if loc == nil {
+			rec.fail(http.StatusNotFound)
+		} else {
+			next = s.handlers[loc].serve(rec, r, st)
+		}
 		if next == nil {
-			return
+			if next = rec.takePending(); next == nil {
+				return
+			}
+			// nginx turns an error page request into a GET (HEAD stays HEAD).
+			if r.Method != http.MethodHead {
+				r.Method, st.Method = http.MethodGet, http.MethodGet
+			}
 		}
 		if next.named != "" {
 			loc = srv.Named(next.named)
@@ -113,11 +123,9 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 			loc = lm.Location
 			setCaptures(st, lm.Captures, router.Captures{})
 		}
-		if loc == nil {
-			rec.fail(http.StatusNotFound)
-			return
+		if loc != nil {
+			rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
 		}
-		rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
 	}
 	s.log.Logf(errlog.Error, "rewrite or internal redirection cycle while internally redirecting to %q", st.Path)
 	rec.fail(http.StatusInternalServerError)
@@ -318,6 +326,12 @@ type recorder struct {
 	// closeAfter closes the connection after this response (keepalive_requests,
 	// keepalive_time).
 	closeAfter bool
+	// pending is the error_page redirect a failure arranged; errorPageUsed
+	// stops a second one; statusOverride is the status its answer goes out with
+	// (the original error, error_page's =code, or 0 for the target's own).
+	pending        *internalRedirect
+	errorPageUsed  bool
+	statusOverride int
 	// sendTimeout (send_timeout) bounds each write to the client; ctrl sets the
 	// deadline.
 	sendTimeout time.Duration
@@ -332,6 +346,9 @@ func (w *recorder) WriteHeader(code int) {
 		return
 	}
 	w.wroteHeader = true
+	if w.statusOverride != 0 {
+		code = w.statusOverride
+	}
 	w.st.Status = code
 	h := w.ResponseWriter.Header()
 	h.Set("Server", w.server)
@@ -355,9 +372,58 @@ func (w *recorder) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// fail answers with one of fulcrum's own error pages.
+// fail answers with one of fulcrum's own error pages, or, when the location has
+// an error_page for code (and no error_page was followed yet: nginx's
+// recursive_error_pages off), arranges for it instead: an internal redirect that
+// run follows, or a redirect to a URL.
 func (w *recorder) fail(code int) {
+	if w.wroteHeader || w.errorPageUsed || w.set == nil {
+		errpage.Write(w, code, w.server)
+		return
+	}
+	for _, ep := range w.set.ErrorPages {
+		if !slices.Contains(ep.Codes, code) {
+			continue
+		}
+		w.errorPageUsed = true
+		switch {
+		case ep.UseTargetStatus:
+			w.statusOverride = 0
+		case ep.Response != 0:
+			w.statusOverride = ep.Response
+		default:
+			w.statusOverride = code
+		}
+		switch {
+		case strings.HasPrefix(ep.Target, "@"):
+			w.pending = &internalRedirect{named: ep.Target}
+		case strings.HasPrefix(ep.Target, "/"):
+			uri, args, _ := strings.Cut(ep.Target, "?")
+			w.pending = &internalRedirect{uri: uri, args: args}
+		default: // a URL: redirect the client there
+			redirectCode := http.StatusFound
+			switch ep.Response {
+			case 301, 302, 303, 307, 308:
+				redirectCode = ep.Response
+			}
+			w.statusOverride = 0
+			w.Header().Set("Location", ep.Target)
+			errpage.Write(w, redirectCode, w.server)
+		}
+		return
+	}
 	errpage.Write(w, code, w.server)
+}
+
+// Fail implements proxy.Failer: the proxy's own errors (502, 504, ...) go
+// through error_page too.
+func (w *recorder) Fail(code int) { w.fail(code) }
+
+// takePending returns the error_page redirect fail arranged, if any.
+func (w *recorder) takePending() *internalRedirect {
+	p := w.pending
+	w.pending = nil
+	return p
 }
 
 // Unwrap lets http.ResponseController reach Flush, Hijack and deadlines.

@@ -100,19 +100,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {
 			h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
-			errpage.Write(w, http.StatusBadGateway, h.server)
+			fail(w, http.StatusBadGateway, h.server)
 			return
 		}
 		req.target, req.uri, req.hasURI = t, uri, hasURI
 	}
 	body, err := newReplayBody(r, h.set)
 	if err != nil {
-		errpage.Write(w, bodyErrorStatus(r, err), h.server)
+		fail(w, bodyErrorStatus(r, err), h.server)
 		return
 	}
 	req.body = body
 	ctx := context.WithValue(r.Context(), ctxKey{}, req)
 	h.rp.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// Failer is a ResponseWriter that answers fulcrum's own errors itself (the
+// daemon's, which applies error_page).
+type Failer interface {
+	Fail(code int)
+}
+
+// fail answers with fulcrum's error page for code, through w's Fail when it
+// has one.
+func fail(w http.ResponseWriter, code int, server string) {
+	if f, ok := w.(Failer); ok {
+		f.Fail(code)
+		return
+	}
+	errpage.Write(w, code, server)
 }
 
 // bodyErrorStatus is the status for a request body that could not be read: 413
@@ -154,7 +170,7 @@ func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	req := fromContext(r.Context())
 	var f *failure
 	if errors.As(err, &f) {
-		errpage.Write(w, f.status, h.server)
+		fail(w, f.status, h.server)
 		return
 	}
 	if r.Context().Err() != nil || errors.Is(err, context.Canceled) {
@@ -164,5 +180,5 @@ func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error
 		return
 	}
 	h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
-	errpage.Write(w, http.StatusBadGateway, h.server)
+	fail(w, http.StatusBadGateway, h.server)
 }

@@ -404,3 +404,51 @@ http {
 	}
 	waitFor(t, "the resolver error in the log", func() bool { return in.logged("no resolver defined to resolve example.com") })
 }
+
+// TestRequestVariables checks common variables against what nginx answers for
+// the same request (checked with shared/tools/nginx-diff).
+func TestRequestVariables(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        server_name a.test;
+        location /vars { return 200 "$request_method|$request_uri|$uri|$args|$is_args|$host|$server_name|$scheme|$server_protocol|$arg_a|$http_x_y"; }
+        location ~ ^/re/(\d+)$ { return 200 "re $1 $uri $args"; }
+    }
+}`, 1)
+	client := newClient()
+	tests := []struct {
+		path    string
+		headers []string
+		want    string
+	}{
+		{"/vars?a=1&b", []string{"Host", "A.Test:8080", "X-Y", "hello"}, "GET|/vars?a=1&b|/vars|a=1&b|?|a.test|a.test|http|HTTP/1.1|1|hello"},
+		{"/vars", []string{"Host", "a.test"}, "GET|/vars|/vars|||a.test|a.test|http|HTTP/1.1||"},
+		{"/re/42?k=v", []string{"Host", "a.test"}, "re 42 /re/42 k=v"},
+		{"/x/../vars?a=%20", []string{"Host", "a.test"}, "GET|/x/../vars?a=%20|/vars|a=%20|?|a.test|a.test|http|HTTP/1.1|%20|"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, in.url(0)+tt.path, nil)
+			req.URL.Opaque = strings.SplitN(tt.path, "?", 2)[0] // send the path as written
+			for i := 0; i < len(tt.headers); i += 2 {
+				if tt.headers[i] == "Host" {
+					req.Host = tt.headers[i+1]
+				} else {
+					req.Header.Set(tt.headers[i], tt.headers[i+1])
+				}
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != tt.want {
+				t.Errorf("got %d %q, want %q", resp.StatusCode, body, tt.want)
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -171,5 +172,66 @@ http {
 		if resp.StatusCode != 200 || string(body) != want {
 			t.Errorf("GET %s over a unix socket: %d %q, want %q", path, resp.StatusCode, body, want)
 		}
+	}
+}
+
+// TestQuitWaitsForWebSocketsUpToShutdownTimeout: a graceful stop lets an open
+// WebSocket keep working until worker_shutdown_timeout, then closes it.
+func TestQuitWaitsForWebSocketsUpToShutdownTimeout(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		brw.Flush()
+		for {
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				return
+			}
+			brw.WriteString("echo: " + line)
+			brw.Flush()
+		}
+	}))
+	t.Cleanup(echo.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+worker_shutdown_timeout 1s;
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%s; }
+    }
+}`, strings.TrimPrefix(echo.URL, "http://")), 1)
+	conn, err := net.Dial("tcp", in.listening()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	br := bufio.NewReader(conn)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	start := time.Now()
+	in.signal(syscall.SIGQUIT)
+	waitFor(t, "graceful shutdown to start", func() bool { return in.logged("gracefully shutting down") })
+	io.WriteString(conn, "still here\n") // the WebSocket keeps working while fulcrum drains
+	if got, err := br.ReadString('\n'); err != nil || got != "echo: still here\n" {
+		t.Fatalf("during the drain: %q %v", got, err)
+	}
+	select {
+	case <-in.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("fulcrum did not exit after worker_shutdown_timeout")
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("exited after %v, before worker_shutdown_timeout (1s)", d)
+	}
+	if _, err := br.ReadString('\n'); err == nil {
+		t.Error("the WebSocket stayed open after fulcrum exited")
 	}
 }

@@ -240,6 +240,7 @@ func (d *Daemon) stop(graceful bool) error {
 			defer cancel()
 		}
 		errs = append(errs, d.shutdownListeners(ctx))
+		d.upgrades.wait(ctx) // WebSockets and other upgrades, up to worker_shutdown_timeout
 		d.upgrades.closeAll()
 	} else {
 		d.closeListeners()

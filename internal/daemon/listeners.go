@@ -190,22 +190,44 @@ func (d *Daemon) listenerKeys() []string {
 type upgradeTracker struct {
 	mu    sync.Mutex // guards conns
 	conns map[net.Conn]struct{}
+	empty chan struct{} // closed while no connection is tracked; replaced on add
 }
 
 func newUpgradeTracker() *upgradeTracker {
-	return &upgradeTracker{conns: map[net.Conn]struct{}{}}
+	t := &upgradeTracker{conns: map[net.Conn]struct{}{}, empty: make(chan struct{})}
+	close(t.empty)
+	return t
 }
 
 func (t *upgradeTracker) add(c net.Conn) {
 	t.mu.Lock()
+	if len(t.conns) == 0 {
+		t.empty = make(chan struct{})
+	}
 	t.conns[c] = struct{}{}
 	t.mu.Unlock()
 }
 
 func (t *upgradeTracker) remove(c net.Conn) {
 	t.mu.Lock()
-	delete(t.conns, c)
+	if _, ok := t.conns[c]; ok {
+		delete(t.conns, c)
+		if len(t.conns) == 0 {
+			close(t.empty)
+		}
+	}
 	t.mu.Unlock()
+}
+
+// wait returns when no upgraded connection is left or ctx is done.
+func (t *upgradeTracker) wait(ctx context.Context) {
+	t.mu.Lock()
+	empty := t.empty
+	t.mu.Unlock()
+	select {
+	case <-empty:
+	case <-ctx.Done():
+	}
 }
 
 func (t *upgradeTracker) closeAll() {

@@ -33,6 +33,11 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 	ci, _ := r.Context().Value(connInfoKey{}).(*connInfo)
 	fillRequest(st, r, ci)
 	rec := &recorder{ResponseWriter: w, st: st, snap: s}
+	defer func() {
+		if rec.hijacked != nil {
+			s.upgrades.remove(rec.hijacked)
+		}
+	}()
 	if g := guardOf(ci); g != nil {
 		if code := g.rejectedStatus(); code != 0 {
 			rec.server = "fulcrum"
@@ -329,6 +334,7 @@ type recorder struct {
 	// pending is the error_page redirect a failure arranged; errorPageUsed
 	// stops a second one; statusOverride is the status its answer goes out with
 	// (the original error, error_page's =code, or 0 for the target's own).
+	hijacked       net.Conn // the upgraded connection, while the request runs
 	pending        *internalRedirect
 	errorPageUsed  bool
 	statusOverride int
@@ -437,9 +443,15 @@ func (w *recorder) Flush() {
 	http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-// Hijack passes the connection takeover of an upgrade through.
+// Hijack passes the connection takeover of an upgrade through, and tracks the
+// connection until the request ends so a graceful stop can wait for it.
 func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return http.NewResponseController(w.ResponseWriter).Hijack()
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.snap.upgrades != nil {
+		w.snap.upgrades.add(c)
+		w.hijacked = c
+	}
+	return c, brw, err
 }
 
 // addHeaders applies add_header: for the success and redirect statuses nginx

@@ -33,6 +33,7 @@ type snapshot struct {
 	log      *errlog.Logger
 	access   *accessLogs
 	adds     map[*config.Settings][]addHeader
+	upgrades *upgradeTracker // the daemon's, for connections taken over by an upgrade
 	realIP   map[*config.Server]*realIPRule
 	states   sync.Pool // *vars.State, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
@@ -86,6 +87,7 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, byKey: map[string]*router.Listener{},
 		log: logs.error(), now: time.Now}
 	s.life.release = func() { s.access.release() }
+	s.upgrades = up
 	if cfg.HTTP == nil {
 		return s, nil
 	}

@@ -34,10 +34,25 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
 PROXIES=(nginx fulcrum-1)
 [[ $AUTO == 1 ]] && PROXIES+=(fulcrum-auto)
 start_all
 TICK_MS=$((1000 / $(getconf CLK_TCK)))
+
+# source_version names the commit fulcrum was built from, and whether the tree
+# differed from it (others may be editing while a run goes on).
+source_version() {
+	local rev
+	rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) || {
+		echo "an unknown commit"
+		return
+	}
+	if [[ -n $(git -C "$ROOT" status --porcelain -- cmd internal go.mod 2>/dev/null) ]]; then
+		rev+=" (plus uncommitted changes)"
+	fi
+	echo "commit $rev"
+}
 
 # ---- runs ------------------------------------------------------------------------------
 
@@ -174,7 +189,7 @@ summarize() {
 
 TABLE=$(summarize)
 echo
-echo "fulcrum $("$WORK/fulcrum" -v 2>&1 | head -1) vs $(nginx -v 2>&1); $(nproc) CPUs; wrk -t$THREADS, $ROUNDS round(s) of ${DURATION}s per run; $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "$("$WORK/fulcrum" -v 2>&1 | head -1) at $(source_version) vs $(nginx -v 2>&1); $(nproc) CPUs; wrk -t$THREADS, $ROUNDS round(s) of ${DURATION}s per run; $(date -u +%Y-%m-%dT%H:%MZ); load average $LOAD_START at start, $(cut -d" " -f1-3 /proc/loadavg) at end"
 echo "$TABLE"
 echo "ratios are fulcrum/nginx in the same scenario; medians over rounds; RSS sums nginx's master and worker"
 [[ -n ${RESULTS:-} ]] && echo "$TABLE" >"$RESULTS"

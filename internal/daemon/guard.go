@@ -34,8 +34,7 @@ type guardConn struct {
 	out    []byte // bytes ready for net/http
 	left   int64  // LengthBody bytes still to pass on
 	chunks h1.ChunkedReader
-	cbuf   []byte // decoded chunk data
-	bbuf   []byte // body bytes passed through
+	cbuf   []byte // decoded chunk data, while a chunked body is read
 
 	// rejected is the h1 error of the last head, once it was replaced by the
 	// stand-in request; the handler reads it from another goroutine.
@@ -56,7 +55,7 @@ const (
 const standIn = "GET /.fulcrum-rejected HTTP/1.1\r\nHost: rejected\r\nConnection: close\r\n\r\n"
 
 func newGuardConn(c net.Conn, lim h1.Limits) *guardConn {
-	return &guardConn{Conn: c, br: bufio.NewReaderSize(c, 16<<10), lim: lim}
+	return &guardConn{Conn: c, br: bufio.NewReader(c), lim: lim}
 }
 
 // rejectedStatus returns the status for a stand-in request, or 0 when the
@@ -68,8 +67,17 @@ func (g *guardConn) rejectedStatus() int {
 	return 0
 }
 
-// Read gives net/http the checked byte stream.
+// Read gives net/http the checked byte stream. Body bytes and an upgraded
+// stream go straight into p; only heads and re-chunked data use g.out.
 func (g *guardConn) Read(p []byte) (int, error) {
+	if len(g.out) == 0 {
+		switch g.state {
+		case guardLength:
+			return g.readLength(p)
+		case guardRaw:
+			return g.br.Read(p)
+		}
+	}
 	for len(g.out) == 0 {
 		if err := g.fill(); err != nil {
 			return 0, err
@@ -85,15 +93,8 @@ func (g *guardConn) fill() error {
 	switch g.state {
 	case guardHead:
 		return g.head()
-	case guardLength:
-		return g.length()
 	case guardChunked:
 		return g.chunk()
-	case guardRaw:
-		buf := g.buffer()
-		n, err := g.br.Read(buf)
-		g.out = buf[:n]
-		return err
 	}
 	return io.EOF
 }
@@ -146,26 +147,24 @@ func (g *guardConn) collapseContentLength() {
 	g.req.Headers = kept
 }
 
-// length passes on up to the rest of a Content-Length body.
-func (g *guardConn) length() error {
-	buf := g.buffer()
-	m, err := g.br.Read(buf[:min(g.left, int64(len(buf)))])
-	g.left -= int64(m)
-	g.out = buf[:m]
+// readLength passes on up to the rest of a Content-Length body.
+func (g *guardConn) readLength(p []byte) (int, error) {
+	n, err := g.br.Read(p[:min(g.left, int64(len(p)))])
+	g.left -= int64(n)
 	if g.left == 0 {
 		g.state = guardHead
 	}
-	if err != nil && m > 0 {
-		return nil
+	if err != nil && n > 0 {
+		err = nil
 	}
-	return err
+	return n, err
 }
 
 // chunk decodes the next piece of a chunked body and re-encodes it as one chunk;
 // the end of the body becomes the last chunk without trailers.
 func (g *guardConn) chunk() error {
 	if cap(g.cbuf) == 0 {
-		g.cbuf = make([]byte, 16<<10)
+		g.cbuf = make([]byte, 4<<10)
 	}
 	n, err := g.chunks.Read(g.cbuf[:cap(g.cbuf)])
 	if n > 0 {
@@ -178,6 +177,7 @@ func (g *guardConn) chunk() error {
 	case err == io.EOF:
 		g.out = append(g.out, "0\r\n\r\n"...)
 		g.state = guardHead
+		g.cbuf = nil // chunked bodies are rare: hold no buffer between them
 		return nil
 	case err != nil && n == 0:
 		// A malformed chunked body: net/http's body read fails, the handler
@@ -186,15 +186,6 @@ func (g *guardConn) chunk() error {
 		return err
 	}
 	return nil
-}
-
-// buffer returns the connection's reusable copy buffer, made on first use so
-// that idle connections hold none.
-func (g *guardConn) buffer() []byte {
-	if g.bbuf == nil {
-		g.bbuf = make([]byte, 16<<10)
-	}
-	return g.bbuf
 }
 
 // guardOf returns the guard of the connection a request came on, if any.

@@ -266,6 +266,7 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	pass := loc.Settings.ProxyPass
 	opts := proxy.Options{
+		Buffers:  b.transports.Buffers(),
 		Location: loc,
 		Compiler: b.comp,
 		Log:      b.snap.log,

@@ -49,7 +49,7 @@ const (
 var errNoRequest = errors.New("upstream sent data without a request")
 
 func newRespGuard(r io.Reader) *respGuard {
-	return &respGuard{br: bufio.NewReaderSize(r, 16<<10), want: true}
+	return &respGuard{br: bufio.NewReader(r), want: true}
 }
 
 // wrote notes the bytes net/http writes: the first write of an exchange starts
@@ -81,6 +81,14 @@ func (g *respGuard) done() {
 }
 
 func (g *respGuard) Read(p []byte) (int, error) {
+	if len(g.out) == 0 && g.err == nil {
+		switch g.state {
+		case respLength:
+			return g.readLength(p)
+		case respClose, respRaw:
+			return g.br.Read(p)
+		}
+	}
 	for len(g.out) == 0 {
 		if g.err != nil {
 			return 0, g.err
@@ -96,24 +104,10 @@ func (g *respGuard) fill() error {
 	switch g.state {
 	case respHead:
 		return g.head()
-	case respLength:
-		return g.length()
 	case respChunked:
 		return g.chunk()
 	}
-	n, err := g.br.Read(g.buffer())
-	g.out = g.buf[:n]
-	if err != nil && n > 0 {
-		return nil
-	}
-	return err
-}
-
-func (g *respGuard) buffer() []byte {
-	if g.buf == nil {
-		g.buf = make([]byte, 16<<10)
-	}
-	return g.buf
+	return io.EOF
 }
 
 // head reads and checks one response head.
@@ -149,24 +143,28 @@ func (g *respGuard) head() error {
 	return nil
 }
 
-func (g *respGuard) length() error {
-	buf := g.buffer()
-	n, err := g.br.Read(buf[:min(g.left, int64(len(buf)))])
+// readLength passes on up to the rest of a Content-Length body, into p.
+func (g *respGuard) readLength(p []byte) (int, error) {
+	n, err := g.br.Read(p[:min(g.left, int64(len(p)))])
 	g.left -= int64(n)
-	g.out = buf[:n]
 	if g.left == 0 {
 		g.state = respHead
 		g.done()
-		return nil
 	}
 	if err != nil && n > 0 {
-		return nil
+		err = nil
 	}
-	return err
+	if err != nil {
+		g.err = err
+	}
+	return n, err
 }
 
 func (g *respGuard) chunk() error {
-	buf := g.buffer()
+	if g.buf == nil {
+		g.buf = make([]byte, 4<<10)
+	}
+	buf := g.buf
 	n, err := g.chunks.Read(buf)
 	out := g.out[:0]
 	if n > 0 {

@@ -81,7 +81,9 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 	}
 	if err != nil && err != io.EOF {
 		b.readErr = true
-		if b.h.log != nil {
+		// A client that went away cancels the attempt: that is a 499, not the
+		// upstream's fault, and not worth an error line.
+		if b.h.log != nil && b.req.in.Context().Err() == nil {
 			b.h.log.LogRequest(errlog.Error, b.req.logRequest("http://"+b.srv.Name()+b.req.st.RequestURI), "upstream prematurely closed connection while reading upstream")
 		}
 	}

@@ -76,7 +76,7 @@ func isTimeout(err error) bool {
 
 func isMalformed(err error) bool {
 	var strict h1.Error
-	if errors.As(err, &strict) || errors.Is(err, errNoRequest) {
+	if errors.As(err, &strict) {
 		return true
 	}
 	// net/http reports these only as text.

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"fmt"
-	"net/http"
 	"net/http/httputil"
 	"net/textproto"
 	"strings"
@@ -194,7 +193,7 @@ func (ts *Transports) Buffers() *BufferPool { return &ts.buffers }
 
 type transportEntry struct {
 	opts PoolOptions
-	t    *http.Transport
+	t    *ConnPool
 }
 
 // NewTransports returns an empty set.
@@ -204,13 +203,13 @@ func NewTransports() *Transports {
 
 // For returns the pool for the upstream named name, made anew when its options
 // changed.
-func (ts *Transports) For(name string, o PoolOptions) *http.Transport {
+func (ts *Transports) For(name string, o PoolOptions) *ConnPool {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if e, ok := ts.m[name]; ok && e.opts == o {
 		return e.t
 	}
-	t := newTransport(o)
+	t := newConnPool(o)
 	ts.m[name] = &transportEntry{opts: o, t: t}
 	return t
 }
@@ -222,7 +221,7 @@ func (ts *Transports) Retain(names map[string]bool) {
 	defer ts.mu.Unlock()
 	for name, e := range ts.m {
 		if !names[name] {
-			e.t.CloseIdleConnections()
+			e.t.CloseIdle()
 			delete(ts.m, name)
 		}
 	}
@@ -233,6 +232,6 @@ func (ts *Transports) CloseIdle() {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	for _, e := range ts.m {
-		e.t.CloseIdleConnections()
+		e.t.CloseIdle()
 	}
 }

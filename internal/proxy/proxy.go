@@ -76,7 +76,7 @@ type Target struct {
 	Pool      *upstream.Pool
 	Policy    balancer.Policy
 	HashKey   *vars.Template // the upstream's hash key, for hash methods
-	Transport *http.Transport
+	Transport *ConnPool
 	// PoolOptions are the keep-alive limits applied per upstream connection.
 	PoolOptions PoolOptions
 }

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"sync"
@@ -36,39 +35,27 @@ func (h *Handler) modifyResponse(resp *http.Response) error {
 	return nil
 }
 
-// upstreamBody wraps an upstream response body: it enforces proxy_read_timeout
-// between two reads, counts the bytes for $upstream_response_length, and on Close
-// releases the server (a read error after the header went out counts no failure,
-// as in nginx) and ends the attempt's context.
+// upstreamBody wraps an upstream response body: it counts the bytes for
+// $upstream_response_length and, on Close, releases the server (a read error
+// after the header went to the client counts no failure, as in nginx). The
+// pooled body underneath enforces proxy_read_timeout between reads and gives the
+// connection back to the pool.
 type upstreamBody struct {
 	rc      io.ReadCloser
 	h       *Handler
 	req     *request
 	srv     *upstream.Server
 	start   time.Time
-	cancel  context.CancelCauseFunc
 	attempt *vars.Attempt
-	idle    *time.Timer
-	conn    *upstreamConn // the connection it arrived on, when known
 	n       int64
 	readErr bool
 	once    sync.Once
 }
 
-func newUpstreamBody(resp *http.Response, h *Handler, req *request, srv *upstream.Server,
-	start time.Time, cancel context.CancelCauseFunc, a *vars.Attempt, uc *upstreamConn) io.ReadCloser {
-	b := &upstreamBody{rc: resp.Body, h: h, req: req, srv: srv, start: start, cancel: cancel, attempt: a, conn: uc}
-	if d := h.set.ProxyReadTimeout; d > 0 {
-		b.idle = time.AfterFunc(d, func() { cancel(errBodyTimeout) })
-	}
+func newUpstreamBody(resp *http.Response, h *Handler, req *request, srv *upstream.Server, start time.Time, a *vars.Attempt) io.ReadCloser {
+	b := &upstreamBody{rc: resp.Body, h: h, req: req, srv: srv, start: start, attempt: a}
 	if rw, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
-		// An upgraded connection: no idle timeout between reads (a WebSocket may be
-		// quiet for long); ReverseProxy needs the writable body.
-		if b.idle != nil {
-			b.idle.Stop()
-			b.idle = nil
-		}
-		return &upgradedBody{upstreamBody: b, w: rw}
+		return &upgradedBody{upstreamBody: b, w: rw} // ReverseProxy needs the writable body
 	}
 	return b
 }
@@ -76,15 +63,16 @@ func newUpstreamBody(resp *http.Response, h *Handler, req *request, srv *upstrea
 func (b *upstreamBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.n += int64(n)
-	if b.idle != nil && n > 0 {
-		b.idle.Reset(b.h.set.ProxyReadTimeout)
-	}
 	if err != nil && err != io.EOF {
 		b.readErr = true
 		// A client that went away cancels the attempt: that is a 499, not the
 		// upstream's fault, and not worth an error line.
 		if b.h.log != nil && b.req.in.Context().Err() == nil {
-			b.h.log.LogRequest(errlog.Error, b.req.logRequest("http://"+b.srv.Name()+b.req.st.RequestURI), "upstream prematurely closed connection while reading upstream")
+			msg := "upstream prematurely closed connection while reading upstream"
+			if isTimeout(err) {
+				msg = errBodyTimeout.Error()
+			}
+			b.h.log.LogRequest(errlog.Error, b.req.logRequest("http://"+b.srv.Name()+b.req.st.RequestURI), msg)
 		}
 	}
 	return n, err
@@ -93,10 +81,6 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 func (b *upstreamBody) Close() error {
 	err := b.rc.Close()
 	b.once.Do(func() {
-		if b.idle != nil {
-			b.idle.Stop()
-		}
-		b.cancel(nil)
 		b.attempt.ResponseTime = b.h.now().Sub(b.start)
 		b.attempt.ResponseLength = b.n
 		outcome := upstream.Success
@@ -104,11 +88,6 @@ func (b *upstreamBody) Close() error {
 			outcome = upstream.Neutral
 		}
 		b.h.release(b.req, b.srv, outcome)
-		// keepalive_requests / keepalive_time: a spent connection is closed
-		// once its response is read; the pool then drops it.
-		if b.conn != nil && b.conn.spent(b.req.target.PoolOptions, b.h.now()) {
-			b.conn.Close()
-		}
 	})
 	return err
 }

@@ -3,14 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"net/netip"
-	"strconv"
-	"sync"
-	"time"
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
@@ -88,34 +83,28 @@ func (rt roundTripper) attempt(req *request, out *http.Request, srv *upstream.Se
 	h := rt.h
 	a := req.st.StartAttempt(addrPort(srv), srvName(srv))
 	start := h.now()
-	ctx, cancel := context.WithCancelCause(out.Context())
-	ctx = context.WithValue(ctx, dialTargetKey{}, dialTarget{
-		network: srv.Network(), addr: srv.Addr(), connectTimeout: h.set.ProxyConnectTimeout,
-	})
-	timer := &attemptTimer{}
-	trace := &httptrace.ClientTrace{
-		GotConn: func(info httptrace.GotConnInfo) {
-			timer.connected(h.now().Sub(start))
-			if uc, ok := info.Conn.(*upstreamConn); ok {
-				uc.begin(h.set.ProxySendTimeout)
-				timer.setConn(uc)
-			}
-		},
-		WroteRequest: func(httptrace.WroteRequestInfo) {
-			timer.arm(h.set.ProxyReadTimeout, func() { cancel(errReadTimeout) })
-		},
-	}
-	o := out.Clone(httptrace.WithClientTrace(ctx, trace))
-	o.URL.Host = hostKey(srv)
-	o.Body, o.ContentLength = req.body.reader()
-	resp, err := req.target.Transport.RoundTrip(o)
-	timer.stop()
-	a.ConnectTime = timer.connect()
-	if err != nil {
-		if errors.Is(context.Cause(ctx), errReadTimeout) {
-			err = errReadTimeout
+	ctx := out.Context()
+	t := exchangeTimeouts{connect: h.set.ProxyConnectTimeout, send: h.set.ProxySendTimeout, read: h.set.ProxyReadTimeout}
+	pool := req.target.Transport
+	var resp *http.Response
+	var err error
+	// A reused connection the server had already closed is tried again once on
+	// a fresh one, without counting a failure, when the body can be sent again.
+	for range 2 {
+		var pc *poolConn
+		var reused bool
+		pc, reused, err = pool.get(ctx, srv.Network(), srv.Addr(), t.connect)
+		if err != nil {
+			break
 		}
-		cancel(nil)
+		a.ConnectTime = h.now().Sub(start)
+		body, n := req.body.reader()
+		resp, _, err = pool.exchange(ctx, pc, reused, out, body, n, t)
+		if !errors.Is(err, errStale) || !req.body.replayable() {
+			break
+		}
+	}
+	if err != nil {
 		a.ResponseTime = h.now().Sub(start)
 		return nil, rt.failed(req, srv, a, err)
 	}
@@ -130,13 +119,12 @@ func (rt roundTripper) attempt(req *request, out *http.Request, srv *upstream.Se
 		if req.at.Tries() > 1 && req.mayRetry(cond, true) {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
-			cancel(nil)
 			a.ResponseTime = h.now().Sub(start)
 			h.release(req, srv, outcome)
 			return nil, &failure{cond: cond, status: resp.StatusCode, sent: true}
 		}
 	}
-	resp.Body = newUpstreamBody(resp, h, req, srv, start, cancel, a, timer.upstreamConn())
+	resp.Body = newUpstreamBody(resp, h, req, srv, start, a)
 	return resp, nil
 }
 
@@ -162,64 +150,6 @@ func (h *Handler) release(req *request, srv *upstream.Server, o upstream.Outcome
 	}
 }
 
-// attemptTimer arms proxy_read_timeout once the request is written and records the
-// connect time. Its hooks run on the transport's goroutines.
-type attemptTimer struct {
-	mu      sync.Mutex // guards every field below
-	t       *time.Timer
-	stopped bool
-	conn    time.Duration
-	hasConn bool
-	uc      *upstreamConn
-}
-
-func (t *attemptTimer) setConn(uc *upstreamConn) {
-	t.mu.Lock()
-	t.uc = uc
-	t.mu.Unlock()
-}
-
-func (t *attemptTimer) upstreamConn() *upstreamConn {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.uc
-}
-
-func (t *attemptTimer) arm(d time.Duration, f func()) {
-	if d <= 0 {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.stopped && t.t == nil {
-		t.t = time.AfterFunc(d, f)
-	}
-}
-
-func (t *attemptTimer) stop() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.stopped = true
-	if t.t != nil {
-		t.t.Stop()
-	}
-}
-
-func (t *attemptTimer) connected(d time.Duration) {
-	t.mu.Lock()
-	t.conn, t.hasConn = d, true
-	t.mu.Unlock()
-}
-
-func (t *attemptTimer) connect() time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.hasConn {
-		return -1
-	}
-	return t.conn
-}
-
 // addrPort returns srv's TCP address for $upstream_addr; zero for unix sockets.
 func addrPort(srv *upstream.Server) netip.AddrPort {
 	if srv.Network() != "tcp" {
@@ -238,14 +168,4 @@ func srvName(srv *upstream.Server) string {
 		return "unix:" + srv.Addr()
 	}
 	return srv.Name()
-}
-
-// hostKey is the URL host that keys the transport's connection pool for srv.
-func hostKey(srv *upstream.Server) string {
-	if srv.Network() == "tcp" {
-		return srv.Addr()
-	}
-	f := fnv.New64a()
-	f.Write([]byte(srv.Addr()))
-	return "unix-" + strconv.FormatUint(f.Sum64(), 16) + ".sock"
 }

@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"fulcrum/internal/h1"
@@ -73,7 +74,7 @@ func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout
 	for len(list) > 0 {
 		pc := list[len(list)-1]
 		list = list[:len(list)-1]
-		if now.Sub(pc.lastUsed) < p.opts.KeepaliveTimeout {
+		if now.Sub(pc.lastUsed) < p.opts.KeepaliveTimeout && alive(pc) {
 			p.idle[key] = list
 			p.mu.Unlock()
 			return pc, true, nil
@@ -90,6 +91,36 @@ func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout
 	pc := &poolConn{c: c, br: bufio.NewReader(c), key: key, born: now}
 	pc.bw = bufio.NewWriter(sendDeadline{pc})
 	return pc, false, nil
+}
+
+// alive reports whether an idle connection is still open and quiet: one
+// non-blocking peek (MSG_PEEK|MSG_DONTWAIT) tells a connection the server has
+// closed (EOF) or that has stray bytes from one that can take a request. Without
+// it, a server that closes idle connections sooner than keepalive_timeout would
+// cost a failed attempt (and, for a body that cannot be sent twice, a 502).
+func alive(pc *poolConn) bool {
+	if pc.br.Buffered() > 0 {
+		return false
+	}
+	sc, ok := pc.c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	ok = true
+	var b [1]byte
+	_ = rc.Read(func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		ok = n < 0 || err == syscall.EAGAIN // nothing to read: open and quiet
+		if n == 0 && err == nil || n > 0 {
+			ok = false // closed by the server, or bytes nobody asked for
+		}
+		return true
+	})
+	return ok
 }
 
 // put returns a connection for reuse, or closes it when it is spent

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -173,16 +172,6 @@ func (d *Daemon) closeListeners() {
 			l.ln.Close()
 		}
 	}
-}
-
-// listenerKeys returns the open listeners' keys, sorted, for log lines.
-func (d *Daemon) listenerKeys() []string {
-	keys := make([]string, 0, len(d.listeners))
-	for k := range d.listeners {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // upgradeTracker remembers hijacked connections (WebSocket and other upgrades),

@@ -14,12 +14,9 @@ import (
 	"fulcrum/internal/h1"
 )
 
-// errReadTimeout and errSendTimeout cancel an attempt whose upstream was silent for
-// longer than proxy_read_timeout or proxy_send_timeout.
-var (
-	errReadTimeout = errors.New("upstream timed out (110: Connection timed out) while reading response header from upstream")
-	errBodyTimeout = errors.New("upstream timed out (110: Connection timed out) while reading upstream")
-)
+// errBodyTimeout is the error log text for an upstream silent for longer than
+// proxy_read_timeout while its body streams.
+var errBodyTimeout = errors.New("upstream timed out (110: Connection timed out) while reading upstream")
 
 // failure describes why an attempt on an upstream server failed, in the terms of
 // proxy_next_upstream and nginx's error log.
@@ -47,8 +44,6 @@ func classify(clientCtx context.Context, err error) *failure {
 	var opErr *net.OpError
 	dial := errors.As(err, &opErr) && opErr.Op == "dial"
 	switch {
-	case errors.Is(err, errReadTimeout):
-		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true, msg: errReadTimeout.Error()}
 	case dial && isTimeout(err):
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout,
 			msg: "upstream timed out (110: Connection timed out) while connecting to upstream"}

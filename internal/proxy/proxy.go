@@ -58,16 +58,15 @@ type ctxKey struct{}
 
 // request is one request's state while it is proxied.
 type request struct {
-	h       *Handler
-	st      *vars.State
-	in      *http.Request
-	body    *replayBody
-	start   time.Time
-	outcome *failure // the failure that ended the request, if any
-	at      balancer.Attempt
-	target  Target // the target of this request
-	uri     string // the request target when proxy_pass with variables names one
-	hasURI  bool
+	h      *Handler
+	st     *vars.State
+	in     *http.Request
+	body   *replayBody
+	start  time.Time
+	at     balancer.Attempt
+	target Target // the target of this request
+	uri    string // the request target when proxy_pass with variables names one
+	hasURI bool
 }
 
 // Target is an upstream block ready to take requests: its pool, balancing and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"testing"
 
@@ -92,7 +93,7 @@ func TestClassify(t *testing.T) {
 		wantSent   bool
 	}{
 		{"connect refused", refused, 502, config.NextError, false},
-		{"read timeout", errReadTimeout, 504, config.NextTimeout, true},
+		{"read timeout", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, 504, config.NextTimeout, true},
 		{"malformed", errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "x"`), 502, config.NextInvalidHeader, true},
 		{"closed early", errors.New("EOF"), 502, config.NextError, true},
 	}

@@ -10,11 +10,10 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// headerRule is a compiled proxy_set_header or add_header.
+// headerRule is a compiled proxy_set_header.
 type headerRule struct {
-	name   string // canonical
-	value  *vars.Template
-	always bool // add_header ... always
+	name  string // canonical
+	value *vars.Template
 }
 
 // dropped are request headers fulcrum never forwards, besides the hop-by-hop

@@ -79,8 +79,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 	if lm.Location != nil {
 		rec.set, rec.server = lm.Location.Settings, serverHeader(lm.Location.Settings)
 	}
-	switch {
-	case lm.Redirect != "":
+	if lm.Redirect != "" { // nginx's 301 to add the "/" of a proxying location
 		target := lm.Redirect
 		if st.Args != "" || strings.Contains(st.RequestURI, "?") {
 			target += "?" + st.Args

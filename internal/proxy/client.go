@@ -41,6 +41,7 @@ type poolConn struct {
 	// sendTimeout is the current attempt's proxy_send_timeout, applied before
 	// each write to the connection.
 	sendTimeout time.Duration
+	head        []byte // the request head being written, reused
 }
 
 // sendDeadline writes to the connection with proxy_send_timeout between two
@@ -183,7 +184,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	if err := writeRequest(pc.bw, out, body, bodyLen); err != nil {
+	if err := pc.writeRequest(out, body, bodyLen); err != nil {
 		if reused && errors.Is(err, net.ErrClosed) || reused && isConnReset(err) {
 			return fail(errStale)
 		}
@@ -232,8 +233,10 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 
 // writeRequest writes the request head and body, framed by Content-Length or
 // chunked, and flushes.
-func writeRequest(bw *bufio.Writer, out *http.Request, body io.Reader, bodyLen int64) error {
-	buf := make([]byte, 0, 512)
+func (pc *poolConn) writeRequest(out *http.Request, body io.Reader, bodyLen int64) error {
+	bw := pc.bw
+	buf := pc.head[:0]
+	defer func() { pc.head = buf[:0] }()
 	buf = append(buf, out.Method...)
 	buf = append(buf, ' ')
 	buf = append(buf, out.URL.RequestURI()...)

@@ -235,3 +235,39 @@ http {
 		t.Error("the WebSocket stayed open after fulcrum exited")
 	}
 }
+
+// TestChunkedResponseWithTrailers streams a chunked response through fulcrum:
+// the body arrives whole and an allowed trailer reaches the client.
+func TestChunkedResponseWithTrailers(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Checksum")
+		for i := range 3 {
+			fmt.Fprintf(w, "part %d\n", i)
+			http.NewResponseController(w).Flush()
+		}
+		w.Header().Set("X-Checksum", "abc123")
+	}))
+	t.Cleanup(backend.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%s; }
+    }
+}`, backend.Listener.Addr()), 1)
+	req, _ := http.NewRequest(http.MethodGet, in.url(0)+"/", nil)
+	req.Header.Set("TE", "trailers")
+	resp, err := newClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "part 0\npart 1\npart 2\n" {
+		t.Fatalf("body %q, %v", body, err)
+	}
+	if got := resp.Trailer.Get("X-Checksum"); got != "abc123" {
+		t.Errorf("trailer X-Checksum %q, want abc123 (trailers %v)", got, resp.Trailer)
+	}
+}

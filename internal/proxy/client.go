@@ -185,7 +185,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		return fail(err)
 	}
 	if err := pc.writeRequest(out, body, bodyLen); err != nil {
-		if reused && errors.Is(err, net.ErrClosed) || reused && isConnReset(err) {
+		if reused && isConnReset(err) {
 			return fail(errStale)
 		}
 		wrote = true
@@ -397,12 +397,8 @@ func (b *poolBody) Close() error {
 	return pc.c.Close()
 }
 
-// isConnReset reports a connection reset or broken pipe.
+// isConnReset reports a connection reset or broken pipe: what writing to or
+// reading from a connection the server closed gives.
 func isConnReset(err error) bool {
-	var ne *net.OpError
-	if errors.As(err, &ne) {
-		s := ne.Err.Error()
-		return s == "read: connection reset by peer" || s == "write: broken pipe" || s == "write: connection reset by peer"
-	}
-	return false
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

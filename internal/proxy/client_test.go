@@ -2,7 +2,11 @@ package proxy
 
 import (
 	"bufio"
+	"context"
+	"errors"
+	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -53,5 +57,69 @@ func TestAliveDetectsClosedIdleConnections(t *testing.T) {
 			t.Fatal("a connection with stray bytes was reported reusable")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestStaleConnectionRetriedOnce: a pooled connection the server closed after a
+// response is replaced transparently for the next request.
+func TestStaleConnectionRetriedOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make(chan int, 10)
+	go func() {
+		n := 0
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n++
+			conns <- n
+			go func(c net.Conn) {
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					c.Close()
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				// Answer keep-alive, then close at once: the pooled connection
+				// is dead before the client's next request.
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				c.Close()
+			}(c)
+		}
+	}()
+	pool := newConnPool(PoolOptions{})
+	for i := range 2 {
+		ctx := context.Background()
+		pc, reused, err := pool.get(ctx, "tcp", ln.Addr().String(), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
+		resp, _, err := pool.exchange(ctx, pc, reused, out, nil, 0, exchangeTimeouts{read: time.Second})
+		if errors.Is(err, errStale) {
+			// What the proxy does: once more on a fresh connection.
+			pc, reused, err = pool.get(ctx, "tcp", ln.Addr().String(), time.Second)
+			if err != nil || reused {
+				t.Fatalf("retry got a reused connection (%v) or %v", reused, err)
+			}
+			resp, _, err = pool.exchange(ctx, pc, reused, out, nil, 0, exchangeTimeouts{read: time.Second})
+		}
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "ok" {
+			t.Fatalf("request %d: body %q", i, body)
+		}
+	}
+	if n := len(conns); n != 2 {
+		t.Errorf("%d connections, want 2 (the closed one not reused)", n)
 	}
 }

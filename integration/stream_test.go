@@ -271,3 +271,99 @@ http {
 		t.Errorf("trailer X-Checksum %q, want abc123 (trailers %v)", got, resp.Trailer)
 	}
 }
+
+// TestServerSentEventsFlushAtOnce: with proxy_buffering off every event reaches
+// the client as the backend sends it, not when a buffer fills.
+func TestServerSentEventsFlushAtOnce(t *testing.T) {
+	next := make(chan struct{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			fmt.Fprintf(w, "data: %d\n\n", i)
+			http.NewResponseController(w).Flush()
+			select {
+			case <-next: // the test read this event: send the next
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	t.Cleanup(backend.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / {
+            proxy_buffering off;
+            proxy_pass http://%s;
+        }
+    }
+}`, backend.Listener.Addr()), 1)
+	resp, err := newClient().Get(in.url(0) + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	for i := range 3 {
+		line, err := br.ReadString('\n')
+		if err != nil || line != fmt.Sprintf("data: %d\n", i) {
+			t.Fatalf("event %d: %q %v (an event stuck in a buffer blocks the stream)", i, line, err)
+		}
+		br.ReadString('\n')
+		next <- struct{}{}
+	}
+}
+
+// TestResponseHeaderRules: nginx hides the upstream's Date, Server and X-Accel-*
+// headers and sets its own Server; proxy_hide_header hides more and
+// proxy_pass_header lets one through; add_header adds.
+func TestResponseHeaderRules(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Server", "backend/1.0")
+		h.Set("X-Accel-Redirect", "/internal")
+		h.Set("X-Powered-By", "php")
+		h.Set("X-Secret", "s")
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(backend.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        server_tokens off;
+        location /default/ { proxy_pass http://%[1]s; }
+        location /rules/ {
+            proxy_hide_header X-Secret;
+            proxy_pass_header Server;
+            add_header X-Frame-Options DENY;
+            proxy_pass http://%[1]s;
+        }
+    }
+}`, backend.Listener.Addr()), 1)
+	client := newClient()
+	tests := []struct {
+		path string
+		want map[string]string // header -> value ("" = absent)
+	}{
+		{"/default/", map[string]string{"Server": "fulcrum", "X-Accel-Redirect": "", "X-Powered-By": "php", "X-Secret": "s"}},
+		{"/rules/", map[string]string{"Server": "backend/1.0", "X-Secret": "", "X-Frame-Options": "DENY"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, err := client.Get(in.url(0) + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			for name, want := range tt.want {
+				if got := resp.Header.Get(name); got != want {
+					t.Errorf("%s: %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+}

@@ -356,7 +356,9 @@ func (w *recorder) WriteHeader(code int) {
 	}
 	w.st.Status = code
 	h := w.ResponseWriter.Header()
-	h.Set("Server", w.server)
+	if _, passed := h["Server"]; !passed { // proxy_pass_header Server keeps the upstream's
+		h.Set("Server", w.server)
+	}
 	w.st.SentHeader = vars.HeaderMap(h)
 	if w.closeAfter || w.closeUnlessUpgraded && code != http.StatusSwitchingProtocols {
 		h.Set("Connection", "close")

@@ -452,3 +452,55 @@ http {
 		})
 	}
 }
+
+// TestRequestRewriteDirectives: proxy_method, proxy_set_body,
+// proxy_pass_request_body off, proxy_pass_request_headers off and
+// proxy_http_version 1.0 change what the backend receives.
+func TestRequestRewriteDirectives(t *testing.T) {
+	b := startBackend(t, "b")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location /method/ { proxy_method PUT; proxy_pass http://%[1]s; }
+        location /setbody/ { proxy_set_body "replaced $arg_x"; proxy_pass http://%[1]s; }
+        location /nobody/ { proxy_pass_request_body off; proxy_pass http://%[1]s; }
+        location /noheaders/ { proxy_pass_request_headers off; proxy_pass http://%[1]s; }
+        location /http10/ { proxy_http_version 1.0; proxy_pass http://%[1]s; }
+    }
+}`, b.addr()), 1)
+	client := newClient()
+	tests := []struct {
+		path                string
+		wantFirst, wantLine string
+		wantAbsent          string
+	}{
+		{"/method/", "b PUT /method/", "body: original", ""},
+		{"/setbody/?x=7", "b POST /setbody/?x=7", "body: replaced 7", ""},
+		{"/nobody/", "b POST /nobody/", "body: ", "original"},
+		{"/noheaders/", "b POST /noheaders/", "body: original", "x-client"},
+		{"/http10/", "b POST /http10/", "connection: close", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, in.url(0)+tt.path, strings.NewReader("original"))
+			req.Header.Set("X-Client", "1")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if firstLine(string(body)) != tt.wantFirst {
+				t.Errorf("backend saw %q, want %q", firstLine(string(body)), tt.wantFirst)
+			}
+			if !strings.Contains(string(body), tt.wantLine) {
+				t.Errorf("backend output lacks %q:\n%s", tt.wantLine, body)
+			}
+			if tt.wantAbsent != "" && strings.Contains(string(body), tt.wantAbsent) {
+				t.Errorf("backend output has %q:\n%s", tt.wantAbsent, body)
+			}
+		})
+	}
+}

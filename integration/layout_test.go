@@ -1,0 +1,62 @@
+package integration
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// allowedImports is the one-way import graph of ../shared/DESIGN.md as built:
+// each package may import only the fulcrum packages listed. (Deviations from the
+// design's table, on purpose: upstream imports nothing, so the daemon maps
+// config to it; errlog reads config's log levels; static and accesslog read
+// config's settings; errpage is shared by daemon and proxy.)
+var allowedImports = map[string][]string{
+	"config":    {},
+	"vars":      {},
+	"h1":        {},
+	"errpage":   {},
+	"upstream":  {},
+	"demo":      {},
+	"errlog":    {"config"},
+	"router":    {"config"},
+	"static":    {"config"},
+	"balancer":  {"upstream"},
+	"accesslog": {"config", "vars"},
+	"proxy":     {"balancer", "config", "errlog", "errpage", "h1", "upstream", "vars"},
+	"daemon":    {"accesslog", "balancer", "config", "errlog", "errpage", "h1", "proxy", "router", "static", "upstream", "vars"},
+	"fulcrum":   {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
+}
+
+// TestImportDirections keeps the package graph one-way: a new import across
+// packages must be a decision (update this table and DESIGN.md), not an accident.
+func TestImportDirections(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "fulcrum/internal/...", "fulcrum/cmd/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := fields[0][strings.LastIndexByte(fields[0], '/')+1:]
+		allowed, ok := allowedImports[pkg]
+		if !ok {
+			t.Errorf("package %s is not in the import table: add it with its allowed imports", fields[0])
+			continue
+		}
+		seen++
+		for _, imp := range fields[1:] {
+			if !strings.HasPrefix(imp, "fulcrum/") {
+				continue
+			}
+			name := imp[strings.LastIndexByte(imp, '/')+1:]
+			if !slices.Contains(allowed, name) {
+				t.Errorf("%s imports %s, which the one-way graph does not allow", fields[0], imp)
+			}
+		}
+	}
+	if seen < len(allowedImports) {
+		t.Errorf("go list found %d of the %d packages in the table", seen, len(allowedImports))
+	}
+}

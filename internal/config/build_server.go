@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -163,7 +164,7 @@ func (b *builder) listenParam(d *Directive, l *Listen, p string) error {
 		return hintf(d.Pos, "fulcrum cannot read the PROXY protocol yet; every request on this port would be refused", `fulcrum does not support "listen ... proxy_protocol" yet`)
 	case p == "http2":
 		b.warn(d.Pos, noteHTTP2, `fulcrum does not implement "listen ... http2" yet`)
-	case containsString(ignoredListenParams, key):
+	case slices.Contains(ignoredListenParams, key):
 		return b.ignoredListenParam(d, key, val, hasVal)
 	default:
 		return unknownListenParam(d, p)
@@ -322,7 +323,7 @@ func parseLocation(d *Directive) (*Location, error) {
 	mod, path := "", d.Args[0]
 	if len(d.Args) == 2 {
 		mod, path = d.Args[0], d.Args[1]
-		if !containsString([]string{"=", "^~", "~", "~*"}, mod) {
+		if !slices.Contains([]string{"=", "^~", "~", "~*"}, mod) {
 			return nil, hintf(d.Pos, `the modifiers are =, ^~, ~ and ~*`, `invalid location modifier "%s"`, mod)
 		}
 	} else {

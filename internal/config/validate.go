@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -180,7 +181,7 @@ func checkKind(s *spec, d *Directive, k kind, a string) error {
 			return hintf(d.Pos, "use a whole number such as 100", `"%s" directive invalid number`, d.Name)
 		}
 	case kindEnum:
-		if !containsString(s.enum, a) {
+		if !slices.Contains(s.enum, a) {
 			return hintf(d.Pos, "use one of: "+strings.Join(s.enum, ", "), `invalid value "%s"`, a)
 		}
 	case kindAddress:
@@ -235,13 +236,4 @@ func checkMapLine(d *Directive) error {
 		return hintf(d.Pos, `each line of a map block is "source value;"`, `invalid number of the map parameters`)
 	}
 	return nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

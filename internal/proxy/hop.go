@@ -21,16 +21,6 @@ var hopByHop = []string{
 	"Upgrade",
 }
 
-// isHopByHop reports whether the canonical header name is hop-by-hop.
-func isHopByHop(name string) bool {
-	for _, h := range hopByHop {
-		if h == name {
-			return true
-		}
-	}
-	return false
-}
-
 // connectionTokens returns the canonical names listed in the Connection header
 // fields of h (RFC 9110 section 7.6.1): each comma-separated token, trimmed.
 func connectionTokens(h http.Header) []string {

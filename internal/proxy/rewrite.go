@@ -5,6 +5,7 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 
 	"fulcrum/internal/vars"
@@ -69,7 +70,7 @@ func (h *Handler) clientHeaders(in *http.Request) http.Header {
 	}
 	named := connectionTokens(in.Header)
 	for name, values := range in.Header {
-		if isHopByHop(name) || contains(named, name) || contains(dropped, name) {
+		if slices.Contains(hopByHop, name) || slices.Contains(named, name) || slices.Contains(dropped, name) {
 			continue
 		}
 		if !h.set.UnderscoresInHeaders && strings.IndexByte(name, '_') >= 0 {
@@ -78,15 +79,6 @@ func (h *Handler) clientHeaders(in *http.Request) http.Header {
 		out[name] = values
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // upgradeType returns the protocol a client asks to upgrade to, if its Connection

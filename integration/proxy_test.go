@@ -205,6 +205,22 @@ http {
 	})
 }
 
+// twoServerConfig proxies / on 127.0.0.1:0 to an upstream of the two addresses.
+func twoServerConfig(a, b string) string {
+	return fmt.Sprintf(`
+events {}
+http {
+    upstream app {
+        server %s;
+        server %s;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+    }
+}`, a, b)
+}
+
 // closedPort returns a loopback address nobody listens on.
 func closedPort(t *testing.T) string {
 	t.Helper()
@@ -219,18 +235,7 @@ func closedPort(t *testing.T) string {
 
 func TestFailoverUnderLoad(t *testing.T) {
 	a, b := startBackend(t, "a"), startBackend(t, "b")
-	in := startFulcrum(t, fmt.Sprintf(`
-events {}
-http {
-    upstream app {
-        server %s;
-        server %s;
-    }
-    server {
-        listen 127.0.0.1:0;
-        location / { proxy_pass http://app; }
-    }
-}`, a.addr(), b.addr()), 1)
+	in := startFulcrum(t, twoServerConfig(a.addr(), b.addr()), 1)
 	client := newClient()
 	var failures, total atomic.Int64
 	var wg sync.WaitGroup
@@ -284,18 +289,7 @@ func TestPostNotReplayedAfterSend(t *testing.T) {
 	}))
 	t.Cleanup(closer.Close)
 	good := startBackend(t, "good")
-	in := startFulcrum(t, fmt.Sprintf(`
-events {}
-http {
-    upstream app {
-        server %s;
-        server %s;
-    }
-    server {
-        listen 127.0.0.1:0;
-        location / { proxy_pass http://app; }
-    }
-}`, strings.TrimPrefix(closer.URL, "http://"), good.addr()), 1)
+	in := startFulcrum(t, twoServerConfig(strings.TrimPrefix(closer.URL, "http://"), good.addr()), 1)
 	client := newClient()
 	resp, err := client.Post(in.url(0)+"/user", "text/plain", strings.NewReader("name=ada"))
 	if err != nil {

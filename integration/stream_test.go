@@ -16,9 +16,10 @@ import (
 	"time"
 )
 
-// TestWebSocketUpgradePassesThrough upgrades a connection through fulcrum to a
-// backend that echoes lines, with no proxy_set_header needed.
-func TestWebSocketUpgradePassesThrough(t *testing.T) {
+// startWebSocketEcho starts a backend that accepts a WebSocket upgrade and then
+// echoes each line it reads as "echo: LINE".
+func startWebSocketEcho(t *testing.T) *httptest.Server {
+	t.Helper()
 	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			http.Error(w, "want an upgrade", http.StatusBadRequest)
@@ -41,6 +42,13 @@ func TestWebSocketUpgradePassesThrough(t *testing.T) {
 		}
 	}))
 	t.Cleanup(echo.Close)
+	return echo
+}
+
+// TestWebSocketUpgradePassesThrough upgrades a connection through fulcrum to a
+// backend that echoes lines, with no proxy_set_header needed.
+func TestWebSocketUpgradePassesThrough(t *testing.T) {
+	echo := startWebSocketEcho(t)
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}
 http {
@@ -178,24 +186,7 @@ http {
 // TestQuitWaitsForWebSocketsUpToShutdownTimeout: a graceful stop lets an open
 // WebSocket keep working until worker_shutdown_timeout, then closes it.
 func TestQuitWaitsForWebSocketsUpToShutdownTimeout(t *testing.T) {
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-		brw.Flush()
-		for {
-			line, err := brw.ReadString('\n')
-			if err != nil {
-				return
-			}
-			brw.WriteString("echo: " + line)
-			brw.Flush()
-		}
-	}))
-	t.Cleanup(echo.Close)
+	echo := startWebSocketEcho(t)
 	in := startFulcrum(t, fmt.Sprintf(`
 worker_shutdown_timeout 1s;
 events {}

@@ -2,11 +2,11 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net"
 	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"fulcrum/internal/h1"
@@ -135,7 +135,7 @@ func (g *guardConn) collapseContentLength() {
 	kept := g.req.Headers[:0]
 	seen := false
 	for _, f := range g.req.Headers {
-		if strings.EqualFold(string(f.Name), "Content-Length") {
+		if bytes.EqualFold(f.Name, []byte("Content-Length")) {
 			if seen {
 				continue
 			}

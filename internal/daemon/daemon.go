@@ -58,6 +58,7 @@ type Daemon struct {
 	current    atomic.Pointer[snapshot]
 	logs       *logSet
 	connSeq    atomic.Uint64
+	date       dateCache // the Date header, formatted once a second for every listener
 
 	// mu guards listeners and the reload sequence; it is never held while a
 	// request is served.

@@ -6,8 +6,6 @@ import (
 	"net"
 	"os"
 	"sync"
-
-	"fulcrum/internal/h1"
 )
 
 // connLimiter caps the number of open client connections across every listener
@@ -31,7 +29,6 @@ type limitedListener struct {
 	lim  *connLimiter
 	done chan struct{}
 	once sync.Once
-	lim1 h1.Limits // the strict reader's limits for this listener's connections
 }
 
 func (l *limitedListener) Accept() (net.Conn, error) {
@@ -45,16 +42,7 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 		<-l.lim.slots
 		return nil, err
 	}
-	return &limitedConn{Conn: newGuardConn(c, l.lim1), release: func() { <-l.lim.slots }}, nil
-}
-
-// unwrapGuard finds the guard inside a connection accepted by limitedListener.
-func unwrapGuard(c net.Conn) (*guardConn, bool) {
-	if lc, ok := c.(*limitedConn); ok {
-		g, ok := lc.Conn.(*guardConn)
-		return g, ok
-	}
-	return nil, false
+	return &limitedConn{Conn: c, release: func() { <-l.lim.slots }}, nil
 }
 
 func (l *limitedListener) Close() error {

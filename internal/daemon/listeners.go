@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -17,21 +18,19 @@ type listener struct {
 	network string
 	addr    string
 	ln      net.Listener
-	srv     *http.Server
+	srv     *httpServer
 	done    chan struct{} // closed when Serve returns
 }
 
-// connInfo is what the daemon knows about a client connection; it rides in the
-// connection's context.
+// connInfo is what the daemon knows about a client connection.
 type connInfo struct {
-	id       uint64
-	listener string
-	requests uint64     // requests served on it so far; touched only by its goroutine
-	born     time.Time  // when it was accepted
-	guard    *guardConn // the strict reader in front of net/http's
+	id         uint64
+	requests   uint64         // requests served on it so far; touched only by its goroutine
+	born       time.Time      // when it was accepted
+	local      netip.AddrPort // the address the client connected to (zero for unix sockets)
+	remote     string         // the client's address as net.Addr prints it
+	remoteAddr netip.AddrPort // the same, parsed (zero for unix sockets)
 }
-
-type connInfoKey struct{}
 
 // openNewListeners binds every socket that snap needs and is not open yet. If one
 // fails, the ones it just opened are closed and nothing changes.
@@ -70,38 +69,22 @@ func (d *Daemon) syncListeners(snap *snapshot) error {
 // serveListener starts the HTTP server for l. Its client timeouts and header size
 // limit come from snap: they are fixed for the listener's lifetime.
 func (d *Daemon) serveListener(l *listener, snap *snapshot) {
-	lim := snap.limitsFor(l.key)
-	l.srv = &http.Server{
-		Handler:           d.handlerFor(l.key),
-		ReadHeaderTimeout: lim.headerTimeout,
-		IdleTimeout:       lim.keepaliveTimeout,
-		MaxHeaderBytes:    lim.maxHeaderBytes,
-		// OPTIONS * reaches the handler, which refuses it (no location allows it).
-		DisableGeneralOptionsHandler: true,
-		ErrorLog:                     d.logs.error().StdLogger(errlog.Info),
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			ci := &connInfo{id: d.connSeq.Add(1), listener: l.key, born: time.Now()}
-			ci.guard, _ = unwrapGuard(c)
-			return context.WithValue(ctx, connInfoKey{}, ci)
+	key := l.key
+	l.srv = &httpServer{
+		lim: snap.limitsFor(key),
+		handler: func(w *respWriter, r *http.Request, cc *clientConn) {
+			d.current.Load().serveHTTP(w, r, &cc.ci, key)
 		},
-	}
-	if lim.keepaliveTimeout == 0 {
-		l.srv.SetKeepAlivesEnabled(false)
+		log:    d.logs.error(),
+		nextID: func() uint64 { return d.connSeq.Add(1) },
+		date:   &d.date,
 	}
 	l.done = make(chan struct{})
-	wrapped := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{}), lim1: lim.h1}
+	wrapped := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		_ = l.srv.Serve(wrapped)
 	}()
-}
-
-// handlerFor returns the handler of the listener named key: it serves each request
-// with the snapshot current when the request arrives.
-func (d *Daemon) handlerFor(key string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d.current.Load().serveHTTP(w, r, key)
-	})
 }
 
 // closeRemovedListeners stops accepting on listeners that snap no longer needs and
@@ -175,7 +158,7 @@ func (d *Daemon) closeListeners() {
 }
 
 // upgradeTracker remembers hijacked connections (WebSocket and other upgrades),
-// which http.Server.Shutdown does not wait for or close, so a stop can close them.
+// which httpServer.Shutdown does not wait for or close, so a stop can close them.
 type upgradeTracker struct {
 	mu    sync.Mutex // guards conns
 	conns map[net.Conn]struct{}

@@ -19,8 +19,8 @@ import (
 )
 
 // serveHTTP routes one request arriving on the listener named key and runs the
-// chosen location's handler.
-func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string) {
+// chosen location's handler. ci is the connection it came on.
+func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInfo, key string) {
 	defer s.life.enter()()
 	st, _ := s.states.Get().(*vars.State)
 	if st == nil {
@@ -30,7 +30,6 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 		st.Reset()
 		s.states.Put(st)
 	}()
-	ci, _ := r.Context().Value(connInfoKey{}).(*connInfo)
 	fillRequest(st, r, ci)
 	rec := &recorder{ResponseWriter: w, st: st, snap: s}
 	defer func() {
@@ -38,19 +37,12 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, key string)
 			s.upgrades.remove(rec.hijacked)
 		}
 	}()
-	if g := guardOf(ci); g != nil {
-		if code := g.rejectedStatus(); code != 0 {
-			rec.server = "fulcrum"
-			rec.fail(code) // a head the strict reader refused: answer and close
-			return
-		}
-	}
 	l := s.byKey[key]
 	if l == nil { // a listener left over from a previous configuration, draining
 		errpage.Write(rec, http.StatusNotFound, "fulcrum")
 		return
 	}
-	hosts := l.Hosts(localAddr(r))
+	hosts := l.Hosts(ci.local)
 	host, hostErr := router.NormalizeHost(r.Host)
 	sm := hosts.Server(host)
 	srv := sm.Server
@@ -152,15 +144,13 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Scheme = "http"
 	st.Proto = r.Proto
 	st.Header = vars.HeaderMap(r.Header)
-	st.Remote, _ = netip.ParseAddrPort(r.RemoteAddr)
-	st.Local = localAddr(r)
+	st.Remote = ci.remoteAddr
+	st.Local = ci.local
 	if r.ContentLength > 0 {
 		st.Length = r.ContentLength
 	}
-	if ci != nil {
-		ci.requests++
-		st.Conn, st.ConnRequests = ci.id, ci.requests
-	}
+	ci.requests++
+	st.Conn, st.ConnRequests = ci.id, ci.requests
 }
 
 // originForm strips the scheme and authority of an absolute-form request target
@@ -186,16 +176,6 @@ func originForm(target string) string {
 func rawPath(target string) string {
 	p, _, _ := strings.Cut(target, "?")
 	return p
-}
-
-// localAddr is the address the client connected to.
-func localAddr(r *http.Request) netip.AddrPort {
-	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if ta, ok := a.(*net.TCPAddr); ok {
-			return ta.AddrPort()
-		}
-	}
-	return netip.AddrPort{}
 }
 
 // primaryName is a server's $server_name: its first name, "" without one.
@@ -241,9 +221,6 @@ func bodyWithinLimit(rec *recorder, r *http.Request, set *config.Settings) bool 
 // keepaliveSpent reports whether the connection has carried keepalive_requests
 // requests or lived keepalive_time, so this response closes it.
 func keepaliveSpent(ci *connInfo, set *config.Settings) bool {
-	if ci == nil {
-		return false
-	}
 	if n := set.KeepaliveRequests; n > 0 && ci.requests >= uint64(n) {
 		return true
 	}
@@ -272,10 +249,10 @@ func applyClientTimeouts(rec *recorder, r *http.Request, set *config.Settings) *
 const maxDrain = 256 << 10
 
 // finishBody reads what the handler left of the request body, still with
-// client_body_timeout between reads: net/http would drain it with no deadline at
-// all, so a client trickling a body to a location that never reads it could hold
-// the connection forever. A client that stalls, or a body too long to drain, gets
-// its connection closed once the response is out.
+// client_body_timeout between reads, so a client trickling a body to a
+// location that never reads it cannot hold the connection. A client that
+// stalls, or a body too long to drain, gets its connection closed after the
+// response.
 func finishBody(rec *recorder, b *deadlineBody) {
 	if b == nil || b.eof {
 		return
@@ -285,9 +262,8 @@ func finishBody(rec *recorder, b *deadlineBody) {
 			return
 		}
 	}
-	_ = b.ctrl.Flush()
-	if conn, _, err := b.ctrl.Hijack(); err == nil {
-		conn.Close()
+	if c, ok := rec.ResponseWriter.(interface{ closeAfter() }); ok {
+		c.closeAfter()
 	}
 }
 

@@ -1,0 +1,437 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"fulcrum/internal/errpage"
+	"fulcrum/internal/h1"
+)
+
+// errTooManyFiles is what accept fails with when the process is out of file
+// descriptors; the accept loop waits and tries again.
+var errTooManyFiles = syscall.EMFILE
+
+// Connection states, for Shutdown: only an idle connection (waiting for the
+// first byte of its next request) may be closed under a client's feet.
+const (
+	connActive int32 = iota
+	connIdle
+	connClosing
+)
+
+// clientConnBufSize is the size of each connection's read and write buffers.
+// A request head longer than the read buffer still parses (h1 collects it in a
+// pooled head buffer), and body writes larger than the write buffer go straight
+// to the socket.
+const clientConnBufSize = 4 << 10
+
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, clientConnBufSize) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, clientConnBufSize) }}
+)
+
+// abortCheckInterval is how often a request still being served checks whether
+// its client has gone (nginx notices at once through epoll; a Go goroutine
+// blocked on the upstream cannot, so a timer peeks at the client socket).
+const abortCheckInterval = 500 * time.Millisecond
+
+// clientConn is one client connection and everything reused across its
+// requests.
+type clientConn struct {
+	srv    *httpServer
+	c      net.Conn
+	raw    syscall.Conn // the socket under c, for the abort check; nil if none
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	ci     connInfo
+	ctx    context.Context // cancelled when the client is gone or the connection ends
+	cancel context.CancelFunc
+	state  atomic.Int32
+
+	req      h1.Request
+	body     reqBody
+	base     *http.Request // carries ctx into each request
+	hreq     http.Request
+	url      url.URL
+	header   http.Header
+	values   []string // backing of header's value slices, reused
+	arena    []byte   // the request's strings before conversion, reused
+	w        respWriter
+	hijacked bool
+
+	watch     *time.Timer // the abort check, armed while a handler runs
+	inHandler atomic.Bool
+}
+
+func newClientConn(s *httpServer, c net.Conn) *clientConn {
+	cc := &clientConn{srv: s, c: c, header: http.Header{}}
+	cc.ci = connInfo{id: s.nextID(), born: time.Now()}
+	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		cc.ci.local = ta.AddrPort()
+	}
+	cc.ci.remote = c.RemoteAddr().String()
+	cc.ci.remoteAddr, _ = netip.ParseAddrPort(cc.ci.remote)
+	if lc, ok := c.(*limitedConn); ok {
+		cc.raw, _ = lc.Conn.(syscall.Conn)
+	} else {
+		cc.raw, _ = c.(syscall.Conn)
+	}
+	cc.ctx, cc.cancel = context.WithCancel(context.Background())
+	cc.base = (&http.Request{}).WithContext(cc.ctx)
+	cc.w = respWriter{cc: cc, header: http.Header{}}
+	cc.body.cc = cc
+	return cc
+}
+
+// serve runs the connection's requests one after the other until it closes.
+func (cc *clientConn) serve() {
+	cc.br = readerPool.Get().(*bufio.Reader)
+	cc.br.Reset(cc.c)
+	cc.bw = writerPool.Get().(*bufio.Writer)
+	cc.bw.Reset(cc.c)
+	defer cc.close()
+	for first := true; ; first = false {
+		if !cc.waitRequest(first) {
+			return
+		}
+		if err := h1.ReadRequest(cc.br, &cc.req, cc.srv.lim.h1); err != nil {
+			cc.refuse(err)
+			return
+		}
+		// The head is in: body reads get client_body_timeout from the handler,
+		// and an upgraded connection must not inherit the head's deadline.
+		_ = cc.c.SetReadDeadline(time.Time{})
+		if !cc.serveRequest() || cc.srv.shuttingDown() {
+			return
+		}
+	}
+}
+
+// waitRequest waits for the first byte of the next request: the first request
+// within client_header_timeout of the connection's start, later ones within
+// keepalive_timeout. It then gives the rest of the head client_header_timeout.
+func (cc *clientConn) waitRequest(first bool) bool {
+	lim := cc.srv.lim
+	wait := lim.keepaliveTimeout
+	if first {
+		wait = lim.headerTimeout
+	}
+	if wait > 0 {
+		_ = cc.c.SetReadDeadline(time.Now().Add(wait))
+	}
+	if !cc.state.CompareAndSwap(connActive, connIdle) {
+		return false
+	}
+	if cc.srv.shuttingDown() {
+		return false
+	}
+	if _, err := cc.br.Peek(1); err != nil {
+		return false
+	}
+	if !cc.state.CompareAndSwap(connIdle, connActive) {
+		return false // Shutdown closed it
+	}
+	if !first && lim.headerTimeout > 0 {
+		_ = cc.c.SetReadDeadline(time.Now().Add(lim.headerTimeout))
+	}
+	return true
+}
+
+// refuse answers a head the strict reader refused with its status and closes;
+// a connection that ended or timed out mid-head closes quietly.
+func (cc *clientConn) refuse(err error) {
+	var perr h1.Error
+	if !errors.As(err, &perr) {
+		return
+	}
+	cc.answerAndClose(perr.Status())
+}
+
+// answerAndClose writes fulcrum's error page for code and marks the
+// connection to close.
+func (cc *clientConn) answerAndClose(code int) {
+	w := &cc.w
+	w.reset(false)
+	w.header["Connection"] = []string{"close"}
+	errpage.Write(w, code, "fulcrum")
+	w.finish()
+}
+
+// serveRequest runs one request through the handler and ends its response.
+// It reports whether the connection may carry another request.
+func (cc *clientConn) serveRequest() bool {
+	req := &cc.req
+	if req.Expect == h1.ExpectUnsupported {
+		cc.answerAndClose(http.StatusExpectationFailed)
+		return false
+	}
+	r := cc.buildRequest()
+	cc.w.reset(req.Method != nil && string(req.Method) == http.MethodHead)
+	if err := cc.body.reset(); err != nil {
+		cc.answerAndClose(http.StatusBadRequest)
+		return false
+	}
+	cc.startWatch()
+	cc.srv.handler(&cc.w, r, cc)
+	cc.stopWatch()
+	if cc.hijacked {
+		return false
+	}
+	keep := cc.w.finish() && cc.body.done()
+	cc.hreq = http.Request{}
+	cc.req.Reset()
+	return keep
+}
+
+// buildRequest fills the connection's reused http.Request from the parsed
+// head. Header names and values, the target and the host share one string,
+// so a request costs one allocation for all of its text.
+func (cc *clientConn) buildRequest() *http.Request {
+	req := &cc.req
+	a := cc.arena[:0]
+	a = append(a, req.Target...)
+	a = append(a, req.Host...)
+	for _, f := range req.Headers {
+		a = appendCanonical(a, f.Name)
+		a = append(a, f.Value...)
+	}
+	s := string(a)
+	cc.arena = a[:0]
+
+	clear(cc.header)
+	vals := cc.values[:0]
+	if cap(vals) < len(req.Headers) {
+		vals = make([]string, 0, len(req.Headers))
+	}
+	off := len(req.Target) + len(req.Host)
+	for _, f := range req.Headers {
+		name := s[off : off+len(f.Name)]
+		off += len(f.Name)
+		value := s[off : off+len(f.Value)]
+		off += len(f.Value)
+		if prev, ok := cc.header[name]; ok {
+			cc.header[name] = append(prev[:len(prev):len(prev)], value)
+			continue
+		}
+		i := len(vals)
+		vals = append(vals, value)
+		cc.header[name] = vals[i : i+1 : i+1]
+	}
+	cc.values = vals
+
+	r := &cc.hreq
+	*r = *cc.base
+	r.Method = methodString(req.Method)
+	r.RequestURI = s[:len(req.Target)]
+	r.Host = s[len(req.Target) : len(req.Target)+len(req.Host)]
+	r.Header = cc.header
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
+	if req.Version == h1.HTTP10 {
+		r.Proto, r.ProtoMinor = "HTTP/1.0", 0
+	}
+	cc.url = url.URL{}
+	r.URL = &cc.url
+	r.RemoteAddr = cc.ci.remote
+	r.Close = req.Close
+	switch req.Framing {
+	case h1.LengthBody:
+		r.ContentLength = req.ContentLength
+	case h1.ChunkedBody:
+		r.ContentLength = -1
+		r.TransferEncoding = chunkedCoding
+	}
+	r.Body = http.NoBody
+	if r.ContentLength != 0 {
+		r.Body = &cc.body
+	}
+	return r
+}
+
+var chunkedCoding = []string{"chunked"}
+
+// methodString returns the method as a string, without allocating for the
+// common ones.
+func methodString(m []byte) string {
+	switch string(m) {
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead:
+		return http.MethodHead
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodDelete:
+		return http.MethodDelete
+	case http.MethodOptions:
+		return http.MethodOptions
+	case http.MethodPatch:
+		return http.MethodPatch
+	}
+	return string(m)
+}
+
+// appendCanonical appends name in net/http's canonical form (first letter and
+// every letter after '-' upper case, the rest lower case); h1 has already
+// checked that it is a token.
+func appendCanonical(dst, name []byte) []byte {
+	upper := true
+	for _, c := range name {
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+		upper = c == '-'
+	}
+	return dst
+}
+
+// close ends the connection: buffers back to their pools, the socket closed
+// (unless a handler took it over), the server told.
+func (cc *clientConn) close() {
+	cc.cancel()
+	if cc.watch != nil {
+		cc.watch.Stop()
+	}
+	cc.srv.untrack(cc)
+	if cc.hijacked {
+		return // the hijacker owns the socket and the buffers now
+	}
+	_ = cc.bw.Flush()
+	cc.c.Close()
+	cc.br.Reset(nil)
+	readerPool.Put(cc.br)
+	cc.bw.Reset(nil)
+	writerPool.Put(cc.bw)
+	cc.req.Reset()
+}
+
+// hijack hands the connection to a handler: the server stops tracking it.
+func (cc *clientConn) hijack() {
+	cc.hijacked = true
+	cc.srv.untrack(cc)
+}
+
+// startWatch arms the check for a client that goes away while its request is
+// served (the handler may be blocked on an upstream and not notice).
+func (cc *clientConn) startWatch() {
+	if cc.raw == nil {
+		return
+	}
+	cc.inHandler.Store(true)
+	if cc.watch == nil {
+		cc.watch = time.AfterFunc(abortCheckInterval, cc.checkClient)
+		return
+	}
+	cc.watch.Reset(abortCheckInterval)
+}
+
+func (cc *clientConn) stopWatch() {
+	if cc.watch == nil {
+		return
+	}
+	cc.inHandler.Store(false)
+	cc.watch.Stop()
+}
+
+// checkClient runs on the timer's goroutine: a client that closed its end
+// cancels the connection's context, which stops the upstream exchange (499).
+func (cc *clientConn) checkClient() {
+	if !cc.inHandler.Load() {
+		return
+	}
+	if peerClosed(cc.raw) {
+		cc.cancel()
+		return
+	}
+	if cc.inHandler.Load() {
+		cc.watch.Reset(abortCheckInterval)
+	}
+}
+
+// peerClosed peeks at the socket without blocking or consuming: end of stream
+// or a reset means the client is gone. Control takes no read lock, so this is
+// safe while the connection's goroutine reads.
+func peerClosed(sc syscall.Conn) bool {
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	gone := false
+	_ = rc.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		gone = n == 0 && err == nil || errors.Is(err, syscall.ECONNRESET)
+	})
+	return gone
+}
+
+// reqBody is the request body as handlers read it: h1's reader for the head's
+// framing, with "100 Continue" sent before the first read when the client
+// waits for it.
+type reqBody struct {
+	cc       *clientConn
+	b        h1.Body
+	expect   bool // 100-continue asked and not sent yet
+	framing  h1.Framing
+	finished bool // read to its end
+}
+
+// errNoContinue is a body read after the final status was decided for a client
+// that waits for 100 Continue: the body will not come, the connection closes.
+var errNoContinue = errors.New("client waits for 100 Continue after the final status")
+
+func (b *reqBody) reset() error {
+	req := &b.cc.req
+	b.framing, b.finished = req.Framing, req.Framing == h1.NoBody || req.ContentLength == 0
+	b.expect = req.Expect == h1.ExpectContinue && !b.finished
+	return b.b.Reset(b.cc.br, req.Framing, req.ContentLength, h1.BodyLimits{})
+}
+
+// Read implements io.Reader.
+func (b *reqBody) Read(p []byte) (int, error) {
+	if b.expect {
+		if err := b.sendContinue(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := b.b.Read(p)
+	if err == io.EOF {
+		b.finished = true
+	}
+	return n, err
+}
+
+// sendContinue tells the client to send its body.
+func (b *reqBody) sendContinue() error {
+	w := &b.cc.w
+	if w.status != 0 {
+		return errNoContinue
+	}
+	b.expect = false
+	w.write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
+	w.flush()
+	return w.err
+}
+
+// Close implements io.Closer; the connection decides what happens to unread
+// bytes.
+func (b *reqBody) Close() error { return nil }
+
+// done reports whether the body was read to its end, so the next request
+// starts at the right byte.
+func (b *reqBody) done() bool { return b.finished || b.b.Done() }

@@ -1,0 +1,156 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fulcrum/internal/errlog"
+)
+
+// httpServer serves one listener with fulcrum's own HTTP/1.1 engine (DESIGN.md,
+// "The request path is ours"): one goroutine per client connection reads each
+// request head with the strict h1 parser, runs the handler on that goroutine and
+// writes the response through the connection's buffered writer. There is no
+// second parser, no background reader and no hand-off between goroutines.
+//
+// Its lifecycle follows net/http's Server: Serve accepts until the listener
+// closes, Shutdown stops accepting and waits for requests in flight while idle
+// keep-alive connections close, Close closes everything at once. Connections
+// taken over by an upgrade (Hijack) leave its care, as in net/http; the daemon's
+// upgradeTracker closes them.
+type httpServer struct {
+	lim     limits
+	handler func(w *respWriter, r *http.Request, cc *clientConn)
+	log     *errlog.Logger
+	nextID  func() uint64
+	date    *dateCache
+
+	shutting atomic.Bool
+	mu       sync.Mutex // guards ln and conns
+	ln       net.Listener
+	conns    map[*clientConn]struct{}
+}
+
+// keepAlive reports whether connections may carry more than one request
+// (keepalive_timeout 0 turns keep-alive off, as in nginx).
+func (s *httpServer) keepAlive() bool { return s.lim.keepaliveTimeout > 0 }
+
+// shuttingDown reports whether Shutdown or Close was called: every response
+// then closes its connection.
+func (s *httpServer) shuttingDown() bool { return s.shutting.Load() }
+
+// Serve accepts connections on ln until it is closed and serves each on its own
+// goroutine. It returns nil after Shutdown or Close, else the accept error.
+func (s *httpServer) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.ln = ln
+	if s.conns == nil {
+		s.conns = map[*clientConn]struct{}{}
+	}
+	s.mu.Unlock()
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.shuttingDown() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+				// Out of descriptors or a transient failure: wait and go on, as
+				// net/http does, instead of giving up the listener.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Logf(errlog.Alert, "accept() failed (%v), retrying in %v", err, backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		cc := newClientConn(s, c)
+		if !s.track(cc) {
+			c.Close()
+			return nil
+		}
+		go cc.serve()
+	}
+}
+
+// track adds a connection; false once the server is closing.
+func (s *httpServer) track(cc *clientConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shuttingDown() {
+		return false
+	}
+	s.conns[cc] = struct{}{}
+	return true
+}
+
+// untrack removes a connection that closed or was hijacked.
+func (s *httpServer) untrack(cc *clientConn) {
+	s.mu.Lock()
+	delete(s.conns, cc)
+	s.mu.Unlock()
+}
+
+// closeListener stops accepting.
+func (s *httpServer) closeListener() {
+	s.shutting.Store(true)
+	s.mu.Lock()
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting, closes idle connections, and waits until every
+// connection has finished its request and closed, or ctx is done (then it
+// returns ctx's error and leaves the rest to Close).
+func (s *httpServer) Shutdown(ctx context.Context) error {
+	s.closeListener()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		if s.closeIdle() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-poll.C:
+		}
+	}
+}
+
+// closeIdle closes the connections waiting for a request and returns how many
+// connections are left.
+func (s *httpServer) closeIdle() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for cc := range s.conns {
+		if cc.state.CompareAndSwap(connIdle, connClosing) {
+			cc.c.Close()
+			delete(s.conns, cc)
+		}
+	}
+	return len(s.conns)
+}
+
+// Close closes the listener and every connection it still tracks.
+func (s *httpServer) Close() error {
+	s.closeListener()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for cc := range s.conns {
+		cc.state.Store(connClosing)
+		cc.c.Close()
+		delete(s.conns, cc)
+	}
+	return nil
+}

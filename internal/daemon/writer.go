@@ -1,0 +1,426 @@
+package daemon
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"fulcrum/internal/h1"
+)
+
+// respWriter is the engine's http.ResponseWriter: it serialises the response
+// head with h1 into the connection's buffered writer and frames the body
+// itself (Content-Length when the handler set one or when the whole body is
+// known before the head goes out, chunked for HTTP/1.1 otherwise, and the end
+// of the connection for HTTP/1.0). One respWriter per connection is reset for
+// each request, header map included, so a steady keep-alive connection
+// allocates no writer per request.
+//
+// It also offers what http.ResponseController looks for (Flush, Hijack,
+// SetReadDeadline, SetWriteDeadline), which the proxy, send_timeout,
+// client_body_timeout and upgrades use.
+type respWriter struct {
+	cc     *clientConn
+	header http.Header
+	keys   []string // header names being written, reused
+
+	status    int  // the status the head goes out with; 0 before WriteHeader
+	committed bool // the head is in the buffered writer
+	head      bool // the request is HEAD: no body bytes go out
+	noBody    bool // the status carries no body (1xx, 204, 304)
+	hijacked  bool
+
+	// Framing of the body, decided when the head is committed.
+	chunked   bool
+	declared  int64 // Content-Length the head announced; -1 when none
+	written   int64 // body bytes accepted so far
+	closeConn bool  // the connection ends after this response
+
+	// pending holds body bytes written before the head was committed, while
+	// the whole body may still fit (then it gets a Content-Length).
+	pending []byte
+	trailer []string // names announced in the Trailer header
+	err     error    // the first write error: the client is gone
+	hdrBuf  []byte   // the head being serialised, reused
+}
+
+// maxPending is how much body fulcrum holds back to send a Content-Length
+// instead of chunked framing (net/http holds 2 KiB; errors pages and short
+// answers fit in 4).
+const maxPending = 4 << 10
+
+// errBodyTooLong is a handler writing more than its Content-Length said.
+var errBodyTooLong = errors.New("response body longer than its Content-Length")
+
+// reset prepares w for the next request on the connection.
+func (w *respWriter) reset(head bool) {
+	clear(w.header)
+	w.status, w.committed, w.head, w.noBody, w.hijacked = 0, false, head, false, false
+	w.chunked, w.declared, w.written, w.closeConn = false, -1, 0, false
+	w.pending = w.pending[:0]
+	w.trailer = w.trailer[:0]
+	w.err = nil
+}
+
+// Header implements http.ResponseWriter.
+func (w *respWriter) Header() http.Header { return w.header }
+
+// WriteHeader implements http.ResponseWriter. 1xx statuses go out at once
+// (101 ends the HTTP exchange: the handler hijacks next); a second final status
+// is ignored as net/http does.
+func (w *respWriter) WriteHeader(code int) {
+	if w.status != 0 || w.hijacked || code < 100 || code > 999 {
+		return
+	}
+	if code < 200 {
+		w.writeInformational(code)
+		return
+	}
+	w.status = code
+	w.noBody = code == http.StatusNoContent || code == http.StatusNotModified
+	if v := w.header.Get("Content-Length"); v != "" || w.noBody {
+		w.commit(-1)
+	}
+}
+
+// writeInformational writes a 1xx head with the handler's fields and flushes.
+func (w *respWriter) writeInformational(code int) {
+	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, code, []byte(h1.ReasonPhrase(code)))
+	b = w.appendFields(b)
+	b = append(b, "\r\n"...)
+	w.hdrBuf = b
+	w.write(b)
+	w.flush()
+	if code == http.StatusSwitchingProtocols {
+		w.status, w.committed, w.noBody = code, true, true
+	}
+}
+
+// Write implements http.ResponseWriter.
+func (w *respWriter) Write(p []byte) (int, error) {
+	if w.hijacked {
+		return 0, http.ErrHijacked
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if !w.committed {
+		if len(w.pending)+len(p) <= maxPending {
+			w.pending = append(w.pending, p...)
+			return len(p), nil
+		}
+		w.commit(-1)
+	}
+	return w.writeBody(p)
+}
+
+// writeBody writes p in the framing the head announced.
+func (w *respWriter) writeBody(p []byte) (int, error) {
+	if w.head || w.noBody || len(p) == 0 {
+		return len(p), nil
+	}
+	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
+		w.closeConn = true
+		return 0, errBodyTooLong
+	}
+	w.written += int64(len(p))
+	if w.chunked {
+		var size [20]byte
+		w.write(append(strconv.AppendInt(size[:0], int64(len(p)), 16), '\r', '\n'))
+		w.write(p)
+		w.write(crlf)
+	} else {
+		w.write(p)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(p), nil
+}
+
+var crlf = []byte("\r\n")
+
+// commit decides the framing and writes the head into the buffered writer.
+// known is the body length when the handler has finished (-1 before).
+func (w *respWriter) commit(known int64) {
+	if w.committed {
+		return
+	}
+	w.committed = true
+	h := w.header
+	delete(h, "Transfer-Encoding")
+	w.declared = -1
+	if v := h.Get("Content-Length"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			w.declared = n
+		} else {
+			delete(h, "Content-Length")
+		}
+	}
+	switch {
+	case w.noBody:
+		if w.status == http.StatusNoContent {
+			delete(h, "Content-Length")
+		}
+	case w.declared >= 0:
+	case known >= 0 && (!w.head || known > 0):
+		w.declared = known
+		h["Content-Length"] = []string{strconv.FormatInt(known, 10)}
+	case w.head:
+	case w.cc.req.Version == h1.HTTP11:
+		w.chunked = true
+	default:
+		w.closeConn = true // HTTP/1.0 without a length: the close ends the body
+	}
+	if w.chunked {
+		w.trailer = w.trailer[:0]
+		for _, v := range h["Trailer"] {
+			for name := range strings.SplitSeq(v, ",") {
+				if name = strings.TrimSpace(name); name != "" {
+					w.trailer = append(w.trailer, http.CanonicalHeaderKey(name))
+				}
+			}
+		}
+	}
+	w.decideConnection()
+	w.writeHead()
+}
+
+// decideConnection settles whether the connection stays open after this
+// response and says so in the Connection header.
+func (w *respWriter) decideConnection() {
+	cc := w.cc
+	h := w.header
+	if v, ok := h["Connection"]; ok && len(v) > 0 && strings.EqualFold(v[0], "close") {
+		w.closeConn = true
+	}
+	if cc.req.Close || !cc.srv.keepAlive() || cc.srv.shuttingDown() {
+		w.closeConn = true
+	}
+	switch {
+	case w.closeConn:
+		h["Connection"] = []string{"close"}
+	case cc.req.Version == h1.HTTP10:
+		h["Connection"] = []string{"keep-alive"}
+	default:
+		delete(h, "Connection")
+	}
+}
+
+// writeHead serialises the status line and fields. Fields go out sorted by
+// name, as net/http writes them, so answers are reproducible.
+func (w *respWriter) writeHead() {
+	reason := h1.ReasonPhrase(w.status)
+	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, w.status, []byte(reason))
+	if _, ok := w.header["Date"]; !ok {
+		b = append(b, "Date: "...)
+		b = append(b, w.cc.srv.date.get()...)
+		b = append(b, "\r\n"...)
+	}
+	b = w.appendFields(b)
+	if w.chunked {
+		b = append(b, "Transfer-Encoding: chunked\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	w.hdrBuf = b
+	w.write(b)
+}
+
+// appendFields appends the handler's header fields, sorted by name, skipping
+// trailers announced with http.TrailerPrefix and values that would break the
+// head (CR or LF inside).
+func (w *respWriter) appendFields(b []byte) []byte {
+	keys := w.keys[:0]
+	for k := range w.header {
+		if !strings.HasPrefix(k, http.TrailerPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, v := range w.header[k] {
+			if strings.ContainsAny(v, "\r\n") || !validFieldName(k) {
+				continue
+			}
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	clear(keys)
+	w.keys = keys[:0]
+	return b
+}
+
+// validFieldName reports whether name can go out as a field name.
+func validFieldName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// finish ends the response once the handler returned: writes what is still
+// held back (with a Content-Length), the last chunk and trailers, and
+// flushes. It reports whether the connection may carry another request.
+func (w *respWriter) finish() bool {
+	if w.hijacked {
+		return false
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.committed {
+		w.commit(int64(len(w.pending)))
+		_, _ = w.writeBody(w.pending)
+		w.pending = w.pending[:0]
+	}
+	if w.chunked && !w.head && !w.noBody {
+		w.write(w.lastChunk())
+	}
+	if w.declared >= 0 && w.written < w.declared && !w.head && !w.noBody {
+		w.closeConn = true // the body came out short: the client must not wait for more
+	}
+	w.flush()
+	if cap(w.pending) > maxPending {
+		w.pending = nil
+	}
+	return w.err == nil && !w.closeConn
+}
+
+// lastChunk is the zero-size chunk with the trailers the handler set.
+func (w *respWriter) lastChunk() []byte {
+	b := append(w.hdrBuf[:0], "0\r\n"...)
+	for k, vs := range w.header {
+		name, ok := strings.CutPrefix(k, http.TrailerPrefix)
+		if !ok {
+			if !slices.Contains(w.trailer, k) {
+				continue
+			}
+			name = k
+		}
+		for _, v := range vs {
+			if strings.ContainsAny(v, "\r\n") || !validFieldName(name) {
+				continue
+			}
+			b = append(b, name...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	b = append(b, "\r\n"...)
+	w.hdrBuf = b
+	return b
+}
+
+// write puts p into the buffered writer; the first error marks the client
+// gone and cancels the connection's context (an upstream exchange stops).
+func (w *respWriter) write(p []byte) {
+	if w.err != nil {
+		return
+	}
+	if _, err := w.cc.bw.Write(p); err != nil {
+		w.fail(err)
+	}
+}
+
+func (w *respWriter) flush() {
+	if w.err != nil {
+		return
+	}
+	if err := w.cc.bw.Flush(); err != nil {
+		w.fail(err)
+	}
+}
+
+func (w *respWriter) fail(err error) {
+	w.err = err
+	w.closeConn = true
+	w.cc.cancel()
+}
+
+// FlushError sends everything written so far (http.ResponseController's
+// Flush). Before the head went out, the framing becomes chunked (or
+// close-delimited): the body's length is not known yet.
+func (w *respWriter) FlushError() error {
+	if w.hijacked {
+		return http.ErrHijacked
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.committed {
+		w.commit(-1)
+		p := w.pending
+		w.pending = w.pending[:0]
+		_, _ = w.writeBody(p)
+	}
+	w.flush()
+	return w.err
+}
+
+// closeAfter makes this response the connection's last (a request body that
+// could not be drained); the head says so if it has not gone out yet.
+func (w *respWriter) closeAfter() { w.closeConn = true }
+
+// Flush implements http.Flusher.
+func (w *respWriter) Flush() { _ = w.FlushError() }
+
+// Hijack hands the connection to the handler (an upgrade): what was written
+// is flushed first; the returned reader holds what the client already sent.
+func (w *respWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	w.flush()
+	w.hijacked = true
+	w.closeConn = true
+	cc := w.cc
+	cc.hijack()
+	return cc.c, bufio.NewReadWriter(cc.br, cc.bw), nil
+}
+
+// SetReadDeadline sets the client connection's read deadline
+// (client_body_timeout).
+func (w *respWriter) SetReadDeadline(t time.Time) error { return w.cc.c.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the client connection's write deadline (send_timeout).
+func (w *respWriter) SetWriteDeadline(t time.Time) error { return w.cc.c.SetWriteDeadline(t) }
+
+// dateCache formats the Date header once per second for every response.
+type dateCache struct {
+	v atomic.Pointer[dateValue]
+}
+
+type dateValue struct {
+	sec int64
+	s   []byte
+}
+
+// get returns the current Date value in IMF-fixdate form.
+func (d *dateCache) get() []byte {
+	now := time.Now()
+	if v := d.v.Load(); v != nil && v.sec == now.Unix() {
+		return v.s
+	}
+	v := &dateValue{sec: now.Unix(), s: now.UTC().AppendFormat(nil, http.TimeFormat)}
+	d.v.Store(v)
+	return v.s
+}

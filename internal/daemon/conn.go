@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/h1"
 )
@@ -183,15 +185,34 @@ func (cc *clientConn) serveRequest() bool {
 		return false
 	}
 	cc.startWatch()
-	cc.srv.handler(&cc.w, r, cc)
+	ok := cc.runHandler(r)
 	cc.stopWatch()
-	if cc.hijacked {
+	if cc.hijacked || !ok {
 		return false
 	}
 	keep := cc.w.finish() && cc.body.done()
 	cc.hreq = http.Request{}
 	cc.req.Reset()
 	return keep
+}
+
+// runHandler runs the handler and reports whether it returned normally. A
+// handler that panics with http.ErrAbortHandler (the proxy, when an upstream
+// body breaks off after the head went out) ends the connection without
+// finishing the response, so the client sees it cut short; any other panic is
+// logged with its stack and ends the connection too, as net/http does, instead
+// of the process.
+func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				cc.srv.log.Logf(errlog.Alert, "panic serving %s: %v\n%s", cc.ci.remote, p, debug.Stack())
+			}
+			ok = false
+		}
+	}()
+	cc.srv.handler(&cc.w, r, cc)
+	return true
 }
 
 // buildRequest fills the connection's reused http.Request from the parsed
@@ -320,9 +341,11 @@ func (cc *clientConn) close() {
 	cc.req.Reset()
 }
 
-// hijack hands the connection to a handler: the server stops tracking it.
+// hijack hands the connection to a handler: the server stops tracking it and
+// stops checking the socket (the handler now owns both directions).
 func (cc *clientConn) hijack() {
 	cc.hijacked = true
+	cc.inHandler.Store(false)
 	cc.srv.untrack(cc)
 }
 

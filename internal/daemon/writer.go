@@ -172,7 +172,7 @@ func (w *respWriter) commit(known int64) {
 			delete(h, "Content-Length")
 		}
 	case w.declared >= 0:
-	case known >= 0 && (!w.head || known > 0):
+	case known >= 0 && (!w.head || known > 0) && !w.hasTrailers():
 		w.declared = known
 		h["Content-Length"] = []string{strconv.FormatInt(known, 10)}
 	case w.head:
@@ -193,6 +193,20 @@ func (w *respWriter) commit(known int64) {
 	}
 	w.decideConnection()
 	w.writeHead()
+}
+
+// hasTrailers reports whether the handler announced trailers (a Trailer field)
+// or set one (http.TrailerPrefix): they need chunked framing.
+func (w *respWriter) hasTrailers() bool {
+	if _, ok := w.header["Trailer"]; ok {
+		return true
+	}
+	for k := range w.header {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // decideConnection settles whether the connection stays open after this
@@ -282,6 +296,9 @@ func validFieldName(name string) bool {
 func (w *respWriter) finish() bool {
 	if w.hijacked {
 		return false
+	}
+	if w.cc.ctx.Err() != nil {
+		return false // the client is gone: nothing to finish
 	}
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)

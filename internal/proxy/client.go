@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"sync"
 	"syscall"
@@ -168,23 +167,36 @@ type exchangeTimeouts struct {
 // failure (nginx does the same for a stale keepalive connection).
 var errStale = errors.New("upstream closed an idle keep-alive connection")
 
-// exchange sends out on pc and reads the response head. The response body stays
-// on pc; the returned *http.Response's Body gives pc back to the pool (or closes
-// it) when done. wrote reports whether any of the request may have reached the
-// server.
-func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out *http.Request, body io.Reader, bodyLen int64, t exchangeTimeouts) (resp *http.Response, wrote bool, err error) {
+// outgoing is an upstream request ready to be written: its head without the
+// body framing and the final empty line, and its body.
+type outgoing struct {
+	head    []byte    // request line and fields, each ending in CRLF
+	method  []byte    // the method sent, which decides whether a response has a body
+	body    io.Reader // nil without a body
+	bodyLen int64     // the body's length, -1 when unknown (sent chunked)
+	// sendLength sends "Content-Length: 0" for an empty body (methods that
+	// usually carry one).
+	sendLength bool
+	close      bool // ask the server to close the connection after the response
+}
+
+// exchange sends out on pc and reads the response head into resp. The body stays
+// on pc: resp reads it and gives pc back to the pool (or closes it) in Close.
+// wrote reports whether any of the request may have reached the server.
+func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out *outgoing, t exchangeTimeouts, resp *upstreamResponse) (wrote bool, err error) {
 	stop := context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
-	fail := func(e error) (*http.Response, bool, error) {
+	fail := func(e error) (bool, error) {
 		stop()
 		pc.c.Close()
-		return nil, wrote, e
+		resp.head.Reset()
+		return wrote, e
 	}
 	pc.requests++
 	pc.sendTimeout = t.send
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	if err := pc.writeRequest(out, body, bodyLen); err != nil {
+	if err := pc.writeRequest(out); err != nil {
 		if reused && isConnReset(err) {
 			return fail(errStale)
 		}
@@ -200,160 +212,89 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	var head h1.Response
-	method := []byte(out.Method)
 	for {
-		err := h1.ReadResponse(pc.br, &head, method, h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes})
+		err := h1.ReadResponse(pc.br, &resp.head, out.method, h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes})
 		if err != nil {
-			head.Reset()
 			if reused && (err == io.EOF || isConnReset(err)) {
 				return fail(errStale)
 			}
 			return fail(err)
 		}
-		if !head.Informational() || head.Status == http.StatusSwitchingProtocols {
+		if !resp.head.Informational() || resp.head.Status == http.StatusSwitchingProtocols {
 			break
 		}
 	}
-	resp = toHTTPResponse(&head, out)
-	resp.Body = &poolBody{pool: p, pc: pc, ctx: ctx, stop: stop, readTimeout: t.read, upgraded: head.Status == http.StatusSwitchingProtocols}
-	if head.Status != http.StatusSwitchingProtocols {
-		b := resp.Body.(*poolBody)
-		b.close = head.Close
-		if err := b.body.Reset(pc.br, head.Framing, head.ContentLength, h1.BodyLimits{}); err != nil {
-			head.Reset()
-			return fail(err)
-		}
-		b.chunked = head.Framing == h1.ChunkedBody
-		b.resp = resp
+	*resp = upstreamResponse{head: resp.head, pool: p, pc: pc, ctx: ctx, stop: stop, readTimeout: t.read}
+	if resp.head.Status == http.StatusSwitchingProtocols {
+		resp.upgraded = true
+		return true, nil
 	}
-	head.Reset()
-	return resp, true, nil
+	resp.close = resp.head.Close
+	if err := resp.body.Reset(pc.br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
+		return fail(err)
+	}
+	return true, nil
 }
 
-// writeRequest writes the request head and body, framed by Content-Length or
-// chunked, and flushes.
-func (pc *poolConn) writeRequest(out *http.Request, body io.Reader, bodyLen int64) error {
+// writeRequest writes the request head, the body framing and the body, and
+// flushes.
+func (pc *poolConn) writeRequest(out *outgoing) error {
 	bw := pc.bw
-	buf := pc.head[:0]
+	buf := append(pc.head[:0], out.head...)
 	defer func() { pc.head = buf[:0] }()
-	buf = append(buf, out.Method...)
-	buf = append(buf, ' ')
-	buf = append(buf, out.URL.RequestURI()...)
-	buf = append(buf, " HTTP/1.1\r\nHost: "...)
-	buf = append(buf, out.Host...)
-	buf = append(buf, "\r\n"...)
-	for name, values := range out.Header {
-		if name == "Host" || name == "Content-Length" || name == "Transfer-Encoding" || name == "Connection" && !isUpgrade(out) {
-			continue
-		}
-		for _, v := range values {
-			if v == "" && name == "User-Agent" {
-				continue
-			}
-			buf = append(buf, name...)
-			buf = append(buf, ": "...)
-			buf = append(buf, v...)
-			buf = append(buf, "\r\n"...)
-		}
-	}
 	switch {
-	case bodyLen > 0 || bodyLen == 0 && body != nil || out.Method == http.MethodPost || out.Method == http.MethodPut || out.Method == http.MethodPatch:
-		if bodyLen >= 0 {
-			buf = append(buf, "Content-Length: "...)
-			buf = strconv.AppendInt(buf, max(bodyLen, 0), 10)
-			buf = append(buf, "\r\n"...)
-		}
-	}
-	if bodyLen < 0 {
+	case out.bodyLen < 0:
 		buf = append(buf, "Transfer-Encoding: chunked\r\n"...)
+	case out.bodyLen > 0 || out.sendLength:
+		buf = append(buf, "Content-Length: "...)
+		buf = strconv.AppendInt(buf, out.bodyLen, 10)
+		buf = append(buf, "\r\n"...)
 	}
-	if out.Close {
+	if out.close {
 		buf = append(buf, "Connection: close\r\n"...)
 	}
 	buf = append(buf, "\r\n"...)
 	if _, err := bw.Write(buf); err != nil {
 		return err
 	}
-	if body != nil && bodyLen != 0 {
-		if bodyLen < 0 {
+	if out.body != nil && out.bodyLen != 0 {
+		if out.bodyLen < 0 {
 			var cw h1.ChunkedWriter
 			cw.Reset(bw)
-			if _, err := io.Copy(&cw, body); err != nil {
+			if _, err := io.Copy(&cw, out.body); err != nil {
 				return err
 			}
 			if err := cw.Finish(nil); err != nil {
 				return err
 			}
-		} else if _, err := io.Copy(bw, body); err != nil {
+		} else if _, err := io.Copy(bw, out.body); err != nil {
 			return err
 		}
 	}
 	return bw.Flush()
 }
 
-func isUpgrade(out *http.Request) bool { return out.Header.Get("Upgrade") != "" }
-
-// toHTTPResponse turns a checked response head into the *http.Response that
-// ReverseProxy copies to the client.
-func toHTTPResponse(head *h1.Response, out *http.Request) *http.Response {
-	resp := &http.Response{
-		Status:        strconv.Itoa(head.Status) + " " + string(head.Reason),
-		StatusCode:    head.Status,
-		Proto:         head.Version.String(),
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        make(http.Header, len(head.Headers)),
-		ContentLength: -1,
-		Request:       out,
-	}
-	if head.Version == h1.HTTP10 {
-		resp.ProtoMinor = 0
-	}
-	for _, f := range head.Headers {
-		name := textproto.CanonicalMIMEHeaderKey(string(f.Name))
-		resp.Header[name] = append(resp.Header[name], string(f.Value))
-	}
-	switch head.Framing {
-	case h1.LengthBody:
-		resp.ContentLength = head.ContentLength
-	case h1.NoBody:
-		resp.ContentLength = 0
-	case h1.ChunkedBody:
-		resp.TransferEncoding = []string{"chunked"}
-		delete(resp.Header, "Transfer-Encoding")
-		resp.Trailer = http.Header{}
-	}
-	if head.Status == http.StatusSwitchingProtocols {
-		resp.ContentLength = 0
-	}
-	return resp
-}
-
-// poolBody is an upstream response body read straight from the pooled
-// connection. At its end the connection goes back to the pool when the response
-// allows it; closed early or on an error, the connection is closed. After a 101
-// it is the upgraded connection itself, readable and writable.
-type poolBody struct {
+// upstreamResponse is one upstream response: its checked head, and its body
+// read straight from the pooled connection. At the body's end the connection
+// goes back to the pool when the response allows it; closed early or on an
+// error, the connection is closed. After a 101 the connection is the upgraded
+// stream (pc.c, with pc.br holding what the server already sent).
+type upstreamResponse struct {
+	head        h1.Response
+	body        h1.Body
 	pool        *ConnPool
 	pc          *poolConn
 	ctx         context.Context // the client's request: when it ends, reads stop
 	stop        func() bool
-	body        h1.Body
-	resp        *http.Response
 	readTimeout time.Duration
-	chunked     bool
 	close       bool // the response said the connection ends with it
 	upgraded    bool
 	done        bool
 	failed      bool
 }
 
-func (b *poolBody) Read(p []byte) (int, error) {
-	if b.upgraded {
-		_ = b.pc.c.SetReadDeadline(time.Time{})
-		return b.pc.br.Read(p)
-	}
+// Read reads the body with proxy_read_timeout between two reads.
+func (b *upstreamResponse) Read(p []byte) (int, error) {
 	if b.readTimeout > 0 {
 		_ = b.pc.c.SetReadDeadline(time.Now().Add(b.readTimeout))
 	}
@@ -366,30 +307,22 @@ func (b *poolBody) Read(p []byte) (int, error) {
 	switch {
 	case err == io.EOF:
 		b.done = true
-		if b.chunked && b.resp != nil {
-			for _, f := range b.body.Trailers() {
-				name := textproto.CanonicalMIMEHeaderKey(string(f.Name))
-				b.resp.Trailer[name] = append(b.resp.Trailer[name], string(f.Value))
-			}
-		}
 	case err != nil:
 		b.failed = true
 	}
 	return n, err
 }
 
-// Write writes to an upgraded connection.
-func (b *poolBody) Write(p []byte) (int, error) { return b.pc.c.Write(p) }
-
 // Close ends the exchange: the connection is reused only after a complete body
-// with nothing left over and no close requested.
-func (b *poolBody) Close() error {
+// with nothing left over and no close requested. It releases the head.
+func (b *upstreamResponse) Close() error {
 	if b.pc == nil {
 		return nil
 	}
 	b.stop()
 	pc := b.pc
 	b.pc = nil
+	b.head.Reset()
 	if !b.upgraded && b.done && !b.failed && !b.close && pc.br.Buffered() == 0 {
 		b.pool.put(pc)
 		return nil

@@ -100,21 +100,22 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, _ := http.NewRequest(http.MethodGet, "http://x/", nil)
-		resp, _, err := pool.exchange(ctx, pc, reused, out, nil, 0, exchangeTimeouts{read: time.Second})
+		out := &outgoing{head: []byte("GET / HTTP/1.1\r\nHost: x\r\n"), method: []byte("GET")}
+		var resp upstreamResponse
+		_, err = pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: time.Second}, &resp)
 		if errors.Is(err, errStale) {
 			// What the proxy does: once more on a fresh connection.
 			pc, reused, err = pool.get(ctx, "tcp", ln.Addr().String(), time.Second)
 			if err != nil || reused {
 				t.Fatalf("retry got a reused connection (%v) or %v", reused, err)
 			}
-			resp, _, err = pool.exchange(ctx, pc, reused, out, nil, 0, exchangeTimeouts{read: time.Second})
+			_, err = pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: time.Second}, &resp)
 		}
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		body, _ := io.ReadAll(&resp)
+		resp.Close()
 		if string(body) != "ok" {
 			t.Fatalf("request %d: body %q", i, body)
 		}

@@ -1,22 +1,23 @@
 // Package proxy is the location handler that forwards requests to an upstream:
-// it builds the upstream request from scratch (headers from trusted sources first,
-// then the client's, minus hop-by-hop fields), picks servers through the balancer,
-// retries per proxy_next_upstream, enforces the proxy timeouts, streams the
-// response back (rewriting Location/Refresh per proxy_redirect), passes WebSocket
-// upgrades through, and records every attempt for $upstream_* variables and the
-// logs.
+// it builds the upstream request head from scratch (headers from trusted sources
+// first, then the client's, minus hop-by-hop fields), picks servers through the
+// balancer, retries per proxy_next_upstream, enforces the proxy timeouts,
+// streams the response back (rewriting Location/Refresh per proxy_redirect),
+// passes WebSocket upgrades through, and records every attempt for $upstream_*
+// variables and the logs.
 //
-// This first engine is built on net/http's server and client (httputil's
-// ReverseProxy does the streaming, trailers, 1xx and upgrade plumbing). The
-// balancer, router and vars packages never see *http.Request, so a faster engine
-// can replace this file's plumbing without touching them.
+// The whole exchange runs on the request's goroutine: the upstream request is
+// written from bytes with h1, the response head is read by h1's strict parser,
+// and the body is copied to the client's ResponseWriter through a pooled
+// buffer. There is no *http.Request clone, no header map for the upstream
+// request and no transport goroutine. The balancer, router and vars packages
+// never see *http.Request.
 package proxy
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"net/http/httputil"
+	"sync"
 	"time"
 
 	"fulcrum/internal/balancer"
@@ -28,13 +29,6 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// Hijacks is told about connections taken over by an upgrade (WebSocket), so the
-// daemon can close them at shutdown.
-type Hijacks interface {
-	Add(c interface{ Close() error })
-	Remove(c interface{ Close() error })
-}
-
 // Handler forwards the requests of one location. It is built once per config
 // snapshot and is safe for concurrent use.
 type Handler struct {
@@ -44,30 +38,36 @@ type Handler struct {
 	dynamic   DynamicTarget // proxy_pass with variables: the target per request
 	uri       uriRewrite
 	headers   []headerRule
+	ruleNames []string // canonical names proxy_set_header sets (they replace the client's)
 	hide      map[string]bool
 	redirects []redirectRule
 	setBody   *vars.Template
 	log       *errlog.Logger
 	now       func() time.Time
 	server    string // Server header value
-	rp        *httputil.ReverseProxy
+	buffers   *BufferPool
 }
 
-// ctxKey carries the per-request state through ReverseProxy's hooks.
-type ctxKey struct{}
-
-// request is one request's state while it is proxied.
+// request is one request's state while it is proxied. Requests are pooled.
 type request struct {
 	h      *Handler
 	st     *vars.State
 	in     *http.Request
+	w      http.ResponseWriter
 	body   *replayBody
 	start  time.Time
 	at     balancer.Attempt
 	target Target // the target of this request
 	uri    string // the request target when proxy_pass with variables names one
 	hasURI bool
+	out    outgoing         // the upstream request
+	resp   upstreamResponse // the current attempt's response
+	cur    attemptState     // the attempt whose response is passed on
+	// upgrade is the protocol the client asks to switch to ("" for none).
+	upgrade string
 }
+
+var requests = sync.Pool{New: func() any { return new(request) }}
 
 // Target is an upstream block ready to take requests: its pool, balancing and
 // connection pool.
@@ -85,16 +85,18 @@ type Target struct {
 // $proxy_host and $proxy_port in st. An error is answered with 502 and logged.
 type DynamicTarget func(st *vars.State) (t Target, uri string, hasURI bool, err error)
 
-func fromContext(ctx context.Context) *request {
-	r, _ := ctx.Value(ctxKey{}).(*request)
-	return r
-}
-
 // ServeHTTP proxies r. st must already hold the request view, the server name
 // and the location's captures; ServeHTTP records the attempts and the status.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
-	req := &request{h: h, st: st, in: r, start: h.now()}
-	req.target = h.target
+	req := requests.Get().(*request)
+	head := req.out.head[:0]
+	*req = request{h: h, st: st, in: r, w: w, start: h.now(), target: h.target}
+	defer func() {
+		buf := req.out.head
+		*req = request{}
+		req.out.head = buf[:0]
+		requests.Put(req)
+	}()
 	if h.dynamic != nil {
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {
@@ -110,8 +112,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		return
 	}
 	req.body = body
-	ctx := context.WithValue(r.Context(), ctxKey{}, req)
-	h.rp.ServeHTTP(w, r.WithContext(ctx))
+	req.out.head = head
+	h.prepare(req)
+	if err := h.roundTrip(req); err != nil {
+		h.answerError(req, err)
+		return
+	}
+	h.respond(req)
 }
 
 // Failer is a ResponseWriter that answers fulcrum's own errors itself (the
@@ -162,22 +169,19 @@ func (req *request) logRequest(upstream string) *errlog.Request {
 	}
 }
 
-// errorHandler answers a request whose every attempt failed (or that found no
+// answerError answers a request whose every attempt failed (or that found no
 // server): 502 or 504 per the last failure, or nothing at all when the client
 // went away (logged as 499).
-func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	req := fromContext(r.Context())
+func (h *Handler) answerError(req *request, err error) {
 	var f *failure
 	if errors.As(err, &f) {
-		fail(w, f.status, h.server)
+		fail(req.w, f.status, h.server)
 		return
 	}
-	if r.Context().Err() != nil || errors.Is(err, context.Canceled) {
-		if req != nil {
-			req.st.Status = 499
-		}
+	if req.in.Context().Err() != nil || errors.Is(err, errClientGone) {
+		req.st.Status = 499
 		return
 	}
 	h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
-	fail(w, http.StatusBadGateway, h.server)
+	fail(req.w, http.StatusBadGateway, h.server)
 }

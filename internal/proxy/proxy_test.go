@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"os"
 	"regexp"
 	"testing"
@@ -67,19 +66,25 @@ func TestRewriteRedirect(t *testing.T) {
 	}
 }
 
-func TestRemoveHopByHop(t *testing.T) {
-	h := http.Header{
-		"Connection":        {"keep-alive, X-Secret", "Upgrade"},
-		"X-Secret":          {"1"},
-		"Keep-Alive":        {"timeout=5"},
-		"Te":                {"trailers"},
-		"Upgrade":           {"websocket"},
-		"X-End-To-End":      {"kept"},
-		"Transfer-Encoding": {"chunked"},
+// TestForwardable: hop-by-hop fields, fields the client's Connection header
+// names, Expect, framing fields, fields proxy_set_header sets and underscore
+// names never go upstream; end-to-end fields do.
+func TestForwardable(t *testing.T) {
+	h := &Handler{set: &config.Settings{}, ruleNames: []string{"X-Real-Ip"}}
+	conn := []string{"keep-alive, X-Secret", "Upgrade"}
+	for name, want := range map[string]bool{
+		"X-End-To-End": true, "Accept": true,
+		"Connection": false, "X-Secret": false, "Keep-Alive": false, "Te": false, "Upgrade": false,
+		"Transfer-Encoding": false, "Proxy-Authorization": false, "Trailer": false, "Expect": false,
+		"Host": false, "Content-Length": false, "X-Real-Ip": false, "X_Under": false,
+	} {
+		if got := h.forwardable(name, conn); got != want {
+			t.Errorf("forwardable(%q) = %v, want %v", name, got, want)
+		}
 	}
-	removeHopByHop(h)
-	if len(h) != 1 || h.Get("X-End-To-End") != "kept" {
-		t.Errorf("left %v, want only X-End-To-End", h)
+	h.set.UnderscoresInHeaders = true
+	if !h.forwardable("X_Under", conn) {
+		t.Error("underscores_in_headers on: X_Under not forwarded")
 	}
 }
 

@@ -1,13 +1,16 @@
 package proxy
 
 import (
+	"bytes"
+	"errors"
 	"io"
+	"net"
 	"net/http"
-	"sync"
+	"strings"
 	"time"
 
 	"fulcrum/internal/errlog"
-	"fulcrum/internal/upstream"
+	"fulcrum/internal/h1"
 	"fulcrum/internal/vars"
 )
 
@@ -16,87 +19,250 @@ import (
 var hiddenByDefault = []string{"Date", "Server", "X-Pad", "X-Accel-Expires", "X-Accel-Redirect",
 	"X-Accel-Limit-Rate", "X-Accel-Buffering", "X-Accel-Charset"}
 
-// modifyResponse prepares an upstream response for the client: hidden headers
-// removed, Location and Refresh rewritten per proxy_redirect, and the upstream's
-// headers made visible to $upstream_http_NAME.
-func (h *Handler) modifyResponse(resp *http.Response) error {
-	req := fromContext(resp.Request.Context())
-	for name := range h.hide {
-		delete(resp.Header, name)
+// respond passes the upstream response in req.resp to the client: header
+// fields (hop-by-hop and hidden ones removed, Location and Refresh rewritten
+// per proxy_redirect), status, then the body, streamed, and its trailers. A
+// 101 hands both connections over to a byte copy in each direction.
+func (h *Handler) respond(req *request) {
+	resp := &req.resp
+	defer func() {
+		resp.Close()
+		h.finishAttempt(req)
+	}()
+	h.copyHeader(req)
+	if resp.upgraded {
+		h.switchProtocols(req)
+		return
 	}
-	if len(h.redirects) > 0 {
-		for _, name := range [...]string{"Location", "Refresh"} {
-			if v := resp.Header.Get(name); v != "" {
-				resp.Header.Set(name, rewriteRedirect(h.redirects, name, v, req.st))
+	req.w.WriteHeader(resp.head.Status)
+	if err := h.copyBody(req); err != nil {
+		// The head is out: the only way to tell the client the body is cut
+		// short is to end the connection without finishing it.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// copyHeader fills the client response's header from the upstream's, and
+// keeps every upstream field for $upstream_http_NAME. Names and values of all
+// fields share one string.
+func (h *Handler) copyHeader(req *request) {
+	head := &req.resp.head
+	var arena []byte
+	size := 0
+	for _, f := range head.Headers {
+		size += len(f.Name) + len(f.Value)
+	}
+	arena = make([]byte, 0, size)
+	for _, f := range head.Headers {
+		arena = appendCanonical(arena, f.Name)
+		arena = append(arena, f.Value...)
+	}
+	s := string(arena)
+	fields := make(vars.HeaderList, len(head.Headers))
+	values := make([]string, len(head.Headers))
+	out := req.w.Header()
+	chunked := head.Framing == h1.ChunkedBody
+	off := 0
+	for i, f := range head.Headers {
+		name := s[off : off+len(f.Name)]
+		off += len(f.Name)
+		value := s[off : off+len(f.Value)]
+		off += len(f.Value)
+		fields[i] = vars.Field{Name: name, Value: value}
+		if h.hide[name] || !h.passed(req, head, f.Name, chunked) {
+			continue
+		}
+		if len(h.redirects) > 0 && (name == "Location" || name == "Refresh") {
+			value = rewriteRedirect(h.redirects, name, value, req.st)
+		}
+		if prev, ok := out[name]; ok {
+			out[name] = append(prev[:len(prev):len(prev)], value)
+			continue
+		}
+		values[i] = value
+		out[name] = values[i : i+1 : i+1]
+	}
+	req.st.UpstreamHeader = fields
+}
+
+// passed reports whether an upstream field goes to the client as far as
+// hop-by-hop rules go: never the hop-by-hop ones or those its Connection
+// header names, except the Upgrade handshake of a 101 and the Trailer
+// announcement of a chunked body (whose trailers are passed on).
+func (h *Handler) passed(req *request, head *h1.Response, name []byte, chunked bool) bool {
+	if !head.Headers.HopByHop(name) {
+		return true
+	}
+	switch {
+	case req.resp.upgraded:
+		return equalFold(name, "Upgrade") || equalFold(name, "Connection")
+	case chunked:
+		return equalFold(name, "Trailer")
+	}
+	return false
+}
+
+// copyBody streams the body to the client through a pooled buffer. It
+// flushes after every piece when the response should not wait (proxy_buffering
+// off, a body of unknown length, an event stream), as nginx and net/http's
+// ReverseProxy do. A non-nil error means the response could not be completed:
+// the upstream failed (already logged) or the client went away.
+func (h *Handler) copyBody(req *request) error {
+	resp := &req.resp
+	w := req.w
+	head := &resp.head
+	if head.Framing == h1.NoBody || req.in.Method == http.MethodHead {
+		resp.done = head.Framing == h1.NoBody || resp.body.Done()
+		return nil
+	}
+	flush := !h.set.ProxyBuffering || head.Framing != h1.LengthBody || isEventStream(head.Headers.Get("Content-Type"))
+	var flusher http.Flusher
+	if flush {
+		flusher, _ = w.(http.Flusher)
+	}
+	buf := h.buffers.Get()
+	defer h.buffers.Put(buf)
+	for {
+		n, err := resp.Read(buf)
+		req.cur.n += int64(n)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if flusher != nil {
+				flusher.Flush()
 			}
 		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			h.bodyReadFailed(req, err)
+			return err
+		}
 	}
-	req.st.UpstreamHeader = vars.HeaderMap(resp.Header)
+	if tr := resp.body.Trailers(); len(tr) > 0 {
+		out := w.Header()
+		for _, f := range tr {
+			name := http.TrailerPrefix + string(appendCanonical(nil, f.Name))
+			out[name] = append(out[name], string(f.Value))
+		}
+	}
 	return nil
 }
 
-// upstreamBody wraps an upstream response body: it counts the bytes for
-// $upstream_response_length and, on Close, releases the server (a read error
-// after the header went to the client counts no failure, as in nginx). The
-// pooled body underneath enforces proxy_read_timeout between reads and gives the
-// connection back to the pool.
-type upstreamBody struct {
-	rc      io.ReadCloser
-	h       *Handler
-	req     *request
-	srv     *upstream.Server
-	start   time.Time
-	attempt *vars.Attempt
-	n       int64
-	readErr bool
-	once    sync.Once
-}
-
-func newUpstreamBody(resp *http.Response, h *Handler, req *request, srv *upstream.Server, start time.Time, a *vars.Attempt) io.ReadCloser {
-	b := &upstreamBody{rc: resp.Body, h: h, req: req, srv: srv, start: start, attempt: a}
-	if rw, ok := resp.Body.(io.ReadWriteCloser); ok && resp.StatusCode == http.StatusSwitchingProtocols {
-		return &upgradedBody{upstreamBody: b, w: rw} // ReverseProxy needs the writable body
+// bodyReadFailed logs an upstream that failed in the middle of a body. A client
+// that went away cancels the read: that is a 499, not the upstream's fault, and
+// not worth an error line.
+func (h *Handler) bodyReadFailed(req *request, err error) {
+	req.cur.readErr = true
+	if req.in.Context().Err() != nil {
+		req.st.Status = 499
+		return
 	}
-	return b
+	msg := "upstream prematurely closed connection while reading upstream"
+	if isTimeout(err) {
+		msg = errBodyTimeout.Error()
+	}
+	h.log.LogRequest(errlog.Error, req.logRequest("http://"+req.cur.srv.Name()+req.st.RequestURI), msg)
 }
 
-func (b *upstreamBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	b.n += int64(n)
-	if err != nil && err != io.EOF {
-		b.readErr = true
-		// A client that went away cancels the attempt: that is a 499, not the
-		// upstream's fault, and not worth an error line.
-		if b.h.log != nil && b.req.in.Context().Err() == nil {
-			msg := "upstream prematurely closed connection while reading upstream"
-			if isTimeout(err) {
-				msg = errBodyTimeout.Error()
-			}
-			b.h.log.LogRequest(errlog.Error, b.req.logRequest("http://"+b.srv.Name()+b.req.st.RequestURI), msg)
+// isEventStream reports a text/event-stream content type.
+func isEventStream(ct []byte) bool {
+	ct = bytes.TrimSpace(ct)
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = bytes.TrimSpace(ct[:i])
+	}
+	return equalFold(ct, "text/event-stream")
+}
+
+// errUpgradeMismatch is a backend switching to another protocol than the one
+// the client asked for.
+var errUpgradeMismatch = errors.New("backend tried to switch to a protocol other than the one requested")
+
+// switchProtocols completes an upgrade: the 101 goes to the client, then bytes
+// are copied both ways until either side closes. The client connection is
+// taken over from the server (and tracked by the daemon for shutdown).
+func (h *Handler) switchProtocols(req *request) {
+	resp := &req.resp
+	if got := string(resp.head.Headers.Get("Upgrade")); !strings.EqualFold(got, req.upgrade) {
+		h.log.LogRequest(errlog.Error, req.logRequest("http://"+req.cur.srv.Name()+req.st.RequestURI), errUpgradeMismatch.Error())
+		req.cur.readErr = true
+		clear(req.w.Header())
+		fail(req.w, http.StatusBadGateway, h.server)
+		return
+	}
+	req.w.WriteHeader(http.StatusSwitchingProtocols)
+	client, brw, err := http.NewResponseController(req.w).Hijack()
+	if err != nil {
+		h.log.LogRequest(errlog.Error, req.logRequest(""), "cannot take over the client connection: "+err.Error())
+		return
+	}
+	defer client.Close()
+	backend := resp.pc
+	resp.stop() // the client's context no longer governs the upgraded stream
+	_ = client.SetDeadline(time.Time{})
+	_ = backend.c.SetDeadline(time.Time{})
+	done := make(chan struct{}, 2)
+	go func() {
+		// What the client sent after its request head is in brw's reader.
+		_, _ = io.Copy(backend.c, brw.Reader)
+		closeWrite(backend.c)
+		done <- struct{}{}
+	}()
+	go func() {
+		_, _ = io.Copy(client, backend.br)
+		closeWrite(client)
+		done <- struct{}{}
+	}()
+	<-done
+	// One side ended: end the other too.
+	client.Close()
+	backend.c.Close()
+	<-done
+}
+
+// closeWrite half-closes a connection when it can, so the peer sees the end of
+// the stream while the other direction finishes.
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+}
+
+// appendCanonical appends a header name in net/http's canonical form (first
+// letter and every letter after '-' upper case, the rest lower case).
+func appendCanonical(dst, name []byte) []byte {
+	upper := true
+	for _, c := range name {
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+		upper = c == '-'
+	}
+	return dst
+}
+
+// equalFold compares an ASCII byte string with a string, ignoring case.
+func equalFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		c, d := b[i], s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
 		}
 	}
-	return n, err
+	return true
 }
-
-func (b *upstreamBody) Close() error {
-	err := b.rc.Close()
-	b.once.Do(func() {
-		b.attempt.ResponseTime = b.h.now().Sub(b.start)
-		b.attempt.ResponseLength = b.n
-		outcome := upstream.Success
-		if b.readErr || b.req.in.Context().Err() != nil {
-			outcome = upstream.Neutral
-		}
-		b.h.release(b.req, b.srv, outcome)
-	})
-	return err
-}
-
-// upgradedBody is the body of a 101 response: the upgraded connection, readable
-// and writable.
-type upgradedBody struct {
-	*upstreamBody
-	w io.Writer
-}
-
-func (u *upgradedBody) Write(p []byte) (int, error) { return u.w.Write(p) }

@@ -2,9 +2,6 @@ package proxy
 
 import (
 	"net/http"
-	"net/http/httputil"
-	"net/textproto"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -21,119 +18,121 @@ type headerRule struct {
 // ones: Expect is answered by fulcrum itself.
 var dropped = []string{"Expect"}
 
-// rewrite builds the upstream request from scratch: the client's end-to-end
-// headers first (without hop-by-hop fields, those the client's Connection header
-// names, and underscore names unless allowed), then fulcrum's own headers on top,
-// so a client can never delete or spoof a header fulcrum sets.
-func (h *Handler) rewrite(pr *httputil.ProxyRequest) {
-	req := fromContext(pr.In.Context())
-	in, out := pr.In, pr.Out
-	out.Header = h.clientHeaders(in)
-	up := upgradeType(in.Header)
-	var buf []byte
-	for _, rule := range h.headers {
-		buf = rule.value.Append(buf[:0], req.st)
-		if len(buf) == 0 {
-			delete(out.Header, rule.name)
-			if rule.name == "Host" {
-				out.Host = ""
-			}
-			continue
-		}
-		if rule.name == "Host" {
-			out.Host = string(buf)
-			delete(out.Header, "Host")
-			continue
-		}
-		out.Header[rule.name] = []string{string(buf)}
-	}
-	if up != "" && !strings.EqualFold(up, "h2c") {
-		out.Header["Connection"] = []string{"Upgrade"}
-		out.Header["Upgrade"] = []string{up}
-	}
-	if _, ok := out.Header["User-Agent"]; !ok {
-		out.Header["User-Agent"] = []string{""} // no Go default User-Agent
-	}
-	h.rewriteTarget(out, req)
-	h.rewriteBody(out, req)
+// prepare builds the upstream request from scratch: request line, fulcrum's own
+// headers (proxy_set_header, Host first), then the client's end-to-end headers
+// (without hop-by-hop fields, those the client's Connection header names,
+// underscore names unless allowed, and those proxy_set_header sets), so a client
+// can never delete or spoof a header fulcrum sets. The body framing is added
+// when the request is written.
+func (h *Handler) prepare(req *request) {
+	in, st := req.in, req.st
+	method := in.Method
 	if h.set.ProxyMethod != "" {
-		out.Method = h.set.ProxyMethod
+		method = h.set.ProxyMethod
 	}
-	out.Close = h.set.ProxyHTTPVersion == "1.0"
+	b := req.out.head[:0]
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = h.appendTarget(b, req)
+	b = append(b, " HTTP/1.1\r\n"...)
+	for _, rule := range h.headers {
+		mark := len(b)
+		b = append(b, rule.name...)
+		b = append(b, ": "...)
+		start := len(b)
+		b = rule.value.Append(b, st)
+		if len(b) == start || strings.ContainsAny(string(b[start:]), "\r\n") {
+			b = b[:mark] // an empty value sends no field, as in nginx
+			continue
+		}
+		b = append(b, "\r\n"...)
+	}
+	if h.set.ProxyPassRequestHeaders {
+		conn := in.Header["Connection"]
+		for name, values := range in.Header {
+			if !h.forwardable(name, conn) {
+				continue
+			}
+			for _, v := range values {
+				b = append(b, name...)
+				b = append(b, ": "...)
+				b = append(b, v...)
+				b = append(b, "\r\n"...)
+			}
+		}
+	}
+	if up := upgradeType(in.Header); up != "" && !strings.EqualFold(up, "h2c") {
+		req.upgrade = up
+		b = append(b, "Connection: Upgrade\r\nUpgrade: "...)
+		b = append(b, up...)
+		b = append(b, "\r\n"...)
+	}
+	req.out.head = b
+	req.out.method = append(req.out.method[:0], method...)
+	req.out.close = h.set.ProxyHTTPVersion == "1.0"
+	h.prepareBody(req, method)
 }
 
-// clientHeaders copies the client's forwardable header fields.
-func (h *Handler) clientHeaders(in *http.Request) http.Header {
-	out := make(http.Header, len(in.Header))
-	if !h.set.ProxyPassRequestHeaders {
-		return out
+// forwardable reports whether the client's header field name goes upstream.
+func (h *Handler) forwardable(name string, conn []string) bool {
+	switch name {
+	case "Host", "Content-Length":
+		return false
 	}
-	named := connectionTokens(in.Header)
-	for name, values := range in.Header {
-		if slices.Contains(hopByHop, name) || slices.Contains(named, name) || slices.Contains(dropped, name) {
-			continue
-		}
-		if !h.set.UnderscoresInHeaders && strings.IndexByte(name, '_') >= 0 {
-			continue
-		}
-		out[name] = values
+	if slices.Contains(hopByHop, name) || slices.Contains(dropped, name) || slices.Contains(h.ruleNames, name) {
+		return false
 	}
-	return out
+	if !h.set.UnderscoresInHeaders && strings.IndexByte(name, '_') >= 0 {
+		return false
+	}
+	return !namedIn(conn, name)
+}
+
+// namedIn reports whether a Connection header's values name the field.
+func namedIn(conn []string, name string) bool {
+	for _, v := range conn {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // upgradeType returns the protocol a client asks to upgrade to, if its Connection
 // header names Upgrade.
 func upgradeType(h http.Header) string {
-	for _, tok := range connectionTokens(h) {
-		if tok == "Upgrade" {
-			return h.Get("Upgrade")
-		}
+	if namedIn(h["Connection"], "Upgrade") {
+		return h.Get("Upgrade")
 	}
 	return ""
 }
 
-// rewriteTarget sets the request target per proxy_pass's URI rules. The query
-// string is forwarded byte for byte.
-// With variables in proxy_pass, a URI in the evaluated URL replaces the request
-// URI as it is (nginx's rule); without one the client's URI is passed.
-func (h *Handler) rewriteTarget(out *http.Request, req *request) {
+// appendTarget appends the request target per proxy_pass's URI rules. The query
+// string is forwarded byte for byte. With variables in proxy_pass, a URI in the
+// evaluated URL replaces the request URI as it is (nginx's rule); without one
+// the client's URI is passed.
+func (h *Handler) appendTarget(b []byte, req *request) []byte {
 	st := req.st
-	var target string
 	if req.hasURI {
-		target = req.uri
-	} else {
-		target = h.uri.target(st.RequestURI, st.Path, st.Args, strings.IndexByte(st.RequestURI, '?') >= 0)
+		return append(b, req.uri...)
 	}
-	u := &url.URL{Scheme: "http", Host: "upstream"}
-	if !strings.HasPrefix(target, "//") {
-		u.Opaque = target // written as is by the client
-	} else {
-		path, query, _ := strings.Cut(target, "?")
-		u.RawQuery = query
-		u.RawPath = path
-		if p, err := url.PathUnescape(path); err == nil {
-			u.Path = p
-		} else {
-			u.Path = path
-		}
-	}
-	out.URL = u
+	return append(b, h.uri.target(st.RequestURI, st.Path, st.Args, strings.IndexByte(st.RequestURI, '?') >= 0)...)
 }
 
-// rewriteBody applies proxy_pass_request_body and proxy_set_body.
-func (h *Handler) rewriteBody(out *http.Request, req *request) {
+// prepareBody applies proxy_pass_request_body and proxy_set_body. Methods that
+// usually carry a body get "Content-Length: 0" when they have none.
+func (h *Handler) prepareBody(req *request, method string) {
 	switch {
 	case h.setBody != nil:
 		body := h.setBody.String(req.st)
-		out.Body = nil
-		out.ContentLength = int64(len(body))
 		req.body = &replayBody{buf: []byte(body), buffered: true, empty: body == ""}
-		delete(out.Header, "Transfer-Encoding")
 	case !h.set.ProxyPassRequestBody:
-		out.Body = nil
-		out.ContentLength = 0
 		req.body = &replayBody{empty: true, buffered: true}
-		delete(out.Header, "Content-Length")
 	}
-	out.Header.Del(textproto.CanonicalMIMEHeaderKey("Content-Length"))
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		req.out.sendLength = true
+	}
 }

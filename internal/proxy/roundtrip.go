@@ -1,11 +1,10 @@
 package proxy
 
 import (
-	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
@@ -14,15 +13,15 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// roundTripper sends one client request to the upstream, trying servers in the
-// balancer's order until one answers acceptably or the proxy_next_upstream rules
-// stop it. It is the only place that talks to upstream servers.
-type roundTripper struct{ h *Handler }
+// errClientGone is a round trip given up because the client went away: no
+// answer, logged as 499.
+var errClientGone = errors.New("client went away")
 
-// RoundTrip implements http.RoundTripper for the Handler's ReverseProxy.
-func (rt roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
-	req := fromContext(out.Context())
-	h := rt.h
+// roundTrip sends the request to the upstream, trying servers in the
+// balancer's order until one answers acceptably or the proxy_next_upstream
+// rules stop it. On success req.resp holds the response to pass on. It is the
+// only place that talks to upstream servers.
+func (h *Handler) roundTrip(req *request) error {
 	in := balancer.Input{ClientAddr: req.st.Remote.Addr(), MaxTries: h.set.ProxyNextUpstreamTries}
 	t := req.target
 	if t.HashKey != nil {
@@ -34,23 +33,23 @@ func (rt roundTripper) RoundTrip(out *http.Request) (*http.Response, error) {
 		srv, err := req.at.Next(h.now())
 		if err != nil {
 			if last != nil {
-				return nil, last
+				return last
 			}
 			h.log.LogRequest(errlog.Error, req.logRequest(""), "no live upstreams while connecting to upstream")
 			a := req.st.StartAttempt(netip.AddrPort{}, t.Pool.Name())
 			a.Status = http.StatusBadGateway
-			return nil, &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
+			return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
 		}
-		resp, f := rt.attempt(req, out, srv)
+		f := h.attempt(req, srv)
 		if f == nil {
-			return resp, nil
+			return nil
 		}
-		if f.status == 0 { // the client went away
-			return nil, context.Canceled
+		if f.status == 0 {
+			return errClientGone
 		}
 		last = f
 		if !req.mayRetry(f.cond, f.sent) {
-			return nil, f
+			return f
 		}
 	}
 }
@@ -76,17 +75,15 @@ func (req *request) mayRetry(cond config.NextUpstream, sent bool) bool {
 	return true
 }
 
-// attempt sends the request to srv. It returns the response to pass on, or a
-// failure; a failure with status 0 means the client went away. A failure may
-// carry the response (an http_5xx condition) to pass on if no retry follows.
-func (rt roundTripper) attempt(req *request, out *http.Request, srv *upstream.Server) (*http.Response, *failure) {
-	h := rt.h
+// attempt sends the request to srv. On success req.resp holds the response to
+// pass on and the server stays acquired until the body is done (finishAttempt).
+// A failure with status 0 means the client went away.
+func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
 	a := req.st.StartAttempt(addrPort(srv), srvName(srv))
 	start := h.now()
-	ctx := out.Context()
+	ctx := req.in.Context()
 	t := exchangeTimeouts{connect: h.set.ProxyConnectTimeout, send: h.set.ProxySendTimeout, read: h.set.ProxyReadTimeout}
 	pool := req.target.Transport
-	var resp *http.Response
 	var err error
 	// A reused connection the server had already closed is tried again once on
 	// a fresh one, without counting a failure, when the body can be sent again.
@@ -98,40 +95,80 @@ func (rt roundTripper) attempt(req *request, out *http.Request, srv *upstream.Se
 			break
 		}
 		a.ConnectTime = h.now().Sub(start)
-		body, n := req.body.reader()
-		resp, _, err = pool.exchange(ctx, pc, reused, out, body, n, t)
+		req.out.body, req.out.bodyLen = req.body.reader()
+		_, err = pool.exchange(ctx, pc, reused, &req.out, t, &req.resp)
 		if !errors.Is(err, errStale) || !req.body.replayable() {
 			break
 		}
 	}
 	if err != nil {
 		a.ResponseTime = h.now().Sub(start)
-		return nil, rt.failed(req, srv, a, err)
+		return h.failed(req, srv, a, err)
 	}
 	a.HeaderTime = h.now().Sub(start)
-	a.Status = resp.StatusCode
-	if cond := statusCondition(resp.StatusCode); cond != 0 && h.set.ProxyNextUpstream&cond != 0 {
+	status := req.resp.head.Status
+	a.Status = status
+	if cond := statusCondition(status); cond != 0 && h.set.ProxyNextUpstream&cond != 0 {
 		// A listed status: retry if the rules allow, else pass it on as is.
 		outcome := upstream.Failure
 		if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
 			outcome = upstream.Neutral
 		}
 		if req.at.Tries() > 1 && req.mayRetry(cond, true) {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
+			discard(&req.resp, 64<<10)
+			req.resp.Close()
 			a.ResponseTime = h.now().Sub(start)
 			h.release(req, srv, outcome)
-			return nil, &failure{cond: cond, status: resp.StatusCode, sent: true}
+			return &failure{cond: cond, status: status, sent: true}
 		}
 	}
-	resp.Body = newUpstreamBody(resp, h, req, srv, start, a)
-	return resp, nil
+	req.cur = attemptState{srv: srv, start: start, attempt: a}
+	return nil
+}
+
+// discard reads and drops up to limit bytes of a response body, so that a
+// short one leaves its connection reusable.
+func discard(resp *upstreamResponse, limit int64) {
+	var buf [4 << 10]byte
+	for limit > 0 {
+		n, err := resp.Read(buf[:min(int64(len(buf)), limit)])
+		limit -= int64(n)
+		if err != nil {
+			return
+		}
+	}
+}
+
+// attemptState is the successful attempt whose response is being passed on.
+type attemptState struct {
+	srv     *upstream.Server
+	start   time.Time
+	attempt *vars.Attempt
+	n       int64 // body bytes received
+	readErr bool  // the body ended with an upstream error
+}
+
+// finishAttempt records the attempt's timings and length and releases the
+// server: a read error after the header went out counts no failure, as in
+// nginx, nor does a client that went away.
+func (h *Handler) finishAttempt(req *request) {
+	c := &req.cur
+	if c.srv == nil {
+		return
+	}
+	c.attempt.ResponseTime = h.now().Sub(c.start)
+	c.attempt.ResponseLength = c.n
+	outcome := upstream.Success
+	if c.readErr || req.in.Context().Err() != nil {
+		outcome = upstream.Neutral
+	}
+	h.release(req, c.srv, outcome)
+	c.srv = nil
 }
 
 // failed records a transport error: logs it, releases the server with the right
 // outcome, and classifies it for the retry decision.
-func (rt roundTripper) failed(req *request, srv *upstream.Server, a *vars.Attempt, err error) *failure {
-	h := rt.h
+func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, err error) *failure {
 	f := classify(req.in.Context(), err)
 	if f == nil {
 		h.release(req, srv, upstream.Neutral)

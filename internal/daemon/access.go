@@ -88,13 +88,13 @@ type retirement struct {
 	release func()
 }
 
-// enter counts a request in; the returned func counts it out.
-func (r *retirement) enter() func() {
-	r.active.Add(1)
-	return func() {
-		if r.active.Add(-1) == 0 && r.retired.Load() {
-			r.once.Do(r.release)
-		}
+// enter counts a request in; leave counts it out.
+func (r *retirement) enter() { r.active.Add(1) }
+
+// leave counts a request out, releasing a retired snapshot after its last one.
+func (r *retirement) leave() {
+	if r.active.Add(-1) == 0 && r.retired.Load() {
+		r.once.Do(r.release)
 	}
 }
 

@@ -21,17 +21,21 @@ import (
 // serveHTTP routes one request arriving on the listener named key and runs the
 // chosen location's handler. ci is the connection it came on.
 func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInfo, key string) {
-	defer s.life.enter()()
-	st, _ := s.states.Get().(*vars.State)
-	if st == nil {
-		st = new(vars.State)
+	s.life.enter()
+	defer s.life.leave()
+	scratch, _ := s.scratch.Get().(*requestScratch)
+	if scratch == nil {
+		scratch = new(requestScratch)
 	}
 	defer func() {
-		st.Reset()
-		s.states.Put(st)
+		scratch.st.Reset()
+		scratch.rec = recorder{}
+		s.scratch.Put(scratch)
 	}()
+	st := &scratch.st
 	fillRequest(st, r, ci)
-	rec := &recorder{ResponseWriter: w, st: st, snap: s}
+	rec := &scratch.rec
+	*rec = recorder{ResponseWriter: w, st: st, snap: s}
 	defer func() {
 		if rec.hijacked != nil {
 			s.upgrades.remove(rec.hijacked)
@@ -87,6 +91,13 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	body := applyClientTimeouts(rec, r, rec.set)
 	s.run(rec, r, st, srv, lm.Location)
 	finishBody(rec, body)
+}
+
+// requestScratch is the per-request state serveHTTP recycles: the variables'
+// view and the response recorder.
+type requestScratch struct {
+	st  vars.State
+	rec recorder
 }
 
 // maxInternalRedirects is nginx's limit on internal redirects per request.
@@ -232,7 +243,10 @@ func keepaliveSpent(ci *connInfo, set *config.Settings) bool {
 // does (not for the whole transfer).
 // It returns the wrapped body (nil when the request has none).
 func applyClientTimeouts(rec *recorder, r *http.Request, set *config.Settings) *deadlineBody {
-	ctrl := http.NewResponseController(rec.ResponseWriter)
+	ctrl, ok := rec.ResponseWriter.(deadliner)
+	if !ok {
+		return nil
+	}
 	if d := set.SendTimeout; d > 0 {
 		rec.sendTimeout, rec.ctrl = d, ctrl
 	}
@@ -242,6 +256,12 @@ func applyClientTimeouts(rec *recorder, r *http.Request, set *config.Settings) *
 		return b
 	}
 	return nil
+}
+
+// deadliner sets the client connection's deadlines (the engine's respWriter).
+type deadliner interface {
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
 }
 
 // maxDrain is how much of a body the handler left unread fulcrum reads to keep
@@ -271,7 +291,7 @@ func finishBody(rec *recorder, b *deadlineBody) {
 // remembers how reading ended.
 type deadlineBody struct {
 	rc      io.ReadCloser
-	ctrl    *http.ResponseController
+	ctrl    deadliner
 	timeout time.Duration
 	eof     bool  // the whole body was read
 	err     error // the first read error other than EOF
@@ -316,7 +336,7 @@ type recorder struct {
 	// sendTimeout (send_timeout) bounds each write to the client; ctrl sets the
 	// deadline.
 	sendTimeout time.Duration
-	ctrl        *http.ResponseController
+	ctrl        deadliner
 }
 
 func (w *recorder) WriteHeader(code int) {

@@ -35,7 +35,7 @@ type snapshot struct {
 	adds     map[*config.Settings][]addHeader
 	upgrades *upgradeTracker // the daemon's, for connections taken over by an upgrade
 	realIP   map[*config.Server]*realIPRule
-	states   sync.Pool // *vars.State, recycled per request
+	scratch  sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
 	// its last request finished.
 	life retirement

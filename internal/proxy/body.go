@@ -24,27 +24,31 @@ type replayBody struct {
 	empty    bool          // no body at all
 }
 
-// newReplayBody prepares r's body. With buffering on, it reads up to
+// setReplayBody prepares r's body in b. With buffering on, it reads up to
 // MaxReplayBody bytes now; if the body is longer, those bytes and the rest of the
 // stream are sent once.
-func newReplayBody(r *http.Request, set *config.Settings) (*replayBody, error) {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return &replayBody{empty: true, buffered: true}, nil
-	}
-	if !set.ProxyRequestBuffering || r.ContentLength > MaxReplayBody {
-		return &replayBody{stream: r.Body}, nil
+func setReplayBody(b *replayBody, r *http.Request, set *config.Settings) error {
+	switch {
+	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
+		*b = replayBody{empty: true, buffered: true}
+		return nil
+	case !set.ProxyRequestBuffering || r.ContentLength > MaxReplayBody:
+		*b = replayBody{stream: r.Body}
+		return nil
 	}
 	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxReplayBody+1))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(buf) <= MaxReplayBody {
-		return &replayBody{buf: buf, buffered: true}, nil
+		*b = replayBody{buf: buf, buffered: true}
+		return nil
 	}
-	return &replayBody{stream: struct {
+	*b = replayBody{stream: struct {
 		io.Reader
 		io.Closer
-	}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}}, nil
+	}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}}
+	return nil
 }
 
 // replayable reports whether another attempt can send the whole body again.

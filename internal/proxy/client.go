@@ -31,6 +31,7 @@ type ConnPool struct {
 // poolConn is one upstream connection with its buffers and history.
 type poolConn struct {
 	c        net.Conn
+	raw      syscall.RawConn // the socket, for the liveness peek; nil if none
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	key      string
@@ -64,9 +65,20 @@ func newConnPool(o PoolOptions) *ConnPool {
 	return &ConnPool{opts: o, idle: map[string][]*poolConn{}}
 }
 
+// recentlyUsed is how long after its last response an idle connection is
+// reused without the liveness peek, when the request could be sent again
+// anyway: servers close idle connections after seconds, not milliseconds, and
+// the rare one that loses the race costs only a silent retry (errStale). Under
+// load nearly every reuse is this recent, so the peek's system call is saved on
+// the hot path.
+const recentlyUsed = time.Second
+
 // get returns an idle connection to network/addr (reused true), or dials one.
-// Idle connections past keepalive_timeout are closed on the way.
-func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout time.Duration) (*poolConn, bool, error) {
+// Idle connections past keepalive_timeout are closed on the way. replayable
+// says whether the request could go again on a fresh connection should the
+// reused one turn out to be closed: without that, every reused connection is
+// checked first.
+func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout time.Duration, replayable bool) (*poolConn, bool, error) {
 	key := network + " " + addr
 	now := time.Now()
 	p.mu.Lock()
@@ -74,7 +86,8 @@ func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout
 	for len(list) > 0 {
 		pc := list[len(list)-1]
 		list = list[:len(list)-1]
-		if now.Sub(pc.lastUsed) < p.opts.KeepaliveTimeout && alive(pc) {
+		idle := now.Sub(pc.lastUsed)
+		if idle < p.opts.KeepaliveTimeout && (replayable && idle < recentlyUsed || alive(pc)) {
 			p.idle[key] = list
 			p.mu.Unlock()
 			return pc, true, nil
@@ -88,9 +101,17 @@ func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout
 	if err != nil {
 		return nil, false, err
 	}
-	pc := &poolConn{c: c, br: bufio.NewReader(c), key: key, born: now}
+	return newPoolConn(c, key, now), false, nil
+}
+
+// newPoolConn wraps a fresh connection with its buffers.
+func newPoolConn(c net.Conn, key string, born time.Time) *poolConn {
+	pc := &poolConn{c: c, br: bufio.NewReader(c), key: key, born: born}
+	if sc, ok := c.(syscall.Conn); ok {
+		pc.raw, _ = sc.SyscallConn()
+	}
 	pc.bw = bufio.NewWriter(sendDeadline{pc})
-	return pc, false, nil
+	return pc
 }
 
 // alive reports whether an idle connection is still open and quiet: one
@@ -102,17 +123,12 @@ func alive(pc *poolConn) bool {
 	if pc.br.Buffered() > 0 {
 		return false
 	}
-	sc, ok := pc.c.(syscall.Conn)
-	if !ok {
+	if pc.raw == nil {
 		return true
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return true
-	}
-	ok = true
+	ok := true
 	var b [1]byte
-	_ = rc.Read(func(fd uintptr) bool {
+	_ = pc.raw.Read(func(fd uintptr) bool {
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		ok = n < 0 || err == syscall.EAGAIN // nothing to read: open and quiet
 		if n == 0 && err == nil || n > 0 {

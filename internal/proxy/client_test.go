@@ -32,7 +32,7 @@ func TestAliveDetectsClosedIdleConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &poolConn{c: c, br: bufio.NewReader(c)}, <-accepted
+		return newPoolConn(c, "tcp "+ln.Addr().String(), time.Now()), <-accepted
 	}
 	pc, server := dial()
 	defer pc.c.Close()
@@ -57,6 +57,67 @@ func TestAliveDetectsClosedIdleConnections(t *testing.T) {
 			t.Fatal("a connection with stray bytes was reported reusable")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestGetPeeksUnlessReplayableAndRecent: a connection used within the last
+// second is handed out without the liveness peek when the request could be sent
+// again (a stale one costs only a silent retry); for a request that cannot be
+// replayed, or after a longer idle time, the peek weeds out a connection the
+// server closed.
+func TestGetPeeksUnlessReplayableAndRecent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close() // every connection is closed by the server at once
+		}
+	}()
+	addr := ln.Addr().String()
+	tests := []struct {
+		name       string
+		idle       time.Duration
+		replayable bool
+		wantReused bool
+	}{
+		{"replayable, used just now: no peek", 0, true, true},
+		{"not replayable: peeked, closed one dropped", 0, false, false},
+		{"idle over a second: peeked, closed one dropped", 2 * time.Second, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pool := newConnPool(PoolOptions{})
+			pc, _, err := pool.get(context.Background(), "tcp", addr, time.Second, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Wait until the server's close reached us, then pool it as if
+			// it had just carried a response.
+			deadline := time.Now().Add(2 * time.Second)
+			for alive(pc) {
+				if time.Now().After(deadline) {
+					t.Fatal("the server's close never arrived")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			pool.put(pc)
+			pc.lastUsed = time.Now().Add(-tc.idle)
+			got, reused, err := pool.get(context.Background(), "tcp", addr, time.Second, tc.replayable)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.c.Close()
+			if reused != tc.wantReused {
+				t.Errorf("reused = %v, want %v", reused, tc.wantReused)
+			}
+		})
 	}
 }
 
@@ -96,7 +157,7 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 	pool := newConnPool(PoolOptions{})
 	for i := range 2 {
 		ctx := context.Background()
-		pc, reused, err := pool.get(ctx, "tcp", ln.Addr().String(), time.Second)
+		pc, reused, err := pool.get(ctx, "tcp", ln.Addr().String(), time.Second, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +166,7 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 		_, err = pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: time.Second}, &resp)
 		if errors.Is(err, errStale) {
 			// What the proxy does: once more on a fresh connection.
-			pc, reused, err = pool.get(ctx, "tcp", ln.Addr().String(), time.Second)
+			pc, reused, err = pool.get(ctx, "tcp", ln.Addr().String(), time.Second, true)
 			if err != nil || reused {
 				t.Fatalf("retry got a reused connection (%v) or %v", reused, err)
 			}

@@ -80,15 +80,16 @@ func New(o Options) (*Handler, error) {
 type BufferPool struct{ p sync.Pool }
 
 // Get returns a 32 KiB buffer.
-func (b *BufferPool) Get() []byte {
+func (b *BufferPool) Get() *[]byte {
 	if buf, ok := b.p.Get().(*[]byte); ok {
-		return *buf
+		return buf
 	}
-	return make([]byte, 32<<10)
+	buf := make([]byte, 32<<10)
+	return &buf
 }
 
 // Put gives a buffer back.
-func (b *BufferPool) Put(buf []byte) { b.p.Put(&buf) }
+func (b *BufferPool) Put(buf *[]byte) { b.p.Put(buf) }
 
 // compileHeaders merges proxy_set_header with fulcrum's defaults (Host:
 // $proxy_host unless set) and compiles the values.

@@ -50,19 +50,20 @@ type Handler struct {
 
 // request is one request's state while it is proxied. Requests are pooled.
 type request struct {
-	h      *Handler
-	st     *vars.State
-	in     *http.Request
-	w      http.ResponseWriter
-	body   *replayBody
-	start  time.Time
-	at     balancer.Attempt
-	target Target // the target of this request
-	uri    string // the request target when proxy_pass with variables names one
-	hasURI bool
-	out    outgoing         // the upstream request
-	resp   upstreamResponse // the current attempt's response
-	cur    attemptState     // the attempt whose response is passed on
+	h         *Handler
+	st        *vars.State
+	in        *http.Request
+	w         http.ResponseWriter
+	body      *replayBody
+	bodyStore replayBody // what body points to, unless proxy_set_body replaced it
+	start     time.Time
+	at        balancer.Attempt
+	target    Target // the target of this request
+	uri       string // the request target when proxy_pass with variables names one
+	hasURI    bool
+	out       outgoing         // the upstream request
+	resp      upstreamResponse // the current attempt's response
+	cur       attemptState     // the attempt whose response is passed on
 	// upgrade is the protocol the client asks to switch to ("" for none).
 	upgrade string
 }
@@ -106,12 +107,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		}
 		req.target, req.uri, req.hasURI = t, uri, hasURI
 	}
-	body, err := newReplayBody(r, h.set)
-	if err != nil {
+	if err := setReplayBody(&req.bodyStore, r, h.set); err != nil {
 		fail(w, bodyErrorStatus(r, err), h.server)
 		return
 	}
-	req.body = body
+	req.body = &req.bodyStore
 	req.out.head = head
 	h.prepare(req)
 	if err := h.roundTrip(req); err != nil {

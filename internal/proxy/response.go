@@ -120,8 +120,9 @@ func (h *Handler) copyBody(req *request) error {
 	if flush {
 		flusher, _ = w.(http.Flusher)
 	}
-	buf := h.buffers.Get()
-	defer h.buffers.Put(buf)
+	bp := h.buffers.Get()
+	defer h.buffers.Put(bp)
+	buf := *bp
 	for {
 		n, err := resp.Read(buf)
 		req.cur.n += int64(n)

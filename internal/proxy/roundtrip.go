@@ -90,7 +90,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
 	for range 2 {
 		var pc *poolConn
 		var reused bool
-		pc, reused, err = pool.get(ctx, srv.Network(), srv.Addr(), t.connect)
+		pc, reused, err = pool.get(ctx, srv.Network(), srv.Addr(), t.connect, req.body.replayable())
 		if err != nil {
 			break
 		}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -43,9 +44,10 @@ var (
 	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, clientConnBufSize) }}
 )
 
-// abortCheckInterval is how often a request still being served checks whether
-// its client has gone (nginx notices at once through epoll; a Go goroutine
-// blocked on the upstream cannot, so a timer peeks at the client socket).
+// abortCheckInterval is how often the server looks for clients that went away
+// while their request is still being served (nginx notices at once through
+// epoll; a goroutine blocked on the upstream cannot, so the server peeks at the
+// sockets of requests that have run for at least one interval).
 const abortCheckInterval = 500 * time.Millisecond
 
 // clientConn is one client connection and everything reused across its
@@ -71,9 +73,13 @@ type clientConn struct {
 	arena    []byte   // the request's strings before conversion, reused
 	w        respWriter
 	hijacked bool
+	// headDeadline is set while the head's deadline may still be on the
+	// connection (see clearReadDeadline).
+	headDeadline bool
 
-	watch     *time.Timer // the abort check, armed while a handler runs
-	inHandler atomic.Bool
+	// handlerSince is the server's tick count (plus one) when the running
+	// handler started; 0 outside a handler or after a hijack.
+	handlerSince atomic.Uint64
 }
 
 func newClientConn(s *httpServer, c net.Conn) *clientConn {
@@ -111,9 +117,6 @@ func (cc *clientConn) serve() {
 			cc.refuse(err)
 			return
 		}
-		// The head is in: body reads get client_body_timeout from the handler,
-		// and an upgraded connection must not inherit the head's deadline.
-		_ = cc.c.SetReadDeadline(time.Time{})
 		if !cc.serveRequest() || cc.srv.shuttingDown() {
 			return
 		}
@@ -122,7 +125,9 @@ func (cc *clientConn) serve() {
 
 // waitRequest waits for the first byte of the next request: the first request
 // within client_header_timeout of the connection's start, later ones within
-// keepalive_timeout. It then gives the rest of the head client_header_timeout.
+// keepalive_timeout. The rest of the head then gets client_header_timeout,
+// unless it is already buffered whole (the common case: one deadline change
+// per request instead of two).
 func (cc *clientConn) waitRequest(first bool) bool {
 	lim := cc.srv.lim
 	wait := lim.keepaliveTimeout
@@ -131,6 +136,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	}
 	if wait > 0 {
 		_ = cc.c.SetReadDeadline(time.Now().Add(wait))
+		cc.headDeadline = true
 	}
 	if !cc.state.CompareAndSwap(connActive, connIdle) {
 		return false
@@ -144,10 +150,27 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	if !cc.state.CompareAndSwap(connIdle, connActive) {
 		return false // Shutdown closed it
 	}
-	if !first && lim.headerTimeout > 0 {
+	if !first && lim.headerTimeout > 0 && !headBuffered(cc.br) {
 		_ = cc.c.SetReadDeadline(time.Now().Add(lim.headerTimeout))
 	}
 	return true
+}
+
+// headBuffered reports whether a whole request head (up to the empty line)
+// is already in br's buffer.
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.Contains(b, []byte("\r\n\r\n"))
+}
+
+// clearReadDeadline lifts the head's deadline before anything else reads the
+// connection (a body without client_body_timeout, an upgraded stream). It is
+// done only when needed: most requests read nothing more before the next head.
+func (cc *clientConn) clearReadDeadline() {
+	if cc.headDeadline {
+		_ = cc.c.SetReadDeadline(time.Time{})
+		cc.headDeadline = false
+	}
 }
 
 // refuse answers a head the strict reader refused with its status and closes;
@@ -165,6 +188,7 @@ func (cc *clientConn) refuse(err error) {
 func (cc *clientConn) answerAndClose(code int) {
 	w := &cc.w
 	w.reset(false)
+	_ = cc.c.SetWriteDeadline(time.Time{}) // a previous response's send_timeout
 	w.header["Connection"] = []string{"close"}
 	errpage.Write(w, code, "fulcrum")
 	w.finish()
@@ -325,9 +349,6 @@ func appendCanonical(dst, name []byte) []byte {
 // (unless a handler took it over), the server told.
 func (cc *clientConn) close() {
 	cc.cancel()
-	if cc.watch != nil {
-		cc.watch.Stop()
-	}
 	cc.srv.untrack(cc)
 	if cc.hijacked {
 		return // the hijacker owns the socket and the buffers now
@@ -345,46 +366,19 @@ func (cc *clientConn) close() {
 // stops checking the socket (the handler now owns both directions).
 func (cc *clientConn) hijack() {
 	cc.hijacked = true
-	cc.inHandler.Store(false)
+	cc.handlerSince.Store(0)
 	cc.srv.untrack(cc)
 }
 
-// startWatch arms the check for a client that goes away while its request is
-// served (the handler may be blocked on an upstream and not notice).
+// startWatch marks the connection as inside a handler, for the server's
+// client check (watchClients): an atomic store, no timer per request.
 func (cc *clientConn) startWatch() {
-	if cc.raw == nil {
-		return
+	if cc.raw != nil {
+		cc.handlerSince.Store(cc.srv.tick.Load() + 1)
 	}
-	cc.inHandler.Store(true)
-	if cc.watch == nil {
-		cc.watch = time.AfterFunc(abortCheckInterval, cc.checkClient)
-		return
-	}
-	cc.watch.Reset(abortCheckInterval)
 }
 
-func (cc *clientConn) stopWatch() {
-	if cc.watch == nil {
-		return
-	}
-	cc.inHandler.Store(false)
-	cc.watch.Stop()
-}
-
-// checkClient runs on the timer's goroutine: a client that closed its end
-// cancels the connection's context, which stops the upstream exchange (499).
-func (cc *clientConn) checkClient() {
-	if !cc.inHandler.Load() {
-		return
-	}
-	if peerClosed(cc.raw) {
-		cc.cancel()
-		return
-	}
-	if cc.inHandler.Load() {
-		cc.watch.Reset(abortCheckInterval)
-	}
-}
+func (cc *clientConn) stopWatch() { cc.handlerSince.Store(0) }
 
 // peerClosed peeks at the socket without blocking or consuming: end of stream
 // or a reset means the client is gone. Control takes no read lock, so this is
@@ -427,6 +421,7 @@ func (b *reqBody) reset() error {
 
 // Read implements io.Reader.
 func (b *reqBody) Read(p []byte) (int, error) {
+	b.cc.clearReadDeadline() // unless client_body_timeout set its own
 	if b.expect {
 		if err := b.sendContinue(); err != nil {
 			return 0, err
@@ -446,6 +441,7 @@ func (b *reqBody) sendContinue() error {
 		return errNoContinue
 	}
 	b.expect = false
+	_ = b.cc.c.SetWriteDeadline(time.Time{}) // a previous response's send_timeout
 	w.write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	w.flush()
 	return w.err

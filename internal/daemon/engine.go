@@ -31,9 +31,12 @@ type httpServer struct {
 	date    *dateCache
 
 	shutting atomic.Bool
-	mu       sync.Mutex // guards ln and conns
+	tick     atomic.Uint64 // abort checks run so far (see watchClients)
+	mu       sync.Mutex    // guards ln, conns and watching
 	ln       net.Listener
 	conns    map[*clientConn]struct{}
+	watching bool          // watchClients runs
+	suspects []*clientConn // reused by checkClients
 }
 
 // keepAlive reports whether connections may carry more than one request
@@ -51,6 +54,10 @@ func (s *httpServer) Serve(ln net.Listener) error {
 	s.ln = ln
 	if s.conns == nil {
 		s.conns = map[*clientConn]struct{}{}
+	}
+	if !s.watching {
+		s.watching = true
+		go s.watchClients()
 	}
 	s.mu.Unlock()
 	var backoff time.Duration
@@ -79,6 +86,47 @@ func (s *httpServer) Serve(ln net.Listener) error {
 		}
 		go cc.serve()
 	}
+}
+
+// watchClients runs the abort check every abortCheckInterval until the server
+// is shut down and has no connection left. A client that closed its end while
+// its request is served cancels the connection's context, which ends the
+// upstream exchange (499) instead of leaving it to run for nobody.
+func (s *httpServer) watchClients() {
+	t := time.NewTicker(abortCheckInterval)
+	defer t.Stop()
+	for range t.C {
+		if s.checkClients() == 0 && s.shuttingDown() {
+			s.mu.Lock()
+			s.watching = false
+			s.mu.Unlock()
+			return
+		}
+	}
+}
+
+// checkClients peeks at the sockets of requests that started before the
+// previous check, and returns how many connections the server has. The peeks
+// happen outside the lock, so accepting is never held up by them.
+func (s *httpServer) checkClients() int {
+	now := s.tick.Add(1)
+	s.mu.Lock()
+	n := len(s.conns)
+	suspects := s.suspects[:0]
+	for cc := range s.conns {
+		if since := cc.handlerSince.Load(); since != 0 && since < now {
+			suspects = append(suspects, cc)
+		}
+	}
+	s.mu.Unlock()
+	for _, cc := range suspects {
+		if cc.handlerSince.Load() != 0 && peerClosed(cc.raw) {
+			cc.cancel()
+		}
+	}
+	clear(suspects)
+	s.suspects = suspects[:0]
+	return n
 }
 
 // track adds a connection; false once the server is closing.

@@ -411,12 +411,16 @@ func (w *respWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	w.closeConn = true
 	cc := w.cc
 	cc.hijack()
+	cc.clearReadDeadline()
 	return cc.c, bufio.NewReadWriter(cc.br, cc.bw), nil
 }
 
 // SetReadDeadline sets the client connection's read deadline
 // (client_body_timeout).
-func (w *respWriter) SetReadDeadline(t time.Time) error { return w.cc.c.SetReadDeadline(t) }
+func (w *respWriter) SetReadDeadline(t time.Time) error {
+	w.cc.headDeadline = false // replaced: the head's deadline no longer applies
+	return w.cc.c.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the client connection's write deadline (send_timeout).
 func (w *respWriter) SetWriteDeadline(t time.Time) error { return w.cc.c.SetWriteDeadline(t) }

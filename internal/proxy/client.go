@@ -41,6 +41,10 @@ type poolConn struct {
 	// sendTimeout is the current attempt's proxy_send_timeout, applied before
 	// each write to the connection.
 	sendTimeout time.Duration
+	// readDeadline and writeDeadline record that a deadline is set on c, so
+	// an exchange without that timeout clears it (put leaves them: clearing
+	// costs two timer changes per request, and every use sets its own).
+	readDeadline, writeDeadline bool
 	head        []byte // the request head being written, reused
 }
 
@@ -49,8 +53,13 @@ type poolConn struct {
 type sendDeadline struct{ pc *poolConn }
 
 func (w sendDeadline) Write(p []byte) (int, error) {
-	if d := w.pc.sendTimeout; d > 0 {
+	switch d := w.pc.sendTimeout; {
+	case d > 0:
 		_ = w.pc.c.SetWriteDeadline(time.Now().Add(d))
+		w.pc.writeDeadline = true
+	case w.pc.writeDeadline: // an earlier exchange's, on a reused connection
+		_ = w.pc.c.SetWriteDeadline(time.Time{})
+		w.pc.writeDeadline = false
 	}
 	return w.pc.c.Write(p)
 }
@@ -128,13 +137,14 @@ func alive(pc *poolConn) bool {
 	}
 	ok := true
 	var b [1]byte
-	_ = pc.raw.Read(func(fd uintptr) bool {
+	// Control, not Read: it ignores the deadline an earlier exchange left on
+	// the idle connection.
+	_ = pc.raw.Control(func(fd uintptr) {
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		ok = n < 0 || err == syscall.EAGAIN // nothing to read: open and quiet
 		if n == 0 && err == nil || n > 0 {
 			ok = false // closed by the server, or bytes nobody asked for
 		}
-		return true
 	})
 	return ok
 }
@@ -150,7 +160,6 @@ func (p *ConnPool) put(pc *poolConn) {
 		return
 	}
 	pc.lastUsed = now
-	_ = pc.c.SetDeadline(time.Time{})
 	p.mu.Lock()
 	if len(p.idle[pc.key]) >= o.Keepalive {
 		p.mu.Unlock()
@@ -220,9 +229,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		return fail(err)
 	}
 	wrote = true
-	if t.read > 0 {
-		_ = pc.c.SetReadDeadline(time.Now().Add(t.read))
-	}
+	pc.setReadTimeout(t.read)
 	// Check the client after setting the deadline: a cancellation that came
 	// before it would otherwise be overwritten by it.
 	if err := ctx.Err(); err != nil {
@@ -250,6 +257,19 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		return fail(err)
 	}
 	return true, nil
+}
+
+// setReadTimeout arms proxy_read_timeout for the next read, or lifts an
+// earlier exchange's deadline when the timeout is off.
+func (pc *poolConn) setReadTimeout(d time.Duration) {
+	switch {
+	case d > 0:
+		_ = pc.c.SetReadDeadline(time.Now().Add(d))
+		pc.readDeadline = true
+	case pc.readDeadline:
+		_ = pc.c.SetReadDeadline(time.Time{})
+		pc.readDeadline = false
+	}
 }
 
 // writeRequest writes the request head, the body framing and the body, and
@@ -303,17 +323,21 @@ type upstreamResponse struct {
 	ctx         context.Context // the client's request: when it ends, reads stop
 	stop        func() bool
 	readTimeout time.Duration
+	reads       int  // body reads so far
 	close       bool // the response said the connection ends with it
 	upgraded    bool
 	done        bool
 	failed      bool
 }
 
-// Read reads the body with proxy_read_timeout between two reads.
+// Read reads the body with proxy_read_timeout between two reads. The first
+// read keeps the deadline the head was read with, set moments ago: for a small
+// body it is the only read, and re-arming it would cost a timer change.
 func (b *upstreamResponse) Read(p []byte) (int, error) {
-	if b.readTimeout > 0 {
+	if b.reads > 0 && b.readTimeout > 0 {
 		_ = b.pc.c.SetReadDeadline(time.Now().Add(b.readTimeout))
 	}
+	b.reads++
 	// After the deadline, as in exchange: a client that left stops the read.
 	if err := b.ctx.Err(); err != nil {
 		b.failed = true

@@ -45,7 +45,7 @@ type poolConn struct {
 	// an exchange without that timeout clears it (put leaves them: clearing
 	// costs two timer changes per request, and every use sets its own).
 	readDeadline, writeDeadline bool
-	head        []byte // the request head being written, reused
+	head                        []byte // the request head being written, reused
 }
 
 // sendDeadline writes to the connection with proxy_send_timeout between two

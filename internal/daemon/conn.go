@@ -73,6 +73,10 @@ type clientConn struct {
 	arena    []byte   // the request's strings before conversion, reused
 	w        respWriter
 	hijacked bool
+	// version and closeReq are the current request head's version and
+	// whether it asked to close; the head itself is released early.
+	version  h1.Version
+	closeReq bool
 	// headDeadline is set while the head's deadline may still be on the
 	// connection (see clearReadDeadline).
 	headDeadline bool
@@ -106,8 +110,6 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 func (cc *clientConn) serve() {
 	cc.br = readerPool.Get().(*bufio.Reader)
 	cc.br.Reset(cc.c)
-	cc.bw = writerPool.Get().(*bufio.Writer)
-	cc.bw.Reset(cc.c)
 	defer cc.close()
 	for first := true; ; first = false {
 		if !cc.waitRequest(first) {
@@ -188,6 +190,7 @@ func (cc *clientConn) refuse(err error) {
 func (cc *clientConn) answerAndClose(code int) {
 	w := &cc.w
 	w.reset(false)
+	cc.closeReq = true
 	_ = cc.c.SetWriteDeadline(time.Time{}) // a previous response's send_timeout
 	w.header["Connection"] = []string{"close"}
 	errpage.Write(w, code, "fulcrum")
@@ -203,11 +206,16 @@ func (cc *clientConn) serveRequest() bool {
 		return false
 	}
 	r := cc.buildRequest()
+	cc.version, cc.closeReq = req.Version, req.Close
 	cc.w.reset(req.Method != nil && string(req.Method) == http.MethodHead)
 	if err := cc.body.reset(); err != nil {
 		cc.answerAndClose(http.StatusBadRequest)
 		return false
 	}
+	// Everything the request needs was copied out of the head: its buffer goes
+	// back to the pool now, not after the response (at 400 connections that is
+	// 400 fewer 4 KiB buffers held while upstreams answer).
+	req.Reset()
 	cc.startWatch()
 	ok := cc.runHandler(r)
 	cc.stopWatch()
@@ -216,7 +224,7 @@ func (cc *clientConn) serveRequest() bool {
 	}
 	keep := cc.w.finish() && cc.body.done()
 	cc.hreq = http.Request{}
-	cc.req.Reset()
+	cc.releaseWriter()
 	return keep
 }
 
@@ -353,13 +361,36 @@ func (cc *clientConn) close() {
 	if cc.hijacked {
 		return // the hijacker owns the socket and the buffers now
 	}
-	_ = cc.bw.Flush()
+	if cc.bw != nil {
+		_ = cc.bw.Flush()
+	}
 	cc.c.Close()
 	cc.br.Reset(nil)
 	readerPool.Put(cc.br)
+	cc.releaseWriter()
+	cc.req.Reset()
+}
+
+// writer returns the connection's write buffer, taking one from the pool
+// when the connection holds none: between responses it holds none, so idle
+// and waiting connections cost no write buffer.
+func (cc *clientConn) writer() *bufio.Writer {
+	if cc.bw == nil {
+		cc.bw = writerPool.Get().(*bufio.Writer)
+		cc.bw.Reset(cc.c)
+	}
+	return cc.bw
+}
+
+// releaseWriter gives an empty write buffer back to the pool (a buffer still
+// holding bytes stays: its connection is being closed after a failed write).
+func (cc *clientConn) releaseWriter() {
+	if cc.bw == nil || cc.bw.Buffered() > 0 || cc.hijacked {
+		return
+	}
 	cc.bw.Reset(nil)
 	writerPool.Put(cc.bw)
-	cc.req.Reset()
+	cc.bw = nil
 }
 
 // hijack hands the connection to a handler: the server stops tracking it and

@@ -176,7 +176,7 @@ func (w *respWriter) commit(known int64) {
 		w.declared = known
 		h["Content-Length"] = []string{strconv.FormatInt(known, 10)}
 	case w.head:
-	case w.cc.req.Version == h1.HTTP11:
+	case w.cc.version == h1.HTTP11:
 		w.chunked = true
 	default:
 		w.closeConn = true // HTTP/1.0 without a length: the close ends the body
@@ -217,13 +217,13 @@ func (w *respWriter) decideConnection() {
 	if v, ok := h["Connection"]; ok && len(v) > 0 && strings.EqualFold(v[0], "close") {
 		w.closeConn = true
 	}
-	if cc.req.Close || !cc.srv.keepAlive() || cc.srv.shuttingDown() {
+	if cc.closeReq || !cc.srv.keepAlive() || cc.srv.shuttingDown() {
 		w.closeConn = true
 	}
 	switch {
 	case w.closeConn:
 		h["Connection"] = []string{"close"}
-	case cc.req.Version == h1.HTTP10:
+	case cc.version == h1.HTTP10:
 		h["Connection"] = []string{"keep-alive"}
 	default:
 		delete(h, "Connection")
@@ -353,7 +353,7 @@ func (w *respWriter) write(p []byte) {
 	if w.err != nil {
 		return
 	}
-	if _, err := w.cc.bw.Write(p); err != nil {
+	if _, err := w.cc.writer().Write(p); err != nil {
 		w.fail(err)
 	}
 }
@@ -362,7 +362,7 @@ func (w *respWriter) flush() {
 	if w.err != nil {
 		return
 	}
-	if err := w.cc.bw.Flush(); err != nil {
+	if err := w.cc.writer().Flush(); err != nil {
 		w.fail(err)
 	}
 }
@@ -412,7 +412,7 @@ func (w *respWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	cc := w.cc
 	cc.hijack()
 	cc.clearReadDeadline()
-	return cc.c, bufio.NewReadWriter(cc.br, cc.bw), nil
+	return cc.c, bufio.NewReadWriter(cc.br, cc.writer()), nil
 }
 
 // SetReadDeadline sets the client connection's read deadline

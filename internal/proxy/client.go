@@ -33,7 +33,6 @@ type poolConn struct {
 	c        net.Conn
 	raw      syscall.RawConn // the socket, for the liveness peek; nil if none
 	br       *bufio.Reader
-	bw       *bufio.Writer
 	key      string
 	born     time.Time
 	lastUsed time.Time
@@ -119,7 +118,6 @@ func newPoolConn(c net.Conn, key string, born time.Time) *poolConn {
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
 	}
-	pc.bw = bufio.NewWriter(sendDeadline{pc})
 	return pc
 }
 
@@ -272,10 +270,19 @@ func (pc *poolConn) setReadTimeout(d time.Duration) {
 	}
 }
 
+// writers lends the write buffer a request is written through: a connection
+// needs one only while it writes, so pooled connections hold none.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+
 // writeRequest writes the request head, the body framing and the body, and
 // flushes.
 func (pc *poolConn) writeRequest(out *outgoing) error {
-	bw := pc.bw
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(sendDeadline{pc})
+	defer func() {
+		bw.Reset(nil)
+		writers.Put(bw)
+	}()
 	buf := append(pc.head[:0], out.head...)
 	defer func() { pc.head = buf[:0] }()
 	switch {

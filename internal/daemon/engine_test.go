@@ -1,0 +1,581 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"fulcrum/internal/errlog"
+)
+
+// These tests drive the engine (httpServer, clientConn, respWriter) over real
+// loopback sockets with a raw client, so what is checked is the exact bytes a
+// client gets: framing, connection handling, shutdown and abort detection.
+
+// lockedBuffer collects the error log; the server writes from its goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// testServer serves handler on a loopback port until the test ends.
+type testServer struct {
+	srv  *httpServer
+	addr string
+	log  *lockedBuffer
+	done chan struct{}
+}
+
+func startEngine(t *testing.T, lim limits, handler http.HandlerFunc) *testServer {
+	t.Helper()
+	logBuf := &lockedBuffer{}
+	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Info}}, Stderr: logBuf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids atomic.Uint64
+	srv := &httpServer{
+		lim:     lim,
+		handler: func(w *respWriter, r *http.Request, _ *clientConn) { handler(w, r) },
+		log:     log,
+		nextID:  func() uint64 { return ids.Add(1) },
+		date:    &dateCache{},
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{srv: srv, addr: ln.Addr().String(), log: logBuf, done: make(chan struct{})}
+	go func() {
+		defer close(ts.done)
+		_ = srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-ts.done
+	})
+	return ts
+}
+
+// defaultLimits are the timeouts of an unconfigured listener.
+var defaultLimits = limits{headerTimeout: 5 * time.Second, keepaliveTimeout: 5 * time.Second}
+
+// rawClient is one client connection that writes bytes and reads responses
+// with net/http's reader.
+type rawClient struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialEngine(t *testing.T, addr string) *rawClient {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawClient{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+func (rc *rawClient) send(s string) {
+	rc.t.Helper()
+	if _, err := io.WriteString(rc.c, s); err != nil {
+		rc.t.Fatal(err)
+	}
+}
+
+// response reads one response to a request with method, body included.
+func (rc *rawClient) response(method string) (*http.Response, string) {
+	rc.t.Helper()
+	resp, err := http.ReadResponse(rc.br, &http.Request{Method: method})
+	if err != nil {
+		rc.t.Fatalf("reading the response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		rc.t.Fatalf("reading the body: %v", err)
+	}
+	return resp, string(body)
+}
+
+// closed reports whether the server closed the connection (EOF next),
+// waiting up to two seconds.
+func (rc *rawClient) closed() bool { return rc.closedWithin(2 * time.Second) }
+
+// closedWithin is closed with a shorter wait, for connections expected to stay
+// open.
+func (rc *rawClient) closedWithin(d time.Duration) bool {
+	_ = rc.c.SetReadDeadline(time.Now().Add(d))
+	_, err := rc.br.ReadByte()
+	return err == io.EOF
+}
+
+// connection is the Connection header as sent: net/http's reader turns
+// "close" into resp.Close and removes it from the map.
+func connection(resp *http.Response) string {
+	if resp.Close && resp.Header.Get("Connection") == "" {
+		return "close"
+	}
+	return resp.Header.Get("Connection")
+}
+
+// TestEngineFraming checks how respWriter frames what a handler writes.
+func TestEngineFraming(t *testing.T) {
+	big := strings.Repeat("x", maxPending+1)
+	tests := []struct {
+		name        string
+		request     string
+		method      string
+		handler     http.HandlerFunc
+		wantBody    string
+		wantLength  int64  // -1: none
+		wantChunked bool   // Transfer-Encoding: chunked on the wire
+		wantConn    string // the Connection header
+		wantClose   bool   // the server closes after the response
+		check       func(t *testing.T, resp *http.Response)
+	}{
+		{
+			name:    "handler's Content-Length",
+			request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Length", "5")
+				io.WriteString(w, "hello")
+			},
+			wantBody: "hello", wantLength: 5,
+		},
+		{
+			name:     "short body without a length gets one",
+			request:  "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler:  func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "hi"); io.WriteString(w, "!") },
+			wantBody: "hi!", wantLength: 3,
+		},
+		{
+			name:     "nothing written: 200 with Content-Length 0",
+			request:  "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler:  func(http.ResponseWriter, *http.Request) {},
+			wantBody: "", wantLength: 0,
+		},
+		{
+			name:     "long body without a length is chunked on HTTP/1.1",
+			request:  "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler:  func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, big) },
+			wantBody: big, wantLength: -1, wantChunked: true,
+		},
+		{
+			name:     "long body without a length ends with the connection on HTTP/1.0",
+			request:  "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+			handler:  func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, big) },
+			wantBody: big, wantLength: -1, wantConn: "close", wantClose: true,
+		},
+		{
+			name:     "HTTP/1.0 keep-alive is confirmed",
+			request:  "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+			handler:  func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") },
+			wantBody: "ok", wantLength: 2, wantConn: "keep-alive",
+		},
+		{
+			name:     "HTTP/1.0 without keep-alive closes",
+			request:  "GET / HTTP/1.0\r\n\r\n",
+			handler:  func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") },
+			wantBody: "ok", wantLength: 2, wantConn: "close", wantClose: true,
+		},
+		{
+			name:     "Connection: close from the client",
+			request:  "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+			handler:  func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") },
+			wantBody: "ok", wantLength: 2, wantConn: "close", wantClose: true,
+		},
+		{
+			name:     "Connection: close from the handler",
+			request:  "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler:  func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Connection", "close") },
+			wantBody: "", wantLength: 0, wantConn: "close", wantClose: true,
+		},
+		{
+			name:    "HEAD keeps the length and sends no body",
+			request: "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
+			method:  http.MethodHead,
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Length", "5")
+				io.WriteString(w, "hello")
+			},
+			wantBody: "", wantLength: 5,
+		},
+		{
+			name:    "204 has neither length nor body",
+			request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Length", "3")
+				w.WriteHeader(http.StatusNoContent)
+				io.WriteString(w, "no")
+			},
+			wantBody: "", wantLength: 0, // what net/http's reader reports for 204
+			check: func(t *testing.T, resp *http.Response) {
+				if _, ok := resp.Header["Content-Length"]; ok {
+					t.Error("204 with a Content-Length")
+				}
+			},
+		},
+		{
+			name:     "a flush before the end makes the body chunked",
+			request:  "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler:  func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "a"); w.(http.Flusher).Flush(); io.WriteString(w, "b") },
+			wantBody: "ab", wantLength: -1, wantChunked: true,
+		},
+		{
+			name:    "trailers go in the last chunk",
+			request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Trailer", "X-Sum")
+				io.WriteString(w, "data")
+				w.Header().Set("X-Sum", "42")
+				w.Header().Set(http.TrailerPrefix+"X-Late", "7")
+			},
+			wantBody: "data", wantLength: -1, wantChunked: true,
+			check: func(t *testing.T, resp *http.Response) {
+				if resp.Trailer.Get("X-Sum") != "42" || resp.Trailer.Get("X-Late") != "7" {
+					t.Errorf("trailers %v, want X-Sum 42 and X-Late 7", resp.Trailer)
+				}
+			},
+		},
+		{
+			name:    "a body shorter than its length closes the connection",
+			request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Length", "10")
+				io.WriteString(w, "short")
+				w.(http.Flusher).Flush()
+			},
+			wantLength: 10, wantClose: true,
+		},
+		{
+			name:    "a field value with CR or LF is not sent",
+			request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				w.Header()["X-Bad"] = []string{"a\r\nX-Injected: 1"}
+				io.WriteString(w, "ok")
+			},
+			wantBody: "ok", wantLength: 2,
+			check: func(t *testing.T, resp *http.Response) {
+				if resp.Header.Get("X-Injected") != "" || resp.Header.Get("X-Bad") != "" {
+					t.Errorf("header injection reached the client: %v", resp.Header)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startEngine(t, defaultLimits, tc.handler)
+			rc := dialEngine(t, ts.addr)
+			rc.send(tc.request)
+			method := tc.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			if tc.name == "a body shorter than its length closes the connection" {
+				// The client must see the connection end instead of waiting
+				// for the five missing bytes.
+				resp, err := http.ReadResponse(rc.br, &http.Request{Method: method})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := io.ReadAll(resp.Body); err == nil {
+					t.Error("a cut body read without error")
+				}
+				return
+			}
+			resp, body := rc.response(method)
+			if body != tc.wantBody {
+				t.Errorf("body %q, want %q", trim(body), trim(tc.wantBody))
+			}
+			if resp.ContentLength != tc.wantLength && !(tc.wantLength == -1 && resp.ContentLength == 0 && method == http.MethodHead) {
+				t.Errorf("Content-Length %d, want %d", resp.ContentLength, tc.wantLength)
+			}
+			chunked := len(resp.TransferEncoding) > 0 && resp.TransferEncoding[0] == "chunked"
+			if chunked != tc.wantChunked {
+				t.Errorf("chunked %v, want %v", chunked, tc.wantChunked)
+			}
+			if got := connection(resp); got != tc.wantConn {
+				t.Errorf("Connection %q, want %q", got, tc.wantConn)
+			}
+			if resp.Header.Get("Date") == "" {
+				t.Error("no Date header")
+			}
+			if tc.check != nil {
+				tc.check(t, resp)
+			}
+			wait := 2 * time.Second
+			if !tc.wantClose {
+				wait = 200 * time.Millisecond
+			}
+			if got := rc.closedWithin(wait); got != tc.wantClose {
+				t.Errorf("connection closed %v, want %v", got, tc.wantClose)
+			}
+		})
+	}
+}
+
+func trim(s string) string {
+	if len(s) > 40 {
+		return fmt.Sprintf("%s... (%d bytes)", s[:40], len(s))
+	}
+	return s
+}
+
+// TestEnginePipelining: requests sent back to back on one connection are all
+// answered, in order, and a request body in between is read exactly.
+func TestEnginePipelining(t *testing.T) {
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.Path+r.RequestURI, b)
+	})
+	rc := dialEngine(t, ts.addr)
+	rc.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n" +
+		"POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody" +
+		"POST /3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nch\r\n0\r\n\r\n" +
+		"GET /4 HTTP/1.1\r\nHost: a\r\n\r\n")
+	for _, want := range []string{"GET /1 ", "POST /2 body", "POST /3 ch", "GET /4 "} {
+		if _, body := rc.response(http.MethodGet); body != want {
+			t.Errorf("got %q, want %q", body, want)
+		}
+	}
+}
+
+// TestEngineExpectContinue: "100 Continue" goes out when the handler reads the
+// body, not before; an expectation fulcrum does not know is answered 417; a
+// handler that answers without reading the body sends no 100 and the
+// connection closes (the body never came).
+func TestEngineExpectContinue(t *testing.T) {
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" && r.RequestURI == "/ignore" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b)
+	})
+	t.Run("read", func(t *testing.T) {
+		rc := dialEngine(t, ts.addr)
+		rc.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+		line, err := rc.br.ReadString('\n')
+		if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+			t.Fatalf("got %q (%v), want 100 Continue first", line, err)
+		}
+		rc.br.ReadString('\n')
+		rc.send("hi")
+		if _, body := rc.response(http.MethodPost); body != "hi" {
+			t.Errorf("body %q, want hi", body)
+		}
+	})
+	t.Run("unknown expectation", func(t *testing.T) {
+		rc := dialEngine(t, ts.addr)
+		rc.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: something\r\nContent-Length: 2\r\n\r\nhi")
+		if resp, _ := rc.response(http.MethodPost); resp.StatusCode != http.StatusExpectationFailed {
+			t.Errorf("status %d, want 417", resp.StatusCode)
+		}
+		if !rc.closed() {
+			t.Error("connection left open after 417")
+		}
+	})
+	t.Run("answered without reading", func(t *testing.T) {
+		rc := dialEngine(t, ts.addr)
+		rc.send("POST /ignore HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+		resp, _ := rc.response(http.MethodPost)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("status %d, want 403 (and no 100 before it)", resp.StatusCode)
+		}
+		if !rc.closed() {
+			t.Error("connection left open with an unread body")
+		}
+	})
+}
+
+// TestEngineRefusedHead: a head the strict reader refuses gets its status and
+// the connection closes; the server goes on serving others.
+func TestEngineRefusedHead(t *testing.T) {
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	rc := dialEngine(t, ts.addr)
+	rc.send("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
+	resp, _ := rc.response(http.MethodGet)
+	if resp.StatusCode != http.StatusBadRequest || connection(resp) != "close" {
+		t.Errorf("status %d, Connection %q; want 400 and close", resp.StatusCode, connection(resp))
+	}
+	if !rc.closed() {
+		t.Error("connection left open after a refused head")
+	}
+	rc2 := dialEngine(t, ts.addr)
+	rc2.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if _, body := rc2.response(http.MethodGet); body != "ok" {
+		t.Errorf("next client got %q", body)
+	}
+}
+
+// TestEnginePanics: a handler panic ends that connection and is logged with
+// its stack; http.ErrAbortHandler cuts a response short without a log line;
+// the server keeps serving.
+func TestEnginePanics(t *testing.T) {
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		switch r.RequestURI {
+		case "/panic":
+			panic("boom")
+		case "/abort":
+			w.Header().Set("Content-Length", "100")
+			io.WriteString(w, "partial")
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		io.WriteString(w, "ok")
+	})
+	rc := dialEngine(t, ts.addr)
+	rc.send("GET /panic HTTP/1.1\r\nHost: a\r\n\r\n")
+	if !rc.closed() {
+		t.Error("connection left open after a panic")
+	}
+	if log := ts.log.String(); !strings.Contains(log, "panic serving") || !strings.Contains(log, "boom") {
+		t.Errorf("panic not logged: %q", log)
+	}
+	rc = dialEngine(t, ts.addr)
+	rc.send("GET /abort HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := http.ReadResponse(rc.br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(resp.Body); err == nil || string(b) != "partial" {
+		t.Errorf("aborted body read %q, %v; want the partial body and an error", b, err)
+	}
+	if strings.Count(ts.log.String(), "panic serving") != 1 {
+		t.Error("ErrAbortHandler was logged as a panic")
+	}
+	rc = dialEngine(t, ts.addr)
+	rc.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if _, body := rc.response(http.MethodGet); body != "ok" {
+		t.Errorf("after panics the server answered %q", body)
+	}
+}
+
+// TestEngineClientAbortCancels: a client that hangs up while its handler waits
+// cancels the request's context within a couple of check intervals.
+func TestEngineClientAbortCancels(t *testing.T) {
+	started := make(chan struct{})
+	cancelled := make(chan time.Time, 1)
+	ts := startEngine(t, defaultLimits, func(_ http.ResponseWriter, r *http.Request) {
+		close(started)
+		select {
+		case <-r.Context().Done():
+			cancelled <- time.Now()
+		case <-time.After(10 * time.Second):
+		}
+	})
+	rc := dialEngine(t, ts.addr)
+	rc.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-started
+	hungUp := time.Now()
+	rc.c.Close()
+	select {
+	case at := <-cancelled:
+		if d := at.Sub(hungUp); d > 4*abortCheckInterval {
+			t.Errorf("cancelled %v after the hang-up, want within %v", d, 4*abortCheckInterval)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler's context was never cancelled")
+	}
+}
+
+// TestEngineShutdown: Shutdown closes idle keep-alive connections at once,
+// lets a request in flight finish (its response says Connection: close), and
+// returns when no connection is left.
+func TestEngineShutdown(t *testing.T) {
+	release := make(chan struct{})
+	inFlight := make(chan struct{})
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		if r.RequestURI == "/slow" {
+			close(inFlight)
+			<-release
+		}
+		io.WriteString(w, "done")
+	})
+	idle := dialEngine(t, ts.addr)
+	idle.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	idle.response(http.MethodGet)
+	busy := dialEngine(t, ts.addr)
+	busy.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-inFlight
+	shut := make(chan error, 1)
+	go func() { shut <- ts.srv.Shutdown(context.Background()) }()
+	if !idle.closed() {
+		t.Error("idle keep-alive connection not closed by Shutdown")
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) with a request in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	resp, body := busy.response(http.MethodGet)
+	if body != "done" || connection(resp) != "close" {
+		t.Errorf("in-flight request got %q with Connection %q; want done and close", body, connection(resp))
+	}
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return after the last request")
+	}
+	if _, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
+		t.Error("still accepting after Shutdown")
+	}
+}
+
+// TestEngineKeepaliveTimeout: an idle connection is closed after
+// keepalive_timeout, and keepalive_timeout 0 closes after each response.
+func TestEngineKeepaliveTimeout(t *testing.T) {
+	handler := func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }
+	t.Run("idle timeout", func(t *testing.T) {
+		ts := startEngine(t, limits{headerTimeout: 5 * time.Second, keepaliveTimeout: 200 * time.Millisecond}, handler)
+		rc := dialEngine(t, ts.addr)
+		rc.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		rc.response(http.MethodGet)
+		start := time.Now()
+		if !rc.closed() {
+			t.Fatal("idle connection not closed")
+		}
+		if d := time.Since(start); d > 1500*time.Millisecond {
+			t.Errorf("closed after %v, want about 200ms", d)
+		}
+	})
+	t.Run("keep-alive off", func(t *testing.T) {
+		ts := startEngine(t, limits{headerTimeout: 5 * time.Second}, handler)
+		rc := dialEngine(t, ts.addr)
+		rc.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		if resp, _ := rc.response(http.MethodGet); connection(resp) != "close" {
+			t.Errorf("Connection %q, want close", connection(resp))
+		}
+		if !rc.closed() {
+			t.Error("connection left open with keep-alive off")
+		}
+	})
+}

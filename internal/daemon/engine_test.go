@@ -239,9 +239,13 @@ func TestEngineFraming(t *testing.T) {
 			},
 		},
 		{
-			name:     "a flush before the end makes the body chunked",
-			request:  "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-			handler:  func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "a"); w.(http.Flusher).Flush(); io.WriteString(w, "b") },
+			name:    "a flush before the end makes the body chunked",
+			request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+			handler: func(w http.ResponseWriter, _ *http.Request) {
+				io.WriteString(w, "a")
+				w.(http.Flusher).Flush()
+				io.WriteString(w, "b")
+			},
 			wantBody: "ab", wantLength: -1, wantChunked: true,
 		},
 		{

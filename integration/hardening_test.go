@@ -175,6 +175,11 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 		{"Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, gzip\r\n\r\n", 400, true, 0, nil},
 		{"chunked twice", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
 		{"empty Transfer-Encoding element", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
+		// nginx 1.22: an HTTP/1.0 request without Host is served by the default
+		// server; an empty Host field is refused on either version.
+		{"HTTP/1.0 without Host", "GET /x HTTP/1.0\r\n\r\n", 200, true, 1, nil},
+		{"empty Host on HTTP/1.0", "GET /x HTTP/1.0\r\nHost: \r\n\r\n", 400, true, 0, nil},
+		{"empty Host on HTTP/1.1", "GET /x HTTP/1.1\r\nHost: \r\n\r\n", 400, true, 0, nil},
 		{"Transfer-Encoding on HTTP/1.0", "POST / HTTP/1.0\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
 		{"bare LF line endings", "GET / HTTP/1.1\n" + "Host: a\n\n", 400, true, 0, nil},
 		{"obs-fold", "GET / HTTP/1.1\r\n" + h + "X: a\r\n b\r\n\r\n", 400, true, 0, nil},

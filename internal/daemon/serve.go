@@ -47,7 +47,13 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		return
 	}
 	hosts := l.Hosts(ci.local)
-	host, hostErr := router.NormalizeHost(r.Host)
+	// Only an HTTP/1.0 request can come without a host (h1 refuses HTTP/1.1
+	// without one): nginx serves it from the default server, $host empty.
+	var host string
+	var hostErr error
+	if r.Host != "" {
+		host, hostErr = router.NormalizeHost(r.Host)
+	}
 	sm := hosts.Server(host)
 	srv := sm.Server
 	set := srv.Config.Settings
@@ -58,7 +64,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		st.Remote = netip.AddrPortFrom(peer, st.Remote.Port())
 	}
 	defer func() { s.access.log(rec.set, st) }()
-	if hostErr != nil || (r.Host == "" && r.ProtoAtLeast(1, 1)) || !acceptableFraming(r) {
+	if hostErr != nil || !acceptableFraming(r) {
 		rec.fail(http.StatusBadRequest)
 		return
 	}

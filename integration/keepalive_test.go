@@ -138,3 +138,60 @@ http {
 		t.Fatal("the waiting connection was never served after a slot freed")
 	}
 }
+
+// TestResponsesAfterAPauseLongerThanSendTimeout: a keep-alive connection that
+// waits longer than send_timeout before its next request still gets every kind
+// of answer. The last body write of a response leaves send_timeout's deadline on
+// the connection; a later response that writes no body (204, HEAD, a redirect,
+// an error page) must not be flushed against that expired deadline.
+func TestResponsesAfterAPauseLongerThanSendTimeout(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    send_timeout 100ms;
+    keepalive_timeout 10s;
+    server {
+        listen 127.0.0.1:0;
+        location = /body { return 200 "body"; }
+        location = /empty { return 204; }
+        location = /moved { return 301 /body; }
+    }
+}`, 1)
+	tests := []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/empty", 204},
+		{"HEAD", "/body", 200},
+		{"GET", "/moved", 301},
+		{"GET", "/missing", 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			c, err := net.Dial("tcp", in.listening()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			br := bufio.NewReader(c)
+			fmt.Fprintf(c, "GET /body HTTP/1.1\r\nHost: a\r\n\r\n")
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.ReadAll(resp.Body)
+			// The pause is the behaviour under test: it must outlast send_timeout.
+			time.Sleep(300 * time.Millisecond)
+			fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: a\r\n\r\n", tc.method, tc.path)
+			resp, err = http.ReadResponse(br, &http.Request{Method: tc.method})
+			if err != nil {
+				t.Fatalf("no answer after the pause: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+}

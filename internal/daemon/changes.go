@@ -15,13 +15,17 @@ import (
 type limits struct {
 	headerTimeout    time.Duration
 	keepaliveTimeout time.Duration
+	// sendTimeout bounds the engine's own writes (heads of responses without
+	// a body write, error pages, 100 Continue); body writes get the
+	// location's send_timeout from the recorder.
+	sendTimeout time.Duration
 	maxHeaderBytes   int
 	h1               h1.Limits
 }
 
 // limitsFor returns the limits of the listener named key.
 func (s *snapshot) limitsFor(key string) limits {
-	lim := limits{headerTimeout: 60 * time.Second, keepaliveTimeout: 75 * time.Second, maxHeaderBytes: 32 << 10}
+	lim := limits{headerTimeout: 60 * time.Second, keepaliveTimeout: 75 * time.Second, sendTimeout: 60 * time.Second, maxHeaderBytes: 32 << 10}
 	l := s.byKey[key]
 	if l == nil {
 		return lim
@@ -36,6 +40,7 @@ func (s *snapshot) limitsFor(key string) limits {
 	}
 	lim.headerTimeout = set.ClientHeaderTimeout
 	lim.keepaliveTimeout = set.KeepaliveTimeout
+	lim.sendTimeout = set.SendTimeout
 	if b := set.LargeClientHeaderBuffers; b.Number > 0 && b.Size > 0 {
 		lim.maxHeaderBytes = b.Number * int(b.Size)
 		// nginx: the request line and each field line must fit one buffer.

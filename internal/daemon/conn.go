@@ -191,7 +191,6 @@ func (cc *clientConn) answerAndClose(code int) {
 	w := &cc.w
 	w.reset(false)
 	cc.closeReq = true
-	_ = cc.c.SetWriteDeadline(time.Time{}) // a previous response's send_timeout
 	w.header["Connection"] = []string{"close"}
 	errpage.Write(w, code, "fulcrum")
 	w.finish()
@@ -472,7 +471,6 @@ func (b *reqBody) sendContinue() error {
 		return errNoContinue
 	}
 	b.expect = false
-	_ = b.cc.c.SetWriteDeadline(time.Time{}) // a previous response's send_timeout
 	w.write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	w.flush()
 	return w.err

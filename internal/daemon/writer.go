@@ -48,6 +48,10 @@ type respWriter struct {
 	trailer []string // names announced in the Trailer header
 	err     error    // the first write error: the client is gone
 	hdrBuf  []byte   // the head being serialised, reused
+	// deadlineSet records that a write deadline was set for this response
+	// (send_timeout, by the recorder before each body write); without one,
+	// armWrite sets the listener's before the engine writes.
+	deadlineSet bool
 }
 
 // maxPending is how much body fulcrum holds back to send a Content-Length
@@ -66,6 +70,7 @@ func (w *respWriter) reset(head bool) {
 	w.pending = w.pending[:0]
 	w.trailer = w.trailer[:0]
 	w.err = nil
+	w.deadlineSet = false
 }
 
 // Header implements http.ResponseWriter.
@@ -353,6 +358,7 @@ func (w *respWriter) write(p []byte) {
 	if w.err != nil {
 		return
 	}
+	w.armWrite()
 	if _, err := w.cc.writer().Write(p); err != nil {
 		w.fail(err)
 	}
@@ -362,6 +368,7 @@ func (w *respWriter) flush() {
 	if w.err != nil {
 		return
 	}
+	w.armWrite()
 	if err := w.cc.writer().Flush(); err != nil {
 		w.fail(err)
 	}
@@ -423,7 +430,27 @@ func (w *respWriter) SetReadDeadline(t time.Time) error {
 }
 
 // SetWriteDeadline sets the client connection's write deadline (send_timeout).
-func (w *respWriter) SetWriteDeadline(t time.Time) error { return w.cc.c.SetWriteDeadline(t) }
+func (w *respWriter) SetWriteDeadline(t time.Time) error {
+	w.deadlineSet = true
+	return w.cc.c.SetWriteDeadline(t)
+}
+
+// armWrite gives the engine's own writes the listener's send_timeout when
+// nothing set a deadline for this response. Without it, the deadline the
+// previous response's last body write left would still be on the connection:
+// after a keep-alive pause longer than send_timeout, a response without a body
+// write (204, 304, HEAD, an error page) would fail its flush and be lost.
+func (w *respWriter) armWrite() {
+	if w.deadlineSet {
+		return
+	}
+	w.deadlineSet = true
+	var t time.Time
+	if d := w.cc.srv.lim.sendTimeout; d > 0 {
+		t = time.Now().Add(d)
+	}
+	_ = w.cc.c.SetWriteDeadline(t)
+}
 
 // dateCache formats the Date header once per second for every response.
 type dateCache struct {

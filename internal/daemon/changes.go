@@ -18,9 +18,9 @@ type limits struct {
 	// sendTimeout bounds the engine's own writes (heads of responses without
 	// a body write, error pages, 100 Continue); body writes get the
 	// location's send_timeout from the recorder.
-	sendTimeout time.Duration
-	maxHeaderBytes   int
-	h1               h1.Limits
+	sendTimeout    time.Duration
+	maxHeaderBytes int
+	h1             h1.Limits
 }
 
 // limitsFor returns the limits of the listener named key.

@@ -583,3 +583,24 @@ func TestEngineKeepaliveTimeout(t *testing.T) {
 		}
 	})
 }
+
+// TestEngineRequestAfterIdleGrace: a keep-alive connection idle longer than
+// idleGrace (it gave its read buffer back and waits on a one-byte read) still
+// reads its next requests whole, pipelined ones included.
+func TestEngineRequestAfterIdleGrace(t *testing.T) {
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s", r.RequestURI, b)
+	})
+	rc := dialEngine(t, ts.addr)
+	rc.send("GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
+	rc.response(http.MethodGet)
+	// Idle past the grace period: the behaviour under test needs the time.
+	time.Sleep(idleGrace + 300*time.Millisecond)
+	rc.send("POST /second HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /third HTTP/1.1\r\nHost: a\r\n\r\n")
+	for _, want := range []string{"/second abc", "/third "} {
+		if _, body := rc.response(http.MethodGet); body != want {
+			t.Errorf("got %q, want %q", body, want)
+		}
+	}
+}

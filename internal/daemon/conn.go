@@ -234,14 +234,18 @@ func (cc *clientConn) clearReadDeadline() {
 	}
 }
 
-// refuse answers a head the strict reader refused with its status and closes;
-// a connection that ended or timed out mid-head closes quietly.
+// refuse answers a head the strict reader refused with its status, and a head
+// that did not arrive whole within client_header_timeout with 408
+// (http-hardening.md), then closes. A connection that ended mid-head closes
+// quietly; so does one that sent nothing at all (waitRequest).
 func (cc *clientConn) refuse(err error) {
 	var perr h1.Error
-	if !errors.As(err, &perr) {
-		return
+	switch {
+	case errors.As(err, &perr):
+		cc.answerAndClose(perr.Status())
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		cc.answerAndClose(http.StatusRequestTimeout)
 	}
-	cc.answerAndClose(perr.Status())
 }
 
 // answerAndClose writes fulcrum's error page for code and marks the

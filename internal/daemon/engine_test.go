@@ -604,3 +604,30 @@ func TestEngineRequestAfterIdleGrace(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineHeaderTimeout: a head that does not arrive whole within
+// client_header_timeout is answered 408 and the connection closes; a
+// connection that sends nothing is closed without an answer.
+func TestEngineHeaderTimeout(t *testing.T) {
+	lim := limits{headerTimeout: 200 * time.Millisecond, keepaliveTimeout: 5 * time.Second}
+	ts := startEngine(t, lim, func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	t.Run("partial head", func(t *testing.T) {
+		rc := dialEngine(t, ts.addr)
+		rc.send("GET / HTTP/1.1\r\nHost: a\r\n")
+		resp, _ := rc.response(http.MethodGet)
+		if resp.StatusCode != http.StatusRequestTimeout || connection(resp) != "close" {
+			t.Errorf("status %d, Connection %q; want 408 and close", resp.StatusCode, connection(resp))
+		}
+		if !rc.closed() {
+			t.Error("connection left open after 408")
+		}
+	})
+	t.Run("nothing sent", func(t *testing.T) {
+		rc := dialEngine(t, ts.addr)
+		_ = rc.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		b, err := rc.br.ReadByte()
+		if err != io.EOF {
+			t.Errorf("read %q, %v; want the connection closed without an answer", b, err)
+		}
+	})
+}

@@ -318,7 +318,7 @@ func (cc *clientConn) buildRequest() *http.Request {
 	a = append(a, req.Target...)
 	a = append(a, req.Host...)
 	for _, f := range req.Headers {
-		a = appendCanonical(a, f.Name)
+		a = h1.AppendCanonical(a, f.Name)
 		a = append(a, f.Value...)
 	}
 	s := string(a)
@@ -395,24 +395,6 @@ func methodString(m []byte) string {
 		return http.MethodPatch
 	}
 	return string(m)
-}
-
-// appendCanonical appends name in net/http's canonical form (first letter and
-// every letter after '-' upper case, the rest lower case); h1 has already
-// checked that it is a token.
-func appendCanonical(dst, name []byte) []byte {
-	upper := true
-	for _, c := range name {
-		switch {
-		case upper && 'a' <= c && c <= 'z':
-			c -= 'a' - 'A'
-		case !upper && 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-		upper = c == '-'
-	}
-	return dst
 }
 
 // close ends the connection: buffers back to their pools, the socket closed

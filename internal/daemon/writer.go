@@ -266,18 +266,25 @@ func (w *respWriter) appendFields(b []byte) []byte {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		for _, v := range w.header[k] {
-			if strings.ContainsAny(v, "\r\n") || !validFieldName(k) {
-				continue
-			}
-			b = append(b, k...)
-			b = append(b, ": "...)
-			b = append(b, v...)
-			b = append(b, "\r\n"...)
-		}
+		b = appendSafeFields(b, k, w.header[k])
 	}
 	clear(keys)
 	w.keys = keys[:0]
+	return b
+}
+
+// appendSafeFields appends a field line per value, leaving out what would
+// break the head: a name that is not a token, a value with CR or LF (which
+// would let a value start a field or a body of its own).
+func appendSafeFields(b []byte, name string, values []string) []byte {
+	if !validFieldName(name) {
+		return b
+	}
+	for _, v := range values {
+		if !strings.ContainsAny(v, "\r\n") {
+			b = h1.AppendHeader(b, name, v)
+		}
+	}
 	return b
 }
 
@@ -337,15 +344,7 @@ func (w *respWriter) lastChunk() []byte {
 			}
 			name = k
 		}
-		for _, v := range vs {
-			if strings.ContainsAny(v, "\r\n") || !validFieldName(name) {
-				continue
-			}
-			b = append(b, name...)
-			b = append(b, ": "...)
-			b = append(b, v...)
-			b = append(b, "\r\n"...)
-		}
+		b = appendSafeFields(b, name, vs)
 	}
 	b = append(b, "\r\n"...)
 	w.hdrBuf = b

@@ -183,3 +183,25 @@ func HasToken(list []byte, token string) bool {
 	}
 	return false
 }
+
+// AppendCanonical appends a field name in net/http's canonical form: the first
+// letter and every letter after '-' upper case, the rest lower case
+// ("content-TYPE" -> "Content-Type"). Names h1 accepted are tokens, so this is
+// what textproto.CanonicalMIMEHeaderKey would return, without a string.
+func AppendCanonical(dst, name []byte) []byte {
+	upper := true
+	for _, c := range name {
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+		upper = c == '-'
+	}
+	return dst
+}
+
+// EqualFold reports whether the field name b is s, ignoring ASCII case.
+func EqualFold(b []byte, s string) bool { return equalFold(b, s) }

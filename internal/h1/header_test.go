@@ -1,6 +1,7 @@
 package h1
 
 import (
+	"net/textproto"
 	"slices"
 	"strings"
 	"testing"
@@ -137,6 +138,16 @@ func TestIsHopByHopLengths(t *testing.T) {
 	for _, h := range hopByHopNames {
 		if !IsHopByHop([]byte(strings.ToUpper(h))) {
 			t.Errorf("IsHopByHop(%s) = false", h)
+		}
+	}
+}
+
+// TestAppendCanonical checks the canonical form against net/textproto's.
+func TestAppendCanonical(t *testing.T) {
+	for _, name := range []string{"host", "CONTENT-TYPE", "x-forwarded-for", "X-Forwarded-For", "te", "a", "x--y", "-x", "x-1b"} {
+		got := string(AppendCanonical([]byte("prefix:"), []byte(name)))
+		if want := "prefix:" + textproto.CanonicalMIMEHeaderKey(name); got != want {
+			t.Errorf("AppendCanonical(%q) = %q, want %q", name, got, want)
 		}
 	}
 }

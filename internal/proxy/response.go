@@ -54,7 +54,7 @@ func (h *Handler) copyHeader(req *request) {
 	}
 	arena = make([]byte, 0, size)
 	for _, f := range head.Headers {
-		arena = appendCanonical(arena, f.Name)
+		arena = h1.AppendCanonical(arena, f.Name)
 		arena = append(arena, f.Value...)
 	}
 	s := string(arena)
@@ -95,9 +95,9 @@ func (h *Handler) passed(req *request, head *h1.Response, name []byte, chunked b
 	}
 	switch {
 	case req.resp.upgraded:
-		return equalFold(name, "Upgrade") || equalFold(name, "Connection")
+		return h1.EqualFold(name, "Upgrade") || h1.EqualFold(name, "Connection")
 	case chunked:
-		return equalFold(name, "Trailer")
+		return h1.EqualFold(name, "Trailer")
 	}
 	return false
 }
@@ -145,7 +145,7 @@ func (h *Handler) copyBody(req *request) error {
 	if tr := resp.body.Trailers(); len(tr) > 0 {
 		out := w.Header()
 		for _, f := range tr {
-			name := http.TrailerPrefix + string(appendCanonical(nil, f.Name))
+			name := http.TrailerPrefix + string(h1.AppendCanonical(nil, f.Name))
 			out[name] = append(out[name], string(f.Value))
 		}
 	}
@@ -174,7 +174,7 @@ func isEventStream(ct []byte) bool {
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = bytes.TrimSpace(ct[:i])
 	}
-	return equalFold(ct, "text/event-stream")
+	return h1.EqualFold(ct, "text/event-stream")
 }
 
 // errUpgradeMismatch is a backend switching to another protocol than the one
@@ -229,41 +229,4 @@ func closeWrite(c net.Conn) {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
-}
-
-// appendCanonical appends a header name in net/http's canonical form (first
-// letter and every letter after '-' upper case, the rest lower case).
-func appendCanonical(dst, name []byte) []byte {
-	upper := true
-	for _, c := range name {
-		switch {
-		case upper && 'a' <= c && c <= 'z':
-			c -= 'a' - 'A'
-		case !upper && 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-		upper = c == '-'
-	}
-	return dst
-}
-
-// equalFold compares an ASCII byte string with a string, ignoring case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		c, d := b[i], s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if 'A' <= d && d <= 'Z' {
-			d += 'a' - 'A'
-		}
-		if c != d {
-			return false
-		}
-	}
-	return true
 }

@@ -46,7 +46,7 @@ type testServer struct {
 	done chan struct{}
 }
 
-func startEngine(t *testing.T, lim limits, handler http.HandlerFunc) *testServer {
+func startEngine(t testing.TB, lim limits, handler http.HandlerFunc) *testServer {
 	t.Helper()
 	logBuf := &lockedBuffer{}
 	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Info}}, Stderr: logBuf})

@@ -90,12 +90,13 @@ type DynamicTarget func(st *vars.State) (t Target, uri string, hasURI bool, err 
 // and the location's captures; ServeHTTP records the attempts and the status.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
 	req := requests.Get().(*request)
-	head := req.out.head[:0]
+	head, method := req.out.head[:0], req.out.method[:0] // buffers kept across uses
 	*req = request{h: h, st: st, in: r, w: w, start: h.now(), target: h.target}
+	req.out.head, req.out.method = head, method
 	defer func() {
-		buf := req.out.head
+		head, method := req.out.head[:0], req.out.method[:0]
 		*req = request{}
-		req.out.head = buf[:0]
+		req.out.head, req.out.method = head, method
 		requests.Put(req)
 	}()
 	if h.dynamic != nil {
@@ -112,7 +113,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		return
 	}
 	req.body = &req.bodyStore
-	req.out.head = head
 	h.prepare(req)
 	if err := h.roundTrip(req); err != nil {
 		h.answerError(req, err)

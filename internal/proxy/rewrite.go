@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,7 +42,7 @@ func (h *Handler) prepare(req *request) {
 		b = append(b, ": "...)
 		start := len(b)
 		b = rule.value.Append(b, st)
-		if len(b) == start || strings.ContainsAny(string(b[start:]), "\r\n") {
+		if len(b) == start || bytes.ContainsAny(b[start:], "\r\n") {
 			b = b[:mark] // an empty value sends no field, as in nginx
 			continue
 		}

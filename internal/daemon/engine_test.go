@@ -152,7 +152,7 @@ func TestEngineFraming(t *testing.T) {
 		wantBody    string
 		wantLength  int64  // -1: none
 		wantChunked bool   // Transfer-Encoding: chunked on the wire
-		wantConn    string // the Connection header
+		wantConn    string // the Connection header; "" means keep-alive
 		wantClose   bool   // the server closes after the response
 		check       func(t *testing.T, resp *http.Response)
 	}{
@@ -321,7 +321,11 @@ func TestEngineFraming(t *testing.T) {
 			if chunked != tc.wantChunked {
 				t.Errorf("chunked %v, want %v", chunked, tc.wantChunked)
 			}
-			if got := connection(resp); got != tc.wantConn {
+			wantConn := tc.wantConn
+			if wantConn == "" {
+				wantConn = "keep-alive" // what nginx sends on every kept connection
+			}
+			if got := connection(resp); got != wantConn {
 				t.Errorf("Connection %q, want %q", got, tc.wantConn)
 			}
 			if resp.Header.Get("Date") == "" {

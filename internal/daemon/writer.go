@@ -225,15 +225,20 @@ func (w *respWriter) decideConnection() {
 	if cc.closeReq || !cc.srv.keepAlive() || cc.srv.shuttingDown() {
 		w.closeConn = true
 	}
-	switch {
-	case w.closeConn:
-		h["Connection"] = []string{"close"}
-	case cc.version == h1.HTTP10:
-		h["Connection"] = []string{"keep-alive"}
-	default:
-		delete(h, "Connection")
+	// nginx says which way it goes on every response, HTTP/1.1 included.
+	if w.closeConn {
+		h["Connection"] = connectionClose
+	} else {
+		h["Connection"] = connectionKeepAlive
 	}
 }
+
+// The Connection values the engine sends; the header map is cleared after each
+// response and nobody appends to them, so they can be shared.
+var (
+	connectionClose     = []string{"close"}
+	connectionKeepAlive = []string{"keep-alive"}
+)
 
 // writeHead serialises the status line and fields. Fields go out sorted by
 // name, as net/http writes them, so answers are reproducible.

@@ -168,23 +168,15 @@ http {
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			c, err := net.Dial("tcp", in.listening()[0])
-			if err != nil {
-				t.Fatal(err)
+			resp, _, closed, c, br := exchange(t, in.listening()[0], "GET /body HTTP/1.1\r\nHost: a\r\n\r\n")
+			if resp == nil || closed {
+				t.Fatalf("first request: response %v, closed %v", resp, closed)
 			}
 			defer c.Close()
-			c.SetDeadline(time.Now().Add(5 * time.Second))
-			br := bufio.NewReader(c)
-			fmt.Fprintf(c, "GET /body HTTP/1.1\r\nHost: a\r\n\r\n")
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.ReadAll(resp.Body)
 			// The pause is the behaviour under test: it must outlast send_timeout.
 			time.Sleep(300 * time.Millisecond)
 			fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: a\r\n\r\n", tc.method, tc.path)
-			resp, err = http.ReadResponse(br, &http.Request{Method: tc.method})
+			resp, err := http.ReadResponse(br, &http.Request{Method: tc.method})
 			if err != nil {
 				t.Fatalf("no answer after the pause: %v", err)
 			}

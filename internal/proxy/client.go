@@ -25,15 +25,18 @@ type ConnPool struct {
 	opts PoolOptions
 
 	mu   sync.Mutex // guards idle
-	idle map[string][]*poolConn
+	idle map[connKey][]*poolConn
 }
+
+// connKey names the server a pooled connection goes to.
+type connKey struct{ network, addr string }
 
 // poolConn is one upstream connection with its buffers and history.
 type poolConn struct {
 	c        net.Conn
 	raw      syscall.RawConn // the socket, for the liveness peek; nil if none
 	br       *bufio.Reader
-	key      string
+	key      connKey
 	born     time.Time
 	lastUsed time.Time
 	requests int
@@ -70,7 +73,7 @@ func newConnPool(o PoolOptions) *ConnPool {
 	if o.KeepaliveTimeout <= 0 {
 		o.KeepaliveTimeout = DefaultKeepaliveTimeout
 	}
-	return &ConnPool{opts: o, idle: map[string][]*poolConn{}}
+	return &ConnPool{opts: o, idle: map[connKey][]*poolConn{}}
 }
 
 // recentlyUsed is how long after its last response an idle connection is
@@ -87,7 +90,7 @@ const recentlyUsed = time.Second
 // reused one turn out to be closed: without that, every reused connection is
 // checked first.
 func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout time.Duration, replayable bool) (*poolConn, bool, error) {
-	key := network + " " + addr
+	key := connKey{network, addr} // a struct, not a concatenation: no allocation per request
 	now := time.Now()
 	p.mu.Lock()
 	list := p.idle[key]
@@ -113,7 +116,7 @@ func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout
 }
 
 // newPoolConn wraps a fresh connection with its buffers.
-func newPoolConn(c net.Conn, key string, born time.Time) *poolConn {
+func newPoolConn(c net.Conn, key connKey, born time.Time) *poolConn {
 	pc := &poolConn{c: c, br: bufio.NewReader(c), key: key, born: born}
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()

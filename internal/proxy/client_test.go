@@ -32,7 +32,7 @@ func TestAliveDetectsClosedIdleConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return newPoolConn(c, "tcp "+ln.Addr().String(), time.Now()), <-accepted
+		return newPoolConn(c, connKey{"tcp", ln.Addr().String()}, time.Now()), <-accepted
 	}
 	pc, server := dial()
 	defer pc.c.Close()

@@ -18,14 +18,13 @@ type limits struct {
 	// sendTimeout bounds the engine's own writes (heads of responses without
 	// a body write, error pages, 100 Continue); body writes get the
 	// location's send_timeout from the recorder.
-	sendTimeout    time.Duration
-	maxHeaderBytes int
-	h1             h1.Limits
+	sendTimeout time.Duration
+	h1          h1.Limits // head size limits (large_client_header_buffers); zero: h1's defaults
 }
 
 // limitsFor returns the limits of the listener named key.
 func (s *snapshot) limitsFor(key string) limits {
-	lim := limits{headerTimeout: 60 * time.Second, keepaliveTimeout: 75 * time.Second, sendTimeout: 60 * time.Second, maxHeaderBytes: 32 << 10}
+	lim := limits{headerTimeout: 60 * time.Second, keepaliveTimeout: 75 * time.Second, sendTimeout: 60 * time.Second}
 	l := s.byKey[key]
 	if l == nil {
 		return lim
@@ -42,9 +41,8 @@ func (s *snapshot) limitsFor(key string) limits {
 	lim.keepaliveTimeout = set.KeepaliveTimeout
 	lim.sendTimeout = set.SendTimeout
 	if b := set.LargeClientHeaderBuffers; b.Number > 0 && b.Size > 0 {
-		lim.maxHeaderBytes = b.Number * int(b.Size)
 		// nginx: the request line and each field line must fit one buffer.
-		lim.h1 = h1.Limits{MaxRequestLine: int(b.Size), MaxFieldLine: int(b.Size), MaxHeaderBytes: lim.maxHeaderBytes}
+		lim.h1 = h1.Limits{MaxRequestLine: int(b.Size), MaxFieldLine: int(b.Size), MaxHeaderBytes: b.Number * int(b.Size)}
 	}
 	return lim
 }

@@ -22,9 +22,12 @@ import (
 	"fulcrum/internal/h1"
 )
 
-// errTooManyFiles is what accept fails with when the process is out of file
-// descriptors; the accept loop waits and tries again.
-var errTooManyFiles = syscall.EMFILE
+// outOfDescriptors reports an accept that failed because the process (EMFILE)
+// or the system (ENFILE) has no file descriptor left; the accept loop waits and
+// tries again.
+func outOfDescriptors(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
 
 // Connection states, for Shutdown: only an idle connection (waiting for the
 // first byte of its next request) may be closed under a client's feet.
@@ -312,6 +315,11 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 // buildRequest fills the connection's reused http.Request from the parsed
 // head. Header names and values, the target and the host share one string,
 // so a request costs one allocation for all of its text.
+//
+// r.URL is empty on purpose: the path a handler must use is the normalised
+// one in vars.State (st.Path, st.Args), and the raw target is r.RequestURI;
+// parsing the target into a url.URL per request would only invite a second,
+// different reading of it.
 func (cc *clientConn) buildRequest() *http.Request {
 	req := &cc.req
 	a := cc.arena[:0]

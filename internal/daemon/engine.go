@@ -68,11 +68,15 @@ func (s *httpServer) Serve(ln net.Listener) error {
 				return nil
 			}
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTooManyFiles) {
+			if errors.As(err, &ne) && ne.Timeout() || outOfDescriptors(err) {
 				// Out of descriptors or a transient failure: wait and go on, as
 				// net/http does, instead of giving up the listener.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Logf(errlog.Alert, "accept() failed (%v), retrying in %v", err, backoff)
+				hint := ""
+				if outOfDescriptors(err) {
+					hint = "; raise the open files limit (ulimit -n, LimitNOFILE= in systemd) above worker_connections plus upstream connections and log files"
+				}
+				s.log.Logf(errlog.Alert, "accept() failed (%v), retrying in %v%s", err, backoff, hint)
 				time.Sleep(backoff)
 				continue
 			}

@@ -144,8 +144,8 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 	rec.fail(http.StatusInternalServerError)
 }
 
-// acceptableFraming refuses what net/http lets through but the edge policy does
-// not: a request target of "*" (OPTIONS *; no location allows it).
+// acceptableFraming refuses what h1 accepts as well-formed but no location can
+// serve: a request target of "*" (OPTIONS *).
 func acceptableFraming(r *http.Request) bool {
 	return r.RequestURI != "*"
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"syscall"
@@ -48,6 +49,14 @@ type poolConn struct {
 	// costs two timer changes per request, and every use sets its own).
 	readDeadline, writeDeadline bool
 	head                        []byte // the request head being written, reused
+
+	// sendThenAwait's state, kept here so that its step needs no closure
+	// per request: the head still to write, how much of it went out, the
+	// write's error, and the step itself as a method value made once.
+	pending []byte
+	sent    int
+	sendErr error
+	awaitFn func(fd uintptr) bool
 }
 
 // sendDeadline writes to the connection with proxy_send_timeout between two
@@ -222,15 +231,37 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	if err := pc.writeRequest(out); err != nil {
-		if reused && isConnReset(err) {
-			return fail(errStale)
+	head := pc.appendHead(pc.head[:0], out)
+	pc.head = head[:0]
+	sent := 0
+	if pc.raw != nil && (out.body == nil || out.bodyLen == 0) && pc.br.Buffered() == 0 {
+		// The whole request is its head: write it and wait for the answer in
+		// one step (sendThenAwait). The read deadline goes first, as it
+		// bounds the wait, and the client is checked after it, as below.
+		pc.setReadTimeout(t.read)
+		if err := ctx.Err(); err != nil {
+			return fail(err)
 		}
-		wrote = true
-		return fail(err)
+		var err error
+		if sent, err = pc.sendThenAwait(head); err != nil {
+			if sent == 0 && reused && isConnReset(err) {
+				return fail(errStale)
+			}
+			wrote = sent > 0
+			return fail(err)
+		}
+	}
+	if sent < len(head) {
+		if err := pc.writeRequest(head[sent:], out); err != nil {
+			if sent == 0 && reused && isConnReset(err) {
+				return fail(errStale)
+			}
+			wrote = true
+			return fail(err)
+		}
+		pc.setReadTimeout(t.read)
 	}
 	wrote = true
-	pc.setReadTimeout(t.read)
 	// Check the client after setting the deadline: a cancellation that came
 	// before it would otherwise be overwritten by it.
 	if err := ctx.Err(); err != nil {
@@ -277,17 +308,10 @@ func (pc *poolConn) setReadTimeout(d time.Duration) {
 // needs one only while it writes, so pooled connections hold none.
 var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
 
-// writeRequest writes the request head, the body framing and the body, and
-// flushes.
-func (pc *poolConn) writeRequest(out *outgoing) error {
-	bw := writers.Get().(*bufio.Writer)
-	bw.Reset(sendDeadline{pc})
-	defer func() {
-		bw.Reset(nil)
-		writers.Put(bw)
-	}()
-	buf := append(pc.head[:0], out.head...)
-	defer func() { pc.head = buf[:0] }()
+// appendHead appends out's head to buf, with the body framing, the
+// connection's fate and the empty line that ends it.
+func (pc *poolConn) appendHead(buf []byte, out *outgoing) []byte {
+	buf = append(buf, out.head...)
 	switch {
 	case out.bodyLen < 0:
 		buf = append(buf, "Transfer-Encoding: chunked\r\n"...)
@@ -299,8 +323,77 @@ func (pc *poolConn) writeRequest(out *outgoing) error {
 	if out.close {
 		buf = append(buf, "Connection: close\r\n"...)
 	}
-	buf = append(buf, "\r\n"...)
-	if _, err := bw.Write(buf); err != nil {
+	return append(buf, "\r\n"...)
+}
+
+// sendThenAwait writes head straight to the socket and then waits until the
+// connection is readable (the response, the server closing, or the read
+// deadline), all inside one RawConn.Read. It returns how much of head was
+// written: the rest, when the socket buffer was full, is the caller's to write
+// the usual way. The error is a failed write, or the wait refused before
+// anything was written (a cancelled exchange).
+//
+// Why: Go's poller reads before it waits, so the read that follows a request
+// finds nothing (EAGAIN) on nearly every exchange, a system call per request
+// for nothing. RawConn.Read resets the descriptor's readiness before it calls
+// writeThenWait, and the write comes after that reset, so the response's
+// arrival cannot be missed; the head is then read by the buffered reader as
+// usual, with one read(2) that finds it. The write is non-blocking and never
+// waits, so proxy_send_timeout has nothing to bound here.
+func (pc *poolConn) sendThenAwait(head []byte) (int, error) {
+	pc.pending, pc.sent, pc.sendErr = head, 0, nil
+	if pc.awaitFn == nil {
+		pc.awaitFn = pc.writeThenWait
+	}
+	err := pc.raw.Read(pc.awaitFn)
+	called := pc.pending == nil
+	pc.pending = nil
+	switch {
+	case pc.sendErr != nil:
+		return pc.sent, pc.sendErr
+	case !called && err != nil:
+		return 0, err
+	}
+	// A wait that ended in an error (the deadline, a closed connection) is
+	// found again by the read that follows, which reports it as before.
+	return pc.sent, nil
+}
+
+// writeThenWait is sendThenAwait's step, called by RawConn.Read with the
+// socket: the first call writes the pending head and asks to wait (false);
+// the next call, once the socket is readable, ends the wait.
+func (pc *poolConn) writeThenWait(fd uintptr) bool {
+	if pc.pending == nil {
+		return true
+	}
+	head := pc.pending
+	pc.pending = nil
+	for pc.sent < len(head) {
+		n, err := syscall.Write(int(fd), head[pc.sent:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return true // the socket buffer is full: the caller writes the rest
+		case err != nil:
+			pc.sendErr = os.NewSyscallError("write", err)
+			return true
+		}
+		pc.sent += n
+	}
+	return false
+}
+
+// writeRequest writes head (or what is left of it), then the body, and
+// flushes, with proxy_send_timeout between two writes.
+func (pc *poolConn) writeRequest(head []byte, out *outgoing) error {
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(sendDeadline{pc})
+	defer func() {
+		bw.Reset(nil)
+		writers.Put(bw)
+	}()
+	if _, err := bw.Write(head); err != nil {
 		return err
 	}
 	if out.body != nil && out.bodyLen != 0 {

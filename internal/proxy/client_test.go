@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -183,5 +186,147 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 	}
 	if n := len(conns); n != 2 {
 		t.Errorf("%d connections, want 2 (the closed one not reused)", n)
+	}
+}
+
+// rawBackend accepts connections on loopback and hands each to serve.
+func rawBackend(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestExchangeWritesAHeadTooBigForOneWrite: a head larger than the socket
+// buffers is written partly by sendThenAwait and finished by the usual
+// writer; the server gets every byte and the answer is read.
+func TestExchangeWritesAHeadTooBigForOneWrite(t *testing.T) {
+	field := "X-Big: " + strings.Repeat("a", 1<<20) + "\r\n"
+	received := make(chan int, 1)
+	addr := rawBackend(t, func(c net.Conn) {
+		time.Sleep(100 * time.Millisecond) // let the client's socket buffer fill
+		br := bufio.NewReaderSize(c, 64<<10)
+		n := 0
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+				received <- -1
+				return
+			}
+			n += len(line)
+			if string(line) == "\r\n" {
+				break
+			}
+		}
+		received <- n
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	pool := newConnPool(PoolOptions{})
+	ctx := context.Background()
+	pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small socket buffers on our side, so that one non-blocking write
+	// cannot take the whole head.
+	if err := pc.c.(*net.TCPConn).SetWriteBuffer(16 << 10); err != nil {
+		t.Fatal(err)
+	}
+	start := "GET / HTTP/1.1\r\nHost: x\r\n"
+	out := &outgoing{head: []byte(start + field), method: []byte("GET")}
+	var resp upstreamResponse
+	if _, err := pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: 5 * time.Second}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if pc.sent == 0 || pc.sent >= len(start+field)+2 {
+		t.Errorf("sendThenAwait wrote %d of %d bytes: want a part, the rest written by writeRequest", pc.sent, len(start+field)+2)
+	}
+	body, _ := io.ReadAll(&resp)
+	resp.Close()
+	if string(body) != "ok" {
+		t.Errorf("body %q, want ok", body)
+	}
+	if got, want := <-received, len(start+field)+2; got != want {
+		t.Errorf("server read a head of %d bytes, want %d", got, want)
+	}
+}
+
+// TestExchangeWaitEnds: the wait for an answer that never comes ends at
+// proxy_read_timeout, or when the client goes, with an error and no hang.
+func TestExchangeWaitEnds(t *testing.T) {
+	tests := []struct {
+		name    string
+		timeout time.Duration // proxy_read_timeout
+		cancel  time.Duration // when the client's context ends; 0 never
+		want    error
+	}{
+		{"read timeout", 150 * time.Millisecond, 0, os.ErrDeadlineExceeded},
+		{"client gone", 0, 150 * time.Millisecond, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan string, 1)
+			addr := rawBackend(t, func(c net.Conn) {
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err == nil {
+					got <- req.URL.Path
+				}
+				io.Copy(io.Discard, c) // never answers
+			})
+			pool := newConnPool(PoolOptions{})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel > 0 {
+				time.AfterFunc(tt.cancel, cancel)
+			}
+			pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := &outgoing{head: []byte("GET /wait HTTP/1.1\r\nHost: x\r\n"), method: []byte("GET")}
+			var resp upstreamResponse
+			done := make(chan error, 1)
+			go func() {
+				wrote, err := pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: tt.timeout}, &resp)
+				if !wrote {
+					err = fmt.Errorf("wrote false after the request went out: %w", err)
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if tt.want == context.Canceled {
+					err = ctx.Err() // what the proxy checks once the exchange fails
+				}
+				if !errors.Is(err, tt.want) {
+					t.Errorf("exchange: %v, want %v", err, tt.want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("exchange still waiting 5 s later")
+			}
+			select {
+			case p := <-got:
+				if p != "/wait" {
+					t.Errorf("server got %q", p)
+				}
+			case <-time.After(time.Second):
+				t.Error("the server never got the request")
+			}
+		})
 	}
 }

@@ -79,7 +79,7 @@ func (req *request) mayRetry(cond config.NextUpstream, sent bool) bool {
 // pass on and the server stays acquired until the body is done (finishAttempt).
 // A failure with status 0 means the client went away.
 func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
-	a := req.st.StartAttempt(addrPort(srv), srvName(srv))
+	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
 	start := h.now()
 	ctx := req.in.Context()
 	t := exchangeTimeouts{connect: h.set.ProxyConnectTimeout, send: h.set.ProxySendTimeout, read: h.set.ProxyReadTimeout}
@@ -185,18 +185,6 @@ func (h *Handler) release(req *request, srv *upstream.Server, o upstream.Outcome
 	if req.at.Release(h.now(), o) {
 		h.log.LogRequest(errlog.Warn, req.logRequest("http://"+srv.Name()+req.st.RequestURI), "upstream server temporarily disabled while connecting to upstream")
 	}
-}
-
-// addrPort returns srv's TCP address for $upstream_addr; zero for unix sockets.
-func addrPort(srv *upstream.Server) netip.AddrPort {
-	if srv.Network() != "tcp" {
-		return netip.AddrPort{}
-	}
-	ap, err := netip.ParseAddrPort(srv.Addr())
-	if err != nil {
-		return netip.AddrPort{}
-	}
-	return ap
 }
 
 // srvName is what $upstream_addr prints for a server without a TCP address.

@@ -3,6 +3,7 @@ package upstream
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -94,7 +95,11 @@ func (p *Pool) add(set Settings, st *liveState) {
 	if set.Backup {
 		tier = &p.backup
 	}
-	*tier = append(*tier, Server{pool: p, st: st, set: set, index: len(*tier), backup: set.Backup})
+	var ap netip.AddrPort
+	if set.Network == "tcp" {
+		ap, _ = netip.ParseAddrPort(set.Addr) // addresses arrive resolved (config.resolve)
+	}
+	*tier = append(*tier, Server{pool: p, st: st, set: set, index: len(*tier), backup: set.Backup, ap: ap})
 }
 
 // finish computes what a pick needs once the tiers are complete.

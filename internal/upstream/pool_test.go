@@ -145,3 +145,22 @@ func TestPanickingChooserDoesNotLockThePool(t *testing.T) {
 		t.Fatal("pool unusable after a chooser panicked")
 	}
 }
+
+func TestServerAddrPort(t *testing.T) {
+	tests := []struct {
+		set  Settings
+		want string // netip.AddrPort.String(); "invalid AddrPort" for none
+	}{
+		{NewSettings(NetworkTCP, "127.0.0.1:8080"), "127.0.0.1:8080"},
+		{NewSettings(NetworkTCP, "[::1]:443"), "[::1]:443"},
+		{NewSettings(NetworkUnix, "/run/app.sock"), "invalid AddrPort"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.set.Addr, func(t *testing.T) {
+			p := mustPool(t, tt.set)
+			if got := p.Server(false, 0).AddrPort().String(); got != tt.want {
+				t.Errorf("AddrPort() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

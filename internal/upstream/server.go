@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"net/netip"
 	"sync/atomic"
 	"time"
 )
@@ -69,6 +70,7 @@ type Server struct {
 	set    Settings // normalized
 	index  int      // position in its tier
 	backup bool
+	ap     netip.AddrPort // the TCP address, parsed once; zero for unix sockets
 
 	// current is nginx's current_weight for this pool generation.
 	// Guarded by the group's mu.
@@ -87,6 +89,10 @@ func (s *Server) Network() string { return s.set.Network }
 
 // Addr returns the dial address.
 func (s *Server) Addr() string { return s.set.Addr }
+
+// AddrPort returns the server's TCP address ($upstream_addr), or the zero
+// AddrPort for a unix socket. It is parsed once, when the pool is built.
+func (s *Server) AddrPort() netip.AddrPort { return s.ap }
 
 // Weight returns the configured weight.
 func (s *Server) Weight() int { return s.set.Weight }

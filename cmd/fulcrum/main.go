@@ -22,6 +22,7 @@ const (
 )
 
 func main() {
+	applyGCPercent(os.Getenv)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

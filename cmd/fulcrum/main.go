@@ -22,7 +22,6 @@ const (
 )
 
 func main() {
-	applyGCPercent(os.Getenv)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

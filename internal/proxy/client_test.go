@@ -330,3 +330,26 @@ func TestExchangeWaitEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseGivesTheReadBufferBack: a closed upstream connection's read
+// buffer goes back for the next connection, once, whatever closes it twice.
+func TestCloseGivesTheReadBufferBack(t *testing.T) {
+	addr := rawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	pool := newConnPool(PoolOptions{})
+	pc, _, err := pool.get(context.Background(), "tcp", addr, time.Second, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pc.br == nil {
+		t.Fatal("a new connection has no read buffer")
+	}
+	if err := pc.close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if pc.br != nil {
+		t.Error("the read buffer is still held after close")
+	}
+	if err := pc.close(); err == nil {
+		t.Error("a second close reported no error (net.ErrClosed expected)")
+	}
+}

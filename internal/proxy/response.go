@@ -221,6 +221,7 @@ func (h *Handler) switchProtocols(req *request) {
 	client.Close()
 	backend.c.Close()
 	<-done
+	backend.close() // both copies are done: the read buffer may go back
 }
 
 // closeWrite half-closes a connection when it can, so the peer sees the end of

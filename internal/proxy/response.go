@@ -47,17 +47,20 @@ func (h *Handler) respond(req *request) {
 // fields share one string.
 func (h *Handler) copyHeader(req *request) {
 	head := &req.resp.head
-	var arena []byte
+	// One string for every name and value, built in place: a Builder's
+	// String does not copy, so the text costs one allocation.
 	size := 0
 	for _, f := range head.Headers {
 		size += len(f.Name) + len(f.Value)
 	}
-	arena = make([]byte, 0, size)
+	var b strings.Builder
+	b.Grow(size)
+	var name [64]byte // long enough for any common field name; longer ones allocate
 	for _, f := range head.Headers {
-		arena = h1.AppendCanonical(arena, f.Name)
-		arena = append(arena, f.Value...)
+		b.Write(h1.AppendCanonical(name[:0], f.Name))
+		b.Write(f.Value)
 	}
-	s := string(arena)
+	s := b.String()
 	fields := make(vars.HeaderList, len(head.Headers))
 	values := make([]string, len(head.Headers))
 	out := req.w.Header()

@@ -65,6 +65,14 @@ func (b *replayBody) reader() (io.ReadCloser, int64) {
 	return &onceReader{b: b}, -1
 }
 
+// inMemory returns the whole body when it is buffered and not empty, else nil.
+func (b *replayBody) inMemory() []byte {
+	if b.buffered && !b.empty {
+		return b.buf
+	}
+	return nil
+}
+
 // onceReader marks the stream as read as soon as an attempt reads from it. It
 // never closes the client's body: the server does that.
 type onceReader struct{ b *replayBody }

@@ -213,6 +213,16 @@ func (p *ConnPool) CloseIdle() {
 	}
 }
 
+// maxInlineBody is the largest buffered request body written together with
+// its head (one write(2), and the wait for the answer in the same step); a
+// longer one goes through the usual writer after the head.
+const maxInlineBody = 2 << 10
+
+// maxKeptHead is the largest head buffer a connection keeps for its next
+// request; a longer one (a long head, or one with an inline body) is dropped
+// after use, so that idle connections hold little.
+const maxKeptHead = 4 << 10
+
 // exchangeTimeouts are one attempt's proxy timeouts.
 type exchangeTimeouts struct {
 	connect, send, read time.Duration
@@ -230,6 +240,9 @@ type outgoing struct {
 	method  []byte    // the method sent, which decides whether a response has a body
 	body    io.Reader // nil without a body
 	bodyLen int64     // the body's length, -1 when unknown (sent chunked)
+	// inMemory is the whole body when it is buffered (the same bytes body
+	// reads), else nil: a small one goes out with the head in one write.
+	inMemory []byte
 	// sendLength sends "Content-Length: 0" for an empty body (methods that
 	// usually carry one).
 	sendLength bool
@@ -252,11 +265,21 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	head := pc.appendHead(pc.head[:0], out)
-	pc.head = head[:0]
+	// msg is what goes out first: the head, and a small buffered body with
+	// it; body is what the usual writer sends after msg.
+	msg := pc.appendHead(pc.head[:0], out)
+	body, bodyLen := out.body, out.bodyLen
+	if bodyLen > 0 && int64(len(out.inMemory)) == bodyLen && bodyLen <= maxInlineBody {
+		msg = append(msg, out.inMemory...)
+		body, bodyLen = nil, 0
+	}
+	pc.head = msg[:0]
+	if cap(msg) > maxKeptHead {
+		pc.head = nil // an unusually long head: not kept with an idle connection
+	}
 	sent := 0
-	if pc.raw != nil && (out.body == nil || out.bodyLen == 0) && pc.br.Buffered() == 0 {
-		// The whole request is its head: write it and wait for the answer in
+	if pc.raw != nil && (body == nil || bodyLen == 0) && pc.br.Buffered() == 0 {
+		// The whole request is in msg: write it and wait for the answer in
 		// one step (sendThenAwait). The read deadline goes first, as it
 		// bounds the wait, and the client is checked after it, as below.
 		pc.setReadTimeout(t.read)
@@ -264,7 +287,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 			return fail(err)
 		}
 		var err error
-		if sent, err = pc.sendThenAwait(head); err != nil {
+		if sent, err = pc.sendThenAwait(msg); err != nil {
 			if sent == 0 && reused && isConnReset(err) {
 				return fail(errStale)
 			}
@@ -272,8 +295,8 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 			return fail(err)
 		}
 	}
-	if sent < len(head) {
-		if err := pc.writeRequest(head[sent:], out); err != nil {
+	if sent < len(msg) {
+		if err := pc.writeRequest(msg[sent:], body, bodyLen); err != nil {
 			if sent == 0 && reused && isConnReset(err) {
 				return fail(errStale)
 			}
@@ -405,9 +428,10 @@ func (pc *poolConn) writeThenWait(fd uintptr) bool {
 	return false
 }
 
-// writeRequest writes head (or what is left of it), then the body, and
-// flushes, with proxy_send_timeout between two writes.
-func (pc *poolConn) writeRequest(head []byte, out *outgoing) error {
+// writeRequest writes head (or what is left of it), then the body (of
+// bodyLen bytes, chunked when -1), and flushes, with proxy_send_timeout
+// between two writes.
+func (pc *poolConn) writeRequest(head []byte, body io.Reader, bodyLen int64) error {
 	bw := writers.Get().(*bufio.Writer)
 	bw.Reset(sendDeadline{pc})
 	defer func() {
@@ -417,17 +441,17 @@ func (pc *poolConn) writeRequest(head []byte, out *outgoing) error {
 	if _, err := bw.Write(head); err != nil {
 		return err
 	}
-	if out.body != nil && out.bodyLen != 0 {
-		if out.bodyLen < 0 {
+	if body != nil && bodyLen != 0 {
+		if bodyLen < 0 {
 			var cw h1.ChunkedWriter
 			cw.Reset(bw)
-			if _, err := io.Copy(&cw, out.body); err != nil {
+			if _, err := io.Copy(&cw, body); err != nil {
 				return err
 			}
 			if err := cw.Finish(nil); err != nil {
 				return err
 			}
-		} else if _, err := io.Copy(bw, out.body); err != nil {
+		} else if _, err := io.Copy(bw, body); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -212,57 +214,100 @@ func rawBackend(t *testing.T, serve func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
-// TestExchangeWritesAHeadTooBigForOneWrite: a head larger than the socket
-// buffers is written partly by sendThenAwait and finished by the usual
-// writer; the server gets every byte and the answer is read.
-func TestExchangeWritesAHeadTooBigForOneWrite(t *testing.T) {
-	field := "X-Big: " + strings.Repeat("a", 1<<20) + "\r\n"
-	received := make(chan int, 1)
-	addr := rawBackend(t, func(c net.Conn) {
-		time.Sleep(100 * time.Millisecond) // let the client's socket buffer fill
-		br := bufio.NewReaderSize(c, 64<<10)
-		n := 0
-		for {
-			line, err := br.ReadSlice('\n')
-			if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-				received <- -1
-				return
+// TestExchangeWritesWholeRequests: whatever part of a request sendThenAwait
+// writes (all of it, a head with a small body, or a part when the socket
+// buffer is full), the server gets every byte of head and body, once.
+func TestExchangeWritesWholeRequests(t *testing.T) {
+	const start = "POST / HTTP/1.1\r\nHost: x\r\n"
+	big := "X-Big: " + strings.Repeat("a", 1<<20) + "\r\n"
+	tests := []struct {
+		name     string
+		fields   string // after the request line
+		body     int    // bytes of buffered body
+		wantSent string // how much sendThenAwait wrote: "all", "part" or "none" (the usual writer did)
+	}{
+		{"head only", "", 0, "all"},
+		{"head and a small body", "", 100, "all"},
+		{"body over maxInlineBody", "", maxInlineBody + 1, "none"},
+		{"head too big for one write", big, 0, "part"},
+		{"head too big, with a small body", big, 100, "part"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			type got struct{ head, body, extra int }
+			received := make(chan got, 1)
+			addr := rawBackend(t, func(c net.Conn) {
+				time.Sleep(50 * time.Millisecond) // let a small socket buffer fill
+				br := bufio.NewReaderSize(c, 64<<10)
+				var g got
+				length := 0
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						received <- got{-1, -1, -1}
+						return
+					}
+					g.head += len(line)
+					if v, ok := strings.CutPrefix(line, "Content-Length: "); ok {
+						length, _ = strconv.Atoi(strings.TrimSpace(v))
+					}
+					if line == "\r\n" {
+						break
+					}
+				}
+				n, _ := io.CopyN(io.Discard, br, int64(length))
+				g.body = int(n)
+				// Nothing may follow the body (a body sent twice, say).
+				_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+				extra, _ := io.Copy(io.Discard, br)
+				g.extra = int(extra)
+				received <- g
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			})
+			pool := newConnPool(PoolOptions{})
+			ctx := context.Background()
+			pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
+			if err != nil {
+				t.Fatal(err)
 			}
-			n += len(line)
-			if string(line) == "\r\n" {
-				break
+			// Small socket buffers on our side, so that one non-blocking
+			// write cannot take a 1 MiB head.
+			if err := pc.c.(*net.TCPConn).SetWriteBuffer(16 << 10); err != nil {
+				t.Fatal(err)
 			}
-		}
-		received <- n
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	})
-	pool := newConnPool(PoolOptions{})
-	ctx := context.Background()
-	pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Small socket buffers on our side, so that one non-blocking write
-	// cannot take the whole head.
-	if err := pc.c.(*net.TCPConn).SetWriteBuffer(16 << 10); err != nil {
-		t.Fatal(err)
-	}
-	start := "GET / HTTP/1.1\r\nHost: x\r\n"
-	out := &outgoing{head: []byte(start + field), method: []byte("GET")}
-	var resp upstreamResponse
-	if _, err := pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: 5 * time.Second}, &resp); err != nil {
-		t.Fatal(err)
-	}
-	if pc.sent == 0 || pc.sent >= len(start+field)+2 {
-		t.Errorf("sendThenAwait wrote %d of %d bytes: want a part, the rest written by writeRequest", pc.sent, len(start+field)+2)
-	}
-	body, _ := io.ReadAll(&resp)
-	resp.Close()
-	if string(body) != "ok" {
-		t.Errorf("body %q, want ok", body)
-	}
-	if got, want := <-received, len(start+field)+2; got != want {
-		t.Errorf("server read a head of %d bytes, want %d", got, want)
+			body := []byte(strings.Repeat("b", tt.body))
+			out := &outgoing{head: []byte(start + tt.fields), method: []byte("POST"), bodyLen: int64(len(body)), sendLength: true}
+			if len(body) > 0 {
+				out.body, out.inMemory = bytes.NewReader(body), body
+			}
+			var resp upstreamResponse
+			if _, err := pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: 5 * time.Second}, &resp); err != nil {
+				t.Fatal(err)
+			}
+			head := len(start+tt.fields) + len("Content-Length: \r\n\r\n") + len(strconv.Itoa(tt.body))
+			var sent string
+			switch {
+			case pc.sent == head+tt.body:
+				sent = "all"
+			case pc.sent == 0:
+				sent = "none"
+			case pc.sent > 0 && pc.sent < head:
+				sent = "part"
+			default:
+				sent = fmt.Sprintf("%d bytes", pc.sent)
+			}
+			if sent != tt.wantSent {
+				t.Errorf("sendThenAwait wrote %s of a %d-byte head and %d-byte body, want %s", sent, head, tt.body, tt.wantSent)
+			}
+			data, _ := io.ReadAll(&resp)
+			resp.Close()
+			if string(data) != "ok" {
+				t.Errorf("answer %q, want ok", data)
+			}
+			if g := <-received; g.head != head || g.body != tt.body || g.extra != 0 {
+				t.Errorf("server read a %d-byte head, a %d-byte body and %d bytes more, want %d, %d and 0", g.head, g.body, g.extra, head, tt.body)
+			}
+		})
 	}
 }
 

@@ -96,6 +96,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
 		}
 		a.ConnectTime = h.now().Sub(start)
 		req.out.body, req.out.bodyLen = req.body.reader()
+		req.out.inMemory = req.body.inMemory()
 		_, err = pool.exchange(ctx, pc, reused, &req.out, t, &req.resp)
 		if !errors.Is(err, errStale) || !req.body.replayable() {
 			break

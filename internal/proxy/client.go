@@ -34,8 +34,11 @@ type connKey struct{ network, addr string }
 
 // poolConn is one upstream connection with its buffers and history.
 type poolConn struct {
-	c        net.Conn
-	raw      syscall.RawConn // the socket, for the liveness peek; nil if none
+	c net.Conn
+	// raw is the socket under c, for the liveness peek and sendThenAwait's
+	// direct write; nil when c is not a plain byte stream over one socket
+	// (a TLS connection, say, whose bytes must go through c).
+	raw      syscall.RawConn
 	br       *bufio.Reader
 	key      connKey
 	born     time.Time

@@ -20,6 +20,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/vars"
 )
 
 // outOfDescriptors reports an accept that failed because the process (EMFILE)
@@ -327,6 +328,9 @@ func (cc *clientConn) buildRequest() *http.Request {
 	a = append(a, req.Host...)
 	for _, f := range req.Headers {
 		a = h1.AppendCanonical(a, f.Name)
+		if !bytes.Equal(a[len(a)-len(f.Name):], f.Name) {
+			a = append(a, f.Name...) // the name as sent, for Fields
+		}
 		a = append(a, f.Value...)
 	}
 	s := string(a)
@@ -337,12 +341,22 @@ func (cc *clientConn) buildRequest() *http.Request {
 	if cap(vals) < len(req.Headers) {
 		vals = make([]string, 0, len(req.Headers))
 	}
+	fields := cc.ci.fields[:0]
+	if fields == nil {
+		fields = vars.HeaderList{} // none is an empty list, not "no order known"
+	}
 	off := len(req.Target) + len(req.Host)
 	for _, f := range req.Headers {
 		name := s[off : off+len(f.Name)]
 		off += len(f.Name)
+		sent := name
+		if name != string(f.Name) { // compared without allocating
+			sent = s[off : off+len(f.Name)]
+			off += len(f.Name)
+		}
 		value := s[off : off+len(f.Value)]
 		off += len(f.Value)
+		fields = append(fields, vars.Field{Name: sent, Value: value})
 		if prev, ok := cc.header[name]; ok {
 			cc.header[name] = append(prev[:len(prev):len(prev)], value)
 			continue
@@ -352,6 +366,7 @@ func (cc *clientConn) buildRequest() *http.Request {
 		cc.header[name] = vals[i : i+1 : i+1]
 	}
 	cc.values = vals
+	cc.ci.fields = fields
 
 	r := &cc.hreq
 	*r = *cc.base

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/vars"
 )
 
 // listener is one bound socket and the HTTP server accepting on it.
@@ -30,6 +31,9 @@ type connInfo struct {
 	local      netip.AddrPort // the address the client connected to (zero for unix sockets)
 	remote     string         // the client's address as net.Addr prints it
 	remoteAddr netip.AddrPort // the same, parsed (zero for unix sockets)
+	// fields is the current request's header section in order, names as
+	// sent (vars.State.Fields); the engine refills it for each request.
+	fields vars.HeaderList
 }
 
 // openNewListeners binds every socket that snap needs and is not open yet. If one

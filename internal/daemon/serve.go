@@ -161,6 +161,7 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Scheme = "http"
 	st.Proto = r.Proto
 	st.Header = vars.HeaderMap(r.Header)
+	st.Fields = ci.fields
 	st.Remote = ci.remoteAddr
 	st.Local = ci.local
 	if r.ContentLength > 0 {

@@ -1,11 +1,13 @@
 package proxy_test
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,6 +49,11 @@ func BenchmarkHandler(b *testing.B) {
 			for k, v := range tc.headers {
 				in.Header.Set(k, v)
 			}
+			// The fields in order, as the engine lists them (vars.State.Fields).
+			fields := vars.HeaderList{}
+			for _, k := range slices.Sorted(maps.Keys(tc.headers)) {
+				fields = append(fields, vars.Field{Name: k, Value: tc.headers[k]})
+			}
 			w := &discardWriter{}
 			st := &vars.State{}
 			b.ReportAllocs()
@@ -54,6 +61,7 @@ func BenchmarkHandler(b *testing.B) {
 				w.reset()
 				st.Reset()
 				fillState(st, in)
+				st.Fields = fields
 				h.ServeHTTP(w, in, st)
 				if w.status != http.StatusOK || w.n != len(body) {
 					b.Fatalf("got %d with %d bytes, want 200 with %d", w.status, w.n, len(body))

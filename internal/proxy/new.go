@@ -91,28 +91,28 @@ func (b *BufferPool) Get() *[]byte {
 // Put gives a buffer back.
 func (b *BufferPool) Put(buf *[]byte) { b.p.Put(buf) }
 
-// compileHeaders merges proxy_set_header with fulcrum's defaults (Host:
-// $proxy_host unless set) and compiles the values.
+// compileHeaders merges proxy_set_header with fulcrum's defaults and compiles
+// the values. As nginx sends them: the configured fields in their order and
+// spelled as written, then Host: $proxy_host unless one of them sets Host.
 func compileHeaders(c *vars.Compiler, set []config.HeaderTemplate) ([]headerRule, error) {
 	rules := make([]headerRule, 0, len(set)+1)
 	hasHost := false
 	for _, ht := range set {
-		name := textproto.CanonicalMIMEHeaderKey(ht.Name)
-		if name == "Host" {
+		if strings.EqualFold(ht.Name, "Host") {
 			hasHost = true
 		}
 		t, err := c.Compile(ht.Value)
 		if err != nil {
 			return nil, fmt.Errorf("%w in %s", err, ht.Pos)
 		}
-		rules = append(rules, headerRule{name: name, value: t})
+		rules = append(rules, headerRule{name: ht.Name, value: t})
 	}
 	if !hasHost {
 		t, err := c.Compile("$proxy_host")
 		if err != nil {
 			return nil, err
 		}
-		rules = append([]headerRule{{name: "Host", value: t}}, rules...)
+		rules = append(rules, headerRule{name: "Host", value: t})
 	}
 	return rules, nil
 }

@@ -38,7 +38,7 @@ type Handler struct {
 	dynamic   DynamicTarget // proxy_pass with variables: the target per request
 	uri       uriRewrite
 	headers   []headerRule
-	ruleNames []string // canonical names proxy_set_header sets (they replace the client's)
+	ruleNames []string // names proxy_set_header sets, as written (they replace the client's, whatever its case)
 	hide      map[string]bool
 	redirects []redirectRule
 	setBody   *vars.Template

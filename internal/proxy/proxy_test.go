@@ -68,7 +68,7 @@ func TestRewriteRedirect(t *testing.T) {
 
 // TestForwardable: hop-by-hop fields, fields the client's Connection header
 // names, Expect, framing fields, fields proxy_set_header sets and underscore
-// names never go upstream; end-to-end fields do.
+// names never go upstream, whatever their case; end-to-end fields do.
 func TestForwardable(t *testing.T) {
 	h := &Handler{set: &config.Settings{}, ruleNames: []string{"X-Real-Ip"}}
 	conn := []string{"keep-alive, X-Secret", "Upgrade"}
@@ -77,6 +77,10 @@ func TestForwardable(t *testing.T) {
 		"Connection": false, "X-Secret": false, "Keep-Alive": false, "Te": false, "Upgrade": false,
 		"Transfer-Encoding": false, "Proxy-Authorization": false, "Trailer": false, "Expect": false,
 		"Host": false, "Content-Length": false, "X-Real-Ip": false, "X_Under": false,
+		// Names come as the client spelled them.
+		"x-end-to-end": true, "connection": false, "x-secret": false, "KEEP-ALIVE": false,
+		"proxy-authorization": false, "expect": false, "host": false, "content-length": false,
+		"x-real-ip": false, "X-REAL-IP": false,
 	} {
 		if got := h.forwardable(name, conn); got != want {
 			t.Errorf("forwardable(%q) = %v, want %v", name, got, want)

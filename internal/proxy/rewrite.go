@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,7 +12,7 @@ import (
 
 // headerRule is a compiled proxy_set_header.
 type headerRule struct {
-	name  string // canonical
+	name  string // as written in the configuration
 	value *vars.Template
 }
 
@@ -20,7 +21,8 @@ type headerRule struct {
 var dropped = []string{"Expect"}
 
 // prepare builds the upstream request from scratch: request line, fulcrum's own
-// headers (proxy_set_header, Host first), then the client's end-to-end headers
+// headers (proxy_set_header in order, then Host unless set), then the client's end-to-end headers
+// in the order the client sent them and spelled as sent, as nginx passes them
 // (without hop-by-hop fields, those the client's Connection header names,
 // underscore names unless allowed, and those proxy_set_header sets), so a client
 // can never delete or spoof a header fulcrum sets. The body framing is added
@@ -50,16 +52,18 @@ func (h *Handler) prepare(req *request) {
 	}
 	if h.set.ProxyPassRequestHeaders {
 		conn := in.Header["Connection"]
-		for name, values := range in.Header {
-			if !h.forwardable(name, conn) {
+		fields := st.Fields
+		if fields == nil {
+			fields = sortedFields(in.Header)
+		}
+		for _, f := range fields {
+			if !h.forwardable(f.Name, conn) {
 				continue
 			}
-			for _, v := range values {
-				b = append(b, name...)
-				b = append(b, ": "...)
-				b = append(b, v...)
-				b = append(b, "\r\n"...)
-			}
+			b = append(b, f.Name...)
+			b = append(b, ": "...)
+			b = append(b, f.Value...)
+			b = append(b, "\r\n"...)
 		}
 	}
 	if up := upgradeType(in.Header); up != "" && !strings.EqualFold(up, "h2c") {
@@ -75,18 +79,38 @@ func (h *Handler) prepare(req *request) {
 }
 
 // forwardable reports whether the client's header field name goes upstream.
+// Names compare without regard to case: they come as the client spelled them.
 func (h *Handler) forwardable(name string, conn []string) bool {
-	switch name {
-	case "Host", "Content-Length":
-		return false
-	}
-	if slices.Contains(hopByHop, name) || slices.Contains(dropped, name) || slices.Contains(h.ruleNames, name) {
+	if strings.EqualFold(name, "Host") || strings.EqualFold(name, "Content-Length") ||
+		containsFold(hopByHop, name) || containsFold(dropped, name) || containsFold(h.ruleNames, name) {
 		return false
 	}
 	if !h.set.UnderscoresInHeaders && strings.IndexByte(name, '_') >= 0 {
 		return false
 	}
 	return !namedIn(conn, name)
+}
+
+// containsFold reports whether list holds name, ignoring case.
+func containsFold(list []string, name string) bool {
+	for _, s := range list {
+		if strings.EqualFold(s, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// sortedFields lists a header map's fields, sorted by name, for a request
+// that came without its fields' order (vars.State.Fields nil).
+func sortedFields(h http.Header) vars.HeaderList {
+	var fields vars.HeaderList
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[name] {
+			fields = append(fields, vars.Field{Name: name, Value: v})
+		}
+	}
+	return fields
 }
 
 // namedIn reports whether a Connection header's values name the field.

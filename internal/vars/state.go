@@ -99,6 +99,11 @@ type Request struct {
 	RequestLine string
 	// Header is the client's request header section; nil means none.
 	Header Headers
+	// Fields is the same section as a list, in the order the client sent
+	// it, with names spelled as sent: what the proxy forwards, as nginx
+	// does. Nil when the request came without that order (then the proxy
+	// uses Header).
+	Fields HeaderList
 	// Remote is the client's address ($remote_addr, $remote_port); the zero
 	// value prints as empty.
 	Remote netip.AddrPort

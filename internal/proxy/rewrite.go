@@ -81,7 +81,8 @@ func (h *Handler) prepare(req *request) {
 // forwardable reports whether the client's header field name goes upstream.
 // Names compare without regard to case: they come as the client spelled them.
 func (h *Handler) forwardable(name string, conn []string) bool {
-	if strings.EqualFold(name, "Host") || strings.EqualFold(name, "Content-Length") ||
+	if len(name) == len("Host") && strings.EqualFold(name, "Host") ||
+		len(name) == len("Content-Length") && strings.EqualFold(name, "Content-Length") ||
 		containsFold(hopByHop, name) || containsFold(dropped, name) || containsFold(h.ruleNames, name) {
 		return false
 	}
@@ -94,7 +95,7 @@ func (h *Handler) forwardable(name string, conn []string) bool {
 // containsFold reports whether list holds name, ignoring case.
 func containsFold(list []string, name string) bool {
 	for _, s := range list {
-		if strings.EqualFold(s, name) {
+		if len(s) == len(name) && strings.EqualFold(s, name) {
 			return true
 		}
 	}

@@ -425,6 +425,8 @@ func (pc *poolConn) writeThenWait(fd uintptr) bool {
 		case err != nil:
 			pc.sendErr = os.NewSyscallError("write", err)
 			return true
+		case n <= 0:
+			return true // no progress and no error: leave the rest to the usual writer
 		}
 		pc.sent += n
 	}

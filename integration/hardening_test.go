@@ -468,3 +468,80 @@ func TestClientFieldsForwardedInOrderAsSent(t *testing.T) {
 		t.Errorf("the client's x-real-ip reached the backend:\n%s", head)
 	}
 }
+
+// TestUpstreamFieldsPassedInOrderAsSent: an upstream's response fields reach
+// the client in the order received, spelled as received, a repeated field
+// where each copy was, after the fields nginx writes first; add_header's come
+// last. The expected head is what nginx 1.22 sent for the same upstream
+// answer and configuration (its Server value aside).
+func TestUpstreamFieldsPassedInOrderAsSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 302 Found\r\nX-Zeta: 1\r\nSet-Cookie: a=1\r\n"+
+					"Location: http://x.test/next\r\nETag: \"e\"\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n"+
+					"content-type: text/plain\r\nX-Alpha: 2\r\nSet-Cookie: b=2\r\nCache-Control: no-store\r\n"+
+					"Content-Length: 2\r\n\r\nok")
+			}()
+		}
+	}()
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / {
+            add_header X-Added yes;
+            proxy_pass http://%s;
+        }
+    }
+}`, ln.Addr().String()), 1)
+	c, err := net.DialTimeout("tcp", in.listening()[0], 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+	br := bufio.NewReader(c)
+	var lines []string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the head: %v (so far %q)", err, lines)
+		}
+		if line == "\r\n" {
+			break
+		}
+		line = strings.TrimSuffix(line, "\r\n")
+		switch {
+		case strings.HasPrefix(line, "Server: "):
+			line = "Server: *"
+		case strings.HasPrefix(line, "Date: "):
+			line = "Date: *"
+		}
+		lines = append(lines, line)
+	}
+	want := []string{
+		"HTTP/1.1 302 Found", "Server: *", "Date: *", "Content-Type: text/plain", "Content-Length: 2",
+		"Connection: keep-alive", "X-Zeta: 1", "Set-Cookie: a=1", "Location: http://x.test/next", `ETag: "e"`,
+		"Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT", "X-Alpha: 2", "Set-Cookie: b=2", "Cache-Control: no-store",
+		"X-Added: yes",
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("response head\n%q\nwant (as nginx writes it)\n%q", lines, want)
+	}
+}

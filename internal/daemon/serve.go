@@ -14,6 +14,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
+	"fulcrum/internal/proxy"
 	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
@@ -438,6 +439,13 @@ func (w *recorder) takePending() *internalRedirect {
 
 // Unwrap lets http.ResponseController reach Flush, Hijack and deadlines.
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// SetFieldOrder implements proxy.FieldOrderer when the engine's writer does.
+func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
+	if o, ok := w.ResponseWriter.(proxy.FieldOrderer); ok {
+		o.SetFieldOrder(order)
+	}
+}
 
 // Flush passes flushes through (streaming, server-sent events).
 func (w *recorder) Flush() {

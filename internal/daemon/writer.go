@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fulcrum/internal/h1"
+	"fulcrum/internal/proxy"
 )
 
 // respWriter is the engine's http.ResponseWriter: it serialises the response
@@ -29,6 +30,11 @@ type respWriter struct {
 	cc     *clientConn
 	header http.Header
 	keys   []string // header names being written, reused
+	// order is the handler's field order and spelling (SetFieldOrder: the
+	// proxy's, from the upstream), for this response; written tracks how
+	// many of each key's values went out in that order. Both are reused.
+	order   []proxy.FieldPos
+	inOrder []keyCount
 
 	status    int  // the status the head goes out with; 0 before WriteHeader
 	committed bool // the head is in the buffered writer
@@ -71,6 +77,15 @@ func (w *respWriter) reset(head bool) {
 	w.trailer = w.trailer[:0]
 	w.err = nil
 	w.deadlineSet = false
+	clear(w.order) // the strings may go
+	w.order = w.order[:0]
+}
+
+// SetFieldOrder implements proxy.FieldOrderer: the response's fields go out in
+// order's order and spelling (after the ones the engine puts first), the rest
+// after them. It copies order.
+func (w *respWriter) SetFieldOrder(order []proxy.FieldPos) {
+	w.order = append(w.order[:0], order...)
 }
 
 // Header implements http.ResponseWriter.
@@ -97,7 +112,7 @@ func (w *respWriter) WriteHeader(code int) {
 // writeInformational writes a 1xx head with the handler's fields and flushes.
 func (w *respWriter) writeInformational(code int) {
 	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, code, []byte(h1.ReasonPhrase(code)))
-	b = w.appendFields(b)
+	b = w.appendFields(b, false)
 	b = append(b, "\r\n"...)
 	w.hdrBuf = b
 	w.write(b)
@@ -240,17 +255,11 @@ var (
 	connectionKeepAlive = []string{"keep-alive"}
 )
 
-// writeHead serialises the status line and fields. Fields go out sorted by
-// name, as net/http writes them, so answers are reproducible.
+// writeHead serialises the status line and fields (see appendFields).
 func (w *respWriter) writeHead() {
 	reason := h1.ReasonPhrase(w.status)
 	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, w.status, []byte(reason))
-	if _, ok := w.header["Date"]; !ok {
-		b = append(b, "Date: "...)
-		b = append(b, w.cc.srv.date.get()...)
-		b = append(b, "\r\n"...)
-	}
-	b = w.appendFields(b)
+	b = w.appendFields(b, true)
 	if w.chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)
 	}
@@ -259,22 +268,76 @@ func (w *respWriter) writeHead() {
 	w.write(b)
 }
 
-// appendFields appends the handler's header fields, sorted by name, skipping
-// trailers announced with http.TrailerPrefix and values that would break the
-// head (CR or LF inside).
-func (w *respWriter) appendFields(b []byte) []byte {
+// frontFields go first, in the order nginx writes them (its header filter:
+// Server, Date, Content-Type, Content-Length, then Connection).
+var frontFields = [...]string{"Server", "Date", "Content-Type", "Content-Length", "Connection"}
+
+// isFront reports whether key is one of frontFields.
+func isFront(key string) bool {
+	for _, k := range frontFields {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// keyCount is how many values of a header key went out in the given order.
+type keyCount struct {
+	key string
+	n   int
+}
+
+// appendFields appends the handler's header fields: frontFields first (and a
+// Date of the engine's own when final and the handler set none), then those
+// SetFieldOrder placed, in that order and spelling, then the rest sorted by
+// name, so answers are reproducible. It skips trailers announced with
+// http.TrailerPrefix and what appendSafeFields refuses.
+func (w *respWriter) appendFields(b []byte, final bool) []byte {
+	h := w.header
+	for _, k := range frontFields {
+		if v, ok := h[k]; ok {
+			b = appendSafeFields(b, k, v)
+		} else if k == "Date" && final {
+			b = append(b, "Date: "...)
+			b = append(b, w.cc.srv.date.get()...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	counts := w.inOrder[:0]
+	for _, p := range w.order {
+		values := h[p.Key]
+		i := slices.IndexFunc(counts, func(c keyCount) bool { return c.key == p.Key })
+		if i < 0 {
+			i = len(counts)
+			counts = append(counts, keyCount{key: p.Key})
+		}
+		// Only the next value of the key, so that each goes out once.
+		if isFront(p.Key) || p.Index != counts[i].n || p.Index >= len(values) ||
+			!strings.EqualFold(p.Name, p.Key) {
+			continue
+		}
+		b = appendSafeFields(b, p.Name, values[p.Index:p.Index+1])
+		counts[i].n++
+	}
 	keys := w.keys[:0]
-	for k := range w.header {
-		if !strings.HasPrefix(k, http.TrailerPrefix) {
+	for k := range h {
+		if !isFront(k) && !strings.HasPrefix(k, http.TrailerPrefix) {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		b = appendSafeFields(b, k, w.header[k])
+		values := h[k]
+		if i := slices.IndexFunc(counts, func(c keyCount) bool { return c.key == k }); i >= 0 {
+			values = values[min(counts[i].n, len(values)):]
+		}
+		b = appendSafeFields(b, k, values)
 	}
 	clear(keys)
 	w.keys = keys[:0]
+	clear(counts)
+	w.inOrder = counts[:0]
 	return b
 }
 

@@ -66,6 +66,9 @@ type request struct {
 	cur       attemptState     // the attempt whose response is passed on
 	// upgrade is the protocol the client asks to switch to ("" for none).
 	upgrade string
+	// order is the upstream's field order for the client's response, kept
+	// across uses (FieldOrderer copies it).
+	order []FieldPos
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}
@@ -90,12 +93,13 @@ type DynamicTarget func(st *vars.State) (t Target, uri string, hasURI bool, err 
 // and the location's captures; ServeHTTP records the attempts and the status.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
 	req := requests.Get().(*request)
-	head, method := req.out.head[:0], req.out.method[:0] // buffers kept across uses
-	*req = request{h: h, st: st, in: r, w: w, start: h.now(), target: h.target}
+	head, method, order := req.out.head[:0], req.out.method[:0], req.order[:0] // buffers kept across uses
+	*req = request{h: h, st: st, in: r, w: w, start: h.now(), target: h.target, order: order}
 	req.out.head, req.out.method = head, method
 	defer func() {
-		head, method := req.out.head[:0], req.out.method[:0]
-		*req = request{}
+		head, method, order := req.out.head[:0], req.out.method[:0], req.order[:0]
+		clear(req.order) // the strings may go
+		*req = request{order: order}
 		req.out.head, req.out.method = head, method
 		requests.Put(req)
 	}()

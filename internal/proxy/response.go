@@ -42,33 +42,64 @@ func (h *Handler) respond(req *request) {
 	}
 }
 
+// FieldPos places one field of a response header: its name as the upstream
+// spelled it, the key it has in the http.Header map (canonical), and which of
+// that key's values it is.
+type FieldPos struct {
+	Name  string
+	Key   string
+	Index int
+}
+
+// FieldOrderer is a ResponseWriter that can write the header's fields in a
+// given order and spelling, as the daemon's engine does. The proxy hands it
+// the upstream's: nginx passes an upstream's fields in the order received,
+// names spelled as received. The writer must copy order, which the proxy
+// reuses.
+type FieldOrderer interface {
+	SetFieldOrder(order []FieldPos)
+}
+
 // copyHeader fills the client response's header from the upstream's, and
 // keeps every upstream field for $upstream_http_NAME. Names and values of all
-// fields share one string.
+// fields share one string. When the writer is a FieldOrderer, it also learns
+// the upstream's order and spelling.
 func (h *Handler) copyHeader(req *request) {
 	head := &req.resp.head
-	// One string for every name and value, built in place: a Builder's
-	// String does not copy, so the text costs one allocation.
+	// One string for every name (canonical, then as sent when that
+	// differs) and value, built in place: a Builder's String does not copy,
+	// so the text costs one allocation.
 	size := 0
 	for _, f := range head.Headers {
-		size += len(f.Name) + len(f.Value)
+		size += 2*len(f.Name) + len(f.Value)
 	}
 	var b strings.Builder
 	b.Grow(size)
 	var name [64]byte // long enough for any common field name; longer ones allocate
 	for _, f := range head.Headers {
-		b.Write(h1.AppendCanonical(name[:0], f.Name))
+		canonical := h1.AppendCanonical(name[:0], f.Name)
+		b.Write(canonical)
+		if !bytes.Equal(canonical, f.Name) {
+			b.Write(f.Name)
+		}
 		b.Write(f.Value)
 	}
 	s := b.String()
 	fields := make(vars.HeaderList, len(head.Headers))
 	values := make([]string, len(head.Headers))
 	out := req.w.Header()
+	orderer, _ := req.w.(FieldOrderer)
+	order := req.order[:0]
 	chunked := head.Framing == h1.ChunkedBody
 	off := 0
 	for i, f := range head.Headers {
 		name := s[off : off+len(f.Name)]
 		off += len(f.Name)
+		sent := name
+		if name != string(f.Name) { // compared without allocating
+			sent = s[off : off+len(f.Name)]
+			off += len(f.Name)
+		}
 		value := s[off : off+len(f.Value)]
 		off += len(f.Value)
 		fields[i] = vars.Field{Name: name, Value: value}
@@ -78,12 +109,21 @@ func (h *Handler) copyHeader(req *request) {
 		if len(h.redirects) > 0 && (name == "Location" || name == "Refresh") {
 			value = rewriteRedirect(h.redirects, name, value, req.st)
 		}
+		index := 0
 		if prev, ok := out[name]; ok {
+			index = len(prev)
 			out[name] = append(prev[:len(prev):len(prev)], value)
-			continue
+		} else {
+			values[i] = value
+			out[name] = values[i : i+1 : i+1]
 		}
-		values[i] = value
-		out[name] = values[i : i+1 : i+1]
+		if orderer != nil {
+			order = append(order, FieldPos{Name: sent, Key: name, Index: index})
+		}
+	}
+	req.order = order
+	if orderer != nil {
+		orderer.SetFieldOrder(order)
 	}
 	req.st.UpstreamHeader = fields
 }

@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"fulcrum/internal/proxy"
+)
+
+// TestAppendFieldsOrder: nginx's front fields first, then the fields in the
+// order and spelling the handler gave (the upstream's), each value once, then
+// the rest sorted; values that would break the head never go out.
+func TestAppendFieldsOrder(t *testing.T) {
+	tests := []struct {
+		name   string
+		header http.Header
+		order  []proxy.FieldPos
+		want   []string
+	}{
+		{
+			name:   "no order: front fields, then sorted",
+			header: http.Header{"X-B": {"b"}, "Content-Length": {"2"}, "Server": {"s"}, "A": {"a"}, "Connection": {"keep-alive"}, "Content-Type": {"t"}},
+			want:   []string{"Server: s", "Content-Type: t", "Content-Length: 2", "Connection: keep-alive", "A: a", "X-B: b"},
+		},
+		{
+			name:   "upstream order with a repeated field between others",
+			header: http.Header{"Set-Cookie": {"a=1", "b=2"}, "X-Zeta": {"z"}, "Etag": {`"e"`}, "X-Added": {"yes"}, "Server": {"s"}},
+			order: []proxy.FieldPos{
+				{Name: "X-Zeta", Key: "X-Zeta"}, {Name: "Set-Cookie", Key: "Set-Cookie"},
+				{Name: "ETag", Key: "Etag"}, {Name: "set-cookie", Key: "Set-Cookie", Index: 1},
+			},
+			want: []string{"Server: s", "X-Zeta: z", "Set-Cookie: a=1", `ETag: "e"`, "set-cookie: b=2", "X-Added: yes"},
+		},
+		{
+			name:   "a value added after the upstream's goes after the ordered ones",
+			header: http.Header{"Cache-Control": {"no-store", "private"}, "X-A": {"1"}},
+			order:  []proxy.FieldPos{{Name: "cache-control", Key: "Cache-Control"}, {Name: "X-A", Key: "X-A"}},
+			want:   []string{"cache-control: no-store", "X-A: 1", "Cache-Control: private"},
+		},
+		{
+			name:   "out-of-step, out-of-range and misspelt positions are ignored",
+			header: http.Header{"X-A": {"1", "2"}, "X-B": {"b"}},
+			order: []proxy.FieldPos{
+				{Name: "X-A", Key: "X-A", Index: 1}, {Name: "X-B", Key: "X-B", Index: 3},
+				{Name: "X-Other", Key: "X-B"}, {Name: "X-Gone", Key: "X-Gone"},
+			},
+			want: []string{"X-A: 1", "X-A: 2", "X-B: b"},
+		},
+		{
+			name:   "front fields are not moved by the order",
+			header: http.Header{"Content-Type": {"t"}, "X-A": {"1"}},
+			order:  []proxy.FieldPos{{Name: "X-A", Key: "X-A"}, {Name: "content-type", Key: "Content-Type"}},
+			want:   []string{"Content-Type: t", "X-A: 1"},
+		},
+		{
+			name:   "a value with CR or LF is dropped, in order or not",
+			header: http.Header{"X-A": {"ok", "bad\r\nInjected: 1"}, "X-B": {"x\ny"}},
+			order:  []proxy.FieldPos{{Name: "X-A", Key: "X-A"}, {Name: "X-A", Key: "X-A", Index: 1}},
+			want:   []string{"X-A: ok"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &respWriter{header: tt.header}
+			w.SetFieldOrder(tt.order)
+			got := strings.Split(strings.TrimSuffix(string(w.appendFields(nil, false)), "\r\n"), "\r\n")
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("fields\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}

@@ -361,7 +361,7 @@ func (w *recorder) WriteHeader(code int) {
 	w.st.Status = code
 	h := w.ResponseWriter.Header()
 	if _, passed := h["Server"]; !passed { // proxy_pass_header Server keeps the upstream's
-		h.Set("Server", w.server)
+		h["Server"] = serverField(w.server)
 	}
 	w.st.SentHeader = vars.HeaderMap(h)
 	if w.closeAfter || w.closeUnlessUpgraded && code != http.StatusSwitchingProtocols {

@@ -354,3 +354,23 @@ func serverHeader(set *config.Settings) string {
 	}
 	return "fulcrum"
 }
+
+// The Server field's values as header map entries, made once: every response
+// shares them, which is safe because nobody changes a header value in place
+// (appending to a one-element slice copies it).
+var (
+	serverTokensOn  = []string{"fulcrum/" + Version}
+	serverTokensOff = []string{"fulcrum"}
+)
+
+// serverField returns the shared map entry for the Server value v (from
+// serverHeader), or a new one for any other value.
+func serverField(v string) []string {
+	switch v {
+	case serverTokensOn[0]:
+		return serverTokensOn
+	case serverTokensOff[0]:
+		return serverTokensOff
+	}
+	return []string{v}
+}

@@ -73,6 +73,17 @@ type request struct {
 
 var requests = sync.Pool{New: func() any { return new(request) }}
 
+// release clears req, keeping its buffers, and puts it back in the pool. The
+// struct is cleared in place: a composite literal would be built on the stack
+// first, and this frame is on every request's stack.
+func (req *request) release() {
+	head, method, order := req.out.head[:0], req.out.method[:0], req.order[:0]
+	clear(req.order) // the strings may go
+	*req = request{}
+	req.out.head, req.out.method, req.order = head, method, order
+	requests.Put(req)
+}
+
 // Target is an upstream block ready to take requests: its pool, balancing and
 // connection pool.
 type Target struct {
@@ -93,16 +104,8 @@ type DynamicTarget func(st *vars.State) (t Target, uri string, hasURI bool, err 
 // and the location's captures; ServeHTTP records the attempts and the status.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
 	req := requests.Get().(*request)
-	head, method, order := req.out.head[:0], req.out.method[:0], req.order[:0] // buffers kept across uses
-	*req = request{h: h, st: st, in: r, w: w, start: h.now(), target: h.target, order: order}
-	req.out.head, req.out.method = head, method
-	defer func() {
-		head, method, order := req.out.head[:0], req.out.method[:0], req.order[:0]
-		clear(req.order) // the strings may go
-		*req = request{order: order}
-		req.out.head, req.out.method = head, method
-		requests.Put(req)
-	}()
+	req.h, req.st, req.in, req.w, req.start, req.target = h, st, r, w, h.now(), h.target
+	defer req.release()
 	if h.dynamic != nil {
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {

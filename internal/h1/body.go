@@ -202,6 +202,18 @@ func (b *Body) Trailers() Headers {
 	return nil
 }
 
+// Remaining returns how many bytes of a length-delimited body are left to
+// read, or -1 for other framings (unknown until their end).
+func (b *Body) Remaining() int64 {
+	if b.framing == LengthBody {
+		return b.length.left
+	}
+	if b.framing == NoBody {
+		return 0
+	}
+	return -1
+}
+
 // Done reports whether the body has been read completely and without error,
 // which a keep-alive connection needs before its next message. For an
 // upstream connection also check that br holds no further bytes: a backend

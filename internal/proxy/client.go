@@ -506,6 +506,24 @@ func (b *upstreamResponse) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// writeBuffered writes the rest of a length-delimited body to w straight
+// from the connection's read buffer, when all of it is already there (a
+// small response arrives with its head): no read, no copy buffer. ok is
+// false, and nothing written, when the body is not all buffered.
+func (b *upstreamResponse) writeBuffered(w io.Writer) (n int64, ok bool, err error) {
+	left := b.body.Remaining()
+	if left < 0 || left > int64(b.pc.br.Buffered()) {
+		return 0, false, nil
+	}
+	n, err = b.body.WriteTo(w) // reads nothing from the socket: it is all buffered
+	if err != nil {
+		b.failed = true // the client's write failed (the body itself was there)
+		return n, true, err
+	}
+	b.done = true
+	return n, true, nil
+}
+
 // Close ends the exchange: the connection is reused only after a complete body
 // with nothing left over and no close requested. It releases the head.
 func (b *upstreamResponse) Close() error {

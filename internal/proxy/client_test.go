@@ -398,3 +398,72 @@ func TestCloseGivesTheReadBufferBack(t *testing.T) {
 		t.Error("a second close reported no error (net.ErrClosed expected)")
 	}
 }
+
+// TestWriteBuffered: a length-delimited body that came whole with its head
+// is written straight from the read buffer and the connection goes back to
+// the pool; a body still on its way, or one without a length, is left to the
+// usual copy.
+func TestWriteBuffered(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer []string // written one after another, 100 ms apart
+		wantOK bool
+		want   string // body written by writeBuffered when ok
+	}{
+		{"whole body with the head", []string{"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"}, true, "hello"},
+		{"empty body", []string{"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"}, true, ""},
+		{"body still coming", []string{"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhe", "llo"}, false, ""},
+		{"chunked", []string{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"}, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := rawBackend(t, func(c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				for i, part := range tt.answer {
+					if i > 0 {
+						time.Sleep(100 * time.Millisecond)
+					}
+					io.WriteString(c, part)
+				}
+				io.Copy(io.Discard, br) // keep the connection open
+			})
+			pool := newConnPool(PoolOptions{})
+			ctx := context.Background()
+			pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := &outgoing{head: []byte("GET / HTTP/1.1\r\nHost: x\r\n"), method: []byte("GET")}
+			var resp upstreamResponse
+			if _, err := pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: 5 * time.Second}, &resp); err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			n, ok, err := resp.writeBuffered(&got)
+			if ok != tt.wantOK || err != nil {
+				t.Fatalf("writeBuffered: ok %v err %v, want ok %v", ok, err, tt.wantOK)
+			}
+			if !ok {
+				if got.Len() != 0 || n != 0 {
+					t.Fatalf("wrote %q without taking the body", got.String())
+				}
+				body, err := io.ReadAll(&resp) // the usual copy still gets all of it
+				if err != nil || string(body) != "hello" {
+					t.Fatalf("then read %q, %v; want hello", body, err)
+				}
+			} else if got.String() != tt.want || n != int64(len(tt.want)) {
+				t.Fatalf("wrote %q (%d), want %q", got.String(), n, tt.want)
+			}
+			resp.Close()
+			pool.mu.Lock()
+			idle := len(pool.idle[connKey{"tcp", addr}])
+			pool.mu.Unlock()
+			if idle != 1 {
+				t.Errorf("%d idle connections after a complete body, want 1 (reused)", idle)
+			}
+		})
+	}
+}

@@ -163,6 +163,13 @@ func (h *Handler) copyBody(req *request) error {
 	if flush {
 		flusher, _ = w.(http.Flusher)
 	}
+	if n, ok, err := resp.writeBuffered(w); ok {
+		req.cur.n += n
+		if err == nil && flusher != nil {
+			flusher.Flush()
+		}
+		return err
+	}
 	bp := h.buffers.Get()
 	defer h.buffers.Put(bp)
 	buf := *bp

@@ -333,13 +333,7 @@ func (cc *clientConn) buildRequest() *http.Request {
 	a := cc.arena[:0]
 	a = append(a, req.Target...)
 	a = append(a, req.Host...)
-	for _, f := range req.Headers {
-		a = h1.AppendCanonical(a, f.Name)
-		if !bytes.Equal(a[len(a)-len(f.Name):], f.Name) {
-			a = append(a, f.Name...) // the name as sent, for Fields
-		}
-		a = append(a, f.Value...)
-	}
+	a = req.Headers.AppendText(a)
 	s := string(a)
 	cc.arena = a[:0]
 
@@ -354,15 +348,8 @@ func (cc *clientConn) buildRequest() *http.Request {
 	}
 	off := len(req.Target) + len(req.Host)
 	for _, f := range req.Headers {
-		name := s[off : off+len(f.Name)]
-		off += len(f.Name)
-		sent := name
-		if name != string(f.Name) { // compared without allocating
-			sent = s[off : off+len(f.Name)]
-			off += len(f.Name)
-		}
-		value := s[off : off+len(f.Value)]
-		off += len(f.Value)
+		var name, sent, value string
+		name, sent, value, off = h1.FieldText(s, off, f)
 		fields = append(fields, vars.Field{Name: sent, Value: value})
 		if prev, ok := cc.header[name]; ok {
 			cc.header[name] = append(prev[:len(prev):len(prev)], value)

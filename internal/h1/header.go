@@ -203,5 +203,35 @@ func AppendCanonical(dst, name []byte) []byte {
 	return dst
 }
 
+// AppendText appends the text of every field for FieldText to read back: its
+// name in canonical form, the name as received when that differs, and its
+// value. Callers that must keep a head's fields past its buffer copy them
+// into one string this way, one allocation for all of them.
+func (hs Headers) AppendText(b []byte) []byte {
+	for _, f := range hs {
+		b = AppendCanonical(b, f.Name)
+		if !bytes.Equal(b[len(b)-len(f.Name):], f.Name) {
+			b = append(b, f.Name...)
+		}
+		b = append(b, f.Value...)
+	}
+	return b
+}
+
+// FieldText reads back, from s at off, the text AppendText wrote for field f:
+// the canonical name, the name as received (the same string when they are
+// equal) and the value, and the offset of the next field's text.
+func FieldText(s string, off int, f Header) (canonical, received, value string, next int) {
+	canonical = s[off : off+len(f.Name)]
+	off += len(f.Name)
+	received = canonical
+	if canonical != string(f.Name) { // compared without allocating
+		received = s[off : off+len(f.Name)]
+		off += len(f.Name)
+	}
+	value = s[off : off+len(f.Value)]
+	return canonical, received, value, off + len(f.Value)
+}
+
 // EqualFold reports whether the field name b is s, ignoring ASCII case.
 func EqualFold(b []byte, s string) bool { return equalFold(b, s) }

@@ -151,3 +151,32 @@ func TestAppendCanonical(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldTextRoundTrip: what AppendText writes, FieldText reads back field
+// by field: canonical name, name as received, value.
+func TestFieldTextRoundTrip(t *testing.T) {
+	hs := Headers{
+		{Name: []byte("Content-Type"), Value: []byte("text/plain")},
+		{Name: []byte("x-request-id"), Value: []byte("abc")},
+		{Name: []byte("ETag"), Value: []byte(`"e"`)},
+		{Name: []byte("X-Empty"), Value: []byte("")},
+	}
+	want := [][3]string{
+		{"Content-Type", "Content-Type", "text/plain"},
+		{"X-Request-Id", "x-request-id", "abc"},
+		{"Etag", "ETag", `"e"`},
+		{"X-Empty", "X-Empty", ""},
+	}
+	s := string(hs.AppendText([]byte("prefix")))
+	off := len("prefix")
+	for i, f := range hs {
+		var c, r, v string
+		c, r, v, off = FieldText(s, off, f)
+		if got := [3]string{c, r, v}; got != want[i] {
+			t.Errorf("field %d: %q, want %q", i, got, want[i])
+		}
+	}
+	if off != len(s) {
+		t.Errorf("read %d of %d bytes", off, len(s))
+	}
+}

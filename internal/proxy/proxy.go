@@ -69,6 +69,7 @@ type request struct {
 	// order is the upstream's field order for the client's response, kept
 	// across uses (FieldOrderer copies it).
 	order []FieldPos
+	arena []byte // the upstream fields' text before it becomes a string, reused
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}
@@ -77,10 +78,10 @@ var requests = sync.Pool{New: func() any { return new(request) }}
 // struct is cleared in place: a composite literal would be built on the stack
 // first, and this frame is on every request's stack.
 func (req *request) release() {
-	head, method, order := req.out.head[:0], req.out.method[:0], req.order[:0]
+	head, method, order, arena := req.out.head[:0], req.out.method[:0], req.order[:0], req.arena[:0]
 	clear(req.order) // the strings may go
 	*req = request{}
-	req.out.head, req.out.method, req.order = head, method, order
+	req.out.head, req.out.method, req.order, req.arena = head, method, order, arena
 	requests.Put(req)
 }
 

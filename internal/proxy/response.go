@@ -66,25 +66,10 @@ type FieldOrderer interface {
 // the upstream's order and spelling.
 func (h *Handler) copyHeader(req *request) {
 	head := &req.resp.head
-	// One string for every name (canonical, then as sent when that
-	// differs) and value, built in place: a Builder's String does not copy,
-	// so the text costs one allocation.
-	size := 0
-	for _, f := range head.Headers {
-		size += 2*len(f.Name) + len(f.Value)
-	}
-	var b strings.Builder
-	b.Grow(size)
-	var name [64]byte // long enough for any common field name; longer ones allocate
-	for _, f := range head.Headers {
-		canonical := h1.AppendCanonical(name[:0], f.Name)
-		b.Write(canonical)
-		if !bytes.Equal(canonical, f.Name) {
-			b.Write(f.Name)
-		}
-		b.Write(f.Value)
-	}
-	s := b.String()
+	// One string for every field's text (h1.Headers.AppendText), built in the
+	// request's reused arena: one allocation for all of them.
+	req.arena = head.Headers.AppendText(req.arena[:0])
+	s := string(req.arena)
 	fields := make(vars.HeaderList, len(head.Headers))
 	values := make([]string, len(head.Headers))
 	out := req.w.Header()
@@ -93,15 +78,8 @@ func (h *Handler) copyHeader(req *request) {
 	chunked := head.Framing == h1.ChunkedBody
 	off := 0
 	for i, f := range head.Headers {
-		name := s[off : off+len(f.Name)]
-		off += len(f.Name)
-		sent := name
-		if name != string(f.Name) { // compared without allocating
-			sent = s[off : off+len(f.Name)]
-			off += len(f.Name)
-		}
-		value := s[off : off+len(f.Value)]
-		off += len(f.Value)
+		var name, sent, value string
+		name, sent, value, off = h1.FieldText(s, off, f)
 		fields[i] = vars.Field{Name: name, Value: value}
 		if h.hide[name] || !h.passed(req, head, f.Name, chunked) {
 			continue

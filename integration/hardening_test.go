@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // recorder is a raw TCP backend that records every request it parses (leniently,
@@ -399,23 +401,19 @@ var _ = bytes.NewReader
 // fields fulcrum removes are found whatever their case.
 func TestClientFieldsForwardedInOrderAsSent(t *testing.T) {
 	heads := make(chan string, 1)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
+	report := func(head string) { // the first request's; later ones are not waited for
+		select {
+		case heads <- head:
+		default:
 		}
-		defer c.Close()
+	}
+	backend := testutil.RawBackend(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		var head strings.Builder
 		for {
 			line, err := br.ReadString('\n')
 			if err != nil {
-				heads <- "read error: " + err.Error()
+				report("read error: " + err.Error())
 				return
 			}
 			if line == "\r\n" {
@@ -423,10 +421,10 @@ func TestClientFieldsForwardedInOrderAsSent(t *testing.T) {
 			}
 			head.WriteString(line)
 		}
-		heads <- head.String()
+		report(head.String())
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-	}()
-	in := startFulcrum(t, hardeningConfig(ln.Addr().String()), 1)
+	})
+	in := startFulcrum(t, hardeningConfig(backend), 1)
 	raw := "GET /x HTTP/1.1\r\nHost: a\r\nx-lower: 1\r\nX-B: 2\r\nx-lower: 3\r\n" +
 		"connection: x-secret\r\nx-secret: s\r\nproxy-connection: keep-alive\r\nx-real-ip: 6.6.6.6\r\n" +
 		"ACCEPT: */*\r\nZ-Last: z\r\nA-First: a\r\n\r\n"
@@ -475,29 +473,15 @@ func TestClientFieldsForwardedInOrderAsSent(t *testing.T) {
 // last. The expected head is what nginx 1.22 sent for the same upstream
 // answer and configuration (its Server value aside).
 func TestUpstreamFieldsPassedInOrderAsSent(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 302 Found\r\nX-Zeta: 1\r\nSet-Cookie: a=1\r\n"+
-					"Location: http://x.test/next\r\nETag: \"e\"\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n"+
-					"content-type: text/plain\r\nX-Alpha: 2\r\nSet-Cookie: b=2\r\nCache-Control: no-store\r\n"+
-					"Content-Length: 2\r\n\r\nok")
-			}()
+	backend := testutil.RawBackend(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
 		}
-	}()
+		io.WriteString(c, "HTTP/1.1 302 Found\r\nX-Zeta: 1\r\nSet-Cookie: a=1\r\n"+
+			"Location: http://x.test/next\r\nETag: \"e\"\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n"+
+			"content-type: text/plain\r\nX-Alpha: 2\r\nSet-Cookie: b=2\r\nCache-Control: no-store\r\n"+
+			"Content-Length: 2\r\n\r\nok")
+	})
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}
 http {
@@ -508,7 +492,7 @@ http {
             proxy_pass http://%s;
         }
     }
-}`, ln.Addr().String()), 1)
+}`, backend), 1)
 	c, err := net.DialTimeout("tcp", in.listening()[0], 5*time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ var allowedImports = map[string][]string{
 	"errpage":   {},
 	"upstream":  {},
 	"demo":      {},
+	"testutil":  {}, // imported by tests only
 	"errlog":    {"config"},
 	"router":    {"config"},
 	"static":    {"config"},

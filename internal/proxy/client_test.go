@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 func TestAliveDetectsClosedIdleConnections(t *testing.T) {
@@ -191,29 +193,6 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 	}
 }
 
-// rawBackend accepts connections on loopback and hands each to serve.
-func rawBackend(t *testing.T, serve func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 // TestExchangeWritesWholeRequests: whatever part of a request sendThenAwait
 // writes (all of it, a head with a small body, or a part when the socket
 // buffer is full), the server gets every byte of head and body, once.
@@ -236,7 +215,7 @@ func TestExchangeWritesWholeRequests(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			type got struct{ head, body, extra int }
 			received := make(chan got, 1)
-			addr := rawBackend(t, func(c net.Conn) {
+			addr := testutil.RawBackend(t, func(c net.Conn) {
 				time.Sleep(50 * time.Millisecond) // let a small socket buffer fill
 				br := bufio.NewReaderSize(c, 64<<10)
 				var g got
@@ -326,7 +305,7 @@ func TestExchangeWaitEnds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := make(chan string, 1)
-			addr := rawBackend(t, func(c net.Conn) {
+			addr := testutil.RawBackend(t, func(c net.Conn) {
 				req, err := http.ReadRequest(bufio.NewReader(c))
 				if err == nil {
 					got <- req.URL.Path
@@ -379,7 +358,7 @@ func TestExchangeWaitEnds(t *testing.T) {
 // TestCloseGivesTheReadBufferBack: a closed upstream connection's read
 // buffer goes back for the next connection, once, whatever closes it twice.
 func TestCloseGivesTheReadBufferBack(t *testing.T) {
-	addr := rawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	addr := testutil.RawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	pool := newConnPool(PoolOptions{})
 	pc, _, err := pool.get(context.Background(), "tcp", addr, time.Second, true)
 	if err != nil {
@@ -417,7 +396,7 @@ func TestWriteBuffered(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			addr := rawBackend(t, func(c net.Conn) {
+			addr := testutil.RawBackend(t, func(c net.Conn) {
 				br := bufio.NewReader(c)
 				if _, err := http.ReadRequest(br); err != nil {
 					return

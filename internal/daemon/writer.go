@@ -31,8 +31,9 @@ type respWriter struct {
 	header http.Header
 	keys   []string // header names being written, reused
 	// order is the handler's field order and spelling (SetFieldOrder: the
-	// proxy's, from the upstream), for this response; written tracks how
-	// many of each key's values went out in that order. Both are reused.
+	// proxy's, from the upstream), for this response; inOrder counts, while
+	// the head is written, how many of each key's values went out in that
+	// order. Both are reused.
 	order   []proxy.FieldPos
 	inOrder []keyCount
 

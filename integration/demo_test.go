@@ -1,34 +1,16 @@
 package integration
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for a process's output and the test.
-type syncBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // freePorts returns n distinct loopback TCP ports nobody listens on.
 func freePorts(t *testing.T, n int) []int {
@@ -48,7 +30,7 @@ func freePorts(t *testing.T, n int) []int {
 type demoRun struct {
 	cmd            *exec.Cmd
 	stdin          io.WriteCloser
-	stdout, stderr *syncBuffer
+	stdout, stderr *testutil.SyncBuffer
 	exited         chan struct{}
 	port, b1, b2   int
 }
@@ -58,7 +40,7 @@ type demoRun struct {
 func startDemo(t *testing.T) *demoRun {
 	t.Helper()
 	ports := freePorts(t, 3)
-	d := &demoRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{}),
+	d := &demoRun{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, exited: make(chan struct{}),
 		port: ports[0], b1: ports[1], b2: ports[2]}
 	d.cmd = exec.Command(fulcrumBin, "demo", "-port", fmt.Sprint(d.port), "-b1", fmt.Sprint(d.b1), "-b2", fmt.Sprint(d.b2))
 	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr

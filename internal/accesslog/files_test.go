@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"fulcrum/internal/testutil"
 	"fulcrum/internal/vars"
 )
 
@@ -359,7 +360,7 @@ func TestRunFlushes(t *testing.T) {
 // TestStdout checks the stdout and stderr paths: buffered like files, written
 // on Close, never closed.
 func TestStdout(t *testing.T) {
-	var out, errOut lockedBuffer
+	var out, errOut testutil.SyncBuffer
 	files := NewFiles(FilesOptions{Stdout: &out, Stderr: &errOut})
 	lg := mustLogger(t, NewLogs(files, &vars.Compiler{}),
 		at(StdoutPath, "O", Params{}), at(StderrPath, "E", buffer(0)))

@@ -33,25 +33,6 @@ func (c *clock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
-// lockedBuffer is a concurrency-safe writer standing in for stdout.
-type lockedBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf []byte
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	w.buf = append(w.buf, p...)
-	w.mu.Unlock()
-	return len(p), nil
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.buf)
-}
-
 func fixedCompiler(now time.Time) *vars.Compiler {
 	return &vars.Compiler{Now: func() time.Time { return now }}
 }

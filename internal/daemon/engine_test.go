@@ -8,47 +8,29 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/testutil"
 )
 
 // These tests drive the engine (httpServer, clientConn, respWriter) over real
 // loopback sockets with a raw client, so what is checked is the exact bytes a
 // client gets: framing, connection handling, shutdown and abort detection.
 
-// lockedBuffer collects the error log; the server writes from its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // testServer serves handler on a loopback port until the test ends.
 type testServer struct {
 	srv  *httpServer
 	addr string
-	log  *lockedBuffer
+	log  *testutil.SyncBuffer
 	done chan struct{}
 }
 
 func startEngine(t testing.TB, lim limits, handler http.HandlerFunc) *testServer {
 	t.Helper()
-	logBuf := &lockedBuffer{}
+	logBuf := &testutil.SyncBuffer{}
 	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Info}}, Stderr: logBuf})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package errlog
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,32 +13,15 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/testutil"
 )
 
 // fixedNow is the injected clock: 2026/11/25 01:24:22 in UTC.
 func fixedNow() time.Time { return time.Date(2026, 11, 25, 1, 24, 22, 0, time.UTC) }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes a Logger makes.
-type syncBuffer struct {
-	mu  sync.Mutex // guards b
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
-func newLogger(t *testing.T, targets ...Target) (*Logger, *syncBuffer) {
+func newLogger(t *testing.T, targets ...Target) (*Logger, *testutil.SyncBuffer) {
 	t.Helper()
-	stderr := &syncBuffer{}
+	stderr := &testutil.SyncBuffer{}
 	l, err := New(Options{Targets: targets, PID: 1234, Now: fixedNow, Stderr: stderr})
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +74,7 @@ func TestLineFormat(t *testing.T) {
 }
 
 func TestDefaultsUseProcessIDAndLocalTime(t *testing.T) {
-	stderr := &syncBuffer{}
+	stderr := &testutil.SyncBuffer{}
 	l, err := New(Options{Targets: []Target{{Path: StderrPath, Level: Info}}, Stderr: stderr})
 	if err != nil {
 		t.Fatal(err)

@@ -29,3 +29,25 @@ func TestRawBackend(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncBuffer: writes from several goroutines all land, and String reads
+// while they go on (run with -race).
+func TestSyncBuffer(t *testing.T) {
+	var b SyncBuffer
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			for range 100 {
+				b.Write([]byte("x"))
+			}
+			done <- struct{}{}
+		}()
+	}
+	for range 4 {
+		_ = b.String()
+		<-done
+	}
+	if got := len(b.String()); got != 400 {
+		t.Errorf("%d bytes, want 400", got)
+	}
+}

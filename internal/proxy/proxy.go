@@ -80,6 +80,9 @@ var requests = sync.Pool{New: func() any { return new(request) }}
 func (req *request) release() {
 	head, method, order, arena := req.out.head[:0], req.out.method[:0], req.order[:0], req.arena[:0]
 	clear(req.order) // the strings may go
+	if cap(arena) > maxKeptHead {
+		arena = nil // an unusually long upstream head (up to 64 KiB): not kept in the pool
+	}
 	*req = request{}
 	req.out.head, req.out.method, req.order, req.arena = head, method, order, arena
 	requests.Put(req)

@@ -1,11 +1,17 @@
 package integration
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -337,4 +343,82 @@ func awaitSignals(t *testing.T, in *instance) {
 func fileContains(path, s string) bool {
 	b, err := os.ReadFile(path)
 	return err == nil && strings.Contains(string(b), s)
+}
+
+// TestAccessLogRequestTime checks $request_time as nginx keeps it: from the
+// first byte of the request (so a head that comes slowly counts) to the end
+// of the response (so a slow upstream counts), and per request, not per
+// connection (a keep-alive pause before a request does not count).
+func TestAccessLogRequestTime(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		_, _ = io.WriteString(w, "slow")
+	}))
+	t.Cleanup(slow.Close)
+	in := startFulcrum(t, `
+events {}
+http {
+    log_format timing '$request_uri $request_time $upstream_response_time';
+    access_log %DIR%/access.log timing flush=50ms;
+    server {
+        listen 127.0.0.1:0;
+        location /slow { proxy_pass http://`+strings.TrimPrefix(slow.URL, "http://")+`; }
+        location / { return 200 "fast"; }
+    }
+}`, 1)
+	c, err := net.Dial("tcp", in.listening()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	send := func(parts ...string) {
+		t.Helper()
+		for i, p := range parts {
+			if i > 0 {
+				time.Sleep(delay) // the head arrives in two pieces
+			}
+			if _, err := io.WriteString(c, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+	send("GET /slowhead HTTP/1.1\r\n", "Host: t\r\n\r\n")
+	time.Sleep(delay) // an idle keep-alive pause, not part of the next request
+	send("GET /after-pause HTTP/1.1\r\nHost: t\r\n\r\n")
+
+	lines := waitLines(t, filepath.Join(in.dir, "access.log"), 3)
+	tests := []struct {
+		uri      string
+		min, max time.Duration
+	}{
+		{"/slow", delay, 10 * delay},                      // the upstream's time is the request's
+		{"/slowhead", delay, 10 * delay},                  // from the first byte of the head
+		{"/after-pause", 0, delay - 100*time.Millisecond}, // not from the previous response
+	}
+	for i, tt := range tests {
+		f := strings.Fields(lines[i])
+		if len(f) != 3 || f[0] != tt.uri {
+			t.Fatalf("line %q, want %s and two times", lines[i], tt.uri)
+		}
+		secs, err := strconv.ParseFloat(f[1], 64)
+		got := time.Duration(secs * float64(time.Second))
+		if err != nil || got < tt.min || got > tt.max {
+			t.Errorf("%s: $request_time %q, want between %v and %v", tt.uri, f[1], tt.min, tt.max)
+		}
+	}
+	f := strings.Fields(lines[0])
+	total, err1 := strconv.ParseFloat(f[1], 64)
+	upstream, err2 := strconv.ParseFloat(f[2], 64)
+	if err1 != nil || err2 != nil || total < upstream {
+		t.Errorf("/slow: $request_time %s is not at least $upstream_response_time %s", f[1], f[2])
+	}
 }

@@ -141,7 +141,7 @@ func (cc *clientConn) serve() {
 
 // waitRequest waits for the first byte of the next request: the first request
 // within client_header_timeout of the connection's start, later ones within
-// keepalive_timeout. The rest of the head then gets client_header_timeout,
+// keepalive_timeout. The byte's arrival is the request's start ($request_time). The rest of the head then gets client_header_timeout,
 // unless it is already buffered whole (the common case: one deadline change
 // per request instead of two). A connection still idle after idleGrace gives
 // its read buffer back and waits on a one-byte read (waitIdle).
@@ -179,8 +179,9 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	if !cc.state.CompareAndSwap(connIdle, connActive) {
 		return false // Shutdown closed it
 	}
+	cc.ci.start = time.Now()
 	if !first && lim.headerTimeout > 0 && !headBuffered(cc.br) {
-		_ = cc.c.SetReadDeadline(time.Now().Add(lim.headerTimeout))
+		_ = cc.c.SetReadDeadline(cc.ci.start.Add(lim.headerTimeout))
 	}
 	return true
 }

@@ -165,6 +165,7 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Fields = ci.fields
 	st.Remote = ci.remoteAddr
 	st.Local = ci.local
+	st.Start = ci.start
 	if r.ContentLength > 0 {
 		st.Length = r.ContentLength
 	}
@@ -243,7 +244,7 @@ func keepaliveSpent(ci *connInfo, set *config.Settings) bool {
 	if n := set.KeepaliveRequests; n > 0 && ci.requests >= uint64(n) {
 		return true
 	}
-	return set.KeepaliveTime > 0 && time.Since(ci.born) >= set.KeepaliveTime
+	return set.KeepaliveTime > 0 && ci.start.Sub(ci.born) >= set.KeepaliveTime
 }
 
 // applyClientTimeouts enforces client_body_timeout between two reads of the

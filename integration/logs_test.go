@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -420,5 +421,102 @@ http {
 	upstream, err2 := strconv.ParseFloat(f[2], 64)
 	if err1 != nil || err2 != nil || total < upstream {
 		t.Errorf("/slow: $request_time %s is not at least $upstream_response_time %s", f[1], f[2])
+	}
+}
+
+// countingConn counts the bytes read from and written to a connection.
+type countingConn struct {
+	net.Conn
+	in, out int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.in += int64(n)
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.out += int64(n)
+	return n, err
+}
+
+// TestAccessLogByteCounts checks the byte-count variables against the bytes
+// that really crossed each socket, counted by the client and by a backend
+// that answers one request per connection: $request_length (request line,
+// head and body as read), $bytes_sent (the whole response) and
+// $body_bytes_sent (past the head: 0 for HEAD), $upstream_bytes_sent and
+// $upstream_bytes_received (the exchange with the server, both ways).
+func TestAccessLogByteCounts(t *testing.T) {
+	type exchange struct{ in, out int64 }
+	got := make(chan exchange, 10)
+	backend := testutil.RawBackend(t, func(c net.Conn) {
+		cc := &countingConn{Conn: c}
+		br := bufio.NewReader(cc)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, req.Body)
+		head := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Upstream: counted\r\nContent-Length: 11\r\nConnection: close\r\n\r\n"
+		if req.Method != http.MethodHead {
+			head += "from origin"
+		}
+		_, _ = io.WriteString(cc, head)
+		got <- exchange{in: cc.in, out: cc.out}
+	})
+	in := startFulcrum(t, `
+events {}
+http {
+    log_format bytes '$request_method $request_uri $request_length $bytes_sent $body_bytes_sent $upstream_bytes_sent $upstream_bytes_received';
+    access_log %DIR%/access.log bytes flush=50ms;
+    server {
+        listen 127.0.0.1:0;
+        location /up/ { proxy_pass http://`+backend+`; }
+        location /local { return 200 "local answer"; }
+    }
+}`, 1)
+	c, err := net.Dial("tcp", in.listening()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	client := &countingConn{Conn: c}
+	br := bufio.NewReader(client)
+	tests := []struct {
+		method, uri, extra, body string
+		bodyLen                  int64 // $body_bytes_sent
+		upstream                 bool
+	}{
+		{"GET", "/up/a", "", "", 11, true},
+		{"POST", "/up/b", "Content-Type: text/plain\r\nContent-Length: 10\r\n", "0123456789", 11, true},
+		{"HEAD", "/up/c", "", "", 0, true},
+		{"GET", "/local", "User-Agent: counter/1.0\r\n", "", int64(len("local answer")), false},
+	}
+	for i, tt := range tests {
+		raw := tt.method + " " + tt.uri + " HTTP/1.1\r\nHost: bytes.test\r\n" + tt.extra + "\r\n" + tt.body
+		in0, out0 := client.in, client.out
+		if _, err := io.WriteString(client, raw); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, &http.Request{Method: tt.method})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if br.Buffered() != 0 {
+			t.Fatalf("%s %s: %d bytes after the response", tt.method, tt.uri, br.Buffered())
+		}
+		want := fmt.Sprintf("%s %s %d %d %d - -", tt.method, tt.uri, client.out-out0, client.in-in0, tt.bodyLen)
+		if tt.upstream {
+			ex := <-got
+			want = fmt.Sprintf("%s %s %d %d %d %d %d", tt.method, tt.uri, client.out-out0, client.in-in0, tt.bodyLen, ex.in, ex.out)
+		}
+		lines := waitLines(t, filepath.Join(in.dir, "access.log"), i+1)
+		if lines[i] != want {
+			t.Errorf("log line %q\n          want %q", lines[i], want)
+		}
 	}
 }

@@ -281,6 +281,7 @@ func (cc *clientConn) serveRequest() bool {
 	}
 	r := cc.buildRequest()
 	cc.version, cc.closeReq = req.Version, req.Close
+	cc.ci.length = int64(req.HeadLen)
 	cc.w.reset(req.Method != nil && string(req.Method) == http.MethodHead)
 	if err := cc.body.reset(); err != nil {
 		cc.answerAndClose(http.StatusBadRequest)
@@ -521,6 +522,7 @@ func (b *reqBody) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := b.b.Read(p)
+	b.cc.ci.length += int64(n)
 	if err == io.EOF {
 		b.finished = true
 	}

@@ -29,6 +29,7 @@ type connInfo struct {
 	requests   uint64         // requests served on it so far; touched only by its goroutine
 	born       time.Time      // when it was accepted
 	start      time.Time      // when the current request's first byte was read
+	length     int64          // the current request's bytes read so far: head and body
 	local      netip.AddrPort // the address the client connected to (zero for unix sockets)
 	remote     string         // the client's address as net.Addr prints it
 	remoteAddr netip.AddrPort // the same, parsed (zero for unix sockets)

@@ -64,7 +64,25 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		peer := rule.clientAddr(st.Remote.Addr(), r.Header[rule.header])
 		st.Remote = netip.AddrPortFrom(peer, st.Remote.Port())
 	}
-	defer func() { s.access.log(rec.set, st) }()
+	// The response goes out whole before its log line, as in nginx, so the
+	// line can say what was sent; not after a panic, which must leave the
+	// response cut short (the engine closes the connection).
+	completed := false
+	defer func() {
+		if completed {
+			rec.complete()
+		}
+		rec.account(ci)
+		s.access.log(rec.set, st)
+	}()
+	s.serveFound(rec, r, st, ci, sm, hostErr)
+	completed = true
+}
+
+// serveFound serves a request whose server block is chosen: the location, its
+// checks, its handler, then whatever is left of the request body.
+func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error) {
+	srv := sm.Server
 	if hostErr != nil || !acceptableFraming(r) {
 		rec.fail(http.StatusBadRequest)
 		return
@@ -166,9 +184,7 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Remote = ci.remoteAddr
 	st.Local = ci.local
 	st.Start = ci.start
-	if r.ContentLength > 0 {
-		st.Length = r.ContentLength
-	}
+	st.Length = ci.length
 	ci.requests++
 	st.Conn, st.ConnRequests = ci.id, ci.requests
 }
@@ -346,6 +362,32 @@ type recorder struct {
 	// deadline.
 	sendTimeout time.Duration
 	ctrl        deadliner
+}
+
+// engineWriter is what the engine's response writer (respWriter) offers the
+// request path beyond http.ResponseWriter.
+type engineWriter interface {
+	finish() bool
+	sentBytes() (total, head int64)
+}
+
+// complete sends the rest of the response, when the engine's writer carries it.
+func (w *recorder) complete() {
+	if ew, ok := w.ResponseWriter.(engineWriter); ok {
+		ew.finish()
+	}
+}
+
+// account sets the byte counts the log reads: $request_length (head and body
+// bytes read so far) and, from the engine's writer, $bytes_sent and
+// $body_bytes_sent as nginx counts them (all bytes sent, and those past the
+// head: chunk framing included).
+func (w *recorder) account(ci *connInfo) {
+	w.st.Length = ci.length
+	if ew, ok := w.ResponseWriter.(engineWriter); ok {
+		total, head := ew.sentBytes()
+		w.st.BytesSent, w.st.BodyBytesSent = total, max(total-head, 0)
+	}
 }
 
 func (w *recorder) WriteHeader(code int) {

@@ -59,6 +59,15 @@ type respWriter struct {
 	// (send_timeout, by the recorder before each body write); without one,
 	// armWrite sets the listener's before the engine writes.
 	deadlineSet bool
+
+	// sent counts the response's bytes taken by the buffered writer (heads,
+	// body and its framing); headLen is the final head's share
+	// ($bytes_sent, $body_bytes_sent: sentBytes).
+	sent, headLen int64
+	// finished records that finish ran, and keep what it reported: the
+	// request path finishes the response before its log line, the engine
+	// asks again after the handler.
+	finished, keep bool
 }
 
 // maxPending is how much body fulcrum holds back to send a Content-Length
@@ -78,6 +87,7 @@ func (w *respWriter) reset(head bool) {
 	w.trailer = w.trailer[:0]
 	w.err = nil
 	w.deadlineSet = false
+	w.sent, w.headLen, w.finished, w.keep = 0, 0, false, false
 	clear(w.order) // the strings may go
 	w.order = w.order[:0]
 }
@@ -266,6 +276,7 @@ func (w *respWriter) writeHead() {
 	}
 	b = append(b, "\r\n"...)
 	w.hdrBuf = b
+	w.headLen = int64(len(b))
 	w.write(b)
 }
 
@@ -374,7 +385,27 @@ func validFieldName(name string) bool {
 // finish ends the response once the handler returned: writes what is still
 // held back (with a Content-Length), the last chunk and trailers, and
 // flushes. It reports whether the connection may carry another request.
+// Only the first call does the work; later ones report the same.
 func (w *respWriter) finish() bool {
+	if !w.finished {
+		w.finished = true
+		w.keep = w.finishOnce()
+	}
+	return w.keep
+}
+
+// sentBytes reports the response's bytes that went out to the client, and
+// how many of them were the head: what the buffered writer took, less what
+// it still holds after a failed write.
+func (w *respWriter) sentBytes() (total, head int64) {
+	total = w.sent
+	if w.err != nil && w.cc.bw != nil {
+		total -= int64(w.cc.bw.Buffered())
+	}
+	return max(total, 0), w.headLen
+}
+
+func (w *respWriter) finishOnce() bool {
 	if w.hijacked {
 		return false
 	}
@@ -427,7 +458,9 @@ func (w *respWriter) write(p []byte) {
 		return
 	}
 	w.armWrite()
-	if _, err := w.cc.writer().Write(p); err != nil {
+	n, err := w.cc.writer().Write(p)
+	w.sent += int64(n)
+	if err != nil {
 		w.fail(err)
 	}
 }

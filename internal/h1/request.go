@@ -126,6 +126,10 @@ type Request struct {
 	// underscores_in_headers is on.
 	Underscores int
 
+	// HeadLen is the head's length in bytes as received, from the request
+	// line to the empty line that ends the head ($request_length's part).
+	HeadLen int
+
 	auth  []byte   // authority of an absolute-form or authority-form target
 	hb    *headBuf // pooled storage, nil after Reset
 	slash [1]byte  // backing for Path "/" of an absolute-form target without a path
@@ -161,6 +165,7 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 	if err != nil {
 		return err
 	}
+	r.HeadLen = len(head)
 	return r.parse(head)
 }
 
@@ -176,6 +181,7 @@ func ParseRequest(b []byte, r *Request, lim Limits) (int, error) {
 		return end, err
 	}
 	r.hb = getHeadBuf()
+	r.HeadLen = end - start
 	return end, r.parse(b[start:end])
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // reqView is a comparable summary of a parsed Request.
@@ -517,5 +518,41 @@ func TestAppendHeadRoundTrip(t *testing.T) {
 	want := "GET http://h:1/p?q HTTP/1.1\r\nHost: h:1\r\nX: y\r\n\r\n"
 	if got != want {
 		t.Fatalf("AppendHead:\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestRequestHeadLen(t *testing.T) {
+	const head = "POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n"
+	tests := []struct {
+		name string
+		raw  string // head, then a body that must not be counted
+	}{
+		{"plain", head + "abc"},
+		{"after empty lines", "\r\n\r\n" + head + "abc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			readers := map[string]io.Reader{
+				"buffered whole": strings.NewReader(tt.raw),
+				"byte by byte":   iotest.OneByteReader(strings.NewReader(tt.raw)),
+			}
+			for how, src := range readers {
+				var r Request
+				if err := ReadRequest(bufio.NewReaderSize(src, 16), &r, Limits{}); err != nil {
+					t.Fatalf("%s: %v", how, err)
+				}
+				if r.HeadLen != len(head) {
+					t.Errorf("%s: ReadRequest HeadLen %d, want %d", how, r.HeadLen, len(head))
+				}
+				r.Reset()
+			}
+			var r Request
+			if _, err := ParseRequest([]byte(tt.raw), &r, Limits{}); err != nil {
+				t.Fatal(err)
+			}
+			if r.HeadLen != len(head) {
+				t.Errorf("ParseRequest HeadLen %d, want %d", r.HeadLen, len(head))
+			}
+		})
 	}
 }

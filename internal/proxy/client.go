@@ -60,6 +60,20 @@ type poolConn struct {
 	sent    int
 	sendErr error
 	awaitFn func(fd uintptr) bool
+
+	// in and out count the bytes read from and written to the socket in the
+	// current exchange ($upstream_bytes_received, $upstream_bytes_sent).
+	in, out int64
+}
+
+// connReader is what a pooled connection's read buffer reads from: the
+// socket, with the bytes counted.
+type connReader struct{ pc *poolConn }
+
+func (r connReader) Read(p []byte) (int, error) {
+	n, err := r.pc.c.Read(p)
+	r.pc.in += int64(n)
+	return n, err
 }
 
 // sendDeadline writes to the connection with proxy_send_timeout between two
@@ -75,7 +89,9 @@ func (w sendDeadline) Write(p []byte) (int, error) {
 		_ = w.pc.c.SetWriteDeadline(time.Time{})
 		w.pc.writeDeadline = false
 	}
-	return w.pc.c.Write(p)
+	n, err := w.pc.c.Write(p)
+	w.pc.out += int64(n)
+	return n, err
 }
 
 func newConnPool(o PoolOptions) *ConnPool {
@@ -129,9 +145,9 @@ func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout
 
 // newPoolConn wraps a fresh connection with its buffers.
 func newPoolConn(c net.Conn, key connKey, born time.Time) *poolConn {
-	br := upstreamReaders.Get().(*bufio.Reader)
-	br.Reset(c)
-	pc := &poolConn{c: c, br: br, key: key, born: born}
+	pc := &poolConn{c: c, key: key, born: born}
+	pc.br = upstreamReaders.Get().(*bufio.Reader)
+	pc.br.Reset(connReader{pc})
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
 	}
@@ -261,9 +277,11 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		stop()
 		pc.close()
 		resp.head.Reset()
+		resp.in, resp.out = pc.in, pc.out
 		return wrote, e
 	}
 	pc.requests++
+	pc.in, pc.out = 0, 0
 	pc.sendTimeout = t.send
 	if err := ctx.Err(); err != nil {
 		return fail(err)
@@ -290,7 +308,9 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 			return fail(err)
 		}
 		var err error
-		if sent, err = pc.sendThenAwait(msg); err != nil {
+		sent, err = pc.sendThenAwait(msg)
+		pc.out += int64(sent)
+		if err != nil {
 			if sent == 0 && reused && isConnReset(err) {
 				return fail(errStale)
 			}
@@ -476,11 +496,14 @@ type upstreamResponse struct {
 	ctx         context.Context // the client's request: when it ends, reads stop
 	stop        func() bool
 	readTimeout time.Duration
-	reads       int  // body reads so far
-	close       bool // the response said the connection ends with it
-	upgraded    bool
-	done        bool
-	failed      bool
+	// in and out are the exchange's bytes from and to the server, set when
+	// it ends (Close, or a failed exchange).
+	in, out  int64
+	reads    int  // body reads so far
+	close    bool // the response said the connection ends with it
+	upgraded bool
+	done     bool
+	failed   bool
 }
 
 // Read reads the body with proxy_read_timeout between two reads. The first
@@ -534,6 +557,7 @@ func (b *upstreamResponse) Close() error {
 	pc := b.pc
 	b.pc = nil
 	b.head.Reset()
+	b.in, b.out = pc.in, pc.out
 	if !b.upgraded && b.done && !b.failed && !b.close && pc.br.Buffered() == 0 {
 		b.pool.put(pc)
 		return nil

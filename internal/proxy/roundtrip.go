@@ -84,6 +84,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
 	ctx := req.in.Context()
 	t := exchangeTimeouts{connect: h.set.ProxyConnectTimeout, send: h.set.ProxySendTimeout, read: h.set.ProxyReadTimeout}
 	pool := req.target.Transport
+	req.resp.in, req.resp.out = 0, 0
 	var err error
 	// A reused connection the server had already closed is tried again once on
 	// a fresh one, without counting a failure, when the body can be sent again.
@@ -104,6 +105,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
 	}
 	if err != nil {
 		a.ResponseTime = h.now().Sub(start)
+		a.BytesReceived, a.BytesSent = req.resp.in, req.resp.out
 		return h.failed(req, srv, a, err)
 	}
 	a.HeaderTime = h.now().Sub(start)
@@ -119,6 +121,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
 			discard(&req.resp, 64<<10)
 			req.resp.Close()
 			a.ResponseTime = h.now().Sub(start)
+			a.BytesReceived, a.BytesSent = req.resp.in, req.resp.out
 			h.release(req, srv, outcome)
 			return &failure{cond: cond, status: status, sent: true}
 		}
@@ -159,6 +162,7 @@ func (h *Handler) finishAttempt(req *request) {
 	}
 	c.attempt.ResponseTime = h.now().Sub(c.start)
 	c.attempt.ResponseLength = c.n
+	c.attempt.BytesReceived, c.attempt.BytesSent = req.resp.in, req.resp.out
 	outcome := upstream.Success
 	if c.readErr || req.in.Context().Err() != nil {
 		outcome = upstream.Neutral

@@ -553,12 +553,14 @@ func (b *upstreamResponse) Close() error {
 	if b.pc == nil {
 		return nil
 	}
-	b.stop()
+	// A stop that comes too late means the client's cancellation is setting
+	// a past deadline on the connection: it must not be reused.
+	watched := b.stop()
 	pc := b.pc
 	b.pc = nil
 	b.head.Reset()
 	b.in, b.out = pc.in, pc.out
-	if !b.upgraded && b.done && !b.failed && !b.close && pc.br.Buffered() == 0 {
+	if watched && !b.upgraded && b.done && !b.failed && !b.close && pc.br.Buffered() == 0 {
 		b.pool.put(pc)
 		return nil
 	}

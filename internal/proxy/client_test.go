@@ -446,3 +446,41 @@ func TestWriteBuffered(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseAfterCancelDoesNotReuse: when the client's context ends after the
+// response was read but before Close, the cancellation is setting a past
+// deadline on the connection; Close must close it, not hand it to the next
+// request, which would fail with a timeout it never had.
+func TestCloseAfterCancelDoesNotReuse(t *testing.T) {
+	addr := testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	pool := newConnPool(PoolOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &outgoing{head: []byte("GET / HTTP/1.1\r\nHost: x\r\n"), method: []byte("GET")}
+	var resp upstreamResponse
+	if _, err := pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: 5 * time.Second}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if body, err := io.ReadAll(&resp); err != nil || string(body) != "ok" {
+		t.Fatalf("body %q, %v", body, err)
+	}
+	cancel()
+	resp.Close()
+	pool.mu.Lock()
+	idle := len(pool.idle[connKey{"tcp", addr}])
+	pool.mu.Unlock()
+	if idle != 0 {
+		t.Errorf("%d idle connections after the client's context ended, want 0", idle)
+	}
+}

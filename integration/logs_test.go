@@ -520,3 +520,84 @@ http {
 		}
 	}
 }
+
+// TestAccessLogRefusedRequests: requests the engine refuses before any
+// location sees them are logged as nginx logs them (checked against nginx
+// 1.22): in the log of the server their Host names once the head got that
+// far, else the default server's; with the request line as received, the
+// method and $uri when the request line parsed, and the bytes of the answer.
+// A connection that sends nothing is not logged.
+func TestAccessLogRefusedRequests(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    log_format refused '$status "$request" $request_method $uri $host $bytes_sent';
+    server {
+        listen 127.0.0.1:0;
+        server_name a;
+        access_log %DIR%/a.log refused flush=50ms;
+        location / { return 200 "a"; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name b;
+        access_log %DIR%/b.log refused flush=50ms;
+        location / { return 200 "b"; }
+    }
+}`, 1)
+	addr := in.listening()[0]
+	tests := []struct {
+		name string
+		raw  string
+		half bool   // half-close after sending instead of waiting for the answer
+		log  string // the file the line goes to; "" for none
+		want string // the line, %d standing for the bytes the client received
+	}{
+		{"duplicate Host", "GET /d HTTP/1.1\r\nHost: b\r\nHost: b\r\n\r\n", false, "b.log", `400 "GET /d HTTP/1.1" GET /d b %d`},
+		{"bad request line", "G@T /m HTTP/1.1\r\nHost: b\r\n\r\n", false, "a.log", `400 "G@T /m HTTP/1.1" - - a %d`},
+		{"cut short", "GET /p HTTP/1.1\r\nHost: b\r\n", true, "a.log", `400 "GET /p HTTP/1.1" GET /p a %d`},
+		{"nothing", "", true, "", ""},
+		{"unsupported expectation", "POST /e HTTP/1.1\r\nHost: b\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", false, "b.log", `417 "POST /e HTTP/1.1" POST /e b %d`},
+	}
+	counts := map[string]int{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, tt.raw); err != nil {
+				t.Fatal(err)
+			}
+			if tt.half {
+				_ = c.(*net.TCPConn).CloseWrite()
+			}
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			answer, err := io.ReadAll(c) // the engine closes after a refusal
+			if err != nil {
+				t.Fatalf("reading the answer: %v", err)
+			}
+			if tt.log == "" {
+				return
+			}
+			counts[tt.log]++
+			lines := waitLines(t, filepath.Join(in.dir, tt.log), counts[tt.log])
+			if got, want := lines[counts[tt.log]-1], fmt.Sprintf(tt.want, len(answer)); got != want {
+				t.Errorf("%s has %q, want %q", tt.log, got, want)
+			}
+		})
+	}
+	// Nothing else was logged (the silent connection included): a last good
+	// request to each server comes right after the lines above.
+	client := newClient()
+	for _, host := range []string{"a", "b"} {
+		file := host + ".log"
+		get(t, client, "http://"+addr+"/marker", "Host", host)
+		lines := waitLines(t, filepath.Join(in.dir, file), counts[file]+1)
+		want := fmt.Sprintf(`200 "GET /marker HTTP/1.1" GET /marker %s`, host)
+		if len(lines) != counts[file]+1 || !strings.HasPrefix(lines[counts[file]], want) {
+			t.Errorf("%s has %q, want %d refused lines, then %q", file, lines, counts[file], want)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
 
@@ -249,7 +250,8 @@ func (cc *clientConn) clearReadDeadline() {
 // refuse answers a head the strict reader refused with its status, and a head
 // that did not arrive whole within client_header_timeout with 408
 // (http-hardening.md), then closes. A connection that ended mid-head closes
-// quietly; so does one that sent nothing at all (waitRequest).
+// quietly, logged as a 400 as nginx logs it; one that sent nothing at all
+// (waitRequest), or only empty lines, is not logged.
 func (cc *clientConn) refuse(err error) {
 	var perr h1.Error
 	switch {
@@ -257,6 +259,8 @@ func (cc *clientConn) refuse(err error) {
 		cc.answerAndClose(perr.Status())
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		cc.answerAndClose(http.StatusRequestTimeout)
+	case err != io.EOF:
+		cc.logRefused(http.StatusBadRequest)
 	}
 }
 
@@ -269,6 +273,43 @@ func (cc *clientConn) answerAndClose(code int) {
 	w.header["Connection"] = []string{"close"}
 	errpage.Write(w, code, "fulcrum")
 	w.finish()
+	cc.logRefused(code)
+}
+
+// logRefused has the access log record a request the engine answered (or
+// dropped) itself, before any handler: nginx logs its 400s and 408s too,
+// with the request line as received and what of the request parsed.
+func (cc *clientConn) logRefused(status int) {
+	if cc.srv.refused == nil {
+		return
+	}
+	req := &cc.req
+	st := &vars.State{}
+	st.Status = status
+	line := req.RawLine()
+	st.RequestLine = string(line)
+	parsed := req
+	if req.Method == nil { // a head cut short: its request line may be whole
+		parsed = &h1.Request{}
+		_ = h1.ParseRequestLine(line, parsed)
+	}
+	if parsed.Method != nil { // the request line parsed
+		st.Method = string(parsed.Method)
+		st.RequestURI = originForm(string(parsed.Target))
+		st.Proto = parsed.Version.String()
+		if p, err := router.NormalizePath(rawPath(st.RequestURI)); err == nil {
+			st.Path = p
+		}
+		// nginx counts the head read so far once the line parsed (none
+		// for a refused line).
+		st.Length = int64(len(req.Raw()))
+	}
+	st.Remote, st.Local = cc.ci.remoteAddr, cc.ci.local
+	st.Conn, st.ConnRequests = cc.ci.id, cc.ci.requests+1
+	st.Start = cc.ci.start
+	total, head := cc.w.sentBytes()
+	st.BytesSent, st.BodyBytesSent = total, max(total-head, 0)
+	cc.srv.refused(st, string(req.Headers.Get("Host")))
 }
 
 // serveRequest runs one request through the handler and ends its response.

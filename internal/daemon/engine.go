@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/vars"
 )
 
 // httpServer serves one listener with fulcrum's own HTTP/1.1 engine (DESIGN.md,
@@ -29,6 +30,9 @@ type httpServer struct {
 	log     *errlog.Logger
 	nextID  func() uint64
 	date    *dateCache
+	// refused logs a request the engine refused before any handler (a 400,
+	// 408, 417...); host is its Host field, "" when none was read.
+	refused func(st *vars.State, host string)
 
 	shutting atomic.Bool
 	tick     atomic.Uint64 // abort checks run so far (see watchClients)

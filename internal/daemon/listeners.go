@@ -81,6 +81,9 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		handler: func(w *respWriter, r *http.Request, cc *clientConn) {
 			d.current.Load().serveHTTP(w, r, &cc.ci, key)
 		},
+		refused: func(st *vars.State, host string) {
+			d.current.Load().logRefused(st, key, host)
+		},
 		log:    d.logs.error(),
 		nextID: func() uint64 { return d.connSeq.Add(1) },
 		date:   &d.date,

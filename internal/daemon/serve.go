@@ -118,6 +118,26 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	finishBody(rec, body)
 }
 
+// logRefused writes the access log line of a request the engine refused on
+// the listener key, in the log of the server its Host names (the default
+// server without one, or with one that does not parse), as nginx does.
+func (s *snapshot) logRefused(st *vars.State, key, host string) {
+	s.life.enter()
+	defer s.life.leave()
+	l := s.byKey[key]
+	if l == nil {
+		return
+	}
+	name, err := router.NormalizeHost(host)
+	if err != nil {
+		name = ""
+	}
+	srv := l.Hosts(st.Local).Server(name).Server
+	st.Host = name
+	st.ServerName = primaryName(srv.Config)
+	s.access.log(srv.Config.Settings, st)
+}
+
 // requestScratch is the per-request state serveHTTP recycles: the variables'
 // view and the response recorder.
 type requestScratch struct {

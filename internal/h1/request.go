@@ -144,6 +144,27 @@ func (r *Request) Reset() {
 	*r = Request{}
 }
 
+// Raw returns the head bytes read into r, up to the empty line or as far as
+// reading got: after an error too, so that a refused request can be logged
+// with its request line. It is valid until Reset.
+func (r *Request) Raw() []byte {
+	if r.hb == nil {
+		return nil
+	}
+	return r.hb.b
+}
+
+// RawLine returns the first line of Raw without its line ending: the request
+// line as received, or nil when none was read.
+func (r *Request) RawLine() []byte {
+	b := r.Raw()
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return nil
+	}
+	return bytes.TrimSuffix(b[:i], []byte("\r"))
+}
+
 // ReadRequest reads one request head from br into r, replacing its contents,
 // and leaves br at the first byte of the body. It waits for the first byte
 // before taking a buffer from the pool, so an idle keep-alive connection
@@ -189,6 +210,10 @@ func ParseRequest(b []byte, r *Request, lim Limits) (int, error) {
 func (r *Request) parse(head []byte) error {
 	line, rest := cutLine(head)
 	if err := r.parseRequestLine(line); err != nil {
+		// Nothing of a refused request line is kept: Method, Target and
+		// Version are set only for a line that parsed (the fields after
+		// it may still be refused).
+		r.Method, r.Target, r.Version = nil, nil, 0
 		return err
 	}
 	hs, err := parseFields(r.hb.h, rest)
@@ -197,6 +222,18 @@ func (r *Request) parse(head []byte) error {
 		return err
 	}
 	return r.interpret()
+}
+
+// ParseRequestLine parses a request line alone (without its line ending)
+// into r's Method, Target, Version and target parts, as ReadRequest would:
+// for logging a request whose head never arrived whole. r should be
+// otherwise empty; its fields point into line.
+func ParseRequestLine(line []byte, r *Request) error {
+	if err := r.parseRequestLine(line); err != nil {
+		r.Method, r.Target, r.Version = nil, nil, 0
+		return err
+	}
+	return nil
 }
 
 // parseRequestLine parses "method SP request-target SP HTTP-version"

@@ -556,3 +556,37 @@ func TestRequestHeadLen(t *testing.T) {
 		})
 	}
 }
+
+func TestRequestRawLineAfterError(t *testing.T) {
+	tests := []struct {
+		name, raw, line string
+		wantErr         bool
+		lineParsed      bool // Method, Target and Version are set
+	}{
+		{"valid", "GET /a HTTP/1.1\r\nHost: h\r\n\r\n", "GET /a HTTP/1.1", false, true},
+		{"bad field", "GET /b HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n", "GET /b HTTP/1.1", true, true},
+		{"bad request line", "G@T /c HTTP/1.1\r\nHost: h\r\n\r\n", "G@T /c HTTP/1.1", true, false},
+		{"garbage", "HELLO\r\n\r\n", "HELLO", true, false},
+		{"bare LF", "HELLO\n\n", "", true, false}, // refused while scanning, before any line is kept
+		{"cut short", "GET /d HTT", "", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r Request
+			err := ReadRequest(bufio.NewReader(strings.NewReader(tt.raw)), &r, Limits{})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error %v, want error %v", err, tt.wantErr)
+			}
+			if got := string(r.RawLine()); got != tt.line {
+				t.Errorf("RawLine %q, want %q", got, tt.line)
+			}
+			if (r.Method != nil) != tt.lineParsed || (r.Version != 0) != tt.lineParsed {
+				t.Errorf("Method %q after this error; want it set only when the request line parsed", r.Method)
+			}
+			r.Reset()
+			if r.Raw() != nil || r.RawLine() != nil {
+				t.Error("Raw after Reset is not nil")
+			}
+		})
+	}
+}

@@ -22,6 +22,9 @@ func getRequestURI(dst []byte, st *State) ([]byte, bool) {
 }
 
 func getURI(dst []byte, st *State) ([]byte, bool) {
+	if st.Path == "" { // a request refused before its line parsed
+		return dst, false
+	}
 	return append(dst, st.Path...), true
 }
 

@@ -601,3 +601,45 @@ http {
 		}
 	}
 }
+
+// TestAccessLogRequestLine: $request is the request line as received, even
+// when an error_page redirect made the method GET and for an absolute-form
+// target, while $request_method, $uri and $request_uri say what nginx's do
+// (expected lines from nginx 1.22 for the same bytes).
+func TestAccessLogRequestLine(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    log_format line '"$request" $request_method $uri $request_uri';
+    access_log %DIR%/access.log line flush=50ms;
+    server {
+        listen 127.0.0.1:0;
+        error_page 404 /err.html;
+        location = /err.html { return 200 "err"; }
+        location /missing { return 404; }
+        location / { return 200 "ok"; }
+    }
+}`, 1)
+	tests := []struct{ raw, want string }{
+		{"POST /missing/x?a=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx", `"POST /missing/x?a=1 HTTP/1.1" GET /err.html /missing/x?a=1`},
+		{"GET http://Foo.Example/ret?q=1 HTTP/1.1\r\nHost: x\r\n\r\n", `"GET http://Foo.Example/ret?q=1 HTTP/1.1" GET /ret /ret?q=1`},
+		{"GET /a/../b/./c?z HTTP/1.0\r\n\r\n", `"GET /a/../b/./c?z HTTP/1.0" GET /b/c /a/../b/./c?z`},
+	}
+	for i, tt := range tests {
+		c, err := net.Dial("tcp", in.listening()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(c, tt.raw)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.raw, err)
+		}
+		resp.Body.Close()
+		c.Close()
+		lines := waitLines(t, filepath.Join(in.dir, "access.log"), i+1)
+		if lines[i] != tt.want {
+			t.Errorf("line %q\n want %q", lines[i], tt.want)
+		}
+	}
+}

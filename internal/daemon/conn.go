@@ -364,7 +364,7 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 }
 
 // buildRequest fills the connection's reused http.Request from the parsed
-// head. Header names and values, the target and the host share one string,
+// head. Header names and values, the request line and the host share one string,
 // so a request costs one allocation for all of its text.
 //
 // r.URL is empty on purpose: the path a handler must use is the normalised
@@ -373,12 +373,22 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 // different reading of it.
 func (cc *clientConn) buildRequest() *http.Request {
 	req := &cc.req
+	// The text starts with the request line as received ($request: the
+	// strict reader takes single spaces and exact versions only, so these
+	// parts rebuild it byte for byte), the target inside it.
 	a := cc.arena[:0]
+	a = append(a, req.Method...)
+	a = append(a, ' ')
 	a = append(a, req.Target...)
+	a = append(a, ' ')
+	a = append(a, req.Version.String()...)
+	lineLen := len(a)
 	a = append(a, req.Host...)
 	a = req.Headers.AppendText(a)
 	s := string(a)
 	cc.arena = a[:0]
+	cc.ci.requestLine = s[:lineLen]
+	targetAt := len(req.Method) + 1
 
 	clear(cc.header)
 	vals := cc.values[:0]
@@ -389,7 +399,7 @@ func (cc *clientConn) buildRequest() *http.Request {
 	if fields == nil {
 		fields = vars.HeaderList{} // none is an empty list, not "no order known"
 	}
-	off := len(req.Target) + len(req.Host)
+	off := lineLen + len(req.Host)
 	for _, f := range req.Headers {
 		var name, sent, value string
 		name, sent, value, off = h1.FieldText(s, off, f)
@@ -408,8 +418,8 @@ func (cc *clientConn) buildRequest() *http.Request {
 	r := &cc.hreq
 	*r = *cc.base
 	r.Method = methodString(req.Method)
-	r.RequestURI = s[:len(req.Target)]
-	r.Host = s[len(req.Target) : len(req.Target)+len(req.Host)]
+	r.RequestURI = s[targetAt : targetAt+len(req.Target)]
+	r.Host = s[lineLen : lineLen+len(req.Host)]
 	r.Header = cc.header
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	if req.Version == h1.HTTP10 {

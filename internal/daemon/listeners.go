@@ -25,14 +25,16 @@ type listener struct {
 
 // connInfo is what the daemon knows about a client connection.
 type connInfo struct {
-	id         uint64
-	requests   uint64         // requests served on it so far; touched only by its goroutine
-	born       time.Time      // when it was accepted
-	start      time.Time      // when the current request's first byte was read
-	length     int64          // the current request's bytes read so far: head and body
-	local      netip.AddrPort // the address the client connected to (zero for unix sockets)
-	remote     string         // the client's address as net.Addr prints it
-	remoteAddr netip.AddrPort // the same, parsed (zero for unix sockets)
+	id       uint64
+	requests uint64    // requests served on it so far; touched only by its goroutine
+	born     time.Time // when it was accepted
+	start    time.Time // when the current request's first byte was read
+	length   int64     // the current request's bytes read so far: head and body
+	// requestLine is the current request's line as received ($request).
+	requestLine string
+	local       netip.AddrPort // the address the client connected to (zero for unix sockets)
+	remote      string         // the client's address as net.Addr prints it
+	remoteAddr  netip.AddrPort // the same, parsed (zero for unix sockets)
 	// fields is the current request's header section in order, names as
 	// sent (vars.State.Fields); the engine refills it for each request.
 	fields vars.HeaderList

@@ -192,6 +192,7 @@ func acceptableFraming(r *http.Request) bool {
 // fillRequest fills the engine-neutral request view from net/http's request.
 func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Method = r.Method
+	st.RequestLine = ci.requestLine
 	st.RequestURI = originForm(r.RequestURI)
 	if _, q, ok := strings.Cut(st.RequestURI, "?"); ok {
 		st.Args = q

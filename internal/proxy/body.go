@@ -22,6 +22,11 @@ type replayBody struct {
 	stream   io.ReadCloser // the rest of an unbuffered body
 	read     bool          // an attempt read from stream
 	empty    bool          // no body at all
+	// seen keeps the first requestBodyVarMax bytes read from stream, for
+	// $request_body; streamEnd records that stream was read to its end.
+	seen      []byte
+	overflow  bool
+	streamEnd bool
 }
 
 // setReplayBody prepares r's body in b. With buffering on, it reads up to
@@ -73,13 +78,49 @@ func (b *replayBody) inMemory() []byte {
 	return nil
 }
 
+// variable returns $request_body: the whole body when it was buffered or
+// streamed through whole, and is at most requestBodyVarMax bytes long (nginx:
+// the body read into client_body_buffer_size's memory, not a temporary file);
+// empty, not nil, for a request that announced an empty body; nil otherwise.
+func (b *replayBody) variable(announced bool) []byte {
+	switch {
+	case b.empty:
+		if announced {
+			return []byte{}
+		}
+		return nil
+	case b.buffered:
+		if len(b.buf) <= requestBodyVarMax {
+			return b.buf
+		}
+	case b.streamEnd && !b.overflow:
+		if b.seen == nil {
+			return []byte{}
+		}
+		return b.seen
+	}
+	return nil
+}
+
 // onceReader marks the stream as read as soon as an attempt reads from it. It
 // never closes the client's body: the server does that.
 type onceReader struct{ b *replayBody }
 
 func (o *onceReader) Read(p []byte) (int, error) {
-	o.b.read = true
-	return o.b.stream.Read(p)
+	b := o.b
+	b.read = true
+	n, err := b.stream.Read(p)
+	switch {
+	case b.overflow:
+	case len(b.seen)+n > requestBodyVarMax:
+		b.seen, b.overflow = nil, true
+	default:
+		b.seen = append(b.seen, p[:n]...)
+	}
+	if err == io.EOF {
+		b.streamEnd = true
+	}
+	return n, err
 }
 
 func (o *onceReader) Close() error { return nil }

@@ -124,6 +124,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		return
 	}
 	req.body = &req.bodyStore
+	// $request_body: a buffered body is known now (proxy_set_header may use
+	// it); a streamed one once it went through.
+	announced := r.ContentLength != 0 || len(r.Header["Content-Length"]) > 0
+	st.Body = req.bodyStore.variable(announced)
+	defer func() {
+		if st.Body == nil {
+			st.Body = req.bodyStore.variable(announced)
+		}
+	}()
 	h.prepare(req)
 	if err := h.roundTrip(req); err != nil {
 		h.answerError(req, err)
@@ -131,6 +140,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	}
 	h.respond(req)
 }
+
+// requestBodyVarMax is the longest buffered body $request_body shows: nginx's
+// is the body read into its memory buffer, client_body_buffer_size (16k on
+// 64-bit systems), and empty when the body went to a temporary file.
+const requestBodyVarMax = 16 << 10
 
 // Failer is a ResponseWriter that answers fulcrum's own errors itself (the
 // daemon's, which applies error_page).

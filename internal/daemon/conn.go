@@ -20,6 +20,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/proxy"
 	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
@@ -76,6 +77,11 @@ type clientConn struct {
 	ctx    context.Context // cancelled when the client is gone or the connection ends
 	cancel context.CancelFunc
 	state  atomic.Int32
+	// abortMu guards aborter, the upstream exchange watching the client
+	// (proxy.ClientWatcher), and aborted, set when clientGone stopped it.
+	abortMu sync.Mutex
+	aborter proxy.Aborter
+	aborted bool
 
 	req      h1.Request
 	body     reqBody
@@ -470,7 +476,7 @@ func methodString(m []byte) string {
 // close ends the connection: buffers back to their pools, the socket closed
 // (unless a handler took it over), the server told.
 func (cc *clientConn) close() {
-	cc.cancel()
+	cc.clientGone()
 	cc.srv.untrack(cc)
 	if cc.hijacked {
 		return // the hijacker owns the socket and the buffers now
@@ -513,6 +519,18 @@ func (cc *clientConn) hijack() {
 	cc.hijacked = true
 	cc.handlerSince.Store(0)
 	cc.srv.untrack(cc)
+}
+
+// clientGone cancels the connection's context and stops the upstream exchange
+// watching the client, if there is one.
+func (cc *clientConn) clientGone() {
+	cc.cancel()
+	cc.abortMu.Lock()
+	if cc.aborter != nil {
+		cc.aborter.Abort()
+		cc.aborter, cc.aborted = nil, true
+	}
+	cc.abortMu.Unlock()
 }
 
 // startWatch marks the connection as inside a handler, for the server's

@@ -129,7 +129,7 @@ func (s *httpServer) checkClients() int {
 	s.mu.Unlock()
 	for _, cc := range suspects {
 		if cc.handlerSince.Load() != 0 && peerClosed(cc.raw) {
-			cc.cancel()
+			cc.clientGone()
 		}
 	}
 	clear(suspects)

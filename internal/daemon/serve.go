@@ -504,6 +504,32 @@ func (w *recorder) takePending() *internalRedirect {
 // Unwrap lets http.ResponseController reach Flush, Hijack and deadlines.
 func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// HeaderValues implements proxy.ValueStore with the engine writer's storage,
+// or fresh storage under another writer.
+func (w *recorder) HeaderValues(n int) []string {
+	if vs, ok := w.ResponseWriter.(proxy.ValueStore); ok {
+		return vs.HeaderValues(n)
+	}
+	return make([]string, n)
+}
+
+// WatchClient implements proxy.ClientWatcher when the engine's writer does;
+// under another writer it declines (the proxy watches the context).
+func (w *recorder) WatchClient(a proxy.Aborter) bool {
+	if cw, ok := w.ResponseWriter.(proxy.ClientWatcher); ok {
+		return cw.WatchClient(a)
+	}
+	return false
+}
+
+// UnwatchClient implements proxy.ClientWatcher.
+func (w *recorder) UnwatchClient() bool {
+	if cw, ok := w.ResponseWriter.(proxy.ClientWatcher); ok {
+		return cw.UnwatchClient()
+	}
+	return true
+}
+
 // SetFieldOrder implements proxy.FieldOrderer when the engine's writer does.
 func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
 	if o, ok := w.ResponseWriter.(proxy.FieldOrderer); ok {

@@ -36,6 +36,8 @@ type respWriter struct {
 	// order. Both are reused.
 	order   []proxy.FieldPos
 	inOrder []keyCount
+	// values is the storage HeaderValues lends for the header's values.
+	values []string
 
 	status    int  // the status the head goes out with; 0 before WriteHeader
 	committed bool // the head is in the buffered writer
@@ -90,6 +92,22 @@ func (w *respWriter) reset(head bool) {
 	w.sent, w.headLen, w.finished, w.keep = 0, 0, false, false
 	clear(w.order) // the strings may go
 	w.order = w.order[:0]
+	clear(w.values)
+	w.values = w.values[:0]
+}
+
+// HeaderValues implements proxy.ValueStore: n empty strings for this
+// response's header values, on storage reused by the next response (which
+// clears the header first). Within one response each call gets its own
+// strings (an error_page may proxy a second time).
+func (w *respWriter) HeaderValues(n int) []string {
+	start := len(w.values)
+	if start+n > cap(w.values) {
+		// New storage; the old stays with the slices handed out from it.
+		w.values, start = make([]string, 0, max(2*cap(w.values), n, 16)), 0
+	}
+	w.values = w.values[:start+n]
+	return w.values[start : start+n : start+n]
 }
 
 // SetFieldOrder implements proxy.FieldOrderer: the response's fields go out in
@@ -478,7 +496,27 @@ func (w *respWriter) flush() {
 func (w *respWriter) fail(err error) {
 	w.err = err
 	w.closeConn = true
-	w.cc.cancel()
+	w.cc.clientGone()
+}
+
+// WatchClient implements proxy.ClientWatcher: a's Abort is called if the
+// client goes away (clientGone) before UnwatchClient.
+func (w *respWriter) WatchClient(a proxy.Aborter) bool {
+	cc := w.cc
+	cc.abortMu.Lock()
+	cc.aborter, cc.aborted = a, false
+	cc.abortMu.Unlock()
+	return true
+}
+
+// UnwatchClient implements proxy.ClientWatcher.
+func (w *respWriter) UnwatchClient() bool {
+	cc := w.cc
+	cc.abortMu.Lock()
+	aborted := cc.aborted
+	cc.aborter, cc.aborted = nil, false
+	cc.abortMu.Unlock()
+	return !aborted
 }
 
 // FlushError sends everything written so far (http.ResponseController's

@@ -266,15 +266,67 @@ type outgoing struct {
 	// usually carry one).
 	sendLength bool
 	close      bool // ask the server to close the connection after the response
+	// watcher is the client's writer when it can watch for the client going
+	// away (ClientWatcher); nil, or one that declines, leaves that to the
+	// request's context.
+	watcher ClientWatcher
+}
+
+// An Aborter is an exchange another goroutine can stop: a *poolConn, whose
+// Abort sets a past deadline, so that its pending read or write returns.
+type Aborter interface {
+	Abort()
+}
+
+// A ClientWatcher is a ResponseWriter that tells the proxy when its client
+// goes away during an upstream exchange, as the daemon's engine does. It
+// stands in for context.AfterFunc on the request's context, which costs three
+// allocations per exchange.
+type ClientWatcher interface {
+	// WatchClient arranges for a.Abort to be called, once, if the client
+	// goes away before UnwatchClient. It reports false when the writer
+	// cannot watch: the caller then watches the request's context.
+	WatchClient(a Aborter) bool
+	// UnwatchClient ends the watch. It reports false when Abort was called
+	// (or is being called): the exchange's connection must not be reused.
+	UnwatchClient() bool
+}
+
+// Abort implements Aborter: the connection's pending and future reads and
+// writes fail at once.
+func (pc *poolConn) Abort() { _ = pc.c.SetDeadline(time.Unix(1, 0)) }
+
+// clientWatch is one exchange's watch of its client: the writer's, or
+// context.AfterFunc's stop.
+type clientWatch struct {
+	w    ClientWatcher
+	stop func() bool
+}
+
+// watchClient starts watching the client for the exchange on pc: through the
+// writer when it can, else through ctx.
+func watchClient(ctx context.Context, w ClientWatcher, pc *poolConn) clientWatch {
+	if w != nil && w.WatchClient(pc) {
+		return clientWatch{w: w}
+	}
+	return clientWatch{stop: context.AfterFunc(ctx, pc.Abort)}
+}
+
+// end ends the watch; false means the client went away and pc was aborted.
+func (c clientWatch) end() bool {
+	if c.w != nil {
+		return c.w.UnwatchClient()
+	}
+	return c.stop()
 }
 
 // exchange sends out on pc and reads the response head into resp. The body stays
 // on pc: resp reads it and gives pc back to the pool (or closes it) in Close.
 // wrote reports whether any of the request may have reached the server.
 func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out *outgoing, t exchangeTimeouts, resp *upstreamResponse) (wrote bool, err error) {
-	stop := context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
+	watch := watchClient(ctx, out.watcher, pc)
 	fail := func(e error) (bool, error) {
-		stop()
+		watch.end()
 		pc.close()
 		resp.head.Reset()
 		resp.in, resp.out = pc.in, pc.out
@@ -346,7 +398,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 			break
 		}
 	}
-	*resp = upstreamResponse{head: resp.head, pool: p, pc: pc, ctx: ctx, stop: stop, readTimeout: t.read}
+	*resp = upstreamResponse{head: resp.head, pool: p, pc: pc, ctx: ctx, watch: watch, readTimeout: t.read}
 	if resp.head.Status == http.StatusSwitchingProtocols {
 		resp.upgraded = true
 		return true, nil
@@ -494,7 +546,7 @@ type upstreamResponse struct {
 	pool        *ConnPool
 	pc          *poolConn
 	ctx         context.Context // the client's request: when it ends, reads stop
-	stop        func() bool
+	watch       clientWatch     // ends the watch of the client (Close)
 	readTimeout time.Duration
 	// in and out are the exchange's bytes from and to the server, set when
 	// it ends (Close, or a failed exchange).
@@ -555,7 +607,7 @@ func (b *upstreamResponse) Close() error {
 	}
 	// A stop that comes too late means the client's cancellation is setting
 	// a past deadline on the connection: it must not be reused.
-	watched := b.stop()
+	watched := b.watch.end()
 	pc := b.pc
 	b.pc = nil
 	b.head.Reset()

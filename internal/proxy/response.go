@@ -51,6 +51,15 @@ type FieldPos struct {
 	Index int
 }
 
+// A ValueStore is a ResponseWriter that lends the storage for its header's
+// values, reused from one response to the next, as the daemon's engine does:
+// the proxy puts an upstream's values there instead of allocating them.
+type ValueStore interface {
+	// HeaderValues returns n empty strings that stay valid, and are not
+	// reused, until the writer's next response.
+	HeaderValues(n int) []string
+}
+
 // FieldOrderer is a ResponseWriter that can write the header's fields in a
 // given order and spelling, as the daemon's engine does. The proxy hands it
 // the upstream's: nginx passes an upstream's fields in the order received,
@@ -70,8 +79,14 @@ func (h *Handler) copyHeader(req *request) {
 	// request's reused arena: one allocation for all of them.
 	req.arena = head.Headers.AppendText(req.arena[:0])
 	s := string(req.arena)
-	fields := make(vars.HeaderList, len(head.Headers))
-	values := make([]string, len(head.Headers))
+	// The list for $upstream_http_* is the State's, reused: no allocation.
+	fields := req.st.UpstreamFields()
+	var values []string
+	if vs, ok := req.w.(ValueStore); ok {
+		values = vs.HeaderValues(len(head.Headers))
+	} else {
+		values = make([]string, len(head.Headers))
+	}
 	out := req.w.Header()
 	orderer, _ := req.w.(FieldOrderer)
 	order := req.order[:0]
@@ -80,7 +95,7 @@ func (h *Handler) copyHeader(req *request) {
 	for i, f := range head.Headers {
 		var name, sent, value string
 		name, sent, value, off = h1.FieldText(s, off, f)
-		fields[i] = vars.Field{Name: name, Value: value}
+		fields = append(fields, vars.Field{Name: name, Value: value})
 		if h.hide[name] || !h.passed(req, head, f.Name, chunked) {
 			continue
 		}
@@ -103,7 +118,7 @@ func (h *Handler) copyHeader(req *request) {
 	if orderer != nil {
 		orderer.SetFieldOrder(order)
 	}
-	req.st.UpstreamHeader = fields
+	req.st.SetUpstreamFields(fields)
 }
 
 // passed reports whether an upstream field goes to the client as far as
@@ -229,7 +244,7 @@ func (h *Handler) switchProtocols(req *request) {
 	}
 	defer client.Close()
 	backend := resp.pc
-	resp.stop() // the client's context no longer governs the upgraded stream
+	resp.watch.end() // the client's context no longer governs the upgraded stream
 	_ = client.SetDeadline(time.Time{})
 	_ = backend.c.SetDeadline(time.Time{})
 	done := make(chan struct{}, 2)

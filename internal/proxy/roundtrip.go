@@ -85,6 +85,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
 	t := exchangeTimeouts{connect: h.set.ProxyConnectTimeout, send: h.set.ProxySendTimeout, read: h.set.ProxyReadTimeout}
 	pool := req.target.Transport
 	req.resp.in, req.resp.out = 0, 0
+	req.out.watcher, _ = req.w.(ClientWatcher)
 	var err error
 	// A reused connection the server had already closed is tried again once on
 	// a fresh one, without counting a failure, when the body can be sent again.

@@ -208,8 +208,9 @@ type State struct {
 	// ($sent_http_NAME); nil means none.
 	SentHeader Headers
 
-	values  []Field // set by SetVar for declared names
-	scratch []byte  // AppendEscaped's copy of a value that needs escaping
+	values   []Field    // set by SetVar for declared names
+	scratch  []byte     // AppendEscaped's copy of a value that needs escaping
+	upstream HeaderList // SetUpstreamFields' list, its storage reused
 
 	reqIDSet bool
 	reqIDRaw [16]byte
@@ -220,11 +221,25 @@ type State struct {
 // to engine data (strings, header views, body, captures) and keeps the
 // capacity of its own slices, so a pooled State stops allocating once warm.
 func (st *State) Reset() {
-	attempts, values, scratch := st.Upstreams[:0], st.values[:0], st.scratch[:0]
+	attempts, values, scratch, upstream := st.Upstreams[:0], st.values[:0], st.scratch[:0], st.upstream[:0]
 	clear(st.Upstreams)
 	clear(st.values)
+	clear(st.upstream)
 	*st = State{}
-	st.Upstreams, st.values, st.scratch = attempts, values, scratch
+	st.Upstreams, st.values, st.scratch, st.upstream = attempts, values, scratch, upstream
+}
+
+// UpstreamFields returns an empty list for an upstream response's fields,
+// on storage this State reuses from one request to the next: append the
+// fields and hand it to SetUpstreamFields, which makes it UpstreamHeader
+// without an allocation.
+func (st *State) UpstreamFields() HeaderList { return st.upstream[:0] }
+
+// SetUpstreamFields makes fields, built on UpstreamFields' list, the
+// UpstreamHeader.
+func (st *State) SetUpstreamFields(fields HeaderList) {
+	st.upstream = fields
+	st.UpstreamHeader = &st.upstream
 }
 
 // StartAttempt appends an attempt for addr (or, when addr is the zero

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -98,6 +100,68 @@ func readAll(resp *http.Response) string {
 		b.Write(buf[:n])
 		if err != nil {
 			return b.String()
+		}
+	}
+}
+
+// TestStaticURIAfterIndexAndTryFiles checks $uri and $document_uri where nginx
+// changes them: an index file (its internal redirect), a try_files entry that
+// matched, and what follows either (a 301 from a directory entry, a 405). The
+// expectations are nginx 1.22.1's for the same configuration and requests;
+// add_header sees the new $uri too.
+func TestStaticURIAfterIndexAndTryFiles(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"index.html": "home", "d/index.html": "d index"})
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format u '$http_x_req uri=$uri document_uri=$document_uri status=$status';
+    access_log %%DIR%%/access.log u;
+    server {
+        listen 127.0.0.1:0;
+        root %s;
+        location /tf/ { try_files /nonexist /index.html =404; }
+        location /tfd/ { try_files /nonexist /d/ =404; }
+        location / { add_header X-U "u=$uri"; }
+    }
+}`, root), 1)
+	client := newClient()
+	tests := []struct {
+		method, path string
+		status       int
+		uri          string // $uri and $document_uri in the log
+		header       string // X-U, from add_header ("" for none)
+	}{
+		{"GET", "/", 200, "/index.html", "u=/index.html"},
+		{"GET", "/d/", 200, "/d/index.html", "u=/d/index.html"},
+		{"GET", "/d", 301, "/d", "u=/d"},
+		{"GET", "/tf/zzz", 200, "/index.html", ""},
+		{"GET", "/tfd/zzz", 301, "/d", ""},
+		{"PUT", "/tf/zzz", 405, "/index.html", ""},
+		{"POST", "/d/", 405, "/d/index.html", ""},
+		{"GET", "/missing", 404, "/missing", ""},
+	}
+	for i, tt := range tests {
+		req, err := http.NewRequest(tt.method, in.url(0)+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Req", strconv.Itoa(i))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tt.method, tt.path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || resp.Header.Get("X-U") != tt.header {
+			t.Errorf("%s %s: %d X-U %q, want %d %q", tt.method, tt.path, resp.StatusCode,
+				resp.Header.Get("X-U"), tt.status, tt.header)
+		}
+	}
+	lines := waitLines(t, filepath.Join(in.dir, "access.log"), len(tests))
+	for i, tt := range tests {
+		want := fmt.Sprintf("%d uri=%s document_uri=%s status=%d", i, tt.uri, tt.uri, tt.status)
+		if !slices.Contains(lines, want) {
+			t.Errorf("%s %s: no log line %q in\n%s", tt.method, tt.path, want, strings.Join(lines, "\n"))
 		}
 	}
 }

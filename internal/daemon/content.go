@@ -133,6 +133,11 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		return src
 	}
 	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: expand})
+	if res.Kind == static.KindFile || res.Kind == static.KindRedirect || res.Kind == static.KindStatus {
+		// try_files and index change $uri in nginx (the index by an internal
+		// redirect): the log, add_header and error_page see the new one.
+		st.Path = res.URI
+	}
 	switch res.Kind {
 	case static.KindFile:
 		if err := static.ServeFile(rec, r, res); err != nil && !rec.wroteHeader {

@@ -15,11 +15,11 @@ import (
 // writes nothing; see the package documentation for where it departs from nginx.
 func (rv *Resolver) Resolve(req Request) Result {
 	if err := checkURI(req.URI); err != nil {
-		return statusResult(http.StatusBadRequest, err)
+		return statusResult(http.StatusBadRequest, err, req.URI)
 	}
 	c, err := rv.start(req)
 	if err != nil {
-		return statusResult(statusOf(err), err)
+		return statusResult(statusOf(err), err, req.URI)
 	}
 	if rv.fallback != nil {
 		return c.tryFiles()
@@ -115,7 +115,7 @@ func (c *resolution) tryFiles() Result {
 			return c.content(uri, addURI)
 		}
 		if !contentMethod(c.req.Method) {
-			return statusResult(http.StatusMethodNotAllowed, nil)
+			return statusResult(http.StatusMethodNotAllowed, nil, uri)
 		}
 		return c.found(uri, f)
 	}
@@ -155,7 +155,7 @@ func (c *resolution) matchedURI(name string, dir bool) (string, bool) {
 func (c *resolution) fallback() Result {
 	fb := c.rv.fallback
 	if fb.code != 0 {
-		return statusResult(fb.code, nil)
+		return statusResult(fb.code, nil, c.req.URI)
 	}
 	target := fb.eval(c.req.Expand)
 	if strings.HasPrefix(target, "@") {
@@ -169,18 +169,18 @@ func (c *resolution) fallback() Result {
 // otherwise the static module. Both refuse methods other than GET, HEAD and POST.
 func (c *resolution) content(uri string, addURI bool) Result {
 	if !contentMethod(c.req.Method) {
-		return statusResult(http.StatusMethodNotAllowed, nil)
+		return statusResult(http.StatusMethodNotAllowed, nil, uri)
 	}
 	path, err := c.uriPath(uri, addURI)
 	if err != nil {
-		return statusResult(http.StatusInternalServerError, err)
+		return statusResult(http.StatusInternalServerError, err, uri)
 	}
 	if strings.HasSuffix(uri, "/") {
 		return c.index(uri, path)
 	}
 	f, err := c.lookup(path)
 	if err != nil {
-		return statusResult(statusOf(err), fmt.Errorf("open() %q failed: %w", path, err))
+		return statusResult(statusOf(err), fmt.Errorf("open() %q failed: %w", path, err), uri)
 	}
 	return c.found(uri, f)
 }
@@ -199,48 +199,50 @@ func (c *resolution) index(uri, dir string) Result {
 		if err == nil {
 			return c.found(uri+name, f)
 		}
-		if res, stop := c.indexError(path, err); stop {
+		if res, stop := c.indexError(uri, path, err); stop {
 			return res
 		}
 		if !dirTested {
-			if res, stop := c.testDir(dir); stop {
+			if res, stop := c.testDir(uri, dir); stop {
 				return res
 			}
 			dirTested = true
 		}
 		if !isNotExist(err) {
-			return statusResult(http.StatusInternalServerError, fmt.Errorf("stat() %q failed: %w", path, err))
+			return statusResult(http.StatusInternalServerError, fmt.Errorf("stat() %q failed: %w", path, err), uri)
 		}
 	}
-	return statusResult(http.StatusForbidden, fmt.Errorf("directory index of %q is forbidden", dir))
+	return statusResult(http.StatusForbidden, fmt.Errorf("directory index of %q is forbidden", dir), uri)
 }
 
-// indexError answers the index errors that stop the search at once.
-func (c *resolution) indexError(path string, err error) (Result, bool) {
+// indexError answers the index errors that stop the search at once; uri is
+// the directory's $uri.
+func (c *resolution) indexError(uri, path string, err error) (Result, bool) {
 	switch {
 	case isForbidden(err):
-		return statusResult(http.StatusForbidden, fmt.Errorf("%q is forbidden: %w", path, err)), true
+		return statusResult(http.StatusForbidden, fmt.Errorf("%q is forbidden: %w", path, err), uri), true
 	case isNotFound(err) && !isNotExist(err):
-		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not found: %w", path, err)), true
+		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not found: %w", path, err), uri), true
 	}
 	return Result{}, false
 }
 
 // testDir checks, after the first missing index file, that the directory itself
-// exists (ngx_http_index_test_dir): a missing directory is 404, not 403.
-func (c *resolution) testDir(dir string) (Result, bool) {
+// exists (ngx_http_index_test_dir): a missing directory is 404, not 403. uri is
+// the directory's $uri.
+func (c *resolution) testDir(uri, dir string) (Result, bool) {
 	f, err := c.lookup(dir)
 	switch {
 	case err == nil && f.fi.IsDir():
 		return Result{}, false
 	case err == nil:
-		return statusResult(http.StatusInternalServerError, fmt.Errorf("%q is not a directory", dir)), true
+		return statusResult(http.StatusInternalServerError, fmt.Errorf("%q is not a directory", dir), uri), true
 	case errors.Is(err, syscall.EACCES):
 		return Result{}, false // searching the directory was allowed, so go on
 	case isNotExist(err):
-		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not found: %w", dir, err)), true
+		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not found: %w", dir, err), uri), true
 	}
-	return statusResult(statusOf(err), fmt.Errorf("stat() %q failed: %w", dir, err)), true
+	return statusResult(statusOf(err), fmt.Errorf("stat() %q failed: %w", dir, err), uri), true
 }
 
 // found answers for an existing path, as ngx_http_static_handler does after its
@@ -251,10 +253,10 @@ func (c *resolution) found(uri string, f foundFile) Result {
 		return c.slashRedirect(uri)
 	}
 	if !f.fi.Mode().IsRegular() {
-		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not a regular file", f.real))
+		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not a regular file", f.real), uri)
 	}
 	if c.req.Method == http.MethodPost {
-		return statusResult(http.StatusMethodNotAllowed, nil)
+		return statusResult(http.StatusMethodNotAllowed, nil, uri)
 	}
 	return Result{
 		Kind:        KindFile,
@@ -268,13 +270,14 @@ func (c *resolution) found(uri string, f foundFile) Result {
 	}
 }
 
-// slashRedirect is the 301 for a directory requested without its slash.
+// slashRedirect is the 301 for a directory requested without its slash; uri is
+// the directory's $uri, without the slash.
 func (c *resolution) slashRedirect(uri string) Result {
 	loc := escapeURI(uri + "/")
 	if c.req.Args != "" {
 		loc += "?" + c.req.Args
 	}
-	return Result{Kind: KindRedirect, Status: http.StatusMovedPermanently, URI: uri + "/", Location: loc}
+	return Result{Kind: KindRedirect, Status: http.StatusMovedPermanently, URI: uri, Location: loc}
 }
 
 // contentMethod reports the methods that nginx's index and static modules
@@ -283,6 +286,7 @@ func contentMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodPost
 }
 
-func statusResult(code int, err error) Result {
-	return Result{Kind: KindStatus, Status: code, Err: err}
+// statusResult answers code; uri is $uri at that point.
+func statusResult(code int, err error, uri string) Result {
+	return Result{Kind: KindStatus, Status: code, URI: uri, Err: err}
 }

@@ -59,6 +59,7 @@ func testSites(tr testTree) map[string]site {
 		"tfargs":  {settings: root(config.Settings{TryFiles: []string{"$uri", "/echo?x=1&$args"}}), loc: Location{Path: "/tfargs/"}, types: debianTypes, base: "www"},
 		"tfnoarg": {settings: root(config.Settings{TryFiles: []string{"$uri", "/echo"}}), loc: Location{Path: "/tfnoargs/"}, types: debianTypes, base: "www"},
 		"tfcode":  {settings: root(config.Settings{TryFiles: []string{"$uri", "$uri/index.html", "=418"}}), loc: Location{Path: "/"}, types: debianTypes, base: "www"},
+		"tfdir":   {settings: root(config.Settings{TryFiles: []string{"/nonexist", "/dir/", "=404"}}), loc: Location{Path: "/tfdir/"}, types: debianTypes, base: "www"},
 		// location ~ ^/rx/(.*)$ { alias <alias>/$1; }
 		"rx":   {settings: aliased(alias + "/$1"), loc: Location{Path: "^/rx/(.*)$", Regex: true}, types: debianTypes, base: "alias"},
 		"rxtf": {settings: aliased(alias+"/$1", "$uri", "=404"), loc: Location{Path: "^/rxtf/(.*)$", Regex: true}, types: debianTypes, base: "alias"},
@@ -103,11 +104,16 @@ func file(uri, name, ctype string) want {
 	return want{kind: KindFile, status: 200, uri: uri, file: name, ctype: ctype}
 }
 
+// redirect is a 301 to location; uri is $uri, the directory without its slash.
 func redirect(uri, location string) want {
 	return want{kind: KindRedirect, status: 301, uri: uri, location: location}
 }
 
+// status is an answer with code and $uri as requested (see TestResolve).
 func status(code int) want { return want{kind: KindStatus, status: code} }
+
+// statusAt is an answer with code after try_files or index changed $uri to uri.
+func statusAt(code int, uri string) want { return want{kind: KindStatus, status: code, uri: uri} }
 
 func logged(code int) want { return want{kind: KindStatus, status: code, logged: true} }
 
@@ -129,19 +135,19 @@ var resolveCases = []resolveCase{
 	{name: "nginx: upper-case extension", site: "debian", uri: "/x.HTML", want: file("/x.HTML", "www/x.HTML", "text/html")},
 	{name: "nginx: no extension is default_type", site: "debian", uri: "/noext", want: file("/noext", "www/noext", "application/octet-stream")},
 	{name: "nginx: dot file has no extension", site: "debian", uri: "/.hidden", want: file("/.hidden", "www/.hidden", "application/octet-stream")},
-	{name: "nginx: directory without slash", site: "debian", uri: "/dir", want: redirect("/dir/", "/dir/")},
-	{name: "nginx: directory redirect keeps args", site: "debian", uri: "/dir", args: "q=1", want: redirect("/dir/", "/dir/?q=1")},
+	{name: "nginx: directory without slash", site: "debian", uri: "/dir", want: redirect("/dir", "/dir/")},
+	{name: "nginx: directory redirect keeps args", site: "debian", uri: "/dir", args: "q=1", want: redirect("/dir", "/dir/?q=1")},
 	{name: "nginx: directory index", site: "debian", uri: "/dir/", want: file("/dir/index.html", "www/dir/index.html", "text/html")},
 	{name: "nginx: directory without index", site: "debian", uri: "/empty/", want: logged(403)},
 	{name: "nginx: second index file", site: "debian", uri: "/sub/", want: file("/sub/index.htm", "www/sub/index.htm", "text/html")},
-	{name: "nginx: index that is a directory", site: "debian", uri: "/idxdir/", want: redirect("/idxdir/index.html/", "/idxdir/index.html/")},
-	{name: "nginx: redirect escapes the space", site: "debian", uri: "/a b", want: redirect("/a b/", "/a%20b/")},
+	{name: "nginx: index that is a directory", site: "debian", uri: "/idxdir/", want: redirect("/idxdir/index.html", "/idxdir/index.html/")},
+	{name: "nginx: redirect escapes the space", site: "debian", uri: "/a b", want: redirect("/a b", "/a%20b/")},
 	{name: "nginx: missing", site: "debian", uri: "/missing", want: status(404)},
 	{name: "nginx: missing directory", site: "debian", uri: "/missing/", want: status(404)},
 	{name: "nginx: file with a slash", site: "debian", uri: "/a.txt/", want: status(404)},
 	{name: "nginx: link inside", site: "debian", uri: "/link-in.txt", want: file("/link-in.txt", "www/a.txt", "text/plain")},
 	{name: "directory link inside", site: "debian", uri: "/linkdir-in/", want: file("/linkdir-in/index.html", "www/dir/index.html", "text/html")},
-	{name: "directory link inside without slash", site: "debian", uri: "/linkdir-in", want: redirect("/linkdir-in/", "/linkdir-in/")},
+	{name: "directory link inside without slash", site: "debian", uri: "/linkdir-in", want: redirect("/linkdir-in", "/linkdir-in/")},
 	{name: "absolute link inside", site: "debian", uri: "/link-abs.txt", want: file("/link-abs.txt", "www/a.txt", "text/plain")},
 	{name: "deviation: try_files skips a link leading out", site: "debian", uri: "/link-out", want: status(404)},
 	{name: "deviation: try_files skips a directory link leading out", site: "debian", uri: "/linkdir-out/", want: status(404)},
@@ -149,7 +155,7 @@ var resolveCases = []resolveCase{
 	{name: "nginx: fifo", site: "debian", uri: "/fifo", want: logged(404)},
 	{name: "nginx: HEAD", site: "debian", method: "HEAD", uri: "/a.txt", want: file("/a.txt", "www/a.txt", "text/plain")},
 	{name: "nginx: POST file", site: "debian", method: "POST", uri: "/a.txt", want: status(405)},
-	{name: "nginx: POST index", site: "debian", method: "POST", uri: "/dir/", want: status(405)},
+	{name: "nginx: POST index is 405 at the index file", site: "debian", method: "POST", uri: "/dir/", want: statusAt(405, "/dir/index.html")},
 	{name: "nginx: PUT file", site: "debian", method: "PUT", uri: "/a.txt", want: status(405)},
 	{name: "nginx: PUT missing is try_files 404", site: "debian", method: "PUT", uri: "/missing", want: status(404)},
 	{name: "nginx: DELETE directory", site: "debian", method: "DELETE", uri: "/dir/", want: status(405)},
@@ -157,14 +163,14 @@ var resolveCases = []resolveCase{
 
 	// No try_files: the static and index modules alone.
 	{name: "nginx: plain file", site: "plain", uri: "/plain/a.txt", want: file("/plain/a.txt", "www/plain/a.txt", "text/plain")},
-	{name: "nginx: plain directory", site: "plain", uri: "/plain/pd", want: redirect("/plain/pd/", "/plain/pd/")},
+	{name: "nginx: plain directory", site: "plain", uri: "/plain/pd", want: redirect("/plain/pd", "/plain/pd/")},
 	{name: "nginx: plain directory without index", site: "plain", uri: "/plain/pd/", want: logged(403)},
 	{name: "nginx: plain missing", site: "plain", uri: "/plain/missing", want: logged(404)},
 	{name: "nginx: plain missing directory", site: "plain", uri: "/plain/missing/", want: logged(404)},
 	{name: "nginx: plain file with a slash", site: "plain", uri: "/plain/a.txt/", want: logged(404)},
 	{name: "nginx: plain location directory", site: "plain", uri: "/plain/", want: logged(403)},
 	{name: "nginx: POST missing", site: "plain", method: "POST", uri: "/plain/missing", want: logged(404)},
-	{name: "nginx: POST directory", site: "plain", method: "POST", uri: "/plain/pd", want: redirect("/plain/pd/", "/plain/pd/")},
+	{name: "nginx: POST directory", site: "plain", method: "POST", uri: "/plain/pd", want: redirect("/plain/pd", "/plain/pd/")},
 	{name: "nginx: POST no index", site: "plain", method: "POST", uri: "/plain/pd/", want: logged(403)},
 	{name: "nginx: PUT missing", site: "plain", method: "PUT", uri: "/plain/missing", want: status(405)},
 	{name: "nginx: PUT directory", site: "plain", method: "PUT", uri: "/plain/pd/", want: status(405)},
@@ -179,21 +185,21 @@ var resolveCases = []resolveCase{
 	// alias in prefix locations.
 	{name: "nginx: alias file", site: "al", uri: "/al/f.txt", want: file("/al/f.txt", "alias/f.txt", "text/plain")},
 	{name: "nginx: alias without index", site: "al", uri: "/al/", want: logged(403)},
-	{name: "nginx: alias directory", site: "al", uri: "/al/ad", want: redirect("/al/ad/", "/al/ad/")},
+	{name: "nginx: alias directory", site: "al", uri: "/al/ad", want: redirect("/al/ad", "/al/ad/")},
 	{name: "nginx: alias index", site: "al", uri: "/al/ad/", want: file("/al/ad/index.html", "alias/ad/index.html", "text/html")},
 	{name: "nginx: alias empty directory", site: "al", uri: "/al/emptyd/", want: logged(403)},
 	{name: "nginx: alias missing", site: "al", uri: "/al/missing", want: logged(404)},
 	{name: "nginx: alias without slashes", site: "al2", uri: "/al2/f.txt", want: file("/al2/f.txt", "alias/f.txt", "text/plain")},
-	{name: "nginx: alias without slashes, directory", site: "al2", uri: "/al2", want: redirect("/al2/", "/al2/")},
+	{name: "nginx: alias without slashes, directory", site: "al2", uri: "/al2", want: redirect("/al2", "/al2/")},
 	{name: "nginx: alias without slashes, index", site: "al2", uri: "/al2/", want: logged(403)},
-	{name: "nginx: alias without slashes, subdirectory", site: "al2", uri: "/al2/ad", want: redirect("/al2/ad/", "/al2/ad/")},
+	{name: "nginx: alias without slashes, subdirectory", site: "al2", uri: "/al2/ad", want: redirect("/al2/ad", "/al2/ad/")},
 	{name: "deviation: alias sibling by concatenation", site: "al2", uri: "/al2foo", want: refused()},
 	{name: "deviation: alias dot-dot by concatenation", site: "al2", uri: "/al2../secret.txt", want: refused()},
 	{name: "exact location alias to a file, typed by its URI", site: "exact", uri: "/file", want: file("/file", "alias/f.txt", "application/octet-stream")},
 
 	// try_files with alias.
 	{name: "nginx: alias try file", site: "al3", uri: "/al3/f.txt", want: file("/al3/f.txt", "alias/f.txt", "text/plain")},
-	{name: "nginx: alias try directory", site: "al3", uri: "/al3/ad", want: redirect("/al3/ad/", "/al3/ad/")},
+	{name: "nginx: alias try directory", site: "al3", uri: "/al3/ad", want: redirect("/al3/ad", "/al3/ad/")},
 	{name: "nginx: alias try index", site: "al3", uri: "/al3/ad/", want: file("/al3/ad/index.html", "alias/ad/index.html", "text/html")},
 	{name: "nginx: alias try no index", site: "al3", uri: "/al3/emptyd/", want: logged(403)},
 	{name: "nginx: alias try missing", site: "al3", uri: "/al3/nope", want: status(404)},
@@ -211,11 +217,14 @@ var resolveCases = []resolveCase{
 	{name: "code fallback", site: "tfcode", uri: "/empty", want: status(418)},
 	{name: "try entry with a suffix", site: "tfcode", uri: "/dir", want: file("/dir/index.html", "www/dir/index.html", "text/html")},
 	{name: "try file with method PUT", site: "tf", method: "PUT", uri: "/tf/f.txt", want: status(405)},
+	{name: "nginx: PUT to a try_files entry is 405 at the entry", site: "tfcode", method: "PUT", uri: "/dir", want: statusAt(405, "/dir/index.html")},
+	{name: "nginx: POST to a try_files entry is 405 at the entry", site: "tfcode", method: "POST", uri: "/dir", want: statusAt(405, "/dir/index.html")},
+	{name: "nginx: try_files directory entry redirects from the entry", site: "tfdir", uri: "/tfdir/zzz", want: redirect("/dir", "/dir/")},
 	{name: "try missing with method PUT", site: "tf", method: "PUT", uri: "/tf/nope", want: want{kind: KindNamedLocation, name: "@fb"}},
 
 	// alias in a regex location is the whole path.
 	{name: "nginx: regex alias file", site: "rx", uri: "/rx/f.txt", vars: map[string]string{"1": "f.txt"}, want: file("/rx/f.txt", "alias/f.txt", "text/plain")},
-	{name: "nginx: regex alias directory", site: "rx", uri: "/rx/ad", vars: map[string]string{"1": "ad"}, want: redirect("/rx/ad/", "/rx/ad/")},
+	{name: "nginx: regex alias directory", site: "rx", uri: "/rx/ad", vars: map[string]string{"1": "ad"}, want: redirect("/rx/ad", "/rx/ad/")},
 	{name: "nginx: regex alias index", site: "rx", uri: "/rx/ad/", vars: map[string]string{"1": "ad/"}, want: file("/rx/ad/index.html", "alias/ad/index.html", "text/html")},
 	{name: "nginx: regex alias without index", site: "rx", uri: "/rx/", vars: map[string]string{"1": ""}, want: logged(403)},
 	{name: "regex alias capture with dot-dot", site: "rx", uri: "/rx/x", vars: map[string]string{"1": "../secret.txt"}, want: refused()},
@@ -272,7 +281,11 @@ func TestResolve(t *testing.T) {
 			}
 			got := rv.Resolve(Request{Method: method, URI: tc.uri, Args: tc.args,
 				Expand: expander(tc.uri, tc.args, tc.vars)})
-			checkResult(t, tr, sites[tc.site], got, tc.want)
+			w := tc.want
+			if w.kind == KindStatus && w.uri == "" {
+				w.uri = tc.uri // a status leaves $uri as requested unless the case says
+			}
+			checkResult(t, tr, sites[tc.site], got, w)
 		})
 	}
 }

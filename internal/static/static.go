@@ -34,7 +34,8 @@
 //   - An index file is served directly instead of by an internal redirect to
 //     $uri plus the index name. nginx would match the new URI against the
 //     locations again; fulcrum serves the file with this location's settings.
-//     [Result.URI] carries the URI nginx would have redirected to.
+//     [Result.URI] carries the URI nginx would have redirected to, which
+//     becomes $uri as in nginx.
 //   - In an alias location, nginx strips the location's prefix from a try_files
 //     fallback URI that has variables and starts with the prefix, which turns it
 //     into a relative URI that no location matches. fulcrum redirects to the
@@ -126,9 +127,14 @@ type Result struct {
 	// Status is the HTTP status to answer: 200 for KindFile, 301 for
 	// KindRedirect, the code for KindStatus; 0 for internal redirects.
 	Status int
-	// URI is, for KindFile, the $uri nginx would have after try_files and index
-	// ("/dir/index.html" for "/dir/"); for KindRedirect the URI with the slash
-	// added; for KindInternalRedirect the target URI (not normalised, as nginx).
+	// URI is, for KindFile, KindRedirect and KindStatus, the $uri nginx has when
+	// it answers: the request's, or the one a matching try_files entry or an
+	// index file put in its place ("/dir/index.html" for "/dir/", "/index.html"
+	// for "try_files /nope /index.html"). The caller sets $uri to it, as nginx's
+	// try_files and internal redirect do, so that the access log, add_header and
+	// error_page see it. For KindRedirect it is the directory's $uri, without the
+	// slash that Location adds. For KindInternalRedirect it is the target URI
+	// (not normalised, as nginx); empty for KindNamedLocation ($uri unchanged).
 	URI string
 	// Args is the new $args for KindInternalRedirect. It replaces the request's
 	// args even when empty: "try_files $uri /index.php" drops the query string

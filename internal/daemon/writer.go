@@ -321,7 +321,7 @@ type keyCount struct {
 // appendFields appends the handler's header fields: frontFields first (and a
 // Date of the engine's own when final and the handler set none), then those
 // SetFieldOrder placed, in that order and spelling, then the rest sorted by
-// name, so answers are reproducible. It skips trailers announced with
+// key, so answers are reproducible, and spelt by wireName. It skips trailers announced with
 // http.TrailerPrefix and what appendSafeFields refuses.
 func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	h := w.header
@@ -362,13 +362,24 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 		if i := slices.IndexFunc(counts, func(c keyCount) bool { return c.key == k }); i >= 0 {
 			values = values[min(counts[i].n, len(values)):]
 		}
-		b = appendSafeFields(b, k, values)
+		b = appendSafeFields(b, wireName(k), values)
 	}
 	clear(keys)
 	w.keys = keys[:0]
 	clear(counts)
 	w.inOrder = counts[:0]
 	return b
+}
+
+// wireName is the name a header key goes out with: nginx's spelling for the
+// fields fulcrum writes itself whose canonical key (http.CanonicalHeaderKey)
+// differs from it, else the key. Fields passed from an upstream keep the
+// upstream's spelling through SetFieldOrder instead.
+func wireName(key string) string {
+	if key == "Etag" {
+		return "ETag" // the static module's (ngx_http_set_etag)
+	}
+	return key
 }
 
 // appendSafeFields appends a field line per value, leaving out what would

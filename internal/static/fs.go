@@ -22,6 +22,15 @@ var ErrMethodNotAllowed = errors.New("method not allowed")
 // ErrNotFile is ServeFile's answer to a Result whose Kind is not KindFile.
 var ErrNotFile = errors.New("result is not a file")
 
+// ErrPreconditionFailed is ServeFile's answer when If-Match or
+// If-Unmodified-Since fails: 412, with an error page as in nginx.
+var ErrPreconditionFailed = errors.New("precondition failed")
+
+// ErrRangeNotSatisfiable is ServeFile's answer to a Range that is malformed or
+// names no byte of the file: 416, with an error page and the Content-Range
+// ServeFile left in the header, as in nginx.
+var ErrRangeNotSatisfiable = errors.New("requested range not satisfiable")
+
 // foundFile is an existing path inside the document root.
 type foundFile struct {
 	real string // the path with symbolic links resolved
@@ -174,11 +183,17 @@ func statusOf(err error) int {
 }
 
 // ErrorStatus is the status to answer when ServeFile returned err without
-// writing anything: 404 for a file that vanished, 403 for a refused one
-// (permissions, ErrOutsideRoot), 405 for ErrMethodNotAllowed, 500 otherwise.
+// writing a status: 404 for a file that vanished, 403 for a refused one
+// (permissions, ErrOutsideRoot), 405 for ErrMethodNotAllowed, 412 for
+// ErrPreconditionFailed, 416 for ErrRangeNotSatisfiable, 500 otherwise.
 func ErrorStatus(err error) int {
-	if errors.Is(err, ErrMethodNotAllowed) {
+	switch {
+	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
+	case errors.Is(err, ErrPreconditionFailed):
+		return http.StatusPreconditionFailed
+	case errors.Is(err, ErrRangeNotSatisfiable):
+		return http.StatusRequestedRangeNotSatisfiable
 	}
 	return statusOf(err)
 }

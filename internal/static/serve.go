@@ -3,28 +3,40 @@ package static
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
 
-// ServeFile sends the file of a KindFile Result for a GET or HEAD request:
-// Content-Type as resolved (never sniffed), an ETag in nginx's format
-// ("<mtime hex>-<size hex>"), Last-Modified, Accept-Ranges, If-None-Match,
-// If-Modified-Since with nginx's default exact-date rule, If-Range and byte
-// ranges (206, multipart ranges, 416), through net/http.ServeContent.
+// ServeFile sends the file of a KindFile Result for a GET or HEAD request with
+// the head nginx's static module and its filters give it:
+//   - 200: Content-Type as resolved (never sniffed), Content-Length,
+//     Last-Modified, an ETag in nginx's format ("<mtime hex>-<size hex>") and
+//     Accept-Ranges: bytes;
+//   - 304 (If-Modified-Since with nginx's default exact-date rule, If-None-Match):
+//     Last-Modified and ETag, no body, no Content-Type or Content-Length;
+//   - 206 (Range, If-Range): Content-Type, Content-Length, Last-Modified, ETag
+//     and Content-Range, or nginx's multipart/byteranges body; no Accept-Ranges.
+//
+// res.Status is the status to send the file with: 200 (0 means 200), or the
+// status of an error page the caller serves from this file (error_page). Then,
+// as in nginx, conditionals and ranges do not apply and the head has
+// Content-Type, Content-Length and ETag but no Last-Modified or Accept-Ranges.
 //
 // The file is opened again through an os.Root on res.Base, so a symbolic link
 // swapped in since Resolve cannot lead outside the document root; its size and
 // date are read from the opened file.
 //
-// A non-nil error means nothing was written: ErrorStatus(err) is the status to
-// answer (404 when the file vanished, 403 when it is refused, 405 for a method
-// other than GET and HEAD).
+// A non-nil error means no status was written: ErrorStatus(err) is the status to
+// answer with an error page, as nginx does (error_page applies): 404 when the
+// file vanished, 403 when it is refused, 405 for a method other than GET and
+// HEAD, 412 for ErrPreconditionFailed, 416 for ErrRangeNotSatisfiable. Only
+// the last leaves a field in the header: Content-Range "bytes */<size>", which
+// nginx's 416 carries.
 func ServeFile(w http.ResponseWriter, r *http.Request, res Result) error {
 	if res.Kind != KindFile {
 		return fmt.Errorf("static: serve a %v result: %w", res.Kind, ErrNotFile)
@@ -44,11 +56,86 @@ func ServeFile(w http.ResponseWriter, r *http.Request, res Result) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("static: %q is not a regular file: %w", res.Path, syscall.ENOENT)
 	}
-	h := w.Header()
-	h.Set("Content-Type", res.ContentType)
-	h.Set("Etag", etag(fi.ModTime(), fi.Size()))
-	http.ServeContent(w, nginxConditions(r, fi.ModTime()), "", fi.ModTime(), f)
+	o := output{w: w, r: r, f: f, size: fi.Size(), mod: fi.ModTime(), ctype: res.ContentType}
+	o.tag = etag(o.mod, o.size)
+	if res.Status != 0 && res.Status != http.StatusOK {
+		o.headers(false)
+		o.whole(res.Status)
+		return nil
+	}
+	return o.serve200(res.URI)
+}
+
+// output is one file going out.
+type output struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	f     *os.File
+	size  int64
+	mod   time.Time
+	tag   string // the ETag
+	ctype string
+}
+
+// serve200 sends the file as nginx answers a 200 from the static module: its
+// not-modified filter first (412, 304), then its range filter (416, 206), else
+// the whole file.
+func (o *output) serve200(uri string) error {
+	switch notModified(o.r.Header, o.mod, o.tag) {
+	case precondFailed:
+		return fmt.Errorf("static: %q: %w", uri, ErrPreconditionFailed)
+	case precondNotModified:
+		o.headers(true)
+		delete(o.w.Header(), "Content-Type")
+		o.w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	ranges, verdict := parseRanges(o.r.Header, o.tag, o.mod, o.size)
+	switch verdict {
+	case rangeUnsatisfiable:
+		o.w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(o.size, 10))
+		return fmt.Errorf("static: %q: %w", uri, ErrRangeNotSatisfiable)
+	case rangeSatisfiable:
+		o.headers(true)
+		if len(ranges) == 1 {
+			o.single(ranges[0])
+		} else {
+			o.multipart(ranges)
+		}
+		return nil
+	}
+	o.headers(true)
+	o.w.Header().Set("Accept-Ranges", "bytes")
+	o.whole(http.StatusOK)
 	return nil
+}
+
+// headers sets Content-Type, ETag and, for a 200, 206 or 304, Last-Modified
+// (nginx's header filter drops it for other statuses).
+func (o *output) headers(lastModified bool) {
+	h := o.w.Header()
+	h.Set("Content-Type", o.ctype)
+	h.Set("Etag", o.tag)
+	if lastModified {
+		h.Set("Last-Modified", o.mod.UTC().Format(http.TimeFormat))
+	}
+}
+
+// whole sends the whole file with status.
+func (o *output) whole(status int) {
+	o.w.Header().Set("Content-Length", strconv.FormatInt(o.size, 10))
+	o.w.WriteHeader(status)
+	o.body(0, o.size)
+}
+
+// body copies n bytes of the file from off, except for HEAD. A failed copy
+// (the client went away, the file shrank) cannot change the head any more; the
+// engine closes the connection after a body shorter than its Content-Length.
+func (o *output) body(off, n int64) {
+	if o.r.Method != http.MethodHead {
+		// CopyN's limit sizes io.Copy's buffer to a small file.
+		_, _ = io.CopyN(o.w, io.NewSectionReader(o.f, off, n), n)
+	}
 }
 
 // openBeneath opens path, which lies inside base, without leaving base even if
@@ -84,48 +171,4 @@ func openBeneath(base, path string) (*os.File, error) {
 // etag is nginx's ETag: the modification time in seconds and the size, in hex.
 func etag(mod time.Time, size int64) string {
 	return `"` + strconv.FormatInt(mod.Unix(), 16) + "-" + strconv.FormatInt(size, 16) + `"`
-}
-
-// nginxConditions returns r, or a shallow copy with some headers changed, so
-// that ServeContent answers the way nginx does:
-//   - If-Modified-Since follows nginx's default "if_modified_since exact": only
-//     the file's own date answers 304. ServeContent also answers 304 to a later
-//     date, and ignores If-Modified-Since when If-None-Match is present, where
-//     nginx wants both to agree. So when the date is not the file's (or does not
-//     parse), both headers are dropped and the file is sent.
-//   - A Range in a unit other than bytes is ignored (RFC 9110, section 14.2, and
-//     nginx), where ServeContent answers 416; the unit is case-insensitive.
-func nginxConditions(r *http.Request, mod time.Time) *http.Request {
-	dropIMS := !exactDate(r.Header, mod)
-	rng, hasRange := r.Header["Range"]
-	fixRange := hasRange && (len(rng) == 0 || !strings.HasPrefix(rng[0], "bytes="))
-	if !dropIMS && !fixRange {
-		return r
-	}
-	r2 := r.WithContext(r.Context())
-	r2.Header = r.Header.Clone()
-	if dropIMS {
-		r2.Header.Del("If-Modified-Since")
-		r2.Header.Del("If-None-Match")
-	}
-	if fixRange {
-		r2.Header.Del("Range")
-		if len(rng) > 0 && len(rng[0]) >= 6 && strings.EqualFold(rng[0][:6], "bytes=") {
-			r2.Header.Set("Range", "bytes="+rng[0][6:])
-		}
-	}
-	return r2
-}
-
-// exactDate reports whether If-Modified-Since is absent or names exactly mod.
-func exactDate(h http.Header, mod time.Time) bool {
-	v, ok := h["If-Modified-Since"]
-	if !ok {
-		return true
-	}
-	if len(v) == 0 {
-		return false
-	}
-	t, err := http.ParseTime(v[0])
-	return err == nil && t.Unix() == mod.Unix()
 }

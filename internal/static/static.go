@@ -11,8 +11,10 @@
 //     a try_files "=code"). It reads the file system (stat, symlinks) but writes
 //     nothing.
 //  2. [ServeFile] sends a resolved file with nginx's headers (Content-Type from the
-//     types map, ETag, Last-Modified, Accept-Ranges), conditional requests and
-//     byte ranges, through [net/http.ServeContent] and without content sniffing.
+//     types map, ETag, Last-Modified, Accept-Ranges), without content sniffing,
+//     and applies what nginx's not-modified and range filters do (304, 412,
+//     206, multipart/byteranges, 416), ported from nginx rather than taken from
+//     [net/http.ServeContent], whose heads and range rules differ.
 //
 // # Where fulcrum differs from nginx
 //
@@ -41,9 +43,13 @@
 //     into a relative URI that no location matches. fulcrum redirects to the
 //     fallback as written.
 //
+// A multipart/byteranges boundary is 20 random digits where nginx counts (1,
+// 2, 3, ... in 20 digits), so that a file cannot be written to contain it.
+//
 // Not implemented: autoindex (a directory without an index file is 403, as nginx
 // without autoindex), charset, gzip_static, open_file_cache, etag off,
 // if_modified_since off/before (fulcrum uses nginx's default, "exact"),
+// max_ranges (no limit, nginx's default),
 // disable_symlinks variants, and index file names that change $uri for their own
 // variable expansion.
 package static

@@ -1,0 +1,308 @@
+package static
+
+import (
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds what nginx's not-modified and range filters
+// (ngx_http_not_modified_filter_module.c, ngx_http_range_filter_module.c) do
+// to a 200 from the static module, ported so that fulcrum answers the same
+// requests with the same statuses and heads.
+
+// precond is the outcome of the conditional request headers.
+type precond int
+
+const (
+	precondNone        precond = iota // send the file
+	precondNotModified                // 304
+	precondFailed                     // 412
+)
+
+// notModified evaluates the conditional headers in nginx's order:
+// If-Unmodified-Since and If-Match can fail the request (412); then, when
+// If-Modified-Since or If-None-Match is present, every one present must say
+// "not modified" for a 304. If-Modified-Since follows nginx's default
+// "if_modified_since exact": only the file's own date matches.
+func notModified(h http.Header, mod time.Time, tag string) precond {
+	if v, ok := first(h, "If-Unmodified-Since"); ok && parseTime(v) < mod.Unix() {
+		return precondFailed // an unparsable date fails too, as in nginx
+	}
+	if v, ok := first(h, "If-Match"); ok && !matchETag(v, tag, false) {
+		return precondFailed
+	}
+	ims, hasIMS := first(h, "If-Modified-Since")
+	inm, hasINM := first(h, "If-None-Match")
+	switch {
+	case !hasIMS && !hasINM:
+		return precondNone
+	case hasIMS && parseTime(ims) != mod.Unix():
+		return precondNone
+	case hasINM && !matchETag(inm, tag, true):
+		return precondNone
+	}
+	return precondNotModified
+}
+
+// first returns a request header's first value and whether the header is
+// present (an empty value counts, as in nginx). Keys are canonical.
+func first(h http.Header, key string) (string, bool) {
+	if v := h[key]; len(v) > 0 {
+		return v[0], true
+	}
+	return "", false
+}
+
+// parseTime is a date's Unix time, or -1 when it does not parse (nginx's
+// ngx_parse_http_time returns NGX_ERROR, which compares as -1).
+func parseTime(v string) int64 {
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return -1
+	}
+	return t.Unix()
+}
+
+// matchETag reports whether tag is in list, an If-Match or If-None-Match
+// value: "*", or entity tags separated by commas. weak (If-None-Match) lets a
+// "W/" prefix match too. Like ngx_http_test_if_match, it compares bytes: the
+// tag must be followed by blanks and a comma or the end.
+func matchETag(list, tag string, weak bool) bool {
+	if list == "*" {
+		return true
+	}
+	for s := list; s != ""; {
+		if weak && len(s) > 2 && s[0] == 'W' && s[1] == '/' {
+			s = s[2:]
+		}
+		if len(tag) > len(s) {
+			return false
+		}
+		if s[:len(tag)] == tag {
+			if rest := strings.TrimLeft(s[len(tag):], " \t"); rest == "" || rest[0] == ',' {
+				return true
+			}
+		}
+		i := strings.IndexByte(s, ',')
+		if i < 0 {
+			return false
+		}
+		s = strings.TrimLeft(s[i:], " \t,")
+	}
+	return false
+}
+
+// rangeVerdict is the outcome of a Range header.
+type rangeVerdict int
+
+const (
+	rangeIgnored       rangeVerdict = iota // send the whole file (200)
+	rangeSatisfiable                       // 206
+	rangeUnsatisfiable                     // 416
+)
+
+// byteRange is the bytes [start, end) of the file.
+type byteRange struct {
+	start, end int64
+}
+
+// parseRanges applies Range and If-Range to a file of size bytes the way
+// nginx's range filter does: a value shorter than 7 bytes or in another unit
+// than "bytes" (any case) is ignored, so is one whose If-Range (an entity tag
+// compared exactly, else a date compared to the second) does not match.
+func parseRanges(h http.Header, tag string, mod time.Time, size int64) ([]byteRange, rangeVerdict) {
+	v, ok := first(h, "Range")
+	if !ok || len(v) < 7 || !strings.EqualFold(v[:6], "bytes=") {
+		return nil, rangeIgnored
+	}
+	if ir, ok := first(h, "If-Range"); ok && !ifRange(ir, tag, mod) {
+		return nil, rangeIgnored
+	}
+	return rangeSet(v[6:], size)
+}
+
+// ifRange reports whether an If-Range value lets the ranges apply.
+func ifRange(v, tag string, mod time.Time) bool {
+	if len(v) >= 2 && v[len(v)-1] == '"' {
+		return v == tag
+	}
+	return parseTime(v) == mod.Unix()
+}
+
+// rangeSet parses the ranges after "bytes=" (ngx_http_range_parse): a
+// malformed value is 416; ranges that start past the end are skipped, and if
+// none is left the answer is 416; ranges adding up to more than the file (an
+// overlap, a repeat) or any range of an empty file make it send the whole
+// file instead.
+func rangeSet(v string, size int64) ([]byteRange, rangeVerdict) {
+	sc := rangeScanner{s: v}
+	var ranges []byteRange
+	var total int64
+	for {
+		start, end, ok := sc.spec(size)
+		if !ok {
+			return nil, rangeUnsatisfiable
+		}
+		switch {
+		case start < end:
+			if total > math.MaxInt64-(end-start) {
+				return nil, rangeUnsatisfiable
+			}
+			total += end - start
+			ranges = append(ranges, byteRange{start, end})
+		case start == 0:
+			return nil, rangeIgnored
+		}
+		if sc.next() != ',' {
+			break
+		}
+	}
+	switch {
+	case len(ranges) == 0:
+		return nil, rangeUnsatisfiable
+	case total > size:
+		return nil, rangeIgnored
+	}
+	return ranges, rangeSatisfiable
+}
+
+// rangeScanner reads a byte-range-set as nginx does; 0 stands for its end
+// (nginx reads up to the header's terminating NUL).
+type rangeScanner struct {
+	s string
+	i int
+}
+
+func (sc *rangeScanner) peek() byte {
+	if sc.i < len(sc.s) {
+		return sc.s[sc.i]
+	}
+	return 0
+}
+
+// next returns the byte at the position and moves past it.
+func (sc *rangeScanner) next() byte {
+	c := sc.peek()
+	sc.i++
+	return c
+}
+
+func (sc *rangeScanner) spaces() {
+	for sc.peek() == ' ' {
+		sc.i++
+	}
+}
+
+// spec reads one range-spec ("a-b", "a-", "-n", with spaces around the
+// numbers) and returns it as [start, end) with end clipped to size; ok is
+// false for a malformed one.
+func (sc *rangeScanner) spec(size int64) (start, end int64, ok bool) {
+	sc.spaces()
+	if sc.peek() == '-' { // a suffix: the last n bytes
+		sc.i++
+		n, ok := sc.lastNumber()
+		if !ok {
+			return 0, 0, false
+		}
+		return max(size-n, 0), size, true
+	}
+	if start, ok = sc.number(); !ok {
+		return 0, 0, false
+	}
+	sc.spaces()
+	if sc.next() != '-' {
+		return 0, 0, false
+	}
+	sc.spaces()
+	if c := sc.peek(); c == ',' || c == 0 {
+		return start, size, true
+	}
+	if end, ok = sc.lastNumber(); !ok {
+		return 0, 0, false
+	}
+	if end >= size {
+		return start, size, true
+	}
+	return start, end + 1, true
+}
+
+// number reads at least one digit; ok is false without one or on overflow.
+func (sc *rangeScanner) number() (n int64, ok bool) {
+	if c := sc.peek(); c < '0' || c > '9' {
+		return 0, false
+	}
+	for c := sc.peek(); c >= '0' && c <= '9'; c = sc.peek() {
+		d := int64(c - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+		sc.i++
+	}
+	return n, true
+}
+
+// lastNumber reads the number that ends a range-spec and the spaces after it,
+// which must be followed by a comma or the end.
+func (sc *rangeScanner) lastNumber() (int64, bool) {
+	n, ok := sc.number()
+	if !ok {
+		return 0, false
+	}
+	sc.spaces()
+	if c := sc.peek(); c != ',' && c != 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// contentRange is "start-last/size", the part of a Content-Range after
+// "bytes ".
+func (br byteRange) contentRange(size int64) string {
+	return strconv.FormatInt(br.start, 10) + "-" + strconv.FormatInt(br.end-1, 10) + "/" +
+		strconv.FormatInt(size, 10)
+}
+
+// single sends one range: 206 with its Content-Range.
+func (o *output) single(br byteRange) {
+	h := o.w.Header()
+	h.Set("Content-Range", "bytes "+br.contentRange(o.size))
+	h.Set("Content-Length", strconv.FormatInt(br.end-br.start, 10))
+	o.w.WriteHeader(http.StatusPartialContent)
+	o.body(br.start, br.end-br.start)
+}
+
+// multipart sends several ranges as nginx's multipart/byteranges body: each
+// part is CRLF, "--" boundary, its Content-Type and Content-Range, a blank
+// line and the bytes; CRLF, "--" boundary "--" CRLF ends it. nginx's
+// boundary is a counter shown in 20 digits; fulcrum draws the number at
+// random, so that a file cannot be prepared to contain the boundary.
+func (o *output) multipart(ranges []byteRange) {
+	boundary := strconv.FormatUint(rand.Uint64(), 10)
+	boundary = strings.Repeat("0", 20-len(boundary)) + boundary
+	partHead := "\r\n--" + boundary + "\r\nContent-Type: " + o.ctype + "\r\nContent-Range: bytes "
+	tail := "\r\n--" + boundary + "--\r\n"
+	n := int64(len(tail))
+	for _, br := range ranges {
+		n += int64(len(partHead)+len(br.contentRange(o.size))+len("\r\n\r\n")) + br.end - br.start
+	}
+	h := o.w.Header()
+	h.Set("Content-Type", "multipart/byteranges; boundary="+boundary)
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	o.w.WriteHeader(http.StatusPartialContent)
+	if o.r.Method == http.MethodHead {
+		return
+	}
+	for _, br := range ranges {
+		if _, err := io.WriteString(o.w, partHead+br.contentRange(o.size)+"\r\n\r\n"); err != nil {
+			return
+		}
+		o.body(br.start, br.end-br.start)
+	}
+	_, _ = io.WriteString(o.w, tail)
+}

@@ -2,6 +2,8 @@ package integration
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStaticFilesAndErrorPages serves Debian's default site shape (root, index,
@@ -164,4 +167,119 @@ http {
 			t.Errorf("%s %s: no log line %q in\n%s", tt.method, tt.path, want, strings.Join(lines, "\n"))
 		}
 	}
+}
+
+// TestStaticHeadsLikeNginx checks the heads of static answers on the wire,
+// field names as spelt, against what nginx 1.22.1 sent for the same files and
+// requests: Last-Modified on a 304, no Accept-Ranges on a 206, nginx's error
+// pages for 412 and 416, and an error_page served from a file without
+// Last-Modified or Accept-Ranges, whole whatever Range or If-None-Match say.
+func TestStaticHeadsLikeNginx(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"r.txt": "0123456789\n", "404.html": "not found page\n"})
+	mod := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, f := range []string{"r.txt", "404.html"} {
+		if err := os.Chtimes(filepath.Join(root, f), mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        root %s;
+        error_page 404 /404.html;
+        location / {}
+    }
+}`, root), 1)
+	const lastMod = "Last-Modified: Tue, 02 Jan 2024 03:04:05 GMT"
+	tests := []struct {
+		name, path, header string
+		status             int
+		fields             []string // lines the head must have, as spelt
+		absent             []string // field names it must not have
+		body               string   // exact, unless empty
+	}{
+		{"200", "/r.txt", "", 200,
+			[]string{"Content-Type: text/plain", "Content-Length: 11", lastMod, `ETag: "65937d25-b"`, "Accept-Ranges: bytes"},
+			[]string{"Content-Range"}, "0123456789\n"},
+		{"304 If-None-Match", "/r.txt", `If-None-Match: "65937d25-b"`, 304,
+			[]string{lastMod, `ETag: "65937d25-b"`}, []string{"Content-Type", "Content-Length", "Accept-Ranges"}, ""},
+		{"304 If-Modified-Since", "/r.txt", "If-Modified-Since: Tue, 02 Jan 2024 03:04:05 GMT", 304,
+			[]string{lastMod, `ETag: "65937d25-b"`}, []string{"Content-Type", "Content-Length", "Accept-Ranges"}, ""},
+		{"206", "/r.txt", "Range: bytes=0-3", 206,
+			[]string{"Content-Type: text/plain", "Content-Length: 4", lastMod, `ETag: "65937d25-b"`, "Content-Range: bytes 0-3/11"},
+			[]string{"Accept-Ranges"}, "0123"},
+		{"416", "/r.txt", "Range: bytes=20-30", 416,
+			[]string{"Content-Type: text/html", "Content-Range: bytes */11"},
+			[]string{"Last-Modified", "ETag", "Accept-Ranges"}, ""},
+		{"412", "/r.txt", `If-Match: "x"`, 412,
+			[]string{"Content-Type: text/html"}, []string{"Last-Modified", "ETag", "Accept-Ranges"}, ""},
+		{"error page", "/missing", "", 404,
+			[]string{"Content-Type: text/html", "Content-Length: 15", `ETag: "65937d25-f"`},
+			[]string{"Last-Modified", "Accept-Ranges"}, "not found page\n"},
+		{"error page with Range", "/missing", "Range: bytes=0-3", 404,
+			[]string{"Content-Length: 15", `ETag: "65937d25-f"`},
+			[]string{"Last-Modified", "Accept-Ranges", "Content-Range"}, "not found page\n"},
+		{"error page with If-None-Match", "/missing", `If-None-Match: "65937d25-f"`, 404,
+			[]string{"Content-Length: 15", `ETag: "65937d25-f"`}, []string{"Last-Modified", "Accept-Ranges"}, "not found page\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			extra := ""
+			if tt.header != "" {
+				extra = tt.header + "\r\n"
+			}
+			status, fields, body := rawGet(t, in.listening()[0], tt.path, extra)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d\n%s", status, tt.status, strings.Join(fields, "\n"))
+			}
+			for _, want := range tt.fields {
+				if !slices.Contains(fields, want) {
+					t.Errorf("no %q in\n%s", want, strings.Join(fields, "\n"))
+				}
+			}
+			for _, name := range tt.absent {
+				for _, f := range fields {
+					if n, _, _ := strings.Cut(f, ":"); strings.EqualFold(n, name) {
+						t.Errorf("unexpected %q", f)
+					}
+				}
+			}
+			if tt.body != "" && body != tt.body {
+				t.Errorf("body %q, want %q", body, tt.body)
+			}
+		})
+	}
+}
+
+// rawGet sends a GET with extra header lines on a new connection and returns
+// the status, the head's field lines as they came, and the body (the
+// connection closes after it).
+func rawGet(t *testing.T, addr, path, extra string) (int, []string, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: test\r\n"+extra+"Connection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read the response: %v", err)
+	}
+	head, body, ok := strings.Cut(string(raw), "\r\n\r\n")
+	if !ok {
+		t.Fatalf("no end of head in %q", raw)
+	}
+	lines := strings.Split(head, "\r\n")
+	var status int
+	if _, err := fmt.Sscanf(lines[0], "HTTP/1.1 %d", &status); err != nil {
+		t.Fatalf("status line %q: %v", lines[0], err)
+	}
+	return status, lines[1:], body
 }

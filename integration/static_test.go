@@ -191,6 +191,9 @@ http {
         root %s;
         error_page 404 /404.html;
         location / {}
+        location /ok/ { error_page 404 =200 /404.html; }
+        location /gone/ { error_page 404 =503 /nope.html; }
+        location /gone200/ { error_page 404 =200 /nope.html; }
     }
 }`, root), 1)
 	const lastMod = "Last-Modified: Tue, 02 Jan 2024 03:04:05 GMT"
@@ -224,6 +227,16 @@ http {
 			[]string{"Last-Modified", "Accept-Ranges", "Content-Range"}, "not found page\n"},
 		{"error page with If-None-Match", "/missing", `If-None-Match: "65937d25-f"`, 404,
 			[]string{"Content-Length: 15", `ETag: "65937d25-f"`}, []string{"Last-Modified", "Accept-Ranges"}, "not found page\n"},
+		// error_page 404 =200: the page is a 200, which the filters still see.
+		{"error page =200", "/ok/x", "", 200,
+			[]string{"Content-Length: 15", lastMod, `ETag: "65937d25-f"`, "Accept-Ranges: bytes"}, nil, "not found page\n"},
+		{"error page =200 with Range", "/ok/x", "Range: bytes=0-3", 206,
+			[]string{"Content-Length: 4", lastMod, "Content-Range: bytes 0-3/15"}, []string{"Accept-Ranges"}, "not "},
+		{"error page =200 with If-None-Match", "/ok/x", `If-None-Match: "65937d25-f"`, 304,
+			[]string{lastMod, `ETag: "65937d25-f"`}, []string{"Content-Length"}, ""},
+		// A missing error page is the 404 it found, whatever error_page's code.
+		{"missing error page =503", "/gone/x", "", 404, []string{"Content-Type: text/html"}, []string{"ETag"}, ""},
+		{"missing error page =200", "/gone200/x", "", 404, []string{"Content-Type: text/html"}, []string{"ETag"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -141,9 +141,11 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 	switch res.Kind {
 	case static.KindFile:
 		if rec.statusOverride != 0 {
-			// An error page (error_page 404 /404.html): the file goes out with
-			// the error's status, so without Last-Modified, ranges or a 304.
-			res.Status = rec.statusOverride
+			// An error page (error_page 404 [=code] /404.html): ServeFile sends
+			// the file with that status itself, so without Last-Modified,
+			// ranges or a 304, except for a 200, which nginx's filters may
+			// still turn into a 304 or a 206.
+			res.Status, rec.statusOverride = rec.statusOverride, 0
 		}
 		if err := static.ServeFile(rec, r, res); err != nil && !rec.wroteHeader {
 			rec.fail(static.ErrorStatus(err))

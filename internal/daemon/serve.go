@@ -453,6 +453,10 @@ func (w *recorder) Write(p []byte) (int, error) {
 // run follows, or a redirect to a URL.
 func (w *recorder) fail(code int) {
 	if w.wroteHeader || w.errorPageUsed || w.set == nil {
+		// An error page that fails itself (its file is missing) goes out with
+		// its own status, not error_page's: nginx's special response handler
+		// sets the status to the new error.
+		w.statusOverride = 0
 		errpage.Write(w, code, w.server)
 		return
 	}

@@ -102,7 +102,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	if lm.Redirect != "" { // nginx's 301 to add the "/" of a proxying location
 		target := lm.Redirect
-		if st.Args != "" || strings.Contains(st.RequestURI, "?") {
+		if st.Args != "" { // a bare '?' is no arguments: nginx 1.22.1 drops it
 			target += "?" + st.Args
 		}
 		redirect(rec, r, st, rec.set, http.StatusMovedPermanently, target)

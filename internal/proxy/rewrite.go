@@ -144,7 +144,7 @@ func (h *Handler) appendTarget(b []byte, req *request) []byte {
 	if req.hasURI {
 		return append(b, req.uri...)
 	}
-	return append(b, h.uri.target(st.RequestURI, st.Path, st.Args, strings.IndexByte(st.RequestURI, '?') >= 0)...)
+	return append(b, h.uri.target(st.RequestURI, st.Path, st.Args)...)
 }
 
 // prepareBody applies proxy_pass_request_body and proxy_set_body. Methods that

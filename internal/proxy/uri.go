@@ -21,8 +21,11 @@ type uriRewrite struct {
 
 // target returns the request target for the upstream request. rawURI is the
 // client's request target as received (path and query), path the normalised
-// decoded path, and args the raw query string.
-func (u uriRewrite) target(rawURI, path, args string, hasQuery bool) string {
+// decoded path, and args the raw query string. With a URI part, an empty
+// query adds no '?': nginx 1.22.1 sends "GET /u" upstream for "GET /p?"
+// (ngx_http_proxy_create_request tests r->args.len), while without one the
+// bare '?' passes as received.
+func (u uriRewrite) target(rawURI, path, args string) string {
 	if !u.replace {
 		if rawURI == "" {
 			return "/"
@@ -37,7 +40,7 @@ func (u uriRewrite) target(rawURI, path, args string, hasQuery bool) string {
 	b.Grow(len(u.uri) + len(rest) + len(args) + 8)
 	b.WriteString(u.uri)
 	appendEscapedURI(&b, rest)
-	if hasQuery {
+	if args != "" {
 		b.WriteByte('?')
 		b.WriteString(args)
 	}

@@ -28,10 +28,12 @@ func getURI(dst []byte, st *State) ([]byte, bool) {
 	return append(dst, st.Path...), true
 }
 
-// getArgs is not found when the request target had no '?' at all, and
-// empty when it ended in a bare '?' (nginx's r->args.data == NULL test).
+// getArgs is not found when the query is empty: no '?' in the target, or a
+// bare '?' at its end ("GET /p?"). nginx sets r->args only when something
+// follows the '?' (ngx_http_process_request_uri), and $args tests
+// r->args.data; nginx 1.22.1 logs "-" for both.
 func getArgs(dst []byte, st *State) ([]byte, bool) {
-	if st.Args == "" && strings.IndexByte(st.RequestURI, '?') < 0 {
+	if st.Args == "" {
 		return dst, false
 	}
 	return append(dst, st.Args...), true

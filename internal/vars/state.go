@@ -80,8 +80,8 @@ type Request struct {
 	// matching ($uri, $document_uri).
 	Path string
 	// Args is the raw query string without the '?' ($args, $query_string,
-	// $arg_NAME). $args is "not found" when Args is empty and RequestURI
-	// holds no '?', as in nginx.
+	// $arg_NAME). $args is "not found" when Args is empty, whether or not
+	// RequestURI holds a bare '?', as in nginx.
 	Args string
 	// Host is the host the client asked for, as received: the authority of
 	// an absolute-form request target if there was one, else the Host header

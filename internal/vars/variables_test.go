@@ -262,8 +262,9 @@ func TestArgs(t *testing.T) {
 		want            string
 	}{
 		{"no query", "/p", "", notFound},
-		{"bare question mark", "/p?", "", ""},
+		{"bare question mark", "/p?", "", notFound}, // nginx 1.22.1 logs "-"
 		{"query", "/p?a=1", "a=1", "a=1"},
+		{"question mark only", "/p??", "?", "?"},
 	}
 	var c Compiler
 	for _, tt := range tests {

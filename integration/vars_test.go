@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -81,4 +83,123 @@ func readBody(t *testing.T, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(body)
+}
+
+// capturesConf is TestRegexCaptures's configuration; nginx 1.22.1 gives the
+// answers and log lines the test expects for it (with a real port and path).
+const capturesConf = `
+events {}
+http {
+    log_format m 'mapped=$mapped|mc=$mc|word=$word';
+    access_log %DIR%/m.log m;
+    map $http_x_m $mapped {
+        default d;
+        exact   ex;
+        ~^(?<mc>a+)b$ "got-$mc-$1";
+        ~^(z+)(q)?$   "z-$1-$2";
+        ~^nogroup$    ng;
+    }
+    map $http_x_m $exactfirst { default d; aab exact; ~^(?<mc>a+)b$ re; }
+    server {
+        listen 127.0.0.1:0;
+        server_name ~^(?<sub>[a-z]+)\.(b)\.local$;
+        location ~ ^/x/(?<word>[a-z]+)$ { return 200 "[$sub][$word][$1][$2]"; }
+        location /y/ { return 200 "[$sub][$word][$1][$2]"; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name m.local;
+        location ~ ^/m/(?<word>[a-z]+)/(\d+)$ { return 200 "[$mapped][$1][$2][$mc][$word]"; }
+        location ~ ^/e/(?<word>[a-z]+)/(\d+)$ { return 200 "[$exactfirst][$1][$2][$mc][$word]"; }
+        location = /log { return 200 "ok"; }
+    }
+}`
+
+// TestRegexCaptures: every regex match is the request's last one, as in
+// nginx 1.22.1: after a map regex matched, $1..$9 are the map's groups (none
+// when it has none) and its named captures are variables, also in the access
+// log, while the named captures of the server_name and location regexes keep
+// their values. An exact key or the default leaves the captures alone.
+func TestRegexCaptures(t *testing.T) {
+	in := startFulcrum(t, capturesConf, 1)
+	client := newClient()
+	tests := []struct {
+		name    string
+		path    string
+		headers []string
+		want    string
+		wantLog string
+	}{
+		{"server name and location named captures", "/x/abc", []string{"Host", "foo.b.local"},
+			"[foo][abc][abc][]", "mapped=d|mc=-|word=abc"},
+		{"server name captures without a regex location", "/y/abc", []string{"Host", "foo.b.local"},
+			"[foo][][foo][b]", "mapped=d|mc=-|word=-"},
+		{"map regex with a named capture", "/m/abc/42", []string{"Host", "m.local", "X-M", "aab"},
+			"[got-aa-aa][aa][][aa][abc]", "mapped=got-aa-aa|mc=aa|word=abc"},
+		{"map regex with numbered captures", "/m/abc/42", []string{"Host", "m.local", "X-M", "zzq"},
+			"[z-zz-q][zz][q][][abc]", "mapped=z-zz-q|mc=-|word=abc"},
+		{"map regex, unmatched group", "/m/abc/42", []string{"Host", "m.local", "X-M", "zzz"},
+			"[z-zzz-][zzz][][][abc]", "mapped=z-zzz-|mc=-|word=abc"},
+		{"map regex without groups", "/m/abc/42", []string{"Host", "m.local", "X-M", "nogroup"},
+			"[ng][][][][abc]", "mapped=ng|mc=-|word=abc"},
+		{"map exact key", "/m/abc/42", []string{"Host", "m.local", "X-M", "exact"},
+			"[ex][abc][42][][abc]", "mapped=ex|mc=-|word=abc"},
+		{"map default", "/m/abc/42", []string{"Host", "m.local", "X-M", "none"},
+			"[d][abc][42][][abc]", "mapped=d|mc=-|word=abc"},
+		{"exact key before regex", "/e/abc/42", []string{"Host", "m.local", "X-M", "aab"},
+			"[exact][abc][42][][abc]", "mapped=got-aa-aa|mc=aa|word=abc"},
+		// Only the log line evaluates $mapped, before $mc.
+		{"map first used in the log", "/log", []string{"Host", "m.local", "X-M", "aab"},
+			"ok", "mapped=got-aa-aa|mc=aa|word=-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := get(t, client, in.url(0)+tt.path, tt.headers...)
+			if code != 200 || body != tt.want {
+				t.Errorf("got %d %q, want 200 %q", code, body, tt.want)
+			}
+		})
+	}
+	lines := waitLines(t, filepath.Join(in.dir, "m.log"), len(tests))
+	for i, tt := range tests {
+		if lines[i] != tt.wantLog {
+			t.Errorf("%s: log line %q, want %q", tt.name, lines[i], tt.wantLog)
+		}
+	}
+}
+
+// TestProxyRedirectCaptures: a proxy_redirect regex may name its captures;
+// the replacement uses them and, as in nginx 1.22.1, so can the log line.
+func TestProxyRedirectCaptures(t *testing.T) {
+	back := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://elsewhere/xyz")
+		w.WriteHeader(http.StatusFound)
+	}))
+	t.Cleanup(back.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format rr 'rr=$rr|loc=$sent_http_location';
+    access_log %%DIR%%/rr.log rr;
+    server {
+        listen 127.0.0.1:0;
+        location /px/ {
+            proxy_pass http://%s;
+            proxy_redirect ~^http://elsewhere/(?<rr>.*)$ http://front/got/$rr;
+        }
+    }
+}`, strings.TrimPrefix(back.URL, "http://")), 1)
+	resp, err := newClient().Get(in.url(0) + "/px/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readBody(t, resp)
+	wantLoc := "http://front/got/xyz"
+	if got := resp.Header.Get("Location"); got != wantLoc {
+		t.Errorf("Location %q, want %q", got, wantLoc)
+	}
+	lines := waitLines(t, filepath.Join(in.dir, "rr.log"), 1)
+	if want := "rr=xyz|loc=" + wantLoc; lines[0] != want {
+		t.Errorf("log line %q, want %q", lines[0], want)
+	}
 }

@@ -91,7 +91,10 @@ func sortLongestFirst(ws []mapWildcard) {
 }
 
 // get is the map variable's getter: exact key, then the longest wildcards, then
-// the first matching regex (whose captures the value may use), else the default.
+// the first matching regex, else the default. A matching regex is the request's
+// last match, as in nginx 1.22.1: the value and everything evaluated after it
+// see its $1..$9 and named captures (a regex location's named captures keep
+// their values; see vars.State.SetCaptures).
 func (cm *compiledMap) get(dst []byte, st *vars.State) ([]byte, bool) {
 	key := cm.source.String(st)
 	lower := strings.ToLower(key)
@@ -110,11 +113,8 @@ func (cm *compiledMap) get(dst []byte, st *vars.State) ([]byte, bool) {
 	}
 	for _, r := range cm.regexes {
 		if idx := r.entry.Regex.FindStringSubmatchIndex(key); idx != nil {
-			saved := st.Captures
-			st.Captures = vars.Captures{Subject: key, Index: idx, Names: r.entry.Regex.SubexpNames()}
-			dst = r.value.Append(dst, st)
-			st.Captures = saved
-			return dst, true
+			st.SetCaptures(vars.Captures{Subject: key, Index: idx, Names: r.entry.Regex.SubexpNames()})
+			return r.value.Append(dst, st), true
 		}
 	}
 	if cm.def != nil {

@@ -245,16 +245,17 @@ func primaryName(srv *config.Server) string {
 	return ""
 }
 
-// setCaptures exposes the location's regex groups, else the server name's.
+// setCaptures records the regex server_name's match, then the regex location's,
+// in the order nginx makes them: $1..$9 are the location's groups when it is a
+// regex, else the server name's, and the server name's named captures keep
+// their values either way (nginx 1.22.1 answers "[foo][abc][abc]" for
+// "$sub $word $1" with server_name ~^(?<sub>..)\. and location ~ ^/x/(?<word>..)).
 func setCaptures(st *vars.State, loc, srv router.Captures) {
-	c := loc
-	if !c.Matched() {
-		c = srv
+	for _, c := range [2]router.Captures{srv, loc} {
+		if c.Matched() {
+			st.SetCaptures(vars.Captures{Subject: c.Subject, Index: c.Regexp.FindStringSubmatchIndex(c.Subject), Names: c.Regexp.SubexpNames()})
+		}
 	}
-	if !c.Matched() {
-		return
-	}
-	st.Captures = vars.Captures{Subject: c.Subject, Index: c.Regexp.FindStringSubmatchIndex(c.Subject), Names: c.Regexp.SubexpNames()}
 }
 
 // bodyWithinLimit enforces client_max_body_size: a declared length over the

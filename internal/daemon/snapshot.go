@@ -154,6 +154,11 @@ func newCompiler(cfg *config.Config) *vars.Compiler {
 	walk = func(locs []*config.Location) {
 		for _, l := range locs {
 			declare(l.Regex)
+			if l.Settings != nil {
+				for _, pr := range l.Settings.ProxyRedirects {
+					declare(pr.Regex)
+				}
+			}
 			walk(l.Locations)
 		}
 	}

@@ -48,12 +48,11 @@ func (r redirectRule) apply(target string, st *vars.State) (string, bool) {
 		if idx == nil {
 			return "", false
 		}
-		saved := st.Captures
-		st.Captures = vars.Captures{Subject: target, Index: idx, Names: r.re.SubexpNames()}
+		// The match is the request's last one, as in nginx: its captures
+		// stay for the log line and whatever else is evaluated later.
+		st.SetCaptures(vars.Captures{Subject: target, Index: idx, Names: r.re.SubexpNames()})
 		// nginx replaces the whole value when a regex rule matches.
-		out := string(r.to.Append(nil, st))
-		st.Captures = saved
-		return out, true
+		return string(r.to.Append(nil, st)), true
 	}
 	if !strings.HasPrefix(target, r.from) {
 		return "", false

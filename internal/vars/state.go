@@ -127,7 +127,8 @@ type Request struct {
 }
 
 // Captures holds the groups of the last successful regular expression match
-// (a regex location or server_name), in the shape of Go's regexp package.
+// (a regex location or server_name, a map entry, a proxy_redirect rule), in
+// the shape of Go's regexp package.
 type Captures struct {
 	// Subject is the string that was matched.
 	Subject string
@@ -182,7 +183,9 @@ type State struct {
 	// ($server_name; $host's fallback).
 	ServerName string
 	// Captures are the groups of the last regex match ($1..$9 and named
-	// captures declared with [Compiler.Declare]).
+	// captures declared with [Compiler.Declare]). Set it with
+	// [State.SetCaptures] when a match replaces an earlier one, so that the
+	// earlier named captures keep their values.
 	Captures Captures
 	// ProxyHost and ProxyPort describe the proxy_pass target
 	// ($proxy_host, $proxy_port): "backend" and "80" for
@@ -251,6 +254,30 @@ func (st *State) StartAttempt(addr netip.AddrPort, name string) *Attempt {
 		ResponseTime: -1, ConnectTime: -1, HeaderTime: -1,
 	})
 	return &st.Upstreams[len(st.Upstreams)-1]
+}
+
+// SetCaptures records c as the last successful regular expression match, as
+// each match does in nginx (ngx_http_regex_exec: a regex location or
+// server_name, a map entry, a proxy_redirect rule): from now on $1..$9 are
+// c's groups, even when c has none, and c's named groups answer for their
+// names. The named groups of the match c replaces keep their values: nginx
+// stores a named capture in a variable of its own, which only a later match
+// of the same name changes. So after a map regex matched, $1 is the map's
+// group while a regex location's $name stays the location's.
+//
+// The old named values are kept as SetVar values, which takes no memory
+// once the State is warm.
+func (st *State) SetCaptures(c Captures) {
+	old := &st.Captures
+	for i, name := range old.Names {
+		if name == "" {
+			continue
+		}
+		if v, ok := old.group(i); ok {
+			st.SetVar(name, v)
+		}
+	}
+	st.Captures = c
 }
 
 // SetVar gives a declared variable (see [Compiler.Declare]) a value for this

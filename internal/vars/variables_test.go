@@ -609,3 +609,53 @@ func TestTimeFormatsMatchGoLayouts(t *testing.T) {
 		}
 	}
 }
+
+// TestSetCaptures: each match replaces $1..$9, even one without groups,
+// while the named captures of the matches it replaces keep their values (what
+// nginx 1.22.1 does after a regex location, then a map regex, matched).
+func TestSetCaptures(t *testing.T) {
+	c := &Compiler{}
+	c.Declare("word", "mc")
+	tpl, err := c.Compile("[$1][$2][$word][$mc]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	match := func(expr, subject string) Captures {
+		re := regexp.MustCompile(expr)
+		return Captures{Subject: subject, Index: re.FindStringSubmatchIndex(subject), Names: re.SubexpNames()}
+	}
+	steps := []struct {
+		name string
+		c    Captures
+		want string // "-" for a variable that is not found
+	}{
+		{"location", match(`^/re/(?P<word>[a-z]+)/(\d+)$`, "/re/abc/42"), "[abc][42][abc][-]"},
+		{"map with a named group", match(`^(?P<mc>a+)b$`, "aab"), "[aa][-][abc][aa]"},
+		{"map without groups", match(`^nogroup$`, "nogroup"), "[-][-][abc][aa]"},
+		{"same name again", match(`^(?P<word>[a-z]+)$`, "xyz"), "[xyz][-][xyz][aa]"},
+		{"group that did not take part", match(`^(x)(?P<mc>y)?$`, "x"), "[x][][xyz][]"},
+	}
+	st := &State{}
+	for _, s := range steps {
+		st.SetCaptures(s.c)
+		if got := string(tpl.AppendEscaped(nil, st, EscapeDefault)); got != s.want {
+			t.Errorf("after %s: %q, want %q", s.name, got, s.want)
+		}
+	}
+	st.Reset()
+	if got := string(tpl.AppendEscaped(nil, st, EscapeDefault)); got != "[-][-][-][-]" {
+		t.Errorf("after Reset: %q", got)
+	}
+	// A warm State keeps earlier named captures without allocating.
+	buf := make([]byte, 0, 64)
+	allocs := testing.AllocsPerRun(100, func() {
+		st.Reset()
+		for _, s := range steps {
+			st.SetCaptures(s.c)
+			buf = tpl.AppendEscaped(buf[:0], st, EscapeDefault)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per request", allocs)
+	}
+}

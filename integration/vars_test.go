@@ -100,6 +100,9 @@ http {
         ~^nogroup$    ng;
     }
     map $http_x_m $exactfirst { default d; aab exact; ~^(?<mc>a+)b$ re; }
+    map $1 $k { default d; ~^(a)(a+)$ "x$2"; }
+    map $http_x_p $m1 { default d1; ~^(a+)b$ m1; }
+    map $http_x_q $m2 { default d2; ~^(c+)$ m2; }
     server {
         listen 127.0.0.1:0;
         server_name ~^(?<sub>[a-z]+)\.(b)\.local$;
@@ -112,6 +115,8 @@ http {
         location ~ ^/m/(?<word>[a-z]+)/(\d+)$ { return 200 "[$mapped][$1][$2][$mc][$word]"; }
         location ~ ^/e/(?<word>[a-z]+)/(\d+)$ { return 200 "[$exactfirst][$1][$2][$mc][$word]"; }
         location = /log { return 200 "ok"; }
+        location ~ ^/k/(a+)$ { return 200 "[$k][$k][$1]"; }
+        location = /two { return 200 "[$m1][$m2][$m1][$1]"; }
     }
 }`
 
@@ -119,7 +124,8 @@ http {
 // nginx 1.22.1: after a map regex matched, $1..$9 are the map's groups (none
 // when it has none) and its named captures are variables, also in the access
 // log, while the named captures of the server_name and location regexes keep
-// their values. An exact key or the default leaves the captures alone.
+// their values. An exact key or the default leaves the captures alone. A map
+// is evaluated once per request.
 func TestRegexCaptures(t *testing.T) {
 	in := startFulcrum(t, capturesConf, 1)
 	client := newClient()
@@ -151,6 +157,12 @@ func TestRegexCaptures(t *testing.T) {
 		// Only the log line evaluates $mapped, before $mc.
 		{"map first used in the log", "/log", []string{"Host", "m.local", "X-M", "aab"},
 			"ok", "mapped=got-aa-aa|mc=aa|word=-"},
+		// A map is evaluated once per request: the second $k does not look
+		// up the $1 its own regex set, the second $m1 leaves $1 to $m2.
+		{"map evaluated once", "/k/aaa", []string{"Host", "m.local"},
+			"[xaa][xaa][a]", "mapped=d|mc=-|word=-"},
+		{"second map's captures stay", "/two", []string{"Host", "m.local", "X-P", "aab", "X-Q", "cc"},
+			"[m1][m2][m1][cc]", "mapped=d|mc=-|word=-"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,7 +36,12 @@ func defineMaps(comp *vars.Compiler, maps []*config.Map) error {
 	for i, m := range maps {
 		cm := &compiledMap{exact: map[string]*vars.Template{}}
 		compiled[i] = cm
-		comp.Define(m.Variable, cm.get)
+		// nginx evaluates a map once per request unless it is volatile.
+		if m.Volatile {
+			comp.Define(m.Variable, cm.get)
+		} else {
+			comp.DefineCached(m.Variable, cm.get)
+		}
 	}
 	for i, m := range maps {
 		if err := compiled[i].compile(comp, m); err != nil {

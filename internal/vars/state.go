@@ -214,6 +214,8 @@ type State struct {
 	values   []Field    // set by SetVar for declared names
 	scratch  []byte     // AppendEscaped's copy of a value that needs escaping
 	upstream HeaderList // SetUpstreamFields' list, its storage reused
+	memo     []memo     // DefineCached values, by slot; those past the end are unset
+	memoBuf  []byte     // the bytes of the memo values
 
 	reqIDSet bool
 	reqIDRaw [16]byte
@@ -225,11 +227,13 @@ type State struct {
 // capacity of its own slices, so a pooled State stops allocating once warm.
 func (st *State) Reset() {
 	attempts, values, scratch, upstream := st.Upstreams[:0], st.values[:0], st.scratch[:0], st.upstream[:0]
+	memos, memoBuf := st.memo[:0], st.memoBuf[:0]
 	clear(st.Upstreams)
 	clear(st.values)
 	clear(st.upstream)
 	*st = State{}
 	st.Upstreams, st.values, st.scratch, st.upstream = attempts, values, scratch, upstream
+	st.memo, st.memoBuf = memos, memoBuf
 }
 
 // UpstreamFields returns an empty list for an upstream response's fields,
@@ -243,6 +247,32 @@ func (st *State) UpstreamFields() HeaderList { return st.upstream[:0] }
 func (st *State) SetUpstreamFields(fields HeaderList) {
 	st.upstream = fields
 	st.UpstreamHeader = &st.upstream
+}
+
+// memo is one cached value of a DefineCached variable: memoBuf[start:end].
+type memo struct {
+	start, end int
+	set, found bool
+}
+
+// cached returns the value cached in slot, if any. v aliases memoBuf: copy it
+// before caching anything else.
+func (st *State) cached(slot int) (v []byte, found, ok bool) {
+	if slot >= len(st.memo) || !st.memo[slot].set {
+		return nil, false, false
+	}
+	m := st.memo[slot]
+	return st.memoBuf[m.start:m.end], m.found, true
+}
+
+// cache keeps a copy of v as slot's value.
+func (st *State) cache(slot int, v []byte, found bool) {
+	for len(st.memo) <= slot {
+		st.memo = append(st.memo, memo{})
+	}
+	start := len(st.memoBuf)
+	st.memoBuf = append(st.memoBuf, v...)
+	st.memo[slot] = memo{start: start, end: len(st.memoBuf), set: true, found: found}
 }
 
 // StartAttempt appends an attempt for addr (or, when addr is the zero

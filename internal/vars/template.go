@@ -55,6 +55,8 @@ type Compiler struct {
 	// extra holds the Declare and Define names, lowercased; a nil Getter
 	// means "declared": a named capture or a SetVar value.
 	extra map[string]Getter
+	// slots counts the per-request cache slots DefineCached handed out.
+	slots int
 }
 
 // Declare allows names that are not built in, such as named captures found
@@ -68,11 +70,35 @@ func (c *Compiler) Declare(names ...string) {
 	}
 }
 
-// Define allows name and computes its value with g, for variables whose
-// value is derived at request time (nginx's map). Built-in names cannot be
-// redefined: they keep their built-in meaning.
+// Define allows name and computes its value with g at each reference, for
+// variables whose value is derived at request time (nginx's volatile map;
+// see DefineCached for the others). Built-in names cannot be redefined: they
+// keep their built-in meaning.
 func (c *Compiler) Define(name string, g Getter) {
 	c.define(name, g)
+}
+
+// DefineCached is Define for a value computed at most once per request, as
+// nginx caches a variable's value (a map's, unless it is volatile): the first
+// reference runs g, later ones, until [State.Reset], reuse what it appended
+// and whether it found the variable. This matters when g has effects, such as
+// a map regex that sets the captures ([State.SetCaptures]), or reads what a
+// later step changes: nginx 1.22.1 answers "[m1][m2][m1][cc]" for
+// "[$m1][$m2][$m1][$1]" with two maps matching ~^(a+)b$ and ~^(c+)$, as the
+// second $m1 does not run its regex again. The cached value is kept in the
+// State's own buffers: no allocation once the State is warm.
+func (c *Compiler) DefineCached(name string, g Getter) {
+	slot := c.slots
+	c.slots++
+	c.define(name, func(dst []byte, st *State) ([]byte, bool) {
+		if v, found, ok := st.cached(slot); ok {
+			return append(dst, v...), found
+		}
+		start := len(dst)
+		dst, found := g(dst, st)
+		st.cache(slot, dst[start:], found)
+		return dst, found
+	})
 }
 
 func (c *Compiler) define(name string, g Getter) {

@@ -224,3 +224,53 @@ func TestTemplateConcurrentUse(t *testing.T) {
 		t.Errorf("missing value of goroutine 3 in %v", seen)
 	}
 }
+
+// TestDefineCached: a DefineCached variable is computed once per request,
+// found or not, and again after Reset; a Define one at every reference.
+func TestDefineCached(t *testing.T) {
+	var calls int
+	counter := func(dst []byte, st *State) ([]byte, bool) {
+		calls++
+		if st.Method == "" {
+			return dst, false
+		}
+		return append(dst, st.Method...), true
+	}
+	c := &Compiler{}
+	c.DefineCached("once", counter)
+	c.Define("each", counter)
+	tests := []struct {
+		src, method string
+		want        string
+		calls       int
+	}{
+		{"[$once][$once][$once]", "GET", "[GET][GET][GET]", 1},
+		{"[$once][$once]", "", "[-][-]", 1},
+		{"[$each][$each]", "GET", "[GET][GET]", 2},
+	}
+	st := &State{}
+	for _, tt := range tests {
+		tpl, err := c.Compile(tt.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for req := range 2 { // the second request must not see the first's value
+			st.Reset()
+			st.Method = tt.method
+			calls = 0
+			if got := string(tpl.AppendEscaped(nil, st, EscapeDefault)); got != tt.want || calls != tt.calls {
+				t.Errorf("%s, request %d: %q with %d calls, want %q with %d", tt.src, req, got, calls, tt.want, tt.calls)
+			}
+		}
+	}
+	tpl, _ := c.Compile("$once $once")
+	buf := make([]byte, 0, 64)
+	allocs := testing.AllocsPerRun(100, func() {
+		st.Reset()
+		st.Method = "POST"
+		buf = tpl.Append(buf[:0], st)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per request", allocs)
+	}
+}

@@ -535,6 +535,13 @@ func (w *recorder) UnwatchClient() bool {
 	return true
 }
 
+// SetReason implements proxy.ReasonSetter when the engine's writer does.
+func (w *recorder) SetReason(status int, reason []byte) {
+	if rs, ok := w.ResponseWriter.(proxy.ReasonSetter); ok {
+		rs.SetReason(status, reason)
+	}
+}
+
 // SetFieldOrder implements proxy.FieldOrderer when the engine's writer does.
 func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
 	if o, ok := w.ResponseWriter.(proxy.FieldOrderer); ok {

@@ -45,6 +45,11 @@ type respWriter struct {
 	noBody    bool // the status carries no body (1xx, 204, 304)
 	hijacked  bool
 
+	// reason is the reason phrase SetReason gave for status reasonFor (an
+	// upstream's); a head with another status takes h1.ReasonPhrase. Reused.
+	reason    []byte
+	reasonFor int
+
 	// Framing of the body, decided when the head is committed.
 	chunked   bool
 	declared  int64 // Content-Length the head announced; -1 when none
@@ -84,6 +89,7 @@ var errBodyTooLong = errors.New("response body longer than its Content-Length")
 func (w *respWriter) reset(head bool) {
 	clear(w.header)
 	w.status, w.committed, w.head, w.noBody, w.hijacked = 0, false, head, false, false
+	w.reason, w.reasonFor = w.reason[:0], 0
 	w.chunked, w.declared, w.written, w.closeConn = false, -1, 0, false
 	w.pending = w.pending[:0]
 	w.trailer = w.trailer[:0]
@@ -117,6 +123,24 @@ func (w *respWriter) SetFieldOrder(order []proxy.FieldPos) {
 	w.order = append(w.order[:0], order...)
 }
 
+// SetReason implements proxy.ReasonSetter: a head with status goes out with
+// reason, copied, instead of fulcrum's phrase.
+func (w *respWriter) SetReason(status int, reason []byte) {
+	w.reason = append(w.reason[:0], reason...)
+	if w.reason == nil {
+		w.reason = []byte{} // nil would mean "fulcrum's phrase" to h1
+	}
+	w.reasonFor = status
+}
+
+// reasonPhrase is the reason phrase of a head with status code.
+func (w *respWriter) reasonPhrase(code int) []byte {
+	if code == w.reasonFor {
+		return w.reason
+	}
+	return nil // h1.AppendStatusLine takes h1.ReasonPhrase(code)
+}
+
 // Header implements http.ResponseWriter.
 func (w *respWriter) Header() http.Header { return w.header }
 
@@ -140,7 +164,7 @@ func (w *respWriter) WriteHeader(code int) {
 
 // writeInformational writes a 1xx head with the handler's fields and flushes.
 func (w *respWriter) writeInformational(code int) {
-	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, code, []byte(h1.ReasonPhrase(code)))
+	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, code, w.reasonPhrase(code))
 	b = w.appendFields(b, false)
 	b = append(b, "\r\n"...)
 	w.hdrBuf = b
@@ -286,8 +310,7 @@ var (
 
 // writeHead serialises the status line and fields (see appendFields).
 func (w *respWriter) writeHead() {
-	reason := h1.ReasonPhrase(w.status)
-	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, w.status, []byte(reason))
+	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, w.status, w.reasonPhrase(w.status))
 	b = w.appendFields(b, true)
 	if w.chunked {
 		b = append(b, "Transfer-Encoding: chunked\r\n"...)

@@ -30,6 +30,9 @@ func (h *Handler) respond(req *request) {
 		h.finishAttempt(req)
 	}()
 	h.copyHeader(req)
+	if rs, ok := req.w.(ReasonSetter); ok {
+		rs.SetReason(resp.head.Status, resp.head.Reason)
+	}
 	if resp.upgraded {
 		h.switchProtocols(req)
 		return
@@ -67,6 +70,15 @@ type ValueStore interface {
 // reuses.
 type FieldOrderer interface {
 	SetFieldOrder(order []FieldPos)
+}
+
+// ReasonSetter is a ResponseWriter that can send a given reason phrase, as the
+// daemon's engine does. The proxy hands it the upstream's: nginx passes an
+// upstream's status line as received ("HTTP/1.1 200 Fine Thanks" stays "200
+// Fine Thanks"), where its own statuses take its own phrases. The writer uses
+// reason only when the response goes out with status, and must copy it.
+type ReasonSetter interface {
+	SetReason(status int, reason []byte)
 }
 
 // copyHeader fills the client response's header from the upstream's, and

@@ -11,12 +11,13 @@ import (
 // each package may import only the fulcrum packages listed. (Deviations from the
 // design's table, on purpose: upstream imports nothing, so the daemon maps
 // config to it; errlog reads config's log levels; static and accesslog read
-// config's settings; errpage is shared by daemon and proxy.)
+// config's settings; errpage is shared by daemon and proxy, and takes nginx's
+// status phrases from h1, which writes every status line.)
 var allowedImports = map[string][]string{
 	"config":    {},
 	"vars":      {},
 	"h1":        {},
-	"errpage":   {},
+	"errpage":   {"h1"},
 	"upstream":  {},
 	"demo":      {},
 	"testutil":  {}, // imported by tests only

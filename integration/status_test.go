@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,5 +137,86 @@ http {
 		if own, _ := rc.do(t, "GET", "/own"); own.statusLine != "HTTP/1.1 404 Not Found" {
 			t.Errorf("after upstream %q: own answer %q", tt.upstream, own.statusLine)
 		}
+	}
+}
+
+// nginxSignature is the signature line of the pages nginx 1.22.1 sent for the
+// sizes in TestOwnStatusLines.
+const nginxSignature = "nginx/1.22.1"
+
+// TestOwnStatusLines: fulcrum's own answers use nginx's reason phrases and
+// pages: the status line, the page's title and heading, and its size (nginx
+// 1.22.1's for the same request, its signature line aside). nginx closes the
+// connection on a header timeout where fulcrum answers 408
+// (http-hardening.md); that line has nginx's phrase for 408.
+func TestOwnStatusLines(t *testing.T) {
+	silent := testutil.RawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    client_header_timeout 300ms;
+    large_client_header_buffers 2 1k;
+    server {
+        listen 127.0.0.1:0;
+        location / { root %%DIR%%/www; }
+        location = /small { client_max_body_size 5; return 200 "ok"; }
+        location = /r302 { return 302 /x; }
+        location = /r401 { return 401; }
+        location = /r503 { return 503; }
+        location = /r418 { return 418; }
+        location = /r203 { return 203 "t"; }
+        location /slow/ { proxy_pass http://%s; proxy_read_timeout 300ms; }
+        location /dead/ { proxy_pass http://127.0.0.1:1; }
+    }
+}`, silent), 1)
+	if err := os.MkdirAll(filepath.Join(in.dir, "www"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in.dir, "www", "index.html"), []byte("hello index\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		request string
+		status  string // the status line, nginx's
+		title   string // the page's title and heading; "-": no body; "": not compared
+		size    int    // nginx's page size with its signature; 0: not compared
+	}{
+		{"method not allowed", "DELETE /index.html HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 405 Not Allowed", "405 Not Allowed", 157},
+		{"body too large", "POST /small HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789", "HTTP/1.1 413 Request Entity Too Large", "413 Request Entity Too Large", 183},
+		{"URI too long", "GET /" + strings.Repeat("a", 3000) + " HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 414 Request-URI Too Large", "414 Request-URI Too Large", 177},
+		// nginx's 416 page is its HTML page; fulcrum's body is still Go's text.
+		{"range not satisfiable", "GET /index.html HTTP/1.1\r\nHost: a\r\nRange: bytes=1000-\r\n\r\n", "HTTP/1.1 416 Requested Range Not Satisfiable", "", 0},
+		{"upstream timeout", "GET /slow/x HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 504 Gateway Time-out", "504 Gateway Time-out", 167},
+		{"upstream refused", "GET /dead/x HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 502 Bad Gateway", "502 Bad Gateway", 157},
+		{"return 302", "GET /r302 HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 302 Moved Temporarily", "302 Found", 145},
+		{"return 401", "GET /r401 HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 401 Unauthorized", "401 Authorization Required", 179},
+		{"return 503", "GET /r503 HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 503 Service Temporarily Unavailable", "503 Service Temporarily Unavailable", 197},
+		{"return 418: no phrase, no page", "GET /r418 HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 418 ", "-", 0},
+		{"return 203 with text: no phrase", "GET /r203 HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 203 ", "", 0},
+		{"unknown transfer coding", "POST /small HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "HTTP/1.1 501 Not Implemented", "501 Not Implemented", 165},
+		{"HTTP/2.0 request line", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported", "505 HTTP Version Not Supported", 187},
+		{"header timeout", "GET / HTTP/1.1\r\nHost: a\r\n", "HTTP/1.1 408 Request Time-out", "408 Request Time-out", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := dialRaw(t, in.listening()[0])
+			if _, err := io.WriteString(rc.c, tt.request); err != nil {
+				t.Fatal(err)
+			}
+			head, body := readRawHead(t, rc.br)
+			if head.statusLine != tt.status {
+				t.Errorf("status line %q, want %q", head.statusLine, tt.status)
+			}
+			if tt.title != "" && tt.title != "-" && (!strings.Contains(body, "<title>"+tt.title+"</title>") || !strings.Contains(body, "<h1>"+tt.title+"</h1>")) {
+				t.Errorf("page %q, want title and heading %q", body, tt.title)
+			}
+			if tt.title == "-" && (body != "" || head.fields.Get("Content-Type") != "") {
+				t.Errorf("body %q of type %q, want none", body, head.fields.Get("Content-Type"))
+			}
+			if sig := head.fields.Get("Server"); tt.size != 0 && len(body) != tt.size-len(nginxSignature)+len(sig) {
+				t.Errorf("page of %d bytes with signature %q, nginx's is %d with %q", len(body), sig, tt.size, nginxSignature)
+			}
+		})
 	}
 }

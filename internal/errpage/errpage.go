@@ -6,32 +6,46 @@ package errpage
 import (
 	"net/http"
 	"strconv"
+
+	"fulcrum/internal/h1"
 )
 
 // Body returns the page for code: nginx's layout, with server as the signature
-// line ("fulcrum" or "fulcrum/VERSION").
+// line ("fulcrum" or "fulcrum/VERSION"). It is "" for a code nginx has no page
+// for (see Title): nginx 1.22.1 answers "return 418;" with an empty body.
 func Body(code int, server string) string {
-	title := strconv.Itoa(code) + " " + Reason(code)
+	title, ok := Title(code)
+	if !ok {
+		return ""
+	}
+	title = strconv.Itoa(code) + " " + title
 	return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
 		"</h1></center>\r\n<hr><center>" + server + "</center>\r\n</body>\r\n</html>\r\n"
 }
 
-// Reason returns the reason phrase nginx uses for code.
-func Reason(code int) string {
+// Title returns the title (and heading) of nginx's built-in page for code, and
+// whether there is one: the redirects (301, 302, 303, 307, 308) and the errors
+// that have a status line phrase (h1.ReasonPhrase). The title is that phrase,
+// except where nginx's page says otherwise: "302 Found" under the status line
+// "302 Moved Temporarily", and "401 Authorization Required" (its
+// ngx_http_special_response.c, checked against nginx 1.22.1's answers).
+func Title(code int) (string, bool) {
 	switch code {
-	case http.StatusRequestEntityTooLarge:
-		return "Request Entity Too Large"
-	case http.StatusRequestURITooLong:
-		return "Request-URI Too Large"
-	case 499:
-		return "Client Closed Request"
+	case http.StatusFound:
+		return "Found", true
+	case http.StatusUnauthorized:
+		return "Authorization Required", true
+	case http.StatusNotModified:
+		return "", false
 	}
-	return http.StatusText(code)
+	phrase := h1.ReasonPhrase(code)
+	return phrase, code >= 300 && phrase != ""
 }
 
 // Write answers with code and its page. Statuses that carry no body (1xx, 204,
-// 304) are written without one. The connection is closed after client errors
-// that leave the stream in doubt (400, 408, 413, 414, 431), as nginx does.
+// 304) are written without one, and so are those nginx has no page for
+// ("Content-Length: 0"). The connection is closed after client errors that
+// leave the stream in doubt (400, 408, 413, 414, 431), as nginx does.
 func Write(w http.ResponseWriter, code int, server string) {
 	h := w.Header()
 	if server != "" {
@@ -47,7 +61,9 @@ func Write(w http.ResponseWriter, code int, server string) {
 		return
 	}
 	body := Body(code, server)
-	h.Set("Content-Type", "text/html")
+	if body != "" {
+		h.Set("Content-Type", "text/html")
+	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(body))

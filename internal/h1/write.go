@@ -132,9 +132,31 @@ func (c *ChunkedWriter) Finish(trailers Headers) error {
 	return err
 }
 
-// ReasonPhrase returns the standard reason phrase of a status code (RFC 9110
-// section 15 and the common extensions nginx knows), or "" for others.
+// ReasonPhrase returns the reason phrase nginx 1.22 writes for a status
+// code it answers with itself (its ngx_http_status_lines, checked against
+// nginx 1.22.1's responses), "" where nginx writes none ("HTTP/1.1 203 ").
+// Its phrases are older than RFC 9110's in places: "302 Moved Temporarily",
+// "405 Not Allowed", "408 Request Time-out", "413 Request Entity Too Large",
+// "414 Request-URI Too Large", "416 Requested Range Not Satisfiable",
+// "503 Service Temporarily Unavailable", "504 Gateway Time-out".
+//
+// Three kinds of code are not in nginx's table and take RFC 9110's phrase:
+// the interim 100, 101 and 103, and 417 and 431, which fulcrum's stricter
+// request checks answer (see ../../shared/spec/http-hardening.md) where
+// nginx has no phrase.
 func ReasonPhrase(code int) string {
+	switch {
+	case code < 200:
+		return reasonPhrase1xx(code)
+	case code < 400:
+		return reasonPhrase2xx3xx(code)
+	case code < 500:
+		return reasonPhrase4xx(code)
+	}
+	return reasonPhrase5xx(code)
+}
+
+func reasonPhrase1xx(code int) string {
 	switch code {
 	case 100:
 		return "Continue"
@@ -142,26 +164,26 @@ func ReasonPhrase(code int) string {
 		return "Switching Protocols"
 	case 103:
 		return "Early Hints"
+	}
+	return ""
+}
+
+func reasonPhrase2xx3xx(code int) string {
+	switch code {
 	case 200:
 		return "OK"
 	case 201:
 		return "Created"
 	case 202:
 		return "Accepted"
-	case 203:
-		return "Non-Authoritative Information"
 	case 204:
 		return "No Content"
-	case 205:
-		return "Reset Content"
 	case 206:
 		return "Partial Content"
-	case 300:
-		return "Multiple Choices"
 	case 301:
 		return "Moved Permanently"
 	case 302:
-		return "Found"
+		return "Moved Temporarily"
 	case 303:
 		return "See Other"
 	case 304:
@@ -171,11 +193,10 @@ func ReasonPhrase(code int) string {
 	case 308:
 		return "Permanent Redirect"
 	}
-	return reasonPhrase4xx5xx(code)
+	return ""
 }
 
-// reasonPhrase4xx5xx is ReasonPhrase for error codes.
-func reasonPhrase4xx5xx(code int) string {
+func reasonPhrase4xx(code int) string {
 	switch code {
 	case 400:
 		return "Bad Request"
@@ -188,13 +209,11 @@ func reasonPhrase4xx5xx(code int) string {
 	case 404:
 		return "Not Found"
 	case 405:
-		return "Method Not Allowed"
+		return "Not Allowed"
 	case 406:
 		return "Not Acceptable"
-	case 407:
-		return "Proxy Authentication Required"
 	case 408:
-		return "Request Timeout"
+		return "Request Time-out"
 	case 409:
 		return "Conflict"
 	case 410:
@@ -204,31 +223,27 @@ func reasonPhrase4xx5xx(code int) string {
 	case 412:
 		return "Precondition Failed"
 	case 413:
-		return "Content Too Large"
+		return "Request Entity Too Large"
 	case 414:
-		return "URI Too Long"
+		return "Request-URI Too Large"
 	case 415:
 		return "Unsupported Media Type"
 	case 416:
-		return "Range Not Satisfiable"
-	case 417:
+		return "Requested Range Not Satisfiable"
+	case 417: // fulcrum's own (nginx has no phrase)
 		return "Expectation Failed"
 	case 421:
 		return "Misdirected Request"
-	case 422:
-		return "Unprocessable Content"
-	case 425:
-		return "Too Early"
-	case 426:
-		return "Upgrade Required"
-	case 428:
-		return "Precondition Required"
 	case 429:
 		return "Too Many Requests"
-	case 431:
+	case 431: // fulcrum's own (nginx has no phrase)
 		return "Request Header Fields Too Large"
-	case 451:
-		return "Unavailable For Legal Reasons"
+	}
+	return ""
+}
+
+func reasonPhrase5xx(code int) string {
+	switch code {
 	case 500:
 		return "Internal Server Error"
 	case 501:
@@ -236,15 +251,13 @@ func reasonPhrase4xx5xx(code int) string {
 	case 502:
 		return "Bad Gateway"
 	case 503:
-		return "Service Unavailable"
+		return "Service Temporarily Unavailable"
 	case 504:
-		return "Gateway Timeout"
+		return "Gateway Time-out"
 	case 505:
 		return "HTTP Version Not Supported"
 	case 507:
 		return "Insufficient Storage"
-	case 511:
-		return "Network Authentication Required"
 	}
 	return ""
 }

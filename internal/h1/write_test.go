@@ -33,10 +33,42 @@ func TestAppendHeads(t *testing.T) {
 	}
 }
 
+// nginxStatusLines are the phrases nginx 1.22.1 wrote for "return CODE
+// text;" with every code from 200 to 599; it wrote none ("HTTP/1.1 203 ")
+// for the others.
+var nginxStatusLines = map[int]string{
+	200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 206: "Partial Content",
+	301: "Moved Permanently", 302: "Moved Temporarily", 303: "See Other", 304: "Not Modified",
+	307: "Temporary Redirect", 308: "Permanent Redirect",
+	400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
+	404: "Not Found", 405: "Not Allowed", 406: "Not Acceptable", 408: "Request Time-out",
+	409: "Conflict", 410: "Gone", 411: "Length Required", 412: "Precondition Failed",
+	413: "Request Entity Too Large", 414: "Request-URI Too Large", 415: "Unsupported Media Type",
+	416: "Requested Range Not Satisfiable", 421: "Misdirected Request", 429: "Too Many Requests",
+	500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
+	503: "Service Temporarily Unavailable", 504: "Gateway Time-out", 505: "HTTP Version Not Supported",
+	507: "Insufficient Storage",
+}
+
 func TestReasonPhrase(t *testing.T) {
-	for code, want := range map[int]string{200: "OK", 413: "Content Too Large", 431: "Request Header Fields Too Large", 505: "HTTP Version Not Supported", 299: ""} {
-		if got := ReasonPhrase(code); got != want {
-			t.Errorf("ReasonPhrase(%d) = %q, want %q", code, got, want)
+	want := func(code int) string {
+		switch code {
+		case 100: // interim codes nginx has no table for
+			return "Continue"
+		case 101:
+			return "Switching Protocols"
+		case 103:
+			return "Early Hints"
+		case 417: // fulcrum's own answers where nginx has no phrase
+			return "Expectation Failed"
+		case 431:
+			return "Request Header Fields Too Large"
+		}
+		return nginxStatusLines[code]
+	}
+	for code := 100; code < 1000; code++ {
+		if got := ReasonPhrase(code); got != want(code) {
+			t.Errorf("ReasonPhrase(%d) = %q, want %q", code, got, want(code))
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -185,5 +186,73 @@ func newClient() *http.Client {
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport:     &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16},
+	}
+}
+
+// TestReturnClosesWithoutAnswer: "return 444;" closes the connection without
+// a byte of answer, as nginx does, and so do "return 408;" and "return 499;"
+// and an error_page that leads to one of them; the access log still has the
+// status. With text, 444 is an ordinary answer, and an empty "return 200;"
+// carries default_type's Content-Type (expected values from nginx 1.22).
+func TestReturnClosesWithoutAnswer(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    log_format st '$request_uri $status $bytes_sent';
+    access_log %DIR%/access.log st flush=50ms;
+    server {
+        listen 127.0.0.1:0;
+        error_page 404 = /close;
+        location /close { return 444; }
+        location /close-text { return 444 "text"; }
+        location /timeout { return 408; }
+        location /gone { return 499; }
+        location /empty { return 200; }
+    }
+}`, 1)
+	tests := []struct {
+		uri    string
+		closes bool
+		head   string // the answer's status line and Content-Type, when there is one
+		status string // as logged
+	}{
+		{"/close", true, "", "444"},
+		{"/close-text", false, "HTTP/1.1 444 |text/plain", "444"},
+		{"/timeout", true, "", "408"},
+		{"/gone", true, "", "499"},
+		{"/missing", true, "", "444"}, // error_page 404 = /close
+		{"/empty", false, "HTTP/1.1 200 OK|text/plain", "200"},
+	}
+	for i, tt := range tests {
+		c, err := net.Dial("tcp", in.listening()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "GET "+tt.uri+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		if tt.closes {
+			got, err := io.ReadAll(c)
+			if err != nil || len(got) != 0 {
+				t.Errorf("%s: got %q (%v), want the connection closed without an answer", tt.uri, got, err)
+			}
+		} else {
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.uri, err)
+			}
+			resp.Body.Close()
+			status, ctype, _ := strings.Cut(tt.head, "|")
+			if got := resp.Proto + " " + resp.Status; got != status || resp.Header.Get("Content-Type") != ctype {
+				t.Errorf("%s: %q with Content-Type %q, want %q with %q", tt.uri, got, resp.Header.Get("Content-Type"), status, ctype)
+			}
+		}
+		c.Close()
+		lines := waitLines(t, filepath.Join(in.dir, "access.log"), i+1)
+		f := strings.Fields(lines[i])
+		if len(f) != 3 || f[0] != tt.uri || f[1] != tt.status || (tt.closes && f[2] != "0") {
+			t.Errorf("log line %q: want %s %s and, when closed, 0 bytes", lines[i], tt.uri, tt.status)
+		}
 	}
 }

@@ -59,12 +59,24 @@ func (h *returnHandler) answer(w http.ResponseWriter, r *http.Request, st *vars.
 		if r.Method != http.MethodHead {
 			_, _ = w.Write([]byte(body))
 		}
+	case closesWithoutAnswer(h.code):
+		rec.drop(h.code)
 	case h.code >= 300:
 		rec.fail(h.code)
-	default:
+	default: // nginx's empty answer still has default_type's Content-Type
+		if h.defaultType != "" {
+			w.Header().Set("Content-Type", h.defaultType)
+		}
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(h.code)
 	}
+}
+
+// closesWithoutAnswer reports the codes that "return CODE;" (without text)
+// answers by closing the connection, as nginx does: its own 444, and 408 and
+// 499, which it treats the same way. With text they go out as answers.
+func closesWithoutAnswer(code int) bool {
+	return code == 444 || code == http.StatusRequestTimeout || code == 499
 }
 
 // redirect answers with a redirect to target. A relative target becomes absolute

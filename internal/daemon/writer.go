@@ -44,6 +44,7 @@ type respWriter struct {
 	head      bool // the request is HEAD: no body bytes go out
 	noBody    bool // the status carries no body (1xx, 204, 304)
 	hijacked  bool
+	dropped   bool // the connection closes without an answer (drop)
 
 	// reason is the reason phrase SetReason gave for status reasonFor (an
 	// upstream's); a head with another status takes h1.ReasonPhrase. Reused.
@@ -82,13 +83,23 @@ type respWriter struct {
 // answers fit in 4).
 const maxPending = 4 << 10
 
+// errDropped is a write after the handler chose to close the connection
+// without an answer (drop).
+var errDropped = errors.New("the connection is closing without an answer")
+
+// drop has the connection close without an answer, nothing of this response
+// sent: nginx's "return 444". Bytes already sent stay sent.
+func (w *respWriter) drop() {
+	w.dropped, w.closeConn = true, true
+}
+
 // errBodyTooLong is a handler writing more than its Content-Length said.
 var errBodyTooLong = errors.New("response body longer than its Content-Length")
 
 // reset prepares w for the next request on the connection.
 func (w *respWriter) reset(head bool) {
 	clear(w.header)
-	w.status, w.committed, w.head, w.noBody, w.hijacked = 0, false, head, false, false
+	w.status, w.committed, w.head, w.noBody, w.hijacked, w.dropped = 0, false, head, false, false, false
 	w.reason, w.reasonFor = w.reason[:0], 0
 	w.chunked, w.declared, w.written, w.closeConn = false, -1, 0, false
 	w.pending = w.pending[:0]
@@ -148,7 +159,7 @@ func (w *respWriter) Header() http.Header { return w.header }
 // (101 ends the HTTP exchange: the handler hijacks next); a second final status
 // is ignored as net/http does.
 func (w *respWriter) WriteHeader(code int) {
-	if w.status != 0 || w.hijacked || code < 100 || code > 999 {
+	if w.status != 0 || w.hijacked || w.dropped || code < 100 || code > 999 {
 		return
 	}
 	if code < 200 {
@@ -179,6 +190,9 @@ func (w *respWriter) writeInformational(code int) {
 func (w *respWriter) Write(p []byte) (int, error) {
 	if w.hijacked {
 		return 0, http.ErrHijacked
+	}
+	if w.dropped {
+		return 0, errDropped
 	}
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
@@ -458,7 +472,7 @@ func (w *respWriter) sentBytes() (total, head int64) {
 }
 
 func (w *respWriter) finishOnce() bool {
-	if w.hijacked {
+	if w.hijacked || w.dropped {
 		return false
 	}
 	if w.cc.ctx.Err() != nil {

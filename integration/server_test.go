@@ -256,3 +256,42 @@ http {
 		}
 	}
 }
+
+// TestRefusedHeadSignature: the engine's own answer to a head it refuses
+// carries the Server field and page signature of the listener's default
+// server, server_tokens included, as nginx's does.
+func TestRefusedHeadSignature(t *testing.T) {
+	for _, tt := range []struct{ tokens, want string }{
+		{"", "fulcrum/"},   // server_tokens on by default: with the version
+		{"off", "fulcrum"}, // the name alone
+	} {
+		directive := ""
+		if tt.tokens != "" {
+			directive = "server_tokens " + tt.tokens + ";"
+		}
+		in := startFulcrum(t, `
+events {}
+http {
+    `+directive+`
+    server { listen 127.0.0.1:0; location / { return 200 "ok"; } }
+}`, 1)
+		c, err := net.Dial("tcp", in.listening()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		c.Close()
+		server := resp.Header.Get("Server")
+		exact := !strings.HasSuffix(tt.want, "/")
+		if resp.StatusCode != 400 || (exact && server != tt.want) || (!exact && !strings.HasPrefix(server, tt.want)) ||
+			!strings.Contains(string(body), "<center>"+server+"</center>") {
+			t.Errorf("server_tokens %q: status %d, Server %q, page %q; want 400 signed %s", tt.tokens, resp.StatusCode, server, body, tt.want)
+		}
+	}
+}

@@ -20,11 +20,14 @@ type limits struct {
 	// location's send_timeout from the recorder.
 	sendTimeout time.Duration
 	h1          h1.Limits // head size limits (large_client_header_buffers); zero: h1's defaults
+	// server is the Server field and error-page signature of the engine's
+	// own answers (a refused head): the default server's server_tokens.
+	server string
 }
 
 // limitsFor returns the limits of the listener named key.
 func (s *snapshot) limitsFor(key string) limits {
-	lim := limits{headerTimeout: 60 * time.Second, keepaliveTimeout: 75 * time.Second, sendTimeout: 60 * time.Second}
+	lim := limits{headerTimeout: 60 * time.Second, keepaliveTimeout: 75 * time.Second, sendTimeout: 60 * time.Second, server: serverHeader(nil)}
 	l := s.byKey[key]
 	if l == nil {
 		return lim
@@ -40,6 +43,7 @@ func (s *snapshot) limitsFor(key string) limits {
 	lim.headerTimeout = set.ClientHeaderTimeout
 	lim.keepaliveTimeout = set.KeepaliveTimeout
 	lim.sendTimeout = set.SendTimeout
+	lim.server = serverHeader(set)
 	if b := set.LargeClientHeaderBuffers; b.Number > 0 && b.Size > 0 {
 		// nginx: the request line and each field line must fit one buffer.
 		lim.h1 = h1.Limits{MaxRequestLine: int(b.Size), MaxFieldLine: int(b.Size), MaxHeaderBytes: b.Number * int(b.Size)}

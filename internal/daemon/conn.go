@@ -277,7 +277,11 @@ func (cc *clientConn) answerAndClose(code int) {
 	w.reset(false)
 	cc.closeReq = true
 	w.header["Connection"] = []string{"close"}
-	errpage.Write(w, code, "fulcrum")
+	server := cc.srv.lim.server // the default server's server_tokens
+	if server == "" {
+		server = "fulcrum"
+	}
+	errpage.Write(w, code, server)
 	w.finish()
 	cc.logRefused(code)
 }

@@ -2,7 +2,9 @@ package config
 
 import (
 	"bufio"
+	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -76,6 +78,39 @@ func TestDirectiveDocs(t *testing.T) {
 	for _, e := range docs {
 		if !inTable[key(e.name, e.syntax, e.context, e.status)] {
 			t.Errorf("docs: section %s (%q, %q, %s) matches nothing in the table", e.name, e.syntax, e.context, e.status)
+		}
+	}
+}
+
+// TestDirectiveStatusLists keeps the "Directives by status" lists of
+// docs/directives.md in step with the table: each status's names, sorted, and
+// their count.
+func TestDirectiveStatusLists(t *testing.T) {
+	text, err := os.ReadFile("../../docs/directives.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byStatus := map[string]map[string]bool{}
+	for i := range tableSpecs {
+		s := &tableSpecs[i]
+		st := s.status.String()
+		if byStatus[st] == nil {
+			byStatus[st] = map[string]bool{}
+		}
+		byStatus[st][s.name] = true
+	}
+	for st, names := range byStatus {
+		want := make([]string, 0, len(names))
+		for n := range names {
+			want = append(want, n)
+		}
+		sort.Strings(want)
+		for i, n := range want {
+			want[i] = "`" + n + "`"
+		}
+		line := fmt.Sprintf("**%s** (%d): %s", st, len(want), strings.Join(want, ", "))
+		if !strings.Contains(string(text), line+"\n") {
+			t.Errorf("docs: the %s list is not\n%s", st, line)
 		}
 	}
 }

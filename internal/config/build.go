@@ -18,6 +18,7 @@ type builder struct {
 	upstreams map[string]*Upstream // explicit upstreams by lower-case name
 	implicit  map[string]*Upstream // implicit upstreams by lower-case host:port
 	typesOf   map[*Directive]map[string]string
+	accessOf  map[*Directive][]AccessRule // a level's allow and deny rules, by the first one
 	defTypes  map[string]string
 	warned    map[Warning]bool
 }
@@ -41,6 +42,7 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 		upstreams: map[string]*Upstream{},
 		implicit:  map[string]*Upstream{},
 		typesOf:   map[*Directive]map[string]string{},
+		accessOf:  map[*Directive][]AccessRule{},
 		warned:    map[Warning]bool{},
 	}
 	for _, w := range warnings {

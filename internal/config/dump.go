@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"sort"
@@ -193,6 +194,8 @@ func fmtSpecial(v reflect.Value) (string, bool) {
 	}
 	switch x := v.Interface().(type) {
 	case time.Duration:
+		return x.String(), true
+	case netip.Prefix:
 		return x.String(), true
 	case *regexp.Regexp:
 		if x == nil {

@@ -80,6 +80,9 @@ var settingRules = []settingRule{
 	textRule("real_ip_header", func(s *Settings) *string { return &s.RealIPHeader }),
 	flagRule("real_ip_recursive", func(s *Settings) *bool { return &s.RealIPRecursive }),
 
+	// access
+	{names: []string{"allow", "deny"}, apply: applyAccess},
+
 	// responses
 	{names: []string{"add_header"}, apply: applyAddHeader},
 	{names: []string{"error_page"}, apply: applyErrorPage},

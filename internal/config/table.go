@@ -110,6 +110,7 @@ const (
 	kindNumber              // 0, 1, 2, ... (ngx_atoi)
 	kindEnum                // one of spec.enum
 	kindAddress             // an IP address, a CIDR, or "unix:"
+	kindAccess              // allow and deny: an address, a CIDR, "unix:" or "all"
 )
 
 // status is what fulcrum does with a directive.
@@ -169,7 +170,7 @@ const (
 	noteCache    = "responses are not cached; every request goes to the upstream"
 	noteLimit    = "requests are not rate- or connection-limited; limit them in front of fulcrum"
 	noteHTTP2    = "fulcrum speaks HTTP/1.1 to clients; HTTP/2 is not supported yet"
-	noteAccess   = "fulcrum does not apply access rules yet, and ignoring this one would let every client in; remove it and restrict access in front of fulcrum"
+	noteAccess   = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
 	noteRewrite  = "fulcrum does not run the rewrite module yet, and ignoring it would send requests somewhere else; express the routing with locations, return and proxy_pass"
 	noteHandler  = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
 	noteBuffers  = "fulcrum streams bodies with its own buffers"
@@ -424,8 +425,8 @@ var tableSpecs = []spec{
 	{name: "map_hash_bucket_size", module: "http_map", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "map_hash_bucket_size size;"},
 
 	// access control and authentication: errors, never silently open
-	{name: "allow", module: "http_access", ctx: ctxHSL, args: args1, multi: true, status: unsupported, note: noteAccess, syntax: "allow address | CIDR | unix: | all;"},
-	{name: "deny", module: "http_access", ctx: ctxHSL, args: args1, multi: true, status: unsupported, note: noteAccess, syntax: "deny address | CIDR | unix: | all;"},
+	{name: "allow", module: "http_access", ctx: ctxHSL, args: args1, multi: true, kinds: []kind{kindAccess}, syntax: "allow address | CIDR | unix: | all;"},
+	{name: "deny", module: "http_access", ctx: ctxHSL, args: args1, multi: true, kinds: []kind{kindAccess}, syntax: "deny address | CIDR | unix: | all;"},
 	{name: "auth_basic", module: "http_auth_basic", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "auth_basic string | off;"},
 	{name: "auth_basic_user_file", module: "http_auth_basic", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "auth_basic_user_file file;"},
 	{name: "auth_request", module: "http_auth_request", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "auth_request uri | off;"},

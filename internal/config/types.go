@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"regexp"
 	"time"
 )
@@ -344,6 +345,13 @@ type Settings struct {
 	RealIPHeader             string
 	RealIPRecursive          bool
 
+	// Access are the allow and deny rules (ngx_http_access_module) of the nearest
+	// level that has any, in the order written; a level with its own rules does
+	// not see its parent's. Nil means no rule anywhere: every client is let in.
+	// The first rule that matches the client decides; when none matches, the
+	// client is let in.
+	Access []AccessRule
+
 	// Responses.
 	AddHeaders       []HeaderTemplate
 	ErrorPages       []ErrorPage
@@ -354,6 +362,19 @@ type Settings struct {
 	// context's.
 	AccessLogs []AccessLog
 	ErrorLogs  []ErrorLog
+}
+
+// AccessRule is one allow or deny directive.
+type AccessRule struct {
+	// Deny is true for deny, false for allow.
+	Deny bool
+	// All matches every client ("all"). Unix matches the clients of unix
+	// sockets ("unix:"). Otherwise Prefix, an IPv4 or IPv6 network with its host
+	// bits cleared (an address is a /32 or /128), matches the clients in it.
+	All    bool
+	Unix   bool
+	Prefix netip.Prefix
+	Pos    Pos
 }
 
 // Return is the return directive: a status with optional text or URL.

@@ -184,6 +184,10 @@ func checkKind(s *spec, d *Directive, k kind, a string) error {
 		if !slices.Contains(s.enum, a) {
 			return hintf(d.Pos, "use one of: "+strings.Join(s.enum, ", "), `invalid value "%s"`, a)
 		}
+	case kindAccess:
+		if _, _, err := parseAccessRule(d.Name, a, d.Pos); err != nil {
+			return accessParamError(d)
+		}
 	case kindAddress:
 		if !validAddress(a) {
 			return hintf(d.Pos, "use an address such as 10.0.0.1, a CIDR such as 10.0.0.0/8, or unix:", `invalid parameter "%s"`, a)

@@ -54,9 +54,14 @@ func TestValidateErrors(t *testing.T) {
 		{"bad enum", "http { proxy_http_version 2.0; }", `invalid value "2.0" in /t.conf:1, use one of: 1.0, 1.1`},
 		{"bad enum in list", "http { proxy_next_upstream error bogus; }", `invalid value "bogus" in /t.conf:1`},
 		{"bad address", "http { set_real_ip_from example.com; }", `invalid parameter "example.com" in /t.conf:1`},
-		{"unsupported allow", "http {\n server {\n  allow 10.0.0.0/8;\n }\n}",
-			`fulcrum does not support the "allow" directive yet in /t.conf:3, ` + noteAccess},
-		{"unsupported deny", "http { deny all; }", `fulcrum does not support the "deny" directive yet in /t.conf:1`},
+		{"allow without address", "http {\n server {\n  allow;\n }\n}",
+			`invalid number of arguments in "allow" directive in /t.conf:3, syntax: allow address | CIDR | unix: | all;`},
+		{"deny with two addresses", "http { deny 10.0.0.1 10.0.0.2; }", `invalid number of arguments in "deny" directive in /t.conf:1`},
+		{"deny host name", "http { deny localhost; }",
+			`invalid parameter "localhost" in /t.conf:1, use all, unix:, an address such as 10.0.0.1 or a CIDR such as 10.0.0.0/8`},
+		{"allow long prefix", "http { server { location / { allow 10.0.0.0/33; } } }", `invalid parameter "10.0.0.0/33" in /t.conf:1`},
+		{"allow block", "http { allow all {} }", `directive "allow" is not terminated by ";" in /t.conf:1`},
+		{"deny in upstream", "http { upstream u { deny all; } }", `"deny" directive is not allowed here in /t.conf:1, it is allowed in: http, server, location`},
 		{"unsupported if", "http { server { if ($x) { return 404; } } }", `fulcrum does not support the "if" directive yet in /t.conf:1`},
 		{"unsupported rewrite", "http { server { rewrite ^ /x; } }", `fulcrum does not support the "rewrite" directive yet in /t.conf:1`},
 		{"unsupported auth_basic", "http { auth_basic on; }", `fulcrum does not support the "auth_basic" directive yet in /t.conf:1`},
@@ -210,7 +215,7 @@ func containsKind(ks []kind, k kind) bool {
 // routing changes must be errors, never warnings.
 func TestBriefStatuses(t *testing.T) {
 	want := map[string]status{
-		"allow": unsupported, "deny": unsupported, "auth_basic": unsupported, "auth_basic_user_file": unsupported,
+		"allow": implemented, "deny": implemented, "auth_basic": unsupported, "auth_basic_user_file": unsupported,
 		"rewrite": unsupported, "if": unsupported, "set": unsupported, "internal": unsupported,
 		"limit_except": unsupported, "satisfy": unsupported, "auth_request": unsupported, "fastcgi_pass": unsupported,
 		"gzip": planned, "ssl_certificate": planned, "limit_req": planned, "limit_conn": planned, "http2": planned,

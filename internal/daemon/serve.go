@@ -149,13 +149,18 @@ type requestScratch struct {
 const maxInternalRedirects = 10
 
 // run serves the request with loc's handler, following internal redirects.
-// A nil loc is a 404, which error_page may send elsewhere too.
+// A nil loc is a 404, which error_page may send elsewhere too. Before each
+// handler, as nginx's access phase does after every internal redirect too, the
+// allow and deny rules may refuse the client with 403.
 func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) {
 	for range maxInternalRedirects {
 		var next *internalRedirect
-		if loc == nil {
+		switch {
+		case !s.permitted(r, st, srv, loc):
+			rec.fail(http.StatusForbidden)
+		case loc == nil:
 			rec.fail(http.StatusNotFound)
-		} else {
+		default:
 			next = s.handlers[loc].serve(rec, r, st)
 		}
 		if next == nil {

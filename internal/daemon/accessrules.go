@@ -1,0 +1,85 @@
+package daemon
+
+import (
+	"net/http"
+	"net/netip"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/router"
+	"fulcrum/internal/vars"
+)
+
+// permitted runs nginx's access phase (ngx_http_access_module) for a request
+// about to be served at loc, or at the server's own level when no location
+// matched: it reports whether the client may go on to the content handler. A
+// refused request is logged as nginx logs it; the caller answers 403.
+//
+// A return (the location's or the server's) answers in nginx's rewrite phases,
+// which run before the access phase, so a location with one is never refused.
+// The client is st.Remote, which the realip module has already rewritten.
+func (s *snapshot) permitted(r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) bool {
+	set := srv.Config.Settings
+	if loc != nil {
+		set = loc.Settings
+	}
+	if set.Access == nil || set.Return != nil {
+		return true
+	}
+	if !denied(set.Access, st.Remote.Addr()) {
+		return true
+	}
+	if s.log.Enabled(errlog.Error) {
+		s.log.LogRequest(errlog.Error, &errlog.Request{Client: clientName(st.Remote.Addr()), Server: st.ServerName,
+			Request: st.RequestLine, Host: r.Host}, "access forbidden by rule")
+	}
+	return false
+}
+
+// denied reports whether rules refuse client, an invalid Addr meaning a client
+// on a unix socket. The first rule that matches decides; none matching lets the
+// client in.
+//
+// nginx keeps one list per address family (all is in each) and checks an
+// IPv4-mapped IPv6 client ("::ffff:10.0.0.1", as real_ip_header may give) as
+// IPv4 when the IPv4 list is not empty, else against the IPv6 rules: so
+// unmapping it only when some rule is IPv4 or all gives the same answers. Other
+// rules of another family never match (netip.Prefix.Contains).
+func denied(rules []config.AccessRule, client netip.Addr) bool {
+	if client.Is4In6() && hasIPv4Rule(rules) {
+		client = client.Unmap()
+	}
+	for i := range rules {
+		r := &rules[i]
+		switch {
+		case r.All:
+			return r.Deny
+		case r.Unix:
+			if !client.IsValid() {
+				return r.Deny
+			}
+		case r.Prefix.Contains(client):
+			return r.Deny
+		}
+	}
+	return false
+}
+
+// hasIPv4Rule reports whether nginx's IPv4 list of rules would be non-empty.
+func hasIPv4Rule(rules []config.AccessRule) bool {
+	for i := range rules {
+		if rules[i].All || rules[i].Prefix.Addr().Is4() {
+			return true
+		}
+	}
+	return false
+}
+
+// clientName is the client as nginx's error log names it: its address, or
+// "unix:" for a unix socket.
+func clientName(a netip.Addr) string {
+	if !a.IsValid() {
+		return "unix:"
+	}
+	return a.String()
+}

@@ -15,7 +15,9 @@ import (
 )
 
 // TestStaticFilesAndErrorPages serves Debian's default site shape (root, index,
-// try_files $uri $uri/ =404) and error_page in its three forms.
+// try_files $uri $uri/ =404) and error_page in its three forms. An error page
+// that fails answers with its own status and nginx's plain page (nginx 1.22:
+// 404 for a missing page, whatever error_page said; 403 for a denied one).
 func TestStaticFilesAndErrorPages(t *testing.T) {
 	refused := closedPort(t)
 	root := t.TempDir()
@@ -44,6 +46,10 @@ http {
         location /gone { return 410; error_page 410 http://example.test/gone; }
         location /named { error_page 502 = @fallback; proxy_pass http://%s; }
         location @fallback { return 200 "from fallback"; }
+        location /page-missing { error_page 403 /nope.html; return 403; }
+        location /page-status { error_page 410 =200 /nope.html; return 410; }
+        location /page-denied { error_page 410 =200 /closed/x; return 410; }
+        location /closed/ { deny all; }
     }
 }`, root, refused, refused), 1)
 	client := newClient()
@@ -59,6 +65,9 @@ http {
 		{"/up/x", "custom upstream error", "text/html", "", 503},
 		{"/gone", "", "", "http://example.test/gone", 302},
 		{"/named", "from fallback", "", "", 200},
+		{"/page-missing", "", "text/html", "", 404},
+		{"/page-status", "", "text/html", "", 404},
+		{"/page-denied", "", "text/html", "", 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

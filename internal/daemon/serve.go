@@ -471,13 +471,17 @@ func (w *recorder) Write(p []byte) (int, error) {
 // fail answers with one of fulcrum's own error pages, or, when the location has
 // an error_page for code (and no error_page was followed yet: nginx's
 // recursive_error_pages off), arranges for it instead: an internal redirect that
-// run follows, or a redirect to a URL.
+// run follows, or a redirect to a URL. When the error page itself fails (a
+// missing file, a refused client), its own status goes out, not the one the
+// error_page meant for the page, as nginx does.
 func (w *recorder) fail(code int) {
 	if w.wroteHeader || w.errorPageUsed || w.set == nil {
-		// An error page that fails itself (its file is missing) goes out with
-		// its own status, not error_page's: nginx's special response handler
-		// sets the status to the new error.
-		w.statusOverride = 0
+		// An error page that fails itself (its file is missing, deny refuses
+		// it) goes out with its own status, not error_page's: nginx's
+		// special response handler sets the status to the new error.
+		if !w.wroteHeader {
+			w.statusOverride = 0
+		}
 		errpage.Write(w, code, w.server)
 		return
 	}

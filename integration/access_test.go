@@ -79,7 +79,7 @@ func TestAccessRules(t *testing.T) {
 	b := startBackend(t, "app")
 	in := startFulcrum(t, fmt.Sprintf(accessConf, b.addr()), 2)
 	writeFiles(t, in.dir, map[string]string{"html/static/secret.txt": "secret\n"})
-	main, other := in.url(0), in.url(1)
+	main, other := in.urlOn("127.0.0.1"), in.urlOn("127.0.0.2")
 	tests := []struct {
 		name, client, url string
 		wantStatus        int
@@ -161,6 +161,18 @@ func TestAccessRules(t *testing.T) {
 			t.Errorf("access log has %d lines %q, want %d:\n%s", got, want, n, strings.Join(lines, "\n"))
 		}
 	}
+}
+
+// urlOn returns http://ADDR for the listener on the IP address ip (listeners
+// are reported in no fixed order).
+func (in *instance) urlOn(ip string) string {
+	for _, a := range in.listening() {
+		if strings.HasPrefix(a, ip+":") {
+			return "http://" + a
+		}
+	}
+	in.t.Fatalf("no listener on %s: %v", ip, in.listening())
+	return ""
 }
 
 // countLines counts the lines that contain s.

@@ -266,3 +266,70 @@ func TestAccessRulesConfigTest(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessRulesAfterLocationRealIP: set_real_ip_from in a location sets the
+// address its rules see (nginx's realip runs in the preaccess phase too), but
+// only when the server's own realip rule did not already set one: nginx
+// changes the address once per request, and keeps it across internal
+// redirects. Expected answers and log addresses from nginx 1.22.
+func TestAccessRulesAfterLocationRealIP(t *testing.T) {
+	b := startBackend(t, "app")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format ra '$remote_addr $status $request_uri';
+    access_log %%DIR%%/access.log ra buffer=0;
+    server {
+        listen 127.0.0.1:0;
+        location /lr/ {
+            set_real_ip_from 127.0.0.1;
+            deny 10.0.0.1;
+            proxy_pass http://%[1]s;
+        }
+    }
+    server {
+        listen 127.0.0.2:0;
+        set_real_ip_from 127.0.0.1;
+        location /once/ {
+            set_real_ip_from 10.0.0.0/8;
+            real_ip_header X-Forwarded-For;
+            deny 192.0.2.9;
+            proxy_pass http://%[1]s;
+        }
+        location /loc/ {
+            set_real_ip_from 127.0.0.1;
+            real_ip_header X-Forwarded-For;
+            deny 192.0.2.9;
+            error_page 403 = /ok;
+        }
+        location = /ok { return 200 "ok $remote_addr\n"; }
+    }
+}`, b.addr()), 2)
+	client := clientFrom("127.0.0.1")
+	tests := []struct {
+		name, url string
+		headers   []string
+		want      int
+		body      string
+		logged    string
+	}{
+		{"location rule: denied", in.urlOn("127.0.0.1") + "/lr/", []string{"X-Real-IP", "10.0.0.1"}, 403, "", "10.0.0.1 403 /lr/"},
+		{"location rule: allowed", in.urlOn("127.0.0.1") + "/lr/", []string{"X-Real-IP", "10.0.0.2"}, 200, "app GET /lr/", "10.0.0.2 200 /lr/"},
+		{"server rule set it: location rule not applied", in.urlOn("127.0.0.2") + "/once/",
+			[]string{"X-Real-IP", "10.0.0.5", "X-Forwarded-For", "192.0.2.9"}, 200, "app GET /once/", "10.0.0.5 200 /once/"},
+		{"server rule found nothing: location rule applied", in.urlOn("127.0.0.2") + "/loc/",
+			[]string{"X-Forwarded-For", "192.0.2.9"}, 200, "ok 192.0.2.9\n", "192.0.2.9 200 /loc/"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := get(t, client, tt.url, tt.headers...)
+			if status != tt.want || !strings.HasPrefix(body, tt.body) {
+				t.Errorf("GET %s: %d %q, want %d %q...", tt.url, status, body, tt.want, tt.body)
+			}
+			lines := waitLines(t, filepath.Join(in.dir, "access.log"), i+1)
+			if lines[i] != tt.logged {
+				t.Errorf("access log %q, want %q", lines[i], tt.logged)
+			}
+		})
+	}
+}

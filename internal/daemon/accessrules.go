@@ -10,20 +10,25 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// permitted runs nginx's access phase (ngx_http_access_module) for a request
-// about to be served at loc, or at the server's own level when no location
-// matched: it reports whether the client may go on to the content handler. A
-// refused request is logged as nginx logs it; the caller answers 403.
+// permitted runs nginx's preaccess and access phases for a request about to
+// be served at loc, or at the server's own level when no location matched:
+// the location's realip rule, then the allow and deny rules
+// (ngx_http_access_module). It reports whether the client may go on to the
+// content handler. A refused request is logged as nginx logs it; the caller
+// answers 403.
 //
 // A return (the location's or the server's) answers in nginx's rewrite phases,
-// which run before the access phase, so a location with one is never refused.
-// The client is st.Remote, which the realip module has already rewritten.
-func (s *snapshot) permitted(r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) bool {
+// which run before these, so a location with one is never refused.
+func (s *snapshot) permitted(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) bool {
 	set := srv.Config.Settings
 	if loc != nil {
 		set = loc.Settings
 	}
-	if set.Access == nil || set.Return != nil {
+	if set.Return != nil {
+		return true
+	}
+	s.locationRealIP(rec, r, st, loc)
+	if set.Access == nil {
 		return true
 	}
 	if !denied(set.Access, st.Remote.Addr()) {

@@ -2,10 +2,13 @@ package daemon
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
 )
 
 // realIPRule is a server's compiled set_real_ip_from / real_ip_header /
@@ -35,6 +38,58 @@ func compileRealIP(set *config.Settings) (*realIPRule, error) {
 		r.trusted = append(r.trusted, p)
 	}
 	return r, nil
+}
+
+// compileRealIP compiles the realip rules of every server, and of the
+// locations whose rules differ from their server's (nginx applies those in
+// its preaccess phase when the server's rule set no address).
+func (s *snapshot) compileRealIP() error {
+	s.realIP = map[*config.Server]*realIPRule{}
+	for _, srv := range s.cfg.HTTP.Servers {
+		rule, err := compileRealIP(srv.Settings)
+		if err != nil {
+			return &config.Error{Pos: srv.Pos, Msg: err.Error()}
+		}
+		s.realIP[srv] = rule
+		if err := walkLocations(srv.Locations, func(loc *config.Location) error {
+			return s.compileLocationRealIP(srv, loc)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compileLocationRealIP adds loc's realip rule to s.locRealIP when it has one
+// that is not its server's.
+func (s *snapshot) compileLocationRealIP(srv *config.Server, loc *config.Location) error {
+	if sameRealIP(loc.Settings, srv.Settings) {
+		return nil
+	}
+	rule, err := compileRealIP(loc.Settings)
+	if err != nil {
+		return &config.Error{Pos: loc.Pos, Msg: err.Error()}
+	}
+	if rule == nil {
+		return nil
+	}
+	if s.locRealIP == nil {
+		s.locRealIP = map[*config.Location]*realIPRule{}
+	}
+	s.locRealIP[loc] = rule
+	return nil
+}
+
+// locationRealIP is nginx's realip handler in the preaccess phase: unless the
+// server's rule (or an earlier location's, before an internal redirect) set
+// the client address, loc's own rule may set it now.
+func (s *snapshot) locationRealIP(rec *recorder, r *http.Request, st *vars.State, loc *config.Location) {
+	if s.locRealIP == nil || rec.realIPSet || loc == nil {
+		return
+	}
+	if rule := s.locRealIP[loc]; rule != nil {
+		rec.realIPSet = rule.apply(r, st)
+	}
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {
@@ -73,13 +128,14 @@ func (r *realIPRule) trusts(a netip.Addr) bool {
 }
 
 // clientAddr returns the client's address for a request from peer whose header
-// values for the rule's header are values (all fields, in order). As nginx's
-// realip module: only a trusted peer's header counts; with X-Forwarded-For the
-// last address is taken, or with real_ip_recursive the rightmost address that
-// is not trusted; a value that is not an address is ignored.
-func (r *realIPRule) clientAddr(peer netip.Addr, values []string) netip.Addr {
+// values for the rule's header are values (all fields, in order), and whether
+// it came from them. As nginx's realip module: only a trusted peer's header
+// counts; with X-Forwarded-For the last address is taken, or with
+// real_ip_recursive the rightmost address that is not trusted; a value that is
+// not an address is ignored.
+func (r *realIPRule) clientAddr(peer netip.Addr, values []string) (netip.Addr, bool) {
 	if r == nil || !r.trusts(peer) || len(values) == 0 {
-		return peer
+		return peer, false
 	}
 	var list []string
 	for _, v := range values {
@@ -92,11 +148,27 @@ func (r *realIPRule) clientAddr(peer netip.Addr, values []string) netip.Addr {
 	for i := len(list) - 1; i >= 0; i-- {
 		a, err := netip.ParseAddr(list[i])
 		if err != nil {
-			return peer
+			return peer, false
 		}
 		if !r.recursive || !r.trusts(a) || i == 0 {
-			return a
+			return a, true
 		}
 	}
-	return peer
+	return peer, false
+}
+
+// apply sets the client address of the request r (st.Remote) from the rule's
+// header, keeping the port, and reports whether the header gave it.
+func (r *realIPRule) apply(req *http.Request, st *vars.State) bool {
+	a, ok := r.clientAddr(st.Remote.Addr(), req.Header[r.header])
+	if ok {
+		st.Remote = netip.AddrPortFrom(a, st.Remote.Port())
+	}
+	return ok
+}
+
+// sameRealIP reports whether two levels' realip settings are the same.
+func sameRealIP(a, b *config.Settings) bool {
+	return slices.Equal(a.SetRealIPFrom, b.SetRealIPFrom) && a.RealIPHeader == b.RealIPHeader &&
+		a.RealIPRecursive == b.RealIPRecursive
 }

@@ -34,9 +34,12 @@ func TestRealIP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := tt.rule.clientAddr(netip.MustParseAddr(tt.peer), tt.values)
+			got, found := tt.rule.clientAddr(netip.MustParseAddr(tt.peer), tt.values)
 			if got.String() != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
+			}
+			if wantFound := tt.want != tt.peer; found != wantFound {
+				t.Errorf("found %t, want %t", found, wantFound)
 			}
 		})
 	}

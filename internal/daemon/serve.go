@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -61,8 +60,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	rec.set, rec.server = set, serverHeader(set)
 	st.ServerName = primaryName(srv.Config)
 	if rule := s.realIP[srv.Config]; rule != nil {
-		peer := rule.clientAddr(st.Remote.Addr(), r.Header[rule.header])
-		st.Remote = netip.AddrPortFrom(peer, st.Remote.Port())
+		rec.realIPSet = rule.apply(r, st)
 	}
 	// The response goes out whole before its log line, as in nginx, so the
 	// line can say what was sent; not after a panic, which must leave the
@@ -150,13 +148,14 @@ const maxInternalRedirects = 10
 
 // run serves the request with loc's handler, following internal redirects.
 // A nil loc is a 404, which error_page may send elsewhere too. Before each
-// handler, as nginx's access phase does after every internal redirect too, the
+// handler, as nginx's preaccess and access phases do after every internal
+// redirect too, a location's realip rule may set the client address and the
 // allow and deny rules may refuse the client with 403.
 func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) {
 	for range maxInternalRedirects {
 		var next *internalRedirect
 		switch {
-		case !s.permitted(r, st, srv, loc):
+		case !s.permitted(rec, r, st, srv, loc):
 			rec.fail(http.StatusForbidden)
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
@@ -385,6 +384,9 @@ type recorder struct {
 	pending        *internalRedirect
 	errorPageUsed  bool
 	statusOverride int
+	// realIPSet records that realip set the client address (from the server's
+	// rule, or a location's): nginx does it once per request.
+	realIPSet bool
 	// sendTimeout (send_timeout) bounds each write to the client; ctrl sets the
 	// deadline.
 	sendTimeout time.Duration

@@ -35,7 +35,11 @@ type snapshot struct {
 	adds     map[*config.Settings][]addHeader
 	upgrades *upgradeTracker // the daemon's, for connections taken over by an upgrade
 	realIP   map[*config.Server]*realIPRule
-	scratch  sync.Pool // *requestScratch, recycled per request
+	// locRealIP are the realip rules of the locations whose set_real_ip_from,
+	// real_ip_header or real_ip_recursive differ from their server's; nil
+	// when no location has such rules, so requests look nothing up.
+	locRealIP map[*config.Location]*realIPRule
+	scratch   sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
 	// its last request finished.
 	life retirement
@@ -112,13 +116,8 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 	for _, p := range pools {
 		s.pools = append(s.pools, p.pool)
 	}
-	s.realIP = map[*config.Server]*realIPRule{}
-	for _, srv := range cfg.HTTP.Servers {
-		rule, err := compileRealIP(srv.Settings)
-		if err != nil {
-			return nil, &config.Error{Pos: srv.Pos, Msg: err.Error()}
-		}
-		s.realIP[srv] = rule
+	if err := s.compileRealIP(); err != nil {
+		return nil, err
 	}
 	b := &handlerBuilder{snap: s, comp: comp, pools: pools, transports: ts, upgrades: up}
 	for _, srv := range cfg.HTTP.Servers {

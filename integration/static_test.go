@@ -305,3 +305,51 @@ func rawGet(t *testing.T, addr, path, extra string) (int, []string, string) {
 	}
 	return status, lines[1:], body
 }
+
+// TestIndexFileInAnotherLocation: nginx reaches an index file by an internal
+// redirect, so the location that owns the file's URI decides: a
+// "location ~ \.php$ { deny all; }" refuses GET / when the index is
+// index.php (fulcrum used to send the PHP source), an exact location for
+// the index file answers instead of the file. With no location for the URI,
+// or the same location, the file is served. Answers from nginx 1.22.
+func TestIndexFileInAnotherLocation(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"index.php":        "<?php secret(); ?>",
+		"sub/index.html":   "sub index",
+		"other/index.html": "other index",
+		"exact/index.html": "exact index",
+	})
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        root %s;
+        index index.php index.html;
+        location / { }
+        location ~ \.php$ { deny all; }
+        location /other/ { }
+        location = /other/index.html { return 200 "exact location\n"; }
+        location = /exact/ { }
+    }
+}`, root), 1)
+	client := newClient()
+	for _, tt := range []struct {
+		path, body string
+		code       int
+	}{
+		{"/", "", 403},
+		{"/sub/", "sub index", 200},
+		{"/other/", "exact location\n", 200},
+		{"/exact/", "exact index", 200},
+	} {
+		code, body := get(t, client, in.url(0)+tt.path)
+		if code != tt.code || tt.body != "" && body != tt.body {
+			t.Errorf("GET %s: %d %q, want %d %q", tt.path, code, body, tt.code, tt.body)
+		}
+	}
+	waitFor(t, "the refusal in the error log", func() bool {
+		return in.logged(`access forbidden by rule, client: 127.0.0.1, request: "GET / HTTP/1.1"`)
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
+	"fulcrum/internal/router"
 	"fulcrum/internal/static"
 	"fulcrum/internal/vars"
 )
@@ -113,19 +114,23 @@ func hostWithoutPort(h string) string {
 }
 
 // staticHandler serves files (root, alias, index, try_files) through the static
-// package; try_files fallbacks come back as internal redirects.
+// package; try_files fallbacks come back as internal redirects, and so does an
+// index file whose URI belongs to another location (srv routes it; loc is the
+// handler's own location).
 type staticHandler struct {
 	rv        *static.Resolver
 	templates map[string]*vars.Template
 	log       *errlog.Logger
+	srv       *router.Server
+	loc       *config.Location
 }
 
-func newStaticHandler(cfg *config.Config, loc *config.Location, comp *vars.Compiler, log *errlog.Logger) (handler, error) {
+func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compiler, log *errlog.Logger) (handler, error) {
 	rv, err := static.New(loc.Settings, loc.Settings.Types, static.Location{Path: loc.Path, Regex: loc.Regex != nil})
 	if err != nil {
 		return nil, fmt.Errorf("location %q in %s: %w", loc.Path, loc.Pos, err)
 	}
-	h := &staticHandler{rv: rv, templates: map[string]*vars.Template{}, log: log}
+	h := &staticHandler{rv: rv, templates: map[string]*vars.Template{}, log: log, srv: srv, loc: loc}
 	for _, src := range rv.Templates() {
 		t, err := comp.Compile(src)
 		if err != nil {
@@ -134,6 +139,15 @@ func newStaticHandler(cfg *config.Config, loc *config.Location, comp *vars.Compi
 		h.templates[src] = t
 	}
 	return h, nil
+}
+
+// elsewhere reports whether nginx's internal redirect to the index file's uri
+// would land in another location, with its own rules and handler (a
+// "location ~ \.php$ { deny all; }" for index.php). When no location matches,
+// the file is served here, with this location's settings.
+func (h *staticHandler) elsewhere(uri string) bool {
+	loc := h.srv.Location(uri).Location
+	return loc != nil && loc != h.loc
 }
 
 func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
@@ -152,6 +166,9 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 	}
 	switch res.Kind {
 	case static.KindFile:
+		if res.Index && h.elsewhere(res.URI) {
+			return &internalRedirect{uri: res.URI, args: st.Args}
+		}
 		if rec.statusOverride != 0 {
 			// An error page (error_page 404 [=code] /404.html): ServeFile sends
 			// the file with that status itself, so without Last-Modified,

@@ -120,8 +120,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	b := &handlerBuilder{snap: s, comp: comp, pools: pools, transports: ts, upgrades: up}
-	for _, srv := range cfg.HTTP.Servers {
-		if err := b.locations(srv.Locations); err != nil {
+	for _, srv := range r.Servers() {
+		b.srv = srv
+		if err := b.locations(srv.Config.Locations); err != nil {
 			return nil, err
 		}
 	}
@@ -239,6 +240,7 @@ type handlerBuilder struct {
 	pools      map[*config.Upstream]*builtPool
 	transports *proxy.Transports
 	upgrades   *upgradeTracker
+	srv        *router.Server // the server whose locations are being built
 }
 
 func (b *handlerBuilder) locations(locs []*config.Location) error {
@@ -264,7 +266,7 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 	case set.ProxyPass != nil:
 		return b.proxyHandler(loc)
 	}
-	return newStaticHandler(b.snap.cfg, loc, b.comp, b.snap.log)
+	return newStaticHandler(b.srv, loc, b.comp, b.snap.log)
 }
 
 func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {

@@ -197,7 +197,9 @@ func (c *resolution) index(uri, dir string) Result {
 		path := dir + name
 		f, err := c.lookup(path)
 		if err == nil {
-			return c.found(uri+name, f)
+			res := c.found(uri+name, f)
+			res.Index = res.Kind == KindFile
+			return res
 		}
 		if res, stop := c.indexError(uri, path, err); stop {
 			return res

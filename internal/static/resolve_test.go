@@ -435,3 +435,29 @@ func BenchmarkResolve(b *testing.B) {
 		})
 	}
 }
+
+// TestResolveIndexFlag: Index marks the files nginx reaches by the index
+// module's internal redirect, not a file named by the URI or by try_files
+// (which nginx serves in the same location).
+func TestResolveIndexFlag(t *testing.T) {
+	tr := newTree(t)
+	sites := testSites(tr)
+	for _, tc := range []struct {
+		site, uri string
+		want      bool
+	}{
+		{"defaults", "/", true},
+		{"defaults", "/r.txt", false},
+		{"tfcode", "/dir", false},
+	} {
+		s := sites[tc.site]
+		rv, err := New(&s.settings, s.types, s.loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := rv.Resolve(Request{Method: http.MethodGet, URI: tc.uri, Expand: expander(tc.uri, "", nil)})
+		if got.Kind != KindFile || got.Index != tc.want {
+			t.Errorf("%s %s: %v, Index %t; want a file, Index %t", tc.site, tc.uri, got.Kind, got.Index, tc.want)
+		}
+	}
+}

@@ -33,11 +33,11 @@
 //     nginx maps "/img../x" to "/data/images../x" and "/imgfoo" to
 //     "/data/imagesfoo"; fulcrum does not. A path with a ".." segment (from a
 //     variable) is refused the same way, and a $uri with one is a 400.
-//   - An index file is served directly instead of by an internal redirect to
-//     $uri plus the index name. nginx would match the new URI against the
-//     locations again; fulcrum serves the file with this location's settings.
-//     [Result.URI] carries the URI nginx would have redirected to, which
-//     becomes $uri as in nginx.
+//   - An index file is returned as a file ([Result.Index] set, [Result.URI]
+//     the URI nginx would redirect to, which becomes $uri as in nginx)
+//     instead of as nginx's internal redirect; the daemon follows the
+//     redirect when that URI belongs to another location and serves the file
+//     directly, with this location's settings, otherwise.
 //   - In an alias location, nginx strips the location's prefix from a try_files
 //     fallback URI that has variables and starts with the prefix, which turns it
 //     into a relative URI that no location matches. fulcrum redirects to the
@@ -165,6 +165,10 @@ type Result struct {
 	// ContentType is chosen by the extension of URI through the types map, else
 	// default_type, as nginx does; never sniffed.
 	ContentType string
+	// Index reports a KindFile that is an index file: nginx reaches it by an
+	// internal redirect to URI, which may land in another location. The
+	// caller decides whether to follow it or serve the file here.
+	Index bool
 
 	// Err explains a KindStatus answer for the error log, in nginx's words
 	// where nginx logs one (`open() "/srv/x" failed: ...`,

@@ -295,3 +295,56 @@ http {
 		}
 	}
 }
+
+// TestServerLevelServesUnmatched: a request no location matches is served
+// with the server block's own configuration, as nginx does: its return (the
+// classic "redirect everything to https" server has no location at all), or
+// its root, index and try_files; error_page targets with no location too.
+// (fulcrum used to answer 404 to all of them.)
+func TestServerLevelServesUnmatched(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"index.html": "home", "a.txt": "file a", "fallback.html": "fallback", "404.html": "custom 404"})
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server { listen 127.0.0.1:0; return 301 https://$host$request_uri; }
+    server { listen 127.0.0.2:0; root %[1]s; }
+    server {
+        listen 127.0.0.3:0;
+        root %[1]s;
+        error_page 404 /404.html;
+        location /api/ { return 200 "api"; }
+    }
+    server { listen 127.0.0.4:0; root %[1]s; try_files $uri /fallback.html; }
+}`, root), 4)
+	client := newClient()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	addr := func(i int) string { return in.urlOn(fmt.Sprintf("127.0.0.%d", i+1)) }
+	tests := []struct {
+		url      string
+		code     int
+		body     string // exact, unless empty
+		location string
+	}{
+		{addr(0) + "/some/path?q=1", 301, "", "https://127.0.0.1/some/path?q=1"}, // $host: no port
+		{addr(1) + "/", 200, "home", ""},
+		{addr(1) + "/a.txt", 200, "file a", ""},
+		{addr(1) + "/missing", 404, "", ""},
+		{addr(2) + "/api/x", 200, "api", ""},
+		{addr(2) + "/a.txt", 200, "file a", ""},
+		{addr(2) + "/missing", 404, "custom 404", ""},
+		{addr(3) + "/a.txt", 200, "file a", ""},
+		{addr(3) + "/nothing/here", 200, "fallback", ""},
+	}
+	for _, tt := range tests {
+		resp, err := client.Get(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(resp)
+		if resp.StatusCode != tt.code || tt.body != "" && body != tt.body || resp.Header.Get("Location") != tt.location {
+			t.Errorf("GET %s: %d %q Location %q, want %d %q %q", tt.url, resp.StatusCode, body,
+				resp.Header.Get("Location"), tt.code, tt.body, tt.location)
+		}
+	}
+}

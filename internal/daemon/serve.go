@@ -154,6 +154,9 @@ const maxInternalRedirects = 10
 func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) {
 	for range maxInternalRedirects {
 		var next *internalRedirect
+		if loc == nil { // no location matched: the server level serves it
+			loc = s.serverLocs[srv.Config]
+		}
 		switch {
 		case !s.permitted(rec, r, st, srv, loc):
 			rec.fail(http.StatusForbidden)

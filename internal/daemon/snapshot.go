@@ -29,6 +29,10 @@ type snapshot struct {
 	binds    []bind
 	byKey    map[string]*router.Listener
 	handlers map[*config.Location]handler
+	// serverLocs are the server levels as locations: what serves a request
+	// that matches no location, as nginx serves it with the server block's
+	// own configuration (its return, root, index, try_files).
+	serverLocs map[*config.Server]*config.Location
 	pools    []*upstream.Pool
 	log      *errlog.Logger
 	access   *accessLogs
@@ -88,7 +92,7 @@ func Check(cfg *config.Config) error {
 }
 
 func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transports, logs *logSet, up *upgradeTracker) (*snapshot, error) {
-	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, byKey: map[string]*router.Listener{},
+	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, serverLocs: map[*config.Server]*config.Location{}, byKey: map[string]*router.Listener{},
 		log: logs.error(), now: time.Now}
 	s.life.release = func() { s.access.release() }
 	s.upgrades = up
@@ -125,6 +129,12 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		if err := b.locations(srv.Config.Locations); err != nil {
 			return nil, err
 		}
+		level := &config.Location{Settings: srv.Config.Settings, Pos: srv.Config.Pos}
+		h, err := b.handler(level)
+		if err != nil {
+			return nil, err
+		}
+		s.handlers[level], s.serverLocs[srv.Config] = h, level
 	}
 	if err := s.compileAddHeaders(comp); err != nil {
 		return nil, err

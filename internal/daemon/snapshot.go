@@ -33,12 +33,12 @@ type snapshot struct {
 	// that matches no location, as nginx serves it with the server block's
 	// own configuration (its return, root, index, try_files).
 	serverLocs map[*config.Server]*config.Location
-	pools    []*upstream.Pool
-	log      *errlog.Logger
-	access   *accessLogs
-	adds     map[*config.Settings][]addHeader
-	upgrades *upgradeTracker // the daemon's, for connections taken over by an upgrade
-	realIP   map[*config.Server]*realIPRule
+	pools      []*upstream.Pool
+	log        *errlog.Logger
+	access     *accessLogs
+	adds       map[*config.Settings][]addHeader
+	upgrades   *upgradeTracker // the daemon's, for connections taken over by an upgrade
+	realIP     map[*config.Server]*realIPRule
 	// locRealIP are the realip rules of the locations whose set_real_ip_from,
 	// real_ip_header or real_ip_recursive differ from their server's; nil
 	// when no location has such rules, so requests look nothing up.

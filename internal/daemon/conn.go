@@ -104,6 +104,25 @@ type clientConn struct {
 	// handlerSince is the server's tick count (plus one) when the running
 	// handler started; 0 outside a handler or after a hijack.
 	handlerSince atomic.Uint64
+
+	// rawc is the socket, for sending a response's last bytes and waiting
+	// for the next request in one step (flushThenAwait); nil when the
+	// connection is not a plain socket.
+	rawc syscall.RawConn
+	// out is the write buffer's destination (the connection, or the socket
+	// itself inside flushThenAwait).
+	out connWriter
+	// flushPending says finish left the response's last bytes in the write
+	// buffer for flushThenAwait to send.
+	flushPending bool
+	// readFirst turns flushThenAwait off for the connection once a request
+	// was found waiting when its bounded wait ended: a pipelining client,
+	// whose requests may come before the wait begins.
+	readFirst bool
+	// awaitFn is flushThenWait as a method value made once; idled records
+	// that it sent everything and marked the connection idle.
+	awaitFn func(fd uintptr) bool
+	idled   bool
 }
 
 func newClientConn(s *httpServer, c net.Conn) *clientConn {
@@ -119,6 +138,11 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 	} else {
 		cc.raw, _ = c.(syscall.Conn)
 	}
+	if cc.raw != nil {
+		cc.rawc, _ = cc.raw.SyscallConn()
+		cc.awaitFn = cc.flushThenWait
+	}
+	cc.out.c = c
 	cc.ctx, cc.cancel = context.WithCancel(context.Background())
 	cc.base = (&http.Request{}).WithContext(cc.ctx)
 	cc.w = respWriter{cc: cc, header: http.Header{}}
@@ -160,23 +184,47 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	}
 	var deadline time.Time
 	grace := wait > idleGrace && cc.br.Buffered() == 0
+	awaiting := cc.flushPending
 	if wait > 0 {
 		now := time.Now()
 		deadline = now.Add(wait)
-		if grace {
+		switch {
+		case awaiting:
+			_ = cc.c.SetReadDeadline(now.Add(min(awaitBound, wait)))
+		case grace:
 			_ = cc.c.SetReadDeadline(now.Add(idleGrace))
-		} else {
+		default:
 			_ = cc.c.SetReadDeadline(deadline)
 		}
 		cc.headDeadline = true
 	}
-	if !cc.state.CompareAndSwap(connActive, connIdle) {
+	var checkSince time.Time // when a bounded wait ended unanswered
+	if awaiting {
+		expired, ok := cc.flushThenAwait()
+		if !ok {
+			return false
+		}
+		if expired {
+			// Nothing within awaitBound: an idle client, or a request that
+			// came before the wait began (pipelined while the handler ran).
+			// Read to find out, with the usual deadline.
+			checkSince = time.Now()
+			if grace {
+				_ = cc.c.SetReadDeadline(checkSince.Add(idleGrace))
+			} else {
+				_ = cc.c.SetReadDeadline(deadline)
+			}
+		}
+	} else if !cc.state.CompareAndSwap(connActive, connIdle) {
 		return false
 	}
 	if cc.srv.shuttingDown() {
 		return false
 	}
 	_, err := cc.br.Peek(1)
+	if err == nil && !checkSince.IsZero() && time.Since(checkSince) < pipelinedWithin {
+		cc.readFirst = true // the request was there all along: a pipelining client
+	}
 	if err != nil && grace && errors.Is(err, os.ErrDeadlineExceeded) {
 		err = cc.waitIdle(deadline)
 	}
@@ -191,6 +239,111 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		_ = cc.c.SetReadDeadline(cc.ci.start.Add(lim.headerTimeout))
 	}
 	return true
+}
+
+// awaitBound bounds flushThenAwait's wait, so that a pipelined request whose
+// arrival it cannot see waits at most this long; a busy keep-alive client's
+// next request comes well within it. pipelinedWithin is how soon after the
+// bound a read must find a request for the client to count as pipelining.
+const (
+	awaitBound      = 20 * time.Millisecond
+	pipelinedWithin = time.Millisecond
+)
+
+// flushThenAwait sends what finish left in the write buffer and waits for the
+// next request in one step, as the proxy's sendThenAwait does upstream: the
+// write comes after Go's poller has reset the socket's readiness, so the wait
+// needs no read that finds nothing first (most keep-alive clients send their
+// next request only after this response), and that read was close to one
+// system call per request. The cost: a request that arrived before the wait
+// began (a pipelining client's) is seen only when the wait's deadline
+// (awaitBound) ends it. expired reports that the wait ran and its deadline
+// ended it; ok is false when the connection must close (a write failed, or
+// Shutdown closed it while idle).
+func (cc *clientConn) flushThenAwait() (expired, ok bool) {
+	cc.idled = false
+	err := cc.rawc.Read(cc.awaitFn)
+	if cc.flushPending { // the step never ran (the socket is closed)
+		cc.flushPending = false
+		return false, false
+	}
+	if cc.out.err != nil {
+		cc.out.err = nil
+		return false, false
+	}
+	if len(cc.out.rest) > 0 { // the socket buffer was full: finish with the usual writer
+		_, werr := cc.c.Write(cc.out.rest)
+		cc.out.rest = cc.out.rest[:0]
+		if werr != nil {
+			return false, false
+		}
+	}
+	cc.releaseWriter()
+	if !cc.idled {
+		if !cc.state.CompareAndSwap(connActive, connIdle) {
+			return false, false
+		}
+		return false, true // sent, not waited: read as usual
+	}
+	return errors.Is(err, os.ErrDeadlineExceeded), true
+}
+
+// flushThenWait is flushThenAwait's step, called by RawConn.Read with the
+// socket: the first call writes the buffered bytes with non-blocking writes
+// and, when all of them went, marks the connection idle and asks to wait
+// (false); the next call, once the socket is readable, ends the wait.
+func (cc *clientConn) flushThenWait(fd uintptr) bool {
+	if !cc.flushPending {
+		return true
+	}
+	cc.flushPending = false
+	if cc.bw != nil { // none when the response's bytes all went out already
+		cc.out.fd, cc.out.raw = int(fd), true
+		_ = cc.bw.Flush() // connWriter keeps what the socket did not take, and its error
+		cc.out.raw = false
+	}
+	if cc.out.err != nil || len(cc.out.rest) > 0 {
+		return true
+	}
+	cc.idled = cc.state.CompareAndSwap(connActive, connIdle)
+	return !cc.idled
+}
+
+// connWriter is where a connection's write buffer goes: the connection, or,
+// inside flushThenWait, the socket with non-blocking writes. There it never
+// fails the buffered writer (whose errors stick): what the socket does not
+// take is kept in rest, a write error in err, for flushThenAwait.
+type connWriter struct {
+	c    net.Conn
+	fd   int
+	raw  bool
+	rest []byte
+	err  error
+}
+
+func (w *connWriter) Write(p []byte) (int, error) {
+	if !w.raw {
+		return w.c.Write(p)
+	}
+	sent := 0
+	for sent < len(p) && w.err == nil && len(w.rest) == 0 {
+		n, err := syscall.Write(w.fd, p[sent:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN || err == nil && n <= 0:
+		case err != nil:
+			w.err = os.NewSyscallError("write", err)
+		default:
+			sent += n
+			continue
+		}
+		break
+	}
+	if sent < len(p) && w.err == nil {
+		w.rest = append(w.rest, p[sent:]...)
+	}
+	return len(p), nil
 }
 
 // idleGrace is how long a connection waits for its next request holding its
@@ -501,7 +654,7 @@ func (cc *clientConn) close() {
 func (cc *clientConn) writer() *bufio.Writer {
 	if cc.bw == nil {
 		cc.bw = writerPool.Get().(*bufio.Writer)
-		cc.bw.Reset(cc.c)
+		cc.bw.Reset(&cc.out)
 	}
 	return cc.bw
 }

@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -616,4 +618,123 @@ func TestEngineHeaderTimeout(t *testing.T) {
 			t.Errorf("read %q, %v; want the connection closed without an answer", b, err)
 		}
 	})
+}
+
+// TestEnginePipelinedDuringHandler: a request that arrives on its own while
+// the previous one is still being handled (a pipelining client) is answered
+// soon after, although flushThenAwait cannot see its arrival (awaitBound
+// bounds that), and the connection then reads before waiting: later
+// requests go as fast as ever. The keep-alive client that waits for each
+// answer gets its answers with no delay at all.
+func TestEnginePipelinedDuringHandler(t *testing.T) {
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		if r.RequestURI == "/slow" {
+			time.Sleep(150 * time.Millisecond)
+		}
+		fmt.Fprint(w, r.RequestURI)
+	})
+	rc := dialEngine(t, ts.addr)
+	rc.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+	time.Sleep(50 * time.Millisecond) // the handler runs
+	rc.send("GET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+	if _, body := rc.response(http.MethodGet); body != "/slow" {
+		t.Fatalf("first answer %q", body)
+	}
+	start := time.Now()
+	if _, body := rc.response(http.MethodGet); body != "/second" {
+		t.Fatalf("second answer %q", body)
+	}
+	// The bound is 20 ms; a second (the idle grace) would mean the arrival
+	// was lost until a deadline far away.
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("the pipelined request was answered %v after the first", d)
+	}
+	for i := range 3 {
+		uri := fmt.Sprintf("/after/%d", i)
+		rc.send("GET " + uri + " HTTP/1.1\r\nHost: a\r\n\r\n")
+		if _, body := rc.response(http.MethodGet); body != uri {
+			t.Fatalf("answer %q, want %q", body, uri)
+		}
+	}
+}
+
+// TestConnWriterKeepsWhatTheSocketRefuses: inside flushThenWait the write
+// buffer goes to the socket with non-blocking writes; what a full socket
+// buffer does not take is kept, in order, for the usual writer, and the
+// buffered writer never sees an error (its errors stick).
+func TestConnWriterKeepsWhatTheSocketRefuses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peerc := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		peerc <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	peer := <-peerc
+	defer peer.Close()
+	rc, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Far more than the socket buffers hold while the peer reads nothing.
+	want := make([]byte, 16<<20)
+	for i := range want {
+		want[i] = byte(i % 251)
+	}
+	w := &connWriter{c: c}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	_ = rc.Write(func(fd uintptr) bool {
+		w.fd, w.raw = int(fd), true
+		for off := 0; off < len(want); off += 32 << 10 {
+			if _, err := bw.Write(want[off : off+32<<10]); err != nil {
+				t.Errorf("buffered write: %v", err)
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			t.Errorf("flush: %v", err)
+		}
+		w.raw = false
+		return true
+	})
+	if w.err != nil || len(w.rest) == 0 {
+		t.Fatalf("err %v, %d bytes kept: want no error and the socket full", w.err, len(w.rest))
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(peer, int64(len(want))))
+		got <- b
+	}()
+	if _, err := c.Write(w.rest); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, want) {
+		t.Fatalf("the peer got %d bytes, not the %d written, in order", len(b), len(want))
+	}
+}
+
+// TestEngineKeepAliveAfterUnbufferedBody: responses whose bytes all went out
+// before finish (a body larger than the write buffer goes straight to the
+// socket, leaving nothing buffered) keep the connection going like any other:
+// flushThenAwait then has nothing to send and only waits.
+func TestEngineKeepAliveAfterUnbufferedBody(t *testing.T) {
+	big := strings.Repeat("b", 64<<10)
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+		io.WriteString(w, big)
+	})
+	rc := dialEngine(t, ts.addr)
+	for i := range 3 {
+		rc.send("GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+		if _, body := rc.response(http.MethodGet); body != big {
+			t.Fatalf("request %d: %d bytes, want %d", i, len(body), len(big))
+		}
+	}
 }

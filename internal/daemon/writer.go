@@ -492,11 +492,25 @@ func (w *respWriter) finishOnce() bool {
 	if w.declared >= 0 && w.written < w.declared && !w.head && !w.noBody {
 		w.closeConn = true // the body came out short: the client must not wait for more
 	}
+	if w.mayAwait() {
+		w.cc.flushPending = true // waitRequest sends it (flushThenAwait)
+		return true
+	}
 	w.flush()
 	if cap(w.pending) > maxPending {
 		w.pending = nil
 	}
 	return w.err == nil && !w.closeConn
+}
+
+// mayAwait reports whether finish may leave the response's last bytes for
+// flushThenAwait: the connection stays open for another request that has not
+// arrived yet (nothing pipelined is buffered), over a plain socket, and the
+// client has not shown it pipelines.
+func (w *respWriter) mayAwait() bool {
+	cc := w.cc
+	return w.err == nil && !w.closeConn && cc.rawc != nil && !cc.readFirst &&
+		cc.br != nil && cc.br.Buffered() == 0 && !cc.srv.shuttingDown()
 }
 
 // lastChunk is the zero-size chunk with the trailers the handler set.

@@ -273,7 +273,7 @@ func (cc *clientConn) flushThenAwait() (expired, ok bool) {
 	}
 	if len(cc.out.rest) > 0 { // the socket buffer was full: finish with the usual writer
 		_, werr := cc.c.Write(cc.out.rest)
-		cc.out.rest = cc.out.rest[:0]
+		cc.out.rest = nil // rare: not worth keeping with every connection
 		if werr != nil {
 			return false, false
 		}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -346,5 +347,37 @@ http {
 			t.Errorf("GET %s: %d %q Location %q, want %d %q %q", tt.url, resp.StatusCode, body,
 				resp.Header.Get("Location"), tt.code, tt.body, tt.location)
 		}
+	}
+}
+
+// TestRealIPFromUnixSocket: "set_real_ip_from unix:" trusts clients on a
+// unix socket (a local proxy in front), whose X-Real-IP becomes
+// $remote_addr; a TCP client's header is ignored.
+func TestRealIPFromUnixSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "front.sock")
+	in := startFulcrum(t, `
+events {}
+http {
+    set_real_ip_from unix:;
+    server {
+        listen unix:`+sock+`;
+        listen 127.0.0.1:0;
+        location / { return 200 "$remote_addr"; }
+    }
+}`, 2)
+	unixClient := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	req, _ := http.NewRequest("GET", "http://local/", nil)
+	req.Header.Set("X-Real-IP", "203.0.113.7")
+	resp, err := unixClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(resp); body != "203.0.113.7" {
+		t.Errorf("over the unix socket: $remote_addr %q, want the header's 203.0.113.7", body)
+	}
+	if _, body := get(t, newClient(), in.urlOn("127.0.0.1")+"/", "X-Real-IP", "203.0.113.7"); body != "127.0.0.1" {
+		t.Errorf("over TCP: $remote_addr %q, want the peer 127.0.0.1", body)
 	}
 }

@@ -16,6 +16,7 @@ import (
 // peer is trusted.
 type realIPRule struct {
 	trusted   []netip.Prefix
+	unix      bool // "unix:": clients on unix sockets are trusted
 	header    string // canonical header name
 	recursive bool
 }
@@ -31,6 +32,10 @@ func compileRealIP(set *config.Settings) (*realIPRule, error) {
 		r.header = "X-Real-Ip"
 	}
 	for _, s := range set.SetRealIPFrom {
+		if s == "unix:" {
+			r.unix = true
+			continue
+		}
 		p, err := parsePrefix(s)
 		if err != nil {
 			return nil, fmt.Errorf("set_real_ip_from %q: %w", s, err)
@@ -118,6 +123,9 @@ func canonicalHeader(s string) string {
 }
 
 func (r *realIPRule) trusts(a netip.Addr) bool {
+	if !a.IsValid() { // a client on a unix socket
+		return r.unix
+	}
 	a = a.Unmap()
 	for _, p := range r.trusted {
 		if p.Contains(a) {

@@ -31,12 +31,24 @@ func TestRealIP(t *testing.T) {
 		{"garbage ignored", rule(false, "10.0.0.0/8"), "10.0.0.1", []string{"not-an-ip"}, "10.0.0.1"},
 		{"no header", rule(false, "10.0.0.0/8"), "10.0.0.1", nil, "10.0.0.1"},
 		{"ipv6", rule(false, "::1"), "::1", []string{"2001:db8::1"}, "2001:db8::1"},
+		// A client on a unix socket has no address ("" here).
+		{"unix: trusts unix-socket clients", rule(false, "unix:"), "", []string{"1.2.3.4"}, "1.2.3.4"},
+		{"unix: alone trusts no TCP peer", rule(false, "unix:"), "10.0.0.1", []string{"1.2.3.4"}, "10.0.0.1"},
+		{"without unix:, a unix-socket client is not trusted", rule(false, "10.0.0.0/8"), "", []string{"1.2.3.4"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, found := tt.rule.clientAddr(netip.MustParseAddr(tt.peer), tt.values)
-			if got.String() != tt.want {
-				t.Errorf("got %s, want %s", got, tt.want)
+			var peer netip.Addr
+			if tt.peer != "" {
+				peer = netip.MustParseAddr(tt.peer)
+			}
+			got, found := tt.rule.clientAddr(peer, tt.values)
+			gotS := got.String()
+			if !got.IsValid() {
+				gotS = ""
+			}
+			if gotS != tt.want {
+				t.Errorf("got %q, want %q", gotS, tt.want)
 			}
 			if wantFound := tt.want != tt.peer; found != wantFound {
 				t.Errorf("found %t, want %t", found, wantFound)

@@ -16,7 +16,7 @@ import (
 // peer is trusted.
 type realIPRule struct {
 	trusted   []netip.Prefix
-	unix      bool // "unix:": clients on unix sockets are trusted
+	unix      bool   // "unix:": clients on unix sockets are trusted
 	header    string // canonical header name
 	recursive bool
 }

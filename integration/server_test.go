@@ -352,7 +352,8 @@ http {
 
 // TestRealIPFromUnixSocket: "set_real_ip_from unix:" trusts clients on a
 // unix socket (a local proxy in front), whose X-Real-IP becomes
-// $remote_addr; a TCP client's header is ignored.
+// $remote_addr ("unix:" without one, as nginx prints it); a TCP client's
+// header is ignored.
 func TestRealIPFromUnixSocket(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "front.sock")
 	in := startFulcrum(t, `
@@ -376,6 +377,13 @@ http {
 	}
 	if body := readAll(resp); body != "203.0.113.7" {
 		t.Errorf("over the unix socket: $remote_addr %q, want the header's 203.0.113.7", body)
+	}
+	resp, err = unixClient.Get("http://local/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(resp); body != "unix:" {
+		t.Errorf("over the unix socket without the header: $remote_addr %q, want nginx's unix:", body)
 	}
 	if _, body := get(t, newClient(), in.urlOn("127.0.0.1")+"/", "X-Real-IP", "203.0.113.7"); body != "127.0.0.1" {
 		t.Errorf("over TCP: $remote_addr %q, want the peer 127.0.0.1", body)

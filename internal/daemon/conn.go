@@ -133,6 +133,7 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 	}
 	cc.ci.remote = c.RemoteAddr().String()
 	cc.ci.remoteAddr, _ = netip.ParseAddrPort(cc.ci.remote)
+	cc.ci.unix = c.LocalAddr().Network() == "unix"
 	if lc, ok := c.(*limitedConn); ok {
 		cc.raw, _ = lc.Conn.(syscall.Conn)
 	} else {
@@ -467,7 +468,7 @@ func (cc *clientConn) logRefused(status int) {
 		// for a refused line).
 		st.Length = int64(len(req.Raw()))
 	}
-	st.Remote, st.Local = cc.ci.remoteAddr, cc.ci.local
+	st.Remote, st.Local, st.RemoteUnix = cc.ci.remoteAddr, cc.ci.local, cc.ci.unix
 	st.Conn, st.ConnRequests = cc.ci.id, cc.ci.requests+1
 	st.Start = cc.ci.start
 	total, head := cc.w.sentBytes()

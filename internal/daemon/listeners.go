@@ -35,6 +35,7 @@ type connInfo struct {
 	local       netip.AddrPort // the address the client connected to (zero for unix sockets)
 	remote      string         // the client's address as net.Addr prints it
 	remoteAddr  netip.AddrPort // the same, parsed (zero for unix sockets)
+	unix        bool           // the client is on a unix socket
 	// fields is the current request's header section in order, names as
 	// sent (vars.State.Fields); the engine refills it for each request.
 	fields vars.HeaderList

@@ -209,7 +209,7 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Proto = r.Proto
 	st.Header = vars.HeaderMap(r.Header)
 	st.Fields = ci.fields
-	st.Remote = ci.remoteAddr
+	st.Remote, st.RemoteUnix = ci.remoteAddr, ci.unix
 	st.Local = ci.local
 	st.Start = ci.start
 	st.Length = ci.length

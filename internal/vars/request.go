@@ -145,7 +145,7 @@ func getProxyAddXForwardedFor(dst []byte, st *State) ([]byte, bool) {
 	if ok {
 		dst = append(dst, ", "...)
 	}
-	return appendAddr(dst, st.Remote), true
+	return appendRemote(dst, st), true
 }
 
 // headerSource picks one of the State's header sections.

@@ -27,7 +27,16 @@ func appendPort(dst []byte, ap netip.AddrPort) []byte {
 }
 
 func getRemoteAddr(dst []byte, st *State) ([]byte, bool) {
-	return appendAddr(dst, st.Remote), true
+	return appendRemote(dst, st), true
+}
+
+// appendRemote appends $remote_addr: the client's address, or nginx's
+// "unix:" for a client on a unix socket whose address no realip rule set.
+func appendRemote(dst []byte, st *State) []byte {
+	if st.RemoteUnix && !st.Remote.Addr().IsValid() {
+		return append(dst, "unix:"...)
+	}
+	return appendAddr(dst, st.Remote)
 }
 
 func getRemotePort(dst []byte, st *State) ([]byte, bool) {

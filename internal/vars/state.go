@@ -105,8 +105,11 @@ type Request struct {
 	// uses Header).
 	Fields HeaderList
 	// Remote is the client's address ($remote_addr, $remote_port); the zero
-	// value prints as empty.
+	// value prints as empty, or as nginx's "unix:" when RemoteUnix is set.
 	Remote netip.AddrPort
+	// RemoteUnix says the client came over a unix socket, so it has no
+	// address.
+	RemoteUnix bool
 	// Local is the address that accepted the connection ($server_addr,
 	// $server_port).
 	Local netip.AddrPort

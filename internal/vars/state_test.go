@@ -1,6 +1,9 @@
 package vars
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
 // TestUpstreamFieldsReused: the list SetUpstreamFields installs answers
 // $upstream_http_* lookups, Reset forgets it, and the next request's list
@@ -33,5 +36,38 @@ func TestUpstreamFieldsReused(t *testing.T) {
 	set("d")
 	if v, _, ok := st.UpstreamHeader.Lookup("x-tag", 0); !ok || v != "d" {
 		t.Errorf("lookup after reuse %q %v, want d", v, ok)
+	}
+}
+
+// TestRemoteUnix: a client on a unix socket has no address; nginx prints
+// "unix:" for it in $remote_addr and $proxy_add_x_forwarded_for, until a
+// realip rule gives it one.
+func TestRemoteUnix(t *testing.T) {
+	c := &Compiler{Now: fixedClock}
+	tests := []struct {
+		name      string
+		remote    string
+		unix      bool
+		addr, xff string
+	}{
+		{"tcp client", "192.0.2.1:4000", false, "192.0.2.1", "192.0.2.1"},
+		{"unix client", "", true, "unix:", "unix:"},
+		{"unix client, address from realip", "203.0.113.7:0", true, "203.0.113.7", "203.0.113.7"},
+		{"no client at all", "", false, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &State{}
+			if tt.remote != "" {
+				st.Remote = netip.MustParseAddrPort(tt.remote)
+			}
+			st.RemoteUnix = tt.unix
+			if got, _ := value(t, c, "remote_addr", st); got != tt.addr {
+				t.Errorf("$remote_addr %q, want %q", got, tt.addr)
+			}
+			if got, _ := value(t, c, "proxy_add_x_forwarded_for", st); got != tt.xff {
+				t.Errorf("$proxy_add_x_forwarded_for %q, want %q", got, tt.xff)
+			}
+		})
 	}
 }

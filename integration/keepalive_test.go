@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,6 +185,96 @@ http {
 			resp.Body.Close()
 			if resp.StatusCode != tc.want {
 				t.Errorf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+		})
+	}
+}
+
+// TestKeepaliveTimeoutPerLocation: keepalive_timeout is a location-level
+// setting, as in nginx 1.22 (checked side by side): "keepalive_timeout 0;" in
+// a location or in a server that is not the listener's default makes that
+// response "Connection: close"; the second parameter goes out as
+// "Keep-Alive: timeout=N" right after Connection (inherited by a level that
+// writes only the first); and the idle wait after a response is the
+// location's timeout.
+func TestKeepaliveTimeoutPerLocation(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    keepalive_timeout 65 60;
+    server {
+        listen 127.0.0.1:0 default_server;
+        location / { return 200 "a"; }
+        location /zero { keepalive_timeout 0; return 200 "z"; }
+        location /short { keepalive_timeout 1; return 200 "s"; }
+        location /own { keepalive_timeout 30 20; return 200 "o"; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name other;
+        keepalive_timeout 0;
+        location / { return 200 "other"; }
+    }
+}`, 1)
+	tests := []struct {
+		path, host      string
+		connection      string
+		keepAlive       string // the Keep-Alive field; "" for none
+		closesIdleAfter time.Duration
+	}{
+		{"/", "a", "keep-alive", "timeout=60", 0},
+		{"/zero", "a", "close", "", 0},
+		{"/", "other", "close", "", 0},
+		{"/short", "a", "keep-alive", "timeout=60", time.Second},
+		{"/own", "a", "keep-alive", "timeout=20", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host+tt.path, func(t *testing.T) {
+			c, err := net.Dial("tcp", in.listening()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", tt.path, tt.host)
+			br := bufio.NewReader(c)
+			var head []string
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("head: %v (so far %q)", err, head)
+				}
+				if line == "\r\n" {
+					break
+				}
+				head = append(head, strings.TrimRight(line, "\r\n"))
+			}
+			want := "Connection: " + tt.connection
+			i := slices.Index(head, want)
+			if i < 0 {
+				t.Fatalf("no %q in %q", want, head)
+			}
+			var next string
+			if i+1 < len(head) {
+				next = head[i+1]
+			}
+			gotKA := strings.TrimPrefix(next, "Keep-Alive: ")
+			if gotKA == next {
+				gotKA = ""
+			}
+			if gotKA != tt.keepAlive || strings.Count(strings.Join(head, "\n"), "Keep-Alive") > 1 {
+				t.Errorf("Keep-Alive after Connection = %q, want %q (head %q)", gotKA, tt.keepAlive, head)
+			}
+			if tt.closesIdleAfter == 0 {
+				return
+			}
+			io.CopyN(io.Discard, br, 1) // the body
+			start := time.Now()
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("idle connection: %v, want EOF", err)
+			}
+			if d := time.Since(start); d < tt.closesIdleAfter/2 || d > 3*tt.closesIdleAfter {
+				t.Errorf("idle connection closed after %v, want about %v", d, tt.closesIdleAfter)
 			}
 		})
 	}

@@ -409,3 +409,32 @@ func clearPositions(s *Settings) {
 		s.ErrorLogs[i].Pos = Pos{}
 	}
 }
+
+// TestKeepaliveHeaderInherited: nginx merges keepalive_timeout's two values
+// separately, so a level that writes only the timeout keeps the Keep-Alive
+// header timeout of an outer level (checked against nginx 1.22: a location's
+// "keepalive_timeout 2;" under "keepalive_timeout 65 60;" answers
+// "Keep-Alive: timeout=60" and closes the idle connection after 2s).
+func TestKeepaliveHeaderInherited(t *testing.T) {
+	tests := []struct {
+		name, http, server, loc string
+		want                    [2]time.Duration
+	}{
+		{"default", "", "", "", [2]time.Duration{75 * time.Second, 0}},
+		{"both at http", "keepalive_timeout 65 60;", "", "", [2]time.Duration{65 * time.Second, 60 * time.Second}},
+		{"timeout only in location", "keepalive_timeout 65 60;", "", "keepalive_timeout 2;", [2]time.Duration{2 * time.Second, 60 * time.Second}},
+		{"through a server without header", "keepalive_timeout 65 60;", "keepalive_timeout 30;", "keepalive_timeout 2;", [2]time.Duration{2 * time.Second, 60 * time.Second}},
+		{"server's header wins", "keepalive_timeout 65 60;", "keepalive_timeout 30 20;", "keepalive_timeout 0;", [2]time.Duration{0, 20 * time.Second}},
+		{"location sets its own", "keepalive_timeout 65 60;", "", "keepalive_timeout 5 4;", [2]time.Duration{5 * time.Second, 4 * time.Second}},
+		{"no header anywhere", "keepalive_timeout 65;", "", "keepalive_timeout 2;", [2]time.Duration{2 * time.Second, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mustLoad(t, "http { "+tt.http+" server { "+tt.server+" location / { "+tt.loc+" } } }")
+			s := cfg.HTTP.Servers[0].Locations[0].Settings
+			if got := [2]time.Duration{s.KeepaliveTimeout, s.KeepaliveHeaderTimeout}; got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -301,22 +301,48 @@ func applyAddHeader(_ *builder, st *Settings, dirs []*Directive, _ *scope) error
 }
 
 // applyKeepaliveTimeout reads "keepalive_timeout timeout [header_timeout]".
-func applyKeepaliveTimeout(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+// Without header_timeout the level keeps the one an outer level set: nginx
+// merges the two values separately (ngx_http_core_merge_loc_conf), so
+// "keepalive_timeout 10;" in a location under "keepalive_timeout 65 60;"
+// still sends "Keep-Alive: timeout=60".
+func applyKeepaliveTimeout(_ *builder, st *Settings, dirs []*Directive, at *scope) error {
 	d := dirs[0]
 	t, err := parseTime(d.Args[0], false)
 	if err != nil {
 		return err
 	}
-	st.KeepaliveTimeout, st.KeepaliveHeaderTimeout = t, 0
-	if len(d.Args) == 2 {
-		// nginx takes the header timeout in seconds (ngx_parse_time(..., 1))
-		h, err := parseTime(d.Args[1], true)
-		if err != nil {
-			return hintf(d.Pos, "use a time such as 60 or 1m", `"%s" directive invalid value`, d.Name)
-		}
-		st.KeepaliveHeaderTimeout = h
+	st.KeepaliveTimeout = t
+	h, err := keepaliveHeaderTimeout(d, at)
+	if err != nil {
+		return err
 	}
+	st.KeepaliveHeaderTimeout = h
 	return nil
+}
+
+// keepaliveHeaderTimeout is the header_timeout of the keepalive_timeout d
+// written at level at: its second argument, else the nearest outer level's,
+// else 0 (no Keep-Alive field).
+func keepaliveHeaderTimeout(d *Directive, at *scope) (time.Duration, error) {
+	for {
+		if len(d.Args) == 2 {
+			// nginx takes the header timeout in seconds (ngx_parse_time(..., 1))
+			h, err := parseTime(d.Args[1], true)
+			if err != nil {
+				return 0, hintf(d.Pos, "use a time such as 60 or 1m", `"%s" directive invalid value`, d.Name)
+			}
+			return h, nil
+		}
+		if at == nil || at.parent == nil {
+			return 0, nil
+		}
+		var dirs []*Directive
+		dirs, at = at.parent.nearest(d.Name)
+		if len(dirs) == 0 {
+			return 0, nil
+		}
+		d = dirs[len(dirs)-1]
+	}
 }
 
 // applyLargeHeaderBuffers reads "number size"; both must be positive, as in nginx's

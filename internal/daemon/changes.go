@@ -13,8 +13,13 @@ import (
 // limits are a listener's client-side limits, taken from the default server of
 // its first address when the listener opens.
 type limits struct {
-	headerTimeout    time.Duration
+	headerTimeout time.Duration
+	// keepaliveTimeout and keepaliveHeader (keepalive_timeout's two values)
+	// are the default server's, for responses no location decided (the
+	// engine's own answers); a location's go to each response through
+	// respWriter.keepalive.
 	keepaliveTimeout time.Duration
+	keepaliveHeader  time.Duration
 	// sendTimeout bounds the engine's own writes (heads of responses without
 	// a body write, error pages, 100 Continue); body writes get the
 	// location's send_timeout from the recorder.
@@ -41,7 +46,7 @@ func (s *snapshot) limitsFor(key string) limits {
 		return lim
 	}
 	lim.headerTimeout = set.ClientHeaderTimeout
-	lim.keepaliveTimeout = set.KeepaliveTimeout
+	lim.keepaliveTimeout, lim.keepaliveHeader = set.KeepaliveTimeout, set.KeepaliveHeaderTimeout
 	lim.sendTimeout = set.SendTimeout
 	lim.server = serverHeader(set)
 	if b := set.LargeClientHeaderBuffers; b.Number > 0 && b.Size > 0 {

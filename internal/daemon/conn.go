@@ -173,13 +173,14 @@ func (cc *clientConn) serve() {
 
 // waitRequest waits for the first byte of the next request: the first request
 // within client_header_timeout of the connection's start, later ones within
-// keepalive_timeout. The byte's arrival is the request's start ($request_time). The rest of the head then gets client_header_timeout,
+// the keepalive_timeout of the previous response (its location's, as nginx's
+// ngx_http_set_keepalive). The byte's arrival is the request's start ($request_time). The rest of the head then gets client_header_timeout,
 // unless it is already buffered whole (the common case: one deadline change
 // per request instead of two). A connection still idle after idleGrace gives
 // its read buffer back and waits on a one-byte read (waitIdle).
 func (cc *clientConn) waitRequest(first bool) bool {
 	lim := cc.srv.lim
-	wait := lim.keepaliveTimeout
+	wait := cc.w.kaTimeout
 	if first {
 		wait = lim.headerTimeout
 	}

@@ -43,10 +43,6 @@ type httpServer struct {
 	suspects []*clientConn // reused by checkClients
 }
 
-// keepAlive reports whether connections may carry more than one request
-// (keepalive_timeout 0 turns keep-alive off, as in nginx).
-func (s *httpServer) keepAlive() bool { return s.lim.keepaliveTimeout > 0 }
-
 // shuttingDown reports whether Shutdown or Close was called: every response
 // then closes its connection.
 func (s *httpServer) shuttingDown() bool { return s.shutting.Load() }

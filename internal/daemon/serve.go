@@ -36,6 +36,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	fillRequest(st, r, ci)
 	rec := &scratch.rec
 	*rec = recorder{ResponseWriter: w, st: st, snap: s}
+	rec.ew, _ = w.(engineWriter)
 	defer func() {
 		if rec.hijacked != nil {
 			s.upgrades.remove(rec.hijacked)
@@ -394,6 +395,8 @@ type recorder struct {
 	// deadline.
 	sendTimeout time.Duration
 	ctrl        deadliner
+	// ew is the engine's writer under ResponseWriter, nil under another.
+	ew engineWriter
 }
 
 // engineWriter is what the engine's response writer (respWriter) offers the
@@ -402,13 +405,14 @@ type engineWriter interface {
 	finish() bool
 	sentBytes() (total, head int64)
 	drop()
+	keepalive(timeout, header time.Duration)
 }
 
 // drop ends the request without an answer, the connection closed, logged with
 // code: what nginx does for "return 444" (and 408 and 499). Under a writer
 // other than the engine's, an empty answer with code goes out instead.
 func (w *recorder) drop(code int) {
-	if ew, ok := w.ResponseWriter.(engineWriter); ok {
+	if ew := w.ew; ew != nil {
 		w.wroteHeader = true
 		w.st.Status = code
 		ew.drop()
@@ -420,7 +424,7 @@ func (w *recorder) drop(code int) {
 
 // complete sends the rest of the response, when the engine's writer carries it.
 func (w *recorder) complete() {
-	if ew, ok := w.ResponseWriter.(engineWriter); ok {
+	if ew := w.ew; ew != nil {
 		ew.finish()
 	}
 }
@@ -431,7 +435,7 @@ func (w *recorder) complete() {
 // head: chunk framing included).
 func (w *recorder) account(ci *connInfo) {
 	w.st.Length = ci.length
-	if ew, ok := w.ResponseWriter.(engineWriter); ok {
+	if ew := w.ew; ew != nil {
 		total, head := ew.sentBytes()
 		w.st.BytesSent, w.st.BodyBytesSent = total, max(total-head, 0)
 	}
@@ -458,6 +462,11 @@ func (w *recorder) WriteHeader(code int) {
 		h.Set("Connection", "close")
 	}
 	w.snap.addHeaders(h, w.set, code, w.st)
+	if w.ew != nil && w.set != nil {
+		// keepalive_timeout is the location's (nginx's clcf), not the
+		// listener's: it decides Connection, Keep-Alive and the idle wait.
+		w.ew.keepalive(w.set.KeepaliveTimeout, w.set.KeepaliveHeaderTimeout)
+	}
 	w.ResponseWriter.WriteHeader(code)
 }
 

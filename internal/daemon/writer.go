@@ -56,6 +56,13 @@ type respWriter struct {
 	declared  int64 // Content-Length the head announced; -1 when none
 	written   int64 // body bytes accepted so far
 	closeConn bool  // the connection ends after this response
+	// kaTimeout and kaHeader are keepalive_timeout's values for this
+	// response: the listener's until the request path gives the location's
+	// (keepalive). kaTimeout 0 closes the connection after the response, and
+	// is also how long the connection then waits for the next request
+	// (waitRequest), as nginx's ngx_http_set_keepalive takes the request's
+	// location's; kaHeader > 0 sends "Keep-Alive: timeout=N".
+	kaTimeout, kaHeader time.Duration
 
 	// pending holds body bytes written before the head was committed, while
 	// the whole body may still fit (then it gets a Content-Length).
@@ -102,6 +109,9 @@ func (w *respWriter) reset(head bool) {
 	w.status, w.committed, w.head, w.noBody, w.hijacked, w.dropped = 0, false, head, false, false, false
 	w.reason, w.reasonFor = w.reason[:0], 0
 	w.chunked, w.declared, w.written, w.closeConn = false, -1, 0, false
+	if w.cc != nil {
+		w.kaTimeout, w.kaHeader = w.cc.srv.lim.keepaliveTimeout, w.cc.srv.lim.keepaliveHeader
+	}
 	w.pending = w.pending[:0]
 	w.trailer = w.trailer[:0]
 	w.err = nil
@@ -296,6 +306,12 @@ func (w *respWriter) hasTrailers() bool {
 	return false
 }
 
+// keepalive sets this response's keepalive_timeout values (the location's);
+// it must come before the head is committed.
+func (w *respWriter) keepalive(timeout, header time.Duration) {
+	w.kaTimeout, w.kaHeader = timeout, header
+}
+
 // decideConnection settles whether the connection stays open after this
 // response and says so in the Connection header.
 func (w *respWriter) decideConnection() {
@@ -304,7 +320,7 @@ func (w *respWriter) decideConnection() {
 	if v, ok := h["Connection"]; ok && len(v) > 0 && strings.EqualFold(v[0], "close") {
 		w.closeConn = true
 	}
-	if cc.closeReq || !cc.srv.keepAlive() || cc.srv.shuttingDown() {
+	if cc.closeReq || w.kaTimeout <= 0 || cc.srv.shuttingDown() {
 		w.closeConn = true
 	}
 	// nginx says which way it goes on every response, HTTP/1.1 included.
@@ -370,6 +386,12 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 			b = append(b, w.cc.srv.date.get()...)
 			b = append(b, "\r\n"...)
 		}
+	}
+	if final && !w.closeConn && w.kaHeader > 0 {
+		// nginx's header filter: right after "Connection: keep-alive".
+		b = append(b, "Keep-Alive: timeout="...)
+		b = strconv.AppendInt(b, int64(w.kaHeader/time.Second), 10)
+		b = append(b, "\r\n"...)
 	}
 	counts := w.inOrder[:0]
 	for _, p := range w.order {

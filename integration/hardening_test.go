@@ -202,6 +202,8 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 		{"body over client_max_body_size", "POST / HTTP/1.1\r\n" + h + "Content-Length: 100\r\n\r\n" + strings.Repeat("x", 100), 413, true, 0, nil},
 		{"chunked body over client_max_body_size", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n64\r\n" + strings.Repeat("x", 100) + "\r\n0\r\n\r\n", 413, true, 0, nil},
 		{"control character in the target", "GET /a\x01b HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"lowercase method (nginx: 400)", "get /x HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"mixed-case method (nginx: 400)", "Get /x HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
 		{"chunk extensions dropped, trailers with framing fields dropped", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n2;ext=1\r\nhi\r\n0\r\nContent-Length: 99\r\nX-Trailer: t\r\n\r\n", 200, false, 1,
 			func(t *testing.T, got []recorded) {
 				if got[0].body != "hi" || got[0].header.Get("Content-Length") == "99" {

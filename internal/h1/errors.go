@@ -26,7 +26,7 @@ type Error uint8
 // request gets.
 const (
 	ErrRequestLine         Error = iota + 1 // 400: request line is not "method SP target SP version"
-	ErrMethod                               // 400: method is not a token
+	ErrMethod                               // 400: method has a byte other than A-Z, '_' and '-' (nginx's rule)
 	ErrTarget                               // 400: control character, space, '#', bad %-escape or bad authority in the target
 	ErrTargetForm                           // 400: target form not allowed for the method ('*' without OPTIONS, CONNECT without authority-form)
 	ErrVersion                              // 400: malformed HTTP-version

@@ -250,7 +250,7 @@ func (r *Request) parseRequestLine(line []byte) error {
 	}
 	r.Version = v
 	r.Method = line[:sp1]
-	if !validToken(r.Method) {
+	if !validMethod(r.Method) {
 		return ErrMethod
 	}
 	r.Target = line[sp1+1 : sp2]
@@ -258,6 +258,23 @@ func (r *Request) parseRequestLine(line []byte) error {
 		return ErrRequestLine
 	}
 	return r.parseTarget()
+}
+
+// validMethod reports whether m is a method nginx accepts: uppercase letters,
+// '_' and '-' (ngx_http_parse_request_line). RFC 9110 allows any token, and
+// methods are case-sensitive, so "get" is not GET: a backend that folds case
+// would serve a request fulcrum's rules saw under another method. nginx 1.22
+// answers 400 to "get", "Get", "G1" and "G.T", and fulcrum does the same.
+func validMethod(m []byte) bool {
+	if len(m) == 0 {
+		return false
+	}
+	for _, c := range m {
+		if (c < 'A' || c > 'Z') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseVersion accepts "HTTP/1.0" and "HTTP/1.1"; another "HTTP/d.d" is

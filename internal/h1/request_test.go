@@ -87,6 +87,13 @@ func TestParseRequestValid(t *testing.T) {
 			Method: "GET", Target: "/index.html", Path: "/index.html", Form: OriginForm,
 			Version: HTTP11, Host: "example.com", Framing: NoBody,
 			Headers: "Host: example.com\n"}},
+		// nginx 1.22 serves these methods: A-Z, '_' and '-'.
+		{"method with underscore and dash", "GET_X-Y / HTTP/1.1\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET_X-Y", Target: "/", Path: "/", Form: OriginForm,
+			Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
+		{"method of one dash", "- / HTTP/1.1\r\nHost: h\r\n\r\n", reqView{
+			Method: "-", Target: "/", Path: "/", Form: OriginForm,
+			Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
 		{"query", "GET /a?b=c&d HTTP/1.1\r\nHost: h\r\n\r\n", reqView{
 			Method: "GET", Target: "/a?b=c&d", Path: "/a", Query: "b=c&d", HasQuery: true,
 			Form: OriginForm, Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
@@ -215,6 +222,13 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"empty name", "GET / HTTP/1.1\r\n" + h + ": a\r\n\r\n", ErrFieldName},
 		{"non-ascii name", "GET / HTTP/1.1\r\n" + h + "X\xc3\xa9: a\r\n\r\n", ErrFieldName},
 		{"method not a token", "G@T / HTTP/1.1\r\n" + h + "\r\n", ErrMethod},
+		// nginx 1.22 answers 400 to each of these (checked side by side).
+		{"lowercase method", "get / HTTP/1.1\r\n" + h + "\r\n", ErrMethod},
+		{"mixed-case method", "Get / HTTP/1.1\r\n" + h + "\r\n", ErrMethod},
+		{"lowercase first letter", "gET / HTTP/1.1\r\n" + h + "\r\n", ErrMethod},
+		{"digit in method", "G1 / HTTP/1.1\r\n" + h + "\r\n", ErrMethod},
+		{"dot in method", "G.T / HTTP/1.1\r\n" + h + "\r\n", ErrMethod},
+		{"tilde in method", "G~ / HTTP/1.1\r\n" + h + "\r\n", ErrMethod},
 		{"one space", "GET /\r\n" + h + "\r\n", ErrRequestLine},
 		{"no space", "GET\r\n" + h + "\r\n", ErrRequestLine},
 		{"leading space", " GET / HTTP/1.1\r\n" + h + "\r\n", ErrRequestLine},

@@ -451,3 +451,60 @@ func TestTypesAndMaps(t *testing.T) {
 		t.Errorf("~* map key is not caseless")
 	}
 }
+
+// TestPlannedValuesThatMatchFulcrum: a planned directive whose value asks for
+// what fulcrum does anyway (the audit's "gzip off", "merge_slashes on", ...)
+// loads without a warning; one asking for the missing feature still warns.
+func TestPlannedValuesThatMatchFulcrum(t *testing.T) {
+	tests := []struct {
+		dir  string
+		warn string // the warning's start; "" for none
+	}{
+		{"gzip off;", ""},
+		{"gzip OFF;", ""}, // nginx compares flags case-insensitively
+		{"gzip on;", `fulcrum does not implement "gzip" yet`},
+		{"autoindex off;", ""},
+		{"autoindex on;", `fulcrum does not implement "autoindex" yet`},
+		{"proxy_intercept_errors off;", ""},
+		{"proxy_intercept_errors on;", `fulcrum does not implement "proxy_intercept_errors" yet`},
+		{"port_in_redirect on;", ""},
+		{"port_in_redirect off;", `fulcrum does not implement "port_in_redirect" yet`},
+		{"merge_slashes on;", ""},
+		{"merge_slashes off;", `fulcrum does not implement "merge_slashes" yet`},
+		{"server_name_in_redirect off;", ""},
+		{"server_name_in_redirect on;", `fulcrum does not implement "server_name_in_redirect" yet`},
+		{"charset off;", ""},
+		{"charset utf-8;", `fulcrum does not implement "charset" yet`},
+		{"proxy_cache off;", ""},
+		{"proxy_cache zone;", `fulcrum does not implement "proxy_cache" yet`},
+		{"limit_rate 0;", ""},
+		{"limit_rate 10k;", `fulcrum does not implement "limit_rate" yet`},
+		{"expires off;", ""},
+		{"expires 1h;", `fulcrum does not implement "expires" yet`},
+		{"expires modified 1h;", `fulcrum does not implement "expires" yet`},
+		{"proxy_ignore_client_abort off;", ""},
+		{"proxy_ignore_client_abort on;", `fulcrum does not implement "proxy_ignore_client_abort" yet`},
+		{"ssi off;", ""},
+		{"gzip_static off;", ""},
+		{"gzip_static on;", `fulcrum does not implement "gzip_static" yet`},
+		{"proxy_ssl_server_name off;", ""},
+		{"proxy_limit_rate 0;", ""},
+		{"proxy_store off;", ""},
+		{"proxy_store on;", `fulcrum does not implement "proxy_store" yet`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			cfg := mustLoad(t, "http { server { "+tt.dir+" } }")
+			var got []string
+			for _, w := range cfg.Warnings {
+				got = append(got, w.String())
+			}
+			switch {
+			case tt.warn == "" && len(got) != 0:
+				t.Errorf("warnings %q, want none", got)
+			case tt.warn != "" && (len(got) != 1 || !strings.HasPrefix(got[0], tt.warn)):
+				t.Errorf("warnings %q, want one starting %q", got, tt.warn)
+			}
+		})
+	}
+}

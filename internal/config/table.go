@@ -158,6 +158,11 @@ type spec struct {
 	// note says, for a directive that is not implemented, what that means for
 	// requests or what to do instead. It is the warning's or error's hint.
 	note string
+	// asIs lists the values (one argument, compared as nginx compares flags:
+	// case-insensitively) with which a planned or ignored directive asks for
+	// exactly what fulcrum does, such as "gzip off": it then loads without a
+	// warning, which would be wrong about what requests get.
+	asIs []string
 	// syntax is nginx's syntax line, used in hints for argument errors.
 	syntax string
 }
@@ -252,9 +257,9 @@ var tableSpecs = []spec{
 	{name: "ignore_invalid_headers", module: "http_core", ctx: ctxHS, args: argsFlag, syntax: "ignore_invalid_headers on | off;"},
 	{name: "absolute_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "absolute_redirect on | off;"},
 	{name: "server_tokens", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "off", "build"}, syntax: "server_tokens on | off | build;"},
-	{name: "merge_slashes", module: "http_core", ctx: ctxHS, args: argsFlag, status: planned, note: "fulcrum always merges slashes before it matches locations", syntax: "merge_slashes on | off;"},
-	{name: "port_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, status: planned, note: "redirects built by fulcrum use the port the request came in on", syntax: "port_in_redirect on | off;"},
-	{name: "server_name_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, status: planned, note: "redirects built by fulcrum use the request's Host", syntax: "server_name_in_redirect on | off;"},
+	{name: "merge_slashes", module: "http_core", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"on"}, note: "fulcrum always merges slashes before it matches locations", syntax: "merge_slashes on | off;"},
+	{name: "port_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"on"}, note: "redirects built by fulcrum use the port the request came in on", syntax: "port_in_redirect on | off;"},
+	{name: "server_name_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: "redirects built by fulcrum use the request's Host", syntax: "server_name_in_redirect on | off;"},
 	{name: "resolver", module: "http_core", ctx: ctxHSL, args: args1More, status: ignored, note: "fulcrum resolves host names once, when it loads the configuration, with the system resolver", syntax: "resolver address ... [valid=time] [ipv6=on|off];"},
 	{name: "resolver_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum resolves host names once, when it loads the configuration", syntax: "resolver_timeout time;"},
 
@@ -358,18 +363,18 @@ var tableSpecs = []spec{
 	{name: "proxy_headers_hash_max_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "proxy_headers_hash_max_size size;"},
 	{name: "proxy_headers_hash_bucket_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "proxy_headers_hash_bucket_size size;"},
 	{name: "proxy_socket_keepalive", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteTCP, syntax: "proxy_socket_keepalive on | off;"},
-	{name: "proxy_ignore_client_abort", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: "fulcrum stops the upstream request when the client goes away", syntax: "proxy_ignore_client_abort on | off;"},
-	{name: "proxy_intercept_errors", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: "upstream error responses are passed to the client as they are; error_page does not replace them", syntax: "proxy_intercept_errors on | off;"},
+	{name: "proxy_ignore_client_abort", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: "fulcrum stops the upstream request when the client goes away", syntax: "proxy_ignore_client_abort on | off;"},
+	{name: "proxy_intercept_errors", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: "upstream error responses are passed to the client as they are; error_page does not replace them", syntax: "proxy_intercept_errors on | off;"},
 	{name: "proxy_ignore_headers", module: "http_proxy", ctx: ctxHSL, args: args1More, status: planned, note: "fulcrum does not act on X-Accel-* or caching headers from upstreams, so there is nothing to ignore", syntax: "proxy_ignore_headers field ...;"},
 	{name: "proxy_cookie_domain", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, status: planned, note: "Set-Cookie headers are passed unchanged", syntax: "proxy_cookie_domain off | domain replacement;"},
 	{name: "proxy_cookie_path", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, status: planned, note: "Set-Cookie headers are passed unchanged", syntax: "proxy_cookie_path off | path replacement;"},
 	{name: "proxy_cookie_flags", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, status: planned, note: "Set-Cookie headers are passed unchanged", syntax: "proxy_cookie_flags off | cookie [flag ...];"},
 	{name: "proxy_bind", module: "http_proxy", ctx: ctxHSL, args: args12, status: planned, note: "connections to upstreams use the source address the system picks", syntax: "proxy_bind address [transparent] | off;"},
-	{name: "proxy_limit_rate", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: planned, note: "responses are read from upstreams at full speed", syntax: "proxy_limit_rate rate;"},
-	{name: "proxy_store", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: "responses are not saved to files", syntax: "proxy_store on | off | string;"},
+	{name: "proxy_limit_rate", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: planned, asIs: []string{"0"}, note: "responses are read from upstreams at full speed", syntax: "proxy_limit_rate rate;"},
+	{name: "proxy_store", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "responses are not saved to files", syntax: "proxy_store on | off | string;"},
 	{name: "proxy_store_access", module: "http_proxy", ctx: ctxHSL, args: args123, status: planned, note: "responses are not saved to files", syntax: "proxy_store_access users:permissions ...;"},
 	{name: "proxy_force_ranges", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum passes ranges to the upstream", syntax: "proxy_force_ranges on | off;"},
-	{name: "proxy_cache", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteCache, syntax: "proxy_cache zone | off;"},
+	{name: "proxy_cache", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: noteCache, syntax: "proxy_cache zone | off;"},
 	{name: "proxy_cache_path", module: "http_proxy", ctx: ctxHTTP, args: args2More, multi: true, status: planned, note: noteCache, syntax: "proxy_cache_path path keys_zone=name:size [...];"},
 	{name: "proxy_cache_key", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteCache, syntax: "proxy_cache_key string;"},
 	{name: "proxy_cache_valid", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, status: planned, note: noteCache, syntax: "proxy_cache_valid [code ...] time;"},
@@ -381,7 +386,7 @@ var tableSpecs = []spec{
 	{name: "proxy_cache_min_uses", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteCache, syntax: "proxy_cache_min_uses number;"},
 	{name: "proxy_cache_revalidate", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteCache, syntax: "proxy_cache_revalidate on | off;"},
 	{name: "proxy_cache_background_update", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteCache, syntax: "proxy_cache_background_update on | off;"},
-	{name: "proxy_ssl_server_name", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteProxySSL, syntax: "proxy_ssl_server_name on | off;"},
+	{name: "proxy_ssl_server_name", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteProxySSL, syntax: "proxy_ssl_server_name on | off;"},
 	{name: "proxy_ssl_name", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_name name;"},
 	{name: "proxy_ssl_verify", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteProxySSL, syntax: "proxy_ssl_verify on | off;"},
 	{name: "proxy_ssl_verify_depth", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_verify_depth number;"},
@@ -411,7 +416,7 @@ var tableSpecs = []spec{
 
 	// headers
 	{name: "add_header", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, syntax: "add_header name value [always];"},
-	{name: "expires", module: "http_headers", ctx: ctxHSL, args: args12, status: planned, note: "Expires and Cache-Control headers are not added", syntax: "expires [modified] time | epoch | max | off;"},
+	{name: "expires", module: "http_headers", ctx: ctxHSL, args: args12, status: planned, asIs: []string{"off"}, note: "Expires and Cache-Control headers are not added", syntax: "expires [modified] time | epoch | max | off;"},
 	{name: "add_trailer", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, status: planned, note: "trailers are not added to responses", syntax: "add_trailer name value [always];"},
 
 	// realip
@@ -449,11 +454,11 @@ var tableSpecs = []spec{
 	{name: "limit_conn_status", module: "http_limit_conn", ctx: ctxHSL, args: args1, status: planned, note: noteLimit, syntax: "limit_conn_status code;"},
 	{name: "limit_conn_log_level", module: "http_limit_conn", ctx: ctxHSL, args: args1, status: planned, note: noteLimit, syntax: "limit_conn_log_level info | notice | warn | error;"},
 	{name: "limit_conn_dry_run", module: "http_limit_conn", ctx: ctxHSL, args: argsFlag, status: planned, note: noteLimit, syntax: "limit_conn_dry_run on | off;"},
-	{name: "limit_rate", module: "http_core", ctx: ctxHSL, args: args1, status: planned, note: "responses are sent at full speed", syntax: "limit_rate rate;"},
+	{name: "limit_rate", module: "http_core", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"0"}, note: "responses are sent at full speed", syntax: "limit_rate rate;"},
 	{name: "limit_rate_after", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindOffset}, status: planned, note: "responses are sent at full speed", syntax: "limit_rate_after size;"},
 
 	// gzip
-	{name: "gzip", module: "http_gzip", ctx: ctxHSL, args: argsFlag, status: planned, note: noteGzip, syntax: "gzip on | off;"},
+	{name: "gzip", module: "http_gzip", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteGzip, syntax: "gzip on | off;"},
 	{name: "gzip_comp_level", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: planned, note: noteGzip, syntax: "gzip_comp_level level;"},
 	{name: "gzip_types", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_types mime-type ...;"},
 	{name: "gzip_min_length", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: planned, note: noteGzip, syntax: "gzip_min_length length;"},
@@ -462,7 +467,7 @@ var tableSpecs = []spec{
 	{name: "gzip_buffers", module: "http_gzip", ctx: ctxHSL, args: args2, status: planned, note: noteGzip, syntax: "gzip_buffers number size;"},
 	{name: "gzip_http_version", module: "http_gzip", ctx: ctxHSL, args: args1, status: planned, note: noteGzip, syntax: "gzip_http_version 1.0 | 1.1;"},
 	{name: "gzip_disable", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_disable regex ...;"},
-	{name: "gzip_static", module: "http_gzip_static", ctx: ctxHSL, args: args1, status: planned, note: "precompressed .gz files are not served", syntax: "gzip_static on | off | always;"},
+	{name: "gzip_static", module: "http_gzip_static", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "precompressed .gz files are not served", syntax: "gzip_static on | off | always;"},
 	{name: "gunzip", module: "http_gunzip", ctx: ctxHSL, args: argsFlag, status: planned, note: "compressed responses are passed to every client as they are", syntax: "gunzip on | off;"},
 
 	// ssl
@@ -490,18 +495,18 @@ var tableSpecs = []spec{
 	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_password_file file;"},
 
 	// charset
-	{name: "charset", module: "http_charset", ctx: ctxHSL, args: args1, status: planned, note: "no charset is added to Content-Type", syntax: "charset charset | off;"},
+	{name: "charset", module: "http_charset", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "no charset is added to Content-Type", syntax: "charset charset | off;"},
 	{name: "source_charset", module: "http_charset", ctx: ctxHSL, args: args1, status: planned, note: "responses are not recoded", syntax: "source_charset charset;"},
 	{name: "override_charset", module: "http_charset", ctx: ctxHSL, args: argsFlag, status: planned, note: "responses are not recoded", syntax: "override_charset on | off;"},
 	{name: "charset_types", module: "http_charset", ctx: ctxHSL, args: args1More, status: ignored, note: "no charset is added to Content-Type", syntax: "charset_types mime-type ...;"},
 	{name: "charset_map", module: "http_charset", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, status: ignored, note: "responses are not recoded", syntax: "charset_map charset1 charset2 { ... }"},
 
 	// autoindex, ssi, sub, addition
-	{name: "autoindex", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, note: noteAutoidx, syntax: "autoindex on | off;"},
+	{name: "autoindex", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteAutoidx, syntax: "autoindex on | off;"},
 	{name: "autoindex_exact_size", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, note: noteAutoidx, syntax: "autoindex_exact_size on | off;"},
 	{name: "autoindex_format", module: "http_autoindex", ctx: ctxHSL, args: args1, status: planned, note: noteAutoidx, syntax: "autoindex_format html | xml | json | jsonp;"},
 	{name: "autoindex_localtime", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, note: noteAutoidx, syntax: "autoindex_localtime on | off;"},
-	{name: "ssi", module: "http_ssi", ctx: ctxHSL, args: argsFlag, status: planned, note: "server-side includes are sent as they are", syntax: "ssi on | off;"},
+	{name: "ssi", module: "http_ssi", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: "server-side includes are sent as they are", syntax: "ssi on | off;"},
 	{name: "sub_filter", module: "http_sub", ctx: ctxHSL, args: args2, multi: true, status: planned, note: noteBody, syntax: "sub_filter string replacement;"},
 	{name: "sub_filter_once", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_once on | off;"},
 	{name: "sub_filter_types", module: "http_sub", ctx: ctxHSL, args: args1More, status: planned, note: noteBody, syntax: "sub_filter_types mime-type ...;"},

@@ -68,6 +68,9 @@ func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) err
 		return errorf(d.Pos, `"%s" directive is duplicate`, d.Name)
 	}
 	seen[s] = true
+	if s.status != implemented && s.asksForWhatFulcrumDoes(d) {
+		return nil
+	}
 	switch s.status {
 	case ignored:
 		v.warn(d.Pos, s.note, `"%s" is ignored`, d.Name)
@@ -240,4 +243,18 @@ func checkMapLine(d *Directive) error {
 		return hintf(d.Pos, `each line of a map block is "source value;"`, `invalid number of the map parameters`)
 	}
 	return nil
+}
+
+// asksForWhatFulcrumDoes reports whether d's value is one of s.asIs: the
+// directive, though not implemented, asks for what fulcrum does anyway.
+func (s *spec) asksForWhatFulcrumDoes(d *Directive) bool {
+	if len(d.Args) != 1 || d.IsBlock {
+		return false
+	}
+	for _, v := range s.asIs {
+		if strings.EqualFold(d.Args[0], v) {
+			return true
+		}
+	}
+	return false
 }

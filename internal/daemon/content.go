@@ -19,12 +19,13 @@ type returnHandler struct {
 	code        int
 	text        *vars.Template // nil without text
 	redirect    bool
+	types       map[string]string // the location's types map, by lower-case extension
 	defaultType string
 }
 
 func newReturnHandler(set *config.Settings, comp *vars.Compiler) (handler, error) {
 	ret := set.Return
-	h := &returnHandler{code: ret.Code, defaultType: set.DefaultType}
+	h := &returnHandler{code: ret.Code, types: set.Types, defaultType: set.DefaultType}
 	switch ret.Code {
 	case 301, 302, 303, 307, 308:
 		h.redirect = true
@@ -49,27 +50,36 @@ func (h *returnHandler) answer(w http.ResponseWriter, r *http.Request, st *vars.
 	switch {
 	case h.redirect && h.text != nil:
 		redirect(rec, r, st, rec.set, h.code, h.text.String(st))
-	case h.text != nil:
-		body := h.text.String(st)
-		hdr := w.Header()
-		if h.defaultType != "" {
-			hdr.Set("Content-Type", h.defaultType)
-		}
-		hdr.Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(h.code)
-		if r.Method != http.MethodHead {
-			_, _ = w.Write([]byte(body))
-		}
+	case h.text != nil || (h.code < 400 && !h.redirect):
+		h.send(w, r, st)
 	case closesWithoutAnswer(h.code):
 		rec.drop(h.code)
-	case h.code >= 300:
+	default:
 		rec.fail(h.code)
-	default: // nginx's empty answer still has default_type's Content-Type
-		if h.defaultType != "" {
-			w.Header().Set("Content-Type", h.defaultType)
+	}
+}
+
+// send answers with the code and the text (empty without one), as nginx's
+// ngx_http_send_response does for any code with text and for codes below 400
+// other than the redirects: the Content-Type is chosen by $uri's extension
+// through the types map, else default_type (static.ContentType). A 204 goes
+// out without Content-Type and Content-Length, which nginx's header filter
+// strips; a 304 keeps both but sends no body.
+func (h *returnHandler) send(w http.ResponseWriter, r *http.Request, st *vars.State) {
+	body := ""
+	if h.text != nil {
+		body = h.text.String(st)
+	}
+	if h.code != http.StatusNoContent {
+		hdr := w.Header()
+		if ct := static.ContentType(h.types, h.defaultType, st.Path); ct != "" {
+			hdr.Set("Content-Type", ct)
 		}
-		w.Header().Set("Content-Length", "0")
-		w.WriteHeader(h.code)
+		hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	w.WriteHeader(h.code)
+	if r.Method != http.MethodHead && body != "" && h.code != http.StatusNoContent && h.code != http.StatusNotModified {
+		_, _ = w.Write([]byte(body))
 	}
 }
 

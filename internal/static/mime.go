@@ -5,21 +5,29 @@ import "strings"
 // contentType chooses the Content-Type for a URI as ngx_http_set_content_type
 // does: by the extension through the types map, else default_type.
 func (rv *Resolver) contentType(uri string) string {
+	return ContentType(rv.types, rv.defaultType, uri)
+}
+
+// ContentType is nginx's ngx_http_set_content_type for an answer whose $uri is
+// uri: the type of uri's extension (compared in lower case) in types, else
+// defaultType. A nil types means nginx's built-in map (html, gif, jpg). Static
+// files and "return CODE text" answers both choose their type this way.
+func ContentType(types map[string]string, defaultType, uri string) string {
 	ext := extension(uri)
 	if ext == "" {
-		return rv.defaultType
+		return defaultType
 	}
 	ext = strings.ToLower(ext)
-	if rv.types == nil {
+	if types == nil {
 		if t := builtinType(ext); t != "" {
 			return t
 		}
-		return rv.defaultType
+		return defaultType
 	}
-	if t, ok := rv.types[ext]; ok {
+	if t, ok := types[ext]; ok {
 		return t
 	}
-	return rv.defaultType
+	return defaultType
 }
 
 // builtinType is nginx's types map when the configuration has no types block.

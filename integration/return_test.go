@@ -1,0 +1,116 @@
+package integration
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawAnswer sends req as written on a new connection to addr and returns the
+// answer's status line and header fields, exactly as sent (no field is
+// dropped or added), and whether the connection was closed after the answer.
+func rawAnswer(t *testing.T, addr, req string) (status string, h textproto.MIMEHeader, closed bool) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	tp := textproto.NewReader(bufio.NewReader(c))
+	if status, err = tp.ReadLine(); err != nil {
+		t.Fatalf("%q: %v", req, err)
+	}
+	if h, err = tp.ReadMIMEHeader(); err != nil {
+		t.Fatalf("%q: %v", req, err)
+	}
+	return status, h, strings.EqualFold(h.Get("Connection"), "close")
+}
+
+// TestReturnContentType: "return CODE [text]" answers carry the Content-Type
+// nginx's ngx_http_send_response gives them: by $uri's extension through the
+// types map (the built-in html/gif/jpg one without types), else default_type;
+// none for 204, whose header nginx's header filter strips. Expected values are
+// nginx 1.22.1's answers to the same configuration.
+func TestReturnContentType(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location = /a.html { return 200 "h"; }
+        location = /x.gif { return 200 "g"; }
+        location = /robots.txt { return 200 "r"; }
+        location = /e.html { return 200; }
+        location = /n204.html { return 204; }
+        location = /t204.html { return 204 "text"; }
+        location = /n304.html { return 304; }
+        location = /t404.html { return 404 "text"; }
+        location /r/ { root %DIR%; try_files $uri /rw.html; }
+        location = /rw.html { return 200 "rw"; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name typ;
+        include /etc/nginx/mime.types;
+        default_type application/octet-stream;
+        location = /robots.txt { return 200 "r"; }
+        location = /health.json { return 200 "j"; }
+        location = /g.css { return 200 "c"; }
+        location = /A.HTML { return 200 "h"; }
+        location = /noext { return 200 "n"; }
+        location = /n300.json { return 300; }
+        location = /n204 { return 204; }
+        location /in/ { types { application/x-in txt; } return 200 "i"; }
+    }
+}`, 1)
+	const none = "<none>"
+	tests := []struct {
+		host   string
+		uri    string
+		status string
+		ctype  string
+		length string
+	}{
+		{"x", "/a.html", "200 OK", "text/html", "1"},
+		{"x", "/x.gif", "200 OK", "image/gif", "1"},
+		{"x", "/robots.txt", "200 OK", "text/plain", "1"}, // built-in types know no txt: default_type
+		{"x", "/e.html", "200 OK", "text/html", "0"},
+		{"x", "/n204.html", "204 No Content", none, none},
+		{"x", "/t204.html", "204 No Content", none, none},
+		{"x", "/n304.html", "304 Not Modified", "text/html", "0"},
+		{"x", "/t404.html", "404 Not Found", "text/html", "4"},
+		{"x", "/%61.html", "200 OK", "text/html", "1"}, // $uri is decoded
+		{"x", "/r/x.json", "200 OK", "text/html", "2"}, // try_files changed $uri to /rw.html
+		{"typ", "/robots.txt", "200 OK", "text/plain", "1"},
+		{"typ", "/health.json", "200 OK", "application/json", "1"},
+		{"typ", "/g.css", "200 OK", "text/css", "1"},
+		{"typ", "/A.HTML", "200 OK", "text/html", "1"},
+		{"typ", "/noext", "200 OK", "application/octet-stream", "1"},
+		{"typ", "/n300.json", "300 ", "application/json", "0"},
+		{"typ", "/n204", "204 No Content", none, none},
+		{"typ", "/in/a.txt", "200 OK", "application/x-in", "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			status, h, _ := rawAnswer(t, in.listening()[0], "GET "+tt.uri+" HTTP/1.1\r\nHost: "+tt.host+"\r\nConnection: close\r\n\r\n")
+			field := func(k string) string {
+				if v, ok := h[k]; ok {
+					return strings.Join(v, ", ")
+				}
+				return none
+			}
+			if status != "HTTP/1.1 "+tt.status || field("Content-Type") != tt.ctype || field("Content-Length") != tt.length {
+				t.Errorf("got %q, Content-Type %s, Content-Length %s; want %q, %s, %s", status,
+					field("Content-Type"), field("Content-Length"), tt.status, tt.ctype, tt.length)
+			}
+		})
+	}
+}

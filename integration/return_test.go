@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +112,47 @@ http {
 			if status != "HTTP/1.1 "+tt.status || field("Content-Type") != tt.ctype || field("Content-Length") != tt.length {
 				t.Errorf("got %q, Content-Type %s, Content-Length %s; want %q, %s, %s", status,
 					field("Content-Type"), field("Content-Length"), tt.status, tt.ctype, tt.length)
+			}
+		})
+	}
+}
+
+// TestRedirectHost: a relative redirect (return 302 /path, or a directory
+// without its slash) is made absolute with nginx's host, as its header filter
+// does with server_name_in_redirect off: the request's host without port and
+// trailing dot, in lower case (as $host), from an absolute-form target before
+// the Host field. Expected values are nginx 1.22.1's answers.
+func TestRedirectHost(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        server_name _;
+        root %DIR%;
+        location = /r { return 302 /path; }
+        location /sub { }
+    }
+}`, 1)
+	if err := os.Mkdir(filepath.Join(in.dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, req, want string // want has PORT for the listener's port
+	}{
+		{"upper-case Host", "GET /r HTTP/1.1\r\nHost: WWW.EXAMPLE.COM\r\n", "http://www.example.com:PORT/path"},
+		{"Host with port", "GET /r HTTP/1.1\r\nHost: WWW.Example.COM:8080\r\n", "http://www.example.com:PORT/path"},
+		{"Host with trailing dot", "GET /r HTTP/1.1\r\nHost: First.Test.\r\n", "http://first.test:PORT/path"},
+		{"directory", "GET /sub HTTP/1.1\r\nHost: WWW.EXAMPLE.COM\r\n", "http://www.example.com:PORT/sub/"},
+		{"absolute-form target", "GET http://Abs.EXAMPLE/r HTTP/1.1\r\nHost: other\r\n", "http://abs.example:PORT/path"},
+	}
+	addr := in.listening()[0]
+	_, port, _ := net.SplitHostPort(addr)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, h, _ := rawAnswer(t, addr, tt.req+"Connection: close\r\n\r\n")
+			if want := strings.ReplaceAll(tt.want, "PORT", port); h.Get("Location") != want {
+				t.Errorf("Location %q, want %q", h.Get("Location"), want)
 			}
 		})
 	}

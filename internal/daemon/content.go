@@ -95,7 +95,7 @@ func closesWithoutAnswer(code int) bool {
 // default), with server_name_in_redirect off and port_in_redirect on.
 func redirect(rec *recorder, r *http.Request, st *vars.State, set *config.Settings, code int, target string) {
 	if strings.HasPrefix(target, "/") && (set == nil || set.AbsoluteRedirect) {
-		host := hostWithoutPort(r.Host)
+		host := st.RequestHost()
 		if host == "" {
 			host = st.ServerName
 		}
@@ -107,20 +107,6 @@ func redirect(rec *recorder, r *http.Request, st *vars.State, set *config.Settin
 	}
 	rec.Header().Set("Location", target)
 	errpage.Write(rec, code, rec.server)
-}
-
-// hostWithoutPort strips a port from a Host value.
-func hostWithoutPort(h string) string {
-	if strings.HasPrefix(h, "[") {
-		if i := strings.IndexByte(h, ']'); i > 0 {
-			return h[:i+1]
-		}
-		return h
-	}
-	if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		return h[:i]
-	}
-	return h
 }
 
 // staticHandler serves files (root, alias, index, try_files) through the static

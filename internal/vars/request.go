@@ -101,6 +101,13 @@ func getHost(dst []byte, st *State) ([]byte, bool) {
 	return dst, true
 }
 
+// RequestHost is the host the request named, as nginx keeps it
+// (headers_in.server): Host without its port and a trailing dot, in lower
+// case; "" when the request named none. $host is this, else ServerName.
+func (st *State) RequestHost() string {
+	return strings.ToLower(hostOnly(st.Host))
+}
+
 // hostOnly strips the port and one trailing dot from a Host value, as
 // ngx_http_validate_host does ("[::1]:80" -> "[::1]").
 func hostOnly(h string) string {

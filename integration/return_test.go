@@ -121,7 +121,8 @@ http {
 // without its slash) is made absolute with nginx's host, as its header filter
 // does with server_name_in_redirect off: the request's host without port and
 // trailing dot, in lower case (as $host), from an absolute-form target before
-// the Host field. Expected values are nginx 1.22.1's answers.
+// the Host field; without any host, the local address the connection came to,
+// never server_name. Expected values are nginx 1.22.1's answers.
 func TestRedirectHost(t *testing.T) {
 	in := startFulcrum(t, `
 events {}
@@ -145,6 +146,8 @@ http {
 		{"Host with trailing dot", "GET /r HTTP/1.1\r\nHost: First.Test.\r\n", "http://first.test:PORT/path"},
 		{"directory", "GET /sub HTTP/1.1\r\nHost: WWW.EXAMPLE.COM\r\n", "http://www.example.com:PORT/sub/"},
 		{"absolute-form target", "GET http://Abs.EXAMPLE/r HTTP/1.1\r\nHost: other\r\n", "http://abs.example:PORT/path"},
+		{"HTTP/1.0 without Host", "GET /r HTTP/1.0\r\n", "http://127.0.0.1:PORT/path"},
+		{"HTTP/1.0 without Host, directory", "GET /sub HTTP/1.0\r\n", "http://127.0.0.1:PORT/sub/"},
 	}
 	addr := in.listening()[0]
 	_, port, _ := net.SplitHostPort(addr)

@@ -92,11 +92,18 @@ func closesWithoutAnswer(code int) bool {
 
 // redirect answers with a redirect to target. A relative target becomes absolute
 // from the request's scheme, host and port when absolute_redirect is on (nginx's
-// default), with server_name_in_redirect off and port_in_redirect on.
+// default), with server_name_in_redirect off and port_in_redirect on: the host
+// is the request's (st.RequestHost), else the address the connection came to.
 func redirect(rec *recorder, r *http.Request, st *vars.State, set *config.Settings, code int, target string) {
 	if strings.HasPrefix(target, "/") && (set == nil || set.AbsoluteRedirect) {
 		host := st.RequestHost()
-		if host == "" {
+		switch {
+		case host != "":
+		case st.Local.IsValid():
+			// No host (HTTP/1.0 without Host): nginx names the local
+			// address, never server_name (server_name_in_redirect off).
+			host = st.Local.Addr().String()
+		default: // a unix socket: not checked against nginx
 			host = st.ServerName
 		}
 		port := ""

@@ -160,3 +160,60 @@ http {
 		})
 	}
 }
+
+// TestErrorAnswerClosesConnection: nginx's special response handler ends
+// keep-alive for 400, 413, 414, 500 and 501, whether the page is its own or an
+// error_page's; what counts is the error, not the status the page goes out
+// with (error_page 503 =500 keeps the connection). Answers with text are not
+// special responses and keep it. Expected values are nginx 1.22.1's answers.
+func TestErrorAnswerClosesConnection(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        root %DIR%;
+        location = /c400 { return 400; }
+        location = /c404 { return 404; }
+        location = /c413 { return 413; }
+        location = /c414 { return 414; }
+        location = /c500 { return 500; }
+        location = /c501 { return 501; }
+        location = /c502 { return 502; }
+        location = /c503 { return 503; }
+        location = /t500 { return 500 "text"; }
+        location = /t501 { return 501 "text"; }
+        location = /e500 { error_page 500 /page.html; return 500; }
+        location = /e503 { error_page 503 =500 /page.html; return 503; }
+    }
+}`, 1)
+	if err := os.WriteFile(filepath.Join(in.dir, "page.html"), []byte("page\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		uri    string
+		status string
+		closes bool
+	}{
+		{"/c400", "400 Bad Request", true},
+		{"/c404", "404 Not Found", false},
+		{"/c413", "413 Request Entity Too Large", true},
+		{"/c414", "414 Request-URI Too Large", true},
+		{"/c500", "500 Internal Server Error", true},
+		{"/c501", "501 Not Implemented", true},
+		{"/c502", "502 Bad Gateway", false},
+		{"/c503", "503 Service Temporarily Unavailable", false},
+		{"/t500", "500 Internal Server Error", false},
+		{"/t501", "501 Not Implemented", false},
+		{"/e500", "500 Internal Server Error", true},
+		{"/e503", "500 Internal Server Error", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			status, h, closes := rawAnswer(t, in.listening()[0], "GET "+tt.uri+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			if status != "HTTP/1.1 "+tt.status || closes != tt.closes {
+				t.Errorf("got %q with Connection %q; want %q, closed: %v", status, h.Get("Connection"), tt.status, tt.closes)
+			}
+		})
+	}
+}

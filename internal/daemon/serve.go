@@ -489,6 +489,12 @@ func (w *recorder) Write(p []byte) (int, error) {
 // missing file, a refused client), its own status goes out, not the one the
 // error_page meant for the page, as nginx does.
 func (w *recorder) fail(code int) {
+	if errpage.ClosesConnection(code) {
+		// nginx ends keep-alive by the error before it looks for an
+		// error_page: "error_page 500 /page.html" closes too, while the
+		// 500 of "error_page 503 =500 /page.html" does not.
+		w.closeAfter = true
+	}
 	if w.wroteHeader || w.errorPageUsed || w.set == nil {
 		// An error page that fails itself (its file is missing, deny refuses
 		// it) goes out with its own status, not error_page's: nginx's

@@ -44,16 +44,14 @@ func Title(code int) (string, bool) {
 
 // Write answers with code and its page. Statuses that carry no body (1xx, 204,
 // 304) are written without one, and so are those nginx has no page for
-// ("Content-Length: 0"). The connection is closed after client errors that
-// leave the stream in doubt (400, 408, 413, 414, 431), as nginx does.
+// ("Content-Length: 0"). The connection is closed after the codes for which
+// ClosesConnection is true.
 func Write(w http.ResponseWriter, code int, server string) {
 	h := w.Header()
 	if server != "" {
 		h.Set("Server", server)
 	}
-	switch code {
-	case http.StatusBadRequest, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge,
-		http.StatusRequestURITooLong, http.StatusRequestHeaderFieldsTooLarge:
+	if ClosesConnection(code) {
 		h.Set("Connection", "close")
 	}
 	if code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
@@ -67,4 +65,20 @@ func Write(w http.ResponseWriter, code int, server string) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	_, _ = w.Write([]byte(body))
+}
+
+// ClosesConnection reports whether an error answer with code ends the
+// connection, as nginx's ngx_http_special_response_handler ends keep-alive:
+// for 400, 413, 414, 500 and 501 (checked against nginx 1.22.1, which keeps
+// 401-412, 415-429, 502-505 and 507), whether the page is nginx's own or an
+// error_page's. 408 and 431 are fulcrum's own refusals of a request whose
+// stream is in doubt.
+func ClosesConnection(code int) bool {
+	switch code {
+	case http.StatusBadRequest, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge,
+		http.StatusRequestURITooLong, http.StatusRequestHeaderFieldsTooLarge,
+		http.StatusInternalServerError, http.StatusNotImplemented:
+		return true
+	}
+	return false
 }

@@ -86,9 +86,6 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		rec.fail(http.StatusBadRequest)
 		return
 	}
-	// An upgrade that the backend declines leaves the connection in HTTP mode with
-	// bytes the client meant for another protocol: close it after the answer.
-	rec.closeUnlessUpgraded = r.Header.Get("Upgrade") != ""
 	path, err := router.NormalizePath(rawPath(st.RequestURI))
 	if err != nil {
 		rec.fail(http.StatusBadRequest)
@@ -375,9 +372,6 @@ type recorder struct {
 	set         *config.Settings
 	server      string
 	wroteHeader bool
-	// closeUnlessUpgraded closes the connection after a response to an upgrade
-	// request that did not switch protocols.
-	closeUnlessUpgraded bool
 	// closeAfter closes the connection after this response (keepalive_requests,
 	// keepalive_time).
 	closeAfter bool
@@ -458,7 +452,7 @@ func (w *recorder) WriteHeader(code int) {
 		h["Server"] = serverField(w.server)
 	}
 	w.st.SentHeader = vars.HeaderMap(h)
-	if w.closeAfter || w.closeUnlessUpgraded && code != http.StatusSwitchingProtocols {
+	if w.closeAfter {
 		h.Set("Connection", "close")
 	}
 	w.snap.addHeaders(h, w.set, code, w.st)

@@ -184,9 +184,11 @@ func (w *respWriter) WriteHeader(code int) {
 }
 
 // writeInformational writes a 1xx head with the handler's fields and flushes.
+// A 101 carries a Date, as nginx's header filter writes one for it (not for
+// a 100 Continue, which nginx writes by itself).
 func (w *respWriter) writeInformational(code int) {
 	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, code, w.reasonPhrase(code))
-	b = w.appendFields(b, false)
+	b = w.appendFields(b, code == http.StatusSwitchingProtocols)
 	b = append(b, "\r\n"...)
 	w.hdrBuf = b
 	w.write(b)

@@ -67,6 +67,8 @@ func New(o Options) (*Handler, error) {
 	for _, r := range h.headers {
 		h.ruleNames = append(h.ruleNames, r.name)
 	}
+	h.setsConnection = containsFold(h.ruleNames, "Connection")
+	h.setsUpgrade = containsFold(h.ruleNames, "Upgrade")
 	h.buffers = o.Buffers
 	if h.buffers == nil {
 		h.buffers = new(BufferPool)

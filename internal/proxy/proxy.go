@@ -39,13 +39,16 @@ type Handler struct {
 	uri       uriRewrite
 	headers   []headerRule
 	ruleNames []string // names proxy_set_header sets, as written (they replace the client's, whatever its case)
-	hide      map[string]bool
-	redirects []redirectRule
-	setBody   *vars.Template
-	log       *errlog.Logger
-	now       func() time.Time
-	server    string // Server header value
-	buffers   *BufferPool
+	// setsConnection and setsUpgrade record a proxy_set_header for that
+	// field: it then replaces fulcrum's default upgrade pass-through.
+	setsConnection, setsUpgrade bool
+	hide                        map[string]bool
+	redirects                   []redirectRule
+	setBody                     *vars.Template
+	log                         *errlog.Logger
+	now                         func() time.Time
+	server                      string // Server header value
+	buffers                     *BufferPool
 }
 
 // request is one request's state while it is proxied. Requests are pooled.

@@ -135,15 +135,16 @@ func (h *Handler) copyHeader(req *request) {
 
 // passed reports whether an upstream field goes to the client as far as
 // hop-by-hop rules go: never the hop-by-hop ones or those its Connection
-// header names, except the Upgrade handshake of a 101 and the Trailer
-// announcement of a chunked body (whose trailers are passed on).
+// header names, except the Upgrade field of a 101 (whose Connection field is
+// fulcrum's own, see switchProtocols) and the Trailer announcement of a
+// chunked body (whose trailers are passed on).
 func (h *Handler) passed(req *request, head *h1.Response, name []byte, chunked bool) bool {
 	if !head.Headers.HopByHop(name) {
 		return true
 	}
 	switch {
 	case req.resp.upgraded:
-		return h1.EqualFold(name, "Upgrade") || h1.EqualFold(name, "Connection")
+		return h1.EqualFold(name, "Upgrade")
 	case chunked:
 		return h1.EqualFold(name, "Trailer")
 	}
@@ -248,6 +249,9 @@ func (h *Handler) switchProtocols(req *request) {
 		fail(req.w, http.StatusBadGateway, h.server)
 		return
 	}
+	// nginx's header filter writes its own "Connection: upgrade" for a 101,
+	// whatever the upstream's Connection field said.
+	req.w.Header()["Connection"] = []string{"upgrade"}
 	req.w.WriteHeader(http.StatusSwitchingProtocols)
 	client, brw, err := http.NewResponseController(req.w).Hijack()
 	if err != nil {

@@ -68,14 +68,30 @@ func (h *Handler) prepare(req *request) {
 	}
 	if up := upgradeType(in.Header); up != "" && !strings.EqualFold(up, "h2c") {
 		req.upgrade = up
-		b = append(b, "Connection: Upgrade\r\nUpgrade: "...)
-		b = append(b, up...)
-		b = append(b, "\r\n"...)
+		b = h.appendUpgrade(b, up)
 	}
 	req.out.head = b
 	req.out.method = append(req.out.method[:0], method...)
 	req.out.close = h.set.ProxyHTTPVersion == "1.0"
 	h.prepareBody(req, method)
+}
+
+// appendUpgrade adds fulcrum's default pass-through of an upgrade handshake,
+// for what proxy_set_header leaves unset: a Connection or Upgrade rule (the
+// usual "Upgrade $http_upgrade" and "Connection $connection_upgrade") is the
+// only one of its field that goes upstream, as in nginx, even when it
+// evaluates empty. Two of either field would make backends such as Node's ws
+// refuse the handshake.
+func (h *Handler) appendUpgrade(b []byte, up string) []byte {
+	if !h.setsConnection {
+		b = append(b, "Connection: Upgrade\r\n"...)
+	}
+	if !h.setsUpgrade {
+		b = append(b, "Upgrade: "...)
+		b = append(b, up...)
+		b = append(b, "\r\n"...)
+	}
+	return b
 }
 
 // forwardable reports whether the client's header field name goes upstream.

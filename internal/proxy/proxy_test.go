@@ -60,7 +60,7 @@ func TestRewriteRedirect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := &vars.State{}
-			if got := rewriteRedirect(tt.rules, tt.header, tt.value, st); got != tt.want {
+			if got, _ := rewriteRedirect(tt.rules, tt.header, tt.value, st); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 
 	"fulcrum/internal/vars"
@@ -19,26 +20,70 @@ type redirectRule struct {
 }
 
 // rewriteRedirect applies the first matching rule to a Location or Refresh value
-// and returns the new value, or the value unchanged when no rule matches. For
-// Refresh the rules apply to the part after "url=", as nginx does.
-func rewriteRedirect(rules []redirectRule, header, value string, st *vars.State) string {
+// and returns the new value and true, or the value unchanged and false when no
+// rule matches. For Refresh the rules apply to the part after "url=", as nginx
+// does.
+func rewriteRedirect(rules []redirectRule, header, value string, st *vars.State) (string, bool) {
 	if len(rules) == 0 {
-		return value
+		return value, false
 	}
 	prefix, target := "", value
 	if header == "Refresh" {
 		i := strings.Index(strings.ToLower(value), "url=")
 		if i < 0 {
-			return value
+			return value, false
 		}
 		prefix, target = value[:i+4], value[i+4:]
 	}
 	for _, r := range rules {
 		if out, ok := r.apply(target, st); ok {
-			return prefix + out
+			return prefix + out, true
 		}
 	}
-	return value
+	return value, false
+}
+
+// absoluteLocation makes a Location that proxy_redirect rewrote to a path
+// absolute, as nginx's header filter does for the r->headers_out.location the
+// proxy module sets only for a rewritten Location (absolute_redirect on, its
+// default): scheme, the request's host (the Host header's, port stripped and
+// lowercased, else the address that accepted the connection), and the port
+// the request came in on unless it is the scheme's default. A Location the
+// backend sent that no rule rewrote passes as sent, and so does Refresh.
+func absoluteLocation(st *vars.State, loc string) string {
+	if !strings.HasPrefix(loc, "/") {
+		return loc
+	}
+	scheme, defPort := "http", uint16(80)
+	if st.Scheme == "https" {
+		scheme, defPort = "https", 443
+	}
+	host := strings.ToLower(strings.TrimSuffix(hostOnly(st.Host), "."))
+	if host == "" && st.Local.IsValid() {
+		host = st.Local.Addr().String()
+		if st.Local.Addr().Is6() {
+			host = "[" + host + "]"
+		}
+	}
+	port := ""
+	if p := st.Local.Port(); p != 0 && p != defPort {
+		port = ":" + strconv.Itoa(int(p))
+	}
+	return scheme + "://" + host + port + loc
+}
+
+// hostOnly strips a port from a Host value.
+func hostOnly(h string) string {
+	if strings.HasPrefix(h, "[") {
+		if i := strings.IndexByte(h, ']'); i > 0 {
+			return h[:i+1]
+		}
+		return h
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		return h[:i]
+	}
+	return h
 }
 
 // apply rewrites target when the rule matches it.

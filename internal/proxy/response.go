@@ -112,7 +112,11 @@ func (h *Handler) copyHeader(req *request) {
 			continue
 		}
 		if len(h.redirects) > 0 && (name == "Location" || name == "Refresh") {
-			value = rewriteRedirect(h.redirects, name, value, req.st)
+			var rewritten bool
+			value, rewritten = rewriteRedirect(h.redirects, name, value, req.st)
+			if rewritten && name == "Location" && h.set.AbsoluteRedirect {
+				value = absoluteLocation(req.st, value)
+			}
 		}
 		index := 0
 		if prev, ok := out[name]; ok {

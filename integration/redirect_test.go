@@ -1,0 +1,77 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"fulcrum/internal/testutil"
+)
+
+// TestProxyRedirectIsAbsolute checks the Location a client gets when
+// proxy_redirect (default or explicit) rewrites the backend's: nginx 1.22.1
+// makes it absolute from the request's host and port (absolute_redirect on),
+// leaves a relative Location the backend sent itself as it is, and never
+// touches Refresh this way.
+func TestProxyRedirectIsAbsolute(t *testing.T) {
+	var addr string
+	addr = testutil.RawBackend(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		loc := "http://" + addr + "/else/where"
+		if strings.Contains(req.URL.Path, "rel") {
+			loc = "/rel/where"
+		}
+		fmt.Fprintf(c, "HTTP/1.1 302 Found\r\nLocation: %s\r\nRefresh: 5; url=%s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", loc, loc)
+	})
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[1]s; }
+        location /x/ { proxy_pass http://%[1]s; proxy_redirect http://%[1]s/ /y/; }
+        location /na/ { proxy_pass http://%[1]s; absolute_redirect off; }
+    }
+}`, addr), 1)
+	front := in.listening()[0]
+	_, port, _ := net.SplitHostPort(front)
+	tests := []struct {
+		name, raw, location, refresh string
+	}{
+		{"default rule", "GET /a HTTP/1.1\r\nHost: App.Example\r\n", "http://app.example:" + port + "/else/where", "5; url=/else/where"},
+		{"explicit rule", "GET /x/a HTTP/1.1\r\nHost: app.example:" + port + "\r\n", "http://app.example:" + port + "/y/else/where", "5; url=/y/else/where"},
+		{"relative from backend", "GET /rel HTTP/1.1\r\nHost: app.example\r\n", "/rel/where", "5; url=/rel/where"},
+		{"explicit rule, relative from backend", "GET /x/rel HTTP/1.1\r\nHost: app.example\r\n", "/rel/where", "5; url=/rel/where"},
+		{"absolute_redirect off", "GET /na/a HTTP/1.1\r\nHost: app.example\r\n", "/else/where", "5; url=/else/where"},
+		{"no Host", "GET /a HTTP/1.0\r\n", "http://127.0.0.1:" + port + "/else/where", "5; url=/else/where"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", front, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(conn, tt.raw+"Connection: close\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := resp.Header.Get("Location"); got != tt.location {
+				t.Errorf("Location %q, want %q", got, tt.location)
+			}
+			if got := resp.Header.Get("Refresh"); got != tt.refresh {
+				t.Errorf("Refresh %q, want %q", got, tt.refresh)
+			}
+		})
+	}
+}

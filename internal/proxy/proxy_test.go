@@ -27,6 +27,12 @@ func TestURIRewrite(t *testing.T) {
 		// nginx 1.22.1 sends "GET /u" for "GET /p?" (no arguments, no '?').
 		{"empty query dropped", uriRewrite{replace: true, uri: "/u", prefixLen: 2}, "/p?", "/p", "", "/u"},
 		{"exact location", uriRewrite{replace: true, uri: "/other", prefixLen: len("/exact")}, "/exact", "/exact", "", "/other"},
+		// nginx 1.22.1, location /slash/ { proxy_pass http://up/; }, sent upstream:
+		{"quote and angle brackets escaped", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "/slash/a%22b%3Cc%3E", `/slash/a"b<c>`, "", "/a%22b%3Cc%3E"},
+		{"braces, bar, backslash, caret, backquote escaped", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "", "/slash/{}|\\^`", "", "/%7B%7D%7C%5C%5E%60"},
+		{"every printable byte", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "", "/slash/!\"#$%&'()*+,-.0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~", "",
+			"/!%22%23$%25&'()*+,-.0123456789:;%3C=%3E%3F@ABCDEFGHIJKLMNOPQRSTUVWXYZ[%5C]%5E_%60abcdefghijklmnopqrstuvwxyz%7B%7C%7D~"},
+		{"controls, DEL and high bytes", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "", "/slash/\x01\t \x7f\x80\xff\xc3\xa9", "", "/%01%09%20%7F%80%FF%C3%A9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -48,12 +48,15 @@ func (u uriRewrite) target(rawURI, path, args string) string {
 }
 
 // appendEscapedURI writes s escaping what nginx's NGX_ESCAPE_URI escapes in a
-// path: space, '#', '%', '?', control characters and bytes above 0x7e.
+// path (checked against nginx 1.22.1's upstream request line): control bytes,
+// space, `"`, '#', '%', '<', '>', '?', '\', '^', '`', '{', '|', '}', DEL and
+// every byte above 0x7f. The static package's escapeURI uses the same table
+// for its Location headers.
 func appendEscapedURI(b *strings.Builder, s string) {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c <= ' ' || c >= 0x7f || c == '#' || c == '%' || c == '?' {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"#%<>?\\^`{|}", c) >= 0 {
 			b.WriteByte('%')
 			b.WriteByte(hex[c>>4])
 			b.WriteByte(hex[c&0xf])

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -95,22 +94,8 @@ func closesWithoutAnswer(code int) bool {
 // default), with server_name_in_redirect off and port_in_redirect on: the host
 // is the request's (st.RequestHost), else the address the connection came to.
 func redirect(rec *recorder, r *http.Request, st *vars.State, set *config.Settings, code int, target string) {
-	if strings.HasPrefix(target, "/") && (set == nil || set.AbsoluteRedirect) {
-		host := st.RequestHost()
-		switch {
-		case host != "":
-		case st.Local.IsValid():
-			// No host (HTTP/1.0 without Host): nginx names the local
-			// address, never server_name (server_name_in_redirect off).
-			host = st.Local.Addr().String()
-		default: // a unix socket: not checked against nginx
-			host = st.ServerName
-		}
-		port := ""
-		if p := st.Local.Port(); p != 0 && p != 80 {
-			port = ":" + strconv.Itoa(int(p))
-		}
-		target = "http://" + host + port + target
+	if set == nil || set.AbsoluteRedirect {
+		target = st.AbsoluteURL(target)
 	}
 	rec.Header().Set("Location", target)
 	errpage.Write(rec, code, rec.server)

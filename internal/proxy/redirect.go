@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"regexp"
-	"strconv"
 	"strings"
 
 	"fulcrum/internal/vars"
@@ -41,49 +40,6 @@ func rewriteRedirect(rules []redirectRule, header, value string, st *vars.State)
 		}
 	}
 	return value, false
-}
-
-// absoluteLocation makes a Location that proxy_redirect rewrote to a path
-// absolute, as nginx's header filter does for the r->headers_out.location the
-// proxy module sets only for a rewritten Location (absolute_redirect on, its
-// default): scheme, the request's host (the Host header's, port stripped and
-// lowercased, else the address that accepted the connection), and the port
-// the request came in on unless it is the scheme's default. A Location the
-// backend sent that no rule rewrote passes as sent, and so does Refresh.
-func absoluteLocation(st *vars.State, loc string) string {
-	if !strings.HasPrefix(loc, "/") {
-		return loc
-	}
-	scheme, defPort := "http", uint16(80)
-	if st.Scheme == "https" {
-		scheme, defPort = "https", 443
-	}
-	host := strings.ToLower(strings.TrimSuffix(hostOnly(st.Host), "."))
-	if host == "" && st.Local.IsValid() {
-		host = st.Local.Addr().String()
-		if st.Local.Addr().Is6() {
-			host = "[" + host + "]"
-		}
-	}
-	port := ""
-	if p := st.Local.Port(); p != 0 && p != defPort {
-		port = ":" + strconv.Itoa(int(p))
-	}
-	return scheme + "://" + host + port + loc
-}
-
-// hostOnly strips a port from a Host value.
-func hostOnly(h string) string {
-	if strings.HasPrefix(h, "[") {
-		if i := strings.IndexByte(h, ']'); i > 0 {
-			return h[:i+1]
-		}
-		return h
-	}
-	if i := strings.LastIndexByte(h, ':'); i >= 0 {
-		return h[:i]
-	}
-	return h
 }
 
 // apply rewrites target when the rule matches it.

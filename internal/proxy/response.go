@@ -115,7 +115,7 @@ func (h *Handler) copyHeader(req *request) {
 			var rewritten bool
 			value, rewritten = rewriteRedirect(h.redirects, name, value, req.st)
 			if rewritten && name == "Location" && h.set.AbsoluteRedirect {
-				value = absoluteLocation(req.st, value)
+				value = req.st.AbsoluteURL(value)
 			}
 		}
 		index := 0

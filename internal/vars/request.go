@@ -108,6 +108,40 @@ func (st *State) RequestHost() string {
 	return strings.ToLower(hostOnly(st.Host))
 }
 
+// AbsoluteURL makes path (starting with "/") absolute as nginx's header
+// filter does for a Location it sends (absolute_redirect on): the scheme,
+// the host the request named (RequestHost), else the address that accepted
+// the connection (server_name for a unix socket), and the port the request
+// came in on unless it is the scheme's default. Other values are returned
+// as they are.
+func (st *State) AbsoluteURL(path string) string {
+	if !strings.HasPrefix(path, "/") {
+		return path
+	}
+	scheme, defaultPort := "http", uint16(80)
+	if st.Scheme == "https" {
+		scheme, defaultPort = "https", 443
+	}
+	host := st.RequestHost()
+	switch {
+	case host != "":
+	case st.Local.IsValid():
+		// No host (HTTP/1.0 without Host): nginx names the local address,
+		// never server_name (server_name_in_redirect off).
+		host = st.Local.Addr().String()
+		if st.Local.Addr().Is6() {
+			host = "[" + host + "]"
+		}
+	default: // a unix socket
+		host = st.ServerName
+	}
+	port := ""
+	if p := st.Local.Port(); p != 0 && p != defaultPort {
+		port = ":" + strconv.Itoa(int(p))
+	}
+	return scheme + "://" + host + port + path
+}
+
 // hostOnly strips the port and one trailing dot from a Host value, as
 // ngx_http_validate_host does ("[::1]:80" -> "[::1]").
 func hostOnly(h string) string {

@@ -71,3 +71,32 @@ func TestRemoteUnix(t *testing.T) {
 		})
 	}
 }
+
+// TestAbsoluteURL: the absolute form nginx's header filter gives a Location
+// that is a path: the request's host as $host has it, else the address that
+// accepted the connection, and the port unless it is the scheme's default.
+func TestAbsoluteURL(t *testing.T) {
+	tests := []struct {
+		name, host, local, scheme, serverName, path, want string
+	}{
+		{"host with port and case", "WWW.Example.COM.:8080", "127.0.0.1:8443", "http", "", "/x?a=1", "http://www.example.com:8443/x?a=1"},
+		{"default port left out", "a.test", "127.0.0.1:80", "http", "", "/", "http://a.test/"},
+		{"https default port", "a.test", "127.0.0.1:443", "https", "", "/s", "https://a.test/s"},
+		{"no host: the local address", "", "127.0.0.1:8080", "http", "srv", "/new", "http://127.0.0.1:8080/new"},
+		{"no host over IPv6", "", "[::1]:8080", "http", "srv", "/new", "http://[::1]:8080/new"},
+		{"no host on a unix socket", "", "", "http", "srv", "/new", "http://srv/new"},
+		{"not a path", "a.test", "127.0.0.1:80", "http", "", "https://b.test/", "https://b.test/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &State{}
+			st.Host, st.Scheme, st.ServerName = tt.host, tt.scheme, tt.serverName
+			if tt.local != "" {
+				st.Local = netip.MustParseAddrPort(tt.local)
+			}
+			if got := st.AbsoluteURL(tt.path); got != tt.want {
+				t.Errorf("AbsoluteURL(%q) = %q, want %q", tt.path, got, tt.want)
+			}
+		})
+	}
+}

@@ -32,6 +32,11 @@ var backendScripts = map[string]struct {
 	"/short":      {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true},
 	"/garbage":    {"NOT HTTP AT ALL\r\n\r\n", true},
 	"/hopbyhop":   {"HTTP/1.1 200 OK\r\nConnection: X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok", false},
+	// A 204 with a length, as Python's http.server sends one: no body (nginx
+	// passes it on), and the bytes the length promised, if they come, must
+	// not reach the next response.
+	"/nocontent":       {"HTTP/1.1 204 No Content\r\nContent-Length: 95\r\n\r\n", false},
+	"/nocontent-extra": {"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello", false},
 }
 
 func startScriptedBackend(t *testing.T) *scriptedBackend {
@@ -103,6 +108,8 @@ http {
 		{"/short", 0},
 		{"/extra", 200},
 		{"/hopbyhop", 200},
+		{"/nocontent", 204},
+		{"/nocontent-extra", 204},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -126,6 +133,9 @@ http {
 				}
 				if tt.path == "/extra" && string(body) != "ok" {
 					t.Errorf("body %q, want exactly the declared 2 bytes", body)
+				}
+				if resp.StatusCode == 204 && (len(body) != 0 || resp.Header.Get("Content-Length") != "") {
+					t.Errorf("204 with body %q and Content-Length %q, want neither", body, resp.Header.Get("Content-Length"))
 				}
 				if tt.path == "/hopbyhop" && (resp.Header.Get("X-Internal") != "" || resp.Header.Get("Keep-Alive") != "") {
 					t.Errorf("hop-by-hop response headers reached the client: %v", resp.Header)

@@ -154,7 +154,8 @@ func (r *Response) interpret(method []byte) error {
 // Transfer-Encoding and Content-Length, an invalid Content-Length, a
 // Transfer-Encoding other than chunked or on HTTP/1.0, and framing fields
 // where the status forbids them (1xx, 204, 2xx to CONNECT; RFC 9110
-// section 8.6) are errors, not guesses.
+// section 8.6) are errors, not guesses, except a 204's Content-Length: the
+// 204 has no body, and the connection closes after it (Close).
 func (r *Response) resolveFraming(s seen, method []byte) error {
 	te, cl := s[fieldTransferEncoding] > 0, s[fieldContentLength] > 0
 	r.ContentLength = -1
@@ -177,8 +178,15 @@ func (r *Response) resolveFraming(s seen, method []byte) error {
 		}
 	}
 	connect2xx := string(method) == "CONNECT" && r.Status/100 == 2
-	if (r.Informational() || r.Status == 204) && (te || r.ContentLength > 0) || connect2xx && (te || cl) {
+	if (r.Informational() || r.Status == 204) && te || r.Informational() && r.ContentLength > 0 || connect2xx && (te || cl) {
 		return ErrResponseFraming
+	}
+	if r.Status == 204 && r.ContentLength > 0 {
+		// A 204 has no body whatever Content-Length says (Python's
+		// http.server sends one when the handler sets it), and nginx passes
+		// it on. But the length's bytes may follow: the connection must not
+		// carry another response.
+		r.Close = true
 	}
 	switch {
 	case string(method) == "HEAD" || r.Informational() || r.Status == 204 || r.Status == 304 || connect2xx:

@@ -12,7 +12,8 @@ import (
 // design's table, on purpose: upstream imports nothing, so the daemon maps
 // config to it; errlog reads config's log levels; static and accesslog read
 // config's settings; errpage is shared by daemon and proxy, and takes nginx's
-// status phrases from h1, which writes every status line.)
+// status phrases from h1, which writes every status line; static takes
+// nginx's path escaping from h1, as the proxy does.)
 var allowedImports = map[string][]string{
 	"config":    {},
 	"vars":      {},
@@ -23,7 +24,7 @@ var allowedImports = map[string][]string{
 	"testutil":  {}, // imported by tests only
 	"errlog":    {"config"},
 	"router":    {"config"},
-	"static":    {"config"},
+	"static":    {"config", "h1"},
 	"balancer":  {"upstream"},
 	"accesslog": {"config", "vars"},
 	"proxy":     {"balancer", "config", "errlog", "errpage", "h1", "upstream", "vars"},

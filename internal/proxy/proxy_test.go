@@ -135,3 +135,14 @@ func TestIdempotent(t *testing.T) {
 		}
 	}
 }
+
+// TestURIRewriteAllocations: the rewritten target costs one allocation, the
+// string itself, escaping included.
+func TestURIRewriteAllocations(t *testing.T) {
+	u := uriRewrite{replace: true, uri: "/api/", prefixLen: len("/v1/")}
+	if n := testing.AllocsPerRun(100, func() {
+		_ = u.target("/v1/a%20b/%7Bc%7D", "/v1/a b/{c}", "q=1")
+	}); n > 1 {
+		t.Errorf("%v allocations per rewrite, want 1", n)
+	}
+}

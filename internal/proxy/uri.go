@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fulcrum/internal/h1"
 	"strings"
 )
 
@@ -39,29 +40,11 @@ func (u uriRewrite) target(rawURI, path, args string) string {
 	var b strings.Builder
 	b.Grow(len(u.uri) + len(rest) + len(args) + 8)
 	b.WriteString(u.uri)
-	appendEscapedURI(&b, rest)
+	var scratch [256]byte                            // the escaped rest, on the stack unless it is long
+	b.Write(h1.AppendEscapedPath(scratch[:0], rest)) // nginx's NGX_ESCAPE_URI
 	if args != "" {
 		b.WriteByte('?')
 		b.WriteString(args)
 	}
 	return b.String()
-}
-
-// appendEscapedURI writes s escaping what nginx's NGX_ESCAPE_URI escapes in a
-// path (checked against nginx 1.22.1's upstream request line): control bytes,
-// space, `"`, '#', '%', '<', '>', '?', '\', '^', '`', '{', '|', '}', DEL and
-// every byte above 0x7f. The static package's escapeURI uses the same table
-// for its Location headers.
-func appendEscapedURI(b *strings.Builder, s string) {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"#%<>?\\^`{|}", c) >= 0 {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
-			continue
-		}
-		b.WriteByte(c)
-	}
 }

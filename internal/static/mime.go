@@ -1,6 +1,9 @@
 package static
 
-import "strings"
+import (
+	"fulcrum/internal/h1"
+	"strings"
+)
 
 // contentType chooses the Content-Type for a URI as ngx_http_set_content_type
 // does: by the extension through the types map, else default_type.
@@ -61,32 +64,13 @@ func extension(uri string) string {
 }
 
 // escapeURI escapes a decoded path for a Location header the way nginx's
-// NGX_ESCAPE_URI does (checked against nginx 1.22): control bytes, space, `"`,
-// "#", "%", "<", ">", "?", `\`, "^", "`", "{", "|", "}", DEL and every byte
-// above 0x7f become %XX; everything else, "/" included, stays.
+// NGX_ESCAPE_URI does (h1.AppendEscapedPath, shared with the proxy's request
+// line).
 func escapeURI(s string) string {
-	n := 0
 	for i := 0; i < len(s); i++ {
-		if mustEscape(s[i]) {
-			n++
+		if h1.PathByteNeedsEscape(s[i]) {
+			return string(h1.AppendEscapedPath(make([]byte, 0, len(s)+8), s))
 		}
 	}
-	if n == 0 {
-		return s
-	}
-	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, len(s)+2*n)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if mustEscape(c) {
-			b = append(b, '%', hex[c>>4], hex[c&0xf])
-			continue
-		}
-		b = append(b, c)
-	}
-	return string(b)
-}
-
-func mustEscape(c byte) bool {
-	return c <= ' ' || c >= 0x7f || strings.IndexByte("\"#%<>?\\^`{|}", c) >= 0
+	return s
 }

@@ -30,6 +30,10 @@ var settingRules = []settingRule{
 	}},
 	{names: []string{"root", "alias"}, apply: applyAlias},
 	{names: []string{"index"}, apply: applyIndex},
+	{names: []string{"internal"}, apply: func(_ *builder, st *Settings, _ []*Directive, _ *scope) error {
+		st.Internal = true // inherited by nested locations, as nginx merges it
+		return nil
+	}},
 	{names: []string{"try_files"}, apply: applyTryFiles},
 	textRule("default_type", func(s *Settings) *string { return &s.DefaultType }),
 	{names: []string{"types"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {

@@ -239,7 +239,7 @@ var tableSpecs = []spec{
 	{name: "alias", module: "http_core", ctx: ctxLoc, args: args1, syntax: "alias path;"},
 	{name: "try_files", module: "http_core", ctx: ctxSL, args: args2More, syntax: "try_files file ... uri | =code;"},
 	{name: "error_page", module: "http_core", ctx: ctxHSL, args: args2More, multi: true, syntax: "error_page code ... [=[response]] uri;"},
-	{name: "internal", module: "http_core", ctx: ctxLoc, args: argsNone, status: unsupported, note: "fulcrum cannot keep a location internal yet, and ignoring this would open it to every client; remove the location or protect it in front of fulcrum", syntax: "internal;"},
+	{name: "internal", module: "http_core", ctx: ctxLoc, args: argsNone, syntax: "internal;"},
 	{name: "limit_except", module: "http_core", ctx: ctxLoc, args: args1More | argsBlock, status: unsupported, note: noteAccess, syntax: "limit_except method ... { ... }"},
 	{name: "satisfy", module: "http_core", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "satisfy all | any;"},
 	{name: "disable_symlinks", module: "http_core", ctx: ctxHSL, args: args12, status: unsupported, note: "fulcrum's static file handler cannot refuse symbolic links yet, and ignoring this would serve files it should refuse", syntax: "disable_symlinks off | on | if_not_owner [from=part];"},

@@ -289,6 +289,10 @@ type Settings struct {
 	Return *Return
 	// ProxyPass, when set, forwards requests.
 	ProxyPass *ProxyPass
+	// Internal (the internal directive) answers 404 to a request that reaches
+	// the location directly; only internal redirects (error_page, try_files,
+	// index, X-Accel-Redirect) are served.
+	Internal bool
 
 	// Static files.
 	Root  string // absolute; default <prefix>/html

@@ -216,7 +216,7 @@ func containsKind(ks []kind, k kind) bool {
 func TestBriefStatuses(t *testing.T) {
 	want := map[string]status{
 		"allow": implemented, "deny": implemented, "auth_basic": unsupported, "auth_basic_user_file": unsupported,
-		"rewrite": unsupported, "if": unsupported, "set": unsupported, "internal": unsupported,
+		"rewrite": unsupported, "if": unsupported, "set": unsupported, "internal": implemented,
 		"limit_except": unsupported, "satisfy": unsupported, "auth_request": unsupported, "fastcgi_pass": unsupported,
 		"gzip": planned, "ssl_certificate": planned, "limit_req": planned, "limit_conn": planned, "http2": planned,
 		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": ignored, "daemon": ignored,

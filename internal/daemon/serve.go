@@ -96,7 +96,10 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	if lm.Location != nil {
 		rec.set, rec.server = lm.Location.Settings, serverHeader(lm.Location.Settings)
 	}
-	if lm.Redirect != "" { // nginx's 301 to add the "/" of a proxying location
+	// An internal location answers 404 before anything else (nginx's find
+	// config phase): no 301 for its slash, no 413; run sends the 404.
+	internal := lm.Location != nil && lm.Location.Settings.Internal
+	if lm.Redirect != "" && !internal { // nginx's 301 to add the "/" of a proxying location
 		target := lm.Redirect
 		if st.Args != "" { // a bare '?' is no arguments: nginx 1.22.1 drops it
 			target += "?" + st.Args
@@ -105,7 +108,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		return
 	}
 	setCaptures(st, lm.Captures, sm.Captures)
-	if !bodyWithinLimit(rec, r, rec.set) {
+	if !internal && !bodyWithinLimit(rec, r, rec.set) {
 		return
 	}
 	rec.closeAfter = keepaliveSpent(ci, rec.set)
@@ -148,14 +151,18 @@ const maxInternalRedirects = 10
 // A nil loc is a 404, which error_page may send elsewhere too. Before each
 // handler, as nginx's preaccess and access phases do after every internal
 // redirect too, a location's realip rule may set the client address and the
-// allow and deny rules may refuse the client with 403.
+// allow and deny rules may refuse the client with 403. A location marked
+// internal answers 404 (through its error_page) unless an internal redirect
+// led there.
 func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) {
-	for range maxInternalRedirects {
+	for i := range maxInternalRedirects {
 		var next *internalRedirect
 		if loc == nil { // no location matched: the server level serves it
 			loc = s.serverLocs[srv.Config]
 		}
 		switch {
+		case i == 0 && loc != nil && loc.Settings.Internal:
+			rec.fail(http.StatusNotFound)
 		case !s.permitted(rec, r, st, srv, loc):
 			rec.fail(http.StatusForbidden)
 		case loc == nil:

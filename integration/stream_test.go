@@ -309,7 +309,8 @@ http {
 
 // TestResponseHeaderRules: nginx hides the upstream's Date, Server and X-Accel-*
 // headers and sets its own Server; proxy_hide_header hides more and
-// proxy_pass_header lets one through; add_header adds.
+// proxy_pass_header lets one through; add_header adds. X-Accel-Redirect is
+// hidden even when proxy_ignore_headers keeps it from being followed.
 func TestResponseHeaderRules(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -326,6 +327,7 @@ http {
     server {
         listen 127.0.0.1:0;
         server_tokens off;
+        proxy_ignore_headers X-Accel-Redirect;
         location /default/ { proxy_pass http://%[1]s; }
         location /rules/ {
             proxy_hide_header X-Secret;

@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,7 @@ var settingRules = []settingRule{
 		return nil
 	}},
 	listRule("proxy_hide_header", func(s *Settings) *[]string { return &s.ProxyHideHeaders }),
+	{names: []string{"proxy_ignore_headers"}, apply: applyIgnoreHeaders},
 	listRule("proxy_pass_header", func(s *Settings) *[]string { return &s.ProxyPassHeaders }),
 	flagRule("proxy_pass_request_headers", func(s *Settings) *bool { return &s.ProxyPassRequestHeaders }),
 	flagRule("proxy_pass_request_body", func(s *Settings) *bool { return &s.ProxyPassRequestBody }),
@@ -223,6 +225,27 @@ func listRule(name string, field func(*Settings) *[]string) settingRule {
 		*field(st) = list
 		return nil
 	}}
+}
+
+// ignorableHeaders are the values proxy_ignore_headers takes (nginx's
+// bitmask, compared without case).
+var ignorableHeaders = []string{"x-accel-redirect", "x-accel-expires", "x-accel-limit-rate",
+	"x-accel-buffering", "x-accel-charset", "expires", "cache-control", "set-cookie", "vary"}
+
+// applyIgnoreHeaders reads proxy_ignore_headers. Of its fields fulcrum acts
+// only on X-Accel-Redirect; the others drive caching and rate limits, which
+// fulcrum does not have, so ignoring them changes nothing.
+func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	for _, a := range d.Args {
+		if !slices.Contains(ignorableHeaders, strings.ToLower(a)) {
+			return errorf(d.Pos, `invalid value "%s"`, a)
+		}
+		if strings.EqualFold(a, "X-Accel-Redirect") {
+			st.IgnoreAccelRedirect = true
+		}
+	}
+	return nil
 }
 
 // parseInt parses a number that must fit in an int.

@@ -310,8 +310,11 @@ type Settings struct {
 	// configured ones, not nginx's built-in list (Date, Server, X-Accel-...).
 	// ProxyRedirects is [{Default: true}] unless the configuration says otherwise;
 	// "proxy_redirect off" is [{Off: true}].
-	ProxySetHeaders         []HeaderTemplate
-	ProxyHideHeaders        []string
+	ProxySetHeaders  []HeaderTemplate
+	ProxyHideHeaders []string
+	// IgnoreAccelRedirect (proxy_ignore_headers X-Accel-Redirect) passes an
+	// upstream's X-Accel-Redirect response on instead of following it.
+	IgnoreAccelRedirect     bool
 	ProxyPassHeaders        []string
 	ProxyPassRequestHeaders bool
 	ProxyPassRequestBody    bool

@@ -71,8 +71,12 @@ func (h *returnHandler) send(w http.ResponseWriter, r *http.Request, st *vars.St
 	}
 	if h.code != http.StatusNoContent {
 		hdr := w.Header()
-		if ct := static.ContentType(h.types, h.defaultType, st.Path); ct != "" {
-			hdr.Set("Content-Type", ct)
+		// An upstream's Content-Type kept across an X-Accel-Redirect
+		// stays, as ngx_http_set_content_type keeps one already set.
+		if _, set := hdr["Content-Type"]; !set {
+			if ct := static.ContentType(h.types, h.defaultType, st.Path); ct != "" {
+				hdr.Set("Content-Type", ct)
+			}
 		}
 		hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	}

@@ -385,7 +385,10 @@ type recorder struct {
 	// pending is the error_page redirect a failure arranged; errorPageUsed
 	// stops a second one; statusOverride is the status its answer goes out with
 	// (the original error, error_page's =code, or 0 for the target's own).
-	hijacked       net.Conn // the upgraded connection, while the request runs
+	hijacked net.Conn // the upgraded connection, while the request runs
+	// accel is an upstream's X-Accel-Redirect target (hasAccel: there is one).
+	accel          string
+	hasAccel       bool
 	pending        *internalRedirect
 	errorPageUsed  bool
 	statusOverride int

@@ -332,7 +332,8 @@ func (b *handlerBuilder) dynamic(pass *config.ProxyPass) (*dynamicProxy, error) 
 	return d, nil
 }
 
-// proxyHandler adapts proxy.Handler and fills $proxy_host / $proxy_port.
+// proxyHandler adapts proxy.Handler, fills $proxy_host / $proxy_port and
+// follows an upstream's X-Accel-Redirect.
 type proxyHandler struct {
 	h    *proxy.Handler
 	host [2]string
@@ -343,6 +344,11 @@ func (p proxyHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		st.ProxyHost, st.ProxyPort = p.host[0], p.host[1]
 	}
 	p.h.ServeHTTP(w, r, st)
+	if rec, ok := w.(*recorder); ok {
+		if target, ok := rec.takeAccel(); ok {
+			return followAccel(rec, r, st, target, rec.snap.log)
+		}
+	}
 	return nil
 }
 

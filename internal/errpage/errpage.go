@@ -48,6 +48,9 @@ func Title(code int) (string, bool) {
 // ClosesConnection is true.
 func Write(w http.ResponseWriter, code int, server string) {
 	h := w.Header()
+	// nginx's special response handler clears Accept-Ranges (an upstream's,
+	// kept across an X-Accel-Redirect to a missing file).
+	delete(h, "Accept-Ranges")
 	if server != "" {
 		h.Set("Server", server)
 	}

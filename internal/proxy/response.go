@@ -22,13 +22,17 @@ var hiddenByDefault = []string{"Date", "Server", "X-Pad", "X-Accel-Expires", "X-
 // respond passes the upstream response in req.resp to the client: header
 // fields (hop-by-hop and hidden ones removed, Location and Refresh rewritten
 // per proxy_redirect), status, then the body, streamed, and its trailers. A
-// 101 hands both connections over to a byte copy in each direction.
+// 101 hands both connections over to a byte copy in each direction. An
+// X-Accel-Redirect goes to the writer instead (accelRedirect).
 func (h *Handler) respond(req *request) {
 	resp := &req.resp
 	defer func() {
 		resp.Close()
 		h.finishAttempt(req)
 	}()
+	if h.accelRedirect(req) {
+		return
+	}
 	h.copyHeader(req)
 	if rs, ok := req.w.(ReasonSetter); ok {
 		rs.SetReason(resp.head.Status, resp.head.Reason)

@@ -105,16 +105,22 @@ func (o *output) serve200(uri string) error {
 		return nil
 	}
 	o.headers(true)
-	o.w.Header().Set("Accept-Ranges", "bytes")
+	// Added, not set: an upstream's Accept-Ranges kept across an
+	// X-Accel-Redirect stays beside it, as in nginx.
+	o.w.Header().Add("Accept-Ranges", "bytes")
 	o.whole(http.StatusOK)
 	return nil
 }
 
-// headers sets Content-Type, ETag and, for a 200, 206 or 304, Last-Modified
-// (nginx's header filter drops it for other statuses).
+// headers sets Content-Type (unless the response has one already: an
+// upstream's, kept across an X-Accel-Redirect, as ngx_http_set_content_type
+// keeps it), ETag and, for a 200, 206 or 304, Last-Modified (nginx's header
+// filter drops it for other statuses).
 func (o *output) headers(lastModified bool) {
 	h := o.w.Header()
-	h.Set("Content-Type", o.ctype)
+	if _, set := h["Content-Type"]; !set {
+		h.Set("Content-Type", o.ctype)
+	}
 	h.Set("Etag", o.tag)
 	if lastModified {
 		h.Set("Last-Modified", o.mod.UTC().Format(http.TimeFormat))

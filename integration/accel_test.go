@@ -1,0 +1,133 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fulcrum/internal/testutil"
+)
+
+// TestXAccelRedirect: an upstream answering X-Accel-Redirect makes fulcrum
+// drop its body and redirect internally, keeping only the upstream fields
+// nginx keeps (Content-Type, Content-Disposition, Set-Cookie, Cache-Control,
+// Expires, Accept-Ranges; proxy_hide_header does not apply to them). Expected
+// answers from nginx 1.22.1 with the same backend: a file from an internal
+// alias location (the upstream's Content-Type, both Accept-Ranges), a missing
+// file and an unsafe URI (404, kept fields but Accept-Ranges), a named
+// location (method and args kept), a URI with args (the target's args, GET),
+// HEAD, and proxy_ignore_headers X-Accel-Redirect (passed as it is).
+func TestXAccelRedirect(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.txt"), []byte("hello file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	targets := map[string]string{"/a": "/files/a.txt", "/m": "/files/missing.txt", "/n": "@named",
+		"/r": "/args/x", "/rq": "/args/x?k=v", "/u": "/files/../files/a.txt", "/e": "/files/%61.txt"}
+	backend := testutil.RawBackend(t, func(c net.Conn) {
+		defer c.Close()
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		body := "upstream body that should be discarded"
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/x-up\r\nContent-Length: %d\r\nX-Accel-Redirect: %s\r\n"+
+			"Content-Disposition: attachment; filename=x.txt\r\nSet-Cookie: a=1\r\nCache-Control: private\r\n"+
+			"Expires: Thu, 01 Jan 2030 00:00:00 GMT\r\nLast-Modified: Wed, 01 Jan 2020 00:00:00 GMT\r\nETag: \"up\"\r\n"+
+			"Accept-Ranges: none\r\nX-Custom: c\r\nVary: Foo\r\nLink: <x>\r\n\r\n%s", len(body), targets[req.URL.Path], body)
+	})
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location /files/ { internal; alias %s/; }
+        location /up/ { proxy_pass http://%s/; proxy_hide_header Set-Cookie; }
+        location /ig/ { proxy_pass http://%[2]s/; proxy_ignore_headers X-Accel-Redirect; }
+        location @named { return 200 "named uri=$uri args=$args method=$request_method\n"; }
+        location /args/ { return 200 "args uri=$uri args=$args method=$request_method\n"; }
+    }
+}`, dir, backend), 1)
+	front := in.listening()[0]
+	kept := []string{"Content-Disposition: attachment; filename=x.txt", "Set-Cookie: a=1", "Cache-Control: private",
+		"Expires: Thu, 01 Jan 2030 00:00:00 GMT"}
+	tests := []struct {
+		name, method, target string
+		status               int
+		body                 string
+		with, without        []string
+	}{
+		{"file", "GET", "/up/a?orig=1", 200, "hello file\n",
+			append([]string{"Content-Type: application/x-up", "Accept-Ranges: none", "Accept-Ranges: bytes", "Content-Length: 11"}, kept...),
+			[]string{"ETag: \"up\"", "Last-Modified: Wed, 01 Jan 2020", "X-Custom: c", "Vary: Foo", "Link: <x>", "X-Accel-Redirect"}},
+		{"escaped file", "GET", "/up/e", 200, "hello file\n", []string{"Content-Type: application/x-up"}, nil},
+		{"HEAD", "HEAD", "/up/a", 200, "", append([]string{"Content-Length: 11"}, kept...), []string{"X-Custom: c"}},
+		{"missing file", "GET", "/up/m", 404, "404 Not Found", append([]string{"Content-Type: text/html"}, kept...),
+			[]string{"Accept-Ranges", "X-Custom: c"}},
+		{"unsafe URI", "GET", "/up/u", 404, "404 Not Found", kept, []string{"Accept-Ranges"}},
+		{"named location", "POST", "/up/n?orig=1", 200, "named uri=/up/n args=orig=1 method=POST\n",
+			append([]string{"Content-Type: application/x-up"}, kept...), nil},
+		{"URI without args", "POST", "/up/r?orig=1", 200, "args uri=/args/x args= method=GET\n", kept, nil},
+		{"URI with args", "GET", "/up/rq?orig=1", 200, "args uri=/args/x args=k=v method=GET\n", kept, nil},
+		{"ignored", "GET", "/ig/a", 200, "upstream body that should be discarded",
+			[]string{"X-Custom: c", "ETag: \"up\"", "Content-Type: application/x-up"}, []string{"X-Accel-Redirect"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, head, body := rawRequest(t, front, tt.method, tt.target)
+			if status != tt.status || !strings.Contains(body, tt.body) || tt.body == "" && body != "" {
+				t.Errorf("%s %s: %d %q, want %d with %q", tt.method, tt.target, status, body, tt.status, tt.body)
+			}
+			for _, w := range tt.with {
+				if !slices.ContainsFunc(head, func(l string) bool { return strings.HasPrefix(l, w) }) {
+					t.Errorf("no %q in %q", w, head)
+				}
+			}
+			for _, w := range tt.without {
+				if slices.ContainsFunc(head, func(l string) bool { return strings.HasPrefix(l, w) }) {
+					t.Errorf("%q in %q", w, head)
+				}
+			}
+		})
+	}
+}
+
+// rawRequest sends method target (with a small body for POST) on a new
+// connection and returns the status, the head's field lines and the body.
+func rawRequest(t *testing.T, addr, method, target string) (int, []string, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	extra := ""
+	if method == "POST" {
+		extra = "Content-Length: 7\r\n\r\nfoo=bar"
+	} else {
+		extra = "\r\n"
+	}
+	if _, err := io.WriteString(c, method+" "+target+" HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"+extra); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read the response: %v", err)
+	}
+	head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+	lines := strings.Split(head, "\r\n")
+	var status int
+	if _, err := fmt.Sscanf(lines[0], "HTTP/1.1 %d", &status); err != nil {
+		t.Fatalf("status line %q: %v", lines[0], err)
+	}
+	return status, lines[1:], body
+}

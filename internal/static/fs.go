@@ -12,9 +12,16 @@ import (
 )
 
 // ErrOutsideRoot means a path would leave its document root: it has a ".."
-// segment or a NUL byte, its text is outside the root, or a symbolic link on the
-// way leads outside. Resolve answers 403 for it (try_files skips the entry).
+// segment or a NUL byte, or a symbolic link on the way leads outside. Resolve
+// answers 403 for it (try_files skips the entry).
 var ErrOutsideRoot = errors.New("path leaves the document root")
+
+// errBesideRoot means a path built by concatenation is a sibling of the
+// document root: "location /p/ { alias /d/x; }" maps "/p/f" to "/d/xf". nginx
+// opens that file; fulcrum never does and answers as nginx does when no such
+// file exists (it wraps fs.ErrNotExist): 404, and the index module walks past
+// it to its directory test.
+var errBesideRoot = fmt.Errorf("path is beside the document root: %w", fs.ErrNotExist)
 
 // ErrMethodNotAllowed is ServeFile's answer to a method other than GET and HEAD.
 var ErrMethodNotAllowed = errors.New("method not allowed")
@@ -52,7 +59,7 @@ func (c *resolution) lookup(path string) (foundFile, error) {
 	}
 	clean := filepath.Clean(path)
 	if !within(clean, c.base) {
-		return foundFile{}, fmt.Errorf("%w: %q is outside %q", ErrOutsideRoot, path, c.base)
+		return foundFile{}, &fs.PathError{Op: "open", Path: path, Err: errBesideRoot}
 	}
 	fi, linked, err := walk(c.base, clean)
 	if err != nil {

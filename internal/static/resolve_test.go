@@ -49,6 +49,7 @@ func testSites(tr testTree) map[string]site {
 		"plain":   {settings: root(config.Settings{}), loc: Location{Path: "/plain/"}, types: debianTypes, base: "www"},
 		"al":      {settings: aliased(alias + "/"), loc: Location{Path: "/al/"}, types: debianTypes, base: "alias"},
 		"al2":     {settings: aliased(alias), loc: Location{Path: "/al2"}, types: debianTypes, base: "alias"},
+		"al7":     {settings: aliased(alias), loc: Location{Path: "/al7/"}, types: debianTypes, base: "alias"},
 		"al3":     {settings: aliased(alias+"/", "$uri", "$uri/", "=404"), loc: Location{Path: "/al3/"}, types: debianTypes, base: "alias"},
 		"al4":     {settings: aliased(alias+"/", "$uri", "$uri/", "/echo$uri"), loc: Location{Path: "/al4/"}, types: debianTypes, base: "alias"},
 		"al5":     {settings: aliased(alias+"/", "$uri", "$uri.fb"), loc: Location{Path: "/al5/"}, types: debianTypes, base: "alias"},
@@ -119,6 +120,12 @@ func logged(code int) want { return want{kind: KindStatus, status: code, logged:
 
 func refused() want {
 	return want{kind: KindStatus, status: 403, logged: true, errIs: ErrOutsideRoot}
+}
+
+// beside is nginx's 404 for a concatenated path beside the document root,
+// which fulcrum never opens (nginx serves it when it exists).
+func beside() want {
+	return want{kind: KindStatus, status: 404, logged: true, errIs: errBesideRoot}
 }
 
 func internal(uri, args string) want {
@@ -193,8 +200,13 @@ var resolveCases = []resolveCase{
 	{name: "nginx: alias without slashes, directory", site: "al2", uri: "/al2", want: redirect("/al2", "/al2/")},
 	{name: "nginx: alias without slashes, index", site: "al2", uri: "/al2/", want: logged(403)},
 	{name: "nginx: alias without slashes, subdirectory", site: "al2", uri: "/al2/ad", want: redirect("/al2/ad", "/al2/ad/")},
-	{name: "deviation: alias sibling by concatenation", site: "al2", uri: "/al2foo", want: refused()},
-	{name: "deviation: alias dot-dot by concatenation", site: "al2", uri: "/al2../secret.txt", want: refused()},
+	{name: "deviation: alias sibling by concatenation", site: "al2", uri: "/al2foo", want: beside()},
+	{name: "nginx: alias dot-dot by concatenation", site: "al2", uri: "/al2../secret.txt", want: beside()},
+	// location /al7/ { alias <alias>; }: nginx maps /al7/f.txt to <alias>f.txt.
+	{name: "nginx: alias without slash in a slashed location, directory", site: "al7", uri: "/al7/", want: logged(403)},
+	{name: "nginx: alias without slash in a slashed location, file", site: "al7", uri: "/al7/f.txt", want: beside()},
+	{name: "nginx: alias without slash in a slashed location, index", site: "al7", uri: "/al7/ad/", want: beside()},
+	{name: "deviation: alias without slash in a slashed location, sibling", site: "al7", uri: "/al7/foo", want: beside()},
 	{name: "exact location alias to a file, typed by its URI", site: "exact", uri: "/file", want: file("/file", "alias/f.txt", "application/octet-stream")},
 
 	// try_files with alias.

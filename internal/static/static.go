@@ -28,11 +28,12 @@
 //     refuses, and try_files skips such an entry. The final open goes through an
 //     [os.Root] on the document root, so a link swapped in after resolution
 //     cannot escape either.
-//   - A path built by plain concatenation that leaves the document root is refused
-//     with 403 (try_files skips it). With "location /img { alias /data/images; }"
-//     nginx maps "/img../x" to "/data/images../x" and "/imgfoo" to
-//     "/data/imagesfoo"; fulcrum does not. A path with a ".." segment (from a
-//     variable) is refused the same way, and a $uri with one is a 400.
+//   - A path built by plain concatenation that leaves the document root is never
+//     opened: fulcrum answers 404, as nginx does when no such file exists (try_files
+//     skips it). With "location /img/ { alias /data/images; }" nginx maps
+//     "/img/x" to "/data/imagesx" and serves it if it exists; fulcrum does not.
+//     A path with a ".." segment (from a variable) is refused with 403, and a
+//     $uri with one is a 400.
 //   - An index file is returned as a file ([Result.Index] set, [Result.URI]
 //     the URI nginx would redirect to, which becomes $uri as in nginx)
 //     instead of as nginx's internal redirect; the daemon follows the

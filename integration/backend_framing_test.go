@@ -31,7 +31,9 @@ var backendScripts = map[string]struct {
 	"/extra":      {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\npoisoned", false},
 	"/short":      {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true},
 	"/garbage":    {"NOT HTTP AT ALL\r\n\r\n", true},
-	"/hopbyhop":   {"HTTP/1.1 200 OK\r\nConnection: X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok", false},
+	// nginx passes a Trailer announcement even with a Content-Length.
+	"/trailer":  {"HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nContent-Length: 2\r\n\r\nok", false},
+	"/hopbyhop": {"HTTP/1.1 200 OK\r\nConnection: X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok", false},
 	// A 204 with a length, as Python's http.server sends one: no body (nginx
 	// passes it on), and the bytes the length promised, if they come, must
 	// not reach the next response.
@@ -108,6 +110,7 @@ http {
 		{"/short", 0},
 		{"/extra", 200},
 		{"/hopbyhop", 200},
+		{"/trailer", 200},
 		{"/nocontent", 204},
 		{"/nocontent-extra", 204},
 	}
@@ -136,6 +139,9 @@ http {
 				}
 				if resp.StatusCode == 204 && (len(body) != 0 || resp.Header.Get("Content-Length") != "") {
 					t.Errorf("204 with body %q and Content-Length %q, want neither", body, resp.Header.Get("Content-Length"))
+				}
+				if tt.path == "/trailer" && resp.Header.Get("Trailer") != "X-Sum" {
+					t.Errorf("Trailer %q, want X-Sum as nginx passes it", resp.Header.Get("Trailer"))
 				}
 				if tt.path == "/hopbyhop" && (resp.Header.Get("X-Internal") != "" || resp.Header.Get("Keep-Alive") != "") {
 					t.Errorf("hop-by-hop response headers reached the client: %v", resp.Header)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/h1"
 	"fulcrum/internal/vars"
 )
 
@@ -144,5 +145,39 @@ func TestURIRewriteAllocations(t *testing.T) {
 		_ = u.target("/v1/a%20b/%7Bc%7D", "/v1/a b/{c}", "q=1")
 	}); n > 1 {
 		t.Errorf("%v allocations per rewrite, want 1", n)
+	}
+}
+
+// TestPassed: the upstream response fields that reach the client as far as
+// hop-by-hop rules go. nginx 1.22 passes Trailer with any framing (checked
+// against nginx with a Content-Length and a chunked response).
+func TestPassed(t *testing.T) {
+	h := &Handler{set: &config.Settings{}}
+	conn := h1.Header{Name: []byte("Connection"), Value: []byte("X-Secret")}
+	tests := []struct {
+		name     string
+		framing  h1.Framing
+		upgraded bool
+		want     map[string]bool
+	}{
+		{"length", h1.LengthBody, false, map[string]bool{
+			"Trailer": true, "trailer": true, "X-End": true,
+			"Connection": false, "Keep-Alive": false, "X-Secret": false, "Transfer-Encoding": false, "Upgrade": false}},
+		{"chunked", h1.ChunkedBody, false, map[string]bool{
+			"Trailer": true, "X-End": true, "Keep-Alive": false, "X-Secret": false}},
+		{"101", h1.NoBody, true, map[string]bool{
+			"Upgrade": true, "X-End": true, "Trailer": false, "Connection": false, "X-Secret": false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			head := &h1.Response{Status: 200, Framing: tt.framing, Headers: h1.Headers{conn}}
+			req := &request{}
+			req.resp.upgraded = tt.upgraded
+			for name, want := range tt.want {
+				if got := h.passed(req, head, []byte(name)); got != want {
+					t.Errorf("passed(%q) = %v, want %v", name, got, want)
+				}
+			}
+		})
 	}
 }

@@ -106,13 +106,12 @@ func (h *Handler) copyHeader(req *request) {
 	out := req.w.Header()
 	orderer, _ := req.w.(FieldOrderer)
 	order := req.order[:0]
-	chunked := head.Framing == h1.ChunkedBody
 	off := 0
 	for i, f := range head.Headers {
 		var name, sent, value string
 		name, sent, value, off = h1.FieldText(s, off, f)
 		fields = append(fields, vars.Field{Name: name, Value: value})
-		if h.hide[name] || !h.passed(req, head, f.Name, chunked) {
+		if h.hide[name] || !h.passed(req, head, f.Name) {
 			continue
 		}
 		if len(h.redirects) > 0 && (name == "Location" || name == "Refresh") {
@@ -144,19 +143,17 @@ func (h *Handler) copyHeader(req *request) {
 // passed reports whether an upstream field goes to the client as far as
 // hop-by-hop rules go: never the hop-by-hop ones or those its Connection
 // header names, except the Upgrade field of a 101 (whose Connection field is
-// fulcrum's own, see switchProtocols) and the Trailer announcement of a
-// chunked body (whose trailers are passed on).
-func (h *Handler) passed(req *request, head *h1.Response, name []byte, chunked bool) bool {
+// fulcrum's own, see switchProtocols) and the Trailer announcement, which
+// nginx 1.22 passes on whatever the framing (with Content-Length too, and to
+// an HTTP/1.0 client); a chunked body's trailers are passed on after it.
+func (h *Handler) passed(req *request, head *h1.Response, name []byte) bool {
 	if !head.Headers.HopByHop(name) {
 		return true
 	}
-	switch {
-	case req.resp.upgraded:
+	if req.resp.upgraded {
 		return h1.EqualFold(name, "Upgrade")
-	case chunked:
-		return h1.EqualFold(name, "Trailer")
 	}
-	return false
+	return h1.EqualFold(name, "Trailer")
 }
 
 // copyBody streams the body to the client through a pooled buffer. It

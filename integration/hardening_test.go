@@ -532,3 +532,53 @@ http {
 		t.Errorf("response head\n%q\nwant (as nginx writes it)\n%q", lines, want)
 	}
 }
+
+// TestExpectContinueWithoutBody: nginx 1.22 answers "Expect: 100-continue" on a
+// bodiless request wherever it reads or discards the body (proxy_pass, return
+// with text or a code below 400), and not on an error it answers before that
+// (a missing file, "return 403;"); fulcrum does the same.
+func TestExpectContinueWithoutBody(t *testing.T) {
+	be := startBackend(t, "b1")
+	dir := t.TempDir()
+	in := startFulcrum(t, fmt.Sprintf(`events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location /proxied { proxy_pass http://%s; }
+        location /text { return 200 "text\n"; }
+        location /code { return 403; }
+        location /moved { return 301 /x; }
+        location /files/ { alias %s/; }
+    }
+}`, be.addr(), dir), 1)
+	tests := []struct {
+		request      string
+		wantContinue bool
+		wantStatus   string
+	}{
+		{"GET /proxied HTTP/1.1", true, "200"},
+		{"HEAD /proxied HTTP/1.1", true, "200"},
+		{"GET /text HTTP/1.1", true, "200"},
+		{"GET /moved HTTP/1.1", true, "301"},
+		{"GET /code HTTP/1.1", false, "403"},
+		{"GET /files/missing HTTP/1.1", false, "404"},
+		{"GET /text HTTP/1.0", false, "200"}, // HTTP/1.0 ignores Expect
+	}
+	for _, tt := range tests {
+		t.Run(tt.request, func(t *testing.T) {
+			c, err := net.Dial("tcp", in.listening()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c, "%s\r\nHost: a\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", tt.request)
+			out, _ := io.ReadAll(c)
+			gotContinue := bytes.HasPrefix(out, []byte("HTTP/1.1 100 Continue\r\n\r\n"))
+			final := bytes.TrimPrefix(out, []byte("HTTP/1.1 100 Continue\r\n\r\n"))
+			if gotContinue != tt.wantContinue || !bytes.HasPrefix(final, []byte("HTTP/1.1 "+tt.wantStatus+" ")) {
+				t.Errorf("got %q, want 100 Continue %v then %s", out, tt.wantContinue, tt.wantStatus)
+			}
+		})
+	}
+}

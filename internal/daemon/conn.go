@@ -728,7 +728,7 @@ func peerClosed(sc syscall.Conn) bool {
 type reqBody struct {
 	cc       *clientConn
 	b        h1.Body
-	expect   bool // 100-continue asked and not sent yet
+	expect   bool // 100-continue asked (with a body or not) and not sent yet
 	framing  h1.Framing
 	finished bool // read to its end
 }
@@ -740,7 +740,9 @@ var errNoContinue = errors.New("client waits for 100 Continue after the final st
 func (b *reqBody) reset() error {
 	req := &b.cc.req
 	b.framing, b.finished = req.Framing, req.Framing == h1.NoBody || req.ContentLength == 0
-	b.expect = req.Expect == h1.ExpectContinue && !b.finished
+	// A bodiless request that asked is answered too, when a handler takes its
+	// body the way nginx reads or discards one (see respWriter.Continue).
+	b.expect = req.Expect == h1.ExpectContinue
 	return b.b.Reset(b.cc.br, req.Framing, req.ContentLength, h1.BodyLimits{})
 }
 

@@ -46,6 +46,12 @@ func (h *returnHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 
 func (h *returnHandler) answer(w http.ResponseWriter, r *http.Request, st *vars.State) {
 	rec := w.(*recorder)
+	if h.text != nil || h.code < 400 {
+		// ngx_http_send_response discards the request body first, which
+		// answers "Expect: 100-continue" (a bodiless request's too); an error
+		// code without text answers before that, without a 100.
+		_ = rec.Continue()
+	}
 	switch {
 	case h.redirect && h.text != nil:
 		redirect(rec, r, st, rec.set, h.code, h.text.String(st))

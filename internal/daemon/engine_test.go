@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/proxy"
 	"fulcrum/internal/testutil"
 )
 
@@ -365,6 +366,9 @@ func TestEngineExpectContinue(t *testing.T) {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
+		if r.RequestURI == "/continue" {
+			w.(proxy.Continuer).Continue()
+		}
 		b, _ := io.ReadAll(r.Body)
 		w.Write(b)
 	})
@@ -381,6 +385,20 @@ func TestEngineExpectContinue(t *testing.T) {
 			t.Errorf("body %q, want hi", body)
 		}
 	})
+	// nginx sends 100 Continue to a bodiless request too, where it reads or
+	// discards the body (proxy_pass, return with text); the handler says where.
+	for _, tt := range []struct {
+		uri  string
+		want string
+	}{{"/continue", "HTTP/1.1 100 Continue\r\n"}, {"/", "HTTP/1.1 200 OK\r\n"}} {
+		t.Run("without a body "+tt.uri, func(t *testing.T) {
+			rc := dialEngine(t, ts.addr)
+			rc.send("GET " + tt.uri + " HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n")
+			if line, err := rc.br.ReadString('\n'); err != nil || line != tt.want {
+				t.Fatalf("got %q (%v), want %q", line, err, tt.want)
+			}
+		})
+	}
 	t.Run("unknown expectation", func(t *testing.T) {
 		rc := dialEngine(t, ts.addr)
 		rc.send("POST / HTTP/1.1\r\nHost: a\r\nExpect: something\r\nContent-Length: 2\r\n\r\nhi")

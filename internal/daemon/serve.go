@@ -583,6 +583,14 @@ func (w *recorder) UnwatchClient() bool {
 	return true
 }
 
+// Continue implements proxy.Continuer when the engine's writer does.
+func (w *recorder) Continue() error {
+	if c, ok := w.ResponseWriter.(proxy.Continuer); ok {
+		return c.Continue()
+	}
+	return nil
+}
+
 // SetReason implements proxy.ReasonSetter when the engine's writer does.
 func (w *recorder) SetReason(status int, reason []byte) {
 	if rs, ok := w.ResponseWriter.(proxy.ReasonSetter); ok {

@@ -154,6 +154,18 @@ func (w *respWriter) SetReason(status int, reason []byte) {
 	w.reasonFor = status
 }
 
+// Continue implements proxy.Continuer: it sends the 100 Continue a client that
+// sent "Expect: 100-continue" waits for, once, before the final head; nginx
+// sends it wherever it reads or discards the request body, a bodiless one
+// included (ngx_http_test_expect). Without a pending expectation it does
+// nothing.
+func (w *respWriter) Continue() error {
+	if !w.cc.body.expect || w.status != 0 {
+		return nil
+	}
+	return w.cc.body.sendContinue()
+}
+
 // reasonPhrase is the reason phrase of a head with status code.
 func (w *respWriter) reasonPhrase(code int) []byte {
 	if code == w.reasonFor {

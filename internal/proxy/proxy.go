@@ -122,6 +122,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		}
 		req.target, req.uri, req.hasURI = t, uri, hasURI
 	}
+	// nginx reads the body here (ngx_http_read_client_request_body), which
+	// first answers "Expect: 100-continue", whether a body follows or not.
+	if c, ok := w.(Continuer); ok {
+		_ = c.Continue()
+	}
 	if err := setReplayBody(&req.bodyStore, r, h.set); err != nil {
 		fail(w, bodyErrorStatus(r, err), h.server)
 		return

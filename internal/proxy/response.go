@@ -76,6 +76,14 @@ type FieldOrderer interface {
 	SetFieldOrder(order []FieldPos)
 }
 
+// Continuer is a ResponseWriter that can send "100 Continue" to a client
+// that asked for it and has had none yet (Continue does nothing otherwise).
+// The proxy calls it where nginx reads the request body, which sends 100
+// Continue first, also for a request without a body.
+type Continuer interface {
+	Continue() error
+}
+
 // ReasonSetter is a ResponseWriter that can send a given reason phrase, as the
 // daemon's engine does. The proxy hands it the upstream's: nginx passes an
 // upstream's status line as received ("HTTP/1.1 200 Fine Thanks" stays "200

@@ -162,7 +162,7 @@ http {
 }
 
 // TestErrorAnswerClosesConnection: nginx's special response handler ends
-// keep-alive for 400, 413, 414, 500 and 501, whether the page is its own or an
+// keep-alive for 400, 413, 414, 495-497, 500 and 501, whether the page is its own or an
 // error_page's; what counts is the error, not the status the page goes out
 // with (error_page 503 =500 keeps the connection). Answers with text are not
 // special responses and keep it. Expected values are nginx 1.22.1's answers.
@@ -181,6 +181,10 @@ http {
         location = /c501 { return 501; }
         location = /c502 { return 502; }
         location = /c503 { return 503; }
+        location = /c494 { return 494; }
+        location = /c495 { return 495; }
+        location = /c496 { return 496; }
+        location = /c497 { return 497; }
         location = /t500 { return 500 "text"; }
         location = /t501 { return 501 "text"; }
         location = /e500 { error_page 500 /page.html; return 500; }
@@ -203,6 +207,11 @@ http {
 		{"/c501", "501 Not Implemented", true},
 		{"/c502", "502 Bad Gateway", false},
 		{"/c503", "503 Service Temporarily Unavailable", false},
+		// nginx's own codes go out as 400; only 494 keeps the connection.
+		{"/c494", "400 Bad Request", false},
+		{"/c495", "400 Bad Request", true},
+		{"/c496", "400 Bad Request", true},
+		{"/c497", "400 Bad Request", true},
 		{"/t500", "500 Internal Server Error", false},
 		{"/t501", "501 Not Implemented", false},
 		{"/e500", "500 Internal Server Error", true},

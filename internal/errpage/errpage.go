@@ -14,6 +14,11 @@ import (
 // line ("fulcrum" or "fulcrum/VERSION"). It is "" for a code nginx has no page
 // for (see Title): nginx 1.22.1 answers "return 418;" with an empty body.
 func Body(code int, server string) string {
+	if msg, ok := badRequests[code]; ok {
+		return "<html>\r\n<head><title>400 " + msg + "</title></head>\r\n<body>\r\n" +
+			"<center><h1>400 Bad Request</h1></center>\r\n<center>" + msg + "</center>\r\n" +
+			"<hr><center>" + server + "</center>\r\n</body>\r\n</html>\r\n"
+	}
 	title, ok := Title(code)
 	if !ok {
 		return ""
@@ -21,6 +26,25 @@ func Body(code int, server string) string {
 	title = strconv.Itoa(code) + " " + title
 	return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
 		"</h1></center>\r\n<hr><center>" + server + "</center>\r\n</body>\r\n</html>\r\n"
+}
+
+// badRequests are nginx's own codes 494-497 ("return 497;", or error_page
+// matching them), which go out as "400 Bad Request" with a page that says
+// why (ngx_http_special_response.c, checked against nginx 1.22.1).
+var badRequests = map[int]string{
+	494: "Request Header Or Cookie Too Large",
+	495: "The SSL certificate error",
+	496: "No required SSL certificate was sent",
+	497: "The plain HTTP request was sent to HTTPS port",
+}
+
+// Status is the status an answer with code goes out with: 400 for nginx's
+// codes 494-497, code itself otherwise.
+func Status(code int) int {
+	if _, ok := badRequests[code]; ok {
+		return http.StatusBadRequest
+	}
+	return code
 }
 
 // Title returns the title (and heading) of nginx's built-in page for code, and
@@ -44,8 +68,8 @@ func Title(code int) (string, bool) {
 
 // Write answers with code and its page. Statuses that carry no body (1xx, 204,
 // 304) are written without one, and so are those nginx has no page for
-// ("Content-Length: 0"). The connection is closed after the codes for which
-// ClosesConnection is true.
+// ("Content-Length: 0"). nginx's codes 494-497 go out as 400 (Status). The
+// connection is closed after the codes for which ClosesConnection is true.
 func Write(w http.ResponseWriter, code int, server string) {
 	h := w.Header()
 	// nginx's special response handler clears Accept-Ranges (an upstream's,
@@ -66,21 +90,21 @@ func Write(w http.ResponseWriter, code int, server string) {
 		h.Set("Content-Type", "text/html")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(code)
+	w.WriteHeader(Status(code))
 	_, _ = w.Write([]byte(body))
 }
 
 // ClosesConnection reports whether an error answer with code ends the
 // connection, as nginx's ngx_http_special_response_handler ends keep-alive:
-// for 400, 413, 414, 500 and 501 (checked against nginx 1.22.1, which keeps
-// 401-412, 415-429, 502-505 and 507), whether the page is nginx's own or an
-// error_page's. 408 and 431 are fulcrum's own refusals of a request whose
+// for 400, 413, 414, 495-497 (sent as 400), 500 and 501 (checked against
+// nginx 1.22.1, which keeps 401-412, 415-429, 494, 502-505 and 507), whether
+// the page is nginx's own or an error_page's. 408 and 431 are fulcrum's own refusals of a request whose
 // stream is in doubt.
 func ClosesConnection(code int) bool {
 	switch code {
 	case http.StatusBadRequest, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge,
 		http.StatusRequestURITooLong, http.StatusRequestHeaderFieldsTooLarge,
-		http.StatusInternalServerError, http.StatusNotImplemented:
+		http.StatusInternalServerError, http.StatusNotImplemented, 495, 496, 497:
 		return true
 	}
 	return false

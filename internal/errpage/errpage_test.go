@@ -11,7 +11,7 @@ import (
 // nginxPages are the built-in pages nginx 1.22.1 sent for "return CODE;" with
 // every code from 200 to 599 (server "nginx/1.22.1"): title and size. It sent
 // an empty body for the other codes (494-499 aside, which nginx turns into
-// other answers and fulcrum never produces).
+// other answers: see TestBadRequestCodes for 494-497).
 var nginxPages = map[int]struct {
 	title string
 	size  int
@@ -91,6 +91,44 @@ func TestWrite(t *testing.T) {
 			}
 			if cl := rec.Header().Get("Content-Length"); tt.code != http.StatusNoContent && cl != strconv.Itoa(rec.Body.Len()) {
 				t.Errorf("Content-Length %q for a %d-byte body", cl, rec.Body.Len())
+			}
+		})
+	}
+}
+
+// TestBadRequestCodes: nginx 1.22.1 answers "return 494;" to "return 497;"
+// with 400 and a page that says why (its sizes, with its signature, given
+// here); 495-497 close the connection, 494 does not.
+func TestBadRequestCodes(t *testing.T) {
+	tests := []struct {
+		code      int
+		msg       string
+		size      int
+		wantClose bool
+	}{
+		{494, "Request Header Or Cookie Too Large", 233, false},
+		{495, "The SSL certificate error", 215, true},
+		{496, "No required SSL certificate was sent", 237, true},
+		{497, "The plain HTTP request was sent to HTTPS port", 255, true},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.code), func(t *testing.T) {
+			want := "<html>\r\n<head><title>400 " + tt.msg + "</title></head>\r\n<body>\r\n" +
+				"<center><h1>400 Bad Request</h1></center>\r\n<center>" + tt.msg + "</center>\r\n" +
+				"<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n"
+			if len(want) != tt.size {
+				t.Fatalf("test page is %d bytes, nginx's %d", len(want), tt.size)
+			}
+			rec := httptest.NewRecorder()
+			Write(rec, tt.code, "nginx/1.22.1")
+			if rec.Code != http.StatusBadRequest || rec.Body.String() != want {
+				t.Errorf("got %d %q, want 400 %q", rec.Code, rec.Body.String(), want)
+			}
+			if got := rec.Header().Get("Connection") == "close"; got != tt.wantClose {
+				t.Errorf("Connection close = %v, want %v", got, tt.wantClose)
+			}
+			if rec.Header().Get("Content-Type") != "text/html" {
+				t.Errorf("Content-Type %q, want text/html", rec.Header().Get("Content-Type"))
 			}
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -535,11 +537,14 @@ http {
 
 // TestExpectContinueWithoutBody: nginx 1.22 answers "Expect: 100-continue" on a
 // bodiless request wherever it reads or discards the body (proxy_pass, return
-// with text or a code below 400), and not on an error it answers before that
+// with text or a code below 400, a static file it found), and not on an error it answers before that
 // (a missing file, "return 403;"); fulcrum does the same.
 func TestExpectContinueWithoutBody(t *testing.T) {
 	be := startBackend(t, "b1")
 	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("f\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	in := startFulcrum(t, fmt.Sprintf(`events {}
 http {
     server {
@@ -562,7 +567,9 @@ http {
 		{"GET /moved HTTP/1.1", true, "301"},
 		{"GET /code HTTP/1.1", false, "403"},
 		{"GET /files/missing HTTP/1.1", false, "404"},
-		{"GET /text HTTP/1.0", false, "200"}, // HTTP/1.0 ignores Expect
+		{"GET /files/f.txt HTTP/1.1", true, "200"},
+		{"GET /files/ HTTP/1.1", false, "403"}, // no index.html, no autoindex
+		{"GET /text HTTP/1.0", false, "200"},   // HTTP/1.0 ignores Expect
 	}
 	for _, tt := range tests {
 		t.Run(tt.request, func(t *testing.T) {

@@ -3,7 +3,6 @@ package integration
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"fulcrum/internal/testutil"
 )
@@ -104,30 +102,8 @@ http {
 // connection and returns the status, the head's field lines and the body.
 func rawRequest(t *testing.T, addr, method, target string) (int, []string, string) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	extra := ""
 	if method == "POST" {
-		extra = "Content-Length: 7\r\n\r\nfoo=bar"
-	} else {
-		extra = "\r\n"
+		return rawExchange(t, addr, method, target, "Content-Length: 7\r\n", "foo=bar")
 	}
-	if _, err := io.WriteString(c, method+" "+target+" HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"+extra); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatalf("read the response: %v", err)
-	}
-	head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
-	lines := strings.Split(head, "\r\n")
-	var status int
-	if _, err := fmt.Sscanf(lines[0], "HTTP/1.1 %d", &status); err != nil {
-		t.Fatalf("status line %q: %v", lines[0], err)
-	}
-	return status, lines[1:], body
+	return rawExchange(t, addr, method, target, "", "")
 }

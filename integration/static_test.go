@@ -277,9 +277,16 @@ http {
 }
 
 // rawGet sends a GET with extra header lines on a new connection and returns
-// the status, the head's field lines as they came, and the body (the
-// connection closes after it).
+// the status, the head's field lines as they came, and the body.
 func rawGet(t *testing.T, addr, path, extra string) (int, []string, string) {
+	t.Helper()
+	return rawExchange(t, addr, "GET", path, extra, "")
+}
+
+// rawExchange sends one request (Host "test", the extra field lines, then
+// body) on a new connection that closes after it, and returns the status,
+// the head's field lines as they came, and the body.
+func rawExchange(t *testing.T, addr, method, target, extra, body string) (int, []string, string) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -287,14 +294,15 @@ func rawGet(t *testing.T, addr, path, extra string) (int, []string, string) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: test\r\n"+extra+"Connection: close\r\n\r\n"); err != nil {
+	req := method + " " + target + " HTTP/1.1\r\nHost: test\r\n" + extra + "Connection: close\r\n\r\n" + body
+	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := io.ReadAll(c)
 	if err != nil {
 		t.Fatalf("read the response: %v", err)
 	}
-	head, body, ok := strings.Cut(string(raw), "\r\n\r\n")
+	head, respBody, ok := strings.Cut(string(raw), "\r\n\r\n")
 	if !ok {
 		t.Fatalf("no end of head in %q", raw)
 	}
@@ -303,7 +311,7 @@ func rawGet(t *testing.T, addr, path, extra string) (int, []string, string) {
 	if _, err := fmt.Sscanf(lines[0], "HTTP/1.1 %d", &status); err != nil {
 		t.Fatalf("status line %q: %v", lines[0], err)
 	}
-	return status, lines[1:], body
+	return status, lines[1:], respBody
 }
 
 // TestIndexFileInAnotherLocation: nginx reaches an index file by an internal

@@ -75,3 +75,48 @@ http {
 		})
 	}
 }
+
+// TestRedirectPortAndServerName: port_in_redirect off leaves the port out of
+// fulcrum's absolute redirects, server_name_in_redirect on names the server's
+// primary name (empty without one), for return and the directory redirect
+// alike. Expected values are nginx 1.22's for the same configuration.
+func TestRedirectPortAndServerName(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"dir/index.html": "i"})
+	in := startFulcrum(t, `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        server_name main.test alias.test;
+        location /a { server_name_in_redirect on; return 302 /x; }
+        location /b { port_in_redirect off; return 302 /x; }
+        location /c { server_name_in_redirect on; port_in_redirect off; return 302 /x; }
+        location /dir { server_name_in_redirect on; root `+root+`; }
+    }
+    server { listen 127.0.0.2:0; location /a { server_name_in_redirect on; return 302 /x; } }
+}`, 2)
+	main, other := in.urlOn("127.0.0.1"), in.urlOn("127.0.0.2")
+	port := func(u string) string { return u[strings.LastIndexByte(u, ':'):] }
+	client := newClient()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	tests := []struct{ url, host, want string }{
+		{main + "/a", "alias.test", "http://main.test" + port(main) + "/x"},
+		{main + "/b", "alias.test", "http://alias.test/x"},
+		{main + "/c", "alias.test", "http://main.test/x"},
+		{main + "/dir", "alias.test", "http://main.test" + port(main) + "/dir/"},
+		{other + "/a", "other.test", "http://" + port(other) + "/x"},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest("GET", tt.url, nil)
+		req.Host = tt.host
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Location"); got != tt.want {
+			t.Errorf("%s (Host %s): Location %q, want %q", tt.url, tt.host, got, tt.want)
+		}
+	}
+}

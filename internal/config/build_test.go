@@ -190,6 +190,7 @@ func TestSettingsDefaults(t *testing.T) {
 		IgnoreInvalidHeaders:     true,
 		RealIPHeader:             "X-Real-IP",
 		AbsoluteRedirect:         true,
+		PortInRedirect:           true,
 		ServerTokens:             true,
 		AccessLogs:               []AccessLog{{Path: testPrefix + "/logs/access.log", Format: combined}},
 		ErrorLogs:                cfg.Main.ErrorLogs,
@@ -375,6 +376,9 @@ func TestSettingsValues(t *testing.T) {
 		{"flags", "absolute_redirect off; default_type application/json;", func(s *Settings) any {
 			return [2]any{s.AbsoluteRedirect, s.DefaultType}
 		}, [2]any{false, "application/json"}},
+		{"redirect flags", "port_in_redirect off; server_name_in_redirect on;", func(s *Settings) any {
+			return [2]any{s.PortInRedirect, s.ServerNameInRedirect}
+		}, [2]any{false, true}},
 		{"timeouts", "client_body_timeout 5s; send_timeout 1m30s; keepalive_requests 7; keepalive_time 10m; proxy_connect_timeout 500ms; proxy_send_timeout 2s;", func(s *Settings) any {
 			return []any{s.ClientBodyTimeout, s.SendTimeout, s.KeepaliveRequests, s.KeepaliveTime, s.ProxyConnectTimeout, s.ProxySendTimeout}
 		}, []any{5 * time.Second, 90 * time.Second, 7, 10 * time.Minute, 500 * time.Millisecond, 2 * time.Second}},

@@ -93,6 +93,8 @@ var settingRules = []settingRule{
 	{names: []string{"add_header"}, apply: applyAddHeader},
 	{names: []string{"error_page"}, apply: applyErrorPage},
 	flagRule("absolute_redirect", func(s *Settings) *bool { return &s.AbsoluteRedirect }),
+	flagRule("port_in_redirect", func(s *Settings) *bool { return &s.PortInRedirect }),
+	flagRule("server_name_in_redirect", func(s *Settings) *bool { return &s.ServerNameInRedirect }),
 	{names: []string{"server_tokens"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		st.ServerTokens = dirs[0].Args[0] != "off"
 		return nil
@@ -136,6 +138,7 @@ func (b *builder) defaultSettings() *Settings {
 		IgnoreInvalidHeaders:     true,
 		RealIPHeader:             "X-Real-IP",
 		AbsoluteRedirect:         true,
+		PortInRedirect:           true,
 		ServerTokens:             true,
 		AccessLogs:               []AccessLog{{Path: b.path("logs/access.log"), Format: b.formats["combined"]}},
 		ErrorLogs:                b.cfg.Main.ErrorLogs,

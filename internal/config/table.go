@@ -258,8 +258,8 @@ var tableSpecs = []spec{
 	{name: "absolute_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "absolute_redirect on | off;"},
 	{name: "server_tokens", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "off", "build"}, syntax: "server_tokens on | off | build;"},
 	{name: "merge_slashes", module: "http_core", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"on"}, note: "fulcrum always merges slashes before it matches locations", syntax: "merge_slashes on | off;"},
-	{name: "port_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"on"}, note: "redirects built by fulcrum use the port the request came in on", syntax: "port_in_redirect on | off;"},
-	{name: "server_name_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: "redirects built by fulcrum use the request's Host", syntax: "server_name_in_redirect on | off;"},
+	{name: "port_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "port_in_redirect on | off;"},
+	{name: "server_name_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "server_name_in_redirect on | off;"},
 	{name: "resolver", module: "http_core", ctx: ctxHSL, args: args1More, status: ignored, note: "fulcrum resolves host names once, when it loads the configuration, with the system resolver", syntax: "resolver address ... [valid=time] [ipv6=on|off];"},
 	{name: "resolver_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum resolves host names once, when it loads the configuration", syntax: "resolver_timeout time;"},
 

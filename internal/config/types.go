@@ -363,7 +363,12 @@ type Settings struct {
 	AddHeaders       []HeaderTemplate
 	ErrorPages       []ErrorPage
 	AbsoluteRedirect bool
-	ServerTokens     bool
+	// PortInRedirect and ServerNameInRedirect shape the absolute redirects
+	// fulcrum builds: the request's port (on by default), and the server's
+	// primary name instead of the request's host (off by default).
+	PortInRedirect       bool
+	ServerNameInRedirect bool
+	ServerTokens         bool
 
 	// Logging. ErrorLogs are the nearest level's error_log targets, else the main
 	// context's.

@@ -105,7 +105,11 @@ func closesWithoutAnswer(code int) bool {
 // is the request's (st.RequestHost), else the address the connection came to.
 func redirect(rec *recorder, r *http.Request, st *vars.State, set *config.Settings, code int, target string) {
 	if set == nil || set.AbsoluteRedirect {
-		target = st.AbsoluteURL(target)
+		port, name := true, false
+		if set != nil {
+			port, name = set.PortInRedirect, set.ServerNameInRedirect
+		}
+		target = st.AbsoluteURL(target, port, name)
 	}
 	rec.Header().Set("Location", target)
 	errpage.Write(rec, code, rec.server)

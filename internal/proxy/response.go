@@ -126,7 +126,7 @@ func (h *Handler) copyHeader(req *request) {
 			var rewritten bool
 			value, rewritten = rewriteRedirect(h.redirects, name, value, req.st)
 			if rewritten && name == "Location" && h.set.AbsoluteRedirect {
-				value = req.st.AbsoluteURL(value)
+				value = req.st.AbsoluteURL(value, h.set.PortInRedirect, h.set.ServerNameInRedirect)
 			}
 		}
 		index := 0

@@ -112,9 +112,11 @@ func (st *State) RequestHost() string {
 // filter does for a Location it sends (absolute_redirect on): the scheme,
 // the host the request named (RequestHost), else the address that accepted
 // the connection (server_name for a unix socket), and the port the request
-// came in on unless it is the scheme's default. Other values are returned
-// as they are.
-func (st *State) AbsoluteURL(path string) string {
+// came in on unless it is the scheme's default. With serverName
+// (server_name_in_redirect on) the host is the server's primary name,
+// empty when it has none, as in nginx; without port (port_in_redirect off)
+// no port is added. Other values are returned as they are.
+func (st *State) AbsoluteURL(path string, port, serverName bool) string {
 	if !strings.HasPrefix(path, "/") {
 		return path
 	}
@@ -124,6 +126,8 @@ func (st *State) AbsoluteURL(path string) string {
 	}
 	host := st.RequestHost()
 	switch {
+	case serverName:
+		host = st.ServerName
 	case host != "":
 	case st.Local.IsValid():
 		// No host (HTTP/1.0 without Host): nginx names the local address,
@@ -135,11 +139,11 @@ func (st *State) AbsoluteURL(path string) string {
 	default: // a unix socket
 		host = st.ServerName
 	}
-	port := ""
-	if p := st.Local.Port(); p != 0 && p != defaultPort {
-		port = ":" + strconv.Itoa(int(p))
+	suffix := ""
+	if p := st.Local.Port(); port && p != 0 && p != defaultPort {
+		suffix = ":" + strconv.Itoa(int(p))
 	}
-	return scheme + "://" + host + port + path
+	return scheme + "://" + host + suffix + path
 }
 
 // hostOnly strips the port and one trailing dot from a Host value, as

@@ -94,9 +94,28 @@ func TestAbsoluteURL(t *testing.T) {
 			if tt.local != "" {
 				st.Local = netip.MustParseAddrPort(tt.local)
 			}
-			if got := st.AbsoluteURL(tt.path); got != tt.want {
+			if got := st.AbsoluteURL(tt.path, true, false); got != tt.want {
 				t.Errorf("AbsoluteURL(%q) = %q, want %q", tt.path, got, tt.want)
 			}
 		})
+	}
+	// port_in_redirect off and server_name_in_redirect on (nginx 1.22's
+	// answers: the primary name, empty when the server has none).
+	st := &State{Request: Request{Host: "alias.test"}, ServerName: "main.test"}
+	st.Local = netip.MustParseAddrPort("127.0.0.1:8080")
+	for _, tt := range []struct {
+		port, name bool
+		server     string
+		want       string
+	}{
+		{false, false, "main.test", "http://alias.test/x"},
+		{true, true, "main.test", "http://main.test:8080/x"},
+		{false, true, "main.test", "http://main.test/x"},
+		{true, true, "", "http://:8080/x"},
+	} {
+		st.ServerName = tt.server
+		if got := st.AbsoluteURL("/x", tt.port, tt.name); got != tt.want {
+			t.Errorf("AbsoluteURL(port %v, server name %v, %q) = %q, want %q", tt.port, tt.name, tt.server, got, tt.want)
+		}
 	}
 }

@@ -143,14 +143,14 @@ func TestAccessRules(t *testing.T) {
 	// when the error page is refused too.
 	waitFor(t, "the error log line", func() bool {
 		return countLines(in.logLines(), `[error] `) > 0 &&
-			countLines(in.logLines(), `access forbidden by rule, client: 127.0.0.2, request: "GET /first/ HTTP/1.1", host: "`) == 1
+			countLines(in.logLines(), `access forbidden by rule, client: 127.0.0.2, server: , request: "GET /first/ HTTP/1.1", host: "`) == 1
 	})
 	for _, l := range in.logLines() {
 		if strings.Contains(l, "access forbidden by rule") && !strings.Contains(l, "[error] ") {
 			t.Errorf("not at level error: %s", l)
 		}
 	}
-	if n := countLines(in.logLines(), `access forbidden by rule, client: 127.0.0.1, request: "GET /page-denied/ HTTP/1.1"`); n != 2 {
+	if n := countLines(in.logLines(), `access forbidden by rule, client: 127.0.0.1, server: , request: "GET /page-denied/ HTTP/1.1"`); n != 2 {
 		t.Errorf("the refused error page logged %d lines, want 2", n)
 	}
 	// The access log says 403 for refused requests, 200 for a return.
@@ -221,7 +221,7 @@ http {
 		})
 	}
 	waitFor(t, "the error log line", func() bool {
-		return in.logged(`access forbidden by rule, client: 10.0.0.1, request: "GET /x HTTP/1.1"`)
+		return in.logged(`access forbidden by rule, client: 10.0.0.1, server: , request: "GET /x HTTP/1.1"`)
 	})
 }
 

@@ -713,3 +713,40 @@ http {
 		}
 	}
 }
+
+// TestErrorLogLinesAsNginx: request errors are written as nginx writes them,
+// so that log tools made for nginx (fail2ban's nginx filters, for one) read
+// fulcrum's too: the connection's number ("*N") after the pid, nginx's
+// wording of a failed system call with errno and strerror, an empty server
+// field kept, the request line as received. The patterns are nginx 1.22's
+// lines for the same requests, with the numbers left free.
+func TestErrorLogLinesAsNginx(t *testing.T) {
+	root := t.TempDir()
+	in := startFulcrum(t, `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        server_name s.test;
+        root `+root+`;
+        location /p { proxy_pass http://`+closedPort(t)+`; }
+        location /d { deny all; }
+    }
+    server { listen 127.0.0.2:0; root `+root+`; }
+}`, 2)
+	client := newClient()
+	for _, u := range []string{in.urlOn("127.0.0.1") + "/missing.txt", in.urlOn("127.0.0.1") + "/p/x", in.urlOn("127.0.0.1") + "/d/x", in.urlOn("127.0.0.2") + "/gone"} {
+		get(t, client, u)
+	}
+	prefix := `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ `
+	patterns := []string{
+		prefix + `open\(\) "` + regexp.QuoteMeta(root) + `/missing\.txt" failed \(2: No such file or directory\), client: 127\.0\.0\.1, server: s\.test, request: "GET /missing\.txt HTTP/1\.1", host: "127\.0\.0\.1:\d+"$`,
+		prefix + `connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: s\.test, request: "GET /p/x HTTP/1\.1", upstream: "http://127\.0\.0\.1:\d+/p/x", host: "127\.0\.0\.1:\d+"$`,
+		prefix + `access forbidden by rule, client: 127\.0\.0\.1, server: s\.test, request: "GET /d/x HTTP/1\.1", host: "127\.0\.0\.1:\d+"$`,
+		prefix + `open\(\) "` + regexp.QuoteMeta(root) + `/gone" failed \(2: No such file or directory\), client: 127\.0\.0\.1, server: , request: "GET /gone HTTP/1\.1", host: "127\.0\.0\.2:\d+"$`,
+	}
+	for _, p := range patterns {
+		re := regexp.MustCompile(p)
+		waitFor(t, "a line matching "+p, func() bool { return slices.ContainsFunc(in.logLines(), re.MatchString) })
+	}
+}

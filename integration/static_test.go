@@ -358,6 +358,6 @@ http {
 		}
 	}
 	waitFor(t, "the refusal in the error log", func() bool {
-		return in.logged(`access forbidden by rule, client: 127.0.0.1, request: "GET / HTTP/1.1"`)
+		return in.logged(`access forbidden by rule, client: 127.0.0.1, server: , request: "GET / HTTP/1.1"`)
 	})
 }

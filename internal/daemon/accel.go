@@ -35,8 +35,7 @@ func followAccel(rec *recorder, r *http.Request, st *vars.State, target string, 
 	}
 	uri, args, ok := unsafeURI(target)
 	if !ok {
-		log.LogRequest(errlog.Error, &errlog.Request{Client: st.Remote.Addr().String(), Server: st.ServerName,
-			Request: r.Method + " " + r.RequestURI + " " + r.Proto, Host: r.Host},
+		log.LogRequest(errlog.Error, logRequest(st, r),
 			`unsafe URI "`+target+`" was detected while reading response header from upstream`)
 		rec.fail(http.StatusNotFound)
 		return nil

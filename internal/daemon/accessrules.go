@@ -35,8 +35,7 @@ func (s *snapshot) permitted(rec *recorder, r *http.Request, st *vars.State, srv
 		return true
 	}
 	if s.log.Enabled(errlog.Error) {
-		s.log.LogRequest(errlog.Error, &errlog.Request{Client: clientName(st.Remote.Addr()), Server: st.ServerName,
-			Request: st.RequestLine, Host: r.Host}, "access forbidden by rule")
+		s.log.LogRequest(errlog.Error, logRequest(st, r), "access forbidden by rule")
 	}
 	return false
 }
@@ -82,6 +81,14 @@ func hasIPv4Rule(rules []config.AccessRule) bool {
 
 // clientName is the client as nginx's error log names it: its address, or
 // "unix:" for a unix socket.
+// logRequest is the request context of an error log line, as nginx writes
+// it: the connection's number, the client, the server, the request line as
+// received and the Host.
+func logRequest(st *vars.State, r *http.Request) *errlog.Request {
+	return &errlog.Request{Conn: st.Conn, Client: clientName(st.Remote.Addr()), Server: st.ServerName,
+		Request: st.RequestLine, Host: r.Host}
+}
+
 func clientName(a netip.Addr) string {
 	if !a.IsValid() {
 		return "unix:"

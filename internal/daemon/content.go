@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -90,6 +91,16 @@ func (h *returnHandler) send(w http.ResponseWriter, r *http.Request, st *vars.St
 	if r.Method != http.MethodHead && body != "" && h.code != http.StatusNoContent && h.code != http.StatusNotModified {
 		_, _ = w.Write([]byte(body))
 	}
+}
+
+// staticFailure words a failed file lookup as nginx logs it: `open()
+// "/srv/x" failed (2: No such file or directory)`.
+func staticFailure(err error) string {
+	var ce *static.CallError
+	if errors.As(err, &ce) {
+		return ce.Call + `() "` + ce.Path + `" failed (` + errlog.Errno(ce.Err) + ")"
+	}
+	return err.Error()
 }
 
 // closesWithoutAnswer reports the codes that "return CODE;" (without text)
@@ -192,8 +203,7 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		return &internalRedirect{named: res.Name}
 	default:
 		if res.Err != nil {
-			h.log.LogRequest(errlog.Error, &errlog.Request{Client: st.Remote.Addr().String(), Server: st.ServerName,
-				Request: r.Method + " " + r.RequestURI + " " + r.Proto, Host: r.Host}, res.Err.Error())
+			h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(res.Err))
 		}
 		rec.fail(res.Status)
 	}

@@ -177,6 +177,11 @@ func (l *Logger) appendLine(b []byte, level Level, msg string, req *Request) []b
 	b = append(b, "] "...)
 	b = strconv.AppendInt(b, int64(l.pid), 10)
 	b = append(b, "#0: "...)
+	if req != nil && req.Conn != 0 { // nginx's "*N ": the connection's number
+		b = append(b, '*')
+		b = strconv.AppendUint(b, req.Conn, 10)
+		b = append(b, ' ')
+	}
 	for len(msg) > 0 && msg[len(msg)-1] == '\n' {
 		msg = msg[:len(msg)-1]
 	}

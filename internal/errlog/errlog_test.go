@@ -58,7 +58,13 @@ func TestLineFormat(t *testing.T) {
 		}, `2026/11/25 01:24:22 [error] 1234#0: connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: example.com, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:5001/", host: "example.com"` + "\n"},
 		{"request, known fields only", func(l *Logger) {
 			l.LogRequest(Info, &Request{Client: "10.0.0.1", Request: "GET /x HTTP/1.0"}, "client closed connection")
-		}, `2026/11/25 01:24:22 [info] 1234#0: client closed connection, client: 10.0.0.1, request: "GET /x HTTP/1.0"` + "\n"},
+		}, `2026/11/25 01:24:22 [info] 1234#0: client closed connection, client: 10.0.0.1, server: , request: "GET /x HTTP/1.0"` + "\n"},
+		// nginx's own line for a missing file, byte for byte but the pid#tid:
+		// the connection number after the pid, an empty server kept.
+		{"request with its connection", func(l *Logger) {
+			l.LogRequest(Error, &Request{Conn: 7, Client: "127.0.0.1", Request: "GET /m HTTP/1.1", Host: "h"},
+				`open() "/srv/m" failed (2: No such file or directory)`)
+		}, `2026/11/25 01:24:22 [error] 1234#0: *7 open() "/srv/m" failed (2: No such file or directory), client: 127.0.0.1, server: , request: "GET /m HTTP/1.1", host: "h"` + "\n"},
 		{"std logger", func(l *Logger) { l.StdLogger(Alert).Printf("http: %s", "TLS handshake error") },
 			"2026/11/25 01:24:22 [alert] 1234#0: http: TLS handshake error\n"},
 	}

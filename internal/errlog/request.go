@@ -3,6 +3,9 @@ package errlog
 // Request is what an error log line knows about the request it concerns. Empty
 // fields are left out of the line.
 type Request struct {
+	// Conn is the client connection's serial number ($connection), written
+	// as nginx's "*N " before the message; 0 writes none.
+	Conn uint64
 	// Client is the client's address, such as "127.0.0.1".
 	Client string
 	// Server is the server_name of the server block that took the request.
@@ -17,10 +20,15 @@ type Request struct {
 
 // AppendTo appends nginx's request context to b, in nginx's order:
 // `, client: ADDR, server: NAME, request: "LINE", upstream: "URL", host: "HOST"`,
-// leaving out the fields that are empty.
+// leaving out the fields that are empty, except server, which nginx writes
+// empty too (`server: ,`: log parsers such as fail2ban's nginx filters
+// expect it).
 func (r *Request) AppendTo(b []byte) []byte {
 	b = appendField(b, ", client: ", r.Client, false)
-	b = appendField(b, ", server: ", r.Server, false)
+	if r.Client != "" || r.Server != "" {
+		b = append(b, ", server: "...)
+		b = append(b, r.Server...)
+	}
 	b = appendField(b, ", request: ", r.Request, true)
 	b = appendField(b, ", upstream: ", r.Upstream, true)
 	return appendField(b, ", host: ", r.Host, true)

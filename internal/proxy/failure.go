@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"syscall"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
 )
 
@@ -49,7 +49,7 @@ func classify(clientCtx context.Context, err error) *failure {
 			msg: "upstream timed out (110: Connection timed out) while connecting to upstream"}
 	case dial:
 		return &failure{cond: config.NextError, status: http.StatusBadGateway,
-			msg: fmt.Sprintf("connect() failed (%s) while connecting to upstream", errnoText(err))}
+			msg: fmt.Sprintf("connect() failed (%s) while connecting to upstream", errlog.Errno(err))}
 	case isTimeout(err):
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true,
 			msg: "upstream timed out (110: Connection timed out) while reading response header from upstream"}
@@ -83,23 +83,6 @@ func isMalformed(err error) bool {
 		}
 	}
 	return false
-}
-
-// errnoText renders a dial error's errno the way nginx logs it, e.g.
-// "111: Connection refused".
-func errnoText(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return fmt.Sprintf("%d: %s", int(errno), capitalize(errno.Error()))
-	}
-	return err.Error()
-}
-
-func capitalize(s string) string {
-	if s == "" || s[0] < 'a' || s[0] > 'z' {
-		return s
-	}
-	return string(s[0]-'a'+'A') + s[1:]
 }
 
 // statusCondition maps a response status to the proxy_next_upstream condition it

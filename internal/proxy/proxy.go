@@ -193,10 +193,19 @@ func bodyErrorStatus(r *http.Request, err error) int {
 // line is written), with the upstream URL being tried, if any.
 func (req *request) logRequest(upstream string) *errlog.Request {
 	r := req.in
+	line := req.st.RequestLine // as received, as nginx logs it
+	if line == "" {
+		line = r.Method + " " + r.RequestURI + " " + r.Proto
+	}
+	client := "unix:"
+	if a := req.st.Remote.Addr(); a.IsValid() {
+		client = a.String()
+	}
 	return &errlog.Request{
-		Client:   req.st.Remote.Addr().String(),
+		Conn:     req.st.Conn,
+		Client:   client,
 		Server:   req.st.ServerName,
-		Request:  r.Method + " " + r.RequestURI + " " + r.Proto,
+		Request:  line,
 		Upstream: upstream,
 		Host:     r.Host,
 	}

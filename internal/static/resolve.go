@@ -180,10 +180,24 @@ func (c *resolution) content(uri string, addURI bool) Result {
 	}
 	f, err := c.lookup(path)
 	if err != nil {
-		return statusResult(statusOf(err), fmt.Errorf("open() %q failed: %w", path, err), uri)
+		return statusResult(statusOf(err), &CallError{Call: "open", Path: path, Err: err}, uri)
 	}
 	return c.found(uri, f)
 }
+
+// CallError is a system call on a file that failed, kept apart so that the
+// daemon can word it as nginx logs it (`open() "/srv/x" failed (2: No such
+// file or directory)`).
+type CallError struct {
+	Call string // "open", "stat"
+	Path string
+	Err  error
+}
+
+func (e *CallError) Error() string { return e.Call + `() "` + e.Path + `" failed: ` + e.Err.Error() }
+
+// Unwrap returns the system call's error.
+func (e *CallError) Unwrap() error { return e.Err }
 
 // index tries the index files in order (ngx_http_index_handler). An existing one
 // is served as nginx would serve it after its internal redirect to uri+name.
@@ -211,7 +225,7 @@ func (c *resolution) index(uri, dir string) Result {
 			dirTested = true
 		}
 		if !isNotExist(err) {
-			return statusResult(http.StatusInternalServerError, fmt.Errorf("stat() %q failed: %w", path, err), uri)
+			return statusResult(http.StatusInternalServerError, &CallError{Call: "stat", Path: path, Err: err}, uri)
 		}
 	}
 	return statusResult(http.StatusForbidden, fmt.Errorf("directory index of %q is forbidden", dir), uri)
@@ -244,7 +258,7 @@ func (c *resolution) testDir(uri, dir string) (Result, bool) {
 	case isNotExist(err):
 		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not found: %w", dir, err), uri), true
 	}
-	return statusResult(statusOf(err), fmt.Errorf("stat() %q failed: %w", dir, err), uri), true
+	return statusResult(statusOf(err), &CallError{Call: "stat", Path: dir, Err: err}, uri), true
 }
 
 // found answers for an existing path, as ngx_http_static_handler does after its

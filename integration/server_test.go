@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -387,5 +388,56 @@ http {
 	}
 	if _, body := get(t, newClient(), in.urlOn("127.0.0.1")+"/", "X-Real-IP", "203.0.113.7"); body != "127.0.0.1" {
 		t.Errorf("over TCP: $remote_addr %q, want the peer 127.0.0.1", body)
+	}
+}
+
+// TestHeadFieldOrderAsNginx: the order of the fields in fulcrum's heads is
+// nginx 1.22's for the same configuration: its header filter's fields first
+// (Server, Date, Content-Type, Content-Length, Last-Modified and Location of
+// its own answers, Transfer-Encoding, Connection), then the rest, the range
+// filter's Accept-Ranges last; an upstream's fields keep the upstream's order.
+func TestHeadFieldOrderAsNginx(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"f.txt": "hi\n", "d/index.html": "i"})
+	backend := testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nX-B: 1\r\nTransfer-Encoding: chunked\r\nLast-Modified: Tue, 02 Jan 2024 03:04:05 GMT\r\nContent-Type: text/plain\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+		}
+	})
+	in := startFulcrum(t, `
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root `+root+`;
+        add_header X-Add a;
+        location /r { return 302 /x; }
+        location /p { proxy_pass http://`+backend+`; }
+    }
+}`, 1)
+	tests := []struct{ path, want string }{
+		{"/f.txt", "Server Date Content-Type Content-Length Last-Modified Connection ETag X-Add Accept-Ranges"},
+		{"/d", "Server Date Content-Type Content-Length Location Connection X-Add"},
+		{"/r", "Server Date Content-Type Content-Length Location Connection X-Add"},
+		{"/p", "Server Date Content-Type Transfer-Encoding Connection X-B Last-Modified X-Add"},
+	}
+	for _, tt := range tests {
+		_, fields, _ := rawGet(t, in.listening()[0], tt.path, "")
+		var names []string
+		for _, f := range fields {
+			name, _, _ := strings.Cut(f, ":")
+			names = append(names, name)
+		}
+		// rawGet asks to close, so Connection says close; the order is what counts.
+		if got := strings.Join(names, " "); got != tt.want {
+			t.Errorf("%s: fields %q\n want %q", tt.path, got, tt.want)
+		}
 	}
 }

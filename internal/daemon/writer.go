@@ -356,25 +356,26 @@ var (
 func (w *respWriter) writeHead() {
 	b := h1.AppendStatusLine(w.hdrBuf[:0], h1.HTTP11, w.status, w.reasonPhrase(w.status))
 	b = w.appendFields(b, true)
-	if w.chunked {
-		b = append(b, "Transfer-Encoding: chunked\r\n"...)
-	}
 	b = append(b, "\r\n"...)
 	w.hdrBuf = b
 	w.headLen = int64(len(b))
 	w.write(b)
 }
 
-// frontFields go first, in the order nginx writes them (its header filter:
-// Server, Date, Content-Type, Content-Length, then Connection).
-var frontFields = [...]string{"Server", "Date", "Content-Type", "Content-Length", "Connection"}
+// frontFields go first, in the order nginx's header filter writes them:
+// Server, Date, Content-Type, Content-Length, Last-Modified, Location, then
+// Transfer-Encoding (chunked framing, the engine's) and Connection.
+// Last-Modified and Location are front fields only for fulcrum's own answers:
+// an upstream's keep their place in its order (front).
+var frontFields = [...]string{"Server", "Date", "Content-Type", "Content-Length", "Last-Modified", "Location", "Connection"}
 
-// isFront reports whether key is one of frontFields.
-func isFront(key string) bool {
-	for _, k := range frontFields {
-		if k == key {
-			return true
-		}
+// front reports whether key goes out with frontFields in this response.
+func (w *respWriter) front(key string) bool {
+	switch key {
+	case "Server", "Date", "Content-Type", "Content-Length", "Connection":
+		return true
+	case "Last-Modified", "Location":
+		return !slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
 	}
 	return false
 }
@@ -393,6 +394,12 @@ type keyCount struct {
 func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	h := w.header
 	for _, k := range frontFields {
+		if k == "Connection" && final && w.chunked {
+			b = append(b, "Transfer-Encoding: chunked\r\n"...)
+		}
+		if !w.front(k) {
+			continue
+		}
 		if v, ok := h[k]; ok {
 			b = appendSafeFields(b, k, v)
 		} else if k == "Date" && final {
@@ -416,7 +423,7 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 			counts = append(counts, keyCount{key: p.Key})
 		}
 		// Only the next value of the key, so that each goes out once.
-		if isFront(p.Key) || p.Index != counts[i].n || p.Index >= len(values) ||
+		if w.front(p.Key) || p.Index != counts[i].n || p.Index >= len(values) ||
 			!strings.EqualFold(p.Name, p.Key) {
 			continue
 		}
@@ -425,11 +432,15 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	}
 	keys := w.keys[:0]
 	for k := range h {
-		if !isFront(k) && !strings.HasPrefix(k, http.TrailerPrefix) {
+		if !w.front(k) && !strings.HasPrefix(k, http.TrailerPrefix) {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
+	// nginx's range filter adds Accept-Ranges after every other filter: last.
+	if i := slices.Index(keys, "Accept-Ranges"); i >= 0 {
+		keys = append(append(keys[:i], keys[i+1:]...), "Accept-Ranges")
+	}
 	for _, k := range keys {
 		values := h[k]
 		if i := slices.IndexFunc(counts, func(c keyCount) bool { return c.key == k }); i >= 0 {

@@ -410,16 +410,7 @@ func TestWriteBuffered(t *testing.T) {
 				io.Copy(io.Discard, br) // keep the connection open
 			})
 			pool := newConnPool(PoolOptions{})
-			ctx := context.Background()
-			pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := &outgoing{head: []byte("GET / HTTP/1.1\r\nHost: x\r\n"), method: []byte("GET")}
-			var resp upstreamResponse
-			if _, err := pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: 5 * time.Second}, &resp); err != nil {
-				t.Fatal(err)
-			}
+			resp := getOnce(t, context.Background(), pool, addr)
 			var got bytes.Buffer
 			n, ok, err := resp.writeBuffered(&got)
 			if ok != tt.wantOK || err != nil {
@@ -429,7 +420,7 @@ func TestWriteBuffered(t *testing.T) {
 				if got.Len() != 0 || n != 0 {
 					t.Fatalf("wrote %q without taking the body", got.String())
 				}
-				body, err := io.ReadAll(&resp) // the usual copy still gets all of it
+				body, err := io.ReadAll(resp) // the usual copy still gets all of it
 				if err != nil || string(body) != "hello" {
 					t.Fatalf("then read %q, %v; want hello", body, err)
 				}
@@ -463,16 +454,8 @@ func TestCloseAfterCancelDoesNotReuse(t *testing.T) {
 	})
 	pool := newConnPool(PoolOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
-	pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &outgoing{head: []byte("GET / HTTP/1.1\r\nHost: x\r\n"), method: []byte("GET")}
-	var resp upstreamResponse
-	if _, err := pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: 5 * time.Second}, &resp); err != nil {
-		t.Fatal(err)
-	}
-	if body, err := io.ReadAll(&resp); err != nil || string(body) != "ok" {
+	resp := getOnce(t, ctx, pool, addr)
+	if body, err := io.ReadAll(resp); err != nil || string(body) != "ok" {
 		t.Fatalf("body %q, %v", body, err)
 	}
 	cancel()
@@ -483,4 +466,20 @@ func TestCloseAfterCancelDoesNotReuse(t *testing.T) {
 	if idle != 0 {
 		t.Errorf("%d idle connections after the client's context ended, want 0", idle)
 	}
+}
+
+// getOnce takes a connection to addr from pool and exchanges a GET on it,
+// returning the response with its body still to read.
+func getOnce(t *testing.T, ctx context.Context, pool *ConnPool, addr string) *upstreamResponse {
+	t.Helper()
+	pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &outgoing{head: []byte("GET / HTTP/1.1\r\nHost: x\r\n"), method: []byte("GET")}
+	resp := &upstreamResponse{}
+	if _, err := pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: 5 * time.Second}, resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }

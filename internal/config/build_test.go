@@ -189,6 +189,8 @@ func TestSettingsDefaults(t *testing.T) {
 		LargeClientHeaderBuffers: BufferSpec{Number: 4, Size: 8192},
 		IgnoreInvalidHeaders:     true,
 		RealIPHeader:             "X-Real-IP",
+		LimitConnStatus:          503,
+		LimitConnLogLevel:        LevelError,
 		AbsoluteRedirect:         true,
 		PortInRedirect:           true,
 		ServerTokens:             true,

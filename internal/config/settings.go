@@ -89,6 +89,12 @@ var settingRules = []settingRule{
 	// access
 	{names: []string{"allow", "deny"}, apply: applyAccess},
 
+	// limits (preaccess)
+	{names: []string{"limit_conn"}, apply: applyLimitConn},
+	{names: []string{"limit_conn_status"}, apply: applyLimitConnStatus},
+	{names: []string{"limit_conn_log_level"}, apply: applyLimitConnLogLevel},
+	flagRule("limit_conn_dry_run", func(s *Settings) *bool { return &s.LimitConnDryRun }),
+
 	// responses
 	{names: []string{"add_header"}, apply: applyAddHeader},
 	{names: []string{"error_page"}, apply: applyErrorPage},
@@ -137,6 +143,8 @@ func (b *builder) defaultSettings() *Settings {
 		LargeClientHeaderBuffers: BufferSpec{Number: 4, Size: 8 << 10},
 		IgnoreInvalidHeaders:     true,
 		RealIPHeader:             "X-Real-IP",
+		LimitConnStatus:          503,
+		LimitConnLogLevel:        LevelError,
 		AbsoluteRedirect:         true,
 		PortInRedirect:           true,
 		ServerTokens:             true,

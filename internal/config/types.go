@@ -101,6 +101,8 @@ type HTTP struct {
 	Types map[string]string
 	// Maps are the map blocks in config order. The vars package evaluates them.
 	Maps []*Map
+	// LimitConnZones are the limit_conn_zone directives in config order.
+	LimitConnZones []*LimitConnZone
 }
 
 // Map is a map block: Variable takes the Value of the first entry whose key
@@ -358,6 +360,16 @@ type Settings struct {
 	// The first rule that matches the client decides; when none matches, the
 	// client is let in.
 	Access []AccessRule
+	// LimitConn are the limit_conn directives of the nearest level with any
+	// (nginx inherits the list only into a level that sets none); nil means
+	// requests here are not counted at all.
+	LimitConn []LimitConn
+	// LimitConnStatus answers a request over a limit_conn (default 503).
+	LimitConnStatus int
+	// LimitConnLogLevel is the level of the "limiting connections" line.
+	LimitConnLogLevel LogLevel
+	// LimitConnDryRun counts and logs but lets every request through.
+	LimitConnDryRun bool
 
 	// Responses.
 	AddHeaders       []HeaderTemplate

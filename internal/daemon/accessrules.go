@@ -10,16 +10,16 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// permitted runs nginx's preaccess and access phases for a request about to
+// preaccess runs nginx's preaccess and access phases for a request about to
 // be served at loc, or at the server's own level when no location matched:
-// the location's realip rule, then the allow and deny rules
-// (ngx_http_access_module). It reports whether the client may go on to the
-// content handler. A refused request is logged as nginx logs it; the caller
-// answers 403.
+// the location's realip rule, the limit_conn counts, then the allow and deny
+// rules (ngx_http_access_module). It reports whether the client may go on to
+// the content handler; when not, it has answered (limit_conn_status or 403)
+// and logged the refusal as nginx does.
 //
 // A return (the location's or the server's) answers in nginx's rewrite phases,
 // which run before these, so a location with one is never refused.
-func (s *snapshot) permitted(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) bool {
+func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) bool {
 	set := srv.Config.Settings
 	if loc != nil {
 		set = loc.Settings
@@ -28,6 +28,19 @@ func (s *snapshot) permitted(rec *recorder, r *http.Request, st *vars.State, srv
 		return true
 	}
 	s.locationRealIP(rec, r, st, loc)
+	if code := s.limitConn(rec, r, st, set); code != 0 {
+		rec.fail(code)
+		return false
+	}
+	if !s.permitted(r, st, set) {
+		rec.fail(http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
+// permitted applies the allow and deny rules of set, logging a refusal.
+func (s *snapshot) permitted(r *http.Request, st *vars.State, set *config.Settings) bool {
 	if set.Access == nil {
 		return true
 	}

@@ -155,6 +155,7 @@ const maxInternalRedirects = 10
 // internal answers 404 (through its error_page) unless an internal redirect
 // led there.
 func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) {
+	defer rec.releaseConns()
 	for i := range maxInternalRedirects {
 		var next *internalRedirect
 		if loc == nil { // no location matched: the server level serves it
@@ -163,8 +164,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		switch {
 		case i == 0 && loc != nil && loc.Settings.Internal:
 			rec.fail(http.StatusNotFound)
-		case !s.permitted(rec, r, st, srv, loc):
-			rec.fail(http.StatusForbidden)
+		case !s.preaccess(rec, r, st, srv, loc):
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
 		default:
@@ -374,9 +374,14 @@ func (b *deadlineBody) Close() error { return b.rc.Close() }
 // Server header and add_header fields to every response.
 type recorder struct {
 	http.ResponseWriter
-	st          *vars.State
-	snap        *snapshot
-	set         *config.Settings
+	st   *vars.State
+	snap *snapshot
+	set  *config.Settings
+	// held are the limit_conn counts the request holds until run returns;
+	// connCounted reports that limit_conn ran (nginx counts a request once).
+	held        [maxHeldConns]heldConn
+	nheld       int
+	connCounted bool
 	server      string
 	wroteHeader bool
 	// closeAfter closes the connection after this response (keepalive_requests,

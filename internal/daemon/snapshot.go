@@ -43,6 +43,9 @@ type snapshot struct {
 	// real_ip_header or real_ip_recursive differ from their server's; nil
 	// when no location has such rules, so requests look nothing up.
 	locRealIP map[*config.Location]*realIPRule
+	// connZones are the limit_conn_zone zones by name. A reload starts them
+	// empty: requests in progress on the old snapshot count in its zones.
+	connZones map[string]*connZone
 	scratch   sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
 	// its last request finished.
@@ -137,6 +140,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		s.handlers[level], s.serverLocs[srv.Config] = h, level
 	}
 	if err := s.compileAddHeaders(comp); err != nil {
+		return nil, err
+	}
+	if err := s.buildConnZones(cfg, comp); err != nil {
 		return nil, err
 	}
 	if s.access, err = logs.accessFor(cfg, comp); err != nil {

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"strconv"
+	"strings"
+)
+
+// LimitConnZone is a limit_conn_zone directive: requests are counted per value
+// of Key (a string with variables, such as "$binary_remote_addr") under Name.
+// nginx's zone size is accepted and ignored: fulcrum's zones grow as needed.
+type LimitConnZone struct {
+	Name string
+	Key  string
+	Pos  Pos
+}
+
+// LimitConn is one limit_conn directive: at most Number requests in progress
+// per key of the zone named Zone.
+type LimitConn struct {
+	Zone   string
+	Number int
+	Pos    Pos
+}
+
+// limitConnZones reads "limit_conn_zone key zone=name:size" at the http level.
+func (b *builder) limitConnZones(h *HTTP, http *scope) error {
+	seen := map[string]bool{}
+	for _, d := range http.own("limit_conn_zone") {
+		spec, ok := strings.CutPrefix(d.Args[1], "zone=")
+		name, size, hasSize := strings.Cut(spec, ":")
+		if !ok || name == "" {
+			return errorf(d.Pos, `invalid zone size "%s"`, d.Args[1])
+		}
+		if n, err := parseSize(size); !hasSize || err != nil || n <= 0 {
+			return errorf(d.Pos, `invalid zone size "%s"`, d.Args[1])
+		}
+		if seen[name] {
+			return errorf(d.Pos, `duplicate zone "%s"`, name)
+		}
+		seen[name] = true
+		h.LimitConnZones = append(h.LimitConnZones, &LimitConnZone{Name: name, Key: d.Args[0], Pos: d.Pos})
+	}
+	return nil
+}
+
+// applyLimitConn reads the limit_conn directives of the nearest level with any:
+// nginx inherits the list as a whole, only when a level sets none.
+func applyLimitConn(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	list := make([]LimitConn, len(dirs))
+	for i, d := range dirs {
+		n, err := strconv.Atoi(d.Args[1])
+		if err != nil || n <= 0 || n > 65535 {
+			return errorf(d.Pos, `invalid number of connections "%s"`, d.Args[1])
+		}
+		list[i] = LimitConn{Zone: d.Args[0], Number: n, Pos: d.Pos}
+	}
+	st.LimitConn = list
+	return nil
+}
+
+// applyLimitConnStatus reads limit_conn_status: nginx takes 400 to 599.
+func applyLimitConnStatus(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	n, err := strconv.Atoi(dirs[0].Args[0])
+	if err != nil || n < 400 || n > 599 {
+		return errorf(dirs[0].Pos, `value must be between 400 and 599`)
+	}
+	st.LimitConnStatus = n
+	return nil
+}
+
+// applyLimitConnLogLevel reads limit_conn_log_level: info, notice, warn or error.
+func applyLimitConnLogLevel(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	switch l := dirs[0].Args[0]; l {
+	case "info", "notice", "warn", "error":
+		st.LimitConnLogLevel = logLevels[l]
+		return nil
+	}
+	return errorf(dirs[0].Pos, `invalid value "%s" in "limit_conn_log_level" directive`, dirs[0].Args[0])
+}

@@ -1,0 +1,155 @@
+package daemon
+
+import (
+	"fmt"
+	"hash/maphash"
+	"net/http"
+	"sync"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/vars"
+)
+
+// connShards is the number of independently locked parts of a connZone, so
+// requests for different keys rarely wait on one mutex.
+const connShards = 32
+
+// connZone is a limit_conn_zone: the requests in progress per key. It grows as
+// needed (nginx's zone size is ignored) and forgets a key when its count
+// returns to zero.
+type connZone struct {
+	name   string
+	key    *vars.Template
+	seed   maphash.Seed
+	shards [connShards]connShard
+}
+
+type connShard struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// heldConn is one count a request holds until it ends.
+type heldConn struct {
+	shard *connShard
+	key   string
+}
+
+// maxHeldConns bounds the limit_conn counts one request holds (one per
+// limit_conn of its location); further limit_conn directives are not counted.
+const maxHeldConns = 4
+
+func newConnZone(z *config.LimitConnZone, comp *vars.Compiler) (*connZone, error) {
+	key, err := comp.Compile(z.Key)
+	if err != nil {
+		return nil, err
+	}
+	cz := &connZone{name: z.Name, key: key, seed: maphash.MakeSeed()}
+	for i := range cz.shards {
+		cz.shards[i].n = map[string]int{}
+	}
+	return cz, nil
+}
+
+// acquire counts one more request for key unless limit are already in
+// progress; ok false means over the limit (and nothing was counted).
+func (z *connZone) acquire(key []byte, limit int) (h heldConn, ok bool) {
+	sh := &z.shards[maphash.Bytes(z.seed, key)%connShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	n := sh.n[string(key)]
+	if n >= limit {
+		return heldConn{}, false
+	}
+	k := string(key)
+	sh.n[k] = n + 1
+	return heldConn{shard: sh, key: k}, true
+}
+
+// release ends one count.
+func (h heldConn) release() {
+	h.shard.mu.Lock()
+	if n := h.shard.n[h.key] - 1; n > 0 {
+		h.shard.n[h.key] = n
+	} else {
+		delete(h.shard.n, h.key)
+	}
+	h.shard.mu.Unlock()
+}
+
+// buildConnZones compiles the limit_conn_zone keys and checks that every
+// limit_conn of the snapshot's locations names a zone, as nginx refuses an
+// unknown one at load.
+func (s *snapshot) buildConnZones(cfg *config.Config, comp *vars.Compiler) error {
+	s.connZones = make(map[string]*connZone, len(cfg.HTTP.LimitConnZones))
+	for _, z := range cfg.HTTP.LimitConnZones {
+		cz, err := newConnZone(z, comp)
+		if err != nil {
+			return err
+		}
+		s.connZones[z.Name] = cz
+	}
+	for loc := range s.handlers {
+		for _, lc := range loc.Settings.LimitConn {
+			if s.connZones[lc.Zone] == nil {
+				return fmt.Errorf("%s: zero size shared memory zone \"%s\"", lc.Pos, lc.Zone)
+			}
+		}
+	}
+	return nil
+}
+
+// limitConn runs nginx's limit_conn preaccess step for the request at set:
+// each limit_conn counts the request under its zone's key until it ends, once
+// per request (an internal redirect does not count it again). It returns the
+// status to answer when a limit is exceeded, else 0. Empty keys are not
+// counted. Locations without limit_conn do no work here.
+func (s *snapshot) limitConn(rec *recorder, r *http.Request, st *vars.State, set *config.Settings) int {
+	if len(set.LimitConn) == 0 || rec.connCounted {
+		return 0
+	}
+	rec.connCounted = true
+	var buf [64]byte
+	for i := range set.LimitConn {
+		lc := &set.LimitConn[i]
+		z := s.connZones[lc.Zone]
+		key := z.key.Append(buf[:0], st)
+		if len(key) == 0 || rec.nheld == maxHeldConns {
+			continue
+		}
+		h, ok := z.acquire(key, lc.Number)
+		if ok {
+			rec.held[rec.nheld] = h
+			rec.nheld++
+			continue
+		}
+		s.logLimitConn(r, st, set, z.name)
+		if !set.LimitConnDryRun {
+			rec.releaseConns()
+			return set.LimitConnStatus
+		}
+	}
+	return 0
+}
+
+func (s *snapshot) logLimitConn(r *http.Request, st *vars.State, set *config.Settings, zone string) {
+	level := errlog.FromConfig(set.LimitConnLogLevel)
+	if !s.log.Enabled(level) {
+		return
+	}
+	dry := ""
+	if set.LimitConnDryRun {
+		dry = ", dry run,"
+	}
+	s.log.LogRequest(level, logRequest(st, r), "limiting connections"+dry+" by zone \""+zone+"\"")
+}
+
+// releaseConns ends the request's limit_conn counts.
+func (rec *recorder) releaseConns() {
+	for i := range rec.nheld {
+		rec.held[i].release()
+		rec.held[i] = heldConn{}
+	}
+	rec.nheld = 0
+}

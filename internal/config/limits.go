@@ -24,20 +24,20 @@ type LimitConn struct {
 
 // limitConnZones reads "limit_conn_zone key zone=name:size" at the http level.
 func (b *builder) limitConnZones(h *HTTP, http *scope) error {
-	seen := map[string]bool{}
+	keys := map[string]string{}
 	for _, d := range http.own("limit_conn_zone") {
 		spec, ok := strings.CutPrefix(d.Args[1], "zone=")
+		if !ok {
+			return errorf(d.Pos, `invalid parameter "%s"`, d.Args[1])
+		}
 		name, size, hasSize := strings.Cut(spec, ":")
-		if !ok || name == "" {
+		if n, err := parseSize(size); name == "" || !hasSize || err != nil || n <= 0 {
 			return errorf(d.Pos, `invalid zone size "%s"`, d.Args[1])
 		}
-		if n, err := parseSize(size); !hasSize || err != nil || n <= 0 {
-			return errorf(d.Pos, `invalid zone size "%s"`, d.Args[1])
+		if key, dup := keys[name]; dup {
+			return errorf(d.Pos, `limit_conn_zone "%s" is already bound to key "%s"`, name, key)
 		}
-		if seen[name] {
-			return errorf(d.Pos, `duplicate zone "%s"`, name)
-		}
-		seen[name] = true
+		keys[name] = d.Args[0]
 		h.LimitConnZones = append(h.LimitConnZones, &LimitConnZone{Name: name, Key: d.Args[0], Pos: d.Pos})
 	}
 	return nil
@@ -49,8 +49,11 @@ func applyLimitConn(_ *builder, st *Settings, dirs []*Directive, _ *scope) error
 	list := make([]LimitConn, len(dirs))
 	for i, d := range dirs {
 		n, err := strconv.Atoi(d.Args[1])
-		if err != nil || n <= 0 || n > 65535 {
+		if err != nil || n <= 0 {
 			return errorf(d.Pos, `invalid number of connections "%s"`, d.Args[1])
+		}
+		if n > 65535 {
+			return errorf(d.Pos, "connection limit must be less 65536")
 		}
 		list[i] = LimitConn{Zone: d.Args[0], Number: n, Pos: d.Pos}
 	}
@@ -76,4 +79,42 @@ func applyLimitConnLogLevel(_ *builder, st *Settings, dirs []*Directive, _ *scop
 		return nil
 	}
 	return errorf(dirs[0].Pos, `invalid value "%s" in "limit_conn_log_level" directive`, dirs[0].Args[0])
+}
+
+// checkLimitConnZones refuses a limit_conn whose zone no limit_conn_zone
+// defines, with nginx's message for it.
+func checkLimitConnZones(h *HTTP) error {
+	zones := make(map[string]bool, len(h.LimitConnZones))
+	for _, z := range h.LimitConnZones {
+		zones[z.Name] = true
+	}
+	check := func(st *Settings) error {
+		for _, lc := range st.LimitConn {
+			if !zones[lc.Zone] {
+				return errorf(lc.Pos, `zero size shared memory zone "%s"`, lc.Zone)
+			}
+		}
+		return nil
+	}
+	var walk func([]*Location) error
+	walk = func(locs []*Location) error {
+		for _, l := range locs {
+			if err := check(l.Settings); err != nil {
+				return err
+			}
+			if err := walk(l.Locations); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, srv := range h.Servers {
+		if err := check(srv.Settings); err != nil {
+			return err
+		}
+		if err := walk(srv.Locations); err != nil {
+			return err
+		}
+	}
+	return nil
 }

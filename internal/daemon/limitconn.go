@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"fmt"
 	"hash/maphash"
 	"net/http"
 	"sync"
@@ -36,8 +35,8 @@ type heldConn struct {
 	key   string
 }
 
-// maxHeldConns bounds the limit_conn counts one request holds (one per
-// limit_conn of its location); further limit_conn directives are not counted.
+// maxHeldConns is how many limit_conn counts a request holds without
+// allocating; more limit_conn directives in one location spill to a slice.
 const maxHeldConns = 4
 
 func newConnZone(z *config.LimitConnZone, comp *vars.Compiler) (*connZone, error) {
@@ -78,9 +77,8 @@ func (h heldConn) release() {
 	h.shard.mu.Unlock()
 }
 
-// buildConnZones compiles the limit_conn_zone keys and checks that every
-// limit_conn of the snapshot's locations names a zone, as nginx refuses an
-// unknown one at load.
+// buildConnZones compiles the limit_conn_zone keys. config.Load has checked
+// that every limit_conn names one of them.
 func (s *snapshot) buildConnZones(cfg *config.Config, comp *vars.Compiler) error {
 	s.connZones = make(map[string]*connZone, len(cfg.HTTP.LimitConnZones))
 	for _, z := range cfg.HTTP.LimitConnZones {
@@ -89,13 +87,6 @@ func (s *snapshot) buildConnZones(cfg *config.Config, comp *vars.Compiler) error
 			return err
 		}
 		s.connZones[z.Name] = cz
-	}
-	for loc := range s.handlers {
-		for _, lc := range loc.Settings.LimitConn {
-			if s.connZones[lc.Zone] == nil {
-				return fmt.Errorf("%s: zero size shared memory zone \"%s\"", lc.Pos, lc.Zone)
-			}
-		}
 	}
 	return nil
 }
@@ -115,13 +106,12 @@ func (s *snapshot) limitConn(rec *recorder, r *http.Request, st *vars.State, set
 		lc := &set.LimitConn[i]
 		z := s.connZones[lc.Zone]
 		key := z.key.Append(buf[:0], st)
-		if len(key) == 0 || rec.nheld == maxHeldConns {
+		if len(key) == 0 {
 			continue
 		}
 		h, ok := z.acquire(key, lc.Number)
 		if ok {
-			rec.held[rec.nheld] = h
-			rec.nheld++
+			rec.hold(h)
 			continue
 		}
 		s.logLimitConn(r, st, set, z.name)
@@ -145,6 +135,16 @@ func (s *snapshot) logLimitConn(r *http.Request, st *vars.State, set *config.Set
 	s.log.LogRequest(level, logRequest(st, r), "limiting connections"+dry+" by zone \""+zone+"\"")
 }
 
+// hold keeps h until the request ends.
+func (rec *recorder) hold(h heldConn) {
+	if rec.nheld < maxHeldConns {
+		rec.held[rec.nheld] = h
+		rec.nheld++
+		return
+	}
+	rec.moreHeld = append(rec.moreHeld, h)
+}
+
 // releaseConns ends the request's limit_conn counts.
 func (rec *recorder) releaseConns() {
 	for i := range rec.nheld {
@@ -152,4 +152,8 @@ func (rec *recorder) releaseConns() {
 		rec.held[i] = heldConn{}
 	}
 	rec.nheld = 0
+	for _, h := range rec.moreHeld {
+		h.release()
+	}
+	rec.moreHeld = nil
 }

@@ -381,6 +381,7 @@ type recorder struct {
 	// connCounted reports that limit_conn ran (nginx counts a request once).
 	held        [maxHeldConns]heldConn
 	nheld       int
+	moreHeld    []heldConn
 	connCounted bool
 	server      string
 	wroteHeader bool

@@ -55,7 +55,7 @@ func (h *returnHandler) answer(w http.ResponseWriter, r *http.Request, st *vars.
 	}
 	switch {
 	case h.redirect && h.text != nil:
-		redirect(rec, r, st, rec.set, h.code, h.text.String(st))
+		redirect(rec, st, h.code, h.text.String(st))
 	case h.text != nil || (h.code < 400 && !h.redirect):
 		h.send(w, r, st)
 	case closesWithoutAnswer(h.code):
@@ -110,12 +110,12 @@ func closesWithoutAnswer(code int) bool {
 	return code == 444 || code == http.StatusRequestTimeout || code == 499
 }
 
-// redirect answers with a redirect to target. A relative target becomes absolute
-// from the request's scheme, host and port when absolute_redirect is on (nginx's
-// default), with server_name_in_redirect off and port_in_redirect on: the host
-// is the request's (st.RequestHost), else the address the connection came to.
-func redirect(rec *recorder, r *http.Request, st *vars.State, set *config.Settings, code int, target string) {
-	if set == nil || set.AbsoluteRedirect {
+// redirect answers with a redirect to target. A relative target becomes
+// absolute (vars.State.AbsoluteURL) when the location's absolute_redirect is
+// on (nginx's default), shaped by its port_in_redirect and
+// server_name_in_redirect.
+func redirect(rec *recorder, st *vars.State, code int, target string) {
+	if set := rec.set; set == nil || set.AbsoluteRedirect {
 		port, name := true, false
 		if set != nil {
 			port, name = set.PortInRedirect, set.ServerNameInRedirect
@@ -196,7 +196,7 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 			rec.fail(static.ErrorStatus(err))
 		}
 	case static.KindRedirect:
-		redirect(rec, r, st, rec.set, http.StatusMovedPermanently, res.Location)
+		redirect(rec, st, http.StatusMovedPermanently, res.Location)
 	case static.KindInternalRedirect:
 		return &internalRedirect{uri: res.URI, args: res.Args}
 	case static.KindNamedLocation:

@@ -104,7 +104,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		if st.Args != "" { // a bare '?' is no arguments: nginx 1.22.1 drops it
 			target += "?" + st.Args
 		}
-		redirect(rec, r, st, rec.set, http.StatusMovedPermanently, target)
+		redirect(rec, st, http.StatusMovedPermanently, target)
 		return
 	}
 	setCaptures(st, lm.Captures, sm.Captures)
@@ -411,12 +411,24 @@ type recorder struct {
 
 // engineWriter is what the engine's response writer (respWriter) offers the
 // request path beyond http.ResponseWriter.
+// The proxy's optional writer interfaces are part of it, so the recorder
+// forwards them through ew, found once per request, without an interface
+// assertion per call.
 type engineWriter interface {
 	finish() bool
 	sentBytes() (total, head int64)
 	drop()
 	keepalive(timeout, header time.Duration)
+	proxy.ValueStore
+	proxy.ClientWatcher
+	proxy.Continuer
+	proxy.ReasonSetter
+	proxy.FieldOrderer
 }
+
+// The engine's writer must stay an engineWriter: if it did not, the
+// recorder would silently treat it as a foreign writer.
+var _ engineWriter = (*respWriter)(nil)
 
 // drop ends the request without an answer, the connection closed, logged with
 // code: what nginx does for "return 444" (and 408 and 499). Under a writer
@@ -566,8 +578,8 @@ func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // HeaderValues implements proxy.ValueStore with the engine writer's storage,
 // or fresh storage under another writer.
 func (w *recorder) HeaderValues(n int) []string {
-	if vs, ok := w.ResponseWriter.(proxy.ValueStore); ok {
-		return vs.HeaderValues(n)
+	if w.ew != nil {
+		return w.ew.HeaderValues(n)
 	}
 	return make([]string, n)
 }
@@ -575,39 +587,33 @@ func (w *recorder) HeaderValues(n int) []string {
 // WatchClient implements proxy.ClientWatcher when the engine's writer does;
 // under another writer it declines (the proxy watches the context).
 func (w *recorder) WatchClient(a proxy.Aborter) bool {
-	if cw, ok := w.ResponseWriter.(proxy.ClientWatcher); ok {
-		return cw.WatchClient(a)
-	}
-	return false
+	return w.ew != nil && w.ew.WatchClient(a)
 }
 
 // UnwatchClient implements proxy.ClientWatcher.
 func (w *recorder) UnwatchClient() bool {
-	if cw, ok := w.ResponseWriter.(proxy.ClientWatcher); ok {
-		return cw.UnwatchClient()
-	}
-	return true
+	return w.ew == nil || w.ew.UnwatchClient()
 }
 
 // Continue implements proxy.Continuer when the engine's writer does.
 func (w *recorder) Continue() error {
-	if c, ok := w.ResponseWriter.(proxy.Continuer); ok {
-		return c.Continue()
+	if w.ew != nil {
+		return w.ew.Continue()
 	}
 	return nil
 }
 
 // SetReason implements proxy.ReasonSetter when the engine's writer does.
 func (w *recorder) SetReason(status int, reason []byte) {
-	if rs, ok := w.ResponseWriter.(proxy.ReasonSetter); ok {
-		rs.SetReason(status, reason)
+	if w.ew != nil {
+		w.ew.SetReason(status, reason)
 	}
 }
 
 // SetFieldOrder implements proxy.FieldOrderer when the engine's writer does.
 func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
-	if o, ok := w.ResponseWriter.(proxy.FieldOrderer); ok {
-		o.SetFieldOrder(order)
+	if w.ew != nil {
+		w.ew.SetFieldOrder(order)
 	}
 }
 

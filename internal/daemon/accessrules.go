@@ -98,13 +98,6 @@ func hasIPv4Rule(rules []config.AccessRule) bool {
 // it: the connection's number, the client, the server, the request line as
 // received and the Host.
 func logRequest(st *vars.State, r *http.Request) *errlog.Request {
-	return &errlog.Request{Conn: st.Conn, Client: clientName(st.Remote.Addr()), Server: st.ServerName,
+	return &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
 		Request: st.RequestLine, Host: r.Host}
-}
-
-func clientName(a netip.Addr) string {
-	if !a.IsValid() {
-		return "unix:"
-	}
-	return a.String()
 }

@@ -197,13 +197,9 @@ func (req *request) logRequest(upstream string) *errlog.Request {
 	if line == "" {
 		line = r.Method + " " + r.RequestURI + " " + r.Proto
 	}
-	client := "unix:"
-	if a := req.st.Remote.Addr(); a.IsValid() {
-		client = a.String()
-	}
 	return &errlog.Request{
 		Conn:     req.st.Conn,
-		Client:   client,
+		Client:   req.st.RemoteAddr(),
 		Server:   req.st.ServerName,
 		Request:  line,
 		Upstream: upstream,

@@ -30,6 +30,10 @@ func getRemoteAddr(dst []byte, st *State) ([]byte, bool) {
 	return appendRemote(dst, st), true
 }
 
+// RemoteAddr is $remote_addr as a string, for error log lines: the client's
+// address, or "unix:" for a client on a unix socket.
+func (st *State) RemoteAddr() string { return string(appendRemote(nil, st)) }
+
 // appendRemote appends $remote_addr: the client's address, or nginx's
 // "unix:" for a client on a unix socket whose address no realip rule set.
 func appendRemote(dst []byte, st *State) []byte {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -277,5 +278,54 @@ http {
 				t.Errorf("idle connection closed after %v, want about %v", d, tt.closesIdleAfter)
 			}
 		})
+	}
+}
+
+// TestSendTimeoutEndsAStalledClient: send_timeout bounds a write that waits
+// for the client, as nginx arms it (the engine sets the deadline only for the
+// writes that may wait, and lazily). A client that stops reading a long
+// response loses the connection once send_timeout passes: the upstream
+// connection is given up (its handler's write fails) and the client finds
+// the stream cut short, not the whole body.
+func TestSendTimeoutEndsAStalledClient(t *testing.T) {
+	const bodyLen = 64 << 20
+	gaveUp := make(chan struct{})
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(bodyLen))
+		chunk := make([]byte, 64<<10)
+		for sent := 0; sent < bodyLen; sent += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				close(gaveUp)
+				return
+			}
+		}
+	}))
+	t.Cleanup(big.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    send_timeout 200ms;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%s; }
+    }
+}`, strings.TrimPrefix(big.URL, "http://")), 1)
+	c, err := net.Dial("tcp", in.listening()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+	// Read nothing until fulcrum gives the exchange up (60 s without the
+	// directive: this bound fails the test first).
+	select {
+	case <-gaveUp:
+	case <-time.After(10 * time.Second):
+		t.Fatal("fulcrum still sending to a client that stopped reading, 10 s after send_timeout 200ms")
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, _ := io.Copy(io.Discard, c)
+	if n >= bodyLen {
+		t.Fatalf("the client got all %d bytes after fulcrum gave up; want the stream cut short", n)
 	}
 }

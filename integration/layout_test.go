@@ -13,11 +13,13 @@ import (
 // config to it; errlog reads config's log levels; static and accesslog read
 // config's settings; errpage is shared by daemon and proxy, and takes nginx's
 // status phrases from h1, which writes every status line; static takes
-// nginx's path escaping from h1, as the proxy does.)
+// nginx's path escaping from h1, as the proxy does; deadline, the lazy
+// connection deadlines, serves both sides of the engine.)
 var allowedImports = map[string][]string{
 	"config":    {},
 	"vars":      {},
 	"h1":        {},
+	"deadline":  {},
 	"errpage":   {"h1"},
 	"upstream":  {},
 	"demo":      {},
@@ -27,8 +29,8 @@ var allowedImports = map[string][]string{
 	"static":    {"config", "h1"},
 	"balancer":  {"upstream"},
 	"accesslog": {"config", "vars"},
-	"proxy":     {"balancer", "config", "errlog", "errpage", "h1", "upstream", "vars"},
-	"daemon":    {"accesslog", "balancer", "config", "errlog", "errpage", "h1", "proxy", "router", "static", "upstream", "vars"},
+	"proxy":     {"balancer", "config", "deadline", "errlog", "errpage", "h1", "upstream", "vars"},
+	"daemon":    {"accesslog", "balancer", "config", "deadline", "errlog", "errpage", "h1", "proxy", "router", "static", "upstream", "vars"},
 	"fulcrum":   {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"fulcrum/internal/deadline"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/h1"
@@ -100,6 +101,9 @@ type clientConn struct {
 	// headDeadline is set while the head's deadline may still be on the
 	// connection (see clearReadDeadline).
 	headDeadline bool
+	// rd is the connection's read deadline as last set (setReadDeadline, or
+	// lazily for the wait between requests).
+	rd deadline.Lazy
 
 	// handlerSince is the server's tick count (plus one) when the running
 	// handler started; 0 outside a handler or after a hijack.
@@ -192,11 +196,16 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		deadline = now.Add(wait)
 		switch {
 		case awaiting:
-			_ = cc.c.SetReadDeadline(now.Add(min(awaitBound, wait)))
+			// Lazily: the bound needs no precision, and a busy connection
+			// keeps one deadline for many requests.
+			b := min(awaitBound, wait)
+			if t, ok := cc.rd.Within(now, b, 2*b); ok {
+				_ = cc.c.SetReadDeadline(t)
+			}
 		case grace:
-			_ = cc.c.SetReadDeadline(now.Add(idleGrace))
+			cc.setReadDeadline(now.Add(idleGrace))
 		default:
-			_ = cc.c.SetReadDeadline(deadline)
+			cc.setReadDeadline(deadline)
 		}
 		cc.headDeadline = true
 	}
@@ -212,9 +221,9 @@ func (cc *clientConn) waitRequest(first bool) bool {
 			// Read to find out, with the usual deadline.
 			checkSince = time.Now()
 			if grace {
-				_ = cc.c.SetReadDeadline(checkSince.Add(idleGrace))
+				cc.setReadDeadline(checkSince.Add(idleGrace))
 			} else {
-				_ = cc.c.SetReadDeadline(deadline)
+				cc.setReadDeadline(deadline)
 			}
 		}
 	} else if !cc.state.CompareAndSwap(connActive, connIdle) {
@@ -238,7 +247,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	}
 	cc.ci.start = time.Now()
 	if !first && lim.headerTimeout > 0 && !headBuffered(cc.br) {
-		_ = cc.c.SetReadDeadline(cc.ci.start.Add(lim.headerTimeout))
+		cc.setReadDeadline(cc.ci.start.Add(lim.headerTimeout))
 	}
 	return true
 }
@@ -274,6 +283,7 @@ func (cc *clientConn) flushThenAwait() (expired, ok bool) {
 		return false, false
 	}
 	if len(cc.out.rest) > 0 { // the socket buffer was full: finish with the usual writer
+		cc.out.arm()
 		_, werr := cc.c.Write(cc.out.rest)
 		cc.out.rest = nil // rare: not worth keeping with every connection
 		if werr != nil {
@@ -318,16 +328,43 @@ func (cc *clientConn) flushThenWait(fd uintptr) bool {
 // inside flushThenWait, the socket with non-blocking writes. There it never
 // fails the buffered writer (whose errors stick): what the socket does not
 // take is kept in rest, a write error in err, for flushThenAwait.
+//
+// Its blocking writes get send_timeout as nginx arms it: only for a write
+// that may wait, between two of them. Bytes that fit in the socket buffer
+// (a small response, all of it, in flushThenWait) need no deadline, and most
+// responses set none.
 type connWriter struct {
 	c    net.Conn
 	fd   int
 	raw  bool
 	rest []byte
 	err  error
+	// timeout is the current response's send_timeout (0: none); fixed says
+	// a handler set the write deadline itself (or took the connection), so
+	// arm leaves it. wd is the write deadline, set lazily.
+	timeout time.Duration
+	fixed   bool
+	wd      deadline.Lazy
+}
+
+// arm gives the next blocking write its send_timeout, or lifts an earlier
+// response's deadline when the timeout is off.
+func (w *connWriter) arm() {
+	if w.fixed {
+		return
+	}
+	var now time.Time
+	if w.timeout > 0 {
+		now = time.Now()
+	}
+	if t, ok := w.wd.Due(now, w.timeout); ok {
+		_ = w.c.SetWriteDeadline(t)
+	}
 }
 
 func (w *connWriter) Write(p []byte) (int, error) {
 	if !w.raw {
+		w.arm()
 		return w.c.Write(p)
 	}
 	sent := 0
@@ -363,7 +400,7 @@ func (cc *clientConn) waitIdle(deadline time.Time) error {
 	cc.br.Reset(nil)
 	readerPool.Put(cc.br)
 	cc.br = nil
-	_ = cc.c.SetReadDeadline(deadline)
+	cc.setReadDeadline(deadline)
 	n, err := cc.c.Read(cc.src.first[:])
 	cc.br = readerPool.Get().(*bufio.Reader)
 	cc.src.pending = cc.src.first[:n]
@@ -406,9 +443,16 @@ func headBuffered(br *bufio.Reader) bool {
 // done only when needed: most requests read nothing more before the next head.
 func (cc *clientConn) clearReadDeadline() {
 	if cc.headDeadline {
-		_ = cc.c.SetReadDeadline(time.Time{})
+		cc.setReadDeadline(time.Time{})
 		cc.headDeadline = false
 	}
+}
+
+// setReadDeadline sets the connection's read deadline to t exactly (the zero
+// time: none), keeping rd, the lazy record, in step.
+func (cc *clientConn) setReadDeadline(t time.Time) {
+	cc.rd.Set(t)
+	_ = cc.c.SetReadDeadline(t)
 }
 
 // refuse answers a head the strict reader refused with its status, and a head

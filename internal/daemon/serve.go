@@ -299,15 +299,16 @@ func keepaliveSpent(ci *connInfo, set *config.Settings) bool {
 
 // applyClientTimeouts enforces client_body_timeout between two reads of the
 // request body and send_timeout between two writes of the response, as nginx
-// does (not for the whole transfer).
+// does (not for the whole transfer; the engine's writer arms send_timeout
+// itself, for the writes that may wait).
 // It returns the wrapped body (nil when the request has none).
 func applyClientTimeouts(rec *recorder, r *http.Request, set *config.Settings) *deadlineBody {
+	if rec.ew != nil && set.SendTimeout > 0 {
+		rec.ew.setSendTimeout(set.SendTimeout)
+	}
 	ctrl, ok := rec.ResponseWriter.(deadliner)
 	if !ok {
 		return nil
-	}
-	if d := set.SendTimeout; d > 0 {
-		rec.sendTimeout, rec.ctrl = d, ctrl
 	}
 	if d := set.ClientBodyTimeout; d > 0 && r.Body != nil && r.Body != http.NoBody {
 		b := &deadlineBody{rc: r.Body, ctrl: ctrl, timeout: d}
@@ -401,10 +402,6 @@ type recorder struct {
 	// realIPSet records that realip set the client address (from the server's
 	// rule, or a location's): nginx does it once per request.
 	realIPSet bool
-	// sendTimeout (send_timeout) bounds each write to the client; ctrl sets the
-	// deadline.
-	sendTimeout time.Duration
-	ctrl        deadliner
 	// ew is the engine's writer under ResponseWriter, nil under another.
 	ew engineWriter
 }
@@ -419,6 +416,7 @@ type engineWriter interface {
 	sentBytes() (total, head int64)
 	drop()
 	keepalive(timeout, header time.Duration)
+	setSendTimeout(d time.Duration)
 	proxy.ValueStore
 	proxy.ClientWatcher
 	proxy.Continuer
@@ -495,9 +493,6 @@ func (w *recorder) WriteHeader(code int) {
 func (w *recorder) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
-	}
-	if w.sendTimeout > 0 {
-		_ = w.ctrl.SetWriteDeadline(time.Now().Add(w.sendTimeout))
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.st.BodyBytesSent += int64(n)

@@ -70,10 +70,6 @@ type respWriter struct {
 	trailer []string // names announced in the Trailer header
 	err     error    // the first write error: the client is gone
 	hdrBuf  []byte   // the head being serialised, reused
-	// deadlineSet records that a write deadline was set for this response
-	// (send_timeout, by the recorder before each body write); without one,
-	// armWrite sets the listener's before the engine writes.
-	deadlineSet bool
 
 	// sent counts the response's bytes taken by the buffered writer (heads,
 	// body and its framing); headLen is the final head's share
@@ -115,7 +111,9 @@ func (w *respWriter) reset(head bool) {
 	w.pending = w.pending[:0]
 	w.trailer = w.trailer[:0]
 	w.err = nil
-	w.deadlineSet = false
+	if w.cc != nil {
+		w.cc.out.timeout, w.cc.out.fixed = w.cc.srv.lim.sendTimeout, false
+	}
 	w.sent, w.headLen, w.finished, w.keep = 0, 0, false, false
 	clear(w.order) // the strings may go
 	w.order = w.order[:0]
@@ -584,7 +582,6 @@ func (w *respWriter) write(p []byte) {
 	if w.err != nil {
 		return
 	}
-	w.armWrite()
 	n, err := w.cc.writer().Write(p)
 	w.sent += int64(n)
 	if err != nil {
@@ -596,7 +593,6 @@ func (w *respWriter) flush() {
 	if w.err != nil {
 		return
 	}
-	w.armWrite()
 	if err := w.cc.writer().Flush(); err != nil {
 		w.fail(err)
 	}
@@ -667,6 +663,7 @@ func (w *respWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	cc := w.cc
 	cc.hijack()
 	cc.clearReadDeadline()
+	cc.out.fixed = true // the new owner sets its own deadlines
 	return cc.c, bufio.NewReadWriter(cc.br, cc.writer()), nil
 }
 
@@ -674,31 +671,21 @@ func (w *respWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // (client_body_timeout).
 func (w *respWriter) SetReadDeadline(t time.Time) error {
 	w.cc.headDeadline = false // replaced: the head's deadline no longer applies
+	w.cc.rd.Set(t)
 	return w.cc.c.SetReadDeadline(t)
 }
 
-// SetWriteDeadline sets the client connection's write deadline (send_timeout).
+// SetWriteDeadline sets the client connection's write deadline for the rest
+// of this response, in place of the send_timeout the engine arms itself.
 func (w *respWriter) SetWriteDeadline(t time.Time) error {
-	w.deadlineSet = true
+	w.cc.out.fixed = true
+	w.cc.out.wd.Set(t)
 	return w.cc.c.SetWriteDeadline(t)
 }
 
-// armWrite gives the engine's own writes the listener's send_timeout when
-// nothing set a deadline for this response. Without it, the deadline the
-// previous response's last body write left would still be on the connection:
-// after a keep-alive pause longer than send_timeout, a response without a body
-// write (204, 304, HEAD, an error page) would fail its flush and be lost.
-func (w *respWriter) armWrite() {
-	if w.deadlineSet {
-		return
-	}
-	w.deadlineSet = true
-	var t time.Time
-	if d := w.cc.srv.lim.sendTimeout; d > 0 {
-		t = time.Now().Add(d)
-	}
-	_ = w.cc.c.SetWriteDeadline(t)
-}
+// setSendTimeout sets the response's send_timeout (the location's): the
+// longest a write to the client may wait for the socket (connWriter.arm).
+func (w *respWriter) setSendTimeout(d time.Duration) { w.cc.out.timeout = d }
 
 // dateCache formats the Date header once per second for every response.
 type dateCache struct {

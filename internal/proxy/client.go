@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"fulcrum/internal/deadline"
 	"fulcrum/internal/h1"
 )
 
@@ -47,11 +48,12 @@ type poolConn struct {
 	// sendTimeout is the current attempt's proxy_send_timeout, applied before
 	// each write to the connection.
 	sendTimeout time.Duration
-	// readDeadline and writeDeadline record that a deadline is set on c, so
-	// an exchange without that timeout clears it (put leaves them: clearing
-	// costs two timer changes per request, and every use sets its own).
-	readDeadline, writeDeadline bool
-	head                        []byte // the request head being written, reused
+	// rd and wd are c's read and write deadlines, set lazily (nginx's lazy
+	// timers): a busy connection's deadline moves a few times a second, not
+	// with every request. An exchange without the timeout lifts the one an
+	// earlier exchange left (put leaves them: every use sets its own).
+	rd, wd deadline.Lazy
+	head   []byte // the request head being written, reused
 
 	// sendThenAwait's state, kept here so that its step needs no closure
 	// per request: the head still to write, how much of it went out, the
@@ -81,13 +83,12 @@ func (r connReader) Read(p []byte) (int, error) {
 type sendDeadline struct{ pc *poolConn }
 
 func (w sendDeadline) Write(p []byte) (int, error) {
-	switch d := w.pc.sendTimeout; {
-	case d > 0:
-		_ = w.pc.c.SetWriteDeadline(time.Now().Add(d))
-		w.pc.writeDeadline = true
-	case w.pc.writeDeadline: // an earlier exchange's, on a reused connection
-		_ = w.pc.c.SetWriteDeadline(time.Time{})
-		w.pc.writeDeadline = false
+	var now time.Time
+	if w.pc.sendTimeout > 0 {
+		now = time.Now()
+	}
+	if t, ok := w.pc.wd.Due(now, w.pc.sendTimeout); ok {
+		_ = w.pc.c.SetWriteDeadline(t)
 	}
 	n, err := w.pc.c.Write(p)
 	w.pc.out += int64(n)
@@ -116,10 +117,10 @@ const recentlyUsed = time.Second
 // Idle connections past keepalive_timeout are closed on the way. replayable
 // says whether the request could go again on a fresh connection should the
 // reused one turn out to be closed: without that, every reused connection is
-// checked first.
-func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout time.Duration, replayable bool) (*poolConn, bool, error) {
+// checked first. now is the attempt's clock reading: idle times count to it,
+// and a dialed connection is born at it.
+func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout time.Duration, replayable bool, now time.Time) (*poolConn, bool, error) {
 	key := connKey{network, addr} // a struct, not a concatenation: no allocation per request
-	now := time.Now()
 	p.mu.Lock()
 	list := p.idle[key]
 	for len(list) > 0 {
@@ -199,10 +200,10 @@ func alive(pc *poolConn) bool {
 	return ok
 }
 
-// put returns a connection for reuse, or closes it when it is spent
-// (keepalive_requests, keepalive_time) or the pool for its server is full.
-func (p *ConnPool) put(pc *poolConn) {
-	now := time.Now()
+// put returns a connection for reuse at now (a clock reading), or closes it
+// when it is spent (keepalive_requests, keepalive_time) or the pool for its
+// server is full.
+func (p *ConnPool) put(pc *poolConn, now time.Time) {
 	o := p.opts
 	if o.KeepaliveRequests > 0 && pc.requests >= o.KeepaliveRequests ||
 		o.KeepaliveTime > 0 && now.Sub(pc.born) >= o.KeepaliveTime {
@@ -242,9 +243,11 @@ const maxInlineBody = 2 << 10
 // after use, so that idle connections hold little.
 const maxKeptHead = 4 << 10
 
-// exchangeTimeouts are one attempt's proxy timeouts.
+// exchangeTimeouts are one attempt's proxy timeouts, and start, the clock
+// reading the exchange begins at, which the first read deadline counts from.
 type exchangeTimeouts struct {
 	connect, send, read time.Duration
+	start               time.Time
 }
 
 // errStale is a reused connection that the server had closed before our request
@@ -335,6 +338,9 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	pc.requests++
 	pc.in, pc.out = 0, 0
 	pc.sendTimeout = t.send
+	if t.start.IsZero() { // no clock reading given: take one
+		t.start = time.Now()
+	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
@@ -355,7 +361,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		// The whole request is in msg: write it and wait for the answer in
 		// one step (sendThenAwait). The read deadline goes first, as it
 		// bounds the wait, and the client is checked after it, as below.
-		pc.setReadTimeout(t.read)
+		pc.setReadTimeout(t.start, t.read)
 		if err := ctx.Err(); err != nil {
 			return fail(err)
 		}
@@ -378,7 +384,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 			wrote = true
 			return fail(err)
 		}
-		pc.setReadTimeout(t.read)
+		pc.setReadTimeout(time.Now(), t.read) // the body may have taken long
 	}
 	wrote = true
 	// Check the client after setting the deadline: a cancellation that came
@@ -410,16 +416,11 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	return true, nil
 }
 
-// setReadTimeout arms proxy_read_timeout for the next read, or lifts an
-// earlier exchange's deadline when the timeout is off.
-func (pc *poolConn) setReadTimeout(d time.Duration) {
-	switch {
-	case d > 0:
-		_ = pc.c.SetReadDeadline(time.Now().Add(d))
-		pc.readDeadline = true
-	case pc.readDeadline:
-		_ = pc.c.SetReadDeadline(time.Time{})
-		pc.readDeadline = false
+// setReadTimeout arms proxy_read_timeout from now for the next read, or lifts
+// an earlier exchange's deadline when the timeout is off.
+func (pc *poolConn) setReadTimeout(now time.Time, d time.Duration) {
+	if t, ok := pc.rd.Due(now, d); ok {
+		_ = pc.c.SetReadDeadline(t)
 	}
 }
 
@@ -563,7 +564,9 @@ type upstreamResponse struct {
 // body it is the only read, and re-arming it would cost a timer change.
 func (b *upstreamResponse) Read(p []byte) (int, error) {
 	if b.reads > 0 && b.readTimeout > 0 {
-		_ = b.pc.c.SetReadDeadline(time.Now().Add(b.readTimeout))
+		if t, ok := b.pc.rd.Due(time.Now(), b.readTimeout); ok {
+			_ = b.pc.c.SetReadDeadline(t)
+		}
 	}
 	b.reads++
 	// After the deadline, as in exchange: a client that left stops the read.
@@ -599,9 +602,22 @@ func (b *upstreamResponse) writeBuffered(w io.Writer) (n int64, ok bool, err err
 	return n, true, nil
 }
 
-// Close ends the exchange: the connection is reused only after a complete body
-// with nothing left over and no close requested. It releases the head.
-func (b *upstreamResponse) Close() error {
+// Close ends the exchange now (closeAt).
+func (b *upstreamResponse) Close() error { return b.closeAt(time.Now()) }
+
+// received returns how many bytes the exchange has read from the server so
+// far.
+func (b *upstreamResponse) received() int64 {
+	if b.pc != nil {
+		return b.pc.in
+	}
+	return b.in
+}
+
+// closeAt ends the exchange at now (a clock reading): the connection is reused
+// only after a complete body with nothing left over and no close requested. It
+// releases the head.
+func (b *upstreamResponse) closeAt(now time.Time) error {
 	if b.pc == nil {
 		return nil
 	}
@@ -613,7 +629,7 @@ func (b *upstreamResponse) Close() error {
 	b.head.Reset()
 	b.in, b.out = pc.in, pc.out
 	if watched && !b.upgraded && b.done && !b.failed && !b.close && pc.br.Buffered() == 0 {
-		b.pool.put(pc)
+		b.pool.put(pc, now)
 		return nil
 	}
 	return pc.close()

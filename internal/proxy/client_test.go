@@ -101,7 +101,7 @@ func TestGetPeeksUnlessReplayableAndRecent(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			pool := newConnPool(PoolOptions{})
-			pc, _, err := pool.get(context.Background(), "tcp", addr, time.Second, true)
+			pc, _, err := pool.get(context.Background(), "tcp", addr, time.Second, true, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,9 +114,9 @@ func TestGetPeeksUnlessReplayableAndRecent(t *testing.T) {
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
-			pool.put(pc)
+			pool.put(pc, time.Now())
 			pc.lastUsed = time.Now().Add(-tc.idle)
-			got, reused, err := pool.get(context.Background(), "tcp", addr, time.Second, tc.replayable)
+			got, reused, err := pool.get(context.Background(), "tcp", addr, time.Second, tc.replayable, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +164,7 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 	pool := newConnPool(PoolOptions{})
 	for i := range 2 {
 		ctx := context.Background()
-		pc, reused, err := pool.get(ctx, "tcp", ln.Addr().String(), time.Second, true)
+		pc, reused, err := pool.get(ctx, "tcp", ln.Addr().String(), time.Second, true, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +173,7 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 		_, err = pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: time.Second}, &resp)
 		if errors.Is(err, errStale) {
 			// What the proxy does: once more on a fresh connection.
-			pc, reused, err = pool.get(ctx, "tcp", ln.Addr().String(), time.Second, true)
+			pc, reused, err = pool.get(ctx, "tcp", ln.Addr().String(), time.Second, true, time.Now())
 			if err != nil || reused {
 				t.Fatalf("retry got a reused connection (%v) or %v", reused, err)
 			}
@@ -245,7 +245,7 @@ func TestExchangeWritesWholeRequests(t *testing.T) {
 			})
 			pool := newConnPool(PoolOptions{})
 			ctx := context.Background()
-			pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
+			pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,7 +318,7 @@ func TestExchangeWaitEnds(t *testing.T) {
 			if tt.cancel > 0 {
 				time.AfterFunc(tt.cancel, cancel)
 			}
-			pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
+			pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -360,7 +360,7 @@ func TestExchangeWaitEnds(t *testing.T) {
 func TestCloseGivesTheReadBufferBack(t *testing.T) {
 	addr := testutil.RawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	pool := newConnPool(PoolOptions{})
-	pc, _, err := pool.get(context.Background(), "tcp", addr, time.Second, true)
+	pc, _, err := pool.get(context.Background(), "tcp", addr, time.Second, true, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +472,7 @@ func TestCloseAfterCancelDoesNotReuse(t *testing.T) {
 // returning the response with its body still to read.
 func getOnce(t *testing.T, ctx context.Context, pool *ConnPool, addr string) *upstreamResponse {
 	t.Helper()
-	pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true)
+	pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

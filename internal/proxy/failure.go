@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -30,6 +31,8 @@ type failure struct {
 	sent bool
 	// msg is the error log text, in nginx's words.
 	msg string
+	// end is when the attempt ended (the clock reading a retry starts from).
+	end time.Time
 }
 
 func (f *failure) Error() string { return f.msg }

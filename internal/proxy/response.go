@@ -27,8 +27,14 @@ var hiddenByDefault = []string{"Date", "Server", "X-Pad", "X-Accel-Expires", "X-
 func (h *Handler) respond(req *request) {
 	resp := &req.resp
 	defer func() {
-		resp.Close()
-		h.finishAttempt(req)
+		// A body that came with the head (or none) ended when the head
+		// did: no clock reading for it.
+		end := req.cur.headAt
+		if resp.received() != req.cur.headIn {
+			end = h.now()
+		}
+		resp.closeAt(end)
+		h.finishAttempt(req, end)
 	}()
 	if h.accelRedirect(req) {
 		return

@@ -29,8 +29,16 @@ func (h *Handler) roundTrip(req *request) error {
 	}
 	req.at.Reset(t.Pool, t.Policy, in)
 	var last *failure
+	// now is the clock reading the attempt counts from. Without a body to
+	// read first, the request's start serves the first attempt: like nginx's
+	// time cached per event loop iteration, one reading per event, not one
+	// per use.
+	now := req.start
+	if b := req.in.Body; b != nil && b != http.NoBody {
+		now = h.now()
+	}
 	for {
-		srv, err := req.at.Next(h.now())
+		srv, err := req.at.Next(now)
 		if err != nil {
 			if last != nil {
 				return last
@@ -40,7 +48,7 @@ func (h *Handler) roundTrip(req *request) error {
 			a.Status = http.StatusBadGateway
 			return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
 		}
-		f := h.attempt(req, srv)
+		f := h.attempt(req, srv, now)
 		if f == nil {
 			return nil
 		}
@@ -48,16 +56,17 @@ func (h *Handler) roundTrip(req *request) error {
 			return errClientGone
 		}
 		last = f
-		if !req.mayRetry(f.cond, f.sent) {
+		if !req.mayRetry(f.cond, f.sent, f.end) {
 			return f
 		}
+		now = f.end
 	}
 }
 
-// mayRetry applies proxy_next_upstream, _tries and _timeout to a failed attempt.
-// It runs after the failed server was released, so the attempt's Tries already
-// counts it.
-func (req *request) mayRetry(cond config.NextUpstream, sent bool) bool {
+// mayRetry applies proxy_next_upstream, _tries and _timeout to a failed attempt
+// that ended at now. It runs after the failed server was released, so the
+// attempt's Tries already counts it.
+func (req *request) mayRetry(cond config.NextUpstream, sent bool, now time.Time) bool {
 	set := req.h.set
 	mask := set.ProxyNextUpstream
 	switch {
@@ -69,18 +78,18 @@ func (req *request) mayRetry(cond config.NextUpstream, sent bool) bool {
 		return false
 	case req.at.Tries() <= 0:
 		return false
-	case set.ProxyNextUpstreamTimeout > 0 && req.h.now().Sub(req.start) >= set.ProxyNextUpstreamTimeout:
+	case set.ProxyNextUpstreamTimeout > 0 && now.Sub(req.start) >= set.ProxyNextUpstreamTimeout:
 		return false
 	}
 	return true
 }
 
-// attempt sends the request to srv. On success req.resp holds the response to
-// pass on and the server stays acquired until the body is done (finishAttempt).
-// A failure with status 0 means the client went away.
-func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
+// attempt sends the request to srv, starting at start (a clock reading). On
+// success req.resp holds the response to pass on and the server stays acquired
+// until the body is done (finishAttempt). A failure with status 0 means the
+// client went away; a failure's end is when the attempt ended.
+func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
 	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
-	start := h.now()
 	ctx := req.in.Context()
 	t := exchangeTimeouts{connect: h.set.ProxyConnectTimeout, send: h.set.ProxySendTimeout, read: h.set.ProxyReadTimeout}
 	pool := req.target.Transport
@@ -92,11 +101,17 @@ func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
 	for range 2 {
 		var pc *poolConn
 		var reused bool
-		pc, reused, err = pool.get(ctx, srv.Network(), srv.Addr(), t.connect, req.body.replayable())
+		pc, reused, err = pool.get(ctx, srv.Network(), srv.Addr(), t.connect, req.body.replayable(), start)
 		if err != nil {
 			break
 		}
-		a.ConnectTime = h.now().Sub(start)
+		// A reused connection took no time to get: nginx's connect time is
+		// 0 then, from the same cached clock reading.
+		t.start = start
+		if !reused {
+			t.start = h.now()
+			a.ConnectTime = t.start.Sub(start)
+		}
 		req.out.body, req.out.bodyLen = req.body.reader()
 		req.out.inMemory = req.body.inMemory()
 		_, err = pool.exchange(ctx, pc, reused, &req.out, t, &req.resp)
@@ -105,11 +120,13 @@ func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
 		}
 	}
 	if err != nil {
-		a.ResponseTime = h.now().Sub(start)
+		end := h.now()
+		a.ResponseTime = end.Sub(start)
 		a.BytesReceived, a.BytesSent = req.resp.in, req.resp.out
-		return h.failed(req, srv, a, err)
+		return h.failed(req, srv, a, err, end)
 	}
-	a.HeaderTime = h.now().Sub(start)
+	headAt := h.now()
+	a.HeaderTime = headAt.Sub(start)
 	status := req.resp.head.Status
 	a.Status = status
 	if cond := statusCondition(status); cond != 0 && h.set.ProxyNextUpstream&cond != 0 {
@@ -118,16 +135,17 @@ func (h *Handler) attempt(req *request, srv *upstream.Server) *failure {
 		if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
 			outcome = upstream.Neutral
 		}
-		if req.at.Tries() > 1 && req.mayRetry(cond, true) {
+		if req.at.Tries() > 1 && req.mayRetry(cond, true, headAt) {
 			discard(&req.resp, 64<<10)
-			req.resp.Close()
-			a.ResponseTime = h.now().Sub(start)
+			end := h.now()
+			req.resp.closeAt(end)
+			a.ResponseTime = end.Sub(start)
 			a.BytesReceived, a.BytesSent = req.resp.in, req.resp.out
-			h.release(req, srv, outcome)
-			return &failure{cond: cond, status: status, sent: true}
+			h.release(req, srv, outcome, end)
+			return &failure{cond: cond, status: status, sent: true, end: end}
 		}
 	}
-	req.cur = attemptState{srv: srv, start: start, attempt: a}
+	req.cur = attemptState{srv: srv, start: start, headAt: headAt, headIn: req.resp.in, attempt: a}
 	return nil
 }
 
@@ -146,8 +164,14 @@ func discard(resp *upstreamResponse, limit int64) {
 
 // attemptState is the successful attempt whose response is being passed on.
 type attemptState struct {
-	srv     *upstream.Server
-	start   time.Time
+	srv   *upstream.Server
+	start time.Time
+	// headAt is when the head had arrived, and headIn how many bytes the
+	// connection had read then: a body that came with the head ends at
+	// headAt, without another clock reading (nginx's header and response
+	// times are equal then too, from its cached clock).
+	headAt  time.Time
+	headIn  int64
 	attempt *vars.Attempt
 	n       int64 // body bytes received
 	readErr bool  // the body ended with an upstream error
@@ -156,39 +180,41 @@ type attemptState struct {
 // finishAttempt records the attempt's timings and length and releases the
 // server: a read error after the header went out counts no failure, as in
 // nginx, nor does a client that went away.
-func (h *Handler) finishAttempt(req *request) {
+func (h *Handler) finishAttempt(req *request, end time.Time) {
 	c := &req.cur
 	if c.srv == nil {
 		return
 	}
-	c.attempt.ResponseTime = h.now().Sub(c.start)
+	c.attempt.ResponseTime = end.Sub(c.start)
 	c.attempt.ResponseLength = c.n
 	c.attempt.BytesReceived, c.attempt.BytesSent = req.resp.in, req.resp.out
 	outcome := upstream.Success
 	if c.readErr || req.in.Context().Err() != nil {
 		outcome = upstream.Neutral
 	}
-	h.release(req, c.srv, outcome)
+	h.release(req, c.srv, outcome, end)
 	c.srv = nil
 }
 
-// failed records a transport error: logs it, releases the server with the right
-// outcome, and classifies it for the retry decision.
-func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, err error) *failure {
+// failed records a transport error of an attempt that ended at end: logs it,
+// releases the server with the right outcome, and classifies it for the retry
+// decision.
+func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, err error, end time.Time) *failure {
 	f := classify(req.in.Context(), err)
 	if f == nil {
-		h.release(req, srv, upstream.Neutral)
-		return &failure{}
+		h.release(req, srv, upstream.Neutral, end)
+		return &failure{end: end}
 	}
+	f.end = end
 	a.Status = f.status
 	h.log.LogRequest(errlog.Error, req.logRequest("http://"+srv.Name()+req.st.RequestURI), f.msg)
-	h.release(req, srv, upstream.Failure)
+	h.release(req, srv, upstream.Failure, end)
 	return f
 }
 
-// release ends an attempt on srv and logs when it disabled the server.
-func (h *Handler) release(req *request, srv *upstream.Server, o upstream.Outcome) {
-	if req.at.Release(h.now(), o) {
+// release ends an attempt on srv at now and logs when it disabled the server.
+func (h *Handler) release(req *request, srv *upstream.Server, o upstream.Outcome, now time.Time) {
+	if req.at.Release(now, o) {
 		h.log.LogRequest(errlog.Warn, req.logRequest("http://"+srv.Name()+req.st.RequestURI), "upstream server temporarily disabled while connecting to upstream")
 	}
 }

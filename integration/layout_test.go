@@ -14,12 +14,14 @@ import (
 // config's settings; errpage is shared by daemon and proxy, and takes nginx's
 // status phrases from h1, which writes every status line; static takes
 // nginx's path escaping from h1, as the proxy does; deadline, the lazy
-// connection deadlines, serves both sides of the engine.)
+// connection deadlines, and sock, the raw socket reads and writes, serve
+// both sides of the engine.)
 var allowedImports = map[string][]string{
 	"config":    {},
 	"vars":      {},
 	"h1":        {},
 	"deadline":  {},
+	"sock":      {},
 	"errpage":   {"h1"},
 	"upstream":  {},
 	"demo":      {},
@@ -29,8 +31,8 @@ var allowedImports = map[string][]string{
 	"static":    {"config", "h1"},
 	"balancer":  {"upstream"},
 	"accesslog": {"config", "vars"},
-	"proxy":     {"balancer", "config", "deadline", "errlog", "errpage", "h1", "upstream", "vars"},
-	"daemon":    {"accesslog", "balancer", "config", "deadline", "errlog", "errpage", "h1", "proxy", "router", "static", "upstream", "vars"},
+	"proxy":     {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
+	"daemon":    {"accesslog", "balancer", "config", "deadline", "errlog", "errpage", "h1", "proxy", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":   {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -23,6 +23,7 @@ import (
 	"fulcrum/internal/h1"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/router"
+	"fulcrum/internal/sock"
 	"fulcrum/internal/vars"
 )
 
@@ -157,7 +158,7 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 
 // serve runs the connection's requests one after the other until it closes.
 func (cc *clientConn) serve() {
-	cc.src.c = cc.c
+	cc.src.reset(cc.c, cc.rawc)
 	cc.br = readerPool.Get().(*bufio.Reader)
 	cc.br.Reset(&cc.src)
 	defer cc.close()
@@ -369,13 +370,13 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	}
 	sent := 0
 	for sent < len(p) && w.err == nil && len(w.rest) == 0 {
-		n, err := syscall.Write(w.fd, p[sent:])
+		n, e := sock.Write(w.fd, p[sent:])
 		switch {
-		case err == syscall.EINTR:
+		case e == syscall.EINTR:
 			continue
-		case err == syscall.EAGAIN || err == nil && n <= 0:
-		case err != nil:
-			w.err = os.NewSyscallError("write", err)
+		case e == syscall.EAGAIN || e == 0 && n <= 0:
+		case e != 0:
+			w.err = os.NewSyscallError("write", e)
 		default:
 			sent += n
 			continue
@@ -415,11 +416,22 @@ func (cc *clientConn) waitIdle(deadline time.Time) error {
 }
 
 // connSource is what a connection's read buffer reads from: the byte waitIdle
-// read while the connection held no buffer, then the connection itself.
+// read while the connection held no buffer, then the connection itself (c:
+// raw, the socket read with raw reads, when there is one).
 type connSource struct {
-	c       net.Conn
+	c       io.Reader
+	raw     sock.Reader
 	first   [1]byte
 	pending []byte
+}
+
+// reset makes s read from c, through its socket when it has one (rawc).
+func (s *connSource) reset(c net.Conn, rawc syscall.RawConn) {
+	s.c = c
+	if rawc != nil {
+		s.raw.Reset(rawc)
+		s.c = &s.raw
+	}
 }
 
 func (s *connSource) Read(p []byte) (int, error) {

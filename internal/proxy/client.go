@@ -15,6 +15,7 @@ import (
 
 	"fulcrum/internal/deadline"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/sock"
 )
 
 // ConnPool keeps idle HTTP/1.1 connections to the servers of one upstream block
@@ -53,6 +54,10 @@ type poolConn struct {
 	// with every request. An exchange without the timeout lifts the one an
 	// earlier exchange left (put leaves them: every use sets its own).
 	rd, wd deadline.Lazy
+	// src is what the read buffer reads: c, or rawSrc, c's socket read with
+	// raw reads (package sock), when raw is set.
+	src    io.Reader
+	rawSrc sock.Reader
 	head   []byte // the request head being written, reused
 
 	// sendThenAwait's state, kept here so that its step needs no closure
@@ -73,7 +78,7 @@ type poolConn struct {
 type connReader struct{ pc *poolConn }
 
 func (r connReader) Read(p []byte) (int, error) {
-	n, err := r.pc.c.Read(p)
+	n, err := r.pc.src.Read(p)
 	r.pc.in += int64(n)
 	return n, err
 }
@@ -151,6 +156,11 @@ func newPoolConn(c net.Conn, key connKey, born time.Time) *poolConn {
 	pc.br.Reset(connReader{pc})
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
+	}
+	pc.src = c
+	if pc.raw != nil {
+		pc.rawSrc.Reset(pc.raw)
+		pc.src = &pc.rawSrc
 	}
 	return pc
 }
@@ -489,14 +499,14 @@ func (pc *poolConn) writeThenWait(fd uintptr) bool {
 	head := pc.pending
 	pc.pending = nil
 	for pc.sent < len(head) {
-		n, err := syscall.Write(int(fd), head[pc.sent:])
+		n, e := sock.Write(int(fd), head[pc.sent:])
 		switch {
-		case err == syscall.EINTR:
+		case e == syscall.EINTR:
 			continue
-		case err == syscall.EAGAIN:
+		case e == syscall.EAGAIN:
 			return true // the socket buffer is full: the caller writes the rest
-		case err != nil:
-			pc.sendErr = os.NewSyscallError("write", err)
+		case e != 0:
+			pc.sendErr = os.NewSyscallError("write", e)
 			return true
 		case n <= 0:
 			return true // no progress and no error: leave the rest to the usual writer

@@ -8,7 +8,7 @@
 // loopback a write does take the receiver's network processing with it (tens
 // of microseconds), long enough for sysmon to see it twice, wake up every
 // 20 us for the next millisecond, and now and then move the P. Measured under
-// wrk (bench/README.md, profile step 9): half the context switches and a
+// wrk (bench/README.md, profile step 10): half the context switches and a
 // fourteenth of the sleeps per request, and 0-9% less CPU per small request.
 //
 // Only for sockets in non-blocking mode (every socket of Go's net package),

@@ -15,7 +15,8 @@ import (
 // status phrases from h1, which writes every status line; static takes
 // nginx's path escaping from h1, as the proxy does; deadline, the lazy
 // connection deadlines, and sock, the raw socket reads and writes, serve
-// both sides of the engine.)
+// both sides of the engine; rewrite, the rewrite module's script engine, is
+// a package of its own between vars and the daemon.)
 var allowedImports = map[string][]string{
 	"config":    {},
 	"vars":      {},
@@ -31,8 +32,9 @@ var allowedImports = map[string][]string{
 	"static":    {"config", "h1"},
 	"balancer":  {"upstream"},
 	"accesslog": {"config", "vars"},
+	"rewrite":   {"config", "vars"}, // the rewrite module's script engine
 	"proxy":     {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
-	"daemon":    {"accesslog", "balancer", "config", "deadline", "errlog", "errpage", "h1", "proxy", "router", "sock", "static", "upstream", "vars"},
+	"daemon":    {"accesslog", "balancer", "config", "deadline", "errlog", "errpage", "h1", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":   {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -222,25 +222,3 @@ func nextUpstreamBit(name string) NextUpstream {
 	}
 	return 0 // the validator refused unknown values
 }
-
-// applyReturn reads "return code [text]", "return code URL" or "return URL" (302).
-func applyReturn(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	d := dirs[0] // nginx runs the first return; the rest are never reached
-	a := d.Args
-	r := &Return{Pos: d.Pos}
-	if len(a) == 1 && (strings.HasPrefix(a[0], "http://") || strings.HasPrefix(a[0], "https://") || strings.HasPrefix(a[0], "$scheme")) {
-		r.Code, r.Text = 302, a[0]
-		st.Return = r
-		return nil
-	}
-	code, err := parseInt(a[0])
-	if err != nil || code > 999 {
-		return hintf(d.Pos, "use a status code such as 301 or 404, or a URL starting with http://, https:// or $scheme", `invalid return code "%s"`, a[0])
-	}
-	r.Code = code
-	if len(a) == 2 {
-		r.Text = a[1]
-	}
-	st.Return = r
-	return nil
-}

@@ -312,6 +312,9 @@ func (b *builder) buildLocation(d *Directive, parentScope *scope, parent *Locati
 	if loc.Settings, err = b.settings(sc); err != nil {
 		return nil, err
 	}
+	if err := b.ifSettings(loc.Settings.Rewrites); err != nil {
+		return nil, err
+	}
 	loc.Locations, err = b.locations(sc, loc)
 	return loc, err
 }

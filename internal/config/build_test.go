@@ -165,37 +165,38 @@ func TestSettingsDefaults(t *testing.T) {
 	s := srv.Settings
 	combined := cfg.HTTP.LogFormats["combined"]
 	want := &Settings{
-		Root:                     testPrefix + "/html",
-		Index:                    []string{"index.html"},
-		DefaultType:              "text/plain",
-		Types:                    map[string]string{"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"},
-		ProxyPassRequestHeaders:  true,
-		ProxyPassRequestBody:     true,
-		ProxyHTTPVersion:         "1.1",
-		ProxyRedirects:           []ProxyRedirect{{Default: true}},
-		ProxyBuffering:           true,
-		ProxyRequestBuffering:    true,
-		ProxyConnectTimeout:      time.Minute,
-		ProxyReadTimeout:         time.Minute,
-		ProxySendTimeout:         time.Minute,
-		ProxyNextUpstream:        NextError | NextTimeout,
-		ClientMaxBodySize:        1 << 20,
-		ClientHeaderTimeout:      time.Minute,
-		ClientBodyTimeout:        time.Minute,
-		SendTimeout:              time.Minute,
-		KeepaliveTimeout:         75 * time.Second,
-		KeepaliveRequests:        1000,
-		KeepaliveTime:            time.Hour,
-		LargeClientHeaderBuffers: BufferSpec{Number: 4, Size: 8192},
-		IgnoreInvalidHeaders:     true,
-		RealIPHeader:             "X-Real-IP",
-		LimitConnStatus:          503,
-		LimitConnLogLevel:        LevelError,
-		AbsoluteRedirect:         true,
-		PortInRedirect:           true,
-		ServerTokens:             true,
-		AccessLogs:               []AccessLog{{Path: testPrefix + "/logs/access.log", Format: combined}},
-		ErrorLogs:                cfg.Main.ErrorLogs,
+		Root:                      testPrefix + "/html",
+		Index:                     []string{"index.html"},
+		DefaultType:               "text/plain",
+		Types:                     map[string]string{"html": "text/html", "gif": "image/gif", "jpg": "image/jpeg"},
+		ProxyPassRequestHeaders:   true,
+		ProxyPassRequestBody:      true,
+		ProxyHTTPVersion:          "1.1",
+		ProxyRedirects:            []ProxyRedirect{{Default: true}},
+		ProxyBuffering:            true,
+		ProxyRequestBuffering:     true,
+		ProxyConnectTimeout:       time.Minute,
+		ProxyReadTimeout:          time.Minute,
+		ProxySendTimeout:          time.Minute,
+		ProxyNextUpstream:         NextError | NextTimeout,
+		ClientMaxBodySize:         1 << 20,
+		ClientHeaderTimeout:       time.Minute,
+		ClientBodyTimeout:         time.Minute,
+		SendTimeout:               time.Minute,
+		KeepaliveTimeout:          75 * time.Second,
+		KeepaliveRequests:         1000,
+		KeepaliveTime:             time.Hour,
+		LargeClientHeaderBuffers:  BufferSpec{Number: 4, Size: 8192},
+		IgnoreInvalidHeaders:      true,
+		RealIPHeader:              "X-Real-IP",
+		LimitConnStatus:           503,
+		LimitConnLogLevel:         LevelError,
+		UninitializedVariableWarn: true,
+		AbsoluteRedirect:          true,
+		PortInRedirect:            true,
+		ServerTokens:              true,
+		AccessLogs:                []AccessLog{{Path: testPrefix + "/logs/access.log", Format: combined}},
+		ErrorLogs:                 cfg.Main.ErrorLogs,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("server settings differ:\n%s", diffLines(settingsLines(s), settingsLines(want)))
@@ -285,15 +286,15 @@ http {
 		{"access_log off inherited", three.Settings.AccessLogs[0].Off, true},
 		{"proxy_pass on its location", one.Settings.ProxyPass != nil, true},
 		{"proxy_pass not inherited", two.Settings.ProxyPass == nil, true},
-		{"return on its location", one.Settings.Return.Code, 200},
-		{"location return not inherited", two.Settings.Return == nil, true},
+		{"return on its location", one.Settings.Rewrites[0].Return.Code, 200},
+		{"location script not inherited", two.Settings.Rewrites == nil, true},
 		{"alias", two.Settings.Alias, "/data/"},
 		{"alias inherited by nested", three.Settings.Alias, "/data/"},
 		{"root from http", two.Settings.Root, "/www"},
 		{"relative root against prefix", root.Settings.Root, testPrefix + "/relative"},
 		{"no alias elsewhere", root.Settings.Alias, ""},
-		{"server return", cfg.HTTP.Servers[1].Settings.Return.Code, 301},
-		{"server return wins in locations", cfg.HTTP.Servers[1].Locations[0].Settings.Return.Text, "https://example.org"},
+		{"server return", cfg.HTTP.Servers[1].Settings.Rewrites[0].Return.Code, 301},
+		{"server script not in locations", cfg.HTTP.Servers[1].Locations[0].Settings.Rewrites[0].Return.Code, 404},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -321,11 +322,11 @@ func TestSettingsValues(t *testing.T) {
 		check      func(s *Settings) any
 		want       any
 	}{
-		{"return code", "return 404;", func(s *Settings) any { return *s.Return }, Return{Code: 404}},
-		{"return text", `return 200 "ok\n";`, func(s *Settings) any { return s.Return.Text }, "ok\n"},
-		{"return url", "return https://x/;", func(s *Settings) any { return [2]any{s.Return.Code, s.Return.Text} }, [2]any{302, "https://x/"}},
-		{"return $scheme url", "return $scheme://x$request_uri;", func(s *Settings) any { return s.Return.Code }, 302},
-		{"first return wins", "return 201; return 202;", func(s *Settings) any { return s.Return.Code }, 201},
+		{"return code", "return 404;", func(s *Settings) any { return *s.Rewrites[0].Return }, Return{Code: 404}},
+		{"return text", `return 200 "ok\n";`, func(s *Settings) any { return s.Rewrites[0].Return.Text }, "ok\n"},
+		{"return url", "return https://x/;", func(s *Settings) any { return [2]any{s.Rewrites[0].Return.Code, s.Rewrites[0].Return.Text} }, [2]any{302, "https://x/"}},
+		{"return $scheme url", "return $scheme://x$request_uri;", func(s *Settings) any { return s.Rewrites[0].Return.Code }, 302},
+		{"every return is a step", "return 201; return 202;", func(s *Settings) any { return len(s.Rewrites) }, 2},
 		{"keepalive_timeout with header", "keepalive_timeout 65 60;", func(s *Settings) any {
 			return [2]time.Duration{s.KeepaliveTimeout, s.KeepaliveHeaderTimeout}
 		}, [2]time.Duration{65 * time.Second, 60 * time.Second}},
@@ -408,8 +409,11 @@ func TestSettingsValues(t *testing.T) {
 
 // clearPositions zeroes the positions in s that the tests do not compare.
 func clearPositions(s *Settings) {
-	if s.Return != nil {
-		s.Return.Pos = Pos{}
+	for i := range s.Rewrites {
+		s.Rewrites[i].Pos = Pos{}
+		if r := s.Rewrites[i].Return; r != nil {
+			r.Pos = Pos{}
+		}
 	}
 	for i := range s.ErrorLogs {
 		s.ErrorLogs[i].Pos = Pos{}

@@ -21,8 +21,10 @@ type settingRule struct {
 // settingRules are every per-request setting, in the order they are filled (ProxyPass
 // before ProxyRedirects, which depends on it).
 var settingRules = []settingRule{
-	{names: []string{"return"}, find: findReturn, apply: applyReturn},
-	{names: []string{"proxy_pass"}, find: (*scope).ownLevel, apply: applyProxyPass},
+	{names: rewriteNames, find: findRewrites, apply: applyRewrites},
+	flagRule("rewrite_log", func(s *Settings) *bool { return &s.RewriteLog }),
+	flagRule("uninitialized_variable_warn", func(s *Settings) *bool { return &s.UninitializedVariableWarn }),
+	{names: []string{"proxy_pass"}, find: findProxyPass, apply: applyProxyPass},
 
 	// static files
 	{names: []string{"root"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
@@ -119,37 +121,38 @@ var settingRules = []settingRule{
 // what a level gets for every directive that no level of its chain writes.
 func (b *builder) defaultSettings() *Settings {
 	return &Settings{
-		Root:                     b.path("html"),
-		Index:                    []string{"index.html"},
-		DefaultType:              "text/plain",
-		Types:                    b.defaultTypes(),
-		ProxyPassRequestHeaders:  true,
-		ProxyPassRequestBody:     true,
-		ProxyHTTPVersion:         "1.1", // nginx: 1.0; fulcrum keeps upstream connections alive
-		ProxyRedirects:           []ProxyRedirect{{Default: true}},
-		ProxyBuffering:           true,
-		ProxyRequestBuffering:    true,
-		ProxyConnectTimeout:      60 * time.Second,
-		ProxyReadTimeout:         60 * time.Second,
-		ProxySendTimeout:         60 * time.Second,
-		ProxyNextUpstream:        NextError | NextTimeout,
-		ClientMaxBodySize:        1 << 20,
-		ClientHeaderTimeout:      60 * time.Second,
-		ClientBodyTimeout:        60 * time.Second,
-		SendTimeout:              60 * time.Second,
-		KeepaliveTimeout:         75 * time.Second,
-		KeepaliveRequests:        1000,
-		KeepaliveTime:            time.Hour,
-		LargeClientHeaderBuffers: BufferSpec{Number: 4, Size: 8 << 10},
-		IgnoreInvalidHeaders:     true,
-		RealIPHeader:             "X-Real-IP",
-		LimitConnStatus:          503,
-		LimitConnLogLevel:        LevelError,
-		AbsoluteRedirect:         true,
-		PortInRedirect:           true,
-		ServerTokens:             true,
-		AccessLogs:               []AccessLog{{Path: b.path("logs/access.log"), Format: b.formats["combined"]}},
-		ErrorLogs:                b.cfg.Main.ErrorLogs,
+		Root:                      b.path("html"),
+		Index:                     []string{"index.html"},
+		DefaultType:               "text/plain",
+		Types:                     b.defaultTypes(),
+		ProxyPassRequestHeaders:   true,
+		ProxyPassRequestBody:      true,
+		ProxyHTTPVersion:          "1.1", // nginx: 1.0; fulcrum keeps upstream connections alive
+		ProxyRedirects:            []ProxyRedirect{{Default: true}},
+		ProxyBuffering:            true,
+		ProxyRequestBuffering:     true,
+		ProxyConnectTimeout:       60 * time.Second,
+		ProxyReadTimeout:          60 * time.Second,
+		ProxySendTimeout:          60 * time.Second,
+		ProxyNextUpstream:         NextError | NextTimeout,
+		ClientMaxBodySize:         1 << 20,
+		ClientHeaderTimeout:       60 * time.Second,
+		ClientBodyTimeout:         60 * time.Second,
+		SendTimeout:               60 * time.Second,
+		KeepaliveTimeout:          75 * time.Second,
+		KeepaliveRequests:         1000,
+		KeepaliveTime:             time.Hour,
+		LargeClientHeaderBuffers:  BufferSpec{Number: 4, Size: 8 << 10},
+		IgnoreInvalidHeaders:      true,
+		RealIPHeader:              "X-Real-IP",
+		LimitConnStatus:           503,
+		LimitConnLogLevel:         LevelError,
+		UninitializedVariableWarn: true,
+		AbsoluteRedirect:          true,
+		PortInRedirect:            true,
+		ServerTokens:              true,
+		AccessLogs:                []AccessLog{{Path: b.path("logs/access.log"), Format: b.formats["combined"]}},
+		ErrorLogs:                 b.cfg.Main.ErrorLogs,
 	}
 }
 
@@ -179,18 +182,6 @@ func (s *scope) ownLevel(names ...string) ([]*Directive, *scope) {
 		return dirs, s
 	}
 	return nil, nil
-}
-
-// findReturn finds the return that answers requests at level s: the server's, which
-// runs before any location is chosen, else the level's own. A location's return is
-// not inherited by nested locations (nginx's rewrite module keeps it per level).
-func findReturn(s *scope, names ...string) ([]*Directive, *scope) {
-	if srv := s.server(); srv != nil && srv != s {
-		if dirs, at := srv.ownLevel(names...); dirs != nil {
-			return dirs, at
-		}
-	}
-	return s.ownLevel(names...)
 }
 
 // Constructors for the rules of plain values: the nearest level's one directive.

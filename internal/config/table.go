@@ -18,14 +18,19 @@ const (
 	ctxLocation
 	ctxNestedLocation
 	ctxUpstream
-	ctxTypes // inside types {}: every line is "mime/type ext ...;"
-	ctxMap   // inside map {}: every line is "key value;"
+	ctxTypes      // inside types {}: every line is "mime/type ext ...;"
+	ctxMap        // inside map {}: every line is "key value;"
+	ctxServerIf   // inside "if" in a server (nginx's NGX_HTTP_SIF_CONF)
+	ctxLocationIf // inside "if" in a location (NGX_HTTP_LIF_CONF)
 
 	ctxLoc = ctxLocation | ctxNestedLocation
 	ctxSL  = ctxServer | ctxLoc
 	ctxHS  = ctxHTTP | ctxServer
 	ctxHSL = ctxHTTP | ctxServer | ctxLoc
 	ctxAll = ctxMain | ctxEvents | ctxHTTP | ctxSL | ctxUpstream | ctxTypes | ctxMap
+	// ctxIfs are both kinds of if block: the rewrite module's directives
+	// (rewrite, return, set, break) may appear in either.
+	ctxIfs = ctxServerIf | ctxLocationIf
 )
 
 // contextNames names each context bit, in nginx's words, for messages and docs.
@@ -36,6 +41,7 @@ var contextNames = []struct {
 	{ctxMain, "main"}, {ctxEvents, "events"}, {ctxHTTP, "http"}, {ctxServer, "server"},
 	{ctxLocation, "location"}, {ctxNestedLocation, "nested location"},
 	{ctxUpstream, "upstream"}, {ctxTypes, "types"}, {ctxMap, "map"},
+	{ctxServerIf, "if in server"}, {ctxLocationIf, "if in location"},
 }
 
 // String lists the contexts in c, such as "http, server, location".
@@ -176,7 +182,6 @@ const (
 	noteLimit    = "requests are not rate- or connection-limited; limit them in front of fulcrum"
 	noteHTTP2    = "fulcrum speaks HTTP/1.1 to clients; HTTP/2 is not supported yet"
 	noteAccess   = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
-	noteRewrite  = "fulcrum does not run the rewrite module yet, and ignoring it would send requests somewhere else; express the routing with locations, return and proxy_pass"
 	noteHandler  = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
 	noteBuffers  = "fulcrum streams bodies with its own buffers"
 	noteTemp     = "fulcrum does not write temporary files"
@@ -235,10 +240,10 @@ var tableSpecs = []spec{
 	{name: "location", module: "http_core", ctx: ctxSL, args: args12 | argsBlock, multi: true, child: ctxLocation, syntax: "location [ = | ~ | ~* | ^~ ] uri { ... } | location @name { ... }"},
 	{name: "types", module: "http_core", ctx: ctxHSL, args: argsNone | argsBlock, multi: true, child: ctxTypes, syntax: "types { ... }"},
 	{name: "default_type", module: "http_core", ctx: ctxHSL, args: args1, syntax: "default_type mime-type;"},
-	{name: "root", module: "http_core", ctx: ctxHSL, args: args1, syntax: "root path;"},
+	{name: "root", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args1, syntax: "root path;"},
 	{name: "alias", module: "http_core", ctx: ctxLoc, args: args1, syntax: "alias path;"},
 	{name: "try_files", module: "http_core", ctx: ctxSL, args: args2More, syntax: "try_files file ... uri | =code;"},
-	{name: "error_page", module: "http_core", ctx: ctxHSL, args: args2More, multi: true, syntax: "error_page code ... [=[response]] uri;"},
+	{name: "error_page", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args2More, multi: true, syntax: "error_page code ... [=[response]] uri;"},
 	{name: "internal", module: "http_core", ctx: ctxLoc, args: argsNone, syntax: "internal;"},
 	{name: "limit_except", module: "http_core", ctx: ctxLoc, args: args1More | argsBlock, status: unsupported, note: noteAccess, syntax: "limit_except method ... { ... }"},
 	{name: "satisfy", module: "http_core", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "satisfy all | any;"},
@@ -264,7 +269,7 @@ var tableSpecs = []spec{
 	{name: "resolver_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum resolves host names once, when it loads the configuration", syntax: "resolver_timeout time;"},
 
 	// http core: tuning that fulcrum does not need
-	{name: "sendfile", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "Go uses sendfile for static files by itself", syntax: "sendfile on | off;"},
+	{name: "sendfile", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: argsFlag, status: ignored, note: "Go uses sendfile for static files by itself", syntax: "sendfile on | off;"},
 	{name: "sendfile_max_chunk", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteStatic, syntax: "sendfile_max_chunk size;"},
 	{name: "tcp_nopush", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteTCP, syntax: "tcp_nopush on | off;"},
 	{name: "tcp_nodelay", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteTCP, syntax: "tcp_nodelay on | off;"},
@@ -336,7 +341,7 @@ var tableSpecs = []spec{
 	{name: "keepalive_time", module: "http_upstream", ctx: ctxUpstream, args: args1, kinds: []kind{kindMsec}, syntax: "keepalive_time time;"},
 
 	// proxy
-	{name: "proxy_pass", module: "http_proxy", ctx: ctxLoc, args: args1, syntax: "proxy_pass URL;"},
+	{name: "proxy_pass", module: "http_proxy", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "proxy_pass URL;"},
 	{name: "proxy_set_header", module: "http_proxy", ctx: ctxHSL, args: args2, multi: true, syntax: "proxy_set_header field value;"},
 	{name: "proxy_hide_header", module: "http_proxy", ctx: ctxHSL, args: args1, multi: true, syntax: "proxy_hide_header field;"},
 	{name: "proxy_pass_header", module: "http_proxy", ctx: ctxHSL, args: args1, multi: true, syntax: "proxy_pass_header field;"},
@@ -398,24 +403,24 @@ var tableSpecs = []spec{
 	{name: "proxy_ssl_session_reuse", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteProxySSL, syntax: "proxy_ssl_session_reuse on | off;"},
 
 	// rewrite
-	{name: "return", module: "http_rewrite", ctx: ctxSL, args: args12, multi: true, syntax: "return code [text] | code URL | URL;"},
-	{name: "rewrite", module: "http_rewrite", ctx: ctxSL, args: args23, multi: true, status: unsupported, note: noteRewrite, syntax: "rewrite regex replacement [flag];"},
-	{name: "if", module: "http_rewrite", ctx: ctxSL, args: args1More | argsBlock, multi: true, status: unsupported, note: noteRewrite, syntax: "if (condition) { ... }"},
-	{name: "set", module: "http_rewrite", ctx: ctxSL, args: args2, multi: true, status: unsupported, note: "fulcrum cannot set variables yet, and ignoring this would leave them empty wherever they are used; use map, or write the value where it is used", syntax: "set $variable value;"},
-	{name: "break", module: "http_rewrite", ctx: ctxSL, args: argsNone, multi: true, status: unsupported, note: noteRewrite, syntax: "break;"},
-	{name: "rewrite_log", module: "http_rewrite", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum has no rewrite module to log", syntax: "rewrite_log on | off;"},
-	{name: "uninitialized_variable_warn", module: "http_rewrite", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum does not warn about unset variables", syntax: "uninitialized_variable_warn on | off;"},
+	{name: "return", module: "http_rewrite", ctx: ctxSL | ctxIfs, args: args12, multi: true, syntax: "return code [text] | code URL | URL;"},
+	{name: "rewrite", module: "http_rewrite", ctx: ctxSL | ctxIfs, args: args23, multi: true, syntax: "rewrite regex replacement [flag];"},
+	{name: "if", module: "http_rewrite", ctx: ctxSL, args: args1More | argsBlock, multi: true, child: ctxLocationIf, syntax: "if (condition) { ... }"},
+	{name: "set", module: "http_rewrite", ctx: ctxSL | ctxIfs, args: args2, multi: true, syntax: "set $variable value;"},
+	{name: "break", module: "http_rewrite", ctx: ctxSL | ctxIfs, args: argsNone, multi: true, syntax: "break;"},
+	{name: "rewrite_log", module: "http_rewrite", ctx: ctxHSL | ctxIfs, args: argsFlag, syntax: "rewrite_log on | off;"},
+	{name: "uninitialized_variable_warn", module: "http_rewrite", ctx: ctxHSL | ctxIfs, args: argsFlag, syntax: "uninitialized_variable_warn on | off;"},
 
 	// index
 	{name: "index", module: "http_index", ctx: ctxHSL, args: args1More, multi: true, syntax: "index file ...;"},
 
 	// log
 	{name: "log_format", module: "http_log", ctx: ctxHTTP, args: args2More, multi: true, syntax: "log_format name [escape=default|json|none] string ...;"},
-	{name: "access_log", module: "http_log", ctx: ctxHSL, args: args1More, multi: true, syntax: "access_log path [format [buffer=size] [flush=time] [if=condition]] | off;"},
+	{name: "access_log", module: "http_log", ctx: ctxHSL | ctxLocationIf, args: args1More, multi: true, syntax: "access_log path [format [buffer=size] [flush=time] [if=condition]] | off;"},
 	{name: "open_log_file_cache", module: "http_log", ctx: ctxHSL, args: args1234, status: ignored, note: "fulcrum keeps its log files open", syntax: "open_log_file_cache max=N [inactive=time] [min_uses=N] [valid=time] | off;"},
 
 	// headers
-	{name: "add_header", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, syntax: "add_header name value [always];"},
+	{name: "add_header", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args23, multi: true, syntax: "add_header name value [always];"},
 	{name: "expires", module: "http_headers", ctx: ctxHSL, args: args12, status: planned, asIs: []string{"off"}, note: "Expires and Cache-Control headers are not added", syntax: "expires [modified] time | epoch | max | off;"},
 	{name: "add_trailer", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, status: planned, note: "trailers are not added to responses", syntax: "add_trailer name value [always];"},
 
@@ -495,7 +500,7 @@ var tableSpecs = []spec{
 	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_password_file file;"},
 
 	// charset
-	{name: "charset", module: "http_charset", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "no charset is added to Content-Type", syntax: "charset charset | off;"},
+	{name: "charset", module: "http_charset", ctx: ctxHSL | ctxLocationIf, args: args1, status: planned, asIs: []string{"off"}, note: "no charset is added to Content-Type", syntax: "charset charset | off;"},
 	{name: "source_charset", module: "http_charset", ctx: ctxHSL, args: args1, status: planned, note: "responses are not recoded", syntax: "source_charset charset;"},
 	{name: "override_charset", module: "http_charset", ctx: ctxHSL, args: argsFlag, status: planned, note: "responses are not recoded", syntax: "override_charset on | off;"},
 	{name: "charset_types", module: "http_charset", ctx: ctxHSL, args: args1More, status: ignored, note: "no charset is added to Content-Type", syntax: "charset_types mime-type ...;"},
@@ -506,7 +511,7 @@ var tableSpecs = []spec{
 	{name: "autoindex_exact_size", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, note: noteAutoidx, syntax: "autoindex_exact_size on | off;"},
 	{name: "autoindex_format", module: "http_autoindex", ctx: ctxHSL, args: args1, status: planned, note: noteAutoidx, syntax: "autoindex_format html | xml | json | jsonp;"},
 	{name: "autoindex_localtime", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, note: noteAutoidx, syntax: "autoindex_localtime on | off;"},
-	{name: "ssi", module: "http_ssi", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: "server-side includes are sent as they are", syntax: "ssi on | off;"},
+	{name: "ssi", module: "http_ssi", ctx: ctxHSL | ctxLocationIf, args: argsFlag, status: planned, asIs: []string{"off"}, note: "server-side includes are sent as they are", syntax: "ssi on | off;"},
 	{name: "sub_filter", module: "http_sub", ctx: ctxHSL, args: args2, multi: true, status: planned, note: noteBody, syntax: "sub_filter string replacement;"},
 	{name: "sub_filter_once", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_once on | off;"},
 	{name: "sub_filter_types", module: "http_sub", ctx: ctxHSL, args: args1More, status: planned, note: noteBody, syntax: "sub_filter_types mime-type ...;"},

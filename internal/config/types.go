@@ -271,6 +271,9 @@ type Location struct {
 	Locations []*Location
 	// Settings are the effective settings after inheritance.
 	Settings *Settings
+	// Implicit marks the location of an if block (If.Location): it has its
+	// enclosing location's modifier and path, and routing never finds it.
+	Implicit bool
 	Pos      Pos
 }
 
@@ -282,13 +285,22 @@ type Location struct {
 //
 // Every Server and Location has its own, fully filled Settings (never nil); the
 // unset parts have nginx's defaults. Two directives are not inherited, as in nginx:
-// proxy_pass and a location's return belong to the location that has them, not to
-// the locations nested in it. A server-level return answers every request of the
-// server, so it is also the Return of every location in it.
+// proxy_pass and the rewrite module's script (Rewrites) belong to the level that
+// has them, not to the locations nested in it (an if block's implicit location
+// does inherit its location's proxy_pass).
 type Settings struct {
-	// Return, when set, answers every request itself (the return directive). It
-	// wins over ProxyPass and static files.
-	Return *Return
+	// Rewrites are the level's own rewrite-module directives (rewrite, return,
+	// set, break, if) in config order: the script nginx runs for the server
+	// before it chooses a location, or for the location once chosen. Empty
+	// for most levels; a return in it answers before any content handler.
+	Rewrites []Step
+	// RewriteLog (rewrite_log) logs each rewrite's match and result at the
+	// notice level.
+	RewriteLog bool
+	// UninitializedVariableWarn (uninitialized_variable_warn, on by default)
+	// logs a warning when a variable that set gives a value is read before
+	// any set ran.
+	UninitializedVariableWarn bool
 	// ProxyPass, when set, forwards requests.
 	ProxyPass *ProxyPass
 	// Internal (the internal directive) answers 404 to a request that reaches

@@ -86,10 +86,13 @@ func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) err
 }
 
 // childContext is the context inside the block of s, written in ctx. A location in
-// a location is a nested location.
+// a location is a nested location; an if in a server is a server's if.
 func childContext(s *spec, ctx ctxSet) ctxSet {
 	if s.child == ctxLocation && ctx&ctxLoc != 0 {
 		return ctxNestedLocation
+	}
+	if s.child == ctxLocationIf && ctx == ctxServer {
+		return ctxServerIf
 	}
 	return s.child
 }

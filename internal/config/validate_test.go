@@ -62,8 +62,11 @@ func TestValidateErrors(t *testing.T) {
 		{"allow long prefix", "http { server { location / { allow 10.0.0.0/33; } } }", `invalid parameter "10.0.0.0/33" in /t.conf:1`},
 		{"allow block", "http { allow all {} }", `directive "allow" is not terminated by ";" in /t.conf:1`},
 		{"deny in upstream", "http { upstream u { deny all; } }", `"deny" directive is not allowed here in /t.conf:1, it is allowed in: http, server, location`},
-		{"unsupported if", "http { server { if ($x) { return 404; } } }", `fulcrum does not support the "if" directive yet in /t.conf:1`},
-		{"unsupported rewrite", "http { server { rewrite ^ /x; } }", `fulcrum does not support the "rewrite" directive yet in /t.conf:1`},
+		{"if in if", "http { server { if ($x) { if ($y) { return 404; } } } }", `"if" directive is not allowed here in /t.conf:1`},
+		{"proxy_set_header in if", "http { server { location / { if ($x) { proxy_set_header A b; } } } }", `"proxy_set_header" directive is not allowed here in /t.conf:1`},
+		{"proxy_pass in server if", "http { server { if ($x) { proxy_pass http://a; } } }", `"proxy_pass" directive is not allowed here in /t.conf:1`},
+		{"rewrite arity", "http { server { rewrite ^; } }", `invalid number of arguments in "rewrite" directive in /t.conf:1`},
+		{"if without block", "http { server { if ($x); } }", `directive "if" has no opening "{" in /t.conf:1`},
 		{"unsupported auth_basic", "http { auth_basic on; }", `fulcrum does not support the "auth_basic" directive yet in /t.conf:1`},
 		{"unsupported stream", "stream {}", `fulcrum does not support the "stream" directive yet in /t.conf:1`},
 		{"context before support", "allow all;", `"allow" directive is not allowed here in /t.conf:1`},
@@ -216,7 +219,7 @@ func containsKind(ks []kind, k kind) bool {
 func TestBriefStatuses(t *testing.T) {
 	want := map[string]status{
 		"allow": implemented, "deny": implemented, "auth_basic": unsupported, "auth_basic_user_file": unsupported,
-		"rewrite": unsupported, "if": unsupported, "set": unsupported, "internal": implemented,
+		"rewrite": implemented, "if": implemented, "set": implemented, "internal": implemented,
 		"limit_except": unsupported, "satisfy": unsupported, "auth_request": unsupported, "fastcgi_pass": unsupported,
 		"gzip": planned, "ssl_certificate": planned, "limit_req": planned, "limit_conn": implemented, "http2": planned,
 		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": ignored, "daemon": ignored,

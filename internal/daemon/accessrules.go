@@ -18,14 +18,11 @@ import (
 // and logged the refusal as nginx does.
 //
 // A return (the location's or the server's) answers in nginx's rewrite phases,
-// which run before these, so a location with one is never refused.
+// which run before these (see run), so a request it answers is never refused.
 func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) bool {
 	set := srv.Config.Settings
 	if loc != nil {
 		set = loc.Settings
-	}
-	if set.Return != nil {
-		return true
 	}
 	s.locationRealIP(rec, r, st, loc)
 	if code := s.limitConn(rec, r, st, set); code != 0 {

@@ -14,35 +14,14 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// returnHandler answers with the return directive's status, text or redirect.
+// returnHandler answers with a return directive's status, text or redirect,
+// once a rewrite script reached it (answerScript).
 type returnHandler struct {
 	code        int
 	text        *vars.Template // nil without text
 	redirect    bool
 	types       map[string]string // the location's types map, by lower-case extension
 	defaultType string
-}
-
-func newReturnHandler(set *config.Settings, comp *vars.Compiler) (handler, error) {
-	ret := set.Return
-	h := &returnHandler{code: ret.Code, types: set.Types, defaultType: set.DefaultType}
-	switch ret.Code {
-	case 301, 302, 303, 307, 308:
-		h.redirect = true
-	}
-	if ret.Text != "" {
-		t, err := comp.Compile(ret.Text)
-		if err != nil {
-			return nil, fmt.Errorf("%w in %s", err, ret.Pos)
-		}
-		h.text = t
-	}
-	return h, nil
-}
-
-func (h *returnHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
-	h.answer(w, r, st)
-	return nil
 }
 
 func (h *returnHandler) answer(w http.ResponseWriter, r *http.Request, st *vars.State) {

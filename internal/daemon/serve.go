@@ -14,6 +14,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/proxy"
+	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
@@ -30,10 +31,15 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	defer func() {
 		scratch.st.Reset()
 		scratch.rec = recorder{}
+		scratch.r, scratch.log = nil, nil
 		s.scratch.Put(scratch)
 	}()
 	st := &scratch.st
 	fillRequest(st, r, ci)
+	if s.settables {
+		scratch.r, scratch.log = r, s.log
+		st.Uninitialized = scratch
+	}
 	rec := &scratch.rec
 	*rec = recorder{ResponseWriter: w, st: st, snap: s}
 	rec.ew, _ = w.(engineWriter)
@@ -92,28 +98,32 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		return
 	}
 	st.Path = path
-	lm := srv.Location(path)
-	if lm.Location != nil {
-		rec.set, rec.server = lm.Location.Settings, serverHeader(lm.Location.Settings)
-	}
-	// An internal location answers 404 before anything else (nginx's find
-	// config phase): no 301 for its slash, no 413; run sends the 404.
-	internal := lm.Location != nil && lm.Location.Settings.Internal
-	if lm.Redirect != "" && !internal { // nginx's 301 to add the "/" of a proxying location
-		target := lm.Redirect
-		if st.Args != "" { // a bare '?' is no arguments: nginx 1.22.1 drops it
-			target += "?" + st.Args
+	setCaptures(st, router.Captures{}, sm.Captures)
+	// nginx's server rewrite phase: the server's rewrite, return, set and if
+	// run before the location is chosen, with the rewritten URI.
+	first := s.serverRewrite(r, st, srv)
+	var lm router.LocationMatch
+	if first.Outcome == rewrite.Next {
+		lm = srv.Location(st.Path)
+		if lm.Location != nil {
+			rec.set, rec.server = lm.Location.Settings, serverHeader(lm.Location.Settings)
 		}
-		redirect(rec, st, http.StatusMovedPermanently, target)
-		return
-	}
-	setCaptures(st, lm.Captures, sm.Captures)
-	if !internal && !bodyWithinLimit(rec, r, rec.set) {
-		return
+		// An internal location answers 404 before anything else (nginx's
+		// find config phase) unless a rewrite led there: no 301 for its
+		// slash, no 413; run sends the 404.
+		internal := lm.Location != nil && lm.Location.Settings.Internal && !st.Rewritten
+		if lm.Redirect != "" && !internal { // nginx's 301 to add the "/" of a proxying location
+			slashRedirect(rec, st, lm.Redirect)
+			return
+		}
+		setCaptures(st, lm.Captures, router.Captures{})
+		if !internal && !bodyWithinLimit(rec, r, rec.set) {
+			return
+		}
 	}
 	rec.closeAfter = keepaliveSpent(ci, rec.set)
 	body := applyClientTimeouts(rec, r, rec.set)
-	s.run(rec, r, st, srv, lm.Location)
+	s.run(rec, r, st, srv, lm.Location, first)
 	finishBody(rec, body)
 }
 
@@ -138,31 +148,44 @@ func (s *snapshot) logRefused(st *vars.State, key, host string) {
 }
 
 // requestScratch is the per-request state serveHTTP recycles: the variables'
-// view and the response recorder.
+// view and the response recorder; r and log are set for the warning about
+// uninitialized variables (UninitializedVariable) when the configuration
+// has set directives.
 type requestScratch struct {
 	st  vars.State
 	rec recorder
+	r   *http.Request
+	log *errlog.Logger
 }
 
-// maxInternalRedirects is nginx's limit on internal redirects per request.
-const maxInternalRedirects = 10
-
 // run serves the request with loc's handler, following internal redirects.
-// A nil loc is a 404, which error_page may send elsewhere too. Before each
-// handler, as nginx's preaccess and access phases do after every internal
-// redirect too, a location's realip rule may set the client address and the
-// allow and deny rules may refuse the client with 403. A location marked
-// internal answers 404 (through its error_page) unless an internal redirect
-// led there.
-func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location) {
+// first is what the server's script decided (nginx's server rewrite phase);
+// when it lets the request go on, the location's script runs (the rewrite
+// phase), searching the location again after a rewrite that changed the
+// URI. A nil loc is a 404, which error_page may send elsewhere too. Before
+// each handler, as nginx's preaccess and access phases do after every
+// internal redirect too, a location's realip rule may set the client
+// address and the allow and deny rules may refuse the client with 403. A
+// location marked internal answers 404 (through its error_page) unless an
+// internal redirect or a rewrite led there. An internal redirect to a URI
+// runs the server's script again; one to a named location does not.
+func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location, res rewrite.Result) {
 	defer rec.releaseConns()
-	for i := range maxInternalRedirects {
+	changes := maxURIChanges
+	for i := 0; ; i++ {
 		var next *internalRedirect
+		answered := false
 		if loc == nil { // no location matched: the server level serves it
 			loc = s.serverLocs[srv.Config]
 		}
+		if res.Outcome == rewrite.Next && loc != nil {
+			loc, res, answered = s.locationRewrite(rec, r, st, srv, loc, &changes)
+		}
 		switch {
-		case i == 0 && loc != nil && loc.Settings.Internal:
+		case answered:
+		case res.Outcome != rewrite.Next:
+			answerScript(rec, r, st, res)
+		case i == 0 && !st.Rewritten && loc != nil && loc.Settings.Internal:
 			rec.fail(http.StatusNotFound)
 		case !s.preaccess(rec, r, st, srv, loc):
 		case loc == nil:
@@ -179,20 +202,33 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 				r.Method, st.Method = http.MethodGet, http.MethodGet
 			}
 		}
-		if next.named != "" {
-			loc = srv.Named(next.named)
-		} else {
-			st.Path, st.Args = next.uri, next.args
-			lm := srv.Location(next.uri)
-			loc = lm.Location
-			setCaptures(st, lm.Captures, router.Captures{})
+		if changes--; changes <= 0 {
+			s.log.Logf(errlog.Error, "rewrite or internal redirection cycle while internally redirecting to %q", st.Path)
+			rec.fail(http.StatusInternalServerError)
+			return
 		}
+		loc, res = s.redirectInternally(r, st, srv, next)
 		if loc != nil {
 			rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
 		}
 	}
-	s.log.Logf(errlog.Error, "rewrite or internal redirection cycle while internally redirecting to %q", st.Path)
-	rec.fail(http.StatusInternalServerError)
+}
+
+// redirectInternally moves the request to next: a named location as it is,
+// or a URI through the server's script (nginx's internal redirect starts
+// again at the server rewrite phase) and the location search.
+func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *router.Server, next *internalRedirect) (*config.Location, rewrite.Result) {
+	if next.named != "" {
+		return srv.Named(next.named), rewrite.Result{}
+	}
+	st.Path, st.Args = next.uri, next.args
+	res := s.serverRewrite(r, st, srv)
+	if res.Outcome != rewrite.Next {
+		return nil, res
+	}
+	lm := srv.Location(st.Path)
+	setCaptures(st, lm.Captures, router.Captures{})
+	return lm.Location, res
 }
 
 // acceptableFraming refuses what h1 accepts as well-formed but no location can
@@ -688,11 +724,17 @@ func (s *snapshot) compileAddHeaders(comp *vars.Compiler) error {
 	return nil
 }
 
-// walkLocations calls f for every location, nested ones included.
+// walkLocations calls f for every location, nested ones and the implicit
+// locations of if blocks included.
 func walkLocations(locs []*config.Location, f func(*config.Location) error) error {
 	for _, l := range locs {
 		if err := f(l); err != nil {
 			return err
+		}
+		for _, il := range ifLocations(l.Settings.Rewrites) {
+			if err := f(il); err != nil {
+				return err
+			}
 		}
 		if err := walkLocations(l.Locations, f); err != nil {
 			return err

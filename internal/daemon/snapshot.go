@@ -13,6 +13,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/proxy"
+	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
@@ -46,6 +47,12 @@ type snapshot struct {
 	// connZones are the limit_conn_zone zones by name. A reload starts them
 	// empty: requests in progress on the old snapshot count in its zones.
 	connZones map[string]*connZone
+	// scripts are the compiled rewrite-module directives of the servers
+	// and locations that have any (by their Settings); settables reports
+	// that some set directive exists, so requests watch for reads of
+	// uninitialized variables.
+	scripts   map[*config.Settings]*rewrite.Script
+	settables bool
 	scratch   sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
 	// its last request finished.
@@ -116,6 +123,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 	if err := defineMaps(comp, cfg.HTTP.Maps); err != nil {
 		return nil, err
 	}
+	if s.settables, err = defineSettables(cfg, comp); err != nil {
+		return nil, err
+	}
 	pools, err := buildPools(cfg.HTTP, reg, comp)
 	if err != nil {
 		return nil, err
@@ -138,6 +148,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 			return nil, err
 		}
 		s.handlers[level], s.serverLocs[srv.Config] = h, level
+	}
+	if err := s.compileScripts(comp); err != nil {
+		return nil, err
 	}
 	if err := s.compileAddHeaders(comp); err != nil {
 		return nil, err
@@ -184,6 +197,7 @@ func newCompiler(cfg *config.Config) *vars.Compiler {
 		}
 		walk(srv.Locations)
 	}
+	declareRewriteCaptures(cfg, declare)
 	for _, m := range cfg.HTTP.Maps {
 		for _, e := range m.Entries {
 			declare(e.Regex)
@@ -266,6 +280,9 @@ func (b *handlerBuilder) locations(locs []*config.Location) error {
 			return err
 		}
 		b.snap.handlers[loc] = h
+		if err := b.locations(ifLocations(loc.Settings.Rewrites)); err != nil {
+			return err
+		}
 		if err := b.locations(loc.Locations); err != nil {
 			return err
 		}
@@ -273,13 +290,10 @@ func (b *handlerBuilder) locations(locs []*config.Location) error {
 	return nil
 }
 
-// handler picks the content handler of a location: return, proxy_pass, or files.
+// handler picks the content handler of a location: proxy_pass, or files. (A
+// return answers in the rewrite phases, before any content handler.)
 func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
-	set := loc.Settings
-	switch {
-	case set.Return != nil:
-		return newReturnHandler(set, b.comp)
-	case set.ProxyPass != nil:
+	if loc.Settings.ProxyPass != nil {
 		return b.proxyHandler(loc)
 	}
 	return newStaticHandler(b.srv, loc, b.comp, b.snap.log)

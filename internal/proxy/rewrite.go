@@ -154,11 +154,14 @@ func upgradeType(h http.Header) string {
 // appendTarget appends the request target per proxy_pass's URI rules. The query
 // string is forwarded byte for byte. With variables in proxy_pass, a URI in the
 // evaluated URL replaces the request URI as it is (nginx's rule); without one
-// the client's URI is passed.
+// the client's URI is passed, or the URI a rewrite made (appendRewritten).
 func (h *Handler) appendTarget(b []byte, req *request) []byte {
 	st := req.st
 	if req.hasURI {
 		return append(b, req.uri...)
+	}
+	if st.Rewritten {
+		return h.uri.appendRewritten(b, st.Path, st.Args, st.WholeURI)
 	}
 	return append(b, h.uri.target(st.RequestURI, st.Path, st.Args)...)
 }

@@ -48,3 +48,24 @@ func (u uriRewrite) target(rawURI, path, args string) string {
 	}
 	return b.String()
 }
+
+// appendRewritten appends the request target for a URI the rewrite module
+// changed (nginx no longer has a valid unparsed URI): the new path escaped
+// as ngx_escape_uri does, with the URI part in place of the location's
+// prefix unless whole (a "rewrite ... break": nginx's valid_location is
+// off, and the whole new URI is passed), then the arguments.
+func (u uriRewrite) appendRewritten(b []byte, path, args string, whole bool) []byte {
+	if u.replace && !whole {
+		b = append(b, u.uri...)
+		if len(path) >= u.prefixLen {
+			path = path[u.prefixLen:]
+		} else {
+			path = ""
+		}
+	}
+	b = h1.AppendEscapedPath(b, path)
+	if args != "" {
+		b = append(append(b, '?'), args...)
+	}
+	return b
+}

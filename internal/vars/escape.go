@@ -127,3 +127,26 @@ func AppendEscapeJSON(dst, v []byte) []byte {
 func AppendEscapeNone(dst, v []byte) []byte {
 	return append(dst, v...)
 }
+
+// AppendEscapeArgs appends v to dst escaped as nginx's ngx_escape_uri does
+// with NGX_ESCAPE_ARGS: controls, space, '#', '%', '&', '+', ';', '?' and
+// bytes from 0x7f up become %XX. The rewrite module escapes captures this
+// way when it copies them into arguments or a redirect.
+func AppendEscapeArgs(dst, v []byte) []byte {
+	for _, b := range v {
+		if argsByteNeedsEscape(b) {
+			dst = append(dst, '%', upperHex[b>>4], upperHex[b&0xf])
+			continue
+		}
+		dst = append(dst, b)
+	}
+	return dst
+}
+
+func argsByteNeedsEscape(b byte) bool {
+	switch b {
+	case ' ', '#', '%', '&', '+', ';', '?':
+		return true
+	}
+	return b < 0x20 || b >= 0x7f
+}

@@ -213,12 +213,27 @@ type State struct {
 	// SentHeader is the response header section sent to the client
 	// ($sent_http_NAME); nil means none.
 	SentHeader Headers
+	// Rewritten reports that the rewrite module changed the URI (Path and
+	// Args): RequestURI no longer describes the request (nginx's
+	// valid_unparsed_uri is off), so proxy_pass passes Path, escaped, and
+	// Args.
+	Rewritten bool
+	// WholeURI reports a "rewrite ... break" (or a break after a rewrite):
+	// proxy_pass passes the whole new URI, not its own URI part in place of
+	// the location's prefix (nginx's valid_location is off).
+	WholeURI bool
 
-	values   []Field    // set by SetVar for declared names
-	scratch  []byte     // AppendEscaped's copy of a value that needs escaping
-	upstream HeaderList // SetUpstreamFields' list, its storage reused
-	memo     []memo     // DefineCached values, by slot; those past the end are unset
-	memoBuf  []byte     // the bytes of the memo values
+	// Uninitialized, when not nil, is told about reads of set variables
+	// that no set has given a value yet (see [Settable]).
+	Uninitialized Uninitialized
+
+	values   []Field     // set by SetVar for declared names
+	scratch  []byte      // AppendEscaped's copy of a value that needs escaping
+	upstream HeaderList  // SetUpstreamFields' list, its storage reused
+	memo     []memo      // DefineCached values, by slot; those past the end are unset
+	memoBuf  []byte      // the bytes of the memo values
+	user     []userValue // Settable values, by slot; those past the end are unset
+	userBuf  []byte      // the bytes of the user values
 
 	reqIDSet bool
 	reqIDRaw [16]byte
@@ -231,12 +246,14 @@ type State struct {
 func (st *State) Reset() {
 	attempts, values, scratch, upstream := st.Upstreams[:0], st.values[:0], st.scratch[:0], st.upstream[:0]
 	memos, memoBuf := st.memo[:0], st.memoBuf[:0]
+	user, userBuf := st.user[:0], st.userBuf[:0]
 	clear(st.Upstreams)
 	clear(st.values)
 	clear(st.upstream)
 	*st = State{}
 	st.Upstreams, st.values, st.scratch, st.upstream = attempts, values, scratch, upstream
 	st.memo, st.memoBuf = memos, memoBuf
+	st.user, st.userBuf = user, userBuf
 }
 
 // UpstreamFields returns an empty list for an upstream response's fields,

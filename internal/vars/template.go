@@ -57,6 +57,8 @@ type Compiler struct {
 	extra map[string]Getter
 	// slots counts the per-request cache slots DefineCached handed out.
 	slots int
+	// settable maps the names DefineSettable made to their slots.
+	settable map[string]int
 }
 
 // Declare allows names that are not built in, such as named captures found
@@ -123,10 +125,11 @@ type Template struct {
 	names []string
 }
 
-// part is a literal (get == nil) or a variable.
+// part is a literal (get == nil) or a variable; capture marks $1..$9.
 type part struct {
-	lit string
-	get Getter
+	lit     string
+	get     Getter
+	capture bool
 }
 
 // Compile parses s once: `$name`, `${name}` (for a name followed by name
@@ -150,11 +153,12 @@ func (c *Compiler) Compile(s string) (*Template, error) {
 		if err != nil {
 			return nil, err
 		}
-		g, err := c.resolveRef(s[i+1:next], name)
+		ref := s[i+1 : next]
+		g, err := c.resolveRef(ref, name)
 		if err != nil {
 			return nil, err
 		}
-		t.parts = append(t.parts, part{get: g})
+		t.parts = append(t.parts, part{get: g, capture: isCaptureRef(ref)})
 		t.names = append(t.names, strings.ToLower(name))
 		i = next
 	}
@@ -199,10 +203,16 @@ func scanName(s string, i int) (string, int, error) {
 // is name: a bare digit is a capture, anything else a variable, so ${1} is
 // the unknown variable "1" as in nginx.
 func (c *Compiler) resolveRef(ref, name string) (Getter, error) {
-	if len(ref) == 1 && ref[0] >= '1' && ref[0] <= '9' {
+	if isCaptureRef(ref) {
 		return captureGetter(int(ref[0] - '0')), nil
 	}
 	return c.resolve(name)
+}
+
+// isCaptureRef reports whether the reference ref (the text after '$') is
+// one of $1..$9.
+func isCaptureRef(ref string) bool {
+	return len(ref) == 1 && ref[0] >= '1' && ref[0] <= '9'
 }
 
 func isNameByte(b byte) bool {
@@ -248,6 +258,28 @@ func (t *Template) Append(dst []byte, st *State) []byte {
 			continue
 		}
 		dst, _ = p.get(dst, st)
+	}
+	return dst
+}
+
+// AppendEscapedCaptures is Append with the values of $1..$9 escaped by
+// [AppendEscapeArgs], as nginx's rewrite copies captures into the
+// arguments of a new URI, and into a redirect, when the request's URI had
+// escapes or a '+'.
+func (t *Template) AppendEscapedCaptures(dst []byte, st *State) []byte {
+	for i := range t.parts {
+		p := &t.parts[i]
+		switch {
+		case p.get == nil:
+			dst = append(dst, p.lit...)
+		case p.capture:
+			mark := len(dst)
+			dst, _ = p.get(dst, st)
+			st.scratch = append(st.scratch[:0], dst[mark:]...)
+			dst = AppendEscapeArgs(dst[:mark], st.scratch)
+		default:
+			dst, _ = p.get(dst, st)
+		}
 	}
 	return dst
 }

@@ -1,0 +1,229 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/rewrite"
+	"fulcrum/internal/router"
+	"fulcrum/internal/vars"
+)
+
+// maxURIChanges is nginx's NGX_HTTP_MAX_URI_CHANGES + 1: a request may search
+// its location again after a rewrite, or follow an internal redirect, ten
+// times in all; the eleventh is a "rewrite or internal redirection cycle".
+const maxURIChanges = 11
+
+// eachStep calls f for every rewrite-module step of the configuration, the
+// steps inside if blocks included.
+func eachStep(cfg *config.Config, f func(*config.Step) error) error {
+	var walkSteps func([]config.Step) error
+	walkSteps = func(steps []config.Step) error {
+		for i := range steps {
+			if err := f(&steps[i]); err != nil {
+				return err
+			}
+			if steps[i].Kind == config.StepIf {
+				if err := walkSteps(steps[i].If.Steps); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, srv := range cfg.HTTP.Servers {
+		if err := walkSteps(srv.Settings.Rewrites); err != nil {
+			return err
+		}
+		err := walkLocations(srv.Locations, func(l *config.Location) error { return walkSteps(l.Settings.Rewrites) })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// declareRewriteCaptures declares the named groups of the regexes of every
+// rewrite and if, as the compiler must know them before templates use them.
+func declareRewriteCaptures(cfg *config.Config, declare func(*regexp.Regexp)) {
+	_ = eachStep(cfg, func(s *config.Step) error {
+		switch s.Kind {
+		case config.StepRewrite:
+			declare(s.Rewrite.Regex)
+		case config.StepIf:
+			declare(s.If.Cond.Regex)
+		}
+		return nil
+	})
+}
+
+// defineSettables makes every variable a set directive assigns known to
+// comp, before any template is compiled: in nginx a set anywhere in the http
+// block makes its variable usable everywhere.
+func defineSettables(cfg *config.Config, comp *vars.Compiler) (bool, error) {
+	any := false
+	err := eachStep(cfg, func(s *config.Step) error {
+		if s.Kind != config.StepSet {
+			return nil
+		}
+		any = true
+		if _, err := comp.DefineSettable(s.Set.Name); err != nil {
+			return fmt.Errorf("%w in %s", err, s.Pos)
+		}
+		return nil
+	})
+	return any, err
+}
+
+// compileScripts compiles the script of every server and location that has
+// rewrite-module directives.
+func (s *snapshot) compileScripts(comp *vars.Compiler) error {
+	s.scripts = map[*config.Settings]*rewrite.Script{}
+	add := func(set *config.Settings) error {
+		if len(set.Rewrites) == 0 {
+			return nil
+		}
+		sc, err := rewrite.Compile(set.Rewrites, set, comp)
+		s.scripts[set] = sc
+		return err
+	}
+	for _, srv := range s.cfg.HTTP.Servers {
+		if err := add(srv.Settings); err != nil {
+			return err
+		}
+		if err := walkLocations(srv.Locations, func(l *config.Location) error { return add(l.Settings) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ifLocations returns the implicit locations of the if blocks in steps.
+func ifLocations(steps []config.Step) []*config.Location {
+	var out []*config.Location
+	for i := range steps {
+		if steps[i].Kind == config.StepIf && steps[i].If.Location != nil {
+			out = append(out, steps[i].If.Location)
+		}
+	}
+	return out
+}
+
+// scriptLog logs a script's lines about one request in the error log.
+type scriptLog struct {
+	log *errlog.Logger
+	st  *vars.State
+	r   *http.Request
+}
+
+// Log implements rewrite.Logger.
+func (l *scriptLog) Log(level config.LogLevel, msg string) {
+	lv := errlog.FromConfig(level)
+	if l.log.Enabled(lv) {
+		l.log.LogRequest(lv, logRequest(l.st, l.r), msg)
+	}
+}
+
+// runScript runs the script of set, which has one.
+func (s *snapshot) runScript(set *config.Settings, r *http.Request, st *vars.State) rewrite.Result {
+	return s.scripts[set].Run(st, &scriptLog{log: s.log, st: st, r: r})
+}
+
+// serverRewrite runs the server's script, nginx's server rewrite phase,
+// before the location is chosen. Its result's Outcome is Next when the
+// server has none.
+func (s *snapshot) serverRewrite(r *http.Request, st *vars.State, srv *router.Server) rewrite.Result {
+	set := srv.Config.Settings
+	if len(set.Rewrites) == 0 {
+		return rewrite.Result{}
+	}
+	return s.runScript(set, r, st)
+}
+
+// locationRewrite runs the script of loc, nginx's rewrite phase, and, while
+// a rewrite changed the URI without "break", searches the location again
+// and runs that one's (the post-rewrite phase), each search costing one of
+// changes. It returns the location that serves the request (an if block's
+// when its condition held), the script's result, and whether the request
+// was answered already (the 301 that adds a slash, a 413).
+func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location, changes *int) (*config.Location, rewrite.Result, bool) {
+	for {
+		set := loc.Settings
+		if len(set.Rewrites) == 0 || loc == s.serverLocs[srv.Config] {
+			// nginx skips the location rewrite phase for the server's
+			// null location: its script ran in the server phase.
+			return loc, rewrite.Result{}, false
+		}
+		res := s.runScript(set, r, st)
+		if res.IfLocation != nil {
+			loc = res.IfLocation
+			rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
+		}
+		if res.Outcome != rewrite.Next || !res.Research {
+			return loc, res, false
+		}
+		if *changes--; *changes <= 0 {
+			s.log.LogRequest(errlog.Error, logRequest(st, r), fmt.Sprintf("rewrite or internal redirection cycle while processing %q", st.Path))
+			return loc, rewrite.Result{Outcome: rewrite.Fail}, false
+		}
+		lm := srv.Location(st.Path)
+		loc = lm.Location
+		if loc == nil {
+			loc = s.serverLocs[srv.Config]
+		}
+		rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
+		if lm.Redirect != "" {
+			slashRedirect(rec, st, lm.Redirect)
+			return loc, rewrite.Result{}, true
+		}
+		setCaptures(st, lm.Captures, router.Captures{})
+		if !bodyWithinLimit(rec, r, rec.set) {
+			return loc, rewrite.Result{}, true
+		}
+	}
+}
+
+// answerScript answers as a script decided: a return, a redirect, or 500.
+func answerScript(rec *recorder, r *http.Request, st *vars.State, res rewrite.Result) {
+	switch res.Outcome {
+	case rewrite.Answer:
+		h := returnHandler{code: res.Return.Code, text: res.Return.Text, types: rec.set.Types, defaultType: rec.set.DefaultType}
+		h.redirect = isRedirectCode(h.code)
+		h.answer(rec, r, st)
+	case rewrite.Redirect:
+		redirect(rec, st, res.Code, res.URL)
+	case rewrite.Fail:
+		rec.fail(http.StatusInternalServerError)
+	}
+}
+
+// isRedirectCode reports the codes whose return text is a Location.
+func isRedirectCode(code int) bool {
+	switch code {
+	case 301, 302, 303, 307, 308:
+		return true
+	}
+	return false
+}
+
+// slashRedirect is nginx's 301 that adds the "/" of a proxying location.
+func slashRedirect(rec *recorder, st *vars.State, target string) {
+	if st.Args != "" { // a bare '?' is no arguments: nginx 1.22.1 drops it
+		target += "?" + st.Args
+	}
+	redirect(rec, st, http.StatusMovedPermanently, target)
+}
+
+// UninitializedVariable implements vars.Uninitialized: nginx's warning for
+// a set variable read before any set, when the serving level's
+// uninitialized_variable_warn is on.
+func (sc *requestScratch) UninitializedVariable(name string) {
+	set := sc.rec.set
+	if set == nil || !set.UninitializedVariableWarn || sc.log == nil || !sc.log.Enabled(errlog.Warn) {
+		return
+	}
+	sc.log.LogRequest(errlog.Warn, logRequest(&sc.st, sc.r), `using uninitialized "`+name+`" variable`)
+}

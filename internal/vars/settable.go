@@ -1,0 +1,105 @@
+package vars
+
+import "strings"
+
+// DuplicateVariableError reports a set of a built-in variable that cannot be
+// changed, such as $uri. Its text is nginx's; the caller adds the file and
+// line.
+type DuplicateVariableError struct {
+	// Name is the variable's name, lowercased.
+	Name string
+}
+
+func (e *DuplicateVariableError) Error() string {
+	return `the duplicate "` + e.Name + `" variable`
+}
+
+// Settable is a variable the rewrite module's set directive assigns. Its
+// value lives in a per-request slot of the State; until a set runs, a
+// reference reads what the name meant before (a map's value or a named
+// capture), else an empty value, found, as nginx's ngx_http_rewrite_var
+// gives (and with State.Uninitialized told, for nginx's "using
+// uninitialized variable" warning). The zero value is not usable; get one
+// from [Compiler.DefineSettable].
+type Settable struct {
+	slot int
+	// args marks $args, which set changes in place (nginx's set handler
+	// of $args): the request's arguments themselves.
+	args bool
+}
+
+// userValue is the value of one Settable slot: userBuf[start:end].
+type userValue struct {
+	start, end int
+	set        bool
+}
+
+// Uninitialized is told when a Settable variable is read before any set
+// gave it a value in this request. The engine implements it to log nginx's
+// warning when the location's uninitialized_variable_warn is on.
+type Uninitialized interface {
+	UninitializedVariable(name string)
+}
+
+// DefineSettable makes name a variable that set assigns, and returns the
+// handle that assigns it. Every set of one name shares its slot, whatever
+// the level, as nginx's variables are global to the http block. A built-in
+// name is refused with [*DuplicateVariableError] unless nginx lets set
+// change it ($args). Call it for every set in the configuration before
+// compiling any template: templates compiled earlier do not see the slot.
+func (c *Compiler) DefineSettable(name string) (Settable, error) {
+	lname := strings.ToLower(name)
+	if lname == "args" {
+		return Settable{args: true}, nil
+	}
+	if c.builtin(lname) != nil {
+		return Settable{}, &DuplicateVariableError{Name: lname}
+	}
+	if slot, ok := c.settable[lname]; ok {
+		return Settable{slot: slot}, nil
+	}
+	if c.settable == nil {
+		c.settable = map[string]int{}
+	}
+	slot := len(c.settable)
+	c.settable[lname] = slot
+	before, declared := c.extra[lname]
+	if declared && before == nil {
+		before = declaredGetter(lname)
+	}
+	c.define(lname, settableGetter(lname, slot, before))
+	return Settable{slot: slot}, nil
+}
+
+// settableGetter reads slot; before is what the name meant before set
+// claimed it (nil: nothing).
+func settableGetter(name string, slot int, before Getter) Getter {
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if slot < len(st.user) && st.user[slot].set {
+			u := st.user[slot]
+			return append(dst, st.userBuf[u.start:u.end]...), true
+		}
+		if before != nil {
+			return before(dst, st)
+		}
+		if st.Uninitialized != nil {
+			st.Uninitialized.UninitializedVariable(name)
+		}
+		return dst, true
+	}
+}
+
+// Set gives the variable value for the rest of st's request. value is
+// copied.
+func (v Settable) Set(st *State, value []byte) {
+	if v.args {
+		st.Args = string(value)
+		return
+	}
+	for len(st.user) <= v.slot {
+		st.user = append(st.user, userValue{})
+	}
+	start := len(st.userBuf)
+	st.userBuf = append(st.userBuf, value...)
+	st.user[v.slot] = userValue{start: start, end: len(st.userBuf), set: true}
+}

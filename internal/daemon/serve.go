@@ -111,7 +111,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		// An internal location answers 404 before anything else (nginx's
 		// find config phase) unless a rewrite led there: no 301 for its
 		// slash, no 413; run sends the 404.
-		internal := lm.Location != nil && lm.Location.Settings.Internal && !st.Rewritten
+		internal := lm.Location != nil && lm.Location.Settings.Internal && !first.Internal
 		if lm.Redirect != "" && !internal { // nginx's 301 to add the "/" of a proxying location
 			slashRedirect(rec, st, lm.Redirect)
 			return
@@ -172,21 +172,25 @@ type requestScratch struct {
 func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location, res rewrite.Result) {
 	defer rec.releaseConns()
 	changes := maxURIChanges
+	direct := !res.Internal // no rewrite made the request an internal one
 	for i := 0; ; i++ {
 		var next *internalRedirect
 		answered := false
 		if loc == nil { // no location matched: the server level serves it
 			loc = s.serverLocs[srv.Config]
 		}
-		if res.Outcome == rewrite.Next && loc != nil {
+		// An internal location refuses a request that reached it directly
+		// (nginx's find config phase, before the rewrite phase).
+		refused := res.Outcome == rewrite.Next && i == 0 && direct && loc != nil && loc.Settings.Internal
+		if res.Outcome == rewrite.Next && loc != nil && !refused {
 			loc, res, answered = s.locationRewrite(rec, r, st, srv, loc, &changes)
 		}
 		switch {
 		case answered:
+		case refused:
+			rec.fail(http.StatusNotFound)
 		case res.Outcome != rewrite.Next:
 			answerScript(rec, r, st, res)
-		case i == 0 && !st.Rewritten && loc != nil && loc.Settings.Internal:
-			rec.fail(http.StatusNotFound)
 		case !s.preaccess(rec, r, st, srv, loc):
 		case loc == nil:
 			rec.fail(http.StatusNotFound)

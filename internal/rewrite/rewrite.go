@@ -198,6 +198,10 @@ type Result struct {
 	// Research reports that a rewrite changed the URI without "break": the
 	// location is searched again with it (nginx's post-rewrite phase).
 	Research bool
+	// Internal reports that a rewrite matched: the request counts as an
+	// internal one from now on (nginx's r->internal), so an internal
+	// location may serve it.
+	Internal bool
 	// IfLocation is the implicit location of the last if block inside a
 	// location whose condition held: the request is served with its
 	// settings. Nil when none held.
@@ -304,6 +308,7 @@ func (e *engine) rewrite(s *step, notice bool) bool {
 	if !e.match(s.re, s.pattern, st.Path, notice) {
 		return false
 	}
+	e.res.Internal = true
 	if s.redirect != 0 {
 		e.res.Outcome, e.res.Code, e.res.URL = Redirect, s.redirect, e.redirectURL(s)
 		e.notice(notice, `rewritten redirect: "%s"`, e.res.URL)

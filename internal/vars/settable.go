@@ -85,6 +85,9 @@ func settableGetter(name string, slot int, before Getter) Getter {
 		if st.Uninitialized != nil {
 			st.Uninitialized.UninitializedVariable(name)
 		}
+		// nginx keeps the empty value it found for the rest of the
+		// request: it warns once, and later reads are quiet.
+		Settable{slot: slot}.Set(st, nil)
 		return dst, true
 	}
 }
@@ -92,8 +95,8 @@ func settableGetter(name string, slot int, before Getter) Getter {
 // Set gives the variable value for the rest of st's request. value is
 // copied.
 func (v Settable) Set(st *State, value []byte) {
-	if v.args {
-		st.Args = string(value)
+	if v.args { // nginx's set handler of $args also drops the unparsed URI
+		st.Args, st.Rewritten = string(value), true
 		return
 	}
 	for len(st.user) <= v.slot {

@@ -314,10 +314,13 @@ func parseCondition(d *Directive) (Condition, error) {
 	} else {
 		args[last] = args[last][:len(args[last])-1]
 	}
-	if first > last {
+	if first >= len(args) {
 		return c, hintf(d.Pos, conditionHint, `invalid condition "%s"`, d.Args[0])
 	}
 	cur := args[first]
+	if first > last { // "()" or "( )": nginx reads the ")" as the condition
+		return c, hintf(d.Pos, conditionHint, `invalid condition "%s"`, cur)
+	}
 	switch {
 	case len(cur) > 1 && cur[0] == '$':
 		return varCondition(d, args, first, last)

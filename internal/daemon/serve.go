@@ -36,6 +36,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	}()
 	st := &scratch.st
 	fillRequest(st, r, ci)
+	st.Documents = scratch
 	if s.settables {
 		scratch.r, scratch.log = r, s.log
 		st.Uninitialized = scratch

@@ -53,7 +53,10 @@ type snapshot struct {
 	// uninitialized variables.
 	scripts   map[*config.Settings]*rewrite.Script
 	settables bool
-	scratch   sync.Pool // *requestScratch, recycled per request
+	// docRoots are the levels' root or alias, for $document_root and
+	// $request_filename.
+	docRoots map[*config.Settings]*docRoot
+	scratch  sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
 	// its last request finished.
 	life retirement
@@ -150,6 +153,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		s.handlers[level], s.serverLocs[srv.Config] = h, level
 	}
 	if err := s.compileScripts(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileDocRoots(comp); err != nil {
 		return nil, err
 	}
 	if err := s.compileAddHeaders(comp); err != nil {

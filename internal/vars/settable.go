@@ -106,3 +106,30 @@ func (v Settable) Set(st *State, value []byte) {
 	st.userBuf = append(st.userBuf, value...)
 	st.user[v.slot] = userValue{start: start, end: len(st.userBuf), set: true}
 }
+
+// Documents maps a request to files the way the level that serves it does
+// with root or alias. The engine implements it; vars calls it only when a
+// template reads $document_root or $request_filename.
+type Documents interface {
+	// AppendDocumentRoot appends the root or alias in effect (its variables
+	// evaluated), as nginx's $document_root.
+	AppendDocumentRoot(dst []byte, st *State) ([]byte, bool)
+	// AppendRequestFilename appends the file path of the request's URI
+	// ($uri under root, or in place of the location's prefix under
+	// alias), as nginx's $request_filename.
+	AppendRequestFilename(dst []byte, st *State) ([]byte, bool)
+}
+
+func getDocumentRoot(dst []byte, st *State) ([]byte, bool) {
+	if st.Documents == nil {
+		return dst, false
+	}
+	return st.Documents.AppendDocumentRoot(dst, st)
+}
+
+func getRequestFilename(dst []byte, st *State) ([]byte, bool) {
+	if st.Documents == nil {
+		return dst, false
+	}
+	return st.Documents.AppendRequestFilename(dst, st)
+}

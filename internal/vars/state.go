@@ -223,6 +223,10 @@ type State struct {
 	// the location's prefix (nginx's valid_location is off).
 	WholeURI bool
 
+	// Documents, when not nil, maps the request to files as the serving
+	// level's root or alias does ($document_root, $request_filename).
+	Documents Documents
+
 	// Uninitialized, when not nil, is told about reads of set variables
 	// that no set has given a value yet (see [Settable]).
 	Uninitialized Uninitialized

@@ -80,6 +80,10 @@ func requestVar(name string) Getter {
 		return headerGetter("Cookie", "; ", reqHeaders)
 	case "request_id":
 		return getRequestID
+	case "document_root":
+		return getDocumentRoot
+	case "request_filename":
+		return getRequestFilename
 	case "proxy_add_x_forwarded_for":
 		return getProxyAddXForwardedFor
 	}

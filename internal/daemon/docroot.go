@@ -1,0 +1,85 @@
+package daemon
+
+import (
+	"fmt"
+	"strings"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
+)
+
+// docRoot is what $document_root and $request_filename need of one level:
+// its root or alias, compiled, and how the alias replaces the URI.
+type docRoot struct {
+	dir   *vars.Template // root (without a trailing slash) or alias
+	alias bool
+	// regex is an alias in a regex location: the alias is the whole file
+	// name; otherwise an alias replaces the first prefix bytes of $uri.
+	regex  bool
+	prefix int
+}
+
+// compileDocRoots compiles the document root of every server and location.
+func (s *snapshot) compileDocRoots(comp *vars.Compiler) error {
+	s.docRoots = map[*config.Settings]*docRoot{}
+	add := func(set *config.Settings, loc *config.Location) error {
+		d := &docRoot{}
+		dir := strings.TrimSuffix(set.Root, "/") // nginx trims root's, not alias's
+		if set.Alias != "" && loc != nil {
+			dir, d.alias, d.regex, d.prefix = set.Alias, true, loc.Regex != nil, len(loc.Path)
+		}
+		t, err := comp.Compile(dir)
+		if err != nil {
+			return fmt.Errorf("root or alias %q: %w", dir, err)
+		}
+		d.dir = t
+		s.docRoots[set] = d
+		return nil
+	}
+	for _, srv := range s.cfg.HTTP.Servers {
+		if err := add(srv.Settings, nil); err != nil {
+			return err
+		}
+		if err := walkLocations(srv.Locations, func(l *config.Location) error { return add(l.Settings, l) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AppendDocumentRoot implements vars.Documents for the level serving the
+// request.
+func (sc *requestScratch) AppendDocumentRoot(dst []byte, st *vars.State) ([]byte, bool) {
+	d := sc.docRoot()
+	if d == nil {
+		return dst, false
+	}
+	return d.dir.Append(dst, st), true
+}
+
+// AppendRequestFilename implements vars.Documents: ngx_http_map_uri_to_path.
+// Under an alias, a URI that a "rewrite ... break" changed has no file name
+// (nginx logs that alias cannot be used there).
+func (sc *requestScratch) AppendRequestFilename(dst []byte, st *vars.State) ([]byte, bool) {
+	d := sc.docRoot()
+	if d == nil || d.alias && st.WholeURI {
+		return dst, false
+	}
+	dst = d.dir.Append(dst, st)
+	switch {
+	case !d.alias:
+		dst = append(dst, st.Path...)
+	case !d.regex && len(st.Path) >= d.prefix:
+		dst = append(dst, st.Path[d.prefix:]...)
+	}
+	return dst, true
+}
+
+// docRoot returns the document root of the level serving the request.
+func (sc *requestScratch) docRoot() *docRoot {
+	rec := &sc.rec
+	if rec.snap == nil || rec.set == nil {
+		return nil
+	}
+	return rec.snap.docRoots[rec.set]
+}

@@ -1,0 +1,226 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/daemon"
+)
+
+// startDaemon runs the daemon on conf (an http block; %[1]s is dir, the
+// prefix) and returns its address. The error log is dir/error.log at notice.
+func startDaemon(t *testing.T, dir, conf string) string {
+	t.Helper()
+	text := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log notice;\nhttp {\n"+conf+"\n}\n", dir)
+	path := filepath.Join(dir, "fulcrum.conf")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, config.LoadOptions{ErrorLog: filepath.Join(dir, "error.log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, cfg, daemon.Options{
+			ConfPath: path,
+			Ready:    func(addrs []net.Addr) { ready <- addrs[0].String() },
+			Signals:  make(chan os.Signal),
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("daemon did not stop within 5s")
+		}
+	})
+	select {
+	case addr := <-ready:
+		return addr
+	case err := <-done:
+		t.Fatalf("daemon stopped: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("daemon not ready within 5s")
+	}
+	return ""
+}
+
+// echoBackend answers with the request line's target and the X-Set field.
+func echoBackend(t *testing.T) string {
+	t.Helper()
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "backend %s x-set=%s", r.RequestURI, r.Header.Get("X-Set"))
+	}))
+	t.Cleanup(b.Close)
+	return b.Listener.Addr().String()
+}
+
+// noRedirects is a client that returns redirects instead of following them.
+var noRedirects = &http.Client{
+	Timeout:       5 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+func TestRewriteModule(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "iff"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "iff", "present"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	backend := echoBackend(t)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        rewrite ^/old/(.*)$ /new/$1;
+        rewrite ^/gone$ /new/gone permanent;
+        if ($arg_block = 1) { return 403; }
+        location /new/ { return 200 "new uri=$uri args=$args request_uri=$request_uri\n"; }
+        location /last/ { rewrite ^/last/(.*)$ /new/$1 last; return 500; }
+        location /nofl/ { rewrite ^/nofl/(.*)$ /new/$1; set $after "ran"; return 200 "after=$after uri=$uri\n"; }
+        location /brk/ { rewrite ^/brk/(.*)$ /api/$1 break; proxy_pass http://%[2]s/up/; }
+        location /pass/ { proxy_pass http://%[2]s/up/; }
+        location /tolast/ { rewrite ^/tolast/(.*)$ /pass/$1 last; }
+        location /redir { rewrite ^/redir(.*)$ /new$1 redirect; }
+        location /perm { rewrite ^/perm(.*)$ /new$1?x=1 permanent; }
+        location /q { rewrite ^/q(.*)$ /new$1?x=1? last; }
+        location /cycle1 { rewrite ^ /cycle2 last; }
+        location /cycle2 { rewrite ^ /cycle1 last; }
+        location /set { set $who "u-$arg_u"; proxy_set_header X-Set $who; proxy_pass http://%[2]s; }
+        location /ifeq { if ($arg_a = yes) { return 200 "eq\n"; } return 200 "ne\n"; }
+        location ~ ^/ifre { if ($uri ~ ^/ifre/(\d+)/(?<name>[a-z]+)$) { return 200 "id=$1 name=$name\n"; } return 404; }
+        location /iff/ { if (-f %[1]s$uri) { return 200 "file\n"; } if (!-e %[1]s$uri) { return 200 "missing\n"; } }
+        location /ifloc { if ($arg_h) { add_header X-If on; } add_header X-Loc on; return 200 "ifloc\n"; }
+        location /secret/ { internal; return 200 "secret\n"; }
+        location /in { rewrite ^ /secret/ last; }
+    }`, dir, backend))
+	tests := []struct {
+		target             string
+		status             int
+		body, location     string
+		header, headerWant string
+	}{
+		{target: "/old/a?k=1", status: 200, body: "new uri=/new/a args=k=1 request_uri=/old/a?k=1\n"},
+		{target: "/gone", status: 301, location: "http://" + addr + "/new/gone"},
+		{target: "/new/x?block=1", status: 403},
+		{target: "/last/b", status: 200, body: "new uri=/new/b args= request_uri=/last/b\n"},
+		{target: "/nofl/c", status: 200, body: "after=ran uri=/new/c\n"},
+		{target: "/brk/d%20e?k=1", status: 200, body: "backend /api/d%20e?k=1 x-set="},
+		{target: "/pass/f?k=1", status: 200, body: "backend /up/f?k=1 x-set="},
+		{target: "/tolast/g%20h?k=1", status: 200, body: "backend /up/g%20h?k=1 x-set="},
+		{target: "/redir/x?k=1", status: 302, location: "http://" + addr + "/new/x?k=1"},
+		{target: "/perm/x?k=1", status: 301, location: "http://" + addr + "/new/x?x=1&k=1"},
+		{target: "/q/x?k=1", status: 200, body: "new uri=/new/x args=x=1 request_uri=/q/x?k=1\n"},
+		{target: "/cycle1", status: 500},
+		{target: "/set?u=7", status: 200, body: "backend /set?u=7 x-set=u-7"},
+		{target: "/ifeq?a=yes", status: 200, body: "eq\n"},
+		{target: "/ifeq?a=no", status: 200, body: "ne\n"},
+		{target: "/ifre/42/abc", status: 200, body: "id=42 name=abc\n"},
+		{target: "/ifre/x", status: 404},
+		{target: "/iff/present", status: 200, body: "file\n"},
+		{target: "/iff/absent", status: 200, body: "missing\n"},
+		{target: "/ifloc?h=1", status: 200, body: "ifloc\n", header: "X-If", headerWant: "on"},
+		{target: "/ifloc?h=1", status: 200, body: "ifloc\n", header: "X-Loc", headerWant: ""},
+		{target: "/ifloc", status: 200, body: "ifloc\n", header: "X-Loc", headerWant: "on"},
+		{target: "/secret/", status: 404},
+		{target: "/in", status: 200, body: "secret\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			resp, err := noRedirects.Get("http://" + addr + tt.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d (body %q)", resp.StatusCode, tt.status, body)
+			}
+			if tt.body != "" && string(body) != tt.body {
+				t.Errorf("body %q, want %q", body, tt.body)
+			}
+			if got := resp.Header.Get("Location"); got != tt.location {
+				t.Errorf("Location %q, want %q", got, tt.location)
+			}
+			if tt.header != "" && resp.Header.Get(tt.header) != tt.headerWant {
+				t.Errorf("%s %q, want %q", tt.header, resp.Header.Get(tt.header), tt.headerWant)
+			}
+		})
+	}
+	// the eleventh search, as nginx counts: cycle1 -> cycle2 ... -> cycle2
+	waitLogged(t, filepath.Join(dir, "error.log"), `[error]`, `rewrite or internal redirection cycle while processing "/cycle2"`)
+}
+
+// TestRewriteLogs checks the error log lines of rewrite_log and of
+// uninitialized_variable_warn, with the request's context, as nginx writes
+// them.
+func TestRewriteLogs(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location /never { set $later 1; }
+        location /l/ { rewrite_log on; rewrite ^/l/(.*)$ /m/$1?q=1 last; }
+        location /m/ { return 200 "m [$later]\n"; }
+        location /quiet { uninitialized_variable_warn off; return 200 "[$later]\n"; }
+    }`)
+	for _, target := range []string{"/l/a", "/quiet"} {
+		resp, err := noRedirects.Get("http://" + addr + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "[]") {
+			t.Fatalf("%s: %d %q", target, resp.StatusCode, body)
+		}
+	}
+	log := filepath.Join(dir, "error.log")
+	waitLogged(t, log, `[notice]`, `"^/l/(.*)$" matches "/l/a", client: 127.0.0.1, server: , request: "GET /l/a HTTP/1.1", host: "`+addr+`"`)
+	waitLogged(t, log, `rewritten data: "/m/a", args: "q=1"`)
+	waitLogged(t, log, `[warn]`, `using uninitialized "later" variable, client: 127.0.0.1, server: , request: "GET /l/a HTTP/1.1"`)
+	if logged, _ := os.ReadFile(log); bytes.Contains(logged, []byte(`request: "GET /quiet`)) {
+		t.Errorf("uninitialized_variable_warn off still warned:\n%s", logged)
+	}
+}
+
+// waitLogged waits until a line of the file at path contains every one of
+// parts.
+func waitLogged(t *testing.T, path string, parts ...string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		logged, _ := os.ReadFile(path)
+		for _, line := range strings.Split(string(logged), "\n") {
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(line, p)
+			}
+			if all {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line with %q in %s:\n%s", parts, path, logged)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -143,6 +143,7 @@ func TestIfLocation(t *testing.T) {
 	cfg := mustLoad(t, `http { server {
 		if ($host = a) { return 404; }
 		location /p/ {
+			try_files $uri /fallback;
 			add_header X-Loc 1;
 			proxy_read_timeout 5s;
 			if ($arg_a) { add_header X-If 1; set $x 1; }
@@ -171,6 +172,8 @@ func TestIfLocation(t *testing.T) {
 		{"own proxy_pass", b.Settings.ProxyPass.Host, "127.0.0.1:9002"},
 		{"inherits add_header", b.Settings.AddHeaders[0].Name, "X-Loc"},
 		{"no script of its own", a.Settings.Rewrites == nil, true},
+		{"try_files not inherited, as in nginx", a.Settings.TryFiles == nil, true},
+		{"try_files on the location", len(loc.Settings.TryFiles), 2},
 		{"steps inside", steps[0].If.Steps[0].Set.Name, "x"},
 		{"not routed", len(loc.Locations), 0},
 	}

@@ -37,7 +37,7 @@ var settingRules = []settingRule{
 		st.Internal = true // inherited by nested locations, as nginx merges it
 		return nil
 	}},
-	{names: []string{"try_files"}, apply: applyTryFiles},
+	{names: []string{"try_files"}, find: findOutsideIf, apply: applyTryFiles},
 	textRule("default_type", func(s *Settings) *string { return &s.DefaultType }),
 	{names: []string{"types"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		st.Types = b.types(dirs)

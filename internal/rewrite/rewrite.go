@@ -54,6 +54,9 @@ type step struct {
 	flag     config.RewriteFlag
 	redirect int
 	full     *vars.Template // a redirect's whole replacement
+	// ownArgs is a redirect whose replacement has a '?': the request's
+	// arguments follow after '&'.
+	ownArgs bool
 
 	// return
 	ret *Return
@@ -128,10 +131,7 @@ func (s *step) compileRewrite(rw *config.Rewrite, comp *vars.Compiler) error {
 	var err error
 	if s.redirect != 0 {
 		s.full, err = comp.Compile(rw.Replacement)
-		s.args = nil
-		if err == nil && strings.Contains(rw.Replacement, "?") {
-			s.args = s.full // only marks that the URL has arguments of its own
-		}
+		s.ownArgs = strings.Contains(rw.Replacement, "?")
 		return err
 	}
 	uri, args, hasArgs := strings.Cut(rw.Replacement, "?")
@@ -218,7 +218,9 @@ type Logger interface {
 type engine struct {
 	st  *vars.State
 	log Logger // nil: log nothing
-	res Result
+	// notices is the level's rewrite_log: log what each regex did.
+	notices bool
+	res     Result
 	// uriChanged is nginx's r->uri_changed: a rewrite without break changed
 	// the URI.
 	uriChanged bool
@@ -232,10 +234,10 @@ type engine struct {
 // not nil, gets the script's log lines; rewrite_log's notices go to it only
 // when the level has rewrite_log on.
 func (s *Script) Run(st *vars.State, log Logger) Result {
-	e := engine{st: st, log: log}
+	e := engine{st: st, log: log, notices: s.log}
 	path, _, _ := strings.Cut(st.RequestURI, "?")
 	e.quoted = strings.ContainsAny(path, "%+")
-	e.run(s.steps, s.log)
+	e.run(s.steps)
 	if e.res.Outcome == Next {
 		e.res.Research = e.uriChanged
 	}
@@ -243,9 +245,9 @@ func (s *Script) Run(st *vars.State, log Logger) Result {
 }
 
 // run runs steps and reports whether the script stopped.
-func (e *engine) run(steps []step, notice bool) bool {
+func (e *engine) run(steps []step) bool {
 	for i := range steps {
-		if e.exec(&steps[i], notice) {
+		if e.exec(&steps[i]) {
 			return true
 		}
 	}
@@ -253,10 +255,10 @@ func (e *engine) run(steps []step, notice bool) bool {
 }
 
 // exec runs one step and reports whether the script stopped.
-func (e *engine) exec(s *step, notice bool) bool {
+func (e *engine) exec(s *step) bool {
 	switch s.kind {
 	case config.StepRewrite:
-		return e.rewrite(s, notice)
+		return e.rewrite(s)
 	case config.StepReturn:
 		e.res.Outcome, e.res.Return = Answer, s.ret
 		return true
@@ -269,49 +271,56 @@ func (e *engine) exec(s *step, notice bool) bool {
 		}
 		return true
 	case config.StepIf:
-		if !e.test(&s.cond, notice) {
+		if !e.test(&s.cond) {
 			return false
 		}
 		if s.loc != nil {
 			e.res.IfLocation = s.loc
 		}
-		return e.run(s.body, notice)
+		return e.run(s.body)
 	}
 	return false
 }
 
-// notice logs a rewrite_log line.
-func (e *engine) notice(on bool, format string, args ...any) {
-	if on && e.log != nil {
+// notice logs a rewrite_log line; callers test e.notices first, so that
+// a level without rewrite_log does not box the arguments.
+func (e *engine) notice(format string, args ...any) {
+	if e.log != nil {
 		e.log.Log(config.LevelNotice, fmt.Sprintf(format, args...))
 	}
 }
 
 // match runs re on subject and makes its groups the captures, or clears
 // them when it does not match (nginx sets r->ncaptures to 0).
-func (e *engine) match(re *regexp.Regexp, pattern, subject string, notice bool) bool {
+func (e *engine) match(re *regexp.Regexp, pattern, subject string) bool {
 	idx := re.FindStringSubmatchIndex(subject)
 	if idx == nil {
-		e.notice(notice, `"%s" does not match "%s"`, pattern, subject)
+		if e.notices {
+			e.notice(`"%s" does not match "%s"`, pattern, subject)
+		}
 		e.st.SetCaptures(vars.Captures{})
 		return false
 	}
-	e.notice(notice, `"%s" matches "%s"`, pattern, subject)
+	if e.notices {
+		e.notice(`"%s" matches "%s"`, pattern, subject)
+	}
 	e.st.SetCaptures(vars.Captures{Subject: subject, Index: idx, Names: re.SubexpNames()})
 	return true
 }
 
 // rewrite runs a rewrite directive (ngx_http_script_regex_start_code and
 // ngx_http_script_regex_end_code).
-func (e *engine) rewrite(s *step, notice bool) bool {
+func (e *engine) rewrite(s *step) bool {
 	st := e.st
-	if !e.match(s.re, s.pattern, st.Path, notice) {
+	if !e.match(s.re, s.pattern, st.Path) {
 		return false
 	}
 	e.res.Internal = true
 	if s.redirect != 0 {
 		e.res.Outcome, e.res.Code, e.res.URL = Redirect, s.redirect, e.redirectURL(s)
-		e.notice(notice, `rewritten redirect: "%s"`, e.res.URL)
+		if e.notices {
+			e.notice(`rewritten redirect: "%s"`, e.res.URL)
+		}
 		return true
 	}
 	e.buf = s.uri.Append(e.buf[:0], st)
@@ -328,7 +337,9 @@ func (e *engine) rewrite(s *step, notice bool) bool {
 		args = ""
 	}
 	st.Args = args
-	e.notice(notice, `rewritten data: "%s", args: "%s"`, uri, args)
+	if e.notices {
+		e.notice(`rewritten data: "%s", args: "%s"`, uri, args)
+	}
 	if uri == "" {
 		if e.log != nil {
 			e.log.Log(config.LevelError, "the rewritten URI has a zero length")
@@ -367,7 +378,7 @@ func (e *engine) redirectURL(s *step) string {
 	e.buf = unescapeRedirect(e.buf)
 	if !s.dropArgs && e.st.Args != "" {
 		sep := byte('?')
-		if s.args != nil {
+		if s.ownArgs {
 			sep = '&'
 		}
 		e.buf = append(append(e.buf, sep), e.st.Args...)
@@ -421,7 +432,7 @@ func hexVal(c byte) (byte, bool) {
 }
 
 // test evaluates an if condition (nginx's if codes).
-func (e *engine) test(c *condition, notice bool) bool {
+func (e *engine) test(c *condition) bool {
 	st := e.st
 	switch c.op {
 	case config.CondFile, config.CondNotFile:
@@ -439,7 +450,7 @@ func (e *engine) test(c *condition, notice bool) bool {
 		return equal == (c.op == config.CondEqual)
 	}
 	subject := string(e.buf)
-	matched := e.match(c.re, c.pattern, subject, notice)
+	matched := e.match(c.re, c.pattern, subject)
 	return matched == (c.op == config.CondMatch)
 }
 

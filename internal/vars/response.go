@@ -354,3 +354,12 @@ func appendZone(dst []byte, t time.Time, colon bool) []byte {
 func append2(dst []byte, n int) []byte {
 	return append(dst, byte('0'+n/10%10), byte('0'+n%10))
 }
+
+// getLimitReqStatus is $limit_req_status: not found until limit_req has
+// looked at the request.
+func getLimitReqStatus(dst []byte, st *State) ([]byte, bool) {
+	if st.LimitReq == LimitReqNone {
+		return dst, false
+	}
+	return append(dst, st.LimitReq.String()...), true
+}

@@ -205,6 +205,10 @@ type State struct {
 	BytesSent     int64
 	BodyBytesSent int64
 
+	// LimitReq is what limit_req did with the request ($limit_req_status);
+	// the zero value, LimitReqNone, is "not found".
+	LimitReq LimitReqStatus
+
 	// Upstreams lists the upstream attempts in order, one per server tried.
 	Upstreams []Attempt
 	// UpstreamHeader is the response header section of the last upstream
@@ -334,4 +338,30 @@ func (st *State) lookupVar(name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// LimitReqStatus is the outcome of nginx's limit_req for a request, the value
+// of $limit_req_status.
+type LimitReqStatus uint8
+
+// The limit_req outcomes, in nginx's order (NGX_HTTP_LIMIT_REQ_PASSED ...).
+const (
+	// LimitReqNone means limit_req did not look at the request (no limit_req,
+	// or every key empty): $limit_req_status is not found.
+	LimitReqNone LimitReqStatus = iota
+	LimitReqPassed
+	LimitReqDelayed
+	LimitReqRejected
+	LimitReqDelayedDryRun
+	LimitReqRejectedDryRun
+)
+
+var limitReqNames = [...]string{"", "PASSED", "DELAYED", "REJECTED", "DELAYED_DRY_RUN", "REJECTED_DRY_RUN"}
+
+// String returns the value $limit_req_status prints, "" for LimitReqNone.
+func (s LimitReqStatus) String() string {
+	if int(s) < len(limitReqNames) {
+		return limitReqNames[s]
+	}
+	return ""
 }

@@ -122,6 +122,8 @@ func responseVar(name string) Getter {
 		return getProxyHost
 	case "proxy_port":
 		return getProxyPort
+	case "limit_req_status":
+		return getLimitReqStatus
 	}
 	return nil
 }

@@ -242,6 +242,7 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"arg_a", notFound},
 		{"body_bytes_sent", "0"},
 		{"request_uri", ""},
+		{"limit_req_status", notFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -657,5 +658,28 @@ func TestSetCaptures(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per request", allocs)
+	}
+}
+
+// TestLimitReqStatus checks $limit_req_status's values, nginx's names.
+func TestLimitReqStatus(t *testing.T) {
+	c := &Compiler{Now: fixedClock}
+	tests := []struct {
+		status LimitReqStatus
+		want   string
+	}{
+		{LimitReqPassed, "PASSED"},
+		{LimitReqDelayed, "DELAYED"},
+		{LimitReqRejected, "REJECTED"},
+		{LimitReqDelayedDryRun, "DELAYED_DRY_RUN"},
+		{LimitReqRejectedDryRun, "REJECTED_DRY_RUN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			got, ok := value(t, c, "limit_req_status", &State{LimitReq: tt.status})
+			if !ok || got != tt.want {
+				t.Errorf("$limit_req_status = %q (found %t), want %q", got, ok, tt.want)
+			}
+		})
 	}
 }

@@ -191,6 +191,8 @@ func TestSettingsDefaults(t *testing.T) {
 		RealIPHeader:             "X-Real-IP",
 		LimitConnStatus:          503,
 		LimitConnLogLevel:        LevelError,
+		LimitReqStatus:           503,
+		LimitReqLogLevel:         LevelError,
 		AbsoluteRedirect:         true,
 		PortInRedirect:           true,
 		ServerTokens:             true,

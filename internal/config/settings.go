@@ -94,6 +94,10 @@ var settingRules = []settingRule{
 	{names: []string{"limit_conn_status"}, apply: applyLimitConnStatus},
 	{names: []string{"limit_conn_log_level"}, apply: applyLimitConnLogLevel},
 	flagRule("limit_conn_dry_run", func(s *Settings) *bool { return &s.LimitConnDryRun }),
+	{names: []string{"limit_req"}, apply: applyLimitReq},
+	{names: []string{"limit_req_status"}, apply: applyLimitReqStatus},
+	{names: []string{"limit_req_log_level"}, apply: applyLimitReqLogLevel},
+	flagRule("limit_req_dry_run", func(s *Settings) *bool { return &s.LimitReqDryRun }),
 
 	// responses
 	{names: []string{"add_header"}, apply: applyAddHeader},
@@ -145,6 +149,8 @@ func (b *builder) defaultSettings() *Settings {
 		RealIPHeader:             "X-Real-IP",
 		LimitConnStatus:          503,
 		LimitConnLogLevel:        LevelError,
+		LimitReqStatus:           503,
+		LimitReqLogLevel:         LevelError,
 		AbsoluteRedirect:         true,
 		PortInRedirect:           true,
 		ServerTokens:             true,

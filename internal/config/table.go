@@ -173,7 +173,6 @@ const (
 	noteSSL      = "fulcrum does not terminate TLS yet; put a TLS terminator in front of it"
 	noteProxySSL = "fulcrum does not connect to https:// upstreams yet"
 	noteCache    = "responses are not cached; every request goes to the upstream"
-	noteLimit    = "requests are not rate- or connection-limited; limit them in front of fulcrum"
 	noteHTTP2    = "fulcrum speaks HTTP/1.1 to clients; HTTP/2 is not supported yet"
 	noteAccess   = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
 	noteRewrite  = "fulcrum does not run the rewrite module yet, and ignoring it would send requests somewhere else; express the routing with locations, return and proxy_pass"
@@ -444,11 +443,11 @@ var tableSpecs = []spec{
 	{name: "secure_link_secret", module: "http_secure_link", ctx: ctxLoc, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link_secret word;"},
 
 	// limits: warnings, fulcrum serves the requests
-	{name: "limit_req_zone", module: "http_limit_req", ctx: ctxHTTP, args: args1More, multi: true, status: planned, note: noteLimit, syntax: "limit_req_zone key zone=name:size rate=rate [sync];"},
-	{name: "limit_req", module: "http_limit_req", ctx: ctxHSL, args: args123, multi: true, status: planned, note: noteLimit, syntax: "limit_req zone=name [burst=number] [nodelay | delay=number];"},
-	{name: "limit_req_status", module: "http_limit_req", ctx: ctxHSL, args: args1, status: planned, note: noteLimit, syntax: "limit_req_status code;"},
-	{name: "limit_req_log_level", module: "http_limit_req", ctx: ctxHSL, args: args1, status: planned, note: noteLimit, syntax: "limit_req_log_level info | notice | warn | error;"},
-	{name: "limit_req_dry_run", module: "http_limit_req", ctx: ctxHSL, args: argsFlag, status: planned, note: noteLimit, syntax: "limit_req_dry_run on | off;"},
+	{name: "limit_req_zone", module: "http_limit_req", ctx: ctxHTTP, args: args3 | args4, multi: true, syntax: "limit_req_zone key zone=name:size rate=rate [sync];"},
+	{name: "limit_req", module: "http_limit_req", ctx: ctxHSL, args: args123, multi: true, syntax: "limit_req zone=name [burst=number] [nodelay | delay=number];"},
+	{name: "limit_req_status", module: "http_limit_req", ctx: ctxHSL, args: args1, syntax: "limit_req_status code;"},
+	{name: "limit_req_log_level", module: "http_limit_req", ctx: ctxHSL, args: args1, syntax: "limit_req_log_level info | notice | warn | error;"},
+	{name: "limit_req_dry_run", module: "http_limit_req", ctx: ctxHSL, args: argsFlag, syntax: "limit_req_dry_run on | off;"},
 	{name: "limit_conn_zone", module: "http_limit_conn", ctx: ctxHTTP, args: args2, multi: true, syntax: "limit_conn_zone key zone=name:size;"},
 	{name: "limit_conn", module: "http_limit_conn", ctx: ctxHSL, args: args2, multi: true, syntax: "limit_conn zone number;"},
 	{name: "limit_conn_status", module: "http_limit_conn", ctx: ctxHSL, args: args1, syntax: "limit_conn_status code;"},

@@ -218,7 +218,7 @@ func TestBriefStatuses(t *testing.T) {
 		"allow": implemented, "deny": implemented, "auth_basic": unsupported, "auth_basic_user_file": unsupported,
 		"rewrite": unsupported, "if": unsupported, "set": unsupported, "internal": implemented,
 		"limit_except": unsupported, "satisfy": unsupported, "auth_request": unsupported, "fastcgi_pass": unsupported,
-		"gzip": planned, "ssl_certificate": planned, "limit_req": planned, "limit_conn": implemented, "http2": planned,
+		"gzip": planned, "ssl_certificate": planned, "limit_req": implemented, "limit_conn": implemented, "http2": planned,
 		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": ignored, "daemon": ignored,
 		"master_process": ignored, "load_module": ignored, "types_hash_max_size": ignored, "multi_accept": ignored,
 		"worker_rlimit_nofile": ignored, "pcre_jit": ignored, "ssl_prefer_server_ciphers": ignored,

@@ -15,25 +15,27 @@ import (
 // status phrases from h1, which writes every status line; static takes
 // nginx's path escaping from h1, as the proxy does; deadline, the lazy
 // connection deadlines, and sock, the raw socket reads and writes, serve
-// both sides of the engine.)
+// both sides of the engine; gzipfilter, nginx's gzip filter, reads config's
+// gzip settings and keeps the daemon's response path small.)
 var allowedImports = map[string][]string{
-	"config":    {},
-	"vars":      {},
-	"h1":        {},
-	"deadline":  {},
-	"sock":      {},
-	"errpage":   {"h1"},
-	"upstream":  {},
-	"demo":      {},
-	"testutil":  {}, // imported by tests only
-	"errlog":    {"config"},
-	"router":    {"config"},
-	"static":    {"config", "h1"},
-	"balancer":  {"upstream"},
-	"accesslog": {"config", "vars"},
-	"proxy":     {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
-	"daemon":    {"accesslog", "balancer", "config", "deadline", "errlog", "errpage", "h1", "proxy", "router", "sock", "static", "upstream", "vars"},
-	"fulcrum":   {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
+	"config":     {},
+	"vars":       {},
+	"h1":         {},
+	"deadline":   {},
+	"sock":       {},
+	"errpage":    {"h1"},
+	"upstream":   {},
+	"demo":       {},
+	"testutil":   {}, // imported by tests only
+	"errlog":     {"config"},
+	"router":     {"config"},
+	"static":     {"config", "h1"},
+	"balancer":   {"upstream"},
+	"accesslog":  {"config", "vars"},
+	"gzipfilter": {"config"},
+	"proxy":      {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
+	"daemon":     {"accesslog", "balancer", "config", "deadline", "errlog", "errpage", "gzipfilter", "h1", "proxy", "router", "sock", "static", "upstream", "vars"},
+	"fulcrum":    {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 
 // TestImportDirections keeps the package graph one-way: a new import across

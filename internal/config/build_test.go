@@ -193,6 +193,7 @@ func TestSettingsDefaults(t *testing.T) {
 		LimitConnLogLevel:        LevelError,
 		LimitReqStatus:           503,
 		LimitReqLogLevel:         LevelError,
+		Gzip:                     Gzip{Level: 1, MinLength: 20, Proxied: GzipProxiedOff, Buffers: BufferSpec{Number: 32, Size: 4096}},
 		AbsoluteRedirect:         true,
 		PortInRedirect:           true,
 		ServerTokens:             true,

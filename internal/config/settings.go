@@ -110,6 +110,28 @@ var settingRules = []settingRule{
 		return nil
 	}},
 
+	// compression (gzip)
+	flagRule("gzip", func(s *Settings) *bool { return &s.Gzip.On }),
+	flagRule("gzip_vary", func(s *Settings) *bool { return &s.Gzip.Vary }),
+	{names: []string{"gzip_types"}, apply: applyGzipTypes},
+	{names: []string{"gzip_comp_level"}, apply: applyGzipCompLevel},
+	{names: []string{"gzip_min_length"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		n, err := parseSize(dirs[0].Args[0]) // checked by the table's kindSize
+		st.Gzip.MinLength = n
+		return err
+	}},
+	{names: []string{"gzip_proxied"}, apply: applyGzipProxied},
+	{names: []string{"gzip_disable"}, apply: applyGzipDisable},
+	{names: []string{"gzip_disable"}, find: findMSIE6, apply: func(_ *builder, st *Settings, _ []*Directive, _ *scope) error {
+		st.Gzip.DisableMSIE6 = true
+		return nil
+	}},
+	{names: []string{"gzip_http_version"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.Gzip.HTTP10 = dirs[0].Args[0] == "1.0" // the table's kindEnum checked it
+		return nil
+	}},
+	{names: []string{"gzip_buffers"}, apply: applyGzipBuffers},
+
 	// logging
 	{names: []string{"access_log"}, apply: applyAccessLog},
 	{names: []string{"error_log"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
@@ -151,6 +173,7 @@ func (b *builder) defaultSettings() *Settings {
 		LimitConnLogLevel:        LevelError,
 		LimitReqStatus:           503,
 		LimitReqLogLevel:         LevelError,
+		Gzip:                     defaultGzip(),
 		AbsoluteRedirect:         true,
 		PortInRedirect:           true,
 		ServerTokens:             true,

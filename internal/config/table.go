@@ -169,7 +169,6 @@ type spec struct {
 
 // Notes shared by families of directives.
 const (
-	noteGzip     = "responses are sent uncompressed"
 	noteSSL      = "fulcrum does not terminate TLS yet; put a TLS terminator in front of it"
 	noteProxySSL = "fulcrum does not connect to https:// upstreams yet"
 	noteCache    = "responses are not cached; every request goes to the upstream"
@@ -457,15 +456,15 @@ var tableSpecs = []spec{
 	{name: "limit_rate_after", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindOffset}, status: planned, note: "responses are sent at full speed", syntax: "limit_rate_after size;"},
 
 	// gzip
-	{name: "gzip", module: "http_gzip", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteGzip, syntax: "gzip on | off;"},
-	{name: "gzip_comp_level", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: planned, note: noteGzip, syntax: "gzip_comp_level level;"},
-	{name: "gzip_types", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_types mime-type ...;"},
-	{name: "gzip_min_length", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: planned, note: noteGzip, syntax: "gzip_min_length length;"},
-	{name: "gzip_proxied", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_proxied off | expired | no-cache | no-store | private | no_last_modified | no_etag | auth | any ...;"},
-	{name: "gzip_vary", module: "http_gzip", ctx: ctxHSL, args: argsFlag, status: planned, note: noteGzip, syntax: "gzip_vary on | off;"},
-	{name: "gzip_buffers", module: "http_gzip", ctx: ctxHSL, args: args2, status: planned, note: noteGzip, syntax: "gzip_buffers number size;"},
-	{name: "gzip_http_version", module: "http_gzip", ctx: ctxHSL, args: args1, status: planned, note: noteGzip, syntax: "gzip_http_version 1.0 | 1.1;"},
-	{name: "gzip_disable", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_disable regex ...;"},
+	{name: "gzip", module: "http_gzip", ctx: ctxHSL, args: argsFlag, syntax: "gzip on | off;"},
+	{name: "gzip_comp_level", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "gzip_comp_level level;"},
+	{name: "gzip_types", module: "http_gzip", ctx: ctxHSL, args: args1More, multi: true, syntax: "gzip_types mime-type ...;"},
+	{name: "gzip_min_length", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "gzip_min_length length;"},
+	{name: "gzip_proxied", module: "http_gzip", ctx: ctxHSL, args: args1More, multi: true, syntax: "gzip_proxied off | expired | no-cache | no-store | private | no_last_modified | no_etag | auth | any ...;"},
+	{name: "gzip_vary", module: "http_gzip", ctx: ctxHSL, args: argsFlag, syntax: "gzip_vary on | off;"},
+	{name: "gzip_buffers", module: "http_gzip", ctx: ctxHSL, args: args2, syntax: "gzip_buffers number size;"},
+	{name: "gzip_http_version", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"1.0", "1.1"}, syntax: "gzip_http_version 1.0 | 1.1;"},
+	{name: "gzip_disable", module: "http_gzip", ctx: ctxHSL, args: args1More, multi: true, syntax: "gzip_disable regex ...;"},
 	{name: "gzip_static", module: "http_gzip_static", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "precompressed .gz files are not served", syntax: "gzip_static on | off | always;"},
 	{name: "gunzip", module: "http_gunzip", ctx: ctxHSL, args: argsFlag, status: planned, note: "compressed responses are passed to every client as they are", syntax: "gunzip on | off;"},
 

@@ -396,6 +396,8 @@ type Settings struct {
 	PortInRedirect       bool
 	ServerNameInRedirect bool
 	ServerTokens         bool
+	// Gzip is the response compression (gzip and its kin).
+	Gzip Gzip
 
 	// Logging. ErrorLogs are the nearest level's error_log targets, else the main
 	// context's.

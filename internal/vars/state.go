@@ -204,6 +204,10 @@ type State struct {
 	// BodyBytesSent only those of the body ($body_bytes_sent).
 	BytesSent     int64
 	BodyBytesSent int64
+	// GzipIn and GzipOut are the body bytes the gzip filter took and the
+	// compressed bytes it made of them ($gzip_ratio); GzipOut 0 means the
+	// response was not compressed.
+	GzipIn, GzipOut int64
 
 	// LimitReq is what limit_req did with the request ($limit_req_status);
 	// the zero value, LimitReqNone, is "not found".

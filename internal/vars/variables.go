@@ -118,6 +118,8 @@ func responseVar(name string) Getter {
 		return getBodyBytesSent
 	case "bytes_sent":
 		return getBytesSent
+	case "gzip_ratio":
+		return getGzipRatio
 	case "proxy_host":
 		return getProxyHost
 	case "proxy_port":

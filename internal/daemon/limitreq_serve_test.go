@@ -47,7 +47,7 @@ func TestLimitReqReload(t *testing.T) {
 		}
 	}
 	write("1m", "1r/m")
-	addr, sigs := runDaemon(t, path)
+	addr, sigs := runDaemonSignals(t, path)
 	status := func() int {
 		t.Helper()
 		resp, err := http.Get("http://" + addr + "/")
@@ -84,9 +84,9 @@ func TestLimitReqReload(t *testing.T) {
 	}
 }
 
-// runDaemon runs the daemon on the config at path and returns its address
+// runDaemonSignals runs the daemon on the config at path and returns its address
 // and the channel of its signals. It stops at cleanup.
-func runDaemon(t *testing.T, path string) (string, chan<- os.Signal) {
+func runDaemonSignals(t *testing.T, path string) (string, chan<- os.Signal) {
 	t.Helper()
 	cfg, err := config.Load(path, config.LoadOptions{})
 	if err != nil {

@@ -21,7 +21,7 @@ func (b *builder) buildHTTP(d *Directive) (*HTTP, error) {
 	b.cfg.HTTP = h
 	http := newScope(nil, ctxHTTP, d.Block)
 	steps := []func(*HTTP, *scope) error{
-		b.logFormats, b.httpTypes, b.maps, b.limitConnZones, b.explicitUpstreams, b.httpSettings, b.servers,
+		b.logFormats, b.httpTypes, b.maps, b.limitConnZones, b.limitReqZones, b.explicitUpstreams, b.httpSettings, b.servers,
 	}
 	for _, step := range steps {
 		if err := step(h, http); err != nil {
@@ -32,6 +32,9 @@ func (b *builder) buildHTTP(d *Directive) (*HTTP, error) {
 		return nil, err
 	}
 	if err := checkLimitConnZones(h); err != nil {
+		return nil, err
+	}
+	if err := checkLimitReqZones(h); err != nil {
 		return nil, err
 	}
 	b.warnConflictingNames(h.Servers)

@@ -18,7 +18,6 @@ var debianWarnings = []string{
 	`"types_hash_max_size" is ignored`,
 	`fulcrum does not implement "ssl_protocols" yet`,
 	`"ssl_prefer_server_ciphers" is ignored`,
-	`fulcrum does not implement "gzip" yet`,
 }
 
 func warningMessages(ws []Warning) []string {

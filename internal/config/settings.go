@@ -96,6 +96,10 @@ var settingRules = []settingRule{
 	{names: []string{"limit_conn_status"}, apply: applyLimitConnStatus},
 	{names: []string{"limit_conn_log_level"}, apply: applyLimitConnLogLevel},
 	flagRule("limit_conn_dry_run", func(s *Settings) *bool { return &s.LimitConnDryRun }),
+	{names: []string{"limit_req"}, apply: applyLimitReq},
+	{names: []string{"limit_req_status"}, apply: applyLimitReqStatus},
+	{names: []string{"limit_req_log_level"}, apply: applyLimitReqLogLevel},
+	flagRule("limit_req_dry_run", func(s *Settings) *bool { return &s.LimitReqDryRun }),
 
 	// responses
 	{names: []string{"add_header"}, apply: applyAddHeader},
@@ -107,6 +111,28 @@ var settingRules = []settingRule{
 		st.ServerTokens = dirs[0].Args[0] != "off"
 		return nil
 	}},
+
+	// compression (gzip)
+	flagRule("gzip", func(s *Settings) *bool { return &s.Gzip.On }),
+	flagRule("gzip_vary", func(s *Settings) *bool { return &s.Gzip.Vary }),
+	{names: []string{"gzip_types"}, apply: applyGzipTypes},
+	{names: []string{"gzip_comp_level"}, apply: applyGzipCompLevel},
+	{names: []string{"gzip_min_length"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		n, err := parseSize(dirs[0].Args[0]) // checked by the table's kindSize
+		st.Gzip.MinLength = n
+		return err
+	}},
+	{names: []string{"gzip_proxied"}, apply: applyGzipProxied},
+	{names: []string{"gzip_disable"}, apply: applyGzipDisable},
+	{names: []string{"gzip_disable"}, find: findMSIE6, apply: func(_ *builder, st *Settings, _ []*Directive, _ *scope) error {
+		st.Gzip.DisableMSIE6 = true
+		return nil
+	}},
+	{names: []string{"gzip_http_version"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.Gzip.HTTP10 = dirs[0].Args[0] == "1.0" // the table's kindEnum checked it
+		return nil
+	}},
+	{names: []string{"gzip_buffers"}, apply: applyGzipBuffers},
 
 	// logging
 	{names: []string{"access_log"}, apply: applyAccessLog},
@@ -147,7 +173,10 @@ func (b *builder) defaultSettings() *Settings {
 		RealIPHeader:              "X-Real-IP",
 		LimitConnStatus:           503,
 		LimitConnLogLevel:         LevelError,
+		LimitReqStatus:            503,
+		LimitReqLogLevel:          LevelError,
 		UninitializedVariableWarn: true,
+		Gzip:                      defaultGzip(),
 		AbsoluteRedirect:          true,
 		PortInRedirect:            true,
 		ServerTokens:              true,

@@ -175,11 +175,9 @@ type spec struct {
 
 // Notes shared by families of directives.
 const (
-	noteGzip     = "responses are sent uncompressed"
 	noteSSL      = "fulcrum does not terminate TLS yet; put a TLS terminator in front of it"
 	noteProxySSL = "fulcrum does not connect to https:// upstreams yet"
 	noteCache    = "responses are not cached; every request goes to the upstream"
-	noteLimit    = "requests are not rate- or connection-limited; limit them in front of fulcrum"
 	noteHTTP2    = "fulcrum speaks HTTP/1.1 to clients; HTTP/2 is not supported yet"
 	noteAccess   = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
 	noteHandler  = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
@@ -449,29 +447,29 @@ var tableSpecs = []spec{
 	{name: "secure_link_secret", module: "http_secure_link", ctx: ctxLoc, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link_secret word;"},
 
 	// limits: warnings, fulcrum serves the requests
-	{name: "limit_req_zone", module: "http_limit_req", ctx: ctxHTTP, args: args1More, multi: true, status: planned, note: noteLimit, syntax: "limit_req_zone key zone=name:size rate=rate [sync];"},
-	{name: "limit_req", module: "http_limit_req", ctx: ctxHSL, args: args123, multi: true, status: planned, note: noteLimit, syntax: "limit_req zone=name [burst=number] [nodelay | delay=number];"},
-	{name: "limit_req_status", module: "http_limit_req", ctx: ctxHSL, args: args1, status: planned, note: noteLimit, syntax: "limit_req_status code;"},
-	{name: "limit_req_log_level", module: "http_limit_req", ctx: ctxHSL, args: args1, status: planned, note: noteLimit, syntax: "limit_req_log_level info | notice | warn | error;"},
-	{name: "limit_req_dry_run", module: "http_limit_req", ctx: ctxHSL, args: argsFlag, status: planned, note: noteLimit, syntax: "limit_req_dry_run on | off;"},
+	{name: "limit_req_zone", module: "http_limit_req", ctx: ctxHTTP, args: args3 | args4, multi: true, syntax: "limit_req_zone key zone=name:size rate=rate [sync];"},
+	{name: "limit_req", module: "http_limit_req", ctx: ctxHSL, args: args123, multi: true, syntax: "limit_req zone=name [burst=number] [nodelay | delay=number];"},
+	{name: "limit_req_status", module: "http_limit_req", ctx: ctxHSL, args: args1, syntax: "limit_req_status code;"},
+	{name: "limit_req_log_level", module: "http_limit_req", ctx: ctxHSL, args: args1, syntax: "limit_req_log_level info | notice | warn | error;"},
+	{name: "limit_req_dry_run", module: "http_limit_req", ctx: ctxHSL, args: argsFlag, syntax: "limit_req_dry_run on | off;"},
 	{name: "limit_conn_zone", module: "http_limit_conn", ctx: ctxHTTP, args: args2, multi: true, syntax: "limit_conn_zone key zone=name:size;"},
 	{name: "limit_conn", module: "http_limit_conn", ctx: ctxHSL, args: args2, multi: true, syntax: "limit_conn zone number;"},
 	{name: "limit_conn_status", module: "http_limit_conn", ctx: ctxHSL, args: args1, syntax: "limit_conn_status code;"},
 	{name: "limit_conn_log_level", module: "http_limit_conn", ctx: ctxHSL, args: args1, syntax: "limit_conn_log_level info | notice | warn | error;"},
 	{name: "limit_conn_dry_run", module: "http_limit_conn", ctx: ctxHSL, args: argsFlag, syntax: "limit_conn_dry_run on | off;"},
-	{name: "limit_rate", module: "http_core", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"0"}, note: "responses are sent at full speed", syntax: "limit_rate rate;"},
-	{name: "limit_rate_after", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindOffset}, status: planned, note: "responses are sent at full speed", syntax: "limit_rate_after size;"},
+	{name: "limit_rate", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args1, status: planned, asIs: []string{"0"}, note: "responses are sent at full speed", syntax: "limit_rate rate;"},
+	{name: "limit_rate_after", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args1, kinds: []kind{kindOffset}, status: planned, note: "responses are sent at full speed", syntax: "limit_rate_after size;"},
 
 	// gzip
-	{name: "gzip", module: "http_gzip", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteGzip, syntax: "gzip on | off;"},
-	{name: "gzip_comp_level", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: planned, note: noteGzip, syntax: "gzip_comp_level level;"},
-	{name: "gzip_types", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_types mime-type ...;"},
-	{name: "gzip_min_length", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: planned, note: noteGzip, syntax: "gzip_min_length length;"},
-	{name: "gzip_proxied", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_proxied off | expired | no-cache | no-store | private | no_last_modified | no_etag | auth | any ...;"},
-	{name: "gzip_vary", module: "http_gzip", ctx: ctxHSL, args: argsFlag, status: planned, note: noteGzip, syntax: "gzip_vary on | off;"},
-	{name: "gzip_buffers", module: "http_gzip", ctx: ctxHSL, args: args2, status: planned, note: noteGzip, syntax: "gzip_buffers number size;"},
-	{name: "gzip_http_version", module: "http_gzip", ctx: ctxHSL, args: args1, status: planned, note: noteGzip, syntax: "gzip_http_version 1.0 | 1.1;"},
-	{name: "gzip_disable", module: "http_gzip", ctx: ctxHSL, args: args1More, status: planned, note: noteGzip, syntax: "gzip_disable regex ...;"},
+	{name: "gzip", module: "http_gzip", ctx: ctxHSL | ctxLocationIf, args: argsFlag, syntax: "gzip on | off;"},
+	{name: "gzip_comp_level", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "gzip_comp_level level;"},
+	{name: "gzip_types", module: "http_gzip", ctx: ctxHSL, args: args1More, multi: true, syntax: "gzip_types mime-type ...;"},
+	{name: "gzip_min_length", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "gzip_min_length length;"},
+	{name: "gzip_proxied", module: "http_gzip", ctx: ctxHSL, args: args1More, multi: true, syntax: "gzip_proxied off | expired | no-cache | no-store | private | no_last_modified | no_etag | auth | any ...;"},
+	{name: "gzip_vary", module: "http_gzip", ctx: ctxHSL, args: argsFlag, syntax: "gzip_vary on | off;"},
+	{name: "gzip_buffers", module: "http_gzip", ctx: ctxHSL, args: args2, syntax: "gzip_buffers number size;"},
+	{name: "gzip_http_version", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"1.0", "1.1"}, syntax: "gzip_http_version 1.0 | 1.1;"},
+	{name: "gzip_disable", module: "http_gzip", ctx: ctxHSL, args: args1More, multi: true, syntax: "gzip_disable regex ...;"},
 	{name: "gzip_static", module: "http_gzip_static", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "precompressed .gz files are not served", syntax: "gzip_static on | off | always;"},
 	{name: "gunzip", module: "http_gunzip", ctx: ctxHSL, args: argsFlag, status: planned, note: "compressed responses are passed to every client as they are", syntax: "gunzip on | off;"},
 

@@ -103,6 +103,8 @@ type HTTP struct {
 	Maps []*Map
 	// LimitConnZones are the limit_conn_zone directives in config order.
 	LimitConnZones []*LimitConnZone
+	// LimitReqZones are the limit_req_zone directives in config order.
+	LimitReqZones []*LimitReqZone
 }
 
 // Map is a map block: Variable takes the Value of the first entry whose key
@@ -382,6 +384,19 @@ type Settings struct {
 	LimitConnLogLevel LogLevel
 	// LimitConnDryRun counts and logs but lets every request through.
 	LimitConnDryRun bool
+	// LimitReq are the limit_req directives of the nearest level with any
+	// (nginx inherits the list only into a level that sets none), in the order
+	// written; nil means requests here are not rate-limited.
+	LimitReq []LimitReq
+	// LimitReqStatus answers a request over a limit_req burst (default 503).
+	LimitReqStatus int
+	// LimitReqLogLevel is the level of the "limiting requests" line; the
+	// "delaying request" line is one level lower (nginx's delay_log_level:
+	// error -> warn, warn -> notice, notice and info -> info).
+	LimitReqLogLevel LogLevel
+	// LimitReqDryRun accounts requests and logs the excess but never delays or
+	// rejects one ($limit_req_status says what would have happened).
+	LimitReqDryRun bool
 
 	// Responses.
 	AddHeaders       []HeaderTemplate
@@ -393,6 +408,8 @@ type Settings struct {
 	PortInRedirect       bool
 	ServerNameInRedirect bool
 	ServerTokens         bool
+	// Gzip is the response compression (gzip and its kin).
+	Gzip Gzip
 
 	// Logging. ErrorLogs are the nearest level's error_log targets, else the main
 	// context's.

@@ -109,9 +109,9 @@ func TestValidateWarnings(t *testing.T) {
 		{"daemon has its own reason", "daemon off;", []string{
 			`"daemon" is ignored in /t.conf:1, fulcrum always runs in the foreground; let systemd or your shell put it in the background`,
 		}},
-		{"planned", "http { gzip on; gzip_types text/css; }", []string{
-			`fulcrum does not implement "gzip" yet in /t.conf:1, responses are sent uncompressed`,
-			`fulcrum does not implement "gzip_types" yet in /t.conf:1, responses are sent uncompressed`,
+		{"planned", "http { gzip_static on; limit_rate 1k; }", []string{
+			`fulcrum does not implement "gzip_static" yet in /t.conf:1, precompressed .gz files are not served`,
+			`fulcrum does not implement "limit_rate" yet in /t.conf:1, responses are sent at full speed`,
 		}},
 		{"once per occurrence", "http { server { ssl_protocols TLSv1.2; } server { ssl_protocols TLSv1.3; } }", []string{
 			`fulcrum does not implement "ssl_protocols" yet in /t.conf:1, ` + noteSSL,
@@ -221,7 +221,7 @@ func TestBriefStatuses(t *testing.T) {
 		"allow": implemented, "deny": implemented, "auth_basic": unsupported, "auth_basic_user_file": unsupported,
 		"rewrite": implemented, "if": implemented, "set": implemented, "internal": implemented,
 		"limit_except": unsupported, "satisfy": unsupported, "auth_request": unsupported, "fastcgi_pass": unsupported,
-		"gzip": planned, "ssl_certificate": planned, "limit_req": planned, "limit_conn": implemented, "http2": planned,
+		"gzip": implemented, "ssl_certificate": planned, "limit_req": implemented, "limit_conn": implemented, "http2": planned,
 		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": ignored, "daemon": ignored,
 		"master_process": ignored, "load_module": ignored, "types_hash_max_size": ignored, "multi_accept": ignored,
 		"worker_rlimit_nofile": ignored, "pcre_jit": ignored, "ssl_prefer_server_ciphers": ignored,

@@ -12,10 +12,12 @@ import (
 
 // preaccess runs nginx's preaccess and access phases for a request about to
 // be served at loc, or at the server's own level when no location matched:
-// the location's realip rule, the limit_conn counts, then the allow and deny
-// rules (ngx_http_access_module). It reports whether the client may go on to
-// the content handler; when not, it has answered (limit_conn_status or 403)
-// and logged the refusal as nginx does.
+// the location's realip rule, limit_req (which may reject the request or
+// hold it for a while), the limit_conn counts, then the allow and deny rules
+// (ngx_http_access_module): nginx's preaccess handlers run in that order. It
+// reports whether the client may go on to the content handler; when not, it
+// has answered (limit_req_status, limit_conn_status or 403, or 499 for a
+// client that left during a delay) and logged the refusal as nginx does.
 //
 // A return (the location's or the server's) answers in nginx's rewrite phases,
 // which run before these (see run), so a request it answers is never refused.
@@ -25,6 +27,14 @@ func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv
 		set = loc.Settings
 	}
 	s.locationRealIP(rec, r, st, loc)
+	code, delay := s.limitReq(r, st, set)
+	if code != 0 {
+		rec.fail(code)
+		return false
+	}
+	if delay > 0 && !s.waitLimitReq(rec, r, st, delay) {
+		return false
+	}
 	if code := s.limitConn(rec, r, st, set); code != 0 {
 		rec.fail(code)
 		return false

@@ -198,9 +198,10 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		switch {
 		case awaiting:
 			// Lazily: the bound needs no precision, and a busy connection
-			// keeps one deadline for many requests.
+			// keeps one deadline for many requests (never past the
+			// keepalive_timeout itself).
 			b := min(awaitBound, wait)
-			if t, ok := cc.rd.Within(now, b, 2*b); ok {
+			if t, ok := cc.rd.Within(now, b, min(2*b, wait)); ok {
 				_ = cc.c.SetReadDeadline(t)
 			}
 		case grace:

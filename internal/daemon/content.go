@@ -168,10 +168,12 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 			// still turn into a 304 or a 206.
 			res.Status, rec.statusOverride = rec.statusOverride, 0
 		}
+		rec.fileResponse = true
 		// The static module discards the body once it found the file, which
 		// answers "Expect: 100-continue" (a bodiless request's too).
 		_ = rec.Continue()
 		if err := static.ServeFile(rec, r, res); err != nil && !rec.wroteHeader {
+			rec.fileResponse = false
 			rec.fail(static.ErrorStatus(err))
 		}
 	case static.KindRedirect:

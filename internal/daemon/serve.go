@@ -13,6 +13,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
+	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
@@ -30,6 +31,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	}
 	defer func() {
 		scratch.st.Reset()
+		scratch.rec.gz.Abort() // a response cut short: the compressor goes back
 		scratch.rec = recorder{}
 		scratch.r, scratch.log = nil, nil
 		s.scratch.Put(scratch)
@@ -42,7 +44,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		st.Uninitialized = scratch
 	}
 	rec := &scratch.rec
-	*rec = recorder{ResponseWriter: w, st: st, snap: s}
+	*rec = recorder{ResponseWriter: w, st: st, snap: s, req: r}
 	rec.ew, _ = w.(engineWriter)
 	defer func() {
 		if rec.hijacked != nil {
@@ -445,6 +447,14 @@ type recorder struct {
 	realIPSet bool
 	// ew is the engine's writer under ResponseWriter, nil under another.
 	ew engineWriter
+	// req is the request being answered (the gzip filter reads its header).
+	req *http.Request
+	// gz compresses the body when gzipping (the gzip filter, gzip.go);
+	// fileResponse marks a static file's answer, whose Last-Modified nginx
+	// does not keep as a field (gzip_proxied no_last_modified ignores it).
+	gz           gzipfilter.Writer
+	gzipping     bool
+	fileResponse bool
 }
 
 // engineWriter is what the engine's response writer (respWriter) offers the
@@ -458,6 +468,7 @@ type engineWriter interface {
 	drop()
 	keepalive(timeout, header time.Duration)
 	setSendTimeout(d time.Duration)
+	gzipFields(vary, compressed bool)
 	proxy.ValueStore
 	proxy.ClientWatcher
 	proxy.Continuer
@@ -483,8 +494,10 @@ func (w *recorder) drop(code int) {
 	w.WriteHeader(code)
 }
 
-// complete sends the rest of the response, when the engine's writer carries it.
+// complete sends the rest of the response (the end of a compressed body
+// first), when the engine's writer carries it.
 func (w *recorder) complete() {
+	w.endGzip()
 	if ew := w.ew; ew != nil {
 		ew.finish()
 	}
@@ -499,6 +512,9 @@ func (w *recorder) account(ci *connInfo) {
 	if ew := w.ew; ew != nil {
 		total, head := ew.sentBytes()
 		w.st.BytesSent, w.st.BodyBytesSent = total, max(total-head, 0)
+	}
+	if w.gzipping {
+		w.st.GzipIn, w.st.GzipOut = w.gz.In(), w.gz.Out()
 	}
 }
 
@@ -523,6 +539,9 @@ func (w *recorder) WriteHeader(code int) {
 		h.Set("Connection", "close")
 	}
 	w.snap.addHeaders(h, w.set, code, w.st)
+	if w.set != nil && w.set.Gzip.On {
+		w.startGzip(code, h)
+	}
 	if w.ew != nil && w.set != nil {
 		// keepalive_timeout is the location's (nginx's clcf), not the
 		// listener's: it decides Connection, Keep-Alive and the idle wait.
@@ -534,6 +553,9 @@ func (w *recorder) WriteHeader(code int) {
 func (w *recorder) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.gzipping {
+		return w.writeGzip(p)
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.st.BodyBytesSent += int64(n)
@@ -657,6 +679,9 @@ func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
 func (w *recorder) Flush() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.gzipping {
+		_ = w.gz.Flush() // an error is the client's, which the writer keeps
 	}
 	http.NewResponseController(w.ResponseWriter).Flush()
 }

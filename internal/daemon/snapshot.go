@@ -56,6 +56,9 @@ type snapshot struct {
 	// docRoots are the levels' root or alias, for $document_root and
 	// $request_filename.
 	docRoots map[*config.Settings]*docRoot
+	// reqZones are the limit_req_zone zones by name. A reload passes a
+	// zone's table on when its name and size are unchanged (adoptReqZones).
+	reqZones map[string]*reqZone
 	scratch  sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
 	// its last request finished.
@@ -84,7 +87,15 @@ type internalRedirect struct {
 // build compiles cfg into a snapshot without touching the running one. It is
 // also what `fulcrum -t` runs, so every error names the file and line.
 func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
-	return buildSnapshot(cfg, d.registry, d.transports, d.logs, d.upgrades)
+	s, err := buildSnapshot(cfg, d.registry, d.transports, d.logs, d.upgrades)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.adoptReqZones(d.current.Load()); err != nil {
+		s.access.release()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Check builds everything a configuration needs to serve, without binding
@@ -162,6 +173,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	if err := s.buildConnZones(cfg, comp); err != nil {
+		return nil, err
+	}
+	if err := s.buildReqZones(cfg, comp); err != nil {
 		return nil, err
 	}
 	if s.access, err = logs.accessFor(cfg, comp); err != nil {

@@ -79,6 +79,8 @@ type respWriter struct {
 	// request path finishes the response before its log line, the engine
 	// asks again after the handler.
 	finished, keep bool
+	// gzipVary and gzipped are the gzip filter's marks (gzipFields).
+	gzipVary, gzipped bool
 }
 
 // maxPending is how much body fulcrum holds back to send a Content-Length
@@ -115,6 +117,7 @@ func (w *respWriter) reset(head bool) {
 		w.cc.out.timeout, w.cc.out.fixed = w.cc.srv.lim.sendTimeout, false
 	}
 	w.sent, w.headLen, w.finished, w.keep = 0, 0, false, false
+	w.gzipVary, w.gzipped = false, false
 	clear(w.order) // the strings may go
 	w.order = w.order[:0]
 	clear(w.values)
@@ -170,6 +173,17 @@ func (w *respWriter) reasonPhrase(code int) []byte {
 		return w.reason
 	}
 	return nil // h1.AppendStatusLine takes h1.ReasonPhrase(code)
+}
+
+// gzipFields marks this response as the gzip filter's, before WriteHeader:
+// vary writes "Vary: Accept-Encoding" right after Connection and Keep-Alive,
+// where nginx's header filter puts it (not a header map field, so not in
+// $sent_http_vary, as in nginx); compressed puts Content-Encoding after every
+// other field, as nginx's gzip filter appends it, and frames the body
+// chunked (close-delimited on HTTP/1.0) even when all of it fits the buffer,
+// as nginx sends a compressed body.
+func (w *respWriter) gzipFields(vary, compressed bool) {
+	w.gzipVary, w.gzipped = vary, compressed
 }
 
 // Header implements http.ResponseWriter.
@@ -412,6 +426,9 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 		b = strconv.AppendInt(b, int64(w.kaHeader/time.Second), 10)
 		b = append(b, "\r\n"...)
 	}
+	if final && w.gzipVary {
+		b = append(b, "Vary: Accept-Encoding\r\n"...)
+	}
 	counts := w.inOrder[:0]
 	for _, p := range w.order {
 		values := h[p.Key]
@@ -438,6 +455,10 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	// nginx's range filter adds Accept-Ranges after every other filter: last.
 	if i := slices.Index(keys, "Accept-Ranges"); i >= 0 {
 		keys = append(append(keys[:i], keys[i+1:]...), "Accept-Ranges")
+	}
+	// The gzip filter's Content-Encoding goes after every other field.
+	if i := slices.Index(keys, "Content-Encoding"); i >= 0 && w.gzipped {
+		keys = append(append(keys[:i], keys[i+1:]...), "Content-Encoding")
 	}
 	for _, k := range keys {
 		values := h[k]
@@ -527,7 +548,11 @@ func (w *respWriter) finishOnce() bool {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.committed {
-		w.commit(int64(len(w.pending)))
+		known := int64(len(w.pending))
+		if w.gzipped {
+			known = -1 // nginx sends a compressed body chunked, however short
+		}
+		w.commit(known)
 		_, _ = w.writeBody(w.pending)
 		w.pending = w.pending[:0]
 	}

@@ -90,7 +90,10 @@ func (o *output) serve200(uri string) error {
 		o.w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	ranges, verdict := parseRanges(o.r.Header, o.tag, o.mod, o.size)
+	ranges, verdict := []byteRange(nil), rangeIgnored
+	if _, asked := o.r.Header["Range"]; asked && o.rangesAllowed() {
+		ranges, verdict = parseRanges(o.r.Header, o.tag, o.mod, o.size)
+	}
 	switch verdict {
 	case rangeUnsatisfiable:
 		o.w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(o.size, 10))
@@ -110,6 +113,30 @@ func (o *output) serve200(uri string) error {
 	o.w.Header().Add("Accept-Ranges", "bytes")
 	o.whole(http.StatusOK)
 	return nil
+}
+
+// RangeFilter is a ResponseWriter that changes the body it is given and so may
+// refuse byte ranges, as nginx's gzip filter clears allow_ranges before its
+// range filter runs: a Range request then gets the whole file (200), a 416
+// included.
+type RangeFilter interface {
+	// AllowRanges reports whether a 200 with Content-Type contentType and
+	// Content-Length size may go out in ranges instead.
+	AllowRanges(contentType string, size int64) bool
+}
+
+// rangesAllowed asks the writer, when it is a RangeFilter, whether this file
+// may be sent in ranges.
+func (o *output) rangesAllowed() bool {
+	rf, ok := o.w.(RangeFilter)
+	if !ok {
+		return true
+	}
+	ct := o.ctype
+	if v := o.w.Header()["Content-Type"]; len(v) > 0 { // an upstream's, kept (headers)
+		ct = v[0]
+	}
+	return rf.AllowRanges(ct, o.size)
 }
 
 // headers sets Content-Type (unless the response has one already: an

@@ -354,3 +354,36 @@ func appendZone(dst []byte, t time.Time, colon bool) []byte {
 func append2(dst []byte, n int) []byte {
 	return append(dst, byte('0'+n/10%10), byte('0'+n%10))
 }
+
+// getLimitReqStatus is $limit_req_status: not found until limit_req has
+// looked at the request.
+func getLimitReqStatus(dst []byte, st *State) ([]byte, bool) {
+	if st.LimitReq == LimitReqNone {
+		return dst, false
+	}
+	return append(dst, st.LimitReq.String()...), true
+}
+
+// getGzipRatio is $gzip_ratio: the response body's size over its compressed
+// size, as nginx formats it (two decimals, the third rounding: "2.13"); not
+// found when the response was not compressed.
+func getGzipRatio(dst []byte, st *State) ([]byte, bool) {
+	in, out := st.GzipIn, st.GzipOut
+	if out <= 0 || in < 0 {
+		return dst, false
+	}
+	whole, frac := in/out, in*100/out%100
+	if in*1000/out%10 > 4 {
+		frac++
+		if frac > 99 {
+			whole++
+			frac = 0
+		}
+	}
+	dst = strconv.AppendInt(dst, whole, 10)
+	dst = append(dst, '.')
+	if frac < 10 {
+		dst = append(dst, '0')
+	}
+	return strconv.AppendInt(dst, frac, 10), true
+}

@@ -204,6 +204,14 @@ type State struct {
 	// BodyBytesSent only those of the body ($body_bytes_sent).
 	BytesSent     int64
 	BodyBytesSent int64
+	// GzipIn and GzipOut are the body bytes the gzip filter took and the
+	// compressed bytes it made of them ($gzip_ratio); GzipOut 0 means the
+	// response was not compressed.
+	GzipIn, GzipOut int64
+
+	// LimitReq is what limit_req did with the request ($limit_req_status);
+	// the zero value, LimitReqNone, is "not found".
+	LimitReq LimitReqStatus
 
 	// Upstreams lists the upstream attempts in order, one per server tried.
 	Upstreams []Attempt
@@ -355,4 +363,30 @@ func (st *State) lookupVar(name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// LimitReqStatus is the outcome of nginx's limit_req for a request, the value
+// of $limit_req_status.
+type LimitReqStatus uint8
+
+// The limit_req outcomes, in nginx's order (NGX_HTTP_LIMIT_REQ_PASSED ...).
+const (
+	// LimitReqNone means limit_req did not look at the request (no limit_req,
+	// or every key empty): $limit_req_status is not found.
+	LimitReqNone LimitReqStatus = iota
+	LimitReqPassed
+	LimitReqDelayed
+	LimitReqRejected
+	LimitReqDelayedDryRun
+	LimitReqRejectedDryRun
+)
+
+var limitReqNames = [...]string{"", "PASSED", "DELAYED", "REJECTED", "DELAYED_DRY_RUN", "REJECTED_DRY_RUN"}
+
+// String returns the value $limit_req_status prints, "" for LimitReqNone.
+func (s LimitReqStatus) String() string {
+	if int(s) < len(limitReqNames) {
+		return limitReqNames[s]
+	}
+	return ""
 }

@@ -122,10 +122,14 @@ func responseVar(name string) Getter {
 		return getBodyBytesSent
 	case "bytes_sent":
 		return getBytesSent
+	case "gzip_ratio":
+		return getGzipRatio
 	case "proxy_host":
 		return getProxyHost
 	case "proxy_port":
 		return getProxyPort
+	case "limit_req_status":
+		return getLimitReqStatus
 	}
 	return nil
 }

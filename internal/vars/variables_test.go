@@ -241,7 +241,9 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"cookie_a", notFound},
 		{"arg_a", notFound},
 		{"body_bytes_sent", "0"},
+		{"gzip_ratio", notFound},
 		{"request_uri", ""},
+		{"limit_req_status", notFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -657,5 +659,48 @@ func TestSetCaptures(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per request", allocs)
+	}
+}
+
+// TestLimitReqStatus checks $limit_req_status's values, nginx's names.
+func TestLimitReqStatus(t *testing.T) {
+	c := &Compiler{Now: fixedClock}
+	tests := []struct {
+		status LimitReqStatus
+		want   string
+	}{
+		{LimitReqPassed, "PASSED"},
+		{LimitReqDelayed, "DELAYED"},
+		{LimitReqRejected, "REJECTED"},
+		{LimitReqDelayedDryRun, "DELAYED_DRY_RUN"},
+		{LimitReqRejectedDryRun, "REJECTED_DRY_RUN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			got, ok := value(t, c, "limit_req_status", &State{LimitReq: tt.status})
+			if !ok || got != tt.want {
+				t.Errorf("$limit_req_status = %q (found %t), want %q", got, ok, tt.want)
+			}
+		})
+	}
+}
+
+// TestGzipRatio: $gzip_ratio as nginx formats it (ngx_http_gzip_ratio_variable).
+func TestGzipRatio(t *testing.T) {
+	tests := []struct {
+		in, out int64
+		want    string
+	}{
+		{614, 62, "9.90"}, {2125, 1000, "2.13"}, {1999, 1000, "2.00"}, {1, 3, "0.33"}, {12, 32, "0.38"}, {100, 0, notFound},
+	}
+	c := &Compiler{}
+	for _, tt := range tests {
+		got, ok := value(t, c, "gzip_ratio", &State{GzipIn: tt.in, GzipOut: tt.out})
+		if !ok {
+			got = notFound
+		}
+		if got != tt.want {
+			t.Errorf("in %d out %d: $gzip_ratio %q, want %q", tt.in, tt.out, got, tt.want)
+		}
 	}
 }

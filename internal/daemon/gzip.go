@@ -1,0 +1,78 @@
+package daemon
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"fulcrum/internal/gzipfilter"
+)
+
+// startGzip is nginx's gzip header filter for the response about to go out
+// with code and header h, after add_header (nginx's headers filter runs
+// first): a response gzip applies to by the location's settings gets
+// "Vary: Accept-Encoding" under gzip_vary, and, when the client takes gzip,
+// the compressed head (gzipfilter.Prepare) and a compressor for its body. A
+// HEAD gets the head alone, as nginx 1.22 gives it.
+func (w *recorder) startGzip(code int, h http.Header) {
+	g := &w.set.Gzip
+	if !gzipfilter.Eligible(g, code, h) {
+		return
+	}
+	req := gzipfilter.Request{Header: w.req.Header, HTTP10: !w.req.ProtoAtLeast(1, 1)}
+	compress := gzipfilter.ClientOK(g, req, h, !w.fileResponse, time.Now())
+	if compress {
+		gzipfilter.Prepare(h)
+	}
+	if w.ew != nil {
+		w.ew.gzipFields(g.Vary, compress)
+	} else if g.Vary {
+		h.Add("Vary", "Accept-Encoding")
+	}
+	if compress && w.req.Method != http.MethodHead {
+		w.gz.Reset(w.ResponseWriter, g.Level)
+		w.gzipping = true
+	}
+}
+
+// writeGzip compresses p into the response; $body_bytes_sent counts the
+// compressed bytes, as nginx's.
+func (w *recorder) writeGzip(p []byte) (int, error) {
+	before := w.gz.Out()
+	n, err := w.gz.Write(p)
+	w.st.BodyBytesSent += w.gz.Out() - before
+	return n, err
+}
+
+// endGzip ends a compressed body: the rest of it and the gzip trailer go
+// out, and the compressor goes back to its pool.
+func (w *recorder) endGzip() {
+	if !w.gzipping || !w.gz.Active() {
+		return
+	}
+	before := w.gz.Out()
+	_ = w.gz.Close() // a write error is the client's, which the writer keeps
+	w.st.BodyBytesSent += w.gz.Out() - before
+}
+
+// AllowRanges implements static.RangeFilter: a file that the gzip filter
+// will compress is not served in ranges (nginx's gzip filter clears
+// allow_ranges before its range filter runs). The file's head is judged with
+// the fields it will have: its ETag, no Last-Modified field (nginx keeps a
+// file's date apart), and what the response has already (an upstream's
+// fields across an X-Accel-Redirect).
+func (w *recorder) AllowRanges(contentType string, size int64) bool {
+	if w.set == nil || !w.set.Gzip.On {
+		return true
+	}
+	h := w.Header().Clone()
+	h["Content-Type"] = []string{contentType}
+	h["Content-Length"] = []string{strconv.FormatInt(size, 10)}
+	h["Etag"] = []string{`"file"`}
+	g := &w.set.Gzip
+	if !gzipfilter.Eligible(g, http.StatusOK, h) {
+		return true
+	}
+	req := gzipfilter.Request{Header: w.req.Header, HTTP10: !w.req.ProtoAtLeast(1, 1)}
+	return !gzipfilter.ClientOK(g, req, h, false, time.Now())
+}

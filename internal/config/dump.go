@@ -214,8 +214,10 @@ func fmtSpecial(v reflect.Value) (string, bool) {
 		return "format " + strconv.Quote(x.Name), true
 	case NextUpstream:
 		return strconv.Quote(x.String()), true
-	case LogLevel, BalanceMethod, Modifier, NameKind:
+	case LogLevel, BalanceMethod, Modifier, NameKind, StepKind, RewriteFlag:
 		return fmt.Sprint(x), true
+	case CondOp:
+		return strconv.Quote(x.String()), true
 	}
 	return "", false
 }

@@ -17,6 +17,11 @@ const (
 	StepIf                      // if (condition) { ... }
 )
 
+// String is the directive's name.
+func (k StepKind) String() string {
+	return [...]string{"rewrite", "return", "set", "break", "if"}[k]
+}
+
 // Step is one directive of the rewrite module (ngx_http_rewrite_module). The
 // steps of a level run in config order as one script, the way nginx compiles
 // them into one code array: the server's before the location is chosen
@@ -43,6 +48,11 @@ const (
 	FlagRedirect              // answer 302 with the result as Location
 	FlagPermanent             // answer 301 with the result as Location
 )
+
+// String is the flag as written, "" for none.
+func (f RewriteFlag) String() string {
+	return [...]string{"", "last", "break", "redirect", "permanent"}[f]
+}
 
 // Rewrite is "rewrite regex replacement [flag]".
 type Rewrite struct {
@@ -83,6 +93,12 @@ const (
 	CondFile                   // (-f path), -d, -e, -x
 	CondNotFile                // (!-f path), !-d, !-e, !-x
 )
+
+// String is the operator as written ("" for a bare variable, "-" for a
+// file test).
+func (o CondOp) String() string {
+	return [...]string{"", "=", "!=", "~", "!~", "-", "!-"}[o]
+}
 
 // Condition is the parenthesised condition of an if block.
 type Condition struct {

@@ -10,6 +10,7 @@ import (
 // resolver's answers.
 type builder struct {
 	prefix   string
+	confDir  string // the main file's directory: nginx's conf prefix
 	errorLog string // -e, the default error log; "" means <prefix>/logs/error.log
 	resolver *hostResolver
 	cfg      *Config
@@ -26,6 +27,7 @@ type builder struct {
 // buildOptions are what the builder needs from LoadOptions, resolved.
 type buildOptions struct {
 	prefix   string // absolute
+	confDir  string // absolute; "" means prefix
 	errorLog string
 	resolver Resolver
 }
@@ -35,6 +37,7 @@ type buildOptions struct {
 func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, error) {
 	b := &builder{
 		prefix:    opts.prefix,
+		confDir:   opts.confDir,
 		errorLog:  opts.errorLog,
 		resolver:  newHostResolver(opts.resolver),
 		cfg:       &Config{Warnings: warnings},
@@ -44,6 +47,9 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 		typesOf:   map[*Directive]map[string]string{},
 		accessOf:  map[*Directive][]AccessRule{},
 		warned:    map[Warning]bool{},
+	}
+	if b.confDir == "" {
+		b.confDir = b.prefix
 	}
 	for _, w := range warnings {
 		b.warned[w] = true

@@ -65,6 +65,10 @@ func TestBuildErrors(t *testing.T) {
 		{"next upstream off mixed", "http { proxy_next_upstream error off; }",
 			`"proxy_next_upstream off" cannot be combined with other values in nginx.conf:1`},
 
+		// limit_except
+		{"limit_except method", "http { server { location / { limit_except GET TRACE { deny all; } } } }",
+			`invalid method "TRACE" in nginx.conf:1, the methods are GET, HEAD, POST, PUT, DELETE, MKCOL, COPY, MOVE, OPTIONS, PROPFIND, PROPPATCH, LOCK, UNLOCK, PATCH`},
+
 		// servers and locations
 		{"two default servers", "http {\nserver { listen 80 default_server; }\nserver { listen *:80 default_server; }\n}",
 			`a duplicate default server for 0.0.0.0:80 in nginx.conf:3, the other one is in `},

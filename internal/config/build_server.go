@@ -315,6 +315,9 @@ func (b *builder) buildLocation(d *Directive, parentScope *scope, parent *Locati
 	if err := b.ifSettings(loc.Settings.Rewrites); err != nil {
 		return nil, err
 	}
+	if loc.LimitExcept, err = b.limitExcept(sc); err != nil {
+		return nil, err
+	}
 	loc.Locations, err = b.locations(sc, loc)
 	return loc, err
 }

@@ -142,6 +142,18 @@ func (d *dumper) location(loc *Location, parent []string, depth int) {
 			d.line(depth+1, "%s", l)
 		}
 	}
+	if le := loc.LimitExcept; le != nil {
+		d.line(depth+1, "limit_except %s (%s)", strings.Join(le.Methods, " "), le.Pos)
+		own := map[string]bool{}
+		for _, l := range lines {
+			own[l] = true
+		}
+		for _, l := range settingsLines(le.Settings) {
+			if !own[l] {
+				d.line(depth+2, "%s", l)
+			}
+		}
+	}
 	for _, child := range loc.Locations {
 		d.location(child, lines, depth+1)
 	}

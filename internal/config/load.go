@@ -55,7 +55,7 @@ func Load(path string, opts LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := build(dirs, buildOptions{prefix: prefix, errorLog: opts.ErrorLog, resolver: opts.Resolver}, warnings)
+	cfg, err := build(dirs, buildOptions{prefix: prefix, confDir: filepath.Dir(abs), errorLog: opts.ErrorLog, resolver: opts.Resolver}, warnings)
 	if err != nil {
 		return nil, err
 	}

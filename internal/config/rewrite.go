@@ -147,15 +147,15 @@ func findRewrites(s *scope, names ...string) ([]*Directive, *scope) {
 	return s.ownLevel(names...)
 }
 
-// findProxyPass finds the proxy_pass of level s: its own, or for an if
-// block the enclosing location's, which nginx's proxy module merges into
-// the implicit location.
+// findProxyPass finds the proxy_pass of level s: its own, or for an if or
+// limit_except block the enclosing location's, which nginx's proxy module
+// merges into these nameless locations.
 func findProxyPass(s *scope, names ...string) ([]*Directive, *scope) {
 	for l := s; l != nil; l = l.parent {
 		if dirs, at := l.ownLevel(names...); dirs != nil {
 			return dirs, at
 		}
-		if l.ctx&ctxIfs == 0 {
+		if l.ctx&(ctxIfs|ctxLimitExcept) == 0 {
 			return nil, nil
 		}
 	}

@@ -90,6 +90,8 @@ var settingRules = []settingRule{
 
 	// access
 	{names: []string{"allow", "deny"}, apply: applyAccess},
+	{names: []string{"auth_basic", "auth_basic_user_file"}, find: findAuthBasic, apply: applyAuthBasic},
+	{names: []string{"satisfy"}, apply: applySatisfy},
 
 	// limits (preaccess)
 	{names: []string{"limit_conn"}, apply: applyLimitConn},

@@ -18,10 +18,11 @@ const (
 	ctxLocation
 	ctxNestedLocation
 	ctxUpstream
-	ctxTypes      // inside types {}: every line is "mime/type ext ...;"
-	ctxMap        // inside map {}: every line is "key value;"
-	ctxServerIf   // inside "if" in a server (nginx's NGX_HTTP_SIF_CONF)
-	ctxLocationIf // inside "if" in a location (NGX_HTTP_LIF_CONF)
+	ctxTypes       // inside types {}: every line is "mime/type ext ...;"
+	ctxMap         // inside map {}: every line is "key value;"
+	ctxServerIf    // inside "if" in a server (nginx's NGX_HTTP_SIF_CONF)
+	ctxLocationIf  // inside "if" in a location (NGX_HTTP_LIF_CONF)
+	ctxLimitExcept // inside limit_except (NGX_HTTP_LMT_CONF)
 
 	ctxLoc = ctxLocation | ctxNestedLocation
 	ctxSL  = ctxServer | ctxLoc
@@ -42,6 +43,7 @@ var contextNames = []struct {
 	{ctxLocation, "location"}, {ctxNestedLocation, "nested location"},
 	{ctxUpstream, "upstream"}, {ctxTypes, "types"}, {ctxMap, "map"},
 	{ctxServerIf, "if in server"}, {ctxLocationIf, "if in location"},
+	{ctxLimitExcept, "limit_except"},
 }
 
 // String lists the contexts in c, such as "http, server, location".
@@ -243,8 +245,8 @@ var tableSpecs = []spec{
 	{name: "try_files", module: "http_core", ctx: ctxSL, args: args2More, syntax: "try_files file ... uri | =code;"},
 	{name: "error_page", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args2More, multi: true, syntax: "error_page code ... [=[response]] uri;"},
 	{name: "internal", module: "http_core", ctx: ctxLoc, args: argsNone, syntax: "internal;"},
-	{name: "limit_except", module: "http_core", ctx: ctxLoc, args: args1More | argsBlock, status: unsupported, note: noteAccess, syntax: "limit_except method ... { ... }"},
-	{name: "satisfy", module: "http_core", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "satisfy all | any;"},
+	{name: "limit_except", module: "http_core", ctx: ctxLoc, args: args1More | argsBlock, child: ctxLimitExcept, syntax: "limit_except method ... { ... }"},
+	{name: "satisfy", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"all", "any"}, syntax: "satisfy all | any;"},
 	{name: "disable_symlinks", module: "http_core", ctx: ctxHSL, args: args12, status: unsupported, note: "fulcrum's static file handler cannot refuse symbolic links yet, and ignoring this would serve files it should refuse", syntax: "disable_symlinks off | on | if_not_owner [from=part];"},
 
 	// http core: client connection limits and timeouts
@@ -310,7 +312,7 @@ var tableSpecs = []spec{
 	{name: "log_subrequest", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum makes no subrequests", syntax: "log_subrequest on | off;"},
 	{name: "recursive_error_pages", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum follows one error_page at most", syntax: "recursive_error_pages on | off;"},
 	{name: "subrequest_output_buffer_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: "fulcrum makes no subrequests", syntax: "subrequest_output_buffer_size size;"},
-	{name: "auth_delay", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum has no authentication yet", syntax: "auth_delay time;"},
+	{name: "auth_delay", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum answers a failed login at once", syntax: "auth_delay time;"},
 
 	// http/2
 	{name: "http2", module: "http_v2", ctx: ctxHS, args: argsFlag, status: planned, note: noteHTTP2, syntax: "http2 on | off;"},
@@ -433,10 +435,10 @@ var tableSpecs = []spec{
 	{name: "map_hash_bucket_size", module: "http_map", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "map_hash_bucket_size size;"},
 
 	// access control and authentication: errors, never silently open
-	{name: "allow", module: "http_access", ctx: ctxHSL, args: args1, multi: true, kinds: []kind{kindAccess}, syntax: "allow address | CIDR | unix: | all;"},
-	{name: "deny", module: "http_access", ctx: ctxHSL, args: args1, multi: true, kinds: []kind{kindAccess}, syntax: "deny address | CIDR | unix: | all;"},
-	{name: "auth_basic", module: "http_auth_basic", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "auth_basic string | off;"},
-	{name: "auth_basic_user_file", module: "http_auth_basic", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "auth_basic_user_file file;"},
+	{name: "allow", module: "http_access", ctx: ctxHSL | ctxLimitExcept, args: args1, multi: true, kinds: []kind{kindAccess}, syntax: "allow address | CIDR | unix: | all;"},
+	{name: "deny", module: "http_access", ctx: ctxHSL | ctxLimitExcept, args: args1, multi: true, kinds: []kind{kindAccess}, syntax: "deny address | CIDR | unix: | all;"},
+	{name: "auth_basic", module: "http_auth_basic", ctx: ctxHSL | ctxLimitExcept, args: args1, syntax: "auth_basic string | off;"},
+	{name: "auth_basic_user_file", module: "http_auth_basic", ctx: ctxHSL | ctxLimitExcept, args: args1, syntax: "auth_basic_user_file file;"},
 	{name: "auth_request", module: "http_auth_request", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "auth_request uri | off;"},
 	{name: "auth_request_set", module: "http_auth_request", ctx: ctxHSL, args: args2, multi: true, status: unsupported, note: noteAccess, syntax: "auth_request_set $variable value;"},
 	{name: "geo", module: "http_geo", ctx: ctxHTTP, args: args12 | argsBlock, multi: true, status: unsupported, note: "fulcrum cannot compute variables from client addresses yet, and geo usually feeds access rules; remove it", syntax: "geo [$address] $variable { ... }"},

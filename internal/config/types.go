@@ -276,7 +276,47 @@ type Location struct {
 	// Implicit marks the location of an if block (If.Location): it has its
 	// enclosing location's modifier and path, and routing never finds it.
 	Implicit bool
+	// LimitExcept is the location's limit_except block, nil without one.
+	LimitExcept *LimitExcept
+	Pos         Pos
+}
+
+// LimitExcept is a limit_except block: requests whose method is not one of
+// Methods are served with Settings, the location's settings as the block's
+// allow, deny, auth_basic and auth_basic_user_file change them (nginx's
+// limit_except_loc_conf, merged from the location). Nested locations do not
+// inherit it.
+type LimitExcept struct {
+	// Methods are the listed methods, upper-cased; GET brings HEAD.
+	Methods []string
+	// Settings are the block's effective settings.
+	Settings *Settings
 	Pos      Pos
+}
+
+// Applies reports whether the block restricts a request with method: any
+// method not listed, including methods nginx does not know.
+func (l *LimitExcept) Applies(method string) bool {
+	for _, m := range l.Methods {
+		if m == method {
+			return false
+		}
+	}
+	return true
+}
+
+// AuthBasic is auth_basic with auth_basic_user_file as they apply to a level
+// (ngx_http_auth_basic_module); each is inherited on its own.
+type AuthBasic struct {
+	// Realm is auth_basic's string, which may hold variables: a realm that
+	// evaluates to "off" turns the check off for the request.
+	Realm string
+	// UserFile is auth_basic_user_file's path, which may hold variables; a
+	// relative path not starting with a variable is resolved against the
+	// configuration's directory, as nginx does.
+	UserFile string
+	// RealmPos and UserFilePos are where the two directives are written.
+	RealmPos, UserFilePos Pos
 }
 
 // Settings are the per-request settings of a server or location after nginx's
@@ -374,6 +414,13 @@ type Settings struct {
 	// The first rule that matches the client decides; when none matches, the
 	// client is let in.
 	Access []AccessRule
+	// AuthBasic is the basic authentication check, nil when auth_basic is
+	// off or when either directive is missing from the chain of levels.
+	AuthBasic *AuthBasic
+	// SatisfyAny (satisfy any) lets a request in when either the access
+	// rules or the authentication allow it; otherwise (satisfy all, the
+	// default) both must.
+	SatisfyAny bool
 	// LimitConn are the limit_conn directives of the nearest level with any
 	// (nginx inherits the list only into a level that sets none); nil means
 	// requests here are not counted at all.

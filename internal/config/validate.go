@@ -104,11 +104,21 @@ func findSpec(d *Directive, ctx ctxSet) (*spec, error) {
 	if !known {
 		return nil, unknownDirective(d, ctx)
 	}
+	if !allowed && ctx == ctxLimitExcept && slices.Contains(limitExceptElsewhere, d.Name) {
+		return nil, hintf(d.Pos, limitExceptHint, `fulcrum does not support "%s" inside "limit_except" yet`, d.Name)
+	}
 	if !allowed {
 		return nil, hintf(d.Pos, "it is allowed in: "+allContexts(d.Name).String(), `"%s" directive is not allowed here`, d.Name)
 	}
 	return s, nil
 }
+
+// limitExceptElsewhere are the directives nginx 1.22 also accepts inside
+// limit_except (NGX_HTTP_LMT_CONF) that fulcrum does not apply there.
+var limitExceptElsewhere = []string{"proxy_pass", "access_log", "auth_request", "auth_request_set"}
+
+// limitExceptHint is the hint of a directive refused inside limit_except.
+const limitExceptHint = "inside limit_except fulcrum applies allow, deny, auth_basic and auth_basic_user_file; write the directive in the enclosing location"
 
 // allContexts is the union of the contexts of every spec of name.
 func allContexts(name string) ctxSet {

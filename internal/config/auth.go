@@ -1,0 +1,101 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// limitExceptMethods are the method names limit_except takes, as nginx's
+// ngx_methods_names (compared without case).
+var limitExceptMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "MKCOL", "COPY",
+	"MOVE", "OPTIONS", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH"}
+
+// findAuthBasic picks auth_basic and auth_basic_user_file each from the
+// nearest level that writes it: nginx merges the two separately, so a
+// location may set its own realm and inherit the file.
+func findAuthBasic(s *scope, _ ...string) ([]*Directive, *scope) {
+	realm, _ := s.nearest("auth_basic")
+	file, _ := s.nearest("auth_basic_user_file")
+	return append(realm, file...), s
+}
+
+// applyAuthBasic sets AuthBasic when both directives apply and the realm is
+// not the literal "off".
+func applyAuthBasic(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	var realm, file *Directive
+	for _, d := range dirs {
+		if d.Name == "auth_basic" {
+			realm = d
+		} else {
+			file = d
+		}
+	}
+	if realm == nil || file == nil || realm.Args[0] == "off" {
+		return nil
+	}
+	st.AuthBasic = &AuthBasic{Realm: realm.Args[0], UserFile: b.confPath(file.Args[0]),
+		RealmPos: realm.Pos, UserFilePos: file.Pos}
+	return nil
+}
+
+// confPath resolves a path against the configuration's directory, as
+// nginx's complex values with conf_prefix do: unless it is absolute or
+// starts with a variable.
+func (b *builder) confPath(p string) string {
+	if p == "" || strings.HasPrefix(p, "$") || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(b.confDir, p)
+}
+
+// applySatisfy reads "satisfy all | any" (the table checked the value).
+func applySatisfy(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	st.SatisfyAny = dirs[0].Args[0] == "any"
+	return nil
+}
+
+// limitExcept builds the limit_except block of the location at level sc, if
+// any: its methods, and its settings as a level below the location's.
+func (b *builder) limitExcept(sc *scope) (*LimitExcept, error) {
+	dirs := sc.own("limit_except")
+	if len(dirs) == 0 {
+		return nil, nil
+	}
+	d := dirs[0]
+	le := &LimitExcept{Pos: d.Pos}
+	for _, a := range d.Args {
+		m := strings.ToUpper(a)
+		if !containsString(limitExceptMethods, m) {
+			return nil, hintf(d.Pos, "the methods are "+strings.Join(limitExceptMethods, ", "), `invalid method "%s"`, a)
+		}
+		le.Methods = appendMethod(le.Methods, m)
+		if m == "GET" {
+			le.Methods = appendMethod(le.Methods, "HEAD")
+		}
+	}
+	inner := newScope(sc, ctxLimitExcept, d.Block)
+	inner.loc = sc.loc
+	st, err := b.settings(inner)
+	if err != nil {
+		return nil, err
+	}
+	le.Settings = st
+	return le, nil
+}
+
+// appendMethod adds m to list unless it is there.
+func appendMethod(list []string, m string) []string {
+	if containsString(list, m) {
+		return list
+	}
+	return append(list, m)
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,103 @@
+package config
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// TestAuthBasicInheritance checks that auth_basic and auth_basic_user_file
+// are inherited each on its own, that "auth_basic off" turns the check off,
+// and that a relative user file is resolved against the configuration's
+// directory, as nginx's merge and conf_prefix do.
+func TestAuthBasicInheritance(t *testing.T) {
+	cfg := mustLoad(t, `http {
+        auth_basic_user_file users;
+        server {
+            auth_basic "Staff";
+            location /a/ { }
+            location /b/ { auth_basic "B"; }
+            location /off/ { auth_basic off; }
+            location /abs/ { auth_basic_user_file /etc/users; }
+            location /var/ { auth_basic_user_file $host.users; }
+        }
+        server {
+            listen 81;
+            location / { }
+        }
+    }`)
+	s0, s1 := cfg.HTTP.Servers[0], cfg.HTTP.Servers[1]
+	confDir := filepath.Dir(cfg.Files[0].Path)
+	tests := []struct {
+		name        string
+		got         *AuthBasic
+		realm, file string
+	}{
+		{"server", s0.Settings.AuthBasic, "Staff", filepath.Join(confDir, "users")},
+		{"location inherits both", s0.Locations[0].Settings.AuthBasic, "Staff", filepath.Join(confDir, "users")},
+		{"location's own realm", s0.Locations[1].Settings.AuthBasic, "B", filepath.Join(confDir, "users")},
+		{"off", s0.Locations[2].Settings.AuthBasic, "", ""},
+		{"absolute file", s0.Locations[3].Settings.AuthBasic, "Staff", "/etc/users"},
+		{"file with a variable stays", s0.Locations[4].Settings.AuthBasic, "Staff", "$host.users"},
+		{"no realm: off", s1.Locations[0].Settings.AuthBasic, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.realm == "" {
+				if tt.got != nil {
+					t.Fatalf("AuthBasic = %+v, want nil", tt.got)
+				}
+				return
+			}
+			if tt.got == nil || tt.got.Realm != tt.realm || tt.got.UserFile != tt.file {
+				t.Fatalf("AuthBasic = %+v, want realm %q file %q", tt.got, tt.realm, tt.file)
+			}
+		})
+	}
+}
+
+// TestLimitExcept checks the methods of a limit_except block (GET brings
+// HEAD, names are case-insensitive) and its settings: the location's, with
+// the block's access rules.
+func TestLimitExcept(t *testing.T) {
+	cfg := mustLoad(t, `http {
+        server {
+            satisfy any;
+            location /a/ {
+                allow 10.0.0.0/8;
+                limit_except get post {
+                    deny all;
+                    auth_basic "W";
+                    auth_basic_user_file /u;
+                }
+                location /a/n/ { }
+            }
+            location /b/ { limit_except PUT { } }
+        }
+    }`)
+	a, b := cfg.HTTP.Servers[0].Locations[0], cfg.HTTP.Servers[0].Locations[1]
+	le := a.LimitExcept
+	if le == nil {
+		t.Fatal("no limit_except")
+	}
+	if !slices.Equal(le.Methods, []string{"GET", "HEAD", "POST"}) {
+		t.Errorf("Methods = %v", le.Methods)
+	}
+	for m, want := range map[string]bool{"GET": false, "HEAD": false, "POST": false, "PUT": true, "DELETE": true, "FOO": true} {
+		if got := le.Applies(m); got != want {
+			t.Errorf("Applies(%s) = %v, want %v", m, got, want)
+		}
+	}
+	if len(le.Settings.Access) != 1 || !le.Settings.Access[0].Deny || le.Settings.AuthBasic == nil || !le.Settings.SatisfyAny {
+		t.Errorf("block settings: access %+v auth %+v satisfy any %v", le.Settings.Access, le.Settings.AuthBasic, le.Settings.SatisfyAny)
+	}
+	if le.Settings.ProxyPass != a.Settings.ProxyPass {
+		t.Error("the block does not share the location's proxy_pass")
+	}
+	if a.Locations[0].LimitExcept != nil || a.Locations[0].Settings.AuthBasic != nil {
+		t.Error("a nested location inherited the limit_except block")
+	}
+	if !slices.Equal(b.LimitExcept.Methods, []string{"PUT"}) || b.LimitExcept.Applies("HEAD") != true {
+		t.Errorf("PUT only: %v", b.LimitExcept.Methods)
+	}
+}

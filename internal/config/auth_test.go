@@ -71,6 +71,7 @@ func TestLimitExcept(t *testing.T) {
                     auth_basic_user_file /u;
                 }
                 location /a/n/ { }
+                if ($arg_x) { set $y 1; }
             }
             location /b/ { limit_except PUT { } }
         }
@@ -96,6 +97,9 @@ func TestLimitExcept(t *testing.T) {
 	}
 	if a.Locations[0].LimitExcept != nil || a.Locations[0].Settings.AuthBasic != nil {
 		t.Error("a nested location inherited the limit_except block")
+	}
+	if ifLoc := a.Settings.Rewrites[0].If.Location; ifLoc.LimitExcept != le {
+		t.Error("the if block's location does not keep the limit_except block")
 	}
 	if !slices.Equal(b.LimitExcept.Methods, []string{"PUT"}) || b.LimitExcept.Applies("HEAD") != true {
 		t.Errorf("PUT only: %v", b.LimitExcept.Methods)

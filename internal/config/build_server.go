@@ -318,6 +318,13 @@ func (b *builder) buildLocation(d *Directive, parentScope *scope, parent *Locati
 	if loc.LimitExcept, err = b.limitExcept(sc); err != nil {
 		return nil, err
 	}
+	for _, st := range loc.Settings.Rewrites {
+		if st.Kind == StepIf && st.If.Location != nil {
+			// an if block's location keeps the limit_except block, as in
+			// nginx (checked against 1.22: a POST stays refused in the if)
+			st.If.Location.LimitExcept = loc.LimitExcept
+		}
+	}
 	loc.Locations, err = b.locations(sc, loc)
 	return loc, err
 }

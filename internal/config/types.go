@@ -276,7 +276,8 @@ type Location struct {
 	// Implicit marks the location of an if block (If.Location): it has its
 	// enclosing location's modifier and path, and routing never finds it.
 	Implicit bool
-	// LimitExcept is the location's limit_except block, nil without one.
+	// LimitExcept is the location's limit_except block, nil without one;
+	// the implicit locations of its if blocks share it.
 	LimitExcept *LimitExcept
 	Pos         Pos
 }
@@ -285,7 +286,7 @@ type Location struct {
 // Methods are served with Settings, the location's settings as the block's
 // allow, deny, auth_basic and auth_basic_user_file change them (nginx's
 // limit_except_loc_conf, merged from the location). Nested locations do not
-// inherit it.
+// inherit it; the location's if blocks do.
 type LimitExcept struct {
 	// Methods are the listed methods, upper-cased; GET brings HEAD.
 	Methods []string

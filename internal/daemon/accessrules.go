@@ -13,11 +13,13 @@ import (
 // preaccess runs nginx's preaccess and access phases for a request about to
 // be served at loc, or at the server's own level when no location matched:
 // the location's realip rule, limit_req (which may reject the request or
-// hold it for a while), the limit_conn counts, then the allow and deny rules
-// (ngx_http_access_module): nginx's preaccess handlers run in that order. It
-// reports whether the client may go on to the content handler; when not, it
-// has answered (limit_req_status, limit_conn_status or 403, or 499 for a
-// client that left during a delay) and logged the refusal as nginx does.
+// hold it for a while), the limit_conn counts, then the access phase: the
+// allow and deny rules and auth_basic, combined by satisfy, with the
+// location's limit_except block for a method it does not list. nginx's
+// handlers run in that order. It reports whether the client may go on to
+// the content handler; when not, it has answered (limit_req_status,
+// limit_conn_status, 403 or 401, or 499 for a client that left during a
+// delay) and logged the refusal as nginx does.
 //
 // A return (the location's or the server's) answers in nginx's rewrite phases,
 // which run before these (see run), so a request it answers is never refused.
@@ -39,25 +41,15 @@ func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv
 		rec.fail(code)
 		return false
 	}
-	if !s.permitted(r, st, set) {
-		rec.fail(http.StatusForbidden)
+	set = accessSettings(set, loc, r.Method)
+	if set.Access == nil && set.AuthBasic == nil {
+		return true // most requests: no access phase to run
+	}
+	if code := s.accessPhase(rec, r, st, set); code != 0 {
+		rec.fail(code)
 		return false
 	}
 	return true
-}
-
-// permitted applies the allow and deny rules of set, logging a refusal.
-func (s *snapshot) permitted(r *http.Request, st *vars.State, set *config.Settings) bool {
-	if set.Access == nil {
-		return true
-	}
-	if !denied(set.Access, st.Remote.Addr()) {
-		return true
-	}
-	if s.log.Enabled(errlog.Error) {
-		s.log.LogRequest(errlog.Error, logRequest(st, r), "access forbidden by rule")
-	}
-	return false
 }
 
 // denied reports whether rules refuse client, an invalid Addr meaning a client
@@ -70,6 +62,22 @@ func (s *snapshot) permitted(r *http.Request, st *vars.State, set *config.Settin
 // unmapping it only when some rule is IPv4 or all gives the same answers. Other
 // rules of another family never match (netip.Prefix.Contains).
 func denied(rules []config.AccessRule, client netip.Addr) bool {
+	return ruleFor(rules, client) == ruleDeny
+}
+
+// ruleVerdict is what the allow and deny rules say of a client.
+type ruleVerdict int
+
+// The verdicts: no rule matched (nginx's access handler declines), or the
+// first matching rule is an allow or a deny.
+const (
+	ruleNone ruleVerdict = iota
+	ruleAllow
+	ruleDeny
+)
+
+// ruleFor is the verdict of rules on client (see denied).
+func ruleFor(rules []config.AccessRule, client netip.Addr) ruleVerdict {
 	if client.Is4In6() && hasIPv4Rule(rules) {
 		client = client.Unmap()
 	}
@@ -77,16 +85,24 @@ func denied(rules []config.AccessRule, client netip.Addr) bool {
 		r := &rules[i]
 		switch {
 		case r.All:
-			return r.Deny
+			return verdict(r.Deny)
 		case r.Unix:
 			if !client.IsValid() {
-				return r.Deny
+				return verdict(r.Deny)
 			}
 		case r.Prefix.Contains(client):
-			return r.Deny
+			return verdict(r.Deny)
 		}
 	}
-	return false
+	return ruleNone
+}
+
+// verdict is the verdict of a matching rule.
+func verdict(deny bool) ruleVerdict {
+	if deny {
+		return ruleDeny
+	}
+	return ruleAllow
 }
 
 // hasIPv4Rule reports whether nginx's IPv4 list of rules would be non-empty.

@@ -17,7 +17,13 @@ import (
 // prefix) and returns its address. The error log is dir/error.log at notice.
 func startDaemon(t *testing.T, dir, conf string) string {
 	t.Helper()
-	text := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log notice;\nhttp {\n"+conf+"\n}\n", dir)
+	return startDaemonLevel(t, dir, "notice", conf)
+}
+
+// startDaemonLevel is startDaemon with the error log at level.
+func startDaemonLevel(t *testing.T, dir, level, conf string) string {
+	t.Helper()
+	text := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log %[2]s;\nhttp {\n"+conf+"\n}\n", dir, level)
 	addr, _ := runConfig(t, dir, text)
 	return addr
 }

@@ -12,6 +12,7 @@ import (
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/htpasswd"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
@@ -59,7 +60,12 @@ type snapshot struct {
 	// reqZones are the limit_req_zone zones by name. A reload passes a
 	// zone's table on when its name and size are unchanged (adoptReqZones).
 	reqZones map[string]*reqZone
-	scratch  sync.Pool // *requestScratch, recycled per request
+	// auths are the compiled auth_basic checks by the Settings (of a level
+	// or a limit_except block) that have one; userFiles caches the user
+	// files they read, for this snapshot's life.
+	auths     map[*config.Settings]*authBasic
+	userFiles htpasswd.Cache
+	scratch   sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
 	// its last request finished.
 	life retirement
@@ -170,6 +176,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	if err := s.compileAddHeaders(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileAuth(comp); err != nil {
 		return nil, err
 	}
 	if err := s.buildConnZones(cfg, comp); err != nil {

@@ -366,6 +366,30 @@ func getRemoteUser(dst []byte, st *State) ([]byte, bool) {
 	return dst[:mark+i], true
 }
 
+// BasicCredentials are the user name and password of the request's
+// "Authorization: Basic" header, read as ngx_http_auth_basic_user does: the
+// scheme without case, spaces before the base64, a user name of at least one
+// byte before the first ':'. ok is false when the header is absent or
+// malformed; the user name is what $remote_user gives.
+func BasicCredentials(st *State) (user, password string, ok bool) {
+	if st.Header == nil {
+		return "", "", false
+	}
+	v, _, found := st.Header.Lookup("Authorization", 0)
+	if !found || len(v) < len("Basic ") || !strings.EqualFold(v[:len("Basic ")], "Basic ") {
+		return "", "", false
+	}
+	raw, decoded := appendBase64Decoded(nil, v[skipSpaces(v, len("Basic ")):])
+	if !decoded {
+		return "", "", false
+	}
+	user, password, ok = strings.Cut(string(raw), ":")
+	if !ok || user == "" {
+		return "", "", false
+	}
+	return user, password, true
+}
+
 // appendBase64Decoded decodes standard base64 the way ngx_decode_base64
 // does: input stops at the first '=', any other byte outside the alphabet
 // is an error, and a length of 4n+1 is an error.

@@ -385,6 +385,7 @@ func TestRemoteUser(t *testing.T) {
 		{"Basic ", notFound},
 		{"Bearer abc", notFound},
 		{"Basi", notFound},
+		{"Basic YTpiOmM=", "a"}, // "a:b:c": the password is "b:c"
 	}
 	var c Compiler
 	for _, tt := range tests {
@@ -397,6 +398,17 @@ func TestRemoteUser(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("$remote_user for %q = %q, want %q", tt.auth, got, tt.want)
+			}
+			// BasicCredentials, which auth_basic checks, reads the same user.
+			user, password, ok := BasicCredentials(st)
+			if !ok {
+				user = notFound
+			}
+			if user != tt.want {
+				t.Errorf("BasicCredentials(%q) user = %q, want %q", tt.auth, user, tt.want)
+			}
+			if want := map[string]string{"alice": "secret", "a": "b:c"}[tt.want]; ok && password != want {
+				t.Errorf("BasicCredentials(%q) password = %q, want %q", tt.auth, password, want)
 			}
 		})
 	}

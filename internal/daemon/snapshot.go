@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
@@ -59,7 +60,12 @@ type snapshot struct {
 	// reqZones are the limit_req_zone zones by name. A reload passes a
 	// zone's table on when its name and size are unchanged (adoptReqZones).
 	reqZones map[string]*reqZone
-	scratch  sync.Pool // *requestScratch, recycled per request
+	// tls are the TLS configurations of the ssl listen addresses; nil when
+	// there is none.
+	tls map[*router.Hosts]*tls.Config
+	// errorTargets are the error_page targets with variables, compiled.
+	errorTargets map[string]*vars.Template
+	scratch      sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
 	// its last request finished.
 	life retirement
@@ -133,6 +139,7 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		s.binds = append(s.binds, bind{key: key, network: l.Network, addr: l.Addr})
 		s.byKey[key] = l
 	}
+	s.buildTLS()
 	comp := newCompiler(cfg)
 	if err := defineMaps(comp, cfg.HTTP.Maps); err != nil {
 		return nil, err
@@ -170,6 +177,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	if err := s.compileAddHeaders(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileErrorTargets(comp); err != nil {
 		return nil, err
 	}
 	if err := s.buildConnZones(cfg, comp); err != nil {

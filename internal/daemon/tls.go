@@ -64,6 +64,9 @@ func tlsConfig(h *router.Hosts) *tls.Config {
 					list = c
 				}
 			}
+			if len(list) == 0 { // config.Load refuses this; never a panic in a handshake
+				return nil, errNoCertificate
+			}
 			return pickCertificate(hello, list), nil
 		},
 	}
@@ -305,6 +308,9 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 	}
 	return p.Conn.Read(b)
 }
+
+// errNoCertificate fails a handshake on an address without a certificate.
+var errNoCertificate = errors.New("no ssl_certificate for this address")
 
 // statusToHTTPS is nginx's NGX_HTTP_TO_HTTPS: a plain HTTP request on an ssl
 // address. It goes out as 400 with its own page, or as error_page 497 says.

@@ -114,6 +114,30 @@ func TestTLSServerNameAndVariables(t *testing.T) {
 	})
 }
 
+// TestTLSCertificatePerClient gives one server an ECDSA and an RSA
+// certificate: a client that takes ECDSA gets the first, one limited to
+// RSA suites the second.
+func TestTLSCertificatePerClient(t *testing.T) {
+	dir := t.TempDir()
+	ce, ke := testutil.WriteCert(t, dir, "ecdsa", testutil.ECDSA, "ecdsa.test")
+	cr, kr := testutil.WriteCert(t, dir, "rsa", testutil.RSA, "rsa.test")
+	addr := startDaemon(t, dir, fmt.Sprintf(`server { listen 127.0.0.1:0 ssl;
+        ssl_certificate %s; ssl_certificate_key %s; ssl_certificate %s; ssl_certificate_key %s;
+        return 200 ok; }`, ce, ke, cr, kr))
+	if _, cn := dialTLS(t, addr, ""); cn != "ecdsa.test" {
+		t.Errorf("a default client got %q", cn)
+	}
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if cn := c.ConnectionState().PeerCertificates[0].Subject.CommonName; cn != "rsa.test" {
+		t.Errorf("an RSA-only client got %q", cn)
+	}
+}
+
 func TestTLSPlainRequestAndHandshakeFailures(t *testing.T) {
 	dir := t.TempDir()
 	a, _ := tlsSites(t, dir)

@@ -88,33 +88,12 @@ func checkLimitConnZones(h *HTTP) error {
 	for _, z := range h.LimitConnZones {
 		zones[z.Name] = true
 	}
-	check := func(st *Settings) error {
+	return walkSettings(h, func(st *Settings) error {
 		for _, lc := range st.LimitConn {
 			if !zones[lc.Zone] {
 				return errorf(lc.Pos, `zero size shared memory zone "%s"`, lc.Zone)
 			}
 		}
 		return nil
-	}
-	var walk func([]*Location) error
-	walk = func(locs []*Location) error {
-		for _, l := range locs {
-			if err := check(l.Settings); err != nil {
-				return err
-			}
-			if err := walk(l.Locations); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, srv := range h.Servers {
-		if err := check(srv.Settings); err != nil {
-			return err
-		}
-		if err := walk(srv.Locations); err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }

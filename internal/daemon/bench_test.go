@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,9 +13,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"fulcrum/internal/config"
-	"fulcrum/internal/daemon"
 )
 
 // These benchmarks send whole requests over loopback through the daemon's real
@@ -90,49 +86,15 @@ http {
     }
 }
 `, runtime.GOMAXPROCS(0), dir, dir, backend)
-	path := filepath.Join(dir, "fulcrum.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	cfg, err := config.Load(path, config.LoadOptions{ErrorLog: filepath.Join(dir, "error.log")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, cfg, daemon.Options{
-			ConfPath: path,
-			Ready:    func(addrs []net.Addr) { ready <- addrs[0].String() },
-			Signals:  make(chan os.Signal), // never our process's signals
-		})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		b.Fatalf("daemon stopped before it was ready: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		b.Fatal("daemon not ready within 10s")
-	}
+	// Registered first, so it runs after the daemon stopped: its shutdown's
+	// lines count too.
 	b.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				b.Errorf("daemon stop: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			b.Error("daemon did not stop within 10s")
-		}
 		logged, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		if bytes.Contains(logged, []byte("[error]")) || bytes.Contains(logged, []byte("[crit]")) {
 			b.Errorf("daemon logged errors:\n%s", logged)
 		}
 	})
+	addr, _ := runConfig(b, dir, conf)
 	return addr
 }
 

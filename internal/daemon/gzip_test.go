@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -16,9 +15,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"fulcrum/internal/config"
-	"fulcrum/internal/daemon"
 )
 
 // gzipPage is the body the gzip tests compress: text/html of 614 bytes.
@@ -31,41 +27,8 @@ func runDaemon(t *testing.T, body func(dir string) string) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	conf := fmt.Sprintf("pid %s/fulcrum.pid;\nerror_log %s/error.log warn;\nevents { }\nhttp {\n%s\n}\n", dir, dir, body(dir))
-	path := filepath.Join(dir, "fulcrum.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path, config.LoadOptions{ErrorLog: filepath.Join(dir, "error.log")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, cfg, daemon.Options{
-			ConfPath: path,
-			Ready:    func(addrs []net.Addr) { ready <- addrs[0].String() },
-			Signals:  make(chan os.Signal),
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("daemon did not stop within 5s")
-		}
-	})
-	select {
-	case addr := <-ready:
-		return addr, dir
-	case err := <-done:
-		t.Fatalf("daemon stopped before it was ready: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("daemon not ready within 5s")
-	}
-	return "", ""
+	addr, _ := runConfig(t, dir, conf)
+	return addr, dir
 }
 
 // exchange sends one raw request and reads the response, body decompressed

@@ -1,9 +1,7 @@
 package daemon_test
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,9 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"fulcrum/internal/config"
-	"fulcrum/internal/daemon"
 )
 
 // limitReqConf is the configuration of TestLimitReqReload: one zone of
@@ -47,7 +42,7 @@ func TestLimitReqReload(t *testing.T) {
 		}
 	}
 	write("1m", "1r/m")
-	addr, sigs := runDaemonSignals(t, path)
+	addr, sigs := runConfigFile(t, path)
 	status := func() int {
 		t.Helper()
 		resp, err := http.Get("http://" + addr + "/")
@@ -82,42 +77,6 @@ func TestLimitReqReload(t *testing.T) {
 	if got := status(); got != 200 {
 		t.Errorf("after a reload with a new size: %d, want 200", got)
 	}
-}
-
-// runDaemonSignals runs the daemon on the config at path and returns its address
-// and the channel of its signals. It stops at cleanup.
-func runDaemonSignals(t *testing.T, path string) (string, chan<- os.Signal) {
-	t.Helper()
-	cfg, err := config.Load(path, config.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan string, 1), make(chan error, 1)
-	sigs := make(chan os.Signal, 1)
-	go func() {
-		done <- daemon.Run(ctx, cfg, daemon.Options{ConfPath: path, Signals: sigs,
-			Ready: func(addrs []net.Addr) { ready <- addrs[0].String() }})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("daemon stopped before it was ready: %v", err)
-	case <-time.After(5 * time.Second):
-		cancel()
-		t.Fatal("daemon not ready within 5s")
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("daemon did not stop within 5s")
-		}
-	})
-	return addr, sigs
 }
 
 // reconfigured counts the "reconfiguring: done" lines in dir's error log.

@@ -90,15 +90,7 @@ func (s *snapshot) compileScripts(comp *vars.Compiler) error {
 		s.scripts[set] = sc
 		return err
 	}
-	for _, srv := range s.cfg.HTTP.Servers {
-		if err := add(srv.Settings); err != nil {
-			return err
-		}
-		if err := walkLocations(srv.Locations, func(l *config.Location) error { return add(l.Settings) }); err != nil {
-			return err
-		}
-	}
-	return nil
+	return walkSettings(s.cfg.HTTP.Servers, add)
 }
 
 // ifLocations returns the implicit locations of the if blocks in steps.

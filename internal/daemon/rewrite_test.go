@@ -2,10 +2,8 @@ package daemon_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,9 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"fulcrum/internal/config"
-	"fulcrum/internal/daemon"
 )
 
 // startDaemon runs the daemon on conf (an http block; %[1]s is dir, the
@@ -23,41 +18,8 @@ import (
 func startDaemon(t *testing.T, dir, conf string) string {
 	t.Helper()
 	text := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log notice;\nhttp {\n"+conf+"\n}\n", dir)
-	path := filepath.Join(dir, "fulcrum.conf")
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path, config.LoadOptions{ErrorLog: filepath.Join(dir, "error.log")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- daemon.Run(ctx, cfg, daemon.Options{
-			ConfPath: path,
-			Ready:    func(addrs []net.Addr) { ready <- addrs[0].String() },
-			Signals:  make(chan os.Signal),
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("daemon did not stop within 5s")
-		}
-	})
-	select {
-	case addr := <-ready:
-		return addr
-	case err := <-done:
-		t.Fatalf("daemon stopped: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("daemon not ready within 5s")
-	}
-	return ""
+	addr, _ := runConfig(t, dir, text)
+	return addr
 }
 
 // echoBackend answers with the request line's target and the X-Set field.

@@ -752,11 +752,17 @@ func (s *snapshot) compileAddHeaders(comp *vars.Compiler) error {
 		s.adds[set] = list
 		return nil
 	}
-	for _, srv := range s.cfg.HTTP.Servers {
-		if err := add(srv.Settings); err != nil {
+	return walkSettings(s.cfg.HTTP.Servers, add)
+}
+
+// walkSettings calls f with the settings of every server and of every
+// location (walkLocations), stopping at the first error.
+func walkSettings(servers []*config.Server, f func(*config.Settings) error) error {
+	for _, srv := range servers {
+		if err := f(srv.Settings); err != nil {
 			return err
 		}
-		if err := walkLocations(srv.Locations, func(l *config.Location) error { return add(l.Settings) }); err != nil {
+		if err := walkLocations(srv.Locations, func(l *config.Location) error { return f(l.Settings) }); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,68 @@
+package daemon_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/daemon"
+)
+
+// runConfigFile runs the daemon on the configuration file at path until the
+// test ends, with its error log at the path's directory's error.log unless
+// the file names one, and returns the first listening address and the
+// channel that delivers the daemon's signals (SIGHUP reloads). A daemon that
+// stops with an error at cleanup fails the test.
+func runConfigFile(tb testing.TB, path string) (addr string, signals chan<- os.Signal) {
+	tb.Helper()
+	cfg, err := config.Load(path, config.LoadOptions{ErrorLog: filepath.Join(filepath.Dir(path), "error.log")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	sigs := make(chan os.Signal, 1) // never our process's signals
+	go func() {
+		done <- daemon.Run(ctx, cfg, daemon.Options{
+			ConfPath: path,
+			Ready:    func(addrs []net.Addr) { ready <- addrs[0].String() },
+			Signals:  sigs,
+		})
+	}()
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		tb.Fatalf("daemon stopped before it was ready: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		tb.Fatal("daemon not ready within 10s")
+	}
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("daemon stop: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			tb.Error("daemon did not stop within 10s")
+		}
+	})
+	return addr, sigs
+}
+
+// runConfig writes text to dir/fulcrum.conf and runs the daemon on it
+// (runConfigFile).
+func runConfig(tb testing.TB, dir, text string) (addr string, signals chan<- os.Signal) {
+	tb.Helper()
+	path := filepath.Join(dir, "fulcrum.conf")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return runConfigFile(tb, path)
+}

@@ -29,15 +29,7 @@ func (s *snapshot) compileErrorTargets(comp *vars.Compiler) error {
 		}
 		return nil
 	}
-	for _, srv := range s.cfg.HTTP.Servers {
-		if err := add(srv.Settings); err != nil {
-			return err
-		}
-		if err := walkLocations(srv.Locations, func(l *config.Location) error { return add(l.Settings) }); err != nil {
-			return err
-		}
-	}
-	return nil
+	return walkSettings(s.cfg.HTTP.Servers, add)
 }
 
 // errorTarget is an error_page target with its variables evaluated for st.

@@ -142,12 +142,13 @@ func TestTLSPlainRequestAndHandshakeFailures(t *testing.T) {
 	dir := t.TempDir()
 	a, _ := tlsSites(t, dir)
 	log := filepath.Join(dir, "error.log")
-	addr := startDaemonText(t, dir, fmt.Sprintf(`error_log %s info;
+	addr, _ := runConfig(t, dir, fmt.Sprintf(`pid %s/f.pid;
+error_log %s info;
 http {
     client_header_timeout 300ms;
     server { listen 127.0.0.1:0 ssl; server_name a.test; %s location / { return 200 "$scheme [$https]\n"; } }
     server { listen 127.0.0.1:0 ssl; server_name redirect.test; error_page 497 https://$host$request_uri; }
-}`, log, a))
+}`, dir, log, a))
 
 	t.Run("plain HTTP gets 400", func(t *testing.T) {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
@@ -306,7 +307,7 @@ func TestTLSReloadSwapsCertificate(t *testing.T) {
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr, sigs := runDaemonSignals(t, path)
+	addr, sigs := runConfigFile(t, path)
 	servedName := func() string {
 		_, cn := dialTLS(t, addr, "")
 		return cn
@@ -330,18 +331,6 @@ func TestTLSReloadSwapsCertificate(t *testing.T) {
 	if cn := servedName(); cn != "two.test" {
 		t.Fatalf("after a failed reload: %q", cn)
 	}
-}
-
-// startDaemonText runs the daemon on the whole configuration text and
-// returns its address.
-func startDaemonText(t *testing.T, dir, text string) string {
-	t.Helper()
-	path := filepath.Join(dir, "fulcrum.conf")
-	if err := os.WriteFile(path, []byte("pid "+dir+"/f.pid;\n"+text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr, _ := runDaemonSignals(t, path)
-	return addr
 }
 
 // waitFor polls cond for up to 3 seconds.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"time"
 )
@@ -22,6 +23,7 @@ type builder struct {
 	accessOf  map[*Directive][]AccessRule // a level's allow and deny rules, by the first one
 	defTypes  map[string]string
 	warned    map[Warning]bool
+	certs     map[[2]string]tls.Certificate // loaded certificate and key pairs, by file names
 }
 
 // buildOptions are what the builder needs from LoadOptions, resolved.

@@ -31,6 +31,9 @@ func (b *builder) buildHTTP(d *Directive) (*HTTP, error) {
 	if err := checkDefaultServers(h.Servers); err != nil {
 		return nil, err
 	}
+	if err := checkTLSListens(tlsDefaults(h.Servers)); err != nil {
+		return nil, err
+	}
 	if err := checkLimitConnZones(h); err != nil {
 		return nil, err
 	}

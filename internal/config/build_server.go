@@ -33,6 +33,9 @@ func (b *builder) buildServer(d *Directive, http *scope) (*Server, error) {
 	if srv.Settings, err = b.settings(sc); err != nil {
 		return nil, err
 	}
+	if srv.TLS, err = b.buildTLS(sc); err != nil {
+		return nil, err
+	}
 	srv.Locations, err = b.locations(sc, nil)
 	return srv, err
 }
@@ -157,7 +160,7 @@ func (b *builder) listenParam(d *Directive, l *Listen, p string) error {
 	case key == "ipv6only" && hasVal:
 		return b.ipv6only(d, l, val)
 	case p == "ssl":
-		return hintf(d.Pos, noteSSL, `fulcrum does not support "listen ... ssl" yet`)
+		l.SSL = true
 	case p == "quic":
 		return hintf(d.Pos, "fulcrum speaks HTTP/1.1 over TCP", `fulcrum does not support "listen ... quic" yet`)
 	case p == "proxy_protocol":

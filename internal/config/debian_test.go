@@ -16,7 +16,6 @@ var debianWarnings = []string{
 	`"sendfile" is ignored`,
 	`"tcp_nopush" is ignored`,
 	`"types_hash_max_size" is ignored`,
-	`fulcrum does not implement "ssl_protocols" yet`,
 	`"ssl_prefer_server_ciphers" is ignored`,
 }
 

@@ -111,7 +111,14 @@ func (d *dumper) upstream(u *Upstream) {
 func (d *dumper) server(s *Server) {
 	d.line(1, "server (%s)", s.Pos)
 	for _, l := range s.Listens {
-		d.line(2, "listen %s %s default_server=%t ipv6only=%t", l.Network, l.Addr, l.DefaultServer, l.IPv6Only)
+		ssl := ""
+		if l.SSL {
+			ssl = " ssl"
+		}
+		d.line(2, "listen %s %s default_server=%t ipv6only=%t%s", l.Network, l.Addr, l.DefaultServer, l.IPv6Only, ssl)
+	}
+	if s.TLS != nil {
+		d.line(2, "%s", s.TLS)
 	}
 	for _, n := range s.Names {
 		d.line(2, "server_name %s %q", n.Kind, n.Name)

@@ -177,7 +177,7 @@ type spec struct {
 
 // Notes shared by families of directives.
 const (
-	noteSSL      = "fulcrum does not terminate TLS yet; put a TLS terminator in front of it"
+	noteSSL      = "fulcrum's TLS (Go's crypto/tls) does not have this yet; handshakes go on without it"
 	noteProxySSL = "fulcrum does not connect to https:// upstreams yet"
 	noteCache    = "responses are not cached; every request goes to the upstream"
 	noteHTTP2    = "fulcrum speaks HTTP/1.1 to clients; HTTP/2 is not supported yet"
@@ -218,7 +218,7 @@ var tableSpecs = []spec{
 	{name: "lock_file", module: "core", ctx: ctxMain, args: args1, status: ignored, note: "fulcrum is a single process and needs no lock file", syntax: "lock_file file;"},
 	{name: "timer_resolution", module: "core", ctx: ctxMain, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum reads the clock when it needs it", syntax: "timer_resolution interval;"},
 	{name: "thread_pool", module: "core", ctx: ctxMain, args: args23, multi: true, status: ignored, note: "fulcrum has no thread pools", syntax: "thread_pool name threads=number [max_queue=number];"},
-	{name: "ssl_engine", module: "core", ctx: ctxMain, args: args1, status: ignored, note: noteSSL, syntax: "ssl_engine device;"},
+	{name: "ssl_engine", module: "core", ctx: ctxMain, args: args1, status: ignored, note: "Go's crypto/tls does not use OpenSSL engines", syntax: "ssl_engine device;"},
 	{name: "include", module: "core", ctx: ctxAll, args: args1, multi: true, syntax: "include file | mask;"},
 	{name: "events", module: "core", ctx: ctxMain, args: argsNone | argsBlock, child: ctxEvents, syntax: "events { ... }"},
 	{name: "http", module: "core", ctx: ctxMain, args: argsNone | argsBlock, child: ctxHTTP, syntax: "http { ... }"},
@@ -476,28 +476,28 @@ var tableSpecs = []spec{
 	{name: "gunzip", module: "http_gunzip", ctx: ctxHSL, args: argsFlag, status: planned, note: "compressed responses are passed to every client as they are", syntax: "gunzip on | off;"},
 
 	// ssl
-	{name: "ssl", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: unsupported, note: noteSSL, syntax: "ssl on | off;"},
-	{name: "ssl_certificate", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, status: planned, note: noteSSL, syntax: "ssl_certificate file;"},
-	{name: "ssl_certificate_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, status: planned, note: noteSSL, syntax: "ssl_certificate_key file;"},
-	{name: "ssl_protocols", module: "http_ssl", ctx: ctxHS, args: args1More, status: planned, note: noteSSL, syntax: "ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
-	{name: "ssl_ciphers", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_ciphers ciphers;"},
-	{name: "ssl_prefer_server_ciphers", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: ignored, note: "Go's TLS stack orders cipher suites itself", syntax: "ssl_prefer_server_ciphers on | off;"},
-	{name: "ssl_session_cache", module: "http_ssl", ctx: ctxHS, args: args12, status: planned, note: noteSSL, syntax: "ssl_session_cache off | none | [builtin[:size]] [shared:name:size];"},
-	{name: "ssl_session_timeout", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSec}, status: planned, note: noteSSL, syntax: "ssl_session_timeout time;"},
-	{name: "ssl_session_tickets", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, note: noteSSL, syntax: "ssl_session_tickets on | off;"},
-	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, status: planned, note: noteSSL, syntax: "ssl_session_ticket_key file;"},
-	{name: "ssl_dhparam", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_dhparam file;"},
-	{name: "ssl_ecdh_curve", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_ecdh_curve curve;"},
-	{name: "ssl_stapling", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, note: noteSSL, syntax: "ssl_stapling on | off;"},
-	{name: "ssl_stapling_verify", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, note: noteSSL, syntax: "ssl_stapling_verify on | off;"},
+	{name: "ssl", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: `write "listen ... ssl" instead (nginx deprecated "ssl on")`, syntax: "ssl on | off;"},
+	{name: "ssl_certificate", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_certificate file;"},
+	{name: "ssl_certificate_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_certificate_key file;"},
+	{name: "ssl_protocols", module: "http_ssl", ctx: ctxHS, args: args1More, syntax: "ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
+	{name: "ssl_ciphers", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_ciphers ciphers;"},
+	{name: "ssl_prefer_server_ciphers", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: ignored, note: "Go's TLS orders cipher suites itself", syntax: "ssl_prefer_server_ciphers on | off;"},
+	{name: "ssl_session_cache", module: "http_ssl", ctx: ctxHS, args: args12, status: ignored, note: "Go's TLS resumes sessions with tickets (ssl_session_tickets), not with a server-side cache", syntax: "ssl_session_cache off | none | [builtin[:size]] [shared:name:size];"},
+	{name: "ssl_session_timeout", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSec}, status: ignored, note: "Go's TLS sets a session ticket's lifetime itself (at most 7 days)", syntax: "ssl_session_timeout time;"},
+	{name: "ssl_session_tickets", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_session_tickets on | off;"},
+	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, status: planned, note: "Go's TLS makes and rotates its own ticket keys", syntax: "ssl_session_ticket_key file;"},
+	{name: "ssl_dhparam", module: "http_ssl", ctx: ctxHS, args: args1, status: ignored, note: "Go's TLS has no DHE cipher suites; key exchange is ECDHE", syntax: "ssl_dhparam file;"},
+	{name: "ssl_ecdh_curve", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_ecdh_curve curve;"},
+	{name: "ssl_stapling", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteSSL, syntax: "ssl_stapling on | off;"},
+	{name: "ssl_stapling_verify", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteSSL, syntax: "ssl_stapling_verify on | off;"},
 	{name: "ssl_trusted_certificate", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_trusted_certificate file;"},
 	{name: "ssl_client_certificate", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_client_certificate file;"},
-	{name: "ssl_verify_client", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_verify_client on | off | optional | optional_no_ca;"},
+	{name: "ssl_verify_client", module: "http_ssl", ctx: ctxHS, args: args1, status: unsupported, asIs: []string{"off"}, note: "fulcrum does not verify client certificates yet, and ignoring this would let every client in; verify them in front of fulcrum", syntax: "ssl_verify_client on | off | optional | optional_no_ca;"},
 	{name: "ssl_verify_depth", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_verify_depth number;"},
 	{name: "ssl_crl", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_crl file;"},
-	{name: "ssl_buffer_size", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: planned, note: noteSSL, syntax: "ssl_buffer_size size;"},
-	{name: "ssl_early_data", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, note: noteSSL, syntax: "ssl_early_data on | off;"},
-	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_password_file file;"},
+	{name: "ssl_buffer_size", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "Go's TLS sizes its records itself (small ones first, then up to 16k)", syntax: "ssl_buffer_size size;"},
+	{name: "ssl_early_data", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: "TLS 1.3 early data is not accepted; clients send their request after the handshake", syntax: "ssl_early_data on | off;"},
+	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: "encrypted keys cannot be loaded yet: decrypt the key (openssl pkey -in enc.key -out key.pem)", syntax: "ssl_password_file file;"},
 
 	// charset
 	{name: "charset", module: "http_charset", ctx: ctxHSL | ctxLocationIf, args: args1, status: planned, asIs: []string{"off"}, note: "no charset is added to Content-Type", syntax: "charset charset | off;"},

@@ -208,7 +208,10 @@ type Server struct {
 	// Settings are the server level's effective settings (http defaults applied);
 	// they serve requests that match no location.
 	Settings *Settings
-	Pos      Pos
+	// TLS is the server's ssl_* settings (its own or the http level's); nil
+	// when no level writes any.
+	TLS *TLS
+	Pos Pos
 }
 
 // Listen is one listen directive.
@@ -223,7 +226,11 @@ type Listen struct {
 	// nginx: "listen [::]:80" then does not also take IPv4 connections, so it can
 	// sit next to "listen 80". The daemon must set IPV6_V6ONLY accordingly.
 	IPv6Only bool
-	Pos      Pos
+	// SSL is the "ssl" parameter: connections to this address speak TLS. As
+	// in nginx, one listen with ssl makes the address ssl for every server
+	// on it.
+	SSL bool
+	Pos Pos
 }
 
 // NameKind says how a server_name entry matches.

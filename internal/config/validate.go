@@ -55,7 +55,7 @@ func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) err
 	if err != nil {
 		return err
 	}
-	if s.status == unsupported {
+	if s.status == unsupported && !s.asksForWhatFulcrumDoes(d) {
 		return hintf(d.Pos, s.note, `fulcrum does not support the "%s" directive yet`, d.Name)
 	}
 	if err := checkShape(s, d); err != nil {

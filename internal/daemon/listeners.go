@@ -39,6 +39,11 @@ type connInfo struct {
 	// fields is the current request's header section in order, names as
 	// sent (vars.State.Fields); the engine refills it for each request.
 	fields vars.HeaderList
+	// tls is the connection's TLS session once its first request is
+	// served (nil on a plain connection); plainOnSSL says a plain HTTP
+	// request came to an ssl address (answered 497).
+	tls        *vars.TLS
+	plainOnSSL bool
 }
 
 // openNewListeners binds every socket that snap needs and is not open yet. If one
@@ -82,6 +87,9 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 	l.srv = &httpServer{
 		lim: snap.limitsFor(key),
 		handler: func(w *respWriter, r *http.Request, cc *clientConn) {
+			if sc, ok := cc.c.(*sslConn); ok {
+				sc.describe(&cc.ci)
+			}
 			d.current.Load().serveHTTP(w, r, &cc.ci, key)
 		},
 		refused: func(st *vars.State, host string) {
@@ -92,7 +100,8 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		date:   &d.date,
 	}
 	l.done = make(chan struct{})
-	wrapped := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{})}
+	limited := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{})}
+	wrapped := &tlsListener{Listener: limited, d: d, key: key, srv: l.srv}
 	go func() {
 		defer close(l.done)
 		_ = l.srv.Serve(wrapped)

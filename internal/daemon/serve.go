@@ -95,6 +95,11 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		rec.fail(http.StatusBadRequest)
 		return
 	}
+	if ci.plainOnSSL { // nginx's check in ngx_http_process_request
+		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent plain HTTP request to HTTPS port while reading client request headers")
+		rec.fail(statusToHTTPS)
+		return
+	}
 	path, err := router.NormalizePath(rawPath(st.RequestURI))
 	if err != nil {
 		rec.fail(http.StatusBadRequest)
@@ -254,6 +259,9 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	}
 	st.Host = r.Host
 	st.Scheme = "http"
+	if ci.tls != nil {
+		st.Scheme, st.TLS = "https", ci.tls
+	}
 	st.Proto = r.Proto
 	st.Header = vars.HeaderMap(r.Header)
 	st.Fields = ci.fields
@@ -598,11 +606,12 @@ func (w *recorder) fail(code int) {
 		default:
 			w.statusOverride = code
 		}
+		target := w.snap.errorTarget(ep.Target, w.st)
 		switch {
-		case strings.HasPrefix(ep.Target, "@"):
-			w.pending = &internalRedirect{named: ep.Target}
-		case strings.HasPrefix(ep.Target, "/"):
-			uri, args, _ := strings.Cut(ep.Target, "?")
+		case strings.HasPrefix(target, "@"):
+			w.pending = &internalRedirect{named: target}
+		case strings.HasPrefix(target, "/"):
+			uri, args, _ := strings.Cut(target, "?")
 			w.pending = &internalRedirect{uri: uri, args: args}
 		default: // a URL: redirect the client there
 			redirectCode := http.StatusFound
@@ -611,7 +620,7 @@ func (w *recorder) fail(code int) {
 				redirectCode = ep.Response
 			}
 			w.statusOverride = 0
-			w.Header().Set("Location", ep.Target)
+			w.Header().Set("Location", target)
 			errpage.Write(w, redirectCode, w.server)
 		}
 		return

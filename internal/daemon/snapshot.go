@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
@@ -65,7 +66,12 @@ type snapshot struct {
 	// files they read, for this snapshot's life.
 	auths     map[*config.Settings]*authBasic
 	userFiles htpasswd.Cache
-	scratch   sync.Pool // *requestScratch, recycled per request
+	// tls are the TLS configurations of the ssl listen addresses; nil when
+	// there is none.
+	tls map[*router.Hosts]*tls.Config
+	// errorTargets are the error_page targets with variables, compiled.
+	errorTargets map[string]*vars.Template
+	scratch      sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files when it was replaced and
 	// its last request finished.
 	life retirement
@@ -139,6 +145,7 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		s.binds = append(s.binds, bind{key: key, network: l.Network, addr: l.Addr})
 		s.byKey[key] = l
 	}
+	s.buildTLS()
 	comp := newCompiler(cfg)
 	if err := defineMaps(comp, cfg.HTTP.Maps); err != nil {
 		return nil, err
@@ -179,6 +186,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	if err := s.compileAuth(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileErrorTargets(comp); err != nil {
 		return nil, err
 	}
 	if err := s.buildConnZones(cfg, comp); err != nil {

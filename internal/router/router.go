@@ -167,6 +167,7 @@ func (b *addrBook) add(key addrKey, l config.Listen, srv *Server) error {
 	if err := h.addServer(srv); err != nil {
 		return err
 	}
+	h.SSL = h.SSL || l.SSL
 	if key.network == "tcp6" && key.ap.Addr().IsUnspecified() && !l.IPv6Only {
 		b.dualStack[key] = true
 	}

@@ -81,6 +81,9 @@ type Hosts struct {
 	Servers []*Server
 	// DefaultServer is the server marked default_server on Addr, else the first.
 	DefaultServer *Server
+	// SSL reports that connections to Addr speak TLS: some server listens on
+	// it with the ssl parameter (nginx ORs it over the address's listens).
+	SSL bool
 
 	exact map[string]*Server
 	lead  map[string]*Server // "*.example.org" keyed ".example.org"

@@ -387,3 +387,14 @@ func getGzipRatio(dst []byte, st *State) ([]byte, bool) {
 	}
 	return strconv.AppendInt(dst, frac, 10), true
 }
+
+// tlsGetter reads one field of the connection's TLS session; not found on a
+// plain connection, as nginx's $ssl_* variables.
+func tlsGetter(field func(*TLS) string) Getter {
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if st.TLS == nil {
+			return dst, false
+		}
+		return append(dst, field(st.TLS)...), true
+	}
+}

@@ -127,6 +127,24 @@ type Request struct {
 	ConnRequests uint64
 	// Start is when the first byte of the request was read ($request_time).
 	Start time.Time
+	// TLS describes the connection's TLS session; nil on a plain
+	// connection, where $ssl_protocol, $ssl_cipher and $ssl_server_name are
+	// not found. The engine also sets Scheme to "https" with it.
+	TLS *TLS
+}
+
+// TLS is what the variables know of a client connection's TLS session. The
+// engine fills one per connection, after the handshake.
+type TLS struct {
+	// Protocol is the version as OpenSSL names it: "TLSv1.2", "TLSv1.3"
+	// ($ssl_protocol).
+	Protocol string
+	// Cipher is the cipher suite's OpenSSL name ($ssl_cipher), such as
+	// "ECDHE-RSA-AES128-GCM-SHA256" or "TLS_AES_128_GCM_SHA256".
+	Cipher string
+	// ServerName is the name the client sent with SNI, "" without one
+	// ($ssl_server_name).
+	ServerName string
 }
 
 // Captures holds the groups of the last successful regular expression match

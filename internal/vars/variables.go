@@ -107,6 +107,12 @@ func connectionVar(name string) Getter {
 		return getConnection
 	case "connection_requests":
 		return getConnectionRequests
+	case "ssl_protocol":
+		return tlsGetter(func(t *TLS) string { return t.Protocol })
+	case "ssl_cipher":
+		return tlsGetter(func(t *TLS) string { return t.Cipher })
+	case "ssl_server_name":
+		return tlsGetter(func(t *TLS) string { return t.ServerName })
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ func filledState() *State {
 	st.Args = "q=go&Lang=en&empty=&flag"
 	st.Host = "WWW.Example.COM.:8443"
 	st.Scheme = "https"
+	st.TLS = &TLS{Protocol: "TLSv1.3", Cipher: "TLS_AES_128_GCM_SHA256", ServerName: "www.example.com"}
 	st.Proto = "HTTP/1.1"
 	st.RequestLine = "GET /search/a%20b?q=go&Lang=en&empty=&flag HTTP/1.1"
 	st.Header = HeaderList{
@@ -143,6 +144,9 @@ func TestVariables(t *testing.T) {
 		{"server_protocol", "HTTP/1.1"},
 		{"scheme", "https"},
 		{"https", "on"},
+		{"ssl_protocol", "TLSv1.3"},
+		{"ssl_cipher", "TLS_AES_128_GCM_SHA256"},
+		{"ssl_server_name", "www.example.com"},
 		{"connection", "17"},
 		{"connection_requests", "3"},
 		{"status", "200"},
@@ -228,6 +232,9 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"status", "000"},
 		{"scheme", "http"},
 		{"https", ""},
+		{"ssl_protocol", notFound},
+		{"ssl_cipher", notFound},
+		{"ssl_server_name", notFound},
 		{"request_time", "0.000"},
 		{"proxy_host", notFound},
 		{"proxy_add_x_forwarded_for", ""},

@@ -1,0 +1,309 @@
+package config
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+)
+
+// TLS is a server block's TLS settings (nginx's ngx_http_ssl_module), written
+// in the server or inherited from http. The certificates are loaded and checked
+// when the configuration loads, so `fulcrum -t` finds a missing file, a bad PEM
+// block or a key that does not match its certificate, and a reload reads them
+// again.
+type TLS struct {
+	// Certificates are the ssl_certificate / ssl_certificate_key pairs in
+	// order (several: an RSA and an ECDSA one, say; the handshake picks one
+	// the client supports). Empty when no level writes ssl_certificate.
+	Certificates []Certificate
+	// MinVersion and MaxVersion are ssl_protocols as crypto/tls versions.
+	MinVersion, MaxVersion uint16
+	// CipherSuites are ssl_ciphers mapped to Go's TLS 1.2 suites; nil means
+	// Go's default (ssl_ciphers not written). TLS 1.3 suites are not
+	// configurable in Go.
+	CipherSuites []uint16
+	// Curves are ssl_ecdh_curve's groups; nil means Go's default ("auto").
+	Curves []tls.CurveID
+	// SessionTickets is ssl_session_tickets (default on).
+	SessionTickets bool
+}
+
+// Certificate is one loaded ssl_certificate and its ssl_certificate_key.
+type Certificate struct {
+	CertFile, KeyFile string
+	// Pos is the ssl_certificate directive's place.
+	Pos Pos
+	// Pair is the parsed certificate chain and private key.
+	Pair tls.Certificate
+}
+
+// tlsNames are the directives buildTLS reads.
+var tlsNames = []string{"ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets"}
+
+// buildTLS reads the TLS settings of server level sc. It returns nil when no
+// level writes any of them (a plain server).
+func (b *builder) buildTLS(sc *scope) (*TLS, error) {
+	written := false
+	for _, n := range tlsNames {
+		if dirs, _ := sc.nearest(n); len(dirs) > 0 {
+			written = true
+		}
+	}
+	if !written {
+		return nil, nil
+	}
+	t := &TLS{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionTickets: true}
+	var err error
+	if t.Certificates, err = b.certificates(sc); err != nil {
+		return nil, err
+	}
+	if dirs, _ := sc.nearest("ssl_protocols"); len(dirs) > 0 {
+		if t.MinVersion, t.MaxVersion, err = b.protocols(dirs[0]); err != nil {
+			return nil, err
+		}
+	}
+	if dirs, _ := sc.nearest("ssl_ciphers"); len(dirs) > 0 {
+		if t.CipherSuites, err = b.ciphers(dirs[0]); err != nil {
+			return nil, err
+		}
+	}
+	if dirs, _ := sc.nearest("ssl_ecdh_curve"); len(dirs) > 0 {
+		if t.Curves, err = b.curves(dirs[0]); err != nil {
+			return nil, err
+		}
+	}
+	if dirs, _ := sc.nearest("ssl_session_tickets"); len(dirs) > 0 {
+		t.SessionTickets, _ = parseFlag(dirs[0].Args[0]) // argsFlag checked it
+	}
+	return t, nil
+}
+
+// certificates pairs the nearest ssl_certificate directives with the nearest
+// ssl_certificate_key ones, in order, as nginx does, and loads each pair.
+func (b *builder) certificates(sc *scope) ([]Certificate, error) {
+	certs, _ := sc.nearest("ssl_certificate")
+	keys, _ := sc.nearest("ssl_certificate_key")
+	var out []Certificate
+	for i, d := range certs {
+		if i >= len(keys) {
+			return nil, hintf(d.Pos, "add an ssl_certificate_key line for each ssl_certificate, in the same order",
+				`no "ssl_certificate_key" is defined for certificate "%s"`, d.Args[0])
+		}
+		c := Certificate{CertFile: b.path(d.Args[0]), KeyFile: b.path(keys[i].Args[0]), Pos: d.Pos}
+		pair, err := b.loadPair(c, keys[i].Pos)
+		if err != nil {
+			return nil, err
+		}
+		c.Pair = pair
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// loadPair reads and checks one certificate and key, once per load: servers
+// that inherit the http level's pair share it.
+func (b *builder) loadPair(c Certificate, keyPos Pos) (tls.Certificate, error) {
+	key := [2]string{c.CertFile, c.KeyFile}
+	if p, ok := b.certs[key]; ok {
+		return p, nil
+	}
+	certPEM, err := os.ReadFile(c.CertFile)
+	if err != nil {
+		return tls.Certificate{}, hintf(c.Pos, fileHint(err), `cannot load certificate "%s": %v`, c.CertFile, unwrapPath(err))
+	}
+	keyPEM, err := os.ReadFile(c.KeyFile)
+	if err != nil {
+		return tls.Certificate{}, hintf(keyPos, fileHint(err), `cannot load certificate key "%s": %v`, c.KeyFile, unwrapPath(err))
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, hintf(c.Pos, pairHint(err),
+			`cannot load certificate "%s" with key "%s": %v`, c.CertFile, c.KeyFile, err)
+	}
+	if b.certs == nil {
+		b.certs = map[[2]string]tls.Certificate{}
+	}
+	b.certs[key] = pair
+	return pair, nil
+}
+
+// unwrapPath drops the path and operation an *fs.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func fileHint(err error) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return "fulcrum reads the file when the configuration loads: let its user read it"
+	}
+	return "check the path (a relative one is against the -p prefix, else the main file's directory)"
+}
+
+func pairHint(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "does not match"):
+		return "the key is not the certificate's: give each ssl_certificate its own key, in the same order"
+	case strings.Contains(msg, "encrypted") || strings.Contains(msg, "ENCRYPTED"):
+		return "encrypted keys (ssl_password_file) are not supported yet: decrypt it with openssl pkey"
+	}
+	return "both files must be PEM: the certificate (then its chain) and its private key"
+}
+
+// protocolVersions maps ssl_protocols' names to crypto/tls versions.
+var protocolVersions = []struct {
+	name    string
+	version uint16
+}{
+	{"TLSv1", tls.VersionTLS10}, {"TLSv1.1", tls.VersionTLS11}, {"TLSv1.2", tls.VersionTLS12}, {"TLSv1.3", tls.VersionTLS13},
+}
+
+// protocols maps ssl_protocols to a range of versions. Go's TLS takes a range,
+// not a set, so a list with a gap is an error; SSLv2 and SSLv3, which Go does
+// not speak, are skipped with a warning.
+func (b *builder) protocols(d *Directive) (lo, hi uint16, err error) {
+	have := map[uint16]bool{}
+	for _, a := range d.Args {
+		v, ok := protocolVersion(a)
+		switch {
+		case ok:
+			have[v] = true
+		case a == "SSLv2" || a == "SSLv3":
+			b.warn(d.Pos, "Go's TLS does not speak SSL; clients get TLS", `"%s" in "ssl_protocols" is ignored`, a)
+		default:
+			return 0, 0, hintf(d.Pos, "the protocols are TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3", `invalid value "%s" in "%s" directive`, a, d.Name)
+		}
+	}
+	var vs []uint16
+	for _, p := range protocolVersions {
+		if have[p.version] {
+			vs = append(vs, p.version)
+		}
+	}
+	if len(vs) == 0 {
+		return 0, 0, hintf(d.Pos, "list TLSv1.2 TLSv1.3", `no TLS version in "ssl_protocols"`)
+	}
+	lo, hi = vs[0], vs[len(vs)-1]
+	if int(hi-lo)+1 != len(vs) {
+		return 0, 0, hintf(d.Pos, "list consecutive versions, such as TLSv1.2 TLSv1.3",
+			`fulcrum's TLS takes a range of versions, "ssl_protocols" has a gap`)
+	}
+	return lo, hi, nil
+}
+
+// protocolVersion returns the crypto/tls version of an ssl_protocols name.
+func protocolVersion(name string) (uint16, bool) {
+	for _, p := range protocolVersions {
+		if p.name == name {
+			return p.version, true
+		}
+	}
+	return 0, false
+}
+
+// curveNames maps ssl_ecdh_curve's names (OpenSSL's and the IETF's) to Go's
+// groups.
+var curveNames = map[string]tls.CurveID{
+	"x25519": tls.X25519, "prime256v1": tls.CurveP256, "secp256r1": tls.CurveP256, "p-256": tls.CurveP256,
+	"secp384r1": tls.CurveP384, "p-384": tls.CurveP384, "secp521r1": tls.CurveP521, "p-521": tls.CurveP521,
+	"x25519mlkem768": tls.X25519MLKEM768,
+}
+
+// curves maps ssl_ecdh_curve ("auto" or a list separated by ":") to
+// CurvePreferences. Names Go does not have are skipped with a warning; a list
+// of none of its names is an error.
+func (b *builder) curves(d *Directive) ([]tls.CurveID, error) {
+	if strings.EqualFold(d.Args[0], "auto") {
+		return nil, nil
+	}
+	var out, skipped []string
+	var ids []tls.CurveID
+	for n := range strings.SplitSeq(d.Args[0], ":") {
+		id, ok := curveNames[strings.ToLower(n)]
+		if !ok {
+			skipped = append(skipped, n)
+			continue
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+			out = append(out, n)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, hintf(d.Pos, "Go's TLS has X25519, prime256v1, secp384r1, secp521r1 and X25519MLKEM768; or write auto",
+			`no curve fulcrum knows in "ssl_ecdh_curve %s"`, d.Args[0])
+	}
+	if len(skipped) > 0 {
+		b.warn(d.Pos, "Go's TLS does not have them; the others are used", `curves %s in "ssl_ecdh_curve" are ignored`, strings.Join(skipped, ", "))
+	}
+	return ids, nil
+}
+
+// checkTLSListens refuses an address listened on with "ssl" whose default
+// server has no certificate, in nginx's words; the server block's place is the
+// one nginx names. defaults maps each ssl address to its default server.
+func checkTLSListens(defaults map[string]*Server) error {
+	keys := make([]string, 0, len(defaults))
+	for k := range defaults {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		s := defaults[k]
+		if s.TLS == nil || len(s.TLS.Certificates) == 0 {
+			return hintf(s.Pos, "add ssl_certificate and ssl_certificate_key to this server or to http",
+				`no "ssl_certificate" is defined for the "listen ... ssl" directive`)
+		}
+	}
+	return nil
+}
+
+// tlsDefaults finds, for every address some server listens on with "ssl", the
+// server nginx takes the certificate from when no SNI name matches: the one
+// with default_server, else the first.
+func tlsDefaults(servers []*Server) map[string]*Server {
+	ssl := map[string]bool{}
+	first := map[string]*Server{}
+	explicit := map[string]*Server{}
+	for _, s := range servers {
+		for _, l := range s.Listens {
+			key := l.Network + " " + l.Addr
+			ssl[key] = ssl[key] || l.SSL
+			if first[key] == nil {
+				first[key] = s
+			}
+			if l.DefaultServer && explicit[key] == nil {
+				explicit[key] = s
+			}
+		}
+	}
+	out := map[string]*Server{}
+	for key, on := range ssl {
+		if !on {
+			continue
+		}
+		out[key] = first[key]
+		if s := explicit[key]; s != nil {
+			out[key] = s
+		}
+	}
+	return out
+}
+
+// String describes the settings for dumps.
+func (t *TLS) String() string {
+	var files []string
+	for _, c := range t.Certificates {
+		files = append(files, c.CertFile+"+"+c.KeyFile)
+	}
+	return fmt.Sprintf("tls certificates=%s versions=%#x-%#x ciphers=%d curves=%v tickets=%t",
+		strings.Join(files, ","), t.MinVersion, t.MaxVersion, len(t.CipherSuites), t.Curves, t.SessionTickets)
+}

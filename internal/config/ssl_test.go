@@ -1,0 +1,181 @@
+package config
+
+import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"fulcrum/internal/testutil"
+)
+
+// tlsFiles writes an ECDSA pair for a.test and another for b.test into a
+// temporary directory.
+func tlsFiles(t *testing.T) (dir, certA, keyA, certB, keyB string) {
+	t.Helper()
+	dir = t.TempDir()
+	certA, keyA = testutil.WriteCert(t, dir, "a", testutil.ECDSA, "a.test")
+	certB, keyB = testutil.WriteCert(t, dir, "b", testutil.ECDSA, "b.test")
+	return dir, certA, keyA, certB, keyB
+}
+
+func TestTLSServers(t *testing.T) {
+	_, certA, keyA, certB, keyB := tlsFiles(t)
+	cfg := mustLoad(t, fmt.Sprintf(`http {
+    ssl_certificate %s;
+    ssl_certificate_key %s;
+    server { listen 443 ssl; server_name a.test; }
+    server {
+        listen 443;
+        server_name b.test;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_protocols TLSv1.3;
+        ssl_session_tickets off;
+        ssl_ecdh_curve X25519:prime256v1;
+    }
+    server { listen 8080; }
+}`, certA, keyA, certB, keyB, certA, keyA))
+	a, b, plain := cfg.HTTP.Servers[0], cfg.HTTP.Servers[1], cfg.HTTP.Servers[2]
+	if !a.Listens[0].SSL || b.Listens[0].SSL || plain.Listens[0].SSL {
+		t.Errorf("ssl flags: %v %v %v", a.Listens[0].SSL, b.Listens[0].SSL, plain.Listens[0].SSL)
+	}
+	if a.TLS == nil || len(a.TLS.Certificates) != 1 || a.TLS.Certificates[0].CertFile != certA {
+		t.Fatalf("a inherits http's pair: %+v", a.TLS)
+	}
+	if a.TLS.MinVersion != tls.VersionTLS12 || a.TLS.MaxVersion != tls.VersionTLS13 || !a.TLS.SessionTickets || a.TLS.CipherSuites != nil {
+		t.Errorf("a's defaults: %s", a.TLS)
+	}
+	if len(b.TLS.Certificates) != 2 || b.TLS.Certificates[1].CertFile != certA || b.TLS.MinVersion != tls.VersionTLS13 ||
+		b.TLS.SessionTickets || !slices.Equal(b.TLS.Curves, []tls.CurveID{tls.X25519, tls.CurveP256}) {
+		t.Errorf("b: %s", b.TLS)
+	}
+	if plain.TLS == nil { // http's certificate is inherited by every server, as in nginx
+		t.Errorf("plain server: no inherited TLS")
+	}
+}
+
+func TestTLSErrors(t *testing.T) {
+	dir, certA, keyA, _, keyB := tlsFiles(t)
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pair := func(c, k string) string { return fmt.Sprintf("ssl_certificate %s; ssl_certificate_key %s;", c, k) }
+	tests := []struct{ name, server, want string }{
+		{"no certificate", "listen 443 ssl;", `no "ssl_certificate" is defined for the "listen ... ssl" directive in nginx.conf:2`},
+		{"no key", "listen 443 ssl; ssl_certificate " + certA + ";", `no "ssl_certificate_key" is defined for certificate "` + certA + `" in nginx.conf:3`},
+		{"missing file", "listen 443 ssl; " + pair(dir+"/nope.pem", keyA), `cannot load certificate "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
+		{"missing key", "listen 443 ssl; " + pair(certA, dir+"/nope.key"), `cannot load certificate key "` + dir + `/nope.key": no such file or directory in nginx.conf:3`},
+		{"bad PEM", "listen 443 ssl; " + pair(notPEM, keyA), `cannot load certificate "` + notPEM + `" with key "` + keyA + `": tls: failed to find any PEM data in certificate input in nginx.conf:3, both files must be PEM`},
+		{"key mismatch", "listen 443 ssl; " + pair(certA, keyB), `cannot load certificate "` + certA + `" with key "` + keyB + `": tls: private key does not match public key in nginx.conf:3, the key is not the certificate's`},
+		{"protocol gap", "ssl_protocols TLSv1 TLSv1.2;", `fulcrum's TLS takes a range of versions, "ssl_protocols" has a gap in nginx.conf:3`},
+		{"bad protocol", "ssl_protocols TLSv2;", `invalid value "TLSv2" in "ssl_protocols" directive in nginx.conf:3`},
+		{"only SSLv3", "ssl_protocols SSLv3;", `no TLS version in "ssl_protocols" in nginx.conf:3`},
+		{"no cipher", "ssl_ciphers aNULL:RC4;", `no cipher match in "ssl_ciphers aNULL:RC4" in nginx.conf:3`},
+		{"no curve", "ssl_ecdh_curve X448;", `no curve fulcrum knows in "ssl_ecdh_curve X448" in nginx.conf:3`},
+		{"verify client", "ssl_verify_client on;", `fulcrum does not support the "ssl_verify_client" directive yet in nginx.conf:3`},
+		{"ssl on", "ssl on;", `fulcrum does not support the "ssl" directive yet in nginx.conf:3, write "listen ... ssl" instead`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadText(t, "http {\n    server {\n        "+tt.server+"\n    }\n}\n")
+			if err == nil {
+				t.Fatalf("want error %q", tt.want)
+			}
+			if got := err.Error(); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("got  %q\nwant %q...", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTLSProtocols(t *testing.T) {
+	tests := []struct {
+		args   string
+		lo, hi uint16
+		warn   string
+	}{
+		{"TLSv1.2 TLSv1.3", tls.VersionTLS12, tls.VersionTLS13, ""},
+		{"TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", tls.VersionTLS10, tls.VersionTLS13, ""},
+		{"TLSv1.2", tls.VersionTLS12, tls.VersionTLS12, ""},
+		{"TLSv1.3", tls.VersionTLS13, tls.VersionTLS13, ""},
+		{"SSLv3 TLSv1 TLSv1.1 TLSv1.2", tls.VersionTLS10, tls.VersionTLS12, `"SSLv3" in "ssl_protocols" is ignored`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			cfg := mustLoad(t, "http { server { ssl_protocols "+tt.args+"; } }")
+			got := cfg.HTTP.Servers[0].TLS
+			if got.MinVersion != tt.lo || got.MaxVersion != tt.hi {
+				t.Errorf("got %#x-%#x, want %#x-%#x", got.MinVersion, got.MaxVersion, tt.lo, tt.hi)
+			}
+			if w := warningsText(cfg); !strings.Contains(w, tt.warn) || (tt.warn == "" && w != "") {
+				t.Errorf("warnings %q, want %q", w, tt.warn)
+			}
+		})
+	}
+}
+
+func warningsText(cfg *Config) string {
+	var out []string
+	for _, w := range cfg.Warnings {
+		out = append(out, w.Msg)
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestTLSCiphers(t *testing.T) {
+	names := func(ids []uint16) string {
+		var out []string
+		for _, id := range ids {
+			out = append(out, CipherName(id))
+		}
+		return strings.Join(out, ":")
+	}
+	ecdheGCM := "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"
+	tests := []struct{ list, want, warn string }{
+		{"HIGH:!aNULL:!MD5", names(ids(tls12Suites())), ""},
+		{"ECDHE+AESGCM", ecdheGCM, ""},
+		{"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305", ""},
+		{"ECDHE+AESGCM:ECDHE+CHACHA20:!ECDSA", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305", ""},
+		{"AESGCM:-kRSA:+AES256:@STRENGTH", ecdheGCM, ""},
+		{"!ECDSA:ECDHE+AES256+SHA384", "ECDHE-RSA-AES256-GCM-SHA384", ""},
+		{"DHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", `ciphers DHE-RSA-AES128-GCM-SHA256 in "ssl_ciphers" are ignored`},
+		{"kRSA+SHA1", "AES128-SHA:AES256-SHA", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.list, func(t *testing.T) {
+			cfg := mustLoad(t, `http { server { ssl_ciphers "`+tt.list+`"; } }`)
+			if got := names(cfg.HTTP.Servers[0].TLS.CipherSuites); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+			if w := warningsText(cfg); !strings.Contains(w, tt.warn) || (tt.warn == "" && w != "") {
+				t.Errorf("warnings %q, want %q", w, tt.warn)
+			}
+		})
+	}
+}
+
+func ids(cs []CipherSuite) []uint16 {
+	var out []uint16
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func TestCipherNames(t *testing.T) {
+	for _, c := range CipherSuites {
+		if tls.CipherSuiteName(c.ID) == fmt.Sprintf("0x%04X", c.ID) {
+			t.Errorf("%s: Go does not know %#x", c.OpenSSL, c.ID)
+		}
+	}
+	if got := CipherName(tls.TLS_AES_128_GCM_SHA256); got != "TLS_AES_128_GCM_SHA256" {
+		t.Errorf("TLS 1.3 name %q", got)
+	}
+}

@@ -1,0 +1,317 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/router"
+	"fulcrum/internal/vars"
+)
+
+// TLS termination (nginx's ngx_http_ssl_module). A listen address with the
+// ssl parameter gets one tls.Config per snapshot, made from its default
+// server's settings (versions, suites, curves, tickets: as in nginx, where
+// the SNI callback switches only the certificate); GetCertificate picks the
+// certificates of the server whose server_name matches the SNI name. Each
+// accepted connection is wrapped in an sslConn, which is not a syscall.Conn,
+// so the engine takes its net.Conn path for it (no raw socket fast paths, no
+// abort peeks) and plain connections are untouched.
+
+// buildTLS makes the tls.Config of every ssl address of the snapshot.
+func (s *snapshot) buildTLS() {
+	for _, l := range s.router.Listeners() {
+		for _, h := range l.Addresses() {
+			if !h.SSL || h.DefaultServer.Config.TLS == nil {
+				continue // config.Load refused an ssl address without certificates
+			}
+			if s.tls == nil {
+				s.tls = map[*router.Hosts]*tls.Config{}
+			}
+			s.tls[h] = tlsConfig(h)
+		}
+	}
+}
+
+// tlsConfig is the configuration of one ssl address.
+func tlsConfig(h *router.Hosts) *tls.Config {
+	t := h.DefaultServer.Config.TLS
+	certs := map[*router.Server][]tls.Certificate{}
+	for _, srv := range h.Servers {
+		if srv.Config.TLS != nil && len(srv.Config.TLS.Certificates) > 0 {
+			certs[srv] = pairs(srv.Config.TLS)
+		}
+	}
+	dflt := certs[h.DefaultServer]
+	return &tls.Config{
+		MinVersion:             t.MinVersion,
+		MaxVersion:             t.MaxVersion,
+		CipherSuites:           t.CipherSuites,
+		CurvePreferences:       t.Curves,
+		SessionTicketsDisabled: !t.SessionTickets,
+		NextProtos:             []string{"http/1.1"},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			list := dflt
+			if name, err := router.NormalizeHost(hello.ServerName); err == nil && name != "" {
+				if c := certs[h.Server(name).Server]; len(c) > 0 {
+					list = c
+				}
+			}
+			if len(list) == 0 { // config.Load refuses this; never a panic in a handshake
+				return nil, errNoCertificate
+			}
+			return pickCertificate(hello, list), nil
+		},
+	}
+}
+
+func pairs(t *config.TLS) []tls.Certificate {
+	out := make([]tls.Certificate, len(t.Certificates))
+	for i, c := range t.Certificates {
+		out[i] = c.Pair
+	}
+	return out
+}
+
+// pickCertificate returns the first certificate the client supports (an
+// ECDSA one for a client that takes ECDSA, else the RSA one), else the first,
+// as crypto/tls does with Config.Certificates.
+func pickCertificate(hello *tls.ClientHelloInfo, list []tls.Certificate) *tls.Certificate {
+	if len(list) > 1 {
+		for i := range list {
+			if hello.SupportsCertificate(&list[i]) == nil {
+				return &list[i]
+			}
+		}
+	}
+	return &list[0]
+}
+
+// tlsListener wraps the connections accepted on an address that the current
+// snapshot says is ssl in an sslConn; the others pass unchanged. It asks the
+// snapshot per connection, so a reload that adds or removes "ssl" (or changes
+// a certificate) applies to the next connection.
+type tlsListener struct {
+	net.Listener
+	d   *Daemon
+	key string
+	srv *httpServer // for client_header_timeout, which bounds the handshake
+}
+
+// Accept implements net.Listener.
+func (l *tlsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	snap := l.d.current.Load()
+	if snap == nil || len(snap.tls) == 0 {
+		return c, nil
+	}
+	rl := snap.byKey[l.key]
+	if rl == nil {
+		return c, nil
+	}
+	var local netip.AddrPort
+	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		local = ta.AddrPort()
+	}
+	hosts := rl.Hosts(local)
+	cfg := snap.tls[hosts]
+	if cfg == nil {
+		return c, nil
+	}
+	sc := &sslConn{Conn: c, cfg: cfg, log: snap.log, server: c.LocalAddr().String()}
+	if t := l.srv.lim.headerTimeout; t > 0 {
+		sc.handshakeBy = time.Now().Add(t)
+	}
+	return sc, nil
+}
+
+// sslConn is a client connection on an ssl address. Its first read looks at
+// the first byte, as nginx's ngx_http_ssl_handshake does: a TLS record (or an
+// SSLv2 hello) starts the handshake, bounded by client_header_timeout from
+// the accept; anything else is a plain HTTP request, which the engine reads
+// as usual and serveHTTP answers with nginx's 497 (400 "The plain HTTP
+// request was sent to HTTPS port"). Until the handshake is done the engine's
+// read deadlines are kept aside and the handshake's applies.
+//
+// Only the connection's goroutine reads, sets read deadlines and starts the
+// handshake; Close may come from another (Shutdown), hence tc is atomic.
+type sslConn struct {
+	net.Conn    // the accepted connection
+	cfg         *tls.Config
+	log         *errlog.Logger
+	server      string    // the listen address, for log lines
+	handshakeBy time.Time // zero: no bound
+
+	started bool
+	plain   bool
+	err     error     // the detection's or the handshake's failure, returned by every later read
+	first   [1]byte   // the first byte of a plain request
+	pending []byte    // what of first is still to be read
+	rd      time.Time // the engine's read deadline, applied after the handshake
+	tc      atomic.Pointer[tls.Conn]
+}
+
+// Read implements net.Conn.
+func (c *sslConn) Read(p []byte) (int, error) {
+	if tc := c.tc.Load(); tc != nil {
+		return tc.Read(p)
+	}
+	if !c.started {
+		c.start()
+		if tc := c.tc.Load(); tc != nil {
+			return tc.Read(p)
+		}
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// start reads the first byte and, for TLS, makes the handshake.
+func (c *sslConn) start() {
+	c.started = true
+	_ = c.Conn.SetReadDeadline(c.handshakeBy)
+	defer func() { _ = c.Conn.SetReadDeadline(c.rd) }()
+	if _, err := io.ReadFull(c.Conn, c.first[:]); err != nil {
+		c.err = err
+		return
+	}
+	if c.first[0] != 0x16 && c.first[0]&0x80 == 0 { // not a handshake record nor SSLv2
+		c.plain, c.pending = true, c.first[:]
+		return
+	}
+	tc := tls.Server(&prefixConn{Conn: c.Conn, first: c.first[:]}, c.cfg)
+	if err := tc.Handshake(); err != nil {
+		c.err = err
+		c.logHandshake(err)
+		return
+	}
+	c.tc.Store(tc)
+}
+
+// logHandshake logs a failed handshake at info, as nginx does, in nginx's
+// words where they translate ("SSL_do_handshake() failed" carries Go's
+// reason, not OpenSSL's).
+func (c *sslConn) logHandshake(err error) {
+	if !c.log.Enabled(errlog.Info) {
+		return
+	}
+	req := &errlog.Request{Client: remoteIP(c.Conn), Server: c.server}
+	var msg string
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		msg = "client timed out while SSL handshaking"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		msg = "peer closed connection in SSL handshake while SSL handshaking"
+	default:
+		msg = "SSL_do_handshake() failed (" + err.Error() + ") while SSL handshaking"
+	}
+	c.log.LogRequest(errlog.Info, req, msg)
+}
+
+func remoteIP(c net.Conn) string {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	return c.RemoteAddr().String()
+}
+
+// Write implements net.Conn.
+func (c *sslConn) Write(p []byte) (int, error) {
+	if tc := c.tc.Load(); tc != nil {
+		return tc.Write(p)
+	}
+	return c.Conn.Write(p)
+}
+
+// Close implements net.Conn: after a handshake, with TLS's close_notify.
+func (c *sslConn) Close() error {
+	if tc := c.tc.Load(); tc != nil {
+		return tc.Close()
+	}
+	return c.Conn.Close()
+}
+
+// SetReadDeadline implements net.Conn; before the handshake it only records t.
+func (c *sslConn) SetReadDeadline(t time.Time) error {
+	if !c.started {
+		c.rd = t
+		return nil
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetDeadline implements net.Conn.
+func (c *sslConn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// describe tells ci what the connection is, once: its TLS session for the
+// variables and $scheme, or that a plain request came to the ssl address.
+func (c *sslConn) describe(ci *connInfo) {
+	switch {
+	case c.plain:
+		ci.plainOnSSL = true
+	case ci.tls == nil:
+		if tc := c.tc.Load(); tc != nil {
+			st := tc.ConnectionState()
+			ci.tls = &vars.TLS{Protocol: protocolName(st.Version), Cipher: config.CipherName(st.CipherSuite), ServerName: st.ServerName}
+		}
+	}
+}
+
+// protocolName is OpenSSL's name of a TLS version ($ssl_protocol).
+func protocolName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLSv1"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return tls.VersionName(v)
+}
+
+// prefixConn reads first, then the connection.
+type prefixConn struct {
+	net.Conn
+	first []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.first) > 0 {
+		n := copy(b, p.first)
+		p.first = p.first[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// errNoCertificate fails a handshake on an address without a certificate.
+var errNoCertificate = errors.New("no ssl_certificate for this address")
+
+// statusToHTTPS is nginx's NGX_HTTP_TO_HTTPS: a plain HTTP request on an ssl
+// address. It goes out as 400 with its own page, or as error_page 497 says.
+const statusToHTTPS = 497

@@ -1,0 +1,345 @@
+package daemon_test
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"fulcrum/internal/testutil"
+)
+
+// tlsSites writes certificates for a.test (ECDSA) and b.test (RSA) into dir
+// and returns the ssl_certificate lines of each.
+func tlsSites(t *testing.T, dir string) (a, b string) {
+	t.Helper()
+	ca, ka := testutil.WriteCert(t, dir, "a", testutil.ECDSA, "a.test")
+	cb, kb := testutil.WriteCert(t, dir, "b", testutil.RSA, "b.test")
+	return fmt.Sprintf("ssl_certificate %s; ssl_certificate_key %s;", ca, ka),
+		fmt.Sprintf("ssl_certificate %s; ssl_certificate_key %s;", cb, kb)
+}
+
+// dialTLS connects to addr with SNI name (none when empty) and returns the
+// connection and the common name of the certificate the server sent.
+func dialTLS(t *testing.T, addr, name string) (*tls.Conn, string) {
+	t.Helper()
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{ServerName: name, InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatalf("handshake with %q: %v", name, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	return c, c.ConnectionState().PeerCertificates[0].Subject.CommonName
+}
+
+// roundTrip writes raw on c and reads one response.
+func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, raw string) (*http.Response, string) {
+	t.Helper()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	return readResponse(t, br)
+}
+
+func readResponse(t *testing.T, br *bufio.Reader) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+const tlsVarsBody = `"$server_name $scheme $https $ssl_protocol $ssl_cipher [$ssl_server_name]\n"`
+
+func TestTLSServerNameAndVariables(t *testing.T) {
+	dir := t.TempDir()
+	a, b := tlsSites(t, dir)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    server { listen 127.0.0.1:0 ssl; server_name a.test; %s
+        location / { return 200 %s; }
+        location /r { return 302 /x; }
+    }
+    server { listen 127.0.0.1:0 ssl; server_name b.test; %s ssl_protocols TLSv1.2;
+        location / { return 200 %s; }
+    }
+    server { listen 127.0.0.1:0 ssl; server_name c.test; location / { return 200 "c\n"; } }`, a, tlsVarsBody, b, tlsVarsBody))
+	tests := []struct {
+		sni, host, wantCert, wantBody string
+	}{
+		{"a.test", "a.test", "a.test", "a.test https on TLSv1.3 TLS_"},
+		{"b.test", "b.test", "b.test", "b.test https on TLSv1.3 TLS_"},      // the default server's protocols, as nginx
+		{"", "a.test", "a.test", "a.test https on TLSv1.3 TLS_"},            // no SNI: the default server's
+		{"c.test", "c.test", "a.test", "c\n"},                               // no certificate of its own: the default's
+		{"nowhere.test", "b.test", "a.test", "b.test https on TLSv1.3 TLS"}, // Host still routes; the default server's protocols apply
+	}
+	for _, tt := range tests {
+		t.Run(tt.sni+"/"+tt.host, func(t *testing.T) {
+			c, cn := dialTLS(t, addr, tt.sni)
+			if cn != tt.wantCert {
+				t.Errorf("certificate %q, want %q", cn, tt.wantCert)
+			}
+			if p := c.ConnectionState().NegotiatedProtocol; p != "http/1.1" {
+				t.Errorf("ALPN %q", p)
+			}
+			resp, body := roundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: "+tt.host+"\r\n\r\n")
+			if resp.StatusCode != 200 || !strings.HasPrefix(body, tt.wantBody) {
+				t.Errorf("got %d %q, want %q...", resp.StatusCode, body, tt.wantBody)
+			}
+			if tt.wantBody != "c\n" && !strings.HasSuffix(body, "["+tt.sni+"]\n") {
+				t.Errorf("$ssl_server_name: %q", body)
+			}
+		})
+	}
+	t.Run("absolute redirect", func(t *testing.T) {
+		c, _ := dialTLS(t, addr, "a.test")
+		resp, _ := roundTrip(t, c, bufio.NewReader(c), "GET /r HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		_, port, _ := net.SplitHostPort(addr)
+		if loc := resp.Header.Get("Location"); loc != "https://a.test:"+port+"/x" {
+			t.Errorf("Location %q", loc)
+		}
+	})
+}
+
+// TestTLSCertificatePerClient gives one server an ECDSA and an RSA
+// certificate: a client that takes ECDSA gets the first, one limited to
+// RSA suites the second.
+func TestTLSCertificatePerClient(t *testing.T) {
+	dir := t.TempDir()
+	ce, ke := testutil.WriteCert(t, dir, "ecdsa", testutil.ECDSA, "ecdsa.test")
+	cr, kr := testutil.WriteCert(t, dir, "rsa", testutil.RSA, "rsa.test")
+	addr := startDaemon(t, dir, fmt.Sprintf(`server { listen 127.0.0.1:0 ssl;
+        ssl_certificate %s; ssl_certificate_key %s; ssl_certificate %s; ssl_certificate_key %s;
+        return 200 ok; }`, ce, ke, cr, kr))
+	if _, cn := dialTLS(t, addr, ""); cn != "ecdsa.test" {
+		t.Errorf("a default client got %q", cn)
+	}
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if cn := c.ConnectionState().PeerCertificates[0].Subject.CommonName; cn != "rsa.test" {
+		t.Errorf("an RSA-only client got %q", cn)
+	}
+}
+
+func TestTLSPlainRequestAndHandshakeFailures(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := tlsSites(t, dir)
+	log := filepath.Join(dir, "error.log")
+	addr, _ := runConfig(t, dir, fmt.Sprintf(`pid %s/f.pid;
+error_log %s info;
+http {
+    client_header_timeout 300ms;
+    server { listen 127.0.0.1:0 ssl; server_name a.test; %s location / { return 200 "$scheme [$https]\n"; } }
+    server { listen 127.0.0.1:0 ssl; server_name redirect.test; error_page 497 https://$host$request_uri; }
+}`, dir, log, a))
+
+	t.Run("plain HTTP gets 400", func(t *testing.T) {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		resp, body := roundTrip(t, c, bufio.NewReader(c), "GET /p HTTP/1.1\r\nHost: a.test\r\n\r\n")
+		if resp.StatusCode != 400 || !resp.Close ||
+			!strings.Contains(body, "<title>400 The plain HTTP request was sent to HTTPS port</title>") {
+			t.Errorf("got %d %v %q", resp.StatusCode, resp.Header, body)
+		}
+		waitLogged(t, log, "[info]", "client sent plain HTTP request to HTTPS port while reading client request headers", `request: "GET /p HTTP/1.1"`)
+	})
+	t.Run("error_page 497", func(t *testing.T) {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		resp, _ := roundTrip(t, c, bufio.NewReader(c), "GET /q?x=1 HTTP/1.1\r\nHost: redirect.test\r\n\r\n")
+		if resp.StatusCode != 302 || resp.Header.Get("Location") != "https://redirect.test/q?x=1" {
+			t.Errorf("got %d %v", resp.StatusCode, resp.Header)
+		}
+	})
+	t.Run("handshake times out", func(t *testing.T) {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		_, _ = c.Write([]byte{0x16, 0x03, 0x01}) // a record header, then nothing
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if n, err := c.Read(make([]byte, 1)); err != io.EOF && !isReset(err) {
+			t.Fatalf("read %d, %v: want the connection closed", n, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("closed after %v", d)
+		}
+		waitLogged(t, log, "[info]", "client timed out while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:")
+	})
+	t.Run("bad handshake", func(t *testing.T) {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		tc := tls.Client(c, &tls.Config{ServerName: "a.test", MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11, InsecureSkipVerify: true})
+		_ = tc.SetDeadline(time.Now().Add(3 * time.Second))
+		if err := tc.Handshake(); err == nil {
+			t.Fatal("a TLS 1.1 handshake succeeded")
+		}
+		waitLogged(t, log, "[info]", "SSL_do_handshake() failed (", "while SSL handshaking")
+	})
+}
+
+func isReset(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "reset") || errorsIs(err, syscall.ECONNRESET))
+}
+
+func errorsIs(err error, target error) bool {
+	for err != nil {
+		if err == target {
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
+}
+
+func TestTLSConnectionReuse(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := tlsSites(t, dir)
+	backend := testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if req.Header.Get("Upgrade") == "" {
+			body, _ := io.ReadAll(req.Body)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body)+5, "body:"+string(body))
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		_, _ = io.Copy(c, br) // echo
+	})
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    server { listen 127.0.0.1:0 ssl; server_name a.test; %s
+        location / { return 200 "n=$connection_requests\n"; }
+        location /close { return 444; }
+        location /missing { root %s; }
+        location /up { proxy_pass http://%s; }
+    }`, a, dir, backend))
+	c, _ := dialTLS(t, addr, "a.test")
+	br := bufio.NewReader(c)
+
+	// keep-alive, then two pipelined requests
+	for i := 1; i <= 2; i++ {
+		if _, body := roundTrip(t, c, br, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"); body != fmt.Sprintf("n=%d\n", i) {
+			t.Fatalf("request %d: %q", i, body)
+		}
+	}
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\nGET / HTTP/1.1\r\nHost: a.test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 3; i <= 4; i++ {
+		if _, body := readResponse(t, br); body != fmt.Sprintf("n=%d\n", i) {
+			t.Fatalf("pipelined request %d: %q", i, body)
+		}
+	}
+	// a request body, proxied; an error page
+	if resp, body := roundTrip(t, c, br, "POST /up HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n\r\nhello"); resp.StatusCode != 200 || body != "body:hello" {
+		t.Fatalf("POST: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := roundTrip(t, c, br, "GET /missing/x HTTP/1.1\r\nHost: a.test\r\n\r\n"); resp.StatusCode != 404 || !strings.Contains(body, "404 Not Found") {
+		t.Fatalf("404: %d %q", resp.StatusCode, body)
+	}
+	// return 444 closes the connection without an answer
+	if _, err := io.WriteString(c, "GET /close HTTP/1.1\r\nHost: a.test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := br.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("444: read %d bytes", n)
+	}
+
+	// an upgrade: bytes both ways over TLS
+	u, _ := dialTLS(t, addr, "a.test")
+	ubr := bufio.NewReader(u)
+	resp, err := func() (*http.Response, error) {
+		_, _ = io.WriteString(u, "GET /up/ws HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		return http.ReadResponse(ubr, nil)
+	}()
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	_, _ = io.WriteString(u, "ping")
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(ubr, got); err != nil || string(got) != "ping" {
+		t.Fatalf("echo %q %v", got, err)
+	}
+}
+
+func TestTLSReloadSwapsCertificate(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := testutil.WriteCert(t, dir, "site", testutil.ECDSA, "one.test")
+	path := filepath.Join(dir, "fulcrum.conf")
+	conf := fmt.Sprintf("pid %[1]s/f.pid;\nerror_log %[1]s/error.log info;\nhttp {\n access_log off;\n server { listen 127.0.0.1:0 ssl; ssl_certificate %[2]s; ssl_certificate_key %[3]s; return 200 ok; }\n}\n", dir, cert, key)
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, sigs := runConfigFile(t, path)
+	servedName := func() string {
+		_, cn := dialTLS(t, addr, "")
+		return cn
+	}
+	if cn := servedName(); cn != "one.test" {
+		t.Fatalf("first certificate %q", cn)
+	}
+	// a new certificate in the same files, then SIGHUP
+	testutil.WriteCert(t, dir, "site", testutil.ECDSA, "two.test")
+	sigs <- syscall.SIGHUP
+	waitFor(t, func() bool { return reconfigured(dir) == 1 })
+	if cn := servedName(); cn != "two.test" {
+		t.Fatalf("after the reload: %q", cn)
+	}
+	// a broken certificate: the reload fails, the one in use stays
+	if err := os.WriteFile(cert, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sigs <- syscall.SIGHUP
+	waitLogged(t, filepath.Join(dir, "error.log"), "cannot load certificate")
+	if cn := servedName(); cn != "two.test" {
+		t.Fatalf("after a failed reload: %q", cn)
+	}
+}
+
+// waitFor polls cond for up to 3 seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 3s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -158,3 +158,72 @@ http {
 		})
 	}
 }
+
+// TestStrayBodyAfterHEAD: a server that answers HEAD with a body anyway, the
+// body coming after the head (Python's http.server does so), leaves stray bytes
+// on an idle upstream connection. nginx closes an idle connection that receives
+// anything; fulcrum checks a connection after a bodiless response before
+// reusing it, so the next request does not read the stray bytes as its answer
+// (it did: a 502).
+func TestStrayBodyAfterHEAD(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	headAnswered := make(chan struct{}) // the test got the HEAD's answer
+	strayWritten := make(chan struct{}) // the backend wrote the body after it
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
+					if req.Method == http.MethodHead {
+						<-headAnswered
+						io.WriteString(c, "good")
+						close(strayWritten)
+						continue
+					}
+					io.WriteString(c, "good")
+				}
+			}(c)
+		}
+	}()
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    upstream app { server %s; keepalive 4; }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+    }
+}`, ln.Addr()), 1)
+	client := newClient()
+	req, _ := http.NewRequest(http.MethodHead, in.url(0)+"/", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD: status %d, want 200", resp.StatusCode)
+	}
+	close(headAnswered)
+	<-strayWritten
+	for i := range 3 {
+		code, body := get(t, client, in.url(0)+"/")
+		if code != http.StatusOK || body != "good" {
+			t.Fatalf("GET %d after the stray body: %d %q, want 200 \"good\"", i, code, body)
+		}
+	}
+}

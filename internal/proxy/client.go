@@ -45,6 +45,11 @@ type poolConn struct {
 	key      connKey
 	born     time.Time
 	lastUsed time.Time
+	// bodiless says the last response had no body whatever its head said (a
+	// HEAD's, a 204's or a 304's): a server that sends one anyway leaves stray
+	// bytes, maybe after the head was read, so the next reuse always checks
+	// (alive), as nginx closes an idle connection that receives anything.
+	bodiless bool
 	requests int
 	// sendTimeout is the current attempt's proxy_send_timeout, applied before
 	// each write to the connection.
@@ -132,7 +137,7 @@ func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout
 		pc := list[len(list)-1]
 		list = list[:len(list)-1]
 		idle := now.Sub(pc.lastUsed)
-		if idle < p.opts.KeepaliveTimeout && (replayable && idle < recentlyUsed || alive(pc)) {
+		if idle < p.opts.KeepaliveTimeout && (replayable && idle < recentlyUsed && !pc.bodiless || alive(pc)) {
 			p.idle[key] = list
 			p.mu.Unlock()
 			return pc, true, nil
@@ -415,6 +420,8 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		}
 	}
 	*resp = upstreamResponse{head: resp.head, pool: p, pc: pc, ctx: ctx, watch: watch, readTimeout: t.read}
+	st := resp.head.Status
+	pc.bodiless = string(out.method) == http.MethodHead || st == http.StatusNoContent || st == http.StatusNotModified
 	if resp.head.Status == http.StatusSwitchingProtocols {
 		resp.upgraded = true
 		return true, nil

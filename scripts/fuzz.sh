@@ -5,6 +5,8 @@
 #   scripts/fuzz.sh 5m      # a longer local run
 # A target that finds a failure stops the run with a non-zero exit; go test
 # writes the input under the package's testdata/fuzz/ to be committed as a seed.
+# Go 1.26's own race at the -fuzztime boundary (a bare "context deadline
+# exceeded", nothing written) is run again once and is not counted a finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${1:-10s}
@@ -14,9 +16,37 @@ mapfile -t targets < <(grep -rl --include='*_test.go' '^func Fuzz' ./internal ./
     dir=$(dirname "$f")
     grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed "s|^func |$dir:|"
   done | sort -u)
+# fuzz_once runs one target, showing its output; it returns go test's status
+# and leaves the output in $out.
+fuzz_once() {
+  local status=0
+  out=$(go test -run='^$' -fuzz="^${1}\$" -fuzztime="$fuzztime" "$2" 2>&1) || status=$?
+  printf '%s\n' "$out"
+  return "$status"
+}
+
+# deadline_flake reports whether $out is Go's own fuzz-coordinator race at the
+# -fuzztime boundary (go.dev/issue/75804, fixed in Go 1.27): a bare "context
+# deadline exceeded" with no failing input written, no panic and no test
+# failure message. A real finding always writes its input under testdata/fuzz.
+deadline_flake() {
+  grep -q 'context deadline exceeded' <<<"$out" &&
+    ! grep -qE 'Failing input written to|panic:|_test\.go:[0-9]+:' <<<"$out"
+}
+
+flakes=0
 for t in "${targets[@]}"; do
   pkg=${t%%:*} name=${t##*:}
   echo "fuzz $name in $pkg for $fuzztime"
-  go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$pkg"
+  if fuzz_once "$name" "$pkg"; then
+    continue
+  fi
+  deadline_flake || exit 1
+  echo "fuzz $name: Go's fuzztime deadline race (go.dev/issue/75804), nothing found; once more"
+  if ! fuzz_once "$name" "$pkg"; then
+    deadline_flake || exit 1
+    echo "fuzz $name: the deadline race again, still no failing input: not a finding"
+    flakes=$((flakes + 1))
+  fi
 done
-echo "fuzzed ${#targets[@]} targets for $fuzztime each"
+echo "fuzzed ${#targets[@]} targets for $fuzztime each ($flakes deadline races tolerated)"

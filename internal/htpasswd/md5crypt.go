@@ -61,26 +61,7 @@ func md5Crypt(password, setting, magic string) string {
 	final := h.Sum(nil)
 
 	// 1000 rounds to slow down brute force, as the algorithm specifies.
-	for i := 0; i < 1000; i++ {
-		r := md5.New()
-		if i&1 != 0 {
-			r.Write(pw)
-		} else {
-			r.Write(final)
-		}
-		if i%3 != 0 {
-			r.Write(salt)
-		}
-		if i%7 != 0 {
-			r.Write(pw)
-		}
-		if i&1 != 0 {
-			r.Write(final)
-		} else {
-			r.Write(pw)
-		}
-		final = r.Sum(final[:0])
-	}
+	final = stretch(md5.New, 1000, final, pw, salt)
 
 	out := make([]byte, 0, len(magic)+len(salt)+1+22)
 	out = append(out, magic...)

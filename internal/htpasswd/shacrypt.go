@@ -106,7 +106,23 @@ func shaRounds(pw, salt []byte, rounds int, newHash func() hash.Hash) []byte {
 	}
 	s := repeat(ds.Sum(nil), len(salt))
 
-	c := aSum
+	return stretch(newHash, rounds, aSum, p, s)[:size]
+}
+
+// repeat is sum repeated to n bytes.
+func repeat(sum []byte, n int) []byte {
+	out := make([]byte, 0, n)
+	for len(out) < n {
+		out = append(out, sum[:min(len(sum), n-len(out))]...)
+	}
+	return out
+}
+
+// stretch runs the rounds MD5-crypt introduced and SHA-crypt kept: each round
+// hashes the previous digest c with the password p and the salt s, in an
+// order the round's number decides (odd or even, and whether it divides by 3
+// and 7), to slow down brute force. It returns the last digest.
+func stretch(newHash func() hash.Hash, rounds int, c, p, s []byte) []byte {
 	for i := 0; i < rounds; i++ {
 		h := newHash()
 		if i&1 != 0 {
@@ -127,14 +143,5 @@ func shaRounds(pw, salt []byte, rounds int, newHash func() hash.Hash) []byte {
 		}
 		c = h.Sum(c[:0])
 	}
-	return c[:size]
-}
-
-// repeat is sum repeated to n bytes.
-func repeat(sum []byte, n int) []byte {
-	out := make([]byte, 0, n)
-	for len(out) < n {
-		out = append(out, sum[:min(len(sum), n-len(out))]...)
-	}
-	return out
+	return c
 }

@@ -255,8 +255,9 @@ func (cc *clientConn) waitRequest(first bool) bool {
 }
 
 // awaitBound bounds flushThenAwait's wait, so that a pipelined request whose
-// arrival it cannot see waits at most this long; a busy keep-alive client's
-// next request comes well within it. pipelinedWithin is how soon after the
+// arrival it cannot see waits at most this long (up to twice as long: the
+// deadline is kept lazily, see waitRequest); a busy keep-alive client's next
+// request comes well within it. pipelinedWithin is how soon after the
 // bound a read must find a request for the client to count as pipelining.
 const (
 	awaitBound      = 20 * time.Millisecond

@@ -360,3 +360,49 @@ http {
 		})
 	}
 }
+
+// TestUpgradedResponseTime: an upgraded connection's $upstream_response_time
+// covers its tunnel, as nginx's does (the attempt ends when the tunnel does),
+// not just the 101's head.
+func TestUpgradedResponseTime(t *testing.T) {
+	echo := startWebSocketEcho(t)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format rt '$status $upstream_response_time';
+    access_log %%DIR%%/access.log rt buffer=0;
+    server {
+        listen 127.0.0.1:0;
+        location /ws { proxy_pass http://%s; }
+    }
+}`, strings.TrimPrefix(echo.URL, "http://")), 1)
+	conn, err := net.DialTimeout("tcp", in.listening()[0], 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	// The tunnel's lifetime is what the variable must show: keep it open,
+	// with no byte from the upstream after the 101's head.
+	time.Sleep(300 * time.Millisecond)
+	conn.Close()
+	var line string
+	waitFor(t, "the upgraded request's access log line", func() bool {
+		b, _ := os.ReadFile(filepath.Join(in.dir, "access.log"))
+		line = strings.TrimSpace(string(b))
+		return line != ""
+	})
+	var status int
+	var rt float64
+	if _, err := fmt.Sscanf(line, "%d %f", &status, &rt); err != nil || status != 101 {
+		t.Fatalf("access log %q: want \"101 <seconds>\" (%v)", line, err)
+	}
+	if rt < 0.3 {
+		t.Errorf("$upstream_response_time %.3f for a tunnel open 0.3 s; want the tunnel's time", rt)
+	}
+}

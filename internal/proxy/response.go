@@ -28,9 +28,10 @@ func (h *Handler) respond(req *request) {
 	resp := &req.resp
 	defer func() {
 		// A body that came with the head (or none) ended when the head
-		// did: no clock reading for it.
+		// did: no clock reading for it. An upgraded connection's exchange
+		// lasts as long as its tunnel.
 		end := req.cur.headAt
-		if resp.received() != req.cur.headIn {
+		if resp.upgraded || resp.received() != req.cur.headIn {
 			end = h.now()
 		}
 		resp.closeAt(end)

@@ -49,12 +49,3 @@ func (s *scope) nearest(names ...string) ([]*Directive, *scope) {
 	return nil, nil
 }
 
-// server returns the server level of the chain, or nil above it.
-func (s *scope) server() *scope {
-	for l := s; l != nil; l = l.parent {
-		if l.ctx == ctxServer {
-			return l
-		}
-	}
-	return nil
-}

@@ -48,4 +48,3 @@ func (s *scope) nearest(names ...string) ([]*Directive, *scope) {
 	}
 	return nil, nil
 }
-

@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"time"
 )
@@ -24,6 +25,7 @@ type builder struct {
 	defTypes  map[string]string
 	warned    map[Warning]bool
 	certs     map[[2]string]tls.Certificate // loaded certificate and key pairs, by file names
+	roots     map[string]*x509.CertPool     // loaded proxy_ssl_trusted_certificate files, by name
 }
 
 // buildOptions are what the builder needs from LoadOptions, resolved.

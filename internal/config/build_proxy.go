@@ -15,34 +15,48 @@ func applyProxyPass(b *builder, st *Settings, dirs []*Directive, at *scope) erro
 // proxyPass reads "proxy_pass URL" in location loc.
 func (b *builder) proxyPass(d *Directive, loc *Location) (*ProxyPass, error) {
 	raw := d.Args[0]
-	rest, err := stripScheme(d, raw)
+	scheme, rest, err := stripScheme(d, raw)
 	if err != nil {
 		return nil, err
 	}
-	p := &ProxyPass{URL: raw, Scheme: "http", Pos: d.Pos}
+	p := &ProxyPass{URL: raw, Scheme: scheme, Pos: d.Pos}
 	host := splitProxyURL(p, rest)
 	if strings.Contains(raw, "$") {
 		p.HasVariables = true
+		if scheme == "https" {
+			return nil, hintf(d.Pos, "write the https:// URL without variables, or name an upstream block in it",
+				`fulcrum does not support "proxy_pass https://" with variables yet`)
+		}
 		return p, nil
 	}
 	if p.HasURI && loc != nil && (loc.Modifier == ModRegex || loc.Modifier == ModRegexCaseless || loc.Modifier == ModNamed) {
 		return nil, hintf(d.Pos, "remove the URI part: with a regex or named location the request URI is passed as it is",
 			`"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block`)
 	}
-	p.Upstream, err = b.upstreamFor(d, host)
+	p.Upstream, err = b.upstreamFor(d, host, defaultPort(scheme))
 	return p, err
 }
 
-// stripScheme returns the URL after "http://" or an error for anything else.
-func stripScheme(d *Directive, raw string) (string, error) {
+// defaultPort is the port of a proxy_pass URL without one: 80, or 443 for
+// https.
+func defaultPort(scheme string) int {
+	if scheme == "https" {
+		return 443
+	}
+	return 80
+}
+
+// stripScheme returns the URL's scheme ("http" or "https") and what follows
+// "://", or an error for anything else.
+func stripScheme(d *Directive, raw string) (scheme, rest string, err error) {
 	lower := strings.ToLower(raw)
 	switch {
 	case strings.HasPrefix(lower, "http://"):
-		return raw[len("http://"):], nil
+		return "http", raw[len("http://"):], nil
 	case strings.HasPrefix(lower, "https://"):
-		return "", hintf(d.Pos, "proxy to http:// (TLS to upstreams is not supported by fulcrum yet)", `fulcrum does not support "proxy_pass https://" yet`)
+		return "https", raw[len("https://"):], nil
 	}
-	return "", hintf(d.Pos, "proxy_pass takes a URL such as http://backend or http://127.0.0.1:8080/", "invalid URL prefix")
+	return "", "", hintf(d.Pos, "proxy_pass takes a URL such as http://backend or https://127.0.0.1:8443/", "invalid URL prefix")
 }
 
 // splitProxyURL fills p's Host, URI and HasURI from the URL after the scheme and
@@ -68,12 +82,12 @@ func splitProxyURL(p *ProxyPass, rest string) string {
 
 // upstreamFor returns the upstream that proxy_pass's address names: an upstream
 // block, or the implicit upstream of a literal host:port (made once per distinct
-// address and appended to HTTP.Upstreams).
-func (b *builder) upstreamFor(d *Directive, addr string) (*Upstream, error) {
+// address and appended to HTTP.Upstreams); port is the scheme's default.
+func (b *builder) upstreamFor(d *Directive, addr string, port int) (*Upstream, error) {
 	if strings.HasPrefix(addr, "unix:") {
-		return b.implicitUpstream(d, addr, strings.ToLower(addr))
+		return b.implicitUpstream(d, addr, strings.ToLower(addr), port)
 	}
-	hp, err := splitHostPort(addr, 80)
+	hp, err := splitHostPort(addr, port)
 	if err != nil {
 		return nil, addrError(d.Pos, addr, err)
 	}
@@ -84,15 +98,16 @@ func (b *builder) upstreamFor(d *Directive, addr string) (*Upstream, error) {
 		}
 		return u, nil
 	}
-	return b.implicitUpstream(d, addr, strings.ToLower(hp.host)+":"+itoa(hp.port))
+	return b.implicitUpstream(d, addr, strings.ToLower(hp.host)+":"+itoa(hp.port), port)
 }
 
-// implicitUpstream returns the implicit upstream for addr, making it on first use.
-func (b *builder) implicitUpstream(d *Directive, addr, key string) (*Upstream, error) {
+// implicitUpstream returns the implicit upstream for addr, making it on first
+// use; port is the one to use when addr has none.
+func (b *builder) implicitUpstream(d *Directive, addr, key string, port int) (*Upstream, error) {
 	if u := b.implicit[key]; u != nil {
 		return u, nil
 	}
-	addrs, err := b.serverAddrs(d.Pos, addr)
+	addrs, err := b.serverAddrsPort(d.Pos, addr, port)
 	if err != nil {
 		return nil, b.hostNotFound(d, addr, err)
 	}

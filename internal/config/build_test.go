@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"os"
 	"path/filepath"
@@ -194,6 +195,7 @@ func TestSettingsDefaults(t *testing.T) {
 		LimitReqStatus:            503,
 		LimitReqLogLevel:          LevelError,
 		UninitializedVariableWarn: true,
+		ProxySSL:                  ProxySSL{VerifyDepth: 1, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true},
 		Gzip:                      Gzip{Level: 1, MinLength: 20, Proxied: GzipProxiedOff, Buffers: BufferSpec{Number: 32, Size: 4096}},
 		AbsoluteRedirect:          true,
 		PortInRedirect:            true,

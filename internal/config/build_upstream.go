@@ -224,13 +224,18 @@ type netAddr struct {
 
 // serverAddrs resolves an upstream server's address (default port 80).
 func (b *builder) serverAddrs(pos Pos, addr string) ([]netAddr, error) {
+	return b.serverAddrsPort(pos, addr, 80)
+}
+
+// serverAddrsPort is serverAddrs with port for an address without one.
+func (b *builder) serverAddrsPort(pos Pos, addr string, port int) ([]netAddr, error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		if path == "" {
 			return nil, errorf(pos, `no path in upstream "%s"`, addr)
 		}
 		return []netAddr{{"unix", path}}, nil
 	}
-	hp, err := splitHostPort(addr, 80)
+	hp, err := splitHostPort(addr, port)
 	if err != nil {
 		return nil, addrError(pos, addr, err)
 	}

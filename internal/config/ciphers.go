@@ -142,11 +142,11 @@ func (b *builder) ciphers(d *Directive) ([]uint16, error) {
 	}
 	if len(out) == 0 {
 		return nil, hintf(d.Pos, `Go's TLS 1.2 suites are ECDHE with AES-GCM, CHACHA20 or AES-CBC, and RSA with AES; "HIGH:!aNULL:!MD5" selects them`,
-			`no cipher match in "ssl_ciphers %s"`, d.Args[0])
+			`no cipher match in "%s %s"`, d.Name, d.Args[0])
 	}
 	if len(unknown) > 0 {
 		b.warn(d.Pos, "Go's TLS does not implement them; the other suites are used",
-			`ciphers %s in "ssl_ciphers" are ignored`, strings.Join(unknown, ", "))
+			`ciphers %s in "%s" are ignored`, strings.Join(unknown, ", "), d.Name)
 	}
 	return out, nil
 }

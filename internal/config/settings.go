@@ -69,6 +69,27 @@ var settingRules = []settingRule{
 	intRule("proxy_next_upstream_tries", func(s *Settings) *int { return &s.ProxyNextUpstreamTries }),
 	msecRule("proxy_next_upstream_timeout", func(s *Settings) *time.Duration { return &s.ProxyNextUpstreamTimeout }),
 
+	// TLS to upstreams (proxy_ssl.go)
+	flagRule("proxy_ssl_server_name", func(s *Settings) *bool { return &s.ProxySSL.ServerName }),
+	{names: []string{"proxy_ssl_name"}, apply: applyProxySSLName},
+	flagRule("proxy_ssl_verify", func(s *Settings) *bool { return &s.ProxySSL.Verify }),
+	intRule("proxy_ssl_verify_depth", func(s *Settings) *int { return &s.ProxySSL.VerifyDepth }),
+	{names: []string{"proxy_ssl_trusted_certificate"}, apply: applyProxySSLTrusted},
+	{names: []string{"proxy_ssl_protocols"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		var err error
+		st.ProxySSL.MinVersion, st.ProxySSL.MaxVersion, err = b.protocols(dirs[0])
+		return err
+	}},
+	{names: []string{"proxy_ssl_ciphers"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		var err error
+		st.ProxySSL.CipherSuites, err = b.ciphers(dirs[0])
+		return err
+	}},
+	{names: []string{"proxy_ssl_certificate"}, find: findHere, apply: applyProxySSLCertificate},
+	flagRule("proxy_ssl_session_reuse", func(s *Settings) *bool { return &s.ProxySSL.SessionReuse }),
+	// Last: nginx checks the combination where a proxy_pass https:// uses it.
+	{names: []string{"proxy_pass"}, find: findProxyPass, apply: checkProxySSL},
+
 	// client limits and timeouts
 	{names: []string{"client_max_body_size"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		n, err := parseOffset(dirs[0].Args[0])
@@ -163,6 +184,7 @@ func (b *builder) defaultSettings() *Settings {
 		ProxyReadTimeout:          60 * time.Second,
 		ProxySendTimeout:          60 * time.Second,
 		ProxyNextUpstream:         NextError | NextTimeout,
+		ProxySSL:                  defaultProxySSL(),
 		ClientMaxBodySize:         1 << 20,
 		ClientHeaderTimeout:       60 * time.Second,
 		ClientBodyTimeout:         60 * time.Second,

@@ -37,6 +37,8 @@ type Certificate struct {
 	CertFile, KeyFile string
 	// Pos is the ssl_certificate directive's place.
 	Pos Pos
+	// keyPos is the key directive's place, for errors.
+	keyPos Pos
 	// Pair is the parsed certificate chain and private key.
 	Pair tls.Certificate
 }
@@ -177,7 +179,7 @@ func (b *builder) protocols(d *Directive) (lo, hi uint16, err error) {
 		case ok:
 			have[v] = true
 		case a == "SSLv2" || a == "SSLv3":
-			b.warn(d.Pos, "Go's TLS does not speak SSL; clients get TLS", `"%s" in "ssl_protocols" is ignored`, a)
+			b.warn(d.Pos, "Go's TLS does not speak SSL; clients get TLS", `"%s" in "%s" is ignored`, a, d.Name)
 		default:
 			return 0, 0, hintf(d.Pos, "the protocols are TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3", `invalid value "%s" in "%s" directive`, a, d.Name)
 		}
@@ -189,12 +191,12 @@ func (b *builder) protocols(d *Directive) (lo, hi uint16, err error) {
 		}
 	}
 	if len(vs) == 0 {
-		return 0, 0, hintf(d.Pos, "list TLSv1.2 TLSv1.3", `no TLS version in "ssl_protocols"`)
+		return 0, 0, hintf(d.Pos, "list TLSv1.2 TLSv1.3", `no TLS version in "%s"`, d.Name)
 	}
 	lo, hi = vs[0], vs[len(vs)-1]
 	if int(hi-lo)+1 != len(vs) {
 		return 0, 0, hintf(d.Pos, "list consecutive versions, such as TLSv1.2 TLSv1.3",
-			`fulcrum's TLS takes a range of versions, "ssl_protocols" has a gap`)
+			`fulcrum's TLS takes a range of versions, "%s" has a gap`, d.Name)
 	}
 	return lo, hi, nil
 }

@@ -177,21 +177,22 @@ type spec struct {
 
 // Notes shared by families of directives.
 const (
-	noteSSL      = "fulcrum's TLS (Go's crypto/tls) does not have this yet; handshakes go on without it"
-	noteProxySSL = "fulcrum does not connect to https:// upstreams yet"
-	noteCache    = "responses are not cached; every request goes to the upstream"
-	noteHTTP2    = "fulcrum speaks HTTP/1.1 to clients; HTTP/2 is not supported yet"
-	noteAccess   = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
-	noteHandler  = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
-	noteBuffers  = "fulcrum streams bodies with its own buffers"
-	noteTemp     = "fulcrum does not write temporary files"
-	noteHash     = "fulcrum's hash tables size themselves"
-	noteOpenFile = "fulcrum does not cache open file descriptors"
-	noteBody     = "response bodies are passed unchanged"
-	noteAutoidx  = "directory listings are not generated; a directory without an index file gets 403"
-	noteTCP      = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
-	noteStatic   = "fulcrum's static file handler does not have this setting"
-	noteFastCGI  = "fastcgi_pass and its kin are not supported, so their settings have no effect"
+	noteSSL         = "fulcrum's TLS (Go's crypto/tls) does not have this yet; handshakes go on without it"
+	noteProxySSLKey = "encrypted proxy_ssl_certificate_key files are not supported yet: decrypt the key with openssl pkey"
+	noteProxySSLCRL = "upstream certificates are verified without revocation lists"
+	noteCache       = "responses are not cached; every request goes to the upstream"
+	noteHTTP2       = "fulcrum speaks HTTP/1.1 to clients; HTTP/2 is not supported yet"
+	noteAccess      = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
+	noteHandler     = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
+	noteBuffers     = "fulcrum streams bodies with its own buffers"
+	noteTemp        = "fulcrum does not write temporary files"
+	noteHash        = "fulcrum's hash tables size themselves"
+	noteOpenFile    = "fulcrum does not cache open file descriptors"
+	noteBody        = "response bodies are passed unchanged"
+	noteAutoidx     = "directory listings are not generated; a directory without an index file gets 403"
+	noteTCP         = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
+	noteStatic      = "fulcrum's static file handler does not have this setting"
+	noteFastCGI     = "fastcgi_pass and its kin are not supported, so their settings have no effect"
 )
 
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
@@ -391,16 +392,18 @@ var tableSpecs = []spec{
 	{name: "proxy_cache_min_uses", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteCache, syntax: "proxy_cache_min_uses number;"},
 	{name: "proxy_cache_revalidate", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteCache, syntax: "proxy_cache_revalidate on | off;"},
 	{name: "proxy_cache_background_update", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteCache, syntax: "proxy_cache_background_update on | off;"},
-	{name: "proxy_ssl_server_name", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteProxySSL, syntax: "proxy_ssl_server_name on | off;"},
-	{name: "proxy_ssl_name", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_name name;"},
-	{name: "proxy_ssl_verify", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteProxySSL, syntax: "proxy_ssl_verify on | off;"},
-	{name: "proxy_ssl_verify_depth", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_verify_depth number;"},
-	{name: "proxy_ssl_trusted_certificate", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_trusted_certificate file;"},
-	{name: "proxy_ssl_protocols", module: "http_proxy", ctx: ctxHSL, args: args1More, status: planned, note: noteProxySSL, syntax: "proxy_ssl_protocols [TLSv1.2] [TLSv1.3] ...;"},
-	{name: "proxy_ssl_ciphers", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_ciphers ciphers;"},
-	{name: "proxy_ssl_certificate", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_certificate file;"},
-	{name: "proxy_ssl_certificate_key", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSL, syntax: "proxy_ssl_certificate_key file;"},
-	{name: "proxy_ssl_session_reuse", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteProxySSL, syntax: "proxy_ssl_session_reuse on | off;"},
+	{name: "proxy_ssl_server_name", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_ssl_server_name on | off;"},
+	{name: "proxy_ssl_name", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_name name;"},
+	{name: "proxy_ssl_verify", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_ssl_verify on | off;"},
+	{name: "proxy_ssl_verify_depth", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_ssl_verify_depth number;"},
+	{name: "proxy_ssl_trusted_certificate", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_trusted_certificate file;"},
+	{name: "proxy_ssl_protocols", module: "http_proxy", ctx: ctxHSL, args: args1More, syntax: "proxy_ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
+	{name: "proxy_ssl_ciphers", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_ciphers ciphers;"},
+	{name: "proxy_ssl_certificate", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_certificate file;"},
+	{name: "proxy_ssl_certificate_key", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_certificate_key file;"},
+	{name: "proxy_ssl_session_reuse", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_ssl_session_reuse on | off;"},
+	{name: "proxy_ssl_password_file", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSLKey, syntax: "proxy_ssl_password_file file;"},
+	{name: "proxy_ssl_crl", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSLCRL, syntax: "proxy_ssl_crl file;"},
 
 	// rewrite
 	{name: "return", module: "http_rewrite", ctx: ctxSL | ctxIfs, args: args12, multi: true, syntax: "return code [text] | code URL | URL;"},

@@ -396,6 +396,8 @@ type Settings struct {
 	ProxyNextUpstream        NextUpstream
 	ProxyNextUpstreamTries   int
 	ProxyNextUpstreamTimeout time.Duration
+	// ProxySSL is how fulcrum speaks TLS to upstreams (proxy_pass https://).
+	ProxySSL ProxySSL
 
 	// Client limits and timeouts.
 	ClientMaxBodySize   int64 // 0 means no limit
@@ -498,7 +500,7 @@ type Return struct {
 type ProxyPass struct {
 	// URL is the argument as written.
 	URL string
-	// Scheme is "http" (https is not supported yet).
+	// Scheme is "http" or "https" (TLS to the upstream, with ProxySSL).
 	Scheme string
 	// Upstream is the upstream block named by the URL, or the implicit upstream of
 	// its host:port. It is nil when the URL contains variables.

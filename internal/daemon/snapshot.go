@@ -418,13 +418,17 @@ func proxyHost(pass *config.ProxyPass) [2]string {
 	if strings.HasPrefix(host, "unix:") {
 		return [2]string{"localhost", ""}
 	}
+	def := "80"
+	if pass.Scheme == "https" {
+		def = "443"
+	}
 	if h, port, ok := strings.Cut(host, ":"); ok && !strings.Contains(port, ":") {
-		if port == "80" {
-			return [2]string{h, "80"}
+		if port == def {
+			return [2]string{h, def}
 		}
 		return [2]string{host, port}
 	}
-	return [2]string{host, "80"}
+	return [2]string{host, def}
 }
 
 // serverHeader is the Server header value: "fulcrum/VERSION" with server_tokens

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -29,10 +30,35 @@ type ConnPool struct {
 
 	mu   sync.Mutex // guards idle
 	idle map[connKey][]*poolConn
+
+	// sessions are the TLS sessions of the pool's servers, resumed by new
+	// connections (proxy_ssl_session_reuse); crypto/tls keys them by the
+	// server's name or address.
+	sessions tls.ClientSessionCache
 }
 
-// connKey names the server a pooled connection goes to.
-type connKey struct{ network, addr string }
+// connKey names the server a pooled connection goes to, and how: tls is
+// empty for plain HTTP, else the TLS settings' key (upstreamTLS.key), so
+// plain and TLS connections to one address are never mixed.
+type connKey struct{ network, addr, tls string }
+
+// dialTarget is where an attempt connects: the server's network and
+// address, proxy_connect_timeout (which bounds the TLS handshake too), and
+// the TLS settings, nil for plain HTTP.
+type dialTarget struct {
+	network, addr string
+	timeout       time.Duration
+	tls           *upstreamTLS
+}
+
+// key is the pool key of d's connections.
+func (d *dialTarget) key() connKey {
+	k := connKey{network: d.network, addr: d.addr}
+	if d.tls != nil {
+		k.tls = d.tls.key
+	}
+	return k
+}
 
 // poolConn is one upstream connection with its buffers and history.
 type poolConn struct {
@@ -40,7 +66,10 @@ type poolConn struct {
 	// raw is the socket under c, for the liveness peek and sendThenAwait's
 	// direct write; nil when c is not a plain byte stream over one socket
 	// (a TLS connection, say, whose bytes must go through c).
-	raw      syscall.RawConn
+	raw syscall.RawConn
+	// under is the socket under a TLS connection (raw is nil then), which
+	// alive peeks at to learn whether anything arrived; nil otherwise.
+	under    syscall.RawConn
 	br       *bufio.Reader
 	key      connKey
 	born     time.Time
@@ -112,7 +141,7 @@ func newConnPool(o PoolOptions) *ConnPool {
 	if o.KeepaliveTimeout <= 0 {
 		o.KeepaliveTimeout = DefaultKeepaliveTimeout
 	}
-	return &ConnPool{opts: o, idle: map[connKey][]*poolConn{}}
+	return &ConnPool{opts: o, idle: map[connKey][]*poolConn{}, sessions: tls.NewLRUClientSessionCache(0)}
 }
 
 // recentlyUsed is how long after its last response an idle connection is
@@ -123,14 +152,15 @@ func newConnPool(o PoolOptions) *ConnPool {
 // the hot path.
 const recentlyUsed = time.Second
 
-// get returns an idle connection to network/addr (reused true), or dials one.
-// Idle connections past keepalive_timeout are closed on the way. replayable
-// says whether the request could go again on a fresh connection should the
-// reused one turn out to be closed: without that, every reused connection is
-// checked first. now is the attempt's clock reading: idle times count to it,
-// and a dialed connection is born at it.
-func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout time.Duration, replayable bool, now time.Time) (*poolConn, bool, error) {
-	key := connKey{network, addr} // a struct, not a concatenation: no allocation per request
+// get returns an idle connection to dst (reused true), or dials one (and
+// runs the TLS handshake for an https upstream). Idle connections past
+// keepalive_timeout are closed on the way. replayable says whether the
+// request could go again on a fresh connection should the reused one turn
+// out to be closed: without that, every reused connection is checked first.
+// now is the attempt's clock reading: idle times count to it, and a dialed
+// connection is born at it.
+func (p *ConnPool) get(ctx context.Context, dst *dialTarget, replayable bool, now time.Time) (*poolConn, bool, error) {
+	key := dst.key() // a struct, not a concatenation: no allocation per request
 	p.mu.Lock()
 	list := p.idle[key]
 	for len(list) > 0 {
@@ -146,12 +176,21 @@ func (p *ConnPool) get(ctx context.Context, network, addr string, connectTimeout
 	}
 	p.idle[key] = list
 	p.mu.Unlock()
-	d := net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
-	c, err := d.DialContext(ctx, network, addr)
+	c, err := p.dial(ctx, dst)
 	if err != nil {
 		return nil, false, err
 	}
 	return newPoolConn(c, key, now), false, nil
+}
+
+// dial connects to dst, with the TLS handshake for an https upstream.
+func (p *ConnPool) dial(ctx context.Context, dst *dialTarget) (net.Conn, error) {
+	d := net.Dialer{Timeout: dst.timeout, KeepAlive: 30 * time.Second}
+	c, err := d.DialContext(ctx, dst.network, dst.addr)
+	if err != nil || dst.tls == nil {
+		return c, err
+	}
+	return dst.tls.handshake(ctx, c, dst.timeout, p.sessions)
 }
 
 // newPoolConn wraps a fresh connection with its buffers.
@@ -161,6 +200,11 @@ func newPoolConn(c net.Conn, key connKey, born time.Time) *poolConn {
 	pc.br.Reset(connReader{pc})
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		if sc, ok := tc.NetConn().(syscall.Conn); ok {
+			pc.under, _ = sc.SyscallConn()
+		}
 	}
 	pc.src = c
 	if pc.raw != nil {
@@ -194,18 +238,26 @@ func (pc *poolConn) close() error {
 // closed (EOF) or that has stray bytes from one that can take a request. Without
 // it, a server that closes idle connections sooner than keepalive_timeout would
 // cost a failed attempt (and, for a body that cannot be sent twice, a 502).
+// A TLS connection's bytes are records that only crypto/tls can read
+// (aliveTLS).
 func alive(pc *poolConn) bool {
 	if pc.br.Buffered() > 0 {
 		return false
 	}
 	if pc.raw == nil {
-		return true
+		return aliveTLS(pc)
 	}
+	return quiet(pc.raw)
+}
+
+// quiet peeks at an idle socket: true when nothing can be read from it (open
+// and quiet), false when the peer closed it or sent bytes.
+func quiet(raw syscall.RawConn) bool {
 	ok := true
 	var b [1]byte
 	// Control, not Read: it ignores the deadline an earlier exchange left on
 	// the idle connection.
-	_ = pc.raw.Control(func(fd uintptr) {
+	_ = raw.Control(func(fd uintptr) {
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		ok = n < 0 || err == syscall.EAGAIN // nothing to read: open and quiet
 		if n == 0 && err == nil || n > 0 {
@@ -213,6 +265,29 @@ func alive(pc *poolConn) bool {
 		}
 	})
 	return ok
+}
+
+// aliveTLSWait bounds aliveTLS's read of what an idle TLS connection
+// received.
+const aliveTLSWait = 10 * time.Millisecond
+
+// aliveTLS is alive for a TLS connection. The socket under it is peeked at
+// only to learn whether anything arrived: nothing means open and quiet, as
+// for a plain connection. Otherwise crypto/tls reads it, for the bytes may
+// be records that are no data (a TLS 1.3 session ticket, say): a
+// close_notify or the end of the stream means the server closed the
+// connection, data is stray bytes, and a read that finds no data before the
+// short deadline leaves a usable connection. The lazy read deadline is told,
+// so the next exchange sets its own.
+func aliveTLS(pc *poolConn) bool {
+	if pc.under == nil || quiet(pc.under) {
+		return true
+	}
+	t := time.Now().Add(aliveTLSWait)
+	_ = pc.c.SetReadDeadline(t)
+	pc.rd.Set(t)
+	_, err := pc.br.Peek(1)
+	return err != nil && isTimeout(err)
 }
 
 // put returns a connection for reuse at now (a clock reading), or closes it

@@ -4,17 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"fulcrum/internal/config"
 	"fulcrum/internal/testutil"
 )
 
@@ -39,7 +42,7 @@ func TestAliveDetectsClosedIdleConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return newPoolConn(c, connKey{"tcp", ln.Addr().String()}, time.Now()), <-accepted
+		return newPoolConn(c, connKey{network: "tcp", addr: ln.Addr().String()}, time.Now()), <-accepted
 	}
 	pc, server := dial()
 	defer pc.c.Close()
@@ -101,7 +104,7 @@ func TestGetPeeksUnlessReplayableAndRecent(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			pool := newConnPool(PoolOptions{})
-			pc, _, err := pool.get(context.Background(), "tcp", addr, time.Second, true, time.Now())
+			pc, _, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, true, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +119,7 @@ func TestGetPeeksUnlessReplayableAndRecent(t *testing.T) {
 			}
 			pool.put(pc, time.Now())
 			pc.lastUsed = time.Now().Add(-tc.idle)
-			got, reused, err := pool.get(context.Background(), "tcp", addr, time.Second, tc.replayable, time.Now())
+			got, reused, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, tc.replayable, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +167,7 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 	pool := newConnPool(PoolOptions{})
 	for i := range 2 {
 		ctx := context.Background()
-		pc, reused, err := pool.get(ctx, "tcp", ln.Addr().String(), time.Second, true, time.Now())
+		pc, reused, err := pool.get(ctx, &dialTarget{network: "tcp", addr: ln.Addr().String(), timeout: time.Second}, true, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +176,7 @@ func TestStaleConnectionRetriedOnce(t *testing.T) {
 		_, err = pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: time.Second}, &resp)
 		if errors.Is(err, errStale) {
 			// What the proxy does: once more on a fresh connection.
-			pc, reused, err = pool.get(ctx, "tcp", ln.Addr().String(), time.Second, true, time.Now())
+			pc, reused, err = pool.get(ctx, &dialTarget{network: "tcp", addr: ln.Addr().String(), timeout: time.Second}, true, time.Now())
 			if err != nil || reused {
 				t.Fatalf("retry got a reused connection (%v) or %v", reused, err)
 			}
@@ -245,7 +248,7 @@ func TestExchangeWritesWholeRequests(t *testing.T) {
 			})
 			pool := newConnPool(PoolOptions{})
 			ctx := context.Background()
-			pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true, time.Now())
+			pc, reused, err := pool.get(ctx, &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, true, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,7 +321,7 @@ func TestExchangeWaitEnds(t *testing.T) {
 			if tt.cancel > 0 {
 				time.AfterFunc(tt.cancel, cancel)
 			}
-			pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true, time.Now())
+			pc, reused, err := pool.get(ctx, &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, true, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -360,7 +363,7 @@ func TestExchangeWaitEnds(t *testing.T) {
 func TestCloseGivesTheReadBufferBack(t *testing.T) {
 	addr := testutil.RawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	pool := newConnPool(PoolOptions{})
-	pc, _, err := pool.get(context.Background(), "tcp", addr, time.Second, true, time.Now())
+	pc, _, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, true, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +432,7 @@ func TestWriteBuffered(t *testing.T) {
 			}
 			resp.Close()
 			pool.mu.Lock()
-			idle := len(pool.idle[connKey{"tcp", addr}])
+			idle := len(pool.idle[connKey{network: "tcp", addr: addr}])
 			pool.mu.Unlock()
 			if idle != 1 {
 				t.Errorf("%d idle connections after a complete body, want 1 (reused)", idle)
@@ -461,7 +464,7 @@ func TestCloseAfterCancelDoesNotReuse(t *testing.T) {
 	cancel()
 	resp.Close()
 	pool.mu.Lock()
-	idle := len(pool.idle[connKey{"tcp", addr}])
+	idle := len(pool.idle[connKey{network: "tcp", addr: addr}])
 	pool.mu.Unlock()
 	if idle != 0 {
 		t.Errorf("%d idle connections after the client's context ended, want 0", idle)
@@ -472,7 +475,7 @@ func TestCloseAfterCancelDoesNotReuse(t *testing.T) {
 // returning the response with its body still to read.
 func getOnce(t *testing.T, ctx context.Context, pool *ConnPool, addr string) *upstreamResponse {
 	t.Helper()
-	pc, reused, err := pool.get(ctx, "tcp", addr, time.Second, true, time.Now())
+	pc, reused, err := pool.get(ctx, &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, true, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,4 +485,59 @@ func getOnce(t *testing.T, ctx context.Context, pool *ConnPool, addr string) *up
 		t.Fatal(err)
 	}
 	return resp
+}
+
+// TestAliveOverTLS: an idle TLS connection, which has no raw socket to peek
+// at, is checked by a read that cannot wait: a quiet one is reused (and its
+// next exchange is not cut short by the check's deadline), one the server
+// closed is not.
+func TestAliveOverTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	pool := newConnPool(PoolOptions{})
+	dst := &dialTarget{network: "tcp", addr: srv.Listener.Addr().String(), timeout: time.Second,
+		tls: newUpstreamTLS(config.ProxySSL{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true}, "127.0.0.1")}
+	ctx := context.Background()
+	exchange := func(replayable bool) bool {
+		t.Helper()
+		pc, reused, err := pool.get(ctx, dst, replayable, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pc.raw != nil {
+			t.Fatal("a TLS connection has a raw socket")
+		}
+		out := &outgoing{head: []byte("GET / HTTP/1.1\r\nHost: x\r\n"), method: []byte("GET")}
+		resp := &upstreamResponse{}
+		if _, err := pool.exchange(ctx, pc, reused, out, exchangeTimeouts{read: 5 * time.Second}, resp); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := io.ReadAll(resp); err != nil || string(b) != "ok" {
+			t.Fatalf("body %q, %v", b, err)
+		}
+		resp.Close()
+		return reused
+	}
+	exchange(false)
+	if !exchange(false) { // checked by alive, since not replayable
+		t.Fatal("a quiet idle TLS connection was not reused")
+	}
+	srv.CloseClientConnections()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		pool.mu.Lock()
+		list := pool.idle[dst.key()]
+		gone := len(list) == 0 || !alive(list[0])
+		pool.mu.Unlock()
+		if gone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a TLS connection the server closed still looks alive")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if exchange(false) {
+		t.Error("a closed TLS connection was reused")
+	}
 }

@@ -44,6 +44,9 @@ func classify(clientCtx context.Context, err error) *failure {
 	if clientCtx.Err() != nil {
 		return nil
 	}
+	if f, ok := handshakeFailure(err); ok {
+		return f
+	}
 	var opErr *net.OpError
 	dial := errors.As(err, &opErr) && opErr.Op == "dial"
 	switch {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"net"
 	"net/textproto"
 	"strings"
 	"sync"
@@ -47,6 +48,11 @@ func New(o Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.scheme = "http://"
+	if set.ProxyPass.Scheme == "https" {
+		h.scheme = "https://"
+		h.tls = newUpstreamTLS(set.ProxySSL, hostWithoutPort(set.ProxyPass.Host))
+	}
 	h.uri = uriRewrite{replace: set.ProxyPass.HasURI, uri: set.ProxyPass.URI}
 	if h.uri.replace {
 		h.uri.prefixLen = len(o.Location.Path)
@@ -74,6 +80,15 @@ func New(o Options) (*Handler, error) {
 		h.buffers = new(BufferPool)
 	}
 	return h, nil
+}
+
+// hostWithoutPort is the host of a proxy_pass URL's "host[:port]" (brackets
+// stripped from an IPv6 address).
+func hostWithoutPort(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.Trim(hostport, "[]")
 }
 
 // BufferPool lends the proxy its 32 KiB body copy buffers (a buffer per

@@ -49,6 +49,11 @@ type Handler struct {
 	now                         func() time.Time
 	server                      string // Server header value
 	buffers                     *BufferPool
+	// tls is how upstreams are spoken to over TLS (proxy_pass https://);
+	// nil for plain HTTP.
+	tls *upstreamTLS
+	// scheme is "http://" or "https://", for the upstream URLs of log lines.
+	scheme string
 }
 
 // request is one request's state while it is proxied. Requests are pooled.

@@ -241,7 +241,7 @@ func (h *Handler) bodyReadFailed(req *request, err error) {
 	if isTimeout(err) {
 		msg = errBodyTimeout.Error()
 	}
-	h.log.LogRequest(errlog.Error, req.logRequest("http://"+req.cur.srv.Name()+req.st.RequestURI), msg)
+	h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+req.cur.srv.Name()+req.st.RequestURI), msg)
 }
 
 // isEventStream reports a text/event-stream content type.
@@ -263,7 +263,7 @@ var errUpgradeMismatch = errors.New("backend tried to switch to a protocol other
 func (h *Handler) switchProtocols(req *request) {
 	resp := &req.resp
 	if got := string(resp.head.Headers.Get("Upgrade")); !strings.EqualFold(got, req.upgrade) {
-		h.log.LogRequest(errlog.Error, req.logRequest("http://"+req.cur.srv.Name()+req.st.RequestURI), errUpgradeMismatch.Error())
+		h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+req.cur.srv.Name()+req.st.RequestURI), errUpgradeMismatch.Error())
 		req.cur.readErr = true
 		clear(req.w.Header())
 		fail(req.w, http.StatusBadGateway, h.server)

@@ -98,10 +98,11 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	var err error
 	// A reused connection the server had already closed is tried again once on
 	// a fresh one, without counting a failure, when the body can be sent again.
+	dst := dialTarget{network: srv.Network(), addr: srv.Addr(), timeout: t.connect, tls: h.tls}
 	for range 2 {
 		var pc *poolConn
 		var reused bool
-		pc, reused, err = pool.get(ctx, srv.Network(), srv.Addr(), t.connect, req.body.replayable(), start)
+		pc, reused, err = pool.get(ctx, &dst, req.body.replayable(), start)
 		if err != nil {
 			break
 		}
@@ -207,7 +208,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 	}
 	f.end = end
 	a.Status = f.status
-	h.log.LogRequest(errlog.Error, req.logRequest("http://"+srv.Name()+req.st.RequestURI), f.msg)
+	h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), f.msg)
 	h.release(req, srv, upstream.Failure, end)
 	return f
 }
@@ -215,7 +216,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 // release ends an attempt on srv at now and logs when it disabled the server.
 func (h *Handler) release(req *request, srv *upstream.Server, o upstream.Outcome, now time.Time) {
 	if req.at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, req.logRequest("http://"+srv.Name()+req.st.RequestURI), "upstream server temporarily disabled while connecting to upstream")
+		h.log.LogRequest(errlog.Warn, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), "upstream server temporarily disabled while connecting to upstream")
 	}
 }
 

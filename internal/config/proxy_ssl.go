@@ -1,0 +1,155 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// ProxySSL is a level's proxy_ssl_* settings: how fulcrum speaks TLS to the
+// upstreams of a proxy_pass https://. The defaults are nginx's (no SNI, no
+// certificate verification, session reuse on), except the protocols:
+// TLSv1.2 and TLSv1.3, as fulcrum's ssl_protocols.
+type ProxySSL struct {
+	// ServerName is proxy_ssl_server_name: send the name (Name) in the
+	// handshake's SNI extension. Off by default, as in nginx.
+	ServerName bool
+	// Name is proxy_ssl_name, the name sent with SNI and checked against the
+	// certificate; empty means the proxy_pass host without its port (nginx's
+	// default, $proxy_host).
+	Name string
+	// Verify is proxy_ssl_verify: check the upstream's certificate chain
+	// against Roots and its name against Name. Off by default, as in nginx.
+	Verify bool
+	// VerifyDepth is proxy_ssl_verify_depth (default 1): the most
+	// intermediate certificates a verified chain may have.
+	VerifyDepth int
+	// TrustedCertificate is proxy_ssl_trusted_certificate's file, and Roots
+	// the certificates it holds; both empty when not written.
+	TrustedCertificate string
+	Roots              *x509.CertPool
+	// MinVersion and MaxVersion are proxy_ssl_protocols as crypto/tls
+	// versions.
+	MinVersion, MaxVersion uint16
+	// CipherSuites are proxy_ssl_ciphers mapped to Go's TLS 1.2 suites; nil
+	// means Go's default.
+	CipherSuites []uint16
+	// Certificate is proxy_ssl_certificate and proxy_ssl_certificate_key, the
+	// client certificate; nil when not written. Its Pair is loaded only at
+	// levels whose proxy_pass is https:// (elsewhere it is not used, and
+	// nginx does not check it there either).
+	Certificate *Certificate
+	// SessionReuse is proxy_ssl_session_reuse (default on): resume TLS
+	// sessions on new connections to an upstream.
+	SessionReuse bool
+}
+
+// defaultProxySSL are the proxy_ssl_* defaults.
+func defaultProxySSL() ProxySSL {
+	return ProxySSL{VerifyDepth: 1, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true}
+}
+
+// applyProxySSLName reads proxy_ssl_name: a plain name, or $proxy_host (the
+// default). Other variables are not supported yet.
+func applyProxySSLName(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	name := d.Args[0]
+	switch {
+	case name == "$proxy_host":
+		name = ""
+	case strings.Contains(name, "$"):
+		return hintf(d.Pos, "write the name itself, or leave proxy_ssl_name out to use the proxy_pass host",
+			`fulcrum does not support variables in "proxy_ssl_name" yet`)
+	}
+	st.ProxySSL.Name = name
+	return nil
+}
+
+// applyProxySSLTrusted loads proxy_ssl_trusted_certificate, a PEM bundle of
+// CA certificates, once per file and load.
+func applyProxySSLTrusted(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	file := b.path(d.Args[0])
+	pool, ok := b.roots[file]
+	if !ok {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return hintf(d.Pos, fileHint(err), `cannot load "%s": %v`, file, unwrapPath(err))
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(data) {
+			return hintf(d.Pos, "the file must hold PEM certificates (-----BEGIN CERTIFICATE-----)", `no certificates in "%s"`, file)
+		}
+		if b.roots == nil {
+			b.roots = map[string]*x509.CertPool{}
+		}
+		b.roots[file] = pool
+	}
+	st.ProxySSL.TrustedCertificate, st.ProxySSL.Roots = file, pool
+	return nil
+}
+
+// applyProxySSLCertificate records proxy_ssl_certificate and the nearest
+// proxy_ssl_certificate_key (each is inherited on its own, as in nginx); at
+// is the level being built (findHere). The pair is loaded by checkProxySSL,
+// where a proxy_pass https:// uses it.
+func applyProxySSLCertificate(b *builder, st *Settings, dirs []*Directive, at *scope) error {
+	c := &Certificate{CertFile: b.path(dirs[0].Args[0]), Pos: dirs[0].Pos}
+	if keys, _ := at.nearest("proxy_ssl_certificate_key"); len(keys) > 0 {
+		c.KeyFile, c.keyPos = b.path(keys[0].Args[0]), keys[0].Pos
+	}
+	st.ProxySSL.Certificate = c
+	return nil
+}
+
+// findHere is a find function that returns the nearest directives and the
+// level asked about (not the one that writes them), for rules that look up
+// other directives from there.
+func findHere(s *scope, names ...string) ([]*Directive, *scope) {
+	if dirs, _ := s.nearest(names...); len(dirs) > 0 {
+		return dirs, s
+	}
+	return nil, nil
+}
+
+// checkProxySSL applies nginx's checks of a level that proxies over TLS
+// (ngx_http_proxy_set_ssl): proxy_ssl_verify needs
+// proxy_ssl_trusted_certificate, and proxy_ssl_certificate its key, which is
+// loaded here.
+func checkProxySSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	p := st.ProxyPass
+	if p == nil || p.Scheme != "https" {
+		return nil
+	}
+	ps := &st.ProxySSL
+	if c := ps.Certificate; c != nil {
+		if c.KeyFile == "" {
+			return hintf(c.Pos, "add proxy_ssl_certificate_key with the certificate's key",
+				`no "proxy_ssl_certificate_key" is defined for certificate "%s"`, c.CertFile)
+		}
+		pair, err := b.loadPair(*c, c.keyPos)
+		if err != nil {
+			return err
+		}
+		loaded := *c
+		loaded.Pair = pair
+		ps.Certificate = &loaded
+	}
+	if ps.Verify && ps.Roots == nil {
+		return hintf(dirs[0].Pos, "add proxy_ssl_trusted_certificate with the CA certificates that sign the upstream's, or turn proxy_ssl_verify off",
+			"no proxy_ssl_trusted_certificate for proxy_ssl_verify")
+	}
+	return nil
+}
+
+// String describes the settings for dumps.
+func (s ProxySSL) String() string {
+	cert := ""
+	if s.Certificate != nil {
+		cert = s.Certificate.CertFile
+	}
+	return fmt.Sprintf("proxy_ssl sni=%t name=%q verify=%t depth=%d trusted=%q versions=%#x-%#x ciphers=%d cert=%q reuse=%t",
+		s.ServerName, s.Name, s.Verify, s.VerifyDepth, s.TrustedCertificate, s.MinVersion, s.MaxVersion, len(s.CipherSuites), cert, s.SessionReuse)
+}

@@ -1,0 +1,74 @@
+package config
+
+import (
+	"crypto/tls"
+	"fmt"
+	"slices"
+	"testing"
+
+	"fulcrum/internal/testutil"
+)
+
+func TestProxySSL(t *testing.T) {
+	dir := t.TempDir()
+	caFile, _ := testutil.WriteCert(t, dir, "ca", testutil.ECDSA, "ca.test")
+	certFile, keyFile := testutil.WriteCert(t, dir, "client", testutil.ECDSA, "client.test")
+	def := ProxySSL{VerifyDepth: 1, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true}
+	tests := []struct {
+		name, http, loc string
+		check           func(t *testing.T, got ProxySSL, pass *ProxyPass)
+	}{
+		{"defaults", "", "", func(t *testing.T, got ProxySSL, pass *ProxyPass) {
+			if fmt.Sprint(got) != fmt.Sprint(def) {
+				t.Errorf("got %s, want %s", got, def)
+			}
+			if pass.Scheme != "https" || pass.Upstream.Servers[0].Addr != "127.0.0.1:443" {
+				t.Errorf("proxy_pass: scheme %q, server %s (want https, port 443)", pass.Scheme, pass.Upstream.Servers[0].Addr)
+			}
+		}},
+		{"inherited from http", "proxy_ssl_server_name on; proxy_ssl_name up.test; proxy_ssl_session_reuse off;", "",
+			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
+				if !got.ServerName || got.Name != "up.test" || got.SessionReuse {
+					t.Errorf("got %s", got)
+				}
+			}},
+		{"location overrides", "proxy_ssl_server_name on;", "proxy_ssl_server_name off; proxy_ssl_name $proxy_host;",
+			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
+				if got.ServerName || got.Name != "" {
+					t.Errorf("got %s", got)
+				}
+			}},
+		{"verify", "proxy_ssl_trusted_certificate " + caFile + ";", "proxy_ssl_verify on; proxy_ssl_verify_depth 3;",
+			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
+				if !got.Verify || got.VerifyDepth != 3 || got.Roots == nil || got.TrustedCertificate != caFile {
+					t.Errorf("got %s", got)
+				}
+			}},
+		{"protocols and ciphers", "proxy_ssl_protocols TLSv1 TLSv1.1 TLSv1.2;", "proxy_ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256;",
+			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
+				if got.MinVersion != tls.VersionTLS10 || got.MaxVersion != tls.VersionTLS12 ||
+					!slices.Equal(got.CipherSuites, []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}) {
+					t.Errorf("got %s", got)
+				}
+			}},
+		{"client certificate, key at another level", "proxy_ssl_certificate " + certFile + ";", "proxy_ssl_certificate_key " + keyFile + ";",
+			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
+				if got.Certificate == nil || got.Certificate.KeyFile != keyFile || got.Certificate.Pair.PrivateKey == nil {
+					t.Errorf("got %s", got)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := mustLoad(t, fmt.Sprintf("http { %s server { location / { %s proxy_pass https://127.0.0.1; } } }", tc.http, tc.loc))
+			loc := cfg.HTTP.Servers[0].Locations[0]
+			tc.check(t, loc.Settings.ProxySSL, loc.Settings.ProxyPass)
+		})
+	}
+}
+
+// TestProxySSLVerifyPlainHTTP: nginx checks proxy_ssl_verify's trusted
+// certificate only where a proxy_pass https:// uses it.
+func TestProxySSLVerifyPlainHTTP(t *testing.T) {
+	mustLoad(t, "http { proxy_ssl_verify on; server { location / { proxy_pass http://127.0.0.1; } } }")
+}

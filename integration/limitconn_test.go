@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,10 +17,13 @@ import (
 // answered as the test expects: the third request from one address while two
 // are in progress gets 503 (and /deny too: limit_conn runs before allow and
 // deny), a return is not limited, /s counts only its own zone, /dry serves
-// and logs ", dry run,", /lvl answers 429 and logs at warn.
+// and logs ", dry run,", /lvl answers 429 and logs at warn; $limit_conn_status
+// is PASSED, REJECTED or REJECTED_DRY_RUN, and not found ("-") for a return.
 const limitConnConf = `
 events {}
 http {
+    log_format lc '$uri $status $limit_conn_status';
+    access_log %%DIR%%/access.log lc buffer=0;
     limit_conn_zone $binary_remote_addr zone=addr:10m;
     limit_conn_zone $server_name zone=srv:1m;
     server {
@@ -136,6 +142,19 @@ func TestLimitConn(t *testing.T) {
 			countLines(in.logLines(), `limiting connections by zone "srv", client: 127.0.0.1, server: example, request: "GET /s HTTP/1.1"`) == 1 &&
 			countLines(in.logLines(), `limiting connections, dry run, by zone "addr", client: 127.0.0.1, server: example, request: "GET /dry HTTP/1.1"`) == 1 &&
 			countLines(in.logLines(), `[warn] `) > 0
+	})
+	waitFor(t, "$limit_conn_status in the access log", func() bool {
+		b, _ := os.ReadFile(filepath.Join(in.dir, "access.log"))
+		lines := strings.Split(string(b), "\n")
+		for _, want := range []string{
+			"/held 200 PASSED", "/ 503 REJECTED", "/ret 200 -", "/deny 503 REJECTED",
+			"/s 200 PASSED", "/dry 200 REJECTED_DRY_RUN", "/lvl 429 REJECTED", "/s 503 REJECTED",
+		} {
+			if !slices.Contains(lines, want) {
+				return false
+			}
+		}
+		return true
 	})
 	for _, l := range in.logLines() {
 		if strings.Contains(l, `request: "GET /lvl `) && !strings.Contains(l, "[warn] ") {

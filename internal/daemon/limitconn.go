@@ -109,16 +109,22 @@ func (s *snapshot) limitConn(rec *recorder, r *http.Request, st *vars.State, set
 		if len(key) == 0 {
 			continue
 		}
+		st.LimitConn = vars.LimitConnPassed
 		h, ok := z.acquire(key, lc.Number)
 		if ok {
 			rec.hold(h)
 			continue
 		}
+		// As ngx_http_limit_conn_handler: the counts taken so far go back,
+		// and the request is refused, or in a dry run goes on uncounted.
 		s.logLimitConn(r, st, set, z.name)
-		if !set.LimitConnDryRun {
-			rec.releaseConns()
-			return set.LimitConnStatus
+		rec.releaseConns()
+		if set.LimitConnDryRun {
+			st.LimitConn = vars.LimitConnRejectedDryRun
+			return 0
 		}
+		st.LimitConn = vars.LimitConnRejected
+		return set.LimitConnStatus
 	}
 	return 0
 }

@@ -355,6 +355,15 @@ func append2(dst []byte, n int) []byte {
 	return append(dst, byte('0'+n/10%10), byte('0'+n%10))
 }
 
+// getLimitConnStatus is $limit_conn_status: not found until limit_conn has
+// looked at the request.
+func getLimitConnStatus(dst []byte, st *State) ([]byte, bool) {
+	if st.LimitConn == LimitConnNone {
+		return dst, false
+	}
+	return append(dst, st.LimitConn.String()...), true
+}
+
 // getLimitReqStatus is $limit_req_status: not found until limit_req has
 // looked at the request.
 func getLimitReqStatus(dst []byte, st *State) ([]byte, bool) {

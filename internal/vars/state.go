@@ -230,6 +230,9 @@ type State struct {
 	// LimitReq is what limit_req did with the request ($limit_req_status);
 	// the zero value, LimitReqNone, is "not found".
 	LimitReq LimitReqStatus
+	// LimitConn is what limit_conn did with the request ($limit_conn_status);
+	// the zero value, LimitConnNone, is "not found".
+	LimitConn LimitConnStatus
 
 	// Upstreams lists the upstream attempts in order, one per server tried.
 	Upstreams []Attempt
@@ -405,6 +408,30 @@ var limitReqNames = [...]string{"", "PASSED", "DELAYED", "REJECTED", "DELAYED_DR
 func (s LimitReqStatus) String() string {
 	if int(s) < len(limitReqNames) {
 		return limitReqNames[s]
+	}
+	return ""
+}
+
+// LimitConnStatus is the outcome of nginx's limit_conn for a request, the
+// value of $limit_conn_status.
+type LimitConnStatus uint8
+
+// The limit_conn outcomes, in nginx's order (NGX_HTTP_LIMIT_CONN_PASSED ...).
+const (
+	// LimitConnNone means limit_conn did not look at the request (no
+	// limit_conn, or every key empty): $limit_conn_status is not found.
+	LimitConnNone LimitConnStatus = iota
+	LimitConnPassed
+	LimitConnRejected
+	LimitConnRejectedDryRun
+)
+
+var limitConnNames = [...]string{"", "PASSED", "REJECTED", "REJECTED_DRY_RUN"}
+
+// String returns the value $limit_conn_status prints, "" for LimitConnNone.
+func (s LimitConnStatus) String() string {
+	if int(s) < len(limitConnNames) {
+		return limitConnNames[s]
 	}
 	return ""
 }

@@ -136,6 +136,8 @@ func responseVar(name string) Getter {
 		return getProxyPort
 	case "limit_req_status":
 		return getLimitReqStatus
+	case "limit_conn_status":
+		return getLimitConnStatus
 	}
 	return nil
 }

@@ -251,6 +251,7 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"gzip_ratio", notFound},
 		{"request_uri", ""},
 		{"limit_req_status", notFound},
+		{"limit_conn_status", notFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -678,6 +679,27 @@ func TestSetCaptures(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per request", allocs)
+	}
+}
+
+// TestLimitConnStatus checks $limit_conn_status's values, nginx's names.
+func TestLimitConnStatus(t *testing.T) {
+	c := &Compiler{Now: fixedClock}
+	tests := []struct {
+		status LimitConnStatus
+		want   string
+	}{
+		{LimitConnPassed, "PASSED"},
+		{LimitConnRejected, "REJECTED"},
+		{LimitConnRejectedDryRun, "REJECTED_DRY_RUN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			got, ok := value(t, c, "limit_conn_status", &State{LimitConn: tt.status})
+			if !ok || got != tt.want {
+				t.Errorf("$limit_conn_status = %q (found %t), want %q", got, ok, tt.want)
+			}
+		})
 	}
 }
 

@@ -99,19 +99,36 @@ func parseLimitReqZone(d *Directive) (*LimitReqZone, error) {
 
 // parseZone reads "zone=name:size".
 func (z *LimitReqZone) parseZone(pos Pos, a string) error {
-	name, size, ok := strings.Cut(a[len("zone="):], ":")
-	if !ok {
-		return hintf(pos, "write zone=name:size, such as zone=one:10m", `invalid zone size "%s"`, a)
-	}
-	n, err := parseSize(size)
+	name, n, err := parseZoneArg(pos, a)
 	if err != nil {
-		return hintf(pos, "write zone=name:size, such as zone=one:10m", `invalid zone size "%s"`, a)
-	}
-	if n < minZoneSize {
-		return hintf(pos, "the smallest zone is 32k", `zone "%s" is too small`, a)
+		return err
 	}
 	z.Name, z.Size = name, n
 	return nil
+}
+
+// parseZoneArg reads a limit_req_zone or limit_conn_zone "zone=name:size"
+// argument a, with nginx's checks and messages (the smallest zone is 32k).
+func parseZoneArg(pos Pos, a string) (name string, size int64, err error) {
+	name, sz, ok := strings.Cut(a[len("zone="):], ":")
+	n, perr := parseSize(sz)
+	if !ok || perr != nil || n <= 0 {
+		return "", 0, hintf(pos, "write zone=name:size, such as zone=one:10m", `invalid zone size "%s"`, a)
+	}
+	if n < minZoneSize {
+		return "", 0, hintf(pos, "the smallest zone is 32k", `zone "%s" is too small`, a)
+	}
+	return name, n, nil
+}
+
+// parseLimitLogLevel reads the level of limit_req_log_level or
+// limit_conn_log_level (info, notice, warn or error).
+func parseLimitLogLevel(d *Directive) (LogLevel, error) {
+	switch l := d.Args[0]; l {
+	case "info", "notice", "warn", "error":
+		return logLevels[l], nil
+	}
+	return 0, hintf(d.Pos, d.Name+" takes info, notice, warn or error", `invalid value "%s"`, d.Args[0])
 }
 
 // parseRate reads "rate=Nr/s" or "rate=Nr/m" (a bare N is per second, as in
@@ -209,12 +226,9 @@ func applyLimitReqStatus(_ *builder, st *Settings, dirs []*Directive, _ *scope) 
 
 // applyLimitReqLogLevel reads limit_req_log_level: info, notice, warn or error.
 func applyLimitReqLogLevel(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	switch l := dirs[0].Args[0]; l {
-	case "info", "notice", "warn", "error":
-		st.LimitReqLogLevel = logLevels[l]
-		return nil
-	}
-	return hintf(dirs[0].Pos, "limit_req_log_level takes info, notice, warn or error", `invalid value "%s"`, dirs[0].Args[0])
+	l, err := parseLimitLogLevel(dirs[0])
+	st.LimitReqLogLevel = l
+	return err
 }
 
 // checkLimitReqZones refuses a limit_req whose zone no limit_req_zone

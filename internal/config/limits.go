@@ -26,13 +26,15 @@ type LimitConn struct {
 func (b *builder) limitConnZones(h *HTTP, http *scope) error {
 	keys := map[string]string{}
 	for _, d := range http.own("limit_conn_zone") {
-		spec, ok := strings.CutPrefix(d.Args[1], "zone=")
-		if !ok {
+		if !strings.HasPrefix(d.Args[1], "zone=") {
 			return errorf(d.Pos, `invalid parameter "%s"`, d.Args[1])
 		}
-		name, size, hasSize := strings.Cut(spec, ":")
-		if n, err := parseSize(size); name == "" || !hasSize || err != nil || n <= 0 {
-			return errorf(d.Pos, `invalid zone size "%s"`, d.Args[1])
+		name, _, err := parseZoneArg(d.Pos, d.Args[1])
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			return hintf(d.Pos, "add zone=name:size, such as zone=addr:10m", `"limit_conn_zone" must have "zone" parameter`)
 		}
 		if key, dup := keys[name]; dup {
 			return errorf(d.Pos, `limit_conn_zone "%s" is already bound to key "%s"`, name, key)
@@ -73,12 +75,9 @@ func applyLimitConnStatus(_ *builder, st *Settings, dirs []*Directive, _ *scope)
 
 // applyLimitConnLogLevel reads limit_conn_log_level: info, notice, warn or error.
 func applyLimitConnLogLevel(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	switch l := dirs[0].Args[0]; l {
-	case "info", "notice", "warn", "error":
-		st.LimitConnLogLevel = logLevels[l]
-		return nil
-	}
-	return errorf(dirs[0].Pos, `invalid value "%s" in "limit_conn_log_level" directive`, dirs[0].Args[0])
+	l, err := parseLimitLogLevel(dirs[0])
+	st.LimitConnLogLevel = l
+	return err
 }
 
 // checkLimitConnZones refuses a limit_conn whose zone no limit_conn_zone

@@ -216,12 +216,19 @@ func positive(s string) (int64, bool) {
 
 // applyLimitReqStatus reads limit_req_status: nginx takes 400 to 599.
 func applyLimitReqStatus(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	n, err := strconv.Atoi(dirs[0].Args[0])
-	if err != nil || n < 400 || n > 599 {
-		return hintf(dirs[0].Pos, "such as limit_req_status 429", `value must be between 400 and 599`)
-	}
+	n, err := parseLimitStatus(dirs[0])
 	st.LimitReqStatus = n
-	return nil
+	return err
+}
+
+// parseLimitStatus reads the code of limit_req_status or limit_conn_status:
+// nginx takes 400 to 599.
+func parseLimitStatus(d *Directive) (int, error) {
+	n, err := strconv.Atoi(d.Args[0])
+	if err != nil || n < 400 || n > 599 {
+		return 0, hintf(d.Pos, "such as "+d.Name+" 429", `value must be between 400 and 599`)
+	}
+	return n, nil
 }
 
 // applyLimitReqLogLevel reads limit_req_log_level: info, notice, warn or error.

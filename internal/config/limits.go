@@ -65,12 +65,9 @@ func applyLimitConn(_ *builder, st *Settings, dirs []*Directive, _ *scope) error
 
 // applyLimitConnStatus reads limit_conn_status: nginx takes 400 to 599.
 func applyLimitConnStatus(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	n, err := strconv.Atoi(dirs[0].Args[0])
-	if err != nil || n < 400 || n > 599 {
-		return errorf(dirs[0].Pos, `value must be between 400 and 599`)
-	}
+	n, err := parseLimitStatus(dirs[0])
 	st.LimitConnStatus = n
-	return nil
+	return err
 }
 
 // applyLimitConnLogLevel reads limit_conn_log_level: info, notice, warn or error.
@@ -90,7 +87,7 @@ func checkLimitConnZones(h *HTTP) error {
 	return walkSettings(h, func(st *Settings) error {
 		for _, lc := range st.LimitConn {
 			if !zones[lc.Zone] {
-				return errorf(lc.Pos, `zero size shared memory zone "%s"`, lc.Zone)
+				return hintf(lc.Pos, `define it at the http level: limit_conn_zone $binary_remote_addr zone=`+lc.Zone+`:10m;`, `zero size shared memory zone "%s"`, lc.Zone)
 			}
 		}
 		return nil

@@ -682,45 +682,29 @@ func TestSetCaptures(t *testing.T) {
 	}
 }
 
-// TestLimitConnStatus checks $limit_conn_status's values, nginx's names.
-func TestLimitConnStatus(t *testing.T) {
+// TestLimitStatuses checks $limit_conn_status's and $limit_req_status's
+// values, nginx's names.
+func TestLimitStatuses(t *testing.T) {
 	c := &Compiler{Now: fixedClock}
 	tests := []struct {
-		status LimitConnStatus
-		want   string
+		variable string
+		st       State
+		want     string
 	}{
-		{LimitConnPassed, "PASSED"},
-		{LimitConnRejected, "REJECTED"},
-		{LimitConnRejectedDryRun, "REJECTED_DRY_RUN"},
+		{"limit_conn_status", State{LimitConn: LimitConnPassed}, "PASSED"},
+		{"limit_conn_status", State{LimitConn: LimitConnRejected}, "REJECTED"},
+		{"limit_conn_status", State{LimitConn: LimitConnRejectedDryRun}, "REJECTED_DRY_RUN"},
+		{"limit_req_status", State{LimitReq: LimitReqPassed}, "PASSED"},
+		{"limit_req_status", State{LimitReq: LimitReqDelayed}, "DELAYED"},
+		{"limit_req_status", State{LimitReq: LimitReqRejected}, "REJECTED"},
+		{"limit_req_status", State{LimitReq: LimitReqDelayedDryRun}, "DELAYED_DRY_RUN"},
+		{"limit_req_status", State{LimitReq: LimitReqRejectedDryRun}, "REJECTED_DRY_RUN"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
-			got, ok := value(t, c, "limit_conn_status", &State{LimitConn: tt.status})
+		t.Run(tt.variable+"/"+tt.want, func(t *testing.T) {
+			got, ok := value(t, c, tt.variable, &tt.st)
 			if !ok || got != tt.want {
-				t.Errorf("$limit_conn_status = %q (found %t), want %q", got, ok, tt.want)
-			}
-		})
-	}
-}
-
-// TestLimitReqStatus checks $limit_req_status's values, nginx's names.
-func TestLimitReqStatus(t *testing.T) {
-	c := &Compiler{Now: fixedClock}
-	tests := []struct {
-		status LimitReqStatus
-		want   string
-	}{
-		{LimitReqPassed, "PASSED"},
-		{LimitReqDelayed, "DELAYED"},
-		{LimitReqRejected, "REJECTED"},
-		{LimitReqDelayedDryRun, "DELAYED_DRY_RUN"},
-		{LimitReqRejectedDryRun, "REJECTED_DRY_RUN"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
-			got, ok := value(t, c, "limit_req_status", &State{LimitReq: tt.status})
-			if !ok || got != tt.want {
-				t.Errorf("$limit_req_status = %q (found %t), want %q", got, ok, tt.want)
+				t.Errorf("$%s = %q (found %t), want %q", tt.variable, got, ok, tt.want)
 			}
 		})
 	}

@@ -482,6 +482,7 @@ type engineWriter interface {
 	proxy.Continuer
 	proxy.ReasonSetter
 	proxy.FieldOrderer
+	proxy.HeadTimer
 }
 
 // The engine's writer must stay an engineWriter: if it did not, the
@@ -674,6 +675,13 @@ func (w *recorder) Continue() error {
 func (w *recorder) SetReason(status int, reason []byte) {
 	if w.ew != nil {
 		w.ew.SetReason(status, reason)
+	}
+}
+
+// SetHeadTime implements proxy.HeadTimer when the engine's writer does.
+func (w *recorder) SetHeadTime(t time.Time) {
+	if w.ew != nil {
+		w.ew.SetHeadTime(t)
 	}
 }
 

@@ -50,6 +50,9 @@ type respWriter struct {
 	// upstream's); a head with another status takes h1.ReasonPhrase. Reused.
 	reason    []byte
 	reasonFor int
+	// headTime is the clock reading the head is dated from (SetHeadTime);
+	// zero reads the clock.
+	headTime time.Time
 
 	// Framing of the body, decided when the head is committed.
 	chunked   bool
@@ -106,6 +109,7 @@ func (w *respWriter) reset(head bool) {
 	clear(w.header)
 	w.status, w.committed, w.head, w.noBody, w.hijacked, w.dropped = 0, false, head, false, false, false
 	w.reason, w.reasonFor = w.reason[:0], 0
+	w.headTime = time.Time{}
 	w.chunked, w.declared, w.written, w.closeConn = false, -1, 0, false
 	if w.cc != nil {
 		w.kaTimeout, w.kaHeader = w.cc.srv.lim.keepaliveTimeout, w.cc.srv.lim.keepaliveHeader
@@ -155,6 +159,10 @@ func (w *respWriter) SetReason(status int, reason []byte) {
 	w.reasonFor = status
 }
 
+// SetHeadTime implements proxy.HeadTimer: the head's Date is t's (when the
+// upstream's head arrived), without another clock reading.
+func (w *respWriter) SetHeadTime(t time.Time) { w.headTime = t }
+
 // Continue implements proxy.Continuer: it sends the 100 Continue a client that
 // sent "Expect: 100-continue" waits for, once, before the final head; nginx
 // sends it wherever it reads or discards the request body, a bodiless one
@@ -202,7 +210,7 @@ func (w *respWriter) WriteHeader(code int) {
 	}
 	w.status = code
 	w.noBody = code == http.StatusNoContent || code == http.StatusNotModified
-	if v := w.header.Get("Content-Length"); v != "" || w.noBody {
+	if v := w.header["Content-Length"]; len(v) > 0 && v[0] != "" || w.noBody {
 		w.commit(-1)
 	}
 }
@@ -282,8 +290,9 @@ func (w *respWriter) commit(known int64) {
 	h := w.header
 	delete(h, "Transfer-Encoding")
 	w.declared = -1
-	if v := h.Get("Content-Length"); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+	// The header map's keys are canonical: direct look-ups, not Get's.
+	if v := h["Content-Length"]; len(v) > 0 && v[0] != "" {
+		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n >= 0 {
 			w.declared = n
 		} else {
 			delete(h, "Content-Length")
@@ -381,15 +390,36 @@ func (w *respWriter) writeHead() {
 // an upstream's keep their place in its order (front).
 var frontFields = [...]string{"Server", "Date", "Content-Type", "Content-Length", "Last-Modified", "Location", "Connection"}
 
+// frontSlot is key's index in frontFields, or -1.
+func frontSlot(key string) int {
+	switch key {
+	case "Server":
+		return 0
+	case "Date":
+		return 1
+	case "Content-Type":
+		return 2
+	case "Content-Length":
+		return 3
+	case "Last-Modified":
+		return 4
+	case "Location":
+		return 5
+	case "Connection":
+		return 6
+	}
+	return -1
+}
+
 // front reports whether key goes out with frontFields in this response.
 func (w *respWriter) front(key string) bool {
-	switch key {
-	case "Server", "Date", "Content-Type", "Content-Length", "Connection":
-		return true
-	case "Last-Modified", "Location":
+	switch frontSlot(key) {
+	case -1:
+		return false
+	case 4, 5: // Last-Modified, Location
 		return !slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
 	}
-	return false
+	return true
 }
 
 // keyCount is how many values of a header key went out in the given order.
@@ -403,20 +433,28 @@ type keyCount struct {
 // SetFieldOrder placed, in that order and spelling, then the rest sorted by
 // key, so answers are reproducible, and spelt by wireName. It skips trailers announced with
 // http.TrailerPrefix and what appendSafeFields refuses.
+//
+// It reads the header map once: every response pays for this.
 func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	h := w.header
-	for _, k := range frontFields {
-		if k == "Connection" && final && w.chunked {
+	var fronts [len(frontFields)][]string
+	keys := w.keys[:0]
+	for k, v := range h {
+		if i := frontSlot(k); i >= 0 && (i < 4 || i == 6 || w.front(k)) {
+			fronts[i] = v
+		} else if !strings.HasPrefix(k, http.TrailerPrefix) {
+			keys = append(keys, k)
+		}
+	}
+	for i, k := range frontFields {
+		if i == 6 && final && w.chunked {
 			b = append(b, "Transfer-Encoding: chunked\r\n"...)
 		}
-		if !w.front(k) {
-			continue
-		}
-		if v, ok := h[k]; ok {
-			b = appendSafeFields(b, k, v)
-		} else if k == "Date" && final {
+		if fronts[i] != nil {
+			b = appendSafeFields(b, k, fronts[i])
+		} else if i == 1 && final {
 			b = append(b, "Date: "...)
-			b = append(b, w.cc.srv.date.get()...)
+			b = append(b, w.cc.srv.date.at(w.headTime)...)
 			b = append(b, "\r\n"...)
 		}
 	}
@@ -431,6 +469,9 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	}
 	counts := w.inOrder[:0]
 	for _, p := range w.order {
+		if slot := frontSlot(p.Key); slot >= 0 && fronts[slot] != nil {
+			continue // went out with the front fields
+		}
 		values := h[p.Key]
 		i := slices.IndexFunc(counts, func(c keyCount) bool { return c.key == p.Key })
 		if i < 0 {
@@ -438,20 +479,24 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 			counts = append(counts, keyCount{key: p.Key})
 		}
 		// Only the next value of the key, so that each goes out once.
-		if w.front(p.Key) || p.Index != counts[i].n || p.Index >= len(values) ||
-			!strings.EqualFold(p.Name, p.Key) {
+		if p.Index != counts[i].n || p.Index >= len(values) || !strings.EqualFold(p.Name, p.Key) {
 			continue
 		}
 		b = appendSafeFields(b, p.Name, values[p.Index:p.Index+1])
 		counts[i].n++
 	}
-	keys := w.keys[:0]
-	for k := range h {
-		if !w.front(k) && !strings.HasPrefix(k, http.TrailerPrefix) {
-			keys = append(keys, k)
+	// The rest: keys whose values did not all go out in order.
+	rest := keys[:0]
+	for _, k := range keys {
+		if i := slices.IndexFunc(counts, func(c keyCount) bool { return c.key == k }); i < 0 || counts[i].n < len(h[k]) {
+			rest = append(rest, k)
 		}
 	}
-	slices.Sort(keys)
+	clear(keys[len(rest):])
+	keys = rest
+	if len(keys) > 1 {
+		slices.Sort(keys)
+	}
 	// nginx's range filter adds Accept-Ranges after every other filter: last.
 	if i := slices.Index(keys, "Accept-Ranges"); i >= 0 {
 		keys = append(append(keys[:i], keys[i+1:]...), "Accept-Ranges")
@@ -493,7 +538,7 @@ func appendSafeFields(b []byte, name string, values []string) []byte {
 		return b
 	}
 	for _, v := range values {
-		if !strings.ContainsAny(v, "\r\n") {
+		if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
 			b = h1.AppendHeader(b, name, v)
 		}
 	}
@@ -722,9 +767,12 @@ type dateValue struct {
 	s   []byte
 }
 
-// get returns the current Date value in IMF-fixdate form.
-func (d *dateCache) get() []byte {
-	now := time.Now()
+// at returns the Date value, in IMF-fixdate form, for now, a clock reading
+// already made; a zero now reads the clock.
+func (d *dateCache) at(now time.Time) []byte {
+	if now.IsZero() {
+		now = time.Now()
+	}
 	if v := d.v.Load(); v != nil && v.sec == now.Unix() {
 		return v.s
 	}

@@ -44,6 +44,9 @@ func (h *Handler) respond(req *request) {
 	if rs, ok := req.w.(ReasonSetter); ok {
 		rs.SetReason(resp.head.Status, resp.head.Reason)
 	}
+	if ht, ok := req.w.(HeadTimer); ok {
+		ht.SetHeadTime(req.cur.headAt)
+	}
 	if resp.upgraded {
 		h.switchProtocols(req)
 		return
@@ -54,6 +57,14 @@ func (h *Handler) respond(req *request) {
 		// short is to end the connection without finishing it.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// HeadTimer is a ResponseWriter that dates the response's head (its Date
+// field) from a clock reading the proxy already made, when the upstream's head
+// arrived, instead of reading the clock again, as the daemon's engine does:
+// nginx dates a response from its cached time, read once per event.
+type HeadTimer interface {
+	SetHeadTime(t time.Time)
 }
 
 // FieldPos places one field of a response header: its name as the upstream

@@ -557,6 +557,15 @@ http {
 		{"bad request line", "G@T /m HTTP/1.1\r\nHost: b\r\n\r\n", false, "a.log", `400 "G@T /m HTTP/1.1" - - a %d`},
 		{"cut short", "GET /p HTTP/1.1\r\nHost: b\r\n", true, "a.log", `400 "GET /p HTTP/1.1" GET /p a %d`},
 		{"nothing", "", true, "", ""},
+		// What arrived of a request line cut short, up to its first CR
+		// or LF; "" for empty lines alone (nginx 1.22's $request).
+		{"request line cut short", "GET /q HT", true, "a.log", `400 "GET /q HT" - - a %d`},
+		{"request line cut short after its CR", "GET /q HTTP/1.1\r", true, "a.log", `400 "GET /q HTTP/1.1" GET /q a %d`},
+		{"empty lines only", "\r\n\r\n", true, "a.log", `400 "" - - a %d`},
+		{"empty lines, then a line cut short", "\r\nGE", true, "a.log", `400 "GE" - - a %d`},
+		// A request line over large_client_header_buffers' size is a 414
+		// even when the client stops sending there.
+		{"long request line cut short", "GET /" + strings.Repeat("l", 9000), true, "a.log", `414 "GET /` + strings.Repeat("l", 9000) + `" - - a %d`},
 		{"unsupported expectation", "POST /e HTTP/1.1\r\nHost: b\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", false, "b.log", `417 "POST /e HTTP/1.1" POST /e b %d`},
 	}
 	counts := map[string]int{}

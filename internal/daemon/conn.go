@@ -471,9 +471,10 @@ func (cc *clientConn) setReadDeadline(t time.Time) {
 
 // refuse answers a head the strict reader refused with its status, and a head
 // that did not arrive whole within client_header_timeout with 408
-// (http-hardening.md), then closes. A connection that ended mid-head closes
-// quietly, logged as a 400 as nginx logs it; one that sent nothing at all
-// (waitRequest), or only empty lines, is not logged.
+// (http-hardening.md), then closes. A connection that ended mid-head, or
+// after empty lines only, closes quietly, logged as a 400 as nginx logs it
+// (with what arrived of the request line); one that sent nothing at all
+// (waitRequest) is not logged.
 func (cc *clientConn) refuse(err error) {
 	var perr h1.Error
 	switch {
@@ -513,7 +514,8 @@ func (cc *clientConn) logRefused(status int) {
 	st := &vars.State{}
 	st.Status = status
 	line := req.RawLine()
-	st.RequestLine = string(line)
+	// What arrived of the request line; empty lines alone log as "".
+	st.RequestLine, st.EmptyRequestLine = string(line), len(line) == 0
 	parsed := req
 	if req.Method == nil { // a head cut short: its request line may be whole
 		parsed = &h1.Request{}

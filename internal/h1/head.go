@@ -138,8 +138,9 @@ func (s *headScan) line(l []byte) (end, skip bool, err error) {
 
 // readHead appends the lines of one head from br to dst, up to and including
 // the empty line, and returns the extended slice. A clean end of input
-// before the first byte of a head is io.EOF; inside one it is
-// io.ErrUnexpectedEOF.
+// before the first byte of a head is io.EOF; inside one, or after empty lines
+// before a request line, it is io.ErrUnexpectedEOF. Empty lines before a
+// request line are not kept.
 func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 	start := len(dst) // where the current line begins in dst
 	for {
@@ -163,8 +164,18 @@ func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 				return dst, lerr
 			}
 		default:
-			if err == io.EOF && (len(dst) > 0 || s.kind == headTrailer) {
-				err = io.ErrUnexpectedEOF
+			if err == io.EOF {
+				// A line already over its limit is that error, as
+				// scanHead reports it (nginx answers 414 once its
+				// buffer is full, whatever comes after).
+				if lerr := s.tooLong(len(dst) - start); lerr != nil {
+					return dst, lerr
+				}
+				// Empty lines before a request line count as a
+				// request begun (nginx logs a 400 for them).
+				if len(dst) > 0 || s.total > 0 || s.kind == headTrailer {
+					err = io.ErrUnexpectedEOF
+				}
 			}
 			return dst, err
 		}
@@ -187,7 +198,9 @@ func readWholeHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 			return dst, nil
 		case ErrIncomplete:
 		default:
-			return dst, err
+			// What was read of the refused head stays readable (Raw),
+			// for the log line.
+			return append(dst, buf[start:end]...), err
 		}
 	}
 	return readHead(br, dst, s)

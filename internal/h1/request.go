@@ -154,15 +154,15 @@ func (r *Request) Raw() []byte {
 	return r.hb.b
 }
 
-// RawLine returns the first line of Raw without its line ending: the request
-// line as received, or nil when none was read.
+// RawLine returns the request line as received, up to its first CR or LF:
+// for a head cut short or refused, what arrived of its first line (empty when
+// nothing did), as nginx's $request is for a line it could not parse.
 func (r *Request) RawLine() []byte {
 	b := r.Raw()
-	i := bytes.IndexByte(b, '\n')
-	if i < 0 {
-		return nil
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		return b[:i]
 	}
-	return bytes.TrimSuffix(b[:i], []byte("\r"))
+	return b
 }
 
 // ReadRequest reads one request head from br into r, replacing its contents,

@@ -399,8 +399,13 @@ func TestReadRequestEOF(t *testing.T) {
 		want error
 	}{
 		{"nothing", "", io.EOF},
-		{"only empty lines", "\r\n\r\n", io.EOF},
+		// nginx logs a 400 for a connection that sent empty lines only.
+		{"only empty lines", "\r\n\r\n", io.ErrUnexpectedEOF},
 		{"partial request line", "GET / HT", io.ErrUnexpectedEOF},
+		// A line over its limit is a 414 even when the input ends
+		// there, as ParseRequest (and nginx) report it.
+		{"partial request line over the limit", "GET /" + strings.Repeat("a", 9000), ErrURITooLong},
+		{"partial field line over the limit", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 9000), ErrHeaderTooLarge},
 		{"partial fields", "GET / HTTP/1.1\r\nHost: h\r\n", io.ErrUnexpectedEOF},
 	}
 	for _, tt := range tests {
@@ -581,8 +586,14 @@ func TestRequestRawLineAfterError(t *testing.T) {
 		{"bad field", "GET /b HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n", "GET /b HTTP/1.1", true, true},
 		{"bad request line", "G@T /c HTTP/1.1\r\nHost: h\r\n\r\n", "G@T /c HTTP/1.1", true, false},
 		{"garbage", "HELLO\r\n\r\n", "HELLO", true, false},
-		{"bare LF", "HELLO\n\n", "", true, false}, // refused while scanning, before any line is kept
-		{"cut short", "GET /d HTT", "", true, false},
+		// What arrived of the line, up to its first CR or LF: nginx's
+		// $request for a line it could not parse.
+		{"bare LF", "HELLO\n\n", "HELLO", true, false},
+		{"bare CR", "GET /e\rx HTTP/1.1\r\n\r\n", "GET /e", true, false},
+		{"cut short", "GET /d HTT", "GET /d HTT", true, false},
+		{"cut short after its CR", "GET /d HTTP/1.1\r", "GET /d HTTP/1.1", true, false},
+		{"cut short after empty lines", "\r\n\r\nGE", "GE", true, false},
+		{"only empty lines", "\r\n", "", true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

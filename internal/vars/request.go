@@ -47,7 +47,7 @@ func getIsArgs(dst []byte, st *State) ([]byte, bool) {
 }
 
 func getRequestLine(dst []byte, st *State) ([]byte, bool) {
-	if st.RequestLine != "" {
+	if st.RequestLine != "" || st.EmptyRequestLine {
 		return append(dst, st.RequestLine...), true
 	}
 	if st.Method == "" {

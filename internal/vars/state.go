@@ -97,6 +97,10 @@ type Request struct {
 	// ($request). When empty, $request is Method, RequestURI and Proto
 	// joined by single spaces.
 	RequestLine string
+	// EmptyRequestLine makes an empty RequestLine $request's value (found,
+	// empty) instead of one composed: a client that sent only empty lines
+	// before it closed, which nginx logs as "".
+	EmptyRequestLine bool
 	// Header is the client's request header section; nil means none.
 	Header Headers
 	// Fields is the same section as a list, in the order the client sent

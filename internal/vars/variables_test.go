@@ -528,6 +528,16 @@ func TestRequestLineComposedWhenAbsent(t *testing.T) {
 	}
 }
 
+func TestRequestLineEmpty(t *testing.T) {
+	var c Compiler
+	st := &State{}
+	st.Method, st.RequestURI, st.Proto = "GET", "/", "HTTP/1.1" // not composed
+	st.EmptyRequestLine = true
+	if got, found := value(t, &c, "request", st); got != "" || !found {
+		t.Errorf("$request = %q (found %v), want empty and found", got, found)
+	}
+}
+
 func TestBinaryRemoteAddrIPv6(t *testing.T) {
 	var c Compiler
 	st := &State{}

@@ -229,11 +229,17 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 // redirectInternally moves the request to next: a named location as it is,
 // or a URI through the server's script (nginx's internal redirect starts
 // again at the server rewrite phase) and the location search.
+//
+// A URI replaces $uri and $args and marks the URI changed (st.Rewritten),
+// as nginx's ngx_http_internal_redirect clears valid_unparsed_uri: a
+// proxy_pass without a URI part then sends the new URI, escaped, and its
+// arguments, not the client's request URI, which $request_uri keeps. A
+// named location leaves it as it is (ngx_http_named_location).
 func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *router.Server, next *internalRedirect) (*config.Location, rewrite.Result) {
 	if next.named != "" {
 		return srv.Named(next.named), rewrite.Result{}
 	}
-	st.Path, st.Args = next.uri, next.args
+	st.Path, st.Args, st.Rewritten = next.uri, next.args, true
 	res := s.serverRewrite(r, st, srv)
 	if res.Outcome != rewrite.Next {
 		return nil, res

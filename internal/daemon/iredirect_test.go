@@ -145,3 +145,31 @@ func TestInternalRedirectProxyURI(t *testing.T) {
 		{"/fallback/%7Euser?q=1", 200, "backend /fallback/%7Euser?q=1 x-set=/fallback/%7Euser?q=1"},
 	})
 }
+
+// TestInternalRedirectAfterBreak checks that an internal redirect to a URI
+// forgets a "rewrite ... break" made before it, as nginx's ngx_http_handler
+// sets valid_location again: in the new location a proxy_pass URI part
+// replaces the prefix (nginx 1.22.1 sends "/u//after" for the location
+// /withuri and proxy_pass http://b/u/) and an alias gives $request_filename.
+// A named location keeps the rewritten URI, as nginx.
+func TestInternalRedirectAfterBreak(t *testing.T) {
+	dir := t.TempDir()
+	backend := echoBackend(t)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root %[1]s;
+        location /brk/ { rewrite ^ /brk/new break; error_page 404 = /withuri/after; }
+        location /brf/ { rewrite ^ /brf/new break; error_page 404 = /rf/after; }
+        location /brn/ { rewrite ^ /brn/new break; error_page 404 = @be; }
+        location /withuri { proxy_pass http://%[2]s/u/; }
+        location /rf/ { alias %[1]s/; return 200 "[$request_filename][$uri]\n"; }
+        location @be { proxy_pass http://%[2]s; }
+    }`, dir, backend))
+	checkAnswers(t, addr, []redirectCase{
+		{"/brk/x?q=1", 200, "backend /u//after x-set="},
+		{"/brf/x?q=1", 200, "[" + dir + "/after][/rf/after]\n"},
+		{"/brn/x?q=1", 200, "backend /brn/new?q=1 x-set="},
+	})
+}

@@ -229,11 +229,22 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 // redirectInternally moves the request to next: a named location as it is,
 // or a URI through the server's script (nginx's internal redirect starts
 // again at the server rewrite phase) and the location search.
+//
+// A URI replaces $uri and $args and marks the URI changed (st.Rewritten),
+// as nginx's ngx_http_internal_redirect clears valid_unparsed_uri: a
+// proxy_pass without a URI part then sends the new URI, escaped, and its
+// arguments, not the client's request URI, which $request_uri keeps. It
+// also clears st.WholeURI, as ngx_http_handler sets valid_location again
+// even when a "rewrite ... break" led to the redirect: a proxy_pass with a
+// URI part replaces the new location's prefix, and an alias maps the URI to
+// a file ($request_filename). A named location leaves both as they are
+// (ngx_http_named_location).
 func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *router.Server, next *internalRedirect) (*config.Location, rewrite.Result) {
 	if next.named != "" {
 		return srv.Named(next.named), rewrite.Result{}
 	}
 	st.Path, st.Args = next.uri, next.args
+	st.Rewritten, st.WholeURI = true, false
 	res := s.serverRewrite(r, st, srv)
 	if res.Outcome != rewrite.Next {
 		return nil, res

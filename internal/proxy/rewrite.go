@@ -154,7 +154,8 @@ func upgradeType(h http.Header) string {
 // appendTarget appends the request target per proxy_pass's URI rules. The query
 // string is forwarded byte for byte. With variables in proxy_pass, a URI in the
 // evaluated URL replaces the request URI as it is (nginx's rule); without one
-// the client's URI is passed, or the URI a rewrite made (appendRewritten).
+// the client's URI is passed, or the URI a rewrite or an internal redirect
+// made (appendRewritten).
 func (h *Handler) appendTarget(b []byte, req *request) []byte {
 	st := req.st
 	if req.hasURI {

@@ -7,7 +7,9 @@ import (
 
 // uriRewrite computes the request target sent upstream, following proxy_pass's
 // rules:
-//   - without a URI part, the client's request URI is passed unchanged, as received;
+//   - without a URI part, the client's request URI is passed unchanged, as
+//     received, unless the URI changed (a rewrite, or an internal redirect
+//     to a URI: appendRewritten);
 //   - with a URI part, the part of the normalised path that matched the (prefix or
 //     exact) location is replaced by that URI, the rest is escaped again as nginx's
 //     ngx_escape_uri does, and the query string follows byte for byte.
@@ -50,10 +52,11 @@ func (u uriRewrite) target(rawURI, path, args string) string {
 }
 
 // appendRewritten appends the request target for a URI the rewrite module
-// changed (nginx no longer has a valid unparsed URI): the new path escaped
-// as ngx_escape_uri does, with the URI part in place of the location's
-// prefix unless whole (a "rewrite ... break": nginx's valid_location is
-// off, and the whole new URI is passed), then the arguments.
+// or an internal redirect changed (nginx no longer has a valid unparsed
+// URI; vars.State.Rewritten): the new path escaped as ngx_escape_uri does,
+// with the URI part in place of the location's prefix unless whole (a
+// "rewrite ... break": nginx's valid_location is off, and the whole new URI
+// is passed), then the arguments.
 func (u uriRewrite) appendRewritten(b []byte, path, args string, whole bool) []byte {
 	if u.replace && !whole {
 		b = append(b, u.uri...)

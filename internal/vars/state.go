@@ -246,8 +246,10 @@ type State struct {
 	// SentHeader is the response header section sent to the client
 	// ($sent_http_NAME); nil means none.
 	SentHeader Headers
-	// Rewritten reports that the rewrite module changed the URI (Path and
-	// Args): RequestURI no longer describes the request (nginx's
+	// Rewritten reports that the URI changed (Path and Args): the rewrite
+	// module or "set $args" changed it, or an internal redirect to a URI
+	// (try_files, error_page, index, X-Accel-Redirect) replaced it.
+	// RequestURI no longer describes the request (nginx's
 	// valid_unparsed_uri is off), so proxy_pass passes Path, escaped, and
 	// Args.
 	Rewritten bool

@@ -126,6 +126,7 @@ var settingRules = []settingRule{
 
 	// responses
 	{names: []string{"add_header"}, apply: applyAddHeader},
+	{names: []string{"expires"}, apply: applyExpires},
 	{names: []string{"error_page"}, apply: applyErrorPage},
 	flagRule("absolute_redirect", func(s *Settings) *bool { return &s.AbsoluteRedirect }),
 	flagRule("port_in_redirect", func(s *Settings) *bool { return &s.PortInRedirect }),

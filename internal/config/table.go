@@ -173,6 +173,10 @@ type spec struct {
 	asIs []string
 	// syntax is nginx's syntax line, used in hints for argument errors.
 	syntax string
+	// check, when set, checks the arguments as the directive's nginx
+	// handler does, after the duplicate check (which nginx's handlers make
+	// first); the builder still reads the values.
+	check func(d *Directive) error
 }
 
 // Notes shared by families of directives.
@@ -424,7 +428,7 @@ var tableSpecs = []spec{
 
 	// headers
 	{name: "add_header", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args23, multi: true, syntax: "add_header name value [always];"},
-	{name: "expires", module: "http_headers", ctx: ctxHSL, args: args12, status: planned, asIs: []string{"off"}, note: "Expires and Cache-Control headers are not added", syntax: "expires [modified] time | epoch | max | off;"},
+	{name: "expires", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args12, check: checkExpires, syntax: "expires [modified] time | epoch | max | off;"},
 	{name: "add_trailer", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, status: planned, note: "trailers are not added to responses", syntax: "add_trailer name value [always];"},
 
 	// realip

@@ -456,7 +456,9 @@ type Settings struct {
 	LimitReqDryRun bool
 
 	// Responses.
-	AddHeaders       []HeaderTemplate
+	AddHeaders []HeaderTemplate
+	// Expires is the expires directive's setting (off by default).
+	Expires          Expires
 	ErrorPages       []ErrorPage
 	AbsoluteRedirect bool
 	// PortInRedirect and ServerNameInRedirect shape the absolute redirects

@@ -68,6 +68,11 @@ func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) err
 		return errorf(d.Pos, `"%s" directive is duplicate`, d.Name)
 	}
 	seen[s] = true
+	if s.check != nil {
+		if err := s.check(d); err != nil {
+			return err
+		}
+	}
 	if s.status != implemented && s.asksForWhatFulcrumDoes(d) {
 		return nil
 	}

@@ -113,12 +113,34 @@ func parseTime(s string, sec bool) (time.Duration, error) {
 	if !sec {
 		p.rank = rankMonth
 	}
+	if err := p.parse(s); err != nil {
+		return 0, err
+	}
+	return p.duration()
+}
+
+// parseSeconds parses a time in seconds as ngx_parse_time(s, 1) does, with
+// nginx's whole range (any count of seconds a 64-bit number holds), for the
+// expires directive.
+func parseSeconds(s string) (int64, error) {
+	p := timeParser{sec: true}
+	if err := p.parse(s); err != nil {
+		return 0, err
+	}
+	return p.total, nil
+}
+
+// parse reads all of s and adds the trailing digits (seconds) to the total.
+func (p *timeParser) parse(s string) error {
 	for p.i < len(s) {
 		if err := p.step(s); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return p.finish()
+	if !p.valid {
+		return errBadValue
+	}
+	return p.add(p.rank, p.scale(1))
 }
 
 // timeParser holds the state of parseTime.
@@ -200,14 +222,8 @@ func (p *timeParser) add(rank int, scale int64) error {
 	return nil
 }
 
-// finish adds trailing digits (seconds) and converts to a Duration.
-func (p *timeParser) finish() (time.Duration, error) {
-	if !p.valid {
-		return 0, errBadValue
-	}
-	if err := p.add(p.rank, p.scale(1)); err != nil {
-		return 0, err
-	}
+// duration converts the parsed total to a Duration.
+func (p *timeParser) duration() (time.Duration, error) {
 	unit := time.Millisecond
 	if p.sec {
 		unit = time.Second

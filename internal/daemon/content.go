@@ -174,6 +174,9 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		_ = rec.Continue()
 		if err := static.ServeFile(rec, r, res); err != nil && !rec.wroteHeader {
 			rec.fileResponse = false
+			if errors.Is(err, static.ErrRangeNotSatisfiable) {
+				rec.filterStatus = http.StatusOK
+			}
 			rec.fail(static.ErrorStatus(err))
 		}
 	case static.KindRedirect:

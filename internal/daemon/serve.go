@@ -474,6 +474,13 @@ type recorder struct {
 	gz           gzipfilter.Writer
 	gzipping     bool
 	fileResponse bool
+	// filterStatus, when not 0, is the status nginx's headers filter (expires,
+	// add_header) saw instead of the one sent: 200 for a static file's 416,
+	// which nginx's range filter turns the 200 into only after that filter.
+	filterStatus int
+	// pinned reports that the response's fields were placed before the
+	// headers filter added any (pinFields).
+	pinned bool
 }
 
 // engineWriter is what the engine's response writer (respWriter) offers the
@@ -488,6 +495,9 @@ type engineWriter interface {
 	keepalive(timeout, header time.Duration)
 	setSendTimeout(d time.Duration)
 	gzipFields(vary, compressed bool)
+	pinFields()
+	placeField(name, key string)
+	dropOrder(key string, from int)
 	proxy.ValueStore
 	proxy.ClientWatcher
 	proxy.Continuer
@@ -558,7 +568,16 @@ func (w *recorder) WriteHeader(code int) {
 	if w.closeAfter {
 		h.Set("Connection", "close")
 	}
-	w.snap.addHeaders(h, w.set, code, w.st)
+	// nginx's headers filter: expires, then add_header. A static file's
+	// 416 went through it as the 200 it was (filterStatus).
+	filterCode := code
+	if w.filterStatus != 0 {
+		filterCode = w.filterStatus
+	}
+	if w.set != nil && w.set.Expires.Mode != config.ExpiresOff && safeStatus(filterCode) {
+		w.setExpires(h)
+	}
+	w.addHeaders(h, filterCode)
 	if w.set != nil && w.set.Gzip.On {
 		w.startGzip(code, h)
 	}
@@ -610,6 +629,7 @@ func (w *recorder) fail(code int) {
 			continue
 		}
 		w.errorPageUsed = true
+		w.filterStatus = 0
 		switch {
 		case ep.UseTargetStatus:
 			w.statusOverride = 0
@@ -726,29 +746,46 @@ func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // addHeaders applies add_header: for the success and redirect statuses nginx
-// lists, or any status with "always".
-func (s *snapshot) addHeaders(h http.Header, set *config.Settings, code int, st *vars.State) {
-	adds := s.adds[set]
+// lists (safeStatus), or any status with "always". The fields go out in the
+// order written, after those the response had, as nginx appends them.
+func (w *recorder) addHeaders(h http.Header, code int) {
+	adds := w.snap.adds[w.set]
 	if len(adds) == 0 {
 		return
 	}
-	ok := false
-	switch code {
-	case 200, 201, 204, 206, 301, 302, 303, 304, 307, 308:
-		ok = true
-	}
+	ok := safeStatus(code)
 	for _, ah := range adds {
 		if ok || ah.always {
-			if v := ah.value.String(st); v != "" {
-				h.Add(ah.name, v)
+			if v := ah.value.String(w.st); v != "" {
+				w.pinFields()
+				h[ah.key] = append(h[ah.key], v)
+				w.placeField(ah.name, ah.key)
 			}
 		}
 	}
 }
 
+// pinFields fixes the place of the fields the response has so far, once,
+// before the headers filter adds its own (respWriter.pinFields).
+func (w *recorder) pinFields() {
+	if w.ew != nil && !w.pinned {
+		w.pinned = true
+		w.ew.pinFields()
+	}
+}
+
+// placeField places the last value of key, just added, after the others
+// (respWriter.placeField).
+func (w *recorder) placeField(name, key string) {
+	if w.ew != nil {
+		w.ew.placeField(name, key)
+	}
+}
+
 // addHeader is a compiled add_header.
 type addHeader struct {
-	name   string
+	name   string // as written, the spelling nginx sends
+	key    string // canonical, the header map's
 	value  *vars.Template
 	always bool
 }
@@ -766,7 +803,7 @@ func (s *snapshot) compileAddHeaders(comp *vars.Compiler) error {
 			if err != nil {
 				return fmt.Errorf("%w in %s", err, ah.Pos)
 			}
-			list = append(list, addHeader{name: ah.Name, value: t, always: ah.Always})
+			list = append(list, addHeader{name: ah.Name, key: http.CanonicalHeaderKey(ah.Name), value: t, always: ah.Always})
 		}
 		s.adds[set] = list
 		return nil

@@ -40,8 +40,11 @@ type snapshot struct {
 	log        *errlog.Logger
 	access     *accessLogs
 	adds       map[*config.Settings][]addHeader
-	upgrades   *upgradeTracker // the daemon's, for connections taken over by an upgrade
-	realIP     map[*config.Server]*realIPRule
+	// expiresValues are the compiled expires values with variables, by the
+	// Settings that have one; nil when there is none.
+	expiresValues map[*config.Settings]*vars.Template
+	upgrades      *upgradeTracker // the daemon's, for connections taken over by an upgrade
+	realIP        map[*config.Server]*realIPRule
 	// locRealIP are the realip rules of the locations whose set_real_ip_from,
 	// real_ip_header or real_ip_recursive differ from their server's; nil
 	// when no location has such rules, so requests look nothing up.
@@ -183,6 +186,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	if err := s.compileAddHeaders(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileExpires(comp); err != nil {
 		return nil, err
 	}
 	if err := s.compileAuth(comp); err != nil {

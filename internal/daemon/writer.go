@@ -497,9 +497,12 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	if len(keys) > 1 {
 		slices.Sort(keys)
 	}
-	// nginx's range filter adds Accept-Ranges after every other filter: last.
-	if i := slices.Index(keys, "Accept-Ranges"); i >= 0 {
-		keys = append(append(keys[:i], keys[i+1:]...), "Accept-Ranges")
+	// nginx's range filter adds Accept-Ranges or Content-Range after every
+	// other filter: last.
+	for _, k := range [...]string{"Accept-Ranges", "Content-Range"} {
+		if i := slices.Index(keys, k); i >= 0 {
+			keys = append(append(keys[:i], keys[i+1:]...), k)
+		}
 	}
 	// The gzip filter's Content-Encoding goes after every other field.
 	if i := slices.Index(keys, "Content-Encoding"); i >= 0 && w.gzipped {
@@ -517,6 +520,53 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	clear(counts)
 	w.inOrder = counts[:0]
 	return b
+}
+
+// pinFields fixes the place of the fields the response has so far, before a
+// header filter (expires, add_header) adds its own after them, as nginx's
+// filters append to its list: the fields SetFieldOrder did not place
+// (fulcrum's own, such as a static file's ETag) join the order as
+// appendFields would write them. The range filter's fields (Accept-Ranges,
+// Content-Range) stay out: nginx adds them after these filters.
+func (w *respWriter) pinFields() {
+	keys := w.keys[:0]
+	for k := range w.header {
+		if !w.front(k) && !rangeField(k) && !strings.HasPrefix(k, http.TrailerPrefix) &&
+			!slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == k }) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for i := range w.header[k] {
+			w.order = append(w.order, proxy.FieldPos{Name: wireName(k), Key: k, Index: i})
+		}
+	}
+	clear(keys)
+	w.keys = keys[:0]
+}
+
+// placeField places the last value of key, which a header filter just added,
+// after every field placed so far, spelt name. The front fields keep their
+// place (frontFields).
+func (w *respWriter) placeField(name, key string) {
+	if n := len(w.header[key]); n > 0 && !slices.Contains(frontFields[:], key) {
+		w.order = append(w.order, proxy.FieldPos{Name: name, Key: key, Index: n - 1})
+	}
+}
+
+// dropOrder forgets the places of key's values from index from on: the
+// Cache-Control fields of an upstream that expires removes.
+func (w *respWriter) dropOrder(key string, from int) {
+	w.order = slices.DeleteFunc(w.order, func(p proxy.FieldPos) bool {
+		return p.Key == key && p.Index >= from
+	})
+}
+
+// rangeField reports whether key is a field nginx's range filter adds, after
+// every other filter but chunked framing: Accept-Ranges or Content-Range.
+func rangeField(key string) bool {
+	return key == "Accept-Ranges" || key == "Content-Range"
 }
 
 // wireName is the name a header key goes out with: nginx's spelling for the

@@ -134,3 +134,46 @@ func BenchmarkAppendFields(b *testing.B) {
 		})
 	}
 }
+
+// TestHeadersFilterOrder: the fields expires and add_header add go after the
+// ones the response had, in the order added and spelt as given, as nginx's
+// headers filter appends them; fulcrum's own fields are placed before them
+// as they would have gone out, the range filter's after; an upstream's
+// Expires and first Cache-Control keep their place and its other
+// Cache-Control values leave it.
+func TestHeadersFilterOrder(t *testing.T) {
+	t.Run("static file", func(t *testing.T) {
+		w := &respWriter{header: http.Header{"Content-Type": {"t"}, "Last-Modified": {"d"}, "Etag": {`"e"`},
+			"Accept-Ranges": {"bytes"}, "X-Own": {"o"}}}
+		w.pinFields()
+		for _, f := range [][2]string{{"Expires", "Expires"}, {"Cache-Control", "Cache-Control"}, {"x-a", "X-A"}, {"Cache-Control", "Cache-Control"}} {
+			w.header[f[1]] = append(w.header[f[1]], "v")
+			w.placeField(f[0], f[1])
+		}
+		want := []string{"Content-Type: t", "Last-Modified: d", `ETag: "e"`, "X-Own: o", "Expires: v",
+			"Cache-Control: v", "x-a: v", "Cache-Control: v", "Accept-Ranges: bytes"}
+		checkFields(t, w, want)
+	})
+	t.Run("upstream", func(t *testing.T) {
+		w := &respWriter{header: http.Header{"Cache-Control": {"max-age=60", "no-store"}, "X-Mid": {"1"}, "Expires": {"new"}, "Content-Range": {"bytes 0-1/6"}}}
+		w.SetFieldOrder([]proxy.FieldPos{{Name: "cache-control", Key: "Cache-Control"}, {Name: "X-Mid", Key: "X-Mid"},
+			{Name: "Cache-Control", Key: "Cache-Control", Index: 1}, {Name: "expires", Key: "Expires"}})
+		w.header["Cache-Control"] = w.header["Cache-Control"][:1:1]
+		w.dropOrder("Cache-Control", 1)
+		w.pinFields()
+		w.header["Cache-Control"] = append(w.header["Cache-Control"], "public")
+		w.placeField("Cache-Control", "Cache-Control")
+		w.header["Content-Type"] = []string{"front"}
+		w.placeField("Content-Type", "Content-Type") // front fields keep their place
+		checkFields(t, w, []string{"Content-Type: front", "cache-control: max-age=60", "X-Mid: 1", "expires: new", "Cache-Control: public", "Content-Range: bytes 0-1/6"})
+	})
+}
+
+// checkFields compares the fields appendFields writes with want.
+func checkFields(t *testing.T, w *respWriter, want []string) {
+	t.Helper()
+	got := strings.Split(strings.TrimSuffix(string(w.appendFields(nil, false)), "\r\n"), "\r\n")
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("fields\n%q\nwant\n%q", got, want)
+	}
+}

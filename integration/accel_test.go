@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,7 +30,8 @@ func TestXAccelRedirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets := map[string]string{"/a": "/files/a.txt", "/m": "/files/missing.txt", "/n": "@named",
-		"/r": "/args/x", "/rq": "/args/x?k=v", "/u": "/files/../files/a.txt", "/e": "/files/%61.txt"}
+		"/r": "/args/x", "/rq": "/args/x?k=v", "/u": "/files/../files/a.txt", "/e": "/files/%61.txt",
+		"/p": "/second/x"}
 	backend := testutil.RawBackend(t, func(c net.Conn) {
 		defer c.Close()
 		req, err := http.ReadRequest(bufio.NewReader(c))
@@ -42,6 +44,12 @@ func TestXAccelRedirect(t *testing.T) {
 			"Expires: Thu, 01 Jan 2030 00:00:00 GMT\r\nLast-Modified: Wed, 01 Jan 2020 00:00:00 GMT\r\nETag: \"up\"\r\n"+
 			"Accept-Ranges: none\r\nX-Custom: c\r\nVary: Foo\r\nLink: <x>\r\n\r\n%s", len(body), targets[req.URL.Path], body)
 	})
+	second := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/second")
+		w.Header().Set("Set-Cookie", "b=2")
+		fmt.Fprintf(w, "second %s\n", r.URL.Path)
+	}))
+	t.Cleanup(second.Close)
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}
 http {
@@ -52,8 +60,9 @@ http {
         location /ig/ { proxy_pass http://%[2]s/; proxy_ignore_headers X-Accel-Redirect; }
         location @named { return 200 "named uri=$uri args=$args method=$request_method\n"; }
         location /args/ { return 200 "args uri=$uri args=$args method=$request_method\n"; }
+        location /second/ { internal; proxy_pass http://%s; }
     }
-}`, dir, backend), 1)
+}`, dir, backend, strings.TrimPrefix(second.URL, "http://")), 1)
 	front := in.listening()[0]
 	kept := []string{"Content-Disposition: attachment; filename=x.txt", "Set-Cookie: a=1", "Cache-Control: private",
 		"Expires: Thu, 01 Jan 2030 00:00:00 GMT"}
@@ -77,6 +86,10 @@ http {
 		{"URI with args", "GET", "/up/rq?orig=1", 200, "args uri=/args/x args=k=v method=GET\n", kept, nil},
 		{"ignored", "GET", "/ig/a", 200, "upstream body that should be discarded",
 			[]string{"X-Custom: c", "ETag: \"up\"", "Content-Type: application/x-up"}, []string{"X-Accel-Redirect"}},
+		// A proxied target's Content-Type replaces the kept one (nginx's
+		// headers_out.content_type has one value); its Set-Cookie joins.
+		{"proxied target", "GET", "/up/p", 200, "second /second/x\n",
+			[]string{"Content-Type: text/second", "Set-Cookie: a=1", "Set-Cookie: b=2"}, []string{"Content-Type: application/x-up"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +101,10 @@ http {
 				if !slices.ContainsFunc(head, func(l string) bool { return strings.HasPrefix(l, w) }) {
 					t.Errorf("no %q in %q", w, head)
 				}
+			}
+			// nginx never sends two (headers_out.content_type has one value).
+			if n := len(slices.DeleteFunc(slices.Clone(head), func(l string) bool { return !strings.HasPrefix(l, "Content-Type:") })); n > 1 {
+				t.Errorf("%d Content-Type fields in %q", n, head)
 			}
 			for _, w := range tt.without {
 				if slices.ContainsFunc(head, func(l string) bool { return strings.HasPrefix(l, w) }) {

@@ -148,7 +148,12 @@ func (h *Handler) copyHeader(req *request) {
 			}
 		}
 		index := 0
-		if prev, ok := out[name]; ok {
+		if prev, ok := out[name]; ok && name == "Content-Type" {
+			// One value, as nginx's headers_out.content_type: an
+			// X-Accel-Redirect's kept one gives way to this response's.
+			values[i] = value
+			out[name] = values[i : i+1 : i+1]
+		} else if ok {
 			index = len(prev)
 			out[name] = append(prev[:len(prev):len(prev)], value)
 		} else {

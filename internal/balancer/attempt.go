@@ -35,6 +35,13 @@ type Input struct {
 	// MaxTries is proxy_next_upstream_tries: 0 means no limit but the
 	// number of servers (Pool.Tries).
 	MaxTries int
+	// StickyID is the server ID the request carries for session
+	// persistence (the sticky cookie's value, or the route of "sticky
+	// route"); nil or empty means none. Each pick first tries the server
+	// with that ID (upstream.Server.StickyID) and uses it when it is
+	// usable and not yet tried; otherwise the policy picks as if there
+	// were no ID. The bytes must stay unchanged until the request ends.
+	StickyID []byte
 }
 
 // Attempt is the balancing state of one request across its attempts (the
@@ -61,6 +68,9 @@ type Attempt struct {
 	phash  uint32 // ip_hash: running hash; hash: sum; chash: point index
 	rehash uint32 // hash: rehash count
 	pinit  bool   // phash initialised for this request
+
+	sticky []byte // Input.StickyID
+	stuck  bool   // the server held now was chosen by sticky
 }
 
 // Reset prepares a for a new request to pool p balanced by pol. A server
@@ -72,7 +82,7 @@ func (a *Attempt) Reset(p *upstream.Pool, pol Policy, in Input) {
 		a.cur.Release(time.Time{}, upstream.Neutral)
 	}
 	t := a.tried
-	*a = Attempt{pool: p, policy: pol, key: in.Key, addr: in.ClientAddr, tried: t}
+	*a = Attempt{pool: p, policy: pol, key: in.Key, addr: in.ClientAddr, tried: t, sticky: in.StickyID}
 	a.tries = p.Tries()
 	if in.MaxTries > 0 && a.tries > in.MaxTries {
 		a.tries = in.MaxTries
@@ -129,6 +139,10 @@ func (a *Attempt) Release(now time.Time, o upstream.Outcome) (disabled bool) {
 	return disabled
 }
 
+// Sticky reports whether the server held now (or released last) was chosen
+// by the request's sticky ID rather than by the policy.
+func (a *Attempt) Sticky() bool { return a.stuck }
+
 // Tries returns how many more attempts the request may make: the pool's
 // Tries capped by Input.MaxTries, minus the releases so far. The proxy
 // retries only while it is above zero.
@@ -151,9 +165,18 @@ func (a *Attempt) ClientAddr() netip.Addr { return a.addr }
 // method to Attempt's own API.
 type chooser Attempt
 
-// Choose runs the policy and marks its choice as tried.
+// Choose takes the server of the request's sticky ID when it may, else runs
+// the policy, and marks its choice as tried.
 func (c *chooser) Choose(v upstream.View) int {
 	a := (*Attempt)(c)
+	a.stuck = false
+	if len(a.sticky) > 0 {
+		if i := v.Find(a.sticky); i >= 0 && !a.tried.has(i) && v.Usable(i) {
+			a.stuck = true
+			a.tried.set(i)
+			return i
+		}
+	}
 	i := a.policy.Choose(v, a)
 	if i >= 0 {
 		a.tried.set(i)

@@ -21,7 +21,7 @@ func (*LeastConn) Choose(v upstream.View, a *Attempt) int {
 		if a.tried.has(i) || !v.Usable(i) {
 			continue
 		}
-		active, weight := v.Active(i), int64(v.Weight(i))
+		active, weight := v.Active(i), v.ConnWeight(i)
 		switch l, r := active*bestWeight, bestActive*weight; {
 		case best < 0 || l < r:
 			best, many, bestActive, bestWeight = i, false, active, weight
@@ -37,16 +37,16 @@ func (*LeastConn) Choose(v upstream.View, a *Attempt) int {
 
 // less reports active_i/weight_i < active_j/weight_j, cross-multiplied.
 func less(v upstream.View, i, j int) bool {
-	return v.Active(i)*int64(v.Weight(j)) < v.Active(j)*int64(v.Weight(i))
+	return v.Active(i)*v.ConnWeight(j) < v.Active(j)*v.ConnWeight(i)
 }
 
 // leastConnTie runs a weighted round robin round over the usable servers
 // from first on that share first's ratio of active requests to weight.
 func leastConnTie(v upstream.View, a *Attempt, first int) int {
-	fa, fw := v.Active(first), int64(v.Weight(first))
+	fa, fw := v.Active(first), v.ConnWeight(first)
 	best, total := first, 0
 	for i := first; i < v.Len(); i++ {
-		if a.tried.has(i) || v.Active(i)*fw != fa*int64(v.Weight(i)) || !v.Usable(i) {
+		if a.tried.has(i) || v.Active(i)*fw != fa*v.ConnWeight(i) || !v.Usable(i) {
 			continue
 		}
 		total += v.Credit(i)

@@ -52,10 +52,15 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 			method, err = line, setMethod(u, line)
 		case "keepalive", "keepalive_timeout", "keepalive_requests", "keepalive_time":
 			err = setUpstreamKeepalive(u, line)
+		case "sticky":
+			err = setSticky(u, line)
 		}
 		if err != nil {
 			return nil, err
 		}
+	}
+	if err := checkSlowStart(u, d.Block); err != nil {
+		return nil, err
 	}
 	return u, checkUpstream(u)
 }
@@ -137,7 +142,7 @@ func checkUpstream(u *Upstream) error {
 }
 
 // serverParams are the parameters of an upstream server line, for suggestions.
-var serverParams = []string{"weight=", "max_fails=", "fail_timeout=", "max_conns=", "backup", "down"}
+var serverParams = []string{"weight=", "max_fails=", "fail_timeout=", "max_conns=", "backup", "down", "slow_start=", "route="}
 
 // upstreamServerLine reads "server address [parameters]" and appends one server per
 // resolved address.
@@ -176,6 +181,13 @@ func setServerParam(s *UpstreamServer, d *Directive, p string) error {
 		s.FailTimeout, err = parseTime(val, true)
 	case key == "max_conns" && hasVal:
 		s.MaxConns, err = parseInt(val)
+	case key == "slow_start" && hasVal:
+		s.SlowStart, err = parseTime(val, true)
+	case key == "route" && hasVal:
+		s.Route = val
+		if val == "" || len(val) > maxRouteLen {
+			err = errBadValue
+		}
 	case p == "backup":
 		s.Backup = true
 	case p == "down":
@@ -195,6 +207,10 @@ func serverParamHint(key string) string {
 		return "weight is a whole number, 1 or more"
 	case "fail_timeout":
 		return "fail_timeout is a time such as 10s or 1m"
+	case "slow_start":
+		return "slow_start is a time such as 30s or 1m"
+	case "route":
+		return "route is 1 to 32 characters"
 	}
 	return key + " is a whole number, 0 or more"
 }
@@ -207,7 +223,7 @@ func unknownServerParam(d *Directive, p string) error {
 	for _, n := range serverParams {
 		names = append(names, strings.TrimSuffix(n, "="))
 	}
-	hint := "a server takes weight=, max_fails=, fail_timeout=, max_conns=, backup and down"
+	hint := "a server takes weight=, max_fails=, fail_timeout=, max_conns=, slow_start=, route=, backup and down"
 	if s := suggest(key, names, nil); s != "" {
 		if hasVal {
 			s += "=" + val

@@ -103,6 +103,12 @@ func (d *dumper) upstream(u *Upstream) {
 		if s.Down {
 			flags += " down"
 		}
+		if s.SlowStart > 0 {
+			flags += " slow_start=" + s.SlowStart.String()
+		}
+		if s.Route != "" {
+			flags += " route=" + s.Route
+		}
 		d.line(2, "server %s %s %s weight=%d max_fails=%d fail_timeout=%s max_conns=%d%s",
 			s.Name, s.Network, s.Addr, s.Weight, s.MaxFails, s.FailTimeout, s.MaxConns, flags)
 	}

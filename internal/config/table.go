@@ -334,7 +334,8 @@ var tableSpecs = []spec{
 
 	// upstream
 	{name: "upstream", module: "http_upstream", ctx: ctxHTTP, args: args1 | argsBlock, multi: true, child: ctxUpstream, syntax: "upstream name { ... }"},
-	{name: "server", module: "http_upstream", ctx: ctxUpstream, args: args1More, multi: true, syntax: "server address [weight=number] [max_fails=number] [fail_timeout=time] [max_conns=number] [backup] [down];"},
+	{name: "server", module: "http_upstream", ctx: ctxUpstream, args: args1More, multi: true, syntax: "server address [weight=number] [max_fails=number] [fail_timeout=time] [max_conns=number] [slow_start=time] [route=string] [backup] [down];"},
+	{name: "sticky", module: "http_upstream", ctx: ctxUpstream, args: args2More, syntax: "sticky cookie name [expires=time] [domain=domain] [httponly] [samesite=strict|lax|none|$variable] [secure] [path=path]; sticky route $variable ...;"},
 	{name: "zone", module: "http_upstream", ctx: ctxUpstream, args: args12, syntax: "zone name [size];"},
 	{name: "least_conn", module: "http_upstream", ctx: ctxUpstream, args: argsNone, multi: true, syntax: "least_conn;"},
 	{name: "ip_hash", module: "http_upstream", ctx: ctxUpstream, args: argsNone, multi: true, syntax: "ip_hash;"},

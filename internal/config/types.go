@@ -164,9 +164,56 @@ type Upstream struct {
 	KeepaliveRequests int
 	// KeepaliveTime is the longest a connection is reused.
 	KeepaliveTime time.Duration
+	// Sticky is the upstream's session persistence (NGINX Plus's "sticky"
+	// directive); nil when the block has none.
+	Sticky *Sticky
 	// Implicit marks an upstream made from a proxy_pass host:port.
 	Implicit bool
 	Pos      Pos
+}
+
+// StickyMode is the method of a sticky directive.
+type StickyMode int
+
+// The sticky methods fulcrum implements ("learn" is refused at load).
+const (
+	// StickyCookie: fulcrum sets a cookie naming the server.
+	StickyCookie StickyMode = iota
+	// StickyRoute: the request carries the server's route in variables.
+	StickyRoute
+)
+
+// Sticky is "sticky cookie name [expires=time] [domain=domain] [httponly]
+// [samesite=strict|lax|none|$variable] [secure] [path=path]" or "sticky route
+// $variable ...". The server a request is bound to is found by its ID:
+// route= when the server line has one, else the MD5 of its address.
+type Sticky struct {
+	Mode StickyMode
+	// Lookup are the templates whose first non-empty value is the request's
+	// server ID: "$cookie_NAME" for the cookie method, the variables of the
+	// route method.
+	Lookup []string
+	// Cookie is the cookie method's cookie; nil for route.
+	Cookie *StickyCookieSpec
+	Pos    Pos
+}
+
+// StickyCookieSpec is the cookie a sticky cookie upstream sets.
+type StickyCookieSpec struct {
+	Name string
+	// Expires is the expires= time; ExpiresSet says whether one was given
+	// (without, the cookie lasts the browser session) and ExpiresMax that
+	// it was "max" (31 Dec 2037 23:55:55 GMT).
+	Expires    time.Duration
+	ExpiresSet bool
+	ExpiresMax bool
+	// Domain and SameSite are templates (they may hold variables); empty
+	// means the attribute is not set.
+	Domain   string
+	SameSite string
+	Path     string
+	HTTPOnly bool
+	Secure   bool
 }
 
 // BalanceMethod is an upstream's balancing method.
@@ -195,7 +242,11 @@ type UpstreamServer struct {
 	MaxConns    int
 	Backup      bool
 	Down        bool
-	Pos         Pos
+	// SlowStart is NGINX Plus's slow_start=time (0: off).
+	SlowStart time.Duration
+	// Route is NGINX Plus's route=string, the server's sticky ID.
+	Route string
+	Pos   Pos
 }
 
 // Server is a server block.

@@ -46,6 +46,18 @@ type Options struct {
 	Ready func(addrs []net.Addr)
 	// Signals, when set, replaces the process's signals (tests send their own).
 	Signals <-chan os.Signal
+	// Clock, when set, replaces time.Now for the upstreams: the proxy's
+	// attempt times, passive health windows and slow_start ramps. Tests
+	// set a fake one to move through fail_timeout and slow_start at once.
+	Clock func() time.Time
+}
+
+// clock returns Options.Clock, or time.Now.
+func (o *Options) clock() func() time.Time {
+	if o.Clock != nil {
+		return o.Clock
+	}
+	return time.Now
 }
 
 // Daemon serves one configuration at a time and swaps it on reload.
@@ -100,7 +112,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	d := &Daemon{
 		opts:       opts,
-		registry:   upstream.NewRegistry(),
+		registry:   upstream.NewRegistryClock(opts.clock()),
 		transports: proxy.NewTransports(),
 		limiter:    newConnLimiter(cfg.Main.WorkerConnections),
 		listeners:  map[string]*listener{},

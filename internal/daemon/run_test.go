@@ -19,6 +19,12 @@ import (
 // stops with an error at cleanup fails the test.
 func runConfigFile(tb testing.TB, path string) (addr string, signals chan<- os.Signal) {
 	tb.Helper()
+	return runConfigFileOpts(tb, path, daemon.Options{})
+}
+
+// runConfigFileOpts is runConfigFile with more daemon options (a Clock).
+func runConfigFileOpts(tb testing.TB, path string, opts daemon.Options) (addr string, signals chan<- os.Signal) {
+	tb.Helper()
 	cfg, err := config.Load(path, config.LoadOptions{ErrorLog: filepath.Join(filepath.Dir(path), "error.log")})
 	if err != nil {
 		tb.Fatal(err)
@@ -27,11 +33,10 @@ func runConfigFile(tb testing.TB, path string) (addr string, signals chan<- os.S
 	ready, done := make(chan string, 1), make(chan error, 1)
 	sigs := make(chan os.Signal, 1) // never our process's signals
 	go func() {
-		done <- daemon.Run(ctx, cfg, daemon.Options{
-			ConfPath: path,
-			Ready:    func(addrs []net.Addr) { ready <- addrs[0].String() },
-			Signals:  sigs,
-		})
+		opts.ConfPath = path
+		opts.Ready = func(addrs []net.Addr) { ready <- addrs[0].String() }
+		opts.Signals = sigs
+		done <- daemon.Run(ctx, cfg, opts)
 	}()
 	select {
 	case addr = <-ready:

@@ -102,7 +102,7 @@ type internalRedirect struct {
 // build compiles cfg into a snapshot without touching the running one. It is
 // also what `fulcrum -t` runs, so every error names the file and line.
 func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
-	s, err := buildSnapshot(cfg, d.registry, d.transports, d.logs, d.upgrades)
+	s, err := buildSnapshot(cfg, d.registry, d.transports, d.logs, d.upgrades, d.opts.clock())
 	if err != nil {
 		return nil, err
 	}
@@ -123,16 +123,16 @@ func Check(cfg *config.Config) error {
 	logs := &logSet{}
 	logs.access = newAccessFiles(logs.error)
 	defer logs.access.Close()
-	s, err := buildSnapshot(cfg, upstream.NewRegistry(), proxy.NewTransports(), logs, newUpgradeTracker())
+	s, err := buildSnapshot(cfg, upstream.NewRegistry(), proxy.NewTransports(), logs, newUpgradeTracker(), time.Now)
 	if err == nil {
 		s.access.release()
 	}
 	return err
 }
 
-func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transports, logs *logSet, up *upgradeTracker) (*snapshot, error) {
+func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transports, logs *logSet, up *upgradeTracker, now func() time.Time) (*snapshot, error) {
 	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, serverLocs: map[*config.Server]*config.Location{}, byKey: map[string]*router.Listener{},
-		log: logs.error(), now: time.Now}
+		log: logs.error(), now: now}
 	s.life.release = func() { s.access.release() }
 	s.upgrades = up
 	if cfg.HTTP == nil {
@@ -257,6 +257,7 @@ type builtPool struct {
 	pool    *upstream.Pool
 	policy  balancer.Policy
 	hashKey *vars.Template
+	sticky  *proxy.Sticky // nil without a sticky directive
 }
 
 // buildPools makes a pool per upstream block, keeping live server state from the
@@ -270,6 +271,7 @@ func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler) (ma
 			set.Name = s.Name
 			set.Weight, set.MaxFails, set.FailTimeout = s.Weight, s.MaxFails, s.FailTimeout
 			set.MaxConns, set.Backup, set.Down = s.MaxConns, s.Backup, s.Down
+			set.SlowStart, set.Route = s.SlowStart, s.Route
 			settings = append(settings, set)
 		}
 		pool, err := reg.Pool(u.Name, settings)
@@ -284,6 +286,9 @@ func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler) (ma
 			if bp.hashKey, err = comp.Compile(u.HashKey); err != nil {
 				return nil, fmt.Errorf("%w in %s", err, u.Pos)
 			}
+		}
+		if bp.sticky, err = proxy.NewSticky(u.Sticky, pool, comp); err != nil {
+			return nil, err
 		}
 		out[u] = bp
 	}
@@ -380,7 +385,7 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 func (b *handlerBuilder) target(bp *builtPool) proxy.Target {
 	po := proxy.PoolOptions{Keepalive: bp.cfg.Keepalive, KeepaliveTimeout: bp.cfg.KeepaliveTimeout,
 		KeepaliveRequests: bp.cfg.KeepaliveRequests, KeepaliveTime: bp.cfg.KeepaliveTime}
-	return proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
+	return proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey, Sticky: bp.sticky,
 		Transport: b.transports.For(bp.cfg.Name, po), PoolOptions: po}
 }
 

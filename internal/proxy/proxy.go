@@ -78,6 +78,9 @@ type request struct {
 	// across uses (FieldOrderer copies it).
 	order []FieldPos
 	arena []byte // the upstream fields' text before it becomes a string, reused
+	// stickyID holds the request's sticky server ID (Sticky.AppendID) and
+	// cookieBuf builds a per-request sticky cookie; both are reused.
+	stickyID, cookieBuf []byte
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}
@@ -87,21 +90,25 @@ var requests = sync.Pool{New: func() any { return new(request) }}
 // first, and this frame is on every request's stack.
 func (req *request) release() {
 	head, method, order, arena := req.out.head[:0], req.out.method[:0], req.order[:0], req.arena[:0]
+	stickyID, cookieBuf := req.stickyID[:0], req.cookieBuf[:0]
 	clear(req.order) // the strings may go
 	if cap(arena) > maxKeptHead {
 		arena = nil // an unusually long upstream head (up to 64 KiB): not kept in the pool
 	}
 	*req = request{}
 	req.out.head, req.out.method, req.order, req.arena = head, method, order, arena
+	req.stickyID, req.cookieBuf = stickyID, cookieBuf
 	requests.Put(req)
 }
 
 // Target is an upstream block ready to take requests: its pool, balancing and
 // connection pool.
 type Target struct {
-	Pool      *upstream.Pool
-	Policy    balancer.Policy
-	HashKey   *vars.Template // the upstream's hash key, for hash methods
+	Pool    *upstream.Pool
+	Policy  balancer.Policy
+	HashKey *vars.Template // the upstream's hash key, for hash methods
+	// Sticky is the upstream's session persistence; nil when it has none.
+	Sticky    *Sticky
 	Transport *ConnPool
 	// PoolOptions are the keep-alive limits applied per upstream connection.
 	PoolOptions PoolOptions

@@ -41,6 +41,7 @@ func (h *Handler) respond(req *request) {
 		return
 	}
 	h.copyHeader(req)
+	h.addStickyCookie(req)
 	if rs, ok := req.w.(ReasonSetter); ok {
 		rs.SetReason(resp.head.Status, resp.head.Reason)
 	}

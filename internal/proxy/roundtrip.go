@@ -27,6 +27,10 @@ func (h *Handler) roundTrip(req *request) error {
 	if t.HashKey != nil {
 		in.Key = t.HashKey.String(req.st)
 	}
+	if t.Sticky != nil {
+		req.stickyID = t.Sticky.AppendID(req.stickyID, req.st)
+		in.StickyID = req.stickyID
+	}
 	req.at.Reset(t.Pool, t.Policy, in)
 	var last *failure
 	// now is the clock reading the attempt counts from. Without a body to

@@ -1,6 +1,8 @@
 package upstream
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -47,6 +49,10 @@ type Pool struct {
 	tries  int
 	// totalWeight per tier, down servers included (nginx's total_weight).
 	totalPrimary, totalBackup int
+	// slow is set when a server has slow_start and the pool is not single:
+	// picks then see ramped weights (View.Credit, View.ConnWeight). A pool
+	// without slow_start pays one branch per server credited, nothing more.
+	slow bool
 }
 
 // NewPool builds a pool with fresh live state that is shared with no other
@@ -56,14 +62,19 @@ type Pool struct {
 // or there is no primary server.
 func NewPool(name string, servers []Settings) (*Pool, error) {
 	g := &group{states: make(map[stateKey]*liveState)}
-	return buildPool(name, g, servers)
+	return buildPool(name, g, servers, time.Time{})
 }
 
 // buildPool builds a pool on g, taking each server's live state from
 // g.states or creating it there. The caller serialises calls for one g.
-func buildPool(name string, g *group, servers []Settings) (*Pool, error) {
+// now is the time of a reload (the start of slow_start ramps), or the zero
+// time for a first build, which starts none.
+func buildPool(name string, g *group, servers []Settings, now time.Time) (*Pool, error) {
 	p := &Pool{name: name, g: g}
 	nth := make(map[stateKey]int, len(servers))
+	sets := make([]Settings, 0, len(servers))
+	keys := make([]stateKey, 0, len(servers))
+	states := make([]*liveState, 0, len(servers))
 	for _, raw := range servers {
 		set, err := raw.normalized()
 		if err != nil {
@@ -72,12 +83,25 @@ func buildPool(name string, g *group, servers []Settings) (*Pool, error) {
 		k := stateKey{network: set.Network, addr: set.Addr}
 		k.nth = nth[k]
 		nth[k]++
-		st := g.states[k]
-		if st == nil {
-			st = &liveState{}
-			g.states[k] = st
+		sets, keys, states = append(sets, set), append(keys, k), append(states, g.states[k])
+	}
+	// Register the states only once every setting is valid; ramps start
+	// under the group lock, which running picks of older pools hold.
+	g.mu.Lock()
+	for i, set := range sets {
+		if states[i] == nil {
+			states[i] = &liveState{down: true} // new to a running upstream: it comes up
+			g.states[keys[i]] = states[i]
 		}
-		p.add(set, st)
+		st := states[i]
+		if !now.IsZero() && set.SlowStart > 0 && st.down && !set.Down {
+			st.rampFrom = now
+		}
+		st.down = set.Down
+	}
+	g.mu.Unlock()
+	for i, set := range sets {
+		p.add(set, states[i])
 	}
 	if len(p.primary) == 0 {
 		return nil, fmt.Errorf("upstream %q: %w", name, ErrNoServers)
@@ -99,12 +123,27 @@ func (p *Pool) add(set Settings, st *liveState) {
 	if set.Network == "tcp" {
 		ap, _ = netip.ParseAddrPort(set.Addr) // addresses arrive resolved (config.resolve)
 	}
-	*tier = append(*tier, Server{pool: p, st: st, set: set, index: len(*tier), backup: set.Backup, ap: ap})
+	*tier = append(*tier, Server{pool: p, st: st, set: set, index: len(*tier), backup: set.Backup, ap: ap, sid: stickyID(set)})
+}
+
+// stickyID is the server's sticky ID: its route, else the hexadecimal MD5
+// of its address (a unix socket's path).
+func stickyID(set Settings) string {
+	if set.Route != "" {
+		return set.Route
+	}
+	sum := md5.Sum([]byte(set.Addr))
+	return hex.EncodeToString(sum[:])
 }
 
 // finish computes what a pick needs once the tiers are complete.
 func (p *Pool) finish() {
 	p.single = len(p.primary) == 1 && len(p.backup) == 0
+	for _, tier := range [][]Server{p.primary, p.backup} {
+		for i := range tier {
+			p.slow = p.slow || !p.single && tier[i].set.SlowStart > 0
+		}
+	}
 	for i := range p.primary {
 		p.totalPrimary += p.primary[i].set.Weight
 		if !p.primary[i].set.Down {

@@ -21,11 +21,18 @@ type Registry struct {
 	mu      sync.Mutex
 	groups  map[string]*group
 	current []*Pool
+	// now is the clock that dates a reload's slow_start ramps.
+	now func() time.Time
 }
 
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry {
-	return &Registry{groups: make(map[string]*group)}
+// NewRegistry returns an empty registry on the system clock.
+func NewRegistry() *Registry { return NewRegistryClock(time.Now) }
+
+// NewRegistryClock returns an empty registry whose reloads read the time
+// from now (the start of the slow_start ramp of a server that a reload
+// adds or brings up). Tests pass a fake clock.
+func NewRegistryClock(now func() time.Time) *Registry {
+	return &Registry{groups: make(map[string]*group), now: now}
 }
 
 // Pool builds the pool of upstream name for a new snapshot from its
@@ -38,11 +45,14 @@ func (r *Registry) Pool(name string, servers []Settings) (*Pool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	g := r.groups[name]
+	var now time.Time // a new upstream starts no ramp
 	if g == nil {
 		g = &group{states: make(map[stateKey]*liveState)}
 		r.groups[name] = g
+	} else {
+		now = r.now()
 	}
-	return buildPool(name, g, servers)
+	return buildPool(name, g, servers, now)
 }
 
 // Retain makes pools the registry's current pools (those Snapshot

@@ -51,6 +51,15 @@ type liveState struct {
 	// deficit so that a reload that changes the weight applies the new
 	// weight at once while keeping the penalty (clamped to the weight).
 	deficit int
+	// rampFrom is when the server's slow_start ramp began (it came back
+	// from failures, was added by a reload or lost its down flag); the
+	// zero time means no ramp. Cleared by the first pick after the ramp.
+	rampFrom time.Time
+
+	// down is the Down setting of the pool built last for this state.
+	// Read and written only while a pool is built (the registry's mu),
+	// to see a reload bring a down server up.
+	down bool
 
 	// fails is nginx's fails. Written only with the group's mu held; read
 	// without it by the fast path of Release, hence atomic.
@@ -71,6 +80,7 @@ type Server struct {
 	index  int      // position in its tier
 	backup bool
 	ap     netip.AddrPort // the TCP address, parsed once; zero for unix sockets
+	sid    string         // the sticky ID (StickyID)
 
 	// current is nginx's current_weight for this pool generation.
 	// Guarded by the group's mu.
@@ -96,6 +106,12 @@ func (s *Server) AddrPort() netip.AddrPort { return s.ap }
 
 // Weight returns the configured weight.
 func (s *Server) Weight() int { return s.set.Weight }
+
+// StickyID returns the server's ID for session persistence ("sticky"):
+// Settings.Route when set, else the lower-case hexadecimal MD5 of the
+// address ("10.0.0.1:80", "[::1]:80", or a unix socket's path), as NGINX
+// Plus documents its cookie value. Computed once, when the pool is built.
+func (s *Server) StickyID() string { return s.sid }
 
 // Backup reports whether the server is in the pool's backup tier.
 func (s *Server) Backup() bool { return s.backup }
@@ -149,8 +165,12 @@ func (s *Server) releaseLocked(now time.Time, o Outcome) bool {
 	st := s.st
 	st.active.Add(-1)
 	if o != Failure {
-		// Mark the server live if the probe passed.
+		// Mark the server live if the probe passed. A server that was
+		// unavailable comes back through slow_start.
 		if st.accessed.Before(st.checked) {
+			if s.set.SlowStart > 0 && s.set.MaxFails > 0 && st.fails.Load() >= int64(s.set.MaxFails) {
+				st.rampFrom = now
+			}
 			st.fails.Store(0)
 		}
 		return false
@@ -173,6 +193,31 @@ func (s *Server) deficit() int { return min(s.st.deficit, s.set.Weight) }
 // effective returns nginx's effective_weight for this pool's weight.
 // Called with the group lock held.
 func (s *Server) effective() int { return s.set.Weight - s.deficit() }
+
+// rampScale is the unit of ramped weights: in a pool with slow_start every
+// weight a pick sees is multiplied by it, and a ramping server's by the
+// share of its ramp gone by, in thousandths.
+const rampScale = 1000
+
+// ramp returns the part of its weight, in thousandths (0 to rampScale),
+// that a server of a slow_start pool has at now, and ends the ramp once
+// it is over. Called with the group lock held.
+func (s *Server) ramp(now time.Time) int {
+	from := s.st.rampFrom
+	if from.IsZero() {
+		return rampScale
+	}
+	d := s.set.SlowStart
+	el := now.Sub(from)
+	if d <= 0 || el >= d {
+		s.st.rampFrom = time.Time{}
+		return rampScale
+	}
+	if el <= 0 {
+		return 0
+	}
+	return int(el * rampScale / d)
+}
 
 // failedNow reports whether the server is inside its fail_timeout window
 // after reaching max_fails. Called with the group lock held.

@@ -54,6 +54,17 @@ type Settings struct {
 	// MaxConns caps the requests in flight to this server; the server is
 	// not picked while that many are active. 0 means no limit.
 	MaxConns int
+	// SlowStart is NGINX Plus's slow_start: after the server comes back
+	// (a successful probe after it was unavailable through max_fails, a
+	// reload that adds it to a running upstream or removes its down flag)
+	// its weight grows from 0 to Weight over this time. 0 turns it off;
+	// it is ignored in a single-server pool. Only the weighted round robin
+	// methods (round robin, least_conn) look at it.
+	SlowStart time.Duration
+	// Route is NGINX Plus's route=: the server's sticky ID (the sticky
+	// cookie's value, what "sticky route" compares). Empty means the MD5
+	// of the address, as NGINX Plus does (see Server.StickyID).
+	Route string
 }
 
 // NewSettings returns the settings of a server with nginx's defaults:
@@ -102,6 +113,8 @@ func (s Settings) check() error {
 		return fmt.Errorf("fail_timeout %v is negative", s.FailTimeout)
 	case s.MaxConns < 0:
 		return fmt.Errorf("max_conns %d is negative", s.MaxConns)
+	case s.SlowStart < 0:
+		return fmt.Errorf("slow_start %v is negative", s.SlowStart)
 	}
 	return nil
 }

@@ -8,11 +8,18 @@ type ServerStatus struct {
 	Name, Network, Addr string
 	Backup, Down        bool
 	Weight              int
-	// EffectiveWeight is below Weight for a while after failures.
+	// EffectiveWeight is below Weight for a while after failures and,
+	// rounded down, during a slow_start ramp.
 	EffectiveWeight int
-	MaxFails        int
-	FailTimeout     time.Duration
-	MaxConns        int
+	// SlowStart is the server's slow_start (0: none).
+	SlowStart time.Duration
+	// Ramping reports that the server is in its slow_start ramp now.
+	Ramping bool
+	// Route is the server's route= parameter ("" when none).
+	Route       string
+	MaxFails    int
+	FailTimeout time.Duration
+	MaxConns    int
 	// Fails is nginx's failure count (reset by a successful probe).
 	Fails int
 	// Unavailable reports that picks skip the server now because of
@@ -46,6 +53,13 @@ func (p *Pool) Snapshot(now time.Time, dst []ServerStatus) []ServerStatus {
 
 // status copies s. Called with the group lock held.
 func (s *Server) status(now time.Time) ServerStatus {
+	eff := s.effective()
+	ramping := false
+	if s.pool.slow {
+		r := s.ramp(now)
+		ramping = r < rampScale
+		eff = eff * r / rampScale
+	}
 	return ServerStatus{
 		Name:            s.set.Name,
 		Network:         s.set.Network,
@@ -53,7 +67,10 @@ func (s *Server) status(now time.Time) ServerStatus {
 		Backup:          s.backup,
 		Down:            s.set.Down,
 		Weight:          s.set.Weight,
-		EffectiveWeight: s.effective(),
+		EffectiveWeight: eff,
+		SlowStart:       s.set.SlowStart,
+		Ramping:         ramping,
+		Route:           s.set.Route,
 		MaxFails:        s.set.MaxFails,
 		FailTimeout:     s.set.FailTimeout,
 		MaxConns:        s.set.MaxConns,

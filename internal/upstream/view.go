@@ -61,13 +61,45 @@ func (v View) Active(i int) int64 { return v.tier[i].st.active.Load() }
 // Name returns the configured name of server i (Settings.Name).
 func (v View) Name(i int) string { return v.tier[i].set.Name }
 
+// ConnWeight returns server i's weight for least_conn's comparison of
+// active requests per weight: the weight, or, in a pool with slow_start,
+// the weight in thousandths scaled by the server's ramp (at least 1, so a
+// server at the very start of its ramp is the last choice, not a division
+// by zero). Only ratios between servers of one pick mean anything.
+func (v View) ConnWeight(i int) int64 {
+	s := &v.tier[i]
+	if !v.pool.slow {
+		return int64(s.set.Weight)
+	}
+	return max(int64(s.set.Weight)*int64(s.ramp(v.now)), 1)
+}
+
+// Find returns the index of the server whose sticky ID (Server.StickyID)
+// is id, or -1. It does not allocate.
+func (v View) Find(id []byte) int {
+	for i := range v.tier {
+		if v.tier[i].sid == string(id) {
+			return i
+		}
+	}
+	return -1
+}
+
 // Credit is one server's step of a smooth weighted round robin round:
 // current_weight += effective_weight, then effective_weight moves one step
 // back towards the weight (the slow recovery after failures). It returns
 // the effective weight added, which the caller sums into the round's total.
+//
+// In a pool with slow_start the weight added is the effective weight in
+// thousandths times the server's ramp (NGINX Plus's slow_start: the weight
+// grows from 0 to its nominal value); every server's is scaled alike, and
+// smooth weighted round robin's choices do not change under a common scale.
 func (v View) Credit(i int) int {
 	s := &v.tier[i]
 	e := s.effective()
+	if v.pool.slow {
+		e *= s.ramp(v.now)
+	}
 	s.current += e
 	if d := s.deficit(); d > 0 {
 		s.st.deficit = d - 1

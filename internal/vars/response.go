@@ -78,6 +78,18 @@ func getConnectionRequests(dst []byte, st *State) ([]byte, bool) {
 	return strconv.AppendUint(dst, st.ConnRequests, 10), true
 }
 
+// connectionsGetter returns the getter of one of the stub_status module's
+// $connections_* variables: the count pick takes from State.Connections,
+// read at evaluation time; not found without a counter.
+func connectionsGetter(pick func(ConnectionCounts) int64) Getter {
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if st.Connections == nil {
+			return dst, false
+		}
+		return strconv.AppendInt(dst, pick(st.Connections.ConnectionCounts()), 10), true
+	}
+}
+
 func getServerName(dst []byte, st *State) ([]byte, bool) {
 	return append(dst, st.ServerName...), true
 }

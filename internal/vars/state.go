@@ -135,6 +135,32 @@ type Request struct {
 	// connection, where $ssl_protocol, $ssl_cipher and $ssl_server_name are
 	// not found. The engine also sets Scheme to "https" with it.
 	TLS *TLS
+	// Connections reports the process's client connections by state
+	// ($connections_active, $connections_reading, $connections_writing,
+	// $connections_waiting), read when a variable is evaluated; nil means
+	// not found.
+	Connections ConnectionCounter
+}
+
+// ConnectionCounter reports the client connections of the process at the
+// moment it is called, as nginx's stub_status module counts them. It must be
+// safe to call from any goroutine and must not allocate.
+type ConnectionCounter interface {
+	ConnectionCounts() ConnectionCounts
+}
+
+// ConnectionCounts are the open client connections by state.
+type ConnectionCounts struct {
+	// Active is every open client connection, Waiting ones included.
+	Active int64
+	// Reading is the connections reading a request head.
+	Reading int64
+	// Writing is the connections with a request past its head: being
+	// processed, its response being written, or an upgraded (WebSocket)
+	// stream.
+	Writing int64
+	// Waiting is the idle connections waiting for a request.
+	Waiting int64
 }
 
 // TLS is what the variables know of a client connection's TLS session. The

@@ -107,6 +107,14 @@ func connectionVar(name string) Getter {
 		return getConnection
 	case "connection_requests":
 		return getConnectionRequests
+	case "connections_active":
+		return connectionsGetter(func(c ConnectionCounts) int64 { return c.Active })
+	case "connections_reading":
+		return connectionsGetter(func(c ConnectionCounts) int64 { return c.Reading })
+	case "connections_writing":
+		return connectionsGetter(func(c ConnectionCounts) int64 { return c.Writing })
+	case "connections_waiting":
+		return connectionsGetter(func(c ConnectionCounts) int64 { return c.Waiting })
 	case "ssl_protocol":
 		return tlsGetter(func(t *TLS) string { return t.Protocol })
 	case "ssl_cipher":

@@ -46,6 +46,7 @@ func filledState() *State {
 	st.Body = []byte(`{"hello":"world"}`)
 	st.Conn = 17
 	st.ConnRequests = 3
+	st.Connections = fixedCounts{Active: 7, Reading: 1, Writing: 2, Waiting: 4}
 	st.Start = fixedNow.Add(-1234567 * time.Microsecond)
 	st.ServerName = "example.com"
 	re := regexp.MustCompile(`^/(search)/(?P<term>[^/]+)(/x)?$`)
@@ -149,6 +150,10 @@ func TestVariables(t *testing.T) {
 		{"ssl_server_name", "www.example.com"},
 		{"connection", "17"},
 		{"connection_requests", "3"},
+		{"connections_active", "7"},
+		{"connections_reading", "1"},
+		{"connections_writing", "2"},
+		{"connections_waiting", "4"},
 		{"status", "200"},
 		{"request_time", "1.234"},
 		{"msec", "1795569862.500"},
@@ -736,6 +741,26 @@ func TestGzipRatio(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("in %d out %d: $gzip_ratio %q, want %q", tt.in, tt.out, got, tt.want)
+		}
+	}
+}
+
+// fixedCounts is a ConnectionCounter with fixed counts.
+type fixedCounts ConnectionCounts
+
+func (c fixedCounts) ConnectionCounts() ConnectionCounts { return ConnectionCounts(c) }
+
+// TestConnectionsWithoutCounter checks that the $connections_* variables are
+// not found when the engine gives no counter.
+func TestConnectionsWithoutCounter(t *testing.T) {
+	for _, name := range []string{"connections_active", "connections_reading", "connections_writing", "connections_waiting"} {
+		c := &Compiler{}
+		tmpl, err := c.Compile("[$" + name + "]")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tmpl.String(&State{}); got != "[]" {
+			t.Errorf("$%s without a counter = %q, want %q", name, got, "[]")
 		}
 	}
 }

@@ -25,6 +25,7 @@ var settingRules = []settingRule{
 	flagRule("rewrite_log", func(s *Settings) *bool { return &s.RewriteLog }),
 	flagRule("uninitialized_variable_warn", func(s *Settings) *bool { return &s.UninitializedVariableWarn }),
 	{names: []string{"proxy_pass"}, find: findProxyPass, apply: applyProxyPass},
+	{names: []string{"stub_status", "proxy_pass"}, find: findRewrites, apply: applyStubStatus},
 
 	// static files
 	{names: []string{"root"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
@@ -495,4 +496,36 @@ func (b *builder) path(p string) string {
 		abs += "/" // alias keeps its trailing slash: it is part of the mapping
 	}
 	return abs
+}
+
+// applyStubStatus reads the level's own stub_status (not inherited, and not
+// in an if block's implicit location, as nginx's stub_status module merges
+// nothing). dirs are the level's stub_status and proxy_pass directives in
+// order: the last one is the location's content handler, as in nginx, where
+// each sets it in turn. nginx takes any argument as "on", "off" too, which
+// the warning points out.
+func applyStubStatus(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	var status, proxy *Directive
+	for _, d := range dirs {
+		if d.Name == "proxy_pass" {
+			proxy = d
+			continue
+		}
+		status = d
+		if len(d.Args) == 1 && d.Args[0] == "off" {
+			b.warn(d.Pos, "remove the directive to have no status page", `"stub_status off" turns the status page on, as in nginx, which ignores the argument`)
+		}
+	}
+	if status == nil {
+		return nil
+	}
+	st.StubStatus = dirs[len(dirs)-1] == status
+	if proxy != nil {
+		winner := "stub_status"
+		if !st.StubStatus {
+			winner = "proxy_pass"
+		}
+		b.warn(status.Pos, "keep one of them", `"stub_status" and "proxy_pass" in one block: the last one, "%s", answers, as in nginx`, winner)
+	}
+	return nil
 }

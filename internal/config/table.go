@@ -541,7 +541,9 @@ var tableSpecs = []spec{
 	{name: "uwsgi_temp_path", module: "http_uwsgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "uwsgi_temp_path path [level1 [level2 [level3]]];"},
 	{name: "scgi_param", module: "http_scgi", ctx: ctxHSL, args: args23, multi: true, status: ignored, note: noteFastCGI, syntax: "scgi_param parameter value [if_not_empty];"},
 	{name: "scgi_temp_path", module: "http_scgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "scgi_temp_path path [level1 [level2 [level3]]];"},
-	{name: "stub_status", module: "http_stub_status", ctx: ctxSL, args: argsNone | args1, status: planned, note: "the location does not answer with nginx's status page; use fulcrum's admin status endpoint", syntax: "stub_status;"},
+	// nginx takes stub_status any number of times, and any one argument
+	// (1.7.5 and earlier required one: "stub_status on").
+	{name: "stub_status", module: "http_stub_status", ctx: ctxSL, args: argsNone | args1, multi: true, syntax: "stub_status;"},
 	{name: "empty_gif", module: "http_empty_gif", ctx: ctxLoc, args: argsNone, status: planned, note: "the location does not answer with a 1x1 GIF", syntax: "empty_gif;"},
 	{name: "mirror", module: "http_mirror", ctx: ctxHSL, args: args1, multi: true, status: planned, note: "requests are not mirrored", syntax: "mirror uri | off;"},
 	{name: "mirror_request_body", module: "http_mirror", ctx: ctxHSL, args: argsFlag, status: planned, note: "requests are not mirrored", syntax: "mirror_request_body on | off;"},

@@ -404,6 +404,10 @@ type Settings struct {
 	UninitializedVariableWarn bool
 	// ProxyPass, when set, forwards requests.
 	ProxyPass *ProxyPass
+	// StubStatus (the stub_status directive, not inherited) answers with
+	// nginx's status page. It is false when a proxy_pass comes after it in
+	// the same block: nginx's last content handler wins.
+	StubStatus bool
 	// Internal (the internal directive) answers 404 to a request that reaches
 	// the location directly; only internal redirects (error_page, try_files,
 	// index, X-Accel-Redirect) are served.

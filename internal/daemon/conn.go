@@ -248,8 +248,15 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		return false // Shutdown closed it
 	}
 	cc.ci.start = time.Now()
-	if !first && lim.headerTimeout > 0 && !headBuffered(cc.br) {
-		cc.setReadDeadline(cc.ci.start.Add(lim.headerTimeout))
+	if lim.headerTimeout > 0 && !headBuffered(cc.br) {
+		switch {
+		case !first:
+			cc.setReadDeadline(cc.ci.start.Add(lim.headerTimeout))
+		case grace:
+			// The wait had idleGrace's deadline: the first head keeps
+			// client_header_timeout from the accept, as nginx's timer.
+			cc.setReadDeadline(deadline)
+		}
 	}
 	return true
 }

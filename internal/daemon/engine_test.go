@@ -611,6 +611,23 @@ func TestEngineRequestAfterIdleGrace(t *testing.T) {
 	}
 }
 
+// TestEngineFirstHeadAfterIdleGrace: the first head of a connection has
+// client_header_timeout from the accept, also when part of it came at once
+// and the rest after idleGrace (whose shorter deadline bounds only the wait
+// for the first byte).
+func TestEngineFirstHeadAfterIdleGrace(t *testing.T) {
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.RequestURI) })
+	rc := dialEngine(t, ts.addr)
+	rc.send("GET /first HTTP/1.1\r\nHo")
+	// Past the grace period: the behaviour under test needs the time.
+	time.Sleep(idleGrace + 300*time.Millisecond)
+	rc.send("st: a\r\n\r\n")
+	resp, body := rc.response(http.MethodGet)
+	if resp.StatusCode != http.StatusOK || body != "/first" {
+		t.Errorf("status %d, body %q; want 200 and /first", resp.StatusCode, body)
+	}
+}
+
 // TestEngineHeaderTimeout: a head that does not arrive whole within
 // client_header_timeout is answered 408 and the connection closes; a
 // connection that sends nothing is closed without an answer.

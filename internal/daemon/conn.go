@@ -157,20 +157,32 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 }
 
 // serve runs the connection's requests one after the other until it closes.
+// It tells the daemon's counters (stub_status) where each request is: a
+// request starts with its first byte (Reading), is being served once its
+// head was read (Writing, an upgraded stream included, until the handler
+// returns), and is done when its response is; between requests the
+// connection is Waiting.
 func (cc *clientConn) serve() {
 	cc.src.reset(cc.c, cc.rawc)
 	cc.br = readerPool.Get().(*bufio.Reader)
 	cc.br.Reset(&cc.src)
 	defer cc.close()
+	stats := cc.srv.stats
 	for first := true; ; first = false {
 		if !cc.waitRequest(first) {
 			return
 		}
-		if err := h1.ReadRequest(cc.br, &cc.req, cc.srv.lim.h1); err != nil {
+		stats.requestStarted()
+		err := h1.ReadRequest(cc.br, &cc.req, cc.srv.lim.h1)
+		stats.headRead()
+		if err != nil {
 			cc.refuse(err)
+			stats.requestFinished()
 			return
 		}
-		if !cc.serveRequest() || cc.srv.shuttingDown() {
+		ok := cc.serveRequest()
+		stats.requestFinished()
+		if !ok || cc.srv.shuttingDown() {
 			return
 		}
 	}
@@ -542,6 +554,9 @@ func (cc *clientConn) logRefused(status int) {
 	st.Remote, st.Local, st.RemoteUnix = cc.ci.remoteAddr, cc.ci.local, cc.ci.unix
 	st.Conn, st.ConnRequests = cc.ci.id, cc.ci.requests+1
 	st.Start = cc.ci.start
+	if cc.srv.stats != nil {
+		st.Connections = cc.srv.stats
+	}
 	total, head := cc.w.sentBytes()
 	st.BytesSent, st.BodyBytesSent = total, max(total-head, 0)
 	cc.srv.refused(st, string(req.Headers.Get("Host")))
@@ -703,8 +718,10 @@ func methodString(m []byte) string {
 }
 
 // close ends the connection: buffers back to their pools, the socket closed
-// (unless a handler took it over), the server told.
+// (unless a handler took it over, which closed it before its request
+// finished), the server and the counters told.
 func (cc *clientConn) close() {
+	cc.srv.stats.close()
 	cc.clientGone()
 	cc.srv.untrack(cc)
 	if cc.hijacked {

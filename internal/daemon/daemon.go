@@ -70,7 +70,11 @@ type Daemon struct {
 	current    atomic.Pointer[snapshot]
 	logs       *logSet
 	connSeq    atomic.Uint64
-	date       dateCache // the Date header, formatted once a second for every listener
+	// conns counts client connections and requests for stub_status and
+	// the $connections_* variables: the process's counts, kept across
+	// reloads.
+	conns connStats
+	date  dateCache // the Date header, formatted once a second for every listener
 
 	// mu guards listeners and the reload sequence; it is never held while a
 	// request is served.

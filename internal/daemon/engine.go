@@ -30,6 +30,8 @@ type httpServer struct {
 	log     *errlog.Logger
 	nextID  func() uint64
 	date    *dateCache
+	// stats are the daemon's connection counters; nil counts nothing.
+	stats *connStats
 	// refused logs a request the engine refused before any handler (a 400,
 	// 408, 417...); host is its Host field, "" when none was read.
 	refused func(st *vars.State, host string)
@@ -83,11 +85,13 @@ func (s *httpServer) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
+		s.stats.accept()
 		cc := newClientConn(s, c)
 		if !s.track(cc) {
-			c.Close()
+			c.Close() // accepted, not handled: nginx's accepts minus handled
 			return nil
 		}
+		s.stats.handle()
 		go cc.serve()
 	}
 }

@@ -98,6 +98,7 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		log:    d.logs.error(),
 		nextID: func() uint64 { return d.connSeq.Add(1) },
 		date:   &d.date,
+		stats:  &d.conns,
 	}
 	l.done = make(chan struct{})
 	limited := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{})}

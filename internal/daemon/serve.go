@@ -38,6 +38,9 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	}()
 	st := &scratch.st
 	fillRequest(st, r, ci)
+	if s.conns != nil {
+		st.Connections = s.conns
+	}
 	st.Documents = scratch
 	if s.settables {
 		scratch.r, scratch.log = r, s.log

@@ -44,7 +44,11 @@ type snapshot struct {
 	// Settings that have one; nil when there is none.
 	expiresValues map[*config.Settings]*vars.Template
 	upgrades      *upgradeTracker // the daemon's, for connections taken over by an upgrade
-	realIP        map[*config.Server]*realIPRule
+	// conns are the daemon's connection counters (stub_status,
+	// $connections_*); nil in a snapshot built only to check a
+	// configuration.
+	conns  *connStats
+	realIP map[*config.Server]*realIPRule
 	// locRealIP are the realip rules of the locations whose set_real_ip_from,
 	// real_ip_header or real_ip_recursive differ from their server's; nil
 	// when no location has such rules, so requests look nothing up.
@@ -106,6 +110,7 @@ func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.conns = &d.conns
 	if err := s.adoptReqZones(d.current.Load()); err != nil {
 		s.access.release()
 		return nil, err
@@ -340,9 +345,14 @@ func (b *handlerBuilder) locations(locs []*config.Location) error {
 	return nil
 }
 
-// handler picks the content handler of a location: proxy_pass, or files. (A
+// handler picks the content handler of a location: stub_status (which
+// config.Load keeps only when it comes after the level's proxy_pass, as the
+// last content handler wins in nginx), proxy_pass, or files. (A
 // return answers in the rewrite phases, before any content handler.)
 func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
+	if loc.Settings.StubStatus {
+		return stubStatusHandler{}, nil
+	}
 	if loc.Settings.ProxyPass != nil {
 		return b.proxyHandler(loc)
 	}

@@ -128,7 +128,7 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 	if cfg == nil {
 		return c, nil
 	}
-	sc := &sslConn{Conn: c, cfg: cfg, log: snap.log, server: c.LocalAddr().String()}
+	sc := &sslConn{Conn: c, cfg: cfg, log: snap.log, server: c.LocalAddr().String(), stats: &l.d.conns}
 	if t := l.srv.lim.headerTimeout; t > 0 {
 		sc.handshakeBy = time.Now().Add(t)
 	}
@@ -151,6 +151,9 @@ type sslConn struct {
 	log         *errlog.Logger
 	server      string    // the listen address, for log lines
 	handshakeBy time.Time // zero: no bound
+	// stats counts the handshake in progress, which stub_status shows in
+	// Active only, as nginx does (neither Reading nor Waiting).
+	stats *connStats
 
 	started bool
 	plain   bool
@@ -197,7 +200,10 @@ func (c *sslConn) start() {
 		return
 	}
 	tc := tls.Server(&prefixConn{Conn: c.Conn, first: c.first[:]}, c.cfg)
-	if err := tc.Handshake(); err != nil {
+	c.stats.handshake(1)
+	err := tc.Handshake()
+	c.stats.handshake(-1)
+	if err != nil {
 		c.err = err
 		c.logHandshake(err)
 		return

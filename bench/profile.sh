@@ -64,7 +64,10 @@ wait_file() {
 ulimit -n 65536 2>/dev/null || true
 WORK=$(mktemp -d /tmp/fulcrum-profile.XXXXXX)
 log "building the backend and the profiling wrapper"
-(cd "$ROOT" && go build -o "$WORK/backend" ./bench/backend && go build -o "$WORK/fulcrum-pprof" ./bench/pprof)
+# The wrapper is built with fulcrum's profile (cmd/fulcrum/default.pgo) so that
+# what is profiled is what ships.
+(cd "$ROOT" && go build -o "$WORK/backend" ./bench/backend &&
+	go build -pgo=cmd/fulcrum/default.pgo -o "$WORK/fulcrum-pprof" ./bench/pprof)
 
 BACKENDS=()
 for i in 1 2; do

@@ -18,8 +18,8 @@ import (
 // both sides of the engine; gzipfilter, nginx's gzip filter, reads config's
 // gzip settings and keeps the daemon's response path small; rewrite, the
 // rewrite module's script engine, is a package of its own between vars and
-// the daemon; htpasswd, auth_basic's user files and password hashes, is a
-// leaf the daemon uses.)
+// the daemon; htpasswd, auth_basic's user files and password hashes, and geo, the
+// geo module's address tables, are leaves the daemon uses.)
 var allowedImports = map[string][]string{
 	"config":     {},
 	"vars":       {},
@@ -31,6 +31,7 @@ var allowedImports = map[string][]string{
 	"demo":       {},
 	"testutil":   {}, // imported by tests only
 	"htpasswd":   {}, // auth_basic's user files and password schemes
+	"geo":        {}, // geo's address tables, address parsing and X-Forwarded-For walk
 	"errlog":     {"config"},
 	"router":     {"config"},
 	"static":     {"config", "h1"},
@@ -39,7 +40,7 @@ var allowedImports = map[string][]string{
 	"gzipfilter": {"config"},
 	"rewrite":    {"config", "vars"}, // the rewrite module's script engine
 	"proxy":      {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
-	"daemon":     {"accesslog", "balancer", "config", "deadline", "errlog", "errpage", "gzipfilter", "h1", "htpasswd", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"daemon":     {"accesslog", "balancer", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "htpasswd", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":    {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -72,6 +72,25 @@ func (d *dumper) http(h *HTTP) {
 			d.line(2, "%s %q -> %q", e.Kind, e.Key, e.Value)
 		}
 	}
+	for _, g := range h.Geos {
+		d.line(1, "geo source=%q $%s ranges=%t default=%q proxies=%v proxy_recursive=%t (%s)", g.Source, g.Variable, g.Ranges, g.Default, g.Proxies, g.ProxyRecursive, g.Pos)
+		for _, n := range g.Nets {
+			d.line(2, "%s -> %q", n.Prefix, n.Value)
+		}
+		for _, r := range g.Spans {
+			d.line(2, "%s-%s -> %q", uintAddrString(r.Start), uintAddrString(r.End), r.Value)
+		}
+	}
+	for _, sc := range h.SplitClients {
+		d.line(1, "split_clients %q $%s (%s)", sc.Source, sc.Variable, sc.Pos)
+		for _, p := range sc.Parts {
+			if p.Bound == 0 {
+				d.line(2, "* -> %q", p.Value)
+				continue
+			}
+			d.line(2, "hash below %d -> %q", p.Bound, p.Value)
+		}
+	}
 	for _, u := range h.Upstreams {
 		d.upstream(u)
 	}
@@ -270,4 +289,9 @@ func fmtStruct(v reflect.Value) string {
 		parts = append(parts, t.Field(i).Name+"="+fmtValue(f))
 	}
 	return "{" + strings.Join(parts, " ") + "}"
+}
+
+// uintAddrString prints an IPv4 address held as a number.
+func uintAddrString(v uint32) string {
+	return fmt.Sprintf("%d.%d.%d.%d", v>>24, v>>16&0xff, v>>8&0xff, v&0xff)
 }

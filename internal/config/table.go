@@ -20,6 +20,8 @@ const (
 	ctxUpstream
 	ctxTypes       // inside types {}: every line is "mime/type ext ...;"
 	ctxMap         // inside map {}: every line is "key value;"
+	ctxGeo         // inside geo {}: "network value;" and geo's own keywords
+	ctxSplit       // inside split_clients {}: every line is "percent value;"
 	ctxServerIf    // inside "if" in a server (nginx's NGX_HTTP_SIF_CONF)
 	ctxLocationIf  // inside "if" in a location (NGX_HTTP_LIF_CONF)
 	ctxLimitExcept // inside limit_except (NGX_HTTP_LMT_CONF)
@@ -42,6 +44,7 @@ var contextNames = []struct {
 	{ctxMain, "main"}, {ctxEvents, "events"}, {ctxHTTP, "http"}, {ctxServer, "server"},
 	{ctxLocation, "location"}, {ctxNestedLocation, "nested location"},
 	{ctxUpstream, "upstream"}, {ctxTypes, "types"}, {ctxMap, "map"},
+	{ctxGeo, "geo"}, {ctxSplit, "split_clients"},
 	{ctxServerIf, "if in server"}, {ctxLocationIf, "if in location"},
 	{ctxLimitExcept, "limit_except"},
 }
@@ -449,8 +452,8 @@ var tableSpecs = []spec{
 	{name: "auth_basic_user_file", module: "http_auth_basic", ctx: ctxHSL | ctxLimitExcept, args: args1, syntax: "auth_basic_user_file file;"},
 	{name: "auth_request", module: "http_auth_request", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "auth_request uri | off;"},
 	{name: "auth_request_set", module: "http_auth_request", ctx: ctxHSL, args: args2, multi: true, status: unsupported, note: noteAccess, syntax: "auth_request_set $variable value;"},
-	{name: "geo", module: "http_geo", ctx: ctxHTTP, args: args12 | argsBlock, multi: true, status: unsupported, note: "fulcrum cannot compute variables from client addresses yet, and geo usually feeds access rules; remove it", syntax: "geo [$address] $variable { ... }"},
-	{name: "split_clients", module: "http_split_clients", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, status: unsupported, note: "fulcrum cannot split clients yet, and ignoring it would send every client the same way; use upstream weights", syntax: "split_clients string $variable { ... }"},
+	{name: "geo", module: "http_geo", ctx: ctxHTTP, args: args12 | argsBlock, multi: true, child: ctxGeo, syntax: "geo [$address] $variable { ... }"},
+	{name: "split_clients", module: "http_split_clients", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, child: ctxSplit, syntax: "split_clients string $variable { ... }"},
 	{name: "valid_referers", module: "http_referer", ctx: ctxSL, args: args1More, status: unsupported, note: noteAccess, syntax: "valid_referers none | blocked | server_names | string ...;"},
 	{name: "secure_link", module: "http_secure_link", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link expression;"},
 	{name: "secure_link_md5", module: "http_secure_link", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link_md5 expression;"},

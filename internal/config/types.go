@@ -101,6 +101,10 @@ type HTTP struct {
 	Types map[string]string
 	// Maps are the map blocks in config order. The vars package evaluates them.
 	Maps []*Map
+	// Geos are the geo blocks in config order.
+	Geos []*Geo
+	// SplitClients are the split_clients blocks in config order.
+	SplitClients []*SplitClients
 	// LimitConnZones are the limit_conn_zone directives in config order.
 	LimitConnZones []*LimitConnZone
 	// LimitReqZones are the limit_req_zone directives in config order.

@@ -38,6 +38,8 @@ func (v *validator) block(dirs []*Directive, ctx ctxSet) error {
 			err = checkTypeLine(d)
 		case ctxMap:
 			err = checkMapLine(d)
+		case ctxGeo, ctxSplit:
+			err = checkPlainLine(d)
 		default:
 			err = v.directive(d, ctx, seen)
 		}
@@ -283,6 +285,15 @@ func checkMapLine(d *Directive) error {
 	}
 	if n != 1 {
 		return hintf(d.Pos, `each line of a map block is "source value;"`, `invalid number of the map parameters`)
+	}
+	return nil
+}
+
+// checkPlainLine checks a line of a geo or split_clients block, which has no
+// block of its own; the builder reads its arguments.
+func checkPlainLine(d *Directive) error {
+	if d.IsBlock {
+		return errorf(d.Pos, `unexpected "{"`)
 	}
 	return nil
 }

@@ -29,22 +29,33 @@ type mapRegex struct {
 	value *vars.Template
 }
 
-// defineMaps makes every map block's variable known to comp. The names are
-// declared before any template is compiled, so maps may use one another.
-func defineMaps(comp *vars.Compiler, maps []*config.Map) error {
-	compiled := make([]*compiledMap, len(maps))
-	for i, m := range maps {
+// defineBlockVariables makes the variables of every map, geo and
+// split_clients block known to comp. The names are declared before any
+// template is compiled, so the blocks may use one another's variables.
+func defineBlockVariables(comp *vars.Compiler, h *config.HTTP) error {
+	var compile []func() error
+	for _, m := range h.Maps {
 		cm := &compiledMap{exact: map[string]*vars.Template{}}
-		compiled[i] = cm
 		// nginx evaluates a map once per request unless it is volatile.
 		if m.Volatile {
 			comp.Define(m.Variable, cm.get)
 		} else {
 			comp.DefineCached(m.Variable, cm.get)
 		}
+		compile = append(compile, func() error { return cm.compile(comp, m) })
 	}
-	for i, m := range maps {
-		if err := compiled[i].compile(comp, m); err != nil {
+	for _, g := range h.Geos {
+		cg := newGeoVar(g)
+		comp.DefineCached(g.Variable, cg.get)
+		compile = append(compile, func() error { return cg.compile(comp, g) })
+	}
+	for _, sc := range h.SplitClients {
+		cs := newSplitVar(sc)
+		comp.DefineCached(sc.Variable, cs.get)
+		compile = append(compile, func() error { return cs.compile(comp, sc) })
+	}
+	for _, c := range compile {
+		if err := c(); err != nil {
 			return err
 		}
 	}

@@ -155,7 +155,7 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 	}
 	s.buildTLS()
 	comp := newCompiler(cfg)
-	if err := defineMaps(comp, cfg.HTTP.Maps); err != nil {
+	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}
 	if s.settables, err = defineSettables(cfg, comp); err != nil {

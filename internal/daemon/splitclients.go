@@ -1,0 +1,80 @@
+package daemon
+
+import (
+	"fmt"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
+)
+
+// splitVar is a split_clients block ready for requests.
+type splitVar struct {
+	source *vars.Template
+	parts  []config.SplitPart
+}
+
+func newSplitVar(sc *config.SplitClients) *splitVar {
+	return &splitVar{parts: sc.Parts}
+}
+
+// compile compiles the hashed string.
+func (sv *splitVar) compile(comp *vars.Compiler, sc *config.SplitClients) error {
+	t, err := comp.Compile(sc.Source)
+	if err != nil {
+		return fmt.Errorf("%w in %s", err, sc.Pos)
+	}
+	sv.source = t
+	return nil
+}
+
+// get is the split_clients variable's getter, as nginx's
+// ngx_http_split_clients_variable: the value of the first part whose bound
+// is above the MurmurHash2 of the string, or of the first "*"; empty when
+// none is. The string is appended to dst as scratch, and dropped.
+func (sv *splitVar) get(dst []byte, st *vars.State) ([]byte, bool) {
+	start := len(dst)
+	dst = sv.source.Append(dst, st)
+	v := pickSplit(sv.parts, murmurHash2(dst[start:]))
+	return append(dst[:start], v...), true
+}
+
+// pickSplit returns the value of the part that hash falls in.
+func pickSplit(parts []config.SplitPart, hash uint32) string {
+	for _, p := range parts {
+		if hash < p.Bound || p.Bound == 0 {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// murmurHash2 is nginx's ngx_murmur_hash2 (Austin Appleby's MurmurHash2 with
+// seed 0, little-endian words).
+func murmurHash2(data []byte) uint32 {
+	const m = 0x5bd1e995
+	h := uint32(len(data))
+	for len(data) >= 4 {
+		k := uint32(data[0]) | uint32(data[1])<<8 | uint32(data[2])<<16 | uint32(data[3])<<24
+		k *= m
+		k ^= k >> 24
+		k *= m
+		h *= m
+		h ^= k
+		data = data[4:]
+	}
+	switch len(data) {
+	case 3:
+		h ^= uint32(data[2]) << 16
+		fallthrough
+	case 2:
+		h ^= uint32(data[1]) << 8
+		fallthrough
+	case 1:
+		h ^= uint32(data[0])
+		h *= m
+	}
+	h ^= h >> 13
+	h *= m
+	h ^= h >> 15
+	return h
+}

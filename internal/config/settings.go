@@ -164,7 +164,7 @@ var settingRules = []settingRule{
 	{names: []string{"charset_types"}, apply: applyCharsetTypes},
 	flagRule("override_charset", func(s *Settings) *bool { return &s.Charset.Override }),
 	{names: []string{"source_charset"}, apply: applySourceCharset},
-	{names: []string{"charset"}, apply: checkCharset},
+	{names: []string{"charset"}, find: findHere, apply: checkCharset},
 
 	// logging
 	{names: []string{"access_log"}, apply: applyAccessLog},

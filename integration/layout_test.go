@@ -15,33 +15,35 @@ import (
 // status phrases from h1, which writes every status line; static takes
 // nginx's path escaping from h1, as the proxy does; deadline, the lazy
 // connection deadlines, and sock, the raw socket reads and writes, serve
-// both sides of the engine; gzipfilter, nginx's gzip filter, reads config's
-// gzip settings and keeps the daemon's response path small; rewrite, the
+// both sides of the engine; gzipfilter and charsetfilter, nginx's gzip and
+// charset filters, read config's settings and keep the daemon's response
+// path small; rewrite, the
 // rewrite module's script engine, is a package of its own between vars and
 // the daemon; htpasswd, auth_basic's user files and password hashes, and geo, the
 // geo module's address tables, are leaves the daemon uses.)
 var allowedImports = map[string][]string{
-	"config":     {},
-	"vars":       {},
-	"h1":         {},
-	"deadline":   {},
-	"sock":       {},
-	"errpage":    {"h1"},
-	"upstream":   {},
-	"demo":       {},
-	"testutil":   {}, // imported by tests only
-	"htpasswd":   {}, // auth_basic's user files and password schemes
-	"geo":        {}, // geo's address tables, address parsing and X-Forwarded-For walk
-	"errlog":     {"config"},
-	"router":     {"config"},
-	"static":     {"config", "h1"},
-	"balancer":   {"upstream"},
-	"accesslog":  {"config", "vars"},
-	"gzipfilter": {"config"},
-	"rewrite":    {"config", "vars"}, // the rewrite module's script engine
-	"proxy":      {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
-	"daemon":     {"accesslog", "balancer", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "htpasswd", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
-	"fulcrum":    {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
+	"config":        {},
+	"vars":          {},
+	"h1":            {},
+	"deadline":      {},
+	"sock":          {},
+	"errpage":       {"h1"},
+	"upstream":      {},
+	"demo":          {},
+	"testutil":      {}, // imported by tests only
+	"htpasswd":      {}, // auth_basic's user files and password schemes
+	"geo":           {}, // geo's address tables, address parsing and X-Forwarded-For walk
+	"errlog":        {"config"},
+	"router":        {"config"},
+	"static":        {"config", "h1"},
+	"balancer":      {"upstream"},
+	"accesslog":     {"config", "vars"},
+	"gzipfilter":    {"config"},
+	"charsetfilter": {"config"},
+	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
+	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
+	"daemon":        {"accesslog", "balancer", "charsetfilter", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "htpasswd", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 
 // TestImportDirections keeps the package graph one-way: a new import across

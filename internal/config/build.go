@@ -26,6 +26,7 @@ type builder struct {
 	warned    map[Warning]bool
 	certs     map[[2]string]tls.Certificate // loaded certificate and key pairs, by file names
 	roots     map[string]*x509.CertPool     // loaded proxy_ssl_trusted_certificate files, by name
+	charsets  charsetTable                  // the charset names and charset_maps of the whole configuration
 }
 
 // buildOptions are what the builder needs from LoadOptions, resolved.
@@ -58,6 +59,8 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 	for _, w := range warnings {
 		b.warned[w] = true
 	}
+	b.charsets.spelling = map[string]string{}
+	collectCharsets(dirs, &b.charsets)
 	if err := b.buildMain(dirs); err != nil {
 		return nil, err
 	}

@@ -159,6 +159,13 @@ var settingRules = []settingRule{
 	}},
 	{names: []string{"gzip_buffers"}, apply: applyGzipBuffers},
 
+	// charset (charset.go); the check last, when all four are read
+	{names: []string{"charset"}, apply: applyCharset},
+	{names: []string{"charset_types"}, apply: applyCharsetTypes},
+	flagRule("override_charset", func(s *Settings) *bool { return &s.Charset.Override }),
+	{names: []string{"source_charset"}, apply: applySourceCharset},
+	{names: []string{"charset"}, find: findHere, apply: checkCharset},
+
 	// logging
 	{names: []string{"access_log"}, apply: applyAccessLog},
 	{names: []string{"error_log"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
@@ -203,6 +210,7 @@ func (b *builder) defaultSettings() *Settings {
 		LimitReqLogLevel:          LevelError,
 		UninitializedVariableWarn: true,
 		Gzip:                      defaultGzip(),
+		Charset:                   Charset{Types: defaultCharsetTypes, Known: b.charsets.known},
 		AbsoluteRedirect:          true,
 		PortInRedirect:            true,
 		ServerTokens:              true,

@@ -511,10 +511,10 @@ var tableSpecs = []spec{
 	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: "encrypted keys cannot be loaded yet: decrypt the key (openssl pkey -in enc.key -out key.pem)", syntax: "ssl_password_file file;"},
 
 	// charset
-	{name: "charset", module: "http_charset", ctx: ctxHSL | ctxLocationIf, args: args1, status: planned, asIs: []string{"off"}, note: "no charset is added to Content-Type", syntax: "charset charset | off;"},
-	{name: "source_charset", module: "http_charset", ctx: ctxHSL, args: args1, status: planned, note: "responses are not recoded", syntax: "source_charset charset;"},
-	{name: "override_charset", module: "http_charset", ctx: ctxHSL, args: argsFlag, status: planned, note: "responses are not recoded", syntax: "override_charset on | off;"},
-	{name: "charset_types", module: "http_charset", ctx: ctxHSL, args: args1More, status: ignored, note: "no charset is added to Content-Type", syntax: "charset_types mime-type ...;"},
+	{name: "charset", module: "http_charset", ctx: ctxHSL | ctxLocationIf, args: args1, syntax: "charset charset | off;"},
+	{name: "source_charset", module: "http_charset", ctx: ctxHSL, args: args1, syntax: "source_charset charset;"},
+	{name: "override_charset", module: "http_charset", ctx: ctxHSL, args: argsFlag, syntax: "override_charset on | off;"},
+	{name: "charset_types", module: "http_charset", ctx: ctxHSL, args: args1More, multi: true, syntax: "charset_types mime-type ...;"},
 	{name: "charset_map", module: "http_charset", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, status: ignored, note: "responses are not recoded", syntax: "charset_map charset1 charset2 { ... }"},
 
 	// autoindex, ssi, sub, addition

@@ -528,6 +528,8 @@ type Settings struct {
 	ServerTokens         bool
 	// Gzip is the response compression (gzip and its kin).
 	Gzip Gzip
+	// Charset is the charset added to Content-Type (charset and its kin).
+	Charset Charset
 
 	// Logging. ErrorLogs are the nearest level's error_log targets, else the main
 	// context's.

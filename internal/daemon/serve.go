@@ -581,6 +581,10 @@ func (w *recorder) WriteHeader(code int) {
 		w.setExpires(h)
 	}
 	w.addHeaders(h, filterCode)
+	if w.set != nil && w.set.Charset.Name != "" && !w.setCharset(code, h) {
+		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
+		return
+	}
 	if w.set != nil && w.set.Gzip.On {
 		w.startGzip(code, h)
 	}

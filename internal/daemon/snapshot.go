@@ -40,6 +40,9 @@ type snapshot struct {
 	log        *errlog.Logger
 	access     *accessLogs
 	adds       map[*config.Settings][]addHeader
+	// charsetVars are the compiled charset and source_charset variables, by
+	// the Settings that have any.
+	charsetVars map[*config.Settings]charsetVars
 	// expiresValues are the compiled expires values with variables, by the
 	// Settings that have one; nil when there is none.
 	expiresValues map[*config.Settings]*vars.Template
@@ -191,6 +194,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	if err := s.compileAddHeaders(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileCharsets(comp); err != nil {
 		return nil, err
 	}
 	if err := s.compileExpires(comp); err != nil {

@@ -321,3 +321,22 @@ func (t *Template) AppendEscaped(dst []byte, st *State, esc Escape) []byte {
 	}
 	return dst
 }
+
+// AppendFound is Append that also reports whether every variable of the
+// template was found: nginx's directives that take a single variable (such
+// as "charset $name") fail the request when it is not.
+func (t *Template) AppendFound(dst []byte, st *State) ([]byte, bool) {
+	found := true
+	for i := range t.parts {
+		p := &t.parts[i]
+		if p.get == nil {
+			dst = append(dst, p.lit...)
+			continue
+		}
+		var ok bool
+		if dst, ok = p.get(dst, st); !ok {
+			found = false
+		}
+	}
+	return dst, found
+}

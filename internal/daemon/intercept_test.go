@@ -1,0 +1,162 @@
+package daemon_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// statusBackend answers /s/NNN with status NNN and the body "upstream NNN\n"
+// (none for ?empty), X-Up, and X-Conn: how many connections it had accepted
+// when the request came. A 401 has two challenges; /s/acc503 is a 503 with an X-Accel-Redirect to /s/200.
+func statusBackend(t *testing.T) string {
+	t.Helper()
+	var conns atomic.Int64
+	b := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Up", "yes")
+		h.Set("X-Conn", strconv.FormatInt(conns.Load(), 10))
+		name := strings.TrimPrefix(r.URL.Path, "/s/")
+		if name == "acc503" {
+			h.Set("X-Accel-Redirect", "/s/200")
+			name = "503"
+		}
+		code, err := strconv.Atoi(name)
+		if err != nil {
+			code = http.StatusOK
+		}
+		if code == http.StatusUnauthorized {
+			h["Www-Authenticate"] = []string{`Basic realm="be"`, "Bearer"}
+		}
+		body := "upstream " + name + "\n"
+		if r.URL.RawQuery == "empty" {
+			body = ""
+		}
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+	}))
+	b.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	b.Start()
+	t.Cleanup(b.Close)
+	return b.Listener.Addr().String()
+}
+
+// interceptCase is a request and what its answer must be: status, body (or
+// a part of it), and header fields ("" for a field that must be absent).
+type interceptCase struct {
+	method, target string
+	status         int
+	body           string
+	bodyPart       bool // body is a part of the answer's body, not all of it
+	fields         map[string]string
+}
+
+// TestProxyInterceptErrors checks proxy_intercept_errors on against an
+// upstream's statuses: an error_page of the location answers those it has
+// one for (a URI, =code, = with a named location, a URL), others pass
+// through; off, and a location whose own error_page list replaces the
+// inherited one, pass them. Every expectation is nginx 1.22.1's answer to the
+// same configuration (curl -si against both), and so are the access log's
+// $status and $upstream_status.
+func TestProxyInterceptErrors(t *testing.T) {
+	dir := t.TempDir()
+	backend := statusBackend(t)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format t '$request_method $request_uri s=$status us=$upstream_status up=$upstream_http_x_up';
+    access_log %[1]s/t.log t;
+    proxy_intercept_errors on;
+    server {
+        listen 127.0.0.1:0;
+        error_page 503 /maint.html;
+        error_page 404 = @fb;
+        error_page 418 =200 /maint.html;
+        error_page 401 302 /maint.html;
+        error_page 410 http://example.com/gone;
+        error_page 429 =301 http://example.com/slow;
+        location = /maint.html { return 200 "maintenance page\n"; }
+        location @fb { return 200 "fallback $uri\n"; }
+        location /x/ { proxy_pass http://%[2]s/s/; }
+        location /off/ { proxy_intercept_errors off; proxy_pass http://%[2]s/s/; }
+        location /own/ { error_page 500 /maint.html; proxy_pass http://%[2]s/s/; }
+        location /rec/ { error_page 503 = @p; proxy_pass http://%[2]s/s/; }
+        location @p { rewrite ^ /s/503 break; proxy_pass http://%[2]s; }
+    }`, dir, backend))
+	maint := "maintenance page\n"
+	tests := []interceptCase{
+		// an error_page with a URI: the upstream's fields are not passed
+		{"GET", "/x/503", 503, maint, false, map[string]string{"X-Up": "", "X-Conn": "", "Content-Type": "text/html"}},
+		{"POST", "/x/503", 503, maint, false, nil},
+		{"HEAD", "/x/503", 503, "", false, map[string]string{"Content-Length": "17"}},
+		{"GET", "/x/418", 200, maint, false, nil},
+		{"GET", "/x/302", 302, maint, false, map[string]string{"Location": ""}},
+		// a 401 keeps the upstream's first challenge only
+		{"GET", "/x/401", 401, maint, false, map[string]string{"Www-Authenticate": `Basic realm="be"`}},
+		// "=" with a named location: the target's status
+		{"GET", "/x/404?a=1", 200, "fallback /x/404\n", false, nil},
+		// a URL: 302, or the redirect =code names
+		{"GET", "/x/410", 302, "<title>302 Found</title>", true, map[string]string{"Location": "http://example.com/gone"}},
+		{"GET", "/x/429", 301, "<title>301 Moved Permanently</title>", true, map[string]string{"Location": "http://example.com/slow"}},
+		// interception comes before an X-Accel-Redirect
+		{"GET", "/x/acc503", 503, maint, false, nil},
+		// no error_page for the status: passed as it is
+		{"GET", "/x/500", 500, "upstream 500\n", false, map[string]string{"X-Up": "yes"}},
+		{"GET", "/x/200", 200, "upstream 200\n", false, nil},
+		// proxy_intercept_errors off
+		{"GET", "/off/503", 503, "upstream 503\n", false, map[string]string{"X-Up": "yes"}},
+		// the location's own list replaces the server's
+		{"GET", "/own/500", 500, maint, false, nil},
+		{"GET", "/own/503", 503, "upstream 503\n", false, nil},
+		// in an error page's location a second one is not followed: the
+		// plain page, with the status
+		{"GET", "/rec/503", 503, "<title>503 Service Temporarily Unavailable</title>", true, map[string]string{"X-Up": ""}},
+	}
+	checkIntercepted(t, addr, tests)
+	log := filepath.Join(dir, "t.log")
+	waitLogged(t, log, "GET /x/503 s=503 us=503 up=yes")
+	waitLogged(t, log, "GET /x/404?a=1 s=200 us=404 up=yes")
+	waitLogged(t, log, "GET /x/410 s=302 us=410 up=yes")
+	waitLogged(t, log, "GET /x/418 s=200 us=418 up=yes")
+	waitLogged(t, log, "GET /rec/503 s=503 us=503, 503 up=yes")
+}
+
+// checkIntercepted sends each case's request to addr and checks its answer.
+func checkIntercepted(t *testing.T, addr string, tests []interceptCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, "http://"+addr+tt.target, strings.NewReader(""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := noRedirects.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d (body %q)", resp.StatusCode, tt.status, body)
+			}
+			if tt.bodyPart && !strings.Contains(string(body), tt.body) || !tt.bodyPart && string(body) != tt.body {
+				t.Errorf("body %q, want %q", body, tt.body)
+			}
+			for name, want := range tt.fields {
+				if got := strings.Join(resp.Header.Values(name), ", "); got != want {
+					t.Errorf("%s: %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+}

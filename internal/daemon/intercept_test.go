@@ -160,3 +160,77 @@ func checkIntercepted(t *testing.T, addr string, tests []interceptCase) {
 		})
 	}
 }
+
+// TestProxyInterceptErrorsUpstreamKeepalive: an intercepted response's body
+// is not read, so its connection is closed, unless it had none
+// (Content-Length: 0, a HEAD request): then it is reused, as in nginx 1.22.1
+// (u->keepalive), which a backend counting its connections showed. The error
+// page shows the connection's number ($upstream_http_x_conn): it is
+// answered after the proxy gave the connection back or closed it.
+func TestProxyInterceptErrorsUpstreamKeepalive(t *testing.T) {
+	dir := t.TempDir()
+	backend := statusBackend(t)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        proxy_intercept_errors on;
+        error_page 503 /maint.html;
+        location = /maint.html { return 200 "maint conn=$upstream_http_x_conn\n"; }
+        location /x/ { proxy_pass http://%[1]s/s/; }
+    }`, backend))
+	page := func(conn int) string { return fmt.Sprintf("maint conn=%d\n", conn) }
+	checkIntercepted(t, addr, []interceptCase{
+		{"GET", "/x/503?empty", 503, page(1), false, nil},
+		{"GET", "/x/503?empty", 503, page(1), false, nil}, // no body: reused
+		{"GET", "/x/503", 503, page(1), false, nil},       // a body: closed
+		{"GET", "/x/503?empty", 503, page(2), false, nil},
+		{"HEAD", "/x/503", 503, "", false, nil}, // HEAD: no body, reused
+		{"GET", "/x/503?empty", 503, page(2), false, nil},
+	})
+}
+
+// TestProxyInterceptErrorsAfterRetries: proxy_next_upstream decides before
+// interception (an upstream 502 goes to the next server, and only the last
+// answer is intercepted), and passive health counts the attempts as it does
+// without interception: the retried server is disabled, the intercepted last
+// one is not. Every answer and log line is nginx 1.22.1's for the same
+// configuration.
+func TestProxyInterceptErrorsAfterRetries(t *testing.T) {
+	dir := t.TempDir()
+	answer := func(code int, body string) string {
+		b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(code)
+			io.WriteString(w, body)
+		}))
+		t.Cleanup(b.Close)
+		return b.Listener.Addr().String()
+	}
+	bad1, bad2, good := answer(502, "bad\n"), answer(502, "bad\n"), answer(200, "good\n")
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format t '$request_uri s=$status us=$upstream_status ua=$upstream_addr';
+    access_log %[1]s/t.log t;
+    upstream two { server %[2]s; server %[4]s; }
+    upstream bad { server %[2]s; server %[3]s; }
+    server {
+        listen 127.0.0.1:0;
+        proxy_intercept_errors on;
+        error_page 502 /maint.html;
+        location = /maint.html { return 200 "maint\n"; }
+        location /retry/ { proxy_next_upstream error timeout http_502; proxy_pass http://two; }
+        location /bad/ { proxy_next_upstream error timeout http_502; proxy_pass http://bad; }
+        location /noretry/ { proxy_next_upstream error timeout; proxy_pass http://bad; }
+    }`, dir, bad1, bad2, good))
+	checkIntercepted(t, addr, []interceptCase{
+		{"GET", "/retry/a", 200, "good\n", false, nil},
+		{"GET", "/retry/b", 200, "good\n", false, nil},
+		{"GET", "/bad/a", 502, "maint\n", false, nil},
+		{"GET", "/noretry/a", 502, "maint\n", false, nil},
+	})
+	log := filepath.Join(dir, "t.log")
+	waitLogged(t, log, "/retry/a s=200 us=502, 200 ua="+bad1+", "+good)
+	waitLogged(t, log, "/retry/b s=200 us=200 ua="+good) // the first server failed once: disabled
+	waitLogged(t, log, "/bad/a s=502 us=502, 502 ua="+bad1+", "+bad2)
+	// bad2's intercepted 502 (the last try) did not count as a failure
+	waitLogged(t, log, "/noretry/a s=502 us=502 ua="+bad2)
+}

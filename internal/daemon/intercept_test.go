@@ -128,7 +128,8 @@ func TestProxyInterceptErrors(t *testing.T) {
 	waitLogged(t, log, "GET /x/404?a=1 s=200 us=404 up=yes")
 	waitLogged(t, log, "GET /x/410 s=302 us=410 up=yes")
 	waitLogged(t, log, "GET /x/418 s=200 us=418 up=yes")
-	waitLogged(t, log, "GET /rec/503 s=503 us=503, 503 up=yes")
+	// a second proxying's attempts follow " : "
+	waitLogged(t, log, "GET /rec/503 s=503 us=503 : 503 up=yes")
 }
 
 // checkIntercepted sends each case's request to addr and checks its answer.

@@ -54,7 +54,8 @@ func statusBackend(t *testing.T) string {
 }
 
 // interceptCase is a request and what its answer must be: status, body (or
-// a part of it), and header fields ("" for a field that must be absent).
+// a part of it), and header fields ("" for a field that must be absent;
+// "Connection: close" is checked as the client's resp.Close).
 type interceptCase struct {
 	method, target string
 	status         int
@@ -96,7 +97,7 @@ func TestProxyInterceptErrors(t *testing.T) {
 	maint := "maintenance page\n"
 	tests := []interceptCase{
 		// an error_page with a URI: the upstream's fields are not passed
-		{"GET", "/x/503", 503, maint, false, map[string]string{"X-Up": "", "X-Conn": "", "Content-Type": "text/html"}},
+		{"GET", "/x/503", 503, maint, false, map[string]string{"X-Up": "", "X-Conn": "", "Content-Type": "text/html", "Connection": "keep-alive"}},
 		{"POST", "/x/503", 503, maint, false, nil},
 		{"HEAD", "/x/503", 503, "", false, map[string]string{"Content-Length": "17"}},
 		{"GET", "/x/418", 200, maint, false, nil},
@@ -116,7 +117,8 @@ func TestProxyInterceptErrors(t *testing.T) {
 		// proxy_intercept_errors off
 		{"GET", "/off/503", 503, "upstream 503\n", false, map[string]string{"X-Up": "yes"}},
 		// the location's own list replaces the server's
-		{"GET", "/own/500", 500, maint, false, nil},
+		// as for fulcrum's own 500, the client connection ends
+		{"GET", "/own/500", 500, maint, false, map[string]string{"Connection": "close"}},
 		{"GET", "/own/503", 503, "upstream 503\n", false, nil},
 		// in an error page's location a second one is not followed: the
 		// plain page, with the status
@@ -154,6 +156,12 @@ func checkIntercepted(t *testing.T, addr string, tests []interceptCase) {
 				t.Errorf("body %q, want %q", body, tt.body)
 			}
 			for name, want := range tt.fields {
+				if name == "Connection" && want == "close" { // the client takes that field
+					if !resp.Close {
+						t.Errorf("the connection stays open, want Connection: close")
+					}
+					continue
+				}
 				if got := strings.Join(resp.Header.Values(name), ", "); got != want {
 					t.Errorf("%s: %q, want %q", name, got, want)
 				}

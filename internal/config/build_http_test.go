@@ -478,8 +478,6 @@ func TestPlannedValuesThatMatchFulcrum(t *testing.T) {
 		{"gzip_static OFF;", ""}, // nginx compares flags case-insensitively
 		{"autoindex off;", ""},
 		{"autoindex on;", `fulcrum does not implement "autoindex" yet`},
-		{"proxy_intercept_errors off;", ""},
-		{"proxy_intercept_errors on;", `fulcrum does not implement "proxy_intercept_errors" yet`},
 		{"merge_slashes on;", ""},
 		{"merge_slashes off;", `fulcrum does not implement "merge_slashes" yet`},
 		{"charset off;", ""},

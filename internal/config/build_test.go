@@ -246,14 +246,17 @@ http {
     add_header X-Http 1;
     root /www;
     access_log off;
+    proxy_intercept_errors on;
     server {
         proxy_read_timeout 20s;
         location /one/ {
+            proxy_intercept_errors off;
             proxy_pass http://127.0.0.1:8001;
             proxy_set_header C c;
             return 200 one;
             location /one/two/ {
                 proxy_read_timeout 30s;
+                proxy_intercept_errors on;
                 alias /data/;
                 location /one/two/three/ { }
             }
@@ -297,6 +300,10 @@ http {
 		{"alias", two.Settings.Alias, "/data/"},
 		{"alias inherited by nested", three.Settings.Alias, "/data/"},
 		{"root from http", two.Settings.Root, "/www"},
+		{"proxy_intercept_errors from http", root.Settings.ProxyInterceptErrors, true},
+		{"proxy_intercept_errors off in a location", one.Settings.ProxyInterceptErrors, false},
+		{"proxy_intercept_errors on again, nested", three.Settings.ProxyInterceptErrors, true},
+		{"proxy_intercept_errors in another server", cfg.HTTP.Servers[1].Locations[0].Settings.ProxyInterceptErrors, true},
 		{"relative root against prefix", root.Settings.Root, testPrefix + "/relative"},
 		{"no alias elsewhere", root.Settings.Alias, ""},
 		{"server return", cfg.HTTP.Servers[1].Settings.Rewrites[0].Return.Code, 301},
@@ -350,6 +357,7 @@ func TestSettingsValues(t *testing.T) {
 		{"request rewriting", `proxy_method POST; proxy_set_body "x=$arg_x"; proxy_pass_request_body off; proxy_pass_request_headers off;`, func(s *Settings) any {
 			return [4]any{s.ProxyMethod, s.ProxySetBody, s.ProxyPassRequestBody, s.ProxyPassRequestHeaders}
 		}, [4]any{"POST", "x=$arg_x", false, false}},
+		{"intercept errors", "proxy_intercept_errors on;", func(s *Settings) any { return s.ProxyInterceptErrors }, true},
 		{"buffering", "proxy_buffering off; proxy_request_buffering off;", func(s *Settings) any {
 			return [2]bool{s.ProxyBuffering, s.ProxyRequestBuffering}
 		}, [2]bool{false, false}},

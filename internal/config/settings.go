@@ -60,6 +60,7 @@ var settingRules = []settingRule{
 	textRule("proxy_http_version", func(s *Settings) *string { return &s.ProxyHTTPVersion }),
 	{names: []string{"proxy_redirect"}, apply: applyProxyRedirect},
 	flagRule("proxy_buffering", func(s *Settings) *bool { return &s.ProxyBuffering }),
+	flagRule("proxy_intercept_errors", func(s *Settings) *bool { return &s.ProxyInterceptErrors }),
 	flagRule("proxy_request_buffering", func(s *Settings) *bool { return &s.ProxyRequestBuffering }),
 
 	// proxy timeouts and retries

@@ -378,7 +378,7 @@ var tableSpecs = []spec{
 	{name: "proxy_headers_hash_bucket_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "proxy_headers_hash_bucket_size size;"},
 	{name: "proxy_socket_keepalive", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteTCP, syntax: "proxy_socket_keepalive on | off;"},
 	{name: "proxy_ignore_client_abort", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: "fulcrum stops the upstream request when the client goes away", syntax: "proxy_ignore_client_abort on | off;"},
-	{name: "proxy_intercept_errors", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: "upstream error responses are passed to the client as they are; error_page does not replace them", syntax: "proxy_intercept_errors on | off;"},
+	{name: "proxy_intercept_errors", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_intercept_errors on | off;"},
 	{name: "proxy_ignore_headers", module: "http_proxy", ctx: ctxHSL, args: args1More, syntax: "proxy_ignore_headers field ...;"},
 	{name: "proxy_cookie_domain", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, status: planned, note: "Set-Cookie headers are passed unchanged", syntax: "proxy_cookie_domain off | domain replacement;"},
 	{name: "proxy_cookie_path", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, status: planned, note: "Set-Cookie headers are passed unchanged", syntax: "proxy_cookie_path off | path replacement;"},

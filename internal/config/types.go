@@ -447,6 +447,10 @@ type Settings struct {
 	ProxyRedirects          []ProxyRedirect
 	ProxyBuffering          bool
 	ProxyRequestBuffering   bool
+	// ProxyInterceptErrors (proxy_intercept_errors on): an upstream response
+	// with a status of 300 or more that the location's ErrorPages list is
+	// answered by that error_page instead, its body discarded.
+	ProxyInterceptErrors bool
 
 	// Proxy timeouts and retries.
 	ProxyConnectTimeout      time.Duration

@@ -667,8 +667,27 @@ func (w *recorder) fail(code int) {
 	errpage.Write(w, code, w.server)
 }
 
+var _ proxy.ErrorInterceptor = (*recorder)(nil)
+
+// InterceptsError implements proxy.ErrorInterceptor: whether the location has
+// an error_page for an upstream's status (proxy_intercept_errors on). Like
+// nginx's ngx_http_upstream_intercept_errors it does not ask whether an
+// error_page was followed already: then fail sends the plain page.
+func (w *recorder) InterceptsError(code int) bool {
+	if w.wroteHeader || w.set == nil {
+		return false
+	}
+	for _, ep := range w.set.ErrorPages {
+		if slices.Contains(ep.Codes, code) {
+			return true
+		}
+	}
+	return false
+}
+
 // Fail implements proxy.Failer: the proxy's own errors (502, 504, ...) go
-// through error_page too.
+// through error_page too, and so do the upstream statuses InterceptsError
+// claims.
 func (w *recorder) Fail(code int) { w.fail(code) }
 
 // takePending returns the error_page redirect fail arranged, if any.

@@ -23,7 +23,10 @@ var hiddenByDefault = []string{"Date", "Server", "X-Pad", "X-Accel-Expires", "X-
 // fields (hop-by-hop and hidden ones removed, Location and Refresh rewritten
 // per proxy_redirect), status, then the body, streamed, and its trailers. A
 // 101 hands both connections over to a byte copy in each direction. An
-// X-Accel-Redirect goes to the writer instead (accelRedirect).
+// X-Accel-Redirect goes to the writer instead (accelRedirect). With
+// proxy_intercept_errors on, an error status the writer has an error page for
+// is answered with that page (interceptError), before any X-Accel-Redirect,
+// as in nginx.
 func (h *Handler) respond(req *request) {
 	resp := &req.resp
 	defer func() {
@@ -37,6 +40,9 @@ func (h *Handler) respond(req *request) {
 		resp.closeAt(end)
 		h.finishAttempt(req, end)
 	}()
+	if h.set.ProxyInterceptErrors && resp.head.Status >= http.StatusMultipleChoices && h.interceptError(req) {
+		return
+	}
 	if h.accelRedirect(req) {
 		return
 	}

@@ -22,6 +22,7 @@ var errClientGone = errors.New("client went away")
 // rules stop it. On success req.resp holds the response to pass on. It is the
 // only place that talks to upstream servers.
 func (h *Handler) roundTrip(req *request) error {
+	req.st.StartUpstreamGroup()
 	in := balancer.Input{ClientAddr: req.st.Remote.Addr(), MaxTries: h.set.ProxyNextUpstreamTries}
 	t := req.target
 	if t.HashKey != nil {

@@ -153,14 +153,18 @@ func upstreamVar(name string) Getter {
 }
 
 // attemptList returns a getter that prints one entry per attempt joined by
-// ", ", not found when no upstream was involved.
+// ", ", and by " : " before the first attempt of another proxying
+// (Attempt.NewGroup), not found when no upstream was involved.
 func attemptList(entry func(dst []byte, a *Attempt) []byte) Getter {
 	return func(dst []byte, st *State) ([]byte, bool) {
 		if len(st.Upstreams) == 0 {
 			return dst, false
 		}
 		for i := range st.Upstreams {
-			if i > 0 {
+			switch {
+			case st.Upstreams[i].NewGroup:
+				dst = append(dst, " : "...)
+			case i > 0:
 				dst = append(dst, ", "...)
 			}
 			dst = entry(dst, &st.Upstreams[i])

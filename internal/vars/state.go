@@ -221,6 +221,11 @@ type Attempt struct {
 	// headers included ($upstream_bytes_received, $upstream_bytes_sent).
 	BytesReceived int64
 	BytesSent     int64
+	// NewGroup marks the first attempt of a later proxying of the request
+	// (after an error_page or X-Accel-Redirect led to another proxy_pass):
+	// the $upstream_* lists put " : " before it instead of ", ", as nginx
+	// does.
+	NewGroup bool
 }
 
 // State is everything the variables of one request can read. The engine and
@@ -266,6 +271,9 @@ type State struct {
 
 	// Upstreams lists the upstream attempts in order, one per server tried.
 	Upstreams []Attempt
+	// groupNext marks the next attempt as the first of another proxying of
+	// the same request (StartUpstreamGroup).
+	groupNext bool
 	// UpstreamHeader is the response header section of the last upstream
 	// response ($upstream_http_NAME, $upstream_cookie_NAME); nil means none.
 	UpstreamHeader Headers
@@ -367,8 +375,19 @@ func (st *State) StartAttempt(addr netip.AddrPort, name string) *Attempt {
 	st.Upstreams = append(st.Upstreams, Attempt{
 		Addr: addr, Name: name,
 		ResponseTime: -1, ConnectTime: -1, HeaderTime: -1,
+		NewGroup: st.groupNext,
 	})
+	st.groupNext = false
 	return &st.Upstreams[len(st.Upstreams)-1]
+}
+
+// StartUpstreamGroup begins another proxying of the request: when attempts
+// were made already (by a proxy_pass before an error_page or an
+// X-Accel-Redirect), the next one starts a new group (Attempt.NewGroup), as
+// nginx's ngx_http_upstream_init_request marks a second upstream of a
+// request with an empty state.
+func (st *State) StartUpstreamGroup() {
+	st.groupNext = len(st.Upstreams) > 0
 }
 
 // SetCaptures records c as the last successful regular expression match, as

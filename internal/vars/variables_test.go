@@ -508,6 +508,40 @@ func TestUpstreamStatusUnsetPrintsDash(t *testing.T) {
 	}
 }
 
+// TestUpstreamGroups: the attempts of a later proxying of the request (after
+// an error_page or X-Accel-Redirect) follow " : ", as nginx prints them
+// ("502, 503 : 200"); a first proxying starts no group, and Reset forgets a
+// pending one.
+func TestUpstreamGroups(t *testing.T) {
+	var c Compiler
+	st := &State{}
+	attempt := func(addr string, status int) {
+		a := st.StartAttempt(netip.MustParseAddrPort(addr), "")
+		a.Status = status
+	}
+	st.StartUpstreamGroup()
+	attempt("127.0.0.1:1", 502)
+	attempt("127.0.0.1:2", 503)
+	st.StartUpstreamGroup()
+	attempt("127.0.0.1:3", 200)
+	checks := map[string]string{
+		"upstream_addr":   "127.0.0.1:1, 127.0.0.1:2 : 127.0.0.1:3",
+		"upstream_status": "502, 503 : 200",
+	}
+	for name, want := range checks {
+		if got, _ := value(t, &c, name, st); got != want {
+			t.Errorf("$%s = %q, want %q", name, got, want)
+		}
+	}
+	st.StartUpstreamGroup()
+	st.Reset()
+	attempt("127.0.0.1:4", 200)
+	attempt("127.0.0.1:5", 200)
+	if got, _ := value(t, &c, "upstream_status", st); got != "200, 200" {
+		t.Errorf("after Reset: $upstream_status = %q, want %q", got, "200, 200")
+	}
+}
+
 func TestRequestIDStablePerRequest(t *testing.T) {
 	var c Compiler
 	st := &State{}

@@ -129,27 +129,14 @@ func applySourceCharset(b *builder, st *Settings, dirs []*Directive, _ *scope) e
 	return nil
 }
 
-// applyCharsetTypes reads the charset_types of the nearest level with any:
-// text/html and the listed types, lower-cased, with nginx's warning for a
-// duplicate; "*" is every type.
+// applyCharsetTypes reads the charset_types of the nearest level with any
+// (typesSlot): text/html and the listed types; "*" is every type.
 func applyCharsetTypes(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	c := &st.Charset
-	c.Types, c.AnyType = []string{"text/html"}, false
-	seen := map[string]bool{"text/html": true}
-	for _, d := range dirs {
-		for _, a := range d.Args {
-			if a == "*" {
-				c.Types, c.AnyType = nil, true
-				return nil
-			}
-			t := strings.ToLower(a)
-			if seen[t] {
-				b.warn(d.Pos, "", `duplicate MIME type "%s"`, t)
-				continue
-			}
-			seen[t] = true
-			c.Types = append(c.Types, t)
-		}
+	listed, any := typesSlot(b, dirs)
+	c.Types, c.AnyType = nil, any
+	if !any {
+		c.Types = append([]string{"text/html"}, listed...)
 	}
 	return nil
 }

@@ -80,17 +80,24 @@ func defaultGzip() Gzip {
 	return Gzip{Level: 1, MinLength: 20, Proxied: GzipProxiedOff, Buffers: BufferSpec{Number: 32, Size: 4 << 10}}
 }
 
-// applyGzipTypes reads the gzip_types of the nearest level with any: nginx's
-// ngx_http_types_slot lower-cases them, warns about a duplicate (text/html
-// is always there) and takes "*" as every type.
+// applyGzipTypes reads the gzip_types of the nearest level with any
+// (typesSlot); text/html is always compressed, apart from the list.
 func applyGzipTypes(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	g := &st.Gzip
+	g.Types, g.AnyType = typesSlot(b, dirs)
+	return nil
+}
+
+// typesSlot reads a MIME type list as nginx's ngx_http_types_slot does
+// (gzip_types, charset_types): lower-cased, a duplicate warned about and
+// skipped (text/html is always there, so listing it is a duplicate), "*"
+// for every type (any). types does not hold the implicit text/html.
+func typesSlot(b *builder, dirs []*Directive) (types []string, any bool) {
 	seen := map[string]bool{"text/html": true}
 	for _, d := range dirs {
 		for _, a := range d.Args {
 			if a == "*" {
-				g.Types, g.AnyType = nil, true
-				return nil
+				return nil, true
 			}
 			t := strings.ToLower(a)
 			if seen[t] {
@@ -98,10 +105,10 @@ func applyGzipTypes(b *builder, st *Settings, dirs []*Directive, _ *scope) error
 				continue
 			}
 			seen[t] = true
-			g.Types = append(g.Types, t)
+			types = append(types, t)
 		}
 	}
-	return nil
+	return types, false
 }
 
 // applyGzipCompLevel reads gzip_comp_level (the table's kindNumber checked

@@ -413,7 +413,11 @@ func FuzzParseResponse(f *testing.F) {
 		if resp.StatusCode != r.Status || resp.ProtoMinor != map[Version]int{HTTP10: 0, HTTP11: 1}[r.Version] {
 			t.Fatalf("status/version: net/http %d 1.%d, h1 %d %v", resp.StatusCode, resp.ProtoMinor, r.Status, r.Version)
 		}
-		if resp.Close != r.Close {
+		// On purpose, h1 closes after a 204 with a Content-Length above 0
+		// (resolveFraming: the length's bytes may follow); net/http keeps
+		// the connection.
+		on204 := r.Status == 204 && r.ContentLength > 0 && r.Close
+		if resp.Close != r.Close && !on204 {
 			t.Fatalf("close: net/http %v, h1 %v\ninput %q", resp.Close, r.Close, data)
 		}
 		switch r.Framing {

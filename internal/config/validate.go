@@ -47,31 +47,7 @@ func (v *validator) block(dirs []*Directive, ctx ctxSet) error {
 			return err
 		}
 	}
-	if ctx&ctxLoc != 0 {
-		v.tryFilesWithProxy(dirs)
-	}
 	return nil
-}
-
-// tryFilesWithProxy warns about try_files in a location whose content comes
-// from proxy_pass: nginx runs try_files first (the proxied URI is the file's,
-// or the fallback takes the request elsewhere); fulcrum applies try_files
-// only where it serves files.
-func (v *validator) tryFilesWithProxy(dirs []*Directive) {
-	var try *Directive
-	proxied := false
-	for _, d := range dirs {
-		switch d.Name {
-		case "try_files":
-			try = d
-		case "proxy_pass":
-			proxied = true
-		}
-	}
-	if try != nil && proxied {
-		v.warn(try.Pos, "fulcrum proxies the request as it came; move try_files to a location of its own with the proxied location as its fallback (try_files $uri @backend)",
-			`fulcrum does not apply "try_files" in a location with "proxy_pass" yet`)
-	}
 }
 
 // directive checks one directive in ctx; seen holds the specs already used in this

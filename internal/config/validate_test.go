@@ -140,9 +140,6 @@ func TestValidateWarnings(t *testing.T) {
 		{"ignored block is not descended", "http { charset_map a b { bogus; } }", []string{
 			`"charset_map" is ignored in /t.conf:1, responses are not recoded`,
 		}},
-		{"try_files with proxy_pass", "http { server { location / {\n try_files $uri /x;\n proxy_pass http://127.0.0.1; }\n location /s { try_files $uri =404; } } }", []string{
-			`fulcrum does not apply "try_files" in a location with "proxy_pass" yet in /t.conf:2, fulcrum proxies the request as it came; move try_files to a location of its own with the proxied location as its fallback (try_files $uri @backend)`,
-		}},
 		{"flags in any case", "http { proxy_buffering OFF; }", nil},
 		{"multi allowed", "http { proxy_set_header A a; proxy_set_header B b; }", nil},
 		{"same name in upstream and http", "http { keepalive_timeout 10; upstream u { server 127.0.0.1; keepalive_timeout 5s; } }", nil},

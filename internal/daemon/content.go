@@ -142,15 +142,19 @@ func (h *staticHandler) elsewhere(uri string) bool {
 	return loc != nil && loc != h.loc
 }
 
-func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
-	rec := w.(*recorder)
-	expand := func(src string) string {
+// expand evaluates the location's root, alias and try_files entries for st.
+func (h *staticHandler) expand(st *vars.State) func(string) string {
+	return func(src string) string {
 		if t := h.templates[src]; t != nil {
 			return t.String(st)
 		}
 		return src
 	}
-	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: expand})
+}
+
+func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
+	rec := w.(*recorder)
+	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st)})
 	if res.Kind == static.KindFile || res.Kind == static.KindRedirect || res.Kind == static.KindStatus {
 		// try_files and index change $uri in nginx (the index by an internal
 		// redirect): the log, add_header and error_page see the new one.
@@ -188,6 +192,37 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 	default:
 		if res.Err != nil {
 			h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(res.Err))
+		}
+		rec.fail(res.Status)
+	}
+	return nil
+}
+
+// tryFilesFirst is nginx's try_files phase in front of a content handler other
+// than the files' (proxy_pass): an entry that exists becomes $uri and the
+// content handler runs with it (proxy_pass without a URI part still sends the
+// client's URI, as nginx keeps its unparsed one; with a URI part the new
+// $uri's rest follows it); when none does, the fallback redirects internally
+// (a URI or a named location) or answers its =code.
+type tryFilesFirst struct {
+	files   *staticHandler // the location's root or alias and try_files
+	content handler
+}
+
+func (h tryFilesFirst) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
+	rec := w.(*recorder)
+	res := h.files.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.files.expand(st), TryOnly: true})
+	switch res.Kind {
+	case static.KindFile:
+		st.Path = res.URI
+		return h.content.serve(w, r, st)
+	case static.KindInternalRedirect:
+		return &internalRedirect{uri: res.URI, args: res.Args}
+	case static.KindNamedLocation:
+		return &internalRedirect{named: res.Name}
+	default:
+		if res.Err != nil {
+			h.files.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(res.Err))
 		}
 		rec.fail(res.Status)
 	}

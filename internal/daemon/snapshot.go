@@ -360,7 +360,15 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 		return stubStatusHandler{}, nil
 	}
 	if loc.Settings.ProxyPass != nil {
-		return b.proxyHandler(loc)
+		h, err := b.proxyHandler(loc)
+		if err != nil || len(loc.Settings.TryFiles) == 0 {
+			return h, err
+		}
+		files, err := newStaticHandler(b.srv, loc, b.comp, b.snap.log)
+		if err != nil {
+			return nil, err
+		}
+		return tryFilesFirst{files: files.(*staticHandler), content: h}, nil
 	}
 	return newStaticHandler(b.srv, loc, b.comp, b.snap.log)
 }

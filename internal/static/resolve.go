@@ -111,6 +111,9 @@ func (c *resolution) tryFiles() Result {
 			continue // nginx skips every error here, logging those other than ENOENT
 		}
 		uri, addURI := c.matchedURI(name, e.dir)
+		if c.req.TryOnly {
+			return Result{Kind: KindFile, URI: uri}
+		}
 		if e.dir {
 			return c.content(uri, addURI)
 		}

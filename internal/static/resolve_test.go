@@ -473,3 +473,31 @@ func TestResolveIndexFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveTryOnly: with TryOnly, Resolve stops after the try_files phase
+// (a location whose content is proxy_pass): the entry that exists gives its
+// $uri, a directory entry's included, whatever the method, and without the
+// index or the slash redirect; the fallback is as usual.
+func TestResolveTryOnly(t *testing.T) {
+	tr := newTree(t)
+	sites := testSites(tr)
+	for _, tc := range []struct {
+		site, method, uri string
+		want              Result
+	}{
+		{"tfcode", http.MethodPost, "/dir", Result{Kind: KindFile, URI: "/dir/index.html"}},
+		{"tfdir", http.MethodGet, "/tfdir/x", Result{Kind: KindFile, URI: "/dir"}},
+		{"debian", http.MethodGet, "/dir", Result{Kind: KindFile, URI: "/dir"}},
+		{"tfuri", http.MethodGet, "/tfuri/none", Result{Kind: KindInternalRedirect, URI: "/plain/a.txt"}},
+	} {
+		s := sites[tc.site]
+		rv, err := New(&s.settings, s.types, s.loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := rv.Resolve(Request{Method: tc.method, URI: tc.uri, Expand: expander(tc.uri, "", nil), TryOnly: true})
+		if got.Kind != tc.want.Kind || got.URI != tc.want.URI || got.Path != "" && tc.want.Kind == KindFile {
+			t.Errorf("%s %s %s: %v %q (path %q), want %v %q", tc.site, tc.method, tc.uri, got.Kind, got.URI, got.Path, tc.want.Kind, tc.want.URI)
+		}
+	}
+}

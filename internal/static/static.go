@@ -95,6 +95,12 @@ type Request struct {
 	// "/srv/$1") for this request. It is called only for the templates that
 	// Resolver.Templates lists. Nil means templates are used as written.
 	Expand func(template string) string
+	// TryOnly runs the try_files phase alone, for a location whose content
+	// comes from elsewhere (proxy_pass): an entry that exists, file or
+	// directory, is a KindFile with only URI set ($uri, a directory entry's
+	// without the slash that marks it, as nginx sets it); the method is not
+	// looked at.
+	TryOnly bool
 }
 
 // Kind says what a Result asks the caller to do.

@@ -1,0 +1,74 @@
+package daemon_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTryFilesBeforeProxy: try_files in a location with proxy_pass runs
+// before the proxy, as nginx's try_files phase does (every expectation is
+// nginx 1.22.1's answer to the same configuration). An entry that exists
+// becomes $uri (X-Set shows it) and the request is proxied: without a URI
+// part the client's URI goes upstream as received, with one the new $uri's
+// rest follows it; a directory entry ($uri/) counts without its slash and
+// without index or redirect; the method is not looked at. When no entry
+// exists the fallback redirects internally (a URI with its own arguments, a
+// named location) or answers its =code.
+func TestTryFilesBeforeProxy(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"p/dir", "w"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "p", "exists.txt"), []byte("file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	backend := echoBackend(t)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root %[1]s;
+        location /p/ { try_files $uri $uri/ /fallback?x=1; proxy_pass http://%[2]s; proxy_set_header X-Set $uri; }
+        location /q/ { try_files $uri @named; proxy_pass http://%[2]s; }
+        location /r/ { try_files $uri =404; proxy_pass http://%[2]s; }
+        location /u/ { try_files /p/exists.txt =404; proxy_pass http://%[2]s/base/; proxy_set_header X-Set $uri; }
+        location /a/ { alias %[1]s/p/; try_files $uri =404; proxy_pass http://%[2]s; proxy_set_header X-Set $uri; }
+        location /fallback { proxy_pass http://%[2]s; }
+        location @named { return 200 "named $uri"; }
+    }`, dir, backend))
+	checkAnswers(t, addr, []redirectCase{
+		{"/p/exists.txt?a=1", 200, "backend /p/exists.txt?a=1 x-set=/p/exists.txt"},
+		{"/p/ex%69sts.txt", 200, "backend /p/ex%69sts.txt x-set=/p/exists.txt"},
+		{"/p/dir", 200, "backend /p/dir x-set=/p/dir"},
+		{"/p/dir/", 200, "backend /p/dir/ x-set=/p/dir/"},
+		{"/p/missing?a=1", 200, "backend /fallback?x=1 x-set="},
+		{"/q/missing", 200, "named /q/missing"},
+		{"/u/zz?k=1", 200, "backend /base/exists.txt?k=1 x-set=/p/exists.txt"},
+		{"/a/exists.txt", 200, "backend /a/exists.txt x-set=/a/exists.txt"},
+	})
+	// =code, and a method the static module would refuse (405) on a file
+	// that exists: proxied, as nginx does.
+	resp, err := noRedirects.Get("http://" + addr + "/r/missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("/r/missing: %d, want 404", resp.StatusCode)
+	}
+	resp, err = noRedirects.Post("http://"+addr+"/p/exists.txt", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "backend /p/exists.txt x-set=/p/exists.txt" {
+		t.Errorf("POST /p/exists.txt: %d %q, want 200 from the backend", resp.StatusCode, body)
+	}
+}

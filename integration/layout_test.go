@@ -38,8 +38,8 @@ var allowedImports = map[string][]string{
 	"static":        {"config", "h1"},
 	"balancer":      {"upstream"},
 	"accesslog":     {"config", "vars"},
-	"gzipfilter":    {"config"},
-	"charsetfilter": {"config"},
+	"gzipfilter":    {"config", "h1"},
+	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
 	"daemon":        {"accesslog", "balancer", "charsetfilter", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "htpasswd", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},

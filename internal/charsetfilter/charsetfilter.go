@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/h1"
 )
 
 // Result is what the filter did besides the Content-Type.
@@ -63,7 +64,7 @@ func ContentType(c *config.Charset, r Response, dst string, source func() (strin
 	if ct == "" {
 		return ct, Result{}, true
 	}
-	typ, cs := split(ct)
+	typ, cs := h1.SplitContentType(ct)
 	if cs != "" {
 		if !c.Override {
 			return ct, Result{}, true
@@ -104,29 +105,6 @@ func ContentType(c *config.Charset, r Response, dst string, source func() (strin
 		return base, Result{}, true
 	}
 	return base + "; charset=" + dst, Result{}, true
-}
-
-// split is ngx_http_upstream_copy_content_type's reading of a Content-Type:
-// the type is up to the ';' before the first "charset=" parameter (spaces
-// may follow the ';'), the charset the rest of the value without its
-// quotes. Without such a parameter the type is ct and the charset empty.
-func split(ct string) (typ, charset string) {
-	for i := 0; i < len(ct); i++ {
-		if ct[i] != ';' {
-			continue
-		}
-		j := i + 1
-		for j < len(ct) && ct[j] == ' ' {
-			j++
-		}
-		if len(ct)-j >= 8 && strings.EqualFold(ct[j:j+8], "charset=") {
-			cs := ct[j+8:]
-			cs = strings.TrimPrefix(cs, `"`)
-			cs = strings.TrimSuffix(cs, `"`)
-			return ct[:i], cs
-		}
-	}
-	return ct, ""
 }
 
 // typeMatches reports whether typ is in charset_types, without case.

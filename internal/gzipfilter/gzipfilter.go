@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/h1"
 )
 
 // Eligible reports whether g compresses a response with status and header h
@@ -62,30 +63,11 @@ func TypeMatches(g *config.Gzip, ct string) bool {
 	if ct == "" {
 		return false
 	}
-	t := mimeType(ct)
+	t, _ := h1.SplitContentType(ct)
 	if strings.EqualFold(t, "text/html") {
 		return true
 	}
 	return slices.ContainsFunc(g.Types, func(s string) bool { return strings.EqualFold(s, t) })
-}
-
-// mimeType is the part of a Content-Type value nginx compares against its
-// type lists (ngx_http_upstream_copy_content_type): up to the ';' before the
-// first "charset=" parameter, else the whole value.
-func mimeType(ct string) string {
-	for i := 0; i < len(ct); i++ {
-		if ct[i] != ';' {
-			continue
-		}
-		j := i + 1
-		for j < len(ct) && ct[j] == ' ' {
-			j++
-		}
-		if len(ct)-j >= 8 && strings.EqualFold(ct[j:j+8], "charset=") {
-			return ct[:i]
-		}
-	}
-	return ct
 }
 
 // Request is what ClientOK reads of the client's request.

@@ -3,6 +3,7 @@ package h1
 import (
 	"bytes"
 	"iter"
+	"strings"
 )
 
 // Header is one field line. Name and Value point into the buffer of the
@@ -235,3 +236,26 @@ func FieldText(s string, off int, f Header) (canonical, received, value string, 
 
 // EqualFold reports whether the field name b is s, ignoring ASCII case.
 func EqualFold(b []byte, s string) bool { return equalFold(b, s) }
+
+// SplitContentType reads a Content-Type value as nginx's
+// ngx_http_upstream_copy_content_type does: the type is up to the ';' before
+// the first "charset=" parameter (spaces may follow the ';'), the charset is
+// the rest of the value without its quotes. Without such a parameter the
+// type is the whole value and the charset empty. The gzip and charset
+// filters compare the type against their type lists.
+func SplitContentType(ct string) (typ, charset string) {
+	for i := 0; i < len(ct); i++ {
+		if ct[i] != ';' {
+			continue
+		}
+		j := i + 1
+		for j < len(ct) && ct[j] == ' ' {
+			j++
+		}
+		if len(ct)-j >= 8 && strings.EqualFold(ct[j:j+8], "charset=") {
+			cs := strings.TrimPrefix(ct[j+8:], `"`)
+			return ct[:i], strings.TrimSuffix(cs, `"`)
+		}
+	}
+	return ct, ""
+}

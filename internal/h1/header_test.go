@@ -180,3 +180,20 @@ func TestFieldTextRoundTrip(t *testing.T) {
 		t.Errorf("read %d of %d bytes", off, len(s))
 	}
 }
+
+func TestSplitContentType(t *testing.T) {
+	tests := []struct{ ct, typ, charset string }{
+		{"text/html", "text/html", ""},
+		{"text/html; charset=utf-8", "text/html", "utf-8"},
+		{"text/html;charset=\"UTF-8\"", "text/html", "UTF-8"},
+		{"text/html;   CHARSET=koi8-r", "text/html", "koi8-r"},
+		{"text/html; q=1; charset=x", "text/html; q=1", "x"},
+		{"text/html; format=flowed", "text/html; format=flowed", ""},
+		{"text/html; charset=", "text/html", ""},
+	}
+	for _, tt := range tests {
+		if typ, cs := SplitContentType(tt.ct); typ != tt.typ || cs != tt.charset {
+			t.Errorf("SplitContentType(%q) = %q, %q; want %q, %q", tt.ct, typ, cs, tt.typ, tt.charset)
+		}
+	}
+}

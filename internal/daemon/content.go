@@ -185,16 +185,26 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		}
 	case static.KindRedirect:
 		redirect(rec, st, http.StatusMovedPermanently, res.Location)
+	default:
+		return h.notServedHere(rec, r, st, res)
+	}
+	return nil
+}
+
+// notServedHere follows a result that serves no file here: a try_files fallback
+// or index redirect (internally, to a URI or a named location), or a status
+// (logged when the file system failed).
+func (h *staticHandler) notServedHere(rec *recorder, r *http.Request, st *vars.State, res static.Result) *internalRedirect {
+	switch res.Kind {
 	case static.KindInternalRedirect:
 		return &internalRedirect{uri: res.URI, args: res.Args}
 	case static.KindNamedLocation:
 		return &internalRedirect{named: res.Name}
-	default:
-		if res.Err != nil {
-			h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(res.Err))
-		}
-		rec.fail(res.Status)
 	}
+	if res.Err != nil {
+		h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(res.Err))
+	}
+	rec.fail(res.Status)
 	return nil
 }
 
@@ -212,19 +222,9 @@ type tryFilesFirst struct {
 func (h tryFilesFirst) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	rec := w.(*recorder)
 	res := h.files.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.files.expand(st), TryOnly: true})
-	switch res.Kind {
-	case static.KindFile:
-		st.Path = res.URI
-		return h.content.serve(w, r, st)
-	case static.KindInternalRedirect:
-		return &internalRedirect{uri: res.URI, args: res.Args}
-	case static.KindNamedLocation:
-		return &internalRedirect{named: res.Name}
-	default:
-		if res.Err != nil {
-			h.files.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(res.Err))
-		}
-		rec.fail(res.Status)
+	if res.Kind != static.KindFile {
+		return h.files.notServedHere(rec, r, st, res)
 	}
-	return nil
+	st.Path = res.URI
+	return h.content.serve(w, r, st)
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -26,7 +27,9 @@ func main() {
 	conf := flag.String("c", "", "configuration file")
 	pprofAddr := flag.String("pprof", "127.0.0.1:0", "loopback address of the pprof endpoint")
 	addrFile := flag.String("addrfile", "", "write the pprof address to this file once listening")
+	memRate := flag.Int("memprofilerate", runtime.MemProfileRate, "bytes per sampled allocation (1: every allocation, for exact in-use heap profiles)")
 	flag.Parse()
+	runtime.MemProfileRate = *memRate
 	if err := run(*conf, *pprofAddr, *addrFile); err != nil {
 		log.Fatal(err)
 	}

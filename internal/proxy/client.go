@@ -176,7 +176,7 @@ func (p *ConnPool) get(ctx context.Context, dst *dialTarget, replayable bool, no
 	}
 	p.idle[key] = list
 	p.mu.Unlock()
-	c, err := p.dial(ctx, dst)
+	c, err := p.dial(ctx, *dst)
 	if err != nil {
 		return nil, false, err
 	}
@@ -191,10 +191,13 @@ func (p *ConnPool) get(ctx context.Context, dst *dialTarget, replayable bool, no
 // 16 KiB stack, 2.7 MiB more with 400 connections (Go never gives that back
 // while the connection lives). With more requests in flight than keepalive
 // keeps idle, connections are dialed all the time, as nginx's are.
-func (p *ConnPool) dial(ctx context.Context, dst *dialTarget) (net.Conn, error) {
+//
+// dst comes by value: only a dial copies it to the heap (for its goroutine),
+// not every attempt that finds an idle connection.
+func (p *ConnPool) dial(ctx context.Context, dst dialTarget) (net.Conn, error) {
 	done := make(chan dialResult, 1)
 	go func() {
-		c, err := p.dialHere(ctx, dst)
+		c, err := p.dialHere(ctx, &dst)
 		done <- dialResult{c, err}
 	}()
 	r := <-done

@@ -130,6 +130,7 @@ var settingRules = []settingRule{
 	{names: []string{"add_header"}, apply: applyAddHeader},
 	{names: []string{"expires"}, apply: applyExpires},
 	{names: []string{"error_page"}, apply: applyErrorPage},
+	flagRule("recursive_error_pages", func(s *Settings) *bool { return &s.RecursiveErrorPages }),
 	flagRule("absolute_redirect", func(s *Settings) *bool { return &s.AbsoluteRedirect }),
 	flagRule("port_in_redirect", func(s *Settings) *bool { return &s.PortInRedirect }),
 	flagRule("server_name_in_redirect", func(s *Settings) *bool { return &s.ServerNameInRedirect }),

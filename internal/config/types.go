@@ -523,6 +523,9 @@ type Settings struct {
 	// Expires is the expires directive's setting (off by default).
 	Expires          Expires
 	ErrorPages       []ErrorPage
+	// RecursiveErrorPages lets an error page's own error follow error_page
+	// again (off by default: the first error_page is the last).
+	RecursiveErrorPages bool
 	AbsoluteRedirect bool
 	// PortInRedirect and ServerNameInRedirect shape the absolute redirects
 	// fulcrum builds: the request's port (on by default), and the server's

@@ -521,12 +521,12 @@ type Settings struct {
 	// Responses.
 	AddHeaders []HeaderTemplate
 	// Expires is the expires directive's setting (off by default).
-	Expires          Expires
-	ErrorPages       []ErrorPage
+	Expires    Expires
+	ErrorPages []ErrorPage
 	// RecursiveErrorPages lets an error page's own error follow error_page
 	// again (off by default: the first error_page is the last).
 	RecursiveErrorPages bool
-	AbsoluteRedirect bool
+	AbsoluteRedirect    bool
 	// PortInRedirect and ServerNameInRedirect shape the absolute redirects
 	// fulcrum builds: the request's port (on by default), and the server's
 	// primary name instead of the request's host (off by default).

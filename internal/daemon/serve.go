@@ -212,8 +212,10 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 			if next = rec.takePending(); next == nil {
 				return
 			}
-			// nginx turns an error page request into a GET (HEAD stays HEAD).
-			if r.Method != http.MethodHead {
+			// nginx turns an error page request for a URI into a GET (HEAD
+			// stays HEAD); a named location keeps the method
+			// (ngx_http_send_error_page).
+			if next.named == "" && r.Method != http.MethodHead {
 				r.Method, st.Method = http.MethodGet, http.MethodGet
 			}
 		}

@@ -225,6 +225,7 @@ func (req *request) logRequest(upstream string) *errlog.Request {
 func (h *Handler) answerError(req *request, err error) {
 	var f *failure
 	if errors.As(err, &f) {
+		req.keepBody()
 		fail(req.w, f.status, h.server)
 		return
 	}

@@ -14,7 +14,7 @@ import (
 func cookieSettings() *config.Settings {
 	return &config.Settings{
 		ProxyCookieDomains: []config.CookieRewrite{
-			{From: "Example.COM", To: "new.org"},                                  // .Example.COM .new.org
+			{From: "Example.COM", To: "new.org"},                                   // .Example.COM .new.org
 			{Regex: regexp.MustCompile(`(?i)^(\w+)\.regex\.net$`), To: "$1.rx.$v"}, // ~^(\w+)\.regex\.net$
 			{From: "$v", To: "by-var"},
 			{Regex: regexp.MustCompile(`(?i)^star`), To: "x.org"},

@@ -531,6 +531,7 @@ type engineWriter interface {
 	dropOrder(key string, from int)
 	proxy.ValueStore
 	proxy.ClientWatcher
+	proxy.AbortIgnorer
 	proxy.Continuer
 	proxy.ReasonSetter
 	proxy.FieldOrderer
@@ -746,6 +747,14 @@ func (w *recorder) WatchClient(a proxy.Aborter) bool {
 // UnwatchClient implements proxy.ClientWatcher.
 func (w *recorder) UnwatchClient() bool {
 	return w.ew == nil || w.ew.UnwatchClient()
+}
+
+// IgnoreClientAbort implements proxy.AbortIgnorer when the engine's writer
+// does; another writer has no watch to end.
+func (w *recorder) IgnoreClientAbort() {
+	if w.ew != nil {
+		w.ew.IgnoreClientAbort()
+	}
 }
 
 // Continue implements proxy.Continuer when the engine's writer does.

@@ -479,7 +479,7 @@ func TestPlannedValuesThatMatchFulcrum(t *testing.T) {
 		{"autoindex off;", ""},
 		{"autoindex on;", `fulcrum does not implement "autoindex" yet`},
 		{"merge_slashes on;", ""},
-		{"merge_slashes off;", `fulcrum does not implement "merge_slashes" yet`},
+		{"merge_slashes off;", ""}, // implemented
 		{"charset off;", ""},
 		{"charset utf-8;", ""}, // implemented: no warning
 		{"proxy_cache off;", ""},
@@ -487,7 +487,7 @@ func TestPlannedValuesThatMatchFulcrum(t *testing.T) {
 		{"limit_rate 0;", ""},
 		{"limit_rate 10k;", `fulcrum does not implement "limit_rate" yet`},
 		{"proxy_ignore_client_abort off;", ""},
-		{"proxy_ignore_client_abort on;", `fulcrum does not implement "proxy_ignore_client_abort" yet`},
+		{"proxy_ignore_client_abort on;", ""}, // implemented
 		{"ssi off;", ""},
 		{"gzip_static off;", ""},
 		{"gzip_static on;", `fulcrum does not implement "gzip_static" yet`},

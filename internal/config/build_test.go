@@ -189,6 +189,7 @@ func TestSettingsDefaults(t *testing.T) {
 		KeepaliveTime:             time.Hour,
 		LargeClientHeaderBuffers:  BufferSpec{Number: 4, Size: 8192},
 		IgnoreInvalidHeaders:      true,
+		MergeSlashes:              true,
 		RealIPHeader:              "X-Real-IP",
 		LimitConnStatus:           503,
 		LimitConnLogLevel:         LevelError,
@@ -247,10 +248,13 @@ http {
     root /www;
     access_log off;
     proxy_intercept_errors on;
+    merge_slashes off;
     server {
         proxy_read_timeout 20s;
+        proxy_ignore_client_abort on;
         location /one/ {
             proxy_intercept_errors off;
+            proxy_ignore_client_abort off;
             proxy_pass http://127.0.0.1:8001;
             proxy_set_header C c;
             return 200 one;
@@ -264,6 +268,7 @@ http {
         location /root/ { root relative; }
     }
     server {
+        merge_slashes on;
         return 301 https://example.org;
         location / { return 404; }
     }
@@ -304,6 +309,12 @@ http {
 		{"proxy_intercept_errors off in a location", one.Settings.ProxyInterceptErrors, false},
 		{"proxy_intercept_errors on again, nested", three.Settings.ProxyInterceptErrors, true},
 		{"proxy_intercept_errors in another server", cfg.HTTP.Servers[1].Locations[0].Settings.ProxyInterceptErrors, true},
+		{"merge_slashes off from http", s1.Settings.MergeSlashes, false},
+		{"merge_slashes on in a server", cfg.HTTP.Servers[1].Settings.MergeSlashes, true},
+		{"proxy_ignore_client_abort on in a server", root.Settings.ProxyIgnoreClientAbort, true},
+		{"proxy_ignore_client_abort off in a location", one.Settings.ProxyIgnoreClientAbort, false},
+		{"proxy_ignore_client_abort off inherited, nested", three.Settings.ProxyIgnoreClientAbort, false},
+		{"proxy_ignore_client_abort default off", cfg.HTTP.Servers[1].Locations[0].Settings.ProxyIgnoreClientAbort, false},
 		{"relative root against prefix", root.Settings.Root, testPrefix + "/relative"},
 		{"no alias elsewhere", root.Settings.Alias, ""},
 		{"server return", cfg.HTTP.Servers[1].Settings.Rewrites[0].Return.Code, 301},

@@ -64,6 +64,7 @@ var settingRules = []settingRule{
 	{names: []string{"proxy_cookie_flags"}, apply: applyCookieFlags},
 	flagRule("proxy_buffering", func(s *Settings) *bool { return &s.ProxyBuffering }),
 	flagRule("proxy_intercept_errors", func(s *Settings) *bool { return &s.ProxyInterceptErrors }),
+	flagRule("proxy_ignore_client_abort", func(s *Settings) *bool { return &s.ProxyIgnoreClientAbort }),
 	flagRule("proxy_request_buffering", func(s *Settings) *bool { return &s.ProxyRequestBuffering }),
 
 	// proxy timeouts and retries
@@ -110,6 +111,7 @@ var settingRules = []settingRule{
 	{names: []string{"large_client_header_buffers"}, apply: applyLargeHeaderBuffers},
 	flagRule("underscores_in_headers", func(s *Settings) *bool { return &s.UnderscoresInHeaders }),
 	flagRule("ignore_invalid_headers", func(s *Settings) *bool { return &s.IgnoreInvalidHeaders }),
+	flagRule("merge_slashes", func(s *Settings) *bool { return &s.MergeSlashes }),
 	listRule("set_real_ip_from", func(s *Settings) *[]string { return &s.SetRealIPFrom }),
 	textRule("real_ip_header", func(s *Settings) *string { return &s.RealIPHeader }),
 	flagRule("real_ip_recursive", func(s *Settings) *bool { return &s.RealIPRecursive }),
@@ -208,6 +210,7 @@ func (b *builder) defaultSettings() *Settings {
 		KeepaliveTime:             time.Hour,
 		LargeClientHeaderBuffers:  BufferSpec{Number: 4, Size: 8 << 10},
 		IgnoreInvalidHeaders:      true,
+		MergeSlashes:              true,
 		RealIPHeader:              "X-Real-IP",
 		LimitConnStatus:           503,
 		LimitConnLogLevel:         LevelError,

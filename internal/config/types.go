@@ -457,6 +457,12 @@ type Settings struct {
 	// with a status of 300 or more that the location's ErrorPages list is
 	// answered by that error_page instead, its body discarded.
 	ProxyInterceptErrors bool
+	// ProxyIgnoreClientAbort (proxy_ignore_client_abort on): a client that
+	// goes away does not end the upstream exchange; the response is read and
+	// passed on until a write to the client fails, and the request is logged
+	// with the upstream's status instead of 499. Off (the default), the
+	// exchange ends as soon as the client is found gone.
+	ProxyIgnoreClientAbort bool
 
 	// Proxy timeouts and retries.
 	ProxyConnectTimeout      time.Duration
@@ -483,9 +489,16 @@ type Settings struct {
 	LargeClientHeaderBuffers BufferSpec
 	UnderscoresInHeaders     bool
 	IgnoreInvalidHeaders     bool
-	SetRealIPFrom            []string // CIDRs or addresses
-	RealIPHeader             string
-	RealIPRecursive          bool
+	// MergeSlashes (merge_slashes, default on) merges runs of "/" in the
+	// request path into one before locations are matched. As in nginx, the
+	// request path is normalised with the value of the address's default
+	// server (or of the server its TLS SNI name chose), not the server that
+	// the Host header chooses later.
+	MergeSlashes bool
+
+	SetRealIPFrom   []string // CIDRs or addresses
+	RealIPHeader    string
+	RealIPRecursive bool
 
 	// Access are the allow and deny rules (ngx_http_access_module) of the nearest
 	// level that has any, in the order written; a level with its own rules does

@@ -773,3 +773,52 @@ func TestEngineKeepAliveAfterUnbufferedBody(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineIgnoreClientAbort: once a handler asks to ignore client aborts
+// (proxy_ignore_client_abort on), a client that hangs up no longer cancels the
+// request's context by the socket check; the first write that fails does.
+func TestEngineIgnoreClientAbort(t *testing.T) {
+	started := make(chan struct{})
+	wrote := make(chan struct{})
+	cancelled := make(chan string, 1)
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		w.(*respWriter).IgnoreClientAbort()
+		close(started)
+		select {
+		case <-r.Context().Done():
+			cancelled <- "by the socket check"
+			return
+		case <-wrote:
+		}
+		// The client is gone: writing fails (the first flush may still
+		// reach the half-closed socket, a later one cannot).
+		for i := 0; i < 100 && r.Context().Err() == nil; i++ {
+			w.Write(make([]byte, 64<<10))
+			w.(http.Flusher).Flush()
+		}
+		if r.Context().Err() != nil {
+			cancelled <- "by a failed write"
+		}
+		close(cancelled)
+	})
+	rc := dialEngine(t, ts.addr)
+	rc.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-started
+	rc.c.Close()
+	// Four check intervals: the socket check cancels within two otherwise
+	// (TestEngineClientAbortCancels).
+	select {
+	case how := <-cancelled:
+		t.Fatalf("context cancelled %s while client aborts were ignored", how)
+	case <-time.After(4 * abortCheckInterval):
+	}
+	close(wrote)
+	select {
+	case how, ok := <-cancelled:
+		if !ok || how != "by a failed write" {
+			t.Errorf("after writes to a gone client: %q, want cancelled by a failed write", how)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler never finished")
+	}
+}

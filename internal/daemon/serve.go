@@ -68,6 +68,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		host, hostErr = router.NormalizeHost(r.Host)
 	}
 	sm := hosts.Server(host)
+	rec.keepSlashes = !hosts.MergeSlashes(sniName(ci))
 	srv := sm.Server
 	set := srv.Config.Settings
 	rec.set, rec.server = set, serverHeader(set)
@@ -103,7 +104,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		rec.fail(statusToHTTPS)
 		return
 	}
-	path, err := router.NormalizePath(rawPath(st.RequestURI))
+	path, err := normalizePath(rawPath(st.RequestURI), rec.keepSlashes)
 	if err != nil {
 		rec.fail(http.StatusBadRequest)
 		return
@@ -152,10 +153,34 @@ func (s *snapshot) logRefused(st *vars.State, key, host string) {
 	if err != nil {
 		name = ""
 	}
-	srv := l.Hosts(st.Local).Server(name).Server
+	hosts := l.Hosts(st.Local)
+	if !hosts.MergeSlashes("") && st.RequestURI != "" { // the request line parsed
+		if p, err := router.NormalizePathKeepSlashes(rawPath(st.RequestURI)); err == nil {
+			st.Path = p
+		}
+	}
+	srv := hosts.Server(name).Server
 	st.Host = name
 	st.ServerName = primaryName(srv.Config)
 	s.access.log(srv.Config.Settings, st)
+}
+
+// normalizePath is the request's $uri from its path as sent: slashes merged
+// (router.NormalizePath) unless merge_slashes is off for it.
+func normalizePath(raw string, keepSlashes bool) (string, error) {
+	if keepSlashes {
+		return router.NormalizePathKeepSlashes(raw)
+	}
+	return router.NormalizePath(raw)
+}
+
+// sniName is the TLS server name the client sent on ci, "" on a plain
+// connection or without SNI.
+func sniName(ci *connInfo) string {
+	if ci.tls == nil {
+		return ""
+	}
+	return ci.tls.ServerName
 }
 
 // requestScratch is the per-request state serveHTTP recycles: the variables'
@@ -474,6 +499,9 @@ type recorder struct {
 	realIPSet bool
 	// ew is the engine's writer under ResponseWriter, nil under another.
 	ew engineWriter
+	// keepSlashes is merge_slashes off for the request's path (decided by
+	// the address, see router.Hosts.MergeSlashes).
+	keepSlashes bool
 	// req is the request being answered (the gzip filter reads its header).
 	req *http.Request
 	// gz compresses the body when gzipping (the gzip filter, gzip.go);
@@ -508,6 +536,7 @@ type engineWriter interface {
 	dropOrder(key string, from int)
 	proxy.ValueStore
 	proxy.ClientWatcher
+	proxy.AbortIgnorer
 	proxy.Continuer
 	proxy.ReasonSetter
 	proxy.FieldOrderer
@@ -727,6 +756,14 @@ func (w *recorder) WatchClient(a proxy.Aborter) bool {
 // UnwatchClient implements proxy.ClientWatcher.
 func (w *recorder) UnwatchClient() bool {
 	return w.ew == nil || w.ew.UnwatchClient()
+}
+
+// IgnoreClientAbort implements proxy.AbortIgnorer when the engine's writer
+// does; another writer has no watch to end.
+func (w *recorder) IgnoreClientAbort() {
+	if w.ew != nil {
+		w.ew.IgnoreClientAbort()
+	}
 }
 
 // Continue implements proxy.Continuer when the engine's writer does.

@@ -734,6 +734,11 @@ func (w *respWriter) WatchClient(a proxy.Aborter) bool {
 	return true
 }
 
+// IgnoreClientAbort implements proxy.AbortIgnorer: the server stops peeking at
+// the socket for the rest of the request (proxy_ignore_client_abort on), so
+// only a failed write ends the connection's context.
+func (w *respWriter) IgnoreClientAbort() { w.cc.stopWatch() }
+
 // UnwatchClient implements proxy.ClientWatcher.
 func (w *respWriter) UnwatchClient() bool {
 	cc := w.cc

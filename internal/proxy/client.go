@@ -424,20 +424,27 @@ type clientWatch struct {
 }
 
 // watchClient starts watching the client for the exchange on pc: through the
-// writer when it can, else through ctx.
+// writer when it can, else through ctx. A ctx that is never done
+// (proxy_ignore_client_abort on) needs no watch.
 func watchClient(ctx context.Context, w ClientWatcher, pc *poolConn) clientWatch {
 	if w != nil && w.WatchClient(pc) {
 		return clientWatch{w: w}
+	}
+	if ctx.Done() == nil {
+		return clientWatch{}
 	}
 	return clientWatch{stop: context.AfterFunc(ctx, pc.Abort)}
 }
 
 // end ends the watch; false means the client went away and pc was aborted.
 func (c clientWatch) end() bool {
-	if c.w != nil {
+	switch {
+	case c.w != nil:
 		return c.w.UnwatchClient()
+	case c.stop != nil:
+		return c.stop()
 	}
-	return c.stop()
+	return true
 }
 
 // exchange sends out on pc and reads the response head into resp. The body stays

@@ -15,6 +15,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"sync"
@@ -75,6 +76,10 @@ type request struct {
 	out       outgoing         // the upstream request
 	resp      upstreamResponse // the current attempt's response
 	cur       attemptState     // the attempt whose response is passed on
+	// ctx governs the upstream exchange: in's context, or, with
+	// proxy_ignore_client_abort on, one that a client going away does not
+	// cancel. Whether the client went away is judged by it too.
+	ctx context.Context
 	// upgrade is the protocol the client asks to switch to ("" for none).
 	upgrade string
 	// order is the upstream's field order for the client's response, kept
@@ -127,6 +132,7 @@ type DynamicTarget func(st *vars.State) (t Target, uri string, hasURI bool, err 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
 	req := requests.Get().(*request)
 	req.h, req.st, req.in, req.w, req.start, req.target = h, st, r, w, h.now(), h.target
+	req.ctx = r.Context()
 	defer req.release()
 	if h.dynamic != nil {
 		t, uri, hasURI, err := h.dynamic(st)
@@ -147,6 +153,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		return
 	}
 	req.body = &req.bodyStore
+	if h.set.ProxyIgnoreClientAbort {
+		ignoreClientAbort(req)
+	}
 	// $request_body: a buffered body is known now (proxy_set_header may use
 	// it); a streamed one once it went through.
 	announced := r.ContentLength != 0 || len(r.Header["Content-Length"]) > 0
@@ -162,6 +171,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		return
 	}
 	h.respond(req)
+}
+
+// AbortIgnorer is a ResponseWriter whose server watches the client for going
+// away during a request, as the daemon's engine does (it peeks at the socket).
+// IgnoreClientAbort ends that watch for the rest of the request: with
+// proxy_ignore_client_abort on, only a failed write tells that the client is
+// gone.
+type AbortIgnorer interface {
+	IgnoreClientAbort()
+}
+
+// ignoreClientAbort is proxy_ignore_client_abort on, as nginx does it (its
+// upstream module then sets no broken-connection check): the upstream exchange
+// goes on when the client goes away, and is ended only by a write to the client
+// that fails, so a response read whole keeps its upstream connection alive, and
+// the request is logged with the upstream's status. nginx sets it once the
+// request body is read, as here.
+func ignoreClientAbort(req *request) {
+	req.ctx = context.WithoutCancel(req.ctx)
+	if ai, ok := req.w.(AbortIgnorer); ok {
+		ai.IgnoreClientAbort()
+	}
 }
 
 // requestBodyVarMax is the longest buffered body $request_body shows: nginx's
@@ -232,7 +263,7 @@ func (h *Handler) answerError(req *request, err error) {
 		fail(req.w, f.status, h.server)
 		return
 	}
-	if req.in.Context().Err() != nil || errors.Is(err, errClientGone) {
+	if req.ctx.Err() != nil || errors.Is(err, errClientGone) {
 		req.st.Status = 499
 		return
 	}

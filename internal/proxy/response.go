@@ -255,12 +255,16 @@ func (h *Handler) copyBody(req *request) error {
 }
 
 // bodyReadFailed logs an upstream that failed in the middle of a body. A client
-// that went away cancels the read: that is a 499, not the upstream's fault, and
-// not worth an error line.
+// that went away cancels the read: not the upstream's fault, and not worth an
+// error line. It is logged as 499 only while none of the body was passed on:
+// nginx keeps the status it sent once it sent something (ngx_http_terminate_request
+// sets 499 only on a connection that sent nothing).
 func (h *Handler) bodyReadFailed(req *request, err error) {
 	req.cur.readErr = true
-	if req.in.Context().Err() != nil {
-		req.st.Status = 499
+	if req.ctx.Err() != nil {
+		if req.cur.n == 0 {
+			req.st.Status = 499
+		}
 		return
 	}
 	msg := "upstream prematurely closed connection while reading upstream"

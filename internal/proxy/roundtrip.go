@@ -95,11 +95,14 @@ func (req *request) mayRetry(cond config.NextUpstream, sent bool, now time.Time)
 // client went away; a failure's end is when the attempt ended.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
 	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
-	ctx := req.in.Context()
+	ctx := req.ctx
 	t := exchangeTimeouts{connect: h.set.ProxyConnectTimeout, send: h.set.ProxySendTimeout, read: h.set.ProxyReadTimeout}
 	pool := req.target.Transport
 	req.resp.in, req.resp.out = 0, 0
-	req.out.watcher, _ = req.w.(ClientWatcher)
+	req.out.watcher = nil
+	if ctx.Done() != nil { // else proxy_ignore_client_abort: nothing to watch
+		req.out.watcher, _ = req.w.(ClientWatcher)
+	}
 	var err error
 	// A reused connection the server had already closed is tried again once on
 	// a fresh one, without counting a failure, when the body can be sent again.
@@ -195,7 +198,7 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 	c.attempt.ResponseLength = c.n
 	c.attempt.BytesReceived, c.attempt.BytesSent = req.resp.in, req.resp.out
 	outcome := upstream.Success
-	if c.readErr || req.in.Context().Err() != nil {
+	if c.readErr || req.ctx.Err() != nil {
 		outcome = upstream.Neutral
 	}
 	h.release(req, c.srv, outcome, end)
@@ -206,7 +209,7 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 // releases the server with the right outcome, and classifies it for the retry
 // decision.
 func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, err error, end time.Time) *failure {
-	f := classify(req.in.Context(), err)
+	f := classify(req.ctx, err)
 	if f == nil {
 		h.release(req, srv, upstream.Neutral, end)
 		return &failure{end: end}

@@ -51,27 +51,45 @@ func (e *pathError) Unwrap() error { return ErrInvalidPath }
 // or control bytes that came from escapes, so it must be re-escaped before it is
 // put on the wire or passed to NormalizePath again.
 func NormalizePath(rawPath string) (string, error) {
+	return normalize(rawPath, true)
+}
+
+// NormalizePathKeepSlashes is NormalizePath with merge_slashes off, as nginx's
+// ngx_http_parse_complex_uri does then: every "/" is kept, whether sent as "/"
+// or "%2F" ("/a//b" stays "/a//b", "/a/%2F/b" is "/a///b"), while escapes are
+// decoded and dot segments resolved exactly as NormalizePath does. An empty
+// segment counts as a segment: ".." after "//" removes only the empty segment
+// between the two slashes ("/a/b//.." is "/a/b/", "//.." is "/"), and a ".."
+// that would climb above "/" is still an error. The result never contains a
+// "." or ".." segment, so it cannot leave a root or alias directory either.
+func NormalizePathKeepSlashes(rawPath string) (string, error) {
+	return normalize(rawPath, false)
+}
+
+// normalize is NormalizePath (merge true) or NormalizePathKeepSlashes.
+func normalize(rawPath string, merge bool) (string, error) {
 	if rawPath == "" {
 		return "/", nil
 	}
 	if rawPath[0] != '/' {
 		return "", errNoLeadingSlash
 	}
-	if isNormal(rawPath) {
+	if isNormal(rawPath, merge) {
 		return rawPath, nil
 	}
-	return normalizeSlow(rawPath)
+	return normalizeSlow(rawPath, merge)
 }
 
 // isNormal reports whether normalizeSlow would return p unchanged: no escapes, no
-// bytes it rejects, no "//", and no "." or ".." segment. p starts with "/".
-func isNormal(p string) bool {
+// bytes it rejects, no "//" when slashes are merged, and no "." or ".." segment.
+// p starts with "/".
+func isNormal(p string, merge bool) bool {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		switch {
 		case c == '%' || rejectedByte(c):
 			return false
-		case c == '/' && i+1 < len(p) && p[i+1] == '/':
+		case merge && c == '/' && i+1 < len(p) && p[i+1] == '/':
 			return false
 		case c == '/' && dotSegmentAt(p, i+1):
 			return false
@@ -108,8 +126,9 @@ const (
 )
 
 // normalizeSlow is the state machine of ngx_http_parse_complex_uri restricted to
-// the path: decode, merge slashes, resolve dot segments. p starts with "/".
-func normalizeSlow(p string) (string, error) {
+// the path: decode, merge slashes (when merge is set), resolve dot segments. p
+// starts with "/".
+func normalizeSlow(p string, merge bool) (string, error) {
 	u := make([]byte, 0, len(p))
 	state := stateUsual
 	for i := 0; i < len(p); {
@@ -136,7 +155,7 @@ func normalizeSlow(p string) (string, error) {
 			return "", errBadByte
 		}
 		var err error
-		u, state, err = step(u, state, c)
+		u, state, err = step(u, state, c, merge)
 		if err != nil {
 			return "", err
 		}
@@ -144,10 +163,11 @@ func normalizeSlow(p string) (string, error) {
 	return finish(u, state)
 }
 
-// step feeds one (decoded) byte to the state machine.
-func step(u []byte, state int, c byte) ([]byte, int, error) {
+// step feeds one (decoded) byte to the state machine; merge says whether a
+// "/" right after a "/" is dropped (merge_slashes on) or kept.
+func step(u []byte, state int, c byte, merge bool) ([]byte, int, error) {
 	switch {
-	case c == '/' && state == stateSlash:
+	case c == '/' && state == stateSlash && merge:
 		return u, stateSlash, nil // merge "//"
 	case c == '/' && state == stateDot:
 		return u[:len(u)-1], stateSlash, nil // drop "."
@@ -180,7 +200,10 @@ func finish(u []byte, state int) (string, error) {
 }
 
 // climb removes a trailing "/.." and the segment before it, keeping that
-// segment's leading "/". It fails when u is "/..": nothing above the root.
+// segment's leading "/". It fails when u is "/..": nothing above the root. With
+// slashes kept, the segment before may be empty ("/a//.." climbs to "/a/"), as
+// in nginx, which steps back over the byte before "/.." and then to the "/"
+// before it.
 func climb(u []byte) ([]byte, error) {
 	base := len(u) - 3 // index of the "/" before ".."
 	if base == 0 {

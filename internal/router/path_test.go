@@ -128,12 +128,99 @@ func TestNormalizePathNoAllocWhenNormal(t *testing.T) {
 // path needs no work, the full state machine must return it unchanged.
 func TestIsNormalAgreesWithSlowPath(t *testing.T) {
 	for _, p := range []string{"/", "/a", "/a/", "/.a", "/a.", "/..a", "/a..", "/...", "/a/.b/..c/d..", "/;/\\/+"} {
-		if !isNormal(p) {
-			t.Errorf("isNormal(%q) = false, want true", p)
-			continue
+		for _, merge := range []bool{true, false} {
+			if !isNormal(p, merge) {
+				t.Errorf("isNormal(%q, %v) = false, want true", p, merge)
+				continue
+			}
+			if got, err := normalizeSlow(p, merge); err != nil || got != p {
+				t.Errorf("normalizeSlow(%q, %v) = %q, %v; want it unchanged", p, merge, got, err)
+			}
 		}
-		if got, err := normalizeSlow(p); err != nil || got != p {
-			t.Errorf("normalizeSlow(%q) = %q, %v; want it unchanged", p, got, err)
+	}
+	// With slashes kept, "//" is normal too.
+	for _, p := range []string{"//", "/a//b", "///x///", "//a/.b//"} {
+		if !isNormal(p, false) || isNormal(p, true) {
+			t.Errorf("isNormal(%q): want true with slashes kept, false merged", p)
+		}
+		if got, err := normalizeSlow(p, false); err != nil || got != p {
+			t.Errorf("normalizeSlow(%q, false) = %q, %v; want it unchanged", p, got, err)
+		}
+	}
+}
+
+// TestNormalizePathKeepSlashes is merge_slashes off. Every case marked "nginx"
+// was sent to nginx 1.22.1 with merge_slashes off (nginx-diff, "return 200
+// $uri"), and the expected value is the $uri it reported, or "" where it
+// answered 400 Bad Request.
+func TestNormalizePathKeepSlashes(t *testing.T) {
+	tests := []struct {
+		name, in, want string // want "" means an error
+	}{
+		{"nginx kept", "/a//b", "/a//b"},
+		{"nginx leading", "//a", "//a"},
+		{"nginx only slashes", "///", "///"},
+		{"nginx runs kept", "/a///b//", "/a///b//"},
+		{"nginx dotdot after double", "/a//b/../c", "/a//c"},
+		{"nginx dotdot removes the empty segment", "/a//../c", "/a/c"},
+		{"nginx dotdot at end after double", "/a/b//..", "/a/b/"},
+		{"nginx dotdot slash after double", "/a/b//../", "/a/b/"},
+		{"nginx double dotdot at root", "//..", "/"},
+		{"nginx double dotdot then name", "//../x", "/x"},
+		{"nginx dot", "/a/./b", "/a/b"},
+		{"nginx dot then double", "/a/.//b", "/a//b"},
+		{"nginx double then dot", "/a//./b", "/a//b"},
+		{"nginx root dot", "/./", "/"},
+		{"nginx escaped slashes kept", "/a%2F%2Fb", "/a//b"},
+		{"nginx escaped slash between", "/a/%2F/b", "/a///b"},
+		{"nginx escaped dotdot", "/a%2f..%2fb", "/b"},
+		{"nginx escaped double dotdot", "/a%2F%2F..%2Fb", "/a/b"},
+		{"nginx climb over double", "/a/..//..", "/"},
+		{"nginx climb twice over double", "/a//..//..", "/a/"},
+		{"nginx climb thrice", "/a//..//../..", "/"},
+		{"plain", "/index.html", "/index.html"},
+		{"empty is root", "", "/"},
+		{"nginx escaped dotdot upper", "/x/%2E%2E/secret/", "/secret/"},
+		{"double encoding", "/x/%252e%252e/", "/x/%2e%2e/"},
+
+		// Errors: nothing above the root, whatever the slashes.
+		{"nginx above root", "/..", ""},
+		{"above root after climb", "/a/../..", ""},
+		{"above root after kept slashes", "//../..", ""},
+		{"escaped above root", "/%2e%2e//x", ""},
+		{"NUL", "//x/%00", ""},
+		{"bad escape", "//x/%zz", ""},
+		{"raw space", "//x/a b", ""},
+		{"no leading slash", "x//y", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NormalizePathKeepSlashes(tt.in)
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("NormalizePathKeepSlashes(%q) = %q, want an error", tt.in, got)
+				}
+				if !errors.Is(err, ErrInvalidPath) {
+					t.Fatalf("error %v does not wrap ErrInvalidPath", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("NormalizePathKeepSlashes(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNormalizePathKeepSlashesNoAllocWhenNormal(t *testing.T) {
+	for _, p := range []string{"/", "/a//b", "//", "/a/b/c.jpg"} {
+		allocs := testing.AllocsPerRun(100, func() {
+			if got, err := NormalizePathKeepSlashes(p); err != nil || got != p {
+				t.Fatalf("NormalizePathKeepSlashes(%q) = %q, %v", p, got, err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("NormalizePathKeepSlashes(%q) allocated %v times, want 0", p, allocs)
 		}
 	}
 }
@@ -153,6 +240,48 @@ func escapePath(p string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// FuzzNormalizePathKeepSlashes checks merge_slashes off against merge_slashes
+// on: never a dot segment, never above the root, idempotent, and merging the
+// result's slashes gives what NormalizePath gives whenever no ".." followed a
+// "//" (where the two differ by design: an empty segment is climbed over).
+func FuzzNormalizePathKeepSlashes(f *testing.F) {
+	for _, s := range []string{"/", "//..", "/a//b/../c", "/a%2F%2F..%2Fb", "/x//%2e%2e/", "///", "/a/.//b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := NormalizePathKeepSlashes(in)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidPath) {
+				t.Fatalf("error %v does not wrap ErrInvalidPath", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(out, "/") {
+			t.Fatalf("NormalizePathKeepSlashes(%q) = %q: does not start with /", in, out)
+		}
+		for _, seg := range strings.Split(out, "/") {
+			if seg == "." || seg == ".." {
+				t.Fatalf("NormalizePathKeepSlashes(%q) = %q: has a dot segment", in, out)
+			}
+		}
+		again, err := NormalizePathKeepSlashes(escapePath(out))
+		if err != nil || again != out {
+			t.Fatalf("NormalizePathKeepSlashes(escape(%q)) = %q, %v; want %q", out, again, err, out)
+		}
+		if !strings.Contains(in, "/") || strings.Contains(in, "%") || strings.Contains(in, "..") {
+			return
+		}
+		// Without escapes or "..", merging the kept slashes is NormalizePath.
+		merged, err := NormalizePath(in)
+		if err != nil {
+			t.Fatalf("NormalizePath(%q) failed (%v) where slashes kept did not", in, err)
+		}
+		if m, _ := NormalizePath(out); m != merged {
+			t.Fatalf("NormalizePath(%q) = %q, but %q merged is %q", in, merged, out, m)
+		}
+	})
 }
 
 func FuzzNormalizePath(f *testing.F) {

@@ -92,6 +92,34 @@ type Hosts struct {
 	// ip is the parsed address for dispatch on a shared wildcard socket; the zero
 	// Addr for unix sockets.
 	ip netip.Addr
+	// mixedMerge says the servers on Addr disagree about merge_slashes, so a
+	// TLS SNI name may change it (see MergeSlashes).
+	mixedMerge bool
+}
+
+// MergeSlashes reports whether the path of a request that arrived on this
+// address has its slashes merged (merge_slashes). nginx parses the request line,
+// and so normalises the path, with the configuration that the connection has
+// before any Host header is read (ngx_http_process_request_uri): that of the
+// address's default server, or, on a TLS connection whose SNI name matched
+// another server's server_name, of that server (ngx_http_ssl_servername). The
+// server the Host header chooses afterwards has no say. sni is the TLS server
+// name as the client sent it, "" without TLS or SNI.
+//
+// Without SNI, or when all servers on the address agree, it is a field read.
+func (h *Hosts) MergeSlashes(sni string) bool {
+	if sni != "" && h.mixedMerge && h.SSL {
+		if name, err := NormalizeHost(sni); err == nil && name != "" {
+			return mergeSlashes(h.Server(name).Server)
+		}
+	}
+	return mergeSlashes(h.DefaultServer)
+}
+
+// mergeSlashes is srv's merge_slashes; on when srv has no settings (a server
+// built by hand in a test).
+func mergeSlashes(srv *Server) bool {
+	return srv.Config.Settings == nil || srv.Config.Settings.MergeSlashes
 }
 
 // regexName is one regex server_name entry.
@@ -103,6 +131,9 @@ type regexName struct {
 // addServer indexes srv's names. The first server to claim a name keeps it, as
 // nginx does (it warns "conflicting server name ... ignored" for the later ones).
 func (h *Hosts) addServer(srv *Server) error {
+	if len(h.Servers) > 0 && mergeSlashes(h.Servers[0]) != mergeSlashes(srv) {
+		h.mixedMerge = true
+	}
 	h.Servers = append(h.Servers, srv)
 	for _, n := range srv.Config.Names {
 		if err := h.addName(n, srv); err != nil {

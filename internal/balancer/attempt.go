@@ -171,7 +171,7 @@ func (c *chooser) Choose(v upstream.View) int {
 	a := (*Attempt)(c)
 	a.stuck = false
 	if len(a.sticky) > 0 {
-		if i := v.Find(a.sticky); i >= 0 && !a.tried.has(i) && v.Usable(i) {
+		if i := v.Find(a.sticky); i >= 0 && !a.tried.has(i) && v.UsableSticky(i) {
 			a.stuck = true
 			a.tried.set(i)
 			return i

@@ -54,6 +54,8 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 			err = setUpstreamKeepalive(u, line)
 		case "sticky":
 			err = setSticky(u, line)
+		case "zone":
+			u.Zone = line.Args[0]
 		}
 		if err != nil {
 			return nil, err

@@ -180,6 +180,9 @@ var settingRules = []settingRule{
 		st.ErrorLogs = logs
 		return err
 	}},
+
+	// api and metrics (admin.go), after allow and deny, which it looks at
+	{names: contentNames, find: findRewrites, apply: applyAdmin},
 }
 
 // defaultSettings are nginx's defaults (fulcrum's where it differs, as documented):

@@ -171,6 +171,10 @@ type Upstream struct {
 	// Sticky is the upstream's session persistence (NGINX Plus's "sticky"
 	// directive); nil when the block has none.
 	Sticky *Sticky
+	// Zone is the name of the upstream's zone directive ("" without one).
+	// fulcrum keeps no shared memory; the runtime API changes only
+	// upstreams with a zone, as NGINX Plus does.
+	Zone string
 	// Implicit marks an upstream made from a proxy_pass host:port.
 	Implicit bool
 	Pos      Pos
@@ -412,6 +416,13 @@ type Settings struct {
 	// nginx's status page. It is false when a proxy_pass comes after it in
 	// the same block: nginx's last content handler wins.
 	StubStatus bool
+	// API (the api directive, NGINX Plus's runtime API; not inherited)
+	// answers with the JSON API; APIWrite (api write=on) allows its
+	// PATCH requests. Metrics (fulcrum's metrics directive, not
+	// inherited) answers with the counters in Prometheus's text format.
+	// Like StubStatus, each is false when another content handler
+	// (proxy_pass, stub_status, api, metrics) comes after it in the block.
+	API, APIWrite, Metrics bool
 	// Internal (the internal directive) answers 404 to a request that reaches
 	// the location directly; only internal redirects (error_page, try_files,
 	// index, X-Accel-Redirect) are served.

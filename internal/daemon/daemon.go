@@ -74,6 +74,8 @@ type Daemon struct {
 	// the $connections_* variables: the process's counts, kept across
 	// reloads.
 	conns connStats
+	// admin is what the runtime API and the metrics read of the daemon.
+	admin adminState
 	date  dateCache // the Date header, formatted once a second for every listener
 
 	// mu guards listeners and the reload sequence; it is never held while a
@@ -122,6 +124,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		listeners:  map[string]*listener{},
 		upgrades:   newUpgradeTracker(),
 	}
+	d.admin.current, d.admin.conns = &d.current, &d.conns
 	if err := ensureLogDir(cfg); err != nil {
 		return nil, err
 	}
@@ -137,6 +140,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.current.Store(snap)
+	d.admin.loadedAt(time.Now())
 	if err := d.syncListeners(snap); err != nil {
 		d.closeListeners()
 		logs.close()
@@ -225,6 +229,7 @@ func (d *Daemon) Reload() {
 	}
 	applyWorkerProcesses(cfg.Main.WorkerProcesses)
 	d.current.Store(snap)
+	d.admin.loadedAt(time.Now())
 	old.life.retire()
 	d.closeRemovedListeners(snap, cfg.Main.WorkerShutdownTimeout)
 	d.logChanges(old, snap)

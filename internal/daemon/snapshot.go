@@ -37,9 +37,15 @@ type snapshot struct {
 	// own configuration (its return, root, index, try_files).
 	serverLocs map[*config.Server]*config.Location
 	pools      []*upstream.Pool
-	log        *errlog.Logger
-	access     *accessLogs
-	adds       map[*config.Settings][]addHeader
+	// upstreams are the named upstream blocks and their pools in
+	// configuration order, for the runtime API and the metrics.
+	upstreams []namedPool
+	// admin is the daemon's state for the api and metrics handlers; nil
+	// in a snapshot built only to check a configuration.
+	admin  *adminState
+	log    *errlog.Logger
+	access *accessLogs
+	adds   map[*config.Settings][]addHeader
 	// charsetVars are the compiled charset and source_charset variables, by
 	// the Settings that have any.
 	charsetVars map[*config.Settings]charsetVars
@@ -114,6 +120,7 @@ func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
 		return nil, err
 	}
 	s.conns = &d.conns
+	s.admin = &d.admin
 	if err := s.adoptReqZones(d.current.Load()); err != nil {
 		s.access.release()
 		return nil, err
@@ -171,6 +178,7 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 	for _, p := range pools {
 		s.pools = append(s.pools, p.pool)
 	}
+	s.upstreams = namedPools(cfg.HTTP, pools)
 	if err := s.compileRealIP(); err != nil {
 		return nil, err
 	}
@@ -365,6 +373,14 @@ func (b *handlerBuilder) locations(locs []*config.Location) error {
 // last content handler wins in nginx), proxy_pass, or files. (A
 // return answers in the rewrite phases, before any content handler.)
 func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
+	// api and metrics are set only when they are the level's last
+	// content handler directive, so they go first.
+	if loc.Settings.API {
+		return newAPIHandler(loc, b.comp)
+	}
+	if loc.Settings.Metrics {
+		return metricsHandler{}, nil
+	}
 	if loc.Settings.StubStatus {
 		return stubStatusHandler{}, nil
 	}

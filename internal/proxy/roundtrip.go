@@ -150,7 +150,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			req.resp.closeAt(end)
 			a.ResponseTime = end.Sub(start)
 			a.BytesReceived, a.BytesSent = req.resp.in, req.resp.out
-			h.release(req, srv, outcome, end)
+			h.release(req, srv, a, status, outcome, end)
 			return &failure{cond: cond, status: status, sent: true, end: end}
 		}
 	}
@@ -201,7 +201,7 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 	if c.readErr || req.ctx.Err() != nil {
 		outcome = upstream.Neutral
 	}
-	h.release(req, c.srv, outcome, end)
+	h.release(req, c.srv, c.attempt, c.attempt.Status, outcome, end)
 	c.srv = nil
 }
 
@@ -211,18 +211,21 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, err error, end time.Time) *failure {
 	f := classify(req.ctx, err)
 	if f == nil {
-		h.release(req, srv, upstream.Neutral, end)
+		h.release(req, srv, a, 0, upstream.Neutral, end)
 		return &failure{end: end}
 	}
 	f.end = end
 	a.Status = f.status
 	h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), f.msg)
-	h.release(req, srv, upstream.Failure, end)
+	h.release(req, srv, a, 0, upstream.Failure, end)
 	return f
 }
 
-// release ends an attempt on srv at now and logs when it disabled the server.
-func (h *Handler) release(req *request, srv *upstream.Server, o upstream.Outcome, now time.Time) {
+// release ends attempt a on srv at now, adds it to the server's counters
+// (status is the response the server sent, 0 for none) and logs when it
+// disabled the server.
+func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time) {
+	srv.Account(status, a.BytesSent, a.BytesReceived)
 	if req.at.Release(now, o) {
 		h.log.LogRequest(errlog.Warn, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), "upstream server temporarily disabled while connecting to upstream")
 	}

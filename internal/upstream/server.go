@@ -56,9 +56,9 @@ type liveState struct {
 	// zero time means no ramp. Cleared by the first pick after the ramp.
 	rampFrom time.Time
 
-	// down is the Down setting of the pool built last for this state.
-	// Read and written only while a pool is built (the registry's mu),
-	// to see a reload bring a down server up.
+	// down is the Down setting of the pool built last for this state, or
+	// of its last runtime patch (Pool.Patch), to see a reload bring a down
+	// server up. Read and written with the group's mu held.
 	down bool
 
 	// fails is nginx's fails. Written only with the group's mu held; read
@@ -69,6 +69,9 @@ type liveState struct {
 	active   atomic.Int64 // acquired and not yet released
 	requests atomic.Int64 // acquisitions since the state was created
 	failures atomic.Int64 // releases with Failure since then
+
+	// traffic counts responses and bytes (traffic.go).
+	traffic traffic
 }
 
 // Server is one server of a Pool: its settings for this snapshot and its
@@ -85,6 +88,10 @@ type Server struct {
 	// current is nginx's current_weight for this pool generation.
 	// Guarded by the group's mu.
 	current int
+	// drain is the runtime API's drain mode (Pool.Patch): no new picks
+	// but the requests a sticky ID binds to the server. Guarded by the
+	// group's mu; a reload's new pool starts without it.
+	drain bool
 }
 
 // Settings returns the server's settings with Network and Name filled in.
@@ -176,6 +183,11 @@ func (s *Server) releaseLocked(now time.Time, o Outcome) bool {
 		return false
 	}
 	fails := st.fails.Add(1)
+	if max := int64(s.set.MaxFails); max > 0 && fails >= max && (fails == max || now.Sub(st.accessed) > s.set.FailTimeout) {
+		// It becomes unavailable now: it reached max_fails, or failed its
+		// probe after the window.
+		st.traffic.unavail.Add(1)
+	}
 	st.accessed = now
 	st.checked = now
 	if s.set.MaxFails == 0 {

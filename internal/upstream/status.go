@@ -30,6 +30,17 @@ type ServerStatus struct {
 	// Requests and Failures count acquisitions and Failure releases since
 	// the registry first saw the server.
 	Requests, Failures int64
+	// ID is the server's position in its pool, primaries then backups:
+	// the runtime API's server ID.
+	ID int
+	// Draining reports the runtime API's drain mode (Pool.Patch).
+	Draining bool
+	// Responses, Sent and Received count the responses the server sent
+	// and the bytes written to and read from it (Server.Account); Unavail
+	// the times it became unavailable through max_fails.
+	Responses      Responses
+	Sent, Received int64
+	Unavail        int64
 }
 
 // UpstreamStatus is the status of one upstream's servers.
@@ -43,9 +54,11 @@ type UpstreamStatus struct {
 func (p *Pool) Snapshot(now time.Time, dst []ServerStatus) []ServerStatus {
 	p.g.mu.Lock()
 	defer p.g.mu.Unlock()
+	id := 0
 	for _, tier := range [][]Server{p.primary, p.backup} {
 		for i := range tier {
-			dst = append(dst, tier[i].status(now))
+			dst = append(dst, p.statusOf(&tier[i], id, now))
+			id++
 		}
 	}
 	return dst

@@ -30,9 +30,18 @@ func (v View) Now() time.Time { return v.now }
 
 // Usable reports whether server i may be picked now: it is not down, not
 // inside its fail_timeout window after max_fails failures (never, in a
-// single-server pool), and below max_conns. The caller checks its own
+// single-server pool), below max_conns, and not draining. The caller checks its own
 // tried set separately.
 func (v View) Usable(i int) bool {
+	return !v.tier[i].drain && v.usable(i)
+}
+
+// UsableSticky reports whether server i may take a request that a sticky
+// ID binds to it: as Usable, but a draining server (Pool.Patch) may.
+func (v View) UsableSticky(i int) bool { return v.usable(i) }
+
+// usable is Usable without the drain mode.
+func (v View) usable(i int) bool {
 	s := &v.tier[i]
 	if s.set.Down || s.atMaxConns() {
 		return false

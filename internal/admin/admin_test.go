@@ -1,0 +1,79 @@
+package admin
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"fulcrum/internal/upstream"
+)
+
+func TestParseTime(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"10", 10 * time.Second, true},
+		{"10s", 10 * time.Second, true},
+		{"500ms", 500 * time.Millisecond, true},
+		{"1m30s", 90 * time.Second, true},
+		{"0", 0, true},
+		{"-1", 0, false},
+		{"-1s", 0, false},
+		{"soon", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseTime(tt.in)
+		if ok != tt.ok || ok && got != tt.want {
+			t.Errorf("parseTime(%q) = %v, %t; want %v, %t", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "0s", 10 * time.Second: "10s", 1500 * time.Millisecond: "1500ms", time.Minute: "60s"} {
+		if got := duration(d); got != want {
+			t.Errorf("duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestState(t *testing.T) {
+	tests := []struct {
+		s    upstream.ServerStatus
+		want string
+	}{
+		{upstream.ServerStatus{}, "up"},
+		{upstream.ServerStatus{Down: true, Draining: true}, "down"},
+		{upstream.ServerStatus{Draining: true, Unavailable: true}, "draining"},
+		{upstream.ServerStatus{Unavailable: true}, "unavail"},
+	}
+	for _, tt := range tests {
+		if got := State(&tt.s); got != tt.want {
+			t.Errorf("State(%+v) = %q, want %q", tt.s, got, tt.want)
+		}
+	}
+}
+
+// TestMetricsLabels checks label escaping, unix addresses and the "#2" of
+// an address listed twice.
+func TestMetricsLabels(t *testing.T) {
+	ups := []Upstream{{Name: `we"ird\name`, Servers: []upstream.ServerStatus{
+		{Network: "tcp", Addr: "10.0.0.1:80", Requests: 1},
+		{Network: "tcp", Addr: "10.0.0.1:80", Requests: 2},
+		{Network: "unix", Addr: "/run/app.sock", Requests: 3},
+	}}}
+	out := string(AppendMetrics(nil, Process{Generation: 2}, Counts{}, ups))
+	for _, want := range []string{
+		"fulcrum_generation 2\n",
+		`fulcrum_upstream_server_requests_total{upstream="we\"ird\\name",server="10.0.0.1:80"} 1` + "\n",
+		`fulcrum_upstream_server_requests_total{upstream="we\"ird\\name",server="10.0.0.1:80#2"} 2` + "\n",
+		`fulcrum_upstream_server_requests_total{upstream="we\"ird\\name",server="unix:/run/app.sock"} 3` + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}

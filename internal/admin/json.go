@@ -1,0 +1,144 @@
+package admin
+
+import (
+	"strconv"
+	"time"
+
+	"fulcrum/internal/upstream"
+)
+
+// The API's JSON objects, with NGINX Plus's field names (API version 9).
+// Fields fulcrum does not know (header_time, response_time, the per-code
+// responses, health_checks, downtime, selected, ssl) are left out rather
+// than shown as zeros.
+
+type nginxObject struct {
+	Version       string `json:"version"`
+	Build         string `json:"build"`
+	Address       string `json:"address"`
+	Generation    int64  `json:"generation"`
+	LoadTimestamp string `json:"load_timestamp"`
+	Timestamp     string `json:"timestamp"`
+	PID           int    `json:"pid"`
+	PPID          int    `json:"ppid"`
+}
+
+type connectionsObject struct {
+	Accepted uint64 `json:"accepted"`
+	Dropped  uint64 `json:"dropped"`
+	Active   int64  `json:"active"`
+	Idle     int64  `json:"idle"`
+}
+
+type requestsObject struct {
+	Total   uint64 `json:"total"`
+	Current int64  `json:"current"`
+}
+
+type upstreamObject struct {
+	Peers   []peerObject `json:"peers"`
+	Zombies int          `json:"zombies"`
+	Zone    string       `json:"zone,omitempty"`
+}
+
+type responsesObject struct {
+	C1xx  int64 `json:"1xx"`
+	C2xx  int64 `json:"2xx"`
+	C3xx  int64 `json:"3xx"`
+	C4xx  int64 `json:"4xx"`
+	C5xx  int64 `json:"5xx"`
+	Total int64 `json:"total"`
+}
+
+type peerObject struct {
+	ID        int             `json:"id"`
+	Server    string          `json:"server"`
+	Name      string          `json:"name"`
+	Backup    bool            `json:"backup"`
+	Weight    int             `json:"weight"`
+	State     string          `json:"state"`
+	Active    int64           `json:"active"`
+	MaxConns  int             `json:"max_conns,omitempty"`
+	Requests  int64           `json:"requests"`
+	Responses responsesObject `json:"responses"`
+	Sent      int64           `json:"sent"`
+	Received  int64           `json:"received"`
+	Fails     int64           `json:"fails"`
+	Unavail   int64           `json:"unavail"`
+}
+
+// serverObject is a server's configuration (/servers and PATCH).
+type serverObject struct {
+	ID          int    `json:"id"`
+	Server      string `json:"server"`
+	Weight      int    `json:"weight"`
+	MaxConns    int    `json:"max_conns"`
+	MaxFails    int    `json:"max_fails"`
+	FailTimeout string `json:"fail_timeout"`
+	SlowStart   string `json:"slow_start"`
+	Route       string `json:"route"`
+	Backup      bool   `json:"backup"`
+	Down        bool   `json:"down"`
+	Drain       bool   `json:"drain,omitempty"`
+}
+
+// State is a server's state as the API and the metrics name it: "down"
+// (down in the configuration or by the API), "draining", "unavail" (out
+// after max_fails failures, inside fail_timeout) or "up".
+func State(s *upstream.ServerStatus) string {
+	switch {
+	case s.Down:
+		return "down"
+	case s.Draining:
+		return "draining"
+	case s.Unavailable:
+		return "unavail"
+	}
+	return "up"
+}
+
+// address is the server's address as NGINX Plus's "server" field shows it.
+func address(s *upstream.ServerStatus) string {
+	if s.Network == upstream.NetworkUnix {
+		return "unix:" + s.Addr
+	}
+	return s.Addr
+}
+
+func peer(s *upstream.ServerStatus) peerObject {
+	r := s.Responses
+	return peerObject{
+		ID: s.ID, Server: address(s), Name: s.Name, Backup: s.Backup, Weight: s.Weight,
+		State: State(s), Active: s.Active, MaxConns: s.MaxConns, Requests: s.Requests,
+		Responses: responsesObject{C1xx: r.Class1xx, C2xx: r.Class2xx, C3xx: r.Class3xx, C4xx: r.Class4xx, C5xx: r.Class5xx, Total: r.Total()},
+		Sent:      s.Sent, Received: s.Received, Fails: s.Failures, Unavail: s.Unavail,
+	}
+}
+
+func upstreamOf(u *Upstream) upstreamObject {
+	o := upstreamObject{Peers: make([]peerObject, 0, len(u.Servers)), Zone: u.Zone}
+	for i := range u.Servers {
+		o.Peers = append(o.Peers, peer(&u.Servers[i]))
+	}
+	return o
+}
+
+func serverOf(s *upstream.ServerStatus) serverObject {
+	return serverObject{
+		ID: s.ID, Server: address(s), Weight: s.Weight, MaxConns: s.MaxConns, MaxFails: s.MaxFails,
+		FailTimeout: duration(s.FailTimeout), SlowStart: duration(s.SlowStart), Route: s.Route,
+		Backup: s.Backup, Down: s.Down, Drain: s.Draining,
+	}
+}
+
+// duration writes d as nginx writes times: whole seconds as "10s", else
+// milliseconds as "500ms".
+func duration(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+}
+
+// timestamp is NGINX Plus's time format: ISO 8601 in UTC, milliseconds.
+func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

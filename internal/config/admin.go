@@ -1,0 +1,48 @@
+package config
+
+import "strings"
+
+// contentNames are the directives that set a location's content handler
+// among those api and metrics compete with: in nginx the last one of a
+// block wins.
+var contentNames = []string{"stub_status", "proxy_pass", "api", "metrics"}
+
+// checkAPI checks api's one optional parameter, write=on or write=off, as
+// NGINX Plus's ngx_http_api does.
+func checkAPI(d *Directive) error {
+	if len(d.Args) == 0 {
+		return nil
+	}
+	if v, ok := strings.CutPrefix(d.Args[0], "write="); ok && (v == "on" || v == "off") {
+		return nil
+	}
+	return hintf(d.Pos, "write api; (read only) or api write=on; (PATCH allowed)", `invalid parameter "%s"`, d.Args[0])
+}
+
+// applyAdmin reads the level's own api and metrics directives (not
+// inherited, as content handlers are not). dirs are the level's content
+// handler directives in order (contentNames); the last one answers, so api
+// or metrics is set only when it is last. An api that allows writes in a
+// level without allow or deny gets a warning: anyone who reaches it could
+// take servers out of balancing.
+func applyAdmin(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	last := dirs[len(dirs)-1]
+	for _, d := range dirs[:len(dirs)-1] {
+		if d.Name == "api" || d.Name == "metrics" || last.Name == "api" || last.Name == "metrics" {
+			b.warn(d.Pos, "keep one of them", `"%s" and "%s" in one block: the last one, "%s", answers, as in nginx`, d.Name, last.Name, last.Name)
+			break
+		}
+	}
+	switch last.Name {
+	case "metrics":
+		st.Metrics = true
+	case "api":
+		st.API = true
+		st.APIWrite = len(last.Args) == 1 && last.Args[0] == "write=on"
+		if st.APIWrite && len(st.Access) == 0 {
+			b.warn(last.Pos, "add allow and deny rules (allow 127.0.0.1; deny all;) to this location",
+				`"api write=on" without allow or deny lets every client change upstream servers`)
+		}
+	}
+	return nil
+}

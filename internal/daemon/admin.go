@@ -1,0 +1,145 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"fulcrum/internal/admin"
+	"fulcrum/internal/config"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// adminState is what the runtime API and the metrics read of the daemon
+// beyond one snapshot: the configuration in force, how many times it was
+// loaded and when, and the connection counters. The Daemon owns one; its
+// snapshots point to it (nil in a snapshot built to check a
+// configuration).
+type adminState struct {
+	current *atomic.Pointer[snapshot]
+	conns   *connStats
+	// generation counts the configuration loads (1 for the first, +1 per
+	// successful reload); loaded is the last one's time in Unix
+	// nanoseconds.
+	generation atomic.Int64
+	loaded     atomic.Int64
+}
+
+var _ admin.Source = (*adminState)(nil)
+
+// loadedAt records a configuration load (the start or a successful reload).
+func (a *adminState) loadedAt(t time.Time) {
+	a.generation.Add(1)
+	a.loaded.Store(t.UnixNano())
+}
+
+// Process implements admin.Source.
+func (a *adminState) Process() admin.Process {
+	return admin.Process{Version: Version, Build: "fulcrum", Generation: a.generation.Load(),
+		LoadTime: time.Unix(0, a.loaded.Load()), PID: os.Getpid(), PPID: os.Getppid()}
+}
+
+// Counts implements admin.Source.
+func (a *adminState) Counts() admin.Counts {
+	c := a.conns.counts()
+	return admin.Counts{Accepted: c.accepted, Handled: c.handled, Active: c.Active, Reading: c.Reading,
+		Writing: c.Writing, Waiting: c.Waiting, Requests: c.requests}
+}
+
+// Upstreams implements admin.Source: the named upstream blocks of the
+// configuration in force (not those proxy_pass host:port makes).
+func (a *adminState) Upstreams(now time.Time) []admin.Upstream {
+	snap := a.current.Load()
+	out := make([]admin.Upstream, 0, len(snap.upstreams))
+	for _, u := range snap.upstreams {
+		out = append(out, admin.Upstream{Name: u.cfg.Name, Zone: u.cfg.Zone, Servers: u.pool.Snapshot(now, nil)})
+	}
+	return out
+}
+
+// Patch implements admin.Source on the pools of the configuration in
+// force. A reload builds new pools from the configuration, which wins: the
+// change is gone then, as in NGINX Plus without a state file.
+func (a *adminState) Patch(name string, id int, ch upstream.ServerPatch, now time.Time) (upstream.ServerStatus, error) {
+	for _, u := range a.current.Load().upstreams {
+		if u.cfg.Name == name {
+			return u.pool.Patch(id, ch, now)
+		}
+	}
+	return upstream.ServerStatus{}, fmt.Errorf("upstream %q: %w", name, admin.ErrUpstreamNotFound)
+}
+
+// namedPool is an upstream block of the configuration and its pool, for the
+// runtime API.
+type namedPool struct {
+	cfg  *config.Upstream
+	pool *upstream.Pool
+}
+
+// namedPools lists the named upstream blocks in configuration order.
+func namedPools(h *config.HTTP, pools map[*config.Upstream]*builtPool) []namedPool {
+	var out []namedPool
+	for _, u := range h.Upstreams {
+		if bp := pools[u]; bp != nil && !u.Implicit {
+			out = append(out, namedPool{cfg: u, pool: bp.pool})
+		}
+	}
+	return out
+}
+
+// apiHandler answers with the runtime API (the api directive).
+type apiHandler struct {
+	write bool
+	// prefix is the location's path, stripped from the request's path;
+	// "" for a regex location, whose requests give their whole path.
+	prefix    string
+	requestID *vars.Template
+}
+
+// newAPIHandler builds the api handler of loc.
+func newAPIHandler(loc *config.Location, comp *vars.Compiler) (handler, error) {
+	id, err := comp.Compile("$request_id")
+	if err != nil {
+		return nil, fmt.Errorf("api in %s: %w", loc.Pos, err)
+	}
+	h := apiHandler{write: loc.Settings.APIWrite, requestID: id}
+	if loc.Modifier != config.ModRegex && loc.Modifier != config.ModRegexCaseless {
+		h.prefix = loc.Path
+	}
+	return h, nil
+}
+
+func (h apiHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
+	rec := w.(*recorder)
+	src := rec.snap.admin
+	if src == nil {
+		rec.fail(http.StatusInternalServerError)
+		return nil
+	}
+	api := admin.API{Source: src, Write: h.write, Now: rec.snap.now}
+	path := strings.TrimPrefix(st.Path, h.prefix)
+	if path != "" && path[0] != '/' {
+		path = "/" + path
+	}
+	api.Serve(w, r, admin.Request{Path: path, ID: h.requestID.String(st), Address: st.Local.Addr().String()})
+	return nil
+}
+
+// metricsHandler answers with the metrics page (the metrics directive).
+type metricsHandler struct{}
+
+func (metricsHandler) serve(w http.ResponseWriter, r *http.Request, _ *vars.State) *internalRedirect {
+	rec := w.(*recorder)
+	src := rec.snap.admin
+	if src == nil {
+		rec.fail(http.StatusInternalServerError)
+		return nil
+	}
+	m := admin.Metrics{Source: src, Now: rec.snap.now}
+	m.Serve(w, r)
+	return nil
+}

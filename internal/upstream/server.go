@@ -69,6 +69,9 @@ type liveState struct {
 	active   atomic.Int64 // acquired and not yet released
 	requests atomic.Int64 // acquisitions since the state was created
 	failures atomic.Int64 // releases with Failure since then
+
+	// health is the active health checks' verdicts (health.go).
+	health health
 }
 
 // Server is one server of a Pool: its settings for this snapshot and its

@@ -30,6 +30,10 @@ type ServerStatus struct {
 	// Requests and Failures count acquisitions and Failure releases since
 	// the registry first saw the server.
 	Requests, Failures int64
+	// Health is the active health checks' verdict (HealthUnchecked
+	// without health_check) and HealthChecks their statistics.
+	Health       HealthState
+	HealthChecks HealthCounters
 }
 
 // UpstreamStatus is the status of one upstream's servers.
@@ -79,5 +83,7 @@ func (s *Server) status(now time.Time) ServerStatus {
 		Active:          s.st.active.Load(),
 		Requests:        s.st.requests.Load(),
 		Failures:        s.st.failures.Load(),
+		Health:          s.st.health.state(),
+		HealthChecks:    s.st.health.counters,
 	}
 }

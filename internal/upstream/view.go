@@ -29,12 +29,13 @@ func (v View) Single() bool { return v.pool.single }
 func (v View) Now() time.Time { return v.now }
 
 // Usable reports whether server i may be picked now: it is not down, not
-// inside its fail_timeout window after max_fails failures (never, in a
-// single-server pool), and below max_conns. The caller checks its own
-// tried set separately.
+// held back by an active health check (unhealthy or checking, even in a
+// single-server pool), not inside its fail_timeout window after max_fails
+// failures (never, in a single-server pool), and below max_conns. The
+// caller checks its own tried set separately.
 func (v View) Usable(i int) bool {
 	s := &v.tier[i]
-	if s.set.Down || s.atMaxConns() {
+	if s.set.Down || !s.healthy() || s.atMaxConns() {
 		return false
 	}
 	return v.pool.single || !s.failedNow(v.now)

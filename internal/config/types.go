@@ -109,6 +109,9 @@ type HTTP struct {
 	LimitConnZones []*LimitConnZone
 	// LimitReqZones are the limit_req_zone directives in config order.
 	LimitReqZones []*LimitReqZone
+	// Matches are the match blocks (NGINX Plus's health check tests) in
+	// config order.
+	Matches []*Match
 }
 
 // Map is a map block: Variable takes the Value of the first entry whose key
@@ -173,7 +176,11 @@ type Upstream struct {
 	Sticky *Sticky
 	// Implicit marks an upstream made from a proxy_pass host:port.
 	Implicit bool
-	Pos      Pos
+	// Zone is the zone directive's name ("" without one). fulcrum keeps
+	// every upstream's state shared anyway; health_check requires it, as
+	// NGINX Plus does.
+	Zone string
+	Pos  Pos
 }
 
 // StickyMode is the method of a sticky directive.
@@ -408,6 +415,9 @@ type Settings struct {
 	UninitializedVariableWarn bool
 	// ProxyPass, when set, forwards requests.
 	ProxyPass *ProxyPass
+	// HealthChecks are the level's own health_check directives (not
+	// inherited), checking ProxyPass's upstream group.
+	HealthChecks []*HealthCheck
 	// StubStatus (the stub_status directive, not inherited) answers with
 	// nginx's status page. It is false when a proxy_pass comes after it in
 	// the same block: nginx's last content handler wins.

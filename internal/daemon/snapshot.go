@@ -13,6 +13,7 @@ import (
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/health"
 	"fulcrum/internal/htpasswd"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
@@ -37,9 +38,13 @@ type snapshot struct {
 	// own configuration (its return, root, index, try_files).
 	serverLocs map[*config.Server]*config.Location
 	pools      []*upstream.Pool
-	log        *errlog.Logger
-	access     *accessLogs
-	adds       map[*config.Settings][]addHeader
+	// health are the snapshot's active health checks (health_check),
+	// started when it goes live and stopped when it is replaced; nil
+	// without an http block.
+	health *health.Group
+	log    *errlog.Logger
+	access *accessLogs
+	adds   map[*config.Settings][]addHeader
 	// charsetVars are the compiled charset and source_charset variables, by
 	// the Settings that have any.
 	charsetVars map[*config.Settings]charsetVars
@@ -171,6 +176,7 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 	for _, p := range pools {
 		s.pools = append(s.pools, p.pool)
 	}
+	s.buildHealthChecks(pools)
 	if err := s.compileRealIP(); err != nil {
 		return nil, err
 	}

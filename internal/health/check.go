@@ -256,12 +256,20 @@ func NewGroup(pools []*upstream.Pool, checks []*Check) *Group {
 }
 
 // Len returns the number of checks.
-func (g *Group) Len() int { return len(g.checks) }
+func (g *Group) Len() int {
+	if g == nil {
+		return 0
+	}
+	return len(g.checks)
+}
 
 // Start attaches the checks to the pools and starts one Run per check. The
 // previous snapshot's group must be stopped first. Start runs once; later
-// calls do nothing.
+// calls, and calls on a nil Group, do nothing.
 func (g *Group) Start() {
+	if g == nil {
+		return
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.started {
@@ -287,8 +295,11 @@ func (g *Group) Start() {
 
 // Stop stops every check and waits for their goroutines. A check in
 // progress is cut short (its connection closed) and not recorded. It is
-// safe to call more than once, and before Start.
+// safe to call more than once, before Start and on a nil Group.
 func (g *Group) Stop() {
+	if g == nil {
+		return
+	}
 	g.mu.Lock()
 	g.started = true // a stopped group never starts
 	cancel := g.cancel

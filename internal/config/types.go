@@ -455,8 +455,14 @@ type Settings struct {
 	ProxyMethod             string
 	ProxyHTTPVersion        string // "1.0" or "1.1"; default "1.1" (keep-alive on)
 	ProxyRedirects          []ProxyRedirect
-	ProxyBuffering          bool
-	ProxyRequestBuffering   bool
+	// ProxyCookieDomains, ProxyCookiePaths and ProxyCookieFlags are the
+	// proxy_cookie_domain, _path and _flags rules of the nearest level that
+	// has any, in order; nil when there are none or that level says "off".
+	ProxyCookieDomains    []CookieRewrite
+	ProxyCookiePaths      []CookieRewrite
+	ProxyCookieFlags      []CookieFlags
+	ProxyBuffering        bool
+	ProxyRequestBuffering bool
 	// ProxyInterceptErrors (proxy_intercept_errors on): an upstream response
 	// with a status of 300 or more that the location's ErrorPages list is
 	// answered by that error_page instead, its body discarded.
@@ -531,9 +537,12 @@ type Settings struct {
 	// Responses.
 	AddHeaders []HeaderTemplate
 	// Expires is the expires directive's setting (off by default).
-	Expires          Expires
-	ErrorPages       []ErrorPage
-	AbsoluteRedirect bool
+	Expires    Expires
+	ErrorPages []ErrorPage
+	// RecursiveErrorPages lets an error page's own error follow error_page
+	// again (off by default: the first error_page is the last).
+	RecursiveErrorPages bool
+	AbsoluteRedirect    bool
 	// PortInRedirect and ServerNameInRedirect shape the absolute redirects
 	// fulcrum builds: the request's port (on by default), and the server's
 	// primary name instead of the request's host (off by default).

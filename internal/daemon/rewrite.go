@@ -159,6 +159,7 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 		}
 		if *changes--; *changes <= 0 {
 			s.log.LogRequest(errlog.Error, logRequest(st, r), fmt.Sprintf("rewrite or internal redirection cycle while processing %q", st.Path))
+			rec.errorPageUsed = true // nginx's uri_changes 0: no error_page either
 			return loc, rewrite.Result{Outcome: rewrite.Fail}, false
 		}
 		lm := srv.Location(st.Path)

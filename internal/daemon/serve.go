@@ -212,13 +212,16 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 			if next = rec.takePending(); next == nil {
 				return
 			}
-			// nginx turns an error page request into a GET (HEAD stays HEAD).
-			if r.Method != http.MethodHead {
+			// nginx turns an error page request for a URI into a GET (HEAD
+			// stays HEAD); a named location keeps the method
+			// (ngx_http_send_error_page).
+			if next.named == "" && r.Method != http.MethodHead {
 				r.Method, st.Method = http.MethodGet, http.MethodGet
 			}
 		}
 		if changes--; changes <= 0 {
 			s.log.Logf(errlog.Error, "rewrite or internal redirection cycle while internally redirecting to %q", st.Path)
+			rec.errorPageUsed = true // nginx's uri_changes 0: no error_page either
 			rec.fail(http.StatusInternalServerError)
 			return
 		}
@@ -455,7 +458,9 @@ type recorder struct {
 	// keepalive_time).
 	closeAfter bool
 	// pending is the error_page redirect a failure arranged; errorPageUsed
-	// stops a second one; statusOverride is the status its answer goes out with
+	// stops another one (nginx's r->error_page: set by an error in a location
+	// with error pages and recursive_error_pages off, or once the internal
+	// redirects are used up); statusOverride is the status its answer goes out with
 	// (the original error, error_page's =code, or 0 for the target's own).
 	hijacked net.Conn // the upgraded connection, while the request runs
 	// accel is an upstream's X-Accel-Redirect target (hasAccel: there is one).
@@ -609,8 +614,8 @@ func (w *recorder) Write(p []byte) (int, error) {
 }
 
 // fail answers with one of fulcrum's own error pages, or, when the location has
-// an error_page for code (and no error_page was followed yet: nginx's
-// recursive_error_pages off), arranges for it instead: an internal redirect that
+// an error_page for code (and no error_page was followed yet, unless the
+// locations it went through have recursive_error_pages on), arranges for it instead: an internal redirect that
 // run follows, or a redirect to a URL. When the error page itself fails (a
 // missing file, a refused client), its own status goes out, not the one the
 // error_page meant for the page, as nginx does.
@@ -631,11 +636,15 @@ func (w *recorder) fail(code int) {
 		errpage.Write(w, code, w.server)
 		return
 	}
+	// As ngx_http_special_response_handler: the location where the error
+	// happens decides whether its error page may fail over to another.
+	if len(w.set.ErrorPages) > 0 && !w.set.RecursiveErrorPages {
+		w.errorPageUsed = true
+	}
 	for _, ep := range w.set.ErrorPages {
 		if !slices.Contains(ep.Codes, code) {
 			continue
 		}
-		w.errorPageUsed = true
 		w.filterStatus = 0
 		switch {
 		case ep.UseTargetStatus:

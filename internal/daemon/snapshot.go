@@ -249,6 +249,15 @@ func newCompiler(cfg *config.Config) *vars.Compiler {
 				for _, pr := range l.Settings.ProxyRedirects {
 					declare(pr.Regex)
 				}
+				for _, r := range l.Settings.ProxyCookieDomains {
+					declare(r.Regex)
+				}
+				for _, r := range l.Settings.ProxyCookiePaths {
+					declare(r.Regex)
+				}
+				for _, r := range l.Settings.ProxyCookieFlags {
+					declare(r.Regex)
+				}
 			}
 			walk(l.Locations)
 		}

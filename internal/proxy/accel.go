@@ -25,7 +25,10 @@ var accelKept = map[string]bool{
 // accelRedirect hands an X-Accel-Redirect in the upstream's response to the
 // writer, and reports whether it did: the upstream's body is not read (its
 // connection is closed, not reused), the fields of accelKept go to the
-// client's header, and every field stays in $upstream_http_NAME.
+// client's header, and every field stays in $upstream_http_NAME. A request
+// body read into memory becomes the request's body again, so that a
+// proxy_pass where the redirect leads sends it too, as nginx does with the
+// body it keeps (with the method turned into GET for a URI).
 func (h *Handler) accelRedirect(req *request) bool {
 	ar, ok := req.w.(AccelRedirector)
 	if !ok || req.resp.upgraded || h.set.IgnoreAccelRedirect {
@@ -46,6 +49,7 @@ func (h *Handler) accelRedirect(req *request) bool {
 		}
 	}
 	req.st.SetUpstreamFields(fields)
+	req.keepBody()
 	ar.AccelRedirect(string(target))
 	return true
 }

@@ -124,3 +124,14 @@ func (o *onceReader) Read(p []byte) (int, error) {
 }
 
 func (o *onceReader) Close() error { return nil }
+
+// keepBody makes a request body read into memory the client request's body
+// again, for the proxy_pass an error_page or X-Accel-Redirect leads to: nginx
+// keeps the body it read and sends it there too (with the method turned
+// into GET for a URI target, kept for a named location). Only the paths that
+// hand the request on call it, so a proxied response costs nothing.
+func (req *request) keepBody() {
+	if buf := req.bodyStore.inMemory(); buf != nil {
+		req.in.Body, req.in.ContentLength = io.NopCloser(bytes.NewReader(buf)), int64(len(buf))
+	}
+}

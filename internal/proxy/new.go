@@ -70,6 +70,9 @@ func New(o Options) (*Handler, error) {
 	if h.redirects, err = compileRedirects(o.Compiler, o.Location); err != nil {
 		return nil, err
 	}
+	if h.cookies, err = compileCookies(o.Compiler, set); err != nil {
+		return nil, err
+	}
 	for _, r := range h.headers {
 		h.ruleNames = append(h.ruleNames, r.name)
 	}

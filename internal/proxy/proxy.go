@@ -44,11 +44,14 @@ type Handler struct {
 	setsConnection, setsUpgrade bool
 	hide                        map[string]bool
 	redirects                   []redirectRule
-	setBody                     *vars.Template
-	log                         *errlog.Logger
-	now                         func() time.Time
-	server                      string // Server header value
-	buffers                     *BufferPool
+	// cookies rewrites Set-Cookie fields (proxy_cookie_domain, _path,
+	// _flags); nil when the location has no such rules.
+	cookies *cookieRewriter
+	setBody *vars.Template
+	log     *errlog.Logger
+	now     func() time.Time
+	server  string // Server header value
+	buffers *BufferPool
 	// tls is how upstreams are spoken to over TLS (proxy_pass https://);
 	// nil for plain HTTP.
 	tls *upstreamTLS
@@ -225,6 +228,7 @@ func (req *request) logRequest(upstream string) *errlog.Request {
 func (h *Handler) answerError(req *request, err error) {
 	var f *failure
 	if errors.As(err, &f) {
+		req.keepBody()
 		fail(req.w, f.status, h.server)
 		return
 	}

@@ -154,6 +154,9 @@ func (h *Handler) copyHeader(req *request) {
 				value = req.st.AbsoluteURL(value, h.set.PortInRedirect, h.set.ServerNameInRedirect)
 			}
 		}
+		if h.cookies != nil && name == "Set-Cookie" {
+			value = h.cookies.rewrite(value, req.st)
+		}
 		index := 0
 		if prev, ok := out[name]; ok && name == "Content-Type" {
 			// One value, as nginx's headers_out.content_type: an

@@ -1,0 +1,166 @@
+package proxy
+
+import (
+	"regexp"
+	"testing"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
+)
+
+// cookieSettings are the rules of the tests below, as config builds them
+// (proxy_cookie_domain's text rules without their leading dots, its regexes
+// caseless). $v is a declared variable the tests set.
+func cookieSettings() *config.Settings {
+	return &config.Settings{
+		ProxyCookieDomains: []config.CookieRewrite{
+			{From: "Example.COM", To: "new.org"},                                   // .Example.COM .new.org
+			{Regex: regexp.MustCompile(`(?i)^(\w+)\.regex\.net$`), To: "$1.rx.$v"}, // ~^(\w+)\.regex\.net$
+			{From: "$v", To: "by-var"},
+			{Regex: regexp.MustCompile(`(?i)^star`), To: "x.org"},
+		},
+		ProxyCookiePaths: []config.CookieRewrite{
+			{From: "/one/", To: "/uno/"},
+			{From: "/one/two/", To: "/never/"}, // the first rule that matches wins
+			{Regex: regexp.MustCompile(`^/cap/(.*)$`), To: "/c/$1"},
+			{Regex: regexp.MustCompile(`(?i)^/CI/`), To: "/ci"},
+		},
+		ProxyCookieFlags: []config.CookieFlags{
+			{Cookie: "one", Flags: []string{"secure", "httponly", "samesite=strict"}},
+			{Regex: regexp.MustCompile(`(?i)^r(e)g`), Flags: []string{"nosecure", "nohttponly", "nosamesite"}},
+			{Cookie: "TWO", Flags: []string{"samesite=lax", "secure"}},
+			{Cookie: "both", Flags: []string{"secure", "nosecure", "samesite=lax"}},
+			{Cookie: "var", Flags: []string{"$v"}},
+			{Cookie: "bogus", Flags: []string{"samesite", "off"}},
+			{Cookie: "twosites", Flags: []string{"samesite=strict", "samesite=lax"}},
+			{Cookie: "nosite", Flags: []string{"nosamesite", "SECURE"}},
+		},
+	}
+}
+
+// TestCookieRewrite: each line is what nginx 1.22.1 answered for the same
+// Set-Cookie field and rules (a backend sending the field through nginx
+// and through fulcrum).
+func TestCookieRewrite(t *testing.T) {
+	c := &vars.Compiler{}
+	c.Declare("v")
+	cr, err := compileCookies(c, cookieSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, v, in, want string
+	}{
+		// proxy_cookie_domain
+		{"domain text rule", "", "a=1; Domain=example.com", "a=1; Domain=new.org"},
+		{"domain without case, dot kept", "", "a=2; domain=.EXAMPLE.com; Path=/", "a=2; domain=.new.org; Path=/"},
+		{"spaces dropped once rewritten", "", "a=3;Domain=  example.com  ;path=/x", "a=3; Domain=new.org; path=/x"},
+		{"domain is whole, not a suffix", "", "a=4; Domain=sub.example.com", "a=4; Domain=sub.example.com"},
+		{"domain regex with capture and variable", "h", "a=5; Domain=foo.regex.net", "a=5; Domain=foo.rx.h"},
+		{"domain regex sees the dot", "", "a=6; Domain=.foo.regex.net", "a=6; Domain=.foo.regex.net"},
+		{"domain regex is caseless", "", "a=7; Domain=STAR.com", "a=7; Domain=x.org"},
+		{"every Domain attribute", "", "a=8; Domain=example.com; Domain=example.com", "a=8; Domain=new.org; Domain=new.org"},
+		{"Domain without value", "", "a=9; Domain", "a=9; Domain"},
+		{"no = in the first part", "", "noeq; Domain=example.com", "noeq; Domain=example.com"},
+		{"empty parts kept", "", "a=10 ; Domain = example.com ;; Secure;", "a=10; Domain=new.org; ; Secure; "},
+		{"empty cookie name", "", "=12; Domain=example.com", "=12; Domain=new.org"},
+		{"attribute name without case", "", "a=13; DOMAIN=example.com", "a=13; DOMAIN=new.org"},
+		{"only spaces are trimmed", "", "a=14; Domain=example.com\t; x=y", "a=14; Domain=example.com\t; x=y"},
+		{"a value with =", "", "a=b=c; Domain=example.com", "a=b=c; Domain=new.org"},
+		{"domain from a variable", "v.test", "a=1; Domain=V.TEST", "a=1; Domain=by-var"},
+		{"unmatched left as sent", "", "a=11;  Path=/zzz ; Domain=other", "a=11;  Path=/zzz ; Domain=other"},
+		// proxy_cookie_path
+		{"path prefix, first rule wins", "", "a=1; Path=/one/two/", "a=1; Path=/uno/two/"},
+		{"path with case", "", "a=2; path=/ONE/", "a=2; path=/ONE/"},
+		{"path regex replaces the whole value", "", "a=3; Path=/cap/x/y", "a=3; Path=/c/x/y"},
+		{"path caseless regex", "", "a=4; Path=/ci/z", "a=4; Path=/ci"},
+		{"every Path attribute", "", "a=7; Path=/one/; Path=/cap/q", "a=7; Path=/uno/; Path=/c/q"},
+		// proxy_cookie_flags
+		{"flags appended in order", "", "one=1", "one=1; Secure; HttpOnly; SameSite=Strict"},
+		{"name without case, present flags kept", "", "ONE=1; Secure; HttpOnly; SameSite=Strict", "ONE=1; Secure; HttpOnly; SameSite=Strict"},
+		{"samesite rewritten in place", "", "one=1; secure; SameSite=lax", "one=1; secure; SameSite=Strict; HttpOnly"},
+		{"no flags remove", "", "reg=1; Secure; HttpOnly; SameSite=Lax; Path=/", "reg=1; Path=/"},
+		{"regex anchored at the name's start", "", "xregx=1; secure", "xregx=1; secure"},
+		{"bare SameSite gets a value", "", "two=1; samesite", "two=1; SameSite=Lax; Secure"},
+		{"set wins over remove", "", "both=1; SameSite=None", "both=1; SameSite=Lax; Secure"},
+		{"a matched cookie is rebuilt", "", "two=2;  path=/ ;Secure", "two=2; path=/; Secure; SameSite=Lax"},
+		{"flags from a variable", "HttpOnly", "var=1", "var=1; HttpOnly"},
+		{"empty variable flag", "", "var=1;  Path=/a", "var=1;  Path=/a"},
+		{"unknown flags change nothing", "", "bogus=1;  Path=/a", "bogus=1;  Path=/a"},
+		{"strict over lax, one per attribute", "", "twosites=1; SameSite=None; samesite=none; SAMESITE", "twosites=1; SameSite=Strict; SameSite=Lax; SAMESITE"},
+		{"nosamesite removes them all", "", "nosite=1; SameSite=Lax; samesite=none", "nosite=1; Secure"},
+		{"other cookies untouched", "", "three=1; Secure", "three=1; Secure"},
+		// all three
+		{"domain, path and flags together", "", "one=1;Domain=.example.com;Path=/cap/z", "one=1; Domain=.new.org; Path=/c/z; Secure; HttpOnly; SameSite=Strict"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &vars.State{}
+			st.SetVar("v", tt.v)
+			if got := cr.rewrite(tt.in, st); got != tt.want {
+				t.Errorf("rewrite(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCookieCaptures: a regex that matches leaves its captures to the
+// request, as nginx's ngx_http_regex_exec does (add_header "$1" after it
+// shows them).
+func TestCookieCaptures(t *testing.T) {
+	c := &vars.Compiler{}
+	cr, err := compileCookies(c, &config.Settings{ProxyCookieDomains: []config.CookieRewrite{
+		{Regex: regexp.MustCompile(`(?i)^(\w+)\.svc$`), To: "$1.test"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &vars.State{}
+	if got := cr.rewrite("a=1; Domain=api.svc", st); got != "a=1; Domain=api.test" {
+		t.Fatalf("got %q", got)
+	}
+	one, _ := c.Compile("$1")
+	if got := one.String(st); got != "api" {
+		t.Errorf("$1 after the rewrite = %q, want api", got)
+	}
+}
+
+func TestCompileCookies(t *testing.T) {
+	c := &vars.Compiler{}
+	if cr, err := compileCookies(c, &config.Settings{}); cr != nil || err != nil {
+		t.Errorf("no rules: got %v, %v; want nil, nil", cr, err)
+	}
+	pos := config.Pos{File: "nginx.conf", Line: 7}
+	tests := []struct {
+		name string
+		set  config.Settings
+	}{
+		{"domain replacement", config.Settings{ProxyCookieDomains: []config.CookieRewrite{{From: "a", To: "$nope", Pos: pos}}}},
+		{"path pattern", config.Settings{ProxyCookiePaths: []config.CookieRewrite{{From: "$nope", To: "/", Pos: pos}}}},
+		{"flag", config.Settings{ProxyCookieFlags: []config.CookieFlags{{Cookie: "a", Flags: []string{"$nope"}, Pos: pos}}}},
+		{"cookie name", config.Settings{ProxyCookieFlags: []config.CookieFlags{{Cookie: "$nope", Flags: []string{"secure"}, Pos: pos}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := compileCookies(c, &tt.set)
+			if err == nil || err.Error() != `unknown "nope" variable in nginx.conf:7` {
+				t.Errorf("got %v, want the unknown variable and its line", err)
+			}
+		})
+	}
+}
+
+func BenchmarkCookieRewrite(b *testing.B) {
+	c := &vars.Compiler{}
+	c.Declare("v")
+	cr, err := compileCookies(c, cookieSettings())
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := &vars.State{}
+	b.ReportAllocs()
+	for b.Loop() {
+		cr.rewrite("sid=abc; Domain=example.com; Path=/one/x; HttpOnly", st)
+		cr.rewrite("other=1; Path=/zzz", st)
+	}
+}

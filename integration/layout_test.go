@@ -37,12 +37,13 @@ var allowedImports = map[string][]string{
 	"router":        {"config"},
 	"static":        {"config", "h1"},
 	"balancer":      {"upstream"},
+	"health":        {"config", "upstream"}, // active health checks (health_check, match)
 	"accesslog":     {"config", "vars"},
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "balancer", "charsetfilter", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "htpasswd", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"daemon":        {"accesslog", "balancer", "charsetfilter", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

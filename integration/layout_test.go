@@ -37,13 +37,14 @@ var allowedImports = map[string][]string{
 	"router":        {"config"},
 	"static":        {"config", "h1"},
 	"balancer":      {"upstream"},
-	"admin":         {"upstream"}, // the runtime API and metrics, over its Source interface
+	"admin":         {"upstream"},           // the runtime API and metrics, over its Source interface
+	"health":        {"config", "upstream"}, // active health checks (health_check, match)
 	"accesslog":     {"config", "vars"},
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "htpasswd", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

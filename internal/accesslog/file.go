@@ -130,9 +130,9 @@ func (f *file) flushIfDue(now time.Time, force bool) time.Duration {
 	f.mu.Lock()
 	wait := f.flush
 	if !force && len(f.buf) > 0 {
-		if age := now.Sub(f.first); age < f.flush {
+		if age := now.Sub(f.first); age < wait {
 			f.mu.Unlock()
-			return f.flush - age
+			return wait - age // not f.flush: a reload may change it once mu is free
 		}
 	}
 	if f.closed || len(f.buf) == 0 {

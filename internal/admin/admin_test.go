@@ -49,6 +49,10 @@ func TestState(t *testing.T) {
 		{upstream.ServerStatus{Down: true, Draining: true}, "down"},
 		{upstream.ServerStatus{Draining: true, Unavailable: true}, "draining"},
 		{upstream.ServerStatus{Unavailable: true}, "unavail"},
+		{upstream.ServerStatus{Health: upstream.HealthUnhealthy, Draining: true}, "unhealthy"},
+		{upstream.ServerStatus{Health: upstream.HealthChecking}, "checking"},
+		{upstream.ServerStatus{Health: upstream.HealthHealthy}, "up"},
+		{upstream.ServerStatus{Down: true, Health: upstream.HealthUnhealthy}, "down"},
 	}
 	for _, tt := range tests {
 		if got := State(&tt.s); got != tt.want {

@@ -83,12 +83,18 @@ type serverObject struct {
 }
 
 // State is a server's state as the API and the metrics name it: "down"
-// (down in the configuration or by the API), "draining", "unavail" (out
-// after max_fails failures, inside fail_timeout) or "up".
+// (down in the configuration or by the API), "unhealthy" (an active health
+// check fails it), "checking" (a mandatory check has not passed it yet),
+// "draining", "unavail" (out after max_fails failures, inside fail_timeout)
+// or "up".
 func State(s *upstream.ServerStatus) string {
 	switch {
 	case s.Down:
 		return "down"
+	case s.Health == upstream.HealthUnhealthy:
+		return "unhealthy"
+	case s.Health == upstream.HealthChecking:
+		return "checking"
 	case s.Draining:
 		return "draining"
 	case s.Unavailable:

@@ -61,7 +61,7 @@ var serverFamilies = []family{
 }
 
 // states are the values of fulcrum_upstream_server_state's state label.
-var states = []string{"up", "down", "draining", "unavail"}
+var states = []string{"up", "down", "draining", "unavail", "checking", "unhealthy"}
 
 // AppendMetrics appends the exposition of the counters to b.
 func AppendMetrics(b []byte, p Process, c Counts, ups []Upstream) []byte {

@@ -27,6 +27,8 @@ type builder struct {
 	certs     map[[2]string]tls.Certificate // loaded certificate and key pairs, by file names
 	roots     map[string]*x509.CertPool     // loaded proxy_ssl_trusted_certificate files, by name
 	charsets  charsetTable                  // the charset names and charset_maps of the whole configuration
+	// matchByName are the match blocks by name, for health_check's match=.
+	matchByName map[string]*Match
 }
 
 // buildOptions are what the builder needs from LoadOptions, resolved.

@@ -55,7 +55,7 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 		case "sticky":
 			err = setSticky(u, line)
 		case "zone":
-			u.Zone = line.Args[0]
+			err = setZone(u, line)
 		}
 		if err != nil {
 			return nil, err
@@ -65,6 +65,21 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 		return nil, err
 	}
 	return u, checkUpstream(u)
+}
+
+// setZone reads "zone name [size]", checking the size as nginx does.
+func setZone(u *Upstream, d *Directive) error {
+	if len(d.Args) == 2 {
+		n, err := parseSize(d.Args[1])
+		if err != nil {
+			return hintf(d.Pos, "use a size such as 64k or 1m", `invalid zone size "%s"`, d.Args[1])
+		}
+		if n < minZoneSize {
+			return hintf(d.Pos, "a zone needs at least 32k (eight pages)", `zone "%s" is too small`, d.Args[0])
+		}
+	}
+	u.Zone = d.Args[0]
+	return nil
 }
 
 // setMethod applies a balancing method directive.

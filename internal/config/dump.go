@@ -113,6 +113,9 @@ func (d *dumper) upstream(u *Upstream) {
 		method += fmt.Sprintf(" two=%t", u.RandomTwo)
 	}
 	d.line(2, "method %s", method)
+	if u.Zone != "" {
+		d.line(2, "zone %s", u.Zone)
+	}
 	d.line(2, "keepalive %d timeout=%s requests=%d time=%s", u.Keepalive, u.KeepaliveTimeout, u.KeepaliveRequests, u.KeepaliveTime)
 	for _, s := range u.Servers {
 		flags := ""
@@ -195,9 +198,12 @@ func (d *dumper) location(loc *Location, parent []string, depth int) {
 func settingsLines(s *Settings) []string {
 	v := reflect.ValueOf(s).Elem()
 	t := v.Type()
-	lines := make([]string, t.NumField())
-	for i := range lines {
-		lines[i] = t.Field(i).Name + ": " + fmtValue(v.Field(i))
+	lines := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		if t.Field(i).Name == "HealthChecks" && v.Field(i).Len() == 0 {
+			continue // shown only where written, so that older dumps stay valid
+		}
+		lines = append(lines, t.Field(i).Name+": "+fmtValue(v.Field(i)))
 	}
 	return lines
 }

@@ -95,6 +95,8 @@ var settingRules = []settingRule{
 	flagRule("proxy_ssl_session_reuse", func(s *Settings) *bool { return &s.ProxySSL.SessionReuse }),
 	// Last: nginx checks the combination where a proxy_pass https:// uses it.
 	{names: []string{"proxy_pass"}, find: findProxyPass, apply: checkProxySSL},
+	// After proxy_pass, whose upstream the checks test (healthcheck.go).
+	{names: []string{"health_check"}, find: findHealthChecks, apply: applyHealthChecks},
 
 	// client limits and timeouts
 	{names: []string{"client_max_body_size"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {

@@ -25,6 +25,7 @@ const (
 	ctxServerIf    // inside "if" in a server (nginx's NGX_HTTP_SIF_CONF)
 	ctxLocationIf  // inside "if" in a location (NGX_HTTP_LIF_CONF)
 	ctxLimitExcept // inside limit_except (NGX_HTTP_LMT_CONF)
+	ctxMatch       // inside match {}: health check tests (healthcheck.go)
 
 	ctxLoc = ctxLocation | ctxNestedLocation
 	ctxSL  = ctxServer | ctxLoc
@@ -46,7 +47,7 @@ var contextNames = []struct {
 	{ctxUpstream, "upstream"}, {ctxTypes, "types"}, {ctxMap, "map"},
 	{ctxGeo, "geo"}, {ctxSplit, "split_clients"},
 	{ctxServerIf, "if in server"}, {ctxLocationIf, "if in location"},
-	{ctxLimitExcept, "limit_except"},
+	{ctxLimitExcept, "limit_except"}, {ctxMatch, "match"},
 }
 
 // String lists the contexts in c, such as "http, server, location".
@@ -340,6 +341,8 @@ var tableSpecs = []spec{
 	{name: "server", module: "http_upstream", ctx: ctxUpstream, args: args1More, multi: true, syntax: "server address [weight=number] [max_fails=number] [fail_timeout=time] [max_conns=number] [slow_start=time] [route=string] [backup] [down];"},
 	{name: "sticky", module: "http_upstream", ctx: ctxUpstream, args: args2More, syntax: "sticky cookie name [expires=time] [domain=domain] [httponly] [samesite=strict|lax|none|$variable] [secure] [path=path]; sticky route $variable ...;"},
 	{name: "zone", module: "http_upstream", ctx: ctxUpstream, args: args12, syntax: "zone name [size];"},
+	{name: "health_check", module: "http_upstream_hc", ctx: ctxLoc, args: argsAny, multi: true, syntax: "health_check [interval=time] [jitter=time] [fails=number] [passes=number] [uri=uri] [match=name] [port=number] [mandatory [persistent]];"},
+	{name: "match", module: "http_upstream_hc", ctx: ctxHTTP, args: args1 | argsBlock, multi: true, child: ctxMatch, syntax: "match name { ... }"},
 	{name: "least_conn", module: "http_upstream", ctx: ctxUpstream, args: argsNone, multi: true, syntax: "least_conn;"},
 	{name: "ip_hash", module: "http_upstream", ctx: ctxUpstream, args: argsNone, multi: true, syntax: "ip_hash;"},
 	{name: "hash", module: "http_upstream", ctx: ctxUpstream, args: args12, multi: true, syntax: "hash key [consistent];"},

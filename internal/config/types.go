@@ -109,6 +109,9 @@ type HTTP struct {
 	LimitConnZones []*LimitConnZone
 	// LimitReqZones are the limit_req_zone directives in config order.
 	LimitReqZones []*LimitReqZone
+	// Matches are the match blocks (NGINX Plus's health check tests) in
+	// config order.
+	Matches []*Match
 }
 
 // Map is a map block: Variable takes the Value of the first entry whose key
@@ -172,8 +175,8 @@ type Upstream struct {
 	// directive); nil when the block has none.
 	Sticky *Sticky
 	// Zone is the name of the upstream's zone directive ("" without one).
-	// fulcrum keeps no shared memory; the runtime API changes only
-	// upstreams with a zone, as NGINX Plus does.
+	// fulcrum keeps every upstream's state shared anyway; health_check and
+	// changes through the runtime API require a zone, as NGINX Plus does.
 	Zone string
 	// Implicit marks an upstream made from a proxy_pass host:port.
 	Implicit bool
@@ -412,6 +415,9 @@ type Settings struct {
 	UninitializedVariableWarn bool
 	// ProxyPass, when set, forwards requests.
 	ProxyPass *ProxyPass
+	// HealthChecks are the level's own health_check directives (not
+	// inherited), checking ProxyPass's upstream group.
+	HealthChecks []*HealthCheck
 	// StubStatus (the stub_status directive, not inherited) answers with
 	// nginx's status page. It is false when a proxy_pass comes after it in
 	// the same block: nginx's last content handler wins.

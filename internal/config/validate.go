@@ -38,7 +38,7 @@ func (v *validator) block(dirs []*Directive, ctx ctxSet) error {
 			err = checkTypeLine(d)
 		case ctxMap:
 			err = checkMapLine(d)
-		case ctxGeo, ctxSplit:
+		case ctxGeo, ctxSplit, ctxMatch:
 			err = checkPlainLine(d)
 		default:
 			err = v.directive(d, ctx, seen)

@@ -139,14 +139,17 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		logs.close()
 		return nil, err
 	}
+	snap.health.Start() // mandatory checks hold servers back before the first request
 	d.current.Store(snap)
 	d.admin.loadedAt(time.Now())
 	if err := d.syncListeners(snap); err != nil {
+		snap.health.Stop()
 		d.closeListeners()
 		logs.close()
 		return nil, err
 	}
 	if err := writePIDFile(cfg.Main.PIDFile); err != nil {
+		snap.health.Stop()
 		d.closeListeners()
 		logs.close()
 		return nil, err
@@ -228,6 +231,10 @@ func (d *Daemon) Reload() {
 		return
 	}
 	applyWorkerProcesses(cfg.Main.WorkerProcesses)
+	// The old checks stop (their verdicts stay in the registry) before
+	// the new ones take over the servers.
+	old.health.Stop()
+	snap.health.Start()
 	d.current.Store(snap)
 	d.admin.loadedAt(time.Now())
 	old.life.retire()
@@ -252,6 +259,7 @@ func (d *Daemon) stop(graceful bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	snap := d.current.Load()
+	snap.health.Stop()
 	timeout := snap.cfg.Main.WorkerShutdownTimeout
 	var errs []error
 	if graceful {

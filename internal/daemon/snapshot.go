@@ -13,6 +13,7 @@ import (
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/health"
 	"fulcrum/internal/htpasswd"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
@@ -42,7 +43,11 @@ type snapshot struct {
 	upstreams []namedPool
 	// admin is the daemon's state for the api and metrics handlers; nil
 	// in a snapshot built only to check a configuration.
-	admin  *adminState
+	admin *adminState
+	// health are the snapshot's active health checks (health_check),
+	// started when it goes live and stopped when it is replaced; nil
+	// without an http block.
+	health *health.Group
 	log    *errlog.Logger
 	access *accessLogs
 	adds   map[*config.Settings][]addHeader
@@ -179,6 +184,7 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		s.pools = append(s.pools, p.pool)
 	}
 	s.upstreams = namedPools(cfg.HTTP, pools)
+	s.buildHealthChecks(pools)
 	if err := s.compileRealIP(); err != nil {
 		return nil, err
 	}

@@ -183,3 +183,11 @@ func handshakeFailure(err error) (*failure, bool) {
 	}
 	return &failure{cond: config.NextError, status: 502, msg: fmt.Sprintf("SSL_do_handshake() failed (%v)", he.err) + while}, true
 }
+
+// TLSClientConfig returns the TLS client settings a location with settings
+// s uses towards host (the proxy_pass host, without its port): SNI,
+// verification, protocols, ciphers and client certificate, as for proxied
+// requests. The active health checks of such a location use it.
+func TLSClientConfig(s config.ProxySSL, host string) *tls.Config {
+	return newUpstreamTLS(s, host).cfg
+}

@@ -72,6 +72,8 @@ type liveState struct {
 
 	// traffic counts responses and bytes (traffic.go).
 	traffic traffic
+	// health is the active health checks' verdicts (health.go).
+	health health
 }
 
 // Server is one server of a Pool: its settings for this snapshot and its

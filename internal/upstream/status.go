@@ -41,6 +41,10 @@ type ServerStatus struct {
 	Responses      Responses
 	Sent, Received int64
 	Unavail        int64
+	// Health is the active health checks' verdict (HealthUnchecked
+	// without health_check) and HealthChecks their statistics.
+	Health       HealthState
+	HealthChecks HealthCounters
 }
 
 // UpstreamStatus is the status of one upstream's servers.
@@ -92,5 +96,7 @@ func (s *Server) status(now time.Time) ServerStatus {
 		Active:          s.st.active.Load(),
 		Requests:        s.st.requests.Load(),
 		Failures:        s.st.failures.Load(),
+		Health:          s.st.health.state(),
+		HealthChecks:    s.st.health.counters,
 	}
 }

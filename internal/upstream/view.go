@@ -29,9 +29,10 @@ func (v View) Single() bool { return v.pool.single }
 func (v View) Now() time.Time { return v.now }
 
 // Usable reports whether server i may be picked now: it is not down, not
-// inside its fail_timeout window after max_fails failures (never, in a
-// single-server pool), below max_conns, and not draining. The caller checks its own
-// tried set separately.
+// held back by an active health check (unhealthy or checking, even in a
+// single-server pool), not inside its fail_timeout window after max_fails
+// failures (never, in a single-server pool), below max_conns, and not
+// draining. The caller checks its own tried set separately.
 func (v View) Usable(i int) bool {
 	return !v.tier[i].drain && v.usable(i)
 }
@@ -43,7 +44,7 @@ func (v View) UsableSticky(i int) bool { return v.usable(i) }
 // usable is Usable without the drain mode.
 func (v View) usable(i int) bool {
 	s := &v.tier[i]
-	if s.set.Down || s.atMaxConns() {
+	if s.set.Down || !s.healthy() || s.atMaxConns() {
 		return false
 	}
 	return v.pool.single || !s.failedNow(v.now)

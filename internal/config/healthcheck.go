@@ -1,0 +1,355 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// HealthCheck is NGINX Plus's health_check directive of a location
+// (ngx_http_upstream_hc_module): periodic GET requests to every server of the
+// upstream group the location's proxy_pass names. It is not inherited.
+type HealthCheck struct {
+	// Upstream is the group checked: the location's proxy_pass upstream.
+	Upstream *Upstream
+	// Interval is the time between two checks of a server (interval=, 5s).
+	Interval time.Duration
+	// Jitter delays each check by a random time up to it (jitter=, 0).
+	Jitter time.Duration
+	// Fails is the number of consecutive failed checks that make a server
+	// unhealthy (fails=, 1); Passes the consecutive passes that make it
+	// healthy again (passes=, 1).
+	Fails, Passes int
+	// URI is the request target of the checks (uri=, "/").
+	URI string
+	// Match is the match block a response must satisfy (match=); nil means
+	// a status of 2xx or 3xx.
+	Match *Match
+	// Port is the port checks connect to (port=); 0 means the server's.
+	Port int
+	// Mandatory starts servers in the "checking" state, unused until their
+	// first check passes; Persistent (only with Mandatory) keeps a server
+	// that was healthy before a reload healthy after it.
+	Mandatory, Persistent bool
+	Pos                   Pos
+}
+
+// Match is a "match name { ... }" block: the tests a health check response
+// must all pass. A block without tests passes any 2xx or 3xx status.
+type Match struct {
+	Name  string
+	Tests []MatchTest
+	Pos   Pos
+}
+
+// MatchKind is what a match test looks at.
+type MatchKind int
+
+// The match tests.
+const (
+	// MatchStatus: the status is (Not: is not) in one of Ranges.
+	MatchStatus MatchKind = iota
+	// MatchHeader: the header field Header, with Op.
+	MatchHeader
+	// MatchBody: the first 256 KiB of the body match (Not: do not match) Regex.
+	MatchBody
+)
+
+// HeaderOp is how a header test compares the field.
+type HeaderOp int
+
+// The header tests: "header Name;" (present), "header ! Name;" (absent, Not),
+// "header Name = value;" and "!=", "header Name ~ regex;" and "!~".
+const (
+	HeaderPresent HeaderOp = iota
+	HeaderEqual
+	HeaderRegex
+)
+
+// MatchTest is one line of a match block.
+type MatchTest struct {
+	Kind MatchKind
+	// Not negates the test ("!", "!=", "!~").
+	Not bool
+	// Ranges are the status codes and code ranges, inclusive ([200 200],
+	// [200 399]).
+	Ranges [][2]int
+	// Header is the field name; Op how it is tested; Value the compared
+	// text for HeaderEqual.
+	Header string
+	Op     HeaderOp
+	Value  string
+	// Regex is the body's or the header value's pattern.
+	Regex *regexp.Regexp
+	Pos   Pos
+}
+
+// Health check defaults, as NGINX Plus documents them.
+const (
+	defaultHealthInterval = 5 * time.Second
+	maxMatchStatus        = 599
+)
+
+// matches reads every match block of the http level.
+func (b *builder) matches(h *HTTP, http *scope) error {
+	b.matchByName = map[string]*Match{}
+	for _, d := range http.own("match") {
+		if prev := b.matchByName[d.Args[0]]; prev != nil {
+			return hintf(d.Pos, "match names must be unique; first defined in "+prev.Pos.String(), `duplicate match "%s"`, d.Args[0])
+		}
+		m := &Match{Name: d.Args[0], Pos: d.Pos}
+		for _, line := range d.Block {
+			t, err := parseMatchTest(line)
+			if err != nil {
+				return err
+			}
+			m.Tests = append(m.Tests, t)
+		}
+		b.matchByName[m.Name] = m
+		h.Matches = append(h.Matches, m)
+	}
+	return nil
+}
+
+// matchHint lists the tests of a match block.
+const matchHint = `a match block holds "status [!] code|range ...;", "header [!] name;", "header name =|!=|~|!~ value;" and "body ~|!~ regex;"`
+
+// parseMatchTest reads one line of a match block.
+func parseMatchTest(d *Directive) (MatchTest, error) {
+	t := MatchTest{Pos: d.Pos}
+	if d.IsBlock {
+		return t, errorf(d.Pos, `unexpected "{"`)
+	}
+	switch d.Name {
+	case "status":
+		t.Kind = MatchStatus
+		return t, parseStatusTest(&t, d)
+	case "header":
+		t.Kind = MatchHeader
+		return t, parseHeaderTest(&t, d)
+	case "body":
+		t.Kind = MatchBody
+		return t, parseBodyTest(&t, d)
+	case "require":
+		return t, hintf(d.Pos, "test the status, the header fields or the body instead", `fulcrum does not support "require" in "match" yet`)
+	}
+	return t, hintf(d.Pos, matchHint, `unknown directive "%s"`, d.Name)
+}
+
+// parseStatusTest reads "status [!] code|from-to ...".
+func parseStatusTest(t *MatchTest, d *Directive) error {
+	args := d.Args
+	if len(args) > 0 && args[0] == "!" {
+		t.Not, args = true, args[1:]
+	}
+	if len(args) == 0 {
+		return hintf(d.Pos, "syntax: status [!] code|range ...;", `invalid number of arguments in "status" directive`)
+	}
+	for _, a := range args {
+		from, to, isRange := strings.Cut(a, "-")
+		lo, err1 := parseMatchCode(from)
+		hi, err2 := lo, error(nil)
+		if isRange {
+			hi, err2 = parseMatchCode(to)
+		}
+		if err1 != nil || err2 != nil || hi < lo {
+			return hintf(d.Pos, "a status is a code from 100 to 599, or a range such as 200-399", `invalid status "%s"`, a)
+		}
+		t.Ranges = append(t.Ranges, [2]int{lo, hi})
+	}
+	return nil
+}
+
+// parseMatchCode reads a three-digit status code.
+func parseMatchCode(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || len(s) != 3 || n < 100 || n > maxMatchStatus {
+		return 0, errBadValue
+	}
+	return n, nil
+}
+
+// parseHeaderTest reads "header [!] name" and "header name op value".
+func parseHeaderTest(t *MatchTest, d *Directive) error {
+	args := d.Args
+	bad := hintf(d.Pos, "syntax: header [!] name; or header name =|!=|~|!~ value;", `invalid number of arguments in "header" directive`)
+	switch {
+	case len(args) == 1:
+		t.Header = args[0]
+	case len(args) == 2 && args[0] == "!":
+		t.Not, t.Header = true, args[1]
+	case len(args) == 3:
+		t.Header = args[0]
+		if err := setHeaderOp(t, d, args[1], args[2]); err != nil {
+			return err
+		}
+	default:
+		return bad
+	}
+	if t.Header == "" || strings.ContainsAny(t.Header, " \t:") {
+		return errorf(d.Pos, `invalid header name "%s"`, t.Header)
+	}
+	return nil
+}
+
+// setHeaderOp applies a header test's operator and value.
+func setHeaderOp(t *MatchTest, d *Directive, op, val string) error {
+	switch op {
+	case "=", "!=":
+		t.Op, t.Not, t.Value = HeaderEqual, op == "!=", val
+		return nil
+	case "~", "!~":
+		re, err := compileRegex(d.Pos, val, false)
+		t.Op, t.Not, t.Regex = HeaderRegex, op == "!~", re
+		return err
+	}
+	return hintf(d.Pos, `the operators are =, !=, ~ and !~`, `invalid operator "%s" in "header" directive`, op)
+}
+
+// parseBodyTest reads "body ~|!~ regex".
+func parseBodyTest(t *MatchTest, d *Directive) error {
+	if len(d.Args) != 2 {
+		return hintf(d.Pos, "syntax: body ~|!~ regex;", `invalid number of arguments in "body" directive`)
+	}
+	switch d.Args[0] {
+	case "~", "!~":
+		t.Not = d.Args[0] == "!~"
+	default:
+		return hintf(d.Pos, `the operators are ~ and !~`, `invalid operator "%s" in "body" directive`, d.Args[0])
+	}
+	var err error
+	t.Regex, err = compileRegex(d.Pos, d.Args[1], false)
+	return err
+}
+
+// findHealthChecks finds a location's own health_check directives: they
+// are not inherited.
+func findHealthChecks(s *scope, names ...string) ([]*Directive, *scope) {
+	return s.ownLevel(names...)
+}
+
+// applyHealthChecks reads the level's health_check directives. The level's
+// proxy_pass (set by an earlier rule) must name an upstream with a zone.
+func applyHealthChecks(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	st.HealthChecks = nil
+	for _, d := range dirs {
+		hc, err := b.healthCheck(d, st.ProxyPass)
+		if err != nil {
+			return err
+		}
+		st.HealthChecks = append(st.HealthChecks, hc)
+	}
+	return nil
+}
+
+// healthCheck reads one health_check directive.
+func (b *builder) healthCheck(d *Directive, pass *ProxyPass) (*HealthCheck, error) {
+	hc := &HealthCheck{Interval: defaultHealthInterval, Fails: 1, Passes: 1, URI: "/", Pos: d.Pos}
+	for _, p := range d.Args {
+		if err := b.healthParam(hc, d, p); err != nil {
+			return nil, err
+		}
+	}
+	if hc.Persistent && !hc.Mandatory {
+		return nil, hintf(d.Pos, `"persistent" keeps the state of "mandatory" checks across reloads; add "mandatory"`, `"persistent" requires "mandatory"`)
+	}
+	switch {
+	case pass == nil:
+		return nil, hintf(d.Pos, "health checks test the upstream group of the location's own proxy_pass", `"health_check" requires "proxy_pass" in the same location`)
+	case pass.Upstream == nil || pass.Upstream.Implicit:
+		return nil, hintf(d.Pos, `name an upstream block in proxy_pass, such as "proxy_pass http://backend;"`, `"health_check" requires an upstream group in "proxy_pass"`)
+	case pass.Upstream.Zone == "":
+		u := pass.Upstream
+		return nil, hintf(d.Pos, fmt.Sprintf(`add "zone %s 64k;" to upstream "%s" in %s`, u.Name, u.Name, u.Pos),
+			`upstream "%s" must reside in shared memory for "health_check"`, u.Name)
+	}
+	hc.Upstream = pass.Upstream
+	return hc, nil
+}
+
+// healthParams are the health_check parameters, for suggestions.
+var healthParams = []string{"interval", "jitter", "fails", "passes", "uri", "match", "port", "mandatory", "persistent"}
+
+// healthParam applies one parameter of a health_check directive.
+func (b *builder) healthParam(hc *HealthCheck, d *Directive, p string) error {
+	key, val, hasVal := strings.Cut(p, "=")
+	var err error
+	switch {
+	case key == "interval" && hasVal:
+		hc.Interval, err = parseTime(val, false)
+		if hc.Interval <= 0 {
+			err = errBadValue
+		}
+	case key == "jitter" && hasVal:
+		hc.Jitter, err = parseTime(val, false)
+	case key == "fails" && hasVal:
+		hc.Fails, err = parsePositive(val)
+	case key == "passes" && hasVal:
+		hc.Passes, err = parsePositive(val)
+	case key == "uri" && hasVal:
+		hc.URI = val
+		if val == "" || strings.ContainsAny(val, " \t\r\n") {
+			err = errBadValue
+		}
+	case key == "port" && hasVal:
+		hc.Port, err = parsePositive(val)
+		if hc.Port > 65535 {
+			err = errBadValue
+		}
+	case key == "match" && hasVal:
+		if hc.Match = b.matchByName[val]; hc.Match == nil {
+			return hintf(d.Pos, `define "match `+val+` { ... }" in the http block`, `match "%s" not found`, val)
+		}
+	case p == "mandatory":
+		hc.Mandatory = true
+	case p == "persistent":
+		hc.Persistent = true
+	case key == "type" || key == "grpc_service" || key == "grpc_status" || key == "keepalive_time":
+		return hintf(d.Pos, "fulcrum's health checks are plain HTTP GET requests on a new connection", `fulcrum does not support the "%s" parameter of "health_check" yet`, key)
+	default:
+		return unknownHealthParam(d, p)
+	}
+	if err != nil {
+		return hintf(d.Pos, healthParamHint(key), `invalid parameter "%s"`, p)
+	}
+	return nil
+}
+
+// parsePositive reads a whole number of at least 1.
+func parsePositive(s string) (int, error) {
+	n, err := parseInt(s)
+	if err == nil && n < 1 {
+		err = errBadValue
+	}
+	return n, err
+}
+
+func healthParamHint(key string) string {
+	switch key {
+	case "interval":
+		return "interval is a time above zero, such as 5s or 500ms"
+	case "jitter":
+		return "jitter is a time such as 1s or 500ms"
+	case "uri":
+		return "uri is a request target such as /health, without spaces"
+	case "port":
+		return "port is a number from 1 to 65535"
+	}
+	return key + " is a whole number, 1 or more"
+}
+
+// unknownHealthParam is the error for a parameter health_check does not
+// know, with a suggestion for a typo.
+func unknownHealthParam(d *Directive, p string) error {
+	key, val, hasVal := strings.Cut(p, "=")
+	hint := "health_check takes interval=, jitter=, fails=, passes=, uri=, match=, port=, mandatory and persistent"
+	if s := suggest(key, healthParams, nil); s != "" {
+		if hasVal {
+			s += "=" + val
+		}
+		hint = fmt.Sprintf(`did you mean "%s"?`, s)
+	}
+	return hintf(d.Pos, hint, `invalid parameter "%s"`, p)
+}

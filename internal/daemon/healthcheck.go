@@ -1,0 +1,96 @@
+package daemon
+
+import (
+	"fmt"
+	"strings"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/health"
+	"fulcrum/internal/proxy"
+	"fulcrum/internal/upstream"
+)
+
+// buildHealthChecks compiles the health_check directives of every location
+// into the snapshot's check group. The group starts when the snapshot goes
+// live (activateHealth), never for `fulcrum -t`.
+func (s *snapshot) buildHealthChecks(pools map[*config.Upstream]*builtPool) {
+	var checks []*health.Check
+	keys := map[string]int{}
+	var walk func(locs []*config.Location)
+	walk = func(locs []*config.Location) {
+		for _, loc := range locs {
+			for i, hc := range loc.Settings.HealthChecks {
+				bp := pools[hc.Upstream]
+				if bp == nil {
+					continue // config.Load refuses a check without an upstream group
+				}
+				c := s.healthCheck(loc, hc, bp.pool)
+				// The key names the check across reloads: its location and
+				// place there, made unique within the upstream.
+				c.Key = fmt.Sprintf("%s %s#%d", loc.Modifier, loc.Path, i)
+				if n := keys[hc.Upstream.Name+" "+c.Key]; n > 0 {
+					c.Key += fmt.Sprintf("/%d", n)
+				}
+				keys[hc.Upstream.Name+" "+c.Key]++
+				checks = append(checks, c)
+			}
+			walk(loc.Locations)
+		}
+	}
+	for _, srv := range s.cfg.HTTP.Servers {
+		walk(srv.Locations)
+	}
+	s.health = health.NewGroup(s.pools, checks)
+}
+
+// healthCheck compiles one health_check of loc, checking pool.
+func (s *snapshot) healthCheck(loc *config.Location, hc *config.HealthCheck, pool *upstream.Pool) *health.Check {
+	set := loc.Settings
+	pass := set.ProxyPass
+	hp := proxyHost(pass)
+	c := &health.Check{
+		Pool:           pool,
+		Policy:         upstream.CheckPolicy{Fails: hc.Fails, Passes: hc.Passes, Mandatory: hc.Mandatory, Persistent: hc.Persistent},
+		Interval:       hc.Interval,
+		Jitter:         hc.Jitter,
+		URI:            hc.URI,
+		Port:           hc.Port,
+		Host:           pass.Host,
+		HTTP10:         set.ProxyHTTPVersion == "1.0",
+		Match:          hc.Match,
+		ConnectTimeout: set.ProxyConnectTimeout,
+		SendTimeout:    set.ProxySendTimeout,
+		ReadTimeout:    set.ProxyReadTimeout,
+		Now:            s.now,
+	}
+	if pass.Scheme == "https" {
+		c.TLS = proxy.TLSClientConfig(set.ProxySSL, hp[0])
+	}
+	vals := strings.NewReplacer("${proxy_host}", pass.Host, "$proxy_host", pass.Host, "${proxy_port}", hp[1], "$proxy_port", hp[1])
+	for _, h := range set.ProxySetHeaders {
+		// Most variables are empty in a health check, as in NGINX Plus,
+		// and a field whose value is empty is not sent.
+		v := vals.Replace(h.Value)
+		if strings.Contains(v, "$") || v == "" {
+			continue
+		}
+		switch strings.ToLower(h.Name) {
+		case "host":
+			c.Host = v
+		case "connection", "content-length", "transfer-encoding":
+			// The check request has no body and closes its connection.
+		default:
+			c.Header = append(c.Header, [2]string{h.Name, v})
+		}
+	}
+	log := s.log
+	c.OnChange = func(srv *upstream.Server, ch upstream.HealthChange, why error) {
+		if ch == upstream.HealthBecameUnhealthy {
+			log.Logf(errlog.Warn, "upstream server %s in upstream \"%s\" is unhealthy: %v (health_check in %s)", srv.Name(), pool.Name(), why, hc.Pos)
+			return
+		}
+		log.Logf(errlog.Notice, "upstream server %s in upstream \"%s\" is healthy (health_check in %s)", srv.Name(), pool.Name(), hc.Pos)
+	}
+	return c
+}

@@ -1,13 +1,17 @@
 // Package pace paces a transfer to a rate in bytes per second, as nginx's
 // limit_rate (ngx_http_write_filter_module.c) and proxy_limit_rate
-// (ngx_event_pipe.c) pace theirs: a transfer that started at Start may have
-// moved Rate × (the time since Start + one second) bytes past its first Free
-// bytes. The first second's worth goes at once, the rest at the rate.
+// (ngx_event_pipe.c) pace theirs. Past its first Free bytes, a transfer that
+// started at Start may send once it has paid for what it sent, at Rate bytes
+// a second since Start, and then send up to Rate × (the time since Start +
+// one second) bytes more than it paid for: a second's worth goes at once,
+// then the transfer waits until that second is paid, as nginx's write
+// filter sends what its limit allows and then sleeps for what it sent.
 //
-// nginx counts the time in whole seconds of its cached clock, so its bursts
-// are one to two seconds' worth; Limit counts it exactly. Nothing here reads
-// the clock or sleeps unless a caller asks: [Limit.Allow] is a pure function
-// of the time it is given, and [Pacer]'s clock and sleep can be replaced.
+// nginx counts the time in whole seconds of its cached clock and pays for
+// every partial send of the socket; Limit counts the time exactly. Nothing
+// here reads the clock or sleeps unless a caller asks: [Limit.Allow] is a
+// pure function of the time it is given, and [Pacer]'s clock and sleep can
+// be replaced.
 package pace
 
 import (
@@ -29,32 +33,28 @@ type Limit struct {
 	Start time.Time
 }
 
-// maxQuantum bounds the least a paced transfer waits to send at once: no
-// write waits for more than this much allowance.
-const maxQuantum = 16 << 10
-
-// Allow reports how many bytes may go at now, after done bytes went, for a
-// transfer that has want bytes to send. n is 0 when fewer than a quantum (a
-// twentieth of a second's worth, at most 16 KiB, at least one byte, and no
-// more than want) may go; wait is then how long until that many may, at
-// least a millisecond, as nginx's timer adds one. n may exceed want.
-func (l Limit) Allow(done, want int64, now time.Time) (n int64, wait time.Duration) {
+// Allow reports how many bytes may go at now, after done bytes went: n is
+// at least a second's worth (or the rest of the free bytes, if more), or 0
+// while the transfer has sent more than it paid for; wait is then how long
+// until it has paid.
+func (l Limit) Allow(done int64, now time.Time) (n int64, wait time.Duration) {
 	if l.Rate <= 0 {
 		return math.MaxInt64, 0
 	}
+	free := max(l.Free, 0)
+	used := max(done-free, 0) // the bytes the limit counts
 	elapsed := max(now.Sub(l.Start), 0)
+	if paid := mulDiv(uint64(l.Rate), uint64(elapsed), uint64(time.Second)); used > paid {
+		// used-paid bytes are still to be paid, at Rate bytes a second
+		// (rounded up to the next nanosecond).
+		d := mulDiv(uint64(used-paid), uint64(time.Second), uint64(l.Rate))
+		return 0, time.Duration(d) + time.Nanosecond
+	}
 	budget := mulDiv(uint64(l.Rate), uint64(elapsed+time.Second), uint64(time.Second))
-	if budget > math.MaxInt64-max(l.Free, 0) {
+	if budget > math.MaxInt64-free {
 		return math.MaxInt64, 0
 	}
-	n = budget + max(l.Free, 0) - done
-	quantum := max(min(want, l.Rate/20, maxQuantum), 1)
-	if n >= quantum {
-		return n, 0
-	}
-	// quantum-n bytes more must be earned, at Rate bytes a second.
-	d := mulDiv(uint64(quantum-n), uint64(time.Second), uint64(l.Rate))
-	return 0, time.Duration(d) + time.Millisecond
+	return budget + free - done, 0
 }
 
 // mulDiv returns a*b/c, or math.MaxInt64 when that is larger.

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/daemon"
 )
 
 // The sizes of the limit_rate tests. A paced response goes out a write at a
@@ -285,5 +288,38 @@ func TestLimitRateKeepAlive(t *testing.T) {
 		if !limited && got.full > fast {
 			t.Errorf("request %d (%s) took %v, want full speed", i, target, got.full)
 		}
+	}
+}
+
+// TestLimitRateUnknownVariable: a limit_rate or limit_rate_after value
+// with a variable nginx does not know fails the configuration, with the
+// file and line, as nginx -t says: unknown "x" variable.
+func TestLimitRateUnknownVariable(t *testing.T) {
+	tests := []struct{ name, conf, want string }{
+		{"limit_rate", "limit_rate $nosuch;", `unknown "nosuch" variable in `},
+		{"limit_rate_after", "location / { limit_rate_after ${nosuch}k; }", `unknown "nosuch" variable in `},
+		{"in if", "location / { if ($arg_x) { limit_rate $nosuch; } }", `unknown "nosuch" variable in `},
+		{"known", "limit_rate $arg_r; location / { limit_rate_after ${arg_a}k; }", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "fulcrum.conf")
+			text := "http {\n server {\n  listen 127.0.0.1:0;\n  " + tt.conf + "\n }\n}\n"
+			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Load(path, config.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = daemon.Check(cfg)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Check: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want+path+":4")):
+				t.Errorf("Check: %v, want %q at %s:4", err, tt.want, path)
+			}
+		})
 	}
 }

@@ -323,3 +323,54 @@ func TestLimitRateUnknownVariable(t *testing.T) {
 		})
 	}
 }
+
+// TestLimitRateClientGone: a client that closes its connection during a
+// pause ends the paced response at once; nothing waits for the rest of the
+// pace. The request is logged with the bytes that went out.
+func TestLimitRateClientGone(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "big"), []byte(strings.Repeat("a", 1<<20)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	be := rateBackend(t)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format gone "$request_uri $status $bytes_sent";
+    access_log %[1]s/access.log gone buffer=0;
+    server {
+        listen 127.0.0.1:0;
+        root %[1]s;
+        location = /big { limit_rate 16k; }
+        location /plr/ { proxy_limit_rate 16k; proxy_pass http://%[2]s; }
+    }`, dir, be))
+	for _, target := range []string{"/big", "/plr/x"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", target)
+		if _, err := io.ReadFull(conn, make([]byte, 8<<10)); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+	// The whole file would take a minute; the lines come within the abort
+	// check's interval (500 ms) and a pause.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, "access.log"))
+		if strings.Contains(string(b), "/big ") && strings.Contains(string(b), "/plr/x ") {
+			for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				var uri string
+				var status, sent int
+				if _, err := fmt.Sscanf(line, "%s %d %d", &uri, &status, &sent); err != nil || sent >= rateBody {
+					t.Errorf("line %q: want fewer than %d bytes sent", line, rateBody)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no lines for both requests within 5s:\n%s", b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -241,10 +241,9 @@ func (h *Handler) copyBody(req *request) error {
 	for {
 		p := buf
 		if pacer != nil {
-			var ok bool
-			if p, ok = h.paceRead(req, pacer, buf, read); !ok {
-				return req.in.Context().Err()
-			}
+			// A client that went away during the pause fails the read
+			// below, which tells it as such (499).
+			p = h.paceRead(req, pacer, buf, read)
 		}
 		n, err := resp.Read(p)
 		read += int64(n)
@@ -278,18 +277,18 @@ func (h *Handler) copyBody(req *request) error {
 // paceRead returns the part of buf the next read of the body may fill under
 // proxy_limit_rate (pacer), after read bytes, first waiting as long as
 // nothing may be read. Before a wait, what the client's writer holds goes
-// out. ok is false when the client went away during the wait.
-func (h *Handler) paceRead(req *request, pacer *pace.Pacer, buf []byte, read int64) (p []byte, ok bool) {
+// out. When the client goes away during a wait, it returns buf at once.
+func (h *Handler) paceRead(req *request, pacer *pace.Pacer, buf []byte, read int64) []byte {
 	for {
 		n, wait := pacer.Allow(read, pacer.Now())
 		if n > 0 {
-			return buf[:min(n, int64(len(buf)))], true
+			return buf[:min(n, int64(len(buf)))]
 		}
 		if f, ok := req.w.(http.Flusher); ok {
 			f.Flush()
 		}
 		if err := pacer.Wait(req.in.Context(), wait); err != nil {
-			return nil, false
+			return buf
 		}
 	}
 }

@@ -15,7 +15,9 @@ import (
 // status phrases from h1, which writes every status line; static takes
 // nginx's path escaping from h1, as the proxy does; deadline, the lazy
 // connection deadlines, and sock, the raw socket reads and writes, serve
-// both sides of the engine; gzipfilter and charsetfilter, nginx's gzip and
+// both sides of the engine; pace, the clock arithmetic of limit_rate and
+// proxy_limit_rate, serves the daemon's writer and the proxy's body reads;
+// gzipfilter and charsetfilter, nginx's gzip and
 // charset filters, read config's settings and keep the daemon's response
 // path small; rewrite, the
 // rewrite module's script engine, is a package of its own between vars and
@@ -26,6 +28,7 @@ var allowedImports = map[string][]string{
 	"vars":          {},
 	"h1":            {},
 	"deadline":      {},
+	"pace":          {}, // limit_rate's and proxy_limit_rate's pace
 	"sock":          {},
 	"errpage":       {"h1"},
 	"upstream":      {},
@@ -43,8 +46,8 @@ var allowedImports = map[string][]string{
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
-	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -485,7 +485,7 @@ func TestPlannedValuesThatMatchFulcrum(t *testing.T) {
 		{"proxy_cache off;", ""},
 		{"proxy_cache zone;", `fulcrum does not implement "proxy_cache" yet`},
 		{"limit_rate 0;", ""},
-		{"limit_rate 10k;", `fulcrum does not implement "limit_rate" yet`},
+		{"limit_rate 10k;", ""}, // implemented: no warning
 		{"proxy_ignore_client_abort off;", ""},
 		{"proxy_ignore_client_abort on;", ""}, // implemented
 		{"ssi off;", ""},

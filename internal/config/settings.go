@@ -63,6 +63,7 @@ var settingRules = []settingRule{
 	{names: []string{"proxy_cookie_path"}, apply: applyCookiePath},
 	{names: []string{"proxy_cookie_flags"}, apply: applyCookieFlags},
 	flagRule("proxy_buffering", func(s *Settings) *bool { return &s.ProxyBuffering }),
+	{names: []string{"proxy_limit_rate"}, apply: applyProxyLimitRate},
 	flagRule("proxy_intercept_errors", func(s *Settings) *bool { return &s.ProxyInterceptErrors }),
 	flagRule("proxy_ignore_client_abort", func(s *Settings) *bool { return &s.ProxyIgnoreClientAbort }),
 	flagRule("proxy_request_buffering", func(s *Settings) *bool { return &s.ProxyRequestBuffering }),
@@ -107,6 +108,8 @@ var settingRules = []settingRule{
 	msecRule("client_header_timeout", func(s *Settings) *time.Duration { return &s.ClientHeaderTimeout }),
 	msecRule("client_body_timeout", func(s *Settings) *time.Duration { return &s.ClientBodyTimeout }),
 	msecRule("send_timeout", func(s *Settings) *time.Duration { return &s.SendTimeout }),
+	sizeValueRule("limit_rate", func(s *Settings) *SizeValue { return &s.LimitRate }),
+	sizeValueRule("limit_rate_after", func(s *Settings) *SizeValue { return &s.LimitRateAfter }),
 	{names: []string{"keepalive_timeout"}, apply: applyKeepaliveTimeout},
 	intRule("keepalive_requests", func(s *Settings) *int { return &s.KeepaliveRequests }),
 	msecRule("keepalive_time", func(s *Settings) *time.Duration { return &s.KeepaliveTime }),
@@ -311,16 +314,19 @@ var ignorableHeaders = []string{"x-accel-redirect", "x-accel-expires", "x-accel-
 	"x-accel-buffering", "x-accel-charset", "expires", "cache-control", "set-cookie", "vary"}
 
 // applyIgnoreHeaders reads proxy_ignore_headers. Of its fields fulcrum acts
-// only on X-Accel-Redirect; the others drive caching and rate limits, which
-// fulcrum does not have, so ignoring them changes nothing.
+// on X-Accel-Redirect and X-Accel-Limit-Rate; the others drive caching and
+// buffering, which fulcrum does not have, so ignoring them changes nothing.
 func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	for _, a := range d.Args {
 		if !slices.Contains(ignorableHeaders, strings.ToLower(a)) {
 			return errorf(d.Pos, `invalid value "%s"`, a)
 		}
-		if strings.EqualFold(a, "X-Accel-Redirect") {
+		switch {
+		case strings.EqualFold(a, "X-Accel-Redirect"):
 			st.IgnoreAccelRedirect = true
+		case strings.EqualFold(a, "X-Accel-Limit-Rate"):
+			st.IgnoreAccelLimitRate = true
 		}
 	}
 	return nil

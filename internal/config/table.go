@@ -387,7 +387,7 @@ var tableSpecs = []spec{
 	{name: "proxy_cookie_path", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, syntax: "proxy_cookie_path off | path replacement;"},
 	{name: "proxy_cookie_flags", module: "http_proxy", ctx: ctxHSL, args: args1234, multi: true, syntax: "proxy_cookie_flags off | cookie [flag ...];"},
 	{name: "proxy_bind", module: "http_proxy", ctx: ctxHSL, args: args12, status: planned, note: "connections to upstreams use the source address the system picks", syntax: "proxy_bind address [transparent] | off;"},
-	{name: "proxy_limit_rate", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: planned, asIs: []string{"0"}, note: "responses are read from upstreams at full speed", syntax: "proxy_limit_rate rate;"},
+	{name: "proxy_limit_rate", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "proxy_limit_rate rate;"},
 	{name: "proxy_store", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "responses are not saved to files", syntax: "proxy_store on | off | string;"},
 	{name: "proxy_store_access", module: "http_proxy", ctx: ctxHSL, args: args123, status: planned, note: "responses are not saved to files", syntax: "proxy_store_access users:permissions ...;"},
 	{name: "proxy_force_ranges", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum passes ranges to the upstream", syntax: "proxy_force_ranges on | off;"},
@@ -473,8 +473,8 @@ var tableSpecs = []spec{
 	{name: "limit_conn_status", module: "http_limit_conn", ctx: ctxHSL, args: args1, syntax: "limit_conn_status code;"},
 	{name: "limit_conn_log_level", module: "http_limit_conn", ctx: ctxHSL, args: args1, syntax: "limit_conn_log_level info | notice | warn | error;"},
 	{name: "limit_conn_dry_run", module: "http_limit_conn", ctx: ctxHSL, args: argsFlag, syntax: "limit_conn_dry_run on | off;"},
-	{name: "limit_rate", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args1, status: planned, asIs: []string{"0"}, note: "responses are sent at full speed", syntax: "limit_rate rate;"},
-	{name: "limit_rate_after", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args1, kinds: []kind{kindOffset}, status: planned, note: "responses are sent at full speed", syntax: "limit_rate_after size;"},
+	{name: "limit_rate", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args1, check: checkSizeValue, syntax: "limit_rate rate;"},
+	{name: "limit_rate_after", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args1, check: checkSizeValue, syntax: "limit_rate_after size;"},
 
 	// gzip
 	{name: "gzip", module: "http_gzip", ctx: ctxHSL | ctxLocationIf, args: argsFlag, syntax: "gzip on | off;"},

@@ -454,7 +454,10 @@ type Settings struct {
 	ProxyHideHeaders []string
 	// IgnoreAccelRedirect (proxy_ignore_headers X-Accel-Redirect) passes an
 	// upstream's X-Accel-Redirect response on instead of following it.
-	IgnoreAccelRedirect     bool
+	IgnoreAccelRedirect bool
+	// IgnoreAccelLimitRate (proxy_ignore_headers X-Accel-Limit-Rate) keeps
+	// an upstream's X-Accel-Limit-Rate from setting the response's rate.
+	IgnoreAccelLimitRate    bool
 	ProxyPassHeaders        []string
 	ProxyPassRequestHeaders bool
 	ProxyPassRequestBody    bool
@@ -470,6 +473,10 @@ type Settings struct {
 	ProxyCookieFlags      []CookieFlags
 	ProxyBuffering        bool
 	ProxyRequestBuffering bool
+	// ProxyLimitRate (proxy_limit_rate) is the rate in bytes per second an
+	// upstream's response body is read at, per request, when ProxyBuffering
+	// is on; 0 means no limit.
+	ProxyLimitRate int64
 	// ProxyInterceptErrors (proxy_intercept_errors on): an upstream response
 	// with a status of 300 or more that the location's ErrorPages list is
 	// answered by that error_page instead, its body discarded.
@@ -496,7 +503,13 @@ type Settings struct {
 	ClientHeaderTimeout time.Duration
 	ClientBodyTimeout   time.Duration
 	SendTimeout         time.Duration
-	KeepaliveTimeout    time.Duration
+	// LimitRate (limit_rate) is the rate in bytes per second a response is
+	// sent to the client at, per request; LimitRateAfter (limit_rate_after)
+	// the bytes sent before it applies. A request's "set $limit_rate", an
+	// upstream's X-Accel-Limit-Rate and proxy_buffering off replace
+	// LimitRate (vars.State.LimitRateSet). The zero values mean no limit.
+	LimitRate, LimitRateAfter SizeValue
+	KeepaliveTimeout          time.Duration
 	// KeepaliveHeaderTimeout is keepalive_timeout's second argument, sent as
 	// "Keep-Alive: timeout=N"; 0 means no such header.
 	KeepaliveHeaderTimeout time.Duration

@@ -530,6 +530,7 @@ type engineWriter interface {
 	drop()
 	keepalive(timeout, header time.Duration)
 	setSendTimeout(d time.Duration)
+	paceAt(rate, free int64, start time.Time)
 	gzipFields(vary, compressed bool)
 	pinFields()
 	placeField(name, key string)
@@ -626,6 +627,9 @@ func (w *recorder) WriteHeader(code int) {
 		// keepalive_timeout is the location's (nginx's clcf), not the
 		// listener's: it decides Connection, Keep-Alive and the idle wait.
 		w.ew.keepalive(w.set.KeepaliveTimeout, w.set.KeepaliveHeaderTimeout)
+		if w.st.LimitRateSet || w.set.LimitRate.Active() {
+			w.startLimitRate()
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

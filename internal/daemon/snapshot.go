@@ -57,7 +57,11 @@ type snapshot struct {
 	// expiresValues are the compiled expires values with variables, by the
 	// Settings that have one; nil when there is none.
 	expiresValues map[*config.Settings]*vars.Template
-	upgrades      *upgradeTracker // the daemon's, for connections taken over by an upgrade
+	// sizeValues are the compiled limit_rate and limit_rate_after values
+	// with variables, by the value; values without variables have no entry
+	// and are never looked up.
+	sizeValues map[*config.SizeValue]*vars.Template
+	upgrades   *upgradeTracker // the daemon's, for connections taken over by an upgrade
 	// conns are the daemon's connection counters (stub_status,
 	// $connections_*); nil in a snapshot built only to check a
 	// configuration.
@@ -214,6 +218,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	if err := s.compileExpires(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileLimitRates(comp); err != nil {
 		return nil, err
 	}
 	if err := s.compileAuth(comp); err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fulcrum/internal/h1"
+	"fulcrum/internal/pace"
 	"fulcrum/internal/proxy"
 )
 
@@ -84,6 +85,11 @@ type respWriter struct {
 	finished, keep bool
 	// gzipVary and gzipped are the gzip filter's marks (gzipFields).
 	gzipVary, gzipped bool
+	// pacer paces this response's body (limit_rate: paceAt, writePaced);
+	// its Rate is 0 for a response without a limit, which then costs
+	// writeBody one field check. Its timer is kept from one response to
+	// the next.
+	pacer pace.Pacer
 }
 
 // maxPending is how much body fulcrum holds back to send a Content-Length
@@ -121,6 +127,7 @@ func (w *respWriter) reset(head bool) {
 		w.cc.out.timeout, w.cc.out.fixed = w.cc.srv.lim.sendTimeout, false
 	}
 	w.sent, w.headLen, w.finished, w.keep = 0, 0, false, false
+	w.pacer.Rate = 0
 	w.gzipVary, w.gzipped = false, false
 	clear(w.order) // the strings may go
 	w.order = w.order[:0]
@@ -254,7 +261,8 @@ func (w *respWriter) Write(p []byte) (int, error) {
 	return w.writeBody(p)
 }
 
-// writeBody writes p in the framing the head announced.
+// writeBody writes p in the framing the head announced, paced when the
+// response has a limit (writePaced).
 func (w *respWriter) writeBody(p []byte) (int, error) {
 	if w.head || w.noBody || len(p) == 0 {
 		return len(p), nil
@@ -263,6 +271,14 @@ func (w *respWriter) writeBody(p []byte) (int, error) {
 		w.closeConn = true
 		return 0, errBodyTooLong
 	}
+	if w.pacer.Rate > 0 {
+		return w.writePaced(p)
+	}
+	return w.writeFramed(p)
+}
+
+// writeFramed writes the body bytes p in the framing the head announced.
+func (w *respWriter) writeFramed(p []byte) (int, error) {
 	w.written += int64(len(p))
 	if w.chunked {
 		var size [20]byte
@@ -707,6 +723,49 @@ func (w *respWriter) write(p []byte) {
 	if err != nil {
 		w.fail(err)
 	}
+}
+
+// paceAt limits the rest of this response to rate bytes a second after
+// its first free bytes (head included), counted from start, the request's
+// start: limit_rate and limit_rate_after, as nginx's write filter applies
+// them (per request, the head counted with the body).
+func (w *respWriter) paceAt(rate, free int64, start time.Time) {
+	w.pacer.Limit = pace.Limit{Rate: rate, Free: free, Start: start}
+}
+
+// writePaced writes the body bytes p, framed, as fast as the pace allows:
+// what may go at once goes into the buffered writer; before a pause, what
+// the writer holds is sent, so the client gets every byte as soon as the
+// limit lets it. The head goes with the first body bytes, as nginx sends
+// them together, and is paid with them. A client that goes away during a
+// pause (the connection's context) ends the response.
+func (w *respWriter) writePaced(p []byte) (int, error) {
+	total := 0
+	for len(p) > 0 {
+		done := w.sent
+		if w.written == 0 {
+			done -= w.headLen
+		}
+		n, wait := w.pacer.Allow(done, w.pacer.Now())
+		if n == 0 {
+			w.flush()
+			if w.err != nil {
+				return total, w.err
+			}
+			if err := w.pacer.Wait(w.cc.ctx, wait); err != nil {
+				w.fail(err)
+				return total, err
+			}
+			continue
+		}
+		n = min(n, int64(len(p)))
+		if _, err := w.writeFramed(p[:n]); err != nil {
+			return total, err
+		}
+		total += int(n)
+		p = p[n:]
+	}
+	return total, nil
 }
 
 func (w *respWriter) flush() {

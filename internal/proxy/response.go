@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/pace"
 	"fulcrum/internal/vars"
 )
 
@@ -57,6 +59,11 @@ func (h *Handler) respond(req *request) {
 	if resp.upgraded {
 		h.switchProtocols(req)
 		return
+	}
+	if !h.set.ProxyBuffering {
+		// nginx sends an unbuffered response as it comes: no limit_rate,
+		// whatever the location or the upstream says.
+		req.st.LimitRate, req.st.LimitRateSet = 0, true
 	}
 	req.w.WriteHeader(resp.head.Status)
 	if err := h.copyBody(req); err != nil {
@@ -144,6 +151,9 @@ func (h *Handler) copyHeader(req *request) {
 		var name, sent, value string
 		name, sent, value, off = h1.FieldText(s, off, f)
 		fields = append(fields, vars.Field{Name: name, Value: value})
+		if name == "X-Accel-Limit-Rate" {
+			h.accelLimitRate(req.st, value)
+		}
 		if h.hide[name] || !h.passed(req, head, f.Name) {
 			continue
 		}
@@ -225,8 +235,21 @@ func (h *Handler) copyBody(req *request) error {
 	bp := h.buffers.Get()
 	defer h.buffers.Put(bp)
 	buf := *bp
+	var pacer *pace.Pacer // proxy_limit_rate's; nil without one
+	if h.set.ProxyLimitRate > 0 && h.set.ProxyBuffering {
+		pacer = &pace.Pacer{Limit: pace.Limit{Rate: h.set.ProxyLimitRate, Start: req.cur.headAt}, Clock: h.now}
+		defer pacer.Stop()
+	}
+	var read int64
 	for {
-		n, err := resp.Read(buf)
+		p := buf
+		if pacer != nil {
+			// A client that went away during the pause fails the read
+			// below, which tells it as such (499).
+			p = h.paceRead(req, pacer, buf, read)
+		}
+		n, err := resp.Read(p)
+		read += int64(n)
 		req.cur.n += int64(n)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
@@ -252,6 +275,60 @@ func (h *Handler) copyBody(req *request) error {
 		}
 	}
 	return nil
+}
+
+// paceRead returns the part of buf the next read of the body may fill under
+// proxy_limit_rate (pacer), after read bytes, first waiting as long as
+// nothing may be read. Before a wait, what the client's writer holds goes
+// out. When the client goes away during a wait, it returns buf at once.
+func (h *Handler) paceRead(req *request, pacer *pace.Pacer, buf []byte, read int64) []byte {
+	for {
+		n, wait := pacer.Allow(read, pacer.Now())
+		if n > 0 {
+			return buf[:min(n, int64(len(buf)))]
+		}
+		if f, ok := req.w.(http.Flusher); ok {
+			f.Flush()
+		}
+		if err := pacer.Wait(req.in.Context(), wait); err != nil {
+			return buf
+		}
+	}
+}
+
+// accelLimitRate applies an upstream's X-Accel-Limit-Rate: a number of
+// bytes a second (no units: nginx reads it with ngx_atoi) becomes the
+// response's limit in place of the location's limit_rate, 0 lifting it;
+// anything else is ignored, as is the field under proxy_ignore_headers
+// X-Accel-Limit-Rate.
+func (h *Handler) accelLimitRate(st *vars.State, value string) {
+	if h.set.IgnoreAccelLimitRate {
+		return
+	}
+	if n, ok := atoi(value); ok {
+		st.LimitRate, st.LimitRateSet = n, true
+	}
+}
+
+// atoi parses decimal digits as nginx's ngx_atoi does: no sign, no spaces,
+// not empty, no overflow.
+func atoi(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // bodyReadFailed logs an upstream that failed in the middle of a body. A client

@@ -264,7 +264,9 @@ func (e *engine) exec(s *step) bool {
 		return true
 	case config.StepSet:
 		e.buf = s.value.Append(e.buf[:0], e.st)
-		s.settable.Set(e.st, e.buf)
+		if err := s.settable.Assign(e.st, e.buf); err != nil && e.log != nil {
+			e.log.Log(config.LevelError, err.Error())
+		}
 	case config.StepBreak:
 		if e.uriChanged { // ngx_http_script_break_code
 			e.st.WholeURI, e.uriChanged = true, false

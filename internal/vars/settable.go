@@ -26,6 +26,9 @@ type Settable struct {
 	// args marks $args, which set changes in place (nginx's set handler
 	// of $args): the request's arguments themselves.
 	args bool
+	// limitRate marks $limit_rate, whose set handler parses a size into
+	// State.LimitRate (setLimitRate).
+	limitRate bool
 }
 
 // userValue is the value of one Settable slot: userBuf[start:end].
@@ -45,12 +48,15 @@ type Uninitialized interface {
 // handle that assigns it. Every set of one name shares its slot, whatever
 // the level, as nginx's variables are global to the http block. A built-in
 // name is refused with [*DuplicateVariableError] unless nginx lets set
-// change it ($args). Call it for every set in the configuration before
+// change it ($args, $limit_rate). Call it for every set in the configuration before
 // compiling any template: templates compiled earlier do not see the slot.
 func (c *Compiler) DefineSettable(name string) (Settable, error) {
 	lname := strings.ToLower(name)
-	if lname == "args" {
+	switch lname {
+	case "args":
 		return Settable{args: true}, nil
+	case "limit_rate":
+		return Settable{limitRate: true}, nil
 	}
 	if c.builtin(lname) != nil {
 		return Settable{}, &DuplicateVariableError{Name: lname}
@@ -93,11 +99,19 @@ func settableGetter(name string, slot int, before Getter) Getter {
 }
 
 // Set gives the variable value for the rest of st's request. value is
-// copied.
-func (v Settable) Set(st *State, value []byte) {
+// copied. A value the variable refuses ($limit_rate's that is not a size)
+// changes nothing: use Assign to learn of it.
+func (v Settable) Set(st *State, value []byte) { _ = v.Assign(st, value) }
+
+// Assign is Set, and reports a value the variable refuses
+// ([*InvalidLimitRateError]), which nginx logs at the error level.
+func (v Settable) Assign(st *State, value []byte) error {
+	if v.limitRate {
+		return setLimitRate(st, value)
+	}
 	if v.args { // nginx's set handler of $args also drops the unparsed URI
 		st.Args, st.Rewritten = string(value), true
-		return
+		return nil
 	}
 	for len(st.user) <= v.slot {
 		st.user = append(st.user, userValue{})
@@ -105,6 +119,7 @@ func (v Settable) Set(st *State, value []byte) {
 	start := len(st.userBuf)
 	st.userBuf = append(st.userBuf, value...)
 	st.user[v.slot] = userValue{start: start, end: len(st.userBuf), set: true}
+	return nil
 }
 
 // Documents maps a request to files the way the level that serves it does

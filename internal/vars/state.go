@@ -268,6 +268,14 @@ type State struct {
 	// LimitConn is what limit_conn did with the request ($limit_conn_status);
 	// the zero value, LimitConnNone, is "not found".
 	LimitConn LimitConnStatus
+	// LimitRate is the rate in bytes per second the response goes to the
+	// client at, 0 for no limit ($limit_rate). LimitRateSet says it is
+	// decided for this request and replaces the location's limit_rate:
+	// "set $limit_rate", an upstream's X-Accel-Limit-Rate, proxy_buffering
+	// off, or the response's first bytes, which take limit_rate's value
+	// (nginx's r->limit_rate and r->limit_rate_set).
+	LimitRate    int64
+	LimitRateSet bool
 
 	// Upstreams lists the upstream attempts in order, one per server tried.
 	Upstreams []Attempt

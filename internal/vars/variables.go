@@ -146,6 +146,8 @@ func responseVar(name string) Getter {
 		return getLimitReqStatus
 	case "limit_conn_status":
 		return getLimitConnStatus
+	case "limit_rate":
+		return getLimitRate
 	}
 	return nil
 }

@@ -1,0 +1,72 @@
+package vars
+
+import (
+	"math"
+	"strconv"
+)
+
+// InvalidLimitRateError is a "set $limit_rate" whose value is not a size.
+// Its text is nginx's; the limit stays what it was.
+type InvalidLimitRateError struct {
+	// Value is the value set gave.
+	Value string
+}
+
+func (e *InvalidLimitRateError) Error() string {
+	return `invalid $limit_rate "` + e.Value + `"`
+}
+
+// ParseSize parses a size as nginx's ngx_parse_size does: decimal digits
+// with an optional k or m (either case) for KiB and MiB, at most 2^63-1
+// bytes. ok is false for anything else (the empty string, a sign, a g).
+// limit_rate's and limit_rate_after's values with variables, and "set
+// $limit_rate", are parsed with it per request.
+func ParseSize(s []byte) (n int64, ok bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	scale := int64(1)
+	switch s[len(s)-1] | 0x20 {
+	case 'k':
+		scale, s = 1<<10, s[:len(s)-1]
+	case 'm':
+		scale, s = 1<<20, s[:len(s)-1]
+	}
+	if len(s) == 0 {
+		return 0, false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	if n > math.MaxInt64/scale {
+		return 0, false
+	}
+	return n * scale, true
+}
+
+// setLimitRate is set's handler of $limit_rate (nginx's
+// ngx_http_variable_set_limit_rate): a size becomes the request's limit, in
+// place of the location's limit_rate; anything else leaves it as it was.
+func setLimitRate(st *State, value []byte) error {
+	n, ok := ParseSize(value)
+	if !ok {
+		return &InvalidLimitRateError{Value: string(value)}
+	}
+	st.LimitRate, st.LimitRateSet = n, true
+	return nil
+}
+
+// getLimitRate is $limit_rate: the request's limit in bytes per second. As
+// in nginx, it is 0 until a set, an upstream's X-Accel-Limit-Rate or the
+// response's first bytes (which take the location's limit_rate) give it a
+// value, so add_header sees 0 where the access log sees the limit.
+func getLimitRate(dst []byte, st *State) ([]byte, bool) {
+	return strconv.AppendInt(dst, st.LimitRate, 10), true
+}

@@ -114,7 +114,9 @@ func result(code int) Result { return Result{Code: code, Reason: reasons[code]} 
 // Verify checks the chain a client sent (its certificate first) at now.
 // Where a certificate has several faults, the one OpenSSL reports wins, as
 // checked against nginx 1.22.1 with OpenSSL 3.0: the validity period (its
-// last check) before the purpose before the issuer.
+// last check) before anything else; the purpose only for a chain that
+// reaches a trusted root (an unknown issuer with the wrong purpose is the
+// issuer's fault, which optional_no_ca accepts).
 func (v *Verifier) Verify(sent []*x509.Certificate, now time.Time) Result {
 	leaf := sent[0]
 	switch {
@@ -133,9 +135,6 @@ func (v *Verifier) Verify(sent []*x509.Certificate, now time.Time) Result {
 	})
 	if err == nil {
 		return v.checkDepth(chains)
-	}
-	if !clientPurpose(leaf) {
-		return result(codePurpose)
 	}
 	var ci x509.CertificateInvalidError
 	var ua x509.UnknownAuthorityError
@@ -231,18 +230,4 @@ func issuerIn(list []*x509.Certificate, c *x509.Certificate) *x509.Certificate {
 // selfIssued reports whether c names itself as its issuer.
 func selfIssued(c *x509.Certificate) bool {
 	return bytes.Equal(c.RawSubject, c.RawIssuer)
-}
-
-// clientPurpose reports whether c may authenticate a TLS client: it has no
-// extended key usage, or lists clientAuth or any.
-func clientPurpose(c *x509.Certificate) bool {
-	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
-		return true
-	}
-	for _, u := range c.ExtKeyUsage {
-		if u == x509.ExtKeyUsageClientAuth || u == x509.ExtKeyUsageAny {
-			return true
-		}
-	}
-	return false
 }

@@ -79,7 +79,7 @@ func TestVerifyReasons(t *testing.T) {
 		{"expired and unknown CA: time wins", none, leaf(root, expired), 10, "FAILED:certificate has expired", false},
 		{"not yet valid", rootOnly, leaf(root, future), 9, "FAILED:certificate is not yet valid", false},
 		{"serverAuth only", rootOnly, leaf(root, serverOnly), 26, "FAILED:unsuitable certificate purpose", false},
-		{"serverAuth only, unknown CA", none, leaf(root, serverOnly), 26, "FAILED:unsuitable certificate purpose", false},
+		{"serverAuth only, unknown CA", none, leaf(root, serverOnly), 21, "FAILED:unable to verify the first certificate", true},
 		{"depth 0, directly under the root", depth0, leaf(root, cn("alice")), 0, "SUCCESS", false},
 		{"depth 0, intermediate from the file", depth0, leaf(inter, cn("bob")), 2, "FAILED:unable to get issuer certificate", true},
 		{"depth 0, intermediate sent", depth0Root, leaf(inter, cn("bob"), inter), 20, "FAILED:unable to get local issuer certificate", true},

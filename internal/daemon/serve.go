@@ -100,7 +100,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	if ci.plainOnSSL { // nginx's check in ngx_http_process_request
 		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent plain HTTP request to HTTPS port while reading client request headers")
-		rec.fail(statusToHTTPS)
+		s.refuse(rec, r, st, srv, statusToHTTPS)
 		return
 	}
 	path, err := router.NormalizePath(rawPath(st.RequestURI))

@@ -22,7 +22,9 @@ import (
 // path small; rewrite, the
 // rewrite module's script engine, is a package of its own between vars and
 // the daemon; htpasswd, auth_basic's user files and password hashes, and geo, the
-// geo module's address tables, are leaves the daemon uses.)
+// geo module's address tables, are leaves the daemon uses; clientauth,
+// ssl_verify_client's verification with OpenSSL's rules, reads config's
+// settings.)
 var allowedImports = map[string][]string{
 	"config":        {},
 	"vars":          {},
@@ -33,9 +35,10 @@ var allowedImports = map[string][]string{
 	"errpage":       {"h1"},
 	"upstream":      {},
 	"demo":          {},
-	"testutil":      {}, // imported by tests only
-	"htpasswd":      {}, // auth_basic's user files and password schemes
-	"geo":           {}, // geo's address tables, address parsing and X-Forwarded-For walk
+	"testutil":      {},         // imported by tests only
+	"htpasswd":      {},         // auth_basic's user files and password schemes
+	"geo":           {},         // geo's address tables, address parsing and X-Forwarded-For walk
+	"clientauth":    {"config"}, // client certificate verification (ssl_verify_client)
 	"errlog":        {"config"},
 	"router":        {"config"},
 	"static":        {"config", "h1"},
@@ -47,7 +50,7 @@ var allowedImports = map[string][]string{
 	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

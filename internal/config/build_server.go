@@ -33,7 +33,7 @@ func (b *builder) buildServer(d *Directive, http *scope) (*Server, error) {
 	if srv.Settings, err = b.settings(sc); err != nil {
 		return nil, err
 	}
-	if srv.TLS, err = b.buildTLS(sc); err != nil {
+	if srv.TLS, err = b.buildTLS(sc, listensSSL(srv.Listens)); err != nil {
 		return nil, err
 	}
 	srv.Locations, err = b.locations(sc, nil)
@@ -437,4 +437,14 @@ func (b *builder) warnConflictingNames(servers []*Server) {
 			}
 		}
 	}
+}
+
+// listensSSL reports whether one of ls has the ssl parameter.
+func listensSSL(ls []Listen) bool {
+	for _, l := range ls {
+		if l.SSL {
+			return true
+		}
+	}
+	return false
 }

@@ -30,6 +30,9 @@ type TLS struct {
 	Curves []tls.CurveID
 	// SessionTickets is ssl_session_tickets (default on).
 	SessionTickets bool
+	// ClientAuth is the client-certificate verification (ssl_verify_client
+	// and its files); its Verify is VerifyOff when not written.
+	ClientAuth ClientAuth
 }
 
 // Certificate is one loaded ssl_certificate and its ssl_certificate_key.
@@ -44,11 +47,12 @@ type Certificate struct {
 }
 
 // tlsNames are the directives buildTLS reads.
-var tlsNames = []string{"ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets"}
+var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets"}, clientAuthNames...)
 
 // buildTLS reads the TLS settings of server level sc. It returns nil when no
-// level writes any of them (a plain server).
-func (b *builder) buildTLS(sc *scope) (*TLS, error) {
+// level writes any of them (a plain server). ssl says the server listens
+// with "ssl" somewhere.
+func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 	written := false
 	for _, n := range tlsNames {
 		if dirs, _ := sc.nearest(n); len(dirs) > 0 {
@@ -80,6 +84,9 @@ func (b *builder) buildTLS(sc *scope) (*TLS, error) {
 	}
 	if dirs, _ := sc.nearest("ssl_session_tickets"); len(dirs) > 0 {
 		t.SessionTickets, _ = parseFlag(dirs[0].Args[0]) // argsFlag checked it
+	}
+	if err := b.buildClientAuth(sc, t, ssl); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -306,6 +313,10 @@ func (t *TLS) String() string {
 	for _, c := range t.Certificates {
 		files = append(files, c.CertFile+"+"+c.KeyFile)
 	}
-	return fmt.Sprintf("tls certificates=%s versions=%#x-%#x ciphers=%d curves=%v tickets=%t",
+	out := fmt.Sprintf("tls certificates=%s versions=%#x-%#x ciphers=%d curves=%v tickets=%t",
 		strings.Join(files, ","), t.MinVersion, t.MaxVersion, len(t.CipherSuites), t.Curves, t.SessionTickets)
+	if a := t.ClientAuth; a.Verify != VerifyOff || a.ClientCertificate != "" || a.TrustedCertificate != "" {
+		out += " " + a.String()
+	}
+	return out
 }

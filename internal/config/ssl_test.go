@@ -79,7 +79,14 @@ func TestTLSErrors(t *testing.T) {
 		{"only SSLv3", "ssl_protocols SSLv3;", `no TLS version in "ssl_protocols" in nginx.conf:3`},
 		{"no cipher", "ssl_ciphers aNULL:RC4;", `no cipher match in "ssl_ciphers aNULL:RC4" in nginx.conf:3`},
 		{"no curve", "ssl_ecdh_curve X448;", `no curve fulcrum knows in "ssl_ecdh_curve X448" in nginx.conf:3`},
-		{"verify client", "ssl_verify_client on;", `fulcrum does not support the "ssl_verify_client" directive yet in nginx.conf:3`},
+		// nginx 1.22 says this (without a place) for "on" and "optional";
+		// ssl_trusted_certificate alone does not do (checked with nginx 1.22.1).
+		{"verify client without CA", "listen 443 ssl; " + pair(certA, keyA) + " ssl_verify_client on;", `no ssl_client_certificate for ssl_verify_client in nginx.conf:3`},
+		{"optional without CA", "listen 443 ssl; " + pair(certA, keyA) + " ssl_trusted_certificate " + certA + "; ssl_verify_client optional;", `no ssl_client_certificate for ssl_verify_client in nginx.conf:3`},
+		{"bad verify mode", "ssl_verify_client yes;", `invalid value "yes" in nginx.conf:3`},
+		{"bad depth", "ssl_verify_depth one;", `"ssl_verify_depth" directive invalid number in nginx.conf:3`},
+		{"missing CA file", "ssl_client_certificate " + dir + "/nope.pem;", `cannot load "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
+		{"CA file without certificates", "ssl_client_certificate " + notPEM + ";", `no certificates in "` + notPEM + `" in nginx.conf:3`},
 		{"ssl on", "ssl on;", `fulcrum does not support the "ssl" directive yet in nginx.conf:3, write "listen ... ssl" instead`},
 	}
 	for _, tt := range tests {
@@ -177,5 +184,44 @@ func TestCipherNames(t *testing.T) {
 	}
 	if got := CipherName(tls.TLS_AES_128_GCM_SHA256); got != "TLS_AES_128_GCM_SHA256" {
 		t.Errorf("TLS 1.3 name %q", got)
+	}
+}
+
+func TestTLSClientAuth(t *testing.T) {
+	_, certA, keyA, certB, _ := tlsFiles(t)
+	pair := fmt.Sprintf("ssl_certificate %s; ssl_certificate_key %s;", certA, keyA)
+	tests := []struct {
+		name, http, server string
+		want               ClientVerify
+		depth              int
+		client, trusted    string
+	}{
+		{"default", "", "", VerifyOff, 1, "", ""},
+		{"on", "ssl_client_certificate " + certA + ";", "ssl_verify_client on;", VerifyOn, 1, certA, ""},
+		{"optional, depth", "", "ssl_client_certificate " + certA + "; ssl_verify_client optional; ssl_verify_depth 3;", VerifyOptional, 3, certA, ""},
+		// optional_no_ca needs no CA file at all (nginx 1.22.1 loads it).
+		{"optional_no_ca", "", "ssl_verify_client optional_no_ca;", VerifyOptionalNoCA, 1, "", ""},
+		{"inherited, trusted", "ssl_verify_client on; ssl_verify_depth 0; ssl_client_certificate " + certA + ";", "ssl_trusted_certificate " + certB + ";", VerifyOn, 0, certA, certB},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mustLoad(t, "http { "+pair+" "+tt.http+" server { listen 443 ssl; "+tt.server+" } }")
+			a := cfg.HTTP.Servers[0].TLS.ClientAuth
+			if a.Verify != tt.want || a.Depth != tt.depth || a.ClientCertificate != tt.client || a.TrustedCertificate != tt.trusted {
+				t.Errorf("got %s", a)
+			}
+			if tt.client != "" && len(a.ClientCAs) != 1 {
+				t.Errorf("client CAs: %d", len(a.ClientCAs))
+			}
+			if tt.trusted != "" && len(a.TrustedCAs) != 1 {
+				t.Errorf("trusted CAs: %d", len(a.TrustedCAs))
+			}
+		})
+	}
+	// A server without "listen ... ssl" is not checked, as in nginx: the
+	// http level's ssl_verify_client on needs no CA file there.
+	cfg := mustLoad(t, "http { ssl_verify_client on; server { listen 8080; } }")
+	if got := cfg.HTTP.Servers[0].TLS.ClientAuth.Verify; got != VerifyOn {
+		t.Errorf("plain server: %s", got)
 	}
 }

@@ -188,6 +188,7 @@ const (
 	noteSSL         = "fulcrum's TLS (Go's crypto/tls) does not have this yet; handshakes go on without it"
 	noteProxySSLKey = "encrypted proxy_ssl_certificate_key files are not supported yet: decrypt the key with openssl pkey"
 	noteProxySSLCRL = "upstream certificates are verified without revocation lists"
+	noteSSLCRL      = "client certificates are verified without revocation lists: a revoked one that is otherwise valid is accepted"
 	noteCache       = "responses are not cached; every request goes to the upstream"
 	noteHTTP2       = "fulcrum speaks HTTP/1.1 to clients; HTTP/2 is not supported yet"
 	noteAccess      = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
@@ -504,11 +505,11 @@ var tableSpecs = []spec{
 	{name: "ssl_ecdh_curve", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_ecdh_curve curve;"},
 	{name: "ssl_stapling", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteSSL, syntax: "ssl_stapling on | off;"},
 	{name: "ssl_stapling_verify", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteSSL, syntax: "ssl_stapling_verify on | off;"},
-	{name: "ssl_trusted_certificate", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_trusted_certificate file;"},
-	{name: "ssl_client_certificate", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_client_certificate file;"},
-	{name: "ssl_verify_client", module: "http_ssl", ctx: ctxHS, args: args1, status: unsupported, asIs: []string{"off"}, note: "fulcrum does not verify client certificates yet, and ignoring this would let every client in; verify them in front of fulcrum", syntax: "ssl_verify_client on | off | optional | optional_no_ca;"},
-	{name: "ssl_verify_depth", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_verify_depth number;"},
-	{name: "ssl_crl", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSL, syntax: "ssl_crl file;"},
+	{name: "ssl_trusted_certificate", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_trusted_certificate file;"},
+	{name: "ssl_client_certificate", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_client_certificate file;"},
+	{name: "ssl_verify_client", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindEnum}, enum: verifyModes, syntax: "ssl_verify_client on | off | optional | optional_no_ca;"},
+	{name: "ssl_verify_depth", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindNumber}, syntax: "ssl_verify_depth number;"},
+	{name: "ssl_crl", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSLCRL, syntax: "ssl_crl file;"},
 	{name: "ssl_buffer_size", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "Go's TLS sizes its records itself (small ones first, then up to 16k)", syntax: "ssl_buffer_size size;"},
 	{name: "ssl_early_data", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: "TLS 1.3 early data is not accepted; clients send their request after the handshake", syntax: "ssl_early_data on | off;"},
 	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: "encrypted keys cannot be loaded yet: decrypt the key (openssl pkey -in enc.key -out key.pem)", syntax: "ssl_password_file file;"},

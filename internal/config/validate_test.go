@@ -134,8 +134,8 @@ func TestValidateWarnings(t *testing.T) {
 			`fulcrum does not implement "sub_filter" yet in /t.conf:1, response bodies are passed unchanged`,
 		}},
 		{"once per occurrence", "http { server { ssl_crl a.pem; } server { ssl_crl b.pem; } }", []string{
-			`fulcrum does not implement "ssl_crl" yet in /t.conf:1, ` + noteSSL,
-			`fulcrum does not implement "ssl_crl" yet in /t.conf:1, ` + noteSSL,
+			`fulcrum does not implement "ssl_crl" yet in /t.conf:1, ` + noteSSLCRL,
+			`fulcrum does not implement "ssl_crl" yet in /t.conf:1, ` + noteSSLCRL,
 		}},
 		{"ignored block is not descended", "http { charset_map a b { bogus; } }", []string{
 			`"charset_map" is ignored in /t.conf:1, responses are not recoded`,
@@ -241,7 +241,7 @@ func TestBriefStatuses(t *testing.T) {
 		"allow": implemented, "deny": implemented, "auth_basic": implemented, "auth_basic_user_file": implemented,
 		"rewrite": implemented, "if": implemented, "set": implemented, "internal": implemented,
 		"limit_except": implemented, "satisfy": implemented, "auth_request": unsupported, "fastcgi_pass": unsupported,
-		"gzip": implemented, "ssl_certificate": implemented, "ssl_verify_client": unsupported, "limit_req": implemented, "limit_conn": implemented, "http2": planned,
+		"gzip": implemented, "ssl_certificate": implemented, "ssl_verify_client": implemented, "limit_req": implemented, "limit_conn": implemented, "http2": planned,
 		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": ignored, "daemon": ignored,
 		"master_process": ignored, "load_module": ignored, "types_hash_max_size": ignored, "multi_accept": ignored,
 		"worker_rlimit_nofile": ignored, "pcre_jit": ignored, "ssl_prefer_server_ciphers": ignored,

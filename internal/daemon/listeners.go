@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fulcrum/internal/clientauth"
 	"net"
 	"net/http"
 	"net/netip"
@@ -44,6 +45,9 @@ type connInfo struct {
 	// request came to an ssl address (answered 497).
 	tls        *vars.TLS
 	plainOnSSL bool
+	// certResult is the verification of the client's certificate (OK
+	// when it sent none), for ssl_verify_client's 495.
+	certResult clientauth.Result
 }
 
 // openNewListeners binds every socket that snap needs and is not open yet. If one

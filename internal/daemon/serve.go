@@ -101,7 +101,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	if ci.plainOnSSL { // nginx's check in ngx_http_process_request
 		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent plain HTTP request to HTTPS port while reading client request headers")
-		rec.fail(statusToHTTPS)
+		s.refuse(rec, r, st, srv, statusToHTTPS)
 		return
 	}
 	path, err := normalizePath(rawPath(st.RequestURI), rec.keepSlashes)
@@ -111,6 +111,13 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	st.Path = path
 	setCaptures(st, router.Captures{}, sm.Captures)
+	if ci.tls != nil { // nginx's ssl_verify_client check in ngx_http_process_request
+		if code, msg := clientCertRefusal(srv.Config.TLS, ci); code != 0 {
+			s.log.LogRequest(errlog.Info, logRequest(st, r), msg)
+			s.refuse(rec, r, st, srv, code)
+			return
+		}
+	}
 	// nginx's server rewrite phase: the server's rewrite, return, set and if
 	// run before the location is chosen, with the rewritten URI.
 	first := s.serverRewrite(r, st, srv)
@@ -283,6 +290,25 @@ func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *rout
 	lm := srv.Location(st.Path)
 	setCaptures(st, lm.Captures, router.Captures{})
 	return lm.Location, res
+}
+
+// refuse answers code for a request no location has seen yet, or follows
+// the server's error_page for it to a URI as run does (nginx's
+// ngx_http_finalize_request from ngx_http_process_request).
+func (s *snapshot) refuse(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, code int) {
+	rec.fail(code)
+	next := rec.takePending()
+	if next == nil {
+		return
+	}
+	if r.Method != http.MethodHead {
+		r.Method, st.Method = http.MethodGet, http.MethodGet
+	}
+	loc, res := s.redirectInternally(r, st, srv, next)
+	if loc != nil {
+		rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
+	}
+	s.run(rec, r, st, srv, loc, res)
 }
 
 // acceptableFraming refuses what h1 accepts as well-formed but no location can
@@ -685,7 +711,9 @@ func (w *recorder) fail(code int) {
 		case ep.Response != 0:
 			w.statusOverride = ep.Response
 		default:
-			w.statusOverride = code
+			// nginx's error_page makes "=400" of 494-497 written
+			// without "=" (ngx_http_core_error_page).
+			w.statusOverride = errpage.Status(code)
 		}
 		target := w.snap.errorTarget(ep.Target, w.st)
 		switch {

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"crypto/tls"
 	"fmt"
 	"net/http"
 	"os"
@@ -91,9 +90,9 @@ type snapshot struct {
 	// files they read, for this snapshot's life.
 	auths     map[*config.Settings]*authBasic
 	userFiles htpasswd.Cache
-	// tls are the TLS configurations of the ssl listen addresses; nil when
-	// there is none.
-	tls map[*router.Hosts]*tls.Config
+	// tls are the TLS settings of the ssl listen addresses; nil when there
+	// is none.
+	tls map[*router.Hosts]*tlsAddr
 	// errorTargets are the error_page targets with variables, compiled.
 	errorTargets map[string]*vars.Template
 	scratch      sync.Pool // *requestScratch, recycled per request

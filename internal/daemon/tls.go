@@ -3,6 +3,7 @@ package daemon
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/router"
@@ -33,14 +35,82 @@ func (s *snapshot) buildTLS() {
 				continue // config.Load refused an ssl address without certificates
 			}
 			if s.tls == nil {
-				s.tls = map[*router.Hosts]*tls.Config{}
+				s.tls = map[*router.Hosts]*tlsAddr{}
 			}
-			s.tls[h] = tlsConfig(h)
+			s.tls[h] = newTLSAddr(h)
 		}
 	}
 }
 
-// tlsConfig is the configuration of one ssl address.
+// tlsAddr is one ssl address's TLS: the handshake's configuration and the
+// client-certificate verifiers of its servers.
+type tlsAddr struct {
+	cfg   *tls.Config
+	hosts *router.Hosts
+	// verifiers are the verifiers of the servers with ssl_verify_client
+	// other than off; nil when there is none.
+	verifiers map[*router.Server]*clientauth.Verifier
+}
+
+// newTLSAddr makes the TLS settings of one ssl address. When a server on it
+// verifies client certificates, the handshake takes that server's
+// configuration (by the SNI name, as nginx's ngx_http_ssl_servername
+// switches the verify mode and depth) with crypto/tls's RequestClientCert:
+// the certificate is asked for, with the CA names of ssl_client_certificate,
+// but never checked by the handshake, so that a missing or bad one becomes
+// the request's 496 or 495 (or its error_page), as in nginx, not a failed
+// handshake.
+func newTLSAddr(h *router.Hosts) *tlsAddr {
+	a := &tlsAddr{cfg: tlsConfig(h), hosts: h}
+	var perServer map[*router.Server]*tls.Config
+	for _, srv := range h.Servers {
+		t := srv.Config.TLS
+		if t == nil || t.ClientAuth.Verify == config.VerifyOff {
+			continue
+		}
+		v := clientauth.New(t.ClientAuth)
+		c := a.cfg.Clone()
+		c.ClientAuth, c.ClientCAs = tls.RequestClientCert, v.Names
+		if a.verifiers == nil {
+			a.verifiers, perServer = map[*router.Server]*clientauth.Verifier{}, map[*router.Server]*tls.Config{}
+		}
+		a.verifiers[srv], perServer[srv] = v, c
+	}
+	if perServer != nil {
+		a.cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			return perServer[a.sniServer(hello.ServerName)], nil // nil: the address's own
+		}
+	}
+	return a
+}
+
+// sniServer is the server whose TLS settings a handshake with SNI name uses:
+// the one the name selects if it has TLS settings, else the address's
+// default server.
+func (a *tlsAddr) sniServer(name string) *router.Server {
+	if n, err := router.NormalizeHost(name); err == nil && n != "" {
+		if srv := a.hosts.Server(n).Server; srv != nil && srv.Config.TLS != nil {
+			return srv
+		}
+	}
+	return a.hosts.DefaultServer
+}
+
+// clientCert verifies the certificate a client sent, with the settings of
+// the server its handshake used; nil when it sent none.
+func (a *tlsAddr) clientCert(st *tls.ConnectionState) (*vars.ClientCert, clientauth.Result) {
+	if len(st.PeerCertificates) == 0 || a.verifiers == nil {
+		return nil, clientauth.Result{}
+	}
+	v := a.verifiers[a.sniServer(st.ServerName)]
+	if v == nil {
+		return nil, clientauth.Result{}
+	}
+	res := v.Verify(st.PeerCertificates, time.Now())
+	return &vars.ClientCert{Cert: st.PeerCertificates[0], Verify: res.Variable()}, res
+}
+
+// tlsConfig is the handshake configuration of one ssl address.
 func tlsConfig(h *router.Hosts) *tls.Config {
 	t := h.DefaultServer.Config.TLS
 	certs := map[*router.Server][]tls.Certificate{}
@@ -124,11 +194,11 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 		local = ta.AddrPort()
 	}
 	hosts := rl.Hosts(local)
-	cfg := snap.tls[hosts]
-	if cfg == nil {
+	addr := snap.tls[hosts]
+	if addr == nil {
 		return c, nil
 	}
-	sc := &sslConn{Conn: c, cfg: cfg, log: snap.log, server: c.LocalAddr().String(), stats: &l.d.conns}
+	sc := &sslConn{Conn: c, addr: addr, log: snap.log, server: c.LocalAddr().String(), stats: &l.d.conns}
 	if t := l.srv.lim.headerTimeout; t > 0 {
 		sc.handshakeBy = time.Now().Add(t)
 	}
@@ -147,7 +217,7 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 // handshake; Close may come from another (Shutdown), hence tc is atomic.
 type sslConn struct {
 	net.Conn    // the accepted connection
-	cfg         *tls.Config
+	addr        *tlsAddr
 	log         *errlog.Logger
 	server      string    // the listen address, for log lines
 	handshakeBy time.Time // zero: no bound
@@ -199,7 +269,7 @@ func (c *sslConn) start() {
 		c.plain, c.pending = true, c.first[:]
 		return
 	}
-	tc := tls.Server(&prefixConn{Conn: c.Conn, first: c.first[:]}, c.cfg)
+	tc := tls.Server(&prefixConn{Conn: c.Conn, first: c.first[:]}, c.addr.cfg)
 	c.stats.handshake(1)
 	err := tc.Handshake()
 	c.stats.handshake(-1)
@@ -281,6 +351,7 @@ func (c *sslConn) describe(ci *connInfo) {
 		if tc := c.tc.Load(); tc != nil {
 			st := tc.ConnectionState()
 			ci.tls = &vars.TLS{Protocol: protocolName(st.Version), Cipher: config.CipherName(st.CipherSuite), ServerName: st.ServerName}
+			ci.tls.Client, ci.certResult = c.addr.clientCert(&st)
 		}
 	}
 }
@@ -321,3 +392,28 @@ var errNoCertificate = errors.New("no ssl_certificate for this address")
 // statusToHTTPS is nginx's NGX_HTTP_TO_HTTPS: a plain HTTP request on an ssl
 // address. It goes out as 400 with its own page, or as error_page 497 says.
 const statusToHTTPS = 497
+
+// The statuses of nginx's ssl_verify_client, sent as 400 with their own
+// pages unless error_page catches them.
+const (
+	statusCertError = 495 // NGX_HTTPS_CERT_ERROR: the certificate did not verify
+	statusNoCert    = 496 // NGX_HTTPS_NO_CERT: ssl_verify_client on, and none was sent
+)
+
+// clientCertRefusal is nginx's check in ngx_http_process_request: the status
+// and log line for a request whose server (the Host's) verifies client
+// certificates and whose connection's failed the check, else 0. The
+// verification itself was the handshake's server's (by SNI), as in nginx.
+func clientCertRefusal(t *config.TLS, ci *connInfo) (int, string) {
+	if t == nil || t.ClientAuth.Verify == config.VerifyOff {
+		return 0, ""
+	}
+	mode, res := t.ClientAuth.Verify, ci.certResult
+	if !res.OK() && !(mode == config.VerifyOptionalNoCA && res.IssuerOnly()) {
+		return statusCertError, fmt.Sprintf("client SSL certificate verify error: (%d:%s) while reading client request headers", res.Code, res.Reason)
+	}
+	if mode == config.VerifyOn && ci.tls.Client == nil {
+		return statusNoCert, "client sent no required SSL certificate while reading client request headers"
+	}
+	return 0, ""
+}

@@ -82,3 +82,108 @@ func WriteCert(t testing.TB, dir, base string, kind KeyType, names ...string) (c
 	}
 	return certFile, keyFile
 }
+
+// CA is a test certificate authority: a self-signed root, or an
+// intermediate that another CA signed.
+type CA struct {
+	Cert *x509.Certificate
+	Key  crypto.Signer
+	// PEM is Cert in PEM.
+	PEM []byte
+}
+
+// NewCA makes a self-signed root CA named cn, valid from an hour ago for a
+// day.
+func NewCA(t testing.TB, cn string) *CA {
+	t.Helper()
+	return makeCA(t, nil, cn)
+}
+
+// Intermediate makes a CA named cn that ca signs.
+func (ca *CA) Intermediate(t testing.TB, cn string) *CA {
+	t.Helper()
+	return makeCA(t, ca, cn)
+}
+
+func makeCA(t testing.TB, parent *CA, cn string) *CA {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	signer, signerKey := tmpl, crypto.Signer(key)
+	if parent != nil {
+		signer, signerKey = parent.Cert, parent.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, key.Public(), signerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &CA{Cert: cert, Key: key, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+}
+
+// Leaf describes a certificate for CA.Issue. Zero fields take defaults: a
+// serial from the clock, valid from an hour ago for a day, clientAuth
+// usage.
+type Leaf struct {
+	Subject             pkix.Name
+	Serial              *big.Int
+	NotBefore, NotAfter time.Time
+	ExtKeyUsage         []x509.ExtKeyUsage
+}
+
+// Issue makes a certificate that ca signs (a zero CA: a self-signed one) and
+// returns it and its key as PEM; the certificate PEM is followed by the
+// PEM of chain (ca's intermediates, for the client to send).
+func (ca *CA) Issue(t testing.TB, l Leaf, chain ...*CA) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: l.Serial, Subject: l.Subject, NotBefore: l.NotBefore, NotAfter: l.NotAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: l.ExtKeyUsage,
+	}
+	if tmpl.SerialNumber == nil {
+		tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
+	}
+	if tmpl.NotBefore.IsZero() {
+		tmpl.NotBefore = time.Now().Add(-time.Hour)
+	}
+	if tmpl.NotAfter.IsZero() {
+		tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+	}
+	if tmpl.ExtKeyUsage == nil {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	signer, signerKey := ca.Cert, ca.Key
+	if ca.Key == nil { // a zero CA: self-signed
+		signer, signerKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, key.Public(), signerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	for _, c := range chain {
+		certPEM = append(certPEM, c.PEM...)
+	}
+	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+}

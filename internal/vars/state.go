@@ -175,6 +175,10 @@ type TLS struct {
 	// ServerName is the name the client sent with SNI, "" without one
 	// ($ssl_server_name).
 	ServerName string
+	// Client is the client's certificate; nil when it sent none (or the
+	// handshake did not ask for one): $ssl_client_verify is then "NONE"
+	// and the other $ssl_client_* variables are empty.
+	Client *ClientCert
 }
 
 // Captures holds the groups of the last successful regular expression match

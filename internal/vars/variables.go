@@ -39,6 +39,9 @@ func (c *Compiler) builtin(name string) Getter {
 	if g := upstreamVar(name); g != nil {
 		return g
 	}
+	if g := c.clientCertVar(name); g != nil {
+		return g
+	}
 	return c.processVar(name)
 }
 

@@ -1,0 +1,144 @@
+package config
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// ClientVerify is ssl_verify_client: whether the handshake asks for a client
+// certificate and what a request gets when there is none or it does not
+// verify.
+type ClientVerify uint8
+
+// The ssl_verify_client modes, as nginx numbers them (sscf->verify).
+const (
+	// VerifyOff asks for no certificate (the default).
+	VerifyOff ClientVerify = iota
+	// VerifyOn requires a certificate that verifies: none is 496, a bad
+	// one 495.
+	VerifyOn
+	// VerifyOptional asks for one; none is fine, a bad one is 495.
+	VerifyOptional
+	// VerifyOptionalNoCA asks for one and accepts it when its only fault is
+	// an issuer that is not trusted (self-signed, unknown CA); other
+	// faults (expired, wrong purpose) are still 495.
+	VerifyOptionalNoCA
+)
+
+// verifyModes are ssl_verify_client's values in ClientVerify's order.
+var verifyModes = []string{"off", "on", "optional", "optional_no_ca"}
+
+// String is the mode as written in the configuration.
+func (v ClientVerify) String() string {
+	if int(v) < len(verifyModes) {
+		return verifyModes[v]
+	}
+	return "ClientVerify(" + strconv.Itoa(int(v)) + ")"
+}
+
+// ClientAuth is a server's client-certificate settings (ssl_verify_client,
+// ssl_client_certificate, ssl_trusted_certificate, ssl_verify_depth), with
+// the CA files loaded.
+type ClientAuth struct {
+	// Verify is ssl_verify_client (VerifyOff: the rest is unused).
+	Verify ClientVerify
+	// Depth is ssl_verify_depth (default 1): the most intermediate CA
+	// certificates between the client's and a trusted root.
+	Depth int
+	// ClientCertificate is ssl_client_certificate's file and ClientCAs its
+	// certificates: trusted for verification, and their subjects are the
+	// CA names the handshake sends with its certificate request.
+	ClientCertificate string
+	ClientCAs         []*x509.Certificate
+	// TrustedCertificate is ssl_trusted_certificate's file and TrustedCAs
+	// its certificates: trusted for verification, never sent.
+	TrustedCertificate string
+	TrustedCAs         []*x509.Certificate
+}
+
+// clientAuthNames are the directives buildClientAuth reads.
+var clientAuthNames = []string{"ssl_verify_client", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_verify_depth"}
+
+// buildClientAuth reads the client-certificate settings of server level sc
+// into t. ssl says the server listens with "ssl": only there does nginx
+// check that ssl_verify_client has its CA file.
+func (b *builder) buildClientAuth(sc *scope, t *TLS, ssl bool) error {
+	a := &t.ClientAuth
+	a.Depth = 1
+	if dirs, _ := sc.nearest("ssl_verify_depth"); len(dirs) > 0 {
+		a.Depth, _ = strconv.Atoi(dirs[0].Args[0]) // kindNumber checked it
+	}
+	var err error
+	if dirs, _ := sc.nearest("ssl_client_certificate"); len(dirs) > 0 {
+		if a.ClientCertificate, a.ClientCAs, err = b.loadCAs(dirs[0]); err != nil {
+			return err
+		}
+	}
+	if dirs, _ := sc.nearest("ssl_trusted_certificate"); len(dirs) > 0 {
+		if a.TrustedCertificate, a.TrustedCAs, err = b.loadCAs(dirs[0]); err != nil {
+			return err
+		}
+	}
+	dirs, _ := sc.nearest("ssl_verify_client")
+	if len(dirs) == 0 {
+		return nil
+	}
+	for i, m := range verifyModes {
+		if m == dirs[0].Args[0] { // kindEnum checked it
+			a.Verify = ClientVerify(i)
+		}
+	}
+	// nginx 1.22's check (ngx_http_ssl_merge_srv_conf): only
+	// optional_no_ca goes without ssl_client_certificate;
+	// ssl_trusted_certificate alone is not enough.
+	if ssl && a.Verify != VerifyOff && a.Verify != VerifyOptionalNoCA && a.ClientCertificate == "" {
+		return hintf(dirs[0].Pos, "add ssl_client_certificate with the CA certificates that sign the clients' certificates",
+			"no ssl_client_certificate for ssl_verify_client")
+	}
+	return nil
+}
+
+// loadCAs reads a PEM file of CA certificates (ssl_client_certificate,
+// ssl_trusted_certificate), once per file and load.
+func (b *builder) loadCAs(d *Directive) (string, []*x509.Certificate, error) {
+	file := b.path(d.Args[0])
+	if certs, ok := b.caFiles[file]; ok {
+		return file, certs, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", nil, hintf(d.Pos, fileHint(err), `cannot load "%s": %v`, file, unwrapPath(err))
+	}
+	var certs []*x509.Certificate
+	for len(data) > 0 {
+		var blk *pem.Block
+		blk, data = pem.Decode(data)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return "", nil, hintf(d.Pos, "the file must hold PEM certificates (-----BEGIN CERTIFICATE-----)", `cannot load "%s": %v`, file, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return "", nil, hintf(d.Pos, "the file must hold PEM certificates (-----BEGIN CERTIFICATE-----)", `no certificates in "%s"`, file)
+	}
+	if b.caFiles == nil {
+		b.caFiles = map[string][]*x509.Certificate{}
+	}
+	b.caFiles[file] = certs
+	return file, certs, nil
+}
+
+// String describes the settings for dumps.
+func (a ClientAuth) String() string {
+	return fmt.Sprintf("verify_client=%s depth=%d client_certificate=%q trusted=%q", a.Verify, a.Depth, a.ClientCertificate, a.TrustedCertificate)
+}

@@ -178,6 +178,10 @@ type Upstream struct {
 	// fulcrum keeps every upstream's state shared anyway; health_check and
 	// changes through the runtime API require a zone, as NGINX Plus does.
 	Zone string
+	// ZoneSize is the zone directive's size in bytes, 0 when it gives none
+	// (another upstream sharing the zone must); ZonePos is where it is.
+	ZoneSize int64
+	ZonePos  Pos
 	// Implicit marks an upstream made from a proxy_pass host:port.
 	Implicit bool
 	Pos      Pos

@@ -358,8 +358,12 @@ type Location struct {
 // LimitExcept is a limit_except block: requests whose method is not one of
 // Methods are served with Settings, the location's settings as the block's
 // allow, deny, auth_basic and auth_basic_user_file change them (nginx's
-// limit_except_loc_conf, merged from the location). Nested locations do not
-// inherit it; the location's if blocks do.
+// limit_except_loc_conf, merged from the location). As in nginx, what is
+// not merged into that nameless location is not in Settings: the
+// location's rewrite-module script (rewrite, return, if, set), try_files,
+// and content handlers other than proxy_pass (which nginx's proxy module
+// merges in). Nested locations do not inherit it; the location's if
+// blocks do.
 type LimitExcept struct {
 	// Methods are the listed methods, upper-cased; GET brings HEAD.
 	Methods []string

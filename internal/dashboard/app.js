@@ -176,7 +176,7 @@
     cells.state.appendChild(badge);
     const buttons = {};
     if (canWrite && up['zone']) {
-      [['drain', 'drain', { drain: true }], ['down', 'set down', { down: true }], ['up', 'bring up', { down: false }]]
+      [['drain', 'drain', { drain: true }], ['down', 'set down', { down: true }], ['restore', 'bring up', { down: false }]]
         .forEach(function (b) {
           const btn = el('button', '', b[1]);
           btn.type = 'button';
@@ -216,7 +216,11 @@
     setText(c.weight, num(pr['weight']));
     setText(c.active, num(pr['active']));
     setText(c.requests, num(pr['requests']));
-    classes.forEach(function (k) { setText(c[k], num(rs[k])); });
+    setText(c['1xx'], num(rs['1xx']));
+    setText(c['2xx'], num(rs['2xx']));
+    setText(c['3xx'], num(rs['3xx']));
+    setText(c['4xx'], num(rs['4xx']));
+    setText(c['5xx'], num(rs['5xx']));
     setText(c['req/s'], rate(po ? perSecond(pr['requests'], po['requests'], dt) : null));
     const r4 = ro ? perSecond(rs['4xx'], ro['4xx'], dt) : null;
     const r5 = ro ? perSecond(rs['5xx'], ro['5xx'], dt) : null;
@@ -236,7 +240,7 @@
     if (b.drain) {
       b.drain.disabled = st === 'draining' || st === 'down';
       b.down.disabled = st === 'down';
-      b.up.disabled = st !== 'down' && st !== 'draining';
+      b.restore.disabled = st !== 'down' && st !== 'draining';
     }
   }
 

@@ -435,8 +435,15 @@ type Settings struct {
 	// PATCH requests. Metrics (fulcrum's metrics directive, not
 	// inherited) answers with the counters in Prometheus's text format.
 	// Like StubStatus, each is false when another content handler
-	// (proxy_pass, stub_status, api, metrics) comes after it in the block.
+	// (proxy_pass, stub_status, api, metrics, dashboard) comes after it in
+	// the block.
 	API, APIWrite, Metrics bool
+	// Dashboard (fulcrum's dashboard directive, not inherited), when not
+	// "", makes the location answer with the live dashboard page, which
+	// polls the runtime API at this path on the same server ("/api" by
+	// default; dashboard api=/path). "" when another content handler comes
+	// after it in the block, as for API.
+	Dashboard string
 	// Internal (the internal directive) answers 404 to a request that reaches
 	// the location directly; only internal redirects (error_page, try_files,
 	// index, X-Accel-Redirect) are served.

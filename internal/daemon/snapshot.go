@@ -397,13 +397,16 @@ func (b *handlerBuilder) locations(locs []*config.Location) error {
 // last content handler wins in nginx), proxy_pass, or files. (A
 // return answers in the rewrite phases, before any content handler.)
 func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
-	// api and metrics are set only when they are the level's last
+	// api, metrics and dashboard are set only when they are the level's last
 	// content handler directive, so they go first.
 	if loc.Settings.API {
 		return newAPIHandler(loc, b.comp)
 	}
 	if loc.Settings.Metrics {
 		return metricsHandler{}, nil
+	}
+	if loc.Settings.Dashboard != "" {
+		return newDashboardHandler(loc), nil
 	}
 	if loc.Settings.StubStatus {
 		return stubStatusHandler{}, nil

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // maxAllocsPerProxiedRequest is what a small proxied request may allocate in
@@ -129,44 +131,29 @@ func readSmallResponse(c net.Conn, buf []byte) error {
 // per request.
 func rawBackend(t *testing.T, response string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	resp := []byte(response)
-	go func() {
+	return testutil.RawBackend(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n := 0
 		for {
-			c, err := ln.Accept()
+			m, err := c.Read(buf[n:])
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				n := 0
-				for {
-					m, err := c.Read(buf[n:])
-					if err != nil {
-						return
-					}
-					n += m
-					for {
-						end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
-						if end < 0 {
-							break
-						}
-						if _, err := c.Write(resp); err != nil {
-							return
-						}
-						n = copy(buf, buf[end+4:n])
-					}
-					if n == len(buf) {
-						return
-					}
+			n += m
+			for {
+				end := bytes.Index(buf[:n], []byte("\r\n\r\n"))
+				if end < 0 {
+					break
 				}
-			}()
+				if _, err := c.Write(resp); err != nil {
+					return
+				}
+				n = copy(buf, buf[end+4:n])
+			}
+			if n == len(buf) {
+				return
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }

@@ -109,7 +109,7 @@ func contentLength(hs Headers) (int64, error) {
 			}
 			continue
 		}
-		v, ok := parseDecimal(e)
+		v, ok := ParseDecimal(e)
 		if !ok {
 			return 0, ErrContentLength
 		}
@@ -118,13 +118,15 @@ func contentLength(hs Headers) (int64, error) {
 	return n, nil
 }
 
-// parseDecimal parses 1*DIGIT into a non-negative int64.
-func parseDecimal(b []byte) (int64, bool) {
+// ParseDecimal parses 1*DIGIT into a non-negative int64, as nginx's
+// ngx_atoi reads a number: digits only, no sign or space, no overflow.
+func ParseDecimal[T ~string | ~[]byte](b T) (int64, bool) {
 	if len(b) == 0 {
 		return 0, false
 	}
 	var n int64
-	for _, c := range b {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		if charClass[c]&cDigit == 0 {
 			return 0, false
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -305,30 +304,9 @@ func (h *Handler) accelLimitRate(st *vars.State, value string) {
 	if h.set.IgnoreAccelLimitRate {
 		return
 	}
-	if n, ok := atoi(value); ok {
+	if n, ok := h1.ParseDecimal(value); ok {
 		st.LimitRate, st.LimitRateSet = n, true
 	}
-}
-
-// atoi parses decimal digits as nginx's ngx_atoi does: no sign, no spaces,
-// not empty, no overflow.
-func atoi(s string) (int64, bool) {
-	if s == "" {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := int64(c - '0')
-		if n > (math.MaxInt64-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, true
 }
 
 // bodyReadFailed logs an upstream that failed in the middle of a body. A client

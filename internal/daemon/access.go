@@ -51,22 +51,9 @@ func (ls *logSet) accessFor(cfg *config.Config, comp *vars.Compiler) (*accessLog
 		a.loggers[set] = lg
 		return nil
 	}
-	for _, srv := range cfg.HTTP.Servers {
-		if err := add(srv.Settings); err != nil {
-			a.release()
-			return nil, err
-		}
-		if err := walkLocations(srv.Locations, func(l *config.Location) error {
-			if l.LimitExcept != nil {
-				if err := add(l.LimitExcept.Settings); err != nil {
-					return err
-				}
-			}
-			return add(l.Settings)
-		}); err != nil {
-			a.release()
-			return nil, err
-		}
+	if err := walkSettings(cfg.HTTP.Servers, add); err != nil {
+		a.release()
+		return nil, err
 	}
 	return a, nil
 }

@@ -38,23 +38,7 @@ func (s *snapshot) compileAuth(comp *vars.Compiler) error {
 		s.auths[set] = &authBasic{realm: realm, file: file}
 		return nil
 	}
-	for _, srv := range s.cfg.HTTP.Servers {
-		if err := add(srv.Settings); err != nil {
-			return err
-		}
-		err := walkLocations(srv.Locations, func(l *config.Location) error {
-			if l.LimitExcept != nil {
-				if err := add(l.LimitExcept.Settings); err != nil {
-					return err
-				}
-			}
-			return add(l.Settings)
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return walkSettings(s.cfg.HTTP.Servers, add)
 }
 
 // accessSettings are the settings the access phase of a request at loc

@@ -36,22 +36,7 @@ func (s *snapshot) compileDocRoots(comp *vars.Compiler) error {
 		s.docRoots[set] = d
 		return nil
 	}
-	for _, srv := range s.cfg.HTTP.Servers {
-		if err := add(srv.Settings, nil); err != nil {
-			return err
-		}
-		if err := walkLocations(srv.Locations, func(l *config.Location) error {
-			if l.LimitExcept != nil {
-				if err := add(l.LimitExcept.Settings, l); err != nil {
-					return err
-				}
-			}
-			return add(l.Settings, l)
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return walkLevels(s.cfg.HTTP.Servers, add)
 }
 
 // AppendDocumentRoot implements vars.Documents for the level serving the

@@ -925,21 +925,27 @@ func (s *snapshot) compileAddHeaders(comp *vars.Compiler) error {
 }
 
 // walkSettings calls f with the settings of every server and of every
-// location (walkLocations), stopping at the first error.
+// location (walkLevels), stopping at the first error.
 func walkSettings(servers []*config.Server, f func(*config.Settings) error) error {
+	return walkLevels(servers, func(set *config.Settings, _ *config.Location) error { return f(set) })
+}
+
+// walkLevels calls f with the settings of every level a request can be
+// served with and its location (nil for a server): every server, every
+// location (walkLocations), and every limit_except block, whose settings
+// serve the methods it restricts. It stops at the first error.
+func walkLevels(servers []*config.Server, f func(*config.Settings, *config.Location) error) error {
 	for _, srv := range servers {
-		if err := f(srv.Settings); err != nil {
+		if err := f(srv.Settings, nil); err != nil {
 			return err
 		}
 		if err := walkLocations(srv.Locations, func(l *config.Location) error {
 			if l.LimitExcept != nil {
-				// The limit_except block's settings serve the methods it
-				// restricts.
-				if err := f(l.LimitExcept.Settings); err != nil {
+				if err := f(l.LimitExcept.Settings, l); err != nil {
 					return err
 				}
 			}
-			return f(l.Settings)
+			return f(l.Settings, l)
 		}); err != nil {
 			return err
 		}

@@ -178,6 +178,11 @@ type Upstream struct {
 	// fulcrum keeps every upstream's state shared anyway; health_check and
 	// changes through the runtime API require a zone, as NGINX Plus does.
 	Zone string
+	// State is the absolute path of the upstream's state file (NGINX
+	// Plus's "state" directive), "" without one. Its servers were read
+	// from the file into Servers (which may then be empty); the runtime
+	// API writes the file back after each change.
+	State string
 	// Implicit marks an upstream made from a proxy_pass host:port.
 	Implicit bool
 	Pos      Pos

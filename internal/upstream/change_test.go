@@ -81,7 +81,6 @@ func TestAddRemoveMembership(t *testing.T) {
 	}
 }
 
-
 func TestAddRemoveErrors(t *testing.T) {
 	p := mustPool(t, server("a:1"))
 	if _, err := p.Add(server("b:1", weight(0)), false, t0); !errors.Is(err, ErrInvalidSetting) {

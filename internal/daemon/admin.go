@@ -30,7 +30,8 @@ type adminState struct {
 	loaded     atomic.Int64
 	// changeMu serialises the runtime API's changes (PATCH, POST, DELETE)
 	// with the state file writes that follow them, so that the file ends
-	// with the last change.
+	// with the last change, and with reloads (Daemon.Reload holds it), so
+	// that no change falls between reading a state file and the swap.
 	changeMu sync.Mutex
 }
 

@@ -3,8 +3,10 @@ package integration
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"net/netip"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +116,15 @@ func TestDemo(t *testing.T) {
 			fmt.Sprintf("    curl http://127.0.0.1:%d/ ", d.port),
 			fmt.Sprintf("    curl -d 'name=ada' http://127.0.0.1:%d/user", d.port),
 			fmt.Sprintf("    curl http://127.0.0.1:%d/health", d.port),
+			"        zone backend 64k;",
+			"health_check interval=2s",
+			"api write=on;",
+			"dashboard api=/api;",
+			fmt.Sprintf("open http://127.0.0.1:%d/dashboard in a browser", d.port),
+			fmt.Sprintf("    curl http://127.0.0.1:%d/api/9/http/upstreams/backend ", d.port),
+			fmt.Sprintf("    curl http://127.0.0.1:%d/metrics ", d.port),
+			fmt.Sprintf(`    curl -X PATCH -d '{"drain":true}' http://127.0.0.1:%d/api/9/http/upstreams/backend/servers/0`, d.port),
+			fmt.Sprintf(`    curl -X PATCH -d '{"down":false}' http://127.0.0.1:%d/api/9/http/upstreams/backend/servers/0`, d.port),
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("the banner lacks %q", want)
@@ -137,6 +148,44 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
+	// The URLs the banner names answer, and the drain line drains.
+	t.Run("dashboard, api and metrics", func(t *testing.T) {
+		for _, tt := range []struct{ path, ctype, contains string }{
+			{"/dashboard", "text/html; charset=utf-8", `data-api="/api"`},
+			{"/dashboard/app.js", "text/javascript; charset=utf-8", "probeWrite"},
+			{"/api/9/http/upstreams/backend", "application/json", `"zone":"backend"`},
+			{"/metrics", "text/plain; version=0.0.4; charset=utf-8", fmt.Sprintf(`fulcrum_upstream_server_state{upstream="backend",server="127.0.0.1:%d",state="up"} 1`, d.b1)},
+		} {
+			resp, err := client.Get(d.url(tt.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tt.ctype || !strings.Contains(string(body), tt.contains) {
+				t.Errorf("GET %s: %d %q, want 200 %q and %q in:\n%s", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), tt.ctype, tt.contains, body)
+			}
+		}
+		state := func() string {
+			_, body := get(t, client, d.url("/api/9/http/upstreams/backend/servers/0"))
+			return body
+		}
+		for _, tt := range []struct{ body, want string }{{`{"drain":true}`, `"drain":true`}, {`{"down":false}`, `"down":false`}} {
+			req, _ := http.NewRequest(http.MethodPatch, d.url("/api/9/http/upstreams/backend/servers/0"), strings.NewReader(tt.body))
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := state(); resp.StatusCode != 200 || !strings.Contains(got, tt.want) {
+				t.Errorf("PATCH %s: %d, then %s", tt.body, resp.StatusCode, got)
+			}
+		}
+		if strings.Contains(state(), `"drain"`) {
+			t.Error("the server still drains")
+		}
+	})
+
 	t.Run("post", func(t *testing.T) {
 		resp, err := client.Post(d.url("/user"), "application/x-www-form-urlencoded", strings.NewReader("name=ada"))
 		if err != nil {
@@ -157,10 +206,23 @@ func TestDemo(t *testing.T) {
 				t.Fatalf("request %d with backend 1 stopped: %d %q", i, code, body)
 			}
 		}
-		// The access log (on stdout) shows the retry: both attempts.
+		// Usually a request meets backend 1 first: the access log (on
+		// stdout) shows the retry, both attempts, and the error log the
+		// passive health check's warning. If the active health check
+		// (every 2s) takes backend 1 out first, no request meets it, and
+		// the error log says it is unhealthy.
 		retried := fmt.Sprintf(`"GET / HTTP/1.1" 200 upstream=127.0.0.1:%d, 127.0.0.1:%d time=`, d.b1, d.b2)
-		waitFor(t, "the retried request in the access log", func() bool { return strings.Contains(d.stdout.String(), retried) })
-		waitFor(t, "the warn line", func() bool { return strings.Contains(d.stderr.String(), "upstream server temporarily disabled") })
+		unhealthy := fmt.Sprintf(`upstream server 127.0.0.1:%d in upstream "backend" is unhealthy`, d.b1)
+		waitFor(t, "the retried request and the warn line, or the health check's warning", func() bool {
+			passive := strings.Contains(d.stdout.String(), retried) && strings.Contains(d.stderr.String(), "upstream server temporarily disabled")
+			return passive || strings.Contains(d.stderr.String(), unhealthy) && !strings.Contains(d.stdout.String(), fmt.Sprintf("upstream=127.0.0.1:%d,", d.b1))
+		})
+		// Within the check's interval the active check finds it too.
+		waitFor(t, "the health check's warning", func() bool { return strings.Contains(d.stderr.String(), unhealthy) })
+		// The dashboard's page and the API's polls are not logged.
+		if m := regexp.MustCompile(`(?m)^127\.0\.0\.1 "[A-Z]+ /(api|dashboard|metrics)\S*`).FindString(d.stdout.String()); m != "" {
+			t.Errorf("the access log has %q", m)
+		}
 	})
 
 	t.Run("start again", func(t *testing.T) {

@@ -24,7 +24,8 @@ import (
 // the daemon; htpasswd, auth_basic's user files and password hashes, and geo, the
 // geo module's address tables, are leaves the daemon uses; clientauth,
 // ssl_verify_client's verification with OpenSSL's rules, reads config's
-// settings.)
+// settings; dashboard, the dashboard page's embedded files, is a leaf the
+// daemon uses: the page reads the API over HTTP, from the browser.)
 var allowedImports = map[string][]string{
 	"config":        {},
 	"vars":          {},
@@ -35,6 +36,7 @@ var allowedImports = map[string][]string{
 	"errpage":       {"h1"},
 	"upstream":      {},
 	"demo":          {},
+	"dashboard":     {},         // the dashboard page, script and style sheet, embedded
 	"testutil":      {},         // imported by tests only
 	"htpasswd":      {},         // auth_basic's user files and password schemes
 	"geo":           {},         // geo's address tables, address parsing and X-Forwarded-For walk
@@ -50,7 +52,7 @@ var allowedImports = map[string][]string{
 	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

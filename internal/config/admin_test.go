@@ -13,6 +13,7 @@ func TestAPIAndMetrics(t *testing.T) {
 	tests := []struct {
 		name, block           string
 		api, write, metrics   bool
+		dashboard             string
 		stub, proxied, nested bool // StubStatus and ProxyPass kept; the nested location's API
 		wantWarnings          []string
 	}{
@@ -26,6 +27,13 @@ func TestAPIAndMetrics(t *testing.T) {
 		{name: "not inherited", block: "location /api { api; location /api/x { } }", api: true},
 		{name: "proxy_pass after api", block: "location /api { api; proxy_pass http://127.0.0.1:1; }", proxied: true,
 			wantWarnings: []string{`"api" and "proxy_pass" in one block: the last one, "proxy_pass", answers, as in nginx in nginx.conf:1`}},
+		{name: "dashboard", block: "location /dashboard { dashboard; }", dashboard: "/api"},
+		{name: "dashboard api=", block: "location /dashboard/ { dashboard api=/admin/api; }", dashboard: "/admin/api"},
+		{name: "dashboard not inherited", block: "location /d { dashboard; location /d/x { } }", dashboard: "/api"},
+		{name: "proxy_pass after dashboard", block: "location /d { dashboard; proxy_pass http://127.0.0.1:1; }", proxied: true,
+			wantWarnings: []string{`"dashboard" and "proxy_pass" in one block: the last one, "proxy_pass", answers, as in nginx in nginx.conf:1`}},
+		{name: "dashboard after api", block: "location /d { api; dashboard; }", dashboard: "/api",
+			wantWarnings: []string{`"api" and "dashboard" in one block: the last one, "dashboard", answers, as in nginx in nginx.conf:1`}},
 		{name: "metrics after stub_status", block: "location /api { stub_status; metrics; }", metrics: true, stub: true,
 			wantWarnings: []string{`"stub_status" and "metrics" in one block: the last one, "metrics", answers, as in nginx in nginx.conf:1`}},
 	}
@@ -36,12 +44,15 @@ func TestAPIAndMetrics(t *testing.T) {
 			if st.API != tt.api || st.APIWrite != tt.write || st.Metrics != tt.metrics {
 				t.Errorf("API %t, APIWrite %t, Metrics %t; want %t, %t, %t", st.API, st.APIWrite, st.Metrics, tt.api, tt.write, tt.metrics)
 			}
+			if st.Dashboard != tt.dashboard {
+				t.Errorf("Dashboard %q, want %q", st.Dashboard, tt.dashboard)
+			}
 			if st.StubStatus != tt.stub || (st.ProxyPass != nil) != tt.proxied {
 				t.Errorf("StubStatus %t, proxy_pass %t; want %t, %t", st.StubStatus, st.ProxyPass != nil, tt.stub, tt.proxied)
 			}
 			for _, n := range cfg.HTTP.Servers[0].Locations[0].Locations {
-				if n.Settings.API || n.Settings.Metrics {
-					t.Errorf("nested location %s inherited api or metrics", n.Path)
+				if n.Settings.API || n.Settings.Metrics || n.Settings.Dashboard != "" {
+					t.Errorf("nested location %s inherited api, metrics or dashboard", n.Path)
 				}
 			}
 			var got []string
@@ -71,6 +82,15 @@ func TestAPIErrors(t *testing.T) {
 		{"server level", "http { server { api; } }", `"api" directive is not allowed here in nginx.conf:1`},
 		{"metrics argument", "http { server { location /m { metrics on; } } }", `invalid number of arguments in "metrics" directive in nginx.conf:1`},
 		{"metrics in http", "http { metrics; }", `"metrics" directive is not allowed here in nginx.conf:1`},
+		{"dashboard parameter", "http { server { location /d { dashboard api; } } }", `invalid parameter "api" in nginx.conf:1`},
+		{"dashboard other parameter", "http { server { location /d { dashboard write=on; } } }", `invalid parameter "write=on" in nginx.conf:1`},
+		{"dashboard api elsewhere", "http { server { location /d { dashboard api=https://example.com/api; } } }", `invalid value "https://example.com/api" in "dashboard" directive in nginx.conf:1`},
+		{"dashboard api protocol-relative", "http { server { location /d { dashboard api=//example.com/api; } } }", `invalid value "//example.com/api" in "dashboard" directive in nginx.conf:1`},
+		{"dashboard api empty", "http { server { location /d { dashboard api=; } } }", `invalid value "" in "dashboard" directive in nginx.conf:1`},
+		{"dashboard api quote", `http { server { location /d { dashboard "api=/a'b"; } } }`, `invalid value "/a'b" in "dashboard" directive in nginx.conf:1`},
+		{"dashboard two arguments", "http { server { location /d { dashboard api=/a api=/b; } } }", `invalid number of arguments in "dashboard" directive in nginx.conf:1`},
+		{"dashboard twice", "http { server { location /d { dashboard; dashboard; } } }", `"dashboard" directive is duplicate in nginx.conf:1`},
+		{"dashboard in server", "http { server { dashboard; } }", `"dashboard" directive is not allowed here in nginx.conf:1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,7 +24,7 @@ func (b *builder) explicitUpstreams(h *HTTP, http *scope) error {
 		b.upstreams[key] = u
 		h.Upstreams = append(h.Upstreams, u)
 	}
-	return nil
+	return checkZones(h)
 }
 
 func newUpstream(name string, pos Pos) *Upstream {
@@ -120,9 +120,69 @@ func setZone(u *Upstream, d *Directive) error {
 		if n < minZoneSize {
 			return hintf(d.Pos, "a zone needs at least 32k (eight pages)", `zone "%s" is too small`, d.Args[0])
 		}
+		u.ZoneSize = n
 	}
-	u.Zone = d.Args[0]
+	u.Zone, u.ZonePos = d.Args[0], d.Pos
 	return nil
+}
+
+// checkZones applies nginx's rules for shared memory zones to the upstreams'
+// zone directives: upstreams may share a zone, but its size must be given
+// by one of them and be the same wherever it is given, and its name must not
+// be a limit_req_zone's or limit_conn_zone's.
+func checkZones(h *HTTP) error {
+	type decl struct {
+		size int64
+		pos  Pos
+	}
+	sized := map[string]decl{}
+	var unsized []*Upstream
+	for _, u := range h.Upstreams {
+		if u.Zone == "" || u.Implicit {
+			continue
+		}
+		if other, ok := limitZonePos(h, u.Zone); ok {
+			// nginx complains where the second declaration is.
+			at := u.ZonePos
+			if other.File == at.File && other.Line > at.Line {
+				at = other
+			}
+			return hintf(at, "a limit_req_zone or limit_conn_zone has that name; rename one",
+				`the shared memory zone "%s" is already declared for a different use`, u.Zone)
+		}
+		if u.ZoneSize == 0 {
+			unsized = append(unsized, u)
+			continue
+		}
+		if prev, ok := sized[u.Zone]; ok && prev.size != u.ZoneSize {
+			return errorf(u.ZonePos, `the size %d of shared memory zone "%s" conflicts with already declared size %d`, u.ZoneSize, u.Zone, prev.size)
+		} else if !ok {
+			sized[u.Zone] = decl{u.ZoneSize, u.ZonePos}
+		}
+	}
+	for _, u := range unsized {
+		if _, ok := sized[u.Zone]; !ok {
+			return hintf(u.ZonePos, fmt.Sprintf("give the zone a size here or in another upstream that shares it: zone %s 64k;", u.Zone),
+				`zero size shared memory zone "%s"`, u.Zone)
+		}
+	}
+	return nil
+}
+
+// limitZonePos returns where a limit_req_zone or limit_conn_zone named name
+// is declared.
+func limitZonePos(h *HTTP, name string) (Pos, bool) {
+	for _, z := range h.LimitReqZones {
+		if z.Name == name {
+			return z.Pos, true
+		}
+	}
+	for _, z := range h.LimitConnZones {
+		if z.Name == name {
+			return z.Pos, true
+		}
+	}
+	return Pos{}, false
 }
 
 // setMethod applies a balancing method directive.

@@ -147,6 +147,14 @@ func TestHealthCheckErrors(t *testing.T) {
 		{"unknown test", hcConf("match a { code 200; }", ""), `unknown directive "code" in nginx.conf:3`},
 		{"bad zone size", "http { upstream u { zone u abc; server 127.0.0.1; } }", `invalid zone size "abc" in nginx.conf:1`},
 		{"small zone", "http { upstream u { zone u 1k; server 127.0.0.1; } }", `zone "u" is too small in nginx.conf:1`},
+		// nginx 1.22's answers for zones upstreams share (nginx -t).
+		{"zone without a size anywhere", "http { upstream u { zone z; server 127.0.0.1; } }", `zero size shared memory zone "z" in nginx.conf:1`},
+		{"zone sizes differ", "http {\nupstream u { zone z 32k; server 127.0.0.1; }\nupstream v { zone z 64k; server 127.0.0.1; } }",
+			`the size 65536 of shared memory zone "z" conflicts with already declared size 32768 in nginx.conf:3`},
+		{"zone is a limit_req_zone's", "http { limit_req_zone $binary_remote_addr zone=z:1m rate=1r/s;\nupstream u { zone z 64k; server 127.0.0.1; } }",
+			`the shared memory zone "z" is already declared for a different use in nginx.conf:2`},
+		{"zone is a later limit_conn_zone's", "http { upstream u { zone z 64k; server 127.0.0.1; }\nlimit_conn_zone $binary_remote_addr zone=z:1m; }",
+			`the shared memory zone "z" is already declared for a different use in nginx.conf:2`},
 		{"require", hcConf("match a { require $ok; }", ""), `fulcrum does not support "require" in "match" yet in nginx.conf:3`},
 		{"block in match", hcConf("match a { status 200 { } }", ""), `unexpected "{" in nginx.conf:3`},
 	}
@@ -157,5 +165,24 @@ func TestHealthCheckErrors(t *testing.T) {
 				t.Errorf("error %v\nwant prefix %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestSharedZone: upstreams may share a zone whose size one of them gives,
+// or all give alike (nginx 1.22 accepts both).
+func TestSharedZone(t *testing.T) {
+	for _, conf := range []string{
+		"http { upstream u { zone z; server 127.0.0.1; } upstream v { zone z 64k; server 127.0.0.2; } }",
+		"http { upstream u { zone z 64k; server 127.0.0.1; } upstream v { zone z; server 127.0.0.2; } upstream w { zone z 64k; server 127.0.0.3; } }",
+	} {
+		cfg, err := loadText(t, conf)
+		if err != nil {
+			t.Fatalf("%s: %v", conf, err)
+		}
+		for _, u := range cfg.HTTP.Upstreams {
+			if u.Zone != "z" {
+				t.Errorf("%s: upstream %s zone %q, want z", conf, u.Name, u.Zone)
+			}
+		}
 	}
 }

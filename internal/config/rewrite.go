@@ -163,10 +163,10 @@ func findProxyPass(s *scope, names ...string) ([]*Directive, *scope) {
 }
 
 // findOutsideIf finds a directive nginx does not merge into an if block's
-// implicit location (try_files: the "if is evil" surprise): an if level
-// has none, other levels inherit as usual.
+// or a limit_except block's nameless location (try_files: the "if is evil"
+// surprise): such a level has none, other levels inherit as usual.
 func findOutsideIf(s *scope, names ...string) ([]*Directive, *scope) {
-	if s.ctx&ctxIfs != 0 {
+	if s.ctx&(ctxIfs|ctxLimitExcept) != 0 {
 		return nil, nil
 	}
 	return s.nearest(names...)

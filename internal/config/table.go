@@ -555,6 +555,7 @@ var tableSpecs = []spec{
 	// NGINX Plus's ngx_http_api_module (nginx-light has no such module).
 	{name: "api", module: "http_api", ctx: ctxLoc, args: argsNone | args1, syntax: "api [write=on|off];", check: checkAPI},
 	{name: "metrics", module: "fulcrum", ctx: ctxLoc, args: argsNone, syntax: "metrics;"},
+	{name: "dashboard", module: "fulcrum", ctx: ctxLoc, args: argsNone | args1, syntax: "dashboard [api=uri];", check: checkDashboard},
 	{name: "empty_gif", module: "http_empty_gif", ctx: ctxLoc, args: argsNone, status: planned, note: "the location does not answer with a 1x1 GIF", syntax: "empty_gif;"},
 	{name: "mirror", module: "http_mirror", ctx: ctxHSL, args: args1, multi: true, status: planned, note: "requests are not mirrored", syntax: "mirror uri | off;"},
 	{name: "mirror_request_body", module: "http_mirror", ctx: ctxHSL, args: argsFlag, status: planned, note: "requests are not mirrored", syntax: "mirror_request_body on | off;"},

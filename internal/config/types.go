@@ -183,6 +183,10 @@ type Upstream struct {
 	// from the file into Servers (which may then be empty); the runtime
 	// API writes the file back after each change.
 	State string
+	// ZoneSize is the zone directive's size in bytes, 0 when it gives none
+	// (another upstream sharing the zone must); ZonePos is where it is.
+	ZoneSize int64
+	ZonePos  Pos
 	// Implicit marks an upstream made from a proxy_pass host:port.
 	Implicit bool
 	Pos      Pos
@@ -359,8 +363,12 @@ type Location struct {
 // LimitExcept is a limit_except block: requests whose method is not one of
 // Methods are served with Settings, the location's settings as the block's
 // allow, deny, auth_basic and auth_basic_user_file change them (nginx's
-// limit_except_loc_conf, merged from the location). Nested locations do not
-// inherit it; the location's if blocks do.
+// limit_except_loc_conf, merged from the location). As in nginx, what is
+// not merged into that nameless location is not in Settings: the
+// location's rewrite-module script (rewrite, return, if, set), try_files,
+// and content handlers other than proxy_pass (which nginx's proxy module
+// merges in). Nested locations do not inherit it; the location's if
+// blocks do.
 type LimitExcept struct {
 	// Methods are the listed methods, upper-cased; GET brings HEAD.
 	Methods []string
@@ -432,8 +440,15 @@ type Settings struct {
 	// PATCH requests. Metrics (fulcrum's metrics directive, not
 	// inherited) answers with the counters in Prometheus's text format.
 	// Like StubStatus, each is false when another content handler
-	// (proxy_pass, stub_status, api, metrics) comes after it in the block.
+	// (proxy_pass, stub_status, api, metrics, dashboard) comes after it in
+	// the block.
 	API, APIWrite, Metrics bool
+	// Dashboard (fulcrum's dashboard directive, not inherited), when not
+	// "", makes the location answer with the live dashboard page, which
+	// polls the runtime API at this path on the same server ("/api" by
+	// default; dashboard api=/path). "" when another content handler comes
+	// after it in the block, as for API.
+	Dashboard string
 	// Internal (the internal directive) answers 404 to a request that reaches
 	// the location directly; only internal redirects (error_page, try_files,
 	// index, X-Accel-Redirect) are served.

@@ -56,7 +56,14 @@ func (ls *logSet) accessFor(cfg *config.Config, comp *vars.Compiler) (*accessLog
 			a.release()
 			return nil, err
 		}
-		if err := walkLocations(srv.Locations, func(l *config.Location) error { return add(l.Settings) }); err != nil {
+		if err := walkLocations(srv.Locations, func(l *config.Location) error {
+			if l.LimitExcept != nil {
+				if err := add(l.LimitExcept.Settings); err != nil {
+					return err
+				}
+			}
+			return add(l.Settings)
+		}); err != nil {
 			a.release()
 			return nil, err
 		}

@@ -32,6 +32,15 @@ func (h *returnHandler) answer(w http.ResponseWriter, r *http.Request, st *vars.
 		// code without text answers before that, without a 100.
 		_ = rec.Continue()
 	}
+	// ngx_http_send_response sets the status before it evaluates the text,
+	// so $status there is the status going out: an error page's (err_status:
+	// the error's, or error_page's =code), else return's code.
+	if h.text != nil {
+		st.Status = h.code
+		if rec.statusOverride != 0 {
+			st.Status = rec.statusOverride
+		}
+	}
 	switch {
 	case h.redirect && h.text != nil:
 		redirect(rec, st, h.code, h.text.String(st))

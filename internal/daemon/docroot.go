@@ -40,7 +40,14 @@ func (s *snapshot) compileDocRoots(comp *vars.Compiler) error {
 		if err := add(srv.Settings, nil); err != nil {
 			return err
 		}
-		if err := walkLocations(srv.Locations, func(l *config.Location) error { return add(l.Settings, l) }); err != nil {
+		if err := walkLocations(srv.Locations, func(l *config.Location) error {
+			if l.LimitExcept != nil {
+				if err := add(l.LimitExcept.Settings, l); err != nil {
+					return err
+				}
+			}
+			return add(l.Settings, l)
+		}); err != nil {
 			return err
 		}
 	}

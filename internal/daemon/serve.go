@@ -225,7 +225,14 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		// An internal location refuses a request that reached it directly
 		// (nginx's find config phase, before the rewrite phase).
 		refused := res.Outcome == rewrite.Next && i == 0 && direct && loc != nil && loc.Settings.Internal
-		if res.Outcome == rewrite.Next && loc != nil && !refused {
+		// A method the location's limit_except restricts is served with the
+		// block's configuration from here on (nginx's find config phase
+		// swaps it in): no location script, no try_files.
+		limited := loc != nil && loc.LimitExcept != nil && loc.LimitExcept.Applies(r.Method)
+		if limited {
+			rec.set, rec.server = loc.LimitExcept.Settings, serverHeader(loc.LimitExcept.Settings)
+		}
+		if res.Outcome == rewrite.Next && loc != nil && !refused && !limited {
 			loc, res, answered = s.locationRewrite(rec, r, st, srv, loc, &changes)
 		}
 		switch {
@@ -237,6 +244,8 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case !s.preaccess(rec, r, st, srv, loc):
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
+		case limited:
+			next = s.limitHandlers[loc].serve(rec, r, st)
 		default:
 			next = s.handlers[loc].serve(rec, r, st)
 		}
@@ -922,7 +931,16 @@ func walkSettings(servers []*config.Server, f func(*config.Settings) error) erro
 		if err := f(srv.Settings); err != nil {
 			return err
 		}
-		if err := walkLocations(srv.Locations, func(l *config.Location) error { return f(l.Settings) }); err != nil {
+		if err := walkLocations(srv.Locations, func(l *config.Location) error {
+			if l.LimitExcept != nil {
+				// The limit_except block's settings serve the methods it
+				// restricts.
+				if err := f(l.LimitExcept.Settings); err != nil {
+					return err
+				}
+			}
+			return f(l.Settings)
+		}); err != nil {
 			return err
 		}
 	}

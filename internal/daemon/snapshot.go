@@ -32,6 +32,9 @@ type snapshot struct {
 	binds    []bind
 	byKey    map[string]*router.Listener
 	handlers map[*config.Location]handler
+	// limitHandlers serve the requests a location's limit_except block
+	// restricts, with the block's settings (nginx's limit_except_loc_conf).
+	limitHandlers map[*config.Location]handler
 	// serverLocs are the server levels as locations: what serves a request
 	// that matches no location, as nginx serves it with the server block's
 	// own configuration (its return, root, index, try_files).
@@ -154,7 +157,7 @@ func Check(cfg *config.Config) error {
 }
 
 func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transports, logs *logSet, up *upgradeTracker, now func() time.Time) (*snapshot, error) {
-	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, serverLocs: map[*config.Server]*config.Location{}, byKey: map[string]*router.Listener{},
+	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, limitHandlers: map[*config.Location]handler{}, serverLocs: map[*config.Server]*config.Location{}, byKey: map[string]*router.Listener{},
 		log: logs.error(), now: now}
 	s.life.release = func() { s.access.release() }
 	s.upgrades = up
@@ -377,6 +380,15 @@ func (b *handlerBuilder) locations(locs []*config.Location) error {
 			return err
 		}
 		b.snap.handlers[loc] = h
+		if le := loc.LimitExcept; le != nil {
+			// The block's nameless location: the location's path and
+			// nesting with the block's settings.
+			named := *loc
+			named.Settings = le.Settings
+			if b.snap.limitHandlers[loc], err = b.handler(&named); err != nil {
+				return err
+			}
+		}
 		if err := b.locations(ifLocations(loc.Settings.Rewrites)); err != nil {
 			return err
 		}
@@ -392,13 +404,16 @@ func (b *handlerBuilder) locations(locs []*config.Location) error {
 // last content handler wins in nginx), proxy_pass, or files. (A
 // return answers in the rewrite phases, before any content handler.)
 func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
-	// api and metrics are set only when they are the level's last
+	// api, metrics and dashboard are set only when they are the level's last
 	// content handler directive, so they go first.
 	if loc.Settings.API {
 		return newAPIHandler(loc, b.comp)
 	}
 	if loc.Settings.Metrics {
 		return metricsHandler{}, nil
+	}
+	if loc.Settings.Dashboard != "" {
+		return newDashboardHandler(loc), nil
 	}
 	if loc.Settings.StubStatus {
 		return stubStatusHandler{}, nil

@@ -1,6 +1,7 @@
 // Package demo runs `fulcrum demo`: two small web backends and the balancer in
-// front of them, from an embedded configuration, with a prompt to stop and start
-// each backend so the user can watch failover and recovery.
+// front of them, from an embedded configuration that shows off active health
+// checks, the runtime API, the metrics and the live dashboard, with a prompt to
+// stop and start each backend so the user can watch failover and recovery.
 package demo
 
 import (
@@ -130,9 +131,22 @@ Try, in another terminal:
     curl -d 'name=ada' http://127.0.0.1:%[1]d/user    # a POST goes through too
     curl http://127.0.0.1:%[1]d/health                # answered by fulcrum itself
 
+Watch it live: open http://127.0.0.1:%[1]d/dashboard in a browser. It reads the
+runtime API every second and has buttons to drain, set down and bring up a backend.
+
+The runtime API and the metrics:
+
+    curl http://127.0.0.1:%[1]d/api/9/http/upstreams/backend   # servers, states, counters
+    curl http://127.0.0.1:%[1]d/metrics                        # the same for Prometheus
+    # drain backend 1 (no new requests go to it), then bring it back:
+    curl -X PATCH -d '{"drain":true}' http://127.0.0.1:%[1]d/api/9/http/upstreams/backend/servers/0
+    curl -X PATCH -d '{"down":false}' http://127.0.0.1:%[1]d/api/9/http/upstreams/backend/servers/0
+
 Watch failover: type 1 and Enter here to stop backend 1, then curl again: every
-request goes to backend 2 and no client sees an error. Type 1 again to bring it
-back; after fail_timeout (10s) one request probes it and it rejoins.
+request goes to backend 2 and no client sees an error (a request that meets
+backend 1 is retried on backend 2, and within 2s the health check takes it out).
+Type 1 again to bring it back: the next health check passes it, and it rejoins
+once fail_timeout (10s) after its last failure has run out.
 Type 2 for backend 2, q (or Ctrl-C) to quit.
 
 `, o.Port)
@@ -186,7 +200,7 @@ func toggle(line string, out io.Writer, backends []*Backend) {
 		fmt.Fprintf(out, "%v\n", err)
 		return
 	}
-	fmt.Fprintf(out, "%s started again: it rejoins after fail_timeout\n", b.Name)
+	fmt.Fprintf(out, "%s started again: it rejoins when a health check passes it and fail_timeout has run out\n", b.Name)
 }
 
 // ErrPortInUse explains a demo port that is taken.

@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -91,5 +92,79 @@ http {
 	}
 	if b.hitCount() != before+2 {
 		t.Errorf("after the reload b got %d of 4 requests, want 2", b.hitCount()-before)
+	}
+}
+
+// TestAPIAddRemoveWithState runs the binary with a state file: POST and
+// DELETE change the servers without a reload, the file follows, and a
+// reload (SIGHUP) and a restart start from it.
+func TestAPIAddRemoveWithState(t *testing.T) {
+	a, b := startBackend(t, "a"), startBackend(t, "b")
+	state := filepath.Join(t.TempDir(), "app.state")
+	conf := fmt.Sprintf(`events {}
+http {
+    access_log off;
+    upstream app { zone app 64k; state %s; }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+        location /api { api write=on; allow 127.0.0.1; deny all; }
+    }
+}`, state)
+	in := startFulcrum(t, conf, 1)
+	client := newClient()
+	call := func(method, path, body string, want int) string {
+		t.Helper()
+		req, _ := http.NewRequest(method, in.url(0)+"/api/9/http/upstreams/app"+path, strings.NewReader(body))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var buf strings.Builder
+		_, _ = io.Copy(&buf, resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, resp.StatusCode, buf.String(), want)
+		}
+		return buf.String()
+	}
+	served := func(url string, n int) map[string]int {
+		out := map[string]int{}
+		for range n {
+			code, body := get(t, client, url+"/")
+			out[fmt.Sprint(code, " ", strings.Fields(body + " -")[0])]++
+		}
+		return out
+	}
+	if code, _ := get(t, client, in.url(0)+"/"); code != 502 {
+		t.Fatalf("no state file yet: %d, want 502", code)
+	}
+	call("POST", "/servers", fmt.Sprintf(`{"server":%q}`, a.addr()), 201)
+	if got := call("POST", "/servers", fmt.Sprintf(`{"server":%q}`, b.addr()), 201); !strings.Contains(got, `"id":1`) {
+		t.Fatalf("second POST: %s", got)
+	}
+	if got := served(in.url(0), 4); got["200 a"] != 2 || got["200 b"] != 2 {
+		t.Fatalf("after two POSTs: %v", got)
+	}
+	call("DELETE", "/servers/0", "", 200)
+	if got := served(in.url(0), 3); got["200 b"] != 3 {
+		t.Fatalf("after DELETE: %v", got)
+	}
+	data, err := os.ReadFile(state)
+	if want := "server " + b.addr() + " max_fails=1 fail_timeout=10s;\n"; err != nil || string(data) != want {
+		t.Fatalf("state file %q (%v), want %q", data, err, want)
+	}
+	in.signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool {
+		var ngx struct{ Generation int }
+		_, body := get(t, client, in.url(0)+"/api/9/nginx")
+		return json.Unmarshal([]byte(body), &ngx) == nil && ngx.Generation == 2
+	})
+	if got := served(in.url(0), 3); got["200 b"] != 3 {
+		t.Fatalf("after the reload: %v", got)
+	}
+	again := startFulcrum(t, conf, 1)
+	if got := served(again.url(0), 3); got["200 b"] != 3 {
+		t.Fatalf("after a restart: %v", got)
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"fulcrum/internal/upstream"
 )
 
 // Version is the one API version fulcrum serves, NGINX Plus's 9.
@@ -70,7 +68,8 @@ var (
 
 // Serve answers one API request.
 func (a *API) Serve(w http.ResponseWriter, r *http.Request, req Request) {
-	body, err := a.route(r, req)
+	status := http.StatusOK
+	body, err := a.route(r, req, &status)
 	discard(r.Body)
 	if err != nil {
 		var ae *apiError
@@ -80,12 +79,12 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, req Request) {
 		writeError(w, r, req.ID, ae)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, body)
+	writeJSON(w, r, status, body)
 }
 
 // route finds the endpoint of the request and runs it, returning the JSON
 // body of a success.
-func (a *API) route(r *http.Request, req Request) ([]byte, error) {
+func (a *API) route(r *http.Request, req Request, status *int) ([]byte, error) {
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	if !read && !a.Write {
 		return nil, errMethodDisabled
@@ -102,7 +101,7 @@ func (a *API) route(r *http.Request, req Request) ([]byte, error) {
 	} else if v != Version {
 		return nil, errUnknownVersion
 	}
-	return a.endpoint(r, req, segs[1:], read)
+	return a.endpoint(r, req, segs[1:], read, status)
 }
 
 // splitPath splits "/9/http/upstreams/" into its non-empty segments.
@@ -117,9 +116,9 @@ func splitPath(p string) []string {
 }
 
 // endpoint serves the path below the version.
-func (a *API) endpoint(r *http.Request, req Request, segs []string, read bool) ([]byte, error) {
+func (a *API) endpoint(r *http.Request, req Request, segs []string, read bool, status *int) ([]byte, error) {
 	if len(segs) >= 2 && segs[0] == "http" && segs[1] == "upstreams" {
-		return a.upstreams(r, segs[2:], read)
+		return a.upstreams(r, segs[2:], read, status)
 	}
 	if !read {
 		if len(segs) > 2 || lookupRead(segs) == nil {
@@ -180,7 +179,7 @@ func (a *API) requests(Request) ([]byte, error) {
 }
 
 // upstreams serves /http/upstreams and what is below it.
-func (a *API) upstreams(r *http.Request, segs []string, read bool) ([]byte, error) {
+func (a *API) upstreams(r *http.Request, segs []string, read bool, status *int) ([]byte, error) {
 	if len(segs) > 4 || len(segs) >= 2 && segs[1] != "servers" {
 		return nil, errPathNotFound
 	}
@@ -205,14 +204,14 @@ func (a *API) upstreams(r *http.Request, segs []string, read bool) ([]byte, erro
 		if u.Zone == "" {
 			return nil, errUpstreamStatic
 		}
-		if !read {
-			return nil, errMethodNotSupp // POST: fulcrum adds no servers at run time
+		switch {
+		case r.Method == http.MethodPost:
+			*status = http.StatusCreated
+			return a.add(r, u)
+		case !read:
+			return nil, errMethodNotSupp
 		}
-		out := make([]serverObject, 0, len(u.Servers))
-		for i := range u.Servers {
-			out = append(out, serverOf(&u.Servers[i]))
-		}
-		return json.Marshal(out)
+		return serverList(u.Servers)
 	}
 	return a.server(r, u, segs[2], read)
 }
@@ -254,31 +253,27 @@ func (a *API) server(r *http.Request, u *Upstream, idText string, read bool) ([]
 		return nil, errUpstreamStatic
 	}
 	id, err := strconv.Atoi(idText)
-	if err != nil || id < 0 || id >= len(u.Servers) {
+	st := findServer(u.Servers, id)
+	if err != nil || st == nil {
 		return nil, errServerUnknown
 	}
 	switch {
 	case read:
-		return json.Marshal(serverOf(&u.Servers[id]))
+		return json.Marshal(serverOf(st))
+	case r.Method == http.MethodDelete:
+		return a.remove(u, id)
 	case r.Method != http.MethodPatch:
-		return nil, errMethodNotSupp // DELETE: fulcrum removes no servers at run time
+		return nil, errMethodNotSupp
 	}
 	ch, err := readPatch(r.Body)
 	if err != nil {
 		return nil, err
 	}
-	st, err := a.Source.Patch(u.Name, id, ch, a.now())
-	switch {
-	case errors.Is(err, upstream.ErrServerNotFound):
-		return nil, errServerUnknown
-	case errors.Is(err, ErrUpstreamNotFound):
-		return nil, errUpstreamUnknown
-	case errors.Is(err, upstream.ErrInvalidSetting):
-		return nil, newError(http.StatusBadRequest, "UpstreamConfFormatError", err.Error())
-	case err != nil:
-		return nil, err
+	patched, err := a.Source.Patch(u.Name, id, ch, a.now())
+	if err != nil {
+		return nil, changeError(err)
 	}
-	return json.Marshal(serverOf(&st))
+	return json.Marshal(serverOf(&patched))
 }
 
 // writeJSON sends a JSON answer with its length; HEAD gets the head only.

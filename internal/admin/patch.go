@@ -18,21 +18,9 @@ import (
 // a value of the right type and range; no object or list values.
 func readPatch(body io.Reader) (upstream.ServerPatch, error) {
 	var ch upstream.ServerPatch
-	if body == nil {
-		return ch, formatError("empty request body")
-	}
-	data, err := io.ReadAll(io.LimitReader(body, maxBody+1))
+	fields, err := readObject(body)
 	if err != nil {
-		return ch, fmt.Errorf("read request body: %w", err)
-	}
-	if len(data) > maxBody {
-		return ch, newError(http.StatusRequestEntityTooLarge, "UpstreamConfFormatError", "request body too large")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var fields map[string]any
-	if err := dec.Decode(&fields); err != nil || fields == nil {
-		return ch, formatError("invalid JSON object in request body")
+		return ch, err
 	}
 	for key, v := range fields {
 		if err := setField(&ch, key, v); err != nil {
@@ -40,6 +28,28 @@ func readPatch(body io.Reader) (upstream.ServerPatch, error) {
 		}
 	}
 	return ch, nil
+}
+
+// readObject reads a request body holding one JSON object (numbers kept
+// as json.Number).
+func readObject(body io.Reader) (map[string]any, error) {
+	if body == nil {
+		return nil, formatError("empty request body")
+	}
+	data, err := io.ReadAll(io.LimitReader(body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	if len(data) > maxBody {
+		return nil, newError(http.StatusRequestEntityTooLarge, "UpstreamConfFormatError", "request body too large")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var fields map[string]any
+	if err := dec.Decode(&fields); err != nil || fields == nil {
+		return nil, formatError("invalid JSON object in request body")
+	}
+	return fields, nil
 }
 
 func formatError(text string) *apiError {

@@ -22,6 +22,15 @@ type Source interface {
 	// with an error wrapping upstream.ErrInvalidSetting for a value out of
 	// range, and with ErrUpstreamNotFound for an unknown upstream.
 	Patch(name string, id int, ch upstream.ServerPatch, now time.Time) (upstream.ServerStatus, error)
+	// Add adds a server to upstream name (POST): srv.Settings.Addr may
+	// be a host name the source resolves. It returns the new server's
+	// status; errors wrap ErrUpstreamNotFound, ErrBadAddress,
+	// upstream.ErrNoBackup or upstream.ErrInvalidSetting.
+	Add(name string, srv NewServer, now time.Time) (upstream.ServerStatus, error)
+	// Remove removes server id of upstream name (DELETE) and returns the
+	// servers left; errors wrap ErrUpstreamNotFound or
+	// upstream.ErrServerNotFound.
+	Remove(name string, id int, now time.Time) ([]upstream.ServerStatus, error)
 }
 
 // Process is the API's /nginx object, but for the address, which is that of
@@ -59,4 +68,13 @@ type Upstream struct {
 	Zone string
 	// Servers are primaries then backups; a server's ID is its index.
 	Servers []upstream.ServerStatus
+}
+
+// NewServer is a server to add at run time (the runtime API's POST).
+type NewServer struct {
+	// Settings are the server's; Name is the address as the client wrote
+	// it, Addr the address to resolve ("host:port") or the socket path.
+	Settings upstream.Settings
+	// Drain adds the server in drain mode.
+	Drain bool
 }

@@ -69,6 +69,10 @@ type Attempt struct {
 	rehash uint32 // hash: rehash count
 	pinit  bool   // phash initialised for this request
 
+	// gen is the generation of the pool's membership the tried set
+	// indexes (upstream.View.Gen).
+	gen uint64
+
 	sticky []byte // Input.StickyID
 	stuck  bool   // the server held now was chosen by sticky
 }
@@ -83,11 +87,12 @@ func (a *Attempt) Reset(p *upstream.Pool, pol Policy, in Input) {
 	}
 	t := a.tried
 	*a = Attempt{pool: p, policy: pol, key: in.Key, addr: in.ClientAddr, tried: t, sticky: in.StickyID}
-	a.tries = p.Tries()
+	tries, n, gen := p.Shape()
+	a.tries, a.gen = tries, gen
 	if in.MaxTries > 0 && a.tries > in.MaxTries {
 		a.tries = in.MaxTries
 	}
-	a.tried.reset(max(p.Len(false), p.Len(true)))
+	a.tried.reset(n)
 }
 
 // Next picks and acquires the server for the next attempt: a usable
@@ -170,6 +175,14 @@ type chooser Attempt
 func (c *chooser) Choose(v upstream.View) int {
 	a := (*Attempt)(c)
 	a.stuck = false
+	if g := v.Gen(); g != a.gen {
+		// A server was added or removed since the request started: the
+		// indexes moved, so what was tried is forgotten (a retry may go
+		// to a server already tried, at most once per change).
+		_, n, _ := v.Pool().Shape()
+		a.tried.reset(max(n, v.Len()))
+		a.gen = g
+	}
 	if len(a.sticky) > 0 {
 		if i := v.Find(a.sticky); i >= 0 && !a.tried.has(i) && v.UsableSticky(i) {
 			a.stuck = true

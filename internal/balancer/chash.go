@@ -30,6 +30,12 @@ type ConsistentHash struct {
 	pool   *upstream.Pool
 	points []point
 	group  []int32 // primary index -> index of its name among distinct names
+	// gen is the membership generation the ring was built for
+	// (upstream.View.Gen). Choose rebuilds the ring when a server was
+	// added or removed at run time; it runs with the pool's lock held,
+	// which therefore guards points, group and gen once the policy is in
+	// use.
+	gen uint64
 }
 
 // point is one ketama point: its hash and the server name it belongs to.
@@ -42,20 +48,29 @@ var _ Policy = (*ConsistentHash)(nil)
 
 // NewConsistentHash builds the ketama points of p's primary servers.
 func NewConsistentHash(p *upstream.Pool) *ConsistentHash {
-	h := &ConsistentHash{pool: p, group: make([]int32, p.Len(false))}
-	names := make(map[string]int32, len(h.group))
+	h := &ConsistentHash{pool: p}
+	_, _, h.gen = p.Shape()
+	n := p.Len(false)
+	h.build(n, func(i int) (string, int) { s := p.Server(false, i); return s.Name(), s.Weight() })
+	return h
+}
+
+// build makes the ring of n primaries, server(i) giving the name and
+// weight of primary i.
+func (h *ConsistentHash) build(n int, server func(i int) (string, int)) {
+	h.group, h.points = make([]int32, n), h.points[:0]
+	names := make(map[string]int32, n)
 	for i := range h.group {
-		s := p.Server(false, i)
-		g, ok := names[s.Name()]
+		name, weight := server(i)
+		g, ok := names[name]
 		if !ok {
 			g = int32(len(names))
-			names[s.Name()] = g
+			names[name] = g
 		}
 		h.group[i] = g
-		h.points = appendPoints(h.points, s.Name(), s.Weight(), g)
+		h.points = appendPoints(h.points, name, weight, g)
 	}
 	h.points = sortPoints(h.points)
-	return h
 }
 
 // appendPoints appends the weight*160 points of the server called name.
@@ -111,6 +126,13 @@ func (h *ConsistentHash) Choose(v upstream.View, a *Attempt) int {
 		panic("balancer: ConsistentHash used with a pool it was not built for")
 	}
 	if v.Backup() || a.ptries > 20 || v.Single() || a.key == "" {
+		return roundRobin(v, a)
+	}
+	if v.Gen() != h.gen {
+		h.build(v.Len(), func(i int) (string, int) { return v.Name(i), v.Weight(i) })
+		h.gen = v.Gen()
+	}
+	if len(h.points) == 0 {
 		return roundRobin(v, a)
 	}
 	if !a.pinit {

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"sort"
 	"strings"
 )
@@ -56,8 +59,15 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 			err = setSticky(u, line)
 		case "zone":
 			err = setZone(u, line)
+		case "state":
+			u.State = b.path(line.Args[0])
 		}
 		if err != nil {
+			return nil, err
+		}
+	}
+	if u.State != "" {
+		if err := b.readState(u, d); err != nil {
 			return nil, err
 		}
 	}
@@ -65,6 +75,39 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 		return nil, err
 	}
 	return u, checkUpstream(u)
+}
+
+// readState reads the servers of an upstream with a "state" file, as NGINX
+// Plus does: the block itself must not have server lines, and a missing
+// file is an upstream without servers (the runtime API adds them and
+// writes the file).
+func (b *builder) readState(u *Upstream, d *Directive) error {
+	for _, line := range d.Block {
+		if line.Name == "server" {
+			return hintf(line.Pos, "an upstream with a state file takes its servers from the file; remove the server lines or the state directive",
+				`"server" directive is not allowed here when "state" is specified`)
+		}
+	}
+	data, err := os.ReadFile(u.State)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return errorf(d.Pos, `cannot read state file "%s": %v`, u.State, err)
+	}
+	tree, err := ParseBytes(u.State, data, ParseOptions{})
+	if err != nil {
+		return err
+	}
+	for _, line := range tree.Directives {
+		if line.Name != "server" || len(line.Args) == 0 || line.IsBlock {
+			return errorf(line.Pos, `unknown directive "%s" in state file`, line.Name)
+		}
+		if err := b.upstreamServerLine(u, line); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // setZone reads "zone name [size]", checking the size as nginx does.
@@ -201,6 +244,9 @@ func setUpstreamKeepalive(u *Upstream, d *Directive) error {
 // checkUpstream applies nginx's checks on a whole block: at least one server that
 // is not a backup, and no backup with a method that cannot use one.
 func checkUpstream(u *Upstream) error {
+	if len(u.Servers) == 0 && u.State != "" {
+		return nil // a state file may be empty: the runtime API fills it
+	}
 	if len(u.Servers) == 0 {
 		return hintf(u.Pos, "add a server line to the upstream block", "no servers are inside upstream")
 	}

@@ -178,6 +178,11 @@ type Upstream struct {
 	// fulcrum keeps every upstream's state shared anyway; health_check and
 	// changes through the runtime API require a zone, as NGINX Plus does.
 	Zone string
+	// State is the absolute path of the upstream's state file (NGINX
+	// Plus's "state" directive), "" without one. Its servers were read
+	// from the file into Servers (which may then be empty); the runtime
+	// API writes the file back after each change.
+	State string
 	// ZoneSize is the zone directive's size in bytes, 0 when it gives none
 	// (another upstream sharing the zone must); ZonePos is where it is.
 	ZoneSize int64

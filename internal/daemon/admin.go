@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,11 @@ type adminState struct {
 	// nanoseconds.
 	generation atomic.Int64
 	loaded     atomic.Int64
+	// changeMu serialises the runtime API's changes (PATCH, POST, DELETE)
+	// with the state file writes that follow them, so that the file ends
+	// with the last change, and with reloads (Daemon.Reload holds it), so
+	// that no change falls between reading a state file and the swap.
+	changeMu sync.Mutex
 }
 
 var _ admin.Source = (*adminState)(nil)
@@ -63,14 +69,67 @@ func (a *adminState) Upstreams(now time.Time) []admin.Upstream {
 
 // Patch implements admin.Source on the pools of the configuration in
 // force. A reload builds new pools from the configuration, which wins: the
-// change is gone then, as in NGINX Plus without a state file.
+// change is gone then, as in NGINX Plus without a state file; an upstream
+// with one has the file rewritten.
 func (a *adminState) Patch(name string, id int, ch upstream.ServerPatch, now time.Time) (upstream.ServerStatus, error) {
-	for _, u := range a.current.Load().upstreams {
-		if u.cfg.Name == name {
-			return u.pool.Patch(id, ch, now)
+	a.changeMu.Lock()
+	defer a.changeMu.Unlock()
+	u, err := a.upstream(name)
+	if err != nil {
+		return upstream.ServerStatus{}, err
+	}
+	st, err := u.pool.Patch(id, ch, now)
+	if err != nil {
+		return st, err
+	}
+	return st, a.saveState(u, now)
+}
+
+// Add implements admin.Source: it adds a server to the pool of the
+// configuration in force (and to its state file).
+func (a *adminState) Add(name string, srv admin.NewServer, now time.Time) (upstream.ServerStatus, error) {
+	a.changeMu.Lock()
+	defer a.changeMu.Unlock()
+	u, err := a.upstream(name)
+	if err != nil {
+		return upstream.ServerStatus{}, err
+	}
+	set := srv.Settings
+	if set.Network == upstream.NetworkTCP {
+		if set.Addr, err = resolveServer(set.Addr); err != nil {
+			return upstream.ServerStatus{}, err
 		}
 	}
-	return upstream.ServerStatus{}, fmt.Errorf("upstream %q: %w", name, admin.ErrUpstreamNotFound)
+	st, err := u.pool.Add(set, srv.Drain, now)
+	if err != nil {
+		return st, err
+	}
+	return st, a.saveState(u, now)
+}
+
+// Remove implements admin.Source: it removes a server from the pool of the
+// configuration in force (and from its state file).
+func (a *adminState) Remove(name string, id int, now time.Time) ([]upstream.ServerStatus, error) {
+	a.changeMu.Lock()
+	defer a.changeMu.Unlock()
+	u, err := a.upstream(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := u.pool.Remove(id); err != nil {
+		return nil, err
+	}
+	return u.pool.Snapshot(now, nil), a.saveState(u, now)
+}
+
+// upstream returns the named upstream of the configuration in force.
+func (a *adminState) upstream(name string) (namedPool, error) {
+	for _, u := range a.current.Load().upstreams {
+		if u.cfg.Name == name {
+			return u, nil
+		}
+	}
+	return namedPool{}, fmt.Errorf("upstream %q: %w", name, admin.ErrUpstreamNotFound)
 }
 
 // namedPool is an upstream block of the configuration and its pool, for the

@@ -204,6 +204,10 @@ func (d *Daemon) loop(ctx context.Context) error {
 func (d *Daemon) Reload() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// Runtime API changes wait for the reload: one made after the state
+	// files were read would go to the old pools and be lost.
+	d.admin.changeMu.Lock()
+	defer d.admin.changeMu.Unlock()
 	log := d.logs.error()
 	log.Logf(errlog.Notice, "signal process started: reloading configuration")
 	cfg, err := config.Load(d.opts.ConfPath, d.opts.Load)

@@ -317,9 +317,16 @@ func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler) (ma
 			set.SlowStart, set.Route = s.SlowStart, s.Route
 			settings = append(settings, set)
 		}
-		pool, err := reg.Pool(u.Name, settings)
+		build := reg.Pool
+		if u.State != "" {
+			build = reg.StatePool
+		}
+		pool, err := build(u.Name, settings)
 		if err != nil {
 			return nil, fmt.Errorf("upstream %q in %s: %w", u.Name, u.Pos, err)
+		}
+		if u.Method == config.MethodIPHash || u.Method == config.MethodHash || u.Method == config.MethodRandom {
+			pool.NoBackup() // nginx allocates no backup tier for them
 		}
 		bp := &builtPool{cfg: u, pool: pool}
 		if bp.policy, err = policyFor(u, pool); err != nil {

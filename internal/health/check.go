@@ -88,13 +88,32 @@ func (c *Check) CheckOnce(ctx context.Context) {
 }
 
 // Run checks every server (each on its own goroutine) every Interval until
-// ctx ends, and returns once every goroutine has.
+// ctx ends, and returns once every goroutine has. A server added to the
+// pool at run time (upstream.Pool.Add) is checked at once; a removed one
+// stops being checked.
 func (c *Check) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, s := range c.servers() {
-		wg.Go(func() { c.loop(ctx, s) })
+	defer wg.Wait()
+	running := map[*upstream.Server]bool{}
+	for {
+		changed := c.Pool.Changed()
+		for _, s := range c.servers() {
+			if !running[s] {
+				running[s] = true
+				wg.Go(func() { c.loop(ctx, s) })
+			}
+		}
+		for s := range running {
+			if s.Removed() {
+				delete(running, s)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
 	}
-	wg.Wait()
 }
 
 // loop checks one server until ctx ends: at once, then Interval (plus
@@ -107,6 +126,9 @@ func (c *Check) loop(ctx context.Context, s *upstream.Server) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if s.Removed() {
+			return
 		}
 		c.checkServer(ctx, s)
 		t.Reset(c.Interval + c.jitter())
@@ -124,15 +146,7 @@ func (c *Check) jitter() time.Duration {
 // servers lists the pool's servers that are not down: primaries, then
 // backups.
 func (c *Check) servers() []*upstream.Server {
-	var out []*upstream.Server
-	for _, backup := range []bool{false, true} {
-		for i := range c.Pool.Len(backup) {
-			if s := c.Pool.Server(backup, i); !s.Settings().Down {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
+	return c.Pool.Up()
 }
 
 // checkServer probes s and records the result, unless ctx ended during

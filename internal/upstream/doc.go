@@ -7,7 +7,10 @@
 //     package does not import the config package; the daemon maps config to
 //     Settings.
 //   - [Pool]: one upstream block built for one config snapshot, with its
-//     primary servers (nginx's peers) and backup servers (peers->next).
+//     primary servers (nginx's peers) and backup servers (peers->next). The
+//     runtime API changes a pool in place: [Pool.Patch] a server's settings,
+//     [Pool.Add] and [Pool.Remove] its membership, which is an immutable list
+//     swapped under the pool's lock so that a pick pays one atomic load.
 //   - [Server]: a server of a Pool: its settings plus a pointer to live state
 //     that may be shared with the pools of other snapshots.
 //   - [Registry]: owned by the daemon; builds pools so that a reload keeps the

@@ -109,9 +109,10 @@ const (
 func (p *Pool) AttachChecks(checks map[string]CheckPolicy) {
 	p.g.mu.Lock()
 	defer p.g.mu.Unlock()
-	for _, tier := range [][]Server{p.primary, p.backup} {
-		for i := range tier {
-			s := &tier[i]
+	p.checks = checks
+	t := p.t.Load()
+	for _, tier := range [][]*Server{t.primary, t.backup} {
+		for _, s := range tier {
 			if s.set.Down {
 				s.st.health.attach(nil)
 				continue

@@ -29,8 +29,8 @@ var ErrServerNotFound = errors.New("server not found")
 // range.
 var ErrInvalidSetting = errInvalid
 
-// Patch applies ch to the server whose ID (ServerStatus.ID: its position,
-// primaries then backups) is id, at once for every pick from p, and
+// Patch applies ch to the server whose ID (ServerStatus.ID, Server.ID) is
+// id, at once for every pick from p, and
 // returns its new status. The change lives in this pool only: a reload
 // builds new pools from the configuration, which then wins, as in NGINX
 // Plus without a state file. now starts a slow_start ramp when the patch
@@ -39,12 +39,12 @@ var ErrInvalidSetting = errInvalid
 // Picks read the settings under the group lock, which Patch holds while it
 // writes them, so a patch costs the request path nothing.
 func (p *Pool) Patch(id int, ch ServerPatch, now time.Time) (ServerStatus, error) {
+	p.g.mu.Lock()
+	defer p.g.mu.Unlock()
 	s := p.byID(id)
 	if s == nil {
 		return ServerStatus{}, fmt.Errorf("upstream %q: server %d: %w", p.name, id, ErrServerNotFound)
 	}
-	p.g.mu.Lock()
-	defer p.g.mu.Unlock()
 	set := s.set
 	setInt(&set.Weight, ch.Weight)
 	setInt(&set.MaxFails, ch.MaxFails)
@@ -65,7 +65,7 @@ func (p *Pool) Patch(id int, ch ServerPatch, now time.Time) (ServerStatus, error
 	if ch.Down != nil {
 		set.Down, drain = *ch.Down, false
 	}
-	if wasOut && !set.Down && set.SlowStart > 0 && !p.single {
+	if wasOut && !set.Down && set.SlowStart > 0 && !p.t.Load().single {
 		s.st.rampFrom = now
 	}
 	// Field by field: the proxy reads Name, Addr and Network without the
@@ -74,41 +74,43 @@ func (p *Pool) Patch(id int, ch ServerPatch, now time.Time) (ServerStatus, error
 	s.set.FailTimeout, s.set.SlowStart, s.set.Down = set.FailTimeout, set.SlowStart, set.Down
 	s.drain, s.st.down = drain, set.Down
 	p.retotal()
-	return p.statusOf(s, id, now), nil
+	return p.statusOf(s, now), nil
 }
 
-// byID returns the server with the given ID, or nil.
+// byID returns the server with the given ID, or nil. Called with the
+// group lock held.
 func (p *Pool) byID(id int) *Server {
-	switch {
-	case id < 0:
-		return nil
-	case id < len(p.primary):
-		return &p.primary[id]
-	case id-len(p.primary) < len(p.backup):
-		return &p.backup[id-len(p.primary)]
+	t := p.t.Load()
+	for _, tier := range [][]*Server{t.primary, t.backup} {
+		for _, s := range tier {
+			if s.id == id {
+				return s
+			}
+		}
 	}
 	return nil
 }
 
 // retotal recomputes the tiers' total weights and the slow flag after a
-// patch. Called with the group lock held; picks read both under it.
+// change. Called with the group lock held (or before p is shared); picks
+// read both under it.
 func (p *Pool) retotal() {
+	t := p.t.Load()
 	p.totalPrimary, p.totalBackup = 0, 0
-	for i := range p.primary {
-		p.totalPrimary += p.primary[i].set.Weight
-		p.slow = p.slow || !p.single && p.primary[i].set.SlowStart > 0
+	for _, s := range t.primary {
+		p.totalPrimary += s.set.Weight
+		p.slow = p.slow || !t.single && s.set.SlowStart > 0
 	}
-	for i := range p.backup {
-		p.totalBackup += p.backup[i].set.Weight
-		p.slow = p.slow || !p.single && p.backup[i].set.SlowStart > 0
+	for _, s := range t.backup {
+		p.totalBackup += s.set.Weight
+		p.slow = p.slow || !t.single && s.set.SlowStart > 0
 	}
 }
 
-// statusOf is the status of s, whose ID is id. Called with the group lock
-// held.
-func (p *Pool) statusOf(s *Server, id int, now time.Time) ServerStatus {
+// statusOf is the status of s. Called with the group lock held.
+func (p *Pool) statusOf(s *Server, now time.Time) ServerStatus {
 	ss := s.status(now)
-	ss.ID, ss.Draining = id, s.drain
+	ss.ID, ss.Draining = s.id, s.drain
 	copyTraffic(&ss, &s.st.traffic)
 	return ss
 }

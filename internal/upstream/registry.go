@@ -42,17 +42,28 @@ func NewRegistryClock(now func() time.Time) *Registry {
 // their state untouched (at most it registers unused state that the next
 // Retain drops).
 func (r *Registry) Pool(name string, servers []Settings) (*Pool, error) {
+	return r.pool(name, servers, false)
+}
+
+// StatePool is Pool for an upstream whose servers come from a state file
+// (NGINX Plus's "state" directive): servers may be empty, and the runtime
+// API adds them.
+func (r *Registry) StatePool(name string, servers []Settings) (*Pool, error) {
+	return r.pool(name, servers, true)
+}
+
+func (r *Registry) pool(name string, servers []Settings, empty bool) (*Pool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	g := r.groups[name]
 	var now time.Time // a new upstream starts no ramp
 	if g == nil {
-		g = &group{states: make(map[stateKey]*liveState)}
+		g = &group{statesMu: &r.mu, states: make(map[stateKey]*liveState)}
 		r.groups[name] = g
 	} else {
 		now = r.now()
 	}
-	return buildPool(name, g, servers, now)
+	return buildPool(name, g, servers, now, empty)
 }
 
 // Retain makes pools the registry's current pools (those Snapshot
@@ -64,11 +75,11 @@ func (r *Registry) Retain(pools ...*Pool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	keep := make(map[*liveState]bool)
+	groups := make(map[*group]bool)
 	for _, p := range pools {
-		for _, tier := range [][]Server{p.primary, p.backup} {
-			for i := range tier {
-				keep[tier[i].st] = true
-			}
+		groups[p.g] = true
+		for _, s := range p.Servers() {
+			keep[s.st] = true
 		}
 	}
 	for name, g := range r.groups {
@@ -77,7 +88,7 @@ func (r *Registry) Retain(pools ...*Pool) {
 				delete(g.states, k)
 			}
 		}
-		if len(g.states) == 0 {
+		if len(g.states) == 0 && !groups[g] {
 			delete(r.groups, name)
 		}
 	}

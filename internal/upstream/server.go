@@ -81,8 +81,9 @@ type liveState struct {
 type Server struct {
 	pool   *Pool
 	st     *liveState
+	key    stateKey // its key in the group's states
 	set    Settings // normalized
-	index  int      // position in its tier
+	id     int      // the runtime API's ID, unique in the pool, never reused
 	backup bool
 	ap     netip.AddrPort // the TCP address, parsed once; zero for unix sockets
 	sid    string         // the sticky ID (StickyID)
@@ -94,6 +95,9 @@ type Server struct {
 	// but the requests a sticky ID binds to the server. Guarded by the
 	// group's mu; a reload's new pool starts without it.
 	drain bool
+	// removed is set by Pool.Remove: the server is out of the pool (its
+	// in-flight requests finish; active health checks stop).
+	removed atomic.Bool
 }
 
 // Settings returns the server's settings with Network and Name filled in.
@@ -125,9 +129,25 @@ func (s *Server) StickyID() string { return s.sid }
 // Backup reports whether the server is in the pool's backup tier.
 func (s *Server) Backup() bool { return s.backup }
 
-// Index returns the server's position in its tier (primaries or backups),
-// the index a Chooser sees in its View.
-func (s *Server) Index() int { return s.index }
+// Index returns the server's position in its tier (primaries or backups)
+// now, the index a Chooser sees in its View, or -1 once it is removed.
+// It walks the tier: tests and the API use it, never a pick.
+func (s *Server) Index() int {
+	for i, x := range s.pool.t.Load().tier(s.backup) {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// ID returns the server's ID in the runtime API: its position in the
+// configuration (primaries, then backups) for a server built from it, the
+// next unused number for one added at run time.
+func (s *Server) ID() int { return s.id }
+
+// Removed reports whether Pool.Remove took the server out of its pool.
+func (s *Server) Removed() bool { return s.removed.Load() }
 
 // Pool returns the pool the server belongs to.
 func (s *Server) Pool() *Pool { return s.pool }
@@ -158,7 +178,7 @@ func (s *Server) Release(now time.Time, o Outcome) (disabled bool) {
 	// separate. Chosen because it is never slower and successful
 	// releases, the common case, never queue behind picks. Failures and
 	// probe ends are rare and take the lock (releaseLocked).
-	if s.pool.single || (o != Failure && s.st.fails.Load() == 0) {
+	if s.pool.t.Load().single || (o != Failure && s.st.fails.Load() == 0) {
 		s.st.active.Add(-1)
 		return false
 	}

@@ -1,6 +1,10 @@
 package upstream
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+)
 
 // ServerStatus is a read-only copy of one server's settings and state, for
 // status pages and metrics.
@@ -58,13 +62,14 @@ type UpstreamStatus struct {
 func (p *Pool) Snapshot(now time.Time, dst []ServerStatus) []ServerStatus {
 	p.g.mu.Lock()
 	defer p.g.mu.Unlock()
-	id := 0
-	for _, tier := range [][]Server{p.primary, p.backup} {
-		for i := range tier {
-			dst = append(dst, p.statusOf(&tier[i], id, now))
-			id++
+	start := len(dst)
+	t := p.t.Load()
+	for _, tier := range [][]*Server{t.primary, t.backup} {
+		for _, s := range tier {
+			dst = append(dst, p.statusOf(s, now))
 		}
 	}
+	slices.SortStableFunc(dst[start:], func(a, b ServerStatus) int { return cmp.Compare(a.ID, b.ID) })
 	return dst
 }
 
@@ -92,7 +97,7 @@ func (s *Server) status(now time.Time) ServerStatus {
 		FailTimeout:     s.set.FailTimeout,
 		MaxConns:        s.set.MaxConns,
 		Fails:           int(s.st.fails.Load()),
-		Unavailable:     !s.pool.single && s.failedNow(now),
+		Unavailable:     !s.pool.t.Load().single && s.failedNow(now),
 		Active:          s.st.active.Load(),
 		Requests:        s.st.requests.Load(),
 		Failures:        s.st.failures.Load(),

@@ -8,7 +8,8 @@ import "time"
 // received it.
 type View struct {
 	pool   *Pool
-	tier   []Server
+	t      *tiers
+	tier   []*Server
 	now    time.Time
 	backup bool
 }
@@ -19,11 +20,18 @@ func (v View) Pool() *Pool { return v.pool }
 // Len returns the number of servers in the tier, down ones included.
 func (v View) Len() int { return len(v.tier) }
 
+// Gen returns the generation of the pool's membership the view shows: it
+// changes when a server is added or removed at run time (Pool.Add,
+// Pool.Remove), and with it the indexes. Policies that keep per-index
+// state across picks (a consistent-hash ring, a request's tried set)
+// rebuild it when Gen moves.
+func (v View) Gen() uint64 { return v.t.gen }
+
 // Backup reports whether this is the backup tier.
 func (v View) Backup() bool { return v.backup }
 
 // Single reports whether the pool is a single-server pool (Pool.Single).
-func (v View) Single() bool { return v.pool.single }
+func (v View) Single() bool { return v.t.single }
 
 // Now returns the time of the pick.
 func (v View) Now() time.Time { return v.now }
@@ -43,11 +51,11 @@ func (v View) UsableSticky(i int) bool { return v.usable(i) }
 
 // usable is Usable without the drain mode.
 func (v View) usable(i int) bool {
-	s := &v.tier[i]
+	s := v.tier[i]
 	if s.set.Down || !s.healthy() || s.atMaxConns() {
 		return false
 	}
-	return v.pool.single || !s.failedNow(v.now)
+	return v.t.single || !s.failedNow(v.now)
 }
 
 // Down reports whether server i is marked down.
@@ -77,7 +85,7 @@ func (v View) Name(i int) string { return v.tier[i].set.Name }
 // server at the very start of its ramp is the last choice, not a division
 // by zero). Only ratios between servers of one pick mean anything.
 func (v View) ConnWeight(i int) int64 {
-	s := &v.tier[i]
+	s := v.tier[i]
 	if !v.pool.slow {
 		return int64(s.set.Weight)
 	}
@@ -105,7 +113,7 @@ func (v View) Find(id []byte) int {
 // grows from 0 to its nominal value); every server's is scaled alike, and
 // smooth weighted round robin's choices do not change under a common scale.
 func (v View) Credit(i int) int {
-	s := &v.tier[i]
+	s := v.tier[i]
 	e := s.effective()
 	if v.pool.slow {
 		e *= s.ramp(v.now)

@@ -375,14 +375,18 @@ func rawPath(target string) string {
 	return p
 }
 
-// primaryName is a server's $server_name: its first name, "" without one.
+// primaryName is a server's $server_name (and server_name_in_redirect's
+// host): its first name as nginx keeps it, a regex one included, "" without
+// one.
 func primaryName(srv *config.Server) string {
-	for _, n := range srv.Names {
-		if n.Kind != config.NameRegex {
-			return n.Name
-		}
+	if len(srv.Names) == 0 {
+		return ""
 	}
-	return ""
+	n := srv.Names[0]
+	if n.Kind == config.NameRegex {
+		return "~" + n.Name // nginx keeps a regex name as written
+	}
+	return n.Name
 }
 
 // setCaptures records the regex server_name's match, then the regex location's,

@@ -103,6 +103,9 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		nextID: func() uint64 { return d.connSeq.Add(1) },
 		date:   &d.date,
 		stats:  &d.conns,
+		h2:     newH2Servers(d.logs.error()),
+		key:    key,
+		daemon: d,
 	}
 	l.done = make(chan struct{})
 	limited := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{})}

@@ -584,6 +584,12 @@ func (w *recorder) drop(code int) {
 		ew.drop()
 		return
 	}
+	if sw, ok := w.ResponseWriter.(streamWriter); ok {
+		w.wroteHeader = true
+		w.st.Status = code
+		sw.dropStream()
+		return
+	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(code)
 }
@@ -606,6 +612,9 @@ func (w *recorder) account(ci *connInfo) {
 	if ew := w.ew; ew != nil {
 		total, head := ew.sentBytes()
 		w.st.BytesSent, w.st.BodyBytesSent = total, max(total-head, 0)
+	} else if sw, ok := w.ResponseWriter.(streamWriter); ok {
+		total, _ := sw.sentBytes()
+		w.st.BytesSent = total
 	}
 	if w.gzipping {
 		w.st.GzipIn, w.st.GzipOut = w.gz.In(), w.gz.Out()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -177,6 +178,7 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stats.requestStarted()
 	stats.headRead()
 	defer stats.requestFinished()
+	defer hc.recoverStream()
 	ci := hc.base
 	ci.start = time.Now()
 	ci.requests = hc.requests.Add(1) - 1
@@ -197,11 +199,28 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// recoverStream logs a handler's panic with its stack, as the HTTP/1.1
+// engine does (runHandler), and resets the stream; the connection's other
+// streams go on. http.ErrAbortHandler (a response cut short on purpose)
+// resets the stream without a log line.
+func (hc *h2Conn) recoverStream() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p != http.ErrAbortHandler {
+		hc.cc.srv.log.Logf(errlog.Alert, "panic serving %s: %v\n%s", hc.base.remote, p, debug.Stack())
+	}
+	panic(http.ErrAbortHandler)
+}
+
 // spent reports whether the stream being started is the connection's last
 // (keepalive_requests, keepalive_time of its server, as nginx 1.19.7+
 // applies them to HTTP/2): its response then comes with GOAWAY.
 func (hc *h2Conn) spent(ci *connInfo) bool {
-	return keepaliveSpent(ci, hc.set)
+	counted := *ci
+	counted.requests++ // as fillRequest will count this stream
+	return keepaliveSpent(&counted, hc.set)
 }
 
 // h2Fields lists the request's header fields for the upstream request and

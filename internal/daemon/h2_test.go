@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -470,5 +471,127 @@ func (r *rawH2) waitGoAway(t *testing.T) {
 		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
 			_ = r.fr.WriteSettingsAck()
 		}
+	}
+}
+
+// TestHTTP2KeepaliveRequests checks keepalive_requests on HTTP/2 (nginx
+// 1.19.7+ uses it instead of http2_max_requests): the response of the
+// last stream allowed comes with GOAWAY, and the client's next request
+// goes on a new connection.
+func TestHTTP2KeepaliveRequests(t *testing.T) {
+	dir := t.TempDir()
+	certs, pool := h2Site(t, dir)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    server { listen 127.0.0.1:0 ssl http2; %s keepalive_requests 2;
+        location / { return 200 "$connection $connection_requests"; } }`, certs))
+	c := h2Client(t, addr, pool, false)
+	var got []string
+	for i := 0; i < 3; i++ {
+		resp, body := h2Do(t, c, "GET", "https://a.test/", "")
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("protocol %s", resp.Proto)
+		}
+		got = append(got, body)
+	}
+	first := strings.Fields(got[0])
+	second := strings.Fields(got[1])
+	third := strings.Fields(got[2])
+	if first[1] != "1" || second[1] != "2" || second[0] != first[0] {
+		t.Errorf("first two on one connection: %q", got)
+	}
+	if third[0] == first[0] || third[1] != "1" {
+		t.Errorf("third not on a new connection: %q", got)
+	}
+}
+
+// TestHTTP2Reload reloads (SIGHUP) while a stream waits for its upstream:
+// the stream finishes whole, and the next stream on the same HTTP/2
+// connection is served by the new configuration.
+func TestHTTP2Reload(t *testing.T) {
+	got, release := make(chan struct{}), make(chan struct{})
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(got)
+		<-release
+		io.WriteString(w, "slow done")
+	}))
+	defer b.Close()
+	dir := t.TempDir()
+	certs, pool := h2Site(t, dir)
+	path := filepath.Join(dir, "fulcrum.conf")
+	write := func(v string) {
+		conf := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log;\nhttp { server { listen 127.0.0.1:0 ssl http2; %[2]s location /slow { proxy_pass http://%[3]s; } location = /v { return 200 \"%[4]s $connection\"; } } }\n", dir, certs, b.Listener.Addr(), v)
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("one")
+	addr, sigs := runConfigFile(t, path)
+	c := h2Client(t, addr, pool, false)
+	c.Transport.(*http.Transport).MaxConnsPerHost = 1
+	_, before := h2Do(t, c, "GET", "https://a.test/v", "")
+	res := make(chan string, 1)
+	go func() {
+		resp, err := c.Get("https://a.test/slow")
+		if err != nil {
+			res <- err.Error()
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		res <- resp.Proto + " " + string(body)
+	}()
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request did not reach the backend")
+	}
+	write("two")
+	sigs <- syscall.SIGHUP
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, body := h2Do(t, c, "GET", "https://a.test/v", "")
+		if strings.HasPrefix(body, "two ") {
+			if conn := strings.Fields(body)[1]; conn != strings.Fields(before)[1] {
+				t.Errorf("after the reload on connection %s, before on %s", conn, before)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not reloaded: %q", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(release)
+	select {
+	case r := <-res:
+		if r != "HTTP/2.0 slow done" {
+			t.Errorf("in-flight stream: %q", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the in-flight stream did not finish")
+	}
+}
+
+// TestHTTP2PlainRequest sends plain HTTP to an address that offers HTTP/2:
+// nginx's 400 "The plain HTTP request was sent to HTTPS port", as on any
+// ssl address.
+func TestHTTP2PlainRequest(t *testing.T) {
+	dir := t.TempDir()
+	certs, _ := h2Site(t, dir)
+	addr := startDaemon(t, dir, fmt.Sprintf(`server { listen 127.0.0.1:0 ssl http2; %s location / { return 200 ok; } }`, certs))
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "The plain HTTP request was sent to HTTPS port") {
+		t.Errorf("got %d %q", resp.StatusCode, body)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/pace"
 	"fulcrum/internal/vars"
 )
 
@@ -191,7 +192,7 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hc.refuseHeader(&ci, msg)
 		return
 	}
-	hw := &h2Writer{w: w, closeConn: hc.spent(&ci)}
+	hw := &h2Writer{w: w, closeConn: hc.spent(&ci), ctx: r.Context()}
 	snap := hc.d.current.Load()
 	snap.serveHTTP(hw, r, &ci, hc.key)
 	if hw.dropped {
@@ -312,9 +313,13 @@ type h2Writer struct {
 	// goes with GOAWAY.
 	closeConn bool
 	dropped   bool
-	status    int
-	head      int64 // the head's size, estimated (see sentBytes)
-	body      int64
+	// pacer paces the body (limit_rate: paceAt); ctx ends a pause when
+	// the stream goes away.
+	pacer  pace.Pacer
+	ctx    context.Context
+	status int
+	head   int64 // the head's size, estimated (see sentBytes)
+	body   int64
 }
 
 // connectionFields are the fields HTTP/2 forbids in a response (RFC 9113,
@@ -355,9 +360,46 @@ func (w *h2Writer) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
+	if w.pacer.Rate > 0 {
+		return w.writePaced(p)
+	}
 	n, err := w.w.Write(p)
 	w.body += int64(n)
 	return n, err
+}
+
+// paceAt paces the body at rate bytes a second after free bytes, counted
+// from start (limit_rate, limit_rate_after, per stream as in nginx).
+func (w *h2Writer) paceAt(rate, free int64, start time.Time) {
+	w.pacer.Limit = pace.Limit{Rate: rate, Free: free, Start: start}
+}
+
+// writePaced writes p as fast as the pace allows; before a pause, what Go's
+// server holds for the stream is flushed, so the client gets every byte as
+// soon as the limit lets it.
+func (w *h2Writer) writePaced(p []byte) (int, error) {
+	total := 0
+	for len(p) > 0 {
+		n, wait := w.pacer.Allow(w.body, w.pacer.Now())
+		if n == 0 {
+			if err := http.NewResponseController(w.w).Flush(); err != nil {
+				return total, err
+			}
+			if err := w.pacer.Wait(w.ctx, wait); err != nil {
+				return total, err
+			}
+			continue
+		}
+		n = min(n, int64(len(p)))
+		m, err := w.w.Write(p[:n])
+		w.body += int64(m)
+		total += m
+		if err != nil {
+			return total, err
+		}
+		p = p[n:]
+	}
+	return total, nil
 }
 
 // Flush implements http.Flusher.
@@ -415,4 +457,7 @@ type streamWriter interface {
 	sentBytes() (total, head int64)
 }
 
-var _ streamWriter = (*h2Writer)(nil)
+var (
+	_ streamWriter = (*h2Writer)(nil)
+	_ ratePacer    = (*h2Writer)(nil)
+)

@@ -477,7 +477,9 @@ func (r *rawH2) waitGoAway(t *testing.T) {
 // TestHTTP2KeepaliveRequests checks keepalive_requests on HTTP/2 (nginx
 // 1.19.7+ uses it instead of http2_max_requests): the response of the
 // last stream allowed comes with GOAWAY, and the client's next request
-// goes on a new connection.
+// goes on a new connection (nginx 1.22.1, keepalive_requests 2, curl
+// --http2 with three URLs: GOAWAY NO_ERROR after the second stream,
+// $connection_requests 1, 2, then 1 on a new connection).
 func TestHTTP2KeepaliveRequests(t *testing.T) {
 	dir := t.TempDir()
 	certs, pool := h2Site(t, dir)
@@ -593,5 +595,40 @@ func TestHTTP2PlainRequest(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "The plain HTTP request was sent to HTTPS port") {
 		t.Errorf("got %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestHTTP2LimitRate paces an HTTP/2 response as nginx paces each request:
+// 64 KiB at 32 KiB a second take about a second (the first second's worth
+// goes at once), without the limit they do not wait.
+func TestHTTP2LimitRate(t *testing.T) {
+	payload := strings.Repeat("x", 64<<10)
+	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, payload)
+	}))
+	defer b.Close()
+	dir := t.TempDir()
+	certs, pool := h2Site(t, dir)
+	addr := startDaemon(t, dir, fmt.Sprintf(`server { listen 127.0.0.1:0 ssl http2; %s
+        location /slow { limit_rate 32k; proxy_pass http://%s; }
+        location /fast { proxy_pass http://%s; } }`, certs, b.Listener.Addr(), b.Listener.Addr()))
+	c := h2Client(t, addr, pool, false)
+	tests := []struct {
+		path     string
+		min, max time.Duration
+	}{
+		{"/fast", 0, 700 * time.Millisecond},
+		{"/slow", 900 * time.Millisecond, 4 * time.Second},
+	}
+	for _, tt := range tests {
+		start := time.Now()
+		resp, body := h2Do(t, c, "GET", "https://a.test"+tt.path, "")
+		took := time.Since(start)
+		if resp.ProtoMajor != 2 || len(body) != len(payload) {
+			t.Fatalf("%s: %s, %d bytes", tt.path, resp.Proto, len(body))
+		}
+		if took < tt.min || took > tt.max {
+			t.Errorf("%s took %v, want %v to %v", tt.path, took, tt.min, tt.max)
+		}
 	}
 }

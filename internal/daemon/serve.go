@@ -663,7 +663,11 @@ func (w *recorder) WriteHeader(code int) {
 		// listener's: it decides Connection, Keep-Alive and the idle wait.
 		w.ew.keepalive(w.set.KeepaliveTimeout, w.set.KeepaliveHeaderTimeout)
 		if w.st.LimitRateSet || w.set.LimitRate.Active() {
-			w.startLimitRate()
+			w.startLimitRate(w.ew)
+		}
+	} else if w.set != nil && (w.st.LimitRateSet || w.set.LimitRate.Active()) {
+		if p, ok := w.ResponseWriter.(ratePacer); ok { // an HTTP/2 stream's
+			w.startLimitRate(p)
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,6 +60,9 @@ func TestHTTP2Serve(t *testing.T) {
 		fmt.Fprintf(w, "%s %s", r.Proto, r.URL.Path)
 	}))
 	t.Cleanup(backend.Close)
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before backend.Close, which waits for its handlers
 	in := startFulcrum(t, fmt.Sprintf(`events {}
 http {
     access_log off;
@@ -108,7 +112,7 @@ http {
 	}
 	in.signal(syscall.SIGQUIT)
 	waitFor(t, "the stop to begin", func() bool { return in.logged("gracefully shutting down") })
-	close(release)
+	unblock()
 	select {
 	case r := <-done:
 		if r != "HTTP/2.0 HTTP/1.1 /slow <nil>" {

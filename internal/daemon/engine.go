@@ -181,9 +181,14 @@ func (s *httpServer) Shutdown(ctx context.Context) error {
 	s.closeListener()
 	poll := time.NewTicker(10 * time.Millisecond)
 	defer poll.Stop()
-	for {
+	for i := 1; ; i++ {
 		if s.closeIdle() == 0 {
 			return nil
+		}
+		if s.h2 != nil && i%50 == 0 {
+			// Again every half second, for an HTTP/2 connection whose
+			// handshake ended as the first GOAWAY round went out.
+			s.h2.shutdown()
 		}
 		select {
 		case <-ctx.Done():

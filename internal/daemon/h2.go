@@ -56,6 +56,10 @@ type h2Servers struct {
 	// byKey holds the servers made so far: settings change only with a
 	// reload, so the map stays small.
 	byKey map[h2Key]*http2.Server
+	// gen counts the shutdowns (GOAWAY rounds): a connection that Go's
+	// server had not registered yet when one came (its handshake just
+	// ended) sees the change at its next stream and goes away after it.
+	gen atomic.Uint64
 }
 
 // h2Key is what makes two connections' HTTP/2 servers differ.
@@ -123,6 +127,7 @@ func (hs *h2Servers) server(set *config.Settings) *http2.Server {
 // shutdown sends GOAWAY on every HTTP/2 connection: idle ones close, the
 // others once their streams are done. It does not wait.
 func (hs *h2Servers) shutdown() {
+	hs.gen.Add(1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // base has no connection of its own to wait for
 	_ = hs.base.Shutdown(ctx)
@@ -138,6 +143,8 @@ type h2Conn struct {
 	base connInfo         // the connection's part of every stream's connInfo
 	// requests counts the streams served ($connection_requests).
 	requests atomic.Uint64
+	// gen is the servers' shutdown count when the connection started.
+	gen uint64
 }
 
 // serveH2 serves the connection with HTTP/2 until it ends, then closes it
@@ -156,6 +163,7 @@ func (cc *clientConn) serveH2(sc *sslConn, tc *tls.Conn) {
 	if hc.set == nil {
 		hc.set = &config.Settings{}
 	}
+	hc.gen = cc.srv.h2.gen.Load()
 	srv := cc.srv.h2.server(hc.set)
 	// Go's server answers 431 to a header list over its bound: twice
 	// nginx's, so that tooLarge answers as nginx does first.
@@ -192,7 +200,7 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hc.refuseHeader(&ci, msg)
 		return
 	}
-	hw := &h2Writer{w: w, closeConn: hc.spent(&ci), ctx: r.Context()}
+	hw := &h2Writer{w: w, closeConn: hc.spent(&ci) || hc.cc.srv.h2.gen.Load() != hc.gen, ctx: r.Context()}
 	snap := hc.d.current.Load()
 	snap.serveHTTP(hw, r, &ci, hc.key)
 	if hw.dropped {

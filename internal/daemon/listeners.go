@@ -133,6 +133,19 @@ func (d *Daemon) closeRemovedListeners(snap *snapshot, timeout time.Duration) {
 	}
 }
 
+// renewHTTP2 sends GOAWAY on the HTTP/2 connections of the listeners a
+// reload kept, as nginx's old workers do: their streams in flight finish,
+// then the clients open new connections, which get the new configuration's
+// connection settings (certificates, ALPN, concurrent streams, timeouts).
+// New streams on them until then already use the new configuration.
+func (d *Daemon) renewHTTP2() {
+	for _, l := range d.listeners {
+		if l.srv != nil && l.srv.h2 != nil {
+			l.srv.h2.shutdown()
+		}
+	}
+}
+
 // shutdownOne closes l gracefully, then forcibly after timeout.
 func shutdownOne(l *listener, timeout time.Duration) {
 	ctx := context.Background()

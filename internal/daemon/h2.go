@@ -196,6 +196,7 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var size int
 	ci.fields, size = h2Fields(r)
 	ci.length = int64(size)
+	ci.noHost = r.Host == ""
 	if msg := hc.tooLarge(r); msg != "" {
 		hc.refuseHeader(&ci, msg)
 		return

@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"fulcrum/internal/testutil"
 )
@@ -639,4 +641,39 @@ func TestHTTP2LimitRate(t *testing.T) {
 			t.Errorf("%s took %v, want %v to %v", tt.path, took, tt.min, tt.max)
 		}
 	}
+}
+
+// TestHTTP2NoHost sends a request with neither :authority nor Host: 400,
+// logged as nginx 1.22.1 logs it ("client sent HTTP/1.1 request without
+// "Host" header", checked with a raw HTTP/2 client).
+func TestHTTP2NoHost(t *testing.T) {
+	dir := t.TempDir()
+	certs, pool := h2Site(t, dir)
+	logPath := filepath.Join(dir, "h2.log")
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`%s server { listen 127.0.0.1:0 ssl http2; %s access_log %s h2; location / { return 200 ok; } }`, h2LogFormat, certs, logPath))
+	r := dialH2(t, addr, pool)
+	var buf bytes.Buffer
+	enc := hpack.NewEncoder(&buf)
+	for _, kv := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":path", "/r"}} {
+		_ = enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
+	}
+	if err := r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: buf.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	dec := hpack.NewDecoder(4096, nil)
+	for {
+		f, err := r.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, ok := f.(*http2.HeadersFrame); ok {
+			fields, _ := dec.DecodeFull(h.HeaderBlockFragment())
+			if len(fields) == 0 || fields[0].Name != ":status" || fields[0].Value != "400" {
+				t.Errorf("response %v, want 400", fields)
+			}
+			break
+		}
+	}
+	waitLogged(t, filepath.Join(dir, "error.log"), `client sent HTTP/1.1 request without "Host" header while reading client request headers`, `request: "GET /r HTTP/2.0"`)
+	waitLogged(t, logPath, "GET /r HTTP/2.0|HTTP/2.0|h2|400|")
 }

@@ -45,6 +45,9 @@ type connInfo struct {
 	// request came to an ssl address (answered 497).
 	tls        *vars.TLS
 	plainOnSSL bool
+	// noHost says an HTTP/2 request came without :authority and Host
+	// (HTTP/1.1's parser refuses such a request itself).
+	noHost bool
 	// certResult is the verification of the client's certificate (OK
 	// when it sent none), for ssl_verify_client's 495.
 	certResult clientauth.Result

@@ -41,6 +41,7 @@ func (b *builder) buildHTTP(d *Directive) (*HTTP, error) {
 		return nil, err
 	}
 	b.warnConflictingNames(h.Servers)
+	b.warnPlainHTTP2(h.Servers)
 	return h, nil
 }
 

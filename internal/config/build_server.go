@@ -166,7 +166,7 @@ func (b *builder) listenParam(d *Directive, l *Listen, p string) error {
 	case p == "proxy_protocol":
 		return hintf(d.Pos, "fulcrum cannot read the PROXY protocol yet; every request on this port would be refused", `fulcrum does not support "listen ... proxy_protocol" yet`)
 	case p == "http2":
-		b.warn(d.Pos, noteHTTP2, `fulcrum does not implement "listen ... http2" yet`)
+		l.HTTP2 = true
 	case slices.Contains(ignoredListenParams, key):
 		return b.ignoredListenParam(d, key, val, hasVal)
 	default:

@@ -114,6 +114,15 @@ var settingRules = []settingRule{
 	intRule("keepalive_requests", func(s *Settings) *int { return &s.KeepaliveRequests }),
 	msecRule("keepalive_time", func(s *Settings) *time.Duration { return &s.KeepaliveTime }),
 	{names: []string{"large_client_header_buffers"}, apply: applyLargeHeaderBuffers},
+	{names: []string{"http2"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		v, err := parseFlag(dirs[0].Args[0])
+		st.HTTP2, st.HTTP2Pos = v, dirs[0].Pos
+		return err
+	}},
+	intRule("http2_max_concurrent_streams", func(s *Settings) *int { return &s.HTTP2Settings.MaxConcurrentStreams }),
+	sizeRule("http2_chunk_size", func(s *Settings) *int64 { return &s.HTTP2Settings.ChunkSize }),
+	sizeRule("http2_body_preread_size", func(s *Settings) *int64 { return &s.HTTP2Settings.BodyPrereadSize }),
+	sizeRule("http2_recv_buffer_size", func(s *Settings) *int64 { return &s.HTTP2Settings.RecvBufferSize }),
 	flagRule("underscores_in_headers", func(s *Settings) *bool { return &s.UnderscoresInHeaders }),
 	flagRule("ignore_invalid_headers", func(s *Settings) *bool { return &s.IgnoreInvalidHeaders }),
 	flagRule("merge_slashes", func(s *Settings) *bool { return &s.MergeSlashes }),
@@ -217,6 +226,7 @@ func (b *builder) defaultSettings() *Settings {
 		KeepaliveRequests:         1000,
 		KeepaliveTime:             time.Hour,
 		LargeClientHeaderBuffers:  BufferSpec{Number: 4, Size: 8 << 10},
+		HTTP2Settings:             HTTP2Settings{MaxConcurrentStreams: 128, ChunkSize: 8 << 10, BodyPrereadSize: 64 << 10, RecvBufferSize: 256 << 10},
 		IgnoreInvalidHeaders:      true,
 		MergeSlashes:              true,
 		RealIPHeader:              "X-Real-IP",
@@ -283,6 +293,15 @@ func flagRule(name string, field func(*Settings) *bool) settingRule {
 func msecRule(name string, field func(*Settings) *time.Duration) settingRule {
 	return settingRule{names: []string{name}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		v, err := parseTime(dirs[0].Args[0], false)
+		*field(st) = v
+		return err
+	}}
+}
+
+// sizeRule reads a size (kindSize in the table).
+func sizeRule(name string, field func(*Settings) *int64) settingRule {
+	return settingRule{names: []string{name}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		v, err := parseSize(dirs[0].Args[0])
 		*field(st) = v
 		return err
 	}}

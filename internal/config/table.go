@@ -181,6 +181,10 @@ type spec struct {
 	// handler does, after the duplicate check (which nginx's handlers make
 	// first); the builder still reads the values.
 	check func(d *Directive) error
+	// obsolete, for a directive nginx still accepts but no longer acts on,
+	// names the directive that does its job now: the directive is checked,
+	// then warned about in nginx's words, and has no effect.
+	obsolete string
 }
 
 // Notes shared by families of directives.
@@ -190,7 +194,7 @@ const (
 	noteProxySSLCRL = "upstream certificates are verified without revocation lists"
 	noteSSLCRL      = "client certificates are verified without revocation lists: a revoked one that is otherwise valid is accepted"
 	noteCache       = "responses are not cached; every request goes to the upstream"
-	noteHTTP2       = "fulcrum speaks HTTP/1.1 to clients; HTTP/2 is not supported yet"
+	noteHTTP2Push   = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
 	noteAccess      = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
 	noteHandler     = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
 	noteBuffers     = "fulcrum streams bodies with its own buffers"
@@ -325,17 +329,18 @@ var tableSpecs = []spec{
 	{name: "auth_delay", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum answers a failed login at once", syntax: "auth_delay time;"},
 
 	// http/2
-	{name: "http2", module: "http_v2", ctx: ctxHS, args: argsFlag, status: planned, note: noteHTTP2, syntax: "http2 on | off;"},
-	{name: "http2_max_concurrent_streams", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_max_concurrent_streams number;"},
-	{name: "http2_recv_buffer_size", module: "http_v2", ctx: ctxHTTP, args: args1, status: planned, note: noteHTTP2, syntax: "http2_recv_buffer_size size;"},
-	{name: "http2_chunk_size", module: "http_v2", ctx: ctxHSL, args: args1, status: planned, note: noteHTTP2, syntax: "http2_chunk_size size;"},
-	{name: "http2_body_preread_size", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_body_preread_size size;"},
-	{name: "http2_idle_timeout", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_idle_timeout time;"},
-	{name: "http2_max_requests", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_max_requests number;"},
-	{name: "http2_max_field_size", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_max_field_size size;"},
-	{name: "http2_max_header_size", module: "http_v2", ctx: ctxHS, args: args1, status: planned, note: noteHTTP2, syntax: "http2_max_header_size size;"},
-	{name: "http2_push", module: "http_v2", ctx: ctxHSL, args: args1, status: planned, note: noteHTTP2, syntax: "http2_push uri | off;"},
-	{name: "http2_push_preload", module: "http_v2", ctx: ctxHSL, args: argsFlag, status: planned, note: noteHTTP2, syntax: "http2_push_preload on | off;"},
+	{name: "http2", module: "http_v2", ctx: ctxHS, args: argsFlag, syntax: "http2 on | off;"},
+	{name: "http2_max_concurrent_streams", module: "http_v2", ctx: ctxHS, args: args1, kinds: []kind{kindNumber}, syntax: "http2_max_concurrent_streams number;"},
+	{name: "http2_recv_buffer_size", module: "http_v2", ctx: ctxHTTP, args: args1, kinds: []kind{kindSize}, check: checkHTTP2RecvBuffer, syntax: "http2_recv_buffer_size size;"},
+	{name: "http2_chunk_size", module: "http_v2", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, check: checkHTTP2ChunkSize, syntax: "http2_chunk_size size;"},
+	{name: "http2_body_preread_size", module: "http_v2", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, check: checkHTTP2Preread, syntax: "http2_body_preread_size size;"},
+	{name: "http2_idle_timeout", module: "http_v2", ctx: ctxHS, args: args1, kinds: []kind{kindMsec}, obsolete: "keepalive_timeout", syntax: "http2_idle_timeout time;"},
+	{name: "http2_recv_timeout", module: "http_v2", ctx: ctxHS, args: args1, kinds: []kind{kindMsec}, obsolete: "client_header_timeout", syntax: "http2_recv_timeout time;"},
+	{name: "http2_max_requests", module: "http_v2", ctx: ctxHS, args: args1, kinds: []kind{kindNumber}, obsolete: "keepalive_requests", syntax: "http2_max_requests number;"},
+	{name: "http2_max_field_size", module: "http_v2", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, obsolete: "large_client_header_buffers", syntax: "http2_max_field_size size;"},
+	{name: "http2_max_header_size", module: "http_v2", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, obsolete: "large_client_header_buffers", syntax: "http2_max_header_size size;"},
+	{name: "http2_push", module: "http_v2", ctx: ctxHSL, args: args1, status: ignored, note: noteHTTP2Push, asIs: []string{"off"}, syntax: "http2_push uri | off;"},
+	{name: "http2_push_preload", module: "http_v2", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteHTTP2Push, asIs: []string{"off"}, syntax: "http2_push_preload on | off;"},
 
 	// upstream
 	{name: "upstream", module: "http_upstream", ctx: ctxHTTP, args: args1 | argsBlock, multi: true, child: ctxUpstream, syntax: "upstream name { ... }"},

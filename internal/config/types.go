@@ -301,7 +301,12 @@ type Listen struct {
 	// in nginx, one listen with ssl makes the address ssl for every server
 	// on it.
 	SSL bool
-	Pos Pos
+	// HTTP2 is the "http2" parameter: an ssl address offers HTTP/2 by ALPN
+	// (one listen with it makes the address's port HTTP/2 for every server
+	// on it, as with ssl). fulcrum has no plain-text HTTP/2 (h2c): on an
+	// address without ssl it is accepted with a warning and ignored.
+	HTTP2 bool
+	Pos   Pos
 }
 
 // NameKind says how a server_name entry matches.
@@ -537,8 +542,15 @@ type Settings struct {
 	// KeepaliveTime is the longest a client connection is kept alive (1h).
 	KeepaliveTime            time.Duration
 	LargeClientHeaderBuffers BufferSpec
-	UnderscoresInHeaders     bool
-	IgnoreInvalidHeaders     bool
+	// HTTP2 (http2 on|off, nginx 1.25.1+; off) offers HTTP/2 by ALPN on
+	// the server's ssl addresses, as the listen parameter "http2" does for
+	// its whole address; see HTTP2Settings for the rest of the module.
+	HTTP2 bool
+	// HTTP2Pos is where the http2 directive that set HTTP2 is (zero: none).
+	HTTP2Pos Pos
+	HTTP2Settings
+	UnderscoresInHeaders bool
+	IgnoreInvalidHeaders bool
 	// MergeSlashes (merge_slashes, default on) merges runs of "/" in the
 	// request path into one before locations are matched. As in nginx, the
 	// request path is normalised with the value of the address's default
@@ -739,4 +751,25 @@ type LogFormat struct {
 	// Template is the format's strings joined, with variables as text.
 	Template string
 	Pos      Pos
+}
+
+// HTTP2Settings are the settings of nginx's ngx_http_v2_module that fulcrum
+// reads (the server's for a connection: the default server's of its address,
+// or the one its TLS SNI name chose, as in nginx).
+type HTTP2Settings struct {
+	// MaxConcurrentStreams (http2_max_concurrent_streams, 128) is the
+	// number of streams a connection may have open at once
+	// (SETTINGS_MAX_CONCURRENT_STREAMS).
+	MaxConcurrentStreams int
+	// ChunkSize (http2_chunk_size, 8k) is the largest DATA frame sent
+	// (SETTINGS_MAX_FRAME_SIZE is the client's: frames never exceed it).
+	ChunkSize int64
+	// BodyPrereadSize (http2_body_preread_size, 64k) is the request body a
+	// stream may send before the handler reads it: the stream's initial
+	// flow-control window.
+	BodyPrereadSize int64
+	// RecvBufferSize (http2_recv_buffer_size, 256k; http level only) is
+	// the connection's receive window: how much request body all its
+	// streams may have in flight together.
+	RecvBufferSize int64
 }

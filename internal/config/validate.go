@@ -75,6 +75,10 @@ func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) err
 			return err
 		}
 	}
+	if s.obsolete != "" {
+		v.warn(d.Pos, "", `the "%s" directive is obsolete, use the "%s" directive instead`, d.Name, s.obsolete)
+		return nil
+	}
 	if s.status != implemented && s.asksForWhatFulcrumDoes(d) {
 		return nil
 	}

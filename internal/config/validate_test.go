@@ -241,7 +241,7 @@ func TestBriefStatuses(t *testing.T) {
 		"allow": implemented, "deny": implemented, "auth_basic": implemented, "auth_basic_user_file": implemented,
 		"rewrite": implemented, "if": implemented, "set": implemented, "internal": implemented,
 		"limit_except": implemented, "satisfy": implemented, "auth_request": unsupported, "fastcgi_pass": unsupported,
-		"gzip": implemented, "ssl_certificate": implemented, "ssl_verify_client": implemented, "limit_req": implemented, "limit_conn": implemented, "http2": planned,
+		"gzip": implemented, "ssl_certificate": implemented, "ssl_verify_client": implemented, "limit_req": implemented, "limit_conn": implemented, "http2": implemented,
 		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": ignored, "daemon": ignored,
 		"master_process": ignored, "load_module": ignored, "types_hash_max_size": ignored, "multi_accept": ignored,
 		"worker_rlimit_nofile": ignored, "pcre_jit": ignored, "ssl_prefer_server_ciphers": ignored,

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -163,6 +164,17 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 // returns), and is done when its response is; between requests the
 // connection is Waiting.
 func (cc *clientConn) serve() {
+	if sc, ok := cc.c.(*sslConn); ok && cc.srv.h2 != nil && sc.addr.h2 {
+		tc, ok := cc.handshake(sc)
+		if tc != nil {
+			cc.serveH2(sc, tc)
+			return
+		}
+		if !ok {
+			cc.closeUnserved()
+			return
+		}
+	}
 	cc.src.reset(cc.c, cc.rawc)
 	cc.br = readerPool.Get().(*bufio.Reader)
 	cc.br.Reset(&cc.src)
@@ -186,6 +198,34 @@ func (cc *clientConn) serve() {
 			return
 		}
 	}
+}
+
+// handshake makes the TLS handshake of a connection on an address that may
+// offer HTTP/2, before any request, as an idle connection (a shutdown may
+// close it). It returns the TLS connection when ALPN chose "h2", else nil
+// and whether the connection goes on with HTTP/1.1 (a failed handshake
+// goes on too: the engine's first read ends it as before).
+func (cc *clientConn) handshake(sc *sslConn) (*tls.Conn, bool) {
+	if !cc.state.CompareAndSwap(connActive, connIdle) {
+		return nil, false
+	}
+	tc := sc.negotiate()
+	if !cc.state.CompareAndSwap(connIdle, connActive) {
+		return nil, false // Shutdown closed it
+	}
+	if tc != nil && tc.ConnectionState().NegotiatedProtocol == "h2" {
+		return tc, true
+	}
+	return nil, true
+}
+
+// closeUnserved ends a connection that served nothing (closed by a
+// shutdown during its handshake).
+func (cc *clientConn) closeUnserved() {
+	cc.srv.stats.close()
+	cc.clientGone()
+	cc.srv.untrack(cc)
+	cc.c.Close()
 }
 
 // waitRequest waits for the first byte of the next request: the first request

@@ -243,6 +243,7 @@ func (d *Daemon) Reload() {
 	d.admin.loadedAt(time.Now())
 	old.life.retire()
 	d.closeRemovedListeners(snap, cfg.Main.WorkerShutdownTimeout)
+	d.renewHTTP2()
 	d.logChanges(old, snap)
 	d.registry.Retain(snap.pools...)
 	d.logs.error().Logf(errlog.Notice, "reconfiguring: done")

@@ -35,6 +35,11 @@ type httpServer struct {
 	// refused logs a request the engine refused before any handler (a 400,
 	// 408, 417...); host is its Host field, "" when none was read.
 	refused func(st *vars.State, host string)
+	// h2 serves the connections whose handshake chose HTTP/2 on the
+	// listener named key (the daemon's, for its snapshots); nil: none.
+	h2     *h2Servers
+	key    string
+	daemon *Daemon
 
 	shutting atomic.Bool
 	tick     atomic.Uint64 // abort checks run so far (see watchClients)
@@ -155,7 +160,8 @@ func (s *httpServer) untrack(cc *clientConn) {
 	s.mu.Unlock()
 }
 
-// closeListener stops accepting.
+// closeListener stops accepting, and tells HTTP/2 connections to go away
+// (GOAWAY: streams in flight finish, then the connection closes).
 func (s *httpServer) closeListener() {
 	s.shutting.Store(true)
 	s.mu.Lock()
@@ -163,6 +169,9 @@ func (s *httpServer) closeListener() {
 		s.ln.Close()
 	}
 	s.mu.Unlock()
+	if s.h2 != nil {
+		s.h2.shutdown()
+	}
 }
 
 // Shutdown stops accepting, closes idle connections, and waits until every
@@ -172,9 +181,14 @@ func (s *httpServer) Shutdown(ctx context.Context) error {
 	s.closeListener()
 	poll := time.NewTicker(10 * time.Millisecond)
 	defer poll.Stop()
-	for {
+	for i := 1; ; i++ {
 		if s.closeIdle() == 0 {
 			return nil
+		}
+		if s.h2 != nil && i%50 == 0 {
+			// Again every half second, for an HTTP/2 connection whose
+			// handshake ended as the first GOAWAY round went out.
+			s.h2.shutdown()
 		}
 		select {
 		case <-ctx.Done():

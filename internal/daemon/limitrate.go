@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"time"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -37,7 +38,7 @@ func (s *snapshot) compileLimitRates(comp *vars.Compiler) error {
 // $limit_rate" or the upstream's X-Accel-Limit-Rate gave, else the
 // location's limit_rate, which then becomes $limit_rate; limit_rate_after
 // is read only when there is a limit. Both count from the request's start.
-func (w *recorder) startLimitRate() {
+func (w *recorder) startLimitRate(p ratePacer) {
 	st := w.st
 	if !st.LimitRateSet {
 		st.LimitRate, st.LimitRateSet = w.size(&w.set.LimitRate), true
@@ -45,7 +46,13 @@ func (w *recorder) startLimitRate() {
 	if st.LimitRate <= 0 {
 		return
 	}
-	w.ew.paceAt(st.LimitRate, w.size(&w.set.LimitRateAfter), st.Start)
+	p.paceAt(st.LimitRate, w.size(&w.set.LimitRateAfter), st.Start)
+}
+
+// ratePacer paces a response's body: the engine's writer, or an HTTP/2
+// stream's (h2Writer).
+type ratePacer interface {
+	paceAt(rate, free int64, start time.Time)
 }
 
 // size is v's value for this request: a value with variables is evaluated

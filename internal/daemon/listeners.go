@@ -45,6 +45,9 @@ type connInfo struct {
 	// request came to an ssl address (answered 497).
 	tls        *vars.TLS
 	plainOnSSL bool
+	// noHost says an HTTP/2 request came without :authority and Host
+	// (HTTP/1.1's parser refuses such a request itself).
+	noHost bool
 	// certResult is the verification of the client's certificate (OK
 	// when it sent none), for ssl_verify_client's 495.
 	certResult clientauth.Result
@@ -103,6 +106,9 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		nextID: func() uint64 { return d.connSeq.Add(1) },
 		date:   &d.date,
 		stats:  &d.conns,
+		h2:     newH2Servers(d.logs.error()),
+		key:    key,
+		daemon: d,
 	}
 	l.done = make(chan struct{})
 	limited := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{})}
@@ -127,6 +133,19 @@ func (d *Daemon) closeRemovedListeners(snap *snapshot, timeout time.Duration) {
 		delete(d.listeners, key)
 		d.logs.error().Logf(errlog.Info, "closing listener %s (not in the new configuration)", describe(l.network, l.addr))
 		go shutdownOne(l, timeout)
+	}
+}
+
+// renewHTTP2 sends GOAWAY on the HTTP/2 connections of the listeners a
+// reload kept, as nginx's old workers do: their streams in flight finish,
+// then the clients open new connections, which get the new configuration's
+// connection settings (certificates, ALPN, concurrent streams, timeouts).
+// New streams on them until then already use the new configuration.
+func (d *Daemon) renewHTTP2() {
+	for _, l := range d.listeners {
+		if l.srv != nil && l.srv.h2 != nil {
+			l.srv.h2.shutdown()
+		}
 	}
 }
 

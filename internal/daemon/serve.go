@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -66,6 +67,8 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	var hostErr error
 	if r.Host != "" {
 		host, hostErr = router.NormalizeHost(r.Host)
+	} else if ci.noHost {
+		hostErr = errNoHost
 	}
 	sm := hosts.Server(host)
 	rec.keepSlashes = !hosts.MergeSlashes(sniName(ci))
@@ -95,6 +98,9 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 // checks, its handler, then whatever is left of the request body.
 func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error) {
 	srv := sm.Server
+	if hostErr == errNoHost { // nginx's words, whatever the version
+		s.log.LogRequest(errlog.Info, logRequest(st, r), `client sent HTTP/1.1 request without "Host" header while reading client request headers`)
+	}
 	if hostErr != nil || !acceptableFraming(r) {
 		rec.fail(http.StatusBadRequest)
 		return
@@ -145,6 +151,10 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	s.run(rec, r, st, srv, lm.Location, first)
 	finishBody(rec, body)
 }
+
+// errNoHost is an HTTP/2 request with neither :authority nor Host, which
+// nginx refuses with 400 as it refuses an HTTP/1.1 request without Host.
+var errNoHost = errors.New("no host")
 
 // logRefused writes the access log line of a request the engine refused on
 // the listener key, in the log of the server its Host names (the default
@@ -597,6 +607,12 @@ func (w *recorder) drop(code int) {
 		ew.drop()
 		return
 	}
+	if sw, ok := w.ResponseWriter.(streamWriter); ok {
+		w.wroteHeader = true
+		w.st.Status = code
+		sw.dropStream()
+		return
+	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(code)
 }
@@ -619,6 +635,9 @@ func (w *recorder) account(ci *connInfo) {
 	if ew := w.ew; ew != nil {
 		total, head := ew.sentBytes()
 		w.st.BytesSent, w.st.BodyBytesSent = total, max(total-head, 0)
+	} else if sw, ok := w.ResponseWriter.(streamWriter); ok {
+		total, _ := sw.sentBytes()
+		w.st.BytesSent = total
 	}
 	if w.gzipping {
 		w.st.GzipIn, w.st.GzipOut = w.gz.In(), w.gz.Out()
@@ -667,7 +686,11 @@ func (w *recorder) WriteHeader(code int) {
 		// listener's: it decides Connection, Keep-Alive and the idle wait.
 		w.ew.keepalive(w.set.KeepaliveTimeout, w.set.KeepaliveHeaderTimeout)
 		if w.st.LimitRateSet || w.set.LimitRate.Active() {
-			w.startLimitRate()
+			w.startLimitRate(w.ew)
+		}
+	} else if w.set != nil && (w.st.LimitRateSet || w.set.LimitRate.Active()) {
+		if p, ok := w.ResponseWriter.(ratePacer); ok { // an HTTP/2 stream's
+			w.startLimitRate(p)
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)

@@ -50,6 +50,10 @@ type tlsAddr struct {
 	// verifiers are the verifiers of the servers with ssl_verify_client
 	// other than off; nil when there is none.
 	verifiers map[*router.Server]*clientauth.Verifier
+	// h2 reports that a handshake on the address may choose HTTP/2: the
+	// engine then makes the handshake before it reads a request, to know
+	// which protocol serves the connection.
+	h2 bool
 }
 
 // newTLSAddr makes the TLS settings of one ssl address. When a server on it
@@ -59,22 +63,34 @@ type tlsAddr struct {
 // the certificate is asked for, with the CA names of ssl_client_certificate,
 // but never checked by the handshake, so that a missing or bad one becomes
 // the request's 496 or 495 (or its error_page), as in nginx, not a failed
-// handshake.
+// handshake. The protocols ALPN offers are the SNI server's too (alpn).
 func newTLSAddr(h *router.Hosts) *tlsAddr {
 	a := &tlsAddr{cfg: tlsConfig(h), hosts: h}
+	a.cfg.NextProtos = alpn(h, h.DefaultServer)
+	a.h2 = h.HTTP2
 	var perServer map[*router.Server]*tls.Config
 	for _, srv := range h.Servers {
 		t := srv.Config.TLS
-		if t == nil || t.ClientAuth.Verify == config.VerifyOff {
+		verify := t != nil && t.ClientAuth.Verify != config.VerifyOff
+		protos := alpn(h, srv)
+		a.h2 = a.h2 || len(protos) > 1
+		if !verify && len(protos) == len(a.cfg.NextProtos) {
 			continue
 		}
-		v := clientauth.New(t.ClientAuth)
 		c := a.cfg.Clone()
-		c.ClientAuth, c.ClientCAs = tls.RequestClientCert, v.Names
-		if a.verifiers == nil {
-			a.verifiers, perServer = map[*router.Server]*clientauth.Verifier{}, map[*router.Server]*tls.Config{}
+		c.NextProtos = protos
+		if perServer == nil {
+			perServer = map[*router.Server]*tls.Config{}
 		}
-		a.verifiers[srv], perServer[srv] = v, c
+		perServer[srv] = c
+		if verify {
+			v := clientauth.New(t.ClientAuth)
+			c.ClientAuth, c.ClientCAs = tls.RequestClientCert, v.Names
+			if a.verifiers == nil {
+				a.verifiers = map[*router.Server]*clientauth.Verifier{}
+			}
+			a.verifiers[srv] = v
+		}
 	}
 	if perServer != nil {
 		a.cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
@@ -83,6 +99,23 @@ func newTLSAddr(h *router.Hosts) *tlsAddr {
 	}
 	return a
 }
+
+// alpn is the protocols a handshake whose SNI name chose srv offers, in
+// order of preference: "h2" first when the address has the listen
+// parameter http2 or srv has "http2 on" (nginx 1.25's rule in
+// ngx_http_ssl_alpn_select: h2scf->enable || addr_conf->http2), then
+// "http/1.1".
+func alpn(h *router.Hosts, srv *router.Server) []string {
+	if h.HTTP2 || srv.Config.Settings != nil && srv.Config.Settings.HTTP2 {
+		return protosH2
+	}
+	return protosH1
+}
+
+var (
+	protosH1 = []string{"http/1.1"}
+	protosH2 = []string{"h2", "http/1.1"}
+)
 
 // sniServer is the server whose TLS settings a handshake with SNI name uses:
 // the one the name selects if it has TLS settings, else the address's
@@ -126,7 +159,6 @@ func tlsConfig(h *router.Hosts) *tls.Config {
 		CipherSuites:           t.CipherSuites,
 		CurvePreferences:       t.Curves,
 		SessionTicketsDisabled: !t.SessionTickets,
-		NextProtos:             []string{"http/1.1"},
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			list := dflt
 			if name, err := router.NormalizeHost(hello.ServerName); err == nil && name != "" {
@@ -254,6 +286,15 @@ func (c *sslConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// negotiate makes the handshake now (see start) and returns the TLS
+// connection, nil for a plain request or a failed handshake.
+func (c *sslConn) negotiate() *tls.Conn {
+	if !c.started {
+		c.start()
+	}
+	return c.tc.Load()
 }
 
 // start reads the first byte and, for TLS, makes the handshake.

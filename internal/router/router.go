@@ -168,6 +168,7 @@ func (b *addrBook) add(key addrKey, l config.Listen, srv *Server) error {
 		return err
 	}
 	h.SSL = h.SSL || l.SSL
+	h.HTTP2 = h.HTTP2 || l.HTTP2
 	if key.network == "tcp6" && key.ap.Addr().IsUnspecified() && !l.IPv6Only {
 		b.dualStack[key] = true
 	}

@@ -84,6 +84,11 @@ type Hosts struct {
 	// SSL reports that connections to Addr speak TLS: some server listens on
 	// it with the ssl parameter (nginx ORs it over the address's listens).
 	SSL bool
+	// HTTP2 reports that some server listens on Addr with the http2
+	// parameter: as nginx ORs it over the address's listens, the address
+	// offers HTTP/2 to every server's clients (on TLS; see also the
+	// servers' own "http2 on").
+	HTTP2 bool
 
 	exact map[string]*Server
 	lead  map[string]*Server // "*.example.org" keyed ".example.org"

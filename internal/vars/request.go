@@ -84,6 +84,15 @@ func getHTTPS(dst []byte, st *State) ([]byte, bool) {
 	return dst, true
 }
 
+// getHTTP2 is nginx's $http2: "h2" for a request that came over HTTP/2 on
+// TLS, else empty (fulcrum has no plain-text HTTP/2, nginx's "h2c").
+func getHTTP2(dst []byte, st *State) ([]byte, bool) {
+	if st.Proto == "HTTP/2.0" && st.Scheme == "https" {
+		dst = append(dst, "h2"...)
+	}
+	return dst, true
+}
+
 // getHost is nginx's $host: the request's host without port or trailing
 // dot, lowercased, else the server's primary name.
 func getHost(dst []byte, st *State) ([]byte, bool) {

@@ -67,6 +67,8 @@ func requestVar(name string) Getter {
 		return getScheme
 	case "https":
 		return getHTTPS
+	case "http2":
+		return getHTTP2
 	case "host":
 		return getHost
 	case "remote_user":

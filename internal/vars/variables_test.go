@@ -145,6 +145,7 @@ func TestVariables(t *testing.T) {
 		{"server_protocol", "HTTP/1.1"},
 		{"scheme", "https"},
 		{"https", "on"},
+		{"http2", ""}, // HTTP/1.1 over TLS (TestHTTP2Variable: h2)
 		{"ssl_protocol", "TLSv1.3"},
 		{"ssl_cipher", "TLS_AES_128_GCM_SHA256"},
 		{"ssl_server_name", "www.example.com"},
@@ -795,6 +796,27 @@ func TestConnectionsWithoutCounter(t *testing.T) {
 		}
 		if got := tmpl.String(&State{}); got != "[]" {
 			t.Errorf("$%s without a counter = %q, want %q", name, got, "[]")
+		}
+	}
+}
+
+// TestHTTP2Variable checks $http2: "h2" for HTTP/2 over TLS only.
+func TestHTTP2Variable(t *testing.T) {
+	tests := []struct{ proto, scheme, want string }{
+		{"HTTP/2.0", "https", "h2"},
+		{"HTTP/1.1", "https", ""},
+		{"HTTP/2.0", "http", ""},
+	}
+	for _, tt := range tests {
+		c := &Compiler{}
+		tmpl, err := c.Compile("[$http2]")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := &State{}
+		st.Proto, st.Scheme = tt.proto, tt.scheme
+		if got := tmpl.String(st); got != "["+tt.want+"]" {
+			t.Errorf("%s %s: %q, want [%s]", tt.proto, tt.scheme, got, tt.want)
 		}
 	}
 }

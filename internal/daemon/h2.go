@@ -1,0 +1,472 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/pace"
+	"fulcrum/internal/vars"
+)
+
+// HTTP/2 on ssl addresses (nginx's ngx_http_v2_module, "listen ... ssl
+// http2" and "http2 on"). The engine makes the handshake of a connection
+// on an address that may offer h2 before it reads a request; when ALPN
+// chose "h2", golang.org/x/net/http2's server takes the connection
+// (Server.ServeConn) on the connection's goroutine, and runs each stream's
+// handler on a goroutine of its own. The handler (h2Conn.ServeHTTP) fills a
+// connInfo for the stream and calls the same snapshot.serveHTTP as the
+// HTTP/1.1 engine, on an h2Writer: every request, whatever its protocol,
+// takes one path (server and location choice, access, limits, rewrite,
+// proxy to the upstream over HTTP/1.1, error pages, filters, access log).
+//
+// Go's HTTP/2 server frames, compresses (HPACK), and multiplexes; fulcrum
+// sets its limits from the connection's server (the SNI name's, else the
+// address's default server's, as nginx's conf_ctx):
+//   - http2_max_concurrent_streams: SETTINGS_MAX_CONCURRENT_STREAMS;
+//   - http2_body_preread_size: each stream's initial receive window;
+//   - keepalive_timeout: how long an idle connection stays (then GOAWAY);
+//   - keepalive_requests, keepalive_time: a connection that served that
+//     many streams or lived that long says GOAWAY after the response;
+//   - send_timeout: a write that makes no progress for that long closes
+//     the connection;
+//   - large_client_header_buffers: the header list (and each field) as
+//     nginx bounds it.
+
+// h2Servers is one listener's HTTP/2 servers, one per distinct set of
+// connection settings, all shut down gracefully (GOAWAY, in-flight streams
+// finish) by the shutdown of base.
+type h2Servers struct {
+	base *http.Server // never serves; carries the shutdown hooks and MaxHeaderBytes is per conn
+	log  *errlog.Logger
+	mu   sync.Mutex // guards byKey
+	// byKey holds the servers made so far: settings change only with a
+	// reload, so the map stays small.
+	byKey map[h2Key]*http2.Server
+	// gen counts the shutdowns (GOAWAY rounds): a connection that Go's
+	// server had not registered yet when one came (its handshake just
+	// ended) sees the change at its next stream and goes away after it.
+	gen atomic.Uint64
+}
+
+// h2Key is what makes two connections' HTTP/2 servers differ.
+type h2Key struct {
+	streams   uint32
+	preread   int32
+	idle      time.Duration
+	writeByte time.Duration
+}
+
+func newH2Servers(log *errlog.Logger) *h2Servers {
+	return &h2Servers{base: &http.Server{ErrorLog: h2ErrorLog(log)}, log: log, byKey: map[h2Key]*http2.Server{}}
+}
+
+// h2ErrorLog passes what Go's HTTP/2 server logs (a client's protocol
+// errors) to the error log at info, as nginx logs its clients' mistakes.
+func h2ErrorLog(l *errlog.Logger) *log.Logger {
+	return log.New(errlogWriter{l}, "", 0)
+}
+
+type errlogWriter struct{ l *errlog.Logger }
+
+func (w errlogWriter) Write(p []byte) (int, error) {
+	w.l.Log(errlog.Info, strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// server returns the HTTP/2 server for a connection whose server's
+// settings are set.
+func (hs *h2Servers) server(set *config.Settings) *http2.Server {
+	k := h2Key{
+		streams:   uint32(max(set.HTTP2Settings.MaxConcurrentStreams, 0)),
+		preread:   int32(min(max(set.HTTP2Settings.BodyPrereadSize, 0), config.MaxHTTP2Window)),
+		idle:      set.KeepaliveTimeout,
+		writeByte: set.SendTimeout,
+	}
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if s := hs.byKey[k]; s != nil {
+		return s
+	}
+	s := &http2.Server{
+		MaxConcurrentStreams: k.streams,
+		IdleTimeout:          k.idle,
+		WriteByteTimeout:     k.writeByte,
+		// nginx offers h2 whatever the cipher suite; Go's server would
+		// refuse the connection for one RFC 9113 frowns upon.
+		PermitProhibitedCipherSuites: true,
+	}
+	if k.preread > 0 {
+		s.MaxUploadBufferPerStream = k.preread
+	}
+	if k.streams == 0 {
+		// nginx's "http2_max_concurrent_streams 0" refuses every stream;
+		// Go's server reads 0 as its default, so one it is.
+		s.MaxConcurrentStreams = 1
+	}
+	if err := http2.ConfigureServer(hs.base, s); err != nil {
+		hs.log.Logf(errlog.Alert, "http2: %v", err)
+	}
+	hs.byKey[k] = s
+	return s
+}
+
+// shutdown sends GOAWAY on every HTTP/2 connection: idle ones close, the
+// others once their streams are done. It does not wait.
+func (hs *h2Servers) shutdown() {
+	hs.gen.Add(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // base has no connection of its own to wait for
+	_ = hs.base.Shutdown(ctx)
+}
+
+// h2Conn is one HTTP/2 connection: what its streams share.
+type h2Conn struct {
+	cc   *clientConn
+	tc   *tls.Conn
+	key  string // the listener's, as the router names it
+	d    *Daemon
+	set  *config.Settings // the connection's server's (by SNI, else the default)
+	base connInfo         // the connection's part of every stream's connInfo
+	// requests counts the streams served ($connection_requests).
+	requests atomic.Uint64
+	// gen is the servers' shutdown count when the connection started.
+	gen uint64
+}
+
+// serveH2 serves the connection with HTTP/2 until it ends, then closes it
+// and tells the server and the counters, as close does for HTTP/1.1.
+func (cc *clientConn) serveH2(sc *sslConn, tc *tls.Conn) {
+	defer func() {
+		cc.srv.stats.close()
+		cc.clientGone()
+		cc.srv.untrack(cc)
+		cc.c.Close()
+	}()
+	sc.describe(&cc.ci)
+	hc := &h2Conn{cc: cc, tc: tc, key: cc.srv.key, d: cc.srv.daemon, base: cc.ci}
+	hc.base.fields = nil
+	hc.set = sc.addr.sniServer(tc.ConnectionState().ServerName).Config.Settings
+	if hc.set == nil {
+		hc.set = &config.Settings{}
+	}
+	hc.gen = cc.srv.h2.gen.Load()
+	srv := cc.srv.h2.server(hc.set)
+	// Go's server answers 431 to a header list over its bound: twice
+	// nginx's, so that tooLarge answers as nginx does first.
+	base := &http.Server{ErrorLog: cc.srv.h2.base.ErrorLog, MaxHeaderBytes: 2 * headerLimit(hc.set)}
+	srv.ServeConn(tc, &http2.ServeConnOpts{Context: cc.ctx, BaseConfig: base, Handler: hc})
+}
+
+// headerLimit is the header list large_client_header_buffers allows
+// (number times size), as nginx bounds an HTTP/2 request's fields.
+func headerLimit(set *config.Settings) int {
+	b := set.LargeClientHeaderBuffers
+	if b.Number <= 0 || b.Size <= 0 {
+		return http.DefaultMaxHeaderBytes
+	}
+	return b.Number * int(b.Size)
+}
+
+// ServeHTTP serves one stream through the daemon's request path.
+func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	stats := hc.cc.srv.stats
+	stats.requestStarted()
+	stats.headRead()
+	defer stats.requestFinished()
+	defer hc.recoverStream()
+	ci := hc.base
+	ci.start = time.Now()
+	ci.requests = hc.requests.Add(1) - 1
+	// nginx logs an HTTP/2 request line as "GET /path HTTP/2.0".
+	ci.requestLine = r.Method + " " + r.RequestURI + " HTTP/2.0"
+	var size int
+	ci.fields, size = h2Fields(r)
+	ci.length = int64(size)
+	ci.noHost = r.Host == ""
+	if msg := hc.tooLarge(r); msg != "" {
+		hc.refuseHeader(&ci, msg)
+		return
+	}
+	hw := &h2Writer{w: w, closeConn: hc.spent(&ci) || hc.cc.srv.h2.gen.Load() != hc.gen, ctx: r.Context()}
+	snap := hc.d.current.Load()
+	snap.serveHTTP(hw, r, &ci, hc.key)
+	if hw.dropped {
+		panic(http.ErrAbortHandler) // RST_STREAM: nginx's 444 on HTTP/2
+	}
+}
+
+// recoverStream logs a handler's panic with its stack, as the HTTP/1.1
+// engine does (runHandler), and resets the stream; the connection's other
+// streams go on. http.ErrAbortHandler (a response cut short on purpose)
+// resets the stream without a log line.
+func (hc *h2Conn) recoverStream() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p != http.ErrAbortHandler {
+		hc.cc.srv.log.Logf(errlog.Alert, "panic serving %s: %v\n%s", hc.base.remote, p, debug.Stack())
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// spent reports whether the stream being started is the connection's last
+// (keepalive_requests, keepalive_time of its server, as nginx 1.19.7+
+// applies them to HTTP/2): its response then comes with GOAWAY.
+func (hc *h2Conn) spent(ci *connInfo) bool {
+	counted := *ci
+	counted.requests++ // as fillRequest will count this stream
+	return keepaliveSpent(&counted, hc.set)
+}
+
+// h2Fields lists the request's header fields for the upstream request and
+// $http_* (lowercase, as HTTP/2 sends them, sorted by name: Go's server
+// keeps no order), and returns the size of the header list as nginx
+// counts it against large_client_header_buffers (names and values,
+// pseudo-headers included).
+func h2Fields(r *http.Request) (vars.HeaderList, int) {
+	size := len(":method") + len(r.Method) + len(":path") + len(r.RequestURI) + len(":authority") + len(r.Host) + len(":scheme") + len("https")
+	fields := make(vars.HeaderList, 0, len(r.Header))
+	for _, name := range sortedKeys(r.Header) {
+		lower := strings.ToLower(name)
+		for _, v := range r.Header[name] {
+			fields = append(fields, vars.Field{Name: lower, Value: v})
+			size += len(lower) + len(v)
+		}
+	}
+	return fields, size
+}
+
+func sortedKeys(h http.Header) []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// tooLarge checks the request's fields against large_client_header_buffers
+// as nginx 1.19.7+ does for HTTP/2: each field's name and value, as the
+// client sent them (nginx sees the HPACK literal: its Huffman code when
+// that is shorter, as clients send it), must fit one buffer, and the whole
+// list (names and values decoded) number buffers. It returns nginx's
+// message, or "" when the request fits.
+func (hc *h2Conn) tooLarge(r *http.Request) string {
+	b := hc.set.LargeClientHeaderBuffers
+	if b.Number <= 0 || b.Size <= 0 {
+		return ""
+	}
+	total, limit := 0, b.Number*int(b.Size)
+	fits := func(s string) bool {
+		return min(uint64(len(s)), hpack.HuffmanEncodeLength(s)) <= uint64(b.Size)
+	}
+	for _, kv := range [][2]string{{":method", r.Method}, {":path", r.RequestURI}, {":authority", r.Host}, {":scheme", "https"}} {
+		if !fits(kv[1]) {
+			return "client sent too large header field"
+		}
+		total += len(kv[0]) + len(kv[1])
+	}
+	for name, vs := range r.Header {
+		for _, v := range vs {
+			if !fits(name) || !fits(v) {
+				return "client sent too large header field"
+			}
+			total += len(name) + len(v)
+		}
+	}
+	if total > limit {
+		return "client sent too large header"
+	}
+	return ""
+}
+
+// refuseHeader ends the connection for a header list over the limits, as
+// nginx does (a connection error, ENHANCE_YOUR_CALM; Go's server cannot
+// send that from a handler, so the connection just closes), logs msg at
+// info, and writes the access log line nginx writes: status 000, no
+// request line.
+func (hc *h2Conn) refuseHeader(ci *connInfo, msg string) {
+	snap := hc.d.current.Load()
+	snap.log.LogRequest(errlog.Info, &errlog.Request{Conn: ci.id, Client: remoteIP(hc.tc), Server: hc.tc.LocalAddr().String()}, msg+" while processing HTTP/2 connection")
+	st := &vars.State{}
+	st.Proto, st.Scheme, st.TLS = "HTTP/2.0", "https", ci.tls
+	st.Remote, st.Local = ci.remoteAddr, ci.local
+	st.Conn, st.ConnRequests, st.Start, st.Length = ci.id, ci.requests+1, ci.start, ci.length
+	st.Connections = hc.cc.srv.stats
+	snap.logRefused(st, hc.key, "")
+	hc.tc.Close()
+	panic(http.ErrAbortHandler)
+}
+
+// h2Writer is the response writer of one HTTP/2 stream under the
+// daemon's recorder: Go's HTTP/2 server's, with what the recorder asks of
+// a writer that is not the engine's (recorder.ew nil).
+type h2Writer struct {
+	w http.ResponseWriter
+	// closeConn: the connection has served its last stream; the response
+	// goes with GOAWAY.
+	closeConn bool
+	dropped   bool
+	// pacer paces the body (limit_rate: paceAt); ctx ends a pause when
+	// the stream goes away.
+	pacer  pace.Pacer
+	ctx    context.Context
+	status int
+	head   int64 // the head's size, estimated (see sentBytes)
+	body   int64
+}
+
+// connectionFields are the fields HTTP/2 forbids in a response (RFC 9113,
+// 8.2.2): an upstream's hop-by-hop fields, and those the recorder adds for
+// HTTP/1.1 (Connection: close), never go out.
+var connectionFields = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade"}
+
+// Header implements http.ResponseWriter.
+func (w *h2Writer) Header() http.Header { return w.w.Header() }
+
+// WriteHeader implements http.ResponseWriter.
+func (w *h2Writer) WriteHeader(code int) {
+	if w.dropped {
+		return
+	}
+	h := w.w.Header()
+	if code >= 200 && w.status == 0 {
+		w.status = code
+		for _, f := range connectionFields {
+			delete(h, f)
+		}
+		if w.closeConn {
+			h["Connection"] = []string{"close"} // Go's server: GOAWAY, not a field
+		}
+		w.head = h2HeadSize(h)
+	}
+	if code == http.StatusSwitchingProtocols {
+		code = http.StatusBadGateway // no upgrade over HTTP/2 (the proxy asks none)
+	}
+	w.w.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (w *h2Writer) Write(p []byte) (int, error) {
+	if w.dropped {
+		return 0, io.ErrClosedPipe
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.pacer.Rate > 0 {
+		return w.writePaced(p)
+	}
+	n, err := w.w.Write(p)
+	w.body += int64(n)
+	return n, err
+}
+
+// paceAt paces the body at rate bytes a second after free bytes, counted
+// from start (limit_rate, limit_rate_after, per stream as in nginx).
+func (w *h2Writer) paceAt(rate, free int64, start time.Time) {
+	w.pacer.Limit = pace.Limit{Rate: rate, Free: free, Start: start}
+}
+
+// writePaced writes p as fast as the pace allows; before a pause, what Go's
+// server holds for the stream is flushed, so the client gets every byte as
+// soon as the limit lets it.
+func (w *h2Writer) writePaced(p []byte) (int, error) {
+	total := 0
+	for len(p) > 0 {
+		n, wait := w.pacer.Allow(w.body, w.pacer.Now())
+		if n == 0 {
+			if err := http.NewResponseController(w.w).Flush(); err != nil {
+				return total, err
+			}
+			if err := w.pacer.Wait(w.ctx, wait); err != nil {
+				return total, err
+			}
+			continue
+		}
+		n = min(n, int64(len(p)))
+		m, err := w.w.Write(p[:n])
+		w.body += int64(m)
+		total += m
+		if err != nil {
+			return total, err
+		}
+		p = p[n:]
+	}
+	return total, nil
+}
+
+// Flush implements http.Flusher.
+func (w *h2Writer) Flush() {
+	if !w.dropped {
+		_ = http.NewResponseController(w.w).Flush()
+	}
+}
+
+// SetReadDeadline bounds the next read of the stream's body
+// (client_body_timeout).
+func (w *h2Writer) SetReadDeadline(t time.Time) error {
+	return http.NewResponseController(w.w).SetReadDeadline(t)
+}
+
+// SetWriteDeadline bounds the stream's writes.
+func (w *h2Writer) SetWriteDeadline(t time.Time) error {
+	return http.NewResponseController(w.w).SetWriteDeadline(t)
+}
+
+// Unwrap lets http.ResponseController reach Go's writer.
+func (w *h2Writer) Unwrap() http.ResponseWriter { return w.w }
+
+// dropStream ends the stream without a response (nginx's 444 and the like
+// on HTTP/2: RST_STREAM); the handler resets it when it returns.
+func (w *h2Writer) dropStream() { w.dropped = true }
+
+// sentBytes is $bytes_sent and the head's part of it: the head as its
+// fields' lengths plus a frame header (nginx counts the HPACK-encoded head,
+// which is smaller) and the body with a frame header per DATA frame.
+func (w *h2Writer) sentBytes() (total, head int64) {
+	frames := (w.body + h2FrameGuess - 1) / h2FrameGuess
+	return w.head + w.body + frames*9, w.head
+}
+
+// h2FrameGuess is the DATA frame size sentBytes assumes.
+const h2FrameGuess = 16 << 10
+
+// h2HeadSize estimates a HEADERS frame for h: a frame header, the status,
+// each field's name and value with two bytes of HPACK framing.
+func h2HeadSize(h http.Header) int64 {
+	n := int64(9 + 1)
+	for k, vs := range h {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 2)
+		}
+	}
+	return n
+}
+
+// streamWriter is what the recorder asks of an HTTP/2 stream's writer
+// (h2Writer): the answer to drop and the byte counts for the log.
+type streamWriter interface {
+	dropStream()
+	sentBytes() (total, head int64)
+}
+
+var (
+	_ streamWriter = (*h2Writer)(nil)
+	_ ratePacer    = (*h2Writer)(nil)
+)

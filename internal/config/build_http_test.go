@@ -485,7 +485,7 @@ func TestPlannedValuesThatMatchFulcrum(t *testing.T) {
 	}{
 		{"gzip_static OFF;", ""}, // nginx compares flags case-insensitively
 		{"autoindex off;", ""},
-		{"autoindex on;", `fulcrum does not implement "autoindex" yet`},
+		{"autoindex on;", ""}, // implemented
 		{"merge_slashes on;", ""},
 		{"merge_slashes off;", ""}, // implemented
 		{"charset off;", ""},

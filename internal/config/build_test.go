@@ -201,6 +201,8 @@ func TestSettingsDefaults(t *testing.T) {
 		Gzip:                      Gzip{Level: 1, MinLength: 20, Proxied: GzipProxiedOff, Buffers: BufferSpec{Number: 32, Size: 4096}},
 		Charset:                   Charset{Types: defaultCharsetTypes},
 		AbsoluteRedirect:          true,
+		AutoindexExactSize:        true,
+		AutoindexFormat:           "html",
 		PortInRedirect:            true,
 		ServerTokens:              true,
 		AccessLogs:                []AccessLog{{Path: testPrefix + "/logs/access.log", Format: combined}},

@@ -39,6 +39,11 @@ var settingRules = []settingRule{
 		return nil
 	}},
 	{names: []string{"try_files"}, find: findOutsideIf, apply: applyTryFiles},
+	flagRule("autoindex", func(s *Settings) *bool { return &s.Autoindex }),
+	flagRule("autoindex_exact_size", func(s *Settings) *bool { return &s.AutoindexExactSize }),
+	flagRule("autoindex_localtime", func(s *Settings) *bool { return &s.AutoindexLocaltime }),
+	textRule("autoindex_format", func(s *Settings) *string { return &s.AutoindexFormat }),
+	{names: []string{"empty_gif", "stub_status", "proxy_pass"}, find: findRewrites, apply: applyEmptyGIF},
 	textRule("default_type", func(s *Settings) *string { return &s.DefaultType }),
 	{names: []string{"types"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		st.Types = b.types(dirs)
@@ -238,6 +243,8 @@ func (b *builder) defaultSettings() *Settings {
 		Gzip:                      defaultGzip(),
 		Charset:                   Charset{Types: defaultCharsetTypes, Known: b.charsets.known},
 		AbsoluteRedirect:          true,
+		AutoindexExactSize:        true,
+		AutoindexFormat:           "html",
 		PortInRedirect:            true,
 		ServerTokens:              true,
 		AccessLogs:                []AccessLog{{Path: b.path("logs/access.log"), Format: b.formats["combined"]}},
@@ -542,6 +549,25 @@ func (b *builder) path(p string) string {
 		abs += "/" // alias keeps its trailing slash: it is part of the mapping
 	}
 	return abs
+}
+
+// applyEmptyGIF reads the level's own empty_gif (not inherited, as nginx's
+// empty_gif sets the location's content handler). dirs are the level's
+// empty_gif, stub_status and proxy_pass directives in order: the last one
+// answers, as in nginx, where each sets the handler in turn.
+func applyEmptyGIF(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	last := dirs[len(dirs)-1]
+	if last.Name != "empty_gif" {
+		return nil
+	}
+	st.EmptyGIF = true
+	for _, d := range dirs[:len(dirs)-1] {
+		if d.Name != "empty_gif" {
+			b.warn(last.Pos, "keep one of them", `"%s" and "empty_gif" in one block: the last one, "empty_gif", answers, as in nginx`, d.Name)
+			break
+		}
+	}
+	return nil
 }
 
 // applyStubStatus reads the level's own stub_status (not inherited, and not

@@ -202,7 +202,6 @@ const (
 	noteHash        = "fulcrum's hash tables size themselves"
 	noteOpenFile    = "fulcrum does not cache open file descriptors"
 	noteBody        = "response bodies are passed unchanged"
-	noteAutoidx     = "directory listings are not generated; a directory without an index file gets 403"
 	noteTCP         = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
 	noteStatic      = "fulcrum's static file handler does not have this setting"
 	noteFastCGI     = "fastcgi_pass and its kin are not supported, so their settings have no effect"
@@ -528,10 +527,10 @@ var tableSpecs = []spec{
 	{name: "charset_map", module: "http_charset", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, status: ignored, note: "responses are not recoded", syntax: "charset_map charset1 charset2 { ... }"},
 
 	// autoindex, ssi, sub, addition
-	{name: "autoindex", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteAutoidx, syntax: "autoindex on | off;"},
-	{name: "autoindex_exact_size", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, note: noteAutoidx, syntax: "autoindex_exact_size on | off;"},
-	{name: "autoindex_format", module: "http_autoindex", ctx: ctxHSL, args: args1, status: planned, note: noteAutoidx, syntax: "autoindex_format html | xml | json | jsonp;"},
-	{name: "autoindex_localtime", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, status: planned, note: noteAutoidx, syntax: "autoindex_localtime on | off;"},
+	{name: "autoindex", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, syntax: "autoindex on | off;"},
+	{name: "autoindex_exact_size", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, syntax: "autoindex_exact_size on | off;"},
+	{name: "autoindex_format", module: "http_autoindex", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"html", "xml", "json", "jsonp"}, syntax: "autoindex_format html | xml | json | jsonp;"},
+	{name: "autoindex_localtime", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, syntax: "autoindex_localtime on | off;"},
 	{name: "ssi", module: "http_ssi", ctx: ctxHSL | ctxLocationIf, args: argsFlag, status: planned, asIs: []string{"off"}, note: "server-side includes are sent as they are", syntax: "ssi on | off;"},
 	{name: "sub_filter", module: "http_sub", ctx: ctxHSL, args: args2, multi: true, status: planned, note: noteBody, syntax: "sub_filter string replacement;"},
 	{name: "sub_filter_once", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_once on | off;"},
@@ -561,7 +560,7 @@ var tableSpecs = []spec{
 	{name: "api", module: "http_api", ctx: ctxLoc, args: argsNone | args1, syntax: "api [write=on|off];", check: checkAPI},
 	{name: "metrics", module: "fulcrum", ctx: ctxLoc, args: argsNone, syntax: "metrics;"},
 	{name: "dashboard", module: "fulcrum", ctx: ctxLoc, args: argsNone | args1, syntax: "dashboard [api=uri];", check: checkDashboard},
-	{name: "empty_gif", module: "http_empty_gif", ctx: ctxLoc, args: argsNone, status: planned, note: "the location does not answer with a 1x1 GIF", syntax: "empty_gif;"},
+	{name: "empty_gif", module: "http_empty_gif", ctx: ctxLoc, args: argsNone, syntax: "empty_gif;"},
 	{name: "mirror", module: "http_mirror", ctx: ctxHSL, args: args1, multi: true, status: planned, note: "requests are not mirrored", syntax: "mirror uri | off;"},
 	{name: "mirror_request_body", module: "http_mirror", ctx: ctxHSL, args: argsFlag, status: planned, note: "requests are not mirrored", syntax: "mirror_request_body on | off;"},
 	{name: "dav_methods", module: "http_dav", ctx: ctxHSL, args: args1More, status: planned, note: "WebDAV methods are refused with 405", syntax: "dav_methods off | method ...;"},

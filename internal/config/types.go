@@ -454,6 +454,17 @@ type Settings struct {
 	// default; dashboard api=/path). "" when another content handler comes
 	// after it in the block, as for API.
 	Dashboard string
+	// EmptyGIF (the empty_gif directive, not inherited) answers with a
+	// 1x1 transparent GIF. Like StubStatus, it is false when another
+	// content handler (proxy_pass, stub_status) comes after it in the block.
+	EmptyGIF bool
+	// Autoindex (autoindex, off by default) lists a directory that has no
+	// index file instead of answering 403, in AutoindexFormat ("html",
+	// the default, "xml", "json" or "jsonp"), with exact sizes unless
+	// AutoindexExactSize (on by default) is off, and times in the server's
+	// zone when AutoindexLocaltime is on (UTC by default).
+	Autoindex, AutoindexExactSize, AutoindexLocaltime bool
+	AutoindexFormat                                   string
 	// Internal (the internal directive) answers 404 to a request that reaches
 	// the location directly; only internal redirects (error_page, try_files,
 	// index, X-Accel-Redirect) are served.

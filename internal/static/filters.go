@@ -306,3 +306,17 @@ func (o *output) multipart(ranges []byteRange) {
 	}
 	_, _ = io.WriteString(o.w, tail)
 }
+
+// Conditional evaluates a request's conditional headers against a response
+// that has Last-Modified mod and ETag tag ("" for none), as nginx's
+// not-modified filter does for any 200 (empty_gif's too): 0 means send the
+// response, else 304 or 412.
+func Conditional(h http.Header, mod time.Time, tag string) int {
+	switch notModified(h, mod, tag) {
+	case precondFailed:
+		return http.StatusPreconditionFailed
+	case precondNotModified:
+		return http.StatusNotModified
+	}
+	return 0
+}

@@ -231,7 +231,25 @@ func (c *resolution) index(uri, dir string) Result {
 			return statusResult(http.StatusInternalServerError, &CallError{Call: "stat", Path: path, Err: err}, uri)
 		}
 	}
+	if c.rv.listing && (c.req.Method == http.MethodGet || c.req.Method == http.MethodHead) {
+		return c.listing(uri, dir)
+	}
 	return statusResult(http.StatusForbidden, fmt.Errorf("directory index of %q is forbidden", dir), uri)
+}
+
+// listing is the autoindex module's turn after the index module found no
+// index file: the directory to list, or nginx's answer when it cannot be
+// opened (404 for a missing one or a file, 403 for EACCES).
+func (c *resolution) listing(uri, dir string) Result {
+	f, err := c.lookup(dir)
+	if err == nil && !f.fi.IsDir() {
+		err = syscall.ENOTDIR
+	}
+	if err != nil {
+		ce := &CallError{Call: "opendir", Path: strings.TrimSuffix(dir, "/"), Err: sysErr(err)}
+		return statusResult(ListingStatus(err), ce, uri)
+	}
+	return Result{Kind: KindDirectory, Status: http.StatusOK, URI: uri, Path: f.real, Base: f.base, ModTime: f.fi.ModTime()}
 }
 
 // indexError answers the index errors that stop the search at once; uri is

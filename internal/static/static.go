@@ -47,8 +47,13 @@
 // A multipart/byteranges boundary is 20 random digits where nginx counts (1,
 // 2, 3, ... in 20 digits), so that a file cannot be written to contain it.
 //
-// Not implemented: autoindex (a directory without an index file is 403, as nginx
-// without autoindex), charset, gzip_static, open_file_cache, etag off,
+// With autoindex on, a directory without an index file is a KindDirectory
+// that the caller lists with [ReadDir] and [Listing.AppendListing], byte for
+// byte as nginx's autoindex module; a listed symbolic link that leads out
+// of the document root shows as itself ("other"), where nginx shows what
+// it points to.
+//
+// Not implemented: charset, gzip_static, open_file_cache, etag off,
 // if_modified_since off/before (fulcrum uses nginx's default, "exact"),
 // max_ranges (no limit, nginx's default),
 // disable_symlinks variants, and index file names that change $uri for their own
@@ -122,9 +127,12 @@ const (
 	// KindNamedLocation: continue in the named location Name ("@fallback") with
 	// $uri and $args unchanged.
 	KindNamedLocation
+	// KindDirectory: list the directory Path (inside Base) with ReadDir, as
+	// nginx's autoindex module does for a directory without an index file.
+	KindDirectory
 )
 
-var kindNames = [...]string{"status", "file", "redirect", "internal redirect", "named location"}
+var kindNames = [...]string{"status", "file", "redirect", "internal redirect", "named location", "directory"}
 
 // String names the kind for logs and test failures.
 func (k Kind) String() string {
@@ -159,7 +167,8 @@ type Result struct {
 	// Name is the named location ("@fallback") for KindNamedLocation.
 	Name string
 
-	// Path is the file's absolute path inside Base (KindFile). When a symbolic
+	// Path is the file's absolute path inside Base (KindFile), or the
+	// directory's (KindDirectory). When a symbolic
 	// link below the document root led to the file, Path and Base have their
 	// links resolved; otherwise they are as configured.
 	Path string
@@ -240,6 +249,7 @@ type Resolver struct {
 	fallback    *fallback // nil without try_files
 	types       map[string]string
 	defaultType string
+	listing     bool // autoindex on
 }
 
 // New compiles a location's static settings. types is the http block's types
@@ -260,6 +270,7 @@ func New(s *config.Settings, types map[string]string, loc Location) (*Resolver, 
 		return nil, err
 	}
 	rv.setIndex(s.Index)
+	rv.listing = s.Autoindex
 	if err := rv.setTryFiles(s.TryFiles); err != nil {
 		return nil, err
 	}

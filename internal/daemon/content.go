@@ -124,6 +124,7 @@ type staticHandler struct {
 	log       *errlog.Logger
 	srv       *router.Server
 	loc       *config.Location
+	listing   static.Listing // autoindex
 }
 
 func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compiler, log *errlog.Logger) (handler, error) {
@@ -131,7 +132,7 @@ func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compi
 	if err != nil {
 		return nil, fmt.Errorf("location %q in %s: %w", loc.Path, loc.Pos, err)
 	}
-	h := &staticHandler{rv: rv, templates: map[string]*vars.Template{}, log: log, srv: srv, loc: loc}
+	h := &staticHandler{rv: rv, templates: map[string]*vars.Template{}, log: log, srv: srv, loc: loc, listing: listingOf(loc.Settings)}
 	for _, src := range rv.Templates() {
 		t, err := comp.Compile(src)
 		if err != nil {
@@ -164,7 +165,7 @@ func (h *staticHandler) expand(st *vars.State) func(string) string {
 func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	rec := w.(*recorder)
 	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st)})
-	if res.Kind == static.KindFile || res.Kind == static.KindRedirect || res.Kind == static.KindStatus {
+	if res.Kind == static.KindFile || res.Kind == static.KindRedirect || res.Kind == static.KindStatus || res.Kind == static.KindDirectory {
 		// try_files and index change $uri in nginx (the index by an internal
 		// redirect): the log, add_header and error_page see the new one.
 		st.Path = res.URI
@@ -194,6 +195,8 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		}
 	case static.KindRedirect:
 		redirect(rec, st, http.StatusMovedPermanently, res.Location)
+	case static.KindDirectory:
+		h.list(rec, r, st, res)
 	default:
 		return h.notServedHere(rec, r, st, res)
 	}

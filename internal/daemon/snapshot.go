@@ -415,6 +415,9 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 	if loc.Settings.Dashboard != "" {
 		return newDashboardHandler(loc), nil
 	}
+	if loc.Settings.EmptyGIF {
+		return emptyGIFHandler{}, nil
+	}
 	if loc.Settings.StubStatus {
 		return stubStatusHandler{}, nil
 	}

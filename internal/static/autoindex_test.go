@@ -231,3 +231,42 @@ func TestReadDirLinks(t *testing.T) {
 		t.Errorf("a file: %v (status %d), want 404", err, ListingStatus(err))
 	}
 }
+
+// TestListingLocalTime: autoindex_localtime shifts HTML dates by the zone's
+// offset when the page is made; XML and JSON stay UTC.
+func TestListingLocalTime(t *testing.T) {
+	e := []DirEntry{{Name: "f", File: true, ModTime: time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)}}
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.FixedZone("X", 2*3600))
+	tests := []struct {
+		l    Listing
+		want string
+	}{
+		{Listing{LocalTime: true}, " 01-Jan-2027 01:30 "},
+		{Listing{}, " 31-Dec-2026 23:30 "},
+		{Listing{LocalTime: true, Format: ListXML}, `mtime="2026-12-31T23:30:00Z"`},
+		{Listing{LocalTime: true, Format: ListJSON}, `"mtime":"Thu, 31 Dec 2026 23:30:00 GMT"`},
+	}
+	for _, tt := range tests {
+		if got := string(tt.l.AppendListing(nil, "/", "", e, now)); !strings.Contains(got, tt.want) {
+			t.Errorf("%+v: %q lacks %q", tt.l, got, tt.want)
+		}
+	}
+}
+
+// TestReadDirForbidden: a directory that cannot be read is 403, as nginx
+// answers opendir's EACCES. (Root reads anything, so it is skipped there.)
+func TestReadDirForbidden(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root can read a directory without permissions")
+	}
+	root := t.TempDir()
+	d := filepath.Join(root, "closed")
+	if err := os.Mkdir(d, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(d, 0o755) })
+	_, err := ReadDir(Result{Kind: KindDirectory, Path: d, Base: root})
+	if ListingStatus(err) != http.StatusForbidden {
+		t.Errorf("%v: status %d, want 403", err, ListingStatus(err))
+	}
+}

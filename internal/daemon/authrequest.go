@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
@@ -129,12 +129,9 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 	s.run(sub, &sr, st, srv, loc, res)
 	sub.gz.Abort()
 	var challenge vars.Field
-	if l, ok := st.UpstreamHeader.(*vars.HeaderList); ok && sw.code == http.StatusUnauthorized {
-		for _, f := range *l {
-			if strings.EqualFold(f.Name, "WWW-Authenticate") {
-				challenge = f
-				break
-			}
+	if st.UpstreamHeader != nil && sw.code == http.StatusUnauthorized {
+		if v, _, ok := st.UpstreamHeader.Lookup("Www-Authenticate", 0); ok {
+			challenge = vars.Field{Name: sw.spelling("Www-Authenticate"), Value: v}
 		}
 	}
 	var values [][]byte
@@ -151,11 +148,34 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 }
 
 // subWriter is the ResponseWriter under a subrequest's recorder: it keeps
-// the status and the header fields and drops the body, as nginx's
+// the status, the header fields and the names of a proxied answer's fields
+// as the upstream spelled them, and drops the body, as nginx's
 // auth_request subrequest is header only.
 type subWriter struct {
 	header http.Header
 	code   int
+	names  map[string]string // canonical key: the upstream's spelling
+}
+
+// setFieldOrder learns the upstream's spelling of its field names (see
+// proxy.FieldOrderer).
+func (w *subWriter) setFieldOrder(order []proxy.FieldPos) {
+	for _, f := range order {
+		if f.Name != f.Key {
+			if w.names == nil {
+				w.names = map[string]string{}
+			}
+			w.names[f.Key] = f.Name
+		}
+	}
+}
+
+// spelling is the name of the field key as the upstream wrote it.
+func (w *subWriter) spelling(key string) string {
+	if n, ok := w.names[key]; ok {
+		return n
+	}
+	return key
 }
 
 func (w *subWriter) Header() http.Header { return w.header }

@@ -863,6 +863,8 @@ func (w *recorder) SetHeadTime(t time.Time) {
 func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
 	if w.ew != nil {
 		w.ew.SetFieldOrder(order)
+	} else if w.sub {
+		w.ResponseWriter.(*subWriter).setFieldOrder(order)
 	}
 }
 

@@ -54,6 +54,37 @@ func applySatisfy(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	return nil
 }
 
+// applyAuthRequest reads "auth_request uri | off;": "off" turns an outer
+// level's off here, as nginx's empty URI does.
+func applyAuthRequest(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	if d.Args[0] == "off" {
+		return nil
+	}
+	st.AuthRequest, st.AuthRequestPos = d.Args[0], d.Pos
+	return nil
+}
+
+// checkAuthRequestSet refuses an auth_request_set whose variable is not
+// written with its "$", as nginx does.
+func checkAuthRequestSet(d *Directive) error {
+	if name := d.Args[0]; !strings.HasPrefix(name, "$") {
+		return hintf(d.Pos, `write the variable with its "$", as in auth_request_set $user $upstream_http_x_user`, `invalid variable name "%s"`, name)
+	}
+	return nil
+}
+
+// applyAuthRequestSet reads the auth_request_set directives of a level
+// (checkAuthRequestSet checked their names).
+func applyAuthRequestSet(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	out := make([]AuthRequestSet, len(dirs))
+	for i, d := range dirs {
+		out[i] = AuthRequestSet{Name: d.Args[0][1:], Value: d.Args[1], Pos: d.Pos}
+	}
+	st.AuthRequestSets = out
+	return nil
+}
+
 // limitExcept builds the limit_except block of the location at level sc, if
 // any: its methods, and its settings as a level below the location's.
 func (b *builder) limitExcept(sc *scope) (*LimitExcept, error) {

@@ -105,3 +105,46 @@ func TestLimitExcept(t *testing.T) {
 		t.Errorf("PUT only: %v", b.LimitExcept.Methods)
 	}
 }
+
+// TestAuthRequestInheritance checks how auth_request and auth_request_set
+// are inherited, as nginx's merge does: the URI from the nearest level that
+// writes auth_request ("off" turns it off), and the whole list of
+// auth_request_set from the nearest level that has any.
+func TestAuthRequestInheritance(t *testing.T) {
+	cfg := mustLoad(t, `http {
+        auth_request /auth;
+        auth_request_set $user $upstream_http_x_user;
+        server {
+            location /a/ { }
+            location /b/ { auth_request /other; auth_request_set $g $upstream_status; auth_request_set $h x; }
+            location /off/ { auth_request off; }
+            location = /auth { internal; }
+        }
+    }`)
+	locs := cfg.HTTP.Servers[0].Locations
+	tests := []struct {
+		name string
+		set  *Settings
+		uri  string
+		vars []string
+	}{
+		{"server inherits", cfg.HTTP.Servers[0].Settings, "/auth", []string{"user=$upstream_http_x_user"}},
+		{"location inherits", locs[0].Settings, "/auth", []string{"user=$upstream_http_x_user"}},
+		{"own uri and list", locs[1].Settings, "/other", []string{"g=$upstream_status", "h=x"}},
+		{"off keeps the list", locs[2].Settings, "", []string{"user=$upstream_http_x_user"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.set.AuthRequest != tt.uri {
+				t.Errorf("AuthRequest = %q, want %q", tt.set.AuthRequest, tt.uri)
+			}
+			var got []string
+			for _, a := range tt.set.AuthRequestSets {
+				got = append(got, a.Name+"="+a.Value)
+			}
+			if !slices.Equal(got, tt.vars) {
+				t.Errorf("AuthRequestSets = %q, want %q", got, tt.vars)
+			}
+		})
+	}
+}

@@ -139,6 +139,8 @@ var settingRules = []settingRule{
 	{names: []string{"allow", "deny"}, apply: applyAccess},
 	{names: []string{"auth_basic", "auth_basic_user_file"}, find: findAuthBasic, apply: applyAuthBasic},
 	{names: []string{"satisfy"}, apply: applySatisfy},
+	{names: []string{"auth_request"}, apply: applyAuthRequest},
+	{names: []string{"auth_request_set"}, apply: applyAuthRequestSet},
 
 	// limits (preaccess)
 	{names: []string{"limit_conn"}, apply: applyLimitConn},

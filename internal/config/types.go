@@ -407,6 +407,14 @@ type AuthBasic struct {
 	RealmPos, UserFilePos Pos
 }
 
+// AuthRequestSet is one "auth_request_set $variable value;": after the
+// auth_request subrequest, Value (which may hold variables, evaluated in the
+// subrequest) is assigned to the variable Name (without its "$").
+type AuthRequestSet struct {
+	Name, Value string
+	Pos         Pos
+}
+
 // Settings are the per-request settings of a server or location after nginx's
 // inheritance: http -> server -> location -> nested location. A value set at a
 // lower level replaces the inherited one; array directives (proxy_set_header,
@@ -582,6 +590,15 @@ type Settings struct {
 	// AuthBasic is the basic authentication check, nil when auth_basic is
 	// off or when either directive is missing from the chain of levels.
 	AuthBasic *AuthBasic
+	// AuthRequest is auth_request's URI, "" when off or not written
+	// (ngx_http_auth_request_module): before the content handler a
+	// subrequest to it decides whether the request may go on.
+	AuthRequest string
+	// AuthRequestPos is where auth_request is written.
+	AuthRequestPos Pos
+	// AuthRequestSets are the auth_request_set directives of the nearest
+	// level that has any, in the order written.
+	AuthRequestSets []AuthRequestSet
 	// SatisfyAny (satisfy any) lets a request in when either the access
 	// rules or the authentication allow it; otherwise (satisfy all, the
 	// default) both must.

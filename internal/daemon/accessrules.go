@@ -42,10 +42,10 @@ func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv
 		return false
 	}
 	set = accessSettings(set, loc, r.Method)
-	if set.Access == nil && set.AuthBasic == nil {
+	if set.Access == nil && set.AuthBasic == nil && set.AuthRequest == "" {
 		return true // most requests: no access phase to run
 	}
-	if code := s.accessPhase(rec, r, st, set); code != 0 {
+	if code := s.accessPhase(rec, r, st, srv, set); code != 0 {
 		rec.fail(code)
 		return false
 	}

@@ -10,6 +10,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/htpasswd"
+	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
 
@@ -53,8 +54,8 @@ func accessSettings(set *config.Settings, loc *config.Location, method string) *
 }
 
 // accessPhase runs nginx's access phase (ngx_http_core_access_phase and
-// its post-access step) for set: the access module, then auth_basic, as
-// nginx registers them. It returns 0 to let the request in, or the status
+// its post-access step) for set: the access module, then auth_basic, then
+// auth_request, in the order nginx runs them. It returns 0 to let the request in, or the status
 // to answer with, having logged as nginx does and set WWW-Authenticate on
 // a 401.
 //
@@ -63,14 +64,17 @@ func accessSettings(set *config.Settings, loc *config.Location, method string) *
 // refusals are remembered (a 401 is never replaced by a 403) and answered
 // when no check allowed; an error other than 401 and 403 answers at once.
 // A check that does not apply (no rules matched, no auth_basic) declines.
-func (s *snapshot) accessPhase(w http.ResponseWriter, r *http.Request, st *vars.State, set *config.Settings) int {
+func (s *snapshot) accessPhase(w *recorder, r *http.Request, st *vars.State, srv *router.Server, set *config.Settings) int {
 	code := 0
-	for module := 0; module < 2; module++ {
+	for module := 0; module < 3; module++ {
 		var rc int
-		if module == 0 {
+		switch module {
+		case 0:
 			rc = s.accessRules(r, st, set)
-		} else {
+		case 1:
 			rc = s.authBasic(w, r, st, set)
+		default:
+			rc = s.authRequest(w, r, st, srv, set)
 		}
 		switch {
 		case rc == 0:

@@ -251,7 +251,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 			rec.fail(http.StatusNotFound)
 		case res.Outcome != rewrite.Next:
 			answerScript(rec, r, st, res)
-		case !s.preaccess(rec, r, st, srv, loc):
+		case !rec.sub && !s.preaccess(rec, r, st, srv, loc):
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
 		case limited:
@@ -566,6 +566,9 @@ type recorder struct {
 	// pinned reports that the response's fields were placed before the
 	// headers filter added any (pinFields).
 	pinned bool
+	// sub marks an auth_request subrequest's recorder: nginx runs no
+	// preaccess or access phase for a subrequest.
+	sub bool
 }
 
 // engineWriter is what the engine's response writer (respWriter) offers the
@@ -860,6 +863,8 @@ func (w *recorder) SetHeadTime(t time.Time) {
 func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
 	if w.ew != nil {
 		w.ew.SetFieldOrder(order)
+	} else if w.sub {
+		w.ResponseWriter.(*subWriter).setFieldOrder(order)
 	}
 }
 

@@ -91,7 +91,10 @@ type snapshot struct {
 	// auths are the compiled auth_basic checks by the Settings (of a level
 	// or a limit_except block) that have one; userFiles caches the user
 	// files they read, for this snapshot's life.
-	auths     map[*config.Settings]*authBasic
+	auths map[*config.Settings]*authBasic
+	// authReqs are the compiled auth_request checks by the Settings that
+	// have one.
+	authReqs  map[*config.Settings]*authRequest
 	userFiles htpasswd.Cache
 	// tls are the TLS settings of the ssl listen addresses; nil when there
 	// is none.
@@ -182,6 +185,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 	if s.settables, err = defineSettables(cfg, comp); err != nil {
 		return nil, err
 	}
+	if err := defineAssigned(cfg, comp); err != nil {
+		return nil, err
+	}
 	pools, err := buildPools(cfg.HTTP, reg, comp)
 	if err != nil {
 		return nil, err
@@ -226,6 +232,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	if err := s.compileAuth(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileAuthRequests(comp); err != nil {
 		return nil, err
 	}
 	if err := s.compileErrorTargets(comp); err != nil {

@@ -51,6 +51,21 @@ type Uninitialized interface {
 // change it ($args, $limit_rate). Call it for every set in the configuration before
 // compiling any template: templates compiled earlier do not see the slot.
 func (c *Compiler) DefineSettable(name string) (Settable, error) {
+	return c.defineSettable(name, false)
+}
+
+// DefineAssigned is DefineSettable for a variable that auth_request_set
+// assigns: until a value is assigned, a reference reads it as not found,
+// without the warning of a set variable (nginx's
+// ngx_http_auth_request_variable), unless a set directive defined the name
+// already, whose reading it keeps.
+func (c *Compiler) DefineAssigned(name string) (Settable, error) {
+	return c.defineSettable(name, true)
+}
+
+// defineSettable defines name; notFound makes an unassigned value read as
+// not found (DefineAssigned).
+func (c *Compiler) defineSettable(name string, notFound bool) (Settable, error) {
 	lname := strings.ToLower(name)
 	switch lname {
 	case "args":
@@ -73,9 +88,15 @@ func (c *Compiler) DefineSettable(name string) (Settable, error) {
 	if declared && before == nil {
 		before = declaredGetter(lname)
 	}
+	if notFound && before == nil {
+		before = notFoundGetter
+	}
 	c.define(lname, settableGetter(lname, slot, before))
 	return Settable{slot: slot}, nil
 }
+
+// notFoundGetter reads a variable nothing assigned yet as not found.
+func notFoundGetter(dst []byte, _ *State) ([]byte, bool) { return dst, false }
 
 // settableGetter reads slot; before is what the name meant before set
 // claimed it (nil: nothing).

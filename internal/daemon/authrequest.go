@@ -1,0 +1,194 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/proxy"
+	"fulcrum/internal/rewrite"
+	"fulcrum/internal/router"
+	"fulcrum/internal/vars"
+)
+
+// authRequest is a compiled auth_request with the auth_request_set
+// directives of its level.
+type authRequest struct {
+	uri  string
+	sets []authRequestSet
+}
+
+// authRequestSet is a compiled auth_request_set.
+type authRequestSet struct {
+	variable vars.Settable
+	value    *vars.Template
+}
+
+// defineAssigned makes every variable an auth_request_set assigns known to
+// comp, before any template is compiled, as defineSettables does for set.
+func defineAssigned(cfg *config.Config, comp *vars.Compiler) error {
+	return walkSettings(cfg.HTTP.Servers, func(set *config.Settings) error {
+		for _, a := range set.AuthRequestSets {
+			if _, err := comp.DefineAssigned(a.Name); err != nil {
+				return fmt.Errorf("%w in %s", err, a.Pos)
+			}
+		}
+		return nil
+	})
+}
+
+// compileAuthRequests compiles auth_request and its auth_request_set
+// directives for every level (limit_except blocks included) where
+// auth_request is on; auth_request_set elsewhere is compiled for its errors.
+func (s *snapshot) compileAuthRequests(comp *vars.Compiler) error {
+	s.authReqs = map[*config.Settings]*authRequest{}
+	return walkSettings(s.cfg.HTTP.Servers, func(set *config.Settings) error {
+		if s.authReqs[set] != nil || set.AuthRequest == "" && len(set.AuthRequestSets) == 0 {
+			return nil
+		}
+		ar := &authRequest{uri: set.AuthRequest}
+		for _, a := range set.AuthRequestSets {
+			v, err := comp.DefineAssigned(a.Name)
+			if err != nil {
+				return fmt.Errorf("%w in %s", err, a.Pos)
+			}
+			t, err := comp.Compile(a.Value)
+			if err != nil {
+				return fmt.Errorf("%w in %s", err, a.Pos)
+			}
+			ar.sets = append(ar.sets, authRequestSet{variable: v, value: t})
+		}
+		if ar.uri != "" { // auth_request_set alone is compiled, as nginx does, and unused
+			s.authReqs[set] = ar
+		}
+		return nil
+	})
+}
+
+// authRequest is ngx_http_auth_request_handler: 0 when auth_request is off;
+// otherwise it runs the subrequest, assigns the auth_request_set variables
+// (whatever the answer, so an error_page sees them) and returns 200 for a
+// 2xx answer, 401 (with the subrequest's first WWW-Authenticate copied) or
+// 403 for those, and 500, logged, for any other status.
+func (s *snapshot) authRequest(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, set *config.Settings) int {
+	ar := s.authReqs[set]
+	if ar == nil {
+		return 0
+	}
+	status, challenge := s.subrequest(rec, r, st, srv, ar)
+	switch {
+	case status == http.StatusForbidden:
+		return status
+	case status == http.StatusUnauthorized:
+		if challenge.Name != "" {
+			h := rec.Header()
+			h[challenge.Name] = append(h[challenge.Name], challenge.Value)
+		}
+		return status
+	case status >= 200 && status < 300:
+		return http.StatusOK
+	}
+	if s.log.Enabled(errlog.Error) {
+		s.log.LogRequest(errlog.Error, logRequest(st, r), "auth request unexpected status: "+strconv.Itoa(status))
+	}
+	return http.StatusInternalServerError
+}
+
+// subrequest runs nginx's auth_request subrequest to ar's URI: a GET with
+// the client's header fields and no body, routed as an internal redirect
+// would be (the server's rewrite phase, the location search, the
+// location's rewrite phase) but, as in nginx, without the preaccess and
+// access phases, answered into a recorder that keeps the status and drops
+// the body. It returns the status and, from a proxied answer, its first
+// WWW-Authenticate field. The auth_request_set values are evaluated in the
+// subrequest ($uri, $upstream_http_*, $upstream_status are its own) and
+// assigned once the main request's state is back.
+func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, srv *router.Server, ar *authRequest) (int, vars.Field) {
+	sr := *r // the fields are shared, read only
+	sr.Method = http.MethodGet
+	sr.Body, sr.ContentLength, sr.TransferEncoding = http.NoBody, 0, nil
+	sw := &subWriter{header: http.Header{}}
+	sub := &recorder{ResponseWriter: sw, st: st, snap: s, req: &sr, keepSlashes: main.keepSlashes,
+		realIPSet: true, sub: true}
+	saved := st.BeginSubrequest(ar.uri, http.MethodGet)
+	res := s.serverRewrite(&sr, st, srv)
+	res.Internal = true // a subrequest may reach an internal location
+	var loc *config.Location
+	if res.Outcome == rewrite.Next {
+		lm := srv.Location(st.Path)
+		setCaptures(st, lm.Captures, router.Captures{})
+		loc = lm.Location
+	}
+	sub.set = srv.Config.Settings
+	if loc != nil {
+		sub.set = loc.Settings
+	}
+	sub.server = serverHeader(sub.set)
+	s.run(sub, &sr, st, srv, loc, res)
+	sub.gz.Abort()
+	var challenge vars.Field
+	if st.UpstreamHeader != nil && sw.code == http.StatusUnauthorized {
+		if v, _, ok := st.UpstreamHeader.Lookup("Www-Authenticate", 0); ok {
+			challenge = vars.Field{Name: sw.spelling("Www-Authenticate"), Value: v}
+		}
+	}
+	var values [][]byte
+	for _, a := range ar.sets {
+		values = append(values, a.value.Append(nil, st))
+	}
+	st.EndSubrequest(saved)
+	for i, a := range ar.sets {
+		if err := a.variable.Assign(st, values[i]); err != nil && s.log.Enabled(errlog.Error) {
+			s.log.LogRequest(errlog.Error, logRequest(st, r), err.Error())
+		}
+	}
+	return sw.code, challenge
+}
+
+// subWriter is the ResponseWriter under a subrequest's recorder: it keeps
+// the status, the header fields and the names of a proxied answer's fields
+// as the upstream spelled them, and drops the body, as nginx's
+// auth_request subrequest is header only.
+type subWriter struct {
+	header http.Header
+	code   int
+	names  map[string]string // canonical key: the upstream's spelling
+}
+
+// setFieldOrder learns the upstream's spelling of its field names (see
+// proxy.FieldOrderer).
+func (w *subWriter) setFieldOrder(order []proxy.FieldPos) {
+	for _, f := range order {
+		if f.Name != f.Key {
+			if w.names == nil {
+				w.names = map[string]string{}
+			}
+			w.names[f.Key] = f.Name
+		}
+	}
+}
+
+// spelling is the name of the field key as the upstream wrote it.
+func (w *subWriter) spelling(key string) string {
+	if n, ok := w.names[key]; ok {
+		return n
+	}
+	return key
+}
+
+func (w *subWriter) Header() http.Header { return w.header }
+
+func (w *subWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 {
+		w.code = code
+	}
+}
+
+func (w *subWriter) Write(p []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return len(p), nil
+}

@@ -1,0 +1,94 @@
+package vars
+
+import (
+	"net/netip"
+	"testing"
+)
+
+// TestDefineAssigned: a variable auth_request_set assigns reads as not found
+// until assigned, without an uninitialized-variable warning; one that set
+// defined first keeps set's reading (empty, warned).
+func TestDefineAssigned(t *testing.T) {
+	c := &Compiler{}
+	if _, err := c.DefineSettable("both"); err != nil {
+		t.Fatal(err)
+	}
+	user, err := c.DefineAssigned("user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := c.DefineAssigned("both")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DefineAssigned("uri"); err == nil {
+		t.Error(`DefineAssigned("uri") accepted a built-in`)
+	}
+	tests := []struct {
+		name, src string
+		assign    bool
+		want      string
+		found     bool
+		warned    int
+	}{
+		{"unassigned", "$user", false, "", false, 0},
+		{"shared with set", "$both", false, "", true, 1},
+		{"assigned", "$user|$both", true, "alice|bob", true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl, err := c.Compile(tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st State
+			var w warnings
+			st.Uninitialized = &w
+			if tt.assign {
+				user.Set(&st, []byte("alice"))
+				both.Set(&st, []byte("bob"))
+			}
+			got, found := tmpl.AppendFound(nil, &st)
+			if string(got) != tt.want || found != tt.found || len(w) != tt.warned {
+				t.Errorf("%q found %v warned %q, want %q found %v warned %d", got, found, w, tt.want, tt.found, tt.warned)
+			}
+		})
+	}
+}
+
+// TestSubrequestState: a subrequest sees its own URI, method and upstream
+// state, and the main request's come back after it; set variables and the
+// subrequest's attempts do not leak into the main request's list.
+func TestSubrequestState(t *testing.T) {
+	c := &Compiler{}
+	v, err := c.DefineSettable("v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := c.Compile("$request_method $uri?$args $status [$upstream_status] [$upstream_http_x] $v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	st.Method, st.Path, st.Args, st.Status = "PUT", "/main", "a=1", 0
+	main := st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:1"), "")
+	main.Status = 502
+	st.SetUpstreamFields(append(st.UpstreamFields(), Field{Name: "X", Value: "main"}))
+
+	saved := st.BeginSubrequest("/auth", "GET")
+	a := st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:2"), "")
+	a.Status = 401
+	st.SetUpstreamFields(append(st.UpstreamFields(), Field{Name: "X", Value: "sub"}))
+	st.Status = 401
+	v.Set(&st, []byte("kept"))
+	if got, want := tmpl.String(&st), "GET /auth? 401 [401] [sub] kept"; got != want {
+		t.Errorf("in the subrequest: %q, want %q", got, want)
+	}
+	st.EndSubrequest(saved)
+	if got, want := tmpl.String(&st), "PUT /main?a=1 000 [502] [main] kept"; got != want {
+		t.Errorf("after: %q, want %q", got, want)
+	}
+	if len(st.Upstreams) != 1 || st.Upstreams[0].Status != 502 {
+		t.Errorf("upstreams after: %+v", st.Upstreams)
+	}
+}

@@ -76,12 +76,9 @@ type emptyGIFHandler struct{}
 
 func (emptyGIFHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	rec := w.(*recorder)
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		rec.fail(http.StatusMethodNotAllowed)
+	if !getOrHead(rec, r) {
 		return nil
 	}
-	// ngx_http_discard_request_body: answers "Expect: 100-continue".
-	_ = rec.Continue()
 	hdr := w.Header()
 	hdr.Set("Last-Modified", emptyGIFModified.Format(http.TimeFormat))
 	switch static.Conditional(r.Header, emptyGIFModified, "") {

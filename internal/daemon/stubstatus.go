@@ -134,6 +134,19 @@ func appendStatus(b []byte, c statusCounts) []byte {
 	return b
 }
 
+// getOrHead starts the answer of a handler that serves GET and HEAD only, as
+// nginx's stub_status and empty_gif handlers do: 405 for another method
+// (false), else the request body discarded, which answers "Expect:
+// 100-continue" (ngx_http_discard_request_body).
+func getOrHead(rec *recorder, r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		rec.fail(http.StatusMethodNotAllowed)
+		return false
+	}
+	_ = rec.Continue()
+	return true
+}
+
 // stubStatusHandler answers with the status page (the stub_status
 // directive), as ngx_http_stub_status_handler: GET and HEAD only (405
 // otherwise), the body discarded, text/plain with a Content-Length, and
@@ -142,12 +155,9 @@ type stubStatusHandler struct{}
 
 func (stubStatusHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	rec := w.(*recorder)
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		rec.fail(http.StatusMethodNotAllowed)
+	if !getOrHead(rec, r) {
 		return nil
 	}
-	// ngx_http_discard_request_body: answers "Expect: 100-continue".
-	_ = rec.Continue()
 	var c statusCounts
 	if s := rec.snap.conns; s != nil {
 		c = s.counts()

@@ -65,6 +65,26 @@ func applyAuthRequest(_ *builder, st *Settings, dirs []*Directive, _ *scope) err
 	return nil
 }
 
+// applyMirror reads the mirror directives of a level: "mirror off" turns
+// an outer level's mirrors off here. As nginx, "off" cannot share a level
+// with a URI ("is duplicate", whichever comes first).
+func applyMirror(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	var uris []string
+	off := false
+	for i, d := range dirs {
+		isOff := d.Args[0] == "off"
+		if i > 0 && (off || isOff) {
+			return hintf(d.Pos, `"mirror off" stands alone in its block`, `"mirror" directive is duplicate`)
+		}
+		off = off || isOff
+		if !isOff {
+			uris = append(uris, d.Args[0])
+		}
+	}
+	st.Mirrors = uris
+	return nil
+}
+
 // checkAuthRequestSet refuses an auth_request_set whose variable is not
 // written with its "$", as nginx does.
 func checkAuthRequestSet(d *Directive) error {

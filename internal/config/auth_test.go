@@ -148,3 +148,40 @@ func TestAuthRequestInheritance(t *testing.T) {
 		})
 	}
 }
+
+// TestMirrorInheritance checks how mirror and mirror_request_body are
+// inherited, as nginx's merge does: the URIs of the nearest level that
+// writes mirror, in order ("off" turns them off), and the flag.
+func TestMirrorInheritance(t *testing.T) {
+	cfg := mustLoad(t, `http {
+        mirror /m1;
+        mirror /m2;
+        server {
+            location /a/ { mirror_request_body off; }
+            location /b/ { mirror /own; location /b/c/ { mirror off; } }
+        }
+    }`)
+	srv := cfg.HTTP.Servers[0]
+	locs := srv.Locations
+	tests := []struct {
+		name string
+		set  *Settings
+		uris []string
+		body bool
+	}{
+		{"server inherits", srv.Settings, []string{"/m1", "/m2"}, true},
+		{"location inherits, body off", locs[0].Settings, []string{"/m1", "/m2"}, false},
+		{"own list replaces", locs[1].Settings, []string{"/own"}, true},
+		{"off in nested", locs[1].Locations[0].Settings, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !slices.Equal(tt.set.Mirrors, tt.uris) || (tt.set.Mirrors == nil) != (tt.uris == nil) {
+				t.Errorf("Mirrors = %q, want %q", tt.set.Mirrors, tt.uris)
+			}
+			if tt.set.MirrorRequestBody != tt.body {
+				t.Errorf("MirrorRequestBody = %v, want %v", tt.set.MirrorRequestBody, tt.body)
+			}
+		})
+	}
+}

@@ -141,6 +141,8 @@ var settingRules = []settingRule{
 	{names: []string{"satisfy"}, apply: applySatisfy},
 	{names: []string{"auth_request"}, apply: applyAuthRequest},
 	{names: []string{"auth_request_set"}, apply: applyAuthRequestSet},
+	{names: []string{"mirror"}, apply: applyMirror},
+	flagRule("mirror_request_body", func(s *Settings) *bool { return &s.MirrorRequestBody }),
 
 	// limits (preaccess)
 	{names: []string{"limit_conn"}, apply: applyLimitConn},
@@ -216,6 +218,7 @@ func (b *builder) defaultSettings() *Settings {
 		Types:                     b.defaultTypes(),
 		ProxyPassRequestHeaders:   true,
 		ProxyPassRequestBody:      true,
+		MirrorRequestBody:         true,
 		ProxyHTTPVersion:          "1.1", // nginx: 1.0; fulcrum keeps upstream connections alive
 		ProxyRedirects:            []ProxyRedirect{{Default: true}},
 		ProxyBuffering:            true,

@@ -561,8 +561,8 @@ var tableSpecs = []spec{
 	{name: "metrics", module: "fulcrum", ctx: ctxLoc, args: argsNone, syntax: "metrics;"},
 	{name: "dashboard", module: "fulcrum", ctx: ctxLoc, args: argsNone | args1, syntax: "dashboard [api=uri];", check: checkDashboard},
 	{name: "empty_gif", module: "http_empty_gif", ctx: ctxLoc, args: argsNone, syntax: "empty_gif;"},
-	{name: "mirror", module: "http_mirror", ctx: ctxHSL, args: args1, multi: true, status: planned, note: "requests are not mirrored", syntax: "mirror uri | off;"},
-	{name: "mirror_request_body", module: "http_mirror", ctx: ctxHSL, args: argsFlag, status: planned, note: "requests are not mirrored", syntax: "mirror_request_body on | off;"},
+	{name: "mirror", module: "http_mirror", ctx: ctxHSL, args: args1, multi: true, syntax: "mirror uri | off;"},
+	{name: "mirror_request_body", module: "http_mirror", ctx: ctxHSL, args: argsFlag, syntax: "mirror_request_body on | off;"},
 	{name: "dav_methods", module: "http_dav", ctx: ctxHSL, args: args1More, status: planned, note: "WebDAV methods are refused with 405", syntax: "dav_methods off | method ...;"},
 }
 

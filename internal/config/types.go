@@ -599,6 +599,14 @@ type Settings struct {
 	// AuthRequestSets are the auth_request_set directives of the nearest
 	// level that has any, in the order written.
 	AuthRequestSets []AuthRequestSet
+	// Mirrors are the mirror URIs of the nearest level that writes mirror
+	// (ngx_http_mirror_module), in the order written; nil when none or
+	// "mirror off". Each gets a background subrequest with the request's
+	// method, header fields and arguments, whose answer is discarded.
+	Mirrors []string
+	// MirrorRequestBody (mirror_request_body, default on) reads the
+	// request body before the mirrors start and gives it to each of them.
+	MirrorRequestBody bool
 	// SatisfyAny (satisfy any) lets a request in when either the access
 	// rules or the authentication allow it; otherwise (satisfy all, the
 	// default) both must.

@@ -50,6 +50,9 @@ func (v *validator) block(dirs []*Directive, ctx ctxSet) error {
 	return nil
 }
 
+// mirrorOffKey marks, in a block's seen set, that it holds "mirror off".
+var mirrorOffKey = &spec{}
+
 // directive checks one directive in ctx; seen holds the specs already used in this
 // block, for duplicates.
 func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) error {
@@ -68,6 +71,16 @@ func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) err
 	}
 	if seen[s] && !s.multi {
 		return errorf(d.Pos, `"%s" directive is duplicate`, d.Name)
+	}
+	if d.Name == "mirror" {
+		// nginx's ngx_http_mirror: "off" cannot share a block with a URI.
+		off := len(d.Args) > 0 && d.Args[0] == "off"
+		if seen[s] && (off || seen[mirrorOffKey]) {
+			return hintf(d.Pos, `"mirror off" stands alone in its block`, `"mirror" directive is duplicate`)
+		}
+		if off {
+			seen[mirrorOffKey] = true
+		}
 	}
 	seen[s] = true
 	if s.check != nil {

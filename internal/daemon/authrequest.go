@@ -109,25 +109,8 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 	sr := *r // the fields are shared, read only
 	sr.Method = http.MethodGet
 	sr.Body, sr.ContentLength, sr.TransferEncoding = http.NoBody, 0, nil
-	sw := &subWriter{header: http.Header{}}
-	sub := &recorder{ResponseWriter: sw, st: st, snap: s, req: &sr, keepSlashes: main.keepSlashes,
-		realIPSet: true, sub: true}
 	saved := st.BeginSubrequest(ar.uri, http.MethodGet)
-	res := s.serverRewrite(&sr, st, srv)
-	res.Internal = true // a subrequest may reach an internal location
-	var loc *config.Location
-	if res.Outcome == rewrite.Next {
-		lm := srv.Location(st.Path)
-		setCaptures(st, lm.Captures, router.Captures{})
-		loc = lm.Location
-	}
-	sub.set = srv.Config.Settings
-	if loc != nil {
-		sub.set = loc.Settings
-	}
-	sub.server = serverHeader(sub.set)
-	s.run(sub, &sr, st, srv, loc, res)
-	sub.gz.Abort()
+	sw := s.runSubrequest(main, &sr, st, srv)
 	var challenge vars.Field
 	if st.UpstreamHeader != nil && sw.code == http.StatusUnauthorized {
 		if v, _, ok := st.UpstreamHeader.Lookup("Www-Authenticate", 0); ok {
@@ -145,6 +128,33 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 		}
 	}
 	return sw.code, challenge
+}
+
+// runSubrequest serves sr, whose URI and method st has from
+// BeginSubrequest, as nginx serves a subrequest: routed as an internal
+// redirect would be (the server's rewrite phase, the location search, the
+// location's rewrite phase), without the preaccess and access phases,
+// answered into a subWriter that keeps the status and drops the body.
+func (s *snapshot) runSubrequest(main *recorder, sr *http.Request, st *vars.State, srv *router.Server) *subWriter {
+	sw := &subWriter{header: http.Header{}}
+	sub := &recorder{ResponseWriter: sw, st: st, snap: s, req: sr, keepSlashes: main.keepSlashes,
+		realIPSet: true, sub: true}
+	res := s.serverRewrite(sr, st, srv)
+	res.Internal = true // a subrequest may reach an internal location
+	var loc *config.Location
+	if res.Outcome == rewrite.Next {
+		lm := srv.Location(st.Path)
+		setCaptures(st, lm.Captures, router.Captures{})
+		loc = lm.Location
+	}
+	sub.set = srv.Config.Settings
+	if loc != nil {
+		sub.set = loc.Settings
+	}
+	sub.server = serverHeader(sub.set)
+	s.run(sub, sr, st, srv, loc, res)
+	sub.gz.Abort()
+	return sw
 }
 
 // subWriter is the ResponseWriter under a subrequest's recorder: it keeps

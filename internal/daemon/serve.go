@@ -86,6 +86,12 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	defer func() {
 		if completed {
 			rec.complete()
+			if rec.mirrors != nil {
+				if rec.ew != nil {
+					rec.ew.flushNow() // the client has its answer before the mirrors run
+				}
+				s.runMirrors(rec, r, st)
+			}
 		}
 		rec.account(ci)
 		s.access.log(rec.set, st)
@@ -254,6 +260,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case !rec.sub && !s.preaccess(rec, r, st, srv, loc):
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
+		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
 		case limited:
 			next = s.limitHandlers[loc].serve(rec, r, st)
 		default:
@@ -569,6 +576,12 @@ type recorder struct {
 	// sub marks an auth_request subrequest's recorder: nginx runs no
 	// preaccess or access phase for a subrequest.
 	sub bool
+	// mirrors are the mirror subrequests to run once the response is out
+	// (nil for a request at a level without mirror), mirrorSrv the server
+	// that routes them, mirrorBody the request body read for them.
+	mirrors    []pendingMirror
+	mirrorSrv  *router.Server
+	mirrorBody []byte
 }
 
 // engineWriter is what the engine's response writer (respWriter) offers the
@@ -578,6 +591,7 @@ type recorder struct {
 // assertion per call.
 type engineWriter interface {
 	finish() bool
+	flushNow()
 	sentBytes() (total, head int64)
 	drop()
 	keepalive(timeout, header time.Duration)

@@ -832,6 +832,14 @@ func (w *respWriter) FlushError() error {
 // could not be drained); the head says so if it has not gone out yet.
 func (w *respWriter) closeAfter() { w.closeConn = true }
 
+// flushNow sends what finish left buffered for flushThenAwait, when the
+// request has more to do before the connection waits for the next one.
+func (w *respWriter) flushNow() {
+	if !w.hijacked && !w.dropped {
+		w.flush()
+	}
+}
+
 // Flush implements http.Flusher.
 func (w *respWriter) Flush() { _ = w.FlushError() }
 

@@ -442,7 +442,7 @@ var tableSpecs = []spec{
 	// headers
 	{name: "add_header", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args23, multi: true, syntax: "add_header name value [always];"},
 	{name: "expires", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args12, check: checkExpires, syntax: "expires [modified] time | epoch | max | off;"},
-	{name: "add_trailer", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, status: planned, note: "trailers are not added to responses", syntax: "add_trailer name value [always];"},
+	{name: "add_trailer", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, syntax: "add_trailer name value [always];"},
 
 	// realip
 	{name: "set_real_ip_from", module: "http_realip", ctx: ctxHSL, args: args1, multi: true, kinds: []kind{kindAddress}, syntax: "set_real_ip_from address | CIDR | unix:;"},

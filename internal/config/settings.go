@@ -74,6 +74,7 @@ var settingRules = []settingRule{
 	flagRule("proxy_request_buffering", func(s *Settings) *bool { return &s.ProxyRequestBuffering }),
 
 	// proxy timeouts and retries
+	{names: []string{"proxy_bind"}, apply: applyProxyBind},
 	msecRule("proxy_connect_timeout", func(s *Settings) *time.Duration { return &s.ProxyConnectTimeout }),
 	msecRule("proxy_read_timeout", func(s *Settings) *time.Duration { return &s.ProxyReadTimeout }),
 	msecRule("proxy_send_timeout", func(s *Settings) *time.Duration { return &s.ProxySendTimeout }),
@@ -156,6 +157,7 @@ var settingRules = []settingRule{
 
 	// responses
 	{names: []string{"add_header"}, apply: applyAddHeader},
+	{names: []string{"add_trailer"}, apply: applyAddTrailer},
 	{names: []string{"expires"}, apply: applyExpires},
 	{names: []string{"error_page"}, apply: applyErrorPage},
 	flagRule("recursive_error_pages", func(s *Settings) *bool { return &s.RecursiveErrorPages }),
@@ -427,19 +429,33 @@ func headerTemplates(dirs []*Directive) []HeaderTemplate {
 // applyAddHeader turns add_header lines into templates; a third argument must be
 // "always".
 func applyAddHeader(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	out, err := alwaysTemplates(dirs)
+	st.AddHeaders = out
+	return err
+}
+
+// applyAddTrailer turns add_trailer lines into templates, as add_header's.
+func applyAddTrailer(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	out, err := alwaysTemplates(dirs)
+	st.AddTrailers = out
+	return err
+}
+
+// alwaysTemplates reads "name value [always]" lines (add_header,
+// add_trailer): a third argument must be "always".
+func alwaysTemplates(dirs []*Directive) ([]HeaderTemplate, error) {
 	out := make([]HeaderTemplate, len(dirs))
 	for i, d := range dirs {
 		h := HeaderTemplate{Name: d.Args[0], Value: d.Args[1], Pos: d.Pos}
 		if len(d.Args) == 3 {
 			if d.Args[2] != "always" {
-				return hintf(d.Pos, `the third argument can only be "always"`, `invalid parameter "%s"`, d.Args[2])
+				return nil, hintf(d.Pos, `the third argument can only be "always"`, `invalid parameter "%s"`, d.Args[2])
 			}
 			h.Always = true
 		}
 		out[i] = h
 	}
-	st.AddHeaders = out
-	return nil
+	return out, nil
 }
 
 // applyKeepaliveTimeout reads "keepalive_timeout timeout [header_timeout]".

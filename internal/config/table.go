@@ -392,7 +392,7 @@ var tableSpecs = []spec{
 	{name: "proxy_cookie_domain", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, syntax: "proxy_cookie_domain off | domain replacement;"},
 	{name: "proxy_cookie_path", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, syntax: "proxy_cookie_path off | path replacement;"},
 	{name: "proxy_cookie_flags", module: "http_proxy", ctx: ctxHSL, args: args1234, multi: true, syntax: "proxy_cookie_flags off | cookie [flag ...];"},
-	{name: "proxy_bind", module: "http_proxy", ctx: ctxHSL, args: args12, status: planned, note: "connections to upstreams use the source address the system picks", syntax: "proxy_bind address [transparent] | off;"},
+	{name: "proxy_bind", module: "http_proxy", ctx: ctxHSL, args: args12, syntax: "proxy_bind address [transparent] | off;"},
 	{name: "proxy_limit_rate", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "proxy_limit_rate rate;"},
 	{name: "proxy_store", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "responses are not saved to files", syntax: "proxy_store on | off | string;"},
 	{name: "proxy_store_access", module: "http_proxy", ctx: ctxHSL, args: args123, status: planned, note: "responses are not saved to files", syntax: "proxy_store_access users:permissions ...;"},
@@ -442,7 +442,7 @@ var tableSpecs = []spec{
 	// headers
 	{name: "add_header", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args23, multi: true, syntax: "add_header name value [always];"},
 	{name: "expires", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args12, check: checkExpires, syntax: "expires [modified] time | epoch | max | off;"},
-	{name: "add_trailer", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, status: planned, note: "trailers are not added to responses", syntax: "add_trailer name value [always];"},
+	{name: "add_trailer", module: "http_headers", ctx: ctxHSL, args: args23, multi: true, syntax: "add_trailer name value [always];"},
 
 	// realip
 	{name: "set_real_ip_from", module: "http_realip", ctx: ctxHSL, args: args1, multi: true, kinds: []kind{kindAddress}, syntax: "set_real_ip_from address | CIDR | unix:;"},

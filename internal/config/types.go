@@ -541,6 +541,9 @@ type Settings struct {
 	ProxyNextUpstreamTimeout time.Duration
 	// ProxySSL is how fulcrum speaks TLS to upstreams (proxy_pass https://).
 	ProxySSL ProxySSL
+	// ProxyBind is proxy_bind: the local address of connections to
+	// upstreams; its zero value lets the system pick.
+	ProxyBind ProxyBind
 
 	// Client limits and timeouts.
 	ClientMaxBodySize   int64 // 0 means no limit
@@ -637,6 +640,9 @@ type Settings struct {
 
 	// Responses.
 	AddHeaders []HeaderTemplate
+	// AddTrailers are add_trailer's fields, sent in the trailer section of
+	// a chunked HTTP/1.1 response; nil when the level has none.
+	AddTrailers []HeaderTemplate
 	// Expires is the expires directive's setting (off by default).
 	Expires    Expires
 	ErrorPages []ErrorPage
@@ -707,9 +713,20 @@ type ProxyPass struct {
 type HeaderTemplate struct {
 	Name  string
 	Value string
-	// Always is add_header's "always" flag.
+	// Always is add_header's (and add_trailer's) "always" flag.
 	Always bool
 	Pos    Pos
+}
+
+// ProxyBind is a proxy_bind directive.
+type ProxyBind struct {
+	// Addr is the local address: an IP address, optionally with a port
+	// ("127.0.0.2", "[::1]:4000"), or, when HasVariables, a template
+	// evaluated per request to one. Empty means the system picks (no
+	// proxy_bind, or "proxy_bind off").
+	Addr         string
+	HasVariables bool
+	Pos          Pos
 }
 
 // ProxyRedirect is one proxy_redirect directive.

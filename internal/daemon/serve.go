@@ -582,6 +582,11 @@ type recorder struct {
 	mirrors    []pendingMirror
 	mirrorSrv  *router.Server
 	mirrorBody []byte
+	// trailers are the location's add_trailer fields when the response's
+	// status lets one of them go out (expectTrailers), nil otherwise;
+	// trailersAll reports that only those with "always" go out.
+	trailers    []addHeader
+	trailersAll bool
 }
 
 // engineWriter is what the engine's response writer (respWriter) offers the
@@ -600,6 +605,8 @@ type engineWriter interface {
 	gzipFields(vary, compressed bool)
 	pinFields()
 	placeField(name, key string)
+	expectTrailers(code int)
+	addTrailer(name, value string)
 	dropOrder(key string, from int)
 	proxy.ValueStore
 	proxy.ClientWatcher
@@ -638,6 +645,9 @@ func (w *recorder) drop(code int) {
 // first), when the engine's writer carries it.
 func (w *recorder) complete() {
 	w.endGzip()
+	if w.trailers != nil {
+		w.sendTrailers()
+	}
 	if ew := w.ew; ew != nil {
 		ew.finish()
 	}
@@ -691,6 +701,9 @@ func (w *recorder) WriteHeader(code int) {
 		w.setExpires(h)
 	}
 	w.addHeaders(h, filterCode)
+	if w.set != nil && w.set.AddTrailers != nil {
+		w.expectTrailers(filterCode)
+	}
 	if w.set != nil && w.set.Charset.Name != "" && !w.setCharset(code, h) {
 		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
 		return
@@ -949,25 +962,38 @@ type addHeader struct {
 	always bool
 }
 
-// compileAddHeaders compiles the add_header list of every server and location.
+// compileAddHeaders compiles the add_header and add_trailer lists of every
+// server and location.
 func (s *snapshot) compileAddHeaders(comp *vars.Compiler) error {
 	s.adds = map[*config.Settings][]addHeader{}
+	s.trailers = map[*config.Settings][]addHeader{}
 	add := func(set *config.Settings) error {
 		if _, done := s.adds[set]; done || set == nil {
 			return nil
 		}
-		var list []addHeader
-		for _, ah := range set.AddHeaders {
-			t, err := comp.Compile(ah.Value)
-			if err != nil {
-				return fmt.Errorf("%w in %s", err, ah.Pos)
-			}
-			list = append(list, addHeader{name: ah.Name, key: http.CanonicalHeaderKey(ah.Name), value: t, always: ah.Always})
+		var err error
+		if s.adds[set], err = compileFieldTemplates(comp, set.AddHeaders); err != nil {
+			return err
 		}
-		s.adds[set] = list
-		return nil
+		if set.AddTrailers != nil {
+			s.trailers[set], err = compileFieldTemplates(comp, set.AddTrailers)
+		}
+		return err
 	}
 	return walkSettings(s.cfg.HTTP.Servers, add)
+}
+
+// compileFieldTemplates compiles add_header or add_trailer lines.
+func compileFieldTemplates(comp *vars.Compiler, hts []config.HeaderTemplate) ([]addHeader, error) {
+	var list []addHeader
+	for _, ah := range hts {
+		t, err := comp.Compile(ah.Value)
+		if err != nil {
+			return nil, fmt.Errorf("%w in %s", err, ah.Pos)
+		}
+		list = append(list, addHeader{name: ah.Name, key: http.CanonicalHeaderKey(ah.Name), value: t, always: ah.Always})
+	}
+	return list, nil
 }
 
 // walkSettings calls f with the settings of every server and of every

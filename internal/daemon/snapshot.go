@@ -53,6 +53,8 @@ type snapshot struct {
 	log    *errlog.Logger
 	access *accessLogs
 	adds   map[*config.Settings][]addHeader
+	// trailers are the compiled add_trailer lists, for the levels with any.
+	trailers map[*config.Settings][]addHeader
 	// charsetVars are the compiled charset and source_charset variables, by
 	// the Settings that have any.
 	charsetVars map[*config.Settings]charsetVars

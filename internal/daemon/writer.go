@@ -72,8 +72,13 @@ type respWriter struct {
 	// the whole body may still fit (then it gets a Content-Length).
 	pending []byte
 	trailer []string // names announced in the Trailer header
-	err     error    // the first write error: the client is gone
-	hdrBuf  []byte   // the head being serialised, reused
+	// expect marks a response framed chunked for add_trailer
+	// (expectTrailers); tfields are the trailer fields added, name and
+	// value in turn (addTrailer). Both are reset per response.
+	expect  bool
+	tfields []string
+	err     error  // the first write error: the client is gone
+	hdrBuf  []byte // the head being serialised, reused
 
 	// sent counts the response's bytes taken by the buffered writer (heads,
 	// body and its framing); headLen is the final head's share
@@ -122,6 +127,9 @@ func (w *respWriter) reset(head bool) {
 	}
 	w.pending = w.pending[:0]
 	w.trailer = w.trailer[:0]
+	w.expect = false
+	clear(w.tfields)
+	w.tfields = w.tfields[:0]
 	w.err = nil
 	if w.cc != nil {
 		w.cc.out.timeout, w.cc.out.fixed = w.cc.srv.lim.sendTimeout, false
@@ -346,6 +354,9 @@ func (w *respWriter) commit(known int64) {
 // hasTrailers reports whether the handler announced trailers (a Trailer field)
 // or set one (http.TrailerPrefix): they need chunked framing.
 func (w *respWriter) hasTrailers() bool {
+	if w.expect {
+		return true
+	}
 	if _, ok := w.header["Trailer"]; ok {
 		return true
 	}
@@ -706,6 +717,9 @@ func (w *respWriter) lastChunk() []byte {
 			name = k
 		}
 		b = appendSafeFields(b, name, vs)
+	}
+	for i := 0; i+1 < len(w.tfields); i += 2 {
+		b = appendSafeFields(b, w.tfields[i], w.tfields[i+1:i+2])
 	}
 	b = append(b, "\r\n"...)
 	w.hdrBuf = b

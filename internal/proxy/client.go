@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -40,20 +41,27 @@ type ConnPool struct {
 // connKey names the server a pooled connection goes to, and how: tls is
 // empty for plain HTTP, else the TLS settings' key (upstreamTLS.key), so
 // plain and TLS connections to one address are never mixed.
-type connKey struct{ network, addr, tls string }
+// local is the proxy_bind address (zero when the system picks), so
+// connections bound to different local addresses are not mixed either.
+type connKey struct {
+	network, addr, tls string
+	local              netip.AddrPort
+}
 
 // dialTarget is where an attempt connects: the server's network and
 // address, proxy_connect_timeout (which bounds the TLS handshake too), and
-// the TLS settings, nil for plain HTTP.
+// the TLS settings, nil for plain HTTP, and the local address to bind
+// (proxy_bind; zero when the system picks).
 type dialTarget struct {
 	network, addr string
 	timeout       time.Duration
 	tls           *upstreamTLS
+	local         netip.AddrPort
 }
 
 // key is the pool key of d's connections.
 func (d *dialTarget) key() connKey {
-	k := connKey{network: d.network, addr: d.addr}
+	k := connKey{network: d.network, addr: d.addr, local: d.local}
 	if d.tls != nil {
 		k.tls = d.tls.key
 	}
@@ -212,7 +220,7 @@ type dialResult struct {
 
 // dialHere is dial on the calling goroutine.
 func (p *ConnPool) dialHere(ctx context.Context, dst *dialTarget) (net.Conn, error) {
-	d := net.Dialer{Timeout: dst.timeout, KeepAlive: 30 * time.Second}
+	d := net.Dialer{Timeout: dst.timeout, KeepAlive: 30 * time.Second, LocalAddr: localAddr(dst.network, dst.local)}
 	c, err := d.DialContext(ctx, dst.network, dst.addr)
 	if err != nil || dst.tls == nil {
 		return c, err

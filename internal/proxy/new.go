@@ -67,6 +67,9 @@ func New(o Options) (*Handler, error) {
 		}
 	}
 	h.hide = hiddenHeaders(set)
+	if h.bind, err = compileBind(o.Compiler, set.ProxyBind); err != nil {
+		return nil, err
+	}
 	if h.redirects, err = compileRedirects(o.Compiler, o.Location); err != nil {
 		return nil, err
 	}

@@ -58,6 +58,8 @@ type Handler struct {
 	tls *upstreamTLS
 	// scheme is "http://" or "https://", for the upstream URLs of log lines.
 	scheme string
+	// bind is proxy_bind, nil when the system picks the local address.
+	bind *localBind
 }
 
 // request is one request's state while it is proxied. Requests are pooled.

@@ -107,6 +107,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	// A reused connection the server had already closed is tried again once on
 	// a fresh one, without counting a failure, when the body can be sent again.
 	dst := dialTarget{network: srv.Network(), addr: srv.Addr(), timeout: t.connect, tls: h.tls}
+	if h.bind != nil {
+		dst.local = h.local(req)
+	}
 	for range 2 {
 		var pc *poolConn
 		var reused bool
@@ -132,7 +135,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		end := h.now()
 		a.ResponseTime = end.Sub(start)
 		a.BytesReceived, a.BytesSent = req.resp.in, req.resp.out
-		return h.failed(req, srv, a, err, end)
+		return h.failed(req, srv, a, err, end, dst.local)
 	}
 	headAt := h.now()
 	a.HeaderTime = headAt.Sub(start)
@@ -208,8 +211,16 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 // failed records a transport error of an attempt that ended at end: logs it,
 // releases the server with the right outcome, and classifies it for the retry
 // decision.
-func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, err error, end time.Time) *failure {
+func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, err error, end time.Time, local netip.AddrPort) *failure {
 	f := classify(req.ctx, err)
+	if f != nil && local.IsValid() {
+		if bf := bindFailure(err, local); bf != nil {
+			bf.end = end
+			h.log.LogRequest(errlog.Crit, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), bf.msg)
+			h.release(req, srv, a, 0, upstream.Neutral, end)
+			return bf
+		}
+	}
 	if f == nil {
 		h.release(req, srv, a, 0, upstream.Neutral, end)
 		return &failure{end: end}

@@ -1,0 +1,155 @@
+package daemon_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"fulcrum/internal/testutil"
+)
+
+// rawExchange sends raw requests on one connection and reads until the
+// connection closes, returning everything received with the Date and
+// Server fields left out, so heads compare with nginx's.
+func rawExchange(t *testing.T, addr, raw string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return regexp.MustCompile(`(?m)^(Date|Server): [^\r]*\r\n`).ReplaceAllString(string(b), "")
+}
+
+// TestAddTrailer runs add_trailer through the daemon over real sockets,
+// each whole response (head, chunk framing and trailer section) compared
+// with what nginx 1.22.1 sent for the same configuration and requests:
+// a Content-Length response (return, or an upstream's) goes out chunked
+// with the trailers; statuses outside add_header's list get none unless
+// "always"; HEAD, HTTP/1.0 and 204 keep their framing; an empty value
+// leaves its field out; variables are evaluated at the end; a level with
+// add_trailer replaces the inherited list. "TIME" stands for a time such
+// as 0.000.
+func TestAddTrailer(t *testing.T) {
+	backend := testutil.RawBackend(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		n, _ := c.Read(buf)
+		if strings.Contains(string(buf[:n]), "/chunked") {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\nX-Up: u\r\n\r\n")
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nup\n")
+	})
+	addr, _ := runDaemon(t, func(string) string {
+		return fmt.Sprintf(`
+    access_log off;
+    default_type text/plain;
+    add_trailer X-Http h;
+    server {
+        listen 127.0.0.1:0;
+        add_trailer X-T t1;
+        add_trailer X-Two "t2";
+        location /ret { return 200 "hello\n"; }
+        location /404 { return 404 "nf\n"; }
+        location /always { add_trailer X-A a always; add_trailer X-N n; return 404 "nf\n"; }
+        location /empty { add_trailer X-E ""; add_trailer X-V $request_time; add_trailer x-lower $arg_v; return 200 "x\n"; }
+        location /204 { return 204; }
+        location /up { add_trailer X-U $upstream_response_time; proxy_pass http://%[1]s; }
+        location /chunked { proxy_pass http://%[1]s; }
+        location /none { add_header X-H h; return 200 "x\n"; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name other;
+        location / { return 200 "o\n"; }
+    }`, backend)
+	})
+	const close = "Connection: close\r\n\r\n"
+	cases := []struct{ name, req, want string }{
+		{"return with a length goes chunked", "GET /ret HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n6\r\nhello\n\r\n0\r\nX-T: t1\r\nX-Two: t2\r\n\r\n"},
+		{"404 without always", "GET /404 HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nnf\n"},
+		{"404 with always", "GET /always HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nnf\n\r\n0\r\nX-A: a\r\n\r\n"},
+		{"empty value left out, variables at the end", "GET /empty?v=lv HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nx\n\r\n0\r\nX-V: TIME\r\nx-lower: lv\r\n\r\n"},
+		{"every value empty", "GET /empty HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nx\n\r\n0\r\nX-V: TIME\r\n\r\n"},
+		{"HEAD keeps its length", "HEAD /ret HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\n"},
+		{"HTTP/1.0 gets none", "GET /ret HTTP/1.0\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n"},
+		{"204 has no body", "GET /204 HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"},
+		{"upstream's length", "GET /up HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\nX-U: TIME\r\n\r\n"},
+		// nginx drops the upstream's X-Up; fulcrum passes an upstream's
+		// trailers on (docs/directives.md), before add_trailer's.
+		{"upstream's chunks and trailer", "GET /chunked HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\nX-Up: u\r\nX-T: t1\r\nX-Two: t2\r\n\r\n"},
+		{"inherited from http", "GET /ret HTTP/1.1\r\nHost: other\r\n" + close,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\no\n\r\n0\r\nX-Http: h\r\n\r\n"},
+		{"none at this level", "GET /none HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nX-H: h\r\n\r\n2\r\nx\n\r\n0\r\nX-T: t1\r\nX-Two: t2\r\n\r\n"},
+		{"keep-alive after a trailer section", "GET /ret HTTP/1.1\r\nHost: a\r\n\r\nGET /ret HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n6\r\nhello\n\r\n0\r\nX-T: t1\r\nX-Two: t2\r\n\r\n" +
+				"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n6\r\nhello\n\r\n0\r\nX-T: t1\r\nX-Two: t2\r\n\r\n"},
+	}
+	times := regexp.MustCompile(`: \d+\.\d{3}\r\n`)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := times.ReplaceAllString(rawExchange(t, addr, tc.req), ": TIME\r\n")
+			if got != tc.want {
+				t.Errorf("got\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAddTrailerHTTP2 checks add_trailer over HTTP/2, as nginx 1.22.1
+// answered the same configuration: the fields come in a trailing HEADERS
+// frame and the Content-Length stays; a 404 without "always" has none.
+func TestAddTrailerHTTP2(t *testing.T) {
+	dir := t.TempDir()
+	certs, pool := h2Site(t, dir)
+	conf := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log;\nhttp { access_log off; server { listen 127.0.0.1:0 ssl http2; %[2]s add_trailer X-T t1; add_trailer X-Time $request_time; location /ret { return 200 \"hello\\n\"; } location /404 { return 404 \"nf\\n\"; } } }\n", dir, certs)
+	addr, _ := runConfig(t, dir, conf)
+	c := h2Client(t, addr, pool, false)
+	cases := []struct {
+		path    string
+		status  int
+		trailer string
+	}{
+		{"/ret", 200, "X-T=t1 X-Time=TIME"},
+		{"/404", 404, ""},
+	}
+	for _, tc := range cases {
+		resp, body := h2Do(t, c, "GET", "https://a.test"+tc.path, "")
+		var got []string
+		for _, k := range []string{"X-T", "X-Time"} {
+			if v := resp.Trailer.Get(k); v != "" {
+				if ok, _ := regexp.MatchString(`^\d+\.\d{3}$`, v); ok {
+					v = "TIME"
+				}
+				got = append(got, k+"="+v)
+			}
+		}
+		if resp.ProtoMajor != 2 || resp.StatusCode != tc.status || resp.ContentLength != int64(len(body)) || strings.Join(got, " ") != tc.trailer {
+			t.Errorf("%s: %s %d length %d body %q trailers %q, want HTTP/2 %d with a length and %q",
+				tc.path, resp.Proto, resp.StatusCode, resp.ContentLength, body, got, tc.status, tc.trailer)
+		}
+	}
+}

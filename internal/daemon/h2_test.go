@@ -569,9 +569,22 @@ func TestHTTP2Reload(t *testing.T) {
 	write("two")
 	sigs <- syscall.SIGHUP
 	idle.waitGoAway(t)
-	_, after := h2Do(t, c, "GET", "https://a.test/v", "")
-	if !strings.HasPrefix(after, "two ") || strings.Fields(after)[1] == strings.Fields(before)[1] {
-		t.Errorf("after the reload %q, before %q: want the new configuration on a new connection", after, before)
+	// The new configuration answers at once. The client moves to a new
+	// connection once it has read its busy connection's GOAWAY, which the
+	// reload sends to every connection, not necessarily before the next
+	// request leaves: poll for the move.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		_, after := h2Do(t, c, "GET", "https://a.test/v", "")
+		if !strings.HasPrefix(after, "two ") {
+			t.Fatalf("after the reload %q: want the new configuration", after)
+		}
+		if strings.Fields(after)[1] != strings.Fields(before)[1] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the reload %q, before %q: the client never moved to a new connection (no GOAWAY on the busy one)", after, before)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	unblock()
 	select {

@@ -242,24 +242,30 @@ func TestAuthRequestSetErrors(t *testing.T) {
 		{"shared with set", "auth_request /a; auth_request_set $u $upstream_status; location / { set $u x; }", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, "fulcrum.conf")
-			text := "http {\n server {\n  listen 127.0.0.1:0;\n  " + tt.conf + "\n }\n}\n"
-			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := config.Load(path, config.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = daemon.Check(cfg)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("Check: %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want+path+":4")):
-				t.Errorf("Check: %v, want %q at %s:4", err, tt.want, path)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkServerLine(t, tt.conf, tt.want) })
+	}
+}
+
+// checkServerLine writes conf as the fourth line of a server block, loads
+// it and runs daemon.Check (what compiles variables): want "" expects no
+// error, else an error containing want followed by the file and ":4".
+func checkServerLine(t *testing.T, conf, want string) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "fulcrum.conf")
+	text := "http {\n server {\n  listen 127.0.0.1:0;\n  " + conf + "\n }\n}\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, config.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = daemon.Check(cfg)
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("Check: %v", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want+path+":4")):
+		t.Errorf("Check: %v, want %q at %s:4", err, want, path)
 	}
 }

@@ -13,9 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"fulcrum/internal/config"
-	"fulcrum/internal/daemon"
 )
 
 // The sizes of the limit_rate tests. A paced response goes out a write at a
@@ -302,25 +299,7 @@ func TestLimitRateUnknownVariable(t *testing.T) {
 		{"known", "limit_rate $arg_r; location / { limit_rate_after ${arg_a}k; }", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, "fulcrum.conf")
-			text := "http {\n server {\n  listen 127.0.0.1:0;\n  " + tt.conf + "\n }\n}\n"
-			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := config.Load(path, config.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = daemon.Check(cfg)
-			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("Check: %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want+path+":4")):
-				t.Errorf("Check: %v, want %q at %s:4", err, tt.want, path)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkServerLine(t, tt.conf, tt.want) })
 	}
 }
 

@@ -55,18 +55,7 @@ func TestAPIAndMetrics(t *testing.T) {
 					t.Errorf("nested location %s inherited api, metrics or dashboard", n.Path)
 				}
 			}
-			var got []string
-			for _, w := range cfg.Warnings {
-				got = append(got, strings.ReplaceAll(w.String(), w.Pos.File, "nginx.conf"))
-			}
-			if len(got) != len(tt.wantWarnings) {
-				t.Fatalf("warnings %q, want %q", got, tt.wantWarnings)
-			}
-			for i := range got {
-				if !strings.HasPrefix(got[i], tt.wantWarnings[i]) {
-					t.Errorf("warning %q, want %q...", got[i], tt.wantWarnings[i])
-				}
-			}
+			checkWarnings(t, cfg, tt.wantWarnings)
 		})
 	}
 }

@@ -190,18 +190,7 @@ func TestBuildWarnings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := mustLoad(t, tt.src)
-			var got []string
-			for _, w := range cfg.Warnings {
-				got = append(got, strings.ReplaceAll(w.String(), w.Pos.File, "nginx.conf"))
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %q\nwant %q", got, tt.want)
-			}
-			for i := range got {
-				if !strings.HasPrefix(got[i], tt.want[i]) {
-					t.Errorf("got  %q\nwant %q...", got[i], tt.want[i])
-				}
-			}
+			checkWarnings(t, cfg, tt.want)
 		})
 	}
 }
@@ -518,5 +507,23 @@ func TestPlannedValuesThatMatchFulcrum(t *testing.T) {
 				t.Errorf("warnings %q, want one starting %q", got, tt.warn)
 			}
 		})
+	}
+}
+
+// checkWarnings checks cfg's warnings against want, one prefix each, in
+// order, with the file names written as "nginx.conf".
+func checkWarnings(t *testing.T, cfg *Config, want []string) {
+	t.Helper()
+	var got []string
+	for _, w := range cfg.Warnings {
+		got = append(got, strings.ReplaceAll(w.String(), w.Pos.File, "nginx.conf"))
+	}
+	if len(got) != len(want) {
+		t.Fatalf("warnings %q\nwant %q", got, want)
+	}
+	for i := range got {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("warning %q\nwant %q...", got[i], want[i])
+		}
 	}
 }

@@ -120,18 +120,7 @@ func TestCookieFlagsWarnings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := mustLoad(t, tt.src)
-			var got []string
-			for _, w := range cfg.Warnings {
-				got = append(got, strings.ReplaceAll(w.String(), w.Pos.File, "nginx.conf"))
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %q\nwant %q", got, tt.want)
-			}
-			for i := range got {
-				if !strings.HasPrefix(got[i], tt.want[i]) {
-					t.Errorf("got  %q\nwant %q...", got[i], tt.want[i])
-				}
-			}
+			checkWarnings(t, cfg, tt.want)
 		})
 	}
 }

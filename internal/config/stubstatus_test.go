@@ -48,18 +48,7 @@ func TestStubStatus(t *testing.T) {
 			if got := loc.Settings.ProxyPass != nil; got != tt.proxied {
 				t.Errorf("proxy_pass kept = %t, want %t", got, tt.proxied)
 			}
-			var got []string
-			for _, w := range cfg.Warnings {
-				got = append(got, strings.ReplaceAll(w.String(), w.Pos.File, "nginx.conf"))
-			}
-			if len(got) != len(tt.wantWarnings) {
-				t.Fatalf("warnings %q, want %q", got, tt.wantWarnings)
-			}
-			for i := range got {
-				if !strings.HasPrefix(got[i], tt.wantWarnings[i]) {
-					t.Errorf("warning %q, want %q...", got[i], tt.wantWarnings[i])
-				}
-			}
+			checkWarnings(t, cfg, tt.wantWarnings)
 		})
 	}
 }

@@ -145,6 +145,15 @@ var settingRules = []settingRule{
 	{names: []string{"mirror"}, apply: applyMirror},
 	flagRule("mirror_request_body", func(s *Settings) *bool { return &s.MirrorRequestBody }),
 
+	// WebDAV and addition (dav.go)
+	{names: []string{"dav_methods"}, apply: applyDAVMethods},
+	{names: []string{"dav_access"}, apply: applyDAVAccess},
+	flagRule("create_full_put_path", func(s *Settings) *bool { return &s.CreateFullPutPath }),
+	{names: []string{"min_delete_depth"}, apply: applyMinDeleteDepth},
+	textRule("add_before_body", func(s *Settings) *string { return &s.AddBeforeBody }),
+	textRule("add_after_body", func(s *Settings) *string { return &s.AddAfterBody }),
+	{names: []string{"addition_types"}, apply: applyAdditionTypes},
+
 	// limits (preaccess)
 	{names: []string{"limit_conn"}, apply: applyLimitConn},
 	{names: []string{"limit_conn_status"}, apply: applyLimitConnStatus},
@@ -221,6 +230,7 @@ func (b *builder) defaultSettings() *Settings {
 		ProxyPassRequestHeaders:   true,
 		ProxyPassRequestBody:      true,
 		MirrorRequestBody:         true,
+		DAVAccess:                 0o600,
 		ProxyHTTPVersion:          "1.1", // nginx: 1.0; fulcrum keeps upstream connections alive
 		ProxyRedirects:            []ProxyRedirect{{Default: true}},
 		ProxyBuffering:            true,

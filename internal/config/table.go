@@ -536,8 +536,9 @@ var tableSpecs = []spec{
 	{name: "sub_filter_once", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_once on | off;"},
 	{name: "sub_filter_types", module: "http_sub", ctx: ctxHSL, args: args1More, status: planned, note: noteBody, syntax: "sub_filter_types mime-type ...;"},
 	{name: "sub_filter_last_modified", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_last_modified on | off;"},
-	{name: "add_before_body", module: "http_addition", ctx: ctxHSL, args: args1, status: planned, note: noteBody, syntax: "add_before_body uri;"},
-	{name: "add_after_body", module: "http_addition", ctx: ctxHSL, args: args1, status: planned, note: noteBody, syntax: "add_after_body uri;"},
+	{name: "add_before_body", module: "http_addition", ctx: ctxHSL, args: args1, syntax: "add_before_body uri;"},
+	{name: "add_after_body", module: "http_addition", ctx: ctxHSL, args: args1, syntax: "add_after_body uri;"},
+	{name: "addition_types", module: "http_addition", ctx: ctxHSL, args: args1More, multi: true, syntax: "addition_types mime-type ...;"},
 
 	// other content handlers
 	{name: "fastcgi_pass", module: "http_fastcgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "fastcgi_pass address;"},
@@ -563,7 +564,10 @@ var tableSpecs = []spec{
 	{name: "empty_gif", module: "http_empty_gif", ctx: ctxLoc, args: argsNone, syntax: "empty_gif;"},
 	{name: "mirror", module: "http_mirror", ctx: ctxHSL, args: args1, multi: true, syntax: "mirror uri | off;"},
 	{name: "mirror_request_body", module: "http_mirror", ctx: ctxHSL, args: argsFlag, syntax: "mirror_request_body on | off;"},
-	{name: "dav_methods", module: "http_dav", ctx: ctxHSL, args: args1More, status: planned, note: "WebDAV methods are refused with 405", syntax: "dav_methods off | method ...;"},
+	{name: "dav_methods", module: "http_dav", ctx: ctxHSL, args: args1More, multi: true, check: checkDAVMethods, syntax: "dav_methods off | method ...;"},
+	{name: "dav_access", module: "http_dav", ctx: ctxHSL, args: args123, check: checkDAVAccess, syntax: "dav_access users:permissions ...;"},
+	{name: "create_full_put_path", module: "http_dav", ctx: ctxHSL, args: argsFlag, syntax: "create_full_put_path on | off;"},
+	{name: "min_delete_depth", module: "http_dav", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "min_delete_depth number;"},
 }
 
 // nextUpstreamValues are proxy_next_upstream's values and their bits.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"io/fs"
 	"net/netip"
 	"regexp"
 	"time"
@@ -602,6 +603,31 @@ type Settings struct {
 	// AuthRequestSets are the auth_request_set directives of the nearest
 	// level that has any, in the order written.
 	AuthRequestSets []AuthRequestSet
+	// DAVMethods (dav_methods, ngx_http_dav_module) are the WebDAV methods
+	// the static file handler carries out on the root or alias; none by
+	// default ("dav_methods off"), when those methods are answered 405.
+	DAVMethods DAVMethods
+	// DAVAccess (dav_access, default user:rw) are the permission bits of
+	// the files PUT creates and, with x added wherever r is, of the
+	// directories MKCOL and create_full_put_path create.
+	DAVAccess fs.FileMode
+	// CreateFullPutPath (create_full_put_path, off by default) lets PUT
+	// create the missing directories on its file's path.
+	CreateFullPutPath bool
+	// MinDeleteDepth (min_delete_depth, 0 by default) is how many "/"
+	// segments a DELETE's URI must have, with something after the last
+	// counted one, else the DELETE is refused with 409.
+	MinDeleteDepth int
+	// AddBeforeBody and AddAfterBody (add_before_body, add_after_body,
+	// ngx_http_addition_module) are the URIs whose answers, as
+	// subrequests, go before and after a 200 response's body; "" when not
+	// written.
+	AddBeforeBody, AddAfterBody string
+	// AdditionTypes are addition_types' MIME types, lower-case, besides
+	// text/html, which always gets the additions; AdditionAnyType is
+	// "addition_types *".
+	AdditionTypes   []string
+	AdditionAnyType bool
 	// Mirrors are the mirror URIs of the nearest level that writes mirror
 	// (ngx_http_mirror_module), in the order written; nil when none or
 	// "mirror off". Each gets a background subrequest with the request's

@@ -125,6 +125,7 @@ type staticHandler struct {
 	srv       *router.Server
 	loc       *config.Location
 	listing   static.Listing // autoindex
+	dav       *davConfig     // nil without dav_methods
 }
 
 func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compiler, log *errlog.Logger) (handler, error) {
@@ -132,7 +133,8 @@ func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compi
 	if err != nil {
 		return nil, fmt.Errorf("location %q in %s: %w", loc.Path, loc.Pos, err)
 	}
-	h := &staticHandler{rv: rv, templates: map[string]*vars.Template{}, log: log, srv: srv, loc: loc, listing: listingOf(loc.Settings)}
+	h := &staticHandler{rv: rv, templates: map[string]*vars.Template{}, log: log, srv: srv, loc: loc, listing: listingOf(loc.Settings),
+		dav: newDAVConfig(loc, rv.AliasPrefix())}
 	for _, src := range rv.Templates() {
 		t, err := comp.Compile(src)
 		if err != nil {
@@ -164,6 +166,10 @@ func (h *staticHandler) expand(st *vars.State) func(string) string {
 
 func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	rec := w.(*recorder)
+	if h.dav != nil && h.dav.methods.Has(r.Method) {
+		h.serveDAV(rec, r, st)
+		return nil
+	}
 	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st)})
 	if res.Kind == static.KindFile || res.Kind == static.KindRedirect || res.Kind == static.KindStatus || res.Kind == static.KindDirectory {
 		// try_files and index change $uri in nginx (the index by an internal

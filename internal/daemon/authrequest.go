@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -110,7 +111,7 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 	sr.Method = http.MethodGet
 	sr.Body, sr.ContentLength, sr.TransferEncoding = http.NoBody, 0, nil
 	saved := st.BeginSubrequest(ar.uri, http.MethodGet)
-	sw := s.runSubrequest(main, &sr, st, srv)
+	sw := s.runSubrequest(main, &sr, st, srv, nil)
 	var challenge vars.Field
 	if st.UpstreamHeader != nil && sw.code == http.StatusUnauthorized {
 		if v, _, ok := st.UpstreamHeader.Lookup("Www-Authenticate", 0); ok {
@@ -134,9 +135,10 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 // BeginSubrequest, as nginx serves a subrequest: routed as an internal
 // redirect would be (the server's rewrite phase, the location search, the
 // location's rewrite phase), without the preaccess and access phases,
-// answered into a subWriter that keeps the status and drops the body.
-func (s *snapshot) runSubrequest(main *recorder, sr *http.Request, st *vars.State, srv *router.Server) *subWriter {
-	sw := &subWriter{header: http.Header{}}
+// answered into a subWriter that keeps the status and drops the body, or
+// passes it to body when that is not nil (add_before_body, add_after_body).
+func (s *snapshot) runSubrequest(main *recorder, sr *http.Request, st *vars.State, srv *router.Server, body io.Writer) *subWriter {
+	sw := &subWriter{header: http.Header{}, body: body}
 	sub := &recorder{ResponseWriter: sw, st: st, snap: s, req: sr, keepSlashes: main.keepSlashes,
 		realIPSet: true, sub: true}
 	res := s.serverRewrite(sr, st, srv)
@@ -160,11 +162,13 @@ func (s *snapshot) runSubrequest(main *recorder, sr *http.Request, st *vars.Stat
 // subWriter is the ResponseWriter under a subrequest's recorder: it keeps
 // the status, the header fields and the names of a proxied answer's fields
 // as the upstream spelled them, and drops the body, as nginx's
-// auth_request subrequest is header only.
+// auth_request subrequest is header only, or passes it to body (the
+// addition filter's subrequests, whose bodies go into the main response).
 type subWriter struct {
 	header http.Header
 	code   int
 	names  map[string]string // canonical key: the upstream's spelling
+	body   io.Writer         // nil: the body is dropped
 }
 
 // setFieldOrder learns the upstream's spelling of its field names (see
@@ -199,6 +203,9 @@ func (w *subWriter) WriteHeader(code int) {
 func (w *subWriter) Write(p []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
+	}
+	if w.body != nil {
+		return w.body.Write(p)
 	}
 	return len(p), nil
 }

@@ -55,13 +55,18 @@ func (w *recorder) endGzip() {
 	w.st.BodyBytesSent += w.gz.Out() - before
 }
 
-// AllowRanges implements static.RangeFilter: a file that the gzip filter
+// AllowRanges implements static.RangeFilter: a file that the addition
+// filter adds to (a 200 of a type in addition_types, add_before_body or
+// add_after_body set) is not served in ranges, and neither is a file that the gzip filter
 // will compress is not served in ranges (nginx's gzip filter clears
 // allow_ranges before its range filter runs). The file's head is judged with
 // the fields it will have: its ETag, no Last-Modified field (nginx keeps a
 // file's date apart), and what the response has already (an upstream's
 // fields across an X-Accel-Redirect).
 func (w *recorder) AllowRanges(contentType string, size int64) bool {
+	if wantsAddition(w.set) && !w.sub && additionType(w.set, contentType) {
+		return false // the addition filter clears Accept-Ranges first
+	}
 	if w.set == nil || !w.set.Gzip.On {
 		return true
 	}

@@ -95,7 +95,7 @@ func (s *snapshot) runMirrors(rec *recorder, r *http.Request, st *vars.State) {
 		sr.TransferEncoding = nil
 		saved := st.BeginSubrequest(m.uri, m.method)
 		st.Args = m.args // nginx gives the subrequest the main request's arguments
-		s.runSubrequest(rec, &sr, st, rec.mirrorSrv)
+		s.runSubrequest(rec, &sr, st, rec.mirrorSrv, nil)
 		st.EndSubrequest(saved)
 	}
 }

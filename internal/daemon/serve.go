@@ -122,6 +122,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		return
 	}
 	st.Path = path
+	rec.srv = srv
 	setCaptures(st, router.Captures{}, sm.Captures)
 	if ci.tls != nil { // nginx's ssl_verify_client check in ngx_http_process_request
 		if code, msg := clientCertRefusal(srv.Config.TLS, ci); code != 0 {
@@ -587,6 +588,11 @@ type recorder struct {
 	// trailersAll reports that only those with "always" go out.
 	trailers    []addHeader
 	trailersAll bool
+	// srv is the server block of a main request, for the addition
+	// filter's subrequests; add is that filter's work when it applies to
+	// the response (addition.go), nil otherwise.
+	srv *router.Server
+	add *addition
 }
 
 // engineWriter is what the engine's response writer (respWriter) offers the
@@ -603,6 +609,7 @@ type engineWriter interface {
 	setSendTimeout(d time.Duration)
 	paceAt(rate, free int64, start time.Time)
 	gzipFields(vary, compressed bool)
+	lengthUnknown()
 	pinFields()
 	placeField(name, key string)
 	expectTrailers(code int)
@@ -644,6 +651,9 @@ func (w *recorder) drop(code int) {
 // complete sends the rest of the response (the end of a compressed body
 // first), when the engine's writer carries it.
 func (w *recorder) complete() {
+	if w.add != nil {
+		w.finishAddition()
+	}
 	w.endGzip()
 	if w.trailers != nil {
 		w.sendTrailers()
@@ -704,11 +714,14 @@ func (w *recorder) WriteHeader(code int) {
 	if w.set != nil && w.set.AddTrailers != nil {
 		w.expectTrailers(filterCode)
 	}
+	if wantsAddition(w.set) {
+		w.startAddition(code, h)
+	}
 	if w.set != nil && w.set.Charset.Name != "" && !w.setCharset(code, h) {
 		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
 		return
 	}
-	if w.set != nil && w.set.Gzip.On {
+	if w.set != nil && w.set.Gzip.On && !w.sub { // nginx never compresses a subrequest
 		w.startGzip(code, h)
 	}
 	if w.ew != nil && w.set != nil {
@@ -730,6 +743,14 @@ func (w *recorder) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
+	if w.add != nil && w.add.before != "" {
+		w.addBefore()
+	}
+	return w.emit(p)
+}
+
+// emit sends p as body bytes, through the gzip filter when compressing.
+func (w *recorder) emit(p []byte) (int, error) {
 	if w.gzipping {
 		return w.writeGzip(p)
 	}

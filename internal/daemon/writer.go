@@ -77,6 +77,9 @@ type respWriter struct {
 	// value in turn (addTrailer). Both are reset per response.
 	expect  bool
 	tfields []string
+	// streamed frames the body chunked even when all of it fits the
+	// buffer, as nginx sends a body a filter changed (addition).
+	streamed bool
 	err     error  // the first write error: the client is gone
 	hdrBuf  []byte // the head being serialised, reused
 
@@ -128,6 +131,7 @@ func (w *respWriter) reset(head bool) {
 	w.pending = w.pending[:0]
 	w.trailer = w.trailer[:0]
 	w.expect = false
+	w.streamed = false
 	clear(w.tfields)
 	w.tfields = w.tfields[:0]
 	w.err = nil
@@ -208,6 +212,11 @@ func (w *respWriter) reasonPhrase(code int) []byte {
 func (w *respWriter) gzipFields(vary, compressed bool) {
 	w.gzipVary, w.gzipped = vary, compressed
 }
+
+// lengthUnknown frames this response's body as nginx does one whose
+// length a filter took away (the addition filter): chunked, never with a
+// Content-Length fulcrum could have counted.
+func (w *respWriter) lengthUnknown() { w.streamed = true }
 
 // Header implements http.ResponseWriter.
 func (w *respWriter) Header() http.Header { return w.header }
@@ -671,8 +680,8 @@ func (w *respWriter) finishOnce() bool {
 	}
 	if !w.committed {
 		known := int64(len(w.pending))
-		if w.gzipped {
-			known = -1 // nginx sends a compressed body chunked, however short
+		if w.gzipped || w.streamed {
+			known = -1 // nginx sends a compressed or added-to body chunked, however short
 		}
 		w.commit(known)
 		_, _ = w.writeBody(w.pending)

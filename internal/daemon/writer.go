@@ -80,8 +80,8 @@ type respWriter struct {
 	// streamed frames the body chunked even when all of it fits the
 	// buffer, as nginx sends a body a filter changed (addition).
 	streamed bool
-	err     error  // the first write error: the client is gone
-	hdrBuf  []byte // the head being serialised, reused
+	err      error  // the first write error: the client is gone
+	hdrBuf   []byte // the head being serialised, reused
 
 	// sent counts the response's bytes taken by the buffered writer (heads,
 	// body and its framing); headLen is the final head's share

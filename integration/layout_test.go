@@ -25,7 +25,9 @@ import (
 // geo module's address tables, are leaves the daemon uses; clientauth,
 // ssl_verify_client's verification with OpenSSL's rules, reads config's
 // settings; dashboard, the dashboard page's embedded files, is a leaf the
-// daemon uses: the page reads the API over HTTP, from the browser.)
+// daemon uses: the page reads the API over HTTP, from the browser; dav,
+// the WebDAV methods on a document root, words its log lines with errlog
+// and gets its paths from the daemon through a small Mapper interface.)
 var allowedImports = map[string][]string{
 	"config":        {},
 	"vars":          {},
@@ -44,6 +46,7 @@ var allowedImports = map[string][]string{
 	"errlog":        {"config"},
 	"router":        {"config"},
 	"static":        {"config", "h1"},
+	"dav":           {"errlog"}, // WebDAV methods (dav_methods) on a document root
 	"balancer":      {"upstream"},
 	"admin":         {"upstream"},           // the runtime API and metrics, over its Source interface
 	"health":        {"config", "upstream"}, // active health checks (health_check, match)
@@ -52,7 +55,7 @@ var allowedImports = map[string][]string{
 	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

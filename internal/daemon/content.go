@@ -167,8 +167,7 @@ func (h *staticHandler) expand(st *vars.State) func(string) string {
 func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	rec := w.(*recorder)
 	if h.dav != nil && h.dav.methods.Has(r.Method) {
-		h.serveDAV(rec, r, st)
-		return nil
+		return h.serveDAV(rec, r, st)
 	}
 	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st)})
 	if res.Kind == static.KindFile || res.Kind == static.KindRedirect || res.Kind == static.KindStatus || res.Kind == static.KindDirectory {

@@ -10,6 +10,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/router"
+	"fulcrum/internal/static"
 	"fulcrum/internal/vars"
 )
 
@@ -47,11 +48,21 @@ func (m davMapper) Map(uri string) (string, string, error) {
 	return t.Base, t.Rel, err
 }
 
-// serveDAV is ngx_http_dav_handler for a method dav_methods enables: the
-// dav package does the work; 201 goes out with Content-Length: 0 (and a
-// Location made absolute as redirects are, for PUT and MKCOL), 204 bare,
-// the other codes as error pages; failures are logged in nginx's words.
-func (h *staticHandler) serveDAV(rec *recorder, r *http.Request, st *vars.State) {
+// serveDAV is ngx_http_dav_handler for a method dav_methods enables, after
+// the location's try_files phase (which, as in nginx, may change $uri or
+// redirect internally: "try_files $uri /fallback" sends a PUT of a missing
+// file to /fallback): the dav package does the work; 201 goes out with
+// Content-Length: 0 (and a Location made absolute as redirects are, for PUT
+// and MKCOL), 204 bare, the other codes as error pages; failures are
+// logged in nginx's words.
+func (h *staticHandler) serveDAV(rec *recorder, r *http.Request, st *vars.State) *internalRedirect {
+	if h.rv.HasTryFiles() {
+		res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st), TryOnly: true})
+		if res.Kind != static.KindFile {
+			return h.notServedHere(rec, r, st, res)
+		}
+		st.Path = res.URI
+	}
 	host, _ := router.NormalizeHost(r.Host)
 	req := &dav.Request{Method: r.Method, URI: st.Path, Header: r.Header, Host: host, TLS: st.TLS != nil,
 		Body: r.Body, HasBody: r.ContentLength != 0,
@@ -64,7 +75,7 @@ func (h *staticHandler) serveDAV(rec *recorder, r *http.Request, st *vars.State)
 	var be *dav.BodyError
 	if errors.As(res.Err, &be) {
 		failBody(rec, be.Err)
-		return
+		return nil
 	}
 	if res.Err != nil {
 		level := errlog.Error
@@ -85,6 +96,7 @@ func (h *staticHandler) serveDAV(rec *recorder, r *http.Request, st *vars.State)
 	default:
 		rec.fail(res.Status)
 	}
+	return nil
 }
 
 // setDAVLocation is ngx_http_dav_location: the URI, escaped, made absolute

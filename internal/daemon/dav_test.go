@@ -28,11 +28,12 @@ const davConf = `
         location /al/ { alias %[1]s/root/al/x/; dav_methods PUT DELETE MKCOL COPY MOVE; }
         location /put/ { dav_methods PUT; client_max_body_size 10; }
         location /ro/ { }
+        location /t/ { try_files $uri /tfall.txt; dav_methods PUT DELETE; }
     }
 `
 
 // davTree is the document root's starting content: directories end in "/".
-var davTree = []string{"dir/sub/", "dir/f.txt", "s.txt", "sd/in/q", "min/f", "min/a/b/f", "al/x/a.txt", "full/", "put/", "ro/"}
+var davTree = []string{"dir/sub/", "dir/f.txt", "s.txt", "sd/in/q", "min/f", "min/a/b/f", "al/x/a.txt", "full/", "put/", "ro/", "t/s.txt"}
 
 // davRequest sends one request on its own connection: body nil sends
 // neither Content-Length nor a body (what nginx's PUT answers 500 to).
@@ -49,9 +50,12 @@ func davRequest(t *testing.T, addr, method, path string, fields []string, body *
 	for _, f := range fields {
 		b.WriteString(f + "\r\n")
 	}
-	if body != nil {
+	switch {
+	case body != nil && slices.Contains(fields, "Transfer-Encoding: chunked"):
+		fmt.Fprintf(&b, "\r\n%x\r\n%s\r\n0\r\n\r\n", len(*body), *body)
+	case body != nil:
 		fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(*body), *body)
-	} else {
+	default:
 		b.WriteString("\r\n")
 	}
 	if _, err := io.WriteString(c, b.String()); err != nil {
@@ -183,6 +187,15 @@ func TestDAV(t *testing.T) {
 		{method: "COPY", path: "/al/a.txt", fields: []string{"Destination: /s2.txt"}, status: 400},
 		{method: "COPY", path: "/s.txt", fields: []string{"Destination: /s.txt"}, status: 403},
 		{method: "COPY", path: "/sd/", fields: []string{"Destination: /sd/in/x/"}, status: 403},
+		// try_files runs first: a PUT or DELETE of a missing file goes
+		// to the fallback, in location / (nginx 1.22.1 did the same).
+		{method: "PUT", path: "/t/new.txt", body: str("n"), status: 201, location: "/tfall.txt", zeroLength: true},
+		{method: "PUT", path: "/t/s.txt", body: str("s2"), status: 204},
+		{method: "DELETE", path: "/t/s.txt", status: 204},
+		{method: "DELETE", path: "/t/nope.txt", status: 204},
+		// chunked bodies, client_max_body_size counted as they come
+		{method: "PUT", path: "/put/chunked.txt", fields: []string{"Transfer-Encoding: chunked"}, body: str("0123"), status: 201, location: "/put/chunked.txt", zeroLength: true},
+		{method: "PUT", path: "/put/big2.txt", fields: []string{"Transfer-Encoding: chunked"}, body: str("01234567890123"), status: 413},
 		{method: "DELETE", path: "/", status: 403},
 		{method: "DELETE", path: "/sd4/", status: 204},
 		{method: "DELETE", path: "/dir/", fields: []string{"Depth: infinity"}, status: 204},
@@ -216,9 +229,9 @@ func checkDAVTree(t *testing.T, root string) {
 	want := []string{
 		". 755", "al 755", "al/x 755", "al/x/a.txt 644", "al/x/c 700", "al/x/p.txt 600", "al/x/y.txt 644",
 		"dated.txt 600", "full 755", "full/a 775", "full/a/b 775", "full/a/b/c.txt 664", "full/m 775", "m.txt 644",
-		"min 755", "min/a 755", "min/f 644", "put 755", "put/small.txt 600", "q.txt 644", "ro 755", "s.txt 644",
+		"min 755", "min/a 755", "min/f 644", "put 755", "put/chunked.txt 600", "put/small.txt 600", "q.txt 644", "ro 755", "s.txt 644",
 		"sd 755", "sd/in 755", "sd/in/q 644", "sd3 755", "sd3/in 755", "sd3/in/q 644",
-		"sp ace.txt 600", "zz 700", "zz/m.txt 644",
+		"sp ace.txt 600", "t 755", "zz 700", "zz/m.txt 644",
 	}
 	var got []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

@@ -91,7 +91,8 @@ type Result struct {
 	// Location, for a 201 of PUT or MKCOL, is the request's URI escaped as
 	// nginx escapes it, for the caller to make absolute.
 	Location bool
-	// Err, when not nil, is logged at Level, in nginx's words.
+	// Err, when not nil, is logged (at error, or crit with Crit), in
+	// nginx's words.
 	Err error
 	// Crit reports an error nginx logs at crit rather than error.
 	Crit bool

@@ -68,3 +68,9 @@ func (rv *Resolver) AliasPrefix() int {
 	}
 	return 0
 }
+
+// HasTryFiles reports whether the location has try_files, whose phase
+// runs before a content handler other than the files' (WebDAV too).
+func (rv *Resolver) HasTryFiles() bool {
+	return rv.fallback != nil
+}

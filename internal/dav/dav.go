@@ -16,8 +16,8 @@
 //   - COPY or MOVE onto itself, or of a collection into itself, is refused
 //     with 403, as later nginx versions do; nginx 1.22 answers 500 to the
 //     first and copies a collection into itself until the path is too long.
-//   - DELETE and MOVE of the document root itself, and COPY or MOVE onto it,
-//     are refused with 403 (nginx would empty the root).
+//   - DELETE of the document root itself, and COPY or MOVE from or onto it,
+//     are refused with 403 (nginx 1.22 deletes the root directory).
 //   - A symbolic link that leads out of the document root is not followed:
 //     the call fails as if the file were missing or forbidden.
 package dav

@@ -65,7 +65,7 @@ func putInPlace(root *os.Root, req *Request, tmp, rel, name string) Result {
 	if err := root.Rename(tmp, rel); err != nil {
 		_ = root.Remove(tmp)
 		return Result{Status: http.StatusInternalServerError, Crit: true,
-			Err: errorf(`rename() "%s" to "%s" failed (%s)`, tmp, name, errnoText(err))}
+			Err: errorf(`rename() "%s" to "%s" failed (%s)`, joinName(root.Name(), tmp, false), name, errnoText(err))}
 	}
 	return Result{Status: status, Location: status == http.StatusCreated}
 }
@@ -88,7 +88,7 @@ func writeTemp(root *os.Root, dir string, body io.Reader, access fs.FileMode) (s
 	tmp := path.Join(dir, ".fulcrum-put-"+rand.Text())
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		r := fsError(err, http.StatusInternalServerError, "open", tmp)
+		r := fsError(err, http.StatusInternalServerError, "open", joinName(root.Name(), tmp, false))
 		r.Status, r.Crit = http.StatusInternalServerError, true
 		return "", r
 	}
@@ -114,7 +114,7 @@ func writeTemp(root *os.Root, dir string, body io.Reader, access fs.FileMode) (s
 		if errors.As(werr, &be) {
 			return "", Result{Status: http.StatusBadRequest, Err: be}
 		}
-		r := fsError(werr, http.StatusInternalServerError, "write", tmp)
+		r := fsError(werr, http.StatusInternalServerError, "write", joinName(root.Name(), tmp, false))
 		if r.Status != http.StatusInsufficientStorage {
 			r.Status = http.StatusInternalServerError
 		}

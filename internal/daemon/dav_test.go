@@ -219,6 +219,25 @@ func TestDAV(t *testing.T) {
 		})
 	}
 	checkDAVTree(t, root)
+	// nginx 1.22.1's error log lines for the same requests (the file names
+	// are the test's).
+	logText, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+	for _, want := range []string{
+		"[error] ", "cannot PUT to a collection", `"` + root + `/dir" could not be created (21: Is a directory)`,
+		"PUT request body must be in a file", "PUT with range is unsupported", "MKCOL can create a collection only",
+		`mkdir() "` + root + `/newcol" failed (17: File exists)`, `DELETE "` + root + `/newcol" failed (21: Is a directory)`,
+		`"Depth" header must be infinity`, `lstat() "` + root + `/new.txt/" failed (20: Not a directory)`,
+		"insufficient URI depth:2 to DELETE", `client sent no "Destination" header`,
+		`"Destination" URI "http://other/c2.txt" is handled by different repository than the source URI`,
+		`both URI "/s.txt" and "Destination" URI "/c3/" should be either collections or non-collections`,
+		`"/m.txt" could not be MOVEed to collection "/sd4"`, `"/sd" is collection`,
+		`[crit] `, `open() "` + root + `/nodir/x.txt" failed (2: No such file or directory)`,
+		`client sent invalid "Destination" header: "/%2e%2e/escape.txt"`,
+	} {
+		if !strings.Contains(string(logText), want) {
+			t.Errorf("error log lacks %q", want)
+		}
+	}
 }
 
 // checkDAVTree compares the document root after TestDAV's steps with the

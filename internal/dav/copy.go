@@ -310,8 +310,9 @@ func copyTree(root *os.Root, src, dst string) {
 		}
 		switch {
 		case fi.IsDir():
-			if root.Mkdir(t, fi.Mode().Perm()) == nil {
-				_ = root.Chmod(t, fi.Mode().Perm())
+			mode := dirAccess(fi.Mode().Perm()) // ngx_http_dav_copy_dir's
+			if root.Mkdir(t, mode) == nil {
+				_ = root.Chmod(t, mode)
 				copyTree(root, s, t)
 				_ = root.Chtimes(t, fi.ModTime(), fi.ModTime())
 			}

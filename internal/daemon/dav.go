@@ -68,9 +68,7 @@ func (h *staticHandler) serveDAV(rec *recorder, r *http.Request, st *vars.State)
 		Body: r.Body, HasBody: r.ContentLength != 0,
 		NoBody:      r.ContentLength == 0 && len(r.Header["Content-Length"]) == 0 && len(r.TransferEncoding) == 0,
 		AliasPrefix: h.dav.aliasPrefix}
-	if r.Method == http.MethodPut {
-		_ = rec.Continue() // nginx reads the body, which answers "Expect: 100-continue"
-	}
+	req.Continue = func() { _ = rec.Continue() } // reading the body answers "Expect: 100-continue"
 	res := dav.Handle(req, davMapper{h, st}, h.dav.opts)
 	var be *dav.BodyError
 	if errors.As(res.Err, &be) {

@@ -72,6 +72,10 @@ type Request struct {
 	TLS bool
 	// Body is the request body (PUT); nil or http.NoBody without one.
 	Body io.Reader
+	// Continue, when not nil, is called right before PUT reads the body
+	// (it answers "Expect: 100-continue"); a PUT refused before that gets
+	// its answer without a 100, as in nginx.
+	Continue func()
 	// HasBody reports a body declared with a positive Content-Length or
 	// chunked framing; DELETE, MKCOL, COPY and MOVE refuse one with 415.
 	HasBody bool

@@ -43,6 +43,9 @@ func put(req *Request, m Mapper, opt Options) Result {
 			return r
 		}
 	}
+	if req.Continue != nil {
+		req.Continue()
+	}
 	tmp, res := writeTemp(root, dir, req.Body, opt.Access)
 	if tmp == "" {
 		return res

@@ -133,8 +133,9 @@ start_all() {
 	chmod 755 "$WORK"
 
 	log "building fulcrum and the backend"
-	(cd "$ROOT" && go build -o "$WORK/fulcrum" ./cmd/fulcrum && go build -o "$WORK/backend" ./bench/backend &&
-		go build -o "$WORK/floor" ./bench/floor)
+	# fulcrum and floor as README.md builds fulcrum: static, without libc.
+	(cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/fulcrum" ./cmd/fulcrum && go build -o "$WORK/backend" ./bench/backend &&
+		CGO_ENABLED=0 go build -o "$WORK/floor" ./bench/floor)
 
 	BACKENDS=()
 	for i in 1 2; do

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -180,5 +182,70 @@ func TestH2ServerBaseContext(t *testing.T) {
 	case <-served:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the connection outlived shutdown")
+	}
+}
+
+// TestH2ServerIdleTimeout checks keepalive_timeout on an HTTP/2
+// connection idle after a stream: GOAWAY (NO_ERROR, last stream 1) once it
+// has been idle that long, then the connection closes. nginx 1.22.1
+// (keepalive_timeout 300ms, a raw HTTP/2 client: one GET, then nothing)
+// sends the same GOAWAY after 300 ms and closes at once; Go's server
+// waits up to a second for the client to close first.
+func TestH2ServerIdleTimeout(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	s, err := newH2Server(h2KeyFor(&config.Settings{KeepaliveTimeout: idle}), h2ErrorLog(quietLog(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, cc := h2Pair(t)
+	go s.serveConn(s.hs, sc, http.NotFoundHandler())
+	if _, err := io.WriteString(cc, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(cc, cc)
+	_ = fr.WriteSettings()
+	var head bytes.Buffer
+	enc := hpack.NewEncoder(&head)
+	for _, kv := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/"}} {
+		_ = enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: head.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	_ = cc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var answered time.Time
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no GOAWAY: %v", err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+		case *http2.DataFrame:
+			if f.StreamEnded() {
+				answered = time.Now()
+			}
+		case *http2.GoAwayFrame:
+			if answered.IsZero() {
+				t.Fatal("GOAWAY before the response")
+			}
+			if took := time.Since(answered); took < idle-50*time.Millisecond {
+				t.Errorf("GOAWAY after %v idle, before keepalive_timeout %v", took, idle)
+			}
+			if f.ErrCode != http2.ErrCodeNo || f.LastStreamID != 1 {
+				t.Errorf("GOAWAY %v, last stream %d; want NO_ERROR, 1", f.ErrCode, f.LastStreamID)
+			}
+			for {
+				if _, err := fr.ReadFrame(); err != nil {
+					if err != io.EOF {
+						t.Errorf("after GOAWAY: %v, want EOF", err)
+					}
+					return
+				}
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -13,8 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"net"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"

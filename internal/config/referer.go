@@ -23,8 +23,8 @@ type ValidReferers struct {
 	// referer after its "http://" or "https://".
 	Regexes []*regexp.Regexp
 	// ServerRegexes are the regular expressions among the server's names
-	// that "server_names" brings, matched against the referer's host only
-	// (lower-cased), as nginx matches them.
+	// that "server_names" brings, matched case-insensitively against the
+	// referer's host only, as nginx matches them.
 	ServerRegexes []*regexp.Regexp
 	Pos           Pos
 }

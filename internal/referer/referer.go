@@ -28,8 +28,9 @@ type Checker struct {
 	// trail the "www.example.*" names as prefixes ("www.example."), each
 	// longest first, as nginx's wildcard hashes find the most specific.
 	lead, trail []wildcard
-	// hostRegexes match the lower-case host (server_name regexes brought by
-	// server_names); regexes match the referer after its scheme.
+	// hostRegexes match the host (server_name regexes brought by
+	// server_names, case-insensitive); regexes match the referer after its
+	// scheme.
 	hostRegexes, regexes []*regexp.Regexp
 }
 
@@ -98,8 +99,8 @@ func (c *Checker) Invalid(value string, present bool) bool {
 		}
 		return len(path) < len(uri) || path[:len(uri)] != uri
 	}
-	for _, re := range c.hostRegexes {
-		if re.Match(host) {
+	for _, re := range c.hostRegexes { // case-insensitive: the host as sent will do
+		if re.MatchString(rest[:n]) {
 			return false
 		}
 	}

@@ -83,7 +83,7 @@ func (c *Checker) Invalid(value string, present bool) bool {
 	var buf [maxHost]byte
 	n := 0
 	for n < len(rest) && rest[n] != '/' && rest[n] != ':' {
-		if n == maxHost-1 {
+		if n == maxHost {
 			return true
 		}
 		buf[n] = lower(rest[n])
@@ -119,12 +119,14 @@ func (c *Checker) find(host []byte) (uri string, found bool) {
 		return uri, true
 	}
 	for _, w := range c.lead {
-		if len(host) > len(w.affix) && bytes.HasSuffix(host, w.affix) {
+		if bytes.HasSuffix(host, w.affix) { // ".example.org" itself too, as nginx
+
 			return w.uri, true
 		}
 	}
 	for _, w := range c.trail {
-		if len(host) > len(w.affix) && bytes.HasPrefix(host, w.affix) {
+		if bytes.HasPrefix(host, w.affix) { // "www.example." too, as nginx
+
 			return w.uri, true
 		}
 	}

@@ -99,6 +99,9 @@ func TestInvalid(t *testing.T) {
 		{"/dot", "http://dot.com/", false},
 		{"/dot", "http://x.dot.com/", false},
 		{"/dot", "http://xdot.com/", true},
+		{"/dot", "http://.dot.com/", false}, // an empty first label is a subdomain to nginx
+		{"/r/", "http://www.ex./", false},   // and an empty last one
+		{"/r/", "http://www.ex/", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.loc+" "+tt.referer, func(t *testing.T) {
@@ -114,19 +117,19 @@ func TestInvalid(t *testing.T) {
 	}
 }
 
-// TestLongHost checks nginx's limit: a host of 256 bytes or more is
-// invalid even when a regex would accept it.
+// TestLongHost checks nginx 1.22.1's limit: a host longer than 256 bytes
+// is invalid even when a regex would accept it.
 func TestLongHost(t *testing.T) {
 	c := checkers(t, `server { listen 127.0.0.1:1; location / { valid_referers ~.; } }`)["/"]
-	host := make([]byte, 255)
+	host := make([]byte, 256)
 	for i := range host {
 		host[i] = 'a'
 	}
 	if c.Invalid("http://"+string(host)+"/", true) {
-		t.Error("a host of 255 bytes is refused")
+		t.Error("a host of 256 bytes is refused")
 	}
 	if !c.Invalid("http://"+string(host)+"a/", true) {
-		t.Error("a host of 256 bytes is accepted")
+		t.Error("a host of 257 bytes is accepted")
 	}
 }
 

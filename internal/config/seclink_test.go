@@ -155,3 +155,14 @@ func TestValidReferersBuild(t *testing.T) {
 		t.Error("hash sizes: no valid_referers")
 	}
 }
+
+// TestLinkSettingsDump checks that the golden dump prints the new settings.
+func TestLinkSettingsDump(t *testing.T) {
+	cfg := mustLoad(t, `http { server { listen 127.0.0.1:1; server_name a.org ~^b; valid_referers none server_names x.org/p ~c; secure_link $arg_h; secure_link_md5 "$uri s"; } }`)
+	out := Dump(cfg)
+	for _, want := range []string{"ValidReferers: {None=true", `Host="x.org"`, `URI="/p"`, `Link="$arg_h"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dump has no %s:\n%s", want, out)
+		}
+	}
+}

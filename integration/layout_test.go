@@ -25,7 +25,9 @@ import (
 // geo module's address tables, are leaves the daemon uses; clientauth,
 // ssl_verify_client's verification with OpenSSL's rules, reads config's
 // settings; dashboard, the dashboard page's embedded files, is a leaf the
-// daemon uses: the page reads the API over HTTP, from the browser.)
+// daemon uses: the page reads the API over HTTP, from the browser; referer,
+// valid_referers' check, reads config's settings; securelink, the
+// secure_link module's hash checks, is a leaf.)
 var allowedImports = map[string][]string{
 	"config":        {},
 	"vars":          {},
@@ -40,6 +42,8 @@ var allowedImports = map[string][]string{
 	"testutil":      {},         // imported by tests only
 	"htpasswd":      {},         // auth_basic's user files and password schemes
 	"geo":           {},         // geo's address tables, address parsing and X-Forwarded-For walk
+	"securelink":    {},         // secure_link's hash and expiry checks
+	"referer":       {"config"}, // valid_referers' check of the Referer field
 	"clientauth":    {"config"}, // client certificate verification (ssl_verify_client)
 	"errlog":        {"config"},
 	"router":        {"config"},
@@ -52,7 +56,7 @@ var allowedImports = map[string][]string{
 	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "static", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -142,6 +142,8 @@ var settingRules = []settingRule{
 	{names: []string{"satisfy"}, apply: applySatisfy},
 	{names: []string{"auth_request"}, apply: applyAuthRequest},
 	{names: []string{"auth_request_set"}, apply: applyAuthRequestSet},
+	{names: []string{"valid_referers"}, apply: applyValidReferers},
+	{names: secureLinkNames, find: findHere, apply: applySecureLink},
 	{names: []string{"mirror"}, apply: applyMirror},
 	flagRule("mirror_request_body", func(s *Settings) *bool { return &s.MirrorRequestBody }),
 

@@ -195,7 +195,6 @@ const (
 	noteSSLCRL      = "client certificates are verified without revocation lists: a revoked one that is otherwise valid is accepted"
 	noteCache       = "responses are not cached; every request goes to the upstream"
 	noteHTTP2Push   = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
-	noteAccess      = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
 	noteHandler     = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
 	noteBuffers     = "fulcrum streams bodies with its own buffers"
 	noteTemp        = "fulcrum does not write temporary files"
@@ -463,10 +462,12 @@ var tableSpecs = []spec{
 	{name: "auth_request_set", module: "http_auth_request", ctx: ctxHSL, args: args2, multi: true, check: checkAuthRequestSet, syntax: "auth_request_set $variable value;"},
 	{name: "geo", module: "http_geo", ctx: ctxHTTP, args: args12 | argsBlock, multi: true, child: ctxGeo, syntax: "geo [$address] $variable { ... }"},
 	{name: "split_clients", module: "http_split_clients", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, child: ctxSplit, syntax: "split_clients string $variable { ... }"},
-	{name: "valid_referers", module: "http_referer", ctx: ctxSL, args: args1More, status: unsupported, note: noteAccess, syntax: "valid_referers none | blocked | server_names | string ...;"},
-	{name: "secure_link", module: "http_secure_link", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link expression;"},
-	{name: "secure_link_md5", module: "http_secure_link", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link_md5 expression;"},
-	{name: "secure_link_secret", module: "http_secure_link", ctx: ctxLoc, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link_secret word;"},
+	{name: "valid_referers", module: "http_referer", ctx: ctxSL, args: args1More, multi: true, syntax: "valid_referers none | blocked | server_names | string ...;"},
+	{name: "referer_hash_max_size", module: "http_referer", ctx: ctxSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "referer_hash_max_size size;"},
+	{name: "referer_hash_bucket_size", module: "http_referer", ctx: ctxSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "referer_hash_bucket_size size;"},
+	{name: "secure_link", module: "http_secure_link", ctx: ctxHSL, args: args1, syntax: "secure_link expression;"},
+	{name: "secure_link_md5", module: "http_secure_link", ctx: ctxHSL, args: args1, syntax: "secure_link_md5 expression;"},
+	{name: "secure_link_secret", module: "http_secure_link", ctx: ctxHSL, args: args1, syntax: "secure_link_secret word;"},
 
 	// limits: warnings, fulcrum serves the requests
 	{name: "limit_req_zone", module: "http_limit_req", ctx: ctxHTTP, args: args3 | args4, multi: true, syntax: "limit_req_zone key zone=name:size rate=rate [sync];"},

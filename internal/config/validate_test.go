@@ -76,7 +76,7 @@ func TestValidateErrors(t *testing.T) {
 		{"auth_request in if", "http { server { location / { if ($x) { auth_request /a; } } } }", `"auth_request" directive is not allowed here in /t.conf:1`},
 		{"auth_request_set without $", "http { server { auth_request_set user $upstream_http_x; } }", `invalid variable name "user" in /t.conf:1`},
 		{"auth_request_set arity", "http { auth_request_set $user; }", `invalid number of arguments in "auth_request_set" directive in /t.conf:1`},
-		{"unsupported valid_referers", "http { server { valid_referers none; } }", `fulcrum does not support the "valid_referers" directive yet in /t.conf:1`},
+		{"valid_referers in http", "http { valid_referers none; }", `"valid_referers" directive is not allowed here in /t.conf:1, it is allowed in: server, location`},
 		{"proxy_pass in limit_except", "http { server { location / { limit_except GET { proxy_pass http://a; } } } }",
 			`fulcrum does not support "proxy_pass" inside "limit_except" yet in /t.conf:1, inside limit_except fulcrum applies allow, deny, auth_basic and auth_basic_user_file; write the directive in the enclosing location`},
 		{"access_log in limit_except", "http { server { location / { limit_except GET { access_log off; } } } }",

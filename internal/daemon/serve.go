@@ -35,6 +35,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		scratch.rec.gz.Abort() // a response cut short: the compressor goes back
 		scratch.rec = recorder{}
 		scratch.r, scratch.log = nil, nil
+		scratch.link.expiresSet = false
 		s.scratch.Put(scratch)
 	}()
 	st := &scratch.st
@@ -42,7 +43,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	if s.conns != nil {
 		st.Connections = s.conns
 	}
-	st.Documents = scratch
+	st.Documents, st.Engine = scratch, scratch
 	if s.settables {
 		scratch.r, scratch.log = r, s.log
 		st.Uninitialized = scratch
@@ -215,6 +216,8 @@ type requestScratch struct {
 	rec recorder
 	r   *http.Request
 	log *errlog.Logger
+	// link is what $secure_link leaves for $secure_link_expires.
+	link linkState
 }
 
 // run serves the request with loc's handler, following internal redirects.

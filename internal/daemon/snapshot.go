@@ -15,6 +15,7 @@ import (
 	"fulcrum/internal/health"
 	"fulcrum/internal/htpasswd"
 	"fulcrum/internal/proxy"
+	"fulcrum/internal/referer"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
 	"fulcrum/internal/upstream"
@@ -94,6 +95,12 @@ type snapshot struct {
 	// or a limit_except block) that have one; userFiles caches the user
 	// files they read, for this snapshot's life.
 	auths map[*config.Settings]*authBasic
+	// secureLinks are the compiled secure_link checks and referers the
+	// compiled valid_referers, by the Settings that have one; the
+	// variables $secure_link and $invalid_referer look them up when a
+	// request reads them.
+	secureLinks map[*config.Settings]*secureLink
+	referers    map[*config.Settings]*referer.Checker
 	// authReqs are the compiled auth_request checks by the Settings that
 	// have one.
 	authReqs  map[*config.Settings]*authRequest
@@ -190,6 +197,7 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 	if err := defineAssigned(cfg, comp); err != nil {
 		return nil, err
 	}
+	s.defineLinkVariables(comp)
 	pools, err := buildPools(cfg.HTTP, reg, comp)
 	if err != nil {
 		return nil, err
@@ -237,6 +245,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	if err := s.compileAuthRequests(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileLinkChecks(comp); err != nil {
 		return nil, err
 	}
 	if err := s.compileErrorTargets(comp); err != nil {

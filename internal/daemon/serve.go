@@ -18,6 +18,7 @@ import (
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
+	"fulcrum/internal/subfilter"
 	"fulcrum/internal/vars"
 )
 
@@ -33,6 +34,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	defer func() {
 		scratch.st.Reset()
 		scratch.rec.gz.Abort() // a response cut short: the compressor goes back
+		scratch.rec.abortBodyFilters()
 		scratch.rec = recorder{}
 		scratch.r, scratch.log = nil, nil
 		s.scratch.Put(scratch)
@@ -566,6 +568,19 @@ type recorder struct {
 	gz           gzipfilter.Writer
 	gzipping     bool
 	fileResponse bool
+	// bodyFilters marks a body that goes through gunzip or sub before gzip
+	// (writeFiltered): one field check for every other response.
+	// gunzip decompresses it when gunzipping (gzip.go); sub replaces
+	// strings in it when subbing (subfilter.go), with subTemplates, the
+	// location's replacements, indexed through subIndex when the search
+	// strings have variables.
+	bodyFilters  bool
+	gunzip       gzipfilter.Gunzip
+	gunzipping   bool
+	subf         subfilter.Writer
+	subbing      bool
+	subTemplates []*vars.Template
+	subIndex     []int
 	// filterStatus, when not 0, is the status nginx's headers filter (expires,
 	// add_header) saw instead of the one sent: 200 for a static file's 416,
 	// which nginx's range filter turns the 200 into only after that filter.
@@ -644,6 +659,9 @@ func (w *recorder) drop(code int) {
 // complete sends the rest of the response (the end of a compressed body
 // first), when the engine's writer carries it.
 func (w *recorder) complete() {
+	if w.bodyFilters {
+		w.endBodyFilters()
+	}
 	w.endGzip()
 	if w.trailers != nil {
 		w.sendTrailers()
@@ -704,6 +722,12 @@ func (w *recorder) WriteHeader(code int) {
 	if w.set != nil && w.set.AddTrailers != nil {
 		w.expectTrailers(filterCode)
 	}
+	if w.set != nil && w.set.Gzip.Gunzip {
+		w.startGunzip(h)
+	}
+	if w.set != nil && w.set.SubFilter.Pairs != nil && !w.sub { // nginx's r == r->main
+		w.startSub(h)
+	}
 	if w.set != nil && w.set.Charset.Name != "" && !w.setCharset(code, h) {
 		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
 		return
@@ -729,6 +753,9 @@ func (w *recorder) WriteHeader(code int) {
 func (w *recorder) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.bodyFilters {
+		return w.writeFiltered(p)
 	}
 	if w.gzipping {
 		return w.writeGzip(p)

@@ -51,7 +51,7 @@ var allowedImports = map[string][]string{
 	"accesslog":     {"config", "vars"},
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
-	"subfilter":     {"h1"}, // sub_filter's streaming search and replace
+	"subfilter":     {"h1"},             // sub_filter's streaming search and replace
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
 	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "subfilter", "upstream", "vars"},

@@ -171,3 +171,25 @@ func TestTypeMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterPieceSizes: a long body written in pieces of several sizes,
+// matches falling across every kind of boundary, comes out whole.
+func TestWriterPieceSizes(t *testing.T) {
+	body := strings.Repeat("xxxxxhello", 20000)
+	want := strings.Repeat("xxxxx</all/big>", 20000)
+	for _, size := range []int{32 << 10, 4096, 1000, 7, 3} {
+		var out bytes.Buffer
+		var w Writer
+		w.Reset(&out, NewSet([]string{"hello"}), &replacements{subs: []string{"</all/big>"}}, false)
+		buf := make([]byte, size) // reused, as the proxy reuses its buffer
+		for i := 0; i < len(body); i += size {
+			n := copy(buf, body[i:])
+			if _, err := w.Write(buf[:n]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil || out.String() != want {
+			t.Errorf("pieces of %d: %d bytes, %v", size, out.Len(), err)
+		}
+	}
+}

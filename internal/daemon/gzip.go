@@ -110,8 +110,9 @@ func (w *recorder) startGunzip(h http.Header) {
 	if w.req.Method == http.MethodHead {
 		return
 	}
-	w.gunzip.Reset((*afterGunzip)(w))
-	w.gunzipping, w.bodyFilters = true, true
+	bf := w.bodyFilters()
+	bf.gunzip.Reset((*afterGunzip)(w))
+	bf.gunzipping = true
 }
 
 // varyAcceptEncoding marks the response for "Vary: Accept-Encoding", where

@@ -18,7 +18,6 @@ import (
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
-	"fulcrum/internal/subfilter"
 	"fulcrum/internal/vars"
 )
 
@@ -34,7 +33,9 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	defer func() {
 		scratch.st.Reset()
 		scratch.rec.gz.Abort() // a response cut short: the compressor goes back
-		scratch.rec.abortBodyFilters()
+		if scratch.rec.bf != nil {
+			scratch.rec.bf.abort()
+		}
 		scratch.rec = recorder{}
 		scratch.r, scratch.log = nil, nil
 		s.scratch.Put(scratch)
@@ -568,19 +569,10 @@ type recorder struct {
 	gz           gzipfilter.Writer
 	gzipping     bool
 	fileResponse bool
-	// bodyFilters marks a body that goes through gunzip or sub before gzip
-	// (writeFiltered): one field check for every other response.
-	// gunzip decompresses it when gunzipping (gzip.go); sub replaces
-	// strings in it when subbing (subfilter.go), with subTemplates, the
-	// location's replacements, indexed through subIndex when the search
-	// strings have variables.
-	bodyFilters  bool
-	gunzip       gzipfilter.Gunzip
-	gunzipping   bool
-	subf         subfilter.Writer
-	subbing      bool
-	subTemplates []*vars.Template
-	subIndex     []int
+	// bf is the state of the body filters that run before gzip (gunzip,
+	// sub: writeFiltered), allocated for a response that uses one; nil,
+	// one field check, for every other.
+	bf *bodyFilters
 	// filterStatus, when not 0, is the status nginx's headers filter (expires,
 	// add_header) saw instead of the one sent: 200 for a static file's 416,
 	// which nginx's range filter turns the 200 into only after that filter.
@@ -659,7 +651,7 @@ func (w *recorder) drop(code int) {
 // complete sends the rest of the response (the end of a compressed body
 // first), when the engine's writer carries it.
 func (w *recorder) complete() {
-	if w.bodyFilters {
+	if w.bf != nil {
 		w.endBodyFilters()
 	}
 	w.endGzip()
@@ -754,7 +746,7 @@ func (w *recorder) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.bodyFilters {
+	if w.bf != nil && w.bf.active() {
 		return w.writeFiltered(p)
 	}
 	if w.gzipping {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,6 +12,38 @@ import (
 	"fulcrum/internal/subfilter"
 	"fulcrum/internal/vars"
 )
+
+// bodyFilters is the state of the body filters that run before gzip, in
+// nginx's order: gunzip decompresses the body when gunzipping (gzip.go);
+// sub replaces strings in it when subbing, with subTemplates, the
+// location's replacements, indexed through subIndex when the search
+// strings have variables.
+type bodyFilters struct {
+	gunzip       gzipfilter.Gunzip
+	gunzipping   bool
+	gunzipFailed bool // logged (gunzipFailed)
+	subf         subfilter.Writer
+	subbing      bool
+	subTemplates []*vars.Template
+	subIndex     []int
+}
+
+// active reports whether a body filter runs.
+func (bf *bodyFilters) active() bool { return bf.gunzipping || bf.subbing }
+
+// abort drops what gunzip and sub hold (a response cut short).
+func (bf *bodyFilters) abort() {
+	bf.gunzip.Abort()
+	bf.subf.Abort()
+}
+
+// bodyFilters is the response's body filter state, made on first use.
+func (w *recorder) bodyFilters() *bodyFilters {
+	if w.bf == nil {
+		w.bf = &bodyFilters{}
+	}
+	return w.bf
+}
 
 // subFilter is a level's compiled sub_filter list.
 type subFilter struct {
@@ -84,10 +117,9 @@ func (w *recorder) startSub(h http.Header) {
 		return
 	}
 	set := sf.set
-	w.subIndex = nil
+	var index []int
 	if sf.matches != nil {
-		set = w.dynamicSubSet(sf)
-		if set == nil {
+		if set, index = w.dynamicSubSet(sf); set == nil {
 			return // every search string evaluated to nothing
 		}
 	}
@@ -106,15 +138,16 @@ func (w *recorder) startSub(h http.Header) {
 	if w.req.Method == http.MethodHead {
 		return
 	}
-	w.subTemplates = sf.repls
-	w.subf.Reset((*afterSub)(w), set, (*subReplacer)(w), sc.Once)
-	w.subbing, w.bodyFilters = true, true
+	bf := w.bodyFilters()
+	bf.subTemplates, bf.subIndex = sf.repls, index
+	bf.subf.Reset((*afterSub)(w), set, (*subReplacer)(w), sc.Once)
+	bf.subbing = true
 }
 
 // dynamicSubSet evaluates the search strings of a list with variables, as
 // nginx does per response: lower-cased, those that come out empty left
-// out (subIndex maps the Set's strings to the list's).
-func (w *recorder) dynamicSubSet(sf *subFilter) *subfilter.Set {
+// out (index maps the Set's strings to the list's).
+func (w *recorder) dynamicSubSet(sf *subFilter) (set *subfilter.Set, index []int) {
 	pats := make([]string, 0, len(sf.matches))
 	for i, m := range sf.matches {
 		v := m.String(w.st)
@@ -122,9 +155,9 @@ func (w *recorder) dynamicSubSet(sf *subFilter) *subfilter.Set {
 			continue
 		}
 		pats = append(pats, v)
-		w.subIndex = append(w.subIndex, i)
+		index = append(index, i)
 	}
-	return subfilter.NewSet(pats)
+	return subfilter.NewSet(pats), index
 }
 
 // first is a header field's first value, "" without one.
@@ -142,10 +175,10 @@ type subReplacer recorder
 // Replacement implements subfilter.Replacer.
 func (r *subReplacer) Replacement(i int) []byte {
 	w := (*recorder)(r)
-	if w.subIndex != nil {
-		i = w.subIndex[i]
+	if w.bf.subIndex != nil {
+		i = w.bf.subIndex[i]
 	}
-	return w.subTemplates[i].Append(nil, w.st)
+	return w.bf.subTemplates[i].Append(nil, w.st)
 }
 
 // afterSub is where the sub filter's output goes: the gzip filter or the
@@ -160,8 +193,8 @@ type afterGunzip recorder
 
 func (a *afterGunzip) Write(p []byte) (int, error) {
 	w := (*recorder)(a)
-	if w.subbing {
-		return w.subf.Write(p)
+	if w.bf.subbing {
+		return w.bf.subf.Write(p)
 	}
 	return w.writeOut(p)
 }
@@ -169,10 +202,28 @@ func (a *afterGunzip) Write(p []byte) (int, error) {
 // writeFiltered sends p through the body filters that run before gzip
 // (gunzip, sub) in nginx's order.
 func (w *recorder) writeFiltered(p []byte) (int, error) {
-	if w.gunzipping {
-		return w.gunzip.Write(p)
+	if w.bf.gunzipping {
+		n, err := w.bf.gunzip.Write(p)
+		if errors.Is(err, gzipfilter.ErrGunzip) {
+			w.gunzipFailed(err)
+		}
+		return n, err
 	}
-	return w.subf.Write(p)
+	return w.bf.subf.Write(p)
+}
+
+// gunzipFailed logs, once, a body that does not decompress, and has the
+// connection close without finishing the response, as nginx ends it (a
+// short body that was held back goes nowhere: no answer at all).
+func (w *recorder) gunzipFailed(err error) {
+	if w.bf.gunzipFailed {
+		return
+	}
+	w.bf.gunzipFailed = true
+	w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req), fmt.Sprintf("%v while sending to client", err))
+	if w.ew != nil {
+		w.ew.drop()
+	}
 }
 
 // writeOut sends p through gzip, when it compresses, to the client.
@@ -189,24 +240,15 @@ func (w *recorder) writeOut(p []byte) (int, error) {
 // goes on to the next. A body that does not decompress is logged, and the
 // connection is closed without finishing the response, as nginx ends it.
 func (w *recorder) endBodyFilters() {
-	if w.gunzipping {
-		w.gunzipping = false
-		if err := w.gunzip.Close(); err != nil && w.ResponseWriter != nil {
-			w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req), fmt.Sprintf("%v while sending response to client", err))
-			if w.ew != nil {
-				w.ew.drop()
-			}
+	bf := w.bf
+	if bf.gunzipping {
+		bf.gunzipping = false
+		if err := bf.gunzip.Close(); errors.Is(err, gzipfilter.ErrGunzip) {
+			w.gunzipFailed(err)
 		}
 	}
-	if w.subbing {
-		w.subbing = false
-		_ = w.subf.Close() // a write error is the client's, which the writer keeps
+	if bf.subbing {
+		bf.subbing = false
+		_ = bf.subf.Close() // a write error is the client's, which the writer keeps
 	}
-	w.bodyFilters = false
-}
-
-// abortBodyFilters drops what gunzip and sub hold (a response cut short).
-func (w *recorder) abortBodyFilters() {
-	w.gunzip.Abort()
-	w.subf.Abort()
 }

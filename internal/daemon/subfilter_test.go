@@ -5,12 +5,14 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // subBody is the body the sub_filter answers below were taken from (nginx
@@ -65,6 +67,9 @@ func subBackend(t *testing.T) *httptest.Server {
 		case strings.HasSuffix(p, "/gz"):
 			body = gz
 			h.Set("Content-Encoding", "gzip")
+		case strings.HasSuffix(p, "/bad"):
+			body = []byte("this is not gzip at all")
+			h.Set("Content-Encoding", "gzip")
 		}
 		if ct != "" {
 			h.Set("Content-Type", ct)
@@ -89,7 +94,7 @@ type fields map[string]string
 func TestSubFilterAndGunzip(t *testing.T) {
 	backend := subBackend(t)
 	defer backend.Close()
-	addr, _ := runDaemon(t, func(dir string) string {
+	addr, dir := runDaemon(t, func(dir string) string {
 		write := func(name, text string) {
 			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
 				t.Fatal(err)
@@ -178,6 +183,32 @@ func TestSubFilterAndGunzip(t *testing.T) {
 		{"error page", "GET /err HTTP/1.1\r\n", 404, "*", nil},
 		{"overlap: the scan goes on after a match", "GET /ret HTTP/1.1\r\n", 200, "Xba", nil},
 	}
+	t.Run("gunzip of a body that is not gzip", func(t *testing.T) {
+		// nginx 1.22.1: no answer at all, the connection closed, and
+		// "inflate() failed: 0, -3 while sending to client" in the log.
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		_, _ = io.WriteString(c, "GET /gunv/bad HTTP/1.1\r\nHost: t\r\n\r\n")
+		got, err := io.ReadAll(c)
+		if err != nil || len(got) != 0 {
+			t.Errorf("got %q, %v; want the connection closed without an answer", got, err)
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			logged, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			if bytes.Contains(logged, []byte("gunzip: ")) && bytes.Contains(logged, []byte("while sending to client")) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("error log lacks the gunzip error:\n%s", logged)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, body := exchange(t, addr, strings.Replace(tt.req, "\r\n", "\r\nHost: t\r\nConnection: close\r\n", 1)+"\r\n")

@@ -53,6 +53,10 @@ type Gunzip struct {
 	out  []byte
 }
 
+// ErrGunzip marks the errors of a body that does not decompress (not
+// gzip, cut short, a bad checksum), as opposed to dst's write errors.
+var ErrGunzip = errors.New("gunzip")
+
 // errStopped ends the decompressor's reads when the body is cut short.
 var errStopped = errors.New("gunzip: body cut short")
 
@@ -89,7 +93,8 @@ func (g *Gunzip) Write(p []byte) (int, error) {
 }
 
 // Close ends the body: the rest is decompressed into dst. It reports a
-// body that ended before its gzip trailer, or was not gzip.
+// body that ended before its gzip trailer, or was not gzip (ErrGunzip), or
+// dst's write error.
 func (g *Gunzip) Close() error {
 	if g.next == nil {
 		return nil
@@ -153,7 +158,7 @@ func (g *Gunzip) fail(err error) {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	g.err = fmt.Errorf("gunzip: %w", err)
+	g.err = fmt.Errorf("%w: %w", ErrGunzip, err)
 }
 
 // gunzipSource is the decompressor's input: the bytes of the current Write;

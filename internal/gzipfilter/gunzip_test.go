@@ -59,11 +59,11 @@ func TestGunzip(t *testing.T) {
 	if got, err := write(bytewise); got != text || err != nil {
 		t.Fatalf("byte by byte: %d bytes, %v", len(got), err)
 	}
-	if _, err := write([][]byte{body[:len(body)-4]}); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := write([][]byte{body[:len(body)-4]}); !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, ErrGunzip) {
 		t.Errorf("cut short: %v", err)
 	}
-	if _, err := write([][]byte{[]byte("plain text, not gzip")}); err == nil {
-		t.Error("plain text: no error")
+	if _, err := write([][]byte{[]byte("plain text, not gzip")}); !errors.Is(err, ErrGunzip) {
+		t.Errorf("plain text: %v", err)
 	}
 }
 

@@ -17,9 +17,10 @@ import (
 // connection deadlines, and sock, the raw socket reads and writes, serve
 // both sides of the engine; pace, the clock arithmetic of limit_rate and
 // proxy_limit_rate, serves the daemon's writer and the proxy's body reads;
-// gzipfilter and charsetfilter, nginx's gzip and
+// gzipfilter and charsetfilter, nginx's gzip (and gunzip) and
 // charset filters, read config's settings and keep the daemon's response
-// path small; rewrite, the
+// path small; subfilter, sub_filter's streaming search, needs only h1's
+// Content-Type reading; rewrite, the
 // rewrite module's script engine, is a package of its own between vars and
 // the daemon; htpasswd, auth_basic's user files and password hashes, and geo, the
 // geo module's address tables, are leaves the daemon uses; clientauth,
@@ -54,9 +55,10 @@ var allowedImports = map[string][]string{
 	"accesslog":     {"config", "vars"},
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
+	"subfilter":     {"h1"},             // sub_filter's streaming search and replace
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "static", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "static", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

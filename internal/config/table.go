@@ -493,8 +493,9 @@ var tableSpecs = []spec{
 	{name: "gzip_buffers", module: "http_gzip", ctx: ctxHSL, args: args2, syntax: "gzip_buffers number size;"},
 	{name: "gzip_http_version", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"1.0", "1.1"}, syntax: "gzip_http_version 1.0 | 1.1;"},
 	{name: "gzip_disable", module: "http_gzip", ctx: ctxHSL, args: args1More, multi: true, syntax: "gzip_disable regex ...;"},
-	{name: "gzip_static", module: "http_gzip_static", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "precompressed .gz files are not served", syntax: "gzip_static on | off | always;"},
-	{name: "gunzip", module: "http_gunzip", ctx: ctxHSL, args: argsFlag, status: planned, note: "compressed responses are passed to every client as they are", syntax: "gunzip on | off;"},
+	{name: "gzip_static", module: "http_gzip_static", ctx: ctxHSL, args: args1, syntax: "gzip_static on | off | always;"},
+	{name: "gunzip", module: "http_gunzip", ctx: ctxHSL, args: argsFlag, syntax: "gunzip on | off;"},
+	{name: "gunzip_buffers", module: "http_gunzip", ctx: ctxHSL, args: args2, syntax: "gunzip_buffers number size;"},
 
 	// ssl
 	{name: "ssl", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: `write "listen ... ssl" instead (nginx deprecated "ssl on")`, syntax: "ssl on | off;"},
@@ -533,10 +534,10 @@ var tableSpecs = []spec{
 	{name: "autoindex_format", module: "http_autoindex", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"html", "xml", "json", "jsonp"}, syntax: "autoindex_format html | xml | json | jsonp;"},
 	{name: "autoindex_localtime", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, syntax: "autoindex_localtime on | off;"},
 	{name: "ssi", module: "http_ssi", ctx: ctxHSL | ctxLocationIf, args: argsFlag, status: planned, asIs: []string{"off"}, note: "server-side includes are sent as they are", syntax: "ssi on | off;"},
-	{name: "sub_filter", module: "http_sub", ctx: ctxHSL, args: args2, multi: true, status: planned, note: noteBody, syntax: "sub_filter string replacement;"},
-	{name: "sub_filter_once", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_once on | off;"},
-	{name: "sub_filter_types", module: "http_sub", ctx: ctxHSL, args: args1More, status: planned, note: noteBody, syntax: "sub_filter_types mime-type ...;"},
-	{name: "sub_filter_last_modified", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_last_modified on | off;"},
+	{name: "sub_filter", module: "http_sub", ctx: ctxHSL, args: args2, multi: true, syntax: "sub_filter string replacement;"},
+	{name: "sub_filter_once", module: "http_sub", ctx: ctxHSL, args: argsFlag, syntax: "sub_filter_once on | off;"},
+	{name: "sub_filter_types", module: "http_sub", ctx: ctxHSL, args: args1More, multi: true, syntax: "sub_filter_types mime-type ...;"},
+	{name: "sub_filter_last_modified", module: "http_sub", ctx: ctxHSL, args: argsFlag, syntax: "sub_filter_last_modified on | off;"},
 	{name: "add_before_body", module: "http_addition", ctx: ctxHSL, args: args1, status: planned, note: noteBody, syntax: "add_before_body uri;"},
 	{name: "add_after_body", module: "http_addition", ctx: ctxHSL, args: args1, status: planned, note: noteBody, syntax: "add_after_body uri;"},
 

@@ -667,6 +667,8 @@ type Settings struct {
 	Gzip Gzip
 	// Charset is the charset added to Content-Type (charset and its kin).
 	Charset Charset
+	// SubFilter is the response body substitution (sub_filter and its kin).
+	SubFilter SubFilter
 
 	// Logging. ErrorLogs are the nearest level's error_log targets, else the main
 	// context's.

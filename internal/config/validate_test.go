@@ -138,9 +138,9 @@ func TestValidateWarnings(t *testing.T) {
 		{"daemon has its own reason", "daemon off;", []string{
 			`"daemon" is ignored in /t.conf:1, fulcrum always runs in the foreground; let systemd or your shell put it in the background`,
 		}},
-		{"planned", "http { gzip_static on; sub_filter a b; }", []string{
-			`fulcrum does not implement "gzip_static" yet in /t.conf:1, precompressed .gz files are not served`,
-			`fulcrum does not implement "sub_filter" yet in /t.conf:1, response bodies are passed unchanged`,
+		{"planned", "http { proxy_store on; add_after_body /a; }", []string{
+			`fulcrum does not implement "proxy_store" yet in /t.conf:1, responses are not saved to files`,
+			`fulcrum does not implement "add_after_body" yet in /t.conf:1, response bodies are passed unchanged`,
 		}},
 		{"once per occurrence", "http { server { ssl_crl a.pem; } server { ssl_crl b.pem; } }", []string{
 			`fulcrum does not implement "ssl_crl" yet in /t.conf:1, ` + noteSSLCRL,

@@ -59,6 +59,9 @@ type snapshot struct {
 	// charsetVars are the compiled charset and source_charset variables, by
 	// the Settings that have any.
 	charsetVars map[*config.Settings]charsetVars
+	// subFilters are the compiled sub_filter lists, by the Settings that
+	// have one.
+	subFilters map[*config.Settings]*subFilter
 	// expiresValues are the compiled expires values with variables, by the
 	// Settings that have one; nil when there is none.
 	expiresValues map[*config.Settings]*vars.Template
@@ -233,6 +236,9 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 		return nil, err
 	}
 	if err := s.compileCharsets(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileSubFilters(comp); err != nil {
 		return nil, err
 	}
 	if err := s.compileExpires(comp); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
@@ -33,7 +34,7 @@ func (w *recorder) startAddition(code int, h http.Header) {
 	}
 	delete(h, "Content-Length")
 	delete(h, "Accept-Ranges")
-	weakETag(h)
+	gzipfilter.WeakETag(h)
 	if w.ew != nil {
 		w.ew.lengthUnknown()
 	}
@@ -54,19 +55,6 @@ func additionType(set *config.Settings, contentType string) bool {
 	return mt == "text/html" || slices.Contains(set.AdditionTypes, mt)
 }
 
-// weakETag is ngx_http_weak_etag: a strong ETag gets "W/", one that is
-// not quoted is dropped.
-func weakETag(h http.Header) {
-	v := h.Get("Etag")
-	switch {
-	case v == "" || strings.HasPrefix(v, "W/"):
-	case strings.HasPrefix(v, `"`):
-		h.Set("Etag", "W/"+v)
-	default:
-		delete(h, "Etag")
-	}
-}
-
 // addBefore runs add_before_body's subrequest, once, before the first byte
 // of the main body (or at the end of an empty one).
 func (w *recorder) addBefore() {
@@ -76,10 +64,10 @@ func (w *recorder) addBefore() {
 	}
 }
 
-// finishAddition ends the main body: add_before_body's subrequest if no
-// byte went out, then add_after_body's.
-func (w *recorder) finishAddition() {
-	w.addBefore()
+// addAfter runs add_after_body's subrequest, once, at the end of the main
+// body: after the bytes the gunzip and sub filters held back (the caller
+// ends them first), before the end of gzip's output.
+func (w *recorder) addAfter() {
 	if uri := w.add.after; uri != "" {
 		w.add.after = ""
 		w.addSubrequest(uri)
@@ -116,8 +104,10 @@ func (w *recorder) addSubrequest(uri string) {
 var mainOnlyFields = []string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
 
 // additionWriter passes a subrequest's body into the main response's
-// body (through its gzip filter), counting the bytes $body_bytes_sent of
-// the main request must show once the subrequest's state is gone.
+// body where nginx's postpone filter puts it: after the main request's
+// gunzip and sub filters, through its gzip filter; it counts the bytes
+// $body_bytes_sent of the main request must show once the subrequest's
+// state is gone.
 type additionWriter struct {
 	main *recorder
 	st   *vars.State
@@ -126,7 +116,7 @@ type additionWriter struct {
 
 func (a *additionWriter) Write(p []byte) (int, error) {
 	before := a.st.BodyBytesSent
-	n, err := a.main.emit(p)
+	n, err := a.main.writeOut(p)
 	a.sent += a.st.BodyBytesSent - before
 	return n, err
 }

@@ -32,6 +32,7 @@ const additionConf = `
         location /addret/ { add_before_body /h.html; add_after_body /ft.html; default_type text/html; return 200 "ret\n"; }
         location /addgz/ { add_before_body /h.html; add_after_body /ft.html; gzip on; gzip_min_length 1; }
         location /addnest/ { add_before_body /addb/x.html; }
+        location /addsub/ { add_before_body /h.html; add_after_body /ft.html; sub_filter body BODY; sub_filter HEAD XX; }
     }
 `
 
@@ -43,7 +44,7 @@ const additionConf = `
 func TestAddition(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{"h.html": "HEAD\n", "ft.html": "FOOT\n"}
-	for _, d := range []string{"add", "add404", "addb", "adda", "addp", "addtxt", "addall", "addgz", "addnest"} {
+	for _, d := range []string{"add", "add404", "addb", "adda", "addp", "addtxt", "addall", "addgz", "addnest", "addsub"} {
 		files[d+"/x.html"], files[d+"/x.txt"] = "body\n", "txt\n"
 	}
 	for name, body := range files {
@@ -93,6 +94,9 @@ func TestAddition(t *testing.T) {
 		{method: "GET", path: "/add/x.html", rng: "bytes=0-1", status: 200, body: "HEAD\nbody\nFOOT\n", added: true},
 		{method: "GET", path: "/addnest/x.html", status: 200, body: "body\nbody\n", added: true}, // a subrequest gets no additions
 		{method: "HEAD", path: "/add/x.html", status: 200, added: true},
+		// sub_filter (after addition in nginx's filters) changes the main
+		// body only: the subrequests' bodies join after it.
+		{method: "GET", path: "/addsub/x.html", status: 200, body: "HEAD\nBODY\nFOOT\n", added: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path+" "+tc.rng, func(t *testing.T) {

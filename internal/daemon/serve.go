@@ -33,8 +33,12 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	defer func() {
 		scratch.st.Reset()
 		scratch.rec.gz.Abort() // a response cut short: the compressor goes back
+		if scratch.rec.bf != nil {
+			scratch.rec.bf.abort()
+		}
 		scratch.rec = recorder{}
 		scratch.r, scratch.log = nil, nil
+		scratch.link.expiresSet = false
 		s.scratch.Put(scratch)
 	}()
 	st := &scratch.st
@@ -42,7 +46,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	if s.conns != nil {
 		st.Connections = s.conns
 	}
-	st.Documents = scratch
+	st.Documents, st.Engine = scratch, scratch
 	if s.settables {
 		scratch.r, scratch.log = r, s.log
 		st.Uninitialized = scratch
@@ -216,6 +220,8 @@ type requestScratch struct {
 	rec recorder
 	r   *http.Request
 	log *errlog.Logger
+	// link is what $secure_link leaves for $secure_link_expires.
+	link linkState
 }
 
 // run serves the request with loc's handler, following internal redirects.
@@ -567,6 +573,10 @@ type recorder struct {
 	gz           gzipfilter.Writer
 	gzipping     bool
 	fileResponse bool
+	// bf is the state of the body filters that run before gzip (gunzip,
+	// sub: writeFiltered), allocated for a response that uses one; nil,
+	// one field check, for every other.
+	bf *bodyFilters
 	// filterStatus, when not 0, is the status nginx's headers filter (expires,
 	// add_header) saw instead of the one sent: 200 for a static file's 416,
 	// which nginx's range filter turns the 200 into only after that filter.
@@ -652,7 +662,13 @@ func (w *recorder) drop(code int) {
 // first), when the engine's writer carries it.
 func (w *recorder) complete() {
 	if w.add != nil {
-		w.finishAddition()
+		w.addBefore() // an empty body: what goes before it still does
+	}
+	if w.bf != nil {
+		w.endBodyFilters()
+	}
+	if w.add != nil {
+		w.addAfter() // after what gunzip and sub held back
 	}
 	w.endGzip()
 	if w.trailers != nil {
@@ -714,8 +730,14 @@ func (w *recorder) WriteHeader(code int) {
 	if w.set != nil && w.set.AddTrailers != nil {
 		w.expectTrailers(filterCode)
 	}
-	if wantsAddition(w.set) {
+	if w.set != nil && w.set.Gzip.Gunzip {
+		w.startGunzip(h)
+	}
+	if wantsAddition(w.set) { // nginx's filters: gunzip, addition, sub
 		w.startAddition(code, h)
+	}
+	if w.set != nil && w.set.SubFilter.Pairs != nil && !w.sub { // nginx's r == r->main
+		w.startSub(h)
 	}
 	if w.set != nil && w.set.Charset.Name != "" && !w.setCharset(code, h) {
 		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
@@ -746,11 +768,9 @@ func (w *recorder) Write(p []byte) (int, error) {
 	if w.add != nil && w.add.before != "" {
 		w.addBefore()
 	}
-	return w.emit(p)
-}
-
-// emit sends p as body bytes, through the gzip filter when compressing.
-func (w *recorder) emit(p []byte) (int, error) {
+	if w.bf != nil && w.bf.active() {
+		return w.writeFiltered(p)
+	}
 	if w.gzipping {
 		return w.writeGzip(p)
 	}

@@ -51,8 +51,9 @@ var allowedImports = map[string][]string{
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
-	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"cache":         {},
+	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

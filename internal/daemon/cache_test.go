@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,9 +27,17 @@ type cacheBackend struct {
 	count   map[string]int
 	release chan struct{}
 	arrived chan struct{} // gets a value when a wait=1 request arrives, if buffered
+	down    atomic.Bool   // close every connection without an answer
 }
 
 func (b *cacheBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if b.down.Load() {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		return
+	}
 	q := r.URL.Query()
 	if q.Get("wait") != "" {
 		select {
@@ -123,6 +132,8 @@ type cacheStep struct {
 	status         int           // 0 means 200
 	xcache         string
 	body           string
+	// down makes the backend fail this request (closed without an answer).
+	down bool
 	// poll repeats the request until it gets xcache (another request's
 	// work, such as a background update, may still be running).
 	poll bool
@@ -156,7 +167,7 @@ func q(path string, fields ...string) string {
 }
 
 func TestProxyCache(t *testing.T) {
-	addr, _, clock, _ := startCacheDaemon(t)
+	addr, backend, clock, _ := startCacheDaemon(t)
 	tests := []struct {
 		name  string
 		steps []cacheStep
@@ -227,6 +238,16 @@ func TestProxyCache(t *testing.T) {
 			{advance: 2 * time.Second, target: "/s/1?s=500", xcache: "STALE", body: "/s/1 n=1"},
 			{target: "/s/1", xcache: "EXPIRED", body: "/s/1 n=3"},
 			{target: "/s/1", xcache: "HIT", body: "/s/1 n=3"},
+			{advance: 2 * time.Second, target: "/s/1", down: true, xcache: "STALE", body: "/s/1 n=3"},
+			{target: "/s/1", xcache: "EXPIRED", body: "/s/1 n=4"},
+		}},
+		{"without use_stale, a failed upstream is a 502", []cacheStep{
+			{target: "/r/gone", xcache: "MISS", body: "/r/gone n=1"},
+			{advance: 2 * time.Second, target: "/r/gone", down: true, status: 502, xcache: "EXPIRED", body: "<html>"},
+		}},
+		{"inactive removes an unused entry", []cacheStep{
+			{target: "/k/old", xcache: "MISS", body: "/k/old n=1"},
+			{advance: 11 * time.Minute, target: "/k/old", xcache: "MISS", body: "/k/old n=2"},
 		}},
 		{"revalidate: 304 makes the entry fresh again for proxy_cache_valid", []cacheStep{
 			{target: q("/r/1", `h=ETag:"e1"`, "nm=1"), xcache: "MISS", body: "/r/1 n=1"},
@@ -270,6 +291,7 @@ func TestProxyCache(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for i, s := range tc.steps {
 				clock.add(s.advance)
+				backend.down.Store(s.down)
 				xc, status, body := cacheGet(t, client, addr, s)
 				for deadline := time.Now().Add(5 * time.Second); s.poll && xc != s.xcache && time.Now().Before(deadline); {
 					time.Sleep(10 * time.Millisecond)

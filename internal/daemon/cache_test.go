@@ -94,6 +94,7 @@ const cacheConf = `
         location /s/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 1s;
             proxy_cache_use_stale error timeout http_500 updating; }
         location /r/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 1s; proxy_cache_revalidate on; }
+        location /r3/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 200 1s; proxy_cache_valid 304 1h; proxy_cache_revalidate on; }
         location /bg/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 1s;
             proxy_cache_use_stale updating; proxy_cache_background_update on; }
         location /mu/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_cache_min_uses 2; }
@@ -253,6 +254,11 @@ func TestProxyCache(t *testing.T) {
 			{target: q("/r/1", `h=ETag:"e1"`, "nm=1"), xcache: "MISS", body: "/r/1 n=1"},
 			{advance: 2 * time.Second, target: q("/r/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r/1 n=1"},
 			{target: q("/r/1", `h=ETag:"e1"`, "nm=1"), xcache: "HIT", body: "/r/1 n=1"},
+		}},
+		{"revalidate: a 304 rule does not apply, the stored status's does (nginx 1.22)", []cacheStep{
+			{target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "MISS", body: "/r3/1 n=1"},
+			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
+			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
 		}},
 		{"background update: STALE, then the refreshed entry", []cacheStep{
 			{target: "/bg/1", xcache: "MISS", body: "/bg/1 n=1"},

@@ -127,6 +127,19 @@ func (c *cacheRule) validFor(status int) time.Duration {
 // not cacheable; s-maxage or max-age, else Expires, set its freshness; without
 // any of them, proxy_cache_valid for its status does.
 func (c *cacheRule) expiry(head *h1.Response, now time.Time) (time.Time, bool) {
+	valid, ok := c.fieldsExpiry(head, now)
+	if !ok || !valid.IsZero() {
+		return valid, ok
+	}
+	if d := c.validFor(head.Status); d > 0 {
+		return now.Add(d), true
+	}
+	return time.Time{}, false
+}
+
+// fieldsExpiry is expiry from the fields alone: false when they forbid
+// storing, else the time they give (zero for none).
+func (c *cacheRule) fieldsExpiry(head *h1.Response, now time.Time) (time.Time, bool) {
 	set := c.set
 	var valid time.Time
 	sawXAE := false
@@ -177,13 +190,7 @@ func (c *cacheRule) expiry(head *h1.Response, now time.Time) (time.Time, bool) {
 			}
 		}
 	}
-	if !valid.IsZero() {
-		return valid, true
-	}
-	if d := c.validFor(head.Status); d > 0 {
-		return now.Add(d), true
-	}
-	return time.Time{}, false
+	return valid, true
 }
 
 // cacheControl reads a Cache-Control value as nginx 1.22 does: false for
@@ -425,11 +432,12 @@ func (h *Handler) serveStale(req *request, stale **cache.Entry, status string) {
 // the entry (REVALIDATED).
 func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry) {
 	now := h.now()
-	expires, ok := h.cache.expiry(&req.resp.head, now)
+	expires, _ := h.cache.fieldsExpiry(&req.resp.head, now)
 	end := h.now()
 	req.resp.closeAt(end)
 	h.finishAttempt(req, end)
-	if !ok || expires.IsZero() {
+	ok := !expires.IsZero()
+	if !ok {
 		var head h1.Response
 		if _, err := h1.ParseResponse((*stale).Head, &head, []byte(http.MethodGet), h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes}); err == nil {
 			expires, ok = h.cache.expiry(&head, now)

@@ -390,3 +390,43 @@ func TestProxyCacheLock(t *testing.T) {
 		t.Errorf("%d HITs, want %d", hits, n-1)
 	}
 }
+
+// TestProxyCacheLockTimeout: a request that waited proxy_cache_lock_timeout
+// for another to fill the entry goes upstream itself, and its response is
+// not stored; the first request's is.
+func TestProxyCacheLockTimeout(t *testing.T) {
+	b := &cacheBackend{count: map[string]int{}, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	addr := startDaemonLevel(t, dir, "notice", fmt.Sprintf(`
+    proxy_cache_path %[1]s/c keys_zone=z:1m;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; proxy_cache z; proxy_cache_valid 10m; proxy_cache_key $uri;
+            proxy_cache_lock on; proxy_cache_lock_timeout 100ms; add_header X-Cache $upstream_cache_status; }
+    }`, dir, srv.Listener.Addr()))
+	client := &http.Client{Timeout: 10 * time.Second}
+	first := make(chan string, 1)
+	go func() {
+		xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/lt?wait=1"})
+		first <- xc + " " + body
+	}()
+	select {
+	case <-b.arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first request did not reach the backend")
+	}
+	// The first request holds the lock until it is released: this one
+	// waits 100ms, then is answered by the upstream.
+	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/lt"}); xc != "MISS" || !strings.HasPrefix(body, "/lt n=1") {
+		t.Fatalf("after the lock timeout: X-Cache %q %q, want MISS from the upstream", xc, body)
+	}
+	close(b.release)
+	if got := <-first; !strings.HasPrefix(got, "MISS /lt n=2") {
+		t.Fatalf("first request: %q", got)
+	}
+	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/lt"}); xc != "HIT" || !strings.HasPrefix(body, "/lt n=2") {
+		t.Fatalf("then: X-Cache %q %q, want the first request's response", xc, body)
+	}
+}

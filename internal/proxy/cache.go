@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fulcrum/internal/cache"
@@ -486,18 +487,21 @@ func (h *Handler) serveOpen(req *request, e *cache.Entry) {
 		fail(req.w, http.StatusInternalServerError, h.server)
 		return
 	}
-	br := bufio.NewReaderSize(e.Body, 32<<10)
-	*resp = upstreamResponse{head: resp.head, entry: e, ctx: req.ctx, in: 0}
+	br := entryReaders.Get().(*bufio.Reader)
+	br.Reset(e.Body)
+	*resp = upstreamResponse{head: resp.head, entry: e, entryReader: br, ctx: req.ctx}
 	if err := resp.body.Reset(br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
-		resp.head.Reset()
-		e.Close()
-		resp.entry = nil
+		resp.closeAt(time.Time{})
 		fail(req.w, http.StatusInternalServerError, h.server)
 		return
 	}
 	req.cur = attemptState{headAt: h.now()}
 	h.respond(req)
 }
+
+// entryReaders lend the buffered readers of cache entries' bodies: small, as
+// the body copy reads with its own 32 KiB buffer, which bufio passes through.
+var entryReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
 // startFill begins storing the response in req.resp when it may be stored:
 // a method the cache takes, no proxy_no_cache, proxy_cache_min_uses met, and

@@ -692,8 +692,10 @@ type upstreamResponse struct {
 	upgraded bool
 	done     bool
 	failed   bool
-	// entry is the cache entry the response comes from (pc is nil then).
-	entry *cache.Entry
+	// entry is the cache entry the response comes from (pc is nil then),
+	// read through entryReader (from entryReaders).
+	entry       *cache.Entry
+	entryReader *bufio.Reader
 }
 
 // Read reads the body with proxy_read_timeout between two reads. The first
@@ -758,7 +760,9 @@ func (b *upstreamResponse) closeAt(now time.Time) error {
 	if b.entry != nil {
 		b.head.Reset()
 		err := b.entry.Close()
-		b.entry = nil
+		b.entryReader.Reset(nil)
+		entryReaders.Put(b.entryReader)
+		b.entry, b.entryReader = nil, nil
 		return err
 	}
 	if b.pc == nil {

@@ -1,7 +1,8 @@
 # bench/lib.sh: what bench/run.sh and bench/perfstat.sh share: tools, cleanup,
 # the backends, nginx and fulcrum with equivalent configurations, and /proc
 # accounting. Source it after setting ROOT and PROXIES (nginx, fulcrum-1,
-# fulcrum-auto: "fulcrum-N" runs with worker_processes N); then call start_all.
+# fulcrum-auto: "fulcrum-N" runs with worker_processes N; floor: bench/floor,
+# the least a Go proxy can do, with GOMAXPROCS=1); then call start_all.
 # Everything started is stopped, and WORK removed (unless KEEP=1), on exit.
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -132,7 +133,9 @@ start_all() {
 	chmod 755 "$WORK"
 
 	log "building fulcrum and the backend"
-	(cd "$ROOT" && go build -o "$WORK/fulcrum" ./cmd/fulcrum && go build -o "$WORK/backend" ./bench/backend)
+	# fulcrum and floor as README.md builds fulcrum: static, without libc.
+	(cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/fulcrum" ./cmd/fulcrum && go build -o "$WORK/backend" ./bench/backend &&
+		CGO_ENABLED=0 go build -o "$WORK/floor" ./bench/floor)
 
 	BACKENDS=()
 	for i in 1 2; do
@@ -172,6 +175,12 @@ start_all() {
 	# fulcrum: worker_processes 1 (GOMAXPROCS=1) and auto (all CPUs).
 	for name in "${PROXIES[@]}"; do
 		[[ $name == nginx ]] && continue
+		if [[ $name == floor ]]; then
+			GOMAXPROCS=1 "$WORK/floor" -addr "127.0.0.1:${PORT[floor]}" "127.0.0.1:${BACKENDS[0]}" "127.0.0.1:${BACKENDS[1]}" 2>"$WORK/floor.log" &
+			MAIN_PID[floor]=$!
+			PIDS+=($!)
+			continue
+		fi
 		wp=${name#fulcrum-}
 		mkdir -p "$WORK/$name"
 		{

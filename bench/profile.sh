@@ -67,7 +67,7 @@ log "building the backend and the profiling wrapper"
 # The wrapper is built with fulcrum's profile (cmd/fulcrum/default.pgo) so that
 # what is profiled is what ships.
 (cd "$ROOT" && go build -o "$WORK/backend" ./bench/backend &&
-	go build -pgo=cmd/fulcrum/default.pgo -o "$WORK/fulcrum-pprof" ./bench/pprof)
+	CGO_ENABLED=0 go build -pgo=cmd/fulcrum/default.pgo -o "$WORK/fulcrum-pprof" ./bench/pprof)
 
 BACKENDS=()
 for i in 1 2; do

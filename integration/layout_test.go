@@ -17,15 +17,18 @@ import (
 // connection deadlines, and sock, the raw socket reads and writes, serve
 // both sides of the engine; pace, the clock arithmetic of limit_rate and
 // proxy_limit_rate, serves the daemon's writer and the proxy's body reads;
-// gzipfilter and charsetfilter, nginx's gzip and
+// gzipfilter and charsetfilter, nginx's gzip (and gunzip) and
 // charset filters, read config's settings and keep the daemon's response
-// path small; rewrite, the
+// path small; subfilter, sub_filter's streaming search, needs only h1's
+// Content-Type reading; rewrite, the
 // rewrite module's script engine, is a package of its own between vars and
 // the daemon; htpasswd, auth_basic's user files and password hashes, and geo, the
 // geo module's address tables, are leaves the daemon uses; clientauth,
 // ssl_verify_client's verification with OpenSSL's rules, reads config's
 // settings; dashboard, the dashboard page's embedded files, is a leaf the
-// daemon uses: the page reads the API over HTTP, from the browser.)
+// daemon uses: the page reads the API over HTTP, from the browser; referer,
+// valid_referers' check, reads config's settings; securelink, the
+// secure_link module's hash checks, is a leaf.)
 var allowedImports = map[string][]string{
 	"config":        {},
 	"vars":          {},
@@ -40,6 +43,8 @@ var allowedImports = map[string][]string{
 	"testutil":      {},         // imported by tests only
 	"htpasswd":      {},         // auth_basic's user files and password schemes
 	"geo":           {},         // geo's address tables, address parsing and X-Forwarded-For walk
+	"securelink":    {},         // secure_link's hash and expiry checks
+	"referer":       {"config"}, // valid_referers' check of the Referer field
 	"clientauth":    {"config"}, // client certificate verification (ssl_verify_client)
 	"errlog":        {"config"},
 	"router":        {"config"},
@@ -50,10 +55,11 @@ var allowedImports = map[string][]string{
 	"accesslog":     {"config", "vars"},
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
+	"subfilter":     {"h1"},             // sub_filter's streaming search and replace
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
 	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "static", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -486,7 +486,7 @@ func TestPlannedValuesThatMatchFulcrum(t *testing.T) {
 		{"proxy_ignore_client_abort on;", ""}, // implemented
 		{"ssi off;", ""},
 		{"gzip_static off;", ""},
-		{"gzip_static on;", `fulcrum does not implement "gzip_static" yet`},
+		{"gzip_static on;", ""}, // implemented
 		{"proxy_ssl_server_name off;", ""},
 		{"proxy_limit_rate 0;", ""},
 		{"proxy_store off;", ""},

@@ -42,6 +42,47 @@ type Gzip struct {
 	// Buffers is gzip_buffers, checked and kept for the dump: fulcrum's
 	// compressor sizes its own buffers.
 	Buffers BufferSpec
+	// Gunzip is "gunzip on" (ngx_http_gunzip_module): a response with
+	// "Content-Encoding: gzip" goes out decompressed to a client that does
+	// not take gzip (ClientOK's rules, which the gzip_* settings above
+	// shape). GunzipBuffers is gunzip_buffers, checked and without effect.
+	Gunzip        bool
+	GunzipBuffers BufferSpec
+	// Static is gzip_static (ngx_http_gzip_static_module): whether a
+	// static file's precompressed "FILE.gz" is sent in its place.
+	Static GzipStatic
+}
+
+// GzipStatic is gzip_static's value.
+type GzipStatic uint8
+
+// The gzip_static values.
+const (
+	// GzipStaticOff: files are served as they are (the default).
+	GzipStaticOff GzipStatic = iota
+	// GzipStaticOn: FILE.gz is sent to clients that take gzip.
+	GzipStaticOn
+	// GzipStaticAlways: FILE.gz is sent to every client (gunzip on
+	// decompresses it for those that do not take gzip).
+	GzipStaticAlways
+)
+
+// gzipStaticNames are gzip_static's values, in GzipStatic order.
+var gzipStaticNames = []string{"off", "on", "always"}
+
+// String is the value as gzip_static writes it.
+func (s GzipStatic) String() string { return gzipStaticNames[s] }
+
+// applyGzipStatic reads gzip_static as nginx's enum slot does: one of off,
+// on and always, compared without case.
+func applyGzipStatic(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	i := indexFold(gzipStaticNames, d.Args[0])
+	if i < 0 {
+		return hintf(d.Pos, "use on, off or always", `invalid value "%s"`, d.Args[0])
+	}
+	st.Gzip.Static = GzipStatic(i)
+	return nil
 }
 
 // GzipProxied is gzip_proxied's bitmask.
@@ -76,8 +117,10 @@ func (p GzipProxied) String() string {
 
 // defaultGzip is nginx's: off, level 1, 20 bytes, gzip_proxied off,
 // HTTP/1.1, 32 buffers of 4k (128k over the page size).
+// gunzip_buffers' default is nginx's too: 32 4k.
 func defaultGzip() Gzip {
-	return Gzip{Level: 1, MinLength: 20, Proxied: GzipProxiedOff, Buffers: BufferSpec{Number: 32, Size: 4 << 10}}
+	return Gzip{Level: 1, MinLength: 20, Proxied: GzipProxiedOff, Buffers: BufferSpec{Number: 32, Size: 4 << 10},
+		GunzipBuffers: BufferSpec{Number: 32, Size: 4 << 10}}
 }
 
 // applyGzipTypes reads the gzip_types of the nearest level with any
@@ -195,12 +238,25 @@ func findMSIE6(s *scope, names ...string) ([]*Directive, *scope) {
 // applyGzipBuffers checks gzip_buffers as nginx's bufs slot does: a number
 // and a size, neither zero.
 func applyGzipBuffers(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	d := dirs[0]
+	b, err := bufsSlot(dirs[0])
+	st.Gzip.Buffers = b
+	return err
+}
+
+// applyGunzipBuffers checks gunzip_buffers as gzip_buffers.
+func applyGunzipBuffers(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	b, err := bufsSlot(dirs[0])
+	st.Gzip.GunzipBuffers = b
+	return err
+}
+
+// bufsSlot reads "number size" as nginx's ngx_conf_set_bufs_slot: neither
+// may be zero.
+func bufsSlot(d *Directive) (BufferSpec, error) {
 	n, err1 := parseInt(d.Args[0])
 	size, err2 := parseSize(d.Args[1])
 	if err1 != nil || err2 != nil || n == 0 || size == 0 {
-		return hintf(d.Pos, "use a number and a size such as 32 4k (fulcrum sizes its compressor's buffers itself)", `"%s" directive invalid value`, d.Name)
+		return BufferSpec{}, hintf(d.Pos, "use a number and a size such as 32 4k (fulcrum sizes its buffers itself)", `"%s" directive invalid value`, d.Name)
 	}
-	st.Gzip.Buffers = BufferSpec{Number: n, Size: size}
-	return nil
+	return BufferSpec{Number: n, Size: size}, nil
 }

@@ -158,6 +158,8 @@ var settingRules = []settingRule{
 	{names: []string{"satisfy"}, apply: applySatisfy},
 	{names: []string{"auth_request"}, apply: applyAuthRequest},
 	{names: []string{"auth_request_set"}, apply: applyAuthRequestSet},
+	{names: []string{"valid_referers"}, apply: applyValidReferers},
+	{names: secureLinkNames, find: findHere, apply: applySecureLink},
 	{names: []string{"mirror"}, apply: applyMirror},
 	flagRule("mirror_request_body", func(s *Settings) *bool { return &s.MirrorRequestBody }),
 
@@ -206,6 +208,15 @@ var settingRules = []settingRule{
 		return nil
 	}},
 	{names: []string{"gzip_buffers"}, apply: applyGzipBuffers},
+	{names: []string{"gzip_static"}, apply: applyGzipStatic},
+	flagRule("gunzip", func(s *Settings) *bool { return &s.Gzip.Gunzip }),
+	{names: []string{"gunzip_buffers"}, apply: applyGunzipBuffers},
+
+	// body substitution (subfilter.go)
+	{names: []string{"sub_filter"}, apply: applySubFilter},
+	flagRule("sub_filter_once", func(s *Settings) *bool { return &s.SubFilter.Once }),
+	flagRule("sub_filter_last_modified", func(s *Settings) *bool { return &s.SubFilter.LastModified }),
+	{names: []string{"sub_filter_types"}, apply: applySubFilterTypes},
 
 	// charset (charset.go); the check last, when all four are read
 	{names: []string{"charset"}, apply: applyCharset},
@@ -265,6 +276,7 @@ func (b *builder) defaultSettings() *Settings {
 		UninitializedVariableWarn: true,
 		Gzip:                      defaultGzip(),
 		ProxyCache:                defaultCacheSettings(),
+		SubFilter:                 SubFilter{Once: true},
 		Charset:                   Charset{Types: defaultCharsetTypes, Known: b.charsets.known},
 		AbsoluteRedirect:          true,
 		AutoindexExactSize:        true,

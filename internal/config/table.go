@@ -194,7 +194,6 @@ const (
 	noteProxySSLCRL = "upstream certificates are verified without revocation lists"
 	noteSSLCRL      = "client certificates are verified without revocation lists: a revoked one that is otherwise valid is accepted"
 	noteHTTP2Push   = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
-	noteAccess      = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
 	noteHandler     = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
 	noteBuffers     = "fulcrum streams bodies with its own buffers"
 	noteTemp        = "fulcrum does not write temporary files"
@@ -465,10 +464,12 @@ var tableSpecs = []spec{
 	{name: "auth_request_set", module: "http_auth_request", ctx: ctxHSL, args: args2, multi: true, check: checkAuthRequestSet, syntax: "auth_request_set $variable value;"},
 	{name: "geo", module: "http_geo", ctx: ctxHTTP, args: args12 | argsBlock, multi: true, child: ctxGeo, syntax: "geo [$address] $variable { ... }"},
 	{name: "split_clients", module: "http_split_clients", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, child: ctxSplit, syntax: "split_clients string $variable { ... }"},
-	{name: "valid_referers", module: "http_referer", ctx: ctxSL, args: args1More, status: unsupported, note: noteAccess, syntax: "valid_referers none | blocked | server_names | string ...;"},
-	{name: "secure_link", module: "http_secure_link", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link expression;"},
-	{name: "secure_link_md5", module: "http_secure_link", ctx: ctxHSL, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link_md5 expression;"},
-	{name: "secure_link_secret", module: "http_secure_link", ctx: ctxLoc, args: args1, status: unsupported, note: noteAccess, syntax: "secure_link_secret word;"},
+	{name: "valid_referers", module: "http_referer", ctx: ctxSL, args: args1More, multi: true, syntax: "valid_referers none | blocked | server_names | string ...;"},
+	{name: "referer_hash_max_size", module: "http_referer", ctx: ctxSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "referer_hash_max_size size;"},
+	{name: "referer_hash_bucket_size", module: "http_referer", ctx: ctxSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "referer_hash_bucket_size size;"},
+	{name: "secure_link", module: "http_secure_link", ctx: ctxHSL, args: args1, syntax: "secure_link expression;"},
+	{name: "secure_link_md5", module: "http_secure_link", ctx: ctxHSL, args: args1, syntax: "secure_link_md5 expression;"},
+	{name: "secure_link_secret", module: "http_secure_link", ctx: ctxHSL, args: args1, syntax: "secure_link_secret word;"},
 
 	// limits: warnings, fulcrum serves the requests
 	{name: "limit_req_zone", module: "http_limit_req", ctx: ctxHTTP, args: args3 | args4, multi: true, syntax: "limit_req_zone key zone=name:size rate=rate [sync];"},
@@ -494,8 +495,9 @@ var tableSpecs = []spec{
 	{name: "gzip_buffers", module: "http_gzip", ctx: ctxHSL, args: args2, syntax: "gzip_buffers number size;"},
 	{name: "gzip_http_version", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"1.0", "1.1"}, syntax: "gzip_http_version 1.0 | 1.1;"},
 	{name: "gzip_disable", module: "http_gzip", ctx: ctxHSL, args: args1More, multi: true, syntax: "gzip_disable regex ...;"},
-	{name: "gzip_static", module: "http_gzip_static", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "precompressed .gz files are not served", syntax: "gzip_static on | off | always;"},
-	{name: "gunzip", module: "http_gunzip", ctx: ctxHSL, args: argsFlag, status: planned, note: "compressed responses are passed to every client as they are", syntax: "gunzip on | off;"},
+	{name: "gzip_static", module: "http_gzip_static", ctx: ctxHSL, args: args1, syntax: "gzip_static on | off | always;"},
+	{name: "gunzip", module: "http_gunzip", ctx: ctxHSL, args: argsFlag, syntax: "gunzip on | off;"},
+	{name: "gunzip_buffers", module: "http_gunzip", ctx: ctxHSL, args: args2, syntax: "gunzip_buffers number size;"},
 
 	// ssl
 	{name: "ssl", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: `write "listen ... ssl" instead (nginx deprecated "ssl on")`, syntax: "ssl on | off;"},
@@ -534,10 +536,10 @@ var tableSpecs = []spec{
 	{name: "autoindex_format", module: "http_autoindex", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"html", "xml", "json", "jsonp"}, syntax: "autoindex_format html | xml | json | jsonp;"},
 	{name: "autoindex_localtime", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, syntax: "autoindex_localtime on | off;"},
 	{name: "ssi", module: "http_ssi", ctx: ctxHSL | ctxLocationIf, args: argsFlag, status: planned, asIs: []string{"off"}, note: "server-side includes are sent as they are", syntax: "ssi on | off;"},
-	{name: "sub_filter", module: "http_sub", ctx: ctxHSL, args: args2, multi: true, status: planned, note: noteBody, syntax: "sub_filter string replacement;"},
-	{name: "sub_filter_once", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_once on | off;"},
-	{name: "sub_filter_types", module: "http_sub", ctx: ctxHSL, args: args1More, status: planned, note: noteBody, syntax: "sub_filter_types mime-type ...;"},
-	{name: "sub_filter_last_modified", module: "http_sub", ctx: ctxHSL, args: argsFlag, status: planned, note: noteBody, syntax: "sub_filter_last_modified on | off;"},
+	{name: "sub_filter", module: "http_sub", ctx: ctxHSL, args: args2, multi: true, syntax: "sub_filter string replacement;"},
+	{name: "sub_filter_once", module: "http_sub", ctx: ctxHSL, args: argsFlag, syntax: "sub_filter_once on | off;"},
+	{name: "sub_filter_types", module: "http_sub", ctx: ctxHSL, args: args1More, multi: true, syntax: "sub_filter_types mime-type ...;"},
+	{name: "sub_filter_last_modified", module: "http_sub", ctx: ctxHSL, args: argsFlag, syntax: "sub_filter_last_modified on | off;"},
 	{name: "add_before_body", module: "http_addition", ctx: ctxHSL, args: args1, status: planned, note: noteBody, syntax: "add_before_body uri;"},
 	{name: "add_after_body", module: "http_addition", ctx: ctxHSL, args: args1, status: planned, note: noteBody, syntax: "add_after_body uri;"},
 

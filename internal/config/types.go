@@ -604,6 +604,13 @@ type Settings struct {
 	// AuthRequestSets are the auth_request_set directives of the nearest
 	// level that has any, in the order written.
 	AuthRequestSets []AuthRequestSet
+	// ValidReferers is the nearest level's valid_referers, which
+	// $invalid_referer checks the Referer field against; nil when no level
+	// writes any ($invalid_referer is then empty).
+	ValidReferers *ValidReferers
+	// SecureLink is what $secure_link checks; nil when the chain of levels
+	// gives no complete check ($secure_link is then not found).
+	SecureLink *SecureLink
 	// Mirrors are the mirror URIs of the nearest level that writes mirror
 	// (ngx_http_mirror_module), in the order written; nil when none or
 	// "mirror off". Each gets a background subrequest with the request's
@@ -664,6 +671,8 @@ type Settings struct {
 	ProxyCache CacheSettings
 	// Charset is the charset added to Content-Type (charset and its kin).
 	Charset Charset
+	// SubFilter is the response body substitution (sub_filter and its kin).
+	SubFilter SubFilter
 
 	// Logging. ErrorLogs are the nearest level's error_log targets, else the main
 	// context's.

@@ -76,7 +76,7 @@ func TestValidateErrors(t *testing.T) {
 		{"auth_request in if", "http { server { location / { if ($x) { auth_request /a; } } } }", `"auth_request" directive is not allowed here in /t.conf:1`},
 		{"auth_request_set without $", "http { server { auth_request_set user $upstream_http_x; } }", `invalid variable name "user" in /t.conf:1`},
 		{"auth_request_set arity", "http { auth_request_set $user; }", `invalid number of arguments in "auth_request_set" directive in /t.conf:1`},
-		{"unsupported valid_referers", "http { server { valid_referers none; } }", `fulcrum does not support the "valid_referers" directive yet in /t.conf:1`},
+		{"valid_referers in http", "http { valid_referers none; }", `"valid_referers" directive is not allowed here in /t.conf:1, it is allowed in: server, location`},
 		{"proxy_pass in limit_except", "http { server { location / { limit_except GET { proxy_pass http://a; } } } }",
 			`fulcrum does not support "proxy_pass" inside "limit_except" yet in /t.conf:1, inside limit_except fulcrum applies allow, deny, auth_basic and auth_basic_user_file; write the directive in the enclosing location`},
 		{"access_log in limit_except", "http { server { location / { limit_except GET { access_log off; } } } }",
@@ -138,9 +138,9 @@ func TestValidateWarnings(t *testing.T) {
 		{"daemon has its own reason", "daemon off;", []string{
 			`"daemon" is ignored in /t.conf:1, fulcrum always runs in the foreground; let systemd or your shell put it in the background`,
 		}},
-		{"planned", "http { gzip_static on; sub_filter a b; }", []string{
-			`fulcrum does not implement "gzip_static" yet in /t.conf:1, precompressed .gz files are not served`,
-			`fulcrum does not implement "sub_filter" yet in /t.conf:1, response bodies are passed unchanged`,
+		{"planned", "http { proxy_store on; add_after_body /a; }", []string{
+			`fulcrum does not implement "proxy_store" yet in /t.conf:1, responses are not saved to files`,
+			`fulcrum does not implement "add_after_body" yet in /t.conf:1, response bodies are passed unchanged`,
 		}},
 		{"once per occurrence", "http { server { ssl_crl a.pem; } server { ssl_crl b.pem; } }", []string{
 			`fulcrum does not implement "ssl_crl" yet in /t.conf:1, ` + noteSSLCRL,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,22 +28,6 @@ var (
 	benchSmall = []byte("Hello, World!")
 	benchBig   = bytes.Repeat([]byte("0123456789abcdef"), 64*1024/16)
 )
-
-// browserHeaders are the request header fields of a typical browser request,
-// sent by the "headers" cases to weigh the header rewrite.
-var browserHeaders = map[string]string{
-	"User-Agent":      "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-	"Accept":          "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-	"Accept-Language": "en-US,en;q=0.5",
-	"Accept-Encoding": "gzip, deflate, br",
-	"Referer":         "http://bench.example/previous/page",
-	"Cookie":          "session=0123456789abcdef0123456789abcdef; theme=dark; consent=1",
-	"Cache-Control":   "no-cache",
-	"Pragma":          "no-cache",
-	"Sec-Fetch-Dest":  "document",
-	"Sec-Fetch-Mode":  "navigate",
-	"X-Request-Start": "t=1700000000000",
-}
 
 // benchBackend starts an httptest server answering /small and /big with a
 // Content-Length, like bench/backend.
@@ -115,7 +100,7 @@ func benchRequest(b *testing.B, url string, headers bool) *http.Request {
 		b.Fatal(err)
 	}
 	if headers {
-		for k, v := range browserHeaders {
+		for k, v := range testutil.BrowserHeaders() {
 			req.Header.Set(k, v)
 		}
 	}

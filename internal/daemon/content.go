@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
+	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/router"
 	"fulcrum/internal/static"
 	"fulcrum/internal/vars"
@@ -164,7 +167,14 @@ func (h *staticHandler) expand(st *vars.State) func(string) string {
 
 func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	rec := w.(*recorder)
-	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st)})
+	gzOK, gzTry := false, false
+	if rec.set != nil && rec.set.Gzip.Static != config.GzipStaticOff && rec.statusOverride == 0 {
+		gzOK, gzTry = gzipStaticWanted(rec, r)
+	}
+	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st), GzipStatic: gzOK})
+	if gzTry && res.Kind == static.KindFile {
+		res = h.precompressed(rec, r, st, res, gzOK)
+	}
 	if res.Kind == static.KindFile || res.Kind == static.KindRedirect || res.Kind == static.KindStatus || res.Kind == static.KindDirectory {
 		// try_files and index change $uri in nginx (the index by an internal
 		// redirect): the log, add_header and error_page see the new one.
@@ -218,6 +228,50 @@ func (h *staticHandler) notServedHere(rec *recorder, r *http.Request, st *vars.S
 	}
 	rec.fail(res.Status)
 	return nil
+}
+
+// gzipStaticWanted is the start of nginx's gzip_static handler for a GET or
+// HEAD: ok reports that the client gets FILE.gz ("gzip_static always", or
+// "on" and gzipfilter.ClientOK), try that FILE.gz is looked for at all
+// (ok, or gzip_vary, which its existence turns on).
+func gzipStaticWanted(rec *recorder, r *http.Request) (ok, try bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false, false
+	}
+	g := &rec.set.Gzip
+	ok = g.Static == config.GzipStaticAlways
+	if !ok {
+		req := gzipfilter.Request{Header: r.Header, HTTP10: !r.ProtoAtLeast(1, 1)}
+		ok = gzipfilter.ClientOK(g, req, rec.Header(), false, time.Now())
+	}
+	return ok, ok || g.Vary
+}
+
+// precompressed is the rest of nginx's gzip_static handler for a file
+// found: when FILE.gz exists, the response gets "Vary: Accept-Encoding"
+// under gzip_vary and, when the client gets it (ok), FILE.gz goes out in
+// FILE's place, with FILE's Content-Type. A .gz that cannot be opened for
+// another reason than its absence is logged, and FILE is served.
+func (h *staticHandler) precompressed(rec *recorder, r *http.Request, st *vars.State, res static.Result, ok bool) static.Result {
+	if res.Encoding == "" {
+		if strings.HasSuffix(res.URI, "/") {
+			return res
+		}
+		gz, found, err := static.Precompressed(res)
+		if err != nil {
+			h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(err))
+		}
+		if !found {
+			return res
+		}
+		if ok {
+			res = gz
+		}
+	}
+	if rec.set.Gzip.Vary {
+		rec.varyAcceptEncoding(rec.Header())
+	}
+	return res
 }
 
 // tryFilesFirst is nginx's try_files phase in front of a content handler other

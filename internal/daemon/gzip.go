@@ -2,10 +2,12 @@ package daemon
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"fulcrum/internal/gzipfilter"
+	"fulcrum/internal/subfilter"
 )
 
 // startGzip is nginx's gzip header filter for the response about to go out
@@ -27,7 +29,7 @@ func (w *recorder) startGzip(code int, h http.Header) {
 	if w.ew != nil {
 		w.ew.gzipFields(g.Vary, compress)
 	} else if g.Vary {
-		h.Add("Vary", "Accept-Encoding")
+		w.varyAcceptEncoding(h)
 	}
 	if compress && w.req.Method != http.MethodHead {
 		w.gz.Reset(w.ResponseWriter, g.Level)
@@ -61,8 +63,17 @@ func (w *recorder) endGzip() {
 // the fields it will have: its ETag, no Last-Modified field (nginx keeps a
 // file's date apart), and what the response has already (an upstream's
 // fields across an X-Accel-Redirect).
+//
+// The sub filter refuses ranges too: it removes the Content-Length, which
+// nginx's range filter needs.
 func (w *recorder) AllowRanges(contentType string, size int64) bool {
-	if w.set == nil || !w.set.Gzip.On {
+	if w.set == nil {
+		return true
+	}
+	if sc := &w.set.SubFilter; sc.Pairs != nil && !w.sub && size != 0 && subfilter.TypeMatches(sc.Types, sc.AnyType, contentType) {
+		return false
+	}
+	if !w.set.Gzip.On {
 		return true
 	}
 	h := w.Header().Clone()
@@ -75,4 +86,42 @@ func (w *recorder) AllowRanges(contentType string, size int64) bool {
 	}
 	req := gzipfilter.Request{Header: w.req.Header, HTTP10: !w.req.ProtoAtLeast(1, 1)}
 	return !gzipfilter.ClientOK(g, req, h, false, time.Now())
+}
+
+// startGunzip is nginx's gunzip header filter for the response about to go
+// out with header h, after add_header and before sub, charset and gzip: a
+// response with "Content-Encoding: gzip" under "gunzip on" gets "Vary:
+// Accept-Encoding" under gzip_vary, and, for a client that does not take
+// gzip (gzipfilter.ClientOK), the decompressed head
+// (gzipfilter.PrepareGunzip) and a decompressor for its body.
+func (w *recorder) startGunzip(h http.Header) {
+	g := &w.set.Gzip
+	if !gzipfilter.GunzipApplies(g, h) {
+		return
+	}
+	if g.Vary {
+		w.varyAcceptEncoding(h)
+	}
+	req := gzipfilter.Request{Header: w.req.Header, HTTP10: !w.req.ProtoAtLeast(1, 1)}
+	if gzipfilter.ClientOK(g, req, h, !w.fileResponse, time.Now()) {
+		return
+	}
+	gzipfilter.PrepareGunzip(h)
+	if w.req.Method == http.MethodHead {
+		return
+	}
+	bf := w.bodyFilters()
+	bf.gunzip.Reset((*afterGunzip)(w))
+	bf.gunzipping = true
+}
+
+// varyAcceptEncoding marks the response for "Vary: Accept-Encoding", where
+// nginx's header filter writes it for r->gzip_vary (the gzip, gunzip and
+// gzip_static modules set it).
+func (w *recorder) varyAcceptEncoding(h http.Header) {
+	if w.ew != nil {
+		w.ew.gzipFields(true, false)
+	} else if !slices.Contains(h["Vary"], "Accept-Encoding") {
+		h.Add("Vary", "Accept-Encoding")
+	}
 }

@@ -3,8 +3,10 @@ package daemon
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -12,9 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -25,13 +24,14 @@ import (
 // HTTP/2 on ssl addresses (nginx's ngx_http_v2_module, "listen ... ssl
 // http2" and "http2 on"). The engine makes the handshake of a connection
 // on an address that may offer h2 before it reads a request; when ALPN
-// chose "h2", golang.org/x/net/http2's server takes the connection
-// (Server.ServeConn) on the connection's goroutine, and runs each stream's
-// handler on a goroutine of its own. The handler (h2Conn.ServeHTTP) fills a
-// connInfo for the stream and calls the same snapshot.serveHTTP as the
-// HTTP/1.1 engine, on an h2Writer: every request, whatever its protocol,
-// takes one path (server and location choice, access, limits, rewrite,
-// proxy to the upstream over HTTP/1.1, error pages, filters, access log).
+// chose "h2", net/http's own HTTP/2 server takes the connection (the
+// function an http.Server with HTTP/2 enabled keeps in TLSNextProto["h2"])
+// on the connection's goroutine, and runs each stream's handler on a
+// goroutine of its own. The handler (h2Conn.ServeHTTP) fills a connInfo for
+// the stream and calls the same snapshot.serveHTTP as the HTTP/1.1 engine,
+// on an h2Writer: every request, whatever its protocol, takes one path
+// (server and location choice, access, limits, rewrite, proxy to the
+// upstream over HTTP/1.1, error pages, filters, access log).
 //
 // Go's HTTP/2 server frames, compresses (HPACK), and multiplexes; fulcrum
 // sets its limits from the connection's server (the SNI name's, else the
@@ -48,14 +48,13 @@ import (
 
 // h2Servers is one listener's HTTP/2 servers, one per distinct set of
 // connection settings, all shut down gracefully (GOAWAY, in-flight streams
-// finish) by the shutdown of base.
+// finish) by shutdown.
 type h2Servers struct {
-	base *http.Server // never serves; carries the shutdown hooks and MaxHeaderBytes is per conn
-	log  *errlog.Logger
-	mu   sync.Mutex // guards byKey
+	log *errlog.Logger
+	mu  sync.Mutex // guards byKey
 	// byKey holds the servers made so far: settings change only with a
 	// reload, so the map stays small.
-	byKey map[h2Key]*http2.Server
+	byKey map[h2Key]*h2Server
 	// gen counts the shutdowns (GOAWAY rounds): a connection that Go's
 	// server had not registered yet when one came (its handshake just
 	// ended) sees the change at its next stream and goes away after it.
@@ -68,10 +67,20 @@ type h2Key struct {
 	preread   int32
 	idle      time.Duration
 	writeByte time.Duration
+	// headerBytes is Go's bound on the header list (MaxHeaderBytes).
+	headerBytes int
+}
+
+// h2Server is net/http's HTTP/2 server for one h2Key. The http.Server
+// never accepts: it carries the settings and the shutdown hook, and
+// serveConn serves each connection handed to it.
+type h2Server struct {
+	hs        *http.Server
+	serveConn func(*http.Server, *tls.Conn, http.Handler)
 }
 
 func newH2Servers(log *errlog.Logger) *h2Servers {
-	return &h2Servers{base: &http.Server{ErrorLog: h2ErrorLog(log)}, log: log, byKey: map[h2Key]*http2.Server{}}
+	return &h2Servers{log: log, byKey: map[h2Key]*h2Server{}}
 }
 
 // h2ErrorLog passes what Go's HTTP/2 server logs (a client's protocol
@@ -87,50 +96,102 @@ func (w errlogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// server returns the HTTP/2 server for a connection whose server's
+// h2KeyFor is the key of the server for a connection whose server's
 // settings are set.
-func (hs *h2Servers) server(set *config.Settings) *http2.Server {
-	k := h2Key{
+func h2KeyFor(set *config.Settings) h2Key {
+	return h2Key{
 		streams:   uint32(max(set.HTTP2Settings.MaxConcurrentStreams, 0)),
 		preread:   int32(min(max(set.HTTP2Settings.BodyPrereadSize, 0), config.MaxHTTP2Window)),
 		idle:      set.KeepaliveTimeout,
 		writeByte: set.SendTimeout,
+		// Go's server answers 431 to a header list over its bound: twice
+		// nginx's, so that tooLarge answers as nginx does first.
+		headerBytes: 2 * headerLimit(set),
 	}
+}
+
+// server returns the HTTP/2 server for a connection whose server's
+// settings are set, or nil (logged) when net/http offers none.
+func (hs *h2Servers) server(set *config.Settings) *h2Server {
+	k := h2KeyFor(set)
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
 	if s := hs.byKey[k]; s != nil {
 		return s
 	}
-	s := &http2.Server{
-		MaxConcurrentStreams: k.streams,
-		IdleTimeout:          k.idle,
+	s, err := newH2Server(k, h2ErrorLog(hs.log))
+	if err != nil {
+		hs.log.Logf(errlog.Alert, "http2: %v", err)
+		return nil
+	}
+	hs.byKey[k] = s
+	return s
+}
+
+// newH2Server makes net/http's HTTP/2 server for the settings k.
+func newH2Server(k h2Key, errLog *log.Logger) (*h2Server, error) {
+	conf := &http.HTTP2Config{
+		MaxConcurrentStreams: int(k.streams),
 		WriteByteTimeout:     k.writeByte,
 		// nginx offers h2 whatever the cipher suite; Go's server would
 		// refuse the connection for one RFC 9113 frowns upon.
 		PermitProhibitedCipherSuites: true,
 	}
 	if k.preread > 0 {
-		s.MaxUploadBufferPerStream = k.preread
+		conf.MaxReceiveBufferPerStream = int(k.preread)
 	}
 	if k.streams == 0 {
 		// nginx's "http2_max_concurrent_streams 0" refuses every stream;
 		// Go's server reads 0 as its default, so one it is.
-		s.MaxConcurrentStreams = 1
+		conf.MaxConcurrentStreams = 1
 	}
-	if err := http2.ConfigureServer(hs.base, s); err != nil {
-		hs.log.Logf(errlog.Alert, "http2: %v", err)
+	srv := &http.Server{
+		ErrorLog:       errLog,
+		IdleTimeout:    k.idle,
+		MaxHeaderBytes: k.headerBytes,
+		HTTP2:          conf,
+		Protocols:      new(http.Protocols),
+		// The handler is each connection's own (h2Conn), never the server's.
+		DisableGeneralOptionsHandler: true,
 	}
-	hs.byKey[k] = s
-	return s
+	srv.Protocols.SetHTTP2(true)
+	// Serve sets up HTTP/2 (TLSNextProto["h2"] and the GOAWAY hook that
+	// Shutdown runs) before its first Accept, which fails at once: the
+	// server never listens, connections come to it after their handshake.
+	if err := srv.Serve(noListener{}); err != nil && !errors.Is(err, net.ErrClosed) {
+		return nil, err
+	}
+	serve := srv.TLSNextProto["h2"]
+	if serve == nil {
+		return nil, errors.New("net/http has no HTTP/2 server (GODEBUG=http2server=0?)")
+	}
+	return &h2Server{hs: srv, serveConn: serve}, nil
 }
+
+// noListener is a listener that accepts nothing (see newH2Server).
+type noListener struct{}
+
+func (noListener) Accept() (net.Conn, error) { return nil, net.ErrClosed }
+func (noListener) Close() error              { return nil }
+func (noListener) Addr() net.Addr            { return &net.TCPAddr{} }
 
 // shutdown sends GOAWAY on every HTTP/2 connection: idle ones close, the
 // others once their streams are done. It does not wait.
 func (hs *h2Servers) shutdown() {
 	hs.gen.Add(1)
+	hs.mu.Lock()
+	servers := make([]*h2Server, 0, len(hs.byKey))
+	for _, s := range hs.byKey {
+		servers = append(servers, s)
+	}
+	hs.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // base has no connection of its own to wait for
-	_ = hs.base.Shutdown(ctx)
+	cancel() // the servers track no connection of their own to wait for
+	for _, s := range servers {
+		// Shutdown runs the GOAWAY hook every time it is called; the
+		// servers go on serving the connections handed to them.
+		_ = s.hs.Shutdown(ctx)
+	}
 }
 
 // h2Conn is one HTTP/2 connection: what its streams share.
@@ -165,11 +226,16 @@ func (cc *clientConn) serveH2(sc *sslConn, tc *tls.Conn) {
 	}
 	hc.gen = cc.srv.h2.gen.Load()
 	srv := cc.srv.h2.server(hc.set)
-	// Go's server answers 431 to a header list over its bound: twice
-	// nginx's, so that tooLarge answers as nginx does first.
-	base := &http.Server{ErrorLog: cc.srv.h2.base.ErrorLog, MaxHeaderBytes: 2 * headerLimit(hc.set)}
-	srv.ServeConn(tc, &http2.ServeConnOpts{Context: cc.ctx, BaseConfig: base, Handler: hc})
+	if srv == nil {
+		return
+	}
+	srv.serveConn(srv.hs, tc, hc)
 }
+
+// BaseContext is the context of the connection's streams: the
+// connection's (cc.ctx), as net/http's HTTP/2 server asks its handler for
+// it.
+func (hc *h2Conn) BaseContext() context.Context { return hc.cc.ctx }
 
 // headerLimit is the header list large_client_header_buffers allows
 // (number times size), as nginx bounds an HTTP/2 request's fields.
@@ -273,7 +339,7 @@ func (hc *h2Conn) tooLarge(r *http.Request) string {
 	}
 	total, limit := 0, b.Number*int(b.Size)
 	fits := func(s string) bool {
-		return min(uint64(len(s)), hpack.HuffmanEncodeLength(s)) <= uint64(b.Size)
+		return min(uint64(len(s)), huffmanLength(s)) <= uint64(b.Size)
 	}
 	for _, kv := range [][2]string{{":method", r.Method}, {":path", r.RequestURI}, {":authority", r.Host}, {":scheme", "https"}} {
 		if !fits(kv[1]) {

@@ -33,8 +33,12 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	defer func() {
 		scratch.st.Reset()
 		scratch.rec.gz.Abort() // a response cut short: the compressor goes back
+		if scratch.rec.bf != nil {
+			scratch.rec.bf.abort()
+		}
 		scratch.rec = recorder{}
 		scratch.r, scratch.log = nil, nil
+		scratch.link.expiresSet = false
 		s.scratch.Put(scratch)
 	}()
 	st := &scratch.st
@@ -42,7 +46,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	if s.conns != nil {
 		st.Connections = s.conns
 	}
-	st.Documents = scratch
+	st.Documents, st.Engine = scratch, scratch
 	if s.settables {
 		scratch.r, scratch.log = r, s.log
 		st.Uninitialized = scratch
@@ -215,6 +219,8 @@ type requestScratch struct {
 	rec recorder
 	r   *http.Request
 	log *errlog.Logger
+	// link is what $secure_link leaves for $secure_link_expires.
+	link linkState
 }
 
 // run serves the request with loc's handler, following internal redirects.
@@ -566,6 +572,10 @@ type recorder struct {
 	gz           gzipfilter.Writer
 	gzipping     bool
 	fileResponse bool
+	// bf is the state of the body filters that run before gzip (gunzip,
+	// sub: writeFiltered), allocated for a response that uses one; nil,
+	// one field check, for every other.
+	bf *bodyFilters
 	// filterStatus, when not 0, is the status nginx's headers filter (expires,
 	// add_header) saw instead of the one sent: 200 for a static file's 416,
 	// which nginx's range filter turns the 200 into only after that filter.
@@ -644,6 +654,9 @@ func (w *recorder) drop(code int) {
 // complete sends the rest of the response (the end of a compressed body
 // first), when the engine's writer carries it.
 func (w *recorder) complete() {
+	if w.bf != nil {
+		w.endBodyFilters()
+	}
 	w.endGzip()
 	if w.trailers != nil {
 		w.sendTrailers()
@@ -704,6 +717,12 @@ func (w *recorder) WriteHeader(code int) {
 	if w.set != nil && w.set.AddTrailers != nil {
 		w.expectTrailers(filterCode)
 	}
+	if w.set != nil && w.set.Gzip.Gunzip {
+		w.startGunzip(h)
+	}
+	if w.set != nil && w.set.SubFilter.Pairs != nil && !w.sub { // nginx's r == r->main
+		w.startSub(h)
+	}
 	if w.set != nil && w.set.Charset.Name != "" && !w.setCharset(code, h) {
 		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
 		return
@@ -729,6 +748,9 @@ func (w *recorder) WriteHeader(code int) {
 func (w *recorder) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.bf != nil && w.bf.active() {
+		return w.writeFiltered(p)
 	}
 	if w.gzipping {
 		return w.writeGzip(p)

@@ -17,6 +17,7 @@ import (
 	"fulcrum/internal/health"
 	"fulcrum/internal/htpasswd"
 	"fulcrum/internal/proxy"
+	"fulcrum/internal/referer"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
 	"fulcrum/internal/upstream"
@@ -60,6 +61,9 @@ type snapshot struct {
 	// charsetVars are the compiled charset and source_charset variables, by
 	// the Settings that have any.
 	charsetVars map[*config.Settings]charsetVars
+	// subFilters are the compiled sub_filter lists, by the Settings that
+	// have one.
+	subFilters map[*config.Settings]*subFilter
 	// expiresValues are the compiled expires values with variables, by the
 	// Settings that have one; nil when there is none.
 	expiresValues map[*config.Settings]*vars.Template
@@ -96,6 +100,12 @@ type snapshot struct {
 	// or a limit_except block) that have one; userFiles caches the user
 	// files they read, for this snapshot's life.
 	auths map[*config.Settings]*authBasic
+	// secureLinks are the compiled secure_link checks and referers the
+	// compiled valid_referers, by the Settings that have one; the
+	// variables $secure_link and $invalid_referer look them up when a
+	// request reads them.
+	secureLinks map[*config.Settings]*secureLink
+	referers    map[*config.Settings]*referer.Checker
 	// authReqs are the compiled auth_request checks by the Settings that
 	// have one.
 	authReqs  map[*config.Settings]*authRequest
@@ -205,6 +215,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	if err := defineAssigned(cfg, comp); err != nil {
 		return nil, err
 	}
+	s.defineLinkVariables(comp)
 	pools, err := buildPools(cfg.HTTP, reg, comp)
 	if err != nil {
 		return nil, err
@@ -246,6 +257,9 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	if err := s.compileCharsets(comp); err != nil {
 		return nil, err
 	}
+	if err := s.compileSubFilters(comp); err != nil {
+		return nil, err
+	}
 	if err := s.compileExpires(comp); err != nil {
 		return nil, err
 	}
@@ -256,6 +270,9 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		return nil, err
 	}
 	if err := s.compileAuthRequests(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileLinkChecks(comp); err != nil {
 		return nil, err
 	}
 	if err := s.compileErrorTargets(comp); err != nil {

@@ -265,6 +265,15 @@ func (w *respWriter) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		w.commit(-1)
+		if len(w.pending) > 0 {
+			// What was held back goes first (a filter's small pieces
+			// before a large one: sub_filter, gzip's header).
+			held := w.pending
+			w.pending = w.pending[:0]
+			if _, err := w.writeBody(held); err != nil {
+				return 0, err
+			}
+		}
 	}
 	return w.writeBody(p)
 }

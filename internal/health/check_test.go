@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 )
 
@@ -240,30 +241,14 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// rawServer serves every connection with serve and returns the address.
-// Connections are closed when the test ends.
+// rawServer is testutil.RawBackend that first drains the check's request,
+// so that the client's write succeeds, then runs serve.
 func rawServer(t *testing.T, serve func(net.Conn)) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				// Drain the request so the client's write succeeds.
-				buf := make([]byte, 4096)
-				c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-				c.Read(buf)
-				c.SetReadDeadline(time.Time{})
-				serve(c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return testutil.RawBackend(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		c.Read(buf)
+		c.SetReadDeadline(time.Time{})
+		serve(c)
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/proxy"
+	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -41,7 +42,7 @@ func BenchmarkHandler(b *testing.B) {
 		headers map[string]string
 	}{
 		{"plain", nil},
-		{"headers", browserHeaders},
+		{"headers", testutil.BrowserHeaders()},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			in := httptest.NewRequest(http.MethodGet, "http://bench.example/small?q=1", nil)
@@ -69,21 +70,6 @@ func BenchmarkHandler(b *testing.B) {
 			}
 		})
 	}
-}
-
-// browserHeaders are the request header fields of a typical browser request.
-var browserHeaders = map[string]string{
-	"User-Agent":      "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-	"Accept":          "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-	"Accept-Language": "en-US,en;q=0.5",
-	"Accept-Encoding": "gzip, deflate, br",
-	"Referer":         "http://bench.example/previous/page",
-	"Cookie":          "session=0123456789abcdef0123456789abcdef; theme=dark; consent=1",
-	"Cache-Control":   "no-cache",
-	"Pragma":          "no-cache",
-	"Sec-Fetch-Dest":  "document",
-	"Sec-Fetch-Mode":  "navigate",
-	"X-Request-Start": "t=1700000000000",
 }
 
 // benchHandler builds the proxy handler of "location / { proxy_pass

@@ -183,9 +183,26 @@ func (c *resolution) content(uri string, addURI bool) Result {
 	}
 	f, err := c.lookup(path)
 	if err != nil {
+		if c.req.GzipStatic && isNotFound(err) {
+			if res, ok := c.precompressedOnly(uri, path); ok {
+				return res
+			}
+		}
 		return statusResult(statusOf(err), &CallError{Call: "open", Path: path, Err: err}, uri)
 	}
 	return c.found(uri, f)
+}
+
+// precompressedOnly serves path's "path.gz" for a file that does not exist
+// (Request.GzipStatic), when it is a regular file.
+func (c *resolution) precompressedOnly(uri, path string) (Result, bool) {
+	f, err := c.lookup(path + ".gz")
+	if err != nil || !f.fi.Mode().IsRegular() {
+		return Result{}, false
+	}
+	res := c.found(uri, f)
+	res.Encoding = "gzip"
+	return res, res.Kind == KindFile
 }
 
 // CallError is a system call on a file that failed, kept apart so that the

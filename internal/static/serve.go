@@ -56,7 +56,7 @@ func ServeFile(w http.ResponseWriter, r *http.Request, res Result) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("static: %q is not a regular file: %w", res.Path, syscall.ENOENT)
 	}
-	o := output{w: w, r: r, f: f, size: fi.Size(), mod: fi.ModTime(), ctype: res.ContentType}
+	o := output{w: w, r: r, f: f, size: fi.Size(), mod: fi.ModTime(), ctype: res.ContentType, encoding: res.Encoding}
 	o.tag = etag(o.mod, o.size)
 	if res.Status != 0 && res.Status != http.StatusOK {
 		o.headers(false)
@@ -75,6 +75,8 @@ type output struct {
 	mod   time.Time
 	tag   string // the ETag
 	ctype string
+	// encoding is the precompressed file's Content-Encoding (Result.Encoding).
+	encoding string
 }
 
 // serve200 sends the file as nginx answers a 200 from the static module: its
@@ -91,7 +93,7 @@ func (o *output) serve200(uri string) error {
 		return nil
 	}
 	ranges, verdict := []byteRange(nil), rangeIgnored
-	if _, asked := o.r.Header["Range"]; asked && o.rangesAllowed() {
+	if _, asked := o.r.Header["Range"]; asked && o.encoding == "" && o.rangesAllowed() {
 		ranges, verdict = parseRanges(o.r.Header, o.tag, o.mod, o.size)
 	}
 	switch verdict {
@@ -108,9 +110,13 @@ func (o *output) serve200(uri string) error {
 		return nil
 	}
 	o.headers(true)
-	// Added, not set: an upstream's Accept-Ranges kept across an
-	// X-Accel-Redirect stays beside it, as in nginx.
-	o.w.Header().Add("Accept-Ranges", "bytes")
+	if o.encoding != "" {
+		o.w.Header().Set("Content-Encoding", o.encoding)
+	} else {
+		// Added, not set: an upstream's Accept-Ranges kept across an
+		// X-Accel-Redirect stays beside it, as in nginx.
+		o.w.Header().Add("Accept-Ranges", "bytes")
+	}
 	o.whole(http.StatusOK)
 	return nil
 }
@@ -169,6 +175,36 @@ func (o *output) body(off, n int64) {
 		// CopyN's limit sizes io.Copy's buffer to a small file.
 		_, _ = io.CopyN(o.w, io.NewSectionReader(o.f, off, n), n)
 	}
+}
+
+// Precompressed looks for the gzip_static companion of a KindFile result:
+// the file at res.Path with ".gz" appended, in the same document root. It
+// returns the Result that serves it (with res's URI and ContentType: the
+// type of the file asked for, as nginx sets it from the URI's extension,
+// and Encoding "gzip") when it is a regular file. found is false when there
+// is no such file (ENOENT, ENOTDIR, ENAMETOOLONG: nginx declines silently)
+// or it is a directory; err explains any other failure, which nginx logs
+// before serving the file asked for.
+func Precompressed(res Result) (gz Result, found bool, err error) {
+	gz = res
+	gz.Path, gz.Encoding = res.Path+".gz", "gzip"
+	f, err := openBeneath(gz.Base, gz.Path)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, ErrOutsideRoot) {
+			return gz, false, nil
+		}
+		return gz, false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return gz, false, fmt.Errorf("static: fstat() %q failed: %w", gz.Path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return gz, false, nil
+	}
+	gz.Size, gz.ModTime = fi.Size(), fi.ModTime()
+	return gz, true, nil
 }
 
 // openBeneath opens path, which lies inside base, without leaving base even if

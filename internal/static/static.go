@@ -106,6 +106,13 @@ type Request struct {
 	// without the slash that marks it, as nginx sets it); the method is not
 	// looked at.
 	TryOnly bool
+	// GzipStatic says the client gets precompressed files (gzip_static):
+	// when the file asked for does not exist, its "FILE.gz" is served in
+	// its place (a KindFile with Encoding "gzip"), as nginx's gzip_static
+	// handler runs before the static one and needs only the .gz file. The
+	// caller looks for FILE.gz beside an existing file itself
+	// (Precompressed).
+	GzipStatic bool
 }
 
 // Kind says what a Result asks the caller to do.
@@ -185,6 +192,11 @@ type Result struct {
 	// internal redirect to URI, which may land in another location. The
 	// caller decides whether to follow it or serve the file here.
 	Index bool
+	// Encoding is "gzip" for a precompressed file served in the place of
+	// the one asked for (Precompressed): ServeFile sends it with that
+	// Content-Encoding, whole (no ranges), without Accept-Ranges, as
+	// nginx's gzip_static module does. Empty for any other file.
+	Encoding string
 
 	// Err explains a KindStatus answer for the error log, in nginx's words
 	// where nginx logs one (`open() "/srv/x" failed: ...`,

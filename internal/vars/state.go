@@ -316,6 +316,13 @@ type State struct {
 	// that no set has given a value yet (see [Settable]).
 	Uninitialized Uninitialized
 
+	// Engine is the engine's own per-request value, which vars never
+	// reads: the getters the engine defines ([Compiler.Define],
+	// [Compiler.DefineCached]) find in it what they need beyond this State,
+	// such as the configuration of the level serving the request. Nil when
+	// the engine sets none.
+	Engine any
+
 	values   []Field     // set by SetVar for declared names
 	scratch  []byte      // AppendEscaped's copy of a value that needs escaping
 	upstream HeaderList  // SetUpstreamFields' list, its storage reused

@@ -60,8 +60,9 @@ var allowedImports = map[string][]string{
 	"charsetfilter": {"config", "h1"},
 	"subfilter":     {"h1"},             // sub_filter's streaming search and replace
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
-	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "static", "subfilter", "upstream", "vars"},
+	"cache":         {},
+	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "static", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -480,7 +480,6 @@ func TestPlannedValuesThatMatchFulcrum(t *testing.T) {
 		{"charset off;", ""},
 		{"charset utf-8;", ""}, // implemented: no warning
 		{"proxy_cache off;", ""},
-		{"proxy_cache zone;", `fulcrum does not implement "proxy_cache" yet`},
 		{"limit_rate 0;", ""},
 		{"limit_rate 10k;", ""}, // implemented: no warning
 		{"proxy_ignore_client_abort off;", ""},

@@ -203,6 +203,9 @@ func settingsLines(s *Settings) []string {
 		if t.Field(i).Name == "HealthChecks" && v.Field(i).Len() == 0 {
 			continue // shown only where written, so that older dumps stay valid
 		}
+		if t.Field(i).Name == "ProxyCache" && s.ProxyCache.Zone == nil {
+			continue // shown only where a location caches, likewise
+		}
 		lines = append(lines, t.Field(i).Name+": "+fmtValue(v.Field(i)))
 	}
 	return lines

@@ -73,6 +73,22 @@ var settingRules = []settingRule{
 	flagRule("proxy_ignore_client_abort", func(s *Settings) *bool { return &s.ProxyIgnoreClientAbort }),
 	flagRule("proxy_request_buffering", func(s *Settings) *bool { return &s.ProxyRequestBuffering }),
 
+	// proxy cache (cache.go)
+	{names: []string{"proxy_cache"}, apply: applyProxyCache},
+	textRule("proxy_cache_key", func(s *Settings) *string { return &s.ProxyCache.Key }),
+	{names: []string{"proxy_cache_valid"}, apply: applyCacheValid},
+	{names: []string{"proxy_cache_methods"}, apply: applyCacheMethods},
+	intRule("proxy_cache_min_uses", func(s *Settings) *int { return &s.ProxyCache.MinUses }),
+	{names: []string{"proxy_cache_bypass"}, apply: applyCacheStrings(func(s *Settings) *[]string { return &s.ProxyCache.Bypass })},
+	{names: []string{"proxy_no_cache"}, apply: applyCacheStrings(func(s *Settings) *[]string { return &s.ProxyCache.NoCache })},
+	{names: []string{"proxy_cache_use_stale"}, apply: applyCacheUseStale},
+	flagRule("proxy_cache_lock", func(s *Settings) *bool { return &s.ProxyCache.Lock }),
+	msecRule("proxy_cache_lock_timeout", func(s *Settings) *time.Duration { return &s.ProxyCache.LockTimeout }),
+	msecRule("proxy_cache_lock_age", func(s *Settings) *time.Duration { return &s.ProxyCache.LockAge }),
+	flagRule("proxy_cache_revalidate", func(s *Settings) *bool { return &s.ProxyCache.Revalidate }),
+	flagRule("proxy_cache_background_update", func(s *Settings) *bool { return &s.ProxyCache.BackgroundUpdate }),
+	flagRule("proxy_cache_convert_head", func(s *Settings) *bool { return &s.ProxyCache.ConvertHead }),
+
 	// proxy timeouts and retries
 	{names: []string{"proxy_bind"}, apply: applyProxyBind},
 	msecRule("proxy_connect_timeout", func(s *Settings) *time.Duration { return &s.ProxyConnectTimeout }),
@@ -269,6 +285,7 @@ func (b *builder) defaultSettings() *Settings {
 		LimitReqLogLevel:          LevelError,
 		UninitializedVariableWarn: true,
 		Gzip:                      defaultGzip(),
+		ProxyCache:                defaultCacheSettings(),
 		SubFilter:                 SubFilter{Once: true},
 		Charset:                   Charset{Types: defaultCharsetTypes, Known: b.charsets.known},
 		AbsoluteRedirect:          true,
@@ -368,9 +385,10 @@ func listRule(name string, field func(*Settings) *[]string) settingRule {
 var ignorableHeaders = []string{"x-accel-redirect", "x-accel-expires", "x-accel-limit-rate",
 	"x-accel-buffering", "x-accel-charset", "expires", "cache-control", "set-cookie", "vary"}
 
-// applyIgnoreHeaders reads proxy_ignore_headers. Of its fields fulcrum acts
-// on X-Accel-Redirect and X-Accel-Limit-Rate; the others drive caching and
-// buffering, which fulcrum does not have, so ignoring them changes nothing.
+// applyIgnoreHeaders reads proxy_ignore_headers. fulcrum acts on
+// X-Accel-Redirect and X-Accel-Limit-Rate, and on the fields that drive the
+// cache (X-Accel-Expires, Expires, Cache-Control, Set-Cookie, Vary);
+// X-Accel-Buffering and X-Accel-Charset change nothing in fulcrum.
 func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	for _, a := range d.Args {
@@ -382,6 +400,16 @@ func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) e
 			st.IgnoreAccelRedirect = true
 		case strings.EqualFold(a, "X-Accel-Limit-Rate"):
 			st.IgnoreAccelLimitRate = true
+		case strings.EqualFold(a, "X-Accel-Expires"):
+			st.ProxyCache.IgnoreXAccelExpires = true
+		case strings.EqualFold(a, "Expires"):
+			st.ProxyCache.IgnoreExpires = true
+		case strings.EqualFold(a, "Cache-Control"):
+			st.ProxyCache.IgnoreCacheControl = true
+		case strings.EqualFold(a, "Set-Cookie"):
+			st.ProxyCache.IgnoreSetCookie = true
+		case strings.EqualFold(a, "Vary"):
+			st.ProxyCache.IgnoreVary = true
 		}
 	}
 	return nil

@@ -193,7 +193,6 @@ const (
 	noteProxySSLKey = "encrypted proxy_ssl_certificate_key files are not supported yet: decrypt the key with openssl pkey"
 	noteProxySSLCRL = "upstream certificates are verified without revocation lists"
 	noteSSLCRL      = "client certificates are verified without revocation lists: a revoked one that is otherwise valid is accepted"
-	noteCache       = "responses are not cached; every request goes to the upstream"
 	noteHTTP2Push   = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
 	noteHandler     = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
 	noteBuffers     = "fulcrum streams bodies with its own buffers"
@@ -396,18 +395,21 @@ var tableSpecs = []spec{
 	{name: "proxy_store", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "responses are not saved to files", syntax: "proxy_store on | off | string;"},
 	{name: "proxy_store_access", module: "http_proxy", ctx: ctxHSL, args: args123, status: planned, note: "responses are not saved to files", syntax: "proxy_store_access users:permissions ...;"},
 	{name: "proxy_force_ranges", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum passes ranges to the upstream", syntax: "proxy_force_ranges on | off;"},
-	{name: "proxy_cache", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: noteCache, syntax: "proxy_cache zone | off;"},
-	{name: "proxy_cache_path", module: "http_proxy", ctx: ctxHTTP, args: args2More, multi: true, status: planned, note: noteCache, syntax: "proxy_cache_path path keys_zone=name:size [...];"},
-	{name: "proxy_cache_key", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteCache, syntax: "proxy_cache_key string;"},
-	{name: "proxy_cache_valid", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, status: planned, note: noteCache, syntax: "proxy_cache_valid [code ...] time;"},
-	{name: "proxy_cache_bypass", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, status: planned, note: noteCache, syntax: "proxy_cache_bypass string ...;"},
-	{name: "proxy_no_cache", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, status: planned, note: noteCache, syntax: "proxy_no_cache string ...;"},
-	{name: "proxy_cache_use_stale", module: "http_proxy", ctx: ctxHSL, args: args1More, status: planned, note: noteCache, syntax: "proxy_cache_use_stale error | timeout | ... | off ...;"},
-	{name: "proxy_cache_lock", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteCache, syntax: "proxy_cache_lock on | off;"},
-	{name: "proxy_cache_methods", module: "http_proxy", ctx: ctxHSL, args: args1More, status: planned, note: noteCache, syntax: "proxy_cache_methods GET | HEAD | POST ...;"},
-	{name: "proxy_cache_min_uses", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteCache, syntax: "proxy_cache_min_uses number;"},
-	{name: "proxy_cache_revalidate", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteCache, syntax: "proxy_cache_revalidate on | off;"},
-	{name: "proxy_cache_background_update", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: planned, note: noteCache, syntax: "proxy_cache_background_update on | off;"},
+	{name: "proxy_cache", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_cache zone | off;"},
+	{name: "proxy_cache_path", module: "http_proxy", ctx: ctxHTTP, args: args2More, multi: true, syntax: "proxy_cache_path path [levels=levels] keys_zone=name:size [inactive=time] [max_size=size] [...];"},
+	{name: "proxy_cache_key", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_cache_key string;"},
+	{name: "proxy_cache_valid", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, syntax: "proxy_cache_valid [code ...] time;"},
+	{name: "proxy_cache_bypass", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, syntax: "proxy_cache_bypass string ...;"},
+	{name: "proxy_no_cache", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, syntax: "proxy_no_cache string ...;"},
+	{name: "proxy_cache_use_stale", module: "http_proxy", ctx: ctxHSL, args: args1More, syntax: "proxy_cache_use_stale error | timeout | invalid_header | updating | http_500 | http_502 | http_503 | http_504 | http_403 | http_404 | http_429 | off ...;"},
+	{name: "proxy_cache_lock", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_cache_lock on | off;"},
+	{name: "proxy_cache_lock_timeout", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_cache_lock_timeout time;"},
+	{name: "proxy_cache_lock_age", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_cache_lock_age time;"},
+	{name: "proxy_cache_convert_head", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_cache_convert_head on | off;"},
+	{name: "proxy_cache_methods", module: "http_proxy", ctx: ctxHSL, args: args1More, syntax: "proxy_cache_methods GET | HEAD | POST ...;"},
+	{name: "proxy_cache_min_uses", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_cache_min_uses number;"},
+	{name: "proxy_cache_revalidate", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_cache_revalidate on | off;"},
+	{name: "proxy_cache_background_update", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_cache_background_update on | off;"},
 	{name: "proxy_ssl_server_name", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_ssl_server_name on | off;"},
 	{name: "proxy_ssl_name", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_name name;"},
 	{name: "proxy_ssl_verify", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_ssl_verify on | off;"},

@@ -110,6 +110,8 @@ type HTTP struct {
 	LimitConnZones []*LimitConnZone
 	// LimitReqZones are the limit_req_zone directives in config order.
 	LimitReqZones []*LimitReqZone
+	// CachePaths are the proxy_cache_path directives in config order.
+	CachePaths []*CachePath
 	// Matches are the match blocks (NGINX Plus's health check tests) in
 	// config order.
 	Matches []*Match
@@ -691,6 +693,8 @@ type Settings struct {
 	ServerTokens         bool
 	// Gzip is the response compression (gzip and its kin).
 	Gzip Gzip
+	// ProxyCache are the proxy_cache* directives (cache.go).
+	ProxyCache CacheSettings
 	// Charset is the charset added to Content-Type (charset and its kin).
 	Charset Charset
 	// SubFilter is the response body substitution (sub_filter and its kin).

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"fulcrum/internal/cache"
 	"net"
 	"os"
 	"os/signal"
@@ -66,10 +67,12 @@ type Daemon struct {
 	registry *upstream.Registry
 	// transports keeps upstream connection pools across reloads.
 	transports *proxy.Transports
-	limiter    *connLimiter
-	current    atomic.Pointer[snapshot]
-	logs       *logSet
-	connSeq    atomic.Uint64
+	// caches keeps the proxy cache zones across reloads.
+	caches  *cache.Registry
+	limiter *connLimiter
+	current atomic.Pointer[snapshot]
+	logs    *logSet
+	connSeq atomic.Uint64
 	// conns counts client connections and requests for stub_status and
 	// the $connections_* variables: the process's counts, kept across
 	// reloads.
@@ -120,6 +123,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		opts:       opts,
 		registry:   upstream.NewRegistryClock(opts.clock()),
 		transports: proxy.NewTransports(),
+		caches:     cache.NewRegistry(opts.clock()),
 		limiter:    newConnLimiter(cfg.Main.WorkerConnections),
 		listeners:  map[string]*listener{},
 		upgrades:   newUpgradeTracker(),

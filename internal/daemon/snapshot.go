@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"fmt"
+	"fulcrum/internal/cache"
+	"fulcrum/internal/static"
 	"net/http"
 	"os"
 	"regexp"
@@ -141,7 +143,7 @@ type internalRedirect struct {
 // build compiles cfg into a snapshot without touching the running one. It is
 // also what `fulcrum -t` runs, so every error names the file and line.
 func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
-	s, err := buildSnapshot(cfg, d.registry, d.transports, d.logs, d.upgrades, d.opts.clock())
+	s, err := buildSnapshot(cfg, snapshotDeps{reg: d.registry, ts: d.transports, logs: d.logs, up: d.upgrades, caches: d.caches}, d.opts.clock())
 	if err != nil {
 		return nil, err
 	}
@@ -164,14 +166,27 @@ func Check(cfg *config.Config) error {
 	logs := &logSet{}
 	logs.access = newAccessFiles(logs.error)
 	defer logs.access.Close()
-	s, err := buildSnapshot(cfg, upstream.NewRegistry(), proxy.NewTransports(), logs, newUpgradeTracker(), time.Now)
+	s, err := buildSnapshot(cfg, snapshotDeps{reg: upstream.NewRegistry(), ts: proxy.NewTransports(), logs: logs, up: newUpgradeTracker()}, time.Now)
 	if err == nil {
 		s.access.release()
 	}
 	return err
 }
 
-func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transports, logs *logSet, up *upgradeTracker, now func() time.Time) (*snapshot, error) {
+// snapshotDeps are the daemon's parts that outlive a snapshot and that a
+// snapshot is built with.
+type snapshotDeps struct {
+	reg  *upstream.Registry
+	ts   *proxy.Transports
+	logs *logSet
+	up   *upgradeTracker
+	// caches opens the proxy cache zones; nil for a configuration test,
+	// whose zones touch no disk.
+	caches *cache.Registry
+}
+
+func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) (*snapshot, error) {
+	reg, ts, logs, up := deps.reg, deps.ts, deps.logs, deps.up
 	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, limitHandlers: map[*config.Location]handler{}, serverLocs: map[*config.Server]*config.Location{}, byKey: map[string]*router.Listener{},
 		log: logs.error(), now: now}
 	s.life.release = func() { s.access.release() }
@@ -213,7 +228,11 @@ func buildSnapshot(cfg *config.Config, reg *upstream.Registry, ts *proxy.Transpo
 	if err := s.compileRealIP(); err != nil {
 		return nil, err
 	}
-	b := &handlerBuilder{snap: s, comp: comp, pools: pools, transports: ts, upgrades: up}
+	zones, err := cacheZones(cfg.HTTP, deps.caches)
+	if err != nil {
+		return nil, err
+	}
+	b := &handlerBuilder{snap: s, comp: comp, pools: pools, transports: ts, upgrades: up, zones: zones}
 	for _, srv := range r.Servers() {
 		b.srv = srv
 		if err := b.locations(srv.Config.Locations); err != nil {
@@ -399,6 +418,30 @@ type handlerBuilder struct {
 	transports *proxy.Transports
 	upgrades   *upgradeTracker
 	srv        *router.Server // the server whose locations are being built
+	zones      map[*config.CachePath]*cache.Zone
+}
+
+// cacheZones opens the proxy_cache_path zones through the daemon's registry
+// (which keeps them across reloads), or unopened ones for a configuration
+// test (reg nil).
+func cacheZones(h *config.HTTP, reg *cache.Registry) (map[*config.CachePath]*cache.Zone, error) {
+	if len(h.CachePaths) == 0 {
+		return nil, nil
+	}
+	zones := make(map[*config.CachePath]*cache.Zone, len(h.CachePaths))
+	for _, p := range h.CachePaths {
+		o := cache.Options{Name: p.Name, Dir: p.Dir, Levels: p.Levels, KeysSize: p.Size, MaxSize: p.MaxSize, Inactive: p.Inactive}
+		if reg == nil {
+			zones[p] = cache.Unopened(o)
+			continue
+		}
+		z, err := reg.Zone(o)
+		if err != nil {
+			return nil, fmt.Errorf("%w in %s", err, p.Pos)
+		}
+		zones[p] = z
+	}
+	return zones, nil
 }
 
 func (b *handlerBuilder) locations(locs []*config.Location) error {
@@ -472,6 +515,9 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 		Log:      b.snap.log,
 		Server:   serverHeader(loc.Settings),
 		Now:      b.snap.now,
+	}
+	if z := loc.Settings.ProxyCache.Zone; z != nil {
+		opts.CacheZone, opts.Conditional = b.zones[z], static.Conditional
 	}
 	host := proxyHost(pass)
 	if pass.HasVariables {

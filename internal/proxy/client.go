@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"fulcrum/internal/cache"
 	"fulcrum/internal/deadline"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/sock"
@@ -691,6 +692,10 @@ type upstreamResponse struct {
 	upgraded bool
 	done     bool
 	failed   bool
+	// entry is the cache entry the response comes from (pc is nil then),
+	// read through entryReader (from entryReaders).
+	entry       *cache.Entry
+	entryReader *bufio.Reader
 }
 
 // Read reads the body with proxy_read_timeout between two reads. The first
@@ -724,7 +729,7 @@ func (b *upstreamResponse) Read(p []byte) (int, error) {
 // false, and nothing written, when the body is not all buffered.
 func (b *upstreamResponse) writeBuffered(w io.Writer) (n int64, ok bool, err error) {
 	left := b.body.Remaining()
-	if left < 0 || left > int64(b.pc.br.Buffered()) {
+	if b.pc == nil || left < 0 || left > int64(b.pc.br.Buffered()) {
 		return 0, false, nil
 	}
 	n, err = b.body.WriteTo(w) // reads nothing from the socket: it is all buffered
@@ -752,6 +757,14 @@ func (b *upstreamResponse) received() int64 {
 // only after a complete body with nothing left over and no close requested. It
 // releases the head.
 func (b *upstreamResponse) closeAt(now time.Time) error {
+	if b.entry != nil {
+		b.head.Reset()
+		err := b.entry.Close()
+		b.entryReader.Reset(nil)
+		entryReaders.Put(b.entryReader)
+		b.entry, b.entryReader = nil, nil
+		return err
+	}
 	if b.pc == nil {
 		return nil
 	}

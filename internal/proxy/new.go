@@ -3,11 +3,13 @@ package proxy
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"net/textproto"
 	"strings"
 	"sync"
 	"time"
 
+	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/vars"
@@ -35,6 +37,14 @@ type Options struct {
 	Now func() time.Time
 	// Buffers lends body copy buffers; nil means a pool of the Handler's own.
 	Buffers *BufferPool
+	// Conditional evaluates a client's conditional fields against a
+	// response's Last-Modified and ETag, as nginx's not-modified filter
+	// does (0, 304 or 412); the proxy asks it for the responses its cache
+	// serves or stores. Nil means never 304.
+	Conditional func(h http.Header, mod time.Time, etag string) int
+	// CacheZone is the zone of the location's proxy_cache; nil when it has
+	// none.
+	CacheZone *cache.Zone
 }
 
 // New compiles a location's proxy settings into a Handler. Errors name the
@@ -75,6 +85,12 @@ func New(o Options) (*Handler, error) {
 	}
 	if h.cookies, err = compileCookies(o.Compiler, set); err != nil {
 		return nil, err
+	}
+	if h.cache, err = compileCache(o.Compiler, &set.ProxyCache, o.CacheZone); err != nil {
+		return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)
+	}
+	if h.cache != nil {
+		h.cache.conditional = o.Conditional
 	}
 	for _, r := range h.headers {
 		h.ruleNames = append(h.ruleNames, r.name)

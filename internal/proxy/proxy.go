@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
@@ -60,6 +61,8 @@ type Handler struct {
 	scheme string
 	// bind is proxy_bind, nil when the system picks the local address.
 	bind *localBind
+	// cache is the location's proxy cache; nil when it has none.
+	cache *cacheRule
 }
 
 // request is one request's state while it is proxied. Requests are pooled.
@@ -91,6 +94,20 @@ type request struct {
 	// stickyID holds the request's sticky server ID (Sticky.AppendID) and
 	// cookieBuf builds a per-request sticky cookie; both are reused.
 	stickyID, cookieBuf []byte
+	// The proxy cache's state (cache.go); zero when the location does not
+	// cache. caching says the upstream request is built for the cache (HEAD
+	// sent as GET, the client's conditional fields dropped); ims and inm
+	// revalidate a stale entry; noStore keeps the response out of the cache.
+	caching, noStore bool
+	ims, inm         string
+	// fill stores the response being passed on; fillHead is its head,
+	// fillExpires and fillAt its expiry and date; fillDone says the whole
+	// body went through, and fillBody that the response has one.
+	fill               *cache.Fill
+	fillHead           []byte
+	fillExpires        time.Time
+	fillAt             time.Time
+	fillDone, fillBody bool
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}
@@ -167,6 +184,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 			st.Body = req.bodyStore.variable(announced)
 		}
 	}()
+	if h.cache != nil && h.cache.method(r.Method) {
+		h.serveCached(req)
+		return
+	}
 	h.prepare(req)
 	if err := h.roundTrip(req); err != nil {
 		h.answerError(req, err)

@@ -59,6 +59,9 @@ func (h *Handler) respond(req *request) {
 		h.switchProtocols(req)
 		return
 	}
+	if (req.fill != nil || resp.entry != nil) && resp.head.Status == http.StatusOK && h.answerConditional(req) {
+		return
+	}
 	if !h.set.ProxyBuffering {
 		// nginx sends an unbuffered response as it comes: no limit_rate,
 		// whatever the location or the upstream says.
@@ -215,16 +218,30 @@ func (h *Handler) copyBody(req *request) error {
 	resp := &req.resp
 	w := req.w
 	head := &resp.head
+	if req.fill != nil {
+		req.fillBody = head.Framing != h1.NoBody
+		if req.in.Method == http.MethodHead && req.fillBody {
+			err := h.fillOnly(req)
+			req.fillDone = err == nil
+			return err
+		}
+	}
 	if head.Framing == h1.NoBody || req.in.Method == http.MethodHead {
 		resp.done = head.Framing == h1.NoBody || resp.body.Done()
+		req.fillDone = resp.done
 		return nil
+	}
+	var cw io.Writer = w
+	if req.fill != nil {
+		cw = fillWriter{w: w, fl: req.fill}
+		defer func() { req.fillDone = resp.done && !resp.failed }()
 	}
 	flush := !h.set.ProxyBuffering || head.Framing != h1.LengthBody || isEventStream(head.Headers.Get("Content-Type"))
 	var flusher http.Flusher
 	if flush {
 		flusher, _ = w.(http.Flusher)
 	}
-	if n, ok, err := resp.writeBuffered(w); ok {
+	if n, ok, err := resp.writeBuffered(cw); ok {
 		req.cur.n += n
 		if err == nil && flusher != nil {
 			flusher.Flush()
@@ -251,7 +268,7 @@ func (h *Handler) copyBody(req *request) error {
 		read += int64(n)
 		req.cur.n += int64(n)
 		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			if _, werr := cw.Write(buf[:n]); werr != nil {
 				return werr
 			}
 			if flusher != nil {

@@ -33,6 +33,9 @@ func (h *Handler) prepare(req *request) {
 	if h.set.ProxyMethod != "" {
 		method = h.set.ProxyMethod
 	}
+	if req.caching && method == http.MethodHead && h.cache.set.ConvertHead {
+		method = http.MethodGet // proxy_cache_convert_head
+	}
 	b := req.out.head[:0]
 	b = append(b, method...)
 	b = append(b, ' ')
@@ -57,7 +60,7 @@ func (h *Handler) prepare(req *request) {
 			fields = sortedFields(in.Header)
 		}
 		for _, f := range fields {
-			if !h.forwardable(f.Name, conn) {
+			if !h.forwardable(f.Name, conn) || req.caching && containsFold(cacheDropped, f.Name) {
 				continue
 			}
 			b = append(b, f.Name...)
@@ -65,6 +68,9 @@ func (h *Handler) prepare(req *request) {
 			b = append(b, f.Value...)
 			b = append(b, "\r\n"...)
 		}
+	}
+	if req.caching {
+		b = req.appendCacheFields(b)
 	}
 	if up := upgradeType(in.Header); up != "" && !strings.EqualFold(up, "h2c") {
 		req.upgrade = up

@@ -129,6 +129,13 @@ func getProxyPort(dst []byte, st *State) ([]byte, bool) {
 	return append(dst, st.ProxyPort...), true
 }
 
+func getCacheStatus(dst []byte, st *State) ([]byte, bool) {
+	if st.CacheStatus == "" {
+		return dst, false
+	}
+	return append(dst, st.CacheStatus...), true
+}
+
 // upstreamVar covers the list-shaped $upstream_* variables.
 func upstreamVar(name string) Getter {
 	switch name {

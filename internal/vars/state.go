@@ -254,6 +254,10 @@ type State struct {
 	// Empty means not found (the location does not proxy).
 	ProxyHost string
 	ProxyPort string
+	// CacheStatus is how the proxy cache answered ($upstream_cache_status):
+	// "MISS", "BYPASS", "EXPIRED", "STALE", "UPDATING", "REVALIDATED" or
+	// "HIT"; empty means not found (the request did not use a cache).
+	CacheStatus string
 
 	// Status is the status sent to the client; 0 prints as "000" ($status).
 	Status int

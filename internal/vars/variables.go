@@ -147,6 +147,8 @@ func responseVar(name string) Getter {
 		return getProxyHost
 	case "proxy_port":
 		return getProxyPort
+	case "upstream_cache_status":
+		return getCacheStatus
 	case "limit_req_status":
 		return getLimitReqStatus
 	case "limit_conn_status":

@@ -53,6 +53,7 @@ func filledState() *State {
 	st.Captures = Captures{Subject: st.Path, Index: re.FindStringSubmatchIndex(st.Path), Names: re.SubexpNames()}
 	st.ProxyHost = "backend"
 	st.ProxyPort = "80"
+	st.CacheStatus = "HIT"
 	st.Status = 200
 	st.BytesSent = 1234
 	st.BodyBytesSent = 1000
@@ -175,6 +176,7 @@ func TestVariables(t *testing.T) {
 		{"sent_http_location", notFound},
 		{"proxy_host", "backend"},
 		{"proxy_port", "80"},
+		{"upstream_cache_status", "HIT"},
 		{"proxy_add_x_forwarded_for", "203.0.113.7, 198.51.100.2, 198.51.100.3, 192.0.2.10"},
 		{"upstream_addr", "10.0.0.5:8080, [2001:db8::5]:8081"},
 		{"upstream_status", "502, 200"},
@@ -243,6 +245,7 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"ssl_server_name", notFound},
 		{"request_time", "0.000"},
 		{"proxy_host", notFound},
+		{"upstream_cache_status", notFound},
 		{"proxy_add_x_forwarded_for", ""},
 		{"upstream_addr", notFound},
 		{"upstream_status", notFound},

@@ -1,0 +1,55 @@
+package cache
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// Registry keeps the zones of a process across reloads: a reload that keeps
+// a zone's name, directory and levels gets the same Zone, index and all, as
+// nginx keeps a shared memory zone whose name and size are unchanged. It is
+// owned by the daemon.
+type Registry struct {
+	now func() time.Time
+
+	mu    sync.Mutex // guards zones
+	zones map[string]*Zone
+}
+
+// NewRegistry returns an empty registry; now is the zones' clock (nil means
+// time.Now).
+func NewRegistry(now func() time.Time) *Registry {
+	return &Registry{now: now, zones: map[string]*Zone{}}
+}
+
+// Zone returns the zone for o: the registry's own when one with o's name,
+// directory, levels and keys size exists (its limits take o's values), else
+// a new one opened from its directory.
+func (r *Registry) Zone(o Options) (*Zone, error) {
+	if o.Now == nil {
+		o.Now = r.now
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if z := r.zones[o.Name]; z != nil && z.opts.Dir == o.Dir && slices.Equal(z.opts.Levels, o.Levels) && z.opts.KeysSize == o.KeysSize {
+		z.mu.Lock()
+		z.opts.MaxSize, z.opts.Inactive = o.MaxSize, o.Inactive
+		z.mu.Unlock()
+		return z, nil
+	}
+	z, err := NewZone(o)
+	if err != nil {
+		return nil, err
+	}
+	r.zones[o.Name] = z
+	return z, nil
+}
+
+// Unopened returns a zone for o that touches no disk, for a configuration
+// test: it answers every lookup as a miss and stores nothing.
+func Unopened(o Options) *Zone {
+	z := newZone(o)
+	z.dry = true
+	return z
+}

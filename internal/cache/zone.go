@@ -1,0 +1,358 @@
+// Package cache is the proxy cache's store: a zone (proxy_cache_path) keeps
+// its entries as files under a directory, named by the MD5 of their key and
+// spread over subdirectories as nginx's levels= does, and an index of the keys
+// in memory that bounds how many keys it remembers (keys_zone size), how much
+// disk the entries take (max_size, least recently used first) and how long an
+// unused entry stays (inactive). Entries survive a restart: opening a zone
+// reads the index back from the files.
+//
+// The package knows nothing about HTTP beyond storing a response head and a
+// body as bytes; the proxy decides what is cached and for how long.
+package cache
+
+import (
+	"container/list"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Key is the MD5 of an entry's key string, as nginx names its cache files.
+type Key [md5.Size]byte
+
+// Sum returns the Key of a key string.
+func Sum(s string) Key { return md5.Sum([]byte(s)) }
+
+// String is the key in hex, the entry's file name.
+func (k Key) String() string { return hex.EncodeToString(k[:]) }
+
+// Options configure a zone.
+type Options struct {
+	Name string
+	Dir  string
+	// Levels are the subdirectory name lengths (1 or 2 each, at most 3).
+	Levels []int
+	// KeysSize is the keys_zone size in bytes: the zone remembers
+	// KeysSize/NodeSize keys.
+	KeysSize int64
+	// MaxSize bounds the bytes on disk; 0 means no bound.
+	MaxSize int64
+	// Inactive removes entries no request used for that long.
+	Inactive time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// NodeSize is what one key costs in a zone's keys_zone size: nginx's node is
+// about 128 bytes (one megabyte holds about 8,000 keys).
+const NodeSize = 128
+
+// Zone is one cache zone. It is safe for concurrent use.
+type Zone struct {
+	opts    Options
+	maxKeys int
+	now     func() time.Time
+	seq     atomic.Uint64 // names temporary files
+	dry     bool          // a configuration test's zone: nothing is stored (Unopened)
+
+	mu sync.Mutex // guards nodes, lru, size, lastSweep and every node's fields
+	// nodes are the keys the zone remembers, with or without a file.
+	nodes map[Key]*node
+	// lru orders the nodes, most recently used first.
+	lru       list.List
+	size      int64 // bytes of the files on disk
+	lastSweep time.Time
+}
+
+// node is the index entry of one key.
+type node struct {
+	key     Key
+	elem    *list.Element
+	uses    int
+	lastUse time.Time
+	// exists says the file is on disk; expires, size, vary and variant
+	// describe it.
+	exists  bool
+	expires time.Time
+	size    int64
+	vary    string
+	variant Key
+	// updating is set while one request fills or refreshes the entry;
+	// since is when it started and done is closed when it ends.
+	updating bool
+	since    time.Time
+	done     chan struct{}
+}
+
+// NewZone opens a zone: it creates the directory when missing and reads the
+// index back from the files already there (what a previous run stored),
+// removing temporary files a run left unfinished.
+func NewZone(o Options) (*Zone, error) {
+	z := newZone(o)
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("proxy_cache_path %q: %w", o.Dir, err)
+	}
+	if err := z.load(); err != nil {
+		return nil, fmt.Errorf("proxy_cache_path %q: %w", o.Dir, err)
+	}
+	return z, nil
+}
+
+func newZone(o Options) *Zone {
+	z := &Zone{opts: o, now: o.Now, nodes: map[Key]*node{}}
+	if z.now == nil {
+		z.now = time.Now
+	}
+	z.maxKeys = int(max(o.KeysSize/NodeSize, 1))
+	return z
+}
+
+// Name is the zone's name.
+func (z *Zone) Name() string { return z.opts.Name }
+
+// Dir is the zone's directory.
+func (z *Zone) Dir() string { return z.opts.Dir }
+
+// Size returns the bytes the zone's files take on disk and how many keys it
+// remembers.
+func (z *Zone) Size() (bytes int64, keys int) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.size, len(z.nodes)
+}
+
+// path is where the entry of k is stored: the levels' directories take their
+// names from the end of the hex name, as nginx's do (levels=1:2 puts
+// ...c29b7f54b2df7773722d382f4809d650 at c/50/).
+func (z *Zone) path(k Key) string {
+	name := k.String()
+	parts := []string{z.opts.Dir}
+	end := len(name)
+	for _, n := range z.opts.Levels {
+		parts = append(parts, name[end-n:end])
+		end -= n
+	}
+	return filepath.Join(append(parts, name)...)
+}
+
+// Lookup is what the index knows about one key when a request asks.
+type Lookup struct {
+	// Exists says an entry is stored; Fresh that it has not expired.
+	Exists, Fresh bool
+	// Uses counts the requests for the key, this one included.
+	Uses int
+	// Updating says another request is filling or refreshing the entry.
+	Updating bool
+	// Vary and Variant are the stored response's Vary field and the
+	// variant (see the proxy) it answers.
+	Vary    string
+	Variant Key
+}
+
+// Get looks k up for a request at now, counting the use and making the key
+// the most recently used. A key the zone did not know is added (without a
+// file), forgetting the least recently used ones past the keys_zone size.
+func (z *Zone) Get(k Key) Lookup {
+	now := z.now()
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.sweep(now)
+	n := z.nodes[k]
+	if n == nil {
+		n = z.add(k)
+	}
+	n.uses++
+	n.lastUse = now
+	z.lru.MoveToFront(n.elem)
+	// nginx keeps times in whole seconds: an entry is fresh through the
+	// second it expires in.
+	return Lookup{Exists: n.exists, Fresh: n.exists && now.Unix() <= n.expires.Unix(), Uses: n.uses,
+		Updating: n.updating, Vary: n.vary, Variant: n.variant}
+}
+
+// add makes a node for k (z.mu held).
+func (z *Zone) add(k Key) *node {
+	for len(z.nodes) >= z.maxKeys {
+		if !z.evictOldest() {
+			break
+		}
+	}
+	n := &node{key: k}
+	n.elem = z.lru.PushFront(n)
+	z.nodes[k] = n
+	return n
+}
+
+// evictOldest forgets the least recently used key that no request is
+// updating, removing its file (z.mu held). false means none could go.
+func (z *Zone) evictOldest() bool {
+	for e := z.lru.Back(); e != nil; e = e.Prev() {
+		n := e.Value.(*node)
+		if n.updating {
+			continue
+		}
+		z.remove(n)
+		return true
+	}
+	return false
+}
+
+// remove forgets n and deletes its file (z.mu held).
+func (z *Zone) remove(n *node) {
+	if n.exists {
+		_ = os.Remove(z.path(n.key))
+		z.size -= n.size
+	}
+	z.lru.Remove(n.elem)
+	delete(z.nodes, n.key)
+}
+
+// sweepEvery is how often Get looks for inactive entries: nginx's cache
+// manager wakes up at most every 10 seconds; fulcrum checks at most once a
+// second, on a request, without a timer.
+const sweepEvery = time.Second
+
+// sweep removes the entries no request used for inactive, from the least
+// recently used end (z.mu held).
+func (z *Zone) sweep(now time.Time) {
+	if now.Sub(z.lastSweep) < sweepEvery {
+		return
+	}
+	z.lastSweep = now
+	for e := z.lru.Back(); e != nil; {
+		n := e.Value.(*node)
+		prev := e.Prev()
+		if now.Sub(n.lastUse) < z.opts.Inactive {
+			break
+		}
+		if !n.updating {
+			z.remove(n)
+		}
+		e = prev
+	}
+}
+
+// Sweep runs the inactive check now, whenever it last ran: for tests and
+// for a caller that wants the disk freed at once.
+func (z *Zone) Sweep() {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.lastSweep = time.Time{}
+	z.sweep(z.now())
+}
+
+// Lock marks k as being updated by the caller, unless another request does
+// so and started less than age ago: then it returns false and a channel
+// closed when that request ends (Unlock). An update older than age is taken
+// over, as nginx's proxy_cache_lock_age lets another request try.
+func (z *Zone) Lock(k Key, age time.Duration) (bool, <-chan struct{}) {
+	now := z.now()
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	n := z.nodes[k]
+	if n == nil {
+		n = z.add(k)
+	}
+	if n.updating && (age <= 0 || now.Sub(n.since) < age) {
+		return false, n.done
+	}
+	n.updating, n.since, n.done = true, now, make(chan struct{})
+	return true, nil
+}
+
+// Unlock ends the update of k that Lock granted, waking the requests that
+// wait for it.
+func (z *Zone) Unlock(k Key) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	n := z.nodes[k]
+	if n == nil || !n.updating {
+		return
+	}
+	n.updating = false
+	close(n.done)
+	n.done = nil
+}
+
+// ErrNotFound is an entry the index has no file for.
+var ErrNotFound = errors.New("cache entry not found")
+
+// Open opens the stored entry of k for reading. The caller closes it.
+func (z *Zone) Open(k Key) (*Entry, error) {
+	z.mu.Lock()
+	n := z.nodes[k]
+	ok := n != nil && n.exists
+	z.mu.Unlock()
+	if !ok {
+		return nil, ErrNotFound
+	}
+	e, err := openEntry(z.path(k))
+	if err != nil {
+		z.forget(k)
+		return nil, err
+	}
+	return e, nil
+}
+
+// forget drops the file of k from the index after it could not be read.
+func (z *Zone) forget(k Key) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if n := z.nodes[k]; n != nil && n.exists {
+		_ = os.Remove(z.path(k))
+		z.size -= n.size
+		n.exists, n.size = false, 0
+	}
+}
+
+// Refresh sets a new expiry for the stored entry of k, after the upstream
+// said it has not changed (a revalidation): in the index and in the file.
+func (z *Zone) Refresh(k Key, expires time.Time) error {
+	z.mu.Lock()
+	n := z.nodes[k]
+	if n == nil || !n.exists {
+		z.mu.Unlock()
+		return ErrNotFound
+	}
+	n.expires = expires
+	z.mu.Unlock()
+	return writeExpires(z.path(k), expires)
+}
+
+// commit records a stored file of size bytes for k (the file is in place).
+func (z *Zone) commit(k Key, m *Meta, size int64) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	n := z.nodes[k]
+	if n == nil {
+		n = z.add(k)
+	}
+	if n.exists {
+		z.size -= n.size
+	}
+	n.exists, n.size, n.expires, n.vary, n.variant = true, size, m.Expires, m.Vary, m.Variant
+	z.size += size
+	z.trim(n)
+}
+
+// trim removes least recently used entries while the files take more than
+// max_size (z.mu held); keep is the entry just stored, which stays.
+func (z *Zone) trim(keep *node) {
+	if z.opts.MaxSize <= 0 {
+		return
+	}
+	for e := z.lru.Back(); e != nil && z.size > z.opts.MaxSize; {
+		n := e.Value.(*node)
+		prev := e.Prev()
+		if n != keep && n.exists && !n.updating {
+			z.remove(n)
+		}
+		e = prev
+	}
+}

@@ -1,0 +1,307 @@
+package config
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CachePath is one proxy_cache_path directive: a cache zone whose entries are
+// files under Dir and whose index of keys lives in memory.
+type CachePath struct {
+	// Dir is the absolute directory of the entries.
+	Dir string
+	// Levels are the lengths (1 or 2) of the subdirectory names taken from
+	// the end of an entry's MD5 name (levels=1:2), at most three; nil means
+	// every file sits in Dir.
+	Levels []int
+	// Name and Size are keys_zone=name:size. Size bounds how many keys the
+	// zone remembers, as nginx's shared memory zone does (about 8,000 per
+	// megabyte).
+	Name string
+	Size int64
+	// Inactive is how long an entry that no request used stays (default 10m).
+	Inactive time.Duration
+	// MaxSize bounds the bytes of the entries on disk; 0 means no bound.
+	MaxSize int64
+	// MinFree is min_free: the free space the cache keeps on its file
+	// system; 0 means none is asked for.
+	MinFree int64
+	// UseTempPath is use_temp_path (default on); fulcrum always writes an
+	// entry's temporary file in Dir, so it only keeps the value.
+	UseTempPath bool
+	Pos         Pos
+}
+
+// CacheSettings are a level's proxy_cache* directives.
+type CacheSettings struct {
+	// Zone is proxy_cache's zone; nil when the level does not cache
+	// (proxy_cache off, or none).
+	Zone *CachePath
+	// Key is proxy_cache_key (default "$scheme$proxy_host$request_uri").
+	Key string
+	// Valid are the proxy_cache_valid rules in order.
+	Valid []CacheValid
+	// Methods are the methods whose responses are cached besides GET and
+	// HEAD, which always are: "POST" is the only other one nginx takes.
+	Methods []string
+	// MinUses is proxy_cache_min_uses (default 1).
+	MinUses int
+	// Bypass and NoCache are proxy_cache_bypass and proxy_no_cache: a
+	// request is answered from the upstream (Bypass), or its response is not
+	// stored (NoCache), when one of the strings is neither empty nor "0".
+	Bypass, NoCache []string
+	// UseStale is proxy_cache_use_stale's conditions (error, timeout,
+	// invalid_header, http_NNN); StaleUpdating is its "updating".
+	UseStale      NextUpstream
+	StaleUpdating bool
+	// Lock, LockTimeout and LockAge are proxy_cache_lock, _lock_timeout
+	// (default 5s) and _lock_age (default 5s).
+	Lock        bool
+	LockTimeout time.Duration
+	LockAge     time.Duration
+	// Revalidate is proxy_cache_revalidate; BackgroundUpdate is
+	// proxy_cache_background_update; ConvertHead is proxy_cache_convert_head
+	// (default on).
+	Revalidate       bool
+	BackgroundUpdate bool
+	ConvertHead      bool
+	// The fields of proxy_ignore_headers that concern caching.
+	IgnoreXAccelExpires, IgnoreExpires, IgnoreCacheControl, IgnoreSetCookie, IgnoreVary bool
+}
+
+// CacheValid is one proxy_cache_valid rule: responses with one of Codes (any
+// status when Any) stay fresh for Time.
+type CacheValid struct {
+	Codes []int
+	Any   bool
+	Time  time.Duration
+}
+
+// DefaultCacheKey is nginx's proxy_cache_key.
+const DefaultCacheKey = "$scheme$proxy_host$request_uri"
+
+// minKeysZone is nginx's smallest keys_zone: two pages.
+const minKeysZone = 2 * 4096
+
+// cachePaths reads the http level's proxy_cache_path directives, with nginx
+// 1.22's checks and messages.
+func (b *builder) cachePaths(h *HTTP, http *scope) error {
+	for _, d := range http.own("proxy_cache_path") {
+		p, err := b.parseCachePath(d)
+		if err != nil {
+			return err
+		}
+		for _, q := range h.CachePaths {
+			if q.Name == p.Name {
+				return errorf(d.Pos, `duplicate zone "%s"`, p.Name)
+			}
+			if q.Dir == p.Dir {
+				return errorf(d.Pos, `the same path name "%s" used in %s and`, p.Dir, q.Pos)
+			}
+		}
+		h.CachePaths = append(h.CachePaths, p)
+	}
+	return nil
+}
+
+// parseCachePath reads "proxy_cache_path path [levels=] keys_zone=name:size
+// [inactive=] [max_size=] [min_free=] [use_temp_path=] [manager_*=]
+// [loader_*=]".
+func (b *builder) parseCachePath(d *Directive) (*CachePath, error) {
+	p := &CachePath{Dir: strings.TrimSuffix(b.path(d.Args[0]), "/"), Inactive: 10 * time.Minute, UseTempPath: true, Pos: d.Pos}
+	for _, a := range d.Args[1:] {
+		name, v, _ := strings.Cut(a, "=")
+		var err error
+		switch name {
+		case "levels":
+			err = p.parseLevels(d.Pos, a, v)
+		case "keys_zone":
+			err = p.parseKeysZone(d.Pos, a, v)
+		case "inactive":
+			p.Inactive, err = parseTime(v, true)
+			if err != nil {
+				err = errorf(d.Pos, `invalid inactive value "%s"`, a)
+			}
+		case "max_size", "min_free":
+			var n int64
+			n, err = parseOffset(v)
+			if err != nil {
+				err = errorf(d.Pos, `invalid %s value "%s"`, name, a)
+			}
+			if name == "max_size" {
+				p.MaxSize = n
+			} else {
+				p.MinFree = n
+			}
+		case "use_temp_path":
+			switch v {
+			case "on", "off":
+				p.UseTempPath = v == "on"
+			default:
+				err = errorf(d.Pos, `invalid use_temp_path value "%s", it must be "on" or "off"`, a)
+			}
+		case "loader_files", "manager_files":
+			if n, e := strconv.Atoi(v); e != nil || n <= 0 {
+				err = errorf(d.Pos, `invalid %s value "%s"`, name, v)
+			}
+		case "loader_sleep", "loader_threshold", "manager_sleep", "manager_threshold":
+			if _, e := parseTime(v, false); e != nil {
+				err = errorf(d.Pos, `invalid %s value "%s"`, name, v)
+			}
+		default:
+			err = errorf(d.Pos, `invalid parameter "%s"`, a)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if p.Name == "" {
+		return nil, hintf(d.Pos, "add keys_zone=name:size, such as keys_zone=one:10m", `"proxy_cache_path" must have "keys_zone" parameter`)
+	}
+	return p, nil
+}
+
+// parseLevels reads levels=1:2 (one to three parts of 1 or 2).
+func (p *CachePath) parseLevels(pos Pos, a, v string) error {
+	parts := strings.Split(v, ":")
+	if len(parts) > 3 {
+		return errorf(pos, `invalid "levels" "%s"`, a)
+	}
+	for _, s := range parts {
+		if s != "1" && s != "2" {
+			return errorf(pos, `invalid "levels" "%s"`, a)
+		}
+		p.Levels = append(p.Levels, int(s[0]-'0'))
+	}
+	return nil
+}
+
+// parseKeysZone reads keys_zone=name:size.
+func (p *CachePath) parseKeysZone(pos Pos, a, v string) error {
+	name, sz, ok := strings.Cut(v, ":")
+	n, err := parseSize(sz)
+	if !ok || name == "" || err != nil || n <= 0 {
+		return hintf(pos, "write keys_zone=name:size, such as keys_zone=one:10m", `invalid keys zone size "%s"`, a)
+	}
+	if n < minKeysZone {
+		return hintf(pos, "the smallest keys zone is 8k", `keys zone "%s" is too small`, a)
+	}
+	p.Name, p.Size = name, n
+	return nil
+}
+
+// defaultCacheSettings are nginx's defaults for the proxy_cache* directives.
+func defaultCacheSettings() CacheSettings {
+	return CacheSettings{Key: DefaultCacheKey, MinUses: 1, LockTimeout: 5 * time.Second, LockAge: 5 * time.Second, ConvertHead: true}
+}
+
+// applyProxyCache reads proxy_cache zone | off. The zone must be a
+// proxy_cache_path's (declared anywhere in http, as in nginx).
+func applyProxyCache(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	name := d.Args[0]
+	if name == "off" {
+		st.ProxyCache.Zone = nil
+		return nil
+	}
+	if strings.ContainsRune(name, '$') {
+		return hintf(d.Pos, "name a proxy_cache_path zone", `"proxy_cache" with variables is not supported`)
+	}
+	for _, p := range b.cfg.HTTP.CachePaths {
+		if p.Name == name {
+			st.ProxyCache.Zone = p
+			return nil
+		}
+	}
+	return hintf(d.Pos, "declare it with proxy_cache_path ... keys_zone="+name+":10m in http", `"proxy_cache" zone "%s" is unknown`, name)
+}
+
+// applyCacheValid reads the nearest level's proxy_cache_valid lines: "time"
+// alone means 200 301 302; "any" means every status.
+func applyCacheValid(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	var rules []CacheValid
+	for _, d := range dirs {
+		last := d.Args[len(d.Args)-1]
+		t, err := parseTime(last, true)
+		if err != nil {
+			return errorf(d.Pos, `invalid time value "%s"`, last)
+		}
+		v := CacheValid{Time: t}
+		codes := d.Args[:len(d.Args)-1]
+		if len(codes) == 0 {
+			v.Codes = []int{200, 301, 302}
+		}
+		for _, c := range codes {
+			if c == "any" {
+				v.Any = true
+				continue
+			}
+			n, err := strconv.Atoi(c)
+			if err != nil || n < 1 || n > 599 || len(c) != 3 {
+				return errorf(d.Pos, `invalid status "%s"`, c)
+			}
+			v.Codes = append(v.Codes, n)
+		}
+		rules = append(rules, v)
+	}
+	st.ProxyCache.Valid = rules
+	return nil
+}
+
+// applyCacheMethods reads proxy_cache_methods: GET and HEAD are always
+// cached; POST may be added.
+func applyCacheMethods(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	var methods []string
+	for _, a := range d.Args {
+		switch a {
+		case "GET", "HEAD":
+		case "POST":
+			methods = append(methods, a)
+		default:
+			return hintf(d.Pos, "proxy_cache_methods takes GET, HEAD and POST", `invalid value "%s"`, a)
+		}
+	}
+	st.ProxyCache.Methods = methods
+	return nil
+}
+
+// applyCacheUseStale reads proxy_cache_use_stale.
+func applyCacheUseStale(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	var set NextUpstream
+	updating := false
+	for _, a := range d.Args {
+		switch a {
+		case "updating":
+			updating = true
+		case "off":
+			set |= NextOff
+		default:
+			bit := nextUpstreamBit(a)
+			if bit == 0 || bit == NextNonIdempotent {
+				return errorf(d.Pos, `invalid value "%s"`, a)
+			}
+			set |= bit
+		}
+	}
+	if set&NextOff != 0 {
+		set, updating = 0, false
+	}
+	st.ProxyCache.UseStale, st.ProxyCache.StaleUpdating = set, updating
+	return nil
+}
+
+// applyCacheStrings reads proxy_cache_bypass or proxy_no_cache: every
+// argument of every line at the nearest level.
+func applyCacheStrings(field func(*Settings) *[]string) func(*builder, *Settings, []*Directive, *scope) error {
+	return func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		var list []string
+		for _, d := range dirs {
+			list = append(list, d.Args...)
+		}
+		*field(st) = list
+		return nil
+	}
+}

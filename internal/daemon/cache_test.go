@@ -1,0 +1,432 @@
+package daemon_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"fulcrum/internal/daemon"
+)
+
+// cacheBackend answers "PATH n=N m=METHOD ims=... inm=... range=..." where N
+// counts the requests for the path; the query sets the status (s=), fields
+// (h=Name:Value, repeated), a 304 to a conditional request (nm=1) and a
+// delay (wait=1, until release is closed).
+type cacheBackend struct {
+	mu      sync.Mutex
+	count   map[string]int
+	release chan struct{}
+	arrived chan struct{} // gets a value when a wait=1 request arrives, if buffered
+	down    atomic.Bool   // close every connection without an answer
+}
+
+func (b *cacheBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if b.down.Load() {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("wait") != "" {
+		select {
+		case b.arrived <- struct{}{}:
+		default:
+		}
+		<-b.release
+	}
+	b.mu.Lock()
+	b.count[r.URL.Path]++
+	n := b.count[r.URL.Path]
+	b.mu.Unlock()
+	ims, inm := r.Header.Get("If-Modified-Since"), r.Header.Get("If-None-Match")
+	status := 200
+	if s := q.Get("s"); s != "" {
+		status, _ = strconv.Atoi(s)
+	}
+	if q.Get("nm") != "" && (ims != "" || inm != "") {
+		status = http.StatusNotModified
+	}
+	// The head is written by hand: net/http would sort the fields, and
+	// their order matters (X-Accel-Expires before or after Cache-Control).
+	head := fmt.Sprintf("HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+	for _, h := range q["h"] {
+		head += strings.Replace(h, ":", ": ", 1) + "\r\n"
+	}
+	body := fmt.Sprintf("%s n=%d m=%s ims=%s inm=%s range=%s", r.URL.Path, n, r.Method, ims, inm, r.Header.Get("Range"))
+	if status == http.StatusNotModified || r.Method == http.MethodHead {
+		body = ""
+	} else {
+		head += "Content-Length: " + strconv.Itoa(len(body)) + "\r\n"
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	brw.WriteString(head + "Connection: close\r\n\r\n" + body)
+	brw.Flush()
+}
+
+// cacheConf caches in several ways; %[1]s is the cache directory, %[2]s the
+// backend. The answers were checked against nginx 1.22.1 with the same
+// locations (a python backend answering as cacheBackend does).
+const cacheConf = `
+    proxy_cache_path %[1]s levels=1:2 keys_zone=z:1m;
+    server {
+        listen 127.0.0.1:0;
+        add_header X-Cache $upstream_cache_status always;
+        proxy_cache z;
+        location / { proxy_pass http://%[2]s; proxy_cache_valid 10m; }
+        location /v/ { proxy_pass http://%[2]s; }
+        location /k/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_cache_key $uri; }
+        location /s/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 1s;
+            proxy_cache_use_stale error timeout http_500 updating; }
+        location /r/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 1s; proxy_cache_revalidate on; }
+        location /r3/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 200 1s; proxy_cache_valid 304 1h; proxy_cache_revalidate on; }
+        location /bg/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 1s;
+            proxy_cache_use_stale updating; proxy_cache_background_update on; }
+        location /mu/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_cache_min_uses 2; }
+        location /by/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_cache_key $uri;
+            proxy_cache_bypass $arg_nocache; proxy_no_cache $arg_nostore; }
+        location /post/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_cache_methods POST; proxy_cache_key $uri; }
+        location /ig/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_ignore_headers Set-Cookie Cache-Control; }
+        location /off/ { proxy_pass http://%[2]s; proxy_cache off; }
+    }
+`
+
+// settableClock is a daemon clock tests move forward.
+type settableClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *settableClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *settableClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// cacheStep is one request and what it should get: the X-Cache field and
+// the start of the body (the backend's count tells a cached answer).
+type cacheStep struct {
+	method, target string
+	header         map[string]string
+	advance        time.Duration // the clock moves first
+	status         int           // 0 means 200
+	xcache         string
+	body           string
+	// down makes the backend fail this request (closed without an answer).
+	down bool
+	// poll repeats the request until it gets xcache (another request's
+	// work, such as a background update, may still be running).
+	poll bool
+}
+
+func startCacheDaemon(t *testing.T) (addr string, b *cacheBackend, clock *settableClock, cacheDir string) {
+	t.Helper()
+	b = &cacheBackend{count: map[string]int{}, release: make(chan struct{})}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	cacheDir = filepath.Join(dir, "cache")
+	clock = &settableClock{t: time.Now()}
+	path := filepath.Join(dir, "fulcrum.conf")
+	conf := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log notice;\nhttp {\n", dir) +
+		fmt.Sprintf(cacheConf, cacheDir, srv.Listener.Addr()) + "\n}\n"
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ = runConfigFileOpts(t, path, daemon.Options{Clock: clock.now})
+	return addr, b, clock, cacheDir
+}
+
+func q(path string, fields ...string) string {
+	v := url.Values{}
+	for _, f := range fields {
+		k, val, _ := strings.Cut(f, "=")
+		v.Add(k, val)
+	}
+	return path + "?" + v.Encode()
+}
+
+func TestProxyCache(t *testing.T) {
+	addr, backend, clock, _ := startCacheDaemon(t)
+	tests := []struct {
+		name  string
+		steps []cacheStep
+	}{
+		{"MISS then HIT", []cacheStep{
+			{target: "/a", xcache: "MISS", body: "/a n=1"},
+			{target: "/a", xcache: "HIT", body: "/a n=1"},
+			{method: "HEAD", target: "/a", xcache: "HIT"},
+		}},
+		{"HEAD is fetched as GET and stored", []cacheStep{
+			{method: "HEAD", target: "/hd", xcache: "MISS"},
+			{target: "/hd", xcache: "HIT", body: "/hd n=1 m=GET"},
+		}},
+		{"no-cache, private, max-age=0, Set-Cookie, Vary: * and a past Expires are not stored", []cacheStep{
+			{target: q("/nc1", "h=Cache-Control:no-cache"), xcache: "MISS", body: "/nc1 n=1"},
+			{target: q("/nc1", "h=Cache-Control:no-cache"), xcache: "MISS", body: "/nc1 n=2"},
+			{target: q("/nc2", "h=Cache-Control:private"), xcache: "MISS", body: "/nc2 n=1"},
+			{target: q("/nc2", "h=Cache-Control:private"), xcache: "MISS", body: "/nc2 n=2"},
+			{target: q("/nc3", "h=Cache-Control:s-maxage=0, max-age=100"), xcache: "MISS"},
+			{target: q("/nc3", "h=Cache-Control:s-maxage=0, max-age=100"), xcache: "MISS", body: "/nc3 n=2"},
+			{target: q("/nc4", "h=Set-Cookie:a=1"), xcache: "MISS"},
+			{target: q("/nc4", "h=Set-Cookie:a=1"), xcache: "MISS", body: "/nc4 n=2"},
+			{target: q("/nc5", "h=Vary:*"), xcache: "MISS"},
+			{target: q("/nc5", "h=Vary:*"), xcache: "MISS", body: "/nc5 n=2"},
+			{target: q("/nc6", "h=Expires:Thu, 01 Jan 1970 00:00:00 GMT"), xcache: "MISS"},
+			{target: q("/nc6", "h=Expires:Thu, 01 Jan 1970 00:00:00 GMT"), xcache: "MISS", body: "/nc6 n=2"},
+		}},
+		{"X-Accel-Expires before Cache-Control wins; after it, no-cache wins (nginx 1.22)", []cacheStep{
+			{target: q("/xa1", "h=X-Accel-Expires:100", "h=Cache-Control:no-cache"), xcache: "MISS"},
+			{target: q("/xa1", "h=X-Accel-Expires:100", "h=Cache-Control:no-cache"), xcache: "HIT", body: "/xa1 n=1"},
+			{target: q("/xa2", "h=Cache-Control:no-cache", "h=X-Accel-Expires:100"), xcache: "MISS"},
+			{target: q("/xa2", "h=Cache-Control:no-cache", "h=X-Accel-Expires:100"), xcache: "MISS", body: "/xa2 n=2"},
+			{target: q("/xa3", "h=X-Accel-Expires:0", "h=Cache-Control:max-age=100"), xcache: "MISS"},
+			{target: q("/xa3", "h=X-Accel-Expires:0", "h=Cache-Control:max-age=100"), xcache: "MISS", body: "/xa3 n=2"},
+		}},
+		{"proxy_cache_valid 10m is 200 301 302 only", []cacheStep{
+			{target: q("/404", "s=404"), status: 404, xcache: "MISS"},
+			{target: q("/404", "s=404"), status: 404, xcache: "MISS", body: "/404 n=2"},
+		}},
+		{"without proxy_cache_valid, only the fields' time, any status", []cacheStep{
+			{target: "/v/plain", xcache: "MISS"},
+			{target: "/v/plain", xcache: "MISS", body: "/v/plain n=2"},
+			{target: q("/v/500", "s=500", "h=Cache-Control:max-age=100"), status: 500, xcache: "MISS"},
+			{target: q("/v/500", "s=500", "h=Cache-Control:max-age=100"), status: 500, xcache: "HIT", body: "/v/500 n=1"},
+			{target: q("/v/exp", "h=Expires:Thu, 01 Jan 2037 00:00:00 GMT"), xcache: "MISS"},
+			{target: q("/v/exp", "h=Expires:Thu, 01 Jan 2037 00:00:00 GMT"), xcache: "HIT", body: "/v/exp n=1"},
+			{target: q("/v/ma", "h=Cache-Control:max-age=60"), xcache: "MISS"},
+			{advance: 61 * time.Second, target: q("/v/ma", "h=Cache-Control:max-age=60"), xcache: "EXPIRED", body: "/v/ma n=2"},
+		}},
+		{"Vary: a variant per value", []cacheStep{
+			{target: q("/vy", "h=Vary:Accept-Encoding"), header: map[string]string{"Accept-Encoding": "gzip"}, xcache: "MISS", body: "/vy n=1"},
+			{target: q("/vy", "h=Vary:Accept-Encoding"), header: map[string]string{"Accept-Encoding": "br"}, xcache: "MISS", body: "/vy n=2"},
+			{target: q("/vy", "h=Vary:Accept-Encoding"), header: map[string]string{"Accept-Encoding": "gzip"}, xcache: "HIT", body: "/vy n=1"},
+			{target: q("/vy", "h=Vary:Accept-Encoding"), header: map[string]string{"Accept-Encoding": "br"}, xcache: "HIT", body: "/vy n=2"},
+		}},
+		{"the client's conditional and range fields stay here; 304 from the cache", []cacheStep{
+			{target: q("/cond", `h=ETag:"e1"`), header: map[string]string{"If-None-Match": `"e1"`, "Range": "bytes=0-1"}, status: 304, xcache: "MISS"},
+			{target: q("/cond", `h=ETag:"e1"`), xcache: "HIT", body: "/cond n=1 m=GET ims= inm= range="},
+			{target: q("/cond", `h=ETag:"e1"`), header: map[string]string{"If-None-Match": `"e1"`}, status: 304, xcache: "HIT"},
+			{target: q("/cond", `h=ETag:"e1"`), header: map[string]string{"If-Match": `"other"`}, status: 412, xcache: "HIT", body: "<html>"},
+		}},
+		{"proxy_cache_key", []cacheStep{
+			{target: "/k/x?a=1", xcache: "MISS", body: "/k/x n=1"},
+			{target: "/k/x?a=2", xcache: "HIT", body: "/k/x n=1"},
+		}},
+		{"use_stale http_500 and error, then EXPIRED", []cacheStep{
+			{target: "/s/1", xcache: "MISS", body: "/s/1 n=1"},
+			{advance: 2 * time.Second, target: "/s/1?s=500", xcache: "STALE", body: "/s/1 n=1"},
+			{target: "/s/1", xcache: "EXPIRED", body: "/s/1 n=3"},
+			{target: "/s/1", xcache: "HIT", body: "/s/1 n=3"},
+			{advance: 2 * time.Second, target: "/s/1", down: true, xcache: "STALE", body: "/s/1 n=3"},
+			{target: "/s/1", xcache: "EXPIRED", body: "/s/1 n=4"},
+		}},
+		{"without use_stale, a failed upstream is a 502", []cacheStep{
+			{target: "/r/gone", xcache: "MISS", body: "/r/gone n=1"},
+			{advance: 2 * time.Second, target: "/r/gone", down: true, status: 502, xcache: "EXPIRED", body: "<html>"},
+		}},
+		{"inactive removes an unused entry", []cacheStep{
+			{target: "/k/old", xcache: "MISS", body: "/k/old n=1"},
+			{advance: 11 * time.Minute, target: "/k/old", xcache: "MISS", body: "/k/old n=2"},
+		}},
+		{"revalidate: 304 makes the entry fresh again for proxy_cache_valid", []cacheStep{
+			{target: q("/r/1", `h=ETag:"e1"`, "nm=1"), xcache: "MISS", body: "/r/1 n=1"},
+			{advance: 2 * time.Second, target: q("/r/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r/1 n=1"},
+			{target: q("/r/1", `h=ETag:"e1"`, "nm=1"), xcache: "HIT", body: "/r/1 n=1"},
+		}},
+		{"revalidate: a 304 rule does not apply, the stored status's does (nginx 1.22)", []cacheStep{
+			{target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "MISS", body: "/r3/1 n=1"},
+			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
+			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
+		}},
+		{"background update: STALE, then the refreshed entry", []cacheStep{
+			{target: "/bg/1", xcache: "MISS", body: "/bg/1 n=1"},
+			{advance: 2 * time.Second, target: "/bg/1", xcache: "STALE", body: "/bg/1 n=1"},
+			{target: "/bg/1", xcache: "HIT", body: "/bg/1 n=2", poll: true},
+		}},
+		{"min_uses 2", []cacheStep{
+			{target: "/mu/1", xcache: "MISS", body: "/mu/1 n=1"},
+			{target: "/mu/1", xcache: "MISS", body: "/mu/1 n=2"},
+			{target: "/mu/1", xcache: "HIT", body: "/mu/1 n=2"},
+		}},
+		{"bypass stores, no_cache does not", []cacheStep{
+			{target: "/by/1", xcache: "MISS", body: "/by/1 n=1"},
+			{target: "/by/1?nocache=1", xcache: "BYPASS", body: "/by/1 n=2"},
+			{target: "/by/1", xcache: "HIT", body: "/by/1 n=2"},
+			{target: "/by/2?nostore=1", xcache: "MISS", body: "/by/2 n=1"},
+			{target: "/by/2", xcache: "MISS", body: "/by/2 n=2"},
+		}},
+		{"methods: POST only when listed, not at all elsewhere", []cacheStep{
+			{method: "POST", target: "/post/1", xcache: "MISS", body: "/post/1 n=1"},
+			{method: "POST", target: "/post/1", xcache: "HIT", body: "/post/1 n=1"},
+			{method: "POST", target: "/p", xcache: "", body: "/p n=1"},
+			{method: "POST", target: "/p", xcache: "", body: "/p n=2"},
+		}},
+		{"proxy_ignore_headers Set-Cookie Cache-Control", []cacheStep{
+			{target: q("/ig/1", "h=Set-Cookie:a=1", "h=Cache-Control:no-store"), xcache: "MISS"},
+			{target: q("/ig/1", "h=Set-Cookie:a=1", "h=Cache-Control:no-store"), xcache: "HIT", body: "/ig/1 n=1"},
+		}},
+		{"proxy_cache off", []cacheStep{
+			{target: "/off/1", xcache: "", body: "/off/1 n=1"},
+			{target: "/off/1", xcache: "", body: "/off/1 n=2"},
+		}},
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, s := range tc.steps {
+				clock.add(s.advance)
+				backend.down.Store(s.down)
+				xc, status, body := cacheGet(t, client, addr, s)
+				for deadline := time.Now().Add(5 * time.Second); s.poll && xc != s.xcache && time.Now().Before(deadline); {
+					time.Sleep(10 * time.Millisecond)
+					xc, status, body = cacheGet(t, client, addr, s)
+				}
+				want := s.status
+				if want == 0 {
+					want = 200
+				}
+				if status != want || xc != s.xcache || !strings.HasPrefix(body, s.body) {
+					t.Fatalf("step %d %s %s: %d X-Cache=%q %q, want %d %q %q...", i, s.method, s.target, status, xc, body, want, s.xcache, s.body)
+				}
+			}
+		})
+	}
+}
+
+// cacheGet sends s and returns the X-Cache field, the status and the body.
+func cacheGet(t *testing.T, client *http.Client, addr string, s cacheStep) (string, int, string) {
+	t.Helper()
+	method := s.method
+	if method == "" {
+		method = "GET"
+	}
+	var body io.Reader
+	if method == "POST" {
+		body = strings.NewReader("x")
+	}
+	req, err := http.NewRequest(method, "http://"+addr+s.target, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range s.header {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Accept-Encoding", req.Header.Get("Accept-Encoding")) // no transparent gzip
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.Header.Get("X-Cache"), resp.StatusCode, string(b)
+}
+
+// TestProxyCacheLock: with proxy_cache_lock, requests for an entry being
+// filled wait for it and get it (HIT); one request reaches the upstream.
+func TestProxyCacheLock(t *testing.T) {
+	b := &cacheBackend{count: map[string]int{}, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	addr := startDaemonLevel(t, dir, "notice", fmt.Sprintf(`
+    proxy_cache_path %[1]s/c keys_zone=z:1m;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; proxy_cache z; proxy_cache_valid 10m;
+            proxy_cache_lock on; proxy_cache_key $uri; add_header X-Cache $upstream_cache_status; }
+    }`, dir, srv.Listener.Addr()))
+	client := &http.Client{Timeout: 10 * time.Second}
+	const n = 4
+	type answer struct{ xc, body string }
+	answers := make(chan answer, n)
+	for range n {
+		go func() {
+			xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/l?wait=1"})
+			answers <- answer{xc, body}
+		}()
+	}
+	// Once one request reached the backend, it may answer: the others
+	// either wait behind the lock or come after the entry is stored, and
+	// get it either way.
+	select {
+	case <-b.arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no request reached the backend")
+	}
+	close(b.release)
+	hits := 0
+	for range n {
+		a := <-answers
+		if a.body != "/l n=1 m=GET ims= inm= range=" {
+			t.Errorf("body %q: the upstream was asked more than once", a.body)
+		}
+		if a.xc == "HIT" {
+			hits++
+		}
+	}
+	if hits != n-1 {
+		t.Errorf("%d HITs, want %d", hits, n-1)
+	}
+}
+
+// TestProxyCacheLockTimeout: a request that waited proxy_cache_lock_timeout
+// for another to fill the entry goes upstream itself, and its response is
+// not stored; the first request's is.
+func TestProxyCacheLockTimeout(t *testing.T) {
+	b := &cacheBackend{count: map[string]int{}, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	addr := startDaemonLevel(t, dir, "notice", fmt.Sprintf(`
+    proxy_cache_path %[1]s/c keys_zone=z:1m;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; proxy_cache z; proxy_cache_valid 10m; proxy_cache_key $uri;
+            proxy_cache_lock on; proxy_cache_lock_timeout 100ms; add_header X-Cache $upstream_cache_status; }
+    }`, dir, srv.Listener.Addr()))
+	client := &http.Client{Timeout: 10 * time.Second}
+	first := make(chan string, 1)
+	go func() {
+		xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/lt?wait=1"})
+		first <- xc + " " + body
+	}()
+	select {
+	case <-b.arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first request did not reach the backend")
+	}
+	// The first request holds the lock until it is released: this one
+	// waits 100ms, then is answered by the upstream.
+	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/lt"}); xc != "MISS" || !strings.HasPrefix(body, "/lt n=1") {
+		t.Fatalf("after the lock timeout: X-Cache %q %q, want MISS from the upstream", xc, body)
+	}
+	close(b.release)
+	if got := <-first; !strings.HasPrefix(got, "MISS /lt n=2") {
+		t.Fatalf("first request: %q", got)
+	}
+	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/lt"}); xc != "HIT" || !strings.HasPrefix(body, "/lt n=2") {
+		t.Fatalf("then: X-Cache %q %q, want the first request's response", xc, body)
+	}
+}

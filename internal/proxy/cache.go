@@ -1,0 +1,711 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"fulcrum/internal/cache"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/h1"
+	"fulcrum/internal/vars"
+)
+
+// The $upstream_cache_status values.
+const (
+	cacheMiss        = "MISS"
+	cacheBypass      = "BYPASS"
+	cacheExpired     = "EXPIRED"
+	cacheStale       = "STALE"
+	cacheUpdating    = "UPDATING"
+	cacheRevalidated = "REVALIDATED"
+	cacheHit         = "HIT"
+)
+
+// cacheRule is a location's proxy cache (proxy_cache and its directives),
+// compiled. A Handler without one has a nil *cacheRule, and its requests
+// pay one field check for the cache.
+type cacheRule struct {
+	zone            *cache.Zone
+	set             *config.CacheSettings
+	key             *vars.Template
+	bypass, noCache []*vars.Template
+	valid           []validRule
+	// conditional is the not-modified filter (Options.Conditional).
+	conditional func(h http.Header, mod time.Time, etag string) int
+}
+
+// validRule is one status of proxy_cache_valid (status 0: any).
+type validRule struct {
+	status int
+	d      time.Duration
+}
+
+// compileCache compiles set for zone; nil when the location does not cache.
+func compileCache(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone) (*cacheRule, error) {
+	if set.Zone == nil || zone == nil {
+		return nil, nil
+	}
+	r := &cacheRule{zone: zone, set: set}
+	var err error
+	if r.key, err = c.Compile(set.Key); err != nil {
+		return nil, fmt.Errorf("proxy_cache_key: %w", err)
+	}
+	for _, s := range set.Bypass {
+		t, err := c.Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("proxy_cache_bypass: %w", err)
+		}
+		r.bypass = append(r.bypass, t)
+	}
+	for _, s := range set.NoCache {
+		t, err := c.Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("proxy_no_cache: %w", err)
+		}
+		r.noCache = append(r.noCache, t)
+	}
+	for _, v := range set.Valid {
+		if v.Any {
+			r.valid = append(r.valid, validRule{d: v.Time})
+		}
+		for _, code := range v.Codes {
+			r.valid = append(r.valid, validRule{status: code, d: v.Time})
+		}
+	}
+	return r, nil
+}
+
+// method reports whether responses to m are cached: GET and HEAD always,
+// POST when proxy_cache_methods lists it.
+func (c *cacheRule) method(m string) bool {
+	if m == http.MethodGet || m == http.MethodHead {
+		return true
+	}
+	for _, x := range c.set.Methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// anyTrue reports whether one of ts evaluates neither empty nor "0", as
+// nginx's ngx_http_test_predicates.
+func anyTrue(ts []*vars.Template, st *vars.State) bool {
+	for _, t := range ts {
+		if v := t.String(st); v != "" && v != "0" {
+			return true
+		}
+	}
+	return false
+}
+
+// validFor is proxy_cache_valid's time for status: the first rule that names
+// it or says any; 0 when none does.
+func (c *cacheRule) validFor(status int) time.Duration {
+	for _, v := range c.valid {
+		if v.status == 0 || v.status == status {
+			return v.d
+		}
+	}
+	return 0
+}
+
+// expiry decides whether a response may be stored and until when, as nginx
+// 1.22 reads the upstream's fields in the order received: X-Accel-Expires
+// (seconds, "@" and a Unix time, 0 for never) wins over Cache-Control when it
+// came first; Cache-Control no-cache, no-store or private, a zero or malformed
+// max-age, Set-Cookie, Vary: * and an Expires in the past make the response
+// not cacheable; s-maxage or max-age, else Expires, set its freshness; without
+// any of them, proxy_cache_valid for its status does.
+func (c *cacheRule) expiry(head *h1.Response, now time.Time) (time.Time, bool) {
+	valid, ok := c.fieldsExpiry(head, now)
+	if !ok || !valid.IsZero() {
+		return valid, ok
+	}
+	if d := c.validFor(head.Status); d > 0 {
+		return now.Add(d), true
+	}
+	return time.Time{}, false
+}
+
+// fieldsExpiry is expiry from the fields alone: false when they forbid
+// storing, else the time they give (zero for none).
+func (c *cacheRule) fieldsExpiry(head *h1.Response, now time.Time) (time.Time, bool) {
+	set := c.set
+	var valid time.Time
+	sawXAE := false
+	for _, f := range head.Headers {
+		switch {
+		case h1.EqualFold(f.Name, "X-Accel-Expires") && !set.IgnoreXAccelExpires:
+			sawXAE = true
+			v := string(f.Value)
+			if at, ok := strings.CutPrefix(v, "@"); ok {
+				if n, err := strconv.ParseInt(at, 10, 64); err == nil {
+					valid = time.Unix(n, 0)
+				}
+				continue
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			switch {
+			case err != nil || n < 0:
+			case n == 0:
+				return time.Time{}, false
+			default:
+				valid = now.Add(time.Duration(n) * time.Second)
+			}
+		case h1.EqualFold(f.Name, "Cache-Control") && !set.IgnoreCacheControl:
+			if !valid.IsZero() && sawXAE {
+				continue
+			}
+			t, ok := cacheControl(f.Value, now)
+			if !ok {
+				return time.Time{}, false
+			}
+			if !t.IsZero() {
+				valid = t
+			}
+		case h1.EqualFold(f.Name, "Expires") && !set.IgnoreExpires:
+			if !valid.IsZero() {
+				continue
+			}
+			t, err := http.ParseTime(string(f.Value))
+			if err != nil || !t.After(now) {
+				return time.Time{}, false
+			}
+			valid = t
+		case h1.EqualFold(f.Name, "Set-Cookie") && !set.IgnoreSetCookie:
+			return time.Time{}, false
+		case h1.EqualFold(f.Name, "Vary") && !set.IgnoreVary:
+			if bytes.IndexByte(f.Value, '*') >= 0 {
+				return time.Time{}, false
+			}
+		}
+	}
+	return valid, true
+}
+
+// cacheControl reads a Cache-Control value as nginx 1.22 does: false for
+// no-cache, no-store, private, or a max-age that is zero or not a number;
+// else the expiry s-maxage (or max-age) gives, zero without one.
+func cacheControl(v []byte, now time.Time) (time.Time, bool) {
+	lv := bytes.ToLower(v)
+	if bytes.Contains(lv, []byte("no-cache")) || bytes.Contains(lv, []byte("no-store")) || bytes.Contains(lv, []byte("private")) {
+		return time.Time{}, false
+	}
+	i, skip := bytes.Index(lv, []byte("s-maxage=")), len("s-maxage=")
+	if i < 0 {
+		i, skip = bytes.Index(lv, []byte("max-age=")), len("max-age=")
+	}
+	if i < 0 {
+		return time.Time{}, true
+	}
+	var n int64
+	for _, ch := range lv[i+skip:] {
+		if ch == ',' || ch == ';' || ch == ' ' {
+			break
+		}
+		if ch < '0' || ch > '9' {
+			return time.Time{}, false
+		}
+		n = n*10 + int64(ch-'0')
+	}
+	if n == 0 {
+		return time.Time{}, false
+	}
+	return now.Add(time.Duration(n) * time.Second), true
+}
+
+// variant is the key of a response variant: the key and the request's
+// values of the fields the response's Vary names.
+func variant(key, vary string, st *vars.State) cache.Key {
+	var b strings.Builder
+	b.WriteString(key)
+	for name := range strings.SplitSeq(vary, ",") {
+		name = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
+		if name == "" {
+			continue
+		}
+		b.WriteString("\n" + name + ":")
+		if st.Header != nil {
+			for from := 0; ; {
+				v, next, ok := st.Header.Lookup(name, from)
+				if !ok {
+					break
+				}
+				b.WriteString(v + ",")
+				from = next
+			}
+		}
+	}
+	return cache.Sum(b.String())
+}
+
+// cacheLookup is one request's view of the cache.
+type cacheLookup struct {
+	key    string
+	k      cache.Key // the entry the response goes to
+	look   cache.Lookup
+	locked bool // the request holds k's update (cache.Zone.Lock)
+}
+
+// serveCached answers a request of a caching location: from the cache when
+// it holds a fresh entry, else from the upstream, storing the response when
+// it may be stored. It reports the $upstream_cache_status.
+func (h *Handler) serveCached(req *request) {
+	c, st := h.cache, req.st
+	cl := cacheLookup{key: c.key.String(st)}
+	cl.k = cache.Sum(cl.key)
+	if anyTrue(c.bypass, st) {
+		st.CacheStatus = cacheBypass
+		cl.look.Uses = c.set.MinUses // a bypassing response is stored whatever the uses, as in nginx
+		h.fetch(req, &cl, nil)
+		return
+	}
+	cl.look = c.zone.Get(cl.k)
+	if cl.look.Exists && cl.look.Vary != "" {
+		if v := variant(cl.key, cl.look.Vary, st); v != cl.look.Variant {
+			cl.k = v
+			cl.look = c.zone.Get(cl.k)
+		}
+	}
+	if cl.look.Fresh && h.serveEntry(req, cl.k, cacheHit) {
+		return
+	}
+	if cl.look.Exists {
+		h.serveExpired(req, &cl)
+		return
+	}
+	st.CacheStatus = cacheMiss
+	if c.set.Lock && !h.awaitLock(req, &cl) {
+		return // answered from the entry another request stored
+	}
+	defer cl.unlock(c.zone)
+	h.fetch(req, &cl, nil)
+}
+
+// unlock gives up the update of the entry when the request holds it.
+func (cl *cacheLookup) unlock(z *cache.Zone) {
+	if cl.locked {
+		cl.locked = false
+		z.Unlock(cl.k)
+	}
+}
+
+// awaitLock is proxy_cache_lock for a missing entry: the first request
+// fills it, the others wait up to proxy_cache_lock_timeout for it and are
+// then answered from it (HIT). It returns true when the request is to go to
+// the upstream itself: it holds the lock, or waited in vain (its response is
+// then not stored, as in nginx).
+func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
+	set := h.cache.set
+	owner, done := h.cache.zone.Lock(cl.k, set.LockAge)
+	if owner {
+		cl.locked = true
+		return true
+	}
+	t := time.NewTimer(set.LockTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		req.noStore = true
+		return true
+	case <-req.ctx.Done():
+		req.st.Status = 499
+		return false
+	}
+	if h.serveEntry(req, cl.k, cacheHit) {
+		return false
+	}
+	req.noStore = true
+	return true
+}
+
+// serveExpired answers a request whose entry is stored but expired: from the
+// stale entry while another request updates it (proxy_cache_use_stale
+// updating), in the background of a stale answer
+// (proxy_cache_background_update), else from the upstream (EXPIRED), with
+// the stale entry kept for proxy_cache_use_stale and
+// proxy_cache_revalidate.
+func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
+	c := h.cache
+	owner, _ := c.zone.Lock(cl.k, c.set.LockAge)
+	if !owner {
+		if c.set.StaleUpdating && h.serveEntry(req, cl.k, cacheUpdating) {
+			return
+		}
+	} else {
+		cl.locked = true
+	}
+	defer cl.unlock(c.zone)
+	// nginx reports the stale answer of a background update as STALE; the
+	// requests that come while it runs get UPDATING.
+	if owner && c.set.BackgroundUpdate && c.set.StaleUpdating && h.serveEntry(req, cl.k, cacheStale) {
+		h.backgroundUpdate(req, cl)
+		return
+	}
+	stale, err := c.zone.Open(cl.k)
+	if err != nil {
+		req.st.CacheStatus = cacheMiss
+		h.fetch(req, cl, nil)
+		return
+	}
+	defer func() {
+		if stale != nil {
+			stale.Close()
+		}
+	}()
+	req.st.CacheStatus = cacheExpired
+	h.fetch(req, cl, &stale)
+}
+
+// fetch answers from the upstream. With stale, the expired entry (taken
+// over, *stale set to nil, when it is served), it revalidates with
+// proxy_cache_revalidate and answers with the entry per
+// proxy_cache_use_stale. The response is stored when it may be.
+func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
+	c := h.cache
+	req.caching = true
+	if stale != nil && c.set.Revalidate {
+		req.ims, req.inm = validators((*stale).Head)
+	}
+	h.prepare(req)
+	err := h.roundTrip(req)
+	if err != nil {
+		if stale != nil && h.useStale(req, err, 0) {
+			h.serveStale(req, stale, cacheStale)
+			return
+		}
+		h.answerError(req, err)
+		return
+	}
+	status := req.resp.head.Status
+	if stale != nil && status == http.StatusNotModified && (req.ims != "" || req.inm != "") {
+		h.revalidated(req, cl, stale)
+		return
+	}
+	if stale != nil && h.useStale(req, nil, status) {
+		discard(&req.resp, 64<<10)
+		end := h.now()
+		req.resp.closeAt(end)
+		h.finishAttempt(req, end)
+		h.serveStale(req, stale, cacheStale)
+		return
+	}
+	h.startFill(req, cl)
+	h.respond(req)
+	h.endFill(req)
+}
+
+// useStale reports whether proxy_cache_use_stale covers a failed exchange
+// (err) or an upstream status.
+func (h *Handler) useStale(req *request, err error, status int) bool {
+	use := h.cache.set.UseStale
+	if err != nil {
+		f, ok := err.(*failure)
+		return ok && use&f.cond != 0
+	}
+	return use&statusCondition(status) != 0
+}
+
+// serveStale answers with the expired entry, taking it over.
+func (h *Handler) serveStale(req *request, stale **cache.Entry, status string) {
+	e := *stale
+	*stale = nil
+	req.st.CacheStatus = status
+	h.serveOpen(req, e)
+}
+
+// revalidated handles a 304 to a revalidation: the entry is fresh again, for
+// the time the 304's fields give, else the stored response's fields, else
+// proxy_cache_valid for the stored response's status (nginx reads them in
+// that order, the stored head having replaced the 304's), and the client gets
+// the entry (REVALIDATED).
+func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry) {
+	now := h.now()
+	expires, _ := h.cache.fieldsExpiry(&req.resp.head, now)
+	end := h.now()
+	req.resp.closeAt(end)
+	h.finishAttempt(req, end)
+	ok := !expires.IsZero()
+	if !ok {
+		var head h1.Response
+		if _, err := h1.ParseResponse((*stale).Head, &head, []byte(http.MethodGet), h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes}); err == nil {
+			expires, ok = h.cache.expiry(&head, now)
+			head.Reset()
+		}
+	}
+	if ok {
+		if err := h.cache.zone.Refresh(cl.k, expires); err != nil {
+			h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot update cache entry: "+err.Error())
+		}
+	}
+	h.serveStale(req, stale, cacheRevalidated)
+}
+
+// validators returns the Last-Modified and ETag of a stored head, for a
+// revalidation's If-Modified-Since and If-None-Match.
+func validators(head []byte) (lastModified, etag string) {
+	var r h1.Response
+	if _, err := h1.ParseResponse(head, &r, []byte(http.MethodGet), h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes}); err != nil {
+		return "", ""
+	}
+	defer r.Reset()
+	return string(r.Headers.Get("Last-Modified")), string(r.Headers.Get("ETag"))
+}
+
+// serveEntry answers from the stored entry of k, reporting status; false
+// when the entry could not be opened (the caller goes on to the upstream).
+func (h *Handler) serveEntry(req *request, k cache.Key, status string) bool {
+	e, err := h.cache.zone.Open(k)
+	if err != nil {
+		return false
+	}
+	req.st.CacheStatus = status
+	h.serveOpen(req, e)
+	return true
+}
+
+// serveOpen passes the open entry e to the client as the proxy passes an
+// upstream response: the same header rules apply (proxy_hide_header,
+// proxy_redirect, X-Accel-Redirect...). It closes e.
+func (h *Handler) serveOpen(req *request, e *cache.Entry) {
+	resp := &req.resp
+	if _, err := h1.ParseResponse(e.Head, &resp.head, []byte(http.MethodGet), h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes}); err != nil {
+		e.Close()
+		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cache file has a broken header: "+err.Error())
+		fail(req.w, http.StatusInternalServerError, h.server)
+		return
+	}
+	br := entryReaders.Get().(*bufio.Reader)
+	br.Reset(e.Body)
+	*resp = upstreamResponse{head: resp.head, entry: e, entryReader: br, ctx: req.ctx}
+	if err := resp.body.Reset(br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
+		resp.closeAt(time.Time{})
+		fail(req.w, http.StatusInternalServerError, h.server)
+		return
+	}
+	req.cur = attemptState{headAt: h.now()}
+	h.respond(req)
+}
+
+// entryReaders lend the buffered readers of cache entries' bodies: small, as
+// the body copy reads with its own 32 KiB buffer, which bufio passes through.
+var entryReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+
+// startFill begins storing the response in req.resp when it may be stored:
+// a method the cache takes, no proxy_no_cache, proxy_cache_min_uses met, and
+// fields and status that allow it (expiry).
+func (h *Handler) startFill(req *request, cl *cacheLookup) {
+	c := h.cache
+	head := &req.resp.head
+	if req.noStore || req.resp.upgraded || anyTrue(c.noCache, req.st) || cl.look.Uses < c.set.MinUses {
+		return
+	}
+	now := h.now()
+	expires, ok := c.expiry(head, now)
+	if !ok {
+		return
+	}
+	m := cache.Meta{Key: cl.key}
+	k := cl.k
+	if v := head.Headers.Get("Vary"); len(v) > 0 && !c.set.IgnoreVary {
+		m.Vary = string(v)
+		m.Variant = variant(cl.key, m.Vary, req.st)
+		main := cache.Sum(cl.key)
+		// The first variant goes under the key itself, later ones under
+		// their own: a lookup by the key finds the Vary field, then the
+		// variant.
+		if look := c.zone.Get(main); look.Exists && look.Variant != m.Variant {
+			k = m.Variant
+		} else {
+			k = main
+		}
+	}
+	fl, err := c.zone.Begin(k, m)
+	if err != nil {
+		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot create cache file: "+err.Error())
+		return
+	}
+	req.fill, req.fillExpires, req.fillAt = fl, expires, now
+	req.fillHead = storedHead(req.fillHead[:0], head)
+}
+
+// endFill commits the fill when the whole body went through, else drops it.
+func (h *Handler) endFill(req *request) {
+	fl := req.fill
+	if fl == nil {
+		return
+	}
+	req.fill = nil
+	if !req.fillDone {
+		fl.Abort()
+		return
+	}
+	head := req.fillHead
+	if req.fillBody {
+		head = append(head, "Content-Length: "...)
+		head = strconv.AppendInt(head, fl.Len(), 10)
+		head = append(head, "\r\n"...)
+	}
+	head = append(head, "\r\n"...)
+	req.fillHead = head[:0]
+	if err := fl.Commit(head, req.fillExpires, req.fillAt); err != nil {
+		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot store cache file: "+err.Error())
+	}
+}
+
+// storedHead appends the head an entry keeps: the status line and the
+// upstream's fields without hop-by-hop ones and without the framing, which
+// Content-Length gives once the body is stored.
+func storedHead(b []byte, head *h1.Response) []byte {
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(head.Status), 10)
+	b = append(b, ' ')
+	b = append(b, head.Reason...)
+	b = append(b, "\r\n"...)
+	for _, f := range head.Headers {
+		if head.Headers.HopByHop(f.Name) || h1.EqualFold(f.Name, "Content-Length") || h1.EqualFold(f.Name, "Trailer") {
+			continue
+		}
+		b = append(b, f.Name...)
+		b = append(b, ": "...)
+		b = append(b, f.Value...)
+		b = append(b, "\r\n"...)
+	}
+	return b
+}
+
+// cacheDropped are the client's fields that do not go upstream when the
+// response may be cached, as nginx's proxy cache headers clear them: the
+// cache answers conditional and range requests itself, and revalidates with
+// its own validators.
+var cacheDropped = []string{"If-Modified-Since", "If-Unmodified-Since", "If-None-Match", "If-Match", "Range", "If-Range"}
+
+// appendCacheFields adds the revalidation fields of a caching request.
+func (req *request) appendCacheFields(b []byte) []byte {
+	if req.ims != "" {
+		b = append(b, "If-Modified-Since: "...)
+		b = append(b, req.ims...)
+		b = append(b, "\r\n"...)
+	}
+	if req.inm != "" {
+		b = append(b, "If-None-Match: "...)
+		b = append(b, req.inm...)
+		b = append(b, "\r\n"...)
+	}
+	return b
+}
+
+// fillWriter writes the body to the client and to the cache fill.
+type fillWriter struct {
+	w  http.ResponseWriter
+	fl *cache.Fill
+}
+
+func (f fillWriter) Write(p []byte) (int, error) {
+	_, _ = f.fl.Write(p) // a failed fill is dropped at Commit; the client's write goes on
+	return f.w.Write(p)
+}
+
+// fillOnly reads the body into the cache fill without passing it on: the
+// response to a HEAD request sent upstream as GET (proxy_cache_convert_head).
+func (h *Handler) fillOnly(req *request) error {
+	bp := h.buffers.Get()
+	defer h.buffers.Put(bp)
+	for {
+		n, err := req.resp.Read(*bp)
+		req.cur.n += int64(n)
+		_, _ = req.fill.Write((*bp)[:n])
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			h.bodyReadFailed(req, err)
+			return err
+		}
+	}
+}
+
+// answerConditional applies the not-modified filter to a 200 the cache serves
+// or stores, as nginx does for a cacheable response: a 304 keeps the fields
+// but Content-Type, Content-Length, Accept-Ranges and Content-Encoding, and
+// has no body (the body still goes to the cache); a 412 is answered with
+// fulcrum's page. It reports whether it answered.
+func (h *Handler) answerConditional(req *request) bool {
+	if h.cache.conditional == nil {
+		return false
+	}
+	head := &req.resp.head
+	var mod time.Time
+	if v := head.Headers.Get("Last-Modified"); v != nil {
+		mod, _ = http.ParseTime(string(v))
+	}
+	code := h.cache.conditional(req.in.Header, mod, string(head.Headers.Get("ETag")))
+	switch code {
+	case http.StatusNotModified:
+		out := req.w.Header()
+		for _, k := range []string{"Content-Type", "Content-Length", "Accept-Ranges", "Content-Encoding"} {
+			delete(out, k)
+		}
+		req.w.WriteHeader(http.StatusNotModified)
+	case http.StatusPreconditionFailed:
+		clear(req.w.Header())
+		fail(req.w, http.StatusPreconditionFailed, h.server)
+	default:
+		return false
+	}
+	if req.fill != nil {
+		req.fillBody = head.Framing != h1.NoBody
+		req.fillDone = !req.fillBody
+		if req.fillBody && code == http.StatusNotModified {
+			req.fillDone = h.fillOnly(req) == nil
+		}
+	}
+	return true
+}
+
+// backgroundUpdate is proxy_cache_background_update: once the client has the
+// stale entry (flushed), the request refreshes it from the upstream with a
+// writer that drops the response, as nginx's background subrequest does; the
+// client's connection waits for it before its next request, as in nginx.
+func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
+	if f, ok := req.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	w, status, cs := req.w, req.st.Status, req.st.CacheStatus
+	req.w = &discardWriter{header: http.Header{}}
+	defer func() {
+		req.w = w
+		req.st.Status, req.st.CacheStatus = status, cs
+	}()
+	stale, err := h.cache.zone.Open(cl.k)
+	if err != nil {
+		h.fetch(req, cl, nil)
+		return
+	}
+	h.fetch(req, cl, &stale)
+	if stale != nil {
+		stale.Close()
+	}
+}
+
+// discardWriter is the ResponseWriter of a background update: the response
+// only goes to the cache.
+type discardWriter struct {
+	header http.Header
+}
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}

@@ -36,11 +36,12 @@ var allowedImports = map[string][]string{
 	"errpage":       {"h1"},
 	"upstream":      {},
 	"demo":          {},
-	"dashboard":     {},         // the dashboard page, script and style sheet, embedded
-	"testutil":      {},         // imported by tests only
-	"htpasswd":      {},         // auth_basic's user files and password schemes
-	"geo":           {},         // geo's address tables, address parsing and X-Forwarded-For walk
-	"clientauth":    {"config"}, // client certificate verification (ssl_verify_client)
+	"dashboard":     {},                       // the dashboard page, script and style sheet, embedded
+	"testutil":      {},                       // imported by tests only
+	"htpasswd":      {},                       // auth_basic's user files and password schemes
+	"geo":           {},                       // geo's address tables, address parsing and X-Forwarded-For walk
+	"revocation":    {},                       // ssl_crl's and proxy_ssl_crl's revocation checks
+	"clientauth":    {"config", "revocation"}, // client certificate verification (ssl_verify_client)
 	"errlog":        {"config"},
 	"router":        {"config"},
 	"static":        {"config", "h1"},
@@ -51,7 +52,7 @@ var allowedImports = map[string][]string{
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
-	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
+	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
 	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

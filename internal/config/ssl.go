@@ -315,7 +315,7 @@ func (t *TLS) String() string {
 	}
 	out := fmt.Sprintf("tls certificates=%s versions=%#x-%#x ciphers=%d curves=%v tickets=%t",
 		strings.Join(files, ","), t.MinVersion, t.MaxVersion, len(t.CipherSuites), t.Curves, t.SessionTickets)
-	if a := t.ClientAuth; a.Verify != VerifyOff || a.ClientCertificate != "" || a.TrustedCertificate != "" {
+	if a := t.ClientAuth; a.Verify != VerifyOff || a.ClientCertificate != "" || a.TrustedCertificate != "" || a.CRL != "" {
 		out += " " + a.String()
 	}
 	return out

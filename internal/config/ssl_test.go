@@ -87,6 +87,11 @@ func TestTLSErrors(t *testing.T) {
 		{"bad depth", "ssl_verify_depth one;", `"ssl_verify_depth" directive invalid number in nginx.conf:3`},
 		{"missing CA file", "ssl_client_certificate " + dir + "/nope.pem;", `cannot load "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
 		{"CA file without certificates", "ssl_client_certificate " + notPEM + ";", `no certificates in "` + notPEM + `" in nginx.conf:3`},
+		// nginx loads ssl_crl with or without ssl_verify_client; it says
+		// X509_LOOKUP_load_file("...") failed (...: no such file / no
+		// certificate or crl found).
+		{"missing CRL", "ssl_crl " + dir + "/nope.pem;", `cannot load CRL "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
+		{"CRL file without CRLs", "ssl_crl " + certA + ";", `no CRL in "` + certA + `" in nginx.conf:3`},
 		{"ssl on", "ssl on;", `fulcrum does not support the "ssl" directive yet in nginx.conf:3, write "listen ... ssl" instead`},
 	}
 	for _, tt := range tests {

@@ -191,8 +191,7 @@ type spec struct {
 const (
 	noteSSL         = "fulcrum's TLS (Go's crypto/tls) does not have this yet; handshakes go on without it"
 	noteProxySSLKey = "encrypted proxy_ssl_certificate_key files are not supported yet: decrypt the key with openssl pkey"
-	noteProxySSLCRL = "upstream certificates are verified without revocation lists"
-	noteSSLCRL      = "client certificates are verified without revocation lists: a revoked one that is otherwise valid is accepted"
+	noteEarlyData   = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
 	noteCache       = "responses are not cached; every request goes to the upstream"
 	noteHTTP2Push   = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
 	noteAccess      = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
@@ -420,7 +419,7 @@ var tableSpecs = []spec{
 	{name: "proxy_ssl_certificate_key", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_certificate_key file;"},
 	{name: "proxy_ssl_session_reuse", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_ssl_session_reuse on | off;"},
 	{name: "proxy_ssl_password_file", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSLKey, syntax: "proxy_ssl_password_file file;"},
-	{name: "proxy_ssl_crl", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSLCRL, syntax: "proxy_ssl_crl file;"},
+	{name: "proxy_ssl_crl", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_crl file;"},
 
 	// rewrite
 	{name: "return", module: "http_rewrite", ctx: ctxSL | ctxIfs, args: args12, multi: true, syntax: "return code [text] | code URL | URL;"},
@@ -514,9 +513,9 @@ var tableSpecs = []spec{
 	{name: "ssl_client_certificate", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_client_certificate file;"},
 	{name: "ssl_verify_client", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindEnum}, enum: verifyModes, syntax: "ssl_verify_client on | off | optional | optional_no_ca;"},
 	{name: "ssl_verify_depth", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindNumber}, syntax: "ssl_verify_depth number;"},
-	{name: "ssl_crl", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSLCRL, syntax: "ssl_crl file;"},
+	{name: "ssl_crl", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_crl file;"},
 	{name: "ssl_buffer_size", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "Go's TLS sizes its records itself (small ones first, then up to 16k)", syntax: "ssl_buffer_size size;"},
-	{name: "ssl_early_data", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: "TLS 1.3 early data is not accepted; clients send their request after the handshake", syntax: "ssl_early_data on | off;"},
+	{name: "ssl_early_data", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteEarlyData, syntax: "ssl_early_data on | off;"},
 	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: "encrypted keys cannot be loaded yet: decrypt the key (openssl pkey -in enc.key -out key.pem)", syntax: "ssl_password_file file;"},
 
 	// charset

@@ -27,7 +27,8 @@ import (
 // settings; dashboard, the dashboard page's embedded files, is a leaf the
 // daemon uses: the page reads the API over HTTP, from the browser.)
 var allowedImports = map[string][]string{
-	"config":        {},
+	"pemkey":        {}, // encrypted private keys (ssl_password_file)
+	"config":        {"pemkey"},
 	"vars":          {},
 	"h1":            {},
 	"deadline":      {},

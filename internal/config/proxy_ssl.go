@@ -109,6 +109,9 @@ func applyProxySSLCertificate(b *builder, st *Settings, dirs []*Directive, at *s
 	if keys, _ := at.nearest("proxy_ssl_certificate_key"); len(keys) > 0 {
 		c.KeyFile, c.keyPos = b.path(keys[0].Args[0]), keys[0].Pos
 	}
+	if pw, _ := at.nearest("proxy_ssl_password_file"); len(pw) > 0 {
+		c.PasswordFile, c.pwDir = b.path(pw[0].Args[0]), pw[0]
+	}
 	st.ProxySSL.Certificate = c
 	return nil
 }

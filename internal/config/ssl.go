@@ -38,16 +38,22 @@ type TLS struct {
 // Certificate is one loaded ssl_certificate and its ssl_certificate_key.
 type Certificate struct {
 	CertFile, KeyFile string
+	// PasswordFile is ssl_password_file (proxy_ssl_password_file for
+	// proxy_ssl_certificate): the passphrases an encrypted key is tried
+	// with, in order; empty when not written.
+	PasswordFile string
 	// Pos is the ssl_certificate directive's place.
 	Pos Pos
-	// keyPos is the key directive's place, for errors.
+	// keyPos is the key directive's place, for errors; pwDir the password
+	// file's directive.
 	keyPos Pos
+	pwDir  *Directive
 	// Pair is the parsed certificate chain and private key.
 	Pair tls.Certificate
 }
 
 // tlsNames are the directives buildTLS reads.
-var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets"}, clientAuthNames...)
+var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets"}, clientAuthNames...)
 
 // buildTLS reads the TLS settings of server level sc. It returns nil when no
 // level writes any of them (a plain server). ssl says the server listens
@@ -96,6 +102,7 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 func (b *builder) certificates(sc *scope) ([]Certificate, error) {
 	certs, _ := sc.nearest("ssl_certificate")
 	keys, _ := sc.nearest("ssl_certificate_key")
+	pw, _ := sc.nearest("ssl_password_file")
 	var out []Certificate
 	for i, d := range certs {
 		if i >= len(keys) {
@@ -103,6 +110,9 @@ func (b *builder) certificates(sc *scope) ([]Certificate, error) {
 				`no "ssl_certificate_key" is defined for certificate "%s"`, d.Args[0])
 		}
 		c := Certificate{CertFile: b.path(d.Args[0]), KeyFile: b.path(keys[i].Args[0]), Pos: d.Pos}
+		if len(pw) > 0 {
+			c.PasswordFile, c.pwDir = b.path(pw[0].Args[0]), pw[0]
+		}
 		pair, err := b.loadPair(c, keys[i].Pos)
 		if err != nil {
 			return nil, err
@@ -116,7 +126,7 @@ func (b *builder) certificates(sc *scope) ([]Certificate, error) {
 // loadPair reads and checks one certificate and key, once per load: servers
 // that inherit the http level's pair share it.
 func (b *builder) loadPair(c Certificate, keyPos Pos) (tls.Certificate, error) {
-	key := [2]string{c.CertFile, c.KeyFile}
+	key := [3]string{c.CertFile, c.KeyFile, c.PasswordFile}
 	if p, ok := b.certs[key]; ok {
 		return p, nil
 	}
@@ -128,13 +138,16 @@ func (b *builder) loadPair(c Certificate, keyPos Pos) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, hintf(keyPos, fileHint(err), `cannot load certificate key "%s": %v`, c.KeyFile, unwrapPath(err))
 	}
+	if keyPEM, err = b.decryptKey(c, keyPos, keyPEM); err != nil {
+		return tls.Certificate{}, err
+	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return tls.Certificate{}, hintf(c.Pos, pairHint(err),
 			`cannot load certificate "%s" with key "%s": %v`, c.CertFile, c.KeyFile, err)
 	}
 	if b.certs == nil {
-		b.certs = map[[2]string]tls.Certificate{}
+		b.certs = map[[3]string]tls.Certificate{}
 	}
 	b.certs[key] = pair
 	return pair, nil
@@ -161,8 +174,6 @@ func pairHint(err error) string {
 	switch {
 	case strings.Contains(msg, "does not match"):
 		return "the key is not the certificate's: give each ssl_certificate its own key, in the same order"
-	case strings.Contains(msg, "encrypted") || strings.Contains(msg, "ENCRYPTED"):
-		return "encrypted keys (ssl_password_file) are not supported yet: decrypt it with openssl pkey"
 	}
 	return "both files must be PEM: the certificate (then its chain) and its private key"
 }

@@ -189,21 +189,20 @@ type spec struct {
 
 // Notes shared by families of directives.
 const (
-	noteSSL         = "fulcrum's TLS (Go's crypto/tls) does not have this yet; handshakes go on without it"
-	noteProxySSLKey = "encrypted proxy_ssl_certificate_key files are not supported yet: decrypt the key with openssl pkey"
-	noteEarlyData   = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
-	noteCache       = "responses are not cached; every request goes to the upstream"
-	noteHTTP2Push   = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
-	noteAccess      = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
-	noteHandler     = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
-	noteBuffers     = "fulcrum streams bodies with its own buffers"
-	noteTemp        = "fulcrum does not write temporary files"
-	noteHash        = "fulcrum's hash tables size themselves"
-	noteOpenFile    = "fulcrum does not cache open file descriptors"
-	noteBody        = "response bodies are passed unchanged"
-	noteTCP         = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
-	noteStatic      = "fulcrum's static file handler does not have this setting"
-	noteFastCGI     = "fastcgi_pass and its kin are not supported, so their settings have no effect"
+	noteSSL       = "fulcrum's TLS (Go's crypto/tls) does not have this yet; handshakes go on without it"
+	noteEarlyData = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
+	noteCache     = "responses are not cached; every request goes to the upstream"
+	noteHTTP2Push = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
+	noteAccess    = "fulcrum does not apply this access control yet, and ignoring it would let every client in; remove it and restrict access with allow and deny or in front of fulcrum"
+	noteHandler   = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
+	noteBuffers   = "fulcrum streams bodies with its own buffers"
+	noteTemp      = "fulcrum does not write temporary files"
+	noteHash      = "fulcrum's hash tables size themselves"
+	noteOpenFile  = "fulcrum does not cache open file descriptors"
+	noteBody      = "response bodies are passed unchanged"
+	noteTCP       = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
+	noteStatic    = "fulcrum's static file handler does not have this setting"
+	noteFastCGI   = "fastcgi_pass and its kin are not supported, so their settings have no effect"
 )
 
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
@@ -418,7 +417,7 @@ var tableSpecs = []spec{
 	{name: "proxy_ssl_certificate", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_certificate file;"},
 	{name: "proxy_ssl_certificate_key", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_certificate_key file;"},
 	{name: "proxy_ssl_session_reuse", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_ssl_session_reuse on | off;"},
-	{name: "proxy_ssl_password_file", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSLKey, syntax: "proxy_ssl_password_file file;"},
+	{name: "proxy_ssl_password_file", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_password_file file;"},
 	{name: "proxy_ssl_crl", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_crl file;"},
 
 	// rewrite
@@ -516,7 +515,7 @@ var tableSpecs = []spec{
 	{name: "ssl_crl", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_crl file;"},
 	{name: "ssl_buffer_size", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "Go's TLS sizes its records itself (small ones first, then up to 16k)", syntax: "ssl_buffer_size size;"},
 	{name: "ssl_early_data", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteEarlyData, syntax: "ssl_early_data on | off;"},
-	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: "encrypted keys cannot be loaded yet: decrypt the key (openssl pkey -in enc.key -out key.pem)", syntax: "ssl_password_file file;"},
+	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_password_file file;"},
 
 	// charset
 	{name: "charset", module: "http_charset", ctx: ctxHSL | ctxLocationIf, args: args1, syntax: "charset charset | off;"},

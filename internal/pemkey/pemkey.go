@@ -274,4 +274,3 @@ func unpad(b []byte, size int) ([]byte, error) {
 func hasPrefix(oid, prefix asn1.ObjectIdentifier) bool {
 	return len(oid) > len(prefix) && oid[:len(prefix)].Equal(prefix)
 }
-

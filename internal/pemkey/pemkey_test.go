@@ -77,4 +77,3 @@ func TestDecryptOpenSSL(t *testing.T) {
 		}
 	})
 }
-

@@ -30,6 +30,10 @@ type TLS struct {
 	Curves []tls.CurveID
 	// SessionTickets is ssl_session_tickets (default on).
 	SessionTickets bool
+	// TicketKeys are ssl_session_ticket_key's keys, in order: the first
+	// encrypts new tickets, all decrypt. Empty: crypto/tls makes and
+	// rotates its own keys, which each configuration load renews.
+	TicketKeys []TicketKey
 	// ClientAuth is the client-certificate verification (ssl_verify_client
 	// and its files); its Verify is VerifyOff when not written.
 	ClientAuth ClientAuth
@@ -53,7 +57,7 @@ type Certificate struct {
 }
 
 // tlsNames are the directives buildTLS reads.
-var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets"}, clientAuthNames...)
+var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_session_ticket_key"}, clientAuthNames...)
 
 // buildTLS reads the TLS settings of server level sc. It returns nil when no
 // level writes any of them (a plain server). ssl says the server listens
@@ -90,6 +94,9 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 	}
 	if dirs, _ := sc.nearest("ssl_session_tickets"); len(dirs) > 0 {
 		t.SessionTickets, _ = parseFlag(dirs[0].Args[0]) // argsFlag checked it
+	}
+	if t.TicketKeys, err = b.ticketKeys(sc); err != nil {
+		return nil, err
 	}
 	if err := b.buildClientAuth(sc, t, ssl); err != nil {
 		return nil, err
@@ -326,6 +333,9 @@ func (t *TLS) String() string {
 	}
 	out := fmt.Sprintf("tls certificates=%s versions=%#x-%#x ciphers=%d curves=%v tickets=%t",
 		strings.Join(files, ","), t.MinVersion, t.MaxVersion, len(t.CipherSuites), t.Curves, t.SessionTickets)
+	for _, k := range t.TicketKeys {
+		out += " ticket_key=" + k.File
+	}
 	if a := t.ClientAuth; a.Verify != VerifyOff || a.ClientCertificate != "" || a.TrustedCertificate != "" || a.CRL != "" {
 		out += " " + a.String()
 	}

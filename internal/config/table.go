@@ -503,7 +503,7 @@ var tableSpecs = []spec{
 	{name: "ssl_session_cache", module: "http_ssl", ctx: ctxHS, args: args12, status: ignored, note: "Go's TLS resumes sessions with tickets (ssl_session_tickets), not with a server-side cache", syntax: "ssl_session_cache off | none | [builtin[:size]] [shared:name:size];"},
 	{name: "ssl_session_timeout", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSec}, status: ignored, note: "Go's TLS sets a session ticket's lifetime itself (at most 7 days)", syntax: "ssl_session_timeout time;"},
 	{name: "ssl_session_tickets", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_session_tickets on | off;"},
-	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, status: planned, note: "Go's TLS makes and rotates its own ticket keys", syntax: "ssl_session_ticket_key file;"},
+	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_session_ticket_key file;"},
 	{name: "ssl_dhparam", module: "http_ssl", ctx: ctxHS, args: args1, status: ignored, note: "Go's TLS has no DHE cipher suites; key exchange is ECDHE", syntax: "ssl_dhparam file;"},
 	{name: "ssl_ecdh_curve", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_ecdh_curve curve;"},
 	{name: "ssl_stapling", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteSSL, syntax: "ssl_stapling on | off;"},

@@ -153,7 +153,7 @@ func tlsConfig(h *router.Hosts) *tls.Config {
 		}
 	}
 	dflt := certs[h.DefaultServer]
-	return &tls.Config{
+	cfg := &tls.Config{
 		MinVersion:             t.MinVersion,
 		MaxVersion:             t.MaxVersion,
 		CipherSuites:           t.CipherSuites,
@@ -172,6 +172,17 @@ func tlsConfig(h *router.Hosts) *tls.Config {
 			return pickCertificate(hello, list), nil
 		},
 	}
+	if len(t.TicketKeys) > 0 {
+		// The default server's keys, as nginx's ticket callback takes the
+		// connection's first SSL context (c->ssl->session_ctx); the
+		// clones that GetConfigForClient returns copy them.
+		keys := make([][32]byte, len(t.TicketKeys))
+		for i, k := range t.TicketKeys {
+			keys[i] = k.Key
+		}
+		cfg.SetSessionTicketKeys(keys)
+	}
+	return cfg
 }
 
 func pairs(t *config.TLS) []tls.Certificate {

@@ -41,6 +41,7 @@ var allowedImports = map[string][]string{
 	"testutil":      {},                       // imported by tests only
 	"htpasswd":      {},                       // auth_basic's user files and password schemes
 	"geo":           {},                       // geo's address tables, address parsing and X-Forwarded-For walk
+	"stapling":      {},                       // OCSP stapling (ssl_stapling)
 	"revocation":    {},                       // ssl_crl's and proxy_ssl_crl's revocation checks
 	"clientauth":    {"config", "revocation"}, // client certificate verification (ssl_verify_client)
 	"errlog":        {"config"},
@@ -54,7 +55,7 @@ var allowedImports = map[string][]string{
 	"charsetfilter": {"config", "h1"},
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"proxy":         {"balancer", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "static", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "charsetfilter", "clientauth", "config", "dashboard", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "rewrite", "router", "sock", "stapling", "static", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -30,6 +30,10 @@ type TLS struct {
 	Curves []tls.CurveID
 	// SessionTickets is ssl_session_tickets (default on).
 	SessionTickets bool
+	// Stapling is ssl_stapling's settings; nil when it is off (or the
+	// server has no certificate). Each certificate's Staple says what it
+	// staples.
+	Stapling *Stapling
 	// TicketKeys are ssl_session_ticket_key's keys, in order: the first
 	// encrypts new tickets, all decrypt. Empty: crypto/tls makes and
 	// rotates its own keys, which each configuration load renews.
@@ -54,10 +58,13 @@ type Certificate struct {
 	pwDir  *Directive
 	// Pair is the parsed certificate chain and private key.
 	Pair tls.Certificate
+	// Staple is the certificate's OCSP stapling; nil without (ssl_stapling
+	// off, or ignored for it with a warning).
+	Staple *Staple
 }
 
 // tlsNames are the directives buildTLS reads.
-var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_session_ticket_key"}, clientAuthNames...)
+var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_session_ticket_key"}, append(clientAuthNames, staplingNames...)...)
 
 // buildTLS reads the TLS settings of server level sc. It returns nil when no
 // level writes any of them (a plain server). ssl says the server listens
@@ -99,6 +106,9 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 		return nil, err
 	}
 	if err := b.buildClientAuth(sc, t, ssl); err != nil {
+		return nil, err
+	}
+	if err := b.buildStapling(sc, t); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -335,6 +345,9 @@ func (t *TLS) String() string {
 		strings.Join(files, ","), t.MinVersion, t.MaxVersion, len(t.CipherSuites), t.Curves, t.SessionTickets)
 	for _, k := range t.TicketKeys {
 		out += " ticket_key=" + k.File
+	}
+	if st := t.Stapling; st != nil {
+		out += fmt.Sprintf(" stapling verify=%t responder=%q file=%q", st.Verify, st.Responder, st.File)
 	}
 	if a := t.ClientAuth; a.Verify != VerifyOff || a.ClientCertificate != "" || a.TrustedCertificate != "" || a.CRL != "" {
 		out += " " + a.String()

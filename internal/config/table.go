@@ -189,7 +189,6 @@ type spec struct {
 
 // Notes shared by families of directives.
 const (
-	noteSSL       = "fulcrum's TLS (Go's crypto/tls) does not have this yet; handshakes go on without it"
 	noteEarlyData = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
 	noteCache     = "responses are not cached; every request goes to the upstream"
 	noteHTTP2Push = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
@@ -506,8 +505,10 @@ var tableSpecs = []spec{
 	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_session_ticket_key file;"},
 	{name: "ssl_dhparam", module: "http_ssl", ctx: ctxHS, args: args1, status: ignored, note: "Go's TLS has no DHE cipher suites; key exchange is ECDHE", syntax: "ssl_dhparam file;"},
 	{name: "ssl_ecdh_curve", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_ecdh_curve curve;"},
-	{name: "ssl_stapling", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteSSL, syntax: "ssl_stapling on | off;"},
-	{name: "ssl_stapling_verify", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteSSL, syntax: "ssl_stapling_verify on | off;"},
+	{name: "ssl_stapling", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_stapling on | off;"},
+	{name: "ssl_stapling_verify", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_stapling_verify on | off;"},
+	{name: "ssl_stapling_file", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_stapling_file file;"},
+	{name: "ssl_stapling_responder", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_stapling_responder url;"},
 	{name: "ssl_trusted_certificate", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_trusted_certificate file;"},
 	{name: "ssl_client_certificate", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_client_certificate file;"},
 	{name: "ssl_verify_client", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindEnum}, enum: verifyModes, syntax: "ssl_verify_client on | off | optional | optional_no_ca;"},

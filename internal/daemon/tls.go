@@ -15,6 +15,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/router"
+	"fulcrum/internal/stapling"
 	"fulcrum/internal/vars"
 )
 
@@ -37,7 +38,7 @@ func (s *snapshot) buildTLS() {
 			if s.tls == nil {
 				s.tls = map[*router.Hosts]*tlsAddr{}
 			}
-			s.tls[h] = newTLSAddr(h)
+			s.tls[h] = newTLSAddr(h, s.log)
 		}
 	}
 }
@@ -64,8 +65,8 @@ type tlsAddr struct {
 // but never checked by the handshake, so that a missing or bad one becomes
 // the request's 496 or 495 (or its error_page), as in nginx, not a failed
 // handshake. The protocols ALPN offers are the SNI server's too (alpn).
-func newTLSAddr(h *router.Hosts) *tlsAddr {
-	a := &tlsAddr{cfg: tlsConfig(h), hosts: h}
+func newTLSAddr(h *router.Hosts, log *errlog.Logger) *tlsAddr {
+	a := &tlsAddr{cfg: tlsConfig(h, log), hosts: h}
 	a.cfg.NextProtos = alpn(h, h.DefaultServer)
 	a.h2 = h.HTTP2
 	var perServer map[*router.Server]*tls.Config
@@ -143,13 +144,14 @@ func (a *tlsAddr) clientCert(st *tls.ConnectionState) (*vars.ClientCert, clienta
 	return &vars.ClientCert{Cert: st.PeerCertificates[0], Verify: res.Variable()}, res
 }
 
-// tlsConfig is the handshake configuration of one ssl address.
-func tlsConfig(h *router.Hosts) *tls.Config {
+// tlsConfig is the handshake configuration of one ssl address. log gets
+// the failures of OCSP fetches (ssl_stapling).
+func tlsConfig(h *router.Hosts, log *errlog.Logger) *tls.Config {
 	t := h.DefaultServer.Config.TLS
-	certs := map[*router.Server][]tls.Certificate{}
+	certs := map[*router.Server]serverCerts{}
 	for _, srv := range h.Servers {
 		if srv.Config.TLS != nil && len(srv.Config.TLS.Certificates) > 0 {
-			certs[srv] = pairs(srv.Config.TLS)
+			certs[srv] = newServerCerts(srv.Config.TLS, log)
 		}
 	}
 	dflt := certs[h.DefaultServer]
@@ -162,14 +164,14 @@ func tlsConfig(h *router.Hosts) *tls.Config {
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			list := dflt
 			if name, err := router.NormalizeHost(hello.ServerName); err == nil && name != "" {
-				if c := certs[h.Server(name).Server]; len(c) > 0 {
+				if c := certs[h.Server(name).Server]; len(c.pairs) > 0 {
 					list = c
 				}
 			}
-			if len(list) == 0 { // config.Load refuses this; never a panic in a handshake
+			if len(list.pairs) == 0 { // config.Load refuses this; never a panic in a handshake
 				return nil, errNoCertificate
 			}
-			return pickCertificate(hello, list), nil
+			return list.pick(hello), nil
 		},
 	}
 	if len(t.TicketKeys) > 0 {
@@ -185,26 +187,59 @@ func tlsConfig(h *router.Hosts) *tls.Config {
 	return cfg
 }
 
-func pairs(t *config.TLS) []tls.Certificate {
-	out := make([]tls.Certificate, len(t.Certificates))
-	for i, c := range t.Certificates {
-		out[i] = c.Pair
-	}
-	return out
+// serverCerts are one server's certificates and, with ssl_stapling, their
+// staplers (nil where a certificate staples nothing).
+type serverCerts struct {
+	pairs    []tls.Certificate
+	staplers []*stapling.Stapler // nil without ssl_stapling
 }
 
-// pickCertificate returns the first certificate the client supports (an
-// ECDSA one for a client that takes ECDSA, else the RSA one), else the first,
-// as crypto/tls does with Config.Certificates.
-func pickCertificate(hello *tls.ClientHelloInfo, list []tls.Certificate) *tls.Certificate {
-	if len(list) > 1 {
-		for i := range list {
-			if hello.SupportsCertificate(&list[i]) == nil {
-				return &list[i]
+// ocspTimeout bounds one OCSP fetch, as nginx's resolver_timeout default
+// does (fulcrum ignores resolver_timeout).
+const ocspTimeout = 30 * time.Second
+
+func newServerCerts(t *config.TLS, log *errlog.Logger) serverCerts {
+	sc := serverCerts{pairs: make([]tls.Certificate, len(t.Certificates))}
+	for i, c := range t.Certificates {
+		sc.pairs[i] = c.Pair
+		st := c.Staple
+		if st == nil {
+			continue
+		}
+		if sc.staplers == nil {
+			sc.staplers = make([]*stapling.Stapler, len(t.Certificates))
+		}
+		if st.Response != nil {
+			sc.staplers[i] = stapling.NewFile(c.Pair, st.Response)
+			continue
+		}
+		sc.staplers[i] = stapling.New(c.Pair, stapling.Options{
+			Leaf: st.Leaf, Issuer: st.Issuer, Responder: st.Responder, Verify: st.Verify,
+			Timeout: ocspTimeout, Name: c.CertFile,
+			Log: func(msg string) { log.Log(errlog.Error, msg) },
+		})
+	}
+	return sc
+}
+
+// pick returns the first certificate the client supports (an ECDSA one for
+// a client that takes ECDSA, else the RSA one), else the first, as
+// crypto/tls does with Config.Certificates; with its OCSP staple when the
+// server staples.
+func (sc serverCerts) pick(hello *tls.ClientHelloInfo) *tls.Certificate {
+	i := 0
+	if len(sc.pairs) > 1 {
+		for j := range sc.pairs {
+			if hello.SupportsCertificate(&sc.pairs[j]) == nil {
+				i = j
+				break
 			}
 		}
 	}
-	return &list[0]
+	if sc.staplers != nil && sc.staplers[i] != nil {
+		return sc.staplers[i].Certificate(hello, time.Now())
+	}
+	return &sc.pairs[i]
 }
 
 // tlsListener wraps the connections accepted on an address that the current

@@ -223,6 +223,10 @@ func (s *Stapler) fetch(ctx context.Context, now time.Time) ([]byte, *ocsp.Respo
 	if err != nil {
 		return nil, nil, fmt.Errorf("OCSP request: %w", err)
 	}
+	// One request per connection, as nginx's HTTP/1.0 one: a responder
+	// such as openssl ocsp serves one connection at a time and would wait
+	// on a kept-alive one.
+	hr.Close = true
 	res, err := s.opts.Client.Do(hr)
 	if err != nil {
 		return nil, nil, requestError(err)

@@ -112,11 +112,11 @@ func (s *Stapler) Certificate(hello *tls.ClientHelloInfo, now time.Time) *tls.Ce
 	if asksStatus(hello) {
 		s.mu.Lock()
 		due := !now.Before(s.refresh)
-		expired := !s.valid.IsZero() && now.After(s.valid)
-		s.mu.Unlock()
-		if expired {
-			s.cur.Store(&s.base)
+		if !s.valid.IsZero() && now.After(s.valid) {
+			s.cur.Store(&s.base) // under mu, so that a Refresh's newer staple stays
+			s.valid = time.Time{}
 		}
+		s.mu.Unlock()
 		if due && s.fetching.CompareAndSwap(false, true) {
 			go func() {
 				defer s.fetching.Store(false)

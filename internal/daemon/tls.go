@@ -30,6 +30,7 @@ import (
 
 // buildTLS makes the tls.Config of every ssl address of the snapshot.
 func (s *snapshot) buildTLS() {
+	st := &staplers{log: s.log}
 	for _, l := range s.router.Listeners() {
 		for _, h := range l.Addresses() {
 			if !h.SSL || h.DefaultServer.Config.TLS == nil {
@@ -38,7 +39,7 @@ func (s *snapshot) buildTLS() {
 			if s.tls == nil {
 				s.tls = map[*router.Hosts]*tlsAddr{}
 			}
-			s.tls[h] = newTLSAddr(h, s.log)
+			s.tls[h] = newTLSAddr(h, st)
 		}
 	}
 }
@@ -65,8 +66,8 @@ type tlsAddr struct {
 // but never checked by the handshake, so that a missing or bad one becomes
 // the request's 496 or 495 (or its error_page), as in nginx, not a failed
 // handshake. The protocols ALPN offers are the SNI server's too (alpn).
-func newTLSAddr(h *router.Hosts, log *errlog.Logger) *tlsAddr {
-	a := &tlsAddr{cfg: tlsConfig(h, log), hosts: h}
+func newTLSAddr(h *router.Hosts, st *staplers) *tlsAddr {
+	a := &tlsAddr{cfg: tlsConfig(h, st), hosts: h}
 	a.cfg.NextProtos = alpn(h, h.DefaultServer)
 	a.h2 = h.HTTP2
 	var perServer map[*router.Server]*tls.Config
@@ -144,14 +145,14 @@ func (a *tlsAddr) clientCert(st *tls.ConnectionState) (*vars.ClientCert, clienta
 	return &vars.ClientCert{Cert: st.PeerCertificates[0], Verify: res.Variable()}, res
 }
 
-// tlsConfig is the handshake configuration of one ssl address. log gets
-// the failures of OCSP fetches (ssl_stapling).
-func tlsConfig(h *router.Hosts, log *errlog.Logger) *tls.Config {
+// tlsConfig is the handshake configuration of one ssl address; st makes
+// the OCSP staplers of its certificates (ssl_stapling).
+func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 	t := h.DefaultServer.Config.TLS
 	certs := map[*router.Server]serverCerts{}
 	for _, srv := range h.Servers {
 		if srv.Config.TLS != nil && len(srv.Config.TLS.Certificates) > 0 {
-			certs[srv] = newServerCerts(srv.Config.TLS, log)
+			certs[srv] = newServerCerts(srv.Config.TLS, st)
 		}
 	}
 	dflt := certs[h.DefaultServer]
@@ -198,28 +199,49 @@ type serverCerts struct {
 // does (fulcrum ignores resolver_timeout).
 const ocspTimeout = 30 * time.Second
 
-func newServerCerts(t *config.TLS, log *errlog.Logger) serverCerts {
+func newServerCerts(t *config.TLS, st *staplers) serverCerts {
 	sc := serverCerts{pairs: make([]tls.Certificate, len(t.Certificates))}
 	for i, c := range t.Certificates {
 		sc.pairs[i] = c.Pair
-		st := c.Staple
-		if st == nil {
+		if c.Staple == nil {
 			continue
 		}
 		if sc.staplers == nil {
 			sc.staplers = make([]*stapling.Stapler, len(t.Certificates))
 		}
-		if st.Response != nil {
-			sc.staplers[i] = stapling.NewFile(c.Pair, st.Response)
-			continue
-		}
-		sc.staplers[i] = stapling.New(c.Pair, stapling.Options{
-			Leaf: st.Leaf, Issuer: st.Issuer, Responder: st.Responder, Verify: st.Verify,
+		sc.staplers[i] = st.get(c)
+	}
+	return sc
+}
+
+// staplers makes the OCSP staplers of one snapshot, one per server
+// certificate (as nginx keeps one per server's SSL context), shared by the
+// addresses the server listens on.
+type staplers struct {
+	log *errlog.Logger
+	by  map[*config.Staple]*stapling.Stapler
+}
+
+func (st *staplers) get(c config.Certificate) *stapling.Stapler {
+	if s := st.by[c.Staple]; s != nil {
+		return s
+	}
+	var s *stapling.Stapler
+	if p := c.Staple; p.Response != nil {
+		s = stapling.NewFile(c.Pair, p.Response)
+	} else {
+		log := st.log
+		s = stapling.New(c.Pair, stapling.Options{
+			Leaf: p.Leaf, Issuer: p.Issuer, Responder: p.Responder, Verify: p.Verify,
 			Timeout: ocspTimeout, Name: c.CertFile,
 			Log: func(msg string) { log.Log(errlog.Error, msg) },
 		})
 	}
-	return sc
+	if st.by == nil {
+		st.by = map[*config.Staple]*stapling.Stapler{}
+	}
+	st.by[c.Staple] = s
+	return s
 }
 
 // pick returns the first certificate the client supports (an ECDSA one for

@@ -32,7 +32,8 @@ import (
 // document root, words its log lines with errlog and gets its paths from
 // the daemon through a small Mapper interface.)
 var allowedImports = map[string][]string{
-	"config":        {},
+	"pemkey":        {}, // encrypted private keys (ssl_password_file)
+	"config":        {"pemkey"},
 	"vars":          {},
 	"h1":            {},
 	"deadline":      {},
@@ -41,13 +42,15 @@ var allowedImports = map[string][]string{
 	"errpage":       {"h1"},
 	"upstream":      {},
 	"demo":          {},
-	"dashboard":     {},         // the dashboard page, script and style sheet, embedded
-	"testutil":      {},         // imported by tests only
-	"htpasswd":      {},         // auth_basic's user files and password schemes
-	"geo":           {},         // geo's address tables, address parsing and X-Forwarded-For walk
-	"securelink":    {},         // secure_link's hash and expiry checks
-	"referer":       {"config"}, // valid_referers' check of the Referer field
-	"clientauth":    {"config"}, // client certificate verification (ssl_verify_client)
+	"dashboard":     {},                       // the dashboard page, script and style sheet, embedded
+	"testutil":      {},                       // imported by tests only
+	"htpasswd":      {},                       // auth_basic's user files and password schemes
+	"geo":           {},                       // geo's address tables, address parsing and X-Forwarded-For walk
+	"securelink":    {},                       // secure_link's hash and expiry checks
+	"stapling":      {},                       // OCSP stapling (ssl_stapling)
+	"revocation":    {},                       // ssl_crl's and proxy_ssl_crl's revocation checks
+	"referer":       {"config"},               // valid_referers' check of the Referer field
+	"clientauth":    {"config", "revocation"}, // client certificate verification (ssl_verify_client)
 	"errlog":        {"config"},
 	"router":        {"config"},
 	"static":        {"config", "h1"},
@@ -61,8 +64,8 @@ var allowedImports = map[string][]string{
 	"subfilter":     {"h1"},             // sub_filter's streaming search and replace
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "static", "subfilter", "upstream", "vars"},
+	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "static", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

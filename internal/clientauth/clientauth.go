@@ -1,7 +1,8 @@
 // Package clientauth verifies TLS client certificates the way nginx's
 // ssl_verify_client does with OpenSSL: against the CAs of
 // ssl_client_certificate and ssl_trusted_certificate, with at most
-// ssl_verify_depth intermediates, for the client-auth purpose, and with
+// ssl_verify_depth intermediates, for the client-auth purpose, against the
+// revocation lists of ssl_crl, and with
 // OpenSSL's error codes and reasons, which nginx logs and puts in
 // $ssl_client_verify. The handshake only collects the certificate; the
 // verdict (495, 496 or on) is the request's, as in nginx.
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/revocation"
 )
 
 // Verifier checks client certificates for one server's ssl_verify_client.
@@ -30,11 +32,16 @@ type Verifier struct {
 	// certificate of its store; the others help build it).
 	roots, inter *x509.CertPool
 	store        []*x509.Certificate // every certificate of both files
+	// crls is ssl_crl's lists; nil without it.
+	crls *revocation.Lists
 }
 
 // New makes the verifier of a server's settings.
 func New(a config.ClientAuth) *Verifier {
 	v := &Verifier{Mode: a.Verify, depth: a.Depth, roots: x509.NewCertPool(), inter: x509.NewCertPool()}
+	if len(a.CRLs) > 0 {
+		v.crls = revocation.New(a.CRLs)
+	}
 	if len(a.ClientCAs) > 0 {
 		v.Names = x509.NewCertPool()
 		for _, c := range a.ClientCAs {
@@ -109,7 +116,12 @@ var reasons = map[int]string{
 	codePurpose:           "unsuitable certificate purpose",
 }
 
-func result(code int) Result { return Result{Code: code, Reason: reasons[code]} }
+func result(code int) Result {
+	if r := revocation.Reason(code); r != "" {
+		return Result{Code: code, Reason: r}
+	}
+	return Result{Code: code, Reason: reasons[code]}
+}
 
 // Verify checks the chain a client sent (its certificate first) at now.
 // Where a certificate has several faults, the one OpenSSL reports wins, as
@@ -134,7 +146,7 @@ func (v *Verifier) Verify(sent []*x509.Certificate, now time.Time) Result {
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	})
 	if err == nil {
-		return v.checkDepth(chains)
+		return v.checkDepth(chains, now)
 	}
 	var ci x509.CertificateInvalidError
 	var ua x509.UnknownAuthorityError
@@ -158,12 +170,13 @@ func (v *Verifier) Verify(sent []*x509.Certificate, now time.Time) Result {
 // between the client's and the trusted root. Otherwise OpenSSL stops
 // building at the limit and reports the last certificate it took: one of
 // its store has no issuer it may use (2), one the client sent has none in
-// the store (20).
-func (v *Verifier) checkDepth(chains [][]*x509.Certificate) Result {
+// the store (20). A chain within the depth is then checked against ssl_crl's
+// lists, if any (revocation.Lists.Check).
+func (v *Verifier) checkDepth(chains [][]*x509.Certificate, now time.Time) Result {
 	shortest := chains[0]
 	for _, c := range chains {
 		if len(c)-2 <= v.depth {
-			return Result{}
+			return result(v.crls.Check(c, now))
 		}
 		if len(c) < len(shortest) {
 			shortest = c

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"math/big"
 	"testing"
 	"time"
 
@@ -107,5 +108,75 @@ func TestNames(t *testing.T) {
 	}
 	if v := clientauth.New(config.ClientAuth{Verify: config.VerifyOptionalNoCA}); v.Names != nil {
 		t.Errorf("no file, names %v", v.Names)
+	}
+}
+
+// crls parses PEM revocation lists.
+func crls(t *testing.T, pems ...[]byte) []*x509.RevocationList {
+	t.Helper()
+	var out []*x509.RevocationList
+	for _, p := range pems {
+		b, _ := pem.Decode(p)
+		l, err := x509.ParseRevocationList(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// TestCRL checks ssl_crl against what nginx 1.22.1 with OpenSSL 3.0 put in
+// $ssl_client_verify (and logged) for CRLs made with openssl ca -gencrl: a
+// revoked client (23), an out-of-date CRL, which hides the revocation (12 and
+// 11), and a client of a trusted CA without a CRL in the file (3). Every CA
+// below the root needs its CRL too (X509_V_FLAG_CRL_CHECK_ALL).
+func TestCRL(t *testing.T) {
+	root := testutil.NewCA(t, "Test Root CA")
+	inter := root.Intermediate(t, "Test Intermediate")
+	other := testutil.NewCA(t, "Other CA")
+	now := time.Now()
+	good, revoked, otherSerial := big.NewInt(1001), big.NewInt(1002), big.NewInt(1003)
+	leaf := func(ca *testutil.CA, serial *big.Int, chain ...*testutil.CA) []*x509.Certificate {
+		c, _ := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "c"}, Serial: serial}, chain...)
+		return parse(t, c)
+	}
+	current := root.CRL(t, now.Add(-time.Hour), now.Add(time.Hour), revoked)
+	expired := root.CRL(t, now.Add(-2*time.Hour), now.Add(-time.Hour), revoked)
+	future := root.CRL(t, now.Add(time.Hour), now.Add(2*time.Hour), revoked)
+	impostor := testutil.NewCA(t, "Test Root CA") // the root's name, another key
+	badSignature := impostor.CRL(t, now.Add(-time.Hour), now.Add(time.Hour))
+	interCRL := inter.CRL(t, now.Add(-time.Hour), now.Add(time.Hour), revoked)
+	interRevoked := root.CRL(t, now.Add(-time.Hour), now.Add(time.Hour), inter.Cert.SerialNumber)
+	otherCRL := other.CRL(t, now.Add(-time.Hour), now.Add(time.Hour))
+	auth := func(lists ...[]byte) config.ClientAuth {
+		return config.ClientAuth{Verify: config.VerifyOn, Depth: 2, ClientCAs: []*x509.Certificate{root.Cert, other.Cert}, CRL: "crl.pem", CRLs: crls(t, lists...)}
+	}
+	tests := []struct {
+		name     string
+		auth     config.ClientAuth
+		chain    []*x509.Certificate
+		variable string
+	}{
+		{"not revoked", auth(current), leaf(root, good), "SUCCESS"},
+		{"revoked", auth(current), leaf(root, revoked), "FAILED:certificate revoked"},
+		{"CRL signed by another key", auth(badSignature), leaf(root, good), "FAILED:CRL signature failure"},
+		{"expired CRL", auth(expired), leaf(root, good), "FAILED:CRL has expired"},
+		{"expired CRL hides the revocation", auth(expired), leaf(root, revoked), "FAILED:CRL has expired"},
+		{"CRL not yet valid", auth(future), leaf(root, good), "FAILED:CRL is not yet valid"},
+		{"no CRL from the issuer", auth(current), leaf(other, otherSerial), "FAILED:unable to get certificate CRL"},
+		{"intermediate's CRL missing", auth(current), leaf(inter, good, inter), "FAILED:unable to get certificate CRL"},
+		{"both CRLs", auth(current, interCRL), leaf(inter, good, inter), "SUCCESS"},
+		{"revoked by the intermediate", auth(current, interCRL), leaf(inter, revoked, inter), "FAILED:certificate revoked"},
+		{"intermediate revoked", auth(interRevoked, interCRL), leaf(inter, good, inter), "FAILED:certificate revoked"},
+		{"each CA's own CRL", auth(current, otherCRL), leaf(other, otherSerial), "SUCCESS"},
+		{"no ssl_crl", config.ClientAuth{Verify: config.VerifyOn, Depth: 1, ClientCAs: []*x509.Certificate{root.Cert}}, leaf(root, revoked), "SUCCESS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := clientauth.New(tt.auth).Verify(tt.chain, now).Variable(); got != tt.variable {
+				t.Errorf("got %q, want %q", got, tt.variable)
+			}
+		})
 	}
 }

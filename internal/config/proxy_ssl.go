@@ -30,6 +30,13 @@ type ProxySSL struct {
 	// the certificates it holds; both empty when not written.
 	TrustedCertificate string
 	Roots              *x509.CertPool
+	// CRL is proxy_ssl_crl's file; CRLs its revocation lists, loaded (as
+	// nginx does) only where proxy_ssl_verify is on and proxy_pass is
+	// https://. With them every certificate of the upstream's chain below
+	// the root needs a current list from its issuer that does not revoke
+	// it.
+	CRL  string
+	CRLs []*x509.RevocationList
 	// MinVersion and MaxVersion are proxy_ssl_protocols as crypto/tls
 	// versions.
 	MinVersion, MaxVersion uint16
@@ -44,6 +51,8 @@ type ProxySSL struct {
 	// SessionReuse is proxy_ssl_session_reuse (default on): resume TLS
 	// sessions on new connections to an upstream.
 	SessionReuse bool
+	// crlDir is the proxy_ssl_crl directive, until checkProxySSL loads it.
+	crlDir *Directive
 }
 
 // defaultProxySSL are the proxy_ssl_* defaults.
@@ -100,6 +109,9 @@ func applyProxySSLCertificate(b *builder, st *Settings, dirs []*Directive, at *s
 	if keys, _ := at.nearest("proxy_ssl_certificate_key"); len(keys) > 0 {
 		c.KeyFile, c.keyPos = b.path(keys[0].Args[0]), keys[0].Pos
 	}
+	if pw, _ := at.nearest("proxy_ssl_password_file"); len(pw) > 0 {
+		c.PasswordFile, c.pwDir = b.path(pw[0].Args[0]), pw[0]
+	}
 	st.ProxySSL.Certificate = c
 	return nil
 }
@@ -141,6 +153,19 @@ func checkProxySSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error 
 		return hintf(dirs[0].Pos, "add proxy_ssl_trusted_certificate with the CA certificates that sign the upstream's, or turn proxy_ssl_verify off",
 			"no proxy_ssl_trusted_certificate for proxy_ssl_verify")
 	}
+	if ps.Verify && ps.crlDir != nil {
+		var err error
+		if ps.CRL, ps.CRLs, err = b.loadCRL(ps.crlDir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyProxySSLCRL records proxy_ssl_crl; checkProxySSL loads it where it is
+// used.
+func applyProxySSLCRL(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	st.ProxySSL.crlDir = dirs[0]
 	return nil
 }
 
@@ -150,6 +175,6 @@ func (s ProxySSL) String() string {
 	if s.Certificate != nil {
 		cert = s.Certificate.CertFile
 	}
-	return fmt.Sprintf("proxy_ssl sni=%t name=%q verify=%t depth=%d trusted=%q versions=%#x-%#x ciphers=%d cert=%q reuse=%t",
-		s.ServerName, s.Name, s.Verify, s.VerifyDepth, s.TrustedCertificate, s.MinVersion, s.MaxVersion, len(s.CipherSuites), cert, s.SessionReuse)
+	return fmt.Sprintf("proxy_ssl sni=%t name=%q verify=%t depth=%d trusted=%q crl=%q versions=%#x-%#x ciphers=%d cert=%q reuse=%t",
+		s.ServerName, s.Name, s.Verify, s.VerifyDepth, s.TrustedCertificate, s.CRL, s.MinVersion, s.MaxVersion, len(s.CipherSuites), cert, s.SessionReuse)
 }

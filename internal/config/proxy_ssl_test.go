@@ -3,8 +3,12 @@ package config
 import (
 	"crypto/tls"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"fulcrum/internal/testutil"
 )
@@ -13,6 +17,10 @@ func TestProxySSL(t *testing.T) {
 	dir := t.TempDir()
 	caFile, _ := testutil.WriteCert(t, dir, "ca", testutil.ECDSA, "ca.test")
 	certFile, keyFile := testutil.WriteCert(t, dir, "client", testutil.ECDSA, "client.test")
+	crlFile := filepath.Join(dir, "crl.pem")
+	if err := os.WriteFile(crlFile, testutil.NewCA(t, "CA").CRL(t, time.Now(), time.Now().Add(time.Hour)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	def := ProxySSL{VerifyDepth: 1, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true}
 	tests := []struct {
 		name, http, loc string
@@ -44,6 +52,18 @@ func TestProxySSL(t *testing.T) {
 					t.Errorf("got %s", got)
 				}
 			}},
+		{"crl", "proxy_ssl_trusted_certificate " + caFile + "; proxy_ssl_crl " + crlFile + ";", "proxy_ssl_verify on;",
+			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
+				if got.CRL != crlFile || len(got.CRLs) != 1 {
+					t.Errorf("got %s (%d lists)", got, len(got.CRLs))
+				}
+			}},
+		{"crl without verify is not loaded", "proxy_ssl_crl " + crlFile + ";", "",
+			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
+				if got.CRL != "" || got.CRLs != nil {
+					t.Errorf("got %s", got)
+				}
+			}},
 		{"protocols and ciphers", "proxy_ssl_protocols TLSv1 TLSv1.1 TLSv1.2;", "proxy_ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256;",
 			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
 				if got.MinVersion != tls.VersionTLS10 || got.MaxVersion != tls.VersionTLS12 ||
@@ -68,7 +88,16 @@ func TestProxySSL(t *testing.T) {
 }
 
 // TestProxySSLVerifyPlainHTTP: nginx checks proxy_ssl_verify's trusted
-// certificate only where a proxy_pass https:// uses it.
+// certificate only where a proxy_pass https:// uses it, and proxy_ssl_crl
+// only where proxy_ssl_verify is on too (checked with nginx 1.22.1: a file
+// that is no CRL passes -t without proxy_ssl_verify).
 func TestProxySSLVerifyPlainHTTP(t *testing.T) {
 	mustLoad(t, "http { proxy_ssl_verify on; server { location / { proxy_pass http://127.0.0.1; } } }")
+	mustLoad(t, "http { proxy_ssl_crl /nonexistent.pem; server { location / { proxy_pass https://127.0.0.1; } } }")
+	dir := t.TempDir()
+	caFile, _ := testutil.WriteCert(t, dir, "ca", testutil.ECDSA, "ca.test")
+	_, err := loadText(t, "http { proxy_ssl_verify on; proxy_ssl_trusted_certificate "+caFile+"; proxy_ssl_crl "+caFile+"; server { location / { proxy_pass https://127.0.0.1; } } }")
+	if err == nil || !strings.Contains(err.Error(), `no CRL in "`+caFile+`"`) {
+		t.Errorf("got %v", err)
+	}
 }

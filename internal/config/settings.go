@@ -104,6 +104,7 @@ var settingRules = []settingRule{
 	flagRule("proxy_ssl_verify", func(s *Settings) *bool { return &s.ProxySSL.Verify }),
 	intRule("proxy_ssl_verify_depth", func(s *Settings) *int { return &s.ProxySSL.VerifyDepth }),
 	{names: []string{"proxy_ssl_trusted_certificate"}, apply: applyProxySSLTrusted},
+	{names: []string{"proxy_ssl_crl"}, apply: applyProxySSLCRL},
 	{names: []string{"proxy_ssl_protocols"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		var err error
 		st.ProxySSL.MinVersion, st.ProxySSL.MaxVersion, err = b.protocols(dirs[0])

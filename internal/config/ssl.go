@@ -30,6 +30,14 @@ type TLS struct {
 	Curves []tls.CurveID
 	// SessionTickets is ssl_session_tickets (default on).
 	SessionTickets bool
+	// Stapling is ssl_stapling's settings; nil when it is off (or the
+	// server has no certificate). Each certificate's Staple says what it
+	// staples.
+	Stapling *Stapling
+	// TicketKeys are ssl_session_ticket_key's keys, in order: the first
+	// encrypts new tickets, all decrypt. Empty: crypto/tls makes and
+	// rotates its own keys, which each configuration load renews.
+	TicketKeys []TicketKey
 	// ClientAuth is the client-certificate verification (ssl_verify_client
 	// and its files); its Verify is VerifyOff when not written.
 	ClientAuth ClientAuth
@@ -38,16 +46,25 @@ type TLS struct {
 // Certificate is one loaded ssl_certificate and its ssl_certificate_key.
 type Certificate struct {
 	CertFile, KeyFile string
+	// PasswordFile is ssl_password_file (proxy_ssl_password_file for
+	// proxy_ssl_certificate): the passphrases an encrypted key is tried
+	// with, in order; empty when not written.
+	PasswordFile string
 	// Pos is the ssl_certificate directive's place.
 	Pos Pos
-	// keyPos is the key directive's place, for errors.
+	// keyPos is the key directive's place, for errors; pwDir the password
+	// file's directive.
 	keyPos Pos
+	pwDir  *Directive
 	// Pair is the parsed certificate chain and private key.
 	Pair tls.Certificate
+	// Staple is the certificate's OCSP stapling; nil without (ssl_stapling
+	// off, or ignored for it with a warning).
+	Staple *Staple
 }
 
 // tlsNames are the directives buildTLS reads.
-var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets"}, clientAuthNames...)
+var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_session_ticket_key"}, append(clientAuthNames, staplingNames...)...)
 
 // buildTLS reads the TLS settings of server level sc. It returns nil when no
 // level writes any of them (a plain server). ssl says the server listens
@@ -85,7 +102,13 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 	if dirs, _ := sc.nearest("ssl_session_tickets"); len(dirs) > 0 {
 		t.SessionTickets, _ = parseFlag(dirs[0].Args[0]) // argsFlag checked it
 	}
+	if t.TicketKeys, err = b.ticketKeys(sc); err != nil {
+		return nil, err
+	}
 	if err := b.buildClientAuth(sc, t, ssl); err != nil {
+		return nil, err
+	}
+	if err := b.buildStapling(sc, t); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -96,6 +119,7 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 func (b *builder) certificates(sc *scope) ([]Certificate, error) {
 	certs, _ := sc.nearest("ssl_certificate")
 	keys, _ := sc.nearest("ssl_certificate_key")
+	pw, _ := sc.nearest("ssl_password_file")
 	var out []Certificate
 	for i, d := range certs {
 		if i >= len(keys) {
@@ -103,6 +127,9 @@ func (b *builder) certificates(sc *scope) ([]Certificate, error) {
 				`no "ssl_certificate_key" is defined for certificate "%s"`, d.Args[0])
 		}
 		c := Certificate{CertFile: b.path(d.Args[0]), KeyFile: b.path(keys[i].Args[0]), Pos: d.Pos}
+		if len(pw) > 0 {
+			c.PasswordFile, c.pwDir = b.path(pw[0].Args[0]), pw[0]
+		}
 		pair, err := b.loadPair(c, keys[i].Pos)
 		if err != nil {
 			return nil, err
@@ -116,7 +143,7 @@ func (b *builder) certificates(sc *scope) ([]Certificate, error) {
 // loadPair reads and checks one certificate and key, once per load: servers
 // that inherit the http level's pair share it.
 func (b *builder) loadPair(c Certificate, keyPos Pos) (tls.Certificate, error) {
-	key := [2]string{c.CertFile, c.KeyFile}
+	key := [3]string{c.CertFile, c.KeyFile, c.PasswordFile}
 	if p, ok := b.certs[key]; ok {
 		return p, nil
 	}
@@ -128,13 +155,16 @@ func (b *builder) loadPair(c Certificate, keyPos Pos) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, hintf(keyPos, fileHint(err), `cannot load certificate key "%s": %v`, c.KeyFile, unwrapPath(err))
 	}
+	if keyPEM, err = b.decryptKey(c, keyPos, keyPEM); err != nil {
+		return tls.Certificate{}, err
+	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return tls.Certificate{}, hintf(c.Pos, pairHint(err),
 			`cannot load certificate "%s" with key "%s": %v`, c.CertFile, c.KeyFile, err)
 	}
 	if b.certs == nil {
-		b.certs = map[[2]string]tls.Certificate{}
+		b.certs = map[[3]string]tls.Certificate{}
 	}
 	b.certs[key] = pair
 	return pair, nil
@@ -161,8 +191,6 @@ func pairHint(err error) string {
 	switch {
 	case strings.Contains(msg, "does not match"):
 		return "the key is not the certificate's: give each ssl_certificate its own key, in the same order"
-	case strings.Contains(msg, "encrypted") || strings.Contains(msg, "ENCRYPTED"):
-		return "encrypted keys (ssl_password_file) are not supported yet: decrypt it with openssl pkey"
 	}
 	return "both files must be PEM: the certificate (then its chain) and its private key"
 }
@@ -315,7 +343,13 @@ func (t *TLS) String() string {
 	}
 	out := fmt.Sprintf("tls certificates=%s versions=%#x-%#x ciphers=%d curves=%v tickets=%t",
 		strings.Join(files, ","), t.MinVersion, t.MaxVersion, len(t.CipherSuites), t.Curves, t.SessionTickets)
-	if a := t.ClientAuth; a.Verify != VerifyOff || a.ClientCertificate != "" || a.TrustedCertificate != "" {
+	for _, k := range t.TicketKeys {
+		out += " ticket_key=" + k.File
+	}
+	if st := t.Stapling; st != nil {
+		out += fmt.Sprintf(" stapling verify=%t responder=%q file=%q", st.Verify, st.Responder, st.File)
+	}
+	if a := t.ClientAuth; a.Verify != VerifyOff || a.ClientCertificate != "" || a.TrustedCertificate != "" || a.CRL != "" {
 		out += " " + a.String()
 	}
 	return out

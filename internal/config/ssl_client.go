@@ -57,10 +57,16 @@ type ClientAuth struct {
 	// its certificates: trusted for verification, never sent.
 	TrustedCertificate string
 	TrustedCAs         []*x509.Certificate
+	// CRL is ssl_crl's file and CRLs its revocation lists: with them a
+	// client certificate (and every CA certificate of its chain below the
+	// root) needs a current list from its issuer that does not revoke it.
+	// Empty when not written.
+	CRL  string
+	CRLs []*x509.RevocationList
 }
 
 // clientAuthNames are the directives buildClientAuth reads.
-var clientAuthNames = []string{"ssl_verify_client", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_verify_depth"}
+var clientAuthNames = []string{"ssl_verify_client", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_verify_depth", "ssl_crl"}
 
 // buildClientAuth reads the client-certificate settings of server level sc
 // into t. ssl says the server listens with "ssl": only there does nginx
@@ -79,6 +85,13 @@ func (b *builder) buildClientAuth(sc *scope, t *TLS, ssl bool) error {
 	}
 	if dirs, _ := sc.nearest("ssl_trusted_certificate"); len(dirs) > 0 {
 		if a.TrustedCertificate, a.TrustedCAs, err = b.loadCAs(dirs[0]); err != nil {
+			return err
+		}
+	}
+	// nginx loads ssl_crl whether or not ssl_verify_client is on
+	// (ngx_http_ssl_merge_srv_conf calls ngx_ssl_crl either way).
+	if dirs, _ := sc.nearest("ssl_crl"); len(dirs) > 0 {
+		if a.CRL, a.CRLs, err = b.loadCRL(dirs[0]); err != nil {
 			return err
 		}
 	}
@@ -138,7 +151,50 @@ func (b *builder) loadCAs(d *Directive) (string, []*x509.Certificate, error) {
 	return file, certs, nil
 }
 
+// loadCRL reads a PEM file of certificate revocation lists (ssl_crl,
+// proxy_ssl_crl), once per file and load. Like OpenSSL's
+// X509_load_crl_file, it wants at least one "X509 CRL" block.
+func (b *builder) loadCRL(d *Directive) (string, []*x509.RevocationList, error) {
+	file := b.path(d.Args[0])
+	if crls, ok := b.crlFiles[file]; ok {
+		return file, crls, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", nil, hintf(d.Pos, fileHint(err), `cannot load CRL "%s": %v`, file, unwrapPath(err))
+	}
+	const hint = "the file must hold PEM revocation lists (-----BEGIN X509 CRL-----), such as openssl ca -gencrl writes"
+	var crls []*x509.RevocationList
+	for len(data) > 0 {
+		var blk *pem.Block
+		blk, data = pem.Decode(data)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "X509 CRL" {
+			continue
+		}
+		crl, err := x509.ParseRevocationList(blk.Bytes)
+		if err != nil {
+			return "", nil, hintf(d.Pos, hint, `cannot load CRL "%s": %v`, file, err)
+		}
+		crls = append(crls, crl)
+	}
+	if len(crls) == 0 {
+		return "", nil, hintf(d.Pos, hint, `no CRL in "%s"`, file)
+	}
+	if b.crlFiles == nil {
+		b.crlFiles = map[string][]*x509.RevocationList{}
+	}
+	b.crlFiles[file] = crls
+	return file, crls, nil
+}
+
 // String describes the settings for dumps.
 func (a ClientAuth) String() string {
-	return fmt.Sprintf("verify_client=%s depth=%d client_certificate=%q trusted=%q", a.Verify, a.Depth, a.ClientCertificate, a.TrustedCertificate)
+	out := fmt.Sprintf("verify_client=%s depth=%d client_certificate=%q trusted=%q", a.Verify, a.Depth, a.ClientCertificate, a.TrustedCertificate)
+	if a.CRL != "" {
+		out += fmt.Sprintf(" crl=%q", a.CRL)
+	}
+	return out
 }

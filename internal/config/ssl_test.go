@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
 	"os"
@@ -67,6 +69,10 @@ func TestTLSErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	pair := func(c, k string) string { return fmt.Sprintf("ssl_certificate %s; ssl_certificate_key %s;", c, k) }
+	k40 := filepath.Join(dir, "k40")
+	if err := os.WriteFile(k40, make([]byte, 40), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct{ name, server, want string }{
 		{"no certificate", "listen 443 ssl;", `no "ssl_certificate" is defined for the "listen ... ssl" directive in nginx.conf:2`},
 		{"no key", "listen 443 ssl; ssl_certificate " + certA + ";", `no "ssl_certificate_key" is defined for certificate "` + certA + `" in nginx.conf:3`},
@@ -87,6 +93,13 @@ func TestTLSErrors(t *testing.T) {
 		{"bad depth", "ssl_verify_depth one;", `"ssl_verify_depth" directive invalid number in nginx.conf:3`},
 		{"missing CA file", "ssl_client_certificate " + dir + "/nope.pem;", `cannot load "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
 		{"CA file without certificates", "ssl_client_certificate " + notPEM + ";", `no certificates in "` + notPEM + `" in nginx.conf:3`},
+		// nginx loads ssl_crl with or without ssl_verify_client; it says
+		// X509_LOOKUP_load_file("...") failed (...: no such file / no
+		// certificate or crl found).
+		{"missing CRL", "ssl_crl " + dir + "/nope.pem;", `cannot load CRL "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
+		{"CRL file without CRLs", "ssl_crl " + certA + ";", `no CRL in "` + certA + `" in nginx.conf:3`},
+		{"ticket key of 40 bytes", "ssl_session_ticket_key " + k40 + ";", `"` + k40 + `" must be 48 or 80 bytes in nginx.conf:3`},
+		{"missing ticket key", "ssl_session_ticket_key " + dir + "/nope;", `cannot read session ticket key "` + dir + `/nope": no such file or directory in nginx.conf:3`},
 		{"ssl on", "ssl on;", `fulcrum does not support the "ssl" directive yet in nginx.conf:3, write "listen ... ssl" instead`},
 	}
 	for _, tt := range tests {
@@ -99,6 +112,27 @@ func TestTLSErrors(t *testing.T) {
 				t.Errorf("got  %q\nwant %q...", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestTicketKeys: ssl_session_ticket_key files of 48 and 80 bytes, in
+// order, each key the SHA-256 of its file; the nearest level's list wins.
+func TestTicketKeys(t *testing.T) {
+	dir := t.TempDir()
+	k48, k80 := bytes.Repeat([]byte{1}, 48), bytes.Repeat([]byte{2}, 80)
+	f48, f80 := filepath.Join(dir, "k48"), filepath.Join(dir, "k80")
+	for f, b := range map[string][]byte{f48: k48, f80: k80} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := mustLoad(t, "http { ssl_session_ticket_key "+f48+"; server { ssl_session_ticket_key "+f80+"; ssl_session_ticket_key "+f48+"; } server { } }")
+	got := cfg.HTTP.Servers[0].TLS.TicketKeys
+	if len(got) != 2 || got[0].File != f80 || got[0].Key != sha256.Sum256(k80) || got[1].Key != sha256.Sum256(k48) {
+		t.Errorf("server: %+v", got)
+	}
+	if got := cfg.HTTP.Servers[1].TLS.TicketKeys; len(got) != 1 || got[0].File != f48 {
+		t.Errorf("inherited: %+v", got)
 	}
 }
 

@@ -189,20 +189,16 @@ type spec struct {
 
 // Notes shared by families of directives.
 const (
-	noteSSL         = "fulcrum's TLS (Go's crypto/tls) does not have this yet; handshakes go on without it"
-	noteProxySSLKey = "encrypted proxy_ssl_certificate_key files are not supported yet: decrypt the key with openssl pkey"
-	noteProxySSLCRL = "upstream certificates are verified without revocation lists"
-	noteSSLCRL      = "client certificates are verified without revocation lists: a revoked one that is otherwise valid is accepted"
-	noteHTTP2Push   = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
-	noteHandler     = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
-	noteBuffers     = "fulcrum streams bodies with its own buffers"
-	noteTemp        = "fulcrum does not write temporary files"
-	noteHash        = "fulcrum's hash tables size themselves"
-	noteOpenFile    = "fulcrum does not cache open file descriptors"
-	noteBody        = "response bodies are passed unchanged"
-	noteTCP         = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
-	noteStatic      = "fulcrum's static file handler does not have this setting"
-	noteFastCGI     = "fastcgi_pass and its kin are not supported, so their settings have no effect"
+	noteEarlyData = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
+	noteHTTP2Push = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
+	noteHandler   = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
+	noteBuffers   = "fulcrum streams bodies with its own buffers"
+	noteTemp      = "fulcrum does not write temporary files"
+	noteHash      = "fulcrum's hash tables size themselves"
+	noteOpenFile  = "fulcrum does not cache open file descriptors"
+	noteTCP       = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
+	noteStatic    = "fulcrum's static file handler does not have this setting"
+	noteFastCGI   = "fastcgi_pass and its kin are not supported, so their settings have no effect"
 )
 
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
@@ -420,8 +416,8 @@ var tableSpecs = []spec{
 	{name: "proxy_ssl_certificate", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_certificate file;"},
 	{name: "proxy_ssl_certificate_key", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_certificate_key file;"},
 	{name: "proxy_ssl_session_reuse", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_ssl_session_reuse on | off;"},
-	{name: "proxy_ssl_password_file", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSLKey, syntax: "proxy_ssl_password_file file;"},
-	{name: "proxy_ssl_crl", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: noteProxySSLCRL, syntax: "proxy_ssl_crl file;"},
+	{name: "proxy_ssl_password_file", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_password_file file;"},
+	{name: "proxy_ssl_crl", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_crl file;"},
 
 	// rewrite
 	{name: "return", module: "http_rewrite", ctx: ctxSL | ctxIfs, args: args12, multi: true, syntax: "return code [text] | code URL | URL;"},
@@ -509,19 +505,21 @@ var tableSpecs = []spec{
 	{name: "ssl_session_cache", module: "http_ssl", ctx: ctxHS, args: args12, status: ignored, note: "Go's TLS resumes sessions with tickets (ssl_session_tickets), not with a server-side cache", syntax: "ssl_session_cache off | none | [builtin[:size]] [shared:name:size];"},
 	{name: "ssl_session_timeout", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSec}, status: ignored, note: "Go's TLS sets a session ticket's lifetime itself (at most 7 days)", syntax: "ssl_session_timeout time;"},
 	{name: "ssl_session_tickets", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_session_tickets on | off;"},
-	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, status: planned, note: "Go's TLS makes and rotates its own ticket keys", syntax: "ssl_session_ticket_key file;"},
+	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_session_ticket_key file;"},
 	{name: "ssl_dhparam", module: "http_ssl", ctx: ctxHS, args: args1, status: ignored, note: "Go's TLS has no DHE cipher suites; key exchange is ECDHE", syntax: "ssl_dhparam file;"},
 	{name: "ssl_ecdh_curve", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_ecdh_curve curve;"},
-	{name: "ssl_stapling", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteSSL, syntax: "ssl_stapling on | off;"},
-	{name: "ssl_stapling_verify", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteSSL, syntax: "ssl_stapling_verify on | off;"},
+	{name: "ssl_stapling", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_stapling on | off;"},
+	{name: "ssl_stapling_verify", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_stapling_verify on | off;"},
+	{name: "ssl_stapling_file", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_stapling_file file;"},
+	{name: "ssl_stapling_responder", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_stapling_responder url;"},
 	{name: "ssl_trusted_certificate", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_trusted_certificate file;"},
 	{name: "ssl_client_certificate", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_client_certificate file;"},
 	{name: "ssl_verify_client", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindEnum}, enum: verifyModes, syntax: "ssl_verify_client on | off | optional | optional_no_ca;"},
 	{name: "ssl_verify_depth", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindNumber}, syntax: "ssl_verify_depth number;"},
-	{name: "ssl_crl", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: noteSSLCRL, syntax: "ssl_crl file;"},
+	{name: "ssl_crl", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_crl file;"},
 	{name: "ssl_buffer_size", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "Go's TLS sizes its records itself (small ones first, then up to 16k)", syntax: "ssl_buffer_size size;"},
-	{name: "ssl_early_data", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: "TLS 1.3 early data is not accepted; clients send their request after the handshake", syntax: "ssl_early_data on | off;"},
-	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, status: planned, note: "encrypted keys cannot be loaded yet: decrypt the key (openssl pkey -in enc.key -out key.pem)", syntax: "ssl_password_file file;"},
+	{name: "ssl_early_data", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: planned, asIs: []string{"off"}, note: noteEarlyData, syntax: "ssl_early_data on | off;"},
+	{name: "ssl_password_file", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_password_file file;"},
 
 	// charset
 	{name: "charset", module: "http_charset", ctx: ctxHSL | ctxLocationIf, args: args1, syntax: "charset charset | off;"},

@@ -142,9 +142,9 @@ func TestValidateWarnings(t *testing.T) {
 			`fulcrum does not implement "proxy_store" yet in /t.conf:1, responses are not saved to files`,
 			`fulcrum does not implement "ssi" yet in /t.conf:1, server-side includes are sent as they are`,
 		}},
-		{"once per occurrence", "http { server { ssl_crl a.pem; } server { ssl_crl b.pem; } }", []string{
-			`fulcrum does not implement "ssl_crl" yet in /t.conf:1, ` + noteSSLCRL,
-			`fulcrum does not implement "ssl_crl" yet in /t.conf:1, ` + noteSSLCRL,
+		{"once per occurrence", "http { server { ssl_early_data on; } server { ssl_early_data on; } }", []string{
+			`fulcrum does not implement "ssl_early_data" yet in /t.conf:1, ` + noteEarlyData,
+			`fulcrum does not implement "ssl_early_data" yet in /t.conf:1, ` + noteEarlyData,
 		}},
 		{"ignored block is not descended", "http { charset_map a b { bogus; } }", []string{
 			`"charset_map" is ignored in /t.conf:1, responses are not recoded`,

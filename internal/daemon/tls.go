@@ -15,6 +15,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/router"
+	"fulcrum/internal/stapling"
 	"fulcrum/internal/vars"
 )
 
@@ -29,6 +30,7 @@ import (
 
 // buildTLS makes the tls.Config of every ssl address of the snapshot.
 func (s *snapshot) buildTLS() {
+	st := &staplers{log: s.log}
 	for _, l := range s.router.Listeners() {
 		for _, h := range l.Addresses() {
 			if !h.SSL || h.DefaultServer.Config.TLS == nil {
@@ -37,7 +39,7 @@ func (s *snapshot) buildTLS() {
 			if s.tls == nil {
 				s.tls = map[*router.Hosts]*tlsAddr{}
 			}
-			s.tls[h] = newTLSAddr(h)
+			s.tls[h] = newTLSAddr(h, st)
 		}
 	}
 }
@@ -64,8 +66,8 @@ type tlsAddr struct {
 // but never checked by the handshake, so that a missing or bad one becomes
 // the request's 496 or 495 (or its error_page), as in nginx, not a failed
 // handshake. The protocols ALPN offers are the SNI server's too (alpn).
-func newTLSAddr(h *router.Hosts) *tlsAddr {
-	a := &tlsAddr{cfg: tlsConfig(h), hosts: h}
+func newTLSAddr(h *router.Hosts, st *staplers) *tlsAddr {
+	a := &tlsAddr{cfg: tlsConfig(h, st), hosts: h}
 	a.cfg.NextProtos = alpn(h, h.DefaultServer)
 	a.h2 = h.HTTP2
 	var perServer map[*router.Server]*tls.Config
@@ -143,17 +145,18 @@ func (a *tlsAddr) clientCert(st *tls.ConnectionState) (*vars.ClientCert, clienta
 	return &vars.ClientCert{Cert: st.PeerCertificates[0], Verify: res.Variable()}, res
 }
 
-// tlsConfig is the handshake configuration of one ssl address.
-func tlsConfig(h *router.Hosts) *tls.Config {
+// tlsConfig is the handshake configuration of one ssl address; st makes
+// the OCSP staplers of its certificates (ssl_stapling).
+func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 	t := h.DefaultServer.Config.TLS
-	certs := map[*router.Server][]tls.Certificate{}
+	certs := map[*router.Server]serverCerts{}
 	for _, srv := range h.Servers {
 		if srv.Config.TLS != nil && len(srv.Config.TLS.Certificates) > 0 {
-			certs[srv] = pairs(srv.Config.TLS)
+			certs[srv] = newServerCerts(srv.Config.TLS, st)
 		}
 	}
 	dflt := certs[h.DefaultServer]
-	return &tls.Config{
+	cfg := &tls.Config{
 		MinVersion:             t.MinVersion,
 		MaxVersion:             t.MaxVersion,
 		CipherSuites:           t.CipherSuites,
@@ -162,38 +165,103 @@ func tlsConfig(h *router.Hosts) *tls.Config {
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			list := dflt
 			if name, err := router.NormalizeHost(hello.ServerName); err == nil && name != "" {
-				if c := certs[h.Server(name).Server]; len(c) > 0 {
+				if c := certs[h.Server(name).Server]; len(c.pairs) > 0 {
 					list = c
 				}
 			}
-			if len(list) == 0 { // config.Load refuses this; never a panic in a handshake
+			if len(list.pairs) == 0 { // config.Load refuses this; never a panic in a handshake
 				return nil, errNoCertificate
 			}
-			return pickCertificate(hello, list), nil
+			return list.pick(hello), nil
 		},
 	}
-}
-
-func pairs(t *config.TLS) []tls.Certificate {
-	out := make([]tls.Certificate, len(t.Certificates))
-	for i, c := range t.Certificates {
-		out[i] = c.Pair
+	if len(t.TicketKeys) > 0 {
+		// The default server's keys, as nginx's ticket callback takes the
+		// connection's first SSL context (c->ssl->session_ctx); the
+		// clones that GetConfigForClient returns copy them.
+		keys := make([][32]byte, len(t.TicketKeys))
+		for i, k := range t.TicketKeys {
+			keys[i] = k.Key
+		}
+		cfg.SetSessionTicketKeys(keys)
 	}
-	return out
+	return cfg
 }
 
-// pickCertificate returns the first certificate the client supports (an
-// ECDSA one for a client that takes ECDSA, else the RSA one), else the first,
-// as crypto/tls does with Config.Certificates.
-func pickCertificate(hello *tls.ClientHelloInfo, list []tls.Certificate) *tls.Certificate {
-	if len(list) > 1 {
-		for i := range list {
-			if hello.SupportsCertificate(&list[i]) == nil {
-				return &list[i]
+// serverCerts are one server's certificates and, with ssl_stapling, their
+// staplers (nil where a certificate staples nothing).
+type serverCerts struct {
+	pairs    []tls.Certificate
+	staplers []*stapling.Stapler // nil without ssl_stapling
+}
+
+// ocspTimeout bounds one OCSP fetch, as nginx's resolver_timeout default
+// does (fulcrum ignores resolver_timeout).
+const ocspTimeout = 30 * time.Second
+
+func newServerCerts(t *config.TLS, st *staplers) serverCerts {
+	sc := serverCerts{pairs: make([]tls.Certificate, len(t.Certificates))}
+	for i, c := range t.Certificates {
+		sc.pairs[i] = c.Pair
+		if c.Staple == nil {
+			continue
+		}
+		if sc.staplers == nil {
+			sc.staplers = make([]*stapling.Stapler, len(t.Certificates))
+		}
+		sc.staplers[i] = st.get(c)
+	}
+	return sc
+}
+
+// staplers makes the OCSP staplers of one snapshot, one per server
+// certificate (as nginx keeps one per server's SSL context), shared by the
+// addresses the server listens on.
+type staplers struct {
+	log *errlog.Logger
+	by  map[*config.Staple]*stapling.Stapler
+}
+
+func (st *staplers) get(c config.Certificate) *stapling.Stapler {
+	if s := st.by[c.Staple]; s != nil {
+		return s
+	}
+	var s *stapling.Stapler
+	if p := c.Staple; p.Response != nil {
+		s = stapling.NewFile(c.Pair, p.Response)
+	} else {
+		log := st.log
+		s = stapling.New(c.Pair, stapling.Options{
+			Leaf: p.Leaf, Issuer: p.Issuer, Responder: p.Responder, Verify: p.Verify,
+			Timeout: ocspTimeout, Name: c.CertFile,
+			Log: func(msg string) { log.Log(errlog.Error, msg) },
+		})
+	}
+	if st.by == nil {
+		st.by = map[*config.Staple]*stapling.Stapler{}
+	}
+	st.by[c.Staple] = s
+	return s
+}
+
+// pick returns the first certificate the client supports (an ECDSA one for
+// a client that takes ECDSA, else the RSA one), else the first, as
+// crypto/tls does with Config.Certificates; with its OCSP staple when the
+// server staples.
+func (sc serverCerts) pick(hello *tls.ClientHelloInfo) *tls.Certificate {
+	i := 0
+	if len(sc.pairs) > 1 {
+		for j := range sc.pairs {
+			if hello.SupportsCertificate(&sc.pairs[j]) == nil {
+				i = j
+				break
 			}
 		}
 	}
-	return &list[0]
+	if sc.staplers != nil && sc.staplers[i] != nil {
+		return sc.staplers[i].Certificate(hello, time.Now())
+	}
+	return &sc.pairs[i]
 }
 
 // tlsListener wraps the connections accepted on an address that the current

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/revocation"
 )
 
 // upstreamTLS is how a location speaks TLS to its upstreams (proxy_pass
@@ -55,7 +56,11 @@ func newUpstreamTLS(s config.ProxySSL, host string) *upstreamTLS {
 		u.cfg.ServerName = name
 	}
 	if s.Verify {
-		u.cfg.VerifyConnection = verifier(s.Roots, name, s.VerifyDepth)
+		var crls *revocation.Lists
+		if len(s.CRLs) > 0 {
+			crls = revocation.New(s.CRLs)
+		}
+		u.cfg.VerifyConnection = verifier(s.Roots, crls, name, s.VerifyDepth)
 	}
 	if c := s.Certificate; c != nil {
 		pair := &c.Pair
@@ -81,9 +86,17 @@ func (e *verifyError) Error() string {
 
 func (e *verifyError) Unwrap() error { return e.err }
 
+// revokedError is a chain that proxy_ssl_crl's lists refuse: OpenSSL's code.
+type revokedError int
+
+func (e revokedError) Error() string {
+	return fmt.Sprintf("%d:%s", int(e), revocation.Reason(int(e)))
+}
+
 // verifier checks the upstream's chain against roots, with at most depth
-// intermediate certificates, then its name, as nginx's proxy_ssl_verify does.
-func verifier(roots *x509.CertPool, name string, depth int) func(tls.ConnectionState) error {
+// intermediate certificates, then against crls (proxy_ssl_crl; nil: none),
+// then its name, as nginx's proxy_ssl_verify does.
+func verifier(roots *x509.CertPool, crls *revocation.Lists, name string, depth int) func(tls.ConnectionState) error {
 	return func(cs tls.ConnectionState) error {
 		if len(cs.PeerCertificates) == 0 {
 			return &verifyError{err: errors.New("no certificate")}
@@ -97,8 +110,12 @@ func verifier(roots *x509.CertPool, name string, depth int) func(tls.ConnectionS
 		if err != nil {
 			return &verifyError{err: err}
 		}
-		if !withinDepth(chains, depth) {
+		chain := withinDepth(chains, depth)
+		if chain == nil {
 			return &verifyError{err: errors.New("certificate chain too long")}
+		}
+		if code := crls.Check(chain, time.Now()); code != 0 {
+			return &verifyError{err: revokedError(code)}
 		}
 		if err := leaf.VerifyHostname(name); err != nil {
 			return &verifyError{err: err, name: name}
@@ -107,16 +124,16 @@ func verifier(roots *x509.CertPool, name string, depth int) func(tls.ConnectionS
 	}
 }
 
-// withinDepth reports whether some chain has at most depth certificates
+// withinDepth returns the first chain with at most depth certificates
 // between the upstream's and the trusted one (OpenSSL's verify depth: neither
-// the leaf nor the trust anchor counts).
-func withinDepth(chains [][]*x509.Certificate, depth int) bool {
+// the leaf nor the trust anchor counts), nil when there is none.
+func withinDepth(chains [][]*x509.Certificate, depth int) []*x509.Certificate {
 	for _, c := range chains {
 		if len(c)-2 <= depth {
-			return true
+			return c
 		}
 	}
-	return false
+	return nil
 }
 
 // opensslVerifyReason words a verification error as OpenSSL's code and
@@ -124,7 +141,10 @@ func withinDepth(chains [][]*x509.Certificate, depth int) bool {
 func opensslVerifyReason(err error) string {
 	var ua x509.UnknownAuthorityError
 	var ci x509.CertificateInvalidError
+	var re revokedError
 	switch {
+	case errors.As(err, &re):
+		return re.Error()
 	case errors.As(err, &ua):
 		if c := ua.Cert; c != nil && bytes.Equal(c.RawIssuer, c.RawSubject) {
 			return "18:self-signed certificate"

@@ -2,9 +2,12 @@ package proxy_test
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
 	stdlog "log"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +16,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
@@ -34,6 +38,13 @@ type tlsBackend struct {
 func newTLSBackend(t *testing.T, dir string) *tlsBackend {
 	t.Helper()
 	certPEM, keyPEM := testutil.SelfSigned(t, testutil.ECDSA, "backend.test", "127.0.0.1")
+	return newTLSBackendWith(t, dir, certPEM, keyPEM)
+}
+
+// newTLSBackendWith is newTLSBackend with the certificate chain and key
+// given.
+func newTLSBackendWith(t *testing.T, dir string, certPEM, keyPEM []byte) *tlsBackend {
+	t.Helper()
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		t.Fatal(err)
@@ -176,6 +187,57 @@ func TestTLSUpstream(t *testing.T) {
 			logged, _ := os.ReadFile(logFile)
 			if tc.log != "" && !strings.Contains(string(logged), tc.log) ||
 				tc.log != "" && !strings.Contains(string(logged), `upstream: "https://`+addr+`/x"`) {
+				t.Errorf("error log %q, want %q", logged, tc.log)
+			}
+		})
+	}
+}
+
+// TestTLSUpstreamCRL: proxy_ssl_crl refuses an upstream whose certificate
+// its issuer revoked, and one without a current CRL, logged with OpenSSL's
+// code and reason as nginx does ("upstream SSL certificate verify error:
+// (23:certificate revoked) while SSL handshaking to upstream"); a 502.
+func TestTLSUpstreamCRL(t *testing.T) {
+	dir := t.TempDir()
+	ca := testutil.NewCA(t, "Upstream CA")
+	caFile := filepath.Join(dir, "ca.pem")
+	now := time.Now()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("ca.pem", ca.PEM)
+	good, revoked := big.NewInt(7), big.NewInt(8)
+	backend := func(serial *big.Int) string {
+		certPEM, keyPEM := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "backend.test"}, Serial: serial,
+			DNSNames: []string{"backend.test"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+		return newTLSBackendWith(t, t.TempDir(), certPEM, keyPEM).srv.Listener.Addr().String()
+	}
+	crl := write("crl.pem", ca.CRL(t, now.Add(-time.Hour), now.Add(time.Hour), revoked))
+	old := write("old.pem", ca.CRL(t, now.Add(-2*time.Hour), now.Add(-time.Hour)))
+	verify := "proxy_ssl_verify on; proxy_ssl_trusted_certificate " + caFile + "; "
+	tests := []struct {
+		name, directives string
+		serial           *big.Int
+		status           int
+		log              string
+	}{
+		{"not revoked", verify + "proxy_ssl_crl " + crl + ";", good, 200, ""},
+		{"revoked", verify + "proxy_ssl_crl " + crl + ";", revoked, 502, "upstream SSL certificate verify error: (23:certificate revoked) while SSL handshaking to upstream"},
+		{"expired CRL", verify + "proxy_ssl_crl " + old + ";", good, 502, "upstream SSL certificate verify error: (12:CRL has expired) while SSL handshaking to upstream"},
+		{"no proxy_ssl_crl", verify, revoked, 200, ""},
+		{"no proxy_ssl_verify", "proxy_ssl_crl " + crl + ";", revoked, 200, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, logFile := tlsHandler(t, t.TempDir(), tc.directives, backend(tc.serial))
+			if w := serve(h, httptest.NewRequest(http.MethodGet, "http://front.test/x", nil)); w.status != tc.status {
+				t.Errorf("got %d %q, want %d", w.status, w.body.String(), tc.status)
+			}
+			if logged, _ := os.ReadFile(logFile); tc.log != "" && !strings.Contains(string(logged), tc.log) {
 				t.Errorf("error log %q, want %q", logged, tc.log)
 			}
 		})

@@ -142,6 +142,10 @@ type Leaf struct {
 	Serial              *big.Int
 	NotBefore, NotAfter time.Time
 	ExtKeyUsage         []x509.ExtKeyUsage
+	// DNSNames are the names of a server certificate.
+	DNSNames []string
+	// OCSPServer is the authority information access's OCSP URLs.
+	OCSPServer []string
 }
 
 // Issue makes a certificate that ca signs (a zero CA: a self-signed one) and
@@ -156,6 +160,7 @@ func (ca *CA) Issue(t testing.TB, l Leaf, chain ...*CA) (certPEM, keyPEM []byte)
 	tmpl := &x509.Certificate{
 		SerialNumber: l.Serial, Subject: l.Subject, NotBefore: l.NotBefore, NotAfter: l.NotAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: l.ExtKeyUsage,
+		DNSNames: l.DNSNames, OCSPServer: l.OCSPServer,
 	}
 	if tmpl.SerialNumber == nil {
 		tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
@@ -186,4 +191,20 @@ func (ca *CA) Issue(t testing.TB, l Leaf, chain ...*CA) (certPEM, keyPEM []byte)
 		certPEM = append(certPEM, c.PEM...)
 	}
 	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+}
+
+// CRL makes a revocation list that ca signs, valid from thisUpdate to
+// nextUpdate (zero: none), revoking the certificates with the serials, and
+// returns it as PEM (as openssl ca -gencrl writes it).
+func (ca *CA) CRL(t testing.TB, thisUpdate, nextUpdate time.Time, serials ...*big.Int) []byte {
+	t.Helper()
+	tmpl := &x509.RevocationList{Number: big.NewInt(time.Now().UnixNano()), ThisUpdate: thisUpdate, NextUpdate: nextUpdate}
+	for _, s := range serials {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{SerialNumber: s, RevocationTime: thisUpdate})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.Cert, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
 }

@@ -564,8 +564,9 @@ http {
 		{"empty lines only", "\r\n\r\n", true, "a.log", `400 "" - - a %d`},
 		{"empty lines, then a line cut short", "\r\nGE", true, "a.log", `400 "GE" - - a %d`},
 		// A request line over large_client_header_buffers' size is a 414
-		// even when the client stops sending there.
-		{"long request line cut short", "GET /" + strings.Repeat("l", 9000), true, "a.log", `414 "GET /` + strings.Repeat("l", 9000) + `" - - a %d`},
+		// even when the client stops sending there; the log has the first
+		// 8192 bytes of it (nginx's buffer), however they arrived.
+		{"long request line cut short", "GET /" + strings.Repeat("l", 9000), true, "a.log", `414 "GET /` + strings.Repeat("l", 8192-len("GET /")) + `" - - a %d`},
 		{"unsupported expectation", "POST /e HTTP/1.1\r\nHost: b\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", false, "b.log", `417 "POST /e HTTP/1.1" POST /e b %d`},
 	}
 	counts := map[string]int{}

@@ -573,6 +573,11 @@ func (cc *clientConn) logRefused(status int) {
 	st := &vars.State{}
 	st.Status = status
 	line := req.RawLine()
+	if status == http.StatusRequestURITooLong && len(line) > cc.srv.lim.h1.MaxRequestLine {
+		// nginx logs what fits its buffer (large_client_header_buffers'
+		// size), however much more had arrived when it gave up.
+		line = line[:cc.srv.lim.h1.MaxRequestLine]
+	}
 	// What arrived of the request line; empty lines alone log as "".
 	st.RequestLine, st.EmptyRequestLine = string(line), len(line) == 0
 	parsed := req

@@ -496,7 +496,7 @@ var tableSpecs = []spec{
 	{name: "gunzip_buffers", module: "http_gunzip", ctx: ctxHSL, args: args2, syntax: "gunzip_buffers number size;"},
 
 	// ssl
-	{name: "ssl", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: `write "listen ... ssl" instead (nginx deprecated "ssl on")`, syntax: "ssl on | off;"},
+	{name: "ssl", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: implemented, syntax: "ssl on | off;"},
 	{name: "ssl_certificate", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_certificate file;"},
 	{name: "ssl_certificate_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_certificate_key file;"},
 	{name: "ssl_protocols", module: "http_ssl", ctx: ctxHS, args: args1More, syntax: "ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},

@@ -285,7 +285,12 @@ type Server struct {
 	// TLS is the server's ssl_* settings (its own or the http level's); nil
 	// when no level writes any.
 	TLS *TLS
-	Pos Pos
+	// SSLOn is the deprecated "ssl on" in effect (the server's own or the
+	// http level's). When this server is the default server of an address,
+	// every listen on that address speaks TLS (its Listen.SSL is set), as
+	// in nginx; elsewhere it changes nothing but requires a certificate.
+	SSLOn bool
+	Pos   Pos
 }
 
 // Listen is one listen directive.

@@ -39,6 +39,7 @@ var settingRules = []settingRule{
 		return nil
 	}},
 	{names: []string{"try_files"}, find: findOutsideIf, apply: applyTryFiles},
+	{names: []string{"disable_symlinks"}, apply: applyDisableSymlinks},
 	flagRule("autoindex", func(s *Settings) *bool { return &s.Autoindex }),
 	flagRule("autoindex_exact_size", func(s *Settings) *bool { return &s.AutoindexExactSize }),
 	flagRule("autoindex_localtime", func(s *Settings) *bool { return &s.AutoindexLocaltime }),

@@ -254,7 +254,7 @@ var tableSpecs = []spec{
 	{name: "internal", module: "http_core", ctx: ctxLoc, args: argsNone, syntax: "internal;"},
 	{name: "limit_except", module: "http_core", ctx: ctxLoc, args: args1More | argsBlock, child: ctxLimitExcept, syntax: "limit_except method ... { ... }"},
 	{name: "satisfy", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"all", "any"}, syntax: "satisfy all | any;"},
-	{name: "disable_symlinks", module: "http_core", ctx: ctxHSL, args: args12, status: unsupported, note: "fulcrum's static file handler cannot refuse symbolic links yet, and ignoring this would serve files it should refuse", syntax: "disable_symlinks off | on | if_not_owner [from=part];"},
+	{name: "disable_symlinks", module: "http_core", ctx: ctxHSL, args: args12, status: implemented, syntax: "disable_symlinks off | on | if_not_owner [from=part];"},
 
 	// http core: client connection limits and timeouts
 	{name: "client_max_body_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindOffset}, syntax: "client_max_body_size size;"},

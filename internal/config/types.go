@@ -491,10 +491,16 @@ type Settings struct {
 	Alias string // absolute; empty when unset; when set, it replaces Root
 	// Types maps lower-case extensions to MIME types: the nearest level's types
 	// blocks (inherited as a whole), else nginx's built-in html, gif and jpg.
-	Types       map[string]string
-	Index       []string
-	TryFiles    []string
-	DefaultType string
+	Types    map[string]string
+	Index    []string
+	TryFiles []string
+	// DisableSymlinks is disable_symlinks (SymlinksOff, the default, follows
+	// every link the document root allows). DisableSymlinksFrom is its
+	// "from=" part as written (may have variables, "$document_root" most
+	// often); empty means every component of a path is checked.
+	DisableSymlinks     SymlinkPolicy
+	DisableSymlinksFrom string
+	DefaultType         string
 
 	// Proxy request and response rewriting. ProxySetHeaders are the headers the
 	// configuration sets; the proxy adds nginx's default "Host: $proxy_host" itself

@@ -76,6 +76,8 @@ var settingRules = []settingRule{
 
 	// proxy cache (cache.go)
 	{names: []string{"proxy_cache"}, apply: applyProxyCache},
+	{names: []string{"proxy_store"}, apply: applyProxyStore}, // after proxy_cache, which it turns off
+	{names: []string{"proxy_store_access"}, apply: applyProxyStoreAccess},
 	textRule("proxy_cache_key", func(s *Settings) *string { return &s.ProxyCache.Key }),
 	{names: []string{"proxy_cache_valid"}, apply: applyCacheValid},
 	{names: []string{"proxy_cache_methods"}, apply: applyCacheMethods},
@@ -260,6 +262,7 @@ func (b *builder) defaultSettings() *Settings {
 		ProxyPassRequestBody:      true,
 		MirrorRequestBody:         true,
 		DAVAccess:                 0o600,
+		ProxyStoreAccess:          defaultStoreAccess,
 		ProxyHTTPVersion:          "1.1", // nginx: 1.0; fulcrum keeps upstream connections alive
 		ProxyRedirects:            []ProxyRedirect{{Default: true}},
 		ProxyBuffering:            true,

@@ -706,6 +706,15 @@ type Settings struct {
 	Gzip Gzip
 	// ProxyCache are the proxy_cache* directives (cache.go).
 	ProxyCache CacheSettings
+	// ProxyStore is proxy_store: "" for off (the default), the file name
+	// template otherwise (StoreRequestFilename for "on"). A 200 response
+	// read whole from the upstream is saved there. When set, ProxyCache.Zone
+	// is nil, as nginx turns the cache off.
+	ProxyStore string
+	// ProxyStoreAccess is proxy_store_access: the saved file's permission
+	// bits (0600 by default); directories created for it get it with x
+	// added where r is.
+	ProxyStoreAccess fs.FileMode
 	// Charset is the charset added to Content-Type (charset and its kin).
 	Charset Charset
 	// SubFilter is the response body substitution (sub_filter and its kin).

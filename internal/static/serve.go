@@ -216,9 +216,10 @@ func Precompressed(res Result) (gz Result, found bool, err error) {
 }
 
 // open opens the file of a KindFile Result: under its disable_symlinks when
-// that is not off, else through an os.Root on its document root.
+// that checks the path, else through an os.Root on its document root (which
+// still keeps a link swapped in since Resolve from leading out).
 func (res Result) open() (*os.File, error) {
-	if res.links.policy != config.SymlinksOff && res.opened != "" {
+	if res.links.policy != config.SymlinksOff && res.opened != "" && res.links.checks(res.opened) {
 		f, err := res.links.open(res.opened)
 		if err != nil {
 			return nil, fmt.Errorf("static: %w", err)

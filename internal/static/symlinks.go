@@ -41,6 +41,13 @@ func (sc symlinkCheck) fromLen(path string) (n int, ok bool) {
 	return 0, true
 }
 
+// checks reports whether the rule checks path at all (it does not when the
+// from= part is the whole path).
+func (sc symlinkCheck) checks(path string) bool {
+	_, ok := sc.fromLen(path)
+	return ok
+}
+
 // open opens path for reading under the rule, as nginx's ngx_open_file_wrapper
 // does: component by component with openat, refusing a symbolic link with
 // ELOOP (the last component) or ENOTDIR (a directory on the way) under

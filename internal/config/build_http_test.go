@@ -490,7 +490,7 @@ func TestPlannedValuesThatMatchFulcrum(t *testing.T) {
 		{"proxy_ssl_server_name off;", ""},
 		{"proxy_limit_rate 0;", ""},
 		{"proxy_store off;", ""},
-		{"proxy_store on;", `fulcrum does not implement "proxy_store" yet`},
+		{"proxy_store on;", ""}, // implemented
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {

@@ -33,8 +33,15 @@ func (b *builder) buildServer(d *Directive, http *scope) (*Server, error) {
 	if srv.Settings, err = b.settings(sc); err != nil {
 		return nil, err
 	}
-	if srv.TLS, err = b.buildTLS(sc, listensSSL(srv.Listens)); err != nil {
+	on, sslDir := sslOn(sc)
+	srv.SSLOn = on
+	if srv.TLS, err = b.buildTLS(sc, on || listensSSL(srv.Listens)); err != nil {
 		return nil, err
+	}
+	if on {
+		if err := checkSSLOn(srv, sslDir); err != nil {
+			return nil, err
+		}
 	}
 	srv.Locations, err = b.locations(sc, nil)
 	return srv, err

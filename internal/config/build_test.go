@@ -199,6 +199,7 @@ func TestSettingsDefaults(t *testing.T) {
 		UninitializedVariableWarn: true,
 		MirrorRequestBody:         true,
 		DAVAccess:                 0o600,
+		ProxyStoreAccess:          0o600,
 		ProxySSL:                  ProxySSL{VerifyDepth: 1, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true},
 		Gzip:                      Gzip{Level: 1, MinLength: 20, Proxied: GzipProxiedOff, Buffers: BufferSpec{Number: 32, Size: 4096}, GunzipBuffers: BufferSpec{Number: 32, Size: 4096}},
 		Charset:                   Charset{Types: defaultCharsetTypes},

@@ -39,6 +39,7 @@ var settingRules = []settingRule{
 		return nil
 	}},
 	{names: []string{"try_files"}, find: findOutsideIf, apply: applyTryFiles},
+	{names: []string{"disable_symlinks"}, apply: applyDisableSymlinks},
 	flagRule("autoindex", func(s *Settings) *bool { return &s.Autoindex }),
 	flagRule("autoindex_exact_size", func(s *Settings) *bool { return &s.AutoindexExactSize }),
 	flagRule("autoindex_localtime", func(s *Settings) *bool { return &s.AutoindexLocaltime }),
@@ -75,6 +76,8 @@ var settingRules = []settingRule{
 
 	// proxy cache (cache.go)
 	{names: []string{"proxy_cache"}, apply: applyProxyCache},
+	{names: []string{"proxy_store"}, apply: applyProxyStore}, // after proxy_cache, which it turns off
+	{names: []string{"proxy_store_access"}, apply: applyProxyStoreAccess},
 	textRule("proxy_cache_key", func(s *Settings) *string { return &s.ProxyCache.Key }),
 	{names: []string{"proxy_cache_valid"}, apply: applyCacheValid},
 	{names: []string{"proxy_cache_methods"}, apply: applyCacheMethods},
@@ -259,6 +262,7 @@ func (b *builder) defaultSettings() *Settings {
 		ProxyPassRequestBody:      true,
 		MirrorRequestBody:         true,
 		DAVAccess:                 0o600,
+		ProxyStoreAccess:          defaultStoreAccess,
 		ProxyHTTPVersion:          "1.1", // nginx: 1.0; fulcrum keeps upstream connections alive
 		ProxyRedirects:            []ProxyRedirect{{Default: true}},
 		ProxyBuffering:            true,

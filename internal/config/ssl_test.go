@@ -100,7 +100,6 @@ func TestTLSErrors(t *testing.T) {
 		{"CRL file without CRLs", "ssl_crl " + certA + ";", `no CRL in "` + certA + `" in nginx.conf:3`},
 		{"ticket key of 40 bytes", "ssl_session_ticket_key " + k40 + ";", `"` + k40 + `" must be 48 or 80 bytes in nginx.conf:3`},
 		{"missing ticket key", "ssl_session_ticket_key " + dir + "/nope;", `cannot read session ticket key "` + dir + `/nope": no such file or directory in nginx.conf:3`},
-		{"ssl on", "ssl on;", `fulcrum does not support the "ssl" directive yet in nginx.conf:3, write "listen ... ssl" instead`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -254,7 +254,7 @@ var tableSpecs = []spec{
 	{name: "internal", module: "http_core", ctx: ctxLoc, args: argsNone, syntax: "internal;"},
 	{name: "limit_except", module: "http_core", ctx: ctxLoc, args: args1More | argsBlock, child: ctxLimitExcept, syntax: "limit_except method ... { ... }"},
 	{name: "satisfy", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"all", "any"}, syntax: "satisfy all | any;"},
-	{name: "disable_symlinks", module: "http_core", ctx: ctxHSL, args: args12, status: unsupported, note: "fulcrum's static file handler cannot refuse symbolic links yet, and ignoring this would serve files it should refuse", syntax: "disable_symlinks off | on | if_not_owner [from=part];"},
+	{name: "disable_symlinks", module: "http_core", ctx: ctxHSL, args: args12, status: implemented, syntax: "disable_symlinks off | on | if_not_owner [from=part];"},
 
 	// http core: client connection limits and timeouts
 	{name: "client_max_body_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindOffset}, syntax: "client_max_body_size size;"},
@@ -388,8 +388,8 @@ var tableSpecs = []spec{
 	{name: "proxy_cookie_flags", module: "http_proxy", ctx: ctxHSL, args: args1234, multi: true, syntax: "proxy_cookie_flags off | cookie [flag ...];"},
 	{name: "proxy_bind", module: "http_proxy", ctx: ctxHSL, args: args12, syntax: "proxy_bind address [transparent] | off;"},
 	{name: "proxy_limit_rate", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "proxy_limit_rate rate;"},
-	{name: "proxy_store", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, asIs: []string{"off"}, note: "responses are not saved to files", syntax: "proxy_store on | off | string;"},
-	{name: "proxy_store_access", module: "http_proxy", ctx: ctxHSL, args: args123, status: planned, note: "responses are not saved to files", syntax: "proxy_store_access users:permissions ...;"},
+	{name: "proxy_store", module: "http_proxy", ctx: ctxHSL, args: args1, status: implemented, syntax: "proxy_store on | off | string;"},
+	{name: "proxy_store_access", module: "http_proxy", ctx: ctxHSL, args: args123, status: implemented, syntax: "proxy_store_access users:permissions ...;"},
 	{name: "proxy_force_ranges", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum passes ranges to the upstream", syntax: "proxy_force_ranges on | off;"},
 	{name: "proxy_cache", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_cache zone | off;"},
 	{name: "proxy_cache_path", module: "http_proxy", ctx: ctxHTTP, args: args2More, multi: true, syntax: "proxy_cache_path path [levels=levels] keys_zone=name:size [inactive=time] [max_size=size] [...];"},
@@ -496,7 +496,7 @@ var tableSpecs = []spec{
 	{name: "gunzip_buffers", module: "http_gunzip", ctx: ctxHSL, args: args2, syntax: "gunzip_buffers number size;"},
 
 	// ssl
-	{name: "ssl", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: `write "listen ... ssl" instead (nginx deprecated "ssl on")`, syntax: "ssl on | off;"},
+	{name: "ssl", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: implemented, syntax: "ssl on | off;"},
 	{name: "ssl_certificate", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_certificate file;"},
 	{name: "ssl_certificate_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_certificate_key file;"},
 	{name: "ssl_protocols", module: "http_ssl", ctx: ctxHS, args: args1More, syntax: "ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},

@@ -285,7 +285,12 @@ type Server struct {
 	// TLS is the server's ssl_* settings (its own or the http level's); nil
 	// when no level writes any.
 	TLS *TLS
-	Pos Pos
+	// SSLOn is the deprecated "ssl on" in effect (the server's own or the
+	// http level's). When this server is the default server of an address,
+	// every listen on that address speaks TLS (its Listen.SSL is set), as
+	// in nginx; elsewhere it changes nothing but requires a certificate.
+	SSLOn bool
+	Pos   Pos
 }
 
 // Listen is one listen directive.
@@ -486,10 +491,16 @@ type Settings struct {
 	Alias string // absolute; empty when unset; when set, it replaces Root
 	// Types maps lower-case extensions to MIME types: the nearest level's types
 	// blocks (inherited as a whole), else nginx's built-in html, gif and jpg.
-	Types       map[string]string
-	Index       []string
-	TryFiles    []string
-	DefaultType string
+	Types    map[string]string
+	Index    []string
+	TryFiles []string
+	// DisableSymlinks is disable_symlinks (SymlinksOff, the default, follows
+	// every link the document root allows). DisableSymlinksFrom is its
+	// "from=" part as written (may have variables, "$document_root" most
+	// often); empty means every component of a path is checked.
+	DisableSymlinks     SymlinkPolicy
+	DisableSymlinksFrom string
+	DefaultType         string
 
 	// Proxy request and response rewriting. ProxySetHeaders are the headers the
 	// configuration sets; the proxy adds nginx's default "Host: $proxy_host" itself
@@ -695,6 +706,15 @@ type Settings struct {
 	Gzip Gzip
 	// ProxyCache are the proxy_cache* directives (cache.go).
 	ProxyCache CacheSettings
+	// ProxyStore is proxy_store: "" for off (the default), the file name
+	// template otherwise (StoreRequestFilename for "on"). A 200 response
+	// read whole from the upstream is saved there. When set, ProxyCache.Zone
+	// is nil, as nginx turns the cache off.
+	ProxyStore string
+	// ProxyStoreAccess is proxy_store_access: the saved file's permission
+	// bits (0600 by default); directories created for it get it with x
+	// added where r is.
+	ProxyStoreAccess fs.FileMode
 	// Charset is the charset added to Content-Type (charset and its kin).
 	Charset Charset
 	// SubFilter is the response body substitution (sub_filter and its kin).

@@ -139,7 +139,6 @@ func TestValidateWarnings(t *testing.T) {
 			`"daemon" is ignored in /t.conf:1, fulcrum always runs in the foreground; let systemd or your shell put it in the background`,
 		}},
 		{"planned", "http { proxy_store on; ssi on; }", []string{
-			`fulcrum does not implement "proxy_store" yet in /t.conf:1, responses are not saved to files`,
 			`fulcrum does not implement "ssi" yet in /t.conf:1, server-side includes are sent as they are`,
 		}},
 		{"once per occurrence", "http { server { ssl_early_data on; } server { ssl_early_data on; } }", []string{

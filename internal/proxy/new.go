@@ -92,6 +92,9 @@ func New(o Options) (*Handler, error) {
 	if h.cache != nil {
 		h.cache.conditional = o.Conditional
 	}
+	if h.store, err = compileStore(o.Compiler, set.ProxyStore, set.ProxyStoreAccess); err != nil {
+		return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)
+	}
 	for _, r := range h.headers {
 		h.ruleNames = append(h.ruleNames, r.name)
 	}

@@ -63,6 +63,8 @@ type Handler struct {
 	bind *localBind
 	// cache is the location's proxy cache; nil when it has none.
 	cache *cacheRule
+	// store is the location's proxy_store; nil when it has none.
+	store *storeRule
 }
 
 // request is one request's state while it is proxied. Requests are pooled.
@@ -108,6 +110,9 @@ type request struct {
 	fillExpires        time.Time
 	fillAt             time.Time
 	fillDone, fillBody bool
+	// store is the file proxy_store writes the response to (store.go); nil
+	// when the location does not store or this response is not stored.
+	store *storing
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}

@@ -67,8 +67,15 @@ func (h *Handler) respond(req *request) {
 		// whatever the location or the upstream says.
 		req.st.LimitRate, req.st.LimitRateSet = 0, true
 	}
+	if h.store != nil {
+		h.startStore(req)
+	}
 	req.w.WriteHeader(resp.head.Status)
-	if err := h.copyBody(req); err != nil {
+	err := h.copyBody(req)
+	if req.store != nil {
+		h.endStore(req, err == nil && resp.done && !resp.failed)
+	}
+	if err != nil {
 		// The head is out: the only way to tell the client the body is cut
 		// short is to end the connection without finishing it.
 		panic(http.ErrAbortHandler)
@@ -235,6 +242,9 @@ func (h *Handler) copyBody(req *request) error {
 	if req.fill != nil {
 		cw = fillWriter{w: w, fl: req.fill}
 		defer func() { req.fillDone = resp.done && !resp.failed }()
+	}
+	if req.store != nil {
+		cw = storeTee{w: cw, s: req.store}
 	}
 	flush := !h.set.ProxyBuffering || head.Framing != h1.LengthBody || isEventStream(head.Headers.Get("Content-Type"))
 	var flusher http.Flusher

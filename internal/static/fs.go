@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"fulcrum/internal/config"
 )
 
 // ErrOutsideRoot means a path would leave its document root: it has a ".."
@@ -43,6 +45,8 @@ type foundFile struct {
 	real string // the path with symbolic links resolved
 	base string // the document root with symbolic links resolved
 	fi   fs.FileInfo
+	// opened is the path as looked up, which disable_symlinks opens again.
+	opened string
 }
 
 // lookup stats path and checks that it stays inside the document root, both as
@@ -56,6 +60,12 @@ type foundFile struct {
 func (c *resolution) lookup(path string) (foundFile, error) {
 	if err := checkPath(path); err != nil {
 		return foundFile{}, err
+	}
+	if c.links.policy != config.SymlinksOff {
+		// nginx opens the path as written, component by component.
+		if _, err := c.links.stat(path); err != nil {
+			return foundFile{}, err
+		}
 	}
 	clean := filepath.Clean(path)
 	if !within(clean, c.base) {
@@ -71,7 +81,7 @@ func (c *resolution) lookup(path string) (foundFile, error) {
 	if strings.HasSuffix(path, "/") && !fi.IsDir() {
 		return foundFile{}, &fs.PathError{Op: "stat", Path: path, Err: syscall.ENOTDIR}
 	}
-	return foundFile{real: clean, base: c.base, fi: fi}, nil
+	return foundFile{real: clean, base: c.base, fi: fi, opened: path}, nil
 }
 
 // walk lstats every component of p below base, in order, and returns the last
@@ -126,7 +136,7 @@ func (c *resolution) lookupLinked(path string) (foundFile, error) {
 	if !within(real, base) {
 		return foundFile{}, fmt.Errorf("%w: %q resolves to %q", ErrOutsideRoot, path, real)
 	}
-	return foundFile{real: real, base: base, fi: fi}, nil
+	return foundFile{real: real, base: base, fi: fi, opened: path}, nil
 }
 
 // resolvedBase is the document root with its symbolic links resolved (the root

@@ -3,10 +3,13 @@ package static
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"fulcrum/internal/config"
 )
 
 // Resolve decides what nginx would do with req in this location: the try_files
@@ -59,11 +62,16 @@ type resolution struct {
 	root, base string
 	// realBase is base with symbolic links resolved, computed on first use.
 	realBase string
+	// links is disable_symlinks for this request.
+	links symlinkCheck
 }
 
 // start expands the document root and checks it.
 func (rv *Resolver) start(req Request) (*resolution, error) {
 	c := &resolution{rv: rv, req: req, root: rv.docRoot.text, base: rv.fixedBase}
+	if p := rv.symlinks.policy; p != config.SymlinksOff {
+		c.links = symlinkCheck{policy: p, from: rv.symlinks.from.eval(req.Expand)}
+	}
 	if !rv.docRoot.vars {
 		return c, nil
 	}
@@ -188,7 +196,7 @@ func (c *resolution) content(uri string, addURI bool) Result {
 				return res
 			}
 		}
-		return statusResult(statusOf(err), &CallError{Call: "open", Path: path, Err: err}, uri)
+		return statusResult(statusOf(err), &CallError{Call: openCall(err), Path: path, Err: err}, uri)
 	}
 	return c.found(uri, f)
 }
@@ -321,6 +329,8 @@ func (c *resolution) found(uri string, f foundFile) Result {
 		Size:        f.fi.Size(),
 		ModTime:     f.fi.ModTime(),
 		ContentType: c.rv.contentType(uri),
+		links:       c.links,
+		opened:      f.opened,
 	}
 }
 
@@ -343,4 +353,14 @@ func contentMethod(m string) bool {
 // statusResult answers code; uri is $uri at that point.
 func statusResult(code int, err error, uri string) Result {
 	return Result{Kind: KindStatus, Status: code, URI: uri, Err: err}
+}
+
+// openCall names the call that failed as nginx logs it: "openat" for a path
+// opened component by component under disable_symlinks, else "open".
+func openCall(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Op == "openat" {
+		return "openat"
+	}
+	return "open"
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"fulcrum/internal/config"
 )
 
 // ServeFile sends the file of a KindFile Result for a GET or HEAD request with
@@ -44,7 +46,7 @@ func ServeFile(w http.ResponseWriter, r *http.Request, res Result) error {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return fmt.Errorf("static: serve %s %q: %w", r.Method, res.URI, ErrMethodNotAllowed)
 	}
-	f, err := openBeneath(res.Base, res.Path)
+	f, err := res.open()
 	if err != nil {
 		return err
 	}
@@ -188,9 +190,15 @@ func (o *output) body(off, n int64) {
 func Precompressed(res Result) (gz Result, found bool, err error) {
 	gz = res
 	gz.Path, gz.Encoding = res.Path+".gz", "gzip"
-	f, err := openBeneath(gz.Base, gz.Path)
+	if gz.opened != "" {
+		gz.opened += ".gz"
+	}
+	f, err := gz.open()
 	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, ErrOutsideRoot) {
+		// ELOOP and EMLINK: a link disable_symlinks refused, which nginx's
+		// gzip_static passes over to the static module.
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, ErrOutsideRoot) ||
+			errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK) {
 			return gz, false, nil
 		}
 		return gz, false, err
@@ -205,6 +213,20 @@ func Precompressed(res Result) (gz Result, found bool, err error) {
 	}
 	gz.Size, gz.ModTime = fi.Size(), fi.ModTime()
 	return gz, true, nil
+}
+
+// open opens the file of a KindFile Result: under its disable_symlinks when
+// that checks the path, else through an os.Root on its document root (which
+// still keeps a link swapped in since Resolve from leading out).
+func (res Result) open() (*os.File, error) {
+	if res.links.policy != config.SymlinksOff && res.opened != "" && res.links.checks(res.opened) {
+		f, err := res.links.open(res.opened)
+		if err != nil {
+			return nil, fmt.Errorf("static: %w", err)
+		}
+		return f, nil
+	}
+	return openBeneath(res.Base, res.Path)
 }
 
 // openBeneath opens path, which lies inside base, without leaving base even if

@@ -53,10 +53,15 @@
 // of the document root shows as itself ("other"), where nginx shows what
 // it points to.
 //
+// disable_symlinks on and if_not_owner open every path component by component
+// with openat, as nginx does (see [config.SymlinkPolicy]): a refused link is
+// 403 (ELOOP) at the end of a path and 404 (ENOTDIR) on the way, with the
+// error logged as nginx's `openat() "..." failed`. The file served is the
+// one checked. The document-root rule above still applies on top.
+//
 // Not implemented: charset, gzip_static, open_file_cache, etag off,
 // if_modified_since off/before (fulcrum uses nginx's default, "exact"),
-// max_ranges (no limit, nginx's default),
-// disable_symlinks variants, and index file names that change $uri for their own
+// max_ranges (no limit, nginx's default), and index file names that change $uri for their own
 // variable expansion.
 package static
 
@@ -203,6 +208,12 @@ type Result struct {
 	// `directory index of "/srv/d/" is forbidden`). Nil when nginx logs nothing
 	// (a try_files "=404", a 405).
 	Err error
+
+	// links is the location's disable_symlinks for this request; when it is
+	// not off, ServeFile opens opened (the path as nginx opens it, before
+	// links are resolved) under it instead of through an os.Root.
+	links  symlinkCheck
+	opened string
 }
 
 // mode is how a URI maps to a file path.
@@ -262,6 +273,7 @@ type Resolver struct {
 	types       map[string]string
 	defaultType string
 	listing     bool // autoindex on
+	symlinks    symlinkRule
 }
 
 // New compiles a location's static settings. types is the http block's types
@@ -283,6 +295,7 @@ func New(s *config.Settings, types map[string]string, loc Location) (*Resolver, 
 	}
 	rv.setIndex(s.Index)
 	rv.listing = s.Autoindex
+	rv.symlinks = symlinkRule{policy: s.DisableSymlinks, from: newTemplate(s.DisableSymlinksFrom)}
 	if err := rv.setTryFiles(s.TryFiles); err != nil {
 		return nil, err
 	}
@@ -381,6 +394,9 @@ func (rv *Resolver) Templates() []string {
 	}
 	for _, t := range rv.index {
 		add(t)
+	}
+	if rv.symlinks.policy != config.SymlinksOff {
+		add(rv.symlinks.from)
 	}
 	return out
 }

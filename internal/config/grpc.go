@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -139,7 +140,7 @@ func (b *builder) grpcPass(d *Directive) (*GRPCPass, error) {
 	case strings.HasPrefix(lower, "grpcs://"):
 		rest, p.TLS = raw[len("grpcs://"):], true
 	case strings.Contains(raw, "://"):
-		return nil, hintf(d.Pos, "grpc_pass takes grpc://ADDRESS, grpcs://ADDRESS or a bare address", "invalid URL prefix in \"%s\"", raw)
+		return nil, hintf(d.Pos, "grpc_pass takes grpc://ADDRESS, grpcs://ADDRESS or a bare address", `invalid host in upstream "%s"`, raw)
 	}
 	if strings.Contains(raw, "$") {
 		return nil, hintf(d.Pos, "name an upstream block or write the address itself",
@@ -149,9 +150,12 @@ func (b *builder) grpcPass(d *Directive) (*GRPCPass, error) {
 		p.Host = "localhost"
 	} else {
 		if strings.ContainsAny(rest, "/?") {
-			return nil, errorf(d.Pos, `invalid host in upstream "%s"`, rest)
+			return nil, hintf(d.Pos, "grpc_pass takes an address without a URI: the request's URI is passed as it is", `invalid host in upstream "%s"`, rest)
 		}
 		p.Host = rest
+		if hp, err := splitHostPort(rest, 0); err == nil && !hp.hasPort && b.upstreams[strings.ToLower(hp.host)] == nil {
+			return nil, hintf(d.Pos, fmt.Sprintf("write the port, such as %s:50051, or name an upstream block", rest), `no port in upstream "%s"`, rest)
+		}
 	}
 	port := 80
 	if p.TLS {

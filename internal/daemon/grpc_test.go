@@ -329,4 +329,3 @@ func TestH2CAddress(t *testing.T) {
 		}
 	})
 }
-

@@ -129,7 +129,7 @@ func NewGRPCClients() *GRPCClients {
 // For returns the transport for pass with settings set, made on first use.
 func (c *GRPCClients) For(pass *config.GRPCPass, set *config.GRPCSettings) *http.Transport {
 	var tc *upstreamTLS
-	key := fmt.Sprintf("%s|%s|%v|%v|%v", pass.Upstream.Name, pass.Host, set.ConnectTimeout, set.ReadTimeout, set.SocketKeepalive)
+	key := fmt.Sprintf("%s|%s|%v|%v|%v|%v", pass.Upstream.Name, pass.Host, set.ConnectTimeout, set.ReadTimeout, set.SendTimeout, set.SocketKeepalive)
 	if pass.TLS {
 		tc = newUpstreamTLS(set.SSL, hostWithoutPort(pass.Host))
 		key += "|" + tc.key
@@ -167,7 +167,9 @@ func newGRPCTransport(set *config.GRPCSettings, tc *upstreamTLS) *http.Transport
 		IdleConnTimeout:       90 * time.Second,
 		DisableCompression:    true,
 		Protocols:             new(http.Protocols),
-		HTTP2:                 &http.HTTP2Config{},
+		// grpc_send_timeout: a connection whose writes make no progress
+		// for that long is closed, as nginx's send timer ends a request.
+		HTTP2: &http.HTTP2Config{WriteByteTimeout: set.SendTimeout},
 	}
 	if tc == nil {
 		t.Protocols.SetUnencryptedHTTP2(true)

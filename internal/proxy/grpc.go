@@ -190,21 +190,41 @@ func newGRPCTransport(set *config.GRPCSettings, tc *upstreamTLS) *http.Transport
 	return t
 }
 
-// grpcBody is the client's request body as the upstream request reads it:
-// it notes whether it was read from (then a retry could not send it again)
-// and leaves closing to the server, since a failed round trip closes its
-// request's body and a retry needs it.
+// grpcBody is the client's request body as the upstream request reads it
+// (on the HTTP/2 client's goroutine). It notes whether it was read from
+// (then a retry could not send it again) and leaves closing to the handler,
+// since a failed round trip closes its request's body and a retry needs it.
+// finish fences it off when the handler ends: the client's body belongs to
+// the server again, and a late read by the HTTP/2 client gets EOF.
 type grpcBody struct {
-	r       io.Reader
-	touched bool
+	r       io.ReadCloser
+	touched atomic.Bool
+	mu      sync.Mutex // held during a read of r; guards done
+	done    bool
 }
 
 func (b *grpcBody) Read(p []byte) (int, error) {
-	b.touched = true
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return 0, io.EOF
+	}
+	b.touched.Store(true)
 	return b.r.Read(p)
 }
 
+// Close does nothing (see grpcBody).
 func (b *grpcBody) Close() error { return nil }
+
+// finish ends the body's use: closing the client's body unblocks a read
+// waiting for an HTTP/2 client (the HTTP/1.1 engine's reads end with
+// client_body_timeout), then no read reaches it any more.
+func (b *grpcBody) finish() {
+	_ = b.r.Close()
+	b.mu.Lock()
+	b.done = true
+	b.mu.Unlock()
+}
 
 // ServeHTTP forwards r. st must hold the request view; ServeHTTP records
 // the attempts ($upstream_*) and the status.
@@ -217,6 +237,7 @@ func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars
 	var body *grpcBody
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &grpcBody{r: r.Body}
+		defer body.finish()
 	}
 	out := h.request(r, st, body)
 	resp, srv, a, err := h.roundTrip(r.Context(), out, body, st, start)
@@ -379,7 +400,7 @@ func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, s
 		return false
 	case sent && mask&config.NextNonIdempotent == 0: // gRPC's POST is not idempotent
 		return false
-	case body != nil && body.touched:
+	case body != nil && body.touched.Load():
 		return false
 	case at.Tries() <= 0:
 		return false

@@ -51,6 +51,9 @@ func grpcServer(t *testing.T, name string, tlsOn bool) string {
 		hd.Set("X-Seen-Foo", r.Header.Get("X-Foo"))
 		hd.Set("X-Seen-Proto", r.Proto)
 		hd.Set("X-Seen-Path", r.RequestURI)
+		if ua := r.Header.Get("User-Agent"); ua != "" {
+			hd.Set("X-Seen-Ua", ua)
+		}
 		switch {
 		case r.URL.Path == "/fail":
 			hd.Set("Grpc-Status", "13")
@@ -167,6 +170,7 @@ func TestGRPCPass(t *testing.T) {
         location /hdr/ {
             grpc_pass grpc://%[2]s;
             grpc_set_header X-Foo "foo-$request_method";
+            grpc_set_header User-Agent "";
             grpc_set_header Host $host;
             grpc_hide_header X-Backend;
             grpc_pass_header Server;
@@ -190,10 +194,10 @@ func TestGRPCPass(t *testing.T) {
 		trailers   map[string]string
 	}{
 		{"unary", "/svc.S/M?x=1", 200, "b1:ping",
-			map[string]string{"X-Backend": "b1", "Server": "fulcrum", "X-Seen-Authority": b1, "X-Seen-Te": "trailers", "X-Seen-Proto": "HTTP/2.0", "X-Seen-Path": "/svc.S/M?x=1", "Content-Type": "application/grpc"},
+			map[string]string{"X-Backend": "b1", "Server": "fulcrum", "X-Seen-Authority": b1, "X-Seen-Te": "trailers", "X-Seen-Proto": "HTTP/2.0", "X-Seen-Path": "/svc.S/M?x=1", "Content-Type": "application/grpc", "X-Seen-Ua": "Go-http-client"},
 			map[string]string{"Grpc-Status": "0", "Grpc-Message": "b1"}},
 		{"set, hide and pass headers", "/hdr/M", 200, "b1:ping",
-			map[string]string{"X-Backend": "", "Server": "backend", "X-Seen-Authority": "app.test", "X-Seen-Foo": "foo-POST"},
+			map[string]string{"X-Backend": "", "Server": "backend", "X-Seen-Authority": "app.test", "X-Seen-Foo": "foo-POST", "X-Seen-Ua": ""},
 			map[string]string{"Grpc-Status": "0"}},
 		{"trailers-only answer", "/fail", 200, "",
 			map[string]string{"Grpc-Status": "13", "Grpc-Message": "boom"}, nil},

@@ -298,6 +298,9 @@ func (h *GRPCHandler) request(r *http.Request, st *vars.State, body *grpcBody) *
 		}
 		out.Header[rule.name] = []string{v}
 	}
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = nil // none, not Go's own
+	}
 	if h.authority != nil {
 		if v := h.authority.String(st); v != "" {
 			out.Host = v

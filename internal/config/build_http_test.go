@@ -170,7 +170,7 @@ func TestBuildWarnings(t *testing.T) {
 		{"names on different ports", "http { server { listen 81; server_name a; } server { listen 82; server_name a; } }", nil},
 		{"duplicate next_upstream value", "http { proxy_next_upstream error error; }", []string{`duplicate value "error" in nginx.conf:1`}},
 		{"absolute index not last", "http { index /a b; }", []string{`only the last index in "index" directive should be absolute in nginx.conf:1`}},
-		{"listen http2 without ssl", "http { server { listen 80 http2; } }", []string{`"listen ... http2" without ssl (plain-text HTTP/2, h2c) is not supported and is ignored in nginx.conf:1, fulcrum speaks HTTP/2 over TLS only (ALPN h2); this address serves HTTP/1.1`}},
+		{"listen http2 without ssl (h2c, as nginx 1.22)", "http { server { listen 80 http2; } }", nil},
 		{"http2 on without ssl", "http { server { listen 80; http2 on; } }", []string{`"http2 on" for the address 0.0.0.0:80 without ssl (plain-text HTTP/2, h2c) is not supported and is ignored in nginx.conf:1`}},
 		{"http2 off without ssl", "http { server { listen 80; http2 off; } }", nil},
 		{"obsolete http2 directives", "http { http2_max_field_size 4k; http2_max_header_size 16k; http2_idle_timeout 3m; http2_recv_timeout 30s; http2_max_requests 10; }", []string{

@@ -211,6 +211,14 @@ func checkRedirectDefault(d *Directive, at *scope) error {
 // applyNextUpstream ORs the conditions of the level's proxy_next_upstream lines;
 // "off" must stand alone.
 func applyNextUpstream(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	set, err := b.nextUpstream(dirs)
+	st.ProxyNextUpstream = set
+	return err
+}
+
+// nextUpstream ORs the conditions of a level's proxy_next_upstream (or
+// grpc_next_upstream) lines; "off" must stand alone.
+func (b *builder) nextUpstream(dirs []*Directive) (NextUpstream, error) {
 	var set NextUpstream
 	for _, d := range dirs {
 		for _, a := range d.Args {
@@ -221,12 +229,11 @@ func applyNextUpstream(b *builder, st *Settings, dirs []*Directive, _ *scope) er
 			set |= bit
 		}
 		if set&NextOff != 0 && set != NextOff {
-			return hintf(d.Pos, `"off" turns retries off; list conditions without it, or write "off" alone`,
-				`"proxy_next_upstream off" cannot be combined with other values`)
+			return set, hintf(d.Pos, `"off" turns retries off; list conditions without it, or write "off" alone`,
+				`"%s off" cannot be combined with other values`, d.Name)
 		}
 	}
-	st.ProxyNextUpstream = set
-	return nil
+	return set, nil
 }
 
 func nextUpstreamBit(name string) NextUpstream {

@@ -32,11 +32,11 @@ func checkHTTP2Preread(d *Directive) error {
 	return nil
 }
 
-// warnPlainHTTP2 warns about HTTP/2 asked of an address that does not
-// speak TLS: fulcrum has no plain-text HTTP/2 (h2c), so such an address
-// serves HTTP/1.1 only. nginx 1.22 speaks h2c there to clients with prior
-// knowledge only (and then HTTP/1.1 no longer), nginx 1.25's "http2 on"
-// both; browsers use neither.
+// warnPlainHTTP2 warns about "http2 on" for an address that does not speak
+// TLS: nginx 1.25's directive would serve both HTTP/1.1 and h2c there, and
+// fulcrum ignores it. The listen parameter http2 on such an address is
+// nginx 1.22's plain-text HTTP/2 (h2c) with prior knowledge only, which
+// fulcrum speaks (then HTTP/1.1 no longer, as nginx 1.22).
 func (b *builder) warnPlainHTTP2(servers []*Server) {
 	ssl := map[string]bool{}
 	for _, s := range servers {
@@ -44,14 +44,11 @@ func (b *builder) warnPlainHTTP2(servers []*Server) {
 			ssl[l.Network+" "+l.Addr] = ssl[l.Network+" "+l.Addr] || l.SSL
 		}
 	}
-	const hint = "fulcrum speaks HTTP/2 over TLS only (ALPN h2); this address serves HTTP/1.1"
+	const hint = "write \"listen ... http2\" for plain-text HTTP/2 with prior knowledge (h2c), as nginx 1.22; this address serves HTTP/1.1"
 	for _, s := range servers {
 		for _, l := range s.Listens {
 			if ssl[l.Network+" "+l.Addr] {
 				continue
-			}
-			if l.HTTP2 {
-				b.warn(l.Pos, hint, `"listen ... http2" without ssl (plain-text HTTP/2, h2c) is not supported and is ignored`)
 			}
 			if s.Settings.HTTP2 && s.Settings.HTTP2Pos.Line != 0 {
 				b.warn(s.Settings.HTTP2Pos, hint, `"http2 on" for the address %s without ssl (plain-text HTTP/2, h2c) is not supported and is ignored`, l.Addr)

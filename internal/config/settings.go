@@ -20,7 +20,7 @@ type settingRule struct {
 
 // settingRules are every per-request setting, in the order they are filled (ProxyPass
 // before ProxyRedirects, which depends on it).
-var settingRules = []settingRule{
+var settingRules = slices.Concat([]settingRule{
 	{names: rewriteNames, find: findRewrites, apply: applyRewrites},
 	flagRule("rewrite_log", func(s *Settings) *bool { return &s.RewriteLog }),
 	flagRule("uninitialized_variable_warn", func(s *Settings) *bool { return &s.UninitializedVariableWarn }),
@@ -123,6 +123,7 @@ var settingRules = []settingRule{
 	// Last: nginx checks the combination where a proxy_pass https:// uses it.
 	{names: []string{"proxy_pass"}, find: findProxyPass, apply: checkProxySSL},
 	// After proxy_pass, whose upstream the checks test (healthcheck.go).
+	// (grpc.go's rules follow the list.)
 	{names: []string{"health_check"}, find: findHealthChecks, apply: applyHealthChecks},
 
 	// client limits and timeouts
@@ -248,7 +249,7 @@ var settingRules = []settingRule{
 
 	// api and metrics (admin.go), after allow and deny, which it looks at
 	{names: contentNames, find: findRewrites, apply: applyAdmin},
-}
+}, grpcRules())
 
 // defaultSettings are nginx's defaults (fulcrum's where it differs, as documented):
 // what a level gets for every directive that no level of its chain writes.
@@ -272,6 +273,7 @@ func (b *builder) defaultSettings() *Settings {
 		ProxySendTimeout:          60 * time.Second,
 		ProxyNextUpstream:         NextError | NextTimeout,
 		ProxySSL:                  defaultProxySSL(),
+		GRPC:                      defaultGRPC(),
 		ClientMaxBodySize:         1 << 20,
 		ClientHeaderTimeout:       60 * time.Second,
 		ClientBodyTimeout:         60 * time.Second,

@@ -189,16 +189,17 @@ type spec struct {
 
 // Notes shared by families of directives.
 const (
-	noteEarlyData = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
-	noteHTTP2Push = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
-	noteHandler   = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
-	noteBuffers   = "fulcrum streams bodies with its own buffers"
-	noteTemp      = "fulcrum does not write temporary files"
-	noteHash      = "fulcrum's hash tables size themselves"
-	noteOpenFile  = "fulcrum does not cache open file descriptors"
-	noteTCP       = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
-	noteStatic    = "fulcrum's static file handler does not have this setting"
-	noteFastCGI   = "fastcgi_pass and its kin are not supported, so their settings have no effect"
+	noteEarlyData      = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
+	noteHTTP2Push      = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
+	noteGRPCClientCert = "fulcrum does not send client certificates to grpcs:// upstreams yet; the upstream would see no certificate"
+	noteHandler        = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
+	noteBuffers        = "fulcrum streams bodies with its own buffers"
+	noteTemp           = "fulcrum does not write temporary files"
+	noteHash           = "fulcrum's hash tables size themselves"
+	noteOpenFile       = "fulcrum does not cache open file descriptors"
+	noteTCP            = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
+	noteStatic         = "fulcrum's static file handler does not have this setting"
+	noteFastCGI        = "fastcgi_pass and its kin are not supported, so their settings have no effect"
 )
 
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
@@ -542,11 +543,37 @@ var tableSpecs = []spec{
 	{name: "add_after_body", module: "http_addition", ctx: ctxHSL, args: args1, syntax: "add_after_body uri;"},
 	{name: "addition_types", module: "http_addition", ctx: ctxHSL, args: args1More, multi: true, syntax: "addition_types mime-type ...;"},
 
+	// gRPC (grpc.go)
+	{name: "grpc_pass", module: "http_grpc", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "grpc_pass address;"},
+	{name: "grpc_set_header", module: "http_grpc", ctx: ctxHSL, args: args2, multi: true, syntax: "grpc_set_header field value;"},
+	{name: "grpc_hide_header", module: "http_grpc", ctx: ctxHSL, args: args1, multi: true, syntax: "grpc_hide_header field;"},
+	{name: "grpc_pass_header", module: "http_grpc", ctx: ctxHSL, args: args1, multi: true, syntax: "grpc_pass_header field;"},
+	{name: "grpc_connect_timeout", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "grpc_connect_timeout time;"},
+	{name: "grpc_read_timeout", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "grpc_read_timeout time;"},
+	{name: "grpc_send_timeout", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "grpc_send_timeout time;"},
+	{name: "grpc_next_upstream", module: "http_grpc", ctx: ctxHSL, args: args1More, multi: true, kinds: []kind{kindEnum}, enum: nextUpstreamNames(), syntax: "grpc_next_upstream error | timeout | invalid_header | http_500 | http_502 | http_503 | http_504 | http_403 | http_404 | http_429 | non_idempotent | off ...;"},
+	{name: "grpc_next_upstream_tries", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "grpc_next_upstream_tries number;"},
+	{name: "grpc_next_upstream_timeout", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "grpc_next_upstream_timeout time;"},
+	{name: "grpc_intercept_errors", module: "http_grpc", ctx: ctxHSL, args: argsFlag, syntax: "grpc_intercept_errors on | off;"},
+	{name: "grpc_buffer_size", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "grpc_buffer_size size;"},
+	{name: "grpc_socket_keepalive", module: "http_grpc", ctx: ctxHSL, args: argsFlag, syntax: "grpc_socket_keepalive on | off;"},
+	{name: "grpc_ssl_server_name", module: "http_grpc", ctx: ctxHSL, args: argsFlag, syntax: "grpc_ssl_server_name on | off;"},
+	{name: "grpc_ssl_name", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_name name;"},
+	{name: "grpc_ssl_verify", module: "http_grpc", ctx: ctxHSL, args: argsFlag, syntax: "grpc_ssl_verify on | off;"},
+	{name: "grpc_ssl_verify_depth", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "grpc_ssl_verify_depth number;"},
+	{name: "grpc_ssl_trusted_certificate", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_trusted_certificate file;"},
+	{name: "grpc_ssl_protocols", module: "http_grpc", ctx: ctxHSL, args: args1More, syntax: "grpc_ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
+	{name: "grpc_ssl_ciphers", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_ciphers ciphers;"},
+	{name: "grpc_ssl_session_reuse", module: "http_grpc", ctx: ctxHSL, args: argsFlag, syntax: "grpc_ssl_session_reuse on | off;"},
+	{name: "grpc_ssl_certificate", module: "http_grpc", ctx: ctxHSL, args: args1, status: unsupported, note: noteGRPCClientCert, syntax: "grpc_ssl_certificate file;"},
+	{name: "grpc_ssl_certificate_key", module: "http_grpc", ctx: ctxHSL, args: args1, status: unsupported, note: noteGRPCClientCert, syntax: "grpc_ssl_certificate_key file;"},
+	{name: "grpc_ssl_password_file", module: "http_grpc", ctx: ctxHSL, args: args1, status: unsupported, note: noteGRPCClientCert, syntax: "grpc_ssl_password_file file;"},
+	{name: "grpc_ssl_crl", module: "http_grpc", ctx: ctxHSL, args: args1, status: unsupported, note: "fulcrum does not check grpcs:// upstream certificates against revocation lists yet; use proxy_pass https:// with proxy_ssl_crl", syntax: "grpc_ssl_crl file;"},
+
 	// other content handlers
 	{name: "fastcgi_pass", module: "http_fastcgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "fastcgi_pass address;"},
 	{name: "uwsgi_pass", module: "http_uwsgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "uwsgi_pass [protocol://]address;"},
 	{name: "scgi_pass", module: "http_scgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "scgi_pass address;"},
-	{name: "grpc_pass", module: "http_grpc", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "grpc_pass address;"},
 	{name: "memcached_pass", module: "http_memcached", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "memcached_pass address;"},
 	{name: "fastcgi_param", module: "http_fastcgi", ctx: ctxHSL, args: args23, multi: true, status: ignored, note: noteFastCGI, syntax: "fastcgi_param parameter value [if_not_empty];"},
 	{name: "fastcgi_index", module: "http_fastcgi", ctx: ctxHSL, args: args1, status: ignored, note: noteFastCGI, syntax: "fastcgi_index name;"},

@@ -559,6 +559,11 @@ type Settings struct {
 	// upstreams; its zero value lets the system pick.
 	ProxyBind ProxyBind
 
+	// GRPCPass, when set, forwards the location's requests to a gRPC
+	// server (grpc_pass); GRPC holds the grpc_* settings (grpc.go).
+	GRPCPass *GRPCPass
+	GRPC     GRPCSettings
+
 	// Client limits and timeouts.
 	ClientMaxBodySize   int64 // 0 means no limit
 	ClientHeaderTimeout time.Duration

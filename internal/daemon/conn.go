@@ -164,6 +164,10 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 // returns), and is done when its response is; between requests the
 // connection is Waiting.
 func (cc *clientConn) serve() {
+	if hc, ok := cc.c.(*h2cConn); ok && cc.srv.h2 != nil {
+		cc.serveH2C(hc)
+		return
+	}
 	if sc, ok := cc.c.(*sslConn); ok && cc.srv.h2 != nil && sc.addr.h2 {
 		tc, ok := cc.handshake(sc)
 		if tc != nil {

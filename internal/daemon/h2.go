@@ -77,6 +77,9 @@ type h2Key struct {
 type h2Server struct {
 	hs        *http.Server
 	serveConn func(*http.Server, *tls.Conn, http.Handler)
+	// serveH2C serves a plain connection (h2c.go), handed over inside a
+	// *tls.Conn as net/http's own server does.
+	serveH2C func(*http.Server, *tls.Conn, http.Handler)
 }
 
 func newH2Servers(log *errlog.Logger) *h2Servers {
@@ -155,6 +158,7 @@ func newH2Server(k h2Key, errLog *log.Logger) (*h2Server, error) {
 		DisableGeneralOptionsHandler: true,
 	}
 	srv.Protocols.SetHTTP2(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	// Serve sets up HTTP/2 (TLSNextProto["h2"] and the GOAWAY hook that
 	// Shutdown runs) before its first Accept, which fails at once: the
 	// server never listens, connections come to it after their handshake.
@@ -165,7 +169,11 @@ func newH2Server(k h2Key, errLog *log.Logger) (*h2Server, error) {
 	if serve == nil {
 		return nil, errors.New("net/http has no HTTP/2 server (GODEBUG=http2server=0?)")
 	}
-	return &h2Server{hs: srv, serveConn: serve}, nil
+	h2c := srv.TLSNextProto[nextProtoUnencryptedHTTP2]
+	if h2c == nil {
+		return nil, errors.New("net/http has no plain-text HTTP/2 server")
+	}
+	return &h2Server{hs: srv, serveConn: serve, serveH2C: h2c}, nil
 }
 
 // noListener is a listener that accepts nothing (see newH2Server).

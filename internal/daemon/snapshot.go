@@ -113,6 +113,9 @@ type snapshot struct {
 	// tls are the TLS settings of the ssl listen addresses; nil when there
 	// is none.
 	tls map[*router.Hosts]*tlsAddr
+	// h2c holds the plain addresses with the listen parameter http2: they
+	// speak HTTP/2 with prior knowledge only, as nginx 1.22's (h2c.go).
+	h2c map[*router.Hosts]bool
 	// errorTargets are the error_page targets with variables, compiled.
 	errorTargets map[string]*vars.Template
 	scratch      sync.Pool // *requestScratch, recycled per request
@@ -492,6 +495,9 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 	if loc.Settings.StubStatus {
 		return stubStatusHandler{}, nil
 	}
+	if loc.Settings.GRPCPass != nil {
+		return b.grpcHandler(loc)
+	}
 	if loc.Settings.ProxyPass != nil {
 		h, err := b.proxyHandler(loc)
 		if err != nil || len(loc.Settings.TryFiles) == 0 {
@@ -539,6 +545,36 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 		return nil, err
 	}
 	return proxyHandler{h: h, host: host}, nil
+}
+
+// grpcHandler builds a grpc_pass location's handler.
+func (b *handlerBuilder) grpcHandler(loc *config.Location) (handler, error) {
+	pass := loc.Settings.GRPCPass
+	bp := b.pools[pass.Upstream]
+	if bp == nil {
+		return nil, fmt.Errorf("grpc_pass in %s: no upstream for %q", pass.Pos, pass.URL)
+	}
+	h, err := proxy.NewGRPC(proxy.GRPCOptions{
+		Location: loc,
+		Target:   proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey},
+		Compiler: b.comp,
+		Log:      b.snap.log,
+		Server:   serverHeader(loc.Settings),
+		Now:      b.snap.now,
+		Clients:  b.transports.GRPC(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return grpcHandler{h}, nil
+}
+
+// grpcHandler adapts proxy.GRPCHandler.
+type grpcHandler struct{ h *proxy.GRPCHandler }
+
+func (g grpcHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
+	g.h.ServeHTTP(w, r, st)
+	return nil
 }
 
 // target makes the proxy target of an upstream block.

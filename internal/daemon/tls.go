@@ -33,6 +33,13 @@ func (s *snapshot) buildTLS() {
 	st := &staplers{log: s.log}
 	for _, l := range s.router.Listeners() {
 		for _, h := range l.Addresses() {
+			if !h.SSL && h.HTTP2 {
+				if s.h2c == nil {
+					s.h2c = map[*router.Hosts]bool{}
+				}
+				s.h2c[h] = true
+				continue
+			}
 			if !h.SSL || h.DefaultServer.Config.TLS == nil {
 				continue // config.Load refused an ssl address without certificates
 			}
@@ -282,7 +289,7 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	snap := l.d.current.Load()
-	if snap == nil || len(snap.tls) == 0 {
+	if snap == nil || len(snap.tls) == 0 && len(snap.h2c) == 0 {
 		return c, nil
 	}
 	rl := snap.byKey[l.key]
@@ -294,6 +301,9 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 		local = ta.AddrPort()
 	}
 	hosts := rl.Hosts(local)
+	if snap.h2c[hosts] {
+		return &h2cConn{Conn: c, set: hosts.DefaultServer.Config.Settings}, nil
+	}
 	addr := snap.tls[hosts]
 	if addr == nil {
 		return c, nil

@@ -214,7 +214,11 @@ type Transports struct {
 	mu      sync.Mutex // guards m
 	m       map[string]*transportEntry
 	buffers BufferPool
+	grpc    *GRPCClients
 }
+
+// GRPC returns the HTTP/2 client pools of grpc_pass locations.
+func (ts *Transports) GRPC() *GRPCClients { return ts.grpc }
 
 // Buffers returns the body copy buffer pool shared by the daemon's handlers.
 func (ts *Transports) Buffers() *BufferPool { return &ts.buffers }
@@ -226,7 +230,7 @@ type transportEntry struct {
 
 // NewTransports returns an empty set.
 func NewTransports() *Transports {
-	return &Transports{m: map[string]*transportEntry{}}
+	return &Transports{m: map[string]*transportEntry{}, grpc: NewGRPCClients()}
 }
 
 // For returns the pool for the upstream named name, made anew when its options

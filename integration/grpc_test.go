@@ -1,0 +1,151 @@
+package integration
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// grpcMsg frames one gRPC message (uncompressed).
+func grpcMsg(s string) []byte {
+	b := make([]byte, 5+len(s))
+	binary.BigEndian.PutUint32(b[1:], uint32(len(s)))
+	copy(b[5:], s)
+	return b
+}
+
+// readGRPCMsg reads one gRPC message.
+func readGRPCMsg(r io.Reader) (string, error) {
+	var hdr [5]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return "", err
+	}
+	msg := make([]byte, binary.BigEndian.Uint32(hdr[1:]))
+	_, err := io.ReadFull(r, msg)
+	return string(msg), err
+}
+
+// TestGRPCServe runs the binary with "listen ... http2" (h2c) in front of
+// two gRPC-style h2c servers in an upstream block: a bidirectional stream
+// goes through message by message, trailers come back, round robin
+// alternates, and a dead server is skipped.
+func TestGRPCServe(t *testing.T) {
+	backend := func(name string) string {
+		s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/grpc")
+			w.Header().Set("Trailer", "Grpc-Status")
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			for {
+				msg, err := readGRPCMsg(r.Body)
+				if err != nil {
+					break
+				}
+				w.Write(grpcMsg(name + ":" + msg))
+				w.(http.Flusher).Flush()
+			}
+			w.Header().Set("Grpc-Status", "0")
+		}))
+		s.Config.Protocols = new(http.Protocols)
+		s.Config.Protocols.SetUnencryptedHTTP2(true)
+		s.Start()
+		t.Cleanup(s.Close)
+		return s.Listener.Addr().String()
+	}
+	b1, b2 := backend("b1"), backend("b2")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	in := startFulcrum(t, fmt.Sprintf(`events {}
+http {
+    access_log off;
+    upstream grpcs { server %s max_fails=1 fail_timeout=30s; server %s; server %s; }
+    server {
+        listen 127.0.0.1:0 http2;
+        location / { grpc_pass grpc://grpcs; grpc_read_timeout 10s; }
+    }
+}
+`, dead, b1, b2), 1)
+	addr := in.listening()[0]
+	tr := &http.Transport{Protocols: new(http.Protocols),
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", addr)
+		}}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	seen := map[string]int{}
+	for i := range 4 {
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("POST", "http://grpc.test/echo.Echo/Chat", pr)
+		req.Header.Set("Content-Type", "application/grpc")
+		req.Header.Set("TE", "trailers")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, err := tr.RoundTrip(req.WithContext(ctx))
+		if err != nil {
+			cancel()
+			t.Fatalf("call %d: %v", i, err)
+		}
+		var from string
+		for j := range 3 {
+			pw.Write(grpcMsg(fmt.Sprintf("m%d", j)))
+			got, err := readGRPCMsg(resp.Body)
+			name, msg, _ := strings.Cut(got, ":")
+			if err != nil || msg != fmt.Sprintf("m%d", j) || (from != "" && name != from) {
+				t.Fatalf("call %d message %d: %q, %v", i, j, got, err)
+			}
+			from = name
+		}
+		pw.Close()
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode != 200 || resp.Trailer.Get("Grpc-Status") != "0" {
+			t.Fatalf("call %d: %d, trailers %v", i, resp.StatusCode, resp.Trailer)
+		}
+		seen[from]++
+	}
+	if seen["b1"] != 2 || seen["b2"] != 2 {
+		t.Errorf("calls per server %v, want 2 each (round robin, the dead server skipped)", seen)
+	}
+}
+
+// TestGRPCConfigTest runs fulcrum -t on grpc_* directives: a valid set
+// passes, nginx's errors come with file and line.
+func TestGRPCConfigTest(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "fulcrum.conf")
+	tests := []struct {
+		name, loc string
+		code      int
+		want      string
+	}{
+		{"valid", "grpc_pass grpc://127.0.0.1:50051; grpc_set_header X-A $remote_addr; grpc_read_timeout 1h; grpc_next_upstream error timeout http_503; grpc_ssl_server_name on;", 0, "test is successful"},
+		{"no port", "grpc_pass 127.0.0.1;", 1, `no port in upstream "127.0.0.1" in ` + conf + ":4"},
+		{"buffer size ignored", "grpc_pass 127.0.0.1:1; grpc_buffer_size 16k;", 0, `"grpc_buffer_size" is ignored in ` + conf + ":4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := fmt.Sprintf("events {}\nhttp {\n    server { listen 127.0.0.1:8080 http2;\n        location / { %s }\n    }\n}\n", tt.loc)
+			if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runFulcrum(t, "-t", "-c", conf)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q\nwant %d %q", r.code, r.stderr, tt.code, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,96 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+)
+
+// Plain-text HTTP/2 (h2c) on addresses with "listen ... http2" and no ssl,
+// as nginx 1.22 speaks it: HTTP/2 with prior knowledge only (a client
+// starts with the connection preface; an HTTP/1.1 request gets no answer
+// but the connection's end). gRPC clients talk to grpc_pass locations this
+// way. The accept wrapper (tlsListener) marks such connections (h2cConn);
+// the engine hands them at once to net/http's HTTP/2 server, which serves
+// each stream through h2Conn.ServeHTTP as it does on ssl addresses.
+
+// nextProtoUnencryptedHTTP2 is the TLSNextProto key under which net/http
+// keeps its plain-text HTTP/2 server (net/http's own name for it).
+const nextProtoUnencryptedHTTP2 = "unencrypted_http2"
+
+// h2cConn is a client connection on a plain address that speaks HTTP/2.
+type h2cConn struct {
+	net.Conn
+	// set is the address's default server's settings (a plain connection
+	// names no server before its first request).
+	set *config.Settings
+}
+
+// UnencryptedNetConn returns the connection itself: net/http's HTTP/2
+// server takes a plain connection inside a *tls.Conn that never
+// handshakes, and asks it for the real one through this method.
+func (c h2cHandoff) UnencryptedNetConn() net.Conn { return c.Conn }
+
+// h2cHandoff is what the *tls.Conn handed to net/http wraps.
+type h2cHandoff struct{ net.Conn }
+
+// serveH2C serves an h2c connection until it ends, then closes it and
+// tells the server and the counters, as serveH2 does.
+func (cc *clientConn) serveH2C(c *h2cConn) {
+	if c.set == nil {
+		c.set = &config.Settings{}
+	}
+	defer func() {
+		cc.srv.stats.close()
+		cc.clientGone()
+		cc.srv.untrack(cc)
+		cc.c.Close()
+	}()
+	if !readPreface(c) {
+		cc.srv.log.Logf(errlog.Info, "invalid http2 connection preface while processing HTTP/2 connection, client: %s", c.RemoteAddr())
+		return
+	}
+	tc := tlsClientOver(h2cHandoff{c.Conn})
+	hc := &h2Conn{cc: cc, tc: tc, key: cc.srv.key, d: cc.srv.daemon, base: cc.ci, set: c.set}
+	hc.base.fields = nil
+	hc.gen = cc.srv.h2.gen.Load()
+	srv := cc.srv.h2.server(hc.set)
+	if srv == nil {
+		return
+	}
+	srv.serveH2C(srv.hs, tc, hc)
+}
+
+// h2Preface is what an HTTP/2 client sends first (RFC 9113, 3.4).
+const h2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// goawayProtocolError is a GOAWAY frame: last stream 0, PROTOCOL_ERROR.
+var goawayProtocolError = []byte{0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}
+
+// readPreface reads the client's connection preface within
+// client_header_timeout (net/http's server is told it was read). Anything
+// else, an HTTP/1.1 request say, gets GOAWAY with PROTOCOL_ERROR, as nginx
+// 1.22 answers it, and false.
+func readPreface(c *h2cConn) bool {
+	if t := c.set.ClientHeaderTimeout; t > 0 {
+		_ = c.SetReadDeadline(time.Now().Add(t))
+	}
+	var buf [len(h2Preface)]byte
+	n, err := io.ReadFull(c.Conn, buf[:])
+	_ = c.SetReadDeadline(time.Time{})
+	if string(buf[:n]) == h2Preface {
+		return true
+	}
+	if n > 0 || err == nil {
+		_, _ = c.Write(goawayProtocolError)
+	}
+	return false
+}
+
+// tlsClientOver wraps c in a *tls.Conn that is never used for TLS: it only
+// carries c to net/http's plain-text HTTP/2 server.
+func tlsClientOver(c h2cHandoff) *tls.Conn { return tls.Client(c, nil) }

@@ -1,0 +1,548 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// gRPC proxying (nginx's ngx_http_grpc_module, grpc_pass): each request
+// goes to a server of the location's upstream over HTTP/2, whatever the
+// client spoke, through net/http's HTTP/2 client (h2c with prior knowledge
+// for grpc://, TLS with ALPN h2 for grpcs://), one connection pool per
+// upstream and settings (GRPCClients), kept across reloads. Bodies stream
+// both ways as they come (a bidirectional RPC works): nothing is buffered,
+// each upstream DATA frame is flushed to the client at once, and the
+// upstream's trailers (grpc-status, grpc-message) follow the body. Errors
+// before the response head are nginx's: 502 or 504 with the error page (a
+// gRPC client reads them as UNAVAILABLE), grpc_next_upstream retries while
+// the request body was not touched, as nginx's unbuffered body allows.
+
+// GRPCOptions are what NewGRPC needs to build a location's gRPC handler.
+type GRPCOptions struct {
+	// Location holds grpc_pass and the grpc_* settings.
+	Location *config.Location
+	// Target is the upstream: pool, balancing policy and hash key (its
+	// Transport and Sticky are not used).
+	Target Target
+	// Compiler compiles grpc_set_header's values.
+	Compiler *vars.Compiler
+	// Log is the error log.
+	Log *errlog.Logger
+	// Server is the Server header of fulcrum's error pages.
+	Server string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Clients keeps the HTTP/2 connection pools; nil means the handler's own.
+	Clients *GRPCClients
+}
+
+// GRPCHandler forwards requests to gRPC servers (grpc_pass).
+type GRPCHandler struct {
+	set    *config.GRPCSettings
+	pass   *config.GRPCPass
+	target Target
+	// headers are grpc_set_header's rules, Host excepted; authority is
+	// Host's value (nil: the grpc_pass address, as nginx sends).
+	headers   []headerRule
+	authority *vars.Template
+	hide      map[string]bool
+	client    *http.Transport
+	scheme    string // "http" or "https", for the client's URL
+	logScheme string // "grpc://" or "grpcs://", for the error log
+	log       *errlog.Logger
+	server    string
+	now       func() time.Time
+}
+
+// NewGRPC compiles a location's gRPC settings into a handler.
+func NewGRPC(o GRPCOptions) (*GRPCHandler, error) {
+	set := o.Location.Settings
+	h := &GRPCHandler{set: &set.GRPC, pass: set.GRPCPass, target: o.Target,
+		log: o.Log, server: o.Server, now: o.Now, scheme: "http", logScheme: "grpc://"}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.pass.TLS {
+		h.scheme, h.logScheme = "https", "grpcs://"
+	}
+	for _, ht := range set.GRPC.SetHeaders {
+		t, err := o.Compiler.Compile(ht.Value)
+		if err != nil {
+			return nil, fmt.Errorf("%w in %s", err, ht.Pos)
+		}
+		if strings.EqualFold(ht.Name, "Host") {
+			h.authority = t
+			continue
+		}
+		h.headers = append(h.headers, headerRule{name: textproto.CanonicalMIMEHeaderKey(ht.Name), value: t})
+	}
+	h.hide = map[string]bool{}
+	for _, name := range hiddenByDefault {
+		h.hide[name] = true
+	}
+	for _, name := range set.GRPC.HideHeaders {
+		h.hide[textproto.CanonicalMIMEHeaderKey(name)] = true
+	}
+	for _, name := range set.GRPC.PassHeaders {
+		delete(h.hide, textproto.CanonicalMIMEHeaderKey(name))
+	}
+	clients := o.Clients
+	if clients == nil {
+		clients = NewGRPCClients()
+	}
+	h.client = clients.For(h.pass, h.set)
+	return h, nil
+}
+
+// GRPCClients keeps one HTTP/2 client transport per upstream and
+// connection settings, across reloads, so that a reload keeps warm
+// connections. It is safe for concurrent use.
+type GRPCClients struct {
+	mu sync.Mutex // guards m
+	m  map[string]*http.Transport
+}
+
+// NewGRPCClients returns an empty set.
+func NewGRPCClients() *GRPCClients {
+	return &GRPCClients{m: map[string]*http.Transport{}}
+}
+
+// For returns the transport for pass with settings set, made on first use.
+func (c *GRPCClients) For(pass *config.GRPCPass, set *config.GRPCSettings) *http.Transport {
+	var tc *upstreamTLS
+	key := fmt.Sprintf("%s|%s|%v|%v|%v|%v", pass.Upstream.Name, pass.Host, set.ConnectTimeout, set.ReadTimeout, set.SendTimeout, set.SocketKeepalive)
+	if pass.TLS {
+		tc = newUpstreamTLS(set.SSL, hostWithoutPort(pass.Host))
+		key += "|" + tc.key
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.m[key]; t != nil {
+		return t
+	}
+	t := newGRPCTransport(set, tc)
+	c.m[key] = t
+	return t
+}
+
+// grpcDialKey carries the server to dial in a request's context: the
+// transport pools connections by the URL's host, which names the server.
+type grpcDialKey struct{}
+
+type grpcDialTarget struct{ network, addr string }
+
+// newGRPCTransport makes an HTTP/2-only client: h2c with prior knowledge,
+// or TLS (tc) with ALPN h2.
+func newGRPCTransport(set *config.GRPCSettings, tc *upstreamTLS) *http.Transport {
+	dialer := &net.Dialer{Timeout: set.ConnectTimeout, KeepAlive: -1}
+	if set.SocketKeepalive {
+		dialer.KeepAlive = 0 // SO_KEEPALIVE with the system's (Go's) intervals
+	}
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		dst, _ := ctx.Value(grpcDialKey{}).(grpcDialTarget)
+		return dialer.DialContext(ctx, dst.network, dst.addr)
+	}
+	t := &http.Transport{
+		DialContext:           dial,
+		ResponseHeaderTimeout: set.ReadTimeout,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		Protocols:             new(http.Protocols),
+		// grpc_send_timeout: a connection whose writes make no progress
+		// for that long is closed, as nginx's send timer ends a request.
+		HTTP2: &http.HTTP2Config{WriteByteTimeout: set.SendTimeout},
+	}
+	if tc == nil {
+		t.Protocols.SetUnencryptedHTTP2(true)
+		return t
+	}
+	t.Protocols.SetHTTP2(true)
+	cfg := tc.cfg.Clone()
+	cfg.NextProtos = []string{"h2"}
+	h2tls := &upstreamTLS{cfg: cfg, name: tc.name, reuse: tc.reuse, key: tc.key}
+	sessions := tls.NewLRUClientSessionCache(64)
+	t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return h2tls.handshake(ctx, c, set.ConnectTimeout, sessions)
+	}
+	return t
+}
+
+// grpcBody is the client's request body as the upstream request reads it
+// (on the HTTP/2 client's goroutine). It notes whether it was read from
+// (then a retry could not send it again) and leaves closing to the handler,
+// since a failed round trip closes its request's body and a retry needs it.
+// finish fences it off when the handler ends: the client's body belongs to
+// the server again, and a late read by the HTTP/2 client gets EOF.
+type grpcBody struct {
+	r       io.ReadCloser
+	touched atomic.Bool
+	mu      sync.Mutex // held during a read of r; guards done
+	done    bool
+}
+
+func (b *grpcBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return 0, io.EOF
+	}
+	b.touched.Store(true)
+	return b.r.Read(p)
+}
+
+// Close does nothing (see grpcBody).
+func (b *grpcBody) Close() error { return nil }
+
+// finish ends the body's use: closing the client's body unblocks a read
+// waiting for an HTTP/2 client (the HTTP/1.1 engine's reads end with
+// client_body_timeout), then no read reaches it any more.
+func (b *grpcBody) finish() {
+	_ = b.r.Close()
+	b.mu.Lock()
+	b.done = true
+	b.mu.Unlock()
+}
+
+// ServeHTTP forwards r. st must hold the request view; ServeHTTP records
+// the attempts ($upstream_*) and the status.
+func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
+	start := h.now()
+	if c, ok := w.(Continuer); ok {
+		_ = c.Continue()
+	}
+	st.ProxyHost, st.ProxyPort = h.pass.Host, ""
+	var body *grpcBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &grpcBody{r: r.Body}
+		defer body.finish()
+	}
+	out := h.request(r, st, body)
+	resp, srv, a, err := h.roundTrip(r.Context(), out, body, st, start)
+	if err != nil {
+		h.answerError(w, r, st, err)
+		return
+	}
+	h.respond(w, r, st, resp, srv, a, start)
+}
+
+// request builds the upstream request (its URL's host and context are set
+// per attempt): the client's method, target and fields but the hop-by-hop
+// ones, TE: trailers when the client sent it ($grpc_internal_trailers), then
+// grpc_set_header's fields; :authority is grpc_set_header Host's value, else
+// the grpc_pass address.
+func (h *GRPCHandler) request(r *http.Request, st *vars.State, body *grpcBody) *http.Request {
+	target := st.RequestURI
+	if st.Rewritten {
+		target = string(uriRewrite{}.appendRewritten(nil, st.Path, st.Args, true))
+	}
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		u = &url.URL{Path: "/"}
+	}
+	u.Scheme = h.scheme
+	out := &http.Request{Method: r.Method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2,
+		Header: make(http.Header, len(r.Header)+len(h.headers)+1), Host: h.pass.Host,
+		ContentLength: r.ContentLength}
+	if body != nil {
+		out.Body = body
+		if out.ContentLength == 0 {
+			out.ContentLength = -1
+		}
+	} else {
+		out.ContentLength = 0
+	}
+	trailers := false
+	for name, vs := range r.Header {
+		switch name {
+		case "Te":
+			for _, v := range vs {
+				trailers = trailers || grpcHasToken(v, "trailers")
+			}
+			continue
+		case "Host", "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Expect", "Content-Length", "Http2-Settings":
+			continue
+		}
+		out.Header[name] = vs
+	}
+	if trailers {
+		out.Header["Te"] = []string{"trailers"}
+	}
+	for _, rule := range h.headers {
+		v := rule.value.String(st)
+		if v == "" {
+			delete(out.Header, rule.name)
+			continue
+		}
+		out.Header[rule.name] = []string{v}
+	}
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = nil // none, not Go's own
+	}
+	if h.authority != nil {
+		if v := h.authority.String(st); v != "" {
+			out.Host = v
+		}
+	}
+	return out
+}
+
+// grpcHasToken reports whether the comma-separated list v holds token.
+func grpcHasToken(v, token string) bool {
+	for part := range strings.SplitSeq(v, ",") {
+		if name, _, _ := strings.Cut(part, ";"); strings.EqualFold(strings.TrimSpace(name), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// roundTrip sends out to the upstream's servers in the balancer's order
+// until one answers with a head that grpc_next_upstream accepts, and
+// returns that response with its server still acquired.
+func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *grpcBody, st *vars.State, start time.Time) (*http.Response, *upstream.Server, *vars.Attempt, error) {
+	st.StartUpstreamGroup()
+	in := balancer.Input{ClientAddr: st.Remote.Addr(), MaxTries: h.set.NextUpstreamTries}
+	if h.target.HashKey != nil {
+		in.Key = h.target.HashKey.String(st)
+	}
+	var at balancer.Attempt
+	at.Reset(h.target.Pool, h.target.Policy, in)
+	var last *failure
+	now := start
+	for {
+		srv, err := at.Next(now)
+		if err != nil {
+			if last != nil {
+				return nil, nil, nil, last
+			}
+			h.log.LogRequest(errlog.Error, h.logRequest(out, st, ""), "no live upstreams while connecting to upstream")
+			a := st.StartAttempt(netip.AddrPort{}, h.target.Pool.Name())
+			a.Status = http.StatusBadGateway
+			return nil, nil, nil, &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
+		}
+		a := st.StartAttempt(srv.AddrPort(), srvName(srv))
+		resp, err := h.send(ctx, out, srv)
+		end := h.now()
+		if err != nil {
+			f := classify(ctx, err)
+			a.ResponseTime = end.Sub(now)
+			if f == nil { // the client went away
+				at.Release(end, upstream.Neutral)
+				return nil, nil, nil, errClientGone
+			}
+			a.Status = f.status
+			h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+srvName(srv)), f.msg)
+			h.release(&at, out, st, srv, f.status, upstream.Failure, end)
+			last = f
+			if !h.mayRetry(&at, f.cond, f.sent, body, end, start) {
+				return nil, nil, nil, f
+			}
+			now = end
+			continue
+		}
+		a.Status, a.HeaderTime = resp.StatusCode, end.Sub(now)
+		if cond := statusCondition(resp.StatusCode); cond != 0 && h.set.NextUpstream&cond != 0 {
+			outcome := upstream.Failure
+			if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
+				outcome = upstream.Neutral
+			}
+			if at.Tries() > 1 && h.mayRetry(&at, cond, true, body, end, start) {
+				resp.Body.Close()
+				a.ResponseTime = end.Sub(now)
+				h.release(&at, out, st, srv, resp.StatusCode, outcome, end)
+				now = end
+				continue
+			}
+		}
+		return resp, srv, a, nil
+	}
+}
+
+// send makes one attempt on srv.
+func (h *GRPCHandler) send(ctx context.Context, out *http.Request, srv *upstream.Server) (*http.Response, error) {
+	dst := grpcDialTarget{network: srv.Network(), addr: srv.Addr()}
+	out.URL.Host = dst.addr
+	if dst.network == "unix" {
+		f := fnv.New64a()
+		f.Write([]byte(dst.addr))
+		out.URL.Host = fmt.Sprintf("unix-%x", f.Sum64())
+	}
+	return h.client.RoundTrip(out.WithContext(context.WithValue(ctx, grpcDialKey{}, dst)))
+}
+
+// mayRetry applies grpc_next_upstream, _tries and _timeout to a failed
+// attempt that ended at now: a request body already read from cannot be
+// sent again (nginx does not buffer a gRPC body either).
+func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, sent bool, body *grpcBody, now, start time.Time) bool {
+	mask := h.set.NextUpstream
+	switch {
+	case mask&config.NextOff != 0, mask&cond == 0:
+		return false
+	case sent && mask&config.NextNonIdempotent == 0: // gRPC's POST is not idempotent
+		return false
+	case body != nil && body.touched.Load():
+		return false
+	case at.Tries() <= 0:
+		return false
+	case h.set.NextUpstreamTimeout > 0 && now.Sub(start) >= h.set.NextUpstreamTimeout:
+		return false
+	}
+	return true
+}
+
+// release ends an attempt on srv with outcome o.
+func (h *GRPCHandler) release(at *balancer.Attempt, out *http.Request, st *vars.State, srv *upstream.Server, status int, o upstream.Outcome, now time.Time) {
+	srv.Account(status, 0, 0)
+	if at.Release(now, o) {
+		h.log.LogRequest(errlog.Warn, h.logRequest(out, st, h.logScheme+srv.Name()), "upstream server temporarily disabled while connecting to upstream")
+	}
+}
+
+// answerError answers a request whose every attempt failed: 502 or 504,
+// nginx's error page, or nothing for a client that went away (499).
+func (h *GRPCHandler) answerError(w http.ResponseWriter, r *http.Request, st *vars.State, err error) {
+	var f *failure
+	if errors.As(err, &f) {
+		fail(w, f.status, h.server)
+		return
+	}
+	if r.Context().Err() != nil || errors.Is(err, errClientGone) {
+		st.Status = 499
+		return
+	}
+	fail(w, http.StatusBadGateway, h.server)
+}
+
+// respond passes the upstream's response on: its status and fields (the
+// hidden and connection-specific ones withheld), each body read flushed at
+// once, then its trailers. grpc_read_timeout bounds each wait for body
+// bytes. A body that breaks off resets the client's stream (or closes its
+// connection), as nginx does.
+func (h *GRPCHandler) respond(w http.ResponseWriter, r *http.Request, st *vars.State, resp *http.Response, srv *upstream.Server, a *vars.Attempt, start time.Time) {
+	outcome := upstream.Success
+	defer func() {
+		end := h.now()
+		a.ResponseTime = end.Sub(start)
+		srv.Account(resp.StatusCode, 0, 0)
+		srv.Release(end, outcome)
+	}()
+	defer resp.Body.Close()
+	fields := st.UpstreamFields()
+	for name, vs := range resp.Header {
+		for _, v := range vs {
+			fields = append(fields, vars.Field{Name: name, Value: v})
+		}
+	}
+	st.SetUpstreamFields(fields)
+	if h.set.InterceptErrors && resp.StatusCode >= 300 {
+		if ic, ok := w.(ErrorInterceptor); ok && ic.InterceptsError(resp.StatusCode) {
+			fail(w, resp.StatusCode, h.server)
+			return
+		}
+	}
+	out := w.Header()
+	for name, vs := range resp.Header {
+		if h.hide[name] || grpcHop(name) {
+			continue
+		}
+		out[name] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	if err := h.copyBody(w, flusher, resp.Body); err != nil {
+		if r.Context().Err() == nil {
+			h.log.LogRequest(errlog.Error, h.logRequest(r, st, h.logScheme+srvName(srv)), err.Error())
+		} else {
+			outcome = upstream.Neutral
+		}
+		panic(http.ErrAbortHandler)
+	}
+	for name, vs := range resp.Trailer {
+		out[http.TrailerPrefix+name] = vs
+	}
+}
+
+// grpcHop reports the response fields HTTP/2 forbids, and Trailer: the
+// trailers themselves follow the body (a Trailer field would make the
+// client's server send the fields it names twice).
+func grpcHop(name string) bool {
+	switch name {
+	case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Trailer":
+		return true
+	}
+	return false
+}
+
+// copyBody streams the upstream's body to the client, flushing each read,
+// with grpc_read_timeout between reads.
+func (h *GRPCHandler) copyBody(w io.Writer, flusher http.Flusher, body io.ReadCloser) error {
+	var timedOut atomic.Bool
+	var timer *time.Timer
+	if d := h.set.ReadTimeout; d > 0 {
+		timer = time.AfterFunc(d, func() {
+			timedOut.Store(true)
+			body.Close()
+		})
+		defer timer.Stop()
+	}
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := body.Read(buf)
+		if timer != nil && !timer.Reset(h.set.ReadTimeout) {
+			return errBodyTimeout
+		}
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil // the client is gone: nothing to log
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if timedOut.Load() {
+				return errBodyTimeout
+			}
+			return fmt.Errorf("upstream prematurely closed connection while reading upstream (%v)", err)
+		}
+	}
+}
+
+// logRequest describes the request for an error log line.
+func (h *GRPCHandler) logRequest(r *http.Request, st *vars.State, upstream string) *errlog.Request {
+	line := st.RequestLine
+	if line == "" {
+		line = st.Method + " " + st.RequestURI + " " + st.Proto
+	}
+	return &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
+		Request: line, Upstream: upstream, Host: st.Host}
+}

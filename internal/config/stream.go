@@ -98,6 +98,9 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 			return nil, err
 		}
 		for _, l := range srv.Listens {
+			if strings.HasSuffix(l.Addr, ":0") {
+				continue // each ephemeral port is its own (fulcrum's extension)
+			}
 			if _, dup := seen[l.Network+" "+l.Addr]; dup {
 				return nil, hintf(l.Pos, "each address is listened on by one stream server", `duplicate "%s" address and port pair`, l.Addr)
 			}

@@ -157,6 +157,9 @@ func (p *Proxy) openMissing(t *table) ([]*listener, error) {
 			continue
 		}
 		network, addr, _ := strings.Cut(key, " ")
+		if i := strings.LastIndex(addr, ":0#"); i >= 0 {
+			addr = addr[:i+2] // an ephemeral listen's number (compileTable)
+		}
 		ln, err := p.opts.Listen(network, addr)
 		if err != nil {
 			for _, l := range opened {

@@ -3,6 +3,8 @@ package stream
 import (
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
@@ -47,6 +49,7 @@ type accessLog struct {
 func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files) (*table, error) {
 	t := &table{servers: map[string]*server{}}
 	pools := map[*config.Upstream]*upstream.Pool{}
+	ephemeral := 0
 	for _, u := range cfg.Upstreams {
 		pool, err := reg.Pool("stream "+u.Name, settingsOf(u))
 		if err != nil {
@@ -62,6 +65,12 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files) (*table
 		}
 		for _, l := range sc.Listens {
 			key := l.Network + " " + l.Addr
+			if strings.HasSuffix(l.Addr, ":0") {
+				// Each ephemeral listen is its own socket: number them
+				// in config order so that reloads keep them apart.
+				ephemeral++
+				key += "#" + strconv.Itoa(ephemeral)
+			}
 			t.servers[key] = srv
 			t.keys = append(t.keys, key)
 			srv.listenPos[key] = l.Pos

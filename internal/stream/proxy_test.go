@@ -1,0 +1,398 @@
+package stream
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fulcrum/internal/config"
+)
+
+// echoBackend is a TCP server that answers each line with "NAME LINE".
+type echoBackend struct {
+	name string
+	ln   net.Listener
+	mu   sync.Mutex // guards first
+	// first is the first line of each connection (the PROXY header when
+	// the proxy sends one).
+	first []string
+}
+
+func startEcho(t *testing.T, name string) *echoBackend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &echoBackend{name: name, ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go b.serve(c)
+		}
+	}()
+	return b
+}
+
+func (b *echoBackend) serve(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for i := 0; ; i++ {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if i == 0 {
+			b.mu.Lock()
+			b.first = append(b.first, line)
+			b.mu.Unlock()
+		}
+		fmt.Fprintf(c, "%s %s", b.name, line)
+	}
+}
+
+func (b *echoBackend) addr() string { return b.ln.Addr().String() }
+
+// deadAddr returns an address nothing listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+// load builds the stream block of body, with %DIR% a temporary directory.
+func load(t *testing.T, dir, body string) *config.Stream {
+	t.Helper()
+	path := filepath.Join(dir, "f.conf")
+	src := "events {}\nstream {\n" + strings.ReplaceAll(body, "%DIR%", dir) + "\n}\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, config.LoadOptions{Prefix: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Stream
+}
+
+// start runs a Proxy on cfg and returns it with its first address.
+func start(t *testing.T, cfg *config.Stream) (*Proxy, string) {
+	t.Helper()
+	p := New(Options{})
+	addrs, err := p.Apply(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p, addrs[0].String()
+}
+
+// client is a line-oriented connection to the proxy.
+type client struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *client {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &client{c: c, r: bufio.NewReader(c)}
+}
+
+// ask sends line and returns the answer line, or "EOF".
+func (cl *client) ask(t *testing.T, line string) string {
+	t.Helper()
+	if _, err := io.WriteString(cl.c, line+"\n"); err != nil {
+		return "EOF"
+	}
+	got, err := cl.r.ReadString('\n')
+	if err != nil {
+		return "EOF"
+	}
+	return strings.TrimSuffix(got, "\n")
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// TestBalancing checks the methods through real sessions: round robin by
+// weight, failover past a dead server (counted against it), hash pinning a
+// client, and 502 when no server answers.
+func TestBalancing(t *testing.T) {
+	a, b := startEcho(t, "a"), startEcho(t, "b")
+	dead := deadAddr(t)
+	tests := []struct {
+		name     string
+		upstream string
+		want     []string
+	}{
+		{"round robin", fmt.Sprintf("server %s; server %s;", a.addr(), b.addr()), []string{"a x", "b x", "a x", "b x"}},
+		{"weights", fmt.Sprintf("server %s weight=2; server %s;", a.addr(), b.addr()), []string{"a x", "b x", "a x", "a x", "b x", "a x"}},
+		{"failover past a dead server", fmt.Sprintf("server %s; server %s;", dead, b.addr()), []string{"b x", "b x", "b x"}},
+		{"backup", fmt.Sprintf("server %s; server %s backup;", dead, a.addr()), []string{"a x", "a x"}},
+		{"down", fmt.Sprintf("server %s down; server %s;", a.addr(), b.addr()), []string{"b x", "b x"}},
+		{"hash pins the client", fmt.Sprintf("hash $remote_addr; server %s; server %s;", a.addr(), b.addr()), nil},
+		{"no live upstreams", fmt.Sprintf("server %s;", dead), []string{"EOF", "EOF"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := load(t, t.TempDir(), fmt.Sprintf("upstream u { %s } server { listen 127.0.0.1:0; proxy_pass u; }", tt.upstream))
+			_, addr := start(t, cfg)
+			var got []string
+			n := len(tt.want)
+			if tt.want == nil {
+				n = 4
+			}
+			for i := 0; i < n; i++ {
+				got = append(got, dial(t, addr).ask(t, "x"))
+			}
+			if tt.want == nil { // hash: every answer the same
+				for _, g := range got {
+					if g != got[0] || g == "EOF" {
+						t.Fatalf("hash answers %q", got)
+					}
+				}
+				return
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("answers %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAccessLog checks the variables of a session's log line, as nginx
+// 1.22.1 wrote them for the same sessions: a failover (two servers in
+// $upstream_addr, "-" for the failed connect time) and a 502.
+func TestAccessLog(t *testing.T) {
+	a := startEcho(t, "a")
+	dead := deadAddr(t)
+	dir := t.TempDir()
+	cfg := load(t, dir, fmt.Sprintf(`
+log_format f '$protocol|$status|$bytes_sent|$bytes_received|$upstream_addr|$upstream_bytes_sent|$upstream_bytes_received|$remote_addr';
+access_log %%DIR%%/s.log f;
+upstream two { server %s; server %s; }
+upstream dead { server %s; }
+server { listen 127.0.0.1:0; proxy_pass two; }
+server { listen 127.0.0.1:0; proxy_pass dead; }`, dead, a.addr(), dead))
+	p := New(Options{})
+	addrs, err := p.Apply(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cl := dial(t, addrs[0].String())
+	if got := cl.ask(t, "hi"); got != "a hi" {
+		t.Fatalf("answer %q", got)
+	}
+	cl.c.Close()
+	if got := dial(t, addrs[1].String()).ask(t, "hi"); got != "EOF" {
+		t.Fatalf("502 session answered %q", got)
+	}
+	path := filepath.Join(dir, "s.log")
+	waitFor(t, "two log lines", func() bool { return strings.Count(readFile(t, path), "\n") == 2 })
+	lines := strings.Split(strings.TrimSpace(readFile(t, path)), "\n")
+	want := map[string]bool{
+		fmt.Sprintf("TCP|200|5|3|%s, %s|0, 3|0, 5|127.0.0.1", dead, a.addr()): true,
+		fmt.Sprintf("TCP|502|0|0|%s|0|0|127.0.0.1", dead):                    true,
+	}
+	for _, l := range lines {
+		if !want[l] {
+			t.Errorf("unexpected log line %q (want %v)", l, want)
+		}
+	}
+}
+
+// TestProxyProtocol checks the PROXY protocol v1 line sent first.
+func TestProxyProtocol(t *testing.T) {
+	a := startEcho(t, "a")
+	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_protocol on; }", a.addr())))
+	cl := dial(t, addr)
+	if got := cl.ask(t, "x"); !strings.HasPrefix(got, "a PROXY TCP4 127.0.0.1 127.0.0.1 ") {
+		t.Fatalf("first answer %q, want the PROXY line echoed", got)
+	}
+	local := cl.c.LocalAddr().(*net.TCPAddr)
+	_, port, _ := net.SplitHostPort(addr)
+	want := fmt.Sprintf("PROXY TCP4 127.0.0.1 127.0.0.1 %d %s\r\n", local.Port, port)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.first) != 1 || a.first[0] != want {
+		t.Errorf("backend got %q, want %q", a.first, want)
+	}
+}
+
+// TestIdleTimeout checks proxy_timeout: an idle session is closed, one
+// with traffic in either direction is not.
+func TestIdleTimeout(t *testing.T) {
+	a := startEcho(t, "a")
+	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_timeout 300ms; }", a.addr())))
+	busy := dial(t, addr)
+	idle := dial(t, addr)
+	if busy.ask(t, "1") != "a 1" || idle.ask(t, "1") != "a 1" {
+		t.Fatal("no answer")
+	}
+	began := time.Now()
+	for time.Since(began) < 600*time.Millisecond {
+		if got := busy.ask(t, "x"); got != "a x" {
+			t.Fatalf("busy session ended after %v: %q", time.Since(began), got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := idle.r.ReadString('\n'); err == nil {
+		t.Fatal("idle session got data")
+	}
+	if since := time.Since(began); since > 5*time.Second {
+		t.Errorf("idle session closed after %v", since)
+	}
+}
+
+// TestReloadKeepsSessions checks Apply as a reload: a session started
+// before it keeps its upstream, new sessions use the new configuration,
+// and an address the new configuration drops stops accepting.
+func TestReloadKeepsSessions(t *testing.T) {
+	a, b := startEcho(t, "a"), startEcho(t, "b")
+	dir := t.TempDir()
+	p := New(Options{})
+	defer p.Close()
+	addrs, err := p.Apply(load(t, dir, fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; }", a.addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := addrs[0].String()
+	old := dial(t, addr)
+	if got := old.ask(t, "1"); got != "a 1" {
+		t.Fatalf("before reload %q", got)
+	}
+	// The same address (as configured: 127.0.0.1:0 is the key) now goes to b.
+	if _, err := p.Apply(load(t, dir, fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; }", b.addr()))); err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, addr).ask(t, "2"); got != "b 2" {
+		t.Errorf("new session after reload %q", got)
+	}
+	if got := old.ask(t, "3"); got != "a 3" {
+		t.Errorf("old session after reload %q", got)
+	}
+	// A configuration without stream closes the listener; the old session stays.
+	if _, err := p.Apply(nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("dropped address still accepts")
+	}
+	if got := old.ask(t, "4"); got != "a 4" {
+		t.Errorf("old session after its address closed %q", got)
+	}
+}
+
+// TestShutdown checks that Shutdown waits for sessions and closes them at
+// its deadline.
+func TestShutdown(t *testing.T) {
+	a := startEcho(t, "a")
+	p := New(Options{})
+	addrs, err := p.Apply(load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; }", a.addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := dial(t, addrs[0].String())
+	held := dial(t, addrs[0].String())
+	if ended.ask(t, "x") != "a x" || held.ask(t, "x") != "a x" {
+		t.Fatal("no answer")
+	}
+	ended.c.Close()
+	waitFor(t, "one session", func() bool { return p.Sessions() == 1 })
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	go func() { done <- p.Shutdown(ctx) }()
+	if got := held.ask(t, "y"); got != "a y" {
+		t.Errorf("session during shutdown %q", got)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Shutdown reported no session closed at the deadline")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+	if got := held.ask(t, "z"); got != "EOF" {
+		t.Errorf("session after the shutdown deadline %q", got)
+	}
+}
+
+// TestTries checks proxy_next_upstream off and proxy_next_upstream_tries:
+// a failed connect is not retried, or retried up to the limit.
+func TestTries(t *testing.T) {
+	b := startEcho(t, "b")
+	d1, d2 := deadAddr(t), deadAddr(t)
+	tests := []struct {
+		name, extra, want string
+	}{
+		{"next upstream off", "proxy_next_upstream off;", "EOF"},
+		{"two tries", "proxy_next_upstream_tries 2;", "EOF"},
+		{"three tries", "proxy_next_upstream_tries 3;", "b x"},
+		{"no limit", "", "b x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := load(t, t.TempDir(), fmt.Sprintf("upstream u { server %s; server %s; server %s; } server { listen 127.0.0.1:0; proxy_pass u; %s }", d1, d2, b.addr(), tt.extra))
+			_, addr := start(t, cfg)
+			if got := dial(t, addr).ask(t, "x"); got != tt.want {
+				t.Errorf("answer %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCheck checks that unknown variables fail the configuration test,
+// with nginx's message.
+func TestCheck(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{`log_format f '$request_uri'; server { listen 127.0.0.1:0; proxy_pass 127.0.0.1:9; access_log /dev/null f; }`, `unknown "request_uri" variable`},
+		{`upstream u { hash $uri; server 127.0.0.1:9; } server { listen 127.0.0.1:0; proxy_pass u; }`, `unknown "uri" variable`},
+	}
+	for _, tt := range tests {
+		err := Check(load(t, t.TempDir(), tt.body))
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("Check = %v, want %q", err, tt.want)
+		}
+	}
+}

@@ -396,3 +396,53 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestHashAsNginx checks that "hash $remote_addr" sends 127.0.0.1 to the
+// server nginx 1.22.1 sent it to with the same five servers (the first).
+func TestHashAsNginx(t *testing.T) {
+	var servers []string
+	for _, n := range []string{"s1", "s2", "s3", "s4", "s5"} {
+		servers = append(servers, "server "+startEcho(t, n).addr()+";")
+	}
+	_, addr := start(t, load(t, t.TempDir(), "upstream h { hash $remote_addr; "+strings.Join(servers, " ")+" } server { listen 127.0.0.1:0; proxy_pass h; }"))
+	for i := 0; i < 3; i++ {
+		if got := dial(t, addr).ask(t, "x"); got != "s1 x" {
+			t.Errorf("session %d went to %q, want s1", i, got)
+		}
+	}
+}
+
+// TestDownloadRate checks proxy_download_rate with nginx's rule: a
+// second's worth at once, then a second's worth each second.
+func TestDownloadRate(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(strings.Repeat("d", 2500)))
+			c.Close()
+		}
+	}()
+	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_download_rate 1000; }", ln.Addr())))
+	began := time.Now()
+	cl := dial(t, addr)
+	first := make([]byte, 2500)
+	n, _ := io.ReadAtLeast(cl.c, first, 1)
+	if n > 1000 {
+		t.Errorf("first read %d bytes, want at most a second's worth (1000)", n)
+	}
+	rest, _ := io.ReadAll(cl.c)
+	if got := n + len(rest); got != 2500 {
+		t.Fatalf("got %d bytes, want 2500", got)
+	}
+	if took := time.Since(began); took < 1500*time.Millisecond {
+		t.Errorf("2500 bytes at 1000 B/s took %v, want about 2s", took)
+	}
+}

@@ -240,23 +240,24 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 	began := s.now()
 	var total int64
 	for {
+		size, ok := s.allowance(began, total, rate, len(buf))
+		if !ok {
+			return
+		}
 		_ = src.SetReadDeadline(s.now().Add(timeout))
-		n, err := src.Read(buf)
+		n, err := src.Read(buf[:size])
 		if n > 0 {
 			s.last.Store(s.now().UnixNano())
 			if first != nil && first.firstByte < 0 {
 				first.firstByte = s.now().Sub(first.began)
 			}
 			read.Add(int64(n))
+			total += int64(n)
 			_ = dst.SetWriteDeadline(s.now().Add(timeout))
 			w, werr := dst.Write(buf[:n])
 			written.Add(int64(w))
 			if werr != nil {
 				s.end()
-				return
-			}
-			total += int64(n)
-			if !s.pace(began, total, rate) {
 				return
 			}
 		}
@@ -280,24 +281,28 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 	}
 }
 
-// pace waits until total bytes since began fit rate; false means the
-// session ended meanwhile.
-func (s *session) pace(began time.Time, total, rate int64) bool {
+// allowance is how many bytes the next read may take: with
+// a rate, nginx's rule in ngx_stream_proxy_process, rate × (whole seconds
+// since began + 1) − total, waiting for the next whole second while that
+// is not positive; most caps it. false means the session ended while it waited.
+func (s *session) allowance(began time.Time, total, rate int64, most int) (int, bool) {
 	if rate <= 0 {
-		return true
+		return most, true
 	}
-	due := began.Add(time.Duration(float64(total) / float64(rate) * float64(time.Second)))
-	wait := due.Sub(s.now())
-	if wait <= 0 {
-		return true
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.done:
-		return false
+	for {
+		elapsed := s.now().Sub(began)
+		if limit := rate*(int64(elapsed/time.Second)+1) - total; limit > 0 {
+			return int(min(int64(most), limit)), true
+		}
+		// The limit turns positive at the whole second total/rate.
+		wait := time.Duration(total/rate)*time.Second - elapsed
+		t := time.NewTimer(max(wait, time.Millisecond))
+		select {
+		case <-t.C:
+		case <-s.done:
+			t.Stop()
+			return 0, false
+		}
 	}
 }
 

@@ -230,7 +230,7 @@ server { listen 127.0.0.1:0; proxy_pass dead; }`, dead, a.addr(), dead))
 	lines := strings.Split(strings.TrimSpace(readFile(t, path)), "\n")
 	want := map[string]bool{
 		fmt.Sprintf("TCP|200|5|3|%s, %s|0, 3|0, 5|127.0.0.1", dead, a.addr()): true,
-		fmt.Sprintf("TCP|502|0|0|%s|0|0|127.0.0.1", dead):                    true,
+		fmt.Sprintf("TCP|502|0|0|%s|0|0|127.0.0.1", dead):                     true,
 	}
 	for _, l := range lines {
 		if !want[l] {

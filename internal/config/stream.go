@@ -51,6 +51,13 @@ type StreamServer struct {
 	// UploadRate and DownloadRate (proxy_upload_rate, proxy_download_rate;
 	// 0: no limit) pace each direction in bytes per second.
 	UploadRate, DownloadRate int64
+	// TLS is the server's ssl_* settings (its own or the stream level's);
+	// nil when no level writes any. Listens with SSL set terminate TLS with
+	// it.
+	TLS *TLS
+	// HandshakeTimeout (ssl_handshake_timeout, 60s) bounds the TLS
+	// handshake of an ssl listen.
+	HandshakeTimeout time.Duration
 	// Bind (proxy_bind) is the local IP address of upstream connections;
 	// "" means the system's choice.
 	Bind string
@@ -68,13 +75,17 @@ type StreamListen struct {
 	Network string
 	// Addr is "ip:port" or the socket path.
 	Addr string
-	Pos  Pos
+	// SSL is the "ssl" parameter: connections speak TLS, terminated with
+	// the server's certificates.
+	SSL bool
+	Pos Pos
 }
 
 // Defaults of ngx_stream_proxy_module.
 const (
 	defaultStreamConnectTimeout = 60 * time.Second
 	defaultStreamTimeout        = 10 * time.Minute
+	defaultStreamHandshake      = 60 * time.Second
 )
 
 // buildStream reads the stream block. Upstream names and log formats are
@@ -230,10 +241,37 @@ func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamSer
 		return nil, err
 	}
 	srv.Upstream = u
+	if err := b.streamTLS(srv, sc); err != nil {
+		return nil, err
+	}
 	if err := b.streamProxySettings(srv, sc); err != nil {
 		return nil, err
 	}
 	return srv, b.streamLogs(srv, sc)
+}
+
+// streamTLS reads the ssl_* settings; an ssl listen needs a certificate,
+// as nginx says.
+func (b *builder) streamTLS(srv *StreamServer, sc *scope) error {
+	var ssl *StreamListen
+	for i := range srv.Listens {
+		if srv.Listens[i].SSL && ssl == nil {
+			ssl = &srv.Listens[i]
+		}
+	}
+	t, err := b.buildTLS(sc, ssl != nil)
+	if err != nil {
+		return err
+	}
+	srv.TLS, srv.HandshakeTimeout = t, defaultStreamHandshake
+	if dirs, _ := sc.nearest("ssl_handshake_timeout"); len(dirs) > 0 {
+		srv.HandshakeTimeout, _ = parseTime(dirs[0].Args[0], false) // kindMsec checked it
+	}
+	if ssl != nil && (t == nil || len(t.Certificates) == 0) {
+		return hintf(ssl.Pos, "add ssl_certificate and ssl_certificate_key to the server or the stream block",
+			`no "ssl_certificate" is defined for the "listen ... ssl" directive`)
+	}
+	return nil
 }
 
 // streamListen reads "listen address:port | port | unix:path [parameters]".
@@ -242,22 +280,25 @@ func (b *builder) streamListen(d *Directive) (StreamListen, error) {
 	if err != nil {
 		return StreamListen{}, err
 	}
+	sl := StreamListen{Network: l.Network, Addr: l.Addr, Pos: d.Pos}
 	for _, p := range d.Args[1:] {
+		if p == "ssl" {
+			sl.SSL = true
+			continue
+		}
 		if err := b.streamListenParam(d, p); err != nil {
 			return StreamListen{}, err
 		}
 	}
-	return StreamListen{Network: l.Network, Addr: l.Addr, Pos: d.Pos}, nil
+	return sl, nil
 }
 
-// streamListenParam checks one stream listen parameter: socket options are
-// left to the system (with a warning), ssl, udp and proxy_protocol are not
-// supported yet.
+// streamListenParam checks one stream listen parameter other than ssl:
+// socket options are left to the system (with a warning), udp and
+// proxy_protocol are not supported yet.
 func (b *builder) streamListenParam(d *Directive, p string) error {
 	key, val, hasVal := strings.Cut(p, "=")
 	switch {
-	case p == "ssl":
-		return hintf(d.Pos, "terminate TLS in front of fulcrum or let the upstream speak TLS", `fulcrum does not support "listen ... ssl" in stream yet`)
 	case p == "udp":
 		return hintf(d.Pos, "fulcrum proxies TCP streams only", `fulcrum does not support "listen ... udp" yet`)
 	case p == "proxy_protocol":

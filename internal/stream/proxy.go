@@ -19,6 +19,7 @@ package stream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -225,11 +226,10 @@ func (p *Proxy) accept(l *listener) {
 			c.Close()
 			continue
 		}
-		s := p.newSession(c, srv)
-		if s == nil {
-			continue
+		if srv.ssl[l.key] && srv.tlsConfig != nil {
+			c = tls.Server(c, srv.tlsConfig)
 		}
-		go s.run()
+		go p.newSession(c, srv).run()
 	}
 }
 

@@ -3,8 +3,16 @@ package stream
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -444,5 +452,61 @@ func TestDownloadRate(t *testing.T) {
 	}
 	if took := time.Since(began); took < 1500*time.Millisecond {
 		t.Errorf("2500 bytes at 1000 B/s took %v, want about 2s", took)
+	}
+}
+
+// writeCert writes a self-signed certificate and key for localhost into
+// dir as cert.pem and key.pem.
+func writeCert(t *testing.T, dir string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+}
+
+// TestTLSTermination checks listen ... ssl: a TLS client is proxied in
+// plain text; a client that does not complete the handshake within
+// ssl_handshake_timeout ends with $status 500, as in nginx 1.22.1.
+func TestTLSTermination(t *testing.T) {
+	a := startEcho(t, "a")
+	dir := t.TempDir()
+	writeCert(t, dir)
+	p, addr := start(t, load(t, dir, fmt.Sprintf(`
+log_format f '$status $bytes_received';
+access_log %%DIR%%/s.log f;
+ssl_certificate %%DIR%%/cert.pem;
+ssl_certificate_key %%DIR%%/key.pem;
+ssl_handshake_timeout 200ms;
+server { listen 127.0.0.1:0 ssl; proxy_pass %s; }`, a.addr())))
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &client{c: c, r: bufio.NewReader(c)}
+	if got := cl.ask(t, "x"); got != "a x" {
+		t.Errorf("TLS session answered %q", got)
+	}
+	c.Close()
+	plain := dial(t, addr)
+	if got := plain.ask(t, "not tls"); got != "EOF" {
+		t.Errorf("plain session answered %q", got)
+	}
+	path := filepath.Join(dir, "s.log")
+	waitFor(t, "two log lines", func() bool { return strings.Count(readFile(t, path), "\n") == 2 && p.Sessions() == 0 })
+	if got := readFile(t, path); !strings.Contains(got, "200 2\n") || !strings.Contains(got, "500 0\n") {
+		t.Errorf("log %q, want a 200 and a 500 line", got)
 	}
 }

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -18,8 +19,11 @@ import (
 
 // The $status values of nginx's stream module.
 const (
-	statusOK         = 200
-	statusBadGateway = 502
+	statusOK = 200
+	// statusInternalError is what nginx 1.22.1 logs for a failed TLS
+	// handshake (NGX_STREAM_INTERNAL_SERVER_ERROR).
+	statusInternalError = 500
+	statusBadGateway    = 502
 )
 
 // session is one client connection proxied to one upstream server.
@@ -131,6 +135,10 @@ func (s *session) run() {
 	if l := s.errorLog(); l.Enabled(errlog.Info) {
 		s.logPlain(errlog.Info, "client "+s.c.RemoteAddr().String()+" connected to "+s.c.LocalAddr().String())
 	}
+	if !s.handshake() {
+		s.status = statusInternalError
+		return
+	}
 	up := s.connect()
 	if up == nil {
 		s.status = statusBadGateway
@@ -139,6 +147,28 @@ func (s *session) run() {
 	}
 	s.status = statusOK
 	s.proxy(up)
+}
+
+// handshake runs the TLS handshake of an ssl listen within
+// ssl_handshake_timeout; false means it failed (logged at debug: nginx
+// 1.22.1 logs nothing above debug for it).
+func (s *session) handshake() bool {
+	tc, ok := s.c.(*tls.Conn)
+	if !ok {
+		return true
+	}
+	_ = tc.SetDeadline(s.now().Add(s.srv.cfg.HandshakeTimeout))
+	err := tc.Handshake()
+	_ = tc.SetDeadline(time.Time{})
+	if err == nil {
+		return true
+	}
+	if isTimeout(err) {
+		s.logPlain(errlog.Debug, "client timed out (110: Connection timed out) while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+		return false
+	}
+	s.logPlain(errlog.Debug, "SSL_do_handshake() failed ("+err.Error()+") while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+	return false
 }
 
 // connect picks servers and connects until one answers or the tries,

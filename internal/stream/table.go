@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -34,6 +35,10 @@ type server struct {
 	bind net.Addr
 	// listenPos is where each address is listened on, for bind errors.
 	listenPos map[string]config.Pos
+	// ssl are the listen keys with the ssl parameter; tlsConfig
+	// terminates their TLS (nil when the server has no certificate).
+	ssl       map[string]bool
+	tlsConfig *tls.Config
 }
 
 // accessLog is one access_log target compiled.
@@ -74,6 +79,7 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files) (*table
 			t.servers[key] = srv
 			t.keys = append(t.keys, key)
 			srv.listenPos[key] = l.Pos
+			srv.ssl[key] = l.SSL
 		}
 	}
 	return t, nil
@@ -94,7 +100,10 @@ func settingsOf(u *config.Upstream) []upstream.Settings {
 
 // compileServer compiles one server block.
 func compileServer(sc *config.StreamServer, pool *upstream.Pool, formats map[string]*config.LogFormat, fs *files) (*server, error) {
-	srv := &server{cfg: sc, pool: pool, listenPos: map[string]config.Pos{}}
+	srv := &server{cfg: sc, pool: pool, listenPos: map[string]config.Pos{}, ssl: map[string]bool{}}
+	if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
+		srv.tlsConfig = tlsConfigOf(sc.TLS)
+	}
 	u := sc.Upstream
 	var err error
 	srv.policy = policyOf(u, pool)
@@ -119,6 +128,22 @@ func compileServer(sc *config.StreamServer, pool *upstream.Pool, formats map[str
 		}
 	}
 	return srv, nil
+}
+
+// tlsConfigOf is the server side of t: its certificates (the first that
+// suits the client, as crypto/tls chooses), protocols, ciphers and curves.
+func tlsConfigOf(t *config.TLS) *tls.Config {
+	c := &tls.Config{
+		MinVersion:             t.MinVersion,
+		MaxVersion:             t.MaxVersion,
+		CipherSuites:           t.CipherSuites,
+		CurvePreferences:       t.Curves,
+		SessionTicketsDisabled: !t.SessionTickets,
+	}
+	for _, cert := range t.Certificates {
+		c.Certificates = append(c.Certificates, cert.Pair)
+	}
+	return c
 }
 
 // policyOf returns the balancing method of u, whose servers are pool.

@@ -510,3 +510,68 @@ server { listen 127.0.0.1:0 ssl; proxy_pass %s; }`, a.addr())))
 		t.Errorf("log %q, want a 200 and a 500 line", got)
 	}
 }
+
+// TestLogs checks a server's own error_log, and that Reopen moves the
+// access log to a new file after it was renamed (logrotate's way).
+func TestLogs(t *testing.T) {
+	dir := t.TempDir()
+	a := startEcho(t, "a")
+	p, addrs := New(Options{}), []string{}
+	defer p.Close()
+	bound, err := p.Apply(load(t, dir, fmt.Sprintf(`
+log_format f '$status';
+server { listen 127.0.0.1:0; proxy_pass %s; access_log %%DIR%%/s.log f; }
+server { listen 127.0.0.1:0; proxy_pass %s; error_log %%DIR%%/err.log warn; }`, a.addr(), deadAddr(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bound {
+		addrs = append(addrs, b.String())
+	}
+	dial(t, addrs[1]).ask(t, "x")
+	waitFor(t, "the error log", func() bool {
+		return strings.Contains(readFile(t, filepath.Join(dir, "err.log")), "connect() failed (111: Connection refused) while connecting to upstream")
+	})
+	cl := dial(t, addrs[0])
+	cl.ask(t, "x")
+	cl.c.Close()
+	logPath := filepath.Join(dir, "s.log")
+	waitFor(t, "the first line", func() bool { return readFile(t, logPath) == "200\n" })
+	if err := os.Rename(logPath, logPath+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	cl = dial(t, addrs[0])
+	cl.ask(t, "x")
+	cl.c.Close()
+	waitFor(t, "a line in the new file", func() bool { return readFile(t, logPath) == "200\n" })
+	if got := readFile(t, logPath+".1"); got != "200\n" {
+		t.Errorf("rotated file %q", got)
+	}
+}
+
+// TestBind checks proxy_bind: the upstream sees the configured source.
+func TestBind(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+			io.WriteString(c, host+"\n")
+			c.Close()
+		}
+	}()
+	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_bind 127.0.0.2; }", ln.Addr())))
+	if got := dial(t, addr).ask(t, "x"); got != "127.0.0.2" {
+		t.Errorf("upstream saw %q, want 127.0.0.2", got)
+	}
+}

@@ -133,7 +133,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		upgrades:   newUpgradeTracker(),
 	}
 	d.admin.current, d.admin.conns = &d.current, &d.conns
-	d.stream = stream.New(stream.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Clock: opts.Clock, Listen: listenSocket})
+	d.stream = stream.New(stream.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Clock: opts.Clock, Listen: listenSocket, Slots: d.limiter.slots})
 	if err := ensureLogDir(cfg); err != nil {
 		return nil, err
 	}

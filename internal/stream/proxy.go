@@ -47,6 +47,11 @@ type Options struct {
 	Clock func() time.Time
 	// Listen, when set, replaces net.Listen (tests, socket inheritance).
 	Listen func(network, addr string) (net.Listener, error)
+	// Slots, when set, caps the client connections (worker_connections,
+	// shared with the http listeners): a session holds one from before
+	// its Accept to its end, so a proxy at the cap leaves new connections
+	// in the kernel's backlog.
+	Slots chan struct{}
 }
 
 // Proxy is the stream half of a daemon: its listeners and sessions.
@@ -73,9 +78,16 @@ type Proxy struct {
 
 // listener is one bound stream address.
 type listener struct {
-	key string // network + " " + address
-	ln  net.Listener
-	wg  sync.WaitGroup // the accept loop
+	key    string // network + " " + address
+	ln     net.Listener
+	wg     sync.WaitGroup // the accept loop
+	closed chan struct{}  // closed by close, to end a wait for a slot
+}
+
+// close closes l's socket; its accept loop ends.
+func (l *listener) close() {
+	close(l.closed)
+	l.ln.Close()
 }
 
 // New returns a Proxy with no configuration.
@@ -133,7 +145,7 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 	p.cur.Store(t)
 	for key, l := range p.listeners {
 		if t.servers[key] == nil {
-			l.ln.Close()
+			l.close()
 			delete(p.listeners, key)
 		}
 	}
@@ -164,11 +176,11 @@ func (p *Proxy) openMissing(t *table) ([]*listener, error) {
 		ln, err := p.opts.Listen(network, addr)
 		if err != nil {
 			for _, l := range opened {
-				l.ln.Close()
+				l.close()
 			}
 			return nil, fmt.Errorf("%w in %s", err, srv.listenPos[key])
 		}
-		opened = append(opened, &listener{key: key, ln: ln})
+		opened = append(opened, &listener{key: key, ln: ln, closed: make(chan struct{})})
 	}
 	return opened, nil
 }
@@ -209,8 +221,12 @@ func (p *Proxy) accept(l *listener) {
 	defer l.wg.Done()
 	var delay time.Duration
 	for {
+		if !p.takeSlot(l) {
+			return
+		}
 		c, err := l.ln.Accept()
 		if err != nil {
+			p.giveSlot()
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -224,6 +240,7 @@ func (p *Proxy) accept(l *listener) {
 		srv := p.cur.Load().servers[l.key]
 		if srv == nil { // the address left the configuration
 			c.Close()
+			p.giveSlot()
 			continue
 		}
 		if srv.ssl[l.key] && srv.tlsConfig != nil {
@@ -233,8 +250,27 @@ func (p *Proxy) accept(l *listener) {
 	}
 }
 
-// track adds s to the running sessions; it returns false once the proxy is
-// shutting down.
+// takeSlot waits for a connection slot; false means l was closed.
+func (p *Proxy) takeSlot(l *listener) bool {
+	if p.opts.Slots == nil {
+		return true
+	}
+	select {
+	case p.opts.Slots <- struct{}{}:
+		return true
+	case <-l.closed:
+		return false
+	}
+}
+
+// giveSlot returns a slot taken by takeSlot.
+func (p *Proxy) giveSlot() {
+	if p.opts.Slots != nil {
+		<-p.opts.Slots
+	}
+}
+
+// track adds s to the running sessions.
 func (p *Proxy) track(s *session) {
 	p.smu.Lock()
 	p.sessions[s] = struct{}{}
@@ -294,7 +330,7 @@ func (p *Proxy) closeListeners() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for key, l := range p.listeners {
-		l.ln.Close()
+		l.close()
 		l.wg.Wait()
 		delete(p.listeners, key)
 	}

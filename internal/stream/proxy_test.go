@@ -575,3 +575,30 @@ func TestBind(t *testing.T) {
 		t.Errorf("upstream saw %q, want 127.0.0.2", got)
 	}
 }
+
+// TestSlots checks the worker_connections cap: a connection past it waits
+// in the backlog until a session ends.
+func TestSlots(t *testing.T) {
+	a := startEcho(t, "a")
+	p := New(Options{Slots: make(chan struct{}, 1)})
+	defer p.Close()
+	addrs, err := p.Apply(load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; }", a.addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := dial(t, addrs[0].String())
+	if got := first.ask(t, "1"); got != "a 1" {
+		t.Fatalf("first session %q", got)
+	}
+	second := dial(t, addrs[0].String())
+	io.WriteString(second.c, "2\n")
+	_ = second.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := second.r.ReadString('\n'); err == nil {
+		t.Fatal("a session past the cap was served")
+	}
+	first.c.Close()
+	_ = second.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if got, err := second.r.ReadString('\n'); err != nil || got != "a 2\n" {
+		t.Errorf("second session after the first ended: %q, %v", got, err)
+	}
+}

@@ -400,6 +400,7 @@ func (s *session) finish() {
 		l.write(s)
 	}
 	s.p.untrack(s)
+	s.p.giveSlot()
 }
 
 // write appends the session's line to l's file.

@@ -45,6 +45,11 @@ type StreamServer struct {
 	// to the other (shutdown for writing) and keeps the session until
 	// both sides ended; off, the first side that ends ends the session.
 	HalfClose bool
+	// Responses (proxy_responses, 0: no limit) is how many datagrams a
+	// UDP session expects from the server per client datagram; once they
+	// came, the session ends. Requests (proxy_requests, 0: no limit) ends
+	// a UDP session after that many client datagrams.
+	Responses, Requests int
 	// ProxyProtocol (proxy_protocol, off) sends a PROXY protocol v1 header
 	// to the upstream before the client's bytes.
 	ProxyProtocol bool
@@ -78,6 +83,9 @@ type StreamListen struct {
 	// SSL is the "ssl" parameter: connections speak TLS, terminated with
 	// the server's certificates.
 	SSL bool
+	// UDP is the "udp" parameter: datagrams from one client address are a
+	// session, proxied to the upstream server over UDP.
+	UDP bool
 	Pos Pos
 }
 
@@ -282,13 +290,25 @@ func (b *builder) streamListen(d *Directive) (StreamListen, error) {
 	}
 	sl := StreamListen{Network: l.Network, Addr: l.Addr, Pos: d.Pos}
 	for _, p := range d.Args[1:] {
-		if p == "ssl" {
+		switch p {
+		case "ssl":
 			sl.SSL = true
+			continue
+		case "udp":
+			sl.UDP = true
 			continue
 		}
 		if err := b.streamListenParam(d, p); err != nil {
 			return StreamListen{}, err
 		}
+	}
+	if sl.SSL && sl.UDP {
+		return sl, errorf(d.Pos, `"listen" directive "ssl" parameter is incompatible with "udp"`)
+	}
+	if sl.UDP && sl.Network == "unix" {
+		sl.Network = "unixgram"
+	} else if sl.UDP {
+		sl.Network = "udp"
 	}
 	return sl, nil
 }
@@ -299,8 +319,6 @@ func (b *builder) streamListen(d *Directive) (StreamListen, error) {
 func (b *builder) streamListenParam(d *Directive, p string) error {
 	key, val, hasVal := strings.Cut(p, "=")
 	switch {
-	case p == "udp":
-		return hintf(d.Pos, "fulcrum proxies TCP streams only", `fulcrum does not support "listen ... udp" yet`)
 	case p == "proxy_protocol":
 		return hintf(d.Pos, "fulcrum cannot read the PROXY protocol yet", `fulcrum does not support "listen ... proxy_protocol" yet`)
 	case key == "ipv6only" && hasVal:
@@ -362,6 +380,8 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 			srv.NextUpstreamTimeout, err = parseTime(d.Args[0], false)
 			return
 		}},
+		{"proxy_responses", func(d *Directive) (err error) { srv.Responses, err = parseInt(d.Args[0]); return }},
+		{"proxy_requests", func(d *Directive) (err error) { srv.Requests, err = parseInt(d.Args[0]); return }},
 		{"proxy_half_close", func(d *Directive) (err error) { srv.HalfClose, err = parseFlag(d.Args[0]); return }},
 		{"proxy_protocol", func(d *Directive) (err error) { srv.ProxyProtocol, err = parseFlag(d.Args[0]); return }},
 		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = parseSize(d.Args[0]); return }},

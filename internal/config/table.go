@@ -240,7 +240,7 @@ var tableSpecs = []spec{
 	// stream (ngx_stream_core_module, ngx_stream_proxy_module,
 	// ngx_stream_upstream_module, ngx_stream_log_module): TCP proxying.
 	{name: "server", module: "stream_core", ctx: ctxStream, args: argsNone | argsBlock, multi: true, child: ctxStreamSrv, syntax: "server { ... }"},
-	{name: "listen", module: "stream_core", ctx: ctxStreamSrv, args: args1More, multi: true, syntax: "listen address:port | port | unix:path [backlog=number] [so_keepalive=on|off|...] [reuseport] ...;"},
+	{name: "listen", module: "stream_core", ctx: ctxStreamSrv, args: args1More, multi: true, syntax: "listen address:port | port | unix:path [ssl] [udp] [backlog=number] [so_keepalive=on|off|...] [reuseport] ...;"},
 	{name: "tcp_nodelay", module: "stream_core", ctx: ctxStreamSS, args: argsFlag, status: ignored, asIs: []string{"on"}, note: noteTCP, syntax: "tcp_nodelay on | off;"},
 	{name: "preread_buffer_size", module: "stream_core", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "fulcrum reads nothing ahead of proxying (it has no preread phase)", syntax: "preread_buffer_size size;"},
 	{name: "preread_timeout", module: "stream_core", ctx: ctxStreamSS, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum reads nothing ahead of proxying (it has no preread phase)", syntax: "preread_timeout timeout;"},
@@ -258,6 +258,8 @@ var tableSpecs = []spec{
 	{name: "proxy_next_upstream_tries", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_next_upstream_tries number;"},
 	{name: "proxy_next_upstream_timeout", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_next_upstream_timeout time;"},
 	{name: "proxy_half_close", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_half_close on | off;"},
+	{name: "proxy_responses", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_responses number;"},
+	{name: "proxy_requests", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_requests number;"},
 	{name: "proxy_protocol", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_protocol on | off;"},
 	{name: "proxy_upload_rate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, syntax: "proxy_upload_rate rate;"},
 	{name: "proxy_download_rate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, syntax: "proxy_download_rate rate;"},

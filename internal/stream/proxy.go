@@ -78,8 +78,9 @@ type Proxy struct {
 
 // listener is one bound stream address.
 type listener struct {
-	key    string // network + " " + address
-	ln     net.Listener
+	key    string         // network + " " + address
+	ln     net.Listener   // a stream listen's socket; nil for udp
+	pc     net.PacketConn // a udp listen's socket; nil for a stream
 	wg     sync.WaitGroup // the accept loop
 	closed chan struct{}  // closed by close, to end a wait for a slot
 }
@@ -87,7 +88,19 @@ type listener struct {
 // close closes l's socket; its accept loop ends.
 func (l *listener) close() {
 	close(l.closed)
+	if l.pc != nil {
+		l.pc.Close()
+		return
+	}
 	l.ln.Close()
+}
+
+// addr is l's bound address.
+func (l *listener) addr() net.Addr {
+	if l.pc != nil {
+		return l.pc.LocalAddr()
+	}
+	return l.ln.Addr()
 }
 
 // New returns a Proxy with no configuration.
@@ -153,8 +166,12 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 	for _, l := range opened {
 		p.listeners[l.key] = l
 		l.wg.Add(1)
-		go p.accept(l)
-		addrs = append(addrs, l.ln.Addr())
+		if l.pc != nil {
+			go p.servePackets(l)
+		} else {
+			go p.accept(l)
+		}
+		addrs = append(addrs, l.addr())
 	}
 	p.opts.Registry.Retain(t.pools...)
 	return addrs, nil
@@ -173,14 +190,23 @@ func (p *Proxy) openMissing(t *table) ([]*listener, error) {
 		if i := strings.LastIndex(addr, ":0#"); i >= 0 {
 			addr = addr[:i+2] // an ephemeral listen's number (compileTable)
 		}
-		ln, err := p.opts.Listen(network, addr)
+		l := &listener{key: key, closed: make(chan struct{})}
+		var err error
+		if network == "udp" || network == "unixgram" {
+			l.pc, err = net.ListenPacket(network, addr)
+			if err != nil {
+				err = fmt.Errorf("bind() to %s failed (%s)", addr, errlog.Errno(err))
+			}
+		} else {
+			l.ln, err = p.opts.Listen(network, addr)
+		}
 		if err != nil {
 			for _, l := range opened {
 				l.close()
 			}
 			return nil, fmt.Errorf("%w in %s", err, srv.listenPos[key])
 		}
-		opened = append(opened, &listener{key: key, ln: ln, closed: make(chan struct{})})
+		opened = append(opened, l)
 	}
 	return opened, nil
 }
@@ -200,7 +226,7 @@ func (p *Proxy) Addrs() []net.Addr {
 	defer p.mu.Unlock()
 	out := make([]net.Addr, 0, len(p.listeners))
 	for _, l := range p.listeners {
-		out = append(out, l.ln.Addr())
+		out = append(out, l.addr())
 	}
 	return out
 }
@@ -211,7 +237,7 @@ func (p *Proxy) Addr(key string) net.Addr {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if l := p.listeners[key]; l != nil {
-		return l.ln.Addr()
+		return l.addr()
 	}
 	return nil
 }
@@ -246,7 +272,9 @@ func (p *Proxy) accept(l *listener) {
 		if srv.ssl[l.key] && srv.tlsConfig != nil {
 			c = tls.Server(c, srv.tlsConfig)
 		}
-		go p.newSession(c, srv).run()
+		s := p.newSession(c, srv)
+		s.slot = true
+		go s.run()
 	}
 }
 

@@ -602,3 +602,91 @@ func TestSlots(t *testing.T) {
 		t.Errorf("second session after the first ended: %q, %v", got, err)
 	}
 }
+
+// startUDPEcho starts a UDP backend that answers each datagram with
+// "NAME DATAGRAM", and a second answer "NAME again" to "two".
+func startUDPEcho(t *testing.T, name string) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo([]byte(name+" "+string(buf[:n])), from)
+			if string(buf[:n]) == "two" {
+				pc.WriteTo([]byte(name+" again"), from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+// TestUDP checks listen ... udp: a client's datagrams are one session
+// with datagram boundaries kept, proxy_responses ends it once the answers
+// came, and $protocol is UDP, as nginx 1.22.1 logs it.
+func TestUDP(t *testing.T) {
+	up := startUDPEcho(t, "u")
+	dir := t.TempDir()
+	p, addr := start(t, load(t, dir, fmt.Sprintf(`
+log_format f '$protocol|$status|$bytes_received|$bytes_sent|$upstream_bytes_sent|$upstream_bytes_received';
+access_log %%DIR%%/s.log f;
+server { listen 127.0.0.1:0 udp; proxy_pass %s; proxy_responses 1; proxy_timeout 5s; }`, up)))
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 100)
+	for _, m := range []string{"hello", "x"} {
+		if _, err := c.Write([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != "u "+m {
+			t.Fatalf("answer to %q: %q, %v", m, buf[:n], err)
+		}
+		// The answer ends the session (proxy_responses 1); the next
+		// datagram, once it ended, starts another.
+		waitFor(t, "the session to end", func() bool { return p.Sessions() == 0 })
+	}
+	path := filepath.Join(dir, "s.log")
+	waitFor(t, "two sessions logged", func() bool { return strings.Count(readFile(t, path), "\n") == 2 })
+	if got := readFile(t, path); got != "UDP|200|5|7|5|7\nUDP|200|1|3|1|3\n" {
+		t.Errorf("log %q", got)
+	}
+}
+
+// TestUDPIdle checks that without proxy_responses a UDP session lasts
+// until proxy_timeout, taking every answer.
+func TestUDPIdle(t *testing.T) {
+	up := startUDPEcho(t, "u")
+	p, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0 udp; proxy_pass %s; proxy_timeout 300ms; }", up)))
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("two"))
+	buf := make([]byte, 100)
+	var got []string
+	for i := 0; i < 2; i++ {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(buf[:n]))
+	}
+	if strings.Join(got, "|") != "u two|u again" {
+		t.Errorf("answers %q", got)
+	}
+	waitFor(t, "the idle session to end", func() bool { return p.Sessions() == 0 })
+}

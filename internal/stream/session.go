@@ -56,6 +56,14 @@ type session struct {
 	done     chan struct{}
 	doneOnce sync.Once
 
+	// slot says the session holds a worker_connections slot.
+	slot bool
+	// udp says the client is a UDP client (a *udpConn); requests and
+	// responses count its datagrams each way (proxy_requests,
+	// proxy_responses).
+	udp                 bool
+	requests, responses atomic.Int64
+
 	mu sync.Mutex // guards up, for abort
 	up net.Conn
 }
@@ -77,6 +85,7 @@ func (p *Proxy) newSession(c net.Conn, srv *server) *session {
 	s := &session{p: p, srv: srv, c: c, id: p.seq.Add(1), start: p.opts.Clock(), done: make(chan struct{})}
 	s.remoteAddr, s.remotePort, s.remote = splitAddr(c.RemoteAddr())
 	s.serverAddr, s.serverPort, _ = splitAddr(c.LocalAddr())
+	_, s.udp = c.(*udpConn)
 	s.last.Store(s.start.UnixNano())
 	p.track(s)
 	return s
@@ -85,11 +94,22 @@ func (p *Proxy) newSession(c net.Conn, srv *server) *session {
 // splitAddr splits a connection address into the strings the variables
 // print; a unix socket's peer is "unix:" with no port.
 func splitAddr(a net.Addr) (host, port string, ap netip.AddrPort) {
-	if t, ok := a.(*net.TCPAddr); ok {
-		ap = t.AddrPort()
+	var ok bool
+	if ap, ok = addrPort(a); ok {
 		return ap.Addr().Unmap().String(), strconv.Itoa(int(ap.Port())), ap
 	}
 	return "unix:", "", ap
+}
+
+// addrPort is a TCP or UDP address as a netip.AddrPort; false for others.
+func addrPort(a net.Addr) (netip.AddrPort, bool) {
+	switch t := a.(type) {
+	case *net.TCPAddr:
+		return t.AddrPort(), true
+	case *net.UDPAddr:
+		return t.AddrPort(), true
+	}
+	return netip.AddrPort{}, false
 }
 
 func (s *session) now() time.Time { return s.p.opts.Clock() }
@@ -216,7 +236,16 @@ func (s *session) dial(u *upstream.Server) net.Conn {
 	if s.srv.bind != nil {
 		d.LocalAddr = s.srv.bind
 	}
-	c, err := d.Dial(u.Network(), u.Addr())
+	network := u.Network()
+	if s.udp && network == "unix" {
+		network = "unixgram"
+	} else if s.udp {
+		network = "udp"
+	}
+	if s.srv.bind != nil && s.udp {
+		d.LocalAddr = &net.UDPAddr{IP: s.srv.bind.(*net.TCPAddr).IP}
+	}
+	c, err := d.Dial(network, u.Addr())
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -241,20 +270,24 @@ func (s *session) proxy(up net.Conn) {
 		return
 	}
 	t := &s.tries[len(s.tries)-1]
+	var header []byte
 	if s.srv.cfg.ProxyProtocol {
-		h := proxyHeader(s.c)
-		if _, err := up.Write(h); err != nil {
+		header = proxyHeader(s.c)
+	}
+	if header != nil && !s.udp {
+		if _, err := up.Write(header); err != nil {
 			return
 		}
-		t.sent.Add(int64(len(h)))
+		t.sent.Add(int64(len(header)))
+		header = nil // a UDP session's goes before its first datagram
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.pipe(up, s.c, s.srv.cfg.UploadRate, &s.fromClient, &t.sent, nil)
+		s.pipe(up, s.c, s.srv.cfg.UploadRate, &s.fromClient, &t.sent, nil, header)
 	}()
-	s.pipe(s.c, up, s.srv.cfg.DownloadRate, &t.received, &s.toClient, t)
+	s.pipe(s.c, up, s.srv.cfg.DownloadRate, &t.received, &s.toClient, t, nil)
 	wg.Wait()
 	t.session = s.now().Sub(t.began)
 }
@@ -264,18 +297,24 @@ func (s *session) proxy(up net.Conn) {
 // times out, or the session ends. first, when set, records the time of the
 // first byte read. Without proxy_half_close the first side to end ends the
 // session.
-func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int64, first *try) {
-	buf := make([]byte, 16*1024)
+func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int64, first *try, header []byte) {
+	size := 16 * 1024
+	if s.udp {
+		size = 64 * 1024 // a whole datagram
+	}
+	buf := make([]byte, len(header)+size)
+	copy(buf, header)
 	timeout := s.srv.cfg.Timeout
 	began := s.now()
 	var total int64
 	for {
-		size, ok := s.allowance(began, total, rate, len(buf))
+		size, ok := s.allowance(began, total, rate, size)
 		if !ok {
 			return
 		}
 		_ = src.SetReadDeadline(s.now().Add(timeout))
-		n, err := src.Read(buf[:size])
+		h := len(header)
+		n, err := src.Read(buf[h : h+size])
 		if n > 0 {
 			s.last.Store(s.now().UnixNano())
 			if first != nil && first.firstByte < 0 {
@@ -284,10 +323,17 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 			read.Add(int64(n))
 			total += int64(n)
 			_ = dst.SetWriteDeadline(s.now().Add(timeout))
-			w, werr := dst.Write(buf[:n])
+			w, werr := dst.Write(buf[:h+n])
 			written.Add(int64(w))
 			if werr != nil {
 				s.end()
+				return
+			}
+			if h > 0 {
+				header = nil
+				copy(buf, buf[h:h+n])
+			}
+			if s.udp && s.countDatagram(first == nil) {
 				return
 			}
 		}
@@ -309,6 +355,29 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 		s.end()
 		return
 	}
+}
+
+// countDatagram counts a UDP datagram passed on, from the client (up) or
+// from the server, and reports whether this direction is done: after
+// proxy_requests client datagrams the client's next datagram starts
+// another session; once proxy_responses answers per client datagram came,
+// the session ends.
+func (s *session) countDatagram(up bool) bool {
+	cfg := s.srv.cfg
+	if up {
+		n := s.requests.Add(1)
+		if cfg.Requests > 0 && n >= int64(cfg.Requests) {
+			s.c.(*udpConn).forget()
+			return true
+		}
+		return false
+	}
+	n := s.responses.Add(1)
+	if cfg.Responses > 0 && n >= s.c.(*udpConn).got.Load()*int64(cfg.Responses) {
+		s.end()
+		return true
+	}
+	return false
 }
 
 // allowance is how many bytes the next read may take: with
@@ -400,7 +469,9 @@ func (s *session) finish() {
 		l.write(s)
 	}
 	s.p.untrack(s)
-	s.p.giveSlot()
+	if s.slot {
+		s.p.giveSlot()
+	}
 }
 
 // write appends the session's line to l's file.
@@ -419,14 +490,14 @@ func (l *accessLog) write(s *session) {
 }
 
 // proxyHeader is the PROXY protocol v1 line for c, as nginx's
-// ngx_proxy_protocol_write sends it.
+// ngx_proxy_protocol_write sends it (TCP4 or TCP6 for UDP clients too).
 func proxyHeader(c net.Conn) []byte {
-	src, sok := c.RemoteAddr().(*net.TCPAddr)
-	dst, dok := c.LocalAddr().(*net.TCPAddr)
+	src, sok := addrPort(c.RemoteAddr())
+	dst, dok := addrPort(c.LocalAddr())
 	if !sok || !dok {
 		return []byte("PROXY UNKNOWN\r\n")
 	}
-	sa, da := src.AddrPort().Addr(), dst.AddrPort().Addr()
+	sa, da := src.Addr(), dst.Addr()
 	family := "TCP4"
 	if sa.Unmap().Is6() {
 		family = "TCP6"
@@ -434,5 +505,5 @@ func proxyHeader(c net.Conn) []byte {
 		sa, da = sa.Unmap(), da.Unmap()
 	}
 	return []byte("PROXY " + family + " " + sa.String() + " " + da.String() + " " +
-		strconv.Itoa(src.Port) + " " + strconv.Itoa(dst.Port) + "\r\n")
+		strconv.Itoa(int(src.Port())) + " " + strconv.Itoa(int(dst.Port())) + "\r\n")
 }

@@ -32,13 +32,18 @@ var variables = map[string]getter{
 	"binary_remote_addr": binaryRemoteAddr,
 	"server_addr":        func(d []byte, s *session) ([]byte, bool) { return append(d, s.serverAddr...), true },
 	"server_port":        func(d []byte, s *session) ([]byte, bool) { return append(d, s.serverPort...), true },
-	"protocol":           func(d []byte, _ *session) ([]byte, bool) { return append(d, "TCP"...), true },
-	"connection":         func(d []byte, s *session) ([]byte, bool) { return strconv.AppendUint(d, s.id, 10), true },
-	"bytes_sent":         func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, s.toClient.Load(), 10), true },
-	"bytes_received":     func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, s.fromClient.Load(), 10), true },
-	"session_time":       func(d []byte, s *session) ([]byte, bool) { return appendMsec(d, s.now().Sub(s.start)), true },
-	"status":             func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, int64(s.status), 10), true },
-	"msec":               func(d []byte, s *session) ([]byte, bool) { return appendUnixMsec(d, s.now()), true },
+	"protocol": func(d []byte, s *session) ([]byte, bool) {
+		if s.udp {
+			return append(d, "UDP"...), true
+		}
+		return append(d, "TCP"...), true
+	},
+	"connection":     func(d []byte, s *session) ([]byte, bool) { return strconv.AppendUint(d, s.id, 10), true },
+	"bytes_sent":     func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, s.toClient.Load(), 10), true },
+	"bytes_received": func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, s.fromClient.Load(), 10), true },
+	"session_time":   func(d []byte, s *session) ([]byte, bool) { return appendMsec(d, s.now().Sub(s.start)), true },
+	"status":         func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, int64(s.status), 10), true },
+	"msec":           func(d []byte, s *session) ([]byte, bool) { return appendUnixMsec(d, s.now()), true },
 	"time_local": func(d []byte, s *session) ([]byte, bool) {
 		return s.now().AppendFormat(d, "02/Jan/2006:15:04:05 -0700"), true
 	},

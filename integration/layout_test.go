@@ -64,8 +64,9 @@ var allowedImports = map[string][]string{
 	"subfilter":     {"h1"},             // sub_filter's streaming search and replace
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
+	"stream":        {"balancer", "config", "errlog", "upstream"}, // TCP proxying (the stream block)
 	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "static", "subfilter", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "static", "stream", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

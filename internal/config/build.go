@@ -77,6 +77,13 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 			}
 			b.cfg.HTTP = h
 		}
+		if d.Name == "stream" {
+			st, err := b.buildStream(d)
+			if err != nil {
+				return nil, err
+			}
+			b.cfg.Stream = st
+		}
 	}
 	return b.cfg, nil
 }

@@ -26,12 +26,18 @@ const (
 	ctxLocationIf  // inside "if" in a location (NGX_HTTP_LIF_CONF)
 	ctxLimitExcept // inside limit_except (NGX_HTTP_LMT_CONF)
 	ctxMatch       // inside match {}: health check tests (healthcheck.go)
+	ctxStream      // the stream block (NGX_STREAM_MAIN_CONF)
+	ctxStreamSrv   // a server block in stream (NGX_STREAM_SRV_CONF)
+	ctxStreamUps   // an upstream block in stream (NGX_STREAM_UPS_CONF)
 
 	ctxLoc = ctxLocation | ctxNestedLocation
 	ctxSL  = ctxServer | ctxLoc
 	ctxHS  = ctxHTTP | ctxServer
 	ctxHSL = ctxHTTP | ctxServer | ctxLoc
-	ctxAll = ctxMain | ctxEvents | ctxHTTP | ctxSL | ctxUpstream | ctxTypes | ctxMap
+	ctxAll = ctxMain | ctxEvents | ctxHTTP | ctxSL | ctxUpstream | ctxTypes | ctxMap | ctxStreamAll
+	// ctxStreamSS are the stream block and its servers (NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF).
+	ctxStreamSS  = ctxStream | ctxStreamSrv
+	ctxStreamAll = ctxStream | ctxStreamSrv | ctxStreamUps
 	// ctxIfs are both kinds of if block: the rewrite module's directives
 	// (rewrite, return, set, break) may appear in either.
 	ctxIfs = ctxServerIf | ctxLocationIf
@@ -48,6 +54,7 @@ var contextNames = []struct {
 	{ctxGeo, "geo"}, {ctxSplit, "split_clients"},
 	{ctxServerIf, "if in server"}, {ctxLocationIf, "if in location"},
 	{ctxLimitExcept, "limit_except"}, {ctxMatch, "match"},
+	{ctxStream, "stream"}, {ctxStreamSrv, "stream server"}, {ctxStreamUps, "stream upstream"},
 }
 
 // String lists the contexts in c, such as "http, server, location".
@@ -219,7 +226,7 @@ var tableSpecs = []spec{
 	{name: "worker_priority", module: "core", ctx: ctxMain, args: args1, status: ignored, note: "set the priority with nice or systemd Nice=", syntax: "worker_priority number;"},
 	{name: "working_directory", module: "core", ctx: ctxMain, args: args1, status: ignored, note: "fulcrum does not change directory", syntax: "working_directory directory;"},
 	{name: "pid", module: "core", ctx: ctxMain, args: args1, syntax: "pid file;"},
-	{name: "error_log", module: "core", ctx: ctxMain | ctxHSL, args: args1More, multi: true, syntax: "error_log file [level];"},
+	{name: "error_log", module: "core", ctx: ctxMain | ctxHSL | ctxStreamSS, args: args1More, multi: true, syntax: "error_log file [level];"},
 	{name: "pcre_jit", module: "core", ctx: ctxMain, args: argsFlag, status: ignored, note: "fulcrum uses Go's regexp package, which has no JIT", syntax: "pcre_jit on | off;"},
 	{name: "load_module", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum has no dynamic modules; the module's directives stay unknown", syntax: "load_module file;"},
 	{name: "env", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum keeps its whole environment", syntax: "env variable[=value];"},
@@ -230,7 +237,38 @@ var tableSpecs = []spec{
 	{name: "include", module: "core", ctx: ctxAll, args: args1, multi: true, syntax: "include file | mask;"},
 	{name: "events", module: "core", ctx: ctxMain, args: argsNone | argsBlock, child: ctxEvents, syntax: "events { ... }"},
 	{name: "http", module: "core", ctx: ctxMain, args: argsNone | argsBlock, child: ctxHTTP, syntax: "http { ... }"},
-	{name: "stream", module: "core", ctx: ctxMain, args: argsNone | argsBlock, status: unsupported, note: "fulcrum does not proxy TCP or UDP streams yet; keep nginx for them", syntax: "stream { ... }"},
+	{name: "stream", module: "stream_core", ctx: ctxMain, args: argsNone | argsBlock, child: ctxStream, syntax: "stream { ... }"},
+	// stream (ngx_stream_core_module, ngx_stream_proxy_module,
+	// ngx_stream_upstream_module, ngx_stream_log_module): TCP proxying.
+	{name: "server", module: "stream_core", ctx: ctxStream, args: argsNone | argsBlock, multi: true, child: ctxStreamSrv, syntax: "server { ... }"},
+	{name: "listen", module: "stream_core", ctx: ctxStreamSrv, args: args1More, multi: true, syntax: "listen address:port | port | unix:path [ssl] [udp] [backlog=number] [so_keepalive=on|off|...] [reuseport] ...;"},
+	{name: "tcp_nodelay", module: "stream_core", ctx: ctxStreamSS, args: argsFlag, status: ignored, asIs: []string{"on"}, note: noteTCP, syntax: "tcp_nodelay on | off;"},
+	{name: "preread_buffer_size", module: "stream_core", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "fulcrum reads nothing ahead of proxying (it has no preread phase)", syntax: "preread_buffer_size size;"},
+	{name: "preread_timeout", module: "stream_core", ctx: ctxStreamSS, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum reads nothing ahead of proxying (it has no preread phase)", syntax: "preread_timeout timeout;"},
+	{name: "upstream", module: "stream_upstream", ctx: ctxStream, args: args1 | argsBlock, multi: true, child: ctxStreamUps, syntax: "upstream name { ... }"},
+	{name: "server", module: "stream_upstream", ctx: ctxStreamUps, args: args1More, multi: true, syntax: "server address:port [weight=number] [max_fails=number] [fail_timeout=time] [max_conns=number] [backup] [down];"},
+	{name: "zone", module: "stream_upstream", ctx: ctxStreamUps, args: args12, syntax: "zone name [size];"},
+	{name: "hash", module: "stream_upstream", ctx: ctxStreamUps, args: args12, multi: true, syntax: "hash key [consistent];"},
+	{name: "least_conn", module: "stream_upstream", ctx: ctxStreamUps, args: argsNone, multi: true, syntax: "least_conn;"},
+	{name: "random", module: "stream_upstream", ctx: ctxStreamUps, args: argsNone | args12, multi: true, syntax: "random [two [least_conn]];"},
+	{name: "ssl_handshake_timeout", module: "stream_ssl", ctx: ctxStreamSS, args: args1, kinds: []kind{kindMsec}, syntax: "ssl_handshake_timeout time;"},
+	{name: "proxy_pass", module: "stream_proxy", ctx: ctxStreamSrv, args: args1, syntax: "proxy_pass address;"},
+	{name: "proxy_connect_timeout", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_connect_timeout time;"},
+	{name: "proxy_timeout", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_timeout timeout;"},
+	{name: "proxy_next_upstream", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_next_upstream on | off;"},
+	{name: "proxy_next_upstream_tries", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_next_upstream_tries number;"},
+	{name: "proxy_next_upstream_timeout", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_next_upstream_timeout time;"},
+	{name: "proxy_half_close", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_half_close on | off;"},
+	{name: "proxy_responses", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_responses number;"},
+	{name: "proxy_requests", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_requests number;"},
+	{name: "proxy_protocol", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_protocol on | off;"},
+	{name: "proxy_upload_rate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, syntax: "proxy_upload_rate rate;"},
+	{name: "proxy_download_rate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, syntax: "proxy_download_rate rate;"},
+	{name: "proxy_bind", module: "stream_proxy", ctx: ctxStreamSS, args: args12, syntax: "proxy_bind address | off;"},
+	{name: "proxy_buffer_size", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "proxy_buffer_size size;"},
+	{name: "proxy_socket_keepalive", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, status: ignored, asIs: []string{"off"}, note: noteTCP, syntax: "proxy_socket_keepalive on | off;"},
+	{name: "log_format", module: "stream_log", ctx: ctxStream, args: args2More, multi: true, syntax: "log_format name [escape=default|json|none] string ...;"},
+	{name: "access_log", module: "stream_log", ctx: ctxStreamSS, args: args1More, multi: true, syntax: "access_log path format [buffer=size] [flush=time] [if=condition] | off;"},
 	{name: "mail", module: "core", ctx: ctxMain, args: argsNone | argsBlock, status: unsupported, note: "fulcrum has no mail proxy; keep nginx for it", syntax: "mail { ... }"},
 
 	// events
@@ -498,13 +536,13 @@ var tableSpecs = []spec{
 
 	// ssl
 	{name: "ssl", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: implemented, syntax: "ssl on | off;"},
-	{name: "ssl_certificate", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_certificate file;"},
-	{name: "ssl_certificate_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_certificate_key file;"},
-	{name: "ssl_protocols", module: "http_ssl", ctx: ctxHS, args: args1More, syntax: "ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
-	{name: "ssl_ciphers", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_ciphers ciphers;"},
-	{name: "ssl_prefer_server_ciphers", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: ignored, note: "Go's TLS orders cipher suites itself", syntax: "ssl_prefer_server_ciphers on | off;"},
-	{name: "ssl_session_cache", module: "http_ssl", ctx: ctxHS, args: args12, status: ignored, note: "Go's TLS resumes sessions with tickets (ssl_session_tickets), not with a server-side cache", syntax: "ssl_session_cache off | none | [builtin[:size]] [shared:name:size];"},
-	{name: "ssl_session_timeout", module: "http_ssl", ctx: ctxHS, args: args1, kinds: []kind{kindSec}, status: ignored, note: "Go's TLS sets a session ticket's lifetime itself (at most 7 days)", syntax: "ssl_session_timeout time;"},
+	{name: "ssl_certificate", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args1, multi: true, syntax: "ssl_certificate file;"},
+	{name: "ssl_certificate_key", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args1, multi: true, syntax: "ssl_certificate_key file;"},
+	{name: "ssl_protocols", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args1More, syntax: "ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
+	{name: "ssl_ciphers", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args1, syntax: "ssl_ciphers ciphers;"},
+	{name: "ssl_prefer_server_ciphers", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: argsFlag, status: ignored, note: "Go's TLS orders cipher suites itself", syntax: "ssl_prefer_server_ciphers on | off;"},
+	{name: "ssl_session_cache", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args12, status: ignored, note: "Go's TLS resumes sessions with tickets (ssl_session_tickets), not with a server-side cache", syntax: "ssl_session_cache off | none | [builtin[:size]] [shared:name:size];"},
+	{name: "ssl_session_timeout", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args1, kinds: []kind{kindSec}, status: ignored, note: "Go's TLS sets a session ticket's lifetime itself (at most 7 days)", syntax: "ssl_session_timeout time;"},
 	{name: "ssl_session_tickets", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_session_tickets on | off;"},
 	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_session_ticket_key file;"},
 	{name: "ssl_dhparam", module: "http_ssl", ctx: ctxHS, args: args1, status: ignored, note: "Go's TLS has no DHE cipher suites; key exchange is ECDHE", syntax: "ssl_dhparam file;"},

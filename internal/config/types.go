@@ -19,6 +19,9 @@ type Config struct {
 	Main Main
 	// HTTP is the http block; nil when the configuration has none.
 	HTTP *HTTP
+	// Stream is the stream block (TCP proxying); nil when the configuration
+	// has none.
+	Stream *Stream
 	// Warnings are things worth telling the operator that do not stop the load,
 	// such as directives that fulcrum accepts but ignores.
 	Warnings []Warning

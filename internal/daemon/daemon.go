@@ -30,6 +30,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/proxy"
+	"fulcrum/internal/stream"
 	"fulcrum/internal/upstream"
 )
 
@@ -88,6 +89,9 @@ type Daemon struct {
 	upgrades  *upgradeTracker
 	// stopFlusher ends the access log flusher at stop.
 	stopFlusher context.CancelFunc
+	// stream proxies the stream block's TCP sessions: its own listeners,
+	// upstream registry and sessions, which outlive reloads.
+	stream *stream.Proxy
 }
 
 // Run loads nothing itself: it serves cfg (already loaded by the caller) until ctx
@@ -129,6 +133,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		upgrades:   newUpgradeTracker(),
 	}
 	d.admin.current, d.admin.conns = &d.current, &d.conns
+	d.stream = stream.New(stream.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Clock: opts.Clock, Listen: listenSocket, Slots: d.limiter.slots})
 	if err := ensureLogDir(cfg); err != nil {
 		return nil, err
 	}
@@ -152,9 +157,17 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		logs.close()
 		return nil, err
 	}
+	streamAddrs, err := d.stream.Apply(cfg.Stream)
+	if err != nil {
+		snap.health.Stop()
+		d.closeListeners()
+		logs.close()
+		return nil, err
+	}
 	if err := writePIDFile(cfg.Main.PIDFile); err != nil {
 		snap.health.Stop()
 		d.closeListeners()
+		d.stream.Close()
 		logs.close()
 		return nil, err
 	}
@@ -163,6 +176,9 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 	go runFlusher(flushCtx, logs.access)
 	for _, a := range d.boundAddrs() {
 		d.logs.error().Logf(errlog.Notice, "listening on %s", a)
+	}
+	for _, a := range streamAddrs {
+		d.logs.error().Logf(errlog.Notice, "listening on %s (stream)", a)
 	}
 	d.logs.error().Logf(errlog.Notice, "fulcrum %s started, pid %d", Version, os.Getpid())
 	if opts.Ready != nil {
@@ -233,10 +249,22 @@ func (d *Daemon) Reload() {
 		return
 	}
 	old := d.current.Load()
-	if err := d.openNewListeners(snap); err != nil {
+	streamAddrs, err := d.stream.Apply(cfg.Stream)
+	if err != nil {
 		snap.access.release()
 		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
 		return
+	}
+	if err := d.openNewListeners(snap); err != nil {
+		snap.access.release()
+		if _, serr := d.stream.Apply(old.cfg.Stream); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		return
+	}
+	for _, a := range streamAddrs {
+		d.logs.error().Logf(errlog.Notice, "listening on %s (stream, new in this configuration)", a)
 	}
 	applyWorkerProcesses(cfg.Main.WorkerProcesses)
 	// The old checks stop (their verdicts stay in the registry) before
@@ -255,6 +283,9 @@ func (d *Daemon) Reload() {
 
 // reopenLogs reopens the error and access log files (SIGUSR1, for logrotate).
 func (d *Daemon) reopenLogs() {
+	if err := d.stream.Reopen(); err != nil {
+		d.logs.error().Logf(errlog.Alert, "reopen stream logs: %v", err)
+	}
 	if err := d.logs.reopen(); err != nil {
 		d.logs.error().Logf(errlog.Alert, "reopen logs: %v", err)
 		return
@@ -278,12 +309,16 @@ func (d *Daemon) stop(graceful bool) error {
 			ctx, cancel = context.WithTimeout(ctx, timeout)
 			defer cancel()
 		}
+		streamDone := make(chan error, 1)
+		go func() { streamDone <- d.stream.Shutdown(ctx) }() // TCP sessions, up to worker_shutdown_timeout
 		errs = append(errs, d.shutdownListeners(ctx))
 		d.upgrades.wait(ctx) // WebSockets and other upgrades, up to worker_shutdown_timeout
 		d.upgrades.closeAll()
+		errs = append(errs, <-streamDone)
 	} else {
 		d.closeListeners()
 		d.upgrades.closeAll()
+		d.stream.Close()
 	}
 	d.stopFlusher()
 	d.transports.CloseIdle()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/static"
+	"fulcrum/internal/stream"
 	"net/http"
 	"os"
 	"regexp"
@@ -164,6 +165,9 @@ func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
 // with unknown variables and routing conflicts fail the test too.
 func Check(cfg *config.Config) error {
 	if err := ensureLogDir(cfg); err != nil {
+		return err
+	}
+	if err := stream.Check(cfg.Stream); err != nil {
 		return err
 	}
 	logs := &logSet{}

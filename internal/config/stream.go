@@ -1,0 +1,446 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Stream is the stream block: TCP proxying (nginx's ngx_stream_core_module,
+// ngx_stream_proxy_module, ngx_stream_upstream_module and
+// ngx_stream_log_module). Its upstreams, log formats and addresses are its
+// own: an http upstream of the same name is another upstream.
+type Stream struct {
+	// Upstreams are the stream upstream blocks and the implicit upstreams
+	// made from a proxy_pass host:port, in config order.
+	Upstreams []*Upstream
+	// Servers are the stream server blocks in config order.
+	Servers []*StreamServer
+	// LogFormats are the stream block's log_format directives by name.
+	LogFormats map[string]*LogFormat
+	Pos        Pos
+}
+
+// StreamServer is one server block of the stream block: the addresses it
+// listens on and where it proxies each connection.
+type StreamServer struct {
+	Listens []StreamListen
+	// Upstream is the proxy_pass target: an upstream block of the stream
+	// level or, for a host:port, an implicit one (Implicit set).
+	Upstream *Upstream
+	// ConnectTimeout (proxy_connect_timeout, 60s) bounds each connect.
+	ConnectTimeout time.Duration
+	// Timeout (proxy_timeout, 10m) closes the session after this long
+	// without a byte read in either direction.
+	Timeout time.Duration
+	// NextUpstream (proxy_next_upstream, on) tries another server when a
+	// connect fails.
+	NextUpstream bool
+	// NextUpstreamTries (proxy_next_upstream_tries, 0: no limit) caps the
+	// attempts; NextUpstreamTimeout (0: none) caps the time spent on them.
+	NextUpstreamTries   int
+	NextUpstreamTimeout time.Duration
+	// HalfClose (proxy_half_close, off) passes one side's end of data on
+	// to the other (shutdown for writing) and keeps the session until
+	// both sides ended; off, the first side that ends ends the session.
+	HalfClose bool
+	// Responses (proxy_responses, 0: no limit) is how many datagrams a
+	// UDP session expects from the server per client datagram; once they
+	// came, the session ends. Requests (proxy_requests, 0: no limit) ends
+	// a UDP session after that many client datagrams.
+	Responses, Requests int
+	// ProxyProtocol (proxy_protocol, off) sends a PROXY protocol v1 header
+	// to the upstream before the client's bytes.
+	ProxyProtocol bool
+	// UploadRate and DownloadRate (proxy_upload_rate, proxy_download_rate;
+	// 0: no limit) pace each direction in bytes per second.
+	UploadRate, DownloadRate int64
+	// TLS is the server's ssl_* settings (its own or the stream level's);
+	// nil when no level writes any. Listens with SSL set terminate TLS with
+	// it.
+	TLS *TLS
+	// HandshakeTimeout (ssl_handshake_timeout, 60s) bounds the TLS
+	// handshake of an ssl listen.
+	HandshakeTimeout time.Duration
+	// Bind (proxy_bind) is the local IP address of upstream connections;
+	// "" means the system's choice.
+	Bind string
+	// AccessLogs are the effective access_log targets (none: off).
+	AccessLogs []AccessLog
+	// ErrorLogs are the effective error_log targets; nil means the main
+	// context's.
+	ErrorLogs []ErrorLog
+	Pos       Pos
+}
+
+// StreamListen is one listen directive of a stream server.
+type StreamListen struct {
+	// Network is "tcp" or "unix".
+	Network string
+	// Addr is "ip:port" or the socket path.
+	Addr string
+	// SSL is the "ssl" parameter: connections speak TLS, terminated with
+	// the server's certificates.
+	SSL bool
+	// UDP is the "udp" parameter: datagrams from one client address are a
+	// session, proxied to the upstream server over UDP.
+	UDP bool
+	Pos Pos
+}
+
+// Defaults of ngx_stream_proxy_module.
+const (
+	defaultStreamConnectTimeout = 60 * time.Second
+	defaultStreamTimeout        = 10 * time.Minute
+	defaultStreamHandshake      = 60 * time.Second
+)
+
+// buildStream reads the stream block. Upstream names and log formats are
+// the stream block's own, so the builder's maps are swapped for its build.
+func (b *builder) buildStream(d *Directive) (*Stream, error) {
+	st := &Stream{LogFormats: map[string]*LogFormat{}, Pos: d.Pos}
+	httpUps, httpImplicit, httpFormats := b.upstreams, b.implicit, b.formats
+	b.upstreams, b.implicit, b.formats = map[string]*Upstream{}, map[string]*Upstream{}, st.LogFormats
+	defer func() { b.upstreams, b.implicit, b.formats = httpUps, httpImplicit, httpFormats }()
+	top := newScope(nil, ctxStream, d.Block)
+	if err := b.streamLogFormats(top); err != nil {
+		return nil, err
+	}
+	if err := b.streamUpstreams(st, top); err != nil {
+		return nil, err
+	}
+	seen := map[string]Pos{}
+	for _, sd := range top.own("server") {
+		srv, err := b.streamServer(st, top, sd)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range srv.Listens {
+			if strings.HasSuffix(l.Addr, ":0") {
+				continue // each ephemeral port is its own (fulcrum's extension)
+			}
+			if _, dup := seen[l.Network+" "+l.Addr]; dup {
+				return nil, hintf(l.Pos, "each address is listened on by one stream server", `duplicate "%s" address and port pair`, l.Addr)
+			}
+			seen[l.Network+" "+l.Addr] = l.Pos
+		}
+		st.Servers = append(st.Servers, srv)
+	}
+	return st, nil
+}
+
+// streamLogFormats reads the stream block's log_format directives.
+func (b *builder) streamLogFormats(top *scope) error {
+	for _, d := range top.own("log_format") {
+		f, err := parseLogFormat(d)
+		if err != nil {
+			return err
+		}
+		if b.formats[f.Name] != nil {
+			return errorf(d.Pos, `duplicate "log_format" name "%s"`, f.Name)
+		}
+		b.formats[f.Name] = f
+	}
+	return nil
+}
+
+// streamUpstreams builds the stream block's upstream blocks.
+func (b *builder) streamUpstreams(st *Stream, top *scope) error {
+	for _, d := range top.own("upstream") {
+		key := strings.ToLower(d.Args[0])
+		if prev := b.upstreams[key]; prev != nil {
+			return hintf(d.Pos, "upstream names must be unique (they are compared without case); first defined in "+prev.Pos.String(),
+				`duplicate upstream "%s"`, d.Args[0])
+		}
+		u, err := b.buildStreamUpstream(d)
+		if err != nil {
+			return err
+		}
+		b.upstreams[key] = u
+		st.Upstreams = append(st.Upstreams, u)
+	}
+	return nil
+}
+
+// buildStreamUpstream reads one stream "upstream name { ... }" block: the
+// http upstream's server parameters without slow_start and route, and
+// hash, least_conn and random (stream has no ip_hash).
+func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
+	u := newUpstream(d.Args[0], d.Pos)
+	var method *Directive
+	for _, line := range d.Block {
+		var err error
+		switch line.Name {
+		case "server":
+			err = b.streamUpstreamServer(u, line)
+		case "least_conn", "hash", "random":
+			if method != nil {
+				return nil, hintf(line.Pos, fmt.Sprintf(`an upstream has one balancing method; "%s" was set in %s`, method.Name, method.Pos),
+					"load balancing method redefined")
+			}
+			method, err = line, setMethod(u, line)
+		case "zone":
+			err = setZone(u, line)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return u, checkUpstream(u)
+}
+
+// streamUpstreamServer reads "server address:port [parameters]": the port is
+// required, as in nginx's stream module.
+func (b *builder) streamUpstreamServer(u *Upstream, d *Directive) error {
+	base := UpstreamServer{Name: d.Args[0], Weight: 1, MaxFails: 1, FailTimeout: defaultFailTimeout, Pos: d.Pos}
+	for _, p := range d.Args[1:] {
+		key, _, _ := strings.Cut(p, "=")
+		if key == "slow_start" || key == "route" {
+			return hintf(d.Pos, "a stream server takes weight=, max_fails=, fail_timeout=, max_conns=, backup and down", `invalid parameter "%s"`, p)
+		}
+		if err := setServerParam(&base, d, p); err != nil {
+			return err
+		}
+	}
+	addrs, err := b.streamAddrs(d.Pos, d.Args[0])
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		s := base
+		s.Network, s.Addr = a.network, a.addr
+		u.Servers = append(u.Servers, &s)
+	}
+	return nil
+}
+
+// streamAddrs resolves a stream upstream address, which must have a port.
+func (b *builder) streamAddrs(pos Pos, addr string) ([]netAddr, error) {
+	if !strings.HasPrefix(addr, "unix:") {
+		hp, err := splitHostPort(addr, 0)
+		if err == nil && hp.port == 0 {
+			return nil, hintf(pos, "a stream address needs a port: host:port", `no port in upstream "%s"`, addr)
+		}
+	}
+	return b.serverAddrsPort(pos, addr, 0)
+}
+
+// streamServer reads one stream server block; top is the stream level.
+func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamServer, error) {
+	sc := newScope(top, ctxStreamSrv, d.Block)
+	srv := &StreamServer{Pos: d.Pos}
+	for _, ld := range sc.own("listen") {
+		l, err := b.streamListen(ld)
+		if err != nil {
+			return nil, err
+		}
+		srv.Listens = append(srv.Listens, l)
+	}
+	if len(srv.Listens) == 0 {
+		return nil, hintf(d.Pos, "add a listen directive such as: listen 12345;", `no "listen" is defined for server`)
+	}
+	pass := sc.own("proxy_pass")
+	if len(pass) == 0 {
+		return nil, hintf(d.Pos, "a stream server needs proxy_pass", "no handler for server")
+	}
+	u, err := b.streamPass(st, pass[0])
+	if err != nil {
+		return nil, err
+	}
+	srv.Upstream = u
+	if err := b.streamTLS(srv, sc); err != nil {
+		return nil, err
+	}
+	if err := b.streamProxySettings(srv, sc); err != nil {
+		return nil, err
+	}
+	return srv, b.streamLogs(srv, sc)
+}
+
+// streamTLS reads the ssl_* settings; an ssl listen needs a certificate,
+// as nginx says.
+func (b *builder) streamTLS(srv *StreamServer, sc *scope) error {
+	var ssl *StreamListen
+	for i := range srv.Listens {
+		if srv.Listens[i].SSL && ssl == nil {
+			ssl = &srv.Listens[i]
+		}
+	}
+	t, err := b.buildTLS(sc, ssl != nil)
+	if err != nil {
+		return err
+	}
+	srv.TLS, srv.HandshakeTimeout = t, defaultStreamHandshake
+	if dirs, _ := sc.nearest("ssl_handshake_timeout"); len(dirs) > 0 {
+		srv.HandshakeTimeout, _ = parseTime(dirs[0].Args[0], false) // kindMsec checked it
+	}
+	if ssl != nil && (t == nil || len(t.Certificates) == 0) {
+		return hintf(ssl.Pos, "add ssl_certificate and ssl_certificate_key to the server or the stream block",
+			`no "ssl_certificate" is defined for the "listen ... ssl" directive`)
+	}
+	return nil
+}
+
+// streamListen reads "listen address:port | port | unix:path [parameters]".
+func (b *builder) streamListen(d *Directive) (StreamListen, error) {
+	l, err := b.listenAddr(d)
+	if err != nil {
+		return StreamListen{}, err
+	}
+	sl := StreamListen{Network: l.Network, Addr: l.Addr, Pos: d.Pos}
+	for _, p := range d.Args[1:] {
+		switch p {
+		case "ssl":
+			sl.SSL = true
+			continue
+		case "udp":
+			sl.UDP = true
+			continue
+		}
+		if err := b.streamListenParam(d, p); err != nil {
+			return StreamListen{}, err
+		}
+	}
+	if sl.SSL && sl.UDP {
+		return sl, errorf(d.Pos, `"listen" directive "ssl" parameter is incompatible with "udp"`)
+	}
+	if sl.UDP && sl.Network == "unix" {
+		sl.Network = "unixgram"
+	} else if sl.UDP {
+		sl.Network = "udp"
+	}
+	return sl, nil
+}
+
+// streamListenParam checks one stream listen parameter other than ssl:
+// socket options are left to the system (with a warning), udp and
+// proxy_protocol are not supported yet.
+func (b *builder) streamListenParam(d *Directive, p string) error {
+	key, val, hasVal := strings.Cut(p, "=")
+	switch {
+	case p == "proxy_protocol":
+		return hintf(d.Pos, "fulcrum cannot read the PROXY protocol yet", `fulcrum does not support "listen ... proxy_protocol" yet`)
+	case key == "ipv6only" && hasVal:
+		if _, err := parseFlag(val); err != nil {
+			return errorf(d.Pos, `invalid ipv6only flags "%s"`, val)
+		}
+		return nil
+	case key == "so_keepalive" && hasVal:
+		b.warn(d.Pos, "fulcrum leaves this socket option to the system", `"listen ... %s" is ignored`, key)
+		return nil
+	case slices.Contains(ignoredListenParams, key):
+		return b.ignoredListenParam(d, key, val, hasVal)
+	}
+	return hintf(d.Pos, "a stream listen takes backlog=, rcvbuf=, sndbuf=, so_keepalive=, reuseport, bind and ipv6only=", `the invalid "%s" parameter`, p)
+}
+
+// streamPass resolves proxy_pass: a stream upstream's name, or host:port
+// (an implicit upstream, shared by the servers that name the same one).
+func (b *builder) streamPass(st *Stream, d *Directive) (*Upstream, error) {
+	target := d.Args[0]
+	if strings.Contains(target, "$") {
+		return nil, hintf(d.Pos, "name an upstream block or write host:port", `fulcrum does not support variables in the stream "proxy_pass" yet`)
+	}
+	if u := b.upstreams[strings.ToLower(target)]; u != nil {
+		return u, nil
+	}
+	key := strings.ToLower(target)
+	if u := b.implicit[key]; u != nil {
+		return u, nil
+	}
+	addrs, err := b.streamAddrs(d.Pos, target)
+	if err != nil {
+		return nil, err
+	}
+	u := newUpstream(target, d.Pos)
+	u.Implicit = true
+	for _, a := range addrs {
+		u.Servers = append(u.Servers, &UpstreamServer{Name: target, Network: a.network, Addr: a.addr,
+			Weight: 1, MaxFails: 1, FailTimeout: defaultFailTimeout, Pos: d.Pos})
+	}
+	b.implicit[key] = u
+	st.Upstreams = append(st.Upstreams, u)
+	return u, nil
+}
+
+// streamProxySettings reads the proxy_* settings, inherited from the stream
+// level.
+func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
+	srv.ConnectTimeout, srv.Timeout, srv.NextUpstream = defaultStreamConnectTimeout, defaultStreamTimeout, true
+	for _, step := range []struct {
+		name string
+		set  func(d *Directive) error
+	}{
+		{"proxy_connect_timeout", func(d *Directive) (err error) { srv.ConnectTimeout, err = parseTime(d.Args[0], false); return }},
+		{"proxy_timeout", func(d *Directive) (err error) { srv.Timeout, err = parseTime(d.Args[0], false); return }},
+		{"proxy_next_upstream", func(d *Directive) (err error) { srv.NextUpstream, err = parseFlag(d.Args[0]); return }},
+		{"proxy_next_upstream_tries", func(d *Directive) (err error) { srv.NextUpstreamTries, err = parseInt(d.Args[0]); return }},
+		{"proxy_next_upstream_timeout", func(d *Directive) (err error) {
+			srv.NextUpstreamTimeout, err = parseTime(d.Args[0], false)
+			return
+		}},
+		{"proxy_responses", func(d *Directive) (err error) { srv.Responses, err = parseInt(d.Args[0]); return }},
+		{"proxy_requests", func(d *Directive) (err error) { srv.Requests, err = parseInt(d.Args[0]); return }},
+		{"proxy_half_close", func(d *Directive) (err error) { srv.HalfClose, err = parseFlag(d.Args[0]); return }},
+		{"proxy_protocol", func(d *Directive) (err error) { srv.ProxyProtocol, err = parseFlag(d.Args[0]); return }},
+		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = parseSize(d.Args[0]); return }},
+		{"proxy_download_rate", func(d *Directive) (err error) { srv.DownloadRate, err = parseSize(d.Args[0]); return }},
+		{"proxy_bind", func(d *Directive) error { return setStreamBind(srv, d) }},
+	} {
+		dirs, _ := sc.nearest(step.name)
+		if len(dirs) == 0 {
+			continue
+		}
+		if err := step.set(dirs[0]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setStreamBind reads "proxy_bind address | off": an IP address (without a
+// port); "transparent" and variables are not supported.
+func setStreamBind(srv *StreamServer, d *Directive) error {
+	if len(d.Args) == 2 {
+		return hintf(d.Pos, "fulcrum binds to a local address only", `fulcrum does not support "proxy_bind ... %s" yet`, d.Args[1])
+	}
+	a := d.Args[0]
+	if a == "off" {
+		return nil
+	}
+	if strings.Contains(a, "$") || !validAddress(a) || strings.Contains(a, "/") || a == "unix:" {
+		return hintf(d.Pos, "write an IP address such as 10.0.0.1", `invalid address "%s"`, a)
+	}
+	srv.Bind = a
+	return nil
+}
+
+// streamLogs reads the access_log and error_log settings, inherited from the
+// stream level. A stream access_log names its format: there is no default.
+func (b *builder) streamLogs(srv *StreamServer, sc *scope) error {
+	if dirs, _ := sc.nearest("access_log"); len(dirs) > 0 {
+		for _, d := range dirs {
+			if d.Args[0] == "off" && len(d.Args) == 1 {
+				srv.AccessLogs = nil
+				break
+			}
+			if len(d.Args) < 2 {
+				return hintf(d.Pos, "name a log_format of the stream block: access_log PATH FORMAT;", "log format is not specified")
+			}
+			l, err := b.accessLog(d)
+			if err != nil {
+				return err
+			}
+			srv.AccessLogs = append(srv.AccessLogs, l)
+		}
+	}
+	if dirs, _ := sc.nearest("error_log"); len(dirs) > 0 {
+		logs, err := b.errorLogs(dirs)
+		if err != nil {
+			return err
+		}
+		srv.ErrorLogs = logs
+	}
+	return nil
+}

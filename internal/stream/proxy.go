@@ -1,0 +1,378 @@
+// Package stream proxies TCP connections as nginx's stream module does
+// (ngx_stream_core_module, ngx_stream_proxy_module, ngx_stream_upstream_module,
+// ngx_stream_log_module): each client connection accepted on a stream
+// server's address is a session, connected to one upstream server chosen by
+// the balancer (with the next servers tried when a connect fails), and the
+// bytes are copied both ways until a side closes or proxy_timeout passes
+// without traffic.
+//
+// A [Proxy] owns the stream listeners and the sessions. [Proxy.Apply]
+// swaps in a new configuration the way a reload does in nginx: addresses
+// present in both keep their sockets, new ones open, removed ones close, and
+// established sessions run to their end on the configuration they started
+// with. [Proxy.Shutdown] stops accepting and waits for the sessions.
+//
+// The upstream servers' live state (in-flight sessions, failures) lives in
+// an upstream.Registry the caller keeps across reloads; the balancing is
+// package balancer's, as nginx's stream uses the same round robin.
+package stream
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+)
+
+// Options configure a Proxy.
+type Options struct {
+	// Registry keeps the stream upstream servers' live state across
+	// reloads. It must not be the http upstreams' registry: names are
+	// per block.
+	Registry *upstream.Registry
+	// ErrorLog returns the main error log, used by servers without their
+	// own error_log. It is called for each message.
+	ErrorLog func() *errlog.Logger
+	// Clock replaces time.Now for the sessions (nil: time.Now).
+	Clock func() time.Time
+	// Listen, when set, replaces net.Listen (tests, socket inheritance).
+	Listen func(network, addr string) (net.Listener, error)
+	// Slots, when set, caps the client connections (worker_connections,
+	// shared with the http listeners): a session holds one from before
+	// its Accept to its end, so a proxy at the cap leaves new connections
+	// in the kernel's backlog.
+	Slots chan struct{}
+}
+
+// Proxy is the stream half of a daemon: its listeners and sessions.
+type Proxy struct {
+	opts     Options
+	pid      int
+	hostname string
+	// cur is the configuration new sessions use.
+	cur atomic.Pointer[table]
+	// seq numbers the sessions ($connection).
+	seq atomic.Uint64
+
+	// mu guards listeners and files; it is never held during I/O on a
+	// session.
+	mu        sync.Mutex
+	listeners map[string]*listener
+	files     *files
+
+	// sessions are the sessions running now, for Shutdown.
+	smu      sync.Mutex // guards sessions
+	sessions map[*session]struct{}
+	idle     chan struct{} // closed and replaced when sessions becomes empty
+}
+
+// listener is one bound stream address.
+type listener struct {
+	key    string         // network + " " + address
+	ln     net.Listener   // a stream listen's socket; nil for udp
+	pc     net.PacketConn // a udp listen's socket; nil for a stream
+	wg     sync.WaitGroup // the accept loop
+	closed chan struct{}  // closed by close, to end a wait for a slot
+}
+
+// close closes l's socket; its accept loop ends.
+func (l *listener) close() {
+	close(l.closed)
+	if l.pc != nil {
+		l.pc.Close()
+		return
+	}
+	l.ln.Close()
+}
+
+// addr is l's bound address.
+func (l *listener) addr() net.Addr {
+	if l.pc != nil {
+		return l.pc.LocalAddr()
+	}
+	return l.ln.Addr()
+}
+
+// New returns a Proxy with no configuration.
+func New(opts Options) *Proxy {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Registry == nil {
+		opts.Registry = upstream.NewRegistryClock(opts.Clock)
+	}
+	if opts.Listen == nil {
+		opts.Listen = listen
+	}
+	if opts.ErrorLog == nil {
+		nop, _ := errlog.New(errlog.Options{})
+		opts.ErrorLog = func() *errlog.Logger { return nop }
+	}
+	host, _ := os.Hostname()
+	return &Proxy{
+		opts: opts, pid: os.Getpid(), hostname: strings.ToLower(host),
+		listeners: map[string]*listener{}, files: newFiles(),
+		sessions: map[*session]struct{}{}, idle: make(chan struct{}),
+	}
+}
+
+// Check compiles cfg (nil: no stream block) as Apply would, without
+// binding or opening anything: `fulcrum -t` uses it.
+func Check(cfg *config.Stream) error {
+	if cfg == nil {
+		return nil
+	}
+	_, err := compileTable(cfg, upstream.NewRegistry(), nil)
+	return err
+}
+
+// Apply makes cfg (nil: no stream block) the configuration of new
+// sessions. It opens the addresses cfg adds before anything changes; if
+// one fails, nothing changes. Then it closes the addresses cfg removed:
+// their sessions keep running. It returns the addresses it opened, in
+// config order.
+func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := &table{servers: map[string]*server{}}
+	if cfg != nil {
+		var err error
+		if t, err = compileTable(cfg, p.opts.Registry, p.files); err != nil {
+			return nil, err
+		}
+	}
+	opened, err := p.openMissing(t)
+	if err != nil {
+		return nil, err
+	}
+	p.cur.Store(t)
+	for key, l := range p.listeners {
+		if t.servers[key] == nil {
+			l.close()
+			delete(p.listeners, key)
+		}
+	}
+	addrs := make([]net.Addr, 0, len(opened))
+	for _, l := range opened {
+		p.listeners[l.key] = l
+		l.wg.Add(1)
+		if l.pc != nil {
+			go p.servePackets(l)
+		} else {
+			go p.accept(l)
+		}
+		addrs = append(addrs, l.addr())
+	}
+	p.opts.Registry.Retain(t.pools...)
+	return addrs, nil
+}
+
+// openMissing binds the addresses of t that are not open; on an error it
+// closes those it opened.
+func (p *Proxy) openMissing(t *table) ([]*listener, error) {
+	var opened []*listener
+	for _, key := range t.keys {
+		srv := t.servers[key]
+		if p.listeners[key] != nil {
+			continue
+		}
+		network, addr, _ := strings.Cut(key, " ")
+		if i := strings.LastIndex(addr, ":0#"); i >= 0 {
+			addr = addr[:i+2] // an ephemeral listen's number (compileTable)
+		}
+		l := &listener{key: key, closed: make(chan struct{})}
+		var err error
+		if network == "udp" || network == "unixgram" {
+			l.pc, err = net.ListenPacket(network, addr)
+			if err != nil {
+				err = fmt.Errorf("bind() to %s failed (%s)", addr, errlog.Errno(err))
+			}
+		} else {
+			l.ln, err = p.opts.Listen(network, addr)
+		}
+		if err != nil {
+			for _, l := range opened {
+				l.close()
+			}
+			return nil, fmt.Errorf("%w in %s", err, srv.listenPos[key])
+		}
+		opened = append(opened, l)
+	}
+	return opened, nil
+}
+
+// listen is net.Listen with nginx's words for a failure.
+func listen(network, addr string) (net.Listener, error) {
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("bind() to %s failed (%s)", addr, errlog.Errno(err))
+	}
+	return ln, nil
+}
+
+// Addrs returns the bound addresses, for logs and tests.
+func (p *Proxy) Addrs() []net.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]net.Addr, 0, len(p.listeners))
+	for _, l := range p.listeners {
+		out = append(out, l.addr())
+	}
+	return out
+}
+
+// Addr returns the bound address of the listen key "network address" as
+// configured (such as "tcp 127.0.0.1:0"), or nil.
+func (p *Proxy) Addr(key string) net.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l := p.listeners[key]; l != nil {
+		return l.addr()
+	}
+	return nil
+}
+
+// accept runs l's accept loop until l is closed.
+func (p *Proxy) accept(l *listener) {
+	defer l.wg.Done()
+	var delay time.Duration
+	for {
+		if !p.takeSlot(l) {
+			return
+		}
+		c, err := l.ln.Accept()
+		if err != nil {
+			p.giveSlot()
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and kin: back off as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			p.opts.ErrorLog().Logf(errlog.Crit, "accept() failed (%s)", errlog.Errno(err))
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		srv := p.cur.Load().servers[l.key]
+		if srv == nil { // the address left the configuration
+			c.Close()
+			p.giveSlot()
+			continue
+		}
+		if srv.ssl[l.key] && srv.tlsConfig != nil {
+			c = tls.Server(c, srv.tlsConfig)
+		}
+		s := p.newSession(c, srv)
+		s.slot = true
+		go s.run()
+	}
+}
+
+// takeSlot waits for a connection slot; false means l was closed.
+func (p *Proxy) takeSlot(l *listener) bool {
+	if p.opts.Slots == nil {
+		return true
+	}
+	select {
+	case p.opts.Slots <- struct{}{}:
+		return true
+	case <-l.closed:
+		return false
+	}
+}
+
+// giveSlot returns a slot taken by takeSlot.
+func (p *Proxy) giveSlot() {
+	if p.opts.Slots != nil {
+		<-p.opts.Slots
+	}
+}
+
+// track adds s to the running sessions.
+func (p *Proxy) track(s *session) {
+	p.smu.Lock()
+	p.sessions[s] = struct{}{}
+	p.smu.Unlock()
+}
+
+// untrack removes s, waking Shutdown when it was the last.
+func (p *Proxy) untrack(s *session) {
+	p.smu.Lock()
+	delete(p.sessions, s)
+	if len(p.sessions) == 0 {
+		close(p.idle)
+		p.idle = make(chan struct{})
+	}
+	p.smu.Unlock()
+}
+
+// Sessions returns the number of sessions running.
+func (p *Proxy) Sessions() int {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	return len(p.sessions)
+}
+
+// Shutdown stops accepting and waits for the sessions to end, until ctx is
+// done; then it closes the sessions left (nginx's worker_shutdown_timeout).
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	p.closeListeners()
+	for {
+		p.smu.Lock()
+		n, idle := len(p.sessions), p.idle
+		p.smu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-idle:
+			continue
+		case <-ctx.Done():
+			p.closeSessions()
+			p.files.closeAll()
+			return fmt.Errorf("stream: %d sessions closed at the shutdown timeout", n)
+		}
+	}
+	p.files.closeAll()
+	return nil
+}
+
+// Close stops accepting and closes every session at once (fast stop).
+func (p *Proxy) Close() {
+	p.closeListeners()
+	p.closeSessions()
+	p.files.closeAll()
+}
+
+func (p *Proxy) closeListeners() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for key, l := range p.listeners {
+		l.close()
+		l.wg.Wait()
+		delete(p.listeners, key)
+	}
+}
+
+func (p *Proxy) closeSessions() {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	for s := range p.sessions {
+		s.abort()
+	}
+}
+
+// Reopen reopens the access log files (SIGUSR1).
+func (p *Proxy) Reopen() error {
+	return p.files.reopen()
+}

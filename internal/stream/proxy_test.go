@@ -1,0 +1,692 @@
+package stream
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fulcrum/internal/config"
+)
+
+// echoBackend is a TCP server that answers each line with "NAME LINE".
+type echoBackend struct {
+	name string
+	ln   net.Listener
+	mu   sync.Mutex // guards first
+	// first is the first line of each connection (the PROXY header when
+	// the proxy sends one).
+	first []string
+}
+
+func startEcho(t *testing.T, name string) *echoBackend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &echoBackend{name: name, ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go b.serve(c)
+		}
+	}()
+	return b
+}
+
+func (b *echoBackend) serve(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for i := 0; ; i++ {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if i == 0 {
+			b.mu.Lock()
+			b.first = append(b.first, line)
+			b.mu.Unlock()
+		}
+		fmt.Fprintf(c, "%s %s", b.name, line)
+	}
+}
+
+func (b *echoBackend) addr() string { return b.ln.Addr().String() }
+
+// deadAddr returns an address nothing listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+// load builds the stream block of body, with %DIR% a temporary directory.
+func load(t *testing.T, dir, body string) *config.Stream {
+	t.Helper()
+	path := filepath.Join(dir, "f.conf")
+	src := "events {}\nstream {\n" + strings.ReplaceAll(body, "%DIR%", dir) + "\n}\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, config.LoadOptions{Prefix: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Stream
+}
+
+// start runs a Proxy on cfg and returns it with its first address.
+func start(t *testing.T, cfg *config.Stream) (*Proxy, string) {
+	t.Helper()
+	p := New(Options{})
+	addrs, err := p.Apply(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p, addrs[0].String()
+}
+
+// client is a line-oriented connection to the proxy.
+type client struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dial(t *testing.T, addr string) *client {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	return &client{c: c, r: bufio.NewReader(c)}
+}
+
+// ask sends line and returns the answer line, or "EOF".
+func (cl *client) ask(t *testing.T, line string) string {
+	t.Helper()
+	if _, err := io.WriteString(cl.c, line+"\n"); err != nil {
+		return "EOF"
+	}
+	got, err := cl.r.ReadString('\n')
+	if err != nil {
+		return "EOF"
+	}
+	return strings.TrimSuffix(got, "\n")
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// TestBalancing checks the methods through real sessions: round robin by
+// weight, failover past a dead server (counted against it), hash pinning a
+// client, and 502 when no server answers.
+func TestBalancing(t *testing.T) {
+	a, b := startEcho(t, "a"), startEcho(t, "b")
+	dead := deadAddr(t)
+	tests := []struct {
+		name     string
+		upstream string
+		want     []string
+	}{
+		{"round robin", fmt.Sprintf("server %s; server %s;", a.addr(), b.addr()), []string{"a x", "b x", "a x", "b x"}},
+		{"weights", fmt.Sprintf("server %s weight=2; server %s;", a.addr(), b.addr()), []string{"a x", "b x", "a x", "a x", "b x", "a x"}},
+		{"failover past a dead server", fmt.Sprintf("server %s; server %s;", dead, b.addr()), []string{"b x", "b x", "b x"}},
+		{"backup", fmt.Sprintf("server %s; server %s backup;", dead, a.addr()), []string{"a x", "a x"}},
+		{"down", fmt.Sprintf("server %s down; server %s;", a.addr(), b.addr()), []string{"b x", "b x"}},
+		{"hash pins the client", fmt.Sprintf("hash $remote_addr; server %s; server %s;", a.addr(), b.addr()), nil},
+		{"no live upstreams", fmt.Sprintf("server %s;", dead), []string{"EOF", "EOF"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := load(t, t.TempDir(), fmt.Sprintf("upstream u { %s } server { listen 127.0.0.1:0; proxy_pass u; }", tt.upstream))
+			_, addr := start(t, cfg)
+			var got []string
+			n := len(tt.want)
+			if tt.want == nil {
+				n = 4
+			}
+			for i := 0; i < n; i++ {
+				got = append(got, dial(t, addr).ask(t, "x"))
+			}
+			if tt.want == nil { // hash: every answer the same
+				for _, g := range got {
+					if g != got[0] || g == "EOF" {
+						t.Fatalf("hash answers %q", got)
+					}
+				}
+				return
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("answers %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAccessLog checks the variables of a session's log line, as nginx
+// 1.22.1 wrote them for the same sessions: a failover (two servers in
+// $upstream_addr, "-" for the failed connect time) and a 502.
+func TestAccessLog(t *testing.T) {
+	a := startEcho(t, "a")
+	dead := deadAddr(t)
+	dir := t.TempDir()
+	cfg := load(t, dir, fmt.Sprintf(`
+log_format f '$protocol|$status|$bytes_sent|$bytes_received|$upstream_addr|$upstream_bytes_sent|$upstream_bytes_received|$remote_addr';
+access_log %%DIR%%/s.log f;
+upstream two { server %s; server %s; }
+upstream dead { server %s; }
+server { listen 127.0.0.1:0; proxy_pass two; }
+server { listen 127.0.0.1:0; proxy_pass dead; }`, dead, a.addr(), dead))
+	p := New(Options{})
+	addrs, err := p.Apply(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cl := dial(t, addrs[0].String())
+	if got := cl.ask(t, "hi"); got != "a hi" {
+		t.Fatalf("answer %q", got)
+	}
+	cl.c.Close()
+	if got := dial(t, addrs[1].String()).ask(t, "hi"); got != "EOF" {
+		t.Fatalf("502 session answered %q", got)
+	}
+	path := filepath.Join(dir, "s.log")
+	waitFor(t, "two log lines", func() bool { return strings.Count(readFile(t, path), "\n") == 2 })
+	lines := strings.Split(strings.TrimSpace(readFile(t, path)), "\n")
+	want := map[string]bool{
+		fmt.Sprintf("TCP|200|5|3|%s, %s|0, 3|0, 5|127.0.0.1", dead, a.addr()): true,
+		fmt.Sprintf("TCP|502|0|0|%s|0|0|127.0.0.1", dead):                     true,
+	}
+	for _, l := range lines {
+		if !want[l] {
+			t.Errorf("unexpected log line %q (want %v)", l, want)
+		}
+	}
+}
+
+// TestProxyProtocol checks the PROXY protocol v1 line sent first.
+func TestProxyProtocol(t *testing.T) {
+	a := startEcho(t, "a")
+	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_protocol on; }", a.addr())))
+	cl := dial(t, addr)
+	if got := cl.ask(t, "x"); !strings.HasPrefix(got, "a PROXY TCP4 127.0.0.1 127.0.0.1 ") {
+		t.Fatalf("first answer %q, want the PROXY line echoed", got)
+	}
+	local := cl.c.LocalAddr().(*net.TCPAddr)
+	_, port, _ := net.SplitHostPort(addr)
+	want := fmt.Sprintf("PROXY TCP4 127.0.0.1 127.0.0.1 %d %s\r\n", local.Port, port)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.first) != 1 || a.first[0] != want {
+		t.Errorf("backend got %q, want %q", a.first, want)
+	}
+}
+
+// TestIdleTimeout checks proxy_timeout: an idle session is closed, one
+// with traffic in either direction is not.
+func TestIdleTimeout(t *testing.T) {
+	a := startEcho(t, "a")
+	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_timeout 300ms; }", a.addr())))
+	busy := dial(t, addr)
+	idle := dial(t, addr)
+	if busy.ask(t, "1") != "a 1" || idle.ask(t, "1") != "a 1" {
+		t.Fatal("no answer")
+	}
+	began := time.Now()
+	for time.Since(began) < 600*time.Millisecond {
+		if got := busy.ask(t, "x"); got != "a x" {
+			t.Fatalf("busy session ended after %v: %q", time.Since(began), got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := idle.r.ReadString('\n'); err == nil {
+		t.Fatal("idle session got data")
+	}
+	if since := time.Since(began); since > 5*time.Second {
+		t.Errorf("idle session closed after %v", since)
+	}
+}
+
+// TestReloadKeepsSessions checks Apply as a reload: a session started
+// before it keeps its upstream, new sessions use the new configuration,
+// and an address the new configuration drops stops accepting.
+func TestReloadKeepsSessions(t *testing.T) {
+	a, b := startEcho(t, "a"), startEcho(t, "b")
+	dir := t.TempDir()
+	p := New(Options{})
+	defer p.Close()
+	addrs, err := p.Apply(load(t, dir, fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; }", a.addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := addrs[0].String()
+	old := dial(t, addr)
+	if got := old.ask(t, "1"); got != "a 1" {
+		t.Fatalf("before reload %q", got)
+	}
+	// The same address (as configured: 127.0.0.1:0 is the key) now goes to b.
+	if _, err := p.Apply(load(t, dir, fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; }", b.addr()))); err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, addr).ask(t, "2"); got != "b 2" {
+		t.Errorf("new session after reload %q", got)
+	}
+	if got := old.ask(t, "3"); got != "a 3" {
+		t.Errorf("old session after reload %q", got)
+	}
+	// A configuration without stream closes the listener; the old session stays.
+	if _, err := p.Apply(nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("dropped address still accepts")
+	}
+	if got := old.ask(t, "4"); got != "a 4" {
+		t.Errorf("old session after its address closed %q", got)
+	}
+}
+
+// TestShutdown checks that Shutdown waits for sessions and closes them at
+// its deadline.
+func TestShutdown(t *testing.T) {
+	a := startEcho(t, "a")
+	p := New(Options{})
+	addrs, err := p.Apply(load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; }", a.addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := dial(t, addrs[0].String())
+	held := dial(t, addrs[0].String())
+	if ended.ask(t, "x") != "a x" || held.ask(t, "x") != "a x" {
+		t.Fatal("no answer")
+	}
+	ended.c.Close()
+	waitFor(t, "one session", func() bool { return p.Sessions() == 1 })
+	done := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	go func() { done <- p.Shutdown(ctx) }()
+	if got := held.ask(t, "y"); got != "a y" {
+		t.Errorf("session during shutdown %q", got)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Shutdown reported no session closed at the deadline")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return")
+	}
+	if got := held.ask(t, "z"); got != "EOF" {
+		t.Errorf("session after the shutdown deadline %q", got)
+	}
+}
+
+// TestTries checks proxy_next_upstream off and proxy_next_upstream_tries:
+// a failed connect is not retried, or retried up to the limit.
+func TestTries(t *testing.T) {
+	b := startEcho(t, "b")
+	d1, d2 := deadAddr(t), deadAddr(t)
+	tests := []struct {
+		name, extra, want string
+	}{
+		{"next upstream off", "proxy_next_upstream off;", "EOF"},
+		{"two tries", "proxy_next_upstream_tries 2;", "EOF"},
+		{"three tries", "proxy_next_upstream_tries 3;", "b x"},
+		{"no limit", "", "b x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := load(t, t.TempDir(), fmt.Sprintf("upstream u { server %s; server %s; server %s; } server { listen 127.0.0.1:0; proxy_pass u; %s }", d1, d2, b.addr(), tt.extra))
+			_, addr := start(t, cfg)
+			if got := dial(t, addr).ask(t, "x"); got != tt.want {
+				t.Errorf("answer %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCheck checks that unknown variables fail the configuration test,
+// with nginx's message.
+func TestCheck(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{`log_format f '$request_uri'; server { listen 127.0.0.1:0; proxy_pass 127.0.0.1:9; access_log /dev/null f; }`, `unknown "request_uri" variable`},
+		{`upstream u { hash $uri; server 127.0.0.1:9; } server { listen 127.0.0.1:0; proxy_pass u; }`, `unknown "uri" variable`},
+	}
+	for _, tt := range tests {
+		err := Check(load(t, t.TempDir(), tt.body))
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("Check = %v, want %q", err, tt.want)
+		}
+	}
+}
+
+// TestHashAsNginx checks that "hash $remote_addr" sends 127.0.0.1 to the
+// server nginx 1.22.1 sent it to with the same five servers (the first).
+func TestHashAsNginx(t *testing.T) {
+	var servers []string
+	for _, n := range []string{"s1", "s2", "s3", "s4", "s5"} {
+		servers = append(servers, "server "+startEcho(t, n).addr()+";")
+	}
+	_, addr := start(t, load(t, t.TempDir(), "upstream h { hash $remote_addr; "+strings.Join(servers, " ")+" } server { listen 127.0.0.1:0; proxy_pass h; }"))
+	for i := 0; i < 3; i++ {
+		if got := dial(t, addr).ask(t, "x"); got != "s1 x" {
+			t.Errorf("session %d went to %q, want s1", i, got)
+		}
+	}
+}
+
+// TestDownloadRate checks proxy_download_rate with nginx's rule: a
+// second's worth at once, then a second's worth each second.
+func TestDownloadRate(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(strings.Repeat("d", 2500)))
+			c.Close()
+		}
+	}()
+	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_download_rate 1000; }", ln.Addr())))
+	began := time.Now()
+	cl := dial(t, addr)
+	first := make([]byte, 2500)
+	n, _ := io.ReadAtLeast(cl.c, first, 1)
+	if n > 1000 {
+		t.Errorf("first read %d bytes, want at most a second's worth (1000)", n)
+	}
+	rest, _ := io.ReadAll(cl.c)
+	if got := n + len(rest); got != 2500 {
+		t.Fatalf("got %d bytes, want 2500", got)
+	}
+	if took := time.Since(began); took < 1500*time.Millisecond {
+		t.Errorf("2500 bytes at 1000 B/s took %v, want about 2s", took)
+	}
+}
+
+// writeCert writes a self-signed certificate and key for localhost into
+// dir as cert.pem and key.pem.
+func writeCert(t *testing.T, dir string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+}
+
+// TestTLSTermination checks listen ... ssl: a TLS client is proxied in
+// plain text; a client that does not complete the handshake within
+// ssl_handshake_timeout ends with $status 500, as in nginx 1.22.1.
+func TestTLSTermination(t *testing.T) {
+	a := startEcho(t, "a")
+	dir := t.TempDir()
+	writeCert(t, dir)
+	p, addr := start(t, load(t, dir, fmt.Sprintf(`
+log_format f '$status $bytes_received';
+access_log %%DIR%%/s.log f;
+ssl_certificate %%DIR%%/cert.pem;
+ssl_certificate_key %%DIR%%/key.pem;
+ssl_handshake_timeout 200ms;
+server { listen 127.0.0.1:0 ssl; proxy_pass %s; }`, a.addr())))
+	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &client{c: c, r: bufio.NewReader(c)}
+	if got := cl.ask(t, "x"); got != "a x" {
+		t.Errorf("TLS session answered %q", got)
+	}
+	c.Close()
+	plain := dial(t, addr)
+	if got := plain.ask(t, "not tls"); got != "EOF" {
+		t.Errorf("plain session answered %q", got)
+	}
+	path := filepath.Join(dir, "s.log")
+	waitFor(t, "two log lines", func() bool { return strings.Count(readFile(t, path), "\n") == 2 && p.Sessions() == 0 })
+	if got := readFile(t, path); !strings.Contains(got, "200 2\n") || !strings.Contains(got, "500 0\n") {
+		t.Errorf("log %q, want a 200 and a 500 line", got)
+	}
+}
+
+// TestLogs checks a server's own error_log, and that Reopen moves the
+// access log to a new file after it was renamed (logrotate's way).
+func TestLogs(t *testing.T) {
+	dir := t.TempDir()
+	a := startEcho(t, "a")
+	p, addrs := New(Options{}), []string{}
+	defer p.Close()
+	bound, err := p.Apply(load(t, dir, fmt.Sprintf(`
+log_format f '$status';
+server { listen 127.0.0.1:0; proxy_pass %s; access_log %%DIR%%/s.log f; }
+server { listen 127.0.0.1:0; proxy_pass %s; error_log %%DIR%%/err.log warn; }`, a.addr(), deadAddr(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bound {
+		addrs = append(addrs, b.String())
+	}
+	dial(t, addrs[1]).ask(t, "x")
+	waitFor(t, "the error log", func() bool {
+		return strings.Contains(readFile(t, filepath.Join(dir, "err.log")), "connect() failed (111: Connection refused) while connecting to upstream")
+	})
+	cl := dial(t, addrs[0])
+	cl.ask(t, "x")
+	cl.c.Close()
+	logPath := filepath.Join(dir, "s.log")
+	waitFor(t, "the first line", func() bool { return readFile(t, logPath) == "200\n" })
+	if err := os.Rename(logPath, logPath+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	cl = dial(t, addrs[0])
+	cl.ask(t, "x")
+	cl.c.Close()
+	waitFor(t, "a line in the new file", func() bool { return readFile(t, logPath) == "200\n" })
+	if got := readFile(t, logPath+".1"); got != "200\n" {
+		t.Errorf("rotated file %q", got)
+	}
+}
+
+// TestBind checks proxy_bind: the upstream sees the configured source.
+func TestBind(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+			io.WriteString(c, host+"\n")
+			c.Close()
+		}
+	}()
+	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_bind 127.0.0.2; }", ln.Addr())))
+	if got := dial(t, addr).ask(t, "x"); got != "127.0.0.2" {
+		t.Errorf("upstream saw %q, want 127.0.0.2", got)
+	}
+}
+
+// TestSlots checks the worker_connections cap: a connection past it waits
+// in the backlog until a session ends.
+func TestSlots(t *testing.T) {
+	a := startEcho(t, "a")
+	p := New(Options{Slots: make(chan struct{}, 1)})
+	defer p.Close()
+	addrs, err := p.Apply(load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; }", a.addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := dial(t, addrs[0].String())
+	if got := first.ask(t, "1"); got != "a 1" {
+		t.Fatalf("first session %q", got)
+	}
+	second := dial(t, addrs[0].String())
+	io.WriteString(second.c, "2\n")
+	_ = second.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := second.r.ReadString('\n'); err == nil {
+		t.Fatal("a session past the cap was served")
+	}
+	first.c.Close()
+	_ = second.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if got, err := second.r.ReadString('\n'); err != nil || got != "a 2\n" {
+		t.Errorf("second session after the first ended: %q, %v", got, err)
+	}
+}
+
+// startUDPEcho starts a UDP backend that answers each datagram with
+// "NAME DATAGRAM", and a second answer "NAME again" to "two".
+func startUDPEcho(t *testing.T, name string) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo([]byte(name+" "+string(buf[:n])), from)
+			if string(buf[:n]) == "two" {
+				pc.WriteTo([]byte(name+" again"), from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+// TestUDP checks listen ... udp: a client's datagrams are one session
+// with datagram boundaries kept, proxy_responses ends it once the answers
+// came, and $protocol is UDP, as nginx 1.22.1 logs it.
+func TestUDP(t *testing.T) {
+	up := startUDPEcho(t, "u")
+	dir := t.TempDir()
+	p, addr := start(t, load(t, dir, fmt.Sprintf(`
+log_format f '$protocol|$status|$bytes_received|$bytes_sent|$upstream_bytes_sent|$upstream_bytes_received';
+access_log %%DIR%%/s.log f;
+server { listen 127.0.0.1:0 udp; proxy_pass %s; proxy_responses 1; proxy_timeout 5s; }`, up)))
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 100)
+	for _, m := range []string{"hello", "x"} {
+		if _, err := c.Write([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != "u "+m {
+			t.Fatalf("answer to %q: %q, %v", m, buf[:n], err)
+		}
+		// The answer ends the session (proxy_responses 1); the next
+		// datagram, once it ended, starts another.
+		waitFor(t, "the session to end", func() bool { return p.Sessions() == 0 })
+	}
+	path := filepath.Join(dir, "s.log")
+	waitFor(t, "two sessions logged", func() bool { return strings.Count(readFile(t, path), "\n") == 2 })
+	if got := readFile(t, path); got != "UDP|200|5|7|5|7\nUDP|200|1|3|1|3\n" {
+		t.Errorf("log %q", got)
+	}
+}
+
+// TestUDPIdle checks that without proxy_responses a UDP session lasts
+// until proxy_timeout, taking every answer.
+func TestUDPIdle(t *testing.T) {
+	up := startUDPEcho(t, "u")
+	p, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0 udp; proxy_pass %s; proxy_timeout 300ms; }", up)))
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("two"))
+	buf := make([]byte, 100)
+	var got []string
+	for i := 0; i < 2; i++ {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(buf[:n]))
+	}
+	if strings.Join(got, "|") != "u two|u again" {
+		t.Errorf("answers %q", got)
+	}
+	waitFor(t, "the idle session to end", func() bool { return p.Sessions() == 0 })
+}

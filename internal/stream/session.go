@@ -1,0 +1,509 @@
+package stream
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+)
+
+// The $status values of nginx's stream module.
+const (
+	statusOK = 200
+	// statusInternalError is what nginx 1.22.1 logs for a failed TLS
+	// handshake (NGX_STREAM_INTERNAL_SERVER_ERROR).
+	statusInternalError = 500
+	statusBadGateway    = 502
+)
+
+// session is one client connection proxied to one upstream server.
+type session struct {
+	p     *Proxy
+	srv   *server
+	c     net.Conn
+	id    uint64
+	start time.Time
+
+	// The addresses as the variables print them.
+	remote                 netip.AddrPort
+	remoteAddr, remotePort string
+	serverAddr, serverPort string
+
+	status int
+	// fromClient and toClient count the client's bytes ($bytes_received,
+	// $bytes_sent); the copy goroutines add to them.
+	fromClient, toClient atomic.Int64
+	// tries are the upstream servers tried, in order ($upstream_*).
+	tries   []try
+	attempt balancer.Attempt
+	// last is when a byte last moved either way (unix nanoseconds), for
+	// proxy_timeout.
+	last atomic.Int64
+	// timedOut is set by the copy that found the session idle past
+	// proxy_timeout.
+	timedOut atomic.Bool
+	// done is closed when the session is being torn down: pacing waits end.
+	done     chan struct{}
+	doneOnce sync.Once
+
+	// slot says the session holds a worker_connections slot.
+	slot bool
+	// udp says the client is a UDP client (a *udpConn); requests and
+	// responses count its datagrams each way (proxy_requests,
+	// proxy_responses).
+	udp                 bool
+	requests, responses atomic.Int64
+
+	mu sync.Mutex // guards up, for abort
+	up net.Conn
+}
+
+// try is one upstream server tried by a session.
+type try struct {
+	addr string
+	// connect, firstByte and session are the times from the start of the
+	// connect to its end, to the first byte from the server and to the end
+	// of the session; -1 when not reached.
+	connect, firstByte, session time.Duration
+	// sent and received count the bytes to and from the server.
+	sent, received atomic.Int64
+	began          time.Time
+}
+
+// newSession prepares the session of c, accepted for srv.
+func (p *Proxy) newSession(c net.Conn, srv *server) *session {
+	s := &session{p: p, srv: srv, c: c, id: p.seq.Add(1), start: p.opts.Clock(), done: make(chan struct{})}
+	s.remoteAddr, s.remotePort, s.remote = splitAddr(c.RemoteAddr())
+	s.serverAddr, s.serverPort, _ = splitAddr(c.LocalAddr())
+	_, s.udp = c.(*udpConn)
+	s.last.Store(s.start.UnixNano())
+	p.track(s)
+	return s
+}
+
+// splitAddr splits a connection address into the strings the variables
+// print; a unix socket's peer is "unix:" with no port.
+func splitAddr(a net.Addr) (host, port string, ap netip.AddrPort) {
+	var ok bool
+	if ap, ok = addrPort(a); ok {
+		return ap.Addr().Unmap().String(), strconv.Itoa(int(ap.Port())), ap
+	}
+	return "unix:", "", ap
+}
+
+// addrPort is a TCP or UDP address as a netip.AddrPort; false for others.
+func addrPort(a net.Addr) (netip.AddrPort, bool) {
+	switch t := a.(type) {
+	case *net.TCPAddr:
+		return t.AddrPort(), true
+	case *net.UDPAddr:
+		return t.AddrPort(), true
+	}
+	return netip.AddrPort{}, false
+}
+
+func (s *session) now() time.Time { return s.p.opts.Clock() }
+
+// errorLog returns the server's error log.
+func (s *session) errorLog() *errlog.Logger {
+	if s.srv.errLog != nil {
+		return s.srv.errLog
+	}
+	return s.p.opts.ErrorLog()
+}
+
+// logPlain writes "*ID msg" without the session's context, as nginx writes
+// its info lines about connections.
+func (s *session) logPlain(level errlog.Level, msg string) {
+	if l := s.errorLog(); l.Enabled(level) {
+		l.Log(level, "*"+strconv.FormatUint(s.id, 10)+" "+msg)
+	}
+}
+
+// log writes msg to the server's error log with nginx's stream context.
+func (s *session) log(level errlog.Level, msg string) {
+	l := s.errorLog()
+	if !l.Enabled(level) {
+		return
+	}
+	line := "*" + strconv.FormatUint(s.id, 10) + " " + msg + ", client: " + s.remoteAddr + ", server: " + s.serverAddr + ":" + s.serverPort
+	if n := len(s.tries); n > 0 {
+		line += `, upstream: "` + s.tries[n-1].addr + `"`
+	}
+	var up, down int64
+	if n := len(s.tries); n > 0 {
+		up, down = s.tries[n-1].sent.Load(), s.tries[n-1].received.Load()
+	}
+	line += ", bytes from/to client:" + strconv.FormatInt(s.fromClient.Load(), 10) + "/" + strconv.FormatInt(s.toClient.Load(), 10) +
+		", bytes from/to upstream:" + strconv.FormatInt(down, 10) + "/" + strconv.FormatInt(up, 10)
+	l.Log(level, line)
+}
+
+// run serves the session to its end.
+func (s *session) run() {
+	defer s.finish()
+	if l := s.errorLog(); l.Enabled(errlog.Info) {
+		s.logPlain(errlog.Info, "client "+s.c.RemoteAddr().String()+" connected to "+s.c.LocalAddr().String())
+	}
+	if !s.handshake() {
+		s.status = statusInternalError
+		return
+	}
+	up := s.connect()
+	if up == nil {
+		s.status = statusBadGateway
+		drain(s.c)
+		return
+	}
+	s.status = statusOK
+	s.proxy(up)
+}
+
+// handshake runs the TLS handshake of an ssl listen within
+// ssl_handshake_timeout; false means it failed (logged at debug: nginx
+// 1.22.1 logs nothing above debug for it).
+func (s *session) handshake() bool {
+	tc, ok := s.c.(*tls.Conn)
+	if !ok {
+		return true
+	}
+	_ = tc.SetDeadline(s.now().Add(s.srv.cfg.HandshakeTimeout))
+	err := tc.Handshake()
+	_ = tc.SetDeadline(time.Time{})
+	if err == nil {
+		return true
+	}
+	if isTimeout(err) {
+		s.logPlain(errlog.Debug, "client timed out (110: Connection timed out) while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+		return false
+	}
+	s.logPlain(errlog.Debug, "SSL_do_handshake() failed ("+err.Error()+") while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+	return false
+}
+
+// connect picks servers and connects until one answers or the tries,
+// proxy_next_upstream or proxy_next_upstream_timeout end; nil means 502.
+func (s *session) connect() net.Conn {
+	cfg := s.srv.cfg
+	in := balancer.Input{MaxTries: cfg.NextUpstreamTries}
+	if s.srv.hashKey != nil {
+		in.Key = string(s.srv.hashKey.appendValue(nil, s))
+	}
+	if s.remote.IsValid() {
+		in.ClientAddr = s.remote.Addr().Unmap()
+	}
+	s.attempt.Reset(s.srv.pool, s.srv.policy, in)
+	begin := s.now()
+	for {
+		u, err := s.attempt.Next(s.now())
+		if err != nil {
+			s.log(errlog.Error, "no live upstreams while connecting to upstream")
+			return nil
+		}
+		if c := s.dial(u); c != nil {
+			return c
+		}
+		if s.attempt.Release(s.now(), upstream.Failure) {
+			s.log(errlog.Warn, "upstream server temporarily disabled while connecting to upstream")
+		}
+		if !cfg.NextUpstream || s.attempt.Tries() == 0 ||
+			cfg.NextUpstreamTimeout > 0 && s.now().Sub(begin) >= cfg.NextUpstreamTimeout {
+			return nil
+		}
+	}
+}
+
+// dial connects to u within proxy_connect_timeout; nil means it failed
+// (logged).
+func (s *session) dial(u *upstream.Server) net.Conn {
+	addr := u.Addr()
+	if u.Network() == "unix" {
+		addr = "unix:" + addr
+	}
+	s.tries = append(s.tries, try{addr: addr, connect: -1, firstByte: -1, session: -1, began: s.now()})
+	t := &s.tries[len(s.tries)-1]
+	d := net.Dialer{Timeout: s.srv.cfg.ConnectTimeout}
+	if s.srv.bind != nil {
+		d.LocalAddr = s.srv.bind
+	}
+	network := u.Network()
+	if s.udp && network == "unix" {
+		network = "unixgram"
+	} else if s.udp {
+		network = "udp"
+	}
+	if s.srv.bind != nil && s.udp {
+		d.LocalAddr = &net.UDPAddr{IP: s.srv.bind.(*net.TCPAddr).IP}
+	}
+	c, err := d.Dial(network, u.Addr())
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			s.log(errlog.Error, "upstream timed out (110: Connection timed out) while connecting to upstream")
+		} else {
+			s.log(errlog.Error, "connect() failed ("+errlog.Errno(err)+") while connecting to upstream")
+		}
+		return nil
+	}
+	t.connect = s.now().Sub(t.began)
+	s.logPlain(errlog.Info, "proxy "+c.LocalAddr().String()+" connected to "+addr)
+	return c
+}
+
+// proxy copies both ways until the session ends.
+func (s *session) proxy(up net.Conn) {
+	s.mu.Lock()
+	s.up = up
+	aborted := s.isDone()
+	s.mu.Unlock()
+	if aborted {
+		return
+	}
+	t := &s.tries[len(s.tries)-1]
+	var header []byte
+	if s.srv.cfg.ProxyProtocol {
+		header = proxyHeader(s.c)
+	}
+	if header != nil && !s.udp {
+		if _, err := up.Write(header); err != nil {
+			return
+		}
+		t.sent.Add(int64(len(header)))
+		header = nil // a UDP session's goes before its first datagram
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.pipe(up, s.c, s.srv.cfg.UploadRate, &s.fromClient, &t.sent, nil, header)
+	}()
+	s.pipe(s.c, up, s.srv.cfg.DownloadRate, &t.received, &s.toClient, t, nil)
+	wg.Wait()
+	t.session = s.now().Sub(t.began)
+}
+
+// pipe copies from src to dst, counting read and written bytes, pacing to
+// rate bytes a second (0: no limit), until src ends or fails, the session
+// times out, or the session ends. first, when set, records the time of the
+// first byte read. Without proxy_half_close the first side to end ends the
+// session.
+func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int64, first *try, header []byte) {
+	size := 16 * 1024
+	if s.udp {
+		size = 64 * 1024 // a whole datagram
+	}
+	buf := make([]byte, len(header)+size)
+	copy(buf, header)
+	timeout := s.srv.cfg.Timeout
+	began := s.now()
+	var total int64
+	for {
+		size, ok := s.allowance(began, total, rate, size)
+		if !ok {
+			return
+		}
+		_ = src.SetReadDeadline(s.now().Add(timeout))
+		h := len(header)
+		n, err := src.Read(buf[h : h+size])
+		if n > 0 {
+			s.last.Store(s.now().UnixNano())
+			if first != nil && first.firstByte < 0 {
+				first.firstByte = s.now().Sub(first.began)
+			}
+			read.Add(int64(n))
+			total += int64(n)
+			_ = dst.SetWriteDeadline(s.now().Add(timeout))
+			w, werr := dst.Write(buf[:h+n])
+			written.Add(int64(w))
+			if werr != nil {
+				s.end()
+				return
+			}
+			if h > 0 {
+				header = nil
+				copy(buf, buf[h:h+n])
+			}
+			if s.udp && s.countDatagram(first == nil) {
+				return
+			}
+		}
+		if err == nil {
+			continue
+		}
+		if isTimeout(err) && s.now().Sub(time.Unix(0, s.last.Load())) < timeout {
+			continue // the other direction moved: the session is not idle
+		}
+		if isTimeout(err) && s.timedOut.CompareAndSwap(false, true) {
+			s.log(errlog.Info, "connection timed out (110: Connection timed out) while proxying connection")
+		}
+		if errors.Is(err, io.EOF) && s.srv.cfg.HalfClose {
+			if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+				_ = cw.CloseWrite()
+				return
+			}
+		}
+		s.end()
+		return
+	}
+}
+
+// countDatagram counts a UDP datagram passed on, from the client (up) or
+// from the server, and reports whether this direction is done: after
+// proxy_requests client datagrams the client's next datagram starts
+// another session; once proxy_responses answers per client datagram came,
+// the session ends.
+func (s *session) countDatagram(up bool) bool {
+	cfg := s.srv.cfg
+	if up {
+		n := s.requests.Add(1)
+		if cfg.Requests > 0 && n >= int64(cfg.Requests) {
+			s.c.(*udpConn).forget()
+			return true
+		}
+		return false
+	}
+	n := s.responses.Add(1)
+	if cfg.Responses > 0 && n >= s.c.(*udpConn).got.Load()*int64(cfg.Responses) {
+		s.end()
+		return true
+	}
+	return false
+}
+
+// allowance is how many bytes the next read may take: with
+// a rate, nginx's rule in ngx_stream_proxy_process, rate × (whole seconds
+// since began + 1) − total, waiting for the next whole second while that
+// is not positive; most caps it. false means the session ended while it waited.
+func (s *session) allowance(began time.Time, total, rate int64, most int) (int, bool) {
+	if rate <= 0 {
+		return most, true
+	}
+	for {
+		elapsed := s.now().Sub(began)
+		if limit := rate*(int64(elapsed/time.Second)+1) - total; limit > 0 {
+			return int(min(int64(most), limit)), true
+		}
+		// The limit turns positive at the whole second total/rate.
+		wait := time.Duration(total/rate)*time.Second - elapsed
+		t := time.NewTimer(max(wait, time.Millisecond))
+		select {
+		case <-t.C:
+		case <-s.done:
+			t.Stop()
+			return 0, false
+		}
+	}
+}
+
+// logBytes writes "*ID msg, bytes from/to client:..., bytes from/to
+// upstream:...", nginx's line at the end of a session.
+func (s *session) logBytes(level errlog.Level, msg string) {
+	var up, down int64
+	if n := len(s.tries); n > 0 {
+		up, down = s.tries[n-1].sent.Load(), s.tries[n-1].received.Load()
+	}
+	s.logPlain(level, msg+", bytes from/to client:"+strconv.FormatInt(s.fromClient.Load(), 10)+"/"+strconv.FormatInt(s.toClient.Load(), 10)+
+		", bytes from/to upstream:"+strconv.FormatInt(down, 10)+"/"+strconv.FormatInt(up, 10))
+}
+
+// drain reads what the client already sent, without waiting, so that
+// closing the connection sends a FIN rather than a reset: nginx has read
+// it into its buffer while it connected.
+func drain(c net.Conn) {
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+	buf := make([]byte, 4096)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// isDone reports whether end or abort ran.
+func (s *session) isDone() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// end closes both connections, which ends both copies.
+func (s *session) end() {
+	s.doneOnce.Do(func() { close(s.done) })
+	s.c.Close()
+	s.mu.Lock()
+	if s.up != nil {
+		s.up.Close()
+	}
+	s.mu.Unlock()
+}
+
+// abort ends the session from outside (shutdown).
+func (s *session) abort() { s.end() }
+
+// finish releases the server, writes the access log and forgets the
+// session.
+func (s *session) finish() {
+	s.end()
+	s.attempt.Release(s.now(), upstream.Success)
+	if s.status == statusOK && !s.timedOut.Load() {
+		s.logBytes(errlog.Info, "client disconnected")
+	}
+	for _, l := range s.srv.logs {
+		l.write(s)
+	}
+	s.p.untrack(s)
+	if s.slot {
+		s.p.giveSlot()
+	}
+}
+
+// write appends the session's line to l's file.
+func (l *accessLog) write(s *session) {
+	if l.file == nil {
+		return
+	}
+	if l.cond != nil {
+		v := l.cond.appendValue(nil, s)
+		if len(v) == 0 || string(v) == "0" {
+			return
+		}
+	}
+	line := l.format.appendLog(make([]byte, 0, 256), s, l.escape)
+	l.file.write(append(line, '\n'))
+}
+
+// proxyHeader is the PROXY protocol v1 line for c, as nginx's
+// ngx_proxy_protocol_write sends it (TCP4 or TCP6 for UDP clients too).
+func proxyHeader(c net.Conn) []byte {
+	src, sok := addrPort(c.RemoteAddr())
+	dst, dok := addrPort(c.LocalAddr())
+	if !sok || !dok {
+		return []byte("PROXY UNKNOWN\r\n")
+	}
+	sa, da := src.Addr(), dst.Addr()
+	family := "TCP4"
+	if sa.Unmap().Is6() {
+		family = "TCP6"
+	} else {
+		sa, da = sa.Unmap(), da.Unmap()
+	}
+	return []byte("PROXY " + family + " " + sa.String() + " " + da.String() + " " +
+		strconv.Itoa(int(src.Port())) + " " + strconv.Itoa(int(dst.Port())) + "\r\n")
+}

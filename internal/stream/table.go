@@ -1,0 +1,183 @@
+package stream
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+)
+
+// table is one configuration compiled: the server of each listen address.
+// It is immutable once stored.
+type table struct {
+	servers map[string]*server // by "network address"
+	keys    []string           // the keys of servers in config order
+	pools   []*upstream.Pool
+}
+
+// server is a stream server block compiled.
+type server struct {
+	cfg    *config.StreamServer
+	pool   *upstream.Pool
+	policy balancer.Policy
+	// hashKey is the key of "hash KEY"; nil for the other methods.
+	hashKey *template
+	logs    []*accessLog
+	// errLog is the server's own error_log; nil means the main one.
+	errLog *errlog.Logger
+	// bind is proxy_bind's local address; nil means none.
+	bind net.Addr
+	// listenPos is where each address is listened on, for bind errors.
+	listenPos map[string]config.Pos
+	// ssl are the listen keys with the ssl parameter; tlsConfig
+	// terminates their TLS (nil when the server has no certificate).
+	ssl       map[string]bool
+	tlsConfig *tls.Config
+}
+
+// accessLog is one access_log target compiled.
+type accessLog struct {
+	file   *file
+	format *template
+	escape string
+	cond   *template // if=; nil means always
+}
+
+// compileTable compiles cfg. files opens the access and error logs; nil
+// (a configuration test) opens nothing.
+func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files) (*table, error) {
+	t := &table{servers: map[string]*server{}}
+	pools := map[*config.Upstream]*upstream.Pool{}
+	ephemeral := 0
+	for _, u := range cfg.Upstreams {
+		pool, err := reg.Pool("stream "+u.Name, settingsOf(u))
+		if err != nil {
+			return nil, fmt.Errorf("upstream %q in %s: %w", u.Name, u.Pos, err)
+		}
+		pools[u] = pool
+		t.pools = append(t.pools, pool)
+	}
+	for _, sc := range cfg.Servers {
+		srv, err := compileServer(sc, pools[sc.Upstream], cfg.LogFormats, fs)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range sc.Listens {
+			key := l.Network + " " + l.Addr
+			if strings.HasSuffix(l.Addr, ":0") {
+				// Each ephemeral listen is its own socket: number them
+				// in config order so that reloads keep them apart.
+				ephemeral++
+				key += "#" + strconv.Itoa(ephemeral)
+			}
+			t.servers[key] = srv
+			t.keys = append(t.keys, key)
+			srv.listenPos[key] = l.Pos
+			srv.ssl[key] = l.SSL
+		}
+	}
+	return t, nil
+}
+
+// settingsOf converts an upstream block's servers to the registry's form.
+func settingsOf(u *config.Upstream) []upstream.Settings {
+	out := make([]upstream.Settings, len(u.Servers))
+	for i, s := range u.Servers {
+		set := upstream.NewSettings(s.Network, s.Addr)
+		set.Name = s.Name
+		set.Weight, set.MaxFails, set.FailTimeout = s.Weight, s.MaxFails, s.FailTimeout
+		set.MaxConns, set.Backup, set.Down = s.MaxConns, s.Backup, s.Down
+		out[i] = set
+	}
+	return out
+}
+
+// compileServer compiles one server block.
+func compileServer(sc *config.StreamServer, pool *upstream.Pool, formats map[string]*config.LogFormat, fs *files) (*server, error) {
+	srv := &server{cfg: sc, pool: pool, listenPos: map[string]config.Pos{}, ssl: map[string]bool{}}
+	if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
+		srv.tlsConfig = tlsConfigOf(sc.TLS)
+	}
+	u := sc.Upstream
+	var err error
+	srv.policy = policyOf(u, pool)
+	if u.Method == config.MethodHash {
+		if srv.hashKey, err = compile(u.HashKey); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, u.Pos)
+		}
+	}
+	if sc.Bind != "" {
+		srv.bind = &net.TCPAddr{IP: net.ParseIP(sc.Bind)}
+	}
+	for _, l := range sc.AccessLogs {
+		al, err := compileAccessLog(l, fs)
+		if err != nil {
+			return nil, err
+		}
+		srv.logs = append(srv.logs, al)
+	}
+	if len(sc.ErrorLogs) > 0 && fs != nil {
+		if srv.errLog, err = fs.errorLog(sc.ErrorLogs); err != nil {
+			return nil, err
+		}
+	}
+	return srv, nil
+}
+
+// tlsConfigOf is the server side of t: its certificates (the first that
+// suits the client, as crypto/tls chooses), protocols, ciphers and curves.
+func tlsConfigOf(t *config.TLS) *tls.Config {
+	c := &tls.Config{
+		MinVersion:             t.MinVersion,
+		MaxVersion:             t.MaxVersion,
+		CipherSuites:           t.CipherSuites,
+		CurvePreferences:       t.Curves,
+		SessionTicketsDisabled: !t.SessionTickets,
+	}
+	for _, cert := range t.Certificates {
+		c.Certificates = append(c.Certificates, cert.Pair)
+	}
+	return c
+}
+
+// policyOf returns the balancing method of u, whose servers are pool.
+func policyOf(u *config.Upstream, pool *upstream.Pool) balancer.Policy {
+	switch u.Method {
+	case config.MethodLeastConn:
+		return &balancer.LeastConn{}
+	case config.MethodHash:
+		if u.HashConsistent {
+			return balancer.NewConsistentHash(pool)
+		}
+		return &balancer.Hash{}
+	case config.MethodRandom:
+		return &balancer.Random{Two: u.RandomTwo}
+	}
+	return &balancer.RoundRobin{}
+}
+
+// compileAccessLog compiles one access_log target.
+func compileAccessLog(l config.AccessLog, fs *files) (*accessLog, error) {
+	format, err := compile(l.Format.Template)
+	if err != nil {
+		return nil, fmt.Errorf("%w in %s", err, l.Format.Pos)
+	}
+	al := &accessLog{format: format, escape: l.Format.Escape}
+	if l.If != "" {
+		if al.cond, err = compile(l.If); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, l.Pos)
+		}
+	}
+	if fs != nil {
+		if al.file, err = fs.open(l.Path); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, l.Pos)
+		}
+	}
+	return al, nil
+}

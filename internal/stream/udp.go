@@ -1,0 +1,150 @@
+package stream
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// udpQueue is how many datagrams wait for a UDP session's copy; more are
+// dropped, as a full socket buffer drops them.
+const udpQueue = 64
+
+// servePackets runs the read loop of a UDP listen: each datagram goes to
+// the session of its client address, created on the first one, as nginx
+// 1.22 binds a client's datagrams to its session.
+func (p *Proxy) servePackets(l *listener) {
+	defer l.wg.Done()
+	sessions := map[string]*udpConn{}
+	var mu sync.Mutex // guards sessions: sessions remove themselves
+	buf := make([]byte, 64*1024)
+	for {
+		n, from, err := l.pc.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		key := from.String()
+		mu.Lock()
+		c := sessions[key]
+		if c == nil {
+			srv := p.cur.Load().servers[l.key]
+			if srv == nil {
+				mu.Unlock()
+				continue
+			}
+			c = newUDPConn(l.pc, from, nil)
+			mine := c
+			c.forget = func() {
+				mu.Lock()
+				if sessions[key] == mine {
+					delete(sessions, key)
+				}
+				mu.Unlock()
+			}
+			sessions[key] = c
+			mu.Unlock()
+			c.deliver(buf[:n])
+			go p.newSession(c, srv).run()
+			continue
+		}
+		mu.Unlock()
+		c.deliver(buf[:n])
+	}
+}
+
+// udpConn is a UDP client as a net.Conn: Read returns its datagrams one
+// by one, Write sends one datagram to it from the listen socket.
+type udpConn struct {
+	pc     net.PacketConn
+	remote net.Addr
+	in     chan []byte
+	done   chan struct{}
+	once   sync.Once
+	// forget unbinds the client address from this session (its next
+	// datagram starts another); safe to call more than once.
+	forget func()
+
+	// got counts the datagrams queued for the session: the requests that
+	// proxy_responses multiplies (counted on arrival, so that a quick
+	// second request is counted before the first answer comes back).
+	got atomic.Int64
+
+	mu       sync.Mutex // guards deadline
+	deadline time.Time
+}
+
+func newUDPConn(pc net.PacketConn, remote net.Addr, forget func()) *udpConn {
+	return &udpConn{pc: pc, remote: remote, in: make(chan []byte, udpQueue), done: make(chan struct{}), forget: forget}
+}
+
+// deliver queues a copy of one datagram, or drops it when the queue is full
+// or the session ended.
+func (c *udpConn) deliver(b []byte) {
+	select {
+	case c.in <- append([]byte(nil), b...):
+		c.got.Add(1)
+	case <-c.done:
+	default:
+	}
+}
+
+// Read implements net.Conn: one datagram per call (truncated to len(b)).
+func (c *udpConn) Read(b []byte) (int, error) {
+	c.mu.Lock()
+	dl := c.deadline
+	c.mu.Unlock()
+	var timeout <-chan time.Time
+	if !dl.IsZero() {
+		t := time.NewTimer(time.Until(dl))
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case d := <-c.in:
+		return copy(b, d), nil
+	case <-c.done:
+		return 0, net.ErrClosed
+	case <-timeout:
+		return 0, os.ErrDeadlineExceeded
+	}
+}
+
+// Write implements net.Conn: b is one datagram to the client.
+func (c *udpConn) Write(b []byte) (int, error) { return c.pc.WriteTo(b, c.remote) }
+
+// Close implements net.Conn: the session ends and the client's next
+// datagram starts another.
+func (c *udpConn) Close() error {
+	c.once.Do(func() {
+		close(c.done)
+		c.forget()
+	})
+	return nil
+}
+
+// LocalAddr implements net.Conn.
+func (c *udpConn) LocalAddr() net.Addr { return c.pc.LocalAddr() }
+
+// RemoteAddr implements net.Conn.
+func (c *udpConn) RemoteAddr() net.Addr { return c.remote }
+
+// SetDeadline implements net.Conn (the read deadline only: a datagram
+// write does not block).
+func (c *udpConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
+
+// SetReadDeadline implements net.Conn.
+func (c *udpConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+	return nil
+}
+
+// SetWriteDeadline implements net.Conn; datagram writes do not wait.
+func (c *udpConn) SetWriteDeadline(time.Time) error { return nil }

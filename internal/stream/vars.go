@@ -1,0 +1,242 @@
+package stream
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// getter appends a variable's value for session s; found false means "not
+// found" ("-" in an access log line).
+type getter func(dst []byte, s *session) ([]byte, bool)
+
+// template is a compiled string with stream variables, as nginx's
+// ngx_stream_script_compile makes one: literal parts and getters.
+type template struct {
+	src   string
+	parts []tplPart
+}
+
+// tplPart is a literal (get == nil) or a variable.
+type tplPart struct {
+	lit string
+	get getter
+}
+
+// variables are the stream variables of nginx 1.22 that fulcrum knows
+// (ngx_stream_variables.c, ngx_stream_upstream.c), by name.
+var variables = map[string]getter{
+	"remote_addr":        func(d []byte, s *session) ([]byte, bool) { return append(d, s.remoteAddr...), true },
+	"remote_port":        func(d []byte, s *session) ([]byte, bool) { return append(d, s.remotePort...), true },
+	"binary_remote_addr": binaryRemoteAddr,
+	"server_addr":        func(d []byte, s *session) ([]byte, bool) { return append(d, s.serverAddr...), true },
+	"server_port":        func(d []byte, s *session) ([]byte, bool) { return append(d, s.serverPort...), true },
+	"protocol": func(d []byte, s *session) ([]byte, bool) {
+		if s.udp {
+			return append(d, "UDP"...), true
+		}
+		return append(d, "TCP"...), true
+	},
+	"connection":     func(d []byte, s *session) ([]byte, bool) { return strconv.AppendUint(d, s.id, 10), true },
+	"bytes_sent":     func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, s.toClient.Load(), 10), true },
+	"bytes_received": func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, s.fromClient.Load(), 10), true },
+	"session_time":   func(d []byte, s *session) ([]byte, bool) { return appendMsec(d, s.now().Sub(s.start)), true },
+	"status":         func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, int64(s.status), 10), true },
+	"msec":           func(d []byte, s *session) ([]byte, bool) { return appendUnixMsec(d, s.now()), true },
+	"time_local": func(d []byte, s *session) ([]byte, bool) {
+		return s.now().AppendFormat(d, "02/Jan/2006:15:04:05 -0700"), true
+	},
+	"time_iso8601": func(d []byte, s *session) ([]byte, bool) {
+		return s.now().AppendFormat(d, "2006-01-02T15:04:05-07:00"), true
+	},
+	"pid":           func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, int64(s.p.pid), 10), true },
+	"hostname":      func(d []byte, s *session) ([]byte, bool) { return append(d, s.p.hostname...), true },
+	"nginx_version": func(d []byte, _ *session) ([]byte, bool) { return append(d, "1.22.1"...), true },
+
+	"upstream_addr": upstreamList(func(d []byte, t *try) []byte { return append(d, t.addr...) }),
+	"upstream_bytes_sent": upstreamList(func(d []byte, t *try) []byte {
+		return strconv.AppendInt(d, t.sent.Load(), 10)
+	}),
+	"upstream_bytes_received": upstreamList(func(d []byte, t *try) []byte {
+		return strconv.AppendInt(d, t.received.Load(), 10)
+	}),
+	"upstream_connect_time":    upstreamList(func(d []byte, t *try) []byte { return appendTime(d, t.connect) }),
+	"upstream_first_byte_time": upstreamList(func(d []byte, t *try) []byte { return appendTime(d, t.firstByte) }),
+	"upstream_session_time":    upstreamList(func(d []byte, t *try) []byte { return appendTime(d, t.session) }),
+}
+
+// binaryRemoteAddr is the client's address in binary form (4 or 16 bytes).
+func binaryRemoteAddr(d []byte, s *session) ([]byte, bool) {
+	if !s.remote.IsValid() {
+		return d, false
+	}
+	a := s.remote.Addr().Unmap()
+	return append(d, a.AsSlice()...), true
+}
+
+// upstreamList makes a $upstream_* getter: one value per server tried,
+// joined by ", "; not found when no server was tried.
+func upstreamList(one func(d []byte, t *try) []byte) getter {
+	return func(d []byte, s *session) ([]byte, bool) {
+		if len(s.tries) == 0 {
+			return d, false
+		}
+		for i := range s.tries {
+			if i > 0 {
+				d = append(d, ", "...)
+			}
+			d = one(d, &s.tries[i])
+		}
+		return d, true
+	}
+}
+
+// appendTime writes a duration as nginx's seconds with milliseconds; a
+// negative one (the time was never reached) is "-".
+func appendTime(d []byte, t time.Duration) []byte {
+	if t < 0 {
+		return append(d, '-')
+	}
+	return appendMsec(d, t)
+}
+
+// appendMsec writes t as "S.mmm".
+func appendMsec(d []byte, t time.Duration) []byte {
+	ms := t.Milliseconds()
+	d = strconv.AppendInt(d, ms/1000, 10)
+	d = append(d, '.')
+	frac := ms % 1000
+	if frac < 100 {
+		d = append(d, '0')
+	}
+	if frac < 10 {
+		d = append(d, '0')
+	}
+	return strconv.AppendInt(d, frac, 10)
+}
+
+// appendUnixMsec writes t as seconds since the epoch with milliseconds.
+func appendUnixMsec(d []byte, t time.Time) []byte {
+	return appendMsec(d, time.Duration(t.UnixMilli())*time.Millisecond)
+}
+
+// compile parses s: "$name" and "${name}", names case-insensitive, with
+// nginx's error for an unknown variable.
+func compile(s string) (*template, error) {
+	t := &template{src: s}
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], '$')
+		if j != 0 {
+			if j < 0 {
+				j = len(s) - i
+			}
+			t.parts = append(t.parts, tplPart{lit: s[i : i+j]})
+			i += j
+			continue
+		}
+		name, next, err := scanName(s, i+1)
+		if err != nil {
+			return nil, err
+		}
+		g, ok := variables[strings.ToLower(name)]
+		if !ok {
+			return nil, fmt.Errorf(`unknown "%s" variable`, strings.ToLower(name))
+		}
+		t.parts = append(t.parts, tplPart{get: g})
+		i = next
+	}
+	return t, nil
+}
+
+// scanName reads the name after a '$' at s[i], bracketed or not.
+func scanName(s string, i int) (string, int, error) {
+	if i < len(s) && s[i] == '{' {
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return "", 0, fmt.Errorf(`the closing bracket in "%s" variable is missing`, s[i+1:])
+		}
+		return s[i+1 : i+end], i + end + 1, nil
+	}
+	j := i
+	for j < len(s) && isNameByte(s[j]) {
+		j++
+	}
+	if j == i {
+		return "", 0, fmt.Errorf(`invalid variable name in "%s"`, s)
+	}
+	return s[i:j], j, nil
+}
+
+func isNameByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+}
+
+// appendValue evaluates t for s; a variable not found adds nothing.
+func (t *template) appendValue(dst []byte, s *session) []byte {
+	for _, p := range t.parts {
+		if p.get == nil {
+			dst = append(dst, p.lit...)
+			continue
+		}
+		dst, _ = p.get(dst, s)
+	}
+	return dst
+}
+
+// appendLog evaluates t for an access log line: a variable not found is
+// "-", and values are escaped as escape says ("default", "json", "none"),
+// as nginx's stream log module does.
+func (t *template) appendLog(dst []byte, s *session, escape string) []byte {
+	for _, p := range t.parts {
+		if p.get == nil {
+			dst = append(dst, p.lit...)
+			continue
+		}
+		start := len(dst)
+		var found bool
+		dst, found = p.get(dst, s)
+		if !found {
+			if escape != "json" {
+				dst = append(dst, '-')
+			}
+			continue
+		}
+		dst = escapeTail(dst, start, escape)
+	}
+	return dst
+}
+
+// escapeTail escapes dst[start:] in place (reallocating when it grows).
+func escapeTail(dst []byte, start int, escape string) []byte {
+	if escape == "none" {
+		return dst
+	}
+	needs := false
+	for _, c := range dst[start:] {
+		if c == '"' || c == '\\' || c < 0x20 || c >= 0x7f {
+			needs = true
+			break
+		}
+	}
+	if !needs {
+		return dst
+	}
+	val := append([]byte(nil), dst[start:]...)
+	dst = dst[:start]
+	for _, c := range val {
+		switch {
+		case escape == "json" && (c == '"' || c == '\\'):
+			dst = append(dst, '\\', c)
+		case escape == "json" && c < 0x20:
+			dst = fmt.Appendf(dst, "\\u%04x", c)
+		case escape == "json":
+			dst = append(dst, c)
+		case c == '"' || c == '\\' || c < 0x20 || c >= 0x7f:
+			dst = fmt.Appendf(dst, "\\x%02X", c)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}

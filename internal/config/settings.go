@@ -268,6 +268,7 @@ func (b *builder) defaultSettings() *Settings {
 		ProxySendTimeout:          60 * time.Second,
 		ProxyNextUpstream:         NextError | NextTimeout,
 		ProxySSL:                  defaultProxySSL(),
+		FastCGI:                   defaultFastCGI(),
 		ClientMaxBodySize:         1 << 20,
 		ClientHeaderTimeout:       60 * time.Second,
 		ClientBodyTimeout:         60 * time.Second,
@@ -302,8 +303,8 @@ func (b *builder) defaultSettings() *Settings {
 // settings builds the effective Settings of level s.
 func (b *builder) settings(s *scope) (*Settings, error) {
 	st := b.defaultSettings()
-	for i := range settingRules {
-		r := &settingRules[i]
+	for i := range len(settingRules) + len(fastcgiRules) {
+		r := ruleAt(i)
 		find := r.find
 		if find == nil {
 			find = (*scope).nearest
@@ -317,6 +318,14 @@ func (b *builder) settings(s *scope) (*Settings, error) {
 		}
 	}
 	return st, nil
+}
+
+// ruleAt is the i-th of settingRules followed by fastcgiRules.
+func ruleAt(i int) *settingRule {
+	if i < len(settingRules) {
+		return &settingRules[i]
+	}
+	return &fastcgiRules[i-len(settingRules)]
 }
 
 // ownLevel is a find function for directives that are not inherited.

@@ -444,6 +444,9 @@ type Settings struct {
 	UninitializedVariableWarn bool
 	// ProxyPass, when set, forwards requests.
 	ProxyPass *ProxyPass
+	// FastCGI holds the fastcgi_* settings; FastCGI.Pass, when set, sends
+	// requests to a FastCGI server (fastcgi.go).
+	FastCGI FastCGI
 	// HealthChecks are the level's own health_check directives (not
 	// inherited), checking ProxyPass's upstream group.
 	HealthChecks []*HealthCheck

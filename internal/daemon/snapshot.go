@@ -492,6 +492,10 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 	if loc.Settings.StubStatus {
 		return stubStatusHandler{}, nil
 	}
+	if fastcgiWins(loc.Settings) {
+		h, err := b.fastcgiHandler(loc)
+		return withTryFiles(b, loc, h, err)
+	}
 	if loc.Settings.ProxyPass != nil {
 		h, err := b.proxyHandler(loc)
 		if err != nil || len(loc.Settings.TryFiles) == 0 {
@@ -504,6 +508,19 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 		return tryFilesFirst{files: files.(*staticHandler), content: h}, nil
 	}
 	return newStaticHandler(b.srv, loc, b.comp, b.snap.log)
+}
+
+// withTryFiles puts the location's try_files, if any, before its content
+// handler h.
+func withTryFiles(b *handlerBuilder, loc *config.Location, h handler, err error) (handler, error) {
+	if err != nil || len(loc.Settings.TryFiles) == 0 {
+		return h, err
+	}
+	files, err := newStaticHandler(b.srv, loc, b.comp, b.snap.log)
+	if err != nil {
+		return nil, err
+	}
+	return tryFilesFirst{files: files.(*staticHandler), content: h}, nil
 }
 
 func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {

@@ -1,0 +1,176 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// FastCGI holds a level's fastcgi_* settings (ngx_http_fastcgi_module). The
+// zero value is not nginx's default: defaultFastCGI is.
+type FastCGI struct {
+	// Pass, when set, sends the location's requests to a FastCGI server
+	// (fastcgi_pass; not inherited).
+	Pass *FastCGIPass
+	// Params are the fastcgi_param lines of the nearest level that has any,
+	// in order (inherited as a whole, as nginx does).
+	Params []FastCGIParam
+	// Index is fastcgi_index: appended to $fastcgi_script_name when it ends
+	// with a slash. Empty means none.
+	Index string
+	// Split is fastcgi_split_path_info: its first capture is
+	// $fastcgi_script_name and its second $fastcgi_path_info. Nil means none.
+	Split *regexp.Regexp
+	// PassHeaders and HideHeaders are fastcgi_pass_header and
+	// fastcgi_hide_header, field names as written.
+	PassHeaders, HideHeaders []string
+	// IgnoreAccelRedirect is fastcgi_ignore_headers X-Accel-Redirect; the
+	// other fields it may list only matter to a cache and buffering that
+	// fulcrum's FastCGI client does not have.
+	IgnoreAccelRedirect bool
+	// InterceptErrors is fastcgi_intercept_errors.
+	InterceptErrors bool
+	// ConnectTimeout, SendTimeout and ReadTimeout are
+	// fastcgi_connect_timeout, fastcgi_send_timeout and
+	// fastcgi_read_timeout.
+	ConnectTimeout, SendTimeout, ReadTimeout time.Duration
+	// NextUpstream, NextUpstreamTries and NextUpstreamTimeout are
+	// fastcgi_next_upstream and its _tries and _timeout (0: no limit).
+	NextUpstream        NextUpstream
+	NextUpstreamTries   int
+	NextUpstreamTimeout time.Duration
+	// KeepConn is fastcgi_keep_conn: ask the application to keep the
+	// connection open, and reuse it (with keepalive in the upstream block).
+	KeepConn bool
+	// PassRequestHeaders and PassRequestBody are
+	// fastcgi_pass_request_headers and fastcgi_pass_request_body.
+	PassRequestHeaders, PassRequestBody bool
+	// Buffering is fastcgi_buffering: off flushes each piece of the
+	// response to the client as it arrives.
+	Buffering bool
+}
+
+// FastCGIPass is a fastcgi_pass directive.
+type FastCGIPass struct {
+	// Address is the argument as written: "127.0.0.1:9000", "unix:/path"
+	// or an upstream block's name.
+	Address string
+	// Upstream is the group requests go to: the named upstream block, or
+	// the implicit one of a literal address.
+	Upstream *Upstream
+	Pos      Pos
+}
+
+// FastCGIParam is one fastcgi_param line.
+type FastCGIParam struct {
+	Name, Value string
+	// IfNotEmpty leaves the parameter out when its value is empty.
+	IfNotEmpty bool
+}
+
+// defaultFastCGI are nginx's defaults for the fastcgi_* directives.
+func defaultFastCGI() FastCGI {
+	return FastCGI{
+		ConnectTimeout: 60 * time.Second, SendTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second,
+		NextUpstream:       NextError | NextTimeout,
+		PassRequestHeaders: true, PassRequestBody: true, Buffering: true,
+	}
+}
+
+// fastcgiRules are the settings rules of the fastcgi module.
+var fastcgiRules = []settingRule{
+	{names: []string{"fastcgi_pass"}, find: findProxyPass, apply: applyFastCGIPass},
+	{names: []string{"fastcgi_param"}, apply: applyFastCGIParams},
+	{names: []string{"fastcgi_index"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.FastCGI.Index = dirs[0].Args[0]
+		return nil
+	}},
+	{names: []string{"fastcgi_split_path_info"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		d := dirs[0]
+		re, err := compileRegex(d.Pos, d.Args[0], false)
+		st.FastCGI.Split = re
+		return err
+	}},
+	listRule("fastcgi_pass_header", func(s *Settings) *[]string { return &s.FastCGI.PassHeaders }),
+	listRule("fastcgi_hide_header", func(s *Settings) *[]string { return &s.FastCGI.HideHeaders }),
+	{names: []string{"fastcgi_ignore_headers"}, apply: applyFastCGIIgnoreHeaders},
+	flagRule("fastcgi_intercept_errors", func(s *Settings) *bool { return &s.FastCGI.InterceptErrors }),
+	msecRule("fastcgi_connect_timeout", func(s *Settings) *time.Duration { return &s.FastCGI.ConnectTimeout }),
+	msecRule("fastcgi_send_timeout", func(s *Settings) *time.Duration { return &s.FastCGI.SendTimeout }),
+	msecRule("fastcgi_read_timeout", func(s *Settings) *time.Duration { return &s.FastCGI.ReadTimeout }),
+	{names: []string{"fastcgi_next_upstream"}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
+		var tmp Settings
+		err := applyNextUpstream(b, &tmp, dirs, at)
+		st.FastCGI.NextUpstream = tmp.ProxyNextUpstream
+		return err
+	}},
+	intRule("fastcgi_next_upstream_tries", func(s *Settings) *int { return &s.FastCGI.NextUpstreamTries }),
+	msecRule("fastcgi_next_upstream_timeout", func(s *Settings) *time.Duration { return &s.FastCGI.NextUpstreamTimeout }),
+	flagRule("fastcgi_keep_conn", func(s *Settings) *bool { return &s.FastCGI.KeepConn }),
+	flagRule("fastcgi_pass_request_headers", func(s *Settings) *bool { return &s.FastCGI.PassRequestHeaders }),
+	flagRule("fastcgi_pass_request_body", func(s *Settings) *bool { return &s.FastCGI.PassRequestBody }),
+	flagRule("fastcgi_buffering", func(s *Settings) *bool { return &s.FastCGI.Buffering }),
+}
+
+// applyFastCGIPass reads the level's own fastcgi_pass: an address with a
+// port, "unix:/path", or an upstream block's name.
+func applyFastCGIPass(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	addr := d.Args[0]
+	if strings.Contains(addr, "$") {
+		return hintf(d.Pos, "write the address itself, or name an upstream block",
+			`fulcrum does not support "fastcgi_pass" with variables yet`)
+	}
+	if strings.Contains(addr, "://") {
+		return errorf(d.Pos, `invalid host in upstream "%s"`, addr)
+	}
+	p := &FastCGIPass{Address: addr, Pos: d.Pos}
+	st.FastCGI.Pass = p
+	if !strings.HasPrefix(addr, "unix:") {
+		hp, err := splitHostPort(addr, 0)
+		if err != nil {
+			return addrError(d.Pos, addr, err)
+		}
+		if !hp.hasPort && b.upstreams[strings.ToLower(hp.host)] == nil {
+			return hintf(d.Pos, fmt.Sprintf(`add the port, such as "fastcgi_pass %s:9000", or define upstream %s { server ...; }`, addr, addr),
+				`no port in upstream "%s"`, addr)
+		}
+	}
+	u, err := b.upstreamFor(d, addr, 0)
+	p.Upstream = u
+	return err
+}
+
+// applyFastCGIParams reads the nearest level's fastcgi_param lines.
+func applyFastCGIParams(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	params := make([]FastCGIParam, 0, len(dirs))
+	for _, d := range dirs {
+		p := FastCGIParam{Name: d.Args[0], Value: d.Args[1]}
+		if len(d.Args) == 3 {
+			if d.Args[2] != "if_not_empty" {
+				return errorf(d.Pos, `invalid parameter "%s"`, d.Args[2])
+			}
+			p.IfNotEmpty = true
+		}
+		params = append(params, p)
+	}
+	st.FastCGI.Params = params
+	return nil
+}
+
+// applyFastCGIIgnoreHeaders reads fastcgi_ignore_headers (the values of
+// proxy_ignore_headers).
+func applyFastCGIIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	for _, a := range d.Args {
+		if !slices.Contains(ignorableHeaders, strings.ToLower(a)) {
+			return errorf(d.Pos, `invalid value "%s"`, a)
+		}
+		if strings.EqualFold(a, "X-Accel-Redirect") {
+			st.FastCGI.IgnoreAccelRedirect = true
+		}
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/fcgi"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// fcgiApp serves Go's FastCGI responder on network/addr: it answers with
+// the parameters Go's fcgi package leaves to the application, sorted, and
+// the request line it rebuilt from the others.
+func fcgiApp(t *testing.T, network, addr string) string {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go fcgi.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/gone.php" {
+			w.WriteHeader(http.StatusGone)
+			return
+		}
+		env := fcgi.ProcessEnv(r)
+		keys := make([]string, 0, len(env))
+		for k := range env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("X-Powered-By", "go")
+		fmt.Fprintf(w, "%s %s %s body=%q x-foo=%s\n", r.Method, r.URL.RequestURI(), r.Host, body, r.Header.Get("X-Foo"))
+		for _, k := range keys {
+			fmt.Fprintf(w, "%s=%s\n", k, env[k])
+		}
+	}))
+	return ln.Addr().String()
+}
+
+// TestFastCGI runs fulcrum with fastcgi_pass to Go's net/http/fcgi on a
+// unix socket and on TCP, with Debian's fastcgi.conf. The expected params
+// are what nginx 1.22.1 sent to the same application with the same
+// configuration (checked side by side with curl): SCRIPT_FILENAME from
+// $document_root$fastcgi_script_name with fastcgi_split_path_info,
+// fastcgi_index after a trailing slash, SERVER_SOFTWARE nginx/1.22.1, the
+// application's Status passed on, 502 for a dead server with nginx's log
+// line, and the stderr of an application that fails logged as nginx does.
+func TestFastCGI(t *testing.T) {
+	dir := t.TempDir()
+	sock := fcgiApp(t, "unix", filepath.Join(dir, "php.sock"))
+	tcp := fcgiApp(t, "tcp", "127.0.0.1:0")
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	fastcgiConf, err := filepath.Abs("../internal/config/testdata/debian/fastcgi.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "www"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    upstream php { server %s max_fails=1 fail_timeout=60s; server %s; }
+    server {
+        listen 127.0.0.1:0;
+        root %s/www;
+        location ~ [^/]\.php(/|$) {
+            fastcgi_split_path_info ^(.+?\.php)(/.*)$;
+            fastcgi_index index.php;
+            include %s;
+            fastcgi_param PATH_INFO $fastcgi_path_info;
+            fastcgi_param SPLIT_INFO $fastcgi_path_info;
+            fastcgi_param EMPTY "" if_not_empty;
+            fastcgi_pass unix:%s;
+        }
+        location /dir/ { include %[4]s; fastcgi_index index.php; fastcgi_param SPLIT_SCRIPT $fastcgi_script_name; fastcgi_pass unix:%[5]s; }
+        location /balanced/ { include %[4]s; fastcgi_pass php; }
+        location /dead/ { fastcgi_pass %[1]s; }
+        location /noparams/ { fastcgi_pass %[2]s; }
+    }
+}`, deadAddr, tcp, dir, fastcgiConf, sock), 1)
+	base := in.url(0)
+	tests := []struct {
+		name, target string
+		status       int
+		with         []string
+		without      []string
+	}{
+		{"split path", "/index.php/foo/bar?x=1", 200, []string{
+			"GET /index.php/foo/bar?x=1 ", "x-foo=bar\n",
+			"SCRIPT_FILENAME=" + dir + "/www/index.php\n", "SPLIT_INFO=/foo/bar\n", "DOCUMENT_URI=/index.php/foo/bar\n",
+			"SERVER_SOFTWARE=nginx/1.22.1\n", "GATEWAY_INTERFACE=CGI/1.1\n", "REDIRECT_STATUS=200\n", "DOCUMENT_ROOT=" + dir + "/www\n",
+		}, []string{"EMPTY="}},
+		{"no path info", "/a.php", 200, []string{"SCRIPT_FILENAME=" + dir + "/www/a.php\n", "SPLIT_INFO=\n"}, nil},
+		{"index", "/dir/", 200, []string{"SPLIT_SCRIPT=/dir/index.php\n", "SCRIPT_FILENAME=" + dir + "/www/dir/index.php\n"}, nil},
+		{"status", "/gone.php", 410, nil, nil},
+		{"failover to the live server", "/balanced/x", 200, []string{"GET /balanced/x "}, nil},
+		{"dead server", "/dead/x", 502, nil, nil},
+		{"application error", "/noparams/x", 500, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := get(t, http.DefaultClient, base+tc.target, "X-Foo", "bar")
+			if status != tc.status {
+				t.Fatalf("status %d, want %d; body %q", status, tc.status, body)
+			}
+			for _, w := range tc.with {
+				if !strings.Contains(body, w) {
+					t.Errorf("body lacks %q:\n%s", w, body)
+				}
+			}
+			for _, w := range tc.without {
+				if strings.Contains(body, w) {
+					t.Errorf("body has %q:\n%s", w, body)
+				}
+			}
+		})
+	}
+	for _, line := range []string{
+		`connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /dead/x HTTP/1.1", upstream: "fastcgi://` + deadAddr + `"`,
+		`FastCGI sent in stderr: "cgi: no REQUEST_METHOD in environment" while reading response header from upstream`,
+	} {
+		waitFor(t, "log line "+line, func() bool { return in.logged(line) })
+	}
+
+	// fulcrum -t knows the directives: no warning, no error.
+	r := runFulcrum(t, "-t", "-c", in.conf)
+	if r.code != 0 || strings.Contains(r.stderr, "warn") {
+		t.Errorf("-t: exit %d\n%s", r.code, r.stderr)
+	}
+}

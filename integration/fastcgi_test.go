@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/fcgi"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -66,24 +65,31 @@ func TestFastCGI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "www"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	writeFiles(t, filepath.Join(dir, "www"), map[string]string{"tf/app.php": ""})
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}
 http {
-    upstream php { server %s max_fails=1 fail_timeout=60s; server %s; }
+    upstream php { server %[1]s max_fails=1 fail_timeout=60s; server %[2]s; }
     server {
         listen 127.0.0.1:0;
-        root %s/www;
+        root %[3]s/www;
+        location ~ ^/tf/.+\.php(/|$) {
+            fastcgi_split_path_info ^(.+?\.php)(/.*)$;
+            try_files $fastcgi_script_name =404;
+            set $path_info $fastcgi_path_info;
+            fastcgi_param SAVED $path_info;
+            fastcgi_param SPLIT_INFO $fastcgi_path_info;
+            include %[4]s;
+            fastcgi_pass unix:%[5]s;
+        }
         location ~ [^/]\.php(/|$) {
             fastcgi_split_path_info ^(.+?\.php)(/.*)$;
             fastcgi_index index.php;
-            include %s;
+            include %[4]s;
             fastcgi_param PATH_INFO $fastcgi_path_info;
             fastcgi_param SPLIT_INFO $fastcgi_path_info;
             fastcgi_param EMPTY "" if_not_empty;
-            fastcgi_pass unix:%s;
+            fastcgi_pass unix:%[5]s;
         }
         location /dir/ { include %[4]s; fastcgi_index index.php; fastcgi_param SPLIT_SCRIPT $fastcgi_script_name; fastcgi_pass unix:%[5]s; }
         location /balanced/ { include %[4]s; fastcgi_pass php; }
@@ -105,6 +111,10 @@ http {
 		}, []string{"EMPTY="}},
 		{"no path info", "/a.php", 200, []string{"SCRIPT_FILENAME=" + dir + "/www/a.php\n", "SPLIT_INFO=\n"}, nil},
 		{"index", "/dir/", 200, []string{"SPLIT_SCRIPT=/dir/index.php\n", "SCRIPT_FILENAME=" + dir + "/www/dir/index.php\n"}, nil},
+		// try_files changes $uri to the script: $fastcgi_path_info is empty
+		// after it, as in nginx (trac #321), so Debian saves it first.
+		{"try_files", "/tf/app.php/x/y", 200, []string{"SCRIPT_FILENAME=" + dir + "/www/tf/app.php\n", "SAVED=/x/y\n", "SPLIT_INFO=\n"}, nil},
+		{"try_files without the script", "/tf/none.php/x", 404, nil, nil},
 		{"status", "/gone.php", 410, nil, nil},
 		{"failover to the live server", "/balanced/x", 200, []string{"GET /balanced/x "}, nil},
 		{"dead server", "/dead/x", 502, nil, nil},

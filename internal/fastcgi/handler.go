@@ -34,7 +34,9 @@ type AccelRedirector interface{ AccelRedirect(target string) }
 
 // ReasonSetter is a ResponseWriter that sends a given reason phrase (the
 // Status field's text, as nginx passes it).
-type ReasonSetter interface{ SetReason(status int, reason []byte) }
+type ReasonSetter interface {
+	SetReason(status int, reason []byte)
+}
 
 // Options is what New needs to build a location's handler.
 type Options struct {

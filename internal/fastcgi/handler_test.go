@@ -269,7 +269,10 @@ func TestRawResponses(t *testing.T) {
 		}, 502, "", "", "upstream prematurely closed FastCGI stdout"},
 		{"bad version is 502", func(w *bufio.Writer) {
 			w.Write([]byte{2, typeStdout, 0, 1, 0, 0, 0, 0})
-		}, 502, "", "", "upstream sent invalid FastCGI record"},
+		}, 502, "", "", "upstream sent unsupported FastCGI protocol version: 2 while reading response header from upstream"},
+		{"unknown record type is 502", func(w *bufio.Writer) {
+			writeRecord(w, 11, nil)
+		}, 502, "", "", "upstream sent invalid FastCGI record type: 11 while"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,9 +41,9 @@ const requestID = 1
 const maxRecord = 32 << 10
 
 // errMalformed is a response that breaks the protocol (a bad version, a
-// record for another request): nginx's "upstream sent unsupported FastCGI
-// protocol version" and kin, counted as invalid_header.
-var errMalformed = errors.New("upstream sent invalid FastCGI record")
+// record for another request, an unknown type), counted as
+// invalid_header; the wrapping error carries nginx's words.
+var errMalformed = errors.New("malformed FastCGI record")
 
 // header is a record's 8-byte header.
 type header struct {
@@ -155,10 +155,10 @@ func (rr *recordReader) next() error {
 	rr.in += 8
 	h := header{typ: hb[1], id: binary.BigEndian.Uint16(hb[2:]), length: binary.BigEndian.Uint16(hb[4:]), padding: hb[6]}
 	if hb[0] != 1 {
-		return fmt.Errorf("%w: version %d", errMalformed, hb[0])
+		return fmt.Errorf("%w: upstream sent unsupported FastCGI protocol version: %d", errMalformed, hb[0])
 	}
 	if h.id != requestID {
-		return fmt.Errorf("%w: request id %d", errMalformed, h.id)
+		return fmt.Errorf("%w: upstream sent unexpected FastCGI request id: %d", errMalformed, h.id)
 	}
 	switch h.typ {
 	case typeStdout:
@@ -181,7 +181,7 @@ func (rr *recordReader) next() error {
 		rr.ended = true
 		return rr.skip(int(h.length) + int(h.padding))
 	}
-	return fmt.Errorf("%w: type %d", errMalformed, h.typ)
+	return fmt.Errorf("%w: upstream sent invalid FastCGI record type: %d", errMalformed, h.typ)
 }
 
 // skip discards n bytes.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -292,7 +293,11 @@ func classify(err error) (*failure, string) {
 	case timeout:
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true},
 			"upstream timed out (110: Connection timed out) while reading response header from upstream"
-	case errors.Is(err, errInvalidHeader), errors.Is(err, errTooBigHeader), errors.Is(err, errInvalidStatus), errors.Is(err, errMalformed):
+	case errors.Is(err, errMalformed):
+		_, msg, _ := strings.Cut(err.Error(), ": ")
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true},
+			msg + " while reading response header from upstream"
+	case errors.Is(err, errInvalidHeader), errors.Is(err, errTooBigHeader), errors.Is(err, errInvalidStatus):
 		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true},
 			err.Error() + " while reading response header from upstream"
 	}

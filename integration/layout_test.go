@@ -65,7 +65,8 @@ var allowedImports = map[string][]string{
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
 	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "static", "subfilter", "upstream", "vars"},
+	"fastcgi":       {"balancer", "config", "errlog", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "static", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// FastCGI holds a level's fastcgi_* settings (ngx_http_fastcgi_module). The
-// zero value is not nginx's default: defaultFastCGI is.
+// FastCGI holds a level's fastcgi_* settings (ngx_http_fastcgi_module), or
+// its scgi_* settings (ngx_http_scgi_module, which has no index, split or
+// keep_conn). The zero value is not nginx's default: defaultFastCGI is.
 type FastCGI struct {
 	// Pass, when set, sends the location's requests to a FastCGI server
 	// (fastcgi_pass; not inherited).
@@ -79,98 +80,140 @@ func defaultFastCGI() FastCGI {
 	}
 }
 
-// fastcgiRules are the settings rules of the fastcgi module.
-var fastcgiRules = []settingRule{
-	{names: []string{"fastcgi_pass"}, find: findProxyPass, apply: applyFastCGIPass},
-	{names: []string{"fastcgi_param"}, apply: applyFastCGIParams},
-	{names: []string{"fastcgi_index"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-		st.FastCGI.Index = dirs[0].Args[0]
-		return nil
-	}},
-	{names: []string{"fastcgi_split_path_info"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-		d := dirs[0]
-		re, err := compileRegex(d.Pos, d.Args[0], false)
-		st.FastCGI.Split = re
-		return err
-	}},
-	listRule("fastcgi_pass_header", func(s *Settings) *[]string { return &s.FastCGI.PassHeaders }),
-	listRule("fastcgi_hide_header", func(s *Settings) *[]string { return &s.FastCGI.HideHeaders }),
-	{names: []string{"fastcgi_ignore_headers"}, apply: applyFastCGIIgnoreHeaders},
-	flagRule("fastcgi_intercept_errors", func(s *Settings) *bool { return &s.FastCGI.InterceptErrors }),
-	msecRule("fastcgi_connect_timeout", func(s *Settings) *time.Duration { return &s.FastCGI.ConnectTimeout }),
-	msecRule("fastcgi_send_timeout", func(s *Settings) *time.Duration { return &s.FastCGI.SendTimeout }),
-	msecRule("fastcgi_read_timeout", func(s *Settings) *time.Duration { return &s.FastCGI.ReadTimeout }),
-	{names: []string{"fastcgi_next_upstream"}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
-		var tmp Settings
-		err := applyNextUpstream(b, &tmp, dirs, at)
-		st.FastCGI.NextUpstream = tmp.ProxyNextUpstream
-		return err
-	}},
-	intRule("fastcgi_next_upstream_tries", func(s *Settings) *int { return &s.FastCGI.NextUpstreamTries }),
-	msecRule("fastcgi_next_upstream_timeout", func(s *Settings) *time.Duration { return &s.FastCGI.NextUpstreamTimeout }),
-	flagRule("fastcgi_keep_conn", func(s *Settings) *bool { return &s.FastCGI.KeepConn }),
-	flagRule("fastcgi_pass_request_headers", func(s *Settings) *bool { return &s.FastCGI.PassRequestHeaders }),
-	flagRule("fastcgi_pass_request_body", func(s *Settings) *bool { return &s.FastCGI.PassRequestBody }),
-	flagRule("fastcgi_buffering", func(s *Settings) *bool { return &s.FastCGI.Buffering }),
+// fastcgiRules and scgiRules are the settings rules of the fastcgi and scgi
+// modules, which share their directives' shapes.
+var (
+	fastcgiRules = cgiRules("fastcgi", func(s *Settings) *FastCGI { return &s.FastCGI }, true)
+	scgiRules    = cgiRules("scgi", func(s *Settings) *FastCGI { return &s.SCGI }, false)
+)
+
+// cgiRules makes the rules of the PREFIX_* directives that fill the
+// FastCGI struct field gives; fastcgi adds fastcgi_index,
+// fastcgi_split_path_info and fastcgi_keep_conn.
+func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []settingRule {
+	n := func(s string) string { return prefix + "_" + s }
+	rules := []settingRule{
+		{names: []string{n("pass")}, find: findProxyPass, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			p, err := b.cgiPass(dirs[0])
+			field(st).Pass = p
+			return err
+		}},
+		{names: []string{n("param")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			params, err := cgiParams(dirs)
+			field(st).Params = params
+			return err
+		}},
+		{names: []string{n("pass_header")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			field(st).PassHeaders = firstArgs(dirs)
+			return nil
+		}},
+		{names: []string{n("hide_header")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			field(st).HideHeaders = firstArgs(dirs)
+			return nil
+		}},
+		{names: []string{n("ignore_headers")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			v, err := ignoreAccelRedirect(dirs[0])
+			field(st).IgnoreAccelRedirect = v
+			return err
+		}},
+		flagRule(n("intercept_errors"), func(s *Settings) *bool { return &field(s).InterceptErrors }),
+		msecRule(n("connect_timeout"), func(s *Settings) *time.Duration { return &field(s).ConnectTimeout }),
+		msecRule(n("send_timeout"), func(s *Settings) *time.Duration { return &field(s).SendTimeout }),
+		msecRule(n("read_timeout"), func(s *Settings) *time.Duration { return &field(s).ReadTimeout }),
+		{names: []string{n("next_upstream")}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
+			var tmp Settings
+			err := applyNextUpstream(b, &tmp, dirs, at)
+			field(st).NextUpstream = tmp.ProxyNextUpstream
+			return err
+		}},
+		intRule(n("next_upstream_tries"), func(s *Settings) *int { return &field(s).NextUpstreamTries }),
+		msecRule(n("next_upstream_timeout"), func(s *Settings) *time.Duration { return &field(s).NextUpstreamTimeout }),
+		flagRule(n("pass_request_headers"), func(s *Settings) *bool { return &field(s).PassRequestHeaders }),
+		flagRule(n("pass_request_body"), func(s *Settings) *bool { return &field(s).PassRequestBody }),
+		flagRule(n("buffering"), func(s *Settings) *bool { return &field(s).Buffering }),
+	}
+	if !fastcgi {
+		return rules
+	}
+	return append(rules,
+		settingRule{names: []string{"fastcgi_index"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			st.FastCGI.Index = dirs[0].Args[0]
+			return nil
+		}},
+		settingRule{names: []string{"fastcgi_split_path_info"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			d := dirs[0]
+			re, err := compileRegex(d.Pos, d.Args[0], false)
+			st.FastCGI.Split = re
+			return err
+		}},
+		flagRule("fastcgi_keep_conn", func(s *Settings) *bool { return &s.FastCGI.KeepConn }),
+	)
 }
 
-// applyFastCGIPass reads the level's own fastcgi_pass: an address with a
-// port, "unix:/path", or an upstream block's name.
-func applyFastCGIPass(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	d := dirs[0]
+// firstArgs lists the first argument of each directive.
+func firstArgs(dirs []*Directive) []string {
+	list := make([]string, len(dirs))
+	for i, d := range dirs {
+		list[i] = d.Args[0]
+	}
+	return list
+}
+
+// cgiPass reads fastcgi_pass or scgi_pass: an address with a port,
+// "unix:/path", or an upstream block's name.
+func (b *builder) cgiPass(d *Directive) (*FastCGIPass, error) {
 	addr := d.Args[0]
 	if strings.Contains(addr, "$") {
-		return hintf(d.Pos, "write the address itself, or name an upstream block",
-			`fulcrum does not support "fastcgi_pass" with variables yet`)
+		return nil, hintf(d.Pos, "write the address itself, or name an upstream block",
+			`fulcrum does not support "%s" with variables yet`, d.Name)
 	}
 	if strings.Contains(addr, "://") {
-		return errorf(d.Pos, `invalid host in upstream "%s"`, addr)
+		return nil, errorf(d.Pos, `invalid host in upstream "%s"`, addr)
 	}
 	p := &FastCGIPass{Address: addr, Pos: d.Pos}
-	st.FastCGI.Pass = p
 	if !strings.HasPrefix(addr, "unix:") {
 		hp, err := splitHostPort(addr, 0)
 		if err != nil {
-			return addrError(d.Pos, addr, err)
+			return p, addrError(d.Pos, addr, err)
 		}
 		if !hp.hasPort && b.upstreams[strings.ToLower(hp.host)] == nil {
-			return hintf(d.Pos, fmt.Sprintf(`add the port, such as "fastcgi_pass %s:9000", or define upstream %s { server ...; }`, addr, addr),
+			return p, hintf(d.Pos, fmt.Sprintf(`add the port, such as "%s %s:9000", or define upstream %s { server ...; }`, d.Name, addr, addr),
 				`no port in upstream "%s"`, addr)
 		}
 	}
 	u, err := b.upstreamFor(d, addr, 0)
 	p.Upstream = u
-	return err
+	return p, err
 }
 
-// applyFastCGIParams reads the nearest level's fastcgi_param lines.
-func applyFastCGIParams(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+// cgiParams reads the nearest level's fastcgi_param or scgi_param lines.
+func cgiParams(dirs []*Directive) ([]FastCGIParam, error) {
 	params := make([]FastCGIParam, 0, len(dirs))
 	for _, d := range dirs {
 		p := FastCGIParam{Name: d.Args[0], Value: d.Args[1]}
 		if len(d.Args) == 3 {
 			if d.Args[2] != "if_not_empty" {
-				return errorf(d.Pos, `invalid parameter "%s"`, d.Args[2])
+				return nil, errorf(d.Pos, `invalid parameter "%s"`, d.Args[2])
 			}
 			p.IfNotEmpty = true
 		}
 		params = append(params, p)
 	}
-	st.FastCGI.Params = params
-	return nil
+	return params, nil
 }
 
-// applyFastCGIIgnoreHeaders reads fastcgi_ignore_headers (the values of
-// proxy_ignore_headers).
-func applyFastCGIIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	d := dirs[0]
+// ignoreAccelRedirect reads fastcgi_ignore_headers or scgi_ignore_headers
+// (the values of proxy_ignore_headers) and reports whether it lists
+// X-Accel-Redirect.
+func ignoreAccelRedirect(d *Directive) (bool, error) {
+	ignore := false
 	for _, a := range d.Args {
 		if !slices.Contains(ignorableHeaders, strings.ToLower(a)) {
-			return errorf(d.Pos, `invalid value "%s"`, a)
+			return false, errorf(d.Pos, `invalid value "%s"`, a)
 		}
 		if strings.EqualFold(a, "X-Accel-Redirect") {
-			st.FastCGI.IgnoreAccelRedirect = true
+			ignore = true
 		}
 	}
-	return nil
+	return ignore, nil
 }

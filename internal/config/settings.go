@@ -269,6 +269,7 @@ func (b *builder) defaultSettings() *Settings {
 		ProxyNextUpstream:         NextError | NextTimeout,
 		ProxySSL:                  defaultProxySSL(),
 		FastCGI:                   defaultFastCGI(),
+		SCGI:                      defaultFastCGI(),
 		ClientMaxBodySize:         1 << 20,
 		ClientHeaderTimeout:       60 * time.Second,
 		ClientBodyTimeout:         60 * time.Second,
@@ -303,7 +304,7 @@ func (b *builder) defaultSettings() *Settings {
 // settings builds the effective Settings of level s.
 func (b *builder) settings(s *scope) (*Settings, error) {
 	st := b.defaultSettings()
-	for i := range len(settingRules) + len(fastcgiRules) {
+	for i := range len(settingRules) + len(fastcgiRules) + len(scgiRules) {
 		r := ruleAt(i)
 		find := r.find
 		if find == nil {
@@ -320,12 +321,15 @@ func (b *builder) settings(s *scope) (*Settings, error) {
 	return st, nil
 }
 
-// ruleAt is the i-th of settingRules followed by fastcgiRules.
+// ruleAt is the i-th of settingRules followed by fastcgiRules and scgiRules.
 func ruleAt(i int) *settingRule {
 	if i < len(settingRules) {
 		return &settingRules[i]
 	}
-	return &fastcgiRules[i-len(settingRules)]
+	if i -= len(settingRules); i < len(fastcgiRules) {
+		return &fastcgiRules[i]
+	}
+	return &scgiRules[i-len(fastcgiRules)]
 }
 
 // ownLevel is a find function for directives that are not inherited.

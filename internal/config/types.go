@@ -447,6 +447,9 @@ type Settings struct {
 	// FastCGI holds the fastcgi_* settings; FastCGI.Pass, when set, sends
 	// requests to a FastCGI server (fastcgi.go).
 	FastCGI FastCGI
+	// SCGI holds the scgi_* settings; SCGI.Pass, when set, sends requests
+	// to an SCGI server (fastcgi.go).
+	SCGI FastCGI
 	// HealthChecks are the level's own health_check directives (not
 	// inherited), checking ProxyPass's upstream group.
 	HealthChecks []*HealthCheck

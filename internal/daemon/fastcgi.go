@@ -9,33 +9,51 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// fastcgiWins reports whether the location's content handler is its
-// fastcgi_pass: it has one and no proxy_pass after it (nginx's last
-// content handler directive wins).
-func fastcgiWins(set *config.Settings) bool {
-	f := set.FastCGI.Pass
-	if f == nil {
-		return false
+// cgiPass returns the location's fastcgi_pass or scgi_pass when it is the
+// location's content handler: the one written last of those and proxy_pass
+// (nginx's last content handler directive wins), nil when proxy_pass is or
+// there is none.
+func cgiPass(set *config.Settings) (*config.FastCGIPass, fastcgi.Protocol) {
+	var pass *config.FastCGIPass
+	var proto fastcgi.Protocol
+	after := func(p, q config.Pos) bool { return p.File == q.File && p.Line > q.Line }
+	for _, c := range []struct {
+		p     *config.FastCGIPass
+		proto fastcgi.Protocol
+	}{{set.FastCGI.Pass, fastcgi.FastCGI}, {set.SCGI.Pass, fastcgi.SCGI}} {
+		if c.p != nil && (pass == nil || after(c.p.Pos, pass.Pos)) {
+			pass, proto = c.p, c.proto
+		}
 	}
-	p := set.ProxyPass
-	return p == nil || p.Pos.File != f.Pos.File || p.Pos.Line < f.Pos.Line
+	if pass == nil || set.ProxyPass != nil && after(set.ProxyPass.Pos, pass.Pos) {
+		return nil, 0
+	}
+	return pass, proto
 }
 
-// fastcgiHandler builds the handler of a location with fastcgi_pass.
-func (b *handlerBuilder) fastcgiHandler(loc *config.Location) (handler, error) {
-	pass := loc.Settings.FastCGI.Pass
+// cgiHandler builds the handler of a location with fastcgi_pass or
+// scgi_pass.
+func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPass, proto fastcgi.Protocol) (handler, error) {
 	bp := b.pools[pass.Upstream]
 	if bp == nil {
-		return nil, fmt.Errorf("fastcgi_pass in %s: no upstream for %q", pass.Pos, pass.Address)
+		return nil, fmt.Errorf("%s in %s: no upstream for %q", passName(proto), pass.Pos, pass.Address)
 	}
 	h, err := fastcgi.New(fastcgi.Options{
-		Location: loc, Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
+		Protocol: proto, Location: loc, Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
 		Keepalive: bp.cfg.Keepalive, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}
 	return fastcgiContent{h: h}, nil
+}
+
+// passName is the directive of a protocol, for messages.
+func passName(p fastcgi.Protocol) string {
+	if p == fastcgi.SCGI {
+		return "scgi_pass"
+	}
+	return "fastcgi_pass"
 }
 
 // fastcgiContent adapts fastcgi.Handler and follows an X-Accel-Redirect.

@@ -492,8 +492,8 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 	if loc.Settings.StubStatus {
 		return stubStatusHandler{}, nil
 	}
-	if fastcgiWins(loc.Settings) {
-		h, err := b.fastcgiHandler(loc)
+	if pass, proto := cgiPass(loc.Settings); pass != nil {
+		h, err := b.cgiHandler(loc, pass, proto)
 		return withTryFiles(b, loc, h, err)
 	}
 	if loc.Settings.ProxyPass != nil {

@@ -38,8 +38,20 @@ type ReasonSetter interface {
 	SetReason(status int, reason []byte)
 }
 
+// Protocol is the wire protocol a Handler speaks.
+type Protocol int
+
+// The protocols: FastCGI (fastcgi_pass) and SCGI (scgi_pass).
+const (
+	FastCGI Protocol = iota
+	SCGI
+)
+
 // Options is what New needs to build a location's handler.
 type Options struct {
+	// Protocol selects FastCGI (the location's Settings.FastCGI) or SCGI
+	// (its Settings.SCGI).
+	Protocol Protocol
 	// Location is the location with fastcgi_pass; its Settings.FastCGI
 	// holds the fastcgi_* settings.
 	Location *config.Location
@@ -70,6 +82,8 @@ type param struct {
 // concurrent use.
 type Handler struct {
 	set      *config.FastCGI
+	proto    Protocol
+	scheme   string // "fastcgi://" or "scgi://", for log lines
 	params   []param
 	named    map[string]bool // HTTP_* names fastcgi_param sets: not sent from the header
 	hide     map[string]bool // lower-case field names not passed to the client
@@ -89,8 +103,11 @@ var hiddenByDefault = []string{"status", "x-accel-expires", "x-accel-redirect", 
 
 // New compiles a location's fastcgi settings into a Handler.
 func New(o Options) (*Handler, error) {
-	set := &o.Location.Settings.FastCGI
-	h := &Handler{set: set, pool: o.Pool, policy: o.Policy, hashKey: o.HashKey, log: o.Log, now: o.Now,
+	set, scheme := &o.Location.Settings.FastCGI, "fastcgi://"
+	if o.Protocol == SCGI {
+		set, scheme = &o.Location.Settings.SCGI, "scgi://"
+	}
+	h := &Handler{set: set, proto: o.Protocol, scheme: scheme, pool: o.Pool, policy: o.Policy, hashKey: o.HashKey, log: o.Log, now: o.Now,
 		named: map[string]bool{}, hide: map[string]bool{}}
 	if h.now == nil {
 		h.now = time.Now
@@ -114,7 +131,7 @@ func New(o Options) (*Handler, error) {
 	for _, n := range set.PassHeaders {
 		delete(h.hide, strings.ToLower(n))
 	}
-	if set.KeepConn && o.Keepalive > 0 {
+	if set.KeepConn && o.Keepalive > 0 && o.Protocol == FastCGI {
 		h.idle = &idlePool{max: o.Keepalive, conns: map[string][]net.Conn{}}
 	}
 	return h, nil
@@ -182,7 +199,7 @@ func (h *Handler) appendParams(dst []byte, req *request) []byte {
 		if p.ifNotEmpty && len(val) == 0 {
 			continue
 		}
-		dst = appendParam(dst, p.name, string(val))
+		dst = h.appendParam(dst, p.name, string(val))
 	}
 	if !h.set.PassRequestHeaders {
 		return dst
@@ -192,7 +209,7 @@ func (h *Handler) appendParams(dst []byte, req *request) []byte {
 		if key == "" || h.named[key] {
 			return
 		}
-		dst = appendParam(dst, key, value)
+		dst = h.appendParam(dst, key, value)
 	}
 	if req.st.Fields != nil {
 		for _, f := range req.st.Fields {
@@ -209,6 +226,16 @@ func (h *Handler) appendParams(dst []byte, req *request) []byte {
 		add("Host", req.r.Host)
 	}
 	return dst
+}
+
+// appendParam encodes one parameter: FastCGI's length-prefixed pair, or
+// SCGI's "NAME\0value\0".
+func (h *Handler) appendParam(dst []byte, name, value string) []byte {
+	if h.proto == SCGI {
+		dst = append(append(dst, name...), 0)
+		return append(append(dst, value...), 0)
+	}
+	return appendParam(dst, name, value)
 }
 
 // headerParam is a header field's parameter name: "HTTP_" and the name in

@@ -44,7 +44,7 @@ func readHead(br *bufio.Reader) (*head, error) {
 	size := 0
 	var statusValue string
 	hasStatus := false
-	for {
+	for first := true; ; first = false {
 		line, err := br.ReadSlice('\n')
 		size += len(line)
 		if size > maxHead || errors.Is(err, bufio.ErrBufferFull) {
@@ -56,6 +56,16 @@ func readHead(br *bufio.Reader) (*head, error) {
 		line = bytes.TrimRight(line, "\r\n")
 		if len(line) == 0 {
 			break
+		}
+		if first {
+			// The first line: an SCGI application may answer with an
+			// HTTP status line, which nginx reads as Status.
+			if rest, ok := bytes.CutPrefix(line, []byte("HTTP/")); ok {
+				if _, st, ok := bytes.Cut(rest, []byte(" ")); ok {
+					statusValue, hasStatus = string(st), true
+					continue
+				}
+			}
 		}
 		i := bytes.IndexByte(line, ':')
 		if i <= 0 || !validName(line[:i]) {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // The record types of FastCGI 1.0 (section 8 of the specification).
@@ -118,6 +119,8 @@ type recordReader struct {
 	stderr func([]byte)
 	// in counts the bytes read from the connection ($upstream_bytes_received).
 	in int64
+	// raw reads an SCGI response, which has no records.
+	raw countReader
 }
 
 // Read implements io.Reader over the STDOUT stream.
@@ -196,4 +199,15 @@ func unexpected(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// writeSCGI writes an SCGI request head: a netstring of CONTENT_LENGTH
+// (the body's length) first, as nginx puts it, then the encoded params.
+func writeSCGI(w *bufio.Writer, params []byte, bodyLen int) {
+	cl := "CONTENT_LENGTH\x00" + strconv.Itoa(bodyLen) + "\x00"
+	w.WriteString(strconv.Itoa(len(cl) + len(params)))
+	w.WriteByte(':')
+	w.WriteString(cl)
+	w.Write(params)
+	w.WriteByte(',')
 }

@@ -120,7 +120,7 @@ type exchange struct {
 // passes the response on. A nil failure means the response went out.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
 	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
-	req.upstream = "fastcgi://" + srvName(srv)
+	req.upstream = h.scheme + srvName(srv)
 	var x *exchange
 	var err error
 	for range 2 {
@@ -130,7 +130,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		}
 		// An idle connection the server had closed is tried again once on
 		// a fresh one, without counting a failure.
-		if err == nil || x == nil || !x.reused || x.rr.in > 0 {
+		if err == nil || x == nil || !x.reused || x.bytesIn() > 0 {
 			break
 		}
 		x.conn.Close()
@@ -138,7 +138,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	if err != nil {
 		if x != nil {
 			x.conn.Close()
-			a.BytesReceived, a.BytesSent = x.rr.in, x.out
+			a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
 		}
 		end := h.now()
 		a.ResponseTime = end.Sub(start)
@@ -156,7 +156,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		if h.mayRetryAfter(req, f) {
 			x.conn.Close()
 			a.ResponseTime = headAt.Sub(start)
-			a.BytesReceived, a.BytesSent = x.rr.in, x.out
+			a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
 			h.release(req, srv, a, x.head.status, outcome, headAt)
 			return f
 		}
@@ -165,7 +165,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	end := h.now()
 	a.ResponseTime = end.Sub(start)
 	a.ResponseLength = n
-	a.BytesReceived, a.BytesSent = x.rr.in, x.out
+	a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
 	if ok && x.rr.ended && h.idle != nil {
 		h.idle.put(x.key, x.conn)
 	} else {
@@ -213,11 +213,16 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 	x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
 	cw := &countWriter{w: x.conn}
 	bw := bufio.NewWriterSize(cw, 16<<10)
-	writeBegin(bw, h.set.KeepConn)
-	writeStream(bw, typeParams, req.params)
-	writeRecord(bw, typeParams, nil)
-	writeStream(bw, typeStdin, req.body)
-	writeRecord(bw, typeStdin, nil)
+	if h.proto == SCGI {
+		writeSCGI(bw, req.params, len(req.body))
+		bw.Write(req.body)
+	} else {
+		writeBegin(bw, h.set.KeepConn)
+		writeStream(bw, typeParams, req.params)
+		writeRecord(bw, typeParams, nil)
+		writeStream(bw, typeStdin, req.body)
+		writeRecord(bw, typeStdin, nil)
+	}
 	err := bw.Flush()
 	x.out = cw.n
 	if err != nil {
@@ -225,6 +230,21 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 		return nil, err
 	}
 	return x, nil
+}
+
+// bytesIn is how many bytes the attempt read from its connection.
+func (x *exchange) bytesIn() int64 { return x.rr.in + x.rr.raw.n }
+
+// countReader counts the bytes read through it (an SCGI response).
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // countWriter counts the bytes written through it.
@@ -246,7 +266,12 @@ func (h *Handler) readHead(req *request, x *exchange) error {
 	x.rr = recordReader{r: bufio.NewReaderSize(x.conn, 16<<10), stderr: func(b []byte) {
 		h.stderr(req, b, phase)
 	}}
-	x.br = bufio.NewReaderSize(&x.rr, maxHead+1)
+	var src io.Reader = &x.rr
+	if h.proto == SCGI { // the response is the connection's bytes up to its end
+		src = &x.rr.raw
+		x.rr.raw.r = x.conn
+	}
+	x.br = bufio.NewReaderSize(src, maxHead+1)
 	hd, err := readHead(x.br)
 	phase = "while reading upstream"
 	if err != nil {

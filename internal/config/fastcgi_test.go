@@ -107,3 +107,28 @@ func TestFastCGIDebianSnippet(t *testing.T) {
 		t.Errorf("fastcgi %+v", set.FastCGI)
 	}
 }
+
+func TestSCGISettings(t *testing.T) {
+	for _, tc := range []struct{ loc, want string }{
+		{"scgi_pass 127.0.0.1;", `no port in upstream "127.0.0.1" in nginx.conf:1`},
+		{"scgi_pass $a;", `fulcrum does not support "scgi_pass" with variables yet`},
+		{"scgi_param A b c; scgi_pass 127.0.0.1:4000;", `invalid parameter "c" in nginx.conf:1`},
+		{"scgi_index x; scgi_pass 127.0.0.1:4000;", `unknown directive "scgi_index" in nginx.conf:1`},
+	} {
+		_, err := loadText(t, "events {} http { server { location / { "+tc.loc+" } } }")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.loc, err, tc.want)
+		}
+	}
+	cfg := mustLoad(t, `events {} http { scgi_param SCGI 1; scgi_read_timeout 3s; server {
+		location /a { scgi_pass unix:/run/app.sock; }
+		location /b { fastcgi_pass 127.0.0.1:9000; scgi_pass 127.0.0.1:4000; }
+	} }`)
+	a, b := cfg.HTTP.Servers[0].Locations[0].Settings, cfg.HTTP.Servers[0].Locations[1].Settings
+	if a.SCGI.Pass == nil || a.FastCGI.Pass != nil || len(a.SCGI.Params) != 1 || a.SCGI.ReadTimeout != 3*time.Second || a.FastCGI.ReadTimeout != time.Minute {
+		t.Errorf("a: scgi %+v fastcgi %+v", a.SCGI, a.FastCGI)
+	}
+	if b.SCGI.Pass == nil || b.FastCGI.Pass == nil {
+		t.Errorf("b: both passes are kept (the daemon picks the last): %+v %+v", b.SCGI.Pass, b.FastCGI.Pass)
+	}
+}

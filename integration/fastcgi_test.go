@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"net/http/fcgi"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -40,6 +42,45 @@ func fcgiApp(t *testing.T, network, addr string) string {
 			fmt.Fprintf(w, "%s=%s\n", k, env[k])
 		}
 	}))
+	return ln.Addr().String()
+}
+
+// scgiApp answers SCGI requests on a TCP address with their params, one
+// "NAME=value" line each, in the order they came.
+func scgiApp(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				n, err := br.ReadString(':')
+				if err != nil {
+					return
+				}
+				size, _ := strconv.Atoi(strings.TrimSuffix(n, ":"))
+				head := make([]byte, size+1)
+				if _, err := io.ReadFull(br, head); err != nil {
+					return
+				}
+				parts := strings.Split(string(head[:size]), "\x00")
+				var out strings.Builder
+				for i := 0; i+1 < len(parts); i += 2 {
+					fmt.Fprintf(&out, "%s=%s\n", parts[i], parts[i+1])
+				}
+				fmt.Fprintf(c, "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n%s", out.String())
+			}()
+		}
+	}()
 	return ln.Addr().String()
 }
 
@@ -95,8 +136,9 @@ http {
         location /balanced/ { include %[4]s; fastcgi_pass php; }
         location /dead/ { fastcgi_pass %[1]s; }
         location /noparams/ { fastcgi_pass %[2]s; }
+        location /scgi/ { scgi_param REQUEST_URI $request_uri; scgi_param SCGI 1; scgi_pass %[6]s; }
     }
-}`, deadAddr, tcp, dir, fastcgiConf, sock), 1)
+}`, deadAddr, tcp, dir, fastcgiConf, sock, scgiApp(t)), 1)
 	base := in.url(0)
 	tests := []struct {
 		name, target string
@@ -115,6 +157,7 @@ http {
 		// after it, as in nginx (trac #321), so Debian saves it first.
 		{"try_files", "/tf/app.php/x/y", 200, []string{"SCRIPT_FILENAME=" + dir + "/www/tf/app.php\n", "SAVED=/x/y\n", "SPLIT_INFO=\n"}, nil},
 		{"try_files without the script", "/tf/none.php/x", 404, nil, nil},
+		{"scgi", "/scgi/x?y=1", 200, []string{"CONTENT_LENGTH=0\nREQUEST_URI=/scgi/x?y=1\nSCGI=1\n", "HTTP_X_FOO=bar\n"}, nil},
 		{"status", "/gone.php", 410, nil, nil},
 		{"failover to the live server", "/balanced/x", 200, []string{"GET /balanced/x "}, nil},
 		{"dead server", "/dead/x", 502, nil, nil},

@@ -9,8 +9,8 @@ import (
 )
 
 // FastCGI holds a level's fastcgi_* settings (ngx_http_fastcgi_module), or
-// its scgi_* settings (ngx_http_scgi_module, which has no index, split or
-// keep_conn). The zero value is not nginx's default: defaultFastCGI is.
+// its scgi_* or uwsgi_* settings (ngx_http_scgi_module and
+// ngx_http_uwsgi_module, which have no index, split or keep_conn). The zero value is not nginx's default: defaultFastCGI is.
 type FastCGI struct {
 	// Pass, when set, sends the location's requests to a FastCGI server
 	// (fastcgi_pass; not inherited).
@@ -51,6 +51,9 @@ type FastCGI struct {
 	// Buffering is fastcgi_buffering: off flushes each piece of the
 	// response to the client as it arrives.
 	Buffering bool
+	// Modifier1 and Modifier2 are uwsgi_modifier1 and uwsgi_modifier2, the
+	// uwsgi packet header's modifiers (uwsgi only; 0 is a WSGI request).
+	Modifier1, Modifier2 int
 }
 
 // FastCGIPass is a fastcgi_pass directive.
@@ -80,11 +83,15 @@ func defaultFastCGI() FastCGI {
 	}
 }
 
-// fastcgiRules and scgiRules are the settings rules of the fastcgi and scgi
-// modules, which share their directives' shapes.
+// fastcgiRules, scgiRules and uwsgiRules are the settings rules of the
+// fastcgi, scgi and uwsgi modules, which share their directives' shapes.
 var (
 	fastcgiRules = cgiRules("fastcgi", func(s *Settings) *FastCGI { return &s.FastCGI }, true)
 	scgiRules    = cgiRules("scgi", func(s *Settings) *FastCGI { return &s.SCGI }, false)
+	uwsgiRules   = append(cgiRules("uwsgi", func(s *Settings) *FastCGI { return &s.UWSGI }, false),
+		intRule("uwsgi_modifier1", func(s *Settings) *int { return &s.UWSGI.Modifier1 }),
+		intRule("uwsgi_modifier2", func(s *Settings) *int { return &s.UWSGI.Modifier2 }),
+	)
 )
 
 // cgiRules makes the rules of the PREFIX_* directives that fill the
@@ -163,6 +170,16 @@ func firstArgs(dirs []*Directive) []string {
 // "unix:/path", or an upstream block's name.
 func (b *builder) cgiPass(d *Directive) (*FastCGIPass, error) {
 	addr := d.Args[0]
+	if d.Name == "uwsgi_pass" {
+		lower := strings.ToLower(addr)
+		if strings.HasPrefix(lower, "suwsgi://") {
+			return nil, hintf(d.Pos, "reach the application over plain uwsgi, or put it behind proxy_pass https://",
+				`fulcrum does not support "uwsgi_pass suwsgi://" yet`)
+		}
+		if strings.HasPrefix(lower, "uwsgi://") {
+			addr = addr[len("uwsgi://"):]
+		}
+	}
 	if strings.Contains(addr, "$") {
 		return nil, hintf(d.Pos, "write the address itself, or name an upstream block",
 			`fulcrum does not support "%s" with variables yet`, d.Name)

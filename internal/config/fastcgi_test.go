@@ -132,3 +132,24 @@ func TestSCGISettings(t *testing.T) {
 		t.Errorf("b: both passes are kept (the daemon picks the last): %+v %+v", b.SCGI.Pass, b.FastCGI.Pass)
 	}
 }
+
+func TestUWSGISettings(t *testing.T) {
+	for _, tc := range []struct{ loc, want string }{
+		{"uwsgi_pass suwsgi://127.0.0.1:3031;", `fulcrum does not support "uwsgi_pass suwsgi://" yet`},
+		{"uwsgi_pass http://127.0.0.1:3031;", `invalid host in upstream "http://127.0.0.1:3031"`},
+		{"uwsgi_pass 127.0.0.1;", `no port in upstream "127.0.0.1"`},
+		{"uwsgi_modifier1 x; uwsgi_pass 127.0.0.1:3031;", `"uwsgi_modifier1" directive invalid number`},
+	} {
+		_, err := loadText(t, "events {} http { server { location / { "+tc.loc+" } } }")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.loc, err, tc.want)
+		}
+	}
+	cfg := mustLoad(t, `events {} http { uwsgi_modifier1 5; server {
+		location / { uwsgi_param A b; uwsgi_pass uwsgi://127.0.0.1:3031; }
+	} }`)
+	u := cfg.HTTP.Servers[0].Locations[0].Settings.UWSGI
+	if u.Pass == nil || u.Pass.Address != "127.0.0.1:3031" || u.Modifier1 != 5 || len(u.Params) != 1 {
+		t.Errorf("uwsgi %+v pass %+v", u, u.Pass)
+	}
+}

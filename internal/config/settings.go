@@ -270,6 +270,7 @@ func (b *builder) defaultSettings() *Settings {
 		ProxySSL:                  defaultProxySSL(),
 		FastCGI:                   defaultFastCGI(),
 		SCGI:                      defaultFastCGI(),
+		UWSGI:                     defaultFastCGI(),
 		ClientMaxBodySize:         1 << 20,
 		ClientHeaderTimeout:       60 * time.Second,
 		ClientBodyTimeout:         60 * time.Second,
@@ -304,7 +305,7 @@ func (b *builder) defaultSettings() *Settings {
 // settings builds the effective Settings of level s.
 func (b *builder) settings(s *scope) (*Settings, error) {
 	st := b.defaultSettings()
-	for i := range len(settingRules) + len(fastcgiRules) + len(scgiRules) {
+	for i := range len(settingRules) + len(fastcgiRules) + len(scgiRules) + len(uwsgiRules) {
 		r := ruleAt(i)
 		find := r.find
 		if find == nil {
@@ -321,15 +322,16 @@ func (b *builder) settings(s *scope) (*Settings, error) {
 	return st, nil
 }
 
-// ruleAt is the i-th of settingRules followed by fastcgiRules and scgiRules.
+// ruleAt is the i-th of settingRules followed by fastcgiRules, scgiRules
+// and uwsgiRules.
 func ruleAt(i int) *settingRule {
-	if i < len(settingRules) {
-		return &settingRules[i]
+	for _, rules := range [...][]settingRule{settingRules, fastcgiRules, scgiRules} {
+		if i < len(rules) {
+			return &rules[i]
+		}
+		i -= len(rules)
 	}
-	if i -= len(settingRules); i < len(fastcgiRules) {
-		return &fastcgiRules[i]
-	}
-	return &scgiRules[i-len(fastcgiRules)]
+	return &uwsgiRules[i]
 }
 
 // ownLevel is a find function for directives that are not inherited.

@@ -191,14 +191,13 @@ type spec struct {
 const (
 	noteEarlyData = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
 	noteHTTP2Push = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
-	noteHandler   = "fulcrum passes requests to HTTP (proxy_pass), FastCGI (fastcgi_pass) and SCGI (scgi_pass) upstreams only; ignoring this would serve the location's files instead"
+	noteHandler   = "fulcrum passes requests to HTTP (proxy_pass), FastCGI (fastcgi_pass), SCGI (scgi_pass) and uwsgi (uwsgi_pass) upstreams only; ignoring this would serve the location's files instead"
 	noteBuffers   = "fulcrum streams bodies with its own buffers"
 	noteTemp      = "fulcrum does not write temporary files"
 	noteHash      = "fulcrum's hash tables size themselves"
 	noteOpenFile  = "fulcrum does not cache open file descriptors"
 	noteTCP       = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
 	noteStatic    = "fulcrum's static file handler does not have this setting"
-	noteSCGI      = "uwsgi_pass is not supported, so its settings have no effect"
 )
 
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
@@ -583,12 +582,29 @@ var tableSpecs = []spec{
 	{name: "scgi_pass_request_body", module: "http_scgi", ctx: ctxHSL, args: argsFlag, syntax: "scgi_pass_request_body on | off;"},
 	{name: "scgi_buffering", module: "http_scgi", ctx: ctxHSL, args: argsFlag, syntax: "scgi_buffering on | off;"},
 
+	// uwsgi (fastcgi.go: the same shapes as fastcgi's)
+	{name: "uwsgi_pass", module: "http_uwsgi", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "uwsgi_pass [protocol://]address;"},
+	{name: "uwsgi_param", module: "http_uwsgi", ctx: ctxHSL, args: args23, multi: true, syntax: "uwsgi_param parameter value [if_not_empty];"},
+	{name: "uwsgi_modifier1", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "uwsgi_modifier1 number;"},
+	{name: "uwsgi_modifier2", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "uwsgi_modifier2 number;"},
+	{name: "uwsgi_pass_header", module: "http_uwsgi", ctx: ctxHSL, args: args1, multi: true, syntax: "uwsgi_pass_header field;"},
+	{name: "uwsgi_hide_header", module: "http_uwsgi", ctx: ctxHSL, args: args1, multi: true, syntax: "uwsgi_hide_header field;"},
+	{name: "uwsgi_ignore_headers", module: "http_uwsgi", ctx: ctxHSL, args: args1More, syntax: "uwsgi_ignore_headers field ...;"},
+	{name: "uwsgi_intercept_errors", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_intercept_errors on | off;"},
+	{name: "uwsgi_connect_timeout", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "uwsgi_connect_timeout time;"},
+	{name: "uwsgi_send_timeout", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "uwsgi_send_timeout time;"},
+	{name: "uwsgi_read_timeout", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "uwsgi_read_timeout time;"},
+	{name: "uwsgi_next_upstream", module: "http_uwsgi", ctx: ctxHSL, args: args1More, multi: true, kinds: []kind{kindEnum}, enum: nextUpstreamNames(), syntax: "uwsgi_next_upstream error | timeout | invalid_header | http_500 | http_503 | http_403 | http_404 | http_429 | non_idempotent | off ...;"},
+	{name: "uwsgi_next_upstream_tries", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "uwsgi_next_upstream_tries number;"},
+	{name: "uwsgi_next_upstream_timeout", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "uwsgi_next_upstream_timeout time;"},
+	{name: "uwsgi_pass_request_headers", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_pass_request_headers on | off;"},
+	{name: "uwsgi_pass_request_body", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_pass_request_body on | off;"},
+	{name: "uwsgi_buffering", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_buffering on | off;"},
+
 	// other content handlers
-	{name: "uwsgi_pass", module: "http_uwsgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "uwsgi_pass [protocol://]address;"},
 	{name: "grpc_pass", module: "http_grpc", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "grpc_pass address;"},
 	{name: "memcached_pass", module: "http_memcached", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "memcached_pass address;"},
 	{name: "fastcgi_temp_path", module: "http_fastcgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "fastcgi_temp_path path [level1 [level2 [level3]]];"},
-	{name: "uwsgi_param", module: "http_uwsgi", ctx: ctxHSL, args: args23, multi: true, status: ignored, note: noteSCGI, syntax: "uwsgi_param parameter value [if_not_empty];"},
 	{name: "uwsgi_temp_path", module: "http_uwsgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "uwsgi_temp_path path [level1 [level2 [level3]]];"},
 	{name: "scgi_temp_path", module: "http_scgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "scgi_temp_path path [level1 [level2 [level3]]];"},
 	// nginx takes stub_status any number of times, and any one argument

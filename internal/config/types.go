@@ -450,6 +450,9 @@ type Settings struct {
 	// SCGI holds the scgi_* settings; SCGI.Pass, when set, sends requests
 	// to an SCGI server (fastcgi.go).
 	SCGI FastCGI
+	// UWSGI holds the uwsgi_* settings; UWSGI.Pass, when set, sends
+	// requests to a uwsgi server (fastcgi.go).
+	UWSGI FastCGI
 	// HealthChecks are the level's own health_check directives (not
 	// inherited), checking ProxyPass's upstream group.
 	HealthChecks []*HealthCheck

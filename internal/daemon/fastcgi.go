@@ -9,7 +9,7 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// cgiPass returns the location's fastcgi_pass or scgi_pass when it is the
+// cgiPass returns the location's fastcgi_pass, scgi_pass or uwsgi_pass when it is the
 // location's content handler: the one written last of those and proxy_pass
 // (nginx's last content handler directive wins), nil when proxy_pass is or
 // there is none.
@@ -20,7 +20,7 @@ func cgiPass(set *config.Settings) (*config.FastCGIPass, fastcgi.Protocol) {
 	for _, c := range []struct {
 		p     *config.FastCGIPass
 		proto fastcgi.Protocol
-	}{{set.FastCGI.Pass, fastcgi.FastCGI}, {set.SCGI.Pass, fastcgi.SCGI}} {
+	}{{set.FastCGI.Pass, fastcgi.FastCGI}, {set.SCGI.Pass, fastcgi.SCGI}, {set.UWSGI.Pass, fastcgi.UWSGI}} {
 		if c.p != nil && (pass == nil || after(c.p.Pos, pass.Pos)) {
 			pass, proto = c.p, c.proto
 		}
@@ -50,8 +50,11 @@ func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPa
 
 // passName is the directive of a protocol, for messages.
 func passName(p fastcgi.Protocol) string {
-	if p == fastcgi.SCGI {
+	switch p {
+	case fastcgi.SCGI:
 		return "scgi_pass"
+	case fastcgi.UWSGI:
+		return "uwsgi_pass"
 	}
 	return "fastcgi_pass"
 }

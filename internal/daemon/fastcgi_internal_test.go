@@ -25,6 +25,7 @@ func TestCGIPass(t *testing.T) {
 		{"fastcgi after proxy", 2, 3, 0, 3, fastcgi.FastCGI},
 		{"scgi after fastcgi", 0, 3, 4, 4, fastcgi.SCGI},
 		{"fastcgi after scgi", 0, 5, 4, 5, fastcgi.FastCGI},
+		{"uwsgi last", 0, 3, 4, 6, fastcgi.UWSGI},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,6 +38,9 @@ func TestCGIPass(t *testing.T) {
 			}
 			if tc.scgi > 0 {
 				set.SCGI.Pass = fc(tc.scgi)
+			}
+			if tc.want == 6 {
+				set.UWSGI.Pass = fc(6)
 			}
 			pass, proto := cgiPass(set)
 			line := 0

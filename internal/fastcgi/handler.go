@@ -2,12 +2,14 @@ package fastcgi
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -41,16 +43,18 @@ type ReasonSetter interface {
 // Protocol is the wire protocol a Handler speaks.
 type Protocol int
 
-// The protocols: FastCGI (fastcgi_pass) and SCGI (scgi_pass).
+// The protocols: FastCGI (fastcgi_pass), SCGI (scgi_pass) and uwsgi
+// (uwsgi_pass).
 const (
 	FastCGI Protocol = iota
 	SCGI
+	UWSGI
 )
 
 // Options is what New needs to build a location's handler.
 type Options struct {
-	// Protocol selects FastCGI (the location's Settings.FastCGI) or SCGI
-	// (its Settings.SCGI).
+	// Protocol selects FastCGI (the location's Settings.FastCGI), SCGI
+	// (its Settings.SCGI) or uwsgi (its Settings.UWSGI).
 	Protocol Protocol
 	// Location is the location with fastcgi_pass; its Settings.FastCGI
 	// holds the fastcgi_* settings.
@@ -104,8 +108,11 @@ var hiddenByDefault = []string{"status", "x-accel-expires", "x-accel-redirect", 
 // New compiles a location's fastcgi settings into a Handler.
 func New(o Options) (*Handler, error) {
 	set, scheme := &o.Location.Settings.FastCGI, "fastcgi://"
-	if o.Protocol == SCGI {
+	switch o.Protocol {
+	case SCGI:
 		set, scheme = &o.Location.Settings.SCGI, "scgi://"
+	case UWSGI:
+		set, scheme = &o.Location.Settings.UWSGI, "uwsgi://"
 	}
 	h := &Handler{set: set, proto: o.Protocol, scheme: scheme, pool: o.Pool, policy: o.Policy, hashKey: o.HashKey, log: o.Log, now: o.Now,
 		named: map[string]bool{}, hide: map[string]bool{}}
@@ -172,6 +179,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		req.body = body
 	}
 	req.params = h.appendParams(nil, req)
+	if h.proto == UWSGI && len(req.params) > 0xffff {
+		// The packet's 16-bit size cannot say it.
+		h.log.LogRequest(errlog.Alert, req.logRequest(), fmt.Sprintf("uwsgi request is too big: %d", len(req.params)))
+		fail(w, http.StatusInternalServerError)
+		return
+	}
 	at, _ := h.attempts.Get().(*balancer.Attempt)
 	if at == nil {
 		at = new(balancer.Attempt)
@@ -217,8 +230,14 @@ func (h *Handler) appendParams(dst []byte, req *request) []byte {
 		}
 		return dst
 	}
-	for name, values := range req.r.Header {
-		for _, v := range values {
+	// Without the received order (HTTP/2), in name order: stable at least.
+	names := make([]string, 0, len(req.r.Header))
+	for name := range req.r.Header {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, v := range req.r.Header[name] {
 			add(name, v)
 		}
 	}
@@ -228,12 +247,19 @@ func (h *Handler) appendParams(dst []byte, req *request) []byte {
 	return dst
 }
 
-// appendParam encodes one parameter: FastCGI's length-prefixed pair, or
-// SCGI's "NAME\0value\0".
+// appendParam encodes one parameter: FastCGI's length-prefixed pair,
+// SCGI's "NAME\0value\0", or uwsgi's pair of 16-bit little-endian
+// lengths and strings.
 func (h *Handler) appendParam(dst []byte, name, value string) []byte {
-	if h.proto == SCGI {
+	switch h.proto {
+	case SCGI:
 		dst = append(append(dst, name...), 0)
 		return append(append(dst, value...), 0)
+	case UWSGI:
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(name)))
+		dst = append(dst, name...)
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(value)))
+		return append(dst, value...)
 	}
 	return appendParam(dst, name, value)
 }

@@ -106,10 +106,12 @@ func do(h *Handler, method, target, body string, hdr ...string) *httptest.Respon
 		rb = strings.NewReader(body)
 	}
 	r := httptest.NewRequest(method, target, rb)
+	st := &vars.State{}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Set(hdr[i], hdr[i+1])
+		st.Fields = append(st.Fields, vars.Field{Name: hdr[i], Value: hdr[i+1]})
 	}
-	st := &vars.State{}
+	st.Fields = append(st.Fields, vars.Field{Name: "Host", Value: r.Host})
 	st.Method = method
 	st.Path = r.URL.Path
 	st.Args = r.URL.RawQuery

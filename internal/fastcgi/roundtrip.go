@@ -213,10 +213,15 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 	x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
 	cw := &countWriter{w: x.conn}
 	bw := bufio.NewWriterSize(cw, 16<<10)
-	if h.proto == SCGI {
+	switch h.proto {
+	case SCGI:
 		writeSCGI(bw, req.params, len(req.body))
 		bw.Write(req.body)
-	} else {
+	case UWSGI:
+		bw.Write([]byte{byte(h.set.Modifier1), byte(len(req.params)), byte(len(req.params) >> 8), byte(h.set.Modifier2)})
+		bw.Write(req.params)
+		bw.Write(req.body)
+	default:
 		writeBegin(bw, h.set.KeepConn)
 		writeStream(bw, typeParams, req.params)
 		writeRecord(bw, typeParams, nil)
@@ -267,7 +272,7 @@ func (h *Handler) readHead(req *request, x *exchange) error {
 		h.stderr(req, b, phase)
 	}}
 	var src io.Reader = &x.rr
-	if h.proto == SCGI { // the response is the connection's bytes up to its end
+	if h.proto != FastCGI { // the response is the connection's bytes up to its end
 		src = &x.rr.raw
 		x.rr.raw.r = x.conn
 	}

@@ -418,3 +418,79 @@ func TestParams(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeBodies sends a body over several STDIN records and streams back
+// a response over many STDOUT records.
+func TestLargeBodies(t *testing.T) {
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		for range 8 {
+			w.Write(b)
+		}
+	})
+	for _, buffering := range []bool{true, false} {
+		set := settings()
+		set.Buffering = buffering
+		h, _ := newHandler(t, set, 0, serveFCGI(t, "tcp", app))
+		in := strings.Repeat("0123456789abcdef", 100<<10/16) // 100 KiB: four records
+		w := do(h, "POST", "/big", in)
+		if w.Code != 200 || w.Body.String() != strings.Repeat(in, 8) {
+			t.Errorf("buffering %v: %d, %d bytes, want %d", buffering, w.Code, w.Body.Len(), 8*len(in))
+		}
+		if !buffering && !w.Flushed {
+			t.Errorf("fastcgi_buffering off: not flushed")
+		}
+	}
+}
+
+// pagesWriter has error pages for 404 (fastcgi_intercept_errors) and
+// follows X-Accel-Redirect, as the daemon's writer does.
+type pagesWriter struct {
+	*httptest.ResponseRecorder
+	failed int
+	accel  string
+}
+
+func (w *pagesWriter) InterceptsError(code int) bool { return code == 404 }
+func (w *pagesWriter) Fail(code int)                 { w.failed = code }
+func (w *pagesWriter) AccelRedirect(target string)   { w.accel = target }
+
+func TestInterceptAndAccel(t *testing.T) {
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/missing":
+			w.WriteHeader(404)
+		case "/accel":
+			w.Header().Set("X-Accel-Redirect", "/protected/file")
+			w.Header().Set("Content-Type", "application/pdf")
+		}
+	})
+	tests := []struct {
+		intercept, ignoreAccel bool
+		target                 string
+		failed                 int
+		accel                  string
+		code                   int
+	}{
+		{true, false, "/missing", 404, "", 200},
+		{false, false, "/missing", 0, "", 404},
+		{false, false, "/accel", 0, "/protected/file", 200},
+		{false, true, "/accel", 0, "", 200},
+	}
+	for _, tc := range tests {
+		set := settings()
+		set.InterceptErrors, set.IgnoreAccelRedirect = tc.intercept, tc.ignoreAccel
+		h, _ := newHandler(t, set, 0, serveFCGI(t, "tcp", app))
+		r := httptest.NewRequest("GET", tc.target, nil)
+		st := &vars.State{}
+		st.Path, st.Method, st.RequestURI = tc.target, "GET", tc.target
+		w := &pagesWriter{ResponseRecorder: httptest.NewRecorder()}
+		h.ServeHTTP(w, r, st)
+		if w.failed != tc.failed || w.accel != tc.accel || w.Code != tc.code {
+			t.Errorf("%+v: failed %d accel %q code %d", tc, w.failed, w.accel, w.Code)
+		}
+		if tc.accel != "" && w.Header().Get("Content-Type") != "application/pdf" {
+			t.Errorf("accel: Content-Type %q not kept", w.Header().Get("Content-Type"))
+		}
+	}
+}

@@ -274,6 +274,9 @@ func (b *builder) defaultSettings() *Settings {
 		ProxyNextUpstream:         NextError | NextTimeout,
 		ProxySSL:                  defaultProxySSL(),
 		GRPC:                      defaultGRPC(),
+		FastCGI:                   defaultFastCGI(),
+		SCGI:                      defaultFastCGI(),
+		UWSGI:                     defaultFastCGI(),
 		ClientMaxBodySize:         1 << 20,
 		ClientHeaderTimeout:       60 * time.Second,
 		ClientBodyTimeout:         60 * time.Second,
@@ -308,8 +311,8 @@ func (b *builder) defaultSettings() *Settings {
 // settings builds the effective Settings of level s.
 func (b *builder) settings(s *scope) (*Settings, error) {
 	st := b.defaultSettings()
-	for i := range settingRules {
-		r := &settingRules[i]
+	for i := range len(settingRules) + len(fastcgiRules) + len(scgiRules) + len(uwsgiRules) {
+		r := ruleAt(i)
 		find := r.find
 		if find == nil {
 			find = (*scope).nearest
@@ -323,6 +326,18 @@ func (b *builder) settings(s *scope) (*Settings, error) {
 		}
 	}
 	return st, nil
+}
+
+// ruleAt is the i-th of settingRules followed by fastcgiRules, scgiRules
+// and uwsgiRules.
+func ruleAt(i int) *settingRule {
+	for _, rules := range [...][]settingRule{settingRules, fastcgiRules, scgiRules} {
+		if i < len(rules) {
+			return &rules[i]
+		}
+		i -= len(rules)
+	}
+	return &uwsgiRules[i]
 }
 
 // ownLevel is a find function for directives that are not inherited.

@@ -198,15 +198,14 @@ type spec struct {
 const (
 	noteEarlyData      = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
 	noteHTTP2Push      = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
-	noteGRPCClientCert = "fulcrum does not send client certificates to grpcs:// upstreams yet; the upstream would see no certificate"
-	noteHandler        = "fulcrum only proxies to HTTP upstreams (proxy_pass); ignoring this would serve the location's files instead"
+	noteHandler        = "fulcrum passes requests to HTTP (proxy_pass), gRPC (grpc_pass), FastCGI (fastcgi_pass), SCGI (scgi_pass) and uwsgi (uwsgi_pass) upstreams only; ignoring this would serve the location's files instead"
 	noteBuffers        = "fulcrum streams bodies with its own buffers"
 	noteTemp           = "fulcrum does not write temporary files"
 	noteHash           = "fulcrum's hash tables size themselves"
 	noteOpenFile       = "fulcrum does not cache open file descriptors"
 	noteTCP            = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
 	noteStatic         = "fulcrum's static file handler does not have this setting"
-	noteFastCGI        = "fastcgi_pass and its kin are not supported, so their settings have no effect"
+	noteGRPCClientCert = "fulcrum does not send client certificates to grpcs:// upstreams yet; the upstream would see no certificate"
 )
 
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
@@ -608,18 +607,70 @@ var tableSpecs = []spec{
 	{name: "grpc_ssl_password_file", module: "http_grpc", ctx: ctxHSL, args: args1, status: unsupported, note: noteGRPCClientCert, syntax: "grpc_ssl_password_file file;"},
 	{name: "grpc_ssl_crl", module: "http_grpc", ctx: ctxHSL, args: args1, status: unsupported, note: "fulcrum does not check grpcs:// upstream certificates against revocation lists yet; use proxy_pass https:// with proxy_ssl_crl", syntax: "grpc_ssl_crl file;"},
 
+	// fastcgi (fastcgi.go)
+	{name: "fastcgi_pass", module: "http_fastcgi", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "fastcgi_pass address;"},
+	{name: "fastcgi_param", module: "http_fastcgi", ctx: ctxHSL, args: args23, multi: true, syntax: "fastcgi_param parameter value [if_not_empty];"},
+	{name: "fastcgi_index", module: "http_fastcgi", ctx: ctxHSL, args: args1, syntax: "fastcgi_index name;"},
+	{name: "fastcgi_split_path_info", module: "http_fastcgi", ctx: ctxLoc, args: args1, syntax: "fastcgi_split_path_info regex;"},
+	{name: "fastcgi_pass_header", module: "http_fastcgi", ctx: ctxHSL, args: args1, multi: true, syntax: "fastcgi_pass_header field;"},
+	{name: "fastcgi_hide_header", module: "http_fastcgi", ctx: ctxHSL, args: args1, multi: true, syntax: "fastcgi_hide_header field;"},
+	{name: "fastcgi_ignore_headers", module: "http_fastcgi", ctx: ctxHSL, args: args1More, syntax: "fastcgi_ignore_headers field ...;"},
+	{name: "fastcgi_intercept_errors", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, syntax: "fastcgi_intercept_errors on | off;"},
+	{name: "fastcgi_connect_timeout", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "fastcgi_connect_timeout time;"},
+	{name: "fastcgi_send_timeout", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "fastcgi_send_timeout time;"},
+	{name: "fastcgi_read_timeout", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "fastcgi_read_timeout time;"},
+	{name: "fastcgi_next_upstream", module: "http_fastcgi", ctx: ctxHSL, args: args1More, multi: true, kinds: []kind{kindEnum}, enum: nextUpstreamNames(), syntax: "fastcgi_next_upstream error | timeout | invalid_header | http_500 | http_503 | http_403 | http_404 | http_429 | non_idempotent | off ...;"},
+	{name: "fastcgi_next_upstream_tries", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "fastcgi_next_upstream_tries number;"},
+	{name: "fastcgi_next_upstream_timeout", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "fastcgi_next_upstream_timeout time;"},
+	{name: "fastcgi_keep_conn", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, syntax: "fastcgi_keep_conn on | off;"},
+	{name: "fastcgi_pass_request_headers", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, syntax: "fastcgi_pass_request_headers on | off;"},
+	{name: "fastcgi_pass_request_body", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, syntax: "fastcgi_pass_request_body on | off;"},
+	{name: "fastcgi_buffering", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, syntax: "fastcgi_buffering on | off;"},
+	{name: "fastcgi_buffer_size", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "fastcgi_buffer_size size;"},
+	{name: "fastcgi_buffers", module: "http_fastcgi", ctx: ctxHSL, args: args2, status: ignored, note: noteBuffers, syntax: "fastcgi_buffers number size;"},
+	{name: "fastcgi_busy_buffers_size", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "fastcgi_busy_buffers_size size;"},
+	{name: "fastcgi_request_buffering", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum reads the whole request body before it sends a FastCGI request, as nginx does by default", asIs: []string{"on"}, syntax: "fastcgi_request_buffering on | off;"},
+
+	// scgi (fastcgi.go: the same shapes as fastcgi's)
+	{name: "scgi_pass", module: "http_scgi", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "scgi_pass address;"},
+	{name: "scgi_param", module: "http_scgi", ctx: ctxHSL, args: args23, multi: true, syntax: "scgi_param parameter value [if_not_empty];"},
+	{name: "scgi_pass_header", module: "http_scgi", ctx: ctxHSL, args: args1, multi: true, syntax: "scgi_pass_header field;"},
+	{name: "scgi_hide_header", module: "http_scgi", ctx: ctxHSL, args: args1, multi: true, syntax: "scgi_hide_header field;"},
+	{name: "scgi_ignore_headers", module: "http_scgi", ctx: ctxHSL, args: args1More, syntax: "scgi_ignore_headers field ...;"},
+	{name: "scgi_intercept_errors", module: "http_scgi", ctx: ctxHSL, args: argsFlag, syntax: "scgi_intercept_errors on | off;"},
+	{name: "scgi_connect_timeout", module: "http_scgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "scgi_connect_timeout time;"},
+	{name: "scgi_send_timeout", module: "http_scgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "scgi_send_timeout time;"},
+	{name: "scgi_read_timeout", module: "http_scgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "scgi_read_timeout time;"},
+	{name: "scgi_next_upstream", module: "http_scgi", ctx: ctxHSL, args: args1More, multi: true, kinds: []kind{kindEnum}, enum: nextUpstreamNames(), syntax: "scgi_next_upstream error | timeout | invalid_header | http_500 | http_503 | http_403 | http_404 | http_429 | non_idempotent | off ...;"},
+	{name: "scgi_next_upstream_tries", module: "http_scgi", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "scgi_next_upstream_tries number;"},
+	{name: "scgi_next_upstream_timeout", module: "http_scgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "scgi_next_upstream_timeout time;"},
+	{name: "scgi_pass_request_headers", module: "http_scgi", ctx: ctxHSL, args: argsFlag, syntax: "scgi_pass_request_headers on | off;"},
+	{name: "scgi_pass_request_body", module: "http_scgi", ctx: ctxHSL, args: argsFlag, syntax: "scgi_pass_request_body on | off;"},
+	{name: "scgi_buffering", module: "http_scgi", ctx: ctxHSL, args: argsFlag, syntax: "scgi_buffering on | off;"},
+
+	// uwsgi (fastcgi.go: the same shapes as fastcgi's)
+	{name: "uwsgi_pass", module: "http_uwsgi", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "uwsgi_pass [protocol://]address;"},
+	{name: "uwsgi_param", module: "http_uwsgi", ctx: ctxHSL, args: args23, multi: true, syntax: "uwsgi_param parameter value [if_not_empty];"},
+	{name: "uwsgi_modifier1", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "uwsgi_modifier1 number;"},
+	{name: "uwsgi_modifier2", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "uwsgi_modifier2 number;"},
+	{name: "uwsgi_pass_header", module: "http_uwsgi", ctx: ctxHSL, args: args1, multi: true, syntax: "uwsgi_pass_header field;"},
+	{name: "uwsgi_hide_header", module: "http_uwsgi", ctx: ctxHSL, args: args1, multi: true, syntax: "uwsgi_hide_header field;"},
+	{name: "uwsgi_ignore_headers", module: "http_uwsgi", ctx: ctxHSL, args: args1More, syntax: "uwsgi_ignore_headers field ...;"},
+	{name: "uwsgi_intercept_errors", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_intercept_errors on | off;"},
+	{name: "uwsgi_connect_timeout", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "uwsgi_connect_timeout time;"},
+	{name: "uwsgi_send_timeout", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "uwsgi_send_timeout time;"},
+	{name: "uwsgi_read_timeout", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "uwsgi_read_timeout time;"},
+	{name: "uwsgi_next_upstream", module: "http_uwsgi", ctx: ctxHSL, args: args1More, multi: true, kinds: []kind{kindEnum}, enum: nextUpstreamNames(), syntax: "uwsgi_next_upstream error | timeout | invalid_header | http_500 | http_503 | http_403 | http_404 | http_429 | non_idempotent | off ...;"},
+	{name: "uwsgi_next_upstream_tries", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "uwsgi_next_upstream_tries number;"},
+	{name: "uwsgi_next_upstream_timeout", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "uwsgi_next_upstream_timeout time;"},
+	{name: "uwsgi_pass_request_headers", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_pass_request_headers on | off;"},
+	{name: "uwsgi_pass_request_body", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_pass_request_body on | off;"},
+	{name: "uwsgi_buffering", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_buffering on | off;"},
+
 	// other content handlers
-	{name: "fastcgi_pass", module: "http_fastcgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "fastcgi_pass address;"},
-	{name: "uwsgi_pass", module: "http_uwsgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "uwsgi_pass [protocol://]address;"},
-	{name: "scgi_pass", module: "http_scgi", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "scgi_pass address;"},
 	{name: "memcached_pass", module: "http_memcached", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "memcached_pass address;"},
-	{name: "fastcgi_param", module: "http_fastcgi", ctx: ctxHSL, args: args23, multi: true, status: ignored, note: noteFastCGI, syntax: "fastcgi_param parameter value [if_not_empty];"},
-	{name: "fastcgi_index", module: "http_fastcgi", ctx: ctxHSL, args: args1, status: ignored, note: noteFastCGI, syntax: "fastcgi_index name;"},
-	{name: "fastcgi_split_path_info", module: "http_fastcgi", ctx: ctxLoc, args: args1, status: ignored, note: noteFastCGI, syntax: "fastcgi_split_path_info regex;"},
 	{name: "fastcgi_temp_path", module: "http_fastcgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "fastcgi_temp_path path [level1 [level2 [level3]]];"},
-	{name: "uwsgi_param", module: "http_uwsgi", ctx: ctxHSL, args: args23, multi: true, status: ignored, note: noteFastCGI, syntax: "uwsgi_param parameter value [if_not_empty];"},
 	{name: "uwsgi_temp_path", module: "http_uwsgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "uwsgi_temp_path path [level1 [level2 [level3]]];"},
-	{name: "scgi_param", module: "http_scgi", ctx: ctxHSL, args: args23, multi: true, status: ignored, note: noteFastCGI, syntax: "scgi_param parameter value [if_not_empty];"},
 	{name: "scgi_temp_path", module: "http_scgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "scgi_temp_path path [level1 [level2 [level3]]];"},
 	// nginx takes stub_status any number of times, and any one argument
 	// (1.7.5 and earlier required one: "stub_status on").

@@ -452,6 +452,15 @@ type Settings struct {
 	UninitializedVariableWarn bool
 	// ProxyPass, when set, forwards requests.
 	ProxyPass *ProxyPass
+	// FastCGI holds the fastcgi_* settings; FastCGI.Pass, when set, sends
+	// requests to a FastCGI server (fastcgi.go).
+	FastCGI FastCGI
+	// SCGI holds the scgi_* settings; SCGI.Pass, when set, sends requests
+	// to an SCGI server (fastcgi.go).
+	SCGI FastCGI
+	// UWSGI holds the uwsgi_* settings; UWSGI.Pass, when set, sends
+	// requests to a uwsgi server (fastcgi.go).
+	UWSGI FastCGI
 	// HealthChecks are the level's own health_check directives (not
 	// inherited), checking ProxyPass's upstream group.
 	HealthChecks []*HealthCheck

@@ -248,7 +248,7 @@ func TestBriefStatuses(t *testing.T) {
 	want := map[string]status{
 		"allow": implemented, "deny": implemented, "auth_basic": implemented, "auth_basic_user_file": implemented,
 		"rewrite": implemented, "if": implemented, "set": implemented, "internal": implemented,
-		"limit_except": implemented, "satisfy": implemented, "auth_request": implemented, "auth_request_set": implemented, "fastcgi_pass": unsupported,
+		"limit_except": implemented, "satisfy": implemented, "auth_request": implemented, "auth_request_set": implemented, "fastcgi_pass": implemented,
 		"gzip": implemented, "ssl_certificate": implemented, "ssl_verify_client": implemented, "limit_req": implemented, "limit_conn": implemented, "http2": implemented,
 		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": ignored, "daemon": ignored,
 		"master_process": ignored, "load_module": ignored, "types_hash_max_size": ignored, "multi_accept": ignored,

@@ -75,3 +75,53 @@ func (sc *requestScratch) docRoot() *docRoot {
 	}
 	return rec.snap.docRoots[rec.set]
 }
+
+var _ vars.FastCGIPaths = (*requestScratch)(nil)
+
+// AppendFastCGIScriptName implements vars.FastCGIPaths: the first capture of
+// the serving level's fastcgi_split_path_info (the whole $uri when there is
+// none or it does not match), with fastcgi_index after a trailing slash, as
+// nginx's ngx_http_fastcgi_script_name_variable.
+func (sc *requestScratch) AppendFastCGIScriptName(dst []byte, st *vars.State) ([]byte, bool) {
+	set := sc.rec.set
+	if set == nil {
+		return dst, false
+	}
+	script, _ := fastcgiSplit(&set.FastCGI, st.Path)
+	dst = append(dst, script...)
+	if strings.HasSuffix(script, "/") {
+		dst = append(dst, set.FastCGI.Index...)
+	}
+	return dst, true
+}
+
+// AppendFastCGIPathInfo implements vars.FastCGIPaths: the second capture of
+// fastcgi_split_path_info, empty when it does not match.
+func (sc *requestScratch) AppendFastCGIPathInfo(dst []byte, st *vars.State) ([]byte, bool) {
+	set := sc.rec.set
+	if set == nil {
+		return dst, false
+	}
+	_, info := fastcgiSplit(&set.FastCGI, st.Path)
+	return append(dst, info...), true
+}
+
+// fastcgiSplit splits uri into the script name and the path info with f's
+// regex (its first two captures); without a regex or a match the whole uri
+// is the script name.
+func fastcgiSplit(f *config.FastCGI, uri string) (script, info string) {
+	if f.Split == nil {
+		return uri, ""
+	}
+	m := f.Split.FindStringSubmatchIndex(uri)
+	if m == nil {
+		return uri, ""
+	}
+	if len(m) >= 4 && m[2] >= 0 {
+		script = uri[m[2]:m[3]]
+	}
+	if len(m) >= 6 && m[4] >= 0 {
+		info = uri[m[4]:m[5]]
+	}
+	return script, info
+}

@@ -502,6 +502,10 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 	if loc.Settings.GRPCPass != nil {
 		return b.grpcHandler(loc)
 	}
+	if pass, proto := cgiPass(loc.Settings); pass != nil {
+		h, err := b.cgiHandler(loc, pass, proto)
+		return withTryFiles(b, loc, h, err)
+	}
 	if loc.Settings.ProxyPass != nil {
 		h, err := b.proxyHandler(loc)
 		if err != nil || len(loc.Settings.TryFiles) == 0 {
@@ -514,6 +518,19 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 		return tryFilesFirst{files: files.(*staticHandler), content: h}, nil
 	}
 	return newStaticHandler(b.srv, loc, b.comp, b.snap.log)
+}
+
+// withTryFiles puts the location's try_files, if any, before its content
+// handler h.
+func withTryFiles(b *handlerBuilder, loc *config.Location, h handler, err error) (handler, error) {
+	if err != nil || len(loc.Settings.TryFiles) == 0 {
+		return h, err
+	}
+	files, err := newStaticHandler(b.srv, loc, b.comp, b.snap.log)
+	if err != nil {
+		return nil, err
+	}
+	return tryFilesFirst{files: files.(*staticHandler), content: h}, nil
 }
 
 func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {

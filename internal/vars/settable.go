@@ -169,3 +169,26 @@ func getRequestFilename(dst []byte, st *State) ([]byte, bool) {
 	}
 	return st.Documents.AppendRequestFilename(dst, st)
 }
+
+// FastCGIPaths splits the request's URI the way the level serving it says
+// (fastcgi_split_path_info and fastcgi_index): $fastcgi_script_name and
+// $fastcgi_path_info. [State.Documents] provides it when it implements it;
+// otherwise the variables are not found.
+type FastCGIPaths interface {
+	AppendFastCGIScriptName(dst []byte, st *State) ([]byte, bool)
+	AppendFastCGIPathInfo(dst []byte, st *State) ([]byte, bool)
+}
+
+func getFastCGIScriptName(dst []byte, st *State) ([]byte, bool) {
+	if fp, ok := st.Documents.(FastCGIPaths); ok {
+		return fp.AppendFastCGIScriptName(dst, st)
+	}
+	return dst, false
+}
+
+func getFastCGIPathInfo(dst []byte, st *State) ([]byte, bool) {
+	if fp, ok := st.Documents.(FastCGIPaths); ok {
+		return fp.AppendFastCGIPathInfo(dst, st)
+	}
+	return dst, false
+}

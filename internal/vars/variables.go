@@ -4,6 +4,10 @@ import (
 	"strings"
 )
 
+// NginxVersion is $nginx_version: the nginx release whose behaviour fulcrum
+// reproduces (fastcgi.conf sends it as SERVER_SOFTWARE nginx/$nginx_version).
+const NginxVersion = "1.22.1"
+
 // resolve maps a variable name to its getter, in nginx's order: exact
 // built-in names, then declared names, then prefixed families
 // ($http_NAME, $arg_NAME, ...).
@@ -89,6 +93,10 @@ func requestVar(name string) Getter {
 		return getDocumentRoot
 	case "request_filename":
 		return getRequestFilename
+	case "fastcgi_script_name":
+		return getFastCGIScriptName
+	case "fastcgi_path_info":
+		return getFastCGIPathInfo
 	case "proxy_add_x_forwarded_for":
 		return getProxyAddXForwardedFor
 	}
@@ -164,6 +172,8 @@ func (c *Compiler) processVar(name string) Getter {
 	switch name {
 	case "hostname":
 		return constGetter(c.Hostname)
+	case "nginx_version":
+		return constGetter(NginxVersion)
 	case "pid":
 		return pidGetter(c.PID)
 	case "msec":

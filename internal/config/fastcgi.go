@@ -1,0 +1,236 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// FastCGI holds a level's fastcgi_* settings (ngx_http_fastcgi_module), or
+// its scgi_* or uwsgi_* settings (ngx_http_scgi_module and
+// ngx_http_uwsgi_module, which have no index, split or keep_conn). The zero value is not nginx's default: defaultFastCGI is.
+type FastCGI struct {
+	// Pass, when set, sends the location's requests to a FastCGI server
+	// (fastcgi_pass; not inherited).
+	Pass *FastCGIPass
+	// Params are the fastcgi_param lines of the nearest level that has any,
+	// in order (inherited as a whole, as nginx does).
+	Params []FastCGIParam
+	// Index is fastcgi_index: appended to $fastcgi_script_name when it ends
+	// with a slash. Empty means none.
+	Index string
+	// Split is fastcgi_split_path_info: its first capture is
+	// $fastcgi_script_name and its second $fastcgi_path_info. Nil means none.
+	Split *regexp.Regexp
+	// PassHeaders and HideHeaders are fastcgi_pass_header and
+	// fastcgi_hide_header, field names as written.
+	PassHeaders, HideHeaders []string
+	// IgnoreAccelRedirect is fastcgi_ignore_headers X-Accel-Redirect; the
+	// other fields it may list only matter to a cache and buffering that
+	// fulcrum's FastCGI client does not have.
+	IgnoreAccelRedirect bool
+	// InterceptErrors is fastcgi_intercept_errors.
+	InterceptErrors bool
+	// ConnectTimeout, SendTimeout and ReadTimeout are
+	// fastcgi_connect_timeout, fastcgi_send_timeout and
+	// fastcgi_read_timeout.
+	ConnectTimeout, SendTimeout, ReadTimeout time.Duration
+	// NextUpstream, NextUpstreamTries and NextUpstreamTimeout are
+	// fastcgi_next_upstream and its _tries and _timeout (0: no limit).
+	NextUpstream        NextUpstream
+	NextUpstreamTries   int
+	NextUpstreamTimeout time.Duration
+	// KeepConn is fastcgi_keep_conn: ask the application to keep the
+	// connection open, and reuse it (with keepalive in the upstream block).
+	KeepConn bool
+	// PassRequestHeaders and PassRequestBody are
+	// fastcgi_pass_request_headers and fastcgi_pass_request_body.
+	PassRequestHeaders, PassRequestBody bool
+	// Buffering is fastcgi_buffering: off flushes each piece of the
+	// response to the client as it arrives.
+	Buffering bool
+	// Modifier1 and Modifier2 are uwsgi_modifier1 and uwsgi_modifier2, the
+	// uwsgi packet header's modifiers (uwsgi only; 0 is a WSGI request).
+	Modifier1, Modifier2 int
+}
+
+// FastCGIPass is a fastcgi_pass directive.
+type FastCGIPass struct {
+	// Address is the argument as written: "127.0.0.1:9000", "unix:/path"
+	// or an upstream block's name.
+	Address string
+	// Upstream is the group requests go to: the named upstream block, or
+	// the implicit one of a literal address.
+	Upstream *Upstream
+	Pos      Pos
+}
+
+// FastCGIParam is one fastcgi_param line.
+type FastCGIParam struct {
+	Name, Value string
+	// IfNotEmpty leaves the parameter out when its value is empty.
+	IfNotEmpty bool
+}
+
+// defaultFastCGI are nginx's defaults for the fastcgi_* directives.
+func defaultFastCGI() FastCGI {
+	return FastCGI{
+		ConnectTimeout: 60 * time.Second, SendTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second,
+		NextUpstream:       NextError | NextTimeout,
+		PassRequestHeaders: true, PassRequestBody: true, Buffering: true,
+	}
+}
+
+// fastcgiRules, scgiRules and uwsgiRules are the settings rules of the
+// fastcgi, scgi and uwsgi modules, which share their directives' shapes.
+var (
+	fastcgiRules = cgiRules("fastcgi", func(s *Settings) *FastCGI { return &s.FastCGI }, true)
+	scgiRules    = cgiRules("scgi", func(s *Settings) *FastCGI { return &s.SCGI }, false)
+	uwsgiRules   = append(cgiRules("uwsgi", func(s *Settings) *FastCGI { return &s.UWSGI }, false),
+		intRule("uwsgi_modifier1", func(s *Settings) *int { return &s.UWSGI.Modifier1 }),
+		intRule("uwsgi_modifier2", func(s *Settings) *int { return &s.UWSGI.Modifier2 }),
+	)
+)
+
+// cgiRules makes the rules of the PREFIX_* directives that fill the
+// FastCGI struct field gives; fastcgi adds fastcgi_index,
+// fastcgi_split_path_info and fastcgi_keep_conn.
+func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []settingRule {
+	n := func(s string) string { return prefix + "_" + s }
+	rules := []settingRule{
+		{names: []string{n("pass")}, find: findProxyPass, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			p, err := b.cgiPass(dirs[0])
+			field(st).Pass = p
+			return err
+		}},
+		{names: []string{n("param")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			params, err := cgiParams(dirs)
+			field(st).Params = params
+			return err
+		}},
+		{names: []string{n("pass_header")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			field(st).PassHeaders = firstArgs(dirs)
+			return nil
+		}},
+		{names: []string{n("hide_header")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			field(st).HideHeaders = firstArgs(dirs)
+			return nil
+		}},
+		{names: []string{n("ignore_headers")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			v, err := ignoreAccelRedirect(dirs[0])
+			field(st).IgnoreAccelRedirect = v
+			return err
+		}},
+		flagRule(n("intercept_errors"), func(s *Settings) *bool { return &field(s).InterceptErrors }),
+		msecRule(n("connect_timeout"), func(s *Settings) *time.Duration { return &field(s).ConnectTimeout }),
+		msecRule(n("send_timeout"), func(s *Settings) *time.Duration { return &field(s).SendTimeout }),
+		msecRule(n("read_timeout"), func(s *Settings) *time.Duration { return &field(s).ReadTimeout }),
+		{names: []string{n("next_upstream")}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
+			var tmp Settings
+			err := applyNextUpstream(b, &tmp, dirs, at)
+			field(st).NextUpstream = tmp.ProxyNextUpstream
+			return err
+		}},
+		intRule(n("next_upstream_tries"), func(s *Settings) *int { return &field(s).NextUpstreamTries }),
+		msecRule(n("next_upstream_timeout"), func(s *Settings) *time.Duration { return &field(s).NextUpstreamTimeout }),
+		flagRule(n("pass_request_headers"), func(s *Settings) *bool { return &field(s).PassRequestHeaders }),
+		flagRule(n("pass_request_body"), func(s *Settings) *bool { return &field(s).PassRequestBody }),
+		flagRule(n("buffering"), func(s *Settings) *bool { return &field(s).Buffering }),
+	}
+	if !fastcgi {
+		return rules
+	}
+	return append(rules,
+		settingRule{names: []string{"fastcgi_index"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			st.FastCGI.Index = dirs[0].Args[0]
+			return nil
+		}},
+		settingRule{names: []string{"fastcgi_split_path_info"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			d := dirs[0]
+			re, err := compileRegex(d.Pos, d.Args[0], false)
+			st.FastCGI.Split = re
+			return err
+		}},
+		flagRule("fastcgi_keep_conn", func(s *Settings) *bool { return &s.FastCGI.KeepConn }),
+	)
+}
+
+// firstArgs lists the first argument of each directive.
+func firstArgs(dirs []*Directive) []string {
+	list := make([]string, len(dirs))
+	for i, d := range dirs {
+		list[i] = d.Args[0]
+	}
+	return list
+}
+
+// cgiPass reads fastcgi_pass or scgi_pass: an address with a port,
+// "unix:/path", or an upstream block's name.
+func (b *builder) cgiPass(d *Directive) (*FastCGIPass, error) {
+	addr := d.Args[0]
+	if d.Name == "uwsgi_pass" {
+		lower := strings.ToLower(addr)
+		if strings.HasPrefix(lower, "suwsgi://") {
+			return nil, hintf(d.Pos, "reach the application over plain uwsgi, or put it behind proxy_pass https://",
+				`fulcrum does not support "uwsgi_pass suwsgi://" yet`)
+		}
+		if strings.HasPrefix(lower, "uwsgi://") {
+			addr = addr[len("uwsgi://"):]
+		}
+	}
+	if strings.Contains(addr, "$") {
+		return nil, hintf(d.Pos, "write the address itself, or name an upstream block",
+			`fulcrum does not support "%s" with variables yet`, d.Name)
+	}
+	if strings.Contains(addr, "://") {
+		return nil, errorf(d.Pos, `invalid host in upstream "%s"`, addr)
+	}
+	p := &FastCGIPass{Address: addr, Pos: d.Pos}
+	if !strings.HasPrefix(addr, "unix:") {
+		hp, err := splitHostPort(addr, 0)
+		if err != nil {
+			return p, addrError(d.Pos, addr, err)
+		}
+		if !hp.hasPort && b.upstreams[strings.ToLower(hp.host)] == nil {
+			return p, hintf(d.Pos, fmt.Sprintf(`add the port, such as "%s %s:9000", or define upstream %s { server ...; }`, d.Name, addr, addr),
+				`no port in upstream "%s"`, addr)
+		}
+	}
+	u, err := b.upstreamFor(d, addr, 0)
+	p.Upstream = u
+	return p, err
+}
+
+// cgiParams reads the nearest level's fastcgi_param or scgi_param lines.
+func cgiParams(dirs []*Directive) ([]FastCGIParam, error) {
+	params := make([]FastCGIParam, 0, len(dirs))
+	for _, d := range dirs {
+		p := FastCGIParam{Name: d.Args[0], Value: d.Args[1]}
+		if len(d.Args) == 3 {
+			if d.Args[2] != "if_not_empty" {
+				return nil, errorf(d.Pos, `invalid parameter "%s"`, d.Args[2])
+			}
+			p.IfNotEmpty = true
+		}
+		params = append(params, p)
+	}
+	return params, nil
+}
+
+// ignoreAccelRedirect reads fastcgi_ignore_headers or scgi_ignore_headers
+// (the values of proxy_ignore_headers) and reports whether it lists
+// X-Accel-Redirect.
+func ignoreAccelRedirect(d *Directive) (bool, error) {
+	ignore := false
+	for _, a := range d.Args {
+		if !slices.Contains(ignorableHeaders, strings.ToLower(a)) {
+			return false, errorf(d.Pos, `invalid value "%s"`, a)
+		}
+		if strings.EqualFold(a, "X-Accel-Redirect") {
+			ignore = true
+		}
+	}
+	return ignore, nil
+}

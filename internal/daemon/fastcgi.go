@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/fastcgi"
+	"fulcrum/internal/vars"
+)
+
+// cgiPass returns the location's fastcgi_pass, scgi_pass or uwsgi_pass when it is the
+// location's content handler: the one written last of those and proxy_pass
+// (nginx's last content handler directive wins), nil when proxy_pass is or
+// there is none.
+func cgiPass(set *config.Settings) (*config.FastCGIPass, fastcgi.Protocol) {
+	var pass *config.FastCGIPass
+	var proto fastcgi.Protocol
+	after := func(p, q config.Pos) bool { return p.File == q.File && p.Line > q.Line }
+	for _, c := range []struct {
+		p     *config.FastCGIPass
+		proto fastcgi.Protocol
+	}{{set.FastCGI.Pass, fastcgi.FastCGI}, {set.SCGI.Pass, fastcgi.SCGI}, {set.UWSGI.Pass, fastcgi.UWSGI}} {
+		if c.p != nil && (pass == nil || after(c.p.Pos, pass.Pos)) {
+			pass, proto = c.p, c.proto
+		}
+	}
+	if pass == nil || set.ProxyPass != nil && after(set.ProxyPass.Pos, pass.Pos) {
+		return nil, 0
+	}
+	return pass, proto
+}
+
+// cgiHandler builds the handler of a location with fastcgi_pass or
+// scgi_pass.
+func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPass, proto fastcgi.Protocol) (handler, error) {
+	bp := b.pools[pass.Upstream]
+	if bp == nil {
+		return nil, fmt.Errorf("%s in %s: no upstream for %q", passName(proto), pass.Pos, pass.Address)
+	}
+	h, err := fastcgi.New(fastcgi.Options{
+		Protocol: proto, Location: loc, Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
+		Keepalive: bp.cfg.Keepalive, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
+	}
+	return fastcgiContent{h: h}, nil
+}
+
+// passName is the directive of a protocol, for messages.
+func passName(p fastcgi.Protocol) string {
+	switch p {
+	case fastcgi.SCGI:
+		return "scgi_pass"
+	case fastcgi.UWSGI:
+		return "uwsgi_pass"
+	}
+	return "fastcgi_pass"
+}
+
+// fastcgiContent adapts fastcgi.Handler and follows an X-Accel-Redirect.
+type fastcgiContent struct{ h *fastcgi.Handler }
+
+func (f fastcgiContent) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
+	f.h.ServeHTTP(w, r, st)
+	if rec, ok := w.(*recorder); ok {
+		if target, ok := rec.takeAccel(); ok {
+			return followAccel(rec, r, st, target, rec.snap.log)
+		}
+	}
+	return nil
+}

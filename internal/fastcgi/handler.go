@@ -1,0 +1,333 @@
+package fastcgi
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// Failer is a ResponseWriter that answers an error status itself (the
+// daemon's: through error_page). Under any other writer the handler writes
+// a plain error page.
+type Failer interface{ Fail(code int) }
+
+// ErrorInterceptor is a ResponseWriter that has an error page for an
+// upstream status (fastcgi_intercept_errors on).
+type ErrorInterceptor interface{ InterceptsError(status int) bool }
+
+// AccelRedirector is a ResponseWriter that follows an X-Accel-Redirect
+// after the handler returns.
+type AccelRedirector interface{ AccelRedirect(target string) }
+
+// ReasonSetter is a ResponseWriter that sends a given reason phrase (the
+// Status field's text, as nginx passes it).
+type ReasonSetter interface {
+	SetReason(status int, reason []byte)
+}
+
+// Protocol is the wire protocol a Handler speaks.
+type Protocol int
+
+// The protocols: FastCGI (fastcgi_pass), SCGI (scgi_pass) and uwsgi
+// (uwsgi_pass).
+const (
+	FastCGI Protocol = iota
+	SCGI
+	UWSGI
+)
+
+// Options is what New needs to build a location's handler.
+type Options struct {
+	// Protocol selects FastCGI (the location's Settings.FastCGI), SCGI
+	// (its Settings.SCGI) or uwsgi (its Settings.UWSGI).
+	Protocol Protocol
+	// Location is the location with fastcgi_pass; its Settings.FastCGI
+	// holds the fastcgi_* settings.
+	Location *config.Location
+	// Pool and Policy are the upstream group and its balancing method;
+	// HashKey is the key of "hash KEY" (nil for other methods).
+	Pool    *upstream.Pool
+	Policy  balancer.Policy
+	HashKey *vars.Template
+	// Keepalive is the upstream block's keepalive: how many idle
+	// connections fastcgi_keep_conn on may keep; 0 closes each one.
+	Keepalive int
+	// Compiler compiles the fastcgi_param values.
+	Compiler *vars.Compiler
+	// Log is the error log.
+	Log *errlog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// param is a compiled fastcgi_param line.
+type param struct {
+	name       string
+	value      *vars.Template
+	ifNotEmpty bool
+}
+
+// Handler sends a location's requests to FastCGI servers. It is safe for
+// concurrent use.
+type Handler struct {
+	set      *config.FastCGI
+	proto    Protocol
+	scheme   string // "fastcgi://" or "scgi://", for log lines
+	params   []param
+	named    map[string]bool // HTTP_* names fastcgi_param sets: not sent from the header
+	hide     map[string]bool // lower-case field names not passed to the client
+	pool     *upstream.Pool
+	policy   balancer.Policy
+	hashKey  *vars.Template
+	log      *errlog.Logger
+	now      func() time.Time
+	idle     *idlePool
+	attempts sync.Pool // *balancer.Attempt
+}
+
+// hiddenByDefault are the fields nginx never passes from a FastCGI response
+// (ngx_http_fastcgi_hide_headers and the upstream's own handling).
+var hiddenByDefault = []string{"status", "x-accel-expires", "x-accel-redirect", "x-accel-limit-rate",
+	"x-accel-buffering", "x-accel-charset", "date", "server", "connection", "keep-alive", "transfer-encoding"}
+
+// New compiles a location's fastcgi settings into a Handler.
+func New(o Options) (*Handler, error) {
+	set, scheme := &o.Location.Settings.FastCGI, "fastcgi://"
+	switch o.Protocol {
+	case SCGI:
+		set, scheme = &o.Location.Settings.SCGI, "scgi://"
+	case UWSGI:
+		set, scheme = &o.Location.Settings.UWSGI, "uwsgi://"
+	}
+	h := &Handler{set: set, proto: o.Protocol, scheme: scheme, pool: o.Pool, policy: o.Policy, hashKey: o.HashKey, log: o.Log, now: o.Now,
+		named: map[string]bool{}, hide: map[string]bool{}}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	for _, p := range set.Params {
+		t, err := o.Compiler.Compile(p.Value)
+		if err != nil {
+			return nil, fmt.Errorf("fastcgi_param %s: %w", p.Name, err)
+		}
+		h.params = append(h.params, param{name: p.Name, value: t, ifNotEmpty: p.IfNotEmpty})
+		if strings.HasPrefix(p.Name, "HTTP_") {
+			h.named[p.Name] = true
+		}
+	}
+	for _, n := range hiddenByDefault {
+		h.hide[n] = true
+	}
+	for _, n := range set.HideHeaders {
+		h.hide[strings.ToLower(n)] = true
+	}
+	for _, n := range set.PassHeaders {
+		delete(h.hide, strings.ToLower(n))
+	}
+	if set.KeepConn && o.Keepalive > 0 && o.Protocol == FastCGI {
+		h.idle = &idlePool{max: o.Keepalive, conns: map[string][]net.Conn{}}
+	}
+	return h, nil
+}
+
+// Close closes the idle connections the handler keeps.
+func (h *Handler) Close() {
+	if h.idle != nil {
+		h.idle.close()
+	}
+}
+
+// request is one request's state across its attempts.
+type request struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	st     *vars.State
+	ctx    context.Context
+	params []byte
+	body   []byte
+	start  time.Time
+	at     *balancer.Attempt
+	srv    *upstream.Server
+	// upstream names the server being tried in error log lines.
+	upstream string
+}
+
+// ServeHTTP sends the request to a FastCGI server of the pool and passes its
+// response on, retrying other servers as fastcgi_next_upstream says.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
+	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now()}
+	if h.set.PassRequestBody && r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			fail(w, bodyErrorStatus(r, err))
+			return
+		}
+		req.body = body
+	}
+	req.params = h.appendParams(nil, req)
+	if h.proto == UWSGI && len(req.params) > 0xffff {
+		// The packet's 16-bit size cannot say it.
+		h.log.LogRequest(errlog.Alert, req.logRequest(), fmt.Sprintf("uwsgi request is too big: %d", len(req.params)))
+		fail(w, http.StatusInternalServerError)
+		return
+	}
+	at, _ := h.attempts.Get().(*balancer.Attempt)
+	if at == nil {
+		at = new(balancer.Attempt)
+	}
+	defer h.attempts.Put(at)
+	req.at = at
+	f := h.roundTrip(req)
+	if f == nil {
+		return
+	}
+	if f.status == 0 { // the client went away
+		st.Status = 499
+		return
+	}
+	fail(w, f.status)
+}
+
+// appendParams encodes the request's parameters: the fastcgi_param lines
+// (an if_not_empty one only when its value is not empty), then each header
+// line as HTTP_NAME unless a fastcgi_param sets that name, as nginx does.
+func (h *Handler) appendParams(dst []byte, req *request) []byte {
+	var val []byte
+	for _, p := range h.params {
+		val = p.value.Append(val[:0], req.st)
+		if p.ifNotEmpty && len(val) == 0 {
+			continue
+		}
+		dst = h.appendParam(dst, p.name, string(val))
+	}
+	if !h.set.PassRequestHeaders {
+		return dst
+	}
+	add := func(name, value string) {
+		key := headerParam(name)
+		if key == "" || h.named[key] {
+			return
+		}
+		dst = h.appendParam(dst, key, value)
+	}
+	if req.st.Fields != nil {
+		for _, f := range req.st.Fields {
+			add(f.Name, f.Value)
+		}
+		return dst
+	}
+	// Without the received order (HTTP/2), in name order: stable at least.
+	names := make([]string, 0, len(req.r.Header))
+	for name := range req.r.Header {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, v := range req.r.Header[name] {
+			add(name, v)
+		}
+	}
+	if req.r.Host != "" && req.r.Header.Get("Host") == "" {
+		add("Host", req.r.Host)
+	}
+	return dst
+}
+
+// appendParam encodes one parameter: FastCGI's length-prefixed pair,
+// SCGI's "NAME\0value\0", or uwsgi's pair of 16-bit little-endian
+// lengths and strings.
+func (h *Handler) appendParam(dst []byte, name, value string) []byte {
+	switch h.proto {
+	case SCGI:
+		dst = append(append(dst, name...), 0)
+		return append(append(dst, value...), 0)
+	case UWSGI:
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(name)))
+		dst = append(dst, name...)
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(value)))
+		return append(dst, value...)
+	}
+	return appendParam(dst, name, value)
+}
+
+// headerParam is a header field's parameter name: "HTTP_" and the name in
+// upper case with "-" as "_"; empty for a name with other characters than
+// letters, digits and "-" (nginx drops those as invalid headers).
+func headerParam(name string) string {
+	b := make([]byte, 0, 5+len(name))
+	b = append(b, "HTTP_"...)
+	for i := range len(name) {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		case c == '-':
+			c = '_'
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		default:
+			return ""
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// fail answers code through the writer's error pages when it has them.
+func fail(w http.ResponseWriter, code int) {
+	if f, ok := w.(Failer); ok {
+		f.Fail(code)
+		return
+	}
+	http.Error(w, http.StatusText(code), code)
+}
+
+// bodyErrorStatus is the status for a request body that could not be read.
+func bodyErrorStatus(r *http.Request, err error) int {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge
+	case r.Context().Err() != nil:
+		return 499
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return http.StatusRequestTimeout
+	}
+	return http.StatusBadRequest
+}
+
+// srvName is what $upstream_addr prints for a server without a TCP address.
+func srvName(srv *upstream.Server) string {
+	if srv.Network() == "unix" {
+		return "unix:" + srv.Addr()
+	}
+	return srv.Name()
+}
+
+// logRequest describes the request for an error log line.
+func (req *request) logRequest() *errlog.Request {
+	line := req.st.RequestLine
+	if line == "" {
+		line = req.r.Method + " " + req.r.RequestURI + " " + req.r.Proto
+	}
+	return &errlog.Request{Conn: req.st.Conn, Client: req.st.RemoteAddr(), Server: req.st.ServerName,
+		Request: line, Upstream: req.upstream, Host: req.r.Host}
+}
+
+// noAddr is the attempt address of a request that found no server.
+var noAddr netip.AddrPort

@@ -1,0 +1,100 @@
+package fastcgi
+
+import (
+	"io"
+	"net/http"
+	"strings"
+
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/vars"
+)
+
+// accelKept are the fields nginx keeps for the response of an
+// X-Accel-Redirect.
+var accelKept = map[string]bool{"content-type": true, "set-cookie": true, "content-disposition": true,
+	"cache-control": true, "expires": true, "accept-ranges": true}
+
+// respond passes the response whose head x holds on to the client: its
+// fields (all of them in $upstream_http_NAME), its status and its body. An
+// X-Accel-Redirect or an intercepted error status is answered instead. It
+// returns the body bytes read and whether the response ended cleanly.
+func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
+	hd := x.head
+	fields := req.st.UpstreamFields()
+	accel := ""
+	for _, f := range hd.fields {
+		fields = append(fields, vars.Field{Name: f.name, Value: f.value})
+		if equalFold(f.name, "X-Accel-Redirect") && accel == "" {
+			accel = f.value
+		}
+	}
+	req.st.SetUpstreamFields(fields)
+	out := req.w.Header()
+	if accel != "" && !h.set.IgnoreAccelRedirect {
+		if ar, ok := req.w.(AccelRedirector); ok {
+			for _, f := range hd.fields {
+				if accelKept[strings.ToLower(f.name)] {
+					out.Add(f.name, f.value)
+				}
+			}
+			ar.AccelRedirect(accel)
+			return 0, false
+		}
+	}
+	if hd.status >= 300 && h.set.InterceptErrors {
+		if ic, ok := req.w.(ErrorInterceptor); ok && ic.InterceptsError(hd.status) {
+			for _, f := range hd.fields {
+				if hd.status == http.StatusUnauthorized && equalFold(f.name, "WWW-Authenticate") {
+					out.Set(f.name, f.value)
+					break
+				}
+			}
+			fail(req.w, hd.status)
+			return 0, false
+		}
+	}
+	for _, f := range hd.fields {
+		if !h.hide[strings.ToLower(f.name)] {
+			out.Add(f.name, f.value)
+		}
+	}
+	if rs, ok := req.w.(ReasonSetter); ok && hd.reason != "" {
+		rs.SetReason(hd.status, []byte(hd.reason))
+	}
+	req.w.WriteHeader(hd.status)
+	return h.copyBody(req, x)
+}
+
+// copyBody streams STDOUT after the head to the client, each read bounded
+// by fastcgi_read_timeout; with fastcgi_buffering off each piece is flushed
+// at once.
+func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
+	buf := make([]byte, 32<<10)
+	flusher, _ := req.w.(http.Flusher)
+	var n int64
+	for {
+		x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+		m, err := x.br.Read(buf)
+		if m > 0 {
+			n += int64(m)
+			if _, werr := req.w.Write(buf[:m]); werr != nil {
+				return n, false
+			}
+			if !h.set.Buffering && flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err == io.EOF {
+			return n, true
+		}
+		if err != nil {
+			msg := "upstream prematurely closed FastCGI stdout while reading upstream"
+			if isTimeout(err) {
+				msg = "upstream timed out (110: Connection timed out) while reading upstream"
+			}
+			h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+			x.broken = true
+			return n, false
+		}
+	}
+}

@@ -1,0 +1,395 @@
+package fastcgi
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// failure is why an attempt failed, in fastcgi_next_upstream's terms.
+type failure struct {
+	cond   config.NextUpstream
+	status int  // 502 or 504; 0 when the client went away
+	sent   bool // the request may have reached the server
+	end    time.Time
+}
+
+// roundTrip tries servers in the balancer's order until one answers or the
+// fastcgi_next_upstream rules stop it; on success the response went to the
+// client and roundTrip returns nil.
+func (h *Handler) roundTrip(req *request) *failure {
+	req.st.StartUpstreamGroup()
+	in := balancer.Input{ClientAddr: req.st.Remote.Addr(), MaxTries: h.set.NextUpstreamTries}
+	if h.hashKey != nil {
+		in.Key = h.hashKey.String(req.st)
+	}
+	req.at.Reset(h.pool, h.policy, in)
+	var last *failure
+	now := req.start
+	for {
+		srv, err := req.at.Next(now)
+		if err != nil {
+			if last != nil {
+				return last
+			}
+			req.upstream = ""
+			h.log.LogRequest(errlog.Error, req.logRequest(), "no live upstreams while connecting to upstream")
+			a := req.st.StartAttempt(noAddr, h.pool.Name())
+			a.Status = http.StatusBadGateway
+			return &failure{cond: config.NextError, status: http.StatusBadGateway}
+		}
+		f := h.attempt(req, srv, now)
+		if f == nil || f.status == 0 || !h.mayRetry(req, f) {
+			return f
+		}
+		last, now = f, f.end
+	}
+}
+
+// mayRetry applies fastcgi_next_upstream, _tries and _timeout to a failed
+// attempt (whose server was released already).
+func (h *Handler) mayRetry(req *request, f *failure) bool {
+	mask := h.set.NextUpstream
+	switch {
+	case mask&config.NextOff != 0, mask&f.cond == 0:
+		return false
+	case f.sent && !idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0:
+		return false
+	case req.at.Tries() <= 0:
+		return false
+	case h.set.NextUpstreamTimeout > 0 && f.end.Sub(req.start) >= h.set.NextUpstreamTimeout:
+		return false
+	}
+	return true
+}
+
+// idempotent reports whether nginx may repeat a request with this method
+// on another server after it was sent.
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPatch, "LOCK":
+		return false
+	}
+	return true
+}
+
+// statusCondition is the fastcgi_next_upstream condition of a status.
+func statusCondition(code int) config.NextUpstream {
+	switch code {
+	case 500:
+		return config.NextHTTP500
+	case 503:
+		return config.NextHTTP503
+	case 403:
+		return config.NextHTTP403
+	case 404:
+		return config.NextHTTP404
+	case 429:
+		return config.NextHTTP429
+	}
+	return 0
+}
+
+// exchange is one attempt's connection and response.
+type exchange struct {
+	conn   net.Conn
+	key    string
+	reused bool
+	rr     recordReader
+	br     *bufio.Reader // STDOUT
+	head   *head
+	out    int64
+	// broken is a body that broke off after the head went to the client.
+	broken bool
+}
+
+// attempt sends the request to srv and, when the server answers acceptably,
+// passes the response on. A nil failure means the response went out.
+func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
+	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
+	req.upstream = h.scheme + srvName(srv)
+	var x *exchange
+	var err error
+	for range 2 {
+		x, err = h.send(req, srv, a, start)
+		if err == nil {
+			err = h.readHead(req, x)
+		}
+		// An idle connection the server had closed is tried again once on
+		// a fresh one, without counting a failure.
+		if err == nil || x == nil || !x.reused || x.bytesIn() > 0 {
+			break
+		}
+		x.conn.Close()
+	}
+	if err != nil {
+		if x != nil {
+			x.conn.Close()
+			a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
+		}
+		end := h.now()
+		a.ResponseTime = end.Sub(start)
+		return h.failed(req, a, err, end)
+	}
+	headAt := h.now()
+	a.HeaderTime = headAt.Sub(start)
+	a.Status = x.head.status
+	if cond := statusCondition(x.head.status); cond != 0 && h.set.NextUpstream&cond != 0 && req.at.Tries() > 1 {
+		outcome := upstream.Failure
+		if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
+			outcome = upstream.Neutral
+		}
+		f := &failure{cond: cond, status: x.head.status, sent: true, end: headAt}
+		if h.mayRetryAfter(req, f) {
+			x.conn.Close()
+			a.ResponseTime = headAt.Sub(start)
+			a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
+			h.release(req, srv, a, x.head.status, outcome, headAt)
+			return f
+		}
+	}
+	n, ok := h.respond(req, x)
+	end := h.now()
+	a.ResponseTime = end.Sub(start)
+	a.ResponseLength = n
+	a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
+	if ok && x.rr.ended && h.idle != nil {
+		h.idle.put(x.key, x.conn)
+	} else {
+		x.conn.Close()
+	}
+	outcome := upstream.Success
+	if req.ctx.Err() != nil || x.broken {
+		outcome = upstream.Neutral
+	}
+	h.release(req, srv, a, x.head.status, outcome, end)
+	if x.broken {
+		// The head went out: end the client's connection, as nginx does.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// mayRetryAfter is mayRetry for a listed status: Tries counts the server
+// still held, so it must leave another one.
+func (h *Handler) mayRetryAfter(req *request, f *failure) bool {
+	mask := h.set.NextUpstream
+	if !idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0 {
+		return false
+	}
+	return h.set.NextUpstreamTimeout == 0 || f.end.Sub(req.start) < h.set.NextUpstreamTimeout
+}
+
+// send connects (or takes an idle connection) and writes the request:
+// BEGIN_REQUEST, PARAMS, STDIN.
+func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, start time.Time) (*exchange, error) {
+	x := &exchange{key: srv.Network() + " " + srv.Addr()}
+	if h.idle != nil {
+		x.conn = h.idle.get(x.key)
+		x.reused = x.conn != nil
+	}
+	if x.conn == nil {
+		d := net.Dialer{Timeout: h.set.ConnectTimeout}
+		c, err := d.DialContext(req.ctx, srv.Network(), srv.Addr())
+		if err != nil {
+			return nil, err
+		}
+		x.conn = c
+		a.ConnectTime = h.now().Sub(start)
+	}
+	x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
+	cw := &countWriter{w: x.conn}
+	bw := bufio.NewWriterSize(cw, 16<<10)
+	switch h.proto {
+	case SCGI:
+		writeSCGI(bw, req.params, len(req.body))
+		bw.Write(req.body)
+	case UWSGI:
+		bw.Write([]byte{byte(h.set.Modifier1), byte(len(req.params)), byte(len(req.params) >> 8), byte(h.set.Modifier2)})
+		bw.Write(req.params)
+		bw.Write(req.body)
+	default:
+		writeBegin(bw, h.set.KeepConn)
+		writeStream(bw, typeParams, req.params)
+		writeRecord(bw, typeParams, nil)
+		writeStream(bw, typeStdin, req.body)
+		writeRecord(bw, typeStdin, nil)
+	}
+	err := bw.Flush()
+	x.out = cw.n
+	if err != nil {
+		x.conn.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+// bytesIn is how many bytes the attempt read from its connection.
+func (x *exchange) bytesIn() int64 { return x.rr.in + x.rr.raw.n }
+
+// countReader counts the bytes read through it (an SCGI response).
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// readHead reads the response head, logging STDERR records as nginx does.
+func (h *Handler) readHead(req *request, x *exchange) error {
+	x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+	phase := "while reading response header from upstream"
+	x.rr = recordReader{r: bufio.NewReaderSize(x.conn, 16<<10), stderr: func(b []byte) {
+		h.stderr(req, b, phase)
+	}}
+	var src io.Reader = &x.rr
+	if h.proto != FastCGI { // the response is the connection's bytes up to its end
+		src = &x.rr.raw
+		x.rr.raw.r = x.conn
+	}
+	x.br = bufio.NewReaderSize(src, maxHead+1)
+	hd, err := readHead(x.br)
+	phase = "while reading upstream"
+	if err != nil {
+		return err
+	}
+	x.head = hd
+	return nil
+}
+
+// stderr logs what the application wrote to STDERR, as nginx:
+// FastCGI sent in stderr: "..." while ...
+func (h *Handler) stderr(req *request, b []byte, phase string) {
+	msg := bytes.TrimRight(b, "\r\n")
+	h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("FastCGI sent in stderr: \"%s\" %s", msg, phase))
+}
+
+// failed logs and releases a transport error and classifies it.
+func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time) *failure {
+	srv := req.at.Server()
+	if req.ctx.Err() != nil {
+		h.release(req, srv, a, 0, upstream.Neutral, end)
+		return &failure{end: end}
+	}
+	f, msg := classify(err)
+	f.end = end
+	a.Status = f.status
+	h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+	h.release(req, srv, a, 0, upstream.Failure, end)
+	return f
+}
+
+// classify turns an attempt's error into a failure and its log text.
+func classify(err error) (*failure, string) {
+	var op *net.OpError
+	dial := errors.As(err, &op) && op.Op == "dial"
+	timeout := isTimeout(err)
+	switch {
+	case dial && timeout:
+		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout},
+			"upstream timed out (110: Connection timed out) while connecting to upstream"
+	case dial:
+		return &failure{cond: config.NextError, status: http.StatusBadGateway},
+			fmt.Sprintf("connect() failed (%s) while connecting to upstream", errlog.Errno(err))
+	case timeout:
+		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true},
+			"upstream timed out (110: Connection timed out) while reading response header from upstream"
+	case errors.Is(err, errMalformed):
+		_, msg, _ := strings.Cut(err.Error(), ": ")
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true},
+			msg + " while reading response header from upstream"
+	case errors.Is(err, errInvalidHeader), errors.Is(err, errTooBigHeader), errors.Is(err, errInvalidStatus):
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true},
+			err.Error() + " while reading response header from upstream"
+	}
+	return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true},
+		"upstream prematurely closed FastCGI stdout while reading response header from upstream"
+}
+
+// release ends the attempt on srv and counts it.
+func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time) {
+	if srv != nil {
+		srv.Account(status, a.BytesSent, a.BytesReceived)
+	}
+	if req.at.Release(now, o) {
+		h.log.LogRequest(errlog.Warn, req.logRequest(), "upstream server temporarily disabled while connecting to upstream")
+	}
+}
+
+// idlePool keeps connections fastcgi_keep_conn left open, per server.
+type idlePool struct {
+	mu    sync.Mutex // guards conns
+	conns map[string][]net.Conn
+	max   int
+}
+
+func (p *idlePool) get(key string) net.Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.conns[key]
+	if len(l) == 0 {
+		return nil
+	}
+	c := l[len(l)-1]
+	p.conns[key] = l[:len(l)-1]
+	return c
+}
+
+func (p *idlePool) put(key string, c net.Conn) {
+	c.SetDeadline(time.Time{})
+	p.mu.Lock()
+	if len(p.conns[key]) < p.max {
+		p.conns[key] = append(p.conns[key], c)
+		c = nil
+	}
+	p.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+func (p *idlePool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, l := range p.conns {
+		for _, c := range l {
+			c.Close()
+		}
+		delete(p.conns, k)
+	}
+}
+
+// isTimeout reports whether err is a deadline that passed.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

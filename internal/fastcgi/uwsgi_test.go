@@ -1,0 +1,98 @@
+package fastcgi
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// uwsgiApp reads one uwsgi packet per connection and answers with an HTTP
+// status line and the packet's modifiers, variables (in order) and body.
+func uwsgiApp(t *testing.T) upstream.Settings {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				var h [4]byte
+				if _, err := io.ReadFull(br, h[:]); err != nil {
+					return
+				}
+				vars := make([]byte, binary.LittleEndian.Uint16(h[1:3]))
+				if _, err := io.ReadFull(br, vars); err != nil {
+					return
+				}
+				var out strings.Builder
+				fmt.Fprintf(&out, "mods=%d,%d\n", h[0], h[3])
+				cl := 0
+				for len(vars) >= 2 {
+					n := int(binary.LittleEndian.Uint16(vars))
+					k := string(vars[2 : 2+n])
+					vars = vars[2+n:]
+					m := int(binary.LittleEndian.Uint16(vars))
+					v := string(vars[2 : 2+m])
+					vars = vars[2+m:]
+					fmt.Fprintf(&out, "%s=%s\n", k, v)
+					if k == "CONTENT_LENGTH" {
+						fmt.Sscan(v, &cl)
+					}
+				}
+				body := make([]byte, cl)
+				io.ReadFull(br, body)
+				fmt.Fprintf(c, "HTTP/1.1 202 Fine\r\nContent-Type: text/plain\r\n\r\n%sbody=%s", out.String(), body)
+			}()
+		}
+	}()
+	return upstream.Settings{Addr: ln.Addr().String(), Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
+}
+
+func TestUWSGI(t *testing.T) {
+	set := settings()
+	set.Params = []config.FastCGIParam{{Name: "REQUEST_URI", Value: "$request_uri"}, {Name: "CONTENT_LENGTH", Value: "$content_length"}}
+	set.Modifier1 = 5
+	pool, err := upstream.NewPool("uwsgi", []upstream.Settings{uwsgiApp(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := &config.Location{Path: "/", Settings: &config.Settings{UWSGI: set}}
+	h, err := New(Options{Protocol: UWSGI, Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Compiler: &vars.Compiler{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		method, target, body, want string
+	}{
+		{"GET", "/a?x=1", "", "mods=5,0\nREQUEST_URI=/a?x=1\nCONTENT_LENGTH=\nHTTP_X_FOO=bar\nHTTP_HOST=example.com\nbody="},
+		{"POST", "/p", "hello", "mods=5,0\nREQUEST_URI=/p\nCONTENT_LENGTH=5\nHTTP_X_FOO=bar\nHTTP_CONTENT_LENGTH=5\nHTTP_HOST=example.com\nbody=hello"},
+	}
+	for _, tc := range tests {
+		hdr := []string{"X-Foo", "bar"}
+		if tc.body != "" {
+			hdr = append(hdr, "Content-Length", fmt.Sprint(len(tc.body)))
+		}
+		w := do(h, tc.method, tc.target, tc.body, hdr...)
+		if w.Code != 202 || w.Body.String() != tc.want {
+			t.Errorf("%s %s: %d %q, want 202 %q", tc.method, tc.target, w.Code, w.Body, tc.want)
+		}
+	}
+}

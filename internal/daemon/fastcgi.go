@@ -45,6 +45,9 @@ func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPa
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}
+	// The idle connections close with the snapshot, once a reload replaced
+	// it and its last request is done.
+	b.snap.closers = append(b.snap.closers, h.Close)
 	return fastcgiContent{h: h}, nil
 }
 

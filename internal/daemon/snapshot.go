@@ -120,9 +120,12 @@ type snapshot struct {
 	// errorTargets are the error_page targets with variables, compiled.
 	errorTargets map[string]*vars.Template
 	scratch      sync.Pool // *requestScratch, recycled per request
-	// life releases the snapshot's access log files when it was replaced and
-	// its last request finished.
+	// life releases the snapshot's access log files, and runs closers, when
+	// it was replaced and its last request finished.
 	life retirement
+	// closers release what the snapshot's handlers keep (fastcgi_keep_conn's
+	// idle connections).
+	closers []func()
 	now  func() time.Time
 }
 
@@ -196,7 +199,12 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	reg, ts, logs, up := deps.reg, deps.ts, deps.logs, deps.up
 	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, limitHandlers: map[*config.Location]handler{}, serverLocs: map[*config.Server]*config.Location{}, byKey: map[string]*router.Listener{},
 		log: logs.error(), now: now}
-	s.life.release = func() { s.access.release() }
+	s.life.release = func() {
+		s.access.release()
+		for _, c := range s.closers {
+			c()
+		}
+	}
 	s.upgrades = up
 	if cfg.HTTP == nil {
 		return s, nil

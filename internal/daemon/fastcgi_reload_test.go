@@ -1,0 +1,122 @@
+package daemon_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/fcgi"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// countingListener counts the connections the FastCGI application has open:
+// accepted and not yet closed (fcgi.Serve closes one when fulcrum does).
+type countingListener struct {
+	net.Listener
+	open *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.open.Add(1)
+	return &countedConn{Conn: c, open: l.open}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	open   *atomic.Int64
+	closed atomic.Bool
+}
+
+func (c *countedConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.open.Add(-1)
+	}
+	return c.Conn.Close()
+}
+
+// TestFastCGIKeepConnReload: the idle connections fastcgi_keep_conn keeps
+// close once a reload replaced their configuration and its last request is
+// done, instead of staying open (one more per upstream and reload) until the
+// application gives up on them.
+func TestFastCGIKeepConnReload(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open atomic.Int64
+	go fcgi.Serve(countingListener{Listener: ln, open: &open}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "php")
+	}))
+	t.Cleanup(func() { ln.Close() })
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "fulcrum.conf")
+	conf := strings.NewReplacer("DIR", dir, "APP", ln.Addr().String()).Replace(`
+error_log DIR/error.log notice;
+events {}
+http {
+    access_log off;
+    upstream php { server APP; keepalive 4; }
+    server {
+        listen 127.0.0.1:0;
+        location / {
+            fastcgi_pass php;
+            fastcgi_keep_conn on;
+            fastcgi_param REQUEST_METHOD $request_method;
+            fastcgi_param SERVER_PROTOCOL $server_protocol;
+            fastcgi_param REQUEST_URI $request_uri;
+        }
+    }
+}`)
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, sigs := runConfigFile(t, path)
+	get := func() {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + "/index.php")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "php" {
+			t.Fatalf("got %d %q", resp.StatusCode, body)
+		}
+	}
+	waitOpen := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for open.Load() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("the application has %d connections open, want %d", open.Load(), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	get()
+	get()
+	waitOpen(1) // kept between requests: one connection served both
+
+	before := reconfigured(dir)
+	sigs <- syscall.SIGHUP
+	deadline := time.Now().Add(5 * time.Second)
+	for reconfigured(dir) == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no reload within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitOpen(0) // the old configuration's idle connection closed
+	get()
+	waitOpen(1)
+}

@@ -126,7 +126,7 @@ type snapshot struct {
 	// closers release what the snapshot's handlers keep (fastcgi_keep_conn's
 	// idle connections).
 	closers []func()
-	now  func() time.Time
+	now     func() time.Time
 }
 
 // bind is one socket the snapshot needs.

@@ -270,13 +270,25 @@ var serverParams = []string{"weight=", "max_fails=", "fail_timeout=", "max_conns
 // upstreamServerLine reads "server address [parameters]" and appends one server per
 // resolved address.
 func (b *builder) upstreamServerLine(u *Upstream, d *Directive) error {
+	return b.serverLine(u, d, nil, b.serverAddrs)
+}
+
+// serverLine reads a server line of an http or stream upstream block:
+// refuse (nil: none) rejects the parameters the block does not take,
+// resolve turns the address into one or more.
+func (b *builder) serverLine(u *Upstream, d *Directive, refuse func(param string) error, resolve func(Pos, string) ([]netAddr, error)) error {
 	base := UpstreamServer{Name: d.Args[0], Weight: 1, MaxFails: 1, FailTimeout: defaultFailTimeout, Pos: d.Pos}
 	for _, p := range d.Args[1:] {
+		if refuse != nil {
+			if err := refuse(p); err != nil {
+				return err
+			}
+		}
 		if err := setServerParam(&base, d, p); err != nil {
 			return err
 		}
 	}
-	addrs, err := b.serverAddrs(d.Pos, d.Args[0])
+	addrs, err := resolve(d.Pos, d.Args[0])
 	if err != nil {
 		return err
 	}

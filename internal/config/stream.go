@@ -193,26 +193,13 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 // streamUpstreamServer reads "server address:port [parameters]": the port is
 // required, as in nginx's stream module.
 func (b *builder) streamUpstreamServer(u *Upstream, d *Directive) error {
-	base := UpstreamServer{Name: d.Args[0], Weight: 1, MaxFails: 1, FailTimeout: defaultFailTimeout, Pos: d.Pos}
-	for _, p := range d.Args[1:] {
-		key, _, _ := strings.Cut(p, "=")
-		if key == "slow_start" || key == "route" {
+	refuse := func(p string) error {
+		if key, _, _ := strings.Cut(p, "="); key == "slow_start" || key == "route" {
 			return hintf(d.Pos, "a stream server takes weight=, max_fails=, fail_timeout=, max_conns=, backup and down", `invalid parameter "%s"`, p)
 		}
-		if err := setServerParam(&base, d, p); err != nil {
-			return err
-		}
+		return nil
 	}
-	addrs, err := b.streamAddrs(d.Pos, d.Args[0])
-	if err != nil {
-		return err
-	}
-	for _, a := range addrs {
-		s := base
-		s.Network, s.Addr = a.network, a.addr
-		u.Servers = append(u.Servers, &s)
-	}
-	return nil
+	return b.serverLine(u, d, refuse, b.streamAddrs)
 }
 
 // streamAddrs resolves a stream upstream address, which must have a port.

@@ -2,8 +2,8 @@ package integration
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -14,25 +14,6 @@ import (
 	"testing"
 	"time"
 )
-
-// grpcMsg frames one gRPC message (uncompressed).
-func grpcMsg(s string) []byte {
-	b := make([]byte, 5+len(s))
-	binary.BigEndian.PutUint32(b[1:], uint32(len(s)))
-	copy(b[5:], s)
-	return b
-}
-
-// readGRPCMsg reads one gRPC message.
-func readGRPCMsg(r io.Reader) (string, error) {
-	var hdr [5]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return "", err
-	}
-	msg := make([]byte, binary.BigEndian.Uint32(hdr[1:]))
-	_, err := io.ReadFull(r, msg)
-	return string(msg), err
-}
 
 // TestGRPCServe runs the binary with "listen ... http2" (h2c) in front of
 // two gRPC-style h2c servers in an upstream block: a bidirectional stream
@@ -46,11 +27,11 @@ func TestGRPCServe(t *testing.T) {
 			w.WriteHeader(200)
 			w.(http.Flusher).Flush()
 			for {
-				msg, err := readGRPCMsg(r.Body)
+				msg, err := testutil.ReadGRPCFrame(r.Body)
 				if err != nil {
 					break
 				}
-				w.Write(grpcMsg(name + ":" + msg))
+				w.Write(testutil.GRPCFrame(name + ":" + msg))
 				w.(http.Flusher).Flush()
 			}
 			w.Header().Set("Grpc-Status", "0")
@@ -100,8 +81,8 @@ http {
 		}
 		var from string
 		for j := range 3 {
-			pw.Write(grpcMsg(fmt.Sprintf("m%d", j)))
-			got, err := readGRPCMsg(resp.Body)
+			pw.Write(testutil.GRPCFrame(fmt.Sprintf("m%d", j)))
+			got, err := testutil.ReadGRPCFrame(resp.Body)
 			name, msg, _ := strings.Cut(got, ":")
 			if err != nil || msg != fmt.Sprintf("m%d", j) || (from != "" && name != from) {
 				t.Fatalf("call %d message %d: %q, %v", i, j, got, err)

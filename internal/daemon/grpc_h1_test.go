@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net/http"
 	"strings"
@@ -17,7 +18,7 @@ func TestGRPCFromHTTP1(t *testing.T) {
 	addr := startDaemon(t, dir, fmt.Sprintf(`
     access_log off;
     server { listen 127.0.0.1:0; location / { grpc_pass grpc://%s; } }`, b1))
-	req, err := http.NewRequest("POST", "http://"+addr+"/svc.S/M", strings.NewReader(string(grpcFrame("ping"))))
+	req, err := http.NewRequest("POST", "http://"+addr+"/svc.S/M", strings.NewReader(string(testutil.GRPCFrame("ping"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func TestGRPCFromHTTP1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	msg, err := readGRPCFrame(resp.Body)
+	msg, err := testutil.ReadGRPCFrame(resp.Body)
 	if err != nil || msg != "b1:ping" {
 		t.Fatalf("message %q, %v", msg, err)
 	}

@@ -2,8 +2,8 @@ package daemon_test
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -13,25 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-// grpcFrame is one gRPC message: uncompressed flag, 4-byte length, payload.
-func grpcFrame(msg string) []byte {
-	b := make([]byte, 5+len(msg))
-	binary.BigEndian.PutUint32(b[1:], uint32(len(msg)))
-	copy(b[5:], msg)
-	return b
-}
-
-// readGRPCFrame reads one gRPC message from r.
-func readGRPCFrame(r io.Reader) (string, error) {
-	var hdr [5]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return "", err
-	}
-	msg := make([]byte, binary.BigEndian.Uint32(hdr[1:]))
-	_, err := io.ReadFull(r, msg)
-	return string(msg), err
-}
 
 // grpcServer is a small gRPC-style server over h2c: every message it reads
 // is answered at once with "NAME:message" (a bidirectional stream), then
@@ -73,11 +54,11 @@ func grpcServer(t *testing.T, name string, tlsOn bool) string {
 		w.WriteHeader(200)
 		w.(http.Flusher).Flush()
 		for {
-			msg, err := readGRPCFrame(r.Body)
+			msg, err := testutil.ReadGRPCFrame(r.Body)
 			if err != nil {
 				break
 			}
-			w.Write(grpcFrame(name + ":" + msg))
+			w.Write(testutil.GRPCFrame(name + ":" + msg))
 			w.(http.Flusher).Flush()
 		}
 		hd.Set("Grpc-Status", "0")
@@ -113,7 +94,7 @@ func h2cClient(t *testing.T, addr string) *http.Client {
 // grpcCall makes a unary call: one message, its answer and trailers.
 func grpcCall(t *testing.T, c *http.Client, url string, header ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", url, strings.NewReader(string(grpcFrame("ping"))))
+	req, err := http.NewRequest("POST", url, strings.NewReader(string(testutil.GRPCFrame("ping"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +113,7 @@ func grpcCall(t *testing.T, c *http.Client, url string, header ...string) (*http
 		t.Fatalf("POST %s: body: %v", url, err)
 	}
 	if len(body) >= 5 && body[0] == 0 {
-		msg, _ := readGRPCFrame(strings.NewReader(string(body)))
+		msg, _ := testutil.ReadGRPCFrame(strings.NewReader(string(body)))
 		return resp, msg
 	}
 	return resp, string(body)
@@ -265,10 +246,10 @@ func TestGRPCBidiStreaming(t *testing.T) {
 	defer resp.Body.Close()
 	for i := range 5 {
 		msg := fmt.Sprintf("m%d", i)
-		if _, err := pw.Write(grpcFrame(msg)); err != nil {
+		if _, err := pw.Write(testutil.GRPCFrame(msg)); err != nil {
 			t.Fatal(err)
 		}
-		got, err := readGRPCFrame(resp.Body)
+		got, err := testutil.ReadGRPCFrame(resp.Body)
 		if err != nil || got != "b1:"+msg {
 			t.Fatalf("message %d: %q, %v", i, got, err)
 		}

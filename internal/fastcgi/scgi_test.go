@@ -12,6 +12,7 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
+	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -20,42 +21,28 @@ import (
 // order) and body to answer, and writes what answer returns.
 func scgiApp(t *testing.T, answer func(params [][2]string, body []byte) string) upstream.Settings {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				n, err := br.ReadString(':')
-				if err != nil {
-					return
-				}
-				size, _ := strconv.Atoi(strings.TrimSuffix(n, ":"))
-				head := make([]byte, size+1) // and the comma
-				if _, err := io.ReadFull(br, head); err != nil || head[size] != ',' {
-					return
-				}
-				parts := bytes.Split(head[:size], []byte{0})
-				var params [][2]string
-				for i := 0; i+1 < len(parts); i += 2 {
-					params = append(params, [2]string{string(parts[i]), string(parts[i+1])})
-				}
-				cl, _ := strconv.Atoi(params[0][1])
-				body := make([]byte, cl)
-				io.ReadFull(br, body)
-				io.WriteString(c, answer(params, body))
-			}()
+	addr := testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		n, err := br.ReadString(':')
+		if err != nil {
+			return
 		}
-	}()
-	return upstream.Settings{Addr: ln.Addr().String(), Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
+		size, _ := strconv.Atoi(strings.TrimSuffix(n, ":"))
+		head := make([]byte, size+1) // and the comma
+		if _, err := io.ReadFull(br, head); err != nil || head[size] != ',' {
+			return
+		}
+		parts := bytes.Split(head[:size], []byte{0})
+		var params [][2]string
+		for i := 0; i+1 < len(parts); i += 2 {
+			params = append(params, [2]string{string(parts[i]), string(parts[i+1])})
+		}
+		cl, _ := strconv.Atoi(params[0][1])
+		body := make([]byte, cl)
+		io.ReadFull(br, body)
+		io.WriteString(c, answer(params, body))
+	})
+	return upstream.Settings{Addr: addr, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
 }
 
 func newSCGIHandler(t *testing.T, set config.FastCGI, servers ...upstream.Settings) *Handler {

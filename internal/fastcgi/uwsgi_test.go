@@ -12,6 +12,7 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
+	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -20,50 +21,36 @@ import (
 // status line and the packet's modifiers, variables (in order) and body.
 func uwsgiApp(t *testing.T) upstream.Settings {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				var h [4]byte
-				if _, err := io.ReadFull(br, h[:]); err != nil {
-					return
-				}
-				vars := make([]byte, binary.LittleEndian.Uint16(h[1:3]))
-				if _, err := io.ReadFull(br, vars); err != nil {
-					return
-				}
-				var out strings.Builder
-				fmt.Fprintf(&out, "mods=%d,%d\n", h[0], h[3])
-				cl := 0
-				for len(vars) >= 2 {
-					n := int(binary.LittleEndian.Uint16(vars))
-					k := string(vars[2 : 2+n])
-					vars = vars[2+n:]
-					m := int(binary.LittleEndian.Uint16(vars))
-					v := string(vars[2 : 2+m])
-					vars = vars[2+m:]
-					fmt.Fprintf(&out, "%s=%s\n", k, v)
-					if k == "CONTENT_LENGTH" {
-						fmt.Sscan(v, &cl)
-					}
-				}
-				body := make([]byte, cl)
-				io.ReadFull(br, body)
-				fmt.Fprintf(c, "HTTP/1.1 202 Fine\r\nContent-Type: text/plain\r\n\r\n%sbody=%s", out.String(), body)
-			}()
+	addr := testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		var h [4]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			return
 		}
-	}()
-	return upstream.Settings{Addr: ln.Addr().String(), Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
+		vars := make([]byte, binary.LittleEndian.Uint16(h[1:3]))
+		if _, err := io.ReadFull(br, vars); err != nil {
+			return
+		}
+		var out strings.Builder
+		fmt.Fprintf(&out, "mods=%d,%d\n", h[0], h[3])
+		cl := 0
+		for len(vars) >= 2 {
+			n := int(binary.LittleEndian.Uint16(vars))
+			k := string(vars[2 : 2+n])
+			vars = vars[2+n:]
+			m := int(binary.LittleEndian.Uint16(vars))
+			v := string(vars[2 : 2+m])
+			vars = vars[2+m:]
+			fmt.Fprintf(&out, "%s=%s\n", k, v)
+			if k == "CONTENT_LENGTH" {
+				fmt.Sscan(v, &cl)
+			}
+		}
+		body := make([]byte, cl)
+		io.ReadFull(br, body)
+		fmt.Fprintf(c, "HTTP/1.1 202 Fine\r\nContent-Type: text/plain\r\n\r\n%sbody=%s", out.String(), body)
+	})
+	return upstream.Settings{Addr: addr, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
 }
 
 func TestUWSGI(t *testing.T) {

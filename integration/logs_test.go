@@ -310,9 +310,10 @@ http {
 		_, body := get(t, client, in.url(0)+"/")
 		return body == "new"
 	})
-	if !in.logged("reconfiguring: done") {
-		t.Error("the running process did not log the reload")
-	}
+	// The new snapshot answers before its reload is logged: poll.
+	waitFor(t, "the running process to log the reload", func() bool {
+		return in.logged("reconfiguring: done")
+	})
 	select {
 	case <-in.exited:
 		t.Fatal("fulcrum exited on reload")

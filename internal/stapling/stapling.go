@@ -117,6 +117,10 @@ func (s *Stapler) Certificate(hello *tls.ClientHelloInfo, now time.Time) *tls.Ce
 			s.valid = time.Time{}
 		}
 		s.mu.Unlock()
+		// This handshake's certificate is taken before the fetch starts,
+		// so that it never carries what the fetch brings (a thread
+		// descheduled here would otherwise see it, at random).
+		cur := s.cur.Load()
 		if due && s.fetching.CompareAndSwap(false, true) {
 			go func() {
 				defer s.fetching.Store(false)
@@ -125,6 +129,7 @@ func (s *Stapler) Certificate(hello *tls.ClientHelloInfo, now time.Time) *tls.Ce
 				_ = s.Refresh(ctx, time.Now()) // logged by Refresh
 			}()
 		}
+		return cur
 	}
 	return s.cur.Load()
 }

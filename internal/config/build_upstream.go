@@ -11,20 +11,32 @@ import (
 
 // explicitUpstreams builds every upstream block of the http level.
 func (b *builder) explicitUpstreams(h *HTTP, http *scope) error {
-	for _, d := range http.own("upstream") {
+	ups, err := b.upstreamBlocks(http, b.buildUpstream)
+	if err != nil {
+		return err
+	}
+	h.Upstreams = append(h.Upstreams, ups...)
+	return checkZones(h)
+}
+
+// upstreamBlocks builds the upstream blocks of one level (http or stream)
+// with build, refusing a name used twice, and records them by name.
+func (b *builder) upstreamBlocks(level *scope, build func(*Directive) (*Upstream, error)) ([]*Upstream, error) {
+	var ups []*Upstream
+	for _, d := range level.own("upstream") {
 		key := strings.ToLower(d.Args[0])
 		if prev := b.upstreams[key]; prev != nil {
-			return hintf(d.Pos, "upstream names must be unique (they are compared without case); first defined in "+prev.Pos.String(),
+			return nil, hintf(d.Pos, "upstream names must be unique (they are compared without case); first defined in "+prev.Pos.String(),
 				`duplicate upstream "%s"`, d.Args[0])
 		}
-		u, err := b.buildUpstream(d)
+		u, err := build(d)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		b.upstreams[key] = u
-		h.Upstreams = append(h.Upstreams, u)
+		ups = append(ups, u)
 	}
-	return checkZones(h)
+	return ups, nil
 }
 
 func newUpstream(name string, pos Pos) *Upstream {

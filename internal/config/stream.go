@@ -147,19 +147,11 @@ func (b *builder) streamLogFormats(top *scope) error {
 
 // streamUpstreams builds the stream block's upstream blocks.
 func (b *builder) streamUpstreams(st *Stream, top *scope) error {
-	for _, d := range top.own("upstream") {
-		key := strings.ToLower(d.Args[0])
-		if prev := b.upstreams[key]; prev != nil {
-			return hintf(d.Pos, "upstream names must be unique (they are compared without case); first defined in "+prev.Pos.String(),
-				`duplicate upstream "%s"`, d.Args[0])
-		}
-		u, err := b.buildStreamUpstream(d)
-		if err != nil {
-			return err
-		}
-		b.upstreams[key] = u
-		st.Upstreams = append(st.Upstreams, u)
+	ups, err := b.upstreamBlocks(top, b.buildStreamUpstream)
+	if err != nil {
+		return err
 	}
+	st.Upstreams = append(st.Upstreams, ups...)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -49,39 +50,24 @@ func fcgiApp(t *testing.T, network, addr string) string {
 // "NAME=value" line each, in the order they came.
 func scgiApp(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				n, err := br.ReadString(':')
-				if err != nil {
-					return
-				}
-				size, _ := strconv.Atoi(strings.TrimSuffix(n, ":"))
-				head := make([]byte, size+1)
-				if _, err := io.ReadFull(br, head); err != nil {
-					return
-				}
-				parts := strings.Split(string(head[:size]), "\x00")
-				var out strings.Builder
-				for i := 0; i+1 < len(parts); i += 2 {
-					fmt.Fprintf(&out, "%s=%s\n", parts[i], parts[i+1])
-				}
-				fmt.Fprintf(c, "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n%s", out.String())
-			}()
+	return testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		n, err := br.ReadString(':')
+		if err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		size, _ := strconv.Atoi(strings.TrimSuffix(n, ":"))
+		head := make([]byte, size+1)
+		if _, err := io.ReadFull(br, head); err != nil {
+			return
+		}
+		parts := strings.Split(string(head[:size]), "\x00")
+		var out strings.Builder
+		for i := 0; i+1 < len(parts); i += 2 {
+			fmt.Fprintf(&out, "%s=%s\n", parts[i], parts[i+1])
+		}
+		fmt.Fprintf(c, "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n%s", out.String())
+	})
 }
 
 // TestFastCGI runs fulcrum with fastcgi_pass to Go's net/http/fcgi on a

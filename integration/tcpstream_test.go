@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net"
 	"os"
@@ -17,31 +18,16 @@ import (
 // startTCPEcho starts a TCP backend that answers each line with "NAME LINE".
 func startTCPEcho(t *testing.T, name string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return testutil.RawBackend(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			line, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					fmt.Fprintf(c, "%s %s", name, line)
-				}
-			}()
+			fmt.Fprintf(c, "%s %s", name, line)
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // tcpSession is a line-oriented client connection to a stream server.

@@ -10,9 +10,13 @@
 package securelink
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"strings"
 )
 
 // maxHash is the longest hash text nginx decodes: 24 base64 characters.
@@ -21,12 +25,7 @@ const maxHash = 24
 // SplitLink splits secure_link's value at its first comma into the hash
 // and the expiry text; hasExpires is false when there is no comma.
 func SplitLink(v []byte) (hash, expires []byte, hasExpires bool) {
-	for i, c := range v {
-		if c == ',' {
-			return v[:i], v[i+1:], true
-		}
-	}
-	return v, nil, false
+	return bytes.Cut(v, []byte{','})
 }
 
 // ParseExpires parses the expiry text as nginx's ngx_atotm: decimal digits
@@ -57,11 +56,8 @@ func DecodeHash(v []byte) (sum [md5.Size]byte, ok bool) {
 	if len(v) > maxHash {
 		return sum, false
 	}
-	for i, c := range v {
-		if c == '=' {
-			v = v[:i]
-			break
-		}
+	if i := bytes.IndexByte(v, '='); i >= 0 {
+		v = v[:i]
 	}
 	var buf [maxHash]byte
 	n, err := base64.RawURLEncoding.Decode(buf[:], v)
@@ -96,12 +92,12 @@ func Secret(target, secret string) (link string, ok bool) {
 		return "", false
 	}
 	p := target[1:]
-	i := indexByte(p, '/')
+	i := strings.IndexByte(p, '/')
 	if i < 0 {
 		return "", false
 	}
 	p = p[i+1:]
-	j := indexByte(p, '/')
+	j := strings.IndexByte(p, '/')
 	if j != 2*md5.Size {
 		return "", false
 	}
@@ -110,42 +106,11 @@ func Secret(target, secret string) (link string, ok bool) {
 		return "", false
 	}
 	h := md5.New()
-	h.Write([]byte(link))
-	h.Write([]byte(secret))
-	var sum [md5.Size]byte
-	h.Sum(sum[:0])
-	for k := range sum {
-		b, ok := unhex(hexHash[2*k], hexHash[2*k+1])
-		if !ok || b != sum[k] {
-			return "", false
-		}
+	io.WriteString(h, link)
+	io.WriteString(h, secret)
+	got, err := hex.DecodeString(hexHash) // either case, as nginx
+	if err != nil || subtle.ConstantTimeCompare(got, h.Sum(nil)) != 1 {
+		return "", false
 	}
 	return link, true
-}
-
-func unhex(hi, lo byte) (byte, bool) {
-	a, ok1 := hexDigit(hi)
-	b, ok2 := hexDigit(lo)
-	return a<<4 | b, ok1 && ok2
-}
-
-func hexDigit(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }

@@ -19,6 +19,7 @@ import (
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -192,41 +193,27 @@ func TestStatusAndHeaders(t *testing.T) {
 	}
 }
 
-// rawApp answers every FastCGI request on ln with the records resp makes.
+// rawApp answers every FastCGI request with the records resp makes.
 func rawApp(t *testing.T, resp func(w *bufio.Writer)) upstream.Settings {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	addr := testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for { // read up to the empty STDIN record
+			var h [8]byte
+			if _, err := io.ReadFull(br, h[:]); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for { // read up to the empty STDIN record
-					var h [8]byte
-					if _, err := io.ReadFull(br, h[:]); err != nil {
-						return
-					}
-					n := int(binary.BigEndian.Uint16(h[4:])) + int(h[6])
-					br.Discard(n)
-					if h[1] == typeStdin && n == 0 {
-						break
-					}
-				}
-				bw := bufio.NewWriter(c)
-				resp(bw)
-				bw.Flush()
-			}()
+			n := int(binary.BigEndian.Uint16(h[4:])) + int(h[6])
+			br.Discard(n)
+			if h[1] == typeStdin && n == 0 {
+				break
+			}
 		}
-	}()
-	return upstream.Settings{Addr: ln.Addr().String(), Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
+		bw := bufio.NewWriter(c)
+		resp(bw)
+		bw.Flush()
+	})
+	return upstream.Settings{Addr: addr, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
 }
 
 func end(w *bufio.Writer) { writeRecord(w, typeEndRequest, make([]byte, 8)) }

@@ -76,21 +76,9 @@ func TestAliveDetectsClosedIdleConnections(t *testing.T) {
 // replayed, or after a longer idle time, the peek weeds out a connection the
 // server closed.
 func TestGetPeeksUnlessReplayableAndRecent(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close() // every connection is closed by the server at once
-		}
-	}()
-	addr := ln.Addr().String()
+	// Every connection is closed by the server at once.
+	backend := testutil.RawBackend(t, func(net.Conn) {})
+	addr := backend
 	tests := []struct {
 		name       string
 		idle       time.Duration

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/testutil"
 )
 
 // echoBackend is a TCP server that answers each line with "NAME LINE".
@@ -423,22 +424,8 @@ func TestHashAsNginx(t *testing.T) {
 // TestDownloadRate checks proxy_download_rate with nginx's rule: a
 // second's worth at once, then a second's worth each second.
 func TestDownloadRate(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte(strings.Repeat("d", 2500)))
-			c.Close()
-		}
-	}()
-	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_download_rate 1000; }", ln.Addr())))
+	backend := testutil.RawBackend(t, func(c net.Conn) { c.Write([]byte(strings.Repeat("d", 2500))) })
+	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_download_rate 1000; }", backend)))
 	began := time.Now()
 	cl := dial(t, addr)
 	first := make([]byte, 2500)

@@ -360,7 +360,7 @@ func (p *ConnPool) CloseIdle() {
 }
 
 // maxInlineBody is the largest buffered request body written together with
-// its head (one write(2), and the wait for the answer in the same step); a
+// its head (one send(2), and the wait for the answer in the same step); a
 // longer one goes through the usual writer after the head.
 const maxInlineBody = 2 << 10
 
@@ -593,7 +593,7 @@ func (pc *poolConn) appendHead(buf []byte, out *outgoing) []byte {
 // for nothing. RawConn.Read resets the descriptor's readiness before it calls
 // writeThenWait, and the write comes after that reset, so the response's
 // arrival cannot be missed; the head is then read by the buffered reader as
-// usual, with one read(2) that finds it. The write is non-blocking and never
+// usual, with one recv(2) that finds it. The write is non-blocking and never
 // waits, so proxy_send_timeout has nothing to bound here.
 func (pc *poolConn) sendThenAwait(head []byte) (int, error) {
 	pc.pending, pc.sent, pc.sendErr = head, 0, nil

@@ -60,12 +60,7 @@ http {
 }
 `, dead, b1, b2), 1)
 	addr := in.listening()[0]
-	tr := &http.Transport{Protocols: new(http.Protocols),
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "tcp", addr)
-		}}
-	tr.Protocols.SetUnencryptedHTTP2(true)
+	tr := testutil.H2CTransport(addr)
 	defer tr.CloseIdleConnections()
 	seen := map[string]int{}
 	for i := range 4 {
@@ -116,6 +111,8 @@ func TestGRPCConfigTest(t *testing.T) {
 		{"valid", "grpc_pass grpc://127.0.0.1:50051; grpc_set_header X-A $remote_addr; grpc_read_timeout 1h; grpc_next_upstream error timeout http_503; grpc_ssl_server_name on;", 0, "test is successful"},
 		{"no port", "grpc_pass 127.0.0.1;", 1, `no port in upstream "127.0.0.1" in ` + conf + ":4"},
 		{"buffer size ignored", "grpc_pass 127.0.0.1:1; grpc_buffer_size 16k;", 0, `"grpc_buffer_size" is ignored in ` + conf + ":4"},
+		{"client certificate without its key", "grpc_pass grpcs://127.0.0.1:1; grpc_ssl_certificate /x.pem;", 1, `no "grpc_ssl_certificate_key" is defined for certificate "/x.pem" in ` + conf + ":4"},
+		{"client certificate unused by grpc://", "grpc_pass grpc://127.0.0.1:1; grpc_ssl_certificate /x.pem; grpc_ssl_crl /x.crl;", 0, "test is successful"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,7 +26,7 @@ type builder struct {
 	warned    map[Warning]bool
 	certs     map[[3]string]tls.Certificate     // loaded certificate and key pairs, by file names (and password file)
 	passwords map[string][][]byte               // loaded ssl_password_file and proxy_ssl_password_file files, by name
-	roots     map[string]*x509.CertPool         // loaded proxy_ssl_trusted_certificate files, by name
+	roots     map[string]trustedFile            // loaded proxy_ssl_trusted_certificate and grpc_ssl_trusted_certificate files, by name
 	caFiles   map[string][]*x509.Certificate    // loaded ssl_client_certificate and ssl_trusted_certificate files, by name
 	crlFiles  map[string][]*x509.RevocationList // loaded ssl_crl and proxy_ssl_crl files, by name
 	charsets  charsetTable                      // the charset names and charset_maps of the whole configuration

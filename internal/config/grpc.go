@@ -94,6 +94,7 @@ func grpcRules() []settingRule {
 		flagRule("grpc_ssl_verify", func(s *Settings) *bool { return &g(s).SSL.Verify }),
 		intRule("grpc_ssl_verify_depth", func(s *Settings) *int { return &g(s).SSL.VerifyDepth }),
 		grpcSSLRule("grpc_ssl_trusted_certificate", applyProxySSLTrusted),
+		grpcSSLRule("grpc_ssl_crl", applyProxySSLCRL),
 		{names: []string{"grpc_ssl_protocols"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 			var err error
 			st.GRPC.SSL.MinVersion, st.GRPC.SSL.MaxVersion, err = b.protocols(dirs[0])
@@ -103,6 +104,10 @@ func grpcRules() []settingRule {
 			var err error
 			st.GRPC.SSL.CipherSuites, err = b.ciphers(dirs[0])
 			return err
+		}},
+		{names: []string{"grpc_ssl_certificate"}, find: findHere, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
+			st.GRPC.SSL.Certificate = b.upstreamCertificate("grpc_", dirs[0], at)
+			return nil
 		}},
 		flagRule("grpc_ssl_session_reuse", func(s *Settings) *bool { return &g(s).SSL.SessionReuse }),
 		// Last: nginx checks the TLS settings where a grpcs:// uses them.
@@ -166,16 +171,12 @@ func (b *builder) grpcPass(d *Directive) (*GRPCPass, error) {
 	return p, err
 }
 
-// checkGRPCSSL applies nginx's check of a level that passes to grpcs://:
-// grpc_ssl_verify needs grpc_ssl_trusted_certificate.
-func checkGRPCSSL(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+// checkGRPCSSL applies nginx's checks of a level that passes to grpcs://
+// (ngx_http_grpc_set_ssl) with checkUpstreamSSL.
+func checkGRPCSSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	p := st.GRPCPass
 	if p == nil || !p.TLS {
 		return nil
 	}
-	if st.GRPC.SSL.Verify && st.GRPC.SSL.Roots == nil {
-		return hintf(dirs[0].Pos, "add grpc_ssl_trusted_certificate with the CA certificates that sign the upstream's, or turn grpc_ssl_verify off",
-			"no grpc_ssl_trusted_certificate for grpc_ssl_verify")
-	}
-	return nil
+	return b.checkUpstreamSSL(&st.GRPC.SSL, "grpc_", dirs[0].Pos)
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // decryptKey returns the key file's PEM decrypted with the certificate's
-// password file (ssl_password_file, proxy_ssl_password_file), or as it is
+// password file (ssl_password_file, proxy_ssl_password_file,
+// grpc_ssl_password_file), or as it is
 // when it is not encrypted. keyPos is the key directive's place.
 func (b *builder) decryptKey(c Certificate, keyPos Pos, keyPEM []byte) ([]byte, error) {
 	if !pemkey.Encrypted(keyPEM) {
@@ -25,7 +26,7 @@ func (b *builder) decryptKey(c Certificate, keyPos Pos, keyPEM []byte) ([]byte, 
 	out, err := pemkey.Decrypt(keyPEM, passes)
 	switch {
 	case errors.Is(err, pemkey.ErrEncrypted):
-		return nil, hintf(keyPos, `add ssl_password_file (proxy_ssl_password_file for proxy_ssl_certificate_key) with its passphrase, or decrypt it: openssl pkey -in enc.key -out key.pem`,
+		return nil, hintf(keyPos, "add "+c.prefix+"ssl_password_file with its passphrase, or decrypt it: openssl pkey -in enc.key -out key.pem",
 			`cannot load certificate key "%s": it is encrypted and no password file is given`, c.KeyFile)
 	case errors.Is(err, pemkey.ErrWrongPassphrase):
 		return nil, hintf(keyPos, "the file holds one passphrase a line, tried in order; spaces count, an empty line does not",

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -9,7 +10,8 @@ import (
 )
 
 // ProxySSL is a level's proxy_ssl_* settings: how fulcrum speaks TLS to the
-// upstreams of a proxy_pass https://. The defaults are nginx's (no SNI, no
+// upstreams of a proxy_pass https:// (as GRPCSettings.SSL, the grpc_ssl_*
+// ones for a grpc_pass grpcs://, which the same code reads and checks). The defaults are nginx's (no SNI, no
 // certificate verification, session reuse on), except the protocols:
 // TLSv1.2 and TLSv1.3, as fulcrum's ssl_protocols.
 type ProxySSL struct {
@@ -51,8 +53,12 @@ type ProxySSL struct {
 	// SessionReuse is proxy_ssl_session_reuse (default on): resume TLS
 	// sessions on new connections to an upstream.
 	SessionReuse bool
-	// crlDir is the proxy_ssl_crl directive, until checkProxySSL loads it.
+	// crlDir is the proxy_ssl_crl directive, until checkUpstreamSSL loads
+	// it.
 	crlDir *Directive
+	// rootsSum is the SHA-256 of TrustedCertificate's contents (for
+	// Identity); zero when not written.
+	rootsSum [sha256.Size]byte
 }
 
 // defaultProxySSL are the proxy_ssl_* defaults.
@@ -76,44 +82,59 @@ func applyProxySSLName(_ *builder, st *Settings, dirs []*Directive, _ *scope) er
 	return nil
 }
 
+// trustedFile is a loaded proxy_ssl_trusted_certificate or
+// grpc_ssl_trusted_certificate file.
+type trustedFile struct {
+	pool *x509.CertPool
+	sum  [sha256.Size]byte // of the file's contents
+}
+
 // applyProxySSLTrusted loads proxy_ssl_trusted_certificate, a PEM bundle of
 // CA certificates, once per file and load.
 func applyProxySSLTrusted(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	file := b.path(d.Args[0])
-	pool, ok := b.roots[file]
+	tf, ok := b.roots[file]
 	if !ok {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			return hintf(d.Pos, fileHint(err), `cannot load "%s": %v`, file, unwrapPath(err))
 		}
-		pool = x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(data) {
+		tf = trustedFile{pool: x509.NewCertPool(), sum: sha256.Sum256(data)}
+		if !tf.pool.AppendCertsFromPEM(data) {
 			return hintf(d.Pos, "the file must hold PEM certificates (-----BEGIN CERTIFICATE-----)", `no certificates in "%s"`, file)
 		}
 		if b.roots == nil {
-			b.roots = map[string]*x509.CertPool{}
+			b.roots = map[string]trustedFile{}
 		}
-		b.roots[file] = pool
+		b.roots[file] = tf
 	}
-	st.ProxySSL.TrustedCertificate, st.ProxySSL.Roots = file, pool
+	st.ProxySSL.TrustedCertificate, st.ProxySSL.Roots, st.ProxySSL.rootsSum = file, tf.pool, tf.sum
 	return nil
 }
 
 // applyProxySSLCertificate records proxy_ssl_certificate and the nearest
-// proxy_ssl_certificate_key (each is inherited on its own, as in nginx); at
-// is the level being built (findHere). The pair is loaded by checkProxySSL,
-// where a proxy_pass https:// uses it.
+// proxy_ssl_certificate_key and proxy_ssl_password_file.
 func applyProxySSLCertificate(b *builder, st *Settings, dirs []*Directive, at *scope) error {
-	c := &Certificate{CertFile: b.path(dirs[0].Args[0]), Pos: dirs[0].Pos}
-	if keys, _ := at.nearest("proxy_ssl_certificate_key"); len(keys) > 0 {
+	st.ProxySSL.Certificate = b.upstreamCertificate("proxy_", dirs[0], at)
+	return nil
+}
+
+// upstreamCertificate records a client certificate for upstreams: d is
+// PREFIXssl_certificate (prefix "proxy_" or "grpc_"), paired with the
+// nearest PREFIXssl_certificate_key and PREFIXssl_password_file (each is
+// inherited on its own, as in nginx); at is the level being built
+// (findHere). The pair is loaded by checkUpstreamSSL, where a TLS upstream
+// uses it.
+func (b *builder) upstreamCertificate(prefix string, d *Directive, at *scope) *Certificate {
+	c := &Certificate{CertFile: b.path(d.Args[0]), Pos: d.Pos, prefix: prefix}
+	if keys, _ := at.nearest(prefix + "ssl_certificate_key"); len(keys) > 0 {
 		c.KeyFile, c.keyPos = b.path(keys[0].Args[0]), keys[0].Pos
 	}
-	if pw, _ := at.nearest("proxy_ssl_password_file"); len(pw) > 0 {
+	if pw, _ := at.nearest(prefix + "ssl_password_file"); len(pw) > 0 {
 		c.PasswordFile, c.pwDir = b.path(pw[0].Args[0]), pw[0]
 	}
-	st.ProxySSL.Certificate = c
-	return nil
+	return c
 }
 
 // findHere is a find function that returns the nearest directives and the
@@ -127,19 +148,36 @@ func findHere(s *scope, names ...string) ([]*Directive, *scope) {
 }
 
 // checkProxySSL applies nginx's checks of a level that proxies over TLS
-// (ngx_http_proxy_set_ssl): proxy_ssl_verify needs
-// proxy_ssl_trusted_certificate, and proxy_ssl_certificate its key, which is
-// loaded here.
+// (ngx_http_proxy_set_ssl) with checkUpstreamSSL.
 func checkProxySSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	p := st.ProxyPass
 	if p == nil || p.Scheme != "https" {
 		return nil
 	}
-	ps := &st.ProxySSL
+	return b.checkUpstreamSSL(&st.ProxySSL, "proxy_", dirs[0].Pos)
+}
+
+// checkUpstreamSSL applies nginx's checks of a level that speaks TLS to its
+// upstreams (ngx_http_proxy_set_ssl, ngx_http_grpc_set_ssl) to ps, its
+// PREFIXssl_* settings (prefix "proxy_" or "grpc_"); pos is the place of
+// the proxy_pass or grpc_pass. PREFIXssl_certificate needs its key, and the
+// pair is loaded here; PREFIXssl_verify needs
+// PREFIXssl_trusted_certificate; PREFIXssl_crl is loaded only with
+// PREFIXssl_verify on.
+func (b *builder) checkUpstreamSSL(ps *ProxySSL, prefix string, pos Pos) error {
 	if c := ps.Certificate; c != nil {
 		if c.KeyFile == "" {
-			return hintf(c.Pos, "add proxy_ssl_certificate_key with the certificate's key",
-				`no "proxy_ssl_certificate_key" is defined for certificate "%s"`, c.CertFile)
+			return hintf(c.Pos, "add "+prefix+"ssl_certificate_key with the certificate's key",
+				`no "%sssl_certificate_key" is defined for certificate "%s"`, prefix, c.CertFile)
+		}
+		for _, f := range []struct {
+			file, name string
+			pos        Pos
+		}{{c.CertFile, "ssl_certificate", c.Pos}, {c.KeyFile, "ssl_certificate_key", c.keyPos}} {
+			if strings.Contains(f.file, "$") { // nginx 1.21 loads such files per request
+				return hintf(f.pos, "write the file's name itself",
+					`fulcrum does not support variables in "%s%s" yet`, prefix, f.name)
+			}
 		}
 		pair, err := b.loadPair(*c, c.keyPos)
 		if err != nil {
@@ -150,8 +188,8 @@ func checkProxySSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error 
 		ps.Certificate = &loaded
 	}
 	if ps.Verify && ps.Roots == nil {
-		return hintf(dirs[0].Pos, "add proxy_ssl_trusted_certificate with the CA certificates that sign the upstream's, or turn proxy_ssl_verify off",
-			"no proxy_ssl_trusted_certificate for proxy_ssl_verify")
+		return hintf(pos, fmt.Sprintf("add %sssl_trusted_certificate with the CA certificates that sign the upstream's, or turn %sssl_verify off", prefix, prefix),
+			"no %sssl_trusted_certificate for %sssl_verify", prefix, prefix)
 	}
 	if ps.Verify && ps.crlDir != nil {
 		var err error
@@ -167,6 +205,25 @@ func checkProxySSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error 
 func applyProxySSLCRL(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	st.ProxySSL.crlDir = dirs[0]
 	return nil
+}
+
+// Identity describes the settings and the contents of the files they
+// loaded (client certificate, trusted certificates, revocation lists): equal
+// across loads that read the same settings from unchanged files, different
+// when a file changed, so that a client or connection made with the old
+// contents is not taken for one made with the new (a reload rereads them).
+func (s ProxySSL) Identity() string {
+	h := sha256.New()
+	if c := s.Certificate; c != nil {
+		for _, der := range c.Pair.Certificate {
+			h.Write(der)
+		}
+	}
+	h.Write(s.rootsSum[:])
+	for _, crl := range s.CRLs {
+		h.Write(crl.Raw)
+	}
+	return fmt.Sprintf("%s sum=%x", s, h.Sum(nil)[:12])
 }
 
 // String describes the settings for dumps.

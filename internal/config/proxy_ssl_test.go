@@ -101,3 +101,14 @@ func TestProxySSLVerifyPlainHTTP(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestProxySSLCertificateVariables: nginx 1.21 loads a proxy_ssl_certificate
+// whose name has variables per request; fulcrum refuses it where it is used
+// rather than look for a file named with a "$".
+func TestProxySSLCertificateVariables(t *testing.T) {
+	_, err := loadText(t, "http { server { location / { proxy_ssl_certificate /$ssl_server_name.pem; proxy_ssl_certificate_key /x.key; proxy_pass https://127.0.0.1; } } }")
+	if want := `fulcrum does not support variables in "proxy_ssl_certificate" yet in nginx.conf:1`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	mustLoad(t, "http { server { location / { proxy_ssl_certificate /$ssl_server_name.pem; proxy_ssl_certificate_key /x.key; proxy_pass http://127.0.0.1; } } }")
+}

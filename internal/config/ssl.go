@@ -47,7 +47,8 @@ type TLS struct {
 type Certificate struct {
 	CertFile, KeyFile string
 	// PasswordFile is ssl_password_file (proxy_ssl_password_file for
-	// proxy_ssl_certificate): the passphrases an encrypted key is tried
+	// proxy_ssl_certificate, grpc_ssl_password_file for
+	// grpc_ssl_certificate): the passphrases an encrypted key is tried
 	// with, in order; empty when not written.
 	PasswordFile string
 	// Pos is the ssl_certificate directive's place.
@@ -56,6 +57,9 @@ type Certificate struct {
 	// file's directive.
 	keyPos Pos
 	pwDir  *Directive
+	// prefix is the directives' prefix, for hints: "" for ssl_certificate,
+	// "proxy_" or "grpc_" for an upstream client certificate.
+	prefix string
 	// Pair is the parsed certificate chain and private key.
 	Pair tls.Certificate
 	// Staple is the certificate's OCSP stapling; nil without (ssl_stapling

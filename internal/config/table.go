@@ -196,16 +196,15 @@ type spec struct {
 
 // Notes shared by families of directives.
 const (
-	noteEarlyData      = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
-	noteHTTP2Push      = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
-	noteHandler        = "fulcrum passes requests to HTTP (proxy_pass), gRPC (grpc_pass), FastCGI (fastcgi_pass), SCGI (scgi_pass) and uwsgi (uwsgi_pass) upstreams only; ignoring this would serve the location's files instead"
-	noteBuffers        = "fulcrum streams bodies with its own buffers"
-	noteTemp           = "fulcrum does not write temporary files"
-	noteHash           = "fulcrum's hash tables size themselves"
-	noteOpenFile       = "fulcrum does not cache open file descriptors"
-	noteTCP            = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
-	noteStatic         = "fulcrum's static file handler does not have this setting"
-	noteGRPCClientCert = "fulcrum does not send client certificates to grpcs:// upstreams yet; the upstream would see no certificate"
+	noteEarlyData = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
+	noteHTTP2Push = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
+	noteHandler   = "fulcrum passes requests to HTTP (proxy_pass), gRPC (grpc_pass), FastCGI (fastcgi_pass), SCGI (scgi_pass) and uwsgi (uwsgi_pass) upstreams only; ignoring this would serve the location's files instead"
+	noteBuffers   = "fulcrum streams bodies with its own buffers"
+	noteTemp      = "fulcrum does not write temporary files"
+	noteHash      = "fulcrum's hash tables size themselves"
+	noteOpenFile  = "fulcrum does not cache open file descriptors"
+	noteTCP       = "Go's runtime sets TCP options itself (TCP_NODELAY is on)"
+	noteStatic    = "fulcrum's static file handler does not have this setting"
 )
 
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
@@ -602,10 +601,10 @@ var tableSpecs = []spec{
 	{name: "grpc_ssl_protocols", module: "http_grpc", ctx: ctxHSL, args: args1More, syntax: "grpc_ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
 	{name: "grpc_ssl_ciphers", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_ciphers ciphers;"},
 	{name: "grpc_ssl_session_reuse", module: "http_grpc", ctx: ctxHSL, args: argsFlag, syntax: "grpc_ssl_session_reuse on | off;"},
-	{name: "grpc_ssl_certificate", module: "http_grpc", ctx: ctxHSL, args: args1, status: unsupported, note: noteGRPCClientCert, syntax: "grpc_ssl_certificate file;"},
-	{name: "grpc_ssl_certificate_key", module: "http_grpc", ctx: ctxHSL, args: args1, status: unsupported, note: noteGRPCClientCert, syntax: "grpc_ssl_certificate_key file;"},
-	{name: "grpc_ssl_password_file", module: "http_grpc", ctx: ctxHSL, args: args1, status: unsupported, note: noteGRPCClientCert, syntax: "grpc_ssl_password_file file;"},
-	{name: "grpc_ssl_crl", module: "http_grpc", ctx: ctxHSL, args: args1, status: unsupported, note: "fulcrum does not check grpcs:// upstream certificates against revocation lists yet; use proxy_pass https:// with proxy_ssl_crl", syntax: "grpc_ssl_crl file;"},
+	{name: "grpc_ssl_certificate", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_certificate file;"},
+	{name: "grpc_ssl_certificate_key", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_certificate_key file;"},
+	{name: "grpc_ssl_password_file", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_password_file file;"},
+	{name: "grpc_ssl_crl", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_crl file;"},
 
 	// fastcgi (fastcgi.go)
 	{name: "fastcgi_pass", module: "http_fastcgi", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "fastcgi_pass address;"},

@@ -81,12 +81,7 @@ func grpcServer(t *testing.T, name string, tlsOn bool) string {
 // h2cClient speaks HTTP/2 with prior knowledge to addr, whatever the URL's host.
 func h2cClient(t *testing.T, addr string) *http.Client {
 	t.Helper()
-	tr := &http.Transport{Protocols: new(http.Protocols),
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "tcp", addr)
-		}}
-	tr.Protocols.SetUnencryptedHTTP2(true)
+	tr := testutil.H2CTransport(addr)
 	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 5 * time.Second}
 }

@@ -27,9 +27,11 @@ type upstreamTLS struct {
 	// pool's session cache.
 	reuse bool
 	// key tells the pooled connections made with these settings from plain
-	// ones and from those of other settings: a description of the settings,
-	// equal across reloads that keep them, so that warm connections stay
-	// usable (as plain ones do).
+	// ones and from those of other settings: a description of the settings
+	// and of the files they loaded (config.ProxySSL.Identity), equal across
+	// reloads that keep them, so that warm connections stay usable (as
+	// plain ones do), and different when a reload read a changed
+	// certificate, trust or revocation file.
 	key string
 }
 
@@ -41,7 +43,7 @@ func newUpstreamTLS(s config.ProxySSL, host string) *upstreamTLS {
 		name = host
 	}
 	u := &upstreamTLS{name: name, reuse: s.SessionReuse,
-		key: fmt.Sprintf("https name=%s %s", name, s)}
+		key: "https name=" + name + " " + s.Identity()}
 	u.cfg = &tls.Config{
 		MinVersion:   s.MinVersion,
 		MaxVersion:   s.MaxVersion,

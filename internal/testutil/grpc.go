@@ -1,9 +1,25 @@
 package testutil
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
+	"net"
+	"net/http"
 )
+
+// H2CTransport speaks HTTP/2 with prior knowledge (h2c) to addr, whatever
+// the request URL's host: a client of "listen ... http2" addresses and of
+// gRPC servers without TLS. The caller closes its idle connections.
+func H2CTransport(addr string) *http.Transport {
+	tr := &http.Transport{Protocols: new(http.Protocols),
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", addr)
+		}}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	return tr
+}
 
 // GRPCFrame frames one gRPC message: the uncompressed flag, the 4-byte
 // length, the payload.

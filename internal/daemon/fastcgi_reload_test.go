@@ -14,11 +14,12 @@ import (
 	"time"
 )
 
-// countingListener counts the connections the FastCGI application has open:
-// accepted and not yet closed (fcgi.Serve closes one when fulcrum does).
+// countingListener counts the connections a backend has open: accepted and
+// not yet closed (fcgi.Serve and net/http close one when fulcrum does), and,
+// when accepted is set, all it accepted.
 type countingListener struct {
 	net.Listener
-	open *atomic.Int64
+	open, accepted *atomic.Int64
 }
 
 func (l countingListener) Accept() (net.Conn, error) {
@@ -27,6 +28,9 @@ func (l countingListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	l.open.Add(1)
+	if l.accepted != nil {
+		l.accepted.Add(1)
+	}
 	return &countedConn{Conn: c, open: l.open}, nil
 }
 

@@ -126,7 +126,10 @@ type snapshot struct {
 	// closers release what the snapshot's handlers keep (fastcgi_keep_conn's
 	// idle connections).
 	closers []func()
-	now     func() time.Time
+	// kept are the upstream connection pools and gRPC clients the
+	// snapshot's handlers use: a reload retires the others (Retain).
+	kept proxy.Kept
+	now  func() time.Time
 }
 
 // bind is one socket the snapshot needs.
@@ -595,6 +598,7 @@ func (b *handlerBuilder) grpcHandler(loc *config.Location) (handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.snap.kept.AddGRPC(h)
 	return grpcHandler{h}, nil
 }
 
@@ -610,8 +614,10 @@ func (g grpcHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.Stat
 func (b *handlerBuilder) target(bp *builtPool) proxy.Target {
 	po := proxy.PoolOptions{Keepalive: bp.cfg.Keepalive, KeepaliveTimeout: bp.cfg.KeepaliveTimeout,
 		KeepaliveRequests: bp.cfg.KeepaliveRequests, KeepaliveTime: bp.cfg.KeepaliveTime}
+	t := b.transports.For(bp.cfg.Name, po)
+	b.snap.kept.AddPool(t)
 	return proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey, Sticky: bp.sticky,
-		Transport: b.transports.For(bp.cfg.Name, po), PoolOptions: po}
+		Transport: t, PoolOptions: po}
 }
 
 // dynamic compiles a proxy_pass with variables.

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +41,12 @@ type upgradable struct {
 // fulcrum whose pid the pid files name, and the first one.
 func startUpgradable(t *testing.T, conf string) *upgradable {
 	t.Helper()
-	dir := t.TempDir()
+	return startUpgradableBin(t, fulcrumBin, t.TempDir(), conf)
+}
+
+// startUpgradableBin is startUpgradable with the binary at bin, in dir.
+func startUpgradableBin(t *testing.T, bin, dir, conf string) *upgradable {
+	t.Helper()
 	u := &upgradable{t: t, dir: dir, conf: filepath.Join(dir, "fulcrum.conf"), stderr: filepath.Join(dir, "stderr.log"),
 		pidFile: filepath.Join(dir, "logs", "fulcrum.pid"), exited: make(chan struct{})}
 	u.write(strings.ReplaceAll(conf, "%DIR%", dir))
@@ -49,7 +55,7 @@ func startUpgradable(t *testing.T, conf string) *upgradable {
 		t.Fatal(err)
 	}
 	defer f.Close() // the processes keep their own descriptors
-	u.cmd = exec.Command(fulcrumBin, "-p", dir, "-c", u.conf, "-e", "stderr", "-g", "error_log stderr info;")
+	u.cmd = exec.Command(bin, "-p", dir, "-c", u.conf, "-e", "stderr", "-g", "error_log stderr info;")
 	u.cmd.Stderr = f
 	if err := u.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -516,5 +522,74 @@ stream {
 	third := u.upgrade(oldPID)
 	if third == newPID || !alive(third) {
 		t.Errorf("the upgrade after the rollback started %d", third)
+	}
+}
+
+// TestBinaryUpgradeRunsReplacedFileWithTLS: USR2 runs the file at the
+// running binary's path as it is at the signal (the operator replaced it),
+// and the new binary takes over a TLS listener with its connections'
+// certificates as before.
+func TestBinaryUpgradeRunsReplacedFileWithTLS(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "sbin", "fulcrum")
+	data, err := os.ReadFile(fulcrumBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"sbin/fulcrum": string(data)})
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cert, key := writeSelfSigned(t)
+	u := startUpgradableBin(t, bin, dir, fmt.Sprintf(`
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0 ssl;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        location / { return 200 "pid $pid\n"; }
+    }
+}
+`, cert, key))
+	oldPID := u.cmd.Process.Pid
+	addr := u.listening(oldPID)[0]
+
+	// Replace the binary as an installer does (a new file renamed over
+	// the old): a script that leaves a mark and runs the real binary.
+	marker := filepath.Join(dir, "replaced-ran")
+	script := fmt.Sprintf("#!/bin/sh\necho \"$@\" > %s\nexec %s \"$@\"\n", marker, fulcrumBin)
+	writeFiles(t, dir, map[string]string{"sbin/fulcrum.new": script})
+	if err := os.Chmod(bin+".new", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(bin+".new", bin); err != nil {
+		t.Fatal(err)
+	}
+
+	newPID := u.upgrade(oldPID)
+	args, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatalf("the replaced file did not run: %v", err)
+	}
+	if want := fmt.Sprintf("-p %s -c %s -e stderr -g error_log stderr info;\n", dir, u.conf); string(args) != want {
+		t.Errorf("the new binary ran with %q, want the old one's arguments %q", args, want)
+	}
+	u.signal(oldPID, syscall.SIGQUIT)
+	select {
+	case <-u.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the old binary did not exit after QUIT")
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Get("https://" + addr + "/")
+	if err != nil {
+		t.Fatalf("TLS request to the new binary: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != fmt.Sprintf("pid %d\n", newPID) {
+		t.Errorf("TLS request after the upgrade: %d %q, want the new pid %d", resp.StatusCode, body, newPID)
 	}
 }

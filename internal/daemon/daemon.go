@@ -1,7 +1,8 @@
 // Package daemon is fulcrum's composition root: it builds a snapshot (router,
 // upstream pools, location handlers, logs) from a configuration, opens the
 // listeners, serves requests through the current snapshot, and handles signals:
-// HUP reloads, QUIT stops gracefully, TERM and INT stop fast, USR1 reopens logs.
+// HUP reloads, QUIT stops gracefully, TERM and INT stop fast, USR1 reopens logs,
+// USR2 starts a new binary on the same sockets (newbinary.go).
 //
 // A reload builds a whole new snapshot off to the side. If anything fails, the
 // running snapshot stays untouched and the error is logged at [emerg]. If it

@@ -594,7 +594,7 @@ type recorder struct {
 	// pinned reports that the response's fields were placed before the
 	// headers filter added any (pinFields).
 	pinned bool
-	// sub marks an auth_request subrequest's recorder: nginx runs no
+	// sub marks a subrequest's recorder (auth_request, addition, mirror): nginx runs no
 	// preaccess or access phase for a subrequest.
 	sub bool
 	// mirrors are the mirror subrequests the request started, running

@@ -16,7 +16,7 @@ func TestAppendKey(t *testing.T) {
 		{"100%", "100%25"},
 		{"tab\there\r\n", "tab%09here%0D%0A"},
 		{"\x00\x1f\x7f", "%00%1F\x7f"}, // DEL is not escaped (NGX_ESCAPE_MEMCACHED)
-		{"/é", "/é"},                  // nor are bytes above 0x7f
+		{"/é", "/é"},                   // nor are bytes above 0x7f
 		{"+&=#", "+&=#"},
 	}
 	for _, tc := range tests {

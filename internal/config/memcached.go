@@ -106,9 +106,9 @@ var memcachedRules = func() []settingRule {
 }()
 
 // applyMemcachedNextUpstream reads the nearest level's
-// memcached_next_upstream lines as nginx's ngx_conf_set_bitmask_slot and
-// merge do: a value repeated is warned about, and "off" among others
-// turns retries off (nginx accepts "error off").
+// memcached_next_upstream lines as nginx's ngx_conf_set_bitmask_slot does
+// (a value repeated is warned about). "off" with other values is an error,
+// as for proxy_next_upstream (nginx lets "off" win silently).
 func applyMemcachedNextUpstream(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	var set NextUpstream
 	for _, d := range dirs {
@@ -124,9 +124,10 @@ func applyMemcachedNextUpstream(b *builder, st *Settings, dirs []*Directive, _ *
 			}
 			set |= bit
 		}
-	}
-	if set&NextOff != 0 {
-		set = NextOff
+		if set&NextOff != 0 && set != NextOff {
+			return hintf(d.Pos, `"off" turns retries off; list conditions without it, or write "off" alone`,
+				`"%s off" cannot be combined with other values`, d.Name)
+		}
 	}
 	st.Memcached.NextUpstream = set
 	return nil

@@ -15,6 +15,7 @@ func TestMemcachedErrors(t *testing.T) {
 		{"in server", "memcached_pass 127.0.0.1:11211;", `"memcached_pass" directive is not allowed here in nginx.conf:1`},
 		{"no argument", "location / { memcached_pass; }", `invalid number of arguments in "memcached_pass" directive in nginx.conf:1`},
 		{"bad next", "memcached_next_upstream error http_500;", `invalid value "http_500" in nginx.conf:1`},
+		{"off with others", "memcached_next_upstream error off;", `"memcached_next_upstream off" cannot be combined with other values in nginx.conf:1`},
 		{"bad gzip flag", "memcached_gzip_flag x;", `"memcached_gzip_flag" directive invalid`},
 		{"bad timeout", "memcached_read_timeout 5q;", `"memcached_read_timeout" directive invalid value in nginx.conf:1`},
 		{"bad buffer", "memcached_buffer_size lots;", `"memcached_buffer_size" directive invalid value in nginx.conf:1`},
@@ -42,7 +43,7 @@ func TestMemcachedSettings(t *testing.T) {
 			memcached_next_upstream error not_found invalid_response;
 			location / { set $memcached_key $uri; memcached_pass mc; }
 			location /one/ {
-				memcached_next_upstream error off;
+				memcached_next_upstream off;
 				memcached_next_upstream_tries 3;
 				memcached_next_upstream_timeout 10s;
 				memcached_buffer_size 16k;
@@ -68,7 +69,7 @@ func TestMemcachedSettings(t *testing.T) {
 		t.Errorf("root next_upstream %v, want %v", root.NextUpstream, want)
 	}
 	if one.NextUpstream != NextOff {
-		t.Errorf(`"error off" is %v, want off alone (nginx's merge)`, one.NextUpstream)
+		t.Errorf("off is %v", one.NextUpstream)
 	}
 	if one.Pass == nil || one.Pass.Upstream.Servers[0].Network != "unix" || one.NextUpstreamTries != 3 ||
 		one.NextUpstreamTimeout != 10*time.Second || one.BufferSize != 16<<10 || one.Bind.Addr != "127.0.0.2" ||

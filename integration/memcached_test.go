@@ -115,20 +115,26 @@ http {
 	}
 	tests := []struct {
 		name, target string
+		rng          string // the Range field, if any
 		status       int
 		body         string
 		header       map[string]string
 	}{
-		{"hit", "/page.html", 200, "<p>cached</p>", map[string]string{"Content-Type": "text/html", "Content-Length": "13"}},
-		{"hit with args", "/data?id=7", 200, "seven", map[string]string{"Content-Type": "application/octet-stream"}},
-		{"escaped key", "/with%20space", 200, "escaped key", nil},
-		{"miss goes to the fallback", "/missing?x=1", 200, "backend /missing?x=1", nil},
-		{"gzip flag", "/gz/text", 200, zipped.String(), map[string]string{"Content-Encoding": "gzip"}},
-		{"first server refuses", "/failover/x", 200, "from the live server", nil},
-		{"invalid reply goes to the fallback", "/bad/x", 200, "backend /bad/x", nil},
-		{"miss without error_page", "/plain/none", 404, "", nil},
-		{"auto_redirect", "/gz", 301, "", map[string]string{"Location": base + "/gz/"}},
-		{"POST", "/page.html", 405, "", nil},
+		{"hit", "/page.html", "", 200, "<p>cached</p>", map[string]string{"Content-Type": "text/html", "Content-Length": "13", "Accept-Ranges": "bytes"}},
+		{"hit with args", "/data?id=7", "", 200, "seven", map[string]string{"Content-Type": "application/octet-stream"}},
+		{"escaped key", "/with%20space", "", 200, "escaped key", nil},
+		{"miss goes to the fallback", "/missing?x=1", "", 200, "backend /missing?x=1", nil},
+		{"gzip flag", "/gz/text", "", 200, zipped.String(), map[string]string{"Content-Encoding": "gzip"}},
+		{"first server refuses", "/failover/x", "", 200, "from the live server", nil},
+		{"invalid reply goes to the fallback", "/bad/x", "", 200, "backend /bad/x", nil},
+		{"miss without error_page", "/plain/none", "", 404, "", nil},
+		{"auto_redirect", "/gz", "", 301, "", map[string]string{"Location": base + "/gz/"}},
+		{"POST", "/page.html", "", 405, "", nil},
+		// The range filter as nginx 1.22.1 applied it to a proxied response
+		// under proxy_force_ranges (the same single_range as memcached's).
+		{"range", "/page.html", "bytes=3-8", 206, "cached", map[string]string{"Content-Range": "bytes 3-8/13", "Content-Length": "6"}},
+		{"two ranges", "/page.html", "bytes=0-1,3-4", 200, "<p>cached</p>", map[string]string{"Accept-Ranges": "bytes"}},
+		{"range past the end", "/page.html", "bytes=20-30", 416, "", map[string]string{"Content-Range": "bytes */13"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,6 +145,9 @@ http {
 			req, err := http.NewRequest(method, base+tc.target, nil)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.rng != "" {
+				req.Header.Set("Range", tc.rng)
 			}
 			resp, err := client.Do(req)
 			if err != nil {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/memcached"
@@ -42,6 +43,7 @@ func (b *handlerBuilder) memcachedHandler(loc *config.Location, pass *config.Fas
 		Location: loc, Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
 		Keepalive: bp.cfg.Keepalive, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
 		ContentType: func(uri string) string { return static.ContentType(set.Types, set.DefaultType, uri) },
+		Range:       memcachedRange,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w (memcached_pass in %s)", err, pass.Pos)
@@ -58,4 +60,23 @@ type memcachedContent struct{ h *memcached.Handler }
 func (m memcachedContent) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	m.h.ServeHTTP(w, r, st)
 	return nil
+}
+
+// memcachedRange is nginx's range filter for a memcached value (the module
+// forces ranges, one at most: static.SingleRange), unless a filter that
+// changes the body refuses them (static.RangeFilter). A 416 carries
+// "Content-Range: bytes */SIZE" and goes through the headers filter as the
+// 200 it was, as a file's does.
+func memcachedRange(w http.ResponseWriter, r *http.Request, contentType string, size int64) (int64, int64, int) {
+	if rf, ok := w.(static.RangeFilter); ok && !rf.AllowRanges(contentType, size) {
+		return 0, size, 0
+	}
+	start, end, status := static.SingleRange(r.Header, size)
+	if status == http.StatusRequestedRangeNotSatisfiable {
+		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		if rec, ok := w.(*recorder); ok {
+			rec.filterStatus = http.StatusOK
+		}
+	}
+	return start, end, status
 }

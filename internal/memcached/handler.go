@@ -41,6 +41,13 @@ type Options struct {
 	// (nginx's ngx_http_set_content_type: types by the extension, else
 	// default_type); nil sends none.
 	ContentType func(uri string) string
+	// Range is nginx's range filter for a value of size bytes sent with
+	// contentType (nginx forces ranges on memcached responses, one range
+	// at most): it returns the status to answer with, 200 (the whole value,
+	// with "Accept-Ranges: bytes"), 206 with the bytes [start, end), or 416
+	// (having set the fields of that answer), or 0 when the response may not
+	// go out in ranges (a filter changes its body). Nil is always 0.
+	Range func(w http.ResponseWriter, r *http.Request, contentType string, size int64) (start, end int64, status int)
 	// Log is the error log.
 	Log *errlog.Logger
 	// Now is the clock; nil means time.Now.
@@ -53,6 +60,7 @@ type Handler struct {
 	set         *config.Memcached
 	key         *vars.Template // $memcached_key
 	contentType func(string) string
+	ranges      func(http.ResponseWriter, *http.Request, string, int64) (int64, int64, int)
 	bind        localBind
 	pool        *upstream.Pool
 	policy      balancer.Policy
@@ -71,7 +79,7 @@ func New(o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{set: set, key: key, contentType: o.ContentType, pool: o.Pool, policy: o.Policy,
+	h := &Handler{set: set, key: key, contentType: o.ContentType, ranges: o.Range, pool: o.Pool, policy: o.Policy,
 		hashKey: o.HashKey, log: o.Log, now: o.Now}
 	if h.now == nil {
 		h.now = time.Now

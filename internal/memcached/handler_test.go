@@ -366,3 +366,59 @@ func logged(logs, want string) bool {
 	}
 	return false
 }
+
+// TestRanges sends the part of the value the range filter picks: 206 with
+// Content-Range, 200 with Accept-Ranges, 200 without it when ranges are
+// refused, and 416 (the error page's status) without asking for the value.
+func TestRanges(t *testing.T) {
+	tests := []struct {
+		name       string
+		start, end int64
+		verdict    int
+		status     int
+		body       string
+		header     map[string]string
+	}{
+		{"one range", 2, 5, 206, 206, "234", map[string]string{"Content-Range": "bytes 2-4/10", "Content-Length": "3", "Accept-Ranges": ""}},
+		{"to the end", 7, 10, 206, 206, "789", map[string]string{"Content-Range": "bytes 7-9/10"}},
+		{"whole", 0, 10, 200, 200, "0123456789", map[string]string{"Accept-Ranges": "bytes", "Content-Length": "10", "Content-Range": ""}},
+		{"refused", 0, 10, 0, 200, "0123456789", map[string]string{"Accept-Ranges": "", "Content-Length": "10"}},
+		{"not satisfiable", 0, 10, 416, 416, "", map[string]string{"Content-Encoding": ""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// The value comes in pieces, so that a range spans reads.
+			srv := serve(t, func(_ string, c net.Conn) bool {
+				for _, p := range []string{"VALUE k 2 10\r\n012", "3456", "789\r\nEND\r\n"} {
+					if _, err := io.WriteString(c, p); err != nil {
+						return false
+					}
+				}
+				return true
+			})
+			set := defaults()
+			set.GzipFlag = 2
+			f := newFixture(t, set, 0, srv.settings())
+			var gotSize int64
+			f.h.ranges = func(_ http.ResponseWriter, _ *http.Request, ct string, size int64) (int64, int64, int) {
+				gotSize = size
+				if ct != "text/plain" {
+					t.Errorf("range filter sees type %q", ct)
+				}
+				return tc.start, tc.end, tc.verdict
+			}
+			w, _ := f.do("GET", "/k", []byte("k"))
+			if w.Code != tc.status || w.Code != 416 && w.Body.String() != tc.body {
+				t.Fatalf("got %d %q, want %d %q", w.Code, w.Body, tc.status, tc.body)
+			}
+			if gotSize != 10 {
+				t.Errorf("range filter got size %d", gotSize)
+			}
+			for k, v := range tc.header {
+				if got := w.Header().Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}

@@ -119,7 +119,16 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		return h.notFound(req, srv, a, x, headAt)
 	}
 	a.Status = http.StatusOK
-	n, ok, clean := h.respond(req, x, hd)
+	out := h.head(req, hd)
+	if out.status == http.StatusRequestedRangeNotSatisfiable {
+		// nginx's range filter answers before the value is read.
+		x.conn.Close()
+		a.ResponseTime = headAt.Sub(start)
+		a.BytesReceived, a.BytesSent = x.cr.n, x.out
+		h.release(req, srv, a, http.StatusOK, upstream.Success, headAt)
+		return &failure{status: out.status, final: true, end: headAt}
+	}
+	n, ok, clean := h.respond(req, x, hd, out)
 	end := h.now()
 	a.ResponseTime = end.Sub(start)
 	a.ResponseLength = n
@@ -227,28 +236,66 @@ func (h *Handler) readHead(req *request, x *exchange) (Head, error) {
 	return ReadHead(x.br, req.key, h.set.GzipFlag)
 }
 
-// respond sends the value: its head (Content-Type by $uri, Content-Length,
-// Content-Encoding by the flags) and, but for HEAD, its bytes, each read
-// within memcached_read_timeout and sent on at once, then checks the
-// trailer. It returns the bytes read after the first line, whether the
+// output is how the value goes to the client: its status, its head's
+// fields, and the part of it sent.
+type output struct {
+	status      int
+	contentType string
+	start, end  int64
+}
+
+// head decides the response to a VALUE reply: its Content-Type by $uri and
+// its Content-Encoding by the flags, set on the response's fields before
+// the range filter gives its verdict (which a filter that would change the
+// body may refuse).
+func (h *Handler) head(req *request, hd Head) output {
+	out := output{end: hd.Length}
+	fields := req.w.Header()
+	if h.contentType != nil {
+		out.contentType = h.contentType(req.st.Path)
+	}
+	if out.contentType != "" {
+		fields.Set("Content-Type", out.contentType)
+	}
+	if hd.Gzip {
+		fields.Set("Content-Encoding", "gzip")
+	}
+	if h.ranges != nil {
+		out.start, out.end, out.status = h.ranges(req.w, req.r, out.contentType, hd.Length)
+	}
+	if out.status == http.StatusRequestedRangeNotSatisfiable {
+		// The error page has its own type and no encoding.
+		fields.Del("Content-Type")
+		fields.Del("Content-Encoding")
+	}
+	return out
+}
+
+// respond sends the value: its head (the fields head set, Content-Length,
+// the range's Content-Range or Accept-Ranges) and, but for HEAD, its bytes (or those of the range),
+// each read within memcached_read_timeout and sent on at once, then checks
+// the trailer. It returns the bytes read after the first line, whether the
 // client got the whole response, and whether the reply ended cleanly (the
 // connection may be kept).
-func (h *Handler) respond(req *request, x *exchange, hd Head) (n int64, ok, clean bool) {
-	out := req.w.Header()
-	if h.contentType != nil {
-		if ct := h.contentType(req.st.Path); ct != "" {
-			out.Set("Content-Type", ct)
-		}
+func (h *Handler) respond(req *request, x *exchange, hd Head, o output) (n int64, ok, clean bool) {
+	fields := req.w.Header()
+	status := http.StatusOK
+	switch o.status {
+	case http.StatusOK:
+		fields.Set("Accept-Ranges", "bytes")
+	case http.StatusPartialContent:
+		status = o.status
+		fields.Set("Content-Range", "bytes "+strconv.FormatInt(o.start, 10)+"-"+strconv.FormatInt(o.end-1, 10)+
+			"/"+strconv.FormatInt(hd.Length, 10))
+	default: // no ranges
+		o.start, o.end = 0, hd.Length
 	}
-	out.Set("Content-Length", strconv.FormatInt(hd.Length, 10))
-	if hd.Gzip {
-		out.Set("Content-Encoding", "gzip")
-	}
-	req.w.WriteHeader(http.StatusOK)
+	fields.Set("Content-Length", strconv.FormatInt(o.end-o.start, 10))
+	req.w.WriteHeader(status)
 	if req.r.Method == http.MethodHead {
 		return 0, true, false
 	}
-	n, err := h.copyValue(req, x, hd.Length)
+	n, err := h.copyValue(req, x, hd.Length, o.start, o.end)
 	switch {
 	case errors.Is(err, errClient):
 		return n, false, false
@@ -263,21 +310,24 @@ func (h *Handler) respond(req *request, x *exchange, hd Head) (n int64, ok, clea
 // errClient is a write to the client that failed.
 var errClient = errors.New("client write failed")
 
-// copyValue copies the value's length bytes to the client, flushing each
-// piece that leaves more to come (nginx sends the value as it arrives).
-func (h *Handler) copyValue(req *request, x *exchange, length int64) (int64, error) {
+// copyValue reads the value's length bytes and sends the client those in
+// [start, end), flushing each piece that leaves more to come (nginx sends
+// the value as it arrives).
+func (h *Handler) copyValue(req *request, x *exchange, length, start, end int64) (int64, error) {
 	flusher, _ := req.w.(http.Flusher)
 	buf := make([]byte, min(length, 32<<10))
 	var n int64
 	for n < length {
 		x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
 		m, err := x.br.Read(buf[:min(int64(len(buf)), length-n)])
-		if m > 0 {
-			n += int64(m)
-			if _, werr := req.w.Write(buf[:m]); werr != nil {
+		// The part of buf[:m], which holds the bytes [n, n+m), to send.
+		from, to := max(start-n, 0), min(end-n, int64(m))
+		n += int64(m)
+		if from < to {
+			if _, werr := req.w.Write(buf[from:to]); werr != nil {
 				return n, errClient
 			}
-			if n < length && flusher != nil {
+			if n < end && flusher != nil {
 				flusher.Flush()
 			}
 		}

@@ -422,3 +422,42 @@ func TestRanges(t *testing.T) {
 		})
 	}
 }
+
+// TestBind connects from memcached_bind's address, fixed or from a
+// variable; an empty value binds nothing.
+func TestBind(t *testing.T) {
+	tests := []struct {
+		name string
+		bind config.ProxyBind
+		want string // the client address the server sees; "" for any
+	}{
+		{"fixed", config.ProxyBind{Addr: "127.0.0.2"}, "127.0.0.2"},
+		{"variable", config.ProxyBind{Addr: "$arg_from", HasVariables: true}, "127.0.0.3"},
+		{"off", config.ProxyBind{}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var from string
+			srv := serve(t, func(_ string, c net.Conn) bool {
+				mu.Lock()
+				from, _, _ = net.SplitHostPort(c.RemoteAddr().String())
+				mu.Unlock()
+				_, err := io.WriteString(c, "END\r\n")
+				return err == nil
+			})
+			set := defaults()
+			set.Bind = tc.bind
+			f := newFixture(t, set, 0, srv.settings())
+			w, _ := f.do("GET", "/k?from=127.0.0.3", []byte("k"))
+			if w.Code != 404 {
+				t.Fatalf("status %d; log:\n%s", w.Code, f.logs)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.want != "" && from != tc.want {
+				t.Errorf("connected from %s, want %s", from, tc.want)
+			}
+		})
+	}
+}

@@ -116,7 +116,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	headAt := h.now()
 	a.HeaderTime = headAt.Sub(start)
 	if !hd.Found {
-		return h.notFound(req, srv, a, x, headAt)
+		return h.notFound(req, srv, a, x, start, headAt)
 	}
 	a.Status = http.StatusOK
 	out := h.head(req, hd)
@@ -150,11 +150,11 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 // notFound handles an "END" reply: nginx logs it at info, asks the next
 // server under memcached_next_upstream not_found while tries are left, and
 // otherwise answers 404 (through error_page).
-func (h *Handler) notFound(req *request, srv *upstream.Server, a *vars.Attempt, x *exchange, now time.Time) *failure {
+func (h *Handler) notFound(req *request, srv *upstream.Server, a *vars.Attempt, x *exchange, start, now time.Time) *failure {
 	h.log.LogRequest(errlog.Info, req.logRequest(),
 		fmt.Sprintf(`key: "%s" was not found by memcached while reading response header from upstream`, req.key))
 	a.Status = http.StatusNotFound
-	a.ResponseTime = now.Sub(req.start)
+	a.ResponseTime = now.Sub(start)
 	a.BytesReceived, a.BytesSent = x.cr.n, x.out
 	h.finish(x, true)
 	f := &failure{cond: config.NextHTTP404, status: http.StatusNotFound, end: now}

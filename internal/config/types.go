@@ -461,6 +461,9 @@ type Settings struct {
 	// UWSGI holds the uwsgi_* settings; UWSGI.Pass, when set, sends
 	// requests to a uwsgi server (fastcgi.go).
 	UWSGI FastCGI
+	// Memcached holds the memcached_* settings; Memcached.Pass, when set,
+	// answers requests from a memcached server (memcached.go).
+	Memcached Memcached
 	// HealthChecks are the level's own health_check directives (not
 	// inherited), checking ProxyPass's upstream group.
 	HealthChecks []*HealthCheck

@@ -513,6 +513,10 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 	if loc.Settings.GRPCPass != nil {
 		return b.grpcHandler(loc)
 	}
+	if pass := memcachedPass(loc.Settings); pass != nil {
+		h, err := b.memcachedHandler(loc, pass)
+		return withTryFiles(b, loc, h, err)
+	}
 	if pass, proto := cgiPass(loc.Settings); pass != nil {
 		h, err := b.cgiHandler(loc, pass, proto)
 		return withTryFiles(b, loc, h, err)

@@ -840,6 +840,41 @@ const (
 	NextOff
 )
 
+// StatusNextUpstream is the next_upstream condition a response status can
+// trigger (http_500 for 500, ...); 0 for statuses that never retry. A module
+// whose directive has no such value (fastcgi_next_upstream has no http_502)
+// never has its bit set.
+func StatusNextUpstream(code int) NextUpstream {
+	switch code {
+	case 500:
+		return NextHTTP500
+	case 502:
+		return NextHTTP502
+	case 503:
+		return NextHTTP503
+	case 504:
+		return NextHTTP504
+	case 403:
+		return NextHTTP403
+	case 404:
+		return NextHTTP404
+	case 429:
+		return NextHTTP429
+	}
+	return 0
+}
+
+// Idempotent reports whether a request with this method may be sent to
+// another server after it reached one without next_upstream's
+// non_idempotent: nginx treats POST, LOCK and PATCH as not.
+func Idempotent(method string) bool {
+	switch method {
+	case "POST", "PATCH", "LOCK":
+		return false
+	}
+	return true
+}
+
 // BufferSpec is a "number size" pair such as large_client_header_buffers 4 8k.
 type BufferSpec struct {
 	Number int

@@ -67,7 +67,7 @@ type Handler struct {
 	hashKey     *vars.Template
 	log         *errlog.Logger
 	now         func() time.Time
-	idle        *idlePool
+	idle        *upstream.IdleConns
 	attempts    sync.Pool // *balancer.Attempt
 }
 
@@ -88,7 +88,7 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	if o.Keepalive > 0 {
-		h.idle = &idlePool{max: o.Keepalive, conns: map[string][]net.Conn{}}
+		h.idle = upstream.NewIdleConns(o.Keepalive)
 	}
 	return h, nil
 }
@@ -96,7 +96,7 @@ func New(o Options) (*Handler, error) {
 // Close closes the idle connections the handler keeps.
 func (h *Handler) Close() {
 	if h.idle != nil {
-		h.idle.close()
+		h.idle.Close()
 	}
 }
 
@@ -217,50 +217,6 @@ func (h *Handler) local(req *request) netip.AddrPort {
 		h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", v))
 	}
 	return ap
-}
-
-// idlePool keeps connections whose reply was read to its end, per server
-// (nginx's upstream keepalive).
-type idlePool struct {
-	mu    sync.Mutex // guards conns
-	conns map[string][]net.Conn
-	max   int
-}
-
-func (p *idlePool) get(key string) net.Conn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.conns[key]
-	if len(l) == 0 {
-		return nil
-	}
-	c := l[len(l)-1]
-	p.conns[key] = l[:len(l)-1]
-	return c
-}
-
-func (p *idlePool) put(key string, c net.Conn) {
-	c.SetDeadline(time.Time{})
-	p.mu.Lock()
-	if len(p.conns[key]) < p.max {
-		p.conns[key] = append(p.conns[key], c)
-		c = nil
-	}
-	p.mu.Unlock()
-	if c != nil {
-		c.Close()
-	}
-}
-
-func (p *idlePool) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for k, l := range p.conns {
-		for _, c := range l {
-			c.Close()
-		}
-		delete(p.conns, k)
-	}
 }
 
 // isTimeout reports whether err is a deadline that passed.

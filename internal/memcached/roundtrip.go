@@ -177,7 +177,7 @@ func (h *Handler) mayRetryAfter(req *request, now time.Time) bool {
 // cleanly to its end and nothing more came, and closes it otherwise.
 func (h *Handler) finish(x *exchange, clean bool) {
 	if clean && h.idle != nil && x.br.Buffered() == 0 {
-		h.idle.put(x.key, x.conn)
+		h.idle.Put(x.key, x.conn)
 		return
 	}
 	x.conn.Close()
@@ -187,7 +187,7 @@ func (h *Handler) finish(x *exchange, clean bool) {
 func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, start time.Time) (*exchange, error) {
 	x := &exchange{key: srv.Network() + " " + srv.Addr()}
 	if h.idle != nil {
-		x.conn = h.idle.get(x.key)
+		x.conn = h.idle.Get(x.key)
 		x.reused = x.conn != nil
 	}
 	if x.conn == nil {

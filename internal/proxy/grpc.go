@@ -378,7 +378,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			continue
 		}
 		a.Status, a.HeaderTime = resp.StatusCode, end.Sub(now)
-		if cond := statusCondition(resp.StatusCode); cond != 0 && h.set.NextUpstream&cond != 0 {
+		if cond := config.StatusNextUpstream(resp.StatusCode); cond != 0 && h.set.NextUpstream&cond != 0 {
 			outcome := upstream.Failure
 			if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
 				outcome = upstream.Neutral

@@ -375,7 +375,7 @@ var tableSpecs = []spec{
 	// upstream
 	{name: "upstream", module: "http_upstream", ctx: ctxHTTP, args: args1 | argsBlock, multi: true, child: ctxUpstream, syntax: "upstream name { ... }"},
 	{name: "server", module: "http_upstream", ctx: ctxUpstream, args: args1More, multi: true, syntax: "server address [weight=number] [max_fails=number] [fail_timeout=time] [max_conns=number] [slow_start=time] [route=string] [backup] [down];"},
-	{name: "sticky", module: "http_upstream", ctx: ctxUpstream, args: args2More, syntax: "sticky cookie name [expires=time] [domain=domain] [httponly] [samesite=strict|lax|none|$variable] [secure] [path=path]; sticky route $variable ...;"},
+	{name: "sticky", module: "http_upstream", ctx: ctxUpstream, args: args2More, syntax: "sticky cookie name [expires=time] [domain=domain] [httponly] [samesite=strict|lax|none|$variable] [secure] [path=path]; sticky route $variable ...; sticky learn create=$variable lookup=$variable zone=name:size [timeout=time] [header] [sync];"},
 	{name: "zone", module: "http_upstream", ctx: ctxUpstream, args: args12, syntax: "zone name [size];"},
 	{name: "state", module: "http_upstream", ctx: ctxUpstream, args: args1, syntax: "state file;"},
 	{name: "health_check", module: "http_upstream_hc", ctx: ctxLoc, args: argsAny, multi: true, syntax: "health_check [interval=time] [jitter=time] [fails=number] [passes=number] [uri=uri] [match=name] [port=number] [mandatory [persistent]];"},

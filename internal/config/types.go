@@ -201,12 +201,15 @@ type Upstream struct {
 // StickyMode is the method of a sticky directive.
 type StickyMode int
 
-// The sticky methods fulcrum implements ("learn" is refused at load).
+// The sticky methods.
 const (
 	// StickyCookie: fulcrum sets a cookie naming the server.
 	StickyCookie StickyMode = iota
 	// StickyRoute: the request carries the server's route in variables.
 	StickyRoute
+	// StickyLearn: fulcrum learns the sessions the servers create from
+	// their responses and sends each session's requests to its server.
+	StickyLearn
 )
 
 // Sticky is "sticky cookie name [expires=time] [domain=domain] [httponly]
@@ -219,9 +222,19 @@ type Sticky struct {
 	// server ID: "$cookie_NAME" for the cookie method, the variables of the
 	// route method.
 	Lookup []string
-	// Cookie is the cookie method's cookie; nil for route.
+	// Cookie is the cookie method's cookie; nil for route and learn.
 	Cookie *StickyCookieSpec
-	Pos    Pos
+	// Create are the learn method's templates whose first non-empty value,
+	// read from a server's response, names a session it created; Zone and
+	// ZoneSize name and size the sessions' table, Timeout is how long a
+	// session lasts without a request, and Header says that a session is
+	// learned when the response's head arrives instead of at its end.
+	Create   []string
+	Zone     string
+	ZoneSize int64
+	Timeout  time.Duration
+	Header   bool
+	Pos      Pos
 }
 
 // StickyCookieSpec is the cookie a sticky cookie upstream sets.

@@ -234,7 +234,11 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		return nil, err
 	}
 	s.defineLinkVariables(comp)
-	pools, err := buildPools(cfg.HTTP, reg, comp)
+	pools, err := buildPools(cfg.HTTP, reg, comp, func(name string, size int64) *proxy.SessionZone {
+		z := ts.Sessions(name, size)
+		s.kept.AddSessions(z)
+		return z
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -369,8 +373,8 @@ type builtPool struct {
 }
 
 // buildPools makes a pool per upstream block, keeping live server state from the
-// registry.
-func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler) (map[*config.Upstream]*builtPool, error) {
+// registry; sessions gives sticky learn its zone.
+func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler, sessions func(name string, size int64) *proxy.SessionZone) (map[*config.Upstream]*builtPool, error) {
 	out := map[*config.Upstream]*builtPool{}
 	for _, u := range h.Upstreams {
 		settings := make([]upstream.Settings, 0, len(u.Servers))
@@ -402,7 +406,11 @@ func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler) (ma
 				return nil, fmt.Errorf("%w in %s", err, u.Pos)
 			}
 		}
-		if bp.sticky, err = proxy.NewSticky(u.Sticky, pool, comp); err != nil {
+		var zone *proxy.SessionZone
+		if u.Sticky != nil && u.Sticky.Mode == config.StickyLearn {
+			zone = sessions(u.Sticky.Zone, u.Sticky.ZoneSize)
+		}
+		if bp.sticky, err = proxy.NewSticky(u.Sticky, pool, comp, zone); err != nil {
 			return nil, err
 		}
 		out[u] = bp

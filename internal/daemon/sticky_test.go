@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -299,15 +298,7 @@ http {
 	}
 
 	// A reload that keeps the zone's name and size keeps its sessions.
-	before := reconfigured(dir)
-	sigs <- syscall.SIGHUP
-	deadline := time.Now().Add(5 * time.Second)
-	for reconfigured(dir) == before {
-		if time.Now().After(deadline) {
-			t.Fatal("no reload within 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	reloadAndWait(t, sigs, dir)
 	stays("after a reload")
 
 	// b fails: its session's requests go to a while b is out.

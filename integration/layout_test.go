@@ -70,7 +70,8 @@ var allowedImports = map[string][]string{
 	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
 	"fastcgi":       {"balancer", "config", "errlog", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
 	"memcached":     {"balancer", "config", "errlog", "upstream", "vars"}, // memcached_pass: the memcached client
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "static", "stream", "subfilter", "upstream", "vars"},
+	"resolve":       {"errlog", "upstream"},                               // server ... resolve: names followed in DNS
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "static", "stream", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

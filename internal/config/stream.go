@@ -186,7 +186,7 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 // required, as in nginx's stream module.
 func (b *builder) streamUpstreamServer(u *Upstream, d *Directive) error {
 	refuse := func(p string) error {
-		if key, _, _ := strings.Cut(p, "="); key == "slow_start" || key == "route" {
+		if key, _, _ := strings.Cut(p, "="); key == "slow_start" || key == "route" || key == "resolve" {
 			return hintf(d.Pos, "a stream server takes weight=, max_fails=, fail_timeout=, max_conns=, backup and down", `invalid parameter "%s"`, p)
 		}
 		return nil

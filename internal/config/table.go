@@ -309,8 +309,8 @@ var tableSpecs = []spec{
 	{name: "merge_slashes", module: "http_core", ctx: ctxHS, args: argsFlag, syntax: "merge_slashes on | off;"},
 	{name: "port_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "port_in_redirect on | off;"},
 	{name: "server_name_in_redirect", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "server_name_in_redirect on | off;"},
-	{name: "resolver", module: "http_core", ctx: ctxHSL, args: args1More, status: ignored, note: "fulcrum resolves host names once, when it loads the configuration, with the system resolver", syntax: "resolver address ... [valid=time] [ipv6=on|off];"},
-	{name: "resolver_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum resolves host names once, when it loads the configuration", syntax: "resolver_timeout time;"},
+	{name: "resolver", module: "http_core", ctx: ctxHSL | ctxUpstream, args: args1More, syntax: "resolver address ... [valid=time] [ipv4=on|off] [ipv6=on|off] [status_zone=zone];"},
+	{name: "resolver_timeout", module: "http_core", ctx: ctxHSL | ctxUpstream, args: args1, kinds: []kind{kindMsec}, syntax: "resolver_timeout time;"},
 
 	// http core: tuning that fulcrum does not need
 	{name: "sendfile", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: argsFlag, status: ignored, note: "Go uses sendfile for static files by itself", syntax: "sendfile on | off;"},
@@ -374,7 +374,7 @@ var tableSpecs = []spec{
 
 	// upstream
 	{name: "upstream", module: "http_upstream", ctx: ctxHTTP, args: args1 | argsBlock, multi: true, child: ctxUpstream, syntax: "upstream name { ... }"},
-	{name: "server", module: "http_upstream", ctx: ctxUpstream, args: args1More, multi: true, syntax: "server address [weight=number] [max_fails=number] [fail_timeout=time] [max_conns=number] [slow_start=time] [route=string] [backup] [down];"},
+	{name: "server", module: "http_upstream", ctx: ctxUpstream, args: args1More, multi: true, syntax: "server address [weight=number] [max_fails=number] [fail_timeout=time] [max_conns=number] [slow_start=time] [route=string] [backup] [down] [resolve];"},
 	{name: "sticky", module: "http_upstream", ctx: ctxUpstream, args: args2More, syntax: "sticky cookie name [expires=time] [domain=domain] [httponly] [samesite=strict|lax|none|$variable] [secure] [path=path]; sticky route $variable ...; sticky learn create=$variable lookup=$variable zone=name:size [timeout=time] [header] [sync];"},
 	{name: "zone", module: "http_upstream", ctx: ctxUpstream, args: args12, syntax: "zone name [size];"},
 	{name: "state", module: "http_upstream", ctx: ctxUpstream, args: args1, syntax: "state file;"},

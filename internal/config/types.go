@@ -193,6 +193,11 @@ type Upstream struct {
 	// (another upstream sharing the zone must); ZonePos is where it is.
 	ZoneSize int64
 	ZonePos  Pos
+	// Resolves are the server lines marked resolve: their names are
+	// resolved again while fulcrum runs (their addresses at load are in
+	// Servers), with Resolver (the upstream's, else the http level's).
+	Resolves []*ResolvedName
+	Resolver *DNSResolver
 	// Implicit marks an upstream made from a proxy_pass host:port.
 	Implicit bool
 	Pos      Pos
@@ -285,7 +290,10 @@ type UpstreamServer struct {
 	SlowStart time.Duration
 	// Route is NGINX Plus's route=string, the server's sticky ID.
 	Route string
-	Pos   Pos
+	// Resolve is the resolve parameter: the name is resolved again while
+	// fulcrum runs (Upstream.Resolves).
+	Resolve bool
+	Pos     Pos
 }
 
 // Server is a server block.

@@ -355,7 +355,7 @@ var tableSpecs = []spec{
 	{name: "log_not_found", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum does not log missing files to the error log", syntax: "log_not_found on | off;"},
 	{name: "log_subrequest", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum makes no subrequests", syntax: "log_subrequest on | off;"},
 	{name: "recursive_error_pages", module: "http_core", ctx: ctxHSL, args: argsFlag, status: implemented, syntax: "recursive_error_pages on | off;"},
-	{name: "subrequest_output_buffer_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: "fulcrum makes no subrequests", syntax: "subrequest_output_buffer_size size;"},
+	{name: "subrequest_output_buffer_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "subrequest_output_buffer_size size;"},
 	{name: "auth_delay", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum answers a failed login at once", syntax: "auth_delay time;"},
 
 	// http/2
@@ -570,7 +570,13 @@ var tableSpecs = []spec{
 	{name: "autoindex_exact_size", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, syntax: "autoindex_exact_size on | off;"},
 	{name: "autoindex_format", module: "http_autoindex", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"html", "xml", "json", "jsonp"}, syntax: "autoindex_format html | xml | json | jsonp;"},
 	{name: "autoindex_localtime", module: "http_autoindex", ctx: ctxHSL, args: argsFlag, syntax: "autoindex_localtime on | off;"},
-	{name: "ssi", module: "http_ssi", ctx: ctxHSL | ctxLocationIf, args: argsFlag, status: planned, asIs: []string{"off"}, note: "server-side includes are sent as they are", syntax: "ssi on | off;"},
+	{name: "ssi", module: "http_ssi", ctx: ctxHSL | ctxLocationIf, args: argsFlag, syntax: "ssi on | off;"},
+	{name: "ssi_types", module: "http_ssi", ctx: ctxHSL, args: args1More, multi: true, syntax: "ssi_types mime-type ...;"},
+	{name: "ssi_silent_errors", module: "http_ssi", ctx: ctxHSL, args: argsFlag, syntax: "ssi_silent_errors on | off;"},
+	{name: "ssi_value_length", module: "http_ssi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "ssi_value_length length;"},
+	{name: "ssi_last_modified", module: "http_ssi", ctx: ctxHSL, args: argsFlag, syntax: "ssi_last_modified on | off;"},
+	{name: "ssi_min_file_chunk", module: "http_ssi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "ssi_min_file_chunk size;"},
+	{name: "ssi_ignore_recycled_buffers", module: "http_ssi", ctx: ctxHSL, args: argsFlag, syntax: "ssi_ignore_recycled_buffers on | off;"},
 	{name: "sub_filter", module: "http_sub", ctx: ctxHSL, args: args2, multi: true, syntax: "sub_filter string replacement;"},
 	{name: "sub_filter_once", module: "http_sub", ctx: ctxHSL, args: argsFlag, syntax: "sub_filter_once on | off;"},
 	{name: "sub_filter_types", module: "http_sub", ctx: ctxHSL, args: args1More, multi: true, syntax: "sub_filter_types mime-type ...;"},

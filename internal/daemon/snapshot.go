@@ -127,6 +127,9 @@ type snapshot struct {
 	// idle connections).
 	closers []func()
 	now     func() time.Time
+	// vars is the snapshot's variable compiler, no longer changed once the
+	// snapshot is built: the SSI commands look variables up by name with it.
+	vars *vars.Compiler
 }
 
 // bind is one socket the snapshot needs.
@@ -221,6 +224,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	}
 	s.buildTLS()
 	comp := newCompiler(cfg)
+	s.vars = comp
 	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}

@@ -16,9 +16,9 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// maxSSIDepth is how deep includes may nest: nginx's subrequest depth
-// limit (NGX_HTTP_MAX_SUBREQUESTS).
-const maxSSIDepth = 50
+// maxSSIDepth is how deep includes may nest: as nginx 1.22.1 counts its
+// subrequests' depth, a page that includes itself is output 53 times.
+const maxSSIDepth = 51
 
 // startSSI is nginx's SSI header filter for the response about to go out
 // with header h, after sub and charset and before gzip, as nginx's filters

@@ -285,14 +285,32 @@ func (f *Filter) include(params []*string) bool {
 			return false
 		}
 	}
-	switch {
-	case set != nil:
+	if set != nil {
+		f.flush()
 		return f.includeSet(path, args, lower(*set))
-	case bl != nil:
-		return f.includeStub(path, args, bl)
 	}
-	_, err := f.env.Include(path, args, errWriter{f})
-	return f.included(err)
+	if wait != nil && strings.EqualFold(*wait, "yes") || file != nil {
+		f.flush()
+		f.runInclude(path, args, bl)
+		return true
+	}
+	f.queue = append(f.queue, segment{path: path, args: args, stub: bl, include: true})
+	return true
+}
+
+// runInclude runs an include whose output goes in place: the subrequest's
+// body, or for a stub the block when it fails or sends nothing.
+func (f *Filter) runInclude(path, args string, bl *block) {
+	ok := true
+	if bl != nil {
+		ok = f.includeStub(path, args, bl)
+	} else {
+		_, err := f.env.Include(path, args, errWriter{f})
+		ok = f.included(err)
+	}
+	if !ok {
+		f.fail()
+	}
 }
 
 // included reports whether a subrequest ran.

@@ -132,6 +132,20 @@ type Filter struct {
 	timefmt      string
 	errmsg       string
 	scratch      []byte
+	// queue is what waits for the includes of the current write: nginx
+	// runs an include without wait only once its request's filter has
+	// gone through the buffer at hand, so the commands after it in that
+	// buffer see the variables as they were before it. Its output still
+	// goes in its place: the text after it waits in the queue too.
+	queue []segment
+}
+
+// segment is text or an include waiting in Filter.queue.
+type segment struct {
+	text       []byte
+	path, args string
+	stub       *block
+	include    bool
 }
 
 // Reset readies f for a response whose output goes to out, with its
@@ -149,6 +163,7 @@ func (f *Filter) Reset(out io.Writer, env Env, shared *Shared, opts Options) {
 	f.out, f.env, f.shared, f.opts, f.err = out, env, shared, opts, nil
 	f.output, f.outputChosen, f.inBlock, f.conditional = true, false, false, 0
 	f.encoding, f.timefmt, f.errmsg = encEntity, DefaultTimefmt, DefaultErrmsg
+	f.queue = f.queue[:0]
 }
 
 // Shared is the state f's commands share with those of its main request
@@ -159,21 +174,47 @@ func (f *Filter) Shared() *Shared { return f.shared }
 // the output writer's first.
 func (f *Filter) Write(p []byte) (int, error) {
 	f.p.feed(p)
+	f.flush()
 	return len(p), f.err
 }
 
 // Close ends the body: a command not finished is dropped, as nginx drops
 // it. The error is the output writer's first.
-func (f *Filter) Close() error { return f.err }
+func (f *Filter) Close() error {
+	f.flush()
+	return f.err
+}
 
-// emit writes p to the output.
+// emit writes p to the output, or queues it behind an include.
 func (f *Filter) emit(p []byte) {
 	if f.err != nil || len(p) == 0 {
+		return
+	}
+	if n := len(f.queue); n > 0 {
+		if last := &f.queue[n-1]; !last.include {
+			last.text = append(last.text, p...)
+		} else {
+			f.queue = append(f.queue, segment{text: append([]byte(nil), p...)})
+		}
 		return
 	}
 	if _, err := f.out.Write(p); err != nil {
 		f.err = err
 	}
+}
+
+// flush runs the queued includes, and outputs the text between them.
+func (f *Filter) flush() {
+	q := f.queue
+	f.queue = nil
+	for i := range q {
+		if s := &q[i]; s.include {
+			f.runInclude(s.path, s.args, s.stub)
+		} else {
+			f.emit(s.text)
+		}
+	}
+	f.queue = q[:0]
 }
 
 // text implements events.

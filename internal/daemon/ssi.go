@@ -110,6 +110,15 @@ func (e *ssiEnv) Log(msg string) {
 	w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req), msg+" while sending response to client")
 }
 
+// Abort implements ssi.Env: the connection closes without finishing the
+// response (nothing at all goes out when nothing was flushed yet, as
+// nginx's answer to a too big set= subrequest).
+func (e *ssiEnv) Abort() {
+	if e.ew != nil {
+		e.ew.drop()
+	}
+}
+
 // Now implements ssi.Env.
 func (e *ssiEnv) Now() time.Time {
 	if now := e.snap.now; now != nil {

@@ -321,14 +321,22 @@ func (f *Filter) included(err error) bool {
 	return true
 }
 
-// includeSet keeps a subrequest's body, up to Options.SetLimit bytes, in
-// the SSI variable name.
+// includeSet keeps a subrequest's body in the SSI variable name. A body
+// longer than Options.SetLimit ends the whole response, as nginx's "too
+// big subrequest response" does.
 func (f *Filter) includeSet(path, args, name string) bool {
 	f.shared.set(name, "")
 	var buf bytes.Buffer
-	_, err := f.env.Include(path, args, &limitWriter{buf: &buf, n: f.opts.SetLimit})
+	lw := &limitWriter{buf: &buf, n: f.opts.SetLimit}
+	_, err := f.env.Include(path, args, lw)
 	if !f.included(err) {
 		return false
+	}
+	if lw.total > buf.Len() {
+		f.logf("too big subrequest response: %d", lw.total)
+		f.env.Abort()
+		f.err = ErrAborted
+		return true
 	}
 	f.shared.set(name, buf.String())
 	return true
@@ -358,13 +366,16 @@ func (w errWriter) Write(p []byte) (int, error) {
 	return len(p), w.f.err
 }
 
-// limitWriter keeps the first n bytes written to it (all with n <= 0).
+// limitWriter keeps the first n bytes written to it (all with n <= 0),
+// and counts them all.
 type limitWriter struct {
-	buf *bytes.Buffer
-	n   int
+	buf   *bytes.Buffer
+	n     int
+	total int
 }
 
 func (w *limitWriter) Write(p []byte) (int, error) {
+	w.total += len(p)
 	if w.n > 0 {
 		if room := w.n - w.buf.Len(); len(p) > room {
 			w.buf.Write(p[:max(room, 0)])

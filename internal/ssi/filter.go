@@ -15,6 +15,9 @@ const DefaultErrmsg = "[an error occurred while processing the directive]"
 // a config command's timefmt changes it.
 const DefaultTimefmt = "%A, %d-%b-%Y %H:%M:%S %Z"
 
+// ErrAborted is the error of a Filter whose response Env.Abort ended.
+var ErrAborted = errors.New("ssi: response aborted")
+
 // ErrCycle is what Env.Include returns when subrequests nest too deeply
 // (nginx: "subrequests cycle while processing").
 var ErrCycle = errors.New("subrequests cycle")
@@ -33,6 +36,9 @@ type Env interface {
 	Include(uri, args string, w io.Writer) (failed bool, err error)
 	// Log logs msg at level error for the request.
 	Log(msg string)
+	// Abort ends the response without finishing it, the connection
+	// closed, as nginx ends a request whose filter fails (NGX_ERROR).
+	Abort()
 	// Now is the current time ($date_local, $date_gmt).
 	Now() time.Time
 }

@@ -30,8 +30,8 @@ const notFound = "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\
 type testEnv struct {
 	uri   string
 	logs  []string
-	incs  []string
-	depth int
+	incs    []string
+	aborted bool
 }
 
 func (e *testEnv) Variable(dst []byte, name string) ([]byte, bool) {
@@ -60,6 +60,8 @@ func (e *testEnv) Include(uri, args string, w io.Writer) (bool, error) {
 }
 
 func (e *testEnv) Log(msg string) { e.logs = append(e.logs, msg) }
+
+func (e *testEnv) Abort() { e.aborted = true }
 
 func (e *testEnv) Now() time.Time { return time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC) }
 
@@ -155,11 +157,29 @@ func TestDates(t *testing.T) {
 	}
 }
 
+// TestSetLimit: a body longer than subrequest_output_buffer_size ends the
+// response (nginx sends nothing at all: it closes the connection).
 func TestSetLimit(t *testing.T) {
-	env := &testEnv{uri: "/"}
-	got := run(t, `<!--# include virtual="/inc/a.html" set="v" --><!--# echo var="v" -->`, 0, env, Options{SetLimit: 2})
-	if got != "IN" {
-		t.Errorf("got %q", got)
+	tests := []struct {
+		limit   int
+		want    string
+		aborted bool
+	}{
+		{3, "[INC]", false},
+		{2, "", true},
+	}
+	for _, tt := range tests {
+		env := &testEnv{uri: "/"}
+		var out bytes.Buffer
+		var f Filter
+		f.Reset(&out, env, nil, Options{SetLimit: tt.limit})
+		_, err := f.Write([]byte(`<!--# include virtual="/inc/a.html" set="v" -->[<!--# echo var="v" -->]`))
+		if got := out.String(); got != tt.want || env.aborted != tt.aborted || (err != nil) != tt.aborted {
+			t.Errorf("limit %d: got %q, aborted %v, err %v", tt.limit, got, env.aborted, err)
+		}
+		if tt.aborted && !slices.Equal(env.logs, []string{"too big subrequest response: 3"}) {
+			t.Errorf("logged %q", env.logs)
+		}
 	}
 }
 

@@ -28,8 +28,8 @@ const notFound = "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\
 // testEnv is the request of the recorded cases: $uri, $arg_x, and the
 // locations the cases include.
 type testEnv struct {
-	uri   string
-	logs  []string
+	uri     string
+	logs    []string
 	incs    []string
 	aborted bool
 }

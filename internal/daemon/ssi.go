@@ -17,7 +17,7 @@ import (
 )
 
 // maxSSIDepth is how deep includes may nest: as nginx 1.22.1 counts its
-// subrequests' depth, a page that includes itself is output 53 times.
+// subrequests' depth, a page that includes itself is output 52 times.
 const maxSSIDepth = 51
 
 // startSSI is nginx's SSI header filter for the response about to go out

@@ -126,6 +126,16 @@ func TestNginxCases(t *testing.T) {
 	}
 }
 
+// TestRegexDollar: a '$' in a regex starts a variable unless escaped, as
+// nginx 1.22.1 answered.
+func TestRegexDollar(t *testing.T) {
+	in := `<!--# set var="who" value="admin" --><!--# if expr="$who = /^(ad)min$/" -->admin $1<!--# else -->guest<!--# endif -->|<!--# if expr="$who = /^(ad)min\$/" -->admin <!--# echo var="1" --><!--# else -->guest<!--# endif -->`
+	want := DefaultErrmsg + "admin $1" + DefaultErrmsg + "guest" + DefaultErrmsg + "|admin ad"
+	if got := run(t, in, 0, &testEnv{uri: "/"}, Options{}); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 func TestValueLength(t *testing.T) {
 	tests := []struct {
 		in, want string

@@ -62,12 +62,13 @@ var allowedImports = map[string][]string{
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
 	"subfilter":     {"h1"},             // sub_filter's streaming search and replace
+	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
 	"stream":        {"balancer", "config", "errlog", "upstream"}, // TCP proxying (the stream block)
 	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
 	"fastcgi":       {"balancer", "config", "errlog", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "static", "stream", "subfilter", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -225,6 +225,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	s.buildTLS()
 	comp := newCompiler(cfg)
 	s.vars = comp
+	defineDateVariables(comp, now)
 	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}

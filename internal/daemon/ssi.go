@@ -79,6 +79,26 @@ func ssiType(sc *config.SSI, contentType string) bool {
 	return mt == "text/html" || slices.Contains(sc.Types, mt)
 }
 
+// defineDateVariables defines $date_local and $date_gmt, the SSI
+// module's variables, which nginx offers everywhere (in log_format,
+// add_header ...) in the default time format; inside SSI commands the
+// filter answers them itself with config timefmt's format.
+func defineDateVariables(comp *vars.Compiler, now func() time.Time) {
+	for _, gmt := range []bool{false, true} {
+		name := "date_local"
+		if gmt {
+			name = "date_gmt"
+		}
+		comp.Define(name, func(dst []byte, _ *vars.State) ([]byte, bool) {
+			t := time.Now()
+			if now != nil {
+				t = now()
+			}
+			return ssi.AppendDate(dst, ssi.DefaultTimefmt, t, gmt), true
+		})
+	}
+}
+
 // afterSSI is where the SSI filter's output goes: the gzip filter or the
 // client (for a subrequest, the request that included it).
 type afterSSI recorder

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -23,7 +24,7 @@ const ssiConf = `
         root %[1]s/root;
         ssi on;
         location /lm/ { ssi_last_modified on; alias %[1]s/root/h/; }
-        location /t/ { ssi_types text/plain; }
+        location /t/ { ssi_types text/plain; add_header X-Date $date_gmt; }
         location /gz/ { gzip on; gzip_min_length 1; alias %[1]s/root/n/; }
         location /plain/ { ssi off; alias %[1]s/root/n/; }
         location /up/ { proxy_pass http://%[2]s; }
@@ -125,6 +126,18 @@ func TestSSI(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("$date_gmt outside SSI", func(t *testing.T) {
+		resp, err := http.Get("http://" + addr + "/t/a.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		date := resp.Header.Get("X-Date")
+		if !regexp.MustCompile(`^[A-Z][a-z]+day, \d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d GMT$`).MatchString(date) {
+			t.Errorf("X-Date %q, want nginx's default SSI time format", date)
+		}
+	})
 
 	t.Run("gzip over the whole", func(t *testing.T) {
 		req, _ := http.NewRequest("GET", "http://"+addr+"/gz/top.html", nil)

@@ -382,14 +382,23 @@ func (f *Filter) variable(dst []byte, name string) ([]byte, bool) {
 // appendDate appends the current time in f's time format: "%s" is the
 // Unix time; anything else goes through strftime.
 func (f *Filter) appendDate(dst []byte, gmt bool) []byte {
-	t := f.env.Now()
+	return AppendDate(dst, f.timefmt, f.env.Now(), gmt)
+}
+
+// AppendDate appends t as $date_gmt (gmt) or $date_local shows it in
+// format: the local time, or UTC named "GMT" as C's gmtime() names it.
+// Outside SSI commands nginx's format is DefaultTimefmt.
+func AppendDate(dst []byte, format string, t time.Time, gmt bool) []byte {
 	if gmt {
-		t = t.UTC()
+		t = t.In(gmtZone)
 	} else {
 		t = t.Local()
 	}
-	return Strftime(dst, f.timefmt, t)
+	return Strftime(dst, format, t)
 }
+
+// gmtZone is UTC under the name C's gmtime() gives it.
+var gmtZone = time.FixedZone("GMT", 0)
 
 // lower lower-cases the ASCII letters of s.
 func lower(s string) string {

@@ -155,7 +155,10 @@ func TestDates(t *testing.T) {
 	tests := []struct {
 		in, want string
 	}{
-		{`<!--# echo var="date_gmt" -->`, "Saturday, 05-Dec-2026 22:00:00 UTC"},
+		// nginx 1.22.1 on a host whose local zone is UTC.
+		{`<!--# echo var="date_gmt" -->|<!--# echo var="date_local" -->`, "Saturday, 05-Dec-2026 22:00:00 GMT|Saturday, 05-Dec-2026 22:00:00 UTC"},
+		{`<!--# config timefmt="%a %e %j %p %I %y %z %c %D %T %u %w %C %k %F %R %r %%" --><!--# echo var="date_gmt" -->`,
+			"Sat  5 339 PM 10 26 +0000 Sat Dec  5 22:00:00 2026 12/05/26 22:00:00 6 6 20 22 2026-12-05 22:00 10:00:00 PM %"},
 		{`<!--# config timefmt="%s" --><!--# echo var="date_gmt" -->`, "1796508000"},
 		{`<!--# config timefmt="%Y-%m-%d %H:%M %a %b %j %%" --><!--# echo var="date_gmt" -->`, "2026-12-05 22:00 Sat Dec 339 %"},
 	}

@@ -51,7 +51,10 @@ func conversion(dst []byte, c byte, t time.Time) []byte {
 	case 'j':
 		return t.AppendFormat(dst, "002")
 	case 'k':
-		return t.AppendFormat(dst, "_15")
+		if t.Hour() < 10 {
+			dst = append(dst, ' ')
+		}
+		return strconv.AppendInt(dst, int64(t.Hour()), 10)
 	case 'm':
 		return pad2(dst, int(t.Month()))
 	case 'M':

@@ -173,9 +173,13 @@ func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err erro
 	cw := &countingWriter{w: out, st: st}
 	sw := &subWriter{header: http.Header{}, body: cw, ssi: w.bf.ssi.Shared(), ssiDepth: w.bf.ssiDepth + 1}
 	w.snap.runSubrequestWith(w, &sr, st, w.srv, sw)
+	// nginx finalizes a subrequest with its status when fulcrum's own page
+	// answers it (an error, a redirect, "return 404"): a stub replaces it.
+	// An upstream's answer, whatever its status, is not such a failure.
+	failed = sw.failed || sw.code >= 300 && len(st.Upstreams) == 0
 	st.EndSubrequest(saved)
 	st.BodyBytesSent += cw.sent
-	return sw.failed, nil
+	return failed, nil
 }
 
 // countingWriter passes a subrequest's body on and counts the bytes the

@@ -28,6 +28,8 @@ const ssiConf = `
         location /gz/ { gzip on; gzip_min_length 1; alias %[1]s/root/n/; }
         location /plain/ { ssi off; alias %[1]s/root/n/; }
         location /up/ { proxy_pass http://%[2]s; }
+        location = /redir { return 302 /h/a.html; }
+        location = /ret { default_type text/html; return 200 'ret <!--# echo var="uri" -->'; }
         location /small/ { subrequest_output_buffer_size 8; alias %[1]s/root/h/; }
     }
 `
@@ -54,6 +56,7 @@ func TestSSI(t *testing.T) {
 		"n/wait.html":  `top<!--# include virtual="/n/outer.html" wait="yes" --> after:<!--# echo var="x" -->`,
 		"n/loop.html":  `loop<!--# include virtual="/n/loop.html" -->`,
 		"n/stub.html":  `<!--# block name="s" -->none<!--# endblock -->[<!--# include virtual="/n/missing.html" stub="s" -->]`,
+		"n/stub2.html": `<!--# block name="s" -->none<!--# endblock -->[<!--# include virtual="/redir" stub="s" -->][<!--# include virtual="/ret" stub="s" -->]`,
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, "root", name)
@@ -89,6 +92,7 @@ func TestSSI(t *testing.T) {
 		{method: "GET", path: "/n/wait.html", body: "topS1[inner fromsub /n/inner.html] after:fromsub", processed: true},
 		{method: "GET", path: "/n/loop.html", body: strings.Repeat("loop", 52) + errmsg, processed: true},
 		{method: "GET", path: "/n/stub.html", body: "[none]", processed: true},
+		{method: "GET", path: "/n/stub2.html", body: "[none][ret /ret]", processed: true},
 		{method: "GET", path: "/h/set.html", body: "[][[inner &lt;!--# echo var=&quot;x&quot; --&gt; &lt;!--# echo var=&quot;uri&quot; --&gt;]]", processed: true},
 		{method: "GET", path: "/h/a.html", rng: "bytes=0-1", body: "A-B", processed: true},
 		{method: "GET", path: "/up/page.html", body: "up /up/page.html[inner (none) /n/inner.html]", processed: true},

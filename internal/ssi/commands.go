@@ -275,7 +275,7 @@ func (f *Filter) include(params []*string) bool {
 	}
 	path, args, ok := splitUnsafeURI(target)
 	if !ok {
-		f.logf("unsafe URI \"%s\" was detected", target)
+		f.logf("unsafe URI \"%s\" was detected", path)
 		return false
 	}
 	var bl *block
@@ -387,34 +387,47 @@ func (w *limitWriter) Write(p []byte) (int, error) {
 
 // splitUnsafeURI is nginx's ngx_http_parse_unsafe_uri for a subrequest's
 // URI: the arguments after '?' split off; an empty URI, a NUL byte or a
-// ".." path segment is unsafe.
+// ".." path segment is unsafe (then path is the URI as judged, decoded
+// when it had %XX escapes, for the log). A URI with escapes is decoded
+// and judged again, and used decoded.
 func splitUnsafeURI(uri string) (path, args string, ok bool) {
-	if uri == "" || uri[0] == '?' {
-		return "", "", false
-	}
-	if uri == ".." || strings.HasPrefix(uri, "../") {
-		return "", "", false
+	if uri == "" || uri[0] == '?' || uri == ".." || strings.HasPrefix(uri, "../") {
+		return uri, "", false
 	}
 	for i := 0; i < len(uri); i++ {
 		switch c := uri[i]; {
 		case c == '?':
-			return uri[:i], uri[i+1:], true
+			path, args = uri[:i], uri[i+1:]
+			return decodeUnsafe(path, args)
 		case c == 0:
-			return "", "", false
+			return uri, "", false
 		case c == '/':
 			rest := uri[i+1:]
 			if rest == ".." || strings.HasPrefix(rest, "../") {
-				return "", "", false
+				return uri, "", false
 			}
 		}
 	}
-	if strings.IndexByte(uri, '%') >= 0 {
-		// nginx checks the decoded URI again (and keeps it).
-		if d, err := url.PathUnescape(uri); err == nil && d != uri {
-			return splitUnsafeURI(d)
-		}
+	return decodeUnsafe(uri, "")
+}
+
+// decodeUnsafe decodes the %XX escapes of a safe path and judges it again.
+func decodeUnsafe(path, args string) (string, string, bool) {
+	if strings.IndexByte(path, '%') < 0 {
+		return path, args, true
 	}
-	return uri, "", true
+	d, err := url.PathUnescape(path)
+	if err != nil || d == path {
+		return path, args, true
+	}
+	p, a, ok := splitUnsafeURI(d)
+	if !ok {
+		return p, "", false
+	}
+	if a != "" {
+		args = a // an escaped '?' splits as nginx's second pass does
+	}
+	return p, args, true
 }
 
 // cmdIs reports whether the command being run is name.

@@ -127,7 +127,11 @@ func (e *ssiEnv) URI() string { return e.st.Path }
 // body goes out.
 func (e *ssiEnv) Log(msg string) {
 	w := (*recorder)(e)
-	w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req), msg+" while sending response to client")
+	req := logRequest(w.st, w.req)
+	if w.sub {
+		req.Subrequest = w.st.Path
+	}
+	w.snap.log.LogRequest(errlog.Error, req, msg+" while sending response to client")
 }
 
 // Abort implements ssi.Env: the connection closes without finishing the
@@ -156,7 +160,7 @@ func (e *ssiEnv) Now() time.Time {
 func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err error) {
 	w := (*recorder)(e)
 	if w.bf.ssiDepth >= maxSSIDepth || w.srv == nil {
-		e.Log(fmt.Sprintf("subrequests cycle while processing %q", uri))
+		e.Log(fmt.Sprintf("subrequests cycle while processing \"%s\"", uri))
 		return false, ssi.ErrCycle
 	}
 	r := w.req

@@ -30,7 +30,8 @@ import (
 // valid_referers' check, reads config's settings; securelink, the
 // secure_link module's hash checks, is a leaf; dav, the WebDAV methods on a
 // document root, words its log lines with errlog and gets its paths from
-// the daemon through a small Mapper interface.)
+// the daemon through a small Mapper interface; inherit, the encoding of the
+// sockets a running fulcrum hands to its new binary, is a leaf.)
 var allowedImports = map[string][]string{
 	"pemkey":        {}, // encrypted private keys (ssl_password_file)
 	"config":        {"pemkey"},
@@ -65,10 +66,12 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
+	"inherit":       {},                                           // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
 	"stream":        {"balancer", "config", "errlog", "upstream"}, // TCP proxying (the stream block)
 	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
 	"fastcgi":       {"balancer", "config", "errlog", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "vars"},
+	"memcached":     {"balancer", "config", "errlog", "upstream", "vars"}, // memcached_pass: the memcached client
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

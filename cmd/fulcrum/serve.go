@@ -2,13 +2,22 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/daemon"
 )
 
 // serve runs the proxy with cfg until a stop signal and returns nil after a clean
-// stop.
+// stop. The sockets a previous fulcrum handed over on SIGUSR2 come in the
+// environment (daemon.InheritEnv); the command line is kept for the next USR2.
 func serve(cfg *config.Config, opts config.LoadOptions, confPath string) error {
-	return daemon.Run(context.Background(), cfg, daemon.Options{ConfPath: confPath, Load: opts})
+	inherited := os.Getenv(daemon.InheritEnv)
+	os.Unsetenv(daemon.InheritEnv) // not for the processes fulcrum starts
+	return daemon.Run(context.Background(), cfg, daemon.Options{
+		ConfPath:  confPath,
+		Load:      opts,
+		Args:      os.Args,
+		Inherited: inherited,
+	})
 }

@@ -209,6 +209,8 @@ func TestSettingsDefaults(t *testing.T) {
 			NextUpstream: NextError | NextTimeout, PassRequestHeaders: true, PassRequestBody: true, Buffering: true},
 		UWSGI: FastCGI{ConnectTimeout: time.Minute, SendTimeout: time.Minute, ReadTimeout: time.Minute,
 			NextUpstream: NextError | NextTimeout, PassRequestHeaders: true, PassRequestBody: true, Buffering: true},
+		Memcached: Memcached{BufferSize: 4096, ConnectTimeout: time.Minute, SendTimeout: time.Minute, ReadTimeout: time.Minute,
+			NextUpstream: NextError | NextTimeout},
 		Gzip:                       Gzip{Level: 1, MinLength: 20, Proxied: GzipProxiedOff, Buffers: BufferSpec{Number: 32, Size: 4096}, GunzipBuffers: BufferSpec{Number: 32, Size: 4096}},
 		Charset:                    Charset{Types: defaultCharsetTypes},
 		ProxyCache:                 defaultCacheSettings(),

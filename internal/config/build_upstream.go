@@ -172,11 +172,42 @@ func checkZones(h *HTTP) error {
 			sized[u.Zone] = decl{u.ZoneSize, u.ZonePos}
 		}
 	}
+	if err := checkLearnZones(h); err != nil {
+		return err
+	}
 	for _, u := range unsized {
 		if _, ok := sized[u.Zone]; !ok {
 			return hintf(u.ZonePos, fmt.Sprintf("give the zone a size here or in another upstream that shares it: zone %s 64k;", u.Zone),
 				`zero size shared memory zone "%s"`, u.Zone)
 		}
+	}
+	return nil
+}
+
+// checkLearnZones applies the same rules to the zones of sticky learn:
+// upstreams may share one, with the same size, and its name is not an
+// upstream zone's or a limit zone's.
+func checkLearnZones(h *HTTP) error {
+	upstreamZones := map[string]bool{}
+	for _, u := range h.Upstreams {
+		if u.Zone != "" && !u.Implicit {
+			upstreamZones[u.Zone] = true
+		}
+	}
+	sizes := map[string]int64{}
+	for _, u := range h.Upstreams {
+		st := u.Sticky
+		if st == nil || st.Mode != StickyLearn {
+			continue
+		}
+		if _, limit := limitZonePos(h, st.Zone); limit || upstreamZones[st.Zone] {
+			return hintf(st.Pos, "another zone has that name; rename one",
+				`the shared memory zone "%s" is already declared for a different use`, st.Zone)
+		}
+		if prev, ok := sizes[st.Zone]; ok && prev != st.ZoneSize {
+			return errorf(st.Pos, `the size %d of shared memory zone "%s" conflicts with already declared size %d`, st.ZoneSize, st.Zone, prev)
+		}
+		sizes[st.Zone] = st.ZoneSize
 	}
 	return nil
 }

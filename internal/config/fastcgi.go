@@ -166,8 +166,8 @@ func firstArgs(dirs []*Directive) []string {
 	return list
 }
 
-// cgiPass reads fastcgi_pass or scgi_pass: an address with a port,
-// "unix:/path", or an upstream block's name.
+// cgiPass reads fastcgi_pass, scgi_pass, uwsgi_pass or memcached_pass: an
+// address with a port, "unix:/path", or an upstream block's name.
 func (b *builder) cgiPass(d *Directive) (*FastCGIPass, error) {
 	addr := d.Args[0]
 	if d.Name == "uwsgi_pass" {
@@ -180,7 +180,9 @@ func (b *builder) cgiPass(d *Directive) (*FastCGIPass, error) {
 			addr = addr[len("uwsgi://"):]
 		}
 	}
-	if strings.Contains(addr, "$") {
+	if strings.Contains(addr, "$") && d.Name != "memcached_pass" {
+		// (memcached_pass takes no variables: nginx reads "$x" as a host
+		// name, which the checks below refuse.)
 		return nil, hintf(d.Pos, "write the address itself, or name an upstream block",
 			`fulcrum does not support "%s" with variables yet`, d.Name)
 	}
@@ -194,7 +196,11 @@ func (b *builder) cgiPass(d *Directive) (*FastCGIPass, error) {
 			return p, addrError(d.Pos, addr, err)
 		}
 		if !hp.hasPort && b.upstreams[strings.ToLower(hp.host)] == nil {
-			return p, hintf(d.Pos, fmt.Sprintf(`add the port, such as "%s %s:9000", or define upstream %s { server ...; }`, d.Name, addr, addr),
+			port := "9000"
+			if d.Name == "memcached_pass" {
+				port = "11211"
+			}
+			return p, hintf(d.Pos, fmt.Sprintf(`add the port, such as "%s %s:%s", or define upstream %s { server ...; }`, d.Name, addr, port, addr),
 				`no port in upstream "%s"`, addr)
 		}
 	}

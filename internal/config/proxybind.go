@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// applyProxyBind reads "proxy_bind address [transparent] | off;". A
+// applyProxyBind reads "proxy_bind address [transparent] | off;" (and
+// memcached_bind, which takes the same values). A
 // literal address must be an IP address, optionally with a non-zero port,
 // as nginx's ngx_parse_addr_port takes; one with variables is checked per
 // request. "transparent" (IP_TRANSPARENT) is refused: fulcrum does not
@@ -18,7 +19,7 @@ func applyProxyBind(_ *builder, st *Settings, dirs []*Directive, _ *scope) error
 			return errorf(d.Pos, `invalid parameter "%s"`, d.Args[1])
 		}
 		return hintf(d.Pos, "fulcrum binds only to its own addresses; drop the parameter",
-			`"proxy_bind %s transparent" is not supported yet`, addr)
+			`"%s %s transparent" is not supported yet`, d.Name, addr)
 	}
 	if addr == "off" {
 		st.ProxyBind = ProxyBind{Pos: d.Pos}

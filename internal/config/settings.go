@@ -277,6 +277,7 @@ func (b *builder) defaultSettings() *Settings {
 		FastCGI:                    defaultFastCGI(),
 		SCGI:                       defaultFastCGI(),
 		UWSGI:                      defaultFastCGI(),
+		Memcached:                  defaultMemcached(),
 		ClientMaxBodySize:          1 << 20,
 		ClientHeaderTimeout:        60 * time.Second,
 		ClientBodyTimeout:          60 * time.Second,
@@ -313,7 +314,7 @@ func (b *builder) defaultSettings() *Settings {
 // settings builds the effective Settings of level s.
 func (b *builder) settings(s *scope) (*Settings, error) {
 	st := b.defaultSettings()
-	for i := range len(settingRules) + len(fastcgiRules) + len(scgiRules) + len(uwsgiRules) {
+	for i := range len(settingRules) + len(fastcgiRules) + len(scgiRules) + len(uwsgiRules) + len(memcachedRules) {
 		r := ruleAt(i)
 		find := r.find
 		if find == nil {
@@ -330,16 +331,16 @@ func (b *builder) settings(s *scope) (*Settings, error) {
 	return st, nil
 }
 
-// ruleAt is the i-th of settingRules followed by fastcgiRules, scgiRules
-// and uwsgiRules.
+// ruleAt is the i-th of settingRules followed by fastcgiRules, scgiRules,
+// uwsgiRules and memcachedRules.
 func ruleAt(i int) *settingRule {
-	for _, rules := range [...][]settingRule{settingRules, fastcgiRules, scgiRules} {
+	for _, rules := range [...][]settingRule{settingRules, fastcgiRules, scgiRules, uwsgiRules} {
 		if i < len(rules) {
 			return &rules[i]
 		}
 		i -= len(rules)
 	}
-	return &uwsgiRules[i]
+	return &memcachedRules[i]
 }
 
 // ownLevel is a find function for directives that are not inherited.

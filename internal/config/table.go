@@ -198,7 +198,7 @@ type spec struct {
 const (
 	noteEarlyData = "TLS 1.3 early data is not accepted (Go's crypto/tls has no 0-RTT); clients send their request after the handshake"
 	noteHTTP2Push = "fulcrum's HTTP/2 does not push responses (browsers no longer accept server push); clients request them as usual"
-	noteHandler   = "fulcrum passes requests to HTTP (proxy_pass), gRPC (grpc_pass), FastCGI (fastcgi_pass), SCGI (scgi_pass) and uwsgi (uwsgi_pass) upstreams only; ignoring this would serve the location's files instead"
+	noteHandler   = "fulcrum passes requests to HTTP (proxy_pass), gRPC (grpc_pass), FastCGI (fastcgi_pass), SCGI (scgi_pass), uwsgi (uwsgi_pass) and memcached (memcached_pass) upstreams only; ignoring this would serve the location's files instead"
 	noteBuffers   = "fulcrum streams bodies with its own buffers"
 	noteTemp      = "fulcrum does not write temporary files"
 	noteHash      = "fulcrum's hash tables size themselves"
@@ -375,7 +375,7 @@ var tableSpecs = []spec{
 	// upstream
 	{name: "upstream", module: "http_upstream", ctx: ctxHTTP, args: args1 | argsBlock, multi: true, child: ctxUpstream, syntax: "upstream name { ... }"},
 	{name: "server", module: "http_upstream", ctx: ctxUpstream, args: args1More, multi: true, syntax: "server address [weight=number] [max_fails=number] [fail_timeout=time] [max_conns=number] [slow_start=time] [route=string] [backup] [down];"},
-	{name: "sticky", module: "http_upstream", ctx: ctxUpstream, args: args2More, syntax: "sticky cookie name [expires=time] [domain=domain] [httponly] [samesite=strict|lax|none|$variable] [secure] [path=path]; sticky route $variable ...;"},
+	{name: "sticky", module: "http_upstream", ctx: ctxUpstream, args: args2More, syntax: "sticky cookie name [expires=time] [domain=domain] [httponly] [samesite=strict|lax|none|$variable] [secure] [path=path]; sticky route $variable ...; sticky learn create=$variable lookup=$variable zone=name:size [timeout=time] [header] [sync];"},
 	{name: "zone", module: "http_upstream", ctx: ctxUpstream, args: args12, syntax: "zone name [size];"},
 	{name: "state", module: "http_upstream", ctx: ctxUpstream, args: args1, syntax: "state file;"},
 	{name: "health_check", module: "http_upstream_hc", ctx: ctxLoc, args: argsAny, multi: true, syntax: "health_check [interval=time] [jitter=time] [fails=number] [passes=number] [uri=uri] [match=name] [port=number] [mandatory [persistent]];"},
@@ -672,8 +672,20 @@ var tableSpecs = []spec{
 	{name: "uwsgi_pass_request_body", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_pass_request_body on | off;"},
 	{name: "uwsgi_buffering", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_buffering on | off;"},
 
+	// memcached (memcached.go)
+	{name: "memcached_pass", module: "http_memcached", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "memcached_pass address;"},
+	{name: "memcached_bind", module: "http_memcached", ctx: ctxHSL, args: args12, syntax: "memcached_bind address [transparent] | off;"},
+	{name: "memcached_buffer_size", module: "http_memcached", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "memcached_buffer_size size;"},
+	{name: "memcached_connect_timeout", module: "http_memcached", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "memcached_connect_timeout time;"},
+	{name: "memcached_send_timeout", module: "http_memcached", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "memcached_send_timeout time;"},
+	{name: "memcached_read_timeout", module: "http_memcached", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "memcached_read_timeout time;"},
+	{name: "memcached_gzip_flag", module: "http_memcached", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "memcached_gzip_flag flag;"},
+	{name: "memcached_next_upstream", module: "http_memcached", ctx: ctxHSL, args: args1More, multi: true, kinds: []kind{kindEnum}, enum: memcachedNextUpstreamNames(), syntax: "memcached_next_upstream error | timeout | invalid_response | not_found | off ...;"},
+	{name: "memcached_next_upstream_tries", module: "http_memcached", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "memcached_next_upstream_tries number;"},
+	{name: "memcached_next_upstream_timeout", module: "http_memcached", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "memcached_next_upstream_timeout time;"},
+	{name: "memcached_socket_keepalive", module: "http_memcached", ctx: ctxHSL, args: argsFlag, syntax: "memcached_socket_keepalive on | off;"},
+
 	// other content handlers
-	{name: "memcached_pass", module: "http_memcached", ctx: ctxLoc, args: args1, status: unsupported, note: noteHandler, syntax: "memcached_pass address;"},
 	{name: "fastcgi_temp_path", module: "http_fastcgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "fastcgi_temp_path path [level1 [level2 [level3]]];"},
 	{name: "uwsgi_temp_path", module: "http_uwsgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "uwsgi_temp_path path [level1 [level2 [level3]]];"},
 	{name: "scgi_temp_path", module: "http_scgi", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "scgi_temp_path path [level1 [level2 [level3]]];"},

@@ -201,12 +201,15 @@ type Upstream struct {
 // StickyMode is the method of a sticky directive.
 type StickyMode int
 
-// The sticky methods fulcrum implements ("learn" is refused at load).
+// The sticky methods.
 const (
 	// StickyCookie: fulcrum sets a cookie naming the server.
 	StickyCookie StickyMode = iota
 	// StickyRoute: the request carries the server's route in variables.
 	StickyRoute
+	// StickyLearn: fulcrum learns the sessions the servers create from
+	// their responses and sends each session's requests to its server.
+	StickyLearn
 )
 
 // Sticky is "sticky cookie name [expires=time] [domain=domain] [httponly]
@@ -219,9 +222,19 @@ type Sticky struct {
 	// server ID: "$cookie_NAME" for the cookie method, the variables of the
 	// route method.
 	Lookup []string
-	// Cookie is the cookie method's cookie; nil for route.
+	// Cookie is the cookie method's cookie; nil for route and learn.
 	Cookie *StickyCookieSpec
-	Pos    Pos
+	// Create are the learn method's templates whose first non-empty value,
+	// read from a server's response, names a session it created; Zone and
+	// ZoneSize name and size the sessions' table, Timeout is how long a
+	// session lasts without a request, and Header says that a session is
+	// learned when the response's head arrives instead of at its end.
+	Create   []string
+	Zone     string
+	ZoneSize int64
+	Timeout  time.Duration
+	Header   bool
+	Pos      Pos
 }
 
 // StickyCookieSpec is the cookie a sticky cookie upstream sets.
@@ -461,6 +474,9 @@ type Settings struct {
 	// UWSGI holds the uwsgi_* settings; UWSGI.Pass, when set, sends
 	// requests to a uwsgi server (fastcgi.go).
 	UWSGI FastCGI
+	// Memcached holds the memcached_* settings; Memcached.Pass, when set,
+	// answers requests from a memcached server (memcached.go).
+	Memcached Memcached
 	// HealthChecks are the level's own health_check directives (not
 	// inherited), checking ProxyPass's upstream group.
 	HealthChecks []*HealthCheck
@@ -842,6 +858,41 @@ const (
 	// NextOff is "off": no retries at all. When set, no other bit is.
 	NextOff
 )
+
+// StatusNextUpstream is the next_upstream condition a response status can
+// trigger (http_500 for 500, ...); 0 for statuses that never retry. A module
+// whose directive has no such value (fastcgi_next_upstream has no http_502)
+// never has its bit set.
+func StatusNextUpstream(code int) NextUpstream {
+	switch code {
+	case 500:
+		return NextHTTP500
+	case 502:
+		return NextHTTP502
+	case 503:
+		return NextHTTP503
+	case 504:
+		return NextHTTP504
+	case 403:
+		return NextHTTP403
+	case 404:
+		return NextHTTP404
+	case 429:
+		return NextHTTP429
+	}
+	return 0
+}
+
+// Idempotent reports whether a request with this method may be sent to
+// another server after it reached one without next_upstream's
+// non_idempotent: nginx treats POST, LOCK and PATCH as not.
+func Idempotent(method string) bool {
+	switch method {
+	case "POST", "PATCH", "LOCK":
+		return false
+	}
+	return true
+}
 
 // BufferSpec is a "number size" pair such as large_client_header_buffers 4 8k.
 type BufferSpec struct {

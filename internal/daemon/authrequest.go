@@ -139,15 +139,22 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 // answered into a subWriter that keeps the status and drops the body, or
 // passes it to body when that is not nil (add_before_body, add_after_body).
 func (s *snapshot) runSubrequest(main *recorder, sr *http.Request, st *vars.State, srv *router.Server, body io.Writer) *subWriter {
+	return s.serveSubrequest(new(recorder), main.keepSlashes, sr, st, srv, body)
+}
+
+// serveSubrequest is runSubrequest with the subrequest's recorder, sub,
+// given (a mirror's lives in its own scratch) and filled here, and the
+// main request's merge_slashes choice, keepSlashes.
+func (s *snapshot) serveSubrequest(sub *recorder, keepSlashes bool, sr *http.Request, st *vars.State, srv *router.Server, body io.Writer) *subWriter {
 	sw := &subWriter{header: http.Header{}, body: body}
-	s.runSubrequestWith(main, sr, st, srv, sw)
+	s.serveSubrequestTo(sub, keepSlashes, sr, st, srv, sw)
 	return sw
 }
 
-// runSubrequestWith is runSubrequest with the subWriter the caller made
+// serveSubrequestTo is serveSubrequest with the subWriter the caller made
 // (an SSI include's, which carries the SSI state to the subrequest).
-func (s *snapshot) runSubrequestWith(main *recorder, sr *http.Request, st *vars.State, srv *router.Server, sw *subWriter) {
-	sub := &recorder{ResponseWriter: sw, st: st, snap: s, req: sr, keepSlashes: main.keepSlashes,
+func (s *snapshot) serveSubrequestTo(sub *recorder, keepSlashes bool, sr *http.Request, st *vars.State, srv *router.Server, sw *subWriter) {
+	*sub = recorder{ResponseWriter: sw, st: st, snap: s, req: sr, keepSlashes: keepSlashes,
 		realIPSet: true, sub: true, srv: srv}
 	res := s.serverRewrite(sr, st, srv)
 	res.Internal = true // a subrequest may reach an internal location

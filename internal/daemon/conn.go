@@ -239,6 +239,14 @@ func (cc *clientConn) closeUnserved() {
 // unless it is already buffered whole (the common case: one deadline change
 // per request instead of two). A connection still idle after idleGrace gives
 // its read buffer back and waits on a one-byte read (waitIdle).
+//
+// The wait for a new connection's first request is not idle: as nginx's
+// (which marks only keep-alive connections idle), a graceful stop serves
+// the first request of a connection it accepted, within
+// client_header_timeout, instead of closing it unanswered. So a connection
+// accepted just as the listener closes (QUIT after a binary upgrade, whose
+// new process accepts on the same socket; a reload that removes an
+// address) is not lost.
 func (cc *clientConn) waitRequest(first bool) bool {
 	lim := cc.srv.lim
 	wait := cc.w.kaTimeout
@@ -284,10 +292,10 @@ func (cc *clientConn) waitRequest(first bool) bool {
 				cc.setReadDeadline(deadline)
 			}
 		}
-	} else if !cc.state.CompareAndSwap(connActive, connIdle) {
+	} else if !first && !cc.state.CompareAndSwap(connActive, connIdle) {
 		return false
 	}
-	if cc.srv.shuttingDown() {
+	if !first && cc.srv.shuttingDown() {
 		return false
 	}
 	_, err := cc.br.Peek(1)
@@ -300,7 +308,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	if err != nil {
 		return false
 	}
-	if !cc.state.CompareAndSwap(connIdle, connActive) {
+	if !first && !cc.state.CompareAndSwap(connIdle, connActive) {
 		return false // Shutdown closed it
 	}
 	cc.ci.start = time.Now()

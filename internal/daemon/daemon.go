@@ -1,7 +1,8 @@
 // Package daemon is fulcrum's composition root: it builds a snapshot (router,
 // upstream pools, location handlers, logs) from a configuration, opens the
 // listeners, serves requests through the current snapshot, and handles signals:
-// HUP reloads, QUIT stops gracefully, TERM and INT stop fast, USR1 reopens logs.
+// HUP reloads, QUIT stops gracefully, TERM and INT stop fast, USR1 reopens logs,
+// USR2 starts a new binary on the same sockets (newbinary.go).
 //
 // A reload builds a whole new snapshot off to the side. If anything fails, the
 // running snapshot stays untouched and the error is logged at [emerg]. If it
@@ -52,6 +53,14 @@ type Options struct {
 	// attempt times, passive health windows and slow_start ramps. Tests
 	// set a fake one to move through fail_timeout and slow_start at once.
 	Clock func() time.Time
+	// Args is the command line (os.Args) a SIGUSR2 starts the new binary
+	// with: the program at Args[0], resolved at the signal. Empty: USR2 is
+	// refused with a log line.
+	Args []string
+	// Inherited is the value of FULCRUM_INHERIT (InheritEnv) this process
+	// started with: the sockets the previous binary handed over on USR2,
+	// adopted for the listen addresses they name. "" for none.
+	Inherited string
 }
 
 // clock returns Options.Clock, or time.Now.
@@ -92,6 +101,17 @@ type Daemon struct {
 	// stream proxies the stream block's TCP sessions: its own listeners,
 	// upstream registry and sessions, which outlive reloads.
 	stream *stream.Proxy
+
+	// inherited are the sockets the previous binary handed over, until
+	// start adopts or closes them (nil: none).
+	inherited *inheritedSet
+	// parent is the old binary's pid when this process is a new binary
+	// started by USR2 (0 otherwise): while it runs, USR2 is refused here.
+	parent int
+	// newBinary is the binary a USR2 started, while it runs; binaryExits
+	// reports its end. Only the signal loop touches newBinary.
+	newBinary   *newBinary
+	binaryExits chan binaryExit
 }
 
 // Run loads nothing itself: it serves cfg (already loaded by the caller) until ctx
@@ -102,7 +122,7 @@ func Run(ctx context.Context, cfg *config.Config, opts Options) error {
 	// a HUP that arrived before Notify would kill it.
 	if opts.Signals == nil {
 		ch := make(chan os.Signal, 4)
-		signal.Notify(ch, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+		signal.Notify(ch, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
 		defer signal.Stop(ch)
 		opts.Signals = ch
 	}
@@ -131,9 +151,20 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		limiter:    newConnLimiter(cfg.Main.WorkerConnections),
 		listeners:  map[string]*listener{},
 		upgrades:   newUpgradeTracker(),
+		// buffered: the waiting goroutine never blocks, even after a stop
+		binaryExits: make(chan binaryExit, 1),
 	}
 	d.admin.current, d.admin.conns = &d.current, &d.conns
-	d.stream = stream.New(stream.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Clock: opts.Clock, Listen: listenSocket, Slots: d.limiter.slots})
+	inherited, err := openInherited(opts.Inherited)
+	if err != nil {
+		return nil, err
+	}
+	d.inherited = inherited
+	defer d.inherited.closeUnused(nil) // on a failed start: the sockets nothing took
+	if inherited != nil {
+		d.parent = os.Getppid()
+	}
+	d.stream = stream.New(stream.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Clock: opts.Clock, Listen: listenSocket, Inherited: d.inherited.take, Slots: d.limiter.slots})
 	if err := ensureLogDir(cfg); err != nil {
 		return nil, err
 	}
@@ -142,6 +173,9 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.logs = logs
+	if inherited != nil {
+		logs.error().Logf(errlog.Notice, "using inherited sockets from %q", opts.Inherited)
+	}
 	applyWorkerProcesses(cfg.Main.WorkerProcesses)
 	snap, err := d.build(cfg)
 	if err != nil {
@@ -164,6 +198,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		logs.close()
 		return nil, err
 	}
+	d.inherited.closeUnused(logs.error()) // what the configuration does not listen on
 	if err := writePIDFile(cfg.Main.PIDFile); err != nil {
 		snap.health.Stop()
 		d.closeListeners()
@@ -208,6 +243,8 @@ func (d *Daemon) loop(ctx context.Context) error {
 				d.Reload()
 			case syscall.SIGUSR1:
 				d.reopenLogs()
+			case syscall.SIGUSR2:
+				d.changeBinary()
 			case syscall.SIGQUIT:
 				d.logs.error().Logf(errlog.Notice, "gracefully shutting down")
 				return d.stop(true)
@@ -215,6 +252,8 @@ func (d *Daemon) loop(ctx context.Context) error {
 				d.logs.error().Logf(errlog.Notice, "exiting")
 				return d.stop(false)
 			}
+		case e := <-d.binaryExits:
+			d.newBinaryExited(e)
 		}
 	}
 }
@@ -278,6 +317,7 @@ func (d *Daemon) Reload() {
 	d.renewHTTP2()
 	d.logChanges(old, snap)
 	d.registry.Retain(snap.pools...)
+	d.transports.Retain(snap.kept)
 	d.logs.error().Logf(errlog.Notice, "reconfiguring: done")
 }
 
@@ -323,6 +363,9 @@ func (d *Daemon) stop(graceful bool) error {
 	d.stopFlusher()
 	d.transports.CloseIdle()
 	removePIDFile(snap.cfg.Main.PIDFile)
+	if snap.cfg.Main.PIDFile != "" {
+		removePIDFile(snap.cfg.Main.PIDFile + oldbinSuffix) // renamed for a new binary
+	}
 	d.logs.error().Logf(errlog.Notice, "exit")
 	d.logs.close()
 	return errors.Join(errs...)

@@ -560,6 +560,56 @@ func TestEngineShutdown(t *testing.T) {
 	}
 }
 
+// TestEngineShutdownServesNewConnection: a connection accepted before
+// Shutdown whose first request comes after it is served (Connection:
+// close), not closed unanswered, as nginx's graceful stop does: only
+// keep-alive connections are idle. One that sends nothing ends at
+// client_header_timeout, and Shutdown returns then.
+func TestEngineShutdownServesNewConnection(t *testing.T) {
+	ts := startEngine(t, limits{headerTimeout: 300 * time.Millisecond}, func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "done")
+	})
+	fresh := dialEngine(t, ts.addr)
+	silent := dialEngine(t, ts.addr)
+	tracked := func() int {
+		ts.srv.mu.Lock()
+		defer ts.srv.mu.Unlock()
+		return len(ts.srv.conns)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for tracked() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the connections were never accepted")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- ts.srv.Shutdown(context.Background()) }()
+	deadline = time.Now().Add(5 * time.Second)
+	for !ts.srv.shuttingDown() {
+		if time.Now().After(deadline) {
+			t.Fatal("Shutdown did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	fresh.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, body := fresh.response(http.MethodGet)
+	if body != "done" || connection(resp) != "close" {
+		t.Errorf("first request after Shutdown got %q with Connection %q; want done and close", body, connection(resp))
+	}
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return after client_header_timeout")
+	}
+	if !silent.closed() {
+		t.Error("the silent connection was left open")
+	}
+}
+
 // TestEngineKeepaliveTimeout: an idle connection is closed after
 // keepalive_timeout, and keepalive_timeout 0 closes after each response.
 func TestEngineKeepaliveTimeout(t *testing.T) {

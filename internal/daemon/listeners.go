@@ -61,7 +61,10 @@ func (d *Daemon) openNewListeners(snap *snapshot) error {
 		if _, ok := d.listeners[b.key]; ok {
 			continue
 		}
-		ln, err := listenSocket(b.network, b.addr)
+		ln, err := d.inherited.listener(b.key)
+		if ln == nil && err == nil {
+			ln, err = listenSocket(b.network, b.addr)
+		}
 		if err != nil {
 			for _, l := range opened {
 				l.ln.Close()

@@ -6,18 +6,30 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/debug"
+	"slices"
+	"sync"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
 
-// pendingMirror is one mirror subrequest the precontent phase asked for,
-// with what it copies from the main request at that moment.
-type pendingMirror struct {
-	uri, args, method string
-	body              []byte // nil: no body (mirror_request_body off, or none)
+// mirrorGroup is the mirror subrequests a main request started. They run
+// beside its content handler, each on a goroutine of its own that the
+// request owns: serveHTTP waits for them (wait) before it finishes the
+// request.
+type mirrorGroup struct {
+	wg sync.WaitGroup
+	// body is the request body read for the mirrors (mirror_request_body
+	// on), read only once read; read reports that it was.
+	body []byte
+	read bool
 }
+
+// wait blocks until every mirror the group started is done.
+func (g *mirrorGroup) wait() { g.wg.Wait() }
 
 // mirrorSettings are the settings the precontent phase of a request at loc
 // uses: its limit_except block's when the method is limited there.
@@ -30,72 +42,123 @@ func mirrorSettings(loc *config.Location, limited bool) *config.Settings {
 
 // mirror is ngx_http_mirror_handler, for a main request at a level with
 // mirror URIs: with mirror_request_body on it reads the whole request body
-// first (the content handler then reads it from memory), and it records one
-// mirror subrequest per URI, with the request's method, arguments and, when
-// read, body. It reports false when reading the body failed, the request
-// answered (413 over client_max_body_size, 408 on client_body_timeout, 400
-// for a client that went away).
+// first (the content handler then reads it from memory), then starts one
+// mirror subrequest per URI, with the request's method, arguments, header
+// fields and, when read, body, which run while the content handler does.
+// It reports false when reading the body failed, the request answered
+// (413 over client_max_body_size, 408 on client_body_timeout, 400 for a
+// client that went away).
 //
-// nginx starts the mirrors as background subrequests beside the content
-// handler and finishes the main request only once they are done. fulcrum
-// runs them after the response went out, one after the other on the
-// request's goroutine (runMirrors), before the access log line and before
-// the connection reads its next request: the client's answer is the same,
-// the next request on the connection waits as in nginx, and the subrequests
-// share the request's State without a race.
+// As in nginx, the mirrors never hold the client's answer back, and the
+// request is finished (its log line, the connection's next request) only
+// once they are done: serveHTTP waits for rec.mirrors.
 func (s *snapshot) mirror(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, set *config.Settings) bool {
+	g := rec.mirrors
+	if g == nil {
+		g = &mirrorGroup{}
+		rec.mirrors = g
+	}
 	var body []byte
 	if set.MirrorRequestBody && r.Body != nil && r.Body != http.NoBody {
-		if rec.mirrorBody == nil {
-			data, err := io.ReadAll(r.Body)
-			if err != nil {
-				var tooBig *http.MaxBytesError
-				switch {
-				case errors.As(err, &tooBig):
-					rec.fail(http.StatusRequestEntityTooLarge)
-				case errors.Is(err, os.ErrDeadlineExceeded):
-					rec.drop(http.StatusRequestTimeout)
-				default:
-					rec.drop(http.StatusBadRequest)
-				}
-				return false
-			}
-			if data == nil {
-				data = []byte{}
-			}
-			rec.mirrorBody = data
-			r.Body = io.NopCloser(bytes.NewReader(data))
-			r.ContentLength, r.TransferEncoding = int64(len(data)), nil
+		if !g.read && !readMirrorBody(rec, r, g) {
+			return false
 		}
-		if len(rec.mirrorBody) > 0 {
-			body = rec.mirrorBody
+		if len(g.body) > 0 {
+			body = g.body
 		}
 	}
 	for _, uri := range set.Mirrors {
-		rec.mirrors = append(rec.mirrors, pendingMirror{uri: uri, args: st.Args, method: r.Method, body: body})
+		s.startMirror(g, rec, r, st, srv, uri, body)
 	}
-	rec.mirrorSrv = srv
 	return true
 }
 
-// runMirrors runs the mirror subrequests the request recorded, in order,
-// once its response is complete: each is routed from its URI (an internal
-// location may answer it) with the main request's header fields, its
-// answer discarded. A mirror that fails or times out (the mirror location's
-// proxy timeouts bound it) changes nothing for the client.
-func (s *snapshot) runMirrors(rec *recorder, r *http.Request, st *vars.State) {
-	for _, m := range rec.mirrors {
-		sr := *r // the header fields are shared, read only
-		sr.Method = m.method
-		if m.body != nil {
-			sr.Body, sr.ContentLength = io.NopCloser(bytes.NewReader(m.body)), int64(len(m.body))
-		} else {
-			sr.Body, sr.ContentLength = http.NoBody, 0
+// readMirrorBody reads the whole request body into g and gives r a reader
+// of it, or answers the request when reading fails and reports false.
+func readMirrorBody(rec *recorder, r *http.Request, g *mirrorGroup) bool {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			rec.fail(http.StatusRequestEntityTooLarge)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			rec.drop(http.StatusRequestTimeout)
+		default:
+			rec.drop(http.StatusBadRequest)
 		}
-		sr.TransferEncoding = nil
-		saved := st.BeginSubrequest(m.uri, m.method)
-		st.Args = m.args // nginx gives the subrequest the main request's arguments
-		s.runSubrequest(rec, &sr, st, rec.mirrorSrv, nil)
-		st.EndSubrequest(saved)
+		return false
 	}
+	g.body, g.read = data, true
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.ContentLength, r.TransferEncoding = int64(len(data)), nil
+	return true
+}
+
+// startMirror starts the mirror subrequest to uri on a goroutine of its
+// own, in g. The subrequest gets copies of everything of the main request
+// that either side may change: the request (its header fields too), the
+// variables' State (st.Fork) and a scratch of its own, so neither sees the
+// other's changes (nginx's subrequest shares the main request's set
+// variables, which a single-threaded nginx can afford), and body, shared
+// read only, nil for none. It is routed from its URI as an internal
+// redirect would be, with the main request's arguments (nginx's
+// ngx_http_subrequest gives it r->args), and its answer is discarded.
+func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, st *vars.State, srv *router.Server, uri string, body []byte) {
+	sc := s.getScratch()
+	sr := r.Clone(r.Context())
+	if body != nil {
+		sr.Body, sr.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	} else {
+		sr.Body, sr.ContentLength = http.NoBody, 0
+	}
+	sr.TransferEncoding = nil
+	mst := &sc.st
+	st.Fork(mst)
+	mst.Header, mst.Fields = vars.HeaderMap(sr.Header), slices.Clone(st.Fields)
+	if _, ok := sr.Header["Upgrade"]; ok {
+		// A mirror cannot take the client's connection over, so it does
+		// not ask its backend to upgrade (nginx's never does: no Upgrade
+		// goes up by default); $http_upgrade still reads the field.
+		mst.Header = vars.HeaderMap(sr.Header.Clone())
+		delete(sr.Header, "Upgrade")
+	}
+	mst.BeginSubrequest(uri, r.Method)
+	mst.Args = st.Args
+	mst.Documents, mst.Engine, mst.Uninitialized = sc, sc, nil
+	if s.settables {
+		sc.r, sc.log = sr, s.log
+		mst.Uninitialized = sc
+	}
+	keepSlashes := main.keepSlashes
+	g.wg.Add(1)
+	go s.runMirror(g, sc, sr, srv, keepSlashes)
+}
+
+// runMirror serves one mirror subrequest and recycles its scratch. A panic
+// in it is logged, as the engine logs a request's, and ends the mirror
+// alone.
+func (s *snapshot) runMirror(g *mirrorGroup, sc *requestScratch, sr *http.Request, srv *router.Server, keepSlashes bool) {
+	defer g.wg.Done()
+	defer s.putScratch(sc)
+	defer func() {
+		if p := recover(); p != nil && p != http.ErrAbortHandler {
+			s.log.Logf(errlog.Alert, "panic serving a mirror subrequest of %s: %v\n%s", sc.st.Remote, p, debug.Stack())
+		}
+	}()
+	s.serveSubrequest(&sc.rec, keepSlashes, sr, &sc.st, srv, nil)
+}
+
+// finishMirrors waits for the mirrors of a request whose handler is done.
+// When its response is complete (not after a panic), what is written goes
+// to the client first: the mirrors never hold its answer back.
+func (s *snapshot) finishMirrors(rec *recorder, completed bool) {
+	if completed {
+		if rec.ew != nil {
+			rec.ew.flushNow()
+		} else if f, ok := rec.ResponseWriter.(http.Flusher); ok {
+			f.Flush() // an HTTP/2 stream's data; it ends after the mirrors
+		}
+	}
+	rec.mirrors.wait()
 }

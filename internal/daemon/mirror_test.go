@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +28,7 @@ const mirrorConf = `
             location /off/nested/ { mirror off; proxy_pass http://%[1]s; }
         }
         location /dead/ { mirror /dead; proxy_pass http://%[1]s; }
+        location /r/ { error_page 404 = /after; return 404; }
         location /slow/ { mirror /slow; proxy_pass http://%[1]s; }
         location = /m { internal; proxy_pass http://%[2]s; }
         location = /m2 { internal; proxy_pass http://%[2]s$request_uri; }
@@ -109,6 +112,11 @@ func TestMirror(t *testing.T) {
 			main: "POST /off/nested/q body=hello x-t=1"},
 		{name: "dead shadow", method: "GET", path: "/dead/x",
 			main: "GET /dead/x body= x-t=1"},
+		// The mirrors of the location an error_page leads to run, with
+		// the GET the redirect made (nginx 1.22.1 did the same).
+		{name: "error_page to a mirrored location", method: "POST", path: "/r/x?q=1", body: "hello",
+			main:   "GET /after body=hello x-t=1",
+			shadow: []string{"GET /m body=hello x-t=1", "GET /r/x?q=1 body=hello x-t=1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,4 +194,144 @@ func TestMirror(t *testing.T) {
 		main.take()
 		shadow.waitSeen(2)
 	})
+}
+
+// mirrorRaceConf runs a main request and two mirrors of it at once, each
+// setting the same variable and reading the request's fields, captures,
+// arguments, body and $request_id. %[1]s is the meeting backend, %[2]s
+// the directory of the access log.
+const mirrorRaceConf = `
+    log_format race "$uri $v $request_id $status";
+    server {
+        listen 127.0.0.1:0;
+        access_log %[2]s/race.log race buffer=0;
+        location ~ ^/race/(?<word>[a-z]+) {
+            set $v main-$word;
+            mirror /rm1;
+            mirror /rm2;
+            add_header X-V $v;
+            add_header X-Id $request_id;
+            proxy_set_header X-V $v-$request_id;
+            proxy_pass http://%[1]s;
+        }
+        location = /rm1 { internal; set $v m1-$word; proxy_set_header X-V $v-$request_id; proxy_pass http://%[1]s/m1$is_args$args; }
+        location = /rm2 { internal; set $v m2-$word; proxy_set_header X-V $v-$request_id; proxy_pass http://%[1]s/m2$is_args$args; }
+    }
+`
+
+// meetingBackend answers a request only once n requests are in at once,
+// so the main request and its mirrors are all in flight together; one
+// that waited 5 s for the others is recorded as "alone".
+type meetingBackend struct {
+	n    int
+	mu   sync.Mutex // guards in, met and seen
+	in   int
+	met  chan struct{}
+	seen []string
+}
+
+func (b *meetingBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	b.mu.Lock()
+	if b.in == 0 {
+		b.met = make(chan struct{})
+	}
+	met := b.met
+	if b.in++; b.in == b.n {
+		b.in = 0
+		close(met)
+	}
+	b.mu.Unlock()
+	line := fmt.Sprintf("%s x-v=%s x-t=%s body=%s", r.RequestURI, r.Header.Get("X-V"), r.Header.Get("X-T"), body)
+	select {
+	case <-met:
+	case <-time.After(5 * time.Second):
+		line += " alone"
+	}
+	b.mu.Lock()
+	b.seen = append(b.seen, line)
+	b.mu.Unlock()
+	io.WriteString(w, "ok")
+}
+
+// take returns what the backend saw, sorted, and forgets it.
+func (b *meetingBackend) take() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.seen
+	b.seen = nil
+	slices.Sort(s)
+	return s
+}
+
+// TestMirrorConcurrent runs the main request and its two mirrors at once
+// (each backend answers only when all three are in), under -race in the
+// race suite. As in nginx, the three share $request_id, the captures and
+// the values set before the mirrors started; unlike nginx, whose
+// subrequests share the main request's variables, what a mirror sets
+// stays its own (nginx 1.22.1, with a mirror location that sets $v,
+// answers with the mirror's value in X-V).
+func TestMirrorConcurrent(t *testing.T) {
+	meet := &meetingBackend{n: 3}
+	backend := httptest.NewServer(meet)
+	t.Cleanup(backend.Close)
+	dir := t.TempDir()
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(mirrorRaceConf, backend.Listener.Addr(), dir))
+	c := &http.Client{Timeout: 10 * time.Second}
+	words := []string{"one", "two", "three"}
+	for i, word := range words {
+		req, err := http.NewRequest("POST", "http://"+addr+"/race/"+word+"?a="+word, strings.NewReader("body-"+word))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-T", word)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		id := resp.Header.Get("X-Id")
+		if resp.StatusCode != 200 || string(got) != "ok" || resp.Header.Get("X-V") != "main-"+word || len(id) != 32 {
+			t.Fatalf("%s: %d %q X-V %q X-Id %q, want 200 ok, main-%s and a request id", word, resp.StatusCode, got, resp.Header.Get("X-V"), id, word)
+		}
+		// The client has its answer once the main request's backend had
+		// all three requests: the mirrors are done or about to be.
+		var seen []string
+		deadline := time.Now().Add(5 * time.Second)
+		for len(seen) < 3 && time.Now().Before(deadline) {
+			seen = append(seen, meet.take()...)
+			time.Sleep(5 * time.Millisecond)
+		}
+		slices.Sort(seen)
+		want := []string{
+			fmt.Sprintf("/m1?a=%[1]s x-v=m1-%[1]s-%[2]s x-t=%[1]s body=body-%[1]s", word, id),
+			fmt.Sprintf("/m2?a=%[1]s x-v=m2-%[1]s-%[2]s x-t=%[1]s body=body-%[1]s", word, id),
+			fmt.Sprintf("/race/%[1]s?a=%[1]s x-v=main-%[1]s-%[2]s x-t=%[1]s body=body-%[1]s", word, id),
+		}
+		if !slices.Equal(seen, want) {
+			t.Errorf("%s: the backend saw\n%q\nwant\n%q", word, seen, want)
+		}
+		lines := waitLogLines(t, filepath.Join(dir, "race.log"), i+1)
+		if want := fmt.Sprintf("/race/%s main-%s %s 200", word, word, id); lines[i] != want {
+			t.Errorf("%s: logged %q, want %q", word, lines[i], want)
+		}
+	}
+}
+
+// waitLogLines polls the file at path until it has n lines and returns them.
+func waitLogLines(t *testing.T, path string, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		if len(b) > 0 && len(lines) >= n {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has %q, want %d lines", path, b, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -26,21 +26,8 @@ import (
 func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInfo, key string) {
 	s.life.enter()
 	defer s.life.leave()
-	scratch, _ := s.scratch.Get().(*requestScratch)
-	if scratch == nil {
-		scratch = new(requestScratch)
-	}
-	defer func() {
-		scratch.st.Reset()
-		scratch.rec.gz.Abort() // a response cut short: the compressor goes back
-		if scratch.rec.bf != nil {
-			scratch.rec.bf.abort()
-		}
-		scratch.rec = recorder{}
-		scratch.r, scratch.log = nil, nil
-		scratch.link.expiresSet = false
-		s.scratch.Put(scratch)
-	}()
+	scratch := s.getScratch()
+	defer s.putScratch(scratch)
 	st := &scratch.st
 	fillRequest(st, r, ci)
 	if s.conns != nil {
@@ -86,16 +73,16 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	// The response goes out whole before its log line, as in nginx, so the
 	// line can say what was sent; not after a panic, which must leave the
 	// response cut short (the engine closes the connection).
+	// The request is finished, as in nginx, only once the mirror
+	// subrequests it started are done, even when its handler panicked:
+	// they read the engine's buffers, which the next request reuses.
 	completed := false
 	defer func() {
 		if completed {
 			rec.complete()
-			if rec.mirrors != nil {
-				if rec.ew != nil {
-					rec.ew.flushNow() // the client has its answer before the mirrors run
-				}
-				s.runMirrors(rec, r, st)
-			}
+		}
+		if rec.mirrors != nil {
+			s.finishMirrors(rec, completed)
 		}
 		rec.account(ci)
 		s.access.log(rec.set, st)
@@ -222,6 +209,29 @@ type requestScratch struct {
 	log *errlog.Logger
 	// link is what $secure_link leaves for $secure_link_expires.
 	link linkState
+}
+
+// getScratch takes a request's scratch from the pool.
+func (s *snapshot) getScratch() *requestScratch {
+	scratch, _ := s.scratch.Get().(*requestScratch)
+	if scratch == nil {
+		scratch = new(requestScratch)
+	}
+	return scratch
+}
+
+// putScratch clears a request's scratch, once the request is done, and
+// puts it back in the pool.
+func (s *snapshot) putScratch(scratch *requestScratch) {
+	scratch.st.Reset()
+	scratch.rec.gz.Abort() // a response cut short: the compressor goes back
+	if scratch.rec.bf != nil {
+		scratch.rec.bf.abort()
+	}
+	scratch.rec = recorder{}
+	scratch.r, scratch.log = nil, nil
+	scratch.link.expiresSet = false
+	s.scratch.Put(scratch)
 }
 
 // run serves the request with loc's handler, following internal redirects.
@@ -584,15 +594,12 @@ type recorder struct {
 	// pinned reports that the response's fields were placed before the
 	// headers filter added any (pinFields).
 	pinned bool
-	// sub marks an auth_request subrequest's recorder: nginx runs no
+	// sub marks a subrequest's recorder (auth_request, addition, mirror): nginx runs no
 	// preaccess or access phase for a subrequest.
 	sub bool
-	// mirrors are the mirror subrequests to run once the response is out
-	// (nil for a request at a level without mirror), mirrorSrv the server
-	// that routes them, mirrorBody the request body read for them.
-	mirrors    []pendingMirror
-	mirrorSrv  *router.Server
-	mirrorBody []byte
+	// mirrors are the mirror subrequests the request started, running
+	// beside it (nil for a request at a level without mirror).
+	mirrors *mirrorGroup
 	// trailers are the location's add_trailer fields when the response's
 	// status lets one of them go out (expectTrailers), nil otherwise;
 	// trailersAll reports that only those with "always" go out.

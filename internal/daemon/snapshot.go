@@ -126,7 +126,10 @@ type snapshot struct {
 	// closers release what the snapshot's handlers keep (fastcgi_keep_conn's
 	// idle connections).
 	closers []func()
-	now     func() time.Time
+	// kept are the upstream connection pools and gRPC clients the
+	// snapshot's handlers use: a reload retires the others (Retain).
+	kept proxy.Kept
+	now  func() time.Time
 	// vars is the snapshot's variable compiler, no longer changed once the
 	// snapshot is built: the SSI commands look variables up by name with it.
 	vars *vars.Compiler
@@ -236,7 +239,11 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		return nil, err
 	}
 	s.defineLinkVariables(comp)
-	pools, err := buildPools(cfg.HTTP, reg, comp)
+	pools, err := buildPools(cfg.HTTP, reg, comp, func(name string, size int64) *proxy.SessionZone {
+		z := ts.Sessions(name, size)
+		s.kept.AddSessions(z)
+		return z
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -371,8 +378,8 @@ type builtPool struct {
 }
 
 // buildPools makes a pool per upstream block, keeping live server state from the
-// registry.
-func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler) (map[*config.Upstream]*builtPool, error) {
+// registry; sessions gives sticky learn its zone.
+func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler, sessions func(name string, size int64) *proxy.SessionZone) (map[*config.Upstream]*builtPool, error) {
 	out := map[*config.Upstream]*builtPool{}
 	for _, u := range h.Upstreams {
 		settings := make([]upstream.Settings, 0, len(u.Servers))
@@ -404,7 +411,11 @@ func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler) (ma
 				return nil, fmt.Errorf("%w in %s", err, u.Pos)
 			}
 		}
-		if bp.sticky, err = proxy.NewSticky(u.Sticky, pool, comp); err != nil {
+		var zone *proxy.SessionZone
+		if u.Sticky != nil && u.Sticky.Mode == config.StickyLearn {
+			zone = sessions(u.Sticky.Zone, u.Sticky.ZoneSize)
+		}
+		if bp.sticky, err = proxy.NewSticky(u.Sticky, pool, comp, zone); err != nil {
 			return nil, err
 		}
 		out[u] = bp
@@ -515,6 +526,10 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 	if loc.Settings.GRPCPass != nil {
 		return b.grpcHandler(loc)
 	}
+	if pass := memcachedPass(loc.Settings); pass != nil {
+		h, err := b.memcachedHandler(loc, pass)
+		return withTryFiles(b, loc, h, err)
+	}
 	if pass, proto := cgiPass(loc.Settings); pass != nil {
 		h, err := b.cgiHandler(loc, pass, proto)
 		return withTryFiles(b, loc, h, err)
@@ -600,6 +615,7 @@ func (b *handlerBuilder) grpcHandler(loc *config.Location) (handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.snap.kept.AddGRPC(h)
 	return grpcHandler{h}, nil
 }
 
@@ -615,8 +631,10 @@ func (g grpcHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.Stat
 func (b *handlerBuilder) target(bp *builtPool) proxy.Target {
 	po := proxy.PoolOptions{Keepalive: bp.cfg.Keepalive, KeepaliveTimeout: bp.cfg.KeepaliveTimeout,
 		KeepaliveRequests: bp.cfg.KeepaliveRequests, KeepaliveTime: bp.cfg.KeepaliveTime}
+	t := b.transports.For(bp.cfg.Name, po)
+	b.snap.kept.AddPool(t)
 	return proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey, Sticky: bp.sticky,
-		Transport: b.transports.For(bp.cfg.Name, po), PoolOptions: po}
+		Transport: t, PoolOptions: po}
 }
 
 // dynamic compiles a proxy_pass with variables.

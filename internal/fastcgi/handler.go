@@ -96,7 +96,7 @@ type Handler struct {
 	hashKey  *vars.Template
 	log      *errlog.Logger
 	now      func() time.Time
-	idle     *idlePool
+	idle     *upstream.IdleConns
 	attempts sync.Pool // *balancer.Attempt
 }
 
@@ -139,7 +139,7 @@ func New(o Options) (*Handler, error) {
 		delete(h.hide, strings.ToLower(n))
 	}
 	if set.KeepConn && o.Keepalive > 0 && o.Protocol == FastCGI {
-		h.idle = &idlePool{max: o.Keepalive, conns: map[string][]net.Conn{}}
+		h.idle = upstream.NewIdleConns(o.Keepalive)
 	}
 	return h, nil
 }
@@ -147,7 +147,7 @@ func New(o Options) (*Handler, error) {
 // Close closes the idle connections the handler keeps.
 func (h *Handler) Close() {
 	if h.idle != nil {
-		h.idle.close()
+		h.idle.Close()
 	}
 }
 

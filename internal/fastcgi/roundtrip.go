@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"fulcrum/internal/balancer"
@@ -66,7 +65,7 @@ func (h *Handler) mayRetry(req *request, f *failure) bool {
 	switch {
 	case mask&config.NextOff != 0, mask&f.cond == 0:
 		return false
-	case f.sent && !idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0:
+	case f.sent && !config.Idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0:
 		return false
 	case req.at.Tries() <= 0:
 		return false
@@ -74,33 +73,6 @@ func (h *Handler) mayRetry(req *request, f *failure) bool {
 		return false
 	}
 	return true
-}
-
-// idempotent reports whether nginx may repeat a request with this method
-// on another server after it was sent.
-func idempotent(method string) bool {
-	switch method {
-	case http.MethodPost, http.MethodPatch, "LOCK":
-		return false
-	}
-	return true
-}
-
-// statusCondition is the fastcgi_next_upstream condition of a status.
-func statusCondition(code int) config.NextUpstream {
-	switch code {
-	case 500:
-		return config.NextHTTP500
-	case 503:
-		return config.NextHTTP503
-	case 403:
-		return config.NextHTTP403
-	case 404:
-		return config.NextHTTP404
-	case 429:
-		return config.NextHTTP429
-	}
-	return 0
 }
 
 // exchange is one attempt's connection and response.
@@ -147,7 +119,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	headAt := h.now()
 	a.HeaderTime = headAt.Sub(start)
 	a.Status = x.head.status
-	if cond := statusCondition(x.head.status); cond != 0 && h.set.NextUpstream&cond != 0 && req.at.Tries() > 1 {
+	if cond := config.StatusNextUpstream(x.head.status); cond != 0 && h.set.NextUpstream&cond != 0 && req.at.Tries() > 1 {
 		outcome := upstream.Failure
 		if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
 			outcome = upstream.Neutral
@@ -167,7 +139,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	a.ResponseLength = n
 	a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
 	if ok && x.rr.ended && h.idle != nil {
-		h.idle.put(x.key, x.conn)
+		h.idle.Put(x.key, x.conn)
 	} else {
 		x.conn.Close()
 	}
@@ -187,7 +159,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 // still held, so it must leave another one.
 func (h *Handler) mayRetryAfter(req *request, f *failure) bool {
 	mask := h.set.NextUpstream
-	if !idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0 {
+	if !config.Idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0 {
 		return false
 	}
 	return h.set.NextUpstreamTimeout == 0 || f.end.Sub(req.start) < h.set.NextUpstreamTimeout
@@ -198,7 +170,7 @@ func (h *Handler) mayRetryAfter(req *request, f *failure) bool {
 func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, start time.Time) (*exchange, error) {
 	x := &exchange{key: srv.Network() + " " + srv.Addr()}
 	if h.idle != nil {
-		x.conn = h.idle.get(x.key)
+		x.conn = h.idle.Get(x.key)
 		x.reused = x.conn != nil
 	}
 	if x.conn == nil {
@@ -342,49 +314,6 @@ func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, s
 	}
 	if req.at.Release(now, o) {
 		h.log.LogRequest(errlog.Warn, req.logRequest(), "upstream server temporarily disabled while connecting to upstream")
-	}
-}
-
-// idlePool keeps connections fastcgi_keep_conn left open, per server.
-type idlePool struct {
-	mu    sync.Mutex // guards conns
-	conns map[string][]net.Conn
-	max   int
-}
-
-func (p *idlePool) get(key string) net.Conn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l := p.conns[key]
-	if len(l) == 0 {
-		return nil
-	}
-	c := l[len(l)-1]
-	p.conns[key] = l[:len(l)-1]
-	return c
-}
-
-func (p *idlePool) put(key string, c net.Conn) {
-	c.SetDeadline(time.Time{})
-	p.mu.Lock()
-	if len(p.conns[key]) < p.max {
-		p.conns[key] = append(p.conns[key], c)
-		c = nil
-	}
-	p.mu.Unlock()
-	if c != nil {
-		c.Close()
-	}
-}
-
-func (p *idlePool) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for k, l := range p.conns {
-		for _, c := range l {
-			c.Close()
-		}
-		delete(p.conns, k)
 	}
 }
 

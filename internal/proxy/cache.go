@@ -415,7 +415,7 @@ func (h *Handler) useStale(req *request, err error, status int) bool {
 		f, ok := err.(*failure)
 		return ok && use&f.cond != 0
 	}
-	return use&statusCondition(status) != 0
+	return use&config.StatusNextUpstream(status) != 0
 }
 
 // serveStale answers with the expired entry, taking it over.

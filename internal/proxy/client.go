@@ -30,8 +30,11 @@ import (
 type ConnPool struct {
 	opts PoolOptions
 
-	mu   sync.Mutex // guards idle
+	mu   sync.Mutex // guards idle and closed
 	idle map[connKey][]*poolConn
+	// closed is set by Close: a configuration that used the pool was
+	// replaced by one that does not, so connections coming back close.
+	closed bool
 
 	// sessions are the TLS sessions of the pool's servers, resumed by new
 	// connections (proxy_ssl_session_reuse); crypto/tls keys them by the
@@ -338,7 +341,7 @@ func (p *ConnPool) put(pc *poolConn, now time.Time) {
 	}
 	pc.lastUsed = now
 	p.mu.Lock()
-	if len(p.idle[pc.key]) >= o.Keepalive {
+	if p.closed || len(p.idle[pc.key]) >= o.Keepalive {
 		p.mu.Unlock()
 		pc.close()
 		return
@@ -351,6 +354,19 @@ func (p *ConnPool) put(pc *poolConn, now time.Time) {
 func (p *ConnPool) CloseIdle() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closeIdleLocked()
+}
+
+// Close retires the pool: its idle connections close now, and those in use
+// close when their exchanges end instead of coming back.
+func (p *ConnPool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	p.closeIdleLocked()
+}
+
+func (p *ConnPool) closeIdleLocked() {
 	for key, list := range p.idle {
 		for _, pc := range list {
 			pc.close()

@@ -90,35 +90,3 @@ func isMalformed(err error) bool {
 	}
 	return false
 }
-
-// statusCondition maps a response status to the proxy_next_upstream condition it
-// can trigger; 0 for statuses that never retry.
-func statusCondition(code int) config.NextUpstream {
-	switch code {
-	case 500:
-		return config.NextHTTP500
-	case 502:
-		return config.NextHTTP502
-	case 503:
-		return config.NextHTTP503
-	case 504:
-		return config.NextHTTP504
-	case 403:
-		return config.NextHTTP403
-	case 404:
-		return config.NextHTTP404
-	case 429:
-		return config.NextHTTP429
-	}
-	return 0
-}
-
-// idempotent reports whether a request with this method may be sent to another
-// server after it reached one (nginx treats POST, LOCK and PATCH as not).
-func idempotent(method string) bool {
-	switch method {
-	case http.MethodPost, http.MethodPatch, "LOCK":
-		return false
-	}
-	return true
-}

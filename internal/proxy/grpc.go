@@ -144,6 +144,20 @@ func (c *GRPCClients) For(pass *config.GRPCPass, set *config.GRPCSettings) *http
 	return t
 }
 
+// retain forgets the clients that are not in keep, closing their idle
+// connections; streams still running on them finish, and the connections
+// they leave idle close after the transport's idle timeout.
+func (c *GRPCClients) retain(keep map[*http.Transport]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, t := range c.m {
+		if !keep[t] {
+			t.CloseIdleConnections()
+			delete(c.m, key)
+		}
+	}
+}
+
 // grpcDialKey carries the server to dial in a request's context: the
 // transport pools connections by the URL's host, which names the server.
 type grpcDialKey struct{}
@@ -364,7 +378,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			continue
 		}
 		a.Status, a.HeaderTime = resp.StatusCode, end.Sub(now)
-		if cond := statusCondition(resp.StatusCode); cond != 0 && h.set.NextUpstream&cond != 0 {
+		if cond := config.StatusNextUpstream(resp.StatusCode); cond != 0 && h.set.NextUpstream&cond != 0 {
 			outcome := upstream.Failure
 			if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
 				outcome = upstream.Neutral

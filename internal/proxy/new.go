@@ -211,10 +211,30 @@ func compileRedirects(c *vars.Compiler, loc *config.Location) ([]redirectRule, e
 // reloads, so a reload does not drop warm connections. It is safe for concurrent
 // use.
 type Transports struct {
-	mu      sync.Mutex // guards m
-	m       map[string]*transportEntry
-	buffers BufferPool
-	grpc    *GRPCClients
+	mu sync.Mutex // guards m
+	m  map[string]*transportEntry
+	// live are the pools handed out and not retired: an entry of m
+	// replaced by new options stays here until Retain closes it.
+	live map[*ConnPool]bool
+	// sessions are the sticky learn zones by name, kept across reloads
+	// that keep their size, as nginx keeps a shared memory zone.
+	sessions map[string]*SessionZone
+	buffers  BufferPool
+	grpc     *GRPCClients
+}
+
+// Sessions returns the sticky learn zone named name: the one a previous
+// configuration used, with its sessions, when its size is the same, else a
+// new one.
+func (ts *Transports) Sessions(name string, size int64) *SessionZone {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if z := ts.sessions[name]; z != nil && z.Size() == size {
+		return z
+	}
+	z := NewSessionZone(size)
+	ts.sessions[name] = z
+	return z
 }
 
 // GRPC returns the HTTP/2 client pools of grpc_pass locations.
@@ -230,7 +250,7 @@ type transportEntry struct {
 
 // NewTransports returns an empty set.
 func NewTransports() *Transports {
-	return &Transports{m: map[string]*transportEntry{}, grpc: NewGRPCClients()}
+	return &Transports{m: map[string]*transportEntry{}, live: map[*ConnPool]bool{}, sessions: map[string]*SessionZone{}, grpc: NewGRPCClients()}
 }
 
 // For returns the pool for the upstream named name, made anew when its options
@@ -243,20 +263,68 @@ func (ts *Transports) For(name string, o PoolOptions) *ConnPool {
 	}
 	t := newConnPool(o)
 	ts.m[name] = &transportEntry{opts: o, t: t}
+	ts.live[t] = true
 	return t
 }
 
-// Retain closes the idle connections of pools whose upstream is not in names and
-// forgets them.
-func (ts *Transports) Retain(names map[string]bool) {
+// Retain retires the pools, gRPC clients and sticky learn zones that are not in keep (those of
+// the configuration now in force) and forgets them: an upstream that was
+// removed, or whose keepalive settings or gRPC settings changed, no longer
+// holds idle connections that nothing will use again (nginx's old workers
+// close theirs when they exit). Exchanges still running on a retired pool
+// finish; their connections then close. Kept ones stay warm.
+func (ts *Transports) Retain(keep Kept) {
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
 	for name, e := range ts.m {
-		if !names[name] {
-			e.t.CloseIdle()
+		if !keep.pools[e.t] {
 			delete(ts.m, name)
 		}
 	}
+	for p := range ts.live {
+		if !keep.pools[p] {
+			p.Close()
+			delete(ts.live, p)
+		}
+	}
+	for name, z := range ts.sessions {
+		if !keep.zones[z] {
+			delete(ts.sessions, name)
+		}
+	}
+	ts.mu.Unlock()
+	ts.grpc.retain(keep.grpc)
+}
+
+// Kept is the set of upstream connection pools and gRPC clients a
+// configuration uses, for Retain.
+type Kept struct {
+	pools map[*ConnPool]bool
+	grpc  map[*http.Transport]bool
+	zones map[*SessionZone]bool
+}
+
+// AddSessions adds a sticky learn zone.
+func (k *Kept) AddSessions(z *SessionZone) {
+	if k.zones == nil {
+		k.zones = map[*SessionZone]bool{}
+	}
+	k.zones[z] = true
+}
+
+// AddPool adds the pool of a proxy target.
+func (k *Kept) AddPool(p *ConnPool) {
+	if k.pools == nil {
+		k.pools = map[*ConnPool]bool{}
+	}
+	k.pools[p] = true
+}
+
+// AddGRPC adds the client of a grpc_pass handler.
+func (k *Kept) AddGRPC(h *GRPCHandler) {
+	if k.grpc == nil {
+		k.grpc = map[*http.Transport]bool{}
+	}
+	k.grpc[h.client] = true
 }
 
 // CloseIdle closes every idle upstream connection (at shutdown).

@@ -129,14 +129,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestIdempotent(t *testing.T) {
-	for m, want := range map[string]bool{"GET": true, "HEAD": true, "PUT": true, "DELETE": true, "POST": false, "PATCH": false, "LOCK": false} {
-		if idempotent(m) != want {
-			t.Errorf("idempotent(%s) = %v, want %v", m, !want, want)
-		}
-	}
-}
-
 // TestURIRewriteAllocations: the rewritten target costs one allocation, the
 // string itself, escaping included.
 func TestURIRewriteAllocations(t *testing.T) {

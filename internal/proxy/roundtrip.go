@@ -29,7 +29,7 @@ func (h *Handler) roundTrip(req *request) error {
 		in.Key = t.HashKey.String(req.st)
 	}
 	if t.Sticky != nil {
-		req.stickyID = t.Sticky.AppendID(req.stickyID, req.st)
+		req.stickyID = t.Sticky.AppendID(req.stickyID, req.st, req.start)
 		in.StickyID = req.stickyID
 	}
 	req.at.Reset(t.Pool, t.Policy, in)
@@ -77,7 +77,7 @@ func (req *request) mayRetry(cond config.NextUpstream, sent bool, now time.Time)
 	switch {
 	case mask&config.NextOff != 0, mask&cond == 0:
 		return false
-	case sent && !idempotent(req.in.Method) && mask&config.NextNonIdempotent == 0:
+	case sent && !config.Idempotent(req.in.Method) && mask&config.NextNonIdempotent == 0:
 		return false
 	case sent && !req.body.replayable():
 		return false
@@ -141,7 +141,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	a.HeaderTime = headAt.Sub(start)
 	status := req.resp.head.Status
 	a.Status = status
-	if cond := statusCondition(status); cond != 0 && h.set.ProxyNextUpstream&cond != 0 {
+	if cond := config.StatusNextUpstream(status); cond != 0 && h.set.ProxyNextUpstream&cond != 0 {
 		// A listed status: retry if the rules allow, else pass it on as is.
 		outcome := upstream.Failure
 		if cond == config.NextHTTP403 || cond == config.NextHTTP404 {

@@ -132,7 +132,8 @@ func addUnique(m *map[string]*locNode, loc *config.Location, node *locNode) erro
 }
 
 // indexRedirects finds the locations that redirect "/path" to "/path/": nginx sets
-// auto_redirect on a location whose name ends in "/" when it proxies, and an exact
+// auto_redirect on a location whose name ends in "/" when it proxies (proxy_pass,
+// memcached_pass), and an exact
 // location wins over a prefix one with the same name.
 func (lv *level) indexRedirects() {
 	for _, m := range []map[string]*locNode{lv.prefix, lv.exact} {
@@ -149,7 +150,7 @@ func (lv *level) indexRedirects() {
 }
 
 func proxies(loc *config.Location) bool {
-	return loc.Settings != nil && loc.Settings.ProxyPass != nil
+	return loc.Settings != nil && (loc.Settings.ProxyPass != nil || loc.Settings.Memcached.Pass != nil)
 }
 
 // find is ngx_http_core_find_location: the static (exact and prefix) lookup at this

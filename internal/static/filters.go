@@ -123,7 +123,33 @@ func parseRanges(h http.Header, tag string, mod time.Time, size int64) ([]byteRa
 	if ir, ok := first(h, "If-Range"); ok && !ifRange(ir, tag, mod) {
 		return nil, rangeIgnored
 	}
-	return rangeSet(v[6:], size)
+	return rangeSet(v[6:], size, 0)
+}
+
+// SingleRange is nginx's range filter for a 200 of size bytes from an
+// upstream that lets ranges be forced (r->single_range, as for
+// memcached_pass) and has neither an entity tag nor a date: it reads the
+// Range and If-Range fields of h and returns the status to answer with.
+// 206 comes with the range [start, end); 416 is a Range that is malformed
+// or names no byte; 200 sends the whole response (no Range, or one in
+// another unit; an If-Range, which such a response never matches; more than
+// one range; ranges nginx declines).
+func SingleRange(h http.Header, size int64) (start, end int64, status int) {
+	v, ok := first(h, "Range")
+	if !ok || len(v) < 7 || !strings.EqualFold(v[:6], "bytes=") {
+		return 0, size, http.StatusOK
+	}
+	if _, ok := first(h, "If-Range"); ok {
+		return 0, size, http.StatusOK
+	}
+	ranges, verdict := rangeSet(v[6:], size, 1)
+	switch verdict {
+	case rangeSatisfiable:
+		return ranges[0].start, ranges[0].end, http.StatusPartialContent
+	case rangeUnsatisfiable:
+		return 0, size, http.StatusRequestedRangeNotSatisfiable
+	}
+	return 0, size, http.StatusOK
 }
 
 // ifRange reports whether an If-Range value lets the ranges apply.
@@ -138,8 +164,9 @@ func ifRange(v, tag string, mod time.Time) bool {
 // malformed value is 416; ranges that start past the end are skipped, and if
 // none is left the answer is 416; ranges adding up to more than the file (an
 // overlap, a repeat) or any range of an empty file make it send the whole
-// file instead.
-func rangeSet(v string, size int64) ([]byteRange, rangeVerdict) {
+// file instead. A limit above 0 sends the whole file as soon as a range
+// beyond limit is read (nginx's single_range for upstream responses).
+func rangeSet(v string, size int64, limit int) ([]byteRange, rangeVerdict) {
 	sc := rangeScanner{s: v}
 	var ranges []byteRange
 	var total int64
@@ -155,6 +182,9 @@ func rangeSet(v string, size int64) ([]byteRange, rangeVerdict) {
 			}
 			total += end - start
 			ranges = append(ranges, byteRange{start, end})
+			if limit > 0 && len(ranges) > limit {
+				return nil, rangeIgnored
+			}
 		case start == 0:
 			return nil, rangeIgnored
 		}

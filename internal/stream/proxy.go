@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"fulcrum/internal/config"
@@ -47,6 +48,12 @@ type Options struct {
 	Clock func() time.Time
 	// Listen, when set, replaces net.Listen (tests, socket inheritance).
 	Listen func(network, addr string) (net.Listener, error)
+	// Inherited, when set, is asked first for each address to open, by
+	// its key ("network address" as the configuration wrote it, with the
+	// "#N" of an ephemeral listen): a socket a previous fulcrum handed
+	// over on SIGUSR2, or nil to bind as usual. The Proxy owns the file
+	// it returns and closes it once adopted.
+	Inherited func(key string) *os.File
 	// Slots, when set, caps the client connections (worker_connections,
 	// shared with the http listeners): a session holds one from before
 	// its Accept to its end, so a proxy at the cap leaves new connections
@@ -192,7 +199,9 @@ func (p *Proxy) openMissing(t *table) ([]*listener, error) {
 		}
 		l := &listener{key: key, closed: make(chan struct{})}
 		var err error
-		if network == "udp" || network == "unixgram" {
+		if f := p.inherited(key); f != nil {
+			err = l.adopt(network, f)
+		} else if network == "udp" || network == "unixgram" {
 			l.pc, err = net.ListenPacket(network, addr)
 			if err != nil {
 				err = fmt.Errorf("bind() to %s failed (%s)", addr, errlog.Errno(err))
@@ -209,6 +218,50 @@ func (p *Proxy) openMissing(t *table) ([]*listener, error) {
 		opened = append(opened, l)
 	}
 	return opened, nil
+}
+
+// inherited returns the socket handed over for key, or nil.
+func (p *Proxy) inherited(key string) *os.File {
+	if p.opts.Inherited == nil {
+		return nil
+	}
+	return p.opts.Inherited(key)
+}
+
+// adopt makes l's socket from f, a socket handed over by a previous
+// fulcrum, and closes f (the socket keeps a descriptor of its own).
+func (l *listener) adopt(network string, f *os.File) error {
+	defer f.Close()
+	var err error
+	if network == "udp" || network == "unixgram" {
+		l.pc, err = net.FilePacketConn(f)
+	} else {
+		l.ln, err = net.FileListener(f)
+	}
+	if err != nil {
+		return fmt.Errorf("use inherited socket %s: %w", l.key, err)
+	}
+	return nil
+}
+
+// Sockets returns the bound sockets by key ("network address" as
+// configured, "#N" marking an ephemeral listen), for handing to a new
+// binary: each is a *net.TCPListener, *net.UnixListener, *net.UDPConn or
+// *net.UnixConn. They stay the Proxy's.
+func (p *Proxy) Sockets() map[string]syscall.Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]syscall.Conn, len(p.listeners))
+	for key, l := range p.listeners {
+		var c any = l.ln
+		if l.pc != nil {
+			c = l.pc
+		}
+		if sc, ok := c.(syscall.Conn); ok {
+			out[key] = sc
+		}
+	}
+	return out
 }
 
 // listen is net.Listen with nginx's words for a failure.

@@ -184,12 +184,17 @@ func getRequestLength(dst []byte, st *State) ([]byte, bool) {
 // getRequestID is nginx's $request_id: 16 random bytes in lower-case hex,
 // drawn once per request and stable until Reset.
 func getRequestID(dst []byte, st *State) ([]byte, bool) {
+	st.drawRequestID()
+	return append(dst, st.reqID[:]...), true
+}
+
+// drawRequestID draws the request's $request_id unless it has one.
+func (st *State) drawRequestID() {
 	if !st.reqIDSet {
 		_, _ = rand.Read(st.reqIDRaw[:]) // never fails since Go 1.24
 		hex.Encode(st.reqID[:], st.reqIDRaw[:])
 		st.reqIDSet = true
 	}
-	return append(dst, st.reqID[:]...), true
 }
 
 // getProxyAddXForwardedFor is the client's X-Forwarded-For fields joined

@@ -65,3 +65,32 @@ func (st *State) EndSubrequest(sv Subrequest) {
 	st.UpstreamHeader, st.upstream, st.SentHeader = sv.upstreamHeader, sv.upstream, sv.sentHeader
 	st.Body = sv.body
 }
+
+// Fork makes dst a copy of st for a subrequest that runs beside the
+// request on another goroutine (nginx's mirror subrequests, which run while
+// the main request's content handler does): dst starts with st's request,
+// variables and set values, and shares no storage either may change. It
+// shares the request's strings, header views, body and captures, which
+// neither changes; it gets its own copies of the set variables and cached
+// values, and none of st's upstream state. Both have the same
+// $request_id, drawn now when st had none yet, as nginx's subrequest reads
+// the main request's cached value. dst's buffers are kept (dst is reset
+// first), so a pooled State serves.
+//
+// The caller gives dst the engine's own values (Documents, Engine,
+// Uninitialized), which Fork copies from st, and its own view of header
+// fields it may change. Call [State.BeginSubrequest] on dst next.
+func (st *State) Fork(dst *State) {
+	dst.Reset()
+	st.drawRequestID()
+	attempts, upstream, scratch := dst.Upstreams, dst.upstream, dst.scratch
+	values, memos, memoBuf := dst.values, dst.memo, dst.memoBuf
+	user, userBuf := dst.user, dst.userBuf
+	*dst = *st
+	dst.values = append(values, st.values...)
+	dst.memo, dst.memoBuf = append(memos, st.memo...), append(memoBuf, st.memoBuf...)
+	dst.user, dst.userBuf = append(user, st.user...), append(userBuf, st.userBuf...)
+	dst.scratch = scratch
+	dst.Upstreams, dst.groupNext = attempts, false
+	dst.upstream, dst.UpstreamHeader = upstream, nil
+}

@@ -92,3 +92,67 @@ func TestSubrequestState(t *testing.T) {
 		t.Errorf("upstreams after: %+v", st.Upstreams)
 	}
 }
+
+// TestFork: a forked State reads the request and the set values it had,
+// and what either side changes afterwards (set values, cached values,
+// named captures, upstream attempts and fields, URI) stays its own.
+func TestFork(t *testing.T) {
+	c := &Compiler{}
+	v, err := c.DefineSettable("v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Declare("name")
+	calls := 0
+	c.DefineCached("once", func(dst []byte, st *State) ([]byte, bool) {
+		calls++
+		return append(dst, st.Path...), true
+	})
+	tmpl, err := c.Compile("$request_method $uri?$args $v $once $name [$upstream_status] [$upstream_http_x]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Compile("$request_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	st.Method, st.Path, st.Args = "POST", "/main", "a=1"
+	v.Set(&st, []byte("before"))
+	st.SetVar("name", "main-name")
+	a := st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:1"), "")
+	a.Status = 200
+	st.SetUpstreamFields(append(st.UpstreamFields(), Field{Name: "X", Value: "main"}))
+	if got, want := tmpl.String(&st), "POST /main?a=1 before /main main-name [200] [main]"; got != want {
+		t.Fatalf("before the fork: %q, want %q", got, want)
+	}
+
+	var fork State
+	fork.SetVar("stale", "from a previous request") // a pooled State
+	st.Fork(&fork)
+	if got, want := tmpl.String(&fork), "POST /main?a=1 before /main main-name [] []"; got != want {
+		t.Errorf("the fork: %q, want %q", got, want)
+	}
+	fork.BeginSubrequest("/mirror", "POST")
+	v.Set(&fork, []byte("fork's, longer than the main request's"))
+	fork.SetVar("name", "fork-name")
+	fa := fork.StartAttempt(netip.MustParseAddrPort("127.0.0.1:2"), "")
+	fa.Status = 502
+	fork.SetUpstreamFields(append(fork.UpstreamFields(), Field{Name: "X", Value: "fork"}))
+	v.Set(&st, []byte("main's"))
+	b := st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:3"), "")
+	b.Status = 404
+
+	if got, want := tmpl.String(&st), "POST /main?a=1 main's /main main-name [200, 404] [main]"; got != want {
+		t.Errorf("the main request after: %q, want %q", got, want)
+	}
+	if got, want := tmpl.String(&fork), "POST /mirror? fork's, longer than the main request's /main fork-name [502] [fork]"; got != want {
+		t.Errorf("the fork after: %q, want %q", got, want)
+	}
+	if calls != 1 {
+		t.Errorf("the cached value was computed %d times, want once (the fork keeps it)", calls)
+	}
+	if a, b := id.String(&st), id.String(&fork); a != b || len(a) != 32 {
+		t.Errorf("$request_id %q in the main request, %q in the fork: want one", a, b)
+	}
+}

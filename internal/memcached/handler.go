@@ -1,0 +1,229 @@
+package memcached
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// Failer is a ResponseWriter that answers an error status itself (the
+// daemon's: through error_page). Under any other writer the handler writes
+// a plain error page.
+type Failer interface{ Fail(code int) }
+
+// Options is what New needs to build a location's handler.
+type Options struct {
+	// Location is the location with memcached_pass; its
+	// Settings.Memcached holds the memcached_* settings.
+	Location *config.Location
+	// Pool and Policy are the upstream group and its balancing method;
+	// HashKey is the key of "hash KEY" (nil for other methods).
+	Pool    *upstream.Pool
+	Policy  balancer.Policy
+	HashKey *vars.Template
+	// Keepalive is the upstream block's keepalive: how many idle
+	// connections to each server the handler may keep after a complete
+	// reply; 0 closes each one.
+	Keepalive int
+	// Compiler compiles $memcached_key and a memcached_bind with variables.
+	Compiler *vars.Compiler
+	// ContentType gives the Content-Type of a value served for a $uri
+	// (nginx's ngx_http_set_content_type: types by the extension, else
+	// default_type); nil sends none.
+	ContentType func(uri string) string
+	// Range is nginx's range filter for a value of size bytes sent with
+	// contentType (nginx forces ranges on memcached responses, one range
+	// at most): it returns the status to answer with, 200 (the whole value,
+	// with "Accept-Ranges: bytes"), 206 with the bytes [start, end), or 416
+	// (having set the fields of that answer), or 0 when the response may not
+	// go out in ranges (a filter changes its body). Nil is always 0.
+	Range func(w http.ResponseWriter, r *http.Request, contentType string, size int64) (start, end int64, status int)
+	// Log is the error log.
+	Log *errlog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler answers a location's requests from memcached servers. It is
+// safe for concurrent use.
+type Handler struct {
+	set         *config.Memcached
+	key         *vars.Template // $memcached_key
+	contentType func(string) string
+	ranges      func(http.ResponseWriter, *http.Request, string, int64) (int64, int64, int)
+	bind        localBind
+	pool        *upstream.Pool
+	policy      balancer.Policy
+	hashKey     *vars.Template
+	log         *errlog.Logger
+	now         func() time.Time
+	idle        *upstream.IdleConns
+	attempts    sync.Pool // *balancer.Attempt
+}
+
+// New compiles a location's memcached settings into a Handler. It fails,
+// in nginx's words, when no set directive defines $memcached_key.
+func New(o Options) (*Handler, error) {
+	set := &o.Location.Settings.Memcached
+	key, err := o.Compiler.Compile("$memcached_key")
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{set: set, key: key, contentType: o.ContentType, ranges: o.Range, pool: o.Pool, policy: o.Policy,
+		hashKey: o.HashKey, log: o.Log, now: o.Now}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.bind, err = compileBind(o.Compiler, set.Bind); err != nil {
+		return nil, err
+	}
+	if o.Keepalive > 0 {
+		h.idle = upstream.NewIdleConns(o.Keepalive)
+	}
+	return h, nil
+}
+
+// Close closes the idle connections the handler keeps.
+func (h *Handler) Close() {
+	if h.idle != nil {
+		h.idle.Close()
+	}
+}
+
+// request is one request's state across its attempts.
+type request struct {
+	w   http.ResponseWriter
+	r   *http.Request
+	st  *vars.State
+	key []byte // escaped
+	cmd []byte // "get KEY\r\n"
+	at  *balancer.Attempt
+	// start is when the request reached the handler.
+	start time.Time
+	// upstream names the server being tried in error log lines.
+	upstream string
+}
+
+// ServeHTTP answers a GET or HEAD request with the value of
+// $memcached_key from a server of the pool, retrying other servers as
+// memcached_next_upstream says; other methods get 405, as in nginx.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		fail(w, http.StatusMethodNotAllowed)
+		return
+	}
+	req := &request{w: w, r: r, st: st, start: h.now()}
+	key, found := h.key.AppendFound(nil, st)
+	if !found || len(key) == 0 {
+		h.log.LogRequest(errlog.Error, req.logRequest(), `the "$memcached_key" variable is not set`)
+		fail(w, http.StatusInternalServerError)
+		return
+	}
+	req.key = AppendKey(nil, key)
+	req.cmd = AppendRequest(make([]byte, 0, len(req.key)+6), req.key)
+	at, _ := h.attempts.Get().(*balancer.Attempt)
+	if at == nil {
+		at = new(balancer.Attempt)
+	}
+	defer h.attempts.Put(at)
+	req.at = at
+	f := h.roundTrip(req)
+	switch {
+	case f == nil:
+	case f.status == 0: // the client went away
+		st.Status = 499
+	default:
+		fail(w, f.status)
+	}
+}
+
+// fail answers code through the writer's error pages when it has them.
+func fail(w http.ResponseWriter, code int) {
+	if f, ok := w.(Failer); ok {
+		f.Fail(code)
+		return
+	}
+	http.Error(w, http.StatusText(code), code)
+}
+
+// srvName is what $upstream_addr prints for a server.
+func srvName(srv *upstream.Server) string {
+	if srv.Network() == "unix" {
+		return "unix:" + srv.Addr()
+	}
+	return srv.Name()
+}
+
+// logRequest describes the request for an error log line.
+func (req *request) logRequest() *errlog.Request {
+	line := req.st.RequestLine
+	if line == "" {
+		line = req.r.Method + " " + req.r.RequestURI + " " + req.r.Proto
+	}
+	return &errlog.Request{Conn: req.st.Conn, Client: req.st.RemoteAddr(), Server: req.st.ServerName,
+		Request: line, Upstream: req.upstream, Host: req.r.Host}
+}
+
+// localBind is a compiled memcached_bind: the local address of
+// connections, fixed (addr) or evaluated per request (tmpl); both zero let
+// the system pick.
+type localBind struct {
+	addr netip.AddrPort
+	tmpl *vars.Template
+}
+
+// compileBind compiles memcached_bind.
+func compileBind(c *vars.Compiler, b config.ProxyBind) (localBind, error) {
+	switch {
+	case b.Addr == "":
+		return localBind{}, nil
+	case b.HasVariables:
+		t, err := c.Compile(b.Addr)
+		if err != nil {
+			return localBind{}, fmt.Errorf("memcached_bind: %w in %s", err, b.Pos)
+		}
+		return localBind{tmpl: t}, nil
+	}
+	ap, ok := config.ParseBindAddr(b.Addr)
+	if !ok { // config.Load checked it
+		return localBind{}, fmt.Errorf("invalid address %q in %s", b.Addr, b.Pos)
+	}
+	return localBind{addr: ap}, nil
+}
+
+// local is the address req's connections bind to. As nginx's
+// ngx_http_upstream_set_local, an empty value binds nothing and one that
+// is not an address is logged and binds nothing.
+func (h *Handler) local(req *request) netip.AddrPort {
+	if h.bind.tmpl == nil {
+		return h.bind.addr
+	}
+	v := h.bind.tmpl.String(req.st)
+	if v == "" {
+		return netip.AddrPort{}
+	}
+	ap, ok := config.ParseBindAddr(v)
+	if !ok {
+		h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", v))
+	}
+	return ap
+}
+
+// isTimeout reports whether err is a deadline that passed.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// noAddr is the attempt address of a request that found no server.
+var noAddr netip.AddrPort

@@ -1,0 +1,451 @@
+package memcached
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// failure is why an attempt did not answer, in memcached_next_upstream's
+// terms.
+type failure struct {
+	cond   config.NextUpstream
+	status int // 404, 500, 502 or 504; 0 when the client went away
+	// final is an answer no other server is asked for (a 404 that is not
+	// retried, a bind that failed).
+	final bool
+	end   time.Time
+}
+
+// roundTrip tries servers in the balancer's order until one answers or the
+// memcached_next_upstream rules stop it; when the value went to the client
+// it returns nil.
+func (h *Handler) roundTrip(req *request) *failure {
+	req.st.StartUpstreamGroup()
+	in := balancer.Input{ClientAddr: req.st.Remote.Addr(), MaxTries: h.set.NextUpstreamTries}
+	if h.hashKey != nil {
+		in.Key = h.hashKey.String(req.st)
+	}
+	req.at.Reset(h.pool, h.policy, in)
+	var last *failure
+	now := req.start
+	for {
+		srv, err := req.at.Next(now)
+		if err != nil {
+			if last != nil {
+				return last
+			}
+			req.upstream = ""
+			h.log.LogRequest(errlog.Error, req.logRequest(), "no live upstreams while connecting to upstream")
+			a := req.st.StartAttempt(noAddr, h.pool.Name())
+			a.Status = http.StatusBadGateway
+			return &failure{cond: config.NextError, status: http.StatusBadGateway}
+		}
+		f := h.attempt(req, srv, now)
+		if f == nil || f.final || f.status == 0 || !h.mayRetry(req, f) {
+			return f
+		}
+		last, now = f, f.end
+	}
+}
+
+// mayRetry applies memcached_next_upstream, _tries and _timeout to a
+// failed attempt (whose server was released already).
+func (h *Handler) mayRetry(req *request, f *failure) bool {
+	mask := h.set.NextUpstream
+	switch {
+	case mask&config.NextOff != 0, mask&f.cond == 0:
+		return false
+	case req.at.Tries() <= 0:
+		return false
+	}
+	return h.set.NextUpstreamTimeout == 0 || f.end.Sub(req.start) < h.set.NextUpstreamTimeout
+}
+
+// exchange is one attempt's connection.
+type exchange struct {
+	conn   net.Conn
+	key    string // the idle pool's key of the server
+	reused bool
+	cr     countReader
+	br     *bufio.Reader
+	out    int64
+}
+
+// attempt asks srv for the key and answers the client with the value. A
+// nil failure means the value went out.
+func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
+	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
+	req.upstream = "memcached://" + srvName(srv)
+	var x *exchange
+	var hd Head
+	var err error
+	for range 2 {
+		x, err = h.send(req, srv, a, start)
+		if err == nil {
+			hd, err = h.readHead(req, x)
+		}
+		// An idle connection the server had closed is tried again once on
+		// a fresh one, without counting a failure.
+		if err == nil || x == nil || !x.reused || x.cr.n > 0 {
+			break
+		}
+		x.conn.Close()
+	}
+	if err != nil {
+		if x != nil {
+			x.conn.Close()
+			a.BytesReceived, a.BytesSent = x.cr.n, x.out
+		}
+		end := h.now()
+		a.ResponseTime = end.Sub(start)
+		return h.failed(req, a, err, end)
+	}
+	headAt := h.now()
+	a.HeaderTime = headAt.Sub(start)
+	if !hd.Found {
+		return h.notFound(req, srv, a, x, start, headAt)
+	}
+	a.Status = http.StatusOK
+	out := h.head(req, hd)
+	if out.status == http.StatusRequestedRangeNotSatisfiable {
+		// nginx's range filter answers before the value is read.
+		x.conn.Close()
+		a.ResponseTime = headAt.Sub(start)
+		a.BytesReceived, a.BytesSent = x.cr.n, x.out
+		h.release(req, srv, a, http.StatusOK, upstream.Success, headAt)
+		return &failure{status: out.status, final: true, end: headAt}
+	}
+	n, ok, clean := h.respond(req, x, hd, out)
+	end := h.now()
+	a.ResponseTime = end.Sub(start)
+	a.ResponseLength = n
+	a.BytesReceived, a.BytesSent = x.cr.n, x.out
+	h.finish(x, clean)
+	outcome := upstream.Success
+	if !ok {
+		outcome = upstream.Neutral
+	}
+	h.release(req, srv, a, http.StatusOK, outcome, end)
+	if !ok && req.r.Context().Err() == nil && !clean {
+		// The head went out and the value broke off: end the client's
+		// connection, as nginx does.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// notFound handles an "END" reply: nginx logs it at info, asks the next
+// server under memcached_next_upstream not_found while tries are left, and
+// otherwise answers 404 (through error_page).
+func (h *Handler) notFound(req *request, srv *upstream.Server, a *vars.Attempt, x *exchange, start, now time.Time) *failure {
+	h.log.LogRequest(errlog.Info, req.logRequest(),
+		fmt.Sprintf(`key: "%s" was not found by memcached while reading response header from upstream`, req.key))
+	a.Status = http.StatusNotFound
+	a.ResponseTime = now.Sub(start)
+	a.BytesReceived, a.BytesSent = x.cr.n, x.out
+	h.finish(x, true)
+	f := &failure{cond: config.NextHTTP404, status: http.StatusNotFound, end: now}
+	if h.set.NextUpstream&config.NextHTTP404 != 0 && req.at.Tries() > 1 && h.mayRetryAfter(req, now) {
+		h.release(req, srv, a, http.StatusNotFound, upstream.Neutral, now)
+		return f
+	}
+	h.release(req, srv, a, http.StatusNotFound, upstream.Success, now)
+	f.final = true
+	return f
+}
+
+// mayRetryAfter is memcached_next_upstream_timeout for a reply that nginx
+// may retry while it still holds the server.
+func (h *Handler) mayRetryAfter(req *request, now time.Time) bool {
+	return h.set.NextUpstreamTimeout == 0 || now.Sub(req.start) < h.set.NextUpstreamTimeout
+}
+
+// finish keeps the connection for another request when its reply was read
+// cleanly to its end and nothing more came, and closes it otherwise.
+func (h *Handler) finish(x *exchange, clean bool) {
+	if clean && h.idle != nil && x.br.Buffered() == 0 {
+		h.idle.Put(x.key, x.conn)
+		return
+	}
+	x.conn.Close()
+}
+
+// send connects (or takes an idle connection) and writes "get KEY".
+func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, start time.Time) (*exchange, error) {
+	x := &exchange{key: srv.Network() + " " + srv.Addr()}
+	if h.idle != nil {
+		x.conn = h.idle.Get(x.key)
+		x.reused = x.conn != nil
+	}
+	if x.conn == nil {
+		c, err := h.dial(req, srv)
+		if err != nil {
+			return nil, err
+		}
+		x.conn = c
+		a.ConnectTime = h.now().Sub(start)
+	}
+	x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
+	n, err := x.conn.Write(req.cmd)
+	x.out = int64(n)
+	if err != nil {
+		x.conn.Close()
+		return nil, &sendError{err}
+	}
+	x.cr.r = x.conn
+	x.br = bufio.NewReaderSize(&x.cr, max(int(h.set.BufferSize), 16))
+	return x, nil
+}
+
+// dial connects to srv, from memcached_bind's address, with
+// memcached_connect_timeout and memcached_socket_keepalive.
+func (h *Handler) dial(req *request, srv *upstream.Server) (net.Conn, error) {
+	d := net.Dialer{Timeout: h.set.ConnectTimeout, KeepAlive: -1}
+	if h.set.SocketKeepalive {
+		// SO_KEEPALIVE with the system's intervals, as nginx sets it.
+		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
+	}
+	if ap := h.local(req); ap.IsValid() && srv.Network() != "unix" {
+		d.LocalAddr = net.TCPAddrFromAddrPort(ap)
+	}
+	return d.DialContext(req.r.Context(), srv.Network(), srv.Addr())
+}
+
+// sendError is a failed write of the command.
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
+
+// readHead reads the reply's first line within memcached_read_timeout.
+func (h *Handler) readHead(req *request, x *exchange) (Head, error) {
+	x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+	return ReadHead(x.br, req.key, h.set.GzipFlag)
+}
+
+// output is how the value goes to the client: its status, its head's
+// fields, and the part of it sent.
+type output struct {
+	status      int
+	contentType string
+	start, end  int64
+}
+
+// head decides the response to a VALUE reply: its Content-Type by $uri and
+// its Content-Encoding by the flags, set on the response's fields before
+// the range filter gives its verdict (which a filter that would change the
+// body may refuse).
+func (h *Handler) head(req *request, hd Head) output {
+	out := output{end: hd.Length}
+	fields := req.w.Header()
+	if h.contentType != nil {
+		out.contentType = h.contentType(req.st.Path)
+	}
+	if out.contentType != "" {
+		fields.Set("Content-Type", out.contentType)
+	}
+	if hd.Gzip {
+		fields.Set("Content-Encoding", "gzip")
+	}
+	if h.ranges != nil {
+		out.start, out.end, out.status = h.ranges(req.w, req.r, out.contentType, hd.Length)
+	}
+	if out.status == http.StatusRequestedRangeNotSatisfiable {
+		// The error page has its own type and no encoding.
+		fields.Del("Content-Type")
+		fields.Del("Content-Encoding")
+	}
+	return out
+}
+
+// respond sends the value: its head (the fields head set, Content-Length,
+// the range's Content-Range or Accept-Ranges) and, but for HEAD, its bytes (or those of the range),
+// each read within memcached_read_timeout and sent on at once, then checks
+// the trailer. It returns the bytes read after the first line, whether the
+// client got the whole response, and whether the reply ended cleanly (the
+// connection may be kept).
+func (h *Handler) respond(req *request, x *exchange, hd Head, o output) (n int64, ok, clean bool) {
+	fields := req.w.Header()
+	status := http.StatusOK
+	switch o.status {
+	case http.StatusOK:
+		fields.Set("Accept-Ranges", "bytes")
+	case http.StatusPartialContent:
+		status = o.status
+		fields.Set("Content-Range", "bytes "+strconv.FormatInt(o.start, 10)+"-"+strconv.FormatInt(o.end-1, 10)+
+			"/"+strconv.FormatInt(hd.Length, 10))
+	default: // no ranges
+		o.start, o.end = 0, hd.Length
+	}
+	fields.Set("Content-Length", strconv.FormatInt(o.end-o.start, 10))
+	req.w.WriteHeader(status)
+	if req.r.Method == http.MethodHead {
+		return 0, true, false
+	}
+	n, err := h.copyValue(req, x, hd.Length, o.start, o.end)
+	switch {
+	case errors.Is(err, errClient):
+		return n, false, false
+	case err != nil:
+		h.readError(req, err)
+		return n, false, false
+	}
+	m, clean := h.trailer(req, x)
+	return n + m, true, clean
+}
+
+// errClient is a write to the client that failed.
+var errClient = errors.New("client write failed")
+
+// copyValue reads the value's length bytes and sends the client those in
+// [start, end), flushing each piece that leaves more to come (nginx sends
+// the value as it arrives).
+func (h *Handler) copyValue(req *request, x *exchange, length, start, end int64) (int64, error) {
+	flusher, _ := req.w.(http.Flusher)
+	buf := make([]byte, min(length, 32<<10))
+	var n int64
+	for n < length {
+		x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+		m, err := x.br.Read(buf[:min(int64(len(buf)), length-n)])
+		// The part of buf[:m], which holds the bytes [n, n+m), to send.
+		from, to := max(start-n, 0), min(end-n, int64(m))
+		n += int64(m)
+		if from < to {
+			if _, werr := req.w.Write(buf[from:to]); werr != nil {
+				return n, errClient
+			}
+			if n < end && flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err != nil && n < length {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// trailer reads and checks the "\r\nEND\r\n" after the value. The value
+// went out whole already, so a wrong or missing trailer is only logged (and
+// the connection not kept), as nginx does.
+func (h *Handler) trailer(req *request, x *exchange) (int64, bool) {
+	var t [len(Trailer)]byte
+	x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+	m, err := io.ReadFull(x.br, t[:])
+	if string(t[:m]) != Trailer[:m] || err == nil && x.br.Buffered() > 0 {
+		h.log.LogRequest(errlog.Error, req.logRequest(), "memcached sent invalid trailer while reading upstream")
+		return int64(m), false
+	}
+	if err != nil {
+		h.readError(req, err)
+		return int64(m), false
+	}
+	return int64(m), true
+}
+
+// readError logs a read of the value that failed, in nginx's words.
+func (h *Handler) readError(req *request, err error) {
+	msg := "upstream prematurely closed connection while reading upstream"
+	switch {
+	case isTimeout(err):
+		msg = "upstream timed out (110: Connection timed out) while reading upstream"
+	case !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+		msg = fmt.Sprintf("recv() failed (%s) while reading upstream", errlog.Errno(err))
+	}
+	h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+}
+
+// failed logs and releases an attempt that got no usable first line, and
+// classifies it.
+func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time) *failure {
+	srv := req.at.Server()
+	if req.r.Context().Err() != nil {
+		h.release(req, srv, a, 0, upstream.Neutral, end)
+		return &failure{end: end}
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) && se.Syscall == "bind" {
+		// nginx's ngx_event_connect_peer fails: 500, logged at crit, no
+		// retry and no failure counted against the server.
+		h.log.LogRequest(errlog.Crit, req.logRequest(),
+			fmt.Sprintf("bind(%s) failed (%s) while connecting to upstream", h.local(req).Addr(), errlog.Errno(err)))
+		a.Status = http.StatusInternalServerError
+		h.release(req, srv, a, 0, upstream.Neutral, end)
+		return &failure{status: http.StatusInternalServerError, final: true, end: end}
+	}
+	f, msg := classify(err)
+	f.end = end
+	a.Status = f.status
+	h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+	h.release(req, srv, a, 0, upstream.Failure, end)
+	return f
+}
+
+// classify turns an attempt's error into a failure and nginx's log text.
+func classify(err error) (*failure, string) {
+	var op *net.OpError
+	dial := errors.As(err, &op) && op.Op == "dial"
+	var send *sendError
+	phase := "reading response header from upstream"
+	if errors.As(err, &send) {
+		phase = "sending request to upstream"
+	}
+	var reply *ReplyError
+	switch {
+	case dial && isTimeout(err):
+		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout},
+			"upstream timed out (110: Connection timed out) while connecting to upstream"
+	case dial:
+		return &failure{cond: config.NextError, status: http.StatusBadGateway},
+			fmt.Sprintf("connect() failed (%s) while connecting to upstream", errlog.Errno(err))
+	case isTimeout(err):
+		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout},
+			"upstream timed out (110: Connection timed out) while " + phase
+	case errors.As(err, &reply), errors.Is(err, ErrTooBig):
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway},
+			err.Error() + " while " + phase
+	case errors.Is(err, io.EOF):
+		return &failure{cond: config.NextError, status: http.StatusBadGateway},
+			"upstream prematurely closed connection while " + phase
+	case send != nil:
+		return &failure{cond: config.NextError, status: http.StatusBadGateway},
+			fmt.Sprintf("send() failed (%s) while %s", errlog.Errno(err), phase)
+	}
+	return &failure{cond: config.NextError, status: http.StatusBadGateway},
+		fmt.Sprintf("recv() failed (%s) while %s", errlog.Errno(err), phase)
+}
+
+// release ends the attempt on srv and counts it.
+func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time) {
+	if srv != nil {
+		srv.Account(status, a.BytesSent, a.BytesReceived)
+	}
+	if req.at.Release(now, o) {
+		h.log.LogRequest(errlog.Warn, req.logRequest(), "upstream server temporarily disabled while connecting to upstream")
+	}
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

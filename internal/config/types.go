@@ -682,6 +682,12 @@ type Settings struct {
 	// "addition_types *".
 	AdditionTypes   []string
 	AdditionAnyType bool
+	// SSI is the server-side includes filter (ssi and its kin).
+	SSI SSI
+	// SubrequestOutputBufferSize is subrequest_output_buffer_size (4k):
+	// the most of a subrequest's body kept in memory (an SSI include's
+	// set=).
+	SubrequestOutputBufferSize int64
 	// ValidReferers is the nearest level's valid_referers, which
 	// $invalid_referer checks the Referer field against; nil when no level
 	// writes any ($invalid_referer is then empty).

@@ -774,6 +774,9 @@ func (w *recorder) WriteHeader(code int) {
 		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
 		return
 	}
+	if w.set != nil && w.set.SSI.On { // nginx's filters: charset, ssi, gzip
+		w.startSSI(h)
+	}
 	if w.set != nil && w.set.Gzip.On && !w.sub { // nginx never compresses a subrequest
 		w.startGzip(code, h)
 	}
@@ -817,6 +820,11 @@ func (w *recorder) Write(p []byte) (int, error) {
 // missing file, a refused client), its own status goes out, not the one the
 // error_page meant for the page, as nginx does.
 func (w *recorder) fail(code int) {
+	if w.sub {
+		if sw, ok := w.ResponseWriter.(*subWriter); ok {
+			sw.failed = true // an SSI include's stub replaces its answer
+		}
+	}
 	if errpage.ClosesConnection(code) {
 		// nginx ends keep-alive by the error before it looks for an
 		// error_page: "error_page 500 /page.html" closes too, while the

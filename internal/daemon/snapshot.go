@@ -134,6 +134,9 @@ type snapshot struct {
 	// snapshot's handlers use: a reload retires the others (Retain).
 	kept proxy.Kept
 	now  func() time.Time
+	// vars is the snapshot's variable compiler, no longer changed once the
+	// snapshot is built: the SSI commands look variables up by name with it.
+	vars *vars.Compiler
 }
 
 // bind is one socket the snapshot needs.
@@ -228,6 +231,8 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	}
 	s.buildTLS()
 	comp := newCompiler(cfg)
+	s.vars = comp
+	defineDateVariables(comp, now)
 	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}

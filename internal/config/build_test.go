@@ -166,6 +166,7 @@ func TestSettingsDefaults(t *testing.T) {
 	s := srv.Settings
 	combined := cfg.HTTP.LogFormats["combined"]
 	want := &Settings{
+		ResolverTimeout:           30 * time.Second,
 		Root:                      testPrefix + "/html",
 		Index:                     []string{"index.html"},
 		DefaultType:               "text/plain",

@@ -94,6 +94,12 @@ var settingRules = slices.Concat([]settingRule{
 
 	// proxy timeouts and retries
 	{names: []string{"proxy_bind"}, apply: applyProxyBind},
+	{names: []string{"resolver"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		r, err := b.parseResolver(dirs[0], nil)
+		st.Resolver = r
+		return err
+	}},
+	msecRule("resolver_timeout", func(s *Settings) *time.Duration { return &s.ResolverTimeout }),
 	msecRule("proxy_connect_timeout", func(s *Settings) *time.Duration { return &s.ProxyConnectTimeout }),
 	msecRule("proxy_read_timeout", func(s *Settings) *time.Duration { return &s.ProxyReadTimeout }),
 	msecRule("proxy_send_timeout", func(s *Settings) *time.Duration { return &s.ProxySendTimeout }),
@@ -255,6 +261,7 @@ var settingRules = slices.Concat([]settingRule{
 // what a level gets for every directive that no level of its chain writes.
 func (b *builder) defaultSettings() *Settings {
 	return &Settings{
+		ResolverTimeout:            defaultResolverTimeout,
 		Root:                       b.path("html"),
 		Index:                      []string{"index.html"},
 		DefaultType:                "text/plain",

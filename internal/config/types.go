@@ -594,6 +594,11 @@ type Settings struct {
 	// ProxyBind is proxy_bind: the local address of connections to
 	// upstreams; its zero value lets the system pick.
 	ProxyBind ProxyBind
+	// Resolver is the level's resolver directive (nil: none), used by a
+	// proxy_pass with variables whose value names a host; ResolverTimeout
+	// is resolver_timeout.
+	Resolver        *DNSResolver
+	ResolverTimeout time.Duration
 
 	// GRPCPass, when set, forwards the location's requests to a gRPC
 	// server (grpc_pass); GRPC holds the grpc_* settings (grpc.go).

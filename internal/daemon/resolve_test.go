@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -102,4 +103,60 @@ http {
 	waitFor("a second address", func(m map[string]int) bool { return m["200 127.0.0.2"] == 2 && m["200 127.0.0.3"] == 2 })
 	dns.Set("app.test", "127.0.0.3")
 	waitFor("the first address gone", func(m map[string]int) bool { return m["200 127.0.0.3"] == 4 })
+}
+
+// TestProxyPassVariablesResolver: a proxy_pass with variables whose value
+// names a host is resolved with the location's resolver, as nginx does
+// (without one it is nginx's "no resolver defined to resolve"); a name the
+// resolver does not know is a 502 and nginx's log line.
+func TestProxyPassVariablesResolver(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dns.Set("app.test", "127.0.0.2")
+	port := listenSamePort(t, "127.0.0.2")
+	dir := t.TempDir()
+	addr, _ := runConfig(t, dir, fmt.Sprintf(`error_log %s/error.log info;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location /r/ { resolver %s valid=60s; proxy_pass http://$arg_host:%s; }
+        location /n/ { proxy_pass http://$arg_host:%s; }
+    }
+}`, dir, dns.Addr, port, port))
+	client := &http.Client{Timeout: 5 * time.Second}
+	tests := []struct {
+		path, want string
+		code       int
+	}{
+		{"/r/?host=app.test", "127.0.0.2", 200},
+		{"/r/?host=APP.test", "127.0.0.2", 200},
+		{"/r/?host=127.0.0.2", "127.0.0.2", 200},
+		{"/r/?host=missing.test", "", 502},
+		{"/n/?host=app.test", "", 502},
+	}
+	for _, tt := range tests {
+		resp, err := client.Get("http://" + addr + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || (tt.want != "" && string(body) != tt.want) {
+			t.Errorf("%s: %d %q, want %d %q", tt.path, resp.StatusCode, body, tt.code, tt.want)
+		}
+	}
+	// The answer is cached for valid=: a second request asks no one.
+	n := dns.Queries()
+	resp, err := client.Get("http://" + addr + "/r/?host=app.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if dns.Queries() != n {
+		t.Errorf("the DNS server was asked again within valid=: %d then %d queries", n, dns.Queries())
+	}
+	for _, line := range []string{"error missing.test could not be resolved (3: Host not found)", "error no resolver defined to resolve app.test"} {
+		waitForLog(t, filepath.Join(dir, "error.log"), line)
+	}
 }

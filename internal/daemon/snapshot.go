@@ -621,7 +621,7 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	}
 	host := proxyHost(pass)
 	if pass.HasVariables {
-		dyn, err := b.dynamic(pass)
+		dyn, err := b.dynamic(pass, loc.Settings)
 		if err != nil {
 			return nil, err
 		}
@@ -682,13 +682,21 @@ func (b *handlerBuilder) target(bp *builtPool) proxy.Target {
 		Transport: t, PoolOptions: po}
 }
 
-// dynamic compiles a proxy_pass with variables.
-func (b *handlerBuilder) dynamic(pass *config.ProxyPass) (*dynamicProxy, error) {
+// dynamic compiles a proxy_pass with variables; set is its location's (the
+// resolver for host names).
+func (b *handlerBuilder) dynamic(pass *config.ProxyPass, set *config.Settings) (*dynamicProxy, error) {
 	t, err := b.comp.Compile(pass.URL)
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}
-	d := &dynamicProxy{url: t, byName: map[string]proxy.Target{}, ts: b.transports, literal: map[string]proxy.Target{}}
+	d := &dynamicProxy{url: t, byName: map[string]proxy.Target{}, ts: b.transports, literal: map[string]proxy.Target{},
+		names: map[string]*resolvedTarget{}, now: b.snap.now}
+	if r := set.Resolver; r != nil {
+		d.dns = resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6)
+		if d.valid = r.Valid; d.valid <= 0 {
+			d.valid = resolve.DefaultInterval
+		}
+	}
 	for u, bp := range b.pools {
 		d.byName[u.Name] = b.target(bp)
 	}

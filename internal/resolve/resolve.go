@@ -7,6 +7,7 @@ package resolve
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -46,12 +47,70 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Client looks names up with a resolver directive's DNS servers, asked in
+// turn, never the system's. It is safe for concurrent use.
+type Client struct {
+	r          *net.Resolver
+	servers    []string
+	next       atomic.Uint32 // the DNS server the next query goes to
+	timeout    time.Duration
+	ipv4, ipv6 bool
+}
+
+// NewClient returns a client of servers ("ip:port"); timeout bounds one
+// lookup (30 s when 0); ipv4 and ipv6 say which addresses to ask for.
+func NewClient(servers []string, timeout time.Duration, ipv4, ipv6 bool) *Client {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	c := &Client{servers: servers, timeout: timeout, ipv4: ipv4, ipv6: ipv6}
+	dialer := &net.Dialer{}
+	c.r = &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			i := int(c.next.Add(1)-1) % len(c.servers)
+			return dialer.DialContext(ctx, network, c.servers[i])
+		},
+	}
+	return c
+}
+
+// Lookup returns host's addresses in the families the client asks for,
+// sorted and without repeats, so that the order of an answer does not
+// matter. host is queried as a fully qualified name: no search domains,
+// no hosts file. An IP address is its own answer.
+func (c *Client) Lookup(host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip}, nil
+	}
+	network := "ip"
+	switch {
+	case !c.ipv6:
+		network = "ip4"
+	case !c.ipv4:
+		network = "ip6"
+	}
+	if !strings.HasSuffix(host, ".") {
+		host += "."
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	addrs, err := c.r.LookupNetIP(ctx, network, host)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range addrs {
+		addrs[i] = a.Unmap()
+	}
+	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
+	return slices.Compact(addrs), nil
+}
+
 // Watcher resolves a set of names again and again between Start and Stop.
 type Watcher struct {
 	names []Name
 	opts  Options
-	r     *net.Resolver
-	next  atomic.Uint32 // the DNS server the next query goes to
+	dns   *Client
 	stop  chan struct{}
 	done  sync.WaitGroup
 	once  sync.Once
@@ -68,17 +127,8 @@ func New(names []Name, opts Options) *Watcher {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	w := &Watcher{names: names, opts: opts, stop: make(chan struct{})}
-	dialer := &net.Dialer{}
-	w.r = &net.Resolver{
-		PreferGo: true,
-		// Every query goes to the configured servers, in turn, never to
-		// the system's.
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			i := int(w.next.Add(1)-1) % len(opts.Servers)
-			return dialer.DialContext(ctx, network, opts.Servers[i])
-		},
-	}
+	w := &Watcher{names: names, opts: opts, stop: make(chan struct{}),
+		dns: NewClient(opts.Servers, opts.Timeout, opts.IPv4, opts.IPv6)}
 	return w
 }
 
@@ -124,16 +174,16 @@ func (w *Watcher) Refresh() {
 // a server whose address went away is removed. A failed lookup changes
 // nothing (the servers keep the addresses they had), as nginx keeps them.
 func (w *Watcher) refresh(n *Name) {
-	addrs, err := w.lookup(n.Host)
+	addrs, err := w.dns.Lookup(n.Host)
 	if err != nil {
 		if w.opts.Log != nil {
-			w.opts.Log.Logf(errlog.Error, "%s could not be resolved (%v)", n.Host, err)
+			w.opts.Log.Logf(errlog.Error, "%s could not be resolved (%s)", n.Host, Describe(err))
 		}
 		return
 	}
 	want := make([]string, 0, len(addrs))
 	for _, a := range addrs {
-		want = append(want, net.JoinHostPort(a.Unmap().String(), n.Port))
+		want = append(want, net.JoinHostPort(a.String(), n.Port))
 	}
 	var have []string
 	for _, s := range n.Pool.Servers() {
@@ -167,36 +217,17 @@ func (w *Watcher) refresh(n *Name) {
 	}
 }
 
-// lookup asks the configured DNS servers for host's addresses in the
-// families the resolver allows, sorted so that the order of an answer does
-// not matter. host is queried as a fully qualified name: no search domains.
-func (w *Watcher) lookup(host string) ([]netip.Addr, error) {
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return []netip.Addr{ip}, nil
-	}
-	network := "ip"
+// Describe words a failed lookup as nginx's resolver does in "NAME could
+// not be resolved (...)": "3: Host not found" for a name DNS does not
+// know, "110: Operation timed out" for no answer in time, "2: Server
+// failure" for the rest.
+func Describe(err error) string {
+	var de *net.DNSError
 	switch {
-	case !w.opts.IPv6:
-		network = "ip4"
-	case !w.opts.IPv4:
-		network = "ip6"
+	case errors.As(err, &de) && de.IsNotFound:
+		return "3: Host not found"
+	case errors.As(err, &de) && de.IsTimeout, errors.Is(err, context.DeadlineExceeded):
+		return "110: Operation timed out"
 	}
-	if !strings.HasSuffix(host, ".") {
-		host += "."
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.timeout())
-	defer cancel()
-	addrs, err := w.r.LookupNetIP(ctx, network, host)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
-	return slices.Compact(addrs), nil
-}
-
-func (w *Watcher) timeout() time.Duration {
-	if w.opts.Timeout > 0 {
-		return w.opts.Timeout
-	}
-	return 30 * time.Second
+	return "2: Server failure"
 }

@@ -1,6 +1,9 @@
 package resolve
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -132,5 +135,21 @@ func TestStartStop(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // five intervals: a running watcher would ask again
 	if dns.Queries() != n {
 		t.Errorf("queries went on after Stop: %d then %d", n, dns.Queries())
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{&net.DNSError{Err: "no such host", Name: "x.test", IsNotFound: true}, "3: Host not found"},
+		{&net.DNSError{Err: "i/o timeout", Name: "x.test", IsTimeout: true}, "110: Operation timed out"},
+		{fmt.Errorf("lookup: %w", context.DeadlineExceeded), "110: Operation timed out"},
+		{&net.DNSError{Err: "server misbehaving", Name: "x.test"}, "2: Server failure"},
+	} {
+		if got := Describe(tt.err); got != tt.want {
+			t.Errorf("Describe(%v) = %q, want %q", tt.err, got, tt.want)
+		}
 	}
 }

@@ -26,8 +26,8 @@ const DefaultInterval = 30 * time.Second
 
 // Name is one server line with resolve: the pool its addresses serve in,
 // the name and port to resolve, and the settings each address's server gets
-// (Settings.Name, the line's address as written, tells its servers apart
-// from the pool's others).
+// (Settings.Name, the line's address as written, and Settings.Backup tell
+// its servers apart from the pool's others).
 type Name struct {
 	Pool       *upstream.Pool
 	Host, Port string
@@ -187,7 +187,7 @@ func (w *Watcher) refresh(n *Name) {
 	}
 	var have []string
 	for _, s := range n.Pool.Servers() {
-		if s.Name() != n.Settings.Name || s.Removed() {
+		if s.Name() != n.Settings.Name || s.Backup() != n.Settings.Backup || s.Removed() {
 			continue
 		}
 		if !slices.Contains(want, s.Addr()) {

@@ -72,6 +72,31 @@ func TestRefresh(t *testing.T) {
 	}
 }
 
+// TestPrimaryAndBackupLines: the same name on a primary and a backup line
+// are two sets of servers, each kept in step on its own.
+func TestPrimaryAndBackupLines(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dns.Set("app.test", "10.0.0.1", "10.0.0.2")
+	primary := upstream.NewSettings("tcp", "10.0.0.1:80")
+	primary.Name = "app.test"
+	backup := primary
+	backup.Backup = true
+	pool, err := upstream.NewPool("app", []upstream.Settings{primary, backup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New([]Name{{Pool: pool, Host: "app.test", Port: "80", Settings: primary}, {Pool: pool, Host: "app.test", Port: "80", Settings: backup}},
+		Options{Servers: []string{dns.Addr}, Timeout: 2 * time.Second, IPv4: true})
+	w.Refresh()
+	count := map[bool]int{}
+	for _, s := range pool.Servers() {
+		count[s.Backup()]++
+	}
+	if count[false] != 2 || count[true] != 2 {
+		t.Errorf("primaries %d, backups %d; want 2 and 2", count[false], count[true])
+	}
+}
+
 // TestFamilies: ipv6=off asks for A records only, ipv4=off for AAAA only.
 func TestFamilies(t *testing.T) {
 	dns := testutil.StartDNSServer(t)

@@ -67,7 +67,7 @@ var allowedImports = map[string][]string{
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
 	"inherit":       {},                                           // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "config", "errlog", "upstream"}, // TCP proxying (the stream block)
+	"stream":        {"balancer", "config", "errlog", "resolve", "upstream"}, // TCP proxying (the stream block)
 	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
 	"fastcgi":       {"balancer", "config", "errlog", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
 	"memcached":     {"balancer", "config", "errlog", "upstream", "vars"}, // memcached_pass: the memcached client

@@ -23,7 +23,7 @@ func (b *builder) explicitUpstreams(h *HTTP, http *scope) error {
 	if err != nil {
 		return err
 	}
-	return checkResolvedNames(h, r)
+	return checkResolvedNames(h.Upstreams, r)
 }
 
 // upstreamBlocks builds the upstream blocks of one level (http or stream)
@@ -81,13 +81,7 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 		case "state":
 			u.State = b.path(line.Args[0])
 		case "resolver":
-			var timeout *Directive
-			for _, t := range d.Block {
-				if t.Name == "resolver_timeout" {
-					timeout = t
-				}
-			}
-			u.Resolver, err = b.parseResolver(line, timeout)
+			u.Resolver, err = b.upstreamResolver(d, line)
 		}
 		if err != nil {
 			return nil, err

@@ -118,11 +118,24 @@ func (b *builder) levelResolver(level *scope) (*DNSResolver, error) {
 	return b.parseResolver(ds[len(ds)-1], timeout)
 }
 
+// upstreamResolver reads the resolver line of an upstream block with the
+// block's resolver_timeout.
+func (b *builder) upstreamResolver(block, line *Directive) (*DNSResolver, error) {
+	var timeout *Directive
+	for _, t := range block.Block {
+		if t.Name == "resolver_timeout" {
+			timeout = t
+		}
+	}
+	return b.parseResolver(line, timeout)
+}
+
 // checkResolvedNames applies nginx's rules to the upstreams with servers
 // marked resolve: the upstream must be in a zone, and a resolver must be
-// defined (in the upstream, else at the http level, given as httpResolver).
-func checkResolvedNames(h *HTTP, httpResolver *DNSResolver) error {
-	for _, u := range h.Upstreams {
+// defined (in the upstream, else at the http or stream level, given as
+// levelResolver).
+func checkResolvedNames(ups []*Upstream, levelResolver *DNSResolver) error {
+	for _, u := range ups {
 		if len(u.Resolves) == 0 {
 			continue
 		}
@@ -131,11 +144,11 @@ func checkResolvedNames(h *HTTP, httpResolver *DNSResolver) error {
 				`resolving names at run time requires upstream "%s" in %s to be in shared memory`, u.Name, u.Pos)
 		}
 		if u.Resolver == nil {
-			u.Resolver = httpResolver
+			u.Resolver = levelResolver
 		}
 		if u.Resolver == nil {
 			n := u.Resolves[0]
-			return hintf(n.Server.Pos, "add a resolver (resolver 127.0.0.53;) to the http or the upstream block",
+			return hintf(n.Server.Pos, "add a resolver (resolver 127.0.0.53;) to the upstream block or the level above",
 				`no resolver defined to resolve %s`, n.Host)
 		}
 	}

@@ -58,6 +58,17 @@ func TestUpstreamResolve(t *testing.T) {
 	}
 }
 
+func TestStreamUpstreamResolve(t *testing.T) {
+	cfg := mustLoad(t, "stream { resolver 192.0.2.53 valid=5s; upstream u { zone u 64k; server later.test:5432 resolve max_fails=3; } server { listen 127.0.0.1:6432; proxy_pass u; } }")
+	u := cfg.Stream.Upstreams[0]
+	if len(u.Servers) != 0 || len(u.Resolves) != 1 || u.Resolves[0].Host != "later.test" || u.Resolves[0].Port != "5432" || u.Resolves[0].Server.MaxFails != 3 {
+		t.Fatalf("servers %v, resolves %+v", u.Servers, u.Resolves)
+	}
+	if u.Resolver == nil || u.Resolver.Valid != 5*time.Second || u.Resolver.Addrs[0] != "192.0.2.53:53" {
+		t.Fatalf("resolver %+v", u.Resolver)
+	}
+}
+
 func TestUpstreamResolveErrors(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"no zone", "http { resolver 192.0.2.53; upstream u { server backend.test resolve; } }",
@@ -78,8 +89,10 @@ func TestUpstreamResolveErrors(t *testing.T) {
 			`"resolver_timeout" directive invalid value in nginx.conf:1`},
 		{"name not found without resolve", "http { upstream u { server nowhere.test; } }",
 			`host not found in upstream "nowhere.test" in nginx.conf:1`},
-		{"resolve in a stream upstream", "stream { upstream u { server backend.test:53 resolve; } }",
-			`invalid parameter "resolve" in nginx.conf:1`},
+		{"stream upstream without zone", "stream { resolver 192.0.2.53; upstream u { server backend.test:53 resolve; } }",
+			`resolving names at run time requires upstream "u" in /`},
+		{"stream upstream without resolver", "stream { upstream u { zone u 64k; server backend.test:53 resolve; } }",
+			`no resolver defined to resolve backend.test in nginx.conf:1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

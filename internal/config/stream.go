@@ -152,7 +152,11 @@ func (b *builder) streamUpstreams(st *Stream, top *scope) error {
 		return err
 	}
 	st.Upstreams = append(st.Upstreams, ups...)
-	return nil
+	r, err := b.levelResolver(top)
+	if err != nil {
+		return err
+	}
+	return checkResolvedNames(st.Upstreams, r)
 }
 
 // buildStreamUpstream reads one stream "upstream name { ... }" block: the
@@ -174,6 +178,8 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 			method, err = line, setMethod(u, line)
 		case "zone":
 			err = setZone(u, line)
+		case "resolver":
+			u.Resolver, err = b.upstreamResolver(d, line)
 		}
 		if err != nil {
 			return nil, err
@@ -186,7 +192,7 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 // required, as in nginx's stream module.
 func (b *builder) streamUpstreamServer(u *Upstream, d *Directive) error {
 	refuse := func(p string) error {
-		if key, _, _ := strings.Cut(p, "="); key == "slow_start" || key == "route" || key == "resolve" {
+		if key, _, _ := strings.Cut(p, "="); key == "slow_start" || key == "route" {
 			return hintf(d.Pos, "a stream server takes weight=, max_fails=, fail_timeout=, max_conns=, backup and down", `invalid parameter "%s"`, p)
 		}
 		return nil

@@ -120,6 +120,9 @@ func (a *API) endpoint(r *http.Request, req Request, segs []string, read bool, s
 	if len(segs) >= 2 && segs[0] == "http" && segs[1] == "upstreams" {
 		return a.upstreams(r, segs[2:], read, status)
 	}
+	if len(segs) >= 2 && segs[0] == "stream" && segs[1] == "upstreams" {
+		return a.streamUpstreams(segs[2:], read)
+	}
 	if !read {
 		if len(segs) > 2 || lookupRead(segs) == nil {
 			return nil, errPathNotFound
@@ -137,7 +140,9 @@ func (a *API) endpoint(r *http.Request, req Request, segs []string, read bool, s
 func lookupRead(segs []string) func(*API, Request) ([]byte, error) {
 	switch strings.Join(segs, "/") {
 	case "":
-		return func(*API, Request) ([]byte, error) { return json.Marshal([]string{"nginx", "connections", "http"}) }
+		return func(*API, Request) ([]byte, error) {
+			return json.Marshal([]string{"nginx", "connections", "http", "stream"})
+		}
 	case "nginx":
 		return (*API).nginx
 	case "connections":
@@ -146,6 +151,8 @@ func lookupRead(segs []string) func(*API, Request) ([]byte, error) {
 		return func(*API, Request) ([]byte, error) { return json.Marshal([]string{"requests", "upstreams"}) }
 	case "http/requests":
 		return (*API).requests
+	case "stream":
+		return func(*API, Request) ([]byte, error) { return json.Marshal([]string{"upstreams"}) }
 	}
 	return nil
 }
@@ -216,9 +223,46 @@ func (a *API) upstreams(r *http.Request, segs []string, read bool, status *int) 
 	return a.server(r, u, segs[2], read)
 }
 
+// streamUpstreams serves /stream/upstreams and what is below it: reads
+// only (fulcrum does not change stream upstreams at run time).
+func (a *API) streamUpstreams(segs []string, read bool) ([]byte, error) {
+	if len(segs) > 4 || len(segs) >= 2 && segs[1] != "servers" {
+		return nil, errPathNotFound
+	}
+	all := a.Source.StreamUpstreams(a.now())
+	var u *Upstream
+	if len(segs) > 0 {
+		if u = findUpstream(all, segs[0]); u == nil {
+			return nil, errUpstreamUnknown
+		}
+	}
+	if !read {
+		return nil, errMethodNotSupp
+	}
+	switch len(segs) {
+	case 0:
+		return orderedMap(all, func(u *Upstream) any { return streamUpstreamOf(u) })
+	case 1:
+		return json.Marshal(streamUpstreamOf(u))
+	case 2:
+		return serverList(u.Servers)
+	}
+	id, err := strconv.Atoi(segs[2])
+	st := findServer(u.Servers, id)
+	if err != nil || st == nil {
+		return nil, errServerUnknown
+	}
+	return json.Marshal(serverOf(st))
+}
+
 // upstreamMap writes the upstreams as one JSON object in configuration
 // order (a Go map would sort the names).
 func upstreamMap(all []Upstream) ([]byte, error) {
+	return orderedMap(all, func(u *Upstream) any { return upstreamOf(u) })
+}
+
+// orderedMap writes each upstream's object, as of, under its name.
+func orderedMap(all []Upstream, of func(*Upstream) any) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i := range all {
@@ -226,7 +270,7 @@ func upstreamMap(all []Upstream) ([]byte, error) {
 			b.WriteByte(',')
 		}
 		name, _ := json.Marshal(all[i].Name)
-		obj, err := json.Marshal(upstreamOf(&all[i]))
+		obj, err := json.Marshal(of(&all[i]))
 		if err != nil {
 			return nil, err
 		}

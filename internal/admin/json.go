@@ -67,6 +67,42 @@ type peerObject struct {
 	Unavail   int64           `json:"unavail"`
 }
 
+// streamUpstreamObject is a stream upstream (/stream/upstreams/{name}).
+type streamUpstreamObject struct {
+	Peers   []streamPeerObject `json:"peers"`
+	Zombies int                `json:"zombies"`
+	Zone    string             `json:"zone,omitempty"`
+}
+
+// streamPeerObject is NGINX Plus's stream peer: connections, not requests
+// and responses.
+type streamPeerObject struct {
+	ID          int    `json:"id"`
+	Server      string `json:"server"`
+	Name        string `json:"name"`
+	Backup      bool   `json:"backup"`
+	Weight      int    `json:"weight"`
+	State       string `json:"state"`
+	Active      int64  `json:"active"`
+	MaxConns    int    `json:"max_conns,omitempty"`
+	Connections int64  `json:"connections"`
+	Sent        int64  `json:"sent"`
+	Received    int64  `json:"received"`
+	Fails       int64  `json:"fails"`
+	Unavail     int64  `json:"unavail"`
+}
+
+func streamUpstreamOf(u *Upstream) streamUpstreamObject {
+	o := streamUpstreamObject{Peers: make([]streamPeerObject, 0, len(u.Servers)), Zone: u.Zone}
+	for i := range u.Servers {
+		p := peer(&u.Servers[i])
+		o.Peers = append(o.Peers, streamPeerObject{ID: p.ID, Server: p.Server, Name: p.Name, Backup: p.Backup, Weight: p.Weight,
+			State: p.State, Active: p.Active, MaxConns: p.MaxConns, Connections: p.Requests, Sent: p.Sent, Received: p.Received,
+			Fails: p.Fails, Unavail: p.Unavail})
+	}
+	return o
+}
+
 // serverObject is a server's configuration (/servers and PATCH).
 type serverObject struct {
 	ID          int    `json:"id"`

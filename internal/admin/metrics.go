@@ -32,7 +32,9 @@ func (m *Metrics) Serve(w http.ResponseWriter, r *http.Request) {
 	if m.Now != nil {
 		now = m.Now
 	}
-	body := AppendMetrics(nil, m.Source.Process(), m.Source.Counts(), m.Source.Upstreams(now()))
+	t := now()
+	body := AppendMetrics(nil, m.Source.Process(), m.Source.Counts(), m.Source.Upstreams(t))
+	body = AppendStreamMetrics(body, m.Source.StreamUpstreams(t))
 	h := w.Header()
 	h.Set("Content-Type", MetricsContentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -88,6 +90,45 @@ func AppendMetrics(b []byte, p Process, c Counts, ups []Upstream) []byte {
 		}
 	})
 	const state = "fulcrum_upstream_server_state"
+	b = header(b, state, "gauge", "The server's state: 1 for the state it is in, 0 for the others.")
+	eachServer(ups, labels, func(s *upstream.ServerStatus, l string) {
+		cur := State(s)
+		for _, st := range states {
+			v := int64(0)
+			if st == cur {
+				v = 1
+			}
+			b = sample(b, state, l+`,state="`+st+`"`, v)
+		}
+	})
+	return b
+}
+
+// streamFamilies are the per-server metrics of stream upstreams.
+var streamFamilies = []family{
+	{"fulcrum_stream_upstream_server_connections_total", "counter", "Connections made to the server (every attempt, retries included).", func(s *upstream.ServerStatus) int64 { return s.Requests }},
+	{"fulcrum_stream_upstream_server_sent_bytes_total", "counter", "Bytes written to the server.", func(s *upstream.ServerStatus) int64 { return s.Sent }},
+	{"fulcrum_stream_upstream_server_received_bytes_total", "counter", "Bytes read from the server.", func(s *upstream.ServerStatus) int64 { return s.Received }},
+	{"fulcrum_stream_upstream_server_fails_total", "counter", "Connections to the server that failed (max_fails counts these).", func(s *upstream.ServerStatus) int64 { return s.Failures }},
+	{"fulcrum_stream_upstream_server_unavail_total", "counter", "Times the server became unavailable after max_fails failures.", func(s *upstream.ServerStatus) int64 { return s.Unavail }},
+	{"fulcrum_stream_upstream_server_active", "gauge", "Sessions open to the server.", func(s *upstream.ServerStatus) int64 { return s.Active }},
+	{"fulcrum_stream_upstream_server_weight", "gauge", "The server's weight.", func(s *upstream.ServerStatus) int64 { return int64(s.Weight) }},
+}
+
+// AppendStreamMetrics appends the stream upstreams' metrics to b; nothing
+// without a stream upstream.
+func AppendStreamMetrics(b []byte, ups []Upstream) []byte {
+	if len(ups) == 0 {
+		return b
+	}
+	labels := serverLabels(ups)
+	for _, f := range streamFamilies {
+		b = header(b, f.name, f.typ, f.help)
+		eachServer(ups, labels, func(s *upstream.ServerStatus, l string) {
+			b = sample(b, f.name, l, f.server(s))
+		})
+	}
+	const state = "fulcrum_stream_upstream_server_state"
 	b = header(b, state, "gauge", "The server's state: 1 for the state it is in, 0 for the others.")
 	eachServer(ups, labels, func(s *upstream.ServerStatus, l string) {
 		cur := State(s)

@@ -16,6 +16,9 @@ type Source interface {
 	// Upstreams returns the upstream blocks of the configuration in force,
 	// in configuration order, with their servers' state at now.
 	Upstreams(now time.Time) []Upstream
+	// StreamUpstreams returns the stream block's upstreams the same way
+	// (a server's Requests count its connections); none without one.
+	StreamUpstreams(now time.Time) []Upstream
 	// Patch changes server id of the upstream named name at once, for
 	// every request from now on (upstream.Pool.Patch), and returns its new
 	// state. It fails with upstream.ErrServerNotFound for an unknown id,

@@ -11,6 +11,7 @@ import (
 
 	"fulcrum/internal/admin"
 	"fulcrum/internal/config"
+	"fulcrum/internal/stream"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -23,6 +24,8 @@ import (
 type adminState struct {
 	current *atomic.Pointer[snapshot]
 	conns   *connStats
+	// stream is the stream block's proxy (its upstreams).
+	stream *stream.Proxy
 	// generation counts the configuration loads (1 for the first, +1 per
 	// successful reload); loaded is the last one's time in Unix
 	// nanoseconds.
@@ -63,6 +66,19 @@ func (a *adminState) Upstreams(now time.Time) []admin.Upstream {
 	out := make([]admin.Upstream, 0, len(snap.upstreams))
 	for _, u := range snap.upstreams {
 		out = append(out, admin.Upstream{Name: u.cfg.Name, Zone: u.cfg.Zone, Servers: u.pool.Snapshot(now, nil)})
+	}
+	return out
+}
+
+// StreamUpstreams implements admin.Source on the stream block's pools.
+func (a *adminState) StreamUpstreams(now time.Time) []admin.Upstream {
+	if a.stream == nil {
+		return nil
+	}
+	ups := a.stream.Upstreams(now)
+	out := make([]admin.Upstream, len(ups))
+	for i, u := range ups {
+		out[i] = admin.Upstream{Name: u.Name, Zone: u.Zone, Servers: u.Servers}
 	}
 	return out
 }

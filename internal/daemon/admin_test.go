@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -435,5 +436,99 @@ func TestMetricsEndToEnd(t *testing.T) {
 	}
 	if status, _, _ := apiCall(t, client, "POST", "http://"+addr+"/metrics", "x"); status != 405 {
 		t.Errorf("POST /metrics: %d, want 405", status)
+	}
+}
+
+// TestAPIStreamUpstreams reads a stream upstream through the runtime API,
+// in NGINX Plus's shape (peers with connections, sent and received), after
+// a session through it; writes are refused, as fulcrum does not change
+// stream upstreams at run time.
+func TestAPIStreamUpstreams(t *testing.T) {
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { echo.Close() })
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamAddr := free.Addr().String()
+	free.Close()
+	addr, _ := runConfig(t, t.TempDir(), fmt.Sprintf(`events {}
+http { access_log off; server { listen 127.0.0.1:0; location /api { api write=on; } location = /metrics { metrics; } } }
+stream {
+    upstream db { zone db 64k; server %s weight=3; }
+    server { listen %s; proxy_pass db; }
+}`, echo.Addr(), streamAddr))
+	c, err := net.Dial("tcp", streamAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "ping\n")
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping\n" {
+		t.Fatalf("echo through the stream proxy: %q %v", buf, err)
+	}
+	c.Close()
+	client := &http.Client{Timeout: 5 * time.Second}
+	api := "http://" + addr + "/api/9"
+	var root []string
+	apiGet(t, client, api+"/stream", &root)
+	if len(root) != 1 || root[0] != "upstreams" {
+		t.Errorf("/stream: %v", root)
+	}
+	type peer struct {
+		ID          int    `json:"id"`
+		Server      string `json:"server"`
+		Weight      int    `json:"weight"`
+		State       string `json:"state"`
+		Connections int64  `json:"connections"`
+		Sent        int64  `json:"sent"`
+		Received    int64  `json:"received"`
+	}
+	var ups map[string]struct {
+		Peers []peer `json:"peers"`
+		Zone  string `json:"zone"`
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		apiGet(t, client, api+"/stream/upstreams", &ups)
+		if p := ups["db"].Peers; len(p) == 1 && p[0].Received == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/stream/upstreams: %+v, want db's peer with the session's 5 bytes each way", ups)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	want := peer{ID: 0, Server: echo.Addr().String(), Weight: 3, State: "up", Connections: 1, Sent: 5, Received: 5}
+	if got := ups["db"].Peers[0]; got != want || ups["db"].Zone != "db" {
+		t.Errorf("peer %+v zone %q, want %+v and db", got, ups["db"].Zone, want)
+	}
+	_, _, metrics := apiCall(t, client, "GET", "http://"+addr+"/metrics", "")
+	for _, line := range []string{
+		`fulcrum_stream_upstream_server_connections_total{upstream="db",server="` + echo.Addr().String() + `"} 1`,
+		`fulcrum_stream_upstream_server_received_bytes_total{upstream="db",server="` + echo.Addr().String() + `"} 5`,
+		`fulcrum_stream_upstream_server_state{upstream="db",server="` + echo.Addr().String() + `",state="up"} 1`,
+	} {
+		if !strings.Contains(string(metrics), line+"\n") {
+			t.Errorf("metrics have no %q:\n%s", line, metrics)
+		}
+	}
+	if code, _, _ := apiCall(t, client, "PATCH", api+"/stream/upstreams/db/servers/0", `{"weight":1}`); code != http.StatusMethodNotAllowed {
+		t.Errorf("PATCH of a stream server: %d, want 405", code)
+	}
+	if code, _, _ := apiCall(t, client, "GET", api+"/stream/upstreams/nope", ""); code != http.StatusNotFound {
+		t.Errorf("an unknown stream upstream: %d, want 404", code)
 	}
 }

@@ -133,6 +133,20 @@ func New(opts Options) *Proxy {
 	}
 }
 
+// Upstreams returns the upstream blocks of the configuration in force, in
+// configuration order, with their servers' state at now.
+func (p *Proxy) Upstreams(now time.Time) []UpstreamStatus {
+	t := p.cur.Load()
+	if t == nil {
+		return nil
+	}
+	out := make([]UpstreamStatus, len(t.upstreams))
+	for i, u := range t.upstreams {
+		out[i] = UpstreamStatus{Name: u.Name, Zone: u.Zone, Servers: u.pool.Snapshot(now, nil)}
+	}
+	return out
+}
+
 // Check compiles cfg (nil: no stream block) as Apply would, without
 // binding or opening anything: `fulcrum -t` uses it.
 func Check(cfg *config.Stream) error {

@@ -461,6 +461,10 @@ func (s *session) abort() { s.end() }
 // session.
 func (s *session) finish() {
 	s.end()
+	if srv, n := s.attempt.Server(), len(s.tries); srv != nil && n > 0 {
+		// The runtime API's and the metrics' sent and received bytes.
+		srv.Account(0, s.tries[n-1].sent.Load(), s.tries[n-1].received.Load())
+	}
 	s.attempt.Release(s.now(), upstream.Success)
 	if s.status == statusOK && !s.timedOut.Load() {
 		s.logBytes(errlog.Info, "client disconnected")

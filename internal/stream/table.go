@@ -20,6 +20,8 @@ type table struct {
 	servers map[string]*server // by "network address"
 	keys    []string           // the keys of servers in config order
 	pools   []*upstream.Pool
+	// upstreams name the pools for the runtime API, in config order.
+	upstreams []UpstreamStatus
 	// resolvers keep the upstream servers marked resolve in step with DNS
 	// while the table is the current one (Apply starts and stops them).
 	resolvers []*resolve.Watcher
@@ -70,6 +72,7 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 		}
 		pools[u] = pool
 		t.pools = append(t.pools, pool)
+		t.upstreams = append(t.upstreams, UpstreamStatus{Name: u.Name, Zone: u.Zone, pool: pool})
 		if w := resolverOf(u, pool, log); w != nil {
 			t.resolvers = append(t.resolvers, w)
 		}
@@ -223,4 +226,15 @@ func (t *table) stopResolvers() {
 	for _, w := range t.resolvers {
 		w.Stop()
 	}
+}
+
+// UpstreamStatus is one stream upstream block and its servers' state, for
+// the runtime API and the metrics.
+type UpstreamStatus struct {
+	Name string
+	// Zone is its zone directive's name ("" without one).
+	Zone string
+	// Servers are primaries then backups; Requests counts connections.
+	Servers []upstream.ServerStatus
+	pool    *upstream.Pool
 }

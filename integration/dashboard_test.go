@@ -34,6 +34,10 @@ http {
         location /dashboard { dashboard; }
         location /rodash/ { dashboard api=/ro; }
     }
+}
+stream {
+    upstream db { zone db 64k; server %s; }
+    server { listen 127.0.0.1:0; proxy_pass db; }
 }`
 
 // call sends method url with body and returns the status, the header and
@@ -65,7 +69,7 @@ func call(t *testing.T, client *http.Client, method, url, body string) (int, htt
 // naming the API it reads.
 func TestDashboardServes(t *testing.T) {
 	a, b := startBackend(t, "a"), startBackend(t, "b")
-	in := startFulcrum(t, fmt.Sprintf(dashboardConf, a.addr(), b.addr()), 1)
+	in := startFulcrum(t, fmt.Sprintf(dashboardConf, a.addr(), b.addr(), a.addr()), 2)
 	client := newClient()
 	tests := []struct {
 		method, path, ctype string
@@ -99,7 +103,7 @@ func TestDashboardServes(t *testing.T) {
 
 // scriptRead matches the script's reads of the API's JSON (its convention:
 // name['field'] on a few names, see app.js).
-var scriptRead = regexp.MustCompile(`\b(nx|cn|rq|up|pr|po|rs|ro|er|ee)\['([^']*)'\]`)
+var scriptRead = regexp.MustCompile(`\b(nx|cn|rq|up|pr|po|rs|ro|su|sp|so|er|ee)\['([^']*)'\]`)
 
 // keysOf returns the field names of JSON object text.
 func keysOf(t *testing.T, what string, text []byte) map[string]bool {
@@ -122,7 +126,7 @@ func keysOf(t *testing.T, what string, text []byte) map[string]bool {
 // they say.
 func TestDashboardReadsTheAPI(t *testing.T) {
 	a, b := startBackend(t, "a"), startBackend(t, "b")
-	in := startFulcrum(t, fmt.Sprintf(dashboardConf, a.addr(), b.addr()), 1)
+	in := startFulcrum(t, fmt.Sprintf(dashboardConf, a.addr(), b.addr(), a.addr()), 2)
 	client := newClient()
 	for range 4 {
 		get(t, client, in.url(0)+"/")
@@ -155,6 +159,17 @@ func TestDashboardReadsTheAPI(t *testing.T) {
 	_ = json.Unmarshal(app.Peers[0], &peer)
 	fields["rs"] = keysOf(t, "responses", peer.Responses)
 	fields["po"], fields["ro"] = fields["pr"], fields["rs"]
+	var sups map[string]json.RawMessage
+	if err := json.Unmarshal(fetch("/stream/upstreams"), &sups); err != nil || sups["db"] == nil {
+		t.Fatalf("stream upstreams: %v %v", err, sups)
+	}
+	fields["su"] = keysOf(t, "stream upstream db", sups["db"])
+	var db struct{ Peers []json.RawMessage }
+	if err := json.Unmarshal(sups["db"], &db); err != nil || len(db.Peers) != 1 {
+		t.Fatalf("stream peers: %v %d", err, len(db.Peers))
+	}
+	fields["sp"] = keysOf(t, "stream peer", db.Peers[0])
+	fields["so"] = fields["sp"]
 
 	// The write probe: a PATCH of /nginx, as the script sends it.
 	probe := func(api string) (int, []byte) {
@@ -189,7 +204,7 @@ func TestDashboardReadsTheAPI(t *testing.T) {
 			t.Errorf("found %d reads on %d names; the pattern or the script's convention is stale", len(reads), len(seen))
 		}
 		// Every read must follow the convention, or this test checks nothing.
-		if m := regexp.MustCompile(`\b(nx|cn|rq|up|pr|po|rs|ro|er|ee)(\.[A-Za-z_]|\["|\[[a-z])`).FindString(string(script)); m != "" {
+		if m := regexp.MustCompile(`\b(nx|cn|rq|up|pr|po|rs|ro|su|sp|so|er|ee)(\.[A-Za-z_]|\["|\[[a-z])`).FindString(string(script)); m != "" {
 			t.Errorf("the script reads the API other than as name['field']: %q", m)
 		}
 	})
@@ -292,7 +307,7 @@ func runHarness(t *testing.T, in *instance, page, click string) harnessOutput {
 // the server; against a read-only API it shows no buttons.
 func TestDashboardScriptRuns(t *testing.T) {
 	a, b := startBackend(t, "a"), startBackend(t, "b")
-	in := startFulcrum(t, fmt.Sprintf(dashboardConf, a.addr(), b.addr()), 1)
+	in := startFulcrum(t, fmt.Sprintf(dashboardConf, a.addr(), b.addr(), a.addr()), 2)
 	client := newClient()
 	for range 6 {
 		get(t, client, in.url(0)+"/")

@@ -5,8 +5,9 @@
 // API's JSON is read only through these names, always as name['field']:
 // nx (/nginx), cn (/connections), rq (/http/requests), up (one upstream of
 // /http/upstreams), pr and po (one of its peers, now and a second ago),
-// rs and ro (a peer's responses, now and a second ago), er (an error
-// answer) and ee (its error object).
+// rs and ro (a peer's responses, now and a second ago), su (one upstream
+// of /stream/upstreams), sp and so (one of its peers, now and a second
+// ago), er (an error answer) and ee (its error object).
 'use strict';
 
 (function () {
@@ -16,9 +17,13 @@
   const columns = ['server', 'state', 'weight', 'active', 'req/s', 'requests']
     .concat(classes, ['4xx/s', '5xx/s', 'sent/s', 'rcvd/s', 'fails', 'unavail', 'health', '']);
 
-  let prev = null;       // the previous sample: {t, cn, rq, peers: Map}
+  const streamColumns = ['server', 'state', 'weight', 'active', 'conn/s', 'connections', 'sent/s', 'rcvd/s', 'fails', 'unavail'];
+
+  let prev = null;       // the previous sample: {t, cn, rq, peers: Map, speers: Map}
   let layout = '';       // the upstreams and servers the tables show
   let rows = new Map();  // "upstream/id" -> {cells, buttons}
+  let streamLayout = ''; // the same for the stream upstreams
+  let streamRows = new Map();
   let canWrite = false;  // the API answers PATCH (api write=on)
   let generation = -1;   // probe write access again after a reload
   let failing = false;   // the message shows that the API does not answer
@@ -244,6 +249,81 @@
     }
   }
 
+  // The stream block's upstreams: read only, connections instead of
+  // requests and responses.
+  function streamLayoutOf(sups) {
+    return JSON.stringify(Object.keys(sups).map(function (name) {
+      const su = sups[name];
+      return [name, su['zone'] || '', su['peers'].map(function (sp) { return [sp['id'], sp['server'], sp['name'], sp['backup']]; })];
+    }));
+  }
+
+  function buildStream(sups) {
+    const box = $('stream-upstreams');
+    box.textContent = '';
+    streamRows = new Map();
+    Object.keys(sups).forEach(function (name) {
+      const su = sups[name];
+      const sec = el('div', 'upstream');
+      const h = el('h2', '', 'stream upstream ' + name + ' ');
+      h.appendChild(el('span', 'meta', su['zone'] ? '(zone ' + su['zone'] + ')' : '(no zone)'));
+      sec.appendChild(h);
+      const table = el('table');
+      const head = el('tr');
+      streamColumns.forEach(function (c, i) { head.appendChild(el('th', i === 0 ? 'name' : '', c)); });
+      table.appendChild(el('thead')).appendChild(head);
+      const body = el('tbody');
+      su['peers'].forEach(function (sp) {
+        const tr = el('tr');
+        const cells = {};
+        streamColumns.forEach(function (c, i) {
+          const td = el('td', i === 0 ? 'name' : '');
+          tr.appendChild(td);
+          cells[c] = td;
+        });
+        cells.server.textContent = sp['server'];
+        if (sp['name'] !== sp['server']) cells.server.appendChild(el('span', 'tag', sp['name']));
+        if (sp['backup']) cells.server.appendChild(el('span', 'tag', 'backup'));
+        const badge = el('span', 'state');
+        cells.state.appendChild(badge);
+        streamRows.set(name + '/' + sp['id'], { cells: cells, badge: badge });
+        body.appendChild(tr);
+      });
+      table.appendChild(body);
+      sec.appendChild(table);
+      box.appendChild(sec);
+    });
+  }
+
+  function showStream(sups, dt, speers) {
+    const l = streamLayoutOf(sups);
+    if (l !== streamLayout) {
+      buildStream(sups);
+      streamLayout = l;
+    }
+    Object.keys(sups).forEach(function (name) {
+      sups[name]['peers'].forEach(function (sp) {
+        const key = name + '/' + sp['id'] + '/' + sp['server'];
+        speers.set(key, sp);
+        const row = streamRows.get(name + '/' + sp['id']);
+        if (!row) return;
+        const so = prev ? prev.speers.get(key) : undefined;
+        const c = row.cells;
+        const st = sp['state'];
+        setText(row.badge, st);
+        row.badge.className = 'state state-' + st;
+        setText(c.weight, num(sp['weight']));
+        setText(c.active, num(sp['active']));
+        setText(c.connections, num(sp['connections']));
+        setText(c['conn/s'], rate(so ? perSecond(sp['connections'], so['connections'], dt) : null));
+        setText(c['sent/s'], bytes(so ? perSecond(sp['sent'], so['sent'], dt) : null));
+        setText(c['rcvd/s'], bytes(so ? perSecond(sp['received'], so['received'], dt) : null));
+        setText(c.fails, num(sp['fails']));
+        setText(c.unavail, num(sp['unavail']));
+      });
+    });
+  }
+
   // change PATCHes one server after the user confirms.
   async function change(name, id, server, what, body) {
     if (!window.confirm(what + ' ' + server + ' (server ' + id + ' of upstream ' + name + ')?')) return;
@@ -268,8 +348,8 @@
 
   async function poll() {
     try {
-      const all = await Promise.all([get('/nginx'), get('/connections'), get('/http/requests'), get('/http/upstreams')]);
-      const nx = all[0], cn = all[1], rq = all[2], ups = all[3];
+      const all = await Promise.all([get('/nginx'), get('/connections'), get('/http/requests'), get('/http/upstreams'), get('/stream/upstreams')]);
+      const nx = all[0], cn = all[1], rq = all[2], ups = all[3], sups = all[4];
       if (nx['generation'] !== generation) {
         canWrite = await probeWrite();
         generation = nx['generation'];
@@ -281,7 +361,9 @@
       showCounters(cn, rq, dt);
       const peers = new Map();
       showUpstreams(ups, dt, peers);
-      prev = { t: t, cn: cn, rq: rq, peers: peers };
+      const speers = new Map();
+      showStream(sups, dt, speers);
+      prev = { t: t, cn: cn, rq: rq, peers: peers, speers: speers };
       status('live', 'ok');
       if (failing) message('', false);
       failing = false;

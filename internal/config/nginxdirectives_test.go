@@ -144,6 +144,22 @@ func TestNginxDirectivesChecked(t *testing.T) {
 		{"conf command arguments", "http { ssl_conf_command Options; }", []string{`fulcrum does not support the "ssl_conf_command" directive yet in /t.conf:1`}, true},
 		{"debug_points value", "debug_points maybe;", []string{`invalid value "maybe" in /t.conf:1`}, true},
 		{"modern_browser arguments", "http { modern_browser a b c; }", []string{`invalid number of arguments in "modern_browser" directive in /t.conf:1`}, true},
+		{"gzip_window size", "http { gzip_window 3k; }", []string{`"gzip_window" directive must be 512, 1k, 2k, 4k, 8k, 16k, or 32k in /t.conf:1`}, true},
+		{"gzip_hash size", "http { gzip_hash 100; }", []string{`"gzip_hash" directive must be 512, 1k, 2k, 4k, 8k, 16k, 32k, 64k, or 128k in /t.conf:1`}, true},
+		{"userid_mark", "http { userid_mark xx; }", []string{`"userid_mark" directive value must be "off" or a single letter, digit or "=" in /t.conf:1`}, true},
+		{"userid_expires", "http { userid_expires soon; }", []string{`"userid_expires" directive invalid value in /t.conf:1`}, true},
+		{"userid_flags", "http { userid_flags secure bogus; }", []string{`invalid value "bogus" in /t.conf:1`}, true},
+		{"store_access", "http { scgi_store_access bogus; }", []string{`invalid value "bogus" in /t.conf:1`}, true},
+		{"use_stale without 502", "http { fastcgi_cache_use_stale http_502; }", []string{`invalid value "http_502" in /t.conf:1`}, true},
+		{"cache methods", "http { uwsgi_cache_methods GET PUT; }", []string{`invalid value "PUT" in /t.conf:1`}, true},
+		{"bind parameter", "http { fastcgi_bind 127.0.0.2 nottransparent; }", []string{`invalid parameter "nottransparent" in /t.conf:1`}, true},
+		{"bind address", "http { grpc_bind foo; }", []string{`invalid address "foo" in /t.conf:1`}, true},
+		{"bind off with a parameter", "http { scgi_bind off transparent; }", []string{`invalid address "off" in /t.conf:1`}, true},
+		{"cache_valid time", "http { fastcgi_cache_valid 200 10q; }", []string{`invalid time value "10q" in /t.conf:1`}, true},
+		{"cache_valid status", "http { fastcgi_cache_valid 999 1m; }", []string{`invalid status "999" in /t.conf:1`}, true},
+		{"browser name", "http { modern_browser chrome 100; }", []string{`unknown browser name "chrome" in /t.conf:1`}, true},
+		{"browser version", "http { modern_browser opera x; }", []string{`invalid browser version "x" in /t.conf:1`}, true},
+		{"uwsgi_ssl_protocols", "http { uwsgi_ssl_protocols TLSv9; }", []string{`invalid value "TLSv9" in /t.conf:1`}, true},
 
 		// Unsupported: errors with the reason.
 		{"stream allow", "stream { server { listen 1; allow 10.0.0.0/8; } }", []string{`fulcrum does not support the "allow" directive yet in /t.conf:1, fulcrum's stream proxy has no access rules yet; ignoring this would open what it closes`}, true},
@@ -175,6 +191,28 @@ func TestNginxDirectivesChecked(t *testing.T) {
 				if !strings.HasPrefix(w.String(), tt.want[i]) {
 					t.Errorf("warning %q\nwant %q...", w, tt.want[i])
 				}
+			}
+		})
+	}
+}
+
+// TestNginxDirectivesValuesTaken checks values nginx 1.22.1 takes (nginx -t)
+// at the edges of the checks above: each loads, with its warning.
+func TestNginxDirectivesValuesTaken(t *testing.T) {
+	for _, line := range []string{
+		"gzip_window 16k;", "gzip_hash 512;", "userid_mark =;", "userid_mark off;", "userid_expires max;", "userid_expires 1y;",
+		"fastcgi_cache_methods get head;", "fastcgi_cache_valid any 200 1m;", "fastcgi_cache_valid 5m;",
+		"modern_browser MSIE 6.0;", "modern_browser unlisted;", "modern_browser opera 9.1.2.3.4;",
+		"fastcgi_bind $binary_remote_addr transparent;", "uwsgi_bind [::1]:4000;", "uwsgi_ssl_protocols tlsv1.2 TLSv1.3;",
+		"userid_flags secure samesite=lax;", "scgi_store_access user:rw group:r;",
+	} {
+		t.Run(line, func(t *testing.T) {
+			ws, err := validateText(t, "http { "+line+" }")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ws) != 1 {
+				t.Errorf("warnings %q, want one", ws)
 			}
 		})
 	}

@@ -51,6 +51,13 @@ type FastCGI struct {
 	// Buffering is fastcgi_buffering: off flushes each piece of the
 	// response to the client as it arrives.
 	Buffering bool
+	// Bind is fastcgi_bind (scgi_bind, uwsgi_bind): the local address of
+	// connections to the servers, read as proxy_bind; the zero value lets
+	// the system pick.
+	Bind ProxyBind
+	// SocketKeepalive is fastcgi_socket_keepalive: SO_KEEPALIVE on the
+	// connections to the servers.
+	SocketKeepalive bool
 	// Modifier1 and Modifier2 are uwsgi_modifier1 and uwsgi_modifier2, the
 	// uwsgi packet header's modifiers (uwsgi only; 0 is a WSGI request).
 	Modifier1, Modifier2 int
@@ -138,6 +145,13 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 		flagRule(n("pass_request_headers"), func(s *Settings) *bool { return &field(s).PassRequestHeaders }),
 		flagRule(n("pass_request_body"), func(s *Settings) *bool { return &field(s).PassRequestBody }),
 		flagRule(n("buffering"), func(s *Settings) *bool { return &field(s).Buffering }),
+		{names: []string{n("bind")}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
+			scratch := &Settings{}
+			err := applyProxyBind(b, scratch, dirs, at)
+			field(st).Bind = scratch.ProxyBind
+			return err
+		}},
+		flagRule(n("socket_keepalive"), func(s *Settings) *bool { return &field(s).SocketKeepalive }),
 	}
 	if !fastcgi {
 		return rules

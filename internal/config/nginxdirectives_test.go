@@ -110,9 +110,10 @@ func TestNginxDirectivesChecked(t *testing.T) {
 			`"fastcgi_max_temp_file_size" is ignored in /t.conf:1, ` + noteTemp,
 			`"gzip_window" is ignored in /t.conf:1, ` + noteGzipZlib,
 		}, false},
-		{"bind planned, off silent", "http { fastcgi_bind 127.0.0.2; grpc_bind off; }", []string{
-			`fulcrum does not implement "fastcgi_bind" yet in /t.conf:1, connections to the FastCGI server leave from the local address the system chooses`,
+		{"bind planned, off silent", "http { grpc_bind 127.0.0.2; server { grpc_bind off; } }", []string{
+			`fulcrum does not implement "grpc_bind" yet in /t.conf:1, connections to the gRPC server leave from the local address the system chooses`,
 		}, false},
+		{"fastcgi bind and keepalive implemented", "http { fastcgi_bind 127.0.0.2; uwsgi_socket_keepalive on; }", nil, false},
 		{"userid planned", "http { userid on; userid_name uid; }", []string{
 			`fulcrum does not implement "userid" yet in /t.conf:1, ` + noteUserid,
 			`fulcrum does not implement "userid_name" yet in /t.conf:1, ` + noteUserid,
@@ -203,7 +204,7 @@ func TestNginxDirectivesValuesTaken(t *testing.T) {
 		"gzip_window 16k;", "gzip_hash 512;", "userid_mark =;", "userid_mark off;", "userid_expires max;", "userid_expires 1y;",
 		"fastcgi_cache_methods get head;", "fastcgi_cache_valid any 200 1m;", "fastcgi_cache_valid 5m;",
 		"modern_browser MSIE 6.0;", "modern_browser unlisted;", "modern_browser opera 9.1.2.3.4;",
-		"fastcgi_bind $binary_remote_addr transparent;", "uwsgi_bind [::1]:4000;", "uwsgi_ssl_protocols tlsv1.2 TLSv1.3;",
+		"grpc_bind $binary_remote_addr transparent;", "grpc_bind [::1]:4000;", "uwsgi_ssl_protocols tlsv1.2 TLSv1.3;",
 		"userid_flags secure samesite=lax;", "scgi_store_access user:rw group:r;",
 	} {
 		t.Run(line, func(t *testing.T) {
@@ -238,7 +239,7 @@ http {
         ssl_ocsp_cache off; ssl_reject_handshake off;
         location / {
             fastcgi_pass 127.0.0.1:9000;
-            fastcgi_bind 127.0.0.2; fastcgi_socket_keepalive on; fastcgi_force_ranges on;
+            fastcgi_bind 127.0.0.2; fastcgi_socket_keepalive on; fastcgi_force_ranges on; # implemented
             fastcgi_limit_rate 10k; fastcgi_ignore_client_abort on; fastcgi_catch_stderr "Fatal";
             fastcgi_cache fc; fastcgi_cache_key $uri; fastcgi_cache_valid 200 1m; fastcgi_no_cache $arg_x;
             fastcgi_store off; fastcgi_send_lowat 0; post_action off;
@@ -273,6 +274,55 @@ http {
 			}
 			if len(cfg.Warnings) == 0 {
 				t.Error("no warnings for directives fulcrum does not act on")
+			}
+		})
+	}
+}
+
+// TestCGIBindAndKeepalive reads fastcgi_bind, scgi_bind and uwsgi_bind (as
+// proxy_bind) and the *_socket_keepalive flags: inherited, each module its
+// own.
+func TestCGIBindAndKeepalive(t *testing.T) {
+	cfg := mustLoad(t, `events {} http {
+		fastcgi_bind 127.0.0.2;
+		scgi_socket_keepalive on;
+		server {
+			location / { fastcgi_pass 127.0.0.1:9000; }
+			location /off/ { fastcgi_bind off; fastcgi_socket_keepalive on; fastcgi_pass 127.0.0.1:9000; }
+			location /var/ { uwsgi_bind $arg_src; uwsgi_pass 127.0.0.1:3031; scgi_bind [::1]:4000; scgi_pass 127.0.0.1:4000; }
+		}
+	}`)
+	locs := cfg.HTTP.Servers[0].Locations
+	tests := []struct {
+		name      string
+		got       FastCGI
+		addr      string
+		variables bool
+		keepalive bool
+	}{
+		{"fastcgi inherited", locs[0].Settings.FastCGI, "127.0.0.2", false, false},
+		{"scgi keepalive inherited", locs[0].Settings.SCGI, "", false, true},
+		{"fastcgi off", locs[1].Settings.FastCGI, "", false, true},
+		{"uwsgi with a variable", locs[2].Settings.UWSGI, "$arg_src", true, false},
+		{"scgi with a port", locs[2].Settings.SCGI, "[::1]:4000", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got.Bind.Addr != tt.addr || tt.got.Bind.HasVariables != tt.variables || tt.got.SocketKeepalive != tt.keepalive {
+				t.Errorf("bind %+v keepalive %v, want %q (variables %v) keepalive %v", tt.got.Bind, tt.got.SocketKeepalive, tt.addr, tt.variables, tt.keepalive)
+			}
+		})
+	}
+	for _, tc := range []struct{ src, want string }{
+		{"fastcgi_bind 127.0.0.2 transparent;", `"fastcgi_bind 127.0.0.2 transparent" is not supported yet in nginx.conf:1`},
+		{"uwsgi_bind example.com;", `invalid address "example.com" in nginx.conf:1`},
+		{"scgi_socket_keepalive yes;", `invalid value "yes" in "scgi_socket_keepalive" directive, it must be "on" or "off" in nginx.conf:1`},
+		{"fastcgi_bind 127.0.0.2; fastcgi_bind 127.0.0.3;", `"fastcgi_bind" directive is duplicate in nginx.conf:1`},
+	} {
+		t.Run(tc.src, func(t *testing.T) {
+			_, err := loadText(t, "events {} http { server { "+tc.src+" } }")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want %q", err, tc.want)
 			}
 		})
 	}

@@ -97,6 +97,7 @@ type Handler struct {
 	log      *errlog.Logger
 	now      func() time.Time
 	idle     *upstream.IdleConns
+	bind     localBind
 	attempts sync.Pool // *balancer.Attempt
 }
 
@@ -118,6 +119,10 @@ func New(o Options) (*Handler, error) {
 		named: map[string]bool{}, hide: map[string]bool{}}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	var err error
+	if h.bind, err = compileBind(o.Compiler, set.Bind, strings.TrimSuffix(scheme, "://")+"_bind"); err != nil {
+		return nil, err
 	}
 	for _, p := range set.Params {
 		t, err := o.Compiler.Compile(p.Value)

@@ -174,7 +174,7 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 		x.reused = x.conn != nil
 	}
 	if x.conn == nil {
-		d := net.Dialer{Timeout: h.set.ConnectTimeout}
+		d := h.dialer(req, srv.Network())
 		c, err := d.DialContext(req.ctx, srv.Network(), srv.Addr())
 		if err != nil {
 			return nil, err
@@ -271,6 +271,12 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 	if req.ctx.Err() != nil {
 		h.release(req, srv, a, 0, upstream.Neutral, end)
 		return &failure{end: end}
+	}
+	if f := h.bindFailed(req, err); f != nil {
+		f.end = end
+		a.Status = f.status
+		h.release(req, srv, a, 0, upstream.Neutral, end)
+		return f
 	}
 	f, msg := classify(err)
 	f.end = end

@@ -110,10 +110,7 @@ func TestNginxDirectivesChecked(t *testing.T) {
 			`"fastcgi_max_temp_file_size" is ignored in /t.conf:1, ` + noteTemp,
 			`"gzip_window" is ignored in /t.conf:1, ` + noteGzipZlib,
 		}, false},
-		{"bind planned, off silent", "http { grpc_bind 127.0.0.2; server { grpc_bind off; } }", []string{
-			`fulcrum does not implement "grpc_bind" yet in /t.conf:1, connections to the gRPC server leave from the local address the system chooses`,
-		}, false},
-		{"fastcgi bind and keepalive implemented", "http { fastcgi_bind 127.0.0.2; uwsgi_socket_keepalive on; }", nil, false},
+		{"bind and keepalive implemented", "http { fastcgi_bind 127.0.0.2; uwsgi_socket_keepalive on; grpc_bind 127.0.0.2; server { grpc_bind off; } }", nil, false},
 		{"userid planned", "http { userid on; userid_name uid; }", []string{
 			`fulcrum does not implement "userid" yet in /t.conf:1, ` + noteUserid,
 			`fulcrum does not implement "userid_name" yet in /t.conf:1, ` + noteUserid,
@@ -204,7 +201,7 @@ func TestNginxDirectivesValuesTaken(t *testing.T) {
 		"gzip_window 16k;", "gzip_hash 512;", "userid_mark =;", "userid_mark off;", "userid_expires max;", "userid_expires 1y;",
 		"fastcgi_cache_methods get head;", "fastcgi_cache_valid any 200 1m;", "fastcgi_cache_valid 5m;",
 		"modern_browser MSIE 6.0;", "modern_browser unlisted;", "modern_browser opera 9.1.2.3.4;",
-		"grpc_bind $binary_remote_addr transparent;", "grpc_bind [::1]:4000;", "uwsgi_ssl_protocols tlsv1.2 TLSv1.3;",
+		"fastcgi_cache_revalidate on;", "scgi_cache_min_uses 2;", "uwsgi_ssl_protocols tlsv1.2 TLSv1.3;",
 		"userid_flags secure samesite=lax;", "scgi_store_access user:rw group:r;",
 	} {
 		t.Run(line, func(t *testing.T) {
@@ -279,16 +276,17 @@ http {
 	}
 }
 
-// TestCGIBindAndKeepalive reads fastcgi_bind, scgi_bind and uwsgi_bind (as
-// proxy_bind) and the *_socket_keepalive flags: inherited, each module its
+// TestCGIBindAndKeepalive reads fastcgi_bind, scgi_bind, uwsgi_bind and
+// grpc_bind (as proxy_bind; grpc_bind without variables) and the *_socket_keepalive flags: inherited, each module its
 // own.
 func TestCGIBindAndKeepalive(t *testing.T) {
 	cfg := mustLoad(t, `events {} http {
 		fastcgi_bind 127.0.0.2;
+		grpc_bind 127.0.0.4;
 		scgi_socket_keepalive on;
 		server {
 			location / { fastcgi_pass 127.0.0.1:9000; }
-			location /off/ { fastcgi_bind off; fastcgi_socket_keepalive on; fastcgi_pass 127.0.0.1:9000; }
+			location /off/ { fastcgi_bind off; fastcgi_socket_keepalive on; fastcgi_pass 127.0.0.1:9000; grpc_bind off; }
 			location /var/ { uwsgi_bind $arg_src; uwsgi_pass 127.0.0.1:3031; scgi_bind [::1]:4000; scgi_pass 127.0.0.1:4000; }
 		}
 	}`)
@@ -313,11 +311,19 @@ func TestCGIBindAndKeepalive(t *testing.T) {
 			}
 		})
 	}
+	if got := locs[0].Settings.GRPC.Bind.Addr; got != "127.0.0.4" {
+		t.Errorf("grpc_bind inherited as %q", got)
+	}
+	if got := locs[1].Settings.GRPC.Bind.Addr; got != "" {
+		t.Errorf("grpc_bind off is %q", got)
+	}
 	for _, tc := range []struct{ src, want string }{
 		{"fastcgi_bind 127.0.0.2 transparent;", `"fastcgi_bind 127.0.0.2 transparent" is not supported yet in nginx.conf:1`},
 		{"uwsgi_bind example.com;", `invalid address "example.com" in nginx.conf:1`},
 		{"scgi_socket_keepalive yes;", `invalid value "yes" in "scgi_socket_keepalive" directive, it must be "on" or "off" in nginx.conf:1`},
 		{"fastcgi_bind 127.0.0.2; fastcgi_bind 127.0.0.3;", `"fastcgi_bind" directive is duplicate in nginx.conf:1`},
+		{"grpc_bind $remote_addr;", `fulcrum does not support variables in "grpc_bind" yet in nginx.conf:1`},
+		{"grpc_bind 127.0.0.2 transparent;", `"grpc_bind 127.0.0.2 transparent" is not supported yet in nginx.conf:1`},
 	} {
 		t.Run(tc.src, func(t *testing.T) {
 			_, err := loadText(t, "events {} http { server { "+tc.src+" } }")

@@ -123,7 +123,7 @@ var nginxSpecs = []spec{
 	{name: "uwsgi_ssl_certificate_key", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_certificate_key file;"},
 	{name: "uwsgi_ssl_password_file", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_password_file file;"},
 	{name: "uwsgi_ssl_conf_command", module: "http_uwsgi", ctx: ctxHSL, args: args2, multi: true, status: unsupported, note: noteConfCommand, syntax: "uwsgi_ssl_conf_command name value;"},
-	{name: "grpc_bind", module: "http_grpc", ctx: ctxHSL, args: args12, status: planned, note: "connections to the gRPC server leave from the local address the system chooses", asIs: []string{"off"}, check: checkUpstreamBind, syntax: "grpc_bind address [transparent] | off;"},
+	{name: "grpc_bind", module: "http_grpc", ctx: ctxHSL, args: args12, check: checkUpstreamBind, syntax: "grpc_bind address [transparent] | off;"},
 	{name: "grpc_ignore_headers", module: "http_grpc", ctx: ctxHSL, args: args1More, status: ignored, note: "fulcrum's gRPC proxy never acts on X-Accel-* fields of responses; it removes them, as nginx hides them", syntax: "grpc_ignore_headers field ...;"},
 	{name: "grpc_ssl_conf_command", module: "http_grpc", ctx: ctxHSL, args: args2, multi: true, status: unsupported, note: noteConfCommand, syntax: "grpc_ssl_conf_command name value;"},
 	{name: "proxy_ssl_conf_command", module: "http_proxy", ctx: ctxHSL, args: args2, multi: true, status: unsupported, note: noteConfCommand, syntax: "proxy_ssl_conf_command name value;"},

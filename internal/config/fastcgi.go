@@ -58,6 +58,10 @@ type FastCGI struct {
 	// SocketKeepalive is fastcgi_socket_keepalive: SO_KEEPALIVE on the
 	// connections to the servers.
 	SocketKeepalive bool
+	// LimitRate is fastcgi_limit_rate: the pace, in bytes a second, at
+	// which a response body is read from the server when Buffering is on
+	// (as nginx's, which paces only buffered responses); 0 means none.
+	LimitRate int64
 	// Modifier1 and Modifier2 are uwsgi_modifier1 and uwsgi_modifier2, the
 	// uwsgi packet header's modifiers (uwsgi only; 0 is a WSGI request).
 	Modifier1, Modifier2 int
@@ -152,6 +156,7 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 			return err
 		}},
 		flagRule(n("socket_keepalive"), func(s *Settings) *bool { return &field(s).SocketKeepalive }),
+		sizeRule(n("limit_rate"), func(s *Settings) *int64 { return &field(s).LimitRate }),
 	}
 	if !fastcgi {
 		return rules

@@ -277,13 +277,14 @@ http {
 }
 
 // TestCGIBindAndKeepalive reads fastcgi_bind, scgi_bind, uwsgi_bind and
-// grpc_bind (as proxy_bind; grpc_bind without variables) and the *_socket_keepalive flags: inherited, each module its
+// grpc_bind (as proxy_bind; grpc_bind without variables), the *_limit_rate sizes and the *_socket_keepalive flags: inherited, each module its
 // own.
 func TestCGIBindAndKeepalive(t *testing.T) {
 	cfg := mustLoad(t, `events {} http {
 		fastcgi_bind 127.0.0.2;
 		grpc_bind 127.0.0.4;
 		scgi_socket_keepalive on;
+		scgi_limit_rate 8k;
 		server {
 			location / { fastcgi_pass 127.0.0.1:9000; }
 			location /off/ { fastcgi_bind off; fastcgi_socket_keepalive on; fastcgi_pass 127.0.0.1:9000; grpc_bind off; }
@@ -311,6 +312,9 @@ func TestCGIBindAndKeepalive(t *testing.T) {
 			}
 		})
 	}
+	if got := locs[0].Settings.SCGI.LimitRate; got != 8<<10 || locs[0].Settings.FastCGI.LimitRate != 0 {
+		t.Errorf("scgi_limit_rate inherited as %d (fastcgi's %d)", got, locs[0].Settings.FastCGI.LimitRate)
+	}
 	if got := locs[0].Settings.GRPC.Bind.Addr; got != "127.0.0.4" {
 		t.Errorf("grpc_bind inherited as %q", got)
 	}
@@ -322,6 +326,7 @@ func TestCGIBindAndKeepalive(t *testing.T) {
 		{"uwsgi_bind example.com;", `invalid address "example.com" in nginx.conf:1`},
 		{"scgi_socket_keepalive yes;", `invalid value "yes" in "scgi_socket_keepalive" directive, it must be "on" or "off" in nginx.conf:1`},
 		{"fastcgi_bind 127.0.0.2; fastcgi_bind 127.0.0.3;", `"fastcgi_bind" directive is duplicate in nginx.conf:1`},
+		{"uwsgi_limit_rate fast;", `"uwsgi_limit_rate" directive invalid value in nginx.conf:1`},
 		{"grpc_bind $remote_addr;", `fulcrum does not support variables in "grpc_bind" yet in nginx.conf:1`},
 		{"grpc_bind 127.0.0.2 transparent;", `"grpc_bind 127.0.0.2 transparent" is not supported yet in nginx.conf:1`},
 	} {

@@ -58,6 +58,9 @@ type FastCGI struct {
 	// SocketKeepalive is fastcgi_socket_keepalive: SO_KEEPALIVE on the
 	// connections to the servers.
 	SocketKeepalive bool
+	// CatchStderr are the fastcgi_catch_stderr strings: a STDERR record
+	// that holds one makes the response invalid (FastCGI only).
+	CatchStderr []string
 	// LimitRate is fastcgi_limit_rate: the pace, in bytes a second, at
 	// which a response body is read from the server when Buffering is on
 	// (as nginx's, which paces only buffered responses); 0 means none.
@@ -173,6 +176,10 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 			return err
 		}},
 		flagRule("fastcgi_keep_conn", func(s *Settings) *bool { return &s.FastCGI.KeepConn }),
+		settingRule{names: []string{"fastcgi_catch_stderr"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			st.FastCGI.CatchStderr = firstArgs(dirs)
+			return nil
+		}},
 	)
 }
 

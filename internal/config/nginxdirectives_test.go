@@ -3,6 +3,7 @@ package config
 import (
 	"bufio"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -277,7 +278,8 @@ http {
 }
 
 // TestCGIBindAndKeepalive reads fastcgi_bind, scgi_bind, uwsgi_bind and
-// grpc_bind (as proxy_bind; grpc_bind without variables), the *_limit_rate sizes and the *_socket_keepalive flags: inherited, each module its
+// grpc_bind (as proxy_bind; grpc_bind without variables), the *_limit_rate sizes and
+// the fastcgi_catch_stderr strings and the *_socket_keepalive flags: inherited, each module its
 // own.
 func TestCGIBindAndKeepalive(t *testing.T) {
 	cfg := mustLoad(t, `events {} http {
@@ -285,6 +287,8 @@ func TestCGIBindAndKeepalive(t *testing.T) {
 		grpc_bind 127.0.0.4;
 		scgi_socket_keepalive on;
 		scgi_limit_rate 8k;
+		fastcgi_catch_stderr "Fatal error";
+		fastcgi_catch_stderr Parse;
 		server {
 			location / { fastcgi_pass 127.0.0.1:9000; }
 			location /off/ { fastcgi_bind off; fastcgi_socket_keepalive on; fastcgi_pass 127.0.0.1:9000; grpc_bind off; }
@@ -314,6 +318,9 @@ func TestCGIBindAndKeepalive(t *testing.T) {
 	}
 	if got := locs[0].Settings.SCGI.LimitRate; got != 8<<10 || locs[0].Settings.FastCGI.LimitRate != 0 {
 		t.Errorf("scgi_limit_rate inherited as %d (fastcgi's %d)", got, locs[0].Settings.FastCGI.LimitRate)
+	}
+	if got := locs[0].Settings.FastCGI.CatchStderr; !slices.Equal(got, []string{"Fatal error", "Parse"}) {
+		t.Errorf("fastcgi_catch_stderr inherited as %q", got)
 	}
 	if got := locs[0].Settings.GRPC.Bind.Addr; got != "127.0.0.4" {
 		t.Errorf("grpc_bind inherited as %q", got)

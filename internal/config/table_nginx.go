@@ -52,7 +52,7 @@ var nginxSpecs = []spec{
 	{name: "fastcgi_cache_revalidate", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, status: planned, note: "fulcrum does not cache FastCGI responses yet; every request goes to the FastCGI server", asIs: []string{"off"}, syntax: "fastcgi_cache_revalidate on | off;"},
 	{name: "fastcgi_cache_background_update", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, status: planned, note: "fulcrum does not cache FastCGI responses yet; every request goes to the FastCGI server", asIs: []string{"off"}, syntax: "fastcgi_cache_background_update on | off;"},
 	{name: "fastcgi_send_lowat", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteTCP, syntax: "fastcgi_send_lowat size;"},
-	{name: "fastcgi_catch_stderr", module: "http_fastcgi", ctx: ctxHSL, args: args1, multi: true, status: planned, note: "a response is passed on whatever the FastCGI server writes to its error stream (fulcrum logs that text)", syntax: "fastcgi_catch_stderr string;"},
+	{name: "fastcgi_catch_stderr", module: "http_fastcgi", ctx: ctxHSL, args: args1, multi: true, syntax: "fastcgi_catch_stderr string;"},
 	{name: "scgi_bind", module: "http_scgi", ctx: ctxHSL, args: args12, check: checkUpstreamBind, syntax: "scgi_bind address [transparent] | off;"},
 	{name: "scgi_socket_keepalive", module: "http_scgi", ctx: ctxHSL, args: argsFlag, syntax: "scgi_socket_keepalive on | off;"},
 	{name: "scgi_force_ranges", module: "http_scgi", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum does not cut byte ranges out of SCGI responses; a client asking for a range gets what the SCGI server sends", asIs: []string{"off"}, syntax: "scgi_force_ranges on | off;"},

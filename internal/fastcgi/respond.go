@@ -1,6 +1,7 @@
 package fastcgi
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -103,7 +104,9 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 			if isTimeout(err) {
 				msg = "upstream timed out (110: Connection timed out) while reading upstream"
 			}
-			h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+			if !errors.Is(err, errCaughtStderr) { // its stderr line is logged
+				h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+			}
 			x.broken = true
 			return n, false
 		}

@@ -64,14 +64,16 @@ var allowedImports = map[string][]string{
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
 	"subfilter":     {"h1"},             // sub_filter's streaming search and replace
+	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"inherit":       {},                                           // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "config", "errlog", "upstream"}, // TCP proxying (the stream block)
+	"inherit":       {},                                                      // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"stream":        {"balancer", "config", "errlog", "resolve", "upstream"}, // TCP proxying (the stream block)
 	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
 	"fastcgi":       {"balancer", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
 	"memcached":     {"balancer", "config", "errlog", "upstream", "vars"},         // memcached_pass: the memcached client
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "rewrite", "router", "securelink", "sock", "stapling", "static", "stream", "subfilter", "upstream", "vars"},
+	"resolve":       {"errlog", "upstream"},                                       // server ... resolve: names followed in DNS
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

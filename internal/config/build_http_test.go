@@ -18,7 +18,7 @@ func TestBuildErrors(t *testing.T) {
 		{"only backups", "http { upstream a { server 127.0.0.1 backup; } }", `no servers in upstream "a" in nginx.conf:1`},
 		{"typo in parameter", "http { upstream a { server 127.0.0.1 wieght=2; } }",
 			`invalid parameter "wieght=2" in nginx.conf:1, did you mean "weight=2"?`},
-		{"unknown parameter", "http { upstream a { server 127.0.0.1 resolve; } }", `invalid parameter "resolve" in nginx.conf:1`},
+		{"unknown parameter", "http { upstream a { server 127.0.0.1 resolved; } }", `invalid parameter "resolved" in nginx.conf:1, did you mean "resolve"?`},
 		{"weight 0", "http { upstream a { server 127.0.0.1 weight=0; } }", `invalid parameter "weight=0" in nginx.conf:1, weight is a whole number, 1 or more`},
 		{"bad fail_timeout", "http { upstream a { server 127.0.0.1 fail_timeout=500ms; } }", `invalid parameter "fail_timeout=500ms" in nginx.conf:1`},
 		{"negative max_fails", "http { upstream a { server 127.0.0.1 max_fails=-1; } }", `invalid parameter "max_fails=-1" in nginx.conf:1`},

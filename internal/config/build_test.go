@@ -166,6 +166,7 @@ func TestSettingsDefaults(t *testing.T) {
 	s := srv.Settings
 	combined := cfg.HTTP.LogFormats["combined"]
 	want := &Settings{
+		ResolverTimeout:           30 * time.Second,
 		Root:                      testPrefix + "/html",
 		Index:                     []string{"index.html"},
 		DefaultType:               "text/plain",
@@ -211,17 +212,19 @@ func TestSettingsDefaults(t *testing.T) {
 			NextUpstream: NextError | NextTimeout, PassRequestHeaders: true, PassRequestBody: true, Buffering: true},
 		Memcached: Memcached{BufferSize: 4096, ConnectTimeout: time.Minute, SendTimeout: time.Minute, ReadTimeout: time.Minute,
 			NextUpstream: NextError | NextTimeout},
-		Gzip:               Gzip{Level: 1, MinLength: 20, Proxied: GzipProxiedOff, Buffers: BufferSpec{Number: 32, Size: 4096}, GunzipBuffers: BufferSpec{Number: 32, Size: 4096}},
-		Charset:            Charset{Types: defaultCharsetTypes},
-		ProxyCache:         defaultCacheSettings(),
-		SubFilter:          SubFilter{Once: true},
-		AbsoluteRedirect:   true,
-		AutoindexExactSize: true,
-		AutoindexFormat:    "html",
-		PortInRedirect:     true,
-		ServerTokens:       true,
-		AccessLogs:         []AccessLog{{Path: testPrefix + "/logs/access.log", Format: combined}},
-		ErrorLogs:          cfg.Main.ErrorLogs,
+		Gzip:                       Gzip{Level: 1, MinLength: 20, Proxied: GzipProxiedOff, Buffers: BufferSpec{Number: 32, Size: 4096}, GunzipBuffers: BufferSpec{Number: 32, Size: 4096}},
+		Charset:                    Charset{Types: defaultCharsetTypes},
+		ProxyCache:                 defaultCacheSettings(),
+		SubFilter:                  SubFilter{Once: true},
+		SSI:                        SSI{ValueLength: 255, MinFileChunk: 1024},
+		SubrequestOutputBufferSize: 4 << 10,
+		AbsoluteRedirect:           true,
+		AutoindexExactSize:         true,
+		AutoindexFormat:            "html",
+		PortInRedirect:             true,
+		ServerTokens:               true,
+		AccessLogs:                 []AccessLog{{Path: testPrefix + "/logs/access.log", Format: combined}},
+		ErrorLogs:                  cfg.Main.ErrorLogs,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("server settings differ:\n%s", diffLines(settingsLines(s), settingsLines(want)))

@@ -16,7 +16,14 @@ func (b *builder) explicitUpstreams(h *HTTP, http *scope) error {
 		return err
 	}
 	h.Upstreams = append(h.Upstreams, ups...)
-	return checkZones(h)
+	if err := checkZones(h); err != nil {
+		return err
+	}
+	r, err := b.levelResolver(http)
+	if err != nil {
+		return err
+	}
+	return checkResolvedNames(h.Upstreams, r)
 }
 
 // upstreamBlocks builds the upstream blocks of one level (http or stream)
@@ -73,6 +80,8 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 			err = setZone(u, line)
 		case "state":
 			u.State = b.path(line.Args[0])
+		case "resolver":
+			u.Resolver, err = b.upstreamResolver(d, line)
 		}
 		if err != nil {
 			return nil, err
@@ -172,11 +181,42 @@ func checkZones(h *HTTP) error {
 			sized[u.Zone] = decl{u.ZoneSize, u.ZonePos}
 		}
 	}
+	if err := checkLearnZones(h); err != nil {
+		return err
+	}
 	for _, u := range unsized {
 		if _, ok := sized[u.Zone]; !ok {
 			return hintf(u.ZonePos, fmt.Sprintf("give the zone a size here or in another upstream that shares it: zone %s 64k;", u.Zone),
 				`zero size shared memory zone "%s"`, u.Zone)
 		}
+	}
+	return nil
+}
+
+// checkLearnZones applies the same rules to the zones of sticky learn:
+// upstreams may share one, with the same size, and its name is not an
+// upstream zone's or a limit zone's.
+func checkLearnZones(h *HTTP) error {
+	upstreamZones := map[string]bool{}
+	for _, u := range h.Upstreams {
+		if u.Zone != "" && !u.Implicit {
+			upstreamZones[u.Zone] = true
+		}
+	}
+	sizes := map[string]int64{}
+	for _, u := range h.Upstreams {
+		st := u.Sticky
+		if st == nil || st.Mode != StickyLearn {
+			continue
+		}
+		if _, limit := limitZonePos(h, st.Zone); limit || upstreamZones[st.Zone] {
+			return hintf(st.Pos, "another zone has that name; rename one",
+				`the shared memory zone "%s" is already declared for a different use`, st.Zone)
+		}
+		if prev, ok := sizes[st.Zone]; ok && prev != st.ZoneSize {
+			return errorf(st.Pos, `the size %d of shared memory zone "%s" conflicts with already declared size %d`, st.ZoneSize, st.Zone, prev)
+		}
+		sizes[st.Zone] = st.ZoneSize
 	}
 	return nil
 }
@@ -256,8 +296,8 @@ func setUpstreamKeepalive(u *Upstream, d *Directive) error {
 // checkUpstream applies nginx's checks on a whole block: at least one server that
 // is not a backup, and no backup with a method that cannot use one.
 func checkUpstream(u *Upstream) error {
-	if len(u.Servers) == 0 && u.State != "" {
-		return nil // a state file may be empty: the runtime API fills it
+	if len(u.Servers) == 0 && (u.State != "" || len(u.Resolves) > 0) {
+		return nil // the runtime API fills a state file; names resolve later
 	}
 	if len(u.Servers) == 0 {
 		return hintf(u.Pos, "add a server line to the upstream block", "no servers are inside upstream")
@@ -277,7 +317,7 @@ func checkUpstream(u *Upstream) error {
 }
 
 // serverParams are the parameters of an upstream server line, for suggestions.
-var serverParams = []string{"weight=", "max_fails=", "fail_timeout=", "max_conns=", "backup", "down", "slow_start=", "route="}
+var serverParams = []string{"weight=", "max_fails=", "fail_timeout=", "max_conns=", "backup", "down", "slow_start=", "route=", "resolve"}
 
 // upstreamServerLine reads "server address [parameters]" and appends one server per
 // resolved address.
@@ -301,6 +341,18 @@ func (b *builder) serverLine(u *Upstream, d *Directive, refuse func(param string
 		}
 	}
 	addrs, err := resolve(d.Pos, d.Args[0])
+	if base.Resolve {
+		// Resolved again at run time: a name that does not resolve now
+		// is no error, its servers come when it does.
+		n, nerr := resolvedName(d.Pos, d.Args[0], base)
+		if nerr != nil {
+			return nerr
+		}
+		u.Resolves = append(u.Resolves, n)
+		if err != nil {
+			addrs, err = nil, nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -339,6 +391,8 @@ func setServerParam(s *UpstreamServer, d *Directive, p string) error {
 		s.Backup = true
 	case p == "down":
 		s.Down = true
+	case p == "resolve":
+		s.Resolve = true
 	default:
 		return unknownServerParam(d, p)
 	}
@@ -370,7 +424,7 @@ func unknownServerParam(d *Directive, p string) error {
 	for _, n := range serverParams {
 		names = append(names, strings.TrimSuffix(n, "="))
 	}
-	hint := "a server takes weight=, max_fails=, fail_timeout=, max_conns=, slow_start=, route=, backup and down"
+	hint := "a server takes weight=, max_fails=, fail_timeout=, max_conns=, slow_start=, route=, backup, down and resolve"
 	if s := suggest(key, names, nil); s != "" {
 		if hasVal {
 			s += "=" + val

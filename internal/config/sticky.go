@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // maxRouteLen is the longest route= value, NGINX Plus's server ID length
@@ -23,10 +24,9 @@ func setSticky(u *Upstream, d *Directive) error {
 	case "route":
 		err = stickyRoute(st, d)
 	case "learn":
-		return hintf(d.Pos, "use sticky cookie, or sticky route with a map of the session cookie (see docs/load-balancing.md)",
-			"fulcrum does not support sticky learn yet")
+		err = stickyLearn(st, d)
 	default:
-		return hintf(d.Pos, "use sticky cookie name ..., or sticky route $variable ...", `unknown parameter "%s"`, d.Args[0])
+		return hintf(d.Pos, "use sticky cookie name ..., sticky route $variable ..., or sticky learn create=$variable lookup=$variable zone=name:size", `unknown parameter "%s"`, d.Args[0])
 	}
 	if err != nil {
 		return err
@@ -43,6 +43,72 @@ func stickyRoute(st *Sticky, d *Directive) error {
 			return hintf(d.Pos, "each argument of sticky route is a variable such as $route_cookie", `invalid variable name "%s"`, v)
 		}
 		st.Lookup = append(st.Lookup, v)
+	}
+	return nil
+}
+
+// defaultLearnTimeout is how long a learned session lasts without a
+// request, NGINX Plus's default for "sticky learn" timeout=.
+const defaultLearnTimeout = 10 * time.Minute
+
+// stickyLearn reads "sticky learn create=$variable lookup=$variable
+// zone=name:size [timeout=time] [header] [sync]": create= and lookup= may
+// repeat (the first non-empty value counts), zone= is required.
+func stickyLearn(st *Sticky, d *Directive) error {
+	st.Mode = StickyLearn
+	st.Timeout = defaultLearnTimeout
+	const usage = "sticky learn create=$upstream_cookie_NAME lookup=$cookie_NAME zone=name:size [timeout=time] [header] [sync]"
+	seen := map[string]bool{}
+	for _, p := range d.Args[1:] {
+		key, val, hasVal := strings.Cut(p, "=")
+		if (key == "timeout" || key == "zone") && hasVal {
+			if seen[key] {
+				return errorf(d.Pos, `"sticky" directive parameter "%s" is duplicate`, key)
+			}
+			seen[key] = true
+		}
+		switch {
+		case (key == "create" || key == "lookup") && hasVal:
+			if len(val) < 2 || val[0] != '$' {
+				return hintf(d.Pos, "create= and lookup= name variables, such as create=$upstream_cookie_sid lookup=$cookie_sid", `invalid variable name "%s"`, val)
+			}
+			if key == "create" {
+				st.Create = append(st.Create, val)
+			} else {
+				st.Lookup = append(st.Lookup, val)
+			}
+		case key == "zone" && hasVal:
+			name, size, ok := strings.Cut(val, ":")
+			n, err := parseSize(size)
+			if !ok || name == "" || err != nil || n <= 0 {
+				return hintf(d.Pos, "zone=name:size, such as zone=sessions:1m (about 4,000 sessions a megabyte)", `invalid zone "%s"`, val)
+			}
+			if n < minZoneSize {
+				return hintf(d.Pos, "a zone needs at least 32k (eight pages)", `zone "%s" is too small`, name)
+			}
+			st.Zone, st.ZoneSize = name, n
+		case key == "timeout" && hasVal:
+			t, err := parseTime(val, false)
+			if err != nil || t <= 0 {
+				return hintf(d.Pos, "timeout is a time such as 10m", `invalid timeout "%s"`, val)
+			}
+			st.Timeout = t
+		case p == "header":
+			st.Header = true
+		case p == "sync":
+			// zone_sync shares sessions between the nodes of an NGINX
+			// Plus cluster; a lone fulcrum keeps its own.
+		default:
+			return hintf(d.Pos, usage, `unknown parameter "%s"`, p)
+		}
+	}
+	switch {
+	case len(st.Create) == 0:
+		return hintf(d.Pos, usage, `"sticky" directive requires at least one "create" parameter`)
+	case len(st.Lookup) == 0:
+		return hintf(d.Pos, usage, `"sticky" directive requires at least one "lookup" parameter`)
+	case st.Zone == "":
+		return hintf(d.Pos, usage, `"sticky" directive requires the "zone" parameter`)
 	}
 	return nil
 }

@@ -152,7 +152,11 @@ func (b *builder) streamUpstreams(st *Stream, top *scope) error {
 		return err
 	}
 	st.Upstreams = append(st.Upstreams, ups...)
-	return nil
+	r, err := b.levelResolver(top)
+	if err != nil {
+		return err
+	}
+	return checkResolvedNames(st.Upstreams, r)
 }
 
 // buildStreamUpstream reads one stream "upstream name { ... }" block: the
@@ -174,6 +178,8 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 			method, err = line, setMethod(u, line)
 		case "zone":
 			err = setZone(u, line)
+		case "resolver":
+			u.Resolver, err = b.upstreamResolver(d, line)
 		}
 		if err != nil {
 			return nil, err

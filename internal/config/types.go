@@ -193,6 +193,11 @@ type Upstream struct {
 	// (another upstream sharing the zone must); ZonePos is where it is.
 	ZoneSize int64
 	ZonePos  Pos
+	// Resolves are the server lines marked resolve: their names are
+	// resolved again while fulcrum runs (their addresses at load are in
+	// Servers), with Resolver (the upstream's, else the http level's).
+	Resolves []*ResolvedName
+	Resolver *DNSResolver
 	// Implicit marks an upstream made from a proxy_pass host:port.
 	Implicit bool
 	Pos      Pos
@@ -201,12 +206,15 @@ type Upstream struct {
 // StickyMode is the method of a sticky directive.
 type StickyMode int
 
-// The sticky methods fulcrum implements ("learn" is refused at load).
+// The sticky methods.
 const (
 	// StickyCookie: fulcrum sets a cookie naming the server.
 	StickyCookie StickyMode = iota
 	// StickyRoute: the request carries the server's route in variables.
 	StickyRoute
+	// StickyLearn: fulcrum learns the sessions the servers create from
+	// their responses and sends each session's requests to its server.
+	StickyLearn
 )
 
 // Sticky is "sticky cookie name [expires=time] [domain=domain] [httponly]
@@ -219,9 +227,19 @@ type Sticky struct {
 	// server ID: "$cookie_NAME" for the cookie method, the variables of the
 	// route method.
 	Lookup []string
-	// Cookie is the cookie method's cookie; nil for route.
+	// Cookie is the cookie method's cookie; nil for route and learn.
 	Cookie *StickyCookieSpec
-	Pos    Pos
+	// Create are the learn method's templates whose first non-empty value,
+	// read from a server's response, names a session it created; Zone and
+	// ZoneSize name and size the sessions' table, Timeout is how long a
+	// session lasts without a request, and Header says that a session is
+	// learned when the response's head arrives instead of at its end.
+	Create   []string
+	Zone     string
+	ZoneSize int64
+	Timeout  time.Duration
+	Header   bool
+	Pos      Pos
 }
 
 // StickyCookieSpec is the cookie a sticky cookie upstream sets.
@@ -272,7 +290,10 @@ type UpstreamServer struct {
 	SlowStart time.Duration
 	// Route is NGINX Plus's route=string, the server's sticky ID.
 	Route string
-	Pos   Pos
+	// Resolve is the resolve parameter: the name is resolved again while
+	// fulcrum runs (Upstream.Resolves).
+	Resolve bool
+	Pos     Pos
 }
 
 // Server is a server block.
@@ -577,6 +598,11 @@ type Settings struct {
 	// ProxyBind is proxy_bind: the local address of connections to
 	// upstreams; its zero value lets the system pick.
 	ProxyBind ProxyBind
+	// Resolver is the level's resolver directive (nil: none), used by a
+	// proxy_pass with variables whose value names a host; ResolverTimeout
+	// is resolver_timeout.
+	Resolver        *DNSResolver
+	ResolverTimeout time.Duration
 
 	// GRPCPass, when set, forwards the location's requests to a gRPC
 	// server (grpc_pass); GRPC holds the grpc_* settings (grpc.go).
@@ -665,6 +691,12 @@ type Settings struct {
 	// "addition_types *".
 	AdditionTypes   []string
 	AdditionAnyType bool
+	// SSI is the server-side includes filter (ssi and its kin).
+	SSI SSI
+	// SubrequestOutputBufferSize is subrequest_output_buffer_size (4k):
+	// the most of a subrequest's body kept in memory (an SSI include's
+	// set=).
+	SubrequestOutputBufferSize int64
 	// ValidReferers is the nearest level's valid_referers, which
 	// $invalid_referer checks the Referer field against; nil when no level
 	// writes any ($invalid_referer is then empty).

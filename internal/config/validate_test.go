@@ -138,8 +138,8 @@ func TestValidateWarnings(t *testing.T) {
 		{"daemon has its own reason", "daemon off;", []string{
 			`"daemon" is ignored in /t.conf:1, fulcrum always runs in the foreground; let systemd or your shell put it in the background`,
 		}},
-		{"planned", "http { proxy_store on; ssi on; }", []string{
-			`fulcrum does not implement "ssi" yet in /t.conf:1, server-side includes are sent as they are`,
+		{"planned", "http { proxy_store on; ssi on; server { ssl_early_data on; } }", []string{
+			`fulcrum does not implement "ssl_early_data" yet in /t.conf:1, ` + noteEarlyData,
 		}},
 		{"once per occurrence", "http { server { ssl_early_data on; } server { ssl_early_data on; } }", []string{
 			`fulcrum does not implement "ssl_early_data" yet in /t.conf:1, ` + noteEarlyData,

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"fulcrum/internal/ssi"
 	"io"
 	"net/http"
 	"strconv"
@@ -146,8 +147,15 @@ func (s *snapshot) runSubrequest(main *recorder, sr *http.Request, st *vars.Stat
 // main request's merge_slashes choice, keepSlashes.
 func (s *snapshot) serveSubrequest(sub *recorder, keepSlashes bool, sr *http.Request, st *vars.State, srv *router.Server, body io.Writer) *subWriter {
 	sw := &subWriter{header: http.Header{}, body: body}
+	s.serveSubrequestTo(sub, keepSlashes, sr, st, srv, sw)
+	return sw
+}
+
+// serveSubrequestTo is serveSubrequest with the subWriter the caller made
+// (an SSI include's, which carries the SSI state to the subrequest).
+func (s *snapshot) serveSubrequestTo(sub *recorder, keepSlashes bool, sr *http.Request, st *vars.State, srv *router.Server, sw *subWriter) {
 	*sub = recorder{ResponseWriter: sw, st: st, snap: s, req: sr, keepSlashes: keepSlashes,
-		realIPSet: true, sub: true}
+		realIPSet: true, sub: true, srv: srv}
 	res := s.serverRewrite(sr, st, srv)
 	res.Internal = true // a subrequest may reach an internal location
 	var loc *config.Location
@@ -163,7 +171,9 @@ func (s *snapshot) serveSubrequest(sub *recorder, keepSlashes bool, sr *http.Req
 	sub.server = serverHeader(sub.set)
 	s.run(sub, sr, st, srv, loc, res)
 	sub.gz.Abort()
-	return sw
+	if sub.bf != nil && sub.bf.ssiOn {
+		sub.endBodyFilters() // what the subrequest's SSI filter held
+	}
 }
 
 // subWriter is the ResponseWriter under a subrequest's recorder: it keeps
@@ -176,6 +186,13 @@ type subWriter struct {
 	code   int
 	names  map[string]string // canonical key: the upstream's spelling
 	body   io.Writer         // nil: the body is dropped
+	// failed records that the subrequest answered with an error of its
+	// own (recorder.fail), as an SSI include's stub needs to know.
+	failed bool
+	// ssi is the SSI state of the request that included this one (nil
+	// for other subrequests), ssiDepth how deep the includes nest.
+	ssi      *ssi.Shared
+	ssiDepth int
 }
 
 // setFieldOrder learns the upstream's spelling of its field names (see

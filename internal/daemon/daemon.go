@@ -182,25 +182,25 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		logs.close()
 		return nil, err
 	}
-	snap.health.Start() // mandatory checks hold servers back before the first request
+	snap.startBackground() // mandatory checks hold servers back before the first request
 	d.current.Store(snap)
 	d.admin.loadedAt(time.Now())
 	if err := d.syncListeners(snap); err != nil {
-		snap.health.Stop()
+		snap.stopBackground()
 		d.closeListeners()
 		logs.close()
 		return nil, err
 	}
 	streamAddrs, err := d.stream.Apply(cfg.Stream)
 	if err != nil {
-		snap.health.Stop()
+		snap.stopBackground()
 		d.closeListeners()
 		logs.close()
 		return nil, err
 	}
 	d.inherited.closeUnused(logs.error()) // what the configuration does not listen on
 	if err := writePIDFile(cfg.Main.PIDFile); err != nil {
-		snap.health.Stop()
+		snap.stopBackground()
 		d.closeListeners()
 		d.stream.Close()
 		logs.close()
@@ -308,8 +308,8 @@ func (d *Daemon) Reload() {
 	applyWorkerProcesses(cfg.Main.WorkerProcesses)
 	// The old checks stop (their verdicts stay in the registry) before
 	// the new ones take over the servers.
-	old.health.Stop()
-	snap.health.Start()
+	old.stopBackground()
+	snap.startBackground()
 	d.current.Store(snap)
 	d.admin.loadedAt(time.Now())
 	old.life.retire()
@@ -339,7 +339,7 @@ func (d *Daemon) stop(graceful bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	snap := d.current.Load()
-	snap.health.Stop()
+	snap.stopBackground()
 	timeout := snap.cfg.Main.WorkerShutdownTimeout
 	var errs []error
 	if graceful {

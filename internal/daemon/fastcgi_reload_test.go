@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -111,15 +110,7 @@ http {
 	get()
 	waitOpen(1) // kept between requests: one connection served both
 
-	before := reconfigured(dir)
-	sigs <- syscall.SIGHUP
-	deadline := time.Now().Add(5 * time.Second)
-	for reconfigured(dir) == before {
-		if time.Now().After(deadline) {
-			t.Fatal("no reload within 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	reloadAndWait(t, sigs, dir)
 	waitOpen(0) // the old configuration's idle connection closed
 	get()
 	waitOpen(1)

@@ -66,8 +66,8 @@ func (w *recorder) endGzip() {
 // file's date apart), and what the response has already (an upstream's
 // fields across an X-Accel-Redirect).
 //
-// The sub filter refuses ranges too: it removes the Content-Length, which
-// nginx's range filter needs.
+// The sub and SSI filters refuse ranges too: they remove the
+// Content-Length, which nginx's range filter needs.
 func (w *recorder) AllowRanges(contentType string, size int64) bool {
 	if w.set == nil {
 		return true
@@ -77,6 +77,9 @@ func (w *recorder) AllowRanges(contentType string, size int64) bool {
 	}
 	if sc := &w.set.SubFilter; sc.Pairs != nil && !w.sub && size != 0 && subfilter.TypeMatches(sc.Types, sc.AnyType, contentType) {
 		return false
+	}
+	if w.set.SSI.On && size != 0 && ssiType(&w.set.SSI, contentType) {
+		return false // the SSI filter clears the Content-Length too
 	}
 	if !w.set.Gzip.On {
 		return true

@@ -214,6 +214,10 @@ type h2Conn struct {
 	requests atomic.Uint64
 	// gen is the servers' shutdown count when the connection started.
 	gen uint64
+	// finishing counts the streams whose handlers returned (the stream
+	// ended) while their mirror subrequests still run: the connection
+	// stays tracked, so a graceful stop waits for them (finishLater).
+	finishing sync.WaitGroup
 }
 
 // serveH2 serves the connection with HTTP/2 until it ends, then closes it
@@ -238,6 +242,7 @@ func (cc *clientConn) serveH2(sc *sslConn, tc *tls.Conn) {
 		return
 	}
 	srv.serveConn(srv.hs, tc, hc)
+	hc.finishing.Wait()
 }
 
 // BaseContext is the context of the connection's streams: the
@@ -275,7 +280,7 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hc.refuseHeader(&ci, msg)
 		return
 	}
-	hw := &h2Writer{w: w, closeConn: hc.spent(&ci) || hc.cc.srv.h2.gen.Load() != hc.gen, ctx: r.Context()}
+	hw := &h2Writer{w: w, closeConn: hc.spent(&ci) || hc.cc.srv.h2.gen.Load() != hc.gen, ctx: r.Context(), hc: hc}
 	snap := hc.d.current.Load()
 	snap.serveHTTP(hw, r, &ci, hc.key)
 	if hw.dropped {
@@ -400,10 +405,27 @@ type h2Writer struct {
 	// the stream goes away.
 	pacer  pace.Pacer
 	ctx    context.Context
+	hc     *h2Conn // the stream's connection
 	status int
 	head   int64 // the head's size, estimated (see sentBytes)
 	body   int64
 }
+
+// finishLater runs finish on a goroutine of the connection's, after the
+// stream's handler returns: the stream ends at once while its mirror
+// subrequests go on, as nginx's does; the connection waits for it.
+func (hw *h2Writer) finishLater(finish func()) {
+	hw.hc.finishing.Add(1)
+	go func() {
+		defer hw.hc.finishing.Done()
+		finish()
+	}()
+}
+
+// subrequestContext is the context of the stream's mirror subrequests:
+// the connection's, which outlives the stream (it ends before they do)
+// and ends with the connection.
+func (hw *h2Writer) subrequestContext() context.Context { return hw.hc.cc.ctx }
 
 // connectionFields are the fields HTTP/2 forbids in a response (RFC 9113,
 // 8.2.2): an upstream's hop-by-hop fields, and those the recorder adds for

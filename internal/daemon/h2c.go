@@ -63,6 +63,7 @@ func (cc *clientConn) serveH2C(c *h2cConn) {
 		return
 	}
 	srv.serveH2C(srv.hs, tc, hc)
+	hc.finishing.Wait()
 }
 
 // h2Preface is what an HTTP/2 client sends first (RFC 9113, 3.4).

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -97,15 +96,7 @@ http {
 			waitOpen(1) // kept between requests: one connection served both
 
 			write(tc.after, tc.readAfter)
-			before := reconfigured(dir)
-			sigs <- syscall.SIGHUP
-			deadline := time.Now().Add(5 * time.Second)
-			for reconfigured(dir) == before {
-				if time.Now().After(deadline) {
-					t.Fatal("no reload within 5s")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			reloadAndWait(t, sigs, dir)
 			if tc.keptAlive {
 				get()
 				if n := accepted.Load(); n != 1 {

@@ -58,16 +58,8 @@ func TestLimitReqReload(t *testing.T) {
 	}
 	reload := func(size, rate string) {
 		t.Helper()
-		before := reconfigured(dir)
 		write(size, rate)
-		sigs <- syscall.SIGHUP
-		deadline := time.Now().Add(5 * time.Second)
-		for reconfigured(dir) == before {
-			if time.Now().After(deadline) {
-				t.Fatal("no reload within 5s")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		reloadAndWait(t, sigs, dir)
 	}
 	reload("1m", "2r/m")
 	if got := status(); got != 429 {
@@ -83,4 +75,19 @@ func TestLimitReqReload(t *testing.T) {
 func reconfigured(dir string) int {
 	b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 	return strings.Count(string(b), "reconfiguring: done")
+}
+
+// reloadAndWait sends SIGHUP and waits up to 5 s for the daemon logging to
+// dir/error.log to finish the reload.
+func reloadAndWait(t *testing.T, sigs chan<- os.Signal, dir string) {
+	t.Helper()
+	before := reconfigured(dir)
+	sigs <- syscall.SIGHUP
+	deadline := time.Now().Add(5 * time.Second)
+	for reconfigured(dir) == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no reload within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -106,7 +107,11 @@ func readMirrorBody(rec *recorder, r *http.Request, g *mirrorGroup) bool {
 // ngx_http_subrequest gives it r->args), and its answer is discarded.
 func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, st *vars.State, srv *router.Server, uri string, body []byte) {
 	sc := s.getScratch()
-	sr := r.Clone(r.Context())
+	ctx := r.Context()
+	if main.lf != nil {
+		ctx = main.lf.subrequestContext()
+	}
+	sr := r.Clone(ctx)
 	if body != nil {
 		sr.Body, sr.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	} else {
@@ -147,6 +152,16 @@ func (s *snapshot) runMirror(g *mirrorGroup, sc *requestScratch, sr *http.Reques
 		}
 	}()
 	s.serveSubrequest(&sc.rec, keepSlashes, sr, &sc.st, srv, nil)
+}
+
+// laterFinisher is a writer whose request may finish after its handler
+// returns (an HTTP/2 stream's, which ends while its mirrors still run, as
+// nginx's): finishLater runs what is left (waiting for the mirrors, the log
+// line) on a goroutine the connection waits for, and subrequestContext is
+// a context that outlives the response (the connection's).
+type laterFinisher interface {
+	finishLater(finish func())
+	subrequestContext() context.Context
 }
 
 // finishMirrors waits for the mirrors of a request whose handler is done.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,7 +49,11 @@ func runConfigFileOpts(tb testing.TB, path string, opts daemon.Options) (addr st
 		tb.Fatal("daemon not ready within 10s")
 	}
 	tb.Cleanup(func() {
-		cancel()
+		// A fast stop (TERM): a graceful one waits, as nginx's does, up to
+		// client_header_timeout for a connection a client opened and never
+		// used (Go's http.Transport dials spares under load). The tests of
+		// graceful stops send QUIT themselves.
+		sigs <- syscall.SIGTERM
 		select {
 		case err := <-done:
 			if err != nil {
@@ -57,6 +62,7 @@ func runConfigFileOpts(tb testing.TB, path string, opts daemon.Options) (addr st
 		case <-time.After(10 * time.Second):
 			tb.Error("daemon did not stop within 10s")
 		}
+		cancel()
 	})
 	return addr, sigs
 }

@@ -25,9 +25,16 @@ import (
 // chosen location's handler. ci is the connection it came on.
 func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInfo, key string) {
 	s.life.enter()
-	defer s.life.leave()
 	scratch := s.getScratch()
-	defer s.putScratch(scratch)
+	// finishedLater: the request's end (its mirrors, the log line, the
+	// scratch) was handed to the writer's goroutine (laterFinisher).
+	finishedLater := false
+	defer func() {
+		if !finishedLater {
+			s.putScratch(scratch)
+			s.life.leave()
+		}
+	}()
 	st := &scratch.st
 	fillRequest(st, r, ci)
 	if s.conns != nil {
@@ -41,6 +48,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	rec := &scratch.rec
 	*rec = recorder{ResponseWriter: w, st: st, snap: s, req: r}
 	rec.ew, _ = w.(engineWriter)
+	rec.lf, _ = w.(laterFinisher)
 	defer func() {
 		if rec.hijacked != nil {
 			s.upgrades.remove(rec.hijacked)
@@ -82,6 +90,19 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 			rec.complete()
 		}
 		if rec.mirrors != nil {
+			if lf := rec.lf; lf != nil && completed {
+				// HTTP/2: the stream ends now; the mirrors, then the
+				// log line, finish the request on the connection.
+				rec.account(ci)
+				finishedLater = true
+				lf.finishLater(func() {
+					rec.mirrors.wait()
+					s.access.log(rec.set, st)
+					s.putScratch(scratch)
+					s.life.leave()
+				})
+				return
+			}
 			s.finishMirrors(rec, completed)
 		}
 		rec.account(ci)
@@ -572,6 +593,9 @@ type recorder struct {
 	realIPSet bool
 	// ew is the engine's writer under ResponseWriter, nil under another.
 	ew engineWriter
+	// lf is the writer when the request may finish after its handler
+	// returns (HTTP/2's): nil otherwise.
+	lf laterFinisher
 	// keepSlashes is merge_slashes off for the request's path (decided by
 	// the address, see router.Hosts.MergeSlashes).
 	keepSlashes bool
@@ -750,6 +774,9 @@ func (w *recorder) WriteHeader(code int) {
 		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
 		return
 	}
+	if w.set != nil && w.set.SSI.On { // nginx's filters: charset, ssi, gzip
+		w.startSSI(h)
+	}
 	if w.set != nil && w.set.Gzip.On && !w.sub { // nginx never compresses a subrequest
 		w.startGzip(code, h)
 	}
@@ -793,6 +820,11 @@ func (w *recorder) Write(p []byte) (int, error) {
 // missing file, a refused client), its own status goes out, not the one the
 // error_page meant for the page, as nginx does.
 func (w *recorder) fail(code int) {
+	if w.sub {
+		if sw, ok := w.ResponseWriter.(*subWriter); ok {
+			sw.failed = true // an SSI include's stub replaces its answer
+		}
+	}
 	if errpage.ClosesConnection(code) {
 		// nginx ends keep-alive by the error before it looks for an
 		// error_page: "error_page 500 /page.html" closes too, while the

@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"fulcrum/internal/cache"
+	"fulcrum/internal/resolve"
 	"fulcrum/internal/static"
 	"fulcrum/internal/stream"
 	"net/http"
@@ -54,9 +55,12 @@ type snapshot struct {
 	// started when it goes live and stopped when it is replaced; nil
 	// without an http block.
 	health *health.Group
-	log    *errlog.Logger
-	access *accessLogs
-	adds   map[*config.Settings][]addHeader
+	// resolvers keep the upstream servers marked resolve in step with DNS
+	// while the snapshot is live.
+	resolvers []*resolve.Watcher
+	log       *errlog.Logger
+	access    *accessLogs
+	adds      map[*config.Settings][]addHeader
 	// trailers are the compiled add_trailer lists, for the levels with any.
 	trailers map[*config.Settings][]addHeader
 	// charsetVars are the compiled charset and source_charset variables, by
@@ -130,6 +134,9 @@ type snapshot struct {
 	// snapshot's handlers use: a reload retires the others (Retain).
 	kept proxy.Kept
 	now  func() time.Time
+	// vars is the snapshot's variable compiler, no longer changed once the
+	// snapshot is built: the SSI commands look variables up by name with it.
+	vars *vars.Compiler
 }
 
 // bind is one socket the snapshot needs.
@@ -224,6 +231,8 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	}
 	s.buildTLS()
 	comp := newCompiler(cfg)
+	s.vars = comp
+	defineDateVariables(comp, now)
 	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}
@@ -234,7 +243,11 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		return nil, err
 	}
 	s.defineLinkVariables(comp)
-	pools, err := buildPools(cfg.HTTP, reg, comp)
+	pools, err := buildPools(cfg.HTTP, reg, comp, func(name string, size int64) *proxy.SessionZone {
+		z := ts.Sessions(name, size)
+		s.kept.AddSessions(z)
+		return z
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -243,6 +256,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	}
 	s.upstreams = namedPools(cfg.HTTP, pools)
 	s.buildHealthChecks(pools)
+	s.buildResolvers(cfg.HTTP, pools)
 	if err := s.compileRealIP(); err != nil {
 		return nil, err
 	}
@@ -368,23 +382,63 @@ type builtPool struct {
 	sticky  *proxy.Sticky // nil without a sticky directive
 }
 
+// serverSettings are the pool settings of an upstream server line's server.
+func serverSettings(s *config.UpstreamServer) upstream.Settings {
+	set := upstream.NewSettings(s.Network, s.Addr)
+	set.Name = s.Name
+	set.Weight, set.MaxFails, set.FailTimeout = s.Weight, s.MaxFails, s.FailTimeout
+	set.MaxConns, set.Backup, set.Down = s.MaxConns, s.Backup, s.Down
+	set.SlowStart, set.Route = s.SlowStart, s.Route
+	return set
+}
+
+// buildResolvers makes a watcher per upstream with servers marked resolve:
+// it keeps their addresses in step with DNS while the snapshot is live.
+func (s *snapshot) buildResolvers(h *config.HTTP, pools map[*config.Upstream]*builtPool) {
+	for _, u := range h.Upstreams {
+		bp := pools[u]
+		if len(u.Resolves) == 0 || bp == nil || u.Resolver == nil {
+			continue
+		}
+		names := make([]resolve.Name, 0, len(u.Resolves))
+		for _, n := range u.Resolves {
+			names = append(names, resolve.Name{Pool: bp.pool, Host: n.Host, Port: n.Port, Settings: serverSettings(&n.Server)})
+		}
+		r := u.Resolver
+		s.resolvers = append(s.resolvers, resolve.New(names, resolve.Options{Servers: r.Addrs, Interval: r.Valid,
+			Timeout: r.Timeout, IPv4: r.IPv4, IPv6: r.IPv6, Log: s.log, Now: s.now}))
+	}
+}
+
+// startBackground starts what a live snapshot runs besides requests: the
+// active health checks and the resolvers.
+func (s *snapshot) startBackground() {
+	s.health.Start()
+	for _, r := range s.resolvers {
+		r.Start()
+	}
+}
+
+// stopBackground stops what startBackground started.
+func (s *snapshot) stopBackground() {
+	s.health.Stop()
+	for _, r := range s.resolvers {
+		r.Stop()
+	}
+}
+
 // buildPools makes a pool per upstream block, keeping live server state from the
-// registry.
-func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler) (map[*config.Upstream]*builtPool, error) {
+// registry; sessions gives sticky learn its zone.
+func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler, sessions func(name string, size int64) *proxy.SessionZone) (map[*config.Upstream]*builtPool, error) {
 	out := map[*config.Upstream]*builtPool{}
 	for _, u := range h.Upstreams {
 		settings := make([]upstream.Settings, 0, len(u.Servers))
 		for _, s := range u.Servers {
-			set := upstream.NewSettings(s.Network, s.Addr)
-			set.Name = s.Name
-			set.Weight, set.MaxFails, set.FailTimeout = s.Weight, s.MaxFails, s.FailTimeout
-			set.MaxConns, set.Backup, set.Down = s.MaxConns, s.Backup, s.Down
-			set.SlowStart, set.Route = s.SlowStart, s.Route
-			settings = append(settings, set)
+			settings = append(settings, serverSettings(s))
 		}
 		build := reg.Pool
-		if u.State != "" {
-			build = reg.StatePool
+		if u.State != "" || len(u.Resolves) > 0 {
+			build = reg.StatePool // may start empty: the API or DNS fills it
 		}
 		pool, err := build(u.Name, settings)
 		if err != nil {
@@ -402,7 +456,11 @@ func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler) (ma
 				return nil, fmt.Errorf("%w in %s", err, u.Pos)
 			}
 		}
-		if bp.sticky, err = proxy.NewSticky(u.Sticky, pool, comp); err != nil {
+		var zone *proxy.SessionZone
+		if u.Sticky != nil && u.Sticky.Mode == config.StickyLearn {
+			zone = sessions(u.Sticky.Zone, u.Sticky.ZoneSize)
+		}
+		if bp.sticky, err = proxy.NewSticky(u.Sticky, pool, comp, zone); err != nil {
 			return nil, err
 		}
 		out[u] = bp
@@ -563,7 +621,7 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	}
 	host := proxyHost(pass)
 	if pass.HasVariables {
-		dyn, err := b.dynamic(pass)
+		dyn, err := b.dynamic(pass, loc.Settings)
 		if err != nil {
 			return nil, err
 		}
@@ -624,13 +682,21 @@ func (b *handlerBuilder) target(bp *builtPool) proxy.Target {
 		Transport: t, PoolOptions: po}
 }
 
-// dynamic compiles a proxy_pass with variables.
-func (b *handlerBuilder) dynamic(pass *config.ProxyPass) (*dynamicProxy, error) {
+// dynamic compiles a proxy_pass with variables; set is its location's (the
+// resolver for host names).
+func (b *handlerBuilder) dynamic(pass *config.ProxyPass, set *config.Settings) (*dynamicProxy, error) {
 	t, err := b.comp.Compile(pass.URL)
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}
-	d := &dynamicProxy{url: t, byName: map[string]proxy.Target{}, ts: b.transports, literal: map[string]proxy.Target{}}
+	d := &dynamicProxy{url: t, byName: map[string]proxy.Target{}, ts: b.transports, literal: map[string]proxy.Target{},
+		names: map[string]*resolvedTarget{}, now: b.snap.now}
+	if r := set.Resolver; r != nil {
+		d.dns = resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6)
+		if d.valid = r.Valid; d.valid <= 0 {
+			d.valid = resolve.DefaultInterval
+		}
+	}
 	for u, bp := range b.pools {
 		d.byName[u.Name] = b.target(bp)
 	}

@@ -222,3 +222,102 @@ http {
 		prev = got
 	}
 }
+
+// TestStickyLearnEndToEnd runs "sticky learn" in front of two backends that
+// create sessions with a cookie on /login: requests that carry a session go
+// to the server that created it, unknown sessions are balanced, a failed
+// server's sessions go elsewhere while it is out, and a reload that keeps
+// the zone keeps the sessions.
+func TestStickyLearnEndToEnd(t *testing.T) {
+	type backend struct {
+		name   string
+		srv    *httptest.Server
+		logins atomic.Int64
+		broken atomic.Bool
+	}
+	newBackend := func(name string) *backend {
+		b := &backend{name: name}
+		b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if b.broken.Load() {
+				if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+					c.Close()
+				}
+				return
+			}
+			if r.URL.Path == "/login" {
+				w.Header().Add("Set-Cookie", fmt.Sprintf("sid=%s-%d; path=/", name, b.logins.Add(1)))
+			}
+			w.Header().Set("X-Backend", name)
+		}))
+		t.Cleanup(b.srv.Close)
+		return b
+	}
+	a, b := newBackend("a"), newBackend("b")
+	dir := t.TempDir()
+	addr, sigs := runConfig(t, dir, fmt.Sprintf(`error_log %s/error.log notice;
+events {}
+http {
+    upstream u {
+        server %s;
+        server %s;
+        sticky learn create=$upstream_cookie_sid lookup=$cookie_sid zone=sessions:1m timeout=1h;
+    }
+    server { listen 127.0.0.1:0; location / { proxy_pass http://u; } }
+}`, dir, strings.TrimPrefix(a.srv.URL, "http://"), strings.TrimPrefix(b.srv.URL, "http://")))
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	// Two logins, balanced: one session on each server.
+	sessions := map[string]string{} // backend -> its session's cookie
+	for range 2 {
+		name, sc := get(t, client, addr, "/login", "")
+		if len(sc) != 1 {
+			t.Fatalf("login at %s: Set-Cookie %q, want the backend's one", name, sc)
+		}
+		sessions[name], _, _ = strings.Cut(sc[0], ";")
+	}
+	if sessions["a"] == "" || sessions["b"] == "" {
+		t.Fatalf("the logins went to %v, want both servers", sessions)
+	}
+	stays := func(when string) {
+		t.Helper()
+		for _, name := range []string{"a", "b", "b", "a", "b", "a"} {
+			if got, _ := get(t, client, addr, "/page", "theme=dark; "+sessions[name]); got != name {
+				t.Fatalf("%s: the session created by %s (%s) went to %s", when, name, sessions[name], got)
+			}
+		}
+	}
+	stays("learned")
+	// A session the zone does not know is balanced.
+	seen := map[string]bool{}
+	for range 2 {
+		name, _ := get(t, client, addr, "/page", "sid=nobody")
+		seen[name] = true
+	}
+	if !seen["a"] || !seen["b"] {
+		t.Fatalf("an unknown session went to %v, want both servers", seen)
+	}
+
+	// A reload that keeps the zone's name and size keeps its sessions.
+	reloadAndWait(t, sigs, dir)
+	stays("after a reload")
+
+	// b fails: its session's requests go to a while b is out.
+	b.broken.Store(true)
+	for range 3 {
+		if got, _ := get(t, client, addr, "/page", sessions["b"]); got != "a" {
+			t.Fatalf("b failed: its session went to %s, want a", got)
+		}
+	}
+	// A login while b is out creates a new session, on a, which stays there.
+	b.broken.Store(false)
+	if got, sc := get(t, client, addr, "/login", sessions["b"]); got != "a" || len(sc) != 1 {
+		t.Fatalf("login while b is out: %s %q", got, sc)
+	} else {
+		sessions["b"], _, _ = strings.Cut(sc[0], ";")
+	}
+	for range 3 {
+		if got, _ := get(t, client, addr, "/page", sessions["b"]); got != "a" {
+			t.Fatalf("the session created by a went to %s", got)
+		}
+	}
+}

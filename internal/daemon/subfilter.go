@@ -9,6 +9,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/gzipfilter"
+	"fulcrum/internal/ssi"
 	"fulcrum/internal/subfilter"
 	"fulcrum/internal/vars"
 )
@@ -26,15 +27,21 @@ type bodyFilters struct {
 	subbing      bool
 	subTemplates []*vars.Template
 	subIndex     []int
+	// ssi carries out the SSI commands when ssiOn (ssi.go), ssiDepth
+	// being how deep the response's request is in includes.
+	ssi      ssi.Filter
+	ssiOn    bool
+	ssiDepth int
 }
 
 // active reports whether a body filter runs.
-func (bf *bodyFilters) active() bool { return bf.gunzipping || bf.subbing }
+func (bf *bodyFilters) active() bool { return bf.gunzipping || bf.subbing || bf.ssiOn }
 
 // abort drops what gunzip and sub hold (a response cut short).
 func (bf *bodyFilters) abort() {
 	bf.gunzip.Abort()
 	bf.subf.Abort()
+	bf.ssiOn = false
 }
 
 // bodyFilters is the response's body filter state, made on first use.
@@ -181,11 +188,17 @@ func (r *subReplacer) Replacement(i int) []byte {
 	return w.bf.subTemplates[i].Append(nil, w.st)
 }
 
-// afterSub is where the sub filter's output goes: the gzip filter or the
-// client.
+// afterSub is where the sub filter's output goes: the SSI filter, else the
+// gzip filter or the client.
 type afterSub recorder
 
-func (a *afterSub) Write(p []byte) (int, error) { return (*recorder)(a).writeOut(p) }
+func (a *afterSub) Write(p []byte) (int, error) {
+	w := (*recorder)(a)
+	if w.bf.ssiOn {
+		return w.bf.ssi.Write(p)
+	}
+	return w.writeOut(p)
+}
 
 // afterGunzip is where the gunzip filter's output goes: the sub filter,
 // else on as afterSub.
@@ -196,20 +209,23 @@ func (a *afterGunzip) Write(p []byte) (int, error) {
 	if w.bf.subbing {
 		return w.bf.subf.Write(p)
 	}
-	return w.writeOut(p)
+	return (*afterSub)(w).Write(p)
 }
 
 // writeFiltered sends p through the body filters that run before gzip
-// (gunzip, sub) in nginx's order.
+// (gunzip, sub, ssi) in nginx's order.
 func (w *recorder) writeFiltered(p []byte) (int, error) {
-	if w.bf.gunzipping {
+	switch {
+	case w.bf.gunzipping:
 		n, err := w.bf.gunzip.Write(p)
 		if errors.Is(err, gzipfilter.ErrGunzip) {
 			w.gunzipFailed(err)
 		}
 		return n, err
+	case w.bf.subbing:
+		return w.bf.subf.Write(p)
 	}
-	return w.bf.subf.Write(p)
+	return w.bf.ssi.Write(p)
 }
 
 // gunzipFailed logs, once, a body that does not decompress, and has the
@@ -250,5 +266,9 @@ func (w *recorder) endBodyFilters() {
 	if bf.subbing {
 		bf.subbing = false
 		_ = bf.subf.Close() // a write error is the client's, which the writer keeps
+	}
+	if bf.ssiOn {
+		bf.ssiOn = false
+		_ = bf.ssi.Close()
 	}
 }

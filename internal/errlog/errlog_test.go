@@ -65,6 +65,11 @@ func TestLineFormat(t *testing.T) {
 			l.LogRequest(Error, &Request{Conn: 7, Client: "127.0.0.1", Request: "GET /m HTTP/1.1", Host: "h"},
 				`open() "/srv/m" failed (2: No such file or directory)`)
 		}, `2026/11/25 01:24:22 [error] 1234#0: *7 open() "/srv/m" failed (2: No such file or directory), client: 127.0.0.1, server: , request: "GET /m HTTP/1.1", host: "h"` + "\n"},
+		// nginx 1.22.1's line for an SSI include nested too deep.
+		{"request with a subrequest", func(l *Logger) {
+			l.LogRequest(Error, &Request{Conn: 9, Client: "127.0.0.1", Request: "GET /n/loop.html HTTP/1.1", Subrequest: "/n/loop.html", Host: "127.0.0.1:44621"},
+				`subrequests cycle while processing "/n/loop.html" while sending response to client`)
+		}, `2026/11/25 01:24:22 [error] 1234#0: *9 subrequests cycle while processing "/n/loop.html" while sending response to client, client: 127.0.0.1, server: , request: "GET /n/loop.html HTTP/1.1", subrequest: "/n/loop.html", host: "127.0.0.1:44621"` + "\n"},
 		{"std logger", func(l *Logger) { l.StdLogger(Alert).Printf("http: %s", "TLS handshake error") },
 			"2026/11/25 01:24:22 [alert] 1234#0: http: TLS handshake error\n"},
 	}

@@ -12,6 +12,9 @@ type Request struct {
 	Server string
 	// Request is the request line, such as "GET / HTTP/1.1".
 	Request string
+	// Subrequest is the URI of the subrequest the message is about (an SSI
+	// include's), "" for the main request.
+	Subrequest string
 	// Upstream is the upstream URL being tried, such as "http://127.0.0.1:5001/".
 	Upstream string
 	// Host is the request's Host header.
@@ -19,7 +22,8 @@ type Request struct {
 }
 
 // AppendTo appends nginx's request context to b, in nginx's order:
-// `, client: ADDR, server: NAME, request: "LINE", upstream: "URL", host: "HOST"`,
+// `, client: ADDR, server: NAME, request: "LINE", subrequest: "URI",
+// upstream: "URL", host: "HOST"`,
 // leaving out the fields that are empty, except server, which nginx writes
 // empty too (`server: ,`: log parsers such as fail2ban's nginx filters
 // expect it).
@@ -30,6 +34,7 @@ func (r *Request) AppendTo(b []byte) []byte {
 		b = append(b, r.Server...)
 	}
 	b = appendField(b, ", request: ", r.Request, true)
+	b = appendField(b, ", subrequest: ", r.Subrequest, true)
 	b = appendField(b, ", upstream: ", r.Upstream, true)
 	return appendField(b, ", host: ", r.Host, true)
 }

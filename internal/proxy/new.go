@@ -215,9 +215,26 @@ type Transports struct {
 	m  map[string]*transportEntry
 	// live are the pools handed out and not retired: an entry of m
 	// replaced by new options stays here until Retain closes it.
-	live    map[*ConnPool]bool
-	buffers BufferPool
-	grpc    *GRPCClients
+	live map[*ConnPool]bool
+	// sessions are the sticky learn zones by name, kept across reloads
+	// that keep their size, as nginx keeps a shared memory zone.
+	sessions map[string]*SessionZone
+	buffers  BufferPool
+	grpc     *GRPCClients
+}
+
+// Sessions returns the sticky learn zone named name: the one a previous
+// configuration used, with its sessions, when its size is the same, else a
+// new one.
+func (ts *Transports) Sessions(name string, size int64) *SessionZone {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if z := ts.sessions[name]; z != nil && z.Size() == size {
+		return z
+	}
+	z := NewSessionZone(size)
+	ts.sessions[name] = z
+	return z
 }
 
 // GRPC returns the HTTP/2 client pools of grpc_pass locations.
@@ -233,7 +250,7 @@ type transportEntry struct {
 
 // NewTransports returns an empty set.
 func NewTransports() *Transports {
-	return &Transports{m: map[string]*transportEntry{}, live: map[*ConnPool]bool{}, grpc: NewGRPCClients()}
+	return &Transports{m: map[string]*transportEntry{}, live: map[*ConnPool]bool{}, sessions: map[string]*SessionZone{}, grpc: NewGRPCClients()}
 }
 
 // For returns the pool for the upstream named name, made anew when its options
@@ -250,7 +267,7 @@ func (ts *Transports) For(name string, o PoolOptions) *ConnPool {
 	return t
 }
 
-// Retain retires the pools and gRPC clients that are not in keep (those of
+// Retain retires the pools, gRPC clients and sticky learn zones that are not in keep (those of
 // the configuration now in force) and forgets them: an upstream that was
 // removed, or whose keepalive settings or gRPC settings changed, no longer
 // holds idle connections that nothing will use again (nginx's old workers
@@ -269,6 +286,11 @@ func (ts *Transports) Retain(keep Kept) {
 			delete(ts.live, p)
 		}
 	}
+	for name, z := range ts.sessions {
+		if !keep.zones[z] {
+			delete(ts.sessions, name)
+		}
+	}
 	ts.mu.Unlock()
 	ts.grpc.retain(keep.grpc)
 }
@@ -278,6 +300,15 @@ func (ts *Transports) Retain(keep Kept) {
 type Kept struct {
 	pools map[*ConnPool]bool
 	grpc  map[*http.Transport]bool
+	zones map[*SessionZone]bool
+}
+
+// AddSessions adds a sticky learn zone.
+func (k *Kept) AddSessions(z *SessionZone) {
+	if k.zones == nil {
+		k.zones = map[*SessionZone]bool{}
+	}
+	k.zones[z] = true
 }
 
 // AddPool adds the pool of a proxy target.

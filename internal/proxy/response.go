@@ -39,6 +39,7 @@ func (h *Handler) respond(req *request) {
 			end = h.now()
 		}
 		resp.closeAt(end)
+		h.learnSession(req, false)
 		h.finishAttempt(req, end)
 	}()
 	if h.set.ProxyInterceptErrors && resp.head.Status >= http.StatusMultipleChoices && h.interceptError(req) {
@@ -49,6 +50,7 @@ func (h *Handler) respond(req *request) {
 	}
 	h.copyHeader(req)
 	h.addStickyCookie(req)
+	h.learnSession(req, true)
 	if rs, ok := req.w.(ReasonSetter); ok {
 		rs.SetReason(resp.head.Status, resp.head.Reason)
 	}

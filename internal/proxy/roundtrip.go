@@ -29,7 +29,7 @@ func (h *Handler) roundTrip(req *request) error {
 		in.Key = t.HashKey.String(req.st)
 	}
 	if t.Sticky != nil {
-		req.stickyID = t.Sticky.AppendID(req.stickyID, req.st)
+		req.stickyID = t.Sticky.AppendID(req.stickyID, req.st, req.start)
 		in.StickyID = req.stickyID
 	}
 	req.at.Reset(t.Pool, t.Policy, in)

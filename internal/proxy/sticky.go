@@ -17,8 +17,19 @@ type Sticky struct {
 	// lookup are the templates whose first non-empty value is the
 	// request's server ID ($cookie_NAME, or sticky route's variables).
 	lookup []*vars.Template
-	// cookie is the cookie method's cookie; nil for sticky route.
+	// cookie is the cookie method's cookie; nil for sticky route and learn.
 	cookie *stickyCookie
+	// learn is the learn method's; nil for the others.
+	learn *stickyLearn
+}
+
+// stickyLearn is "sticky learn": lookup gives a request's session, create
+// the session a server's response created, zone maps sessions to servers.
+type stickyLearn struct {
+	create  []*vars.Template
+	zone    *SessionZone
+	timeout time.Duration
+	header  bool // learn at the response's head, not at its end
 }
 
 // stickyCookie is the Set-Cookie a sticky cookie upstream sends.
@@ -50,19 +61,28 @@ const (
 // two-digit cookie year can hold, and ten years of max-age.
 const maxExpires = "; expires=Thu, 31-Dec-37 23:55:55 GMT; max-age=315360000"
 
-// NewSticky compiles an upstream's sticky directive for the servers of pool.
-// It returns nil for nil.
-func NewSticky(s *config.Sticky, pool *upstream.Pool, comp *vars.Compiler) (*Sticky, error) {
+// NewSticky compiles an upstream's sticky directive for the servers of pool;
+// zone is the session table of sticky learn (nil for the other methods). It
+// returns nil for nil.
+func NewSticky(s *config.Sticky, pool *upstream.Pool, comp *vars.Compiler, zone *SessionZone) (*Sticky, error) {
 	if s == nil {
 		return nil, nil
 	}
 	out := &Sticky{}
-	for _, src := range s.Lookup {
-		t, err := comp.Compile(src)
-		if err != nil {
+	var err error
+	if out.lookup, err = compileAll(s.Lookup, comp); err != nil {
+		return nil, fmt.Errorf("sticky in %s: %w", s.Pos, err)
+	}
+	if s.Mode == config.StickyLearn {
+		l := &stickyLearn{zone: zone, timeout: s.Timeout, header: s.Header}
+		if l.create, err = compileAll(s.Create, comp); err != nil {
 			return nil, fmt.Errorf("sticky in %s: %w", s.Pos, err)
 		}
-		out.lookup = append(out.lookup, t)
+		if zone == nil {
+			return nil, fmt.Errorf("sticky in %s: no zone for sticky learn", s.Pos)
+		}
+		out.learn = l
+		return out, nil
 	}
 	if s.Cookie == nil {
 		return out, nil
@@ -80,6 +100,19 @@ func NewSticky(s *config.Sticky, pool *upstream.Pool, comp *vars.Compiler) (*Sti
 				c.fixed[id] = string(c.append(nil, id, time.Time{}, nil))
 			}
 		}
+	}
+	return out, nil
+}
+
+// compileAll compiles each of srcs.
+func compileAll(srcs []string, comp *vars.Compiler) ([]*vars.Template, error) {
+	out := make([]*vars.Template, 0, len(srcs))
+	for _, src := range srcs {
+		t, err := comp.Compile(src)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
@@ -116,16 +149,48 @@ func optionalTemplate(src string, comp *vars.Compiler) (*vars.Template, error) {
 	return comp.Compile(src)
 }
 
-// AppendID appends the request's server ID, the first non-empty lookup
-// value, to dst[:0] and returns it; empty when the request carries none.
-func (s *Sticky) AppendID(dst []byte, st *vars.State) []byte {
-	for _, t := range s.lookup {
+// AppendID appends the request's server ID to dst[:0] and returns it; empty
+// when the request carries none. For the cookie and route methods it is the
+// first non-empty lookup value; for learn, the ID of the server that created
+// the session that value names, if the zone knows it (the session is
+// renewed). now is the request's clock reading.
+func (s *Sticky) AppendID(dst []byte, st *vars.State, now time.Time) []byte {
+	dst = firstValue(dst, s.lookup, st)
+	if s.learn == nil || len(dst) == 0 {
+		return dst
+	}
+	id, ok := s.learn.zone.Lookup(dst, now, s.learn.timeout)
+	if !ok {
+		return dst[:0]
+	}
+	return append(dst[:0], id...)
+}
+
+// firstValue appends the first non-empty value of ts to dst[:0].
+func firstValue(dst []byte, ts []*vars.Template, st *vars.State) []byte {
+	for _, t := range ts {
 		dst = t.Append(dst[:0], st)
 		if len(dst) > 0 {
 			return dst
 		}
 	}
 	return dst[:0]
+}
+
+// learnSession records the session the response of the server that
+// answered created, if its create values name one. atHead says the
+// response's head just arrived (learn's "header" parameter), else it ended.
+func (h *Handler) learnSession(req *request, atHead bool) {
+	s := req.target.Sticky
+	if s == nil || s.learn == nil || s.learn.header != atHead || req.cur.srv == nil {
+		return
+	}
+	// cookieBuf is free: only the cookie method sets cookies. (stickyID
+	// may still be the balancer's.)
+	req.cookieBuf = firstValue(req.cookieBuf, s.learn.create, req.st)
+	if len(req.cookieBuf) > 0 {
+		s.learn.zone.Learn(req.cookieBuf, req.cur.srv.StickyID(), req.cur.headAt, s.learn.timeout)
+	}
 }
 
 // setCookie returns the Set-Cookie value naming srv. scratch is a reused

@@ -139,7 +139,7 @@ func Check(cfg *config.Stream) error {
 	if cfg == nil {
 		return nil
 	}
-	_, err := compileTable(cfg, upstream.NewRegistry(), nil)
+	_, err := compileTable(cfg, upstream.NewRegistry(), nil, nil)
 	return err
 }
 
@@ -154,7 +154,7 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 	t := &table{servers: map[string]*server{}}
 	if cfg != nil {
 		var err error
-		if t, err = compileTable(cfg, p.opts.Registry, p.files); err != nil {
+		if t, err = compileTable(cfg, p.opts.Registry, p.files, p.opts.ErrorLog()); err != nil {
 			return nil, err
 		}
 	}
@@ -162,7 +162,11 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if old := p.cur.Load(); old != nil {
+		old.stopResolvers()
+	}
 	p.cur.Store(t)
+	t.startResolvers()
 	for key, l := range p.listeners {
 		if t.servers[key] == nil {
 			l.close()
@@ -402,6 +406,11 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 
 // Close stops accepting and closes every session at once (fast stop).
 func (p *Proxy) Close() {
+	p.mu.Lock()
+	if t := p.cur.Load(); t != nil {
+		t.stopResolvers()
+	}
+	p.mu.Unlock()
 	p.closeListeners()
 	p.closeSessions()
 	p.files.closeAll()

@@ -677,3 +677,88 @@ func TestUDPIdle(t *testing.T) {
 	}
 	waitFor(t, "the idle session to end", func() bool { return p.Sessions() == 0 })
 }
+
+// startEchoAt starts echo backends named after their address on each of
+// ips, all on one port (a name's addresses share its server line's port).
+func startEchoAt(t *testing.T, ips ...string) string {
+	t.Helper()
+	for attempt := 0; attempt < 20; attempt++ {
+		first, err := net.Listen("tcp", ips[0]+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(first.Addr().String())
+		lns := []net.Listener{first}
+		for _, ip := range ips[1:] {
+			ln, err := net.Listen("tcp", net.JoinHostPort(ip, port))
+			if err != nil {
+				break
+			}
+			lns = append(lns, ln)
+		}
+		if len(lns) < len(ips) {
+			for _, ln := range lns {
+				ln.Close()
+			}
+			continue
+		}
+		for i, ln := range lns {
+			b := &echoBackend{name: ips[i], ln: ln}
+			t.Cleanup(func() { ln.Close() })
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go b.serve(c)
+				}
+			}()
+		}
+		return port
+	}
+	t.Fatal("no port free on every address")
+	return ""
+}
+
+// TestUpstreamResolve: a stream upstream server written as a name with
+// resolve follows the name's addresses in DNS (a server the test runs),
+// without a reload; a reload stops the old configuration's watcher.
+func TestUpstreamResolve(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dns.Set("db.test", "127.0.0.2")
+	port := startEchoAt(t, "127.0.0.2", "127.0.0.3")
+	cfg := load(t, t.TempDir(), fmt.Sprintf(`resolver %s valid=1s ipv6=off;
+upstream u { zone u 64k; server db.test:%s resolve; }
+server { listen 127.0.0.1:0; proxy_pass u; }`, dns.Addr, port))
+	p, addr := start(t, cfg)
+	answers := func() map[string]int {
+		seen := map[string]int{}
+		for range 4 {
+			seen[dial(t, addr).ask(t, "x")]++
+		}
+		return seen
+	}
+	waitFor(t, "the first address", func() bool { return answers()["127.0.0.2 x"] == 4 })
+	dns.Set("db.test", "127.0.0.2", "127.0.0.3")
+	waitFor(t, "the second address", func() bool { m := answers(); return m["127.0.0.2 x"] == 2 && m["127.0.0.3 x"] == 2 })
+	dns.Set("db.test", "127.0.0.3")
+	waitFor(t, "the first address gone", func() bool { return answers()["127.0.0.3 x"] == 4 })
+
+	// A reload stops the old watcher: the DNS server is asked only by the
+	// new one, which has valid=1h.
+	cfg2 := load(t, t.TempDir(), fmt.Sprintf(`resolver %s valid=1h ipv6=off;
+upstream u { zone u 64k; server db.test:%s resolve; }
+server { listen 127.0.0.1:0; proxy_pass u; }`, dns.Addr, port))
+	before := dns.Queries()
+	if _, err := p.Apply(cfg2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new watcher's first lookup", func() bool { return dns.Queries() > before })
+	time.Sleep(200 * time.Millisecond) // the first lookup's answer handled
+	n := dns.Queries()
+	time.Sleep(2500 * time.Millisecond) // over two of the old watcher's intervals
+	if got := dns.Queries(); got != n {
+		t.Errorf("the DNS server was asked %d more times after the reload: the old watcher still runs", got-n)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/resolve"
 	"fulcrum/internal/upstream"
 )
 
@@ -19,6 +20,9 @@ type table struct {
 	servers map[string]*server // by "network address"
 	keys    []string           // the keys of servers in config order
 	pools   []*upstream.Pool
+	// resolvers keep the upstream servers marked resolve in step with DNS
+	// while the table is the current one (Apply starts and stops them).
+	resolvers []*resolve.Watcher
 }
 
 // server is a stream server block compiled.
@@ -51,17 +55,24 @@ type accessLog struct {
 
 // compileTable compiles cfg. files opens the access and error logs; nil
 // (a configuration test) opens nothing.
-func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files) (*table, error) {
+func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *errlog.Logger) (*table, error) {
 	t := &table{servers: map[string]*server{}}
 	pools := map[*config.Upstream]*upstream.Pool{}
 	ephemeral := 0
 	for _, u := range cfg.Upstreams {
-		pool, err := reg.Pool("stream "+u.Name, settingsOf(u))
+		build := reg.Pool
+		if len(u.Resolves) > 0 {
+			build = reg.StatePool // may start empty: DNS fills it
+		}
+		pool, err := build("stream "+u.Name, settingsOf(u))
 		if err != nil {
 			return nil, fmt.Errorf("upstream %q in %s: %w", u.Name, u.Pos, err)
 		}
 		pools[u] = pool
 		t.pools = append(t.pools, pool)
+		if w := resolverOf(u, pool, log); w != nil {
+			t.resolvers = append(t.resolvers, w)
+		}
 	}
 	for _, sc := range cfg.Servers {
 		srv, err := compileServer(sc, pools[sc.Upstream], cfg.LogFormats, fs)
@@ -89,13 +100,31 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files) (*table
 func settingsOf(u *config.Upstream) []upstream.Settings {
 	out := make([]upstream.Settings, len(u.Servers))
 	for i, s := range u.Servers {
-		set := upstream.NewSettings(s.Network, s.Addr)
-		set.Name = s.Name
-		set.Weight, set.MaxFails, set.FailTimeout = s.Weight, s.MaxFails, s.FailTimeout
-		set.MaxConns, set.Backup, set.Down = s.MaxConns, s.Backup, s.Down
-		out[i] = set
+		out[i] = serverSettings(s)
 	}
 	return out
+}
+
+// serverSettings converts one server of an upstream block.
+func serverSettings(s *config.UpstreamServer) upstream.Settings {
+	set := upstream.NewSettings(s.Network, s.Addr)
+	set.Name = s.Name
+	set.Weight, set.MaxFails, set.FailTimeout = s.Weight, s.MaxFails, s.FailTimeout
+	set.MaxConns, set.Backup, set.Down = s.MaxConns, s.Backup, s.Down
+	return set
+}
+
+// resolverOf is the watcher of u's servers marked resolve (nil: none).
+func resolverOf(u *config.Upstream, pool *upstream.Pool, log *errlog.Logger) *resolve.Watcher {
+	if len(u.Resolves) == 0 || u.Resolver == nil {
+		return nil
+	}
+	names := make([]resolve.Name, 0, len(u.Resolves))
+	for _, n := range u.Resolves {
+		names = append(names, resolve.Name{Pool: pool, Host: n.Host, Port: n.Port, Settings: serverSettings(&n.Server)})
+	}
+	r := u.Resolver
+	return resolve.New(names, resolve.Options{Servers: r.Addrs, Interval: r.Valid, Timeout: r.Timeout, IPv4: r.IPv4, IPv6: r.IPv6, Log: log})
 }
 
 // compileServer compiles one server block.
@@ -180,4 +209,18 @@ func compileAccessLog(l config.AccessLog, fs *files) (*accessLog, error) {
 		}
 	}
 	return al, nil
+}
+
+// startResolvers starts the table's resolvers.
+func (t *table) startResolvers() {
+	for _, w := range t.resolvers {
+		w.Start()
+	}
+}
+
+// stopResolvers stops them.
+func (t *table) stopResolvers() {
+	for _, w := range t.resolvers {
+		w.Stop()
+	}
 }

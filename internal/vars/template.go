@@ -340,3 +340,12 @@ func (t *Template) AppendFound(dst []byte, st *State) ([]byte, bool) {
 	}
 	return dst, found
 }
+
+// Lookup returns the getter of the variable name, as `$name` in a
+// template would use it, for a name known only at request time (the SSI
+// commands'). It only reads c: it is safe for concurrent use once c is no
+// longer changed. An unknown name reports false.
+func (c *Compiler) Lookup(name string) (Getter, bool) {
+	g, err := c.resolve(name)
+	return g, err == nil
+}

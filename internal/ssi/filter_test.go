@@ -1,0 +1,232 @@
+package ssi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nginxCase is one body served by nginx 1.22.1 with "ssi on" from a
+// location /c/ (and /silent/, the same files with ssi_silent_errors on),
+// as the request GET /c/NAME.html?x=1: what nginx sent and logged.
+type nginxCase struct {
+	Name   string   `json:"name"`
+	In     string   `json:"in"`
+	Out    string   `json:"out"`
+	Silent string   `json:"silent"`
+	Log    []string `json:"log"`
+}
+
+// notFound is nginx's 404 page, as a failed include inserts it.
+const notFound = "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n"
+
+// testEnv is the request of the recorded cases: $uri, $arg_x, and the
+// locations the cases include.
+type testEnv struct {
+	uri     string
+	logs    []string
+	incs    []string
+	aborted bool
+}
+
+func (e *testEnv) Variable(dst []byte, name string) ([]byte, bool) {
+	switch name {
+	case "uri":
+		return append(dst, e.uri...), true
+	case "arg_x":
+		return append(dst, '1'), true
+	}
+	return dst, false
+}
+
+func (e *testEnv) URI() string { return e.uri }
+
+func (e *testEnv) Include(uri, args string, w io.Writer) (bool, error) {
+	e.incs = append(e.incs, uri+"?"+args)
+	switch uri {
+	case "/inc/a.html", "/p/a.html":
+		_, err := io.WriteString(w, "INC")
+		return false, err
+	case "/empty", "/inc/empty.html":
+		return false, nil
+	}
+	_, err := io.WriteString(w, notFound)
+	return true, err
+}
+
+func (e *testEnv) Log(msg string) { e.logs = append(e.logs, msg) }
+
+func (e *testEnv) Abort() { e.aborted = true }
+
+func (e *testEnv) Now() time.Time { return time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC) }
+
+// run filters in through a Filter, written in pieces of size n (0: at once).
+func run(t *testing.T, in string, n int, env Env, opts Options) string {
+	t.Helper()
+	var out bytes.Buffer
+	var f Filter
+	f.Reset(&out, env, nil, opts)
+	b := []byte(in)
+	for len(b) > 0 {
+		k := len(b)
+		if n > 0 {
+			k = min(n, k)
+		}
+		if _, err := f.Write(b[:k]); err != nil {
+			t.Fatal(err)
+		}
+		b = b[k:]
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+// TestNginxCases replays the bodies recorded from nginx: the same output,
+// whole or fed a byte at a time, and the same error log lines.
+func TestNginxCases(t *testing.T) {
+	data, err := os.ReadFile("testdata/nginx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []nginxCase
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			for _, n := range []int{0, 1, 7} {
+				env := &testEnv{uri: "/c/" + c.Name + ".html"}
+				if got := run(t, c.In, n, env, Options{}); got != c.Out {
+					t.Errorf("chunks of %d: got %q, nginx sent %q", n, got, c.Out)
+				}
+				logs := env.logs
+				if c.Name == "bad_regex" { // Go's regexp words its errors its own way
+					logs = []string{"regexp compile failed: missing closing ): ( in \"(\""}
+					if !slices.Equal(env.logs[:1], logs) {
+						t.Errorf("log %q", env.logs)
+					}
+					continue
+				}
+				if !slices.Equal(logs, c.Log) {
+					t.Errorf("chunks of %d: logged %q, nginx %q", n, logs, c.Log)
+				}
+				env = &testEnv{uri: "/silent/" + c.Name + ".html"}
+				if got := run(t, c.In, n, env, Options{SilentErrors: true}); got != c.Silent {
+					t.Errorf("silent, chunks of %d: got %q, nginx sent %q", n, got, c.Silent)
+				}
+			}
+		})
+	}
+}
+
+// TestRegexDollar: a '$' in a regex starts a variable unless escaped, as
+// nginx 1.22.1 answered.
+func TestRegexDollar(t *testing.T) {
+	in := `<!--# set var="who" value="admin" --><!--# if expr="$who = /^(ad)min$/" -->admin $1<!--# else -->guest<!--# endif -->|<!--# if expr="$who = /^(ad)min\$/" -->admin <!--# echo var="1" --><!--# else -->guest<!--# endif -->`
+	want := DefaultErrmsg + "admin $1" + DefaultErrmsg + "guest" + DefaultErrmsg + "|admin ad"
+	if got := run(t, in, 0, &testEnv{uri: "/"}, Options{}); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestValueLength(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{`<!--# set var="a" value="12345678" --><!--# echo var="a" -->`, "12345678"},
+		{`<!--# set var="a" value="123456789" --><!--# echo var="a" -->`, DefaultErrmsg + "(none)"},
+	}
+	for _, tt := range tests {
+		env := &testEnv{uri: "/"}
+		if got := run(t, tt.in, 0, env, Options{ValueLength: 8}); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDates(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		// nginx 1.22.1 on a host whose local zone is UTC.
+		{`<!--# echo var="date_gmt" -->|<!--# echo var="date_local" -->`, "Saturday, 05-Dec-2026 22:00:00 GMT|Saturday, 05-Dec-2026 22:00:00 UTC"},
+		{`<!--# config timefmt="%a %e %j %p %I %y %z %c %D %T %u %w %C %k %F %R %r %%" --><!--# echo var="date_gmt" -->`,
+			"Sat  5 339 PM 10 26 +0000 Sat Dec  5 22:00:00 2026 12/05/26 22:00:00 6 6 20 22 2026-12-05 22:00 10:00:00 PM %"},
+		{`<!--# config timefmt="%s" --><!--# echo var="date_gmt" -->`, "1796508000"},
+		{`<!--# config timefmt="%Y-%m-%d %H:%M %a %b %j %%" --><!--# echo var="date_gmt" -->`, "2026-12-05 22:00 Sat Dec 339 %"},
+	}
+	for _, tt := range tests {
+		env := &testEnv{uri: "/"}
+		if got := run(t, tt.in, 0, env, Options{}); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestSetLimit: a body longer than subrequest_output_buffer_size ends the
+// response (nginx sends nothing at all: it closes the connection).
+func TestSetLimit(t *testing.T) {
+	tests := []struct {
+		limit   int
+		want    string
+		aborted bool
+	}{
+		{3, "[INC]", false},
+		{2, "", true},
+	}
+	for _, tt := range tests {
+		env := &testEnv{uri: "/"}
+		var out bytes.Buffer
+		var f Filter
+		f.Reset(&out, env, nil, Options{SetLimit: tt.limit})
+		_, err := f.Write([]byte(`<!--# include virtual="/inc/a.html" set="v" -->[<!--# echo var="v" -->]`))
+		if got := out.String(); got != tt.want || env.aborted != tt.aborted || (err != nil) != tt.aborted {
+			t.Errorf("limit %d: got %q, aborted %v, err %v", tt.limit, got, env.aborted, err)
+		}
+		if tt.aborted && !slices.Equal(env.logs, []string{"too big subrequest response: 3"}) {
+			t.Errorf("logged %q", env.logs)
+		}
+	}
+}
+
+func TestSplitUnsafeURI(t *testing.T) {
+	tests := []struct {
+		in, path, args string
+		ok             bool
+	}{
+		{"/a/b.html", "/a/b.html", "", true},
+		{"/a?x=1&y", "/a", "x=1&y", true},
+		{"/a/../b", "/a/../b", "", false},
+		{"/a/..", "/a/..", "", false},
+		{"../a", "../a", "", false},
+		{"/a/..b", "/a/..b", "", true},
+		{"/a?../b", "/a", "../b", true},
+		{"?x", "?x", "", false},
+		{"/a%2F..%2Fb", "/a/../b", "", false}, // nginx 1.22.1 logs the decoded URI
+		{"/h/a%2Ehtml", "/h/a.html", "", true},
+	}
+	for _, tt := range tests {
+		path, args, ok := splitUnsafeURI(tt.in)
+		if path != tt.path || args != tt.args || ok != tt.ok {
+			t.Errorf("%q: got %q %q %v", tt.in, path, args, ok)
+		}
+	}
+}
+
+func FuzzFilter(f *testing.F) {
+	f.Add(`<!--# if expr="$a = /(x)/" -->a<!--# block name="b" -->c<!--# endblock --><!--# endif -->`)
+	f.Fuzz(func(t *testing.T, in string) {
+		env := &testEnv{uri: "/"}
+		whole := run(t, in, 0, env, Options{})
+		if bytes := run(t, in, 1, &testEnv{uri: "/"}, Options{}); bytes != whole && !strings.Contains(in, "date_") {
+			t.Errorf("%q: whole %q, by bytes %q", in, whole, bytes)
+		}
+	})
+}

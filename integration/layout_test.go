@@ -16,7 +16,8 @@ import (
 // nginx's path escaping from h1, as the proxy does; deadline, the lazy
 // connection deadlines, and sock, the raw socket reads and writes, serve
 // both sides of the engine; pace, the clock arithmetic of limit_rate and
-// proxy_limit_rate, serves the daemon's writer and the proxy's body reads;
+// proxy_limit_rate, serves the daemon's writer and the proxy's and the
+// FastCGI client's body reads (fastcgi_limit_rate);
 // gzipfilter and charsetfilter, nginx's gzip (and gunzip) and
 // charset filters, read config's settings and keep the daemon's response
 // path small; subfilter, sub_filter's streaming search, needs only h1's
@@ -69,9 +70,9 @@ var allowedImports = map[string][]string{
 	"inherit":       {},                                                      // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
 	"stream":        {"balancer", "config", "errlog", "resolve", "upstream"}, // TCP proxying (the stream block)
 	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
-	"fastcgi":       {"balancer", "config", "errlog", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
-	"memcached":     {"balancer", "config", "errlog", "upstream", "vars"}, // memcached_pass: the memcached client
-	"resolve":       {"errlog", "upstream"},                               // server ... resolve: names followed in DNS
+	"fastcgi":       {"balancer", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
+	"memcached":     {"balancer", "config", "errlog", "upstream", "vars"},         // memcached_pass: the memcached client
+	"resolve":       {"errlog", "upstream"},                                       // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

@@ -51,6 +51,20 @@ type FastCGI struct {
 	// Buffering is fastcgi_buffering: off flushes each piece of the
 	// response to the client as it arrives.
 	Buffering bool
+	// Bind is fastcgi_bind (scgi_bind, uwsgi_bind): the local address of
+	// connections to the servers, read as proxy_bind; the zero value lets
+	// the system pick.
+	Bind ProxyBind
+	// SocketKeepalive is fastcgi_socket_keepalive: SO_KEEPALIVE on the
+	// connections to the servers.
+	SocketKeepalive bool
+	// CatchStderr are the fastcgi_catch_stderr strings: a STDERR record
+	// that holds one makes the response invalid (FastCGI only).
+	CatchStderr []string
+	// LimitRate is fastcgi_limit_rate: the pace, in bytes a second, at
+	// which a response body is read from the server when Buffering is on
+	// (as nginx's, which paces only buffered responses); 0 means none.
+	LimitRate int64
 	// Modifier1 and Modifier2 are uwsgi_modifier1 and uwsgi_modifier2, the
 	// uwsgi packet header's modifiers (uwsgi only; 0 is a WSGI request).
 	Modifier1, Modifier2 int
@@ -138,6 +152,14 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 		flagRule(n("pass_request_headers"), func(s *Settings) *bool { return &field(s).PassRequestHeaders }),
 		flagRule(n("pass_request_body"), func(s *Settings) *bool { return &field(s).PassRequestBody }),
 		flagRule(n("buffering"), func(s *Settings) *bool { return &field(s).Buffering }),
+		{names: []string{n("bind")}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
+			scratch := &Settings{}
+			err := applyProxyBind(b, scratch, dirs, at)
+			field(st).Bind = scratch.ProxyBind
+			return err
+		}},
+		flagRule(n("socket_keepalive"), func(s *Settings) *bool { return &field(s).SocketKeepalive }),
+		sizeRule(n("limit_rate"), func(s *Settings) *int64 { return &field(s).LimitRate }),
 	}
 	if !fastcgi {
 		return rules
@@ -154,6 +176,10 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 			return err
 		}},
 		flagRule("fastcgi_keep_conn", func(s *Settings) *bool { return &s.FastCGI.KeepConn }),
+		settingRule{names: []string{"fastcgi_catch_stderr"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			st.FastCGI.CatchStderr = firstArgs(dirs)
+			return nil
+		}},
 	)
 }
 

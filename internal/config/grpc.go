@@ -50,6 +50,10 @@ type GRPCSettings struct {
 	// SocketKeepalive is grpc_socket_keepalive: SO_KEEPALIVE on upstream
 	// connections.
 	SocketKeepalive bool
+	// Bind is grpc_bind: the local address of upstream connections, read
+	// as proxy_bind but without variables (connections are pooled per
+	// location settings); the zero value lets the system pick.
+	Bind ProxyBind
 	// SSL is how grpcs:// speaks TLS (the grpc_ssl_* directives).
 	SSL ProxySSL
 }
@@ -89,6 +93,18 @@ func grpcRules() []settingRule {
 		flagRule("grpc_intercept_errors", func(s *Settings) *bool { return &g(s).InterceptErrors }),
 		sizeRule("grpc_buffer_size", func(s *Settings) *int64 { return &g(s).BufferSize }),
 		flagRule("grpc_socket_keepalive", func(s *Settings) *bool { return &g(s).SocketKeepalive }),
+		{names: []string{"grpc_bind"}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
+			scratch := &Settings{}
+			if err := applyProxyBind(b, scratch, dirs, at); err != nil {
+				return err
+			}
+			if scratch.ProxyBind.HasVariables {
+				return hintf(dirs[0].Pos, "write an IP address: fulcrum pools gRPC connections per location",
+					`fulcrum does not support variables in "grpc_bind" yet`)
+			}
+			g(st).Bind = scratch.ProxyBind
+			return nil
+		}},
 		flagRule("grpc_ssl_server_name", func(s *Settings) *bool { return &g(s).SSL.ServerName }),
 		grpcSSLRule("grpc_ssl_name", applyProxySSLName),
 		flagRule("grpc_ssl_verify", func(s *Settings) *bool { return &g(s).SSL.Verify }),

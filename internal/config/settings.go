@@ -41,6 +41,7 @@ var settingRules = slices.Concat([]settingRule{
 	{names: []string{"try_files"}, find: findOutsideIf, apply: applyTryFiles},
 	{names: []string{"disable_symlinks"}, apply: applyDisableSymlinks},
 	flagRule("autoindex", func(s *Settings) *bool { return &s.Autoindex }),
+	flagRule("random_index", func(s *Settings) *bool { return &s.RandomIndex }),
 	flagRule("autoindex_exact_size", func(s *Settings) *bool { return &s.AutoindexExactSize }),
 	flagRule("autoindex_localtime", func(s *Settings) *bool { return &s.AutoindexLocaltime }),
 	textRule("autoindex_format", func(s *Settings) *string { return &s.AutoindexFormat }),

@@ -1,11 +1,16 @@
 package config
 
+import "slices"
+
 // suggest returns the candidate closest to word, or "" when none is close enough to
 // be a likely typo. Closeness is the optimal string alignment distance (Levenshtein
 // with transpositions of neighbours); a candidate for which prefer returns true wins a
 // tie. The allowed distance grows with the word: 1 up to 4 letters, 2 up to 8, 3
-// beyond.
+// beyond. A word that is itself a candidate is no typo: it gets "".
 func suggest(word string, candidates []string, prefer func(string) bool) string {
+	if slices.Contains(candidates, word) {
+		return ""
+	}
 	limit := maxTypoDistance(word)
 	best, bestDist, bestPref := "", limit+1, false
 	for _, c := range candidates {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -208,9 +209,13 @@ const (
 )
 
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
-// appear, its arguments and its status. include is handled by the parser and is
-// listed for the docs.
-var tableSpecs = []spec{
+// appear, its arguments and its status: baseSpecs, then the rest of nginx
+// 1.22's directives (nginxSpecs, table_nginx.go).
+var tableSpecs = slices.Concat(baseSpecs, nginxSpecs)
+
+// baseSpecs are the directives fulcrum implements and the tuning it has
+// always known. include is handled by the parser and is listed for the docs.
+var baseSpecs = []spec{
 	// core (main context)
 	{name: "daemon", module: "core", ctx: ctxMain, args: argsFlag, status: ignored, note: "fulcrum always runs in the foreground; let systemd or your shell put it in the background", syntax: "daemon on | off;"},
 	{name: "master_process", module: "core", ctx: ctxMain, args: argsFlag, status: ignored, note: "fulcrum is a single process", syntax: "master_process on | off;"},

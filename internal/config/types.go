@@ -517,6 +517,10 @@ type Settings struct {
 	// zone when AutoindexLocaltime is on (UTC by default).
 	Autoindex, AutoindexExactSize, AutoindexLocaltime bool
 	AutoindexFormat                                   string
+	// RandomIndex (random_index on, a location's, inherited by nested
+	// locations) answers a directory's URI with a random regular file of
+	// the directory, before the index files are looked for.
+	RandomIndex bool
 	// Internal (the internal directive) answers 404 to a request that reaches
 	// the location directly; only internal redirects (error_page, try_files,
 	// index, X-Accel-Redirect) are served.

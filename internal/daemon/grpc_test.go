@@ -17,7 +17,8 @@ import (
 // grpcServer is a small gRPC-style server over h2c: every message it reads
 // is answered at once with "NAME:message" (a bidirectional stream), then
 // trailers grpc-status 0 and grpc-message NAME. It tells what it received
-// in response fields: X-Seen-Authority, X-Seen-Te, X-Seen-Foo, X-Seen-Proto.
+// in response fields: X-Seen-Authority, X-Seen-Te, X-Seen-Foo, X-Seen-Proto,
+// X-Seen-Remote (the connection's address).
 // /fail answers trailers-only with grpc-status 13; /status/N answers HTTP
 // status N; /hang waits for the client to go away before any answer.
 func grpcServer(t *testing.T, name string, tlsOn bool) string {
@@ -32,6 +33,9 @@ func grpcServer(t *testing.T, name string, tlsOn bool) string {
 		hd.Set("X-Seen-Foo", r.Header.Get("X-Foo"))
 		hd.Set("X-Seen-Proto", r.Proto)
 		hd.Set("X-Seen-Path", r.RequestURI)
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			hd.Set("X-Seen-Remote", host)
+		}
 		if ua := r.Header.Get("User-Agent"); ua != "" {
 			hd.Set("X-Seen-Ua", ua)
 		}
@@ -308,4 +312,46 @@ func TestH2CAddress(t *testing.T) {
 			t.Errorf("got %q, want GOAWAY PROTOCOL_ERROR %q", got, want)
 		}
 	})
+}
+
+// TestGRPCBind checks grpc_bind: connections to the server come from its
+// address, each location's own (inherited, off cancels it); a bind that
+// fails is nginx's 500, logged at crit.
+func TestGRPCBind(t *testing.T) {
+	dir := t.TempDir()
+	b1 := grpcServer(t, "b1", false)
+	errLog := filepath.Join(dir, "error.log")
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    grpc_bind 127.0.0.2;
+    server {
+        listen 127.0.0.1:0 http2;
+        location / { grpc_pass grpc://%[2]s; }
+        location /three/ { grpc_bind 127.0.0.3; grpc_pass grpc://%[2]s; }
+        location /off/ { grpc_bind off; grpc_pass grpc://%[2]s; }
+        location /bad/ { grpc_bind 192.0.2.1; grpc_pass grpc://%[2]s; }
+    }`, dir, b1))
+	c := h2cClient(t, addr)
+	tests := []struct {
+		path   string
+		status int
+		remote string
+	}{
+		{"/svc.S/M", 200, "127.0.0.2"},
+		{"/three/M", 200, "127.0.0.3"},
+		{"/off/M", 200, "127.0.0.1"},
+		{"/bad/M", 500, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, _ := grpcCall(t, c, "http://app.test"+tt.path)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if got := resp.Header.Get("X-Seen-Remote"); got != tt.remote {
+				t.Errorf("connection from %q, want %q", got, tt.remote)
+			}
+		})
+	}
+	waitLogged(t, errLog, "[crit]", "bind(192.0.2.1) failed (99: Cannot assign requested address) while connecting to upstream", `upstream: "grpc://`+b1+`"`)
 }

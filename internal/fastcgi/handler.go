@@ -85,18 +85,22 @@ type param struct {
 // Handler sends a location's requests to FastCGI servers. It is safe for
 // concurrent use.
 type Handler struct {
-	set      *config.FastCGI
-	proto    Protocol
-	scheme   string // "fastcgi://" or "scgi://", for log lines
-	params   []param
-	named    map[string]bool // HTTP_* names fastcgi_param sets: not sent from the header
-	hide     map[string]bool // lower-case field names not passed to the client
-	pool     *upstream.Pool
-	policy   balancer.Policy
-	hashKey  *vars.Template
-	log      *errlog.Logger
-	now      func() time.Time
-	idle     *upstream.IdleConns
+	set     *config.FastCGI
+	proto   Protocol
+	scheme  string // "fastcgi://" or "scgi://", for log lines
+	params  []param
+	named   map[string]bool // HTTP_* names fastcgi_param sets: not sent from the header
+	hide    map[string]bool // lower-case field names not passed to the client
+	pool    *upstream.Pool
+	policy  balancer.Policy
+	hashKey *vars.Template
+	log     *errlog.Logger
+	now     func() time.Time
+	idle    *upstream.IdleConns
+	bind    localBind
+	// sleep is fastcgi_limit_rate's pause; nil means a timer (tests
+	// replace it along with now).
+	sleep    func(ctx context.Context, d time.Duration) error
 	attempts sync.Pool // *balancer.Attempt
 }
 
@@ -118,6 +122,10 @@ func New(o Options) (*Handler, error) {
 		named: map[string]bool{}, hide: map[string]bool{}}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	var err error
+	if h.bind, err = compileBind(o.Compiler, set.Bind, strings.TrimSuffix(scheme, "://")+"_bind"); err != nil {
+		return nil, err
 	}
 	for _, p := range set.Params {
 		t, err := o.Compiler.Compile(p.Value)

@@ -112,11 +112,13 @@ func appendLength(dst []byte, n int) []byte {
 // recordReader reads a response's records: Read returns the STDOUT stream,
 // STDERR records go to stderr, and END_REQUEST ends the stream with io.EOF.
 type recordReader struct {
-	r      *bufio.Reader
-	left   int // STDOUT content bytes left in the current record
-	pad    int // padding after it
-	ended  bool
-	stderr func([]byte)
+	r     *bufio.Reader
+	left  int // STDOUT content bytes left in the current record
+	pad   int // padding after it
+	ended bool
+	// stderr takes each STDERR record's text; an error it returns ends
+	// the stream (fastcgi_catch_stderr).
+	stderr func([]byte) error
 	// in counts the bytes read from the connection ($upstream_bytes_received).
 	in int64
 	// raw reads an SCGI response, which has no records.
@@ -177,7 +179,9 @@ func (rr *recordReader) next() error {
 		}
 		rr.in += int64(h.length)
 		if rr.stderr != nil && len(buf) > 0 {
-			rr.stderr(buf)
+			if err := rr.stderr(buf); err != nil {
+				return err
+			}
 		}
 		return rr.skip(int(h.padding))
 	case typeEndRequest:

@@ -1,11 +1,13 @@
 package fastcgi
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/pace"
 	"fulcrum/internal/vars"
 )
 
@@ -67,14 +69,24 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 
 // copyBody streams STDOUT after the head to the client, each read bounded
 // by fastcgi_read_timeout; with fastcgi_buffering off each piece is flushed
-// at once.
+// at once, and with it on fastcgi_limit_rate paces the reads from the time
+// the head arrived.
 func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 	buf := make([]byte, 32<<10)
 	flusher, _ := req.w.(http.Flusher)
+	var pacer *pace.Pacer // fastcgi_limit_rate's; nil without one
+	if h.set.LimitRate > 0 && h.set.Buffering {
+		pacer = &pace.Pacer{Limit: pace.Limit{Rate: h.set.LimitRate, Start: h.now()}, Clock: h.now, Sleep: h.sleep}
+		defer pacer.Stop()
+	}
 	var n int64
 	for {
+		p := buf
+		if pacer != nil {
+			p = h.paceRead(req, pacer, buf, n)
+		}
 		x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
-		m, err := x.br.Read(buf)
+		m, err := x.br.Read(p)
 		if m > 0 {
 			n += int64(m)
 			if _, werr := req.w.Write(buf[:m]); werr != nil {
@@ -92,9 +104,31 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 			if isTimeout(err) {
 				msg = "upstream timed out (110: Connection timed out) while reading upstream"
 			}
-			h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+			if !errors.Is(err, errCaughtStderr) { // its stderr line is logged
+				h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+			}
 			x.broken = true
 			return n, false
+		}
+	}
+}
+
+// paceRead returns the part of buf the next read of the body may fill under
+// fastcgi_limit_rate (pacer), after read bytes, first waiting as long as
+// nothing may be read. Before a wait, what the client's writer holds goes
+// out. When the client goes away during a wait, it returns buf at once
+// (the write that follows fails).
+func (h *Handler) paceRead(req *request, pacer *pace.Pacer, buf []byte, read int64) []byte {
+	for {
+		n, wait := pacer.Allow(read, pacer.Now())
+		if n > 0 {
+			return buf[:min(n, int64(len(buf)))]
+		}
+		if f, ok := req.w.(http.Flusher); ok {
+			f.Flush()
+		}
+		if err := pacer.Wait(req.ctx, wait); err != nil {
+			return buf
 		}
 	}
 }

@@ -174,7 +174,7 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 		x.reused = x.conn != nil
 	}
 	if x.conn == nil {
-		d := net.Dialer{Timeout: h.set.ConnectTimeout}
+		d := h.dialer(req, srv.Network())
 		c, err := d.DialContext(req.ctx, srv.Network(), srv.Addr())
 		if err != nil {
 			return nil, err
@@ -240,8 +240,8 @@ func (c *countWriter) Write(p []byte) (int, error) {
 func (h *Handler) readHead(req *request, x *exchange) error {
 	x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
 	phase := "while reading response header from upstream"
-	x.rr = recordReader{r: bufio.NewReaderSize(x.conn, 16<<10), stderr: func(b []byte) {
-		h.stderr(req, b, phase)
+	x.rr = recordReader{r: bufio.NewReaderSize(x.conn, 16<<10), stderr: func(b []byte) error {
+		return h.stderr(req, b, phase)
 	}}
 	var src io.Reader = &x.rr
 	if h.proto != FastCGI { // the response is the connection's bytes up to its end
@@ -259,11 +259,24 @@ func (h *Handler) readHead(req *request, x *exchange) error {
 }
 
 // stderr logs what the application wrote to STDERR, as nginx:
-// FastCGI sent in stderr: "..." while ...
-func (h *Handler) stderr(req *request, b []byte, phase string) {
+// FastCGI sent in stderr: "..." while ... Text that holds one of the
+// fastcgi_catch_stderr strings ends the response with errCaughtStderr.
+func (h *Handler) stderr(req *request, b []byte, phase string) error {
 	msg := bytes.TrimRight(b, "\r\n")
 	h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("FastCGI sent in stderr: \"%s\" %s", msg, phase))
+	for _, s := range h.set.CatchStderr {
+		if bytes.Contains(msg, []byte(s)) {
+			return errCaughtStderr
+		}
+	}
+	return nil
 }
+
+// errCaughtStderr is a STDERR record that fastcgi_catch_stderr caught: in
+// the head, nginx's invalid header (502, or the next server under
+// fastcgi_next_upstream invalid_header); in the body, a broken response.
+// nginx logs nothing more than the stderr line.
+var errCaughtStderr = errors.New("FastCGI stderr caught")
 
 // failed logs and releases a transport error and classifies it.
 func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time) *failure {
@@ -272,10 +285,18 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 		h.release(req, srv, a, 0, upstream.Neutral, end)
 		return &failure{end: end}
 	}
+	if f := h.bindFailed(req, err); f != nil {
+		f.end = end
+		a.Status = f.status
+		h.release(req, srv, a, 0, upstream.Neutral, end)
+		return f
+	}
 	f, msg := classify(err)
 	f.end = end
 	a.Status = f.status
-	h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+	if msg != "" {
+		h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+	}
 	h.release(req, srv, a, 0, upstream.Failure, end)
 	return f
 }
@@ -295,6 +316,8 @@ func classify(err error) (*failure, string) {
 	case timeout:
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true},
 			"upstream timed out (110: Connection timed out) while reading response header from upstream"
+	case errors.Is(err, errCaughtStderr):
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true}, ""
 	case errors.Is(err, errMalformed):
 		_, msg, _ := strings.Cut(err.Error(), ": ")
 		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true},

@@ -129,7 +129,7 @@ func NewGRPCClients() *GRPCClients {
 // For returns the transport for pass with settings set, made on first use.
 func (c *GRPCClients) For(pass *config.GRPCPass, set *config.GRPCSettings) *http.Transport {
 	var tc *upstreamTLS
-	key := fmt.Sprintf("%s|%s|%v|%v|%v|%v", pass.Upstream.Name, pass.Host, set.ConnectTimeout, set.ReadTimeout, set.SendTimeout, set.SocketKeepalive)
+	key := fmt.Sprintf("%s|%s|%v|%v|%v|%v|%s", pass.Upstream.Name, pass.Host, set.ConnectTimeout, set.ReadTimeout, set.SendTimeout, set.SocketKeepalive, set.Bind.Addr)
 	if pass.TLS {
 		tc = newUpstreamTLS(set.SSL, hostWithoutPort(pass.Host))
 		key += "|" + tc.key
@@ -171,9 +171,16 @@ func newGRPCTransport(set *config.GRPCSettings, tc *upstreamTLS) *http.Transport
 	if set.SocketKeepalive {
 		dialer.KeepAlive = 0 // SO_KEEPALIVE with the system's (Go's) intervals
 	}
+	bound := *dialer // grpc_bind's address, for TCP servers
+	if ap, ok := config.ParseBindAddr(set.Bind.Addr); ok {
+		bound.LocalAddr = net.TCPAddrFromAddrPort(ap)
+	}
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
 		dst, _ := ctx.Value(grpcDialKey{}).(grpcDialTarget)
-		return dialer.DialContext(ctx, dst.network, dst.addr)
+		if dst.network == "unix" {
+			return dialer.DialContext(ctx, dst.network, dst.addr)
+		}
+		return bound.DialContext(ctx, dst.network, dst.addr)
 	}
 	t := &http.Transport{
 		DialContext:           dial,
@@ -367,6 +374,12 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 				at.Release(end, upstream.Neutral)
 				return nil, nil, nil, errClientGone
 			}
+			if bf := h.bindFailure(err); bf != nil {
+				a.Status = bf.status
+				h.log.LogRequest(errlog.Crit, h.logRequest(out, st, h.logScheme+srvName(srv)), bf.msg)
+				at.Release(end, upstream.Neutral)
+				return nil, nil, nil, bf
+			}
 			a.Status = f.status
 			h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+srvName(srv)), f.msg)
 			h.release(&at, out, st, srv, f.status, upstream.Failure, end)
@@ -559,4 +572,14 @@ func (h *GRPCHandler) logRequest(r *http.Request, st *vars.State, upstream strin
 	}
 	return &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
 		Request: line, Upstream: upstream, Host: st.Host}
+}
+
+// bindFailure is the failure of a connection that could not bind
+// grpc_bind's address (see bindFailure), or nil.
+func (h *GRPCHandler) bindFailure(err error) *failure {
+	ap, ok := config.ParseBindAddr(h.set.Bind.Addr)
+	if !ok {
+		return nil
+	}
+	return bindFailure(err, ap)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -230,6 +231,11 @@ func (e *CallError) Unwrap() error { return e.Err }
 // index tries the index files in order (ngx_http_index_handler). An existing one
 // is served as nginx would serve it after its internal redirect to uri+name.
 func (c *resolution) index(uri, dir string) Result {
+	if c.rv.randomIndex && randomIndexMethod(c.req.Method) {
+		if res, ok := c.randomIndex(uri, dir); ok {
+			return res
+		}
+	}
 	dirTested := false
 	for _, t := range c.rv.index {
 		name := t.eval(c.req.Expand)
@@ -260,6 +266,39 @@ func (c *resolution) index(uri, dir string) Result {
 		return c.listing(uri, dir)
 	}
 	return statusResult(http.StatusForbidden, fmt.Errorf("directory index of %q is forbidden", dir), uri)
+}
+
+// randomIndex is the random_index module's turn, before the index module's
+// (ngx_http_random_index_handler): an internal redirect, with the
+// request's arguments, to uri followed by a regular file of the directory
+// (or a link to one) chosen at random, dot files left out. A directory
+// without such a file lets the index module go on (ok false); one that
+// cannot be opened or read is nginx's 404, 403 or 500, logged.
+func (c *resolution) randomIndex(uri, dir string) (Result, bool) {
+	res := c.listing(uri, dir)
+	if res.Kind != KindDirectory {
+		return res, true
+	}
+	entries, err := ReadDir(res)
+	if err != nil {
+		return statusResult(ListingStatus(err), err, uri), true
+	}
+	files := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.File {
+			files = append(files, e.Name)
+		}
+	}
+	if len(files) == 0 {
+		return Result{}, false
+	}
+	return Result{Kind: KindInternalRedirect, URI: uri + files[rand.IntN(len(files))], Args: c.req.Args}, true
+}
+
+// randomIndexMethod reports whether random_index answers m: GET, HEAD
+// and POST, as nginx's handler.
+func randomIndexMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodPost
 }
 
 // listing is the autoindex module's turn after the index module found no

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -499,5 +500,78 @@ func TestResolveTryOnly(t *testing.T) {
 		if got.Kind != tc.want.Kind || got.URI != tc.want.URI || got.Path != "" && tc.want.Kind == KindFile {
 			t.Errorf("%s %s %s: %v %q (path %q), want %v %q", tc.site, tc.method, tc.uri, got.Kind, got.URI, got.Path, tc.want.Kind, tc.want.URI)
 		}
+	}
+}
+
+// TestRandomIndex checks random_index: a directory's URI redirects
+// internally, with its arguments, to one of its regular files (dot files,
+// directories and other entries left out), at random; a directory without
+// one goes on to the index files; one that does not exist is 404. Only
+// GET, HEAD and POST.
+func TestRandomIndex(t *testing.T) {
+	root := t.TempDir()
+	mk := func(p string, dir bool) {
+		t.Helper()
+		p = filepath.Join(root, p)
+		if dir {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if err := os.WriteFile(p, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("pics", true)
+	mk("pics/a.jpg", false)
+	mk("pics/b.jpg", false)
+	mk("pics/.hidden", false)
+	mk("pics/sub", true)
+	mk("one", true)
+	mk("one/only.html", false)
+	mk("one/.dot", false)
+	mk("empty", true)
+	mk("empty/sub", true)
+	if err := os.Symlink("../one/only.html", filepath.Join(root, "pics", "link.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	rv, err := New(&config.Settings{Root: root, RandomIndex: true}, nil, Location{Path: "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		method, uri, args string
+		kind              Kind
+		status            int
+		one               []string // the URIs it may redirect to
+	}{
+		{"GET", "/pics/", "x=1", KindInternalRedirect, 0, []string{"/pics/a.jpg", "/pics/b.jpg", "/pics/link.jpg"}},
+		{"HEAD", "/one/", "", KindInternalRedirect, 0, []string{"/one/only.html"}},
+		{"POST", "/one/", "", KindInternalRedirect, 0, []string{"/one/only.html"}},
+		{"GET", "/missing/", "", KindStatus, 404, nil},
+		{"GET", "/empty/", "", KindStatus, 403, nil}, // the index module's answer
+		{"PUT", "/one/", "", KindStatus, 405, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.uri, func(t *testing.T) {
+			seen := map[string]bool{}
+			for range 60 {
+				got := rv.Resolve(Request{Method: tt.method, URI: tt.uri, Args: tt.args, Expand: expander(tt.uri, tt.args, nil)})
+				if got.Kind != tt.kind || tt.status != 0 && got.Status != tt.status {
+					t.Fatalf("%v %d, want %v %d", got.Kind, got.Status, tt.kind, tt.status)
+				}
+				if tt.kind != KindInternalRedirect {
+					return
+				}
+				if !slices.Contains(tt.one, got.URI) || got.Args != tt.args {
+					t.Fatalf("redirect to %q?%s, want one of %q with %q", got.URI, got.Args, tt.one, tt.args)
+				}
+				seen[got.URI] = true
+			}
+			if len(seen) != len(tt.one) {
+				t.Errorf("60 requests chose %d of the %d files: %v", len(seen), len(tt.one), seen)
+			}
+		})
 	}
 }

@@ -273,6 +273,7 @@ type Resolver struct {
 	types       map[string]string
 	defaultType string
 	listing     bool // autoindex on
+	randomIndex bool // random_index on
 	symlinks    symlinkRule
 }
 
@@ -295,6 +296,7 @@ func New(s *config.Settings, types map[string]string, loc Location) (*Resolver, 
 	}
 	rv.setIndex(s.Index)
 	rv.listing = s.Autoindex
+	rv.randomIndex = s.RandomIndex
 	rv.symlinks = symlinkRule{policy: s.DisableSymlinks, from: newTemplate(s.DisableSymlinksFrom)}
 	if err := rv.setTryFiles(s.TryFiles); err != nil {
 		return nil, err

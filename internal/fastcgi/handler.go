@@ -169,7 +169,6 @@ type request struct {
 	body   []byte
 	start  time.Time
 	at     *balancer.Attempt
-	srv    *upstream.Server
 	// upstream names the server being tried in error log lines.
 	upstream string
 }

@@ -315,10 +315,7 @@ func (f *Filter) runInclude(path, args string, bl *block) {
 
 // included reports whether a subrequest ran.
 func (f *Filter) included(err error) bool {
-	if errors.Is(err, ErrCycle) {
-		return false
-	}
-	return true
+	return !errors.Is(err, ErrCycle)
 }
 
 // includeSet keeps a subrequest's body in the SSI variable name. A body

@@ -37,6 +37,7 @@ var allowedImports = map[string][]string{
 	"pemkey":        {}, // encrypted private keys (ssl_password_file)
 	"config":        {"pemkey"},
 	"vars":          {},
+	"bindaddr":      {"config", "vars"}, // the *_bind directives compiled
 	"h1":            {},
 	"deadline":      {},
 	"pace":          {}, // limit_rate's and proxy_limit_rate's pace
@@ -69,10 +70,10 @@ var allowedImports = map[string][]string{
 	"cache":         {},
 	"inherit":       {},                                                      // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
 	"stream":        {"balancer", "config", "errlog", "resolve", "upstream"}, // TCP proxying (the stream block)
-	"proxy":         {"balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
-	"fastcgi":       {"balancer", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
-	"memcached":     {"balancer", "config", "errlog", "upstream", "vars"},         // memcached_pass: the memcached client
-	"resolve":       {"errlog", "upstream"},                                       // server ... resolve: names followed in DNS
+	"proxy":         {"bindaddr", "balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
+	"fastcgi":       {"bindaddr", "balancer", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
+	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},         // memcached_pass: the memcached client
+	"resolve":       {"errlog", "upstream"},                                                   // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

@@ -89,8 +89,13 @@ func AppendMetrics(b []byte, p Process, c Counts, ups []Upstream) []byte {
 			b = sample(b, resp, l+`,code="`+strconv.Itoa(i+1)+`xx"`, n)
 		}
 	})
-	const state = "fulcrum_upstream_server_state"
-	b = header(b, state, "gauge", "The server's state: 1 for the state it is in, 0 for the others.")
+	return appendStates(b, "fulcrum_upstream_server_state", ups, labels)
+}
+
+// appendStates appends the state family name: per server, 1 for the state
+// it is in and 0 for the others.
+func appendStates(b []byte, name string, ups []Upstream, labels [][]string) []byte {
+	b = header(b, name, "gauge", "The server's state: 1 for the state it is in, 0 for the others.")
 	eachServer(ups, labels, func(s *upstream.ServerStatus, l string) {
 		cur := State(s)
 		for _, st := range states {
@@ -98,7 +103,7 @@ func AppendMetrics(b []byte, p Process, c Counts, ups []Upstream) []byte {
 			if st == cur {
 				v = 1
 			}
-			b = sample(b, state, l+`,state="`+st+`"`, v)
+			b = sample(b, name, l+`,state="`+st+`"`, v)
 		}
 	})
 	return b
@@ -128,19 +133,7 @@ func AppendStreamMetrics(b []byte, ups []Upstream) []byte {
 			b = sample(b, f.name, l, f.server(s))
 		})
 	}
-	const state = "fulcrum_stream_upstream_server_state"
-	b = header(b, state, "gauge", "The server's state: 1 for the state it is in, 0 for the others.")
-	eachServer(ups, labels, func(s *upstream.ServerStatus, l string) {
-		cur := State(s)
-		for _, st := range states {
-			v := int64(0)
-			if st == cur {
-				v = 1
-			}
-			b = sample(b, state, l+`,state="`+st+`"`, v)
-		}
-	})
-	return b
+	return appendStates(b, "fulcrum_stream_upstream_server_state", ups, labels)
 }
 
 // serverLabels makes the label pairs of every server, upstream by upstream:

@@ -8,54 +8,15 @@ import (
 	"net/netip"
 	"os"
 
-	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
-	"fulcrum/internal/vars"
 )
 
-// localBind is a compiled fastcgi_bind (scgi_bind, uwsgi_bind): the local
-// address of connections to the servers, fixed (addr) or evaluated per
-// request (tmpl); both zero let the system pick. The same rules as
-// proxy_bind's and memcached_bind's (internal/proxy/bind.go,
-// internal/memcached/handler.go).
-type localBind struct {
-	addr netip.AddrPort
-	tmpl *vars.Template
-}
-
-// compileBind compiles the bind directive of name ("fastcgi_bind").
-func compileBind(c *vars.Compiler, b config.ProxyBind, name string) (localBind, error) {
-	switch {
-	case b.Addr == "":
-		return localBind{}, nil
-	case b.HasVariables:
-		t, err := c.Compile(b.Addr)
-		if err != nil {
-			return localBind{}, fmt.Errorf("%s: %w in %s", name, err, b.Pos)
-		}
-		return localBind{tmpl: t}, nil
-	}
-	ap, ok := config.ParseBindAddr(b.Addr)
-	if !ok { // config.Load checked it
-		return localBind{}, fmt.Errorf("invalid address %q in %s", b.Addr, b.Pos)
-	}
-	return localBind{addr: ap}, nil
-}
-
-// local is the address req's connections bind to. As nginx's
-// ngx_http_upstream_set_local, an empty value binds nothing and one that
-// is not an address is logged and binds nothing.
+// local is the address req's connections bind to (bindaddr.Bind.Local); a
+// value that is not an address is logged and binds nothing.
 func (h *Handler) local(req *request) netip.AddrPort {
-	if h.bind.tmpl == nil {
-		return h.bind.addr
-	}
-	v := h.bind.tmpl.String(req.st)
-	if v == "" {
-		return netip.AddrPort{}
-	}
-	ap, ok := config.ParseBindAddr(v)
-	if !ok {
-		h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", v))
+	ap, bad := h.bind.Local(req.st)
+	if bad != "" {
+		h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", bad))
 	}
 	return ap
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
@@ -97,7 +98,7 @@ type Handler struct {
 	log     *errlog.Logger
 	now     func() time.Time
 	idle    *upstream.IdleConns
-	bind    localBind
+	bind    bindaddr.Bind
 	// sleep is fastcgi_limit_rate's pause; nil means a timer (tests
 	// replace it along with now).
 	sleep    func(ctx context.Context, d time.Duration) error
@@ -124,7 +125,7 @@ func New(o Options) (*Handler, error) {
 		h.now = time.Now
 	}
 	var err error
-	if h.bind, err = compileBind(o.Compiler, set.Bind, strings.TrimSuffix(scheme, "://")+"_bind"); err != nil {
+	if h.bind, err = bindaddr.Compile(o.Compiler, set.Bind, strings.TrimSuffix(scheme, "://")+"_bind"); err != nil {
 		return nil, err
 	}
 	for _, p := range set.Params {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
@@ -61,7 +62,7 @@ type Handler struct {
 	key         *vars.Template // $memcached_key
 	contentType func(string) string
 	ranges      func(http.ResponseWriter, *http.Request, string, int64) (int64, int64, int)
-	bind        localBind
+	bind        bindaddr.Bind
 	pool        *upstream.Pool
 	policy      balancer.Policy
 	hashKey     *vars.Template
@@ -84,7 +85,7 @@ func New(o Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	if h.bind, err = compileBind(o.Compiler, set.Bind); err != nil {
+	if h.bind, err = bindaddr.Compile(o.Compiler, set.Bind, "memcached_bind"); err != nil {
 		return nil, err
 	}
 	if o.Keepalive > 0 {
@@ -174,47 +175,12 @@ func (req *request) logRequest() *errlog.Request {
 		Request: line, Upstream: req.upstream, Host: req.r.Host}
 }
 
-// localBind is a compiled memcached_bind: the local address of
-// connections, fixed (addr) or evaluated per request (tmpl); both zero let
-// the system pick.
-type localBind struct {
-	addr netip.AddrPort
-	tmpl *vars.Template
-}
-
-// compileBind compiles memcached_bind.
-func compileBind(c *vars.Compiler, b config.ProxyBind) (localBind, error) {
-	switch {
-	case b.Addr == "":
-		return localBind{}, nil
-	case b.HasVariables:
-		t, err := c.Compile(b.Addr)
-		if err != nil {
-			return localBind{}, fmt.Errorf("memcached_bind: %w in %s", err, b.Pos)
-		}
-		return localBind{tmpl: t}, nil
-	}
-	ap, ok := config.ParseBindAddr(b.Addr)
-	if !ok { // config.Load checked it
-		return localBind{}, fmt.Errorf("invalid address %q in %s", b.Addr, b.Pos)
-	}
-	return localBind{addr: ap}, nil
-}
-
-// local is the address req's connections bind to. As nginx's
-// ngx_http_upstream_set_local, an empty value binds nothing and one that
-// is not an address is logged and binds nothing.
+// local is the address req's connections bind to (bindaddr.Bind.Local); a
+// value that is not an address is logged and binds nothing.
 func (h *Handler) local(req *request) netip.AddrPort {
-	if h.bind.tmpl == nil {
-		return h.bind.addr
-	}
-	v := h.bind.tmpl.String(req.st)
-	if v == "" {
-		return netip.AddrPort{}
-	}
-	ap, ok := config.ParseBindAddr(v)
-	if !ok {
-		h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", v))
+	ap, bad := h.bind.Local(req.st)
+	if bad != "" {
+		h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", bad))
 	}
 	return ap
 }

@@ -7,54 +7,16 @@ import (
 	"net/netip"
 	"os"
 
-	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
-	"fulcrum/internal/vars"
 )
 
-// localBind is a compiled proxy_bind: the local address of connections to
-// upstreams, fixed (addr) or evaluated per request (tmpl).
-type localBind struct {
-	addr netip.AddrPort
-	tmpl *vars.Template
-}
-
-// compileBind compiles proxy_bind; nil when the location lets the system
-// pick the local address.
-func compileBind(c *vars.Compiler, pb config.ProxyBind) (*localBind, error) {
-	switch {
-	case pb.Addr == "":
-		return nil, nil
-	case pb.HasVariables:
-		t, err := c.Compile(pb.Addr)
-		if err != nil {
-			return nil, fmt.Errorf("%w in %s", err, pb.Pos)
-		}
-		return &localBind{tmpl: t}, nil
-	}
-	ap, ok := config.ParseBindAddr(pb.Addr)
-	if !ok { // config.Load checked it
-		return nil, fmt.Errorf("invalid address %q in %s", pb.Addr, pb.Pos)
-	}
-	return &localBind{addr: ap}, nil
-}
-
 // local is the address req's upstream connections bind to; the zero
-// AddrPort lets the system pick. As nginx's ngx_http_upstream_set_local,
-// an empty value binds nothing and one that is not an address is logged
-// and binds nothing.
+// AddrPort lets the system pick (bindaddr.Bind.Local), a value that is not
+// an address is logged.
 func (h *Handler) local(req *request) netip.AddrPort {
-	b := h.bind
-	if b.tmpl == nil {
-		return b.addr
-	}
-	v := b.tmpl.String(req.st)
-	if v == "" {
-		return netip.AddrPort{}
-	}
-	ap, ok := config.ParseBindAddr(v)
-	if !ok {
-		h.log.LogRequest(errlog.Error, req.logRequest(""), fmt.Sprintf("invalid local address %q", v))
+	ap, bad := h.bind.Local(req.st)
+	if bad != "" {
+		h.log.LogRequest(errlog.Error, req.logRequest(""), fmt.Sprintf("invalid local address %q", bad))
 	}
 	return ap
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -77,7 +78,7 @@ func New(o Options) (*Handler, error) {
 		}
 	}
 	h.hide = hiddenHeaders(set)
-	if h.bind, err = compileBind(o.Compiler, set.ProxyBind); err != nil {
+	if h.bind, err = bindaddr.Compile(o.Compiler, set.ProxyBind, "proxy_bind"); err != nil {
 		return nil, err
 	}
 	if h.redirects, err = compileRedirects(o.Compiler, o.Location); err != nil {

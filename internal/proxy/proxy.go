@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -60,7 +61,7 @@ type Handler struct {
 	// scheme is "http://" or "https://", for the upstream URLs of log lines.
 	scheme string
 	// bind is proxy_bind, nil when the system picks the local address.
-	bind *localBind
+	bind bindaddr.Bind
 	// cache is the location's proxy cache; nil when it has none.
 	cache *cacheRule
 	// store is the location's proxy_store; nil when it has none.

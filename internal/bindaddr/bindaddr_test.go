@@ -1,0 +1,46 @@
+package bindaddr
+
+import (
+	"net/netip"
+	"testing"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
+)
+
+func TestBind(t *testing.T) {
+	tests := []struct {
+		name    string
+		bind    config.ProxyBind
+		value   string // $arg_b
+		want    netip.AddrPort
+		bad     string
+		set     bool
+		compile bool // Compile fails
+	}{
+		{name: "none"},
+		{name: "fixed", bind: config.ProxyBind{Addr: "127.0.0.2"}, want: netip.MustParseAddrPort("127.0.0.2:0"), set: true},
+		{name: "fixed with port", bind: config.ProxyBind{Addr: "127.0.0.2:4000"}, want: netip.MustParseAddrPort("127.0.0.2:4000"), set: true},
+		{name: "variable", bind: config.ProxyBind{Addr: "$arg_b", HasVariables: true}, value: "127.0.0.3", want: netip.MustParseAddrPort("127.0.0.3:0"), set: true},
+		{name: "variable empty", bind: config.ProxyBind{Addr: "$arg_b", HasVariables: true}, set: true},
+		{name: "variable not an address", bind: config.ProxyBind{Addr: "$arg_b", HasVariables: true}, value: "nowhere", bad: "nowhere", set: true},
+		{name: "bad fixed address", bind: config.ProxyBind{Addr: "nowhere"}, compile: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := Compile(&vars.Compiler{}, tt.bind, "proxy_bind")
+			if (err != nil) != tt.compile {
+				t.Fatalf("Compile: %v", err)
+			}
+			if err != nil {
+				return
+			}
+			st := &vars.State{}
+			st.Args = "b=" + tt.value
+			ap, bad := b.Local(st)
+			if ap != tt.want || bad != tt.bad || b.Set() != tt.set {
+				t.Errorf("Local = %v, %q; Set %v; want %v, %q, %v", ap, bad, b.Set(), tt.want, tt.bad, tt.set)
+			}
+		})
+	}
+}

@@ -160,7 +160,7 @@ func TestNginxDirectivesChecked(t *testing.T) {
 		{"uwsgi_ssl_protocols", "http { uwsgi_ssl_protocols TLSv9; }", []string{`invalid value "TLSv9" in /t.conf:1`}, true},
 
 		// Unsupported: errors with the reason.
-		{"stream allow", "stream { server { listen 1; allow 10.0.0.0/8; } }", []string{`fulcrum does not support the "allow" directive yet in /t.conf:1, fulcrum's stream proxy has no access rules yet; ignoring this would open what it closes`}, true},
+		{"stream allow bad address", "stream { server { listen 1; allow localhost; } }", []string{`invalid parameter "localhost" in /t.conf:1`}, true},
 		{"stream proxy_ssl", "stream { server { listen 1; proxy_ssl on; } }", []string{`fulcrum does not support the "proxy_ssl" directive yet in /t.conf:1, ` + noteStreamSSLProxy}, true},
 		{"ssl_ocsp", "http { server { ssl_ocsp on; } }", []string{`fulcrum does not support the "ssl_ocsp" directive yet in /t.conf:1`}, true},
 		{"proxy_ssl_conf_command", "http { proxy_ssl_conf_command Options PrioritizeChaCha; }", []string{`fulcrum does not support the "proxy_ssl_conf_command" directive yet in /t.conf:1, ` + noteConfCommand}, true},

@@ -26,6 +26,10 @@ type Stream struct {
 // listens on and where it proxies each connection.
 type StreamServer struct {
 	Listens []StreamListen
+	// Access are the allow and deny rules (ngx_stream_access_module) of
+	// the nearest level that has any; the first that matches a client
+	// decides, none matching allows.
+	Access []AccessRule
 	// Upstream is the proxy_pass target: an upstream block of the stream
 	// level or, for a host:port, an implicit one (Implicit set).
 	Upstream *Upstream
@@ -234,6 +238,18 @@ func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamSer
 		return nil, err
 	}
 	srv.Upstream = u
+	if dirs, _ := sc.nearest("allow", "deny"); len(dirs) > 0 {
+		for _, ad := range dirs {
+			r, masked, err := parseAccessRule(ad.Name, ad.Args[0], ad.Pos)
+			if err != nil {
+				return nil, accessParamError(ad)
+			}
+			if masked {
+				b.warn(ad.Pos, "", "low address bits of %s are meaningless", ad.Args[0])
+			}
+			srv.Access = append(srv.Access, r)
+		}
+	}
 	if err := b.streamTLS(srv, sc); err != nil {
 		return nil, err
 	}

@@ -762,3 +762,50 @@ server { listen 127.0.0.1:0; proxy_pass u; }`, dns.Addr, port))
 		t.Errorf("the DNS server was asked %d more times after the reload: the old watcher still runs", got-n)
 	}
 }
+
+// TestAccess checks allow and deny as nginx 1.22.1's stream access module
+// answered the same configuration: a refused client's connection closes
+// with nothing proxied, $status 403 and nginx's error line; the rules of
+// the nearest level apply, in order, the first match deciding.
+func TestAccess(t *testing.T) {
+	a := startEcho(t, "a")
+	tests := []struct {
+		name, rules string
+		allowed     bool
+	}{
+		{"deny the client", "deny 127.0.0.1;", false},
+		{"allow the client, deny all", "allow 127.0.0.0/8; deny all;", true},
+		{"deny all first", "deny all; allow 127.0.0.1;", false},
+		{"no rule matches", "deny 10.0.0.0/8;", true},
+		{"IPv6 rule, IPv4 client", "deny ::1;", true},
+		{"inherited from stream", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			top := ""
+			if tt.rules == "" {
+				top = "deny all;"
+			}
+			cfg := load(t, dir, fmt.Sprintf(`log_format f '$remote_addr $status';
+%s
+server { listen 127.0.0.1:0; %s proxy_pass %s; access_log %%DIR%%/s.log f; error_log %%DIR%%/err.log info; }`, top, tt.rules, a.addr()))
+			_, addr := start(t, cfg)
+			cl := dial(t, addr)
+			got := cl.ask(t, "x")
+			cl.c.Close() // the session ends: its log line is written
+			want, status := "a x", "127.0.0.1 200\n"
+			if !tt.allowed {
+				want, status = "EOF", "127.0.0.1 403\n"
+			}
+			if got != want {
+				t.Fatalf("answer %q, want %q", got, want)
+			}
+			waitFor(t, "the access log line", func() bool { return readFile(t, filepath.Join(dir, "s.log")) == status })
+			const line = "access forbidden by rule while initializing session, client: 127.0.0.1, server: 127.0.0.1:"
+			if logged := strings.Contains(readFile(t, filepath.Join(dir, "err.log")), line); logged == tt.allowed {
+				t.Errorf("error log has the forbidden line: %v, want %v", logged, !tt.allowed)
+			}
+		})
+	}
+}

@@ -20,6 +20,8 @@ import (
 // The $status values of nginx's stream module.
 const (
 	statusOK = 200
+	// statusForbidden ends a session the access rules refuse.
+	statusForbidden = 403
 	// statusInternalError is what nginx 1.22.1 logs for a failed TLS
 	// handshake (NGX_STREAM_INTERNAL_SERVER_ERROR).
 	statusInternalError = 500
@@ -154,6 +156,12 @@ func (s *session) run() {
 	defer s.finish()
 	if l := s.errorLog(); l.Enabled(errlog.Info) {
 		s.logPlain(errlog.Info, "client "+s.c.RemoteAddr().String()+" connected to "+s.c.LocalAddr().String())
+	}
+	// nginx's access phase comes before the TLS handshake.
+	if !s.srv.allowed(s.c.RemoteAddr()) {
+		s.logPlain(errlog.Error, "access forbidden by rule while initializing session, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+		s.status = statusForbidden
+		return
 	}
 	if !s.handshake() {
 		s.status = statusInternalError

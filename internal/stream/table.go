@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -237,4 +238,31 @@ type UpstreamStatus struct {
 	// Servers are primaries then backups; Requests counts connections.
 	Servers []upstream.ServerStatus
 	pool    *upstream.Pool
+}
+
+// allowed applies the server's allow and deny rules to a client, as
+// ngx_stream_access_module: the first rule that matches decides; none
+// matching (or no rules) allows.
+func (srv *server) allowed(remote net.Addr) bool {
+	rules := srv.cfg.Access
+	if len(rules) == 0 {
+		return true
+	}
+	var ip netip.Addr
+	unix := false
+	switch a := remote.(type) {
+	case *net.TCPAddr:
+		ip, _ = netip.AddrFromSlice(a.IP)
+	case *net.UDPAddr:
+		ip, _ = netip.AddrFromSlice(a.IP)
+	case *net.UnixAddr:
+		unix = true
+	}
+	ip = ip.Unmap()
+	for _, r := range rules {
+		if r.All || (r.Unix && unix) || (!unix && ip.IsValid() && r.Prefix.IsValid() && r.Prefix.Contains(ip)) {
+			return !r.Deny
+		}
+	}
+	return true
 }

@@ -26,6 +26,12 @@ type Stream struct {
 // listens on and where it proxies each connection.
 type StreamServer struct {
 	Listens []StreamListen
+	// Return is the return directive's value (ngx_stream_return_module),
+	// with variables: sent to the client, then the session ends. It is
+	// the server's handler when written after proxy_pass (or without
+	// one): the last of the two wins, as in nginx. "" without it.
+	Return    string
+	HasReturn bool
 	// Access are the allow and deny rules (ngx_stream_access_module) of
 	// the nearest level that has any; the first that matches a client
 	// decides, none matching allows.
@@ -229,15 +235,19 @@ func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamSer
 	if len(srv.Listens) == 0 {
 		return nil, hintf(d.Pos, "add a listen directive such as: listen 12345;", `no "listen" is defined for server`)
 	}
-	pass := sc.own("proxy_pass")
-	if len(pass) == 0 {
-		return nil, hintf(d.Pos, "a stream server needs proxy_pass", "no handler for server")
+	handlers := sc.own("proxy_pass", "return")
+	if len(handlers) == 0 {
+		return nil, hintf(d.Pos, "a stream server needs proxy_pass or return", "no handler for server")
 	}
-	u, err := b.streamPass(st, pass[0])
-	if err != nil {
-		return nil, err
+	if last := handlers[len(handlers)-1]; last.Name == "return" {
+		srv.Return, srv.HasReturn = last.Args[0], true
+	} else {
+		u, err := b.streamPass(st, last)
+		if err != nil {
+			return nil, err
+		}
+		srv.Upstream = u
 	}
-	srv.Upstream = u
 	if dirs, _ := sc.nearest("allow", "deny"); len(dirs) > 0 {
 		for _, ad := range dirs {
 			r, masked, err := parseAccessRule(ad.Name, ad.Args[0], ad.Pos)

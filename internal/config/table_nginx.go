@@ -177,7 +177,7 @@ var nginxSpecs = []spec{
 	{name: "map_hash_bucket_size", module: "stream_map", ctx: ctxStream, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "map_hash_bucket_size size;"},
 	{name: "split_clients", module: "stream_split_clients", ctx: ctxStream, args: args2 | argsBlock, multi: true, child: ctxSplit, status: unsupported, note: "fulcrum's stream module has no variables of its own yet (geo, map, split_clients, set)", syntax: "split_clients string $variable { ... }"},
 	{name: "set", module: "stream_set", ctx: ctxStreamSrv, args: args2, multi: true, status: unsupported, note: "fulcrum's stream module has no variables of its own yet (geo, map, split_clients, set)", syntax: "set $variable value;"},
-	{name: "return", module: "stream_return", ctx: ctxStreamSrv, args: args1, status: unsupported, note: "fulcrum's stream servers only proxy (proxy_pass); ignoring this would leave the server without an answer", syntax: "return value;"},
+	{name: "return", module: "stream_return", ctx: ctxStreamSrv, args: args1, syntax: "return value;"},
 	{name: "limit_conn_zone", module: "stream_limit_conn", ctx: ctxStream, args: args2, multi: true, status: planned, note: "stream connections are not limited", syntax: "limit_conn_zone key zone=name:size;"},
 	{name: "limit_conn", module: "stream_limit_conn", ctx: ctxStreamSS, args: args2, multi: true, status: planned, note: "stream connections are not limited", syntax: "limit_conn zone number;"},
 	{name: "limit_conn_log_level", module: "stream_limit_conn", ctx: ctxStreamSS, args: args1, kinds: []kind{kindEnum}, enum: []string{"info", "notice", "warn", "error"}, status: planned, note: "stream connections are not limited", syntax: "limit_conn_log_level info | notice | warn | error;"},

@@ -809,3 +809,49 @@ server { listen 127.0.0.1:0; %s proxy_pass %s; access_log %%DIR%%/s.log f; error
 		})
 	}
 }
+
+// TestReturn checks return as nginx 1.22.1 answered the same servers: the
+// value, with variables, goes to the client and the session ends with
+// $status 200, nothing read; of proxy_pass and return the one written
+// last is the server's handler.
+func TestReturn(t *testing.T) {
+	a := startEcho(t, "a")
+	tests := []struct {
+		name, body, want string
+		log              string // $status $bytes_sent $bytes_received
+	}{
+		{"value with variables", `return "from $remote_addr\n";`, "from 127.0.0.1\n", "200 15 0\n"},
+		{"return after proxy_pass", fmt.Sprintf(`proxy_pass %s; return "both\n";`, a.addr()), "both\n", "200 5 0\n"},
+		{"proxy_pass after return", fmt.Sprintf(`return "x"; proxy_pass %s;`, a.addr()), "a hi\n", "200 5 3\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := load(t, dir, fmt.Sprintf(`log_format f '$status $bytes_sent $bytes_received';
+server { listen 127.0.0.1:0; %s access_log %%DIR%%/s.log f; }`, tt.body))
+			_, addr := start(t, cfg)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			var got []byte
+			if strings.HasPrefix(tt.want, "a ") { // proxied: an exchange, then our close
+				io.WriteString(c, "hi\n")
+				line, err := bufio.NewReader(c).ReadString('\n')
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = []byte(line)
+				c.Close()
+			} else if got, err = io.ReadAll(c); err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("answer %q, want %q", got, tt.want)
+			}
+			waitFor(t, "the log line", func() bool { return readFile(t, filepath.Join(dir, "s.log")) == tt.log })
+		})
+	}
+}

@@ -167,6 +167,10 @@ func (s *session) run() {
 		s.status = statusInternalError
 		return
 	}
+	if s.srv.ret != nil {
+		s.answer()
+		return
+	}
 	up := s.connect()
 	if up == nil {
 		s.status = statusBadGateway
@@ -175,6 +179,16 @@ func (s *session) run() {
 	}
 	s.status = statusOK
 	s.proxy(up)
+}
+
+// answer sends the return directive's value and ends the session, as
+// ngx_stream_return_module: nothing is read from the client.
+func (s *session) answer() {
+	s.status = statusOK
+	v := s.srv.ret.appendValue(nil, s)
+	_ = s.c.SetWriteDeadline(s.now().Add(s.srv.cfg.Timeout))
+	n, _ := s.c.Write(v)
+	s.toClient.Add(int64(n))
 }
 
 // handshake runs the TLS handshake of an ssl listen within

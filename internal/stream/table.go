@@ -35,6 +35,9 @@ type server struct {
 	policy balancer.Policy
 	// hashKey is the key of "hash KEY"; nil for the other methods.
 	hashKey *template
+	// ret is the return directive's value: the server answers it and
+	// ends the session instead of proxying; nil for proxy_pass.
+	ret *template
 	logs    []*accessLog
 	// errLog is the server's own error_log; nil means the main one.
 	errLog *errlog.Logger
@@ -137,12 +140,18 @@ func compileServer(sc *config.StreamServer, pool *upstream.Pool, formats map[str
 	if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
 		srv.tlsConfig = tlsConfigOf(sc.TLS)
 	}
-	u := sc.Upstream
 	var err error
-	srv.policy = policyOf(u, pool)
-	if u.Method == config.MethodHash {
-		if srv.hashKey, err = compile(u.HashKey); err != nil {
-			return nil, fmt.Errorf("%w in %s", err, u.Pos)
+	if sc.HasReturn {
+		if srv.ret, err = compile(sc.Return); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, sc.Pos)
+		}
+	} else {
+		u := sc.Upstream
+		srv.policy = policyOf(u, pool)
+		if u.Method == config.MethodHash {
+			if srv.hashKey, err = compile(u.HashKey); err != nil {
+				return nil, fmt.Errorf("%w in %s", err, u.Pos)
+			}
 		}
 	}
 	if sc.Bind != "" {

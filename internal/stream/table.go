@@ -37,8 +37,8 @@ type server struct {
 	hashKey *template
 	// ret is the return directive's value: the server answers it and
 	// ends the session instead of proxying; nil for proxy_pass.
-	ret *template
-	logs    []*accessLog
+	ret  *template
+	logs []*accessLog
 	// errLog is the server's own error_log; nil means the main one.
 	errLog *errlog.Logger
 	// bind is proxy_bind's local address; nil means none.

@@ -24,25 +24,34 @@ type LimitConn struct {
 
 // limitConnZones reads "limit_conn_zone key zone=name:size" at the http level.
 func (b *builder) limitConnZones(h *HTTP, http *scope) error {
+	zones, err := parseLimitConnZones(http)
+	h.LimitConnZones = append(h.LimitConnZones, zones...)
+	return err
+}
+
+// parseLimitConnZones reads the limit_conn_zone directives of a level
+// (http or stream).
+func parseLimitConnZones(level *scope) ([]*LimitConnZone, error) {
+	var out []*LimitConnZone
 	keys := map[string]string{}
-	for _, d := range http.own("limit_conn_zone") {
+	for _, d := range level.own("limit_conn_zone") {
 		if !strings.HasPrefix(d.Args[1], "zone=") {
-			return errorf(d.Pos, `invalid parameter "%s"`, d.Args[1])
+			return nil, errorf(d.Pos, `invalid parameter "%s"`, d.Args[1])
 		}
 		name, _, err := parseZoneArg(d.Pos, d.Args[1])
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if name == "" {
-			return hintf(d.Pos, "add zone=name:size, such as zone=addr:10m", `"limit_conn_zone" must have "zone" parameter`)
+			return nil, hintf(d.Pos, "add zone=name:size, such as zone=addr:10m", `"limit_conn_zone" must have "zone" parameter`)
 		}
 		if key, dup := keys[name]; dup {
-			return errorf(d.Pos, `limit_conn_zone "%s" is already bound to key "%s"`, name, key)
+			return nil, errorf(d.Pos, `limit_conn_zone "%s" is already bound to key "%s"`, name, key)
 		}
 		keys[name] = d.Args[0]
-		h.LimitConnZones = append(h.LimitConnZones, &LimitConnZone{Name: name, Key: d.Args[0], Pos: d.Pos})
+		out = append(out, &LimitConnZone{Name: name, Key: d.Args[0], Pos: d.Pos})
 	}
-	return nil
+	return out, nil
 }
 
 // applyLimitConn reads the limit_conn directives of the nearest level with any:

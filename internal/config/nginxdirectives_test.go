@@ -124,9 +124,7 @@ func TestNginxDirectivesChecked(t *testing.T) {
 		{"stream tuning", "stream { variables_hash_max_size 2048; server { listen 1; proxy_pass 127.0.0.1:2; ssl_preread off; proxy_ssl off; } }", []string{
 			`"variables_hash_max_size" is ignored in /t.conf:1, ` + noteHash,
 		}, false},
-		{"stream limit_conn planned", "stream { limit_conn_zone $binary_remote_addr zone=a:1m; }", []string{
-			`fulcrum does not implement "limit_conn_zone" yet in /t.conf:1, stream connections are not limited`,
-		}, false},
+		{"stream limit_conn", "stream { limit_conn_zone $binary_remote_addr zone=a:1m; server { listen 1; limit_conn a 2; limit_conn_dry_run on; limit_conn_log_level warn; proxy_pass 127.0.0.1:2; } }", nil, false},
 
 		// Errors, as nginx 1.22.1 words them (nginx -t on the same lines).
 		{"bind arguments", "http { fastcgi_bind a b c; }", []string{`invalid number of arguments in "fastcgi_bind" directive in /t.conf:1`}, true},

@@ -19,7 +19,9 @@ type Stream struct {
 	Servers []*StreamServer
 	// LogFormats are the stream block's log_format directives by name.
 	LogFormats map[string]*LogFormat
-	Pos        Pos
+	// LimitConnZones are the stream block's limit_conn_zone directives.
+	LimitConnZones []*LimitConnZone
+	Pos            Pos
 }
 
 // StreamServer is one server block of the stream block: the addresses it
@@ -36,6 +38,13 @@ type StreamServer struct {
 	// the nearest level that has any; the first that matches a client
 	// decides, none matching allows.
 	Access []AccessRule
+	// LimitConn are the limit_conn directives of the nearest level with
+	// any (ngx_stream_limit_conn_module); LimitConnDryRun and
+	// LimitConnLogLevel are limit_conn_dry_run and limit_conn_log_level
+	// (default error).
+	LimitConn         []LimitConn
+	LimitConnDryRun   bool
+	LimitConnLogLevel LogLevel
 	// Upstream is the proxy_pass target: an upstream block of the stream
 	// level or, for a host:port, an implicit one (Implicit set).
 	Upstream *Upstream
@@ -120,6 +129,11 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 	if err := b.streamUpstreams(st, top); err != nil {
 		return nil, err
 	}
+	zones, err := parseLimitConnZones(top)
+	if err != nil {
+		return nil, err
+	}
+	st.LimitConnZones = zones
 	seen := map[string]Pos{}
 	for _, sd := range top.own("server") {
 		srv, err := b.streamServer(st, top, sd)
@@ -137,7 +151,24 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 		}
 		st.Servers = append(st.Servers, srv)
 	}
-	return st, nil
+	return st, checkStreamLimitConn(st)
+}
+
+// checkStreamLimitConn refuses a limit_conn whose zone no stream
+// limit_conn_zone defines, with nginx's message for it.
+func checkStreamLimitConn(st *Stream) error {
+	zones := map[string]bool{}
+	for _, z := range st.LimitConnZones {
+		zones[z.Name] = true
+	}
+	for _, srv := range st.Servers {
+		for _, lc := range srv.LimitConn {
+			if !zones[lc.Zone] {
+				return hintf(lc.Pos, `define it in the stream block: limit_conn_zone $binary_remote_addr zone=`+lc.Zone+`:10m;`, `zero size shared memory zone "%s"`, lc.Zone)
+			}
+		}
+	}
+	return nil
 }
 
 // streamLogFormats reads the stream block's log_format directives.
@@ -379,6 +410,14 @@ func (b *builder) streamPass(st *Stream, d *Directive) (*Upstream, error) {
 // level.
 func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 	srv.ConnectTimeout, srv.Timeout, srv.NextUpstream = defaultStreamConnectTimeout, defaultStreamTimeout, true
+	srv.LimitConnLogLevel = LevelError
+	if dirs, _ := sc.nearest("limit_conn"); len(dirs) > 0 {
+		var st Settings
+		if err := applyLimitConn(b, &st, dirs, nil); err != nil {
+			return err
+		}
+		srv.LimitConn = st.LimitConn
+	}
 	for _, step := range []struct {
 		name string
 		set  func(d *Directive) error
@@ -398,6 +437,8 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = parseSize(d.Args[0]); return }},
 		{"proxy_download_rate", func(d *Directive) (err error) { srv.DownloadRate, err = parseSize(d.Args[0]); return }},
 		{"proxy_bind", func(d *Directive) error { return setStreamBind(srv, d) }},
+		{"limit_conn_dry_run", func(d *Directive) (err error) { srv.LimitConnDryRun, err = parseFlag(d.Args[0]); return }},
+		{"limit_conn_log_level", func(d *Directive) (err error) { srv.LimitConnLogLevel, err = parseLimitLogLevel(d); return }},
 	} {
 		dirs, _ := sc.nearest(step.name)
 		if len(dirs) == 0 {

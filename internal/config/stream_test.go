@@ -12,6 +12,9 @@ func TestStreamErrors(t *testing.T) {
 	tests := []struct{ name, body, want string }{
 		{"no listen", "server { proxy_pass 127.0.0.1:9; }", `no "listen" is defined for server in nginx.conf:1`},
 		{"no proxy_pass", "server { listen 1234; }", `no handler for server in nginx.conf:1`},
+		{"limit_conn without its zone", "server { listen 1234; limit_conn b 2; proxy_pass 127.0.0.1:2; }", `zero size shared memory zone "b" in nginx.conf:1`},
+		{"limit_conn bad number", "limit_conn_zone $binary_remote_addr zone=b:1m; server { listen 1234; limit_conn b 0; proxy_pass 127.0.0.1:2; }", `invalid number of connections "0" in nginx.conf:1`},
+		{"limit_conn_zone twice", "limit_conn_zone $binary_remote_addr zone=b:1m; limit_conn_zone $remote_addr zone=b:1m;", `limit_conn_zone "b" is already bound to key "$binary_remote_addr" in nginx.conf:1`},
 		{"pass without port", "server { listen 1234; proxy_pass foo; }", `no port in upstream "foo" in nginx.conf:1`},
 		{"server without port", "upstream u { server 127.0.0.1; } server { listen 1234; proxy_pass u; }", `no port in upstream "127.0.0.1" in nginx.conf:1`},
 		{"slow_start", "upstream u { server 127.0.0.1:1 slow_start=1s; } server { listen 1234; proxy_pass u; }", `invalid parameter "slow_start=1s" in nginx.conf:1`},

@@ -153,7 +153,7 @@ func Check(cfg *config.Stream) error {
 	if cfg == nil {
 		return nil
 	}
-	_, err := compileTable(cfg, upstream.NewRegistry(), nil, nil)
+	_, err := compileTable(cfg, upstream.NewRegistry(), nil, nil, nil)
 	return err
 }
 
@@ -168,7 +168,11 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 	t := &table{servers: map[string]*server{}}
 	if cfg != nil {
 		var err error
-		if t, err = compileTable(cfg, p.opts.Registry, p.files, p.opts.ErrorLog()); err != nil {
+		var oldZones map[string]*connZone
+		if cur := p.cur.Load(); cur != nil {
+			oldZones = cur.zones
+		}
+		if t, err = compileTable(cfg, p.opts.Registry, p.files, p.opts.ErrorLog(), oldZones); err != nil {
 			return nil, err
 		}
 	}

@@ -855,3 +855,60 @@ server { listen 127.0.0.1:0; %s access_log %%DIR%%/s.log f; }`, tt.body))
 		})
 	}
 }
+
+// TestLimitConn checks limit_conn as nginx 1.22.1's stream module answered
+// the same configuration: with one session per address open, the next is
+// closed with $status 503 and nginx's line; once the first ends, a new one
+// goes through; with limit_conn_dry_run the line says so and the session
+// is proxied; a reload keeping the zone keeps the count.
+func TestLimitConn(t *testing.T) {
+	a := startEcho(t, "a")
+	for _, tt := range []struct {
+		name string
+		dry  bool
+	}{{"limited", false}, {"dry run", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			dry := ""
+			if tt.dry {
+				dry = "limit_conn_dry_run on;"
+			}
+			conf := fmt.Sprintf(`log_format f '$status';
+limit_conn_zone $binary_remote_addr zone=addr:1m;
+server { listen 127.0.0.1:0; limit_conn addr 1; %s proxy_pass %s; access_log %%DIR%%/s.log f; error_log %%DIR%%/err.log info; }`, dry, a.addr())
+			p, addr := start(t, load(t, dir, conf))
+			first := dial(t, addr)
+			if got := first.ask(t, "x"); got != "a x" {
+				t.Fatalf("first session: %q", got)
+			}
+			// A reload that keeps the zone keeps the first session's count.
+			if _, err := p.Apply(load(t, dir, conf)); err != nil {
+				t.Fatal(err)
+			}
+			second := dial(t, addr)
+			want, line := "EOF", `limiting connections by zone "addr" while initializing session, client: 127.0.0.1, server: 127.0.0.1:`
+			if tt.dry {
+				want, line = "a x", `limiting connections, dry run, by zone "addr" while initializing session`
+			}
+			if got := second.ask(t, "x"); got != want {
+				t.Fatalf("second session: %q, want %q", got, want)
+			}
+			waitFor(t, "the error line", func() bool { return strings.Contains(readFile(t, filepath.Join(dir, "err.log")), line) })
+			second.c.Close()
+			first.c.Close()
+			wantLog := "503\n200\n"
+			if tt.dry {
+				wantLog = "200\n200\n"
+			}
+			waitFor(t, "both log lines", func() bool { return len(readFile(t, filepath.Join(dir, "s.log"))) == len(wantLog) })
+			if got := readFile(t, filepath.Join(dir, "s.log")); !tt.dry && got != wantLog {
+				t.Errorf("access log %q, want %q", got, wantLog)
+			}
+			// The count went back with the first session: a new one passes.
+			third := dial(t, addr)
+			if got := third.ask(t, "x"); got != "a x" {
+				t.Errorf("after the first ended: %q", got)
+			}
+		})
+	}
+}

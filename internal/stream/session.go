@@ -26,10 +26,14 @@ const (
 	// handshake (NGX_STREAM_INTERNAL_SERVER_ERROR).
 	statusInternalError = 500
 	statusBadGateway    = 502
+	// statusServiceUnavailable ends a session limit_conn refuses.
+	statusServiceUnavailable = 503
 )
 
 // session is one client connection proxied to one upstream server.
 type session struct {
+	// held are the limit_conn counts the session holds until it ends.
+	held  []heldConn
 	p     *Proxy
 	srv   *server
 	c     net.Conn
@@ -157,7 +161,11 @@ func (s *session) run() {
 	if l := s.errorLog(); l.Enabled(errlog.Info) {
 		s.logPlain(errlog.Info, "client "+s.c.RemoteAddr().String()+" connected to "+s.c.LocalAddr().String())
 	}
-	// nginx's access phase comes before the TLS handshake.
+	// nginx's preaccess phase (limit_conn), then its access phase, come
+	// before the TLS handshake.
+	if !s.limitConns() {
+		return
+	}
 	if !s.srv.allowed(s.c.RemoteAddr()) {
 		s.logPlain(errlog.Error, "access forbidden by rule while initializing session, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
 		s.status = statusForbidden
@@ -483,6 +491,7 @@ func (s *session) abort() { s.end() }
 // session.
 func (s *session) finish() {
 	s.end()
+	s.releaseConns()
 	if srv, n := s.attempt.Server(), len(s.tries); srv != nil && n > 0 {
 		// The runtime API's and the metrics' sent and received bytes.
 		srv.Account(0, s.tries[n-1].sent.Load(), s.tries[n-1].received.Load())

@@ -23,6 +23,8 @@ type table struct {
 	pools   []*upstream.Pool
 	// upstreams name the pools for the runtime API, in config order.
 	upstreams []UpstreamStatus
+	// zones are the limit_conn_zone zones by name.
+	zones map[string]*connZone
 	// resolvers keep the upstream servers marked resolve in step with DNS
 	// while the table is the current one (Apply starts and stops them).
 	resolvers []*resolve.Watcher
@@ -39,6 +41,8 @@ type server struct {
 	// ends the session instead of proxying; nil for proxy_pass.
 	ret  *template
 	logs []*accessLog
+	// limits are the server's limit_conn directives, with their zones.
+	limits []connLimit
 	// errLog is the server's own error_log; nil means the main one.
 	errLog *errlog.Logger
 	// bind is proxy_bind's local address; nil means none.
@@ -61,7 +65,7 @@ type accessLog struct {
 
 // compileTable compiles cfg. files opens the access and error logs; nil
 // (a configuration test) opens nothing.
-func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *errlog.Logger) (*table, error) {
+func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *errlog.Logger, oldZones map[string]*connZone) (*table, error) {
 	t := &table{servers: map[string]*server{}}
 	pools := map[*config.Upstream]*upstream.Pool{}
 	ephemeral := 0
@@ -81,10 +85,25 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 			t.resolvers = append(t.resolvers, w)
 		}
 	}
+	t.zones = map[string]*connZone{}
+	for _, z := range cfg.LimitConnZones {
+		if old := oldZones[z.Name]; old != nil && old.keySrc == z.Key {
+			t.zones[z.Name] = old // the sessions counted there still count
+			continue
+		}
+		cz, err := newConnZone(z)
+		if err != nil {
+			return nil, err
+		}
+		t.zones[z.Name] = cz
+	}
 	for _, sc := range cfg.Servers {
 		srv, err := compileServer(sc, pools[sc.Upstream], cfg.LogFormats, fs)
 		if err != nil {
 			return nil, err
+		}
+		for _, lc := range sc.LimitConn {
+			srv.limits = append(srv.limits, connLimit{zone: t.zones[lc.Zone], number: lc.Number})
 		}
 		for _, l := range sc.Listens {
 			key := l.Network + " " + l.Addr

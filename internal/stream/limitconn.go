@@ -1,0 +1,97 @@
+package stream
+
+import (
+	"fmt"
+	"sync"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+)
+
+// connZone is a stream limit_conn_zone: the sessions open per key. The
+// Proxy keeps a zone across reloads that keep its name and key, as nginx
+// keeps a shared memory zone, so sessions opened before a reload still
+// count.
+type connZone struct {
+	name, keySrc string
+	key          *template
+	mu           sync.Mutex // guards counts
+	counts       map[string]int
+}
+
+func newConnZone(z *config.LimitConnZone) (*connZone, error) {
+	key, err := compile(z.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w in %s", err, z.Pos)
+	}
+	return &connZone{name: z.Name, keySrc: z.Key, key: key, counts: map[string]int{}}, nil
+}
+
+// acquire counts one more session for key unless limit are open already.
+func (z *connZone) acquire(key string, limit int) bool {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.counts[key] >= limit {
+		return false
+	}
+	z.counts[key]++
+	return true
+}
+
+// release ends the count of one session for key.
+func (z *connZone) release(key string) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.counts[key]--; z.counts[key] <= 0 {
+		delete(z.counts, key)
+	}
+}
+
+// connLimit is one limit_conn of a server.
+type connLimit struct {
+	zone   *connZone
+	number int
+}
+
+// heldConn is a count a session holds in a zone until it ends.
+type heldConn struct {
+	zone *connZone
+	key  string
+}
+
+// limitConns applies the server's limit_conn directives, as nginx's
+// preaccess phase: a key that is empty is not limited; a key over its
+// number ends the session with $status 503 (logged at
+// limit_conn_log_level), unless limit_conn_dry_run is on. False means the
+// session is refused.
+func (s *session) limitConns() bool {
+	for _, l := range s.srv.limits {
+		key := string(l.zone.key.appendValue(nil, s))
+		if key == "" {
+			continue
+		}
+		if l.zone.acquire(key, l.number) {
+			s.held = append(s.held, heldConn{zone: l.zone, key: key})
+			continue
+		}
+		dry := ""
+		if s.srv.cfg.LimitConnDryRun {
+			dry = ", dry run,"
+		}
+		s.logPlain(errlog.FromConfig(s.srv.cfg.LimitConnLogLevel), fmt.Sprintf("limiting connections%s by zone %q while initializing session, client: %s, server: %s:%s",
+			dry, l.zone.name, s.remoteAddr, s.serverAddr, s.serverPort))
+		if !s.srv.cfg.LimitConnDryRun {
+			s.status = statusServiceUnavailable
+			return false
+		}
+	}
+	return true
+}
+
+// releaseConns gives back the counts the session holds.
+func (s *session) releaseConns() {
+	for _, h := range s.held {
+		h.zone.release(h.key)
+	}
+	s.held = nil
+}

@@ -46,6 +46,19 @@ func (c *countedConn) Close() error {
 	return c.Conn.Close()
 }
 
+// waitOpenConns waits up to 5 s for a backend to have want connections
+// open (countingListener's count).
+func waitOpenConns(t *testing.T, open *atomic.Int64, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for open.Load() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the backend has %d connections open, want %d", open.Load(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestFastCGIKeepConnReload: the idle connections fastcgi_keep_conn keeps
 // close once a reload replaced their configuration and its last request is
 // done, instead of staying open (one more per upstream and reload) until the
@@ -86,26 +99,11 @@ http {
 	addr, sigs := runConfigFile(t, path)
 	get := func() {
 		t.Helper()
-		resp, err := http.Get("http://" + addr + "/index.php")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(body) != "php" {
-			t.Fatalf("got %d %q", resp.StatusCode, body)
+		if b := getBody(t, addr, "/index.php"); b != "php" {
+			t.Fatalf("body %q, want php", b)
 		}
 	}
-	waitOpen := func(want int64) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for open.Load() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("the application has %d connections open, want %d", open.Load(), want)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	waitOpen := func(want int64) { t.Helper(); waitOpenConns(t, &open, want) }
 	get()
 	get()
 	waitOpen(1) // kept between requests: one connection served both

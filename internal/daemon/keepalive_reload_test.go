@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // TestUpstreamKeepaliveReload: a reload closes the idle upstream connections
@@ -71,26 +70,11 @@ http {
 			addr, sigs := runConfigFile(t, path)
 			get := func() {
 				t.Helper()
-				resp, err := http.Get("http://" + addr + "/")
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 || string(body) != "app" {
-					t.Fatalf("got %d %q", resp.StatusCode, body)
+				if b := getBody(t, addr, "/"); b != "app" {
+					t.Fatalf("body %q, want app", b)
 				}
 			}
-			waitOpen := func(want int64) {
-				t.Helper()
-				deadline := time.Now().Add(5 * time.Second)
-				for open.Load() != want {
-					if time.Now().After(deadline) {
-						t.Fatalf("the backend has %d connections open, want %d", open.Load(), want)
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
-			}
+			waitOpen := func(want int64) { t.Helper(); waitOpenConns(t, &open, want) }
 			get()
 			get()
 			waitOpen(1) // kept between requests: one connection served both

@@ -108,8 +108,8 @@ func readMirrorBody(rec *recorder, r *http.Request, g *mirrorGroup) bool {
 func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, st *vars.State, srv *router.Server, uri string, body []byte) {
 	sc := s.getScratch()
 	ctx := r.Context()
-	if main.lf != nil {
-		ctx = main.lf.subrequestContext()
+	if lf, ok := main.ResponseWriter.(laterFinisher); ok {
+		ctx = lf.subrequestContext()
 	}
 	sr := r.Clone(ctx)
 	if body != nil {

@@ -48,7 +48,6 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	rec := &scratch.rec
 	*rec = recorder{ResponseWriter: w, st: st, snap: s, req: r}
 	rec.ew, _ = w.(engineWriter)
-	rec.lf, _ = w.(laterFinisher)
 	defer func() {
 		if rec.hijacked != nil {
 			s.upgrades.remove(rec.hijacked)
@@ -90,7 +89,9 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 			rec.complete()
 		}
 		if rec.mirrors != nil {
-			if lf := rec.lf; lf != nil && completed {
+			// Only a request with mirrors asks (its writer is never
+			// replaced): the type check stays off the common path.
+			if lf, ok := rec.ResponseWriter.(laterFinisher); ok && completed {
 				// HTTP/2: the stream ends now; the mirrors, then the
 				// log line, finish the request on the connection.
 				rec.account(ci)
@@ -593,9 +594,6 @@ type recorder struct {
 	realIPSet bool
 	// ew is the engine's writer under ResponseWriter, nil under another.
 	ew engineWriter
-	// lf is the writer when the request may finish after its handler
-	// returns (HTTP/2's): nil otherwise.
-	lf laterFinisher
 	// keepSlashes is merge_slashes off for the request's path (decided by
 	// the address, see router.Hosts.MergeSlashes).
 	keepSlashes bool

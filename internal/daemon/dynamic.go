@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -118,7 +119,7 @@ func (d *dynamicProxy) nameTarget(hostport string) (proxy.Target, error) {
 	if cached != nil && now.Before(cached.expires) {
 		return cached.t, nil
 	}
-	addrs, err := d.dns.Lookup(host)
+	addrs, err := d.dns.Lookup(context.Background(), host)
 	if err != nil {
 		return proxy.Target{}, fmt.Errorf("%s could not be resolved (%s)", host, resolve.Describe(err))
 	}

@@ -78,8 +78,9 @@ func NewClient(servers []string, timeout time.Duration, ipv4, ipv6 bool) *Client
 // Lookup returns host's addresses in the families the client asks for,
 // sorted and without repeats, so that the order of an answer does not
 // matter. host is queried as a fully qualified name: no search domains,
-// no hosts file. An IP address is its own answer.
-func (c *Client) Lookup(host string) ([]netip.Addr, error) {
+// no hosts file. An IP address is its own answer. ctx may end the lookup
+// before the client's timeout.
+func (c *Client) Lookup(ctx context.Context, host string) ([]netip.Addr, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{ip}, nil
 	}
@@ -93,7 +94,7 @@ func (c *Client) Lookup(host string) ([]netip.Addr, error) {
 	if !strings.HasSuffix(host, ".") {
 		host += "."
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	addrs, err := c.r.LookupNetIP(ctx, network, host)
 	if err != nil {
@@ -111,9 +112,11 @@ type Watcher struct {
 	names []Name
 	opts  Options
 	dns   *Client
-	stop  chan struct{}
-	done  sync.WaitGroup
-	once  sync.Once
+	// ctx ends with Stop, and with it a lookup in progress: a reload
+	// does not wait up to resolver_timeout for an old watcher.
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   sync.WaitGroup
 }
 
 // New returns a watcher of names (nil when there are none).
@@ -127,8 +130,8 @@ func New(names []Name, opts Options) *Watcher {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	w := &Watcher{names: names, opts: opts, stop: make(chan struct{}),
-		dns: NewClient(opts.Servers, opts.Timeout, opts.IPv4, opts.IPv6)}
+	w := &Watcher{names: names, opts: opts, dns: NewClient(opts.Servers, opts.Timeout, opts.IPv4, opts.IPv6)}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
 	return w
 }
 
@@ -146,7 +149,7 @@ func (w *Watcher) Start() {
 		for {
 			w.Refresh()
 			select {
-			case <-w.stop:
+			case <-w.ctx.Done():
 				return
 			case <-t.C:
 			}
@@ -154,12 +157,12 @@ func (w *Watcher) Start() {
 	}()
 }
 
-// Stop ends the watcher and waits for a lookup in progress.
+// Stop ends the watcher, and a lookup in progress, and waits for it.
 func (w *Watcher) Stop() {
 	if w == nil {
 		return
 	}
-	w.once.Do(func() { close(w.stop) })
+	w.cancel()
 	w.done.Wait()
 }
 
@@ -174,8 +177,11 @@ func (w *Watcher) Refresh() {
 // a server whose address went away is removed. A failed lookup changes
 // nothing (the servers keep the addresses they had), as nginx keeps them.
 func (w *Watcher) refresh(n *Name) {
-	addrs, err := w.dns.Lookup(n.Host)
+	addrs, err := w.dns.Lookup(w.ctx, n.Host)
 	if err != nil {
+		if w.ctx.Err() != nil {
+			return // stopped: not a failure of the name
+		}
 		if w.opts.Log != nil {
 			w.opts.Log.Logf(errlog.Error, "%s could not be resolved (%s)", n.Host, Describe(err))
 		}

@@ -178,3 +178,50 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestStopEndsLookup: Stop does not wait for a lookup that gets no answer
+// (a reload stops the old watchers): the lookup ends with it, unlogged.
+func TestStopEndsLookup(t *testing.T) {
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	asked := make(chan struct{}, 1)
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			if _, _, err := silent.ReadFrom(buf); err != nil {
+				return
+			}
+			select {
+			case asked <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	line := upstream.NewSettings("tcp", "10.0.0.1:80")
+	line.Name = "app.test"
+	pool, err := upstream.NewPool("app", []upstream.Settings{line})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New([]Name{{Pool: pool, Host: "app.test", Port: "80", Settings: line}},
+		Options{Servers: []string{silent.LocalAddr().String()}, Timeout: time.Minute, IPv4: true})
+	w.Start()
+	select {
+	case <-asked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watcher asked nothing")
+	}
+	stopped := make(chan struct{})
+	go func() { w.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second): // the lookup's own timeout is a minute
+		t.Fatal("Stop waited for the unanswered lookup")
+	}
+	if got := addrs(pool, "app.test"); !slices.Equal(got, []string{"10.0.0.1:80"}) {
+		t.Errorf("servers %v after a stopped lookup, want the one it had", got)
+	}
+}

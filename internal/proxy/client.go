@@ -81,7 +81,10 @@ type poolConn struct {
 	raw syscall.RawConn
 	// under is the socket under a TLS connection (raw is nil then), which
 	// alive peeks at to learn whether anything arrived; nil otherwise.
-	under    syscall.RawConn
+	under syscall.RawConn
+	// br is the read buffer, held only while a response is read (reader):
+	// an idle connection, or one whose server has not answered yet, holds
+	// none, so 400 requests waiting on their servers do not pin 400 buffers.
 	br       *bufio.Reader
 	key      connKey
 	born     time.Time
@@ -235,8 +238,6 @@ func (p *ConnPool) dialHere(ctx context.Context, dst *dialTarget) (net.Conn, err
 // newPoolConn wraps a fresh connection with its buffers.
 func newPoolConn(c net.Conn, key connKey, born time.Time) *poolConn {
 	pc := &poolConn{c: c, key: key, born: born}
-	pc.br = upstreamReaders.Get().(*bufio.Reader)
-	pc.br.Reset(connReader{pc})
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
 	}
@@ -253,12 +254,41 @@ func newPoolConn(c net.Conn, key connKey, born time.Time) *poolConn {
 	return pc
 }
 
-// upstreamReaders holds the read buffers of closed upstream connections for
-// the next ones: when more requests are in flight than keepalive keeps idle,
-// connections come and go all the time (as with nginx), and a new 4 KiB
-// buffer for each was a fifth of the bytes fulcrum allocated with 400
-// client connections (bench/profile.sh).
+// upstreamReaders lends upstream connections their read buffers while they
+// read a response. A buffer for each connection for its whole life was a
+// fifth of the bytes fulcrum allocated with 400 client connections
+// (bench/profile.sh) when connections came and went, and, kept, 1.2 MB of
+// the 5.7 MB live heap (bench/pprof, wrk -c400 /small), nearly all of it on
+// connections waiting for their server's answer.
 var upstreamReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
+
+// reader returns the connection's read buffer, borrowing one first when it
+// holds none.
+func (pc *poolConn) reader() *bufio.Reader {
+	if pc.br == nil {
+		pc.br = upstreamReaders.Get().(*bufio.Reader)
+		pc.br.Reset(connReader{pc})
+	}
+	return pc.br
+}
+
+// buffered returns how many bytes the connection has read but nobody has
+// consumed.
+func (pc *poolConn) buffered() int {
+	if pc.br == nil {
+		return 0
+	}
+	return pc.br.Buffered()
+}
+
+// releaseReader gives the read buffer back when it holds nothing unread.
+func (pc *poolConn) releaseReader() {
+	if pc.br != nil && pc.br.Buffered() == 0 {
+		pc.br.Reset(nil)
+		upstreamReaders.Put(pc.br)
+		pc.br = nil
+	}
+}
 
 // close closes the connection and gives its read buffer back. Nothing may
 // read from pc afterwards; a second call only closes again.
@@ -280,7 +310,7 @@ func (pc *poolConn) close() error {
 // A TLS connection's bytes are records that only crypto/tls can read
 // (aliveTLS).
 func alive(pc *poolConn) bool {
-	if pc.br.Buffered() > 0 {
+	if pc.buffered() > 0 {
 		return false
 	}
 	if pc.raw == nil {
@@ -325,7 +355,7 @@ func aliveTLS(pc *poolConn) bool {
 	t := time.Now().Add(aliveTLSWait)
 	_ = pc.c.SetReadDeadline(t)
 	pc.rd.Set(t)
-	_, err := pc.br.Peek(1)
+	_, err := pc.reader().Peek(1)
 	return err != nil && isTimeout(err)
 }
 
@@ -340,6 +370,7 @@ func (p *ConnPool) put(pc *poolConn, now time.Time) {
 		return
 	}
 	pc.lastUsed = now
+	pc.releaseReader()
 	p.mu.Lock()
 	if p.closed || len(p.idle[pc.key]) >= o.Keepalive {
 		p.mu.Unlock()
@@ -506,7 +537,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		pc.head = nil // an unusually long head: not kept with an idle connection
 	}
 	sent := 0
-	if pc.raw != nil && (body == nil || bodyLen == 0) && pc.br.Buffered() == 0 {
+	if pc.raw != nil && (body == nil || bodyLen == 0) && pc.buffered() == 0 {
 		// The whole request is in msg: write it and wait for the answer in
 		// one step (sendThenAwait). The read deadline goes first, as it
 		// bounds the wait, and the client is checked after it, as below.
@@ -541,8 +572,9 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
+	br := pc.reader()
 	for {
-		err := h1.ReadResponse(pc.br, &resp.head, out.method, h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes})
+		err := h1.ReadResponse(br, &resp.head, out.method, h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes})
 		if err != nil {
 			if reused && (err == io.EOF || isConnReset(err)) {
 				return fail(errStale)
@@ -561,7 +593,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		return true, nil
 	}
 	resp.close = resp.head.Close
-	if err := resp.body.Reset(pc.br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
+	if err := resp.body.Reset(br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
 		return fail(err)
 	}
 	return true, nil
@@ -745,7 +777,7 @@ func (b *upstreamResponse) Read(p []byte) (int, error) {
 // false, and nothing written, when the body is not all buffered.
 func (b *upstreamResponse) writeBuffered(w io.Writer) (n int64, ok bool, err error) {
 	left := b.body.Remaining()
-	if b.pc == nil || left < 0 || left > int64(b.pc.br.Buffered()) {
+	if b.pc == nil || left < 0 || left > int64(b.pc.buffered()) {
 		return 0, false, nil
 	}
 	n, err = b.body.WriteTo(w) // reads nothing from the socket: it is all buffered
@@ -791,7 +823,7 @@ func (b *upstreamResponse) closeAt(now time.Time) error {
 	b.pc = nil
 	b.head.Reset()
 	b.in, b.out = pc.in, pc.out
-	if watched && !b.upgraded && b.done && !b.failed && !b.close && pc.br.Buffered() == 0 {
+	if watched && !b.upgraded && b.done && !b.failed && !b.close && pc.buffered() == 0 {
 		b.pool.put(pc, now)
 		return nil
 	}

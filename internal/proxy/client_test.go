@@ -346,8 +346,9 @@ func TestExchangeWaitEnds(t *testing.T) {
 	}
 }
 
-// TestCloseGivesTheReadBufferBack: a closed upstream connection's read
-// buffer goes back for the next connection, once, whatever closes it twice.
+// TestCloseGivesTheReadBufferBack: an upstream connection borrows its read
+// buffer only to read, and a closed one gives it back, once, whatever closes
+// it twice.
 func TestCloseGivesTheReadBufferBack(t *testing.T) {
 	addr := testutil.RawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	pool := newConnPool(PoolOptions{})
@@ -355,8 +356,11 @@ func TestCloseGivesTheReadBufferBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pc.br == nil {
-		t.Fatal("a new connection has no read buffer")
+	if pc.br != nil {
+		t.Fatal("a new connection holds a read buffer before it reads anything")
+	}
+	if pc.reader() == nil || pc.br == nil {
+		t.Fatal("reader lent no read buffer")
 	}
 	if err := pc.close(); err != nil {
 		t.Errorf("close: %v", err)
@@ -420,10 +424,13 @@ func TestWriteBuffered(t *testing.T) {
 			}
 			resp.Close()
 			pool.mu.Lock()
-			idle := len(pool.idle[connKey{network: "tcp", addr: addr}])
+			idle := pool.idle[connKey{network: "tcp", addr: addr}]
 			pool.mu.Unlock()
-			if idle != 1 {
-				t.Errorf("%d idle connections after a complete body, want 1 (reused)", idle)
+			if len(idle) != 1 {
+				t.Fatalf("%d idle connections after a complete body, want 1 (reused)", len(idle))
+			}
+			if idle[0].br != nil {
+				t.Error("the idle connection still holds its read buffer")
 			}
 		})
 	}

@@ -254,7 +254,8 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		wait = lim.headerTimeout
 	}
 	var deadline time.Time
-	grace := wait > idleGrace && cc.br.Buffered() == 0
+	br := cc.reader()
+	grace := wait > idleGrace && br.Buffered() == 0
 	awaiting := cc.flushPending
 	if wait > 0 {
 		now := time.Now()
@@ -298,7 +299,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	if !first && cc.srv.shuttingDown() {
 		return false
 	}
-	_, err := cc.br.Peek(1)
+	_, err := br.Peek(1)
 	if err == nil && !checkSince.IsZero() && time.Since(checkSince) < pipelinedWithin {
 		cc.readFirst = true // the request was there all along: a pipelining client
 	}
@@ -460,6 +461,38 @@ func (w *connWriter) Write(p []byte) (int, error) {
 		w.rest = append(w.rest, p[sent:]...)
 	}
 	return len(p), nil
+}
+
+// reader returns the connection's read buffer, taking one from the pool
+// when the connection holds none (releaseReader gave it back while a
+// bodiless request was served).
+func (cc *clientConn) reader() *bufio.Reader {
+	if cc.br == nil {
+		cc.br = readerPool.Get().(*bufio.Reader)
+		cc.br.Reset(&cc.src)
+	}
+	return cc.br
+}
+
+// buffered returns how many bytes the connection has read ahead of the
+// request being served (a pipelined request).
+func (cc *clientConn) buffered() int {
+	if cc.br == nil {
+		return 0
+	}
+	return cc.br.Buffered()
+}
+
+// releaseReader gives the read buffer back to the pool when it holds nothing
+// unread: a request without a body reads nothing more from the client until
+// the next one, so 400 requests waiting on their upstreams do not pin 400
+// buffers.
+func (cc *clientConn) releaseReader() {
+	if cc.br != nil && cc.br.Buffered() == 0 {
+		cc.br.Reset(nil)
+		readerPool.Put(cc.br)
+		cc.br = nil
+	}
 }
 
 // idleGrace is how long a connection waits for its next request holding its
@@ -637,7 +670,12 @@ func (cc *clientConn) serveRequest() bool {
 	}
 	// Everything the request needs was copied out of the head: its buffer goes
 	// back to the pool now, not after the response (at 400 connections that is
-	// 400 fewer 4 KiB buffers held while upstreams answer).
+	// 400 fewer 4 KiB buffers held while upstreams answer). So does the read
+	// buffer when nothing more will be read for this request (no body) and
+	// nothing is buffered after it: the next wait takes one back.
+	if req.Framing == h1.NoBody {
+		cc.releaseReader()
+	}
 	req.Reset()
 	cc.startWatch()
 	ok := cc.runHandler(r)
@@ -788,8 +826,11 @@ func (cc *clientConn) close() {
 		_ = cc.bw.Flush()
 	}
 	cc.c.Close()
-	cc.br.Reset(nil)
-	readerPool.Put(cc.br)
+	if cc.br != nil {
+		cc.br.Reset(nil)
+		readerPool.Put(cc.br)
+		cc.br = nil
+	}
 	cc.releaseWriter()
 	cc.req.Reset()
 }

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -658,6 +660,58 @@ func TestEngineRequestAfterIdleGrace(t *testing.T) {
 		if _, body := rc.response(http.MethodGet); body != want {
 			t.Errorf("got %q, want %q", body, want)
 		}
+	}
+}
+
+// TestEngineReadBufferDuringHandler: a request without a body gives the
+// connection's read buffer back while its handler runs (a proxied request
+// waiting on its upstream holds none), unless a pipelined request is already
+// in it; a request with a body keeps it for the body. Every request is
+// answered either way.
+func TestEngineReadBufferDuringHandler(t *testing.T) {
+	tests := []struct {
+		name     string
+		send     string
+		answers  []string
+		wantHeld []bool // per request, whether its handler saw a read buffer
+	}{
+		{"bodiless", "GET /a HTTP/1.1\r\nHost: a\r\n\r\n", []string{"/a"}, []bool{false}},
+		{"pipelined behind", "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n", []string{"/a", "/b"}, []bool{true, false}},
+		{"with a body", "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok", []string{"/p ok"}, []bool{true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex // the handler runs on the connection's goroutine
+			var held []bool
+			ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				held = append(held, w.(*respWriter).cc.br != nil)
+				mu.Unlock()
+				b, _ := io.ReadAll(r.Body)
+				if len(b) > 0 {
+					fmt.Fprintf(w, "%s %s", r.RequestURI, b)
+					return
+				}
+				io.WriteString(w, r.RequestURI)
+			})
+			rc := dialEngine(t, ts.addr)
+			rc.send(tt.send)
+			for _, want := range tt.answers {
+				if _, body := rc.response(http.MethodGet); body != want {
+					t.Fatalf("answer %q, want %q", body, want)
+				}
+			}
+			mu.Lock()
+			if !slices.Equal(held, tt.wantHeld) {
+				t.Errorf("handlers saw a read buffer %v, want %v", held, tt.wantHeld)
+			}
+			mu.Unlock()
+			// The connection reads its next request as before.
+			rc.send("GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+			if _, body := rc.response(http.MethodGet); body != "/next" {
+				t.Errorf("next answer %q, want /next", body)
+			}
+		})
 	}
 }
 

@@ -20,28 +20,29 @@ var ErrBadAddress = errors.New("bad server address")
 // maxRoute is the longest route NGINX Plus accepts (and fulcrum's config).
 const maxRoute = 32
 
-// add serves POST /http/upstreams/{name}/servers: it adds the server the
-// body describes and answers with it (201).
-func (a *API) add(r *http.Request, u *Upstream) ([]byte, error) {
-	srv, err := readServer(r.Body)
+// add serves POST /{http,stream}/upstreams/{name}/servers: it adds the
+// server the body describes and answers with it (201).
+func (a *API) add(r *http.Request, b Block, u *Upstream) ([]byte, error) {
+	srv, err := readServer(r.Body, b)
 	if err != nil {
 		return nil, err
 	}
-	st, err := a.Source.Add(u.Name, srv, a.now())
+	st, err := a.Source.Add(b, u.Name, srv, a.now())
 	if err != nil {
 		return nil, changeError(err)
 	}
-	return jsonServer(&st)
+	return jsonServer(b, &st)
 }
 
-// remove serves DELETE /http/upstreams/{name}/servers/{id}: it removes the
-// server and answers with the servers left (200), as NGINX Plus does.
-func (a *API) remove(u *Upstream, id int) ([]byte, error) {
-	left, err := a.Source.Remove(u.Name, id, a.now())
+// remove serves DELETE /{http,stream}/upstreams/{name}/servers/{id}: it
+// removes the server and answers with the servers left (200), as NGINX
+// Plus does.
+func (a *API) remove(b Block, u *Upstream, id int) ([]byte, error) {
+	left, err := a.Source.Remove(b, u.Name, id, a.now())
 	if err != nil {
 		return nil, changeError(err)
 	}
-	return serverList(left)
+	return serverList(b, left)
 }
 
 // changeError maps a Source error to the API's.
@@ -65,7 +66,14 @@ func changeError(err error) error {
 }
 
 // serverList is the JSON array of servers (GET .../servers, DELETE).
-func serverList(servers []upstream.ServerStatus) ([]byte, error) {
+func serverList(b Block, servers []upstream.ServerStatus) ([]byte, error) {
+	if b == Stream {
+		out := make([]streamServerObject, 0, len(servers))
+		for i := range servers {
+			out = append(out, streamServerOf(&servers[i]))
+		}
+		return json.Marshal(out)
+	}
 	out := make([]serverObject, 0, len(servers))
 	for i := range servers {
 		out = append(out, serverOf(&servers[i]))
@@ -85,10 +93,13 @@ func findServer(servers []upstream.ServerStatus, id int) *upstream.ServerStatus 
 
 // readServer reads a POST body: a JSON object with "server" and the
 // optional parameters of a server line, as NGINX Plus accepts them.
-func readServer(body io.Reader) (NewServer, error) {
+func readServer(body io.Reader, b Block) (NewServer, error) {
 	var srv NewServer
 	fields, err := readObject(body)
 	if err != nil {
+		return srv, err
+	}
+	if err := httpOnlyFields(b, fields); err != nil {
 		return srv, err
 	}
 	addr, ok := fields["server"]
@@ -198,4 +209,9 @@ func parseAddress(text string) (upstream.Settings, error) {
 }
 
 // jsonServer is the JSON object of one server.
-func jsonServer(st *upstream.ServerStatus) ([]byte, error) { return json.Marshal(serverOf(st)) }
+func jsonServer(b Block, st *upstream.ServerStatus) ([]byte, error) {
+	if b == Stream {
+		return json.Marshal(streamServerOf(st))
+	}
+	return json.Marshal(serverOf(st))
+}

@@ -117,11 +117,13 @@ func splitPath(p string) []string {
 
 // endpoint serves the path below the version.
 func (a *API) endpoint(r *http.Request, req Request, segs []string, read bool, status *int) ([]byte, error) {
-	if len(segs) >= 2 && segs[0] == "http" && segs[1] == "upstreams" {
-		return a.upstreams(r, segs[2:], read, status)
-	}
-	if len(segs) >= 2 && segs[0] == "stream" && segs[1] == "upstreams" {
-		return a.streamUpstreams(segs[2:], read)
+	if len(segs) >= 2 && segs[1] == "upstreams" {
+		switch segs[0] {
+		case "http":
+			return a.upstreams(r, HTTP, segs[2:], read, status)
+		case "stream":
+			return a.upstreams(r, Stream, segs[2:], read, status)
+		}
 	}
 	if !read {
 		if len(segs) > 2 || lookupRead(segs) == nil {
@@ -185,15 +187,19 @@ func (a *API) requests(Request) ([]byte, error) {
 	return json.Marshal(requestsObject{Total: c.Requests, Current: c.Reading + c.Writing})
 }
 
-// upstreams serves /http/upstreams and what is below it.
-func (a *API) upstreams(r *http.Request, segs []string, read bool, status *int) ([]byte, error) {
+// upstreams serves /http/upstreams or /stream/upstreams (block) and what is
+// below it. Changes need the upstream's zone, as in NGINX Plus.
+func (a *API) upstreams(r *http.Request, b Block, segs []string, read bool, status *int) ([]byte, error) {
 	if len(segs) > 4 || len(segs) >= 2 && segs[1] != "servers" {
 		return nil, errPathNotFound
 	}
-	all := a.Source.Upstreams(a.now())
+	all := a.upstreamsOf(b)
 	if len(segs) == 0 {
 		if !read {
 			return nil, errMethodNotSupp
+		}
+		if b == Stream {
+			return orderedMap(all, func(u *Upstream) any { return streamUpstreamOf(u) })
 		}
 		return upstreamMap(all)
 	}
@@ -206,6 +212,9 @@ func (a *API) upstreams(r *http.Request, segs []string, read bool, status *int) 
 		if !read {
 			return nil, errMethodNotSupp
 		}
+		if b == Stream {
+			return json.Marshal(streamUpstreamOf(u))
+		}
 		return json.Marshal(upstreamOf(u))
 	case 2:
 		if u.Zone == "" {
@@ -214,45 +223,21 @@ func (a *API) upstreams(r *http.Request, segs []string, read bool, status *int) 
 		switch {
 		case r.Method == http.MethodPost:
 			*status = http.StatusCreated
-			return a.add(r, u)
+			return a.add(r, b, u)
 		case !read:
 			return nil, errMethodNotSupp
 		}
-		return serverList(u.Servers)
+		return serverList(b, u.Servers)
 	}
-	return a.server(r, u, segs[2], read)
+	return a.server(r, b, u, segs[2], read)
 }
 
-// streamUpstreams serves /stream/upstreams and what is below it: reads
-// only (fulcrum does not change stream upstreams at run time).
-func (a *API) streamUpstreams(segs []string, read bool) ([]byte, error) {
-	if len(segs) > 4 || len(segs) >= 2 && segs[1] != "servers" {
-		return nil, errPathNotFound
+// upstreamsOf returns block b's upstreams at this moment.
+func (a *API) upstreamsOf(b Block) []Upstream {
+	if b == Stream {
+		return a.Source.StreamUpstreams(a.now())
 	}
-	all := a.Source.StreamUpstreams(a.now())
-	var u *Upstream
-	if len(segs) > 0 {
-		if u = findUpstream(all, segs[0]); u == nil {
-			return nil, errUpstreamUnknown
-		}
-	}
-	if !read {
-		return nil, errMethodNotSupp
-	}
-	switch len(segs) {
-	case 0:
-		return orderedMap(all, func(u *Upstream) any { return streamUpstreamOf(u) })
-	case 1:
-		return json.Marshal(streamUpstreamOf(u))
-	case 2:
-		return serverList(u.Servers)
-	}
-	id, err := strconv.Atoi(segs[2])
-	st := findServer(u.Servers, id)
-	if err != nil || st == nil {
-		return nil, errServerUnknown
-	}
-	return json.Marshal(serverOf(st))
+	return a.Source.Upstreams(a.now())
 }
 
 // upstreamMap writes the upstreams as one JSON object in configuration
@@ -291,8 +276,9 @@ func findUpstream(all []Upstream, name string) *Upstream {
 	return nil
 }
 
-// server serves /http/upstreams/{name}/servers/{id}: GET and PATCH.
-func (a *API) server(r *http.Request, u *Upstream, idText string, read bool) ([]byte, error) {
+// server serves /{http,stream}/upstreams/{name}/servers/{id}: GET, PATCH
+// and DELETE.
+func (a *API) server(r *http.Request, b Block, u *Upstream, idText string, read bool) ([]byte, error) {
 	if u.Zone == "" {
 		return nil, errUpstreamStatic
 	}
@@ -303,21 +289,21 @@ func (a *API) server(r *http.Request, u *Upstream, idText string, read bool) ([]
 	}
 	switch {
 	case read:
-		return json.Marshal(serverOf(st))
+		return jsonServer(b, st)
 	case r.Method == http.MethodDelete:
-		return a.remove(u, id)
+		return a.remove(b, u, id)
 	case r.Method != http.MethodPatch:
 		return nil, errMethodNotSupp
 	}
-	ch, err := readPatch(r.Body)
+	ch, err := readPatch(r.Body, b)
 	if err != nil {
 		return nil, err
 	}
-	patched, err := a.Source.Patch(u.Name, id, ch, a.now())
+	patched, err := a.Source.Patch(b, u.Name, id, ch, a.now())
 	if err != nil {
 		return nil, changeError(err)
 	}
-	return json.Marshal(serverOf(&patched))
+	return jsonServer(b, &patched)
 }
 
 // writeJSON sends a JSON answer with its length; HEAD gets the head only.

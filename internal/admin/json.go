@@ -118,6 +118,26 @@ type serverObject struct {
 	Drain       bool   `json:"drain,omitempty"`
 }
 
+// streamServerObject is a stream server's configuration: NGINX Plus's has
+// no route and no drain.
+type streamServerObject struct {
+	ID          int    `json:"id"`
+	Server      string `json:"server"`
+	Weight      int    `json:"weight"`
+	MaxConns    int    `json:"max_conns"`
+	MaxFails    int    `json:"max_fails"`
+	FailTimeout string `json:"fail_timeout"`
+	SlowStart   string `json:"slow_start"`
+	Backup      bool   `json:"backup"`
+	Down        bool   `json:"down"`
+}
+
+func streamServerOf(s *upstream.ServerStatus) streamServerObject {
+	o := serverOf(s)
+	return streamServerObject{ID: o.ID, Server: o.Server, Weight: o.Weight, MaxConns: o.MaxConns, MaxFails: o.MaxFails,
+		FailTimeout: o.FailTimeout, SlowStart: o.SlowStart, Backup: o.Backup, Down: o.Down}
+}
+
 // State is a server's state as the API and the metrics name it: "down"
 // (down in the configuration or by the API), "unhealthy" (an active health
 // check fails it), "checking" (a mandatory check has not passed it yet),

@@ -16,10 +16,13 @@ import (
 // readPatch reads a PATCH body, a JSON object of server parameters, as
 // NGINX Plus reads it: every key must be a parameter that may change, with
 // a value of the right type and range; no object or list values.
-func readPatch(body io.Reader) (upstream.ServerPatch, error) {
+func readPatch(body io.Reader, b Block) (upstream.ServerPatch, error) {
 	var ch upstream.ServerPatch
 	fields, err := readObject(body)
 	if err != nil {
+		return ch, err
+	}
+	if err := httpOnlyFields(b, fields); err != nil {
 		return ch, err
 	}
 	for key, v := range fields {
@@ -50,6 +53,21 @@ func readObject(body io.Reader) (map[string]any, error) {
 		return nil, formatError("invalid JSON object in request body")
 	}
 	return fields, nil
+}
+
+// httpOnlyFields refuses, for a stream upstream, the parameters only http
+// servers have: NGINX Plus's stream server object has no route and no
+// drain.
+func httpOnlyFields(b Block, fields map[string]any) error {
+	if b != Stream {
+		return nil
+	}
+	for _, key := range []string{"route", "drain"} {
+		if _, ok := fields[key]; ok {
+			return formatError(fmt.Sprintf("unknown parameter %q", key))
+		}
+	}
+	return nil
 }
 
 func formatError(text string) *apiError {

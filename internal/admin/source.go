@@ -19,22 +19,34 @@ type Source interface {
 	// StreamUpstreams returns the stream block's upstreams the same way
 	// (a server's Requests count its connections); none without one.
 	StreamUpstreams(now time.Time) []Upstream
-	// Patch changes server id of the upstream named name at once, for
-	// every request from now on (upstream.Pool.Patch), and returns its new
-	// state. It fails with upstream.ErrServerNotFound for an unknown id,
-	// with an error wrapping upstream.ErrInvalidSetting for a value out of
-	// range, and with ErrUpstreamNotFound for an unknown upstream.
-	Patch(name string, id int, ch upstream.ServerPatch, now time.Time) (upstream.ServerStatus, error)
-	// Add adds a server to upstream name (POST): srv.Settings.Addr may
-	// be a host name the source resolves. It returns the new server's
+	// Patch changes server id of block's upstream named name at once, for
+	// every request (or session) from now on (upstream.Pool.Patch), and
+	// returns its new state. It fails with upstream.ErrServerNotFound for
+	// an unknown id, with an error wrapping upstream.ErrInvalidSetting for
+	// a value out of range, and with ErrUpstreamNotFound for an unknown
+	// upstream.
+	Patch(block Block, name string, id int, ch upstream.ServerPatch, now time.Time) (upstream.ServerStatus, error)
+	// Add adds a server to block's upstream name (POST): srv.Settings.Addr
+	// may be a host name the source resolves. It returns the new server's
 	// status; errors wrap ErrUpstreamNotFound, ErrBadAddress,
 	// upstream.ErrNoBackup or upstream.ErrInvalidSetting.
-	Add(name string, srv NewServer, now time.Time) (upstream.ServerStatus, error)
-	// Remove removes server id of upstream name (DELETE) and returns the
-	// servers left; errors wrap ErrUpstreamNotFound or
+	Add(block Block, name string, srv NewServer, now time.Time) (upstream.ServerStatus, error)
+	// Remove removes server id of block's upstream name (DELETE) and
+	// returns the servers left; errors wrap ErrUpstreamNotFound or
 	// upstream.ErrServerNotFound.
-	Remove(name string, id int, now time.Time) ([]upstream.ServerStatus, error)
+	Remove(block Block, name string, id int, now time.Time) ([]upstream.ServerStatus, error)
 }
+
+// Block names the configuration block whose upstreams an API request
+// changes.
+type Block int
+
+const (
+	// HTTP is the http block's upstreams (/http/upstreams).
+	HTTP Block = iota
+	// Stream is the stream block's upstreams (/stream/upstreams).
+	Stream
+)
 
 // Process is the API's /nginx object, but for the address, which is that of
 // each API request.

@@ -85,12 +85,12 @@ func (a *adminState) StreamUpstreams(now time.Time) []admin.Upstream {
 
 // Patch implements admin.Source on the pools of the configuration in
 // force. A reload builds new pools from the configuration, which wins: the
-// change is gone then, as in NGINX Plus without a state file; an upstream
-// with one has the file rewritten.
-func (a *adminState) Patch(name string, id int, ch upstream.ServerPatch, now time.Time) (upstream.ServerStatus, error) {
+// change is gone then, as in NGINX Plus without a state file; an http
+// upstream with one has the file rewritten.
+func (a *adminState) Patch(b admin.Block, name string, id int, ch upstream.ServerPatch, now time.Time) (upstream.ServerStatus, error) {
 	a.changeMu.Lock()
 	defer a.changeMu.Unlock()
-	u, err := a.upstream(name)
+	u, err := a.upstream(b, name)
 	if err != nil {
 		return upstream.ServerStatus{}, err
 	}
@@ -103,10 +103,10 @@ func (a *adminState) Patch(name string, id int, ch upstream.ServerPatch, now tim
 
 // Add implements admin.Source: it adds a server to the pool of the
 // configuration in force (and to its state file).
-func (a *adminState) Add(name string, srv admin.NewServer, now time.Time) (upstream.ServerStatus, error) {
+func (a *adminState) Add(b admin.Block, name string, srv admin.NewServer, now time.Time) (upstream.ServerStatus, error) {
 	a.changeMu.Lock()
 	defer a.changeMu.Unlock()
-	u, err := a.upstream(name)
+	u, err := a.upstream(b, name)
 	if err != nil {
 		return upstream.ServerStatus{}, err
 	}
@@ -125,10 +125,10 @@ func (a *adminState) Add(name string, srv admin.NewServer, now time.Time) (upstr
 
 // Remove implements admin.Source: it removes a server from the pool of the
 // configuration in force (and from its state file).
-func (a *adminState) Remove(name string, id int, now time.Time) ([]upstream.ServerStatus, error) {
+func (a *adminState) Remove(b admin.Block, name string, id int, now time.Time) ([]upstream.ServerStatus, error) {
 	a.changeMu.Lock()
 	defer a.changeMu.Unlock()
-	u, err := a.upstream(name)
+	u, err := a.upstream(b, name)
 	if err != nil {
 		return nil, err
 	}
@@ -138,8 +138,18 @@ func (a *adminState) Remove(name string, id int, now time.Time) ([]upstream.Serv
 	return u.pool.Snapshot(now, nil), a.saveState(u, now)
 }
 
-// upstream returns the named upstream of the configuration in force.
-func (a *adminState) upstream(name string) (namedPool, error) {
+// upstream returns block b's upstream named name in the configuration in
+// force. A stream upstream has no configuration here (cfg nil): stream
+// upstreams keep no state file.
+func (a *adminState) upstream(b admin.Block, name string) (namedPool, error) {
+	if b == admin.Stream {
+		if a.stream != nil {
+			if pool := a.stream.Pool(name); pool != nil {
+				return namedPool{pool: pool}, nil
+			}
+		}
+		return namedPool{}, fmt.Errorf("stream upstream %q: %w", name, admin.ErrUpstreamNotFound)
+	}
 	for _, u := range a.current.Load().upstreams {
 		if u.cfg.Name == name {
 			return u, nil
@@ -149,7 +159,7 @@ func (a *adminState) upstream(name string) (namedPool, error) {
 }
 
 // namedPool is an upstream block of the configuration and its pool, for the
-// runtime API.
+// runtime API; cfg is nil for a stream upstream.
 type namedPool struct {
 	cfg  *config.Upstream
 	pool *upstream.Pool

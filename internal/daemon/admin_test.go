@@ -441,8 +441,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 
 // TestAPIStreamUpstreams reads a stream upstream through the runtime API,
 // in NGINX Plus's shape (peers with connections, sent and received), after
-// a session through it; writes are refused, as fulcrum does not change
-// stream upstreams at run time.
+// a session through it.
 func TestAPIStreamUpstreams(t *testing.T) {
 	echo, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -525,10 +524,151 @@ stream {
 			t.Errorf("metrics have no %q:\n%s", line, metrics)
 		}
 	}
-	if code, _, _ := apiCall(t, client, "PATCH", api+"/stream/upstreams/db/servers/0", `{"weight":1}`); code != http.StatusMethodNotAllowed {
-		t.Errorf("PATCH of a stream server: %d, want 405", code)
-	}
 	if code, _, _ := apiCall(t, client, "GET", api+"/stream/upstreams/nope", ""); code != http.StatusNotFound {
 		t.Errorf("an unknown stream upstream: %d, want 404", code)
+	}
+}
+
+// nameServer listens on 127.0.0.1:0 and writes name and a newline to each
+// connection (which server a stream session reached), then echoes what the
+// session sends.
+func nameServer(t *testing.T, name string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.WriteString(c, name+"\n")
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// reached opens n stream sessions to addr and counts the servers' names
+// they read ("" for a session closed without one).
+func reached(t *testing.T, addr string, n int) map[string]int {
+	t.Helper()
+	got := map[string]int{}
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		got[strings.TrimSpace(line)]++
+	}
+	return got
+}
+
+// TestAPIStreamUpstreamChanges changes a stream upstream at run time, as
+// NGINX Plus's API does: a server added by POST takes sessions, one PATCHed
+// down takes none, a DELETE removes it; the server objects have no route
+// and no drain (NGINX Plus's stream servers have neither), and an
+// upstream without a zone cannot be changed.
+func TestAPIStreamUpstreamChanges(t *testing.T) {
+	a, b := nameServer(t, "a"), nameServer(t, "b")
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamAddr := free.Addr().String()
+	free.Close()
+	free, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	staticAddr := free.Addr().String()
+	free.Close()
+	addr, _ := runConfig(t, t.TempDir(), fmt.Sprintf(`events {}
+http { access_log off; server { listen 127.0.0.1:0; location /api { api write=on; } } }
+stream {
+    upstream db { zone db 64k; server %s; }
+    upstream fixed { server %s; }
+    server { listen %s; proxy_pass db; }
+    server { listen %s; proxy_pass fixed; }
+}`, a, a, streamAddr, staticAddr))
+	client := &http.Client{Timeout: 5 * time.Second}
+	servers := "http://" + addr + "/api/9/stream/upstreams/db/servers"
+	if got := reached(t, streamAddr, 2); got["a"] != 2 {
+		t.Fatalf("before any change: %v, want both sessions on a", got)
+	}
+
+	code, _, body := apiCall(t, client, "POST", servers, fmt.Sprintf(`{"server":%q,"weight":2,"max_fails":0}`, b))
+	want := fmt.Sprintf(`{"id":1,"server":%q,"weight":2,"max_conns":0,"max_fails":0,"fail_timeout":"10s","slow_start":"0s","backup":false,"down":false}`, b)
+	if code != http.StatusCreated || string(body) != want {
+		t.Fatalf("POST: %d %s, want 201 %s", code, body, want)
+	}
+	if got := reached(t, streamAddr, 6); got["a"] != 2 || got["b"] != 4 {
+		t.Errorf("after adding b with weight 2: %v, want a 2 and b 4 (smooth weighted round robin)", got)
+	}
+
+	apiPatch(t, client, servers+"/0", `{"down":true}`)
+	if got := reached(t, streamAddr, 3); got["b"] != 3 {
+		t.Errorf("with a down: %v, want every session on b", got)
+	}
+	// A session open on b when b is removed goes on.
+	open, err := net.DialTimeout("tcp", streamAddr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+	_ = open.SetDeadline(time.Now().Add(5 * time.Second))
+	openRd := bufio.NewReader(open)
+	if line, err := openRd.ReadString('\n'); line != "b\n" {
+		t.Fatalf("the open session reached %q (%v), want b", line, err)
+	}
+
+	code, _, body = apiCall(t, client, "DELETE", servers+"/1", "")
+	want = fmt.Sprintf(`[{"id":0,"server":%q,"weight":1,"max_conns":0,"max_fails":1,"fail_timeout":"10s","slow_start":"0s","backup":false,"down":true}]`, a)
+	if code != http.StatusOK || string(body) != want {
+		t.Fatalf("DELETE: %d %s, want 200 %s", code, body, want)
+	}
+	io.WriteString(open, "still\n")
+	if line, err := openRd.ReadString('\n'); line != "still\n" {
+		t.Errorf("the session open on b after its removal: read %q (%v), want its echo", line, err)
+	}
+	apiPatch(t, client, servers+"/0", `{"down":false}`)
+	if got := reached(t, streamAddr, 2); got["a"] != 2 {
+		t.Errorf("after b's removal and a up again: %v, want both sessions on a", got)
+	}
+
+	refused := []struct {
+		method, url, body string
+		status            int
+		code              string
+	}{
+		{"PATCH", servers + "/0", `{"drain":true}`, http.StatusBadRequest, "UpstreamConfFormatError"},
+		{"POST", servers, fmt.Sprintf(`{"server":%q,"route":"r1"}`, b), http.StatusBadRequest, "UpstreamConfFormatError"},
+		{"PATCH", servers + "/7", `{"down":true}`, http.StatusNotFound, "UpstreamServerNotFound"},
+		{"PATCH", "http://" + addr + "/api/9/stream/upstreams/fixed/servers/0", `{"down":true}`, http.StatusBadRequest, "UpstreamStatic"},
+		{"POST", "http://" + addr + "/api/9/stream/upstreams/nope/servers", `{"server":"127.0.0.1:1"}`, http.StatusNotFound, "UpstreamNotFound"},
+	}
+	for _, tt := range refused {
+		code, _, body := apiCall(t, client, tt.method, tt.url, tt.body)
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		if code != tt.status || e.Error.Code != tt.code {
+			t.Errorf("%s %s %s: %d %s, want %d %s", tt.method, tt.url, tt.body, code, body, tt.status, tt.code)
+		}
+	}
+	if got := reached(t, streamAddr, 1); got["a"] != 1 {
+		t.Errorf("after the refused changes: %v, want the session on a", got)
 	}
 }

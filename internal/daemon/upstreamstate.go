@@ -39,7 +39,7 @@ func resolveServer(addr string) (string, error) {
 
 // saveState writes the servers of u to its state file, if it has one.
 func (a *adminState) saveState(u namedPool, now time.Time) error {
-	if u.cfg.State == "" {
+	if u.cfg == nil || u.cfg.State == "" {
 		return nil
 	}
 	if err := writeStateFile(u.cfg.State, u.pool.Snapshot(now, nil)); err != nil {

@@ -147,6 +147,21 @@ func (p *Proxy) Upstreams(now time.Time) []UpstreamStatus {
 	return out
 }
 
+// Pool returns the pool of the configuration in force's upstream block
+// named name, for the runtime API's changes; nil when there is none.
+func (p *Proxy) Pool(name string) *upstream.Pool {
+	t := p.cur.Load()
+	if t == nil {
+		return nil
+	}
+	for _, u := range t.upstreams {
+		if u.Name == name {
+			return u.pool
+		}
+	}
+	return nil
+}
+
 // Check compiles cfg (nil: no stream block) as Apply would, without
 // binding or opening anything: `fulcrum -t` uses it.
 func Check(cfg *config.Stream) error {

@@ -41,6 +41,11 @@ type TLS struct {
 	// ClientAuth is the client-certificate verification (ssl_verify_client
 	// and its files); its Verify is VerifyOff when not written.
 	ClientAuth ClientAuth
+	// RejectHandshake is ssl_reject_handshake: a handshake whose SNI name
+	// selects this server (or that selects it as its address's default)
+	// fails with an unrecognized_name alert. Such a server needs no
+	// certificate.
+	RejectHandshake bool
 }
 
 // Certificate is one loaded ssl_certificate and its ssl_certificate_key.
@@ -68,7 +73,7 @@ type Certificate struct {
 }
 
 // tlsNames are the directives buildTLS reads.
-var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_session_ticket_key"}, append(clientAuthNames, staplingNames...)...)
+var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_session_ticket_key", "ssl_reject_handshake"}, append(clientAuthNames, staplingNames...)...)
 
 // buildTLS reads the TLS settings of server level sc. It returns nil when no
 // level writes any of them (a plain server). ssl says the server listens
@@ -105,6 +110,9 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 	}
 	if dirs, _ := sc.nearest("ssl_session_tickets"); len(dirs) > 0 {
 		t.SessionTickets, _ = parseFlag(dirs[0].Args[0]) // argsFlag checked it
+	}
+	if dirs, _ := sc.nearest("ssl_reject_handshake"); len(dirs) > 0 {
+		t.RejectHandshake, _ = parseFlag(dirs[0].Args[0]) // argsFlag checked it
 	}
 	if t.TicketKeys, err = b.ticketKeys(sc); err != nil {
 		return nil, err
@@ -289,7 +297,8 @@ func (b *builder) curves(d *Directive) ([]tls.CurveID, error) {
 }
 
 // checkTLSListens refuses an address listened on with "ssl" whose default
-// server has no certificate, in nginx's words; the server block's place is the
+// server has no certificate (and does not reject handshakes with
+// ssl_reject_handshake), in nginx's words; the server block's place is the
 // one nginx names. defaults maps each ssl address to its default server.
 func checkTLSListens(defaults map[string]*Server) error {
 	keys := make([]string, 0, len(defaults))
@@ -299,8 +308,8 @@ func checkTLSListens(defaults map[string]*Server) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		s := defaults[k]
-		if s.TLS == nil || len(s.TLS.Certificates) == 0 {
-			return hintf(s.Pos, "add ssl_certificate and ssl_certificate_key to this server or to http",
+		if s.TLS == nil || len(s.TLS.Certificates) == 0 && !s.TLS.RejectHandshake {
+			return hintf(s.Pos, "add ssl_certificate and ssl_certificate_key to this server or to http, or ssl_reject_handshake on to refuse its handshakes",
 				`no "ssl_certificate" is defined for the "listen ... ssl" directive`)
 		}
 	}

@@ -114,6 +114,28 @@ func TestTLSErrors(t *testing.T) {
 	}
 }
 
+// TestRejectHandshake: ssl_reject_handshake is inherited from http and
+// turned off per server; a default server that rejects handshakes needs no
+// certificate, as nginx 1.22.1's -t accepted, and "ssl on" with it neither.
+func TestRejectHandshake(t *testing.T) {
+	_, certA, keyA, _, _ := tlsFiles(t)
+	cfg := mustLoad(t, fmt.Sprintf(`http {
+    ssl_reject_handshake on;
+    server { listen 443 ssl default_server; }
+    server { listen 443 ssl; server_name a.test; ssl_certificate %s; ssl_certificate_key %s; ssl_reject_handshake off; }
+    server { listen 8443; ssl on; }
+}`, certA, keyA))
+	for i, want := range []bool{true, false, true} {
+		if got := cfg.HTTP.Servers[i].TLS; got == nil || got.RejectHandshake != want {
+			t.Errorf("server %d: %v, want RejectHandshake %t", i, got, want)
+		}
+	}
+	if _, err := loadText(t, "http {\n    server {\n        listen 443 ssl; ssl_reject_handshake off;\n    }\n}\n"); err == nil ||
+		!strings.Contains(err.Error(), `no "ssl_certificate" is defined for the "listen ... ssl" directive`) {
+		t.Errorf("off without a certificate: %v, want nginx's error", err)
+	}
+}
+
 // TestTicketKeys: ssl_session_ticket_key files of 48 and 80 bytes, in
 // order, each key the SHA-256 of its file; the nearest level's list wins.
 func TestTicketKeys(t *testing.T) {

@@ -27,7 +27,7 @@ func sslOn(sc *scope) (bool, *Directive) {
 // nginx's message at the "ssl" directive's place (nginx checks every server
 // that inherits it, default or not).
 func checkSSLOn(srv *Server, d *Directive) error {
-	if srv.TLS != nil && len(srv.TLS.Certificates) > 0 {
+	if srv.TLS != nil && (len(srv.TLS.Certificates) > 0 || srv.TLS.RejectHandshake) {
 		return nil
 	}
 	return hintf(d.Pos, `add ssl_certificate and ssl_certificate_key, and write "listen ... ssl" instead of "ssl on"`,

@@ -550,6 +550,7 @@ var baseSpecs = []spec{
 	{name: "ssl_session_timeout", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args1, kinds: []kind{kindSec}, status: ignored, note: "Go's TLS sets a session ticket's lifetime itself (at most 7 days)", syntax: "ssl_session_timeout time;"},
 	{name: "ssl_session_tickets", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_session_tickets on | off;"},
 	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_session_ticket_key file;"},
+	{name: "ssl_reject_handshake", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_reject_handshake on | off;"},
 	{name: "ssl_dhparam", module: "http_ssl", ctx: ctxHS, args: args1, status: ignored, note: "Go's TLS has no DHE cipher suites; key exchange is ECDHE", syntax: "ssl_dhparam file;"},
 	{name: "ssl_ecdh_curve", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_ecdh_curve curve;"},
 	{name: "ssl_stapling", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_stapling on | off;"},

@@ -170,11 +170,22 @@ func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 		CurvePreferences:       t.Curves,
 		SessionTicketsDisabled: !t.SessionTickets,
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			list := dflt
+			srv := h.DefaultServer
 			if name, err := router.NormalizeHost(hello.ServerName); err == nil && name != "" {
-				if c := certs[h.Server(name).Server]; len(c.pairs) > 0 {
-					list = c
+				srv = h.Server(name).Server
+			}
+			if srv.Config.TLS != nil && srv.Config.TLS.RejectHandshake {
+				// No certificate and no error: crypto/tls then fails the
+				// handshake with the unrecognized_name alert, as nginx's
+				// ngx_http_ssl_servername does.
+				if pc, ok := hello.Conn.(*prefixConn); ok {
+					pc.rejected = true
 				}
+				return nil, nil
+			}
+			list := dflt
+			if c := certs[srv]; len(c.pairs) > 0 {
+				list = c
 			}
 			if len(list.pairs) == 0 { // config.Load refuses this; never a panic in a handshake
 				return nil, errNoCertificate
@@ -388,13 +399,14 @@ func (c *sslConn) start() {
 		c.plain, c.pending = true, c.first[:]
 		return
 	}
-	tc := tls.Server(&prefixConn{Conn: c.Conn, first: c.first[:]}, c.addr.cfg)
+	pc := &prefixConn{Conn: c.Conn, first: c.first[:]}
+	tc := tls.Server(pc, c.addr.cfg)
 	c.stats.handshake(1)
 	err := tc.Handshake()
 	c.stats.handshake(-1)
 	if err != nil {
 		c.err = err
-		c.logHandshake(err)
+		c.logHandshake(err, pc.rejected)
 		return
 	}
 	c.tc.Store(tc)
@@ -402,14 +414,16 @@ func (c *sslConn) start() {
 
 // logHandshake logs a failed handshake at info, as nginx does, in nginx's
 // words where they translate ("SSL_do_handshake() failed" carries Go's
-// reason, not OpenSSL's).
-func (c *sslConn) logHandshake(err error) {
+// reason, not OpenSSL's); rejected says ssl_reject_handshake refused it.
+func (c *sslConn) logHandshake(err error, rejected bool) {
 	if !c.log.Enabled(errlog.Info) {
 		return
 	}
 	req := &errlog.Request{Client: remoteIP(c.Conn), Server: c.server}
 	var msg string
 	switch {
+	case rejected:
+		msg = "handshake rejected while SSL handshaking"
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		msg = "client timed out while SSL handshaking"
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
@@ -494,6 +508,8 @@ func protocolName(v uint16) string {
 type prefixConn struct {
 	net.Conn
 	first []byte
+	// rejected is set when ssl_reject_handshake refused the handshake.
+	rejected bool
 }
 
 func (p *prefixConn) Read(b []byte) (int, error) {

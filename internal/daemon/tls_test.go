@@ -362,3 +362,56 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestTLSRejectHandshake: ssl_reject_handshake refuses the handshakes whose
+// SNI name selects its server, or that fall to it as the address's default
+// (no name, an unknown name), with the unrecognized_name alert and an info
+// line, as nginx 1.22.1 answered the same configuration; a default server
+// that rejects needs no certificate, and a server with a certificate of its
+// own still serves its name.
+func TestTLSRejectHandshake(t *testing.T) {
+	dir := t.TempDir()
+	a, b := tlsSites(t, dir)
+	log := filepath.Join(dir, "error.log")
+	addr, _ := runConfig(t, dir, fmt.Sprintf(`pid %s/f.pid;
+error_log %s info;
+http {
+    server { listen 127.0.0.1:0 ssl default_server; ssl_reject_handshake on; return 200 "default\n"; }
+    server { listen 127.0.0.1:0 ssl; server_name a.test; %s return 200 "a\n"; }
+    server { listen 127.0.0.1:0 ssl; server_name b.test; %s ssl_reject_handshake on; return 200 "b\n"; }
+}`, dir, log, a, b))
+	tests := []struct {
+		sni      string
+		rejected bool
+	}{
+		{"a.test", false},
+		{"b.test", true}, // its own certificate, refused all the same
+		{"c.test", true}, // no server of its own: the default's
+		{"", true},       // no name: the default's
+	}
+	for _, tt := range tests {
+		t.Run("sni "+tt.sni, func(t *testing.T) {
+			d := &net.Dialer{Timeout: 2 * time.Second}
+			c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{ServerName: tt.sni, InsecureSkipVerify: true})
+			if !tt.rejected {
+				if err != nil {
+					t.Fatalf("handshake: %v", err)
+				}
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+				if _, body := roundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"); body != "a\n" {
+					t.Errorf("body %q, want a", body)
+				}
+				return
+			}
+			if err == nil {
+				c.Close()
+				t.Fatal("the handshake succeeded")
+			}
+			if !strings.Contains(err.Error(), "unrecognized name") {
+				t.Errorf("handshake error %q, want the unrecognized_name alert", err)
+			}
+		})
+	}
+	waitLogged(t, log, "[info]", "handshake rejected while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:")
+}

@@ -17,7 +17,7 @@
   const columns = ['server', 'state', 'weight', 'active', 'req/s', 'requests']
     .concat(classes, ['4xx/s', '5xx/s', 'sent/s', 'rcvd/s', 'fails', 'unavail', 'health', '']);
 
-  const streamColumns = ['server', 'state', 'weight', 'active', 'conn/s', 'connections', 'sent/s', 'rcvd/s', 'fails', 'unavail'];
+  const streamColumns = ['server', 'state', 'weight', 'active', 'conn/s', 'connections', 'sent/s', 'rcvd/s', 'fails', 'unavail', ''];
 
   let prev = null;       // the previous sample: {t, cn, rq, peers: Map, speers: Map}
   let layout = '';       // the upstreams and servers the tables show
@@ -185,7 +185,7 @@
         .forEach(function (b) {
           const btn = el('button', '', b[1]);
           btn.type = 'button';
-          btn.addEventListener('click', function () { change(name, pr['id'], pr['server'], b[1], b[2]); });
+          btn.addEventListener('click', function () { change('http', name, pr['id'], pr['server'], b[1], b[2]); });
           cells[''].appendChild(btn);
           buttons[b[0]] = btn;
         });
@@ -249,13 +249,14 @@
     }
   }
 
-  // The stream block's upstreams: read only, connections instead of
-  // requests and responses.
+  // The stream block's upstreams: connections instead of requests and
+  // responses; with a zone and a writable API, buttons to set a server
+  // down and bring it up (stream servers have no drain).
   function streamLayoutOf(sups) {
     return JSON.stringify(Object.keys(sups).map(function (name) {
       const su = sups[name];
       return [name, su['zone'] || '', su['peers'].map(function (sp) { return [sp['id'], sp['server'], sp['name'], sp['backup']]; })];
-    }));
+    })) + '|' + canWrite;
   }
 
   function buildStream(sups) {
@@ -266,7 +267,7 @@
       const su = sups[name];
       const sec = el('div', 'upstream');
       const h = el('h2', '', 'stream upstream ' + name + ' ');
-      h.appendChild(el('span', 'meta', su['zone'] ? '(zone ' + su['zone'] + ')' : '(no zone)'));
+      h.appendChild(el('span', 'meta', su['zone'] ? '(zone ' + su['zone'] + ')' : '(no zone: read only)'));
       sec.appendChild(h);
       const table = el('table');
       const head = el('tr');
@@ -286,7 +287,17 @@
         if (sp['backup']) cells.server.appendChild(el('span', 'tag', 'backup'));
         const badge = el('span', 'state');
         cells.state.appendChild(badge);
-        streamRows.set(name + '/' + sp['id'], { cells: cells, badge: badge });
+        const buttons = {};
+        if (canWrite && su['zone']) {
+          [['down', 'set down', { down: true }], ['restore', 'bring up', { down: false }]].forEach(function (b) {
+            const btn = el('button', '', b[1]);
+            btn.type = 'button';
+            btn.addEventListener('click', function () { change('stream', name, sp['id'], sp['server'], b[1], b[2]); });
+            cells[''].appendChild(btn);
+            buttons[b[0]] = btn;
+          });
+        }
+        streamRows.set(name + '/' + sp['id'], { cells: cells, badge: badge, buttons: buttons });
         body.appendChild(tr);
       });
       table.appendChild(body);
@@ -320,14 +331,21 @@
         setText(c['rcvd/s'], bytes(so ? perSecond(sp['received'], so['received'], dt) : null));
         setText(c.fails, num(sp['fails']));
         setText(c.unavail, num(sp['unavail']));
+        const b = row.buttons;
+        if (b.down) {
+          b.down.disabled = st === 'down';
+          b.restore.disabled = st !== 'down';
+        }
       });
     });
   }
 
-  // change PATCHes one server after the user confirms.
-  async function change(name, id, server, what, body) {
-    if (!window.confirm(what + ' ' + server + ' (server ' + id + ' of upstream ' + name + ')?')) return;
-    const url = base + '/http/upstreams/' + encodeURIComponent(name) + '/servers/' + id;
+  // change PATCHes one server of an upstream of block ('http' or
+  // 'stream') after the user confirms.
+  async function change(block, name, id, server, what, body) {
+    const kind = block === 'stream' ? 'stream upstream ' : 'upstream ';
+    if (!window.confirm(what + ' ' + server + ' (server ' + id + ' of ' + kind + name + ')?')) return;
+    const url = base + '/' + block + '/upstreams/' + encodeURIComponent(name) + '/servers/' + id;
     try {
       const r = await fetch(url, {
         method: 'PATCH', cache: 'no-store', credentials: 'same-origin',

@@ -121,9 +121,28 @@ func appendUnixMsec(d []byte, t time.Time) []byte {
 	return appendMsec(d, time.Duration(t.UnixMilli())*time.Millisecond)
 }
 
-// compile parses s: "$name" and "${name}", names case-insensitive, with
-// nginx's error for an unknown variable.
-func compile(s string) (*template, error) {
+// compiler compiles the templates of one stream configuration: it knows
+// the builtin variables and those the configuration defines (map, geo,
+// split_clients, set, and the named captures of map regexes).
+type compiler struct {
+	// defined are the configuration's variables by lower-case name.
+	defined map[string]getter
+	// slots counts the session cache slots handed out (compiler.slot).
+	slots int
+}
+
+func newCompiler() *compiler { return &compiler{defined: map[string]getter{}} }
+
+// compile parses s as nginx's ngx_stream_compile_complex_value: "$name"
+// and "${name}", names case-insensitive, with nginx's error for an unknown
+// variable; "$1".."$9" are the captures of the last map regex matched.
+func (c *compiler) compile(s string) (*template, error) { return c.compileWith(s, true) }
+
+// compileLog parses a log_format: as compile, but "$1" is a variable name
+// (unknown), as nginx's ngx_stream_log_compile_format reads it.
+func (c *compiler) compileLog(s string) (*template, error) { return c.compileWith(s, false) }
+
+func (c *compiler) compileWith(s string, captures bool) (*template, error) {
 	t := &template{src: s}
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '$')
@@ -135,11 +154,16 @@ func compile(s string) (*template, error) {
 			i += j
 			continue
 		}
+		if captures && i+1 < len(s) && s[i+1] >= '1' && s[i+1] <= '9' {
+			t.parts = append(t.parts, tplPart{get: captureGetter(int(s[i+1] - '0'))})
+			i += 2
+			continue
+		}
 		name, next, err := scanName(s, i+1)
 		if err != nil {
 			return nil, err
 		}
-		g, ok := variables[strings.ToLower(name)]
+		g, ok := c.lookup(name)
 		if !ok {
 			return nil, fmt.Errorf(`unknown "%s" variable`, strings.ToLower(name))
 		}
@@ -147,6 +171,17 @@ func compile(s string) (*template, error) {
 		i = next
 	}
 	return t, nil
+}
+
+// lookup returns the getter of a variable name: the configuration's, else
+// a builtin.
+func (c *compiler) lookup(name string) (getter, bool) {
+	name = strings.ToLower(name)
+	if g, ok := c.defined[name]; ok {
+		return g, true
+	}
+	g, ok := variables[name]
+	return g, ok
 }
 
 // scanName reads the name after a '$' at s[i], bracketed or not.

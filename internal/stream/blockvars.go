@@ -78,14 +78,20 @@ func cached(i int, eval getter) getter {
 	}
 }
 
-// volatile makes the getter of a volatile map: evaluated at each use,
-// unless set gave the variable a value.
+// volatile makes the getter of a volatile map in a value with variables:
+// evaluated at each use (nginx's ngx_stream_get_flushed_variable), the
+// last value kept in the slot for the access log (see cached).
 func volatile(i int, eval getter) getter {
 	return func(d []byte, s *session) ([]byte, bool) {
-		if sl := s.vars.at(i); sl.set {
-			return append(d, sl.val...), sl.found
+		if s.vars.at(i).busy {
+			return d, false
 		}
-		return eval(d, s)
+		s.vars.at(i).busy = true
+		start := len(d)
+		d, found := eval(d, s)
+		s.vars.assign(i, d[start:], found)
+		s.vars.at(i).busy = false
+		return d, found
 	}
 }
 
@@ -190,16 +196,20 @@ func (bv *blockVars) declareAssigned(name string, notFound bool, pos config.Pos)
 }
 
 // define makes eval the getter of a block's variable, cached unless
-// volatile; a later block of the same name replaces it, as in nginx.
+// volatile; a later block of the same name replaces it, as in nginx. A
+// log_format reads even a volatile one's value once evaluated, as nginx's
+// log module does.
 func (bv *blockVars) define(name string, vol bool, eval getter, pos config.Pos) error {
 	i, err := bv.slotFor(name, pos)
 	if err != nil {
 		return err
 	}
+	name = strings.ToLower(name)
+	delete(bv.c.logDefined, name)
+	bv.c.defined[name] = cached(i, eval)
 	if vol {
-		bv.c.defined[strings.ToLower(name)] = volatile(i, eval)
-	} else {
-		bv.c.defined[strings.ToLower(name)] = cached(i, eval)
+		bv.c.logDefined[name] = bv.c.defined[name]
+		bv.c.defined[name] = volatile(i, eval)
 	}
 	return nil
 }

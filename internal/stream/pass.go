@@ -3,7 +3,6 @@ package stream
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -52,23 +51,31 @@ func newTargets() *targets {
 // resolve; the reason is logged.
 func (s *session) passGroup() *group {
 	value := string(s.srv.pass.appendValue(nil, s))
-	host, port, hasPort := splitPass(value)
 	t := s.srv.tab
+	if path, ok := strings.CutPrefix(value, "unix:"); ok {
+		return s.literalGroup(t, "unix", path, value)
+	}
+	host, port, hasPort, bad := parsePass(value)
+	if bad != "" {
+		s.passFailed(statusInternalError, bad+` in upstream "`+value+`"`)
+		return nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		if !hasPort {
+			s.passFailed(statusInternalError, `no port in upstream "`+value+`"`)
+			return nil
+		}
+		return s.literalGroup(t, "tcp", netip.AddrPortFrom(a.Unmap(), port).String(), value)
+	}
 	for _, g := range t.groups {
 		if g.cfg.Implicit && hasPort && strings.EqualFold(g.cfg.Name, value) ||
 			!g.cfg.Implicit && !hasPort && strings.EqualFold(g.cfg.Name, host) {
 			return g
 		}
 	}
-	if strings.HasPrefix(value, "unix:") {
-		return s.literalGroup(t, "unix", value[len("unix:"):], value)
-	}
 	if !hasPort {
 		s.passFailed(statusInternalError, `no port in upstream "`+value+`"`)
 		return nil
-	}
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		return s.literalGroup(t, "tcp", netip.AddrPortFrom(a.Unmap(), port).String(), value)
 	}
 	if s.srv.dns == nil {
 		s.passFailed(statusInternalError, "no resolver defined to resolve "+host)
@@ -88,19 +95,35 @@ func (s *session) passFailed(status int, msg string) {
 	s.log(errlog.Error, msg)
 }
 
-// splitPass splits "host:port", "[v6]:port", "host" and "v6" as nginx's
-// ngx_parse_url reads a stream address; port 0 with hasPort false means
-// none was given (or it was not a number).
-func splitPass(v string) (host string, port uint16, hasPort bool) {
-	h, p, err := net.SplitHostPort(v)
-	if err != nil {
-		return v, 0, false
+// parsePass reads "host:port", "[v6]:port", "host" and "[v6]" as nginx's
+// ngx_parse_url reads a stream address: bad is its error ("no host",
+// "invalid port"), "" when the value parses; hasPort says a port was
+// given.
+func parsePass(v string) (host string, port uint16, hasPort bool, bad string) {
+	host, rest := v, ""
+	if strings.HasPrefix(v, "[") {
+		end := strings.IndexByte(v, ']')
+		if end < 0 {
+			return "", 0, false, "invalid host"
+		}
+		host, rest = v[:end+1], v[end+1:]
+		if rest != "" && rest[0] != ':' {
+			return "", 0, false, "invalid host"
+		}
+	} else if i := strings.IndexByte(v, ':'); i >= 0 {
+		host, rest = v[:i], v[i:]
 	}
-	n, err := strconv.ParseUint(p, 10, 16)
-	if err != nil || n == 0 {
-		return v, 0, false
+	if host == "" {
+		return "", 0, false, "no host"
 	}
-	return h, uint16(n), true
+	if rest == "" {
+		return host, 0, false, ""
+	}
+	n, err := strconv.ParseUint(rest[1:], 10, 16)
+	if err != nil || n == 0 || strings.ContainsAny(rest[1:], "+-") {
+		return "", 0, false, "invalid port"
+	}
+	return host, uint16(n), true, ""
 }
 
 // literalGroup returns the one-server group of an address, made on first

@@ -65,7 +65,7 @@ type server struct {
 	tab      *table
 	dns      *resolve.Client
 	dnsValid time.Duration
-	logs []*accessLog
+	logs     []*accessLog
 	// limits are the server's limit_conn directives, with their zones.
 	limits []connLimit
 	// errLog is the server's own error_log; nil means the main one.

@@ -127,11 +127,17 @@ func appendUnixMsec(d []byte, t time.Time) []byte {
 type compiler struct {
 	// defined are the configuration's variables by lower-case name.
 	defined map[string]getter
+	// logDefined are the getters a log_format uses where they differ
+	// from defined's: a volatile map's cached value (nginx's log module
+	// reads a variable's value without flushing it).
+	logDefined map[string]getter
 	// slots counts the session cache slots handed out (compiler.slot).
 	slots int
 }
 
-func newCompiler() *compiler { return &compiler{defined: map[string]getter{}} }
+func newCompiler() *compiler {
+	return &compiler{defined: map[string]getter{}, logDefined: map[string]getter{}}
+}
 
 // compile parses s as nginx's ngx_stream_compile_complex_value: "$name"
 // and "${name}", names case-insensitive, with nginx's error for an unknown
@@ -163,7 +169,7 @@ func (c *compiler) compileWith(s string, captures bool) (*template, error) {
 		if err != nil {
 			return nil, err
 		}
-		g, ok := c.lookup(name)
+		g, ok := c.lookup(name, !captures)
 		if !ok {
 			return nil, fmt.Errorf(`unknown "%s" variable`, strings.ToLower(name))
 		}
@@ -173,10 +179,13 @@ func (c *compiler) compileWith(s string, captures bool) (*template, error) {
 	return t, nil
 }
 
-// lookup returns the getter of a variable name: the configuration's, else
-// a builtin.
-func (c *compiler) lookup(name string) (getter, bool) {
+// lookup returns the getter of a variable name (for a log_format with
+// log): the configuration's, else a builtin.
+func (c *compiler) lookup(name string, log bool) (getter, bool) {
 	name = strings.ToLower(name)
+	if g, ok := c.logDefined[name]; ok && log {
+		return g, true
+	}
 	if g, ok := c.defined[name]; ok {
 		return g, true
 	}

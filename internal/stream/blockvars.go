@@ -172,7 +172,8 @@ func defineVariables(c *compiler, cfg *config.Stream) (map[string]int, error) {
 func (bv *blockVars) slotFor(name string, pos config.Pos) (int, error) {
 	name = strings.ToLower(name)
 	if _, builtin := variables[name]; builtin {
-		return 0, fmt.Errorf(`the duplicate "%s" variable in %s`, name, pos)
+		return 0, at(&varError{msg: fmt.Sprintf(`the duplicate "%s" variable`, name),
+			hint: "a stream variable's value cannot be replaced: name another variable"}, pos)
 	}
 	if i, ok := bv.slotOf[name]; ok {
 		return i, nil
@@ -245,7 +246,7 @@ func (bv *blockVars) defineMap(m *config.Map) error {
 		value := func(s string, pos config.Pos) (*template, error) {
 			t, err := bv.c.compile(s)
 			if err != nil {
-				return nil, fmt.Errorf("%w in %s", err, pos)
+				return nil, at(err, pos)
 			}
 			return t, nil
 		}
@@ -317,7 +318,7 @@ func (bv *blockVars) defineGeo(g *config.Geo) error {
 		bv.later = append(bv.later, func() error {
 			t, err := bv.c.compile("$" + g.Source)
 			if err != nil {
-				return fmt.Errorf("%w in %s", err, g.Pos)
+				return at(err, g.Pos)
 			}
 			sg.source = t
 			return nil
@@ -362,7 +363,7 @@ func (bv *blockVars) defineSplit(sc *config.SplitClients) error {
 	bv.later = append(bv.later, func() error {
 		t, err := bv.c.compile(sc.Source)
 		if err != nil {
-			return fmt.Errorf("%w in %s", err, sc.Pos)
+			return at(err, sc.Pos)
 		}
 		ss.source = t
 		return nil
@@ -390,7 +391,7 @@ func compileSets(c *compiler, slotOf map[string]int, sets []config.StreamSet) ([
 	for _, st := range sets {
 		t, err := c.compile(st.Value)
 		if err != nil {
-			return nil, fmt.Errorf("%w in %s", err, st.Pos)
+			return nil, at(err, st.Pos)
 		}
 		out = append(out, setStep{slot: slotOf[strings.ToLower(st.Name)], value: t})
 	}

@@ -29,7 +29,7 @@ type connCounts struct {
 func newConnZone(c *compiler, z *config.LimitConnZone) (*connZone, error) {
 	key, err := c.compile(z.Key)
 	if err != nil {
-		return nil, fmt.Errorf("%w in %s", err, z.Pos)
+		return nil, at(err, z.Pos)
 	}
 	return &connZone{name: z.Name, keySrc: z.Key, key: key, counts: &connCounts{n: map[string]int{}}}, nil
 }

@@ -111,7 +111,7 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 		g := &group{cfg: u, pool: pool, policy: policyOf(u, pool)}
 		if u.Method == config.MethodHash {
 			if g.hashKey, err = c.compile(u.HashKey); err != nil {
-				return nil, fmt.Errorf("%w in %s", err, u.Pos)
+				return nil, at(err, u.Pos)
 			}
 		}
 		groups[u] = g
@@ -204,11 +204,11 @@ func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files) (*
 	switch {
 	case sc.HasReturn:
 		if srv.ret, err = c.compile(sc.Return); err != nil {
-			return nil, fmt.Errorf("%w in %s", err, sc.Pos)
+			return nil, at(err, sc.Pos)
 		}
 	case sc.Pass != "":
 		if srv.pass, err = c.compile(sc.Pass); err != nil {
-			return nil, fmt.Errorf("%w in %s", err, sc.Pos)
+			return nil, at(err, sc.Pos)
 		}
 		if r := sc.Resolver; r != nil {
 			srv.dns = resolve.NewClient(r.Addrs, r.Timeout, r.IPv4, r.IPv6)
@@ -273,12 +273,12 @@ func policyOf(u *config.Upstream, pool *upstream.Pool) balancer.Policy {
 func compileAccessLog(c *compiler, l config.AccessLog, fs *files) (*accessLog, error) {
 	format, err := c.compileLog(l.Format.Template)
 	if err != nil {
-		return nil, fmt.Errorf("%w in %s", err, l.Format.Pos)
+		return nil, at(err, l.Format.Pos)
 	}
 	al := &accessLog{format: format, escape: l.Format.Escape}
 	if l.If != "" {
 		if al.cond, err = c.compile(l.If); err != nil {
-			return nil, fmt.Errorf("%w in %s", err, l.Pos)
+			return nil, at(err, l.Pos)
 		}
 	}
 	if fs != nil {

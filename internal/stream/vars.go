@@ -1,10 +1,13 @@
 package stream
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"fulcrum/internal/config"
 )
 
 // getter appends a variable's value for session s; found false means "not
@@ -171,7 +174,8 @@ func (c *compiler) compileWith(s string, captures bool) (*template, error) {
 		}
 		g, ok := c.lookup(name, !captures)
 		if !ok {
-			return nil, fmt.Errorf(`unknown "%s" variable`, strings.ToLower(name))
+			return nil, &varError{msg: fmt.Sprintf(`unknown "%s" variable`, strings.ToLower(name)),
+				hint: "use a stream variable, or define it with map, geo or split_clients in the stream block or set in a server"}
 		}
 		t.parts = append(t.parts, tplPart{get: g})
 		i = next
@@ -191,6 +195,21 @@ func (c *compiler) lookup(name string, log bool) (getter, bool) {
 	}
 	g, ok := variables[name]
 	return g, ok
+}
+
+// varError is an error about a variable name, with its fix.
+type varError struct{ msg, hint string }
+
+func (e *varError) Error() string { return e.msg }
+
+// at places err at pos, as the config package words its errors: "msg in
+// file:line", and the fix of a varError after a comma.
+func at(err error, pos config.Pos) error {
+	var ve *varError
+	if errors.As(err, &ve) && ve.hint != "" {
+		return fmt.Errorf("%w in %s, %s", err, pos, ve.hint)
+	}
+	return fmt.Errorf("%w in %s", err, pos)
 }
 
 // scanName reads the name after a '$' at s[i], bracketed or not.

@@ -224,14 +224,18 @@ func TestVariableCheck(t *testing.T) {
 		{`server { listen 127.0.0.1:0; set $remote_addr 1; return 1; }`, `the duplicate "remote_addr" variable in `},
 		{`map $remote_addr $m { default $nope; } server { listen 127.0.0.1:0; return $m; }`, `unknown "nope" variable in `},
 		{`server { listen 127.0.0.1:0; proxy_pass $nope; }`, `unknown "nope" variable in `},
+		// With the position, the fix.
+		{"\nserver { listen 127.0.0.1:0; set $server_port 1; return 1; }", `the duplicate "server_port" variable in %DIR%/f.conf:4, a stream variable's value cannot be replaced: name another variable`},
+		{"\nmap $remote_addr $m {\n default $nope; }", `unknown "nope" variable in %DIR%/f.conf:4, use a stream variable, or define it with map, geo or split_clients in the stream block or set in a server`},
 		{`log_format f '$1'; server { listen 127.0.0.1:0; return 1; access_log /dev/null f; }`, `unknown "1" variable`},
 		{`split_clients $nope $s { * a; } server { listen 127.0.0.1:0; return 1; }`, `unknown "nope" variable in `},
 		{`geo $nope $g { default a; } server { listen 127.0.0.1:0; return 1; }`, `unknown "nope" variable in `},
 	}
 	for _, tt := range tests {
-		err := Check(load(t, t.TempDir(), tt.body))
-		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("Check(%s) = %v, want %q", tt.body, err, tt.want)
+		dir := t.TempDir()
+		err := Check(load(t, dir, tt.body))
+		if want := strings.ReplaceAll(tt.want, "%DIR%", dir); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Check(%s) = %v, want %q", tt.body, err, want)
 		}
 	}
 }

@@ -108,7 +108,9 @@ type StreamServer struct {
 	// handshake of an ssl listen.
 	HandshakeTimeout time.Duration
 	// Bind (proxy_bind) is the local IP address of upstream connections;
-	// "" means the system's choice.
+	// "" means the system's choice. With variables it is evaluated once
+	// per session (ParseBindAddr's syntax; empty or not an address: the
+	// system's choice).
 	Bind string
 	// AccessLogs are the effective access_log targets (none: off).
 	AccessLogs []AccessLog
@@ -526,7 +528,7 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 }
 
 // setStreamBind reads "proxy_bind address | off": an IP address (without a
-// port); "transparent" and variables are not supported.
+// port), or a value with variables; "transparent" is not supported.
 func setStreamBind(srv *StreamServer, d *Directive) error {
 	if len(d.Args) == 2 {
 		return hintf(d.Pos, "fulcrum binds to a local address only", `fulcrum does not support "proxy_bind ... %s" yet`, d.Args[1])
@@ -535,7 +537,11 @@ func setStreamBind(srv *StreamServer, d *Directive) error {
 	if a == "off" {
 		return nil
 	}
-	if strings.Contains(a, "$") || !validAddress(a) || strings.Contains(a, "/") || a == "unix:" {
+	if strings.Contains(a, "$") {
+		srv.Bind = a
+		return nil
+	}
+	if !validAddress(a) || strings.Contains(a, "/") || a == "unix:" {
 		return hintf(d.Pos, "write an IP address such as 10.0.0.1", `invalid address "%s"`, a)
 	}
 	srv.Bind = a

@@ -2,11 +2,13 @@ package stream
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"regexp"
 	"strings"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/geo"
 	"fulcrum/internal/varmap"
 )
@@ -23,6 +25,8 @@ type varState struct {
 	// submatch indexes ($1..$9).
 	capSubject string
 	capIndex   []int
+	// local is the address a proxy_bind with variables gave (nil: none).
+	local *net.TCPAddr
 }
 
 // slot is one cached variable value of a session.
@@ -377,6 +381,38 @@ func (ss *streamSplit) get(d []byte, s *session) ([]byte, bool) {
 	d = ss.source.appendValue(d, s)
 	v := varmap.PickSplit(ss.parts, varmap.MurmurHash2(d[start:]))
 	return append(d[:start], v...), true
+}
+
+// bindLocal evaluates a proxy_bind with variables, once per session
+// before the first connect, as nginx's ngx_stream_proxy_set_local: an
+// empty value binds nothing; one that is not an address is logged and
+// binds nothing.
+func (s *session) bindLocal() {
+	if s.srv.bindValue == nil {
+		return
+	}
+	v := string(s.srv.bindValue.appendValue(nil, s))
+	if v == "" {
+		return
+	}
+	ap, ok := config.ParseBindAddr(v)
+	if !ok {
+		s.log(errlog.Error, `invalid local address "`+v+`"`)
+		return
+	}
+	s.vars.local = net.TCPAddrFromAddrPort(ap)
+}
+
+// local is the address upstream connections bind to; nil lets the system
+// pick.
+func (s *session) local() *net.TCPAddr {
+	if s.srv.bindValue != nil {
+		return s.vars.local
+	}
+	if s.srv.bind == nil {
+		return nil
+	}
+	return s.srv.bind.(*net.TCPAddr)
 }
 
 // setStep is one set directive of a server compiled.

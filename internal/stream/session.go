@@ -248,6 +248,7 @@ func (s *session) connect() net.Conn {
 		in.ClientAddr = s.remote.Addr().Unmap()
 	}
 	s.attempt.Reset(g.pool, g.policy, in)
+	s.bindLocal()
 	begin := s.now()
 	for {
 		u, err := s.attempt.Next(s.now())
@@ -278,8 +279,9 @@ func (s *session) dial(u *upstream.Server) net.Conn {
 	s.tries = append(s.tries, try{addr: addr, connect: -1, firstByte: -1, session: -1, began: s.now()})
 	t := &s.tries[len(s.tries)-1]
 	d := net.Dialer{Timeout: s.srv.cfg.ConnectTimeout}
-	if s.srv.bind != nil {
-		d.LocalAddr = s.srv.bind
+	bind := s.local()
+	if bind != nil {
+		d.LocalAddr = bind
 	}
 	network := u.Network()
 	if s.udp && network == "unix" {
@@ -287,8 +289,8 @@ func (s *session) dial(u *upstream.Server) net.Conn {
 	} else if s.udp {
 		network = "udp"
 	}
-	if s.srv.bind != nil && s.udp {
-		d.LocalAddr = &net.UDPAddr{IP: s.srv.bind.(*net.TCPAddr).IP}
+	if bind != nil && s.udp {
+		d.LocalAddr = &net.UDPAddr{IP: bind.IP, Port: bind.Port}
 	}
 	c, err := d.Dial(network, u.Addr())
 	if err != nil {

@@ -70,8 +70,10 @@ type server struct {
 	limits []connLimit
 	// errLog is the server's own error_log; nil means the main one.
 	errLog *errlog.Logger
-	// bind is proxy_bind's local address; nil means none.
-	bind net.Addr
+	// bind is proxy_bind's local address; nil means none. bindValue is
+	// a proxy_bind with variables instead (nil without).
+	bind      net.Addr
+	bindValue *template
 	// listenPos is where each address is listened on, for bind errors.
 	listenPos map[string]config.Pos
 	// ssl are the listen keys with the ssl parameter; tlsConfig
@@ -219,7 +221,12 @@ func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files) (*
 	default:
 		srv.pool, srv.policy, srv.hashKey = g.pool, g.policy, g.hashKey
 	}
-	if sc.Bind != "" {
+	switch {
+	case strings.Contains(sc.Bind, "$"):
+		if srv.bindValue, err = c.compile(sc.Bind); err != nil {
+			return nil, at(err, sc.Pos)
+		}
+	case sc.Bind != "":
 		srv.bind = &net.TCPAddr{IP: net.ParseIP(sc.Bind)}
 	}
 	for _, l := range sc.AccessLogs {

@@ -239,3 +239,47 @@ func TestVariableCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestBindVariable checks proxy_bind with variables as nginx 1.22.1
+// answered the same values: an address binds to it (with a port when it
+// has one), an empty value binds nothing, and a value that is not an
+// address is logged ("invalid local address") and binds nothing.
+func TestBindVariable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, c.RemoteAddr().String()+"\n")
+			c.Close()
+		}
+	}()
+	port := deadAddr(t)[len("127.0.0.1:"):]
+	tests := []struct {
+		name, value, want, line string
+	}{
+		{"address", "127.0.0.2", "127.0.0.2:", ""},
+		{"address and port", "127.0.0.3:" + port, "127.0.0.3:" + port, ""},
+		{"empty", "$nothing", "127.0.0.1:", ""},
+		{"not an address", "bad", "127.0.0.1:", `invalid local address "bad", client: 127.0.0.1, server: 127.0.0.1:`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, addr := start(t, load(t, dir, fmt.Sprintf(`map $remote_addr $nothing { default ""; }
+server { listen 127.0.0.1:0; set $b %s; proxy_bind $b; proxy_pass %s; error_log %%DIR%%/err.log info; }`, tt.value, ln.Addr())))
+			if got := dial(t, addr).ask(t, "x"); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("upstream saw %q, want %s...", got, tt.want)
+			}
+			if errs := readFile(t, filepath.Join(dir, "err.log")); tt.line != "" && !strings.Contains(errs, tt.line) {
+				t.Errorf("error log %q, want %q", errs, tt.line)
+			}
+		})
+	}
+}

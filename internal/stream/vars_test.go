@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -279,6 +280,32 @@ server { listen 127.0.0.1:0; set $b %s; proxy_bind $b; proxy_pass %s; error_log 
 			}
 			if errs := readFile(t, filepath.Join(dir, "err.log")); tt.line != "" && !strings.Contains(errs, tt.line) {
 				t.Errorf("error log %q, want %q", errs, tt.line)
+			}
+		})
+	}
+}
+
+// TestIncludeInBlocks checks include inside stream map and geo blocks, and
+// geo's delete, as in http.
+func TestIncludeInBlocks(t *testing.T) {
+	b1, b2 := startEcho(t, "b1"), startEcho(t, "b2")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keys.map"), []byte("127.0.0.1 b1;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nets.geo"), []byte("127.0.0.0/8 b2;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ups := fmt.Sprintf("upstream b1 { server %s; } upstream b2 { server %s; }\n", b1.addr(), b2.addr())
+	for _, tt := range []struct{ name, conf, want string }{
+		{"map include", `map $remote_addr $backend { include %DIR%/keys.map; default b2; }`, "b1"},
+		{"geo include", `geo $backend { default b1; include %DIR%/nets.geo; }`, "b2"},
+		{"geo include and delete", `geo $backend { default b1; include %DIR%/nets.geo; delete 127.0.0.0/8; }`, "b1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, addr := start(t, load(t, dir, ups+tt.conf+"\nserver { listen 127.0.0.1:0; proxy_pass $backend; }"))
+			if got := dial(t, addr).ask(t, "x"); got != tt.want+" x" {
+				t.Errorf("%q, want %q", got, tt.want+" x")
 			}
 		})
 	}

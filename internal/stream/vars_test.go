@@ -310,3 +310,27 @@ func TestIncludeInBlocks(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadVariables checks that a reload's new map routes new sessions
+// while a session started before keeps the old configuration's variables.
+func TestReloadVariables(t *testing.T) {
+	b1, b2 := startEcho(t, "b1"), startEcho(t, "b2")
+	dir := t.TempDir()
+	conf := func(to string) string {
+		return fmt.Sprintf("upstream b1 { server %s; } upstream b2 { server %s; }\nmap $remote_addr $backend { default %s; }\nserver { listen 127.0.0.1:0; proxy_pass $backend; }", b1.addr(), b2.addr(), to)
+	}
+	p, addr := start(t, load(t, dir, conf("b1")))
+	old := dial(t, addr)
+	if got := old.ask(t, "x"); got != "b1 x" {
+		t.Fatalf("before the reload: %q", got)
+	}
+	if _, err := p.Apply(load(t, dir, conf("b2"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, addr).ask(t, "x"); got != "b2 x" {
+		t.Errorf("after the reload: %q, want b2", got)
+	}
+	if got := old.ask(t, "y"); got != "b1 y" {
+		t.Errorf("the session started before: %q, want b1", got)
+	}
+}

@@ -163,7 +163,6 @@ func TestNginxDirectivesChecked(t *testing.T) {
 		{"ssl_ocsp", "http { server { ssl_ocsp on; } }", []string{`fulcrum does not support the "ssl_ocsp" directive yet in /t.conf:1`}, true},
 		{"proxy_ssl_conf_command", "http { proxy_ssl_conf_command Options PrioritizeChaCha; }", []string{`fulcrum does not support the "proxy_ssl_conf_command" directive yet in /t.conf:1, ` + noteConfCommand}, true},
 		{"geoip", "http { geoip_country /usr/share/GeoIP/GeoIP.dat; }", []string{`fulcrum does not support the "geoip_country" directive yet in /t.conf:1, ` + noteGeoIP}, true},
-		{"stream map", "stream { map $remote_addr $x { default 1; } }", []string{`fulcrum does not support the "map" directive yet in /t.conf:1`}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,6 +70,10 @@ type session struct {
 	udp                 bool
 	requests, responses atomic.Int64
 
+	// vars are the values of the configuration's own variables (map,
+	// geo, split_clients, set).
+	vars varState
+
 	mu sync.Mutex // guards up, for abort
 	up net.Conn
 }
@@ -161,8 +165,9 @@ func (s *session) run() {
 	if l := s.errorLog(); l.Enabled(errlog.Info) {
 		s.logPlain(errlog.Info, "client "+s.c.RemoteAddr().String()+" connected to "+s.c.LocalAddr().String())
 	}
-	// nginx's preaccess phase (limit_conn), then its access phase, come
-	// before the TLS handshake.
+	// nginx's preaccess phase (set, then limit_conn), then its access
+	// phase, come before the TLS handshake.
+	s.runSets()
 	if !s.limitConns() {
 		return
 	}
@@ -181,7 +186,9 @@ func (s *session) run() {
 	}
 	up := s.connect()
 	if up == nil {
-		s.status = statusBadGateway
+		if s.status == 0 { // else proxy_pass's value failed (passGroup)
+			s.status = statusBadGateway
+		}
 		drain(s.c)
 		return
 	}
@@ -225,14 +232,23 @@ func (s *session) handshake() bool {
 // proxy_next_upstream or proxy_next_upstream_timeout end; nil means 502.
 func (s *session) connect() net.Conn {
 	cfg := s.srv.cfg
+	g := group{pool: s.srv.pool, policy: s.srv.policy, hashKey: s.srv.hashKey}
+	if s.srv.pass != nil {
+		pg := s.passGroup()
+		if pg == nil {
+			return nil
+		}
+		g = *pg
+	}
 	in := balancer.Input{MaxTries: cfg.NextUpstreamTries}
-	if s.srv.hashKey != nil {
-		in.Key = string(s.srv.hashKey.appendValue(nil, s))
+	if g.hashKey != nil {
+		in.Key = string(g.hashKey.appendValue(nil, s))
 	}
 	if s.remote.IsValid() {
 		in.ClientAddr = s.remote.Addr().Unmap()
 	}
-	s.attempt.Reset(s.srv.pool, s.srv.policy, in)
+	s.attempt.Reset(g.pool, g.policy, in)
+	s.bindLocal()
 	begin := s.now()
 	for {
 		u, err := s.attempt.Next(s.now())
@@ -263,8 +279,9 @@ func (s *session) dial(u *upstream.Server) net.Conn {
 	s.tries = append(s.tries, try{addr: addr, connect: -1, firstByte: -1, session: -1, began: s.now()})
 	t := &s.tries[len(s.tries)-1]
 	d := net.Dialer{Timeout: s.srv.cfg.ConnectTimeout}
-	if s.srv.bind != nil {
-		d.LocalAddr = s.srv.bind
+	bind := s.local()
+	if bind != nil {
+		d.LocalAddr = bind
 	}
 	network := u.Network()
 	if s.udp && network == "unix" {
@@ -272,8 +289,8 @@ func (s *session) dial(u *upstream.Server) net.Conn {
 	} else if s.udp {
 		network = "udp"
 	}
-	if s.srv.bind != nil && s.udp {
-		d.LocalAddr = &net.UDPAddr{IP: s.srv.bind.(*net.TCPAddr).IP}
+	if bind != nil && s.udp {
+		d.LocalAddr = &net.UDPAddr{IP: bind.IP, Port: bind.Port}
 	}
 	c, err := d.Dial(network, u.Addr())
 	if err != nil {

@@ -234,6 +234,7 @@ func (s *session) handshake() bool {
 	if err == nil {
 		return s.afterHandshake(tc)
 	}
+	s.failedHandshake(tc)
 	if isTimeout(err) {
 		s.logPlain(errlog.Debug, "client timed out (110: Connection timed out) while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
 		return false

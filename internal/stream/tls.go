@@ -109,6 +109,22 @@ func (s *session) afterHandshake(tc *tls.Conn) bool {
 	return true
 }
 
+// failedHandshake keeps what a failed handshake had agreed for the
+// variables: as in nginx, a session whose handshake failed after the
+// version was chosen (no common ALPN protocol, no common curve) logs its
+// $ssl_protocol, $ssl_cipher "(NONE)" before a suite was chosen, and
+// $ssl_client_verify "NONE" (checked against nginx 1.22.1).
+func (s *session) failedHandshake(tc *tls.Conn) {
+	st := tc.ConnectionState()
+	if st.Version == 0 {
+		return
+	}
+	s.ssl = &sslState{protocol: protocolName(st.Version), cipher: config.CipherName(st.CipherSuite)}
+	if s.ssl.cipher == "" {
+		s.ssl.cipher = "(NONE)"
+	}
+}
+
 // logHandshake logs msg at info with nginx's context of the handshake.
 func (s *session) logHandshake(msg string) {
 	s.logPlain(errlog.Info, msg+" while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)

@@ -112,7 +112,9 @@ server { listen 127.0.0.1:0 ssl; ssl_certificate %[1]s/cert.pem; ssl_certificate
 
 // TestStreamTLSSettings checks ssl_alpn, ssl_ecdh_curve and the TLS
 // variables through real handshakes; the ALPN answers are nginx 1.22.1's
-// for the same offers.
+// for the same offers, and so is a failed handshake's $ssl_protocol (one
+// that failed in crypto/tls's GetConfigForClient, before the version was
+// chosen, has none).
 func TestStreamTLSSettings(t *testing.T) {
 	a := startEcho(t, "a")
 	dir := t.TempDir()
@@ -125,11 +127,11 @@ func TestStreamTLSSettings(t *testing.T) {
 		{"alpn, the server's preference", "ssl_alpn foo bar;", &tls.Config{NextProtos: []string{"bar", "foo"}, ServerName: "s.test"},
 			"a x", "200 TLSv1.3 s.test foo .\n"},
 		{"alpn, none offered", "ssl_alpn foo bar;", &tls.Config{}, "a x", "200 TLSv1.3 - - .\n"},
-		{"alpn, no overlap", "ssl_alpn foo;", &tls.Config{NextProtos: []string{"x"}}, "handshake", "500 - - - -\n"},
+		{"alpn, no overlap", "ssl_alpn foo;", &tls.Config{NextProtos: []string{"x"}}, "handshake", "500 TLSv1.3 - - .\n"},
 		{"alpn h2, a client with http/1.1", "ssl_alpn h2;", &tls.Config{NextProtos: []string{"http/1.1"}}, "handshake", "500 - - - -\n"},
 		{"no ssl_alpn, a client with one", "", &tls.Config{NextProtos: []string{"x"}}, "a x", "200 TLSv1.3 - - .\n"},
 		{"curve the client has", "ssl_ecdh_curve secp384r1;", &tls.Config{CurvePreferences: []tls.CurveID{tls.CurveP384}}, "a x", "200 TLSv1.3 - - .\n"},
-		{"curve the client lacks", "ssl_ecdh_curve secp384r1;", &tls.Config{CurvePreferences: []tls.CurveID{tls.X25519}}, "handshake", "500 - - - -\n"},
+		{"curve the client lacks", "ssl_ecdh_curve secp384r1;", &tls.Config{CurvePreferences: []tls.CurveID{tls.X25519}}, "handshake", "500 TLSv1.3 - - .\n"},
 		{"TLS 1.2", "ssl_protocols TLSv1.2;", &tls.Config{}, "a x", "200 TLSv1.2 - - .\n"},
 	}
 	for _, tt := range tests {

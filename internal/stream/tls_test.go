@@ -264,4 +264,3 @@ func TestStreamTLSConfigErrors(t *testing.T) {
 		})
 	}
 }
-

@@ -147,7 +147,7 @@ func FuzzClientHello(f *testing.F) {
 // session with $status 200 and nothing proxied; a ClientHello larger than
 // preread_buffer_size ends it with 400 and nginx's error line.
 func TestPreread(t *testing.T) {
-	upTLS := startTLSEcho(t)
+	upTLS := startTLSEcho(t, "tls")
 	plain := startEcho(t, "a")
 	tests := []struct {
 		name    string
@@ -215,8 +215,8 @@ server { listen 127.0.0.1:0; ssl_preread on; preread_timeout 300ms; preread_buff
 	}
 }
 
-// startTLSEcho is a TLS server that answers each line with "tls LINE".
-func startTLSEcho(t *testing.T) string {
+// startTLSEcho is a TLS server that answers each line with "NAME LINE".
+func startTLSEcho(t *testing.T, name string) string {
 	t.Helper()
 	dir := t.TempDir()
 	writeCert(t, dir)
@@ -229,7 +229,7 @@ func startTLSEcho(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	b := &echoBackend{name: "tls", ln: ln}
+	b := &echoBackend{name: name, ln: ln}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -254,4 +254,26 @@ func askConn(c net.Conn, line string) string {
 		return "EOF"
 	}
 	return strings.TrimSuffix(got, "\n")
+}
+
+// TestPrereadRouting routes TLS sessions by their SNI name, nginx's classic
+// ssl_preread configuration: a map of $ssl_preread_server_name and
+// proxy_pass with its variable; each upstream TLS server completes the
+// handshake the client began.
+func TestPrereadRouting(t *testing.T) {
+	one, other := startTLSEcho(t, "one"), startTLSEcho(t, "other")
+	dir := t.TempDir()
+	_, addr := start(t, load(t, dir, fmt.Sprintf(`
+map $ssl_preread_server_name $backend { one.test %s; default %s; }
+server { listen 127.0.0.1:0; ssl_preread on; proxy_pass $backend; }`, one, other)))
+	for _, tt := range []struct{ sni, want string }{
+		{"one.test", "one x"}, {"two.test", "other x"}, {"", "other x"},
+	} {
+		t.Run("sni "+tt.sni, func(t *testing.T) {
+			got := tlsAsk(addr, &tls.Config{InsecureSkipVerify: true, ServerName: tt.sni})
+			if got != tt.want {
+				t.Errorf("answer %q, want %q", got, tt.want)
+			}
+		})
+	}
 }

@@ -229,7 +229,8 @@ server { listen 127.0.0.1:0 ssl; ssl_certificate %%DIR%%/cert.pem; ssl_certifica
 }
 
 // TestStreamTLSConfigErrors checks the load-time errors of the stream TLS
-// directives: nginx's words, the file and line, and a hint.
+// and preread directives and variables: nginx's words (nginx 1.22.1's for
+// the duplicate variable), the file and line.
 func TestStreamTLSConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	writeCert(t, dir)
@@ -246,6 +247,8 @@ func TestStreamTLSConfigErrors(t *testing.T) {
 			`"ssl_alpn" directive protocol too long in %DIR%/f.conf:4`},
 		{"a bad preread flag", "server { listen 127.0.0.1:0; ssl_preread maybe; return x; }", `invalid value "maybe"`},
 		{"a bad preread timeout", "server { listen 127.0.0.1:0; preread_timeout soon; return x; }", `"preread_timeout" directive invalid value`},
+		{"a map of a preread variable", "map $remote_port $ssl_preread_server_name { default x; }\nserver { listen 127.0.0.1:0; return x; }",
+			`the duplicate "ssl_preread_server_name" variable in %DIR%/f.conf:3`},
 		{"an encrypted key without its password", "server { listen 127.0.0.1:0 ssl; ssl_certificate %DIR%/cert.pem; ssl_certificate_key %DIR%/enc.key; return x; }",
 			"it is encrypted and no password file is given"},
 	}
@@ -256,7 +259,10 @@ func TestStreamTLSConfigErrors(t *testing.T) {
 			path := filepath.Join(dir, "f.conf")
 			src := "events {}\nstream {\n" + strings.ReplaceAll(tt.body, "%DIR%", dir) + "\n}\n"
 			os.WriteFile(path, []byte(src), 0o644)
-			_, err := config.Load(path, config.LoadOptions{Prefix: dir})
+			cfg, err := config.Load(path, config.LoadOptions{Prefix: dir})
+			if err == nil {
+				err = Check(cfg.Stream) // the variables are compiled here, as for fulcrum -t
+			}
 			want := strings.ReplaceAll(tt.want, "%DIR%", dir)
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("error %v, want %q", err, want)

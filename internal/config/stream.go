@@ -107,6 +107,17 @@ type StreamServer struct {
 	// HandshakeTimeout (ssl_handshake_timeout, 60s) bounds the TLS
 	// handshake of an ssl listen.
 	HandshakeTimeout time.Duration
+	// ALPN is ssl_alpn's protocols, in order of preference; nil without
+	// it (the handshake then selects none).
+	ALPN []string
+	// Preread (ssl_preread, off) reads the client's TLS ClientHello
+	// before the session is proxied, for the $ssl_preread_* variables,
+	// and passes the bytes on unchanged. PrereadBufferSize
+	// (preread_buffer_size, 16k) and PrereadTimeout (preread_timeout,
+	// 30s) bound what and how long it reads.
+	Preread           bool
+	PrereadBufferSize int
+	PrereadTimeout    time.Duration
 	// Bind (proxy_bind) is the local IP address of upstream connections;
 	// "" means the system's choice. With variables it is evaluated once
 	// per session (ParseBindAddr's syntax; empty or not an address: the
@@ -140,6 +151,8 @@ const (
 	defaultStreamConnectTimeout = 60 * time.Second
 	defaultStreamTimeout        = 10 * time.Minute
 	defaultStreamHandshake      = 60 * time.Second
+	defaultPrereadBufferSize    = 16 << 10
+	defaultPrereadTimeout       = 30 * time.Second
 )
 
 // buildStream reads the stream block. Upstream names and log formats are
@@ -395,6 +408,9 @@ func (b *builder) streamTLS(srv *StreamServer, sc *scope) error {
 	if dirs, _ := sc.nearest("ssl_handshake_timeout"); len(dirs) > 0 {
 		srv.HandshakeTimeout, _ = parseTime(dirs[0].Args[0], false) // kindMsec checked it
 	}
+	if dirs, _ := sc.nearest("ssl_alpn"); len(dirs) > 0 {
+		srv.ALPN = slices.Clone(dirs[0].Args)
+	}
 	if ssl != nil && (t == nil || len(t.Certificates) == 0) {
 		return hintf(ssl.Pos, "add ssl_certificate and ssl_certificate_key to the server or the stream block",
 			`no "ssl_certificate" is defined for the "listen ... ssl" directive`)
@@ -487,6 +503,7 @@ func (b *builder) streamPass(st *Stream, d *Directive) (*Upstream, error) {
 func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 	srv.ConnectTimeout, srv.Timeout, srv.NextUpstream = defaultStreamConnectTimeout, defaultStreamTimeout, true
 	srv.LimitConnLogLevel = LevelError
+	srv.PrereadBufferSize, srv.PrereadTimeout = defaultPrereadBufferSize, defaultPrereadTimeout
 	if dirs, _ := sc.nearest("limit_conn"); len(dirs) > 0 {
 		var st Settings
 		if err := applyLimitConn(b, &st, dirs, nil); err != nil {
@@ -513,6 +530,13 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = parseSize(d.Args[0]); return }},
 		{"proxy_download_rate", func(d *Directive) (err error) { srv.DownloadRate, err = parseSize(d.Args[0]); return }},
 		{"proxy_bind", func(d *Directive) error { return setStreamBind(srv, d) }},
+		{"ssl_preread", func(d *Directive) (err error) { srv.Preread, err = parseFlag(d.Args[0]); return }},
+		{"preread_buffer_size", func(d *Directive) error {
+			n, err := parseSize(d.Args[0])
+			srv.PrereadBufferSize = int(n)
+			return err
+		}},
+		{"preread_timeout", func(d *Directive) (err error) { srv.PrereadTimeout, err = parseTime(d.Args[0], false); return }},
 		{"limit_conn_dry_run", func(d *Directive) (err error) { srv.LimitConnDryRun, err = parseFlag(d.Args[0]); return }},
 		{"limit_conn_log_level", func(d *Directive) (err error) { srv.LimitConnLogLevel, err = parseLimitLogLevel(d); return }},
 	} {
@@ -573,6 +597,17 @@ func (b *builder) streamLogs(srv *StreamServer, sc *scope) error {
 			return err
 		}
 		srv.ErrorLogs = logs
+	}
+	return nil
+}
+
+// checkSSLALPN checks ssl_alpn's protocols as nginx's ngx_stream_ssl_alpn
+// does: each goes on the wire after a one-byte length.
+func checkSSLALPN(d *Directive) error {
+	for _, p := range d.Args {
+		if len(p) > 255 {
+			return hintf(d.Pos, "an ALPN protocol name is at most 255 bytes, such as h2 or http/1.1", `"%s" directive protocol too long`, d.Name)
+		}
 	}
 	return nil
 }

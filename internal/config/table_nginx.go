@@ -14,7 +14,6 @@ const (
 	noteGzipZlib       = "Go's compress/gzip chooses its own window and memory; the compressed bytes differ from zlib's, the text is the same"
 	noteConfCommand    = "Go's crypto/tls has no OpenSSL configuration commands; ignoring one could loosen what the command sets, so say it with the ssl_protocols and ssl_ciphers directives instead"
 	noteStreamSSLProxy = "fulcrum's stream proxy does not speak TLS to upstream servers yet; ignoring this would send the session in the clear"
-	noteStreamVerify   = "the stream proxy checks no client certificates (ssl_verify_client is not supported in stream), so this has no effect"
 	noteUwsgiSSL       = `it applies to "uwsgi_pass suwsgi://", which fulcrum refuses, so it has no effect`
 	noteGeoIP          = "fulcrum does not read the legacy MaxMind GeoIP databases; ignoring this would leave its variables undefined. Use a geo block with the networks you need"
 	noteUserid         = "no uid cookie is set or read; $uid_got, $uid_set and $uid_reset are not available"
@@ -188,7 +187,6 @@ var nginxSpecs = []spec{
 	{name: "proxy_downstream_buffer", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "it is nginx's deprecated name for proxy_buffer_size; fulcrum streams with its own buffers", syntax: "proxy_downstream_buffer size;"},
 	{name: "proxy_upstream_buffer", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "it is nginx's deprecated name for proxy_buffer_size; fulcrum streams with its own buffers", syntax: "proxy_upstream_buffer size;"},
 	{name: "set_real_ip_from", module: "stream_realip", ctx: ctxStreamSS, args: args1, kinds: []kind{kindAddress}, multi: true, status: ignored, note: "fulcrum's stream listeners do not read the PROXY protocol header, so a client's address is always its connection's", syntax: "set_real_ip_from address | CIDR | unix:;"},
-	{name: "ssl_preread", module: "stream_ssl_preread", ctx: ctxStreamSS, args: argsFlag, status: planned, note: "fulcrum does not read the TLS ClientHello ahead of proxying; $ssl_preread_server_name and the other $ssl_preread_* variables are not available", asIs: []string{"off"}, syntax: "ssl_preread on | off;"},
 	{name: "proxy_ssl", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, status: unsupported, note: noteStreamSSLProxy, asIs: []string{"off"}, syntax: "proxy_ssl on | off;"},
 	{name: "proxy_ssl_session_reuse", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_session_reuse on | off;"},
 	{name: "proxy_ssl_protocols", module: "stream_proxy", ctx: ctxStreamSS, args: args1More, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_protocols [SSLv2] [SSLv3] [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
@@ -203,18 +201,8 @@ var nginxSpecs = []spec{
 	{name: "proxy_ssl_certificate_key", module: "stream_proxy", ctx: ctxStreamSS, args: args1, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_certificate_key file;"},
 	{name: "proxy_ssl_password_file", module: "stream_proxy", ctx: ctxStreamSS, args: args1, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_password_file file;"},
 	{name: "proxy_ssl_conf_command", module: "stream_proxy", ctx: ctxStreamSS, args: args2, multi: true, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_conf_command name value;"},
-	{name: "ssl_password_file", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: planned, note: "stream keys are read unencrypted; a key with a pass phrase fails to load", syntax: "ssl_password_file file;"},
 	{name: "ssl_dhparam", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: ignored, note: "Go's TLS has no DHE cipher suites; key exchange is ECDHE", syntax: "ssl_dhparam file;"},
-	{name: "ssl_ecdh_curve", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: planned, note: "stream TLS offers Go's default curves", asIs: []string{"auto"}, syntax: "ssl_ecdh_curve curve;"},
-	{name: "ssl_session_tickets", module: "stream_ssl", ctx: ctxStreamSS, args: argsFlag, status: planned, note: "stream TLS resumes sessions with tickets, as with the default, on", asIs: []string{"on"}, syntax: "ssl_session_tickets on | off;"},
-	{name: "ssl_session_ticket_key", module: "stream_ssl", ctx: ctxStreamSS, args: args1, multi: true, status: planned, note: "Go makes its own session ticket keys for stream TLS", syntax: "ssl_session_ticket_key file;"},
-	{name: "ssl_verify_client", module: "stream_ssl", ctx: ctxStreamSS, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "off", "optional", "optional_no_ca"}, status: unsupported, note: "fulcrum's stream proxy checks no client certificates yet; ignoring this would let in clients without one", asIs: []string{"off"}, syntax: "ssl_verify_client on | off | optional | optional_no_ca;"},
-	{name: "ssl_verify_depth", module: "stream_ssl", ctx: ctxStreamSS, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteStreamVerify, syntax: "ssl_verify_depth number;"},
-	{name: "ssl_client_certificate", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: ignored, note: noteStreamVerify, syntax: "ssl_client_certificate file;"},
-	{name: "ssl_trusted_certificate", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: ignored, note: noteStreamVerify, syntax: "ssl_trusted_certificate file;"},
-	{name: "ssl_crl", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: ignored, note: noteStreamVerify, syntax: "ssl_crl file;"},
 	{name: "ssl_conf_command", module: "stream_ssl", ctx: ctxStreamSS, args: args2, multi: true, status: unsupported, note: noteConfCommand, syntax: "ssl_conf_command name value;"},
-	{name: "ssl_alpn", module: "stream_ssl", ctx: ctxStreamSS, args: args1More, status: planned, note: "stream TLS selects no ALPN protocol; a client that requires one fails its handshake", syntax: "ssl_alpn protocol ...;"},
 	{name: "geoip_country", module: "stream_geoip", ctx: ctxStream, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_country file;"},
 	{name: "geoip_city", module: "stream_geoip", ctx: ctxStream, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_city file;"},
 	{name: "geoip_org", module: "stream_geoip", ctx: ctxStream, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_org file;"},

@@ -175,7 +175,7 @@ func defineVariables(c *compiler, cfg *config.Stream) (map[string]int, error) {
 // slotFor returns name's slot, refusing a builtin variable's name.
 func (bv *blockVars) slotFor(name string, pos config.Pos) (int, error) {
 	name = strings.ToLower(name)
-	if _, builtin := variables[name]; builtin {
+	if _, builtin := fixedVariable(name); builtin {
 		return 0, at(&varError{msg: fmt.Sprintf(`the duplicate "%s" variable`, name),
 			hint: "a stream variable's value cannot be replaced: name another variable"}, pos)
 	}

@@ -76,6 +76,17 @@ type session struct {
 
 	mu sync.Mutex // guards up, for abort
 	up net.Conn
+
+	// ssl is the TLS connection's state, for the $ssl_* variables; nil
+	// on a plain connection.
+	ssl *sslState
+	// hello is what ssl_preread read of a ClientHello; nil when it read
+	// none. pending are the bytes it read, for the upstream server.
+	hello   *hello
+	pending []byte
+	// ended says the session ended before its handler, with nothing to
+	// log at its end (ssl_preread's client closed or timed out).
+	ended bool
 }
 
 // try is one upstream server tried by a session.
@@ -180,6 +191,9 @@ func (s *session) run() {
 		s.status = statusInternalError
 		return
 	}
+	if !s.preread() {
+		return
+	}
 	if s.srv.ret != nil {
 		s.answer()
 		return
@@ -218,8 +232,9 @@ func (s *session) handshake() bool {
 	err := tc.Handshake()
 	_ = tc.SetDeadline(time.Time{})
 	if err == nil {
-		return true
+		return s.afterHandshake(tc)
 	}
+	s.failedHandshake(tc)
 	if isTimeout(err) {
 		s.logPlain(errlog.Debug, "client timed out (110: Connection timed out) while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
 		return false
@@ -327,6 +342,13 @@ func (s *session) proxy(up net.Conn) {
 		}
 		t.sent.Add(int64(len(header)))
 		header = nil // a UDP session's goes before its first datagram
+	}
+	if len(s.pending) > 0 { // what ssl_preread read
+		n, err := up.Write(s.pending)
+		t.sent.Add(int64(n))
+		if err != nil {
+			return
+		}
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -514,7 +536,7 @@ func (s *session) finish() {
 		srv.Account(0, s.tries[n-1].sent.Load(), s.tries[n-1].received.Load())
 	}
 	s.attempt.Release(s.now(), upstream.Success)
-	if s.status == statusOK && !s.timedOut.Load() {
+	if s.status == statusOK && !s.timedOut.Load() && !s.ended {
 		s.logBytes(errlog.Info, "client disconnected")
 	}
 	for _, l := range s.srv.logs {

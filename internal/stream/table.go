@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/resolve"
@@ -80,6 +81,9 @@ type server struct {
 	// terminates their TLS (nil when the server has no certificate).
 	ssl       map[string]bool
 	tlsConfig *tls.Config
+	// verifier checks client certificates (ssl_verify_client); nil
+	// when it is off.
+	verifier *clientauth.Verifier
 }
 
 // accessLog is one access_log target compiled.
@@ -200,7 +204,7 @@ func resolverOf(u *config.Upstream, pool *upstream.Pool, log *errlog.Logger) *re
 func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files) (*server, error) {
 	srv := &server{cfg: sc, listenPos: map[string]config.Pos{}, ssl: map[string]bool{}}
 	if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
-		srv.tlsConfig = tlsConfigOf(sc.TLS)
+		srv.tlsConfig, srv.verifier = serverTLS(sc)
 	}
 	var err error
 	switch {

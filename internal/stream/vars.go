@@ -193,8 +193,7 @@ func (c *compiler) lookup(name string, log bool) (getter, bool) {
 	if g, ok := c.defined[name]; ok {
 		return g, true
 	}
-	g, ok := variables[name]
-	return g, ok
+	return lookupVariable(name)
 }
 
 // varError is an error about a variable name, with its fix.

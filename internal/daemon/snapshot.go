@@ -704,9 +704,7 @@ func (b *handlerBuilder) dynamic(pass *config.ProxyPass, set *config.Settings) (
 		names: map[string]*resolvedTarget{}, now: b.snap.now}
 	if r := set.Resolver; r != nil {
 		d.dns = resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6)
-		if d.valid = r.Valid; d.valid <= 0 {
-			d.valid = resolve.DefaultInterval
-		}
+		d.valid = r.Valid
 	}
 	for u, bp := range b.pools {
 		d.byName[u.Name] = b.target(bp)

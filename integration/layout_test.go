@@ -36,7 +36,8 @@ import (
 // map module's key matching and split_clients' MurmurHash2 split, serves
 // the http daemon and the stream module, which also uses geo's tables, as
 // nginx's stream map, split_clients and geo modules share their http
-// twins' rules.)
+// twins' rules; userid, the userid module's identifiers and cookies, reads
+// config's settings.)
 var allowedImports = map[string][]string{
 	"pemkey":        {}, // encrypted private keys (ssl_password_file)
 	"config":        {"pemkey"},
@@ -58,6 +59,7 @@ var allowedImports = map[string][]string{
 	"stapling":      {},                       // OCSP stapling (ssl_stapling)
 	"revocation":    {},                       // ssl_crl's and proxy_ssl_crl's revocation checks
 	"referer":       {"config"},               // valid_referers' check of the Referer field
+	"userid":        {"config"},               // the userid module's identifiers and cookies
 	"clientauth":    {"config", "revocation"}, // client certificate verification (ssl_verify_client)
 	"errlog":        {"config"},
 	"router":        {"config"},
@@ -79,7 +81,7 @@ var allowedImports = map[string][]string{
 	"fastcgi":       {"bindaddr", "balancer", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
 	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},         // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                   // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -16,7 +16,6 @@ const (
 	noteStreamSSLProxy = "fulcrum's stream proxy does not speak TLS to upstream servers yet; ignoring this would send the session in the clear"
 	noteUwsgiSSL       = `it applies to "uwsgi_pass suwsgi://", which fulcrum refuses, so it has no effect`
 	noteGeoIP          = "fulcrum does not read the legacy MaxMind GeoIP databases; ignoring this would leave its variables undefined. Use a geo block with the networks you need"
-	noteUserid         = "no uid cookie is set or read; $uid_got, $uid_set and $uid_reset are not available"
 	noteBrowser        = "$modern_browser and $ancient_browser are not available"
 	noteMP4            = "MP4 files are served whole, as static files: the start and end arguments are not applied"
 )
@@ -153,15 +152,15 @@ var nginxSpecs = []spec{
 	{name: "mp4_start_key_frame", module: "http_mp4", ctx: ctxHSL, args: argsFlag, status: planned, note: noteMP4, asIs: []string{"off"}, syntax: "mp4_start_key_frame on | off;"},
 	{name: "random_index", module: "http_random_index", ctx: ctxLoc, args: argsFlag, syntax: "random_index on | off;"},
 	{name: "slice", module: "http_slice", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: planned, note: "requests go upstream whole, without a Range per slice; $slice_range is not available", asIs: []string{"0"}, syntax: "slice size;"},
-	{name: "userid", module: "http_userid", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "v1", "log", "off"}, status: planned, note: noteUserid, asIs: []string{"off"}, syntax: "userid on | v1 | log | off;"},
-	{name: "userid_service", module: "http_userid", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: planned, note: noteUserid, syntax: "userid_service number;"},
-	{name: "userid_name", module: "http_userid", ctx: ctxHSL, args: args1, status: planned, note: noteUserid, syntax: "userid_name name;"},
-	{name: "userid_domain", module: "http_userid", ctx: ctxHSL, args: args1, status: planned, note: noteUserid, syntax: "userid_domain name | none;"},
-	{name: "userid_path", module: "http_userid", ctx: ctxHSL, args: args1, status: planned, note: noteUserid, syntax: "userid_path path;"},
-	{name: "userid_expires", module: "http_userid", ctx: ctxHSL, args: args1, status: planned, note: noteUserid, check: checkUseridExpires, syntax: "userid_expires time | max | off;"},
-	{name: "userid_p3p", module: "http_userid", ctx: ctxHSL, args: args1, status: planned, note: noteUserid, syntax: "userid_p3p string | none;"},
-	{name: "userid_mark", module: "http_userid", ctx: ctxHSL, args: args1, status: planned, note: noteUserid, check: checkUseridMark, syntax: "userid_mark letter | digit | = | off;"},
-	{name: "userid_flags", module: "http_userid", ctx: ctxHSL, args: args123, status: planned, note: noteUserid, check: checkUseridFlags, syntax: "userid_flags off | flag ...;"},
+	{name: "userid", module: "http_userid", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "v1", "log", "off"}, syntax: "userid on | v1 | log | off;"},
+	{name: "userid_service", module: "http_userid", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "userid_service number;"},
+	{name: "userid_name", module: "http_userid", ctx: ctxHSL, args: args1, syntax: "userid_name name;"},
+	{name: "userid_domain", module: "http_userid", ctx: ctxHSL, args: args1, syntax: "userid_domain name | none;"},
+	{name: "userid_path", module: "http_userid", ctx: ctxHSL, args: args1, syntax: "userid_path path;"},
+	{name: "userid_expires", module: "http_userid", ctx: ctxHSL, args: args1, check: checkUseridExpires, syntax: "userid_expires time | max | off;"},
+	{name: "userid_p3p", module: "http_userid", ctx: ctxHSL, args: args1, syntax: "userid_p3p string | none;"},
+	{name: "userid_mark", module: "http_userid", ctx: ctxHSL, args: args1, check: checkUseridMark, syntax: "userid_mark letter | digit | = | off;"},
+	{name: "userid_flags", module: "http_userid", ctx: ctxHSL, args: args123, check: checkUseridFlags, syntax: "userid_flags off | flag ...;"},
 	{name: "geoip_country", module: "http_geoip", ctx: ctxHTTP, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_country file;"},
 	{name: "geoip_city", module: "http_geoip", ctx: ctxHTTP, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_city file;"},
 	{name: "geoip_org", module: "http_geoip", ctx: ctxHTTP, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_org file;"},

@@ -43,9 +43,16 @@ type httpServer struct {
 
 	shutting atomic.Bool
 	tick     atomic.Uint64 // abort checks run so far (see watchClients)
-	mu       sync.Mutex    // guards ln, conns and watching
+	mu       sync.Mutex    // guards ln, conns, accepting, closed and watching
 	ln       net.Listener
 	conns    map[*clientConn]struct{}
+	// accepting counts the Serve loops that have not returned: a
+	// connection Accept returned as the listener closed is tracked after
+	// Shutdown's first look, so Shutdown waits for the loops too.
+	accepting int
+	// closed says Close ran: connections accepted after it are closed
+	// unserved.
+	closed   bool
 	watching bool          // watchClients runs
 	suspects []*clientConn // reused by checkClients
 }
@@ -58,6 +65,17 @@ func (s *httpServer) shuttingDown() bool { return s.shutting.Load() }
 // goroutine. It returns nil after Shutdown or Close, else the accept error.
 func (s *httpServer) Serve(ln net.Listener) error {
 	s.mu.Lock()
+	if s.shuttingDown() {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.accepting++
+	defer func() {
+		s.mu.Lock()
+		s.accepting--
+		s.mu.Unlock()
+	}()
 	s.ln = ln
 	if s.conns == nil {
 		s.conns = map[*clientConn]struct{}{}
@@ -142,11 +160,15 @@ func (s *httpServer) checkClients() int {
 	return n
 }
 
-// track adds a connection; false once the server is closing.
+// track adds a connection; false once Close ran. A connection accepted as a
+// graceful Shutdown closed the listener is tracked and served (its first
+// request, as nginx serves what it accepted): refusing it would reset a
+// client whose connection the kernel had already completed (a binary
+// upgrade's old process, whose listening socket the new one shares).
 func (s *httpServer) track(cc *clientConn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.shuttingDown() {
+	if s.closed {
 		return false
 	}
 	s.conns[cc] = struct{}{}
@@ -199,7 +221,8 @@ func (s *httpServer) Shutdown(ctx context.Context) error {
 }
 
 // closeIdle closes the connections waiting for a request and returns how many
-// connections are left.
+// connections are left, counting an accept loop that has not returned as one
+// (it may hold a connection accepted as the listener closed).
 func (s *httpServer) closeIdle() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -209,7 +232,7 @@ func (s *httpServer) closeIdle() int {
 			delete(s.conns, cc)
 		}
 	}
-	return len(s.conns)
+	return len(s.conns) + s.accepting
 }
 
 // Close closes the listener and every connection it still tracks.
@@ -217,6 +240,7 @@ func (s *httpServer) Close() error {
 	s.closeListener()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for cc := range s.conns {
 		cc.state.Store(connClosing)
 		cc.c.Close()

@@ -35,6 +35,16 @@ type testServer struct {
 
 func startEngine(t testing.TB, lim limits, handler http.HandlerFunc) *testServer {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startEngineOn(t, lim, handler, ln)
+}
+
+// startEngineOn is startEngine on a listener of the test's.
+func startEngineOn(t testing.TB, lim limits, handler http.HandlerFunc, ln net.Listener) *testServer {
+	t.Helper()
 	logBuf := &testutil.SyncBuffer{}
 	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Info}}, Stderr: logBuf})
 	if err != nil {
@@ -47,10 +57,6 @@ func startEngine(t testing.TB, lim limits, handler http.HandlerFunc) *testServer
 		log:     log,
 		nextID:  func() uint64 { return ids.Add(1) },
 		date:    &dateCache{},
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
 	}
 	ts := &testServer{srv: srv, addr: ln.Addr().String(), log: logBuf, done: make(chan struct{})}
 	go func() {
@@ -924,5 +930,67 @@ func TestEngineIgnoreClientAbort(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the handler never finished")
+	}
+}
+
+// gatedListener holds each connection Accept got until the test releases
+// it: the moment between the kernel's accept and the engine's tracking.
+type gatedListener struct {
+	net.Listener
+	got     chan struct{} // a connection was accepted and is held
+	release chan struct{}
+}
+
+func (l *gatedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.got <- struct{}{}
+	<-l.release
+	return c, nil
+}
+
+// TestEngineShutdownServesConnectionAcceptedMeanwhile: a connection that
+// Accept returned while a graceful Shutdown closed the listener is served,
+// and Shutdown waits for its answer. Refusing it reset the client: one
+// request in a few hundred failed across a binary upgrade's QUIT
+// (TestBinaryUpgradeUnderLoad).
+func TestEngineShutdownServesConnectionAcceptedMeanwhile(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl := &gatedListener{Listener: inner, got: make(chan struct{}, 1), release: make(chan struct{})}
+	ts := startEngineOn(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "served") }, gl)
+	rc := dialEngine(t, ts.addr)
+	rc.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-gl.got
+	shut := make(chan error, 1)
+	go func() { shut <- ts.srv.Shutdown(context.Background()) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ts.srv.shuttingDown() {
+		if time.Now().After(deadline) {
+			t.Fatal("Shutdown did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) while a connection was still being accepted", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(gl.release)
+	resp, body := rc.response(http.MethodGet)
+	if resp.StatusCode != http.StatusOK || body != "served" || connection(resp) != "close" {
+		t.Errorf("got %d %q Connection %q; want 200 served and close", resp.StatusCode, body, connection(resp))
+	}
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return after the connection was served")
 	}
 }

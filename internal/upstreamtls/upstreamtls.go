@@ -173,13 +173,15 @@ type VerifyError struct {
 	Err error
 	// Name is set when the certificate does not match it.
 	Name string
+	// sent is the number of certificates the server sent.
+	sent int
 }
 
 func (e *VerifyError) Error() string {
 	if e.Name != "" {
 		return fmt.Sprintf("upstream SSL certificate does not match \"%s\"", e.Name)
 	}
-	return fmt.Sprintf("upstream SSL certificate verify error: (%s)", opensslVerifyReason(e.Err))
+	return fmt.Sprintf("upstream SSL certificate verify error: (%s)", opensslVerifyReason(e.Err, e.sent))
 }
 
 func (e *VerifyError) Unwrap() error { return e.Err }
@@ -209,7 +211,7 @@ func (v *chainCheck) verifier(name string) func(tls.ConnectionState) error {
 		}
 		chains, err := leaf.Verify(opts)
 		if err != nil {
-			return &VerifyError{Err: err}
+			return &VerifyError{Err: err, sent: len(cs.PeerCertificates)}
 		}
 		chain := withinDepth(chains, v.depth)
 		if chain == nil {
@@ -238,8 +240,10 @@ func withinDepth(chains [][]*x509.Certificate, depth int) []*x509.Certificate {
 }
 
 // opensslVerifyReason words a verification error as OpenSSL's code and
-// reason, which nginx logs.
-func opensslVerifyReason(err error) string {
+// reason, which nginx logs; sent is the number of certificates the server
+// sent: OpenSSL says 21 when the issuer of the only one is unknown, 20
+// when that of the last of several is.
+func opensslVerifyReason(err error, sent int) string {
 	var ua x509.UnknownAuthorityError
 	var ci x509.CertificateInvalidError
 	var re revokedError
@@ -249,6 +253,9 @@ func opensslVerifyReason(err error) string {
 	case errors.As(err, &ua):
 		if c := ua.Cert; c != nil && bytes.Equal(c.RawIssuer, c.RawSubject) {
 			return "18:self-signed certificate"
+		}
+		if sent == 1 {
+			return "21:unable to verify the first certificate"
 		}
 		return "20:unable to get local issuer certificate"
 	case errors.As(err, &ci) && ci.Reason == x509.Expired:

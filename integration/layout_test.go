@@ -78,8 +78,8 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"inherit":       {},                                                                                             // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "resolve", "upstream", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
+	"inherit":       {},                                                                                                            // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "resolve", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "upstreamtls", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
 	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},         // memcached_pass: the memcached client

@@ -281,6 +281,10 @@ func (s *session) connect() net.Conn {
 		if c != nil {
 			return c
 		}
+		if s.isDone() { // aborted by a stop during the handshake
+			s.attempt.Release(s.now(), upstream.Neutral)
+			return nil
+		}
 		if s.attempt.Release(s.now(), upstream.Failure) {
 			s.log(errlog.Warn, "upstream server temporarily disabled while "+while)
 		}

@@ -82,9 +82,17 @@ func (s *session) handshakeUpstream(c net.Conn, addr string) net.Conn {
 		// nginx's u->ssl_name: the host proxy_pass's value named.
 		name = stripPort(s.passValue)
 	}
+	if !s.hold(c) {
+		c.Close()
+		return nil
+	}
 	tc, err := ut.client.Handshake(context.Background(), c, name, s.srv.cfg.ConnectTimeout, upstreamtls.PerServer(ut.sessions, addr))
 	if err == nil {
 		return tc
+	}
+	s.hold(nil)
+	if s.isDone() {
+		return nil // aborted (a stop): not the server's failure
 	}
 	const while = " while SSL handshaking to upstream"
 	var he *upstreamtls.HandshakeError
@@ -106,4 +114,14 @@ func (s *session) handshakeUpstream(c net.Conn, addr string) net.Conn {
 		s.log(errlog.Error, err.Error()+while)
 	}
 	return nil
+}
+
+// hold makes c the upstream connection that end closes, so that a stop
+// does not wait for a handshake in progress; false means the session is
+// already ending.
+func (s *session) hold(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.up = c
+	return !s.isDone()
 }

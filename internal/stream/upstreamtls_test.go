@@ -451,3 +451,40 @@ func TestUpstreamTLSCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestUpstreamTLSStopDuringHandshake: a stop ends a session whose
+// upstream handshake is in progress at once, not after
+// proxy_connect_timeout, and does not count it as the server's failure.
+func TestUpstreamTLSStopDuringHandshake(t *testing.T) {
+	accepted := make(chan struct{}, 1)
+	silent := testutil.RawBackend(t, func(c net.Conn) {
+		accepted <- struct{}{}
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		buf := make([]byte, 512)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+	cfg := load(t, t.TempDir(), "upstream u { server "+silent+"; }\nserver { listen 127.0.0.1:0; proxy_pass u; proxy_ssl on; proxy_connect_timeout 60s; }")
+	p, addr := start(t, cfg)
+	cl := dial(t, addr)
+	select {
+	case <-accepted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream server got no connection")
+	}
+	began := time.Now()
+	p.Close()
+	waitFor(t, "the session to end", func() bool { return p.Sessions() == 0 })
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("the session ended %v after the stop", d)
+	}
+	if got := cl.ask(t, "x"); got != "EOF" {
+		t.Errorf("client got %q, want the connection closed", got)
+	}
+	if st := p.Upstreams(time.Now())[0].Servers[0]; st.Failures != 0 || st.Fails != 0 {
+		t.Errorf("server failures %d, fails %d, want none: the stop is not its failure", st.Failures, st.Fails)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -176,6 +177,15 @@ func TestUpstreamTLS(t *testing.T) {
 	pki := newUpstreamPKI(t, dir)
 	good := startTLSUpstream(t, "good", pki.goodCert, pki.goodKey, false)
 	wrong := startTLSUpstream(t, "wrong", pki.wrongCert, pki.wrongKey, false)
+	// closer reads the ClientHello record and closes.
+	closer := testutil.RawBackend(t, func(c net.Conn) {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		header := make([]byte, 5)
+		if _, err := io.ReadFull(c, header); err != nil {
+			return
+		}
+		_, _ = io.ReadFull(c, make([]byte, int(header[3])<<8|int(header[4])))
+	})
 	// plain is a server that greets in the clear.
 	plain := testutil.RawBackend(t, func(c net.Conn) { fmt.Fprintf(c, "220 plain server ready\r\n") })
 	tests := []struct {
@@ -208,6 +218,12 @@ func TestUpstreamTLS(t *testing.T) {
 		{name: "not a TLS server fails over", servers: []string{plain, good.addr()}, settings: "proxy_ssl on;",
 			want:   "good sni= resumed=false certs=0 hello",
 			logged: []string{"error *1 SSL_do_handshake() failed (", "warn *1 upstream server temporarily disabled while SSL handshaking to upstream"}},
+		{name: "a server that closes fails over", servers: []string{closer, good.addr()}, settings: "proxy_ssl on;",
+			want: "good sni= resumed=false certs=0 hello",
+			logged: []string{
+				"error *1 peer closed connection in SSL handshake while SSL handshaking to upstream, client: 127.0.0.1",
+				"warn *1 upstream server temporarily disabled while SSL handshaking to upstream",
+			}},
 		{name: "SNI with proxy_ssl_server_name: the upstream's name", servers: []string{good.addr()}, upName: "backend.test",
 			settings: "proxy_ssl on; proxy_ssl_server_name on;",
 			want:     "good sni=backend.test resumed=false certs=0 hello"},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -502,5 +503,40 @@ func TestUpstreamTLSStopDuringHandshake(t *testing.T) {
 	}
 	if st := p.Upstreams(time.Now())[0].Servers[0]; st.Failures != 0 || st.Fails != 0 {
 		t.Errorf("server failures %d, fails %d, want none: the stop is not its failure", st.Failures, st.Fails)
+	}
+}
+
+// TestUpstreamTLSPasswordFile: an encrypted proxy_ssl_certificate_key is
+// opened with proxy_ssl_password_file's passphrases and the certificate
+// presented; without the file the configuration does not load.
+func TestUpstreamTLSPasswordFile(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("no openssl to encrypt a key")
+	}
+	dir := t.TempDir()
+	pki := newUpstreamPKI(t, dir)
+	if out, err := exec.Command("openssl", "pkey", "-in", filepath.Join(dir, "client.key"), "-aes256", "-passout", "pass:s3cret",
+		"-out", filepath.Join(dir, "client-enc.key")).CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "passwords"), []byte("wrong\ns3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := startTLSUpstream(t, "good", pki.goodCert, pki.goodKey, false)
+	certs := "proxy_ssl on; proxy_ssl_certificate " + dir + "/client.pem; proxy_ssl_certificate_key " + dir + "/client-enc.key;"
+	cfg := load(t, dir, "proxy_ssl_password_file "+dir+"/passwords;\nserver { listen 127.0.0.1:0; proxy_pass "+good.addr()+"; "+certs+" }")
+	_, addr := start(t, cfg)
+	if got, want := dial(t, addr).ask(t, "hello"), "good sni= resumed=false certs=1 hello"; got != want {
+		t.Errorf("answer %q, want %q", got, want)
+	}
+
+	path := filepath.Join(dir, "nopw.conf")
+	src := "events {}\nstream {\n    server { listen 127.0.0.1:0; proxy_pass " + good.addr() + ";\n" + certs + "\n    }\n}\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(path, config.LoadOptions{Prefix: dir})
+	if want := `cannot load certificate key "` + dir + `/client-enc.key"`; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path+":4") {
+		t.Errorf("error %v, want %q at %s:4", err, want, path)
 	}
 }

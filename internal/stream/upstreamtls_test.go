@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -119,7 +120,9 @@ func startSilent(t *testing.T) string {
 
 // upstreamPKI is the certificates of the upstream TLS tests, written to
 // dir: ca.pem (the CA that signs "good" servers' certificates), other.pem
-// (another CA), client.pem and client.key (a client certificate).
+// (another CA), client.pem and client.key (a client certificate),
+// revoked.crl (ca's list that revokes the good certificate) and clean.crl
+// (ca's list that revokes none).
 type upstreamPKI struct {
 	ca, other           *testutil.CA
 	goodCert, goodKey   []byte // for backend.test, signed by ca
@@ -133,7 +136,16 @@ func newUpstreamPKI(t *testing.T, dir string) *upstreamPKI {
 	p.goodCert, p.goodKey = p.ca.Issue(t, server)
 	p.wrongCert, p.wrongKey = p.other.Issue(t, server)
 	clientCert, clientKey := p.ca.Issue(t, testutil.Leaf{})
-	for name, data := range map[string][]byte{"ca.pem": p.ca.PEM, "other.pem": p.other.PEM, "client.pem": clientCert, "client.key": clientKey} {
+	blk, _ := pem.Decode(p.goodCert)
+	leaf, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	revoked := p.ca.CRL(t, now.Add(-time.Hour), now.Add(time.Hour), leaf.SerialNumber)
+	clean := p.ca.CRL(t, now.Add(-time.Hour), now.Add(time.Hour))
+	for name, data := range map[string][]byte{"ca.pem": p.ca.PEM, "other.pem": p.other.PEM, "client.pem": clientCert, "client.key": clientKey,
+		"revoked.crl": revoked, "clean.crl": clean} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -216,6 +228,13 @@ func TestUpstreamTLS(t *testing.T) {
 		{name: "verify: the default name is the upstream's", servers: []string{good.addr()}, upName: "backend.test",
 			settings: "proxy_ssl on; proxy_ssl_verify on; proxy_ssl_trusted_certificate %DIR%/ca.pem;",
 			want:     "good sni= resumed=false certs=0 hello"},
+		{name: "verify: a current CRL that does not revoke", servers: []string{good.addr()},
+			settings: "proxy_ssl on; proxy_ssl_verify on; proxy_ssl_trusted_certificate %DIR%/ca.pem; proxy_ssl_name backend.test; proxy_ssl_crl %DIR%/clean.crl;",
+			want:     "good sni= resumed=false certs=0 hello"},
+		{name: "verify: a revoked certificate", servers: []string{good.addr()},
+			settings: "proxy_ssl on; proxy_ssl_verify on; proxy_ssl_trusted_certificate %DIR%/ca.pem; proxy_ssl_name backend.test; proxy_ssl_crl %DIR%/revoked.crl;",
+			want:     "EOF",
+			logged:   []string{"error *1 upstream SSL certificate verify error: (23:certificate revoked) while SSL handshaking to upstream"}},
 		{name: "not a TLS server fails over", servers: []string{plain, good.addr()}, settings: "proxy_ssl on;",
 			want:   "good sni= resumed=false certs=0 hello",
 			logged: []string{"error *1 SSL_do_handshake() failed (", "warn *1 upstream server temporarily disabled while SSL handshaking to upstream"}},

@@ -559,3 +559,29 @@ func TestUpstreamTLSPasswordFile(t *testing.T) {
 		t.Errorf("error %v, want %q at %s:4", err, want, path)
 	}
 }
+
+// TestUpstreamTLSPassVariables: with variables in proxy_pass, the default
+// proxy_ssl_name is the host of the session's value, as nginx's
+// u->ssl_name (checked with nginx 1.22.1: "set $up backend.test; proxy_pass
+// $up;" sends SNI backend.test): SNI sends it and proxy_ssl_verify checks
+// it; an address sends none.
+func TestUpstreamTLSPassVariables(t *testing.T) {
+	dir := t.TempDir()
+	pki := newUpstreamPKI(t, dir)
+	good := startTLSUpstream(t, "good", pki.goodCert, pki.goodKey, false)
+	verify := " proxy_ssl_verify on; proxy_ssl_trusted_certificate " + dir + "/ca.pem;"
+	for _, tt := range []struct{ name, value, settings, want string }{
+		{"an upstream's name", "backend.test", "", "good sni=backend.test resumed=false certs=0 hello"},
+		{"an upstream's name, verified", "backend.test", verify, "good sni=backend.test resumed=false certs=0 hello"},
+		{"an address", good.addr(), "", "good sni= resumed=false certs=0 hello"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := load(t, t.TempDir(), "upstream backend.test { server "+good.addr()+"; }\n"+
+				"server { listen 127.0.0.1:0; set $up "+tt.value+"; proxy_pass $up; proxy_ssl on; proxy_ssl_server_name on;"+tt.settings+" }")
+			_, addr := start(t, cfg)
+			if got := dial(t, addr).ask(t, "hello"); got != tt.want {
+				t.Errorf("answer %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

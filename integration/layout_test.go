@@ -37,7 +37,9 @@ import (
 // the http daemon and the stream module, which also uses geo's tables, as
 // nginx's stream map, split_clients and geo modules share their http
 // twins' rules; userid, the userid module's identifiers and cookies, reads
-// config's settings.)
+// config's settings; upstreamtls, the TLS client of connections to upstream
+// servers (proxy_ssl_*, grpc_ssl_*), is shared by proxy and stream, which
+// may not import each other.)
 var allowedImports = map[string][]string{
 	"pemkey":        {}, // encrypted private keys (ssl_password_file)
 	"config":        {"pemkey"},
@@ -61,6 +63,7 @@ var allowedImports = map[string][]string{
 	"referer":       {"config"},               // valid_referers' check of the Referer field
 	"userid":        {"config"},               // the userid module's identifiers and cookies
 	"clientauth":    {"config", "revocation"}, // client certificate verification (ssl_verify_client)
+	"upstreamtls":   {"config", "revocation"}, // TLS to upstream servers (proxy_ssl_* in http and stream, grpc_ssl_*)
 	"errlog":        {"config"},
 	"router":        {"config"},
 	"static":        {"config", "h1"},
@@ -75,9 +78,9 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"inherit":       {},                                                                                             // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "resolve", "upstream", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
-	"proxy":         {"bindaddr", "balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
+	"inherit":       {},                                                                                                            // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "resolve", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
+	"proxy":         {"bindaddr", "balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "upstreamtls", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
 	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},         // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                   // server ... resolve: names followed in DNS

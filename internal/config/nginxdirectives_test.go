@@ -153,10 +153,11 @@ func TestNginxDirectivesChecked(t *testing.T) {
 		{"browser name", "http { modern_browser chrome 100; }", []string{`unknown browser name "chrome" in /t.conf:1`}, true},
 		{"browser version", "http { modern_browser opera x; }", []string{`invalid browser version "x" in /t.conf:1`}, true},
 		{"uwsgi_ssl_protocols", "http { uwsgi_ssl_protocols TLSv9; }", []string{`invalid value "TLSv9" in /t.conf:1`}, true},
+		{"stream proxy_ssl_protocols, proxy_ssl off", "stream { proxy_ssl_protocols TLSv1.4; }", []string{`invalid value "TLSv1.4" in "proxy_ssl_protocols" directive in /t.conf:1`}, true},
 
 		// Unsupported: errors with the reason.
 		{"stream allow bad address", "stream { server { listen 1; allow localhost; } }", []string{`invalid parameter "localhost" in /t.conf:1`}, true},
-		{"stream proxy_ssl", "stream { server { listen 1; proxy_ssl on; } }", []string{`fulcrum does not support the "proxy_ssl" directive yet in /t.conf:1, ` + noteStreamSSLProxy}, true},
+		{"stream proxy_ssl_conf_command", "stream { server { listen 1; proxy_ssl on; proxy_ssl_conf_command Options PrioritizeChaCha; } }", []string{`fulcrum does not support the "proxy_ssl_conf_command" directive yet in /t.conf:1, ` + noteConfCommand}, true},
 		{"ssl_ocsp", "http { server { ssl_ocsp on; } }", []string{`fulcrum does not support the "ssl_ocsp" directive yet in /t.conf:1`}, true},
 		{"proxy_ssl_conf_command", "http { proxy_ssl_conf_command Options PrioritizeChaCha; }", []string{`fulcrum does not support the "proxy_ssl_conf_command" directive yet in /t.conf:1, ` + noteConfCommand}, true},
 		{"geoip", "http { geoip_country /usr/share/GeoIP/GeoIP.dat; }", []string{`fulcrum does not support the "geoip_country" directive yet in /t.conf:1, ` + noteGeoIP}, true},

@@ -118,6 +118,15 @@ type StreamServer struct {
 	Preread           bool
 	PrereadBufferSize int
 	PrereadTimeout    time.Duration
+	// ProxySSL is the proxy_ssl_* settings where proxy_ssl is on (TLS to
+	// the upstream servers of TCP sessions; UDP sessions ignore it, as in
+	// nginx); nil where it is off. Its Name (proxy_ssl_name) may hold
+	// variables, which package stream compiles; "" means the proxy_pass
+	// host without its port. Its files are loaded and checked.
+	ProxySSL *ProxySSL
+	// ProxySSLNamePos is where proxy_ssl_name is written, for errors
+	// about its variables; zero without one.
+	ProxySSLNamePos Pos
 	// Bind (proxy_bind) is the local IP address of upstream connections;
 	// "" means the system's choice. With variables it is evaluated once
 	// per session (ParseBindAddr's syntax; empty or not an address: the
@@ -386,6 +395,9 @@ func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamSer
 		return nil, err
 	}
 	if err := b.streamProxySettings(srv, sc); err != nil {
+		return nil, err
+	}
+	if err := b.streamProxySSL(srv, sc); err != nil {
 		return nil, err
 	}
 	return srv, b.streamLogs(srv, sc)

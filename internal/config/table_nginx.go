@@ -11,13 +11,12 @@ package config
 
 // Notes shared by the families below.
 const (
-	noteGzipZlib       = "Go's compress/gzip chooses its own window and memory; the compressed bytes differ from zlib's, the text is the same"
-	noteConfCommand    = "Go's crypto/tls has no OpenSSL configuration commands; ignoring one could loosen what the command sets, so say it with the ssl_protocols and ssl_ciphers directives instead"
-	noteStreamSSLProxy = "fulcrum's stream proxy does not speak TLS to upstream servers yet; ignoring this would send the session in the clear"
-	noteUwsgiSSL       = `it applies to "uwsgi_pass suwsgi://", which fulcrum refuses, so it has no effect`
-	noteGeoIP          = "fulcrum does not read the legacy MaxMind GeoIP databases; ignoring this would leave its variables undefined. Use a geo block with the networks you need"
-	noteBrowser        = "$modern_browser and $ancient_browser are not available"
-	noteMP4            = "MP4 files are served whole, as static files: the start and end arguments are not applied"
+	noteGzipZlib    = "Go's compress/gzip chooses its own window and memory; the compressed bytes differ from zlib's, the text is the same"
+	noteConfCommand = "Go's crypto/tls has no OpenSSL configuration commands; ignoring one could loosen what the command sets, so say it with the ssl_protocols and ssl_ciphers directives instead"
+	noteUwsgiSSL    = `it applies to "uwsgi_pass suwsgi://", which fulcrum refuses, so it has no effect`
+	noteGeoIP       = "fulcrum does not read the legacy MaxMind GeoIP databases; ignoring this would leave its variables undefined. Use a geo block with the networks you need"
+	noteBrowser     = "$modern_browser and $ancient_browser are not available"
+	noteMP4         = "MP4 files are served whole, as static files: the start and end arguments are not applied"
 )
 
 // nginxSpecs are the directives of nginx 1.22 that fulcrum knows without
@@ -186,20 +185,20 @@ var nginxSpecs = []spec{
 	{name: "proxy_downstream_buffer", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "it is nginx's deprecated name for proxy_buffer_size; fulcrum streams with its own buffers", syntax: "proxy_downstream_buffer size;"},
 	{name: "proxy_upstream_buffer", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "it is nginx's deprecated name for proxy_buffer_size; fulcrum streams with its own buffers", syntax: "proxy_upstream_buffer size;"},
 	{name: "set_real_ip_from", module: "stream_realip", ctx: ctxStreamSS, args: args1, kinds: []kind{kindAddress}, multi: true, status: ignored, note: "fulcrum's stream listeners do not read the PROXY protocol header, so a client's address is always its connection's", syntax: "set_real_ip_from address | CIDR | unix:;"},
-	{name: "proxy_ssl", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, status: unsupported, note: noteStreamSSLProxy, asIs: []string{"off"}, syntax: "proxy_ssl on | off;"},
-	{name: "proxy_ssl_session_reuse", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_session_reuse on | off;"},
-	{name: "proxy_ssl_protocols", module: "stream_proxy", ctx: ctxStreamSS, args: args1More, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_protocols [SSLv2] [SSLv3] [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
-	{name: "proxy_ssl_ciphers", module: "stream_proxy", ctx: ctxStreamSS, args: args1, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_ciphers ciphers;"},
-	{name: "proxy_ssl_name", module: "stream_proxy", ctx: ctxStreamSS, args: args1, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_name name;"},
-	{name: "proxy_ssl_server_name", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_server_name on | off;"},
-	{name: "proxy_ssl_verify", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_verify on | off;"},
-	{name: "proxy_ssl_verify_depth", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindNumber}, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_verify_depth number;"},
-	{name: "proxy_ssl_trusted_certificate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_trusted_certificate file;"},
-	{name: "proxy_ssl_crl", module: "stream_proxy", ctx: ctxStreamSS, args: args1, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_crl file;"},
-	{name: "proxy_ssl_certificate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_certificate file;"},
-	{name: "proxy_ssl_certificate_key", module: "stream_proxy", ctx: ctxStreamSS, args: args1, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_certificate_key file;"},
-	{name: "proxy_ssl_password_file", module: "stream_proxy", ctx: ctxStreamSS, args: args1, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_password_file file;"},
-	{name: "proxy_ssl_conf_command", module: "stream_proxy", ctx: ctxStreamSS, args: args2, multi: true, status: unsupported, note: noteStreamSSLProxy, syntax: "proxy_ssl_conf_command name value;"},
+	{name: "proxy_ssl", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_ssl on | off;"},
+	{name: "proxy_ssl_session_reuse", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_ssl_session_reuse on | off;"},
+	{name: "proxy_ssl_protocols", module: "stream_proxy", ctx: ctxStreamSS, args: args1More, check: checkProtocolNames, syntax: "proxy_ssl_protocols [SSLv2] [SSLv3] [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
+	{name: "proxy_ssl_ciphers", module: "stream_proxy", ctx: ctxStreamSS, args: args1, syntax: "proxy_ssl_ciphers ciphers;"},
+	{name: "proxy_ssl_name", module: "stream_proxy", ctx: ctxStreamSS, args: args1, syntax: "proxy_ssl_name name;"},
+	{name: "proxy_ssl_server_name", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_ssl_server_name on | off;"},
+	{name: "proxy_ssl_verify", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_ssl_verify on | off;"},
+	{name: "proxy_ssl_verify_depth", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_ssl_verify_depth number;"},
+	{name: "proxy_ssl_trusted_certificate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, syntax: "proxy_ssl_trusted_certificate file;"},
+	{name: "proxy_ssl_crl", module: "stream_proxy", ctx: ctxStreamSS, args: args1, syntax: "proxy_ssl_crl file;"},
+	{name: "proxy_ssl_certificate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, syntax: "proxy_ssl_certificate file;"},
+	{name: "proxy_ssl_certificate_key", module: "stream_proxy", ctx: ctxStreamSS, args: args1, syntax: "proxy_ssl_certificate_key file;"},
+	{name: "proxy_ssl_password_file", module: "stream_proxy", ctx: ctxStreamSS, args: args1, syntax: "proxy_ssl_password_file file;"},
+	{name: "proxy_ssl_conf_command", module: "stream_proxy", ctx: ctxStreamSS, args: args2, multi: true, status: unsupported, note: noteConfCommand, syntax: "proxy_ssl_conf_command name value;"},
 	{name: "ssl_dhparam", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: ignored, note: "Go's TLS has no DHE cipher suites; key exchange is ECDHE", syntax: "ssl_dhparam file;"},
 	{name: "ssl_conf_command", module: "stream_ssl", ctx: ctxStreamSS, args: args2, multi: true, status: unsupported, note: noteConfCommand, syntax: "ssl_conf_command name value;"},
 	{name: "geoip_country", module: "stream_geoip", ctx: ctxStream, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_country file;"},

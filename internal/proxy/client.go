@@ -43,7 +43,7 @@ type ConnPool struct {
 }
 
 // connKey names the server a pooled connection goes to, and how: tls is
-// empty for plain HTTP, else the TLS settings' key (upstreamTLS.key), so
+// empty for plain HTTP, else the TLS settings' key (upstreamTLS.Key), so
 // plain and TLS connections to one address are never mixed.
 // local is the proxy_bind address (zero when the system picks), so
 // connections bound to different local addresses are not mixed either.
@@ -67,7 +67,7 @@ type dialTarget struct {
 func (d *dialTarget) key() connKey {
 	k := connKey{network: d.network, addr: d.addr, local: d.local}
 	if d.tls != nil {
-		k.tls = d.tls.key
+		k.tls = d.tls.Key()
 	}
 	return k
 }
@@ -232,7 +232,7 @@ func (p *ConnPool) dialHere(ctx context.Context, dst *dialTarget) (net.Conn, err
 	if err != nil || dst.tls == nil {
 		return c, err
 	}
-	return dst.tls.handshake(ctx, c, dst.timeout, p.sessions)
+	return dst.tls.Handshake(ctx, c, "", dst.timeout, p.sessions)
 }
 
 // newPoolConn wraps a fresh connection with its buffers.

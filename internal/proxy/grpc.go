@@ -132,7 +132,7 @@ func (c *GRPCClients) For(pass *config.GRPCPass, set *config.GRPCSettings) *http
 	key := fmt.Sprintf("%s|%s|%v|%v|%v|%v|%s", pass.Upstream.Name, pass.Host, set.ConnectTimeout, set.ReadTimeout, set.SendTimeout, set.SocketKeepalive, set.Bind.Addr)
 	if pass.TLS {
 		tc = newUpstreamTLS(set.SSL, hostWithoutPort(pass.Host))
-		key += "|" + tc.key
+		key += "|" + tc.Key()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -197,16 +197,14 @@ func newGRPCTransport(set *config.GRPCSettings, tc *upstreamTLS) *http.Transport
 		return t
 	}
 	t.Protocols.SetHTTP2(true)
-	cfg := tc.cfg.Clone()
-	cfg.NextProtos = []string{"h2"}
-	h2tls := &upstreamTLS{cfg: cfg, name: tc.name, reuse: tc.reuse, key: tc.key}
+	h2tls := tc.WithALPN("h2")
 	sessions := tls.NewLRUClientSessionCache(64)
 	t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
-		return h2tls.handshake(ctx, c, set.ConnectTimeout, sessions)
+		return h2tls.Handshake(ctx, c, "", set.ConnectTimeout, sessions)
 	}
 	return t
 }

@@ -51,6 +51,7 @@ func newTargets() *targets {
 // resolve; the reason is logged.
 func (s *session) passGroup() *group {
 	value := string(s.srv.pass.appendValue(nil, s))
+	s.passValue = value
 	t := s.srv.tab
 	if path, ok := strings.CutPrefix(value, "unix:"); ok {
 		return s.literalGroup(t, "unix", path, value)

@@ -73,6 +73,12 @@ type session struct {
 	// vars are the values of the configuration's own variables (map,
 	// geo, split_clients, set).
 	vars varState
+	// headerSent says the PROXY protocol header went to the upstream
+	// server before the TLS handshake (proxy_ssl).
+	headerSent bool
+	// passValue is proxy_pass's value, when it has variables: its host
+	// is proxy_ssl_name's default.
+	passValue string
 
 	mu sync.Mutex // guards up, for abort
 	up net.Conn
@@ -271,11 +277,16 @@ func (s *session) connect() net.Conn {
 			s.log(errlog.Error, "no live upstreams while connecting to upstream")
 			return nil
 		}
-		if c := s.dial(u); c != nil {
+		c, while := s.dial(u)
+		if c != nil {
 			return c
 		}
+		if s.isDone() { // aborted by a stop during the handshake
+			s.attempt.Release(s.now(), upstream.Neutral)
+			return nil
+		}
 		if s.attempt.Release(s.now(), upstream.Failure) {
-			s.log(errlog.Warn, "upstream server temporarily disabled while connecting to upstream")
+			s.log(errlog.Warn, "upstream server temporarily disabled while "+while)
 		}
 		if !cfg.NextUpstream || s.attempt.Tries() == 0 ||
 			cfg.NextUpstreamTimeout > 0 && s.now().Sub(begin) >= cfg.NextUpstreamTimeout {
@@ -284,9 +295,11 @@ func (s *session) connect() net.Conn {
 	}
 }
 
-// dial connects to u within proxy_connect_timeout; nil means it failed
-// (logged).
-func (s *session) dial(u *upstream.Server) net.Conn {
+// dial connects to u within proxy_connect_timeout and, with proxy_ssl
+// (TCP only, as in nginx), runs the TLS handshake; nil means it failed
+// (logged), and while then says at which step, for the log: a failed
+// handshake is a failed attempt of the server, as a failed connect is.
+func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 	addr := u.Addr()
 	if u.Network() == "unix" {
 		addr = "unix:" + addr
@@ -315,11 +328,42 @@ func (s *session) dial(u *upstream.Server) net.Conn {
 		} else {
 			s.log(errlog.Error, "connect() failed ("+errlog.Errno(err)+") while connecting to upstream")
 		}
-		return nil
+		return nil, "connecting to upstream"
+	}
+	if s.srv.upstream != nil && !s.udp {
+		local := c.LocalAddr().String()
+		if c = s.startTLS(c, t, u.Addr()); c == nil {
+			return nil, "SSL handshaking to upstream"
+		}
+		// nginx's line and $upstream_connect_time come after the handshake.
+		t.connect = s.now().Sub(t.began)
+		s.logPlain(errlog.Info, "proxy "+local+" connected to "+addr)
+		return c, ""
 	}
 	t.connect = s.now().Sub(t.began)
 	s.logPlain(errlog.Info, "proxy "+c.LocalAddr().String()+" connected to "+addr)
-	return c
+	return c, ""
+}
+
+// startTLS sends the PROXY protocol header, if any, in the clear (nginx
+// sends it before the handshake), then runs proxy_ssl's handshake on c,
+// the connection of try t to the server at addr; nil means either failed
+// (logged).
+func (s *session) startTLS(c net.Conn, t *try, addr string) net.Conn {
+	if s.srv.cfg.ProxyProtocol {
+		header := proxyHeader(s.c)
+		_ = c.SetWriteDeadline(s.now().Add(s.srv.cfg.ConnectTimeout))
+		n, err := c.Write(header)
+		t.sent.Add(int64(n))
+		if err != nil {
+			c.Close()
+			s.log(errlog.Error, "send() failed ("+errlog.Errno(err)+") while SSL handshaking to upstream")
+			return nil
+		}
+		_ = c.SetWriteDeadline(time.Time{})
+		s.headerSent = true
+	}
+	return s.handshakeUpstream(c, addr)
 }
 
 // proxy copies both ways until the session ends.
@@ -333,7 +377,7 @@ func (s *session) proxy(up net.Conn) {
 	}
 	t := &s.tries[len(s.tries)-1]
 	var header []byte
-	if s.srv.cfg.ProxyProtocol {
+	if s.srv.cfg.ProxyProtocol && !s.headerSent {
 		header = proxyHeader(s.c)
 	}
 	if header != nil && !s.udp {

@@ -84,6 +84,9 @@ type server struct {
 	// verifier checks client certificates (ssl_verify_client); nil
 	// when it is off.
 	verifier *clientauth.Verifier
+	// upstream is the TLS client side of the server's upstream
+	// connections (proxy_ssl); nil without proxy_ssl.
+	upstream *upstreamTLS
 }
 
 // accessLog is one access_log target compiled.
@@ -207,6 +210,11 @@ func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files) (*
 		srv.tlsConfig, srv.verifier = serverTLS(sc)
 	}
 	var err error
+	if sc.ProxySSL != nil && !sc.HasReturn {
+		if srv.upstream, err = newUpstreamTLS(c, sc); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case sc.HasReturn:
 		if srv.ret, err = c.compile(sc.Return); err != nil {

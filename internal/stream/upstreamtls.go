@@ -1,0 +1,127 @@
+package stream
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstreamtls"
+)
+
+// upstreamTLS is a server's proxy_ssl: the TLS client of its upstream
+// connections (ngx_stream_proxy_module's proxy_ssl_* directives).
+type upstreamTLS struct {
+	client *upstreamtls.Client
+	// name is proxy_ssl_name when it has variables, evaluated per session;
+	// nil means the client's own name (proxy_ssl_name without variables,
+	// or the proxy_pass host).
+	name *template
+	// sessions are the TLS sessions of the server's upstream connections,
+	// kept per upstream server as nginx keeps them (proxy_ssl_session_reuse).
+	sessions tls.ClientSessionCache
+}
+
+// newUpstreamTLS makes the proxy_ssl client of sc, whose ProxySSL is set,
+// compiling proxy_ssl_name's variables with c.
+func newUpstreamTLS(c *compiler, sc *config.StreamServer) (*upstreamTLS, error) {
+	ps := *sc.ProxySSL
+	u := &upstreamTLS{sessions: tls.NewLRUClientSessionCache(0)}
+	if strings.Contains(ps.Name, "$") {
+		t, err := c.compile(ps.Name)
+		if err != nil {
+			return nil, at(err, sc.ProxySSLNamePos)
+		}
+		u.name, ps.Name = t, ""
+	} else {
+		ps.Name = stripPort(ps.Name)
+	}
+	// The default name is the proxy_pass host: the upstream block's name,
+	// or the host of a host:port; with variables in proxy_pass, the
+	// session's value's (handshakeUpstream).
+	host := ""
+	if sc.Upstream != nil {
+		host = stripPort(sc.Upstream.Name)
+	}
+	u.client = upstreamtls.New(ps, host)
+	return u, nil
+}
+
+// stripPort drops a ":port" from a name, as nginx does with proxy_ssl_name's
+// value and the proxy_pass host ("for compatibility with the http
+// module"); a bracketed IPv6 address keeps its brackets.
+func stripPort(name string) string {
+	from := 0
+	if strings.HasPrefix(name, "[") {
+		if end := strings.IndexByte(name, ']'); end >= 0 {
+			from = end
+		}
+	}
+	if i := strings.IndexByte(name[from:], ':'); i >= 0 {
+		return name[:from+i]
+	}
+	return name
+}
+
+// handshakeUpstream runs proxy_ssl's handshake on c, a fresh connection to
+// the server at addr, within proxy_connect_timeout (nginx sets its connect
+// timer anew for the handshake); nil means it failed: c is closed and the
+// failure logged as nginx logs it.
+func (s *session) handshakeUpstream(c net.Conn, addr string) net.Conn {
+	ut := s.srv.upstream
+	name := ""
+	switch {
+	case ut.name != nil:
+		name = stripPort(string(ut.name.appendValue(nil, s)))
+	case s.srv.pass != nil:
+		// nginx's u->ssl_name: the host proxy_pass's value named.
+		name = stripPort(s.passValue)
+	}
+	if !s.hold(c) {
+		c.Close()
+		return nil
+	}
+	tc, err := ut.client.Handshake(context.Background(), c, name, s.srv.cfg.ConnectTimeout, upstreamtls.PerServer(ut.sessions, addr))
+	if err == nil {
+		return tc
+	}
+	s.hold(nil)
+	if s.isDone() {
+		return nil // aborted (a stop): not the server's failure
+	}
+	const while = " while SSL handshaking to upstream"
+	var he *upstreamtls.HandshakeError
+	var ve *upstreamtls.VerifyError
+	switch {
+	case isTimeout(err):
+		// nginx 1.22.1 logs nothing for it above debug; the server's
+		// failure is logged (warn) as any.
+		s.log(errlog.Debug, "upstream timed out (110: Connection timed out)"+while)
+	case errors.As(err, &ve):
+		s.log(errlog.Error, ve.Error()+while)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		s.log(errlog.Error, "peer closed connection in SSL handshake"+while)
+	case errors.Is(err, syscall.ECONNRESET):
+		s.log(errlog.Error, "peer closed connection in SSL handshake ("+errlog.Errno(err)+")"+while)
+	case errors.As(err, &he):
+		s.log(errlog.Error, he.Reason()+while)
+	default:
+		s.log(errlog.Error, err.Error()+while)
+	}
+	return nil
+}
+
+// hold makes c the upstream connection that end closes, so that a stop
+// does not wait for a handshake in progress; false means the session is
+// already ending.
+func (s *session) hold(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.up = c
+	return !s.isDone()
+}

@@ -32,7 +32,10 @@ import (
 // secure_link module's hash checks, is a leaf; dav, the WebDAV methods on a
 // document root, words its log lines with errlog and gets its paths from
 // the daemon through a small Mapper interface; inherit, the encoding of the
-// sockets a running fulcrum hands to its new binary, is a leaf.)
+// sockets a running fulcrum hands to its new binary, is a leaf; cacherule,
+// the cache decisions of proxy_cache and fastcgi_cache (key, bypass, Vary
+// variant, lock, expiry from the fields), sits between cache and the two
+// handlers so that neither copies the other's.)
 var allowedImports = map[string][]string{
 	"pemkey":        {}, // encrypted private keys (ssl_password_file)
 	"config":        {"pemkey"},
@@ -68,12 +71,13 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
+	"cacherule":     {"cache", "config", "vars"},                             // the cache decisions proxy_cache and fastcgi_cache share
 	"inherit":       {},                                                      // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
 	"stream":        {"balancer", "config", "errlog", "resolve", "upstream"}, // TCP proxying (the stream block)
-	"proxy":         {"bindaddr", "balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
-	"fastcgi":       {"bindaddr", "balancer", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
-	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},         // memcached_pass: the memcached client
-	"resolve":       {"errlog", "upstream"},                                                   // server ... resolve: names followed in DNS
+	"proxy":         {"bindaddr", "balancer", "cache", "cacherule", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
+	"fastcgi":       {"bindaddr", "balancer", "cache", "cacherule", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
+	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                               // memcached_pass: the memcached client
+	"resolve":       {"errlog", "upstream"},                                                                         // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

@@ -233,3 +233,251 @@ func TestCache(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheStale: an expired entry answers when the application fails
+// (fastcgi_cache_use_stale error, http_500), while another request updates
+// it (updating), and in the background of an update
+// (fastcgi_cache_background_update).
+func TestCacheStale(t *testing.T) {
+	var fail atomic.Bool
+	answer := func(w http.ResponseWriter, r *http.Request, n int64) {
+		if fail.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, "oops")
+			return
+		}
+		fmt.Fprintf(w, "%s #%d", r.URL.RequestURI(), n)
+	}
+	tests := []struct {
+		name       string
+		useStale   config.NextUpstream
+		down       bool // the application's listener is closed
+		wantStatus int
+		wantBody   string
+		wantCache  string
+	}{
+		{"error", config.NextError, true, 200, "/s #1", "STALE"},
+		{"error not listed", config.NextTimeout, true, 502, "", "EXPIRED"},
+		{"http_500", config.NextHTTP500, false, 200, "/s #1", "STALE"},
+		{"http_500 not listed", config.NextError, false, 500, "oops", "EXPIRED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fail.Store(false)
+			app, srv := startApp(t, answer)
+			clock := &fakeClock{}
+			h := newCachingHandler(t, FastCGI, cacheSettings(func(c *config.CacheSettings) { c.UseStale = tt.useStale }), clock, srv)
+			if w, cs := doCached(h, "GET", "/s"); cs != "MISS" || w.Body.String() != "/s #1" {
+				t.Fatalf("first: %s %q", cs, w.Body)
+			}
+			clock.Sleep(context.Background(), 11*time.Minute)
+			fail.Store(true)
+			if tt.down {
+				app.ln.Close()
+			}
+			w, cs := doCached(h, "GET", "/s")
+			if w.Code != tt.wantStatus || !strings.HasPrefix(w.Body.String(), tt.wantBody) || cs != tt.wantCache {
+				t.Errorf("got %d %q %s, want %d %q %s", w.Code, w.Body, cs, tt.wantStatus, tt.wantBody, tt.wantCache)
+			}
+		})
+	}
+}
+
+// TestCacheUpdating: with use_stale updating, requests for an expired
+// entry that another request is refreshing get the stale entry (UPDATING);
+// with background_update, the request that refreshes gets it too (STALE)
+// and the entry is fresh afterwards.
+func TestCacheUpdating(t *testing.T) {
+	release := make(chan struct{})
+	var slow atomic.Bool
+	app, srv := startApp(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		if slow.Load() {
+			<-release
+		}
+		fmt.Fprintf(w, "#%d", n)
+	})
+	clock := &fakeClock{}
+	h := newCachingHandler(t, FastCGI, cacheSettings(func(c *config.CacheSettings) { c.StaleUpdating = true }), clock, srv)
+	doCached(h, "GET", "/u")
+	clock.Sleep(context.Background(), 11*time.Minute)
+	slow.Store(true)
+	done := make(chan string)
+	go func() {
+		w, cs := doCached(h, "GET", "/u")
+		done <- cs + " " + w.Body.String()
+	}()
+	eventually(t, 5*time.Second, func() bool { return app.n.Load() == 2 })
+	if w, cs := doCached(h, "GET", "/u"); cs != "UPDATING" || w.Body.String() != "#1" {
+		t.Errorf("while updating: %s %q, want UPDATING #1", cs, w.Body)
+	}
+	close(release)
+	if got := <-done; got != "EXPIRED #2" {
+		t.Errorf("the updating request got %q, want EXPIRED #2", got)
+	}
+	if w, cs := doCached(h, "GET", "/u"); cs != "HIT" || w.Body.String() != "#2" {
+		t.Errorf("after the update: %s %q, want HIT #2", cs, w.Body)
+	}
+
+	// Background update: the stale entry answers at once, the refresh
+	// happens before the handler returns.
+	slow.Store(false)
+	h.cache.Set.BackgroundUpdate = true
+	clock.Sleep(context.Background(), 11*time.Minute)
+	if w, cs := doCached(h, "GET", "/u"); cs != "STALE" || w.Body.String() != "#2" {
+		t.Errorf("background update: %s %q, want STALE #2", cs, w.Body)
+	}
+	if w, cs := doCached(h, "GET", "/u"); cs != "HIT" || w.Body.String() != "#3" {
+		t.Errorf("after the background update: %s %q, want HIT #3", cs, w.Body)
+	}
+}
+
+// TestCacheLock: concurrent misses of one key make one request to the
+// application with fastcgi_cache_lock; the others wait and get its entry.
+func TestCacheLock(t *testing.T) {
+	for _, lock := range []bool{true, false} {
+		t.Run(fmt.Sprint("lock ", lock), func(t *testing.T) {
+			release := make(chan struct{})
+			app, srv := startApp(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+				<-release
+				fmt.Fprintf(w, "#%d", n)
+			})
+			clock := &fakeClock{}
+			h := newCachingHandler(t, FastCGI, cacheSettings(func(c *config.CacheSettings) { c.Lock = lock }), clock, srv)
+			const clients = 5
+			results := make(chan string, clients)
+			for range clients {
+				go func() {
+					w, cs := doCached(h, "GET", "/l")
+					results <- cs + " " + w.Body.String()
+				}()
+			}
+			want := int64(1)
+			if !lock {
+				want = clients
+			}
+			eventually(t, 5*time.Second, func() bool { return app.n.Load() == want })
+			close(release)
+			hits := 0
+			for range clients {
+				if r := <-results; strings.HasPrefix(r, "HIT") {
+					hits++
+				}
+			}
+			if app.n.Load() != want || lock && hits != clients-1 {
+				t.Errorf("%d requests to the application and %d hits, want %d and %d", app.n.Load(), hits, want, clients-1)
+			}
+		})
+	}
+}
+
+// TestCacheRevalidate: an expired entry is revalidated with the stored
+// Last-Modified and ETag (HTTP_IF_MODIFIED_SINCE, HTTP_IF_NONE_MATCH), a
+// 304 makes it fresh again (REVALIDATED), and the client's own
+// conditional fields never reach the application of a caching location.
+func TestCacheRevalidate(t *testing.T) {
+	var seen atomic.Value
+	app, srv := startApp(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		seen.Store(fmt.Sprintf("ims=%q inm=%q range=%q", r.Header.Get("If-Modified-Since"), r.Header.Get("If-None-Match"), r.Header.Get("Range")))
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT")
+		w.Header().Set("ETag", `"v1"`)
+		fmt.Fprintf(w, "#%d", n)
+	})
+	clock := &fakeClock{}
+	h := newCachingHandler(t, FastCGI, cacheSettings(func(c *config.CacheSettings) { c.Revalidate = true }), clock, srv)
+	w, cs := doCached(h, "GET", "/r", "If-None-Match", `"v1"`, "Range", "bytes=0-0")
+	if cs != "MISS" || w.Body.String() != "#1" || seen.Load() != `ims="" inm="" range=""` {
+		t.Errorf("first: %s %q, the application saw %s", cs, w.Body, seen.Load())
+	}
+	clock.Sleep(context.Background(), 11*time.Minute)
+	w, cs = doCached(h, "GET", "/r")
+	if cs != "REVALIDATED" || w.Code != 200 || w.Body.String() != "#1" || seen.Load() != `ims="Mon, 02 Jan 2006 15:04:05 GMT" inm="\"v1\"" range=""` {
+		t.Errorf("revalidation: %s %d %q, the application saw %s", cs, w.Code, w.Body, seen.Load())
+	}
+	if w, cs = doCached(h, "GET", "/r"); cs != "HIT" || app.n.Load() != 2 {
+		t.Errorf("after it: %s %q with %d requests, want HIT after 2", cs, w.Body, app.n.Load())
+	}
+}
+
+// TestCacheVary: each combination of the fields Vary names gets its own
+// entry.
+func TestCacheVary(t *testing.T) {
+	app, srv := startApp(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		w.Header().Set("Vary", "Accept-Language")
+		fmt.Fprintf(w, "%s #%d", r.Header.Get("Accept-Language"), n)
+	})
+	clock := &fakeClock{}
+	h := newCachingHandler(t, FastCGI, cacheSettings(nil), clock, srv)
+	for i, s := range []struct{ lang, cs, body string }{
+		{"en", "MISS", "en #1"}, {"en", "HIT", "en #1"}, {"fr", "MISS", "fr #2"}, {"fr", "HIT", "fr #2"}, {"en", "HIT", "en #1"},
+	} {
+		if w, cs := doCached(h, "GET", "/v", "Accept-Language", s.lang); cs != s.cs || w.Body.String() != s.body {
+			t.Errorf("%d (%s): %s %q, want %s %q", i, s.lang, cs, w.Body, s.cs, s.body)
+		}
+	}
+	if app.n.Load() != 2 {
+		t.Errorf("%d requests to the application, want 2", app.n.Load())
+	}
+}
+
+// TestCacheSCGIAndUWSGI: scgi_cache and uwsgi_cache are the same cache.
+func TestCacheSCGIAndUWSGI(t *testing.T) {
+	var n atomic.Int64
+	scgi := scgiApp(t, func(params [][2]string, body []byte) string {
+		return fmt.Sprintf("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n#%d", n.Add(1))
+	})
+	for _, tt := range []struct {
+		name  string
+		proto Protocol
+		srv   upstream.Settings
+	}{{"scgi", SCGI, scgi}, {"uwsgi", UWSGI, uwsgiApp(t)}} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &fakeClock{}
+			set := cacheSettings(func(c *config.CacheSettings) { c.Valid = []config.CacheValid{{Any: true, Time: time.Minute}} })
+			h := newCachingHandler(t, tt.proto, set, clock, tt.srv)
+			w1, cs1 := doCached(h, "GET", "/x")
+			w2, cs2 := doCached(h, "GET", "/x")
+			if cs1 != "MISS" || cs2 != "HIT" || w1.Body.String() != w2.Body.String() || w1.Code != w2.Code || w2.Header().Get("Content-Type") != w1.Header().Get("Content-Type") {
+				t.Errorf("%s %d %q then %s %d %q", cs1, w1.Code, w1.Body, cs2, w2.Code, w2.Body)
+			}
+		})
+	}
+}
+
+// TestCacheZoneOutlivesHandler: a handler built on the same zone (as a
+// reload builds one) answers from what the first one stored.
+func TestCacheZoneOutlivesHandler(t *testing.T) {
+	app, srv := startApp(t, nil)
+	clock := &fakeClock{}
+	reg := cache.NewRegistry(clock.Now)
+	opts := cache.Options{Name: "php", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Hour}
+	zone, err := reg.Zone(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newCachingHandlerIn(t, FastCGI, cacheSettings(nil), clock, zone, srv)
+	doCached(h, "GET", "/z")
+	zone2, err := reg.Zone(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := newCachingHandlerIn(t, FastCGI, cacheSettings(nil), clock, zone2, srv)
+	if w, cs := doCached(h2, "GET", "/z"); cs != "HIT" || w.Body.String() != "/z #1" || app.n.Load() != 1 {
+		t.Errorf("after the reload: %s %q after %d requests", cs, w.Body, app.n.Load())
+	}
+}
+
+// eventually polls cond until it holds or d passes.
+func eventually(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/fastcgi"
+	"fulcrum/internal/static"
 	"fulcrum/internal/vars"
 )
 
@@ -42,7 +43,7 @@ func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPa
 	h, err := fastcgi.New(fastcgi.Options{
 		Protocol: proto, Location: loc, Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
 		Keepalive: bp.cfg.Keepalive, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
-		CacheZone: b.cgiCacheZone(loc, proto),
+		CacheZone: b.cgiCacheZone(loc, proto), Conditional: static.Conditional,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)

@@ -162,9 +162,10 @@ func (h *Handler) serveStale(req *request, status string) bool {
 		return false
 	}
 	req.st.CacheStatus = status
-	if !h.passHead(req, hd) {
+	if !h.passHead(req, hd) || h.answerConditional(req, hd) {
 		return true
 	}
+	h.writeHead(req, hd)
 	buf := make([]byte, 32<<10)
 	_, _ = io.CopyBuffer(onlyWriter{req.w}, e.Body, buf) // a client that went away ends it
 	return true
@@ -271,6 +272,56 @@ func (h *Handler) startFill(req *request, hd *head) {
 	}
 	req.fill, req.expires, req.fillAt = fl, expires, now
 	req.fillHead = appendStoredHead(req.fillHead[:0], hd)
+}
+
+// respondCaching passes a response of a caching location on, storing it
+// when it may be; a response that may be stored answers a conditional
+// request with 304 or 412 (nginx's not-modified filter, which it runs on
+// cacheable responses only), its body then going to the cache alone.
+func (h *Handler) respondCaching(req *request, x *exchange) (int64, bool) {
+	h.startFill(req, x.head)
+	if req.fill != nil && h.answerConditional(req, x.head) {
+		w := req.w
+		req.w = &discardWriter{header: http.Header{}}
+		n, ok := h.copyBody(req, x)
+		req.w = w
+		h.endFill(req, ok)
+		return n, ok
+	}
+	h.writeHead(req, x.head)
+	n, ok := h.copyBody(req, x)
+	if req.fill != nil {
+		h.endFill(req, ok)
+	}
+	return n, ok
+}
+
+// answerConditional applies the not-modified filter (Options.Conditional)
+// to a 200 the cache serves or stores: a 304 keeps the fields but
+// Content-Type, Content-Length, Accept-Ranges and Content-Encoding; a 412
+// is answered as an error. It reports whether it answered.
+func (h *Handler) answerConditional(req *request, hd *head) bool {
+	if h.conditional == nil || hd.status != http.StatusOK {
+		return false
+	}
+	var mod time.Time
+	if v := hd.get("Last-Modified"); v != "" {
+		mod, _ = http.ParseTime(v)
+	}
+	switch h.conditional(req.r.Header, mod, hd.get("ETag")) {
+	case http.StatusNotModified:
+		out := req.w.Header()
+		for _, k := range []string{"Content-Type", "Content-Length", "Accept-Ranges", "Content-Encoding"} {
+			delete(out, k)
+		}
+		req.w.WriteHeader(http.StatusNotModified)
+	case http.StatusPreconditionFailed:
+		clear(req.w.Header())
+		fail(req.w, http.StatusPreconditionFailed)
+	default:
+		return false
+	}
+	return true
 }
 
 // endFill commits the fill when the whole body went through, else drops it.

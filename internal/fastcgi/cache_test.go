@@ -481,3 +481,47 @@ func eventually(t *testing.T, d time.Duration, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestCacheConditional: a response the cache serves or stores answers a
+// conditional request with 304 (nginx runs its not-modified filter on
+// cacheable responses only), its body still going to the cache; a response
+// that is not stored passes whole.
+func TestCacheConditional(t *testing.T) {
+	app, srv := startApp(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		w.Header().Set("ETag", `"e1"`)
+		w.Header().Set("Content-Type", "text/plain")
+		if r.URL.Query().Get("cookie") != "" {
+			w.Header().Set("Set-Cookie", "a=1")
+		}
+		fmt.Fprintf(w, "#%d", n)
+	})
+	clock := &fakeClock{}
+	h := newCachingHandler(t, FastCGI, cacheSettings(nil), clock, srv)
+	h.conditional = func(hdr http.Header, _ time.Time, etag string) int {
+		if hdr.Get("If-None-Match") == etag {
+			return http.StatusNotModified
+		}
+		return 0
+	}
+	inm := []string{"If-None-Match", `"e1"`}
+	for i, s := range []struct {
+		target string
+		hdr    []string
+		code   int
+		body   string
+		cs     string
+	}{
+		{"/c", inm, 304, "", "MISS"},
+		{"/c", nil, 200, "#1", "HIT"},
+		{"/c", inm, 304, "", "HIT"},
+		{"/d?cookie=1", inm, 200, "#2", "MISS"},
+	} {
+		w, cs := doCached(h, "GET", s.target, s.hdr...)
+		if w.Code != s.code || w.Body.String() != s.body || cs != s.cs || w.Code == 304 && w.Header().Get("Content-Type") != "" {
+			t.Errorf("%d %s: %d %q %s %v, want %d %q %s", i, s.target, w.Code, w.Body, cs, w.Header(), s.code, s.body, s.cs)
+		}
+	}
+	if app.n.Load() != 2 {
+		t.Errorf("%d requests to the application, want 2", app.n.Load())
+	}
+}

@@ -77,6 +77,11 @@ type Options struct {
 	// CacheZone is the zone of the location's fastcgi_cache (scgi_cache,
 	// uwsgi_cache); nil when it does not cache.
 	CacheZone *cache.Zone
+	// Conditional is the not-modified filter: the status (0, 304 or 412)
+	// a request's conditional fields ask for a response with the given
+	// Last-Modified and ETag. The cache asks it for the 200s it serves or
+	// stores, as nginx; nil answers none.
+	Conditional func(h http.Header, mod time.Time, etag string) int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -115,6 +120,8 @@ type Handler struct {
 	// (HTTP_IF_MODIFIED_SINCE, HTTP_IF_NONE_MATCH) unless fastcgi_param
 	// sets them itself.
 	revalidateIMS, revalidateINM bool
+	// conditional is Options.Conditional (for the cache only).
+	conditional func(h http.Header, mod time.Time, etag string) int
 }
 
 // hiddenByDefault are the fields nginx never passes from a FastCGI response
@@ -166,6 +173,7 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	if h.cache != nil {
+		h.conditional = o.Conditional
 		h.revalidateIMS, h.revalidateINM = !h.named["HTTP_IF_MODIFIED_SINCE"], !h.named["HTTP_IF_NONE_MATCH"]
 		// The client's conditional and range fields do not go to the
 		// application of a caching location, as nginx's

@@ -26,18 +26,24 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 		return 0, false
 	}
 	if req.cl != nil {
-		h.startFill(req, x.head)
+		return h.respondCaching(req, x)
 	}
-	n, ok := h.copyBody(req, x)
-	if req.fill != nil {
-		h.endFill(req, ok)
-	}
-	return n, ok
+	h.writeHead(req, x.head)
+	return h.copyBody(req, x)
 }
 
-// passHead sets $upstream_http_NAME from the head hd and passes its status
-// and fields to the client; false when it answered otherwise (an
-// X-Accel-Redirect, an intercepted error), and the body is not wanted.
+// writeHead sends the status of hd, with its reason phrase.
+func (h *Handler) writeHead(req *request, hd *head) {
+	if rs, ok := req.w.(ReasonSetter); ok && hd.reason != "" {
+		rs.SetReason(hd.status, []byte(hd.reason))
+	}
+	req.w.WriteHeader(hd.status)
+}
+
+// passHead sets $upstream_http_NAME from the head hd and puts its fields in
+// the client's header, the status to be sent by writeHead; false when it
+// answered otherwise (an X-Accel-Redirect, an intercepted error), and the
+// body is not wanted.
 func (h *Handler) passHead(req *request, hd *head) bool {
 	fields := req.st.UpstreamFields()
 	accel := ""
@@ -77,10 +83,6 @@ func (h *Handler) passHead(req *request, hd *head) bool {
 			out.Add(f.name, f.value)
 		}
 	}
-	if rs, ok := req.w.(ReasonSetter); ok && hd.reason != "" {
-		rs.SetReason(hd.status, []byte(hd.reason))
-	}
-	req.w.WriteHeader(hd.status)
 	return true
 }
 

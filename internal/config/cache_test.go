@@ -143,7 +143,7 @@ func TestCGICacheSettings(t *testing.T) {
 		fastcgi_cache_use_stale error http_500 updating;
 		fastcgi_cache_lock on; fastcgi_cache_lock_timeout 1s; fastcgi_cache_lock_age 2s;
 		fastcgi_cache_revalidate on; fastcgi_cache_background_update on;
-		fastcgi_ignore_headers Set-Cookie vary X-Accel-Redirect;`))
+		fastcgi_ignore_headers Set-Cookie vary X-Accel-Redirect; fastcgi_ignore_client_abort on;`))
 	p := cfg.HTTP.CachePaths[0]
 	if p.Module != "fastcgi" || p.Name != "php" {
 		t.Errorf("path = %+v", *p)
@@ -160,7 +160,7 @@ func TestCGICacheSettings(t *testing.T) {
 	if loc.FastCGI.Cache == nil || !reflect.DeepEqual(*loc.FastCGI.Cache, want) {
 		t.Errorf("settings = %+v\nwant %+v", loc.FastCGI.Cache, want)
 	}
-	if !loc.FastCGI.IgnoreAccelRedirect || loc.ProxyCache.Zone != nil || loc.SCGI.Cache != nil {
+	if !loc.FastCGI.IgnoreAccelRedirect || !loc.FastCGI.IgnoreClientAbort || loc.SCGI.IgnoreClientAbort || loc.ProxyCache.Zone != nil || loc.SCGI.Cache != nil {
 		t.Errorf("fastcgi_cache leaked: %+v", loc)
 	}
 	// The server inherits http's zone; off cancels it; without a key,

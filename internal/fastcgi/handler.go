@@ -43,6 +43,11 @@ type ReasonSetter interface {
 	SetReason(status int, reason []byte)
 }
 
+// AbortIgnorer is a ResponseWriter whose server watches the client for
+// going away during a request (the daemon's engine); IgnoreClientAbort ends
+// that watch for the rest of the request (fastcgi_ignore_client_abort on).
+type AbortIgnorer interface{ IgnoreClientAbort() }
+
 // Protocol is the wire protocol a Handler speaks.
 type Protocol int
 
@@ -240,6 +245,9 @@ func (h *Handler) serve(req *request) {
 		}
 		req.body = body
 	}
+	if h.set.IgnoreClientAbort {
+		ignoreClientAbort(req)
+	}
 	req.params = h.appendParams(nil, req)
 	if h.proto == UWSGI && len(req.params) > 0xffff {
 		// The packet's 16-bit size cannot say it.
@@ -266,6 +274,19 @@ func (h *Handler) serve(req *request) {
 		return
 	}
 	fail(w, f.status)
+}
+
+// ignoreClientAbort is fastcgi_ignore_client_abort on, as the proxy's
+// proxy_ignore_client_abort and nginx (whose upstream module then sets no
+// broken-connection check): the exchange goes on when the client goes away,
+// ended only by a write to the client that fails, so a response read whole
+// keeps its connection and the request is logged with the server's status.
+// nginx sets it once the request body is read, as here.
+func ignoreClientAbort(req *request) {
+	req.ctx = context.WithoutCancel(req.ctx)
+	if ai, ok := req.w.(AbortIgnorer); ok {
+		ai.IgnoreClientAbort()
+	}
 }
 
 // appendParams encodes the request's parameters: the fastcgi_param lines

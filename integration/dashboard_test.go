@@ -210,21 +210,38 @@ func TestDashboardReadsTheAPI(t *testing.T) {
 	})
 
 	t.Run("buttons", func(t *testing.T) {
-		bodies := regexp.MustCompile(`\{ (drain|down): (true|false) \}`).FindAllStringSubmatch(string(script), -1)
-		want := map[string]string{`{"drain":true}`: "draining", `{"down":true}`: "down", `{"down":false}`: "up"}
-		if len(bodies) != len(want) {
-			t.Fatalf("the script has PATCH bodies %q, want the three of %v", bodies, want)
+		// The http table's buttons come before buildStream, the stream
+		// table's after it; each body is PATCHed to a server of that
+		// block, whose state must then be what the button says.
+		httpPart, streamPart, ok := strings.Cut(string(script), "function buildStream")
+		if !ok {
+			t.Fatal("the script has no buildStream")
 		}
-		for _, m := range bodies {
-			body := fmt.Sprintf(`{"%s":%s}`, m[1], m[2])
-			url := in.url(0) + "/api/9/http/upstreams/app/servers/1"
-			if code, _, b := call(t, client, "PATCH", url, body); code != 200 {
-				t.Fatalf("PATCH %s: %d %s", body, code, b)
+		bodyRE := regexp.MustCompile(`\{ (drain|down): (true|false) \}`)
+		blocks := []struct {
+			name, script, url, state string
+			want                     map[string]string
+		}{
+			{"http", httpPart, "/http/upstreams/app/servers/1", "/http/upstreams/app",
+				map[string]string{`{"drain":true}`: "draining", `{"down":true}`: "down", `{"down":false}`: "up"}},
+			{"stream", streamPart, "/stream/upstreams/db/servers/0", "/stream/upstreams/db",
+				map[string]string{`{"down":true}`: "down", `{"down":false}`: "up"}},
+		}
+		for _, bl := range blocks {
+			bodies := bodyRE.FindAllStringSubmatch(bl.script, -1)
+			if len(bodies) != len(bl.want) {
+				t.Fatalf("the %s buttons have PATCH bodies %q, want those of %v", bl.name, bodies, bl.want)
 			}
-			var p struct{ Peers []struct{ State string } }
-			_ = json.Unmarshal(fetch("/http/upstreams/app"), &p)
-			if len(p.Peers) != 2 || p.Peers[1].State != want[body] {
-				t.Errorf("after PATCH %s the server is %+v, want %s", body, p.Peers, want[body])
+			for _, m := range bodies {
+				body := fmt.Sprintf(`{"%s":%s}`, m[1], m[2])
+				if code, _, b := call(t, client, "PATCH", in.url(0)+"/api/9"+bl.url, body); code != 200 {
+					t.Fatalf("PATCH %s %s: %d %s", bl.url, body, code, b)
+				}
+				var p struct{ Peers []struct{ State string } }
+				_ = json.Unmarshal(fetch(bl.state), &p)
+				if len(p.Peers) == 0 || p.Peers[len(p.Peers)-1].State != bl.want[body] {
+					t.Errorf("after PATCH %s %s the servers are %+v, want the last %s", bl.url, body, p.Peers, bl.want[body])
+				}
 			}
 		}
 	})

@@ -32,10 +32,15 @@ import (
 // secure_link module's hash checks, is a leaf; dav, the WebDAV methods on a
 // document root, words its log lines with errlog and gets its paths from
 // the daemon through a small Mapper interface; inherit, the encoding of the
-// sockets a running fulcrum hands to its new binary, is a leaf; cacherule,
-// the cache decisions of proxy_cache and fastcgi_cache (key, bypass, Vary
-// variant, lock, expiry from the fields), sits between cache and the two
-// handlers so that neither copies the other's.)
+// sockets a running fulcrum hands to its new binary, is a leaf; varmap, the
+// map module's key matching and split_clients' MurmurHash2 split, serves
+// the http daemon and the stream module, which also uses geo's tables, as
+// nginx's stream map, split_clients and geo modules share their http
+// twins' rules; userid, the userid module's identifiers and cookies, reads
+// config's settings; cacherule, the cache decisions of proxy_cache and
+// fastcgi_cache (key, bypass, Vary variant, lock, expiry from the fields),
+// sits between cache and the two handlers so that neither copies the
+// other's.)
 var allowedImports = map[string][]string{
 	"pemkey":        {}, // encrypted private keys (ssl_password_file)
 	"config":        {"pemkey"},
@@ -52,10 +57,12 @@ var allowedImports = map[string][]string{
 	"testutil":      {},                       // imported by tests only
 	"htpasswd":      {},                       // auth_basic's user files and password schemes
 	"geo":           {},                       // geo's address tables, address parsing and X-Forwarded-For walk
+	"varmap":        {"config"},               // map's key matching and split_clients' hash, for http and stream
 	"securelink":    {},                       // secure_link's hash and expiry checks
 	"stapling":      {},                       // OCSP stapling (ssl_stapling)
 	"revocation":    {},                       // ssl_crl's and proxy_ssl_crl's revocation checks
 	"referer":       {"config"},               // valid_referers' check of the Referer field
+	"userid":        {"config"},               // the userid module's identifiers and cookies
 	"clientauth":    {"config", "revocation"}, // client certificate verification (ssl_verify_client)
 	"errlog":        {"config"},
 	"router":        {"config"},
@@ -71,14 +78,14 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"cacherule":     {"cache", "config", "vars"},                             // the cache decisions proxy_cache and fastcgi_cache share
-	"inherit":       {},                                                      // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "config", "errlog", "resolve", "upstream"}, // TCP proxying (the stream block)
+	"cacherule":     {"cache", "config", "vars"},                                                                    // the cache decisions proxy_cache and fastcgi_cache share
+	"inherit":       {},                                                                                             // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "resolve", "upstream", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "cache", "cacherule", "config", "deadline", "errlog", "errpage", "h1", "pace", "revocation", "sock", "upstream", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "cache", "cacherule", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
 	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                               // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                         // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -218,6 +218,7 @@ func TestSettingsDefaults(t *testing.T) {
 		SubFilter:                  SubFilter{Once: true},
 		SSI:                        SSI{ValueLength: 255, MinFileChunk: 1024},
 		SubrequestOutputBufferSize: 4 << 10,
+		Userid:                     Userid{Name: "uid", Path: "; path=/"},
 		AbsoluteRedirect:           true,
 		AutoindexExactSize:         true,
 		AutoindexFormat:            "html",

@@ -51,7 +51,7 @@ type GeoRange struct {
 // geos reads the geo blocks.
 func (b *builder) geos(h *HTTP, http *scope) error {
 	for _, d := range http.own("geo") {
-		g, err := b.parseGeo(d)
+		g, err := b.parseGeoBlock(d, false)
 		if err != nil {
 			return err
 		}
@@ -60,9 +60,10 @@ func (b *builder) geos(h *HTTP, http *scope) error {
 	return nil
 }
 
-// parseGeo reads "geo [$address] $variable { ... }" as nginx's
-// ngx_http_geo_block and ngx_http_geo do.
-func (b *builder) parseGeo(d *Directive) (*Geo, error) {
+// parseGeoBlock reads "geo [$address] $variable { ... }" as nginx's
+// ngx_http_geo_block and ngx_http_geo do; stream (ngx_stream_geo_module)
+// has no proxy and proxy_recursive lines.
+func (b *builder) parseGeoBlock(d *Directive, stream bool) (*Geo, error) {
 	g := &Geo{Pos: d.Pos}
 	for i, a := range d.Args {
 		if len(a) < 2 || a[0] != '$' {
@@ -74,7 +75,7 @@ func (b *builder) parseGeo(d *Directive) (*Geo, error) {
 			g.Source = a[1:]
 		}
 	}
-	p := geoParser{b: b, g: g, nets: map[netip.Prefix]string{}, ranges: rangeSet{}}
+	p := geoParser{b: b, g: g, nets: map[netip.Prefix]string{}, ranges: rangeSet{}, stream: stream}
 	for _, line := range d.Block {
 		if err := p.line(line); err != nil {
 			return nil, err
@@ -92,6 +93,7 @@ type geoParser struct {
 	started    bool                    // a network or default line was read: "ranges" is too late
 	ranges     rangeSet                // ranges mode
 	hasDefault bool                    // ranges mode
+	stream     bool                    // a stream geo block: no proxy lines
 }
 
 func (p *geoParser) line(d *Directive) error {
@@ -104,15 +106,22 @@ func (p *geoParser) line(d *Directive) error {
 			p.g.Ranges = true
 			return nil
 		case "proxy_recursive":
+			if p.stream {
+				break
+			}
 			p.g.ProxyRecursive = true
 			return nil
 		}
+	}
+	if len(d.Args) != 1 && p.stream {
+		return hintf(d.Pos, `each line of a stream geo block is "network value;", "default value;", "delete network;" or "ranges;"`,
+			`invalid number of the geo parameters`)
 	}
 	if len(d.Args) != 1 {
 		return hintf(d.Pos, `each line of a geo block is "network value;", "default value;", "delete network;", "proxy network;", "ranges;" or "proxy_recursive;"`,
 			`invalid number of the geo parameters`)
 	}
-	if d.Name == "proxy" {
+	if d.Name == "proxy" && !p.stream {
 		n, err := p.network(d, d.Args[0])
 		if err != nil {
 			return err

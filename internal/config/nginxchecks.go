@@ -117,7 +117,8 @@ func checkUseridMark(d *Directive) error {
 	if v == "off" || len(v) == 1 && (v == "=" || isAlnum(v[0])) {
 		return nil
 	}
-	return errorf(d.Pos, `"%s" directive value must be "off" or a single letter, digit or "="`, d.Name)
+	return hintf(d.Pos, `write one character, such as "userid_mark 1;", or "off"`,
+		`"%s" directive value must be "off" or a single letter, digit or "="`, d.Name)
 }
 
 // isAlnum reports whether c is an ASCII letter or digit.
@@ -133,7 +134,7 @@ func checkUseridExpires(d *Directive) error {
 		return nil
 	}
 	if _, err := parseTime(v, true); err != nil {
-		return errorf(d.Pos, `"%s" directive invalid value`, d.Name)
+		return hintf(d.Pos, `write a time such as 365d or 12h, "max" or "off"`, `"%s" directive invalid value`, d.Name)
 	}
 	return nil
 }

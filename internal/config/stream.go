@@ -21,7 +21,22 @@ type Stream struct {
 	LogFormats map[string]*LogFormat
 	// LimitConnZones are the stream block's limit_conn_zone directives.
 	LimitConnZones []*LimitConnZone
-	Pos            Pos
+	// Maps, Geos and SplitClients are the stream block's map, geo and
+	// split_clients blocks in config order (ngx_stream_map_module,
+	// ngx_stream_geo_module, ngx_stream_split_clients_module): their
+	// variables are the stream block's own, read as the http ones are.
+	Maps         []*Map
+	Geos         []*Geo
+	SplitClients []*SplitClients
+	Pos          Pos
+}
+
+// StreamSet is a stream server's "set $variable value"
+// (ngx_stream_set_module): the value, with variables, is given to the
+// variable in the preaccess phase, before limit_conn.
+type StreamSet struct {
+	SetVar
+	Pos Pos
 }
 
 // StreamServer is one server block of the stream block: the addresses it
@@ -46,8 +61,18 @@ type StreamServer struct {
 	LimitConnDryRun   bool
 	LimitConnLogLevel LogLevel
 	// Upstream is the proxy_pass target: an upstream block of the stream
-	// level or, for a host:port, an implicit one (Implicit set).
+	// level or, for a host:port, an implicit one (Implicit set). nil when
+	// Pass is set.
 	Upstream *Upstream
+	// Pass is a proxy_pass value with variables, evaluated per session: it
+	// names an upstream block, or is an address and port, or a host name
+	// and port looked up with Resolver. "" for a literal proxy_pass.
+	Pass string
+	// Resolver is the resolver of the server's level, else the stream
+	// level's; nil without one (a name Pass gives then fails).
+	Resolver *DNSResolver
+	// Sets are the server's set directives in config order.
+	Sets []StreamSet
 	// ConnectTimeout (proxy_connect_timeout, 60s) bounds each connect.
 	ConnectTimeout time.Duration
 	// Timeout (proxy_timeout, 10m) closes the session after this long
@@ -82,8 +107,21 @@ type StreamServer struct {
 	// HandshakeTimeout (ssl_handshake_timeout, 60s) bounds the TLS
 	// handshake of an ssl listen.
 	HandshakeTimeout time.Duration
+	// ALPN is ssl_alpn's protocols, in order of preference; nil without
+	// it (the handshake then selects none).
+	ALPN []string
+	// Preread (ssl_preread, off) reads the client's TLS ClientHello
+	// before the session is proxied, for the $ssl_preread_* variables,
+	// and passes the bytes on unchanged. PrereadBufferSize
+	// (preread_buffer_size, 16k) and PrereadTimeout (preread_timeout,
+	// 30s) bound what and how long it reads.
+	Preread           bool
+	PrereadBufferSize int
+	PrereadTimeout    time.Duration
 	// Bind (proxy_bind) is the local IP address of upstream connections;
-	// "" means the system's choice.
+	// "" means the system's choice. With variables it is evaluated once
+	// per session (ParseBindAddr's syntax; empty or not an address: the
+	// system's choice).
 	Bind string
 	// AccessLogs are the effective access_log targets (none: off).
 	AccessLogs []AccessLog
@@ -113,6 +151,8 @@ const (
 	defaultStreamConnectTimeout = 60 * time.Second
 	defaultStreamTimeout        = 10 * time.Minute
 	defaultStreamHandshake      = 60 * time.Second
+	defaultPrereadBufferSize    = 16 << 10
+	defaultPrereadTimeout       = 30 * time.Second
 )
 
 // buildStream reads the stream block. Upstream names and log formats are
@@ -127,6 +167,9 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 		return nil, err
 	}
 	if err := b.streamUpstreams(st, top); err != nil {
+		return nil, err
+	}
+	if err := b.streamVariables(st, top); err != nil {
 		return nil, err
 	}
 	zones, err := parseLimitConnZones(top)
@@ -152,6 +195,34 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 		st.Servers = append(st.Servers, srv)
 	}
 	return st, checkStreamLimitConn(st)
+}
+
+// streamVariables reads the stream block's map, geo and split_clients
+// blocks with the http side's parsers; a stream geo block has no proxy
+// and proxy_recursive lines.
+func (b *builder) streamVariables(st *Stream, top *scope) error {
+	for _, d := range top.own("map") {
+		m, err := parseMap(d)
+		if err != nil {
+			return err
+		}
+		st.Maps = append(st.Maps, m)
+	}
+	for _, d := range top.own("geo") {
+		g, err := b.parseGeoBlock(d, true)
+		if err != nil {
+			return err
+		}
+		st.Geos = append(st.Geos, g)
+	}
+	for _, d := range top.own("split_clients") {
+		sc, err := parseSplitClients(d)
+		if err != nil {
+			return err
+		}
+		st.SplitClients = append(st.SplitClients, sc)
+	}
+	return nil
 }
 
 // checkStreamLimitConn refuses a limit_conn whose zone no stream
@@ -272,6 +343,8 @@ func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamSer
 	}
 	if last := handlers[len(handlers)-1]; last.Name == "return" {
 		srv.Return, srv.HasReturn = last.Args[0], true
+	} else if strings.Contains(last.Args[0], "$") {
+		srv.Pass = last.Args[0]
 	} else {
 		u, err := b.streamPass(st, last)
 		if err != nil {
@@ -291,6 +364,24 @@ func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamSer
 			srv.Access = append(srv.Access, r)
 		}
 	}
+	for _, d := range sc.own("set") {
+		sv, err := parseSet(d)
+		if err != nil {
+			return nil, err
+		}
+		srv.Sets = append(srv.Sets, StreamSet{SetVar: *sv, Pos: d.Pos})
+	}
+	r, err := b.levelResolver(sc)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		r, err = b.levelResolver(top)
+		if err != nil {
+			return nil, err
+		}
+	}
+	srv.Resolver = r
 	if err := b.streamTLS(srv, sc); err != nil {
 		return nil, err
 	}
@@ -316,6 +407,9 @@ func (b *builder) streamTLS(srv *StreamServer, sc *scope) error {
 	srv.TLS, srv.HandshakeTimeout = t, defaultStreamHandshake
 	if dirs, _ := sc.nearest("ssl_handshake_timeout"); len(dirs) > 0 {
 		srv.HandshakeTimeout, _ = parseTime(dirs[0].Args[0], false) // kindMsec checked it
+	}
+	if dirs, _ := sc.nearest("ssl_alpn"); len(dirs) > 0 {
+		srv.ALPN = slices.Clone(dirs[0].Args)
 	}
 	if ssl != nil && (t == nil || len(t.Certificates) == 0) {
 		return hintf(ssl.Pos, "add ssl_certificate and ssl_certificate_key to the server or the stream block",
@@ -377,13 +471,11 @@ func (b *builder) streamListenParam(d *Directive, p string) error {
 	return hintf(d.Pos, "a stream listen takes backlog=, rcvbuf=, sndbuf=, so_keepalive=, reuseport, bind and ipv6only=", `the invalid "%s" parameter`, p)
 }
 
-// streamPass resolves proxy_pass: a stream upstream's name, or host:port
-// (an implicit upstream, shared by the servers that name the same one).
+// streamPass resolves a proxy_pass without variables: a stream upstream's
+// name, or host:port (an implicit upstream, shared by the servers that name
+// the same one).
 func (b *builder) streamPass(st *Stream, d *Directive) (*Upstream, error) {
 	target := d.Args[0]
-	if strings.Contains(target, "$") {
-		return nil, hintf(d.Pos, "name an upstream block or write host:port", `fulcrum does not support variables in the stream "proxy_pass" yet`)
-	}
 	if u := b.upstreams[strings.ToLower(target)]; u != nil {
 		return u, nil
 	}
@@ -411,6 +503,7 @@ func (b *builder) streamPass(st *Stream, d *Directive) (*Upstream, error) {
 func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 	srv.ConnectTimeout, srv.Timeout, srv.NextUpstream = defaultStreamConnectTimeout, defaultStreamTimeout, true
 	srv.LimitConnLogLevel = LevelError
+	srv.PrereadBufferSize, srv.PrereadTimeout = defaultPrereadBufferSize, defaultPrereadTimeout
 	if dirs, _ := sc.nearest("limit_conn"); len(dirs) > 0 {
 		var st Settings
 		if err := applyLimitConn(b, &st, dirs, nil); err != nil {
@@ -437,6 +530,13 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = parseSize(d.Args[0]); return }},
 		{"proxy_download_rate", func(d *Directive) (err error) { srv.DownloadRate, err = parseSize(d.Args[0]); return }},
 		{"proxy_bind", func(d *Directive) error { return setStreamBind(srv, d) }},
+		{"ssl_preread", func(d *Directive) (err error) { srv.Preread, err = parseFlag(d.Args[0]); return }},
+		{"preread_buffer_size", func(d *Directive) error {
+			n, err := parseSize(d.Args[0])
+			srv.PrereadBufferSize = int(n)
+			return err
+		}},
+		{"preread_timeout", func(d *Directive) (err error) { srv.PrereadTimeout, err = parseTime(d.Args[0], false); return }},
 		{"limit_conn_dry_run", func(d *Directive) (err error) { srv.LimitConnDryRun, err = parseFlag(d.Args[0]); return }},
 		{"limit_conn_log_level", func(d *Directive) (err error) { srv.LimitConnLogLevel, err = parseLimitLogLevel(d); return }},
 	} {
@@ -452,7 +552,7 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 }
 
 // setStreamBind reads "proxy_bind address | off": an IP address (without a
-// port); "transparent" and variables are not supported.
+// port), or a value with variables; "transparent" is not supported.
 func setStreamBind(srv *StreamServer, d *Directive) error {
 	if len(d.Args) == 2 {
 		return hintf(d.Pos, "fulcrum binds to a local address only", `fulcrum does not support "proxy_bind ... %s" yet`, d.Args[1])
@@ -461,7 +561,11 @@ func setStreamBind(srv *StreamServer, d *Directive) error {
 	if a == "off" {
 		return nil
 	}
-	if strings.Contains(a, "$") || !validAddress(a) || strings.Contains(a, "/") || a == "unix:" {
+	if strings.Contains(a, "$") {
+		srv.Bind = a
+		return nil
+	}
+	if !validAddress(a) || strings.Contains(a, "/") || a == "unix:" {
 		return hintf(d.Pos, "write an IP address such as 10.0.0.1", `invalid address "%s"`, a)
 	}
 	srv.Bind = a
@@ -493,6 +597,17 @@ func (b *builder) streamLogs(srv *StreamServer, sc *scope) error {
 			return err
 		}
 		srv.ErrorLogs = logs
+	}
+	return nil
+}
+
+// checkSSLALPN checks ssl_alpn's protocols as nginx's ngx_stream_ssl_alpn
+// does: each goes on the wire after a one-byte length.
+func checkSSLALPN(d *Directive) error {
+	for _, p := range d.Args {
+		if len(p) > 255 {
+			return hintf(d.Pos, "an ALPN protocol name is at most 255 bytes, such as h2 or http/1.1", `"%s" directive protocol too long`, d.Name)
+		}
 	}
 	return nil
 }

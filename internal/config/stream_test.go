@@ -38,7 +38,6 @@ func TestStreamErrors(t *testing.T) {
 		{"ssl without certificate", "server { listen 1234 ssl; proxy_pass 127.0.0.1:9; }", `no "ssl_certificate" is defined for the "listen ... ssl" directive in nginx.conf:1`},
 		{"udp with ssl", "server { listen 1234 udp ssl; proxy_pass 127.0.0.1:9; }", `"listen" directive "ssl" parameter is incompatible with "udp" in nginx.conf:1`},
 		{"responses number", "server { listen 1234 udp; proxy_pass 127.0.0.1:9; proxy_responses x; }", `"proxy_responses" directive invalid number in nginx.conf:1`},
-		{"variable pass", "server { listen 1234; proxy_pass $x; }", `fulcrum does not support variables in the stream "proxy_pass" yet in nginx.conf:1`},
 		{"http directive in stream", "server { listen 1234; proxy_pass 127.0.0.1:9; proxy_read_timeout 1s; }", `"proxy_read_timeout" directive is not allowed here in nginx.conf:1`},
 	}
 	for _, tt := range tests {

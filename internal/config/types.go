@@ -704,6 +704,9 @@ type Settings struct {
 	// SecureLink is what $secure_link checks; nil when the chain of levels
 	// gives no complete check ($secure_link is then not found).
 	SecureLink *SecureLink
+	// Userid is the userid module's settings (the uid cookie and $uid_got,
+	// $uid_set); Mode UseridOff, the default, leaves the request alone.
+	Userid Userid
 	// Mirrors are the mirror URIs of the nearest level that writes mirror
 	// (ngx_http_mirror_module), in the order written; nil when none or
 	// "mirror off". Each gets a background subrequest with the request's

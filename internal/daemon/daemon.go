@@ -33,6 +33,7 @@ import (
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/stream"
 	"fulcrum/internal/upstream"
+	"fulcrum/internal/userid"
 )
 
 // Options configure a daemon.
@@ -78,7 +79,10 @@ type Daemon struct {
 	// transports keeps upstream connection pools across reloads.
 	transports *proxy.Transports
 	// caches keeps the proxy cache zones across reloads.
-	caches  *cache.Registry
+	caches *cache.Registry
+	// uids issues the userid module's identifiers: one sequence for the
+	// process, as nginx keeps one per worker, so reloads repeat none.
+	uids    *userid.Generator
 	limiter *connLimiter
 	current atomic.Pointer[snapshot]
 	logs    *logSet
@@ -148,6 +152,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		registry:   upstream.NewRegistryClock(opts.clock()),
 		transports: proxy.NewTransports(),
 		caches:     cache.NewRegistry(opts.clock()),
+		uids:       userid.NewGenerator(time.Now(), os.Getpid()),
 		limiter:    newConnLimiter(cfg.Main.WorkerConnections),
 		listeners:  map[string]*listener{},
 		upgrades:   newUpgradeTracker(),

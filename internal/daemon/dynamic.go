@@ -25,13 +25,14 @@ const maxDynamicTargets = 256
 // dynamicProxy resolves a proxy_pass with variables per request: the evaluated
 // URL names an upstream block, a literal IP address and port, or, with a
 // resolver at the location's level, a host name looked up with it (its
-// addresses are a round-robin group, cached for the resolver's valid=).
+// addresses are a round-robin group, cached for the answer's TTL or the resolver's valid=).
 type dynamicProxy struct {
 	url    *vars.Template
 	byName map[string]proxy.Target
 	ts     *proxy.Transports
 	// dns looks host names up (nil without a resolver); valid is how long
-	// an answer is used.
+	// an answer is used: the resolver's valid=, or, when 0, the answer's
+	// TTL (keep).
 	dns   *resolve.Client
 	valid time.Duration
 	now   func() time.Time
@@ -102,6 +103,16 @@ func (d *dynamicProxy) literalTarget(hostport string) (proxy.Target, error) {
 	return t, nil
 }
 
+// keep is how long an answer valid for ttl is used: valid= when the
+// resolver has it, else the TTL, at least a second: nginx would ask again
+// for every request while a TTL of 0 lasts, fulcrum once a second.
+func (d *dynamicProxy) keep(ttl time.Duration) time.Duration {
+	if d.valid > 0 {
+		return d.valid
+	}
+	return max(ttl, time.Second)
+}
+
 // nameTarget returns the target of a host[:port] whose host is a name:
 // the cached one while its answer is valid, else one made from a new
 // lookup (kept, with its servers' state, when the addresses did not
@@ -119,14 +130,14 @@ func (d *dynamicProxy) nameTarget(hostport string) (proxy.Target, error) {
 	if cached != nil && now.Before(cached.expires) {
 		return cached.t, nil
 	}
-	addrs, err := d.dns.Lookup(context.Background(), host)
+	addrs, ttl, err := d.dns.LookupTTL(context.Background(), host)
 	if err != nil {
 		return proxy.Target{}, fmt.Errorf("%s could not be resolved (%s)", host, resolve.Describe(err))
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if cur := d.names[hostport]; cur != nil && slices.Equal(cur.addrs, addrs) {
-		cur.expires = now.Add(d.valid)
+		cur.expires = now.Add(d.keep(ttl))
 		return cur.t, nil
 	}
 	if _, known := d.names[hostport]; !known && len(d.literal)+len(d.names) >= maxDynamicTargets {
@@ -143,7 +154,7 @@ func (d *dynamicProxy) nameTarget(hostport string) (proxy.Target, error) {
 		return proxy.Target{}, err
 	}
 	t := proxy.Target{Pool: pool, Policy: &balancer.RoundRobin{}, Transport: d.ts.For("dynamic "+hostport, proxy.PoolOptions{})}
-	d.names[hostport] = &resolvedTarget{addrs: addrs, t: t, expires: now.Add(d.valid)}
+	d.names[hostport] = &resolvedTarget{addrs: addrs, t: t, expires: now.Add(d.keep(ttl))}
 	return t, nil
 }
 

@@ -2,31 +2,17 @@ package daemon
 
 import (
 	"fmt"
-	"strings"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/varmap"
 	"fulcrum/internal/vars"
 )
 
-// compiledMap is a map block ready for requests: its source template, entries
-// with compiled values, and the default.
+// compiledMap is a map block ready for requests: its source template and
+// its keys (package varmap) with compiled values.
 type compiledMap struct {
-	source  *vars.Template
-	exact   map[string]*vars.Template
-	lead    []mapWildcard // "*.example.org": suffix ".example.org", longest first
-	trail   []mapWildcard // "mail.*": prefix "mail.", longest first
-	regexes []mapRegex
-	def     *vars.Template // nil: the variable is empty when nothing matches
-}
-
-type mapWildcard struct {
-	affix string
-	value *vars.Template
-}
-
-type mapRegex struct {
-	entry config.MapEntry
-	value *vars.Template
+	source *vars.Template
+	keys   *varmap.Map[*vars.Template]
 }
 
 // defineBlockVariables makes the variables of every map, geo and
@@ -35,7 +21,7 @@ type mapRegex struct {
 func defineBlockVariables(comp *vars.Compiler, h *config.HTTP) error {
 	var compile []func() error
 	for _, m := range h.Maps {
-		cm := &compiledMap{exact: map[string]*vars.Template{}}
+		cm := &compiledMap{}
 		// nginx evaluates a map once per request unless it is volatile.
 		if m.Volatile {
 			comp.Define(m.Variable, cm.get)
@@ -63,47 +49,19 @@ func defineBlockVariables(comp *vars.Compiler, h *config.HTTP) error {
 }
 
 func (cm *compiledMap) compile(comp *vars.Compiler, m *config.Map) error {
-	var err error
-	compile := func(s string, pos config.Pos) *vars.Template {
+	value := func(s string, pos config.Pos) (*vars.Template, error) {
+		t, err := comp.Compile(s)
 		if err != nil {
-			return nil
+			return nil, fmt.Errorf("%w in %s", err, pos)
 		}
-		t, e := comp.Compile(s)
-		if e != nil {
-			err = fmt.Errorf("%w in %s", e, pos)
-		}
-		return t
+		return t, nil
 	}
-	cm.source = compile(m.Source, m.Pos)
-	if m.Default != "" {
-		cm.def = compile(m.Default, m.Pos)
+	var err error
+	if cm.source, err = value(m.Source, m.Pos); err != nil {
+		return err
 	}
-	for _, e := range m.Entries {
-		v := compile(e.Value, e.Pos)
-		switch e.Kind {
-		case config.NameExact:
-			if _, dup := cm.exact[e.Key]; !dup {
-				cm.exact[e.Key] = v
-			}
-		case config.NameLeadWildcard:
-			cm.lead = append(cm.lead, mapWildcard{affix: strings.TrimPrefix(e.Key, "*"), value: v})
-		case config.NameTrailWildcard:
-			cm.trail = append(cm.trail, mapWildcard{affix: strings.TrimSuffix(e.Key, "*"), value: v})
-		case config.NameRegex:
-			cm.regexes = append(cm.regexes, mapRegex{entry: e, value: v})
-		}
-	}
-	sortLongestFirst(cm.lead)
-	sortLongestFirst(cm.trail)
+	cm.keys, err = varmap.NewMap(m, value)
 	return err
-}
-
-func sortLongestFirst(ws []mapWildcard) {
-	for i := 1; i < len(ws); i++ {
-		for j := i; j > 0 && len(ws[j].affix) > len(ws[j-1].affix); j-- {
-			ws[j], ws[j-1] = ws[j-1], ws[j]
-		}
-	}
 }
 
 // get is the map variable's getter: exact key, then the longest wildcards, then
@@ -113,28 +71,12 @@ func sortLongestFirst(ws []mapWildcard) {
 // their values; see vars.State.SetCaptures).
 func (cm *compiledMap) get(dst []byte, st *vars.State) ([]byte, bool) {
 	key := cm.source.String(st)
-	lower := strings.ToLower(key)
-	if v, ok := cm.exact[lower]; ok {
-		return v.Append(dst, st), true
+	m, ok := cm.keys.Find(key)
+	if !ok {
+		return dst, true
 	}
-	for _, w := range cm.lead {
-		if strings.HasSuffix(lower, w.affix) {
-			return w.value.Append(dst, st), true
-		}
+	if m.Regex != nil {
+		st.SetCaptures(vars.Captures{Subject: key, Index: m.Index, Names: m.Regex.SubexpNames()})
 	}
-	for _, w := range cm.trail {
-		if strings.HasPrefix(lower, w.affix) {
-			return w.value.Append(dst, st), true
-		}
-	}
-	for _, r := range cm.regexes {
-		if idx := r.entry.Regex.FindStringSubmatchIndex(key); idx != nil {
-			st.SetCaptures(vars.Captures{Subject: key, Index: idx, Names: r.entry.Regex.SubexpNames()})
-			return r.value.Append(dst, st), true
-		}
-	}
-	if cm.def != nil {
-		return cm.def.Append(dst, st), true
-	}
-	return dst, true
+	return m.Value.Append(dst, st), true
 }

@@ -160,3 +160,68 @@ http {
 		waitForLog(t, filepath.Join(dir, "error.log"), line)
 	}
 }
+
+// TestResolveTTL: without valid=, an answer is used for its TTL: an
+// upstream's resolve name with a TTL of 0 follows DNS about every second,
+// one with an hour's TTL is not asked again, and proxy_pass with variables
+// keeps a long-lived answer and asks again for one whose TTL ran out.
+func TestResolveTTL(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dns.SetTTL("fast.test", 0, "127.0.0.2")
+	dns.SetTTL("slow.test", 3600, "127.0.0.2")
+	port := listenSamePort(t, "127.0.0.2", "127.0.0.3")
+	addr, _ := runConfig(t, t.TempDir(), fmt.Sprintf(`events {}
+http {
+    access_log off;
+    resolver %[1]s ipv6=off;
+    upstream fast { zone fast 64k; server fast.test:%[2]s resolve; }
+    upstream slow { zone slow 64k; server slow.test:%[2]s resolve; }
+    server {
+        listen 127.0.0.1:0;
+        location /fast { proxy_pass http://fast; }
+        location /slow { proxy_pass http://slow; }
+        location /var/ { proxy_pass http://$arg_host:%[2]s; }
+    }
+}`, dns.Addr, port))
+	client := &http.Client{Timeout: 5 * time.Second}
+	get := func(path string) string {
+		t.Helper()
+		resp, err := client.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return fmt.Sprintf("%d %s", resp.StatusCode, body)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("the first answers", func() bool { return get("/fast") == "200 127.0.0.2" && get("/slow") == "200 127.0.0.2" })
+	for _, host := range []string{"slow.test", "fast.test"} {
+		if got := get("/var/?host=" + host); got != "200 127.0.0.2" {
+			t.Fatalf("proxy_pass with variables to %s: %s", host, got)
+		}
+	}
+	slowAsked := dns.QueriesFor("slow.test")
+	dns.SetTTL("fast.test", 0, "127.0.0.3")
+	dns.SetTTL("slow.test", 3600, "127.0.0.3")
+	waitFor("fast.test's new address", func() bool { return get("/fast") == "200 127.0.0.3" })
+	waitFor("fast.test's new address for proxy_pass with variables", func() bool { return get("/var/?host=fast.test") == "200 127.0.0.3" })
+	if got := get("/slow"); got != "200 127.0.0.2" {
+		t.Errorf("slow.test's upstream answered %s, want the first address for the hour of its TTL", got)
+	}
+	if got := get("/var/?host=slow.test"); got != "200 127.0.0.2" {
+		t.Errorf("proxy_pass with variables answered %s for slow.test, want the cached first address", got)
+	}
+	if n := dns.QueriesFor("slow.test"); n != slowAsked {
+		t.Errorf("slow.test asked %d times, then %d: its answers are valid for an hour", slowAsked, n)
+	}
+}

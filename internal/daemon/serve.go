@@ -231,6 +231,8 @@ type requestScratch struct {
 	log *errlog.Logger
 	// link is what $secure_link leaves for $secure_link_expires.
 	link linkState
+	// uid is the userid module's cookie and identifier.
+	uid uidState
 }
 
 // getScratch takes a request's scratch from the pool.
@@ -253,6 +255,9 @@ func (s *snapshot) putScratch(scratch *requestScratch) {
 	scratch.rec = recorder{}
 	scratch.r, scratch.log = nil, nil
 	scratch.link.expiresSet = false
+	if scratch.uid.read {
+		scratch.uid = uidState{}
+	}
 	s.scratch.Put(scratch)
 }
 
@@ -756,6 +761,9 @@ func (w *recorder) WriteHeader(code int) {
 		w.setExpires(h)
 	}
 	w.addHeaders(h, filterCode)
+	if w.set != nil && w.set.Userid.Mode >= config.UseridV1 && !w.sub {
+		w.setUserid(h) // nginx's filters: headers, userid, gunzip
+	}
 	if w.set != nil && w.set.AddTrailers != nil {
 		w.expectTrailers(filterCode)
 	}

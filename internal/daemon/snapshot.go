@@ -23,6 +23,7 @@ import (
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
 	"fulcrum/internal/upstream"
+	"fulcrum/internal/userid"
 	"fulcrum/internal/vars"
 )
 
@@ -137,6 +138,10 @@ type snapshot struct {
 	// vars is the snapshot's variable compiler, no longer changed once the
 	// snapshot is built: the SSI commands look variables up by name with it.
 	vars *vars.Compiler
+	// uids issues the userid module's identifiers: the daemon's, whose
+	// sequence goes on across reloads. uidReset reads $uid_reset.
+	uids     *userid.Generator
+	uidReset *vars.Template
 }
 
 // bind is one socket the snapshot needs.
@@ -160,7 +165,7 @@ type internalRedirect struct {
 // build compiles cfg into a snapshot without touching the running one. It is
 // also what `fulcrum -t` runs, so every error names the file and line.
 func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
-	s, err := buildSnapshot(cfg, snapshotDeps{reg: d.registry, ts: d.transports, logs: d.logs, up: d.upgrades, caches: d.caches}, d.opts.clock())
+	s, err := buildSnapshot(cfg, snapshotDeps{reg: d.registry, ts: d.transports, logs: d.logs, up: d.upgrades, caches: d.caches, uids: d.uids}, d.opts.clock())
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +191,7 @@ func Check(cfg *config.Config) error {
 	logs := &logSet{}
 	logs.access = newAccessFiles(logs.error)
 	defer logs.access.Close()
-	s, err := buildSnapshot(cfg, snapshotDeps{reg: upstream.NewRegistry(), ts: proxy.NewTransports(), logs: logs, up: newUpgradeTracker()}, time.Now)
+	s, err := buildSnapshot(cfg, snapshotDeps{reg: upstream.NewRegistry(), ts: proxy.NewTransports(), logs: logs, up: newUpgradeTracker(), uids: userid.NewGenerator(time.Now(), os.Getpid())}, time.Now)
 	if err == nil {
 		s.access.release()
 	}
@@ -203,12 +208,14 @@ type snapshotDeps struct {
 	// caches opens the proxy cache zones; nil for a configuration test,
 	// whose zones touch no disk.
 	caches *cache.Registry
+	// uids issues the userid module's identifiers.
+	uids *userid.Generator
 }
 
 func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) (*snapshot, error) {
 	reg, ts, logs, up := deps.reg, deps.ts, deps.logs, deps.up
 	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, limitHandlers: map[*config.Location]handler{}, serverLocs: map[*config.Server]*config.Location{}, byKey: map[string]*router.Listener{},
-		log: logs.error(), now: now}
+		log: logs.error(), now: now, uids: deps.uids}
 	s.life.release = func() {
 		s.access.release()
 		for _, c := range s.closers {
@@ -233,6 +240,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	comp := newCompiler(cfg)
 	s.vars = comp
 	defineDateVariables(comp, now)
+	s.defineUseridVariables(comp)
 	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}
@@ -305,6 +313,9 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		return nil, err
 	}
 	if err := s.compileLinkChecks(comp); err != nil {
+		return nil, err
+	}
+	if err := s.compileUserid(comp); err != nil {
 		return nil, err
 	}
 	if err := s.compileErrorTargets(comp); err != nil {
@@ -693,9 +704,7 @@ func (b *handlerBuilder) dynamic(pass *config.ProxyPass, set *config.Settings) (
 		names: map[string]*resolvedTarget{}, now: b.snap.now}
 	if r := set.Resolver; r != nil {
 		d.dns = resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6)
-		if d.valid = r.Valid; d.valid <= 0 {
-			d.valid = resolve.DefaultInterval
-		}
+		d.valid = r.Valid
 	}
 	for u, bp := range b.pools {
 		d.byName[u.Name] = b.target(bp)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/varmap"
 	"fulcrum/internal/vars"
 )
 
@@ -38,43 +39,9 @@ func (sv *splitVar) get(dst []byte, st *vars.State) ([]byte, bool) {
 	return append(dst[:start], v...), true
 }
 
-// pickSplit returns the value of the part that hash falls in.
-func pickSplit(parts []config.SplitPart, hash uint32) string {
-	for _, p := range parts {
-		if hash < p.Bound || p.Bound == 0 {
-			return p.Value
-		}
-	}
-	return ""
-}
+// pickSplit returns the value of the part that hash falls in
+// (varmap.PickSplit).
+func pickSplit(parts []config.SplitPart, hash uint32) string { return varmap.PickSplit(parts, hash) }
 
-// murmurHash2 is nginx's ngx_murmur_hash2 (Austin Appleby's MurmurHash2 with
-// seed 0, little-endian words).
-func murmurHash2(data []byte) uint32 {
-	const m = 0x5bd1e995
-	h := uint32(len(data))
-	for len(data) >= 4 {
-		k := uint32(data[0]) | uint32(data[1])<<8 | uint32(data[2])<<16 | uint32(data[3])<<24
-		k *= m
-		k ^= k >> 24
-		k *= m
-		h *= m
-		h ^= k
-		data = data[4:]
-	}
-	switch len(data) {
-	case 3:
-		h ^= uint32(data[2]) << 16
-		fallthrough
-	case 2:
-		h ^= uint32(data[1]) << 8
-		fallthrough
-	case 1:
-		h ^= uint32(data[0])
-		h *= m
-	}
-	h ^= h >> 13
-	h *= m
-	h ^= h >> 15
-	return h
-}
+// murmurHash2 is nginx's ngx_murmur_hash2 (varmap.MurmurHash2).
+func murmurHash2(data []byte) uint32 { return varmap.MurmurHash2(data) }

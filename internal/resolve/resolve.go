@@ -1,11 +1,13 @@
 // Package resolve keeps the upstream servers written with the resolve
 // parameter ("server app.example.com:8080 resolve;") in step with DNS while
-// fulcrum runs: it asks the configured resolver for each name again at an
-// interval, adds a server for an address that appeared and removes the one
-// whose address went away, as NGINX Plus (and nginx 1.27.3) do.
+// fulcrum runs: it asks the configured resolver for each name again when
+// the answer's TTL (or the resolver's valid=) has run out, adds a server for
+// an address that appeared and removes the one whose address went away, as
+// NGINX Plus (and nginx 1.27.3) do.
 package resolve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -18,11 +20,19 @@ import (
 
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
+
+	"golang.org/x/net/dns/dnsmessage"
 )
 
-// DefaultInterval is how often a name is resolved again without valid=:
-// Go's resolver does not tell the records' TTL.
+// DefaultInterval is how long a name waits to be resolved again after a
+// failed lookup, without valid=.
 const DefaultInterval = 30 * time.Second
+
+// minWait is the shortest wait before a name is resolved again: the wait
+// after an answer whose TTL is 0, as nginx 1.27.3's resolve timer (which
+// also waits a second more than the TTL, so that its cached answer has
+// expired; fulcrum does too).
+const minWait = time.Second
 
 // Name is one server line with resolve: the pool its addresses serve in,
 // the name and port to resolve, and the settings each address's server gets
@@ -35,10 +45,14 @@ type Name struct {
 }
 
 // Options are a resolver directive's: the DNS servers ("ip:port"), how
-// often to ask again, how long one lookup may take, and which address
-// families to look up.
+// long an answer is used (valid=), how long one lookup may take, and which
+// address families to look up.
 type Options struct {
-	Servers    []string
+	Servers []string
+	// Interval is valid=: how long every answer, and a failed lookup, is
+	// kept before the name is resolved again, whatever the TTL. 0 uses
+	// the answer's TTL (one second more; one second for a TTL of 0), and
+	// DefaultInterval after a failure.
 	Interval   time.Duration
 	Timeout    time.Duration
 	IPv4, IPv6 bool
@@ -48,9 +62,9 @@ type Options struct {
 }
 
 // Client looks names up with a resolver directive's DNS servers, asked in
-// turn, never the system's. It is safe for concurrent use.
+// turn, never the system's, and tells how long the answers are valid
+// (their TTL). It is safe for concurrent use.
 type Client struct {
-	r          *net.Resolver
 	servers    []string
 	next       atomic.Uint32 // the DNS server the next query goes to
 	timeout    time.Duration
@@ -63,16 +77,7 @@ func NewClient(servers []string, timeout time.Duration, ipv4, ipv6 bool) *Client
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	c := &Client{servers: servers, timeout: timeout, ipv4: ipv4, ipv6: ipv6}
-	dialer := &net.Dialer{}
-	c.r = &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			i := int(c.next.Add(1)-1) % len(c.servers)
-			return dialer.DialContext(ctx, network, c.servers[i])
-		},
-	}
-	return c
+	return &Client{servers: servers, timeout: timeout, ipv4: ipv4, ipv6: ipv6}
 }
 
 // Lookup returns host's addresses in the families the client asks for,
@@ -81,30 +86,57 @@ func NewClient(servers []string, timeout time.Duration, ipv4, ipv6 bool) *Client
 // no hosts file. An IP address is its own answer. ctx may end the lookup
 // before the client's timeout.
 func (c *Client) Lookup(ctx context.Context, host string) ([]netip.Addr, error) {
+	addrs, _, err := c.LookupTTL(ctx, host)
+	return addrs, err
+}
+
+// LookupTTL is Lookup that also returns how long the answer is valid: the
+// smallest TTL of the records it used (CNAMEs included), as nginx's
+// resolver caches it; 0 for an IP address, which never changes. An
+// answer with no address is a net.DNSError with IsNotFound, as Go's
+// resolver words it.
+func (c *Client) LookupTTL(ctx context.Context, host string) ([]netip.Addr, time.Duration, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return []netip.Addr{ip}, nil
-	}
-	network := "ip"
-	switch {
-	case !c.ipv6:
-		network = "ip4"
-	case !c.ipv4:
-		network = "ip6"
+		return []netip.Addr{ip}, 0, nil
 	}
 	if !strings.HasSuffix(host, ".") {
 		host += "."
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	addrs, err := c.r.LookupNetIP(ctx, network, host)
-	if err != nil {
-		return nil, err
+	all := answer{none: true}
+	var firstErr error
+	for _, qt := range c.types() {
+		a, err := c.lookupType(ctx, host, qt)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, 0, dnsError(ctx.Err(), host)
+			}
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		all.merge(a)
 	}
-	for i, a := range addrs {
-		addrs[i] = a.Unmap()
+	if len(all.addrs) == 0 {
+		if firstErr != nil {
+			return nil, 0, firstErr
+		}
+		return nil, 0, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
+	addrs := all.addrs
 	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
-	return slices.Compact(addrs), nil
+	return slices.Compact(addrs), time.Duration(all.ttl) * time.Second, nil
+}
+
+// types are the record types the client asks for.
+func (c *Client) types() []dnsmessage.Type {
+	switch {
+	case !c.ipv6:
+		return []dnsmessage.Type{dnsmessage.TypeA}
+	case !c.ipv4:
+		return []dnsmessage.Type{dnsmessage.TypeAAAA}
+	}
+	return []dnsmessage.Type{dnsmessage.TypeA, dnsmessage.TypeAAAA}
 }
 
 // Watcher resolves a set of names again and again between Start and Stop.
@@ -124,9 +156,6 @@ func New(names []Name, opts Options) *Watcher {
 	if len(names) == 0 {
 		return nil
 	}
-	if opts.Interval <= 0 {
-		opts.Interval = DefaultInterval
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -135,8 +164,8 @@ func New(names []Name, opts Options) *Watcher {
 	return w
 }
 
-// Start resolves every name at once, then at each interval, until Stop.
-// A nil watcher does nothing.
+// Start resolves every name at once, then each again when its answer is no
+// longer valid (Wait), until Stop. A nil watcher does nothing.
 func (w *Watcher) Start() {
 	if w == nil {
 		return
@@ -144,17 +173,44 @@ func (w *Watcher) Start() {
 	w.done.Add(1)
 	go func() {
 		defer w.done.Done()
-		t := time.NewTicker(w.opts.Interval)
+		due := make([]time.Time, len(w.names)) // zero: now
+		t := time.NewTimer(0)
 		defer t.Stop()
 		for {
-			w.Refresh()
 			select {
 			case <-w.ctx.Done():
 				return
 			case <-t.C:
 			}
+			next := time.Time{}
+			for i := range w.names {
+				if now := time.Now(); !now.Before(due[i]) {
+					due[i] = now.Add(w.refresh(&w.names[i]))
+				}
+				if next.IsZero() || due[i].Before(next) {
+					next = due[i]
+				}
+			}
+			t.Reset(time.Until(next))
 		}
 	}()
+}
+
+// Wait is how long a name waits to be resolved again after a lookup that
+// found an answer valid for ttl, or failed with err: valid= when the
+// resolver has it; else the TTL and a second more (as nginx's resolve
+// timer), at least a second, so a TTL of 0 cannot make it spin; else,
+// after a failure, DefaultInterval, the servers left as they were.
+func (w *Watcher) Wait(ttl time.Duration, err error) time.Duration {
+	switch {
+	case w.opts.Interval > 0:
+		return w.opts.Interval
+	case err != nil:
+		return DefaultInterval
+	case ttl <= 0:
+		return minWait
+	}
+	return ttl + time.Second
 }
 
 // Stop ends the watcher, and a lookup in progress, and waits for it.
@@ -176,17 +232,21 @@ func (w *Watcher) Refresh() {
 // refresh resolves one name: an address that appeared becomes a server,
 // a server whose address went away is removed. A failed lookup changes
 // nothing (the servers keep the addresses they had), as nginx keeps them.
-func (w *Watcher) refresh(n *Name) {
-	addrs, err := w.dns.Lookup(w.ctx, n.Host)
+// It returns how long to wait before the name is resolved again (Wait).
+func (w *Watcher) refresh(n *Name) time.Duration {
+	addrs, ttl, err := w.dns.LookupTTL(w.ctx, n.Host)
 	if err != nil {
-		if w.ctx.Err() != nil {
-			return // stopped: not a failure of the name
-		}
-		if w.opts.Log != nil {
+		if w.ctx.Err() == nil && w.opts.Log != nil { // stopped: not a failure of the name
 			w.opts.Log.Logf(errlog.Error, "%s could not be resolved (%s)", n.Host, Describe(err))
 		}
-		return
+		return w.Wait(0, err)
 	}
+	w.apply(n, addrs)
+	return w.Wait(ttl, nil)
+}
+
+// apply makes the servers of n's line those of addrs.
+func (w *Watcher) apply(n *Name, addrs []netip.Addr) {
 	want := make([]string, 0, len(addrs))
 	for _, a := range addrs {
 		want = append(want, net.JoinHostPort(a.String(), n.Port))

@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -223,5 +224,124 @@ func TestStopEndsLookup(t *testing.T) {
 	}
 	if got := addrs(pool, "app.test"); !slices.Equal(got, []string{"10.0.0.1:80"}) {
 		t.Errorf("servers %v after a stopped lookup, want the one it had", got)
+	}
+}
+
+// TestLookupTTL: an answer is valid for the smallest TTL of the records
+// used, CNAMEs included, across both families; a CNAME with no address
+// behind it is asked about on its own.
+func TestLookupTTL(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dns.SetTTL("a.test", 300, "10.0.0.1", "10.0.0.2")
+	dns.SetTTL("dual.test", 600, "10.0.0.3", "2001:db8::3")
+	dns.SetTTL("zero.test", 0, "10.0.0.4")
+	dns.SetTTL("target.test", 120, "10.0.0.5")
+	dns.SetCNAME("alias.test", "target.test", 60)
+	dns.SetCNAME("long.test", "target.test", 900)
+	dns.SetCNAME("dangling.test", "nowhere.test", 60)
+	dns.Set("empty.test")
+	c := NewClient([]string{dns.Addr}, 2*time.Second, true, true)
+	tests := []struct {
+		host     string
+		want     string
+		ttl      time.Duration
+		notFound bool
+	}{
+		{"a.test", "[10.0.0.1 10.0.0.2]", 300 * time.Second, false},
+		{"dual.test", "[10.0.0.3 2001:db8::3]", 600 * time.Second, false},
+		{"zero.test", "[10.0.0.4]", 0, false},
+		{"alias.test", "[10.0.0.5]", 60 * time.Second, false}, // the CNAME's TTL is the smaller
+		{"long.test", "[10.0.0.5]", 120 * time.Second, false}, // the address's is
+		{"dangling.test", "", 0, true},
+		{"empty.test", "", 0, true},
+		{"missing.test", "", 0, true},
+		{"10.1.2.3", "[10.1.2.3]", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			addrs, ttl, err := c.LookupTTL(context.Background(), tt.host)
+			if tt.notFound {
+				var de *net.DNSError
+				if !errors.As(err, &de) || !de.IsNotFound || Describe(err) != "3: Host not found" {
+					t.Fatalf("%v, %v: want a name not found", addrs, err)
+				}
+				return
+			}
+			if err != nil || fmt.Sprint(addrs) != tt.want || ttl != tt.ttl {
+				t.Errorf("%v %v %v, want %s %v", addrs, ttl, err, tt.want, tt.ttl)
+			}
+		})
+	}
+	if n := dns.QueriesFor("nowhere.test"); n == 0 {
+		t.Error("the CNAME's target was not asked about")
+	}
+}
+
+// TestWait: valid= overrides the TTL, a failure waits DefaultInterval, and
+// a TTL waits a second more, a TTL of 0 one second, as nginx 1.27.3's
+// resolve timer.
+func TestWait(t *testing.T) {
+	fail := errors.New("no answer")
+	tests := []struct {
+		name  string
+		valid time.Duration
+		ttl   time.Duration
+		err   error
+		want  time.Duration
+	}{
+		{"ttl", 0, 300 * time.Second, nil, 301 * time.Second},
+		{"ttl 0: no spin", 0, 0, nil, time.Second},
+		{"valid= overrides", 10 * time.Second, 300 * time.Second, nil, 10 * time.Second},
+		{"valid= overrides 0", 10 * time.Second, 0, nil, 10 * time.Second},
+		{"failure", 0, 0, fail, DefaultInterval},
+		{"failure with valid=", 5 * time.Second, 0, fail, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &Watcher{opts: Options{Interval: tt.valid}}
+			if got := w.Wait(tt.ttl, tt.err); got != tt.want {
+				t.Errorf("Wait = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestStartFollowsTTL: each name is resolved again when its own answer
+// expires: a name with a TTL of 0 about every second, while a name of the
+// same watcher with an hour's TTL is not asked again.
+func TestStartFollowsTTL(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dns.SetTTL("fast.test", 0, "10.0.0.1")
+	dns.SetTTL("slow.test", 3600, "10.0.1.1")
+	fast, slow := upstream.NewSettings("tcp", "10.0.0.1:80"), upstream.NewSettings("tcp", "10.0.1.1:80")
+	fast.Name, slow.Name = "fast.test", "slow.test"
+	pool, err := upstream.NewPool("app", []upstream.Settings{fast, slow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New([]Name{{Pool: pool, Host: "fast.test", Port: "80", Settings: fast}, {Pool: pool, Host: "slow.test", Port: "80", Settings: slow}},
+		Options{Servers: []string{dns.Addr}, Timeout: 2 * time.Second, IPv4: true})
+	w.Start()
+	defer w.Stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for dns.QueriesFor("slow.test") == 0 { // answered: the first answer is fixed
+		if time.Now().After(deadline) {
+			t.Fatal("slow.test was not asked about")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	dns.SetTTL("fast.test", 0, "10.0.0.2")
+	dns.SetTTL("slow.test", 3600, "10.0.1.2")
+	for dns.QueriesFor("fast.test") < 3 || !slices.Equal(addrs(pool, "fast.test"), []string{"10.0.0.2:80"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("fast.test asked %d times, servers %v", dns.QueriesFor("fast.test"), addrs(pool, "fast.test"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := dns.QueriesFor("slow.test"); n != 1 {
+		t.Errorf("slow.test asked %d times, want once: its answer is valid for an hour", n)
+	}
+	if got := addrs(pool, "slow.test"); !slices.Equal(got, []string{"10.0.1.1:80"}) {
+		t.Errorf("slow.test servers %v, want the first answer's until the TTL runs out", got)
 	}
 }

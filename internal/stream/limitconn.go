@@ -12,38 +12,47 @@ import (
 // Proxy keeps a zone across reloads that keep its name and key, as nginx
 // keeps a shared memory zone, so sessions opened before a reload still
 // count.
+// The key is compiled for each configuration (its variables are the
+// configuration's); the counts are what a reload keeps.
 type connZone struct {
 	name, keySrc string
 	key          *template
-	mu           sync.Mutex // guards counts
-	counts       map[string]int
+	counts       *connCounts
 }
 
-func newConnZone(z *config.LimitConnZone) (*connZone, error) {
-	key, err := compile(z.Key)
+// connCounts are a zone's open sessions per key.
+type connCounts struct {
+	mu sync.Mutex // guards n
+	n  map[string]int
+}
+
+func newConnZone(c *compiler, z *config.LimitConnZone) (*connZone, error) {
+	key, err := c.compile(z.Key)
 	if err != nil {
-		return nil, fmt.Errorf("%w in %s", err, z.Pos)
+		return nil, at(err, z.Pos)
 	}
-	return &connZone{name: z.Name, keySrc: z.Key, key: key, counts: map[string]int{}}, nil
+	return &connZone{name: z.Name, keySrc: z.Key, key: key, counts: &connCounts{n: map[string]int{}}}, nil
 }
 
 // acquire counts one more session for key unless limit are open already.
 func (z *connZone) acquire(key string, limit int) bool {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	if z.counts[key] >= limit {
+	c := z.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[key] >= limit {
 		return false
 	}
-	z.counts[key]++
+	c.n[key]++
 	return true
 }
 
 // release ends the count of one session for key.
 func (z *connZone) release(key string) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	if z.counts[key]--; z.counts[key] <= 0 {
-		delete(z.counts, key)
+	c := z.counts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[key]--; c.n[key] <= 0 {
+		delete(c.n, key)
 	}
 }
 

@@ -70,8 +70,23 @@ type session struct {
 	udp                 bool
 	requests, responses atomic.Int64
 
+	// vars are the values of the configuration's own variables (map,
+	// geo, split_clients, set).
+	vars varState
+
 	mu sync.Mutex // guards up, for abort
 	up net.Conn
+
+	// ssl is the TLS connection's state, for the $ssl_* variables; nil
+	// on a plain connection.
+	ssl *sslState
+	// hello is what ssl_preread read of a ClientHello; nil when it read
+	// none. pending are the bytes it read, for the upstream server.
+	hello   *hello
+	pending []byte
+	// ended says the session ended before its handler, with nothing to
+	// log at its end (ssl_preread's client closed or timed out).
+	ended bool
 }
 
 // try is one upstream server tried by a session.
@@ -161,8 +176,9 @@ func (s *session) run() {
 	if l := s.errorLog(); l.Enabled(errlog.Info) {
 		s.logPlain(errlog.Info, "client "+s.c.RemoteAddr().String()+" connected to "+s.c.LocalAddr().String())
 	}
-	// nginx's preaccess phase (limit_conn), then its access phase, come
-	// before the TLS handshake.
+	// nginx's preaccess phase (set, then limit_conn), then its access
+	// phase, come before the TLS handshake.
+	s.runSets()
 	if !s.limitConns() {
 		return
 	}
@@ -175,13 +191,18 @@ func (s *session) run() {
 		s.status = statusInternalError
 		return
 	}
+	if !s.preread() {
+		return
+	}
 	if s.srv.ret != nil {
 		s.answer()
 		return
 	}
 	up := s.connect()
 	if up == nil {
-		s.status = statusBadGateway
+		if s.status == 0 { // else proxy_pass's value failed (passGroup)
+			s.status = statusBadGateway
+		}
 		drain(s.c)
 		return
 	}
@@ -211,8 +232,9 @@ func (s *session) handshake() bool {
 	err := tc.Handshake()
 	_ = tc.SetDeadline(time.Time{})
 	if err == nil {
-		return true
+		return s.afterHandshake(tc)
 	}
+	s.failedHandshake(tc)
 	if isTimeout(err) {
 		s.logPlain(errlog.Debug, "client timed out (110: Connection timed out) while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
 		return false
@@ -225,14 +247,23 @@ func (s *session) handshake() bool {
 // proxy_next_upstream or proxy_next_upstream_timeout end; nil means 502.
 func (s *session) connect() net.Conn {
 	cfg := s.srv.cfg
+	g := group{pool: s.srv.pool, policy: s.srv.policy, hashKey: s.srv.hashKey}
+	if s.srv.pass != nil {
+		pg := s.passGroup()
+		if pg == nil {
+			return nil
+		}
+		g = *pg
+	}
 	in := balancer.Input{MaxTries: cfg.NextUpstreamTries}
-	if s.srv.hashKey != nil {
-		in.Key = string(s.srv.hashKey.appendValue(nil, s))
+	if g.hashKey != nil {
+		in.Key = string(g.hashKey.appendValue(nil, s))
 	}
 	if s.remote.IsValid() {
 		in.ClientAddr = s.remote.Addr().Unmap()
 	}
-	s.attempt.Reset(s.srv.pool, s.srv.policy, in)
+	s.attempt.Reset(g.pool, g.policy, in)
+	s.bindLocal()
 	begin := s.now()
 	for {
 		u, err := s.attempt.Next(s.now())
@@ -263,8 +294,9 @@ func (s *session) dial(u *upstream.Server) net.Conn {
 	s.tries = append(s.tries, try{addr: addr, connect: -1, firstByte: -1, session: -1, began: s.now()})
 	t := &s.tries[len(s.tries)-1]
 	d := net.Dialer{Timeout: s.srv.cfg.ConnectTimeout}
-	if s.srv.bind != nil {
-		d.LocalAddr = s.srv.bind
+	bind := s.local()
+	if bind != nil {
+		d.LocalAddr = bind
 	}
 	network := u.Network()
 	if s.udp && network == "unix" {
@@ -272,8 +304,8 @@ func (s *session) dial(u *upstream.Server) net.Conn {
 	} else if s.udp {
 		network = "udp"
 	}
-	if s.srv.bind != nil && s.udp {
-		d.LocalAddr = &net.UDPAddr{IP: s.srv.bind.(*net.TCPAddr).IP}
+	if bind != nil && s.udp {
+		d.LocalAddr = &net.UDPAddr{IP: bind.IP, Port: bind.Port}
 	}
 	c, err := d.Dial(network, u.Addr())
 	if err != nil {
@@ -310,6 +342,13 @@ func (s *session) proxy(up net.Conn) {
 		}
 		t.sent.Add(int64(len(header)))
 		header = nil // a UDP session's goes before its first datagram
+	}
+	if len(s.pending) > 0 { // what ssl_preread read
+		n, err := up.Write(s.pending)
+		t.sent.Add(int64(n))
+		if err != nil {
+			return
+		}
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -497,7 +536,7 @@ func (s *session) finish() {
 		srv.Account(0, s.tries[n-1].sent.Load(), s.tries[n-1].received.Load())
 	}
 	s.attempt.Release(s.now(), upstream.Success)
-	if s.status == statusOK && !s.timedOut.Load() {
+	if s.status == statusOK && !s.timedOut.Load() && !s.ended {
 		s.logBytes(errlog.Info, "client disconnected")
 	}
 	for _, l := range s.srv.logs {

@@ -7,8 +7,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/resolve"
@@ -28,6 +30,19 @@ type table struct {
 	// resolvers keep the upstream servers marked resolve in step with DNS
 	// while the table is the current one (Apply starts and stops them).
 	resolvers []*resolve.Watcher
+	// groups are the upstream blocks (and implicit upstreams) a proxy_pass
+	// with variables may name; targets its other destinations.
+	groups  []*group
+	targets *targets
+}
+
+// group is an upstream block compiled: its servers and balancing.
+type group struct {
+	cfg    *config.Upstream
+	pool   *upstream.Pool
+	policy balancer.Policy
+	// hashKey is the key of "hash KEY"; nil for the other methods.
+	hashKey *template
 }
 
 // server is a stream server block compiled.
@@ -39,20 +54,36 @@ type server struct {
 	hashKey *template
 	// ret is the return directive's value: the server answers it and
 	// ends the session instead of proxying; nil for proxy_pass.
-	ret  *template
-	logs []*accessLog
+	ret *template
+	// pass is a proxy_pass with variables (nil for a literal one): each
+	// session's value picks a group or an address (pass.go).
+	pass *template
+	// sets are the server's set directives, run before limit_conn.
+	sets []setStep
+	// tab is the table the server belongs to (for pass's groups); dns
+	// looks up the names pass gives (nil without a resolver), answers
+	// kept for dnsValid.
+	tab      *table
+	dns      *resolve.Client
+	dnsValid time.Duration
+	logs     []*accessLog
 	// limits are the server's limit_conn directives, with their zones.
 	limits []connLimit
 	// errLog is the server's own error_log; nil means the main one.
 	errLog *errlog.Logger
-	// bind is proxy_bind's local address; nil means none.
-	bind net.Addr
+	// bind is proxy_bind's local address; nil means none. bindValue is
+	// a proxy_bind with variables instead (nil without).
+	bind      net.Addr
+	bindValue *template
 	// listenPos is where each address is listened on, for bind errors.
 	listenPos map[string]config.Pos
 	// ssl are the listen keys with the ssl parameter; tlsConfig
 	// terminates their TLS (nil when the server has no certificate).
 	ssl       map[string]bool
 	tlsConfig *tls.Config
+	// verifier checks client certificates (ssl_verify_client); nil
+	// when it is off.
+	verifier *clientauth.Verifier
 }
 
 // accessLog is one access_log target compiled.
@@ -66,8 +97,13 @@ type accessLog struct {
 // compileTable compiles cfg. files opens the access and error logs; nil
 // (a configuration test) opens nothing.
 func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *errlog.Logger, oldZones map[string]*connZone) (*table, error) {
-	t := &table{servers: map[string]*server{}}
-	pools := map[*config.Upstream]*upstream.Pool{}
+	t := &table{servers: map[string]*server{}, targets: newTargets()}
+	c := newCompiler()
+	slotOf, err := defineVariables(c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	groups := map[*config.Upstream]*group{}
 	ephemeral := 0
 	for _, u := range cfg.Upstreams {
 		build := reg.Pool
@@ -78,7 +114,14 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 		if err != nil {
 			return nil, fmt.Errorf("upstream %q in %s: %w", u.Name, u.Pos, err)
 		}
-		pools[u] = pool
+		g := &group{cfg: u, pool: pool, policy: policyOf(u, pool)}
+		if u.Method == config.MethodHash {
+			if g.hashKey, err = c.compile(u.HashKey); err != nil {
+				return nil, at(err, u.Pos)
+			}
+		}
+		groups[u] = g
+		t.groups = append(t.groups, g)
 		t.pools = append(t.pools, pool)
 		t.upstreams = append(t.upstreams, UpstreamStatus{Name: u.Name, Zone: u.Zone, pool: pool})
 		if w := resolverOf(u, pool, log); w != nil {
@@ -87,19 +130,22 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 	}
 	t.zones = map[string]*connZone{}
 	for _, z := range cfg.LimitConnZones {
-		if old := oldZones[z.Name]; old != nil && old.keySrc == z.Key {
-			t.zones[z.Name] = old // the sessions counted there still count
-			continue
-		}
-		cz, err := newConnZone(z)
+		cz, err := newConnZone(c, z)
 		if err != nil {
 			return nil, err
+		}
+		if old := oldZones[z.Name]; old != nil && old.keySrc == z.Key {
+			cz.counts = old.counts // the sessions counted there still count
 		}
 		t.zones[z.Name] = cz
 	}
 	for _, sc := range cfg.Servers {
-		srv, err := compileServer(sc, pools[sc.Upstream], cfg.LogFormats, fs)
+		srv, err := compileServer(c, sc, groups[sc.Upstream], fs)
 		if err != nil {
+			return nil, err
+		}
+		srv.tab = t
+		if srv.sets, err = compileSets(c, slotOf, sc.Sets); err != nil {
 			return nil, err
 		}
 		for _, lc := range sc.LimitConn {
@@ -153,31 +199,42 @@ func resolverOf(u *config.Upstream, pool *upstream.Pool, log *errlog.Logger) *re
 	return resolve.New(names, resolve.Options{Servers: r.Addrs, Interval: r.Valid, Timeout: r.Timeout, IPv4: r.IPv4, IPv6: r.IPv6, Log: log})
 }
 
-// compileServer compiles one server block.
-func compileServer(sc *config.StreamServer, pool *upstream.Pool, formats map[string]*config.LogFormat, fs *files) (*server, error) {
-	srv := &server{cfg: sc, pool: pool, listenPos: map[string]config.Pos{}, ssl: map[string]bool{}}
+// compileServer compiles one server block; g is its literal proxy_pass's
+// upstream (nil for return and a proxy_pass with variables).
+func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files) (*server, error) {
+	srv := &server{cfg: sc, listenPos: map[string]config.Pos{}, ssl: map[string]bool{}}
 	if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
-		srv.tlsConfig = tlsConfigOf(sc.TLS)
+		srv.tlsConfig, srv.verifier = serverTLS(sc)
 	}
 	var err error
-	if sc.HasReturn {
-		if srv.ret, err = compile(sc.Return); err != nil {
-			return nil, fmt.Errorf("%w in %s", err, sc.Pos)
+	switch {
+	case sc.HasReturn:
+		if srv.ret, err = c.compile(sc.Return); err != nil {
+			return nil, at(err, sc.Pos)
 		}
-	} else {
-		u := sc.Upstream
-		srv.policy = policyOf(u, pool)
-		if u.Method == config.MethodHash {
-			if srv.hashKey, err = compile(u.HashKey); err != nil {
-				return nil, fmt.Errorf("%w in %s", err, u.Pos)
+	case sc.Pass != "":
+		if srv.pass, err = c.compile(sc.Pass); err != nil {
+			return nil, at(err, sc.Pos)
+		}
+		if r := sc.Resolver; r != nil {
+			srv.dns = resolve.NewClient(r.Addrs, r.Timeout, r.IPv4, r.IPv6)
+			if srv.dnsValid = r.Valid; srv.dnsValid <= 0 {
+				srv.dnsValid = resolve.DefaultInterval
 			}
 		}
+	default:
+		srv.pool, srv.policy, srv.hashKey = g.pool, g.policy, g.hashKey
 	}
-	if sc.Bind != "" {
+	switch {
+	case strings.Contains(sc.Bind, "$"):
+		if srv.bindValue, err = c.compile(sc.Bind); err != nil {
+			return nil, at(err, sc.Pos)
+		}
+	case sc.Bind != "":
 		srv.bind = &net.TCPAddr{IP: net.ParseIP(sc.Bind)}
 	}
 	for _, l := range sc.AccessLogs {
-		al, err := compileAccessLog(l, fs)
+		al, err := compileAccessLog(c, l, fs)
 		if err != nil {
 			return nil, err
 		}
@@ -224,15 +281,15 @@ func policyOf(u *config.Upstream, pool *upstream.Pool) balancer.Policy {
 }
 
 // compileAccessLog compiles one access_log target.
-func compileAccessLog(l config.AccessLog, fs *files) (*accessLog, error) {
-	format, err := compile(l.Format.Template)
+func compileAccessLog(c *compiler, l config.AccessLog, fs *files) (*accessLog, error) {
+	format, err := c.compileLog(l.Format.Template)
 	if err != nil {
-		return nil, fmt.Errorf("%w in %s", err, l.Format.Pos)
+		return nil, at(err, l.Format.Pos)
 	}
 	al := &accessLog{format: format, escape: l.Format.Escape}
 	if l.If != "" {
-		if al.cond, err = compile(l.If); err != nil {
-			return nil, fmt.Errorf("%w in %s", err, l.Pos)
+		if al.cond, err = c.compile(l.If); err != nil {
+			return nil, at(err, l.Pos)
 		}
 	}
 	if fs != nil {

@@ -1,10 +1,13 @@
 package stream
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"fulcrum/internal/config"
 )
 
 // getter appends a variable's value for session s; found false means "not
@@ -121,9 +124,34 @@ func appendUnixMsec(d []byte, t time.Time) []byte {
 	return appendMsec(d, time.Duration(t.UnixMilli())*time.Millisecond)
 }
 
-// compile parses s: "$name" and "${name}", names case-insensitive, with
-// nginx's error for an unknown variable.
-func compile(s string) (*template, error) {
+// compiler compiles the templates of one stream configuration: it knows
+// the builtin variables and those the configuration defines (map, geo,
+// split_clients, set, and the named captures of map regexes).
+type compiler struct {
+	// defined are the configuration's variables by lower-case name.
+	defined map[string]getter
+	// logDefined are the getters a log_format uses where they differ
+	// from defined's: a volatile map's cached value (nginx's log module
+	// reads a variable's value without flushing it).
+	logDefined map[string]getter
+	// slots counts the session cache slots handed out (compiler.slot).
+	slots int
+}
+
+func newCompiler() *compiler {
+	return &compiler{defined: map[string]getter{}, logDefined: map[string]getter{}}
+}
+
+// compile parses s as nginx's ngx_stream_compile_complex_value: "$name"
+// and "${name}", names case-insensitive, with nginx's error for an unknown
+// variable; "$1".."$9" are the captures of the last map regex matched.
+func (c *compiler) compile(s string) (*template, error) { return c.compileWith(s, true) }
+
+// compileLog parses a log_format: as compile, but "$1" is a variable name
+// (unknown), as nginx's ngx_stream_log_compile_format reads it.
+func (c *compiler) compileLog(s string) (*template, error) { return c.compileWith(s, false) }
+
+func (c *compiler) compileWith(s string, captures bool) (*template, error) {
 	t := &template{src: s}
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '$')
@@ -135,18 +163,52 @@ func compile(s string) (*template, error) {
 			i += j
 			continue
 		}
+		if captures && i+1 < len(s) && s[i+1] >= '1' && s[i+1] <= '9' {
+			t.parts = append(t.parts, tplPart{get: captureGetter(int(s[i+1] - '0'))})
+			i += 2
+			continue
+		}
 		name, next, err := scanName(s, i+1)
 		if err != nil {
 			return nil, err
 		}
-		g, ok := variables[strings.ToLower(name)]
+		g, ok := c.lookup(name, !captures)
 		if !ok {
-			return nil, fmt.Errorf(`unknown "%s" variable`, strings.ToLower(name))
+			return nil, &varError{msg: fmt.Sprintf(`unknown "%s" variable`, strings.ToLower(name)),
+				hint: "use a stream variable, or define it with map, geo or split_clients in the stream block or set in a server"}
 		}
 		t.parts = append(t.parts, tplPart{get: g})
 		i = next
 	}
 	return t, nil
+}
+
+// lookup returns the getter of a variable name (for a log_format with
+// log): the configuration's, else a builtin.
+func (c *compiler) lookup(name string, log bool) (getter, bool) {
+	name = strings.ToLower(name)
+	if g, ok := c.logDefined[name]; ok && log {
+		return g, true
+	}
+	if g, ok := c.defined[name]; ok {
+		return g, true
+	}
+	return lookupVariable(name)
+}
+
+// varError is an error about a variable name, with its fix.
+type varError struct{ msg, hint string }
+
+func (e *varError) Error() string { return e.msg }
+
+// at places err at pos, as the config package words its errors: "msg in
+// file:line", and the fix of a varError after a comma.
+func at(err error, pos config.Pos) error {
+	var ve *varError
+	if errors.As(err, &ve) && ve.hint != "" {
+		return fmt.Errorf("%w in %s, %s", err, pos, ve.hint)
+	}
+	return fmt.Errorf("%w in %s", err, pos)
 }
 
 // scanName reads the name after a '$' at s[i], bracketed or not.

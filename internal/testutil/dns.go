@@ -11,15 +11,29 @@ import (
 )
 
 // DNSServer is a small authoritative DNS server on 127.0.0.1 (UDP) for
-// tests: it answers A and AAAA queries for the names given to Set, NXDOMAIN
-// for the others, and counts the queries it got.
+// tests: it answers A and AAAA queries for the names given to Set, SetTTL
+// and SetCNAME, NXDOMAIN for the others, and counts the queries it got.
 type DNSServer struct {
 	// Addr is where it listens, "127.0.0.1:port".
 	Addr string
-	mu   sync.Mutex // guards addrs and queries
-	// addrs are the addresses per lower-case fully qualified name.
-	addrs   map[string][]netip.Addr
+	mu   sync.Mutex // guards names, queries and asked
+	// names are the records per lower-case fully qualified name.
+	names   map[string]dnsRecords
 	queries int
+	asked   map[string]int
+}
+
+// dnsRecords are one name's records: its addresses, or a CNAME, and
+// their TTL.
+type dnsRecords struct {
+	addrs []netip.Addr
+	cname string
+	ttl   uint32
+}
+
+// dnsKey is the map key of name: lower case, fully qualified.
+func dnsKey(name string) string {
+	return strings.ToLower(strings.TrimSuffix(name, ".")) + "."
 }
 
 // StartDNSServer starts a DNSServer that stops with the test.
@@ -29,7 +43,7 @@ func StartDNSServer(t testing.TB) *DNSServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &DNSServer{Addr: pc.LocalAddr().String(), addrs: map[string][]netip.Addr{}}
+	s := &DNSServer{Addr: pc.LocalAddr().String(), names: map[string]dnsRecords{}, asked: map[string]int{}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -48,15 +62,29 @@ func StartDNSServer(t testing.TB) *DNSServer {
 	return s
 }
 
-// Set makes name resolve to addrs (none: an empty answer).
+// Set makes name resolve to addrs (none: an empty answer), with a TTL of
+// one second.
 func (s *DNSServer) Set(name string, addrs ...string) {
-	key := strings.ToLower(strings.TrimSuffix(name, ".")) + "."
+	s.SetTTL(name, 1, addrs...)
+}
+
+// SetTTL makes name resolve to addrs with records of ttl seconds.
+func (s *DNSServer) SetTTL(name string, ttl uint32, addrs ...string) {
 	var list []netip.Addr
 	for _, a := range addrs {
 		list = append(list, netip.MustParseAddr(a))
 	}
 	s.mu.Lock()
-	s.addrs[key] = list
+	s.names[dnsKey(name)] = dnsRecords{addrs: list, ttl: ttl}
+	s.mu.Unlock()
+}
+
+// SetCNAME makes name an alias of target, with a CNAME record of ttl
+// seconds. The answer holds target's records too when the server knows
+// them (as a recursive server's does), else the CNAME alone.
+func (s *DNSServer) SetCNAME(name, target string, ttl uint32) {
+	s.mu.Lock()
+	s.names[dnsKey(name)] = dnsRecords{cname: dnsKey(target), ttl: ttl}
 	s.mu.Unlock()
 }
 
@@ -65,6 +93,13 @@ func (s *DNSServer) Queries() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.queries
+}
+
+// QueriesFor is how many queries about name the server answered.
+func (s *DNSServer) QueriesFor(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.asked[dnsKey(name)]
 }
 
 // answer builds the reply to one query, nil for a message it cannot read.
@@ -80,7 +115,13 @@ func (s *DNSServer) answer(req []byte) []byte {
 	}
 	s.mu.Lock()
 	s.queries++
-	addrs, known := s.addrs[strings.ToLower(q.Name.String())]
+	key := strings.ToLower(q.Name.String())
+	s.asked[key]++
+	recs, known := s.names[key]
+	var alias *dnsRecords
+	if target, ok := s.names[recs.cname]; ok && recs.cname != "" {
+		alias = &target
+	}
 	s.mu.Unlock()
 	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
 	if !known {
@@ -91,8 +132,18 @@ func (s *DNSServer) answer(req []byte) []byte {
 	b.StartQuestions()
 	b.Question(q)
 	b.StartAnswers()
-	for _, a := range addrs {
-		rrh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 1}
+	name := q.Name
+	if recs.cname != "" {
+		target := dnsmessage.MustNewName(recs.cname)
+		b.CNAMEResource(dnsmessage.ResourceHeader{Name: name, Class: dnsmessage.ClassINET, TTL: recs.ttl}, dnsmessage.CNAMEResource{CNAME: target})
+		if alias == nil {
+			recs = dnsRecords{}
+		} else {
+			name, recs = target, *alias
+		}
+	}
+	for _, a := range recs.addrs {
+		rrh := dnsmessage.ResourceHeader{Name: name, Class: dnsmessage.ClassINET, TTL: recs.ttl}
 		switch {
 		case q.Type == dnsmessage.TypeA && a.Is4():
 			rrh.Type = dnsmessage.TypeA

@@ -26,6 +26,30 @@ type ClientCert struct {
 // On a plain connection they are not found; on a TLS connection without a
 // client certificate they are empty, except $ssl_client_verify, "NONE".
 func (c *Compiler) clientCertVar(name string) Getter {
+	f := ClientCertField(name)
+	if f == nil {
+		return nil
+	}
+	none := ""
+	if name == "ssl_client_verify" {
+		none = "NONE"
+	}
+	return func(dst []byte, st *State) ([]byte, bool) {
+		switch {
+		case st.TLS == nil:
+			return dst, false
+		case st.TLS.Client == nil:
+			return append(dst, none...), true
+		}
+		return f(dst, st.TLS.Client, c.now()), true
+	}
+}
+
+// ClientCertField returns the formatter of the $ssl_client_* variable name
+// ("ssl_client_s_dn", ...) for a client that sent a certificate, as nginx
+// prints it; nil for another name. The stream module's variables use it
+// too.
+func ClientCertField(name string) func(dst []byte, c *ClientCert, now time.Time) []byte {
 	var f func(dst []byte, c *ClientCert, now time.Time) []byte
 	switch name {
 	case "ssl_client_verify":
@@ -64,22 +88,8 @@ func (c *Compiler) clientCertVar(name string) Getter {
 			}
 			return strconv.AppendInt(dst, int64(left/(24*time.Hour)), 10)
 		}
-	default:
-		return nil
 	}
-	none := ""
-	if name == "ssl_client_verify" {
-		none = "NONE"
-	}
-	return func(dst []byte, st *State) ([]byte, bool) {
-		switch {
-		case st.TLS == nil:
-			return dst, false
-		case st.TLS.Client == nil:
-			return append(dst, none...), true
-		}
-		return f(dst, st.TLS.Client, c.now()), true
-	}
+	return f
 }
 
 // appendSerial appends the serial number as OpenSSL's i2a_ASN1_INTEGER

@@ -303,7 +303,7 @@ func cookieGetter(name string) Getter {
 		}
 		line, next, ok := st.Header.Lookup("Cookie", 0)
 		for ok {
-			if v, found := findCookie(line, name); found {
+			if v, found := FindCookie(line, name); found {
 				return append(dst, v...), true
 			}
 			line, next, ok = st.Header.Lookup("Cookie", next)
@@ -312,10 +312,10 @@ func cookieGetter(name string) Getter {
 	}
 }
 
-// findCookie is ngx_http_parse_multi_header_lines for one Cookie line:
+// FindCookie is ngx_http_parse_multi_header_lines for one Cookie line:
 // pairs are separated by ';' or ',', the name compares case-insensitively,
 // spaces around '=' are skipped, and the value runs to the next ';'.
-func findCookie(line, name string) (string, bool) {
+func FindCookie(line, name string) (string, bool) {
 	if len(name) > len(line) {
 		return "", false
 	}

@@ -351,12 +351,12 @@ func TestFindCookie(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.line+"/"+tt.name, func(t *testing.T) {
-			got, ok := findCookie(tt.line, tt.name)
+			got, ok := FindCookie(tt.line, tt.name)
 			if !ok {
 				got = notFound
 			}
 			if got != tt.want {
-				t.Errorf("findCookie(%q, %q) = %q, want %q", tt.line, tt.name, got, tt.want)
+				t.Errorf("FindCookie(%q, %q) = %q, want %q", tt.line, tt.name, got, tt.want)
 			}
 		})
 	}

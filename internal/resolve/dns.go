@@ -1,0 +1,246 @@
+package resolve
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// maxCNAMEs bounds the chain of CNAME records one lookup follows.
+const maxCNAMEs = 8
+
+// answer is what one query of one type found: the addresses and the
+// smallest TTL of the records that led to them (CNAMEs included), as
+// nginx's resolver keeps an answer for that long.
+type answer struct {
+	addrs []netip.Addr
+	ttl   uint32
+	// none reports that there was no record to take a TTL from.
+	none bool
+}
+
+// merge adds b's addresses and keeps the smaller TTL.
+func (a *answer) merge(b answer) {
+	a.addrs = append(a.addrs, b.addrs...)
+	if b.none {
+		return
+	}
+	if a.none || b.ttl < a.ttl {
+		a.ttl = b.ttl
+	}
+	a.none = false
+}
+
+// lookupType asks for name's records of type qt, following a CNAME chain
+// the answer does not complete with a query of its own. An unknown name is
+// a net.DNSError with IsNotFound, no answer in time one with IsTimeout.
+func (c *Client) lookupType(ctx context.Context, name string, qt dnsmessage.Type) (answer, error) {
+	out := answer{none: true}
+	target := name
+	for range maxCNAMEs {
+		msg, err := c.exchange(ctx, target, qt)
+		if err != nil {
+			return out, err
+		}
+		switch msg.RCode {
+		case dnsmessage.RCodeSuccess:
+		case dnsmessage.RCodeNameError:
+			return out, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+		default:
+			return out, &net.DNSError{Err: "server misbehaving: " + msg.RCode.String(), Name: name, IsTemporary: true}
+		}
+		a, next := records(msg.Answers, target, qt)
+		out.merge(a)
+		if len(a.addrs) > 0 || next == "" {
+			return out, nil
+		}
+		target = next // only a CNAME: ask for its target
+	}
+	return out, &net.DNSError{Err: "too many CNAME records", Name: name}
+}
+
+// records takes from answers the addresses of name, following CNAME
+// records in any order, and their smallest TTL; next is the end of a CNAME
+// chain with no address in answers ("" when there was no CNAME).
+func records(answers []dnsmessage.Resource, name string, qt dnsmessage.Type) (a answer, next string) {
+	a.none = true
+	target := name
+	used := make([]bool, len(answers))
+	for progress := true; progress; {
+		progress = false
+		for i, r := range answers {
+			if used[i] || !strings.EqualFold(r.Header.Name.String(), target) {
+				continue
+			}
+			switch body := r.Body.(type) {
+			case *dnsmessage.CNAMEResource:
+				target, next, progress = body.CNAME.String(), body.CNAME.String(), true
+			case *dnsmessage.AResource:
+				if qt != dnsmessage.TypeA {
+					continue
+				}
+				a.addrs = append(a.addrs, netip.AddrFrom4(body.A))
+			case *dnsmessage.AAAAResource:
+				if qt != dnsmessage.TypeAAAA {
+					continue
+				}
+				a.addrs = append(a.addrs, netip.AddrFrom16(body.AAAA).Unmap())
+			default:
+				continue
+			}
+			used[i] = true
+			a.merge(answer{ttl: r.Header.TTL})
+		}
+	}
+	if len(a.addrs) > 0 {
+		next = ""
+	}
+	return a, next
+}
+
+// exchange sends one query to the client's DNS servers, each in turn
+// until one answers, over UDP, and over TCP to the same server when the
+// answer was truncated.
+func (c *Client) exchange(ctx context.Context, name string, qt dnsmessage.Type) (*dnsmessage.Message, error) {
+	q, id, err := query(name, qt)
+	if err != nil {
+		return nil, err
+	}
+	var last error
+	for left := len(c.servers); left > 0; left-- {
+		server := c.servers[int(c.next.Add(1)-1)%len(c.servers)]
+		msg, err := c.askShare(ctx, left, server, q, id, name, qt)
+		if err == nil {
+			return msg, nil
+		}
+		if ctx.Err() != nil {
+			return nil, dnsError(ctx.Err(), name)
+		}
+		last = err
+	}
+	return nil, dnsError(last, name)
+}
+
+// askShare asks server, over UDP then TCP for a truncated answer, within
+// its share of the time ctx has left: an even part for each of the left
+// servers still to ask, so one that does not answer leaves time for the
+// next.
+func (c *Client) askShare(ctx context.Context, left int, server string, q []byte, id uint16, name string, qt dnsmessage.Type) (*dnsmessage.Message, error) {
+	if dl, ok := ctx.Deadline(); ok && left > 1 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Until(dl)/time.Duration(left))
+		defer cancel()
+	}
+	msg, err := c.ask(ctx, "udp", server, q, id, name, qt)
+	if err == nil && msg.Truncated {
+		msg, err = c.ask(ctx, "tcp", server, q, id, name, qt)
+	}
+	return msg, err
+}
+
+// dnsError words a failed exchange as Go's resolver does: a timeout is a
+// net.DNSError with IsTimeout.
+func dnsError(err error, name string) error {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return &net.DNSError{Err: "i/o timeout", Name: name, IsTimeout: true}
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &net.DNSError{Err: err.Error(), Name: name, IsTemporary: true}
+}
+
+// query builds a recursive query for name's records of type qt.
+func query(name string, qt dnsmessage.Type) ([]byte, uint16, error) {
+	n, err := dnsmessage.NewName(name)
+	if err != nil {
+		return nil, 0, &net.DNSError{Err: "invalid name", Name: name, IsNotFound: true}
+	}
+	id := uint16(rand.Uint32())
+	b := dnsmessage.NewBuilder(make([]byte, 2, 512), dnsmessage.Header{ID: id, RecursionDesired: true})
+	if err := b.StartQuestions(); err != nil {
+		return nil, 0, err
+	}
+	if err := b.Question(dnsmessage.Question{Name: n, Type: qt, Class: dnsmessage.ClassINET}); err != nil {
+		return nil, 0, err
+	}
+	msg, err := b.Finish() // msg[:2] is room for the TCP length
+	return msg, id, err
+}
+
+// ask sends q (with 2 bytes in front of it for TCP's length) to server
+// and reads the answer with its ID and question.
+func (c *Client) ask(ctx context.Context, network, server string, q []byte, id uint16, name string, qt dnsmessage.Type) (*dnsmessage.Message, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, network, server)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	if network == "tcp" {
+		binary.BigEndian.PutUint16(q, uint16(len(q)-2))
+		return readTCP(conn, q, id, name, qt)
+	}
+	if _, err := conn.Write(q[2:]); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 1232)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			return nil, err
+		}
+		if msg, ok := parse(buf[:n], id, name, qt); ok {
+			return msg, nil
+		}
+	}
+}
+
+// readTCP sends q over a TCP connection and reads the one answer.
+func readTCP(conn net.Conn, q []byte, id uint16, name string, qt dnsmessage.Type) (*dnsmessage.Message, error) {
+	if _, err := conn.Write(q); err != nil {
+		return nil, err
+	}
+	var l [2]byte
+	if _, err := io.ReadFull(conn, l[:]); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, binary.BigEndian.Uint16(l[:]))
+	if _, err := io.ReadFull(conn, buf); err != nil {
+		return nil, err
+	}
+	msg, ok := parse(buf, id, name, qt)
+	if !ok {
+		return nil, fmt.Errorf("an answer to another question from %s", conn.RemoteAddr())
+	}
+	return msg, nil
+}
+
+// parse reads an answer, ok when it is a response to the query id about
+// name and qt.
+func parse(b []byte, id uint16, name string, qt dnsmessage.Type) (*dnsmessage.Message, bool) {
+	var msg dnsmessage.Message
+	if err := msg.Unpack(b); err != nil || !msg.Response || msg.ID != id || len(msg.Questions) != 1 {
+		return nil, false
+	}
+	qq := msg.Questions[0]
+	if qq.Type != qt || !strings.EqualFold(qq.Name.String(), name) {
+		return nil, false
+	}
+	return &msg, true
+}

@@ -1,0 +1,248 @@
+package stream
+
+import (
+	"crypto/tls"
+	"errors"
+	"slices"
+	"strconv"
+
+	"fulcrum/internal/clientauth"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/vars"
+)
+
+// TLS termination of a "listen ... ssl" (ngx_stream_ssl_module): the
+// handshake's settings, the client-certificate check nginx makes once the
+// handshake is done, and the $ssl_* variables.
+
+// sslState is what a session knows of its TLS connection, for the $ssl_*
+// variables; a session on a plain connection has none.
+type sslState struct {
+	protocol, cipher, serverName, alpn string
+	reused                             bool
+	// client is the certificate the client sent and its verdict; nil
+	// when it sent none.
+	client *vars.ClientCert
+}
+
+// serverTLS compiles the TLS of a server with certificates: the handshake's
+// configuration and, with ssl_verify_client, the verifier of client
+// certificates (nil without).
+func serverTLS(sc *config.StreamServer) (*tls.Config, *clientauth.Verifier) {
+	t := sc.TLS
+	c := tlsConfigOf(t)
+	if len(t.TicketKeys) > 0 {
+		keys := make([][32]byte, len(t.TicketKeys))
+		for i, k := range t.TicketKeys {
+			keys[i] = k.Key
+		}
+		c.SetSessionTicketKeys(keys) // the first makes tickets, all open them
+	}
+	if len(sc.ALPN) > 0 {
+		alpn := slices.Clone(sc.ALPN)
+		c.NextProtos = alpn
+		c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			return nil, checkALPN(alpn, hello.SupportedProtos)
+		}
+	}
+	var v *clientauth.Verifier
+	if t.ClientAuth.Verify != config.VerifyOff {
+		// As nginx (SSL_VERIFY_PEER with a callback that accepts
+		// everything): the handshake asks for a certificate, naming
+		// ssl_client_certificate's CAs, and takes whatever comes; the
+		// verdict is checked after it (checkClient).
+		v = clientauth.New(t.ClientAuth)
+		c.ClientAuth, c.ClientCAs = tls.RequestClientCert, v.Names
+	}
+	return c, v
+}
+
+// errNoALPN fails a handshake whose client offers none of ssl_alpn's
+// protocols.
+var errNoALPN = errors.New("no application protocol")
+
+// checkALPN refuses a client that offers ALPN protocols of which ssl_alpn
+// has none, as nginx's ngx_stream_ssl_alpn_select does. crypto/tls refuses
+// such a client itself (with nginx's no_application_protocol alert),
+// except one offering "http/1.1" to a server with "h2", which it lets in
+// without a protocol: that one is refused here (with an internal_error
+// alert).
+func checkALPN(server, client []string) error {
+	if !slices.Contains(server, "h2") || !slices.Contains(client, "http/1.1") {
+		return nil
+	}
+	for _, p := range server {
+		if slices.Contains(client, p) {
+			return nil
+		}
+	}
+	return errNoALPN
+}
+
+// afterHandshake records the session's TLS state for the variables and
+// makes nginx's client-certificate check (ngx_stream_ssl_handler): a
+// certificate that does not verify (unless optional_no_ca forgives its
+// issuer), or none under "ssl_verify_client on", ends the session, logged
+// at info. false means it ended.
+func (s *session) afterHandshake(tc *tls.Conn) bool {
+	st := tc.ConnectionState()
+	s.ssl = &sslState{protocol: protocolName(st.Version), cipher: config.CipherName(st.CipherSuite),
+		serverName: st.ServerName, alpn: st.NegotiatedProtocol, reused: st.DidResume}
+	v := s.srv.verifier
+	if v == nil {
+		return true
+	}
+	var res clientauth.Result
+	if len(st.PeerCertificates) > 0 {
+		res = v.Verify(st.PeerCertificates, s.now())
+		s.ssl.client = &vars.ClientCert{Cert: st.PeerCertificates[0], Verify: res.Variable()}
+	}
+	switch {
+	case !res.OK() && !(v.Mode == config.VerifyOptionalNoCA && res.IssuerOnly()):
+		s.logHandshake("client SSL certificate verify error: (" + strconv.Itoa(res.Code) + ":" + res.Reason + ")")
+		return false
+	case v.Mode == config.VerifyOn && s.ssl.client == nil:
+		s.logHandshake("client sent no required SSL certificate")
+		return false
+	}
+	return true
+}
+
+// failedHandshake keeps what a failed handshake had agreed for the
+// variables: as in nginx, a session whose handshake failed after the
+// version was chosen (no common ALPN protocol, no common curve) logs its
+// $ssl_protocol, $ssl_cipher "(NONE)" before a suite was chosen, and
+// $ssl_client_verify "NONE" (checked against nginx 1.22.1).
+func (s *session) failedHandshake(tc *tls.Conn) {
+	st := tc.ConnectionState()
+	if st.Version == 0 {
+		return
+	}
+	s.ssl = &sslState{protocol: protocolName(st.Version), cipher: config.CipherName(st.CipherSuite)}
+	if s.ssl.cipher == "" {
+		s.ssl.cipher = "(NONE)"
+	}
+}
+
+// logHandshake logs msg at info with nginx's context of the handshake.
+func (s *session) logHandshake(msg string) {
+	s.logPlain(errlog.Info, msg+" while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+}
+
+// protocolName is OpenSSL's name of a TLS version ($ssl_protocol).
+func protocolName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLSv1"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return tls.VersionName(v)
+}
+
+// sslVariables are the $ssl_* variables of ngx_stream_ssl_module and
+// ngx_stream_ssl_preread_module that fulcrum has. As in nginx, on a plain
+// connection the TLS ones are not found, and so is one whose value is
+// empty ("-" in a log line), except $ssl_client_verify, "NONE" without a
+// client certificate.
+var sslVariables = map[string]getter{
+	"ssl_protocol":       sslString(func(st *sslState) string { return st.protocol }),
+	"ssl_cipher":         sslString(func(st *sslState) string { return st.cipher }),
+	"ssl_server_name":    sslString(func(st *sslState) string { return st.serverName }),
+	"ssl_alpn_protocol":  sslString(func(st *sslState) string { return st.alpn }),
+	"ssl_session_reused": sslString(sessionReused),
+	"ssl_client_verify": func(d []byte, s *session) ([]byte, bool) {
+		switch {
+		case s.ssl == nil:
+			return d, false
+		case s.ssl.client == nil:
+			return append(d, "NONE"...), true
+		}
+		return append(d, s.ssl.client.Verify...), true
+	},
+}
+
+// prereadVariables are ngx_stream_ssl_preread_module's variables. Unlike
+// the TLS ones, which a map or set may replace (nginx registers them
+// changeable), they are fixed, as the core's.
+var prereadVariables = map[string]getter{
+	"ssl_preread_server_name":    prereadValue(func(d []byte, h *hello) []byte { return append(d, h.serverName()...) }),
+	"ssl_preread_alpn_protocols": prereadValue(func(d []byte, h *hello) []byte { return append(d, h.alpnProtocols()...) }),
+	"ssl_preread_protocol":       prereadValue(func(d []byte, h *hello) []byte { return append(d, h.protocol()...) }),
+}
+
+// sessionReused is $ssl_session_reused: "r" for a resumed session, else ".".
+func sessionReused(st *sslState) string {
+	if st.reused {
+		return "r"
+	}
+	return "."
+}
+
+// sslString makes the getter of a TLS variable whose value is a string.
+func sslString(value func(st *sslState) string) getter {
+	return func(d []byte, s *session) ([]byte, bool) {
+		if s.ssl == nil {
+			return d, false
+		}
+		v := value(s.ssl)
+		return append(d, v...), v != ""
+	}
+}
+
+// clientCertVariable returns the getter of an $ssl_client_* variable with
+// the http module's formatting (package vars), or nil.
+func clientCertVariable(name string) getter {
+	f := vars.ClientCertField(name)
+	if f == nil {
+		return nil
+	}
+	return func(d []byte, s *session) ([]byte, bool) {
+		if s.ssl == nil || s.ssl.client == nil {
+			return d, false
+		}
+		out := f(d, s.ssl.client, s.now())
+		return out, len(out) > len(d)
+	}
+}
+
+// prereadValue makes the getter of an $ssl_preread_* variable: not found
+// when ssl_preread read no ClientHello (off, a UDP session, nothing read,
+// or bytes that are not one), else the value, even empty.
+func prereadValue(value func(d []byte, h *hello) []byte) getter {
+	return func(d []byte, s *session) ([]byte, bool) {
+		if s.hello == nil {
+			return d, false
+		}
+		return value(d, s.hello), true
+	}
+}
+
+// lookupVariable returns the getter of a built-in stream variable by its
+// lower-case name.
+func lookupVariable(name string) (getter, bool) {
+	if g, ok := fixedVariable(name); ok {
+		return g, true
+	}
+	if g, ok := sslVariables[name]; ok {
+		return g, true
+	}
+	g := clientCertVariable(name)
+	return g, g != nil
+}
+
+// fixedVariable returns the getter of a built-in variable that a block's
+// map, geo, split_clients or set may not redefine (nginx's "the duplicate
+// variable").
+func fixedVariable(name string) (getter, bool) {
+	if g, ok := variables[name]; ok {
+		return g, true
+	}
+	g, ok := prereadVariables[name]
+	return g, ok
+}

@@ -1,0 +1,70 @@
+package varmap
+
+import (
+	"regexp"
+	"testing"
+
+	"fulcrum/internal/config"
+)
+
+func TestFind(t *testing.T) {
+	m := &config.Map{Default: "def", Entries: []config.MapEntry{
+		{Kind: config.NameRegex, Key: `^w(\d+)`, Regex: regexp.MustCompile(`^w(\d+)`), Value: "re1"},
+		{Kind: config.NameExact, Key: "www.example.org", Value: "exact"},
+		{Kind: config.NameLeadWildcard, Key: "*.example.org", Value: "lead-short"},
+		{Kind: config.NameLeadWildcard, Key: "*.a.example.org", Value: "lead-long"},
+		{Kind: config.NameTrailWildcard, Key: "mail.*", Value: "trail"},
+		{Kind: config.NameExact, Key: "dup", Value: "first"},
+		{Kind: config.NameExact, Key: "dup", Value: "second"},
+	}}
+	cm, err := NewMap(m, func(s string, _ config.Pos) (string, error) { return s, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		key, want string
+		regex     bool
+	}{
+		{"WWW.Example.ORG", "exact", false}, // exact keys are case-insensitive
+		{"x.a.example.org", "lead-long", false},
+		{"x.example.org", "lead-short", false},
+		{"mail.example.com", "trail", false},
+		{"w42", "re1", true}, // regexes come after the exact and wildcard keys
+		{"dup", "first", false},
+		{"other", "def", false},
+	} {
+		got, ok := cm.Find(tt.key)
+		if !ok || got.Value != tt.want || (got.Regex != nil) != tt.regex {
+			t.Errorf("Find(%q) = %q, regex %v, %v; want %q, regex %v", tt.key, got.Value, got.Regex != nil, ok, tt.want, tt.regex)
+		}
+	}
+	none, err := NewMap(&config.Map{}, func(s string, _ config.Pos) (string, error) { return s, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := none.Find("x"); ok {
+		t.Error("a map without a default found a value for a key it does not have")
+	}
+}
+
+func TestMurmurHash2AndSplit(t *testing.T) {
+	// nginx's split_clients "${remote_addr}x" { 50% a; * b; } gives b for
+	// 127.0.0.1 (checked against nginx 1.22.1).
+	parts := []config.SplitPart{{Bound: uint32(uint64(5000) * 0xffffffff / 10000), Value: "a"}, {Value: "b"}}
+	for _, tt := range []struct {
+		key  string
+		want string
+	}{
+		{"127.0.0.1x", "b"},
+	} {
+		if got := PickSplit(parts, MurmurHash2([]byte(tt.key))); got != tt.want {
+			t.Errorf("split of %q = %q, want %q", tt.key, got, tt.want)
+		}
+	}
+	if h := MurmurHash2(nil); h != 0 {
+		t.Errorf("MurmurHash2(nil) = %#x, want 0", h)
+	}
+	if got := PickSplit(parts[:1], ^uint32(0)); got != "" {
+		t.Errorf("a hash past every part = %q, want empty", got)
+	}
+}

@@ -144,8 +144,7 @@ func (h *Handler) serveEntry(req *request, status string) bool {
 		return false
 	}
 	req.stale = e
-	ok := h.serveStale(req, status)
-	return ok
+	return h.serveStale(req, status)
 }
 
 // serveStale answers with req.stale, the open entry, and closes it: its
@@ -179,7 +178,7 @@ func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
 
 // storedHead reads an entry's head: the CGI head as stored by startFill.
 func storedHead(b []byte) (*head, error) {
-	return readHead(bufio.NewReaderSize(bytes.NewReader(b), maxHead+1))
+	return readHeadMax(bufio.NewReaderSize(bytes.NewReader(b), len(b)+1), len(b))
 }
 
 // get is the value of the head's first field name; empty when none.
@@ -192,7 +191,7 @@ func (hd *head) get(name string) string {
 	return ""
 }
 
-// fields yields the head's fields.
+// all yields the head's fields.
 func (hd *head) all() iter.Seq2[string, string] {
 	return func(yield func(string, string) bool) {
 		for _, f := range hd.fields {

@@ -1,6 +1,7 @@
 package fastcgi
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -523,5 +524,25 @@ func TestCacheConditional(t *testing.T) {
 	}
 	if app.n.Load() != 2 {
 		t.Errorf("%d requests to the application, want 2", app.n.Load())
+	}
+}
+
+// TestCacheBigHead: a head of exactly the 4 KiB nginx takes, without a
+// Status field, is stored and served again, although its entry adds one.
+func TestCacheBigHead(t *testing.T) {
+	const tail = "\r\nContent-Type: text/plain\r\n\r\n"
+	big := strings.Repeat("b", maxHead-len("X-Big: ")-len(tail))
+	var calls atomic.Int64
+	srv := rawApp(t, func(w *bufio.Writer) {
+		writeStream(w, typeStdout, []byte(fmt.Sprintf("X-Big: %s%s#%d", big, tail, calls.Add(1))))
+		end(w)
+	})
+	h := newCachingHandler(t, FastCGI, cacheSettings(nil), &fakeClock{}, srv)
+	if w, cs := doCached(h, "GET", "/big"); cs != "MISS" || w.Code != 200 {
+		t.Fatalf("first: %s %d %q", cs, w.Code, w.Body)
+	}
+	w, cs := doCached(h, "GET", "/big")
+	if cs != "HIT" || w.Body.String() != "#1" || w.Header().Get("X-Big") != big || calls.Load() != 1 {
+		t.Errorf("%s %q after %d requests", cs, w.Body, calls.Load())
 	}
 }

@@ -39,7 +39,10 @@ import (
 // twins' rules; userid, the userid module's identifiers and cookies, reads
 // config's settings; upstreamtls, the TLS client of connections to upstream
 // servers (proxy_ssl_*, grpc_ssl_*), is shared by proxy and stream, which
-// may not import each other.)
+// may not import each other; cacherule, the cache decisions of proxy_cache
+// and fastcgi_cache (key, bypass, Vary variant, lock, expiry from the
+// fields), sits between cache and the two handlers so that neither copies
+// the other's.)
 var allowedImports = map[string][]string{
 	"pemkey":        {}, // encrypted private keys (ssl_password_file)
 	"config":        {"pemkey"},
@@ -78,12 +81,13 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
+	"cacherule":     {"cache", "config", "vars"},                                                                                   // the cache decisions proxy_cache and fastcgi_cache share
 	"inherit":       {},                                                                                                            // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
 	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "resolve", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
-	"proxy":         {"bindaddr", "balancer", "cache", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "upstreamtls", "vars"},
-	"fastcgi":       {"bindaddr", "balancer", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client
-	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},         // memcached_pass: the memcached client
-	"resolve":       {"errlog", "upstream"},                                                   // server ... resolve: names followed in DNS
+	"proxy":         {"bindaddr", "balancer", "cache", "cacherule", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "upstream", "upstreamtls", "vars"},
+	"fastcgi":       {"bindaddr", "balancer", "cache", "cacherule", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
+	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                               // memcached_pass: the memcached client
+	"resolve":       {"errlog", "upstream"},                                                                         // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

@@ -1,13 +1,15 @@
-// Package cache is the proxy cache's store: a zone (proxy_cache_path) keeps
-// its entries as files under a directory, named by the MD5 of their key and
-// spread over subdirectories as nginx's levels= does, and an index of the keys
-// in memory that bounds how many keys it remembers (keys_zone size), how much
-// disk the entries take (max_size, least recently used first) and how long an
-// unused entry stays (inactive). Entries survive a restart: opening a zone
-// reads the index back from the files.
+// Package cache is the store of the proxy's and the FastCGI client's caches:
+// a zone (proxy_cache_path, fastcgi_cache_path, scgi_cache_path,
+// uwsgi_cache_path) keeps its entries as files under a directory, named by
+// the MD5 of their key and spread over subdirectories as nginx's levels=
+// does, and an index of the keys in memory that bounds how many keys it
+// remembers (keys_zone size), how much disk the entries take (max_size,
+// least recently used first) and how long an unused entry stays (inactive).
+// Entries survive a restart: opening a zone reads the index back from the
+// files.
 //
 // The package knows nothing about HTTP beyond storing a response head and a
-// body as bytes; the proxy decides what is cached and for how long.
+// body as bytes; package cacherule decides what is cached and for how long.
 package cache
 
 import (
@@ -96,10 +98,10 @@ type node struct {
 func NewZone(o Options) (*Zone, error) {
 	z := newZone(o)
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("proxy_cache_path %q: %w", o.Dir, err)
+		return nil, fmt.Errorf("cache zone %q in %q: %w", o.Name, o.Dir, err)
 	}
 	if err := z.load(); err != nil {
-		return nil, fmt.Errorf("proxy_cache_path %q: %w", o.Dir, err)
+		return nil, fmt.Errorf("cache zone %q in %q: %w", o.Name, o.Dir, err)
 	}
 	return z, nil
 }

@@ -1,14 +1,20 @@
 package config
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// CachePath is one proxy_cache_path directive: a cache zone whose entries are
-// files under Dir and whose index of keys lives in memory.
+// CachePath is one proxy_cache_path directive (or fastcgi_cache_path,
+// scgi_cache_path, uwsgi_cache_path): a cache zone whose entries are files
+// under Dir and whose index of keys lives in memory.
 type CachePath struct {
+	// Module is the directive's prefix: "proxy", "fastcgi", "scgi" or
+	// "uwsgi". As in nginx, the zones share one namespace and a zone serves
+	// only its own module's *_cache directive.
+	Module string
 	// Dir is the absolute directory of the entries.
 	Dir string
 	// Levels are the lengths (1 or 2) of the subdirectory names taken from
@@ -84,15 +90,19 @@ const DefaultCacheKey = "$scheme$proxy_host$request_uri"
 // minKeysZone is nginx's smallest keys_zone: two pages.
 const minKeysZone = 2 * 4096
 
-// cachePaths reads the http level's proxy_cache_path directives, with nginx
-// 1.22's checks and messages.
+// cachePaths reads the http level's proxy_cache_path, fastcgi_cache_path,
+// scgi_cache_path and uwsgi_cache_path directives, with nginx 1.22's checks
+// and messages: their zones share one namespace.
 func (b *builder) cachePaths(h *HTTP, http *scope) error {
-	for _, d := range http.own("proxy_cache_path") {
+	for _, d := range http.own("proxy_cache_path", "fastcgi_cache_path", "scgi_cache_path", "uwsgi_cache_path") {
 		p, err := b.parseCachePath(d)
 		if err != nil {
 			return err
 		}
 		for _, q := range h.CachePaths {
+			if q.Name == p.Name && q.Module != p.Module {
+				return hintf(d.Pos, "give each *_cache_path zone a name of its own", `the shared memory zone "%s" is already declared for a different use`, p.Name)
+			}
 			if q.Name == p.Name {
 				return errorf(d.Pos, `duplicate zone "%s"`, p.Name)
 			}
@@ -109,7 +119,7 @@ func (b *builder) cachePaths(h *HTTP, http *scope) error {
 // [inactive=] [max_size=] [min_free=] [use_temp_path=] [manager_*=]
 // [loader_*=]".
 func (b *builder) parseCachePath(d *Directive) (*CachePath, error) {
-	p := &CachePath{Dir: strings.TrimSuffix(b.path(d.Args[0]), "/"), Inactive: 10 * time.Minute, UseTempPath: true, Pos: d.Pos}
+	p := &CachePath{Module: strings.TrimSuffix(d.Name, "_cache_path"), Dir: strings.TrimSuffix(b.path(d.Args[0]), "/"), Inactive: 10 * time.Minute, UseTempPath: true, Pos: d.Pos}
 	for _, a := range d.Args[1:] {
 		name, v, _ := strings.Cut(a, "=")
 		var err error
@@ -157,7 +167,7 @@ func (b *builder) parseCachePath(d *Directive) (*CachePath, error) {
 		}
 	}
 	if p.Name == "" {
-		return nil, hintf(d.Pos, "add keys_zone=name:size, such as keys_zone=one:10m", `"proxy_cache_path" must have "keys_zone" parameter`)
+		return nil, hintf(d.Pos, "add keys_zone=name:size, such as keys_zone=one:10m", `"%s" must have "keys_zone" parameter`, d.Name)
 	}
 	return p, nil
 }
@@ -205,27 +215,47 @@ func applyProxyCache(b *builder, st *Settings, dirs []*Directive, _ *scope) erro
 		st.ProxyCache.Zone = nil
 		return nil
 	}
+	p, err := b.cacheZone(d, "proxy")
+	st.ProxyCache.Zone = p
+	return err
+}
+
+// cacheZone finds the zone that module's *_cache directive d names: a
+// *_cache_path zone of the same module, declared anywhere in http (nginx:
+// another module's zone is "already declared for a different use").
+func (b *builder) cacheZone(d *Directive, module string) (*CachePath, error) {
+	name := d.Args[0]
 	if strings.ContainsRune(name, '$') {
-		return hintf(d.Pos, "name a proxy_cache_path zone", `"proxy_cache" with variables is not supported`)
+		return nil, hintf(d.Pos, "name a "+module+"_cache_path zone", `"%s" with variables is not supported`, d.Name)
 	}
 	for _, p := range b.cfg.HTTP.CachePaths {
+		if p.Name == name && p.Module != module {
+			return nil, hintf(d.Pos, fmt.Sprintf("%s needs a zone of %s_cache_path; %q is a %s_cache_path zone", d.Name, module, name, p.Module),
+				`the shared memory zone "%s" is already declared for a different use`, name)
+		}
 		if p.Name == name {
-			st.ProxyCache.Zone = p
-			return nil
+			return p, nil
 		}
 	}
-	return hintf(d.Pos, "declare it with proxy_cache_path ... keys_zone="+name+":10m in http", `"proxy_cache" zone "%s" is unknown`, name)
+	return nil, hintf(d.Pos, "declare it with "+module+"_cache_path ... keys_zone="+name+":10m in http", `"%s" zone "%s" is unknown`, d.Name, name)
 }
 
 // applyCacheValid reads the nearest level's proxy_cache_valid lines: "time"
 // alone means 200 301 302; "any" means every status.
 func applyCacheValid(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	rules, err := parseCacheValid(dirs)
+	st.ProxyCache.Valid = rules
+	return err
+}
+
+// parseCacheValid reads *_cache_valid lines.
+func parseCacheValid(dirs []*Directive) ([]CacheValid, error) {
 	var rules []CacheValid
 	for _, d := range dirs {
 		last := d.Args[len(d.Args)-1]
 		t, err := parseTime(last, true)
 		if err != nil {
-			return errorf(d.Pos, `invalid time value "%s"`, last)
+			return nil, errorf(d.Pos, `invalid time value "%s"`, last)
 		}
 		v := CacheValid{Time: t}
 		codes := d.Args[:len(d.Args)-1]
@@ -239,37 +269,44 @@ func applyCacheValid(_ *builder, st *Settings, dirs []*Directive, _ *scope) erro
 			}
 			n, err := strconv.Atoi(c)
 			if err != nil || n < 1 || n > 599 || len(c) != 3 {
-				return errorf(d.Pos, `invalid status "%s"`, c)
+				return nil, errorf(d.Pos, `invalid status "%s"`, c)
 			}
 			v.Codes = append(v.Codes, n)
 		}
 		rules = append(rules, v)
 	}
-	st.ProxyCache.Valid = rules
-	return nil
+	return rules, nil
 }
 
 // applyCacheMethods reads proxy_cache_methods: GET and HEAD are always
 // cached; POST may be added.
 func applyCacheMethods(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	d := dirs[0]
+	return parseCacheMethods(dirs[0], &st.ProxyCache)
+}
+
+// parseCacheMethods reads a *_cache_methods line into c.
+func parseCacheMethods(d *Directive, c *CacheSettings) error {
 	var methods []string
 	for _, a := range d.Args {
-		switch a {
+		switch strings.ToUpper(a) { // nginx's bitmask slot compares without case
 		case "GET", "HEAD":
 		case "POST":
-			methods = append(methods, a)
+			methods = append(methods, "POST")
 		default:
-			return hintf(d.Pos, "proxy_cache_methods takes GET, HEAD and POST", `invalid value "%s"`, a)
+			return hintf(d.Pos, d.Name+" takes GET, HEAD and POST", `invalid value "%s"`, a)
 		}
 	}
-	st.ProxyCache.Methods = methods
+	c.Methods = methods
 	return nil
 }
 
 // applyCacheUseStale reads proxy_cache_use_stale.
 func applyCacheUseStale(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	d := dirs[0]
+	return parseCacheUseStale(dirs[0], &st.ProxyCache)
+}
+
+// parseCacheUseStale reads a *_cache_use_stale line into c.
+func parseCacheUseStale(d *Directive, c *CacheSettings) error {
 	var set NextUpstream
 	updating := false
 	for _, a := range d.Args {
@@ -289,7 +326,7 @@ func applyCacheUseStale(_ *builder, st *Settings, dirs []*Directive, _ *scope) e
 	if set&NextOff != 0 {
 		set, updating = 0, false
 	}
-	st.ProxyCache.UseStale, st.ProxyCache.StaleUpdating = set, updating
+	c.UseStale, c.StaleUpdating = set, updating
 	return nil
 }
 

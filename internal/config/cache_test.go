@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestCacheSettings(t *testing.T) {
 		proxy_cache_revalidate on; proxy_cache_background_update on; proxy_cache_convert_head off;
 		proxy_ignore_headers Set-Cookie vary;`))
 	p := cfg.HTTP.CachePaths[0]
-	wantPath := CachePath{Dir: testPrefix + "/cache", Levels: []int{1, 2}, Name: "pages", Size: 10 << 20,
+	wantPath := CachePath{Module: "proxy", Dir: testPrefix + "/cache", Levels: []int{1, 2}, Name: "pages", Size: 10 << 20,
 		Inactive: time.Hour, MaxSize: 1 << 30, MinFree: 1 << 20, UseTempPath: false, Pos: p.Pos}
 	if !reflect.DeepEqual(*p, wantPath) {
 		t.Errorf("path = %+v\nwant %+v", *p, wantPath)
@@ -93,5 +94,89 @@ func TestCacheSettings(t *testing.T) {
 	cfg = mustLoad(t, cacheConf("proxy_cache_path /c keys_zone=x:1m;", "proxy_cache_use_stale off error updating;"))
 	if s := cfg.HTTP.Servers[0].Locations[0].Settings.ProxyCache; s.UseStale != 0 || s.StaleUpdating {
 		t.Errorf("use_stale off: %v %v", s.UseStale, s.StaleUpdating)
+	}
+}
+
+// cgiCacheConf puts http-level lines h and location lines l around a
+// fastcgi_pass.
+func cgiCacheConf(h, l string) string {
+	return "http {\n" + h + "\nserver { listen 80;\nlocation / { fastcgi_pass 127.0.0.1:9000;\n" + l + "\n}}}\n"
+}
+
+// TestCGICacheErrors: the zones of proxy_cache_path, fastcgi_cache_path,
+// scgi_cache_path and uwsgi_cache_path share one namespace, and a *_cache
+// directive takes only its own module's zones (nginx 1.22.1's nginx -t
+// words, with fulcrum's hints after them).
+func TestCGICacheErrors(t *testing.T) {
+	const zone = "fastcgi_cache_path /c keys_zone=x:1m;"
+	tests := []struct{ h, l, want string }{
+		{"", "fastcgi_cache x;", `"fastcgi_cache" zone "x" is unknown in nginx.conf:5`},
+		{"proxy_cache_path /c keys_zone=x:1m;", "fastcgi_cache x;", `the shared memory zone "x" is already declared for a different use in nginx.conf:5`},
+		{"scgi_cache_path /c keys_zone=x:1m;", "fastcgi_cache x;", `the shared memory zone "x" is already declared for a different use in nginx.conf:5`},
+		{zone, "proxy_cache x;", `the shared memory zone "x" is already declared for a different use in nginx.conf:5`},
+		{zone + " proxy_cache_path /d keys_zone=x:1m;", "", `the shared memory zone "x" is already declared for a different use in nginx.conf:2`},
+		{zone + " fastcgi_cache_path /d keys_zone=x:1m;", "", `duplicate zone "x" in nginx.conf:2`},
+		{zone + " uwsgi_cache_path /c keys_zone=y:1m;", "", `the same path name "/c" used in `},
+		{"uwsgi_cache_path /c levels=1:2;", "", `"uwsgi_cache_path" must have "keys_zone" parameter in nginx.conf:2`},
+		{zone, "fastcgi_cache $host;", `"fastcgi_cache" with variables is not supported in nginx.conf:5`},
+		{zone, "fastcgi_cache x; fastcgi_cache_valid 200 zz;", `invalid time value "zz" in nginx.conf:5`},
+		{zone, "fastcgi_cache x; fastcgi_cache_use_stale http_502;", `invalid value "http_502" in nginx.conf:5`},
+		{zone, "fastcgi_cache x; fastcgi_cache_methods PUT;", `invalid value "PUT" in nginx.conf:5`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			_, err := loadText(t, cgiCacheConf(tt.h, tt.l))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCGICacheSettings(t *testing.T) {
+	cfg := mustLoad(t, cgiCacheConf(
+		"fastcgi_cache_path cache levels=1:2 keys_zone=php:10m inactive=1h;\nfastcgi_cache php;",
+		`fastcgi_cache_key $request_method$host$request_uri;
+		fastcgi_cache_valid 10m; fastcgi_cache_valid 404 any 1m;
+		fastcgi_cache_methods post; fastcgi_cache_min_uses 2;
+		fastcgi_cache_bypass $arg_a $arg_b; fastcgi_cache_bypass $arg_c; fastcgi_no_cache $arg_d;
+		fastcgi_cache_use_stale error http_500 updating;
+		fastcgi_cache_lock on; fastcgi_cache_lock_timeout 1s; fastcgi_cache_lock_age 2s;
+		fastcgi_cache_revalidate on; fastcgi_cache_background_update on;
+		fastcgi_ignore_headers Set-Cookie vary X-Accel-Redirect; fastcgi_ignore_client_abort on;`))
+	p := cfg.HTTP.CachePaths[0]
+	if p.Module != "fastcgi" || p.Name != "php" {
+		t.Errorf("path = %+v", *p)
+	}
+	loc := cfg.HTTP.Servers[0].Locations[0].Settings
+	want := CacheSettings{Zone: p, Key: "$request_method$host$request_uri",
+		Valid:   []CacheValid{{Codes: []int{200, 301, 302}, Time: 10 * time.Minute}, {Codes: []int{404}, Any: true, Time: time.Minute}},
+		Methods: []string{"POST"}, MinUses: 2,
+		Bypass: []string{"$arg_a", "$arg_b", "$arg_c"}, NoCache: []string{"$arg_d"},
+		UseStale: NextError | NextHTTP500, StaleUpdating: true,
+		Lock: true, LockTimeout: time.Second, LockAge: 2 * time.Second,
+		Revalidate: true, BackgroundUpdate: true,
+		IgnoreSetCookie: true, IgnoreVary: true}
+	if loc.FastCGI.Cache == nil || !reflect.DeepEqual(*loc.FastCGI.Cache, want) {
+		t.Errorf("settings = %+v\nwant %+v", loc.FastCGI.Cache, want)
+	}
+	if !loc.FastCGI.IgnoreAccelRedirect || !loc.FastCGI.IgnoreClientAbort || loc.SCGI.IgnoreClientAbort || loc.ProxyCache.Zone != nil || loc.SCGI.Cache != nil {
+		t.Errorf("fastcgi_cache leaked: %+v", loc)
+	}
+	// The server inherits http's zone; off cancels it; without a key,
+	// nginx's warning (its key is then empty: one entry for every request).
+	cfg = mustLoad(t, cgiCacheConf("scgi_cache_path /c keys_zone=x:1m; scgi_cache x;", "scgi_cache off;"))
+	if c := cfg.HTTP.Servers[0].Locations[0].Settings.SCGI.Cache; c != nil {
+		t.Errorf("scgi_cache off: %+v", c)
+	}
+	if c := cfg.HTTP.Servers[0].Settings.SCGI.Cache; c == nil || c.Zone.Name != "x" || c.Key != "" {
+		t.Errorf("server does not inherit http's scgi_cache: %+v", c)
+	}
+	var msgs []string
+	for _, w := range cfg.Warnings {
+		msgs = append(msgs, w.Msg)
+	}
+	if !slices.Contains(msgs, `no "scgi_cache_key" for "scgi_cache"`) {
+		t.Errorf("warnings %q, want the missing key's", msgs)
 	}
 }

@@ -28,8 +28,8 @@ type FastCGI struct {
 	// fastcgi_hide_header, field names as written.
 	PassHeaders, HideHeaders []string
 	// IgnoreAccelRedirect is fastcgi_ignore_headers X-Accel-Redirect; the
-	// other fields it may list only matter to a cache and buffering that
-	// fulcrum's FastCGI client does not have.
+	// fields that drive a cache go to Cache, and X-Accel-Buffering and
+	// X-Accel-Charset change nothing in fulcrum.
 	IgnoreAccelRedirect bool
 	// InterceptErrors is fastcgi_intercept_errors.
 	InterceptErrors bool
@@ -65,6 +65,15 @@ type FastCGI struct {
 	// which a response body is read from the server when Buffering is on
 	// (as nginx's, which paces only buffered responses); 0 means none.
 	LimitRate int64
+	// Cache is the fastcgi_cache* (scgi_cache*, uwsgi_cache*) settings of a
+	// level that caches; nil when it does not (no fastcgi_cache, or off).
+	// Its Key defaults to empty, as nginx's fastcgi_cache_key has no
+	// default (every response then shares one entry).
+	Cache *CacheSettings
+	// IgnoreClientAbort is fastcgi_ignore_client_abort: a client that goes
+	// away does not end the request to the server, whose response is read
+	// to its end (and stored, when cached).
+	IgnoreClientAbort bool
 	// Modifier1 and Modifier2 are uwsgi_modifier1 and uwsgi_modifier2, the
 	// uwsgi packet header's modifiers (uwsgi only; 0 is a WSGI request).
 	Modifier1, Modifier2 int
@@ -160,7 +169,9 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 		}},
 		flagRule(n("socket_keepalive"), func(s *Settings) *bool { return &field(s).SocketKeepalive }),
 		sizeRule(n("limit_rate"), func(s *Settings) *int64 { return &field(s).LimitRate }),
+		flagRule(n("ignore_client_abort"), func(s *Settings) *bool { return &field(s).IgnoreClientAbort }),
 	}
+	rules = append(rules, cgiCacheRules(prefix, field)...)
 	if !fastcgi {
 		return rules
 	}
@@ -265,4 +276,114 @@ func ignoreAccelRedirect(d *Directive) (bool, error) {
 		}
 	}
 	return ignore, nil
+}
+
+// cgiCacheRules are the rules of PREFIX_cache and the directives that shape
+// it. PREFIX_cache comes first and makes the level's Cache (nil for off or
+// none); the others fill it only at a level that caches, as their values
+// matter nowhere else (the table's checks test them everywhere).
+func cgiCacheRules(prefix string, field func(*Settings) *FastCGI) []settingRule {
+	n := func(s string) string { return prefix + "_" + s }
+	with := func(set func(c *CacheSettings, d []*Directive) error) func(*builder, *Settings, []*Directive, *scope) error {
+		return func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			if c := field(st).Cache; c != nil {
+				return set(c, dirs)
+			}
+			return nil
+		}
+	}
+	strs := func(dirs []*Directive) []string {
+		var list []string
+		for _, d := range dirs {
+			list = append(list, d.Args...)
+		}
+		return list
+	}
+	msec := func(d *Directive) (time.Duration, error) {
+		t, err := parseTime(d.Args[0], false)
+		if err != nil {
+			return 0, errorf(d.Pos, `invalid value "%s" in "%s" directive`, d.Args[0], d.Name)
+		}
+		return t, nil
+	}
+	flag := func(dirs []*Directive) bool { return dirs[0].Args[0] == "on" }
+	return []settingRule{
+		{names: []string{n("cache")}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			f := field(st)
+			f.Cache = nil
+			if dirs[0].Args[0] == "off" {
+				return nil
+			}
+			p, err := b.cacheZone(dirs[0], prefix)
+			if err != nil {
+				return err
+			}
+			c := defaultCacheSettings()
+			c.Key, c.ConvertHead, c.Zone = "", false, p
+			f.Cache = &c
+			return nil
+		}},
+		{names: []string{n("cache_key")}, apply: with(func(c *CacheSettings, d []*Directive) error {
+			c.Key = d[0].Args[0]
+			return nil
+		})},
+		{names: []string{n("cache")}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			if c := field(st).Cache; c != nil && c.Key == "" {
+				b.warn(dirs[0].Pos, "add "+n("cache_key")+" $scheme$request_method$host$request_uri; or every response shares one entry",
+					`no "%s" for "%s"`, n("cache_key"), n("cache"))
+			}
+			return nil
+		}},
+		{names: []string{n("cache_valid")}, apply: with(func(c *CacheSettings, d []*Directive) error {
+			var err error
+			c.Valid, err = parseCacheValid(d)
+			return err
+		})},
+		{names: []string{n("cache_methods")}, apply: with(func(c *CacheSettings, d []*Directive) error { return parseCacheMethods(d[0], c) })},
+		{names: []string{n("cache_min_uses")}, apply: with(func(c *CacheSettings, d []*Directive) error {
+			v, err := parseInt(d[0].Args[0])
+			if err != nil {
+				return errorf(d[0].Pos, `invalid number "%s"`, d[0].Args[0])
+			}
+			c.MinUses = v
+			return nil
+		})},
+		{names: []string{n("cache_bypass")}, apply: with(func(c *CacheSettings, d []*Directive) error {
+			c.Bypass = strs(d)
+			return nil
+		})},
+		{names: []string{n("no_cache")}, apply: with(func(c *CacheSettings, d []*Directive) error {
+			c.NoCache = strs(d)
+			return nil
+		})},
+		{names: []string{n("cache_use_stale")}, apply: with(func(c *CacheSettings, d []*Directive) error { return parseCacheUseStale(d[0], c) })},
+		{names: []string{n("cache_lock")}, apply: with(func(c *CacheSettings, d []*Directive) error {
+			c.Lock = flag(d)
+			return nil
+		})},
+		{names: []string{n("cache_lock_timeout")}, apply: with(func(c *CacheSettings, d []*Directive) (err error) {
+			c.LockTimeout, err = msec(d[0])
+			return err
+		})},
+		{names: []string{n("cache_lock_age")}, apply: with(func(c *CacheSettings, d []*Directive) (err error) {
+			c.LockAge, err = msec(d[0])
+			return err
+		})},
+		{names: []string{n("cache_revalidate")}, apply: with(func(c *CacheSettings, d []*Directive) error {
+			c.Revalidate = flag(d)
+			return nil
+		})},
+		{names: []string{n("cache_background_update")}, apply: with(func(c *CacheSettings, d []*Directive) error {
+			c.BackgroundUpdate = flag(d)
+			return nil
+		})},
+		{names: []string{n("ignore_headers")}, apply: with(func(c *CacheSettings, d []*Directive) error {
+			var tmp Settings
+			err := applyIgnoreHeaders(nil, &tmp, d, nil)
+			x := tmp.ProxyCache
+			c.IgnoreXAccelExpires, c.IgnoreExpires, c.IgnoreCacheControl, c.IgnoreSetCookie, c.IgnoreVary =
+				x.IgnoreXAccelExpires, x.IgnoreExpires, x.IgnoreCacheControl, x.IgnoreSetCookie, x.IgnoreVary
+			return err
+		})},
+	}
 }

@@ -99,11 +99,7 @@ func TestNginxDirectivesChecked(t *testing.T) {
 		want      []string // the warnings, or the error alone
 		err       bool
 	}{
-		{"planned cache", "http { fastcgi_cache_path /tmp/c keys_zone=a:1m; server { location / { fastcgi_cache a; fastcgi_cache_valid 200 1m; } } }", []string{
-			`fulcrum does not implement "fastcgi_cache_path" yet in /t.conf:1, fulcrum does not cache FastCGI responses yet; every request goes to the FastCGI server`,
-			`fulcrum does not implement "fastcgi_cache" yet in /t.conf:1, fulcrum does not cache FastCGI responses yet`,
-			`fulcrum does not implement "fastcgi_cache_valid" yet in /t.conf:1`,
-		}, false},
+		{"cache", "http { fastcgi_cache_path /tmp/c keys_zone=a:1m; server { location / { fastcgi_cache a; fastcgi_cache_key $uri; fastcgi_cache_valid 200 1m; } } }", nil, false},
 		{"cache off is what fulcrum does", "http { fastcgi_cache off; scgi_cache off; uwsgi_cache off; uwsgi_store off; }", nil, false},
 		{"ignored tuning", "http { scgi_buffers 8 8k; uwsgi_busy_buffers_size 16k; fastcgi_max_temp_file_size 0; gzip_window 16k; }", []string{
 			`"scgi_buffers" is ignored in /t.conf:1, ` + noteBuffers,
@@ -189,15 +185,33 @@ func TestNginxDirectivesChecked(t *testing.T) {
 	}
 }
 
+// TestCGICacheValuesTaken checks cache values nginx 1.22.1 takes (nginx -t),
+// in a location that caches: each loads without a warning.
+func TestCGICacheValuesTaken(t *testing.T) {
+	for _, line := range []string{
+		"fastcgi_cache_methods get head;", "fastcgi_cache_valid any 200 1m;", "fastcgi_cache_valid 5m;",
+		"fastcgi_cache_revalidate on;", "fastcgi_cache_min_uses 2;",
+	} {
+		t.Run(line, func(t *testing.T) {
+			ws, err := validateText(t, "http { fastcgi_cache_path /tmp/c keys_zone=a:1m; fastcgi_cache a; fastcgi_cache_key $uri; "+line+" }")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ws) != 0 {
+				t.Errorf("warnings %q, want none", ws)
+			}
+		})
+	}
+}
+
 // TestNginxDirectivesValuesTaken checks values nginx 1.22.1 takes (nginx -t)
 // at the edges of the checks above: each loads, with its warning (none for
 // the userid module's, which fulcrum implements).
 func TestNginxDirectivesValuesTaken(t *testing.T) {
 	for _, line := range []string{
 		"gzip_window 16k;", "gzip_hash 512;", "userid_mark =;", "userid_mark off;", "userid_expires max;", "userid_expires 1y;",
-		"fastcgi_cache_methods get head;", "fastcgi_cache_valid any 200 1m;", "fastcgi_cache_valid 5m;",
 		"modern_browser MSIE 6.0;", "modern_browser unlisted;", "modern_browser opera 9.1.2.3.4;",
-		"fastcgi_cache_revalidate on;", "scgi_cache_min_uses 2;", "uwsgi_ssl_protocols tlsv1.2 TLSv1.3;",
+		"uwsgi_ssl_protocols tlsv1.2 TLSv1.3;",
 		"userid_flags secure samesite=lax;", "scgi_store_access user:rw group:r;",
 	} {
 		t.Run(line, func(t *testing.T) {

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/http"
 
+	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/fastcgi"
+	"fulcrum/internal/static"
 	"fulcrum/internal/vars"
 )
 
@@ -41,6 +43,7 @@ func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPa
 	h, err := fastcgi.New(fastcgi.Options{
 		Protocol: proto, Location: loc, Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
 		Keepalive: bp.cfg.Keepalive, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
+		CacheZone: b.cgiCacheZone(loc, proto), Conditional: static.Conditional,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
@@ -49,6 +52,22 @@ func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPa
 	// it and its last request is done.
 	b.snap.closers = append(b.snap.closers, h.Close)
 	return fastcgiContent{h: h}, nil
+}
+
+// cgiCacheZone is the zone of the location's fastcgi_cache, scgi_cache or
+// uwsgi_cache (per proto); nil when it does not cache.
+func (b *handlerBuilder) cgiCacheZone(loc *config.Location, proto fastcgi.Protocol) *cache.Zone {
+	set := &loc.Settings.FastCGI
+	switch proto {
+	case fastcgi.SCGI:
+		set = &loc.Settings.SCGI
+	case fastcgi.UWSGI:
+		set = &loc.Settings.UWSGI
+	}
+	if set.Cache == nil {
+		return nil
+	}
+	return b.zones[set.Cache.Zone]
 }
 
 // passName is the directive of a protocol, for messages.

@@ -16,6 +16,8 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/bindaddr"
+	"fulcrum/internal/cache"
+	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
@@ -40,6 +42,11 @@ type AccelRedirector interface{ AccelRedirect(target string) }
 type ReasonSetter interface {
 	SetReason(status int, reason []byte)
 }
+
+// AbortIgnorer is a ResponseWriter whose server watches the client for
+// going away during a request (the daemon's engine); IgnoreClientAbort ends
+// that watch for the rest of the request (fastcgi_ignore_client_abort on).
+type AbortIgnorer interface{ IgnoreClientAbort() }
 
 // Protocol is the wire protocol a Handler speaks.
 type Protocol int
@@ -72,6 +79,14 @@ type Options struct {
 	Compiler *vars.Compiler
 	// Log is the error log.
 	Log *errlog.Logger
+	// CacheZone is the zone of the location's fastcgi_cache (scgi_cache,
+	// uwsgi_cache); nil when it does not cache.
+	CacheZone *cache.Zone
+	// Conditional is the not-modified filter: the status (0, 304 or 412)
+	// a request's conditional fields ask for a response with the given
+	// Last-Modified and ETag. The cache asks it for the 200s it serves or
+	// stores, as nginx; nil answers none.
+	Conditional func(h http.Header, mod time.Time, etag string) int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -103,6 +118,15 @@ type Handler struct {
 	// replace it along with now).
 	sleep    func(ctx context.Context, d time.Duration) error
 	attempts sync.Pool // *balancer.Attempt
+	// cache is the location's fastcgi_cache; nil when it has none, and
+	// its requests pay one nil check for it.
+	cache *cacherule.Rule
+	// revalidate names the validators a revalidation sends
+	// (HTTP_IF_MODIFIED_SINCE, HTTP_IF_NONE_MATCH) unless fastcgi_param
+	// sets them itself.
+	revalidateIMS, revalidateINM bool
+	// conditional is Options.Conditional (for the cache only).
+	conditional func(h http.Header, mod time.Time, etag string) int
 }
 
 // hiddenByDefault are the fields nginx never passes from a FastCGI response
@@ -150,6 +174,19 @@ func New(o Options) (*Handler, error) {
 	if set.KeepConn && o.Keepalive > 0 && o.Protocol == FastCGI {
 		h.idle = upstream.NewIdleConns(o.Keepalive)
 	}
+	if h.cache, err = cacherule.Compile(o.Compiler, set.Cache, o.CacheZone, strings.TrimSuffix(scheme, "://")); err != nil {
+		return nil, err
+	}
+	if h.cache != nil {
+		h.conditional = o.Conditional
+		h.revalidateIMS, h.revalidateINM = !h.named["HTTP_IF_MODIFIED_SINCE"], !h.named["HTTP_IF_NONE_MATCH"]
+		// The client's conditional and range fields do not go to the
+		// application of a caching location, as nginx's
+		// ngx_http_fastcgi_cache_headers clear them.
+		for _, n := range cacheDropped {
+			h.named[n] = true
+		}
+	}
 	return h, nil
 }
 
@@ -172,12 +209,34 @@ type request struct {
 	at     *balancer.Attempt
 	// upstream names the server being tried in error log lines.
 	upstream string
+	// The cache's state of a request in a caching location (cache.go); cl
+	// is nil elsewhere.
+	cl       *cacherule.Lookup
+	noStore  bool         // the response is not to be stored
+	stale    *cache.Entry // the expired entry, for _use_stale and _revalidate
+	ims, inm string       // the validators a revalidation sends
+	fill     *cache.Fill
+	fillHead []byte
+	fillAt   time.Time
+	expires  time.Time
 }
 
 // ServeHTTP sends the request to a FastCGI server of the pool and passes its
-// response on, retrying other servers as fastcgi_next_upstream says.
+// response on, retrying other servers as fastcgi_next_upstream says. In a
+// caching location the cache may answer instead (cache.go).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
 	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now()}
+	if h.cache != nil && h.cache.Method(r.Method) {
+		h.serveCached(req)
+		return
+	}
+	h.serve(req)
+}
+
+// serve sends the request to the servers and passes the response on, or
+// answers the error.
+func (h *Handler) serve(req *request) {
+	w, r, st := req.w, req.r, req.st
 	if h.set.PassRequestBody && r.Body != nil && r.Body != http.NoBody {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -185,6 +244,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 			return
 		}
 		req.body = body
+	}
+	if h.set.IgnoreClientAbort {
+		ignoreClientAbort(req)
 	}
 	req.params = h.appendParams(nil, req)
 	if h.proto == UWSGI && len(req.params) > 0xffff {
@@ -207,7 +269,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		st.Status = 499
 		return
 	}
+	if req.stale != nil && h.cache.Set.UseStale&f.cond != 0 {
+		h.serveStale(req, cacherule.Stale) // fastcgi_cache_use_stale
+		return
+	}
 	fail(w, f.status)
+}
+
+// ignoreClientAbort is fastcgi_ignore_client_abort on, as the proxy's
+// proxy_ignore_client_abort and nginx (whose upstream module then sets no
+// broken-connection check): the exchange goes on when the client goes away,
+// ended only by a write to the client that fails, so a response read whole
+// keeps its connection and the request is logged with the server's status.
+// nginx sets it once the request body is read, as here.
+func ignoreClientAbort(req *request) {
+	req.ctx = context.WithoutCancel(req.ctx)
+	if ai, ok := req.w.(AbortIgnorer); ok {
+		ai.IgnoreClientAbort()
+	}
 }
 
 // appendParams encodes the request's parameters: the fastcgi_param lines
@@ -221,6 +300,12 @@ func (h *Handler) appendParams(dst []byte, req *request) []byte {
 			continue
 		}
 		dst = h.appendParam(dst, p.name, string(val))
+	}
+	if req.ims != "" && h.revalidateIMS {
+		dst = h.appendParam(dst, "HTTP_IF_MODIFIED_SINCE", req.ims)
+	}
+	if req.inm != "" && h.revalidateINM {
+		dst = h.appendParam(dst, "HTTP_IF_NONE_MATCH", req.inm)
 	}
 	if !h.set.PassRequestHeaders {
 		return dst

@@ -39,7 +39,11 @@ type head struct {
 // ngx_http_fastcgi_process_header: "Name: value" lines up to an empty line
 // (LF or CRLF), the status from Status ("404" or "404 Not Found"), else 302
 // when there is a Location, else 200.
-func readHead(br *bufio.Reader) (*head, error) {
+func readHead(br *bufio.Reader) (*head, error) { return readHeadMax(br, maxHead) }
+
+// readHeadMax is readHead with a bound of limit bytes on the head (an
+// entry's stored head, which adds a Status line, is read with its own size).
+func readHeadMax(br *bufio.Reader, limit int) (*head, error) {
 	h := &head{}
 	size := 0
 	var statusValue string
@@ -47,7 +51,7 @@ func readHead(br *bufio.Reader) (*head, error) {
 	for first := true; ; first = false {
 		line, err := br.ReadSlice('\n')
 		size += len(line)
-		if size > maxHead || errors.Is(err, bufio.ErrBufferFull) {
+		if size > limit || errors.Is(err, bufio.ErrBufferFull) {
 			return nil, errTooBigHeader
 		}
 		if err != nil {

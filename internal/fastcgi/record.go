@@ -1,8 +1,10 @@
 // Package fastcgi is fulcrum's FastCGI client: the records of the FastCGI 1.0
 // protocol (a request's BEGIN_REQUEST, PARAMS and STDIN; a response's STDOUT,
 // STDERR and END_REQUEST), the CGI response head parsed from STDOUT, and the
-// location handler of fastcgi_pass, which sends requests to an upstream group
-// with the balancer as the HTTP proxy does.
+// location handler of fastcgi_pass (and scgi_pass, uwsgi_pass), which sends
+// requests to an upstream group with the balancer as the HTTP proxy does, and
+// caches responses with fastcgi_cache through the proxy cache's rules
+// (package cacherule).
 package fastcgi
 
 import (

@@ -18,10 +18,33 @@ var accelKept = map[string]bool{"content-type": true, "set-cookie": true, "conte
 
 // respond passes the response whose head x holds on to the client: its
 // fields (all of them in $upstream_http_NAME), its status and its body. An
-// X-Accel-Redirect or an intercepted error status is answered instead. It
+// X-Accel-Redirect or an intercepted error status is answered instead. In a
+// caching location the response goes to the cache too when it may. It
 // returns the body bytes read and whether the response ended cleanly.
 func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
-	hd := x.head
+	if !h.passHead(req, x.head) {
+		return 0, false
+	}
+	if req.cl != nil {
+		return h.respondCaching(req, x)
+	}
+	h.writeHead(req, x.head)
+	return h.copyBody(req, x)
+}
+
+// writeHead sends the status of hd, with its reason phrase.
+func (h *Handler) writeHead(req *request, hd *head) {
+	if rs, ok := req.w.(ReasonSetter); ok && hd.reason != "" {
+		rs.SetReason(hd.status, []byte(hd.reason))
+	}
+	req.w.WriteHeader(hd.status)
+}
+
+// passHead sets $upstream_http_NAME from the head hd and puts its fields in
+// the client's header, the status to be sent by writeHead; false when it
+// answered otherwise (an X-Accel-Redirect, an intercepted error), and the
+// body is not wanted.
+func (h *Handler) passHead(req *request, hd *head) bool {
 	fields := req.st.UpstreamFields()
 	accel := ""
 	for _, f := range hd.fields {
@@ -40,7 +63,7 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 				}
 			}
 			ar.AccelRedirect(accel)
-			return 0, false
+			return false
 		}
 	}
 	if hd.status >= 300 && h.set.InterceptErrors {
@@ -52,7 +75,7 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 				}
 			}
 			fail(req.w, hd.status)
-			return 0, false
+			return false
 		}
 	}
 	for _, f := range hd.fields {
@@ -60,11 +83,7 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 			out.Add(f.name, f.value)
 		}
 	}
-	if rs, ok := req.w.(ReasonSetter); ok && hd.reason != "" {
-		rs.SetReason(hd.status, []byte(hd.reason))
-	}
-	req.w.WriteHeader(hd.status)
-	return h.copyBody(req, x)
+	return true
 }
 
 // copyBody streams STDOUT after the head to the client, each read bounded
@@ -89,6 +108,9 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		m, err := x.br.Read(p)
 		if m > 0 {
 			n += int64(m)
+			if req.fill != nil {
+				_, _ = req.fill.Write(buf[:m]) // a failed fill is dropped at Commit
+			}
 			if _, werr := req.w.Write(buf[:m]); werr != nil {
 				return n, false
 			}

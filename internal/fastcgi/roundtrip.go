@@ -133,6 +133,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			return f
 		}
 	}
+	if req.stale != nil && h.staleAnswer(req, x, a, start, headAt) {
+		return nil
+	}
 	n, ok := h.respond(req, x)
 	end := h.now()
 	a.ResponseTime = end.Sub(start)

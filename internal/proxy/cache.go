@@ -2,17 +2,15 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
-	"fmt"
 	"io"
+	"iter"
 	"net/http"
-	"net/textproto"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"fulcrum/internal/cache"
+	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
@@ -21,24 +19,25 @@ import (
 
 // The $upstream_cache_status values.
 const (
-	cacheMiss        = "MISS"
-	cacheBypass      = "BYPASS"
-	cacheExpired     = "EXPIRED"
-	cacheStale       = "STALE"
-	cacheUpdating    = "UPDATING"
-	cacheRevalidated = "REVALIDATED"
-	cacheHit         = "HIT"
+	cacheMiss        = cacherule.Miss
+	cacheBypass      = cacherule.Bypass
+	cacheExpired     = cacherule.Expired
+	cacheStale       = cacherule.Stale
+	cacheUpdating    = cacherule.Updating
+	cacheRevalidated = cacherule.Revalidated
+	cacheHit         = cacherule.Hit
 )
 
 // cacheRule is a location's proxy cache (proxy_cache and its directives),
 // compiled. A Handler without one has a nil *cacheRule, and its requests
 // pay one field check for the cache.
 type cacheRule struct {
-	zone            *cache.Zone
-	set             *config.CacheSettings
-	key             *vars.Template
-	bypass, noCache []*vars.Template
-	valid           []validRule
+	// rule is the cache's shared part: key, bypass, no_cache, lookups,
+	// locks (package cacherule, which the FastCGI client shares).
+	rule  *cacherule.Rule
+	zone  *cache.Zone
+	set   *config.CacheSettings
+	valid []validRule
 	// conditional is the not-modified filter (Options.Conditional).
 	conditional func(h http.Header, mod time.Time, etag string) int
 }
@@ -51,28 +50,11 @@ type validRule struct {
 
 // compileCache compiles set for zone; nil when the location does not cache.
 func compileCache(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone) (*cacheRule, error) {
-	if set.Zone == nil || zone == nil {
-		return nil, nil
+	rule, err := cacherule.Compile(c, set, zone, "proxy")
+	if rule == nil || err != nil {
+		return nil, err
 	}
-	r := &cacheRule{zone: zone, set: set}
-	var err error
-	if r.key, err = c.Compile(set.Key); err != nil {
-		return nil, fmt.Errorf("proxy_cache_key: %w", err)
-	}
-	for _, s := range set.Bypass {
-		t, err := c.Compile(s)
-		if err != nil {
-			return nil, fmt.Errorf("proxy_cache_bypass: %w", err)
-		}
-		r.bypass = append(r.bypass, t)
-	}
-	for _, s := range set.NoCache {
-		t, err := c.Compile(s)
-		if err != nil {
-			return nil, fmt.Errorf("proxy_no_cache: %w", err)
-		}
-		r.noCache = append(r.noCache, t)
-	}
+	r := &cacheRule{rule: rule, zone: zone, set: set}
 	for _, v := range set.Valid {
 		if v.Any {
 			r.valid = append(r.valid, validRule{d: v.Time})
@@ -86,28 +68,7 @@ func compileCache(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone)
 
 // method reports whether responses to m are cached: GET and HEAD always,
 // POST when proxy_cache_methods lists it.
-func (c *cacheRule) method(m string) bool {
-	if m == http.MethodGet || m == http.MethodHead {
-		return true
-	}
-	for _, x := range c.set.Methods {
-		if x == m {
-			return true
-		}
-	}
-	return false
-}
-
-// anyTrue reports whether one of ts evaluates neither empty nor "0", as
-// nginx's ngx_http_test_predicates.
-func anyTrue(ts []*vars.Template, st *vars.State) bool {
-	for _, t := range ts {
-		if v := t.String(st); v != "" && v != "0" {
-			return true
-		}
-	}
-	return false
-}
+func (c *cacheRule) method(m string) bool { return c.rule.Method(m) }
 
 // validFor is proxy_cache_valid's time for status: the first rule that names
 // it or says any; 0 when none does.
@@ -120,13 +81,9 @@ func (c *cacheRule) validFor(status int) time.Duration {
 	return 0
 }
 
-// expiry decides whether a response may be stored and until when, as nginx
-// 1.22 reads the upstream's fields in the order received: X-Accel-Expires
-// (seconds, "@" and a Unix time, 0 for never) wins over Cache-Control when it
-// came first; Cache-Control no-cache, no-store or private, a zero or malformed
-// max-age, Set-Cookie, Vary: * and an Expires in the past make the response
-// not cacheable; s-maxage or max-age, else Expires, set its freshness; without
-// any of them, proxy_cache_valid for its status does.
+// expiry decides whether a response may be stored and until when
+// (cacherule.FieldsExpiry); without a time from its fields,
+// proxy_cache_valid for its status decides.
 func (c *cacheRule) expiry(head *h1.Response, now time.Time) (time.Time, bool) {
 	valid, ok := c.fieldsExpiry(head, now)
 	if !ok || !valid.IsZero() {
@@ -141,147 +98,38 @@ func (c *cacheRule) expiry(head *h1.Response, now time.Time) (time.Time, bool) {
 // fieldsExpiry is expiry from the fields alone: false when they forbid
 // storing, else the time they give (zero for none).
 func (c *cacheRule) fieldsExpiry(head *h1.Response, now time.Time) (time.Time, bool) {
-	set := c.set
-	var valid time.Time
-	sawXAE := false
-	for _, f := range head.Headers {
-		switch {
-		case h1.EqualFold(f.Name, "X-Accel-Expires") && !set.IgnoreXAccelExpires:
-			sawXAE = true
-			v := string(f.Value)
-			if at, ok := strings.CutPrefix(v, "@"); ok {
-				if n, err := strconv.ParseInt(at, 10, 64); err == nil {
-					valid = time.Unix(n, 0)
-				}
-				continue
-			}
-			n, err := strconv.ParseInt(v, 10, 64)
-			switch {
-			case err != nil || n < 0:
-			case n == 0:
-				return time.Time{}, false
-			default:
-				valid = now.Add(time.Duration(n) * time.Second)
-			}
-		case h1.EqualFold(f.Name, "Cache-Control") && !set.IgnoreCacheControl:
-			if !valid.IsZero() && sawXAE {
-				continue
-			}
-			t, ok := cacheControl(f.Value, now)
-			if !ok {
-				return time.Time{}, false
-			}
-			if !t.IsZero() {
-				valid = t
-			}
-		case h1.EqualFold(f.Name, "Expires") && !set.IgnoreExpires:
-			if !valid.IsZero() {
-				continue
-			}
-			t, err := http.ParseTime(string(f.Value))
-			if err != nil || !t.After(now) {
-				return time.Time{}, false
-			}
-			valid = t
-		case h1.EqualFold(f.Name, "Set-Cookie") && !set.IgnoreSetCookie:
-			return time.Time{}, false
-		case h1.EqualFold(f.Name, "Vary") && !set.IgnoreVary:
-			if bytes.IndexByte(f.Value, '*') >= 0 {
-				return time.Time{}, false
-			}
-		}
-	}
-	return valid, true
+	return cacherule.FieldsExpiry(c.set, headFields(head), now)
 }
 
-// cacheControl reads a Cache-Control value as nginx 1.22 does: false for
-// no-cache, no-store, private, or a max-age that is zero or not a number;
-// else the expiry s-maxage (or max-age) gives, zero without one.
-func cacheControl(v []byte, now time.Time) (time.Time, bool) {
-	lv := bytes.ToLower(v)
-	if bytes.Contains(lv, []byte("no-cache")) || bytes.Contains(lv, []byte("no-store")) || bytes.Contains(lv, []byte("private")) {
-		return time.Time{}, false
-	}
-	i, skip := bytes.Index(lv, []byte("s-maxage=")), len("s-maxage=")
-	if i < 0 {
-		i, skip = bytes.Index(lv, []byte("max-age=")), len("max-age=")
-	}
-	if i < 0 {
-		return time.Time{}, true
-	}
-	var n int64
-	for _, ch := range lv[i+skip:] {
-		if ch == ',' || ch == ';' || ch == ' ' {
-			break
-		}
-		if ch < '0' || ch > '9' {
-			return time.Time{}, false
-		}
-		n = n*10 + int64(ch-'0')
-	}
-	if n == 0 {
-		return time.Time{}, false
-	}
-	return now.Add(time.Duration(n) * time.Second), true
-}
-
-// variant is the key of a response variant: the key and the request's
-// values of the fields the response's Vary names.
-func variant(key, vary string, st *vars.State) cache.Key {
-	var b strings.Builder
-	b.WriteString(key)
-	for name := range strings.SplitSeq(vary, ",") {
-		name = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
-		if name == "" {
-			continue
-		}
-		b.WriteString("\n" + name + ":")
-		if st.Header != nil {
-			for from := 0; ; {
-				v, next, ok := st.Header.Lookup(name, from)
-				if !ok {
-					break
-				}
-				b.WriteString(v + ",")
-				from = next
+// headFields yields the fields of head.
+func headFields(head *h1.Response) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, f := range head.Headers {
+			if !yield(string(f.Name), string(f.Value)) {
+				return
 			}
 		}
 	}
-	return cache.Sum(b.String())
 }
 
 // cacheLookup is one request's view of the cache.
-type cacheLookup struct {
-	key    string
-	k      cache.Key // the entry the response goes to
-	look   cache.Lookup
-	locked bool // the request holds k's update (cache.Zone.Lock)
-}
+type cacheLookup = cacherule.Lookup
 
 // serveCached answers a request of a caching location: from the cache when
 // it holds a fresh entry, else from the upstream, storing the response when
 // it may be stored. It reports the $upstream_cache_status.
 func (h *Handler) serveCached(req *request) {
 	c, st := h.cache, req.st
-	cl := cacheLookup{key: c.key.String(st)}
-	cl.k = cache.Sum(cl.key)
-	if anyTrue(c.bypass, st) {
+	cl, bypass := c.rule.Find(st)
+	if bypass {
 		st.CacheStatus = cacheBypass
-		cl.look.Uses = c.set.MinUses // a bypassing response is stored whatever the uses, as in nginx
 		h.fetch(req, &cl, nil)
 		return
 	}
-	cl.look = c.zone.Get(cl.k)
-	if cl.look.Exists && cl.look.Vary != "" {
-		if v := variant(cl.key, cl.look.Vary, st); v != cl.look.Variant {
-			cl.k = v
-			cl.look = c.zone.Get(cl.k)
-		}
-	}
-	if cl.look.Fresh && h.serveEntry(req, cl.k, cacheHit) {
+	if cl.Look.Fresh && h.serveEntry(req, cl.K, cacheHit) {
 		return
 	}
-	if cl.look.Exists {
+	if cl.Look.Exists {
 		h.serveExpired(req, &cl)
 		return
 	}
@@ -289,16 +137,8 @@ func (h *Handler) serveCached(req *request) {
 	if c.set.Lock && !h.awaitLock(req, &cl) {
 		return // answered from the entry another request stored
 	}
-	defer cl.unlock(c.zone)
+	defer c.rule.Unlock(&cl)
 	h.fetch(req, &cl, nil)
-}
-
-// unlock gives up the update of the entry when the request holds it.
-func (cl *cacheLookup) unlock(z *cache.Zone) {
-	if cl.locked {
-		cl.locked = false
-		z.Unlock(cl.k)
-	}
 }
 
 // awaitLock is proxy_cache_lock for a missing entry: the first request
@@ -307,24 +147,17 @@ func (cl *cacheLookup) unlock(z *cache.Zone) {
 // the upstream itself: it holds the lock, or waited in vain (its response is
 // then not stored, as in nginx).
 func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
-	set := h.cache.set
-	owner, done := h.cache.zone.Lock(cl.k, set.LockAge)
-	if owner {
-		cl.locked = true
+	switch h.cache.rule.AwaitLock(req.ctx, cl) {
+	case cacherule.Owner:
 		return true
-	}
-	t := time.NewTimer(set.LockTimeout)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
+	case cacherule.TimedOut:
 		req.noStore = true
 		return true
-	case <-req.ctx.Done():
+	case cacherule.Canceled:
 		req.st.Status = 499
 		return false
 	}
-	if h.serveEntry(req, cl.k, cacheHit) {
+	if h.serveEntry(req, cl.K, cacheHit) {
 		return false
 	}
 	req.noStore = true
@@ -339,22 +172,18 @@ func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
 // proxy_cache_revalidate.
 func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 	c := h.cache
-	owner, _ := c.zone.Lock(cl.k, c.set.LockAge)
-	if !owner {
-		if c.set.StaleUpdating && h.serveEntry(req, cl.k, cacheUpdating) {
-			return
-		}
-	} else {
-		cl.locked = true
+	owner, _ := c.rule.Lock(cl)
+	if !owner && c.set.StaleUpdating && h.serveEntry(req, cl.K, cacheUpdating) {
+		return
 	}
-	defer cl.unlock(c.zone)
+	defer c.rule.Unlock(cl)
 	// nginx reports the stale answer of a background update as STALE; the
 	// requests that come while it runs get UPDATING.
-	if owner && c.set.BackgroundUpdate && c.set.StaleUpdating && h.serveEntry(req, cl.k, cacheStale) {
+	if owner && c.set.BackgroundUpdate && c.set.StaleUpdating && h.serveEntry(req, cl.K, cacheStale) {
 		h.backgroundUpdate(req, cl)
 		return
 	}
-	stale, err := c.zone.Open(cl.k)
+	stale, err := c.zone.Open(cl.K)
 	if err != nil {
 		req.st.CacheStatus = cacheMiss
 		h.fetch(req, cl, nil)
@@ -446,7 +275,7 @@ func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry
 		}
 	}
 	if ok {
-		if err := h.cache.zone.Refresh(cl.k, expires); err != nil {
+		if err := h.cache.zone.Refresh(cl.K, expires); err != nil {
 			h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot update cache entry: "+err.Error())
 		}
 	}
@@ -509,7 +338,7 @@ var entryReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4
 func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	c := h.cache
 	head := &req.resp.head
-	if req.noStore || req.resp.upgraded || anyTrue(c.noCache, req.st) || cl.look.Uses < c.set.MinUses {
+	if req.noStore || req.resp.upgraded || c.rule.NoCache(req.st) || cl.Look.Uses < c.set.MinUses {
 		return
 	}
 	now := h.now()
@@ -517,21 +346,7 @@ func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	if !ok {
 		return
 	}
-	m := cache.Meta{Key: cl.key}
-	k := cl.k
-	if v := head.Headers.Get("Vary"); len(v) > 0 && !c.set.IgnoreVary {
-		m.Vary = string(v)
-		m.Variant = variant(cl.key, m.Vary, req.st)
-		main := cache.Sum(cl.key)
-		// The first variant goes under the key itself, later ones under
-		// their own: a lookup by the key finds the Vary field, then the
-		// variant.
-		if look := c.zone.Get(main); look.Exists && look.Variant != m.Variant {
-			k = m.Variant
-		} else {
-			k = main
-		}
-	}
+	k, m := c.rule.FillTarget(cl, string(head.Headers.Get("Vary")), req.st)
 	fl, err := c.zone.Begin(k, m)
 	if err != nil {
 		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot create cache file: "+err.Error())
@@ -689,7 +504,7 @@ func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
 		req.w = w
 		req.st.Status, req.st.CacheStatus = status, cs
 	}()
-	stale, err := h.cache.zone.Open(cl.k)
+	stale, err := h.cache.zone.Open(cl.K)
 	if err != nil {
 		h.fetch(req, cl, nil)
 		return

@@ -1,0 +1,241 @@
+// Package cacherule holds the cache decisions that the proxy (proxy_cache)
+// and the FastCGI, SCGI and uwsgi client (fastcgi_cache, scgi_cache,
+// uwsgi_cache) share, as nginx's upstream module makes them for all of its
+// protocols: the key of a request, whether it bypasses the cache, which
+// entry (Vary variant) answers it, the update lock of a missing or expired
+// entry, whether a response may be stored and until when (the fields
+// X-Accel-Expires, Cache-Control, Expires, Set-Cookie and Vary, then the
+// *_cache_valid times), and where its entry goes.
+//
+// The package stores nothing itself (package cache does) and answers no
+// request (each handler serves entries and fills them its own way).
+package cacherule
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strings"
+	"time"
+
+	"fulcrum/internal/cache"
+	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
+)
+
+// The $upstream_cache_status values.
+const (
+	Miss        = "MISS"
+	Bypass      = "BYPASS"
+	Expired     = "EXPIRED"
+	Stale       = "STALE"
+	Updating    = "UPDATING"
+	Revalidated = "REVALIDATED"
+	Hit         = "HIT"
+)
+
+// Rule is a location's cache, compiled: its zone, its settings and the
+// templates of its key, *_cache_bypass and *_no_cache. It is immutable and
+// safe for concurrent use.
+type Rule struct {
+	// Zone is the zone entries go to; Set the settings (never nil).
+	Zone *cache.Zone
+	Set  *config.CacheSettings
+
+	key             *vars.Template
+	bypass, noCache []*vars.Template
+}
+
+// Compile compiles set for zone; prefix ("proxy", "fastcgi", ...) words the
+// errors. It returns nil when the location does not cache (no zone).
+func Compile(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone, prefix string) (*Rule, error) {
+	if set == nil || set.Zone == nil || zone == nil {
+		return nil, nil
+	}
+	r := &Rule{Zone: zone, Set: set}
+	var err error
+	if r.key, err = c.Compile(set.Key); err != nil {
+		return nil, fmt.Errorf("%s_cache_key: %w", prefix, err)
+	}
+	if r.bypass, err = compileAll(c, set.Bypass, prefix+"_cache_bypass"); err != nil {
+		return nil, err
+	}
+	if r.noCache, err = compileAll(c, set.NoCache, prefix+"_no_cache"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// compileAll compiles the strings of directive name.
+func compileAll(c *vars.Compiler, list []string, name string) ([]*vars.Template, error) {
+	var out []*vars.Template
+	for _, s := range list {
+		t, err := c.Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// Method reports whether responses to m are cached: GET and HEAD always,
+// POST when *_cache_methods lists it.
+func (r *Rule) Method(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || slices.Contains(r.Set.Methods, m)
+}
+
+// NoCache reports whether *_no_cache forbids storing the response.
+func (r *Rule) NoCache(st *vars.State) bool { return AnyTrue(r.noCache, st) }
+
+// AnyTrue reports whether one of ts evaluates neither empty nor "0", as
+// nginx's ngx_http_test_predicates.
+func AnyTrue(ts []*vars.Template, st *vars.State) bool {
+	for _, t := range ts {
+		if v := t.String(st); v != "" && v != "0" {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidFor is *_cache_valid's time for status: the first rule that names it
+// or says any; 0 when none does.
+func ValidFor(rules []config.CacheValid, status int) time.Duration {
+	for _, v := range rules {
+		if v.Any || slices.Contains(v.Codes, status) {
+			return v.Time
+		}
+	}
+	return 0
+}
+
+// Variant is the key of a response variant: the key and the request's
+// values of the fields the response's Vary names.
+func Variant(key, vary string, st *vars.State) cache.Key {
+	var b strings.Builder
+	b.WriteString(key)
+	for name := range strings.SplitSeq(vary, ",") {
+		name = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
+		if name == "" {
+			continue
+		}
+		b.WriteString("\n" + name + ":")
+		if st.Header != nil {
+			for from := 0; ; {
+				v, next, ok := st.Header.Lookup(name, from)
+				if !ok {
+					break
+				}
+				b.WriteString(v + ",")
+				from = next
+			}
+		}
+	}
+	return cache.Sum(b.String())
+}
+
+// Lookup is one request's view of the cache.
+type Lookup struct {
+	// Key is the key string; K the entry the response goes to (the key's
+	// MD5, or its variant's).
+	Key string
+	K   cache.Key
+	// Look is what the zone knew of K.
+	Look cache.Lookup
+	// Locked says the request holds K's update (cache.Zone.Lock).
+	Locked bool
+}
+
+// Find computes the request's key and looks its entry up, following the
+// stored Vary field to the request's variant. With *_cache_bypass true it
+// looks nothing up and reports bypass: the response is then stored whatever
+// its uses, as nginx does.
+func (r *Rule) Find(st *vars.State) (l Lookup, bypass bool) {
+	l.Key = r.key.String(st)
+	l.K = cache.Sum(l.Key)
+	if AnyTrue(r.bypass, st) {
+		l.Look.Uses = r.Set.MinUses
+		return l, true
+	}
+	l.Look = r.Zone.Get(l.K)
+	if l.Look.Exists && l.Look.Vary != "" {
+		if v := Variant(l.Key, l.Look.Vary, st); v != l.Look.Variant {
+			l.K = v
+			l.Look = r.Zone.Get(l.K)
+		}
+	}
+	return l, false
+}
+
+// Lock takes l's update when no other request holds it (then l.Locked);
+// otherwise it returns the channel closed when the holder is done.
+func (r *Rule) Lock(l *Lookup) (owner bool, done <-chan struct{}) {
+	owner, done = r.Zone.Lock(l.K, r.Set.LockAge)
+	l.Locked = owner
+	return owner, done
+}
+
+// Unlock gives up l's update when the request holds it.
+func (r *Rule) Unlock(l *Lookup) {
+	if l.Locked {
+		l.Locked = false
+		r.Zone.Unlock(l.K)
+	}
+}
+
+// Wait is how a request's wait for a missing entry's lock ended.
+type Wait int
+
+// The ends of AwaitLock.
+const (
+	// Owner: the request holds the lock and goes to the server.
+	Owner Wait = iota
+	// Filled: the request that held it is done; the entry may be there.
+	Filled
+	// TimedOut: *_cache_lock_timeout passed; the request goes to the
+	// server and its response is not stored, as in nginx.
+	TimedOut
+	// Canceled: the client went away.
+	Canceled
+)
+
+// AwaitLock is *_cache_lock for a missing entry: the first request takes
+// the lock and fills the entry, the others wait up to *_cache_lock_timeout
+// for it.
+func (r *Rule) AwaitLock(ctx context.Context, l *Lookup) Wait {
+	owner, done := r.Lock(l)
+	if owner {
+		return Owner
+	}
+	t := time.NewTimer(r.Set.LockTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return Filled
+	case <-t.C:
+		return TimedOut
+	case <-ctx.Done():
+		return Canceled
+	}
+}
+
+// FillTarget is where a response with the Vary field vary (empty for none,
+// or ignored) is stored, and the meta data its entry starts with: the first
+// variant goes under the key itself, later ones under their own, so that a
+// lookup by the key finds the Vary field, then the variant.
+func (r *Rule) FillTarget(l *Lookup, vary string, st *vars.State) (cache.Key, cache.Meta) {
+	m := cache.Meta{Key: l.Key}
+	if vary == "" || r.Set.IgnoreVary {
+		return l.K, m
+	}
+	m.Vary = vary
+	m.Variant = Variant(l.Key, vary, st)
+	main := cache.Sum(l.Key)
+	if look := r.Zone.Get(main); look.Exists && look.Variant != m.Variant {
+		return m.Variant, m
+	}
+	return main, m
+}

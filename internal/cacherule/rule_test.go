@@ -1,0 +1,118 @@
+package cacherule
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"fulcrum/internal/cache"
+	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
+)
+
+// fields reads "Name: value" lines.
+func fields(lines ...string) func(yield func(string, string) bool) {
+	return func(yield func(string, string) bool) {
+		for _, l := range lines {
+			name, value, _ := strings.Cut(l, ": ")
+			if !yield(name, value) {
+				return
+			}
+		}
+	}
+}
+
+// TestExpiry: what nginx 1.22 stores, and until when, from the fields of a
+// response and *_cache_valid (the proxy's TestCacheExpiry has the finer
+// cases, through the same function).
+func TestExpiry(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	valid := []config.CacheValid{{Codes: []int{200}, Time: 10 * time.Minute}, {Any: true, Time: time.Minute}}
+	tests := []struct {
+		name   string
+		status int
+		fields []string
+		set    config.CacheSettings
+		want   time.Duration
+		stored bool
+	}{
+		{"by status", 200, nil, config.CacheSettings{}, 10 * time.Minute, true},
+		{"any", 500, nil, config.CacheSettings{}, time.Minute, true},
+		{"X-Accel-Expires first wins", 200, []string{"X-Accel-Expires: 5", "Cache-Control: no-cache"}, config.CacheSettings{}, 5 * time.Second, true},
+		{"no-cache first forbids", 200, []string{"Cache-Control: no-cache", "X-Accel-Expires: 5"}, config.CacheSettings{}, 0, false},
+		{"s-maxage", 200, []string{"Cache-Control: max-age=30, s-maxage=60"}, config.CacheSettings{}, time.Minute, true},
+		{"Set-Cookie", 200, []string{"Set-Cookie: a=1"}, config.CacheSettings{}, 0, false},
+		{"Set-Cookie ignored", 200, []string{"set-cookie: a=1"}, config.CacheSettings{IgnoreSetCookie: true}, 10 * time.Minute, true},
+		{"Vary: *", 200, []string{"Vary: *"}, config.CacheSettings{}, 0, false},
+		{"Expires past", 200, []string{"Expires: Thu, 01 Jan 1970 00:00:00 GMT"}, config.CacheSettings{}, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := tt.set
+			set.Valid = valid
+			got, ok := Expiry(&set, fields(tt.fields...), tt.status, now)
+			if ok != tt.stored || ok && got.Sub(now) != tt.want {
+				t.Errorf("Expiry = +%v (stored %v), want +%v (stored %v)", got.Sub(now), ok, tt.want, tt.stored)
+			}
+		})
+	}
+}
+
+// TestFindAndFill: a request's key, bypass, the Vary variant it finds, and
+// the lock of a missing entry.
+func TestFindAndFill(t *testing.T) {
+	zone, err := cache.NewZone(cache.Options{Name: "z", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &config.CacheSettings{Zone: &config.CachePath{Name: "z"}, Key: "$request_uri", Bypass: []string{"$arg_b"},
+		MinUses: 1, LockTimeout: 50 * time.Millisecond, LockAge: time.Minute}
+	r, err := Compile(&vars.Compiler{}, set, zone, "fastcgi")
+	if err != nil || r == nil {
+		t.Fatalf("compile: %v %v", r, err)
+	}
+	state := func(uri, lang string) *vars.State {
+		st := &vars.State{}
+		st.RequestURI = uri
+		_, st.Args, _ = strings.Cut(uri, "?")
+		st.Header = vars.HeaderMap(http.Header{"Accept-Language": {lang}})
+		return st
+	}
+	if _, bypass := r.Find(state("/a?b=1", "en")); !bypass {
+		t.Error("$arg_b=1 does not bypass")
+	}
+	l, bypass := r.Find(state("/a", "en"))
+	if bypass || l.Key != "/a" || l.K != cache.Sum("/a") || l.Look.Exists {
+		t.Fatalf("find: %+v %v", l, bypass)
+	}
+	if w := r.AwaitLock(context.Background(), &l); w != Owner || !l.Locked {
+		t.Fatalf("first request: %v", w)
+	}
+	other := Lookup{K: l.K}
+	if w := r.AwaitLock(context.Background(), &other); w != TimedOut {
+		t.Errorf("second request while the first holds the lock: %v, want TimedOut", w)
+	}
+	k, m := r.FillTarget(&l, "Accept-Language", state("/a", "en"))
+	if k != cache.Sum("/a") || m.Vary != "Accept-Language" || m.Variant != Variant("/a", "Accept-Language", state("/a", "en")) {
+		t.Fatalf("fill target %v %+v", k, m)
+	}
+	fl, err := zone.Begin(k, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fl.Commit([]byte("Status: 200\r\n\r\n"), time.Now().Add(time.Hour), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r.Unlock(&l)
+	if l2, _ := r.Find(state("/a", "en")); !l2.Look.Fresh || l2.K != k {
+		t.Errorf("the same variant: %+v", l2)
+	}
+	if l3, _ := r.Find(state("/a", "fr")); l3.Look.Exists || l3.K == k {
+		t.Errorf("another variant found the first: %+v", l3)
+	}
+	if r.Method("POST") {
+		t.Error("POST cached without *_cache_methods POST")
+	}
+}

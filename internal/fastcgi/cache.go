@@ -1,0 +1,360 @@
+package fastcgi
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"iter"
+	"net/http"
+	"strconv"
+	"time"
+
+	"fulcrum/internal/cacherule"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// cacheDropped are the parameters of the client's fields that do not go to
+// the application when the response may be cached, as nginx's
+// ngx_http_fastcgi_cache_headers (and scgi's, uwsgi's) clear them: the cache
+// answers for every client, and revalidates with its own validators.
+var cacheDropped = []string{"HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_NONE_MATCH",
+	"HTTP_IF_MATCH", "HTTP_RANGE", "HTTP_IF_RANGE"}
+
+// serveCached answers a request of a caching location, as the proxy's
+// cache does (nginx's upstream module is the same for every protocol):
+// from a fresh entry (HIT), else from the application (MISS, EXPIRED,
+// BYPASS), storing the response when it may be stored; an expired entry
+// answers while another request updates it (fastcgi_cache_use_stale
+// updating, UPDATING), when the application fails (STALE), or when it says
+// the entry is unchanged (REVALIDATED). It sets $upstream_cache_status.
+func (h *Handler) serveCached(req *request) {
+	c, st := h.cache, req.st
+	cl, bypass := c.Find(st)
+	req.cl = &cl
+	if bypass {
+		st.CacheStatus = cacherule.Bypass
+		h.serve(req)
+		return
+	}
+	if cl.Look.Fresh && h.serveEntry(req, cacherule.Hit) {
+		return
+	}
+	if cl.Look.Exists {
+		h.serveExpired(req)
+		return
+	}
+	st.CacheStatus = cacherule.Miss
+	if c.Set.Lock {
+		switch c.AwaitLock(req.ctx, &cl) {
+		case cacherule.Filled:
+			if h.serveEntry(req, cacherule.Hit) {
+				return
+			}
+			req.noStore = true
+		case cacherule.TimedOut:
+			req.noStore = true // as nginx: the response of a request that waited in vain is not stored
+		case cacherule.Canceled:
+			st.Status = 499
+			return
+		}
+	}
+	defer c.Unlock(&cl)
+	h.serve(req)
+}
+
+// serveExpired answers a request whose entry is stored but expired: from
+// the stale entry while another request updates it (use_stale updating), in
+// the background of a stale answer (fastcgi_cache_background_update), else
+// from the application with the stale entry kept for use_stale and
+// fastcgi_cache_revalidate (EXPIRED).
+func (h *Handler) serveExpired(req *request) {
+	c, cl := h.cache, req.cl
+	owner, _ := c.Lock(cl)
+	if !owner && c.Set.StaleUpdating && h.serveEntry(req, cacherule.Updating) {
+		return
+	}
+	defer c.Unlock(cl)
+	// nginx reports the stale answer of a background update as STALE; the
+	// requests that come while it runs get UPDATING.
+	if owner && c.Set.BackgroundUpdate && c.Set.StaleUpdating && h.serveEntry(req, cacherule.Stale) {
+		h.backgroundUpdate(req)
+		return
+	}
+	h.serveWithStale(req)
+}
+
+// serveWithStale goes to the application with the expired entry open.
+func (h *Handler) serveWithStale(req *request) {
+	stale, err := h.cache.Zone.Open(req.cl.K)
+	if err != nil {
+		req.st.CacheStatus = cacherule.Miss
+		h.serve(req)
+		return
+	}
+	req.stale = stale
+	defer func() {
+		if req.stale != nil {
+			req.stale.Close()
+			req.stale = nil
+		}
+	}()
+	req.st.CacheStatus = cacherule.Expired
+	if h.cache.Set.Revalidate {
+		if hd, err := storedHead(stale.Head); err == nil {
+			req.ims, req.inm = hd.get("Last-Modified"), hd.get("ETag")
+		}
+	}
+	h.serve(req)
+}
+
+// backgroundUpdate is fastcgi_cache_background_update: once the client has
+// the stale entry (flushed), the request refreshes it from the application
+// with a writer that drops the response, as nginx's background subrequest
+// does.
+func (h *Handler) backgroundUpdate(req *request) {
+	if f, ok := req.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	w, status, cs := req.w, req.st.Status, req.st.CacheStatus
+	req.w = &discardWriter{header: http.Header{}}
+	defer func() {
+		req.w = w
+		req.st.Status, req.st.CacheStatus = status, cs
+	}()
+	h.serveWithStale(req)
+}
+
+// discardWriter is the ResponseWriter of a background update: the response
+// only goes to the cache.
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// serveEntry answers from the stored entry of the request's key, reporting
+// status; false when it could not be opened or read (the caller goes on to
+// the application).
+func (h *Handler) serveEntry(req *request, status string) bool {
+	e, err := h.cache.Zone.Open(req.cl.K)
+	if err != nil {
+		return false
+	}
+	req.stale = e
+	return h.serveStale(req, status)
+}
+
+// serveStale answers with req.stale, the open entry, and closes it: its
+// stored head passes through the same rules as a response from the
+// application (fastcgi_hide_header, X-Accel-Redirect...), as nginx reads a
+// cached response's head again. False when the head does not read (logged).
+func (h *Handler) serveStale(req *request, status string) bool {
+	e := req.stale
+	req.stale = nil
+	defer e.Close()
+	hd, err := storedHead(e.Head)
+	if err != nil {
+		h.log.LogRequest(errlog.Crit, req.logRequest(), "cache file has a broken header: "+err.Error())
+		return false
+	}
+	req.st.CacheStatus = status
+	if !h.passHead(req, hd) || h.answerConditional(req, hd) {
+		return true
+	}
+	h.writeHead(req, hd)
+	buf := make([]byte, 32<<10)
+	_, _ = io.CopyBuffer(onlyWriter{req.w}, e.Body, buf) // a client that went away ends it
+	return true
+}
+
+// onlyWriter hides the ReadFrom of a ResponseWriter from io.CopyBuffer, so
+// that the copy uses its buffer.
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// storedHead reads an entry's head: the CGI head as stored by startFill.
+func storedHead(b []byte) (*head, error) {
+	return readHeadMax(bufio.NewReaderSize(bytes.NewReader(b), len(b)+1), len(b))
+}
+
+// get is the value of the head's first field name; empty when none.
+func (hd *head) get(name string) string {
+	for _, f := range hd.fields {
+		if equalFold(f.name, name) {
+			return f.value
+		}
+	}
+	return ""
+}
+
+// all yields the head's fields.
+func (hd *head) all() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, f := range hd.fields {
+			if !yield(f.name, f.value) {
+				return
+			}
+		}
+	}
+}
+
+// staleAnswer handles, for a request with an expired entry, a head that
+// the entry answers instead: a 304 to a revalidation (the entry is fresh
+// again, REVALIDATED), or a status fastcgi_cache_use_stale lists (STALE).
+// It ends the attempt and reports true when it answered.
+func (h *Handler) staleAnswer(req *request, x *exchange, a *vars.Attempt, start, headAt time.Time) bool {
+	status := x.head.status
+	cond := config.StatusNextUpstream(status)
+	revalidated := status == http.StatusNotModified && (req.ims != "" || req.inm != "")
+	if !revalidated && (cond == 0 || h.cache.Set.UseStale&cond == 0) {
+		return false
+	}
+	x.conn.Close()
+	a.ResponseTime = headAt.Sub(start)
+	a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
+	outcome := upstream.Success
+	if cond != 0 && h.set.NextUpstream&cond != 0 && cond != config.NextHTTP403 && cond != config.NextHTTP404 {
+		outcome = upstream.Failure
+	}
+	h.release(req, req.at.Server(), a, status, outcome, headAt)
+	if revalidated {
+		h.refresh(req, x.head, headAt)
+		h.serveStale(req, cacherule.Revalidated)
+		return true
+	}
+	h.serveStale(req, cacherule.Stale)
+	return true
+}
+
+// refresh makes the expired entry fresh again after a 304: for the time the
+// 304's fields give, else the stored response's fields, else
+// fastcgi_cache_valid for the stored status, as nginx reads them.
+func (h *Handler) refresh(req *request, notModified *head, now time.Time) {
+	set := h.cache.Set
+	expires, _ := cacherule.FieldsExpiry(set, notModified.all(), now)
+	ok := !expires.IsZero()
+	if !ok {
+		if hd, err := storedHead(req.stale.Head); err == nil {
+			expires, ok = cacherule.Expiry(set, hd.all(), hd.status, now)
+		}
+	}
+	if !ok {
+		return
+	}
+	if err := h.cache.Zone.Refresh(req.cl.K, expires); err != nil {
+		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot update cache file: "+err.Error())
+	}
+}
+
+// startFill begins storing the response whose head is hd when it may be
+// stored: no _no_cache, _min_uses met, not a request that waited for a lock
+// in vain, and fields and status that allow it (cacherule.Expiry).
+func (h *Handler) startFill(req *request, hd *head) {
+	c, cl := h.cache, req.cl
+	if req.noStore || cl.Look.Uses < c.Set.MinUses || c.NoCache(req.st) {
+		return
+	}
+	now := h.now()
+	expires, ok := cacherule.Expiry(c.Set, hd.all(), hd.status, now)
+	if !ok {
+		return
+	}
+	k, m := c.FillTarget(cl, hd.get("Vary"), req.st)
+	fl, err := c.Zone.Begin(k, m)
+	if err != nil {
+		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot create cache file: "+err.Error())
+		return
+	}
+	req.fill, req.expires, req.fillAt = fl, expires, now
+	req.fillHead = appendStoredHead(req.fillHead[:0], hd)
+}
+
+// respondCaching passes a response of a caching location on, storing it
+// when it may be; a response that may be stored answers a conditional
+// request with 304 or 412 (nginx's not-modified filter, which it runs on
+// cacheable responses only), its body then going to the cache alone.
+func (h *Handler) respondCaching(req *request, x *exchange) (int64, bool) {
+	h.startFill(req, x.head)
+	if req.fill != nil && h.answerConditional(req, x.head) {
+		w := req.w
+		req.w = &discardWriter{header: http.Header{}}
+		n, ok := h.copyBody(req, x)
+		req.w = w
+		h.endFill(req, ok)
+		return n, ok
+	}
+	h.writeHead(req, x.head)
+	n, ok := h.copyBody(req, x)
+	if req.fill != nil {
+		h.endFill(req, ok)
+	}
+	return n, ok
+}
+
+// answerConditional applies the not-modified filter (Options.Conditional)
+// to a 200 the cache serves or stores: a 304 keeps the fields but
+// Content-Type, Content-Length, Accept-Ranges and Content-Encoding; a 412
+// is answered as an error. It reports whether it answered.
+func (h *Handler) answerConditional(req *request, hd *head) bool {
+	if h.conditional == nil || hd.status != http.StatusOK {
+		return false
+	}
+	var mod time.Time
+	if v := hd.get("Last-Modified"); v != "" {
+		mod, _ = http.ParseTime(v)
+	}
+	switch h.conditional(req.r.Header, mod, hd.get("ETag")) {
+	case http.StatusNotModified:
+		out := req.w.Header()
+		for _, k := range []string{"Content-Type", "Content-Length", "Accept-Ranges", "Content-Encoding"} {
+			delete(out, k)
+		}
+		req.w.WriteHeader(http.StatusNotModified)
+	case http.StatusPreconditionFailed:
+		clear(req.w.Header())
+		fail(req.w, http.StatusPreconditionFailed)
+	default:
+		return false
+	}
+	return true
+}
+
+// endFill commits the fill when the whole body went through, else drops it.
+func (h *Handler) endFill(req *request, complete bool) {
+	fl := req.fill
+	req.fill = nil
+	if !complete {
+		fl.Abort()
+		return
+	}
+	if err := fl.Commit(req.fillHead, req.expires, req.fillAt); err != nil {
+		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot store cache file: "+err.Error())
+	}
+}
+
+// appendStoredHead appends the head an entry keeps: the CGI head as the
+// application sent it, with its status as a Status field first (readHead
+// reads it back as received).
+func appendStoredHead(b []byte, hd *head) []byte {
+	b = append(b, "Status: "...)
+	b = strconv.AppendInt(b, int64(hd.status), 10)
+	if hd.reason != "" {
+		b = append(b, ' ')
+		b = append(b, hd.reason...)
+	}
+	b = append(b, "\r\n"...)
+	for _, f := range hd.fields {
+		if equalFold(f.name, "Status") {
+			continue
+		}
+		b = append(b, f.name...)
+		b = append(b, ": "...)
+		b = append(b, f.value...)
+		b = append(b, "\r\n"...)
+	}
+	return append(b, "\r\n"...)
+}

@@ -41,6 +41,22 @@ var CipherSuites = []CipherSuite{
 	{tls.TLS_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256"},
 }
 
+// ProtocolName is OpenSSL's name of a TLS version, as $ssl_protocol shows
+// it in http and stream.
+func ProtocolName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLSv1"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return tls.VersionName(v)
+}
+
 // CipherName is the OpenSSL name of a suite ($ssl_cipher), or Go's name for
 // one outside CipherSuites.
 func CipherName(id uint16) string {

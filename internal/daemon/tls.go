@@ -483,25 +483,10 @@ func (c *sslConn) describe(ci *connInfo) {
 	case ci.tls == nil:
 		if tc := c.tc.Load(); tc != nil {
 			st := tc.ConnectionState()
-			ci.tls = &vars.TLS{Protocol: protocolName(st.Version), Cipher: config.CipherName(st.CipherSuite), ServerName: st.ServerName}
+			ci.tls = &vars.TLS{Protocol: config.ProtocolName(st.Version), Cipher: config.CipherName(st.CipherSuite), ServerName: st.ServerName}
 			ci.tls.Client, ci.certResult = c.addr.clientCert(&st)
 		}
 	}
-}
-
-// protocolName is OpenSSL's name of a TLS version ($ssl_protocol).
-func protocolName(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "TLSv1"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	}
-	return tls.VersionName(v)
 }
 
 // prefixConn reads first, then the connection.

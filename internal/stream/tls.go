@@ -87,7 +87,7 @@ func checkALPN(server, client []string) error {
 // at info. false means it ended.
 func (s *session) afterHandshake(tc *tls.Conn) bool {
 	st := tc.ConnectionState()
-	s.ssl = &sslState{protocol: protocolName(st.Version), cipher: config.CipherName(st.CipherSuite),
+	s.ssl = &sslState{protocol: config.ProtocolName(st.Version), cipher: config.CipherName(st.CipherSuite),
 		serverName: st.ServerName, alpn: st.NegotiatedProtocol, reused: st.DidResume}
 	v := s.srv.verifier
 	if v == nil {
@@ -119,7 +119,7 @@ func (s *session) failedHandshake(tc *tls.Conn) {
 	if st.Version == 0 {
 		return
 	}
-	s.ssl = &sslState{protocol: protocolName(st.Version), cipher: config.CipherName(st.CipherSuite)}
+	s.ssl = &sslState{protocol: config.ProtocolName(st.Version), cipher: config.CipherName(st.CipherSuite)}
 	if s.ssl.cipher == "" {
 		s.ssl.cipher = "(NONE)"
 	}
@@ -128,21 +128,6 @@ func (s *session) failedHandshake(tc *tls.Conn) {
 // logHandshake logs msg at info with nginx's context of the handshake.
 func (s *session) logHandshake(msg string) {
 	s.logPlain(errlog.Info, msg+" while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
-}
-
-// protocolName is OpenSSL's name of a TLS version ($ssl_protocol).
-func protocolName(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "TLSv1"
-	case tls.VersionTLS11:
-		return "TLSv1.1"
-	case tls.VersionTLS12:
-		return "TLSv1.2"
-	case tls.VersionTLS13:
-		return "TLSv1.3"
-	}
-	return tls.VersionName(v)
 }
 
 // sslVariables are the $ssl_* variables of ngx_stream_ssl_module and

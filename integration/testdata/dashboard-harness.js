@@ -56,7 +56,7 @@ async function main() {
     const btn = tr && tr.all('button').find((b) => b.textContent === 'drain');
     if (!btn) throw new Error('no drain button for ' + clickServer);
     btn.listeners.click.forEach((f) => f());
-    for (let i = 0; i < 100 && byId.message.hidden; i++) await sleep(20);
+    for (let i = 0; i < 500 && byId.message.hidden; i++) await sleep(20); // the PATCH answered (up to 10 s on a loaded machine)
     polled = nextTimer(); timer(); await polled;
   }
   out.after = rows();

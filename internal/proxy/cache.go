@@ -495,15 +495,7 @@ func (h *Handler) answerConditional(req *request) bool {
 // writer that drops the response, as nginx's background subrequest does; the
 // client's connection waits for it before its next request, as in nginx.
 func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
-	if f, ok := req.w.(http.Flusher); ok {
-		f.Flush()
-	}
-	w, status, cs := req.w, req.st.Status, req.st.CacheStatus
-	req.w = &discardWriter{header: http.Header{}}
-	defer func() {
-		req.w = w
-		req.st.Status, req.st.CacheStatus = status, cs
-	}()
+	defer cacherule.Background(&req.w, req.st)()
 	stale, err := h.cache.zone.Open(cl.K)
 	if err != nil {
 		h.fetch(req, cl, nil)
@@ -514,13 +506,3 @@ func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
 		stale.Close()
 	}
 }
-
-// discardWriter is the ResponseWriter of a background update: the response
-// only goes to the cache.
-type discardWriter struct {
-	header http.Header
-}
-
-func (d *discardWriter) Header() http.Header         { return d.header }
-func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discardWriter) WriteHeader(int)             {}

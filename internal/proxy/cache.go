@@ -34,18 +34,11 @@ const (
 type cacheRule struct {
 	// rule is the cache's shared part: key, bypass, no_cache, lookups,
 	// locks (package cacherule, which the FastCGI client shares).
-	rule  *cacherule.Rule
-	zone  *cache.Zone
-	set   *config.CacheSettings
-	valid []validRule
+	rule *cacherule.Rule
+	zone *cache.Zone
+	set  *config.CacheSettings
 	// conditional is the not-modified filter (Options.Conditional).
 	conditional func(h http.Header, mod time.Time, etag string) int
-}
-
-// validRule is one status of proxy_cache_valid (status 0: any).
-type validRule struct {
-	status int
-	d      time.Duration
 }
 
 // compileCache compiles set for zone; nil when the location does not cache.
@@ -54,45 +47,17 @@ func compileCache(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone)
 	if rule == nil || err != nil {
 		return nil, err
 	}
-	r := &cacheRule{rule: rule, zone: zone, set: set}
-	for _, v := range set.Valid {
-		if v.Any {
-			r.valid = append(r.valid, validRule{d: v.Time})
-		}
-		for _, code := range v.Codes {
-			r.valid = append(r.valid, validRule{status: code, d: v.Time})
-		}
-	}
-	return r, nil
+	return &cacheRule{rule: rule, zone: zone, set: set}, nil
 }
 
 // method reports whether responses to m are cached: GET and HEAD always,
 // POST when proxy_cache_methods lists it.
 func (c *cacheRule) method(m string) bool { return c.rule.Method(m) }
 
-// validFor is proxy_cache_valid's time for status: the first rule that names
-// it or says any; 0 when none does.
-func (c *cacheRule) validFor(status int) time.Duration {
-	for _, v := range c.valid {
-		if v.status == 0 || v.status == status {
-			return v.d
-		}
-	}
-	return 0
-}
-
 // expiry decides whether a response may be stored and until when
-// (cacherule.FieldsExpiry); without a time from its fields,
-// proxy_cache_valid for its status decides.
+// (cacherule.Expiry: its fields, then proxy_cache_valid for its status).
 func (c *cacheRule) expiry(head *h1.Response, now time.Time) (time.Time, bool) {
-	valid, ok := c.fieldsExpiry(head, now)
-	if !ok || !valid.IsZero() {
-		return valid, ok
-	}
-	if d := c.validFor(head.Status); d > 0 {
-		return now.Add(d), true
-	}
-	return time.Time{}, false
+	return cacherule.Expiry(c.set, headFields(head), head.Status, now)
 }
 
 // fieldsExpiry is expiry from the fields alone: false when they forbid

@@ -91,8 +91,8 @@ type exchange struct {
 // attempt sends the request to srv and, when the server answers acceptably,
 // passes the response on. A nil failure means the response went out.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
-	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
-	req.upstream = h.scheme + srvName(srv)
+	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
+	req.upstream = h.scheme + srv.AddrText()
 	var x *exchange
 	var err error
 	for range 2 {

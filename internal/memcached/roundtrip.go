@@ -87,8 +87,8 @@ type exchange struct {
 // attempt asks srv for the key and answers the client with the value. A
 // nil failure means the value went out.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
-	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
-	req.upstream = "memcached://" + srvName(srv)
+	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
+	req.upstream = "memcached://" + srv.AddrText()
 	var x *exchange
 	var hd Head
 	var err error

@@ -293,11 +293,7 @@ func (h *Handler) answerConditional(req *request, hd *head) bool {
 	}
 	switch h.conditional(req.r.Header, mod, hd.get("ETag")) {
 	case http.StatusNotModified:
-		out := req.w.Header()
-		for _, k := range []string{"Content-Type", "Content-Length", "Accept-Ranges", "Content-Encoding"} {
-			delete(out, k)
-		}
-		req.w.WriteHeader(http.StatusNotModified)
+		cacherule.NotModified(req.w)
 	case http.StatusPreconditionFailed:
 		clear(req.w.Header())
 		fail(req.w, http.StatusPreconditionFailed)

@@ -434,11 +434,7 @@ func (h *Handler) answerConditional(req *request) bool {
 	code := h.cache.conditional(req.in.Header, mod, string(head.Headers.Get("ETag")))
 	switch code {
 	case http.StatusNotModified:
-		out := req.w.Header()
-		for _, k := range []string{"Content-Type", "Content-Length", "Accept-Ranges", "Content-Encoding"} {
-			delete(out, k)
-		}
-		req.w.WriteHeader(http.StatusNotModified)
+		cacherule.NotModified(req.w)
 	case http.StatusPreconditionFailed:
 		clear(req.w.Header())
 		fail(req.w, http.StatusPreconditionFailed, h.server)

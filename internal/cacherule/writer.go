@@ -42,3 +42,15 @@ func Background(w *http.ResponseWriter, st *vars.State) (restore func()) {
 		st.Status, st.CacheStatus = status, cs
 	}
 }
+
+// NotModified answers 304 in place of a 200 that the cache serves or
+// stores, as nginx's not-modified filter: the fields set on w but
+// Content-Type, Content-Length, Accept-Ranges and Content-Encoding, and no
+// body (a stored response's body still goes to the cache).
+func NotModified(w http.ResponseWriter) {
+	out := w.Header()
+	for _, k := range []string{"Content-Type", "Content-Length", "Accept-Ranges", "Content-Encoding"} {
+		delete(out, k)
+	}
+	w.WriteHeader(http.StatusNotModified)
+}

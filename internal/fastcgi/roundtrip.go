@@ -61,11 +61,8 @@ func (h *Handler) roundTrip(req *request) *failure {
 // mayRetry applies fastcgi_next_upstream, _tries and _timeout to a failed
 // attempt (whose server was released already).
 func (h *Handler) mayRetry(req *request, f *failure) bool {
-	mask := h.set.NextUpstream
 	switch {
-	case mask&config.NextOff != 0, mask&f.cond == 0:
-		return false
-	case f.sent && !config.Idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0:
+	case !h.set.NextUpstream.Allows(f.cond, f.sent, req.r.Method):
 		return false
 	case req.at.Tries() <= 0:
 		return false

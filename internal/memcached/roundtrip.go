@@ -64,9 +64,8 @@ func (h *Handler) roundTrip(req *request) *failure {
 // mayRetry applies memcached_next_upstream, _tries and _timeout to a
 // failed attempt (whose server was released already).
 func (h *Handler) mayRetry(req *request, f *failure) bool {
-	mask := h.set.NextUpstream
 	switch {
-	case mask&config.NextOff != 0, mask&f.cond == 0:
+	case !h.set.NextUpstream.Allows(f.cond, false, http.MethodGet): // a get is repeatable
 		return false
 	case req.at.Tries() <= 0:
 		return false

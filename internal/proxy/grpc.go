@@ -422,11 +422,8 @@ func (h *GRPCHandler) send(ctx context.Context, out *http.Request, srv *upstream
 // attempt that ended at now: a request body already read from cannot be
 // sent again (nginx does not buffer a gRPC body either).
 func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, sent bool, body *grpcBody, now, start time.Time) bool {
-	mask := h.set.NextUpstream
 	switch {
-	case mask&config.NextOff != 0, mask&cond == 0:
-		return false
-	case sent && mask&config.NextNonIdempotent == 0: // gRPC's POST is not idempotent
+	case !h.set.NextUpstream.Allows(cond, sent, http.MethodPost): // gRPC's requests are POSTs
 		return false
 	case body != nil && body.touched.Load():
 		return false

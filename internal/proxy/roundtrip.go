@@ -73,11 +73,8 @@ func (h *Handler) roundTrip(req *request) error {
 // attempt's Tries already counts it.
 func (req *request) mayRetry(cond config.NextUpstream, sent bool, now time.Time) bool {
 	set := req.h.set
-	mask := set.ProxyNextUpstream
 	switch {
-	case mask&config.NextOff != 0, mask&cond == 0:
-		return false
-	case sent && !config.Idempotent(req.in.Method) && mask&config.NextNonIdempotent == 0:
+	case !set.ProxyNextUpstream.Allows(cond, sent, req.in.Method):
 		return false
 	case sent && !req.body.replayable():
 		return false

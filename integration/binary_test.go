@@ -102,6 +102,31 @@ func writeFiles(t *testing.T, dir string, files map[string]string) string {
 	return dir
 }
 
+// testHTTP runs "fulcrum -t" on a configuration file of an empty events
+// block and an http block that holds body, from the file's third line on;
+// it returns the run and the file's path.
+func testHTTP(t *testing.T, body string) (result, string) {
+	t.Helper()
+	conf := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "events {}\nhttp {\n" + body + "\n}\n"})
+	path := filepath.Join(conf, "fulcrum.conf")
+	return runFulcrum(t, "-t", "-c", path, "-e", "stderr"), path
+}
+
+// checkDirectiveErrors runs "fulcrum -t" on an http block that holds each
+// test's directive alone, on the file's third line, and wants exit code 1
+// and the test's error followed by that position.
+func checkDirectiveErrors(t *testing.T, tests []struct{ directive, want string }) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.directive, func(t *testing.T) {
+			r, path := testHTTP(t, "    "+tt.directive)
+			if r.code != 1 || !strings.Contains(r.stderr, tt.want+path+":3") {
+				t.Errorf("exit %d, stderr:\n%s\nwant %q", r.code, r.stderr, tt.want+path+":3")
+			}
+		})
+	}
+}
+
 // signalHelper is the process -s signals in the tests: it records every signal
 // fulcrum can send as its number, one per line, in the file out, after a first line
 // "ready" written once it listens. It exits after 30 s in case a test leaks it.

@@ -135,18 +135,8 @@ func TestGzipConfigErrors(t *testing.T) {
 		{`gzip_disable "(";`, `invalid regular expression "(": missing closing ): ` + "`(`" + ` in `},
 		{"gzip_http_version 2.0;", `invalid value "2.0" in `},
 	}
-	for _, tt := range tests {
-		t.Run(tt.directive, func(t *testing.T) {
-			conf := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "events {}\nhttp {\n    " + tt.directive + "\n}\n"})
-			path := filepath.Join(conf, "fulcrum.conf")
-			r := runFulcrum(t, "-t", "-c", path, "-e", "stderr")
-			if r.code != 1 || !strings.Contains(r.stderr, tt.want+path+":3") {
-				t.Errorf("exit %d, stderr:\n%s\nwant %q", r.code, r.stderr, tt.want+path+":3")
-			}
-		})
-	}
-	ok := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "events {}\nhttp {\n gzip on; gzip_comp_level 6; gzip_types text/css application/json; gzip_proxied expired no-cache auth;\n gzip_vary on; gzip_disable msie6; gzip_buffers 16 8k; gzip_http_version 1.0; gzip_min_length 256;\n}\n"})
-	if r := runFulcrum(t, "-t", "-c", filepath.Join(ok, "fulcrum.conf"), "-e", "stderr"); r.code != 0 || strings.Contains(r.stderr, "gzip") {
+	checkDirectiveErrors(t, tests)
+	if r, _ := testHTTP(t, " gzip on; gzip_comp_level 6; gzip_types text/css application/json; gzip_proxied expired no-cache auth;\n gzip_vary on; gzip_disable msie6; gzip_buffers 16 8k; gzip_http_version 1.0; gzip_min_length 256;"); r.code != 0 || strings.Contains(r.stderr, "gzip") {
 		t.Errorf("a valid gzip config: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }

@@ -23,8 +23,10 @@ import (
 // path small; subfilter, sub_filter's streaming search, needs only h1's
 // Content-Type reading; rewrite, the
 // rewrite module's script engine, is a package of its own between vars and
-// the daemon; htpasswd, auth_basic's user files and password hashes, and geo, the
-// geo module's address tables, are leaves the daemon uses; clientauth,
+// the daemon; htpasswd, auth_basic's user files and password hashes, is a
+// leaf the daemon uses; geo, the geo module's address tables, reads
+// config's geo blocks, so that the daemon and the stream module build their
+// tables with one function; clientauth,
 // ssl_verify_client's verification with OpenSSL's rules, reads config's
 // settings; dashboard, the dashboard page's embedded files, is a leaf the
 // daemon uses: the page reads the API over HTTP, from the browser; referer,
@@ -58,7 +60,7 @@ var allowedImports = map[string][]string{
 	"dashboard":     {},                       // the dashboard page, script and style sheet, embedded
 	"testutil":      {},                       // imported by tests only
 	"htpasswd":      {},                       // auth_basic's user files and password schemes
-	"geo":           {},                       // geo's address tables, address parsing and X-Forwarded-For walk
+	"geo":           {"config"},               // geo's address tables (built from config's geo block), address parsing and X-Forwarded-For walk
 	"varmap":        {"config"},               // map's key matching and split_clients' hash, for http and stream
 	"securelink":    {},                       // secure_link's hash and expiry checks
 	"stapling":      {},                       // OCSP stapling (ssl_stapling)

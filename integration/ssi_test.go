@@ -109,18 +109,8 @@ func TestSSIConfigErrors(t *testing.T) {
 		{"ssi_types;", `invalid number of arguments in "ssi_types" directive in `},
 		{"server { location / { if ($a) { ssi_silent_errors on; } } }", `"ssi_silent_errors" directive is not allowed here in `},
 	}
-	for _, tt := range tests {
-		t.Run(tt.directive, func(t *testing.T) {
-			conf := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "events {}\nhttp {\n    " + tt.directive + "\n}\n"})
-			path := filepath.Join(conf, "fulcrum.conf")
-			r := runFulcrum(t, "-t", "-c", path, "-e", "stderr")
-			if r.code != 1 || !strings.Contains(r.stderr, tt.want+path+":3") {
-				t.Errorf("exit %d, stderr:\n%s\nwant %q", r.code, r.stderr, tt.want+path+":3")
-			}
-		})
-	}
-	ok := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "events {}\nhttp {\n ssi on; ssi_types text/plain; ssi_silent_errors on; ssi_value_length 1k; ssi_last_modified on; ssi_min_file_chunk 2k; ssi_ignore_recycled_buffers on; subrequest_output_buffer_size 8k;\n}\n"})
-	if r := runFulcrum(t, "-t", "-c", filepath.Join(ok, "fulcrum.conf"), "-e", "stderr"); r.code != 0 || strings.Contains(r.stderr, "warn") {
+	checkDirectiveErrors(t, tests)
+	if r, _ := testHTTP(t, " ssi on; ssi_types text/plain; ssi_silent_errors on; ssi_value_length 1k; ssi_last_modified on; ssi_min_file_chunk 2k; ssi_ignore_recycled_buffers on; subrequest_output_buffer_size 8k;"); r.code != 0 || strings.Contains(r.stderr, "warn") {
 		t.Errorf("a valid configuration: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }

@@ -161,18 +161,8 @@ func TestBodyFilterConfigErrors(t *testing.T) {
 		{"gunzip_buffers 0 4k;", `"gunzip_buffers" directive invalid value in `},
 		{"sub_filter_once yes;", `invalid value "yes" in "sub_filter_once" directive, it must be "on" or "off" in `},
 	}
-	for _, tt := range tests {
-		t.Run(tt.directive, func(t *testing.T) {
-			conf := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "events {}\nhttp {\n    " + tt.directive + "\n}\n"})
-			path := filepath.Join(conf, "fulcrum.conf")
-			r := runFulcrum(t, "-t", "-c", path, "-e", "stderr")
-			if r.code != 1 || !strings.Contains(r.stderr, tt.want+path+":3") {
-				t.Errorf("exit %d, stderr:\n%s\nwant %q", r.code, r.stderr, tt.want+path+":3")
-			}
-		})
-	}
-	ok := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "events {}\nhttp {\n sub_filter a b; sub_filter $arg_x $arg_y; sub_filter_once off; sub_filter_types text/css; sub_filter_last_modified on;\n gzip_static always; gunzip on; gunzip_buffers 16 8k;\n}\n"})
-	if r := runFulcrum(t, "-t", "-c", filepath.Join(ok, "fulcrum.conf"), "-e", "stderr"); r.code != 0 || strings.Contains(r.stderr, "warn") {
+	checkDirectiveErrors(t, tests)
+	if r, _ := testHTTP(t, " sub_filter a b; sub_filter $arg_x $arg_y; sub_filter_once off; sub_filter_types text/css; sub_filter_last_modified on;\n gzip_static always; gunzip on; gunzip_buffers 16 8k;"); r.code != 0 || strings.Contains(r.stderr, "warn") {
 		t.Errorf("a valid configuration: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }

@@ -8,7 +8,10 @@
 // *_cache_valid times), and where its entry goes.
 //
 // The package stores nothing itself (package cache does) and answers no
-// request (each handler serves entries and fills them its own way).
+// request (each handler serves entries and fills them its own way); it
+// gives the handlers the few pieces of an answer that nginx's upstream
+// module shares too: the 304 of the not-modified filter, and the writer
+// swap of a background update (writer.go).
 package cacherule
 
 import (

@@ -111,16 +111,8 @@ func grpcRules() []settingRule {
 		intRule("grpc_ssl_verify_depth", func(s *Settings) *int { return &g(s).SSL.VerifyDepth }),
 		grpcSSLRule("grpc_ssl_trusted_certificate", applyProxySSLTrusted),
 		grpcSSLRule("grpc_ssl_crl", applyProxySSLCRL),
-		{names: []string{"grpc_ssl_protocols"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
-			var err error
-			st.GRPC.SSL.MinVersion, st.GRPC.SSL.MaxVersion, err = b.protocols(dirs[0])
-			return err
-		}},
-		{names: []string{"grpc_ssl_ciphers"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
-			var err error
-			st.GRPC.SSL.CipherSuites, err = b.ciphers(dirs[0])
-			return err
-		}},
+		grpcSSLRule("grpc_ssl_protocols", applyProxySSLProtocols),
+		grpcSSLRule("grpc_ssl_ciphers", applyProxySSLCiphers),
 		{names: []string{"grpc_ssl_certificate"}, find: findHere, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
 			st.GRPC.SSL.Certificate = b.upstreamCertificate("grpc_", dirs[0], at)
 			return nil

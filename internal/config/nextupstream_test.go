@@ -18,3 +18,28 @@ func TestStatusNextUpstream(t *testing.T) {
 		}
 	}
 }
+
+func TestNextUpstreamAllows(t *testing.T) {
+	on := NextError | NextTimeout
+	tests := []struct {
+		name   string
+		m      NextUpstream
+		cond   NextUpstream
+		sent   bool
+		method string
+		want   bool
+	}{
+		{"listed", on, NextTimeout, false, "GET", true},
+		{"not listed", on, NextHTTP502, false, "GET", false},
+		{"off", NextOff, NextError, false, "GET", false},
+		{"sent GET", on, NextError, true, "GET", true},
+		{"sent POST", on, NextError, true, "POST", false},
+		{"unsent POST", on, NextError, false, "POST", true},
+		{"sent POST, non_idempotent", on | NextNonIdempotent, NextError, true, "POST", true},
+	}
+	for _, tt := range tests {
+		if got := tt.m.Allows(tt.cond, tt.sent, tt.method); got != tt.want {
+			t.Errorf("%s: Allows = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -82,6 +82,22 @@ func applyProxySSLName(_ *builder, st *Settings, dirs []*Directive, _ *scope) er
 	return nil
 }
 
+// applyProxySSLProtocols reads proxy_ssl_protocols (grpc_ssl_protocols
+// and the stream block's proxy_ssl_protocols through the same reader).
+func applyProxySSLProtocols(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	var err error
+	st.ProxySSL.MinVersion, st.ProxySSL.MaxVersion, err = b.protocols(dirs[0])
+	return err
+}
+
+// applyProxySSLCiphers reads proxy_ssl_ciphers (grpc_ssl_ciphers and the
+// stream block's proxy_ssl_ciphers through the same reader).
+func applyProxySSLCiphers(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	var err error
+	st.ProxySSL.CipherSuites, err = b.ciphers(dirs[0])
+	return err
+}
+
 // trustedFile is a loaded proxy_ssl_trusted_certificate or
 // grpc_ssl_trusted_certificate file.
 type trustedFile struct {

@@ -18,6 +18,21 @@ type settingRule struct {
 	apply func(b *builder, st *Settings, dirs []*Directive, at *scope) error
 }
 
+// fill applies the rule to st with the directives it finds from s (the
+// nearest level that has them, unless the rule says how to find them); a
+// rule with no directive to find leaves st as it is.
+func (r settingRule) fill(b *builder, st *Settings, s *scope) error {
+	find := r.find
+	if find == nil {
+		find = (*scope).nearest
+	}
+	dirs, at := find(s, r.names...)
+	if len(dirs) == 0 {
+		return nil
+	}
+	return r.apply(b, st, dirs, at)
+}
+
 // settingRules are every per-request setting, in the order they are filled (ProxyPass
 // before ProxyRedirects, which depends on it).
 var settingRules = slices.Concat([]settingRule{
@@ -115,16 +130,8 @@ var settingRules = slices.Concat([]settingRule{
 	intRule("proxy_ssl_verify_depth", func(s *Settings) *int { return &s.ProxySSL.VerifyDepth }),
 	{names: []string{"proxy_ssl_trusted_certificate"}, apply: applyProxySSLTrusted},
 	{names: []string{"proxy_ssl_crl"}, apply: applyProxySSLCRL},
-	{names: []string{"proxy_ssl_protocols"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
-		var err error
-		st.ProxySSL.MinVersion, st.ProxySSL.MaxVersion, err = b.protocols(dirs[0])
-		return err
-	}},
-	{names: []string{"proxy_ssl_ciphers"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
-		var err error
-		st.ProxySSL.CipherSuites, err = b.ciphers(dirs[0])
-		return err
-	}},
+	{names: []string{"proxy_ssl_protocols"}, apply: applyProxySSLProtocols},
+	{names: []string{"proxy_ssl_ciphers"}, apply: applyProxySSLCiphers},
 	{names: []string{"proxy_ssl_certificate"}, find: findHere, apply: applyProxySSLCertificate},
 	flagRule("proxy_ssl_session_reuse", func(s *Settings) *bool { return &s.ProxySSL.SessionReuse }),
 	// Last: nginx checks the combination where a proxy_pass https:// uses it.
@@ -324,16 +331,7 @@ func (b *builder) defaultSettings() *Settings {
 func (b *builder) settings(s *scope) (*Settings, error) {
 	st := b.defaultSettings()
 	for i := range len(settingRules) + len(fastcgiRules) + len(scgiRules) + len(uwsgiRules) + len(memcachedRules) {
-		r := ruleAt(i)
-		find := r.find
-		if find == nil {
-			find = (*scope).nearest
-		}
-		dirs, at := find(s, r.names...)
-		if len(dirs) == 0 {
-			continue
-		}
-		if err := r.apply(b, st, dirs, at); err != nil {
+		if err := ruleAt(i).fill(b, st, s); err != nil {
 			return nil, err
 		}
 	}

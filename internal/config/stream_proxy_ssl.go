@@ -18,16 +18,8 @@ var streamProxySSLRules = []settingRule{
 		return applyProxySSLTrusted(b, st, dirs, at)
 	}},
 	{names: []string{"proxy_ssl_crl"}, apply: applyProxySSLCRL},
-	{names: []string{"proxy_ssl_protocols"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
-		var err error
-		st.ProxySSL.MinVersion, st.ProxySSL.MaxVersion, err = b.protocols(dirs[0])
-		return err
-	}},
-	{names: []string{"proxy_ssl_ciphers"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
-		var err error
-		st.ProxySSL.CipherSuites, err = b.ciphers(dirs[0])
-		return err
-	}},
+	{names: []string{"proxy_ssl_protocols"}, apply: applyProxySSLProtocols},
+	{names: []string{"proxy_ssl_ciphers"}, apply: applyProxySSLCiphers},
 	{names: []string{"proxy_ssl_certificate"}, find: findHere, apply: applyProxySSLCertificate},
 	flagRule("proxy_ssl_session_reuse", func(s *Settings) *bool { return &s.ProxySSL.SessionReuse }),
 }
@@ -48,15 +40,7 @@ func (b *builder) streamProxySSL(srv *StreamServer, sc *scope) error {
 	}
 	st := &Settings{ProxySSL: defaultProxySSL()}
 	for _, r := range streamProxySSLRules {
-		find := r.find
-		if find == nil {
-			find = (*scope).nearest
-		}
-		rd, at := find(sc, r.names...)
-		if len(rd) == 0 {
-			continue
-		}
-		if err := r.apply(b, st, rd, at); err != nil {
+		if err := r.fill(b, st, sc); err != nil {
 			return err
 		}
 	}

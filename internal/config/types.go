@@ -903,6 +903,22 @@ func StatusNextUpstream(code int) NextUpstream {
 	return 0
 }
 
+// Allows reports whether the conditions m (proxy_next_upstream and its
+// twins) send a failed attempt to the next server, as nginx's
+// ngx_http_upstream_next decides: not off, cond listed, and, when the
+// request may have reached the server (sent), a method nginx repeats
+// (Idempotent) or non_idempotent listed. The tries and the time left are
+// the caller's to check.
+func (m NextUpstream) Allows(cond NextUpstream, sent bool, method string) bool {
+	switch {
+	case m&NextOff != 0, m&cond == 0:
+		return false
+	case sent && !Idempotent(method) && m&NextNonIdempotent == 0:
+		return false
+	}
+	return true
+}
+
 // Idempotent reports whether a request with this method may be sent to
 // another server after it reached one without next_upstream's
 // non_idempotent: nginx treats POST, LOCK and PATCH as not.

@@ -18,20 +18,8 @@ import (
 // response head's lines, status line first.
 func headLines(t *testing.T, addr, raw string) []string {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	head, _, ok := strings.Cut(string(b), "\r\n\r\n")
+	b := rawReply(t, addr, raw)
+	head, _, ok := strings.Cut(b, "\r\n\r\n")
 	if !ok {
 		t.Fatalf("no complete head in %q", b)
 	}

@@ -20,21 +20,7 @@ type geoVar struct {
 
 // newGeoVar builds g's table; compile adds its source.
 func newGeoVar(g *config.Geo) *geoVar {
-	gv := &geoVar{proxies: geo.Proxies(g.Proxies), recursive: g.ProxyRecursive}
-	if g.Ranges {
-		ranges := make([]geo.Range, len(g.Spans))
-		for i, r := range g.Spans {
-			ranges[i] = geo.Range{Start: r.Start, End: r.End, Value: r.Value}
-		}
-		gv.table = geo.NewRanges(ranges, g.Default)
-	} else {
-		nets := make([]geo.Net, len(g.Nets))
-		for i, n := range g.Nets {
-			nets[i] = geo.Net{Prefix: n.Prefix, Value: n.Value}
-		}
-		gv.table = geo.NewCIDR(nets)
-	}
-	return gv
+	return &geoVar{table: geo.Compile(g), proxies: geo.Proxies(g.Proxies), recursive: g.ProxyRecursive}
 }
 
 // compile compiles the address variable of "geo $address $variable".

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fulcrum/internal/daemon"
+	"fulcrum/internal/testutil"
 )
 
 // storeBackend is a raw HTTP/1.1 server whose answer depends on the path,
@@ -23,21 +24,7 @@ import (
 // "body of PATH\n", none for HEAD.
 func storeBackend(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveStore(c)
-		}
-	}()
-	return ln.Addr().String()
+	return testutil.RawBackend(t, serveStore)
 }
 
 func serveStore(c net.Conn) {

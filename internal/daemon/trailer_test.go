@@ -12,10 +12,9 @@ import (
 	"fulcrum/internal/testutil"
 )
 
-// rawExchange sends raw requests on one connection and reads until the
-// connection closes, returning everything received with the Date and
-// Server fields left out, so heads compare with nginx's.
-func rawExchange(t *testing.T, addr, raw string) string {
+// rawReply sends raw requests on one connection and returns everything
+// received until the connection closes (within 3 seconds).
+func rawReply(t *testing.T, addr, raw string) string {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
@@ -30,7 +29,14 @@ func rawExchange(t *testing.T, addr, raw string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return regexp.MustCompile(`(?m)^(Date|Server): [^\r]*\r\n`).ReplaceAllString(string(b), "")
+	return string(b)
+}
+
+// rawExchange is rawReply with the Date and Server fields left out, so
+// heads compare with nginx's.
+func rawExchange(t *testing.T, addr, raw string) string {
+	t.Helper()
+	return regexp.MustCompile(`(?m)^(Date|Server): [^\r]*\r\n`).ReplaceAllString(rawReply(t, addr, raw), "")
 }
 
 // TestAddTrailer runs add_trailer through the daemon over real sockets,

@@ -115,25 +115,9 @@ func (h *Handler) serveWithStale(req *request) {
 // with a writer that drops the response, as nginx's background subrequest
 // does.
 func (h *Handler) backgroundUpdate(req *request) {
-	if f, ok := req.w.(http.Flusher); ok {
-		f.Flush()
-	}
-	w, status, cs := req.w, req.st.Status, req.st.CacheStatus
-	req.w = &discardWriter{header: http.Header{}}
-	defer func() {
-		req.w = w
-		req.st.Status, req.st.CacheStatus = status, cs
-	}()
+	defer cacherule.Background(&req.w, req.st)()
 	h.serveWithStale(req)
 }
-
-// discardWriter is the ResponseWriter of a background update: the response
-// only goes to the cache.
-type discardWriter struct{ header http.Header }
-
-func (d *discardWriter) Header() http.Header         { return d.header }
-func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discardWriter) WriteHeader(int)             {}
 
 // serveEntry answers from the stored entry of the request's key, reporting
 // status; false when it could not be opened or read (the caller goes on to
@@ -281,7 +265,7 @@ func (h *Handler) respondCaching(req *request, x *exchange) (int64, bool) {
 	h.startFill(req, x.head)
 	if req.fill != nil && h.answerConditional(req, x.head) {
 		w := req.w
-		req.w = &discardWriter{header: http.Header{}}
+		req.w = &cacherule.Discard{}
 		n, ok := h.copyBody(req, x)
 		req.w = w
 		h.endFill(req, ok)
@@ -309,11 +293,7 @@ func (h *Handler) answerConditional(req *request, hd *head) bool {
 	}
 	switch h.conditional(req.r.Header, mod, hd.get("ETag")) {
 	case http.StatusNotModified:
-		out := req.w.Header()
-		for _, k := range []string{"Content-Type", "Content-Length", "Accept-Ranges", "Content-Encoding"} {
-			delete(out, k)
-		}
-		req.w.WriteHeader(http.StatusNotModified)
+		cacherule.NotModified(req.w)
 	case http.StatusPreconditionFailed:
 		clear(req.w.Header())
 		fail(req.w, http.StatusPreconditionFailed)

@@ -17,6 +17,7 @@ import (
 	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -79,7 +80,7 @@ func newCachingHandlerIn(t *testing.T, proto Protocol, set config.FastCGI, clock
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Emerg}}, Stderr: &syncBuf{}})
+	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Emerg}}, Stderr: &testutil.SyncBuffer{}})
 	if err != nil {
 		t.Fatal(err)
 	}

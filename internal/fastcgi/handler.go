@@ -404,14 +404,6 @@ func bodyErrorStatus(r *http.Request, err error) int {
 	return http.StatusBadRequest
 }
 
-// srvName is what $upstream_addr prints for a server without a TCP address.
-func srvName(srv *upstream.Server) string {
-	if srv.Network() == "unix" {
-		return "unix:" + srv.Addr()
-	}
-	return srv.Name()
-}
-
 // logRequest describes the request for an error log line.
 func (req *request) logRequest() *errlog.Request {
 	line := req.st.RequestLine

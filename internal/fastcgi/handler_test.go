@@ -24,24 +24,6 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// syncBuf collects error log lines.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // settings are nginx's fastcgi defaults with the params of a PHP setup.
 func settings() config.FastCGI {
 	return config.FastCGI{
@@ -62,13 +44,13 @@ func settings() config.FastCGI {
 
 // newHandler builds a handler for servers with set, logging to the
 // returned buffer.
-func newHandler(t *testing.T, set config.FastCGI, keepalive int, servers ...upstream.Settings) (*Handler, *syncBuf) {
+func newHandler(t *testing.T, set config.FastCGI, keepalive int, servers ...upstream.Settings) (*Handler, *testutil.SyncBuffer) {
 	t.Helper()
 	pool, err := upstream.NewPool("php", servers)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuf{}
+	logs := &testutil.SyncBuffer{}
 	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Warn}}, Stderr: logs})
 	if err != nil {
 		t.Fatal(err)

@@ -61,11 +61,8 @@ func (h *Handler) roundTrip(req *request) *failure {
 // mayRetry applies fastcgi_next_upstream, _tries and _timeout to a failed
 // attempt (whose server was released already).
 func (h *Handler) mayRetry(req *request, f *failure) bool {
-	mask := h.set.NextUpstream
 	switch {
-	case mask&config.NextOff != 0, mask&f.cond == 0:
-		return false
-	case f.sent && !config.Idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0:
+	case !h.set.NextUpstream.Allows(f.cond, f.sent, req.r.Method):
 		return false
 	case req.at.Tries() <= 0:
 		return false
@@ -91,8 +88,8 @@ type exchange struct {
 // attempt sends the request to srv and, when the server answers acceptably,
 // passes the response on. A nil failure means the response went out.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
-	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
-	req.upstream = h.scheme + srvName(srv)
+	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
+	req.upstream = h.scheme + srv.AddrText()
 	var x *exchange
 	var err error
 	for range 2 {

@@ -157,14 +157,6 @@ func fail(w http.ResponseWriter, code int) {
 	http.Error(w, http.StatusText(code), code)
 }
 
-// srvName is what $upstream_addr prints for a server.
-func srvName(srv *upstream.Server) string {
-	if srv.Network() == "unix" {
-		return "unix:" + srv.Addr()
-	}
-	return srv.Name()
-}
-
 // logRequest describes the request for an error log line.
 func (req *request) logRequest() *errlog.Request {
 	line := req.st.RequestLine

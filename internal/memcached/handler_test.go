@@ -2,7 +2,6 @@ package memcached
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -20,24 +19,6 @@ import (
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
-
-// syncBuf collects error log lines.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // server is a scripted memcached server on a loopback port.
 type server struct {
@@ -113,7 +94,7 @@ func defaults() config.Memcached {
 type fixture struct {
 	h    *Handler
 	key  vars.Settable
-	logs *syncBuf
+	logs *testutil.SyncBuffer
 }
 
 // newFixture builds a handler for servers with set, logging at info.
@@ -123,7 +104,7 @@ func newFixture(t *testing.T, set config.Memcached, keepalive int, servers ...up
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuf{}
+	logs := &testutil.SyncBuffer{}
 	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Info}}, Stderr: logs})
 	if err != nil {
 		t.Fatal(err)

@@ -64,9 +64,8 @@ func (h *Handler) roundTrip(req *request) *failure {
 // mayRetry applies memcached_next_upstream, _tries and _timeout to a
 // failed attempt (whose server was released already).
 func (h *Handler) mayRetry(req *request, f *failure) bool {
-	mask := h.set.NextUpstream
 	switch {
-	case mask&config.NextOff != 0, mask&f.cond == 0:
+	case !h.set.NextUpstream.Allows(f.cond, false, http.MethodGet): // a get is repeatable
 		return false
 	case req.at.Tries() <= 0:
 		return false
@@ -87,8 +86,8 @@ type exchange struct {
 // attempt asks srv for the key and answers the client with the value. A
 // nil failure means the value went out.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
-	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
-	req.upstream = "memcached://" + srvName(srv)
+	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
+	req.upstream = "memcached://" + srv.AddrText()
 	var x *exchange
 	var hd Head
 	var err error

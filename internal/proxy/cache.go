@@ -34,18 +34,11 @@ const (
 type cacheRule struct {
 	// rule is the cache's shared part: key, bypass, no_cache, lookups,
 	// locks (package cacherule, which the FastCGI client shares).
-	rule  *cacherule.Rule
-	zone  *cache.Zone
-	set   *config.CacheSettings
-	valid []validRule
+	rule *cacherule.Rule
+	zone *cache.Zone
+	set  *config.CacheSettings
 	// conditional is the not-modified filter (Options.Conditional).
 	conditional func(h http.Header, mod time.Time, etag string) int
-}
-
-// validRule is one status of proxy_cache_valid (status 0: any).
-type validRule struct {
-	status int
-	d      time.Duration
 }
 
 // compileCache compiles set for zone; nil when the location does not cache.
@@ -54,45 +47,17 @@ func compileCache(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone)
 	if rule == nil || err != nil {
 		return nil, err
 	}
-	r := &cacheRule{rule: rule, zone: zone, set: set}
-	for _, v := range set.Valid {
-		if v.Any {
-			r.valid = append(r.valid, validRule{d: v.Time})
-		}
-		for _, code := range v.Codes {
-			r.valid = append(r.valid, validRule{status: code, d: v.Time})
-		}
-	}
-	return r, nil
+	return &cacheRule{rule: rule, zone: zone, set: set}, nil
 }
 
 // method reports whether responses to m are cached: GET and HEAD always,
 // POST when proxy_cache_methods lists it.
 func (c *cacheRule) method(m string) bool { return c.rule.Method(m) }
 
-// validFor is proxy_cache_valid's time for status: the first rule that names
-// it or says any; 0 when none does.
-func (c *cacheRule) validFor(status int) time.Duration {
-	for _, v := range c.valid {
-		if v.status == 0 || v.status == status {
-			return v.d
-		}
-	}
-	return 0
-}
-
 // expiry decides whether a response may be stored and until when
-// (cacherule.FieldsExpiry); without a time from its fields,
-// proxy_cache_valid for its status decides.
+// (cacherule.Expiry: its fields, then proxy_cache_valid for its status).
 func (c *cacheRule) expiry(head *h1.Response, now time.Time) (time.Time, bool) {
-	valid, ok := c.fieldsExpiry(head, now)
-	if !ok || !valid.IsZero() {
-		return valid, ok
-	}
-	if d := c.validFor(head.Status); d > 0 {
-		return now.Add(d), true
-	}
-	return time.Time{}, false
+	return cacherule.Expiry(c.set, headFields(head), head.Status, now)
 }
 
 // fieldsExpiry is expiry from the fields alone: false when they forbid
@@ -469,11 +434,7 @@ func (h *Handler) answerConditional(req *request) bool {
 	code := h.cache.conditional(req.in.Header, mod, string(head.Headers.Get("ETag")))
 	switch code {
 	case http.StatusNotModified:
-		out := req.w.Header()
-		for _, k := range []string{"Content-Type", "Content-Length", "Accept-Ranges", "Content-Encoding"} {
-			delete(out, k)
-		}
-		req.w.WriteHeader(http.StatusNotModified)
+		cacherule.NotModified(req.w)
 	case http.StatusPreconditionFailed:
 		clear(req.w.Header())
 		fail(req.w, http.StatusPreconditionFailed, h.server)
@@ -495,15 +456,7 @@ func (h *Handler) answerConditional(req *request) bool {
 // writer that drops the response, as nginx's background subrequest does; the
 // client's connection waits for it before its next request, as in nginx.
 func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
-	if f, ok := req.w.(http.Flusher); ok {
-		f.Flush()
-	}
-	w, status, cs := req.w, req.st.Status, req.st.CacheStatus
-	req.w = &discardWriter{header: http.Header{}}
-	defer func() {
-		req.w = w
-		req.st.Status, req.st.CacheStatus = status, cs
-	}()
+	defer cacherule.Background(&req.w, req.st)()
 	stale, err := h.cache.zone.Open(cl.K)
 	if err != nil {
 		h.fetch(req, cl, nil)
@@ -514,13 +467,3 @@ func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
 		stale.Close()
 	}
 }
-
-// discardWriter is the ResponseWriter of a background update: the response
-// only goes to the cache.
-type discardWriter struct {
-	header http.Header
-}
-
-func (d *discardWriter) Header() http.Header         { return d.header }
-func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (d *discardWriter) WriteHeader(int)             {}

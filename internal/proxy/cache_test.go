@@ -57,11 +57,6 @@ func TestCacheExpiry(t *testing.T) {
 				t.Fatalf("a rule without a zone compiled: %v %v", c, err)
 			}
 			c = &cacheRule{set: &set}
-			for _, v := range set.Valid {
-				for _, code := range v.Codes {
-					c.valid = append(c.valid, validRule{status: code, d: v.Time})
-				}
-			}
 			var head h1.Response
 			if _, err := h1.ParseResponse([]byte(tt.head+"Content-Length: 0\r\n\r\n"), &head, []byte("GET"), h1.Limits{}); err != nil {
 				t.Fatal(err)

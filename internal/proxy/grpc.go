@@ -362,7 +362,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			a.Status = http.StatusBadGateway
 			return nil, nil, nil, &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
 		}
-		a := st.StartAttempt(srv.AddrPort(), srvName(srv))
+		a := st.StartAttempt(srv.AddrPort(), srv.AddrText())
 		resp, err := h.send(ctx, out, srv)
 		end := h.now()
 		if err != nil {
@@ -374,12 +374,12 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			}
 			if bf := h.bindFailure(err); bf != nil {
 				a.Status = bf.status
-				h.log.LogRequest(errlog.Crit, h.logRequest(out, st, h.logScheme+srvName(srv)), bf.msg)
+				h.log.LogRequest(errlog.Crit, h.logRequest(out, st, h.logScheme+srv.AddrText()), bf.msg)
 				at.Release(end, upstream.Neutral)
 				return nil, nil, nil, bf
 			}
 			a.Status = f.status
-			h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+srvName(srv)), f.msg)
+			h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+srv.AddrText()), f.msg)
 			h.release(&at, out, st, srv, f.status, upstream.Failure, end)
 			last = f
 			if !h.mayRetry(&at, f.cond, f.sent, body, end, start) {
@@ -422,11 +422,8 @@ func (h *GRPCHandler) send(ctx context.Context, out *http.Request, srv *upstream
 // attempt that ended at now: a request body already read from cannot be
 // sent again (nginx does not buffer a gRPC body either).
 func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, sent bool, body *grpcBody, now, start time.Time) bool {
-	mask := h.set.NextUpstream
 	switch {
-	case mask&config.NextOff != 0, mask&cond == 0:
-		return false
-	case sent && mask&config.NextNonIdempotent == 0: // gRPC's POST is not idempotent
+	case !h.set.NextUpstream.Allows(cond, sent, http.MethodPost): // gRPC's requests are POSTs
 		return false
 	case body != nil && body.touched.Load():
 		return false
@@ -502,7 +499,7 @@ func (h *GRPCHandler) respond(w http.ResponseWriter, r *http.Request, st *vars.S
 	}
 	if err := h.copyBody(w, flusher, resp.Body); err != nil {
 		if r.Context().Err() == nil {
-			h.log.LogRequest(errlog.Error, h.logRequest(r, st, h.logScheme+srvName(srv)), err.Error())
+			h.log.LogRequest(errlog.Error, h.logRequest(r, st, h.logScheme+srv.AddrText()), err.Error())
 		} else {
 			outcome = upstream.Neutral
 		}

@@ -73,11 +73,8 @@ func (h *Handler) roundTrip(req *request) error {
 // attempt's Tries already counts it.
 func (req *request) mayRetry(cond config.NextUpstream, sent bool, now time.Time) bool {
 	set := req.h.set
-	mask := set.ProxyNextUpstream
 	switch {
-	case mask&config.NextOff != 0, mask&cond == 0:
-		return false
-	case sent && !config.Idempotent(req.in.Method) && mask&config.NextNonIdempotent == 0:
+	case !set.ProxyNextUpstream.Allows(cond, sent, req.in.Method):
 		return false
 	case sent && !req.body.replayable():
 		return false
@@ -94,7 +91,7 @@ func (req *request) mayRetry(cond config.NextUpstream, sent bool, now time.Time)
 // until the body is done (finishAttempt). A failure with status 0 means the
 // client went away; a failure's end is when the attempt ended.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
-	a := req.st.StartAttempt(srv.AddrPort(), srvName(srv))
+	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
 	ctx := req.ctx
 	t := exchangeTimeouts{connect: h.set.ProxyConnectTimeout, send: h.set.ProxySendTimeout, read: h.set.ProxyReadTimeout}
 	pool := req.target.Transport
@@ -240,12 +237,4 @@ func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, s
 	if req.at.Release(now, o) {
 		h.log.LogRequest(errlog.Warn, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), "upstream server temporarily disabled while connecting to upstream")
 	}
-}
-
-// srvName is what $upstream_addr prints for a server without a TCP address.
-func srvName(srv *upstream.Server) string {
-	if srv.Network() == "unix" {
-		return "unix:" + srv.Addr()
-	}
-	return srv.Name()
 }

@@ -301,20 +301,7 @@ type streamGeo struct {
 }
 
 func (bv *blockVars) defineGeo(g *config.Geo) error {
-	sg := &streamGeo{}
-	if g.Ranges {
-		ranges := make([]geo.Range, len(g.Spans))
-		for i, r := range g.Spans {
-			ranges[i] = geo.Range{Start: r.Start, End: r.End, Value: r.Value}
-		}
-		sg.table = geo.NewRanges(ranges, g.Default)
-	} else {
-		nets := make([]geo.Net, len(g.Nets))
-		for i, n := range g.Nets {
-			nets[i] = geo.Net{Prefix: n.Prefix, Value: n.Value}
-		}
-		sg.table = geo.NewCIDR(nets)
-	}
+	sg := &streamGeo{table: geo.Compile(g)}
 	if err := bv.define(g.Variable, false, sg.get, g.Pos); err != nil {
 		return err
 	}

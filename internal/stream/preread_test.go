@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net"
 	"path/filepath"
@@ -228,17 +229,8 @@ func startTLSEcho(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	b := &echoBackend{name: name, ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go b.serve(c)
-		}
-	}()
+	testutil.Serve(t, ln, b.serve)
 	return ln.Addr().String()
 }
 

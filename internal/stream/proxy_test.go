@@ -42,16 +42,7 @@ func startEcho(t *testing.T, name string) *echoBackend {
 		t.Fatal(err)
 	}
 	b := &echoBackend{name: name, ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go b.serve(c)
-		}
-	}()
+	testutil.Serve(t, ln, b.serve)
 	return b
 }
 
@@ -541,23 +532,11 @@ server { listen 127.0.0.1:0; proxy_pass %s; error_log %%DIR%%/err.log warn; }`, 
 
 // TestBind checks proxy_bind: the upstream sees the configured source.
 func TestBind(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-			io.WriteString(c, host+"\n")
-			c.Close()
-		}
-	}()
-	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_bind 127.0.0.2; }", ln.Addr())))
+	up := testutil.RawBackend(t, func(c net.Conn) {
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		io.WriteString(c, host+"\n")
+	})
+	_, addr := start(t, load(t, t.TempDir(), fmt.Sprintf("server { listen 127.0.0.1:0; proxy_pass %s; proxy_bind 127.0.0.2; }", up)))
 	if got := dial(t, addr).ask(t, "x"); got != "127.0.0.2" {
 		t.Errorf("upstream saw %q, want 127.0.0.2", got)
 	}
@@ -704,16 +683,7 @@ func startEchoAt(t *testing.T, ips ...string) string {
 		}
 		for i, ln := range lns {
 			b := &echoBackend{name: ips[i], ln: ln}
-			t.Cleanup(func() { ln.Close() })
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go b.serve(c)
-				}
-			}()
+			testutil.Serve(t, ln, b.serve)
 		}
 		return port
 	}

@@ -45,18 +45,9 @@ func startTLSUpstream(t *testing.T, name string, certPEM, keyPEM []byte, clearFi
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	b := &tlsUpstream{name: name, ln: ln, clearFirst: clearFirst}
 	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequestClientCert}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go b.serve(c, cfg)
-		}
-	}()
+	testutil.Serve(t, ln, func(c net.Conn) { b.serve(c, cfg) })
 	return b
 }
 

@@ -246,21 +246,7 @@ func TestVariableCheck(t *testing.T) {
 // has one), an empty value binds nothing, and a value that is not an
 // address is logged ("invalid local address") and binds nothing.
 func TestBindVariable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			io.WriteString(c, c.RemoteAddr().String()+"\n")
-			c.Close()
-		}
-	}()
+	up := testutil.RawBackend(t, func(c net.Conn) { io.WriteString(c, c.RemoteAddr().String()+"\n") })
 	port := deadAddr(t)[len("127.0.0.1:"):]
 	tests := []struct {
 		name, value, want, line string
@@ -274,7 +260,7 @@ func TestBindVariable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			_, addr := start(t, load(t, dir, fmt.Sprintf(`map $remote_addr $nothing { default ""; }
-server { listen 127.0.0.1:0; set $b %s; proxy_bind $b; proxy_pass %s; error_log %%DIR%%/err.log info; }`, tt.value, ln.Addr())))
+server { listen 127.0.0.1:0; set $b %s; proxy_bind $b; proxy_pass %s; error_log %%DIR%%/err.log info; }`, tt.value, up)))
 			if got := dial(t, addr).ask(t, "x"); !strings.HasPrefix(got, tt.want) {
 				t.Errorf("upstream saw %q, want %s...", got, tt.want)
 			}

@@ -17,6 +17,15 @@ func RawBackend(t testing.TB, serve func(net.Conn)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	Serve(t, ln, serve)
+	return ln.Addr().String()
+}
+
+// Serve is RawBackend on a listener the test made (a TLS one, one on
+// another loopback address): it hands every connection ln accepts to
+// serve, each on its own goroutine, and closes the connection when serve
+// returns. ln closes when the test ends, which ends the accept loop.
+func Serve(t testing.TB, ln net.Listener, serve func(net.Conn)) {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -30,5 +39,4 @@ func RawBackend(t testing.TB, serve func(net.Conn)) string {
 			}()
 		}
 	}()
-	return ln.Addr().String()
 }

@@ -164,3 +164,20 @@ func TestServerAddrPort(t *testing.T) {
 		})
 	}
 }
+
+// TestAddrText checks what $upstream_addr shows for a server: the name as
+// written for TCP, "unix:" and the path for a socket.
+func TestAddrText(t *testing.T) {
+	named := NewSettings("tcp", "127.0.0.1:8080")
+	named.Name = "backend.test:8080"
+	p, err := NewPool("u", []Settings{NewSettings("tcp", "127.0.0.1:80"), named, NewSettings("unix", "/run/app.sock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"127.0.0.1:80", "backend.test:8080", "unix:/run/app.sock"}
+	for i, s := range p.Servers() {
+		if got := s.AddrText(); got != want[i] {
+			t.Errorf("server %d: AddrText %q, want %q", i, got, want[i])
+		}
+	}
+}

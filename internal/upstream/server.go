@@ -107,6 +107,15 @@ func (s *Server) Settings() Settings { return s.set }
 // Settings.Name).
 func (s *Server) Name() string { return s.set.Name }
 
+// AddrText is the server as $upstream_addr and the error log's upstream
+// show it: "unix:" and the path for a socket, else Name.
+func (s *Server) AddrText() string {
+	if s.set.Network == NetworkUnix {
+		return "unix:" + s.set.Addr
+	}
+	return s.set.Name
+}
+
 // Network returns "tcp" or "unix".
 func (s *Server) Network() string { return s.set.Network }
 

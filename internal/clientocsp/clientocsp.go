@@ -41,8 +41,9 @@ type Options struct {
 	Leaf bool
 	// Responder is ssl_ocsp_responder's URL; empty: each certificate's.
 	Responder string
-	// Timeout bounds each request (fulcrum uses resolver_timeout, which
-	// nginx gives the responder's name lookup); 0 means 30 seconds.
+	// Timeout bounds each request; 0 means 30 seconds. (nginx's request
+	// has no timer: client_header_timeout, which bounds the client's
+	// handshake, ends the wait; the daemon passes that.)
 	Timeout time.Duration
 	// Cache is ssl_ocsp_cache's zone; nil: every check asks.
 	Cache *Cache

@@ -96,7 +96,7 @@ func TestClientOCSP(t *testing.T) {
     ssl_client_certificate %[2]s;
     ssl_verify_client on;
     ssl_verify_depth 2;
-    resolver_timeout 2s;
+    client_header_timeout 2s;
     server { listen 127.0.0.1:0 ssl; server_name leaf.test; ssl_ocsp leaf; location / { return 200 "$ssl_client_verify"; } }
     server { listen 127.0.0.1:0 ssl; server_name on.test; ssl_ocsp on; ssl_ocsp_responder %[3]s; location / { return 200 "$ssl_client_verify"; } }
     server { listen 127.0.0.1:0 ssl; server_name cache.test; ssl_ocsp leaf; ssl_ocsp_cache shared:c:1m; location / { return 200 "$ssl_client_verify"; } }

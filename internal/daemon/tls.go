@@ -157,7 +157,7 @@ func (a *tlsAddr) sniServer(name string) *router.Server {
 // nginx's ngx_ssl_ocsp_validate does after the handshake: this runs on the
 // connection's goroutine when its first request is read, so a slow
 // responder holds back only this connection (each request bounded by the
-// server's resolver_timeout).
+// server's client_header_timeout).
 func (a *tlsAddr) clientCert(st *tls.ConnectionState) (*vars.ClientCert, clientauth.Result) {
 	if len(st.PeerCertificates) == 0 || a.verifiers == nil {
 		return nil, clientauth.Result{}
@@ -188,8 +188,12 @@ func (oc *ocspCheckers) get(srv *router.Server) *clientocsp.Checker {
 	}
 	a := srv.Config.TLS.ClientAuth
 	opts := clientocsp.Options{Leaf: a.OCSP == config.OCSPLeaf, Responder: a.OCSPResponder, Timeout: ocspTimeout}
-	if set := srv.Config.Settings; set != nil && set.ResolverTimeout > 0 {
-		opts.Timeout = set.ResolverTimeout
+	// nginx gives the responder's connection no timer of its own: the
+	// client waits in its handshake until client_header_timeout closes
+	// it (checked with nginx 1.22.1). fulcrum bounds each request by
+	// client_header_timeout and then refuses the certificate (495).
+	if set := srv.Config.Settings; set != nil && set.ClientHeaderTimeout > 0 {
+		opts.Timeout = set.ClientHeaderTimeout
 	}
 	if z := a.OCSPCache; z != nil {
 		opts.Cache = oc.caches[z.Name]

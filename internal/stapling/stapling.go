@@ -6,7 +6,9 @@
 // responder), later handshakes get the response while it is valid, and it
 // is fetched again an hour later, five minutes before its nextUpdate, or
 // five minutes after a failure, whichever nginx's rule says
-// (ngx_ssl_stapling_ocsp_handler).
+// (ngx_ssl_stapling_ocsp_handler). Ask, its request to a responder and its
+// checks of the answer, also serves ssl_ocsp's checks of client
+// certificates (internal/clientocsp).
 package stapling
 
 import (

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509/pkix"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
@@ -41,6 +42,7 @@ func newOCSPPKI(t *testing.T, dir string) *ocspPKI {
 	}
 	p.resp.SetStatus(revokedInter.Cert.SerialNumber, ocsp.Revoked)
 	unreachable := testutil.UnreachableURL(t)
+	silent := silentURL(t)
 	add := func(name string, ca *testutil.CA, aia string, status int) {
 		certPEM, keyPEM := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: name}, OCSPServer: []string{aia}}, ca)
 		pair, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -55,11 +57,32 @@ func newOCSPPKI(t *testing.T, dir string) *ocspPKI {
 	add("revoked", inter, p.resp.URL, ocsp.Revoked)
 	add("unknown", inter, p.resp.URL, ocsp.Unknown)
 	add("unreachable", inter, unreachable, ocsp.Good)
+	add("silent", inter, silent, ocsp.Good)
 	add("under-revoked", revokedInter, p.resp.URL, ocsp.Good)
 	add("cached", inter, p.resp.URL, ocsp.Good)
 	add("uncached", inter, p.resp.URL, ocsp.Good)
 	add("cached-revoked", inter, p.resp.URL, ocsp.Revoked)
 	return p
+}
+
+// silentURL is an http:// URL whose listener accepts and never answers.
+func silentURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	return "http://" + ln.Addr().String() + "/"
 }
 
 func (p *ocspPKI) dial(t *testing.T, addr, name, cert string) *tls.Conn {
@@ -117,6 +140,9 @@ func TestClientOCSP(t *testing.T) {
 		{"leaf.test", "unknown", 400, certError, "certificate status unknown"},
 		{"leaf.test", "unreachable", 400, certError, "certificate status request failed"},
 		{"leaf.test", "under-revoked", 200, "SUCCESS", ""},
+		// A responder that never answers: client_header_timeout (2s) ends
+		// the wait (nginx closes the connection then; fulcrum answers 495).
+		{"leaf.test", "silent", 400, certError, "certificate status request failed"},
 		{"on.test", "good", 200, "SUCCESS", ""},
 		{"on.test", "under-revoked", 400, certError, "certificate revoked"},
 		{"ep.test", "revoked", 200, "caught FAILED:certificate revoked", ""},
@@ -137,8 +163,24 @@ func TestClientOCSP(t *testing.T) {
 			}
 		})
 	}
-	t.Run("the unreachable responder's error line", func(t *testing.T) {
+	t.Run("a silent responder holds back only its own client", func(t *testing.T) {
+		slow := p.dial(t, addr, "leaf.test", "silent")
+		if _, err := io.WriteString(slow, "GET / HTTP/1.1\r\nHost: leaf.test\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		c := p.dial(t, addr, "leaf.test", "good")
+		resp, got := roundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: leaf.test\r\n\r\n")
+		if resp.StatusCode != 200 || got != "SUCCESS" {
+			t.Errorf("the other client got %d %q", resp.StatusCode, got)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("the other client waited %v behind the silent responder", d)
+		}
+	})
+	t.Run("the responders' error lines", func(t *testing.T) {
 		waitLogged(t, log, "[error]", "connect() failed (111: Connection refused) while requesting certificate status, responder: 127.0.0.1, peer: 127.0.0.1:")
+		waitLogged(t, log, "[error]", "OCSP responder timed out (110: Connection timed out) while requesting certificate status, responder: 127.0.0.1, peer: 127.0.0.1:")
 	})
 	t.Run("cache", func(t *testing.T) {
 		ask := func(server, cert string, conns, requests int) {

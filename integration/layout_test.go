@@ -28,7 +28,8 @@ import (
 // config's geo blocks, so that the daemon and the stream module build their
 // tables with one function; clientauth,
 // ssl_verify_client's verification with OpenSSL's rules, reads config's
-// settings; dashboard, the dashboard page's embedded files, is a leaf the
+// settings; clientocsp, ssl_ocsp's checks of client chains, asks responders
+// with stapling's OCSP requests; dashboard, the dashboard page's embedded files, is a leaf the
 // daemon uses: the page reads the API over HTTP, from the browser; referer,
 // valid_referers' check, reads config's settings; securelink, the
 // secure_link module's hash checks, is a leaf; dav, the WebDAV methods on a
@@ -68,6 +69,7 @@ var allowedImports = map[string][]string{
 	"referer":       {"config"},               // valid_referers' check of the Referer field
 	"userid":        {"config"},               // the userid module's identifiers and cookies
 	"clientauth":    {"config", "revocation"}, // client certificate verification (ssl_verify_client)
+	"clientocsp":    {"stapling"},             // OCSP checks of client certificates (ssl_ocsp), with stapling's requests
 	"upstreamtls":   {"config", "revocation"}, // TLS to upstream servers (proxy_ssl_* in http and stream, grpc_ssl_*)
 	"errlog":        {"config"},
 	"router":        {"config"},
@@ -90,7 +92,7 @@ var allowedImports = map[string][]string{
 	"fastcgi":       {"bindaddr", "balancer", "cache", "cacherule", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
 	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                               // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                         // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -64,10 +64,16 @@ func New(a config.ClientAuth) *Verifier {
 type Result struct {
 	Code   int
 	Reason string
+	// OCSP is ssl_ocsp's refusal of a certificate that verified (Code
+	// 0), in nginx's words ("certificate revoked", "certificate status
+	// unknown", "certificate status request failed"); "" when ssl_ocsp
+	// is off or every answer was good.
+	OCSP string
 }
 
-// OK reports whether the certificate verified.
-func (r Result) OK() bool { return r.Code == 0 }
+// OK reports whether the certificate verified and no OCSP answer refused
+// it.
+func (r Result) OK() bool { return r.Code == 0 && r.OCSP == "" }
 
 // IssuerOnly reports whether the only fault is an issuer that is not
 // trusted, which ssl_verify_client optional_no_ca accepts (nginx's
@@ -83,8 +89,11 @@ func (r Result) IssuerOnly() bool {
 // Variable is $ssl_client_verify for a client that sent a certificate:
 // "SUCCESS" or "FAILED:" and the reason.
 func (r Result) Variable() string {
-	if r.OK() {
+	switch {
+	case r.OK():
 		return "SUCCESS"
+	case r.Code == 0:
+		return "FAILED:" + r.OCSP
 	}
 	return "FAILED:" + r.Reason
 }
@@ -130,12 +139,21 @@ func result(code int) Result {
 // reaches a trusted root (an unknown issuer with the wrong purpose is the
 // issuer's fault, which optional_no_ca accepts).
 func (v *Verifier) Verify(sent []*x509.Certificate, now time.Time) Result {
+	res, _ := v.VerifyChain(sent, now)
+	return res
+}
+
+// VerifyChain is Verify that also returns the chain that verified, from
+// the client's certificate to the trusted root (OpenSSL's
+// SSL_get0_verified_chain, which ssl_ocsp asks about); nil when the
+// certificate did not verify.
+func (v *Verifier) VerifyChain(sent []*x509.Certificate, now time.Time) (Result, []*x509.Certificate) {
 	leaf := sent[0]
 	switch {
 	case now.Before(leaf.NotBefore):
-		return result(codeNotYetValid)
+		return result(codeNotYetValid), nil
 	case now.After(leaf.NotAfter):
-		return result(codeExpired)
+		return result(codeExpired), nil
 	}
 	inter := v.inter.Clone()
 	for _, c := range sent[1:] {
@@ -148,6 +166,11 @@ func (v *Verifier) Verify(sent []*x509.Certificate, now time.Time) Result {
 	if err == nil {
 		return v.checkDepth(chains, now)
 	}
+	return v.failure(err, sent), nil
+}
+
+// failure words a failed x509 verification as OpenSSL's code.
+func (v *Verifier) failure(err error, sent []*x509.Certificate) Result {
 	var ci x509.CertificateInvalidError
 	var ua x509.UnknownAuthorityError
 	switch {
@@ -171,21 +194,24 @@ func (v *Verifier) Verify(sent []*x509.Certificate, now time.Time) Result {
 // building at the limit and reports the last certificate it took: one of
 // its store has no issuer it may use (2), one the client sent has none in
 // the store (20). A chain within the depth is then checked against ssl_crl's
-// lists, if any (revocation.Lists.Check).
-func (v *Verifier) checkDepth(chains [][]*x509.Certificate, now time.Time) Result {
+// lists, if any (revocation.Lists.Check), and returned when it passes.
+func (v *Verifier) checkDepth(chains [][]*x509.Certificate, now time.Time) (Result, []*x509.Certificate) {
 	shortest := chains[0]
 	for _, c := range chains {
 		if len(c)-2 <= v.depth {
-			return result(v.crls.Check(c, now))
+			if res := result(v.crls.Check(c, now)); !res.OK() {
+				return res, nil
+			}
+			return Result{}, c
 		}
 		if len(c) < len(shortest) {
 			shortest = c
 		}
 	}
 	if last := shortest[v.depth+1]; v.inStore(last) {
-		return result(codeIssuer)
+		return result(codeIssuer), nil
 	}
-	return result(codeLocalIssuer)
+	return result(codeLocalIssuer), nil
 }
 
 // issuerFault words a chain that reaches no trusted root the way OpenSSL's

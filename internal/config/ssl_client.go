@@ -4,8 +4,10 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // ClientVerify is ssl_verify_client: whether the handshake asks for a client
@@ -63,10 +65,57 @@ type ClientAuth struct {
 	// Empty when not written.
 	CRL  string
 	CRLs []*x509.RevocationList
+	// OCSP is ssl_ocsp: whether a certificate that verified is also
+	// checked with OCSP responders, and which of its chain.
+	OCSP OCSPMode
+	// OCSPResponder is ssl_ocsp_responder's http:// URL; empty: each
+	// certificate's own (the first OCSP URL of its authority information
+	// access).
+	OCSPResponder string
+	// OCSPCache is ssl_ocsp_cache's zone; nil when off (each connection
+	// asks the responders).
+	OCSPCache *OCSPCache
 }
 
+// OCSPMode is ssl_ocsp.
+type OCSPMode uint8
+
+// The ssl_ocsp values.
+const (
+	// OCSPOff asks no responder (the default).
+	OCSPOff OCSPMode = iota
+	// OCSPOn asks about every certificate of the verified chain but the
+	// trusted root.
+	OCSPOn
+	// OCSPLeaf asks about the client's own certificate only.
+	OCSPLeaf
+)
+
+// ocspModes are ssl_ocsp's values in OCSPMode's order.
+var ocspModes = []string{"off", "on", "leaf"}
+
+// String is the mode as written in the configuration.
+func (m OCSPMode) String() string {
+	if int(m) < len(ocspModes) {
+		return ocspModes[m]
+	}
+	return "OCSPMode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// OCSPCache is an ssl_ocsp_cache zone: servers that name the same zone
+// share its answers.
+type OCSPCache struct {
+	Name string
+	// Size is the zone's size in bytes, at least minOCSPCache.
+	Size int64
+}
+
+// minOCSPCache is the smallest ssl_ocsp_cache nginx takes: eight pages
+// of 4 KiB (ngx_http_ssl_ocsp_cache's 8 * ngx_pagesize).
+const minOCSPCache = 8 * 4096
+
 // clientAuthNames are the directives buildClientAuth reads.
-var clientAuthNames = []string{"ssl_verify_client", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_verify_depth", "ssl_crl"}
+var clientAuthNames = []string{"ssl_verify_client", "ssl_client_certificate", "ssl_trusted_certificate", "ssl_verify_depth", "ssl_crl", "ssl_ocsp", "ssl_ocsp_responder", "ssl_ocsp_cache"}
 
 // buildClientAuth reads the client-certificate settings of server level sc
 // into t. ssl says the server listens with "ssl": only there does nginx
@@ -95,6 +144,9 @@ func (b *builder) buildClientAuth(sc *scope, t *TLS, ssl bool) error {
 			return err
 		}
 	}
+	if err := b.buildOCSP(sc, a); err != nil {
+		return err
+	}
 	dirs, _ := sc.nearest("ssl_verify_client")
 	if len(dirs) == 0 {
 		return nil
@@ -104,6 +156,10 @@ func (b *builder) buildClientAuth(sc *scope, t *TLS, ssl bool) error {
 			a.Verify = ClientVerify(i)
 		}
 	}
+	if on, _ := sc.nearest("ssl_ocsp"); ssl && a.OCSP != OCSPOff && a.Verify == VerifyOptionalNoCA {
+		return hintf(on[0].Pos, "use ssl_verify_client on or optional: OCSP needs a certificate whose issuer is trusted",
+			`"ssl_ocsp" is incompatible with "ssl_verify_client optional_no_ca"`)
+	}
 	// nginx 1.22's check (ngx_http_ssl_merge_srv_conf): only
 	// optional_no_ca goes without ssl_client_certificate;
 	// ssl_trusted_certificate alone is not enough.
@@ -112,6 +168,55 @@ func (b *builder) buildClientAuth(sc *scope, t *TLS, ssl bool) error {
 			"no ssl_client_certificate for ssl_verify_client")
 	}
 	return nil
+}
+
+// buildOCSP reads ssl_ocsp, ssl_ocsp_responder and ssl_ocsp_cache of
+// server level sc into a, refusing what nginx refuses: a responder that
+// is not an http:// URL with a host, a cache that is not
+// "shared:name:size" or is smaller than eight pages.
+func (b *builder) buildOCSP(sc *scope, a *ClientAuth) error {
+	if dirs, _ := sc.nearest("ssl_ocsp"); len(dirs) > 0 {
+		for i, m := range ocspModes {
+			if m == dirs[0].Args[0] { // kindEnum checked it
+				a.OCSP = OCSPMode(i)
+			}
+		}
+	}
+	if dirs, _ := sc.nearest("ssl_ocsp_responder"); len(dirs) > 0 {
+		r := dirs[0].Args[0]
+		if u, err := url.Parse(r); err != nil || !strings.EqualFold(u.Scheme, "http") || u.Host == "" {
+			return hintf(dirs[0].Pos, "the responder is an http:// URL such as http://ocsp.example.com/",
+				`invalid URL prefix in OCSP responder "%s" in "ssl_ocsp_responder"`, r)
+		}
+		a.OCSPResponder = r
+	}
+	dirs, _ := sc.nearest("ssl_ocsp_cache")
+	if len(dirs) == 0 || dirs[0].Args[0] == "off" {
+		return nil
+	}
+	c, err := parseOCSPCache(dirs[0])
+	a.OCSPCache = c
+	return err
+}
+
+// parseOCSPCache reads ssl_ocsp_cache shared:name:size as nginx's
+// ngx_http_ssl_ocsp_cache does.
+func parseOCSPCache(d *Directive) (*OCSPCache, error) {
+	v := d.Args[0]
+	const hint = "write ssl_ocsp_cache off or shared:NAME:SIZE, such as shared:ocsp:1m"
+	rest, ok := strings.CutPrefix(v, "shared:")
+	name, size, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 || name == "" {
+		return nil, hintf(d.Pos, hint, `invalid OCSP cache "%s"`, v)
+	}
+	n, err := parseSize(size)
+	if err != nil || n < 0 {
+		return nil, hintf(d.Pos, hint, `invalid OCSP cache "%s"`, v)
+	}
+	if n < minOCSPCache {
+		return nil, hintf(d.Pos, "an OCSP cache needs at least 32k", `OCSP cache "%s" is too small`, v)
+	}
+	return &OCSPCache{Name: name, Size: n}, nil
 }
 
 // loadCAs reads a PEM file of CA certificates (ssl_client_certificate,
@@ -195,6 +300,12 @@ func (a ClientAuth) String() string {
 	out := fmt.Sprintf("verify_client=%s depth=%d client_certificate=%q trusted=%q", a.Verify, a.Depth, a.ClientCertificate, a.TrustedCertificate)
 	if a.CRL != "" {
 		out += fmt.Sprintf(" crl=%q", a.CRL)
+	}
+	if a.OCSP != OCSPOff {
+		out += fmt.Sprintf(" ocsp=%s responder=%q", a.OCSP, a.OCSPResponder)
+		if c := a.OCSPCache; c != nil {
+			out += fmt.Sprintf(" ocsp_cache=%s:%d", c.Name, c.Size)
+		}
 	}
 	return out
 }

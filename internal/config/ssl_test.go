@@ -98,6 +98,15 @@ func TestTLSErrors(t *testing.T) {
 		// certificate or crl found).
 		{"missing CRL", "ssl_crl " + dir + "/nope.pem;", `cannot load CRL "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
 		{"CRL file without CRLs", "ssl_crl " + certA + ";", `no CRL in "` + certA + `" in nginx.conf:3`},
+		// nginx 1.22.1 -t said these (the first two without a place).
+		{"ssl_ocsp with optional_no_ca", "listen 443 ssl; " + pair(certA, keyA) + " ssl_verify_client optional_no_ca; ssl_ocsp on;", `"ssl_ocsp" is incompatible with "ssl_verify_client optional_no_ca" in nginx.conf:3`},
+		{"responder not http", "ssl_ocsp_responder ftp://x;", `invalid URL prefix in OCSP responder "ftp://x" in "ssl_ocsp_responder" in nginx.conf:3`},
+		{"responder without host", "ssl_ocsp_responder http://;", `invalid URL prefix in OCSP responder "http://" in "ssl_ocsp_responder" in nginx.conf:3`},
+		{"ocsp cache not shared", "ssl_ocsp_cache one:1m;", `invalid OCSP cache "one:1m" in nginx.conf:3`},
+		{"ocsp cache without size", "ssl_ocsp_cache shared:one;", `invalid OCSP cache "shared:one" in nginx.conf:3`},
+		{"ocsp cache bad size", "ssl_ocsp_cache shared:one:lots;", `invalid OCSP cache "shared:one:lots" in nginx.conf:3`},
+		{"ocsp cache too small", "ssl_ocsp_cache shared:one:1k;", `OCSP cache "shared:one:1k" is too small in nginx.conf:3`},
+		{"bad ssl_ocsp", "ssl_ocsp yes;", `invalid value "yes" in nginx.conf:3`},
 		{"ticket key of 40 bytes", "ssl_session_ticket_key " + k40 + ";", `"` + k40 + `" must be 48 or 80 bytes in nginx.conf:3`},
 		{"missing ticket key", "ssl_session_ticket_key " + dir + "/nope;", `cannot read session ticket key "` + dir + `/nope": no such file or directory in nginx.conf:3`},
 	}
@@ -272,6 +281,13 @@ func TestTLSClientAuth(t *testing.T) {
 				t.Errorf("trusted CAs: %d", len(a.TrustedCAs))
 			}
 		})
+	}
+	ocsp := mustLoad(t, "http { "+pair+" ssl_ocsp_cache shared:o:32k; server { listen 443 ssl; ssl_client_certificate "+certA+"; ssl_verify_client on; ssl_ocsp leaf; ssl_ocsp_responder http://127.0.0.1:8080/o; } server { listen 443 ssl; ssl_ocsp on; ssl_ocsp_cache off; } }")
+	if a := ocsp.HTTP.Servers[0].TLS.ClientAuth; a.OCSP != OCSPLeaf || a.OCSPResponder != "http://127.0.0.1:8080/o" || a.OCSPCache == nil || *a.OCSPCache != (OCSPCache{Name: "o", Size: 32768}) {
+		t.Errorf("ssl_ocsp leaf: %s", a)
+	}
+	if a := ocsp.HTTP.Servers[1].TLS.ClientAuth; a.OCSP != OCSPOn || a.OCSPResponder != "" || a.OCSPCache != nil {
+		t.Errorf("ssl_ocsp on, cache off: %s", a)
 	}
 	// A server without "listen ... ssl" is not checked, as in nginx: the
 	// http level's ssl_verify_client on needs no CA file there.

@@ -103,14 +103,9 @@ func (d *dynamicProxy) literalTarget(hostport string) (proxy.Target, error) {
 	return t, nil
 }
 
-// keep is how long an answer valid for ttl is used: valid= when the
-// resolver has it, else the TTL, at least a second: nginx would ask again
-// for every request while a TTL of 0 lasts, fulcrum once a second.
+// keep is how long an answer valid for ttl is used (resolve.Keep).
 func (d *dynamicProxy) keep(ttl time.Duration) time.Duration {
-	if d.valid > 0 {
-		return d.valid
-	}
-	return max(ttl, time.Second)
+	return resolve.Keep(d.valid, ttl)
 }
 
 // nameTarget returns the target of a host[:port] whose host is a name:

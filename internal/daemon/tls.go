@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"fulcrum/internal/clientauth"
+	"fulcrum/internal/clientocsp"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/router"
@@ -31,6 +33,7 @@ import (
 // buildTLS makes the tls.Config of every ssl address of the snapshot.
 func (s *snapshot) buildTLS() {
 	st := &staplers{log: s.log}
+	oc := &ocspCheckers{log: s.log}
 	for _, l := range s.router.Listeners() {
 		for _, h := range l.Addresses() {
 			if !h.SSL && h.HTTP2 {
@@ -46,7 +49,7 @@ func (s *snapshot) buildTLS() {
 			if s.tls == nil {
 				s.tls = map[*router.Hosts]*tlsAddr{}
 			}
-			s.tls[h] = newTLSAddr(h, st)
+			s.tls[h] = newTLSAddr(h, st, oc)
 		}
 	}
 }
@@ -59,6 +62,9 @@ type tlsAddr struct {
 	// verifiers are the verifiers of the servers with ssl_verify_client
 	// other than off; nil when there is none.
 	verifiers map[*router.Server]*clientauth.Verifier
+	// ocsp are the OCSP checkers of the servers with ssl_verify_client
+	// and ssl_ocsp on; nil when there is none.
+	ocsp map[*router.Server]*clientocsp.Checker
 	// h2 reports that a handshake on the address may choose HTTP/2: the
 	// engine then makes the handshake before it reads a request, to know
 	// which protocol serves the connection.
@@ -73,7 +79,8 @@ type tlsAddr struct {
 // but never checked by the handshake, so that a missing or bad one becomes
 // the request's 496 or 495 (or its error_page), as in nginx, not a failed
 // handshake. The protocols ALPN offers are the SNI server's too (alpn).
-func newTLSAddr(h *router.Hosts, st *staplers) *tlsAddr {
+// oc makes the ssl_ocsp checkers.
+func newTLSAddr(h *router.Hosts, st *staplers, oc *ocspCheckers) *tlsAddr {
 	a := &tlsAddr{cfg: tlsConfig(h, st), hosts: h}
 	a.cfg.NextProtos = alpn(h, h.DefaultServer)
 	a.h2 = h.HTTP2
@@ -99,6 +106,12 @@ func newTLSAddr(h *router.Hosts, st *staplers) *tlsAddr {
 				a.verifiers = map[*router.Server]*clientauth.Verifier{}
 			}
 			a.verifiers[srv] = v
+			if t.ClientAuth.OCSP != config.OCSPOff {
+				if a.ocsp == nil {
+					a.ocsp = map[*router.Server]*clientocsp.Checker{}
+				}
+				a.ocsp[srv] = oc.get(srv)
+			}
 		}
 	}
 	if perServer != nil {
@@ -139,17 +152,67 @@ func (a *tlsAddr) sniServer(name string) *router.Server {
 }
 
 // clientCert verifies the certificate a client sent, with the settings of
-// the server its handshake used; nil when it sent none.
+// the server its handshake used; nil when it sent none. With ssl_ocsp, a
+// chain that verified is then checked with the OCSP responders, as
+// nginx's ngx_ssl_ocsp_validate does after the handshake: this runs on the
+// connection's goroutine when its first request is read, so a slow
+// responder holds back only this connection (each request bounded by the
+// server's client_header_timeout).
 func (a *tlsAddr) clientCert(st *tls.ConnectionState) (*vars.ClientCert, clientauth.Result) {
 	if len(st.PeerCertificates) == 0 || a.verifiers == nil {
 		return nil, clientauth.Result{}
 	}
-	v := a.verifiers[a.sniServer(st.ServerName)]
+	srv := a.sniServer(st.ServerName)
+	v := a.verifiers[srv]
 	if v == nil {
 		return nil, clientauth.Result{}
 	}
-	res := v.Verify(st.PeerCertificates, time.Now())
+	res, chain := v.VerifyChain(st.PeerCertificates, time.Now())
+	if ch := a.ocsp[srv]; ch != nil && res.OK() {
+		res.OCSP = ch.Check(context.Background(), chain, time.Now())
+	}
 	return &vars.ClientCert{Cert: st.PeerCertificates[0], Verify: res.Variable()}, res
+}
+
+// ocspCheckers makes the ssl_ocsp checkers of one snapshot, one per
+// server, and the ssl_ocsp_cache zones they share by name.
+type ocspCheckers struct {
+	log    *errlog.Logger
+	by     map[*router.Server]*clientocsp.Checker
+	caches map[string]*clientocsp.Cache
+}
+
+func (oc *ocspCheckers) get(srv *router.Server) *clientocsp.Checker {
+	if ch := oc.by[srv]; ch != nil {
+		return ch
+	}
+	a := srv.Config.TLS.ClientAuth
+	opts := clientocsp.Options{Leaf: a.OCSP == config.OCSPLeaf, Responder: a.OCSPResponder, Timeout: ocspTimeout}
+	// nginx gives the responder's connection no timer of its own: the
+	// client waits in its handshake until client_header_timeout closes
+	// it (checked with nginx 1.22.1). fulcrum bounds each request by
+	// client_header_timeout and then refuses the certificate (495).
+	if set := srv.Config.Settings; set != nil && set.ClientHeaderTimeout > 0 {
+		opts.Timeout = set.ClientHeaderTimeout
+	}
+	if z := a.OCSPCache; z != nil {
+		opts.Cache = oc.caches[z.Name]
+		if opts.Cache == nil {
+			opts.Cache = clientocsp.NewCache(z.Size)
+			if oc.caches == nil {
+				oc.caches = map[string]*clientocsp.Cache{}
+			}
+			oc.caches[z.Name] = opts.Cache
+		}
+	}
+	log := oc.log
+	opts.Log = func(msg string) { log.Log(errlog.Error, msg) }
+	ch := clientocsp.New(opts)
+	if oc.by == nil {
+		oc.by = map[*router.Server]*clientocsp.Checker{}
+	}
+	oc.by[srv] = ch
+	return ch
 }
 
 // tlsConfig is the handshake configuration of one ssl address; st makes
@@ -529,11 +592,14 @@ func clientCertRefusal(t *config.TLS, ci *connInfo) (int, string) {
 		return 0, ""
 	}
 	mode, res := t.ClientAuth.Verify, ci.certResult
-	if !res.OK() && !(mode == config.VerifyOptionalNoCA && res.IssuerOnly()) {
+	if res.Code != 0 && !(mode == config.VerifyOptionalNoCA && res.IssuerOnly()) {
 		return statusCertError, fmt.Sprintf("client SSL certificate verify error: (%d:%s) while reading client request headers", res.Code, res.Reason)
 	}
 	if mode == config.VerifyOn && ci.tls.Client == nil {
 		return statusNoCert, "client sent no required SSL certificate while reading client request headers"
+	}
+	if res.OCSP != "" { // ngx_ssl_ocsp_get_status's refusal
+		return statusCertError, "client SSL certificate verify error: " + res.OCSP + " while reading client request headers"
 	}
 	return 0, ""
 }

@@ -34,6 +34,17 @@ const DefaultInterval = 30 * time.Second
 // expired; fulcrum does too).
 const minWait = time.Second
 
+// Keep is how long an answer valid for ttl is used by a proxy_pass with
+// variables: valid (the resolver's valid=) when it is set, else the TTL,
+// at least minWait: nginx would ask again for every request while a TTL
+// of 0 lasts, fulcrum once a second.
+func Keep(valid, ttl time.Duration) time.Duration {
+	if valid > 0 {
+		return valid
+	}
+	return max(ttl, minWait)
+}
+
 // Name is one server line with resolve: the pool its addresses serve in,
 // the name and port to resolve, and the settings each address's server gets
 // (Settings.Name, the line's address as written, and Settings.Backup tell

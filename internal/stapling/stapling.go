@@ -6,7 +6,9 @@
 // responder), later handshakes get the response while it is valid, and it
 // is fetched again an hour later, five minutes before its nextUpdate, or
 // five minutes after a failure, whichever nginx's rule says
-// (ngx_ssl_stapling_ocsp_handler).
+// (ngx_ssl_stapling_ocsp_handler). Ask, its request to a responder and its
+// checks of the answer, also serves ssl_ocsp's checks of client
+// certificates (internal/clientocsp).
 package stapling
 
 import (
@@ -216,14 +218,50 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// fetch asks the responder with nginx's GET (the request base64 in the
-// path) and checks the answer as nginx does.
+// fetch asks the responder and staples only a "good" answer, as nginx's
+// ngx_ssl_stapling_ocsp_handler.
 func (s *Stapler) fetch(ctx context.Context, now time.Time) ([]byte, *ocsp.Response, error) {
-	req, err := ocsp.CreateRequest(s.opts.Leaf, s.opts.Issuer, nil)
+	der, resp, err := Ask(ctx, Query{
+		Leaf: s.opts.Leaf, Issuer: s.opts.Issuer, Responder: s.opts.Responder,
+		Verify: s.opts.Verify, Client: s.opts.Client,
+	}, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch resp.Status {
+	case ocsp.Good:
+		return der, resp, nil
+	case ocsp.Revoked:
+		return nil, nil, errors.New(`certificate status "revoked" in the OCSP response`)
+	}
+	return nil, nil, errors.New(`certificate status "unknown" in the OCSP response`)
+}
+
+// Query is one question to an OCSP responder: the status of Leaf, issued
+// by Issuer.
+type Query struct {
+	Leaf, Issuer *x509.Certificate
+	// Responder is the responder's http:// URL.
+	Responder string
+	// Verify requires the response to be signed by Issuer or by a
+	// responder it delegated to (off: nginx's OCSP_NOVERIFY).
+	Verify bool
+	// Client makes the request; nil means http.DefaultClient.
+	Client *http.Client
+}
+
+// Ask asks q's responder with nginx's GET (the request base64 in the path)
+// and checks the answer as nginx's ngx_ssl_ocsp_verify does: successful,
+// signed as q.Verify wants, about q.Leaf, and current at now (five
+// minutes' leeway). The certificate's status (good, revoked, unknown) is
+// resp.Status, for the caller to judge. ctx bounds the request. Errors are
+// worded as nginx logs them.
+func Ask(ctx context.Context, q Query, now time.Time) (der []byte, resp *ocsp.Response, err error) {
+	req, err := ocsp.CreateRequest(q.Leaf, q.Issuer, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("OCSP request: %w", err)
 	}
-	target := strings.TrimSuffix(s.opts.Responder, "/") + "/" + url.PathEscape(base64.StdEncoding.EncodeToString(req))
+	target := strings.TrimSuffix(q.Responder, "/") + "/" + url.PathEscape(base64.StdEncoding.EncodeToString(req))
 	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("OCSP request: %w", err)
@@ -232,7 +270,11 @@ func (s *Stapler) fetch(ctx context.Context, now time.Time) ([]byte, *ocsp.Respo
 	// such as openssl ocsp serves one connection at a time and would wait
 	// on a kept-alive one.
 	hr.Close = true
-	res, err := s.opts.Client.Do(hr)
+	client := q.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	res, err := client.Do(hr)
 	if err != nil {
 		return nil, nil, requestError(err)
 	}
@@ -240,23 +282,22 @@ func (s *Stapler) fetch(ctx context.Context, now time.Time) ([]byte, *ocsp.Respo
 	if res.StatusCode != http.StatusOK {
 		return nil, nil, fmt.Errorf("OCSP responder sent invalid \"%d\" status", res.StatusCode)
 	}
-	der, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	der, err = io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if err != nil {
-		return nil, nil, fmt.Errorf("OCSP responder: %w", err)
+		return nil, nil, fmt.Errorf("OCSP responder: %w", requestError(err))
 	}
-	resp, err := s.check(der, now)
+	resp, err = check(q, der, now)
 	return der, resp, err
 }
 
-// check parses and judges a response as nginx's
-// ngx_ssl_ocsp_verify does: successful, signed as ssl_stapling_verify wants,
-// for this certificate, "good", and current.
-func (s *Stapler) check(der []byte, now time.Time) (*ocsp.Response, error) {
+// check parses and judges a response as nginx's ngx_ssl_ocsp_verify
+// does: successful, signed as q.Verify wants, for q.Leaf, and current.
+func check(q Query, der []byte, now time.Time) (*ocsp.Response, error) {
 	var issuer *x509.Certificate
-	if s.opts.Verify {
-		issuer = s.opts.Issuer
+	if q.Verify {
+		issuer = q.Issuer
 	}
-	resp, err := ocsp.ParseResponseForCert(der, s.opts.Leaf, issuer)
+	resp, err := ocsp.ParseResponseForCert(der, q.Leaf, issuer)
 	var re ocsp.ResponseError
 	switch {
 	case errors.As(err, &re):
@@ -265,13 +306,6 @@ func (s *Stapler) check(der []byte, now time.Time) (*ocsp.Response, error) {
 		return nil, errors.New("certificate status not found in the OCSP response")
 	case err != nil:
 		return nil, fmt.Errorf("OCSP_basic_verify() failed (%v)", err)
-	}
-	switch resp.Status {
-	case ocsp.Good:
-	case ocsp.Revoked:
-		return nil, errors.New(`certificate status "revoked" in the OCSP response`)
-	default:
-		return nil, errors.New(`certificate status "unknown" in the OCSP response`)
 	}
 	if resp.ThisUpdate.After(now.Add(leeway)) || !resp.NextUpdate.IsZero() && resp.NextUpdate.Before(now.Add(-leeway)) {
 		return nil, errors.New("OCSP_check_validity() failed")

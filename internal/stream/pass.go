@@ -23,7 +23,7 @@ const maxTargets = 256
 
 // targets are the groups a proxy_pass with variables made for values that
 // name no upstream block: an address and port, or a name looked up in DNS
-// (kept for the resolver's valid=). They belong to one table.
+// (kept for the resolver's valid=, else the answer's TTL). They belong to one table.
 type targets struct {
 	mu      sync.Mutex // guards literal and names
 	literal map[string]*group
@@ -154,8 +154,9 @@ func (s *session) literalGroup(t *table, network, addr, value string) *group {
 }
 
 // lookup returns the group of host's addresses with port, looked up with
-// dns: the cached one while its answer is valid, else one made from a new
-// lookup, kept with its servers' state when the addresses did not change.
+// dns: the cached one while its answer is valid (valid, the resolver's
+// valid=, or when 0 the answer's TTL, as resolve.Keep), else one made
+// from a new lookup, kept with its servers' state when the addresses did not change.
 // The lookup runs without the lock, so a slow DNS server holds back only
 // the sessions that need it.
 func (ts *targets) lookup(now time.Time, dns *resolve.Client, valid time.Duration, host string, port uint16, value string) (*group, error) {
@@ -165,14 +166,14 @@ func (ts *targets) lookup(now time.Time, dns *resolve.Client, valid time.Duratio
 	if cur != nil && now.Before(cur.expires) {
 		return cur.g, nil
 	}
-	addrs, err := dns.Lookup(context.Background(), host)
+	addrs, ttl, err := dns.LookupTTL(context.Background(), host)
 	if err != nil {
 		return nil, fmt.Errorf("%s could not be resolved (%s)", host, resolve.Describe(err))
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if cur := ts.names[value]; cur != nil && slices.Equal(cur.addrs, addrs) {
-		cur.expires = now.Add(valid)
+		cur.expires = now.Add(resolve.Keep(valid, ttl))
 		return cur.g, nil
 	}
 	if ts.names[value] == nil && len(ts.literal)+len(ts.names) >= maxTargets {
@@ -189,6 +190,6 @@ func (ts *targets) lookup(now time.Time, dns *resolve.Client, valid time.Duratio
 		return nil, err
 	}
 	g := &group{pool: pool, policy: &balancer.RoundRobin{}}
-	ts.names[value] = &named{addrs: addrs, g: g, expires: now.Add(valid)}
+	ts.names[value] = &named{addrs: addrs, g: g, expires: now.Add(resolve.Keep(valid, ttl))}
 	return g, nil
 }

@@ -62,7 +62,8 @@ type server struct {
 	sets []setStep
 	// tab is the table the server belongs to (for pass's groups); dns
 	// looks up the names pass gives (nil without a resolver), answers
-	// kept for dnsValid.
+	// kept for dnsValid (the resolver's valid=), or for their TTL when it
+	// is 0 (resolve.Keep).
 	tab      *table
 	dns      *resolve.Client
 	dnsValid time.Duration
@@ -226,9 +227,7 @@ func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files) (*
 		}
 		if r := sc.Resolver; r != nil {
 			srv.dns = resolve.NewClient(r.Addrs, r.Timeout, r.IPv4, r.IPv6)
-			if srv.dnsValid = r.Valid; srv.dnsValid <= 0 {
-				srv.dnsValid = resolve.DefaultInterval
-			}
+			srv.dnsValid = r.Valid
 		}
 	default:
 		srv.pool, srv.policy, srv.hashKey = g.pool, g.policy, g.hashKey

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -318,5 +319,72 @@ func TestReloadVariables(t *testing.T) {
 	}
 	if got := old.ask(t, "y"); got != "b1 y" {
 		t.Errorf("the session started before: %q, want b1", got)
+	}
+}
+
+// skewClock is the real clock moved ahead by hand (sessions set socket
+// deadlines from it, so it cannot stand still in the past).
+type skewClock struct {
+	mu   sync.Mutex // guards skew
+	skew time.Duration
+}
+
+func (c *skewClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.skew)
+}
+
+func (c *skewClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.skew += d
+}
+
+// TestPassResolverTTL: a proxy_pass with variables keeps a name's answer
+// for its TTL (at least a second), or for the resolver's valid= when it
+// has one, as nginx's resolver caches it; a changed answer is used once
+// that time has passed, not before.
+func TestPassResolverTTL(t *testing.T) {
+	port := startEchoAt(t, "127.0.0.2", "127.0.0.3")
+	tests := []struct {
+		name, valid     string
+		ttl             uint32
+		cached, expired time.Duration // clock moves: still the old answer; then past the keep
+	}{
+		{"the TTL", "", 60, 59 * time.Second, 2 * time.Second},
+		{"valid= over a longer TTL", "valid=10s", 3600, 9 * time.Second, 2 * time.Second},
+		{"valid= over a shorter TTL", "valid=1h", 5, 10 * time.Second, time.Hour},
+		{"a TTL of 0 kept a second", "", 0, 500 * time.Millisecond, 600 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dns := testutil.StartDNSServer(t)
+			dns.SetTTL("db.test", tt.ttl, "127.0.0.2")
+			clock := &skewClock{}
+			p := New(Options{Clock: clock.Now})
+			addrs, err := p.Apply(load(t, t.TempDir(), fmt.Sprintf(`resolver %s %s ipv6=off;
+server { listen 127.0.0.1:0; set $to db.test:%s; proxy_pass $to; }`, dns.Addr, tt.valid, port)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(p.Close)
+			addr := addrs[0].String()
+			if got := dial(t, addr).ask(t, "x"); got != "127.0.0.2 x" {
+				t.Fatalf("first session: %q", got)
+			}
+			dns.SetTTL("db.test", tt.ttl, "127.0.0.3")
+			clock.advance(tt.cached)
+			if got := dial(t, addr).ask(t, "x"); got != "127.0.0.2 x" {
+				t.Errorf("after %v: %q, want the cached first answer", tt.cached, got)
+			}
+			if n := dns.QueriesFor("db.test"); n != 1 {
+				t.Errorf("after %v: %d lookups, want 1", tt.cached, n)
+			}
+			clock.advance(tt.expired)
+			if got := dial(t, addr).ask(t, "x"); got != "127.0.0.3 x" {
+				t.Errorf("after %v more: %q, want the new answer", tt.expired, got)
+			}
+		})
 	}
 }

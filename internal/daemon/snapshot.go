@@ -114,8 +114,9 @@ type snapshot struct {
 	secureLinks map[*config.Settings]*secureLink
 	referers    map[*config.Settings]*referer.Checker
 	// browsers are the compiled modern_browser and ancient_browser rules
-	// by the Settings that write any; $modern_browser and $ancient_browser
-	// look them up when a request reads them (browservars.go).
+	// by the Settings that have any (written or inherited);
+	// $modern_browser and $ancient_browser look them up when a request
+	// reads them (browservars.go).
 	browsers map[*config.Settings]*browser.Rules
 	// authReqs are the compiled auth_request checks by the Settings that
 	// have one.

@@ -31,7 +31,8 @@ import (
 // settings; clientocsp, ssl_ocsp's checks of client chains, asks responders
 // with stapling's OCSP requests; dashboard, the dashboard page's embedded files, is a leaf the
 // daemon uses: the page reads the API over HTTP, from the browser; referer,
-// valid_referers' check, reads config's settings; securelink, the
+// valid_referers' check, reads config's settings, and so does browser,
+// the browser module's User-Agent test; securelink, the
 // secure_link module's hash checks, is a leaf; dav, the WebDAV methods on a
 // document root, words its log lines with errlog and gets its paths from
 // the daemon through a small Mapper interface; inherit, the encoding of the
@@ -67,6 +68,7 @@ var allowedImports = map[string][]string{
 	"stapling":      {},                       // OCSP stapling (ssl_stapling)
 	"revocation":    {},                       // ssl_crl's and proxy_ssl_crl's revocation checks
 	"referer":       {"config"},               // valid_referers' check of the Referer field
+	"browser":       {"config"},               // modern_browser's and ancient_browser's test of the User-Agent
 	"userid":        {"config"},               // the userid module's identifiers and cookies
 	"clientauth":    {"config", "revocation"}, // client certificate verification (ssl_verify_client)
 	"clientocsp":    {"stapling"},             // OCSP checks of client certificates (ssl_ocsp), with stapling's requests
@@ -92,7 +94,7 @@ var allowedImports = map[string][]string{
 	"fastcgi":       {"bindaddr", "balancer", "cache", "cacherule", "config", "errlog", "pace", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
 	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                               // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                         // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "cache", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "browser", "cache", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -219,6 +219,7 @@ func TestSettingsDefaults(t *testing.T) {
 		SSI:                        SSI{ValueLength: 255, MinFileChunk: 1024},
 		SubrequestOutputBufferSize: 4 << 10,
 		Userid:                     Userid{Name: "uid", Path: "; path=/"},
+		Browser:                    Browser{ModernValue: "1", AncientValue: "1"},
 		AbsoluteRedirect:           true,
 		AutoindexExactSize:         true,
 		AutoindexFormat:            "html",

@@ -94,19 +94,24 @@ var (
 	checkGzipHash   = powerOfTwoCheck(128<<10, "512, 1k, 2k, 4k, 8k, 16k, 32k, 64k, or 128k")
 )
 
-// checkModernBrowser checks "modern_browser browser version;" as nginx's
-// ngx_http_modern_browser: a browser nginx knows and a version of digits
-// and dots. One argument is taken as "unlisted", whatever it is.
+// checkModernBrowser checks "modern_browser browser version;" and
+// "modern_browser unlisted;" as nginx's ngx_http_modern_browser: a browser
+// nginx knows (in any case) and a version of digits and dots, possibly
+// empty (version 0). One argument must be "unlisted", as written; nginx
+// fails on any other without a message, fulcrum says which.
 func checkModernBrowser(d *Directive) error {
 	if len(d.Args) == 1 {
+		if d.Args[0] != "unlisted" {
+			return hintf(d.Pos, `write "modern_browser unlisted;" or "modern_browser browser version;", such as "modern_browser gecko 1.0;"`,
+				`invalid value "%s" in "%s" directive`, d.Args[0], d.Name)
+		}
 		return nil
 	}
 	if !slices.ContainsFunc(modernBrowserNames, func(v string) bool { return strings.EqualFold(v, d.Args[0]) }) {
 		return hintf(d.Pos, "use one of: "+strings.Join(modernBrowserNames, ", "), `unknown browser name "%s"`, d.Args[0])
 	}
-	v := d.Args[1]
-	if strings.Trim(v, "0123456789.") != "" || v == "" {
-		return errorf(d.Pos, `invalid browser version "%s"`, v)
+	if v := d.Args[1]; strings.Trim(v, "0123456789.") != "" {
+		return hintf(d.Pos, `write the version as digits and dots, such as "9.0"`, `invalid browser version "%s"`, v)
 	}
 	return nil
 }

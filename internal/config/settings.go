@@ -263,7 +263,7 @@ var settingRules = slices.Concat([]settingRule{
 
 	// api and metrics (admin.go), after allow and deny, which it looks at
 	{names: contentNames, find: findRewrites, apply: applyAdmin},
-}, grpcRules(), ssiRules(), useridRules())
+}, grpcRules(), ssiRules(), useridRules(), browserRules())
 
 // defaultSettings are nginx's defaults (fulcrum's where it differs, as documented):
 // what a level gets for every directive that no level of its chain writes.
@@ -306,6 +306,7 @@ func (b *builder) defaultSettings() *Settings {
 		MergeSlashes:               true,
 		RealIPHeader:               "X-Real-IP",
 		Userid:                     Userid{Name: "uid", Path: "; path=/"},
+		Browser:                    Browser{ModernValue: "1", AncientValue: "1"},
 		LimitConnStatus:            503,
 		LimitConnLogLevel:          LevelError,
 		LimitReqStatus:             503,

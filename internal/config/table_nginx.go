@@ -15,7 +15,6 @@ const (
 	noteConfCommand = "Go's crypto/tls has no OpenSSL configuration commands; ignoring one could loosen what the command sets, so say it with the ssl_protocols and ssl_ciphers directives instead"
 	noteUwsgiSSL    = `it applies to "uwsgi_pass suwsgi://", which fulcrum refuses, so it has no effect`
 	noteGeoIP       = "fulcrum does not read the legacy MaxMind GeoIP databases; ignoring this would leave its variables undefined. Use a geo block with the networks you need"
-	noteBrowser     = "$modern_browser and $ancient_browser are not available"
 	noteMP4         = "MP4 files are served whole, as static files: the start and end arguments are not applied"
 )
 
@@ -137,10 +136,10 @@ var nginxSpecs = []spec{
 	{name: "http2_pool_size", module: "http_v2", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "Go manages memory itself", syntax: "http2_pool_size size;"},
 	{name: "http2_streams_index_size", module: "http_v2", ctx: ctxHS, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "http2_streams_index_size size;"},
 	{name: "ssl_conf_command", module: "http_ssl", ctx: ctxHS, args: args2, multi: true, status: unsupported, note: noteConfCommand, syntax: "ssl_conf_command name value;"},
-	{name: "ancient_browser", module: "http_browser", ctx: ctxHSL, args: args1More, multi: true, status: planned, note: noteBrowser, syntax: "ancient_browser string ...;"},
-	{name: "ancient_browser_value", module: "http_browser", ctx: ctxHSL, args: args1, status: planned, note: noteBrowser, syntax: "ancient_browser_value string;"},
-	{name: "modern_browser", module: "http_browser", ctx: ctxHSL, args: args12, multi: true, status: planned, note: noteBrowser, check: checkModernBrowser, syntax: "modern_browser browser version; modern_browser unlisted;"},
-	{name: "modern_browser_value", module: "http_browser", ctx: ctxHSL, args: args1, status: planned, note: noteBrowser, syntax: "modern_browser_value string;"},
+	{name: "ancient_browser", module: "http_browser", ctx: ctxHSL, args: args1More, multi: true, syntax: "ancient_browser string ...;"},
+	{name: "ancient_browser_value", module: "http_browser", ctx: ctxHSL, args: args1, syntax: "ancient_browser_value string;"},
+	{name: "modern_browser", module: "http_browser", ctx: ctxHSL, args: args12, multi: true, check: checkModernBrowser, syntax: "modern_browser browser version; modern_browser unlisted;"},
+	{name: "modern_browser_value", module: "http_browser", ctx: ctxHSL, args: args1, syntax: "modern_browser_value string;"},
 	{name: "flv", module: "http_flv", ctx: ctxLoc, args: argsNone, status: planned, note: "FLV files are served whole, as static files: the start argument is not applied", syntax: "flv;"},
 	{name: "mp4", module: "http_mp4", ctx: ctxLoc, args: argsNone, status: planned, note: noteMP4, syntax: "mp4;"},
 	{name: "mp4_buffer_size", module: "http_mp4", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "mp4_buffer_size size;"},

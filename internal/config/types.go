@@ -707,6 +707,9 @@ type Settings struct {
 	// Userid is the userid module's settings (the uid cookie and $uid_got,
 	// $uid_set); Mode UseridOff, the default, leaves the request alone.
 	Userid Userid
+	// Browser is the browser module's settings ($modern_browser,
+	// $ancient_browser).
+	Browser Browser
 	// Mirrors are the mirror URIs of the nearest level that writes mirror
 	// (ngx_http_mirror_module), in the order written; nil when none or
 	// "mirror off". Each gets a background subrequest with the request's

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/browser"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/health"
@@ -112,6 +113,11 @@ type snapshot struct {
 	// request reads them.
 	secureLinks map[*config.Settings]*secureLink
 	referers    map[*config.Settings]*referer.Checker
+	// browsers are the compiled modern_browser and ancient_browser rules
+	// by the Settings that have any (written or inherited);
+	// $modern_browser and $ancient_browser look them up when a request
+	// reads them (browservars.go).
+	browsers map[*config.Settings]*browser.Rules
 	// authReqs are the compiled auth_request checks by the Settings that
 	// have one.
 	authReqs  map[*config.Settings]*authRequest
@@ -241,6 +247,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	s.vars = comp
 	defineDateVariables(comp, now)
 	s.defineUseridVariables(comp)
+	s.defineBrowserVariables(comp) // before the sets, which may change them
 	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}
@@ -315,6 +322,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	if err := s.compileLinkChecks(comp); err != nil {
 		return nil, err
 	}
+	s.compileBrowsers()
 	if err := s.compileUserid(comp); err != nil {
 		return nil, err
 	}

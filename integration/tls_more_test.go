@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -209,7 +208,7 @@ func TestOCSPStaplingOpenSSL(t *testing.T) {
 	ocspCmd := exec.Command("openssl", "ocsp", "-index", index, "-port", fmt.Sprint(port), "-rsigner", caFile, "-rkey", caKeyFile, "-CA", caFile, "-nmin", "60", "-ignore_err")
 	// It says when it listens; a probe connection would hold it (it serves
 	// one connection at a time).
-	var ocspOut lockedBuffer
+	var ocspOut testutil.SyncBuffer
 	ocspCmd.Stdout, ocspCmd.Stderr = &ocspOut, &ocspOut
 	if err := ocspCmd.Start(); err != nil {
 		t.Fatal(err)
@@ -264,22 +263,4 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// lockedBuffer is a bytes.Buffer that a process writes while a test reads.
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

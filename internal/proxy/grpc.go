@@ -145,8 +145,11 @@ func (c *GRPCClients) For(pass *config.GRPCPass, set *config.GRPCSettings) *http
 }
 
 // retain forgets the clients that are not in keep, closing their idle
-// connections; streams still running on them finish, and the connections
-// they leave idle close after the transport's idle timeout.
+// connections. Streams still running on them finish; the connections they
+// leave idle are closed by the sweeps that follow (retiredSweeps), or by the
+// transport's idle timeout for a stream that outlasts them all. One sweep
+// alone missed a connection whose last stream was still being released when
+// the reload came (TestUpstreamKeepaliveReload, "grpc, settings changed").
 func (c *GRPCClients) retain(keep map[*http.Transport]bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -154,8 +157,24 @@ func (c *GRPCClients) retain(keep map[*http.Transport]bool) {
 		if !keep[t] {
 			t.CloseIdleConnections()
 			delete(c.m, key)
+			sweepRetired(t, retiredSweeps)
 		}
 	}
+}
+
+// retiredSweeps are the delays after which a retired client's idle
+// connections are closed again, each after the one before.
+var retiredSweeps = []time.Duration{100 * time.Millisecond, time.Second, 10 * time.Second}
+
+// sweepRetired closes t's idle connections after each of delays in turn.
+func sweepRetired(t *http.Transport, delays []time.Duration) {
+	if len(delays) == 0 {
+		return
+	}
+	time.AfterFunc(delays[0], func() {
+		t.CloseIdleConnections()
+		sweepRetired(t, delays[1:])
+	})
 }
 
 // grpcDialKey carries the server to dial in a request's context: the

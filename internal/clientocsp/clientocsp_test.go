@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -27,25 +26,6 @@ func chain(t *testing.T, root, inter *testutil.CA, aia string) []*x509.Certifica
 		t.Fatal(err)
 	}
 	return []*x509.Certificate{pair.Leaf, inter.Cert, root.Cert}
-}
-
-// silent is a listener that accepts connections and never answers.
-func silent(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/"
 }
 
 type logs struct {
@@ -92,7 +72,7 @@ func TestCheck(t *testing.T) {
 		{"intermediate without a responder, on", false, false, "", ocsp.Good, ocsp.Good, clientocsp.Failed, "no OCSP responder URL in certificate"},
 		{"unreachable", false, false, testutil.UnreachableURL(t), ocsp.Good, ocsp.Good, clientocsp.Failed,
 			"connect() failed (111: Connection refused) while requesting certificate status, responder: 127.0.0.1, peer: 127.0.0.1:"},
-		{"timed out", false, true, silent(t), ocsp.Good, ocsp.Good, clientocsp.Failed,
+		{"timed out", false, true, testutil.SilentURL(t), ocsp.Good, ocsp.Good, clientocsp.Failed,
 			"OCSP responder timed out (110: Connection timed out) while requesting certificate status, responder: 127.0.0.1"},
 		{"ssl_ocsp_responder over the certificate's", true, true, r.URL, ocsp.Revoked, ocsp.Good, clientocsp.Revoked, ""},
 	}

@@ -42,7 +42,7 @@ func newOCSPPKI(t *testing.T, dir string) *ocspPKI {
 	}
 	p.resp.SetStatus(revokedInter.Cert.SerialNumber, ocsp.Revoked)
 	unreachable := testutil.UnreachableURL(t)
-	silent := silentURL(t)
+	silent := testutil.SilentURL(t)
 	add := func(name string, ca *testutil.CA, aia string, status int) {
 		certPEM, keyPEM := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: name}, OCSPServer: []string{aia}}, ca)
 		pair, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -63,26 +63,6 @@ func newOCSPPKI(t *testing.T, dir string) *ocspPKI {
 	add("uncached", inter, p.resp.URL, ocsp.Good)
 	add("cached-revoked", inter, p.resp.URL, ocsp.Revoked)
 	return p
-}
-
-// silentURL is an http:// URL whose listener accepts and never answers.
-func silentURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/"
 }
 
 func (p *ocspPKI) dial(t *testing.T, addr, name, cert string) *tls.Conn {

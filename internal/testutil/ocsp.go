@@ -3,6 +3,7 @@ package testutil
 import (
 	"bytes"
 	"encoding/base64"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -136,4 +137,11 @@ func UnreachableURL(t testing.TB) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return "http://" + addr + "/"
+}
+
+// SilentURL is an http:// URL on 127.0.0.1 whose server accepts connections
+// and never answers: a responder that hangs.
+func SilentURL(t testing.TB) string {
+	t.Helper()
+	return "http://" + RawBackend(t, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) }) + "/"
 }

@@ -29,10 +29,14 @@ type linkState struct {
 // $invalid_referer known to comp. nginx defines all three whatever the
 // configuration, and computes each at most once per request, when it is
 // first read; so does fulcrum, and a request that reads none pays nothing.
+// As in nginx 1.22.1, set may change $invalid_referer but not the
+// $secure_link ones ("the duplicate "secure_link" variable").
 func (s *snapshot) defineLinkVariables(comp *vars.Compiler) {
 	comp.DefineCached("secure_link", s.getSecureLink)
 	comp.DefineCached("secure_link_expires", getSecureLinkExpires)
 	comp.DefineCached("invalid_referer", s.getInvalidReferer)
+	comp.Unchangeable("secure_link")
+	comp.Unchangeable("secure_link_expires")
 }
 
 // compileLinkChecks compiles the secure_link checks and the valid_referers

@@ -65,6 +65,11 @@ func TestSecureLinkAndReferer(t *testing.T) {
         listen 127.0.0.1:0;
         server_name other.test;
         location / { return 200 "[$invalid_referer]"; }
+        location /set {
+            valid_referers good.test;
+            set $invalid_referer "x";
+            return 200 "[$invalid_referer]";
+        }
     }
     server {
         listen 127.0.0.1:0;
@@ -109,6 +114,9 @@ func TestSecureLinkAndReferer(t *testing.T) {
 		{"first of two fields", "/img/a.png", "Host: img.test\r\nReferer: http://ex.com/gallery/\r\nReferer: http://evil.test/\r\n", 200, "[]"},
 		{"first of two fields, refused", "/img/a.png", "Host: img.test\r\nReferer: http://evil.test/\r\nReferer: http://ex.com/gallery/\r\n", 403, "hotlink"},
 		{"no valid_referers", "/", "Host: other.test\r\nReferer: http://evil.test/\r\n", 200, "[]"},
+		// set changes $invalid_referer, as in nginx 1.22.1 ([x] with and
+		// without a refused referer).
+		{"set", "/set", "Host: other.test\r\nReferer: http://evil.test/\r\n", 200, "[x]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,5 +134,19 @@ func TestSecureLinkAndReferer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLinkVariablesSet: set may not change $secure_link or
+// $secure_link_expires (nginx 1.22.1: the duplicate "secure_link"
+// variable); $invalid_referer it may (TestSecureLinkAndReferer, "set").
+func TestLinkVariablesSet(t *testing.T) {
+	tests := []struct{ name, conf, want string }{
+		{"secure_link", `set $secure_link "y";`, `the duplicate "secure_link" variable in `},
+		{"secure_link_expires", `location / { set $secure_link_expires "z"; }`, `the duplicate "secure_link_expires" variable in `},
+		{"invalid_referer", `set $invalid_referer "x";`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkServerLine(t, tt.conf, tt.want) })
 	}
 }

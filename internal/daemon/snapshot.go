@@ -248,6 +248,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	defineDateVariables(comp, now)
 	s.defineUseridVariables(comp)
 	s.defineBrowserVariables(comp) // before the sets, which may change them
+	s.defineLinkVariables(comp)    // so may they these, as in nginx
 	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}
@@ -257,7 +258,6 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	if err := defineAssigned(cfg, comp); err != nil {
 		return nil, err
 	}
-	s.defineLinkVariables(comp)
 	pools, err := buildPools(cfg.HTTP, reg, comp, func(name string, size int64) *proxy.SessionZone {
 		z := ts.Sessions(name, size)
 		s.kept.AddSessions(z)

@@ -73,7 +73,7 @@ func (c *Compiler) defineSettable(name string, notFound bool) (Settable, error) 
 	case "limit_rate":
 		return Settable{limitRate: true}, nil
 	}
-	if c.builtin(lname) != nil {
+	if c.builtin(lname) != nil || c.unchangeable[lname] {
 		return Settable{}, &DuplicateVariableError{Name: lname}
 	}
 	if slot, ok := c.settable[lname]; ok {

@@ -59,6 +59,20 @@ type Compiler struct {
 	slots int
 	// settable maps the names DefineSettable made to their slots.
 	settable map[string]int
+	// unchangeable holds the defined names that set may not assign
+	// (Unchangeable).
+	unchangeable map[string]bool
+}
+
+// Unchangeable marks name, which Define or DefineCached made, as a variable
+// that set may not assign, as nginx's variables without
+// NGX_HTTP_VAR_CHANGEABLE ($secure_link): DefineSettable then refuses it
+// with [*DuplicateVariableError]. Call it before the sets are defined.
+func (c *Compiler) Unchangeable(name string) {
+	if c.unchangeable == nil {
+		c.unchangeable = map[string]bool{}
+	}
+	c.unchangeable[strings.ToLower(name)] = true
 }
 
 // Declare allows names that are not built in, such as named captures found

@@ -13,7 +13,8 @@ import (
 // pipe). Unlike the proxy, a HEAD request's response is stored too: the
 // application gets the method and may send a body anyway, which nginx's
 // upstream module reads to the end for the store (ngx_http_upstream_send_
-// response goes on for a header-only request when u->store is set).
+// response goes on for a header-only request when u->store is set; nginx
+// 1.22 saved a Go fcgi application's HEAD body so).
 func (h *Handler) startStore(req *request, hd *head) {
 	if hd.status != http.StatusOK || !h.set.Buffering {
 		return

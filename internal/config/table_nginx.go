@@ -140,7 +140,7 @@ var nginxSpecs = []spec{
 	{name: "ancient_browser_value", module: "http_browser", ctx: ctxHSL, args: args1, syntax: "ancient_browser_value string;"},
 	{name: "modern_browser", module: "http_browser", ctx: ctxHSL, args: args12, multi: true, check: checkModernBrowser, syntax: "modern_browser browser version; modern_browser unlisted;"},
 	{name: "modern_browser_value", module: "http_browser", ctx: ctxHSL, args: args1, syntax: "modern_browser_value string;"},
-	{name: "flv", module: "http_flv", ctx: ctxLoc, args: argsNone, status: planned, note: "FLV files are served whole, as static files: the start argument is not applied", syntax: "flv;"},
+	{name: "flv", module: "http_flv", ctx: ctxLoc, args: argsNone, syntax: "flv;"},
 	{name: "mp4", module: "http_mp4", ctx: ctxLoc, args: argsNone, status: planned, note: noteMP4, syntax: "mp4;"},
 	{name: "mp4_buffer_size", module: "http_mp4", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "mp4_buffer_size size;"},
 	{name: "mp4_max_buffer_size", module: "http_mp4", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "mp4_max_buffer_size size;"},

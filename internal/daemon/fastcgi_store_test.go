@@ -59,8 +59,8 @@ http {
 	tests := []struct {
 		method string
 		uri    string
-		file string // "" when nothing is stored
-		mode os.FileMode
+		file   string // "" when nothing is stored
+		mode   os.FileMode
 	}{
 		{"GET", "/a/page.html?x=1", "root/a/page.html", 0o604},
 		{"GET", "/missing.html", "", 0},

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io/fs"
 	"regexp"
 	"slices"
 	"strings"
@@ -74,6 +75,15 @@ type FastCGI struct {
 	// away does not end the request to the server, whose response is read
 	// to its end (and stored, when cached).
 	IgnoreClientAbort bool
+	// Store is fastcgi_store (scgi_store, uwsgi_store): "" for off (the
+	// default), the file name template otherwise (StoreRequestFilename
+	// for "on"). A 200 response read whole from the server is saved
+	// there. When set, Cache is nil, as nginx turns the cache off.
+	Store string
+	// StoreAccess is fastcgi_store_access (scgi_, uwsgi_store_access):
+	// the saved file's permission bits (0600 by default); directories
+	// created for it get it with x added where r is.
+	StoreAccess fs.FileMode
 	// Modifier1 and Modifier2 are uwsgi_modifier1 and uwsgi_modifier2, the
 	// uwsgi packet header's modifiers (uwsgi only; 0 is a WSGI request).
 	Modifier1, Modifier2 int
@@ -103,6 +113,7 @@ func defaultFastCGI() FastCGI {
 		ConnectTimeout: 60 * time.Second, SendTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second,
 		NextUpstream:       NextError | NextTimeout,
 		PassRequestHeaders: true, PassRequestBody: true, Buffering: true,
+		StoreAccess: defaultStoreAccess,
 	}
 }
 
@@ -172,6 +183,7 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 		flagRule(n("ignore_client_abort"), func(s *Settings) *bool { return &field(s).IgnoreClientAbort }),
 	}
 	rules = append(rules, cgiCacheRules(prefix, field)...)
+	rules = append(rules, cgiStoreRules(prefix, field)...)
 	if !fastcgi {
 		return rules
 	}
@@ -192,6 +204,28 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 			return nil
 		}},
 	)
+}
+
+// cgiStoreRules are the rules of PREFIX_store and PREFIX_store_access, read
+// as proxy_store's: PREFIX_store comes after PREFIX_cache, which it turns
+// off.
+func cgiStoreRules(prefix string, field func(*Settings) *FastCGI) []settingRule {
+	return []settingRule{
+		{names: []string{prefix + "_store"}, apply: func(_ *builder, st *Settings, dirs []*Directive, at *scope) error {
+			f := field(st)
+			path, err := storePath(dirs[0], at, prefix)
+			f.Store = path
+			if err == nil && path != "" {
+				f.Cache = nil
+			}
+			return err
+		}},
+		{names: []string{prefix + "_store_access"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			mode, err := storeAccess(dirs[0])
+			field(st).StoreAccess = mode
+			return err
+		}},
+	}
 }
 
 // firstArgs lists the first argument of each directive.

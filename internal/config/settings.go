@@ -57,6 +57,7 @@ var settingRules = slices.Concat([]settingRule{
 	{names: []string{"disable_symlinks"}, apply: applyDisableSymlinks},
 	flagRule("autoindex", func(s *Settings) *bool { return &s.Autoindex }),
 	flagRule("random_index", func(s *Settings) *bool { return &s.RandomIndex }),
+	{names: flvRivals, find: findRewrites, apply: applyFLV},
 	flagRule("autoindex_exact_size", func(s *Settings) *bool { return &s.AutoindexExactSize }),
 	flagRule("autoindex_localtime", func(s *Settings) *bool { return &s.AutoindexLocaltime }),
 	textRule("autoindex_format", func(s *Settings) *string { return &s.AutoindexFormat }),
@@ -671,6 +672,18 @@ func applyEmptyGIF(b *builder, st *Settings, dirs []*Directive, _ *scope) error 
 			break
 		}
 	}
+	return nil
+}
+
+// flvRivals are flv and the content handler directives written beside it
+// that nginx lets the last one of win.
+var flvRivals = []string{"flv", "proxy_pass", "fastcgi_pass", "scgi_pass", "uwsgi_pass", "grpc_pass", "memcached_pass"}
+
+// applyFLV reads the location's own flv (not inherited: nginx's flv sets
+// the location's content handler). dirs are the level's flv and rival
+// content handler directives in order: flv counts when it is the last.
+func applyFLV(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	st.FLV = dirs[len(dirs)-1].Name == "flv"
 	return nil
 }
 

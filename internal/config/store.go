@@ -17,38 +17,43 @@ const defaultStoreAccess fs.FileMode = 0o600
 // the error); across levels, a proxy_store in effect turns the cache off, as
 // ngx_http_proxy_merge_loc_conf does.
 func applyProxyStore(_ *builder, st *Settings, dirs []*Directive, at *scope) error {
-	d := dirs[0]
-	switch d.Args[0] {
-	case "off":
-		st.ProxyStore = ""
-		return nil
-	case "on":
-		st.ProxyStore = StoreRequestFilename
-	default:
-		st.ProxyStore = d.Args[0]
+	path, err := storePath(dirs[0], at, "proxy")
+	st.ProxyStore = path
+	if err == nil && path != "" {
+		st.ProxyCache.Zone = nil
 	}
-	if err := storeCacheConflict(at); err != nil {
-		return err
-	}
-	st.ProxyCache.Zone = nil
-	return nil
+	return err
 }
 
-// storeCacheConflict finds proxy_store (not off) and proxy_cache (not off)
-// at one level and words the error at the later one, as nginx reads them in
-// order.
-func storeCacheConflict(at *scope) error {
+// storePath reads "PREFIX_store on | off | string" (prefix: proxy, fastcgi,
+// scgi or uwsgi): "" for off, StoreRequestFilename for on, else the
+// template; at the level at, a PREFIX_cache that is not off is an error.
+func storePath(d *Directive, at *scope, prefix string) (string, error) {
+	switch d.Args[0] {
+	case "off":
+		return "", nil
+	case "on":
+		return StoreRequestFilename, storeCacheConflict(at, prefix)
+	}
+	return d.Args[0], storeCacheConflict(at, prefix)
+}
+
+// storeCacheConflict finds PREFIX_store (not off) and PREFIX_cache (not
+// off) at one level and words the error at the later one, as nginx reads
+// them in order.
+func storeCacheConflict(at *scope, prefix string) error {
+	storeName, cacheName := prefix+"_store", prefix+"_cache"
 	var store, cache *Directive
-	for _, d := range at.own("proxy_store", "proxy_cache") {
+	for _, d := range at.own(storeName, cacheName) {
 		if d.Args[0] == "off" {
 			continue
 		}
 		switch {
-		case d.Name == "proxy_store" && cache != nil:
-			return errorf(d.Pos, `"proxy_store" directive is incompatible with "proxy_cache"`)
-		case d.Name == "proxy_cache" && store != nil:
-			return errorf(d.Pos, `"proxy_cache" directive is incompatible with "proxy_store"`)
-		case d.Name == "proxy_store":
+		case d.Name == storeName && cache != nil:
+			return errorf(d.Pos, `"%s" directive is incompatible with "%s"`, storeName, cacheName)
+		case d.Name == cacheName && store != nil:
+			return errorf(d.Pos, `"%s" directive is incompatible with "%s"`, cacheName, storeName)
+		case d.Name == storeName:
 			store = d
 		default:
 			cache = d
@@ -61,7 +66,14 @@ func storeCacheConflict(at *scope) error {
 // ngx_conf_set_access_slot does: user:, group: or all:, then rw or r; the
 // user keeps rw unless a user: entry is given.
 func applyProxyStoreAccess(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	d := dirs[0]
+	mode, err := storeAccess(dirs[0])
+	st.ProxyStoreAccess = mode
+	return err
+}
+
+// storeAccess reads the permissions of proxy_store_access (fastcgi_,
+// scgi_, uwsgi_store_access).
+func storeAccess(d *Directive) (fs.FileMode, error) {
 	user, mode := defaultStoreAccess, fs.FileMode(0)
 	for _, a := range d.Args {
 		var shift uint
@@ -73,7 +85,7 @@ func applyProxyStoreAccess(_ *builder, st *Settings, dirs []*Directive, _ *scope
 		case strings.HasPrefix(a, "all:"):
 			shift = 0
 		default:
-			return errorf(d.Pos, `invalid value "%s"`, a)
+			return 0, errorf(d.Pos, `invalid value "%s"`, a)
 		}
 		var right fs.FileMode
 		switch a[strings.IndexByte(a, ':')+1:] {
@@ -82,10 +94,9 @@ func applyProxyStoreAccess(_ *builder, st *Settings, dirs []*Directive, _ *scope
 		case "r":
 			right = 4
 		default:
-			return errorf(d.Pos, `invalid value "%s"`, a)
+			return 0, errorf(d.Pos, `invalid value "%s"`, a)
 		}
 		mode |= right << shift
 	}
-	st.ProxyStoreAccess = mode | user
-	return nil
+	return mode | user, nil
 }

@@ -521,6 +521,12 @@ type Settings struct {
 	// locations) answers a directory's URI with a random regular file of
 	// the directory, before the index files are looked for.
 	RandomIndex bool
+	// FLV (the flv directive, a location's own, not inherited) serves the
+	// location's files as nginx's flv module: "?start=N" sends the FLV
+	// header and the file from byte N. It is set only when flv is the last
+	// of the level's content handler directives (proxy_pass, fastcgi_pass,
+	// ...), which nginx lets the last one win.
+	FLV bool
 	// Internal (the internal directive) answers 404 to a request that reaches
 	// the location directly; only internal redirects (error_page, try_files,
 	// index, X-Accel-Redirect) are served.

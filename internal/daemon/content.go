@@ -129,6 +129,11 @@ type staticHandler struct {
 	loc       *config.Location
 	listing   static.Listing // autoindex
 	dav       *davConfig     // nil without dav_methods
+	// flv is the location's flv: a file is sent from the "start" argument's
+	// offset after the FLV header (static.Result.FLVStart), and neither
+	// gzip_static nor dav applies, as nginx's flv handler replaces the
+	// content phase's handlers.
+	flv bool
 }
 
 func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compiler, log *errlog.Logger) (handler, error) {
@@ -137,7 +142,7 @@ func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compi
 		return nil, fmt.Errorf("location %q in %s: %w", loc.Path, loc.Pos, err)
 	}
 	h := &staticHandler{rv: rv, templates: map[string]*vars.Template{}, log: log, srv: srv, loc: loc, listing: listingOf(loc.Settings),
-		dav: newDAVConfig(loc, rv.AliasPrefix())}
+		dav: newDAVConfig(loc, rv.AliasPrefix()), flv: loc.Settings.FLV}
 	for _, src := range rv.Templates() {
 		t, err := comp.Compile(src)
 		if err != nil {
@@ -169,11 +174,11 @@ func (h *staticHandler) expand(st *vars.State) func(string) string {
 
 func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	rec := w.(*recorder)
-	if h.dav != nil && h.dav.methods.Has(r.Method) {
+	if h.dav != nil && !h.flv && h.dav.methods.Has(r.Method) {
 		return h.serveDAV(rec, r, st)
 	}
 	gzOK, gzTry := false, false
-	if rec.set != nil && rec.set.Gzip.Static != config.GzipStaticOff && rec.statusOverride == 0 {
+	if rec.set != nil && rec.set.Gzip.Static != config.GzipStaticOff && rec.statusOverride == 0 && !h.flv {
 		gzOK, gzTry = gzipStaticWanted(rec, r)
 	}
 	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st), GzipStatic: gzOK})
@@ -196,6 +201,8 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 			// ranges or a 304, except for a 200, which nginx's filters may
 			// still turn into a 304 or a 206.
 			res.Status, rec.statusOverride = rec.statusOverride, 0
+		} else if h.flv {
+			res.FLVStart = static.FLVStart(st.Args)
 		}
 		rec.fileResponse = true
 		// The static module discards the body once it found the file, which

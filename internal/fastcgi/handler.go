@@ -20,6 +20,7 @@ import (
 	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/store"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -125,6 +126,9 @@ type Handler struct {
 	// (HTTP_IF_MODIFIED_SINCE, HTTP_IF_NONE_MATCH) unless fastcgi_param
 	// sets them itself.
 	revalidateIMS, revalidateINM bool
+	// store is the location's fastcgi_store (scgi_store, uwsgi_store); nil
+	// when it has none.
+	store *store.Rule
 	// conditional is Options.Conditional (for the cache only).
 	conditional func(h http.Header, mod time.Time, etag string) int
 }
@@ -177,6 +181,9 @@ func New(o Options) (*Handler, error) {
 	if h.cache, err = cacherule.Compile(o.Compiler, set.Cache, o.CacheZone, strings.TrimSuffix(scheme, "://")); err != nil {
 		return nil, err
 	}
+	if h.store, err = store.Compile(o.Compiler, strings.TrimSuffix(scheme, "://")+"_store", set.Store, set.StoreAccess); err != nil {
+		return nil, err
+	}
 	if h.cache != nil {
 		h.conditional = o.Conditional
 		h.revalidateIMS, h.revalidateINM = !h.named["HTTP_IF_MODIFIED_SINCE"], !h.named["HTTP_IF_NONE_MATCH"]
@@ -216,6 +223,9 @@ type request struct {
 	stale    *cache.Entry // the expired entry, for _use_stale and _revalidate
 	ims, inm string       // the validators a revalidation sends
 	fill     *cache.Fill
+	// store is the file fastcgi_store writes the response to (store.go);
+	// nil when the location does not store or this response is not.
+	store    *store.File
 	fillHead []byte
 	fillAt   time.Time
 	expires  time.Time

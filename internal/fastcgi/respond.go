@@ -19,7 +19,8 @@ var accelKept = map[string]bool{"content-type": true, "set-cookie": true, "conte
 // respond passes the response whose head x holds on to the client: its
 // fields (all of them in $upstream_http_NAME), its status and its body. An
 // X-Accel-Redirect or an intercepted error status is answered instead. In a
-// caching location the response goes to the cache too when it may. It
+// caching location the response goes to the cache too when it may, and in
+// a storing one to its file (store.go). It
 // returns the body bytes read and whether the response ended cleanly.
 func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 	if !h.passHead(req, x.head) {
@@ -28,8 +29,15 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 	if req.cl != nil {
 		return h.respondCaching(req, x)
 	}
+	if h.store != nil {
+		h.startStore(req, x.head)
+	}
 	h.writeHead(req, x.head)
-	return h.copyBody(req, x)
+	n, ok := h.copyBody(req, x)
+	if req.store != nil {
+		h.endStore(req, x.head, ok)
+	}
+	return n, ok
 }
 
 // writeHead sends the status of hd, with its reason phrase.
@@ -110,6 +118,9 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 			n += int64(m)
 			if req.fill != nil {
 				_, _ = req.fill.Write(buf[:m]) // a failed fill is dropped at Commit
+			}
+			if req.store != nil {
+				_, _ = req.store.Write(buf[:m]) // a failed write drops the file at Close
 			}
 			if _, werr := req.w.Write(buf[:m]); werr != nil {
 				return n, false

@@ -13,6 +13,7 @@ import (
 	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/store"
 	"fulcrum/internal/vars"
 )
 
@@ -93,7 +94,7 @@ func New(o Options) (*Handler, error) {
 	if h.cache != nil {
 		h.cache.conditional = o.Conditional
 	}
-	if h.store, err = compileStore(o.Compiler, set.ProxyStore, set.ProxyStoreAccess); err != nil {
+	if h.store, err = store.Compile(o.Compiler, "proxy_store", set.ProxyStore, set.ProxyStoreAccess); err != nil {
 		return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)
 	}
 	for _, r := range h.headers {

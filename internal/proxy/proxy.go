@@ -28,6 +28,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/store"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -65,7 +66,7 @@ type Handler struct {
 	// cache is the location's proxy cache; nil when it has none.
 	cache *cacheRule
 	// store is the location's proxy_store; nil when it has none.
-	store *storeRule
+	store *store.Rule
 }
 
 // request is one request's state while it is proxied. Requests are pooled.
@@ -113,7 +114,7 @@ type request struct {
 	fillDone, fillBody bool
 	// store is the file proxy_store writes the response to (store.go); nil
 	// when the location does not store or this response is not stored.
-	store *storing
+	store *store.File
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}

@@ -58,7 +58,13 @@ func ServeFile(w http.ResponseWriter, r *http.Request, res Result) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("static: %q is not a regular file: %w", res.Path, syscall.ENOENT)
 	}
-	o := output{w: w, r: r, f: f, size: fi.Size(), mod: fi.ModTime(), ctype: res.ContentType, encoding: res.Encoding}
+	o := output{w: w, r: r, src: f, size: fi.Size(), mod: fi.ModTime(), ctype: res.ContentType, encoding: res.Encoding}
+	if start := res.FLVStart; start > 0 && start < o.size {
+		// The flv module's answer: its FLV header, then the file from
+		// start; the ETag, the ranges and the length are the new body's.
+		o.src = flvBody{f: f, start: start}
+		o.size = int64(len(flvHeader)) + o.size - start
+	}
 	o.tag = etag(o.mod, o.size)
 	if res.Status != 0 && res.Status != http.StatusOK {
 		o.headers(false)
@@ -72,7 +78,7 @@ func ServeFile(w http.ResponseWriter, r *http.Request, res Result) error {
 type output struct {
 	w     http.ResponseWriter
 	r     *http.Request
-	f     *os.File
+	src   io.ReaderAt // the body: the file, or flvBody
 	size  int64
 	mod   time.Time
 	tag   string // the ETag
@@ -175,7 +181,7 @@ func (o *output) whole(status int) {
 func (o *output) body(off, n int64) {
 	if o.r.Method != http.MethodHead {
 		// CopyN's limit sizes io.Copy's buffer to a small file.
-		_, _ = io.CopyN(o.w, io.NewSectionReader(o.f, off, n), n)
+		_, _ = io.CopyN(o.w, io.NewSectionReader(o.src, off, n), n)
 	}
 }
 

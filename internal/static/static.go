@@ -202,6 +202,12 @@ type Result struct {
 	// Content-Encoding, whole (no ranges), without Accept-Ranges, as
 	// nginx's gzip_static module does. Empty for any other file.
 	Encoding string
+	// FLVStart is the flv module's start offset for a KindFile (FLVStart of
+	// the request's args, set by the caller in a location with flv): when
+	// it is above 0 and below the file's size, ServeFile sends the FLV
+	// header and then the file from that byte, as one body. 0 sends the
+	// file as it is.
+	FLVStart int64
 
 	// Err explains a KindStatus answer for the error log, in nginx's words
 	// where nginx logs one (`open() "/srv/x" failed: ...`,

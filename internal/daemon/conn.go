@@ -57,7 +57,7 @@ const clientReadBufSize = 2 << 10
 const clientWriteBufSize = 4 << 10
 
 var (
-	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, clientReadBufSize) }}
+	readerPool = h1.NewReaderPool(clientReadBufSize)
 	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, clientWriteBufSize) }}
 )
 
@@ -72,9 +72,9 @@ const abortCheckInterval = 500 * time.Millisecond
 type clientConn struct {
 	srv    *httpServer
 	c      net.Conn
-	raw    syscall.Conn // the socket under c, for the abort check; nil if none
-	br     *bufio.Reader
-	src    connSource // br's source
+	raw    syscall.Conn  // the socket under c, for the abort check; nil if none
+	in     h1.LentReader // the read buffer, over src
+	src    connSource
 	bw     *bufio.Writer
 	ci     connInfo
 	ctx    context.Context // cancelled when the client is gone or the connection ends
@@ -180,8 +180,7 @@ func (cc *clientConn) serve() {
 		}
 	}
 	cc.src.reset(cc.c, cc.rawc)
-	cc.br = readerPool.Get().(*bufio.Reader)
-	cc.br.Reset(&cc.src)
+	cc.in.Init(readerPool, &cc.src)
 	defer cc.close()
 	stats := cc.srv.stats
 	for first := true; ; first = false {
@@ -189,7 +188,7 @@ func (cc *clientConn) serve() {
 			return
 		}
 		stats.requestStarted()
-		err := h1.ReadRequest(cc.br, &cc.req, cc.srv.lim.h1)
+		err := h1.ReadRequest(cc.in.Reader(), &cc.req, cc.srv.lim.h1)
 		stats.headRead()
 		if err != nil {
 			cc.refuse(err)
@@ -254,7 +253,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		wait = lim.headerTimeout
 	}
 	var deadline time.Time
-	br := cc.reader()
+	br := cc.in.Reader()
 	grace := wait > idleGrace && br.Buffered() == 0
 	awaiting := cc.flushPending
 	if wait > 0 {
@@ -313,7 +312,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		return false // Shutdown closed it
 	}
 	cc.ci.start = time.Now()
-	if lim.headerTimeout > 0 && !headBuffered(cc.br) {
+	if lim.headerTimeout > 0 && !headBuffered(cc.in.Reader()) {
 		switch {
 		case !first:
 			cc.setReadDeadline(cc.ci.start.Add(lim.headerTimeout))
@@ -463,38 +462,6 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// reader returns the connection's read buffer, taking one from the pool
-// when the connection holds none (releaseReader gave it back while a
-// bodiless request was served).
-func (cc *clientConn) reader() *bufio.Reader {
-	if cc.br == nil {
-		cc.br = readerPool.Get().(*bufio.Reader)
-		cc.br.Reset(&cc.src)
-	}
-	return cc.br
-}
-
-// buffered returns how many bytes the connection has read ahead of the
-// request being served (a pipelined request).
-func (cc *clientConn) buffered() int {
-	if cc.br == nil {
-		return 0
-	}
-	return cc.br.Buffered()
-}
-
-// releaseReader gives the read buffer back to the pool when it holds nothing
-// unread: a request without a body reads nothing more from the client until
-// the next one, so 400 requests waiting on their upstreams do not pin 400
-// buffers.
-func (cc *clientConn) releaseReader() {
-	if cc.br != nil && cc.br.Buffered() == 0 {
-		cc.br.Reset(nil)
-		readerPool.Put(cc.br)
-		cc.br = nil
-	}
-}
-
 // idleGrace is how long a connection waits for its next request holding its
 // read buffer. A busy keep-alive connection's next request comes well within
 // it; past it, the buffer goes back to the pool, so an idle connection (a
@@ -504,14 +471,11 @@ const idleGrace = time.Second
 // waitIdle waits until deadline for the first byte of the next request
 // without a read buffer, then takes one back with that byte in front.
 func (cc *clientConn) waitIdle(deadline time.Time) error {
-	cc.br.Reset(nil)
-	readerPool.Put(cc.br)
-	cc.br = nil
+	cc.in.Drop()
 	cc.setReadDeadline(deadline)
 	n, err := cc.c.Read(cc.src.first[:])
-	cc.br = readerPool.Get().(*bufio.Reader)
 	cc.src.pending = cc.src.first[:n]
-	cc.br.Reset(&cc.src)
+	cc.in.Reader()
 	if n > 0 {
 		return nil
 	}
@@ -674,7 +638,7 @@ func (cc *clientConn) serveRequest() bool {
 	// buffer when nothing more will be read for this request (no body) and
 	// nothing is buffered after it: the next wait takes one back.
 	if req.Framing == h1.NoBody {
-		cc.releaseReader()
+		cc.in.Release()
 	}
 	req.Reset()
 	cc.startWatch()
@@ -826,11 +790,7 @@ func (cc *clientConn) close() {
 		_ = cc.bw.Flush()
 	}
 	cc.c.Close()
-	if cc.br != nil {
-		cc.br.Reset(nil)
-		readerPool.Put(cc.br)
-		cc.br = nil
-	}
+	cc.in.Drop()
 	cc.releaseWriter()
 	cc.req.Reset()
 }
@@ -925,7 +885,7 @@ func (b *reqBody) reset() error {
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
-	return b.b.Reset(b.cc.br, req.Framing, req.ContentLength, h1.BodyLimits{})
+	return b.b.Reset(b.cc.in.Reader(), req.Framing, req.ContentLength, h1.BodyLimits{})
 }
 
 // Read implements io.Reader.

@@ -691,7 +691,7 @@ func TestEngineReadBufferDuringHandler(t *testing.T) {
 			var held []bool
 			ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
 				mu.Lock()
-				held = append(held, w.(*respWriter).cc.br != nil)
+				held = append(held, w.(*respWriter).cc.in.Held() != nil)
 				mu.Unlock()
 				b, _ := io.ReadAll(r.Body)
 				if len(b) > 0 {

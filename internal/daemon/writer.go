@@ -720,7 +720,7 @@ func (w *respWriter) finishOnce() bool {
 func (w *respWriter) mayAwait() bool {
 	cc := w.cc
 	return w.err == nil && !w.closeConn && cc.rawc != nil && !cc.readFirst &&
-		cc.buffered() == 0 && !cc.srv.shuttingDown()
+		cc.in.Buffered() == 0 && !cc.srv.shuttingDown()
 }
 
 // lastChunk is the zero-size chunk with the trailers the handler set.
@@ -888,7 +888,7 @@ func (w *respWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	cc.hijack()
 	cc.clearReadDeadline()
 	cc.out.fixed = true // the new owner sets its own deadlines
-	return cc.c, bufio.NewReadWriter(cc.reader(), cc.writer()), nil
+	return cc.c, bufio.NewReadWriter(cc.in.Reader(), cc.writer()), nil
 }
 
 // SetReadDeadline sets the client connection's read deadline

@@ -82,10 +82,10 @@ type poolConn struct {
 	// under is the socket under a TLS connection (raw is nil then), which
 	// alive peeks at to learn whether anything arrived; nil otherwise.
 	under syscall.RawConn
-	// br is the read buffer, held only while a response is read (reader):
-	// an idle connection, or one whose server has not answered yet, holds
-	// none, so 400 requests waiting on their servers do not pin 400 buffers.
-	br       *bufio.Reader
+	// rbuf is the read buffer, held only while a response is read: an idle
+	// connection, or one whose server has not answered yet, holds none, so
+	// 400 requests waiting on their servers do not pin 400 buffers.
+	rbuf     h1.LentReader
 	key      connKey
 	born     time.Time
 	lastUsed time.Time
@@ -238,6 +238,7 @@ func (p *ConnPool) dialHere(ctx context.Context, dst *dialTarget) (net.Conn, err
 // newPoolConn wraps a fresh connection with its buffers.
 func newPoolConn(c net.Conn, key connKey, born time.Time) *poolConn {
 	pc := &poolConn{c: c, key: key, born: born}
+	pc.rbuf.Init(upstreamReaders, connReader{pc})
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
 	}
@@ -260,45 +261,13 @@ func newPoolConn(c net.Conn, key connKey, born time.Time) *poolConn {
 // (bench/profile.sh) when connections came and went, and, kept, 1.2 MB of
 // the 5.7 MB live heap (bench/pprof, wrk -c400 /small), nearly all of it on
 // connections waiting for their server's answer.
-var upstreamReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
-
-// reader returns the connection's read buffer, borrowing one first when it
-// holds none.
-func (pc *poolConn) reader() *bufio.Reader {
-	if pc.br == nil {
-		pc.br = upstreamReaders.Get().(*bufio.Reader)
-		pc.br.Reset(connReader{pc})
-	}
-	return pc.br
-}
-
-// buffered returns how many bytes the connection has read but nobody has
-// consumed.
-func (pc *poolConn) buffered() int {
-	if pc.br == nil {
-		return 0
-	}
-	return pc.br.Buffered()
-}
-
-// releaseReader gives the read buffer back when it holds nothing unread.
-func (pc *poolConn) releaseReader() {
-	if pc.br != nil && pc.br.Buffered() == 0 {
-		pc.br.Reset(nil)
-		upstreamReaders.Put(pc.br)
-		pc.br = nil
-	}
-}
+var upstreamReaders = h1.NewReaderPool(4 << 10)
 
 // close closes the connection and gives its read buffer back. Nothing may
 // read from pc afterwards; a second call only closes again.
 func (pc *poolConn) close() error {
 	err := pc.c.Close()
-	if pc.br != nil {
-		pc.br.Reset(nil)
-		upstreamReaders.Put(pc.br)
-		pc.br = nil
-	}
+	pc.rbuf.Drop()
 	return err
 }
 
@@ -310,7 +279,7 @@ func (pc *poolConn) close() error {
 // A TLS connection's bytes are records that only crypto/tls can read
 // (aliveTLS).
 func alive(pc *poolConn) bool {
-	if pc.buffered() > 0 {
+	if pc.rbuf.Buffered() > 0 {
 		return false
 	}
 	if pc.raw == nil {
@@ -355,7 +324,7 @@ func aliveTLS(pc *poolConn) bool {
 	t := time.Now().Add(aliveTLSWait)
 	_ = pc.c.SetReadDeadline(t)
 	pc.rd.Set(t)
-	_, err := pc.reader().Peek(1)
+	_, err := pc.rbuf.Reader().Peek(1)
 	return err != nil && isTimeout(err)
 }
 
@@ -370,7 +339,7 @@ func (p *ConnPool) put(pc *poolConn, now time.Time) {
 		return
 	}
 	pc.lastUsed = now
-	pc.releaseReader()
+	pc.rbuf.Release()
 	p.mu.Lock()
 	if p.closed || len(p.idle[pc.key]) >= o.Keepalive {
 		p.mu.Unlock()
@@ -537,7 +506,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		pc.head = nil // an unusually long head: not kept with an idle connection
 	}
 	sent := 0
-	if pc.raw != nil && (body == nil || bodyLen == 0) && pc.buffered() == 0 {
+	if pc.raw != nil && (body == nil || bodyLen == 0) && pc.rbuf.Buffered() == 0 {
 		// The whole request is in msg: write it and wait for the answer in
 		// one step (sendThenAwait). The read deadline goes first, as it
 		// bounds the wait, and the client is checked after it, as below.
@@ -572,7 +541,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	br := pc.reader()
+	br := pc.rbuf.Reader()
 	for {
 		err := h1.ReadResponse(br, &resp.head, out.method, h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes})
 		if err != nil {
@@ -723,7 +692,7 @@ func (pc *poolConn) writeRequest(head []byte, body io.Reader, bodyLen int64) err
 // read straight from the pooled connection. At the body's end the connection
 // goes back to the pool when the response allows it; closed early or on an
 // error, the connection is closed. After a 101 the connection is the upgraded
-// stream (pc.c, with pc.br holding what the server already sent).
+// stream (pc.c, with pc.rbuf holding what the server already sent).
 type upstreamResponse struct {
 	head        h1.Response
 	body        h1.Body
@@ -777,7 +746,7 @@ func (b *upstreamResponse) Read(p []byte) (int, error) {
 // false, and nothing written, when the body is not all buffered.
 func (b *upstreamResponse) writeBuffered(w io.Writer) (n int64, ok bool, err error) {
 	left := b.body.Remaining()
-	if b.pc == nil || left < 0 || left > int64(b.pc.buffered()) {
+	if b.pc == nil || left < 0 || left > int64(b.pc.rbuf.Buffered()) {
 		return 0, false, nil
 	}
 	n, err = b.body.WriteTo(w) // reads nothing from the socket: it is all buffered
@@ -823,7 +792,7 @@ func (b *upstreamResponse) closeAt(now time.Time) error {
 	b.pc = nil
 	b.head.Reset()
 	b.in, b.out = pc.in, pc.out
-	if watched && !b.upgraded && b.done && !b.failed && !b.close && pc.buffered() == 0 {
+	if watched && !b.upgraded && b.done && !b.failed && !b.close && pc.rbuf.Buffered() == 0 {
 		b.pool.put(pc, now)
 		return nil
 	}

@@ -356,16 +356,16 @@ func TestCloseGivesTheReadBufferBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pc.br != nil {
+	if pc.rbuf.Held() != nil {
 		t.Fatal("a new connection holds a read buffer before it reads anything")
 	}
-	if pc.reader() == nil || pc.br == nil {
+	if pc.rbuf.Reader() == nil || pc.rbuf.Held() == nil {
 		t.Fatal("reader lent no read buffer")
 	}
 	if err := pc.close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
-	if pc.br != nil {
+	if pc.rbuf.Held() != nil {
 		t.Error("the read buffer is still held after close")
 	}
 	if err := pc.close(); err == nil {
@@ -429,7 +429,7 @@ func TestWriteBuffered(t *testing.T) {
 			if len(idle) != 1 {
 				t.Fatalf("%d idle connections after a complete body, want 1 (reused)", len(idle))
 			}
-			if idle[0].br != nil {
+			if idle[0].rbuf.Held() != nil {
 				t.Error("the idle connection still holds its read buffer")
 			}
 		})

@@ -405,7 +405,7 @@ func (h *Handler) switchProtocols(req *request) {
 		done <- struct{}{}
 	}()
 	go func() {
-		_, _ = io.Copy(client, backend.br)
+		_, _ = io.Copy(client, backend.rbuf.Reader())
 		closeWrite(client)
 		done <- struct{}{}
 	}()

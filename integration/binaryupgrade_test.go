@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -258,51 +259,26 @@ http {
 	<-slowStarted
 
 	// The steady stream: new connections, one request each.
-	var total, failed atomic.Int64
-	var mu sync.Mutex // guards failures and byPID
-	var failures []string
+	var mu sync.Mutex // guards byPID
 	byPID := map[string]int{}
-	var afterOldExit atomic.Bool
+	// exitSeq is the load's sequence number when the old binary was seen to
+	// exit: no request sent after it may be answered by the old binary.
+	var exitSeq atomic.Int64
+	exitSeq.Store(math.MaxInt64)
 	var oldAfterExit atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				exited := afterOldExit.Load()
-				resp, err := client.Get("http://" + addr + "/x")
-				total.Add(1)
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					pid := resp.Header.Get("X-Pid")
-					mu.Lock()
-					byPID[pid]++
-					mu.Unlock()
-					if exited && pid == strconv.Itoa(oldPID) {
-						oldAfterExit.Add(1)
-					}
-					if resp.StatusCode == 200 {
-						continue
-					}
-					err = fmt.Errorf("status %d", resp.StatusCode)
-				}
-				failed.Add(1)
-				mu.Lock()
-				failures = append(failures, err.Error())
-				mu.Unlock()
-			}
-		}()
+	noKeepAlive := func() *http.Client {
+		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	}
-	waitFor(t, "load to start", func() bool { return total.Load() > 100 })
+	l := startLoad(3, "http://"+addr+"/x", noKeepAlive, func(resp *http.Response, seq int64) {
+		pid := resp.Header.Get("X-Pid")
+		mu.Lock()
+		byPID[pid]++
+		mu.Unlock()
+		if seq > exitSeq.Load() && pid == strconv.Itoa(oldPID) {
+			oldAfterExit.Add(1)
+		}
+	})
+	l.waitMore(t, "load to start", 100)
 
 	newPID := u.upgrade(oldPID)
 	if got := readPIDFile(u.pidFile + ".oldbin"); got != oldPID {
@@ -320,8 +296,7 @@ http {
 			t.Errorf("no log line %q", want)
 		}
 	}
-	before := total.Load()
-	waitFor(t, "traffic with both binaries", func() bool { return total.Load() > before+200 })
+	l.waitMore(t, "traffic with both binaries", 200)
 
 	u.signal(oldPID, syscall.SIGQUIT)
 	waitFor(t, "the old binary to stop accepting", func() bool { return u.logged(fmt.Sprintf("%d#0: gracefully shutting down", oldPID)) })
@@ -344,16 +319,10 @@ http {
 	if code := u.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("old binary exited with %d", code)
 	}
-	afterOldExit.Store(true)
-	before = total.Load()
-	waitFor(t, "traffic after the old binary left", func() bool { return total.Load() > before+200 })
-	close(stop)
-	wg.Wait()
-
-	t.Logf("binary upgrade under load: %d requests, %d failed, by pid %v", total.Load(), failed.Load(), byPID)
-	if failed.Load() != 0 {
-		t.Errorf("%d of %d requests failed across the upgrade: %v", failed.Load(), total.Load(), failures[:min(5, len(failures))])
-	}
+	exitSeq.Store(l.sent())
+	l.waitMore(t, "traffic after the old binary left", 200)
+	l.finish(t, "the binary upgrade")
+	t.Logf("binary upgrade: answers by pid %v", byPID)
 	if byPID[strconv.Itoa(newPID)] == 0 {
 		t.Error("the new binary answered no request")
 	}

@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -64,40 +62,8 @@ func TestReloadUnderLoadLosesNothing(t *testing.T) {
 	in := startFulcrum(t, reloadConfig([]string{a.addr()}, ""), 1)
 	main := in.url(0)
 
-	var total, failed atomic.Int64
-	var failMu sync.Mutex
-	var failures []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := newClient()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := client.Get(main + "/")
-				total.Add(1)
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode == 200 {
-						continue
-					}
-					err = fmt.Errorf("status %d", resp.StatusCode)
-				}
-				failed.Add(1)
-				failMu.Lock()
-				failures = append(failures, err.Error())
-				failMu.Unlock()
-			}
-		}()
-	}
-	waitFor(t, "load to start", func() bool { return total.Load() > 100 })
+	l := startLoad(4, main+"/", newClient, nil)
+	l.waitMore(t, "load to start", 100)
 	for i := 1; i <= 10; i++ {
 		servers, extra := []string{a.addr()}, ""
 		if i%2 == 1 {
@@ -113,15 +79,9 @@ func TestReloadUnderLoadLosesNothing(t *testing.T) {
 				t.Errorf("reload %d: the new listener %s answered %d", i, extra, code)
 			}
 		}
-		before := total.Load()
-		waitFor(t, "traffic after the reload", func() bool { return total.Load() > before+300 })
+		l.waitMore(t, "traffic after the reload", 300)
 	}
-	close(stop)
-	wg.Wait()
-	t.Logf("reload under load: %d requests, %d failed, 10 reloads", total.Load(), failed.Load())
-	if failed.Load() != 0 {
-		t.Errorf("%d of %d requests failed across 10 reloads: %v", failed.Load(), total.Load(), failures[:min(5, len(failures))])
-	}
+	l.finish(t, "10 reloads")
 	if b.hitCount() == 0 {
 		t.Error("the server added by reload never got a request")
 	}

@@ -328,7 +328,9 @@ func (w *recorder) runSlice(h handler, sr *http.Request, st *vars.State) bool {
 	case sw.err != nil:
 		return false
 	case sw.code == 0:
-		w.sliceFailed(errors.New("missing slice response"), st.Path)
+		if sr.Context().Err() == nil { // not a client that went away (499)
+			w.sliceFailed(errors.New("missing slice response"), st.Path)
+		}
 		return false
 	}
 	return sl.ctx.Accepted() && sw.win.Pos == sw.end

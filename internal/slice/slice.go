@@ -71,9 +71,6 @@ func (c *Context) Active() bool { return c.on }
 // is valid until the next call to Next, Begin or Reset.
 func (c *Context) Range() []byte { return c.rng }
 
-// Size is the slice size the Context was begun with.
-func (c *Context) Size() int64 { return c.size }
-
 // setRange writes $slice_range for the slice starting at c.start.
 func (c *Context) setRange() {
 	b := append(c.rng[:0], "bytes="...)

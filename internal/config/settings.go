@@ -152,6 +152,7 @@ var settingRules = slices.Concat([]settingRule{
 	msecRule("send_timeout", func(s *Settings) *time.Duration { return &s.SendTimeout }),
 	sizeValueRule("limit_rate", func(s *Settings) *SizeValue { return &s.LimitRate }),
 	sizeValueRule("limit_rate_after", func(s *Settings) *SizeValue { return &s.LimitRateAfter }),
+	sizeRule("slice", func(s *Settings) *int64 { return &s.Slice }),
 	{names: []string{"keepalive_timeout"}, apply: applyKeepaliveTimeout},
 	intRule("keepalive_requests", func(s *Settings) *int { return &s.KeepaliveRequests }),
 	msecRule("keepalive_time", func(s *Settings) *time.Duration { return &s.KeepaliveTime }),

@@ -146,7 +146,7 @@ var nginxSpecs = []spec{
 	{name: "mp4_max_buffer_size", module: "http_mp4", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "mp4_max_buffer_size size;"},
 	{name: "mp4_start_key_frame", module: "http_mp4", ctx: ctxHSL, args: argsFlag, status: planned, note: noteMP4, asIs: []string{"off"}, syntax: "mp4_start_key_frame on | off;"},
 	{name: "random_index", module: "http_random_index", ctx: ctxLoc, args: argsFlag, syntax: "random_index on | off;"},
-	{name: "slice", module: "http_slice", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: planned, note: "requests go upstream whole, without a Range per slice; $slice_range is not available", asIs: []string{"0"}, syntax: "slice size;"},
+	{name: "slice", module: "http_slice", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "slice size;"},
 	{name: "userid", module: "http_userid", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "v1", "log", "off"}, syntax: "userid on | v1 | log | off;"},
 	{name: "userid_service", module: "http_userid", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "userid_service number;"},
 	{name: "userid_name", module: "http_userid", ctx: ctxHSL, args: args1, syntax: "userid_name name;"},

@@ -626,7 +626,13 @@ type Settings struct {
 	// upstream's X-Accel-Limit-Rate and proxy_buffering off replace
 	// LimitRate (vars.State.LimitRateSet). The zero values mean no limit.
 	LimitRate, LimitRateAfter SizeValue
-	KeepaliveTimeout          time.Duration
+	// Slice (slice, 0 for off) is the size of the slices nginx's slice
+	// module fetches a response in: where a request reads $slice_range
+	// (proxy_set_header Range $slice_range), the upstream is asked for
+	// one aligned range of Slice bytes at a time and the client gets the
+	// response they make up (internal/slice). Inherited.
+	Slice            int64
+	KeepaliveTimeout time.Duration
 	// KeepaliveHeaderTimeout is keepalive_timeout's second argument, sent as
 	// "Keep-Alive: timeout=N"; 0 means no such header.
 	KeepaliveHeaderTimeout time.Duration

@@ -233,6 +233,8 @@ type requestScratch struct {
 	link linkState
 	// uid is the userid module's cookie and identifier.
 	uid uidState
+	// slice is the slice module's state (slice.go).
+	slice sliceState
 }
 
 // getScratch takes a request's scratch from the pool.
@@ -255,6 +257,9 @@ func (s *snapshot) putScratch(scratch *requestScratch) {
 	scratch.rec = recorder{}
 	scratch.r, scratch.log = nil, nil
 	scratch.link.expiresSet = false
+	if scratch.slice.ctx.Active() {
+		scratch.slice.reset()
+	}
 	if scratch.uid.read {
 		scratch.uid = uidState{}
 	}
@@ -327,6 +332,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 			rec.fail(http.StatusInternalServerError)
 			return
 		}
+		rec.resetSlice() // an internal redirect clears every module's context
 		loc, res = s.redirectInternally(r, st, srv, next)
 		if loc != nil {
 			rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
@@ -637,6 +643,9 @@ type recorder struct {
 	// the response (addition.go), nil otherwise.
 	srv *router.Server
 	add *addition
+	// slice is the request's slice module state once $slice_range began
+	// slicing it (slice.go), nil otherwise.
+	slice *sliceState
 }
 
 // engineWriter is what the engine's response writer (respWriter) offers the
@@ -738,6 +747,12 @@ func (w *recorder) WriteHeader(code int) {
 		}
 		return
 	}
+	if w.slice != nil && !w.slice.headerOut { // nginx's first header filter
+		var ok bool
+		if code, ok = w.sliceHeader(code); !ok {
+			return
+		}
+	}
 	w.wroteHeader = true
 	if w.statusOverride != 0 {
 		code = w.statusOverride
@@ -802,6 +817,14 @@ func (w *recorder) WriteHeader(code int) {
 }
 
 func (w *recorder) Write(p []byte) (int, error) {
+	if w.slice != nil {
+		return w.writeSliced(p)
+	}
+	return w.write(p)
+}
+
+// write is Write past the slice module's cut (writeSliced).
+func (w *recorder) write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -976,8 +999,8 @@ func (w *recorder) SetHeadTime(t time.Time) {
 func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
 	if w.ew != nil {
 		w.ew.SetFieldOrder(order)
-	} else if w.sub {
-		w.ResponseWriter.(*subWriter).setFieldOrder(order)
+	} else if sw, ok := w.ResponseWriter.(*subWriter); ok {
+		sw.setFieldOrder(order)
 	}
 }
 

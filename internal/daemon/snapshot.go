@@ -249,6 +249,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	s.defineUseridVariables(comp)
 	s.defineBrowserVariables(comp) // before the sets, which may change them
 	s.defineLinkVariables(comp)    // so may they these, as in nginx
+	s.defineSliceVariables(comp)
 	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}
@@ -565,11 +566,21 @@ func (b *handlerBuilder) locations(locs []*config.Location) error {
 	return nil
 }
 
-// handler picks the content handler of a location: stub_status (which
+// handler is the location's content handler (contentHandler), under the
+// slice module's when the location has "slice".
+func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
+	h, err := b.contentHandler(loc)
+	if err != nil || loc.Settings.Slice <= 0 {
+		return h, err
+	}
+	return sliceHandler{h}, nil
+}
+
+// contentHandler picks the content handler of a location: stub_status (which
 // config.Load keeps only when it comes after the level's proxy_pass, as the
 // last content handler wins in nginx), flv (likewise), proxy_pass, or files. (A
 // return answers in the rewrite phases, before any content handler.)
-func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
+func (b *handlerBuilder) contentHandler(loc *config.Location) (handler, error) {
 	// api, metrics and dashboard are set only when they are the level's last
 	// content handler directive, so they go first.
 	if loc.Settings.API {

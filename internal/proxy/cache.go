@@ -197,8 +197,10 @@ func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
 		return
 	}
 	h.startFill(req, cl)
+	// Deferred: a response cut short panics out of respond
+	// (http.ErrAbortHandler), and its fill must still be dropped.
+	defer h.endFill(req)
 	h.respond(req)
-	h.endFill(req)
 }
 
 // useStale reports whether proxy_cache_use_stale covers a failed exchange

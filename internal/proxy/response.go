@@ -61,7 +61,13 @@ func (h *Handler) respond(req *request) {
 		h.switchProtocols(req)
 		return
 	}
-	if (req.fill != nil || resp.entry != nil) && resp.head.Status == http.StatusOK && h.answerConditional(req) {
+	status := resp.head.Status
+	if hf, ok := req.w.(HeadFilter); ok {
+		if status, ok = hf.FilterHead(status); !ok {
+			return // the writer ended the response; the upstream's is dropped
+		}
+	}
+	if (req.fill != nil || resp.entry != nil) && status == http.StatusOK && h.answerConditional(req) {
 		return
 	}
 	if !h.set.ProxyBuffering {
@@ -72,7 +78,7 @@ func (h *Handler) respond(req *request) {
 	if h.store != nil {
 		h.startStore(req)
 	}
-	req.w.WriteHeader(resp.head.Status)
+	req.w.WriteHeader(status)
 	err := h.copyBody(req)
 	if req.store != nil {
 		h.endStore(req, err == nil && resp.done && !resp.failed)
@@ -82,6 +88,21 @@ func (h *Handler) respond(req *request) {
 		// short is to end the connection without finishing it.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// HeadFilter is a ResponseWriter with a header filter that may change the
+// status of an upstream's response before the proxy's own filters see it,
+// as the daemon's slice module turns a slice's 206 into the 200 of the
+// whole object, changing the fields in Header() to match; the
+// not-modified filter of a cached response then applies to that 200, as
+// in nginx, where the slice filter comes first. FilterHead is called once
+// per response, once its fields are in Header() and before WriteHeader,
+// which is then called with the status it returns. false means the writer
+// ended the response itself (nginx's NGX_ERROR from a header filter: the
+// connection closes): the proxy writes nothing more and drops the rest of
+// the upstream's response.
+type HeadFilter interface {
+	FilterHead(status int) (int, bool)
 }
 
 // HeadTimer is a ResponseWriter that dates the response's head (its Date

@@ -152,6 +152,42 @@ func SingleRange(h http.Header, size int64) (start, end int64, status int) {
 	return 0, size, http.StatusOK
 }
 
+// TaggedRange is nginx's range filter for a 200 of size bytes that allows
+// one range (r->single_range) and carries an entity tag (etag, "" for
+// none) and a Last-Modified date (lastModified, "" for none): the whole
+// response nginx's slice module makes of its slices. It reads the Range
+// and If-Range fields of h as SingleRange does, except that If-Range may
+// match: an entity tag (a value ending in a quote) compared exactly with
+// etag, else a date compared, to the second, with lastModified's. A
+// response without the one If-Range needs is sent whole.
+func TaggedRange(h http.Header, etag, lastModified string, size int64) (start, end int64, status int) {
+	if ir, ok := first(h, "If-Range"); ok && !taggedIfRange(ir, etag, lastModified) {
+		return 0, size, http.StatusOK
+	}
+	v, ok := first(h, "Range")
+	if !ok || len(v) < 7 || !strings.EqualFold(v[:6], "bytes=") {
+		return 0, size, http.StatusOK
+	}
+	ranges, verdict := rangeSet(v[6:], size, 1)
+	switch verdict {
+	case rangeSatisfiable:
+		return ranges[0].start, ranges[0].end, http.StatusPartialContent
+	case rangeUnsatisfiable:
+		return 0, size, http.StatusRequestedRangeNotSatisfiable
+	}
+	return 0, size, http.StatusOK
+}
+
+// taggedIfRange is ifRange for a response's own ETag and Last-Modified
+// fields, either of which may be missing (then only the other can match).
+func taggedIfRange(v, etag, lastModified string) bool {
+	if len(v) >= 2 && v[len(v)-1] == '"' {
+		return etag != "" && v == etag
+	}
+	mod := parseTime(lastModified)
+	return mod != -1 && parseTime(v) == mod
+}
+
 // ifRange reports whether an If-Range value lets the ranges apply.
 func ifRange(v, tag string, mod time.Time) bool {
 	if len(v) >= 2 && v[len(v)-1] == '"' {

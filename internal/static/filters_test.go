@@ -143,3 +143,44 @@ func TestSingleRange(t *testing.T) {
 		}
 	}
 }
+
+// TestTaggedRange checks the range filter nginx applies to the whole
+// response of a sliced request (one range, If-Range against the
+// response's ETag or Last-Modified), as nginx 1.22.1 answered it.
+func TestTaggedRange(t *testing.T) {
+	const lm = "Tue, 02 Jan 2024 03:04:05 GMT"
+	tests := []struct {
+		rng, ifRange, etag, lastModified string
+		start, end                       int64
+		status                           int
+	}{
+		{"", "", `"v1"`, lm, 0, 3500, 200},
+		{"bytes=1500-1600", "", `"v1"`, lm, 1500, 1601, 206},
+		{"bytes=-300", "", `"v1"`, lm, 3200, 3500, 206},
+		{"bytes=3500-", "", `"v1"`, lm, 0, 3500, 416},
+		{"bytes=abc", "", `"v1"`, lm, 0, 3500, 416},
+		{"bytes=0-0,2000-2001", "", `"v1"`, lm, 0, 3500, 200},
+		{"bytes=1500-1600", `"v1"`, `"v1"`, lm, 1500, 1601, 206},
+		{"bytes=1500-1600", `"v0"`, `"v1"`, lm, 0, 3500, 200},
+		{"bytes=1500-1600", `"v1"`, "", lm, 0, 3500, 200},
+		{"bytes=1500-1600", `W/"v1"`, `W/"v1"`, lm, 1500, 1601, 206},
+		{"bytes=1500-1600", lm, `"v1"`, lm, 1500, 1601, 206},
+		{"bytes=1500-1600", "Wed, 03 Jan 2024 03:04:05 GMT", `"v1"`, lm, 0, 3500, 200},
+		{"bytes=1500-1600", lm, `"v1"`, "", 0, 3500, 200},
+		{"bytes=1500-1600", "yesterday", `"v1"`, lm, 0, 3500, 200},
+	}
+	for _, tc := range tests {
+		h := http.Header{}
+		if tc.rng != "" {
+			h.Set("Range", tc.rng)
+		}
+		if tc.ifRange != "" {
+			h.Set("If-Range", tc.ifRange)
+		}
+		start, end, status := TaggedRange(h, tc.etag, tc.lastModified, 3500)
+		if status != tc.status || status == 206 && (start != tc.start || end != tc.end) {
+			t.Errorf("Range %q If-Range %q (ETag %q, Last-Modified %q): %d [%d, %d), want %d [%d, %d)",
+				tc.rng, tc.ifRange, tc.etag, tc.lastModified, status, start, end, tc.status, tc.start, tc.end)
+		}
+	}
+}

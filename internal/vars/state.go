@@ -258,6 +258,9 @@ type State struct {
 	// "MISS", "BYPASS", "EXPIRED", "STALE", "UPDATING", "REVALIDATED" or
 	// "HIT"; empty means not found (the request did not use a cache).
 	CacheStatus string
+	// InSubrequest reports that the State serves a subrequest
+	// (BeginSubrequest until EndSubrequest): nginx's r != r->main.
+	InSubrequest bool
 
 	// Status is the status sent to the client; 0 prints as "000" ($status).
 	Status int

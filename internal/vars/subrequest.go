@@ -21,6 +21,8 @@ type Subrequest struct {
 	upstream             HeaderList
 	sentHeader           Headers
 	body                 []byte
+	cacheStatus          string
+	inSubrequest         bool
 }
 
 // BeginSubrequest readies st for a subrequest to path (no arguments) with
@@ -37,8 +39,9 @@ func (st *State) BeginSubrequest(path, method string) Subrequest {
 		limitRate: st.LimitRate, limitRateSet: st.LimitRateSet,
 		upstreams: st.Upstreams, groupNext: st.groupNext,
 		upstreamHeader: st.UpstreamHeader, upstream: st.upstream, sentHeader: st.SentHeader,
-		body: st.Body,
+		body: st.Body, cacheStatus: st.CacheStatus, inSubrequest: st.InSubrequest,
 	}
+	st.InSubrequest = true
 	st.Path, st.Args, st.Method = path, "", method
 	st.Rewritten, st.WholeURI = true, false
 	st.ProxyHost, st.ProxyPort = "", ""
@@ -48,7 +51,18 @@ func (st *State) BeginSubrequest(path, method string) Subrequest {
 	// the main request's list does not show.
 	st.Upstreams, st.groupNext = st.Upstreams[len(st.Upstreams):], false
 	st.UpstreamHeader, st.upstream, st.SentHeader = nil, nil, nil
-	st.Body = nil
+	st.Body, st.CacheStatus = nil, ""
+	return sv
+}
+
+// BeginClone is BeginSubrequest for a subrequest that clones the request
+// (nginx's NGX_HTTP_SUBREQUEST_CLONE, which the slice module makes): it
+// keeps the request's URI, arguments and method, and whether and how the
+// URI changed, so that the same location serves it the same way; it gets
+// a fresh status and upstream state as any subrequest does.
+func (st *State) BeginClone() Subrequest {
+	sv := st.BeginSubrequest(st.Path, st.Method)
+	st.Args, st.Rewritten, st.WholeURI = sv.args, sv.rewritten, sv.wholeURI
 	return sv
 }
 
@@ -63,7 +77,7 @@ func (st *State) EndSubrequest(sv Subrequest) {
 	clear(st.Upstreams)
 	st.Upstreams, st.groupNext = sv.upstreams, sv.groupNext
 	st.UpstreamHeader, st.upstream, st.SentHeader = sv.upstreamHeader, sv.upstream, sv.sentHeader
-	st.Body = sv.body
+	st.Body, st.CacheStatus, st.InSubrequest = sv.body, sv.cacheStatus, sv.inSubrequest
 }
 
 // Fork makes dst a copy of st for a subrequest that runs beside the

@@ -93,6 +93,42 @@ func TestSubrequestState(t *testing.T) {
 	}
 }
 
+// TestCloneState: a cloned subrequest (the slice module's) keeps the
+// request's URI, arguments, method and URI state, gets its own status,
+// upstream state and $upstream_cache_status, and the main request's come
+// back after it.
+func TestCloneState(t *testing.T) {
+	c := &Compiler{}
+	tmpl, err := c.Compile("$request_method $uri?$args $status [$upstream_status] [$upstream_cache_status]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	st.Method, st.Path, st.Args, st.Rewritten, st.WholeURI = "GET", "/v", "a=1", false, false
+	st.CacheStatus = "MISS"
+	st.Status = 200
+	main := st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:1"), "")
+	main.Status = 206
+
+	saved := st.BeginClone()
+	if !st.InSubrequest || st.Rewritten || st.WholeURI {
+		t.Errorf("in the clone: InSubrequest %v, Rewritten %v, WholeURI %v", st.InSubrequest, st.Rewritten, st.WholeURI)
+	}
+	if got, want := tmpl.String(&st), "GET /v?a=1 000 [] []"; got != want {
+		t.Errorf("in the clone, before its answer: %q, want %q", got, want)
+	}
+	a := st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:2"), "")
+	a.Status = 206
+	st.CacheStatus = "HIT"
+	st.EndSubrequest(saved)
+	if got, want := tmpl.String(&st), "GET /v?a=1 200 [206] [MISS]"; got != want {
+		t.Errorf("after: %q, want %q", got, want)
+	}
+	if st.InSubrequest {
+		t.Error("InSubrequest after the clone")
+	}
+}
+
 // TestFork: a forked State reads the request and the set values it had,
 // and what either side changes afterwards (set values, cached values,
 // named captures, upstream attempts and fields, URI) stays its own.

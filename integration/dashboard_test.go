@@ -283,12 +283,13 @@ func TestDashboardConfigTest(t *testing.T) {
 
 // harnessOutput is what testdata/dashboard-harness.js prints: the tables'
 // rows (the header first) after two polls and after a click, the text of
-// every element with an id, and the buttons.
+// every element with an id, the buttons, and the message the click showed.
 type harnessOutput struct {
 	Before, After [][]string
 	IDs           map[string]string
 	StatusClass   string
 	Buttons       []string
+	Message       string
 }
 
 // runHarness runs the dashboard's script under node against in.
@@ -363,6 +364,9 @@ func TestDashboardScriptRuns(t *testing.T) {
 			if !strings.HasPrefix(row[len(row)-1], "drainset downbring up") {
 				t.Errorf("row %d actions %q", i, row[len(row)-1])
 			}
+		}
+		if want := "drain " + b.addr() + ": done"; h.Message != want {
+			t.Errorf("the drain button's message %q, want %q", h.Message, want)
 		}
 		if got := h.After[2][1]; got != "draining" {
 			t.Errorf("after the drain button the row shows %q, want draining", got)

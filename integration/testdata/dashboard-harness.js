@@ -55,8 +55,15 @@ async function main() {
     const tr = byId.upstreams.all('tr').find((r) => r.children[0].textContent.startsWith(clickServer));
     const btn = tr && tr.all('button').find((b) => b.textContent === 'drain');
     if (!btn) throw new Error('no drain button for ' + clickServer);
+    // The page's message starts hidden (index.html); change() shows it when
+    // the PATCH has answered, done or failed. Wait for that (up to 10 s on a
+    // loaded machine) before the next poll, or the poll may race the PATCH.
+    byId.message.hidden = true;
+    byId.message.textContent = '';
     btn.listeners.click.forEach((f) => f());
-    for (let i = 0; i < 500 && byId.message.hidden; i++) await sleep(20); // the PATCH answered (up to 10 s on a loaded machine)
+    for (let i = 0; i < 500 && byId.message.hidden; i++) await sleep(20);
+    if (byId.message.hidden) throw new Error('the drain button\'s PATCH did not answer within 10 s');
+    out.message = byId.message.textContent;
     polled = nextTimer(); timer(); await polled;
   }
   out.after = rows();

@@ -407,6 +407,7 @@ func cgiCacheRules(prefix string, field func(*Settings) *FastCGI) []settingRule 
 			c.Revalidate = flag(d)
 			return nil
 		})},
+		{names: []string{n("cache_max_range_offset")}, apply: with(func(c *CacheSettings, d []*Directive) error { return parseMaxRangeOffset(d[0], c) })},
 		{names: []string{n("cache_background_update")}, apply: with(func(c *CacheSettings, d []*Directive) error {
 			c.BackgroundUpdate = flag(d)
 			return nil

@@ -108,6 +108,9 @@ var settingRules = slices.Concat([]settingRule{
 	flagRule("proxy_cache_revalidate", func(s *Settings) *bool { return &s.ProxyCache.Revalidate }),
 	flagRule("proxy_cache_background_update", func(s *Settings) *bool { return &s.ProxyCache.BackgroundUpdate }),
 	flagRule("proxy_cache_convert_head", func(s *Settings) *bool { return &s.ProxyCache.ConvertHead }),
+	{names: []string{"proxy_cache_max_range_offset"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		return parseMaxRangeOffset(dirs[0], &st.ProxyCache)
+	}},
 
 	// proxy timeouts and retries
 	{names: []string{"proxy_bind"}, apply: applyProxyBind},

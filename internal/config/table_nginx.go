@@ -105,7 +105,7 @@ var nginxSpecs = []spec{
 	{name: "uwsgi_buffers", module: "http_uwsgi", ctx: ctxHSL, args: args2, status: ignored, note: noteBuffers, syntax: "uwsgi_buffers number size;"},
 	{name: "uwsgi_busy_buffers_size", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "uwsgi_busy_buffers_size size;"},
 	{name: "uwsgi_request_buffering", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum reads the whole request body before it sends the uwsgi request, as nginx does by default", asIs: []string{"on"}, syntax: "uwsgi_request_buffering on | off;"},
-	{name: "uwsgi_string", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: planned, note: "nothing is added to the uwsgi request packet", syntax: "uwsgi_string string;"},
+	{name: "uwsgi_string", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_string string;"},
 	{name: "uwsgi_ssl_session_reuse", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_session_reuse on | off;"},
 	{name: "uwsgi_ssl_protocols", module: "http_uwsgi", ctx: ctxHSL, args: args1More, status: ignored, note: noteUwsgiSSL, check: checkSSLProtocols, syntax: "uwsgi_ssl_protocols [SSLv2] [SSLv3] [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
 	{name: "uwsgi_ssl_ciphers", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_ciphers ciphers;"},

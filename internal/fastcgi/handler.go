@@ -261,6 +261,11 @@ func (h *Handler) serve(req *request) {
 		ignoreClientAbort(req)
 	}
 	req.params = h.appendParams(nil, req)
+	if h.proto == UWSGI {
+		// uwsgi_string: after the variables, within the packet's size,
+		// as nginx's ngx_http_uwsgi_create_request puts it.
+		req.params = append(req.params, h.set.UWSGIString...)
+	}
 	if h.proto == UWSGI && len(req.params) > 0xffff {
 		// The packet's 16-bit size cannot say it.
 		h.log.LogRequest(errlog.Alert, req.logRequest(), fmt.Sprintf("uwsgi request is too big: %d", len(req.params)))

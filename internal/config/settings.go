@@ -185,6 +185,7 @@ var settingRules = slices.Concat([]settingRule{
 	{names: secureLinkNames, find: findHere, apply: applySecureLink},
 	{names: []string{"mirror"}, apply: applyMirror},
 	flagRule("mirror_request_body", func(s *Settings) *bool { return &s.MirrorRequestBody }),
+	{names: []string{"post_action"}, apply: applyPostAction},
 
 	// WebDAV and addition (dav.go)
 	{names: []string{"dav_methods"}, apply: applyDAVMethods},

@@ -127,7 +127,7 @@ var nginxSpecs = []spec{
 	{name: "proxy_cache_max_range_offset", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindOffset}, syntax: "proxy_cache_max_range_offset number;"},
 	{name: "read_ahead", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteStatic, syntax: "read_ahead size;"},
 	{name: "open_file_cache_events", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteOpenFile, syntax: "open_file_cache_events on | off;"},
-	{name: "post_action", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args1, status: planned, note: "no request is made to the URI after the response; the response itself is the same", asIs: []string{"off"}, syntax: "post_action uri | off;"},
+	{name: "post_action", module: "http_core", ctx: ctxHSL | ctxLocationIf, args: args1, syntax: "post_action uri | off;"},
 	{name: "gzip_hash", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteGzipZlib, check: checkGzipHash, syntax: "gzip_hash size;"},
 	{name: "gzip_window", module: "http_gzip", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteGzipZlib, check: checkGzipWindow, syntax: "gzip_window size;"},
 	{name: "gzip_no_buffer", module: "http_gzip", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteBuffers, syntax: "gzip_no_buffer on | off;"},

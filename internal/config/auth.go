@@ -85,6 +85,26 @@ func applyMirror(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	return nil
 }
 
+// applyPostAction reads post_action uri | @name | off. nginx 1.22 keeps any
+// word: "off" names a location it then cannot find (ten error lines a
+// request, which is logged with 500), and so does a word without "/" or
+// "@"; fulcrum turns the post action off for "off", as the word says, and
+// refuses the others.
+func applyPostAction(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	v := d.Args[0]
+	switch {
+	case v == "off":
+		st.PostAction = ""
+	case strings.HasPrefix(v, "/") || len(v) > 1 && v[0] == '@':
+		st.PostAction = v
+	default:
+		return hintf(d.Pos, `write a URI such as /done or a named location such as @done, or "off"`,
+			`invalid "post_action" target "%s": nginx would look for a named location "%s" after every response and find none`, v, v)
+	}
+	return nil
+}
+
 // checkAuthRequestSet refuses an auth_request_set whose variable is not
 // written with its "$", as nginx does.
 func checkAuthRequestSet(d *Directive) error {

@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -183,5 +184,45 @@ func TestMirrorInheritance(t *testing.T) {
 				t.Errorf("MirrorRequestBody = %v, want %v", tt.set.MirrorRequestBody, tt.body)
 			}
 		})
+	}
+}
+
+// TestPostAction checks post_action's values and inheritance: a URI or a
+// named location from the nearest level, "off" for none, and an error with
+// the file and line for a word nginx would look for as a named location
+// after every response (it takes "off" so too; fulcrum turns it off).
+func TestPostAction(t *testing.T) {
+	cfg := mustLoad(t, `http {
+        post_action /done;
+        server {
+            location /a/ { }
+            location /b/ { post_action @acct; location /b/c/ { post_action off; } }
+            location @acct { }
+        }
+        server { post_action off; }
+    }`)
+	srv := cfg.HTTP.Servers[0]
+	locs := srv.Locations
+	for _, tt := range []struct {
+		name string
+		set  *Settings
+		want string
+	}{
+		{"server inherits", srv.Settings, "/done"},
+		{"location inherits", locs[0].Settings, "/done"},
+		{"named location", locs[1].Settings, "@acct"},
+		{"off in nested", locs[1].Locations[0].Settings, ""},
+		{"off in a server", cfg.HTTP.Servers[1].Settings, ""},
+	} {
+		if tt.set.PostAction != tt.want {
+			t.Errorf("%s: PostAction = %q, want %q", tt.name, tt.set.PostAction, tt.want)
+		}
+	}
+	for _, bad := range []string{"done", "@"} {
+		_, err := loadText(t, "http {\nserver {\npost_action "+bad+";\n}\n}\n")
+		want := `invalid "post_action" target "` + bad + `"`
+		if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "nginx.conf:3") {
+			t.Errorf("post_action %s: error %v, want %q in nginx.conf:3", bad, err, want)
+		}
 	}
 }

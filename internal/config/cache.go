@@ -74,6 +74,13 @@ type CacheSettings struct {
 	ConvertHead      bool
 	// The fields of proxy_ignore_headers that concern caching.
 	IgnoreXAccelExpires, IgnoreExpires, IgnoreCacheControl, IgnoreSetCookie, IgnoreVary bool
+	// LimitRanges reports that proxy_cache_max_range_offset is set (nginx
+	// has no default: every range request may be cached); MaxRangeOffset is
+	// its value. A range request whose first range starts at MaxRangeOffset
+	// or beyond (any range request for 0) that the cache does not answer goes
+	// to the upstream with its Range, and its response is not stored.
+	LimitRanges    bool
+	MaxRangeOffset int64
 }
 
 // CacheValid is one proxy_cache_valid rule: responses with one of Codes (any
@@ -327,6 +334,17 @@ func parseCacheUseStale(d *Directive, c *CacheSettings) error {
 		set, updating = 0, false
 	}
 	c.UseStale, c.StaleUpdating = set, updating
+	return nil
+}
+
+// parseMaxRangeOffset reads a *_cache_max_range_offset line into c: an
+// offset, such as 1m (ngx_conf_set_off_slot).
+func parseMaxRangeOffset(d *Directive, c *CacheSettings) error {
+	n, err := parseOffset(d.Args[0])
+	if err != nil {
+		return errorf(d.Pos, `"%s" directive invalid value`, d.Name)
+	}
+	c.LimitRanges, c.MaxRangeOffset = true, n
 	return nil
 }
 

@@ -63,7 +63,7 @@ func TestCacheSettings(t *testing.T) {
 		proxy_cache_use_stale error http_500 updating;
 		proxy_cache_lock on; proxy_cache_lock_timeout 1s; proxy_cache_lock_age 2s;
 		proxy_cache_revalidate on; proxy_cache_background_update on; proxy_cache_convert_head off;
-		proxy_ignore_headers Set-Cookie vary;`))
+		proxy_ignore_headers Set-Cookie vary; proxy_cache_max_range_offset 1m;`))
 	p := cfg.HTTP.CachePaths[0]
 	wantPath := CachePath{Module: "proxy", Dir: testPrefix + "/cache", Levels: []int{1, 2}, Name: "pages", Size: 10 << 20,
 		Inactive: time.Hour, MaxSize: 1 << 30, MinFree: 1 << 20, UseTempPath: false, Pos: p.Pos}
@@ -78,7 +78,7 @@ func TestCacheSettings(t *testing.T) {
 		UseStale: NextError | NextHTTP500, StaleUpdating: true,
 		Lock: true, LockTimeout: time.Second, LockAge: 2 * time.Second,
 		Revalidate: true, BackgroundUpdate: true, ConvertHead: false,
-		IgnoreSetCookie: true, IgnoreVary: true}
+		IgnoreSetCookie: true, IgnoreVary: true, LimitRanges: true, MaxRangeOffset: 1 << 20}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("settings = %+v\nwant %+v", got, want)
 	}
@@ -89,6 +89,10 @@ func TestCacheSettings(t *testing.T) {
 	}
 	if z := cfg.HTTP.Servers[0].Settings.ProxyCache.Zone; z == nil || z.Name != "x" {
 		t.Errorf("server does not inherit http's proxy_cache")
+	}
+	// Without proxy_cache_max_range_offset every range may be cached.
+	if s := cfg.HTTP.Servers[0].Locations[0].Settings.ProxyCache; s.LimitRanges {
+		t.Errorf("proxy_cache_max_range_offset set by default: %d", s.MaxRangeOffset)
 	}
 	// off in proxy_cache_use_stale turns the others off.
 	cfg = mustLoad(t, cacheConf("proxy_cache_path /c keys_zone=x:1m;", "proxy_cache_use_stale off error updating;"))
@@ -143,7 +147,8 @@ func TestCGICacheSettings(t *testing.T) {
 		fastcgi_cache_use_stale error http_500 updating;
 		fastcgi_cache_lock on; fastcgi_cache_lock_timeout 1s; fastcgi_cache_lock_age 2s;
 		fastcgi_cache_revalidate on; fastcgi_cache_background_update on;
-		fastcgi_ignore_headers Set-Cookie vary X-Accel-Redirect; fastcgi_ignore_client_abort on;`))
+		fastcgi_ignore_headers Set-Cookie vary X-Accel-Redirect; fastcgi_ignore_client_abort on;
+		fastcgi_cache_max_range_offset 0;`))
 	p := cfg.HTTP.CachePaths[0]
 	if p.Module != "fastcgi" || p.Name != "php" {
 		t.Errorf("path = %+v", *p)
@@ -156,7 +161,7 @@ func TestCGICacheSettings(t *testing.T) {
 		UseStale: NextError | NextHTTP500, StaleUpdating: true,
 		Lock: true, LockTimeout: time.Second, LockAge: 2 * time.Second,
 		Revalidate: true, BackgroundUpdate: true,
-		IgnoreSetCookie: true, IgnoreVary: true}
+		IgnoreSetCookie: true, IgnoreVary: true, LimitRanges: true}
 	if loc.FastCGI.Cache == nil || !reflect.DeepEqual(*loc.FastCGI.Cache, want) {
 		t.Errorf("settings = %+v\nwant %+v", loc.FastCGI.Cache, want)
 	}

@@ -87,6 +87,10 @@ type FastCGI struct {
 	// Modifier1 and Modifier2 are uwsgi_modifier1 and uwsgi_modifier2, the
 	// uwsgi packet header's modifiers (uwsgi only; 0 is a WSGI request).
 	Modifier1, Modifier2 int
+	// UWSGIString is uwsgi_string (uwsgi only; "" for none): bytes sent as
+	// they are after the packet's variables, counted in its size, before
+	// the request body.
+	UWSGIString string
 }
 
 // FastCGIPass is a fastcgi_pass directive.
@@ -125,6 +129,7 @@ var (
 	uwsgiRules   = append(cgiRules("uwsgi", func(s *Settings) *FastCGI { return &s.UWSGI }, false),
 		intRule("uwsgi_modifier1", func(s *Settings) *int { return &s.UWSGI.Modifier1 }),
 		intRule("uwsgi_modifier2", func(s *Settings) *int { return &s.UWSGI.Modifier2 }),
+		textRule("uwsgi_string", func(s *Settings) *string { return &s.UWSGI.UWSGIString }),
 	)
 )
 
@@ -407,6 +412,7 @@ func cgiCacheRules(prefix string, field func(*Settings) *FastCGI) []settingRule 
 			c.Revalidate = flag(d)
 			return nil
 		})},
+		{names: []string{n("cache_max_range_offset")}, apply: with(func(c *CacheSettings, d []*Directive) error { return parseMaxRangeOffset(d[0], c) })},
 		{names: []string{n("cache_background_update")}, apply: with(func(c *CacheSettings, d []*Directive) error {
 			c.BackgroundUpdate = flag(d)
 			return nil

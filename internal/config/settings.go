@@ -108,6 +108,9 @@ var settingRules = slices.Concat([]settingRule{
 	flagRule("proxy_cache_revalidate", func(s *Settings) *bool { return &s.ProxyCache.Revalidate }),
 	flagRule("proxy_cache_background_update", func(s *Settings) *bool { return &s.ProxyCache.BackgroundUpdate }),
 	flagRule("proxy_cache_convert_head", func(s *Settings) *bool { return &s.ProxyCache.ConvertHead }),
+	{names: []string{"proxy_cache_max_range_offset"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		return parseMaxRangeOffset(dirs[0], &st.ProxyCache)
+	}},
 
 	// proxy timeouts and retries
 	{names: []string{"proxy_bind"}, apply: applyProxyBind},
@@ -183,6 +186,7 @@ var settingRules = slices.Concat([]settingRule{
 	{names: secureLinkNames, find: findHere, apply: applySecureLink},
 	{names: []string{"mirror"}, apply: applyMirror},
 	flagRule("mirror_request_body", func(s *Settings) *bool { return &s.MirrorRequestBody }),
+	{names: []string{"post_action"}, apply: applyPostAction},
 
 	// WebDAV and addition (dav.go)
 	{names: []string{"dav_methods"}, apply: applyDAVMethods},

@@ -730,6 +730,11 @@ type Settings struct {
 	// MirrorRequestBody (mirror_request_body, default on) reads the
 	// request body before the mirrors start and gives it to each of them.
 	MirrorRequestBody bool
+	// PostAction is post_action: a URI ("/...") or a named location
+	// ("@name") the main request goes to once its response is sent, as an
+	// internal redirect whose answer is discarded; "" for none ("post_action
+	// off", or none written).
+	PostAction string
 	// SatisfyAny (satisfy any) lets a request in when either the access
 	// rules or the authentication allow it; otherwise (satisfy all, the
 	// default) both must.

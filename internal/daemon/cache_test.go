@@ -103,6 +103,9 @@ const cacheConf = `
         location /post/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_cache_methods POST; proxy_cache_key $uri; }
         location /ig/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_ignore_headers Set-Cookie Cache-Control; }
         location /off/ { proxy_pass http://%[2]s; proxy_cache off; }
+        location /mro/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 1s;
+            proxy_cache_max_range_offset 50; proxy_cache_revalidate on; proxy_cache_use_stale error; }
+        location /mro0/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 10m; proxy_cache_max_range_offset 0; }
     }
 `
 
@@ -286,6 +289,31 @@ func TestProxyCache(t *testing.T) {
 		{"proxy_ignore_headers Set-Cookie Cache-Control", []cacheStep{
 			{target: q("/ig/1", "h=Set-Cookie:a=1", "h=Cache-Control:no-store"), xcache: "MISS"},
 			{target: q("/ig/1", "h=Set-Cookie:a=1", "h=Cache-Control:no-store"), xcache: "HIT", body: "/ig/1 n=1"},
+		}},
+		// What goes upstream was checked against nginx 1.22.1; nginx also
+		// answers the ranges the cache serves with 206 (its range filter),
+		// which fulcrum's cache does not cut yet: those steps check the body
+		// only.
+		{"proxy_cache_max_range_offset: a range from the offset on goes upstream, not stored", []cacheStep{
+			{target: "/mro/a", header: map[string]string{"Range": "bytes=10-19"}, xcache: "MISS", body: "/mro/a n=1 m=GET ims= inm= range="},
+			{target: "/mro/a", xcache: "HIT", body: "/mro/a n=1"},
+			{target: "/mro/b", header: map[string]string{"Range": "bytes=50-69"}, xcache: "MISS", body: "/mro/b n=1 m=GET ims= inm= range=bytes=50-69"},
+			{target: "/mro/b", header: map[string]string{"Range": "bytes= 60-69, 1-2"}, xcache: "MISS", body: "/mro/b n=2 m=GET ims= inm= range=bytes= 60-69, 1-2"},
+			{target: "/mro/b", xcache: "MISS", body: "/mro/b n=3 m=GET ims= inm= range="},
+			{target: "/mro/b", header: map[string]string{"Range": "bytes=60-69"}, xcache: "HIT", body: "/mro/b n=3"},
+			{target: "/mro/s", header: map[string]string{"Range": "bytes=-5"}, xcache: "MISS", body: "/mro/s n=1 m=GET ims= inm= range=bytes=-5"},
+			{target: "/mro/x", header: map[string]string{"Range": "bytes=x-"}, xcache: "MISS", body: "/mro/x n=1 m=GET ims= inm= range="},
+			{target: "/mro/x", header: map[string]string{"Range": "bytes=60-"}, xcache: "HIT", body: "/mro/x n=1"},
+			{target: "/mro/c", header: map[string]string{"Range": "bytes=60-", "If-None-Match": `"zz"`}, xcache: "MISS", body: `/mro/c n=1 m=GET ims= inm="zz" range=bytes=60-`},
+			{target: "/mro0/i", header: map[string]string{"Range": "items=1-2"}, xcache: "MISS", body: "/mro0/i n=1 m=GET ims= inm= range=items=1-2"},
+			{target: "/mro0/i", xcache: "MISS", body: "/mro0/i n=2 m=GET ims= inm= range="},
+			{target: "/mro0/i", header: map[string]string{"Range": "bytes=0-1"}, xcache: "HIT", body: "/mro0/i n=2"},
+		}},
+		{"proxy_cache_max_range_offset: an expired entry is not revalidated for such a range, and still answers when stale", []cacheStep{
+			{target: q("/mro/e", `h=ETag:"e1"`), xcache: "MISS", body: "/mro/e n=1"},
+			{advance: 2 * time.Second, target: q("/mro/e", `h=ETag:"e1"`), header: map[string]string{"Range": "bytes=60-"}, xcache: "EXPIRED", body: "/mro/e n=2 m=GET ims= inm= range=bytes=60-"},
+			{target: q("/mro/e", `h=ETag:"e1"`), header: map[string]string{"Range": "bytes=60-"}, down: true, xcache: "STALE", body: "/mro/e n=1"},
+			{target: q("/mro/e", `h=ETag:"e1"`), xcache: "EXPIRED", body: `/mro/e n=3 m=GET ims= inm="e1" range=`},
 		}},
 		{"proxy_cache off", []cacheStep{
 			{target: "/off/1", xcache: "", body: "/off/1 n=1"},

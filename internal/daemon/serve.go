@@ -83,28 +83,47 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	// The request is finished, as in nginx, only once the mirror
 	// subrequests it started are done, even when its handler panicked:
 	// they read the engine's buffers, which the next request reuses.
+	// A post_action runs once the response went out whole and the mirrors
+	// are done, before the log line: the connection's next request waits
+	// for it, as in nginx.
 	completed := false
 	defer func() {
 		if completed {
 			rec.complete()
 		}
-		if rec.mirrors != nil {
-			// Only a request with mirrors asks (its writer is never
-			// replaced): the type check stays off the common path.
+		post := postActionTarget(rec, completed)
+		if rec.mirrors != nil || post != "" {
+			// Only a request with mirrors or a post action asks (its
+			// writer is never replaced): the type check stays off the
+			// common path.
 			if lf, ok := rec.ResponseWriter.(laterFinisher); ok && completed {
-				// HTTP/2: the stream ends now; the mirrors, then the
-				// log line, finish the request on the connection.
+				// HTTP/2: the stream ends now; the mirrors, the post
+				// action, then the log line, finish the request on the
+				// connection.
 				rec.account(ci)
 				finishedLater = true
 				lf.finishLater(func() {
-					rec.mirrors.wait()
+					if rec.mirrors != nil {
+						rec.mirrors.wait()
+					}
+					if post != "" {
+						s.runPostAction(rec, r, st, post)
+					}
 					s.access.log(rec.set, st)
 					s.putScratch(scratch)
 					s.life.leave()
 				})
 				return
 			}
-			s.finishMirrors(rec, completed)
+			if rec.mirrors != nil {
+				s.finishMirrors(rec, completed)
+			}
+			if post != "" {
+				if rec.ew != nil {
+					rec.ew.flushNow() // the client has its whole answer first
+				}
+				s.runPostAction(rec, r, st, post)
+			}
 		}
 		rec.account(ci)
 		s.access.log(rec.set, st)
@@ -310,6 +329,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
 		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
+		case !rec.sub && mirrorSettings(loc, limited).PostAction != "" && !keepPostActionBody(rec, r):
 		case limited:
 			next = s.limitHandlers[loc].serve(rec, r, st)
 		default:
@@ -633,6 +653,9 @@ type recorder struct {
 	// mirrors are the mirror subrequests the request started, running
 	// beside it (nil for a request at a level without mirror).
 	mirrors *mirrorGroup
+	// post is the body a main request kept for its post_action
+	// (postaction.go).
+	post postAction
 	// trailers are the location's add_trailer fields when the response's
 	// status lets one of them go out (expectTrailers), nil otherwise;
 	// trailersAll reports that only those with "always" go out.

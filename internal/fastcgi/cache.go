@@ -33,7 +33,7 @@ var cacheDropped = []string{"HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"
 func (h *Handler) serveCached(req *request) {
 	c, st := h.cache, req.st
 	cl, bypass := c.Find(st)
-	req.cl = &cl
+	req.cl, req.cacheParams = &cl, true
 	if bypass {
 		st.CacheStatus = cacherule.Bypass
 		h.serve(req)
@@ -47,6 +47,13 @@ func (h *Handler) serveCached(req *request) {
 		return
 	}
 	st.CacheStatus = cacherule.Miss
+	if h.passesRange(req) {
+		// Not stored, so no lock either: nginx takes it first, and the
+		// requests for the entry would wait on a response that never
+		// fills it.
+		h.serve(req)
+		return
+	}
 	if c.Set.Lock {
 		switch c.AwaitLock(req.ctx, &cl) {
 		case cacherule.Filled:
@@ -83,7 +90,21 @@ func (h *Handler) serveExpired(req *request) {
 		h.backgroundUpdate(req)
 		return
 	}
+	h.passesRange(req)
 	h.serveWithStale(req)
+}
+
+// passesRange applies *_cache_max_range_offset to a request the cache does
+// not answer (cacherule.Rule.PassesRange) and reports its verdict: such a
+// request sends the client's Range and conditional fields, without the
+// cache's revalidation, and its response is not stored. An expired entry
+// still answers for *_cache_use_stale, as in nginx.
+func (h *Handler) passesRange(req *request) bool {
+	if !h.cache.PassesRange(req.r.Header) {
+		return false
+	}
+	req.passRange, req.cacheParams, req.noStore = true, false, true
+	return true
 }
 
 // serveWithStale goes to the application with the expired entry open.
@@ -102,7 +123,7 @@ func (h *Handler) serveWithStale(req *request) {
 		}
 	}()
 	req.st.CacheStatus = cacherule.Expired
-	if h.cache.Set.Revalidate {
+	if h.cache.Set.Revalidate && !req.passRange {
 		if hd, err := storedHead(stale.Head); err == nil {
 			req.ims, req.inm = hd.get("Last-Modified"), hd.get("ETag")
 		}

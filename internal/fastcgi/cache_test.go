@@ -404,6 +404,51 @@ func TestCacheRevalidate(t *testing.T) {
 	}
 }
 
+// TestCacheMaxRangeOffset: fastcgi_cache_max_range_offset sends a range
+// from the offset on, with the client's conditional fields, to the
+// application and does not store its answer; the cache still answers such a
+// range when it holds the entry (nginx 1.22 decides after the lookup). A
+// request without the cache's methods (POST) sends its fields as they are.
+func TestCacheMaxRangeOffset(t *testing.T) {
+	var seen atomic.Value
+	app, srv := startApp(t, func(w http.ResponseWriter, r *http.Request, n int64) {
+		seen.Store(fmt.Sprintf("range=%q inm=%q", r.Header.Get("Range"), r.Header.Get("If-None-Match")))
+		w.Header().Set("ETag", `"v1"`)
+		fmt.Fprintf(w, "#%d", n)
+	})
+	clock := &fakeClock{}
+	h := newCachingHandler(t, FastCGI, cacheSettings(func(c *config.CacheSettings) {
+		c.Key, c.LimitRanges, c.MaxRangeOffset, c.Revalidate = "$uri", true, 100, true
+	}), clock, srv)
+	tests := []struct {
+		method, target string
+		hdr            []string
+		cs, body, seen string
+	}{
+		{"GET", "/a", []string{"Range", "bytes=99-", "If-None-Match", `"x"`}, "MISS", "#1", `range="" inm=""`},
+		{"GET", "/a", nil, "HIT", "#1", `range="" inm=""`},
+		{"GET", "/b", []string{"Range", "bytes=100-", "If-None-Match", `"x"`}, "MISS", "#2", `range="bytes=100-" inm="\"x\""`},
+		{"GET", "/b", []string{"Range", "bytes=-1"}, "MISS", "#3", `range="bytes=-1" inm=""`},
+		{"GET", "/b", nil, "MISS", "#4", `range="" inm=""`},
+		{"GET", "/b", []string{"Range", "bytes=200-"}, "HIT", "#4", `range="" inm=""`},
+		{"POST", "/c", []string{"Range", "bytes=0-1"}, "", "#5", `range="bytes=0-1" inm=""`},
+	}
+	for i, tt := range tests {
+		w, cs := doCached(h, tt.method, tt.target, tt.hdr...)
+		if cs != tt.cs || w.Body.String() != tt.body || seen.Load() != tt.seen {
+			t.Errorf("%d %s %s %v: %s %q, the application saw %s; want %s %q, %s", i, tt.method, tt.target, tt.hdr, cs, w.Body, seen.Load(), tt.cs, tt.body, tt.seen)
+		}
+	}
+	// Expired: no revalidation for such a range, and not stored.
+	clock.Sleep(context.Background(), 11*time.Minute)
+	if w, cs := doCached(h, "GET", "/b", "Range", "bytes=100-"); cs != "EXPIRED" || w.Body.String() != "#6" || seen.Load() != `range="bytes=100-" inm=""` {
+		t.Errorf("expired: %s %q, the application saw %s", cs, w.Body, seen.Load())
+	}
+	if w, cs := doCached(h, "GET", "/b"); cs != "EXPIRED" || w.Body.String() != "#7" || seen.Load() != `range="" inm="\"v1\""` || app.n.Load() != 7 {
+		t.Errorf("then: %s %q, the application saw %s", cs, w.Body, seen.Load())
+	}
+}
+
 // TestCacheVary: each combination of the fields Vary names gets its own
 // entry.
 func TestCacheVary(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -187,12 +188,6 @@ func New(o Options) (*Handler, error) {
 	if h.cache != nil {
 		h.conditional = o.Conditional
 		h.revalidateIMS, h.revalidateINM = !h.named["HTTP_IF_MODIFIED_SINCE"], !h.named["HTTP_IF_NONE_MATCH"]
-		// The client's conditional and range fields do not go to the
-		// application of a caching location, as nginx's
-		// ngx_http_fastcgi_cache_headers clear them.
-		for _, n := range cacheDropped {
-			h.named[n] = true
-		}
 	}
 	return h, nil
 }
@@ -218,11 +213,18 @@ type request struct {
 	upstream string
 	// The cache's state of a request in a caching location (cache.go); cl
 	// is nil elsewhere.
-	cl       *cacherule.Lookup
-	noStore  bool         // the response is not to be stored
-	stale    *cache.Entry // the expired entry, for _use_stale and _revalidate
-	ims, inm string       // the validators a revalidation sends
-	fill     *cache.Fill
+	cl      *cacherule.Lookup
+	noStore bool // the response is not to be stored
+	// cacheParams says the parameters are built for the cache: the
+	// client's conditional and range fields do not go to the application,
+	// as nginx's ngx_http_fastcgi_cache_headers (and scgi's, uwsgi's)
+	// clear them for a request the cache may store; passRange is
+	// *_cache_max_range_offset's verdict, which sends them (noStore is set
+	// with it).
+	cacheParams, passRange bool
+	stale                  *cache.Entry // the expired entry, for _use_stale and _revalidate
+	ims, inm               string       // the validators a revalidation sends
+	fill                   *cache.Fill
 	// store is the file fastcgi_store writes the response to (store.go);
 	// nil when the location does not store or this response is not.
 	store    *store.File
@@ -259,6 +261,11 @@ func (h *Handler) serve(req *request) {
 		ignoreClientAbort(req)
 	}
 	req.params = h.appendParams(nil, req)
+	if h.proto == UWSGI {
+		// uwsgi_string: after the variables, within the packet's size,
+		// as nginx's ngx_http_uwsgi_create_request puts it.
+		req.params = append(req.params, h.set.UWSGIString...)
+	}
 	if h.proto == UWSGI && len(req.params) > 0xffff {
 		// The packet's 16-bit size cannot say it.
 		h.log.LogRequest(errlog.Alert, req.logRequest(), fmt.Sprintf("uwsgi request is too big: %d", len(req.params)))
@@ -322,7 +329,7 @@ func (h *Handler) appendParams(dst []byte, req *request) []byte {
 	}
 	add := func(name, value string) {
 		key := headerParam(name)
-		if key == "" || h.named[key] {
+		if key == "" || h.named[key] || req.cacheParams && slices.Contains(cacheDropped, key) {
 			return
 		}
 		dst = h.appendParam(dst, key, value)

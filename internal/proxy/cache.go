@@ -99,6 +99,13 @@ func (h *Handler) serveCached(req *request) {
 		return
 	}
 	st.CacheStatus = cacheMiss
+	if h.passesRange(req) {
+		// Not stored, so no lock either: nginx takes it first, and the
+		// requests for the entry would wait on a response that never
+		// fills it.
+		h.fetch(req, &cl, nil)
+		return
+	}
 	if c.set.Lock && !h.awaitLock(req, &cl) {
 		return // answered from the entry another request stored
 	}
@@ -148,6 +155,7 @@ func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 		h.backgroundUpdate(req, cl)
 		return
 	}
+	h.passesRange(req)
 	stale, err := c.zone.Open(cl.K)
 	if err != nil {
 		req.st.CacheStatus = cacheMiss
@@ -163,6 +171,20 @@ func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 	h.fetch(req, cl, &stale)
 }
 
+// passesRange applies proxy_cache_max_range_offset to a request the cache
+// does not answer (cacherule.Rule.PassesRange) and reports its verdict:
+// such a request goes upstream with the client's Range and conditional
+// fields, without the cache's revalidation, and its response is not
+// stored. An expired entry still answers for proxy_cache_use_stale, as in
+// nginx.
+func (h *Handler) passesRange(req *request) bool {
+	if !h.cache.rule.PassesRange(req.in.Header) {
+		return false
+	}
+	req.passRange, req.noStore = true, true
+	return true
+}
+
 // fetch answers from the upstream. With stale, the expired entry (taken
 // over, *stale set to nil, when it is served), it revalidates with
 // proxy_cache_revalidate and answers with the entry per
@@ -170,7 +192,7 @@ func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
 	c := h.cache
 	req.caching = true
-	if stale != nil && c.set.Revalidate {
+	if stale != nil && c.set.Revalidate && !req.passRange {
 		req.ims, req.inm = validators((*stale).Head)
 	}
 	h.prepare(req)

@@ -102,8 +102,11 @@ type request struct {
 	// cache. caching says the upstream request is built for the cache (HEAD
 	// sent as GET, the client's conditional fields dropped); ims and inm
 	// revalidate a stale entry; noStore keeps the response out of the cache.
-	caching, noStore bool
-	ims, inm         string
+	// passRange is proxy_cache_max_range_offset's verdict: the client's
+	// Range and conditional fields go upstream and the response is not
+	// stored (noStore is set with it).
+	caching, noStore, passRange bool
+	ims, inm                    string
 	// fill stores the response being passed on; fillHead is its head,
 	// fillExpires and fillAt its expiry and date; fillDone says the whole
 	// body went through, and fillBody that the response has one.

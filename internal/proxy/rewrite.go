@@ -60,7 +60,7 @@ func (h *Handler) prepare(req *request) {
 			fields = sortedFields(in.Header)
 		}
 		for _, f := range fields {
-			if !h.forwardable(f.Name, conn) || req.caching && containsFold(cacheDropped, f.Name) {
+			if !h.forwardable(f.Name, conn) || req.caching && !req.passRange && containsFold(cacheDropped, f.Name) {
 				continue
 			}
 			b = append(b, f.Name...)

@@ -1,0 +1,141 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/rewrite"
+	"fulcrum/internal/router"
+	"fulcrum/internal/vars"
+)
+
+// postAction is what a main request needs for its post_action: the body
+// it read for it (keepPostActionBody), nil for none.
+type postAction struct {
+	body []byte
+	// read reports that the body was read (or that there was none).
+	read bool
+}
+
+// keepPostActionBody reads the whole request body of a main request whose
+// location has a post_action, so that the post action sends it again as
+// nginx's does (nginx keeps the body it read). The content handler then
+// reads it from memory. A body the mirrors read is taken as it is. It
+// reports false when reading failed, the request answered (413, 408, 400),
+// as mirror_request_body does.
+func keepPostActionBody(rec *recorder, r *http.Request) bool {
+	if rec.post.read {
+		return true
+	}
+	rec.post.read = true
+	if r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	if g := rec.mirrors; g != nil && g.read {
+		rec.post.body = g.body
+		return true
+	}
+	g := &mirrorGroup{}
+	if !readMirrorBody(rec, r, g) {
+		return false
+	}
+	rec.post.body = g.body
+	return true
+}
+
+// postActionTarget is the post_action of a finished main request: that of
+// the level that answered it (rec.set), "" when it has none or the request
+// does not get one: one cut short (a panic), dropped with 444 (nginx's
+// NGX_HTTP_CLOSE terminates the request without it), taken over by an
+// upgrade, or refused before its server was chosen.
+func postActionTarget(rec *recorder, completed bool) string {
+	if !completed || rec.sub || rec.set == nil || rec.srv == nil || rec.hijacked != nil || rec.st.Status == 444 {
+		return ""
+	}
+	return rec.set.PostAction
+}
+
+// errPostAction ends the response of a post action at its first body byte:
+// nginx's post action is header only (r->header_only), so a proxied one
+// ends, its upstream connection closed, once the head arrived.
+var errPostAction = errors.New("post action: the body is not read")
+
+// headOnly is the body writer under a post action's subWriter: it refuses
+// every byte (errPostAction).
+type headOnly struct{}
+
+func (headOnly) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return 0, errPostAction
+}
+
+// runPostAction is ngx_http_post_action for a main request whose response
+// went out whole: the request goes on, internally, to target (a URI, with
+// no arguments, or a named location, with the request's URI and
+// arguments), with its method, header fields and body, and the answer is
+// dropped after its head. It runs even when the client went away (the
+// context cannot be cancelled by it), bounded by the timeouts of the
+// location it reaches (a proxied one's connect, send and read timeouts, up
+// to the head). The main request's variables and log line stay its own:
+// st is put back afterwards (nginx logs the post action's upstream status,
+// URI and upstreams instead). Access checks and limits do not run again
+// (as for fulcrum's other subrequests), and a post_action of the location
+// the post action reaches is not followed (nginx follows it until its
+// internal redirects run out, about ten times, and logs 500).
+func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State, target string) {
+	srv := main.srv
+	path, args, rewritten, whole := st.Path, st.Args, st.Rewritten, st.WholeURI
+	saved := st.BeginSubrequest(target, r.Method)
+	defer st.EndSubrequest(saved)
+	sr := r.Clone(context.WithoutCancel(r.Context()))
+	if _, ok := sr.Header["Upgrade"]; ok {
+		delete(sr.Header, "Upgrade") // the connection is not to be taken over
+	}
+	sr.TransferEncoding = nil
+	if body := main.post.body; body != nil {
+		sr.Body, sr.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	} else {
+		sr.Body, sr.ContentLength = http.NoBody, 0
+	}
+	pw := &subWriter{header: http.Header{}, body: headOnly{}}
+	sub := &recorder{ResponseWriter: pw, st: st, snap: s, req: sr, keepSlashes: main.keepSlashes,
+		realIPSet: true, sub: true, srv: srv}
+	defer func() {
+		sub.gz.Abort()
+		if p := recover(); p != nil && p != http.ErrAbortHandler {
+			s.log.Logf(errlog.Alert, "panic serving the post action %q of %s: %v\n%s", target, st.Remote, p, debug.Stack())
+		}
+	}()
+	var loc *config.Location
+	res := rewrite.Result{Internal: true} // an internal location may take it
+	if strings.HasPrefix(target, "@") {
+		st.Path, st.Args, st.Rewritten, st.WholeURI = path, args, rewritten, whole
+		if loc = srv.Named(target); loc == nil {
+			s.log.LogRequest(errlog.Error, logRequest(st, r), `could not find named location "`+target+`"`)
+			return
+		}
+	} else {
+		res = s.serverRewrite(sr, st, srv)
+		res.Internal = true
+		if res.Outcome == rewrite.Next {
+			lm := srv.Location(st.Path)
+			setCaptures(st, lm.Captures, router.Captures{})
+			loc = lm.Location
+		}
+	}
+	sub.set = srv.Config.Settings
+	if loc != nil {
+		sub.set = loc.Settings
+	}
+	sub.server = serverHeader(sub.set)
+	s.run(sub, sr, st, srv, loc, res)
+}

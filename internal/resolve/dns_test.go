@@ -1,0 +1,212 @@
+package resolve
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// tcpDNS is a DNS server on one 127.0.0.1 port, UDP and TCP, built on
+// the standard library alone so that its wire format is not the client's
+// own package's: over UDP it answers with udp (and the TC bit when
+// truncated), over TCP with tcp; a nil tcp closes the connection unread.
+type tcpDNS struct {
+	addr      string
+	truncated bool
+	udp, tcp  []rr
+	// wrongID makes the TCP answer carry another query's ID.
+	wrongID bool
+	udpN    atomic.Int32
+	tcpN    atomic.Int32
+}
+
+// rr is one address record of the answer, for A or AAAA questions.
+type rr struct {
+	addr string
+	ttl  uint32
+}
+
+// startTCPDNS listens on a port free for both UDP and TCP and serves s
+// until the test ends.
+func startTCPDNS(t *testing.T, s *tcpDNS) {
+	t.Helper()
+	var pc net.PacketConn
+	var ln net.Listener
+	for try := 0; ln == nil; try++ {
+		p, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", p.LocalAddr().String())
+		if err != nil {
+			p.Close()
+			if try == 20 {
+				t.Fatalf("no port free for both UDP and TCP: %v", err)
+			}
+			continue
+		}
+		pc, ln = p, l
+	}
+	s.addr = pc.LocalAddr().String()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			s.udpN.Add(1)
+			if resp := s.reply(buf[:n], s.udp, s.truncated, false); resp != nil {
+				pc.WriteTo(resp, from)
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.tcpN.Add(1)
+			s.serveTCP(c)
+		}
+	}()
+	t.Cleanup(func() { pc.Close(); ln.Close(); wg.Wait() })
+}
+
+// serveTCP reads one length-prefixed query from c and answers it.
+func (s *tcpDNS) serveTCP(c net.Conn) {
+	defer c.Close()
+	if s.tcp == nil {
+		return
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	var l [2]byte
+	if _, err := io.ReadFull(c, l[:]); err != nil {
+		return
+	}
+	q := make([]byte, binary.BigEndian.Uint16(l[:]))
+	if _, err := io.ReadFull(c, q); err != nil {
+		return
+	}
+	resp := s.reply(q, s.tcp, false, s.wrongID)
+	if resp == nil {
+		return
+	}
+	c.Write(binary.BigEndian.AppendUint16(nil, uint16(len(resp))))
+	c.Write(resp)
+}
+
+// reply builds the answer to query q with the records of answers that fit
+// its type (A or AAAA), nil for a query it cannot read.
+func (s *tcpDNS) reply(q []byte, answers []rr, truncated, wrongID bool) []byte {
+	if len(q) < 12 {
+		return nil
+	}
+	end := 12 // the question: labels, a zero byte, type and class
+	for end < len(q) && q[end] != 0 {
+		end += int(q[end]) + 1
+	}
+	end += 5
+	if end > len(q) {
+		return nil
+	}
+	qtype := binary.BigEndian.Uint16(q[end-4:])
+	var recs [][]byte
+	for _, a := range answers {
+		ip := netip.MustParseAddr(a.addr)
+		switch {
+		case qtype == 1 && ip.Is4():
+			b := ip.As4()
+			recs = append(recs, record(1, a.ttl, b[:]))
+		case qtype == 28 && ip.Is6():
+			b := ip.As16()
+			recs = append(recs, record(28, a.ttl, b[:]))
+		}
+	}
+	flags := uint16(0x8180) // a response, recursion desired and available
+	if truncated {
+		flags |= 0x0200 // TC
+	}
+	id := binary.BigEndian.Uint16(q)
+	if wrongID {
+		id++
+	}
+	out := binary.BigEndian.AppendUint16(nil, id)
+	out = binary.BigEndian.AppendUint16(out, flags)
+	out = binary.BigEndian.AppendUint16(out, 1)
+	out = binary.BigEndian.AppendUint16(out, uint16(len(recs)))
+	out = append(out, 0, 0, 0, 0)
+	out = append(out, q[12:end]...)
+	for _, r := range recs {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// record is one answer record about the question's name (a pointer to
+// offset 12) of type typ.
+func record(typ uint16, ttl uint32, data []byte) []byte {
+	b := []byte{0xc0, 12}
+	b = binary.BigEndian.AppendUint16(b, typ)
+	b = binary.BigEndian.AppendUint16(b, 1) // IN
+	b = binary.BigEndian.AppendUint32(b, ttl)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(data)))
+	return append(b, data...)
+}
+
+// TestTruncatedAnswerOverTCP: a UDP answer with the TC bit is asked again
+// over TCP of the same server, and the TCP answer is the one taken, its
+// TTL too; the truncated one is never used, even when TCP fails.
+func TestTruncatedAnswerOverTCP(t *testing.T) {
+	short := []rr{{"10.9.9.9", 5}} // what a client ignoring TC would take
+	whole := []rr{{"10.0.0.2", 300}, {"10.0.0.1", 600}, {"2001:db8::1", 400}}
+	tests := []struct {
+		name       string
+		truncated  bool
+		udp0, tcp0 []rr // the server's answers (tcpDNS.udp, tcpDNS.tcp)
+		wrongID    bool
+		ipv6       bool
+		want       string
+		ttl        time.Duration
+		udp, tcp   int32 // the queries each side got
+		wantError  bool
+	}{
+		{"truncated: the TCP answer", true, short, whole, false, false, "[10.0.0.1 10.0.0.2]", 300 * time.Second, 1, 1, false},
+		{"truncated, both families", true, short, whole, false, true, "[10.0.0.1 10.0.0.2 2001:db8::1]", 300 * time.Second, 2, 2, false},
+		{"not truncated: UDP alone", false, whole, short, false, false, "[10.0.0.1 10.0.0.2]", 300 * time.Second, 1, 0, false},
+		{"truncated, TCP closes unanswered", true, short, nil, false, false, "", 0, 1, 1, true},
+		{"truncated, TCP answers another query", true, short, whole, true, false, "", 0, 1, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &tcpDNS{truncated: tt.truncated, udp: tt.udp0, tcp: tt.tcp0, wrongID: tt.wrongID}
+			startTCPDNS(t, s)
+			c := NewClient([]string{s.addr}, 5*time.Second, true, tt.ipv6)
+			addrs, ttl, err := c.LookupTTL(context.Background(), "big.test")
+			if tt.wantError {
+				var de *net.DNSError
+				if err == nil || !errors.As(err, &de) {
+					t.Fatalf("%v %v %v, want a DNS error", addrs, ttl, err)
+				}
+			} else if err != nil || fmt.Sprint(addrs) != tt.want || ttl != tt.ttl {
+				t.Fatalf("%v %v %v, want %s %v", addrs, ttl, err, tt.want, tt.ttl)
+			}
+			if u, n := s.udpN.Load(), s.tcpN.Load(); u != tt.udp || n != tt.tcp {
+				t.Errorf("the server got %d UDP and %d TCP queries, want %d and %d", u, n, tt.udp, tt.tcp)
+			}
+		})
+	}
+}

@@ -83,14 +83,7 @@ func (w *recorder) addAfter() {
 // leave subrequests alone, the client's Range and conditional fields are
 // not passed to it.
 func (w *recorder) addSubrequest(uri string) {
-	r := w.req
-	sr := *r
-	sr.Method = http.MethodGet
-	sr.Body, sr.ContentLength, sr.TransferEncoding = http.NoBody, 0, nil
-	sr.Header = r.Header.Clone()
-	for _, k := range mainOnlyFields {
-		delete(sr.Header, k)
-	}
+	sr := includeRequest(w.req)
 	st := w.st
 	saved := st.BeginSubrequest(uri, http.MethodGet)
 	fw := &additionWriter{main: w, st: st}
@@ -102,6 +95,20 @@ func (w *recorder) addSubrequest(uri string) {
 // mainOnlyFields are the request fields nginx's range and not-modified
 // filters read for a main request only.
 var mainOnlyFields = []string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
+
+// includeRequest is the request of a subrequest whose body goes into r's
+// response (addition, SSI include): a GET of r with its header fields but
+// not the main-only ones, and no body, as nginx's ngx_http_subrequest.
+func includeRequest(r *http.Request) http.Request {
+	sr := *r
+	sr.Method = http.MethodGet
+	sr.Body, sr.ContentLength, sr.TransferEncoding = http.NoBody, 0, nil
+	sr.Header = r.Header.Clone()
+	for _, k := range mainOnlyFields {
+		delete(sr.Header, k)
+	}
+	return sr
+}
 
 // additionWriter passes a subrequest's body into the main response's
 // body where nginx's postpone filter puts it: after the main request's

@@ -163,14 +163,7 @@ func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err erro
 		e.Log(fmt.Sprintf("subrequests cycle while processing \"%s\"", uri))
 		return false, ssi.ErrCycle
 	}
-	r := w.req
-	sr := *r
-	sr.Method = http.MethodGet
-	sr.Body, sr.ContentLength, sr.TransferEncoding = http.NoBody, 0, nil
-	sr.Header = r.Header.Clone()
-	for _, k := range mainOnlyFields {
-		delete(sr.Header, k)
-	}
+	sr := includeRequest(w.req)
 	st := w.st
 	saved := st.BeginSubrequest(uri, http.MethodGet)
 	st.Args = args

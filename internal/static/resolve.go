@@ -370,6 +370,7 @@ func (c *resolution) found(uri string, f foundFile) Result {
 		ContentType: c.rv.contentType(uri),
 		links:       c.links,
 		opened:      f.opened,
+		filters:     c.rv.filters,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,5 +65,48 @@ func TestStaticCoreFlags(t *testing.T) {
 				t.Errorf("got %d ETag %v Accept-Ranges %v, want %d %v %v", resp.StatusCode, etag, ranges, tc.status, tc.etag, tc.ranges)
 			}
 		})
+	}
+}
+
+// TestLogNotFound checks the error-log lines of missing files and index
+// files, word for word as nginx 1.22.1 wrote them for the same requests,
+// and that "log_not_found off" leaves out those lines only: a directory
+// without an index file is still logged as forbidden.
+func TestLogNotFound(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"on", "off", "off/empty"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "on", "f.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir, fmt.Sprintf(`server { listen 127.0.0.1:0; server_name h.test; root %s;
+		location /off/ { log_not_found off; }
+	}`, dir))
+	for _, p := range []string{"/on/missing.txt", "/on/nodir/", "/on/f.txt/", "/on/f.txt/x", "/off/missing.txt", "/off/nodir/", "/off/empty/", "/on/last"} {
+		resp, err := http.Get("http://" + addr + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	logPath := filepath.Join(dir, "error.log")
+	waitForLog(t, logPath, `error open() "`+dir+`/on/last" failed (2: No such file or directory)`) // the last request's
+	for _, want := range []string{
+		`error open() "` + dir + `/on/missing.txt" failed (2: No such file or directory), client: 127.0.0.1, server: h.test, request: "GET /on/missing.txt HTTP/1.1", host: "` + addr + `"`,
+		`error "` + dir + `/on/nodir/index.html" is not found (2: No such file or directory)`,
+		`error "` + dir + `/on/f.txt/index.html" is not found (20: Not a directory)`,
+		`error open() "` + dir + `/on/f.txt/x" failed (20: Not a directory)`,
+		`error directory index of "` + dir + `/off/empty/" is forbidden`,
+	} {
+		waitForLog(t, logPath, want)
+	}
+	b, _ := os.ReadFile(logPath)
+	for _, quiet := range []string{"/off/missing.txt", "/off/nodir/"} {
+		if strings.Contains(string(b), dir+quiet) {
+			t.Errorf("log_not_found off: the log has %s:\n%s", quiet, b)
+		}
 	}
 }

@@ -1,8 +1,10 @@
 package static
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 
 	"fulcrum/internal/config"
@@ -120,6 +122,42 @@ func TestConditionalFor(t *testing.T) {
 	for i, tc := range tests {
 		if got := ConditionalFor(tc.ims)(tc.h, lm, tc.tag); got != tc.want {
 			t.Errorf("%d: ConditionalFor(%v)(%v, %q) = %d, want %d", i, tc.ims, tc.h, tc.tag, got, tc.want)
+		}
+	}
+}
+
+// TestMissing checks which lookup failures "log_not_found off" leaves out
+// of the error log: the static module's open() of a file that does not
+// exist (ENOENT, ENOTDIR, ENAMETOOLONG) and the index module's "is not
+// found", never a refusal or another failure.
+func TestMissing(t *testing.T) {
+	tr := newTree(t)
+	rv, err := New(&config.Settings{Root: tr.path("www")}, nil, Location{Path: "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		uri  string
+		want bool
+	}{
+		{"/nope.txt", true},
+		{"/r.txt/x", true},
+		{"/nodir/", true},
+		{"/r.txt/", true},
+	}
+	for _, tc := range tests {
+		res := rv.Resolve(Request{Method: "GET", URI: tc.uri})
+		if res.Kind != KindStatus || res.Err == nil || Missing(res.Err) != tc.want {
+			t.Errorf("%s: %v %d %v, Missing %v, want %v", tc.uri, res.Kind, res.Status, res.Err, Missing(res.Err), tc.want)
+		}
+	}
+	for _, err := range []error{
+		&CallError{Call: "open", Path: "/x", Err: syscall.EACCES},
+		&CallError{Call: "opendir", Path: "/x", Err: syscall.ENOENT},
+		errors.New(`directory index of "/x/" is forbidden`),
+	} {
+		if Missing(err) {
+			t.Errorf("Missing(%v) = true", err)
 		}
 	}
 }

@@ -366,7 +366,7 @@ var baseSpecs = []spec{
 	{name: "directio_alignment", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteStatic, syntax: "directio_alignment size;"},
 	{name: "send_lowat", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteTCP, syntax: "send_lowat size;"},
 	{name: "keepalive_disable", module: "http_core", ctx: ctxHSL, args: args1More, status: ignored, note: "fulcrum keeps connections alive for every browser", syntax: "keepalive_disable none | browser ...;"},
-	{name: "chunked_transfer_encoding", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum uses chunked encoding whenever HTTP/1.1 needs it", syntax: "chunked_transfer_encoding on | off;"},
+	{name: "chunked_transfer_encoding", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "chunked_transfer_encoding on | off;"},
 	{name: "etag", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "etag on | off;"},
 	{name: "if_modified_since", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"off", "exact", "before"}, syntax: "if_modified_since off | exact | before;"},
 	{name: "max_ranges", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "max_ranges number;"},

@@ -1,11 +1,17 @@
 package daemon_test
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -108,5 +114,110 @@ func TestLogNotFound(t *testing.T) {
 		if strings.Contains(string(b), dir+quiet) {
 			t.Errorf("log_not_found off: the log has %s:\n%s", quiet, b)
 		}
+	}
+}
+
+// rawTalk sends req on a new connection to addr and reads until the
+// server closes it or wait passes; it returns what arrived, how the read
+// ended ("eof", "reset" or "open": still open after wait) and when.
+func rawTalk(t *testing.T, addr, req string, wait time.Duration) (got, end string, took time.Duration) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(start.Add(wait))
+	b, err := io.ReadAll(c)
+	return string(b), readEnd(err), time.Since(start)
+}
+
+// readEnd names how a read to the end stopped.
+func readEnd(err error) string {
+	switch {
+	case err == nil:
+		return "eof"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "reset"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "open"
+	}
+	return err.Error()
+}
+
+// TestChunkedTransferEncodingOff checks that with chunked_transfer_encoding
+// off a body of unknown length (an upstream's chunked one) goes to an
+// HTTP/1.1 client without chunked framing, up to the close, as nginx
+// 1.22.1 sends it, while a location with the default keeps chunking and
+// the connection.
+func TestChunkedTransferEncodingOff(t *testing.T) {
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello")
+		w.(http.Flusher).Flush() // chunked: the length is not known
+		io.WriteString(w, " world")
+	}))
+	t.Cleanup(be.Close)
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`server { listen 127.0.0.1:0;
+		location /off/ { chunked_transfer_encoding off; proxy_pass http://%[1]s; }
+		location /on/ { proxy_pass http://%[1]s; }
+		location /short/ { chunked_transfer_encoding off; return 200 "short"; }
+	}`, be.Listener.Addr()))
+	tests := []struct {
+		path, proto string
+		head        []string // in the head
+		notHead     []string
+		body        string
+		end         string
+	}{
+		{"/off/", "HTTP/1.1", []string{"Connection: close"}, []string{"Transfer-Encoding", "Content-Length"}, "hello world", "eof"},
+		{"/off/", "HTTP/1.0", []string{"Connection: close"}, []string{"Transfer-Encoding"}, "hello world", "eof"},
+		{"/on/", "HTTP/1.1", []string{"Transfer-Encoding: chunked", "Connection: keep-alive"}, nil, "hello world", "open"},
+		{"/short/", "HTTP/1.1", []string{"Content-Length: 5", "Connection: keep-alive"}, nil, "short", "open"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path+tc.proto, func(t *testing.T) {
+			got, end, _ := rawTalk(t, addr, "GET "+tc.path+" "+tc.proto+"\r\nHost: x\r\n\r\n", 300*time.Millisecond)
+			head, body, _ := strings.Cut(got, "\r\n\r\n")
+			head += "\r\n"
+			if strings.Contains(head, "chunked") {
+				body = dechunk(t, body)
+			}
+			for _, h := range tc.head {
+				if !strings.Contains(head, "\r\n"+h+"\r\n") {
+					t.Errorf("head has no %q:\n%s", h, head)
+				}
+			}
+			for _, h := range tc.notHead {
+				if strings.Contains(head, "\r\n"+h+":") {
+					t.Errorf("head has %q:\n%s", h, head)
+				}
+			}
+			if body != tc.body || end != tc.end {
+				t.Errorf("body %q, connection %s; want %q, %s", body, end, tc.body, tc.end)
+			}
+		})
+	}
+}
+
+// dechunk decodes a chunked body, which must end with its last chunk.
+func dechunk(t *testing.T, body string) string {
+	t.Helper()
+	var out strings.Builder
+	for {
+		line, rest, ok := strings.Cut(body, "\r\n")
+		n, err := strconv.ParseInt(line, 16, 64)
+		if !ok || err != nil || int64(len(rest)) < n+2 {
+			t.Fatalf("bad chunked body %q", body)
+		}
+		if n == 0 {
+			return out.String()
+		}
+		out.WriteString(rest[:n])
+		body = rest[n+2:]
 	}
 }

@@ -654,6 +654,7 @@ type engineWriter interface {
 	paceAt(rate, free int64, start time.Time)
 	gzipFields(vary, compressed bool)
 	lengthUnknown()
+	noChunking()
 	pinFields()
 	placeField(name, key string)
 	expectTrailers(code int)
@@ -790,6 +791,9 @@ func (w *recorder) WriteHeader(code int) {
 		// keepalive_timeout is the location's (nginx's clcf), not the
 		// listener's: it decides Connection, Keep-Alive and the idle wait.
 		w.ew.keepalive(w.set.KeepaliveTimeout, w.set.KeepaliveHeaderTimeout)
+		if w.set.ChunkedOff {
+			w.ew.noChunking()
+		}
 		if w.st.LimitRateSet || w.set.LimitRate.Active() {
 			w.startLimitRate(w.ew)
 		}

@@ -80,8 +80,11 @@ type respWriter struct {
 	// streamed frames the body chunked even when all of it fits the
 	// buffer, as nginx sends a body a filter changed (addition).
 	streamed bool
-	err      error  // the first write error: the client is gone
-	hdrBuf   []byte // the head being serialised, reused
+	// noChunk is chunked_transfer_encoding off for this response
+	// (noChunking): a body of unknown length goes out up to the close.
+	noChunk bool
+	err     error  // the first write error: the client is gone
+	hdrBuf  []byte // the head being serialised, reused
 
 	// sent counts the response's bytes taken by the buffered writer (heads,
 	// body and its framing); headLen is the final head's share
@@ -131,7 +134,7 @@ func (w *respWriter) reset(head bool) {
 	w.pending = w.pending[:0]
 	w.trailer = w.trailer[:0]
 	w.expect = false
-	w.streamed = false
+	w.streamed, w.noChunk = false, false
 	clear(w.tfields)
 	w.tfields = w.tfields[:0]
 	w.err = nil
@@ -212,6 +215,13 @@ func (w *respWriter) reasonPhrase(code int) []byte {
 func (w *respWriter) gzipFields(vary, compressed bool) {
 	w.gzipVary, w.gzipped = vary, compressed
 }
+
+// noChunking is chunked_transfer_encoding off for this response: a body
+// whose length is not known when the head goes out is sent without chunked
+// framing, up to the connection's close (trailers are then not sent), as
+// nginx's chunked filter does. A body fulcrum holds whole still gets its
+// Content-Length (and keeps the connection), as with chunking on.
+func (w *respWriter) noChunking() { w.noChunk = true }
 
 // lengthUnknown frames this response's body as nginx does one whose
 // length a filter took away (the addition filter): chunked, never with a
@@ -346,14 +356,16 @@ func (w *respWriter) commit(known int64) {
 			delete(h, "Content-Length")
 		}
 	case w.declared >= 0:
-	case known >= 0 && (!w.head || known > 0) && !w.hasTrailers():
+	case known >= 0 && (!w.head || known > 0) && (w.noChunk || !w.hasTrailers()):
 		w.declared = known
 		h["Content-Length"] = []string{strconv.FormatInt(known, 10)}
 	case w.head:
-	case w.cc.version == h1.HTTP11:
+	case w.cc.version == h1.HTTP11 && !w.noChunk:
 		w.chunked = true
 	default:
-		w.closeConn = true // HTTP/1.0 without a length: the close ends the body
+		// HTTP/1.0 (or chunked_transfer_encoding off) without a length: the
+		// close ends the body, as nginx's chunked filter turns keepalive off.
+		w.closeConn = true
 	}
 	if w.chunked {
 		w.trailer = w.trailer[:0]

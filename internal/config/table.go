@@ -374,7 +374,7 @@ var baseSpecs = []spec{
 	{name: "log_subrequest", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum logs main requests only, never their subrequests (auth_request, mirror, addition, SSI includes)", syntax: "log_subrequest on | off;"},
 	{name: "recursive_error_pages", module: "http_core", ctx: ctxHSL, args: argsFlag, status: implemented, syntax: "recursive_error_pages on | off;"},
 	{name: "subrequest_output_buffer_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "subrequest_output_buffer_size size;"},
-	{name: "auth_delay", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum answers a failed login at once", syntax: "auth_delay time;"},
+	{name: "auth_delay", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "auth_delay time;"},
 
 	// http/2
 	{name: "http2", module: "http_v2", ctx: ctxHS, args: argsFlag, syntax: "http2 on | off;"},

@@ -221,3 +221,133 @@ func dechunk(t *testing.T, body string) string {
 		body = rest[n+2:]
 	}
 }
+
+// TestAuthDelay checks auth_delay as nginx 1.22.1 applies it: the access
+// phase's 401 (auth_basic without or with a wrong login, auth_request's
+// 401) waits, a 403 and a good login do not; a delayed request holds
+// nothing but its own connection; a client that leaves during the delay
+// ends it (499, no answer); and a graceful stop ends it early.
+func TestAuthDelay(t *testing.T) {
+	const delay = 250 * time.Millisecond
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "users"), []byte("alice:{PLAIN}secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("in"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The locations serve a file: a return would answer in the rewrite
+	// phase, before the access phase, in nginx as in fulcrum.
+	text := fmt.Sprintf(`pid %[1]s/fulcrum.pid; error_log %[1]s/error.log info;
+	http { log_format st "$request_uri $status"; access_log %[1]s/access.log st;
+	server { listen 127.0.0.1:0; auth_delay %[2]dms;
+		location /basic { auth_basic x; auth_basic_user_file %[1]s/users; alias %[1]s/f.txt; }
+		location /req401 { auth_request /sub401; alias %[1]s/f.txt; }
+		location /req403 { auth_request /sub403; alias %[1]s/f.txt; }
+		location = /sub401 { internal; return 401; }
+		location = /sub403 { internal; return 403; }
+		location /deny { deny all; }
+		location /ret401 { return 401; }
+		location /open { return 200 "open"; }
+		location /long { auth_delay 3s; auth_basic x; auth_basic_user_file %[1]s/users; alias %[1]s/f.txt; }
+	} }`, dir, delay.Milliseconds())
+	addr, signals := runConfig(t, dir, text)
+	tests := []struct {
+		path, auth string
+		status     int
+		delayed    bool
+	}{
+		{"/basic", "", 401, true},
+		{"/basic", "alice:wrong", 401, true},
+		{"/basic", "alice:secret", 200, false},
+		{"/req401", "", 401, true},
+		{"/req403", "", 403, false},
+		{"/deny", "", 403, false},
+		{"/ret401", "", 401, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path+" "+tc.auth, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", "http://"+addr+tc.path, nil)
+			if u, p, ok := strings.Cut(tc.auth, ":"); ok {
+				req.SetBasicAuth(u, p)
+			}
+			start := time.Now()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			took := time.Since(start)
+			if resp.StatusCode != tc.status || (took >= delay) != tc.delayed {
+				t.Errorf("got %d after %v, want %d delayed %v", resp.StatusCode, took, tc.status, tc.delayed)
+			}
+		})
+	}
+
+	// A delayed request blocks nothing else.
+	done := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		if resp, err := http.Get("http://" + addr + "/basic"); err == nil {
+			resp.Body.Close()
+		}
+		done <- time.Since(start)
+	}()
+	waitForLog(t, filepath.Join(dir, "error.log"), `info delaying unauthorized request`)
+	start := time.Now()
+	resp, err := http.Get("http://" + addr + "/open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if took := time.Since(start); took >= delay/2 {
+		t.Errorf("a request beside a delayed one took %v", took)
+	}
+	<-done
+
+	// A client that leaves during the delay: 499, nothing sent.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	io.WriteString(c, "GET /long?gone HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(50 * time.Millisecond) // the request is in its delay
+	c.Close()
+	waitForAccessLine(t, filepath.Join(dir, "access.log"), "/long?gone 499", 3*time.Second)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the client's leaving ended the delay after %v", took)
+	}
+
+	// A graceful stop answers a delayed request at once, with close.
+	c, err = net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /long?stop HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(50 * time.Millisecond)
+	start = time.Now()
+	signals <- syscall.SIGQUIT
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(b), "HTTP/1.1 401") || !strings.Contains(string(b), "Connection: close") || time.Since(start) >= time.Second {
+		t.Errorf("after QUIT, in %v: %q", time.Since(start), b)
+	}
+}
+
+// waitForAccessLine polls the access log at path for a line.
+func waitForAccessLine(t *testing.T, path, line string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		b, _ := os.ReadFile(path)
+		if strings.Contains("\n"+string(b), "\n"+line+"\n") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("access log has no %q:\n%s", line, b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

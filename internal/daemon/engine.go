@@ -55,6 +55,25 @@ type httpServer struct {
 	closed   bool
 	watching bool          // watchClients runs
 	suspects []*clientConn // reused by checkClients
+	// stopCh is closed when Shutdown or Close begins (stopped), made on
+	// first use; stopClosed records that it was. Both under mu.
+	stopCh     chan struct{}
+	stopClosed bool
+}
+
+// stopped returns a channel that is closed once Shutdown or Close began: a
+// request waiting for a timer of its own (auth_delay) stops waiting then.
+func (s *httpServer) stopped() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopCh == nil {
+		s.stopCh = make(chan struct{})
+		if s.shuttingDown() {
+			close(s.stopCh)
+			s.stopClosed = true
+		}
+	}
+	return s.stopCh
 }
 
 // shuttingDown reports whether Shutdown or Close was called: every response
@@ -189,6 +208,10 @@ func (s *httpServer) closeListener() {
 	s.mu.Lock()
 	if s.ln != nil {
 		s.ln.Close()
+	}
+	if s.stopCh != nil && !s.stopClosed {
+		close(s.stopCh)
+		s.stopClosed = true
 	}
 	s.mu.Unlock()
 	if s.h2 != nil {

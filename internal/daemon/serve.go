@@ -655,6 +655,8 @@ type engineWriter interface {
 	gzipFields(vary, compressed bool)
 	lengthUnknown()
 	noChunking()
+	stopped() <-chan struct{}
+	watchNow()
 	pinFields()
 	placeField(name, key string)
 	expectTrailers(code int)

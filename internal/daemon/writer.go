@@ -216,6 +216,19 @@ func (w *respWriter) gzipFields(vary, compressed bool) {
 	w.gzipVary, w.gzipped = vary, compressed
 }
 
+// stopped returns a channel closed when the server's shutdown begins.
+func (w *respWriter) stopped() <-chan struct{} { return w.cc.srv.stopped() }
+
+// watchNow has the server's next client check (checkClients) look at this
+// connection, as if its handler had run for a whole interval: a request that
+// is about to wait (auth_delay) learns within abortCheckInterval that its
+// client left.
+func (w *respWriter) watchNow() {
+	if cc := w.cc; cc.raw != nil && cc.handlerSince.Load() != 0 {
+		cc.handlerSince.Store(max(cc.srv.tick.Load(), 1))
+	}
+}
+
 // noChunking is chunked_transfer_encoding off for this response: a body
 // whose length is not known when the head goes out is sent without chunked
 // framing, up to the connection's close (trailers are then not sent), as

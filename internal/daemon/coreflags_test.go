@@ -351,3 +351,171 @@ func waitForAccessLine(t *testing.T, path, line string, within time.Duration) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// uploadAfterAnswer sends a request head announcing a large body and part of
+// it, then keeps sending pieces every 50 ms for sendFor (the client does not
+// look at the answer yet, as a client busy uploading), then reads. It
+// returns the answer's status line, whether the connection was reset (on a
+// write or the read), and how the read ended.
+func uploadAfterAnswer(t *testing.T, addr, path string, sendFor time.Duration) (status string, reset bool, end string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	piece := strings.Repeat("y", 32<<10)
+	_, err = io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n"+piece)
+	for start := time.Now(); err == nil && time.Since(start) < sendFor; {
+		time.Sleep(50 * time.Millisecond)
+		_, err = io.WriteString(c, piece)
+	}
+	reset = err != nil
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	b, rerr := io.ReadAll(c)
+	status, _, _ = strings.Cut(string(b), "\r\n")
+	end = readEnd(rerr)
+	return status, reset || end == "reset", end
+}
+
+// TestLingeringClose checks lingering_close: a client still uploading
+// after an early 413 reads the answer and a clean end (on, always) instead
+// of a reset (off); the discarding stops after lingering_timeout without
+// data and after lingering_time in all; and a graceful stop closes a
+// lingering connection at once.
+func TestLingeringClose(t *testing.T) {
+	dir := t.TempDir()
+	text := fmt.Sprintf(`pid %[1]s/fulcrum.pid; error_log %[1]s/error.log;
+	http { access_log off; client_max_body_size 1k;
+	server { listen 127.0.0.1:0; lingering_timeout 300ms; lingering_time 1s;
+		location /on { return 200; }
+		location /off { lingering_close off; return 200; }
+		location /always { lingering_close always; return 200 "ok"; }
+		location /long { lingering_timeout 30s; lingering_time 30s; return 200; }
+	} }`, dir)
+	addr, signals := runConfig(t, dir, text)
+
+	for _, tc := range []struct {
+		path  string
+		reset bool
+	}{{"/on", false}, {"/off", true}} {
+		status, reset, end := uploadAfterAnswer(t, addr, tc.path, 300*time.Millisecond)
+		if status != "HTTP/1.1 413 Request Entity Too Large" && !tc.reset || reset != tc.reset {
+			t.Errorf("%s: %q, reset %v (%s), want 413, reset %v", tc.path, status, reset, end, tc.reset)
+		}
+	}
+
+	// A request that closes the connection, followed by more bytes (a
+	// pipelining client): always and on linger, off resets.
+	junk := strings.Repeat("z", 64<<10)
+	for _, tc := range []struct {
+		path string
+		end  string
+	}{{"/always", "eof"}, {"/on", "eof"}, {"/off", "reset"}} {
+		got, end, _ := rawTalk(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"+junk, 2*time.Second)
+		if end != tc.end || tc.end == "eof" && !strings.HasPrefix(got, "HTTP/1.1 200 OK") {
+			t.Errorf("%s with more bytes: %.30q, ended %s, want %s", tc.path, got, end, tc.end)
+		}
+	}
+
+	// lingering_time: a client that never stops sending is cut off after
+	// about 1s of lingering, however often it sends.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /on HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+	br := make([]byte, 4096)
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Read(br); err != nil {
+		t.Fatal(err)
+	}
+	answered := time.Now()
+	for time.Since(answered) < 5*time.Second {
+		if _, err := io.WriteString(c, "y"); err != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if took := time.Since(answered); took < 900*time.Millisecond || took > 2500*time.Millisecond {
+		t.Errorf("lingering_time 1s: the connection closed %v after the answer", took)
+	}
+
+	// lingering_timeout: a client that stops sending is closed about 300ms
+	// after its last byte; before that its bytes are taken silently.
+	c2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	io.WriteString(c2, "POST /on HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+	_ = c2.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c2.Read(br); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, err := io.WriteString(c2, "y"); err != nil {
+		t.Fatalf("a write 100ms into lingering: %v", err)
+	}
+	if !closedWithin(c2, 1500*time.Millisecond) {
+		t.Error("lingering_timeout 300ms: the connection is still open 1.5s after the last byte")
+	}
+
+	// A graceful stop closes a lingering connection at once.
+	c3, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
+	io.WriteString(c3, "POST /long HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+	_ = c3.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c3.Read(br); err != nil {
+		t.Fatal(err)
+	}
+	signals <- syscall.SIGQUIT
+	if !closedWithin(c3, 2*time.Second) {
+		t.Error("a graceful stop left a lingering connection open")
+	}
+}
+
+// closedWithin writes a byte now and then until a write fails (the server
+// closed its socket: RST, then EPIPE) or d passes.
+func closedWithin(c net.Conn, d time.Duration) bool {
+	for start := time.Now(); time.Since(start) < d; time.Sleep(25 * time.Millisecond) {
+		if _, err := io.WriteString(c, "y"); err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// TestResetTimedoutConnection checks reset_timedout_connection against
+// nginx 1.22.1: a request head that times out is reset (no 408, which
+// nginx never sends for it), "return 444" is reset, a keep-alive timeout
+// closes normally; without the directive all end with FIN.
+func TestResetTimedoutConnection(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+	server { listen 127.0.0.1:0; client_header_timeout 200ms; keepalive_timeout 200ms; reset_timedout_connection on;
+		location /close { return 444; }
+		location /ka { return 200 "ok"; }
+		location /plain444 { reset_timedout_connection off; return 444; }
+	}`)
+	tests := []struct {
+		name, req, end, prefix string
+	}{
+		{"head timeout", "GET / HTTP/1.1\r\nHost: x\r\n", "reset", ""},
+		{"444", "GET /close HTTP/1.1\r\nHost: x\r\n\r\n", "reset", ""},
+		{"444 with off", "GET /plain444 HTTP/1.1\r\nHost: x\r\n\r\n", "eof", ""},
+		{"keep-alive timeout", "GET /ka HTTP/1.1\r\nHost: x\r\n\r\n", "eof", "HTTP/1.1 200 OK"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, end, _ := rawTalk(t, addr, tc.req, 2*time.Second)
+			if end != tc.end || !strings.HasPrefix(got, tc.prefix) || tc.prefix == "" && got != "" {
+				t.Errorf("got %q, ended %s; want %q..., %s", got, end, tc.prefix, tc.end)
+			}
+		})
+	}
+}

@@ -43,9 +43,12 @@ type httpServer struct {
 
 	shutting atomic.Bool
 	tick     atomic.Uint64 // abort checks run so far (see watchClients)
-	mu       sync.Mutex    // guards ln, conns, accepting, closed and watching
-	ln       net.Listener
-	conns    map[*clientConn]struct{}
+	// lingering counts the connections lingering after their last
+	// response (closing.go: linger, lingerSlot).
+	lingering atomic.Int64
+	mu        sync.Mutex // guards ln, conns, accepting, closed and watching
+	ln        net.Listener
+	conns     map[*clientConn]struct{}
 	// accepting counts the Serve loops that have not returned: a
 	// connection Accept returned as the listener closed is tracked after
 	// Shutdown's first look, so Shutdown waits for the loops too.

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"fulcrum/internal/config"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/pace"
 	"fulcrum/internal/proxy"
@@ -96,6 +98,10 @@ type respWriter struct {
 	finished, keep bool
 	// gzipVary and gzipped are the gzip filter's marks (gzipFields).
 	gzipVary, gzipped bool
+	// closing is how the connection ends if this response closes it: the
+	// location's lingering and reset settings (keepalive, closeAs); nil
+	// takes the listener's default server's.
+	closing *config.Closing
 	// pacer paces this response's body (limit_rate: paceAt, writePaced);
 	// its Rate is 0 for a response without a limit, which then costs
 	// writeBody one field check. Its timer is kept from one response to
@@ -142,6 +148,7 @@ func (w *respWriter) reset(head bool) {
 		w.cc.out.timeout, w.cc.out.fixed = w.cc.srv.lim.sendTimeout, false
 	}
 	w.sent, w.headLen, w.finished, w.keep = 0, 0, false, false
+	w.closing = nil
 	w.pacer.Rate = 0
 	w.gzipVary, w.gzipped = false, false
 	clear(w.order) // the strings may go
@@ -411,10 +418,20 @@ func (w *respWriter) hasTrailers() bool {
 	return false
 }
 
-// keepalive sets this response's keepalive_timeout values (the location's);
-// it must come before the head is committed.
-func (w *respWriter) keepalive(timeout, header time.Duration) {
-	w.kaTimeout, w.kaHeader = timeout, header
+// keepalive sets this response's keepalive_timeout values and closing
+// settings (the location's); it must come before the head is committed.
+func (w *respWriter) keepalive(timeout, header time.Duration, closing *config.Closing) {
+	w.kaTimeout, w.kaHeader, w.closing = timeout, header, closing
+}
+
+// closeAs sets the closing settings of a response that closes the
+// connection without a head (drop); reset marks the connection as nginx
+// marks one closed by "return 444", timed out, for reset_timedout_connection.
+func (w *respWriter) closeAs(closing *config.Closing, reset bool) {
+	w.closing = closing
+	if reset {
+		w.cc.timedOut = true
+	}
 }
 
 // decideConnection settles whether the connection stays open after this
@@ -836,6 +853,9 @@ func (w *respWriter) flush() {
 
 func (w *respWriter) fail(err error) {
 	w.err = err
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		w.cc.timedOut = true // send_timeout
+	}
 	w.closeConn = true
 	w.cc.clientGone()
 }

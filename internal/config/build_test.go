@@ -227,6 +227,7 @@ func TestSettingsDefaults(t *testing.T) {
 		ServerTokens:               true,
 		AccessLogs:                 []AccessLog{{Path: testPrefix + "/logs/access.log", Format: combined}},
 		ErrorLogs:                  cfg.Main.ErrorLogs,
+		CoreFlags:                  CoreFlags{Closing: Closing{LingeringTime: 30 * time.Second, LingeringTimeout: 5 * time.Second}},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("server settings differ:\n%s", diffLines(settingsLines(s), settingsLines(want)))

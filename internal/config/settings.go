@@ -269,7 +269,7 @@ var settingRules = slices.Concat([]settingRule{
 
 	// api and metrics (admin.go), after allow and deny, which it looks at
 	{names: contentNames, find: findRewrites, apply: applyAdmin},
-}, grpcRules(), ssiRules(), useridRules(), browserRules())
+}, grpcRules(), ssiRules(), useridRules(), browserRules(), coreFlagRules())
 
 // defaultSettings are nginx's defaults (fulcrum's where it differs, as documented):
 // what a level gets for every directive that no level of its chain writes.
@@ -329,6 +329,7 @@ func (b *builder) defaultSettings() *Settings {
 		AutoindexFormat:            "html",
 		PortInRedirect:             true,
 		ServerTokens:               true,
+		CoreFlags:                  defaultCoreFlags(),
 		AccessLogs:                 []AccessLog{{Path: b.path("logs/access.log"), Format: b.formats["combined"]}},
 		ErrorLogs:                  b.cfg.Main.ErrorLogs,
 	}

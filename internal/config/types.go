@@ -803,6 +803,10 @@ type Settings struct {
 	// context's.
 	AccessLogs []AccessLog
 	ErrorLogs  []ErrorLog
+
+	// CoreFlags are etag, if_modified_since, max_ranges, auth_delay,
+	// chunked_transfer_encoding, log_not_found and the closing directives.
+	CoreFlags
 }
 
 // AccessRule is one allow or deny directive.

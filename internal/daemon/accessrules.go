@@ -3,6 +3,7 @@ package daemon
 import (
 	"net/http"
 	"net/netip"
+	"time"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -46,7 +47,43 @@ func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv
 		return true // most requests: no access phase to run
 	}
 	if code := s.accessPhase(rec, r, st, srv, set); code != 0 {
+		if code == http.StatusUnauthorized && set.AuthDelay > 0 && !s.authDelay(rec, r, st, set.AuthDelay) {
+			return false
+		}
 		rec.fail(code)
+		return false
+	}
+	return true
+}
+
+// authDelay holds a 401 of the access phase for auth_delay, as nginx's
+// ngx_http_core_auth_delay does, to slow down password guessing (a 403,
+// and a 401 that a return or a content handler answers, go out at once, as
+// in nginx). The wait is a timer on the request's goroutine, nothing runs
+// meanwhile. It reports false when the client went away first (the
+// server's client check sees it within abortCheckInterval): the request
+// then ends as nginx's ngx_http_test_reading ends it, with 499 and no
+// answer. A graceful stop ends the wait early, and the 401 goes out (with
+// Connection: close) instead of holding the shutdown.
+func (s *snapshot) authDelay(rec *recorder, r *http.Request, st *vars.State, d time.Duration) bool {
+	if s.log.Enabled(errlog.Info) {
+		s.log.LogRequest(errlog.Info, logRequest(st, r), "delaying unauthorized request")
+	}
+	var stop <-chan struct{}
+	if rec.ew != nil {
+		stop = rec.ew.stopped()
+		rec.ew.watchNow()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-stop:
+	case <-r.Context().Done():
+		if s.log.Enabled(errlog.Info) {
+			s.log.LogRequest(errlog.Info, logRequest(st, r), "client prematurely closed connection")
+		}
+		rec.drop(499)
 		return false
 	}
 	return true

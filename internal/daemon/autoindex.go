@@ -81,7 +81,11 @@ func (emptyGIFHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.St
 	}
 	hdr := w.Header()
 	hdr.Set("Last-Modified", emptyGIFModified.Format(http.TimeFormat))
-	switch static.Conditional(r.Header, emptyGIFModified, "") {
+	ims := config.IMSExact
+	if rec.set != nil {
+		ims = rec.set.IfModifiedSince
+	}
+	switch static.ConditionalWith(r.Header, emptyGIFModified, "", ims) {
 	case http.StatusNotModified:
 		w.WriteHeader(http.StatusNotModified)
 		return nil

@@ -28,11 +28,15 @@ type limits struct {
 	// server is the Server field and error-page signature of the engine's
 	// own answers (a refused head): the default server's server_tokens.
 	server string
+	// closing is the default server's lingering and reset settings, for
+	// the connections no location decided (a refused or timed-out head).
+	closing config.Closing
 }
 
 // limitsFor returns the limits of the listener named key.
 func (s *snapshot) limitsFor(key string) limits {
-	lim := limits{headerTimeout: 60 * time.Second, keepaliveTimeout: 75 * time.Second, sendTimeout: 60 * time.Second, server: serverHeader(nil)}
+	lim := limits{headerTimeout: 60 * time.Second, keepaliveTimeout: 75 * time.Second, sendTimeout: 60 * time.Second, server: serverHeader(nil),
+		closing: config.Closing{LingeringTime: 30 * time.Second, LingeringTimeout: 5 * time.Second}}
 	l := s.byKey[key]
 	if l == nil {
 		return lim
@@ -48,6 +52,7 @@ func (s *snapshot) limitsFor(key string) limits {
 	lim.headerTimeout = set.ClientHeaderTimeout
 	lim.keepaliveTimeout, lim.keepaliveHeader = set.KeepaliveTimeout, set.KeepaliveHeaderTimeout
 	lim.sendTimeout = set.SendTimeout
+	lim.closing = set.Closing
 	lim.server = serverHeader(set)
 	if b := set.LargeClientHeaderBuffers; b.Number > 0 && b.Size > 0 {
 		// nginx: the request line and each field line must fit one buffer.

@@ -129,6 +129,12 @@ type clientConn struct {
 	// that it sent everything and marked the connection idle.
 	awaitFn func(fd uintptr) bool
 	idled   bool
+
+	// timedOut says a timeout ended the connection (client_header_timeout,
+	// client_body_timeout, send_timeout) or "return 444" did: with
+	// reset_timedout_connection it is reset. lingerAfter says it closes
+	// after a response, which lingering_close may follow (endSocket).
+	timedOut, lingerAfter bool
 }
 
 func newClientConn(s *httpServer, c net.Conn) *clientConn {
@@ -549,6 +555,13 @@ func (cc *clientConn) refuse(err error) {
 	case errors.As(err, &perr):
 		cc.answerAndClose(perr.Status())
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		cc.timedOut = true
+		if cc.srv.lim.closing.ResetTimedout {
+			// nginx closes a head that timed out without an answer, and
+			// the reset would destroy one: only the log says 408.
+			cc.logRefused(http.StatusRequestTimeout)
+			return
+		}
 		cc.answerAndClose(http.StatusRequestTimeout)
 	case err != io.EOF:
 		cc.logRefused(http.StatusBadRequest)
@@ -568,6 +581,7 @@ func (cc *clientConn) answerAndClose(code int) {
 	}
 	errpage.Write(w, code, server)
 	w.finish()
+	cc.lingerAfter = code != http.StatusRequestTimeout && w.err == nil
 	cc.logRefused(code)
 }
 
@@ -648,6 +662,9 @@ func (cc *clientConn) serveRequest() bool {
 		return false
 	}
 	keep := cc.w.finish() && cc.body.done()
+	if !keep {
+		cc.lingerAfter = cc.w.err == nil && !cc.w.dropped && cc.ctx.Err() == nil
+	}
 	cc.hreq = http.Request{}
 	cc.releaseWriter()
 	return keep
@@ -780,6 +797,9 @@ func methodString(m []byte) string {
 // (unless a handler took it over, which closed it before its request
 // finished), the server and the counters told.
 func (cc *clientConn) close() {
+	if !cc.hijacked {
+		cc.endSocket() // still tracked: a graceful stop ends a lingering one
+	}
 	cc.srv.stats.close()
 	cc.clientGone()
 	cc.srv.untrack(cc)
@@ -898,8 +918,11 @@ func (b *reqBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.b.Read(p)
 	b.cc.ci.length += int64(n)
-	if err == io.EOF {
+	switch {
+	case err == io.EOF:
 		b.finished = true
+	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
+		b.cc.timedOut = true // client_body_timeout
 	}
 	return n, err
 }

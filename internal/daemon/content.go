@@ -85,11 +85,16 @@ func (h *returnHandler) send(w http.ResponseWriter, r *http.Request, st *vars.St
 }
 
 // staticFailure words a failed file lookup as nginx logs it: `open()
-// "/srv/x" failed (2: No such file or directory)`.
+// "/srv/x" failed (2: No such file or directory)`, `"/srv/d/index.html" is
+// not found (2: No such file or directory)`.
 func staticFailure(err error) string {
 	var ce *static.CallError
 	if errors.As(err, &ce) {
 		return ce.Call + `() "` + ce.Path + `" failed (` + errlog.Errno(ce.Err) + ")"
+	}
+	var nf *static.NotFoundError
+	if errors.As(err, &nf) {
+		return `"` + nf.Path + `" is not found (` + errlog.Errno(nf.Err) + ")"
 	}
 	return err.Error()
 }
@@ -235,7 +240,7 @@ func (h *staticHandler) notServedHere(rec *recorder, r *http.Request, st *vars.S
 	case static.KindNamedLocation:
 		return &internalRedirect{named: res.Name}
 	}
-	if res.Err != nil {
+	if res.Err != nil && !(h.loc.Settings.LogNotFoundOff && static.Missing(res.Err)) {
 		h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(res.Err))
 	}
 	rec.fail(res.Status)

@@ -43,9 +43,12 @@ type httpServer struct {
 
 	shutting atomic.Bool
 	tick     atomic.Uint64 // abort checks run so far (see watchClients)
-	mu       sync.Mutex    // guards ln, conns, accepting, closed and watching
-	ln       net.Listener
-	conns    map[*clientConn]struct{}
+	// lingering counts the connections lingering after their last
+	// response (closing.go: linger, lingerSlot).
+	lingering atomic.Int64
+	mu        sync.Mutex // guards ln, conns, accepting, closed and watching
+	ln        net.Listener
+	conns     map[*clientConn]struct{}
 	// accepting counts the Serve loops that have not returned: a
 	// connection Accept returned as the listener closed is tracked after
 	// Shutdown's first look, so Shutdown waits for the loops too.
@@ -55,6 +58,25 @@ type httpServer struct {
 	closed   bool
 	watching bool          // watchClients runs
 	suspects []*clientConn // reused by checkClients
+	// stopCh is closed when Shutdown or Close begins (stopped), made on
+	// first use; stopClosed records that it was. Both under mu.
+	stopCh     chan struct{}
+	stopClosed bool
+}
+
+// stopped returns a channel that is closed once Shutdown or Close began: a
+// request waiting for a timer of its own (auth_delay) stops waiting then.
+func (s *httpServer) stopped() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopCh == nil {
+		s.stopCh = make(chan struct{})
+		if s.shuttingDown() {
+			close(s.stopCh)
+			s.stopClosed = true
+		}
+	}
+	return s.stopCh
 }
 
 // shuttingDown reports whether Shutdown or Close was called: every response
@@ -189,6 +211,10 @@ func (s *httpServer) closeListener() {
 	s.mu.Lock()
 	if s.ln != nil {
 		s.ln.Close()
+	}
+	if s.stopCh != nil && !s.stopClosed {
+		close(s.stopCh)
+		s.stopClosed = true
 	}
 	s.mu.Unlock()
 	if s.h2 != nil {

@@ -42,7 +42,7 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 		<-l.lim.slots
 		return nil, err
 	}
-	return &limitedConn{Conn: c, release: func() { <-l.lim.slots }}, nil
+	return &limitedConn{Conn: c, release: func() { <-l.lim.slots }, lim: l.lim}, nil
 }
 
 func (l *limitedListener) Close() error {
@@ -55,6 +55,7 @@ type limitedConn struct {
 	net.Conn
 	once    sync.Once
 	release func()
+	lim     *connLimiter // the limiter the slot is from (lingerSlot)
 }
 
 func (c *limitedConn) Close() error {

@@ -71,6 +71,9 @@ func memcachedRange(w http.ResponseWriter, r *http.Request, contentType string, 
 	if rf, ok := w.(static.RangeFilter); ok && !rf.AllowRanges(contentType, size) {
 		return 0, size, 0
 	}
+	if rec, ok := w.(*recorder); ok && rec.set != nil && rec.set.RangesOff {
+		return 0, size, 0 // max_ranges 0: no ranges, no Accept-Ranges
+	}
 	start, end, status := static.SingleRange(r.Header, size)
 	if status == http.StatusRequestedRangeNotSatisfiable {
 		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))

@@ -681,11 +681,15 @@ type engineWriter interface {
 	flushNow()
 	sentBytes() (total, head int64)
 	drop()
-	keepalive(timeout, header time.Duration)
+	keepalive(timeout, header time.Duration, closing *config.Closing)
+	closeAs(closing *config.Closing, reset bool)
 	setSendTimeout(d time.Duration)
 	paceAt(rate, free int64, start time.Time)
 	gzipFields(vary, compressed bool)
 	lengthUnknown()
+	noChunking()
+	stopped() <-chan struct{}
+	watchNow()
 	pinFields()
 	placeField(name, key string)
 	expectTrailers(code int)
@@ -712,6 +716,11 @@ func (w *recorder) drop(code int) {
 		w.wroteHeader = true
 		w.st.Status = code
 		ew.drop()
+		if w.set != nil {
+			// nginx's 444 (NGX_HTTP_CLOSE) marks the connection timed
+			// out: reset_timedout_connection resets it.
+			ew.closeAs(&w.set.Closing, code == 444)
+		}
 		return
 	}
 	if sw, ok := w.ResponseWriter.(streamWriter); ok {
@@ -827,7 +836,10 @@ func (w *recorder) WriteHeader(code int) {
 	if w.ew != nil && w.set != nil {
 		// keepalive_timeout is the location's (nginx's clcf), not the
 		// listener's: it decides Connection, Keep-Alive and the idle wait.
-		w.ew.keepalive(w.set.KeepaliveTimeout, w.set.KeepaliveHeaderTimeout)
+		w.ew.keepalive(w.set.KeepaliveTimeout, w.set.KeepaliveHeaderTimeout, &w.set.Closing)
+		if w.set.ChunkedOff {
+			w.ew.noChunking()
+		}
 		if w.st.LimitRateSet || w.set.LimitRate.Active() {
 			w.startLimitRate(w.ew)
 		}

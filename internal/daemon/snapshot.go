@@ -651,7 +651,7 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 		Now:      b.snap.now,
 	}
 	if z := loc.Settings.ProxyCache.Zone; z != nil {
-		opts.CacheZone, opts.Conditional = b.zones[z], static.Conditional
+		opts.CacheZone, opts.Conditional = b.zones[z], static.ConditionalFor(loc.Settings.IfModifiedSince)
 	}
 	host := proxyHost(pass)
 	if pass.HasVariables {

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"fulcrum/internal/config"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/pace"
 	"fulcrum/internal/proxy"
@@ -80,8 +82,11 @@ type respWriter struct {
 	// streamed frames the body chunked even when all of it fits the
 	// buffer, as nginx sends a body a filter changed (addition).
 	streamed bool
-	err      error  // the first write error: the client is gone
-	hdrBuf   []byte // the head being serialised, reused
+	// noChunk is chunked_transfer_encoding off for this response
+	// (noChunking): a body of unknown length goes out up to the close.
+	noChunk bool
+	err     error  // the first write error: the client is gone
+	hdrBuf  []byte // the head being serialised, reused
 
 	// sent counts the response's bytes taken by the buffered writer (heads,
 	// body and its framing); headLen is the final head's share
@@ -93,6 +98,10 @@ type respWriter struct {
 	finished, keep bool
 	// gzipVary and gzipped are the gzip filter's marks (gzipFields).
 	gzipVary, gzipped bool
+	// closing is how the connection ends if this response closes it: the
+	// location's lingering and reset settings (keepalive, closeAs); nil
+	// takes the listener's default server's.
+	closing *config.Closing
 	// pacer paces this response's body (limit_rate: paceAt, writePaced);
 	// its Rate is 0 for a response without a limit, which then costs
 	// writeBody one field check. Its timer is kept from one response to
@@ -131,7 +140,7 @@ func (w *respWriter) reset(head bool) {
 	w.pending = w.pending[:0]
 	w.trailer = w.trailer[:0]
 	w.expect = false
-	w.streamed = false
+	w.streamed, w.noChunk = false, false
 	clear(w.tfields)
 	w.tfields = w.tfields[:0]
 	w.err = nil
@@ -139,6 +148,7 @@ func (w *respWriter) reset(head bool) {
 		w.cc.out.timeout, w.cc.out.fixed = w.cc.srv.lim.sendTimeout, false
 	}
 	w.sent, w.headLen, w.finished, w.keep = 0, 0, false, false
+	w.closing = nil
 	w.pacer.Rate = 0
 	w.gzipVary, w.gzipped = false, false
 	clear(w.order) // the strings may go
@@ -212,6 +222,26 @@ func (w *respWriter) reasonPhrase(code int) []byte {
 func (w *respWriter) gzipFields(vary, compressed bool) {
 	w.gzipVary, w.gzipped = vary, compressed
 }
+
+// stopped returns a channel closed when the server's shutdown begins.
+func (w *respWriter) stopped() <-chan struct{} { return w.cc.srv.stopped() }
+
+// watchNow has the server's next client check (checkClients) look at this
+// connection, as if its handler had run for a whole interval: a request that
+// is about to wait (auth_delay) learns within abortCheckInterval that its
+// client left.
+func (w *respWriter) watchNow() {
+	if cc := w.cc; cc.raw != nil && cc.handlerSince.Load() != 0 {
+		cc.handlerSince.Store(max(cc.srv.tick.Load(), 1))
+	}
+}
+
+// noChunking is chunked_transfer_encoding off for this response: a body
+// whose length is not known when the head goes out is sent without chunked
+// framing, up to the connection's close (trailers are then not sent), as
+// nginx's chunked filter does. A body fulcrum holds whole still gets its
+// Content-Length (and keeps the connection), as with chunking on.
+func (w *respWriter) noChunking() { w.noChunk = true }
 
 // lengthUnknown frames this response's body as nginx does one whose
 // length a filter took away (the addition filter): chunked, never with a
@@ -346,14 +376,16 @@ func (w *respWriter) commit(known int64) {
 			delete(h, "Content-Length")
 		}
 	case w.declared >= 0:
-	case known >= 0 && (!w.head || known > 0) && !w.hasTrailers():
+	case known >= 0 && (!w.head || known > 0) && (w.noChunk || !w.hasTrailers()):
 		w.declared = known
 		h["Content-Length"] = []string{strconv.FormatInt(known, 10)}
 	case w.head:
-	case w.cc.version == h1.HTTP11:
+	case w.cc.version == h1.HTTP11 && !w.noChunk:
 		w.chunked = true
 	default:
-		w.closeConn = true // HTTP/1.0 without a length: the close ends the body
+		// HTTP/1.0 (or chunked_transfer_encoding off) without a length: the
+		// close ends the body, as nginx's chunked filter turns keepalive off.
+		w.closeConn = true
 	}
 	if w.chunked {
 		w.trailer = w.trailer[:0]
@@ -386,10 +418,20 @@ func (w *respWriter) hasTrailers() bool {
 	return false
 }
 
-// keepalive sets this response's keepalive_timeout values (the location's);
-// it must come before the head is committed.
-func (w *respWriter) keepalive(timeout, header time.Duration) {
-	w.kaTimeout, w.kaHeader = timeout, header
+// keepalive sets this response's keepalive_timeout values and closing
+// settings (the location's); it must come before the head is committed.
+func (w *respWriter) keepalive(timeout, header time.Duration, closing *config.Closing) {
+	w.kaTimeout, w.kaHeader, w.closing = timeout, header, closing
+}
+
+// closeAs sets the closing settings of a response that closes the
+// connection without a head (drop); reset marks the connection as nginx
+// marks one closed by "return 444", timed out, for reset_timedout_connection.
+func (w *respWriter) closeAs(closing *config.Closing, reset bool) {
+	w.closing = closing
+	if reset {
+		w.cc.timedOut = true
+	}
 }
 
 // decideConnection settles whether the connection stays open after this
@@ -811,6 +853,9 @@ func (w *respWriter) flush() {
 
 func (w *respWriter) fail(err error) {
 	w.err = err
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		w.cc.timedOut = true // send_timeout
+	}
 	w.closeConn = true
 	w.cc.clientGone()
 }

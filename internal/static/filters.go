@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"fulcrum/internal/config"
 )
 
 // This file holds what nginx's not-modified and range filters
@@ -27,26 +29,45 @@ const (
 // notModified evaluates the conditional headers in nginx's order:
 // If-Unmodified-Since and If-Match can fail the request (412); then, when
 // If-Modified-Since or If-None-Match is present, every one present must say
-// "not modified" for a 304. If-Modified-Since follows nginx's default
-// "if_modified_since exact": only the file's own date matches.
-func notModified(h http.Header, mod time.Time, tag string) precond {
+// "not modified" for a 304 (modifiedSince tests If-Modified-Since under
+// ims). tag is the response's ETag, "" for none.
+func notModified(h http.Header, mod time.Time, tag string, ims config.IMSMode) precond {
 	if v, ok := first(h, "If-Unmodified-Since"); ok && parseTime(v) < mod.Unix() {
 		return precondFailed // an unparsable date fails too, as in nginx
 	}
 	if v, ok := first(h, "If-Match"); ok && !matchETag(v, tag, false) {
 		return precondFailed
 	}
-	ims, hasIMS := first(h, "If-Modified-Since")
+	since, hasIMS := first(h, "If-Modified-Since")
 	inm, hasINM := first(h, "If-None-Match")
 	switch {
 	case !hasIMS && !hasINM:
 		return precondNone
-	case hasIMS && parseTime(ims) != mod.Unix():
+	case hasIMS && modifiedSince(since, mod, ims):
 		return precondNone
 	case hasINM && !matchETag(inm, tag, true):
 		return precondNone
 	}
 	return precondNotModified
+}
+
+// modifiedSince is nginx's ngx_http_test_if_modified: whether the response
+// with Last-Modified mod counts as modified since the If-Modified-Since
+// value v. "off" says always (so that a request with If-Modified-Since
+// never gets a 304, whatever If-None-Match says), "exact" unless the
+// dates are the same second, "before" unless v is that second or later.
+func modifiedSince(v string, mod time.Time, mode config.IMSMode) bool {
+	if mode == config.IMSOff {
+		return true
+	}
+	t := parseTime(v)
+	switch {
+	case t == mod.Unix():
+		return false
+	case mode == config.IMSBefore:
+		return t < mod.Unix()
+	}
+	return true
 }
 
 // first returns a request header's first value and whether the header is
@@ -70,11 +91,18 @@ func parseTime(v string) int64 {
 
 // matchETag reports whether tag is in list, an If-Match or If-None-Match
 // value: "*", or entity tags separated by commas. weak (If-None-Match) lets a
-// "W/" prefix match too. Like ngx_http_test_if_match, it compares bytes: the
-// tag must be followed by blanks and a comma or the end.
+// "W/" prefix match too, on either side. Like ngx_http_test_if_match, it
+// compares bytes: the tag must be followed by blanks and a comma or the end;
+// without a tag only "*" matches.
 func matchETag(list, tag string, weak bool) bool {
 	if list == "*" {
 		return true
+	}
+	if tag == "" {
+		return false // no ETag (etag off): only "*" matches
+	}
+	if weak && len(tag) > 2 && tag[0] == 'W' && tag[1] == '/' {
+		tag = tag[2:] // a weak response tag compares by its opaque part
 	}
 	for s := list; s != ""; {
 		if weak && len(s) > 2 && s[0] == 'W' && s[1] == '/' {
@@ -114,8 +142,9 @@ type byteRange struct {
 // parseRanges applies Range and If-Range to a file of size bytes the way
 // nginx's range filter does: a value shorter than 7 bytes or in another unit
 // than "bytes" (any case) is ignored, so is one whose If-Range (an entity tag
-// compared exactly, else a date compared to the second) does not match.
-func parseRanges(h http.Header, tag string, mod time.Time, size int64) ([]byteRange, rangeVerdict) {
+// compared exactly, else a date compared to the second) does not match. A
+// limit above 0 (max_ranges) sends the whole file for more ranges than it.
+func parseRanges(h http.Header, tag string, mod time.Time, size int64, limit int) ([]byteRange, rangeVerdict) {
 	v, ok := first(h, "Range")
 	if !ok || len(v) < 7 || !strings.EqualFold(v[:6], "bytes=") {
 		return nil, rangeIgnored
@@ -123,7 +152,7 @@ func parseRanges(h http.Header, tag string, mod time.Time, size int64) ([]byteRa
 	if ir, ok := first(h, "If-Range"); ok && !ifRange(ir, tag, mod) {
 		return nil, rangeIgnored
 	}
-	return rangeSet(v[6:], size, 0)
+	return rangeSet(v[6:], size, limit)
 }
 
 // SingleRange is nginx's range filter for a 200 of size bytes from an
@@ -201,7 +230,8 @@ func ifRange(v, tag string, mod time.Time) bool {
 // none is left the answer is 416; ranges adding up to more than the file (an
 // overlap, a repeat) or any range of an empty file make it send the whole
 // file instead. A limit above 0 sends the whole file as soon as a range
-// beyond limit is read (nginx's single_range for upstream responses).
+// beyond limit is read (max_ranges; nginx's single_range for upstream
+// responses); only ranges that name bytes of the file count.
 func rangeSet(v string, size int64, limit int) ([]byteRange, rangeVerdict) {
 	sc := rangeScanner{s: v}
 	var ranges []byteRange
@@ -375,10 +405,24 @@ func (o *output) multipart(ranges []byteRange) {
 
 // Conditional evaluates a request's conditional headers against a response
 // that has Last-Modified mod and ETag tag ("" for none), as nginx's
-// not-modified filter does for any 200 (empty_gif's too): 0 means send the
-// response, else 304 or 412.
+// not-modified filter does for any 200 (empty_gif's too), with the default
+// "if_modified_since exact": 0 means send the response, else 304 or 412.
 func Conditional(h http.Header, mod time.Time, tag string) int {
-	switch notModified(h, mod, tag) {
+	return ConditionalWith(h, mod, tag, config.IMSExact)
+}
+
+// ConditionalFor is Conditional under the if_modified_since mode ims, for a
+// location's cached responses (chosen once, when the location is built).
+func ConditionalFor(ims config.IMSMode) func(h http.Header, mod time.Time, tag string) int {
+	if ims == config.IMSExact {
+		return Conditional
+	}
+	return func(h http.Header, mod time.Time, tag string) int { return ConditionalWith(h, mod, tag, ims) }
+}
+
+// ConditionalWith is Conditional under the if_modified_since mode ims.
+func ConditionalWith(h http.Header, mod time.Time, tag string, ims config.IMSMode) int {
+	switch notModified(h, mod, tag, ims) {
 	case precondFailed:
 		return http.StatusPreconditionFailed
 	case precondNotModified:

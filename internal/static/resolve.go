@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -228,6 +229,35 @@ func (e *CallError) Error() string { return e.Call + `() "` + e.Path + `" failed
 // Unwrap returns the system call's error.
 func (e *CallError) Unwrap() error { return e.Err }
 
+// NotFoundError is an index file that does not exist, or whose directory
+// does not, as the index module logs it (`"/srv/d/index.html" is not found
+// (2: No such file or directory)`).
+type NotFoundError struct {
+	Path string
+	Err  error
+}
+
+func (e *NotFoundError) Error() string {
+	return strconv.Quote(e.Path) + " is not found: " + e.Err.Error()
+}
+
+// Unwrap returns the file system's error.
+func (e *NotFoundError) Unwrap() error { return e.Err }
+
+// Missing reports whether err, the Err of a KindStatus Result, says that a
+// file or index file does not exist (ENOENT, ENOTDIR, ENAMETOOLONG on the
+// static module's open, the index module's "is not found"): the error-log
+// lines that "log_not_found off" leaves out, as nginx's static, index and
+// flv modules do. Other failures are logged whatever log_not_found says.
+func Missing(err error) bool {
+	var nf *NotFoundError
+	if errors.As(err, &nf) {
+		return true
+	}
+	var ce *CallError
+	return errors.As(err, &ce) && (ce.Call == "open" || ce.Call == "openat") && isNotFound(ce.Err)
+}
+
 // index tries the index files in order (ngx_http_index_handler). An existing one
 // is served as nginx would serve it after its internal redirect to uri+name.
 func (c *resolution) index(uri, dir string) Result {
@@ -253,7 +283,7 @@ func (c *resolution) index(uri, dir string) Result {
 			return res
 		}
 		if !dirTested {
-			if res, stop := c.testDir(uri, dir); stop {
+			if res, stop := c.testDir(uri, dir, path); stop {
 				return res
 			}
 			dirTested = true
@@ -323,15 +353,16 @@ func (c *resolution) indexError(uri, path string, err error) (Result, bool) {
 	case isForbidden(err):
 		return statusResult(http.StatusForbidden, fmt.Errorf("%q is forbidden: %w", path, err), uri), true
 	case isNotFound(err) && !isNotExist(err):
-		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not found: %w", path, err), uri), true
+		return statusResult(http.StatusNotFound, &NotFoundError{Path: path, Err: err}, uri), true
 	}
 	return Result{}, false
 }
 
 // testDir checks, after the first missing index file, that the directory itself
 // exists (ngx_http_index_test_dir): a missing directory is 404, not 403. uri is
-// the directory's $uri.
-func (c *resolution) testDir(uri, dir string) (Result, bool) {
+// the directory's $uri, index the index file's path (nginx names it in the
+// error log, not the directory).
+func (c *resolution) testDir(uri, dir, index string) (Result, bool) {
 	f, err := c.lookup(dir)
 	switch {
 	case err == nil && f.fi.IsDir():
@@ -341,7 +372,7 @@ func (c *resolution) testDir(uri, dir string) (Result, bool) {
 	case errors.Is(err, syscall.EACCES):
 		return Result{}, false // searching the directory was allowed, so go on
 	case isNotExist(err):
-		return statusResult(http.StatusNotFound, fmt.Errorf("%q is not found: %w", dir, err), uri), true
+		return statusResult(http.StatusNotFound, &NotFoundError{Path: index, Err: err}, uri), true
 	}
 	return statusResult(statusOf(err), &CallError{Call: "stat", Path: dir, Err: err}, uri), true
 }
@@ -370,6 +401,7 @@ func (c *resolution) found(uri string, f foundFile) Result {
 		ContentType: c.rv.contentType(uri),
 		links:       c.links,
 		opened:      f.opened,
+		filters:     c.rv.filters,
 	}
 }
 

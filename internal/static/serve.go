@@ -17,11 +17,11 @@ import (
 // ServeFile sends the file of a KindFile Result for a GET or HEAD request with
 // the head nginx's static module and its filters give it:
 //   - 200: Content-Type as resolved (never sniffed), Content-Length,
-//     Last-Modified, an ETag in nginx's format ("<mtime hex>-<size hex>") and
-//     Accept-Ranges: bytes;
-//   - 304 (If-Modified-Since with nginx's default exact-date rule, If-None-Match):
+//     Last-Modified, an ETag in nginx's format ("<mtime hex>-<size hex>";
+//     none with etag off) and Accept-Ranges: bytes (none with max_ranges 0);
+//   - 304 (If-Modified-Since under the location's if_modified_since, If-None-Match):
 //     Last-Modified and ETag, no body, no Content-Type or Content-Length;
-//   - 206 (Range, If-Range): Content-Type, Content-Length, Last-Modified, ETag
+//   - 206 (Range, If-Range; at most max_ranges ranges, else 200): Content-Type, Content-Length, Last-Modified, ETag
 //     and Content-Range, or nginx's multipart/byteranges body; no Accept-Ranges.
 //
 // res.Status is the status to send the file with: 200 (0 means 200), or the
@@ -58,14 +58,16 @@ func ServeFile(w http.ResponseWriter, r *http.Request, res Result) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("static: %q is not a regular file: %w", res.Path, syscall.ENOENT)
 	}
-	o := output{w: w, r: r, src: f, size: fi.Size(), mod: fi.ModTime(), ctype: res.ContentType, encoding: res.Encoding}
+	o := output{w: w, r: r, src: f, size: fi.Size(), mod: fi.ModTime(), ctype: res.ContentType, encoding: res.Encoding, filters: res.filters}
 	if start := res.FLVStart; start > 0 && start < o.size {
 		// The flv module's answer: its FLV header, then the file from
 		// start; the ETag, the ranges and the length are the new body's.
 		o.src = flvBody{f: f, start: start}
 		o.size = int64(len(flvHeader)) + o.size - start
 	}
-	o.tag = etag(o.mod, o.size)
+	if !o.filters.noETag {
+		o.tag = etag(o.mod, o.size)
+	}
 	if res.Status != 0 && res.Status != http.StatusOK {
 		o.headers(false)
 		o.whole(res.Status)
@@ -81,17 +83,18 @@ type output struct {
 	src   io.ReaderAt // the body: the file, or flvBody
 	size  int64
 	mod   time.Time
-	tag   string // the ETag
+	tag   string // the ETag; "" with etag off
 	ctype string
 	// encoding is the precompressed file's Content-Encoding (Result.Encoding).
 	encoding string
+	filters  fileFilters
 }
 
 // serve200 sends the file as nginx answers a 200 from the static module: its
 // not-modified filter first (412, 304), then its range filter (416, 206), else
 // the whole file.
 func (o *output) serve200(uri string) error {
-	switch notModified(o.r.Header, o.mod, o.tag) {
+	switch notModified(o.r.Header, o.mod, o.tag, o.filters.ims) {
 	case precondFailed:
 		return fmt.Errorf("static: %q: %w", uri, ErrPreconditionFailed)
 	case precondNotModified:
@@ -101,8 +104,8 @@ func (o *output) serve200(uri string) error {
 		return nil
 	}
 	ranges, verdict := []byteRange(nil), rangeIgnored
-	if _, asked := o.r.Header["Range"]; asked && o.encoding == "" && o.rangesAllowed() {
-		ranges, verdict = parseRanges(o.r.Header, o.tag, o.mod, o.size)
+	if _, asked := o.r.Header["Range"]; asked && o.encoding == "" && !o.filters.noRanges && o.rangesAllowed() {
+		ranges, verdict = parseRanges(o.r.Header, o.tag, o.mod, o.size, o.filters.rangeLimit)
 	}
 	switch verdict {
 	case rangeUnsatisfiable:
@@ -120,7 +123,7 @@ func (o *output) serve200(uri string) error {
 	o.headers(true)
 	if o.encoding != "" {
 		o.w.Header().Set("Content-Encoding", o.encoding)
-	} else {
+	} else if !o.filters.noRanges { // max_ranges 0: nginx's range filter adds nothing
 		// Added, not set: an upstream's Accept-Ranges kept across an
 		// X-Accel-Redirect stays beside it, as in nginx.
 		o.w.Header().Add("Accept-Ranges", "bytes")
@@ -162,7 +165,9 @@ func (o *output) headers(lastModified bool) {
 	if _, set := h["Content-Type"]; !set {
 		h.Set("Content-Type", o.ctype)
 	}
-	h.Set("Etag", o.tag)
+	if o.tag != "" {
+		h.Set("Etag", o.tag)
+	}
 	if lastModified {
 		h.Set("Last-Modified", o.mod.UTC().Format(http.TimeFormat))
 	}

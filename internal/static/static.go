@@ -59,10 +59,14 @@
 // error logged as nginx's `openat() "..." failed`. The file served is the
 // one checked. The document-root rule above still applies on top.
 //
-// Not implemented: charset, gzip_static, open_file_cache, etag off,
-// if_modified_since off/before (fulcrum uses nginx's default, "exact"),
-// max_ranges (no limit, nginx's default), and index file names that change $uri for their own
-// variable expansion.
+// The location's etag, if_modified_since and max_ranges apply as in nginx:
+// "etag off" sends no ETag (If-None-Match and If-Match then match "*" only,
+// an If-Range with an entity tag never matches), "if_modified_since off"
+// and "before" change the If-Modified-Since test, and max_ranges limits
+// the ranges of one request ("max_ranges 0": none, without Accept-Ranges).
+//
+// Not implemented: charset, open_file_cache, and index file names that
+// change $uri for their own variable expansion.
 package static
 
 import (
@@ -218,8 +222,9 @@ type Result struct {
 	// links is the location's disable_symlinks for this request; when it is
 	// not off, ServeFile opens opened (the path as nginx opens it, before
 	// links are resolved) under it instead of through an os.Root.
-	links  symlinkCheck
-	opened string
+	links   symlinkCheck
+	opened  string
+	filters fileFilters
 }
 
 // mode is how a URI maps to a file path.
@@ -281,6 +286,23 @@ type Resolver struct {
 	listing     bool // autoindex on
 	randomIndex bool // random_index on
 	symlinks    symlinkRule
+	filters     fileFilters
+}
+
+// fileFilters are the location's settings for the head of a file going out
+// and its not-modified and range filters (etag, if_modified_since,
+// max_ranges); every KindFile Result carries them to ServeFile. The zero
+// value is nginx's defaults.
+type fileFilters struct {
+	noETag     bool // etag off
+	ims        config.IMSMode
+	noRanges   bool // max_ranges 0: no ranges, no Accept-Ranges
+	rangeLimit int  // max_ranges above 0; 0: no limit
+}
+
+// newFileFilters reads the filters' settings.
+func newFileFilters(s *config.Settings) fileFilters {
+	return fileFilters{noETag: s.ETagOff, ims: s.IfModifiedSince, noRanges: s.RangesOff, rangeLimit: s.MaxRanges}
 }
 
 // New compiles a location's static settings. types is the http block's types
@@ -304,6 +326,7 @@ func New(s *config.Settings, types map[string]string, loc Location) (*Resolver, 
 	rv.listing = s.Autoindex
 	rv.randomIndex = s.RandomIndex
 	rv.symlinks = symlinkRule{policy: s.DisableSymlinks, from: newTemplate(s.DisableSymlinksFrom)}
+	rv.filters = newFileFilters(s)
 	if err := rv.setTryFiles(s.TryFiles); err != nil {
 		return nil, err
 	}

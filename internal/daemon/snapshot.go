@@ -293,42 +293,16 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		}
 		s.handlers[level], s.serverLocs[srv.Config] = h, level
 	}
-	if err := s.compileScripts(comp); err != nil {
-		return nil, err
-	}
-	if err := s.compileDocRoots(comp); err != nil {
-		return nil, err
-	}
-	if err := s.compileAddHeaders(comp); err != nil {
-		return nil, err
-	}
-	if err := s.compileCharsets(comp); err != nil {
-		return nil, err
-	}
-	if err := s.compileSubFilters(comp); err != nil {
-		return nil, err
-	}
-	if err := s.compileExpires(comp); err != nil {
-		return nil, err
-	}
-	if err := s.compileLimitRates(comp); err != nil {
-		return nil, err
-	}
-	if err := s.compileAuth(comp); err != nil {
-		return nil, err
-	}
-	if err := s.compileAuthRequests(comp); err != nil {
-		return nil, err
-	}
-	if err := s.compileLinkChecks(comp); err != nil {
-		return nil, err
-	}
 	s.compileBrowsers()
-	if err := s.compileUserid(comp); err != nil {
-		return nil, err
-	}
-	if err := s.compileErrorTargets(comp); err != nil {
-		return nil, err
+	// The per-level parts that compile variables.
+	for _, compile := range []func(*vars.Compiler) error{
+		s.compileScripts, s.compileDocRoots, s.compileAddHeaders, s.compileCharsets,
+		s.compileSubFilters, s.compileExpires, s.compileLimitRates, s.compileAuth,
+		s.compileAuthRequests, s.compileLinkChecks, s.compileUserid, s.compileErrorTargets,
+	} {
+		if err := compile(comp); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.buildConnZones(cfg, comp); err != nil {
 		return nil, err

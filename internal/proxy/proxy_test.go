@@ -30,10 +30,13 @@ func TestURIRewrite(t *testing.T) {
 		{"exact location", uriRewrite{replace: true, uri: "/other", prefixLen: len("/exact")}, "/exact", "/exact", "", "/other"},
 		// nginx 1.22.1, location /slash/ { proxy_pass http://up/; }, sent upstream:
 		{"quote and angle brackets escaped", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "/slash/a%22b%3Cc%3E", `/slash/a"b<c>`, "", "/a%22b%3Cc%3E"},
-		{"braces, bar, backslash, caret, backquote escaped", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "", "/slash/{}|\\^`", "", "/%7B%7D%7C%5C%5E%60"},
-		{"every printable byte", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "", "/slash/!\"#$%&'()*+,-.0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~", "",
+		{"braces, bar, backslash, caret, backquote escaped", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "/slash/%7B%7D%7C%5C%5E%60", "/slash/{}|\\^`", "", "/%7B%7D%7C%5C%5E%60"},
+		// Without a '%' in the client's path nginx copies the path as it is.
+		{"unquoted path passed raw", uriRewrite{replace: true, uri: "/base/", prefixLen: len("/p/")}, "/p/x/../a\"<b>\xc3\xa9?q=%22", "/p/a\"<b>\xc3\xa9", "q=%22", "/base/a\"<b>\xc3\xa9?q=%22"},
+		{"a '%' in the query alone leaves the path raw", uriRewrite{replace: true, uri: "/", prefixLen: len("/p/")}, "/p/a{b}?x=%7B", "/p/a{b}", "x=%7B", "/a{b}?x=%7B"},
+		{"every printable byte", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "/slash/%21", "/slash/!\"#$%&'()*+,-.0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~", "",
 			"/!%22%23$%25&'()*+,-.0123456789:;%3C=%3E%3F@ABCDEFGHIJKLMNOPQRSTUVWXYZ[%5C]%5E_%60abcdefghijklmnopqrstuvwxyz%7B%7C%7D~"},
-		{"controls, DEL and high bytes", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "", "/slash/\x01\t \x7f\x80\xff\xc3\xa9", "", "/%01%09%20%7F%80%FF%C3%A9"},
+		{"controls, DEL and high bytes", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "/slash/%01", "/slash/\x01\t \x7f\x80\xff\xc3\xa9", "", "/%01%09%20%7F%80%FF%C3%A9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -145,7 +145,7 @@ http {
         location / {
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Real-IP $remote_addr;
-            proxy_pass http://%s;
+            proxy_pass http://%[1]s;
         }
         location /admin/ { return 403; }
     }
@@ -153,6 +153,18 @@ http {
         listen 127.0.0.1:0;
         server_name other.test;
         location / { return 200 "other $host"; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name keep.test;
+        ignore_invalid_headers off;
+        location / { proxy_pass http://%[1]s; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name under.test;
+        underscores_in_headers on;
+        location / { proxy_pass http://%[1]s; }
     }
 }`, backend)
 }
@@ -241,6 +253,31 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 				}
 				if got[0].header.Get("X-Ok") != "1" {
 					t.Error("a normal header was lost")
+				}
+			}},
+		// nginx 1.22.1 (ignore_invalid_headers on): a name with anything but
+		// letters, digits and '-' ('_' with underscores_in_headers) is dropped.
+		{"names nginx calls invalid dropped", "GET / HTTP/1.1\r\n" + h + "X.Dot: 1\r\nX!Bang: 2\r\nX~Tilde: 3\r\nX-Ok: 1\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				for _, name := range []string{"X.Dot", "X!Bang", "X~Tilde"} {
+					if v := got[0].header.Get(name); v != "" {
+						t.Errorf("backend got %s: %s", name, v)
+					}
+				}
+				if got[0].header.Get("X-Ok") != "1" {
+					t.Error("a valid field was lost")
+				}
+			}},
+		{"ignore_invalid_headers off passes them all", "GET / HTTP/1.1\r\nHost: keep.test\r\nX.Dot: 1\r\nX_Under: 2\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].header.Get("X.Dot") != "1" || got[0].header.Get("X_Under") != "2" {
+					t.Errorf("backend got %v", got[0].header)
+				}
+			}},
+		{"underscores_in_headers on keeps '_' only", "GET / HTTP/1.1\r\nHost: under.test\r\nX.Dot: 1\r\nX_Under: 2\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if got[0].header.Get("X.Dot") != "" || got[0].header.Get("X_Under") != "2" {
+					t.Errorf("backend got %v", got[0].header)
 				}
 			}},
 		{"Connection cannot remove what fulcrum sets", "GET / HTTP/1.1\r\n" + h + "Connection: X-Forwarded-For, X-Real-IP\r\n\r\n", 200, false, 1,

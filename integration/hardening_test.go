@@ -280,6 +280,7 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 					t.Errorf("backend got %v", got[0].header)
 				}
 			}},
+		{"TRACE refused (nginx: 405, closes)", "TRACE / HTTP/1.1\r\n" + h + "\r\n", 405, true, 0, nil},
 		{"Connection cannot remove what fulcrum sets", "GET / HTTP/1.1\r\n" + h + "Connection: X-Forwarded-For, X-Real-IP\r\n\r\n", 200, false, 1,
 			func(t *testing.T, got []recorded) {
 				if got[0].header.Get("X-Forwarded-For") != "127.0.0.1" || got[0].header.Get("X-Real-Ip") != "127.0.0.1" {

@@ -125,6 +125,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		rec.fail(http.StatusBadRequest)
 		return
 	}
+	if r.Method == methodTrace { // ngx_http_process_request_header
+		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent TRACE method while reading client request headers")
+		rec.closeAfter = true // nginx has not turned keep-alive on yet
+		s.refuse(rec, r, st, srv, http.StatusMethodNotAllowed)
+		return
+	}
 	if ci.plainOnSSL { // nginx's check in ngx_http_process_request
 		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent plain HTTP request to HTTPS port while reading client request headers")
 		s.refuse(rec, r, st, srv, statusToHTTPS)
@@ -172,6 +178,11 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	s.run(rec, r, st, srv, lm.Location, first)
 	finishBody(rec, body)
 }
+
+// methodTrace is refused with 405 whatever the configuration, as nginx does:
+// echoing a request back (TRACE's job) would show a page the headers an
+// intermediary or the browser added, cookies included.
+const methodTrace = "TRACE"
 
 // errNoHost is an HTTP/2 request with neither :authority nor Host, which
 // nginx refuses with 400 as it refuses an HTTP/1.1 request without Host.

@@ -164,7 +164,10 @@ http {
         listen 127.0.0.1:0;
         server_name under.test;
         underscores_in_headers on;
-        location / { proxy_pass http://%[1]s; }
+        location / {
+            proxy_set_header X-Key $http_x_api_key;
+            proxy_pass http://%[1]s;
+        }
     }
 }`, backend)
 }
@@ -278,6 +281,13 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 			func(t *testing.T, got []recorded) {
 				if got[0].header.Get("X.Dot") != "" || got[0].header.Get("X_Under") != "2" {
 					t.Errorf("backend got %v", got[0].header)
+				}
+			}},
+		// nginx's $http_x_api_key reads "X_Api_Key" once it is kept.
+		{"$http_NAME finds a kept underscored name", "GET / HTTP/1.1\r\nHost: under.test\r\nX_Api_Key: k1\r\n\r\n", 200, false, 1,
+			func(t *testing.T, got []recorded) {
+				if v := got[0].header.Get("X-Key"); v != "k1" {
+					t.Errorf("backend got X-Key %q, want k1", v)
 				}
 			}},
 		{"TRACE refused (nginx: 405, closes)", "TRACE / HTTP/1.1\r\n" + h + "\r\n", 405, true, 0, nil},

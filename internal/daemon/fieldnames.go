@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"net/http"
+	"strings"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -15,21 +16,23 @@ import (
 // letters, digits and '-', and '_' when underscores_in_headers is on
 // (nginx's ngx_http_parse_header_line; h1 has already refused names that are
 // not RFC 9110 tokens). With ignore_invalid_headers off every field stays,
-// underscored ones included, as in nginx.
+// underscored ones included, as in nginx. When the request keeps a name with
+// '_', st.UnderscoredFields is set, so that $http_NAME finds it.
 //
 // The fields are removed from r.Header and from st.Fields, so neither
 // $http_NAME, the proxy, realip nor any other reader sees them. A request
 // whose names are all valid costs one scan of them.
 func (s *snapshot) dropInvalidFields(r *http.Request, st *vars.State, set *config.Settings) {
-	if !set.IgnoreInvalidHeaders {
-		return
-	}
-	underscores := set.UnderscoresInHeaders
+	ignore, underscores := set.IgnoreInvalidHeaders, set.UnderscoresInHeaders
+	keepsUnderscores := underscores || !ignore
 	first := -1
 	for i := range st.Fields {
-		if !nginxFieldName(st.Fields[i].Name, underscores) {
+		name := st.Fields[i].Name
+		if keepsUnderscores && strings.IndexByte(name, '_') >= 0 {
+			st.UnderscoredFields = true // $http_NAME looks at them too
+		}
+		if ignore && first < 0 && !nginxFieldName(name, underscores) {
 			first = i
-			break
 		}
 	}
 	if first < 0 {

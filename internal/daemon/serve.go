@@ -879,7 +879,7 @@ func (w *recorder) fail(code int) {
 			// without "=" (ngx_http_core_error_page).
 			w.statusOverride = errpage.Status(code)
 		}
-		target := w.snap.errorTarget(ep.Target, w.st)
+		target := w.errorPageTarget(ep, code)
 		switch {
 		case strings.HasPrefix(target, "@"):
 			w.pending = &internalRedirect{named: target}
@@ -899,6 +899,27 @@ func (w *recorder) fail(code int) {
 		return
 	}
 	errpage.Write(w, code, w.server)
+}
+
+// errorPageTarget evaluates the target of ep, an error_page for code, with
+// $status as nginx's ngx_http_send_error_page has it then: the "=code" of
+// ep, 0 for a bare "=" (the status the target answers with is not known
+// yet), else the error, 494-497 as 400 ("error_page 404 /e?s=$status" asks
+// for /e?s=404, "error_page 404 =301 http://h/?s=$status" redirects to
+// http://h/?s=301).
+func (w *recorder) errorPageTarget(ep config.ErrorPage, code int) string {
+	status := errpage.Status(code)
+	switch {
+	case ep.UseTargetStatus:
+		status = 0
+	case ep.Response != 0:
+		status = ep.Response
+	}
+	was := w.st.Status
+	w.st.Status = status
+	target := w.snap.errorTarget(ep.Target, w.st)
+	w.st.Status = was
+	return target
 }
 
 var _ proxy.ErrorInterceptor = (*recorder)(nil)

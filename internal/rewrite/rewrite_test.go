@@ -299,6 +299,9 @@ func TestUnescapeRedirect(t *testing.T) {
 		{"/a%4", "/a%4"},           // cut short
 		{"/a?b=%41", "/a?b=%41"},   // nothing after '?'
 		{"/%7E%7F%80", "/~%7F%80"}, // DEL and high bytes stay
+		// an escaped '?' is decoded and ends the decoding (nginx 1.22.1)
+		{"/a%20b%3Fc%25d%7e", "/a%20b?c%25d%7e"},
+		{"/a%3fb%41", "/a?b%41"},
 	}
 	for _, tt := range tests {
 		if got := string(unescapeRedirect([]byte(tt.in))); got != tt.want {

@@ -100,6 +100,11 @@ func TestInternalRedirectProxyURI(t *testing.T) {
         location /err/ { error_page 404 = /fb2; return 404; }
         location /ern/ { error_page 404 /fb2?e=1; return 404; }
         location /erw/ { error_page 404 /withuri/e; return 404; }
+        location /ers/ { error_page 404 /fb2?s=$status; return 404; }
+        location /erc/ { error_page 404 =200 /fb2?s=$status; return 404; }
+        location /ere/ { error_page 404 = /fb2?s=$status; return 404; }
+        location /er4/ { error_page 494 /fb2?s=$status; return 494; }
+        location /eru/ { error_page 404 =301 http://h.test/?s=$status; return 404; }
         location /d/ { index index.html; }
         location ~ \.html$ { proxy_pass http://%[2]s; }
         location /ax/ { proxy_pass http://%[3]s; }
@@ -130,6 +135,12 @@ func TestInternalRedirectProxyURI(t *testing.T) {
 		{"/err/zz?q=2", 200, "backend /fb2 x-set=/err/zz?q=2"},
 		{"/ern/zz?q=2", 404, "backend /fb2?e=1 x-set=/ern/zz?q=2"},
 		{"/erw/zz?q=2", 404, "backend /u//e x-set=/erw/zz?q=2"},
+		// $status in the target: the error, its "=code", 0 for a bare "=",
+		// 400 for 494 (nginx's err_status then)
+		{"/ers/zz", 404, "backend /fb2?s=404 x-set=/ers/zz"},
+		{"/erc/zz", 200, "backend /fb2?s=200 x-set=/erc/zz"},
+		{"/ere/zz", 200, "backend /fb2?s=000 x-set=/ere/zz"},
+		{"/er4/zz", 400, "backend /fb2?s=400 x-set=/er4/zz"},
 		// an index file another location serves, with the request's arguments
 		{"/d/?a=1", 200, "backend /d/index.html?a=1 x-set=/d/?a=1"},
 		// X-Accel-Redirect: the decoded target, escaped again
@@ -144,6 +155,14 @@ func TestInternalRedirectProxyURI(t *testing.T) {
 		{"/rw/a%20c?r=1", 200, "backend /fallback/a%20c?r=1 x-set=/rw/a%20c?r=1"},
 		{"/fallback/%7Euser?q=1", 200, "backend /fallback/%7Euser?q=1 x-set=/fallback/%7Euser?q=1"},
 	})
+	resp, err := noRedirects.Get("http://" + addr + "/eru/zz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 301 || loc != "http://h.test/?s=301" {
+		t.Errorf("error_page =301 URL: %d %q, want 301 http://h.test/?s=301", resp.StatusCode, loc)
+	}
 }
 
 // TestInternalRedirectAfterBreak checks that an internal redirect to a URI

@@ -74,6 +74,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	set := srv.Config.Settings
 	rec.set, rec.server = set, serverHeader(set)
 	st.ServerName = primaryName(srv.Config)
+	s.dropInvalidFields(r, st, set)
 	if rule := s.realIP[srv.Config]; rule != nil {
 		rec.realIPSet = rule.apply(r, st)
 	}
@@ -143,6 +144,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		rec.fail(http.StatusBadRequest)
 		return
 	}
+	if r.Method == methodTrace { // ngx_http_process_request_header
+		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent TRACE method while reading client request headers")
+		rec.closeAfter = true // nginx has not turned keep-alive on yet
+		s.refuse(rec, r, st, srv, http.StatusMethodNotAllowed)
+		return
+	}
 	if ci.plainOnSSL { // nginx's check in ngx_http_process_request
 		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent plain HTTP request to HTTPS port while reading client request headers")
 		s.refuse(rec, r, st, srv, statusToHTTPS)
@@ -190,6 +197,11 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	s.run(rec, r, st, srv, lm.Location, first)
 	finishBody(rec, body)
 }
+
+// methodTrace is refused with 405 whatever the configuration, as nginx does:
+// echoing a request back (TRACE's job) would show a page the headers an
+// intermediary or the browser added, cookies included.
+const methodTrace = "TRACE"
 
 // errNoHost is an HTTP/2 request with neither :authority nor Host, which
 // nginx refuses with 400 as it refuses an HTTP/1.1 request without Host.
@@ -925,7 +937,7 @@ func (w *recorder) fail(code int) {
 			// without "=" (ngx_http_core_error_page).
 			w.statusOverride = errpage.Status(code)
 		}
-		target := w.snap.errorTarget(ep.Target, w.st)
+		target := w.errorPageTarget(ep, code)
 		switch {
 		case strings.HasPrefix(target, "@"):
 			w.pending = &internalRedirect{named: target}
@@ -945,6 +957,27 @@ func (w *recorder) fail(code int) {
 		return
 	}
 	errpage.Write(w, code, w.server)
+}
+
+// errorPageTarget evaluates the target of ep, an error_page for code, with
+// $status as nginx's ngx_http_send_error_page has it then: the "=code" of
+// ep, 0 for a bare "=" (the status the target answers with is not known
+// yet), else the error, 494-497 as 400 ("error_page 404 /e?s=$status" asks
+// for /e?s=404, "error_page 404 =301 http://h/?s=$status" redirects to
+// http://h/?s=301).
+func (w *recorder) errorPageTarget(ep config.ErrorPage, code int) string {
+	status := errpage.Status(code)
+	switch {
+	case ep.UseTargetStatus:
+		status = 0
+	case ep.Response != 0:
+		status = ep.Response
+	}
+	was := w.st.Status
+	w.st.Status = status
+	target := w.snap.errorTarget(ep.Target, w.st)
+	w.st.Status = was
+	return target
 }
 
 var _ proxy.ErrorInterceptor = (*recorder)(nil)

@@ -30,10 +30,13 @@ func TestURIRewrite(t *testing.T) {
 		{"exact location", uriRewrite{replace: true, uri: "/other", prefixLen: len("/exact")}, "/exact", "/exact", "", "/other"},
 		// nginx 1.22.1, location /slash/ { proxy_pass http://up/; }, sent upstream:
 		{"quote and angle brackets escaped", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "/slash/a%22b%3Cc%3E", `/slash/a"b<c>`, "", "/a%22b%3Cc%3E"},
-		{"braces, bar, backslash, caret, backquote escaped", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "", "/slash/{}|\\^`", "", "/%7B%7D%7C%5C%5E%60"},
-		{"every printable byte", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "", "/slash/!\"#$%&'()*+,-.0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~", "",
+		{"braces, bar, backslash, caret, backquote escaped", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "/slash/%7B%7D%7C%5C%5E%60", "/slash/{}|\\^`", "", "/%7B%7D%7C%5C%5E%60"},
+		// Without a '%' in the client's path nginx copies the path as it is.
+		{"unquoted path passed raw", uriRewrite{replace: true, uri: "/base/", prefixLen: len("/p/")}, "/p/x/../a\"<b>\xc3\xa9?q=%22", "/p/a\"<b>\xc3\xa9", "q=%22", "/base/a\"<b>\xc3\xa9?q=%22"},
+		{"a '%' in the query alone leaves the path raw", uriRewrite{replace: true, uri: "/", prefixLen: len("/p/")}, "/p/a{b}?x=%7B", "/p/a{b}", "x=%7B", "/a{b}?x=%7B"},
+		{"every printable byte", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "/slash/%21", "/slash/!\"#$%&'()*+,-.0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~", "",
 			"/!%22%23$%25&'()*+,-.0123456789:;%3C=%3E%3F@ABCDEFGHIJKLMNOPQRSTUVWXYZ[%5C]%5E_%60abcdefghijklmnopqrstuvwxyz%7B%7C%7D~"},
-		{"controls, DEL and high bytes", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "", "/slash/\x01\t \x7f\x80\xff\xc3\xa9", "", "/%01%09%20%7F%80%FF%C3%A9"},
+		{"controls, DEL and high bytes", uriRewrite{replace: true, uri: "/", prefixLen: len("/slash/")}, "/slash/%01", "/slash/\x01\t \x7f\x80\xff\xc3\xa9", "", "/%01%09%20%7F%80%FF%C3%A9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,8 +78,10 @@ func TestRewriteRedirect(t *testing.T) {
 }
 
 // TestForwardable: hop-by-hop fields, fields the client's Connection header
-// names, Expect, framing fields, fields proxy_set_header sets and underscore
-// names never go upstream, whatever their case; end-to-end fields do.
+// names, Expect, framing fields and fields proxy_set_header sets never go
+// upstream, whatever their case; end-to-end fields do. Names with '_' are
+// the daemon's business (ignore_invalid_headers drops them before the proxy
+// sees the request, unless underscores_in_headers is on or it is off).
 func TestForwardable(t *testing.T) {
 	h := &Handler{set: &config.Settings{}, ruleNames: []string{"X-Real-Ip"}}
 	conn := []string{"keep-alive, X-Secret", "Upgrade"}
@@ -84,7 +89,7 @@ func TestForwardable(t *testing.T) {
 		"X-End-To-End": true, "Accept": true,
 		"Connection": false, "X-Secret": false, "Keep-Alive": false, "Te": false, "Upgrade": false,
 		"Transfer-Encoding": false, "Proxy-Authorization": false, "Trailer": false, "Expect": false,
-		"Host": false, "Content-Length": false, "X-Real-Ip": false, "X_Under": false,
+		"Host": false, "Content-Length": false, "X-Real-Ip": false, "X_Under": true,
 		// Names come as the client spelled them.
 		"x-end-to-end": true, "connection": false, "x-secret": false, "KEEP-ALIVE": false,
 		"proxy-authorization": false, "expect": false, "host": false, "content-length": false,
@@ -93,10 +98,6 @@ func TestForwardable(t *testing.T) {
 		if got := h.forwardable(name, conn); got != want {
 			t.Errorf("forwardable(%q) = %v, want %v", name, got, want)
 		}
-	}
-	h.set.UnderscoresInHeaders = true
-	if !h.forwardable("X_Under", conn) {
-		t.Error("underscores_in_headers on: X_Under not forwarded")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -199,6 +200,15 @@ func (h *Handler) copyHeader(req *request) {
 		if h.cookies != nil && name == "Set-Cookie" {
 			value = h.cookies.rewrite(value, req.st)
 		}
+		if name == "Content-Length" {
+			// nginx keeps one length (headers_out.content_length_n) and
+			// writes it as a number: h1 let only equal values through, so
+			// a repeated field goes out once, and "002" as "2".
+			if _, dup := out[name]; dup {
+				continue
+			}
+			value = canonicalLength(value)
+		}
 		index := 0
 		if prev, ok := out[name]; ok && name == "Content-Type" {
 			// One value, as nginx's headers_out.content_type: an
@@ -221,6 +231,19 @@ func (h *Handler) copyHeader(req *request) {
 		orderer.SetFieldOrder(order)
 	}
 	req.st.SetUpstreamFields(fields)
+}
+
+// canonicalLength writes a Content-Length value of digits without its
+// leading zeros; any other value is returned as it is.
+func canonicalLength(v string) string {
+	if v == "" || v[0] != '0' || len(v) == 1 {
+		return v
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return v
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // passed reports whether an upstream field goes to the client as far as

@@ -108,9 +108,6 @@ func (h *Handler) forwardable(name string, conn []string) bool {
 		containsFold(hopByHop, name) || containsFold(dropped, name) || containsFold(h.ruleNames, name) {
 		return false
 	}
-	if !h.set.UnderscoresInHeaders && strings.IndexByte(name, '_') >= 0 {
-		return false
-	}
 	return !namedIn(conn, name)
 }
 

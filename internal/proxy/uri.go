@@ -12,7 +12,9 @@ import (
 //     to a URI: appendRewritten);
 //   - with a URI part, the part of the normalised path that matched the (prefix or
 //     exact) location is replaced by that URI, the rest is escaped again as nginx's
-//     ngx_escape_uri does, and the query string follows byte for byte.
+//     ngx_escape_uri does when the client's path had a '%' (nginx's quoted_uri;
+//     otherwise the decoded path holds only bytes the client sent raw, and they
+//     go as they came), and the query string follows byte for byte.
 type uriRewrite struct {
 	// replace reports that the proxy_pass URL has a URI part.
 	replace bool
@@ -42,13 +44,34 @@ func (u uriRewrite) target(rawURI, path, args string) string {
 	var b strings.Builder
 	b.Grow(len(u.uri) + len(rest) + len(args) + 8)
 	b.WriteString(u.uri)
-	var scratch [256]byte                            // the escaped rest, on the stack unless it is long
-	b.Write(h1.AppendEscapedPath(scratch[:0], rest)) // nginx's NGX_ESCAPE_URI
+	if quotedURI(rawURI) {
+		var scratch [256]byte                            // the escaped rest, on the stack unless it is long
+		b.Write(h1.AppendEscapedPath(scratch[:0], rest)) // nginx's NGX_ESCAPE_URI
+	} else {
+		b.WriteString(rest) // ngx_http_proxy_create_request copies r->uri as it is
+	}
 	if args != "" {
 		b.WriteByte('?')
 		b.WriteString(args)
 	}
 	return b.String()
+}
+
+// quotedURI reports whether the path of a request target (up to its '?') has
+// a '%': nginx's r->quoted_uri, set by its request line parser, which decides
+// whether proxy_pass escapes the path it passes after a URI part. nginx 1.22.1
+// sends "GET /base/a\"b" upstream for "GET /p/a\"b" (location /p/ { proxy_pass
+// http://up/base/; }) and "GET /base/a%22b" for "GET /p/a%22b".
+func quotedURI(rawURI string) bool {
+	for i := 0; i < len(rawURI); i++ {
+		switch rawURI[i] {
+		case '%':
+			return true
+		case '?':
+			return false
+		}
+	}
+	return false
 }
 
 // appendRewritten appends the request target for a URI the rewrite module

@@ -390,7 +390,9 @@ func (e *engine) redirectURL(s *step) string {
 
 // unescapeRedirect decodes the %XX escapes of b before its first '?' whose
 // byte is printable and above '%' (ngx_unescape_uri with
-// NGX_UNESCAPE_REDIRECT); the rest is kept as it is. It works in place.
+// NGX_UNESCAPE_REDIRECT); the rest is kept as it is. An escaped '?' (%3F)
+// is decoded and ends the decoding as a '?' does: nginx 1.22.1 redirects
+// "rewrite ^ /a%20b%3Fc%7e permanent;" to /a%20b?c%7e. It works in place.
 func unescapeRedirect(b []byte) []byte {
 	d := 0
 	i := 0
@@ -404,6 +406,9 @@ func unescapeRedirect(b []byte) []byte {
 				b[d] = v
 				d++
 				i += 3
+				if v == '?' {
+					break
+				}
 				continue
 			}
 		}

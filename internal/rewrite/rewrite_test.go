@@ -99,6 +99,10 @@ func TestRun(t *testing.T) {
 			research: true, path: "/b", args: "", probe: "[][]"},
 		{name: "captures in args escaped when the path was", script: "rewrite ^/q/(.*)$ /b?x=$1 last;", target: "/q/a%20b+c",
 			research: true, path: "/b", args: "x=a%20b%2Bc", probe: "[a b+c][]"},
+		{name: "captures in args escape nginx 1.22's unsafe bytes", script: "rewrite ^/q/(.*)$ /b?x=$1 last;", target: "/q/%22%3C%3E%5C%5E%60%7B%7C%7D'=",
+			research: true, path: "/b", args: "x=%22%3C%3E%5C%5E%60%7B%7C%7D'=", probe: "[\"<>\\^`{|}'=][]"},
+		{name: "redirect keeps a quote escaped", script: "rewrite ^/r/(.*)$ /d/$1 redirect;", target: "/r/a%22b%3Cc",
+			outcome: Redirect, code: 302, url: "/d/a%22b<c", path: "/r/a\"b<c", probe: "[a\"b<c][]"},
 		{name: "captures in args raw otherwise", script: "rewrite ^/q/(.*)$ /b?x=$1 last;", target: "/q/a&b",
 			research: true, path: "/b", args: "x=a&b", probe: "[a&b][]"},
 		{name: "captures in the path raw", script: "rewrite ^/q/(.*)$ /b/$1 last;", target: "/q/a%20b",
@@ -295,6 +299,9 @@ func TestUnescapeRedirect(t *testing.T) {
 		{"/a%4", "/a%4"},           // cut short
 		{"/a?b=%41", "/a?b=%41"},   // nothing after '?'
 		{"/%7E%7F%80", "/~%7F%80"}, // DEL and high bytes stay
+		// an escaped '?' is decoded and ends the decoding (nginx 1.22.1)
+		{"/a%20b%3Fc%25d%7e", "/a%20b?c%25d%7e"},
+		{"/a%3fb%41", "/a?b%41"},
 	}
 	for _, tt := range tests {
 		if got := string(unescapeRedirect([]byte(tt.in))); got != tt.want {

@@ -469,15 +469,27 @@ func appendEscapeComponent(b []byte, s string) []byte {
 	return b
 }
 
-// appendEscapeJSON is ngx_escape_json: '"' and '\' with a backslash,
-// control bytes as \u00XX.
+// appendEscapeJSON is ngx_escape_json: '"' and '\' with a backslash, \n \r
+// \t \b \f in their short forms, other control bytes as \u00XX with
+// upper-case hex (nginx 1.22.1 lists "tab\tx.txt" for a file named with a
+// tab).
 func appendEscapeJSON(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
+	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c == '\b':
+			b = append(b, '\\', 'b')
+		case c == '\f':
+			b = append(b, '\\', 'f')
 		case c <= 0x1f:
 			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 		default:

@@ -126,6 +126,27 @@ func TestListingUTF8(t *testing.T) {
 	}
 }
 
+// TestListingJSONEscape checks names with control bytes in a json listing
+// as nginx 1.22.1 wrote them (ngx_escape_json): short forms for \t \n \r
+// \b \f, \u00XX in upper case for the others.
+func TestListingJSONEscape(t *testing.T) {
+	tests := []struct{ name, want string }{
+		{"tab\tx", `"tab\tx"`},
+		{"a\nb\rc", `"a\nb\rc"`},
+		{"\b\f", `"\b\f"`},
+		{"\x01\x1f", `"\u0001\u001F"`},
+		{`q"b\s`, `"q\"b\\s"`},
+		{"é\x7f", "\"é\x7f\""},
+	}
+	for _, tt := range tests {
+		e := DirEntry{Name: tt.name, File: true, ModTime: time.Unix(0, 0)}
+		got := string(Listing{Format: ListJSON}.AppendListing(nil, "/", "", []DirEntry{e}, time.Now()))
+		if !strings.Contains(got, `"name":`+tt.want+`,`) {
+			t.Errorf("%q listed as %s, want name %s", tt.name, got, tt.want)
+		}
+	}
+}
+
 // TestJSONPCallback checks the callback argument as nginx 1.22.1 took it:
 // any case of the name, the value as sent, letters, digits, "_" and "."
 // only, at most 128 bytes; an empty one makes plain json.

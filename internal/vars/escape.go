@@ -128,10 +128,12 @@ func AppendEscapeNone(dst, v []byte) []byte {
 	return append(dst, v...)
 }
 
-// AppendEscapeArgs appends v to dst escaped as nginx's ngx_escape_uri does
-// with NGX_ESCAPE_ARGS: controls, space, '#', '%', '&', '+', ';', '?' and
-// bytes from 0x7f up become %XX. The rewrite module escapes captures this
-// way when it copies them into arguments or a redirect.
+// AppendEscapeArgs appends v to dst escaped as nginx 1.22's ngx_escape_uri
+// does with NGX_ESCAPE_ARGS: controls, space, '"', '#', '%', '&', '+', ';',
+// '<', '>', '?', '\\', '^', '`', '{', '|', '}' and bytes from 0x7f up become
+// %XX: h1's path set plus '&', '+' and ';' (checked byte by byte against
+// nginx 1.22.1). The rewrite module escapes captures this way when it
+// copies them into arguments or a redirect.
 func AppendEscapeArgs(dst, v []byte) []byte {
 	for _, b := range v {
 		if argsByteNeedsEscape(b) {
@@ -145,7 +147,7 @@ func AppendEscapeArgs(dst, v []byte) []byte {
 
 func argsByteNeedsEscape(b byte) bool {
 	switch b {
-	case ' ', '#', '%', '&', '+', ';', '?':
+	case ' ', '"', '#', '%', '&', '+', ';', '<', '>', '?', '\\', '^', '`', '{', '|', '}':
 		return true
 	}
 	return b < 0x20 || b >= 0x7f

@@ -227,6 +227,70 @@ func headerGetter(name, sep string, src headerSource) Getter {
 
 func getNotFound(dst []byte, _ *State) ([]byte, bool) { return dst, false }
 
+// requestHeaderGetter returns the getter of $http_SUFFIX. Every field whose
+// name is the suffix, with '-' for '_', is found through the canonical name;
+// when the request kept fields with '_' in their names
+// (Request.UnderscoredFields), they are found too: nginx's
+// ngx_http_variable_unknown_header takes a '_' in the variable for '-' or
+// '_' in the name, so $http_x_api_key reads "X_Api_Key: k". The fields nginx
+// 1.22 reads by their exact names ($http_host, $http_user_agent,
+// $http_referer, $http_via, $http_x_forwarded_for) are never found that way.
+func requestHeaderGetter(suffix string) Getter {
+	suffix = strings.ToLower(suffix)
+	name := headerName(suffix)
+	if name == "" {
+		return getNotFound
+	}
+	switch suffix {
+	case "host", "user_agent", "referer", "via", "x_forwarded_for":
+		return headerGetter(name, ", ", reqHeaders)
+	}
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if st.UnderscoredFields {
+			return appendLooseFields(dst, st.Fields, suffix, ", ")
+		}
+		return appendHeader(dst, st.Header, name, ", ")
+	}
+}
+
+// appendLooseFields appends the values of the fields of l whose names equal
+// suffix when upper case is folded and '-' is read as '_', in the order they
+// came, joined by sep.
+func appendLooseFields(dst []byte, l HeaderList, suffix, sep string) ([]byte, bool) {
+	found := false
+	for _, f := range l {
+		if !looseNameEqual(f.Name, suffix) {
+			continue
+		}
+		if found {
+			dst = append(dst, sep...)
+		}
+		dst, found = append(dst, f.Value...), true
+	}
+	return dst, found
+}
+
+// looseNameEqual reports whether the field name is the variable suffix, as
+// ngx_http_variable_unknown_header compares them.
+func looseNameEqual(name, suffix string) bool {
+	if len(name) != len(suffix) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '-':
+			c = '_'
+		}
+		if c != suffix[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // appendHeader appends every value of the fields named name, joined by sep,
 // and reports whether there was one (ngx_http_variable_unknown_header).
 func appendHeader(dst []byte, h Headers, name, sep string) ([]byte, bool) {

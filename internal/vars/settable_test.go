@@ -103,6 +103,7 @@ func TestAppendEscapeArgs(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"plain/path-._~:@!$'()*,=", "plain/path-._~:@!$'()*,="},
 		{" #%&+;?", "%20%23%25%26%2B%3B%3F"},
+		{`"<>\^` + "`{|}", "%22%3C%3E%5C%5E%60%7B%7C%7D"}, // nginx 1.22's table, checked against it
 		{"\x00\x1f\x7f\x80\xff", "%00%1F%7F%80%FF"},
 		{"é", "%C3%A9"},
 	}

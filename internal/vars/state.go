@@ -108,6 +108,11 @@ type Request struct {
 	// does. Nil when the request came without that order (then the proxy
 	// uses Header).
 	Fields HeaderList
+	// UnderscoredFields says Fields may hold a name with '_' that the request
+	// kept (underscores_in_headers on, or ignore_invalid_headers off):
+	// $http_NAME then reads Fields, where '_' in the variable matches '-' or
+	// '_' in a name, as in nginx. False: Header answers alone.
+	UnderscoredFields bool
 	// Remote is the client's address ($remote_addr, $remote_port); the zero
 	// value prints as empty, or as nginx's "unix:" when RemoteUnix is set.
 	Remote netip.AddrPort

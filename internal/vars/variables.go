@@ -193,7 +193,7 @@ func (c *Compiler) processVar(name string) Getter {
 func prefixed(name string) Getter {
 	switch {
 	case strings.HasPrefix(name, "http_"):
-		return headerGetter(headerName(name[len("http_"):]), ", ", reqHeaders)
+		return requestHeaderGetter(name[len("http_"):])
 	case strings.HasPrefix(name, "sent_http_"):
 		return headerGetter(headerName(name[len("sent_http_"):]), ", ", sentHeaders)
 	case strings.HasPrefix(name, "upstream_http_"):

@@ -629,6 +629,43 @@ func TestHeaderMapAndHeaderList(t *testing.T) {
 	}
 }
 
+// TestHTTPVariableUnderscoredNames: with fields whose names have '_' kept
+// (UnderscoredFields), $http_NAME matches '_' in the variable to '-' or '_'
+// in a name, in arrival order, as nginx's ngx_http_variable_unknown_header;
+// the fields nginx reads by exact name never match that way. Checked against
+// nginx 1.22.1 with underscores_in_headers on (it keeps the first value only,
+// fulcrum joins them as 1.23 does).
+func TestHTTPVariableUnderscoredNames(t *testing.T) {
+	fields := HeaderList{{"X_Api_Key", "k1"}, {"X-Api-Key", "k2"}, {"A-B_C", "abc"},
+		{"User_Agent", "u_"}, {"User-Agent", "ua"}, {"X_Forwarded_For", "6.6.6.6"}}
+	hmap := HeaderMap{"X-Api-Key": {"k2"}, "User-Agent": {"ua"}}
+	tests := []struct {
+		name       string
+		underscore bool
+		want       string
+	}{
+		{"http_x_api_key", true, "k1, k2"},
+		{"http_X_API_KEY", true, "k1, k2"},
+		{"http_a_b_c", true, "abc"},
+		{"http_user_agent", true, "ua"},
+		{"http_x_forwarded_for", true, notFound},
+		{"http_x_api_key", false, "k2"},
+		{"http_a_b_c", false, notFound},
+	}
+	var c Compiler
+	for _, tt := range tests {
+		st := &State{}
+		st.Header, st.Fields, st.UnderscoredFields = hmap, fields, tt.underscore
+		got, ok := value(t, &c, tt.name, st)
+		if !ok {
+			got = notFound
+		}
+		if got != tt.want {
+			t.Errorf("$%s (underscored %v) = %q, want %q", tt.name, tt.underscore, got, tt.want)
+		}
+	}
+}
+
 func TestCanonical(t *testing.T) {
 	tests := map[string]string{
 		"x-forwarded-for":  "X-Forwarded-For",

@@ -115,8 +115,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			break
 		}
 		// A reused connection took no time to get: nginx's connect time is
-		// 0 then, from the same cached clock reading.
+		// 0 then, from the same cached clock reading ("0.000", not "-").
 		t.start = start
+		a.ConnectTime = 0
 		if !reused {
 			t.start = h.now()
 			a.ConnectTime = t.start.Sub(start)

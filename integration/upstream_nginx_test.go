@@ -1,0 +1,252 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fulcrum/internal/testutil"
+)
+
+// This file replays, against fulcrum, request sequences recorded from nginx
+// 1.22.1 on the same configurations and the same misbehaving backends (a
+// differential sweep of upstream balancing and failure handling): for each
+// request, the status, the backends that saw it in order, the access log's
+// upstream variables (times by shape only: T) and the error log's lines.
+
+// upRecorder notes which backend saw which request, in arrival order.
+type upRecorder struct {
+	mu   sync.Mutex
+	seen map[string][]string // request path -> "NAME:METHOD" in order
+}
+
+func (r *upRecorder) note(uri, name, method string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	path, _, _ := strings.Cut(uri, "?")
+	r.seen[path] = append(r.seen[path], name+":"+method)
+}
+
+func (r *upRecorder) of(path string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.seen[path], " ")
+}
+
+// startUpBackend starts the backend a name stands for: "okN" answers 200
+// "NAME METHOD URI", "rN" is a closed port (connection refused), "hangN"
+// reads the request and never answers, "sCODE..." answers CODE,
+// "closehead" closes in the middle of the response head, "badhdr" sends a
+// header with a NUL in its name. It returns the address.
+func startUpBackend(t *testing.T, rec *upRecorder, name string) string {
+	t.Helper()
+	if strings.HasPrefix(name, "r") {
+		return closedPorts(t, 1)[0]
+	}
+	return testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			rec.note(req.URL.RequestURI(), name, req.Method)
+			if _, err := io.Copy(io.Discard, req.Body); err != nil {
+				return
+			}
+			var resp string
+			switch {
+			case strings.HasPrefix(name, "ok"):
+				body := fmt.Sprintf("%s %s %s\n", name, req.Method, req.URL.RequestURI())
+				resp = fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			case strings.HasPrefix(name, "hang"):
+				io.Copy(io.Discard, c) // until fulcrum gives up and closes
+				return
+			case name == "closehead":
+				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Ty"))
+				return
+			case name == "badhdr":
+				c.Write([]byte("HTTP/1.1 200 OK\r\nX-Bad\x00: v\r\nContent-Length: 3\r\n\r\nbad"))
+				return
+			case strings.HasPrefix(name, "s"):
+				code, _ := strconv.Atoi(name[1:4])
+				body := name + "\n"
+				resp = fmt.Sprintf("HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%s", code, len(body), body)
+			default:
+				panic("unknown backend " + name)
+			}
+			if _, err := c.Write([]byte(resp)); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// upReq is one request of a scenario and what nginx did with it.
+type upReq struct {
+	method string
+	status int
+	seen   string // backends that saw it, in order: "r1:GET ok1:GET"
+	// log is `$status "$upstream_addr" "$upstream_status"
+	// "$upstream_response_time" "$upstream_connect_time"
+	// "$upstream_header_time"` with backend names for addresses and T for
+	// times.
+	log  string
+	errs []string // its error log lines, "[level] message, upstream: ..."
+}
+
+var (
+	upPlaceholder = regexp.MustCompile(`\{(\w+)\}`)
+	upTime        = regexp.MustCompile(`\b\d+\.\d{3}\b`)
+	upErrLine     = regexp.MustCompile(`^\S+ \S+ \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)$`)
+	upRequestOf   = regexp.MustCompile(`, request: "\w+ (/r\d+)[^"]*"`)
+	upNoise       = regexp.MustCompile(`, client: [^,]*|, server: [^,]*|, host: "[^"]*"`)
+)
+
+func GET(status int, seen, log string, errs ...string) upReq {
+	return upReq{method: "GET", status: status, seen: seen, log: log, errs: errs}
+}
+
+// TestUpstreamLikeNginx runs the recorded scenarios.
+func TestUpstreamLikeNginx(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		servers  string // the upstream block's body, {NAME} standing for a backend
+		location string // extra directives of the proxying location
+		reqs     []upReq
+	}{
+		{
+			// A kept-alive connection took no time to get: 0.000, not "-".
+			name:     "connect time of a reused connection",
+			servers:  "server {ok1}; server {ok2}; keepalive 4;",
+			location: `proxy_http_version 1.1; proxy_set_header Connection "";`,
+			reqs: []upReq{
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+				GET(200, "ok2:GET", `200 "ok2" "200" "T" "T" "T"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+				GET(200, "ok2:GET", `200 "ok2" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// max_fails=2: r1 is tried by every other request until its
+			// second failure, then skipped for fail_timeout.
+			name:    "a refused server counts toward max_fails",
+			servers: "server {r1} max_fails=2 fail_timeout=30s; server {ok1};",
+			reqs: []upReq{
+				GET(200, "ok1:GET", `200 "r1, ok1" "502, 200" "T, T" "-, T" "-, T"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "http://r1/r1"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+				GET(200, "ok1:GET", `200 "r1, ok1" "502, 200" "T, T" "-, T" "-, T"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "http://r1/r3"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "http://r1/r3"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &upRecorder{seen: map[string][]string{}}
+			names := map[string]string{} // address -> name
+			addrs := map[string]string{} // name -> address
+			servers := upPlaceholder.ReplaceAllStringFunc(tt.servers, func(m string) string {
+				n := m[1 : len(m)-1]
+				if addrs[n] == "" {
+					addrs[n] = startUpBackend(t, rec, n)
+					names[addrs[n]] = n
+				}
+				return addrs[n]
+			})
+			in := startFulcrum(t, `
+events {}
+http {
+    log_format up '$request_uri $status "$upstream_addr" "$upstream_status" "$upstream_response_time" "$upstream_connect_time" "$upstream_header_time"';
+    access_log %DIR%/access.log up buffer=4k flush=50ms;
+    proxy_connect_timeout 1s;
+    proxy_read_timeout 300ms;
+    upstream app {
+        `+servers+`
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / {
+            `+tt.location+`
+            proxy_pass http://app;
+        }
+        location /err/ { return 200 "errpage $status\n"; }
+    }
+}`, 1)
+			named := func(s string) string {
+				for a, n := range names {
+					s = strings.ReplaceAll(s, a, n)
+				}
+				return s
+			}
+			errsOf := func(path string) []string {
+				var out []string
+				for _, l := range in.logLines() {
+					m := upErrLine.FindStringSubmatch(l)
+					if m == nil || m[1] == "notice" || m[1] == "info" {
+						continue
+					}
+					r := upRequestOf.FindStringSubmatch(m[2])
+					if r == nil || r[1] != path {
+						continue
+					}
+					msg := upRequestOf.ReplaceAllString(upNoise.ReplaceAllString(m[2], ""), "")
+					out = append(out, "["+m[1]+"] "+named(msg))
+				}
+				return out
+			}
+			client := newClient()
+			for i, r := range tt.reqs {
+				path := fmt.Sprintf("/r%d", i+1)
+				req, err := http.NewRequest(r.method, in.url(0)+path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Fatalf("%s: %v", path, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != r.status {
+					t.Errorf("%s: status %d, nginx %d", path, resp.StatusCode, r.status)
+				}
+				if got := rec.of(path); got != r.seen {
+					t.Errorf("%s: seen by %q, nginx %q", path, got, r.seen)
+				}
+				if got := upTime.ReplaceAllString(named(accessLine(t, in, path)), "T"); got != r.log {
+					t.Errorf("%s: logged\n  %s\nnginx\n  %s", path, got, r.log)
+				}
+			}
+			// The error lines are read from fulcrum's stderr: wait for the
+			// last request's, then compare every request's.
+			last := fmt.Sprintf("/r%d", len(tt.reqs))
+			waitFor(t, "the error log lines", func() bool { return len(errsOf(last)) >= len(tt.reqs[len(tt.reqs)-1].errs) })
+			deadline := time.Now().Add(5 * time.Second)
+			for i, r := range tt.reqs {
+				path := fmt.Sprintf("/r%d", i+1)
+				got := errsOf(path)
+				for len(got) < len(r.errs) && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+					got = errsOf(path)
+				}
+				if strings.Join(got, "\n") != strings.Join(r.errs, "\n") {
+					t.Errorf("%s: error log\n  %s\nnginx\n  %s", path, strings.Join(got, "\n  "), strings.Join(r.errs, "\n  "))
+				}
+			}
+		})
+	}
+}

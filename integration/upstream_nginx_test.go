@@ -152,6 +152,36 @@ func TestUpstreamLikeNginx(t *testing.T) {
 				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
 			},
 		},
+		{
+			// Both refused, then both out: "no live upstreams", the
+			// upstream's name in $upstream_addr, a response time.
+			name:    "every server out",
+			servers: "server {r1}; server {r2};",
+			reqs: []upReq{
+				GET(502, "", `502 "r1, r2" "502, 502" "T, T" "-, -" "-, -"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "http://r1/r1"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "http://r1/r1"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "http://r2/r1"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "http://r2/r1"`),
+				GET(502, "", `502 "app" "502" "T" "-" "-"`,
+					`[error] no live upstreams while connecting to upstream, upstream: "http://app/r2"`),
+			},
+		},
+		{
+			// The retry after hang's timeout finds r1 out: the request
+			// ends with "no live upstreams" and 502, not the timeout's 504.
+			name:    "a retry that finds no live upstream",
+			servers: "server {hang} max_fails=0; server {r1};",
+			reqs: []upReq{
+				GET(502, "hang:GET", `502 "hang, r1" "504, 502" "T, T" "T, -" "-, -"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "http://hang/r1"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "http://r1/r1"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "http://r1/r1"`),
+				GET(502, "hang:GET", `502 "hang, app" "504, 502" "T, T" "T, -" "-, -"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "http://hang/r2"`,
+					`[error] no live upstreams while connecting to upstream, upstream: "http://app/r2"`),
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

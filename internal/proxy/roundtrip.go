@@ -33,7 +33,6 @@ func (h *Handler) roundTrip(req *request) error {
 		in.StickyID = req.stickyID
 	}
 	req.at.Reset(t.Pool, t.Policy, in)
-	var last *failure
 	// now is the clock reading the attempt counts from. Without a body to
 	// read first, the request's start serves the first attempt: like nginx's
 	// time cached per event loop iteration, one reading per event, not one
@@ -45,12 +44,15 @@ func (h *Handler) roundTrip(req *request) error {
 	for {
 		srv, err := req.at.Next(now)
 		if err != nil {
-			if last != nil {
-				return last
-			}
-			h.log.LogRequest(errlog.Error, req.logRequest(""), "no live upstreams while connecting to upstream")
+			// nginx (ngx_http_upstream_connect, NGX_BUSY): no server may be
+			// tried, on the first attempt or on a retry the rules allowed
+			// (the others are out for fail_timeout). The request ends with
+			// 502 whatever the last attempt got, and the attempt is listed
+			// under the upstream's name, with a response time.
+			h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+t.Pool.Name()+req.st.RequestURI), "no live upstreams while connecting to upstream")
 			a := req.st.StartAttempt(netip.AddrPort{}, t.Pool.Name())
 			a.Status = http.StatusBadGateway
+			a.ResponseTime = 0
 			return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
 		}
 		f := h.attempt(req, srv, now)
@@ -60,7 +62,6 @@ func (h *Handler) roundTrip(req *request) error {
 		if f.status == 0 {
 			return errClientGone
 		}
-		last = f
 		if !req.mayRetry(f.cond, f.sent, f.end) {
 			return f
 		}

@@ -45,7 +45,7 @@ func (r *upRecorder) of(path string) string {
 // "NAME METHOD URI", "rN" is a closed port (connection refused), "hangN"
 // reads the request and never answers, "sCODE..." answers CODE,
 // "closehead" closes in the middle of the response head, "badhdr" sends a
-// header with a NUL in its name. It returns the address.
+// header with a NUL in its name, "bigheader" a 10000-byte header. It returns the address.
 func startUpBackend(t *testing.T, rec *upRecorder, name string) string {
 	t.Helper()
 	if strings.HasPrefix(name, "r") {
@@ -72,6 +72,9 @@ func startUpBackend(t *testing.T, rec *upRecorder, name string) string {
 				return
 			case name == "closehead":
 				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Ty"))
+				return
+			case name == "bigheader": // over nginx's proxy_buffer_size and fulcrum's field limit
+				c.Write([]byte("HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 10000) + "\r\nContent-Length: 3\r\n\r\nbig"))
 				return
 			case name == "badhdr":
 				c.Write([]byte("HTTP/1.1 200 OK\r\nX-Bad\x00: v\r\nContent-Length: 3\r\n\r\nbad"))
@@ -180,6 +183,70 @@ func TestUpstreamLikeNginx(t *testing.T) {
 				GET(502, "hang:GET", `502 "hang, app" "504, 502" "T, T" "T, -" "-, -"`,
 					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "http://hang/r2"`,
 					`[error] no live upstreams while connecting to upstream, upstream: "http://app/r2"`),
+			},
+		},
+		{
+			// nginx frees the peer before it logs the timeout: the
+			// "disabled" line comes first, and both say what nginx was
+			// doing.
+			name:    "a timeout takes the server out",
+			servers: "server {hang}; server {ok1};",
+			reqs: []upReq{
+				GET(200, "hang:GET ok1:GET", `200 "hang, ok1" "504, 200" "T, T" "T, T" "-, T"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "http://hang/r1"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "http://hang/r1"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			name:    "a server that closes in the head",
+			servers: "server {closehead}; server {ok1};",
+			reqs: []upReq{
+				GET(200, "closehead:GET ok1:GET", `200 "closehead, ok1" "502, 200" "T, T" "T, T" "-, T"`,
+					`[error] upstream prematurely closed connection while reading response header from upstream, upstream: "http://closehead/r1"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "http://closehead/r1"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			name:     "a head too big",
+			servers:  "server {bigheader}; server {ok1};",
+			location: "proxy_next_upstream error timeout invalid_header;",
+			reqs: []upReq{
+				GET(200, "bigheader:GET ok1:GET", `200 "bigheader, ok1" "502, 200" "T, T" "T, T" "-, T"`,
+					`[error] upstream sent too big header while reading response header from upstream, upstream: "http://bigheader/r1"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "http://bigheader/r1"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// A listed http_429 counts as a failure (only 403 and 404
+			// do not).
+			name:     "a retried 429 takes the server out",
+			servers:  "server {s429}; server {ok1};",
+			location: "proxy_next_upstream error http_429;",
+			reqs: []upReq{
+				GET(200, "s429:GET ok1:GET", `200 "s429, ok1" "429, 200" "T, T" "T, T" "T, T"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "http://s429/r1"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// A listed 503 on the last try is passed as is and counts
+			// nothing; the next request's 503 has a try left, counts, and
+			// its retry finds s500 out: 502.
+			name:     "listed statuses, then no live upstream",
+			servers:  "server {s500}; server {s503};",
+			location: "proxy_next_upstream error timeout http_500 http_503;",
+			reqs: []upReq{
+				GET(503, "s500:GET s503:GET", `503 "s500, s503" "500, 503" "T, T" "T, T" "T, T"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "http://s500/r1"`),
+				GET(502, "s503:GET", `502 "s503, app" "503, 502" "T, T" "T, -" "T, -"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "http://s503/r2"`,
+					`[error] no live upstreams while connecting to upstream, upstream: "http://app/r2"`),
+				GET(502, "", `502 "app" "502" "T" "-" "-"`,
+					`[error] no live upstreams while connecting to upstream, upstream: "http://app/r3"`),
 			},
 		},
 	}

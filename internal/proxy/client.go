@@ -522,7 +522,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 				return fail(errStale)
 			}
 			wrote = sent > 0
-			return fail(err)
+			return fail(&sendError{err})
 		}
 	}
 	if sent < len(msg) {
@@ -531,7 +531,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 				return fail(errStale)
 			}
 			wrote = true
-			return fail(err)
+			return fail(&sendError{err})
 		}
 		pc.setReadTimeout(time.Now(), t.read) // the body may have taken long
 	}

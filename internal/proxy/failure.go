@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,11 +32,36 @@ type failure struct {
 	sent bool
 	// msg is the error log text, in nginx's words.
 	msg string
+	// action is what nginx was doing when the attempt failed, the end of
+	// its error log lines ("connecting to upstream", "sending request to
+	// upstream", "reading response header from upstream").
+	action string
 	// end is when the attempt ended (the clock reading a retry starts from).
 	end time.Time
 }
 
 func (f *failure) Error() string { return f.msg }
+
+// The actions of nginx's upstream module, which end its error log lines
+// ("... while connecting to upstream").
+const (
+	actionConnect   = "connecting to upstream"
+	actionSend      = "sending request to upstream"
+	actionHeader    = "reading response header from upstream"
+	actionHandshake = "SSL handshaking to upstream"
+)
+
+// timedOut is nginx's message for a timeout while doing action.
+func timedOut(action string) string {
+	return "upstream timed out (110: Connection timed out) while " + action
+}
+
+// sendError is an error writing the request to the upstream: nginx reports
+// it "while sending request to upstream".
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
 
 // classify turns an error from one attempt into a failure. It returns nil when the
 // error is the client's doing (the request context was canceled): that is not an
@@ -48,23 +74,39 @@ func classify(clientCtx context.Context, err error) *failure {
 		return f
 	}
 	var opErr *net.OpError
+	var sendErr *sendError
 	dial := errors.As(err, &opErr) && opErr.Op == "dial"
 	switch {
 	case dial && isTimeout(err):
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout,
-			msg: "upstream timed out (110: Connection timed out) while connecting to upstream"}
+			msg: timedOut(actionConnect), action: actionConnect}
 	case dial:
-		return &failure{cond: config.NextError, status: http.StatusBadGateway,
-			msg: fmt.Sprintf("connect() failed (%s) while connecting to upstream", errlog.Errno(err))}
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, action: actionConnect,
+			msg: fmt.Sprintf("connect() failed (%s) while %s", errlog.Errno(err), actionConnect)}
+	case errors.As(err, &sendErr) && isTimeout(err):
+		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true,
+			msg: timedOut(actionSend), action: actionSend}
+	case errors.As(err, &sendErr):
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: actionSend,
+			msg: fmt.Sprintf("writev() failed (%s) while %s", errlog.Errno(err), actionSend)}
 	case isTimeout(err):
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true,
-			msg: "upstream timed out (110: Connection timed out) while reading response header from upstream"}
+			msg: timedOut(actionHeader), action: actionHeader}
+	case errors.Is(err, h1.ErrHeaderTooLarge):
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: actionHeader,
+			msg: "upstream sent too big header while " + actionHeader}
 	case isMalformed(err):
-		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true,
-			msg: "upstream sent invalid header while reading response header from upstream"}
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: actionHeader,
+			msg: "upstream sent invalid header while " + actionHeader}
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: actionHeader,
+			msg: "upstream prematurely closed connection while " + actionHeader}
+	case isConnReset(err):
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: actionHeader,
+			msg: fmt.Sprintf("recv() failed (%s) while %s", errlog.Errno(err), actionHeader)}
 	}
-	return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true,
-		msg: fmt.Sprintf("upstream prematurely closed connection while reading response header from upstream (%v)", err)}
+	return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: actionHeader,
+		msg: fmt.Sprintf("upstream prematurely closed connection while %s (%v)", actionHeader, err)}
 }
 
 func isTimeout(err error) bool {

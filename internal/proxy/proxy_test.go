@@ -3,9 +3,11 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"regexp"
+	"syscall"
 	"testing"
 
 	"fulcrum/internal/config"
@@ -102,24 +104,40 @@ func TestForwardable(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
-	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	readTimeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	writeTimeout := &net.OpError{Op: "write", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
 	tests := []struct {
 		name       string
 		err        error
 		wantStatus int
 		wantCond   config.NextUpstream
 		wantSent   bool
+		wantMsg    string // nginx 1.22.1's error log text
 	}{
-		{"connect refused", refused, 502, config.NextError, false},
-		{"read timeout", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, 504, config.NextTimeout, true},
-		{"malformed", errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "x"`), 502, config.NextInvalidHeader, true},
-		{"closed early", errors.New("EOF"), 502, config.NextError, true},
+		{"connect refused", refused, 502, config.NextError, false,
+			"connect() failed (111: Connection refused) while connecting to upstream"},
+		{"read timeout", readTimeout, 504, config.NextTimeout, true,
+			"upstream timed out (110: Connection timed out) while reading response header from upstream"},
+		{"send timeout", &sendError{writeTimeout}, 504, config.NextTimeout, true,
+			"upstream timed out (110: Connection timed out) while sending request to upstream"},
+		{"malformed", errors.New(`net/http: HTTP/1.x transport connection broken: malformed HTTP response "x"`), 502, config.NextInvalidHeader, true,
+			"upstream sent invalid header while reading response header from upstream"},
+		{"head too large", h1.ErrHeaderTooLarge, 502, config.NextInvalidHeader, true,
+			"upstream sent too big header while reading response header from upstream"},
+		{"closed early", io.EOF, 502, config.NextError, true,
+			"upstream prematurely closed connection while reading response header from upstream"},
+		{"closed in the head", io.ErrUnexpectedEOF, 502, config.NextError, true,
+			"upstream prematurely closed connection while reading response header from upstream"},
+		{"reset", reset, 502, config.NextError, true,
+			"recv() failed (104: Connection reset by peer) while reading response header from upstream"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := classify(context.Background(), tt.err)
-			if f == nil || f.status != tt.wantStatus || f.cond != tt.wantCond || f.sent != tt.wantSent {
-				t.Errorf("classify = %+v, want status %d cond %v sent %v", f, tt.wantStatus, tt.wantCond, tt.wantSent)
+			if f == nil || f.status != tt.wantStatus || f.cond != tt.wantCond || f.sent != tt.wantSent || f.msg != tt.wantMsg {
+				t.Errorf("classify = %+v, want status %d cond %v sent %v msg %q", f, tt.wantStatus, tt.wantCond, tt.wantSent, tt.wantMsg)
 			}
 		})
 	}

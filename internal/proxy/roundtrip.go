@@ -152,8 +152,8 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			req.resp.closeAt(end)
 			a.ResponseTime = end.Sub(start)
 			a.BytesReceived, a.BytesSent = req.resp.in, req.resp.out
-			h.release(req, srv, a, status, outcome, end)
-			return &failure{cond: cond, status: status, sent: true, end: end}
+			h.release(req, srv, a, status, outcome, end, actionHeader)
+			return &failure{cond: cond, status: status, sent: true, end: end, action: actionHeader}
 		}
 	}
 	req.cur = attemptState{srv: srv, start: start, headAt: headAt, headIn: req.resp.in, attempt: a}
@@ -203,7 +203,7 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 	if c.readErr || req.ctx.Err() != nil {
 		outcome = upstream.Neutral
 	}
-	h.release(req, c.srv, c.attempt, c.attempt.Status, outcome, end)
+	h.release(req, c.srv, c.attempt, c.attempt.Status, outcome, end, actionHeader)
 	c.srv = nil
 }
 
@@ -216,27 +216,37 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 		if bf := bindFailure(err, local); bf != nil {
 			bf.end = end
 			h.log.LogRequest(errlog.Crit, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), bf.msg)
-			h.release(req, srv, a, 0, upstream.Neutral, end)
+			h.release(req, srv, a, 0, upstream.Neutral, end, actionConnect)
 			return bf
 		}
 	}
 	if f == nil {
-		h.release(req, srv, a, 0, upstream.Neutral, end)
+		h.release(req, srv, a, 0, upstream.Neutral, end, actionHeader)
 		return &failure{end: end}
 	}
 	f.end = end
 	a.Status = f.status
-	h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), f.msg)
-	h.release(req, srv, a, 0, upstream.Failure, end)
+	logErr := func() { h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), f.msg) }
+	if f.cond == config.NextTimeout {
+		// nginx logs a timeout in ngx_http_upstream_next, after the
+		// balancer took the failure ("temporarily disabled" first); the
+		// other errors are logged where they happen, before.
+		h.release(req, srv, a, 0, upstream.Failure, end, f.action)
+		logErr()
+		return f
+	}
+	logErr()
+	h.release(req, srv, a, 0, upstream.Failure, end, f.action)
 	return f
 }
 
 // release ends attempt a on srv at now, adds it to the server's counters
 // (status is the response the server sent, 0 for none) and logs when it
-// disabled the server.
-func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time) {
+// disabled the server, with nginx's action of the moment ("while reading
+// response header from upstream").
+func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time, action string) {
 	srv.Account(status, a.BytesSent, a.BytesReceived)
 	if req.at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), "upstream server temporarily disabled while connecting to upstream")
+		h.log.LogRequest(errlog.Warn, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), "upstream server temporarily disabled while "+action)
 	}
 }

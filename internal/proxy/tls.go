@@ -30,11 +30,10 @@ func handshakeFailure(err error) (*failure, bool) {
 	if !errors.As(err, &he) {
 		return nil, false
 	}
-	const while = " while SSL handshaking to upstream"
 	if isTimeout(err) {
-		return &failure{cond: config.NextTimeout, status: 504, msg: "upstream timed out (110: Connection timed out)" + while}, true
+		return &failure{cond: config.NextTimeout, status: 504, msg: timedOut(actionHandshake), action: actionHandshake}, true
 	}
-	return &failure{cond: config.NextError, status: 502, msg: he.Reason() + while}, true
+	return &failure{cond: config.NextError, status: 502, msg: he.Reason() + " while " + actionHandshake, action: actionHandshake}, true
 }
 
 // TLSClientConfig returns the TLS client settings a location with settings

@@ -102,8 +102,8 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 			}
 			d.current.Load().serveHTTP(w, r, &cc.ci, key)
 		},
-		refused: func(st *vars.State, host string) {
-			d.current.Load().logRefused(st, key, host)
+		refused: func(st *vars.State, host string, whole bool) {
+			d.current.Load().logRefused(st, key, host, whole)
 		},
 		log:    d.logs.error(),
 		nextID: func() uint64 { return d.connSeq.Add(1) },

@@ -209,8 +209,12 @@ var errNoHost = errors.New("no host")
 
 // logRefused writes the access log line of a request the engine refused on
 // the listener key, in the log of the server its Host names (the default
-// server without one, or with one that does not parse), as nginx does.
-func (s *snapshot) logRefused(st *vars.State, key, host string) {
+// server with one that does not parse), as nginx does. Without a Host, a
+// head read to its end (whole) goes to the server that takes requests
+// without one (server_name ""), as nginx looks it up once the head is
+// through; a head refused before its end to the default server. The
+// server's root is $document_root, and $request_filename is $uri under it.
+func (s *snapshot) logRefused(st *vars.State, key, host string, whole bool) {
 	s.life.enter()
 	defer s.life.leave()
 	l := s.byKey[key]
@@ -227,9 +231,15 @@ func (s *snapshot) logRefused(st *vars.State, key, host string) {
 			st.Path = p
 		}
 	}
-	srv := hosts.Server(name).Server
+	srv := hosts.DefaultServer
+	if name != "" || whole {
+		srv = hosts.Server(name).Server
+	}
 	st.Host = name
 	st.ServerName = primaryName(srv.Config)
+	if d := s.docRoots[srv.Config.Settings]; d != nil {
+		st.Documents = d
+	}
 	s.access.log(srv.Config.Settings, st)
 }
 

@@ -17,7 +17,12 @@ func getRequestMethod(dst []byte, st *State) ([]byte, bool) {
 	return append(dst, st.Method...), true
 }
 
+// getRequestURI is not found when the request line did not parse (a
+// refused request), as nginx's $request_uri without r->unparsed_uri.
 func getRequestURI(dst []byte, st *State) ([]byte, bool) {
+	if st.RequestURI == "" {
+		return dst, false
+	}
 	return append(dst, st.RequestURI...), true
 }
 

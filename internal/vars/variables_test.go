@@ -231,6 +231,7 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"args", notFound},
 		{"is_args", ""},
 		{"request_method", notFound},
+		{"request_uri", notFound}, // a request line that did not parse
 		{"request", notFound},
 		{"server_protocol", notFound},
 		{"request_body", notFound},
@@ -258,7 +259,6 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"arg_a", notFound},
 		{"body_bytes_sent", "0"},
 		{"gzip_ratio", notFound},
-		{"request_uri", ""},
 		{"limit_req_status", notFound},
 		{"limit_conn_status", notFound},
 	}
@@ -860,3 +860,4 @@ func TestHTTP2Variable(t *testing.T) {
 		}
 	}
 }
+

@@ -107,6 +107,31 @@ func getStatus(dst []byte, st *State) ([]byte, bool) {
 	return strconv.AppendInt(dst, int64(s), 10), true
 }
 
+// getSentConnection is nginx's $sent_http_connection, which it computes
+// rather than reads: "upgrade" for a 101, else "keep-alive" or "close" as the
+// connection is kept; on HTTP/1.x always "close" once the request is over
+// (State.Logging). Before that, the Connection field sent.
+func getSentConnection(dst []byte, st *State) ([]byte, bool) {
+	switch {
+	case st.Status == 101:
+		return append(dst, "upgrade"...), true
+	case st.Logging && st.Proto != "HTTP/2.0":
+		return append(dst, "close"...), true
+	}
+	return appendHeader(dst, st.SentHeader, "Connection", ", ")
+}
+
+// getSentKeepAlive is nginx's $sent_http_keep_alive: the Keep-Alive field
+// sent (keepalive_timeout's second parameter), not found on HTTP/1.x once
+// the request is over (State.Logging), as nginx computes it from
+// r->keepalive.
+func getSentKeepAlive(dst []byte, st *State) ([]byte, bool) {
+	if st.Logging && st.Proto != "HTTP/2.0" {
+		return dst, false
+	}
+	return appendHeader(dst, st.SentHeader, "Keep-Alive", ", ")
+}
+
 func getBodyBytesSent(dst []byte, st *State) ([]byte, bool) {
 	return strconv.AppendInt(dst, max(st.BodyBytesSent, 0), 10), true
 }

@@ -269,6 +269,12 @@ type State struct {
 
 	// Status is the status sent to the client; 0 prints as "000" ($status).
 	Status int
+	// Logging says the request is over and its access log line is being
+	// written. nginx has then given up the connection's keep-alive
+	// (ngx_http_set_keepalive clears r->keepalive before the log handler
+	// runs), so $sent_http_connection is "close" and $sent_http_keep_alive
+	// is not found on HTTP/1.x, whatever the response said.
+	Logging bool
 	// BytesSent counts all bytes sent to the client ($bytes_sent);
 	// BodyBytesSent only those of the body ($body_bytes_sent).
 	BytesSent     int64

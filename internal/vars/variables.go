@@ -194,6 +194,10 @@ func prefixed(name string) Getter {
 	switch {
 	case strings.HasPrefix(name, "http_"):
 		return requestHeaderGetter(name[len("http_"):])
+	case name == "sent_http_connection":
+		return getSentConnection
+	case name == "sent_http_keep_alive":
+		return getSentKeepAlive
 	case strings.HasPrefix(name, "sent_http_"):
 		return headerGetter(headerName(name[len("sent_http_"):]), ", ", sentHeaders)
 	case strings.HasPrefix(name, "upstream_http_"):

@@ -861,3 +861,39 @@ func TestHTTP2Variable(t *testing.T) {
 	}
 }
 
+// TestSentConnection: nginx computes $sent_http_connection and
+// $sent_http_keep_alive from r->keepalive, which ngx_http_set_keepalive
+// clears before the access log line is written: nginx 1.22.1 logs "close"
+// and no $sent_http_keep_alive for HTTP/1.x responses that went out with "Connection:
+// keep-alive" and "Keep-Alive: timeout=60", and "upgrade" for a 101.
+func TestSentConnection(t *testing.T) {
+	c := &Compiler{}
+	tmpl, err := c.Compile("$sent_http_connection $sent_http_keep_alive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keepAlive := HeaderMap{"Connection": {"keep-alive"}, "Keep-Alive": {"timeout=60"}}
+	tests := []struct {
+		name    string
+		proto   string
+		status  int
+		logging bool
+		sent    Headers
+		want    string
+	}{
+		{"keep-alive, while serving", "HTTP/1.1", 200, false, keepAlive, "keep-alive timeout=60"},
+		{"keep-alive, logged", "HTTP/1.1", 200, true, keepAlive, "close "},
+		{"HTTP/1.0 keep-alive, logged", "HTTP/1.0", 200, true, keepAlive, "close "},
+		{"close, logged", "HTTP/1.1", 400, true, HeaderMap{"Connection": {"close"}}, "close "},
+		{"nothing sent (444, 499), logged", "HTTP/1.1", 499, true, nil, "close "},
+		{"upgrade, logged", "HTTP/1.1", 101, true, HeaderMap{"Connection": {"upgrade"}}, "upgrade "},
+		{"HTTP/2, logged", "HTTP/2.0", 200, true, nil, " "},
+	}
+	for _, tt := range tests {
+		st := &State{}
+		st.Proto, st.Status, st.Logging, st.SentHeader = tt.proto, tt.status, tt.logging, tt.sent
+		if got := tmpl.String(st); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -195,7 +195,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	rec.closeAfter = keepaliveSpent(ci, rec.set)
 	body := applyClientTimeouts(rec, r, rec.set)
 	s.run(rec, r, st, srv, lm.Location, first)
+	// What the handler left of the body is discarded, and nginx does not
+	// count a discarded body in $request_length (1.22.1 logs the head's
+	// bytes alone for a POST to a return or a static file).
+	length := ci.length
 	finishBody(rec, body)
+	ci.length = length
 }
 
 // methodTrace is refused with 405 whatever the configuration, as nginx does:

@@ -780,3 +780,53 @@ http {
 		waitFor(t, "a line matching "+p, func() bool { return slices.ContainsFunc(in.logLines(), re.MatchString) })
 	}
 }
+
+// TestAccessLogConnectionVariables: $pipe, $request_completion,
+// $sent_trailer_NAME and $tcpinfo_* as nginx 1.22.1 logs them for the same
+// bytes: three requests sent in one write are ".", "p", "p"; a response sent
+// whole is "OK", a 444 empty; add_trailer's value for a GET, none for
+// HEAD; TCP_INFO's round-trip time in microseconds (a number).
+func TestAccessLogConnectionVariables(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    log_format conn '$request_uri $pipe [$request_completion] [$sent_trailer_x_t] $tcpinfo_rtt';
+    access_log %DIR%/access.log conn flush=50ms;
+    server {
+        listen 127.0.0.1:0;
+        location /r444 { return 444; }
+        location /tr { add_trailer X-T "tv-$status"; return 200 "tr"; }
+        location / { return 200 "ok"; }
+    }
+}`, 1)
+	send := func(raw string) {
+		c, err := net.Dial("tcp", in.listening()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, raw); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.ReadAll(c)
+	}
+	send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	send("GET /r444 HTTP/1.1\r\nHost: a\r\n\r\n")
+	send("GET /tr HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	send("HEAD /tr HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	want := []string{
+		`^/1 \. \[OK\] \[-\] \d+$`,
+		`^/2 p \[OK\] \[-\] \d+$`,
+		`^/3 p \[OK\] \[-\] \d+$`,
+		`^/r444 \. \[\] \[-\] \d+$`,
+		`^/tr \. \[OK\] \[tv-200\] \d+$`,
+		`^/tr \. \[OK\] \[-\] \d+$`,
+	}
+	lines := waitLines(t, filepath.Join(in.dir, "access.log"), len(want))
+	for i, re := range want {
+		if !regexp.MustCompile(re).MatchString(lines[i]) {
+			t.Errorf("line %d %q, want %s", i+1, lines[i], re)
+		}
+	}
+}

@@ -153,6 +153,7 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 	}
 	if cc.raw != nil {
 		cc.rawc, _ = cc.raw.SyscallConn()
+		cc.ci.rawc = cc.rawc
 		cc.awaitFn = cc.flushThenWait
 	}
 	cc.out.c = c
@@ -260,6 +261,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	}
 	var deadline time.Time
 	br := cc.in.Reader()
+	cc.ci.pipelined = !first && br.Buffered() > 0
 	grace := wait > idleGrace && br.Buffered() == 0
 	awaiting := cc.flushPending
 	if wait > 0 {
@@ -636,6 +638,10 @@ func (cc *clientConn) logRefused(status int, whole bool) {
 	st.Remote, st.Local, st.RemoteUnix = cc.ci.remoteAddr, cc.ci.local, cc.ci.unix
 	st.Conn, st.ConnRequests = cc.ci.id, cc.ci.requests+1
 	st.Start = cc.ci.start
+	st.Pipelined = cc.ci.pipelined
+	if cc.ci.rawc != nil {
+		st.Socket = &cc.ci
+	}
 	if cc.srv.stats != nil {
 		st.Connections = cc.srv.stats
 	}
@@ -650,6 +656,7 @@ func (cc *clientConn) logRefused(status int, whole bool) {
 	st.BytesSent, st.BodyBytesSent = total, max(total-head, 0)
 	if total > 0 {
 		st.SentHeader = vars.HeaderMap(cc.w.header)
+		st.Completed = cc.w.err == nil
 	}
 	cc.srv.refused(st, string(req.Headers.Get("Host")), whole)
 }

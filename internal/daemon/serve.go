@@ -91,6 +91,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	defer func() {
 		if completed {
 			rec.complete()
+			st.Completed = rec.sentWhole()
 		}
 		post := postActionTarget(rec, completed)
 		if rec.mirrors != nil || post != "" {
@@ -462,6 +463,10 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Length = ci.length
 	ci.requests++
 	st.Conn, st.ConnRequests = ci.id, ci.requests
+	st.Pipelined = ci.pipelined
+	if ci.rawc != nil {
+		st.Socket = ci
+	}
 }
 
 // originForm strips the scheme and authority of an absolute-form request target
@@ -705,6 +710,7 @@ type recorder struct {
 // assertion per call.
 type engineWriter interface {
 	finish() bool
+	failed() bool
 	flushNow()
 	sentBytes() (total, head int64)
 	drop()
@@ -779,6 +785,16 @@ func (w *recorder) complete() {
 	if ew := w.ew; ew != nil {
 		ew.finish()
 	}
+}
+
+// sentWhole reports whether the response went out whole, nginx's
+// r->request_complete ($request_completion): not a 444, not for a client
+// that went away (499), not after a failed write.
+func (w *recorder) sentWhole() bool {
+	if w.st.Status == 444 || w.st.Status == 499 {
+		return false
+	}
+	return w.ew == nil || !w.ew.failed()
 }
 
 // account sets the byte counts the log reads: $request_length (head and body

@@ -216,6 +216,7 @@ func getProxyAddXForwardedFor(dst []byte, st *State) ([]byte, bool) {
 type headerSource func(st *State) Headers
 
 func reqHeaders(st *State) Headers      { return st.Header }
+func sentTrailers(st *State) Headers    { return st.SentTrailer }
 func sentHeaders(st *State) Headers     { return st.SentHeader }
 func upstreamHeaders(st *State) Headers { return st.UpstreamHeader }
 

@@ -70,6 +70,39 @@ func getBinaryRemoteAddr(dst []byte, st *State) ([]byte, bool) {
 	return dst, true
 }
 
+// getPipe is nginx's $pipe: "p" for a pipelined request, else ".".
+func getPipe(dst []byte, st *State) ([]byte, bool) {
+	if st.Pipelined {
+		return append(dst, 'p'), true
+	}
+	return append(dst, '.'), true
+}
+
+// tcpInfoGetter returns the getter of one of nginx's $tcpinfo_* variables:
+// a field of the client socket's TCP_INFO, read when evaluated; not found
+// without one.
+func tcpInfoGetter(field func(TCPInfo) uint32) Getter {
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if st.Socket == nil {
+			return dst, false
+		}
+		ti, ok := st.Socket.TCPInfo()
+		if !ok {
+			return dst, false
+		}
+		return strconv.AppendUint(dst, uint64(field(ti)), 10), true
+	}
+}
+
+// getRequestCompletion is nginx's $request_completion: "OK" when the
+// response went out whole, else empty.
+func getRequestCompletion(dst []byte, st *State) ([]byte, bool) {
+	if st.Completed {
+		dst = append(dst, "OK"...)
+	}
+	return dst, true
+}
+
 func getConnection(dst []byte, st *State) ([]byte, bool) {
 	return strconv.AppendUint(dst, st.Conn, 10), true
 }

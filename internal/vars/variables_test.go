@@ -2,6 +2,8 @@ package vars
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -892,6 +894,77 @@ func TestSentConnection(t *testing.T) {
 	for _, tt := range tests {
 		st := &State{}
 		st.Proto, st.Status, st.Logging, st.SentHeader = tt.proto, tt.status, tt.logging, tt.sent
+		if got := tmpl.String(st); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// fakeSocket is a SocketInfo with fixed values.
+type fakeSocket struct {
+	info TCPInfo
+	ok   bool
+}
+
+func (f fakeSocket) TCPInfo() (TCPInfo, bool) { return f.info, f.ok }
+
+// fakeRoot is a Documents whose root is a fixed directory.
+type fakeRoot string
+
+func (r fakeRoot) AppendDocumentRoot(dst []byte, _ *State) ([]byte, bool) {
+	return append(dst, r...), true
+}
+
+func (r fakeRoot) AppendRequestFilename(dst []byte, st *State) ([]byte, bool) {
+	return append(append(dst, r...), st.Path...), true
+}
+
+// TestConnectionAndCompletionVariables: $pipe, $request_completion,
+// $tcpinfo_*, $sent_trailer_NAME and $realpath_root, with the values nginx
+// 1.22.1 logged: "p" for the second and third of three requests sent in one
+// write, "." otherwise; "OK" for a response sent whole (a 400 or 404
+// included), empty for 444 and 499; the trailer add_trailer sent (none for
+// HEAD, a 404 without "always" or an empty value); the root with its
+// symbolic links resolved, not found for a root that does not exist.
+func TestConnectionAndCompletionVariables(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	c := &Compiler{}
+	tests := []struct {
+		name, tmpl string
+		set        func(st *State)
+		want       string
+	}{
+		{"first request", "$pipe", func(*State) {}, "."},
+		{"pipelined", "$pipe", func(st *State) { st.Pipelined = true }, "p"},
+		{"completed", "[$request_completion]", func(st *State) { st.Completed = true }, "[OK]"},
+		{"not completed", "[$request_completion]", func(*State) {}, "[]"},
+		{"tcpinfo", "$tcpinfo_rtt $tcpinfo_rttvar $tcpinfo_snd_cwnd $tcpinfo_rcv_space",
+			func(st *State) {
+				st.Socket = fakeSocket{TCPInfo{RTT: 61, RTTVar: 113, SndCwnd: 12, RcvSpace: 65483}, true}
+			},
+			"61 113 12 65483"},
+		{"tcpinfo unreadable", "[$tcpinfo_rtt]", func(st *State) { st.Socket = fakeSocket{} }, "[]"},
+		{"tcpinfo without socket", "[$tcpinfo_rtt]", func(*State) {}, "[]"},
+		{"sent trailer", "$sent_trailer_x_t|$sent_trailer_nope",
+			func(st *State) { st.SentTrailer = HeaderList{{Name: "X-T", Value: "tv-200"}} }, "tv-200|"},
+		{"realpath_root through a link", "$realpath_root",
+			func(st *State) { st.Documents = fakeRoot(filepath.Join(dir, "link")) }, filepath.Join(dir, "real")},
+		{"realpath_root of a missing root", "[$realpath_root]",
+			func(st *State) { st.Documents = fakeRoot(filepath.Join(dir, "nonexistent")) }, "[]"},
+	}
+	for _, tt := range tests {
+		tmpl, err := c.Compile(tt.tmpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := &State{}
+		tt.set(st)
 		if got := tmpl.String(st); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}

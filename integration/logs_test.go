@@ -489,11 +489,13 @@ http {
 		method, uri, extra, body string
 		bodyLen                  int64 // $body_bytes_sent
 		upstream                 bool
+		discarded                bool // the body is discarded: not in $request_length (nginx 1.22.1)
 	}{
-		{"GET", "/up/a", "", "", 11, true},
-		{"POST", "/up/b", "Content-Type: text/plain\r\nContent-Length: 10\r\n", "0123456789", 11, true},
-		{"HEAD", "/up/c", "", "", 0, true},
-		{"GET", "/local", "User-Agent: counter/1.0\r\n", "", int64(len("local answer")), false},
+		{"GET", "/up/a", "", "", 11, true, false},
+		{"POST", "/up/b", "Content-Type: text/plain\r\nContent-Length: 10\r\n", "0123456789", 11, true, false},
+		{"HEAD", "/up/c", "", "", 0, true, false},
+		{"GET", "/local", "User-Agent: counter/1.0\r\n", "", int64(len("local answer")), false, false},
+		{"POST", "/local", "Content-Length: 9\r\n", "discarded", int64(len("local answer")), false, true},
 	}
 	for i, tt := range tests {
 		raw := tt.method + " " + tt.uri + " HTTP/1.1\r\nHost: bytes.test\r\n" + tt.extra + "\r\n" + tt.body
@@ -510,7 +512,11 @@ http {
 		if br.Buffered() != 0 {
 			t.Fatalf("%s %s: %d bytes after the response", tt.method, tt.uri, br.Buffered())
 		}
-		want := fmt.Sprintf("%s %s %d %d %d - -", tt.method, tt.uri, client.out-out0, client.in-in0, tt.bodyLen)
+		length := client.out - out0
+		if tt.discarded {
+			length -= int64(len(tt.body))
+		}
+		want := fmt.Sprintf("%s %s %d %d %d - -", tt.method, tt.uri, length, client.in-in0, tt.bodyLen)
 		if tt.upstream {
 			ex := <-got
 			want = fmt.Sprintf("%s %s %d %d %d %d %d", tt.method, tt.uri, client.out-out0, client.in-in0, tt.bodyLen, ex.in, ex.out)
@@ -525,25 +531,37 @@ http {
 // TestAccessLogRefusedRequests: requests the engine refuses before any
 // location sees them are logged as nginx logs them (checked against nginx
 // 1.22): in the log of the server their Host names once the head got that
-// far, else the default server's; with the request line as received, the
-// method and $uri when the request line parsed, and the bytes of the answer.
-// A connection that sends nothing is not logged.
+// far, else the default server's (the server_name "" one only for a head
+// read whole without Host); with the request line as received, the method,
+// $uri and $request_uri when the request line parsed, the fields read
+// ($http_NAME), the server's root ($document_root, $request_filename), the
+// answer's fields and bytes, and "close" for $sent_http_connection. A
+// connection that sends nothing is not logged.
 func TestAccessLogRefusedRequests(t *testing.T) {
 	in := startFulcrum(t, `
 events {}
 http {
-    log_format refused '$status "$request" $request_method $uri $host $bytes_sent';
+    log_format refused '$status "$request" $request_method $uri $host $bytes_sent $request_uri $request_filename $sent_http_content_type $sent_http_connection $http_x_t';
     server {
         listen 127.0.0.1:0;
         server_name a;
+        root /srv/a;
         access_log %DIR%/a.log refused flush=50ms;
         location / { return 200 "a"; }
     }
     server {
         listen 127.0.0.1:0;
         server_name b;
+        root /srv/b;
         access_log %DIR%/b.log refused flush=50ms;
         location / { return 200 "b"; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name "";
+        root /srv/c;
+        access_log %DIR%/c.log refused flush=50ms;
+        location / { return 200 "c"; }
     }
 }`, 1)
 	addr := in.listening()[0]
@@ -554,21 +572,22 @@ http {
 		log  string // the file the line goes to; "" for none
 		want string // the line, %d standing for the bytes the client received
 	}{
-		{"duplicate Host", "GET /d HTTP/1.1\r\nHost: b\r\nHost: b\r\n\r\n", false, "b.log", `400 "GET /d HTTP/1.1" GET /d b %d`},
-		{"bad request line", "G@T /m HTTP/1.1\r\nHost: b\r\n\r\n", false, "a.log", `400 "G@T /m HTTP/1.1" - - a %d`},
-		{"cut short", "GET /p HTTP/1.1\r\nHost: b\r\n", true, "a.log", `400 "GET /p HTTP/1.1" GET /p a %d`},
+		{"duplicate Host", "GET /d HTTP/1.1\r\nHost: b\r\nX-T: d\r\nHost: b\r\n\r\n", false, "b.log", `400 "GET /d HTTP/1.1" GET /d b %d /d /srv/b/d text/html close d`},
+		{"no Host", "GET /n HTTP/1.1\r\nX-T: n\r\n\r\n", false, "c.log", `400 "GET /n HTTP/1.1" GET /n  %d /n /srv/c/n text/html close n`},
+		{"bad request line", "G@T /m HTTP/1.1\r\nHost: b\r\n\r\n", false, "a.log", `400 "G@T /m HTTP/1.1" - - a %d - /srv/a text/html close -`},
+		{"cut short", "GET /p HTTP/1.1\r\nHost: b\r\n", true, "a.log", `400 "GET /p HTTP/1.1" GET /p a %d /p /srv/a/p - close -`},
 		{"nothing", "", true, "", ""},
 		// What arrived of a request line cut short, up to its first CR
 		// or LF; "" for empty lines alone (nginx 1.22's $request).
-		{"request line cut short", "GET /q HT", true, "a.log", `400 "GET /q HT" - - a %d`},
-		{"request line cut short after its CR", "GET /q HTTP/1.1\r", true, "a.log", `400 "GET /q HTTP/1.1" GET /q a %d`},
-		{"empty lines only", "\r\n\r\n", true, "a.log", `400 "" - - a %d`},
-		{"empty lines, then a line cut short", "\r\nGE", true, "a.log", `400 "GE" - - a %d`},
+		{"request line cut short", "GET /q HT", true, "a.log", `400 "GET /q HT" - - a %d - /srv/a - close -`},
+		{"request line cut short after its CR", "GET /q HTTP/1.1\r", true, "a.log", `400 "GET /q HTTP/1.1" GET /q a %d /q /srv/a/q - close -`},
+		{"empty lines only", "\r\n\r\n", true, "a.log", `400 "" - - a %d - /srv/a - close -`},
+		{"empty lines, then a line cut short", "\r\nGE", true, "a.log", `400 "GE" - - a %d - /srv/a - close -`},
 		// A request line over large_client_header_buffers' size is a 414
 		// even when the client stops sending there; the log has the first
 		// 8192 bytes of it (nginx's buffer), however they arrived.
-		{"long request line cut short", "GET /" + strings.Repeat("l", 9000), true, "a.log", `414 "GET /` + strings.Repeat("l", 8192-len("GET /")) + `" - - a %d`},
-		{"unsupported expectation", "POST /e HTTP/1.1\r\nHost: b\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", false, "b.log", `417 "POST /e HTTP/1.1" POST /e b %d`},
+		{"long request line cut short", "GET /" + strings.Repeat("l", 9000), true, "a.log", `414 "GET /` + strings.Repeat("l", 8192-len("GET /")) + `" - - a %d - /srv/a text/html close -`},
+		{"unsupported expectation", "POST /e HTTP/1.1\r\nHost: b\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", false, "b.log", `417 "POST /e HTTP/1.1" POST /e b %d /e /srv/b/e text/html close -`},
 	}
 	counts := map[string]int{}
 	for _, tt := range tests {
@@ -759,5 +778,55 @@ http {
 	for _, p := range patterns {
 		re := regexp.MustCompile(p)
 		waitFor(t, "a line matching "+p, func() bool { return slices.ContainsFunc(in.logLines(), re.MatchString) })
+	}
+}
+
+// TestAccessLogConnectionVariables: $pipe, $request_completion,
+// $sent_trailer_NAME and $tcpinfo_* as nginx 1.22.1 logs them for the same
+// bytes: three requests sent in one write are ".", "p", "p"; a response sent
+// whole is "OK", a 444 empty; add_trailer's value for a GET, none for
+// HEAD; TCP_INFO's round-trip time in microseconds (a number).
+func TestAccessLogConnectionVariables(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    log_format conn '$request_uri $pipe [$request_completion] [$sent_trailer_x_t] $tcpinfo_rtt';
+    access_log %DIR%/access.log conn flush=50ms;
+    server {
+        listen 127.0.0.1:0;
+        location /r444 { return 444; }
+        location /tr { add_trailer X-T "tv-$status"; return 200 "tr"; }
+        location / { return 200 "ok"; }
+    }
+}`, 1)
+	send := func(raw string) {
+		c, err := net.Dial("tcp", in.listening()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, raw); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.ReadAll(c)
+	}
+	send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	send("GET /r444 HTTP/1.1\r\nHost: a\r\n\r\n")
+	send("GET /tr HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	send("HEAD /tr HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	want := []string{
+		`^/1 \. \[OK\] \[-\] \d+$`,
+		`^/2 p \[OK\] \[-\] \d+$`,
+		`^/3 p \[OK\] \[-\] \d+$`,
+		`^/r444 \. \[\] \[-\] \d+$`,
+		`^/tr \. \[OK\] \[tv-200\] \d+$`,
+		`^/tr \. \[OK\] \[-\] \d+$`,
+	}
+	lines := waitLines(t, filepath.Join(in.dir, "access.log"), len(want))
+	for i, re := range want {
+		if !regexp.MustCompile(re).MatchString(lines[i]) {
+			t.Errorf("line %d %q, want %s", i+1, lines[i], re)
+		}
 	}
 }

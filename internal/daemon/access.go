@@ -63,7 +63,9 @@ func (a *accessLogs) log(set *config.Settings, st *vars.State) {
 	if a == nil {
 		return
 	}
+	st.Logging = true
 	a.loggers[set].Log(st)
+	st.Logging = false
 }
 
 // release lets go of the snapshot's files; files no newer snapshot uses close.

@@ -153,6 +153,7 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 	}
 	if cc.raw != nil {
 		cc.rawc, _ = cc.raw.SyscallConn()
+		cc.ci.rawc = cc.rawc
 		cc.awaitFn = cc.flushThenWait
 	}
 	cc.out.c = c
@@ -260,6 +261,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	}
 	var deadline time.Time
 	br := cc.in.Reader()
+	cc.ci.pipelined = !first && br.Buffered() > 0
 	grace := wait > idleGrace && br.Buffered() == 0
 	awaiting := cc.flushPending
 	if wait > 0 {
@@ -553,24 +555,36 @@ func (cc *clientConn) refuse(err error) {
 	var perr h1.Error
 	switch {
 	case errors.As(err, &perr):
-		cc.answerAndClose(perr.Status())
+		cc.answerAndClose(perr.Status(), headWhole(perr))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		cc.timedOut = true
 		if cc.srv.lim.closing.ResetTimedout {
 			// nginx closes a head that timed out without an answer, and
 			// the reset would destroy one: only the log says 408.
-			cc.logRefused(http.StatusRequestTimeout)
+			cc.logRefused(http.StatusRequestTimeout, false)
 			return
 		}
-		cc.answerAndClose(http.StatusRequestTimeout)
+		cc.answerAndClose(http.StatusRequestTimeout, false)
 	case err != io.EOF:
-		cc.logRefused(http.StatusBadRequest)
+		cc.logRefused(http.StatusBadRequest, false)
 	}
 }
 
+// headWhole reports whether the head reader refused a head it had read to
+// its end: the error is one of the field section as a whole (no Host, a
+// duplicate or invalid one, the body's framing), not of a line in it.
+func headWhole(err h1.Error) bool {
+	switch err {
+	case h1.ErrMissingHost, h1.ErrDuplicateHost, h1.ErrInvalidHost, h1.ErrTEAndCL,
+		h1.ErrTransferEncoding, h1.ErrUnknownCoding, h1.ErrContentLength, h1.ErrTrailerDecl:
+		return true
+	}
+	return false
+}
+
 // answerAndClose writes fulcrum's error page for code and marks the
-// connection to close.
-func (cc *clientConn) answerAndClose(code int) {
+// connection to close; whole says the head was read to its end.
+func (cc *clientConn) answerAndClose(code int, whole bool) {
 	w := &cc.w
 	w.reset(false)
 	cc.closeReq = true
@@ -582,13 +596,15 @@ func (cc *clientConn) answerAndClose(code int) {
 	errpage.Write(w, code, server)
 	w.finish()
 	cc.lingerAfter = code != http.StatusRequestTimeout && w.err == nil
-	cc.logRefused(code)
+	cc.logRefused(code, whole)
 }
 
 // logRefused has the access log record a request the engine answered (or
 // dropped) itself, before any handler: nginx logs its 400s and 408s too,
-// with the request line as received and what of the request parsed.
-func (cc *clientConn) logRefused(status int) {
+// with the request line as received and what of the request parsed: the
+// header fields read before the refusal ($http_NAME) and the answer's
+// ($sent_http_NAME). whole says the head was read to its end.
+func (cc *clientConn) logRefused(status int, whole bool) {
 	if cc.srv.refused == nil {
 		return
 	}
@@ -622,12 +638,27 @@ func (cc *clientConn) logRefused(status int) {
 	st.Remote, st.Local, st.RemoteUnix = cc.ci.remoteAddr, cc.ci.local, cc.ci.unix
 	st.Conn, st.ConnRequests = cc.ci.id, cc.ci.requests+1
 	st.Start = cc.ci.start
+	st.Pipelined = cc.ci.pipelined
+	if cc.ci.rawc != nil {
+		st.Socket = &cc.ci
+	}
 	if cc.srv.stats != nil {
 		st.Connections = cc.srv.stats
 	}
+	if len(req.Headers) > 0 {
+		fields := make(vars.HeaderList, len(req.Headers))
+		for i, h := range req.Headers {
+			fields[i] = vars.Field{Name: string(h.Name), Value: string(h.Value)}
+		}
+		st.Header = fields
+	}
 	total, head := cc.w.sentBytes()
 	st.BytesSent, st.BodyBytesSent = total, max(total-head, 0)
-	cc.srv.refused(st, string(req.Headers.Get("Host")))
+	if total > 0 {
+		st.SentHeader = vars.HeaderMap(cc.w.header)
+		st.Completed = cc.w.err == nil
+	}
+	cc.srv.refused(st, string(req.Headers.Get("Host")), whole)
 }
 
 // serveRequest runs one request through the handler and ends its response.
@@ -635,7 +666,7 @@ func (cc *clientConn) logRefused(status int) {
 func (cc *clientConn) serveRequest() bool {
 	req := &cc.req
 	if req.Expect == h1.ExpectUnsupported {
-		cc.answerAndClose(http.StatusExpectationFailed)
+		cc.answerAndClose(http.StatusExpectationFailed, true)
 		return false
 	}
 	r := cc.buildRequest()
@@ -643,7 +674,7 @@ func (cc *clientConn) serveRequest() bool {
 	cc.ci.length = int64(req.HeadLen)
 	cc.w.reset(req.Method != nil && string(req.Method) == http.MethodHead)
 	if err := cc.body.reset(); err != nil {
-		cc.answerAndClose(http.StatusBadRequest)
+		cc.answerAndClose(http.StatusBadRequest, true)
 		return false
 	}
 	// Everything the request needs was copied out of the head: its buffer goes

@@ -46,15 +46,30 @@ func (sc *requestScratch) AppendDocumentRoot(dst []byte, st *vars.State) ([]byte
 	if d == nil {
 		return dst, false
 	}
+	return d.AppendDocumentRoot(dst, st)
+}
+
+// AppendRequestFilename implements vars.Documents for the level serving the
+// request.
+func (sc *requestScratch) AppendRequestFilename(dst []byte, st *vars.State) ([]byte, bool) {
+	d := sc.docRoot()
+	if d == nil {
+		return dst, false
+	}
+	return d.AppendRequestFilename(dst, st)
+}
+
+// AppendDocumentRoot implements vars.Documents for the level of d: its root
+// or alias.
+func (d *docRoot) AppendDocumentRoot(dst []byte, st *vars.State) ([]byte, bool) {
 	return d.dir.Append(dst, st), true
 }
 
 // AppendRequestFilename implements vars.Documents: ngx_http_map_uri_to_path.
 // Under an alias, a URI that a "rewrite ... break" changed has no file name
 // (nginx logs that alias cannot be used there).
-func (sc *requestScratch) AppendRequestFilename(dst []byte, st *vars.State) ([]byte, bool) {
-	d := sc.docRoot()
-	if d == nil || d.alias && st.WholeURI {
+func (d *docRoot) AppendRequestFilename(dst []byte, st *vars.State) ([]byte, bool) {
+	if d.alias && st.WholeURI {
 		return dst, false
 	}
 	dst = d.dir.Append(dst, st)

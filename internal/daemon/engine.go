@@ -33,8 +33,9 @@ type httpServer struct {
 	// stats are the daemon's connection counters; nil counts nothing.
 	stats *connStats
 	// refused logs a request the engine refused before any handler (a 400,
-	// 408, 417...); host is its Host field, "" when none was read.
-	refused func(st *vars.State, host string)
+	// 408, 417...); host is its Host field, "" when none was read; whole
+	// says the head was read to its end (see snapshot.logRefused).
+	refused func(st *vars.State, host string, whole bool)
 	// h2 serves the connections whose handshake chose HTTP/2 on the
 	// listener named key (the daemon's, for its snapshots); nil: none.
 	h2     *h2Servers

@@ -387,7 +387,7 @@ func (hc *h2Conn) refuseHeader(ci *connInfo, msg string) {
 	st.Remote, st.Local = ci.remoteAddr, ci.local
 	st.Conn, st.ConnRequests, st.Start, st.Length = ci.id, ci.requests+1, ci.start, ci.length
 	st.Connections = hc.cc.srv.stats
-	snap.logRefused(st, hc.key, "")
+	snap.logRefused(st, hc.key, "", true)
 	hc.tc.Close()
 	panic(http.ErrAbortHandler)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 
 	"fulcrum/internal/errlog"
@@ -37,6 +38,12 @@ type connInfo struct {
 	remote      string         // the client's address as net.Addr prints it
 	remoteAddr  netip.AddrPort // the same, parsed (zero for unix sockets)
 	unix        bool           // the client is on a unix socket
+	// rawc is the client's socket, for TCP_INFO ($tcpinfo_*); nil when
+	// the connection has none (TLS, HTTP/2).
+	rawc syscall.RawConn
+	// pipelined says the current request was already buffered when the
+	// previous one on the connection finished ($pipe).
+	pipelined bool
 	// fields is the current request's header section in order, names as
 	// sent (vars.State.Fields); the engine refills it for each request.
 	fields vars.HeaderList
@@ -102,8 +109,8 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 			}
 			d.current.Load().serveHTTP(w, r, &cc.ci, key)
 		},
-		refused: func(st *vars.State, host string) {
-			d.current.Load().logRefused(st, key, host)
+		refused: func(st *vars.State, host string, whole bool) {
+			d.current.Load().logRefused(st, key, host, whole)
 		},
 		log:    d.logs.error(),
 		nextID: func() uint64 { return d.connSeq.Add(1) },

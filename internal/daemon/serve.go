@@ -91,6 +91,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	defer func() {
 		if completed {
 			rec.complete()
+			st.Completed = rec.sentWhole()
 		}
 		post := postActionTarget(rec, completed)
 		if rec.mirrors != nil || post != "" {
@@ -195,7 +196,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	rec.closeAfter = keepaliveSpent(ci, rec.set)
 	body := applyClientTimeouts(rec, r, rec.set)
 	s.run(rec, r, st, srv, lm.Location, first)
+	// What the handler left of the body is discarded, and nginx does not
+	// count a discarded body in $request_length (1.22.1 logs the head's
+	// bytes alone for a POST to a return or a static file).
+	length := ci.length
 	finishBody(rec, body)
+	ci.length = length
 }
 
 // methodTrace is refused with 405 whatever the configuration, as nginx does:
@@ -209,8 +215,12 @@ var errNoHost = errors.New("no host")
 
 // logRefused writes the access log line of a request the engine refused on
 // the listener key, in the log of the server its Host names (the default
-// server without one, or with one that does not parse), as nginx does.
-func (s *snapshot) logRefused(st *vars.State, key, host string) {
+// server with one that does not parse), as nginx does. Without a Host, a
+// head read to its end (whole) goes to the server that takes requests
+// without one (server_name ""), as nginx looks it up once the head is
+// through; a head refused before its end to the default server. The
+// server's root is $document_root, and $request_filename is $uri under it.
+func (s *snapshot) logRefused(st *vars.State, key, host string, whole bool) {
 	s.life.enter()
 	defer s.life.leave()
 	l := s.byKey[key]
@@ -227,9 +237,15 @@ func (s *snapshot) logRefused(st *vars.State, key, host string) {
 			st.Path = p
 		}
 	}
-	srv := hosts.Server(name).Server
+	srv := hosts.DefaultServer
+	if name != "" || whole {
+		srv = hosts.Server(name).Server
+	}
 	st.Host = name
 	st.ServerName = primaryName(srv.Config)
+	if d := s.docRoots[srv.Config.Settings]; d != nil {
+		st.Documents = d
+	}
 	s.access.log(srv.Config.Settings, st)
 }
 
@@ -447,6 +463,10 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Length = ci.length
 	ci.requests++
 	st.Conn, st.ConnRequests = ci.id, ci.requests
+	st.Pipelined = ci.pipelined
+	if ci.rawc != nil {
+		st.Socket = ci
+	}
 }
 
 // originForm strips the scheme and authority of an absolute-form request target
@@ -690,6 +710,7 @@ type recorder struct {
 // assertion per call.
 type engineWriter interface {
 	finish() bool
+	failed() bool
 	flushNow()
 	sentBytes() (total, head int64)
 	drop()
@@ -764,6 +785,16 @@ func (w *recorder) complete() {
 	if ew := w.ew; ew != nil {
 		ew.finish()
 	}
+}
+
+// sentWhole reports whether the response went out whole, nginx's
+// r->request_complete ($request_completion): not a 444, not for a client
+// that went away (499), not after a failed write.
+func (w *recorder) sentWhole() bool {
+	if w.st.Status == 444 || w.st.Status == 499 {
+		return false
+	}
+	return w.ew == nil || !w.ew.failed()
 }
 
 // account sets the byte counts the log reads: $request_length (head and body

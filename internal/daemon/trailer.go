@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"fulcrum/internal/h1"
+	"fulcrum/internal/vars"
 )
 
 // add_trailer: nginx's headers filter marks a response whose status lets
@@ -44,6 +45,9 @@ func (w *recorder) sendTrailers() {
 		v := t.value.String(w.st)
 		if v == "" {
 			continue
+		}
+		if w.st.Method != http.MethodHead { // nginx's trailers filter skips a header-only response
+			w.st.SentTrailer = append(w.st.SentTrailer, vars.Field{Name: t.name, Value: v})
 		}
 		if w.ew != nil {
 			w.ew.addTrailer(t.name, v)

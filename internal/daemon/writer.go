@@ -708,6 +708,12 @@ func (w *respWriter) finish() bool {
 	return w.keep
 }
 
+// failed reports whether the response did not go out whole: dropped (444),
+// a write that failed, or a client gone.
+func (w *respWriter) failed() bool {
+	return w.dropped || w.err != nil || w.cc.ctx.Err() != nil
+}
+
 // sentBytes reports the response's bytes that went out to the client, and
 // how many of them were the head: what the buffered writer took, less what
 // it still holds after a failed write.

@@ -17,7 +17,12 @@ func getRequestMethod(dst []byte, st *State) ([]byte, bool) {
 	return append(dst, st.Method...), true
 }
 
+// getRequestURI is not found when the request line did not parse (a
+// refused request), as nginx's $request_uri without r->unparsed_uri.
 func getRequestURI(dst []byte, st *State) ([]byte, bool) {
+	if st.RequestURI == "" {
+		return dst, false
+	}
 	return append(dst, st.RequestURI...), true
 }
 
@@ -211,6 +216,7 @@ func getProxyAddXForwardedFor(dst []byte, st *State) ([]byte, bool) {
 type headerSource func(st *State) Headers
 
 func reqHeaders(st *State) Headers      { return st.Header }
+func sentTrailers(st *State) Headers    { return st.SentTrailer }
 func sentHeaders(st *State) Headers     { return st.SentHeader }
 func upstreamHeaders(st *State) Headers { return st.UpstreamHeader }
 

@@ -70,6 +70,39 @@ func getBinaryRemoteAddr(dst []byte, st *State) ([]byte, bool) {
 	return dst, true
 }
 
+// getPipe is nginx's $pipe: "p" for a pipelined request, else ".".
+func getPipe(dst []byte, st *State) ([]byte, bool) {
+	if st.Pipelined {
+		return append(dst, 'p'), true
+	}
+	return append(dst, '.'), true
+}
+
+// tcpInfoGetter returns the getter of one of nginx's $tcpinfo_* variables:
+// a field of the client socket's TCP_INFO, read when evaluated; not found
+// without one.
+func tcpInfoGetter(field func(TCPInfo) uint32) Getter {
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if st.Socket == nil {
+			return dst, false
+		}
+		ti, ok := st.Socket.TCPInfo()
+		if !ok {
+			return dst, false
+		}
+		return strconv.AppendUint(dst, uint64(field(ti)), 10), true
+	}
+}
+
+// getRequestCompletion is nginx's $request_completion: "OK" when the
+// response went out whole, else empty.
+func getRequestCompletion(dst []byte, st *State) ([]byte, bool) {
+	if st.Completed {
+		dst = append(dst, "OK"...)
+	}
+	return dst, true
+}
+
 func getConnection(dst []byte, st *State) ([]byte, bool) {
 	return strconv.AppendUint(dst, st.Conn, 10), true
 }
@@ -105,6 +138,31 @@ func getStatus(dst []byte, st *State) ([]byte, bool) {
 		dst = append(dst, '0')
 	}
 	return strconv.AppendInt(dst, int64(s), 10), true
+}
+
+// getSentConnection is nginx's $sent_http_connection, which it computes
+// rather than reads: "upgrade" for a 101, else "keep-alive" or "close" as the
+// connection is kept; on HTTP/1.x always "close" once the request is over
+// (State.Logging). Before that, the Connection field sent.
+func getSentConnection(dst []byte, st *State) ([]byte, bool) {
+	switch {
+	case st.Status == 101:
+		return append(dst, "upgrade"...), true
+	case st.Logging && st.Proto != "HTTP/2.0":
+		return append(dst, "close"...), true
+	}
+	return appendHeader(dst, st.SentHeader, "Connection", ", ")
+}
+
+// getSentKeepAlive is nginx's $sent_http_keep_alive: the Keep-Alive field
+// sent (keepalive_timeout's second parameter), not found on HTTP/1.x once
+// the request is over (State.Logging), as nginx computes it from
+// r->keepalive.
+func getSentKeepAlive(dst []byte, st *State) ([]byte, bool) {
+	if st.Logging && st.Proto != "HTTP/2.0" {
+		return dst, false
+	}
+	return appendHeader(dst, st.SentHeader, "Keep-Alive", ", ")
 }
 
 func getBodyBytesSent(dst []byte, st *State) ([]byte, bool) {

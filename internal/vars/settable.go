@@ -1,6 +1,9 @@
 package vars
 
-import "strings"
+import (
+	"path/filepath"
+	"strings"
+)
 
 // DuplicateVariableError reports a set of a built-in variable that cannot be
 // changed, such as $uri. Its text is nginx's; the caller adds the file and
@@ -168,6 +171,25 @@ func getRequestFilename(dst []byte, st *State) ([]byte, bool) {
 		return dst, false
 	}
 	return st.Documents.AppendRequestFilename(dst, st)
+}
+
+// getRealpathRoot is nginx's $realpath_root: $document_root with every
+// symbolic link resolved (realpath(3)); not found when that fails (the
+// root does not exist).
+func getRealpathRoot(dst []byte, st *State) ([]byte, bool) {
+	if st.Documents == nil {
+		return dst, false
+	}
+	mark := len(dst)
+	dst, ok := st.Documents.AppendDocumentRoot(dst, st)
+	if !ok {
+		return dst[:mark], false
+	}
+	p, err := filepath.EvalSymlinks(string(dst[mark:]))
+	if err != nil {
+		return dst[:mark], false
+	}
+	return append(dst[:mark], p...), true
 }
 
 // FastCGIPaths splits the request's URI the way the level serving it says

@@ -140,11 +140,33 @@ type Request struct {
 	// connection, where $ssl_protocol, $ssl_cipher and $ssl_server_name are
 	// not found. The engine also sets Scheme to "https" with it.
 	TLS *TLS
+	// Pipelined says the request had arrived behind the previous one on
+	// its connection before that one was finished ($pipe: "p", else ".").
+	Pipelined bool
+	// Socket reads the client socket's TCP_INFO ($tcpinfo_*); nil, or one
+	// that cannot, makes them not found.
+	Socket SocketInfo
 	// Connections reports the process's client connections by state
 	// ($connections_active, $connections_reading, $connections_writing,
 	// $connections_waiting), read when a variable is evaluated; nil means
 	// not found.
 	Connections ConnectionCounter
+}
+
+// TCPInfo is what nginx's $tcpinfo_* variables read of the client socket's
+// TCP_INFO (Linux): the smoothed round-trip time and its variation in
+// microseconds, the congestion window, and the receive space.
+type TCPInfo struct {
+	RTT, RTTVar, SndCwnd, RcvSpace uint32
+}
+
+// SocketInfo reads the client connection's socket when a $tcpinfo_
+// variable is evaluated. It must be safe to call from the request's
+// goroutine and must not allocate.
+type SocketInfo interface {
+	// TCPInfo returns the socket's TCP_INFO; false when there is none (a
+	// unix socket, another system).
+	TCPInfo() (TCPInfo, bool)
 }
 
 // ConnectionCounter reports the client connections of the process at the
@@ -269,6 +291,20 @@ type State struct {
 
 	// Status is the status sent to the client; 0 prints as "000" ($status).
 	Status int
+	// Logging says the request is over and its access log line is being
+	// written. nginx has then given up the connection's keep-alive
+	// (ngx_http_set_keepalive clears r->keepalive before the log handler
+	// runs), so $sent_http_connection is "close" and $sent_http_keep_alive
+	// is not found on HTTP/1.x, whatever the response said.
+	Logging bool
+	// Completed says the response went out whole ($request_completion:
+	// "OK", else empty), as nginx's r->request_complete: not for a 444, a
+	// client that went away (499) or a failed write.
+	Completed bool
+	// SentTrailer is the trailer section sent with the response
+	// ($sent_trailer_NAME): add_trailer's fields, evaluated at the body's
+	// end; nil means none.
+	SentTrailer HeaderList
 	// BytesSent counts all bytes sent to the client ($bytes_sent);
 	// BodyBytesSent only those of the body ($body_bytes_sent).
 	BytesSent     int64

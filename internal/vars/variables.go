@@ -93,6 +93,8 @@ func requestVar(name string) Getter {
 		return getDocumentRoot
 	case "request_filename":
 		return getRequestFilename
+	case "realpath_root":
+		return getRealpathRoot
 	case "fastcgi_script_name":
 		return getFastCGIScriptName
 	case "fastcgi_path_info":
@@ -120,6 +122,16 @@ func connectionVar(name string) Getter {
 		return getConnection
 	case "connection_requests":
 		return getConnectionRequests
+	case "pipe":
+		return getPipe
+	case "tcpinfo_rtt":
+		return tcpInfoGetter(func(t TCPInfo) uint32 { return t.RTT })
+	case "tcpinfo_rttvar":
+		return tcpInfoGetter(func(t TCPInfo) uint32 { return t.RTTVar })
+	case "tcpinfo_snd_cwnd":
+		return tcpInfoGetter(func(t TCPInfo) uint32 { return t.SndCwnd })
+	case "tcpinfo_rcv_space":
+		return tcpInfoGetter(func(t TCPInfo) uint32 { return t.RcvSpace })
 	case "connections_active":
 		return connectionsGetter(func(c ConnectionCounts) int64 { return c.Active })
 	case "connections_reading":
@@ -163,6 +175,8 @@ func responseVar(name string) Getter {
 		return getLimitConnStatus
 	case "limit_rate":
 		return getLimitRate
+	case "request_completion":
+		return getRequestCompletion
 	}
 	return nil
 }
@@ -194,8 +208,14 @@ func prefixed(name string) Getter {
 	switch {
 	case strings.HasPrefix(name, "http_"):
 		return requestHeaderGetter(name[len("http_"):])
+	case name == "sent_http_connection":
+		return getSentConnection
+	case name == "sent_http_keep_alive":
+		return getSentKeepAlive
 	case strings.HasPrefix(name, "sent_http_"):
 		return headerGetter(headerName(name[len("sent_http_"):]), ", ", sentHeaders)
+	case strings.HasPrefix(name, "sent_trailer_"):
+		return headerGetter(headerName(name[len("sent_trailer_"):]), ", ", sentTrailers)
 	case strings.HasPrefix(name, "upstream_http_"):
 		return headerGetter(headerName(name[len("upstream_http_"):]), ", ", upstreamHeaders)
 	case strings.HasPrefix(name, "upstream_cookie_"):

@@ -2,6 +2,8 @@ package vars
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -231,6 +233,7 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"args", notFound},
 		{"is_args", ""},
 		{"request_method", notFound},
+		{"request_uri", notFound}, // a request line that did not parse
 		{"request", notFound},
 		{"server_protocol", notFound},
 		{"request_body", notFound},
@@ -258,7 +261,6 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"arg_a", notFound},
 		{"body_bytes_sent", "0"},
 		{"gzip_ratio", notFound},
-		{"request_uri", ""},
 		{"limit_req_status", notFound},
 		{"limit_conn_status", notFound},
 	}
@@ -857,6 +859,114 @@ func TestHTTP2Variable(t *testing.T) {
 		st.Proto, st.Scheme = tt.proto, tt.scheme
 		if got := tmpl.String(st); got != "["+tt.want+"]" {
 			t.Errorf("%s %s: %q, want [%s]", tt.proto, tt.scheme, got, tt.want)
+		}
+	}
+}
+
+// TestSentConnection: nginx computes $sent_http_connection and
+// $sent_http_keep_alive from r->keepalive, which ngx_http_set_keepalive
+// clears before the access log line is written: nginx 1.22.1 logs "close"
+// and no $sent_http_keep_alive for HTTP/1.x responses that went out with "Connection:
+// keep-alive" and "Keep-Alive: timeout=60", and "upgrade" for a 101.
+func TestSentConnection(t *testing.T) {
+	c := &Compiler{}
+	tmpl, err := c.Compile("$sent_http_connection $sent_http_keep_alive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keepAlive := HeaderMap{"Connection": {"keep-alive"}, "Keep-Alive": {"timeout=60"}}
+	tests := []struct {
+		name    string
+		proto   string
+		status  int
+		logging bool
+		sent    Headers
+		want    string
+	}{
+		{"keep-alive, while serving", "HTTP/1.1", 200, false, keepAlive, "keep-alive timeout=60"},
+		{"keep-alive, logged", "HTTP/1.1", 200, true, keepAlive, "close "},
+		{"HTTP/1.0 keep-alive, logged", "HTTP/1.0", 200, true, keepAlive, "close "},
+		{"close, logged", "HTTP/1.1", 400, true, HeaderMap{"Connection": {"close"}}, "close "},
+		{"nothing sent (444, 499), logged", "HTTP/1.1", 499, true, nil, "close "},
+		{"upgrade, logged", "HTTP/1.1", 101, true, HeaderMap{"Connection": {"upgrade"}}, "upgrade "},
+		{"HTTP/2, logged", "HTTP/2.0", 200, true, nil, " "},
+	}
+	for _, tt := range tests {
+		st := &State{}
+		st.Proto, st.Status, st.Logging, st.SentHeader = tt.proto, tt.status, tt.logging, tt.sent
+		if got := tmpl.String(st); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// fakeSocket is a SocketInfo with fixed values.
+type fakeSocket struct {
+	info TCPInfo
+	ok   bool
+}
+
+func (f fakeSocket) TCPInfo() (TCPInfo, bool) { return f.info, f.ok }
+
+// fakeRoot is a Documents whose root is a fixed directory.
+type fakeRoot string
+
+func (r fakeRoot) AppendDocumentRoot(dst []byte, _ *State) ([]byte, bool) {
+	return append(dst, r...), true
+}
+
+func (r fakeRoot) AppendRequestFilename(dst []byte, st *State) ([]byte, bool) {
+	return append(append(dst, r...), st.Path...), true
+}
+
+// TestConnectionAndCompletionVariables: $pipe, $request_completion,
+// $tcpinfo_*, $sent_trailer_NAME and $realpath_root, with the values nginx
+// 1.22.1 logged: "p" for the second and third of three requests sent in one
+// write, "." otherwise; "OK" for a response sent whole (a 400 or 404
+// included), empty for 444 and 499; the trailer add_trailer sent (none for
+// HEAD, a 404 without "always" or an empty value); the root with its
+// symbolic links resolved, not found for a root that does not exist.
+func TestConnectionAndCompletionVariables(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	c := &Compiler{}
+	tests := []struct {
+		name, tmpl string
+		set        func(st *State)
+		want       string
+	}{
+		{"first request", "$pipe", func(*State) {}, "."},
+		{"pipelined", "$pipe", func(st *State) { st.Pipelined = true }, "p"},
+		{"completed", "[$request_completion]", func(st *State) { st.Completed = true }, "[OK]"},
+		{"not completed", "[$request_completion]", func(*State) {}, "[]"},
+		{"tcpinfo", "$tcpinfo_rtt $tcpinfo_rttvar $tcpinfo_snd_cwnd $tcpinfo_rcv_space",
+			func(st *State) {
+				st.Socket = fakeSocket{TCPInfo{RTT: 61, RTTVar: 113, SndCwnd: 12, RcvSpace: 65483}, true}
+			},
+			"61 113 12 65483"},
+		{"tcpinfo unreadable", "[$tcpinfo_rtt]", func(st *State) { st.Socket = fakeSocket{} }, "[]"},
+		{"tcpinfo without socket", "[$tcpinfo_rtt]", func(*State) {}, "[]"},
+		{"sent trailer", "$sent_trailer_x_t|$sent_trailer_nope",
+			func(st *State) { st.SentTrailer = HeaderList{{Name: "X-T", Value: "tv-200"}} }, "tv-200|"},
+		{"realpath_root through a link", "$realpath_root",
+			func(st *State) { st.Documents = fakeRoot(filepath.Join(dir, "link")) }, filepath.Join(dir, "real")},
+		{"realpath_root of a missing root", "[$realpath_root]",
+			func(st *State) { st.Documents = fakeRoot(filepath.Join(dir, "nonexistent")) }, "[]"},
+	}
+	for _, tt := range tests {
+		tmpl, err := c.Compile(tt.tmpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := &State{}
+		tt.set(st)
+		if got := tmpl.String(st); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

@@ -115,7 +115,9 @@ type byteRange struct {
 // nginx's range filter does: a value shorter than 7 bytes or in another unit
 // than "bytes" (any case) is ignored, so is one whose If-Range (an entity tag
 // compared exactly, else a date compared to the second) does not match.
-func parseRanges(h http.Header, tag string, mod time.Time, size int64) ([]byteRange, rangeVerdict) {
+// limit is how many ranges may be asked for (0: any number); more send the
+// whole file, as nginx's range filter declines them.
+func parseRanges(h http.Header, tag string, mod time.Time, size int64, limit int) ([]byteRange, rangeVerdict) {
 	v, ok := first(h, "Range")
 	if !ok || len(v) < 7 || !strings.EqualFold(v[:6], "bytes=") {
 		return nil, rangeIgnored
@@ -123,7 +125,7 @@ func parseRanges(h http.Header, tag string, mod time.Time, size int64) ([]byteRa
 	if ir, ok := first(h, "If-Range"); ok && !ifRange(ir, tag, mod) {
 		return nil, rangeIgnored
 	}
-	return rangeSet(v[6:], size, 0)
+	return rangeSet(v[6:], size, limit)
 }
 
 // SingleRange is nginx's range filter for a 200 of size bytes from an

@@ -13,6 +13,10 @@
 // smhd, dinf, stbl, stsd, stts, stss, ctts, stsc, stsz, stco, co64) are
 // rewritten with the same arithmetic, so the bytes sent are nginx's. Other
 // atoms (udta, edts, sdtp, free, ...) are dropped, as nginx drops them.
+// The checks are those of nginx 1.22.1 as Debian 12 ships it (with the
+// CVE-2024-7347 fixes): a range with no data in it is refused ("no data
+// between start time and end time"), so are stsc chunks out of order and a
+// start at the chunk past the last.
 //
 // A corrupt file never panics and never makes the parser hold more than the
 // moov atom's size (bounded by the options) plus the output: where nginx
@@ -130,6 +134,7 @@ type Error struct {
 	Read bool
 }
 
+// Error returns the log line.
 func (e *Error) Error() string { return e.Msg }
 
 // Body is a rewritten file: Head (the ftyp atom, the new moov atom and the

@@ -47,7 +47,9 @@ import (
 // and fastcgi_cache (key, bypass, Vary variant, lock, expiry from the
 // fields), sits between cache and the two handlers so that neither copies
 // the other's; store, the files of proxy_store and fastcgi_store (scgi_,
-// uwsgi_), is shared by the same two handlers.)
+// uwsgi_), is shared by the same two handlers; mp4, the mp4 module's
+// reading and cutting of MP4 files, is a leaf that static serves files
+// through.)
 var allowedImports = map[string][]string{
 	"pemkey":        {}, // encrypted private keys (ssl_password_file)
 	"config":        {"pemkey"},
@@ -76,7 +78,8 @@ var allowedImports = map[string][]string{
 	"upstreamtls":   {"config", "revocation"}, // TLS to upstream servers (proxy_ssl_* in http and stream, grpc_ssl_*)
 	"errlog":        {"config"},
 	"router":        {"config"},
-	"static":        {"config", "h1"},
+	"static":        {"config", "h1", "mp4"},
+	"mp4":           {},         // the mp4 module's moov rewriting (mp4, ?start= and ?end=)
 	"dav":           {"errlog"}, // WebDAV methods (dav_methods) on a document root
 	"balancer":      {"upstream"},
 	"admin":         {"upstream"},           // the runtime API and metrics, over its Source interface
@@ -97,7 +100,7 @@ var allowedImports = map[string][]string{
 	"fastcgi":       {"bindaddr", "balancer", "cache", "cacherule", "config", "errlog", "pace", "store", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
 	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                                        // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                  // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "browser", "cache", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "slice", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "browser", "cache", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "slice", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

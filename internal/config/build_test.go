@@ -217,6 +217,7 @@ func TestSettingsDefaults(t *testing.T) {
 		ProxyCache:                 defaultCacheSettings(),
 		SubFilter:                  SubFilter{Once: true},
 		SSI:                        SSI{ValueLength: 255, MinFileChunk: 1024},
+		MP4:                        MP4{BufferSize: 512 << 10, MaxBufferSize: 10 << 20},
 		SubrequestOutputBufferSize: 4 << 10,
 		Userid:                     Userid{Name: "uid", Path: "; path=/"},
 		Browser:                    Browser{ModernValue: "1", AncientValue: "1"},

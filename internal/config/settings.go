@@ -57,7 +57,7 @@ var settingRules = slices.Concat([]settingRule{
 	{names: []string{"disable_symlinks"}, apply: applyDisableSymlinks},
 	flagRule("autoindex", func(s *Settings) *bool { return &s.Autoindex }),
 	flagRule("random_index", func(s *Settings) *bool { return &s.RandomIndex }),
-	{names: flvRivals, find: findRewrites, apply: applyFLV},
+	{names: contentRivals, find: findRewrites, apply: applyContentHandler},
 	flagRule("autoindex_exact_size", func(s *Settings) *bool { return &s.AutoindexExactSize }),
 	flagRule("autoindex_localtime", func(s *Settings) *bool { return &s.AutoindexLocaltime }),
 	textRule("autoindex_format", func(s *Settings) *string { return &s.AutoindexFormat }),
@@ -269,7 +269,7 @@ var settingRules = slices.Concat([]settingRule{
 
 	// api and metrics (admin.go), after allow and deny, which it looks at
 	{names: contentNames, find: findRewrites, apply: applyAdmin},
-}, grpcRules(), ssiRules(), useridRules(), browserRules(), coreFlagRules())
+}, grpcRules(), ssiRules(), useridRules(), browserRules(), coreFlagRules(), mp4Rules())
 
 // defaultSettings are nginx's defaults (fulcrum's where it differs, as documented):
 // what a level gets for every directive that no level of its chain writes.
@@ -322,6 +322,7 @@ func (b *builder) defaultSettings() *Settings {
 		ProxyCache:                 defaultCacheSettings(),
 		SubFilter:                  SubFilter{Once: true},
 		SSI:                        defaultSSI(),
+		MP4:                        defaultMP4(),
 		SubrequestOutputBufferSize: 4 << 10,
 		Charset:                    Charset{Types: defaultCharsetTypes, Known: b.charsets.known},
 		AbsoluteRedirect:           true,
@@ -681,15 +682,16 @@ func applyEmptyGIF(b *builder, st *Settings, dirs []*Directive, _ *scope) error 
 	return nil
 }
 
-// flvRivals are flv and the content handler directives written beside it
-// that nginx lets the last one of win.
-var flvRivals = []string{"flv", "proxy_pass", "fastcgi_pass", "scgi_pass", "uwsgi_pass", "grpc_pass", "memcached_pass"}
+// contentRivals are flv, mp4 and the content handler directives written
+// beside them that nginx lets the last one of win.
+var contentRivals = []string{"flv", "mp4", "proxy_pass", "fastcgi_pass", "scgi_pass", "uwsgi_pass", "grpc_pass", "memcached_pass"}
 
-// applyFLV reads the location's own flv (not inherited: nginx's flv sets
-// the location's content handler). dirs are the level's flv and rival
-// content handler directives in order: flv counts when it is the last.
-func applyFLV(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	st.FLV = dirs[len(dirs)-1].Name == "flv"
+// applyContentHandler reads the location's own flv and mp4 (not inherited:
+// each sets the location's content handler). dirs are the level's
+// contentRivals in order: flv or mp4 counts when it is the last.
+func applyContentHandler(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	last := dirs[len(dirs)-1].Name
+	st.FLV, st.MP4.On = last == "flv", last == "mp4"
 	return nil
 }
 

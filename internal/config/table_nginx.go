@@ -15,7 +15,6 @@ const (
 	noteConfCommand = "Go's crypto/tls has no OpenSSL configuration commands; ignoring one could loosen what the command sets, so say it with the ssl_protocols and ssl_ciphers directives instead"
 	noteUwsgiSSL    = `it applies to "uwsgi_pass suwsgi://", which fulcrum refuses, so it has no effect`
 	noteGeoIP       = "fulcrum does not read the legacy MaxMind GeoIP databases; ignoring this would leave its variables undefined. Use a geo block with the networks you need"
-	noteMP4         = "MP4 files are served whole, as static files: the start and end arguments are not applied"
 )
 
 // nginxSpecs are the directives of nginx 1.22 that fulcrum knows without
@@ -141,10 +140,10 @@ var nginxSpecs = []spec{
 	{name: "modern_browser", module: "http_browser", ctx: ctxHSL, args: args12, multi: true, check: checkModernBrowser, syntax: "modern_browser browser version; modern_browser unlisted;"},
 	{name: "modern_browser_value", module: "http_browser", ctx: ctxHSL, args: args1, syntax: "modern_browser_value string;"},
 	{name: "flv", module: "http_flv", ctx: ctxLoc, args: argsNone, syntax: "flv;"},
-	{name: "mp4", module: "http_mp4", ctx: ctxLoc, args: argsNone, status: planned, note: noteMP4, syntax: "mp4;"},
-	{name: "mp4_buffer_size", module: "http_mp4", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "mp4_buffer_size size;"},
-	{name: "mp4_max_buffer_size", module: "http_mp4", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "mp4_max_buffer_size size;"},
-	{name: "mp4_start_key_frame", module: "http_mp4", ctx: ctxHSL, args: argsFlag, status: planned, note: noteMP4, asIs: []string{"off"}, syntax: "mp4_start_key_frame on | off;"},
+	{name: "mp4", module: "http_mp4", ctx: ctxLoc, args: argsNone, syntax: "mp4;"},
+	{name: "mp4_buffer_size", module: "http_mp4", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "mp4_buffer_size size;"},
+	{name: "mp4_max_buffer_size", module: "http_mp4", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "mp4_max_buffer_size size;"},
+	{name: "mp4_start_key_frame", module: "http_mp4", ctx: ctxHSL, args: argsFlag, syntax: "mp4_start_key_frame on | off;"},
 	{name: "random_index", module: "http_random_index", ctx: ctxLoc, args: argsFlag, syntax: "random_index on | off;"},
 	{name: "slice", module: "http_slice", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "slice size;"},
 	{name: "userid", module: "http_userid", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "v1", "log", "off"}, syntax: "userid on | v1 | log | off;"},

@@ -527,6 +527,8 @@ type Settings struct {
 	// of the level's content handler directives (proxy_pass, fastcgi_pass,
 	// ...), which nginx lets the last one win.
 	FLV bool
+	// MP4 is the mp4 module's settings (mp4 and its kin).
+	MP4 MP4
 	// Internal (the internal directive) answers 404 to a request that reaches
 	// the location directly; only internal redirects (error_page, try_files,
 	// index, X-Accel-Redirect) are served.

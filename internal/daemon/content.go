@@ -12,6 +12,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/gzipfilter"
+	"fulcrum/internal/mp4"
 	"fulcrum/internal/router"
 	"fulcrum/internal/static"
 	"fulcrum/internal/vars"
@@ -99,6 +100,20 @@ func staticFailure(err error) string {
 	return err.Error()
 }
 
+// mp4Failure is the error log entry for a file the mp4 module could not
+// cut, in nginx's words: an error for a file it refuses, crit for a failed
+// read.
+func mp4Failure(err error) (errlog.Level, string, bool) {
+	var me *mp4.Error
+	if !errors.As(err, &me) {
+		return 0, "", false
+	}
+	if me.Read {
+		return errlog.Crit, me.Msg, true
+	}
+	return errlog.Error, me.Msg, true
+}
+
 // closesWithoutAnswer reports the codes that "return CODE;" (without text)
 // answers by closing the connection, as nginx does: its own 444, and 408 and
 // 499, which it treats the same way. With text they go out as answers.
@@ -139,6 +154,11 @@ type staticHandler struct {
 	// gzip_static nor dav applies, as nginx's flv handler replaces the
 	// content phase's handlers.
 	flv bool
+	// mp4 is the location's mp4 options, nil without mp4: a file is cut to
+	// the "start" and "end" arguments (static.Result.MP4); gzip_static and
+	// dav do not apply and methods other than GET and HEAD get 405 before
+	// the file is looked for, as nginx's mp4 handler answers.
+	mp4 *mp4.Options
 }
 
 func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compiler, log *errlog.Logger) (handler, error) {
@@ -148,6 +168,9 @@ func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compi
 	}
 	h := &staticHandler{rv: rv, templates: map[string]*vars.Template{}, log: log, srv: srv, loc: loc, listing: listingOf(loc.Settings),
 		dav: newDAVConfig(loc, rv.AliasPrefix()), flv: loc.Settings.FLV}
+	if m := loc.Settings.MP4; m.On {
+		h.mp4 = &mp4.Options{BufferSize: m.BufferSize, MaxBufferSize: m.MaxBufferSize, StartKeyFrame: m.StartKeyFrame}
+	}
 	for _, src := range rv.Templates() {
 		t, err := comp.Compile(src)
 		if err != nil {
@@ -179,11 +202,16 @@ func (h *staticHandler) expand(st *vars.State) func(string) string {
 
 func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	rec := w.(*recorder)
-	if h.dav != nil && !h.flv && h.dav.methods.Has(r.Method) {
+	handler := h.flv || h.mp4 != nil // a module's content handler, not the static files'
+	if h.mp4 != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		rec.fail(http.StatusMethodNotAllowed)
+		return nil
+	}
+	if h.dav != nil && !handler && h.dav.methods.Has(r.Method) {
 		return h.serveDAV(rec, r, st)
 	}
 	gzOK, gzTry := false, false
-	if rec.set != nil && rec.set.Gzip.Static != config.GzipStaticOff && rec.statusOverride == 0 && !h.flv {
+	if rec.set != nil && rec.set.Gzip.Static != config.GzipStaticOff && rec.statusOverride == 0 && !handler {
 		gzOK, gzTry = gzipStaticWanted(rec, r)
 	}
 	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st), GzipStatic: gzOK})
@@ -208,6 +236,10 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 			res.Status, rec.statusOverride = rec.statusOverride, 0
 		} else if h.flv {
 			res.FLVStart = static.FLVStart(st.Args)
+		} else if h.mp4 != nil {
+			if rng, ok := static.MP4Range(st.Args); ok {
+				res.MP4 = &static.MP4Cut{Range: rng, Options: *h.mp4}
+			}
 		}
 		rec.fileResponse = true
 		// The static module discards the body once it found the file, which
@@ -215,6 +247,9 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		_ = rec.Continue()
 		if err := static.ServeFile(rec, r, res); err != nil && !rec.wroteHeader {
 			rec.fileResponse = false
+			if level, msg, ok := mp4Failure(err); ok {
+				h.log.LogRequest(level, logRequest(st, r), msg)
+			}
 			if errors.Is(err, static.ErrRangeNotSatisfiable) {
 				rec.filterStatus = http.StatusOK
 			}

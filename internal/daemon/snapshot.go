@@ -552,7 +552,7 @@ func (b *handlerBuilder) handler(loc *config.Location) (handler, error) {
 
 // contentHandler picks the content handler of a location: stub_status (which
 // config.Load keeps only when it comes after the level's proxy_pass, as the
-// last content handler wins in nginx), flv (likewise), proxy_pass, or files. (A
+// last content handler wins in nginx), flv and mp4 (likewise), proxy_pass, or files. (A
 // return answers in the rewrite phases, before any content handler.)
 func (b *handlerBuilder) contentHandler(loc *config.Location) (handler, error) {
 	// api, metrics and dashboard are set only when they are the level's last
@@ -572,8 +572,8 @@ func (b *handlerBuilder) contentHandler(loc *config.Location) (handler, error) {
 	if loc.Settings.StubStatus {
 		return stubStatusHandler{}, nil
 	}
-	if loc.Settings.FLV {
-		// flv came after the level's proxy_pass (or its kin): it answers.
+	if loc.Settings.FLV || loc.Settings.MP4.On {
+		// flv or mp4 came after the level's proxy_pass (or its kin): it answers.
 		return newStaticHandler(b.srv, loc, b.comp, b.snap.log)
 	}
 	if loc.Settings.GRPCPass != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/mp4"
 )
 
 // ServeFile sends the file of a KindFile Result for a GET or HEAD request with
@@ -65,6 +66,11 @@ func ServeFile(w http.ResponseWriter, r *http.Request, res Result) error {
 		o.src = flvBody{f: f, start: start}
 		o.size = int64(len(flvHeader)) + o.size - start
 	}
+	if res.MP4 != nil {
+		if err := o.cutMP4(f, res); err != nil {
+			return err
+		}
+	}
 	if !o.filters.noETag {
 		o.tag = etag(o.mod, o.size)
 	}
@@ -76,15 +82,35 @@ func ServeFile(w http.ResponseWriter, r *http.Request, res Result) error {
 	return o.serve200(res.URI)
 }
 
+// cutMP4 is the mp4 module's answer: the file cut to res.MP4's range, as
+// one body for the length, the ETag, ranges (one at most, as nginx's
+// r->single_range: a request for several gets the whole body) and
+// conditionals. A file whose moov atom comes first, asked for whole, goes
+// out as it is. A file the module refuses is an *mp4.Error (500).
+func (o *output) cutMP4(f *os.File, res Result) error {
+	o.singleRange = true
+	body, err := mp4.Rewrite(f, o.size, res.Path, res.MP4.Range, res.MP4.Options)
+	switch {
+	case errors.Is(err, mp4.ErrDeclined):
+		return nil
+	case err != nil:
+		return fmt.Errorf("static: %w", err)
+	}
+	o.src, o.size = body, body.Size()
+	return nil
+}
+
 // output is one file going out.
 type output struct {
-	w     http.ResponseWriter
-	r     *http.Request
-	src   io.ReaderAt // the body: the file, or flvBody
-	size  int64
-	mod   time.Time
-	tag   string // the ETag; "" with etag off
-	ctype string
+	w    http.ResponseWriter
+	r    *http.Request
+	src  io.ReaderAt // the body: the file, flvBody or an mp4.Body
+	size int64
+	// singleRange allows one byte range at most (the mp4 module's).
+	singleRange bool
+	mod         time.Time
+	tag         string // the ETag; "" with etag off
+	ctype       string
 	// encoding is the precompressed file's Content-Encoding (Result.Encoding).
 	encoding string
 	filters  fileFilters
@@ -105,7 +131,11 @@ func (o *output) serve200(uri string) error {
 	}
 	ranges, verdict := []byteRange(nil), rangeIgnored
 	if _, asked := o.r.Header["Range"]; asked && o.encoding == "" && !o.filters.noRanges && o.rangesAllowed() {
-		ranges, verdict = parseRanges(o.r.Header, o.tag, o.mod, o.size, o.filters.rangeLimit)
+		limit := o.filters.rangeLimit
+		if o.singleRange {
+			limit = 1 // fewer than max_ranges, or max_ranges unset (0)
+		}
+		ranges, verdict = parseRanges(o.r.Header, o.tag, o.mod, o.size, limit)
 	}
 	switch verdict {
 	case rangeUnsatisfiable:

@@ -212,6 +212,12 @@ type Result struct {
 	// header and then the file from that byte, as one body. 0 sends the
 	// file as it is.
 	FLVStart int64
+	// MP4 is the mp4 module's cut for a KindFile (set by the caller in a
+	// location with mp4, when MP4Range finds a start or an end): ServeFile
+	// sends the file cut to that range (mp4.Rewrite), or as it is when the
+	// module declines, with one byte range at most. Nil sends the file as
+	// it is.
+	MP4 *MP4Cut
 
 	// Err explains a KindStatus answer for the error log, in nginx's words
 	// where nginx logs one (`open() "/srv/x" failed: ...`,

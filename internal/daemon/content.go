@@ -203,7 +203,9 @@ func (h *staticHandler) expand(st *vars.State) func(string) string {
 func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
 	rec := w.(*recorder)
 	handler := h.flv || h.mp4 != nil // a module's content handler, not the static files'
-	if h.mp4 != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if handler && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// nginx's flv and mp4 handlers refuse other methods first, for a
+		// missing file or a directory too.
 		rec.fail(http.StatusMethodNotAllowed)
 		return nil
 	}

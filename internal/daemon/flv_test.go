@@ -92,6 +92,8 @@ http {
 		{"flv after proxy_pass answers", "GET", "/p/a.flv?start=20", nil, 200, from20, 32, tag(32)},
 		{"POST", "POST", "/v/a.flv", nil, 405, "", -1, ""},
 		{"missing", "GET", "/v/none.flv", nil, 404, "", -1, ""},
+		{"POST missing", "POST", "/v/none.flv", nil, 405, "", -1, ""},
+		{"POST directory", "POST", "/m/", nil, 405, "", -1, ""},
 		{"directory", "GET", "/d.flv", nil, 301, "", -1, ""},
 	}
 	for _, tc := range tests {

@@ -1,11 +1,8 @@
 package static
 
 import (
-	"io"
 	"math"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -190,21 +187,11 @@ func SingleRange(h http.Header, size int64) (start, end int64, status int) {
 // etag, else a date compared, to the second, with lastModified's. A
 // response without the one If-Range needs is sent whole.
 func TaggedRange(h http.Header, etag, lastModified string, size int64) (start, end int64, status int) {
-	if ir, ok := first(h, "If-Range"); ok && !taggedIfRange(ir, etag, lastModified) {
-		return 0, size, http.StatusOK
+	c, status := TaggedRanges(h, etag, lastModified, size, 1)
+	if c == nil {
+		return 0, size, status
 	}
-	v, ok := first(h, "Range")
-	if !ok || len(v) < 7 || !strings.EqualFold(v[:6], "bytes=") {
-		return 0, size, http.StatusOK
-	}
-	ranges, verdict := rangeSet(v[6:], size, 1)
-	switch verdict {
-	case rangeSatisfiable:
-		return ranges[0].start, ranges[0].end, http.StatusPartialContent
-	case rangeUnsatisfiable:
-		return 0, size, http.StatusRequestedRangeNotSatisfiable
-	}
-	return 0, size, http.StatusOK
+	return c.Ranges[0].Start, c.Ranges[0].End, status
 }
 
 // taggedIfRange is ifRange for a response's own ETag and Last-Modified
@@ -357,50 +344,19 @@ func (sc *rangeScanner) lastNumber() (int64, bool) {
 	return n, true
 }
 
-// contentRange is "start-last/size", the part of a Content-Range after
-// "bytes ".
-func (br byteRange) contentRange(size int64) string {
-	return strconv.FormatInt(br.start, 10) + "-" + strconv.FormatInt(br.end-1, 10) + "/" +
-		strconv.FormatInt(size, 10)
-}
-
-// single sends one range: 206 with its Content-Range.
-func (o *output) single(br byteRange) {
-	h := o.w.Header()
-	h.Set("Content-Range", "bytes "+br.contentRange(o.size))
-	h.Set("Content-Length", strconv.FormatInt(br.end-br.start, 10))
+// sendRanges sends the 206 of ranges (Cut): one range with its
+// Content-Range, or several as nginx's multipart/byteranges body, each part
+// with the file's Content-Type.
+func (o *output) sendRanges(ranges []byteRange) {
+	c := &Cut{Ranges: make([]ByteRange, len(ranges)), Size: o.size}
+	for i, br := range ranges {
+		c.Ranges[i] = ByteRange{br.start, br.end}
+	}
+	c.SetHeader(o.w.Header(), o.ctype)
 	o.w.WriteHeader(http.StatusPartialContent)
-	o.body(br.start, br.end-br.start)
-}
-
-// multipart sends several ranges as nginx's multipart/byteranges body: each
-// part is CRLF, "--" boundary, its Content-Type and Content-Range, a blank
-// line and the bytes; CRLF, "--" boundary "--" CRLF ends it. nginx's
-// boundary is a counter shown in 20 digits; fulcrum draws the number at
-// random, so that a file cannot be prepared to contain the boundary.
-func (o *output) multipart(ranges []byteRange) {
-	boundary := strconv.FormatUint(rand.Uint64(), 10)
-	boundary = strings.Repeat("0", 20-len(boundary)) + boundary
-	partHead := "\r\n--" + boundary + "\r\nContent-Type: " + o.ctype + "\r\nContent-Range: bytes "
-	tail := "\r\n--" + boundary + "--\r\n"
-	n := int64(len(tail))
-	for _, br := range ranges {
-		n += int64(len(partHead)+len(br.contentRange(o.size))+len("\r\n\r\n")) + br.end - br.start
+	if o.r.Method != http.MethodHead {
+		_ = c.WriteParts(o.w, o.src) // a client that went away ends it
 	}
-	h := o.w.Header()
-	h.Set("Content-Type", "multipart/byteranges; boundary="+boundary)
-	h.Set("Content-Length", strconv.FormatInt(n, 10))
-	o.w.WriteHeader(http.StatusPartialContent)
-	if o.r.Method == http.MethodHead {
-		return
-	}
-	for _, br := range ranges {
-		if _, err := io.WriteString(o.w, partHead+br.contentRange(o.size)+"\r\n\r\n"); err != nil {
-			return
-		}
-		o.body(br.start, br.end-br.start)
-	}
-	_, _ = io.WriteString(o.w, tail)
 }
 
 // Conditional evaluates a request's conditional headers against a response

@@ -3,7 +3,7 @@ package cacherule
 import (
 	"net/http"
 
-	"fulcrum/internal/static"
+	"fulcrum/internal/byterange"
 )
 
 // Ranger is nginx's range filter for a 200 that the cache serves (a HIT, a
@@ -18,11 +18,11 @@ import (
 // It returns the status to go on with. 200: the whole response, the
 // writer's header given "Accept-Ranges: bytes" when the filter ran. 206:
 // the header holds the cut's fields (Content-Range or the multipart type,
-// Content-Length), and the caller sends the cut's bytes (static.Cut). 416:
+// Content-Length), and the caller sends the cut's bytes (byterange.Cut). 416:
 // the writer answered (nginx's page, or an error_page's redirect, with
 // "Content-Range: bytes */SIZE"); the caller writes nothing more and drops
 // the response, which nginx does not store either.
-type Ranger func(w http.ResponseWriter, r *http.Request, q RangeQuery) (*static.Cut, int)
+type Ranger func(w http.ResponseWriter, r *http.Request, q RangeQuery) (*byterange.Cut, int)
 
 // RangeQuery is the response a Ranger judges, as its head will go out.
 type RangeQuery struct {

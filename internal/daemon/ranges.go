@@ -3,8 +3,8 @@ package daemon
 import (
 	"net/http"
 
+	"fulcrum/internal/byterange"
 	"fulcrum/internal/cacherule"
-	"fulcrum/internal/static"
 )
 
 // cacheRanges is nginx's range filter (cacherule.Ranger) for the 200s the
@@ -15,7 +15,7 @@ import (
 // (AllowRanges: gzip, sub, SSI, addition). Otherwise it reads the Range
 // and If-Range fields against the response's ETag and Last-Modified, at
 // most max_ranges ranges, one for a response read from the upstream.
-func cacheRanges(w http.ResponseWriter, r *http.Request, q cacherule.RangeQuery) (*static.Cut, int) {
+func cacheRanges(w http.ResponseWriter, r *http.Request, q cacherule.RangeQuery) (*byterange.Cut, int) {
 	rec, ok := w.(*recorder)
 	if !ok || rec.sub || rec.slice != nil || rec.set == nil || rec.set.RangesOff {
 		return nil, http.StatusOK
@@ -27,7 +27,7 @@ func cacheRanges(w http.ResponseWriter, r *http.Request, q cacherule.RangeQuery)
 	if q.Single {
 		limit = 1
 	}
-	cut, status := static.TaggedRanges(r.Header, q.ETag, q.LastModified, q.Size, limit)
+	cut, status := byterange.Tagged(r.Header, q.ETag, q.LastModified, q.Size, limit)
 	h := rec.Header()
 	switch status {
 	case http.StatusPartialContent:
@@ -47,7 +47,7 @@ func cacheRanges(w http.ResponseWriter, r *http.Request, q cacherule.RangeQuery)
 // goes without the response's validators; an error_page's answer keeps them.
 func (w *recorder) failRange(size int64) {
 	h := w.Header()
-	static.Unsatisfiable(h, size)
+	byterange.SetUnsatisfiable(h, size)
 	if !w.InterceptsError(http.StatusRequestedRangeNotSatisfiable) || w.errorPageUsed {
 		delete(h, "Etag")
 		delete(h, "Last-Modified")

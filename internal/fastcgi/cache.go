@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"fulcrum/internal/byterange"
 	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
-	"fulcrum/internal/slice"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -309,8 +309,8 @@ func (h *Handler) respondCaching(req *request, x *exchange) (int64, bool) {
 	}
 	h.writeHead(req, x.head)
 	if req.cut != nil {
-		w, r := req.w, req.cut.Ranges[0] // one: the response is read in order
-		req.w = &windowWriter{ResponseWriter: w, win: slice.Window{From: r.Start, To: r.End}}
+		w := req.w // one range: the response is read in order
+		req.w = cutWriter{ResponseWriter: w, Writer: req.cut.Stream(w)}
 		defer func() { req.w = w }()
 	}
 	n, ok := h.copyBody(req, x)
@@ -359,26 +359,18 @@ func (h *Handler) cutRanges(req *request, hd *head, single bool) bool {
 	return true
 }
 
-// windowWriter passes on the bytes of the range of the body written to it
-// in order (slice.Window), as nginx's range filter cuts a single range out
-// of the buffers it is passed.
-type windowWriter struct {
+// cutWriter is the ResponseWriter of a body the range filter cuts as it
+// streams (byterange.Writer).
+type cutWriter struct {
 	http.ResponseWriter
-	win slice.Window
+	*byterange.Writer
 }
 
-func (ww *windowWriter) Write(p []byte) (int, error) {
-	if q := ww.win.Cut(p); len(q) > 0 {
-		if _, err := ww.ResponseWriter.Write(q); err != nil {
-			return 0, err
-		}
-	}
-	return len(p), nil
-}
+func (c cutWriter) Write(p []byte) (int, error) { return c.Writer.Write(p) }
 
 // Flush flushes the ResponseWriter when it can.
-func (ww *windowWriter) Flush() {
-	if f, ok := ww.ResponseWriter.(http.Flusher); ok {
+func (c cutWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
 }

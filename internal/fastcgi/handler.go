@@ -17,11 +17,11 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/bindaddr"
+	"fulcrum/internal/byterange"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
-	"fulcrum/internal/static"
 	"fulcrum/internal/store"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
@@ -233,7 +233,7 @@ type request struct {
 	// the Accept-Ranges field the filter then needs (and replaces); cut
 	// is the filter's 206, nil for the whole response.
 	rangeable, acceptRanges bool
-	cut                     *static.Cut
+	cut                     *byterange.Cut
 	stale                   *cache.Entry // the expired entry, for _use_stale and _revalidate
 	ims, inm                string       // the validators a revalidation sends
 	fill                    *cache.Fill

@@ -14,7 +14,6 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
-	"fulcrum/internal/slice"
 	"fulcrum/internal/vars"
 )
 
@@ -561,20 +560,3 @@ func (h *Handler) copyEntryCut(req *request) error {
 type onlyWriter struct{ w io.Writer }
 
 func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
-
-// windowWriter passes on the bytes of a range of the body written to it in
-// order (slice.Window), as nginx's range filter cuts a single range out of
-// the buffers it is passed.
-type windowWriter struct {
-	w   io.Writer
-	win slice.Window
-}
-
-func (ww *windowWriter) Write(p []byte) (int, error) {
-	if q := ww.win.Cut(p); len(q) > 0 {
-		if _, err := ww.w.Write(q); err != nil {
-			return 0, err
-		}
-	}
-	return len(p), nil
-}

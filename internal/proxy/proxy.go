@@ -23,12 +23,12 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/bindaddr"
+	"fulcrum/internal/byterange"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/h1"
-	"fulcrum/internal/static"
 	"fulcrum/internal/store"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
@@ -114,7 +114,7 @@ type request struct {
 	// says the field came (copyHeader drops it then, as nginx does); cut
 	// is the filter's 206, nil for the whole response.
 	rangeable, acceptRanges bool
-	cut                     *static.Cut
+	cut                     *byterange.Cut
 	// fill stores the response being passed on; fillHead is its head,
 	// fillExpires and fillAt its expiry and date; fillDone says the whole
 	// body went through, and fillBody that the response has one.

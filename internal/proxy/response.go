@@ -12,7 +12,6 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/pace"
-	"fulcrum/internal/slice"
 	"fulcrum/internal/vars"
 )
 
@@ -280,8 +279,7 @@ func (h *Handler) copyBody(req *request) error {
 	}
 	var cw io.Writer = w
 	if req.cut != nil {
-		r := req.cut.Ranges[0] // one: the response is read in order
-		cw = &windowWriter{w: w, win: slice.Window{From: r.Start, To: r.End}}
+		cw = req.cut.Stream(w) // one range: the response is read in order
 	}
 	if req.fill != nil {
 		cw = fillWriter{w: cw, fl: req.fill}

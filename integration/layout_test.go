@@ -49,7 +49,9 @@ import (
 // the other's; store, the files of proxy_store and fastcgi_store (scgi_,
 // uwsgi_), is shared by the same two handlers; mp4, the mp4 module's
 // reading and cutting of MP4 files, is a leaf that static serves files
-// through.)
+// through; byterange, nginx's range filter, is a leaf that static, slice
+// and the two caches share, the daemon deciding through cacherule's Ranger
+// what the cache may cut.)
 var allowedImports = map[string][]string{
 	"pemkey":        {}, // encrypted private keys (ssl_password_file)
 	"config":        {"pemkey"},
@@ -78,7 +80,8 @@ var allowedImports = map[string][]string{
 	"upstreamtls":   {"config", "revocation"}, // TLS to upstream servers (proxy_ssl_* in http and stream, grpc_ssl_*)
 	"errlog":        {"config"},
 	"router":        {"config"},
-	"static":        {"config", "h1", "mp4"},
+	"byterange":     {}, // nginx's range filter: Range, If-Range, the 206 (one range, multipart)
+	"static":        {"byterange", "config", "h1", "mp4"},
 	"mp4":           {},         // the mp4 module's moov rewriting (mp4, ?start= and ?end=)
 	"dav":           {"errlog"}, // WebDAV methods (dav_methods) on a document root
 	"balancer":      {"upstream"},
@@ -91,16 +94,16 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"cacherule":     {"cache", "config", "vars"},                                                                                   // the cache decisions proxy_cache and fastcgi_cache share
+	"cacherule":     {"byterange", "cache", "config", "vars"},                                                                      // the cache decisions proxy_cache and fastcgi_cache share
 	"store":         {"errlog", "vars"},                                                                                            // *_store's files, shared by proxy and fastcgi
-	"slice":         {},                                                                                                            // the slice module's arithmetic (slice, $slice_range)
+	"slice":         {"byterange"},                                                                                                 // the slice module's arithmetic (slice, $slice_range)
 	"inherit":       {},                                                                                                            // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
 	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "resolve", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
-	"proxy":         {"bindaddr", "balancer", "cache", "cacherule", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
-	"fastcgi":       {"bindaddr", "balancer", "cache", "cacherule", "config", "errlog", "pace", "store", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
-	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                                        // memcached_pass: the memcached client
-	"resolve":       {"errlog", "upstream"},                                                                                  // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "browser", "cache", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "slice", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
+	"proxy":         {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
+	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "errlog", "pace", "store", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
+	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                                                     // memcached_pass: the memcached client
+	"resolve":       {"errlog", "upstream"},                                                                                               // server ... resolve: names followed in DNS
+	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "slice", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

@@ -10,8 +10,9 @@
 // The package stores nothing itself (package cache does) and answers no
 // request (each handler serves entries and fills them its own way); it
 // gives the handlers the few pieces of an answer that nginx's upstream
-// module shares too: the 304 of the not-modified filter, and the writer
-// swap of a background update (writer.go).
+// module shares too: the 304 of the not-modified filter, the writer swap
+// of a background update (writer.go), and the range filter's hook for the
+// responses the cache serves or stores (ranges.go).
 package cacherule
 
 import (

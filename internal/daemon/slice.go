@@ -198,19 +198,11 @@ func (w *recorder) rangeSlice() (int, bool) {
 	}
 	switch status {
 	case http.StatusRequestedRangeNotSatisfiable:
-		h.Set("Content-Range", "bytes */"+strconv.FormatInt(total, 10))
-		if !w.InterceptsError(status) || w.errorPageUsed {
-			// nginx's own page goes without the validators; an
-			// error_page's answer keeps them.
-			delete(h, "Etag")
-			delete(h, "Last-Modified")
-		}
-		w.filterStatus = http.StatusOK
 		// The page (or an error_page's redirect) in place of the
 		// object; what the handler still writes is dropped. The
 		// slicing ends, as the 416 goes through the slice filter.
 		w.slice = nil
-		w.fail(status)
+		w.failRange(total)
 		w.slice, sl.discard = sl, true
 		sl.ctx.Reset()
 		return 0, false

@@ -626,6 +626,7 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	}
 	if z := loc.Settings.ProxyCache.Zone; z != nil {
 		opts.CacheZone, opts.Conditional = b.zones[z], static.ConditionalFor(loc.Settings.IfModifiedSince)
+		opts.Ranges = cacheRanges
 	}
 	host := proxyHost(pass)
 	if pass.HasVariables {

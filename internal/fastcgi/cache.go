@@ -7,8 +7,10 @@ import (
 	"iter"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	"fulcrum/internal/byterange"
 	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -166,10 +168,17 @@ func (h *Handler) serveStale(req *request, status string) bool {
 		return false
 	}
 	req.st.CacheStatus = status
-	if !h.passHead(req, hd) || h.answerConditional(req, hd) {
+	req.rangeable = h.ranges != nil
+	if !h.passHead(req, hd) || h.answerConditional(req, hd) || !h.cutRanges(req, hd, false) {
 		return true
 	}
 	h.writeHead(req, hd)
+	if req.cut != nil {
+		if req.r.Method != http.MethodHead {
+			_ = req.cut.WriteParts(onlyWriter{req.w}, e.Body) // a client that went away ends it
+		}
+		return true
+	}
 	buf := make([]byte, 32<<10)
 	_, _ = io.CopyBuffer(onlyWriter{req.w}, e.Body, buf) // a client that went away ends it
 	return true
@@ -292,12 +301,78 @@ func (h *Handler) respondCaching(req *request, x *exchange) (int64, bool) {
 		h.endFill(req, ok)
 		return n, ok
 	}
+	if !h.cutRanges(req, x.head, true) {
+		if req.fill != nil {
+			h.endFill(req, false) // nginx does not store a response it answered 416 for
+		}
+		return 0, false
+	}
 	h.writeHead(req, x.head)
+	if req.cut != nil {
+		w := req.w // one range: the response is read in order
+		req.w = cutWriter{ResponseWriter: w, Writer: req.cut.Stream(w)}
+		defer func() { req.w = w }()
+	}
 	n, ok := h.copyBody(req, x)
 	if req.fill != nil {
 		h.endFill(req, ok)
 	}
 	return n, ok
+}
+
+// rangeCheck decides whether the range filter may cut the application's
+// response hd, once its Accept-Ranges field is seen (passHead): when the
+// cache could take it (nginx's u->cacheable as the fields are read), that
+// is for a request that went through the cache (not one sent with its
+// Range by *_cache_max_range_offset or *_cache_min_uses) and fields that
+// do not forbid storing it. *_no_cache and *_cache_valid are judged later
+// in nginx, and do not count.
+func (h *Handler) rangeCheck(req *request, hd *head) {
+	if req.passRange || hd.status != http.StatusOK {
+		return
+	}
+	_, req.rangeable = cacherule.FieldsExpiry(h.cache.Set, hd.all(), h.now())
+}
+
+// cutRanges runs the range filter (Options.Ranges) on a 200 that allows
+// ranges; false when it answered a 416 itself (the response is then
+// dropped). A head without a Content-Length is sent whole, without
+// Accept-Ranges: nginx's filter needs the length. A response read from the
+// application (single) gets one range at most (nginx's r->single_range);
+// writeHead then sends the filter's 206.
+func (h *Handler) cutRanges(req *request, hd *head, single bool) bool {
+	if !req.acceptRanges || hd.status != http.StatusOK {
+		return true
+	}
+	size, err := strconv.ParseInt(strings.TrimSpace(hd.get("Content-Length")), 10, 64)
+	if err != nil || size < 0 {
+		return true
+	}
+	q := cacherule.Query(req.w.Header(), size, single)
+	cut, status := h.ranges(req.w, req.r, q)
+	switch status {
+	case http.StatusPartialContent:
+		req.cut = cut
+	case http.StatusRequestedRangeNotSatisfiable:
+		return false
+	}
+	return true
+}
+
+// cutWriter is the ResponseWriter of a body the range filter cuts as it
+// streams (byterange.Writer).
+type cutWriter struct {
+	http.ResponseWriter
+	*byterange.Writer
+}
+
+func (c cutWriter) Write(p []byte) (int, error) { return c.Writer.Write(p) }
+
+// Flush flushes the ResponseWriter when it can.
+func (c cutWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // answerConditional applies the not-modified filter (Options.Conditional)

@@ -17,6 +17,7 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/bindaddr"
+	"fulcrum/internal/byterange"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
@@ -89,6 +90,9 @@ type Options struct {
 	// Last-Modified and ETag. The cache asks it for the 200s it serves or
 	// stores, as nginx; nil answers none.
 	Conditional func(h http.Header, mod time.Time, etag string) int
+	// Ranges is nginx's range filter for the 200s the cache serves or
+	// stores (cacherule.Ranger); nil sends them whole.
+	Ranges cacherule.Ranger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -132,6 +136,8 @@ type Handler struct {
 	store *store.Rule
 	// conditional is Options.Conditional (for the cache only).
 	conditional func(h http.Header, mod time.Time, etag string) int
+	// ranges is Options.Ranges (for the cache only).
+	ranges cacherule.Ranger
 }
 
 // hiddenByDefault are the fields nginx never passes from a FastCGI response
@@ -186,7 +192,7 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	if h.cache != nil {
-		h.conditional = o.Conditional
+		h.conditional, h.ranges = o.Conditional, o.Ranges
 		h.revalidateIMS, h.revalidateINM = !h.named["HTTP_IF_MODIFIED_SINCE"], !h.named["HTTP_IF_NONE_MATCH"]
 	}
 	return h, nil
@@ -222,9 +228,15 @@ type request struct {
 	// *_cache_max_range_offset's verdict, which sends them (noStore is set
 	// with it).
 	cacheParams, passRange bool
-	stale                  *cache.Entry // the expired entry, for _use_stale and _revalidate
-	ims, inm               string       // the validators a revalidation sends
-	fill                   *cache.Fill
+	// rangeable says the range filter may cut the response (it comes from
+	// the cache, or may go to it: rangeCheck); acceptRanges that it had
+	// the Accept-Ranges field the filter then needs (and replaces); cut
+	// is the filter's 206, nil for the whole response.
+	rangeable, acceptRanges bool
+	cut                     *byterange.Cut
+	stale                   *cache.Entry // the expired entry, for _use_stale and _revalidate
+	ims, inm                string       // the validators a revalidation sends
+	fill                    *cache.Fill
 	// store is the file fastcgi_store writes the response to (store.go);
 	// nil when the location does not store or this response is not.
 	store    *store.File

@@ -23,6 +23,9 @@ var accelKept = map[string]bool{"content-type": true, "set-cookie": true, "conte
 // a storing one to its file (store.go). It
 // returns the body bytes read and whether the response ended cleanly.
 func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
+	if req.cl != nil && h.ranges != nil {
+		h.rangeCheck(req, x.head)
+	}
 	if !h.passHead(req, x.head) {
 		return 0, false
 	}
@@ -40,8 +43,13 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 	return n, ok
 }
 
-// writeHead sends the status of hd, with its reason phrase.
+// writeHead sends the status of hd, with its reason phrase, or the 206 of
+// the range filter's cut.
 func (h *Handler) writeHead(req *request, hd *head) {
+	if req.cut != nil {
+		req.w.WriteHeader(http.StatusPartialContent)
+		return
+	}
 	if rs, ok := req.w.(ReasonSetter); ok && hd.reason != "" {
 		rs.SetReason(hd.status, []byte(hd.reason))
 	}
@@ -87,9 +95,14 @@ func (h *Handler) passHead(req *request, hd *head) bool {
 		}
 	}
 	for _, f := range hd.fields {
-		if !h.hide[strings.ToLower(f.name)] {
-			out.Add(f.name, f.value)
+		if h.hide[strings.ToLower(f.name)] {
+			continue
 		}
+		if req.rangeable && equalFold(f.name, "Accept-Ranges") {
+			req.acceptRanges = true // the range filter writes its own
+			continue
+		}
+		out.Add(f.name, f.value)
 	}
 	return true
 }

@@ -39,6 +39,8 @@ type cacheRule struct {
 	set  *config.CacheSettings
 	// conditional is the not-modified filter (Options.Conditional).
 	conditional func(h http.Header, mod time.Time, etag string) int
+	// ranges is the range filter (Options.Ranges); nil for none.
+	ranges cacherule.Ranger
 }
 
 // compileCache compiles set for zone; nil when the location does not cache.
@@ -110,6 +112,10 @@ func (h *Handler) serveCached(req *request) {
 		return // answered from the entry another request stored
 	}
 	defer c.rule.Unlock(&cl)
+	// Short of proxy_cache_min_uses, nginx's NGX_HTTP_CACHE_SCARCE clears
+	// u->cacheable: the request goes upstream with the client's Range and
+	// conditional fields, as one that the cache does not store.
+	req.passRange = req.passRange || cl.Look.Uses < c.set.MinUses
 	h.fetch(req, &cl, nil)
 }
 
@@ -342,6 +348,7 @@ func (h *Handler) startFill(req *request, cl *cacheLookup) {
 		return
 	}
 	req.fill, req.fillExpires, req.fillAt = fl, expires, now
+	req.fillSized = head.Framing == h1.LengthBody
 	req.fillHead = storedHead(req.fillHead[:0], head)
 }
 
@@ -357,7 +364,11 @@ func (h *Handler) endFill(req *request) {
 		return
 	}
 	head := req.fillHead
-	if req.fillBody {
+	// A body the upstream sent without a length (chunked, or up to the
+	// close) is stored without one, as nginx keeps the upstream's head:
+	// served from the cache it goes out chunked again, and is not cut in
+	// ranges, which need the length.
+	if req.fillBody && req.fillSized {
 		head = append(head, "Content-Length: "...)
 		head = strconv.AppendInt(head, fl.Len(), 10)
 		head = append(head, "\r\n"...)
@@ -411,9 +422,10 @@ func (req *request) appendCacheFields(b []byte) []byte {
 	return b
 }
 
-// fillWriter writes the body to the client and to the cache fill.
+// fillWriter writes the body to the client (w: the ResponseWriter, or the
+// range the range filter cut) and to the cache fill.
 type fillWriter struct {
-	w  http.ResponseWriter
+	w  io.Writer
 	fl *cache.Fill
 }
 
@@ -491,3 +503,60 @@ func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
 		stale.Close()
 	}
 }
+
+// rangeCheck decides whether nginx's range filter may cut the response in
+// req.resp, once its Accept-Ranges field is seen (copyHeader): a response
+// from the cache may (nginx's r->cached), and so may one from the upstream
+// that the cache could take (u->cacheable when the fields are read): the
+// request went through the cache (not one that
+// proxy_cache_max_range_offset or proxy_cache_min_uses passed on with its
+// Range), and the response's fields do not forbid storing it. Neither
+// proxy_no_cache nor proxy_cache_valid is asked: nginx judges them later.
+func (h *Handler) rangeCheck(req *request) {
+	resp := &req.resp
+	switch {
+	case resp.entry != nil:
+		req.rangeable = true
+	case req.caching && !req.passRange && resp.head.Status == http.StatusOK:
+		_, req.rangeable = h.cache.fieldsExpiry(&resp.head, h.now())
+	}
+}
+
+// cutRanges runs the range filter (Options.Ranges) on a 200 that allows
+// ranges and returns the status to send; false when it answered a 416
+// itself. A response without a Content-Length (chunked, or up to the
+// close) is sent whole, without Accept-Ranges, as nginx's filter needs the
+// length; a response from the upstream gets one range at most (nginx's
+// r->single_range), which is cut out of the body as it streams.
+func (h *Handler) cutRanges(req *request) (int, bool) {
+	head := &req.resp.head
+	if head.Framing != h1.LengthBody {
+		return http.StatusOK, true
+	}
+	q := cacherule.Query(req.w.Header(), head.ContentLength, req.resp.entry == nil)
+	cut, status := h.cache.ranges(req.w, req.in, q)
+	switch status {
+	case http.StatusPartialContent:
+		req.cut = cut
+	case http.StatusRequestedRangeNotSatisfiable:
+		return status, false
+	}
+	return status, true
+}
+
+// copyEntryCut sends the cut of a response from the cache: the range, or
+// the parts of a multipart/byteranges body, read where they lie in the
+// entry's body.
+func (h *Handler) copyEntryCut(req *request) error {
+	resp := &req.resp
+	err := req.cut.WriteParts(onlyWriter{req.w}, resp.entry.Body)
+	resp.done = err == nil
+	return err
+}
+
+// onlyWriter hides a writer's ReadFrom from io.Copy, which then copies
+// through its own buffer (a section of a file would otherwise be read into
+// the ResponseWriter's small one).
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }

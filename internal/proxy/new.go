@@ -11,6 +11,7 @@ import (
 
 	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/cache"
+	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/store"
@@ -47,6 +48,9 @@ type Options struct {
 	// CacheZone is the zone of the location's proxy_cache; nil when it has
 	// none.
 	CacheZone *cache.Zone
+	// Ranges is nginx's range filter for the 200s the cache serves or
+	// stores (cacherule.Ranger); nil means they go out whole.
+	Ranges cacherule.Ranger
 }
 
 // New compiles a location's proxy settings into a Handler. Errors name the
@@ -92,7 +96,7 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)
 	}
 	if h.cache != nil {
-		h.cache.conditional = o.Conditional
+		h.cache.conditional, h.cache.ranges = o.Conditional, o.Ranges
 	}
 	if h.store, err = store.Compile(o.Compiler, "proxy_store", set.ProxyStore, set.ProxyStoreAccess); err != nil {
 		return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)

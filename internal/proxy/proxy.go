@@ -23,6 +23,7 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/bindaddr"
+	"fulcrum/internal/byterange"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -107,6 +108,13 @@ type request struct {
 	// stored (noStore is set with it).
 	caching, noStore, passRange bool
 	ims, inm                    string
+	// rangeable says the response may be cut by the range filter, as
+	// nginx's r->allow_ranges once the upstream's Accept-Ranges arrives:
+	// it comes from the cache, or may go to it (rangeCheck). acceptRanges
+	// says the field came (copyHeader drops it then, as nginx does); cut
+	// is the filter's 206, nil for the whole response.
+	rangeable, acceptRanges bool
+	cut                     *byterange.Cut
 	// fill stores the response being passed on; fillHead is its head,
 	// fillExpires and fillAt its expiry and date; fillDone says the whole
 	// body went through, and fillBody that the response has one.
@@ -115,6 +123,8 @@ type request struct {
 	fillExpires        time.Time
 	fillAt             time.Time
 	fillDone, fillBody bool
+	// fillSized says the upstream gave the body's length.
+	fillSized bool
 	// store is the file proxy_store writes the response to (store.go); nil
 	// when the location does not store or this response is not stored.
 	store *store.File

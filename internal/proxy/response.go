@@ -49,6 +49,9 @@ func (h *Handler) respond(req *request) {
 	if h.accelRedirect(req) {
 		return
 	}
+	if h.cache != nil && h.cache.ranges != nil {
+		h.rangeCheck(req)
+	}
 	h.copyHeader(req)
 	h.addStickyCookie(req)
 	h.learnSession(req, true)
@@ -70,6 +73,12 @@ func (h *Handler) respond(req *request) {
 	}
 	if (req.fill != nil || resp.entry != nil) && status == http.StatusOK && h.answerConditional(req) {
 		return
+	}
+	if req.acceptRanges && status == http.StatusOK {
+		var ok bool
+		if status, ok = h.cutRanges(req); !ok {
+			return // a 416: the writer answered; the response is dropped
+		}
 	}
 	if !h.set.ProxyBuffering {
 		// nginx sends an unbuffered response as it comes: no limit_rate,
@@ -190,6 +199,10 @@ func (h *Handler) copyHeader(req *request) {
 		if h.hide[name] || !h.passed(req, head, f.Name) {
 			continue
 		}
+		if req.rangeable && name == "Accept-Ranges" {
+			req.acceptRanges = true // the range filter writes its own
+			continue
+		}
 		if len(h.redirects) > 0 && (name == "Location" || name == "Refresh") {
 			var rewritten bool
 			value, rewritten = rewriteRedirect(h.redirects, name, value, req.st)
@@ -284,9 +297,15 @@ func (h *Handler) copyBody(req *request) error {
 		req.fillDone = resp.done
 		return nil
 	}
+	if req.cut != nil && resp.entry != nil {
+		return h.copyEntryCut(req)
+	}
 	var cw io.Writer = w
+	if req.cut != nil {
+		cw = req.cut.Stream(w) // one range: the response is read in order
+	}
 	if req.fill != nil {
-		cw = fillWriter{w: w, fl: req.fill}
+		cw = fillWriter{w: cw, fl: req.fill}
 		defer func() { req.fillDone = resp.done && !resp.failed }()
 	}
 	if req.store != nil {

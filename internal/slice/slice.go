@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"fulcrum/internal/byterange"
 )
 
 // Context is one request's slice state (nginx's ngx_http_slice_ctx_t).
@@ -282,20 +284,6 @@ func (s *scanner) number() (int64, bool) {
 }
 
 // Window passes on the bytes [From, To) of an object whose bytes are
-// written in order, the first written being byte Pos.
-type Window struct {
-	Pos, From, To int64
-}
-
-// Cut returns the part of p, the bytes [w.Pos, w.Pos+len(p)), that lies
-// in the window, and moves Pos past p.
-func (w *Window) Cut(p []byte) []byte {
-	pos := w.Pos
-	w.Pos += int64(len(p))
-	lo := max(w.From-pos, 0)
-	hi := min(w.To-pos, int64(len(p)))
-	if lo >= hi {
-		return nil
-	}
-	return p[lo:hi]
-}
+// written in order, the first written being byte Pos (byterange.Window,
+// which the range filter of the caches uses too).
+type Window = byterange.Window

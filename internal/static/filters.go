@@ -1,14 +1,11 @@
 package static
 
 import (
-	"io"
-	"math"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
+	"fulcrum/internal/byterange"
 	"fulcrum/internal/config"
 )
 
@@ -125,18 +122,21 @@ func matchETag(list, tag string, weak bool) bool {
 	return false
 }
 
-// rangeVerdict is the outcome of a Range header.
-type rangeVerdict int
-
-const (
-	rangeIgnored       rangeVerdict = iota // send the whole file (200)
-	rangeSatisfiable                       // 206
-	rangeUnsatisfiable                     // 416
+// rangeVerdict, byteRange: the range filter's types (package byterange).
+type (
+	rangeVerdict = byterange.Verdict
+	byteRange    = byterange.ByteRange
 )
 
-// byteRange is the bytes [start, end) of the file.
-type byteRange struct {
-	start, end int64
+const (
+	rangeIgnored       = byterange.Ignored
+	rangeSatisfiable   = byterange.Satisfiable
+	rangeUnsatisfiable = byterange.Unsatisfiable
+)
+
+// rangeSet is byterange.Parse.
+func rangeSet(v string, size int64, limit int) ([]byteRange, rangeVerdict) {
+	return byterange.Parse(v, size, limit)
 }
 
 // parseRanges applies Range and If-Range to a file of size bytes the way
@@ -174,7 +174,7 @@ func SingleRange(h http.Header, size int64) (start, end int64, status int) {
 	ranges, verdict := rangeSet(v[6:], size, 1)
 	switch verdict {
 	case rangeSatisfiable:
-		return ranges[0].start, ranges[0].end, http.StatusPartialContent
+		return ranges[0].Start, ranges[0].End, http.StatusPartialContent
 	case rangeUnsatisfiable:
 		return 0, size, http.StatusRequestedRangeNotSatisfiable
 	}
@@ -190,31 +190,11 @@ func SingleRange(h http.Header, size int64) (start, end int64, status int) {
 // etag, else a date compared, to the second, with lastModified's. A
 // response without the one If-Range needs is sent whole.
 func TaggedRange(h http.Header, etag, lastModified string, size int64) (start, end int64, status int) {
-	if ir, ok := first(h, "If-Range"); ok && !taggedIfRange(ir, etag, lastModified) {
-		return 0, size, http.StatusOK
+	c, status := byterange.Tagged(h, etag, lastModified, size, 1)
+	if c == nil {
+		return 0, size, status
 	}
-	v, ok := first(h, "Range")
-	if !ok || len(v) < 7 || !strings.EqualFold(v[:6], "bytes=") {
-		return 0, size, http.StatusOK
-	}
-	ranges, verdict := rangeSet(v[6:], size, 1)
-	switch verdict {
-	case rangeSatisfiable:
-		return ranges[0].start, ranges[0].end, http.StatusPartialContent
-	case rangeUnsatisfiable:
-		return 0, size, http.StatusRequestedRangeNotSatisfiable
-	}
-	return 0, size, http.StatusOK
-}
-
-// taggedIfRange is ifRange for a response's own ETag and Last-Modified
-// fields, either of which may be missing (then only the other can match).
-func taggedIfRange(v, etag, lastModified string) bool {
-	if len(v) >= 2 && v[len(v)-1] == '"' {
-		return etag != "" && v == etag
-	}
-	mod := parseTime(lastModified)
-	return mod != -1 && parseTime(v) == mod
+	return c.Ranges[0].Start, c.Ranges[0].End, status
 }
 
 // ifRange reports whether an If-Range value lets the ranges apply.
@@ -225,182 +205,16 @@ func ifRange(v, tag string, mod time.Time) bool {
 	return parseTime(v) == mod.Unix()
 }
 
-// rangeSet parses the ranges after "bytes=" (ngx_http_range_parse): a
-// malformed value is 416; ranges that start past the end are skipped, and if
-// none is left the answer is 416; ranges adding up to more than the file (an
-// overlap, a repeat) or any range of an empty file make it send the whole
-// file instead. A limit above 0 sends the whole file as soon as a range
-// beyond limit is read (max_ranges; nginx's single_range for upstream
-// responses); only ranges that name bytes of the file count.
-func rangeSet(v string, size int64, limit int) ([]byteRange, rangeVerdict) {
-	sc := rangeScanner{s: v}
-	var ranges []byteRange
-	var total int64
-	for {
-		start, end, ok := sc.spec(size)
-		if !ok {
-			return nil, rangeUnsatisfiable
-		}
-		switch {
-		case start < end:
-			if total > math.MaxInt64-(end-start) {
-				return nil, rangeUnsatisfiable
-			}
-			total += end - start
-			ranges = append(ranges, byteRange{start, end})
-			if limit > 0 && len(ranges) > limit {
-				return nil, rangeIgnored
-			}
-		case start == 0:
-			return nil, rangeIgnored
-		}
-		if sc.next() != ',' {
-			break
-		}
-	}
-	switch {
-	case len(ranges) == 0:
-		return nil, rangeUnsatisfiable
-	case total > size:
-		return nil, rangeIgnored
-	}
-	return ranges, rangeSatisfiable
-}
-
-// rangeScanner reads a byte-range-set as nginx does; 0 stands for its end
-// (nginx reads up to the header's terminating NUL).
-type rangeScanner struct {
-	s string
-	i int
-}
-
-func (sc *rangeScanner) peek() byte {
-	if sc.i < len(sc.s) {
-		return sc.s[sc.i]
-	}
-	return 0
-}
-
-// next returns the byte at the position and moves past it.
-func (sc *rangeScanner) next() byte {
-	c := sc.peek()
-	sc.i++
-	return c
-}
-
-func (sc *rangeScanner) spaces() {
-	for sc.peek() == ' ' {
-		sc.i++
-	}
-}
-
-// spec reads one range-spec ("a-b", "a-", "-n", with spaces around the
-// numbers) and returns it as [start, end) with end clipped to size; ok is
-// false for a malformed one.
-func (sc *rangeScanner) spec(size int64) (start, end int64, ok bool) {
-	sc.spaces()
-	if sc.peek() == '-' { // a suffix: the last n bytes
-		sc.i++
-		n, ok := sc.lastNumber()
-		if !ok {
-			return 0, 0, false
-		}
-		return max(size-n, 0), size, true
-	}
-	if start, ok = sc.number(); !ok {
-		return 0, 0, false
-	}
-	sc.spaces()
-	if sc.next() != '-' {
-		return 0, 0, false
-	}
-	sc.spaces()
-	if c := sc.peek(); c == ',' || c == 0 {
-		return start, size, true
-	}
-	if end, ok = sc.lastNumber(); !ok {
-		return 0, 0, false
-	}
-	if end >= size {
-		return start, size, true
-	}
-	return start, end + 1, true
-}
-
-// number reads at least one digit; ok is false without one or on overflow.
-func (sc *rangeScanner) number() (n int64, ok bool) {
-	if c := sc.peek(); c < '0' || c > '9' {
-		return 0, false
-	}
-	for c := sc.peek(); c >= '0' && c <= '9'; c = sc.peek() {
-		d := int64(c - '0')
-		if n > (math.MaxInt64-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-		sc.i++
-	}
-	return n, true
-}
-
-// lastNumber reads the number that ends a range-spec and the spaces after it,
-// which must be followed by a comma or the end.
-func (sc *rangeScanner) lastNumber() (int64, bool) {
-	n, ok := sc.number()
-	if !ok {
-		return 0, false
-	}
-	sc.spaces()
-	if c := sc.peek(); c != ',' && c != 0 {
-		return 0, false
-	}
-	return n, true
-}
-
-// contentRange is "start-last/size", the part of a Content-Range after
-// "bytes ".
-func (br byteRange) contentRange(size int64) string {
-	return strconv.FormatInt(br.start, 10) + "-" + strconv.FormatInt(br.end-1, 10) + "/" +
-		strconv.FormatInt(size, 10)
-}
-
-// single sends one range: 206 with its Content-Range.
-func (o *output) single(br byteRange) {
-	h := o.w.Header()
-	h.Set("Content-Range", "bytes "+br.contentRange(o.size))
-	h.Set("Content-Length", strconv.FormatInt(br.end-br.start, 10))
+// sendRanges sends the 206 of ranges (byterange.Cut): one range with its
+// Content-Range, or several as nginx's multipart/byteranges body, each part
+// with the file's Content-Type.
+func (o *output) sendRanges(ranges []byteRange) {
+	c := &byterange.Cut{Ranges: ranges, Size: o.size}
+	c.SetHeader(o.w.Header(), o.ctype)
 	o.w.WriteHeader(http.StatusPartialContent)
-	o.body(br.start, br.end-br.start)
-}
-
-// multipart sends several ranges as nginx's multipart/byteranges body: each
-// part is CRLF, "--" boundary, its Content-Type and Content-Range, a blank
-// line and the bytes; CRLF, "--" boundary "--" CRLF ends it. nginx's
-// boundary is a counter shown in 20 digits; fulcrum draws the number at
-// random, so that a file cannot be prepared to contain the boundary.
-func (o *output) multipart(ranges []byteRange) {
-	boundary := strconv.FormatUint(rand.Uint64(), 10)
-	boundary = strings.Repeat("0", 20-len(boundary)) + boundary
-	partHead := "\r\n--" + boundary + "\r\nContent-Type: " + o.ctype + "\r\nContent-Range: bytes "
-	tail := "\r\n--" + boundary + "--\r\n"
-	n := int64(len(tail))
-	for _, br := range ranges {
-		n += int64(len(partHead)+len(br.contentRange(o.size))+len("\r\n\r\n")) + br.end - br.start
+	if o.r.Method != http.MethodHead {
+		_ = c.WriteParts(o.w, o.src) // a client that went away ends it
 	}
-	h := o.w.Header()
-	h.Set("Content-Type", "multipart/byteranges; boundary="+boundary)
-	h.Set("Content-Length", strconv.FormatInt(n, 10))
-	o.w.WriteHeader(http.StatusPartialContent)
-	if o.r.Method == http.MethodHead {
-		return
-	}
-	for _, br := range ranges {
-		if _, err := io.WriteString(o.w, partHead+br.contentRange(o.size)+"\r\n\r\n"); err != nil {
-			return
-		}
-		o.body(br.start, br.end-br.start)
-	}
-	_, _ = io.WriteString(o.w, tail)
 }
 
 // Conditional evaluates a request's conditional headers against a response

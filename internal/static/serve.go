@@ -143,11 +143,7 @@ func (o *output) serve200(uri string) error {
 		return fmt.Errorf("static: %q: %w", uri, ErrRangeNotSatisfiable)
 	case rangeSatisfiable:
 		o.headers(true)
-		if len(ranges) == 1 {
-			o.single(ranges[0])
-		} else {
-			o.multipart(ranges)
-		}
+		o.sendRanges(ranges)
 		return nil
 	}
 	o.headers(true)

@@ -261,6 +261,12 @@ func (h *Handler) readHead(req *request, x *exchange) error {
 	x.br = bufio.NewReaderSize(src, maxHead+1)
 	hd, err := readHead(x.br)
 	phase = "while " + errlog.ActionBody
+	if err == io.EOF && h.proto != FastCGI {
+		// The connection closed before the head ended: nginx's
+		// "upstream prematurely closed connection" (a FastCGI stream
+		// that ended is "... FastCGI stdout").
+		err = io.ErrUnexpectedEOF
+	}
 	if err != nil {
 		return err
 	}

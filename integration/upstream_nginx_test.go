@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/fcgi"
 	"regexp"
 	"strconv"
 	"strings"
@@ -111,6 +112,7 @@ var (
 	upTime        = regexp.MustCompile(`\b\d+\.\d{3}\b`)
 	upErrLine     = regexp.MustCompile(`^\S+ \S+ \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)$`)
 	upRequestOf   = regexp.MustCompile(`, request: "\w+ (/r\d+)[^"]*"`)
+	upPathIn      = regexp.MustCompile(`/r\d+`)
 	upNoise       = regexp.MustCompile(`, client: [^,]*|, server: [^,]*|, host: "[^"]*"`)
 )
 
@@ -125,7 +127,10 @@ func TestUpstreamLikeNginx(t *testing.T) {
 		name     string
 		servers  string // the upstream block's body, {NAME} standing for a backend
 		location string // extra directives of the proxying location
-		reqs     []upReq
+		// fastcgi runs the scenario with fastcgi_pass and FastCGI
+		// backends (startFCGIUpBackend) instead of proxy_pass.
+		fastcgi bool
+		reqs    []upReq
 	}{
 		{
 			// A kept-alive connection took no time to get: 0.000, not "-".
@@ -249,6 +254,50 @@ func TestUpstreamLikeNginx(t *testing.T) {
 					`[error] no live upstreams while connecting to upstream, upstream: "http://app/r3"`),
 			},
 		},
+		{
+			// fastcgi_keep_conn: a kept-alive connection's connect time
+			// is 0.000, not "-".
+			name:     "FastCGI: connect time of a reused connection",
+			fastcgi:  true,
+			servers:  "server {ok1}; keepalive 4;",
+			location: "fastcgi_keep_conn on;",
+			reqs: []upReq{
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// As the proxy's: the timeout's "disabled" line first, then
+			// the retry after a listed 503 finds hang out: 502 and "no
+			// live upstreams" naming the upstream (fastcgi://app).
+			name:     "FastCGI: a timeout, a listed 503, then no live upstream",
+			fastcgi:  true,
+			servers:  "server {hang} max_fails=1; server {s503} max_fails=1;",
+			location: "fastcgi_next_upstream error timeout http_503;",
+			reqs: []upReq{
+				GET(503, "hang:GET s503:GET", `503 "hang, s503" "504, 503" "T, T" "T, T" "-, T"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "fastcgi://hang"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "fastcgi://hang"`),
+				GET(502, "s503:GET", `502 "s503, app" "503, 502" "T, T" "T, -" "T, -"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "fastcgi://s503"`,
+					`[error] no live upstreams while connecting to upstream, upstream: "fastcgi://app"`),
+				GET(502, "", `502 "app" "502" "T" "-" "-"`,
+					`[error] no live upstreams while connecting to upstream, upstream: "fastcgi://app"`),
+			},
+		},
+		{
+			// A connection closed in the head is nginx's "prematurely
+			// closed connection", not "... FastCGI stdout".
+			name:    "FastCGI: a server that closes in the head",
+			fastcgi: true,
+			servers: "server {closehead}; server {ok1};",
+			reqs: []upReq{
+				GET(200, "closehead:GET ok1:GET", `200 "closehead, ok1" "502, 200" "T, T" "T, T" "-, T"`,
+					`[error] upstream prematurely closed connection while reading response header from upstream, upstream: "fastcgi://closehead"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "fastcgi://closehead"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,12 +307,21 @@ func TestUpstreamLikeNginx(t *testing.T) {
 			addrs := map[string]string{} // name -> address
 			servers := upPlaceholder.ReplaceAllStringFunc(tt.servers, func(m string) string {
 				n := m[1 : len(m)-1]
+				if addrs[n] == "" && tt.fastcgi {
+					addrs[n] = startFCGIUpBackend(t, rec, n)
+					names[addrs[n]] = n
+				}
 				if addrs[n] == "" {
 					addrs[n] = startUpBackend(t, rec, n)
 					names[addrs[n]] = n
 				}
 				return addrs[n]
 			})
+			pass := "proxy_pass http://app;"
+			if tt.fastcgi {
+				pass = "fastcgi_param REQUEST_METHOD $request_method; fastcgi_param REQUEST_URI $request_uri; " +
+					"fastcgi_param SERVER_PROTOCOL $server_protocol; fastcgi_pass app;"
+			}
 			in := startFulcrum(t, `
 events {}
 http {
@@ -271,6 +329,8 @@ http {
     access_log %DIR%/access.log up buffer=4k flush=50ms;
     proxy_connect_timeout 1s;
     proxy_read_timeout 300ms;
+    fastcgi_connect_timeout 1s;
+    fastcgi_read_timeout 300ms;
     upstream app {
         `+servers+`
     }
@@ -278,7 +338,7 @@ http {
         listen 127.0.0.1:0;
         location / {
             `+tt.location+`
-            proxy_pass http://app;
+            `+pass+`
         }
         location /err/ { return 200 "errpage $status\n"; }
     }
@@ -346,4 +406,44 @@ http {
 			}
 		})
 	}
+}
+
+// startFCGIUpBackend starts the FastCGI backend a name stands for, as
+// startUpBackend: "okN" answers 200, "sCODE..." answers Status: CODE (both
+// Go's net/http/fcgi, which keeps a connection fastcgi_keep_conn asks
+// for), "rN" is a closed port, "hang" reads the request and never answers,
+// "closehead" closes after the request. It returns the address.
+func startFCGIUpBackend(t *testing.T, rec *upRecorder, name string) string {
+	t.Helper()
+	raw := func(then func(c net.Conn)) string {
+		return testutil.RawBackend(t, func(c net.Conn) {
+			buf := make([]byte, 4096)
+			n, _ := c.Read(buf) // the records hold REQUEST_URI
+			rec.note(string(upPathIn.Find(buf[:n])), name, "GET")
+			then(c)
+		})
+	}
+	switch {
+	case strings.HasPrefix(name, "r"):
+		return closedPorts(t, 1)[0]
+	case name == "hang":
+		return raw(func(c net.Conn) { io.Copy(io.Discard, c) })
+	case name == "closehead":
+		return raw(func(net.Conn) {})
+	}
+	code := http.StatusOK
+	if strings.HasPrefix(name, "s") {
+		code, _ = strconv.Atoi(name[1:4])
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go fcgi.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.note(r.URL.RequestURI(), name, r.Method)
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "%s %s %s\n", name, r.Method, r.URL.RequestURI())
+	}))
+	return ln.Addr().String()
 }

@@ -234,7 +234,7 @@ func (h *Handler) staleAnswer(req *request, x *exchange, a *vars.Attempt, start,
 	if cond != 0 && h.set.NextUpstream&cond != 0 && cond != config.NextHTTP403 && cond != config.NextHTTP404 {
 		outcome = upstream.Failure
 	}
-	h.release(req, req.at.Server(), a, status, outcome, headAt)
+	h.release(req, req.at.Server(), a, status, outcome, headAt, errlog.ActionHeader)
 	if revalidated {
 		h.refresh(req, x.head, headAt)
 		h.serveStale(req, cacherule.Revalidated)

@@ -237,7 +237,7 @@ func TestRawResponses(t *testing.T) {
 		}, 502, "", "", "upstream sent too big header"},
 		{"closed before the head is 502", func(w *bufio.Writer) {
 			writeRecord(w, typeStdout, []byte("Content-Type: text/plain\r\n"))
-		}, 502, "", "", "upstream prematurely closed FastCGI stdout"},
+		}, 502, "", "", "upstream prematurely closed connection while reading response header from upstream"},
 		{"bad version is 502", func(w *bufio.Writer) {
 			w.Write([]byte{2, typeStdout, 0, 1, 0, 0, 0, 0})
 		}, 502, "", "", "upstream sent unsupported FastCGI protocol version: 2 while reading response header from upstream"},

@@ -146,10 +146,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 			return n, true
 		}
 		if err != nil {
-			msg := "upstream prematurely closed FastCGI stdout while reading upstream"
-			if isTimeout(err) {
-				msg = "upstream timed out (110: Connection timed out) while reading upstream"
-			}
+			msg := errlog.ReadFailed(err, errlog.ActionBody)
 			if !errors.Is(err, errCaughtStderr) { // its stderr line is logged
 				h.log.LogRequest(errlog.Error, req.logRequest(), msg)
 			}

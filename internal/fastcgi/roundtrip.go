@@ -23,6 +23,9 @@ type failure struct {
 	cond   config.NextUpstream
 	status int  // 502 or 504; 0 when the client went away
 	sent   bool // the request may have reached the server
+	// action is what nginx was doing when the attempt failed, the end of
+	// its error log lines (errlog.ActionConnect, ...).
+	action string
 	end    time.Time
 }
 
@@ -36,25 +39,28 @@ func (h *Handler) roundTrip(req *request) *failure {
 		in.Key = h.hashKey.String(req.st)
 	}
 	req.at.Reset(h.pool, h.policy, in)
-	var last *failure
 	now := req.start
 	for {
 		srv, err := req.at.Next(now)
 		if err != nil {
-			if last != nil {
-				return last
-			}
-			req.upstream = ""
-			h.log.LogRequest(errlog.Error, req.logRequest(), "no live upstreams while connecting to upstream")
+			// nginx (ngx_http_upstream_connect, NGX_BUSY): no server may
+			// be tried, on the first attempt or on a retry the rules
+			// allowed. The request ends with 502 whatever the last attempt
+			// got, the attempt listed under the upstream's name with a
+			// response time, and the log line names the upstream
+			// (upstream: "fastcgi://app").
+			req.upstream = h.scheme + h.pool.Name()
+			h.log.LogRequest(errlog.Error, req.logRequest(), "no live upstreams while "+errlog.ActionConnect)
 			a := req.st.StartAttempt(noAddr, h.pool.Name())
 			a.Status = http.StatusBadGateway
-			return &failure{cond: config.NextError, status: http.StatusBadGateway}
+			a.ResponseTime = 0
+			return &failure{cond: config.NextError, status: http.StatusBadGateway, action: errlog.ActionConnect}
 		}
 		f := h.attempt(req, srv, now)
 		if f == nil || f.status == 0 || !h.mayRetry(req, f) {
 			return f
 		}
-		last, now = f, f.end
+		now = f.end
 	}
 }
 
@@ -121,12 +127,12 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
 			outcome = upstream.Neutral
 		}
-		f := &failure{cond: cond, status: x.head.status, sent: true, end: headAt}
+		f := &failure{cond: cond, status: x.head.status, sent: true, end: headAt, action: errlog.ActionHeader}
 		if h.mayRetryAfter(req, f) {
 			x.conn.Close()
 			a.ResponseTime = headAt.Sub(start)
 			a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
-			h.release(req, srv, a, x.head.status, outcome, headAt)
+			h.release(req, srv, a, x.head.status, outcome, headAt, errlog.ActionHeader)
 			return f
 		}
 	}
@@ -147,7 +153,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	if req.ctx.Err() != nil || x.broken {
 		outcome = upstream.Neutral
 	}
-	h.release(req, srv, a, x.head.status, outcome, end)
+	h.release(req, srv, a, x.head.status, outcome, end, errlog.ActionBody)
 	if x.broken {
 		// The head went out: end the client's connection, as nginx does.
 		panic(http.ErrAbortHandler)
@@ -181,6 +187,10 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 		}
 		x.conn = c
 		a.ConnectTime = h.now().Sub(start)
+	} else {
+		// A kept-alive connection took no time to get: nginx logs its
+		// connect time as 0.000, not "-" (ngx_http_upstream_send_request).
+		a.ConnectTime = 0
 	}
 	x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
 	cw := &countWriter{w: x.conn}
@@ -204,7 +214,7 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 	x.out = cw.n
 	if err != nil {
 		x.conn.Close()
-		return nil, err
+		return nil, &sendError{err}
 	}
 	return x, nil
 }
@@ -239,7 +249,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // readHead reads the response head, logging STDERR records as nginx does.
 func (h *Handler) readHead(req *request, x *exchange) error {
 	x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
-	phase := "while reading response header from upstream"
+	phase := "while " + errlog.ActionHeader
 	x.rr = recordReader{r: bufio.NewReaderSize(x.conn, 16<<10), stderr: func(b []byte) error {
 		return h.stderr(req, b, phase)
 	}}
@@ -250,7 +260,13 @@ func (h *Handler) readHead(req *request, x *exchange) error {
 	}
 	x.br = bufio.NewReaderSize(src, maxHead+1)
 	hd, err := readHead(x.br)
-	phase = "while reading upstream"
+	phase = "while " + errlog.ActionBody
+	if err == io.EOF && h.proto != FastCGI {
+		// The connection closed before the head ended: nginx's
+		// "upstream prematurely closed connection" (a FastCGI stream
+		// that ended is "... FastCGI stdout").
+		err = io.ErrUnexpectedEOF
+	}
 	if err != nil {
 		return err
 	}
@@ -278,70 +294,100 @@ func (h *Handler) stderr(req *request, b []byte, phase string) error {
 // nginx logs nothing more than the stderr line.
 var errCaughtStderr = errors.New("FastCGI stderr caught")
 
-// failed logs and releases a transport error and classifies it.
+// sendError is an error writing the request to the upstream: nginx
+// reports it "while sending request to upstream".
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
+
+// failed logs and releases a transport error and classifies it, in
+// nginx's order: a timeout is logged after the balancer took the failure
+// ("temporarily disabled" first, as ngx_http_upstream_next logs it), the
+// other errors before, where nginx meets them.
 func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time) *failure {
 	srv := req.at.Server()
 	if req.ctx.Err() != nil {
-		h.release(req, srv, a, 0, upstream.Neutral, end)
+		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionHeader)
 		return &failure{end: end}
 	}
 	if f := h.bindFailed(req, err); f != nil {
 		f.end = end
 		a.Status = f.status
-		h.release(req, srv, a, 0, upstream.Neutral, end)
+		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
 		return f
 	}
 	f, msg := classify(err)
 	f.end = end
 	a.Status = f.status
-	if msg != "" {
-		h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+	logErr := func() {
+		if msg != "" {
+			h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+		}
 	}
-	h.release(req, srv, a, 0, upstream.Failure, end)
+	if f.cond == config.NextTimeout {
+		h.release(req, srv, a, 0, upstream.Failure, end, f.action)
+		logErr()
+		return f
+	}
+	logErr()
+	h.release(req, srv, a, 0, upstream.Failure, end, f.action)
 	return f
 }
 
-// classify turns an attempt's error into a failure and its log text.
+// classify turns an attempt's error into a failure and its log text, in
+// nginx's words and with what nginx was doing ("while connecting to
+// upstream", "while sending request to upstream", "while reading response
+// header from upstream").
 func classify(err error) (*failure, string) {
 	var op *net.OpError
 	dial := errors.As(err, &op) && op.Op == "dial"
-	timeout := isTimeout(err)
+	var send *sendError
+	action := errlog.ActionHeader
 	switch {
-	case dial && timeout:
-		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout},
-			"upstream timed out (110: Connection timed out) while connecting to upstream"
 	case dial:
-		return &failure{cond: config.NextError, status: http.StatusBadGateway},
-			fmt.Sprintf("connect() failed (%s) while connecting to upstream", errlog.Errno(err))
+		action = errlog.ActionConnect
+	case errors.As(err, &send):
+		action = errlog.ActionSend
+	}
+	timeout := errlog.IsTimeout(err)
+	switch {
 	case timeout:
-		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true},
-			"upstream timed out (110: Connection timed out) while reading response header from upstream"
+		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: !dial, action: action},
+			errlog.TimedOut(action)
+	case dial:
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, action: action},
+			fmt.Sprintf("connect() failed (%s) while %s", errlog.Errno(err), action)
+	case send != nil:
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: action},
+			fmt.Sprintf("writev() failed (%s) while %s", errlog.Errno(err), action)
 	case errors.Is(err, errCaughtStderr):
-		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true}, ""
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: action}, ""
 	case errors.Is(err, errMalformed):
 		_, msg, _ := strings.Cut(err.Error(), ": ")
-		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true},
-			msg + " while reading response header from upstream"
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: action},
+			msg + " while " + action
 	case errors.Is(err, errInvalidHeader), errors.Is(err, errTooBigHeader), errors.Is(err, errInvalidStatus):
-		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true},
-			err.Error() + " while reading response header from upstream"
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: action},
+			err.Error() + " while " + action
+	case err == io.EOF:
+		// The FastCGI stream ended (END_REQUEST) before the head did.
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: action},
+			"upstream prematurely closed FastCGI stdout while " + action
 	}
-	return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true},
-		"upstream prematurely closed FastCGI stdout while reading response header from upstream"
+	// The connection closed ("upstream prematurely closed connection") or
+	// a read failed ("recv() failed (104: Connection reset by peer)").
+	return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: action},
+		errlog.ReadFailed(err, action)
 }
 
-// release ends the attempt on srv and counts it.
-func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time) {
+// release ends the attempt on srv and counts it; when that took the
+// server out it logs so, with what nginx was doing (action).
+func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time, action string) {
 	if srv != nil {
 		srv.Account(status, a.BytesSent, a.BytesReceived)
 	}
 	if req.at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, req.logRequest(), "upstream server temporarily disabled while connecting to upstream")
+		h.log.LogRequest(errlog.Warn, req.logRequest(), errlog.Disabled(action))
 	}
-}
-
-// isTimeout reports whether err is a deadline that passed.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

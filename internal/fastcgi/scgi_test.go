@@ -12,6 +12,7 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
@@ -100,5 +101,41 @@ func TestSCGI(t *testing.T) {
 		if gotBody != tc.body {
 			t.Errorf("%s: body %q, want %q", tc.target, gotBody, tc.body)
 		}
+	}
+}
+
+// TestSCGIClosedInTheHead: an SCGI (or uwsgi) server that closes before
+// its head ended is nginx 1.22.1's "upstream prematurely closed
+// connection", not FastCGI's "... FastCGI stdout".
+func TestSCGIClosedInTheHead(t *testing.T) {
+	tests := []struct{ name, answer string }{
+		{"nothing", ""},
+		{"part of the head", "Status: 200 OK\r\nContent-Ty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			app := scgiApp(t, func([][2]string, []byte) string { return tc.answer })
+			pool, err := upstream.NewPool("scgi", []upstream.Settings{app})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs := &testutil.SyncBuffer{}
+			log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Warn}}, Stderr: logs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			loc := &config.Location{Path: "/", Settings: &config.Settings{SCGI: settings()}}
+			h, err := New(Options{Protocol: SCGI, Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Compiler: &vars.Compiler{}, Log: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := do(h, "GET", "/", ""); w.Code != 502 {
+				t.Errorf("status %d, want 502", w.Code)
+			}
+			const want = "upstream prematurely closed connection while reading response header from upstream"
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("log %q lacks %q", logs.String(), want)
+			}
+		})
 	}
 }

@@ -1,9 +1,7 @@
 package memcached
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -175,12 +173,6 @@ func (h *Handler) local(req *request) netip.AddrPort {
 		h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", bad))
 	}
 	return ap
-}
-
-// isTimeout reports whether err is a deadline that passed.
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // noAddr is the attempt address of a request that found no server.

@@ -39,25 +39,27 @@ func (h *Handler) roundTrip(req *request) *failure {
 		in.Key = h.hashKey.String(req.st)
 	}
 	req.at.Reset(h.pool, h.policy, in)
-	var last *failure
 	now := req.start
 	for {
 		srv, err := req.at.Next(now)
 		if err != nil {
-			if last != nil {
-				return last
-			}
-			req.upstream = ""
-			h.log.LogRequest(errlog.Error, req.logRequest(), "no live upstreams while connecting to upstream")
+			// nginx (ngx_http_upstream_connect, NGX_BUSY): no server may
+			// be tried, on the first attempt or on a retry the rules
+			// allowed. The request ends with 502 whatever the last attempt
+			// got, listed under the upstream's name with a response time,
+			// and the log line names the upstream (upstream: "memcached://NAME").
+			req.upstream = "memcached://" + h.pool.Name()
+			h.log.LogRequest(errlog.Error, req.logRequest(), "no live upstreams while "+errlog.ActionConnect)
 			a := req.st.StartAttempt(noAddr, h.pool.Name())
 			a.Status = http.StatusBadGateway
+			a.ResponseTime = 0
 			return &failure{cond: config.NextError, status: http.StatusBadGateway}
 		}
 		f := h.attempt(req, srv, now)
 		if f == nil || f.final || f.status == 0 || !h.mayRetry(req, f) {
 			return f
 		}
-		last, now = f, f.end
+		now = f.end
 	}
 }
 
@@ -124,7 +126,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		x.conn.Close()
 		a.ResponseTime = headAt.Sub(start)
 		a.BytesReceived, a.BytesSent = x.cr.n, x.out
-		h.release(req, srv, a, http.StatusOK, upstream.Success, headAt)
+		h.release(req, srv, a, http.StatusOK, upstream.Success, headAt, errlog.ActionHeader)
 		return &failure{status: out.status, final: true, end: headAt}
 	}
 	n, ok, clean := h.respond(req, x, hd, out)
@@ -137,7 +139,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	if !ok {
 		outcome = upstream.Neutral
 	}
-	h.release(req, srv, a, http.StatusOK, outcome, end)
+	h.release(req, srv, a, http.StatusOK, outcome, end, errlog.ActionHeader)
 	if !ok && req.r.Context().Err() == nil && !clean {
 		// The head went out and the value broke off: end the client's
 		// connection, as nginx does.
@@ -158,10 +160,10 @@ func (h *Handler) notFound(req *request, srv *upstream.Server, a *vars.Attempt, 
 	h.finish(x, true)
 	f := &failure{cond: config.NextHTTP404, status: http.StatusNotFound, end: now}
 	if h.set.NextUpstream&config.NextHTTP404 != 0 && req.at.Tries() > 1 && h.mayRetryAfter(req, now) {
-		h.release(req, srv, a, http.StatusNotFound, upstream.Neutral, now)
+		h.release(req, srv, a, http.StatusNotFound, upstream.Neutral, now, errlog.ActionHeader)
 		return f
 	}
-	h.release(req, srv, a, http.StatusNotFound, upstream.Success, now)
+	h.release(req, srv, a, http.StatusNotFound, upstream.Success, now, errlog.ActionHeader)
 	f.final = true
 	return f
 }
@@ -196,6 +198,10 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 		}
 		x.conn = c
 		a.ConnectTime = h.now().Sub(start)
+	} else {
+		// A kept-alive connection took no time to get: nginx logs its
+		// connect time as 0.000, not "-" (ngx_http_upstream_send_request).
+		a.ConnectTime = 0
 	}
 	x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
 	n, err := x.conn.Write(req.cmd)
@@ -357,14 +363,7 @@ func (h *Handler) trailer(req *request, x *exchange) (int64, bool) {
 
 // readError logs a read of the value that failed, in nginx's words.
 func (h *Handler) readError(req *request, err error) {
-	msg := "upstream prematurely closed connection while reading upstream"
-	switch {
-	case isTimeout(err):
-		msg = "upstream timed out (110: Connection timed out) while reading upstream"
-	case !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
-		msg = fmt.Sprintf("recv() failed (%s) while reading upstream", errlog.Errno(err))
-	}
-	h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+	h.log.LogRequest(errlog.Error, req.logRequest(), errlog.ReadFailed(err, errlog.ActionBody))
 }
 
 // failed logs and releases an attempt that got no usable first line, and
@@ -372,7 +371,7 @@ func (h *Handler) readError(req *request, err error) {
 func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time) *failure {
 	srv := req.at.Server()
 	if req.r.Context().Err() != nil {
-		h.release(req, srv, a, 0, upstream.Neutral, end)
+		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
 		return &failure{end: end}
 	}
 	var se *os.SyscallError
@@ -382,58 +381,63 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 		h.log.LogRequest(errlog.Crit, req.logRequest(),
 			fmt.Sprintf("bind(%s) failed (%s) while connecting to upstream", h.local(req).Addr(), errlog.Errno(err)))
 		a.Status = http.StatusInternalServerError
-		h.release(req, srv, a, 0, upstream.Neutral, end)
+		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
 		return &failure{status: http.StatusInternalServerError, final: true, end: end}
 	}
-	f, msg := classify(err)
+	f, msg, action := classify(err)
 	f.end = end
 	a.Status = f.status
+	if f.cond == config.NextTimeout {
+		// nginx logs a timeout in ngx_http_upstream_next, after the
+		// balancer took the failure ("temporarily disabled" first); the
+		// other errors are logged where they happen, before.
+		h.release(req, srv, a, 0, upstream.Failure, end, action)
+		h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+		return f
+	}
 	h.log.LogRequest(errlog.Error, req.logRequest(), msg)
-	h.release(req, srv, a, 0, upstream.Failure, end)
+	h.release(req, srv, a, 0, upstream.Failure, end, action)
 	return f
 }
 
-// classify turns an attempt's error into a failure and nginx's log text.
-func classify(err error) (*failure, string) {
+// classify turns an attempt's error into a failure, nginx's log text and
+// what nginx was doing (errlog.ActionConnect, ...).
+func classify(err error) (*failure, string, string) {
 	var op *net.OpError
 	dial := errors.As(err, &op) && op.Op == "dial"
 	var send *sendError
-	phase := "reading response header from upstream"
-	if errors.As(err, &send) {
-		phase = "sending request to upstream"
+	action := errlog.ActionHeader
+	switch {
+	case dial:
+		action = errlog.ActionConnect
+	case errors.As(err, &send):
+		action = errlog.ActionSend
 	}
 	var reply *ReplyError
 	switch {
-	case dial && isTimeout(err):
-		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout},
-			"upstream timed out (110: Connection timed out) while connecting to upstream"
+	case errlog.IsTimeout(err):
+		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout}, errlog.TimedOut(action), action
 	case dial:
 		return &failure{cond: config.NextError, status: http.StatusBadGateway},
-			fmt.Sprintf("connect() failed (%s) while connecting to upstream", errlog.Errno(err))
-	case isTimeout(err):
-		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout},
-			"upstream timed out (110: Connection timed out) while " + phase
+			fmt.Sprintf("connect() failed (%s) while %s", errlog.Errno(err), action), action
 	case errors.As(err, &reply), errors.Is(err, ErrTooBig):
 		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway},
-			err.Error() + " while " + phase
-	case errors.Is(err, io.EOF):
+			err.Error() + " while " + action, action
+	case send != nil && !errors.Is(err, io.EOF):
 		return &failure{cond: config.NextError, status: http.StatusBadGateway},
-			"upstream prematurely closed connection while " + phase
-	case send != nil:
-		return &failure{cond: config.NextError, status: http.StatusBadGateway},
-			fmt.Sprintf("send() failed (%s) while %s", errlog.Errno(err), phase)
+			fmt.Sprintf("send() failed (%s) while %s", errlog.Errno(err), action), action
 	}
-	return &failure{cond: config.NextError, status: http.StatusBadGateway},
-		fmt.Sprintf("recv() failed (%s) while %s", errlog.Errno(err), phase)
+	return &failure{cond: config.NextError, status: http.StatusBadGateway}, errlog.ReadFailed(err, action), action
 }
 
-// release ends the attempt on srv and counts it.
-func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time) {
+// release ends the attempt on srv and counts it; when that took the
+// server out it logs so, with what nginx was doing (action).
+func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time, action string) {
 	if srv != nil {
 		srv.Account(status, a.BytesSent, a.BytesReceived)
 	}
 	if req.at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, req.logRequest(), "upstream server temporarily disabled while connecting to upstream")
+		h.log.LogRequest(errlog.Warn, req.logRequest(), errlog.Disabled(action))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"fulcrum/internal/cache"
 	"fulcrum/internal/deadline"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/sock"
 )
@@ -325,7 +326,7 @@ func aliveTLS(pc *poolConn) bool {
 	_ = pc.c.SetReadDeadline(t)
 	pc.rd.Set(t)
 	_, err := pc.rbuf.Reader().Peek(1)
-	return err != nil && isTimeout(err)
+	return err != nil && errlog.IsTimeout(err)
 }
 
 // put returns a connection for reuse at now (a clock reading), or closes it
@@ -518,7 +519,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		sent, err = pc.sendThenAwait(msg)
 		pc.out += int64(sent)
 		if err != nil {
-			if sent == 0 && reused && isConnReset(err) {
+			if sent == 0 && reused && errlog.IsConnReset(err) {
 				return fail(errStale)
 			}
 			wrote = sent > 0
@@ -527,7 +528,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	}
 	if sent < len(msg) {
 		if err := pc.writeRequest(msg[sent:], body, bodyLen); err != nil {
-			if sent == 0 && reused && isConnReset(err) {
+			if sent == 0 && reused && errlog.IsConnReset(err) {
 				return fail(errStale)
 			}
 			wrote = true
@@ -545,7 +546,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	for {
 		err := h1.ReadResponse(br, &resp.head, out.method, h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes})
 		if err != nil {
-			if reused && (err == io.EOF || isConnReset(err)) {
+			if reused && (err == io.EOF || errlog.IsConnReset(err)) {
 				return fail(errStale)
 			}
 			return fail(err)
@@ -797,10 +798,4 @@ func (b *upstreamResponse) closeAt(now time.Time) error {
 		return nil
 	}
 	return pc.close()
-}
-
-// isConnReset reports a connection reset or broken pipe: what writing to or
-// reading from a connection the server closed gives.
-func isConnReset(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -42,20 +41,6 @@ type failure struct {
 
 func (f *failure) Error() string { return f.msg }
 
-// The actions of nginx's upstream module, which end its error log lines
-// ("... while connecting to upstream").
-const (
-	actionConnect   = "connecting to upstream"
-	actionSend      = "sending request to upstream"
-	actionHeader    = "reading response header from upstream"
-	actionHandshake = "SSL handshaking to upstream"
-)
-
-// timedOut is nginx's message for a timeout while doing action.
-func timedOut(action string) string {
-	return "upstream timed out (110: Connection timed out) while " + action
-}
-
 // sendError is an error writing the request to the upstream: nginx reports
 // it "while sending request to upstream".
 type sendError struct{ err error }
@@ -77,44 +62,36 @@ func classify(clientCtx context.Context, err error) *failure {
 	var sendErr *sendError
 	dial := errors.As(err, &opErr) && opErr.Op == "dial"
 	switch {
-	case dial && isTimeout(err):
+	case dial && errlog.IsTimeout(err):
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout,
-			msg: timedOut(actionConnect), action: actionConnect}
+			msg: errlog.TimedOut(errlog.ActionConnect), action: errlog.ActionConnect}
 	case dial:
-		return &failure{cond: config.NextError, status: http.StatusBadGateway, action: actionConnect,
-			msg: fmt.Sprintf("connect() failed (%s) while %s", errlog.Errno(err), actionConnect)}
-	case errors.As(err, &sendErr) && isTimeout(err):
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, action: errlog.ActionConnect,
+			msg: fmt.Sprintf("connect() failed (%s) while %s", errlog.Errno(err), errlog.ActionConnect)}
+	case errors.As(err, &sendErr) && errlog.IsTimeout(err):
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true,
-			msg: timedOut(actionSend), action: actionSend}
+			msg: errlog.TimedOut(errlog.ActionSend), action: errlog.ActionSend}
 	case errors.As(err, &sendErr):
-		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: actionSend,
-			msg: fmt.Sprintf("writev() failed (%s) while %s", errlog.Errno(err), actionSend)}
-	case isTimeout(err):
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: errlog.ActionSend,
+			msg: fmt.Sprintf("writev() failed (%s) while %s", errlog.Errno(err), errlog.ActionSend)}
+	case errlog.IsTimeout(err):
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true,
-			msg: timedOut(actionHeader), action: actionHeader}
+			msg: errlog.TimedOut(errlog.ActionHeader), action: errlog.ActionHeader}
 	case errors.Is(err, h1.ErrHeaderTooLarge):
-		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: actionHeader,
-			msg: "upstream sent too big header while " + actionHeader}
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader,
+			msg: "upstream sent too big header while " + errlog.ActionHeader}
 	case isMalformed(err):
-		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: actionHeader,
-			msg: "upstream sent invalid header while " + actionHeader}
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader,
+			msg: "upstream sent invalid header while " + errlog.ActionHeader}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: actionHeader,
-			msg: "upstream prematurely closed connection while " + actionHeader}
-	case isConnReset(err):
-		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: actionHeader,
-			msg: fmt.Sprintf("recv() failed (%s) while %s", errlog.Errno(err), actionHeader)}
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader,
+			msg: "upstream prematurely closed connection while " + errlog.ActionHeader}
+	case errlog.IsConnReset(err):
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader,
+			msg: fmt.Sprintf("recv() failed (%s) while %s", errlog.Errno(err), errlog.ActionHeader)}
 	}
-	return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: actionHeader,
-		msg: fmt.Sprintf("upstream prematurely closed connection while %s (%v)", actionHeader, err)}
-}
-
-func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader,
+		msg: fmt.Sprintf("upstream prematurely closed connection while %s (%v)", errlog.ActionHeader, err)}
 }
 
 func isMalformed(err error) bool {

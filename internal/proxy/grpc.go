@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"net/textproto"
 	"net/url"
@@ -229,8 +230,8 @@ func newGRPCTransport(set *config.GRPCSettings, tc *upstreamTLS) *http.Transport
 }
 
 // grpcBody is the client's request body as the upstream request reads it
-// (on the HTTP/2 client's goroutine). It notes whether it was read from
-// (then a retry could not send it again) and leaves closing to the handler,
+// (on the HTTP/2 client's goroutine). It notes whether bytes were read from
+// it (then a retry could not send them again) and leaves closing to the handler,
 // since a failed round trip closes its request's body and a retry needs it.
 // finish fences it off when the handler ends: the client's body belongs to
 // the server again, and a late read by the HTTP/2 client gets EOF.
@@ -247,8 +248,11 @@ func (b *grpcBody) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, io.EOF
 	}
-	b.touched.Store(true)
-	return b.r.Read(p)
+	n, err := b.r.Read(p)
+	if n > 0 { // an empty body can be sent again
+		b.touched.Store(true)
+	}
+	return n, err
 }
 
 // Close does nothing (see grpcBody).
@@ -368,21 +372,22 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 	}
 	var at balancer.Attempt
 	at.Reset(h.target.Pool, h.target.Policy, in)
-	var last *failure
 	now := start
 	for {
 		srv, err := at.Next(now)
 		if err != nil {
-			if last != nil {
-				return nil, nil, nil, last
-			}
-			h.log.LogRequest(errlog.Error, h.logRequest(out, st, ""), "no live upstreams while connecting to upstream")
+			// nginx (ngx_http_upstream_connect, NGX_BUSY): on the first
+			// attempt or on a retry the rules allowed, no server may be
+			// tried: 502 whatever the last attempt got, listed under the
+			// upstream's name with a response time.
+			h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+h.target.Pool.Name()), "no live upstreams while "+errlog.ActionConnect)
 			a := st.StartAttempt(netip.AddrPort{}, h.target.Pool.Name())
 			a.Status = http.StatusBadGateway
+			a.ResponseTime = 0
 			return nil, nil, nil, &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
 		}
 		a := st.StartAttempt(srv.AddrPort(), srv.AddrText())
-		resp, err := h.send(ctx, out, srv)
+		resp, err := h.send(h.traceConnect(ctx, a, now), out, srv)
 		end := h.now()
 		if err != nil {
 			f := classify(ctx, err)
@@ -398,9 +403,16 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 				return nil, nil, nil, bf
 			}
 			a.Status = f.status
-			h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+srv.AddrText()), f.msg)
-			h.release(&at, out, st, srv, f.status, upstream.Failure, end)
-			last = f
+			logErr := func() { h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+srv.AddrText()), f.msg) }
+			if f.cond == config.NextTimeout {
+				// nginx logs a timeout after the balancer took the
+				// failure ("temporarily disabled" first).
+				h.release(&at, out, st, srv, f.status, upstream.Failure, end, f.action)
+				logErr()
+			} else {
+				logErr()
+				h.release(&at, out, st, srv, f.status, upstream.Failure, end, f.action)
+			}
 			if !h.mayRetry(&at, f.cond, f.sent, body, end, start) {
 				return nil, nil, nil, f
 			}
@@ -416,7 +428,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			if at.Tries() > 1 && h.mayRetry(&at, cond, true, body, end, start) {
 				resp.Body.Close()
 				a.ResponseTime = end.Sub(now)
-				h.release(&at, out, st, srv, resp.StatusCode, outcome, end)
+				h.release(&at, out, st, srv, resp.StatusCode, outcome, end, errlog.ActionHeader)
 				now = end
 				continue
 			}
@@ -437,6 +449,23 @@ func (h *GRPCHandler) send(ctx context.Context, out *http.Request, srv *upstream
 	return h.client.RoundTrip(out.WithContext(context.WithValue(ctx, grpcDialKey{}, dst)))
 }
 
+// traceConnect returns ctx with a trace that sets a's connect time: the
+// time to dial a new connection, or 0 for a kept-alive one (nginx logs
+// "0.000" for a reused connection, not "-"). A dial that fails leaves it
+// unset ("-"), as in nginx.
+func (h *GRPCHandler) traceConnect(ctx context.Context, a *vars.Attempt, start time.Time) context.Context {
+	// GotConn runs in RoundTrip's goroutine, before it returns.
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if info.Reused {
+				a.ConnectTime = 0
+				return
+			}
+			a.ConnectTime = h.now().Sub(start)
+		},
+	})
+}
+
 // mayRetry applies grpc_next_upstream, _tries and _timeout to a failed
 // attempt that ended at now: a request body already read from cannot be
 // sent again (nginx does not buffer a gRPC body either).
@@ -455,10 +484,10 @@ func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, s
 }
 
 // release ends an attempt on srv with outcome o.
-func (h *GRPCHandler) release(at *balancer.Attempt, out *http.Request, st *vars.State, srv *upstream.Server, status int, o upstream.Outcome, now time.Time) {
+func (h *GRPCHandler) release(at *balancer.Attempt, out *http.Request, st *vars.State, srv *upstream.Server, status int, o upstream.Outcome, now time.Time, action string) {
 	srv.Account(status, 0, 0)
 	if at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, h.logRequest(out, st, h.logScheme+srv.Name()), "upstream server temporarily disabled while connecting to upstream")
+		h.log.LogRequest(errlog.Warn, h.logRequest(out, st, h.logScheme+srv.Name()), errlog.Disabled(action))
 	}
 }
 

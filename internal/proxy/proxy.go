@@ -272,7 +272,7 @@ func bodyErrorStatus(r *http.Request, err error) int {
 		return http.StatusRequestEntityTooLarge
 	case r.Context().Err() != nil:
 		return 499
-	case isTimeout(err):
+	case errlog.IsTimeout(err):
 		return http.StatusRequestTimeout
 	}
 	return http.StatusBadRequest

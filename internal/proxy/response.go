@@ -415,7 +415,7 @@ func (h *Handler) bodyReadFailed(req *request, err error) {
 		return
 	}
 	msg := "upstream prematurely closed connection while reading upstream"
-	if isTimeout(err) {
+	if errlog.IsTimeout(err) {
 		msg = errBodyTimeout.Error()
 	}
 	h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+req.cur.srv.Name()+req.st.RequestURI), msg)

@@ -152,8 +152,8 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			req.resp.closeAt(end)
 			a.ResponseTime = end.Sub(start)
 			a.BytesReceived, a.BytesSent = req.resp.in, req.resp.out
-			h.release(req, srv, a, status, outcome, end, actionHeader)
-			return &failure{cond: cond, status: status, sent: true, end: end, action: actionHeader}
+			h.release(req, srv, a, status, outcome, end, errlog.ActionHeader)
+			return &failure{cond: cond, status: status, sent: true, end: end, action: errlog.ActionHeader}
 		}
 	}
 	req.cur = attemptState{srv: srv, start: start, headAt: headAt, headIn: req.resp.in, attempt: a}
@@ -203,7 +203,7 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 	if c.readErr || req.ctx.Err() != nil {
 		outcome = upstream.Neutral
 	}
-	h.release(req, c.srv, c.attempt, c.attempt.Status, outcome, end, actionHeader)
+	h.release(req, c.srv, c.attempt, c.attempt.Status, outcome, end, errlog.ActionHeader)
 	c.srv = nil
 }
 
@@ -216,12 +216,12 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 		if bf := bindFailure(err, local); bf != nil {
 			bf.end = end
 			h.log.LogRequest(errlog.Crit, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), bf.msg)
-			h.release(req, srv, a, 0, upstream.Neutral, end, actionConnect)
+			h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
 			return bf
 		}
 	}
 	if f == nil {
-		h.release(req, srv, a, 0, upstream.Neutral, end, actionHeader)
+		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionHeader)
 		return &failure{end: end}
 	}
 	f.end = end

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstreamtls"
 )
 
@@ -30,10 +31,10 @@ func handshakeFailure(err error) (*failure, bool) {
 	if !errors.As(err, &he) {
 		return nil, false
 	}
-	if isTimeout(err) {
-		return &failure{cond: config.NextTimeout, status: 504, msg: timedOut(actionHandshake), action: actionHandshake}, true
+	if errlog.IsTimeout(err) {
+		return &failure{cond: config.NextTimeout, status: 504, msg: errlog.TimedOut(errlog.ActionHandshake), action: errlog.ActionHandshake}, true
 	}
-	return &failure{cond: config.NextError, status: 502, msg: he.Reason() + " while " + actionHandshake, action: actionHandshake}, true
+	return &failure{cond: config.NextError, status: 502, msg: he.Reason() + " while " + errlog.ActionHandshake, action: errlog.ActionHandshake}, true
 }
 
 // TLSClientConfig returns the TLS client settings a location with settings

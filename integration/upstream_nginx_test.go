@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/fcgi"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -124,6 +125,11 @@ func GET(status int, seen, log string, errs ...string) upReq {
 	return upReq{method: "GET", status: status, seen: seen, log: log, errs: errs}
 }
 
+// POST is a bodiless POST (Content-Length: 0), as curl -X POST -d ”.
+func POST(status int, seen, log string, errs ...string) upReq {
+	return upReq{method: "POST", status: status, seen: seen, log: log, errs: errs}
+}
+
 // reused is r on a kept-alive upstream connection: its connect time is
 // 0.000, not "-".
 func reused(r upReq) upReq {
@@ -141,7 +147,8 @@ func TestUpstreamLikeNginx(t *testing.T) {
 		// kind is the module the scenario runs with: "" for proxy_pass,
 		// "fastcgi" for fastcgi_pass and FastCGI backends
 		// (startFCGIUpBackend), "memcached" for memcached_pass and
-		// memcached backends (startMCUpBackend).
+		// memcached backends (startMCUpBackend), "grpc" for grpc_pass and
+		// h2c backends (startGRPCUpBackend).
 		kind string
 		reqs []upReq
 	}{
@@ -395,6 +402,49 @@ func TestUpstreamLikeNginx(t *testing.T) {
 					`[error] upstream prematurely closed connection while reading upstream, upstream: "memcached://closebody"`),
 			},
 		},
+		{
+			// A kept-alive HTTP/2 connection: the second request's
+			// connect time is 0.000, not "-".
+			name:    "gRPC: connect time of a reused connection",
+			kind:    "grpc",
+			servers: "server {ok1};",
+			reqs: []upReq{
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+				reused(GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`)),
+			},
+		},
+		{
+			// The retry after hang's timeout finds r1 out: 502 and "no
+			// live upstreams" naming grpc://app, not the timeout's 504.
+			name:     "gRPC: a retry that finds no live upstream",
+			kind:     "grpc",
+			servers:  "server {hang} max_fails=0; server {r1};",
+			location: "grpc_next_upstream error timeout non_idempotent;",
+			reqs: []upReq{
+				GET(502, "hang:GET", `502 "hang, r1" "504, 502" "T, T" "T, -" "-, -"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "grpc://hang"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "grpc://r1"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "grpc://r1"`),
+				GET(502, "hang:GET", `502 "hang, app" "504, 502" "T, T" "T, -" "-, -"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "grpc://hang"`,
+					`[error] no live upstreams while connecting to upstream, upstream: "grpc://app"`),
+			},
+		},
+		{
+			// A bodiless POST (curl -X POST -d '') is retried after a
+			// timeout under non_idempotent: there is nothing to send
+			// again. The "disabled" line comes before the timeout's.
+			name:     "gRPC: a bodiless POST is retried, a timeout takes the server out",
+			kind:     "grpc",
+			servers:  "server {hang}; server {ok1};",
+			location: "grpc_next_upstream error timeout non_idempotent;",
+			reqs: []upReq{
+				POST(200, "hang:POST ok1:POST", `200 "hang, ok1" "504, 200" "T, T" "T, T" "-, T"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "grpc://hang"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "grpc://hang"`),
+				POST(200, "ok1:POST", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -410,6 +460,8 @@ func TestUpstreamLikeNginx(t *testing.T) {
 						addrs[n] = startFCGIUpBackend(t, rec, n)
 					case "memcached":
 						addrs[n] = startMCUpBackend(t, rec, n)
+					case "grpc":
+						addrs[n] = startGRPCUpBackend(t, rec, n)
 					default:
 						addrs[n] = startUpBackend(t, rec, n)
 					}
@@ -417,13 +469,18 @@ func TestUpstreamLikeNginx(t *testing.T) {
 				}
 				return addrs[n]
 			})
-			pass := "proxy_pass http://app;"
+			pass, listen := "proxy_pass http://app;", ""
 			switch tt.kind {
 			case "fastcgi":
 				pass = "fastcgi_param REQUEST_METHOD $request_method; fastcgi_param REQUEST_URI $request_uri; " +
 					"fastcgi_param SERVER_PROTOCOL $server_protocol; fastcgi_pass app;"
 			case "memcached":
 				pass = "set $memcached_key $uri; memcached_pass app;"
+			case "grpc":
+				// The client speaks h2c, as a gRPC client does: its
+				// bodiless POST is a stream ended with the head (a body
+				// that reads nothing), not HTTP/1.1's Content-Length: 0.
+				pass, listen = "grpc_pass grpc://app;", " http2"
 			}
 			in := startFulcrum(t, `
 events {}
@@ -436,11 +493,13 @@ http {
     fastcgi_read_timeout 300ms;
     memcached_connect_timeout 1s;
     memcached_read_timeout 300ms;
+    grpc_connect_timeout 1s;
+    grpc_read_timeout 300ms;
     upstream app {
         `+servers+`
     }
     server {
-        listen 127.0.0.1:0;
+        listen 127.0.0.1:0`+listen+`;
         location / {
             `+tt.location+`
             `+pass+`
@@ -471,6 +530,11 @@ http {
 				return out
 			}
 			client := newClient()
+			if tt.kind == "grpc" {
+				tr := testutil.H2CTransport(in.listening()[0])
+				t.Cleanup(tr.CloseIdleConnections)
+				client = &http.Client{Transport: tr}
+			}
 			for i, r := range tt.reqs {
 				path := fmt.Sprintf("/r%d", i+1)
 				req, err := http.NewRequest(r.method, in.url(0)+path, nil)
@@ -598,4 +662,37 @@ func startMCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 			return
 		}
 	})
+}
+
+// startGRPCUpBackend starts the gRPC backend (HTTP/2 cleartext) a name
+// stands for, as startUpBackend: "okN" answers 200 application/grpc with a
+// message "NAME METHOD URI" and grpc-status 0, "rN" is a closed port,
+// "hang" never answers (until fulcrum resets the stream). It returns the
+// address.
+func startGRPCUpBackend(t *testing.T, rec *upRecorder, name string) string {
+	t.Helper()
+	if strings.HasPrefix(name, "r") {
+		return closedPorts(t, 1)[0]
+	}
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.note(r.URL.RequestURI(), name, r.Method)
+		io.Copy(io.Discard, r.Body)
+		switch {
+		case strings.HasPrefix(name, "ok"):
+			w.Header().Set("Content-Type", "application/grpc")
+			w.Header().Set("Trailer", "Grpc-Status")
+			w.WriteHeader(http.StatusOK)
+			w.Write(testutil.GRPCFrame(fmt.Sprintf("%s %s %s", name, r.Method, r.URL.RequestURI())))
+			w.Header().Set("Grpc-Status", "0")
+		case name == "hang":
+			<-r.Context().Done()
+		default:
+			panic("unknown backend " + name)
+		}
+	}))
+	s.Config.Protocols = new(http.Protocols)
+	s.Config.Protocols.SetUnencryptedHTTP2(true)
+	s.Start()
+	t.Cleanup(s.Close)
+	return s.Listener.Addr().String()
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/fcgi"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -105,6 +106,9 @@ type upReq struct {
 	// times.
 	log  string
 	errs []string // its error log lines, "[level] message, upstream: ..."
+	// connect, when set, is its $upstream_connect_time exactly (log has
+	// times by shape only): "0.000" for a reused connection.
+	connect string
 }
 
 var (
@@ -114,10 +118,23 @@ var (
 	upRequestOf   = regexp.MustCompile(`, request: "\w+ (/r\d+)[^"]*"`)
 	upPathIn      = regexp.MustCompile(`/r\d+`)
 	upNoise       = regexp.MustCompile(`, client: [^,]*|, server: [^,]*|, host: "[^"]*"`)
+	upConnectTime = regexp.MustCompile(`"([^"]*)" "[^"]*"$`) // the access line's $upstream_connect_time
 )
 
 func GET(status int, seen, log string, errs ...string) upReq {
 	return upReq{method: "GET", status: status, seen: seen, log: log, errs: errs}
+}
+
+// POST is a bodiless POST (Content-Length: 0), as curl -X POST -d ”.
+func POST(status int, seen, log string, errs ...string) upReq {
+	return upReq{method: "POST", status: status, seen: seen, log: log, errs: errs}
+}
+
+// reused is r on a kept-alive upstream connection: its connect time is
+// 0.000, not "-".
+func reused(r upReq) upReq {
+	r.connect = "0.000"
+	return r
 }
 
 // TestUpstreamLikeNginx runs the recorded scenarios.
@@ -127,10 +144,13 @@ func TestUpstreamLikeNginx(t *testing.T) {
 		name     string
 		servers  string // the upstream block's body, {NAME} standing for a backend
 		location string // extra directives of the proxying location
-		// fastcgi runs the scenario with fastcgi_pass and FastCGI
-		// backends (startFCGIUpBackend) instead of proxy_pass.
-		fastcgi bool
-		reqs    []upReq
+		// kind is the module the scenario runs with: "" for proxy_pass,
+		// "fastcgi" for fastcgi_pass and FastCGI backends
+		// (startFCGIUpBackend), "memcached" for memcached_pass and
+		// memcached backends (startMCUpBackend), "grpc" for grpc_pass and
+		// h2c backends (startGRPCUpBackend).
+		kind string
+		reqs []upReq
 	}{
 		{
 			// A kept-alive connection took no time to get: 0.000, not "-".
@@ -258,7 +278,7 @@ func TestUpstreamLikeNginx(t *testing.T) {
 			// fastcgi_keep_conn: a kept-alive connection's connect time
 			// is 0.000, not "-".
 			name:     "FastCGI: connect time of a reused connection",
-			fastcgi:  true,
+			kind:     "fastcgi",
 			servers:  "server {ok1}; keepalive 4;",
 			location: "fastcgi_keep_conn on;",
 			reqs: []upReq{
@@ -271,7 +291,7 @@ func TestUpstreamLikeNginx(t *testing.T) {
 			// the retry after a listed 503 finds hang out: 502 and "no
 			// live upstreams" naming the upstream (fastcgi://app).
 			name:     "FastCGI: a timeout, a listed 503, then no live upstream",
-			fastcgi:  true,
+			kind:     "fastcgi",
 			servers:  "server {hang} max_fails=1; server {s503} max_fails=1;",
 			location: "fastcgi_next_upstream error timeout http_503;",
 			reqs: []upReq{
@@ -289,13 +309,140 @@ func TestUpstreamLikeNginx(t *testing.T) {
 			// A connection closed in the head is nginx's "prematurely
 			// closed connection", not "... FastCGI stdout".
 			name:    "FastCGI: a server that closes in the head",
-			fastcgi: true,
+			kind:    "fastcgi",
 			servers: "server {closehead}; server {ok1};",
 			reqs: []upReq{
 				GET(200, "closehead:GET ok1:GET", `200 "closehead, ok1" "502, 200" "T, T" "T, T" "-, T"`,
 					`[error] upstream prematurely closed connection while reading response header from upstream, upstream: "fastcgi://closehead"`,
 					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "fastcgi://closehead"`),
 				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// keepalive: the second request takes the first's idle
+			// connection, whose connect time is 0.000, not "-".
+			name:    "memcached: connect time of a reused connection",
+			kind:    "memcached",
+			servers: "server {ok1}; keepalive 4;",
+			reqs: []upReq{
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+				reused(GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`)),
+			},
+		},
+		{
+			// Both refused, then both out: "no live upstreams" naming
+			// the upstream (memcached://app), its name in $upstream_addr.
+			name:    "memcached: every server out",
+			kind:    "memcached",
+			servers: "server {r1}; server {r2};",
+			reqs: []upReq{
+				GET(502, "", `502 "r1, r2" "502, 502" "T, T" "-, -" "-, -"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "memcached://r1"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "memcached://r1"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "memcached://r2"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "memcached://r2"`),
+				GET(502, "", `502 "app" "502" "T" "-" "-"`,
+					`[error] no live upstreams while connecting to upstream, upstream: "memcached://app"`),
+			},
+		},
+		{
+			// The retry after hang's timeout finds r1 out: 502 and "no
+			// live upstreams", not the timeout's 504.
+			name:    "memcached: a retry that finds no live upstream",
+			kind:    "memcached",
+			servers: "server {hang} max_fails=0; server {r1};",
+			reqs: []upReq{
+				GET(502, "hang:GET", `502 "hang, r1" "504, 502" "T, T" "T, -" "-, -"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "memcached://hang"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "memcached://r1"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "memcached://r1"`),
+				GET(502, "hang:GET", `502 "hang, app" "504, 502" "T, T" "T, -" "-, -"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "memcached://hang"`,
+					`[error] no live upstreams while connecting to upstream, upstream: "memcached://app"`),
+			},
+		},
+		{
+			// The "disabled" line first, then the timeout's, both with
+			// what nginx was doing.
+			name:    "memcached: a timeout takes the server out",
+			kind:    "memcached",
+			servers: "server {hang}; server {ok1};",
+			reqs: []upReq{
+				GET(200, "hang:GET ok1:GET", `200 "hang, ok1" "504, 200" "T, T" "T, T" "-, T"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "memcached://hang"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "memcached://hang"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// A close and a reset before the first line: the error, then
+			// "disabled" while reading the response header.
+			name:    "memcached: servers that close or reset in the head",
+			kind:    "memcached",
+			servers: "server {closehead}; server {reset}; server {ok1};",
+			reqs: []upReq{
+				GET(200, "closehead:GET reset:GET ok1:GET", `200 "closehead, reset, ok1" "502, 502, 200" "T, T, T" "T, T, T" "-, -, T"`,
+					`[error] upstream prematurely closed connection while reading response header from upstream, upstream: "memcached://closehead"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "memcached://closehead"`,
+					`[error] recv() failed (104: Connection reset by peer) while reading response header from upstream, upstream: "memcached://reset"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "memcached://reset"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// The value breaks off after the head went out: 200, the
+			// client's connection cut, the server not counted as failed.
+			name:    "memcached: a server that closes in the value",
+			kind:    "memcached",
+			servers: "server {closebody};",
+			reqs: []upReq{
+				GET(200, "closebody:GET", `200 "closebody" "200" "T" "T" "T"`,
+					`[error] upstream prematurely closed connection while reading upstream, upstream: "memcached://closebody"`),
+				GET(200, "closebody:GET", `200 "closebody" "200" "T" "T" "T"`,
+					`[error] upstream prematurely closed connection while reading upstream, upstream: "memcached://closebody"`),
+			},
+		},
+		{
+			// A kept-alive HTTP/2 connection: the second request's
+			// connect time is 0.000, not "-".
+			name:    "gRPC: connect time of a reused connection",
+			kind:    "grpc",
+			servers: "server {ok1};",
+			reqs: []upReq{
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+				reused(GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`)),
+			},
+		},
+		{
+			// The retry after hang's timeout finds r1 out: 502 and "no
+			// live upstreams" naming grpc://app, not the timeout's 504.
+			name:     "gRPC: a retry that finds no live upstream",
+			kind:     "grpc",
+			servers:  "server {hang} max_fails=0; server {r1};",
+			location: "grpc_next_upstream error timeout non_idempotent;",
+			reqs: []upReq{
+				GET(502, "hang:GET", `502 "hang, r1" "504, 502" "T, T" "T, -" "-, -"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "grpc://hang"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "grpc://r1"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "grpc://r1"`),
+				GET(502, "hang:GET", `502 "hang, app" "504, 502" "T, T" "T, -" "-, -"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "grpc://hang"`,
+					`[error] no live upstreams while connecting to upstream, upstream: "grpc://app"`),
+			},
+		},
+		{
+			// A bodiless POST (curl -X POST -d '') is retried after a
+			// timeout under non_idempotent: there is nothing to send
+			// again. The "disabled" line comes before the timeout's.
+			name:     "gRPC: a bodiless POST is retried, a timeout takes the server out",
+			kind:     "grpc",
+			servers:  "server {hang}; server {ok1};",
+			location: "grpc_next_upstream error timeout non_idempotent;",
+			reqs: []upReq{
+				POST(200, "hang:POST ok1:POST", `200 "hang, ok1" "504, 200" "T, T" "T, T" "-, T"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "grpc://hang"`,
+					`[error] upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: "grpc://hang"`),
+				POST(200, "ok1:POST", `200 "ok1" "200" "T" "T" "T"`),
 			},
 		},
 	}
@@ -307,20 +454,33 @@ func TestUpstreamLikeNginx(t *testing.T) {
 			addrs := map[string]string{} // name -> address
 			servers := upPlaceholder.ReplaceAllStringFunc(tt.servers, func(m string) string {
 				n := m[1 : len(m)-1]
-				if addrs[n] == "" && tt.fastcgi {
-					addrs[n] = startFCGIUpBackend(t, rec, n)
-					names[addrs[n]] = n
-				}
 				if addrs[n] == "" {
-					addrs[n] = startUpBackend(t, rec, n)
+					switch tt.kind {
+					case "fastcgi":
+						addrs[n] = startFCGIUpBackend(t, rec, n)
+					case "memcached":
+						addrs[n] = startMCUpBackend(t, rec, n)
+					case "grpc":
+						addrs[n] = startGRPCUpBackend(t, rec, n)
+					default:
+						addrs[n] = startUpBackend(t, rec, n)
+					}
 					names[addrs[n]] = n
 				}
 				return addrs[n]
 			})
-			pass := "proxy_pass http://app;"
-			if tt.fastcgi {
+			pass, listen := "proxy_pass http://app;", ""
+			switch tt.kind {
+			case "fastcgi":
 				pass = "fastcgi_param REQUEST_METHOD $request_method; fastcgi_param REQUEST_URI $request_uri; " +
 					"fastcgi_param SERVER_PROTOCOL $server_protocol; fastcgi_pass app;"
+			case "memcached":
+				pass = "set $memcached_key $uri; memcached_pass app;"
+			case "grpc":
+				// The client speaks h2c, as a gRPC client does: its
+				// bodiless POST is a stream ended with the head (a body
+				// that reads nothing), not HTTP/1.1's Content-Length: 0.
+				pass, listen = "grpc_pass grpc://app;", " http2"
 			}
 			in := startFulcrum(t, `
 events {}
@@ -331,11 +491,15 @@ http {
     proxy_read_timeout 300ms;
     fastcgi_connect_timeout 1s;
     fastcgi_read_timeout 300ms;
+    memcached_connect_timeout 1s;
+    memcached_read_timeout 300ms;
+    grpc_connect_timeout 1s;
+    grpc_read_timeout 300ms;
     upstream app {
         `+servers+`
     }
     server {
-        listen 127.0.0.1:0;
+        listen 127.0.0.1:0`+listen+`;
         location / {
             `+tt.location+`
             `+pass+`
@@ -366,6 +530,11 @@ http {
 				return out
 			}
 			client := newClient()
+			if tt.kind == "grpc" {
+				tr := testutil.H2CTransport(in.listening()[0])
+				t.Cleanup(tr.CloseIdleConnections)
+				client = &http.Client{Transport: tr}
+			}
 			for i, r := range tt.reqs {
 				path := fmt.Sprintf("/r%d", i+1)
 				req, err := http.NewRequest(r.method, in.url(0)+path, nil)
@@ -384,8 +553,12 @@ http {
 				if got := rec.of(path); got != r.seen {
 					t.Errorf("%s: seen by %q, nginx %q", path, got, r.seen)
 				}
-				if got := upTime.ReplaceAllString(named(accessLine(t, in, path)), "T"); got != r.log {
+				line := accessLine(t, in, path)
+				if got := upTime.ReplaceAllString(named(line), "T"); got != r.log {
 					t.Errorf("%s: logged\n  %s\nnginx\n  %s", path, got, r.log)
+				}
+				if m := upConnectTime.FindStringSubmatch(line); r.connect != "" && (m == nil || m[1] != r.connect) {
+					t.Errorf("%s: $upstream_connect_time in\n  %s\nnginx %q", path, line, r.connect)
 				}
 			}
 			// The error lines are read from fulcrum's stderr: wait for the
@@ -446,4 +619,80 @@ func startFCGIUpBackend(t *testing.T, rec *upRecorder, name string) string {
 		fmt.Fprintf(w, "%s %s %s\n", name, r.Method, r.URL.RequestURI())
 	}))
 	return ln.Addr().String()
+}
+
+// startMCUpBackend starts the memcached backend a name stands for, as
+// startUpBackend: "okN" answers every "get KEY" with a value on a
+// connection it keeps, "rN" is a closed port, "hang" reads the command and
+// never answers, "closehead" closes after the command, "reset" resets the
+// connection after it, "closebody" sends a value's first line and part of
+// the value, then closes. The key is the request's $uri. It returns the
+// address.
+func startMCUpBackend(t *testing.T, rec *upRecorder, name string) string {
+	t.Helper()
+	if strings.HasPrefix(name, "r") && name != "reset" {
+		return closedPorts(t, 1)[0]
+	}
+	return testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			key, _ := strings.CutPrefix(strings.TrimSuffix(line, "\r\n"), "get ")
+			rec.note(key, name, "GET")
+			switch {
+			case strings.HasPrefix(name, "ok"):
+				v := name + " " + key
+				if _, err := fmt.Fprintf(c, "VALUE %s 0 %d\r\n%s\r\nEND\r\n", key, len(v), v); err != nil {
+					return
+				}
+				continue
+			case name == "hang":
+				io.Copy(io.Discard, br) // until fulcrum gives up and closes
+			case name == "closehead":
+			case name == "reset":
+				c.(*net.TCPConn).SetLinger(0)
+			case name == "closebody":
+				fmt.Fprintf(c, "VALUE %s 0 100\r\npartial", key)
+			default:
+				panic("unknown backend " + name)
+			}
+			return
+		}
+	})
+}
+
+// startGRPCUpBackend starts the gRPC backend (HTTP/2 cleartext) a name
+// stands for, as startUpBackend: "okN" answers 200 application/grpc with a
+// message "NAME METHOD URI" and grpc-status 0, "rN" is a closed port,
+// "hang" never answers (until fulcrum resets the stream). It returns the
+// address.
+func startGRPCUpBackend(t *testing.T, rec *upRecorder, name string) string {
+	t.Helper()
+	if strings.HasPrefix(name, "r") {
+		return closedPorts(t, 1)[0]
+	}
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.note(r.URL.RequestURI(), name, r.Method)
+		io.Copy(io.Discard, r.Body)
+		switch {
+		case strings.HasPrefix(name, "ok"):
+			w.Header().Set("Content-Type", "application/grpc")
+			w.Header().Set("Trailer", "Grpc-Status")
+			w.WriteHeader(http.StatusOK)
+			w.Write(testutil.GRPCFrame(fmt.Sprintf("%s %s %s", name, r.Method, r.URL.RequestURI())))
+			w.Header().Set("Grpc-Status", "0")
+		case name == "hang":
+			<-r.Context().Done()
+		default:
+			panic("unknown backend " + name)
+		}
+	}))
+	s.Config.Protocols = new(http.Protocols)
+	s.Config.Protocols.SetUnencryptedHTTP2(true)
+	s.Start()
+	t.Cleanup(s.Close)
+	return s.Listener.Addr().String()
 }

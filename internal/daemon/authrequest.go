@@ -156,24 +156,37 @@ func (s *snapshot) serveSubrequest(sub *recorder, keepSlashes bool, sr *http.Req
 func (s *snapshot) serveSubrequestTo(sub *recorder, keepSlashes bool, sr *http.Request, st *vars.State, srv *router.Server, sw *subWriter) {
 	*sub = recorder{ResponseWriter: sw, st: st, snap: s, req: sr, keepSlashes: keepSlashes,
 		realIPSet: true, sub: true, srv: srv}
+	loc, res := s.subrequestLocation(sr, st, srv)
+	s.runSubrequestAt(sub, sr, st, srv, loc, res)
+	sub.gz.Abort()
+	if sub.bf != nil && sub.bf.ssiOn {
+		sub.endBodyFilters() // what the subrequest's SSI filter held
+	}
+}
+
+// subrequestLocation runs srv's rewrites for a subrequest at st.Path and
+// finds the location it reaches (an internal one too), with its captures:
+// nil when the rewrites answered it.
+func (s *snapshot) subrequestLocation(sr *http.Request, st *vars.State, srv *router.Server) (*config.Location, rewrite.Result) {
 	res := s.serverRewrite(sr, st, srv)
 	res.Internal = true // a subrequest may reach an internal location
-	var loc *config.Location
-	if res.Outcome == rewrite.Next {
-		lm := srv.Location(st.Path)
-		setCaptures(st, lm.Captures, router.Captures{})
-		loc = lm.Location
+	if res.Outcome != rewrite.Next {
+		return nil, res
 	}
+	lm := srv.Location(st.Path)
+	setCaptures(st, lm.Captures, router.Captures{})
+	return lm.Location, res
+}
+
+// runSubrequestAt serves the subrequest sr with sub at loc (the server's
+// level when nil), after the rewrites' result res.
+func (s *snapshot) runSubrequestAt(sub *recorder, sr *http.Request, st *vars.State, srv *router.Server, loc *config.Location, res rewrite.Result) {
 	sub.set = srv.Config.Settings
 	if loc != nil {
 		sub.set = loc.Settings
 	}
 	sub.server = serverHeader(sub.set)
 	s.run(sub, sr, st, srv, loc, res)
-	sub.gz.Abort()
-	if sub.bf != nil && sub.bf.ssiOn {
-		sub.endBodyFilters() // what the subrequest's SSI filter held
-	}
 }
 
 // subWriter is the ResponseWriter under a subrequest's recorder: it keeps

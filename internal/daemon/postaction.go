@@ -12,7 +12,6 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/rewrite"
-	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
 
@@ -124,18 +123,7 @@ func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State
 			return
 		}
 	} else {
-		res = s.serverRewrite(sr, st, srv)
-		res.Internal = true
-		if res.Outcome == rewrite.Next {
-			lm := srv.Location(st.Path)
-			setCaptures(st, lm.Captures, router.Captures{})
-			loc = lm.Location
-		}
+		loc, res = s.subrequestLocation(sr, st, srv)
 	}
-	sub.set = srv.Config.Settings
-	if loc != nil {
-		sub.set = loc.Settings
-	}
-	sub.server = serverHeader(sub.set)
-	s.run(sub, sr, st, srv, loc, res)
+	s.runSubrequestAt(sub, sr, st, srv, loc, res)
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"fulcrum/internal/byterange"
 )
@@ -86,7 +87,7 @@ func (c *Context) setRange() {
 // first byte a "bytes=" Range value (any case) asks for, 0 for anything
 // else (another unit, several ranges, a suffix range, an overflow).
 func firstByte(v string) int64 {
-	if len(v) < 7 || !equalFoldASCII(v[:6], "bytes=") {
+	if len(v) < 7 || !strings.EqualFold(v[:6], "bytes=") {
 		return 0
 	}
 	p := v[6:]
@@ -108,25 +109,6 @@ func firstByte(v string) int64 {
 		n = n*10 + d
 	}
 	return n
-}
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // Part is the part of the object a slice's answer holds: the bytes

@@ -117,6 +117,23 @@ func TestLogNotFound(t *testing.T) {
 	}
 }
 
+// TestTooLargeBodyLogged: a declared body over client_max_body_size gets 413
+// and nginx's error line, with the length the client declared.
+func TestTooLargeBodyLogged(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `server { listen 127.0.0.1:0; server_name s1;
+		client_max_body_size 10; location / { return 200 ok; } }`)
+	resp, err := http.Post("http://"+addr+"/x", "text/plain", strings.NewReader("aaaaaaaaaaaaaaaaaaaaaaa"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	waitForLog(t, filepath.Join(dir, "error.log"), `error client intended to send too large body: 23 bytes, client: 127.0.0.1, server: s1, request: "POST /x HTTP/1.1", host: "`+addr+`"`)
+}
+
 // rawTalk sends req on a new connection to addr and reads until the
 // server closes it or wait passes; it returns what arrived, how the read
 // ended ("eof", "reset" or "open": still open after wait) and when.

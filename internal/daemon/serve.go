@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -522,14 +523,16 @@ func setCaptures(st *vars.State, loc, srv router.Captures) {
 }
 
 // bodyWithinLimit enforces client_max_body_size: a declared length over the
-// limit is refused with 413 before the body is read; a chunked body is cut off
-// at the limit.
+// limit is refused with 413 before the body is read, logged as nginx logs it;
+// a chunked body is cut off at the limit.
 func bodyWithinLimit(rec *recorder, r *http.Request, set *config.Settings) bool {
 	limit := set.ClientMaxBodySize
 	if limit <= 0 {
 		return true
 	}
 	if r.ContentLength > limit {
+		rec.snap.log.LogRequest(errlog.Error, logRequest(rec.st, r),
+			"client intended to send too large body: "+strconv.FormatInt(r.ContentLength, 10)+" bytes")
 		rec.fail(http.StatusRequestEntityTooLarge)
 		return false
 	}

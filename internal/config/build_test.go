@@ -58,6 +58,25 @@ func loadText(t *testing.T, src string) (*Config, error) {
 	return cfg, err
 }
 
+// loadNested loads src, whose first server's first location holds a nested
+// one, and returns both locations' settings. With wantErr set it checks that
+// loading fails with an error starting so and returns nils.
+func loadNested(t *testing.T, src, wantErr string) (outer, inner *Settings) {
+	t.Helper()
+	cfg, err := loadText(t, src)
+	if wantErr != "" {
+		if err == nil || !strings.HasPrefix(err.Error(), wantErr) {
+			t.Fatalf("error %v, want %q", err, wantErr)
+		}
+		return nil, nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := cfg.HTTP.Servers[0].Locations[0]
+	return loc.Settings, loc.Locations[0].Settings
+}
+
 func mustLoad(t *testing.T, src string) *Config {
 	t.Helper()
 	cfg, err := loadText(t, src)

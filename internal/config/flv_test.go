@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -24,19 +23,12 @@ func TestFLV(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := "http {\nserver {\nlocation /v/ { " + tt.loc + "\nlocation /v/n/ { }\n} } }\n"
-			cfg, err := loadText(t, src)
-			if tt.err != "" {
-				if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
-					t.Fatalf("error %v, want %q", err, tt.err)
-				}
+			outer, inner := loadNested(t, src, tt.err)
+			if outer == nil {
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			outer := cfg.HTTP.Servers[0].Locations[0]
-			if outer.Settings.FLV != tt.outer || outer.Locations[0].Settings.FLV != tt.inner {
-				t.Errorf("FLV %v, nested %v; want %v, %v", outer.Settings.FLV, outer.Locations[0].Settings.FLV, tt.outer, tt.inner)
+			if outer.FLV != tt.outer || inner.FLV != tt.inner {
+				t.Errorf("FLV %v, nested %v; want %v, %v", outer.FLV, inner.FLV, tt.outer, tt.inner)
 			}
 		})
 	}

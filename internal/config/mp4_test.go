@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -28,21 +27,14 @@ func TestMP4(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := "http {\nserver { " + tt.srv + "\nlocation /v/ { " + tt.loc + "\nlocation /v/n/ { }\n} } }\n"
-			cfg, err := loadText(t, src)
-			if tt.err != "" {
-				if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
-					t.Fatalf("error %v, want %q", err, tt.err)
-				}
+			outer, inner := loadNested(t, src, tt.err)
+			if outer == nil {
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			outer := cfg.HTTP.Servers[0].Locations[0]
-			if got := outer.Settings.MP4; got != tt.outer {
+			if got := outer.MP4; got != tt.outer {
 				t.Errorf("MP4 %+v, want %+v", got, tt.outer)
 			}
-			if got := outer.Locations[0].Settings.MP4; got != tt.inner {
+			if got := inner.MP4; got != tt.inner {
 				t.Errorf("nested MP4 %+v, want %+v", got, tt.inner)
 			}
 		})

@@ -25,19 +25,12 @@ func TestSlice(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// The location's directives are on line 3 ("location /v/ {").
 			src := "http {\n" + tt.http + " server {\nlocation /v/ { " + tt.loc + "\nlocation /v/n/ { }\n} } }\n"
-			cfg, err := loadText(t, src)
-			if tt.err != "" {
-				if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
-					t.Fatalf("error %v, want %q", err, tt.err)
-				}
+			outer, inner := loadNested(t, src, tt.err)
+			if outer == nil {
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			outer := cfg.HTTP.Servers[0].Locations[0]
-			if outer.Settings.Slice != tt.outer || outer.Locations[0].Settings.Slice != tt.inner {
-				t.Errorf("Slice %d, nested %d; want %d, %d", outer.Settings.Slice, outer.Locations[0].Settings.Slice, tt.outer, tt.inner)
+			if outer.Slice != tt.outer || inner.Slice != tt.inner {
+				t.Errorf("Slice %d, nested %d; want %d, %d", outer.Slice, inner.Slice, tt.outer, tt.inner)
 			}
 		})
 	}

@@ -98,19 +98,7 @@ http {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, "http://"+addr+tc.target, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i+1 < len(tc.hdr); i += 2 {
-				req.Header.Set(tc.hdr[i], tc.hdr[i+1])
-			}
-			resp, err := noRedirects.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, b := fetchWith(t, tc.method, "http://"+addr+tc.target, tc.hdr...)
 			if resp.StatusCode != tc.code {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.code)
 			}
@@ -131,4 +119,24 @@ http {
 			}
 		})
 	}
+}
+
+// fetchWith sends method to url with the header fields given as name, value
+// pairs, without following redirects, and returns the response and its body.
+func fetchWith(t *testing.T, method, url string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, b
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -122,19 +121,7 @@ http {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(tc.method, "http://"+addr+tc.target, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i+1 < len(tc.hdr); i += 2 {
-				req.Header.Set(tc.hdr[i], tc.hdr[i+1])
-			}
-			resp, err := noRedirects.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, b := fetchWith(t, tc.method, "http://"+addr+tc.target, tc.hdr...)
 			if resp.StatusCode != tc.code {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.code)
 			}

@@ -114,12 +114,28 @@ func newTLSAddr(h *router.Hosts, st *staplers, oc *ocspCheckers) *tlsAddr {
 			}
 		}
 	}
-	if perServer != nil {
-		a.cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-			return perServer[a.sniServer(hello.ServerName)], nil // nil: the address's own
+	a.cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		if pc, ok := hello.Conn.(*prefixConn); ok {
+			// For $ssl_ciphers and $ssl_curves: the slices are the
+			// handshake's own, kept without a copy.
+			pc.ciphers = hello.CipherSuites
+			pc.curves = curveIDs(hello.SupportedCurves)
 		}
+		if perServer == nil {
+			return nil, nil // the address's own
+		}
+		return perServer[a.sniServer(hello.ServerName)], nil // nil: the address's own
 	}
 	return a
+}
+
+// curveIDs returns the TLS identifiers of curves.
+func curveIDs(curves []tls.CurveID) []uint16 {
+	ids := make([]uint16, len(curves))
+	for i, c := range curves {
+		ids[i] = uint16(c)
+	}
+	return ids
 }
 
 // alpn is the protocols a handshake whose SNI name chose srv offers, in
@@ -416,6 +432,9 @@ type sslConn struct {
 	pending []byte    // what of first is still to be read
 	rd      time.Time // the engine's read deadline, applied after the handshake
 	tc      atomic.Pointer[tls.Conn]
+	// ciphers and curves are what the client's hello offered, in its
+	// order ($ssl_ciphers, $ssl_curves), once the handshake is done.
+	ciphers, curves []uint16
 }
 
 // Read implements net.Conn.
@@ -472,6 +491,7 @@ func (c *sslConn) start() {
 		c.logHandshake(err, pc.rejected)
 		return
 	}
+	c.ciphers, c.curves = pc.ciphers, pc.curves
 	c.tc.Store(tc)
 }
 
@@ -546,7 +566,11 @@ func (c *sslConn) describe(ci *connInfo) {
 	case ci.tls == nil:
 		if tc := c.tc.Load(); tc != nil {
 			st := tc.ConnectionState()
-			ci.tls = &vars.TLS{Protocol: config.ProtocolName(st.Version), Cipher: config.CipherName(st.CipherSuite), ServerName: st.ServerName}
+			ci.tls = &vars.TLS{Protocol: config.ProtocolName(st.Version), Cipher: config.CipherName(st.CipherSuite), ServerName: st.ServerName,
+				ALPN: st.NegotiatedProtocol, Reused: st.DidResume, Curve: uint16(st.CurveID), ClientCiphers: c.ciphers, ClientCurves: c.curves}
+			if st.DidResume && st.Version < tls.VersionTLS13 {
+				ci.tls.ClientCurves = nil // OpenSSL keeps no groups for a resumed TLS 1.2 session
+			}
 			ci.tls.Client, ci.certResult = c.addr.clientCert(&st)
 		}
 	}
@@ -558,6 +582,8 @@ type prefixConn struct {
 	first []byte
 	// rejected is set when ssl_reject_handshake refused the handshake.
 	rejected bool
+	// ciphers and curves are what the client's hello offered.
+	ciphers, curves []uint16
 }
 
 func (p *prefixConn) Read(b []byte) (int, error) {

@@ -478,13 +478,21 @@ func getGzipRatio(dst []byte, st *State) ([]byte, bool) {
 	return strconv.AppendInt(dst, frac, 10), true
 }
 
-// tlsGetter reads one field of the connection's TLS session; not found on a
-// plain connection, as nginx's $ssl_* variables.
+// tlsGetter reads one field of the connection's TLS session. As nginx's
+// $ssl_* variables (ngx_http_ssl_variable), it is not found on a plain
+// connection, nor when the value is empty ($ssl_server_name without SNI,
+// $ssl_alpn_protocol without ALPN).
 func tlsGetter(field func(*TLS) string) Getter {
+	return tlsAppender(func(dst []byte, t *TLS) []byte { return append(dst, field(t)...) })
+}
+
+// tlsAppender is tlsGetter for a value appended in place.
+func tlsAppender(value func([]byte, *TLS) []byte) Getter {
 	return func(dst []byte, st *State) ([]byte, bool) {
 		if st.TLS == nil {
 			return dst, false
 		}
-		return append(dst, field(st.TLS)...), true
+		out := value(dst, st.TLS)
+		return out, len(out) > len(dst)
 	}
 }

@@ -202,6 +202,23 @@ type TLS struct {
 	// ServerName is the name the client sent with SNI, "" without one
 	// ($ssl_server_name).
 	ServerName string
+	// ALPN is the protocol ALPN chose ("h2", "http/1.1"), "" when the
+	// client offered none ($ssl_alpn_protocol).
+	ALPN string
+	// Reused says the handshake resumed an earlier session
+	// ($ssl_session_reused).
+	Reused bool
+	// Curve is the key exchange group the handshake used (a TLS group
+	// identifier: 29 is X25519), 0 for none, as a TLS 1.2 RSA key
+	// exchange ($ssl_curve).
+	Curve uint16
+	// ClientCiphers are the cipher suites the client offered, in its
+	// order ($ssl_ciphers).
+	ClientCiphers []uint16
+	// ClientCurves are the key exchange groups the client offered, in its
+	// order; nil for a resumed TLS 1.2 session, for which OpenSSL keeps
+	// none ($ssl_curves).
+	ClientCurves []uint16
 	// Client is the client's certificate; nil when it sent none (or the
 	// handshake did not ask for one): $ssl_client_verify is then "NONE"
 	// and the other $ssl_client_* variables are empty.

@@ -146,6 +146,30 @@ func connectionVar(name string) Getter {
 		return tlsGetter(func(t *TLS) string { return t.Cipher })
 	case "ssl_server_name":
 		return tlsGetter(func(t *TLS) string { return t.ServerName })
+	case "ssl_alpn_protocol":
+		return tlsGetter(func(t *TLS) string { return t.ALPN })
+	case "ssl_session_reused":
+		return tlsGetter(func(t *TLS) string {
+			if t.Reused {
+				return "r"
+			}
+			return "."
+		})
+	case "ssl_early_data":
+		// "1" while early data is being read: fulcrum takes none
+		// (ssl_early_data is planned), so never found.
+		return tlsGetter(func(*TLS) string { return "" })
+	case "ssl_curve":
+		return tlsAppender(func(dst []byte, t *TLS) []byte {
+			if t.Curve == 0 {
+				return dst
+			}
+			return appendGroup(dst, t.Curve)
+		})
+	case "ssl_curves":
+		return tlsAppender(func(dst []byte, t *TLS) []byte { return appendList(dst, t.ClientCurves, appendGroup) })
+	case "ssl_ciphers":
+		return tlsAppender(func(dst []byte, t *TLS) []byte { return appendList(dst, t.ClientCiphers, appendCipher) })
 	}
 	return nil
 }

@@ -25,7 +25,8 @@ func filledState() *State {
 	st.Args = "q=go&Lang=en&empty=&flag"
 	st.Host = "WWW.Example.COM.:8443"
 	st.Scheme = "https"
-	st.TLS = &TLS{Protocol: "TLSv1.3", Cipher: "TLS_AES_128_GCM_SHA256", ServerName: "www.example.com"}
+	st.TLS = &TLS{Protocol: "TLSv1.3", Cipher: "TLS_AES_128_GCM_SHA256", ServerName: "www.example.com",
+		ALPN: "h2", Reused: true, Curve: 29, ClientCiphers: []uint16{0x1301, 0xc02f, 0x000a, 0x00ff}, ClientCurves: []uint16{0x0a0a, 0x11ec, 29, 23, 256}}
 	st.Proto = "HTTP/1.1"
 	st.RequestLine = "GET /search/a%20b?q=go&Lang=en&empty=&flag HTTP/1.1"
 	st.Header = HeaderList{
@@ -152,6 +153,12 @@ func TestVariables(t *testing.T) {
 		{"ssl_protocol", "TLSv1.3"},
 		{"ssl_cipher", "TLS_AES_128_GCM_SHA256"},
 		{"ssl_server_name", "www.example.com"},
+		{"ssl_alpn_protocol", "h2"},
+		{"ssl_session_reused", "r"},
+		{"ssl_curve", "X25519"},
+		{"ssl_curves", "0x0a0a:X25519MLKEM768:X25519:prime256v1:ffdhe2048"}, // GREASE as nginx writes an unknown group
+		{"ssl_ciphers", "TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES128-GCM-SHA256:0x000a:TLS_EMPTY_RENEGOTIATION_INFO_SCSV"},
+		{"ssl_early_data", notFound},
 		{"connection", "17"},
 		{"connection_requests", "3"},
 		{"connections_active", "7"},
@@ -246,6 +253,12 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"ssl_protocol", notFound},
 		{"ssl_cipher", notFound},
 		{"ssl_server_name", notFound},
+		{"ssl_alpn_protocol", notFound},
+		{"ssl_session_reused", notFound},
+		{"ssl_curve", notFound},
+		{"ssl_curves", notFound},
+		{"ssl_ciphers", notFound},
+		{"ssl_early_data", notFound},
 		{"request_time", "0.000"},
 		{"proxy_host", notFound},
 		{"upstream_cache_status", notFound},
@@ -968,5 +981,30 @@ func TestConnectionAndCompletionVariables(t *testing.T) {
 		if got := tmpl.String(st); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestTLSVariablesEmpty checks that a TLS variable whose value is empty is
+// not found ("-" in a log line), as nginx's ngx_http_ssl_variable has it:
+// no SNI, no ALPN, no key exchange group, a resumed TLS 1.2 session's groups.
+func TestTLSVariablesEmpty(t *testing.T) {
+	c := &Compiler{Now: fixedClock}
+	st := filledState()
+	st.TLS = &TLS{Protocol: "TLSv1.2", Cipher: "AES128-GCM-SHA256"}
+	for _, name := range []string{"ssl_server_name", "ssl_alpn_protocol", "ssl_curve", "ssl_curves", "ssl_ciphers", "ssl_early_data"} {
+		tpl, err := c.Compile("$" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := tpl.parts[0].get(nil, st); ok {
+			t.Errorf("$%s = %q, want not found", name, got)
+		}
+	}
+	tpl, err := c.Compile("$ssl_session_reused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := tpl.parts[0].get(nil, st); !ok || string(got) != "." {
+		t.Errorf("$ssl_session_reused = %q (found %v), want \".\"", got, ok)
 	}
 }

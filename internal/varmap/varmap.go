@@ -21,6 +21,9 @@ type Map[V any] struct {
 	regexes []regexKey[V]
 	def     V
 	hasDef  bool
+	// hostnames strips a trailing dot from the key, as nginx's map does
+	// with the hostnames parameter ("example.com." finds "example.com").
+	hostnames bool
 }
 
 type wildcard[V any] struct {
@@ -45,7 +48,7 @@ type Match[V any] struct {
 // string into a V (such as a compiled template); its error is returned
 // as is (value adds the position it wants).
 func NewMap[V any](m *config.Map, value func(s string, pos config.Pos) (V, error)) (*Map[V], error) {
-	cm := &Map[V]{exact: map[string]V{}}
+	cm := &Map[V]{exact: map[string]V{}, hostnames: m.Hostnames}
 	if m.Default != "" {
 		v, err := value(m.Default, m.Pos)
 		if err != nil {
@@ -90,8 +93,12 @@ func sortLongestFirst[V any](ws []wildcard[V]) {
 // an exact key (case-insensitive), then the longest lead wildcard, the
 // longest trail wildcard, then the first regex in config order that
 // matches (case as the regex says), else the default. ok is false when
-// nothing matched and there is no default.
+// nothing matched and there is no default. A map with hostnames first
+// drops one trailing dot from key, as ngx_http_map_variable does.
 func (m *Map[V]) Find(key string) (Match[V], bool) {
+	if m.hostnames && strings.HasSuffix(key, ".") {
+		key = key[:len(key)-1]
+	}
 	lower := strings.ToLower(key)
 	if v, ok := m.exact[lower]; ok {
 		return Match[V]{Value: v}, true

@@ -38,6 +38,22 @@ func TestFind(t *testing.T) {
 			t.Errorf("Find(%q) = %q, regex %v, %v; want %q, regex %v", tt.key, got.Value, got.Regex != nil, ok, tt.want, tt.regex)
 		}
 	}
+	// With hostnames, one trailing dot goes before any key is tried
+	// (nginx 1.22.1: "example.com." finds example.com, regexes too);
+	// without, the dot is part of the key.
+	m.Hostnames = true
+	hosts, err := NewMap(m, func(s string, _ config.Pos) (string, error) { return s, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"www.example.org.": "exact", "x.example.org.": "lead-short", "w7.": "re1", "www.example.org..": "def", ".": "def"} {
+		if got, _ := hosts.Find(key); got.Value != want {
+			t.Errorf("hostnames: Find(%q) = %q, want %q", key, got.Value, want)
+		}
+	}
+	if got, _ := cm.Find("www.example.org."); got.Value != "def" {
+		t.Errorf("without hostnames: Find(%q) = %q, want the default", "www.example.org.", got.Value)
+	}
 	none, err := NewMap(&config.Map{}, func(s string, _ config.Pos) (string, error) { return s, nil })
 	if err != nil {
 		t.Fatal(err)

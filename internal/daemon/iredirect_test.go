@@ -192,3 +192,35 @@ func TestInternalRedirectAfterBreak(t *testing.T) {
 		{"/brn/x?q=1", 200, "backend /brn/new?q=1 x-set="},
 	})
 }
+
+// TestInternalRedirectToNoLocation checks which settings serve an
+// error_page target no location matches: the server's, as nginx's internal
+// redirect starts again from them, not those of the location the request
+// left (checked against nginx 1.22.1: no add_header of /exp/, "always" or
+// not, on the 404 page, and the server's add_header instead).
+func TestInternalRedirectToNoLocation(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "404.html"), []byte("not found page\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir, fmt.Sprintf(`server { listen 127.0.0.1:0; root %s;
+        error_page 404 /404.html;
+        add_header X-Server s always;
+        location /exp/ { add_header X-A a; add_header X-B b always; }
+    }`, dir))
+	resp, err := noRedirects.Get("http://" + addr + "/exp/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || string(body) != "not found page\n" {
+		t.Fatalf("got %d %q, want the 404 page", resp.StatusCode, body)
+	}
+	if got := resp.Header.Values("X-B"); len(got) != 0 {
+		t.Errorf("X-B %q: the location the request left added it", got)
+	}
+	if got := resp.Header.Get("X-Server"); got != "s" {
+		t.Errorf("X-Server %q, want the server's add_header", got)
+	}
+}

@@ -383,10 +383,21 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		}
 		rec.resetSlice() // an internal redirect clears every module's context
 		loc, res = s.redirectInternally(r, st, srv, next)
-		if loc != nil {
-			rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
-		}
+		rec.useLevel(srv, loc)
 	}
+}
+
+// useLevel makes the settings of loc, or the server's when loc is nil (a
+// URI no location matches, a server rewrite that answered), those that
+// serve the request from here on, as nginx's internal redirect starts
+// again from the server's configuration (r->loc_conf) before it looks
+// for a location.
+func (w *recorder) useLevel(srv *router.Server, loc *config.Location) {
+	set := srv.Config.Settings
+	if loc != nil {
+		set = loc.Settings
+	}
+	w.set, w.server = set, serverHeader(set)
 }
 
 // redirectInternally moves the request to next: a named location as it is,
@@ -430,9 +441,7 @@ func (s *snapshot) refuse(rec *recorder, r *http.Request, st *vars.State, srv *r
 		r.Method, st.Method = http.MethodGet, http.MethodGet
 	}
 	loc, res := s.redirectInternally(r, st, srv, next)
-	if loc != nil {
-		rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
-	}
+	rec.useLevel(srv, loc)
 	s.run(rec, r, st, srv, loc, res)
 }
 

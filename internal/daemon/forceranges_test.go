@@ -78,6 +78,10 @@ const forceConf = `
         location /onmax0/ { proxy_pass http://%[2]s; proxy_force_ranges on; max_ranges 0; }
         location /onmax1/ { proxy_pass http://%[2]s; proxy_force_ranges on; max_ranges 1; }
         location /onhide/ { proxy_pass http://%[2]s; proxy_force_ranges on; proxy_hide_header Accept-Ranges; }
+        location /ongzip/ {
+            proxy_pass http://%[2]s; proxy_force_ranges on;
+            gzip on; gzip_min_length 1; gzip_types text/plain; gzip_proxied any;
+        }
         location /oncache/ {
             proxy_pass http://%[2]s; proxy_force_ranges on;
             proxy_cache p; proxy_cache_valid 200 1m; add_header X-Cache $upstream_cache_status;
@@ -186,7 +190,7 @@ func TestForceRanges(t *testing.T) {
 			{method: "HEAD", path: "/on/plain/x", header: r25, status: 206, fields: cut},
 			{method: "HEAD", path: "/on/plain/x", header: rng("bytes=30-"), status: 416, fields: unsat},
 		}},
-		{"on with proxy_buffering off, max_ranges, proxy_hide_header", []forceStep{
+		{"on with proxy_buffering off, max_ranges, proxy_hide_header, gzip", []forceStep{
 			{path: "/onnobuf/plain/x", header: r25, status: 206, fields: cut, body: "2345"},
 			{path: "/onnobuf/plain/x", header: two, status: 200, fields: whole, body: forceBody},
 			{path: "/onnobuf/plain/x", header: rng("bytes=30-40"), status: 416, fields: unsat},
@@ -196,6 +200,9 @@ func TestForceRanges(t *testing.T) {
 			{path: "/onmax1/plain/x", header: two, status: 200, fields: whole, body: forceBody},
 			{path: "/onhide/ar/x", header: r25, status: 206, fields: cut, body: "2345"},
 			{path: "/onhide/ar/x", status: 200, fields: whole, body: forceBody},
+			{path: "/ongzip/plain/x", header: map[string]string{"Range": "bytes=2-5", "Accept-Encoding": "gzip"}, status: 200,
+				fields: map[string]string{"Content-Encoding": "gzip", "Etag": `W/"e1"`, "Accept-Ranges": "-", "Content-Range": "-", "Content-Length": "-"}},
+			{path: "/ongzip/plain/x", header: r25, status: 206, fields: cut, body: "2345"},
 		}},
 		{"on with a cache: one range on the MISS, several on the HIT, no Range upstream", []forceStep{
 			{path: "/oncache/plain/m", header: two, status: 200, fields: with(whole, "X-Cache", "MISS", "X-Got-Range", "None"), body: forceBody},

@@ -52,6 +52,10 @@ type FastCGI struct {
 	// Buffering is fastcgi_buffering: off flushes each piece of the
 	// response to the client as it arrives.
 	Buffering bool
+	// ForceRanges is fastcgi_force_ranges (scgi_, uwsgi_force_ranges):
+	// nginx's range filter may cut a 200 whatever its Accept-Ranges field,
+	// which is not passed on; the filter writes its own.
+	ForceRanges bool
 	// Bind is fastcgi_bind (scgi_bind, uwsgi_bind): the local address of
 	// connections to the servers, read as proxy_bind; the zero value lets
 	// the system pick.
@@ -177,6 +181,7 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 		flagRule(n("pass_request_headers"), func(s *Settings) *bool { return &field(s).PassRequestHeaders }),
 		flagRule(n("pass_request_body"), func(s *Settings) *bool { return &field(s).PassRequestBody }),
 		flagRule(n("buffering"), func(s *Settings) *bool { return &field(s).Buffering }),
+		flagRule(n("force_ranges"), func(s *Settings) *bool { return &field(s).ForceRanges }),
 		{names: []string{n("bind")}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
 			scratch := &Settings{}
 			err := applyProxyBind(b, scratch, dirs, at)

@@ -86,6 +86,7 @@ var settingRules = slices.Concat([]settingRule{
 	{names: []string{"proxy_cookie_path"}, apply: applyCookiePath},
 	{names: []string{"proxy_cookie_flags"}, apply: applyCookieFlags},
 	flagRule("proxy_buffering", func(s *Settings) *bool { return &s.ProxyBuffering }),
+	flagRule("proxy_force_ranges", func(s *Settings) *bool { return &s.ProxyForceRanges }),
 	{names: []string{"proxy_limit_rate"}, apply: applyProxyLimitRate},
 	flagRule("proxy_intercept_errors", func(s *Settings) *bool { return &s.ProxyInterceptErrors }),
 	flagRule("proxy_ignore_client_abort", func(s *Settings) *bool { return &s.ProxyIgnoreClientAbort }),

@@ -445,7 +445,7 @@ var baseSpecs = []spec{
 	{name: "proxy_limit_rate", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "proxy_limit_rate rate;"},
 	{name: "proxy_store", module: "http_proxy", ctx: ctxHSL, args: args1, status: implemented, syntax: "proxy_store on | off | string;"},
 	{name: "proxy_store_access", module: "http_proxy", ctx: ctxHSL, args: args123, status: implemented, syntax: "proxy_store_access users:permissions ...;"},
-	{name: "proxy_force_ranges", module: "http_proxy", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum cuts ranges only out of cached or cacheable responses that came with Accept-Ranges", syntax: "proxy_force_ranges on | off;"},
+	{name: "proxy_force_ranges", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_force_ranges on | off;"},
 	{name: "proxy_cache", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_cache zone | off;"},
 	{name: "proxy_cache_path", module: "http_proxy", ctx: ctxHTTP, args: args2More, multi: true, syntax: "proxy_cache_path path [levels=levels] keys_zone=name:size [inactive=time] [max_size=size] [...];"},
 	{name: "proxy_cache_key", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_cache_key string;"},

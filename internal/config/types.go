@@ -579,6 +579,10 @@ type Settings struct {
 	ProxyCookieFlags      []CookieFlags
 	ProxyBuffering        bool
 	ProxyRequestBuffering bool
+	// ProxyForceRanges (proxy_force_ranges on): nginx's range filter may
+	// cut an upstream's 200 whatever its Accept-Ranges field, which is not
+	// passed on; the filter writes its own.
+	ProxyForceRanges bool
 	// ProxyLimitRate (proxy_limit_rate) is the rate in bytes per second an
 	// upstream's response body is read at, per request, when ProxyBuffering
 	// is on; 0 means no limit.

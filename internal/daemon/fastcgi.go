@@ -44,7 +44,7 @@ func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPa
 		Protocol: proto, Location: loc, Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
 		Keepalive: bp.cfg.Keepalive, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
 		CacheZone: b.cgiCacheZone(loc, proto), Conditional: static.ConditionalFor(loc.Settings.IfModifiedSince),
-		Ranges: cacheRanges,
+		Ranges: upstreamRanges,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)

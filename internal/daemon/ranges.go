@@ -7,15 +7,17 @@ import (
 	"fulcrum/internal/cacherule"
 )
 
-// cacheRanges is nginx's range filter (cacherule.Ranger) for the 200s the
-// proxy's and the FastCGI client's caches serve or store. It sends the
+// upstreamRanges is nginx's range filter (cacherule.Ranger) for the 200s
+// the proxy's and the FastCGI client's caches serve or store, and for
+// every 200 of theirs under proxy_force_ranges (fastcgi_, scgi_,
+// uwsgi_force_ranges) on. It sends the
 // whole response, untouched, in a subrequest (nginx's filter skips r !=
 // r->main), under "max_ranges 0", in a request the slice module cuts
 // itself, and when a filter that changes the body refuses ranges
 // (AllowRanges: gzip, sub, SSI, addition). Otherwise it reads the Range
 // and If-Range fields against the response's ETag and Last-Modified, at
 // most max_ranges ranges, one for a response read from the upstream.
-func cacheRanges(w http.ResponseWriter, r *http.Request, q cacherule.RangeQuery) (*byterange.Cut, int) {
+func upstreamRanges(w http.ResponseWriter, r *http.Request, q cacherule.RangeQuery) (*byterange.Cut, int) {
 	rec, ok := w.(*recorder)
 	if !ok || rec.sub || rec.slice != nil || rec.set == nil || rec.set.RangesOff {
 		return nil, http.StatusOK

@@ -623,10 +623,10 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 		Log:      b.snap.log,
 		Server:   serverHeader(loc.Settings),
 		Now:      b.snap.now,
+		Ranges:   upstreamRanges,
 	}
 	if z := loc.Settings.ProxyCache.Zone; z != nil {
 		opts.CacheZone, opts.Conditional = b.zones[z], static.ConditionalFor(loc.Settings.IfModifiedSince)
-		opts.Ranges = cacheRanges
 	}
 	host := proxyHost(pass)
 	if pass.HasVariables {

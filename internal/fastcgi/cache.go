@@ -168,7 +168,7 @@ func (h *Handler) serveStale(req *request, status string) bool {
 		return false
 	}
 	req.st.CacheStatus = status
-	req.rangeable = h.ranges != nil
+	req.rangeable, req.acceptRanges = h.ranges != nil, h.forceRanges
 	if !h.passHead(req, hd) || h.answerConditional(req, hd) || !h.cutRanges(req, hd, false) {
 		return true
 	}

@@ -136,8 +136,10 @@ type Handler struct {
 	store *store.Rule
 	// conditional is Options.Conditional (for the cache only).
 	conditional func(h http.Header, mod time.Time, etag string) int
-	// ranges is Options.Ranges (for the cache only).
-	ranges cacherule.Ranger
+	// ranges is Options.Ranges, for the cache and, with forceRanges
+	// (fastcgi_force_ranges on), for every 200.
+	ranges      cacherule.Ranger
+	forceRanges bool
 }
 
 // hiddenByDefault are the fields nginx never passes from a FastCGI response
@@ -191,6 +193,9 @@ func New(o Options) (*Handler, error) {
 	if h.store, err = store.Compile(o.Compiler, strings.TrimSuffix(scheme, "://")+"_store", set.Store, set.StoreAccess); err != nil {
 		return nil, err
 	}
+	if set.ForceRanges && o.Ranges != nil {
+		h.ranges, h.forceRanges = o.Ranges, true
+	}
 	if h.cache != nil {
 		h.conditional, h.ranges = o.Conditional, o.Ranges
 		h.revalidateIMS, h.revalidateINM = !h.named["HTTP_IF_MODIFIED_SINCE"], !h.named["HTTP_IF_NONE_MATCH"]
@@ -230,8 +235,10 @@ type request struct {
 	cacheParams, passRange bool
 	// rangeable says the range filter may cut the response (it comes from
 	// the cache, or may go to it: rangeCheck); acceptRanges that it had
-	// the Accept-Ranges field the filter then needs (and replaces); cut
-	// is the filter's 206, nil for the whole response.
+	// the Accept-Ranges field the filter then needs (and replaces). With
+	// *_force_ranges on both are set before the fields are read: the field
+	// is dropped whatever the response, and the filter runs on any 200.
+	// cut is the filter's 206, nil for the whole response.
 	rangeable, acceptRanges bool
 	cut                     *byterange.Cut
 	stale                   *cache.Entry // the expired entry, for _use_stale and _revalidate

@@ -23,7 +23,12 @@ var accelKept = map[string]bool{"content-type": true, "set-cookie": true, "conte
 // a storing one to its file (store.go). It
 // returns the body bytes read and whether the response ended cleanly.
 func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
-	if req.cl != nil && h.ranges != nil {
+	if h.forceRanges {
+		// *_force_ranges: nginx drops the application's Accept-Ranges
+		// and lets its range filter cut any 200, one range at most
+		// unless it comes from the cache.
+		req.rangeable, req.acceptRanges = true, true
+	} else if req.cl != nil && h.ranges != nil {
 		h.rangeCheck(req, x.head)
 	}
 	if !h.passHead(req, x.head) {
@@ -32,10 +37,18 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 	if req.cl != nil {
 		return h.respondCaching(req, x)
 	}
+	if h.forceRanges && !h.cutRanges(req, x.head, true) {
+		return 0, false // a 416: the writer answered; the response is dropped
+	}
 	if h.store != nil {
 		h.startStore(req, x.head)
 	}
 	h.writeHead(req, x.head)
+	if req.cut != nil {
+		w := req.w // one range: the response is read in order
+		req.w = cutWriter{ResponseWriter: w, Writer: req.cut.Stream(w)}
+		defer func() { req.w = w }()
+	}
 	n, ok := h.copyBody(req, x)
 	if req.store != nil {
 		h.endStore(req, x.head, ok)

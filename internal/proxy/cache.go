@@ -39,8 +39,6 @@ type cacheRule struct {
 	set  *config.CacheSettings
 	// conditional is the not-modified filter (Options.Conditional).
 	conditional func(h http.Header, mod time.Time, etag string) int
-	// ranges is the range filter (Options.Ranges); nil for none.
-	ranges cacherule.Ranger
 }
 
 // compileCache compiles set for zone; nil when the location does not cache.
@@ -526,15 +524,17 @@ func (h *Handler) rangeCheck(req *request) {
 // ranges and returns the status to send; false when it answered a 416
 // itself. A response without a Content-Length (chunked, or up to the
 // close) is sent whole, without Accept-Ranges, as nginx's filter needs the
-// length; a response from the upstream gets one range at most (nginx's
-// r->single_range), which is cut out of the body as it streams.
+// length; the answer to a HEAD has the length its field gives. A response
+// from the upstream gets one range at most (nginx's r->single_range),
+// which is cut out of the body as it streams.
 func (h *Handler) cutRanges(req *request) (int, bool) {
 	head := &req.resp.head
-	if head.Framing != h1.LengthBody {
+	sized := head.Framing == h1.LengthBody || head.Framing == h1.NoBody && head.ContentLength >= 0
+	if !sized {
 		return http.StatusOK, true
 	}
 	q := cacherule.Query(req.w.Header(), head.ContentLength, req.resp.entry == nil)
-	cut, status := h.cache.ranges(req.w, req.in, q)
+	cut, status := h.ranges(req.w, req.in, q)
 	switch status {
 	case http.StatusPartialContent:
 		req.cut = cut

@@ -48,8 +48,9 @@ type Options struct {
 	// CacheZone is the zone of the location's proxy_cache; nil when it has
 	// none.
 	CacheZone *cache.Zone
-	// Ranges is nginx's range filter for the 200s the cache serves or
-	// stores (cacherule.Ranger); nil means they go out whole.
+	// Ranges is nginx's range filter (cacherule.Ranger) for the 200s the
+	// cache serves or stores, and for every 200 under proxy_force_ranges
+	// on; nil means they go out whole.
 	Ranges cacherule.Ranger
 }
 
@@ -96,7 +97,10 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)
 	}
 	if h.cache != nil {
-		h.cache.conditional, h.cache.ranges = o.Conditional, o.Ranges
+		h.cache.conditional, h.ranges = o.Conditional, o.Ranges
+	}
+	if set.ProxyForceRanges && o.Ranges != nil {
+		h.ranges, h.forceRanges = o.Ranges, true
 	}
 	if h.store, err = store.Compile(o.Compiler, "proxy_store", set.ProxyStore, set.ProxyStoreAccess); err != nil {
 		return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)

@@ -25,6 +25,7 @@ import (
 	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/byterange"
 	"fulcrum/internal/cache"
+	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
@@ -68,6 +69,11 @@ type Handler struct {
 	cache *cacheRule
 	// store is the location's proxy_store; nil when it has none.
 	store *store.Rule
+	// ranges is nginx's range filter (Options.Ranges), run on the 200s
+	// the cache serves or stores, and on every 200 with forceRanges
+	// (proxy_force_ranges on, and a filter to run); nil for none.
+	ranges      cacherule.Ranger
+	forceRanges bool
 }
 
 // request is one request's state while it is proxied. Requests are pooled.
@@ -111,8 +117,10 @@ type request struct {
 	// rangeable says the response may be cut by the range filter, as
 	// nginx's r->allow_ranges once the upstream's Accept-Ranges arrives:
 	// it comes from the cache, or may go to it (rangeCheck). acceptRanges
-	// says the field came (copyHeader drops it then, as nginx does); cut
-	// is the filter's 206, nil for the whole response.
+	// says the field came (copyHeader drops it then, as nginx does). With
+	// proxy_force_ranges both are set before the fields are read: the
+	// field is dropped whatever the response, and the filter runs on any
+	// 200. cut is the filter's 206, nil for the whole response.
 	rangeable, acceptRanges bool
 	cut                     *byterange.Cut
 	// fill stores the response being passed on; fillHead is its head,

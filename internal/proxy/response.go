@@ -49,7 +49,12 @@ func (h *Handler) respond(req *request) {
 	if h.accelRedirect(req) {
 		return
 	}
-	if h.cache != nil && h.cache.ranges != nil {
+	if h.forceRanges {
+		// proxy_force_ranges: nginx drops the upstream's Accept-Ranges
+		// and lets its range filter cut any 200, one range at most
+		// unless it comes from the cache.
+		req.rangeable, req.acceptRanges = true, true
+	} else if h.cache != nil && h.ranges != nil {
 		h.rangeCheck(req)
 	}
 	h.copyHeader(req)

@@ -90,10 +90,15 @@ func getHTTPS(dst []byte, st *State) ([]byte, bool) {
 }
 
 // getHTTP2 is nginx's $http2: "h2" for a request that came over HTTP/2 on
-// TLS, else empty (fulcrum has no plain-text HTTP/2, nginx's "h2c").
+// TLS, "h2c" over plain-text HTTP/2 (listen ... http2 without ssl), else
+// empty.
 func getHTTP2(dst []byte, st *State) ([]byte, bool) {
-	if st.Proto == "HTTP/2.0" && st.Scheme == "https" {
+	switch {
+	case st.Proto != "HTTP/2.0":
+	case st.Scheme == "https":
 		dst = append(dst, "h2"...)
+	default:
+		dst = append(dst, "h2c"...)
 	}
 	return dst, true
 }

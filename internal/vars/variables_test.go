@@ -855,12 +855,15 @@ func TestConnectionsWithoutCounter(t *testing.T) {
 	}
 }
 
-// TestHTTP2Variable checks $http2: "h2" for HTTP/2 over TLS only.
+// TestHTTP2Variable checks $http2: "h2" for HTTP/2 over TLS, "h2c" for
+// plain-text HTTP/2 (nginx 1.22.1 with "listen ... http2" and curl
+// --http2-prior-knowledge), empty for HTTP/1.x.
 func TestHTTP2Variable(t *testing.T) {
 	tests := []struct{ proto, scheme, want string }{
 		{"HTTP/2.0", "https", "h2"},
 		{"HTTP/1.1", "https", ""},
-		{"HTTP/2.0", "http", ""},
+		{"HTTP/2.0", "http", "h2c"},
+		{"HTTP/1.1", "http", ""},
 	}
 	for _, tt := range tests {
 		c := &Compiler{}

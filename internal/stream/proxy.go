@@ -360,7 +360,7 @@ func (p *Proxy) accept(l *listener) {
 			continue
 		}
 		if srv.ssl[l.key] && srv.tlsConfig != nil {
-			c = tls.Server(c, srv.tlsConfig)
+			c = tls.Server(&helloConn{Conn: c}, srv.tlsConfig)
 		}
 		s := p.newSession(c, srv)
 		s.slot = true

@@ -3,6 +3,7 @@ package stream
 import (
 	"crypto/tls"
 	"errors"
+	"net"
 	"slices"
 	"strconv"
 
@@ -21,6 +22,11 @@ import (
 type sslState struct {
 	protocol, cipher, serverName, alpn string
 	reused                             bool
+	// curve is the key exchange group (0: none); ciphers and curves are
+	// what the client's hello offered ($ssl_curve, $ssl_ciphers,
+	// $ssl_curves).
+	curve           uint16
+	ciphers, curves []uint16
 	// client is the certificate the client sent and its verdict; nil
 	// when it sent none.
 	client *vars.ClientCert
@@ -39,12 +45,23 @@ func serverTLS(sc *config.StreamServer) (*tls.Config, *clientauth.Verifier) {
 		}
 		c.SetSessionTicketKeys(keys) // the first makes tickets, all open them
 	}
+	var alpn []string
 	if len(sc.ALPN) > 0 {
-		alpn := slices.Clone(sc.ALPN)
+		alpn = slices.Clone(sc.ALPN)
 		c.NextProtos = alpn
-		c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-			return nil, checkALPN(alpn, hello.SupportedProtos)
+	}
+	c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		if hc, ok := hello.Conn.(*helloConn); ok {
+			hc.ciphers = hello.CipherSuites
+			hc.curves = make([]uint16, len(hello.SupportedCurves))
+			for i, id := range hello.SupportedCurves {
+				hc.curves[i] = uint16(id)
+			}
 		}
+		if alpn == nil {
+			return nil, nil
+		}
+		return nil, checkALPN(alpn, hello.SupportedProtos)
 	}
 	var v *clientauth.Verifier
 	if t.ClientAuth.Verify != config.VerifyOff {
@@ -88,7 +105,13 @@ func checkALPN(server, client []string) error {
 func (s *session) afterHandshake(tc *tls.Conn) bool {
 	st := tc.ConnectionState()
 	s.ssl = &sslState{protocol: config.ProtocolName(st.Version), cipher: config.CipherName(st.CipherSuite),
-		serverName: st.ServerName, alpn: st.NegotiatedProtocol, reused: st.DidResume}
+		serverName: st.ServerName, alpn: st.NegotiatedProtocol, reused: st.DidResume, curve: uint16(st.CurveID)}
+	if hc, ok := tc.NetConn().(*helloConn); ok {
+		s.ssl.ciphers, s.ssl.curves = hc.ciphers, hc.curves
+		if st.DidResume && st.Version < tls.VersionTLS13 {
+			s.ssl.curves = nil // OpenSSL keeps no groups for a resumed TLS 1.2 session
+		}
+	}
 	v := s.srv.verifier
 	if v == nil {
 		return true
@@ -141,6 +164,14 @@ var sslVariables = map[string]getter{
 	"ssl_server_name":    sslString(func(st *sslState) string { return st.serverName }),
 	"ssl_alpn_protocol":  sslString(func(st *sslState) string { return st.alpn }),
 	"ssl_session_reused": sslString(sessionReused),
+	"ssl_curve": sslAppend(func(d []byte, st *sslState) []byte {
+		if st.curve == 0 {
+			return d
+		}
+		return vars.AppendTLSGroup(d, st.curve)
+	}),
+	"ssl_curves":  sslAppend(func(d []byte, st *sslState) []byte { return vars.AppendTLSGroups(d, st.curves) }),
+	"ssl_ciphers": sslAppend(func(d []byte, st *sslState) []byte { return vars.AppendTLSCiphers(d, st.ciphers) }),
 	"ssl_client_verify": func(d []byte, s *session) ([]byte, bool) {
 		switch {
 		case s.ssl == nil:
@@ -171,13 +202,27 @@ func sessionReused(st *sslState) string {
 
 // sslString makes the getter of a TLS variable whose value is a string.
 func sslString(value func(st *sslState) string) getter {
+	return sslAppend(func(d []byte, st *sslState) []byte { return append(d, value(st)...) })
+}
+
+// sslAppend makes the getter of a TLS variable whose value is appended in
+// place; an empty one is not found.
+func sslAppend(value func(d []byte, st *sslState) []byte) getter {
 	return func(d []byte, s *session) ([]byte, bool) {
 		if s.ssl == nil {
 			return d, false
 		}
-		v := value(s.ssl)
-		return append(d, v...), v != ""
+		out := value(d, s.ssl)
+		return out, len(out) > len(d)
 	}
+}
+
+// helloConn is an accepted connection that a TLS handshake runs on: it
+// keeps what the client's hello offered, which the handshake's
+// GetConfigForClient records, for $ssl_ciphers and $ssl_curves.
+type helloConn struct {
+	net.Conn
+	ciphers, curves []uint16
 }
 
 // clientCertVariable returns the getter of an $ssl_client_* variable with

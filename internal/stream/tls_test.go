@@ -270,3 +270,36 @@ func TestStreamTLSConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamTLSHandshakeVariables checks $ssl_curve, $ssl_curves and
+// $ssl_ciphers, formatted as the http side's (nginx 1.22.1 with OpenSSL
+// 3.0): OpenSSL's names in the client's order, "0x" and hex for a suite
+// OpenSSL does not know, "-" for the groups of a resumed TLS 1.2 session.
+func TestStreamTLSHandshakeVariables(t *testing.T) {
+	a := startEcho(t, "a")
+	dir := t.TempDir()
+	writeCert(t, dir)
+	sub := t.TempDir()
+	p, addr := start(t, load(t, sub, fmt.Sprintf(`
+log_format f '$ssl_curve $ssl_curves $ssl_ciphers';
+server { listen 127.0.0.1:0 ssl; ssl_certificate %[1]s/cert.pem; ssl_certificate_key %[1]s/key.pem;
+         proxy_pass %[2]s; access_log %%DIR%%/s.log f; }`, dir, a.addr())))
+	client := &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, ClientSessionCache: tls.NewLRUClientSessionCache(2),
+		CipherSuites: []uint16{tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_RSA_WITH_RC4_128_SHA}}
+	const ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:0x000a:0x0005"
+	want := ""
+	for i, line := range []string{
+		"X25519 X25519:prime256v1:secp384r1:secp521r1 " + ciphers + "\n",
+		"X25519 - " + ciphers + "\n", // resumed
+	} {
+		if got := tlsAsk(addr, client); got != "a x" {
+			t.Fatalf("session %d: answer %q", i, got)
+		}
+		want += line
+		path := filepath.Join(sub, "s.log")
+		waitFor(t, "the log line", func() bool { return readFile(t, path) == want || p.Sessions() == 0 && readFile(t, path) != "" && strings.Count(readFile(t, path), "\n") > i })
+		if got := readFile(t, path); got != want {
+			t.Fatalf("log %q, want %q", got, want)
+		}
+	}
+}

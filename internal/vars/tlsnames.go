@@ -19,10 +19,10 @@ var opensslGroups = map[uint16]string{
 	4587: "SecP256r1MLKEM768", 4588: "X25519MLKEM768", 4589: "SecP384r1MLKEM1024",
 }
 
-// appendGroup appends the OpenSSL name of key exchange group id, or nginx's
-// "0x" and four hex digits for one OpenSSL does not know (a GREASE value,
-// say).
-func appendGroup(dst []byte, id uint16) []byte {
+// AppendTLSGroup appends $ssl_curve's text for key exchange group id: its
+// OpenSSL name, or nginx's "0x" and four hex digits for one OpenSSL does
+// not know (a GREASE value, say).
+func AppendTLSGroup(dst []byte, id uint16) []byte {
 	if name, ok := opensslGroups[id]; ok {
 		return append(dst, name...)
 	}
@@ -45,6 +45,19 @@ func appendHex16(dst []byte, id uint16) []byte {
 		dst = strconv.AppendUint(dst, uint64(id>>shift&0xf), 16)
 	}
 	return dst
+}
+
+// AppendTLSGroups appends $ssl_curves's text for the groups a client
+// offered: each as AppendTLSGroup writes it, separated by ':'.
+func AppendTLSGroups(dst []byte, ids []uint16) []byte {
+	return appendList(dst, ids, AppendTLSGroup)
+}
+
+// AppendTLSCiphers appends $ssl_ciphers's text for the suites a client
+// offered: OpenSSL's names, "0x" and hex for one OpenSSL does not know,
+// separated by ':'.
+func AppendTLSCiphers(dst []byte, ids []uint16) []byte {
+	return appendList(dst, ids, appendCipher)
 }
 
 // appendList appends each of ids, named by name, separated by ':', as

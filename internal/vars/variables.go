@@ -164,12 +164,12 @@ func connectionVar(name string) Getter {
 			if t.Curve == 0 {
 				return dst
 			}
-			return appendGroup(dst, t.Curve)
+			return AppendTLSGroup(dst, t.Curve)
 		})
 	case "ssl_curves":
-		return tlsAppender(func(dst []byte, t *TLS) []byte { return appendList(dst, t.ClientCurves, appendGroup) })
+		return tlsAppender(func(dst []byte, t *TLS) []byte { return AppendTLSGroups(dst, t.ClientCurves) })
 	case "ssl_ciphers":
-		return tlsAppender(func(dst []byte, t *TLS) []byte { return appendList(dst, t.ClientCiphers, appendCipher) })
+		return tlsAppender(func(dst []byte, t *TLS) []byte { return AppendTLSCiphers(dst, t.ClientCiphers) })
 	}
 	return nil
 }

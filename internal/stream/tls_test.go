@@ -297,7 +297,9 @@ server { listen 127.0.0.1:0 ssl; ssl_certificate %[1]s/cert.pem; ssl_certificate
 		}
 		want += line
 		path := filepath.Join(sub, "s.log")
-		waitFor(t, "the log line", func() bool { return readFile(t, path) == want || p.Sessions() == 0 && readFile(t, path) != "" && strings.Count(readFile(t, path), "\n") > i })
+		waitFor(t, "the log line", func() bool {
+			return readFile(t, path) == want || p.Sessions() == 0 && readFile(t, path) != "" && strings.Count(readFile(t, path), "\n") > i
+		})
 		if got := readFile(t, path); got != want {
 			t.Fatalf("log %q, want %q", got, want)
 		}

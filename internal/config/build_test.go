@@ -410,7 +410,7 @@ func TestSettingsValues(t *testing.T) {
 			return [2][]string{s.ProxyHideHeaders, s.ProxyPassHeaders}
 		}, [2][]string{{"X-A", "X-B"}, {"Server"}}},
 		{"request rewriting", `proxy_method POST; proxy_set_body "x=$arg_x"; proxy_pass_request_body off; proxy_pass_request_headers off;`, func(s *Settings) any {
-			return [4]any{s.ProxyMethod, s.ProxySetBody, s.ProxyPassRequestBody, s.ProxyPassRequestHeaders}
+			return [4]any{s.ProxyMethod, *s.ProxySetBody, s.ProxyPassRequestBody, s.ProxyPassRequestHeaders}
 		}, [4]any{"POST", "x=$arg_x", false, false}},
 		{"intercept errors", "proxy_intercept_errors on;", func(s *Settings) any { return s.ProxyInterceptErrors }, true},
 		{"buffering", "proxy_buffering off; proxy_request_buffering off;", func(s *Settings) any {

@@ -78,7 +78,11 @@ var settingRules = slices.Concat([]settingRule{
 	listRule("proxy_pass_header", func(s *Settings) *[]string { return &s.ProxyPassHeaders }),
 	flagRule("proxy_pass_request_headers", func(s *Settings) *bool { return &s.ProxyPassRequestHeaders }),
 	flagRule("proxy_pass_request_body", func(s *Settings) *bool { return &s.ProxyPassRequestBody }),
-	textRule("proxy_set_body", func(s *Settings) *string { return &s.ProxySetBody }),
+	{names: []string{"proxy_set_body"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		body := dirs[0].Args[0]
+		st.ProxySetBody = &body
+		return nil
+	}},
 	textRule("proxy_method", func(s *Settings) *string { return &s.ProxyMethod }),
 	textRule("proxy_http_version", func(s *Settings) *string { return &s.ProxyHTTPVersion }),
 	{names: []string{"proxy_redirect"}, apply: applyProxyRedirect},

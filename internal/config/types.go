@@ -567,10 +567,12 @@ type Settings struct {
 	ProxyPassHeaders        []string
 	ProxyPassRequestHeaders bool
 	ProxyPassRequestBody    bool
-	ProxySetBody            string
-	ProxyMethod             string
-	ProxyHTTPVersion        string // "1.0" or "1.1"; default "1.1" (keep-alive on)
-	ProxyRedirects          []ProxyRedirect
+	// ProxySetBody is proxy_set_body's text; nil without one, "" for an
+	// empty body (proxy_set_body "").
+	ProxySetBody     *string
+	ProxyMethod      string
+	ProxyHTTPVersion string // "1.0" or "1.1"; default "1.1" (keep-alive on)
+	ProxyRedirects   []ProxyRedirect
 	// ProxyCookieDomains, ProxyCookiePaths and ProxyCookieFlags are the
 	// proxy_cookie_domain, _path and _flags rules of the nearest level that
 	// has any, in order; nil when there are none or that level says "off".

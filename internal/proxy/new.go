@@ -78,8 +78,8 @@ func New(o Options) (*Handler, error) {
 	if h.headers, err = compileHeaders(o.Compiler, set.ProxySetHeaders); err != nil {
 		return nil, err
 	}
-	if set.ProxySetBody != "" {
-		if h.setBody, err = o.Compiler.Compile(set.ProxySetBody); err != nil {
+	if set.ProxySetBody != nil {
+		if h.setBody, err = o.Compiler.Compile(*set.ProxySetBody); err != nil {
 			return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)
 		}
 	}

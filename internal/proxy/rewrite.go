@@ -79,7 +79,7 @@ func (h *Handler) prepare(req *request) {
 	req.out.head = b
 	req.out.method = append(req.out.method[:0], method...)
 	req.out.close = h.set.ProxyHTTPVersion == "1.0"
-	h.prepareBody(req, method)
+	h.prepareBody(req)
 }
 
 // appendUpgrade adds fulcrum's default pass-through of an upgrade handshake,
@@ -170,9 +170,17 @@ func (h *Handler) appendTarget(b []byte, req *request) []byte {
 	return append(b, h.uri.target(st.RequestURI, st.Path, st.Args)...)
 }
 
-// prepareBody applies proxy_pass_request_body and proxy_set_body. Methods that
-// usually carry a body get "Content-Length: 0" when they have none.
-func (h *Handler) prepareBody(req *request, method string) {
+// prepareBody applies proxy_pass_request_body and proxy_set_body, and
+// decides whether an empty body is announced: as nginx's
+// $proxy_internal_body_length, a Content-Length goes upstream when the
+// client announced a body (its Content-Length, "0" included, or chunked
+// framing) or proxy_set_body gives one, and none goes for a request without
+// either, whatever its method (a GET with "Content-Length: 0" keeps it, a
+// POST without one gets none; checked against nginx 1.22.1). A subrequest
+// (auth_request, SSI, ...) has no body whatever its copy of the client's
+// fields says: a length other than "0" there is the client's, not
+// announced (nginx would send it without the body).
+func (h *Handler) prepareBody(req *request) {
 	switch {
 	case h.setBody != nil:
 		body := h.setBody.String(req.st)
@@ -180,8 +188,7 @@ func (h *Handler) prepareBody(req *request, method string) {
 	case !h.set.ProxyPassRequestBody:
 		req.body = &replayBody{empty: true, buffered: true}
 	}
-	switch method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch:
-		req.out.sendLength = true
-	}
+	in := req.in
+	cl := in.Header["Content-Length"]
+	req.out.sendLength = h.setBody != nil || in.ContentLength != 0 || len(cl) == 1 && cl[0] == "0"
 }

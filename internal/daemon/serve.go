@@ -89,10 +89,12 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	// are done, before the log line: the connection's next request waits
 	// for it, as in nginx.
 	completed := false
+	var left *deadlineBody
 	defer func() {
 		if completed {
 			rec.complete()
 			st.Completed = rec.sentWhole()
+			discardBody(rec, ci, left)
 		}
 		post := postActionTarget(rec, completed)
 		if rec.mirrors != nil || post != "" {
@@ -131,13 +133,14 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		rec.account(ci)
 		s.access.log(rec.set, st)
 	}()
-	s.serveFound(rec, r, st, ci, sm, hostErr)
+	left = s.serveFound(rec, r, st, ci, sm, hostErr)
 	completed = true
 }
 
 // serveFound serves a request whose server block is chosen: the location, its
-// checks, its handler, then whatever is left of the request body.
-func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error) {
+// checks, its handler. It returns the request body when the handler may have
+// left some of it unread (nil when there is none).
+func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error) (left *deadlineBody) {
 	srv := sm.Server
 	if hostErr == errNoHost { // nginx's words, whatever the version
 		s.log.LogRequest(errlog.Info, logRequest(st, r), `client sent HTTP/1.1 request without "Host" header while reading client request headers`)
@@ -197,11 +200,33 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	rec.closeAfter = keepaliveSpent(ci, rec.set)
 	body := applyClientTimeouts(rec, r, rec.set)
 	s.run(rec, r, st, srv, lm.Location, first)
-	// What the handler left of the body is discarded, and nginx does not
-	// count a discarded body in $request_length (1.22.1 logs the head's
-	// bytes alone for a POST to a return or a static file).
+	return body
+}
+
+// discardBody discards what the handler left of the request body b, once the
+// response went out whole, as nginx does (ngx_http_discard_request_body, then
+// ngx_http_finalize_connection's lingering_timeout between reads and
+// lingering_time in all): the client has its answer while the rest of its
+// body is read, and the log line waits for the end. nginx does not count a
+// discarded body in $request_length (1.22.1 logs the head's bytes alone for
+// a POST to a return or a static file).
+func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
+	if b == nil || b.eof {
+		return
+	}
+	if b.err == nil {
+		if rec.ew != nil {
+			rec.ew.flushNow()
+		}
+		if set := rec.set; set != nil && set.Closing.LingeringTimeout > 0 {
+			b.timeout = set.Closing.LingeringTimeout
+			if set.Closing.LingeringTime > 0 {
+				b.until = time.Now().Add(set.Closing.LingeringTime)
+			}
+		}
+	}
 	length := ci.length
-	finishBody(rec, body)
+	finishBody(rec, b)
 	ci.length = length
 }
 
@@ -582,11 +607,11 @@ type deadliner interface {
 // the connection; past it the connection is closed instead (as net/http does).
 const maxDrain = 256 << 10
 
-// finishBody reads what the handler left of the request body, still with
-// client_body_timeout between reads, so a client trickling a body to a
-// location that never reads it cannot hold the connection. A client that
-// stalls, or a body too long to drain, gets its connection closed after the
-// response.
+// finishBody reads what the handler left of the request body, with b's
+// timeout between reads (discardBody's lingering_timeout), so a client
+// trickling a body to a location that never reads it cannot hold the
+// connection. A client that stalls, or a body too long to drain, gets its
+// connection closed after the response.
 func finishBody(rec *recorder, b *deadlineBody) {
 	if b == nil || b.eof {
 		return
@@ -607,12 +632,17 @@ type deadlineBody struct {
 	rc      io.ReadCloser
 	ctrl    deadliner
 	timeout time.Duration
-	eof     bool  // the whole body was read
-	err     error // the first read error other than EOF
+	until   time.Time // when set, no read waits past it (lingering_time)
+	eof     bool      // the whole body was read
+	err     error     // the first read error other than EOF
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
-	_ = b.ctrl.SetReadDeadline(time.Now().Add(b.timeout))
+	d := time.Now().Add(b.timeout)
+	if !b.until.IsZero() && b.until.Before(d) {
+		d = b.until
+	}
+	_ = b.ctrl.SetReadDeadline(d)
 	n, err := b.rc.Read(p)
 	switch {
 	case err == io.EOF:
@@ -930,6 +960,13 @@ func (w *recorder) write(p []byte) (int, error) {
 // missing file, a refused client), its own status goes out, not the one the
 // error_page meant for the page, as nginx does.
 func (w *recorder) fail(code int) {
+	if code == http.StatusRequestTimeout && !w.wroteHeader && !w.sub {
+		// A body that stopped coming (client_body_timeout): nginx's
+		// ngx_http_finalize_request terminates a request that ends with 408,
+		// without an answer or an error_page; only the access log says 408.
+		w.drop(code)
+		return
+	}
 	if w.sub {
 		if sw, ok := w.ResponseWriter.(*subWriter); ok {
 			sw.failed = true // an SSI include's stub replaces its answer

@@ -228,7 +228,7 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 	switch res.Kind {
 	case static.KindFile:
 		if res.Index && h.elsewhere(res.URI) {
-			return &internalRedirect{uri: res.URI, args: st.Args}
+			return &internalRedirect{uri: res.URI, args: st.Args, argsFound: st.ArgsFound}
 		}
 		if rec.statusOverride != 0 {
 			// An error page (error_page 404 [=code] /404.html): ServeFile sends
@@ -273,7 +273,9 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 func (h *staticHandler) notServedHere(rec *recorder, r *http.Request, st *vars.State, res static.Result) *internalRedirect {
 	switch res.Kind {
 	case static.KindInternalRedirect:
-		return &internalRedirect{uri: res.URI, args: res.Args}
+		// try_files's fallback always leaves $args found, an index
+		// redirect keeps the request's.
+		return &internalRedirect{uri: res.URI, args: res.Args, argsFound: res.ArgsFound || st.ArgsFound}
 	case static.KindNamedLocation:
 		return &internalRedirect{named: res.Name}
 	}

@@ -431,7 +431,7 @@ func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *rout
 	if next.named != "" {
 		return srv.Named(next.named), rewrite.Result{}
 	}
-	st.Path, st.Args = next.uri, next.args
+	st.Path, st.Args, st.ArgsFound = next.uri, next.args, next.argsFound
 	st.Rewritten, st.WholeURI = true, false
 	res := s.serverRewrite(r, st, srv)
 	if res.Outcome != rewrite.Next {
@@ -1013,8 +1013,8 @@ func (w *recorder) fail(code int) {
 		case strings.HasPrefix(target, "@"):
 			w.pending = &internalRedirect{named: target}
 		case strings.HasPrefix(target, "/"):
-			uri, args, _ := strings.Cut(target, "?")
-			w.pending = &internalRedirect{uri: uri, args: args}
+			uri, args, found := strings.Cut(target, "?")
+			w.pending = &internalRedirect{uri: uri, args: args, argsFound: found}
 		default: // a URL: redirect the client there
 			redirectCode := http.StatusFound
 			switch ep.Response {

@@ -36,10 +36,11 @@ func getURI(dst []byte, st *State) ([]byte, bool) {
 // getArgs is not found when the query is empty: no '?' in the target, or a
 // bare '?' at its end ("GET /p?"). nginx sets r->args only when something
 // follows the '?' (ngx_http_process_request_uri), and $args tests
-// r->args.data; nginx 1.22.1 logs "-" for both.
+// r->args.data; nginx 1.22.1 logs "-" for both. An internal redirect or a
+// rewrite may leave it found but empty (State.ArgsFound).
 func getArgs(dst []byte, st *State) ([]byte, bool) {
 	if st.Args == "" {
-		return dst, false
+		return dst, st.ArgsFound
 	}
 	return append(dst, st.Args...), true
 }

@@ -224,10 +224,22 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 				b.until = time.Now().Add(set.Closing.LingeringTime)
 			}
 		}
+		if rec.ew != nil {
+			// nginx's discarding leaves $content_length at 0 for a chunked
+			// body (a Content-Length field still wins).
+			ci.chunked = chunkedBody{read: true}
+		}
 	}
-	length := ci.length
+	length, declared := ci.length, ci.chunked.declared
 	finishBody(rec, b)
-	ci.length = length
+	ci.length, ci.chunked.declared = length, declared
+}
+
+// chunkedBody is what the log needs of a chunked request body: whether
+// reading it began, and the sum of its chunk sizes read.
+type chunkedBody struct {
+	read     bool
+	declared int64
 }
 
 // methodTrace is refused with 405 whatever the configuration, as nginx does:
@@ -836,6 +848,7 @@ func (w *recorder) sentWhole() bool {
 // head: chunk framing included).
 func (w *recorder) account(ci *connInfo) {
 	w.st.Length = ci.length
+	w.st.ChunkedLength, w.st.ChunkedRead = ci.chunked.declared, ci.chunked.read
 	if ew := w.ew; ew != nil {
 		total, head := ew.sentBytes()
 		w.st.BytesSent, w.st.BodyBytesSent = total, max(total-head, 0)

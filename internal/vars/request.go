@@ -234,6 +234,19 @@ func headerGetter(name, sep string, src headerSource) Getter {
 
 func getNotFound(dst []byte, _ *State) ([]byte, bool) { return dst, false }
 
+// getContentLength is the Content-Length field, or, for a chunked body that
+// was read, the sum of its chunk sizes (nginx's content_length_n, which the
+// chunked body filter sets: 0 for a body it discarded).
+func getContentLength(dst []byte, st *State) ([]byte, bool) {
+	if dst, ok := appendHeader(dst, reqHeaders(st), "Content-Length", ", "); ok {
+		return dst, true
+	}
+	if st.ChunkedRead {
+		return strconv.AppendInt(dst, st.ChunkedLength, 10), true
+	}
+	return dst, false
+}
+
 // requestHeaderGetter returns the getter of $http_SUFFIX. Every field whose
 // name is the suffix, with '-' for '_', is found through the canonical name;
 // when the request kept fields with '_' in their names

@@ -132,6 +132,11 @@ type Request struct {
 	// request line, header and body ($request_length). The engine keeps it
 	// current.
 	Length int64
+	// ChunkedLength is the sum of the chunk sizes of a chunked request
+	// body read (or 0 once discarded), valid when ChunkedRead: nginx's
+	// $content_length for a request without Content-Length.
+	ChunkedLength int64
+	ChunkedRead   bool
 	// Body is the request body when it was read into memory
 	// ($request_body); nil means not buffered (not found).
 	Body []byte

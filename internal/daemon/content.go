@@ -48,6 +48,12 @@ func (h *returnHandler) answer(w http.ResponseWriter, r *http.Request, st *vars.
 	switch {
 	case h.redirect && h.text != nil:
 		redirect(rec, st, h.code, h.text.String(st))
+	case h.redirect:
+		// "return 301;" and "return 301 "";": nginx's
+		// ngx_http_send_response sets a Location all the same, empty.
+		rec.Header()["Location"] = []string{""}
+		rec.listLocation()
+		rec.fail(h.code)
 	case h.text != nil || (h.code < 400 && !h.redirect):
 		h.send(w, r, st)
 	case closesWithoutAnswer(h.code):
@@ -121,11 +127,23 @@ func closesWithoutAnswer(code int) bool {
 	return code == 444 || code == http.StatusRequestTimeout || code == 499
 }
 
+// listLocation makes the Location of this answer go out after Connection,
+// where nginx's header filter leaves a Location it does not make absolute
+// itself (one that does not start with "/", or with absolute_redirect off).
+func (w *recorder) listLocation() {
+	if w.ew != nil {
+		w.ew.listLocation()
+	}
+}
+
 // redirect answers with a redirect to target. A relative target becomes
 // absolute (vars.State.AbsoluteURL) when the location's absolute_redirect is
 // on (nginx's default), shaped by its port_in_redirect and
 // server_name_in_redirect.
 func redirect(rec *recorder, st *vars.State, code int, target string) {
+	if !strings.HasPrefix(target, "/") || rec.set != nil && !rec.set.AbsoluteRedirect {
+		rec.listLocation()
+	}
 	if set := rec.set; set == nil || set.AbsoluteRedirect {
 		port, name := true, false
 		if set != nil {

@@ -773,6 +773,7 @@ type engineWriter interface {
 	expectTrailers(code int)
 	addTrailer(name, value string)
 	dropOrder(key string, from int)
+	listLocation()
 	proxy.ValueStore
 	proxy.ClientWatcher
 	proxy.AbortIgnorer

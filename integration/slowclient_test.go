@@ -33,6 +33,7 @@ events { worker_connections 1024; }
 http {
     client_header_timeout 1s;
     client_body_timeout 1s;
+    lingering_timeout 1s;
     server {
         listen 127.0.0.1:0;
         location / { proxy_pass http://%s; }
@@ -75,7 +76,9 @@ http {
 				// The pace of a slowloris: a header byte every 400 ms never
 				// completes the header within client_header_timeout (a limit
 				// for the whole header); a body byte every 1.5 s is slower than
-				// client_body_timeout, which bounds the gap between two reads.
+				// client_body_timeout, which bounds the gap between two reads
+				// (and than lingering_timeout, which bounds it while fulcrum
+				// discards the body a return left, as nginx does).
 				if j >= len(msg) {
 					pause := 400 * time.Millisecond
 					if i%2 == 1 {

@@ -43,7 +43,9 @@ func followAccel(rec *recorder, r *http.Request, st *vars.State, target string, 
 	if r.Method != http.MethodHead {
 		r.Method, st.Method = http.MethodGet, http.MethodGet
 	}
-	return &internalRedirect{uri: uri, args: args}
+	// nginx's ngx_http_parse_unsafe_uri points $args after a '?', even an
+	// empty one.
+	return &internalRedirect{uri: uri, args: args, argsFound: strings.Contains(target, "?")}
 }
 
 // unsafeURI splits target at its '?' into a URI and arguments and checks the

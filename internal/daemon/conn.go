@@ -923,7 +923,8 @@ type reqBody struct {
 	b        h1.Body
 	expect   bool // 100-continue asked (with a body or not) and not sent yet
 	framing  h1.Framing
-	finished bool // read to its end
+	finished bool  // read to its end
+	framed   int64 // chunk framing bytes counted in ci.length so far
 }
 
 // errNoContinue is a body read after the final status was decided for a client
@@ -933,6 +934,7 @@ var errNoContinue = errors.New("client waits for 100 Continue after the final st
 func (b *reqBody) reset() error {
 	req := &b.cc.req
 	b.framing, b.finished = req.Framing, req.Framing == h1.NoBody || req.ContentLength == 0
+	b.framed, b.cc.ci.chunked = 0, chunkedBody{}
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
@@ -949,6 +951,9 @@ func (b *reqBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.b.Read(p)
 	b.cc.ci.length += int64(n)
+	if c := b.b.Chunked(); c != nil {
+		b.countChunked(c)
+	}
 	switch {
 	case err == io.EOF:
 		b.finished = true
@@ -956,6 +961,17 @@ func (b *reqBody) Read(p []byte) (int, error) {
 		b.cc.timedOut = true // client_body_timeout
 	}
 	return n, err
+}
+
+// countChunked adds the chunk framing read since the last call to
+// $request_length, which nginx counts with the data, and notes the chunk
+// sizes read for $content_length.
+func (b *reqBody) countChunked(c *h1.ChunkedReader) {
+	ci := &b.cc.ci
+	f := c.Framing()
+	ci.length += f - b.framed
+	b.framed = f
+	ci.chunked = chunkedBody{read: true, declared: c.Declared()}
 }
 
 // sendContinue tells the client to send its body.

@@ -48,6 +48,12 @@ func (h *returnHandler) answer(w http.ResponseWriter, r *http.Request, st *vars.
 	switch {
 	case h.redirect && h.text != nil:
 		redirect(rec, st, h.code, h.text.String(st))
+	case h.redirect:
+		// "return 301;" and "return 301 "";": nginx's
+		// ngx_http_send_response sets a Location all the same, empty.
+		rec.Header()["Location"] = []string{""}
+		rec.listLocation()
+		rec.fail(h.code)
 	case h.text != nil || (h.code < 400 && !h.redirect):
 		h.send(w, r, st)
 	case closesWithoutAnswer(h.code):
@@ -121,11 +127,23 @@ func closesWithoutAnswer(code int) bool {
 	return code == 444 || code == http.StatusRequestTimeout || code == 499
 }
 
+// listLocation makes the Location of this answer go out after Connection,
+// where nginx's header filter leaves a Location it does not make absolute
+// itself (one that does not start with "/", or with absolute_redirect off).
+func (w *recorder) listLocation() {
+	if w.ew != nil {
+		w.ew.listLocation()
+	}
+}
+
 // redirect answers with a redirect to target. A relative target becomes
 // absolute (vars.State.AbsoluteURL) when the location's absolute_redirect is
 // on (nginx's default), shaped by its port_in_redirect and
 // server_name_in_redirect.
 func redirect(rec *recorder, st *vars.State, code int, target string) {
+	if !strings.HasPrefix(target, "/") || rec.set != nil && !rec.set.AbsoluteRedirect {
+		rec.listLocation()
+	}
 	if set := rec.set; set == nil || set.AbsoluteRedirect {
 		port, name := true, false
 		if set != nil {
@@ -228,7 +246,7 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 	switch res.Kind {
 	case static.KindFile:
 		if res.Index && h.elsewhere(res.URI) {
-			return &internalRedirect{uri: res.URI, args: st.Args}
+			return &internalRedirect{uri: res.URI, args: st.Args, argsFound: st.ArgsFound}
 		}
 		if rec.statusOverride != 0 {
 			// An error page (error_page 404 [=code] /404.html): ServeFile sends
@@ -273,7 +291,9 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 func (h *staticHandler) notServedHere(rec *recorder, r *http.Request, st *vars.State, res static.Result) *internalRedirect {
 	switch res.Kind {
 	case static.KindInternalRedirect:
-		return &internalRedirect{uri: res.URI, args: res.Args}
+		// try_files's fallback always leaves $args found, an index
+		// redirect keeps the request's.
+		return &internalRedirect{uri: res.URI, args: res.Args, argsFound: res.ArgsFound || st.ArgsFound}
 	case static.KindNamedLocation:
 		return &internalRedirect{named: res.Name}
 	}

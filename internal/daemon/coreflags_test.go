@@ -536,3 +536,64 @@ func TestResetTimedoutConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestClientBodyTimeoutLikeNginx checks a request body that stops coming
+// against nginx 1.22.1. A location that reads the body (proxy_pass) ends the
+// request without an answer: the connection closes (reset with
+// reset_timedout_connection on) and only the access log says 408, with
+// nothing sent. A static file answers at once and discards the rest of the
+// body afterwards, with lingering_timeout between reads (not
+// client_body_timeout), then closes.
+func TestClientBodyTimeoutLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "access.log")
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+	log_format t '$status $body_bytes_sent "$request"';
+	server { listen 127.0.0.1:0; access_log %[1]s t buffer=0; client_body_timeout 300ms; lingering_timeout 300ms; root %[2]s;
+		location /p/ { proxy_pass http://%[3]s; }
+		location /pr/ { reset_timedout_connection on; proxy_pass http://%[3]s; }
+		location /slow/ { client_body_timeout 3s; alias %[2]s/; }
+	}`, logPath, dir, echoBackend(t)))
+	const stalled = " HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"
+	tests := []struct {
+		name, target, end, log string
+	}{
+		{"proxied", "/p/x", "eof", `408 0 "POST /p/x HTTP/1.1"`},
+		{"proxied, reset_timedout_connection on", "/pr/x", "reset", `408 0 "POST /pr/x HTTP/1.1"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, end, _ := rawTalk(t, addr, "POST "+tc.target+stalled, 3*time.Second)
+			if got != "" || end != tc.end {
+				t.Errorf("got %q, ended %s; want no answer, %s", got, end, tc.end)
+			}
+			waitLogged(t, logPath, tc.log)
+		})
+	}
+	t.Run("static", func(t *testing.T) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /slow/f.txt"+stalled)
+		// The answer comes before client_body_timeout (3s) could pass.
+		_ = c.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+		br := make([]byte, 4096)
+		n, err := c.Read(br)
+		if err != nil || !strings.HasPrefix(string(br[:n]), "HTTP/1.1 200 OK") {
+			t.Fatalf("read %q, %v; want the 200 at once", br[:n], err)
+		}
+		// lingering_timeout (300ms), not client_body_timeout, ends the wait
+		// for the rest of the body.
+		start := time.Now()
+		_ = c.SetReadDeadline(start.Add(2500 * time.Millisecond))
+		if _, err := io.ReadAll(c); err != nil {
+			t.Errorf("after the answer: %v, want the close within lingering_timeout", err)
+		}
+		waitLogged(t, logPath, `200 6 "GET /slow/f.txt HTTP/1.1"`)
+	})
+}

@@ -32,6 +32,9 @@ type connInfo struct {
 	born     time.Time // when it was accepted
 	start    time.Time // when the current request's first byte was read
 	length   int64     // the current request's bytes read so far: head and body
+	// chunked is the current request's chunked body as read so far, for
+	// $content_length (see vars.State.ChunkedLength).
+	chunked chunkedBody
 	// requestLine is the current request's line as received ($request).
 	requestLine string
 	local       netip.AddrPort // the address the client connected to (zero for unix sockets)

@@ -129,7 +129,7 @@ func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, 
 		delete(sr.Header, "Upgrade")
 	}
 	mst.BeginSubrequest(uri, r.Method)
-	mst.Args = st.Args
+	mst.Args, mst.ArgsFound = st.Args, st.ArgsFound
 	mst.Documents, mst.Engine, mst.Uninitialized = sc, sc, nil
 	if s.settables {
 		sc.r, sc.log = sr, s.log

@@ -92,7 +92,7 @@ func (headOnly) Write(p []byte) (int, error) {
 // internal redirects run out, about ten times, and logs 500).
 func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State, target string) {
 	srv := main.srv
-	path, args, rewritten, whole := st.Path, st.Args, st.Rewritten, st.WholeURI
+	path, args, found, rewritten, whole := st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI
 	saved := st.BeginSubrequest(target, r.Method)
 	defer st.EndSubrequest(saved)
 	sr := r.Clone(context.WithoutCancel(r.Context()))
@@ -117,7 +117,7 @@ func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State
 	var loc *config.Location
 	res := rewrite.Result{Internal: true} // an internal location may take it
 	if strings.HasPrefix(target, "@") {
-		st.Path, st.Args, st.Rewritten, st.WholeURI = path, args, rewritten, whole
+		st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI = path, args, found, rewritten, whole
 		if loc = srv.Named(target); loc == nil {
 			s.log.LogRequest(errlog.Error, logRequest(st, r), `could not find named location "`+target+`"`)
 			return

@@ -89,10 +89,12 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	// are done, before the log line: the connection's next request waits
 	// for it, as in nginx.
 	completed := false
+	var left *deadlineBody
 	defer func() {
 		if completed {
 			rec.complete()
 			st.Completed = rec.sentWhole()
+			discardBody(rec, ci, left)
 		}
 		post := postActionTarget(rec, completed)
 		if rec.mirrors != nil || post != "" {
@@ -131,13 +133,14 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		rec.account(ci)
 		s.access.log(rec.set, st)
 	}()
-	s.serveFound(rec, r, st, ci, sm, hostErr)
+	left = s.serveFound(rec, r, st, ci, sm, hostErr)
 	completed = true
 }
 
 // serveFound serves a request whose server block is chosen: the location, its
-// checks, its handler, then whatever is left of the request body.
-func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error) {
+// checks, its handler. It returns the request body when the handler may have
+// left some of it unread (nil when there is none).
+func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error) (left *deadlineBody) {
 	srv := sm.Server
 	if hostErr == errNoHost { // nginx's words, whatever the version
 		s.log.LogRequest(errlog.Info, logRequest(st, r), `client sent HTTP/1.1 request without "Host" header while reading client request headers`)
@@ -197,12 +200,46 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	rec.closeAfter = keepaliveSpent(ci, rec.set)
 	body := applyClientTimeouts(rec, r, rec.set)
 	s.run(rec, r, st, srv, lm.Location, first)
-	// What the handler left of the body is discarded, and nginx does not
-	// count a discarded body in $request_length (1.22.1 logs the head's
-	// bytes alone for a POST to a return or a static file).
-	length := ci.length
-	finishBody(rec, body)
-	ci.length = length
+	return body
+}
+
+// discardBody discards what the handler left of the request body b, once the
+// response went out whole, as nginx does (ngx_http_discard_request_body, then
+// ngx_http_finalize_connection's lingering_timeout between reads and
+// lingering_time in all): the client has its answer while the rest of its
+// body is read, and the log line waits for the end. nginx does not count a
+// discarded body in $request_length (1.22.1 logs the head's bytes alone for
+// a POST to a return or a static file).
+func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
+	if b == nil || b.eof {
+		return
+	}
+	if b.err == nil {
+		if rec.ew != nil {
+			rec.ew.flushNow()
+		}
+		if set := rec.set; set != nil && set.Closing.LingeringTimeout > 0 {
+			b.timeout = set.Closing.LingeringTimeout
+			if set.Closing.LingeringTime > 0 {
+				b.until = time.Now().Add(set.Closing.LingeringTime)
+			}
+		}
+		if rec.ew != nil {
+			// nginx's discarding leaves $content_length at 0 for a chunked
+			// body (a Content-Length field still wins).
+			ci.chunked = chunkedBody{read: true}
+		}
+	}
+	length, declared := ci.length, ci.chunked.declared
+	finishBody(rec, b)
+	ci.length, ci.chunked.declared = length, declared
+}
+
+// chunkedBody is what the log needs of a chunked request body: whether
+// reading it began, and the sum of its chunk sizes read.
+type chunkedBody struct {
+	read     bool
+	declared int64
 }
 
 // methodTrace is refused with 405 whatever the configuration, as nginx does:
@@ -417,7 +454,7 @@ func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *rout
 	if next.named != "" {
 		return srv.Named(next.named), rewrite.Result{}
 	}
-	st.Path, st.Args = next.uri, next.args
+	st.Path, st.Args, st.ArgsFound = next.uri, next.args, next.argsFound
 	st.Rewritten, st.WholeURI = true, false
 	res := s.serverRewrite(r, st, srv)
 	if res.Outcome != rewrite.Next {
@@ -591,11 +628,11 @@ type deadliner interface {
 // the connection; past it the connection is closed instead (as net/http does).
 const maxDrain = 256 << 10
 
-// finishBody reads what the handler left of the request body, still with
-// client_body_timeout between reads, so a client trickling a body to a
-// location that never reads it cannot hold the connection. A client that
-// stalls, or a body too long to drain, gets its connection closed after the
-// response.
+// finishBody reads what the handler left of the request body, with b's
+// timeout between reads (discardBody's lingering_timeout), so a client
+// trickling a body to a location that never reads it cannot hold the
+// connection. A client that stalls, or a body too long to drain, gets its
+// connection closed after the response.
 func finishBody(rec *recorder, b *deadlineBody) {
 	if b == nil || b.eof {
 		return
@@ -616,12 +653,17 @@ type deadlineBody struct {
 	rc      io.ReadCloser
 	ctrl    deadliner
 	timeout time.Duration
-	eof     bool  // the whole body was read
-	err     error // the first read error other than EOF
+	until   time.Time // when set, no read waits past it (lingering_time)
+	eof     bool      // the whole body was read
+	err     error     // the first read error other than EOF
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
-	_ = b.ctrl.SetReadDeadline(time.Now().Add(b.timeout))
+	d := time.Now().Add(b.timeout)
+	if !b.until.IsZero() && b.until.Before(d) {
+		d = b.until
+	}
+	_ = b.ctrl.SetReadDeadline(d)
 	n, err := b.rc.Read(p)
 	switch {
 	case err == io.EOF:
@@ -740,6 +782,7 @@ type engineWriter interface {
 	expectTrailers(code int)
 	addTrailer(name, value string)
 	dropOrder(key string, from int)
+	listLocation()
 	proxy.ValueStore
 	proxy.ClientWatcher
 	proxy.AbortIgnorer
@@ -815,6 +858,7 @@ func (w *recorder) sentWhole() bool {
 // head: chunk framing included).
 func (w *recorder) account(ci *connInfo) {
 	w.st.Length = ci.length
+	w.st.ChunkedLength, w.st.ChunkedRead = ci.chunked.declared, ci.chunked.read
 	if ew := w.ew; ew != nil {
 		total, head := ew.sentBytes()
 		w.st.BytesSent, w.st.BodyBytesSent = total, max(total-head, 0)
@@ -939,6 +983,13 @@ func (w *recorder) write(p []byte) (int, error) {
 // missing file, a refused client), its own status goes out, not the one the
 // error_page meant for the page, as nginx does.
 func (w *recorder) fail(code int) {
+	if code == http.StatusRequestTimeout && !w.wroteHeader && !w.sub {
+		// A body that stopped coming (client_body_timeout): nginx's
+		// ngx_http_finalize_request terminates a request that ends with 408,
+		// without an answer or an error_page; only the access log says 408.
+		w.drop(code)
+		return
+	}
 	if w.sub {
 		if sw, ok := w.ResponseWriter.(*subWriter); ok {
 			sw.failed = true // an SSI include's stub replaces its answer
@@ -985,8 +1036,8 @@ func (w *recorder) fail(code int) {
 		case strings.HasPrefix(target, "@"):
 			w.pending = &internalRedirect{named: target}
 		case strings.HasPrefix(target, "/"):
-			uri, args, _ := strings.Cut(target, "?")
-			w.pending = &internalRedirect{uri: uri, args: args}
+			uri, args, found := strings.Cut(target, "?")
+			w.pending = &internalRedirect{uri: uri, args: args, argsFound: found}
 		default: // a URL: redirect the client there
 			redirectCode := http.StatusFound
 			switch ep.Response {

@@ -165,6 +165,7 @@ type handler interface {
 // same server, as nginx's internal redirects do.
 type internalRedirect struct {
 	uri, args string // a URI (and its new query) to route again
+	argsFound bool   // $args is found even when args is empty (vars.State.ArgsFound)
 	named     string // or a named location, "@name"
 }
 

@@ -72,3 +72,63 @@ func TestTryFilesBeforeProxy(t *testing.T) {
 		t.Errorf("POST /p/exists.txt: %d %q, want 200 from the backend", resp.StatusCode, body)
 	}
 }
+
+// TestArgsFoundLikeNginx checks when $args is found but empty (logged as "")
+// and when it is not found ("-"), with nginx 1.22.1's access log lines for
+// the same configuration and requests: try_files's fallback to a URI always
+// leaves it found, "?" or not; an error_page URI only with a '?'; a rewrite
+// that gives arguments always; one that ends in '?' only when the request
+// had arguments; an index redirect keeps the request's. $is_args is "" for
+// all of them, and the backend gets the same URI.
+func TestArgsFoundLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "m"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "access.log")
+	backend := echoBackend(t)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format t '"$request" [$args][$is_args] $uri';
+    server {
+        listen 127.0.0.1:0;
+        root %[1]s;
+        access_log %[3]s t buffer=0;
+        location /a/ { try_files $uri /fb; }
+        location /b/ { try_files $uri /fb?; }
+        location /e/ { try_files $uri /fb?$arg_q; }
+        location /h/ { error_page 404 /fb; }
+        location /i/ { error_page 404 = /fb?; }
+        location /j/ { rewrite ^ /fb?; }
+        location /l/ { rewrite ^ /fb?$arg_zz; }
+        location /m/ { index /fb; }
+        location /fb { proxy_pass http://%[2]s$uri$is_args$args; }
+    }`, dir, backend, logPath))
+	tests := []struct{ target, body, logged string }{
+		{"/a/x", "backend /fb x-set=", "[][]"},
+		{"/a/x?q=1", "backend /fb x-set=", "[][]"},
+		{"/b/x", "backend /fb x-set=", "[][]"},
+		{"/e/x?q=", "backend /fb x-set=", "[][]"},
+		{"/e/x?q=2", "backend /fb?2 x-set=", "[2][?]"},
+		{"/h/x?q=1", "backend /fb x-set=", "[-][]"},
+		{"/i/x", "backend /fb x-set=", "[][]"},
+		{"/j/x", "backend /fb x-set=", "[-][]"},
+		{"/j/x?q=1", "backend /fb x-set=", "[][]"},
+		{"/l/x", "backend /fb x-set=", "[][]"},
+		{"/m/", "backend /fb x-set=", "[-][]"},
+		{"/m/?", "backend /fb x-set=", "[-][]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.target, func(t *testing.T) {
+			resp, err := noRedirects.Get("http://" + addr + tc.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(body) != tc.body {
+				t.Errorf("body %q, want %q", body, tc.body)
+			}
+			waitLogged(t, logPath, `"GET `+tc.target+` HTTP/1.1" `+tc.logged+` /fb`)
+		})
+	}
+}

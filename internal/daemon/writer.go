@@ -98,6 +98,11 @@ type respWriter struct {
 	finished, keep bool
 	// gzipVary and gzipped are the gzip filter's marks (gzipFields).
 	gzipVary, gzipped bool
+	// locationListed puts fulcrum's own Location among the other fields
+	// (after Connection), where nginx's header filter leaves one it did
+	// not make absolute from a "/" (an empty one, a URL, absolute_redirect
+	// off); see frontFields.
+	locationListed bool
 	// closing is how the connection ends if this response closes it: the
 	// location's lingering and reset settings (keepalive, closeAs); nil
 	// takes the listener's default server's.
@@ -150,7 +155,7 @@ func (w *respWriter) reset(head bool) {
 	w.sent, w.headLen, w.finished, w.keep = 0, 0, false, false
 	w.closing = nil
 	w.pacer.Rate = 0
-	w.gzipVary, w.gzipped = false, false
+	w.gzipVary, w.gzipped, w.locationListed = false, false, false
 	clear(w.order) // the strings may go
 	w.order = w.order[:0]
 	clear(w.values)
@@ -477,6 +482,10 @@ func (w *respWriter) writeHead() {
 // an upstream's keep their place in its order (front).
 var frontFields = [...]string{"Server", "Date", "Content-Type", "Content-Length", "Last-Modified", "Location", "Connection"}
 
+// listLocation puts this response's Location among the other fields
+// (locationListed).
+func (w *respWriter) listLocation() { w.locationListed = true }
+
 // frontSlot is key's index in frontFields, or -1.
 func frontSlot(key string) int {
 	switch key {
@@ -503,7 +512,12 @@ func (w *respWriter) front(key string) bool {
 	switch frontSlot(key) {
 	case -1:
 		return false
-	case 4, 5: // Last-Modified, Location
+	case 5:
+		if w.locationListed {
+			return false
+		}
+		return !slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
+	case 4: // Last-Modified
 		return !slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
 	}
 	return true

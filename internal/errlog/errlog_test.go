@@ -351,3 +351,27 @@ func BenchmarkLog(b *testing.B) {
 		l.Log(Error, "upstream timed out (110: Connection timed out) while reading response header from upstream")
 	}
 }
+
+// TestInvalidHeader checks the bytes InvalidHeader names against nginx
+// 1.22.1's error log lines for the same upstream heads (a scan with
+// ngx_http_parse_header_line's rules), and the plain line for a head nginx
+// would accept.
+func TestInvalidHeader(t *testing.T) {
+	const status = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	tests := []struct{ fields, want string }{
+		{"X\x01Y: v\r\n", `upstream sent invalid header: "X\x01..." while reading response header from upstream`},
+		{"X: a\x00b\r\n", `upstream sent invalid header: "X: a\x00..." while reading response header from upstream`},
+		{"X : v\r\n", `upstream sent invalid header: "X\x20..." while reading response header from upstream`},
+		{"X: a\rb\r\n", `upstream sent invalid header: "X: a\x0d..." while reading response header from upstream`},
+		{"X: a  \rb\r\n", `upstream sent invalid header: "X: a\x20..." while reading response header from upstream`},
+		{":x: v\r\n", `upstream sent invalid header: "\x3a..." while reading response header from upstream`},
+		{"Good: 1\r\nAbc\x7fdef: v\r\n", `upstream sent invalid header: "Abc\x7f..." while reading response header from upstream`},
+		{"NoColonLine\r\n", `upstream sent invalid header while reading response header from upstream`},
+		{"X: v\r\n\r\n", `upstream sent invalid header while reading response header from upstream`},
+	}
+	for _, tt := range tests {
+		if got := InvalidHeader([]byte(status+tt.fields), ActionHeader); got != tt.want {
+			t.Errorf("%q: got %s, want %s", tt.fields, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package errlog
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,4 +62,106 @@ func IsTimeout(err error) bool {
 // a write to a connection it closed).
 func IsConnReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// InvalidHeader is nginx's message for an upstream response head refused as
+// invalid, while doing action (ngx_http_proxy_process_header, 1.21.1+):
+// `upstream sent invalid header: "X-Na\x01..." while ...`, the offending
+// line up to the byte nginx's header parser refuses, and that byte in hex.
+// head is the head as read, status line first. When nginx's parser would
+// accept every line (fulcrum refused what nginx lets through, such as a
+// line without a colon or a bare LF), the message has no bytes.
+func InvalidHeader(head []byte, action string) string {
+	prefix, bad, ok := invalidHeaderByte(head)
+	if !ok {
+		return "upstream sent invalid header while " + action
+	}
+	const hex = "0123456789abcdef"
+	return `upstream sent invalid header: "` + string(prefix) + `\x` + string([]byte{hex[bad>>4], hex[bad&15]}) +
+		`..." while ` + action
+}
+
+// invalidHeaderByte scans the field lines of head as nginx's
+// ngx_http_parse_header_line does for an upstream: a control character,
+// space or DEL in a name (or a ':' starting it), a NUL in a value, or a CR
+// not followed by LF is refused. It returns the refused line up to the
+// byte nginx's r->header_end points at, and that byte.
+func invalidHeaderByte(head []byte) (prefix []byte, bad byte, ok bool) {
+	i := bytes.IndexByte(head, '\n')
+	if i < 0 {
+		return nil, 0, false
+	}
+	for rest := head[i+1:]; len(rest) > 0; {
+		n, end, refused := scanFieldLine(rest)
+		if refused {
+			return rest[:end], rest[end], true
+		}
+		if n == 0 {
+			return nil, 0, false // the empty line: the head is over
+		}
+		rest = rest[n:]
+	}
+	return nil, 0, false
+}
+
+// scanFieldLine reads one field line at the start of b, nginx's way. It
+// returns the line's length (0 for the empty line ending the head), or
+// refused with the offset of r->header_end.
+func scanFieldLine(b []byte) (n, end int, refused bool) {
+	if c := b[0]; c == '\r' || c == '\n' {
+		return 0, 0, false
+	}
+	const (
+		name = iota
+		spaceBefore
+		value
+		spaceAfter
+		almostDone
+	)
+	state := name
+	if c := b[0]; c <= ' ' || c == 0x7f || c == ':' {
+		return 0, 0, true
+	}
+	for j := 1; j < len(b); j++ {
+		c := b[j]
+		switch state {
+		case name:
+			switch {
+			case c == ':':
+				state = spaceBefore
+			case c == '\r':
+				end, state = j, almostDone
+			case c == '\n':
+				return j + 1, 0, false
+			case c <= ' ' || c == 0x7f:
+				return 0, j, true
+			}
+		case spaceBefore, value, spaceAfter:
+			switch {
+			case c == ' ' && state == spaceBefore, c == ' ' && state == spaceAfter:
+			case c == ' ':
+				end, state = j, spaceAfter
+			case c == '\r':
+				if state != spaceAfter {
+					end = j
+				}
+				state = almostDone
+			case c == '\n':
+				return j + 1, 0, false
+			case c == 0:
+				return 0, j, true
+			default:
+				state = value
+			}
+		case almostDone:
+			switch c {
+			case '\n':
+				return j + 1, 0, false
+			case '\r':
+			default:
+				return 0, end, true
+			}
+		}
+	}
+	return len(b), 0, false
 }

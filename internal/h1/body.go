@@ -202,6 +202,15 @@ func (b *Body) Trailers() Headers {
 	return nil
 }
 
+// Chunked returns the chunked decoder of a chunked body (its Framing and
+// Declared counts), nil for other framings.
+func (b *Body) Chunked() *ChunkedReader {
+	if b.framing == ChunkedBody {
+		return &b.chunked
+	}
+	return nil
+}
+
 // Remaining returns how many bytes of a length-delimited body are left to
 // read, or -1 for other framings (unknown until their end).
 func (b *Body) Remaining() int64 {

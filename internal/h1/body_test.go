@@ -255,3 +255,30 @@ func TestBody(t *testing.T) {
 		})
 	}
 }
+
+// TestChunkedFraming checks that Framing plus the data is every byte of a
+// chunked body read (nginx's $request_length counts them all), and Declared
+// the sum of the chunk sizes (its $content_length after a chunked body).
+func TestChunkedFraming(t *testing.T) {
+	tests := []struct {
+		raw      string
+		declared int64
+	}{
+		{"0\r\n\r\n", 0},
+		{"3\r\nabc\r\n0\r\n\r\n", 3},
+		{"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 5},
+		{"3;x=y\r\nabc\r\n0\r\nT: v\r\n\r\n", 3},
+		{"00a\r\n0123456789\r\n0\r\n\r\n", 10},
+	}
+	for _, tt := range tests {
+		var c ChunkedReader
+		c.Reset(bufio.NewReader(strings.NewReader(tt.raw)), BodyLimits{})
+		data, err := io.ReadAll(&c)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.raw, err)
+		}
+		if got := int64(len(data)) + c.Framing(); got != int64(len(tt.raw)) || c.Declared() != tt.declared {
+			t.Errorf("%q: data+framing %d, declared %d; want %d, %d", tt.raw, got, c.Declared(), len(tt.raw), tt.declared)
+		}
+	}
+}

@@ -34,6 +34,7 @@ type ChunkedReader struct {
 	state    chunkState
 	left     int64   // data bytes left in the current chunk
 	total    int64   // data bytes read so far
+	framing  int64   // bytes of chunk-size lines, data CRLFs and trailer section consumed
 	ext      int     // extension bytes so far
 	err      error   // sticky; io.EOF after a complete body
 	tbuf     []byte  // raw trailer section; Trailers point into it
@@ -64,6 +65,15 @@ func (c *ChunkedReader) Trailers() Headers {
 	}
 	return c.trailers
 }
+
+// Framing returns how many bytes of the coding itself (chunk-size lines with
+// their extensions, the CRLF after each chunk's data, the trailer section)
+// were consumed so far: with the data, what was read from the wire.
+func (c *ChunkedReader) Framing() int64 { return c.framing }
+
+// Declared returns the sum of the chunk sizes read so far, the data of a
+// chunk counted once its size line was read.
+func (c *ChunkedReader) Declared() int64 { return c.total }
 
 // Read decodes body data into p. It returns io.EOF after the trailer section
 // of a complete body. Once it has some data it returns rather than block for
@@ -172,6 +182,7 @@ func (c *ChunkedReader) readDataCRLF() error {
 		return unexpected(err)
 	}
 	c.br.Discard(2)
+	c.framing += 2
 	c.state = stSize
 	return nil
 }
@@ -188,6 +199,7 @@ func (c *ChunkedReader) readSize() error {
 	case len(line) < 2 || line[len(line)-2] != '\r':
 		return ErrBareLF
 	}
+	c.framing += int64(len(line))
 	line = line[:len(line)-2]
 	if bytes.IndexByte(line, '\r') >= 0 {
 		return ErrBareCR
@@ -322,6 +334,7 @@ func (c *ChunkedReader) readTrailers() error {
 	if err != nil {
 		return err
 	}
+	c.framing += int64(len(raw))
 	hs, err := parseFields(c.trailers[:0], raw)
 	if err != nil {
 		clear(hs)

@@ -68,6 +68,16 @@ func ReadResponse(br *bufio.Reader, r *Response, method []byte, lim Limits) erro
 	return r.parse(head, method)
 }
 
+// Raw returns the head bytes read into r, up to the empty line or as far as
+// reading got: after an error too, so that a refused head can be logged with
+// its offending bytes. It is valid until Reset.
+func (r *Response) Raw() []byte {
+	if r.hb == nil {
+		return nil
+	}
+	return r.hb.b
+}
+
 // ParseResponse parses the response head at the start of b into r and
 // returns the bytes it used; the fields point into b. See ReadResponse.
 // Without a whole head it returns ErrIncomplete.

@@ -549,7 +549,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 			if reused && (err == io.EOF || errlog.IsConnReset(err)) {
 				return fail(errStale)
 			}
-			return fail(err)
+			return fail(invalidHead(err, resp.head.Raw()))
 		}
 		if !resp.head.Informational() || resp.head.Status == http.StatusSwitchingProtocols {
 			break

@@ -81,8 +81,12 @@ func classify(clientCtx context.Context, err error) *failure {
 		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader,
 			msg: "upstream sent too big header while " + errlog.ActionHeader}
 	case isMalformed(err):
-		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader,
-			msg: "upstream sent invalid header while " + errlog.ActionHeader}
+		msg := "upstream sent invalid header while " + errlog.ActionHeader
+		var ih *invalidHeadError
+		if errors.As(err, &ih) {
+			msg = ih.msg
+		}
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader, msg: msg}
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader,
 			msg: "upstream prematurely closed connection while " + errlog.ActionHeader}
@@ -92,6 +96,26 @@ func classify(clientCtx context.Context, err error) *failure {
 	}
 	return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader,
 		msg: fmt.Sprintf("upstream prematurely closed connection while %s (%v)", errlog.ActionHeader, err)}
+}
+
+// invalidHeadError is a response head h1 refused, with nginx's error log
+// text for it, which names the offending bytes (errlog.InvalidHeader).
+type invalidHeadError struct {
+	err error
+	msg string
+}
+
+func (e *invalidHeadError) Error() string { return e.err.Error() }
+func (e *invalidHeadError) Unwrap() error { return e.err }
+
+// invalidHead wraps err, when h1 refused the response head (other than for
+// its size), with the log text nginx writes for raw, the head as read.
+func invalidHead(err error, raw []byte) error {
+	var strict h1.Error
+	if !errors.As(err, &strict) || strict == h1.ErrHeaderTooLarge {
+		return err
+	}
+	return &invalidHeadError{err: err, msg: errlog.InvalidHeader(raw, errlog.ActionHeader)}
 }
 
 func isMalformed(err error) bool {

@@ -327,18 +327,20 @@ func (e *engine) rewrite(s *step) bool {
 	}
 	e.buf = s.uri.Append(e.buf[:0], st)
 	uri := string(e.buf)
-	args := st.Args
+	args, found := st.Args, st.ArgsFound
 	switch {
 	case s.args != nil:
+		found = true // nginx points r->args into the new URI, even when empty
 		e.buf = e.captures(s.args, e.buf[:0])
 		if !s.dropArgs && st.Args != "" {
 			e.buf = append(append(e.buf, '&'), st.Args...)
 		}
 		args = string(e.buf)
 	case s.dropArgs:
-		args = ""
+		// Only the length goes: $args stays found if the request had some.
+		args, found = "", args != "" || found
 	}
-	st.Args = args
+	st.Args, st.ArgsFound = args, found
 	if e.notices {
 		e.notice(`rewritten data: "%s", args: "%s"`, uri, args)
 	}

@@ -175,7 +175,7 @@ func (c *resolution) fallback() Result {
 		return Result{Kind: KindNamedLocation, Name: target}
 	}
 	uri, args, _ := strings.Cut(target, "?")
-	return Result{Kind: KindInternalRedirect, URI: uri, Args: args}
+	return Result{Kind: KindInternalRedirect, URI: uri, Args: args, ArgsFound: true}
 }
 
 // content is the content phase: the index module for a URI ending in "/",

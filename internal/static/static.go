@@ -177,6 +177,10 @@ type Result struct {
 	// args even when empty: "try_files $uri /index.php" drops the query string
 	// in nginx too.
 	Args string
+	// ArgsFound reports that $args is found even when Args is empty: nginx
+	// 1.22.1 logs "" for it after try_files's fallback to a URI, "-" when a
+	// request without arguments goes through an index redirect.
+	ArgsFound bool
 	// Location is the 301's Location for KindRedirect: the URI with a slash
 	// added, escaped as nginx escapes it, then "?" and the args if there are any.
 	Location string

@@ -36,10 +36,11 @@ func getURI(dst []byte, st *State) ([]byte, bool) {
 // getArgs is not found when the query is empty: no '?' in the target, or a
 // bare '?' at its end ("GET /p?"). nginx sets r->args only when something
 // follows the '?' (ngx_http_process_request_uri), and $args tests
-// r->args.data; nginx 1.22.1 logs "-" for both.
+// r->args.data; nginx 1.22.1 logs "-" for both. An internal redirect or a
+// rewrite may leave it found but empty (State.ArgsFound).
 func getArgs(dst []byte, st *State) ([]byte, bool) {
 	if st.Args == "" {
-		return dst, false
+		return dst, st.ArgsFound
 	}
 	return append(dst, st.Args...), true
 }
@@ -237,6 +238,19 @@ func headerGetter(name, sep string, src headerSource) Getter {
 }
 
 func getNotFound(dst []byte, _ *State) ([]byte, bool) { return dst, false }
+
+// getContentLength is the Content-Length field, or, for a chunked body that
+// was read, the sum of its chunk sizes (nginx's content_length_n, which the
+// chunked body filter sets: 0 for a body it discarded).
+func getContentLength(dst []byte, st *State) ([]byte, bool) {
+	if dst, ok := appendHeader(dst, reqHeaders(st), "Content-Length", ", "); ok {
+		return dst, true
+	}
+	if st.ChunkedRead {
+		return strconv.AppendInt(dst, st.ChunkedLength, 10), true
+	}
+	return dst, false
+}
 
 // requestHeaderGetter returns the getter of $http_SUFFIX. Every field whose
 // name is the suffix, with '-' for '_', is found through the canonical name;

@@ -81,8 +81,14 @@ type Request struct {
 	Path string
 	// Args is the raw query string without the '?' ($args, $query_string,
 	// $arg_NAME). $args is "not found" when Args is empty, whether or not
-	// RequestURI holds a bare '?', as in nginx.
+	// RequestURI holds a bare '?', as in nginx, unless ArgsFound.
 	Args string
+	// ArgsFound makes an empty Args a found $args (logged as "", not "-"):
+	// nginx's r->args then points somewhere with length 0, as after a
+	// try_files fallback to a URI, an error_page or X-Accel-Redirect URI
+	// with a '?', a rewrite that gives arguments, or one ending in '?' of a
+	// request that had arguments.
+	ArgsFound bool
 	// Host is the host the client asked for, as received: the authority of
 	// an absolute-form request target if there was one, else the Host header
 	// value, else "". $host strips the port and a trailing dot and lowercases
@@ -126,6 +132,11 @@ type Request struct {
 	// request line, header and body ($request_length). The engine keeps it
 	// current.
 	Length int64
+	// ChunkedLength is the sum of the chunk sizes of a chunked request
+	// body read (or 0 once discarded), valid when ChunkedRead: nginx's
+	// $content_length for a request without Content-Length.
+	ChunkedLength int64
+	ChunkedRead   bool
 	// Body is the request body when it was read into memory
 	// ($request_body); nil means not buffered (not found).
 	Body []byte

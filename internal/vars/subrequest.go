@@ -9,6 +9,7 @@ package vars
 type Subrequest struct {
 	path, args, method   string
 	rewritten, wholeURI  bool
+	argsFound            bool
 	captures             Captures
 	proxyHost, proxyPort string
 	status               int
@@ -32,7 +33,7 @@ type Subrequest struct {
 // nginx's subrequest has no unparsed URI of its own.
 func (st *State) BeginSubrequest(path, method string) Subrequest {
 	sv := Subrequest{
-		path: st.Path, args: st.Args, method: st.Method,
+		path: st.Path, args: st.Args, argsFound: st.ArgsFound, method: st.Method,
 		rewritten: st.Rewritten, wholeURI: st.WholeURI, captures: st.Captures,
 		proxyHost: st.ProxyHost, proxyPort: st.ProxyPort,
 		status: st.Status, bodyBytesSent: st.BodyBytesSent,
@@ -42,7 +43,7 @@ func (st *State) BeginSubrequest(path, method string) Subrequest {
 		body: st.Body, cacheStatus: st.CacheStatus, inSubrequest: st.InSubrequest,
 	}
 	st.InSubrequest = true
-	st.Path, st.Args, st.Method = path, "", method
+	st.Path, st.Args, st.ArgsFound, st.Method = path, "", false, method
 	st.Rewritten, st.WholeURI = true, false
 	st.ProxyHost, st.ProxyPort = "", ""
 	st.Status, st.BodyBytesSent = 0, 0
@@ -62,14 +63,14 @@ func (st *State) BeginSubrequest(path, method string) Subrequest {
 // a fresh status and upstream state as any subrequest does.
 func (st *State) BeginClone() Subrequest {
 	sv := st.BeginSubrequest(st.Path, st.Method)
-	st.Args, st.Rewritten, st.WholeURI = sv.args, sv.rewritten, sv.wholeURI
+	st.Args, st.ArgsFound, st.Rewritten, st.WholeURI = sv.args, sv.argsFound, sv.rewritten, sv.wholeURI
 	return sv
 }
 
 // EndSubrequest puts back what BeginSubrequest saved. Read what the
 // subrequest left (its status, $upstream_http_*) before calling it.
 func (st *State) EndSubrequest(sv Subrequest) {
-	st.Path, st.Args, st.Method = sv.path, sv.args, sv.method
+	st.Path, st.Args, st.ArgsFound, st.Method = sv.path, sv.args, sv.argsFound, sv.method
 	st.Rewritten, st.WholeURI, st.Captures = sv.rewritten, sv.wholeURI, sv.captures
 	st.ProxyHost, st.ProxyPort = sv.proxyHost, sv.proxyPort
 	st.Status, st.BodyBytesSent = sv.status, sv.bodyBytesSent

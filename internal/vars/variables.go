@@ -84,7 +84,7 @@ func requestVar(name string) Getter {
 	case "content_type":
 		return headerGetter(Canonical("content-type"), ", ", reqHeaders)
 	case "content_length":
-		return headerGetter(Canonical("content-length"), ", ", reqHeaders)
+		return getContentLength
 	case "http_cookie":
 		return headerGetter("Cookie", "; ", reqHeaders)
 	case "request_id":

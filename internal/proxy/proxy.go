@@ -68,6 +68,9 @@ type Handler struct {
 	cache *cacheRule
 	// store is the location's proxy_store; nil when it has none.
 	store *store.Rule
+	// maxHead is proxy_buffer_size, at least 1 (nginx takes 0, and then
+	// no head fits): the longest response head an upstream may send.
+	maxHead int
 }
 
 // request is one request's state while it is proxied. Requests are pooled.

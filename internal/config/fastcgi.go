@@ -174,6 +174,7 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 		msecRule(n("send_timeout"), func(s *Settings) *time.Duration { return &field(s).SendTimeout }),
 		msecRule(n("read_timeout"), func(s *Settings) *time.Duration { return &field(s).ReadTimeout }),
 		sizeRule(n("buffer_size"), func(s *Settings) *int64 { return &field(s).BufferSize }),
+		upstreamBuffersRule(prefix),
 		{names: []string{n("next_upstream")}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
 			var tmp Settings
 			err := applyNextUpstream(b, &tmp, dirs, at)

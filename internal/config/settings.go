@@ -123,6 +123,7 @@ var settingRules = slices.Concat([]settingRule{
 	msecRule("proxy_connect_timeout", func(s *Settings) *time.Duration { return &s.ProxyConnectTimeout }),
 	msecRule("proxy_read_timeout", func(s *Settings) *time.Duration { return &s.ProxyReadTimeout }),
 	sizeRule("proxy_buffer_size", func(s *Settings) *int64 { return &s.ProxyBufferSize }),
+	upstreamBuffersRule("proxy"),
 	msecRule("proxy_send_timeout", func(s *Settings) *time.Duration { return &s.ProxySendTimeout }),
 	{names: []string{"proxy_next_upstream"}, apply: applyNextUpstream},
 	intRule("proxy_next_upstream_tries", func(s *Settings) *int { return &s.ProxyNextUpstreamTries }),

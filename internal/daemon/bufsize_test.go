@@ -52,7 +52,7 @@ func TestResponseHeadLimit(t *testing.T) {
         listen 127.0.0.1:0;
         location /p/ { proxy_pass http://p_one; }
         location /p8/ { proxy_pass http://p_one; proxy_buffer_size 8k; }
-        location /p64/ { proxy_pass http://p_one; proxy_buffer_size 64k; }
+        location /p64/ { proxy_pass http://p_one; proxy_buffer_size 64k; proxy_buffers 8 64k; }
         location /pn/ { proxy_pass http://p_next; proxy_next_upstream invalid_header; }
         location /ps/ { proxy_pass http://p_stop; }
         location /f/ { fastcgi_pass f_one; }

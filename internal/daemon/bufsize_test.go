@@ -148,7 +148,7 @@ var headURI = regexp.MustCompile(`/h(\d+)(?:r(\d+))?(?:p(\d+))?(?:e(\d+))?`)
 
 // headBackend is a backend of protocol proto ("http", "fastcgi", "scgi",
 // "uwsgi") that answers every request with a response head of exactly N
-// bytes (its padding in one X-Pad field) and the body "ok", N taken from the
+// bytes (its padding in one X-Fill field) and the body "ok", N taken from the
 // "/hN" in the request, and closes the connection.
 func headBackend(t *testing.T, proto string) string {
 	t.Helper()
@@ -163,8 +163,8 @@ func headBackend(t *testing.T, proto string) string {
 			first = "HTTP/1.1 200 OK\r\n"
 		}
 		const tail = "Content-Length: 2\r\nConnection: close\r\n\r\n"
-		pad := n - len(first) - len(tail) - len("X-Pad: \r\n")
-		out := []byte(first + "X-Pad: " + strings.Repeat("a", pad) + "\r\n" + tail + "ok")
+		pad := n - len(first) - len(tail) - len("X-Fill: \r\n")
+		out := []byte(first + "X-Fill: " + strings.Repeat("a", pad) + "\r\n" + tail + "ok")
 		if proto == "fastcgi" {
 			out = fcgiStdout(out, atoi(m[2]), atoi(m[3]), atoi(m[4]))
 		}
@@ -233,4 +233,30 @@ func fcgiStdout(out []byte, split, pad, stderr int) []byte {
 func atoi(b []byte) int {
 	n, _ := strconv.Atoi(string(b))
 	return n
+}
+
+// TestCachedBigHead: a head the location's proxy_buffer_size let through is
+// served again from the cache, its long field line included.
+func TestCachedBigHead(t *testing.T) {
+	dir := t.TempDir()
+	backend := headBackend(t, "http")
+	addr := startDaemon(t, dir, `
+    proxy_cache_path `+filepath.Join(dir, "cache")+` keys_zone=big:1m;
+    server {
+        listen 127.0.0.1:0;
+        location / {
+            proxy_pass http://`+backend+`;
+            proxy_buffer_size 16k;
+            proxy_buffers 8 16k;
+            proxy_cache big;
+            proxy_cache_valid 200 1m;
+            add_header X-Cache $upstream_cache_status;
+        }
+    }`)
+	for _, want := range []string{"MISS", "HIT"} {
+		resp, body := fetchWith(t, "GET", "http://"+addr+"/h12000")
+		if resp.StatusCode != 200 || string(body) != "ok" || resp.Header.Get("X-Cache") != want || len(resp.Header.Get("X-Fill")) < 11000 {
+			t.Errorf("%d %q %q, want 200 ok %s with X-Fill", resp.StatusCode, body, resp.Header.Get("X-Cache"), want)
+		}
+	}
 }

@@ -38,6 +38,12 @@ type FastCGI struct {
 	// fastcgi_connect_timeout, fastcgi_send_timeout and
 	// fastcgi_read_timeout.
 	ConnectTimeout, SendTimeout, ReadTimeout time.Duration
+	// BufferSize is fastcgi_buffer_size (scgi_buffer_size,
+	// uwsgi_buffer_size; 4k, a memory page): the most bytes the server may
+	// send before its response head ends (for FastCGI, the records' 8-byte
+	// headers and padding count, as they share nginx's buffer); more is
+	// nginx's "upstream sent too big header", an invalid_header failure.
+	BufferSize int64
 	// NextUpstream, NextUpstreamTries and NextUpstreamTimeout are
 	// fastcgi_next_upstream and its _tries and _timeout (0: no limit).
 	NextUpstream        NextUpstream
@@ -119,6 +125,7 @@ type FastCGIParam struct {
 func defaultFastCGI() FastCGI {
 	return FastCGI{
 		ConnectTimeout: 60 * time.Second, SendTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second,
+		BufferSize:         4 << 10,
 		NextUpstream:       NextError | NextTimeout,
 		PassRequestHeaders: true, PassRequestBody: true, Buffering: true,
 		StoreAccess: defaultStoreAccess,
@@ -170,6 +177,8 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 		msecRule(n("connect_timeout"), func(s *Settings) *time.Duration { return &field(s).ConnectTimeout }),
 		msecRule(n("send_timeout"), func(s *Settings) *time.Duration { return &field(s).SendTimeout }),
 		msecRule(n("read_timeout"), func(s *Settings) *time.Duration { return &field(s).ReadTimeout }),
+		sizeRule(n("buffer_size"), func(s *Settings) *int64 { return &field(s).BufferSize }),
+		upstreamBuffersRule(prefix),
 		{names: []string{n("next_upstream")}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
 			var tmp Settings
 			err := applyNextUpstream(b, &tmp, dirs, at)

@@ -426,7 +426,7 @@ var baseSpecs = []spec{
 	{name: "proxy_next_upstream", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, kinds: []kind{kindEnum}, enum: nextUpstreamNames(), syntax: "proxy_next_upstream error | timeout | invalid_header | http_500 | http_502 | http_503 | http_504 | http_403 | http_404 | http_429 | non_idempotent | off ...;"},
 	{name: "proxy_next_upstream_tries", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "proxy_next_upstream_tries number;"},
 	{name: "proxy_next_upstream_timeout", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_next_upstream_timeout time;"},
-	{name: "proxy_buffer_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "proxy_buffer_size size;"},
+	{name: "proxy_buffer_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "proxy_buffer_size size;"},
 	{name: "proxy_buffers", module: "http_proxy", ctx: ctxHSL, args: args2, status: ignored, note: noteBuffers, syntax: "proxy_buffers number size;"},
 	{name: "proxy_busy_buffers_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "proxy_busy_buffers_size size;"},
 	{name: "proxy_max_temp_file_size", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindOffset}, status: ignored, note: noteTemp, syntax: "proxy_max_temp_file_size size;"},
@@ -653,7 +653,7 @@ var baseSpecs = []spec{
 	{name: "fastcgi_pass_request_headers", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, syntax: "fastcgi_pass_request_headers on | off;"},
 	{name: "fastcgi_pass_request_body", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, syntax: "fastcgi_pass_request_body on | off;"},
 	{name: "fastcgi_buffering", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, syntax: "fastcgi_buffering on | off;"},
-	{name: "fastcgi_buffer_size", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "fastcgi_buffer_size size;"},
+	{name: "fastcgi_buffer_size", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "fastcgi_buffer_size size;"},
 	{name: "fastcgi_buffers", module: "http_fastcgi", ctx: ctxHSL, args: args2, status: ignored, note: noteBuffers, syntax: "fastcgi_buffers number size;"},
 	{name: "fastcgi_busy_buffers_size", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "fastcgi_busy_buffers_size size;"},
 	{name: "fastcgi_request_buffering", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum reads the whole request body before it sends a FastCGI request, as nginx does by default", asIs: []string{"on"}, syntax: "fastcgi_request_buffering on | off;"},
@@ -674,6 +674,7 @@ var baseSpecs = []spec{
 	{name: "scgi_pass_request_headers", module: "http_scgi", ctx: ctxHSL, args: argsFlag, syntax: "scgi_pass_request_headers on | off;"},
 	{name: "scgi_pass_request_body", module: "http_scgi", ctx: ctxHSL, args: argsFlag, syntax: "scgi_pass_request_body on | off;"},
 	{name: "scgi_buffering", module: "http_scgi", ctx: ctxHSL, args: argsFlag, syntax: "scgi_buffering on | off;"},
+	{name: "scgi_buffer_size", module: "http_scgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "scgi_buffer_size size;"},
 
 	// uwsgi (fastcgi.go: the same shapes as fastcgi's)
 	{name: "uwsgi_pass", module: "http_uwsgi", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "uwsgi_pass [protocol://]address;"},
@@ -693,6 +694,7 @@ var baseSpecs = []spec{
 	{name: "uwsgi_pass_request_headers", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_pass_request_headers on | off;"},
 	{name: "uwsgi_pass_request_body", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_pass_request_body on | off;"},
 	{name: "uwsgi_buffering", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_buffering on | off;"},
+	{name: "uwsgi_buffer_size", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "uwsgi_buffer_size size;"},
 
 	// memcached (memcached.go)
 	{name: "memcached_pass", module: "http_memcached", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "memcached_pass address;"},

@@ -600,6 +600,12 @@ type Settings struct {
 	// exchange ends as soon as the client is found gone.
 	ProxyIgnoreClientAbort bool
 
+	// ProxyBufferSize is proxy_buffer_size (4k, a memory page): the
+	// longest response head (status line, fields and the empty line) an
+	// upstream may send; a longer one is nginx's "upstream sent too big
+	// header", an invalid_header failure (502).
+	ProxyBufferSize int64
+
 	// Proxy timeouts and retries.
 	ProxyConnectTimeout      time.Duration
 	ProxyReadTimeout         time.Duration

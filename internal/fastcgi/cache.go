@@ -192,7 +192,7 @@ func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
 
 // storedHead reads an entry's head: the CGI head as stored by startFill.
 func storedHead(b []byte) (*head, error) {
-	return readHeadMax(bufio.NewReaderSize(bytes.NewReader(b), len(b)+1), len(b))
+	return readHead(bufio.NewReaderSize(bytes.NewReader(b), len(b)+1), len(b), nil)
 }
 
 // get is the value of the head's first field name; empty when none.

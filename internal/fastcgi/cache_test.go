@@ -573,11 +573,12 @@ func TestCacheConditional(t *testing.T) {
 	}
 }
 
-// TestCacheBigHead: a head of exactly the 4 KiB nginx takes, without a
-// Status field, is stored and served again, although its entry adds one.
+// TestCacheBigHead: a head of exactly the most nginx takes (its 4 KiB
+// buffer less the STDOUT record's 8-byte header), without a Status field,
+// is stored and served again, although its entry adds one.
 func TestCacheBigHead(t *testing.T) {
 	const tail = "\r\nContent-Type: text/plain\r\n\r\n"
-	big := strings.Repeat("b", maxHead-len("X-Big: ")-len(tail))
+	big := strings.Repeat("b", maxHead-8-len("X-Big: ")-len(tail))
 	var calls atomic.Int64
 	srv := rawApp(t, func(w *bufio.Writer) {
 		writeStream(w, typeStdout, []byte(fmt.Sprintf("X-Big: %s%s#%d", big, tail, calls.Add(1))))

@@ -28,6 +28,7 @@ import (
 func settings() config.FastCGI {
 	return config.FastCGI{
 		ConnectTimeout: 2 * time.Second, SendTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second,
+		BufferSize:   maxHead,
 		NextUpstream: config.NextError | config.NextTimeout, PassRequestHeaders: true, PassRequestBody: true, Buffering: true,
 		Params: []config.FastCGIParam{
 			{Name: "REQUEST_METHOD", Value: "$request_method"},

@@ -8,9 +8,9 @@ import (
 	"strconv"
 )
 
-// maxHead bounds a CGI response head: nginx's fastcgi_buffer_size (one
-// page, 4 KiB) holds the whole head, or it answers 502 "upstream sent too
-// big header".
+// maxHead is the default bound of a CGI response head: nginx's
+// fastcgi_buffer_size (one page, 4 KiB) holds the whole head, or it answers
+// 502 "upstream sent too big header".
 const maxHead = 4 << 10
 
 // Errors of a response head, in nginx's words; both are invalid_header for
@@ -38,12 +38,12 @@ type head struct {
 // readHead reads a CGI response head from br (the STDOUT stream) as nginx's
 // ngx_http_fastcgi_process_header: "Name: value" lines up to an empty line
 // (LF or CRLF), the status from Status ("404" or "404 Not Found"), else 302
-// when there is a Location, else 200.
-func readHead(br *bufio.Reader) (*head, error) { return readHeadMax(br, maxHead) }
-
-// readHeadMax is readHead with a bound of limit bytes on the head (an
-// entry's stored head, which adds a Status line, is read with its own size).
-func readHeadMax(br *bufio.Reader, limit int) (*head, error) {
+// when there is a Location, else 200. The head is at most limit bytes
+// (fastcgi_buffer_size), and when rr is not nil (FastCGI records) it must
+// also end inside rr's first limit bytes, framing included
+// (recordReader.fits); else it is errTooBigHeader. br's buffer must hold
+// limit bytes.
+func readHead(br *bufio.Reader, limit int, rr *recordReader) (*head, error) {
 	h := &head{}
 	size := 0
 	var statusValue string
@@ -51,7 +51,7 @@ func readHeadMax(br *bufio.Reader, limit int) (*head, error) {
 	for first := true; ; first = false {
 		line, err := br.ReadSlice('\n')
 		size += len(line)
-		if size > limit || errors.Is(err, bufio.ErrBufferFull) {
+		if size > limit || errors.Is(err, bufio.ErrBufferFull) || rr != nil && !rr.fits(size) {
 			return nil, errTooBigHeader
 		}
 		if err != nil {

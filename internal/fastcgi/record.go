@@ -125,6 +125,39 @@ type recordReader struct {
 	in int64
 	// raw reads an SCGI response, which has no records.
 	raw countReader
+	// limit is fastcgi_buffer_size when positive: nginx reads the records,
+	// headers and padding included, into a buffer of that size, and the
+	// response head must end inside it.
+	limit int64
+	// out counts the STDOUT content bytes read so far.
+	out int64
+	// base is where the first STDOUT record with content begins in the
+	// bytes read: STDERR records before it do not count against limit (nginx
+	// empties its buffer after one that it has logged whole).
+	base int64
+	// started is set once a STDOUT record with content has been read.
+	started bool
+	// fit is how many STDOUT content bytes lie inside the first limit bytes
+	// (from base), once a record reaches past them; -1 until then.
+	fit int64
+}
+
+// fits reports whether the first size bytes of the STDOUT stream lie inside
+// the first limit bytes of the response (the head then fits nginx's buffer).
+func (rr *recordReader) fits(size int) bool { return rr.fit < 0 || int64(size) <= rr.fit }
+
+// measure notes, for fits, a STDOUT record of length content bytes whose
+// header was just read.
+func (rr *recordReader) measure(length int) {
+	if !rr.started {
+		rr.started, rr.base = true, rr.in-8
+	}
+	if rr.fit >= 0 || rr.limit <= 0 {
+		return
+	}
+	if room := rr.limit - (rr.in - rr.base); room < int64(length) {
+		rr.fit = rr.out + max(room, 0)
+	}
 }
 
 // Read implements io.Reader over the STDOUT stream.
@@ -140,6 +173,7 @@ func (rr *recordReader) Read(p []byte) (int, error) {
 	n, err := rr.r.Read(p[:min(len(p), rr.left)])
 	rr.left -= n
 	rr.in += int64(n)
+	rr.out += int64(n)
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
@@ -173,6 +207,7 @@ func (rr *recordReader) next() error {
 		if rr.left == 0 {
 			return rr.skip(rr.pad)
 		}
+		rr.measure(rr.left)
 		return nil
 	case typeStderr:
 		buf := make([]byte, h.length)

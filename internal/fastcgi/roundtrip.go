@@ -250,16 +250,18 @@ func (c *countWriter) Write(p []byte) (int, error) {
 func (h *Handler) readHead(req *request, x *exchange) error {
 	x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
 	phase := "while " + errlog.ActionHeader
+	limit := h.headLimit()
 	x.rr = recordReader{r: bufio.NewReaderSize(x.conn, 16<<10), stderr: func(b []byte) error {
 		return h.stderr(req, b, phase)
-	}}
+	}, limit: int64(limit), fit: -1}
 	var src io.Reader = &x.rr
+	records := &x.rr
 	if h.proto != FastCGI { // the response is the connection's bytes up to its end
-		src = &x.rr.raw
+		src, records = &x.rr.raw, nil
 		x.rr.raw.r = x.conn
 	}
-	x.br = bufio.NewReaderSize(src, maxHead+1)
-	hd, err := readHead(x.br)
+	x.br = bufio.NewReaderSize(src, limit+1)
+	hd, err := readHead(x.br, limit, records)
 	phase = "while " + errlog.ActionBody
 	if err == io.EOF && h.proto != FastCGI {
 		// The connection closed before the head ended: nginx's
@@ -273,6 +275,11 @@ func (h *Handler) readHead(req *request, x *exchange) error {
 	x.head = hd
 	return nil
 }
+
+// headLimit is fastcgi_buffer_size (scgi_, uwsgi_buffer_size), at least 1
+// (nginx takes 0, and then no head fits): the bytes the server may send
+// before its head ends.
+func (h *Handler) headLimit() int { return int(max(h.set.BufferSize, 1)) }
 
 // stderr logs what the application wrote to STDERR, as nginx:
 // FastCGI sent in stderr: "..." while ... Text that holds one of the

@@ -262,7 +262,7 @@ func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry
 	ok := !expires.IsZero()
 	if !ok {
 		var head h1.Response
-		if _, err := h1.ParseResponse((*stale).Head, &head, []byte(http.MethodGet), h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes}); err == nil {
+		if _, err := h1.ParseResponse((*stale).Head, &head, []byte(http.MethodGet), storedHeadLimits((*stale).Head)); err == nil {
 			expires, ok = h.cache.expiry(&head, now)
 			head.Reset()
 		}
@@ -275,11 +275,16 @@ func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry
 	h.serveStale(req, stale, cacheRevalidated)
 }
 
+// storedHeadLimits bounds the parse of a stored head by its own size: it
+// passed the proxy_buffer_size of the location that stored it, which may
+// have been larger than today's or than the default line limits.
+func storedHeadLimits(head []byte) h1.Limits { return headLimits(len(head)) }
+
 // validators returns the Last-Modified and ETag of a stored head, for a
 // revalidation's If-Modified-Since and If-None-Match.
 func validators(head []byte) (lastModified, etag string) {
 	var r h1.Response
-	if _, err := h1.ParseResponse(head, &r, []byte(http.MethodGet), h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes}); err != nil {
+	if _, err := h1.ParseResponse(head, &r, []byte(http.MethodGet), storedHeadLimits(head)); err != nil {
 		return "", ""
 	}
 	defer r.Reset()
@@ -303,7 +308,7 @@ func (h *Handler) serveEntry(req *request, k cache.Key, status string) bool {
 // proxy_redirect, X-Accel-Redirect...). It closes e.
 func (h *Handler) serveOpen(req *request, e *cache.Entry) {
 	resp := &req.resp
-	if _, err := h1.ParseResponse(e.Head, &resp.head, []byte(http.MethodGet), h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes}); err != nil {
+	if _, err := h1.ParseResponse(e.Head, &resp.head, []byte(http.MethodGet), storedHeadLimits(e.Head)); err != nil {
 		e.Close()
 		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cache file has a broken header: "+err.Error())
 		fail(req.w, http.StatusInternalServerError, h.server)

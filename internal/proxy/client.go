@@ -412,6 +412,9 @@ type outgoing struct {
 	// usually carry one).
 	sendLength bool
 	close      bool // ask the server to close the connection after the response
+	// maxHead is proxy_buffer_size: the longest response head accepted
+	// (headLimits); 0 means maxResponseHeaderBytes.
+	maxHead int
 	// watcher is the client's writer when it can watch for the client going
 	// away (ClientWatcher); nil, or one that declines, leaves that to the
 	// request's context.
@@ -544,7 +547,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	}
 	br := pc.rbuf.Reader()
 	for {
-		err := h1.ReadResponse(br, &resp.head, out.method, h1.Limits{MaxHeaderBytes: maxResponseHeaderBytes})
+		err := h1.ReadResponse(br, &resp.head, out.method, headLimits(out.maxHead))
 		if err != nil {
 			if reused && (err == io.EOF || errlog.IsConnReset(err)) {
 				return fail(errStale)
@@ -567,6 +570,18 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		return fail(err)
 	}
 	return true, nil
+}
+
+// headLimits bounds a response head as nginx's proxy_buffer_size does: the
+// buffer holds the status line, the fields and the empty line, so each line
+// and the whole head must fit in max bytes, or the head is "upstream sent too
+// big header" (h1.ErrHeaderTooLarge, an invalid_header failure). max 0 (an
+// exchange without a location's settings) is maxResponseHeaderBytes.
+func headLimits(max int) h1.Limits {
+	if max <= 0 {
+		max = maxResponseHeaderBytes
+	}
+	return h1.Limits{MaxRequestLine: max, MaxFieldLine: max, MaxHeaderBytes: max}
 }
 
 // setReadTimeout arms proxy_read_timeout from now for the next read, or lifts

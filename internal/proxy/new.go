@@ -70,6 +70,7 @@ func New(o Options) (*Handler, error) {
 		h.scheme = "https://"
 		h.tls = newUpstreamTLS(set.ProxySSL, hostWithoutPort(set.ProxyPass.Host))
 	}
+	h.maxHead = int(max(set.ProxyBufferSize, 1))
 	h.uri = uriRewrite{replace: set.ProxyPass.HasURI, uri: set.ProxyPass.URI}
 	if h.uri.replace {
 		h.uri.prefixLen = len(o.Location.Path)

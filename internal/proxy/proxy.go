@@ -74,6 +74,9 @@ type Handler struct {
 	// (proxy_force_ranges on, and a filter to run); nil for none.
 	ranges      cacherule.Ranger
 	forceRanges bool
+	// maxHead is proxy_buffer_size, at least 1 (nginx takes 0, and then
+	// no head fits): the longest response head an upstream may send.
+	maxHead int
 }
 
 // request is one request's state while it is proxied. Requests are pooled.

@@ -79,6 +79,7 @@ func (h *Handler) prepare(req *request) {
 	req.out.head = b
 	req.out.method = append(req.out.method[:0], method...)
 	req.out.close = h.set.ProxyHTTPVersion == "1.0"
+	req.out.maxHead = h.maxHead
 	h.prepareBody(req)
 }
 

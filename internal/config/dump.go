@@ -52,6 +52,23 @@ func (d *dumper) main(m *Main) {
 		d.line(1, "error_log %s %s", l.Path, l.Level)
 	}
 	d.line(1, "worker_shutdown_timeout %s", m.WorkerShutdownTimeout)
+	d.process(m)
+}
+
+// process prints the process settings that are set (none by default).
+func (d *dumper) process(m *Main) {
+	if m.RlimitNofile.Set {
+		d.line(1, "worker_rlimit_nofile %d", m.RlimitNofile.Value)
+	}
+	if m.RlimitCore.Set {
+		d.line(1, "worker_rlimit_core %d", m.RlimitCore.Value)
+	}
+	if m.Priority != 0 {
+		d.line(1, "worker_priority %d", m.Priority)
+	}
+	if m.WorkingDirectory != "" {
+		d.line(1, "working_directory %s", m.WorkingDirectory)
+	}
 }
 
 func (d *dumper) http(h *HTTP) {

@@ -64,6 +64,18 @@ type Main struct {
 	// WorkerShutdownTimeout bounds how long a graceful stop or reload waits for long
 	// connections to finish; 0 means no limit.
 	WorkerShutdownTimeout time.Duration
+	// RlimitNofile is worker_rlimit_nofile: RLIMIT_NOFILE, soft and hard,
+	// set at start and on a reload that changes it.
+	RlimitNofile Limit
+	// RlimitCore is worker_rlimit_core: RLIMIT_CORE in bytes, soft and hard.
+	RlimitCore Limit
+	// Priority is worker_priority, the nice value of every thread; 0 means
+	// not set (the process keeps its priority), as in nginx.
+	Priority int
+	// WorkingDirectory is working_directory, the directory fulcrum changes
+	// to (as given: a relative path is relative to the current directory,
+	// as in nginx); "" means not set.
+	WorkingDirectory string
 }
 
 // ErrorLog is one error_log target.

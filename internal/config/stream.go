@@ -94,6 +94,9 @@ type StreamServer struct {
 	// came, the session ends. Requests (proxy_requests, 0: no limit) ends
 	// a UDP session after that many client datagrams.
 	Responses, Requests int
+	// SocketKeepalive (proxy_socket_keepalive, off) sets SO_KEEPALIVE, with
+	// the system's intervals, on TCP connections to upstream servers.
+	SocketKeepalive bool
 	// ProxyProtocol (proxy_protocol, off) sends a PROXY protocol v1 header
 	// to the upstream before the client's bytes.
 	ProxyProtocol bool
@@ -539,6 +542,7 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 		{"proxy_requests", func(d *Directive) (err error) { srv.Requests, err = parseInt(d.Args[0]); return }},
 		{"proxy_half_close", func(d *Directive) (err error) { srv.HalfClose, err = parseFlag(d.Args[0]); return }},
 		{"proxy_protocol", func(d *Directive) (err error) { srv.ProxyProtocol, err = parseFlag(d.Args[0]); return }},
+		{"proxy_socket_keepalive", func(d *Directive) (err error) { srv.SocketKeepalive, err = parseFlag(d.Args[0]); return }},
 		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = parseSize(d.Args[0]); return }},
 		{"proxy_download_rate", func(d *Directive) (err error) { srv.DownloadRate, err = parseSize(d.Args[0]); return }},
 		{"proxy_bind", func(d *Directive) error { return setStreamBind(srv, d) }},

@@ -605,6 +605,10 @@ type Settings struct {
 	// with the upstream's status instead of 499. Off (the default), the
 	// exchange ends as soon as the client is found gone.
 	ProxyIgnoreClientAbort bool
+	// ProxySocketKeepalive (proxy_socket_keepalive on) sets SO_KEEPALIVE,
+	// with the system's intervals, on new upstream connections; off (the
+	// default) leaves it off, as nginx does.
+	ProxySocketKeepalive bool
 
 	// Proxy timeouts and retries.
 	ProxyConnectTimeout      time.Duration

@@ -306,7 +306,12 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 	}
 	s.tries = append(s.tries, try{addr: addr, connect: -1, firstByte: -1, session: -1, began: s.now()})
 	t := &s.tries[len(s.tries)-1]
-	d := net.Dialer{Timeout: s.srv.cfg.ConnectTimeout}
+	// SO_KEEPALIVE only with proxy_socket_keepalive on, with the
+	// system's intervals, as nginx sets it.
+	d := net.Dialer{Timeout: s.srv.cfg.ConnectTimeout, KeepAlive: -1}
+	if s.srv.cfg.SocketKeepalive {
+		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
+	}
 	bind := s.local()
 	if bind != nil {
 		d.LocalAddr = bind

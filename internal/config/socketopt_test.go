@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestProxySocketKeepalive: proxy_socket_keepalive is off by default and
 // inherited down to locations, in http and in stream.
@@ -30,5 +33,40 @@ stream {
 		if c.got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
 		}
+	}
+}
+
+// TestKeepaliveDisableAndNoDelay checks keepalive_disable and tcp_nodelay
+// as nginx 1.22.1's "nginx -t" took them: bits with msie6 by default,
+// values without case, a repeated value warned about, an unknown one
+// refused.
+func TestKeepaliveDisableAndNoDelay(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		want  KeepaliveDisable
+	}{
+		{"", 0},
+		{"keepalive_disable msie6;", 0},
+		{"keepalive_disable none;", KeepaliveKeepMSIE6},
+		{"keepalive_disable safari;", KeepaliveKeepMSIE6 | KeepaliveCloseSafari},
+		{"keepalive_disable none safari;", KeepaliveKeepMSIE6 | KeepaliveCloseSafari},
+		{"keepalive_disable MSIE6 Safari;", KeepaliveCloseSafari},
+		{"keepalive_disable none msie6;", 0},
+	} {
+		cfg := mustLoad(t, "http { "+tt.value+" server { location / { } } }")
+		if got := cfg.HTTP.Servers[0].Locations[0].Settings.KeepaliveDisable; got != tt.want {
+			t.Errorf("%q: %b, want %b", tt.value, got, tt.want)
+		}
+	}
+	if _, err := loadText(t, "http { keepalive_disable foo; }"); err == nil || !strings.HasPrefix(err.Error(), `invalid value "foo" in nginx.conf:1`) {
+		t.Errorf("keepalive_disable foo: %v", err)
+	}
+	cfg := mustLoad(t, "http { keepalive_disable msie6 msie6; }")
+	if len(cfg.Warnings) == 0 || !strings.HasPrefix(cfg.Warnings[0].String(), `duplicate value "msie6" in `) {
+		t.Errorf("warnings %v, want a duplicate value", cfg.Warnings)
+	}
+	cfg = mustLoad(t, "http { tcp_nodelay off; server { location / { } location /on { tcp_nodelay on; } } }\nstream { tcp_nodelay off; server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; } }")
+	if l := cfg.HTTP.Servers[0].Locations; !l[0].Settings.NoDelayOff || l[1].Settings.NoDelayOff || !cfg.Stream.Servers[0].NoDelayOff {
+		t.Errorf("tcp_nodelay: %v %v %v, want true false true", l[0].Settings.NoDelayOff, l[1].Settings.NoDelayOff, cfg.Stream.Servers[0].NoDelayOff)
 	}
 }

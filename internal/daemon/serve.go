@@ -194,7 +194,8 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 			return
 		}
 	}
-	rec.closeAfter = keepaliveSpent(ci, rec.set)
+	rec.closeAfter = keepaliveSpent(ci, rec.set) || keepaliveDisabled(r, rec.set)
+	ci.applyNoDelay(rec.set)
 	body := applyClientTimeouts(rec, r, rec.set)
 	s.run(rec, r, st, srv, lm.Location, first)
 	// What the handler left of the body is discarded, and nginx does not

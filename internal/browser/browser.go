@@ -189,6 +189,18 @@ func MSIE6(ua string) bool {
 	return false
 }
 
+// Chrome reports whether nginx marks a User-Agent as Chrome (for
+// msie_padding), as ngx_http_process_user_agent does: "Chrome/", when it
+// is not marked as Internet Explorer or Opera and says no "Gecko/" (Chrome
+// says "like Gecko)", Firefox "Gecko/"). Chromium's offspring (Edge,
+// Opera 15 and later, which says "OPR/") count as Chrome.
+func Chrome(ua string) bool {
+	if i := strings.Index(ua, "MSIE "); i >= 0 && i+7 < len(ua) || strings.Contains(ua, "Opera") {
+		return false
+	}
+	return !strings.Contains(ua, "Gecko/") && strings.Contains(ua, "Chrome/")
+}
+
 // Safari reports whether nginx marks a User-Agent as Safari on macOS
 // (keepalive_disable safari), as ngx_http_process_user_agent does:
 // "Safari/" and "Mac OS X", when it is not marked as Internet Explorer

@@ -166,3 +166,20 @@ func TestKeepaliveBrowsers(t *testing.T) {
 		}
 	}
 }
+
+// TestChrome checks Chrome against the User-Agents whose 404 nginx 1.22.1
+// padded (msie_padding) without being Internet Explorer.
+func TestChrome(t *testing.T) {
+	for ua, want := range map[string]bool{
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36":         true,
+		"Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0": true,
+		"Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0":                                    false,
+		"Opera/9.80 Chrome/1": false,
+		"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1) Chrome/1":                                                           false,
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15": false,
+	} {
+		if got := Chrome(ua); got != want {
+			t.Errorf("Chrome(%q) = %v, want %v", ua, got, want)
+		}
+	}
+}

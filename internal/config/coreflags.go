@@ -48,6 +48,15 @@ type CoreFlags struct {
 	// KeepaliveDisable is keepalive_disable: the browsers whose requests
 	// close the connection after their response.
 	KeepaliveDisable KeepaliveDisable
+	// MSIEPaddingOff is "msie_padding off" (default on: fulcrum's own
+	// 4xx and 5xx pages get nginx's padding comments for Internet
+	// Explorer and Chrome, whose "friendly" error pages would replace a
+	// page shorter than 512 bytes).
+	MSIEPaddingOff bool
+	// MSIERefresh is "msie_refresh on" (default off): fulcrum's own 301
+	// and 302 answers go to Internet Explorer as a 200 page that refreshes
+	// to the Location.
+	MSIERefresh bool
 }
 
 // KeepaliveDisable is keepalive_disable's list of browsers as bits. Its
@@ -170,6 +179,8 @@ func coreFlagRules() []settingRule {
 		flagRule("reset_timedout_connection", func(s *Settings) *bool { return &s.Closing.ResetTimedout }),
 		offRule("tcp_nodelay", func(s *Settings) *bool { return &s.NoDelayOff }),
 		{names: []string{"keepalive_disable"}, apply: applyKeepaliveDisable},
+		offRule("msie_padding", func(s *Settings) *bool { return &s.MSIEPaddingOff }),
+		flagRule("msie_refresh", func(s *Settings) *bool { return &s.MSIERefresh }),
 	}
 }
 

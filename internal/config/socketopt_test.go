@@ -70,3 +70,17 @@ func TestKeepaliveDisableAndNoDelay(t *testing.T) {
 		t.Errorf("tcp_nodelay: %v %v %v, want true false true", l[0].Settings.NoDelayOff, l[1].Settings.NoDelayOff, cfg.Stream.Servers[0].NoDelayOff)
 	}
 }
+
+// TestMSIEFlags: msie_padding is on and msie_refresh off by default, both
+// inherited.
+func TestMSIEFlags(t *testing.T) {
+	cfg := mustLoad(t, "http { msie_refresh on; server { location / { } location /p { msie_padding off; msie_refresh off; } } }")
+	l := cfg.HTTP.Servers[0].Locations
+	if l[0].Settings.MSIEPaddingOff || !l[0].Settings.MSIERefresh || !l[1].Settings.MSIEPaddingOff || l[1].Settings.MSIERefresh {
+		t.Errorf("got %v %v, %v %v", l[0].Settings.MSIEPaddingOff, l[0].Settings.MSIERefresh, l[1].Settings.MSIEPaddingOff, l[1].Settings.MSIERefresh)
+	}
+	def := mustLoad(t, "http { server { location / { } } }").HTTP.Servers[0].Locations[0].Settings
+	if def.MSIEPaddingOff || def.MSIERefresh {
+		t.Errorf("defaults %v %v, want padding on, refresh off", def.MSIEPaddingOff, def.MSIERefresh)
+	}
+}

@@ -253,7 +253,7 @@ func TestBriefStatuses(t *testing.T) {
 		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": implemented, "daemon": ignored,
 		"master_process": ignored, "load_module": ignored, "types_hash_max_size": ignored, "multi_accept": ignored,
 		"worker_rlimit_nofile": implemented, "pcre_jit": ignored, "ssl_prefer_server_ciphers": ignored,
-		"open_file_cache": ignored, "reset_timedout_connection": implemented, "lingering_close": implemented, "msie_padding": ignored,
+		"open_file_cache": ignored, "reset_timedout_connection": implemented, "lingering_close": implemented, "msie_padding": implemented,
 		"proxy_pass": implemented, "map": implemented, "server_tokens": implemented, "include": implemented,
 	}
 	for name, st := range want {

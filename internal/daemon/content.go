@@ -126,6 +126,7 @@ func closesWithoutAnswer(code int) bool {
 // on (nginx's default), shaped by its port_in_redirect and
 // server_name_in_redirect.
 func redirect(rec *recorder, st *vars.State, code int, target string) {
+	quirks := rec.pageQuirks(code, target) // msie_refresh goes to the target as written
 	if set := rec.set; set == nil || set.AbsoluteRedirect {
 		port, name := true, false
 		if set != nil {
@@ -134,7 +135,7 @@ func redirect(rec *recorder, st *vars.State, code int, target string) {
 		target = st.AbsoluteURL(target, port, name)
 	}
 	rec.Header().Set("Location", target)
-	errpage.Write(rec, code, rec.server)
+	errpage.WriteFor(rec, code, rec.server, quirks)
 }
 
 // staticHandler serves files (root, alias, index, try_files) through the static

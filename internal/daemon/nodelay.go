@@ -2,10 +2,8 @@ package daemon
 
 import (
 	"net"
-	"net/http"
 	"syscall"
 
-	"fulcrum/internal/browser"
 	"fulcrum/internal/config"
 )
 
@@ -55,23 +53,4 @@ func (ci *connInfo) applyNoDelay(set *config.Settings) {
 		return // the connection is closing; nothing to set
 	}
 	ci.noDelayOff = set.NoDelayOff
-}
-
-// keepaliveDisabled reports whether keepalive_disable closes the
-// connection after r, as nginx's ngx_http_update_location_config does:
-// a POST from Internet Explorer 6 or older (msie6, the default), or any
-// request from Safari on macOS (safari), by the first User-Agent field.
-func keepaliveDisabled(r *http.Request, set *config.Settings) bool {
-	k := set.KeepaliveDisable
-	if k&config.KeepaliveKeepMSIE6 != 0 && k&config.KeepaliveCloseSafari == 0 {
-		return false // keepalive_disable none: no User-Agent to look at
-	}
-	ua := r.Header.Get("User-Agent")
-	if ua == "" {
-		return false
-	}
-	if k&config.KeepaliveKeepMSIE6 == 0 && r.Method == http.MethodPost && browser.MSIE6(ua) {
-		return true
-	}
-	return k&config.KeepaliveCloseSafari != 0 && browser.Safari(ua)
 }

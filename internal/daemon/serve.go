@@ -949,7 +949,7 @@ func (w *recorder) fail(code int) {
 		if !w.wroteHeader {
 			w.statusOverride = 0
 		}
-		errpage.Write(w, code, w.server)
+		errpage.WriteFor(w, code, w.server, w.pageQuirks(code, w.Header().Get("Location")))
 		return
 	}
 	// As ngx_http_special_response_handler: the location where the error
@@ -987,11 +987,11 @@ func (w *recorder) fail(code int) {
 			}
 			w.statusOverride = 0
 			w.Header().Set("Location", target)
-			errpage.Write(w, redirectCode, w.server)
+			errpage.WriteFor(w, redirectCode, w.server, w.pageQuirks(redirectCode, target))
 		}
 		return
 	}
-	errpage.Write(w, code, w.server)
+	errpage.WriteFor(w, code, w.server, w.pageQuirks(code, w.Header().Get("Location")))
 }
 
 // errorPageTarget evaluates the target of ep, an error_page for code, with

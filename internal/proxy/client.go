@@ -48,29 +48,32 @@ type ConnPool struct {
 // plain and TLS connections to one address are never mixed.
 // local is the proxy_bind address (zero when the system picks), so
 // connections bound to different local addresses are not mixed either, nor
-// are those with and without SO_KEEPALIVE (keepalive).
+// are those with and without SO_KEEPALIVE (keepalive) or TCP_NODELAY
+// (noDelayOff).
 type connKey struct {
-	network, addr, tls string
-	local              netip.AddrPort
-	keepalive          bool
+	network, addr, tls    string
+	local                 netip.AddrPort
+	keepalive, noDelayOff bool
 }
 
 // dialTarget is where an attempt connects: the server's network and
 // address, proxy_connect_timeout (which bounds the TLS handshake too), and
 // the TLS settings, nil for plain HTTP, and the local address to bind
-// (proxy_bind; zero when the system picks), and whether to set
-// SO_KEEPALIVE (proxy_socket_keepalive).
+// (proxy_bind; zero when the system picks), whether to set SO_KEEPALIVE
+// (proxy_socket_keepalive) and whether to clear TCP_NODELAY (tcp_nodelay
+// off).
 type dialTarget struct {
 	network, addr string
 	timeout       time.Duration
 	tls           *upstreamTLS
 	local         netip.AddrPort
 	keepalive     bool
+	noDelayOff    bool
 }
 
 // key is the pool key of d's connections.
 func (d *dialTarget) key() connKey {
-	k := connKey{network: d.network, addr: d.addr, local: d.local, keepalive: d.keepalive}
+	k := connKey{network: d.network, addr: d.addr, local: d.local, keepalive: d.keepalive, noDelayOff: d.noDelayOff}
 	if d.tls != nil {
 		k.tls = d.tls.Key()
 	}
@@ -239,6 +242,11 @@ func (p *ConnPool) dialHere(ctx context.Context, dst *dialTarget) (net.Conn, err
 		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
 	}
 	c, err := d.DialContext(ctx, dst.network, dst.addr)
+	if tc, ok := c.(*net.TCPConn); ok && dst.noDelayOff {
+		// Go sets TCP_NODELAY on every connection; nginx never sets it
+		// on an upstream's with tcp_nodelay off.
+		_ = tc.SetNoDelay(false)
+	}
 	if err != nil || dst.tls == nil {
 		return c, err
 	}

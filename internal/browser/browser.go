@@ -170,3 +170,48 @@ func MSIE(ua string) bool {
 	i := strings.Index(ua, "MSIE ")
 	return i >= 0 && i+7 < len(ua) && !strings.Contains(ua, "Opera")
 }
+
+// MSIE6 reports whether nginx marks a User-Agent as Internet Explorer 6
+// or older (keepalive_disable msie6), as ngx_http_process_user_agent
+// does: MSIE with "4.", "5." or "6." after "MSIE ", where a 6 counts
+// only without "SV1" (Windows XP SP2's) further on.
+func MSIE6(ua string) bool {
+	i := strings.Index(ua, "MSIE ")
+	if i < 0 || i+7 >= len(ua) || ua[i+6] != '.' || strings.Contains(ua, "Opera") {
+		return false
+	}
+	switch ua[i+5] {
+	case '4', '5':
+		return true
+	case '6':
+		return !strings.Contains(ua[i+8:], "SV1")
+	}
+	return false
+}
+
+// Chrome reports whether nginx marks a User-Agent as Chrome (for
+// msie_padding), as ngx_http_process_user_agent does: "Chrome/", when it
+// is not marked as Internet Explorer or Opera and says no "Gecko/" (Chrome
+// says "like Gecko)", Firefox "Gecko/"). Chromium's offspring (Edge,
+// Opera 15 and later, which says "OPR/") count as Chrome.
+func Chrome(ua string) bool {
+	if i := strings.Index(ua, "MSIE "); i >= 0 && i+7 < len(ua) || strings.Contains(ua, "Opera") {
+		return false
+	}
+	return !strings.Contains(ua, "Gecko/") && strings.Contains(ua, "Chrome/")
+}
+
+// Safari reports whether nginx marks a User-Agent as Safari on macOS
+// (keepalive_disable safari), as ngx_http_process_user_agent does:
+// "Safari/" and "Mac OS X", when it is not marked as Internet Explorer
+// (any "MSIE " with three bytes after it) or Opera, and says neither
+// "Gecko/" nor "Chrome/" (Firefox, Chrome and the browsers built on them).
+func Safari(ua string) bool {
+	if i := strings.Index(ua, "MSIE "); i >= 0 && i+7 < len(ua) || strings.Contains(ua, "Opera") {
+		return false
+	}
+	if strings.Contains(ua, "Gecko/") || strings.Contains(ua, "Chrome/") {
+		return false
+	}
+	return strings.Contains(ua, "Safari/") && strings.Contains(ua, "Mac OS X")
+}

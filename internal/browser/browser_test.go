@@ -130,3 +130,56 @@ func TestModernAllocs(t *testing.T) {
 		t.Errorf("%v allocations", n)
 	}
 }
+
+// TestKeepaliveBrowsers checks MSIE6 and Safari against what nginx 1.22.1
+// did with keepalive_disable: the User-Agents whose POST (msie6) or any
+// request (safari) got "Connection: close" (recorded by sending each one).
+func TestKeepaliveBrowsers(t *testing.T) {
+	tests := []struct {
+		ua            string
+		msie6, safari bool
+	}{
+		{"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)", true, false},
+		{"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)", false, false},
+		{"Mozilla/4.0 (compatible; MSIE 5.5; Windows 98)", true, false},
+		{"Mozilla/4.0 (compatible; MSIE 4.01; Windows 98)", true, false},
+		{"Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.0)", false, false},
+		{"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1) Opera 8.0", false, false},
+		{"MSIE 6.0", true, false},
+		{"xMSIE 6.0", true, false},
+		{"MSIE 6.", false, false},
+		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15", false, true},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1", false, false},
+		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Gecko/20100101 Safari/605", false, false},
+		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36", false, false},
+		{"Safari/1 Mac OS X", false, true},
+		{"Konqueror Safari/1 Mac OS X", false, true},
+		{"Opera Safari/1 Mac OS X", false, false},
+		{"MSIE 6.0; Safari/1 Mac OS X", true, false},
+	}
+	for _, tt := range tests {
+		if got := MSIE6(tt.ua); got != tt.msie6 {
+			t.Errorf("MSIE6(%q) = %v, want %v", tt.ua, got, tt.msie6)
+		}
+		if got := Safari(tt.ua); got != tt.safari {
+			t.Errorf("Safari(%q) = %v, want %v", tt.ua, got, tt.safari)
+		}
+	}
+}
+
+// TestChrome checks Chrome against the User-Agents whose 404 nginx 1.22.1
+// padded (msie_padding) without being Internet Explorer.
+func TestChrome(t *testing.T) {
+	for ua, want := range map[string]bool{
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36":         true,
+		"Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0": true,
+		"Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0":                                    false,
+		"Opera/9.80 Chrome/1": false,
+		"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1) Chrome/1":                                                           false,
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15": false,
+	} {
+		if got := Chrome(ua); got != want {
+			t.Errorf("Chrome(%q) = %v, want %v", ua, got, want)
+		}
+	}
+}

@@ -107,7 +107,7 @@ func (b *builder) buildMain(dirs []*Directive) error {
 	m.PIDFile = b.path("logs/fulcrum.pid")
 	m.ErrorLogs = []ErrorLog{{Path: b.defaultErrorLog(), Level: LevelError}}
 	main := newScope(nil, ctxMain, dirs)
-	for _, step := range []func(*scope) error{b.mainWorkers, b.mainPID, b.mainErrorLog, b.mainShutdown, b.mainEvents} {
+	for _, step := range []func(*scope) error{b.mainWorkers, b.mainPID, b.mainErrorLog, b.mainShutdown, b.mainProcess, b.mainEvents} {
 		if err := step(main); err != nil {
 			return err
 		}

@@ -41,6 +41,67 @@ type CoreFlags struct {
 	LogNotFoundOff bool
 	// Closing is how the connection ends after a response.
 	Closing Closing
+	// NoDelayOff is "tcp_nodelay off" (default on): the client's socket
+	// has TCP_NODELAY cleared (Nagle's algorithm on) for a request to the
+	// location, as nginx never sets it then; on, it stays set.
+	NoDelayOff bool
+	// KeepaliveDisable is keepalive_disable: the browsers whose requests
+	// close the connection after their response.
+	KeepaliveDisable KeepaliveDisable
+	// MSIEPaddingOff is "msie_padding off" (default on: fulcrum's own
+	// 4xx and 5xx pages get nginx's padding comments for Internet
+	// Explorer and Chrome, whose "friendly" error pages would replace a
+	// page shorter than 512 bytes).
+	MSIEPaddingOff bool
+	// MSIERefresh is "msie_refresh on" (default off): fulcrum's own 301
+	// and 302 answers go to Internet Explorer as a 200 page that refreshes
+	// to the Location.
+	MSIERefresh bool
+}
+
+// KeepaliveDisable is keepalive_disable's list of browsers as bits. Its
+// zero value is nginx's default, "msie6".
+type KeepaliveDisable uint8
+
+// The keepalive_disable bits.
+const (
+	// KeepaliveKeepMSIE6: msie6 is not listed ("none", or "safari" alone),
+	// so an old Internet Explorer's POST keeps the connection.
+	KeepaliveKeepMSIE6 KeepaliveDisable = 1 << iota
+	// KeepaliveCloseSafari: safari is listed, so every request of Safari on
+	// macOS closes the connection.
+	KeepaliveCloseSafari
+)
+
+// keepaliveDisableNames are keepalive_disable's values, in nginx's order
+// (ngx_http_core_keepalive_disable).
+var keepaliveDisableNames = []string{"none", "msie6", "safari"}
+
+// applyKeepaliveDisable reads keepalive_disable as nginx's bitmask slot
+// does: values compared without case, a repeated one warned about.
+func applyKeepaliveDisable(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	var seen [3]bool
+	for _, d := range dirs {
+		for _, a := range d.Args {
+			i := indexFold(keepaliveDisableNames, a)
+			if i < 0 {
+				return hintf(d.Pos, "use none, msie6, safari or msie6 safari", `invalid value "%s"`, a)
+			}
+			if seen[i] {
+				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+			}
+			seen[i] = true
+		}
+	}
+	var k KeepaliveDisable
+	if !seen[1] {
+		k |= KeepaliveKeepMSIE6
+	}
+	if seen[2] {
+		k |= KeepaliveCloseSafari
+	}
+	st.KeepaliveDisable = k
+	return nil
 }
 
 // IMSMode is if_modified_since's value (nginx's NGX_HTTP_IMS_*).
@@ -116,6 +177,10 @@ func coreFlagRules() []settingRule {
 		msecRule("lingering_time", func(s *Settings) *time.Duration { return &s.Closing.LingeringTime }),
 		msecRule("lingering_timeout", func(s *Settings) *time.Duration { return &s.Closing.LingeringTimeout }),
 		flagRule("reset_timedout_connection", func(s *Settings) *bool { return &s.Closing.ResetTimedout }),
+		offRule("tcp_nodelay", func(s *Settings) *bool { return &s.NoDelayOff }),
+		{names: []string{"keepalive_disable"}, apply: applyKeepaliveDisable},
+		offRule("msie_padding", func(s *Settings) *bool { return &s.MSIEPaddingOff }),
+		flagRule("msie_refresh", func(s *Settings) *bool { return &s.MSIERefresh }),
 	}
 }
 

@@ -52,6 +52,23 @@ func (d *dumper) main(m *Main) {
 		d.line(1, "error_log %s %s", l.Path, l.Level)
 	}
 	d.line(1, "worker_shutdown_timeout %s", m.WorkerShutdownTimeout)
+	d.process(m)
+}
+
+// process prints the process settings that are set (none by default).
+func (d *dumper) process(m *Main) {
+	if m.RlimitNofile.Set {
+		d.line(1, "worker_rlimit_nofile %d", m.RlimitNofile.Value)
+	}
+	if m.RlimitCore.Set {
+		d.line(1, "worker_rlimit_core %d", m.RlimitCore.Value)
+	}
+	if m.Priority != 0 {
+		d.line(1, "worker_priority %d", m.Priority)
+	}
+	if m.WorkingDirectory != "" {
+		d.line(1, "working_directory %s", m.WorkingDirectory)
+	}
 }
 
 func (d *dumper) http(h *HTTP) {
@@ -194,6 +211,11 @@ func (d *dumper) location(loc *Location, parent []string, depth int) {
 	}
 }
 
+// sparseFields are the Settings fields shown only where they are not
+// zero, so that the dumps written before them (the golden files) stay
+// valid.
+var sparseFields = map[string]bool{"ProxySocketKeepalive": true}
+
 // settingsLines renders every field of s as "Name: value".
 func settingsLines(s *Settings) []string {
 	v := reflect.ValueOf(s).Elem()
@@ -202,6 +224,9 @@ func settingsLines(s *Settings) []string {
 	for i := range t.NumField() {
 		if t.Field(i).Name == "HealthChecks" && v.Field(i).Len() == 0 {
 			continue // shown only where written, so that older dumps stay valid
+		}
+		if sparseFields[t.Field(i).Name] && v.Field(i).IsZero() {
+			continue
 		}
 		if t.Field(i).Name == "ProxyCache" && s.ProxyCache.Zone == nil {
 			continue // shown only where a location caches, likewise

@@ -94,6 +94,7 @@ var settingRules = slices.Concat([]settingRule{
 	{names: []string{"proxy_limit_rate"}, apply: applyProxyLimitRate},
 	flagRule("proxy_intercept_errors", func(s *Settings) *bool { return &s.ProxyInterceptErrors }),
 	flagRule("proxy_ignore_client_abort", func(s *Settings) *bool { return &s.ProxyIgnoreClientAbort }),
+	flagRule("proxy_socket_keepalive", func(s *Settings) *bool { return &s.ProxySocketKeepalive }),
 	flagRule("proxy_request_buffering", func(s *Settings) *bool { return &s.ProxyRequestBuffering }),
 
 	// proxy cache (cache.go)

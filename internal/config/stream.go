@@ -94,6 +94,13 @@ type StreamServer struct {
 	// came, the session ends. Requests (proxy_requests, 0: no limit) ends
 	// a UDP session after that many client datagrams.
 	Responses, Requests int
+	// NoDelayOff is "tcp_nodelay off" (default on): TCP_NODELAY is cleared
+	// on the client's and the upstream's TCP sockets, which nginx's stream
+	// proxy sets only when on.
+	NoDelayOff bool
+	// SocketKeepalive (proxy_socket_keepalive, off) sets SO_KEEPALIVE, with
+	// the system's intervals, on TCP connections to upstream servers.
+	SocketKeepalive bool
 	// ProxyProtocol (proxy_protocol, off) sends a PROXY protocol v1 header
 	// to the upstream before the client's bytes.
 	ProxyProtocol bool
@@ -539,6 +546,8 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 		{"proxy_requests", func(d *Directive) (err error) { srv.Requests, err = parseInt(d.Args[0]); return }},
 		{"proxy_half_close", func(d *Directive) (err error) { srv.HalfClose, err = parseFlag(d.Args[0]); return }},
 		{"proxy_protocol", func(d *Directive) (err error) { srv.ProxyProtocol, err = parseFlag(d.Args[0]); return }},
+		{"proxy_socket_keepalive", func(d *Directive) (err error) { srv.SocketKeepalive, err = parseFlag(d.Args[0]); return }},
+		{"tcp_nodelay", func(d *Directive) error { on, err := parseFlag(d.Args[0]); srv.NoDelayOff = !on; return err }},
 		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = parseSize(d.Args[0]); return }},
 		{"proxy_download_rate", func(d *Directive) (err error) { srv.DownloadRate, err = parseSize(d.Args[0]); return }},
 		{"proxy_bind", func(d *Directive) error { return setStreamBind(srv, d) }},

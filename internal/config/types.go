@@ -64,6 +64,18 @@ type Main struct {
 	// WorkerShutdownTimeout bounds how long a graceful stop or reload waits for long
 	// connections to finish; 0 means no limit.
 	WorkerShutdownTimeout time.Duration
+	// RlimitNofile is worker_rlimit_nofile: RLIMIT_NOFILE, soft and hard,
+	// set at start and on a reload that changes it.
+	RlimitNofile Limit
+	// RlimitCore is worker_rlimit_core: RLIMIT_CORE in bytes, soft and hard.
+	RlimitCore Limit
+	// Priority is worker_priority, the nice value of every thread; 0 means
+	// not set (the process keeps its priority), as in nginx.
+	Priority int
+	// WorkingDirectory is working_directory, the directory fulcrum changes
+	// to (as given: a relative path is relative to the current directory,
+	// as in nginx); "" means not set.
+	WorkingDirectory string
 }
 
 // ErrorLog is one error_log target.
@@ -599,6 +611,10 @@ type Settings struct {
 	// with the upstream's status instead of 499. Off (the default), the
 	// exchange ends as soon as the client is found gone.
 	ProxyIgnoreClientAbort bool
+	// ProxySocketKeepalive (proxy_socket_keepalive on) sets SO_KEEPALIVE,
+	// with the system's intervals, on new upstream connections; off (the
+	// default) leaves it off, as nginx does.
+	ProxySocketKeepalive bool
 
 	// ProxyBufferSize is proxy_buffer_size (4k, a memory page): the
 	// longest response head (status line, fields and the empty line) an

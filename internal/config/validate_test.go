@@ -250,10 +250,10 @@ func TestBriefStatuses(t *testing.T) {
 		"rewrite": implemented, "if": implemented, "set": implemented, "internal": implemented,
 		"limit_except": implemented, "satisfy": implemented, "auth_request": implemented, "auth_request_set": implemented, "fastcgi_pass": implemented,
 		"gzip": implemented, "ssl_certificate": implemented, "ssl_verify_client": implemented, "limit_req": implemented, "limit_conn": implemented, "http2": implemented,
-		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": ignored, "daemon": ignored,
+		"user": ignored, "sendfile": ignored, "tcp_nopush": ignored, "tcp_nodelay": implemented, "daemon": ignored,
 		"master_process": ignored, "load_module": ignored, "types_hash_max_size": ignored, "multi_accept": ignored,
-		"worker_rlimit_nofile": ignored, "pcre_jit": ignored, "ssl_prefer_server_ciphers": ignored,
-		"open_file_cache": ignored, "reset_timedout_connection": implemented, "lingering_close": implemented, "msie_padding": ignored,
+		"worker_rlimit_nofile": implemented, "pcre_jit": ignored, "ssl_prefer_server_ciphers": ignored,
+		"open_file_cache": ignored, "reset_timedout_connection": implemented, "lingering_close": implemented, "msie_padding": implemented,
 		"proxy_pass": implemented, "map": implemented, "server_tokens": implemented, "include": implemented,
 	}
 	for name, st := range want {

@@ -146,6 +146,7 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 	cc.ci.remote = c.RemoteAddr().String()
 	cc.ci.remoteAddr, _ = netip.ParseAddrPort(cc.ci.remote)
 	cc.ci.unix = c.LocalAddr().Network() == "unix"
+	cc.ci.sock = tcpSocket(c)
 	if lc, ok := c.(*limitedConn); ok {
 		cc.raw, _ = lc.Conn.(syscall.Conn)
 	} else {

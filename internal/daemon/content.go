@@ -144,6 +144,7 @@ func redirect(rec *recorder, st *vars.State, code int, target string) {
 	if !strings.HasPrefix(target, "/") || rec.set != nil && !rec.set.AbsoluteRedirect {
 		rec.listLocation()
 	}
+	quirks := rec.pageQuirks(code, target) // msie_refresh goes to the target as written
 	if set := rec.set; set == nil || set.AbsoluteRedirect {
 		port, name := true, false
 		if set != nil {
@@ -152,7 +153,7 @@ func redirect(rec *recorder, st *vars.State, code int, target string) {
 		target = st.AbsoluteURL(target, port, name)
 	}
 	rec.Header().Set("Location", target)
-	errpage.Write(rec, code, rec.server)
+	errpage.WriteFor(rec, code, rec.server, quirks)
 }
 
 // staticHandler serves files (root, alias, index, try_files) through the static

@@ -183,6 +183,10 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		logs.error().Logf(errlog.Notice, "using inherited sockets from %q", opts.Inherited)
 	}
 	applyWorkerProcesses(cfg.Main.WorkerProcesses)
+	if err := applyProcess(&cfg.Main, nil, logs.error()); err != nil {
+		logs.close()
+		return nil, err
+	}
 	snap, err := d.build(cfg)
 	if err != nil {
 		logs.close()
@@ -312,6 +316,9 @@ func (d *Daemon) Reload() {
 		d.logs.error().Logf(errlog.Notice, "listening on %s (stream, new in this configuration)", a)
 	}
 	applyWorkerProcesses(cfg.Main.WorkerProcesses)
+	// A failed chdir is logged; the new configuration goes on in the old
+	// directory (nginx's new workers would exit and leave none serving).
+	_ = applyProcess(&cfg.Main, &old.cfg.Main, d.logs.error())
 	// The old checks stop (their verdicts stay in the registry) before
 	// the new ones take over the servers.
 	old.stopBackground()

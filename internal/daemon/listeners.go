@@ -44,6 +44,11 @@ type connInfo struct {
 	// rawc is the client's socket, for TCP_INFO ($tcpinfo_*); nil when
 	// the connection has none (TLS, HTTP/2).
 	rawc syscall.RawConn
+	// sock is the TCP socket under the connection, TLS or not (nil for a
+	// unix socket), for tcp_nodelay; noDelayOff says TCP_NODELAY was
+	// cleared on it (Go sets it on every accepted connection).
+	sock       syscall.RawConn
+	noDelayOff bool
 	// pipelined says the current request was already buffered when the
 	// previous one on the connection finished ($pipe).
 	pipelined bool

@@ -197,7 +197,8 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 			return
 		}
 	}
-	rec.closeAfter = keepaliveSpent(ci, rec.set)
+	rec.closeAfter = keepaliveSpent(ci, rec.set) || keepaliveDisabled(r, rec.set)
+	ci.applyNoDelay(rec.set)
 	body := applyClientTimeouts(rec, r, rec.set)
 	s.run(rec, r, st, srv, lm.Location, first)
 	return body
@@ -1008,7 +1009,7 @@ func (w *recorder) fail(code int) {
 		if !w.wroteHeader {
 			w.statusOverride = 0
 		}
-		errpage.Write(w, code, w.server)
+		errpage.WriteFor(w, code, w.server, w.pageQuirks(code, w.Header().Get("Location")))
 		return
 	}
 	// As ngx_http_special_response_handler: the location where the error
@@ -1046,11 +1047,11 @@ func (w *recorder) fail(code int) {
 			}
 			w.statusOverride = 0
 			w.Header().Set("Location", target)
-			errpage.Write(w, redirectCode, w.server)
+			errpage.WriteFor(w, redirectCode, w.server, w.pageQuirks(redirectCode, target))
 		}
 		return
 	}
-	errpage.Write(w, code, w.server)
+	errpage.WriteFor(w, code, w.server, w.pageQuirks(code, w.Header().Get("Location")))
 }
 
 // errorPageTarget evaluates the target of ep, an error_page for code, with

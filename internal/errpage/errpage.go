@@ -6,6 +6,7 @@ package errpage
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"fulcrum/internal/h1"
 )
@@ -71,6 +72,32 @@ func Title(code int) (string, bool) {
 // ("Content-Length: 0"). nginx's codes 494-497 go out as 400 (Status). The
 // connection is closed after the codes for which ClosesConnection is true.
 func Write(w http.ResponseWriter, code int, server string) {
+	WriteFor(w, code, server, Quirks{})
+}
+
+// Quirks are the changes nginx makes to its own pages for old or odd
+// browsers (ngx_http_special_response_handler), decided by the caller
+// from the location's settings and the request's User-Agent.
+type Quirks struct {
+	// Padding (msie_padding on, Internet Explorer or Chrome) appends six
+	// comment lines to a 4xx or 5xx page, so that the browser shows it
+	// instead of its own "friendly" page.
+	Padding bool
+	// RefreshTo, when not empty (msie_refresh on, Internet Explorer), is
+	// the Location of a 301 or 302 as the configuration gave it: the
+	// answer is then a 200 page that refreshes to it, without Location.
+	RefreshTo string
+}
+
+// padding is nginx's ngx_http_msie_padding.
+var padding = strings.Repeat("<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n", 6)
+
+// WriteFor is Write with nginx's quirks for the client's browser.
+func WriteFor(w http.ResponseWriter, code int, server string, q Quirks) {
+	if q.RefreshTo != "" && (code == http.StatusMovedPermanently || code == http.StatusFound) {
+		writeRefresh(w, q.RefreshTo, server)
+		return
+	}
 	h := w.Header()
 	// nginx's special response handler clears Accept-Ranges (an upstream's,
 	// kept across an X-Accel-Redirect to a missing file).
@@ -88,6 +115,9 @@ func Write(w http.ResponseWriter, code int, server string) {
 	body := Body(code, server)
 	if body != "" {
 		h.Set("Content-Type", "text/html")
+		if q.Padding && Status(code) >= http.StatusBadRequest {
+			body += padding
+		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(Status(code))
@@ -108,4 +138,41 @@ func ClosesConnection(code int) bool {
 		return true
 	}
 	return false
+}
+
+// writeRefresh answers as nginx's ngx_http_send_refresh: 200 with a page
+// whose meta refresh goes to location, escaped as NGX_ESCAPE_REFRESH
+// escapes it; the Location field and the validators are dropped.
+func writeRefresh(w http.ResponseWriter, location, server string) {
+	h := w.Header()
+	for _, name := range []string{"Location", "Accept-Ranges", "Last-Modified", "Etag"} {
+		delete(h, name)
+	}
+	if server != "" {
+		h.Set("Server", server)
+	}
+	body := `<html><head><meta http-equiv="Refresh" content="0; URL=` + escapeRefresh(location) + "\"></head><body></body></html>\r\n"
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(body))
+}
+
+// escapeRefresh percent-encodes what nginx's refresh escape does
+// (recorded byte by byte from nginx 1.22.1): control bytes, space, the
+// quotes, < > \ ^ ` { | ~, DEL and every byte above it; "%" stays.
+func escapeRefresh(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"'<>\\^`{|~", c) >= 0 {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }

@@ -47,26 +47,33 @@ type ConnPool struct {
 // empty for plain HTTP, else the TLS settings' key (upstreamTLS.Key), so
 // plain and TLS connections to one address are never mixed.
 // local is the proxy_bind address (zero when the system picks), so
-// connections bound to different local addresses are not mixed either.
+// connections bound to different local addresses are not mixed either, nor
+// are those with and without SO_KEEPALIVE (keepalive) or TCP_NODELAY
+// (noDelayOff).
 type connKey struct {
-	network, addr, tls string
-	local              netip.AddrPort
+	network, addr, tls    string
+	local                 netip.AddrPort
+	keepalive, noDelayOff bool
 }
 
 // dialTarget is where an attempt connects: the server's network and
 // address, proxy_connect_timeout (which bounds the TLS handshake too), and
 // the TLS settings, nil for plain HTTP, and the local address to bind
-// (proxy_bind; zero when the system picks).
+// (proxy_bind; zero when the system picks), whether to set SO_KEEPALIVE
+// (proxy_socket_keepalive) and whether to clear TCP_NODELAY (tcp_nodelay
+// off).
 type dialTarget struct {
 	network, addr string
 	timeout       time.Duration
 	tls           *upstreamTLS
 	local         netip.AddrPort
+	keepalive     bool
+	noDelayOff    bool
 }
 
 // key is the pool key of d's connections.
 func (d *dialTarget) key() connKey {
-	k := connKey{network: d.network, addr: d.addr, local: d.local}
+	k := connKey{network: d.network, addr: d.addr, local: d.local, keepalive: d.keepalive, noDelayOff: d.noDelayOff}
 	if d.tls != nil {
 		k.tls = d.tls.Key()
 	}
@@ -226,10 +233,20 @@ type dialResult struct {
 	err error
 }
 
-// dialHere is dial on the calling goroutine.
+// dialHere is dial on the calling goroutine. SO_KEEPALIVE is off unless
+// proxy_socket_keepalive is on, and then uses the system's intervals, as
+// nginx sets it (Go's dialer would turn it on with its own 15 s).
 func (p *ConnPool) dialHere(ctx context.Context, dst *dialTarget) (net.Conn, error) {
-	d := net.Dialer{Timeout: dst.timeout, KeepAlive: 30 * time.Second, LocalAddr: localAddr(dst.network, dst.local)}
+	d := net.Dialer{Timeout: dst.timeout, KeepAlive: -1, LocalAddr: localAddr(dst.network, dst.local)}
+	if dst.keepalive {
+		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
+	}
 	c, err := d.DialContext(ctx, dst.network, dst.addr)
+	if tc, ok := c.(*net.TCPConn); ok && dst.noDelayOff {
+		// Go sets TCP_NODELAY on every connection; nginx never sets it
+		// on an upstream's with tcp_nodelay off.
+		_ = tc.SetNoDelay(false)
+	}
 	if err != nil || dst.tls == nil {
 		return c, err
 	}

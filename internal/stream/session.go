@@ -213,7 +213,29 @@ func (s *session) run() {
 		return
 	}
 	s.status = statusOK
+	if s.srv.cfg.NoDelayOff {
+		clearNoDelay(s.c)
+		clearNoDelay(up)
+	}
 	s.proxy(up)
+}
+
+// clearNoDelay clears TCP_NODELAY (tcp_nodelay off) on c's TCP socket,
+// under TLS too: Go sets it on every TCP connection, while nginx's stream
+// proxy sets it on both sides only with tcp_nodelay on. Other connections
+// (unix sockets, UDP) have none to clear.
+func clearNoDelay(c net.Conn) {
+	for {
+		switch w := c.(type) {
+		case *net.TCPConn:
+			_ = w.SetNoDelay(false) // a socket that fails this is closing
+			return
+		case interface{ NetConn() net.Conn }: // *tls.Conn (ssl listen, proxy_ssl)
+			c = w.NetConn()
+		default:
+			return
+		}
+	}
 }
 
 // answer sends the return directive's value and ends the session, as
@@ -306,7 +328,12 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 	}
 	s.tries = append(s.tries, try{addr: addr, connect: -1, firstByte: -1, session: -1, began: s.now()})
 	t := &s.tries[len(s.tries)-1]
-	d := net.Dialer{Timeout: s.srv.cfg.ConnectTimeout}
+	// SO_KEEPALIVE only with proxy_socket_keepalive on, with the
+	// system's intervals, as nginx sets it.
+	d := net.Dialer{Timeout: s.srv.cfg.ConnectTimeout, KeepAlive: -1}
+	if s.srv.cfg.SocketKeepalive {
+		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
+	}
 	bind := s.local()
 	if bind != nil {
 		d.LocalAddr = bind

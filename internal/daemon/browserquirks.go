@@ -18,17 +18,16 @@ import (
 // request from Safari on macOS (safari), by the first User-Agent field.
 func keepaliveDisabled(r *http.Request, set *config.Settings) bool {
 	k := set.KeepaliveDisable
-	if k&config.KeepaliveKeepMSIE6 != 0 && k&config.KeepaliveCloseSafari == 0 {
-		return false // keepalive_disable none: no User-Agent to look at
+	msie6 := k&config.KeepaliveKeepMSIE6 == 0 && r.Method == http.MethodPost
+	safari := k&config.KeepaliveCloseSafari != 0
+	if !msie6 && !safari {
+		return false // the default on anything but a POST: no User-Agent to look at
 	}
 	ua := r.Header.Get("User-Agent")
 	if ua == "" {
 		return false
 	}
-	if k&config.KeepaliveKeepMSIE6 == 0 && r.Method == http.MethodPost && browser.MSIE6(ua) {
-		return true
-	}
-	return k&config.KeepaliveCloseSafari != 0 && browser.Safari(ua)
+	return msie6 && browser.MSIE6(ua) || safari && browser.Safari(ua)
 }
 
 // pageQuirks is what nginx changes on its own page for code for the

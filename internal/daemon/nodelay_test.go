@@ -5,46 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
-)
 
-// serverSocketNoDelay reads TCP_NODELAY of the daemon's (this process's)
-// socket of the connection from client: its inode from /proc/net/tcp,
-// then the descriptor in /proc/self/fd that holds it.
-func serverSocketNoDelay(t *testing.T, client net.Conn) bool {
-	t.Helper()
-	local := client.RemoteAddr().(*net.TCPAddr).Port // the daemon's side
-	peer := client.LocalAddr().(*net.TCPAddr).Port
-	b, err := os.ReadFile("/proc/net/tcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inode := ""
-	for _, l := range strings.Split(string(b), "\n")[1:] {
-		f := strings.Fields(l)
-		if len(f) > 9 && strings.HasSuffix(f[1], fmt.Sprintf(":%04X", local)) && strings.HasSuffix(f[2], fmt.Sprintf(":%04X", peer)) {
-			inode = f[9]
-		}
-	}
-	fds, _ := filepath.Glob("/proc/self/fd/*")
-	for _, p := range fds {
-		if target, _ := os.Readlink(p); target == "socket:["+inode+"]" {
-			fd, _ := strconv.Atoi(filepath.Base(p))
-			v, err := syscall.GetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v != 0
-		}
-	}
-	t.Fatalf("no socket %d->%d (inode %q) in this process", local, peer, inode)
-	return false
-}
+	"fulcrum/internal/testutil"
+)
 
 // TestTCPNoDelay sends requests on one connection to locations with
 // tcp_nodelay on and off: the daemon's socket has TCP_NODELAY cleared
@@ -72,7 +36,7 @@ func TestTCPNoDelay(t *testing.T) {
 			t.Fatalf("request %d: %v", i, err)
 		}
 		resp.Body.Close()
-		if got, want := serverSocketNoDelay(t, c), path == "/on"; got != want {
+		if got, want := testutil.SocketNoDelay(t, c.RemoteAddr().(*net.TCPAddr).Port, c.LocalAddr().(*net.TCPAddr).Port), path == "/on"; got != want {
 			t.Errorf("request %d (%s): TCP_NODELAY %v, want %v", i, path, got, want)
 		}
 	}

@@ -3,44 +3,10 @@ package stream
 import (
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
-)
 
-// socketNoDelay reads TCP_NODELAY of this process's socket from local
-// port to peer port: its inode from /proc/net/tcp, then the descriptor
-// in /proc/self/fd that holds it.
-func socketNoDelay(t *testing.T, local, peer int) bool {
-	t.Helper()
-	b, err := os.ReadFile("/proc/net/tcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inode := ""
-	for _, l := range strings.Split(string(b), "\n")[1:] {
-		f := strings.Fields(l)
-		if len(f) > 9 && strings.HasSuffix(f[1], fmt.Sprintf(":%04X", local)) && strings.HasSuffix(f[2], fmt.Sprintf(":%04X", peer)) {
-			inode = f[9]
-		}
-	}
-	fds, _ := filepath.Glob("/proc/self/fd/*")
-	for _, p := range fds {
-		if target, _ := os.Readlink(p); target == "socket:["+inode+"]" {
-			fd, _ := strconv.Atoi(filepath.Base(p))
-			v, err := syscall.GetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v != 0
-		}
-	}
-	t.Fatalf("no socket %d->%d (inode %q) in this process", local, peer, inode)
-	return false
-}
+	"fulcrum/internal/testutil"
+)
 
 // TestTCPNoDelay: with tcp_nodelay off the proxy's sockets to the client
 // and to the upstream server have TCP_NODELAY cleared (nginx's stream
@@ -77,10 +43,10 @@ func TestTCPNoDelay(t *testing.T) {
 				t.Fatal(err)
 			}
 			port := func(a net.Addr) int { return a.(*net.TCPAddr).Port }
-			if got := socketNoDelay(t, port(cl.c.RemoteAddr()), port(cl.c.LocalAddr())); got != tt.want {
+			if got := testutil.SocketNoDelay(t, port(cl.c.RemoteAddr()), port(cl.c.LocalAddr())); got != tt.want {
 				t.Errorf("client side: TCP_NODELAY %v, want %v", got, tt.want)
 			}
-			if got := socketNoDelay(t, port(up.RemoteAddr()), port(up.LocalAddr())); got != tt.want {
+			if got := testutil.SocketNoDelay(t, port(up.RemoteAddr()), port(up.LocalAddr())); got != tt.want {
 				t.Errorf("upstream side: TCP_NODELAY %v, want %v", got, tt.want)
 			}
 		})

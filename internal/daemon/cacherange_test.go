@@ -216,18 +216,18 @@ func TestCacheRanges(t *testing.T) {
 	}
 }
 
-// checkRangeStep sends s and checks the answer.
-func checkRangeStep(t *testing.T, client *http.Client, addr string, i int, s rangeStep, b *rangeBackend) {
+// sendStep sends method (GET when empty) for path to addr with header's
+// fields and returns the method sent, the response and its body.
+func sendStep(t *testing.T, client *http.Client, addr, method, path string, header map[string]string) (string, *http.Response, []byte) {
 	t.Helper()
-	method := s.method
 	if method == "" {
 		method = http.MethodGet
 	}
-	req, err := http.NewRequest(method, "http://"+addr+s.path, nil)
+	req, err := http.NewRequest(method, "http://"+addr+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, v := range s.header {
+	for k, v := range header {
 		req.Header.Set(k, v)
 	}
 	resp, err := client.Do(req)
@@ -236,6 +236,13 @@ func checkRangeStep(t *testing.T, client *http.Client, addr string, i int, s ran
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	return method, resp, body
+}
+
+// checkRangeStep sends s and checks the answer.
+func checkRangeStep(t *testing.T, client *http.Client, addr string, i int, s rangeStep, b *rangeBackend) {
+	t.Helper()
+	method, resp, body := sendStep(t, client, addr, s.method, s.path, s.header)
 	if resp.StatusCode != s.status || resp.Header.Get("X-Cache") != s.xcache {
 		t.Fatalf("step %d %s %s: %d %s, want %d %s", i, method, s.path, resp.StatusCode, resp.Header.Get("X-Cache"), s.status, s.xcache)
 	}

@@ -248,23 +248,7 @@ func with(m map[string]string, kv ...string) map[string]string {
 // checkForceStep sends s and checks the answer.
 func checkForceStep(t *testing.T, client *http.Client, addr string, i int, s forceStep) {
 	t.Helper()
-	method := s.method
-	if method == "" {
-		method = http.MethodGet
-	}
-	req, err := http.NewRequest(method, "http://"+addr+s.path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range s.header {
-		req.Header.Set(k, v)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	method, resp, body := sendStep(t, client, addr, s.method, s.path, s.header)
 	if resp.StatusCode != s.status {
 		t.Fatalf("step %d %s %s %v: status %d, want %d", i, method, s.path, s.header, resp.StatusCode, s.status)
 	}

@@ -28,17 +28,22 @@ func Expiry(set *config.CacheSettings, fields iter.Seq2[string, string], status 
 // received as nginx 1.22 does: X-Accel-Expires (seconds, "@" and a Unix
 // time, 0 for never) wins over Cache-Control when it came first;
 // Cache-Control no-cache, no-store or private, a zero or malformed max-age,
-// Set-Cookie, Vary: * and an Expires in the past make the response not
-// cacheable (false); s-maxage or max-age, else Expires, set its freshness.
-// It returns the zero time when the fields say nothing of it. set's
-// Ignore* fields (*_ignore_headers) skip fields.
+// Set-Cookie, a Vary of "*" alone or longer than 128 bytes and an Expires
+// in the past make the response not cacheable (false); s-maxage or
+// max-age, else Expires, set its freshness. It returns the zero time when
+// the fields say nothing of it. set's Ignore* fields (*_ignore_headers)
+// skip fields; an ignored X-Accel-Expires still makes a Cache-Control after
+// a time from Expires count for nothing, as nginx notes the field before
+// it asks whether to ignore it.
 func FieldsExpiry(set *config.CacheSettings, fields iter.Seq2[string, string], now time.Time) (time.Time, bool) {
 	var valid time.Time
 	sawXAE := false
 	for name, v := range fields {
+		if strings.EqualFold(name, "X-Accel-Expires") {
+			sawXAE = true
+		}
 		switch {
 		case strings.EqualFold(name, "X-Accel-Expires") && !set.IgnoreXAccelExpires:
-			sawXAE = true
 			t, ok := accelExpires(v, now)
 			if !ok {
 				return time.Time{}, false
@@ -69,7 +74,7 @@ func FieldsExpiry(set *config.CacheSettings, fields iter.Seq2[string, string], n
 		case strings.EqualFold(name, "Set-Cookie") && !set.IgnoreSetCookie:
 			return time.Time{}, false
 		case strings.EqualFold(name, "Vary") && !set.IgnoreVary:
-			if strings.IndexByte(v, '*') >= 0 {
+			if v == "*" || len(v) > varyMax {
 				return time.Time{}, false
 			}
 		}
@@ -77,23 +82,55 @@ func FieldsExpiry(set *config.CacheSettings, fields iter.Seq2[string, string], n
 	return valid, true
 }
 
+// varyMax is nginx's NGX_HTTP_CACHE_VARY_LEN: a longer Vary field makes
+// the response not cacheable.
+const varyMax = 128
+
+// Vary is the Vary field a response is stored under: the last one, as
+// nginx 1.22 keeps one Vary field and each replaces the one before.
+func Vary(fields iter.Seq2[string, string]) string {
+	var vary string
+	for name, v := range fields {
+		if strings.EqualFold(name, "Vary") {
+			vary = v
+		}
+	}
+	return vary
+}
+
 // accelExpires reads X-Accel-Expires: false for 0 (never cache), the zero
-// time for a value nginx skips (not a number, negative).
+// time for a value nginx skips (not a number as ngx_atoi reads it: digits
+// only, no sign or space) and for "@0".
 func accelExpires(v string, now time.Time) (time.Time, bool) {
 	if at, ok := strings.CutPrefix(v, "@"); ok {
-		if n, err := strconv.ParseInt(at, 10, 64); err == nil {
+		if n, ok := atoi(at); ok && n > 0 {
 			return time.Unix(n, 0), true
 		}
 		return time.Time{}, true
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
+	n, ok := atoi(v)
 	switch {
-	case err != nil || n < 0:
+	case !ok:
 		return time.Time{}, true
 	case n == 0:
 		return time.Time{}, false
 	}
 	return now.Add(time.Duration(n) * time.Second), true
+}
+
+// atoi is nginx's ngx_atoi: a non-empty run of decimal digits that does
+// not overflow; false for anything else (a sign, a space, a letter).
+func atoi(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
 
 // cacheControl reads a Cache-Control value as nginx 1.22 does: false for
@@ -125,4 +162,27 @@ func cacheControl(v string, now time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return now.Add(time.Duration(n) * time.Second), true
+}
+
+// Buffered reports whether nginx reads the response buffered, which its
+// cache needs (an unbuffered response is not stored): buffering is
+// *_buffering, which an X-Accel-Buffering field of "no" turns off and one
+// of "yes" on (the last one counts), unless ignore (*_ignore_headers
+// X-Accel-Buffering).
+func Buffered(fields iter.Seq2[string, string], buffering, ignore bool) bool {
+	if ignore {
+		return buffering
+	}
+	for name, v := range fields {
+		if !strings.EqualFold(name, "X-Accel-Buffering") {
+			continue
+		}
+		switch {
+		case strings.EqualFold(v, "no"):
+			buffering = false
+		case strings.EqualFold(v, "yes"):
+			buffering = true
+		}
+	}
+	return buffering
 }

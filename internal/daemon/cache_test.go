@@ -103,6 +103,7 @@ const cacheConf = `
         location /post/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_cache_methods POST; proxy_cache_key $uri; }
         location /ig/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_ignore_headers Set-Cookie Cache-Control; }
         location /off/ { proxy_pass http://%[2]s; proxy_cache off; }
+        location /nb/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_buffering off; }
         location /mro/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 1s;
             proxy_cache_max_range_offset 50; proxy_cache_revalidate on; proxy_cache_use_stale error; }
         location /mro0/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 10m; proxy_cache_max_range_offset 0; }
@@ -313,6 +314,24 @@ func TestProxyCache(t *testing.T) {
 			{advance: 2 * time.Second, target: q("/mro/e", `h=ETag:"e1"`), header: map[string]string{"Range": "bytes=60-"}, xcache: "EXPIRED", body: "/mro/e n=2 m=GET ims= inm= range=bytes=60-"},
 			{target: q("/mro/e", `h=ETag:"e1"`), header: map[string]string{"Range": "bytes=60-"}, down: true, xcache: "STALE", body: "/mro/e n=1"},
 			{target: q("/mro/e", `h=ETag:"e1"`), xcache: "EXPIRED", body: `/mro/e n=3 m=GET ims= inm="e1" range=`},
+		}},
+		// Recorded from nginx 1.22.1 with the same locations.
+		{"an unbuffered response is not stored; X-Accel-Buffering turns buffering off and on", []cacheStep{
+			{target: q("/xb", "h=X-Accel-Buffering:no"), xcache: "MISS", body: "/xb n=1"},
+			{target: q("/xb", "h=X-Accel-Buffering:no"), xcache: "MISS", body: "/xb n=2"},
+			{target: "/nb/1", xcache: "MISS", body: "/nb/1 n=1"},
+			{target: "/nb/1", xcache: "MISS", body: "/nb/1 n=2"},
+			{target: q("/nb/2", "h=X-Accel-Buffering:yes"), xcache: "MISS", body: "/nb/2 n=1"},
+			{target: q("/nb/2", "h=X-Accel-Buffering:yes"), xcache: "HIT", body: "/nb/2 n=1"},
+		}},
+		{"the last Vary field keys the variants; * among names and X-Accel-Expires @0 do not stop storing", []cacheStep{
+			{target: q("/vy2", "h=Vary:Accept", "h=Vary:X-A"), header: map[string]string{"Accept": "a", "X-A": "1"}, xcache: "MISS", body: "/vy2 n=1"},
+			{target: q("/vy2", "h=Vary:Accept", "h=Vary:X-A"), header: map[string]string{"Accept": "a", "X-A": "2"}, xcache: "MISS", body: "/vy2 n=2"},
+			{target: q("/vy2", "h=Vary:Accept", "h=Vary:X-A"), header: map[string]string{"Accept": "b", "X-A": "2"}, xcache: "HIT", body: "/vy2 n=2"},
+			{target: q("/vys", "h=Vary:Accept, *"), xcache: "MISS", body: "/vys n=1"},
+			{target: q("/vys", "h=Vary:Accept, *"), xcache: "HIT", body: "/vys n=1"},
+			{target: q("/at0", "h=X-Accel-Expires:@0"), xcache: "MISS", body: "/at0 n=1"},
+			{target: q("/at0", "h=X-Accel-Expires:@0"), xcache: "HIT", body: "/at0 n=1"},
 		}},
 		{"proxy_cache off", []cacheStep{
 			{target: "/off/1", xcache: "", body: "/off/1 n=1"},

@@ -277,7 +277,7 @@ func (h *Handler) startFill(req *request, hd *head) {
 	if !ok {
 		return
 	}
-	k, m := c.FillTarget(cl, hd.get("Vary"), req.st)
+	k, m := c.FillTarget(cl, cacherule.Vary(hd.all()), req.st)
 	fl, err := c.Zone.Begin(k, m)
 	if err != nil {
 		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot create cache file: "+err.Error())

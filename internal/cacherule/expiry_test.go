@@ -1,0 +1,61 @@
+package cacherule
+
+import (
+	"iter"
+	"strings"
+	"testing"
+)
+
+// lines yields the "Name: value" lines of head in order.
+func lines(head string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for line := range strings.SplitSeq(head, "\n") {
+			name, v, ok := strings.Cut(line, ": ")
+			if ok && !yield(name, v) {
+				return
+			}
+		}
+	}
+}
+
+// TestBuffered: whether nginx 1.22.1 stored a response, by proxy_buffering
+// and X-Accel-Buffering (recorded: the second request was a HIT or not).
+func TestBuffered(t *testing.T) {
+	tests := []struct {
+		head              string
+		buffering, ignore bool
+		want              bool
+	}{
+		{"", true, false, true},
+		{"", false, false, false},
+		{"X-Accel-Buffering: no", true, false, false},
+		{"X-Accel-Buffering: No", true, false, false},
+		{"X-Accel-Buffering: off", true, false, true},
+		{"X-Accel-Buffering: yes", false, false, true},
+		{"X-Accel-Buffering: YES", false, false, true},
+		{"X-Accel-Buffering: no\nX-Accel-Buffering: yes", false, false, true},
+		{"X-Accel-Buffering: no", true, true, true},
+	}
+	for _, tt := range tests {
+		if got := Buffered(lines(tt.head), tt.buffering, tt.ignore); got != tt.want {
+			t.Errorf("Buffered(%q, buffering %v, ignore %v) = %v, want %v", tt.head, tt.buffering, tt.ignore, got, tt.want)
+		}
+	}
+}
+
+// TestVary: nginx 1.22.1 keys variants by the last Vary field (recorded:
+// with "Vary: Accept" then "Vary: X-A", a request with another Accept and
+// the same X-A was a HIT).
+func TestVary(t *testing.T) {
+	tests := map[string]string{
+		"":                                   "",
+		"Vary: Accept":                       "Accept",
+		"Vary: Accept\nX-B: 1\nvary: X-A":    "X-A",
+		"Vary: Accept, Cookie\nVary: Origin": "Origin",
+	}
+	for head, want := range tests {
+		if got := Vary(lines(head)); got != want {
+			t.Errorf("Vary(%q) = %q, want %q", head, got, want)
+		}
+	}
+}

@@ -331,7 +331,8 @@ func (h *Handler) serveOpen(req *request, e *cache.Entry) {
 var entryReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
 // startFill begins storing the response in req.resp when it may be stored:
-// a method the cache takes, no proxy_no_cache, proxy_cache_min_uses met, and
+// a method the cache takes, no proxy_no_cache, proxy_cache_min_uses met, a
+// response nginx would buffer (proxy_buffering, X-Accel-Buffering), and
 // fields and status that allow it (expiry).
 func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	c := h.cache
@@ -339,12 +340,15 @@ func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	if req.noStore || req.resp.upgraded || c.rule.NoCache(req.st) || cl.Look.Uses < c.set.MinUses {
 		return
 	}
+	if !cacherule.Buffered(headFields(head), h.set.ProxyBuffering, h.set.IgnoreAccelBuffering) {
+		return // nginx stores no unbuffered response
+	}
 	now := h.now()
 	expires, ok := c.expiry(head, now)
 	if !ok {
 		return
 	}
-	k, m := c.rule.FillTarget(cl, string(head.Headers.Get("Vary")), req.st)
+	k, m := c.rule.FillTarget(cl, cacherule.Vary(headFields(head)), req.st)
 	fl, err := c.zone.Begin(k, m)
 	if err != nil {
 		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot create cache file: "+err.Error())

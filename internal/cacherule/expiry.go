@@ -186,3 +186,28 @@ func Buffered(fields iter.Seq2[string, string], buffering, ignore bool) bool {
 	}
 	return buffering
 }
+
+// etagMax is nginx's NGX_HTTP_CACHE_ETAG_LEN: a longer ETag is not kept
+// with an entry, and so not sent when it is revalidated.
+const etagMax = 128
+
+// Validators are the If-Modified-Since and If-None-Match of the
+// revalidation (*_cache_revalidate) of an entry that stored a response with
+// status and the fields Last-Modified and ETag, as nginx 1.22 keeps them:
+// for a 200 or 206 only; the date as nginx writes it (a Last-Modified it
+// cannot read gives none), the ETag when it is 128 bytes at most. Empty
+// strings mean the field is not sent.
+func Validators(status int, lastModified, etag string) (ims, inm string) {
+	if status != http.StatusOK && status != http.StatusPartialContent {
+		return "", ""
+	}
+	if lastModified != "" {
+		if t, err := http.ParseTime(lastModified); err == nil {
+			ims = t.UTC().Format(http.TimeFormat)
+		}
+	}
+	if len(etag) <= etagMax {
+		inm = etag
+	}
+	return ims, inm
+}

@@ -59,3 +59,30 @@ func TestVary(t *testing.T) {
 		}
 	}
 }
+
+// TestValidators: what nginx 1.22.1 sent upstream when it revalidated an
+// expired entry (proxy_cache_revalidate on; recorded from the backend).
+func TestValidators(t *testing.T) {
+	e126, e127 := `"`+strings.Repeat("e", 126)+`"`, `"`+strings.Repeat("e", 127)+`"`
+	tests := []struct {
+		status        int
+		lm, etag      string
+		wantIMS, want string
+	}{
+		{200, "Thu, 01 Jan 2015 00:00:00 GMT", `"e1"`, "Thu, 01 Jan 2015 00:00:00 GMT", `"e1"`},
+		{200, "Thursday, 01-Jan-15 00:00:00 GMT", "", "Thu, 01 Jan 2015 00:00:00 GMT", ""},
+		{200, "Thu Jan  1 00:00:00 2015", "", "Thu, 01 Jan 2015 00:00:00 GMT", ""},
+		{200, "yesterday", "", "", ""},
+		{200, "", e126, "", e126},
+		{200, "", e127, "", ""},
+		{206, "", `"p"`, "", `"p"`},
+		{301, "Thu, 01 Jan 2015 00:00:00 GMT", `"p"`, "", ""},
+		{404, "", `"e1"`, "", ""},
+	}
+	for _, tt := range tests {
+		ims, inm := Validators(tt.status, tt.lm, tt.etag)
+		if ims != tt.wantIMS || inm != tt.want {
+			t.Errorf("Validators(%d, %q, %q) = %q, %q; want %q, %q", tt.status, tt.lm, tt.etag, ims, inm, tt.wantIMS, tt.want)
+		}
+	}
+}

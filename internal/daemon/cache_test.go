@@ -264,6 +264,17 @@ func TestProxyCache(t *testing.T) {
 			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
 			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
 		}},
+		// Recorded from nginx 1.22.1 (what its backend got).
+		{"revalidate sends nginx's validators: a 200's only, the date rewritten, no ETag over 128 bytes", []cacheStep{
+			{target: q("/r/v404", "s=404", `h=ETag:"e1"`, "h=Cache-Control:max-age=1", "nm=1"), status: 404, xcache: "MISS", body: "/r/v404 n=1"},
+			{advance: 2 * time.Second, target: q("/r/v404", "s=404", `h=ETag:"e1"`, "h=Cache-Control:max-age=1", "nm=1"), status: 404, xcache: "EXPIRED", body: "/r/v404 n=2 m=GET ims= inm= range="},
+			{target: q("/r/v850", "h=Last-Modified:Thursday, 01-Jan-15 00:00:00 GMT"), xcache: "MISS", body: "/r/v850 n=1"},
+			{advance: 2 * time.Second, target: q("/r/v850", "h=Last-Modified:Thursday, 01-Jan-15 00:00:00 GMT"), xcache: "EXPIRED", body: "/r/v850 n=2 m=GET ims=Thu, 01 Jan 2015 00:00:00 GMT inm= range="},
+			{target: q("/r/vbad", "h=Last-Modified:yesterday"), xcache: "MISS", body: "/r/vbad n=1"},
+			{advance: 2 * time.Second, target: q("/r/vbad", "h=Last-Modified:yesterday"), xcache: "EXPIRED", body: "/r/vbad n=2 m=GET ims= inm= range="},
+			{target: q("/r/vlong", `h=ETag:"`+strings.Repeat("e", 127)+`"`), xcache: "MISS", body: "/r/vlong n=1"},
+			{advance: 2 * time.Second, target: q("/r/vlong", `h=ETag:"`+strings.Repeat("e", 127)+`"`), xcache: "EXPIRED", body: "/r/vlong n=2 m=GET ims= inm= range="},
+		}},
 		{"background update: STALE, then the refreshed entry", []cacheStep{
 			{target: "/bg/1", xcache: "MISS", body: "/bg/1 n=1"},
 			{advance: 2 * time.Second, target: "/bg/1", xcache: "STALE", body: "/bg/1 n=1"},

@@ -127,7 +127,7 @@ func (h *Handler) serveWithStale(req *request) {
 	req.st.CacheStatus = cacherule.Expired
 	if h.cache.Set.Revalidate && !req.passRange {
 		if hd, err := storedHead(stale.Head); err == nil {
-			req.ims, req.inm = hd.get("Last-Modified"), hd.get("ETag")
+			req.ims, req.inm = cacherule.Validators(hd.status, hd.get("Last-Modified"), hd.get("ETag"))
 		}
 	}
 	h.serve(req)

@@ -280,15 +280,16 @@ func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry
 // have been larger than today's or than the default line limits.
 func storedHeadLimits(head []byte) h1.Limits { return headLimits(len(head)) }
 
-// validators returns the Last-Modified and ETag of a stored head, for a
-// revalidation's If-Modified-Since and If-None-Match.
-func validators(head []byte) (lastModified, etag string) {
+// validators returns a revalidation's If-Modified-Since and If-None-Match
+// from a stored head (cacherule.Validators: nginx keeps them for a 200 or
+// 206 alone).
+func validators(head []byte) (ims, inm string) {
 	var r h1.Response
 	if _, err := h1.ParseResponse(head, &r, []byte(http.MethodGet), storedHeadLimits(head)); err != nil {
 		return "", ""
 	}
 	defer r.Reset()
-	return string(r.Headers.Get("Last-Modified")), string(r.Headers.Get("ETag"))
+	return cacherule.Validators(r.Status, string(r.Headers.Get("Last-Modified")), string(r.Headers.Get("ETag")))
 }
 
 // serveEntry answers from the stored entry of k, reporting status; false

@@ -36,7 +36,31 @@ func Expiry(set *config.CacheSettings, fields iter.Seq2[string, string], status 
 // a time from Expires count for nothing, as nginx notes the field before
 // it asks whether to ignore it.
 func FieldsExpiry(set *config.CacheSettings, fields iter.Seq2[string, string], now time.Time) (time.Time, bool) {
+	valid, _, ok := readFields(set, fields, now)
+	return valid, ok
+}
+
+// StaleTimes is what a response's Cache-Control field says of answering with it
+// once it expired (RFC 5861, as nginx 1.22 reads it): stale-while-revalidate
+// lets it answer for Updating past its expiry while a request updates it
+// (as *_cache_use_stale updating) and for Error on an error;
+// stale-if-error sets Error alone. An error is a failed exchange
+// (*_cache_use_stale error, timeout...), not a status: nginx 1.22.1
+// answered a 500 and a 404 as they came.
+type StaleTimes struct{ Updating, Error time.Duration }
+
+// FieldsStale is the StaleTimes of a stored response's fields: the last
+// Cache-Control that FieldsExpiry reads (not one it skips after an
+// X-Accel-Expires, nor an ignored one) and that names them.
+func FieldsStale(set *config.CacheSettings, fields iter.Seq2[string, string], now time.Time) StaleTimes {
+	_, st, _ := readFields(set, fields, now)
+	return st
+}
+
+// readFields is FieldsExpiry, with the StaleTimes of the fields.
+func readFields(set *config.CacheSettings, fields iter.Seq2[string, string], now time.Time) (time.Time, StaleTimes, bool) {
 	var valid time.Time
+	var stale StaleTimes
 	sawXAE := false
 	for name, v := range fields {
 		if strings.EqualFold(name, "X-Accel-Expires") {
@@ -46,7 +70,7 @@ func FieldsExpiry(set *config.CacheSettings, fields iter.Seq2[string, string], n
 		case strings.EqualFold(name, "X-Accel-Expires") && !set.IgnoreXAccelExpires:
 			t, ok := accelExpires(v, now)
 			if !ok {
-				return time.Time{}, false
+				return time.Time{}, stale, false
 			}
 			if !t.IsZero() {
 				valid = t
@@ -55,9 +79,9 @@ func FieldsExpiry(set *config.CacheSettings, fields iter.Seq2[string, string], n
 			if !valid.IsZero() && sawXAE {
 				continue
 			}
-			t, ok := cacheControl(v, now)
+			t, ok := cacheControl(v, now, &stale)
 			if !ok {
-				return time.Time{}, false
+				return time.Time{}, stale, false
 			}
 			if !t.IsZero() {
 				valid = t
@@ -68,18 +92,18 @@ func FieldsExpiry(set *config.CacheSettings, fields iter.Seq2[string, string], n
 			}
 			t, err := http.ParseTime(v)
 			if err != nil || !t.After(now) {
-				return time.Time{}, false
+				return time.Time{}, stale, false
 			}
 			valid = t
 		case strings.EqualFold(name, "Set-Cookie") && !set.IgnoreSetCookie:
-			return time.Time{}, false
+			return time.Time{}, stale, false
 		case strings.EqualFold(name, "Vary") && !set.IgnoreVary:
 			if v == "*" || len(v) > varyMax {
-				return time.Time{}, false
+				return time.Time{}, stale, false
 			}
 		}
 	}
-	return valid, true
+	return valid, stale, true
 }
 
 // varyMax is nginx's NGX_HTTP_CACHE_VARY_LEN: a longer Vary field makes
@@ -134,34 +158,66 @@ func atoi(s string) (int64, bool) {
 }
 
 // cacheControl reads a Cache-Control value as nginx 1.22 does: false for
-// no-cache, no-store, private, or a max-age that is zero or not a number;
-// else the expiry s-maxage (or max-age) gives, zero without one.
-func cacheControl(v string, now time.Time) (time.Time, bool) {
+// no-cache, no-store, private, a max-age that is zero or not a number, or a
+// stale-while-revalidate or stale-if-error that is not a number; else the
+// expiry s-maxage (or max-age) gives, zero without one. The stale-* times
+// it names go to *stale.
+func cacheControl(v string, now time.Time, stale *StaleTimes) (time.Time, bool) {
 	lv := strings.ToLower(v)
 	if strings.Contains(lv, "no-cache") || strings.Contains(lv, "no-store") || strings.Contains(lv, "private") {
 		return time.Time{}, false
 	}
+	var valid time.Time
 	i, skip := strings.Index(lv, "s-maxage="), len("s-maxage=")
 	if i < 0 {
 		i, skip = strings.Index(lv, "max-age="), len("max-age=")
 	}
-	if i < 0 {
-		return time.Time{}, true
+	if i >= 0 {
+		n, ok := ccSeconds(lv[i+skip:])
+		if !ok || n == 0 {
+			return time.Time{}, false
+		}
+		valid = now.Add(n)
 	}
+	if n, found, ok := ccDirective(lv, "stale-while-revalidate="); !ok {
+		return time.Time{}, false
+	} else if found {
+		stale.Updating, stale.Error = n, n
+	}
+	if n, found, ok := ccDirective(lv, "stale-if-error="); !ok {
+		return time.Time{}, false
+	} else if found {
+		stale.Error = n
+	}
+	return valid, true
+}
+
+// ccDirective finds the directive name (with its "=") in a lower-cased
+// Cache-Control value and reads its seconds: found false without it, ok
+// false when they are not a number.
+func ccDirective(lv, name string) (d time.Duration, found, ok bool) {
+	i := strings.Index(lv, name)
+	if i < 0 {
+		return 0, false, true
+	}
+	d, ok = ccSeconds(lv[i+len(name):])
+	return d, true, ok
+}
+
+// ccSeconds reads the digits of a Cache-Control directive's value up to a
+// ',', ';' or ' ' (or the end) as nginx does; false for another byte.
+func ccSeconds(v string) (time.Duration, bool) {
 	var n int64
-	for _, ch := range []byte(lv[i+skip:]) {
+	for _, ch := range []byte(v) {
 		if ch == ',' || ch == ';' || ch == ' ' {
 			break
 		}
 		if ch < '0' || ch > '9' {
-			return time.Time{}, false
+			return 0, false
 		}
 		n = n*10 + int64(ch-'0')
 	}
-	if n == 0 {
-		return time.Time{}, false
-	}
-	return now.Add(time.Duration(n) * time.Second), true
+	return time.Duration(n) * time.Second, true
 }
 
 // Buffered reports whether nginx reads the response buffered, which its

@@ -4,6 +4,9 @@ import (
 	"iter"
 	"strings"
 	"testing"
+	"time"
+
+	"fulcrum/internal/config"
 )
 
 // lines yields the "Name: value" lines of head in order.
@@ -83,6 +86,30 @@ func TestValidators(t *testing.T) {
 		ims, inm := Validators(tt.status, tt.lm, tt.etag)
 		if ims != tt.wantIMS || inm != tt.want {
 			t.Errorf("Validators(%d, %q, %q) = %q, %q; want %q, %q", tt.status, tt.lm, tt.etag, ims, inm, tt.wantIMS, tt.want)
+		}
+	}
+}
+
+// TestFieldsStale: the stale-* times nginx 1.22 reads from Cache-Control,
+// and the fields it skips (recorded: an X-Accel-Expires before the
+// Cache-Control left stale-if-error without effect, a 502).
+func TestFieldsStale(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tests := []struct {
+		head string
+		set  config.CacheSettings
+		want StaleTimes
+	}{
+		{"Cache-Control: max-age=1, stale-if-error=30", config.CacheSettings{}, StaleTimes{Error: 30 * time.Second}},
+		{"Cache-Control: max-age=1, stale-while-revalidate=30", config.CacheSettings{}, StaleTimes{Updating: 30 * time.Second, Error: 30 * time.Second}},
+		{"Cache-Control: stale-while-revalidate=30, stale-if-error=5", config.CacheSettings{}, StaleTimes{Updating: 30 * time.Second, Error: 5 * time.Second}},
+		{"X-Accel-Expires: 1\nCache-Control: stale-if-error=30", config.CacheSettings{}, StaleTimes{}},
+		{"Cache-Control: stale-if-error=30\nX-Accel-Expires: 1", config.CacheSettings{}, StaleTimes{Error: 30 * time.Second}},
+		{"Cache-Control: stale-if-error=30", config.CacheSettings{IgnoreCacheControl: true}, StaleTimes{}},
+	}
+	for _, tt := range tests {
+		if got := FieldsStale(&tt.set, lines(tt.head), now); got != tt.want {
+			t.Errorf("FieldsStale(%q) = %+v, want %+v", tt.head, got, tt.want)
 		}
 	}
 }

@@ -104,6 +104,7 @@ const cacheConf = `
         location /ig/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_ignore_headers Set-Cookie Cache-Control; }
         location /off/ { proxy_pass http://%[2]s; proxy_cache off; }
         location /nb/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_buffering off; }
+        location /bgn/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_background_update on; }
         location /mro/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 1s;
             proxy_cache_max_range_offset 50; proxy_cache_revalidate on; proxy_cache_use_stale error; }
         location /mro0/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 10m; proxy_cache_max_range_offset 0; }
@@ -343,6 +344,20 @@ func TestProxyCache(t *testing.T) {
 			{target: q("/vys", "h=Vary:Accept, *"), xcache: "HIT", body: "/vys n=1"},
 			{target: q("/at0", "h=X-Accel-Expires:@0"), xcache: "MISS", body: "/at0 n=1"},
 			{target: q("/at0", "h=X-Accel-Expires:@0"), xcache: "HIT", body: "/at0 n=1"},
+		}},
+		// Recorded from nginx 1.22.1: stale-if-error covers a failed
+		// exchange, not a 500; stale-while-revalidate stands for
+		// proxy_cache_use_stale updating; a malformed one is not stored.
+		{"Cache-Control stale-if-error and stale-while-revalidate", []cacheStep{
+			{target: q("/k/se", "h=Cache-Control:max-age=1, stale-if-error=30"), xcache: "MISS", body: "/k/se n=1"},
+			{advance: 3 * time.Second, target: q("/k/se", "h=Cache-Control:max-age=1, stale-if-error=30"), down: true, xcache: "STALE", body: "/k/se n=1"},
+			{target: q("/k/se", "s=500"), status: 500, xcache: "EXPIRED", body: "/k/se n=2"},
+			{advance: 30 * time.Second, target: "/k/se", down: true, status: 502, xcache: "EXPIRED", body: "<html>"},
+			{target: q("/k/sx", "h=Cache-Control:max-age=100, stale-if-error=3x"), xcache: "MISS", body: "/k/sx n=1"},
+			{target: q("/k/sx", "h=Cache-Control:max-age=100, stale-if-error=3x"), xcache: "MISS", body: "/k/sx n=2"},
+			{target: q("/bgn/1", "h=Cache-Control:max-age=1, stale-while-revalidate=30"), xcache: "MISS", body: "/bgn/1 n=1"},
+			{advance: 3 * time.Second, target: q("/bgn/1", "h=Cache-Control:max-age=1, stale-while-revalidate=30"), xcache: "STALE", body: "/bgn/1 n=1"},
+			{target: q("/bgn/1", "h=Cache-Control:max-age=1, stale-while-revalidate=30"), xcache: "HIT", body: "/bgn/1 n=2", poll: true},
 		}},
 		{"proxy_cache off", []cacheStep{
 			{target: "/off/1", xcache: "", body: "/off/1 n=1"},

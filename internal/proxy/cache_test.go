@@ -54,6 +54,9 @@ func TestCacheExpiry(t *testing.T) {
 		{"Vary with * among names", "HTTP/1.1 200 OK\r\nVary: Accept, *\r\n", config.CacheSettings{}, 10 * time.Minute, true},
 		{"Vary longer than 128 bytes", "HTTP/1.1 200 OK\r\nVary: " + strings.Repeat("A", 60) + "," + strings.Repeat("B", 68) + "\r\n", config.CacheSettings{}, 0, false},
 		{"Vary of 128 bytes", "HTTP/1.1 200 OK\r\nVary: " + strings.Repeat("A", 60) + "," + strings.Repeat("B", 67) + "\r\n", config.CacheSettings{}, 10 * time.Minute, true},
+		{"stale-if-error not a number", "HTTP/1.1 200 OK\r\nCache-Control: max-age=60, stale-if-error=3x\r\n", config.CacheSettings{}, 0, false},
+		{"stale-while-revalidate not a number", "HTTP/1.1 200 OK\r\nCache-Control: stale-while-revalidate=x\r\n", config.CacheSettings{}, 0, false},
+		{"stale-while-revalidate alone", "HTTP/1.1 200 OK\r\nCache-Control: stale-while-revalidate=5\r\n", config.CacheSettings{}, 10 * time.Minute, true},
 		{"Vary: * ignored", "HTTP/1.1 200 OK\r\nVary: *\r\n", config.CacheSettings{IgnoreVary: true}, 10 * time.Minute, true},
 	}
 	for _, tt := range tests {

@@ -90,8 +90,10 @@ func readFields(set *config.CacheSettings, fields iter.Seq2[string, string], now
 			if !valid.IsZero() {
 				continue
 			}
-			t, err := http.ParseTime(v)
-			if err != nil || !t.After(now) {
+			// nginx: not cacheable when "expires < ngx_time()", in
+			// seconds; an Expires of this second is stored.
+			t, ok := ParseHTTPTime(v)
+			if !ok || t.Unix() < now.Unix() {
 				return time.Time{}, stale, false
 			}
 			valid = t
@@ -250,15 +252,15 @@ const etagMax = 128
 // Validators are the If-Modified-Since and If-None-Match of the
 // revalidation (*_cache_revalidate) of an entry that stored a response with
 // status and the fields Last-Modified and ETag, as nginx 1.22 keeps them:
-// for a 200 or 206 only; the date as nginx writes it (a Last-Modified it
-// cannot read gives none), the ETag when it is 128 bytes at most. Empty
+// for a 200 or 206 only; the date as nginx writes it (a Last-Modified
+// ParseHTTPTime cannot read gives none), the ETag when it is 128 bytes at most. Empty
 // strings mean the field is not sent.
 func Validators(status int, lastModified, etag string) (ims, inm string) {
 	if status != http.StatusOK && status != http.StatusPartialContent {
 		return "", ""
 	}
 	if lastModified != "" {
-		if t, err := http.ParseTime(lastModified); err == nil {
+		if t, ok := ParseHTTPTime(lastModified); ok {
 			ims = t.UTC().Format(http.TimeFormat)
 		}
 	}

@@ -359,6 +359,14 @@ func TestProxyCache(t *testing.T) {
 			{advance: 3 * time.Second, target: q("/bgn/1", "h=Cache-Control:max-age=1, stale-while-revalidate=30"), xcache: "STALE", body: "/bgn/1 n=1"},
 			{target: q("/bgn/1", "h=Cache-Control:max-age=1, stale-while-revalidate=30"), xcache: "HIT", body: "/bgn/1 n=2", poll: true},
 		}},
+		// Recorded from nginx 1.22.1: its date parser reads no further
+		// than the time.
+		{"Expires and Last-Modified are read as nginx reads dates", []cacheStep{
+			{target: q("/v/exz", "h=Expires:Thu, 01 Jan 2037 00:00:00 +0100"), xcache: "MISS", body: "/v/exz n=1"},
+			{target: q("/v/exz", "h=Expires:Thu, 01 Jan 2037 00:00:00 +0100"), xcache: "HIT", body: "/v/exz n=1"},
+			{target: q("/r/lmz", "h=Last-Modified:Thu, 01 Jan 2015 00:00:00 +0100"), xcache: "MISS", body: "/r/lmz n=1"},
+			{advance: 2 * time.Second, target: q("/r/lmz", "h=Last-Modified:Thu, 01 Jan 2015 00:00:00 +0100"), xcache: "EXPIRED", body: "/r/lmz n=2 m=GET ims=Thu, 01 Jan 2015 00:00:00 GMT inm= range="},
+		}},
 		{"proxy_cache off", []cacheStep{
 			{target: "/off/1", xcache: "", body: "/off/1 n=1"},
 			{target: "/off/1", xcache: "", body: "/off/1 n=2"},

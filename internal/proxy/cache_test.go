@@ -57,6 +57,8 @@ func TestCacheExpiry(t *testing.T) {
 		{"stale-if-error not a number", "HTTP/1.1 200 OK\r\nCache-Control: max-age=60, stale-if-error=3x\r\n", config.CacheSettings{}, 0, false},
 		{"stale-while-revalidate not a number", "HTTP/1.1 200 OK\r\nCache-Control: stale-while-revalidate=x\r\n", config.CacheSettings{}, 0, false},
 		{"stale-while-revalidate alone", "HTTP/1.1 200 OK\r\nCache-Control: stale-while-revalidate=5\r\n", config.CacheSettings{}, 10 * time.Minute, true},
+		{"Expires of this second", "HTTP/1.1 200 OK\r\nExpires: " + now.UTC().Format(timeFormat) + "\r\n", config.CacheSettings{}, 0, true},
+		{"Expires with text after the time", "HTTP/1.1 200 OK\r\nExpires: " + now.Add(time.Hour).UTC().Format(timeFormat) + "xx\r\n", config.CacheSettings{}, time.Hour, true},
 		{"Vary: * ignored", "HTTP/1.1 200 OK\r\nVary: *\r\n", config.CacheSettings{IgnoreVary: true}, 10 * time.Minute, true},
 	}
 	for _, tt := range tests {

@@ -510,3 +510,55 @@ func TestProxyCacheLockTimeout(t *testing.T) {
 		t.Fatalf("then: X-Cache %q %q, want the first request's response", xc, body)
 	}
 }
+
+// TestProxyCacheStaleWhileRevalidate: within an expired entry's
+// Cache-Control stale-while-revalidate, a request that comes while another
+// updates the entry gets it at once (UPDATING), without
+// proxy_cache_use_stale updating (recorded from nginx 1.22.1: EXPIRED n=2
+// for the updating request, UPDATING n=1 for the other).
+func TestProxyCacheStaleWhileRevalidate(t *testing.T) {
+	b := &cacheBackend{count: map[string]int{}, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	clock := &settableClock{t: time.Now()}
+	conf := fmt.Sprintf(`pid %[1]s/fulcrum.pid;
+error_log %[1]s/error.log notice;
+http {
+    proxy_cache_path %[1]s/c keys_zone=z:1m;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; proxy_cache z; proxy_cache_key $uri; add_header X-Cache $upstream_cache_status; }
+    }
+}
+`, dir, srv.Listener.Addr())
+	path := filepath.Join(dir, "fulcrum.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := runConfigFileOpts(t, path, daemon.Options{Clock: clock.now})
+	client := &http.Client{Timeout: 10 * time.Second}
+	target := q("/u", "h=Cache-Control:max-age=1, stale-while-revalidate=30")
+	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: target}); xc != "MISS" || !strings.HasPrefix(body, "/u n=1") {
+		t.Fatalf("first: X-Cache %q %q, want MISS /u n=1", xc, body)
+	}
+	clock.add(3 * time.Second)
+	first := make(chan string, 1)
+	go func() {
+		xc, _, body := cacheGet(t, client, addr, cacheStep{target: target + "&wait=1"})
+		first <- xc + " " + body
+	}()
+	select {
+	case <-b.arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the updating request did not reach the backend")
+	}
+	xc, _, body := cacheGet(t, client, addr, cacheStep{target: target})
+	close(b.release)
+	if xc != "UPDATING" || !strings.HasPrefix(body, "/u n=1") {
+		t.Errorf("while updating: X-Cache %q %q, want UPDATING /u n=1", xc, body)
+	}
+	if got := <-first; !strings.HasPrefix(got, "EXPIRED /u n=2") {
+		t.Errorf("updating request: %q, want EXPIRED /u n=2", got)
+	}
+}

@@ -63,12 +63,15 @@ func TestCacheSettings(t *testing.T) {
 		proxy_cache_use_stale error http_500 updating;
 		proxy_cache_lock on; proxy_cache_lock_timeout 1s; proxy_cache_lock_age 2s;
 		proxy_cache_revalidate on; proxy_cache_background_update on; proxy_cache_convert_head off;
-		proxy_ignore_headers Set-Cookie vary; proxy_cache_max_range_offset 1m;`))
+		proxy_ignore_headers Set-Cookie vary x-accel-buffering; proxy_cache_max_range_offset 1m;`))
 	p := cfg.HTTP.CachePaths[0]
 	wantPath := CachePath{Module: "proxy", Dir: testPrefix + "/cache", Levels: []int{1, 2}, Name: "pages", Size: 10 << 20,
 		Inactive: time.Hour, MaxSize: 1 << 30, MinFree: 1 << 20, UseTempPath: false, Pos: p.Pos}
 	if !reflect.DeepEqual(*p, wantPath) {
 		t.Errorf("path = %+v\nwant %+v", *p, wantPath)
+	}
+	if !cfg.HTTP.Servers[0].Locations[0].Settings.IgnoreAccelBuffering {
+		t.Error("proxy_ignore_headers X-Accel-Buffering not kept")
 	}
 	got := cfg.HTTP.Servers[0].Locations[0].Settings.ProxyCache
 	want := CacheSettings{Zone: p, Key: "$uri",

@@ -436,9 +436,10 @@ var ignorableHeaders = []string{"x-accel-redirect", "x-accel-expires", "x-accel-
 	"x-accel-buffering", "x-accel-charset", "expires", "cache-control", "set-cookie", "vary"}
 
 // applyIgnoreHeaders reads proxy_ignore_headers. fulcrum acts on
-// X-Accel-Redirect and X-Accel-Limit-Rate, and on the fields that drive the
-// cache (X-Accel-Expires, Expires, Cache-Control, Set-Cookie, Vary);
-// X-Accel-Buffering and X-Accel-Charset change nothing in fulcrum.
+// X-Accel-Redirect and X-Accel-Limit-Rate, on the fields that drive the
+// cache (X-Accel-Expires, Expires, Cache-Control, Set-Cookie, Vary), and on
+// X-Accel-Buffering as far as the cache goes (an unbuffered response is not
+// stored); X-Accel-Charset changes nothing in fulcrum.
 func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	for _, a := range d.Args {
@@ -450,6 +451,8 @@ func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) e
 			st.IgnoreAccelRedirect = true
 		case strings.EqualFold(a, "X-Accel-Limit-Rate"):
 			st.IgnoreAccelLimitRate = true
+		case strings.EqualFold(a, "X-Accel-Buffering"):
+			st.IgnoreAccelBuffering = true
 		case strings.EqualFold(a, "X-Accel-Expires"):
 			st.ProxyCache.IgnoreXAccelExpires = true
 		case strings.EqualFold(a, "Expires"):

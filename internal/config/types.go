@@ -575,7 +575,12 @@ type Settings struct {
 	IgnoreAccelRedirect bool
 	// IgnoreAccelLimitRate (proxy_ignore_headers X-Accel-Limit-Rate) keeps
 	// an upstream's X-Accel-Limit-Rate from setting the response's rate.
-	IgnoreAccelLimitRate    bool
+	IgnoreAccelLimitRate bool
+	// IgnoreAccelBuffering (proxy_ignore_headers X-Accel-Buffering) keeps
+	// an upstream's X-Accel-Buffering from deciding, with ProxyBuffering,
+	// whether the cache may store the response (nginx stores no
+	// unbuffered one).
+	IgnoreAccelBuffering    bool
 	ProxyPassHeaders        []string
 	ProxyPassRequestHeaders bool
 	ProxyPassRequestBody    bool

@@ -103,6 +103,8 @@ const cacheConf = `
         location /post/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_cache_methods POST; proxy_cache_key $uri; }
         location /ig/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_ignore_headers Set-Cookie Cache-Control; }
         location /off/ { proxy_pass http://%[2]s; proxy_cache off; }
+        location /nb/ { proxy_pass http://%[2]s; proxy_cache_valid 10m; proxy_buffering off; }
+        location /bgn/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_background_update on; }
         location /mro/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 1s;
             proxy_cache_max_range_offset 50; proxy_cache_revalidate on; proxy_cache_use_stale error; }
         location /mro0/ { proxy_pass http://%[2]s; proxy_cache_key $uri; proxy_cache_valid 10m; proxy_cache_max_range_offset 0; }
@@ -263,6 +265,17 @@ func TestProxyCache(t *testing.T) {
 			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
 			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
 		}},
+		// Recorded from nginx 1.22.1 (what its backend got).
+		{"revalidate sends nginx's validators: a 200's only, the date rewritten, no ETag over 128 bytes", []cacheStep{
+			{target: q("/r/v404", "s=404", `h=ETag:"e1"`, "h=Cache-Control:max-age=1", "nm=1"), status: 404, xcache: "MISS", body: "/r/v404 n=1"},
+			{advance: 2 * time.Second, target: q("/r/v404", "s=404", `h=ETag:"e1"`, "h=Cache-Control:max-age=1", "nm=1"), status: 404, xcache: "EXPIRED", body: "/r/v404 n=2 m=GET ims= inm= range="},
+			{target: q("/r/v850", "h=Last-Modified:Thursday, 01-Jan-15 00:00:00 GMT"), xcache: "MISS", body: "/r/v850 n=1"},
+			{advance: 2 * time.Second, target: q("/r/v850", "h=Last-Modified:Thursday, 01-Jan-15 00:00:00 GMT"), xcache: "EXPIRED", body: "/r/v850 n=2 m=GET ims=Thu, 01 Jan 2015 00:00:00 GMT inm= range="},
+			{target: q("/r/vbad", "h=Last-Modified:yesterday"), xcache: "MISS", body: "/r/vbad n=1"},
+			{advance: 2 * time.Second, target: q("/r/vbad", "h=Last-Modified:yesterday"), xcache: "EXPIRED", body: "/r/vbad n=2 m=GET ims= inm= range="},
+			{target: q("/r/vlong", `h=ETag:"`+strings.Repeat("e", 127)+`"`), xcache: "MISS", body: "/r/vlong n=1"},
+			{advance: 2 * time.Second, target: q("/r/vlong", `h=ETag:"`+strings.Repeat("e", 127)+`"`), xcache: "EXPIRED", body: "/r/vlong n=2 m=GET ims= inm= range="},
+		}},
 		{"background update: STALE, then the refreshed entry", []cacheStep{
 			{target: "/bg/1", xcache: "MISS", body: "/bg/1 n=1"},
 			{advance: 2 * time.Second, target: "/bg/1", xcache: "STALE", body: "/bg/1 n=1"},
@@ -313,6 +326,46 @@ func TestProxyCache(t *testing.T) {
 			{advance: 2 * time.Second, target: q("/mro/e", `h=ETag:"e1"`), header: map[string]string{"Range": "bytes=60-"}, xcache: "EXPIRED", body: "/mro/e n=2 m=GET ims= inm= range=bytes=60-"},
 			{target: q("/mro/e", `h=ETag:"e1"`), header: map[string]string{"Range": "bytes=60-"}, down: true, xcache: "STALE", body: "/mro/e n=1"},
 			{target: q("/mro/e", `h=ETag:"e1"`), xcache: "EXPIRED", body: `/mro/e n=3 m=GET ims= inm="e1" range=`},
+		}},
+		// Recorded from nginx 1.22.1 with the same locations.
+		{"an unbuffered response is not stored; X-Accel-Buffering turns buffering off and on", []cacheStep{
+			{target: q("/xb", "h=X-Accel-Buffering:no"), xcache: "MISS", body: "/xb n=1"},
+			{target: q("/xb", "h=X-Accel-Buffering:no"), xcache: "MISS", body: "/xb n=2"},
+			{target: "/nb/1", xcache: "MISS", body: "/nb/1 n=1"},
+			{target: "/nb/1", xcache: "MISS", body: "/nb/1 n=2"},
+			{target: q("/nb/2", "h=X-Accel-Buffering:yes"), xcache: "MISS", body: "/nb/2 n=1"},
+			{target: q("/nb/2", "h=X-Accel-Buffering:yes"), xcache: "HIT", body: "/nb/2 n=1"},
+		}},
+		{"the last Vary field keys the variants; * among names and X-Accel-Expires @0 do not stop storing", []cacheStep{
+			{target: q("/vy2", "h=Vary:Accept", "h=Vary:X-A"), header: map[string]string{"Accept": "a", "X-A": "1"}, xcache: "MISS", body: "/vy2 n=1"},
+			{target: q("/vy2", "h=Vary:Accept", "h=Vary:X-A"), header: map[string]string{"Accept": "a", "X-A": "2"}, xcache: "MISS", body: "/vy2 n=2"},
+			{target: q("/vy2", "h=Vary:Accept", "h=Vary:X-A"), header: map[string]string{"Accept": "b", "X-A": "2"}, xcache: "HIT", body: "/vy2 n=2"},
+			{target: q("/vys", "h=Vary:Accept, *"), xcache: "MISS", body: "/vys n=1"},
+			{target: q("/vys", "h=Vary:Accept, *"), xcache: "HIT", body: "/vys n=1"},
+			{target: q("/at0", "h=X-Accel-Expires:@0"), xcache: "MISS", body: "/at0 n=1"},
+			{target: q("/at0", "h=X-Accel-Expires:@0"), xcache: "HIT", body: "/at0 n=1"},
+		}},
+		// Recorded from nginx 1.22.1: stale-if-error covers a failed
+		// exchange, not a 500; stale-while-revalidate stands for
+		// proxy_cache_use_stale updating; a malformed one is not stored.
+		{"Cache-Control stale-if-error and stale-while-revalidate", []cacheStep{
+			{target: q("/k/se", "h=Cache-Control:max-age=1, stale-if-error=30"), xcache: "MISS", body: "/k/se n=1"},
+			{advance: 3 * time.Second, target: q("/k/se", "h=Cache-Control:max-age=1, stale-if-error=30"), down: true, xcache: "STALE", body: "/k/se n=1"},
+			{target: q("/k/se", "s=500"), status: 500, xcache: "EXPIRED", body: "/k/se n=2"},
+			{advance: 30 * time.Second, target: "/k/se", down: true, status: 502, xcache: "EXPIRED", body: "<html>"},
+			{target: q("/k/sx", "h=Cache-Control:max-age=100, stale-if-error=3x"), xcache: "MISS", body: "/k/sx n=1"},
+			{target: q("/k/sx", "h=Cache-Control:max-age=100, stale-if-error=3x"), xcache: "MISS", body: "/k/sx n=2"},
+			{target: q("/bgn/1", "h=Cache-Control:max-age=1, stale-while-revalidate=30"), xcache: "MISS", body: "/bgn/1 n=1"},
+			{advance: 3 * time.Second, target: q("/bgn/1", "h=Cache-Control:max-age=1, stale-while-revalidate=30"), xcache: "STALE", body: "/bgn/1 n=1"},
+			{target: q("/bgn/1", "h=Cache-Control:max-age=1, stale-while-revalidate=30"), xcache: "HIT", body: "/bgn/1 n=2", poll: true},
+		}},
+		// Recorded from nginx 1.22.1: its date parser reads no further
+		// than the time.
+		{"Expires and Last-Modified are read as nginx reads dates", []cacheStep{
+			{target: q("/v/exz", "h=Expires:Thu, 01 Jan 2037 00:00:00 +0100"), xcache: "MISS", body: "/v/exz n=1"},
+			{target: q("/v/exz", "h=Expires:Thu, 01 Jan 2037 00:00:00 +0100"), xcache: "HIT", body: "/v/exz n=1"},
+			{target: q("/r/lmz", "h=Last-Modified:Thu, 01 Jan 2015 00:00:00 +0100"), xcache: "MISS", body: "/r/lmz n=1"},
+			{advance: 2 * time.Second, target: q("/r/lmz", "h=Last-Modified:Thu, 01 Jan 2015 00:00:00 +0100"), xcache: "EXPIRED", body: "/r/lmz n=2 m=GET ims=Thu, 01 Jan 2015 00:00:00 GMT inm= range="},
 		}},
 		{"proxy_cache off", []cacheStep{
 			{target: "/off/1", xcache: "", body: "/off/1 n=1"},
@@ -455,5 +508,57 @@ func TestProxyCacheLockTimeout(t *testing.T) {
 	}
 	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/lt"}); xc != "HIT" || !strings.HasPrefix(body, "/lt n=2") {
 		t.Fatalf("then: X-Cache %q %q, want the first request's response", xc, body)
+	}
+}
+
+// TestProxyCacheStaleWhileRevalidate: within an expired entry's
+// Cache-Control stale-while-revalidate, a request that comes while another
+// updates the entry gets it at once (UPDATING), without
+// proxy_cache_use_stale updating (recorded from nginx 1.22.1: EXPIRED n=2
+// for the updating request, UPDATING n=1 for the other).
+func TestProxyCacheStaleWhileRevalidate(t *testing.T) {
+	b := &cacheBackend{count: map[string]int{}, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	clock := &settableClock{t: time.Now()}
+	conf := fmt.Sprintf(`pid %[1]s/fulcrum.pid;
+error_log %[1]s/error.log notice;
+http {
+    proxy_cache_path %[1]s/c keys_zone=z:1m;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; proxy_cache z; proxy_cache_key $uri; add_header X-Cache $upstream_cache_status; }
+    }
+}
+`, dir, srv.Listener.Addr())
+	path := filepath.Join(dir, "fulcrum.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := runConfigFileOpts(t, path, daemon.Options{Clock: clock.now})
+	client := &http.Client{Timeout: 10 * time.Second}
+	target := q("/u", "h=Cache-Control:max-age=1, stale-while-revalidate=30")
+	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: target}); xc != "MISS" || !strings.HasPrefix(body, "/u n=1") {
+		t.Fatalf("first: X-Cache %q %q, want MISS /u n=1", xc, body)
+	}
+	clock.add(3 * time.Second)
+	first := make(chan string, 1)
+	go func() {
+		xc, _, body := cacheGet(t, client, addr, cacheStep{target: target + "&wait=1"})
+		first <- xc + " " + body
+	}()
+	select {
+	case <-b.arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the updating request did not reach the backend")
+	}
+	xc, _, body := cacheGet(t, client, addr, cacheStep{target: target})
+	close(b.release)
+	if xc != "UPDATING" || !strings.HasPrefix(body, "/u n=1") {
+		t.Errorf("while updating: X-Cache %q %q, want UPDATING /u n=1", xc, body)
+	}
+	if got := <-first; !strings.HasPrefix(got, "EXPIRED /u n=2") {
+		t.Errorf("updating request: %q, want EXPIRED /u n=2", got)
 	}
 }

@@ -127,7 +127,7 @@ func (h *Handler) serveWithStale(req *request) {
 	req.st.CacheStatus = cacherule.Expired
 	if h.cache.Set.Revalidate && !req.passRange {
 		if hd, err := storedHead(stale.Head); err == nil {
-			req.ims, req.inm = hd.get("Last-Modified"), hd.get("ETag")
+			req.ims, req.inm = cacherule.Validators(hd.status, hd.get("Last-Modified"), hd.get("ETag"))
 		}
 	}
 	h.serve(req)
@@ -277,7 +277,7 @@ func (h *Handler) startFill(req *request, hd *head) {
 	if !ok {
 		return
 	}
-	k, m := c.FillTarget(cl, hd.get("Vary"), req.st)
+	k, m := c.FillTarget(cl, cacherule.Vary(hd.all()), req.st)
 	fl, err := c.Zone.Begin(k, m)
 	if err != nil {
 		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot create cache file: "+err.Error())

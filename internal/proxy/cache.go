@@ -148,14 +148,17 @@ func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
 // proxy_cache_revalidate.
 func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 	c := h.cache
+	updating, staleError := h.staleWindows(cl.K)
+	updating = updating || c.set.StaleUpdating
+	req.staleError = staleError
 	owner, _ := c.rule.Lock(cl)
-	if !owner && c.set.StaleUpdating && h.serveEntry(req, cl.K, cacheUpdating) {
+	if !owner && updating && h.serveEntry(req, cl.K, cacheUpdating) {
 		return
 	}
 	defer c.rule.Unlock(cl)
 	// nginx reports the stale answer of a background update as STALE; the
 	// requests that come while it runs get UPDATING.
-	if owner && c.set.BackgroundUpdate && c.set.StaleUpdating && h.serveEntry(req, cl.K, cacheStale) {
+	if owner && c.set.BackgroundUpdate && updating && h.serveEntry(req, cl.K, cacheStale) {
 		h.backgroundUpdate(req, cl)
 		return
 	}
@@ -173,6 +176,29 @@ func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 	}()
 	req.st.CacheStatus = cacheExpired
 	h.fetch(req, cl, &stale)
+}
+
+// staleWindows reports whether the expired entry of k is still within the
+// stale-while-revalidate (updating) and stale-if-error (staleError) times
+// of its Cache-Control field (cacherule.StaleTimes), counted in whole
+// seconds past its expiry as nginx counts them.
+func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
+	e, err := h.cache.zone.Open(k)
+	if err != nil {
+		return false, false
+	}
+	defer e.Close()
+	var head h1.Response
+	if _, err := h1.ParseResponse(e.Head, &head, []byte(http.MethodGet), storedHeadLimits(e.Head)); err != nil {
+		return false, false
+	}
+	defer head.Reset()
+	now := h.now()
+	st := cacherule.FieldsStale(h.cache.set, headFields(&head), now)
+	within := func(d time.Duration) bool {
+		return d > 0 && now.Unix() <= e.Expires.Unix()+int64(d/time.Second)
+	}
+	return within(st.Updating), within(st.Error)
 }
 
 // passesRange applies proxy_cache_max_range_offset to a request the cache
@@ -230,12 +256,13 @@ func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
 }
 
 // useStale reports whether proxy_cache_use_stale covers a failed exchange
-// (err) or an upstream status.
+// (err) or an upstream status; the entry's stale-if-error covers a failed
+// exchange too (req.staleError).
 func (h *Handler) useStale(req *request, err error, status int) bool {
 	use := h.cache.set.UseStale
 	if err != nil {
 		f, ok := err.(*failure)
-		return ok && use&f.cond != 0
+		return ok && (use&f.cond != 0 || req.staleError)
 	}
 	return use&config.StatusNextUpstream(status) != 0
 }
@@ -280,15 +307,16 @@ func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry
 // have been larger than today's or than the default line limits.
 func storedHeadLimits(head []byte) h1.Limits { return headLimits(len(head)) }
 
-// validators returns the Last-Modified and ETag of a stored head, for a
-// revalidation's If-Modified-Since and If-None-Match.
-func validators(head []byte) (lastModified, etag string) {
+// validators returns a revalidation's If-Modified-Since and If-None-Match
+// from a stored head (cacherule.Validators: nginx keeps them for a 200 or
+// 206 alone).
+func validators(head []byte) (ims, inm string) {
 	var r h1.Response
 	if _, err := h1.ParseResponse(head, &r, []byte(http.MethodGet), storedHeadLimits(head)); err != nil {
 		return "", ""
 	}
 	defer r.Reset()
-	return string(r.Headers.Get("Last-Modified")), string(r.Headers.Get("ETag"))
+	return cacherule.Validators(r.Status, string(r.Headers.Get("Last-Modified")), string(r.Headers.Get("ETag")))
 }
 
 // serveEntry answers from the stored entry of k, reporting status; false
@@ -331,7 +359,8 @@ func (h *Handler) serveOpen(req *request, e *cache.Entry) {
 var entryReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4<<10) }}
 
 // startFill begins storing the response in req.resp when it may be stored:
-// a method the cache takes, no proxy_no_cache, proxy_cache_min_uses met, and
+// a method the cache takes, no proxy_no_cache, proxy_cache_min_uses met, a
+// response nginx would buffer (proxy_buffering, X-Accel-Buffering), and
 // fields and status that allow it (expiry).
 func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	c := h.cache
@@ -339,12 +368,15 @@ func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	if req.noStore || req.resp.upgraded || c.rule.NoCache(req.st) || cl.Look.Uses < c.set.MinUses {
 		return
 	}
+	if !cacherule.Buffered(headFields(head), h.set.ProxyBuffering, h.set.IgnoreAccelBuffering) {
+		return // nginx stores no unbuffered response
+	}
 	now := h.now()
 	expires, ok := c.expiry(head, now)
 	if !ok {
 		return
 	}
-	k, m := c.rule.FillTarget(cl, string(head.Headers.Get("Vary")), req.st)
+	k, m := c.rule.FillTarget(cl, cacherule.Vary(headFields(head)), req.st)
 	fl, err := c.zone.Begin(k, m)
 	if err != nil {
 		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot create cache file: "+err.Error())

@@ -46,6 +46,19 @@ func TestCacheExpiry(t *testing.T) {
 		{"Set-Cookie ignored", "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\n", config.CacheSettings{IgnoreSetCookie: true}, 10 * time.Minute, true},
 		{"Vary: *", "HTTP/1.1 200 OK\r\nVary: *\r\n", config.CacheSettings{}, 0, false},
 		{"Vary: Accept-Encoding", "HTTP/1.1 200 OK\r\nVary: Accept-Encoding\r\n", config.CacheSettings{}, 10 * time.Minute, true},
+		// Recorded from nginx 1.22.1 (a backend sending these fields,
+		// proxy_cache_valid 10m): a HIT on the second request, or not.
+		{"X-Accel-Expires @0 gives no time", "HTTP/1.1 200 OK\r\nX-Accel-Expires: @0\r\n", config.CacheSettings{}, 10 * time.Minute, true},
+		{"X-Accel-Expires with a sign is skipped (ngx_atoi)", "HTTP/1.1 200 OK\r\nX-Accel-Expires: +5\r\n", config.CacheSettings{}, 10 * time.Minute, true},
+		{"X-Accel-Expires ignored still skips a later Cache-Control after Expires", "HTTP/1.1 200 OK\r\nExpires: " + now.Add(time.Hour).UTC().Format(timeFormat) + "\r\nX-Accel-Expires: 5\r\nCache-Control: no-cache\r\n", config.CacheSettings{IgnoreXAccelExpires: true}, time.Hour, true},
+		{"Vary with * among names", "HTTP/1.1 200 OK\r\nVary: Accept, *\r\n", config.CacheSettings{}, 10 * time.Minute, true},
+		{"Vary longer than 128 bytes", "HTTP/1.1 200 OK\r\nVary: " + strings.Repeat("A", 60) + "," + strings.Repeat("B", 68) + "\r\n", config.CacheSettings{}, 0, false},
+		{"Vary of 128 bytes", "HTTP/1.1 200 OK\r\nVary: " + strings.Repeat("A", 60) + "," + strings.Repeat("B", 67) + "\r\n", config.CacheSettings{}, 10 * time.Minute, true},
+		{"stale-if-error not a number", "HTTP/1.1 200 OK\r\nCache-Control: max-age=60, stale-if-error=3x\r\n", config.CacheSettings{}, 0, false},
+		{"stale-while-revalidate not a number", "HTTP/1.1 200 OK\r\nCache-Control: stale-while-revalidate=x\r\n", config.CacheSettings{}, 0, false},
+		{"stale-while-revalidate alone", "HTTP/1.1 200 OK\r\nCache-Control: stale-while-revalidate=5\r\n", config.CacheSettings{}, 10 * time.Minute, true},
+		{"Expires of this second", "HTTP/1.1 200 OK\r\nExpires: " + now.UTC().Format(timeFormat) + "\r\n", config.CacheSettings{}, 0, true},
+		{"Expires with text after the time", "HTTP/1.1 200 OK\r\nExpires: " + now.Add(time.Hour).UTC().Format(timeFormat) + "xx\r\n", config.CacheSettings{}, time.Hour, true},
 		{"Vary: * ignored", "HTTP/1.1 200 OK\r\nVary: *\r\n", config.CacheSettings{IgnoreVary: true}, 10 * time.Minute, true},
 	}
 	for _, tt := range tests {

@@ -114,9 +114,11 @@ type request struct {
 	// revalidate a stale entry; noStore keeps the response out of the cache.
 	// passRange is proxy_cache_max_range_offset's verdict: the client's
 	// Range and conditional fields go upstream and the response is not
-	// stored (noStore is set with it).
-	caching, noStore, passRange bool
-	ims, inm                    string
+	// stored (noStore is set with it). staleError says the expired entry's
+	// stale-if-error (or stale-while-revalidate) still covers a failed
+	// exchange (serveExpired).
+	caching, noStore, passRange, staleError bool
+	ims, inm                                string
 	// rangeable says the response may be cut by the range filter, as
 	// nginx's r->allow_ranges once the upstream's Accept-Ranges arrives:
 	// it comes from the cache, or may go to it (rangeCheck). acceptRanges

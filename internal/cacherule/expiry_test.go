@@ -1,0 +1,115 @@
+package cacherule
+
+import (
+	"iter"
+	"strings"
+	"testing"
+	"time"
+
+	"fulcrum/internal/config"
+)
+
+// lines yields the "Name: value" lines of head in order.
+func lines(head string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for line := range strings.SplitSeq(head, "\n") {
+			name, v, ok := strings.Cut(line, ": ")
+			if ok && !yield(name, v) {
+				return
+			}
+		}
+	}
+}
+
+// TestBuffered: whether nginx 1.22.1 stored a response, by proxy_buffering
+// and X-Accel-Buffering (recorded: the second request was a HIT or not).
+func TestBuffered(t *testing.T) {
+	tests := []struct {
+		head              string
+		buffering, ignore bool
+		want              bool
+	}{
+		{"", true, false, true},
+		{"", false, false, false},
+		{"X-Accel-Buffering: no", true, false, false},
+		{"X-Accel-Buffering: No", true, false, false},
+		{"X-Accel-Buffering: off", true, false, true},
+		{"X-Accel-Buffering: yes", false, false, true},
+		{"X-Accel-Buffering: YES", false, false, true},
+		{"X-Accel-Buffering: no\nX-Accel-Buffering: yes", false, false, true},
+		{"X-Accel-Buffering: no", true, true, true},
+	}
+	for _, tt := range tests {
+		if got := Buffered(lines(tt.head), tt.buffering, tt.ignore); got != tt.want {
+			t.Errorf("Buffered(%q, buffering %v, ignore %v) = %v, want %v", tt.head, tt.buffering, tt.ignore, got, tt.want)
+		}
+	}
+}
+
+// TestVary: nginx 1.22.1 keys variants by the last Vary field (recorded:
+// with "Vary: Accept" then "Vary: X-A", a request with another Accept and
+// the same X-A was a HIT).
+func TestVary(t *testing.T) {
+	tests := map[string]string{
+		"":                                   "",
+		"Vary: Accept":                       "Accept",
+		"Vary: Accept\nX-B: 1\nvary: X-A":    "X-A",
+		"Vary: Accept, Cookie\nVary: Origin": "Origin",
+	}
+	for head, want := range tests {
+		if got := Vary(lines(head)); got != want {
+			t.Errorf("Vary(%q) = %q, want %q", head, got, want)
+		}
+	}
+}
+
+// TestValidators: what nginx 1.22.1 sent upstream when it revalidated an
+// expired entry (proxy_cache_revalidate on; recorded from the backend).
+func TestValidators(t *testing.T) {
+	e126, e127 := `"`+strings.Repeat("e", 126)+`"`, `"`+strings.Repeat("e", 127)+`"`
+	tests := []struct {
+		status        int
+		lm, etag      string
+		wantIMS, want string
+	}{
+		{200, "Thu, 01 Jan 2015 00:00:00 GMT", `"e1"`, "Thu, 01 Jan 2015 00:00:00 GMT", `"e1"`},
+		{200, "Thursday, 01-Jan-15 00:00:00 GMT", "", "Thu, 01 Jan 2015 00:00:00 GMT", ""},
+		{200, "Thu Jan  1 00:00:00 2015", "", "Thu, 01 Jan 2015 00:00:00 GMT", ""},
+		{200, "yesterday", "", "", ""},
+		{200, "", e126, "", e126},
+		{200, "", e127, "", ""},
+		{206, "", `"p"`, "", `"p"`},
+		{301, "Thu, 01 Jan 2015 00:00:00 GMT", `"p"`, "", ""},
+		{404, "", `"e1"`, "", ""},
+	}
+	for _, tt := range tests {
+		ims, inm := Validators(tt.status, tt.lm, tt.etag)
+		if ims != tt.wantIMS || inm != tt.want {
+			t.Errorf("Validators(%d, %q, %q) = %q, %q; want %q, %q", tt.status, tt.lm, tt.etag, ims, inm, tt.wantIMS, tt.want)
+		}
+	}
+}
+
+// TestFieldsStale: the stale-* times nginx 1.22 reads from Cache-Control,
+// and the fields it skips (recorded: an X-Accel-Expires before the
+// Cache-Control left stale-if-error without effect, a 502).
+func TestFieldsStale(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tests := []struct {
+		head string
+		set  config.CacheSettings
+		want StaleTimes
+	}{
+		{"Cache-Control: max-age=1, stale-if-error=30", config.CacheSettings{}, StaleTimes{Error: 30 * time.Second}},
+		{"Cache-Control: max-age=1, stale-while-revalidate=30", config.CacheSettings{}, StaleTimes{Updating: 30 * time.Second, Error: 30 * time.Second}},
+		{"Cache-Control: stale-while-revalidate=30, stale-if-error=5", config.CacheSettings{}, StaleTimes{Updating: 30 * time.Second, Error: 5 * time.Second}},
+		{"X-Accel-Expires: 1\nCache-Control: stale-if-error=30", config.CacheSettings{}, StaleTimes{}},
+		{"Cache-Control: stale-if-error=30\nX-Accel-Expires: 1", config.CacheSettings{}, StaleTimes{Error: 30 * time.Second}},
+		{"Cache-Control: stale-if-error=30", config.CacheSettings{IgnoreCacheControl: true}, StaleTimes{}},
+	}
+	for _, tt := range tests {
+		if got := FieldsStale(&tt.set, lines(tt.head), now); got != tt.want {
+			t.Errorf("FieldsStale(%q) = %+v, want %+v", tt.head, got, tt.want)
+		}
+	}
+}

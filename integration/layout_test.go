@@ -80,8 +80,9 @@ var allowedImports = map[string][]string{
 	"upstreamtls":   {"config", "revocation"}, // TLS to upstream servers (proxy_ssl_* in http and stream, grpc_ssl_*)
 	"errlog":        {"config"},
 	"router":        {"config"},
-	"byterange":     {}, // nginx's range filter: Range, If-Range, the 206 (one range, multipart)
-	"static":        {"byterange", "config", "h1", "mp4"},
+	"httptime":      {},           // nginx's HTTP date parser, shared by the caches, static files and the range filter
+	"byterange":     {"httptime"}, // nginx's range filter: Range, If-Range, the 206 (one range, multipart)
+	"static":        {"byterange", "config", "h1", "httptime", "mp4"},
 	"mp4":           {},         // the mp4 module's moov rewriting (mp4, ?start= and ?end=)
 	"dav":           {"errlog"}, // WebDAV methods (dav_methods) on a document root
 	"balancer":      {"upstream"},
@@ -94,7 +95,7 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"cacherule":     {"byterange", "cache", "config", "vars"},                                                                      // the cache decisions proxy_cache and fastcgi_cache share
+	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                          // the cache decisions proxy_cache and fastcgi_cache share
 	"store":         {"errlog", "vars"},                                                                                            // *_store's files, shared by proxy and fastcgi
 	"slice":         {"byterange"},                                                                                                 // the slice module's arithmetic (slice, $slice_range)
 	"inherit":       {},                                                                                                            // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"fulcrum/internal/httptime"
 )
 
 // Verdict is the outcome of a Range field.
@@ -287,11 +289,12 @@ func first(h http.Header, key string) (string, bool) {
 	return "", false
 }
 
-// parseTime is a date's Unix time, or -1 when it does not parse (nginx's
-// ngx_parse_http_time returns NGX_ERROR, which compares as -1).
+// parseTime is a date's Unix time as nginx reads it (httptime.Parse), or
+// -1 when it does not parse (nginx's ngx_parse_http_time returns
+// NGX_ERROR, which compares as -1).
 func parseTime(v string) int64 {
-	t, err := http.ParseTime(v)
-	if err != nil {
+	t, ok := httptime.Parse(v)
+	if !ok {
 		return -1
 	}
 	return t.Unix()

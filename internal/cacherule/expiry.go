@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/httptime"
 )
 
 // Expiry decides whether a response may be stored and until when: the
@@ -92,7 +93,7 @@ func readFields(set *config.CacheSettings, fields iter.Seq2[string, string], now
 			}
 			// nginx: not cacheable when "expires < ngx_time()", in
 			// seconds; an Expires of this second is stored.
-			t, ok := ParseHTTPTime(v)
+			t, ok := httptime.Parse(v)
 			if !ok || t.Unix() < now.Unix() {
 				return time.Time{}, stale, false
 			}
@@ -253,14 +254,14 @@ const etagMax = 128
 // revalidation (*_cache_revalidate) of an entry that stored a response with
 // status and the fields Last-Modified and ETag, as nginx 1.22 keeps them:
 // for a 200 or 206 only; the date as nginx writes it (a Last-Modified
-// ParseHTTPTime cannot read gives none), the ETag when it is 128 bytes at most. Empty
+// httptime.Parse cannot read gives none), the ETag when it is 128 bytes at most. Empty
 // strings mean the field is not sent.
 func Validators(status int, lastModified, etag string) (ims, inm string) {
 	if status != http.StatusOK && status != http.StatusPartialContent {
 		return "", ""
 	}
 	if lastModified != "" {
-		if t, ok := ParseHTTPTime(lastModified); ok {
+		if t, ok := httptime.Parse(lastModified); ok {
 			ims = t.UTC().Format(http.TimeFormat)
 		}
 	}

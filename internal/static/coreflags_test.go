@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -53,6 +54,12 @@ func TestServeFileCoreFlags(t *testing.T) {
 		{"before, later", imsBefore, map[string]string{"If-Modified-Since": later}, 304, nil},
 		{"before, earlier", imsBefore, map[string]string{"If-Modified-Since": earlier}, 200, nil},
 		{"before, not a date", imsBefore, map[string]string{"If-Modified-Since": "yesterday"}, 200, nil},
+		// nginx's date parser (httptime.Parse) reads no further than the
+		// time, and not the day name: nginx 1.22.1 answers these 304 and 206.
+		{"exact, text after the date", exact, map[string]string{"If-Modified-Since": lm + " junk"}, 304, nil},
+		{"exact, another zone", exact, map[string]string{"If-Modified-Since": strings.Replace(lm, "GMT", "+0100", 1)}, 304, nil},
+		{"exact, no such day", exact, map[string]string{"If-Modified-Since": "Xyz" + lm[3:]}, 304, nil},
+		{"If-Range, text after the date", exact, map[string]string{"Range": "bytes=0-1", "If-Range": lm + " junk"}, 206, map[string]bool{"Content-Range": true}},
 
 		{"max_ranges 0", ranges(0), map[string]string{"Range": "bytes=0-1"}, 200, map[string]bool{"Accept-Ranges": false, "Content-Range": false}},
 		{"max_ranges 0, no Range", ranges(0), nil, 200, map[string]bool{"Accept-Ranges": false}},

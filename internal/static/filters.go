@@ -7,6 +7,7 @@ import (
 
 	"fulcrum/internal/byterange"
 	"fulcrum/internal/config"
+	"fulcrum/internal/httptime"
 )
 
 // This file holds what nginx's not-modified and range filters
@@ -76,11 +77,12 @@ func first(h http.Header, key string) (string, bool) {
 	return "", false
 }
 
-// parseTime is a date's Unix time, or -1 when it does not parse (nginx's
-// ngx_parse_http_time returns NGX_ERROR, which compares as -1).
+// parseTime is a date's Unix time as nginx reads it (httptime.Parse), or
+// -1 when it does not parse (nginx's ngx_parse_http_time returns
+// NGX_ERROR, which compares as -1).
 func parseTime(v string) int64 {
-	t, err := http.ParseTime(v)
-	if err != nil {
+	t, ok := httptime.Parse(v)
+	if !ok {
 		return -1
 	}
 	return t.Unix()

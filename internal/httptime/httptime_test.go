@@ -1,14 +1,14 @@
-package cacherule
+package httptime
 
 import (
 	"testing"
 	"time"
 )
 
-// TestParseHTTPTime: the dates nginx 1.22.1 read (an Expires that made a
+// TestParse: the dates nginx 1.22.1 read (an Expires that made a
 // response cacheable, a Last-Modified it revalidated with) and refused,
 // with the cases of its ngx_parse_http_time.
-func TestParseHTTPTime(t *testing.T) {
+func TestParse(t *testing.T) {
 	want := time.Date(2037, 1, 1, 0, 0, 0, 0, time.UTC)
 	ok := []string{
 		"Thu, 01 Jan 2037 00:00:00 GMT",
@@ -20,14 +20,14 @@ func TestParseHTTPTime(t *testing.T) {
 		"Thu,   01 Jan 2037 00:00:00 GMT", // spaces after the comma
 	}
 	for _, v := range ok {
-		if got, ok := ParseHTTPTime(v); !ok || !got.Equal(want) {
-			t.Errorf("ParseHTTPTime(%q) = %v %v, want %v", v, got, ok, want)
+		if got, ok := Parse(v); !ok || !got.Equal(want) {
+			t.Errorf("Parse(%q) = %v %v, want %v", v, got, ok, want)
 		}
 	}
-	if got, ok := ParseHTTPTime("Mon, 29 Feb 2016 23:59:60 GMT"); !ok || !got.Equal(time.Date(2016, 3, 1, 0, 0, 0, 0, time.UTC)) {
+	if got, ok := Parse("Mon, 29 Feb 2016 23:59:60 GMT"); !ok || !got.Equal(time.Date(2016, 3, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("leap day and second: %v %v", got, ok)
 	}
-	if got, ok := ParseHTTPTime("Wednesday, 01-Jan-70 00:00:00 GMT"); !ok || got.Unix() != 0 {
+	if got, ok := Parse("Wednesday, 01-Jan-70 00:00:00 GMT"); !ok || got.Unix() != 0 {
 		t.Errorf("two-digit year 70: %v %v", got, ok)
 	}
 	bad := []string{
@@ -42,8 +42,8 @@ func TestParseHTTPTime(t *testing.T) {
 		"Thu, 01/Jan/2037 00:00:00 GMT",
 	}
 	for _, v := range bad {
-		if got, ok := ParseHTTPTime(v); ok {
-			t.Errorf("ParseHTTPTime(%q) = %v, want an error", v, got)
+		if got, ok := Parse(v); ok {
+			t.Errorf("Parse(%q) = %v, want an error", v, got)
 		}
 	}
 }

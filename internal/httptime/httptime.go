@@ -1,13 +1,15 @@
-package cacherule
+// Package httptime reads HTTP dates as nginx does (ngx_parse_http_time),
+// for the caches, static files and the range filter alike.
+package httptime
 
 import "time"
 
-// ParseHTTPTime reads a date as nginx's ngx_parse_http_time does, which is
+// Parse reads a date as nginx's ngx_parse_http_time does, which is
 // more lenient than http.ParseTime: the RFC 1123, RFC 850 and asctime forms,
 // without looking at the day name or at anything after the time (the zone
 // is taken as GMT whatever it says). It returns false where nginx returns
 // NGX_ERROR.
-func ParseHTTPTime(v string) (time.Time, bool) {
+func Parse(v string) (time.Time, bool) {
 	const (
 		rfc822 = iota + 1
 		rfc850

@@ -90,8 +90,8 @@ type session struct {
 	// none. pending are the bytes it read, for the upstream server.
 	hello   *hello
 	pending []byte
-	// ended says the session ended before its handler, with nothing to
-	// log at its end (ssl_preread's client closed or timed out).
+	// ended says the session ended without nginx's "disconnected" line
+	// at its end (ssl_preread's client closed or timed out, return).
 	ended bool
 }
 
@@ -209,7 +209,9 @@ func (s *session) run() {
 		if s.status == 0 { // else proxy_pass's value failed (passGroup)
 			s.status = statusBadGateway
 		}
-		drain(s.c)
+		// What the client sent stays unread, so the close resets the
+		// connection, as nginx 1.22.1's does: it reads from the client
+		// only once an upstream server is connected.
 		return
 	}
 	s.status = statusOK
@@ -239,10 +241,16 @@ func clearNoDelay(c net.Conn) {
 }
 
 // answer sends the return directive's value and ends the session, as
-// ngx_stream_return_module: nothing is read from the client.
+// ngx_stream_return_module: nothing is read from a TCP client (a UDP
+// client's datagram was, and counts in $bytes_received), $status is still
+// "000" in the value, and no "disconnected" line follows (nginx 1.22.1).
 func (s *session) answer() {
-	s.status = statusOK
+	if s.udp {
+		s.fromClient.Add(int64(s.c.(*udpConn).first()))
+	}
 	v := s.srv.ret.appendValue(nil, s)
+	s.status = statusOK
+	s.ended = true
 	_ = s.c.SetWriteDeadline(s.now().Add(s.srv.cfg.Timeout))
 	n, _ := s.c.Write(v)
 	s.toClient.Add(int64(n))
@@ -275,7 +283,7 @@ func (s *session) handshake() bool {
 // proxy_next_upstream or proxy_next_upstream_timeout end; nil means 502.
 func (s *session) connect() net.Conn {
 	cfg := s.srv.cfg
-	g := group{pool: s.srv.pool, policy: s.srv.policy, hashKey: s.srv.hashKey}
+	g := group{cfg: s.srv.cfg.Upstream, pool: s.srv.pool, policy: s.srv.policy, hashKey: s.srv.hashKey}
 	if s.srv.pass != nil {
 		pg := s.passGroup()
 		if pg == nil {
@@ -296,6 +304,9 @@ func (s *session) connect() net.Conn {
 	for {
 		u, err := s.attempt.Next(s.now())
 		if err != nil {
+			// nginx records the upstream's name as the server tried:
+			// $upstream_addr ends with it, and the error line names it.
+			s.tries = append(s.tries, try{addr: g.name(), connect: -1, firstByte: -1, session: -1, began: s.now()})
 			s.log(errlog.Error, "no live upstreams while connecting to upstream")
 			return nil
 		}
@@ -554,19 +565,6 @@ func (s *session) logBytes(level errlog.Level, msg string) {
 	}
 	s.logPlain(level, msg+", bytes from/to client:"+strconv.FormatInt(s.fromClient.Load(), 10)+"/"+strconv.FormatInt(s.toClient.Load(), 10)+
 		", bytes from/to upstream:"+strconv.FormatInt(down, 10)+"/"+strconv.FormatInt(up, 10))
-}
-
-// drain reads what the client already sent, without waiting, so that
-// closing the connection sends a FIN rather than a reset: nginx has read
-// it into its buffer while it connected.
-func drain(c net.Conn) {
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
-	buf := make([]byte, 4096)
-	for {
-		if _, err := c.Read(buf); err != nil {
-			return
-		}
-	}
 }
 
 func isTimeout(err error) bool {

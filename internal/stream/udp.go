@@ -115,6 +115,17 @@ func (c *udpConn) Read(b []byte) (int, error) {
 	}
 }
 
+// first takes the datagram that started the session, if it is still
+// queued, and returns its length (0 without one).
+func (c *udpConn) first() int {
+	select {
+	case d := <-c.in:
+		return len(d)
+	default:
+		return 0
+	}
+}
+
 // Write implements net.Conn: b is one datagram to the client.
 func (c *udpConn) Write(b []byte) (int, error) { return c.pc.WriteTo(b, c.remote) }
 

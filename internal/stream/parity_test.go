@@ -134,3 +134,98 @@ func TestFailedConnectResets(t *testing.T) {
 		t.Errorf("read: %v, want a reset", err)
 	}
 }
+
+// lineWith returns the line of log that contains part ("" when none).
+func lineWith(log, part string) string {
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, part) {
+			return l
+		}
+	}
+	return ""
+}
+
+// TestDisconnectLinesAsNginx: the line at a session's end names the side
+// that ended it, and a reset is logged as nginx's recv() line, at error
+// for the upstream server and at info for the client.
+func TestDisconnectLinesAsNginx(t *testing.T) {
+	// backend answers "bye\n" to a line and closes, or resets without
+	// answering.
+	backend := func(t *testing.T, reset bool) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				buf := make([]byte, 3)
+				io.ReadFull(c, buf)
+				if reset {
+					c.(*net.TCPConn).SetLinger(0)
+				} else {
+					c.Write([]byte("bye\n"))
+				}
+				c.Close()
+			}
+		}()
+		return ln.Addr().String()
+	}
+	tests := []struct {
+		name string
+		// reset: the backend resets; clientReset: the client resets after
+		// the answer.
+		reset, clientReset bool
+		// lines are "[level] *2 text" with ADDR and UP for the addresses;
+		// a recv() line's counts race with the reset, so they are left out.
+		lines []string
+	}{
+		{"upstream closes", false, false, []string{
+			"[info] *2 upstream disconnected, bytes from/to client:3/4, bytes from/to upstream:4/3"}},
+		{"upstream resets", true, false, []string{
+			`[error] *2 recv() failed (104: Connection reset by peer) while proxying and reading from upstream, client: 127.0.0.1, server: ADDR, upstream: "UP", `,
+			"[info] *2 upstream disconnected, bytes from/to client:3/0, bytes from/to upstream:0/3"}},
+		{"client resets", false, true, []string{
+			`[info] *2 recv() failed (104: Connection reset by peer) while proxying and reading from client, client: 127.0.0.1, server: ADDR, upstream: "UP", `,
+			"[info] *2 client disconnected, bytes from/to client:3/5, bytes from/to upstream:5/3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			up := backend(t, tt.reset)
+			if tt.clientReset { // answers, then waits for the client
+				up = startEcho(t, "e").addr()
+			}
+			_, addr := start(t, load(t, dir, fmt.Sprintf(
+				"log_format f $status;\nserver { listen 127.0.0.1:0; proxy_pass %s; access_log %%DIR%%/s.log f; error_log %%DIR%%/err.log info; }", up)))
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte("hi\n"))
+			if tt.clientReset {
+				buf := make([]byte, 5)
+				io.ReadFull(c, buf) // "e hi\n"
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			} else {
+				io.ReadAll(c)
+			}
+			waitFor(t, "the access log line", func() bool { return strings.Count(readFile(t, filepath.Join(dir, "s.log")), "\n") == 1 })
+			e := readFile(t, filepath.Join(dir, "err.log"))
+			for _, want := range tt.lines {
+				want = strings.NewReplacer("ADDR", addr, "UP", up).Replace(want)
+				level, text, _ := strings.Cut(want, " *2 ")
+				if l := lineWith(e, text); !strings.Contains(l, level+" ") {
+					t.Errorf("no line %q in\n%s", want, e)
+				}
+			}
+		})
+	}
+}

@@ -30,6 +30,12 @@ const (
 	statusServiceUnavailable = 503
 )
 
+// The sides of a session, for session.endedBy.
+const (
+	sideClient int32 = iota + 1
+	sideUpstream
+)
+
 // session is one client connection proxied to one upstream server.
 type session struct {
 	// held are the limit_conn counts the session holds until it ends.
@@ -58,6 +64,10 @@ type session struct {
 	// timedOut is set by the copy that found the session idle past
 	// proxy_timeout.
 	timedOut atomic.Bool
+	// endedBy is the side whose end of data or error ended the session
+	// (sideClient or sideUpstream; 0 before), for nginx's "client
+	// disconnected" or "upstream disconnected" line.
+	endedBy atomic.Int32
 	// done is closed when the session is being torn down: pacing waits end.
 	done     chan struct{}
 	doneOnce sync.Once
@@ -497,15 +507,38 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 		if isTimeout(err) && s.timedOut.CompareAndSwap(false, true) {
 			s.log(errlog.Info, "connection timed out (110: Connection timed out) while proxying connection")
 		}
+		side := sideClient
+		if first != nil {
+			side = sideUpstream
+		}
+		if !errors.Is(err, net.ErrClosed) { // else the other copy ended the session
+			s.readFailed(side, err)
+		}
 		if errors.Is(err, io.EOF) && s.srv.cfg.HalfClose {
 			if cw, ok := dst.(interface{ CloseWrite() error }); ok {
 				_ = cw.CloseWrite()
+				s.endedBy.Store(side) // the last side to end names the line
 				return
 			}
 		}
+		s.endedBy.CompareAndSwap(0, side)
 		s.end()
 		return
 	}
+}
+
+// readFailed logs a read from side that failed with err other than at its
+// end of data, as nginx's recv() line: at error for the upstream server, at
+// info for the client (nginx 1.22.1).
+func (s *session) readFailed(side int32, err error) {
+	if errors.Is(err, io.EOF) || isTimeout(err) {
+		return
+	}
+	if side == sideUpstream {
+		s.log(errlog.Error, "recv() failed ("+errlog.Errno(err)+") while proxying and reading from upstream")
+		return
+	}
+	s.log(errlog.Info, "recv() failed ("+errlog.Errno(err)+") while proxying and reading from client")
 }
 
 // countDatagram counts a UDP datagram passed on, from the client (up) or
@@ -606,7 +639,11 @@ func (s *session) finish() {
 	}
 	s.attempt.Release(s.now(), upstream.Success)
 	if s.status == statusOK && !s.timedOut.Load() && !s.ended {
-		s.logBytes(errlog.Info, "client disconnected")
+		if s.endedBy.Load() == sideUpstream {
+			s.logBytes(errlog.Info, "upstream disconnected")
+		} else {
+			s.logBytes(errlog.Info, "client disconnected")
+		}
 	}
 	for _, l := range s.srv.logs {
 		l.write(s)

@@ -229,3 +229,69 @@ func TestDisconnectLinesAsNginx(t *testing.T) {
 		})
 	}
 }
+
+// TestUDPEndsAsNginx: how a UDP session ends with proxy_responses and
+// proxy_requests, its $status and nginx's lines ("udp done", "udp timed
+// out", the upstream's timeout while answers are missing), with "udp "
+// before "client" and "proxy".
+func TestUDPEndsAsNginx(t *testing.T) {
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	echo := startUDPEcho(t, "u")
+	tests := []struct {
+		name, up, settings string
+		send               []string // each waits for its answer, but the last
+		log                string   // $status $bytes_sent $bytes_received
+		// lines are "[level] text" with ADDR and UP for the addresses.
+		lines []string
+	}{
+		{"responses 0", echo, "proxy_responses 0;", []string{"a"}, "200 0 1\n", []string{
+			"[info] udp done, packets from/to client:1/0, bytes from/to client:1/0, bytes from/to upstream:0/1"}},
+		{"requests 2 responses 1", echo, "proxy_requests 2; proxy_responses 1;", []string{"a", "b"}, "200 6 2\n", []string{
+			"[info] udp done, packets from/to client:2/2, bytes from/to client:2/6, bytes from/to upstream:6/2"}},
+		{"missing responses", silent.LocalAddr().String(), "proxy_responses 1;", []string{"a"}, "502 0 1\n", []string{
+			`[error] upstream timed out (110: Connection timed out) while proxying connection, udp client: 127.0.0.1, server: ADDR, upstream: "UP", bytes from/to client:1/0, bytes from/to upstream:0/1`}},
+		{"no responses expected", silent.LocalAddr().String(), "", []string{"a"}, "200 0 1\n", []string{
+			"[info] udp client 127.0.0.1:",
+			"[info] udp proxy 127.0.0.1:",
+			"[info] udp timed out, packets from/to client:1/0, bytes from/to client:1/0, bytes from/to upstream:0/1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, addr := start(t, load(t, dir, fmt.Sprintf(`log_format f '$status $bytes_sent $bytes_received';
+server { listen 127.0.0.1:0 udp; proxy_pass %s; proxy_timeout 300ms; %s access_log %%DIR%%/s.log f; error_log %%DIR%%/err.log info; }`, tt.up, tt.settings)))
+			c, err := net.Dial("udp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 100)
+			for i, m := range tt.send {
+				c.Write([]byte(m))
+				if i < len(tt.send)-1 {
+					if _, err := c.Read(buf); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			path := filepath.Join(dir, "s.log")
+			waitFor(t, "the log line", func() bool { return strings.Count(readFile(t, path), "\n") == 1 })
+			if got := readFile(t, path); got != tt.log {
+				t.Errorf("log %q, want %q", got, tt.log)
+			}
+			e := readFile(t, filepath.Join(dir, "err.log"))
+			for _, want := range tt.lines {
+				want = strings.NewReplacer("ADDR", addr, "UP", tt.up).Replace(want)
+				level, text, _ := strings.Cut(want, " ")
+				if l := lineWith(e, text); !strings.Contains(l, level+" ") {
+					t.Errorf("no line %q in\n%s", want, e)
+				}
+			}
+		})
+	}
+}

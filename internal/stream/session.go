@@ -30,6 +30,12 @@ const (
 	statusServiceUnavailable = 503
 )
 
+// How a UDP session ended well, for session.udpEnd.
+const (
+	udpEndDone int32 = iota + 1
+	udpEndTimedOut
+)
+
 // The sides of a session, for session.endedBy.
 const (
 	sideClient int32 = iota + 1
@@ -76,9 +82,11 @@ type session struct {
 	slot bool
 	// udp says the client is a UDP client (a *udpConn); requests and
 	// responses count its datagrams each way (proxy_requests,
-	// proxy_responses).
+	// proxy_responses). udpEnd says how it ended well, for nginx's line
+	// (udpEndDone, udpEndTimedOut; 0: neither).
 	udp                 bool
 	requests, responses atomic.Int64
+	udpEnd              atomic.Int32
 
 	// vars are the values of the configuration's own variables (map,
 	// geo, split_clients, set).
@@ -167,13 +175,32 @@ func (s *session) logPlain(level errlog.Level, msg string) {
 	}
 }
 
+// peers is the client and server part of nginx's stream context:
+// ", client: ADDR, server: ADDR:PORT", "udp client" for a UDP session.
+func (s *session) peers() string {
+	client := ", client: "
+	if s.udp {
+		client = ", udp client: "
+	}
+	return client + s.remoteAddr + ", server: " + s.serverAddr + ":" + s.serverPort
+}
+
+// udpPrefix is "udp " for a UDP session, as nginx's lines about its
+// connections say.
+func (s *session) udpPrefix() string {
+	if s.udp {
+		return "udp "
+	}
+	return ""
+}
+
 // log writes msg to the server's error log with nginx's stream context.
 func (s *session) log(level errlog.Level, msg string) {
 	l := s.errorLog()
 	if !l.Enabled(level) {
 		return
 	}
-	line := "*" + strconv.FormatUint(s.id, 10) + " " + msg + ", client: " + s.remoteAddr + ", server: " + s.serverAddr + ":" + s.serverPort
+	line := "*" + strconv.FormatUint(s.id, 10) + " " + msg + s.peers()
 	if n := len(s.tries); n > 0 {
 		line += `, upstream: "` + s.tries[n-1].addr + `"`
 	}
@@ -190,7 +217,7 @@ func (s *session) log(level errlog.Level, msg string) {
 func (s *session) run() {
 	defer s.finish()
 	if l := s.errorLog(); l.Enabled(errlog.Info) {
-		s.logPlain(errlog.Info, "client "+s.c.RemoteAddr().String()+" connected to "+s.c.LocalAddr().String())
+		s.logPlain(errlog.Info, s.udpPrefix()+"client "+s.c.RemoteAddr().String()+" connected to "+s.c.LocalAddr().String())
 	}
 	// nginx's preaccess phase (set, then limit_conn), then its access
 	// phase, come before the TLS handshake.
@@ -199,7 +226,7 @@ func (s *session) run() {
 		return
 	}
 	if !s.srv.allowed(s.c.RemoteAddr()) {
-		s.logPlain(errlog.Error, "access forbidden by rule while initializing session, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+		s.logPlain(errlog.Error, "access forbidden by rule while initializing session"+s.peers())
 		s.status = statusForbidden
 		return
 	}
@@ -389,7 +416,7 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 		return c, ""
 	}
 	t.connect = s.now().Sub(t.began)
-	s.logPlain(errlog.Info, "proxy "+c.LocalAddr().String()+" connected to "+addr)
+	s.logPlain(errlog.Info, s.udpPrefix()+"proxy "+c.LocalAddr().String()+" connected to "+addr)
 	return c, ""
 }
 
@@ -505,7 +532,7 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 			continue // the other direction moved: the session is not idle
 		}
 		if isTimeout(err) && s.timedOut.CompareAndSwap(false, true) {
-			s.log(errlog.Info, "connection timed out (110: Connection timed out) while proxying connection")
+			s.idle()
 		}
 		side := sideClient
 		if first != nil {
@@ -544,24 +571,60 @@ func (s *session) readFailed(side int32, err error) {
 // countDatagram counts a UDP datagram passed on, from the client (up) or
 // from the server, and reports whether this direction is done: after
 // proxy_requests client datagrams the client's next datagram starts
-// another session; once proxy_responses answers per client datagram came,
-// the session ends.
+// another session; the session ends once done says so.
 func (s *session) countDatagram(up bool) bool {
-	cfg := s.srv.cfg
 	if up {
 		n := s.requests.Add(1)
-		if cfg.Requests > 0 && n >= int64(cfg.Requests) {
+		if r := s.srv.cfg.Requests; r > 0 && n >= int64(r) {
 			s.c.(*udpConn).forget()
-			return true
+			if !s.udpDone() {
+				return true
+			}
+		} else if !s.udpDone() {
+			return false
 		}
+	} else if s.responses.Add(1); !s.udpDone() {
 		return false
 	}
-	n := s.responses.Add(1)
-	if cfg.Responses > 0 && n >= s.c.(*udpConn).got.Load()*int64(cfg.Responses) {
-		s.end()
-		return true
+	s.udpEnd.Store(udpEndDone)
+	s.end()
+	return true
+}
+
+// udpDone is nginx's test that a UDP session is done: it took its
+// proxy_requests datagrams (when set), and proxy_responses answers came
+// for each (never without proxy_responses; at once with 0).
+func (s *session) udpDone() bool {
+	cfg := s.srv.cfg
+	if cfg.Requests > 0 && s.requests.Load() < int64(cfg.Requests) {
+		return false
 	}
-	return false
+	return cfg.Responses >= 0 && s.responsesCame()
+}
+
+// responsesCame says proxy_responses answers came for each client
+// datagram (the datagrams are counted on arrival, so that a quick second
+// request counts before the first answer comes back); true without
+// proxy_responses.
+func (s *session) responsesCame() bool {
+	r := s.srv.cfg.Responses
+	return r < 0 || s.responses.Load() >= s.c.(*udpConn).got.Load()*int64(r)
+}
+
+// idle logs the session's proxy_timeout, as nginx: a UDP session whose
+// answers all came (or that expects no count) ends well ("udp timed
+// out"); one still waiting for answers is the upstream's timeout, $status
+// 502.
+func (s *session) idle() {
+	switch {
+	case !s.udp:
+		s.log(errlog.Info, "connection timed out (110: Connection timed out) while proxying connection")
+	case s.responsesCame():
+		s.udpEnd.Store(udpEndTimedOut)
+	default:
+		s.log(errlog.Error, "upstream timed out (110: Connection timed out) while proxying connection")
+		s.status = statusBadGateway
+	}
 }
 
 // allowance is how many bytes the next read may take: with
@@ -587,6 +650,12 @@ func (s *session) allowance(began time.Time, total, rate int64, most int) (int, 
 			return 0, false
 		}
 	}
+}
+
+// logPackets writes nginx's line at the end of a UDP session: "*ID msg,
+// packets from/to client:N/M", then logBytes's counts.
+func (s *session) logPackets(msg string) {
+	s.logBytes(errlog.Info, msg+", packets from/to client:"+strconv.FormatInt(s.requests.Load(), 10)+"/"+strconv.FormatInt(s.responses.Load(), 10))
 }
 
 // logBytes writes "*ID msg, bytes from/to client:..., bytes from/to
@@ -638,7 +707,14 @@ func (s *session) finish() {
 		srv.Account(0, s.tries[n-1].sent.Load(), s.tries[n-1].received.Load())
 	}
 	s.attempt.Release(s.now(), upstream.Success)
-	if s.status == statusOK && !s.timedOut.Load() && !s.ended {
+	switch end := s.udpEnd.Load(); {
+	case end == udpEndDone:
+		s.logPackets("udp done")
+	case end == udpEndTimedOut:
+		s.logPackets("udp timed out")
+	case s.udp:
+		// nginx 1.22.1 has no other line at a UDP session's end.
+	case s.status == statusOK && !s.timedOut.Load() && !s.ended:
 		if s.endedBy.Load() == sideUpstream {
 			s.logBytes(errlog.Info, "upstream disconnected")
 		} else {

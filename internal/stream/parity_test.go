@@ -295,3 +295,33 @@ server { listen 127.0.0.1:0 udp; proxy_pass %s; proxy_timeout 300ms; %s access_l
 		})
 	}
 }
+
+// TestListenTextAsNginx: nginx's lines name the listen address as
+// configured ("listen PORT" is 0.0.0.0:PORT), not the connection's local
+// address.
+func TestListenTextAsNginx(t *testing.T) {
+	for _, network := range []string{"tcp", "udp"} {
+		t.Run(network, func(t *testing.T) {
+			dir := t.TempDir()
+			port := strings.TrimPrefix(deadAddr(t), "127.0.0.1:") // free, most likely
+			udp := ""
+			if network == "udp" {
+				udp = " udp"
+			}
+			start(t, load(t, dir, fmt.Sprintf(
+				"server { listen %s%s; proxy_pass %s; proxy_responses 0; error_log %%DIR%%/err.log info; }", port, udp, deadAddr(t))))
+			c, err := net.Dial(network, "127.0.0.1:"+port)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write([]byte("a"))
+			want := "connected to 0.0.0.0:" + port
+			waitFor(t, "the connected line", func() bool { return strings.Contains(readFile(t, filepath.Join(dir, "err.log")), want) })
+			if network == "tcp" {
+				want = "server: 0.0.0.0:" + port + `, upstream: "`
+				waitFor(t, "the connect line", func() bool { return strings.Contains(readFile(t, filepath.Join(dir, "err.log")), want) })
+			}
+		})
+	}
+}

@@ -52,6 +52,8 @@ type session struct {
 	id    uint64
 	start time.Time
 
+	// listen is the listen address as nginx's error lines print it.
+	listen string
 	// The addresses as the variables print them.
 	remote                 netip.AddrPort
 	remoteAddr, remotePort string
@@ -125,9 +127,10 @@ type try struct {
 	began          time.Time
 }
 
-// newSession prepares the session of c, accepted for srv.
-func (p *Proxy) newSession(c net.Conn, srv *server) *session {
-	s := &session{p: p, srv: srv, c: c, id: p.seq.Add(1), start: p.opts.Clock(), done: make(chan struct{})}
+// newSession prepares the session of c, accepted for srv on the listen
+// address printed listen (listener.text).
+func (p *Proxy) newSession(c net.Conn, srv *server, listen string) *session {
+	s := &session{p: p, srv: srv, c: c, listen: listen, id: p.seq.Add(1), start: p.opts.Clock(), done: make(chan struct{})}
 	s.remoteAddr, s.remotePort, s.remote = splitAddr(c.RemoteAddr())
 	s.serverAddr, s.serverPort, _ = splitAddr(c.LocalAddr())
 	_, s.udp = c.(*udpConn)
@@ -182,7 +185,7 @@ func (s *session) peers() string {
 	if s.udp {
 		client = ", udp client: "
 	}
-	return client + s.remoteAddr + ", server: " + s.serverAddr + ":" + s.serverPort
+	return client + s.remoteAddr + ", server: " + s.listen
 }
 
 // udpPrefix is "udp " for a UDP session, as nginx's lines about its
@@ -217,7 +220,7 @@ func (s *session) log(level errlog.Level, msg string) {
 func (s *session) run() {
 	defer s.finish()
 	if l := s.errorLog(); l.Enabled(errlog.Info) {
-		s.logPlain(errlog.Info, s.udpPrefix()+"client "+s.c.RemoteAddr().String()+" connected to "+s.c.LocalAddr().String())
+		s.logPlain(errlog.Info, s.udpPrefix()+"client "+s.c.RemoteAddr().String()+" connected to "+s.listen)
 	}
 	// nginx's preaccess phase (set, then limit_conn), then its access
 	// phase, come before the TLS handshake.
@@ -309,10 +312,10 @@ func (s *session) handshake() bool {
 	}
 	s.failedHandshake(tc)
 	if isTimeout(err) {
-		s.logPlain(errlog.Debug, "client timed out (110: Connection timed out) while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+		s.logPlain(errlog.Debug, "client timed out (110: Connection timed out) while SSL handshaking"+s.peers())
 		return false
 	}
-	s.logPlain(errlog.Debug, "SSL_do_handshake() failed ("+err.Error()+") while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+	s.logPlain(errlog.Debug, "SSL_do_handshake() failed ("+err.Error()+") while SSL handshaking"+s.peers())
 	return false
 }
 

@@ -21,6 +21,7 @@ func (p *Proxy) servePackets(l *listener) {
 	sessions := map[string]*udpConn{}
 	var mu sync.Mutex // guards sessions: sessions remove themselves
 	buf := make([]byte, 64*1024)
+	text := l.text()
 	for {
 		n, from, err := l.pc.ReadFrom(buf)
 		if err != nil {
@@ -50,7 +51,7 @@ func (p *Proxy) servePackets(l *listener) {
 			sessions[key] = c
 			mu.Unlock()
 			c.deliver(buf[:n])
-			go p.newSession(c, srv).run()
+			go p.newSession(c, srv, text).run()
 			continue
 		}
 		mu.Unlock()

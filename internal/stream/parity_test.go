@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -88,13 +89,15 @@ server { listen `+listen+`; return "[$status]\n"; access_log %DIR%/s.log f; erro
 
 // TestNoLiveUpstreamsAsNginx: once both servers are down, nginx records
 // the upstream's name as the server tried: "[u] [0] [0] [-]" in the log,
-// upstream: "u" in the error line.
+// upstream: "u" in the error line; a failed try's $upstream_session_time
+// is the time it took (0.000 for the name).
 func TestNoLiveUpstreamsAsNginx(t *testing.T) {
 	dir := t.TempDir()
 	d1, d2 := deadAddr(t), deadAddr(t)
 	_, addr := start(t, load(t, dir, fmt.Sprintf(`log_format f '$status [$upstream_addr] [$upstream_bytes_sent] [$upstream_bytes_received] [$upstream_connect_time]';
+log_format times $upstream_session_time;
 upstream u { server %s; server %s backup; }
-server { listen 127.0.0.1:0; proxy_pass u; access_log %%DIR%%/s.log f; error_log %%DIR%%/err.log; }`, d1, d2)))
+server { listen 127.0.0.1:0; proxy_pass u; access_log %%DIR%%/s.log f; access_log %%DIR%%/t.log times; error_log %%DIR%%/err.log; }`, d1, d2)))
 	want := fmt.Sprintf("502 [%s, %s] [0, 0] [0, 0] [-, -]\n502 [u] [0] [0] [-]\n", d1, d2)
 	for i := 1; i <= 2; i++ {
 		c, err := net.Dial("tcp", addr)
@@ -104,10 +107,17 @@ server { listen 127.0.0.1:0; proxy_pass u; access_log %%DIR%%/s.log f; error_log
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 		io.ReadAll(c)
 		c.Close()
-		waitFor(t, "the log line", func() bool { return strings.Count(readFile(t, filepath.Join(dir, "s.log")), "\n") == i })
+		waitFor(t, "the log lines", func() bool {
+			return strings.Count(readFile(t, filepath.Join(dir, "s.log")), "\n") == i &&
+				strings.Count(readFile(t, filepath.Join(dir, "t.log")), "\n") == i
+		})
 	}
 	if got := readFile(t, filepath.Join(dir, "s.log")); got != want {
 		t.Errorf("log\n%s\nwant\n%s", got, want)
+	}
+	// Each try's $upstream_session_time is the time it took, not "-".
+	if got := readFile(t, filepath.Join(dir, "t.log")); !regexp.MustCompile(`^\d+\.\d{3}, \d+\.\d{3}\n0\.000\n$`).MatchString(got) {
+		t.Errorf("$upstream_session_time %q, want two times, then 0.000", got)
 	}
 	line := `no live upstreams while connecting to upstream, client: 127.0.0.1, server: ` + addr + `, upstream: "u", bytes from/to client:0/0, bytes from/to upstream:0/0`
 	if e := readFile(t, filepath.Join(dir, "err.log")); !strings.Contains(e, line) {

@@ -346,7 +346,7 @@ func (s *session) connect() net.Conn {
 		if err != nil {
 			// nginx records the upstream's name as the server tried:
 			// $upstream_addr ends with it, and the error line names it.
-			s.tries = append(s.tries, try{addr: g.name(), connect: -1, firstByte: -1, session: -1, began: s.now()})
+			s.tries = append(s.tries, try{addr: g.name(), connect: -1, firstByte: -1, session: 0, began: s.now()})
 			s.log(errlog.Error, "no live upstreams while connecting to upstream")
 			return nil
 		}
@@ -354,6 +354,10 @@ func (s *session) connect() net.Conn {
 		if c != nil {
 			return c
 		}
+		// A failed try's $upstream_session_time is how long it took, as
+		// nginx 1.22.1 logs it.
+		t := &s.tries[len(s.tries)-1]
+		t.session = s.now().Sub(t.began)
 		if s.isDone() { // aborted by a stop during the handshake
 			s.attempt.Release(s.now(), upstream.Neutral)
 			return nil

@@ -89,10 +89,12 @@ type StreamServer struct {
 	// to the other (shutdown for writing) and keeps the session until
 	// both sides ended; off, the first side that ends ends the session.
 	HalfClose bool
-	// Responses (proxy_responses, 0: no limit) is how many datagrams a
-	// UDP session expects from the server per client datagram; once they
-	// came, the session ends. Requests (proxy_requests, 0: no limit) ends
-	// a UDP session after that many client datagrams.
+	// Responses (proxy_responses; -1, the default: no limit) is how many
+	// datagrams a UDP session expects from the server per client
+	// datagram; once they came, the session ends (0: once the client's
+	// datagram went on). Requests (proxy_requests, 0: no limit) is how many
+	// client datagrams a UDP session takes; with it, the session ends only
+	// once it took them and their responses came.
 	Responses, Requests int
 	// NoDelayOff is "tcp_nodelay off" (default on): TCP_NODELAY is cleared
 	// on the client's and the upstream's TCP sockets, which nginx's stream
@@ -521,6 +523,7 @@ func (b *builder) streamPass(st *Stream, d *Directive) (*Upstream, error) {
 // level.
 func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 	srv.ConnectTimeout, srv.Timeout, srv.NextUpstream = defaultStreamConnectTimeout, defaultStreamTimeout, true
+	srv.Responses = -1
 	srv.LimitConnLogLevel = LevelError
 	srv.PrereadBufferSize, srv.PrereadTimeout = defaultPrereadBufferSize, defaultPrereadTimeout
 	if dirs, _ := sc.nearest("limit_conn"); len(dirs) > 0 {

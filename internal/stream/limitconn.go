@@ -87,8 +87,8 @@ func (s *session) limitConns() bool {
 		if s.srv.cfg.LimitConnDryRun {
 			dry = ", dry run,"
 		}
-		s.logPlain(errlog.FromConfig(s.srv.cfg.LimitConnLogLevel), fmt.Sprintf("limiting connections%s by zone %q while initializing session, client: %s, server: %s:%s",
-			dry, l.zone.name, s.remoteAddr, s.serverAddr, s.serverPort))
+		s.logPlain(errlog.FromConfig(s.srv.cfg.LimitConnLogLevel), fmt.Sprintf("limiting connections%s by zone %q while initializing session%s",
+			dry, l.zone.name, s.peers()))
 		if !s.srv.cfg.LimitConnDryRun {
 			s.status = statusServiceUnavailable
 			return false

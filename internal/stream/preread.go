@@ -305,7 +305,7 @@ func (s *session) preread() bool {
 	defer func() { _ = s.c.SetReadDeadline(time.Time{}) }()
 	for {
 		if len(buf) == cap(buf) {
-			s.logPlain(errlog.Error, "preread buffer full while prereading client data, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+			s.logPlain(errlog.Error, "preread buffer full while prereading client data"+s.peers())
 			s.status = statusBadRequest
 			return false
 		}

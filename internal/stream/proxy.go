@@ -102,6 +102,20 @@ func (l *listener) close() {
 	l.ln.Close()
 }
 
+// text is l's address as nginx's lines print it (its addr_text): the
+// configured one ("0.0.0.0:5432" for "listen 5432"), "unix:" and the
+// path for a unix socket, the bound one for an ephemeral port.
+func (l *listener) text() string {
+	network, addr, _ := strings.Cut(l.key, " ")
+	switch {
+	case strings.Contains(addr, ":0#") || strings.HasSuffix(addr, ":0"):
+		return l.addr().String()
+	case network == "unix" || network == "unixgram":
+		return "unix:" + addr
+	}
+	return addr
+}
+
 // addr is l's bound address.
 func (l *listener) addr() net.Addr {
 	if l.pc != nil {
@@ -336,6 +350,7 @@ func (p *Proxy) Addr(key string) net.Addr {
 func (p *Proxy) accept(l *listener) {
 	defer l.wg.Done()
 	var delay time.Duration
+	text := l.text()
 	for {
 		if !p.takeSlot(l) {
 			return
@@ -362,7 +377,7 @@ func (p *Proxy) accept(l *listener) {
 		if srv.ssl[l.key] && srv.tlsConfig != nil {
 			c = tls.Server(&helloConn{Conn: c}, srv.tlsConfig)
 		}
-		s := p.newSession(c, srv)
+		s := p.newSession(c, srv, text)
 		s.slot = true
 		go s.run()
 	}

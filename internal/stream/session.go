@@ -30,6 +30,18 @@ const (
 	statusServiceUnavailable = 503
 )
 
+// How a UDP session ended well, for session.udpEnd.
+const (
+	udpEndDone int32 = iota + 1
+	udpEndTimedOut
+)
+
+// The sides of a session, for session.endedBy.
+const (
+	sideClient int32 = iota + 1
+	sideUpstream
+)
+
 // session is one client connection proxied to one upstream server.
 type session struct {
 	// held are the limit_conn counts the session holds until it ends.
@@ -40,6 +52,8 @@ type session struct {
 	id    uint64
 	start time.Time
 
+	// listen is the listen address as nginx's error lines print it.
+	listen string
 	// The addresses as the variables print them.
 	remote                 netip.AddrPort
 	remoteAddr, remotePort string
@@ -58,6 +72,10 @@ type session struct {
 	// timedOut is set by the copy that found the session idle past
 	// proxy_timeout.
 	timedOut atomic.Bool
+	// endedBy is the side whose end of data or error ended the session
+	// (sideClient or sideUpstream; 0 before), for nginx's "client
+	// disconnected" or "upstream disconnected" line.
+	endedBy atomic.Int32
 	// done is closed when the session is being torn down: pacing waits end.
 	done     chan struct{}
 	doneOnce sync.Once
@@ -66,9 +84,11 @@ type session struct {
 	slot bool
 	// udp says the client is a UDP client (a *udpConn); requests and
 	// responses count its datagrams each way (proxy_requests,
-	// proxy_responses).
+	// proxy_responses). udpEnd says how it ended well, for nginx's line
+	// (udpEndDone, udpEndTimedOut; 0: neither).
 	udp                 bool
 	requests, responses atomic.Int64
+	udpEnd              atomic.Int32
 
 	// vars are the values of the configuration's own variables (map,
 	// geo, split_clients, set).
@@ -90,8 +110,8 @@ type session struct {
 	// none. pending are the bytes it read, for the upstream server.
 	hello   *hello
 	pending []byte
-	// ended says the session ended before its handler, with nothing to
-	// log at its end (ssl_preread's client closed or timed out).
+	// ended says the session ended without nginx's "disconnected" line
+	// at its end (ssl_preread's client closed or timed out, return).
 	ended bool
 }
 
@@ -107,9 +127,10 @@ type try struct {
 	began          time.Time
 }
 
-// newSession prepares the session of c, accepted for srv.
-func (p *Proxy) newSession(c net.Conn, srv *server) *session {
-	s := &session{p: p, srv: srv, c: c, id: p.seq.Add(1), start: p.opts.Clock(), done: make(chan struct{})}
+// newSession prepares the session of c, accepted for srv on the listen
+// address printed listen (listener.text).
+func (p *Proxy) newSession(c net.Conn, srv *server, listen string) *session {
+	s := &session{p: p, srv: srv, c: c, listen: listen, id: p.seq.Add(1), start: p.opts.Clock(), done: make(chan struct{})}
 	s.remoteAddr, s.remotePort, s.remote = splitAddr(c.RemoteAddr())
 	s.serverAddr, s.serverPort, _ = splitAddr(c.LocalAddr())
 	_, s.udp = c.(*udpConn)
@@ -157,13 +178,32 @@ func (s *session) logPlain(level errlog.Level, msg string) {
 	}
 }
 
+// peers is the client and server part of nginx's stream context:
+// ", client: ADDR, server: ADDR:PORT", "udp client" for a UDP session.
+func (s *session) peers() string {
+	client := ", client: "
+	if s.udp {
+		client = ", udp client: "
+	}
+	return client + s.remoteAddr + ", server: " + s.listen
+}
+
+// udpPrefix is "udp " for a UDP session, as nginx's lines about its
+// connections say.
+func (s *session) udpPrefix() string {
+	if s.udp {
+		return "udp "
+	}
+	return ""
+}
+
 // log writes msg to the server's error log with nginx's stream context.
 func (s *session) log(level errlog.Level, msg string) {
 	l := s.errorLog()
 	if !l.Enabled(level) {
 		return
 	}
-	line := "*" + strconv.FormatUint(s.id, 10) + " " + msg + ", client: " + s.remoteAddr + ", server: " + s.serverAddr + ":" + s.serverPort
+	line := "*" + strconv.FormatUint(s.id, 10) + " " + msg + s.peers()
 	if n := len(s.tries); n > 0 {
 		line += `, upstream: "` + s.tries[n-1].addr + `"`
 	}
@@ -180,7 +220,7 @@ func (s *session) log(level errlog.Level, msg string) {
 func (s *session) run() {
 	defer s.finish()
 	if l := s.errorLog(); l.Enabled(errlog.Info) {
-		s.logPlain(errlog.Info, "client "+s.c.RemoteAddr().String()+" connected to "+s.c.LocalAddr().String())
+		s.logPlain(errlog.Info, s.udpPrefix()+"client "+s.c.RemoteAddr().String()+" connected to "+s.listen)
 	}
 	// nginx's preaccess phase (set, then limit_conn), then its access
 	// phase, come before the TLS handshake.
@@ -189,7 +229,7 @@ func (s *session) run() {
 		return
 	}
 	if !s.srv.allowed(s.c.RemoteAddr()) {
-		s.logPlain(errlog.Error, "access forbidden by rule while initializing session, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+		s.logPlain(errlog.Error, "access forbidden by rule while initializing session"+s.peers())
 		s.status = statusForbidden
 		return
 	}
@@ -209,7 +249,9 @@ func (s *session) run() {
 		if s.status == 0 { // else proxy_pass's value failed (passGroup)
 			s.status = statusBadGateway
 		}
-		drain(s.c)
+		// What the client sent stays unread, so the close resets the
+		// connection, as nginx 1.22.1's does: it reads from the client
+		// only once an upstream server is connected.
 		return
 	}
 	s.status = statusOK
@@ -239,10 +281,16 @@ func clearNoDelay(c net.Conn) {
 }
 
 // answer sends the return directive's value and ends the session, as
-// ngx_stream_return_module: nothing is read from the client.
+// ngx_stream_return_module: nothing is read from a TCP client (a UDP
+// client's datagram was, and counts in $bytes_received), $status is still
+// "000" in the value, and no "disconnected" line follows (nginx 1.22.1).
 func (s *session) answer() {
-	s.status = statusOK
+	if s.udp {
+		s.fromClient.Add(int64(s.c.(*udpConn).first()))
+	}
 	v := s.srv.ret.appendValue(nil, s)
+	s.status = statusOK
+	s.ended = true
 	_ = s.c.SetWriteDeadline(s.now().Add(s.srv.cfg.Timeout))
 	n, _ := s.c.Write(v)
 	s.toClient.Add(int64(n))
@@ -264,10 +312,10 @@ func (s *session) handshake() bool {
 	}
 	s.failedHandshake(tc)
 	if isTimeout(err) {
-		s.logPlain(errlog.Debug, "client timed out (110: Connection timed out) while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+		s.logPlain(errlog.Debug, "client timed out (110: Connection timed out) while SSL handshaking"+s.peers())
 		return false
 	}
-	s.logPlain(errlog.Debug, "SSL_do_handshake() failed ("+err.Error()+") while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+	s.logPlain(errlog.Debug, "SSL_do_handshake() failed ("+err.Error()+") while SSL handshaking"+s.peers())
 	return false
 }
 
@@ -275,7 +323,7 @@ func (s *session) handshake() bool {
 // proxy_next_upstream or proxy_next_upstream_timeout end; nil means 502.
 func (s *session) connect() net.Conn {
 	cfg := s.srv.cfg
-	g := group{pool: s.srv.pool, policy: s.srv.policy, hashKey: s.srv.hashKey}
+	g := group{cfg: s.srv.cfg.Upstream, pool: s.srv.pool, policy: s.srv.policy, hashKey: s.srv.hashKey}
 	if s.srv.pass != nil {
 		pg := s.passGroup()
 		if pg == nil {
@@ -296,6 +344,9 @@ func (s *session) connect() net.Conn {
 	for {
 		u, err := s.attempt.Next(s.now())
 		if err != nil {
+			// nginx records the upstream's name as the server tried:
+			// $upstream_addr ends with it, and the error line names it.
+			s.tries = append(s.tries, try{addr: g.name(), connect: -1, firstByte: -1, session: 0, began: s.now()})
 			s.log(errlog.Error, "no live upstreams while connecting to upstream")
 			return nil
 		}
@@ -303,6 +354,10 @@ func (s *session) connect() net.Conn {
 		if c != nil {
 			return c
 		}
+		// A failed try's $upstream_session_time is how long it took, as
+		// nginx 1.22.1 logs it.
+		t := &s.tries[len(s.tries)-1]
+		t.session = s.now().Sub(t.began)
 		if s.isDone() { // aborted by a stop during the handshake
 			s.attempt.Release(s.now(), upstream.Neutral)
 			return nil
@@ -368,7 +423,7 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 		return c, ""
 	}
 	t.connect = s.now().Sub(t.began)
-	s.logPlain(errlog.Info, "proxy "+c.LocalAddr().String()+" connected to "+addr)
+	s.logPlain(errlog.Info, s.udpPrefix()+"proxy "+c.LocalAddr().String()+" connected to "+addr)
 	return c, ""
 }
 
@@ -484,40 +539,99 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 			continue // the other direction moved: the session is not idle
 		}
 		if isTimeout(err) && s.timedOut.CompareAndSwap(false, true) {
-			s.log(errlog.Info, "connection timed out (110: Connection timed out) while proxying connection")
+			s.idle()
+		}
+		side := sideClient
+		if first != nil {
+			side = sideUpstream
+		}
+		if !errors.Is(err, net.ErrClosed) { // else the other copy ended the session
+			s.readFailed(side, err)
 		}
 		if errors.Is(err, io.EOF) && s.srv.cfg.HalfClose {
 			if cw, ok := dst.(interface{ CloseWrite() error }); ok {
 				_ = cw.CloseWrite()
+				s.endedBy.Store(side) // the last side to end names the line
 				return
 			}
 		}
+		s.endedBy.CompareAndSwap(0, side)
 		s.end()
 		return
 	}
 }
 
+// readFailed logs a read from side that failed with err other than at its
+// end of data, as nginx's recv() line: at error for the upstream server, at
+// info for the client (nginx 1.22.1).
+func (s *session) readFailed(side int32, err error) {
+	if errors.Is(err, io.EOF) || isTimeout(err) {
+		return
+	}
+	if side == sideUpstream {
+		s.log(errlog.Error, "recv() failed ("+errlog.Errno(err)+") while proxying and reading from upstream")
+		return
+	}
+	s.log(errlog.Info, "recv() failed ("+errlog.Errno(err)+") while proxying and reading from client")
+}
+
 // countDatagram counts a UDP datagram passed on, from the client (up) or
 // from the server, and reports whether this direction is done: after
 // proxy_requests client datagrams the client's next datagram starts
-// another session; once proxy_responses answers per client datagram came,
-// the session ends.
+// another session; the session ends once done says so.
 func (s *session) countDatagram(up bool) bool {
-	cfg := s.srv.cfg
 	if up {
 		n := s.requests.Add(1)
-		if cfg.Requests > 0 && n >= int64(cfg.Requests) {
+		if r := s.srv.cfg.Requests; r > 0 && n >= int64(r) {
 			s.c.(*udpConn).forget()
-			return true
+			if !s.udpDone() {
+				return true
+			}
+		} else if !s.udpDone() {
+			return false
 		}
+	} else if s.responses.Add(1); !s.udpDone() {
 		return false
 	}
-	n := s.responses.Add(1)
-	if cfg.Responses > 0 && n >= s.c.(*udpConn).got.Load()*int64(cfg.Responses) {
-		s.end()
-		return true
+	s.udpEnd.Store(udpEndDone)
+	s.end()
+	return true
+}
+
+// udpDone is nginx's test that a UDP session is done: it took its
+// proxy_requests datagrams (when set), and proxy_responses answers came
+// for each (never without proxy_responses; at once with 0).
+func (s *session) udpDone() bool {
+	cfg := s.srv.cfg
+	if cfg.Requests > 0 && s.requests.Load() < int64(cfg.Requests) {
+		return false
 	}
-	return false
+	return cfg.Responses >= 0 && s.responsesCame()
+}
+
+// responsesCame says proxy_responses answers came for each client
+// datagram (the datagrams are counted on arrival, so that a quick second
+// request counts before the first answer comes back); true without
+// proxy_responses.
+func (s *session) responsesCame() bool {
+	r := s.srv.cfg.Responses
+	return r < 0 || s.responses.Load() >= s.c.(*udpConn).got.Load()*int64(r)
+}
+
+// idle logs the session's proxy_timeout, as nginx: a UDP session whose
+// answers all came (or that expects no count) ends well ("udp timed
+// out"); one still waiting for answers is the upstream's timeout, $status
+// 502.
+func (s *session) idle() {
+	switch {
+	case !s.udp:
+		s.log(errlog.Info, "connection timed out (110: Connection timed out) while proxying connection")
+	case s.responsesCame():
+		s.udpEnd.Store(udpEndTimedOut)
+	default:
+		s.log(errlog.Error, "upstream timed out (110: Connection timed out) while proxying connection")
+		s.status = statusBadGateway
+	}
 }
 
 // allowance is how many bytes the next read may take: with
@@ -545,6 +659,12 @@ func (s *session) allowance(began time.Time, total, rate int64, most int) (int, 
 	}
 }
 
+// logPackets writes nginx's line at the end of a UDP session: "*ID msg,
+// packets from/to client:N/M", then logBytes's counts.
+func (s *session) logPackets(msg string) {
+	s.logBytes(errlog.Info, msg+", packets from/to client:"+strconv.FormatInt(s.requests.Load(), 10)+"/"+strconv.FormatInt(s.responses.Load(), 10))
+}
+
 // logBytes writes "*ID msg, bytes from/to client:..., bytes from/to
 // upstream:...", nginx's line at the end of a session.
 func (s *session) logBytes(level errlog.Level, msg string) {
@@ -554,19 +674,6 @@ func (s *session) logBytes(level errlog.Level, msg string) {
 	}
 	s.logPlain(level, msg+", bytes from/to client:"+strconv.FormatInt(s.fromClient.Load(), 10)+"/"+strconv.FormatInt(s.toClient.Load(), 10)+
 		", bytes from/to upstream:"+strconv.FormatInt(down, 10)+"/"+strconv.FormatInt(up, 10))
-}
-
-// drain reads what the client already sent, without waiting, so that
-// closing the connection sends a FIN rather than a reset: nginx has read
-// it into its buffer while it connected.
-func drain(c net.Conn) {
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
-	buf := make([]byte, 4096)
-	for {
-		if _, err := c.Read(buf); err != nil {
-			return
-		}
-	}
 }
 
 func isTimeout(err error) bool {
@@ -607,8 +714,19 @@ func (s *session) finish() {
 		srv.Account(0, s.tries[n-1].sent.Load(), s.tries[n-1].received.Load())
 	}
 	s.attempt.Release(s.now(), upstream.Success)
-	if s.status == statusOK && !s.timedOut.Load() && !s.ended {
-		s.logBytes(errlog.Info, "client disconnected")
+	switch end := s.udpEnd.Load(); {
+	case end == udpEndDone:
+		s.logPackets("udp done")
+	case end == udpEndTimedOut:
+		s.logPackets("udp timed out")
+	case s.udp:
+		// nginx 1.22.1 has no other line at a UDP session's end.
+	case s.status == statusOK && !s.timedOut.Load() && !s.ended:
+		if s.endedBy.Load() == sideUpstream {
+			s.logBytes(errlog.Info, "upstream disconnected")
+		} else {
+			s.logBytes(errlog.Info, "client disconnected")
+		}
 	}
 	for _, l := range s.srv.logs {
 		l.write(s)

@@ -45,6 +45,15 @@ type group struct {
 	hashKey *template
 }
 
+// name is the upstream's name as nginx logs it in place of a server
+// when none is live: the block's name, or proxy_pass's address.
+func (g *group) name() string {
+	if g.cfg != nil {
+		return g.cfg.Name
+	}
+	return g.pool.Name()
+}
+
 // server is a stream server block compiled.
 type server struct {
 	cfg    *config.StreamServer

@@ -150,7 +150,7 @@ func (s *session) failedHandshake(tc *tls.Conn) {
 
 // logHandshake logs msg at info with nginx's context of the handshake.
 func (s *session) logHandshake(msg string) {
-	s.logPlain(errlog.Info, msg+" while SSL handshaking, client: "+s.remoteAddr+", server: "+s.serverAddr+":"+s.serverPort)
+	s.logPlain(errlog.Info, msg+" while SSL handshaking"+s.peers())
 }
 
 // sslVariables are the $ssl_* variables of ngx_stream_ssl_module and

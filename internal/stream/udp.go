@@ -21,6 +21,7 @@ func (p *Proxy) servePackets(l *listener) {
 	sessions := map[string]*udpConn{}
 	var mu sync.Mutex // guards sessions: sessions remove themselves
 	buf := make([]byte, 64*1024)
+	text := l.text()
 	for {
 		n, from, err := l.pc.ReadFrom(buf)
 		if err != nil {
@@ -50,7 +51,7 @@ func (p *Proxy) servePackets(l *listener) {
 			sessions[key] = c
 			mu.Unlock()
 			c.deliver(buf[:n])
-			go p.newSession(c, srv).run()
+			go p.newSession(c, srv, text).run()
 			continue
 		}
 		mu.Unlock()
@@ -112,6 +113,17 @@ func (c *udpConn) Read(b []byte) (int, error) {
 		return 0, net.ErrClosed
 	case <-timeout:
 		return 0, os.ErrDeadlineExceeded
+	}
+}
+
+// first takes the datagram that started the session, if it is still
+// queued, and returns its length (0 without one).
+func (c *udpConn) first() int {
+	select {
+	case d := <-c.in:
+		return len(d)
+	default:
+		return 0
 	}
 }
 

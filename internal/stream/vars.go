@@ -45,7 +45,7 @@ var variables = map[string]getter{
 	"bytes_sent":     func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, s.toClient.Load(), 10), true },
 	"bytes_received": func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, s.fromClient.Load(), 10), true },
 	"session_time":   func(d []byte, s *session) ([]byte, bool) { return appendMsec(d, s.now().Sub(s.start)), true },
-	"status":         func(d []byte, s *session) ([]byte, bool) { return strconv.AppendInt(d, int64(s.status), 10), true },
+	"status":         appendStatus,
 	"msec":           func(d []byte, s *session) ([]byte, bool) { return appendUnixMsec(d, s.now()), true },
 	"time_local": func(d []byte, s *session) ([]byte, bool) {
 		return s.now().AppendFormat(d, "02/Jan/2006:15:04:05 -0700"), true
@@ -301,4 +301,13 @@ func escapeTail(dst []byte, start int, escape string) []byte {
 		}
 	}
 	return dst
+}
+
+// appendStatus appends $status with three digits, as nginx's "%03ui":
+// "000" until the session has one (in a return value).
+func appendStatus(d []byte, s *session) ([]byte, bool) {
+	if s.status == 0 {
+		return append(d, "000"...), true
+	}
+	return strconv.AppendInt(d, int64(s.status), 10), true
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"hash/maphash"
 	"net/http"
 	"sync"
@@ -19,6 +20,7 @@ const connShards = 32
 // returns to zero.
 type connZone struct {
 	name   string
+	keySrc string // the key as written, for messages
 	key    *vars.Template
 	seed   maphash.Seed
 	shards [connShards]connShard
@@ -44,7 +46,7 @@ func newConnZone(z *config.LimitConnZone, comp *vars.Compiler) (*connZone, error
 	if err != nil {
 		return nil, err
 	}
-	cz := &connZone{name: z.Name, key: key, seed: maphash.MakeSeed()}
+	cz := &connZone{name: z.Name, keySrc: z.Key, key: key, seed: maphash.MakeSeed()}
 	for i := range cz.shards {
 		cz.shards[i].n = map[string]int{}
 	}
@@ -91,22 +93,32 @@ func (s *snapshot) buildConnZones(cfg *config.Config, comp *vars.Compiler) error
 	return nil
 }
 
-// limitConn runs nginx's limit_conn preaccess step for the request at set:
-// each limit_conn counts the request under its zone's key until it ends, once
-// per request (an internal redirect does not count it again). It returns the
-// status to answer when a limit is exceeded, else 0. Empty keys are not
-// counted. Locations without limit_conn do no work here.
+// maxConnKeyLen is nginx's limit on a limit_conn key (its node keeps the
+// length in a byte): a longer key is not counted.
+const maxConnKeyLen = 255
+
+// limitConn runs nginx's limit_conn preaccess step for the request at set
+// (ngx_http_limit_conn_handler): each limit_conn counts the request under its
+// zone's key until it ends. It returns the status to answer when a limit is
+// exceeded, else 0. Empty keys are not counted, and keys over 255 bytes are
+// logged and not counted. As in nginx, the request is counted once: when a
+// key was looked up ($limit_conn_status is set), an internal redirect does
+// not count it again; when every key was empty, the location it is
+// redirected to counts it. Locations without limit_conn do no work here.
 func (s *snapshot) limitConn(rec *recorder, r *http.Request, st *vars.State, set *config.Settings) int {
-	if len(set.LimitConn) == 0 || rec.connCounted {
+	if len(set.LimitConn) == 0 || st.LimitConn != vars.LimitConnNone {
 		return 0
 	}
-	rec.connCounted = true
 	var buf [64]byte
 	for i := range set.LimitConn {
 		lc := &set.LimitConn[i]
 		z := s.connZones[lc.Zone]
 		key := z.key.Append(buf[:0], st)
 		if len(key) == 0 {
+			continue
+		}
+		if len(key) > maxConnKeyLen {
+			s.log.LogRequest(errlog.Error, logRequest(st, r), fmt.Sprintf("the value of the %q key is more than 255 bytes: %q", z.keySrc, key))
 			continue
 		}
 		st.LimitConn = vars.LimitConnPassed

@@ -684,12 +684,10 @@ type recorder struct {
 	st   *vars.State
 	snap *snapshot
 	set  *config.Settings
-	// held are the limit_conn counts the request holds until run returns;
-	// connCounted reports that limit_conn ran (nginx counts a request once).
+	// held are the limit_conn counts the request holds until run returns.
 	held        [maxHeldConns]heldConn
 	nheld       int
 	moreHeld    []heldConn
-	connCounted bool
 	server      string
 	wroteHeader bool
 	// closeAfter closes the connection after this response (keepalive_requests,

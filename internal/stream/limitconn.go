@@ -56,6 +56,10 @@ func (z *connZone) release(key string) {
 	}
 }
 
+// maxConnKeyLen is the longest key nginx counts: a longer one is logged at
+// error and not limited (ngx_stream_limit_conn_handler).
+const maxConnKeyLen = 255
+
 // connLimit is one limit_conn of a server.
 type connLimit struct {
 	zone   *connZone
@@ -69,7 +73,8 @@ type heldConn struct {
 }
 
 // limitConns applies the server's limit_conn directives, as nginx's
-// preaccess phase: a key that is empty is not limited; a key over its
+// preaccess phase: a key that is empty, or longer than 255 bytes (logged),
+// is not limited; a key over its
 // number ends the session with $status 503 (logged at
 // limit_conn_log_level), unless limit_conn_dry_run is on. False means the
 // session is refused.
@@ -77,6 +82,11 @@ func (s *session) limitConns() bool {
 	for _, l := range s.srv.limits {
 		key := string(l.zone.key.appendValue(nil, s))
 		if key == "" {
+			continue
+		}
+		if len(key) > maxConnKeyLen {
+			s.logPlain(errlog.Error, fmt.Sprintf("the value of the %q key is more than 255 bytes: %q while initializing session%s",
+				l.zone.keySrc, key, s.peers()))
 			continue
 		}
 		if l.zone.acquire(key, l.number) {

@@ -219,6 +219,48 @@ server { listen 127.0.0.1:0; set $sv k; limit_conn z 1; proxy_pass %s; access_lo
 	waitFor(t, "the refused session's line", func() bool { return readFile(t, filepath.Join(dir, "s.log")) == "503 k\n" })
 }
 
+// TestLimitConnKeyLength checks keys of 255 and 256 bytes, as nginx 1.22.1
+// answered the same configuration: the longer one is logged at error ("the
+// value of the "$k" key is more than 255 bytes: "kkk..." while
+// initializing session, client: ..., server: ...") and not counted, so a
+// second session goes through; the other limits it.
+func TestLimitConnKeyLength(t *testing.T) {
+	a := startEcho(t, "a")
+	for _, tt := range []struct {
+		n      int
+		second string
+		logged bool
+	}{{255, "EOF", false}, {256, "a x", true}} {
+		t.Run(fmt.Sprint(tt.n), func(t *testing.T) {
+			dir := t.TempDir()
+			key := strings.Repeat("k", tt.n)
+			_, addr := start(t, load(t, dir, fmt.Sprintf(`map $remote_addr $k { default "%s"; }
+limit_conn_zone $k zone=z:1m;
+server { listen 127.0.0.1:0; limit_conn z 1; proxy_pass %s; error_log %%DIR%%/err.log info; }`, key, a.addr())))
+			first := dial(t, addr)
+			if got := first.ask(t, "x"); got != "a x" {
+				t.Fatalf("first session: %q", got)
+			}
+			if got := dial(t, addr).ask(t, "x"); got != tt.second {
+				t.Fatalf("second session: %q, want %q", got, tt.second)
+			}
+			msg := `the value of the "$k" key is more than 255 bytes: "` + key + `" while initializing session, client: 127.0.0.1, server: 127.0.0.1:`
+			if tt.logged {
+				waitFor(t, "the error line", func() bool {
+					for _, l := range strings.Split(readFile(t, filepath.Join(dir, "err.log")), "\n") {
+						if strings.Contains(l, msg) && strings.Contains(l, " [error] ") {
+							return true
+						}
+					}
+					return false
+				})
+			} else if strings.Contains(readFile(t, filepath.Join(dir, "err.log")), "more than 255 bytes") {
+				t.Errorf("a %d-byte key was logged as too long", tt.n)
+			}
+		})
+	}
+}
+
 // TestVariableCheck checks the load-time errors nginx 1.22.1 gave.
 func TestVariableCheck(t *testing.T) {
 	tests := []struct{ body, want string }{

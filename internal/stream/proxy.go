@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -253,12 +254,12 @@ func (p *Proxy) openMissing(t *table) ([]*listener, error) {
 		if f := p.inherited(key); f != nil {
 			err = l.adopt(network, f)
 		} else if network == "udp" || network == "unixgram" {
-			l.pc, err = net.ListenPacket(network, addr)
+			l.pc, err = net.ListenPacket(familyNetwork(network, addr), addr)
 			if err != nil {
 				err = fmt.Errorf("bind() to %s failed (%s)", addr, errlog.Errno(err))
 			}
 		} else {
-			l.ln, err = p.opts.Listen(network, addr)
+			l.ln, err = p.opts.Listen(familyNetwork(network, addr), addr)
 		}
 		if err != nil {
 			for _, l := range opened {
@@ -313,6 +314,25 @@ func (p *Proxy) Sockets() map[string]syscall.Conn {
 		}
 	}
 	return out
+}
+
+// familyNetwork narrows "tcp" or "udp" to the family of addr's IP, as nginx
+// binds a listen: "listen 5432" (0.0.0.0) takes IPv4 clients only and
+// "listen [::]:5432" IPv6 ones only (nginx's ipv6only=on), where Go's
+// "tcp" with an unspecified address would take both. Other networks, and
+// an address that is not an IP and port, are returned as they are.
+func familyNetwork(network, addr string) string {
+	if network != "tcp" && network != "udp" {
+		return network
+	}
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return network
+	}
+	if ap.Addr().Is4() {
+		return network + "4"
+	}
+	return network + "6"
 }
 
 // listen is net.Listen with nginx's words for a failure.

@@ -882,3 +882,31 @@ server { listen 127.0.0.1:0; limit_conn addr 1; %s proxy_pass %s; access_log %%D
 		})
 	}
 }
+
+// TestListenFamily checks that a listen on the IPv4 wildcard takes IPv4
+// clients only, TCP and UDP alike, as nginx binds "listen PORT"
+// (0.0.0.0); Go's "tcp" and "udp" would make dual-stack sockets on [::]
+// that IPv6 clients reach too. ([::] listens become IPv6-only sockets the
+// same way, as nginx's ipv6only=on.)
+func TestListenFamily(t *testing.T) {
+	dir := t.TempDir()
+	p := New(Options{})
+	addrs, err := p.Apply(load(t, dir, `server { listen 0.0.0.0:0; return ok; }
+server { listen 0.0.0.0:0 udp; return ok; }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	for i, a := range addrs {
+		if !strings.HasPrefix(a.String(), "0.0.0.0:") {
+			t.Errorf("listen %d bound %s, want 0.0.0.0:PORT (IPv4 only)", i, a)
+		}
+	}
+	// The socket does not take an IPv6 client (when the machine has IPv6
+	// at all, this dial reaches a dual-stack socket).
+	_, port, _ := net.SplitHostPort(addrs[0].String())
+	if c, err := net.DialTimeout("tcp6", "[::1]:"+port, time.Second); err == nil {
+		c.Close()
+		t.Errorf("an IPv6 client reached the IPv4 listen on port %s", port)
+	}
+}

@@ -276,8 +276,8 @@ func taggedIfRange(v, etag, lastModified string) bool {
 	if len(v) >= 2 && v[len(v)-1] == '"' {
 		return etag != "" && v == etag
 	}
-	mod := parseTime(lastModified)
-	return mod != -1 && parseTime(v) == mod
+	mod := httptime.Unix(lastModified)
+	return mod != -1 && httptime.Unix(v) == mod
 }
 
 // first returns a field's first value and whether the field is there (an
@@ -287,17 +287,6 @@ func first(h http.Header, key string) (string, bool) {
 		return v[0], true
 	}
 	return "", false
-}
-
-// parseTime is a date's Unix time as nginx reads it (httptime.Parse), or
-// -1 when it does not parse (nginx's ngx_parse_http_time returns
-// NGX_ERROR, which compares as -1).
-func parseTime(v string) int64 {
-	t, ok := httptime.Parse(v)
-	if !ok {
-		return -1
-	}
-	return t.Unix()
 }
 
 // Window passes on the bytes [From, To) of a body whose bytes are written

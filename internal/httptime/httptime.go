@@ -180,3 +180,14 @@ func dayFits(day, month, year int) bool {
 	}
 	return day <= mday[month]
 }
+
+// Unix is Parse's Unix time, or -1 for a date Parse cannot read: what nginx
+// compares when ngx_parse_http_time returns NGX_ERROR (-1), so that an
+// unreadable date matches no file's time.
+func Unix(v string) int64 {
+	t, ok := Parse(v)
+	if !ok {
+		return -1
+	}
+	return t.Unix()
+}

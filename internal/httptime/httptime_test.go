@@ -47,3 +47,18 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestUnix: a date's Unix time, -1 for one Parse cannot read (nginx's
+// NGX_ERROR, which matches no file's time).
+func TestUnix(t *testing.T) {
+	for v, want := range map[string]int64{
+		"Thu, 01 Jan 1970 00:00:10 GMT":      10,
+		"Fri, 02 Jan 2026 03:04:05 GMT junk": 1767323045,
+		"yesterday":                          -1,
+		"":                                   -1,
+	} {
+		if got := Unix(v); got != want {
+			t.Errorf("Unix(%q) = %d, want %d", v, got, want)
+		}
+	}
+}

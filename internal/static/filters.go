@@ -30,7 +30,7 @@ const (
 // "not modified" for a 304 (modifiedSince tests If-Modified-Since under
 // ims). tag is the response's ETag, "" for none.
 func notModified(h http.Header, mod time.Time, tag string, ims config.IMSMode) precond {
-	if v, ok := first(h, "If-Unmodified-Since"); ok && parseTime(v) < mod.Unix() {
+	if v, ok := first(h, "If-Unmodified-Since"); ok && httptime.Unix(v) < mod.Unix() {
 		return precondFailed // an unparsable date fails too, as in nginx
 	}
 	if v, ok := first(h, "If-Match"); ok && !matchETag(v, tag, false) {
@@ -58,7 +58,7 @@ func modifiedSince(v string, mod time.Time, mode config.IMSMode) bool {
 	if mode == config.IMSOff {
 		return true
 	}
-	t := parseTime(v)
+	t := httptime.Unix(v)
 	switch {
 	case t == mod.Unix():
 		return false
@@ -75,17 +75,6 @@ func first(h http.Header, key string) (string, bool) {
 		return v[0], true
 	}
 	return "", false
-}
-
-// parseTime is a date's Unix time as nginx reads it (httptime.Parse), or
-// -1 when it does not parse (nginx's ngx_parse_http_time returns
-// NGX_ERROR, which compares as -1).
-func parseTime(v string) int64 {
-	t, ok := httptime.Parse(v)
-	if !ok {
-		return -1
-	}
-	return t.Unix()
 }
 
 // matchETag reports whether tag is in list, an If-Match or If-None-Match
@@ -204,7 +193,7 @@ func ifRange(v, tag string, mod time.Time) bool {
 	if len(v) >= 2 && v[len(v)-1] == '"' {
 		return v == tag
 	}
-	return parseTime(v) == mod.Unix()
+	return httptime.Unix(v) == mod.Unix()
 }
 
 // sendRanges sends the 206 of ranges (byterange.Cut): one range with its

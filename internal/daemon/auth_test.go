@@ -146,12 +146,7 @@ func TestAuthBasicFileChanges(t *testing.T) {
 	users := filepath.Join(dir, "users")
 	write := func(content string, mod time.Time) {
 		t.Helper()
-		if err := os.WriteFile(users, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(users, mod, mod); err != nil {
-			t.Fatal(err)
-		}
+		writeDated(t, users, []byte(content), mod)
 	}
 	base := time.Now().Add(-time.Hour)
 	write("alice:{PLAIN}one\n", base)

@@ -22,13 +22,8 @@ import (
 func TestStaticCoreFlags(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "a.txt")
-	if err := os.WriteFile(file, []byte("hello world, this is a file\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	mod := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-	if err := os.Chtimes(file, mod, mod); err != nil {
-		t.Fatal(err)
-	}
+	writeDated(t, file, []byte("hello world, this is a file\n"), mod)
 	addr := startDaemon(t, dir, fmt.Sprintf(`server { listen 127.0.0.1:0; root %[1]s;
 		location /noetag/ { etag off; alias %[1]s/; }
 		location /before/ { if_modified_since before; alias %[1]s/; }

@@ -95,13 +95,8 @@ func TestExpiresServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	file := filepath.Join(html, "a.txt")
-	if err := os.WriteFile(file, []byte("hello\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	mtime := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
-	if err := os.Chtimes(file, mtime, mtime); err != nil {
-		t.Fatal(err)
-	}
+	writeDated(t, file, []byte("hello\n"), mtime)
 	const (
 		lm   = "Last-Modified: Thu, 02 Jan 2020 03:04:05 GMT"
 		etag = `ETag: "5e0d5da5-6"`

@@ -27,16 +27,7 @@ func TestFLV(t *testing.T) {
 	}
 	mod := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, name := range []string{"v/a.flv", "p/a.flv", "v/dd/index.html"} {
-		path := filepath.Join(dir, "www", name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(file), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(path, mod, mod); err != nil {
-			t.Fatal(err)
-		}
+		writeDated(t, filepath.Join(dir, "www", name), []byte(file), mod)
 	}
 	conf := strings.NewReplacer("DIR", dir).Replace(`
 error_log DIR/error.log notice;
@@ -118,6 +109,21 @@ http {
 				t.Errorf("Content-Type %q", resp.Header.Get("Content-Type"))
 			}
 		})
+	}
+}
+
+// writeDated writes b to path, with its directories, and dates it mod: a
+// file whose Last-Modified and ETag a test can spell out.
+func writeDated(t *testing.T, path string, b []byte, mod time.Time) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, mod, mod); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -36,13 +36,7 @@ func TestMP4(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, b := range files {
-		path := filepath.Join(dir, "www/v", name)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(path, mod, mod); err != nil {
-			t.Fatal(err)
-		}
+		writeDated(t, filepath.Join(dir, "www/v", name), b, mod)
 	}
 	conf := strings.NewReplacer("DIR", dir).Replace(`
 error_log DIR/error.log notice;

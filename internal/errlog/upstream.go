@@ -165,3 +165,18 @@ func scanFieldLine(b []byte) (n, end int, refused bool) {
 	}
 	return len(b), 0, false
 }
+
+// FailureInOrder runs release (the balancer taking an attempt's failure,
+// which logs "temporarily disabled" when it takes the server out) and log
+// (the failure's own line) in nginx's order: a timeout is logged in
+// ngx_http_upstream_next, after the balancer took it; any other error
+// where it happened, before.
+func FailureInOrder(timeout bool, release, log func()) {
+	if timeout {
+		release()
+		log()
+		return
+	}
+	log()
+	release()
+}

@@ -327,18 +327,13 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 	f, msg := classify(err)
 	f.end = end
 	a.Status = f.status
-	logErr := func() {
-		if msg != "" {
-			h.log.LogRequest(errlog.Error, req.logRequest(), msg)
-		}
-	}
-	if f.cond == config.NextTimeout {
-		h.release(req, srv, a, 0, upstream.Failure, end, f.action)
-		logErr()
-		return f
-	}
-	logErr()
-	h.release(req, srv, a, 0, upstream.Failure, end, f.action)
+	errlog.FailureInOrder(f.cond == config.NextTimeout,
+		func() { h.release(req, srv, a, 0, upstream.Failure, end, f.action) },
+		func() {
+			if msg != "" {
+				h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+			}
+		})
 	return f
 }
 

@@ -387,16 +387,9 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 	f, msg, action := classify(err)
 	f.end = end
 	a.Status = f.status
-	if f.cond == config.NextTimeout {
-		// nginx logs a timeout in ngx_http_upstream_next, after the
-		// balancer took the failure ("temporarily disabled" first); the
-		// other errors are logged where they happen, before.
-		h.release(req, srv, a, 0, upstream.Failure, end, action)
-		h.log.LogRequest(errlog.Error, req.logRequest(), msg)
-		return f
-	}
-	h.log.LogRequest(errlog.Error, req.logRequest(), msg)
-	h.release(req, srv, a, 0, upstream.Failure, end, action)
+	errlog.FailureInOrder(f.cond == config.NextTimeout,
+		func() { h.release(req, srv, a, 0, upstream.Failure, end, action) },
+		func() { h.log.LogRequest(errlog.Error, req.logRequest(), msg) })
 	return f
 }
 

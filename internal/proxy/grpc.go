@@ -403,16 +403,9 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 				return nil, nil, nil, bf
 			}
 			a.Status = f.status
-			logErr := func() { h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+srv.AddrText()), f.msg) }
-			if f.cond == config.NextTimeout {
-				// nginx logs a timeout after the balancer took the
-				// failure ("temporarily disabled" first).
-				h.release(&at, out, st, srv, f.status, upstream.Failure, end, f.action)
-				logErr()
-			} else {
-				logErr()
-				h.release(&at, out, st, srv, f.status, upstream.Failure, end, f.action)
-			}
+			errlog.FailureInOrder(f.cond == config.NextTimeout,
+				func() { h.release(&at, out, st, srv, f.status, upstream.Failure, end, f.action) },
+				func() { h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+srv.AddrText()), f.msg) })
 			if !h.mayRetry(&at, f.cond, f.sent, body, end, start) {
 				return nil, nil, nil, f
 			}

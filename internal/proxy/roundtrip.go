@@ -226,17 +226,9 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 	}
 	f.end = end
 	a.Status = f.status
-	logErr := func() { h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), f.msg) }
-	if f.cond == config.NextTimeout {
-		// nginx logs a timeout in ngx_http_upstream_next, after the
-		// balancer took the failure ("temporarily disabled" first); the
-		// other errors are logged where they happen, before.
-		h.release(req, srv, a, 0, upstream.Failure, end, f.action)
-		logErr()
-		return f
-	}
-	logErr()
-	h.release(req, srv, a, 0, upstream.Failure, end, f.action)
+	errlog.FailureInOrder(f.cond == config.NextTimeout,
+		func() { h.release(req, srv, a, 0, upstream.Failure, end, f.action) },
+		func() { h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), f.msg) })
 	return f
 }
 

@@ -23,6 +23,12 @@ import (
 // differential sweep of upstream balancing and failure handling): for each
 // request, the status, the backends that saw it in order, the access log's
 // upstream variables (times by shape only: T) and the error log's lines.
+//
+// The same table runs against nginx itself (upstream_target_nginx_test.go):
+//
+//	go test -tags nginxdiff -count=1 -run TestUpstreamLikeNginx ./integration/
+//
+// which is how a row is recorded and how it is checked again.
 
 // upRecorder notes which backend saw which request, in arrival order.
 type upRecorder struct {
@@ -318,6 +324,9 @@ func TestUpstreamLikeNginx(t *testing.T) {
 				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
 			},
 		},
+		// The memcached rows were recorded from nginx 1.22.1 with
+		// -tags nginxdiff (see the top of this file), on the same
+		// startMCUpBackend backends.
 		{
 			// keepalive: the second request takes the first's idle
 			// connection, whose connect time is 0.000, not "-".
@@ -403,6 +412,26 @@ func TestUpstreamLikeNginx(t *testing.T) {
 			},
 		},
 		{
+			// A miss is a 404 with a complete timing and only an info
+			// line; an error reply or a line that is no reply at all
+			// is an invalid response: 502, no header time, and it
+			// counts as a failure (not retried: invalid_response is
+			// not in the default memcached_next_upstream).
+			name:    "memcached: a miss, an error reply, garbage",
+			kind:    "memcached",
+			servers: "server {miss}; server {servererr}; server {garbage};",
+			reqs: []upReq{
+				GET(404, "miss:GET", `404 "miss" "404" "T" "T" "T"`),
+				GET(502, "servererr:GET", `502 "servererr" "502" "T" "T" "-"`,
+					`[error] memcached sent invalid response: "SERVER_ERROR out of memory" while reading response header from upstream, upstream: "memcached://servererr"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "memcached://servererr"`),
+				GET(502, "garbage:GET", `502 "garbage" "502" "T" "T" "-"`,
+					`[error] memcached sent invalid response: "HTTP/1.1 200 OK" while reading response header from upstream, upstream: "memcached://garbage"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "memcached://garbage"`),
+				GET(404, "miss:GET", `404 "miss" "404" "T" "T" "T"`),
+			},
+		},
+		{
 			// A kept-alive HTTP/2 connection: the second request's
 			// connect time is 0.000, not "-".
 			name:    "gRPC: connect time of a reused connection",
@@ -482,7 +511,7 @@ func TestUpstreamLikeNginx(t *testing.T) {
 				// that reads nothing), not HTTP/1.1's Content-Length: 0.
 				pass, listen = "grpc_pass grpc://app;", " http2"
 			}
-			in := startFulcrum(t, `
+			in := startUpstreamTarget(t, `
 events {}
 http {
     log_format up '$request_uri $status "$upstream_addr" "$upstream_status" "$upstream_response_time" "$upstream_connect_time" "$upstream_header_time"';
@@ -506,7 +535,7 @@ http {
         }
         location /err/ { return 200 "errpage $status\n"; }
     }
-}`, 1)
+}`)
 			named := func(s string) string {
 				for a, n := range names {
 					s = strings.ReplaceAll(s, a, n)
@@ -649,6 +678,15 @@ func startMCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 					return
 				}
 				continue
+			case name == "miss":
+				io.WriteString(c, "END\r\n")
+				continue
+			case name == "servererr":
+				io.WriteString(c, "SERVER_ERROR out of memory\r\n")
+				continue
+			case name == "garbage":
+				io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
+				continue
 			case name == "hang":
 				io.Copy(io.Discard, br) // until fulcrum gives up and closes
 			case name == "closehead":
@@ -656,6 +694,10 @@ func startMCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 				c.(*net.TCPConn).SetLinger(0)
 			case name == "closebody":
 				fmt.Fprintf(c, "VALUE %s 0 100\r\npartial", key)
+				// The close comes later, on its own: when it comes with
+				// the part, nginx reads both at once and its line says
+				// "while sending to client" instead.
+				time.Sleep(50 * time.Millisecond)
 			default:
 				panic("unknown backend " + name)
 			}

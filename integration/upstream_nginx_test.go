@@ -431,15 +431,60 @@ func TestUpstreamLikeNginx(t *testing.T) {
 				GET(404, "miss:GET", `404 "miss" "404" "T" "T" "T"`),
 			},
 		},
+		// The gRPC rows were recorded from nginx 1.22.1 with -tags
+		// nginxdiff (see the top of this file), on the same h2c
+		// startGRPCUpBackend backends.
 		{
 			// A kept-alive HTTP/2 connection: the second request's
-			// connect time is 0.000, not "-".
+			// connect time is 0.000, not "-". nginx keeps one only with
+			// keepalive (fulcrum keeps them anyway).
 			name:    "gRPC: connect time of a reused connection",
 			kind:    "grpc",
-			servers: "server {ok1};",
+			servers: "server {ok1}; keepalive 8;",
 			reqs: []upReq{
 				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
 				reused(GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`)),
+			},
+		},
+		{
+			// As the proxy's: connect() failed, then "disabled", and
+			// the retry's answer.
+			name:    "gRPC: a refused server",
+			kind:    "grpc",
+			servers: "server {r1}; server {ok1};",
+			reqs: []upReq{
+				GET(200, "ok1:GET", `200 "r1, ok1" "502, 200" "T, T" "-, T" "-, T"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "grpc://r1"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "grpc://r1"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// A stream reset (RST_STREAM INTERNAL_ERROR) before the
+			// head: nginx's "upstream rejected request with error 2",
+			// an invalid header (502, no header time, counted as a
+			// failure, not retried by default).
+			name:    "gRPC: a server that resets the stream",
+			kind:    "grpc",
+			servers: "server {reset}; server {ok1};",
+			reqs: []upReq{
+				GET(502, "reset:GET", `502 "reset" "502" "T" "T" "-"`,
+					`[error] upstream rejected request with error 2 while reading response header from upstream, upstream: "grpc://reset"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "grpc://reset"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// Under invalid_header the reset is retried on the next
+			// server.
+			name:     "gRPC: a reset stream retried under invalid_header",
+			kind:     "grpc",
+			servers:  "server {reset}; server {ok1};",
+			location: "grpc_next_upstream error timeout invalid_header non_idempotent;",
+			reqs: []upReq{
+				GET(200, "reset:GET ok1:GET", `200 "reset, ok1" "502, 200" "T, T" "T, T" "-, T"`,
+					`[error] upstream rejected request with error 2 while reading response header from upstream, upstream: "grpc://reset"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "grpc://reset"`),
 			},
 		},
 		{
@@ -709,11 +754,11 @@ func startMCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 // startGRPCUpBackend starts the gRPC backend (HTTP/2 cleartext) a name
 // stands for, as startUpBackend: "okN" answers 200 application/grpc with a
 // message "NAME METHOD URI" and grpc-status 0, "rN" is a closed port,
-// "hang" never answers (until fulcrum resets the stream). It returns the
-// address.
+// "hang" never answers (until fulcrum resets the stream), "reset" resets
+// the stream (INTERNAL_ERROR) before any answer. It returns the address.
 func startGRPCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 	t.Helper()
-	if strings.HasPrefix(name, "r") {
+	if strings.HasPrefix(name, "r") && name != "reset" {
 		return closedPorts(t, 1)[0]
 	}
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -728,6 +773,8 @@ func startGRPCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 			w.Header().Set("Grpc-Status", "0")
 		case name == "hang":
 			<-r.Context().Done()
+		case name == "reset":
+			panic(http.ErrAbortHandler) // RST_STREAM before any answer
 		default:
 			panic("unknown backend " + name)
 		}

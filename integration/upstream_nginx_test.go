@@ -324,6 +324,32 @@ func TestUpstreamLikeNginx(t *testing.T) {
 				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
 			},
 		},
+		{
+			// Without fastcgi_keep_conn nginx reads the body to the
+			// close: a close before END_REQUEST is its end, a 200 with
+			// nothing logged (recorded from nginx 1.22.1).
+			name:    "FastCGI: a server that closes in the body",
+			kind:    "fastcgi",
+			servers: "server {closebody};",
+			reqs: []upReq{
+				GET(200, "closebody:GET", `200 "closebody" "200" "T" "T" "T"`),
+				GET(200, "closebody:GET", `200 "closebody" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// With keep_conn (and buffering) the close is an error, the
+			// client's connection cut, the server not counted as failed.
+			name:     "FastCGI: a keep_conn server that closes in the body",
+			kind:     "fastcgi",
+			servers:  "server {closebody};",
+			location: "fastcgi_keep_conn on;",
+			reqs: []upReq{
+				GET(200, "closebody:GET", `200 "closebody" "200" "T" "T" "T"`,
+					`[error] upstream prematurely closed connection while reading upstream, upstream: "fastcgi://closebody"`),
+				GET(200, "closebody:GET", `200 "closebody" "200" "T" "T" "T"`,
+					`[error] upstream prematurely closed connection while reading upstream, upstream: "fastcgi://closebody"`),
+			},
+		},
 		// The memcached rows were recorded from nginx 1.22.1 with
 		// -tags nginxdiff (see the top of this file), on the same
 		// startMCUpBackend backends.
@@ -659,7 +685,8 @@ http {
 // startUpBackend: "okN" answers 200, "sCODE..." answers Status: CODE (both
 // Go's net/http/fcgi, which keeps a connection fastcgi_keep_conn asks
 // for), "rN" is a closed port, "hang" reads the request and never answers,
-// "closehead" closes after the request. It returns the address.
+// "closehead" closes after the request, "closebody" after a head and part
+// of the body, without END_REQUEST. It returns the address.
 func startFCGIUpBackend(t *testing.T, rec *upRecorder, name string) string {
 	t.Helper()
 	raw := func(then func(c net.Conn)) string {
@@ -677,6 +704,12 @@ func startFCGIUpBackend(t *testing.T, rec *upRecorder, name string) string {
 		return raw(func(c net.Conn) { io.Copy(io.Discard, c) })
 	case name == "closehead":
 		return raw(func(net.Conn) {})
+	case name == "closebody": // a head and part of the body, then the close
+		return raw(func(c net.Conn) {
+			out := "Content-Type: text/plain\r\n\r\npart"
+			c.Write(append([]byte{1, 6, 0, 1, 0, byte(len(out)), 0, 0}, out...))
+			c.Write([]byte{1, 6, 0, 1, 0, 50, 0, 0, 'x'}) // a record of 50 bytes, 1 sent
+		})
 	}
 	code := http.StatusOK
 	if strings.HasPrefix(name, "s") {

@@ -23,6 +23,12 @@ import (
 // differential sweep of upstream balancing and failure handling): for each
 // request, the status, the backends that saw it in order, the access log's
 // upstream variables (times by shape only: T) and the error log's lines.
+//
+// The same table runs against nginx itself (upstream_target_nginx_test.go):
+//
+//	go test -tags nginxdiff -count=1 -run TestUpstreamLikeNginx ./integration/
+//
+// which is how a row is recorded and how it is checked again.
 
 // upRecorder notes which backend saw which request, in arrival order.
 type upRecorder struct {
@@ -319,6 +325,35 @@ func TestUpstreamLikeNginx(t *testing.T) {
 			},
 		},
 		{
+			// Without fastcgi_keep_conn nginx reads the body to the
+			// close: a close before END_REQUEST is its end, a 200 with
+			// nothing logged (recorded from nginx 1.22.1).
+			name:    "FastCGI: a server that closes in the body",
+			kind:    "fastcgi",
+			servers: "server {closebody};",
+			reqs: []upReq{
+				GET(200, "closebody:GET", `200 "closebody" "200" "T" "T" "T"`),
+				GET(200, "closebody:GET", `200 "closebody" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// With keep_conn (and buffering) the close is an error, the
+			// client's connection cut, the server not counted as failed.
+			name:     "FastCGI: a keep_conn server that closes in the body",
+			kind:     "fastcgi",
+			servers:  "server {closebody};",
+			location: "fastcgi_keep_conn on;",
+			reqs: []upReq{
+				GET(200, "closebody:GET", `200 "closebody" "200" "T" "T" "T"`,
+					`[error] upstream prematurely closed connection while reading upstream, upstream: "fastcgi://closebody"`),
+				GET(200, "closebody:GET", `200 "closebody" "200" "T" "T" "T"`,
+					`[error] upstream prematurely closed connection while reading upstream, upstream: "fastcgi://closebody"`),
+			},
+		},
+		// The memcached rows were recorded from nginx 1.22.1 with
+		// -tags nginxdiff (see the top of this file), on the same
+		// startMCUpBackend backends.
+		{
 			// keepalive: the second request takes the first's idle
 			// connection, whose connect time is 0.000, not "-".
 			name:    "memcached: connect time of a reused connection",
@@ -403,14 +438,79 @@ func TestUpstreamLikeNginx(t *testing.T) {
 			},
 		},
 		{
+			// A miss is a 404 with a complete timing and only an info
+			// line; an error reply or a line that is no reply at all
+			// is an invalid response: 502, no header time, and it
+			// counts as a failure (not retried: invalid_response is
+			// not in the default memcached_next_upstream).
+			name:    "memcached: a miss, an error reply, garbage",
+			kind:    "memcached",
+			servers: "server {miss}; server {servererr}; server {garbage};",
+			reqs: []upReq{
+				GET(404, "miss:GET", `404 "miss" "404" "T" "T" "T"`),
+				GET(502, "servererr:GET", `502 "servererr" "502" "T" "T" "-"`,
+					`[error] memcached sent invalid response: "SERVER_ERROR out of memory" while reading response header from upstream, upstream: "memcached://servererr"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "memcached://servererr"`),
+				GET(502, "garbage:GET", `502 "garbage" "502" "T" "T" "-"`,
+					`[error] memcached sent invalid response: "HTTP/1.1 200 OK" while reading response header from upstream, upstream: "memcached://garbage"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "memcached://garbage"`),
+				GET(404, "miss:GET", `404 "miss" "404" "T" "T" "T"`),
+			},
+		},
+		// The gRPC rows were recorded from nginx 1.22.1 with -tags
+		// nginxdiff (see the top of this file), on the same h2c
+		// startGRPCUpBackend backends.
+		{
 			// A kept-alive HTTP/2 connection: the second request's
-			// connect time is 0.000, not "-".
+			// connect time is 0.000, not "-". nginx keeps one only with
+			// keepalive (fulcrum keeps them anyway).
 			name:    "gRPC: connect time of a reused connection",
 			kind:    "grpc",
-			servers: "server {ok1};",
+			servers: "server {ok1}; keepalive 8;",
 			reqs: []upReq{
 				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
 				reused(GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`)),
+			},
+		},
+		{
+			// As the proxy's: connect() failed, then "disabled", and
+			// the retry's answer.
+			name:    "gRPC: a refused server",
+			kind:    "grpc",
+			servers: "server {r1}; server {ok1};",
+			reqs: []upReq{
+				GET(200, "ok1:GET", `200 "r1, ok1" "502, 200" "T, T" "-, T" "-, T"`,
+					`[error] connect() failed (111: Connection refused) while connecting to upstream, upstream: "grpc://r1"`,
+					`[warn] upstream server temporarily disabled while connecting to upstream, upstream: "grpc://r1"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// A stream reset (RST_STREAM INTERNAL_ERROR) before the
+			// head: nginx's "upstream rejected request with error 2",
+			// an invalid header (502, no header time, counted as a
+			// failure, not retried by default).
+			name:    "gRPC: a server that resets the stream",
+			kind:    "grpc",
+			servers: "server {reset}; server {ok1};",
+			reqs: []upReq{
+				GET(502, "reset:GET", `502 "reset" "502" "T" "T" "-"`,
+					`[error] upstream rejected request with error 2 while reading response header from upstream, upstream: "grpc://reset"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "grpc://reset"`),
+				GET(200, "ok1:GET", `200 "ok1" "200" "T" "T" "T"`),
+			},
+		},
+		{
+			// Under invalid_header the reset is retried on the next
+			// server.
+			name:     "gRPC: a reset stream retried under invalid_header",
+			kind:     "grpc",
+			servers:  "server {reset}; server {ok1};",
+			location: "grpc_next_upstream error timeout invalid_header non_idempotent;",
+			reqs: []upReq{
+				GET(200, "reset:GET ok1:GET", `200 "reset, ok1" "502, 200" "T, T" "T, T" "-, T"`,
+					`[error] upstream rejected request with error 2 while reading response header from upstream, upstream: "grpc://reset"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "grpc://reset"`),
 			},
 		},
 		{
@@ -482,7 +582,7 @@ func TestUpstreamLikeNginx(t *testing.T) {
 				// that reads nothing), not HTTP/1.1's Content-Length: 0.
 				pass, listen = "grpc_pass grpc://app;", " http2"
 			}
-			in := startFulcrum(t, `
+			in := startUpstreamTarget(t, `
 events {}
 http {
     log_format up '$request_uri $status "$upstream_addr" "$upstream_status" "$upstream_response_time" "$upstream_connect_time" "$upstream_header_time"';
@@ -506,7 +606,7 @@ http {
         }
         location /err/ { return 200 "errpage $status\n"; }
     }
-}`, 1)
+}`)
 			named := func(s string) string {
 				for a, n := range names {
 					s = strings.ReplaceAll(s, a, n)
@@ -585,7 +685,8 @@ http {
 // startUpBackend: "okN" answers 200, "sCODE..." answers Status: CODE (both
 // Go's net/http/fcgi, which keeps a connection fastcgi_keep_conn asks
 // for), "rN" is a closed port, "hang" reads the request and never answers,
-// "closehead" closes after the request. It returns the address.
+// "closehead" closes after the request, "closebody" after a head and part
+// of the body, without END_REQUEST. It returns the address.
 func startFCGIUpBackend(t *testing.T, rec *upRecorder, name string) string {
 	t.Helper()
 	raw := func(then func(c net.Conn)) string {
@@ -603,6 +704,12 @@ func startFCGIUpBackend(t *testing.T, rec *upRecorder, name string) string {
 		return raw(func(c net.Conn) { io.Copy(io.Discard, c) })
 	case name == "closehead":
 		return raw(func(net.Conn) {})
+	case name == "closebody": // a head and part of the body, then the close
+		return raw(func(c net.Conn) {
+			out := "Content-Type: text/plain\r\n\r\npart"
+			c.Write(append([]byte{1, 6, 0, 1, 0, byte(len(out)), 0, 0}, out...))
+			c.Write([]byte{1, 6, 0, 1, 0, 50, 0, 0, 'x'}) // a record of 50 bytes, 1 sent
+		})
 	}
 	code := http.StatusOK
 	if strings.HasPrefix(name, "s") {
@@ -649,6 +756,15 @@ func startMCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 					return
 				}
 				continue
+			case name == "miss":
+				io.WriteString(c, "END\r\n")
+				continue
+			case name == "servererr":
+				io.WriteString(c, "SERVER_ERROR out of memory\r\n")
+				continue
+			case name == "garbage":
+				io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n")
+				continue
 			case name == "hang":
 				io.Copy(io.Discard, br) // until fulcrum gives up and closes
 			case name == "closehead":
@@ -656,6 +772,10 @@ func startMCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 				c.(*net.TCPConn).SetLinger(0)
 			case name == "closebody":
 				fmt.Fprintf(c, "VALUE %s 0 100\r\npartial", key)
+				// The close comes later, on its own: when it comes with
+				// the part, nginx reads both at once and its line says
+				// "while sending to client" instead.
+				time.Sleep(50 * time.Millisecond)
 			default:
 				panic("unknown backend " + name)
 			}
@@ -667,11 +787,11 @@ func startMCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 // startGRPCUpBackend starts the gRPC backend (HTTP/2 cleartext) a name
 // stands for, as startUpBackend: "okN" answers 200 application/grpc with a
 // message "NAME METHOD URI" and grpc-status 0, "rN" is a closed port,
-// "hang" never answers (until fulcrum resets the stream). It returns the
-// address.
+// "hang" never answers (until fulcrum resets the stream), "reset" resets
+// the stream (INTERNAL_ERROR) before any answer. It returns the address.
 func startGRPCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 	t.Helper()
-	if strings.HasPrefix(name, "r") {
+	if strings.HasPrefix(name, "r") && name != "reset" {
 		return closedPorts(t, 1)[0]
 	}
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -686,6 +806,8 @@ func startGRPCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 			w.Header().Set("Grpc-Status", "0")
 		case name == "hang":
 			<-r.Context().Done()
+		case name == "reset":
+			panic(http.ErrAbortHandler) // RST_STREAM before any answer
 		default:
 			panic("unknown backend " + name)
 		}

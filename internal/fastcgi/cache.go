@@ -298,7 +298,7 @@ func (h *Handler) respondCaching(req *request, x *exchange) (int64, bool) {
 		req.w = &cacherule.Discard{}
 		n, ok := h.copyBody(req, x)
 		req.w = w
-		h.endFill(req, ok)
+		h.endFill(req, ok && !x.short)
 		return n, ok
 	}
 	if !h.cutRanges(req, x.head, true) {
@@ -315,7 +315,7 @@ func (h *Handler) respondCaching(req *request, x *exchange) (int64, bool) {
 	}
 	n, ok := h.copyBody(req, x)
 	if req.fill != nil {
-		h.endFill(req, ok)
+		h.endFill(req, ok && !x.short)
 	}
 	return n, ok
 }

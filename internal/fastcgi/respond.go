@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"fulcrum/internal/errlog"
@@ -158,10 +159,17 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		if err == io.EOF {
 			return n, true
 		}
+		if h.closeEnds(err) {
+			x.short = !lengthIs(x.head, n)
+			return n, true
+		}
 		if err != nil {
 			msg := errlog.ReadFailed(err, errlog.ActionBody)
 			if !errors.Is(err, errCaughtStderr) { // its stderr line is logged
 				h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+			}
+			if flusher != nil {
+				flusher.Flush() // nginx sent the head and what it read before the break
 			}
 			x.broken = true
 			return n, false
@@ -187,4 +195,26 @@ func (h *Handler) paceRead(req *request, pacer *pace.Pacer, buf []byte, read int
 			return buf
 		}
 	}
+}
+
+// closeEnds reports whether err, met while reading the body, is the
+// FastCGI server closing the connection in a way nginx takes as the end of
+// the response (recorded from nginx 1.22.1): a close in the middle of a
+// STDOUT record or between records, before END_REQUEST, ends the body
+// cleanly (200, a chunked body terminated, the client's connection kept,
+// nothing logged) unless fastcgi_keep_conn is on with fastcgi_buffering on,
+// where it is "upstream prematurely closed connection while reading
+// upstream" and a broken response. Without keep_conn nginx waits for the
+// close, not END_REQUEST (ngx_http_fastcgi_input_filter); without
+// buffering the close with no length is the end
+// (ngx_http_upstream_process_non_buffered_request). The connection is not
+// kept: the record reader did not see END_REQUEST.
+func (h *Handler) closeEnds(err error) bool {
+	return h.proto == FastCGI && errors.Is(err, io.ErrUnexpectedEOF) && (!h.set.KeepConn || !h.set.Buffering)
+}
+
+// lengthIs reports whether hd has no Content-Length or one of n.
+func lengthIs(hd *head, n int64) bool {
+	v := hd.get("Content-Length")
+	return v == "" || strings.TrimSpace(v) == strconv.FormatInt(n, 10)
 }

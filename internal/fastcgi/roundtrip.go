@@ -89,6 +89,11 @@ type exchange struct {
 	out    int64
 	// broken is a body that broke off after the head went to the client.
 	broken bool
+	// short is a body that the server's close ended (closeEnds) at a
+	// length other than its Content-Length: passed on as it came but not
+	// cached, as nginx caches a body ended so only when the lengths agree
+	// (fastcgi_store checks the length itself).
+	short bool
 }
 
 // attempt sends the request to srv and, when the server answers acceptably,

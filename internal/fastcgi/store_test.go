@@ -95,24 +95,44 @@ func TestStore(t *testing.T) {
 	assertNoTemp(t, dir)
 }
 
-// TestStoreCutShort checks that a body the application cuts short (the
-// connection ends before END_REQUEST) leaves no file, nor a temporary one.
+// TestStoreCutShort: a body the application ends by closing the connection
+// before END_REQUEST is stored as nginx 1.22.1 stores it: without
+// fastcgi_keep_conn the close is the end of the body, stored when it has
+// no Content-Length or the length it says; with keep_conn it is a broken
+// body. What is not stored leaves no file, nor a temporary one.
 func TestStoreCutShort(t *testing.T) {
-	dir := t.TempDir()
-	app := rawApp(t, func(w *bufio.Writer) {
-		writeRecord(w, typeStdout, []byte("Content-Type: text/plain\r\n\r\npart"))
-	})
-	set := settings()
-	set.Store = dir + "$uri"
-	h, _ := newHandler(t, set, 0, app)
-	func() {
-		defer func() { _ = recover() }() // the handler ends the client's connection
-		do(h, "GET", "/cut", "")
-	}()
-	if _, err := os.Stat(filepath.Join(dir, "cut")); err == nil {
-		t.Error("a body cut short is stored")
+	tests := []struct {
+		name     string
+		head     string
+		keepConn bool
+		stored   bool
+	}{
+		{"no length", "Content-Type: text/plain\r\n\r\n", false, true},
+		{"its length", "Content-Length: 4\r\n\r\n", false, true},
+		{"a longer length", "Content-Length: 100\r\n\r\n", false, false},
+		{"keep_conn", "Content-Type: text/plain\r\n\r\n", true, false},
 	}
-	assertNoTemp(t, dir)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			app := rawApp(t, func(w *bufio.Writer) {
+				writeRecord(w, typeStdout, []byte(tt.head+"part"))
+			})
+			set := settings()
+			set.Store = dir + "$uri"
+			set.KeepConn = tt.keepConn
+			h, _ := newHandler(t, set, 0, app)
+			func() {
+				defer func() { _ = recover() }() // with keep_conn the handler ends the client's connection
+				do(h, "GET", "/cut", "")
+			}()
+			b, err := os.ReadFile(filepath.Join(dir, "cut"))
+			if stored := err == nil; stored != tt.stored || stored && string(b) != "part" {
+				t.Errorf("stored %v %q, nginx %v", stored, b, tt.stored)
+			}
+			assertNoTemp(t, dir)
+		})
+	}
 }
 
 // TestSCGIStore checks scgi_store through the same code: a 200 saved with

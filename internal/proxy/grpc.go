@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"net/textproto"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -391,6 +393,9 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 		end := h.now()
 		if err != nil {
 			f := classify(ctx, err)
+			if rf := grpcRejected(err); f != nil && rf != nil {
+				f = rf
+			}
 			a.ResponseTime = end.Sub(now)
 			if f == nil { // the client went away
 				at.Release(end, upstream.Neutral)
@@ -618,4 +623,42 @@ func (h *GRPCHandler) bindFailure(err error) *failure {
 		return nil
 	}
 	return bindFailure(err, ap)
+}
+
+// grpcStreamReset matches the HTTP/2 client's error for a stream the
+// upstream reset (RST_STREAM) before the response head: net/http's
+// bundled HTTP/2 client reports it as an unexported type, only as text.
+var grpcStreamReset = regexp.MustCompile(`stream error: stream ID \d+; (\w+|unknown error code 0x[0-9a-fA-F]+); received from peer`)
+
+// grpcErrCodes are HTTP/2's error code names (RFC 9113, section 7) by number.
+var grpcErrCodes = []string{"NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR",
+	"SETTINGS_TIMEOUT", "STREAM_CLOSED", "FRAME_SIZE_ERROR", "REFUSED_STREAM", "CANCEL",
+	"COMPRESSION_ERROR", "CONNECT_ERROR", "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"}
+
+// grpcRejected is the failure of an attempt whose stream the upstream
+// reset before the response head, or nil for any other error. nginx
+// (ngx_http_grpc_process_header) logs "upstream rejected request with
+// error CODE" with the reset's code as a number and treats it as an
+// invalid header: 502, a failure of the server, retried only under
+// grpc_next_upstream invalid_header.
+func grpcRejected(err error) *failure {
+	m := grpcStreamReset.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil
+	}
+	code := -1
+	for i, name := range grpcErrCodes {
+		if name == m[1] {
+			code = i
+		}
+	}
+	if code < 0 {
+		n, perr := strconv.ParseUint(strings.TrimPrefix(m[1], "unknown error code 0x"), 16, 32)
+		if perr != nil {
+			return nil
+		}
+		code = int(n)
+	}
+	return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: errlog.ActionHeader,
+		msg: fmt.Sprintf("upstream rejected request with error %d while %s", code, errlog.ActionHeader)}
 }

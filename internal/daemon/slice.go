@@ -277,8 +277,17 @@ func (w *recorder) sliceFailed(err error, sub string) {
 type sliceHandler struct{ handler }
 
 func (h sliceHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
-	next := h.handler.serve(w, r, st)
 	rec, ok := w.(*recorder)
+	var body *sliceBody
+	if ok && !rec.sub && hasRequestBody(r) {
+		body = &sliceBody{rc: r.Body}
+		r.Body = body
+		defer body.release()
+	}
+	next := h.handler.serve(w, r, st)
+	if body != nil && r.Body == body {
+		r.Body = body.rc
+	}
 	if next != nil || !ok || rec.sub || rec.slice == nil || rec.pending != nil {
 		return next
 	}
@@ -286,9 +295,16 @@ func (h sliceHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	if !sl.body || sl.discard {
 		return nil
 	}
+	if body != nil && sl.ctx.More() && !body.finish() {
+		panic(http.ErrAbortHandler) // no whole body to send with the slices
+	}
 	sr := *r // the fields are shared, read only
 	sr.Body, sr.ContentLength, sr.TransferEncoding = http.NoBody, 0, nil
 	for sl.ctx.Next() {
+		if body != nil {
+			// Each slice sends the main request's body again.
+			sr.Body, sr.ContentLength = body.reader(), body.n
+		}
 		if !rec.runSlice(h.handler, &sr, st) {
 			// The response is cut short: the connection ends
 			// without it (nginx terminates the main request).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -54,6 +55,9 @@ func (b *sliceBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ir := r.Header.Get("If-Range"); ir != "" {
 		line += " if-range"
+	}
+	if body, _ := io.ReadAll(r.Body); len(body) > 0 || r.Header.Get("Content-Length") != "" {
+		line += " " + sliceBodyNote(r.Header.Get("Content-Length"), body)
 	}
 	b.mu.Lock()
 	b.seen = append(b.seen, line)
@@ -107,6 +111,15 @@ func (b *sliceBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", sliceModTime, bytes.NewReader(obj))
 }
 
+// sliceBodyNote is how the slice backend records a request body: its
+// Content-Length ("-" for none), length and checksum.
+func sliceBodyNote(cl string, body []byte) string {
+	if cl == "" {
+		cl = "-"
+	}
+	return fmt.Sprintf("cl=%s body=%d/%08x", cl, len(body), crc32.ChecksumIEEE(body))
+}
+
 // take returns the requests seen since the last call.
 func (b *sliceBackend) take() []string {
 	b.mu.Lock()
@@ -129,6 +142,13 @@ type sliceAnswer struct {
 // and reads the answer.
 func sliceAsk(t *testing.T, addr string, conn net.Conn, br *bufio.Reader, method, target string, fields ...string) sliceAnswer {
 	t.Helper()
+	return sliceSend(t, addr, conn, br, method, target, nil, fields...)
+}
+
+// sliceSend is sliceAsk with a request body: body is sent as it is after
+// the head (the fields give its framing).
+func sliceSend(t *testing.T, addr string, conn net.Conn, br *bufio.Reader, method, target string, body []byte, fields ...string) sliceAnswer {
+	t.Helper()
 	if conn == nil {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -143,16 +163,16 @@ func sliceAsk(t *testing.T, addr string, conn net.Conn, br *bufio.Reader, method
 	for _, f := range fields {
 		req += f + "\r\n"
 	}
-	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
+	if _, err := conn.Write(append([]byte(req+"\r\n"), body...)); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(br, &http.Request{Method: method})
 	if err != nil {
 		return sliceAnswer{cut: true}
 	}
-	body, err := io.ReadAll(resp.Body)
+	got, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	return sliceAnswer{status: resp.StatusCode, header: resp.Header, body: body, cut: err != nil}
+	return sliceAnswer{status: resp.StatusCode, header: resp.Header, body: got, cut: err != nil}
 }
 
 // startSliceServer runs fulcrum with slice 1000 before a sliceBackend:
@@ -169,6 +189,7 @@ error_log DIR/error.log notice;
 pid DIR/fulcrum.pid;
 http {
     access_log off;
+    client_max_body_size 4m;
     proxy_cache_path DIR/cache levels=1:2 keys_zone=cache:1m;
     server {
         listen 127.0.0.1:0;
@@ -338,6 +359,60 @@ func TestSlice(t *testing.T) {
 				t.Errorf("upstream got %q, want %d requests", got, tt.upstream)
 			}
 			waitForLog(t, errLog, "error "+tt.log)
+		})
+	}
+}
+
+// TestSliceRequestBody checks the slices of a request with a body, as
+// nginx 1.22.1 fetched them: every slice subrequest keeps the method and
+// sends the client's body again, with its Content-Length (a chunked one
+// too); the client gets the object's bytes as for a GET.
+func TestSliceRequestBody(t *testing.T) {
+	addr, be, _ := startSliceServer(t)
+	obj := sliceObject(3500)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 100_000) // past what is kept in memory
+	tests := []struct {
+		name, method, target string
+		fields               []string
+		body                 []byte // as sent, framing included
+		status               int
+		want                 []byte
+		note                 string   // the body every request upstream got
+		ranges               []string // the Range of each
+	}{
+		{"post", "POST", "/nc/f/2500", []string{"Content-Length: 5"}, []byte("hello"), 200, obj[:2500],
+			sliceBodyNote("5", []byte("hello")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+		{"post a range", "POST", "/nc/f/3500", []string{"Content-Length: 5", "Range: bytes=1500-2600"}, []byte("hello"), 206, obj[1500:2601],
+			sliceBodyNote("5", []byte("hello")), []string{"bytes=1000-1999", "bytes=2000-2999"}},
+		{"put", "PUT", "/nc/f/2500", []string{"Content-Length: 5"}, []byte("hello"), 200, obj[:2500],
+			sliceBodyNote("5", []byte("hello")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+		{"chunked", "POST", "/nc/f/2500", []string{"Transfer-Encoding: chunked"}, []byte("5\r\nhello\r\n0\r\n\r\n"), 200, obj[:2500],
+			sliceBodyNote("5", []byte("hello")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+		{"empty", "POST", "/nc/f/2500", []string{"Content-Length: 0"}, nil, 200, obj[:2500],
+			sliceBodyNote("0", nil), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+		{"get with a body", "GET", "/nc/f/2500", []string{"Content-Length: 3"}, []byte("abc"), 200, obj[:2500],
+			sliceBodyNote("3", []byte("abc")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+		// fulcrum's proxy streams a body past 1 MiB, chunked.
+		{"large", "POST", "/nc/f/2500", []string{"Content-Length: " + strconv.Itoa(len(big))}, big, 200, obj[:2500],
+			sliceBodyNote("", big), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			be.take()
+			a := sliceSend(t, addr, nil, nil, tt.method, tt.target, tt.body, tt.fields...)
+			if a.status != tt.status || a.cut {
+				t.Fatalf("status %d (cut %v), want %d", a.status, a.cut, tt.status)
+			}
+			if !bytes.Equal(a.body, tt.want) {
+				t.Errorf("body of %d bytes, want %d", len(a.body), len(tt.want))
+			}
+			var want []string
+			for _, r := range tt.ranges {
+				want = append(want, tt.method+" "+strings.TrimPrefix(tt.target, "/nc")+" "+r+" "+tt.note)
+			}
+			if got := be.take(); !slices.Equal(got, want) {
+				t.Errorf("upstream got\n%q\nwant\n%q", got, want)
+			}
 		})
 	}
 }

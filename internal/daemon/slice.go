@@ -108,6 +108,15 @@ func (w *recorder) FilterHead(status int) (int, bool) {
 
 var _ proxy.HeadFilter = (*recorder)(nil)
 
+// RefusedBody implements proxy.BodyRefuser: the slice module's range
+// filter answered the main request with a 416 page (or an error_page's
+// redirect) in place of the slice's body.
+func (w *recorder) RefusedBody() bool {
+	return w.slice != nil && w.slice.discard
+}
+
+var _ proxy.BodyRefuser = (*recorder)(nil)
+
 // acceptSlice is the slice header filter for the main request's answer
 // with code and the fields in the header: a 206 for the first slice becomes
 // a 200 with the object's length, without Content-Range and

@@ -452,6 +452,16 @@ func TestSliceCache(t *testing.T) {
 			[]string{"GET /f/3500?c bytes=1000-1999", "GET /f/3500?c bytes=2000-2999", "GET /f/3500?c bytes=3000-3999"}},
 		{"no ranges upstream", "GET", "/norange/3500?d", []string{"Range: bytes=1100-2200"}, 200, obj, "MISS", "[]",
 			[]string{"GET /norange/3500?d bytes=1000-1999"}},
+		// A range past the end: the slice fetched for it is not cached
+		// (nginx finalizes the request with the range filter's 416), so
+		// the next request fetches it again.
+		{"past the end", "GET", "/f/3500?e", []string{"Range: bytes=3600-"}, 416, nil, "MISS", "[bytes=3000-3999]",
+			[]string{"GET /f/3500?e bytes=3000-3999"}},
+		{"after 416", "GET", "/f/3500?e", []string{"Range: bytes=3000-"}, 206, obj[3000:], "MISS", "[bytes=3000-3999]",
+			[]string{"GET /f/3500?e bytes=3000-3999"}},
+		{"cached then", "GET", "/f/3500?e", []string{"Range: bytes=3000-"}, 206, obj[3000:], "HIT", "[bytes=3000-3999]", nil},
+		{"past the end, cached", "GET", "/f/3500?e", []string{"Range: bytes=3600-"}, 416, nil, "HIT", "[bytes=3000-3999]", nil},
+		{"still cached", "GET", "/f/3500?e", []string{"Range: bytes=3000-"}, 206, obj[3000:], "HIT", "[bytes=3000-3999]", nil},
 	}
 	for _, s := range steps {
 		a := sliceAsk(t, addr, conn, br, s.method, s.target, s.fields...)

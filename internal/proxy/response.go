@@ -94,6 +94,9 @@ func (h *Handler) respond(req *request) {
 		h.startStore(req)
 	}
 	req.w.WriteHeader(status)
+	if br, ok := req.w.(BodyRefuser); ok && br.RefusedBody() {
+		return // answered otherwise: the upstream's body is neither read nor cached
+	}
 	err := h.copyBody(req)
 	if req.store != nil {
 		h.endStore(req, err == nil && resp.done && !resp.failed)
@@ -118,6 +121,17 @@ func (h *Handler) respond(req *request) {
 // the upstream's response.
 type HeadFilter interface {
 	FilterHead(status int) (int, bool)
+}
+
+// BodyRefuser is a ResponseWriter whose header filters may answer the
+// request otherwise in WriteHeader, as the daemon's slice module does when
+// the client's range is not satisfiable in the object a slice was turned
+// into (a 416 page). RefusedBody, asked right after WriteHeader, reports
+// it: the proxy then neither reads nor caches the upstream's body and
+// closes its connection, as nginx finalizes the request with the header
+// filter's code (the slice's cache file is dropped).
+type BodyRefuser interface {
+	RefusedBody() bool
 }
 
 // HeadTimer is a ResponseWriter that dates the response's head (its Date

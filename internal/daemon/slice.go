@@ -117,6 +117,26 @@ func (w *recorder) RefusedBody() bool {
 
 var _ proxy.BodyRefuser = (*recorder)(nil)
 
+// upstreamName is the upstream whose response the request is reading, for
+// the "upstream:" of the slice module's error log lines: the pieces of its
+// URL, the zero value for none (a cached response, another handler).
+type upstreamName struct{ scheme, server, uri string }
+
+// String is the URL, "" for none.
+func (u upstreamName) String() string {
+	if u.server == "" {
+		return ""
+	}
+	return u.scheme + u.server + u.uri
+}
+
+// NameUpstream implements proxy.UpstreamNamer.
+func (w *recorder) NameUpstream(scheme, server, uri string) {
+	w.upstream = upstreamName{scheme, server, uri}
+}
+
+var _ proxy.UpstreamNamer = (*recorder)(nil)
+
 // acceptSlice is the slice header filter for the main request's answer
 // with code and the fields in the header: a 206 for the first slice becomes
 // a 200 with the object's length, without Content-Range and
@@ -134,7 +154,7 @@ func (w *recorder) acceptSlice(code int) (int, bool) {
 		return code, true
 	}
 	if err != nil {
-		w.sliceFailed(err, "")
+		w.sliceFailed(err, "", w.upstream)
 		// nginx's NGX_ERROR: no response, the connection closed; what
 		// the handler still writes is dropped, nothing more is fetched.
 		sl.accepted, sl.headerOut, sl.discard = true, true, true
@@ -263,15 +283,17 @@ func (w *recorder) resetSlice() {
 
 // sliceFailed logs a slice answer that failed the slice header filter's
 // checks, with nginx's words; sub is the URI of the slice subrequest, ""
-// for the main request's answer. An answer from an upstream (not from the
+// for the main request's answer, and up the upstream that answered (the
+// zero value for the cache). An answer from an upstream (not from the
 // cache) gets the upstream module's context, as in nginx.
-func (w *recorder) sliceFailed(err error, sub string) {
+func (w *recorder) sliceFailed(err error, sub string, up upstreamName) {
 	log := w.snap.log
 	if !log.Enabled(errlog.Error) {
 		return
 	}
 	lr := logRequest(w.st, w.req)
 	lr.Subrequest = sub
+	lr.Upstream = up.String()
 	msg := err.Error()
 	if len(w.st.Upstreams) > 0 {
 		msg += " while reading response header from upstream"
@@ -333,6 +355,7 @@ func (w *recorder) runSlice(h handler, sr *http.Request, st *vars.State) bool {
 	sw := &sliceWriter{main: w, header: http.Header{}}
 	sub := &recorder{ResponseWriter: sw, st: st, snap: w.snap, req: sr, set: w.set, server: w.server,
 		keepSlashes: w.keepSlashes, realIPSet: true, sub: true, srv: w.srv}
+	sw.sub = sub
 	saved := st.BeginClone()
 	sl.cloning = true
 	defer func() {
@@ -346,7 +369,7 @@ func (w *recorder) runSlice(h handler, sr *http.Request, st *vars.State) bool {
 		return false
 	case sw.code == 0:
 		if sr.Context().Err() == nil { // not a client that went away (499)
-			w.sliceFailed(errors.New("missing slice response"), st.Path)
+			w.sliceFailed(errors.New("missing slice response"), st.Path, upstreamName{})
 		}
 		return false
 	}
@@ -360,6 +383,7 @@ func (w *recorder) runSlice(h handler, sr *http.Request, st *vars.State) bool {
 // filter: writeOut).
 type sliceWriter struct {
 	main   *recorder
+	sub    *recorder // the subrequest's, over this writer
 	header http.Header
 	code   int
 	// err is the header filter's verdict on the answer; its body is then
@@ -389,7 +413,7 @@ func (s *sliceWriter) WriteHeader(code int) {
 	part, err := sl.ctx.Accept(false, code, etag, hasETag, cr, hasRange)
 	if err != nil {
 		s.err = err
-		main.sliceFailed(err, main.st.Path)
+		main.sliceFailed(err, main.st.Path, s.sub.upstream)
 		return
 	}
 	s.win = slice.Window{Pos: part.Start, From: sl.win.From, To: sl.win.To}

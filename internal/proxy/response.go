@@ -71,6 +71,9 @@ func (h *Handler) respond(req *request) {
 		return
 	}
 	status := resp.head.Status
+	if un, ok := req.w.(UpstreamNamer); ok && resp.entry == nil && req.cur.srv != nil {
+		un.NameUpstream(h.scheme, req.cur.srv.Name(), req.st.RequestURI)
+	}
 	if hf, ok := req.w.(HeadFilter); ok {
 		if status, ok = hf.FilterHead(status); !ok {
 			return // the writer ended the response; the upstream's is dropped
@@ -121,6 +124,15 @@ func (h *Handler) respond(req *request) {
 // the upstream's response.
 type HeadFilter interface {
 	FilterHead(status int) (int, bool)
+}
+
+// UpstreamNamer is a ResponseWriter that writes error log lines of its own
+// about an upstream's response (the daemon's slice module): it is told,
+// before FilterHead, the pieces of the "upstream:" URL the proxy's own
+// lines name (scheme, server and URI, joined only if a line is written),
+// and not told for a response from the cache, which names no upstream.
+type UpstreamNamer interface {
+	NameUpstream(scheme, server, uri string)
 }
 
 // BodyRefuser is a ResponseWriter whose header filters may answer the

@@ -28,9 +28,12 @@ import (
 //     recorder passes on only the bytes of the client's window.
 //   - Once the location's handler is done, sliceHandler fetches the
 //     following slices, one subrequest each (runSlice: the same location's
-//     handler, the request cloned), until the window is sent. A slice that
-//     fails the filter's checks is logged and ends the connection, the
-//     response cut short, as nginx's NGX_ERROR does.
+//     handler, the request cloned, its method and body too: sliceBody),
+//     until the window is sent. A slice that fails the filter's checks is
+//     logged and ends the connection, the response cut short, as nginx's
+//     NGX_ERROR does.
+//   - A 416 from the range filter refuses the first slice's body
+//     (RefusedBody): the proxy neither reads nor caches it.
 
 // sliceState is one request's slice module state, kept in its scratch.
 type sliceState struct {

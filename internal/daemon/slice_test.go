@@ -190,7 +190,8 @@ func startSliceServer(t *testing.T) (string, *sliceBackend, string) {
 error_log DIR/error.log notice;
 pid DIR/fulcrum.pid;
 http {
-    access_log off;
+    log_format slice '$request_method $request_uri "$http_range" $status $body_bytes_sent "$slice_range"';
+    access_log DIR/access.log slice buffer=0;
     client_max_body_size 4m;
     proxy_cache_path DIR/cache levels=1:2 keys_zone=cache:1m;
     server {
@@ -333,20 +334,26 @@ func TestSlice(t *testing.T) {
 
 	// A slice that fails the checks ends the connection, the response cut
 	// short, and is logged with nginx's words.
+	accessLog := filepath.Join(filepath.Dir(errLog), "access.log")
 	failures := []struct {
 		name, target string
 		upstream     int // requests the upstream got
 		log          string
+		// access is the main request's access log line, "" not checked:
+		// $slice_range is the range of the slice that failed (nginx
+		// 1.22.1, as fulcrum, counts the body bytes that went out).
+		access string
 	}{
-		{"etag mismatch", "/nc/etag/3500", 2, "etag mismatch in slice response while reading response header from upstream"},
-		{"status", "/nc/e500/3500", 2, "unexpected status code 500 in slice response while reading response header from upstream"},
-		{"range", "/nc/shift/3500", 2, "unexpected range in slice response: 1001-2000 while reading response header from upstream"},
-		{"no total", "/nc/star/3500", 2, "no complete length in slice response while reading response header from upstream"},
-		{"first slice", "/nc/badfirst/3500", 1, "invalid range in slice response while reading response header from upstream"},
+		{"etag mismatch", "/nc/etag/3500", 2, "etag mismatch in slice response while reading response header from upstream", ""},
+		{"status", "/nc/e500/3500", 2, "unexpected status code 500 in slice response while reading response header from upstream", ""},
+		{"range", "/nc/shift/3500", 2, "unexpected range in slice response: 1001-2000 while reading response header from upstream", ""},
+		{"no total", "/nc/star/3500", 2, "no complete length in slice response while reading response header from upstream", ""},
+		{"first slice", "/nc/badfirst/3500", 1, "invalid range in slice response while reading response header from upstream", ""},
 		// The whole line: the upstream that answered is named, as in
 		// nginx (a proxy_pass without a URI, whose URI is the client's).
-		{"status, upstream named", "/e500/3500?u", 2, `unexpected status code 500 in slice response while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /e500/3500?u HTTP/1.1", subrequest: "/e500/3500", upstream: "http://` + be.addr + `/e500/3500?u", host: "slice.test"`},
-		{"first slice, upstream named", "/badfirst/3500?u", 1, `invalid range in slice response while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /badfirst/3500?u HTTP/1.1", upstream: "http://` + be.addr + `/badfirst/3500?u", host: "slice.test"`},
+		{"status, upstream named", "/e500/3500?u", 2, `unexpected status code 500 in slice response while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /e500/3500?u HTTP/1.1", subrequest: "/e500/3500", upstream: "http://` + be.addr + `/e500/3500?u", host: "slice.test"`,
+			`GET /e500/3500?u "-" 200 1000 "bytes=1000-1999"`},
+		{"first slice, upstream named", "/badfirst/3500?u", 1, `invalid range in slice response while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /badfirst/3500?u HTTP/1.1", upstream: "http://` + be.addr + `/badfirst/3500?u", host: "slice.test"`, ""},
 	}
 	for _, tt := range failures {
 		t.Run(tt.name, func(t *testing.T) {
@@ -365,7 +372,26 @@ func TestSlice(t *testing.T) {
 				t.Errorf("upstream got %q, want %d requests", got, tt.upstream)
 			}
 			waitForLog(t, errLog, "error "+tt.log)
+			if tt.access != "" {
+				waitForAccess(t, accessLog, tt.access)
+			}
 		})
+	}
+}
+
+// waitForAccess polls the access log at path until it has the line want.
+func waitForAccess(t *testing.T, path, want string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if slices.Contains(strings.Split(string(b), "\n"), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no access log line %q in\n%s", want, b)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -374,7 +400,8 @@ func TestSlice(t *testing.T) {
 // sends the client's body again, with its Content-Length (a chunked one
 // too); the client gets the object's bytes as for a GET.
 func TestSliceRequestBody(t *testing.T) {
-	addr, be, _ := startSliceServer(t)
+	addr, be, errLog := startSliceServer(t)
+	accessLog := filepath.Join(filepath.Dir(errLog), "access.log")
 	obj := sliceObject(3500)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 100_000) // past what is kept in memory
 	tests := []struct {
@@ -386,20 +413,20 @@ func TestSliceRequestBody(t *testing.T) {
 		note                 string   // the body every request upstream got
 		ranges               []string // the Range of each
 	}{
-		{"post", "POST", "/nc/f/2500", []string{"Content-Length: 5"}, []byte("hello"), 200, obj[:2500],
+		{"post", "POST", "/nc/f/2500?1", []string{"Content-Length: 5"}, []byte("hello"), 200, obj[:2500],
 			sliceBodyNote("5", []byte("hello")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
-		{"post a range", "POST", "/nc/f/3500", []string{"Content-Length: 5", "Range: bytes=1500-2600"}, []byte("hello"), 206, obj[1500:2601],
+		{"post a range", "POST", "/nc/f/3500?2", []string{"Content-Length: 5", "Range: bytes=1500-2600"}, []byte("hello"), 206, obj[1500:2601],
 			sliceBodyNote("5", []byte("hello")), []string{"bytes=1000-1999", "bytes=2000-2999"}},
-		{"put", "PUT", "/nc/f/2500", []string{"Content-Length: 5"}, []byte("hello"), 200, obj[:2500],
+		{"put", "PUT", "/nc/f/2500?3", []string{"Content-Length: 5"}, []byte("hello"), 200, obj[:2500],
 			sliceBodyNote("5", []byte("hello")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
-		{"chunked", "POST", "/nc/f/2500", []string{"Transfer-Encoding: chunked"}, []byte("5\r\nhello\r\n0\r\n\r\n"), 200, obj[:2500],
+		{"chunked", "POST", "/nc/f/2500?4", []string{"Transfer-Encoding: chunked"}, []byte("5\r\nhello\r\n0\r\n\r\n"), 200, obj[:2500],
 			sliceBodyNote("5", []byte("hello")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
-		{"empty", "POST", "/nc/f/2500", []string{"Content-Length: 0"}, nil, 200, obj[:2500],
+		{"empty", "POST", "/nc/f/2500?5", []string{"Content-Length: 0"}, nil, 200, obj[:2500],
 			sliceBodyNote("0", nil), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
-		{"get with a body", "GET", "/nc/f/2500", []string{"Content-Length: 3"}, []byte("abc"), 200, obj[:2500],
+		{"get with a body", "GET", "/nc/f/2500?6", []string{"Content-Length: 3"}, []byte("abc"), 200, obj[:2500],
 			sliceBodyNote("3", []byte("abc")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
 		// fulcrum's proxy streams a body past 1 MiB, chunked.
-		{"large", "POST", "/nc/f/2500", []string{"Content-Length: " + strconv.Itoa(len(big))}, big, 200, obj[:2500],
+		{"large", "POST", "/nc/f/2500?7", []string{"Content-Length: " + strconv.Itoa(len(big))}, big, 200, obj[:2500],
 			sliceBodyNote("", big), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
 	}
 	for _, tt := range tests {
@@ -419,6 +446,13 @@ func TestSliceRequestBody(t *testing.T) {
 			if got := be.take(); !slices.Equal(got, want) {
 				t.Errorf("upstream got\n%q\nwant\n%q", got, want)
 			}
+			rng := "-"
+			for _, f := range tt.fields {
+				if v, ok := strings.CutPrefix(f, "Range: "); ok {
+					rng = v
+				}
+			}
+			waitForAccess(t, accessLog, fmt.Sprintf(`%s %s "%s" %d %d "-"`, tt.method, tt.target, rng, tt.status, len(tt.want)))
 		})
 	}
 }

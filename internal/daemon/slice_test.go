@@ -340,8 +340,9 @@ func TestSlice(t *testing.T) {
 		upstream     int // requests the upstream got
 		log          string
 		// access is the main request's access log line, "" not checked:
-		// $slice_range is the range of the slice that failed (nginx
-		// 1.22.1, as fulcrum, counts the body bytes that went out).
+		// $slice_range is the range of the slice that failed, as in
+		// nginx 1.22.1; $body_bytes_sent counts the first slice, which
+		// fulcrum sent (nginx may have held it back: 0 bytes then).
 		access string
 	}{
 		{"etag mismatch", "/nc/etag/3500", 2, "etag mismatch in slice response while reading response header from upstream", ""},

@@ -71,8 +71,12 @@ func (h *Handler) respond(req *request) {
 		return
 	}
 	status := resp.head.Status
-	if un, ok := req.w.(UpstreamNamer); ok && resp.entry == nil && req.cur.srv != nil {
-		un.NameUpstream(h.scheme, req.cur.srv.Name(), req.st.RequestURI)
+	if un, ok := req.w.(UpstreamNamer); ok {
+		if resp.entry == nil && req.cur.srv != nil {
+			un.NameUpstream(h.scheme, req.cur.srv.Name(), req.st.RequestURI)
+		} else {
+			un.NameUpstream("", "", "") // from the cache: none
+		}
 	}
 	if hf, ok := req.w.(HeadFilter); ok {
 		if status, ok = hf.FilterHead(status); !ok {
@@ -98,7 +102,12 @@ func (h *Handler) respond(req *request) {
 	}
 	req.w.WriteHeader(status)
 	if br, ok := req.w.(BodyRefuser); ok && br.RefusedBody() {
-		return // answered otherwise: the upstream's body is neither read nor cached
+		// Answered otherwise: the upstream's body is neither read nor
+		// cached (the fill is dropped) nor stored.
+		if req.store != nil {
+			h.endStore(req, false)
+		}
+		return
 	}
 	err := h.copyBody(req)
 	if req.store != nil {
@@ -130,7 +139,7 @@ type HeadFilter interface {
 // about an upstream's response (the daemon's slice module): it is told,
 // before FilterHead, the pieces of the "upstream:" URL the proxy's own
 // lines name (scheme, server and URI, joined only if a line is written),
-// and not told for a response from the cache, which names no upstream.
+// and told of none (empty strings) for a response from the cache.
 type UpstreamNamer interface {
 	NameUpstream(scheme, server, uri string)
 }

@@ -710,6 +710,9 @@ type recorder struct {
 	realIPSet bool
 	// ew is the engine's writer under ResponseWriter, nil under another.
 	ew engineWriter
+	// upstream names the upstream whose response is being read, for the
+	// slice module's error log lines (proxy.UpstreamNamer).
+	upstream upstreamName
 	// keepSlashes is merge_slashes off for the request's path (decided by
 	// the address, see router.Hosts.MergeSlashes).
 	keepSlashes bool

@@ -28,9 +28,12 @@ import (
 //     recorder passes on only the bytes of the client's window.
 //   - Once the location's handler is done, sliceHandler fetches the
 //     following slices, one subrequest each (runSlice: the same location's
-//     handler, the request cloned), until the window is sent. A slice that
-//     fails the filter's checks is logged and ends the connection, the
-//     response cut short, as nginx's NGX_ERROR does.
+//     handler, the request cloned, its method and body too: sliceBody),
+//     until the window is sent. A slice that fails the filter's checks is
+//     logged and ends the connection, the response cut short, as nginx's
+//     NGX_ERROR does.
+//   - A 416 from the range filter refuses the first slice's body
+//     (RefusedBody): the proxy neither reads nor caches it.
 
 // sliceState is one request's slice module state, kept in its scratch.
 type sliceState struct {
@@ -108,6 +111,35 @@ func (w *recorder) FilterHead(status int) (int, bool) {
 
 var _ proxy.HeadFilter = (*recorder)(nil)
 
+// RefusedBody implements proxy.BodyRefuser: the slice module's range
+// filter answered the main request with a 416 page (or an error_page's
+// redirect) in place of the slice's body.
+func (w *recorder) RefusedBody() bool {
+	return w.slice != nil && w.slice.discard
+}
+
+var _ proxy.BodyRefuser = (*recorder)(nil)
+
+// upstreamName is the upstream whose response the request is reading, for
+// the "upstream:" of the slice module's error log lines: the pieces of its
+// URL, the zero value for none (a cached response, another handler).
+type upstreamName struct{ scheme, server, uri string }
+
+// String is the URL, "" for none.
+func (u upstreamName) String() string {
+	if u.server == "" {
+		return ""
+	}
+	return u.scheme + u.server + u.uri
+}
+
+// NameUpstream implements proxy.UpstreamNamer.
+func (w *recorder) NameUpstream(scheme, server, uri string) {
+	w.upstream = upstreamName{scheme, server, uri}
+}
+
+var _ proxy.UpstreamNamer = (*recorder)(nil)
+
 // acceptSlice is the slice header filter for the main request's answer
 // with code and the fields in the header: a 206 for the first slice becomes
 // a 200 with the object's length, without Content-Range and
@@ -125,7 +157,7 @@ func (w *recorder) acceptSlice(code int) (int, bool) {
 		return code, true
 	}
 	if err != nil {
-		w.sliceFailed(err, "")
+		w.sliceFailed(err, "", w.upstream)
 		// nginx's NGX_ERROR: no response, the connection closed; what
 		// the handler still writes is dropped, nothing more is fetched.
 		sl.accepted, sl.headerOut, sl.discard = true, true, true
@@ -254,15 +286,17 @@ func (w *recorder) resetSlice() {
 
 // sliceFailed logs a slice answer that failed the slice header filter's
 // checks, with nginx's words; sub is the URI of the slice subrequest, ""
-// for the main request's answer. An answer from an upstream (not from the
+// for the main request's answer, and up the upstream that answered (the
+// zero value for the cache). An answer from an upstream (not from the
 // cache) gets the upstream module's context, as in nginx.
-func (w *recorder) sliceFailed(err error, sub string) {
+func (w *recorder) sliceFailed(err error, sub string, up upstreamName) {
 	log := w.snap.log
 	if !log.Enabled(errlog.Error) {
 		return
 	}
 	lr := logRequest(w.st, w.req)
 	lr.Subrequest = sub
+	lr.Upstream = up.String()
 	msg := err.Error()
 	if len(w.st.Upstreams) > 0 {
 		msg += " while reading response header from upstream"
@@ -277,8 +311,17 @@ func (w *recorder) sliceFailed(err error, sub string) {
 type sliceHandler struct{ handler }
 
 func (h sliceHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.State) *internalRedirect {
-	next := h.handler.serve(w, r, st)
 	rec, ok := w.(*recorder)
+	var body *sliceBody
+	if ok && !rec.sub && hasRequestBody(r) {
+		body = &sliceBody{rc: r.Body}
+		r.Body = body
+		defer body.release()
+	}
+	next := h.handler.serve(w, r, st)
+	if body != nil && r.Body == body {
+		r.Body = body.rc
+	}
 	if next != nil || !ok || rec.sub || rec.slice == nil || rec.pending != nil {
 		return next
 	}
@@ -286,9 +329,16 @@ func (h sliceHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	if !sl.body || sl.discard {
 		return nil
 	}
+	if body != nil && sl.ctx.More() && !body.finish() {
+		panic(http.ErrAbortHandler) // no whole body to send with the slices
+	}
 	sr := *r // the fields are shared, read only
 	sr.Body, sr.ContentLength, sr.TransferEncoding = http.NoBody, 0, nil
 	for sl.ctx.Next() {
+		if body != nil {
+			// Each slice sends the main request's body again.
+			sr.Body, sr.ContentLength = body.reader(), body.n
+		}
 		if !rec.runSlice(h.handler, &sr, st) {
 			// The response is cut short: the connection ends
 			// without it (nginx terminates the main request).
@@ -308,6 +358,7 @@ func (w *recorder) runSlice(h handler, sr *http.Request, st *vars.State) bool {
 	sw := &sliceWriter{main: w, header: http.Header{}}
 	sub := &recorder{ResponseWriter: sw, st: st, snap: w.snap, req: sr, set: w.set, server: w.server,
 		keepSlashes: w.keepSlashes, realIPSet: true, sub: true, srv: w.srv}
+	sw.sub = sub
 	saved := st.BeginClone()
 	sl.cloning = true
 	defer func() {
@@ -321,7 +372,7 @@ func (w *recorder) runSlice(h handler, sr *http.Request, st *vars.State) bool {
 		return false
 	case sw.code == 0:
 		if sr.Context().Err() == nil { // not a client that went away (499)
-			w.sliceFailed(errors.New("missing slice response"), st.Path)
+			w.sliceFailed(errors.New("missing slice response"), st.Path, upstreamName{})
 		}
 		return false
 	}
@@ -335,6 +386,7 @@ func (w *recorder) runSlice(h handler, sr *http.Request, st *vars.State) bool {
 // filter: writeOut).
 type sliceWriter struct {
 	main   *recorder
+	sub    *recorder // the subrequest's, over this writer
 	header http.Header
 	code   int
 	// err is the header filter's verdict on the answer; its body is then
@@ -364,7 +416,7 @@ func (s *sliceWriter) WriteHeader(code int) {
 	part, err := sl.ctx.Accept(false, code, etag, hasETag, cr, hasRange)
 	if err != nil {
 		s.err = err
-		main.sliceFailed(err, main.st.Path)
+		main.sliceFailed(err, main.st.Path, s.sub.upstream)
 		return
 	}
 	s.win = slice.Window{Pos: part.Start, From: sl.win.From, To: sl.win.To}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -42,6 +43,7 @@ var sliceModTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 //	star     the slices after the first with an unknown total ("/*")
 //	badfirst a 206 without Content-Range
 type sliceBackend struct {
+	addr string // host:port
 	mu   sync.Mutex
 	seen []string
 }
@@ -54,6 +56,9 @@ func (b *sliceBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ir := r.Header.Get("If-Range"); ir != "" {
 		line += " if-range"
+	}
+	if body, _ := io.ReadAll(r.Body); len(body) > 0 || r.Header.Get("Content-Length") != "" {
+		line += " " + sliceBodyNote(r.Header.Get("Content-Length"), body)
 	}
 	b.mu.Lock()
 	b.seen = append(b.seen, line)
@@ -107,6 +112,15 @@ func (b *sliceBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", sliceModTime, bytes.NewReader(obj))
 }
 
+// sliceBodyNote is how the slice backend records a request body: its
+// Content-Length ("-" for none), length and checksum.
+func sliceBodyNote(cl string, body []byte) string {
+	if cl == "" {
+		cl = "-"
+	}
+	return fmt.Sprintf("cl=%s body=%d/%08x", cl, len(body), crc32.ChecksumIEEE(body))
+}
+
 // take returns the requests seen since the last call.
 func (b *sliceBackend) take() []string {
 	b.mu.Lock()
@@ -129,6 +143,13 @@ type sliceAnswer struct {
 // and reads the answer.
 func sliceAsk(t *testing.T, addr string, conn net.Conn, br *bufio.Reader, method, target string, fields ...string) sliceAnswer {
 	t.Helper()
+	return sliceSend(t, addr, conn, br, method, target, nil, fields...)
+}
+
+// sliceSend is sliceAsk with a request body: body is sent as it is after
+// the head (the fields give its framing).
+func sliceSend(t *testing.T, addr string, conn net.Conn, br *bufio.Reader, method, target string, body []byte, fields ...string) sliceAnswer {
+	t.Helper()
 	if conn == nil {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -143,16 +164,16 @@ func sliceAsk(t *testing.T, addr string, conn net.Conn, br *bufio.Reader, method
 	for _, f := range fields {
 		req += f + "\r\n"
 	}
-	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
+	if _, err := conn.Write(append([]byte(req+"\r\n"), body...)); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(br, &http.Request{Method: method})
 	if err != nil {
 		return sliceAnswer{cut: true}
 	}
-	body, err := io.ReadAll(resp.Body)
+	got, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	return sliceAnswer{status: resp.StatusCode, header: resp.Header, body: body, cut: err != nil}
+	return sliceAnswer{status: resp.StatusCode, header: resp.Header, body: got, cut: err != nil}
 }
 
 // startSliceServer runs fulcrum with slice 1000 before a sliceBackend:
@@ -163,12 +184,15 @@ func startSliceServer(t *testing.T) (string, *sliceBackend, string) {
 	be := &sliceBackend{}
 	srv := httptest.NewServer(be)
 	t.Cleanup(srv.Close)
+	be.addr = srv.Listener.Addr().String()
 	dir := t.TempDir()
 	conf := strings.NewReplacer("DIR", dir, "BACKEND", srv.Listener.Addr().String()).Replace(`
 error_log DIR/error.log notice;
 pid DIR/fulcrum.pid;
 http {
-    access_log off;
+    log_format slice '$request_method $request_uri "$http_range" $status $body_bytes_sent "$slice_range"';
+    access_log DIR/access.log slice buffer=0;
+    client_max_body_size 4m;
     proxy_cache_path DIR/cache levels=1:2 keys_zone=cache:1m;
     server {
         listen 127.0.0.1:0;
@@ -310,16 +334,27 @@ func TestSlice(t *testing.T) {
 
 	// A slice that fails the checks ends the connection, the response cut
 	// short, and is logged with nginx's words.
+	accessLog := filepath.Join(filepath.Dir(errLog), "access.log")
 	failures := []struct {
 		name, target string
 		upstream     int // requests the upstream got
 		log          string
+		// access is the main request's access log line, "" not checked:
+		// $slice_range is the range of the slice that failed, as in
+		// nginx 1.22.1; $body_bytes_sent counts the first slice, which
+		// fulcrum sent (nginx may have held it back: 0 bytes then).
+		access string
 	}{
-		{"etag mismatch", "/nc/etag/3500", 2, "etag mismatch in slice response while reading response header from upstream"},
-		{"status", "/nc/e500/3500", 2, "unexpected status code 500 in slice response while reading response header from upstream"},
-		{"range", "/nc/shift/3500", 2, "unexpected range in slice response: 1001-2000 while reading response header from upstream"},
-		{"no total", "/nc/star/3500", 2, "no complete length in slice response while reading response header from upstream"},
-		{"first slice", "/nc/badfirst/3500", 1, "invalid range in slice response while reading response header from upstream"},
+		{"etag mismatch", "/nc/etag/3500", 2, "etag mismatch in slice response while reading response header from upstream", ""},
+		{"status", "/nc/e500/3500", 2, "unexpected status code 500 in slice response while reading response header from upstream", ""},
+		{"range", "/nc/shift/3500", 2, "unexpected range in slice response: 1001-2000 while reading response header from upstream", ""},
+		{"no total", "/nc/star/3500", 2, "no complete length in slice response while reading response header from upstream", ""},
+		{"first slice", "/nc/badfirst/3500", 1, "invalid range in slice response while reading response header from upstream", ""},
+		// The whole line: the upstream that answered is named, as in
+		// nginx (a proxy_pass without a URI, whose URI is the client's).
+		{"status, upstream named", "/e500/3500?u", 2, `unexpected status code 500 in slice response while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /e500/3500?u HTTP/1.1", subrequest: "/e500/3500", upstream: "http://` + be.addr + `/e500/3500?u", host: "slice.test"`,
+			`GET /e500/3500?u "-" 200 1000 "bytes=1000-1999"`},
+		{"first slice, upstream named", "/badfirst/3500?u", 1, `invalid range in slice response while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /badfirst/3500?u HTTP/1.1", upstream: "http://` + be.addr + `/badfirst/3500?u", host: "slice.test"`, ""},
 	}
 	for _, tt := range failures {
 		t.Run(tt.name, func(t *testing.T) {
@@ -328,7 +363,7 @@ func TestSlice(t *testing.T) {
 			if !a.cut {
 				t.Fatalf("a whole answer: %d, %d bytes", a.status, len(a.body))
 			}
-			if tt.name == "first slice" && a.status != 0 {
+			if strings.HasPrefix(tt.name, "first slice") && a.status != 0 {
 				t.Errorf("an answer (%d) to a first slice that failed", a.status)
 			}
 			if a.status == 200 && !bytes.Equal(a.body, obj[:len(a.body)]) {
@@ -338,6 +373,87 @@ func TestSlice(t *testing.T) {
 				t.Errorf("upstream got %q, want %d requests", got, tt.upstream)
 			}
 			waitForLog(t, errLog, "error "+tt.log)
+			if tt.access != "" {
+				waitForAccess(t, accessLog, tt.access)
+			}
+		})
+	}
+}
+
+// waitForAccess polls the access log at path until it has the line want.
+func waitForAccess(t *testing.T, path, want string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if slices.Contains(strings.Split(string(b), "\n"), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no access log line %q in\n%s", want, b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSliceRequestBody checks the slices of a request with a body, as
+// nginx 1.22.1 fetched them: every slice subrequest keeps the method and
+// sends the client's body again, with its Content-Length (a chunked one
+// too); the client gets the object's bytes as for a GET.
+func TestSliceRequestBody(t *testing.T) {
+	addr, be, errLog := startSliceServer(t)
+	accessLog := filepath.Join(filepath.Dir(errLog), "access.log")
+	obj := sliceObject(3500)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 100_000) // past what is kept in memory
+	tests := []struct {
+		name, method, target string
+		fields               []string
+		body                 []byte // as sent, framing included
+		status               int
+		want                 []byte
+		note                 string   // the body every request upstream got
+		ranges               []string // the Range of each
+	}{
+		{"post", "POST", "/nc/f/2500?1", []string{"Content-Length: 5"}, []byte("hello"), 200, obj[:2500],
+			sliceBodyNote("5", []byte("hello")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+		{"post a range", "POST", "/nc/f/3500?2", []string{"Content-Length: 5", "Range: bytes=1500-2600"}, []byte("hello"), 206, obj[1500:2601],
+			sliceBodyNote("5", []byte("hello")), []string{"bytes=1000-1999", "bytes=2000-2999"}},
+		{"put", "PUT", "/nc/f/2500?3", []string{"Content-Length: 5"}, []byte("hello"), 200, obj[:2500],
+			sliceBodyNote("5", []byte("hello")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+		{"chunked", "POST", "/nc/f/2500?4", []string{"Transfer-Encoding: chunked"}, []byte("5\r\nhello\r\n0\r\n\r\n"), 200, obj[:2500],
+			sliceBodyNote("5", []byte("hello")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+		{"empty", "POST", "/nc/f/2500?5", []string{"Content-Length: 0"}, nil, 200, obj[:2500],
+			sliceBodyNote("0", nil), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+		{"get with a body", "GET", "/nc/f/2500?6", []string{"Content-Length: 3"}, []byte("abc"), 200, obj[:2500],
+			sliceBodyNote("3", []byte("abc")), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+		// fulcrum's proxy streams a body past 1 MiB, chunked.
+		{"large", "POST", "/nc/f/2500?7", []string{"Content-Length: " + strconv.Itoa(len(big))}, big, 200, obj[:2500],
+			sliceBodyNote("", big), []string{"bytes=0-999", "bytes=1000-1999", "bytes=2000-2999"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			be.take()
+			a := sliceSend(t, addr, nil, nil, tt.method, tt.target, tt.body, tt.fields...)
+			if a.status != tt.status || a.cut {
+				t.Fatalf("status %d (cut %v), want %d", a.status, a.cut, tt.status)
+			}
+			if !bytes.Equal(a.body, tt.want) {
+				t.Errorf("body of %d bytes, want %d", len(a.body), len(tt.want))
+			}
+			var want []string
+			for _, r := range tt.ranges {
+				want = append(want, tt.method+" "+strings.TrimPrefix(tt.target, "/nc")+" "+r+" "+tt.note)
+			}
+			if got := be.take(); !slices.Equal(got, want) {
+				t.Errorf("upstream got\n%q\nwant\n%q", got, want)
+			}
+			rng := "-"
+			for _, f := range tt.fields {
+				if v, ok := strings.CutPrefix(f, "Range: "); ok {
+					rng = v
+				}
+			}
+			waitForAccess(t, accessLog, fmt.Sprintf(`%s %s "%s" %d %d "-"`, tt.method, tt.target, rng, tt.status, len(tt.want)))
 		})
 	}
 }
@@ -377,6 +493,16 @@ func TestSliceCache(t *testing.T) {
 			[]string{"GET /f/3500?c bytes=1000-1999", "GET /f/3500?c bytes=2000-2999", "GET /f/3500?c bytes=3000-3999"}},
 		{"no ranges upstream", "GET", "/norange/3500?d", []string{"Range: bytes=1100-2200"}, 200, obj, "MISS", "[]",
 			[]string{"GET /norange/3500?d bytes=1000-1999"}},
+		// A range past the end: the slice fetched for it is not cached
+		// (nginx finalizes the request with the range filter's 416), so
+		// the next request fetches it again.
+		{"past the end", "GET", "/f/3500?e", []string{"Range: bytes=3600-"}, 416, nil, "MISS", "[bytes=3000-3999]",
+			[]string{"GET /f/3500?e bytes=3000-3999"}},
+		{"after 416", "GET", "/f/3500?e", []string{"Range: bytes=3000-"}, 206, obj[3000:], "MISS", "[bytes=3000-3999]",
+			[]string{"GET /f/3500?e bytes=3000-3999"}},
+		{"cached then", "GET", "/f/3500?e", []string{"Range: bytes=3000-"}, 206, obj[3000:], "HIT", "[bytes=3000-3999]", nil},
+		{"past the end, cached", "GET", "/f/3500?e", []string{"Range: bytes=3600-"}, 416, nil, "HIT", "[bytes=3000-3999]", nil},
+		{"still cached", "GET", "/f/3500?e", []string{"Range: bytes=3000-"}, 206, obj[3000:], "HIT", "[bytes=3000-3999]", nil},
 	}
 	for _, s := range steps {
 		a := sliceAsk(t, addr, conn, br, s.method, s.target, s.fields...)

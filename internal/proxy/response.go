@@ -71,6 +71,13 @@ func (h *Handler) respond(req *request) {
 		return
 	}
 	status := resp.head.Status
+	if un, ok := req.w.(UpstreamNamer); ok {
+		if resp.entry == nil && req.cur.srv != nil {
+			un.NameUpstream(h.scheme, req.cur.srv.Name(), req.st.RequestURI)
+		} else {
+			un.NameUpstream("", "", "") // from the cache: none
+		}
+	}
 	if hf, ok := req.w.(HeadFilter); ok {
 		if status, ok = hf.FilterHead(status); !ok {
 			return // the writer ended the response; the upstream's is dropped
@@ -94,6 +101,14 @@ func (h *Handler) respond(req *request) {
 		h.startStore(req)
 	}
 	req.w.WriteHeader(status)
+	if br, ok := req.w.(BodyRefuser); ok && br.RefusedBody() {
+		// Answered otherwise: the upstream's body is neither read nor
+		// cached (the fill is dropped) nor stored.
+		if req.store != nil {
+			h.endStore(req, false)
+		}
+		return
+	}
 	err := h.copyBody(req)
 	if req.store != nil {
 		h.endStore(req, err == nil && resp.done && !resp.failed)
@@ -118,6 +133,26 @@ func (h *Handler) respond(req *request) {
 // the upstream's response.
 type HeadFilter interface {
 	FilterHead(status int) (int, bool)
+}
+
+// UpstreamNamer is a ResponseWriter that writes error log lines of its own
+// about an upstream's response (the daemon's slice module): it is told,
+// before FilterHead, the pieces of the "upstream:" URL the proxy's own
+// lines name (scheme, server and URI, joined only if a line is written),
+// and told of none (empty strings) for a response from the cache.
+type UpstreamNamer interface {
+	NameUpstream(scheme, server, uri string)
+}
+
+// BodyRefuser is a ResponseWriter whose header filters may answer the
+// request otherwise in WriteHeader, as the daemon's slice module does when
+// the client's range is not satisfiable in the object a slice was turned
+// into (a 416 page). RefusedBody, asked right after WriteHeader, reports
+// it: the proxy then neither reads nor caches the upstream's body and
+// closes its connection, as nginx finalizes the request with the header
+// filter's code (the slice's cache file is dropped).
+type BodyRefuser interface {
+	RefusedBody() bool
 }
 
 // HeadTimer is a ResponseWriter that dates the response's head (its Date

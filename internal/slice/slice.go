@@ -173,11 +173,14 @@ func (c *Context) Want(from, to int64) {
 	c.end = to
 }
 
+// More reports whether Next would ready another slice.
+func (c *Context) More() bool { return c.on && c.accepted && c.start < c.end }
+
 // Next readies the next slice's $slice_range and reports whether one is
 // to be fetched: false once the accepted slices cover what the client
 // wants, or when the last slice's answer was not accepted.
 func (c *Context) Next() bool {
-	if !c.on || !c.accepted || c.start >= c.end {
+	if !c.More() {
 		return false
 	}
 	c.accepted = false

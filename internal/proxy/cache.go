@@ -180,8 +180,7 @@ func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 
 // staleWindows reports whether the expired entry of k is still within the
 // stale-while-revalidate (updating) and stale-if-error (staleError) times
-// of its Cache-Control field (cacherule.StaleTimes), counted in whole
-// seconds past its expiry as nginx counts them.
+// of its Cache-Control field (cacherule.StaleWindows).
 func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
 	e, err := h.cache.zone.Open(k)
 	if err != nil {
@@ -193,12 +192,7 @@ func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
 		return false, false
 	}
 	defer head.Reset()
-	now := h.now()
-	st := cacherule.FieldsStale(h.cache.set, headFields(&head), now)
-	within := func(d time.Duration) bool {
-		return d > 0 && now.Unix() <= e.Expires.Unix()+int64(d/time.Second)
-	}
-	return within(st.Updating), within(st.Error)
+	return cacherule.StaleWindows(h.cache.set, headFields(&head), e.Meta, h.now())
 }
 
 // passesRange applies proxy_cache_max_range_offset to a request the cache

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"fulcrum/internal/byterange"
+	"fulcrum/internal/cache"
 	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -71,6 +72,13 @@ func (h *Handler) serveCached(req *request) {
 		}
 	}
 	defer c.Unlock(&cl)
+	if cl.Look.Uses < c.Set.MinUses {
+		// Short of fastcgi_cache_min_uses, nginx's NGX_HTTP_CACHE_SCARCE
+		// clears u->cacheable: the application gets the client's Range
+		// and conditional fields, and the response is not stored
+		// (startFill), as the proxy's.
+		req.passRange, req.cacheParams = true, false
+	}
 	h.serve(req)
 }
 
@@ -81,19 +89,40 @@ func (h *Handler) serveCached(req *request) {
 // fastcgi_cache_revalidate (EXPIRED).
 func (h *Handler) serveExpired(req *request) {
 	c, cl := h.cache, req.cl
+	updating, staleError := h.staleWindows(cl.K)
+	updating = updating || c.Set.StaleUpdating
+	req.staleError = staleError
 	owner, _ := c.Lock(cl)
-	if !owner && c.Set.StaleUpdating && h.serveEntry(req, cacherule.Updating) {
+	if !owner && updating && h.serveEntry(req, cacherule.Updating) {
 		return
 	}
 	defer c.Unlock(cl)
 	// nginx reports the stale answer of a background update as STALE; the
 	// requests that come while it runs get UPDATING.
-	if owner && c.Set.BackgroundUpdate && c.Set.StaleUpdating && h.serveEntry(req, cacherule.Stale) {
+	if owner && c.Set.BackgroundUpdate && updating && h.serveEntry(req, cacherule.Stale) {
 		h.backgroundUpdate(req)
 		return
 	}
 	h.passesRange(req)
 	h.serveWithStale(req)
+}
+
+// staleWindows reports whether the expired entry of k is still within the
+// stale-while-revalidate (updating) and stale-if-error (staleError) times
+// of its Cache-Control field (cacherule.StaleWindows): the first stands
+// for fastcgi_cache_use_stale updating, the second for use_stale on a
+// failed exchange, as in nginx.
+func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
+	e, err := h.cache.Zone.Open(k)
+	if err != nil {
+		return false, false
+	}
+	defer e.Close()
+	hd, err := storedHead(e.Head)
+	if err != nil {
+		return false, false
+	}
+	return cacherule.StaleWindows(h.cache.Set, hd.all(), e.Meta, h.now())
 }
 
 // passesRange applies *_cache_max_range_offset to a request the cache does
@@ -266,10 +295,16 @@ func (h *Handler) refresh(req *request, notModified *head, now time.Time) {
 
 // startFill begins storing the response whose head is hd when it may be
 // stored: no _no_cache, _min_uses met, not a request that waited for a lock
-// in vain, and fields and status that allow it (cacherule.Expiry).
+// in vain, a response nginx reads buffered (fastcgi_buffering, turned off
+// or on by X-Accel-Buffering unless fastcgi_ignore_headers lists it: nginx
+// stores no unbuffered response), and fields and status that allow it
+// (cacherule.Expiry).
 func (h *Handler) startFill(req *request, hd *head) {
 	c, cl := h.cache, req.cl
 	if req.noStore || cl.Look.Uses < c.Set.MinUses || c.NoCache(req.st) {
+		return
+	}
+	if !cacherule.Buffered(hd.all(), h.set.Buffering, h.set.IgnoreAccelBuffering) {
 		return
 	}
 	now := h.now()

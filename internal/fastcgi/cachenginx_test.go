@@ -150,6 +150,7 @@ type nginxStep struct {
 // application gets the client's Range and If-None-Match.
 func TestCacheLikeNginx(t *testing.T) {
 	const swr, sie = "h=Cache-Control:max-age=1,+stale-while-revalidate=30", "h=Cache-Control:max-age=1,+stale-if-error=30"
+	inm := []string{"If-None-Match", `"e1"`}
 	tests := []struct {
 		name  string
 		proto Protocol
@@ -220,6 +221,24 @@ func TestCacheLikeNginx(t *testing.T) {
 			{target: "/mu/1", hdr: []string{"If-None-Match", `"x"`, "Range", "bytes=0-1"}, cache: "MISS", body: "/mu/1 n=2 inm= range="},
 			{target: "/mu/1", hdr: []string{"If-None-Match", `"x"`, "Range", "bytes=0-1"}, cache: "HIT", body: "/mu/1 n=2 inm= range="},
 		}},
+		{"fastcgi_no_cache: not stored, a 304 all the same", FastCGI, func(set *config.FastCGI) { set.Cache.NoCache = []string{"1"} }, []nginxStep{
+			{target: `/nc/1?h=ETag:"e1"`, hdr: inm, status: 304, cache: "MISS"},
+			{target: `/nc/1?h=ETag:"e1"`, hdr: inm, status: 304, cache: "MISS"},
+			{target: `/nc/1?h=ETag:"e1"`, cache: "MISS", body: "/nc/1 n=3"},
+		}},
+		{"no fastcgi_cache_valid time: not stored, a 304 all the same", FastCGI, func(set *config.FastCGI) {
+			set.Cache.Valid = []config.CacheValid{{Codes: []int{404}, Time: time.Minute}}
+		}, []nginxStep{
+			{target: `/nv/1?h=ETag:"e1"`, hdr: inm, status: 304, cache: "MISS"},
+			{target: `/nv/1?h=ETag:"e1"`, cache: "MISS", body: "/nv/1 n=2"},
+		}},
+		{"X-Accel-Buffering no: not stored, a 304 all the same", FastCGI, nil, []nginxStep{
+			{target: `/cx?h=X-Accel-Buffering:no&h=ETag:"e1"`, hdr: inm, status: 304, cache: "MISS"},
+			{target: `/cx?h=X-Accel-Buffering:no&h=ETag:"e1"`, cache: "MISS", body: "/cx n=2"},
+		}},
+		{"Cache-Control no-store: the application's 200", FastCGI, nil, []nginxStep{
+			{target: `/cc?h=ETag:"e1"&h=Cache-Control:no-store`, hdr: inm, cache: "MISS", body: "/cc n=1"},
+		}},
 		{"scgi: X-Accel-Buffering no", SCGI, nil, []nginxStep{
 			{target: "/scgi/xb?h=X-Accel-Buffering:no", cache: "MISS", body: "/scgi/xb n=1"},
 			{target: "/scgi/xb?h=X-Accel-Buffering:no", cache: "MISS", body: "/scgi/xb n=2"},
@@ -255,6 +274,7 @@ func TestCacheLikeNginx(t *testing.T) {
 				tt.mod(&set)
 			}
 			h := newCachingHandler(t, tt.proto, set, clock, app.start(t, tt.proto))
+			h.conditional = matchETag
 			for i, s := range tt.steps {
 				clock.Sleep(context.Background(), s.advance)
 				app.down.Store(s.down)
@@ -268,6 +288,48 @@ func TestCacheLikeNginx(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// matchETag is a not-modified filter of If-None-Match alone.
+func matchETag(hdr http.Header, _ time.Time, etag string) int {
+	if v := hdr.Get("If-None-Match"); v != "" && v == etag {
+		return http.StatusNotModified
+	}
+	return 0
+}
+
+// TestCacheLockTimeout: a request that waited for fastcgi_cache_lock in
+// vain is sent with the client's Range and If-None-Match and answered as
+// the application answers, not stored (recorded from nginx 1.22.1, whose
+// NGX_HTTP_CACHE_SCARCE clears u->cacheable: "n=2 inm="e1"
+// range=bytes=0-3", then the first request's response from the cache).
+func TestCacheLockTimeout(t *testing.T) {
+	clock := &fakeClock{}
+	app := &nginxApp{clock: clock, count: map[string]int{}, wait: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	set := cacheSettings(func(c *config.CacheSettings) { c.Key, c.Lock, c.LockTimeout = "$uri", true, 100*time.Millisecond })
+	h := newCachingHandler(t, FastCGI, set, clock, app.start(t, FastCGI))
+	h.conditional = matchETag
+	first := make(chan string, 1)
+	go func() {
+		w, cs := doCached(h, http.MethodGet, "/lk/a?wait=1")
+		first <- cs + " " + w.Body.String()
+	}()
+	select {
+	case <-app.arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first request did not reach the application")
+	}
+	w, cs := doCached(h, http.MethodGet, `/lk/a?h=ETag:"e1"`, "If-None-Match", `"e1"`, "Range", "bytes=0-3")
+	close(app.wait)
+	if want := `/lk/a n=2 inm="e1" range=bytes=0-3`; w.Code != 200 || cs != "MISS" || w.Body.String() != want {
+		t.Errorf("after the lock timeout: %d %s %q, want 200 MISS %q", w.Code, cs, w.Body, want)
+	}
+	if got := <-first; got != "MISS /lk/a n=1 inm= range=" {
+		t.Errorf("the first request: %q", got)
+	}
+	if w, cs := doCached(h, http.MethodGet, "/lk/a"); cs != "HIT" || w.Body.String() != "/lk/a n=1 inm= range=" {
+		t.Errorf("then: %s %q, want HIT of the first request's response", cs, w.Body)
 	}
 }
 

@@ -240,8 +240,12 @@ type request struct {
 	// is dropped whatever the response, and the filter runs on any 200.
 	// cut is the filter's 206, nil for the whole response.
 	rangeable, acceptRanges bool
-	cut                     *byterange.Cut
-	stale                   *cache.Entry // the expired entry, for _use_stale and _revalidate
+	// cacheable is nginx's u->cacheable once the application's fields
+	// are read (cacheCheck): the not-modified filter answers for the
+	// response even when it is not stored.
+	cacheable bool
+	cut       *byterange.Cut
+	stale     *cache.Entry // the expired entry, for _use_stale and _revalidate
 	// staleError says the expired entry's Cache-Control stale-if-error (or
 	// stale-while-revalidate) still covers a failed exchange.
 	staleError bool

@@ -240,7 +240,8 @@ func ccSeconds(v string) (time.Duration, bool) {
 }
 
 // Buffered reports whether nginx reads the response buffered, which its
-// cache needs (an unbuffered response is not stored): buffering is
+// cache and its *_store need (an unbuffered response is not stored, in
+// either): buffering is
 // *_buffering, which an X-Accel-Buffering field of "no" turns off and one
 // of "yes" on (the last one counts), unless ignore (*_ignore_headers
 // X-Accel-Buffering).

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 	"fulcrum/internal/httptime"
 )
@@ -56,6 +57,21 @@ type StaleTimes struct{ Updating, Error time.Duration }
 func FieldsStale(set *config.CacheSettings, fields iter.Seq2[string, string], now time.Time) StaleTimes {
 	_, st, _ := readFields(set, fields, now)
 	return st
+}
+
+// StaleWindows reports whether an expired entry with meta m and the stored
+// fields is still within their stale-while-revalidate (updating) and
+// stale-if-error (staleError) times at now, counted in whole seconds past
+// m.Expires as nginx counts them (ngx_http_file_cache_read). The fields are
+// read as of m.Stored, as nginx reads them once, when it stores the
+// response: an Expires that has passed since does not hide a Cache-Control
+// after it.
+func StaleWindows(set *config.CacheSettings, fields iter.Seq2[string, string], m cache.Meta, now time.Time) (updating, staleError bool) {
+	st := FieldsStale(set, fields, m.Stored)
+	within := func(d time.Duration) bool {
+		return d > 0 && now.Unix() <= m.Expires.Unix()+int64(d/time.Second)
+	}
+	return within(st.Updating), within(st.Error)
 }
 
 // readFields is FieldsExpiry, with the StaleTimes of the fields.
@@ -224,7 +240,8 @@ func ccSeconds(v string) (time.Duration, bool) {
 }
 
 // Buffered reports whether nginx reads the response buffered, which its
-// cache needs (an unbuffered response is not stored): buffering is
+// cache and its *_store need (an unbuffered response is not stored, in
+// either): buffering is
 // *_buffering, which an X-Accel-Buffering field of "no" turns off and one
 // of "yes" on (the last one counts), unless ignore (*_ignore_headers
 // X-Accel-Buffering).

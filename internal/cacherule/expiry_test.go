@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"fulcrum/internal/cache"
 	"fulcrum/internal/config"
 )
 
@@ -110,6 +111,37 @@ func TestFieldsStale(t *testing.T) {
 	for _, tt := range tests {
 		if got := FieldsStale(&tt.set, lines(tt.head), now); got != tt.want {
 			t.Errorf("FieldsStale(%q) = %+v, want %+v", tt.head, got, tt.want)
+		}
+	}
+}
+
+// TestStaleWindows: an expired entry answers within its stale times,
+// counted in whole seconds past its expiry, and its fields are read as
+// when it was stored (recorded from nginx 1.22.1: an Expires one second
+// after the store, then Cache-Control stale-if-error=30, answered a failed
+// exchange three seconds later with the entry, STALE).
+func TestStaleWindows(t *testing.T) {
+	stored := time.Unix(1_800_000_000, 0)
+	expires := stored.Add(time.Second)
+	at := expires.Format("Mon, 02 Jan 2006 15:04:05 GMT")
+	tests := []struct {
+		head              string
+		after             time.Duration // past the expiry
+		updating, onError bool
+	}{
+		{"Cache-Control: max-age=1, stale-while-revalidate=30", 2 * time.Second, true, true},
+		{"Cache-Control: max-age=1, stale-while-revalidate=30", 30 * time.Second, true, true},
+		{"Cache-Control: max-age=1, stale-while-revalidate=30", 31 * time.Second, false, false},
+		{"Cache-Control: max-age=1, stale-if-error=2", 2*time.Second + 900*time.Millisecond, false, true},
+		{"Cache-Control: max-age=1, stale-if-error=2", 3 * time.Second, false, false},
+		{"Expires: " + at + "\nCache-Control: stale-if-error=30", 2 * time.Second, false, true},
+		{"Cache-Control: max-age=1", 2 * time.Second, false, false},
+	}
+	for _, tt := range tests {
+		m := cache.Meta{Stored: stored, Expires: expires}
+		updating, onError := StaleWindows(&config.CacheSettings{}, lines(tt.head), m, expires.Add(tt.after))
+		if updating != tt.updating || onError != tt.onError {
+			t.Errorf("StaleWindows(%q) %v after expiry = %v, %v; want %v, %v", tt.head, tt.after, updating, onError, tt.updating, tt.onError)
 		}
 	}
 }

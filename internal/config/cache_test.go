@@ -150,7 +150,7 @@ func TestCGICacheSettings(t *testing.T) {
 		fastcgi_cache_use_stale error http_500 updating;
 		fastcgi_cache_lock on; fastcgi_cache_lock_timeout 1s; fastcgi_cache_lock_age 2s;
 		fastcgi_cache_revalidate on; fastcgi_cache_background_update on;
-		fastcgi_ignore_headers Set-Cookie vary X-Accel-Redirect; fastcgi_ignore_client_abort on;
+		fastcgi_ignore_headers Set-Cookie vary X-Accel-Redirect x-accel-buffering; fastcgi_ignore_client_abort on;
 		fastcgi_cache_max_range_offset 0;`))
 	p := cfg.HTTP.CachePaths[0]
 	if p.Module != "fastcgi" || p.Name != "php" {
@@ -167,6 +167,9 @@ func TestCGICacheSettings(t *testing.T) {
 		IgnoreSetCookie: true, IgnoreVary: true, LimitRanges: true}
 	if loc.FastCGI.Cache == nil || !reflect.DeepEqual(*loc.FastCGI.Cache, want) {
 		t.Errorf("settings = %+v\nwant %+v", loc.FastCGI.Cache, want)
+	}
+	if !loc.FastCGI.IgnoreAccelBuffering || loc.SCGI.IgnoreAccelBuffering || loc.IgnoreAccelBuffering {
+		t.Error("fastcgi_ignore_headers X-Accel-Buffering not kept, or kept for another module")
 	}
 	if !loc.FastCGI.IgnoreAccelRedirect || !loc.FastCGI.IgnoreClientAbort || loc.SCGI.IgnoreClientAbort || loc.ProxyCache.Zone != nil || loc.SCGI.Cache != nil {
 		t.Errorf("fastcgi_cache leaked: %+v", loc)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 )
@@ -28,10 +27,13 @@ type FastCGI struct {
 	// PassHeaders and HideHeaders are fastcgi_pass_header and
 	// fastcgi_hide_header, field names as written.
 	PassHeaders, HideHeaders []string
-	// IgnoreAccelRedirect is fastcgi_ignore_headers X-Accel-Redirect; the
-	// fields that drive a cache go to Cache, and X-Accel-Buffering and
-	// X-Accel-Charset change nothing in fulcrum.
-	IgnoreAccelRedirect bool
+	// IgnoreAccelRedirect is fastcgi_ignore_headers X-Accel-Redirect;
+	// IgnoreAccelBuffering is fastcgi_ignore_headers X-Accel-Buffering,
+	// which keeps the application's X-Accel-Buffering from deciding, with
+	// Buffering, whether the cache may store a response (as for the
+	// proxy's). The fields that drive a cache go to Cache, and
+	// X-Accel-Charset changes nothing in fulcrum.
+	IgnoreAccelRedirect, IgnoreAccelBuffering bool
 	// InterceptErrors is fastcgi_intercept_errors.
 	InterceptErrors bool
 	// ConnectTimeout, SendTimeout and ReadTimeout are
@@ -169,8 +171,9 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 			return nil
 		}},
 		{names: []string{n("ignore_headers")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-			v, err := ignoreAccelRedirect(dirs[0])
-			field(st).IgnoreAccelRedirect = v
+			var tmp Settings
+			err := applyIgnoreHeaders(nil, &tmp, dirs, nil)
+			field(st).IgnoreAccelRedirect, field(st).IgnoreAccelBuffering = tmp.IgnoreAccelRedirect, tmp.IgnoreAccelBuffering
 			return err
 		}},
 		flagRule(n("intercept_errors"), func(s *Settings) *bool { return &field(s).InterceptErrors }),
@@ -313,22 +316,6 @@ func cgiParams(dirs []*Directive) ([]FastCGIParam, error) {
 		params = append(params, p)
 	}
 	return params, nil
-}
-
-// ignoreAccelRedirect reads fastcgi_ignore_headers or scgi_ignore_headers
-// (the values of proxy_ignore_headers) and reports whether it lists
-// X-Accel-Redirect.
-func ignoreAccelRedirect(d *Directive) (bool, error) {
-	ignore := false
-	for _, a := range d.Args {
-		if !slices.Contains(ignorableHeaders, strings.ToLower(a)) {
-			return false, errorf(d.Pos, `invalid value "%s"`, a)
-		}
-		if strings.EqualFold(a, "X-Accel-Redirect") {
-			ignore = true
-		}
-	}
-	return ignore, nil
 }
 
 // cgiCacheRules are the rules of PREFIX_cache and the directives that shape

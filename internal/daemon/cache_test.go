@@ -336,6 +336,19 @@ func TestProxyCache(t *testing.T) {
 			{target: q("/nb/2", "h=X-Accel-Buffering:yes"), xcache: "MISS", body: "/nb/2 n=1"},
 			{target: q("/nb/2", "h=X-Accel-Buffering:yes"), xcache: "HIT", body: "/nb/2 n=1"},
 		}},
+		// Recorded from nginx 1.22.1: its not-modified filter runs on
+		// every response u->cacheable allows once the fields are read;
+		// proxy_no_cache, proxy_cache_valid and buffering come later.
+		{"a cacheable response that is not stored still gets a 304", []cacheStep{
+			{target: q("/by/nc", `h=ETag:"e1"`, "nostore=1"), header: map[string]string{"If-None-Match": `"e1"`}, status: 304, xcache: "MISS"},
+			{target: q("/by/nc", `h=ETag:"e1"`, "nostore=1"), xcache: "MISS", body: "/by/nc n=2"},
+			{target: q("/v/nv", `h=ETag:"e1"`), header: map[string]string{"If-None-Match": `"e1"`}, status: 304, xcache: "MISS"},
+			{target: q("/v/nv", `h=ETag:"e1"`), xcache: "MISS", body: "/v/nv n=2"},
+			{target: q("/xc", "h=X-Accel-Buffering:no", `h=ETag:"e1"`), header: map[string]string{"If-None-Match": `"e1"`}, status: 304, xcache: "MISS"},
+			{target: q("/xc", "h=X-Accel-Buffering:no", `h=ETag:"e1"`), xcache: "MISS", body: "/xc n=2"},
+			{target: q("/nb/c", `h=ETag:"e1"`), header: map[string]string{"If-None-Match": `"e1"`}, status: 304, xcache: "MISS"},
+			{target: q("/cc", `h=ETag:"e1"`, "h=Cache-Control:no-store"), header: map[string]string{"If-None-Match": `"e1"`}, xcache: "MISS", body: "/cc n=1"},
+		}},
 		{"the last Vary field keys the variants; * among names and X-Accel-Expires @0 do not stop storing", []cacheStep{
 			{target: q("/vy2", "h=Vary:Accept", "h=Vary:X-A"), header: map[string]string{"Accept": "a", "X-A": "1"}, xcache: "MISS", body: "/vy2 n=1"},
 			{target: q("/vy2", "h=Vary:Accept", "h=Vary:X-A"), header: map[string]string{"Accept": "a", "X-A": "2"}, xcache: "MISS", body: "/vy2 n=2"},
@@ -472,8 +485,9 @@ func TestProxyCacheLock(t *testing.T) {
 }
 
 // TestProxyCacheLockTimeout: a request that waited proxy_cache_lock_timeout
-// for another to fill the entry goes upstream itself, and its response is
-// not stored; the first request's is.
+// for another to fill the entry goes upstream itself, with the client's
+// If-None-Match and Range (nginx 1.22.1's NGX_HTTP_CACHE_SCARCE, recorded),
+// and its response is not stored; the first request's is.
 func TestProxyCacheLockTimeout(t *testing.T) {
 	b := &cacheBackend{count: map[string]int{}, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
 	srv := httptest.NewServer(b)
@@ -499,8 +513,9 @@ func TestProxyCacheLockTimeout(t *testing.T) {
 	}
 	// The first request holds the lock until it is released: this one
 	// waits 100ms, then is answered by the upstream.
-	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/lt"}); xc != "MISS" || !strings.HasPrefix(body, "/lt n=1") {
-		t.Fatalf("after the lock timeout: X-Cache %q %q, want MISS from the upstream", xc, body)
+	waited := cacheStep{target: "/lt", header: map[string]string{"If-None-Match": `"e1"`, "Range": "bytes=0-3"}}
+	if xc, _, body := cacheGet(t, client, addr, waited); xc != "MISS" || body != `/lt n=1 m=GET ims= inm="e1" range=bytes=0-3` {
+		t.Errorf("after the lock timeout: X-Cache %q %q, want MISS from the upstream", xc, body)
 	}
 	close(b.release)
 	if got := <-first; !strings.HasPrefix(got, "MISS /lt n=2") {

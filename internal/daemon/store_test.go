@@ -20,8 +20,9 @@ import (
 // storeBackend is a raw HTTP/1.1 server whose answer depends on the path,
 // as the one proxy_store was checked with against nginx 1.22: /nf* is a 404,
 // /lm* has a Last-Modified, /chunk* is chunked, /short* sends less than
-// its Content-Length, /nolen* ends with the connection; the body is
-// "body of PATH\n", none for HEAD.
+// its Content-Length, /nolen* ends with the connection, /xno* and /nb/xyes*
+// send X-Accel-Buffering no and yes; the body is "body of PATH\n", none
+// for HEAD.
 func storeBackend(t *testing.T) string {
 	t.Helper()
 	return testutil.RawBackend(t, serveStore)
@@ -44,6 +45,12 @@ func serveStore(c net.Conn) {
 	}
 	if strings.HasPrefix(u, "/lm") {
 		h += "Last-Modified: Tue, 01 Jan 2019 00:00:00 GMT\r\n"
+	}
+	if strings.HasPrefix(u, "/xno") {
+		h += "X-Accel-Buffering: no\r\n"
+	}
+	if strings.HasPrefix(u, "/nb/xyes") {
+		h += "X-Accel-Buffering: yes\r\n"
 	}
 	switch {
 	case strings.HasPrefix(u, "/chunk"):
@@ -88,6 +95,7 @@ http {
 		{"GET", "/a/ok"}, {"GET", "/chunk"}, {"GET", "/nf"}, {"GET", "/short"}, {"GET", "/nolen"},
 		{"GET", "/lm"}, {"GET", "/q?x=1"}, {"GET", "/d/"}, {"HEAD", "/headok"}, {"HEAD", "/headnolen"},
 		{"POST", "/post"}, {"GET", "/nb/x"}, {"GET", "/s/a/b"}, {"GET", "/plain/x"},
+		{"GET", "/xno"}, {"GET", "/nb/xyes"},
 	}
 	for _, r := range reqs {
 		req, _ := http.NewRequest(r.method, "http://"+addr+r.target, strings.NewReader(""))
@@ -135,7 +143,11 @@ http {
 		{"d", 0, "", ""},
 		{"headok", 0, "", ""},
 		{"headnolen", 0, "", ""},
-		{"nb", 0, "", ""},
+		{"nb/x", 0, "", ""},
+		// nginx 1.22.1 stores what it buffers: X-Accel-Buffering turns
+		// proxy_buffering (and fastcgi_buffering: recorded) off and on.
+		{"xno", 0, "", ""},
+		{"nb/xyes", 0o600, "body of /nb/xyes\n", ""},
 		{"plain", 0, "", ""},
 		{"x/s/a", fs.ModeDir | 0o507, "", ""},
 		{"x/s/a/b.s", 0o406, "body of /s/a/b\n", ""},

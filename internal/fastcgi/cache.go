@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"fulcrum/internal/byterange"
+	"fulcrum/internal/cache"
 	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -64,14 +65,27 @@ func (h *Handler) serveCached(req *request) {
 			}
 			req.noStore = true
 		case cacherule.TimedOut:
-			req.noStore = true // as nginx: the response of a request that waited in vain is not stored
+			scarce(req) // as nginx: the response of a request that waited in vain is not stored
 		case cacherule.Canceled:
 			st.Status = 499
 			return
 		}
 	}
 	defer c.Unlock(&cl)
+	if cl.Look.Uses < c.Set.MinUses {
+		scarce(req)
+	}
 	h.serve(req)
+}
+
+// scarce is nginx's NGX_HTTP_CACHE_SCARCE, for a request short of
+// fastcgi_cache_min_uses or one that waited for fastcgi_cache_lock in
+// vain: it clears u->cacheable, so the application gets the client's Range
+// and conditional fields, the response is not stored, and nginx's filters
+// leave it as it comes (nginx 1.22.1 passed If-None-Match and Range on in
+// both cases).
+func scarce(req *request) {
+	req.passRange, req.cacheParams, req.noStore = true, false, true
 }
 
 // serveExpired answers a request whose entry is stored but expired: from
@@ -81,19 +95,40 @@ func (h *Handler) serveCached(req *request) {
 // fastcgi_cache_revalidate (EXPIRED).
 func (h *Handler) serveExpired(req *request) {
 	c, cl := h.cache, req.cl
+	updating, staleError := h.staleWindows(cl.K)
+	updating = updating || c.Set.StaleUpdating
+	req.staleError = staleError
 	owner, _ := c.Lock(cl)
-	if !owner && c.Set.StaleUpdating && h.serveEntry(req, cacherule.Updating) {
+	if !owner && updating && h.serveEntry(req, cacherule.Updating) {
 		return
 	}
 	defer c.Unlock(cl)
 	// nginx reports the stale answer of a background update as STALE; the
 	// requests that come while it runs get UPDATING.
-	if owner && c.Set.BackgroundUpdate && c.Set.StaleUpdating && h.serveEntry(req, cacherule.Stale) {
+	if owner && c.Set.BackgroundUpdate && updating && h.serveEntry(req, cacherule.Stale) {
 		h.backgroundUpdate(req)
 		return
 	}
 	h.passesRange(req)
 	h.serveWithStale(req)
+}
+
+// staleWindows reports whether the expired entry of k is still within the
+// stale-while-revalidate (updating) and stale-if-error (staleError) times
+// of its Cache-Control field (cacherule.StaleWindows): the first stands
+// for fastcgi_cache_use_stale updating, the second for use_stale on a
+// failed exchange, as in nginx.
+func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
+	e, err := h.cache.Zone.Open(k)
+	if err != nil {
+		return false, false
+	}
+	defer e.Close()
+	hd, err := storedHead(e.Head)
+	if err != nil {
+		return false, false
+	}
+	return cacherule.StaleWindows(h.cache.Set, hd.all(), e.Meta, h.now())
 }
 
 // passesRange applies *_cache_max_range_offset to a request the cache does
@@ -266,10 +301,16 @@ func (h *Handler) refresh(req *request, notModified *head, now time.Time) {
 
 // startFill begins storing the response whose head is hd when it may be
 // stored: no _no_cache, _min_uses met, not a request that waited for a lock
-// in vain, and fields and status that allow it (cacherule.Expiry).
+// in vain, a response nginx reads buffered (fastcgi_buffering, turned off
+// or on by X-Accel-Buffering unless fastcgi_ignore_headers lists it: nginx
+// stores no unbuffered response), and fields and status that allow it
+// (cacherule.Expiry).
 func (h *Handler) startFill(req *request, hd *head) {
 	c, cl := h.cache, req.cl
 	if req.noStore || cl.Look.Uses < c.Set.MinUses || c.NoCache(req.st) {
+		return
+	}
+	if !cacherule.Buffered(hd.all(), h.set.Buffering, h.set.IgnoreAccelBuffering) {
 		return
 	}
 	now := h.now()
@@ -288,17 +329,20 @@ func (h *Handler) startFill(req *request, hd *head) {
 }
 
 // respondCaching passes a response of a caching location on, storing it
-// when it may be; a response that may be stored answers a conditional
-// request with 304 or 412 (nginx's not-modified filter, which it runs on
-// cacheable responses only), its body then going to the cache alone.
+// when it may be; a cacheable response (cacheCheck), stored or not,
+// answers a conditional request with 304 or 412 (nginx's not-modified
+// filter, which it runs on cacheable responses only), its body then going
+// to the cache alone (or nowhere: it is read to its end).
 func (h *Handler) respondCaching(req *request, x *exchange) (int64, bool) {
 	h.startFill(req, x.head)
-	if req.fill != nil && h.answerConditional(req, x.head) {
+	if (req.fill != nil || req.cacheable) && h.answerConditional(req, x.head) {
 		w := req.w
 		req.w = &cacherule.Discard{}
 		n, ok := h.copyBody(req, x)
 		req.w = w
-		h.endFill(req, ok && !x.short)
+		if req.fill != nil {
+			h.endFill(req, ok && !x.short)
+		}
 		return n, ok
 	}
 	if !h.cutRanges(req, x.head, true) {
@@ -320,18 +364,27 @@ func (h *Handler) respondCaching(req *request, x *exchange) (int64, bool) {
 	return n, ok
 }
 
-// rangeCheck decides whether the range filter may cut the application's
-// response hd, once its Accept-Ranges field is seen (passHead): when the
-// cache could take it (nginx's u->cacheable as the fields are read), that
-// is for a request that went through the cache (not one sent with its
-// Range by *_cache_max_range_offset or *_cache_min_uses) and fields that
-// do not forbid storing it. *_no_cache and *_cache_valid are judged later
-// in nginx, and do not count.
-func (h *Handler) rangeCheck(req *request, hd *head) {
-	if req.passRange || hd.status != http.StatusOK {
+// cacheCheck decides whether the application's response hd is cacheable
+// as nginx's u->cacheable stands once the fields are read (req.cacheable):
+// the request went through the cache (not one sent with the client's Range
+// and conditional fields: passRange) and the fields do not forbid storing
+// it. *_no_cache, *_cache_valid and buffering are judged later in nginx and
+// do not count: such a response is not stored, but nginx's not-modified
+// filter (r->disable_not_modified is !u->cacheable) and range filter
+// (rangeCheck) still answer for it.
+func (h *Handler) cacheCheck(req *request, hd *head) {
+	if req.passRange {
 		return
 	}
-	_, req.rangeable = cacherule.FieldsExpiry(h.cache.Set, hd.all(), h.now())
+	_, req.cacheable = cacherule.FieldsExpiry(h.cache.Set, hd.all(), h.now())
+}
+
+// rangeCheck decides whether the range filter may cut the application's
+// response hd, once its Accept-Ranges field is seen (passHead): a 200 that
+// is cacheable (cacheCheck), as nginx's range filter takes
+// u->cacheable.
+func (h *Handler) rangeCheck(req *request, hd *head) {
+	req.rangeable = req.cacheable && hd.status == http.StatusOK
 }
 
 // cutRanges runs the range filter (Options.Ranges) on a 200 that allows

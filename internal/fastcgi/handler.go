@@ -240,10 +240,17 @@ type request struct {
 	// is dropped whatever the response, and the filter runs on any 200.
 	// cut is the filter's 206, nil for the whole response.
 	rangeable, acceptRanges bool
-	cut                     *byterange.Cut
-	stale                   *cache.Entry // the expired entry, for _use_stale and _revalidate
-	ims, inm                string       // the validators a revalidation sends
-	fill                    *cache.Fill
+	// cacheable is nginx's u->cacheable once the application's fields
+	// are read (cacheCheck): the not-modified filter answers for the
+	// response even when it is not stored.
+	cacheable bool
+	cut       *byterange.Cut
+	stale     *cache.Entry // the expired entry, for _use_stale and _revalidate
+	// staleError says the expired entry's Cache-Control stale-if-error (or
+	// stale-while-revalidate) still covers a failed exchange.
+	staleError bool
+	ims, inm   string // the validators a revalidation sends
+	fill       *cache.Fill
 	// store is the file fastcgi_store writes the response to (store.go);
 	// nil when the location does not store or this response is not.
 	store    *store.File
@@ -305,8 +312,8 @@ func (h *Handler) serve(req *request) {
 		st.Status = 499
 		return
 	}
-	if req.stale != nil && h.cache.Set.UseStale&f.cond != 0 {
-		h.serveStale(req, cacherule.Stale) // fastcgi_cache_use_stale
+	if req.stale != nil && (h.cache.Set.UseStale&f.cond != 0 || req.staleError) {
+		h.serveStale(req, cacherule.Stale) // fastcgi_cache_use_stale, or the entry's stale-if-error
 		return
 	}
 	fail(w, f.status)

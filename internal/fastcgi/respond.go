@@ -24,6 +24,9 @@ var accelKept = map[string]bool{"content-type": true, "set-cookie": true, "conte
 // a storing one to its file (store.go). It
 // returns the body bytes read and whether the response ended cleanly.
 func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
+	if req.cl != nil {
+		h.cacheCheck(req, x.head)
+	}
 	if h.forceRanges {
 		// *_force_ranges: nginx drops the application's Accept-Ranges
 		// and lets its range filter cut any 200, one range at most

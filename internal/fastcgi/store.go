@@ -4,19 +4,21 @@ import (
 	"net/http"
 	"strconv"
 
+	"fulcrum/internal/cacherule"
 	"fulcrum/internal/errlog"
 )
 
 // startStore begins storing the response whose head is hd
-// (fastcgi_store, scgi_store, uwsgi_store) when nginx would: a 200 passed
-// on with fastcgi_buffering on (nginx stores only through its buffered
-// pipe). Unlike the proxy, a HEAD request's response is stored too: the
+// (fastcgi_store, scgi_store, uwsgi_store) when nginx would: a 200 it
+// reads buffered (fastcgi_buffering, turned off or on by
+// X-Accel-Buffering unless fastcgi_ignore_headers lists it: nginx stores
+// only through its buffered pipe). Unlike the proxy, a HEAD request's response is stored too: the
 // application gets the method and may send a body anyway, which nginx's
 // upstream module reads to the end for the store (ngx_http_upstream_send_
 // response goes on for a header-only request when u->store is set; nginx
 // 1.22 saved a Go fcgi application's HEAD body so).
 func (h *Handler) startStore(req *request, hd *head) {
-	if hd.status != http.StatusOK || !h.set.Buffering {
+	if hd.status != http.StatusOK || !cacherule.Buffered(hd.all(), h.set.Buffering, h.set.IgnoreAccelBuffering) {
 		return
 	}
 	f, err := h.store.Open(req.st)

@@ -17,7 +17,8 @@ import (
 
 // storeApp answers by path, as the proxy_store test's backend: /nf* is a
 // 404, /lm* has a Last-Modified, /cl* says a Content-Length longer than
-// its body; the body is "body of PATH\n".
+// its body, /xno* and /xyes* send X-Accel-Buffering no and yes; the body
+// is "body of PATH\n".
 var storeApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	u := r.URL.Path
 	switch {
@@ -27,12 +28,19 @@ var storeApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Last-Modified", "Tue, 01 Jan 2019 00:00:00 GMT")
 	case strings.HasPrefix(u, "/cl"):
 		w.Header().Set("Content-Length", "100")
+	case strings.HasPrefix(u, "/xno"):
+		w.Header().Set("X-Accel-Buffering", "no")
+	case strings.HasPrefix(u, "/xyes"):
+		w.Header().Set("X-Accel-Buffering", "yes")
 	}
 	fmt.Fprintf(w, "body of %s\n", u)
 })
 
 // TestStore checks which FastCGI responses fastcgi_store saves, where and
-// with which modes and times.
+// with which modes and times. A response nginx reads unbuffered is not
+// saved: fastcgi_buffering off unless X-Accel-Buffering says yes,
+// X-Accel-Buffering no unless fastcgi_ignore_headers lists it (recorded
+// from nginx 1.22.1).
 func TestStore(t *testing.T) {
 	dir := t.TempDir()
 	app := serveFCGI(t, "tcp", storeApp)
@@ -41,8 +49,11 @@ func TestStore(t *testing.T) {
 	set.StoreAccess = 0o640
 	h, _ := newHandler(t, set, 0, app)
 	unbuffered := settings()
-	unbuffered.Store, unbuffered.Buffering = dir+"/nb$uri", false
+	unbuffered.Store, unbuffered.Buffering, unbuffered.StoreAccess = dir+"/nb$uri", false, 0o640
 	hnb, _ := newHandler(t, unbuffered, 0, app)
+	ignoring := settings()
+	ignoring.Store, ignoring.IgnoreAccelBuffering, ignoring.StoreAccess = dir+"/ig$uri", true, 0o640
+	hig, _ := newHandler(t, ignoring, 0, app)
 	tests := []struct {
 		h      *Handler
 		method string
@@ -59,6 +70,10 @@ func TestStore(t *testing.T) {
 		{h, "GET", "/nf", "s/nf", 0, ""},
 		{h, "GET", "/cl", "s/cl", 0, ""},
 		{hnb, "GET", "/x", "nb/x", 0, ""},
+		{h, "GET", "/xno", "s/xno", 0, ""},
+		{h, "GET", "/xyes", "s/xyes", 0o640, ""},
+		{hnb, "GET", "/xyes", "nb/xyes", 0o640, ""},
+		{hig, "GET", "/xno", "ig/xno", 0o640, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.target, func(t *testing.T) {

@@ -22,6 +22,21 @@ import (
 // status line and the packet's modifiers, variables (in order) and body.
 func uwsgiApp(t *testing.T) upstream.Settings {
 	t.Helper()
+	return uwsgiAnswering(t, func(mods [2]byte, vars [][2]string, body []byte) string {
+		var out strings.Builder
+		fmt.Fprintf(&out, "mods=%d,%d\n", mods[0], mods[1])
+		for _, v := range vars {
+			fmt.Fprintf(&out, "%s=%s\n", v[0], v[1])
+		}
+		return fmt.Sprintf("HTTP/1.1 202 Fine\r\nContent-Type: text/plain\r\n\r\n%sbody=%s", out.String(), body)
+	})
+}
+
+// uwsgiAnswering reads one uwsgi packet per connection, hands its
+// modifiers, variables (in order) and body to answer, and writes what
+// answer returns.
+func uwsgiAnswering(t *testing.T, answer func(mods [2]byte, vars [][2]string, body []byte) string) upstream.Settings {
+	t.Helper()
 	addr := testutil.RawBackend(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		var h [4]byte
@@ -32,8 +47,7 @@ func uwsgiApp(t *testing.T) upstream.Settings {
 		if _, err := io.ReadFull(br, vars); err != nil {
 			return
 		}
-		var out strings.Builder
-		fmt.Fprintf(&out, "mods=%d,%d\n", h[0], h[3])
+		var list [][2]string
 		cl := 0
 		for len(vars) >= 2 {
 			n := int(binary.LittleEndian.Uint16(vars))
@@ -42,14 +56,14 @@ func uwsgiApp(t *testing.T) upstream.Settings {
 			m := int(binary.LittleEndian.Uint16(vars))
 			v := string(vars[2 : 2+m])
 			vars = vars[2+m:]
-			fmt.Fprintf(&out, "%s=%s\n", k, v)
+			list = append(list, [2]string{k, v})
 			if k == "CONTENT_LENGTH" {
 				fmt.Sscan(v, &cl)
 			}
 		}
 		body := make([]byte, cl)
 		io.ReadFull(br, body)
-		fmt.Fprintf(c, "HTTP/1.1 202 Fine\r\nContent-Type: text/plain\r\n\r\n%sbody=%s", out.String(), body)
+		io.WriteString(c, answer([2]byte{h[0], h[3]}, list, body))
 	})
 	return upstream.Settings{Addr: addr, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
 }

@@ -127,7 +127,10 @@ func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
 	case cacherule.Owner:
 		return true
 	case cacherule.TimedOut:
-		req.noStore = true
+		// nginx's NGX_HTTP_CACHE_SCARCE, as short of min_uses: the
+		// client's Range and conditional fields go upstream (recorded
+		// from nginx 1.22.1).
+		req.noStore, req.passRange = true, true
 		return true
 	case cacherule.Canceled:
 		req.st.Status = 499
@@ -180,8 +183,7 @@ func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 
 // staleWindows reports whether the expired entry of k is still within the
 // stale-while-revalidate (updating) and stale-if-error (staleError) times
-// of its Cache-Control field (cacherule.StaleTimes), counted in whole
-// seconds past its expiry as nginx counts them.
+// of its Cache-Control field (cacherule.StaleWindows).
 func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
 	e, err := h.cache.zone.Open(k)
 	if err != nil {
@@ -193,12 +195,7 @@ func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
 		return false, false
 	}
 	defer head.Reset()
-	now := h.now()
-	st := cacherule.FieldsStale(h.cache.set, headFields(&head), now)
-	within := func(d time.Duration) bool {
-		return d > 0 && now.Unix() <= e.Expires.Unix()+int64(d/time.Second)
-	}
-	return within(st.Updating), within(st.Error)
+	return cacherule.StaleWindows(h.cache.set, headFields(&head), e.Meta, h.now())
 }
 
 // passesRange applies proxy_cache_max_range_offset to a request the cache
@@ -489,7 +486,7 @@ func (h *Handler) fillOnly(req *request) error {
 }
 
 // answerConditional applies the not-modified filter to a 200 the cache serves
-// or stores, as nginx does for a cacheable response: a 304 keeps the fields
+// or that is cacheable (stored or not), as nginx does: a 304 keeps the fields
 // but Content-Type, Content-Length, Accept-Ranges and Content-Encoding, and
 // has no body (the body still goes to the cache); a 412 is answered with
 // fulcrum's page. It reports whether it answered.
@@ -541,20 +538,34 @@ func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
 
 // rangeCheck decides whether nginx's range filter may cut the response in
 // req.resp, once its Accept-Ranges field is seen (copyHeader): a response
-// from the cache may (nginx's r->cached), and so may one from the upstream
-// that the cache could take (u->cacheable when the fields are read): the
-// request went through the cache (not one that
-// proxy_cache_max_range_offset or proxy_cache_min_uses passed on with its
-// Range), and the response's fields do not forbid storing it. Neither
-// proxy_no_cache nor proxy_cache_valid is asked: nginx judges them later.
+// from the cache may (nginx's r->cached), and so may a 200 from the
+// upstream that is cacheable.
 func (h *Handler) rangeCheck(req *request) {
 	resp := &req.resp
 	switch {
 	case resp.entry != nil:
 		req.rangeable = true
-	case req.caching && !req.passRange && resp.head.Status == http.StatusOK:
-		_, req.rangeable = h.cache.fieldsExpiry(&resp.head, h.now())
+	case resp.head.Status == http.StatusOK:
+		req.rangeable = h.cacheable(req)
 	}
+}
+
+// cacheable reports whether the upstream's response in req.resp is
+// cacheable as nginx's u->cacheable stands once its fields are read: the
+// request went through the cache (not one that
+// proxy_cache_max_range_offset, proxy_cache_min_uses or a
+// proxy_cache_lock_timeout passed on with the client's Range and
+// conditional fields) and the fields do not forbid storing it. Neither
+// proxy_no_cache, proxy_cache_valid nor buffering is asked: nginx judges
+// them later, and such a response, not stored, still goes through the
+// range filter and the not-modified filter (r->disable_not_modified is
+// !u->cacheable).
+func (h *Handler) cacheable(req *request) bool {
+	if !req.caching || req.passRange {
+		return false
+	}
+	_, ok := h.cache.fieldsExpiry(&req.resp.head, h.now())
+	return ok
 }
 
 // cutRanges runs the range filter (Options.Ranges) on a 200 that allows

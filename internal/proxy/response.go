@@ -83,7 +83,7 @@ func (h *Handler) respond(req *request) {
 			return // the writer ended the response; the upstream's is dropped
 		}
 	}
-	if (req.fill != nil || resp.entry != nil) && status == http.StatusOK && h.answerConditional(req) {
+	if status == http.StatusOK && (req.fill != nil || resp.entry != nil || h.cacheable(req)) && h.answerConditional(req) {
 		return
 	}
 	if req.acceptRanges && status == http.StatusOK {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 
+	"fulcrum/internal/cacherule"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/store"
@@ -11,11 +12,13 @@ import (
 
 // startStore begins storing req's response (proxy_store) when nginx would:
 // a 200 from the upstream, for any method but HEAD (whose response has no
-// body to store), with proxy_buffering on (nginx stores only through its
-// buffered pipe).
+// body to store), that nginx reads buffered (proxy_buffering, which
+// X-Accel-Buffering turns off or on unless proxy_ignore_headers lists it:
+// nginx stores only through its buffered pipe).
 func (h *Handler) startStore(req *request) {
 	resp := &req.resp
-	if resp.head.Status != http.StatusOK || req.in.Method == http.MethodHead || !h.set.ProxyBuffering || resp.upgraded {
+	if resp.head.Status != http.StatusOK || req.in.Method == http.MethodHead || resp.upgraded ||
+		!cacherule.Buffered(headFields(&resp.head), h.set.ProxyBuffering, h.set.IgnoreAccelBuffering) {
 		return
 	}
 	f, err := h.store.Open(req.st)

@@ -252,7 +252,8 @@ func startFramingGRPC(t *testing.T) string {
 }
 
 // framingOf sends one raw request (proto is the version, then "ka" for
-// "Connection: keep-alive" or "gz" for "Accept-Encoding: gzip") and describes the answer's framing:
+// "Connection: keep-alive", "gz" for "Accept-Encoding: gzip", "r" for a
+// range, "mr" for two) and describes the answer's framing:
 // "STATUS FRAMING CONNECTION BODYBYTES", FRAMING being len=N, chunked, or
 // "none" (neither: the body, if any, ends with the connection), plus
 // "hit"/"miss" for the cache status the config sends as X-Cache.
@@ -271,6 +272,10 @@ func framingOf(t *testing.T, addr, method, uri, proto string) string {
 		fields = "Connection: keep-alive\r\n"
 	case "gz":
 		fields = "Accept-Encoding: gzip\r\n"
+	case "r":
+		fields = "Range: bytes=10-19\r\n"
+	case "mr":
+		fields = "Range: bytes=0-4999,10000-15000\r\n"
 	}
 	fmt.Fprintf(c, "%s %s %s\r\nHost: framing.test\r\n%s\r\n", method, uri, version, fields)
 	br := bufio.NewReader(c)
@@ -406,6 +411,7 @@ http {
 }`)
 	addr := in.listening()[0]
 	const h11, h10, h10ka, h11gz = "HTTP/1.1", "HTTP/1.0", "HTTP/1.0 ka", "HTTP/1.1 gz"
+	const h11r, h11mr = "HTTP/1.1 r", "HTTP/1.1 mr"
 	// Each kind of handler, with a length known or not, small (one buffer)
 	// and big (several), to an HTTP/1.1 client, an HTTP/1.0 one and a HEAD.
 	tests := []struct {
@@ -646,6 +652,20 @@ http {
 		{"GET", "/auto/", h10ka, "200 none close 255"},
 		{"GET", "/ssi/small.html", h10ka, "200 none close 23"},
 		{"GET", "/e404", h10ka, "404 len=* keep-alive *"},
+		// Ranges: cut from a response with a length only.
+		{"GET", "/static/small.txt", h11r, "206 len=10 keep-alive 10"},
+		{"GET", "/static/big.txt", h11r, "206 len=10 keep-alive 10"},
+		{"GET", "/static/big.txt", h11mr, "206 len=10214 keep-alive 10214"},
+		{"GET", "/px/cl/big", h11r, "206 len=10 keep-alive 10"},
+		{"GET", "/px/cl/big", h11mr, "206 len=5000 keep-alive 5000"},
+		{"GET", "/px/ch/big", h11r, "200 chunked keep-alive 100000"},
+		{"GET", "/fcgi/cl/big", h11r, "200 len=100000 keep-alive 100000"},
+		{"GET", "/fcgi/nocl/big", h11r, "200 chunked keep-alive 100000"},
+		{"GET", "/fcgi/nocl/small", h11r, "200 chunked keep-alive 100"},
+		{"GET", "/cache/cl/small", h11r, "200 len=100 keep-alive 100 hit"},
+		{"GET", "/cache/ch/small", h11r, "200 chunked keep-alive 100 hit"},
+		{"GET", "/fcache/nocl/small", h11r, "200 chunked keep-alive 100 hit"},
+		{"GET", "/fcache/cl/small", h11mr, "200 len=100 keep-alive 100 hit"},
 	}
 	// FRAMING_RECORD=1 prints the rows with what the server answered
 	// instead of checking them (with -tags nginxdiff: nginx's answers).
@@ -654,7 +674,7 @@ http {
 	for _, tt := range tests {
 		got := framingOf(t, addr, tt.method, tt.uri, tt.proto)
 		if record {
-			fmt.Fprintf(&out, "\t\t{%q, %q, %s, %q},\n", tt.method, tt.uri, map[string]string{h11: "h11", h10: "h10", h10ka: "h10ka", h11gz: "h11gz"}[tt.proto], got)
+			fmt.Fprintf(&out, "\t\t{%q, %q, %s, %q},\n", tt.method, tt.uri, map[string]string{h11: "h11", h10: "h10", h10ka: "h10ka", h11gz: "h11gz", h11r: "h11r", h11mr: "h11mr"}[tt.proto], got)
 		} else if !framingMatches(got, tt.want) {
 			t.Errorf("%s %s %s: %s, nginx %s", tt.method, tt.uri, tt.proto, got, tt.want)
 		}

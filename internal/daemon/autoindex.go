@@ -53,6 +53,7 @@ func (h *staticHandler) list(rec *recorder, r *http.Request, st *vars.State, res
 		return
 	}
 	rec.Header().Set("Content-Type", h.listing.ContentType(callback))
+	rec.LengthUnknown()
 	rec.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return

@@ -115,6 +115,7 @@ func (w *recorder) startGunzip(h http.Header) {
 		return
 	}
 	gzipfilter.PrepareGunzip(h)
+	w.LengthUnknown() // the decompressed length is not known before the body
 	if w.req.Method == http.MethodHead {
 		return
 	}

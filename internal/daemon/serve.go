@@ -1152,6 +1152,19 @@ func (w *recorder) SetReason(status int, reason []byte) {
 	}
 }
 
+// LengthUnknown tells the engine's writer, before the head, that this main
+// request's response has no length known in advance (nginx's
+// headers_out.content_length_n of -1: a FastCGI, SCGI or uwsgi response
+// without Content-Length, a directory listing, a body a filter changes): it
+// goes out chunked, or up to the close, even when all of it fits the
+// writer's buffer. A subrequest's response, or one under another writer,
+// is not framed by fulcrum: nothing to do.
+func (w *recorder) LengthUnknown() {
+	if w.ew != nil && !w.sub {
+		w.ew.lengthUnknown()
+	}
+}
+
 // SetHeadTime implements proxy.HeadTimer when the engine's writer does.
 func (w *recorder) SetHeadTime(t time.Time) {
 	if w.ew != nil {

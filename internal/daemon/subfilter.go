@@ -131,6 +131,7 @@ func (w *recorder) startSub(h http.Header) {
 		}
 	}
 	delete(h, "Content-Length")
+	w.LengthUnknown() // nginx's ngx_http_clear_content_length: chunked, however short
 	if w.fileResponse {
 		// nginx's range filter writes a file's Accept-Ranges only for a
 		// response that keeps its Content-Length.

@@ -80,7 +80,8 @@ type respWriter struct {
 	expect  bool
 	tfields []string
 	// streamed frames the body chunked even when all of it fits the
-	// buffer, as nginx sends a body a filter changed (addition).
+	// buffer, as nginx sends a body whose length it did not know before
+	// the head (lengthUnknown).
 	streamed bool
 	// noChunk is chunked_transfer_encoding off for this response
 	// (noChunking): a body of unknown length goes out up to the close.
@@ -248,9 +249,15 @@ func (w *respWriter) watchNow() {
 // Content-Length (and keeps the connection), as with chunking on.
 func (w *respWriter) noChunking() { w.noChunk = true }
 
-// lengthUnknown frames this response's body as nginx does one whose
-// length a filter took away (the addition filter): chunked, never with a
-// Content-Length fulcrum could have counted.
+// lengthUnknown frames this response's body as nginx does one without
+// headers_out.content_length_n: chunked (up to the close for HTTP/1.0 or
+// chunked_transfer_encoding off; nothing for a HEAD), never with a
+// Content-Length fulcrum could have counted. The handlers and filters whose
+// nginx counterpart sets no length call it before the head: FastCGI, SCGI
+// and uwsgi without the application's Content-Length (recorder.LengthUnknown),
+// autoindex, and the addition, ssi, sub and gunzip filters. A handler that
+// sets a Content-Length, and the proxy (which flushes a body of unknown
+// length as it reads it), need not.
 func (w *respWriter) lengthUnknown() { w.streamed = true }
 
 // Header implements http.ResponseWriter.

@@ -46,6 +46,13 @@ type ReasonSetter interface {
 	SetReason(status int, reason []byte)
 }
 
+// LengthUnknowner is a ResponseWriter that frames a body whose length is not
+// known before the head goes out as nginx does (chunked to an HTTP/1.1
+// client, up to the close otherwise), however short the body turns out:
+// LengthUnknown comes before WriteHeader. Under a writer without it, the
+// writer frames the body as it sees fit.
+type LengthUnknowner interface{ LengthUnknown() }
+
 // AbortIgnorer is a ResponseWriter whose server watches the client for
 // going away during a request (the daemon's engine); IgnoreClientAbort ends
 // that watch for the rest of the request (fastcgi_ignore_client_abort on).

@@ -85,6 +85,13 @@ func serveFCGI(t *testing.T, network string, handler http.Handler) upstream.Sett
 
 // do serves one request through h.
 func do(h *Handler, method, target, body string, hdr ...string) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	doTo(h, w, method, target, body, hdr...)
+	return w
+}
+
+// doTo is do with the response going to w.
+func doTo(h *Handler, w http.ResponseWriter, method, target, body string, hdr ...string) {
 	var rb io.Reader
 	if body != "" {
 		rb = strings.NewReader(body)
@@ -101,9 +108,7 @@ func do(h *Handler, method, target, body string, hdr ...string) *httptest.Respon
 	st.Args = r.URL.RawQuery
 	st.RequestURI = r.RequestURI
 	st.Header = vars.HeaderMap(r.Header)
-	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r, st)
-	return w
 }
 
 // echo answers with what the FastCGI request carried.
@@ -462,5 +467,48 @@ func TestInterceptAndAccel(t *testing.T) {
 		if tc.accel != "" && w.Header().Get("Content-Type") != "application/pdf" {
 			t.Errorf("accel: Content-Type %q not kept", w.Header().Get("Content-Type"))
 		}
+	}
+}
+
+// lengthWriter is a ResponseRecorder that notes LengthUnknown, and whether
+// it came before the head.
+type lengthWriter struct {
+	*httptest.ResponseRecorder
+	headSent, unknown, beforeHead bool
+}
+
+func (w *lengthWriter) LengthUnknown() { w.unknown, w.beforeHead = true, !w.headSent }
+
+func (w *lengthWriter) WriteHeader(code int) {
+	w.headSent = true
+	w.ResponseRecorder.WriteHeader(code)
+}
+
+// TestLengthUnknown checks that a response without the application's
+// Content-Length tells the writer, before the head, that its length is not
+// known (nginx's content_length_n of -1: chunked however short), and one
+// with it does not.
+func TestLengthUnknown(t *testing.T) {
+	tests := []struct {
+		name string
+		head string
+		want bool
+	}{
+		{"no Content-Length", "Content-Type: text/plain\r\n\r\nhello", true},
+		{"Content-Length", "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello", false},
+		{"a redirect without a body", "Location: /next\r\n\r\n", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, _ := newHandler(t, settings(), 0, rawApp(t, func(w *bufio.Writer) {
+				writeRecord(w, typeStdout, []byte(tc.head))
+				end(w)
+			}))
+			w := &lengthWriter{ResponseRecorder: httptest.NewRecorder()}
+			doTo(h, w, "GET", "/x.php", "")
+			if w.unknown != tc.want || w.unknown && !w.beforeHead {
+				t.Errorf("LengthUnknown called %v (before the head: %v), want %v", w.unknown, w.beforeHead, tc.want)
+			}
+		})
 	}
 }

@@ -61,7 +61,8 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 }
 
 // writeHead sends the status of hd, with its reason phrase, or the 206 of
-// the range filter's cut.
+// the range filter's cut; a head without Content-Length has the writer
+// frame the body as one of unknown length (LengthUnknowner).
 func (h *Handler) writeHead(req *request, hd *head) {
 	if req.cut != nil {
 		req.w.WriteHeader(http.StatusPartialContent)
@@ -69,6 +70,12 @@ func (h *Handler) writeHead(req *request, hd *head) {
 	}
 	if rs, ok := req.w.(ReasonSetter); ok && hd.reason != "" {
 		rs.SetReason(hd.status, []byte(hd.reason))
+	}
+	if lu, ok := req.w.(LengthUnknowner); ok && len(req.w.Header()["Content-Length"]) == 0 {
+		// nginx's content_length_n stays -1 without the application's
+		// Content-Length: the body goes out chunked (close-delimited to
+		// HTTP/1.0), a short one too, from the cache as well.
+		lu.LengthUnknown()
 	}
 	req.w.WriteHeader(hd.status)
 }

@@ -538,6 +538,11 @@ func (h *GRPCHandler) respond(w http.ResponseWriter, r *http.Request, st *vars.S
 		}
 		out[name] = vs
 	}
+	if resp.ContentLength == 0 || r.Method == http.MethodHead {
+		// The stream ended with the head (a HEAD's always does): nginx's
+		// grpc module makes the length 0, whatever content-length said.
+		out["Content-Length"] = []string{"0"}
+	}
 	w.WriteHeader(resp.StatusCode)
 	flusher, _ := w.(http.Flusher)
 	if flusher != nil {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -223,7 +222,7 @@ func startFramingMC(t *testing.T) string {
 // framingPath says ("cl" with a content-length, "nocl" without), with a
 // grpc-status trailer.
 func startFramingGRPC(t *testing.T) string {
-	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return testutil.H2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := framingPath.FindStringSubmatch(r.URL.Path)
 		if m == nil {
 			w.WriteHeader(http.StatusNotFound)
@@ -244,11 +243,6 @@ func startFramingGRPC(t *testing.T) string {
 		}
 		w.Header().Set("Grpc-Status", "0")
 	}))
-	s.Config.Protocols = new(http.Protocols)
-	s.Config.Protocols.SetUnencryptedHTTP2(true)
-	s.Start()
-	t.Cleanup(s.Close)
-	return s.Listener.Addr().String()
 }
 
 // framingOf sends one raw request (proto is the version, then "ka" for

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +20,7 @@ import (
 // alternates, and a dead server is skipped.
 func TestGRPCServe(t *testing.T) {
 	backend := func(name string) string {
-		s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return testutil.H2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/grpc")
 			w.Header().Set("Trailer", "Grpc-Status")
 			w.WriteHeader(200)
@@ -36,11 +35,6 @@ func TestGRPCServe(t *testing.T) {
 			}
 			w.Header().Set("Grpc-Status", "0")
 		}))
-		s.Config.Protocols = new(http.Protocols)
-		s.Config.Protocols.SetUnencryptedHTTP2(true)
-		s.Start()
-		t.Cleanup(s.Close)
-		return s.Listener.Addr().String()
 	}
 	b1, b2 := backend("b1"), backend("b2")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -47,7 +47,18 @@ func startFulcrum(t testing.TB, conf string, wantListeners int) *instance {
 		t.Fatal(err)
 	}
 	in := &instance{t: t, dir: dir, conf: path, exited: make(chan struct{})}
-	in.cmd = exec.Command(fulcrumBin, "-p", dir, "-c", path, "-e", "stderr", "-g", "error_log stderr info;")
+	in.run("fulcrum", exec.Command(fulcrumBin, "-p", dir, "-c", path, "-e", "stderr", "-g", "error_log stderr info;"))
+	waitFor(t, "fulcrum to listen", func() bool { return len(in.listening()) >= wantListeners })
+	return in
+}
+
+// run starts cmd as the instance's process, its stderr read as the log
+// (readLog), and stops it with SIGTERM (SIGKILL after 5 s) when the test
+// ends, printing the log of a failed test under name.
+func (in *instance) run(name string, cmd *exec.Cmd) {
+	t := in.t
+	t.Helper()
+	in.cmd = cmd
 	stderr, err := in.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -65,11 +76,9 @@ func startFulcrum(t testing.TB, conf string, wantListeners int) *instance {
 			<-in.exited
 		}
 		if t.Failed() {
-			t.Logf("fulcrum log:\n%s", strings.Join(in.logLines(), "\n"))
+			t.Logf("%s log:\n%s", name, strings.Join(in.logLines(), "\n"))
 		}
 	})
-	waitFor(t, "fulcrum to listen", func() bool { return len(in.listening()) >= wantListeners })
-	return in
 }
 
 func (in *instance) readLog(r io.Reader) {

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/fcgi"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -794,7 +793,7 @@ func startGRPCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 	if strings.HasPrefix(name, "r") && name != "reset" {
 		return closedPorts(t, 1)[0]
 	}
-	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return testutil.H2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.note(r.URL.RequestURI(), name, r.Method)
 		io.Copy(io.Discard, r.Body)
 		switch {
@@ -812,9 +811,4 @@ func startGRPCUpBackend(t *testing.T, rec *upRecorder, name string) string {
 			panic("unknown backend " + name)
 		}
 	}))
-	s.Config.Protocols = new(http.Protocols)
-	s.Config.Protocols.SetUnencryptedHTTP2(true)
-	s.Start()
-	t.Cleanup(s.Close)
-	return s.Listener.Addr().String()
 }

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -48,28 +47,8 @@ func startUpstreamTarget(t *testing.T, conf string) *instance {
 		t.Fatal(err)
 	}
 	in := &instance{t: t, dir: dir, conf: path, exited: make(chan struct{}), addrs: []string{addr}}
-	in.cmd = exec.Command(bin, "-p", dir, "-c", path, "-e", "stderr",
-		"-g", "daemon off; master_process off; error_log stderr info; pid "+filepath.Join(dir, "nginx.pid")+";")
-	stderr, err := in.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go in.readLog(stderr)
-	t.Cleanup(func() {
-		in.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-in.exited:
-		case <-time.After(5 * time.Second):
-			in.cmd.Process.Kill()
-			<-in.exited
-		}
-		if t.Failed() {
-			t.Logf("nginx log:\n%s", strings.Join(in.logLines(), "\n"))
-		}
-	})
+	in.run("nginx", exec.Command(bin, "-p", dir, "-c", path, "-e", "stderr",
+		"-g", "daemon off; master_process off; error_log stderr info; pid "+filepath.Join(dir, "nginx.pid")+";"))
 	waitFor(t, "nginx to listen", func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {

@@ -776,6 +776,7 @@ type engineWriter interface {
 	noChunking()
 	stopped() <-chan struct{}
 	watchNow()
+	awaitGone(d time.Duration) (gone, ok bool)
 	pinFields()
 	placeField(name, key string)
 	expectTrailers(code int)

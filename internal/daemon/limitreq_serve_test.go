@@ -181,3 +181,82 @@ func waitForAccessPrefix(t *testing.T, path, prefix string, within time.Duration
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestLimitLogUpstreamAfterRedirect checks the error log lines of
+// limit_req and limit_conn in an error_page's location as nginx 1.22.1
+// writes them: after a proxied response was intercepted, the line names the
+// upstream the request tried before the redirect (nginx's r->upstream
+// outlives it: `upstream: "http://127.0.0.1:PORT/prox/s503"`); after a
+// return, none.
+func TestLimitLogUpstreamAfterRedirect(t *testing.T) {
+	release, arrived := make(chan struct{}), make(chan struct{}, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.Contains(r.URL.Path, "s503"):
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case strings.Contains(r.URL.Path, "hold"):
+			arrived <- struct{}{}
+			select {
+			case <-release:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		io.WriteString(w, "app")
+	}))
+	t.Cleanup(backend.Close)
+	t.Cleanup(func() { close(release) })
+	dir := t.TempDir()
+	b := backend.Listener.Addr().String()
+	addr, _ := runConfig(t, dir, strings.NewReplacer("DIR", dir, "B1", b).Replace(`error_log DIR/error.log info;
+	http { access_log off;
+	limit_req_zone $server_port zone=r1:1m rate=1r/m;
+	limit_req_zone $server_port zone=r2:1m rate=1r/m;
+	limit_conn_zone $server_port zone=c2:1m;
+	server { listen 127.0.0.1:0;
+		location /ret { error_page 503 = /r1; return 503; }
+		location /prox { proxy_intercept_errors on; error_page 503 = /r2; proxy_pass http://B1; }
+		location /cprox { proxy_intercept_errors on; error_page 503 = /c2; proxy_pass http://B1; }
+		location /r1 { limit_req zone=r1 nodelay; proxy_pass http://B1; }
+		location /r2 { limit_req zone=r2 nodelay; proxy_pass http://B1; }
+		location /c2 { limit_conn c2 1; proxy_pass http://B1; }
+	} }`))
+	status := func(path string) int {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// The first request of each zone passes, the redirected one is limited.
+	for _, p := range []string{"/r1", "/r2"} {
+		if got := status(p); got != 200 {
+			t.Fatalf("%s: %d, want 200", p, got)
+		}
+	}
+	go func() {
+		if resp, err := http.Get("http://" + addr + "/c2/hold"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	tests := []struct{ path, line string }{
+		{"/ret", `limiting requests, excess: 1.000 by zone "r1", client: 127.0.0.1, server: , request: "GET /ret HTTP/1.1", host: "` + addr + `"`},
+		{"/prox/s503", `limiting requests, excess: 1.000 by zone "r2", client: 127.0.0.1, server: , request: "GET /prox/s503 HTTP/1.1", upstream: "http://` + b + `/prox/s503", host: "` + addr + `"`},
+		{"/cprox/s503", `limiting connections by zone "c2", client: 127.0.0.1, server: , request: "GET /cprox/s503 HTTP/1.1", upstream: "http://` + b + `/cprox/s503", host: "` + addr + `"`},
+	}
+	for _, tc := range tests {
+		if tc.path == "/cprox/s503" {
+			select { // /c2/hold holds the zone's one connection
+			case <-arrived:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the held request did not reach the backend")
+			}
+		}
+		if got := status(tc.path); got != 503 {
+			t.Errorf("%s: %d, want 503", tc.path, got)
+		}
+		waitForLog(t, filepath.Join(dir, "error.log"), "error "+tc.line)
+	}
+}

@@ -152,12 +152,11 @@ func hasIPv4Rule(rules []config.AccessRule) bool {
 	return false
 }
 
-// clientName is the client as nginx's error log names it: its address, or
-// "unix:" for a unix socket.
 // logRequest is the request context of an error log line, as nginx writes
 // it: the connection's number, the client, the server, the request line as
-// received and the Host.
+// received, the upstream the request last tried (before an internal
+// redirect, as nginx's r->upstream outlives it) and the Host.
 func logRequest(st *vars.State, r *http.Request) *errlog.Request {
 	return &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
-		Request: st.RequestLine, Host: r.Host}
+		Request: st.RequestLine, Upstream: st.LastUpstream.String(), Host: r.Host}
 }

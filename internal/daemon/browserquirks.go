@@ -52,3 +52,21 @@ func (w *recorder) pageQuirks(code int, location string) errpage.Quirks {
 	}
 	return q
 }
+
+// refusedQuirks is msie_padding for the page of a head the engine refused
+// (answerAndClose): nginx pads it when the User-Agent field that marks
+// Internet Explorer or Chrome was read before the refusal (a bad field or
+// a too long one after it, a bad or missing Host), and not when the
+// request line or a field before it was the fault (nginx 1.22.1, raw
+// sockets). The default server's msie_padding decides.
+func (cc *clientConn) refusedQuirks() errpage.Quirks {
+	if cc.srv.lim.msiePaddingOff {
+		return errpage.Quirks{}
+	}
+	ua := cc.req.Headers.Get("User-Agent")
+	if len(ua) == 0 {
+		return errpage.Quirks{}
+	}
+	s := string(ua)
+	return errpage.Quirks{Padding: browser.MSIE(s) || browser.Chrome(s)}
+}

@@ -1,11 +1,14 @@
 package daemon_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMSIEPaddingAndRefresh runs nginx's pages for old browsers through
@@ -72,4 +75,75 @@ func TestMSIEPaddingAndRefresh(t *testing.T) {
 			t.Errorf("%s %q: %d %q, want %d and %q", tt.path, tt.ua, resp.StatusCode, body, tt.status, tt.want)
 		}
 	}
+}
+
+// TestMSIEPaddingRefusedHead checks msie_padding on the page of a head the
+// engine refuses before reading it all, as nginx 1.22.1 answered the same
+// bytes on raw sockets: the 400 is padded when a User-Agent of Chrome or
+// Internet Explorer came before the fault (a bad field line, a bad or
+// missing Host), not when the request line or a field before the
+// User-Agent was the fault (nginx's body: 157 bytes, 559 padded, with its
+// 12-byte signature). A field over large_client_header_buffers after the
+// User-Agent pads too (nginx pads its 400 "Request Header Or Cookie Too
+// Large"; fulcrum answers 431, see http-hardening.md). msie_padding off
+// in the default server turns it off.
+func TestMSIEPaddingRefusedHead(t *testing.T) {
+	const (
+		chrome = "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36\r\n"
+		msie   = "User-Agent: Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)\r\n"
+		pad    = "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
+	)
+	big := "X-Big: " + strings.Repeat("a", 2000) + "\r\n"
+	conf := `
+    access_log off;
+    large_client_header_buffers 2 512;
+    server { listen 127.0.0.1:0; %s location / { return 200 ok; } }`
+	on := startDaemon(t, t.TempDir(), fmt.Sprintf(conf, ""))
+	off := startDaemon(t, t.TempDir(), fmt.Sprintf(conf, "msie_padding off;"))
+	tests := []struct {
+		name, head string
+		status     int
+		padded     bool
+	}{
+		{"bad request line", "GET / HTTP/1.1 x\r\nHost: h\r\n" + chrome + "\r\n", 400, false},
+		{"bad method", "GARBAGE\r\n" + chrome + "\r\n", 400, false},
+		{"bad field after Chrome", "GET / HTTP/1.1\r\nHost: h\r\n" + chrome + "Bad Header: x\r\n\r\n", 400, true},
+		{"bad field after MSIE", "GET / HTTP/1.1\r\nHost: h\r\n" + msie + "Bad Header: x\r\n\r\n", 400, true},
+		{"bad field before Chrome", "GET / HTTP/1.1\r\nHost: h\r\nBad Header: x\r\n" + chrome + "\r\n", 400, false},
+		{"bad Host after Chrome", "GET / HTTP/1.1\r\n" + chrome + "Host: a b\r\n\r\n", 400, true},
+		{"no Host", "GET / HTTP/1.1\r\n" + chrome + "\r\n", 400, true},
+		{"too large after Chrome", "GET / HTTP/1.1\r\nHost: h\r\n" + chrome + big + "\r\n", 431, true},
+		{"too large after MSIE", "GET / HTTP/1.1\r\nHost: h\r\n" + msie + big + "\r\n", 431, true},
+		{"too large before Chrome", "GET / HTTP/1.1\r\nHost: h\r\n" + big + chrome + "\r\n", 431, false},
+	}
+	for _, tt := range tests {
+		for _, addr := range []string{on, off} {
+			resp, body := sendHead(t, addr, tt.head)
+			want := tt.padded && addr == on
+			if resp.StatusCode != tt.status || strings.HasSuffix(body, "</html>\r\n"+strings.Repeat(pad, 6)) != want || !want && !strings.HasSuffix(body, "</html>\r\n") {
+				t.Errorf("%s (padding on %v): %d %q, want %d padded %v", tt.name, addr == on, resp.StatusCode, body, tt.status, want)
+			}
+		}
+	}
+}
+
+// sendHead sends head on a new connection and reads the answer.
+func sendHead(t *testing.T, addr, head string) (*http.Response, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, head); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
 }

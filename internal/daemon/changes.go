@@ -31,6 +31,9 @@ type limits struct {
 	// closing is the default server's lingering and reset settings, for
 	// the connections no location decided (a refused or timed-out head).
 	closing config.Closing
+	// msiePaddingOff is the default server's msie_padding off, for the
+	// pages of refused heads (refusedQuirks).
+	msiePaddingOff bool
 }
 
 // limitsFor returns the limits of the listener named key.
@@ -54,6 +57,7 @@ func (s *snapshot) limitsFor(key string) limits {
 	lim.sendTimeout = set.SendTimeout
 	lim.closing = set.Closing
 	lim.server = serverHeader(set)
+	lim.msiePaddingOff = set.MSIEPaddingOff
 	if b := set.LargeClientHeaderBuffers; b.Number > 0 && b.Size > 0 {
 		// nginx: the request line and each field line must fit one buffer.
 		lim.h1 = h1.Limits{MaxRequestLine: int(b.Size), MaxFieldLine: int(b.Size), MaxHeaderBytes: b.Number * int(b.Size)}

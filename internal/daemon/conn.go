@@ -594,7 +594,7 @@ func (cc *clientConn) answerAndClose(code int, whole bool) {
 	if server == "" {
 		server = "fulcrum"
 	}
-	errpage.Write(w, code, server)
+	errpage.WriteFor(w, code, server, cc.refusedQuirks())
 	w.finish()
 	cc.lingerAfter = code != http.StatusRequestTimeout && w.err == nil
 	cc.logRefused(code, whole)

@@ -236,6 +236,7 @@ func (cc *clientConn) serveH2(sc *sslConn, tc *tls.Conn) {
 	if hc.set == nil {
 		hc.set = &config.Settings{}
 	}
+	hc.noDelay()
 	hc.gen = cc.srv.h2.gen.Load()
 	srv := cc.srv.h2.server(hc.set)
 	if srv == nil {
@@ -243,6 +244,19 @@ func (cc *clientConn) serveH2(sc *sslConn, tc *tls.Conn) {
 	}
 	srv.serveConn(srv.hs, tc, hc)
 	hc.finishing.Wait()
+}
+
+// noDelay applies tcp_nodelay to an HTTP/2 connection's socket once, from
+// the connection's server (hc.set), as nginx's
+// ngx_http_v2_send_output_queue takes it from the connection's
+// configuration: on sets TCP_NODELAY (Go did at the accept), off leaves it
+// cleared, whatever the locations of its streams say (nginx 1.22.1, traced:
+// a location's off does not stop the setsockopt on an HTTP/2 connection).
+// The streams' copies of the connection's info lose the socket, so that
+// they do not apply their locations' values the HTTP/1.1 way.
+func (hc *h2Conn) noDelay() {
+	hc.cc.ci.applyNoDelay(hc.set)
+	hc.base.sock = nil
 }
 
 // BaseContext is the context of the connection's streams: the

@@ -469,17 +469,38 @@ func (s *snapshot) logLimitReq(r *http.Request, st *vars.State, set *config.Sett
 // waitLimitReq holds a delayed request for d without a goroutine of its own,
 // as nginx's timer does. It reports false when the client went away first:
 // the request then ends as nginx ends it, with 499 and no answer.
+//
+// nginx pairs the delay's timer with read events on the client connection
+// (ngx_http_test_reading), so it sees a client that leaves at once; the
+// engine's writer does the same by waiting on the socket itself
+// (awaitGone). Under another writer (HTTP/2, TLS) the request's context
+// tells, within the server's client check (abortCheckInterval).
 func (s *snapshot) waitLimitReq(rec *recorder, r *http.Request, st *vars.State, d time.Duration) bool {
+	if rec.ew != nil {
+		if gone, ok := rec.ew.awaitGone(d); ok {
+			if gone {
+				s.clientLeft(rec, r, st)
+			}
+			return !gone
+		}
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
 	case <-r.Context().Done():
-		if s.log.Enabled(errlog.Info) {
-			s.log.LogRequest(errlog.Info, logRequest(st, r), "client prematurely closed connection")
-		}
-		rec.drop(499)
+		s.clientLeft(rec, r, st)
 		return false
 	}
+}
+
+// clientLeft ends a request whose client went away during a limit_req
+// delay, as nginx's ngx_http_test_reading does: the info line, then 499
+// with no answer.
+func (s *snapshot) clientLeft(rec *recorder, r *http.Request, st *vars.State) {
+	if s.log.Enabled(errlog.Info) {
+		s.log.LogRequest(errlog.Info, logRequest(st, r), "client prematurely closed connection")
+	}
+	rec.drop(499)
 }

@@ -1,11 +1,14 @@
 package daemon_test
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,5 +92,171 @@ func reloadAndWait(t *testing.T, sigs chan<- os.Signal, dir string) {
 			t.Fatal("no reload within 5s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLimitReqDelayClientGone checks a limit_req delay (30r/m: the second
+// request waits 2 s) against its client, as nginx 1.22.1 does it: nginx
+// pairs the delay's timer with read events, so a client that closes 50 ms
+// into the delay ends the request at once, logged 499 with a
+// $request_time of 0.05 (nginx logged 0.201 for a close after 200 ms); the
+// server's periodic client check alone took 0.5 to 1 s. A client that
+// stays and has sent more (a pipelined request) waits the whole delay and
+// gets its answer.
+func TestLimitReqDelayClientGone(t *testing.T) {
+	const delay = 2 * time.Second
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("in"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A file, not a return: return answers before limit_req runs.
+	addr, _ := runConfig(t, dir, strings.ReplaceAll(`error_log DIR/error.log info;
+	http { log_format t "$request_uri $status $request_time"; access_log DIR/access.log t;
+	limit_req_zone $arg_k zone=z:1m rate=30r/m;
+	server { listen 127.0.0.1:0;
+		location /f { limit_req zone=z burst=5; alias DIR/f.txt; }
+	} }`, "DIR", dir))
+	get := func(k string) {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + "/f?k=" + k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	dial := func(req string) net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	get("gone") // the first passes, the next one waits
+	c := dial("GET /f?k=gone HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitForLog(t, filepath.Join(dir, "error.log"), `warn delaying request`)
+	time.Sleep(50 * time.Millisecond) // inside the delay
+	c.Close()
+	line := waitForAccessPrefix(t, filepath.Join(dir, "access.log"), "/f?k=gone 499 ", delay+time.Second)
+	took, err := strconv.ParseFloat(strings.TrimPrefix(line, "/f?k=gone 499 "), 64)
+	if err != nil || took >= 0.3 {
+		t.Errorf("a client that left 50 ms into the delay: %q, want $request_time under 0.3", line)
+	}
+
+	get("stay")
+	c = dial("GET /f?k=stay HTTP/1.1\r\nHost: x\r\n\r\nGET /f?k=other HTTP/1.1\r\nHost: x\r\n\r\n")
+	start := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(delay + 3*time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("a client that stays, with a pipelined request: %v", err)
+	}
+	resp.Body.Close()
+	if took := time.Since(start); resp.StatusCode != 200 || took < delay-200*time.Millisecond {
+		t.Errorf("a client that stays: %d after %v, want 200 after the %v delay", resp.StatusCode, took, delay)
+	}
+}
+
+// waitForAccessPrefix polls the access log at path for a line that starts
+// with prefix, and returns it.
+func waitForAccessPrefix(t *testing.T, path, prefix string, within time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		b, _ := os.ReadFile(path)
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no access log line %q... within %v in:\n%s", prefix, within, b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLimitLogUpstreamAfterRedirect checks the error log lines of
+// limit_req and limit_conn in an error_page's location as nginx 1.22.1
+// writes them: after a proxied response was intercepted, the line names the
+// upstream the request tried before the redirect (nginx's r->upstream
+// outlives it: `upstream: "http://127.0.0.1:PORT/prox/s503"`); after a
+// return, none.
+func TestLimitLogUpstreamAfterRedirect(t *testing.T) {
+	release, arrived := make(chan struct{}), make(chan struct{}, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.Contains(r.URL.Path, "s503"):
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case strings.Contains(r.URL.Path, "hold"):
+			arrived <- struct{}{}
+			select {
+			case <-release:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		io.WriteString(w, "app")
+	}))
+	t.Cleanup(backend.Close)
+	t.Cleanup(func() { close(release) })
+	dir := t.TempDir()
+	b := backend.Listener.Addr().String()
+	addr, _ := runConfig(t, dir, strings.NewReplacer("DIR", dir, "B1", b).Replace(`error_log DIR/error.log info;
+	http { access_log off;
+	limit_req_zone $server_port zone=r1:1m rate=1r/m;
+	limit_req_zone $server_port zone=r2:1m rate=1r/m;
+	limit_conn_zone $server_port zone=c2:1m;
+	server { listen 127.0.0.1:0;
+		location /ret { error_page 503 = /r1; return 503; }
+		location /prox { proxy_intercept_errors on; error_page 503 = /r2; proxy_pass http://B1; }
+		location /cprox { proxy_intercept_errors on; error_page 503 = /c2; proxy_pass http://B1; }
+		location /r1 { limit_req zone=r1 nodelay; proxy_pass http://B1; }
+		location /r2 { limit_req zone=r2 nodelay; proxy_pass http://B1; }
+		location /c2 { limit_conn c2 1; proxy_pass http://B1; }
+	} }`))
+	status := func(path string) int {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// The first request of each zone passes, the redirected one is limited.
+	for _, p := range []string{"/r1", "/r2"} {
+		if got := status(p); got != 200 {
+			t.Fatalf("%s: %d, want 200", p, got)
+		}
+	}
+	go func() {
+		if resp, err := http.Get("http://" + addr + "/c2/hold"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	tests := []struct{ path, line string }{
+		{"/ret", `limiting requests, excess: 1.000 by zone "r1", client: 127.0.0.1, server: , request: "GET /ret HTTP/1.1", host: "` + addr + `"`},
+		{"/prox/s503", `limiting requests, excess: 1.000 by zone "r2", client: 127.0.0.1, server: , request: "GET /prox/s503 HTTP/1.1", upstream: "http://` + b + `/prox/s503", host: "` + addr + `"`},
+		{"/cprox/s503", `limiting connections by zone "c2", client: 127.0.0.1, server: , request: "GET /cprox/s503 HTTP/1.1", upstream: "http://` + b + `/cprox/s503", host: "` + addr + `"`},
+	}
+	for _, tc := range tests {
+		if tc.path == "/cprox/s503" {
+			select { // /c2/hold holds the zone's one connection
+			case <-arrived:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the held request did not reach the backend")
+			}
+		}
+		if got := status(tc.path); got != 503 {
+			t.Errorf("%s: %d, want 503", tc.path, got)
+		}
+		waitForLog(t, filepath.Join(dir, "error.log"), "error "+tc.line)
 	}
 }

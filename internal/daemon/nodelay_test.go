@@ -2,10 +2,17 @@ package daemon_test
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
 
 	"fulcrum/internal/testutil"
 )
@@ -92,6 +99,70 @@ func TestKeepaliveDisable(t *testing.T) {
 		resp.Body.Close()
 		if resp.Close != tt.close {
 			t.Errorf("%s %s %q: Connection %q, want close %v", tt.method, tt.path, tt.ua, resp.Header.Get("Connection"), tt.close)
+		}
+	}
+}
+
+// TestTCPNoDelayHTTP2 checks tcp_nodelay on HTTP/2 connections, h2c and
+// over TLS, as nginx 1.22.1 applies it (traced with strace): the
+// connection's server decides, once: on sets TCP_NODELAY, off never does,
+// and a location's off does not clear it for a stream.
+func TestTCPNoDelayHTTP2(t *testing.T) {
+	tests := []struct {
+		name, server, location string
+		want                   bool
+	}{
+		{"on", "", "", true},
+		{"off", "tcp_nodelay off;", "", false},
+		{"location off", "", "tcp_nodelay off;", true},
+	}
+	for _, tc := range tests {
+		for _, tlsOn := range []bool{false, true} {
+			name := tc.name + " h2c"
+			if tlsOn {
+				name = tc.name + " tls"
+			}
+			t.Run(name, func(t *testing.T) {
+				dir := t.TempDir()
+				listen, certs, pool := "http2", "", (*x509.CertPool)(nil)
+				if tlsOn {
+					certs, pool = h2Site(t, dir)
+					listen = "ssl http2"
+				}
+				addr := startDaemon(t, dir, fmt.Sprintf(`access_log off;
+    server { listen 127.0.0.1:0 %s; %s %s
+        location / { %s return 200 ok; } }`, listen, certs, tc.server, tc.location))
+				var conn net.Conn
+				tr := &http2.Transport{AllowHTTP: true, TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "a.test"},
+					DialTLSContext: func(ctx context.Context, _, _ string, cfg *tls.Config) (net.Conn, error) {
+						var d net.Dialer
+						c, err := d.DialContext(ctx, "tcp", addr)
+						conn = c
+						if err != nil || !tlsOn {
+							return c, err
+						}
+						return tls.Client(c, cfg), nil
+					}}
+				t.Cleanup(tr.CloseIdleConnections)
+				scheme := "http"
+				if tlsOn {
+					scheme = "https"
+				}
+				for i := range 2 {
+					resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(scheme + "://a.test/")
+					if err != nil {
+						t.Fatal(err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.ProtoMajor != 2 {
+						t.Fatalf("%s, want HTTP/2", resp.Proto)
+					}
+					if got := testutil.SocketNoDelay(t, conn.RemoteAddr().(*net.TCPAddr).Port, conn.LocalAddr().(*net.TCPAddr).Port); got != tc.want {
+						t.Errorf("stream %d: TCP_NODELAY %v, want %v", i, got, tc.want)
+					}
+				}
+			})
 		}
 	}
 }

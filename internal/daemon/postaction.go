@@ -84,17 +84,20 @@ func (headOnly) Write(p []byte) (int, error) {
 // dropped after its head. It runs even when the client went away (the
 // context cannot be cancelled by it), bounded by the timeouts of the
 // location it reaches (a proxied one's connect, send and read timeouts, up
-// to the head). The main request's variables and log line stay its own:
-// st is put back afterwards (nginx logs the post action's upstream status,
-// URI and upstreams instead). Access checks and limits do not run again
+// to the head). The request's one log line is then written as nginx 1.22.1
+// writes it (recorded): by the access_log of the location the post action
+// reached, whose settings runPostAction returns (nil: the main request's),
+// with the post action's $uri and upstream attempts after the main
+// request's, and its status unless the main request answered with an error
+// page (vars.State.EndPostAction). Access checks and limits do not run again
 // (as for fulcrum's other subrequests), and a post_action of the location
 // the post action reaches is not followed (nginx follows it until its
 // internal redirects run out, about ten times, and logs 500).
-func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State, target string) {
+func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State, target string) (logSet *config.Settings) {
 	srv := main.srv
 	path, args, found, rewritten, whole := st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI
 	saved := st.BeginSubrequest(target, r.Method)
-	defer st.EndSubrequest(saved)
+	defer st.EndPostAction(saved, main.errorPage)
 	sr := r.Clone(context.WithoutCancel(r.Context()))
 	if _, ok := sr.Header["Upgrade"]; ok {
 		delete(sr.Header, "Upgrade") // the connection is not to be taken over
@@ -110,6 +113,9 @@ func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State
 		realIPSet: true, sub: true, srv: srv}
 	defer func() {
 		sub.gz.Abort()
+		// A proxied answer ends at its head with a panic
+		// (http.ErrAbortHandler): the location's settings still log.
+		logSet = sub.set
 		if p := recover(); p != nil && p != http.ErrAbortHandler {
 			s.log.Logf(errlog.Alert, "panic serving the post action %q of %s: %v\n%s", target, st.Remote, p, debug.Stack())
 		}
@@ -120,10 +126,11 @@ func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State
 		st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI = path, args, found, rewritten, whole
 		if loc = srv.Named(target); loc == nil {
 			s.log.LogRequest(errlog.Error, logRequest(st, r), `could not find named location "`+target+`"`)
-			return
+			return nil
 		}
 	} else {
 		loc, res = s.subrequestLocation(sr, st, srv)
 	}
 	s.runSubrequestAt(sub, sr, st, srv, loc, res)
+	return sub.set
 }

@@ -151,11 +151,12 @@ func TestPostAction(t *testing.T) {
 			}
 		})
 	}
-	// The log line is the main request's: its status, URI and upstream,
-	// not the post action's (nginx 1.22 logs those: 418 /acct "200 : 418").
+	// The one log line has the post action's status, URI and upstream
+	// after the main request's, as nginx 1.22.1 writes it (its post action
+	// is the main request sent on internally).
 	waitFor(t, func() bool {
 		b, _ := os.ReadFile(filepath.Join(dir, "access.log"))
-		return strings.Contains(string(b), "/u/y?c=3 200 /u/y 200\n")
+		return strings.Contains(string(b), "/u/y?c=3 418 /acct 200 : 418\n")
 	})
 }
 
@@ -272,4 +273,68 @@ func keepAliveGet(t *testing.T, c net.Conn, br *bufio.Reader, target string) {
 	if err != nil || resp.StatusCode != 200 || string(b) != "main "+target+"\n" {
 		t.Fatalf("%s: %d %q %v", target, resp.StatusCode, b, err)
 	}
+}
+
+// TestPostActionLogLine checks the access log line of a request with a
+// post_action as nginx 1.22.1 wrote it (recorded with the same locations):
+// one line, by the access_log of the location the post action reached,
+// with the main request's $request_uri and $body_bytes_sent, the post
+// action's $uri (a named location keeps the main request's), its
+// upstream status after the main request's (" : "), and its $status,
+// unless the main request answered with an error of its own (its 404
+// stays).
+func TestPostActionLogLine(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "s503") {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		io.WriteString(w, "ok\n")
+	}))
+	t.Cleanup(backend.Close)
+	dir := t.TempDir()
+	b := backend.Listener.Addr().String()
+	addr := startDaemon(t, dir, strings.NewReplacer("DIR", dir, "B1", b).Replace(`
+    log_format t '$request_uri $status $uri $upstream_status $body_bytes_sent';
+    access_log DIR/access.log t buffer=0;
+    server {
+        listen 127.0.0.1:0;
+        location /main { post_action /pa; return 200 "main\n"; }
+        location /mainp { post_action /pa; proxy_pass http://B1; }
+        location /named { post_action @pa; return 200 "named\n"; }
+        location /m503 { post_action /p503; return 200 "m\n"; }
+        location /m404 { post_action /pa; return 404; }
+        location /ns503 { post_action @p503; return 200 "n\n"; }
+        location /pa { proxy_pass http://B1; }
+        location @pa { proxy_pass http://B1; }
+        location /p503 { access_log DIR/pa.log t buffer=0; proxy_pass http://B1/s503; }
+        location @p503 { access_log DIR/pa.log t buffer=0; proxy_pass http://B1; }
+    }`))
+	tests := []struct{ uri, log, line string }{
+		{"/main?a=1", "access.log", "/main?a=1 200 /pa 200 5"},
+		{"/mainp?b=2", "access.log", "/mainp?b=2 200 /pa 200 : 200 3"},
+		{"/named?c=3", "access.log", "/named?c=3 200 /named 200 6"},
+		{"/m503?d=4", "pa.log", "/m503?d=4 503 /p503 503 2"},
+		{"/m404?e=5", "access.log", "/m404?e=5 404 /pa 200 "},
+		{"/ns503?f=6", "pa.log", "/ns503?f=6 503 /ns503 503 2"},
+	}
+	for _, tc := range tests {
+		resp, err := http.Get("http://" + addr + tc.uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	for _, tc := range tests {
+		waitFor(t, func() bool {
+			b, _ := os.ReadFile(filepath.Join(dir, tc.log))
+			return strings.Contains("\n"+string(b), "\n"+tc.line)
+		})
+	}
+	// One line per request: six in all.
+	waitFor(t, func() bool {
+		a, _ := os.ReadFile(filepath.Join(dir, "access.log"))
+		p, _ := os.ReadFile(filepath.Join(dir, "pa.log"))
+		return strings.Count(string(a)+string(p), "\n") == len(tests)
+	})
 }

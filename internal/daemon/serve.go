@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -97,6 +98,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 			discardBody(rec, ci, left)
 		}
 		post := postActionTarget(rec, completed)
+		logSet := rec.set // a post action's location logs instead
 		if rec.mirrors != nil || post != "" {
 			// Only a request with mirrors or a post action asks (its
 			// writer is never replaced): the type check stays off the
@@ -111,10 +113,11 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 					if rec.mirrors != nil {
 						rec.mirrors.wait()
 					}
+					logSet := rec.set
 					if post != "" {
-						s.runPostAction(rec, r, st, post)
+						logSet = cmp.Or(s.runPostAction(rec, r, st, post), logSet)
 					}
-					s.access.log(rec.set, st)
+					s.access.log(logSet, st)
 					s.putScratch(scratch)
 					s.life.leave()
 				})
@@ -127,11 +130,11 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 				if rec.ew != nil {
 					rec.ew.flushNow() // the client has its whole answer first
 				}
-				s.runPostAction(rec, r, st, post)
+				logSet = cmp.Or(s.runPostAction(rec, r, st, post), logSet)
 			}
 		}
 		rec.account(ci)
-		s.access.log(rec.set, st)
+		s.access.log(logSet, st)
 	}()
 	left = s.serveFound(rec, r, st, ci, sm, hostErr)
 	completed = true
@@ -705,6 +708,10 @@ type recorder struct {
 	pending        *internalRedirect
 	errorPageUsed  bool
 	statusOverride int
+	// errorPage records that the request failed with an error of fulcrum's
+	// own (fail): nginx's r->err_status, which a post action's status does
+	// not replace in the log line.
+	errorPage bool
 	// realIPSet records that realip set the client address (from the server's
 	// rule, or a location's): nginx does it once per request.
 	realIPSet bool
@@ -779,6 +786,7 @@ type engineWriter interface {
 	noChunking()
 	stopped() <-chan struct{}
 	watchNow()
+	awaitGone(d time.Duration) (gone, ok bool)
 	pinFields()
 	placeField(name, key string)
 	expectTrailers(code int)
@@ -985,6 +993,7 @@ func (w *recorder) write(p []byte) (int, error) {
 // missing file, a refused client), its own status goes out, not the one the
 // error_page meant for the page, as nginx does.
 func (w *recorder) fail(code int) {
+	w.errorPage = true
 	if code == http.StatusRequestTimeout && !w.wroteHeader && !w.sub {
 		// A body that stopped coming (client_body_timeout): nginx's
 		// ngx_http_finalize_request terminates a request that ends with 408,

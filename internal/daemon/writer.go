@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"fulcrum/internal/config"
@@ -240,6 +241,40 @@ func (w *respWriter) watchNow() {
 	if cc := w.cc; cc.raw != nil && cc.handlerSince.Load() != 0 {
 		cc.handlerSince.Store(max(cc.srv.tick.Load(), 1))
 	}
+}
+
+// awaitGone waits up to d for the client to go away, on the request's own
+// goroutine: a read wait on the socket (Go's poller reports the peer's
+// FIN or reset as readable) whose step peeks without consuming, so bytes
+// the client sent ahead (a body, a pipelined request) stay for their
+// reader and only the next event wakes it. gone reports that the client
+// left (end of stream, a reset, or another error on the socket) before d
+// passed; ok is false when the connection has no socket to wait on (the
+// caller then waits on the request's context). The connection's read
+// deadline is put back afterwards.
+func (w *respWriter) awaitGone(d time.Duration) (gone, ok bool) {
+	cc := w.cc
+	if cc.rawc == nil || cc.hijacked {
+		return false, false
+	}
+	if err := cc.c.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return false, false
+	}
+	err := cc.rawc.Read(peekGone)
+	_ = cc.c.SetReadDeadline(cc.rd.At())
+	return !errors.Is(err, os.ErrDeadlineExceeded), true
+}
+
+// peekGone is awaitGone's step: true once a peek at the socket finds the
+// end of the stream or an error, false (wait for the next event) while it
+// finds nothing new to say, or bytes that are not its own to read.
+func peekGone(fd uintptr) bool {
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	if err != nil {
+		return !errors.Is(err, syscall.EAGAIN)
+	}
+	return n == 0
 }
 
 // noChunking is chunked_transfer_encoding off for this response: a body

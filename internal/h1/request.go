@@ -184,10 +184,44 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 	head, err := readWholeHead(br, r.hb.b, &s)
 	r.hb.b = head
 	if err != nil {
+		if _, refused := err.(Error); refused {
+			r.Headers = arrivedFields(r.hb.h, head, s.lim.MaxFieldLine)
+		}
 		return err
 	}
 	r.HeadLen = len(head)
 	return r.parse(head)
+}
+
+// arrivedFields parses the whole field lines at the start of a head that
+// was refused before it was read to its end (a line over its limit, a bare
+// LF), up to the first line it cannot take: nginx had processed them when
+// it gave up, so they are the request's fields for the refusal's log line
+// ($http_NAME) and page (a User-Agent decides msie_padding). A line over
+// maxLine (CRLF included), the one refused, ends them. The request line is
+// left alone.
+func arrivedFields(dst Headers, head []byte, maxLine int) Headers {
+	i := bytes.IndexByte(head, '\n')
+	if i < 0 {
+		return dst
+	}
+	rest := head[i+1:]
+	for {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 1 || i+1 > maxLine || rest[i-1] != '\r' || bytes.IndexByte(rest[:i-1], '\r') >= 0 {
+			return dst
+		}
+		line := rest[:i-1]
+		rest = rest[i+1:]
+		if len(line) == 0 {
+			return dst
+		}
+		h, err := parseFieldLine(line, len(dst) == 0)
+		if err != nil {
+			return dst
+		}
+		dst = append(dst, h)
+	}
 }
 
 // ParseRequest parses the request head at the start of b into r. It returns

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -611,6 +612,39 @@ func TestRequestRawLineAfterError(t *testing.T) {
 			r.Reset()
 			if r.Raw() != nil || r.RawLine() != nil {
 				t.Error("Raw after Reset is not nil")
+			}
+		})
+	}
+}
+
+// TestReadRequestRefusedFields checks that a head refused before its end
+// keeps the whole field lines that came before the fault (nginx had
+// processed them: its log line and msie_padding see them), and none after
+// a line it cannot parse.
+func TestReadRequestRefusedFields(t *testing.T) {
+	lim := Limits{MaxRequestLine: 512, MaxFieldLine: 512, MaxHeaderBytes: 1024}
+	big := "X-Big: " + strings.Repeat("a", 600) + "\r\n"
+	tests := []struct {
+		name, head string
+		want       []string // the field names kept
+	}{
+		{"too long after two", "GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\n" + big + "\r\n", []string{"Host", "User-Agent"}},
+		{"too long first", "GET / HTTP/1.1\r\n" + big + "User-Agent: u\r\n\r\n", nil},
+		{"bare LF", "GET / HTTP/1.1\r\nUser-Agent: u\r\nX: y\nZ: z\r\n\r\n", []string{"User-Agent"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Request
+			err := ReadRequest(bufio.NewReader(strings.NewReader(tc.head)), &r, lim)
+			if _, ok := err.(Error); !ok {
+				t.Fatalf("err %v, want an Error", err)
+			}
+			var got []string
+			for _, h := range r.Headers {
+				got = append(got, string(h.Name))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("fields %q, want %q", got, tc.want)
 			}
 		})
 	}

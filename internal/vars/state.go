@@ -359,6 +359,12 @@ type State struct {
 
 	// Upstreams lists the upstream attempts in order, one per server tried.
 	Upstreams []Attempt
+	// LastUpstream is the upstream the request's last attempt went to, for
+	// the error log's `upstream: "..."` field: nginx keeps r->upstream
+	// across an internal redirect, so a line the request writes later (a
+	// limit_req or limit_conn in an error_page's location after an
+	// intercepted response) still names it. The zero value: none yet.
+	LastUpstream UpstreamRef
 	// groupNext marks the next attempt as the first of another proxying of
 	// the same request (StartUpstreamGroup).
 	groupNext bool
@@ -461,6 +467,23 @@ func (st *State) cache(slot int, v []byte, found bool) {
 	start := len(st.memoBuf)
 	st.memoBuf = append(st.memoBuf, v...)
 	st.memo[slot] = memo{start: start, end: len(st.memoBuf), set: true, found: found}
+}
+
+// UpstreamRef names an upstream as the error log prints it: the scheme
+// ("http://"), the server (an address, or the upstream's name when no
+// server could be tried) and the URI. Keeping the parts, not their
+// concatenation, costs the request path no allocation.
+type UpstreamRef struct {
+	Scheme, Peer, URI string
+}
+
+// String is the reference as the error log prints it, "" for the zero
+// value.
+func (u UpstreamRef) String() string {
+	if u.Peer == "" {
+		return ""
+	}
+	return u.Scheme + u.Peer + u.URI
 }
 
 // StartAttempt appends an attempt for addr (or, when addr is the zero

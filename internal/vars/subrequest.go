@@ -1,5 +1,7 @@
 package vars
 
+import "slices"
+
 // Subrequest is what a subrequest changes in the State it shares with its
 // main request, saved by [State.BeginSubrequest] and put back by
 // [State.EndSubrequest]. nginx's subrequest is a request of its own with
@@ -108,4 +110,31 @@ func (st *State) Fork(dst *State) {
 	dst.scratch = scratch
 	dst.Upstreams, dst.groupNext = attempts, false
 	dst.upstream, dst.UpstreamHeader = upstream, nil
+}
+
+// EndPostAction ends a post action begun with [State.BeginSubrequest] the
+// way nginx ends it: nginx's post_action sends the main request itself on
+// internally (ngx_http_post_action), so the one log line that follows has
+// the post action's $uri and $args (a named location's: the main
+// request's), the main request's $request_uri and $body_bytes_sent, the
+// post action's $status when it got one unless keepStatus (nginx's
+// err_status, set when the main request answered with an error page,
+// wins over the post action's upstream status), and the main request's
+// upstream attempts followed by the post action's as another group
+// (" : ").
+func (st *State) EndPostAction(sv Subrequest, keepStatus bool) {
+	path, args, found, rewritten, whole := st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI
+	status := st.Status
+	post := slices.Clone(st.Upstreams) // EndSubrequest clears them
+	st.EndSubrequest(sv)
+	st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI = path, args, found, rewritten, whole
+	if !keepStatus && status != 0 {
+		st.Status = status
+	}
+	for i, a := range post {
+		if i == 0 {
+			a.NewGroup = len(st.Upstreams) > 0
+		}
+		st.Upstreams = append(st.Upstreams, a)
+	}
 }

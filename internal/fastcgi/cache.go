@@ -71,6 +71,13 @@ func (h *Handler) serveCached(req *request) {
 		}
 	}
 	defer c.Unlock(&cl)
+	// Short of fastcgi_cache_min_uses, nginx's NGX_HTTP_CACHE_SCARCE
+	// clears u->cacheable: the request goes with the client's Range and
+	// conditional fields (the parameters of an uncached request), and the
+	// application's Accept-Ranges is passed on (nginx 1.22.1).
+	if cl.Look.Uses < c.Set.MinUses {
+		req.passRange, req.cacheParams = true, false
+	}
 	h.serve(req)
 }
 
@@ -326,9 +333,11 @@ func (h *Handler) respondCaching(req *request, x *exchange) (int64, bool) {
 // is for a request that went through the cache (not one sent with its
 // Range by *_cache_max_range_offset or *_cache_min_uses) and fields that
 // do not forbid storing it. *_no_cache and *_cache_valid are judged later
-// in nginx, and do not count.
+// in nginx, and do not count, nor does the status: nginx drops the field
+// from any response u->cacheable covers (a 404 or a 416 too), and its
+// range filter writes its own on a 200 only.
 func (h *Handler) rangeCheck(req *request, hd *head) {
-	if req.passRange || hd.status != http.StatusOK {
+	if req.passRange {
 		return
 	}
 	_, req.rangeable = cacherule.FieldsExpiry(h.cache.Set, hd.all(), h.now())

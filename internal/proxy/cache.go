@@ -547,12 +547,18 @@ func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
 // proxy_cache_max_range_offset or proxy_cache_min_uses passed on with its
 // Range), and the response's fields do not forbid storing it. Neither
 // proxy_no_cache nor proxy_cache_valid is asked: nginx judges them later.
+// The status is not asked either: nginx's copy of the field
+// (ngx_http_upstream_copy_allow_ranges) drops it from any response
+// u->cacheable covers, and its range filter writes its own on a 200 only,
+// so nginx 1.22.1 answered a 206, 404, 416 or 500 passed on from the
+// upstream (a MISS, a BYPASS, a proxy_no_cache one) without the
+// upstream's Accept-Ranges, and kept it where the location does not cache.
 func (h *Handler) rangeCheck(req *request) {
 	resp := &req.resp
 	switch {
 	case resp.entry != nil:
 		req.rangeable = true
-	case req.caching && !req.passRange && resp.head.Status == http.StatusOK:
+	case req.caching && !req.passRange:
 		_, req.rangeable = h.cache.fieldsExpiry(&resp.head, h.now())
 	}
 }

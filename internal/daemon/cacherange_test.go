@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/fcgi"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,8 +22,10 @@ var rangeBody = strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz", 28)[:1000
 // rangeBackend serves rangeBody with an ETag, a Last-Modified date and
 // "Cache-Control: max-age=600", as the python backend of the nginx runs
 // did; a path with "noar" has no Accept-Ranges, one with "chunked" no
-// Content-Length, one with "nostore" "Cache-Control: no-store". It keeps
-// the Range field of every request, per path.
+// Content-Length, one with "nostore" "Cache-Control: no-store", one with
+// "/sNNN" status NNN (with the fields of a 200; a 206 has Content-Range
+// "bytes 0-9/1000" and those bytes, a 416 "bytes */1000" and no body). It
+// keeps the Range field of every request, per path.
 type rangeBackend struct {
 	mu     sync.Mutex
 	ranges map[string][]string
@@ -43,6 +46,22 @@ func (b *rangeBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.Contains(r.URL.Path, "noar") {
 		h.Set("Accept-Ranges", "bytes")
 	}
+	if m := rangeStatus.FindStringSubmatch(r.URL.Path); m != nil {
+		code, _ := strconv.Atoi(m[1])
+		body := rangeBody
+		switch code {
+		case http.StatusPartialContent:
+			body = rangeBody[:10]
+			h.Set("Content-Range", "bytes 0-9/1000")
+		case http.StatusRequestedRangeNotSatisfiable:
+			body = ""
+			h.Set("Content-Range", "bytes */1000")
+		}
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+		return
+	}
 	if strings.Contains(r.URL.Path, "chunked") {
 		io.WriteString(w, rangeBody[:10])
 		w.(http.Flusher).Flush()
@@ -52,6 +71,9 @@ func (b *rangeBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(rangeBody)))
 	io.WriteString(w, rangeBody)
 }
+
+// rangeStatus finds the status a rangeBackend path asks for.
+var rangeStatus = regexp.MustCompile(`/s(\d{3})(?:/|$)`)
 
 // got returns the Range fields the backend saw for path.
 func (b *rangeBackend) got(path string) []string {
@@ -94,10 +116,13 @@ const rangeConf = `
         location /mu/ { proxy_pass http://%[2]s; proxy_cache_min_uses 2; }
         location /hide/ { proxy_pass http://%[2]s; proxy_hide_header Accept-Ranges; }
         location /off/ { proxy_pass http://%[2]s; proxy_cache_max_range_offset 500; }
+        location /none/ { proxy_pass http://%[2]s; proxy_cache off; }
         location /cgi/ {
             fastcgi_pass %[3]s; fastcgi_cache f; fastcgi_cache_key $uri;
             fastcgi_param REQUEST_URI $request_uri; fastcgi_param REQUEST_METHOD $request_method;
             fastcgi_param SERVER_PROTOCOL $server_protocol;
+            location /cgi/bp/ { fastcgi_pass %[3]s; fastcgi_cache_bypass $arg_b; }
+            location /cgi/mu/ { fastcgi_pass %[3]s; fastcgi_cache_min_uses 2; }
         }
     }
 `
@@ -204,6 +229,51 @@ func TestCacheRanges(t *testing.T) {
 			{path: "/cgi/a", header: two, status: 206, xcache: "HIT", parts: multi},
 			{path: "/cgi/b", header: map[string]string{"Range": "bytes=2000-"}, status: 416, xcache: "MISS", fields: map[string]string{"Content-Range": "bytes */1000"}},
 			{path: "/cgi/b", header: r09, status: 206, xcache: "MISS", body: rangeBody[:10]},
+		}},
+		// nginx 1.22.1 drops the upstream's Accept-Ranges from any
+		// response its cache could take when the fields are read
+		// (u->cacheable: a MISS, a BYPASS, a proxy_no_cache one, not one
+		// short of min_uses nor one the fields forbid storing), and its
+		// range filter writes its own on a 200 only: a 206, 404, 416 or
+		// 500 passed on has none, its Content-Range kept.
+		{"a non-200 from the upstream loses its Accept-Ranges", []rangeStep{
+			{path: "/s404/a", status: 404, xcache: "MISS", fields: map[string]string{"Accept-Ranges": "-", "Content-Range": "-"}},
+			{path: "/s404/a", status: 404, xcache: "HIT", fields: map[string]string{"Accept-Ranges": "-", "Content-Range": "-"}},
+			{path: "/s416/r", header: map[string]string{"Range": "bytes=2-4"}, status: 416, xcache: "MISS",
+				fields: map[string]string{"Accept-Ranges": "-", "Content-Range": "bytes */1000"}, upstream: []string{""}},
+			{path: "/s416/r", header: map[string]string{"Range": "bytes=2-4"}, status: 416, xcache: "HIT",
+				fields: map[string]string{"Accept-Ranges": "-", "Content-Range": "bytes */1000"}},
+			{path: "/s206/a", status: 206, xcache: "MISS", fields: map[string]string{"Accept-Ranges": "-", "Content-Range": "bytes 0-9/1000"}, body: rangeBody[:10]},
+			{path: "/s500/r", header: map[string]string{"Range": "bytes=2-4"}, status: 500, xcache: "MISS", fields: map[string]string{"Accept-Ranges": "-"}, body: rangeBody},
+			{path: "/bp/s404/a?b=1", status: 404, xcache: "BYPASS", fields: map[string]string{"Accept-Ranges": "-"}},
+			{path: "/nc/s416/a?n=1", status: 416, xcache: "MISS", fields: map[string]string{"Accept-Ranges": "-", "Content-Range": "bytes */1000"}},
+		}},
+		{"a non-200 the cache could not take keeps its Accept-Ranges", []rangeStep{
+			{path: "/s404/nostore", status: 404, xcache: "MISS", fields: map[string]string{"Accept-Ranges": "bytes"}},
+			{path: "/none/s404/r", header: map[string]string{"Range": "bytes=2-4"}, status: 404, xcache: "",
+				fields: map[string]string{"Accept-Ranges": "bytes"}, upstream: []string{"bytes=2-4"}},
+			{path: "/none/s206/r", header: map[string]string{"Range": "bytes=2-4"}, status: 206, xcache: "",
+				fields: map[string]string{"Accept-Ranges": "bytes", "Content-Range": "bytes 0-9/1000"}},
+			{path: "/mu/s404/a", status: 404, xcache: "MISS", fields: map[string]string{"Accept-Ranges": "bytes"}},
+			{path: "/mu/s404/a", status: 404, xcache: "MISS", fields: map[string]string{"Accept-Ranges": "-"}},
+		}},
+		{"fastcgi_cache: a non-200 loses its Accept-Ranges, short of min_uses it keeps it", []rangeStep{
+			{path: "/cgi/s404/a", status: 404, xcache: "MISS", fields: map[string]string{"Accept-Ranges": "-"}},
+			{path: "/cgi/s404/a", status: 404, xcache: "HIT", fields: map[string]string{"Accept-Ranges": "-"}},
+			{path: "/cgi/s416/r", header: map[string]string{"Range": "bytes=2-4"}, status: 416, xcache: "MISS",
+				fields: map[string]string{"Accept-Ranges": "-", "Content-Range": "bytes */1000"}},
+			{path: "/cgi/bp/s404/a?b=1", status: 404, xcache: "BYPASS", fields: map[string]string{"Accept-Ranges": "-"}},
+			// Short of min_uses the Range goes to the application and its
+			// answer is passed on whole, its Accept-Ranges kept; once
+			// min_uses is met the range filter cuts it.
+			{path: "/cgi/mu/s404/r", header: map[string]string{"Range": "bytes=2-4"}, status: 404, xcache: "MISS",
+				fields: map[string]string{"Accept-Ranges": "bytes"}, upstream: []string{"bytes=2-4"}},
+			{path: "/cgi/mu/s404/r", header: map[string]string{"Range": "bytes=2-4"}, status: 404, xcache: "MISS",
+				fields: map[string]string{"Accept-Ranges": "-"}, upstream: []string{"bytes=2-4", ""}},
+			{path: "/cgi/mu/s200/r", header: map[string]string{"Range": "bytes=2-4"}, status: 200, xcache: "MISS",
+				fields: map[string]string{"Accept-Ranges": "bytes", "Content-Range": "-"}, upstream: []string{"bytes=2-4"}},
+			{path: "/cgi/mu/s200/r", header: map[string]string{"Range": "bytes=2-4"}, status: 206, xcache: "MISS",
+				fields: map[string]string{"Accept-Ranges": "-", "Content-Range": "bytes 2-4/1000"}, body: rangeBody[2:5], upstream: []string{"bytes=2-4", ""}},
 		}},
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableCompression: true}}

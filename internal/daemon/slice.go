@@ -122,19 +122,24 @@ var _ proxy.BodyRefuser = (*recorder)(nil)
 
 // upstreamName is the upstream whose response the request is reading, for
 // the "upstream:" of the slice module's error log lines: the pieces of its
-// URL, the zero value for none (a cached response, another handler).
-type upstreamName struct{ scheme, server, uri string }
+// URL, the zero value for none (a cached response, another handler). uri is
+// the proxy's buffer (proxy.UpstreamNamer): read only while the response's
+// head is being written, as every slice header check is.
+type upstreamName struct {
+	scheme, server string
+	uri            []byte
+}
 
 // String is the URL, "" for none.
 func (u upstreamName) String() string {
 	if u.server == "" {
 		return ""
 	}
-	return u.scheme + u.server + u.uri
+	return u.scheme + u.server + string(u.uri)
 }
 
 // NameUpstream implements proxy.UpstreamNamer.
-func (w *recorder) NameUpstream(scheme, server, uri string) {
+func (w *recorder) NameUpstream(scheme, server string, uri []byte) {
 	w.upstream = upstreamName{scheme, server, uri}
 }
 

@@ -354,6 +354,11 @@ func TestSlice(t *testing.T) {
 		// nginx (a proxy_pass without a URI, whose URI is the client's).
 		{"status, upstream named", "/e500/3500?u", 2, `unexpected status code 500 in slice response while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /e500/3500?u HTTP/1.1", subrequest: "/e500/3500", upstream: "http://` + be.addr + `/e500/3500?u", host: "slice.test"`,
 			`GET /e500/3500?u "-" 200 1000 "bytes=1000-1999"`},
+		// With a URI in proxy_pass (location /nc/ { proxy_pass
+		// http://BACKEND/; }) the URI is the one sent upstream, the
+		// location's prefix replaced, as nginx 1.22.1 logged it:
+		// upstream: "http://127.0.0.1:18638/e500/3500?v".
+		{"status, URI sent upstream named", "/nc/e500/3500?v", 2, `unexpected status code 500 in slice response while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /nc/e500/3500?v HTTP/1.1", subrequest: "/nc/e500/3500", upstream: "http://` + be.addr + `/e500/3500?v", host: "slice.test"`, ""},
 		{"first slice, upstream named", "/badfirst/3500?u", 1, `invalid range in slice response while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /badfirst/3500?u HTTP/1.1", upstream: "http://` + be.addr + `/badfirst/3500?u", host: "slice.test"`, ""},
 	}
 	for _, tt := range failures {

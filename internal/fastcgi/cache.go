@@ -72,6 +72,10 @@ func (h *Handler) serveCached(req *request) {
 		}
 	}
 	defer c.Unlock(&cl)
+	// Short of fastcgi_cache_min_uses, nginx's NGX_HTTP_CACHE_SCARCE
+	// clears u->cacheable: the request goes with the client's Range and
+	// conditional fields (the parameters of an uncached request), and the
+	// application's Accept-Ranges is passed on (nginx 1.22.1).
 	if cl.Look.Uses < c.Set.MinUses {
 		scarce(req)
 	}
@@ -379,12 +383,13 @@ func (h *Handler) cacheCheck(req *request, hd *head) {
 	_, req.cacheable = cacherule.FieldsExpiry(h.cache.Set, hd.all(), h.now())
 }
 
-// rangeCheck decides whether the range filter may cut the application's
-// response hd, once its Accept-Ranges field is seen (passHead): a 200 that
-// is cacheable (cacheCheck), as nginx's range filter takes
-// u->cacheable.
-func (h *Handler) rangeCheck(req *request, hd *head) {
-	req.rangeable = req.cacheable && hd.status == http.StatusOK
+// rangeCheck decides whether the application's Accept-Ranges is dropped
+// for the range filter's own (passHead): for a response that is cacheable
+// (cacheCheck), whatever its status, as nginx drops the field from any
+// response u->cacheable covers (a 404 or a 416 too); the filter itself
+// cuts a 200 only (cutRanges).
+func (h *Handler) rangeCheck(req *request) {
+	req.rangeable = req.cacheable
 }
 
 // cutRanges runs the range filter (Options.Ranges) on a 200 that allows

@@ -33,7 +33,7 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 		// unless it comes from the cache.
 		req.rangeable, req.acceptRanges = true, true
 	} else if req.cl != nil && h.ranges != nil {
-		h.rangeCheck(req, x.head)
+		h.rangeCheck(req)
 	}
 	if !h.passHead(req, x.head) {
 		return 0, false

@@ -538,16 +538,20 @@ func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
 
 // rangeCheck decides whether nginx's range filter may cut the response in
 // req.resp, once its Accept-Ranges field is seen (copyHeader): a response
-// from the cache may (nginx's r->cached), and so may a 200 from the
-// upstream that is cacheable.
+// from the cache may (nginx's r->cached), and so may one from the upstream
+// that the cache could take (u->cacheable when the fields are read): the
+// request went through the cache (not one that
+// proxy_cache_max_range_offset or proxy_cache_min_uses passed on with its
+// Range), and the response's fields do not forbid storing it. Neither
+// proxy_no_cache nor proxy_cache_valid is asked: nginx judges them later.
+// The status is not asked either: nginx's copy of the field
+// (ngx_http_upstream_copy_allow_ranges) drops it from any response
+// u->cacheable covers, and its range filter writes its own on a 200 only,
+// so nginx 1.22.1 answered a 206, 404, 416 or 500 passed on from the
+// upstream (a MISS, a BYPASS, a proxy_no_cache one) without the
+// upstream's Accept-Ranges, and kept it where the location does not cache.
 func (h *Handler) rangeCheck(req *request) {
-	resp := &req.resp
-	switch {
-	case resp.entry != nil:
-		req.rangeable = true
-	case resp.head.Status == http.StatusOK:
-		req.rangeable = h.cacheable(req)
-	}
+	req.rangeable = req.resp.entry != nil || h.cacheable(req)
 }
 
 // cacheable reports whether the upstream's response in req.resp is

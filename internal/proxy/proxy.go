@@ -95,6 +95,9 @@ type request struct {
 	out       outgoing         // the upstream request
 	resp      upstreamResponse // the current attempt's response
 	cur       attemptState     // the attempt whose response is passed on
+	// sentFrom and sentTo bound the request target in out.head (prepare):
+	// the URI the error log lines name after the server (sentURI).
+	sentFrom, sentTo int
 	// ctx governs the upstream exchange: in's context, or, with
 	// proxy_ignore_client_abort on, one that a client going away does not
 	// cancel. Whether the client went away is judged by it too.
@@ -307,6 +310,23 @@ func (req *request) logRequest(upstream string) *errlog.Request {
 		Upstream: upstream,
 		Host:     r.Host,
 	}
+}
+
+// sentURI is the request target sent upstream (empty before prepare built
+// it), in out.head: valid until the request is released or prepared again.
+func (req *request) sentURI() []byte { return req.out.head[req.sentFrom:req.sentTo] }
+
+// upstreamURL is the "upstream:" URL of an error log line about server, built
+// only when a line is written: the scheme, the server and the request target
+// sent upstream, as nginx's ngx_http_log_error_handler writes u->schema,
+// u->peer.name and u->uri, which ngx_http_proxy_create_request sets to the
+// URI it sent (after proxy_pass's URI part replaced the location's prefix,
+// a "rewrite ... break" or an internal redirect changed the URI, or the URI
+// a proxy_pass with variables gave; with the arguments it sent). nginx 1.22.1
+// logs upstream: "http://127.0.0.1:8081/base/x?a=1" for "GET /p/x?a=1" in
+// location /p/ { proxy_pass http://app/base/; }.
+func (req *request) upstreamURL(scheme, server string) string {
+	return scheme + server + string(req.sentURI())
 }
 
 // answerError answers a request whose every attempt failed (or that found no

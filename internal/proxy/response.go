@@ -73,9 +73,9 @@ func (h *Handler) respond(req *request) {
 	status := resp.head.Status
 	if un, ok := req.w.(UpstreamNamer); ok {
 		if resp.entry == nil && req.cur.srv != nil {
-			un.NameUpstream(h.scheme, req.cur.srv.Name(), req.st.RequestURI)
+			un.NameUpstream(h.scheme, req.cur.srv.Name(), req.sentURI())
 		} else {
-			un.NameUpstream("", "", "") // from the cache: none
+			un.NameUpstream("", "", nil) // from the cache: none
 		}
 	}
 	if hf, ok := req.w.(HeadFilter); ok {
@@ -138,10 +138,14 @@ type HeadFilter interface {
 // UpstreamNamer is a ResponseWriter that writes error log lines of its own
 // about an upstream's response (the daemon's slice module): it is told,
 // before FilterHead, the pieces of the "upstream:" URL the proxy's own
-// lines name (scheme, server and URI, joined only if a line is written),
-// and told of none (empty strings) for a response from the cache.
+// lines name (scheme, server and the request target sent upstream, joined
+// only if a line is written), and told of none (empty strings) for a
+// response from the cache. uri is the proxy's own buffer, so that naming
+// costs no allocation: it stays valid only until the response's head is
+// written (WriteHeader returned), and a namer that keeps it longer must
+// copy it.
 type UpstreamNamer interface {
-	NameUpstream(scheme, server, uri string)
+	NameUpstream(scheme, server string, uri []byte)
 }
 
 // BodyRefuser is a ResponseWriter whose header filters may answer the
@@ -458,7 +462,7 @@ func (h *Handler) bodyReadFailed(req *request, err error) {
 	if errlog.IsTimeout(err) {
 		msg = errBodyTimeout.Error()
 	}
-	h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+req.cur.srv.Name()+req.st.RequestURI), msg)
+	h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, req.cur.srv.Name())), msg)
 }
 
 // isEventStream reports a text/event-stream content type.
@@ -480,7 +484,7 @@ var errUpgradeMismatch = errors.New("backend tried to switch to a protocol other
 func (h *Handler) switchProtocols(req *request) {
 	resp := &req.resp
 	if got := string(resp.head.Headers.Get("Upgrade")); !strings.EqualFold(got, req.upgrade) {
-		h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+req.cur.srv.Name()+req.st.RequestURI), errUpgradeMismatch.Error())
+		h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, req.cur.srv.Name())), errUpgradeMismatch.Error())
 		req.cur.readErr = true
 		clear(req.w.Header())
 		fail(req.w, http.StatusBadGateway, h.server)

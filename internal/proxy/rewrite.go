@@ -39,7 +39,9 @@ func (h *Handler) prepare(req *request) {
 	b := req.out.head[:0]
 	b = append(b, method...)
 	b = append(b, ' ')
+	req.sentFrom = len(b)
 	b = h.appendTarget(b, req)
+	req.sentTo = len(b)
 	b = append(b, " HTTP/1.1\r\n"...)
 	for _, rule := range h.headers {
 		mark := len(b)

@@ -49,7 +49,7 @@ func (h *Handler) roundTrip(req *request) error {
 			// (the others are out for fail_timeout). The request ends with
 			// 502 whatever the last attempt got, and the attempt is listed
 			// under the upstream's name, with a response time.
-			h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+t.Pool.Name()+req.st.RequestURI), "no live upstreams while connecting to upstream")
+			h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, t.Pool.Name())), "no live upstreams while connecting to upstream")
 			a := req.st.StartAttempt(netip.AddrPort{}, t.Pool.Name())
 			req.st.LastUpstream = vars.UpstreamRef{Scheme: h.scheme, Peer: t.Pool.Name(), URI: req.st.RequestURI}
 			a.Status = http.StatusBadGateway
@@ -217,7 +217,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 	if f != nil && local.IsValid() {
 		if bf := bindFailure(err, local); bf != nil {
 			bf.end = end
-			h.log.LogRequest(errlog.Crit, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), bf.msg)
+			h.log.LogRequest(errlog.Crit, req.logRequest(req.upstreamURL(h.scheme, srv.Name())), bf.msg)
 			h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
 			return bf
 		}
@@ -230,7 +230,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 	a.Status = f.status
 	errlog.FailureInOrder(f.cond == config.NextTimeout,
 		func() { h.release(req, srv, a, 0, upstream.Failure, end, f.action) },
-		func() { h.log.LogRequest(errlog.Error, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), f.msg) })
+		func() { h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, srv.Name())), f.msg) })
 	return f
 }
 
@@ -241,6 +241,6 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time, action string) {
 	srv.Account(status, a.BytesSent, a.BytesReceived)
 	if req.at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, req.logRequest(h.scheme+srv.Name()+req.st.RequestURI), "upstream server temporarily disabled while "+action)
+		h.log.LogRequest(errlog.Warn, req.logRequest(req.upstreamURL(h.scheme, srv.Name())), "upstream server temporarily disabled while "+action)
 	}
 }

@@ -211,6 +211,7 @@ func TestLimitLogUpstreamAfterRedirect(t *testing.T) {
 	http { access_log off;
 	limit_req_zone $server_port zone=r1:1m rate=1r/m;
 	limit_req_zone $server_port zone=r2:1m rate=1r/m;
+	limit_req_zone $server_port zone=r3:1m rate=1r/m;
 	limit_conn_zone $server_port zone=c2:1m;
 	server { listen 127.0.0.1:0;
 		location /ret { error_page 503 = /r1; return 503; }
@@ -218,6 +219,8 @@ func TestLimitLogUpstreamAfterRedirect(t *testing.T) {
 		location /cprox { proxy_intercept_errors on; error_page 503 = /c2; proxy_pass http://B1; }
 		location /r1 { limit_req zone=r1 nodelay; proxy_pass http://B1; }
 		location /r2 { limit_req zone=r2 nodelay; proxy_pass http://B1; }
+		location /uprox/ { proxy_intercept_errors on; error_page 503 = /r3; proxy_pass http://B1/base/; }
+		location /r3 { limit_req zone=r3 nodelay; proxy_pass http://B1; }
 		location /c2 { limit_conn c2 1; proxy_pass http://B1; }
 	} }`))
 	status := func(path string) int {
@@ -231,7 +234,7 @@ func TestLimitLogUpstreamAfterRedirect(t *testing.T) {
 		return resp.StatusCode
 	}
 	// The first request of each zone passes, the redirected one is limited.
-	for _, p := range []string{"/r1", "/r2"} {
+	for _, p := range []string{"/r1", "/r2", "/r3"} {
 		if got := status(p); got != 200 {
 			t.Fatalf("%s: %d, want 200", p, got)
 		}
@@ -244,6 +247,8 @@ func TestLimitLogUpstreamAfterRedirect(t *testing.T) {
 	tests := []struct{ path, line string }{
 		{"/ret", `limiting requests, excess: 1.000 by zone "r1", client: 127.0.0.1, server: , request: "GET /ret HTTP/1.1", host: "` + addr + `"`},
 		{"/prox/s503", `limiting requests, excess: 1.000 by zone "r2", client: 127.0.0.1, server: , request: "GET /prox/s503 HTTP/1.1", upstream: "http://` + b + `/prox/s503", host: "` + addr + `"`},
+		// The URI sent upstream, as nginx's u->uri (proxy_pass's URI part).
+		{"/uprox/s503", `limiting requests, excess: 1.000 by zone "r3", client: 127.0.0.1, server: , request: "GET /uprox/s503 HTTP/1.1", upstream: "http://` + b + `/base/s503", host: "` + addr + `"`},
 		{"/cprox/s503", `limiting connections by zone "c2", client: 127.0.0.1, server: , request: "GET /cprox/s503 HTTP/1.1", upstream: "http://` + b + `/cprox/s503", host: "` + addr + `"`},
 	}
 	for _, tc := range tests {

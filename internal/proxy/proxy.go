@@ -329,6 +329,20 @@ func (req *request) upstreamURL(scheme, server string) string {
 	return scheme + server + string(req.sentURI())
 }
 
+// upstreamRef is the "upstream:" of lines the request may write after the
+// proxy is done with it (vars.State.LastUpstream: a limit in an
+// error_page's location), with the URI sent upstream as upstreamURL's. The
+// URI is the client's string when the two are the same (a proxy_pass
+// without a URI part): no allocation on the common path; a copy otherwise,
+// as the proxy's buffer is reused.
+func (req *request) upstreamRef(scheme, server string) vars.UpstreamRef {
+	uri := req.st.RequestURI
+	if sent := req.sentURI(); string(sent) != uri {
+		uri = string(sent)
+	}
+	return vars.UpstreamRef{Scheme: scheme, Peer: server, URI: uri}
+}
+
 // answerError answers a request whose every attempt failed (or that found no
 // server): 502 or 504 per the last failure, or nothing at all when the client
 // went away (logged as 499).

@@ -51,7 +51,7 @@ func (h *Handler) roundTrip(req *request) error {
 			// under the upstream's name, with a response time.
 			h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, t.Pool.Name())), "no live upstreams while connecting to upstream")
 			a := req.st.StartAttempt(netip.AddrPort{}, t.Pool.Name())
-			req.st.LastUpstream = vars.UpstreamRef{Scheme: h.scheme, Peer: t.Pool.Name(), URI: req.st.RequestURI}
+			req.st.LastUpstream = req.upstreamRef(h.scheme, t.Pool.Name())
 			a.Status = http.StatusBadGateway
 			a.ResponseTime = 0
 			return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
@@ -94,7 +94,7 @@ func (req *request) mayRetry(cond config.NextUpstream, sent bool, now time.Time)
 // client went away; a failure's end is when the attempt ended.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
 	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
-	req.st.LastUpstream = vars.UpstreamRef{Scheme: h.scheme, Peer: srv.Name(), URI: req.st.RequestURI}
+	req.st.LastUpstream = req.upstreamRef(h.scheme, srv.Name())
 	ctx := req.ctx
 	t := exchangeTimeouts{connect: h.set.ProxyConnectTimeout, send: h.set.ProxySendTimeout, read: h.set.ProxyReadTimeout}
 	pool := req.target.Transport

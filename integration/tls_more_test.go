@@ -198,23 +198,46 @@ func TestOCSPStaplingOpenSSL(t *testing.T) {
 		return p
 	}
 	caFile, caKeyFile := write("ca.pem", ca.PEM), write("ca.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: caKey}))
-	port := freePort(t)
 	serial := big.NewInt(0x1234567)
+	index := write("index.txt", fmt.Appendf(nil, "V\t%s\t\t%08X\tunknown\t/CN=localhost\n", time.Now().Add(24*time.Hour).UTC().Format("060102150405Z"), serial))
+	// The responder's port is free when chosen, but another process may
+	// take it before openssl binds it (openssl then exits): up to three
+	// ports are tried.
+	var port int
+	var ocspOut *testutil.SyncBuffer
+	for try := 1; ; try++ {
+		port = freePort(t)
+		ocspCmd := exec.Command("openssl", "ocsp", "-index", index, "-port", fmt.Sprint(port), "-rsigner", caFile, "-rkey", caKeyFile, "-CA", caFile, "-nmin", "60", "-ignore_err")
+		// It says when it listens; a probe connection would hold it (it
+		// serves one connection at a time).
+		ocspOut = new(testutil.SyncBuffer)
+		ocspCmd.Stdout, ocspCmd.Stderr = ocspOut, ocspOut
+		if err := ocspCmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { ocspCmd.Wait(); close(exited) }()
+		t.Cleanup(func() { ocspCmd.Process.Kill(); <-exited })
+		listening, deadline := false, time.Now().Add(15*time.Second)
+		for !listening && time.Now().Before(deadline) {
+			select {
+			case <-exited:
+				deadline = time.Now()
+			case <-time.After(5 * time.Millisecond):
+				listening = strings.Contains(ocspOut.String(), "waiting for OCSP client connections")
+			}
+		}
+		if listening {
+			break
+		}
+		if try == 3 {
+			t.Fatalf("openssl ocsp did not listen on port %d: %s", port, ocspOut.String())
+		}
+	}
 	certPEM, keyPEM := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "localhost"}, Serial: serial, DNSNames: []string{"localhost"},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, OCSPServer: []string{fmt.Sprintf("http://127.0.0.1:%d/", port)}})
 	certFile := write("site.pem", append(append([]byte(nil), certPEM...), ca.PEM...))
 	keyFile := write("site.key", keyPEM)
-	index := write("index.txt", fmt.Appendf(nil, "V\t%s\t\t%08X\tunknown\t/CN=localhost\n", time.Now().Add(24*time.Hour).UTC().Format("060102150405Z"), serial))
-	ocspCmd := exec.Command("openssl", "ocsp", "-index", index, "-port", fmt.Sprint(port), "-rsigner", caFile, "-rkey", caKeyFile, "-CA", caFile, "-nmin", "60", "-ignore_err")
-	// It says when it listens; a probe connection would hold it (it serves
-	// one connection at a time).
-	var ocspOut testutil.SyncBuffer
-	ocspCmd.Stdout, ocspCmd.Stderr = &ocspOut, &ocspOut
-	if err := ocspCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ocspCmd.Process.Kill(); ocspCmd.Wait() })
-	waitFor(t, "openssl ocsp to listen", func() bool { return strings.Contains(ocspOut.String(), "waiting for OCSP client connections") })
 	in := startFulcrum(t, fmt.Sprintf(`events {}
 http {
     access_log off;

@@ -310,7 +310,7 @@ func (h *Handler) startFill(req *request, hd *head) {
 	if req.noStore || cl.Look.Uses < c.Set.MinUses || c.NoCache(req.st) {
 		return
 	}
-	if !cacherule.Buffered(hd.all(), h.set.Buffering, h.set.IgnoreAccelBuffering) {
+	if !req.buffered {
 		return
 	}
 	now := h.now()

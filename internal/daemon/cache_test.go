@@ -55,13 +55,14 @@ func (b *cacheBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("s"); s != "" {
 		status, _ = strconv.Atoi(s)
 	}
+	only := "h200" // fields for any answer but a 304, as h304 for a 304
 	if q.Get("nm") != "" && (ims != "" || inm != "") {
-		status = http.StatusNotModified
+		status, only = http.StatusNotModified, "h304"
 	}
 	// The head is written by hand: net/http would sort the fields, and
 	// their order matters (X-Accel-Expires before or after Cache-Control).
 	head := fmt.Sprintf("HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
-	for _, h := range q["h"] {
+	for _, h := range append(q["h"], q[only]...) {
 		head += strings.Replace(h, ":", ": ", 1) + "\r\n"
 	}
 	body := fmt.Sprintf("%s n=%d m=%s ims=%s inm=%s range=%s", r.URL.Path, n, r.Method, ims, inm, r.Header.Get("Range"))
@@ -265,6 +266,21 @@ func TestProxyCache(t *testing.T) {
 			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
 			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
 		}},
+		// Recorded from nginx 1.22.1 (cacherule.TestRevalidate): after
+		// the 304, the entry's expiry and stale times are the 304's when
+		// it gives an expiry, else the stored fields' over the 304's
+		// stale times; a failed exchange after the new expiry is then
+		// answered with the entry within a stale-if-error time.
+		{"revalidate: the 304's max-age and stale-if-error", revalidatedSteps("/r/sa",
+			"h200=Cache-Control:max-age=1", "h304=Cache-Control:max-age=1, stale-if-error=100", "STALE")},
+		{"revalidate: the 304's max-age drops the stored stale-if-error", revalidatedSteps("/r/sb",
+			"h200=Cache-Control:max-age=1, stale-if-error=100", "h304=Cache-Control:max-age=1", "EXPIRED")},
+		{"revalidate: the 304's stale-if-error alone, the stored max-age", revalidatedSteps("/r/sd",
+			"h200=Cache-Control:max-age=1", "h304=Cache-Control:stale-if-error=100", "STALE")},
+		{"revalidate: a stored stale-if-error=0 replaces the 304's stale-while-revalidate", revalidatedSteps("/r/sg",
+			"h200=Cache-Control:max-age=1, stale-if-error=0", "h304=Cache-Control:stale-while-revalidate=100", "EXPIRED")},
+		{"revalidate: the 304's max-age", revalidatedSteps("/r/se",
+			"h200=Cache-Control:max-age=1", "h304=Cache-Control:max-age=100", "HIT")},
 		// Recorded from nginx 1.22.1 (what its backend got).
 		{"revalidate sends nginx's validators: a 200's only, the date rewritten, no ETag over 128 bytes", []cacheStep{
 			{target: q("/r/v404", "s=404", `h=ETag:"e1"`, "h=Cache-Control:max-age=1", "nm=1"), status: 404, xcache: "MISS", body: "/r/v404 n=1"},
@@ -405,6 +421,25 @@ func TestProxyCache(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// revalidatedSteps stores path's answer with the field h200 (in /r/:
+// proxy_cache_revalidate on, no proxy_cache_use_stale), has a 304 with the
+// field h304 revalidate it two seconds later, and asks for it again three
+// seconds after that with the backend down: the entry answers (STALE)
+// within a stale-if-error time, is still fresh (HIT), or the failure is a
+// 502 (EXPIRED).
+func revalidatedSteps(path, h200, h304, last string) []cacheStep {
+	target := q(path, `h=ETag:"e"`, "nm=1", h200, h304)
+	body, status := path+" n=1", 0
+	if last == "EXPIRED" {
+		body, status = "<html>", http.StatusBadGateway
+	}
+	return []cacheStep{
+		{target: target, xcache: "MISS", body: path + " n=1"},
+		{advance: 2 * time.Second, target: target, xcache: "REVALIDATED", body: path + " n=1"},
+		{advance: 3 * time.Second, target: target, down: true, status: status, xcache: last, body: body},
 	}
 }
 

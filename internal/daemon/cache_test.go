@@ -519,6 +519,52 @@ func TestProxyCacheLock(t *testing.T) {
 	}
 }
 
+// TestProxyCacheLockNotStored: a request that waited for proxy_cache_lock
+// behind one whose response was not stored (Cache-Control no-store,
+// private; X-Accel-Buffering no) goes upstream itself and stores its
+// response (MISS n=2), which the next request gets (HIT n=2), as nginx
+// 1.22.1 did (recorded; cacherule.TestAwaitLockNotStored).
+func TestProxyCacheLockNotStored(t *testing.T) {
+	b := &cacheBackend{count: map[string]int{}, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	addr := startDaemonLevel(t, dir, "notice", fmt.Sprintf(`
+    proxy_cache_path %[1]s/c keys_zone=z:1m;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; proxy_cache z; proxy_cache_valid 10m;
+            proxy_cache_lock on; proxy_cache_key $uri; add_header X-Cache $upstream_cache_status; }
+    }`, dir, srv.Listener.Addr()))
+	client := &http.Client{Timeout: 10 * time.Second}
+	holder := make(chan string, 1)
+	go func() {
+		xc, _, body := cacheGet(t, client, addr, cacheStep{target: q("/ln", "wait=1", "h=Cache-Control:no-store")})
+		holder <- xc + " " + body
+	}()
+	select {
+	case <-b.arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first request did not reach the backend")
+	}
+	waiter := make(chan string, 1)
+	go func() {
+		xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/ln"})
+		waiter <- xc + " " + body
+	}()
+	time.Sleep(100 * time.Millisecond) // the waiter reaches the lock
+	close(b.release)
+	if got := <-holder; !strings.HasPrefix(got, "MISS /ln n=1") {
+		t.Errorf("the first request: %q", got)
+	}
+	if got := <-waiter; !strings.HasPrefix(got, "MISS /ln n=2") {
+		t.Errorf("the request that waited: %q, want MISS /ln n=2", got)
+	}
+	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/ln"}); xc != "HIT" || !strings.HasPrefix(body, "/ln n=2") {
+		t.Errorf("then: %s %q, want HIT of the waiter's response", xc, body)
+	}
+}
+
 // TestProxyCacheLockTimeout: a request that waited proxy_cache_lock_timeout
 // for another to fill the entry goes upstream itself, with the client's
 // If-None-Match and Range (nginx 1.22.1's NGX_HTTP_CACHE_SCARCE, recorded),

@@ -58,12 +58,9 @@ func (h *Handler) serveCached(req *request) {
 		return
 	}
 	if c.Set.Lock {
-		switch c.AwaitLock(req.ctx, &cl) {
+		switch c.AwaitLock(req.ctx, &cl, func() bool { return h.serveEntry(req, cacherule.Hit) }) {
 		case cacherule.Filled:
-			if h.serveEntry(req, cacherule.Hit) {
-				return
-			}
-			req.noStore = true
+			return
 		case cacherule.TimedOut:
 			scarce(req) // as nginx: the response of a request that waited in vain is not stored
 		case cacherule.Canceled:

@@ -379,6 +379,49 @@ func TestCacheLockTimeout(t *testing.T) {
 	}
 }
 
+// TestCacheLockNotStored: a request that waited for fastcgi_cache_lock
+// behind one whose response was not stored (Cache-Control no-store,
+// private, X-Accel-Buffering no) goes to the application itself and
+// stores its response (MISS n=2), and the next request gets it (HIT n=2),
+// as nginx 1.22.1 did (recorded with fastcgi_cache_lock and
+// proxy_cache_lock; cacherule.TestAwaitLockNotStored).
+func TestCacheLockNotStored(t *testing.T) {
+	for _, first := range []string{"h=Cache-Control:no-store", "h=Cache-Control:private", "h=X-Accel-Buffering:no"} {
+		t.Run(first, func(t *testing.T) {
+			clock := &fakeClock{}
+			app := &nginxApp{clock: clock, count: map[string]int{}, wait: make(chan struct{}), arrived: make(chan struct{}, 1)}
+			set := cacheSettings(func(c *config.CacheSettings) { c.Key, c.Lock, c.LockTimeout = "$uri", true, 5*time.Second })
+			h := newCachingHandler(t, FastCGI, set, clock, app.start(t, FastCGI))
+			holder := make(chan string, 1)
+			go func() {
+				w, cs := doCached(h, http.MethodGet, "/ln?wait=1&"+first)
+				holder <- cs + " " + w.Body.String()
+			}()
+			select {
+			case <-app.arrived:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the first request did not reach the application")
+			}
+			waiter := make(chan string, 1)
+			go func() {
+				w, cs := doCached(h, http.MethodGet, "/ln")
+				waiter <- cs + " " + w.Body.String()
+			}()
+			time.Sleep(100 * time.Millisecond) // the waiter reaches the lock
+			close(app.wait)
+			if got := <-holder; got != "MISS /ln n=1 inm= range=" {
+				t.Errorf("the first request: %q", got)
+			}
+			if got := <-waiter; got != "MISS /ln n=2 inm= range=" {
+				t.Errorf("the request that waited: %q, want MISS n=2", got)
+			}
+			if w, cs := doCached(h, http.MethodGet, "/ln"); cs != "HIT" || w.Body.String() != "/ln n=2 inm= range=" {
+				t.Errorf("then: %s %q, want HIT of the waiter's response", cs, w.Body)
+			}
+		})
+	}
+}
+
 // TestCacheStaleWhileRevalidateUpdating: within an expired entry's
 // Cache-Control stale-while-revalidate, a request that comes while another
 // updates the entry gets it at once (UPDATING), without

@@ -119,11 +119,12 @@ func (h *Handler) serveCached(req *request) {
 
 // awaitLock is proxy_cache_lock for a missing entry: the first request
 // fills it, the others wait up to proxy_cache_lock_timeout for it and are
-// then answered from it (HIT). It returns true when the request is to go to
+// then answered from it (HIT), or take the lock when it was not stored
+// (cacherule.Rule.AwaitLock). It returns true when the request is to go to
 // the upstream itself: it holds the lock, or waited in vain (its response is
 // then not stored, as in nginx).
 func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
-	switch h.cache.rule.AwaitLock(req.ctx, cl) {
+	switch h.cache.rule.AwaitLock(req.ctx, cl, func() bool { return h.serveEntry(req, cl.K, cacheHit) }) {
 	case cacherule.Owner:
 		return true
 	case cacherule.TimedOut:
@@ -134,13 +135,8 @@ func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
 		return true
 	case cacherule.Canceled:
 		req.st.Status = 499
-		return false
 	}
-	if h.serveEntry(req, cl.K, cacheHit) {
-		return false
-	}
-	req.noStore = true
-	return true
+	return false
 }
 
 // serveExpired answers a request whose entry is stored but expired: from the

@@ -17,11 +17,12 @@ import (
 // An entry's file is a fixed preamble, the key and the Vary field as text
 // lines, the body, then the response head:
 //
-//	magic "FULCRUM\x01"            8 bytes
+//	magic "FULCRUM\x02"            8 bytes
 //	expires, stored (Unix seconds) 8 + 8
 //	body offset, body length       8 + 8
 //	head offset, head length       8 + 8
 //	variant                        16
+//	stale updating, error (s)      8 + 8
 //	"KEY: " key "\n" "VARY: " vary "\n"
 //	body
 //	head (status line and fields, ending with an empty line)
@@ -30,9 +31,10 @@ import (
 // body has been read; the preamble is written last, so a file is never read
 // as complete before it is.
 const (
-	magic        = "FULCRUM\x01"
-	preambleSize = 8 + 8*6 + 16
+	magic        = "FULCRUM\x02"
 	offExpires   = 8
+	offStale     = 8 + 8*6 + 16
+	preambleSize = offStale + 16
 )
 
 // Meta is what a stored entry says about itself besides its head and body.
@@ -47,7 +49,16 @@ type Meta struct {
 	// entry answers (zero without Vary).
 	Vary    string
 	Variant Key
+	// Stale is how long past Expires the entry may still answer.
+	Stale Stale
 }
+
+// Stale is how long past its expiry an entry may still answer, in whole
+// seconds, as nginx keeps updating_sec and error_sec in an entry's header:
+// Updating while a request updates it (a response's
+// stale-while-revalidate), Error when the upstream fails (its
+// stale-while-revalidate or stale-if-error). Zero means not at all.
+type Stale struct{ Updating, Error time.Duration }
 
 // Entry is a stored response open for reading.
 type Entry struct {
@@ -98,6 +109,7 @@ func readEntry(f *os.File) (*Entry, error) {
 	e.Expires, e.Stored = time.Unix(u(0), 0), time.Unix(u(1), 0)
 	bodyOff, bodyLen, headOff, headLen := u(2), u(3), u(4), u(5)
 	copy(e.Variant[:], pre[8+8*6:])
+	e.Stale = Stale{Updating: time.Duration(u(8)) * time.Second, Error: time.Duration(u(9)) * time.Second}
 	if bodyOff < preambleSize || bodyLen < 0 || headOff != bodyOff+bodyLen || headLen <= 0 || headLen > 1<<20 {
 		return nil, errCorrupt
 	}
@@ -117,8 +129,9 @@ func readEntry(f *os.File) (*Entry, error) {
 	return e, nil
 }
 
-// writeExpires rewrites the expiry in the preamble of the file at path.
-func writeExpires(path string, t time.Time) error {
+// writeExpires rewrites the expiry and the stale times in the preamble of
+// the file at path.
+func writeExpires(path string, t time.Time, st Stale) error {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err
@@ -126,10 +139,21 @@ func writeExpires(path string, t time.Time) error {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(t.Unix()))
 	_, err = f.WriteAt(b[:], offExpires)
+	if err == nil {
+		var sb [16]byte
+		putStale(sb[:], st)
+		_, err = f.WriteAt(sb[:], offStale)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// putStale puts st's two times, in seconds, in the first 16 bytes of b.
+func putStale(b []byte, st Stale) {
+	binary.LittleEndian.PutUint64(b, uint64(st.Updating/time.Second))
+	binary.LittleEndian.PutUint64(b[8:], uint64(st.Error/time.Second))
 }
 
 // Fill writes one response into a zone: Begin, Write the body, then Commit
@@ -145,8 +169,8 @@ type Fill struct {
 }
 
 // Begin starts storing a response for k in a temporary file of the zone's
-// directory; m's Key, Vary and Variant are written now, its expiry at
-// Commit.
+// directory; m's Key, Vary and Variant are written now, its Stale times
+// and expiry at Commit.
 func (z *Zone) Begin(k Key, m Meta) (*Fill, error) {
 	if z.dry {
 		return nil, errDry
@@ -209,6 +233,7 @@ func (fl *Fill) Commit(head []byte, expires, stored time.Time) error {
 	put(4, headOff)
 	put(5, int64(len(head)))
 	copy(pre[8+8*6:], fl.meta.Variant[:])
+	putStale(pre[offStale:], fl.meta.Stale)
 	if _, err := fl.f.WriteAt(pre[:], 0); err != nil {
 		fl.Abort()
 		return err

@@ -313,9 +313,10 @@ func (z *Zone) forget(k Key) {
 	}
 }
 
-// Refresh sets a new expiry for the stored entry of k, after the upstream
-// said it has not changed (a revalidation): in the index and in the file.
-func (z *Zone) Refresh(k Key, expires time.Time) error {
+// Refresh sets a new expiry and stale times for the stored entry of k,
+// after the upstream said it has not changed (a revalidation): the expiry
+// in the index and in the file, the stale times in the file.
+func (z *Zone) Refresh(k Key, expires time.Time, st Stale) error {
 	z.mu.Lock()
 	n := z.nodes[k]
 	if n == nil || !n.exists {
@@ -324,7 +325,7 @@ func (z *Zone) Refresh(k Key, expires time.Time) error {
 	}
 	n.expires = expires
 	z.mu.Unlock()
-	return writeExpires(z.path(k), expires)
+	return writeExpires(z.path(k), expires, st)
 }
 
 // commit records a stored file of size bytes for k (the file is in place).

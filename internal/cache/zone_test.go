@@ -142,11 +142,43 @@ func TestStoreOpenAndFreshness(t *testing.T) {
 			t.Errorf("after +%v: %+v, want fresh=%v", tt.after, l, tt.wantFresh)
 		}
 	}
-	if err := z.Refresh(Sum("a"), c.now().Add(time.Minute)); err != nil {
+	refreshed := Stale{Updating: 5 * time.Second, Error: 30 * time.Second}
+	if err := z.Refresh(Sum("a"), c.now().Add(time.Minute), refreshed); err != nil {
 		t.Fatal(err)
 	}
 	if l := z.Get(Sum("a")); !l.Fresh {
 		t.Errorf("after Refresh: %+v, want fresh", l)
+	}
+	e, err := z.Open(Sum("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if e.Stale != refreshed || e.Expires.Unix() != c.now().Add(time.Minute).Unix() {
+		t.Errorf("after Refresh the file says %v, expires %v; want %v, %v", e.Stale, e.Expires, refreshed, c.now().Add(time.Minute))
+	}
+}
+
+// TestStaleKept: the stale times an entry begins with are in its file
+// once committed, and read back with it.
+func TestStaleKept(t *testing.T) {
+	z, _ := newTestZone(t, Options{})
+	want := Stale{Updating: 10 * time.Second, Error: 100 * time.Second}
+	fl, err := z.Begin(Sum("s"), Meta{Key: "s", Stale: want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := z.now()
+	if err := fl.Commit([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), now.Add(time.Second), now); err != nil {
+		t.Fatal(err)
+	}
+	e, err := z.Open(Sum("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if e.Stale != want {
+		t.Errorf("stale times %+v, want %+v", e.Stale, want)
 	}
 }
 

@@ -38,7 +38,7 @@ func Expiry(set *config.CacheSettings, fields iter.Seq2[string, string], status 
 // a time from Expires count for nothing, as nginx notes the field before
 // it asks whether to ignore it.
 func FieldsExpiry(set *config.CacheSettings, fields iter.Seq2[string, string], now time.Time) (time.Time, bool) {
-	valid, _, ok := readFields(set, fields, now)
+	valid, _, ok := readFields(set, fields, now, StaleTimes{})
 	return valid, ok
 }
 
@@ -48,36 +48,65 @@ func FieldsExpiry(set *config.CacheSettings, fields iter.Seq2[string, string], n
 // (as *_cache_use_stale updating) and for Error on an error;
 // stale-if-error sets Error alone. An error is a failed exchange
 // (*_cache_use_stale error, timeout...), not a status: nginx 1.22.1
-// answered a 500 and a 404 as they came.
-type StaleTimes struct{ Updating, Error time.Duration }
+// answered a 500 and a 404 as they came. An entry keeps them
+// (cache.Meta.Stale) as nginx keeps them in its header: read once, when
+// the response is stored (FieldsStale), or when a 304 revalidates it
+// (Revalidate).
+type StaleTimes = cache.Stale
 
-// FieldsStale is the StaleTimes of a stored response's fields: the last
-// Cache-Control that FieldsExpiry reads (not one it skips after an
-// X-Accel-Expires, nor an ignored one) and that names them.
+// FieldsStale is the StaleTimes of a response's fields as it is stored:
+// the last Cache-Control that FieldsExpiry reads (not one it skips after
+// an X-Accel-Expires, nor an ignored one) and that names them.
 func FieldsStale(set *config.CacheSettings, fields iter.Seq2[string, string], now time.Time) StaleTimes {
-	_, st, _ := readFields(set, fields, now)
+	_, st, _ := readFields(set, fields, now, StaleTimes{})
 	return st
 }
 
-// StaleWindows reports whether an expired entry with meta m and the stored
-// fields is still within their stale-while-revalidate (updating) and
-// stale-if-error (staleError) times at now, counted in whole seconds past
-// m.Expires as nginx counts them (ngx_http_file_cache_read). The fields are
-// read as of m.Stored, as nginx reads them once, when it stores the
-// response: an Expires that has passed since does not hide a Cache-Control
-// after it.
-func StaleWindows(set *config.CacheSettings, fields iter.Seq2[string, string], m cache.Meta, now time.Time) (updating, staleError bool) {
-	st := FieldsStale(set, fields, m.Stored)
+// StaleWindows reports whether an expired entry with meta m is still
+// within its stale-while-revalidate (updating) and stale-if-error
+// (staleError) times (m.Stale) at now, counted in whole seconds past
+// m.Expires as nginx counts them (ngx_http_file_cache_read).
+func StaleWindows(m cache.Meta, now time.Time) (updating, staleError bool) {
 	within := func(d time.Duration) bool {
 		return d > 0 && now.Unix() <= m.Expires.Unix()+int64(d/time.Second)
 	}
-	return within(st.Updating), within(st.Error)
+	return within(m.Stale.Updating), within(m.Stale.Error)
 }
 
-// readFields is FieldsExpiry, with the StaleTimes of the fields.
-func readFields(set *config.CacheSettings, fields iter.Seq2[string, string], now time.Time) (time.Time, StaleTimes, bool) {
+// Revalidate is what a 304 to a revalidation (*_cache_revalidate) makes of
+// an expired entry whose stored response has status and the fields
+// stored: its new expiry and stale times, false when it stays expired.
+// nginx 1.22 (ngx_http_upstream_test_next) reads the 304's fields first,
+// from no times at all: when they give an expiry, it and the stale times
+// they name are the entry's. Else the stored fields are read again over
+// the stale times the 304 named (a stale-* of the stored Cache-Control
+// replaces the 304's, one it lacks leaves the 304's), and the expiry is
+// theirs, else *_cache_valid's for status. Recorded from nginx 1.22.1
+// (proxy_cache and fastcgi_cache): a 304 with "max-age=1,
+// stale-if-error=100" to an entry stored without stale-if-error let a
+// failed exchange after the new expiry answer with the entry (STALE); a
+// 304 with max-age=1 alone to one stored with stale-if-error=100 did not
+// (502); a 304 with stale-if-error=100 alone, or none, left the stored
+// max-age=1 and added or kept the stale-if-error (STALE).
+func Revalidate(set *config.CacheSettings, notModified, stored iter.Seq2[string, string], status int, now time.Time) (time.Time, StaleTimes, bool) {
+	valid, st, _ := readFields(set, notModified, now, StaleTimes{})
+	if !valid.IsZero() {
+		return valid, st, true
+	}
+	valid, st, _ = readFields(set, stored, now, st)
+	if !valid.IsZero() {
+		return valid, st, true
+	}
+	if d := ValidFor(set.Valid, status); d > 0 {
+		return now.Add(d), st, true
+	}
+	return time.Time{}, st, false
+}
+
+// readFields is FieldsExpiry, with the StaleTimes of the fields, read
+// over stale (those the fields do not name stay as they were).
+func readFields(set *config.CacheSettings, fields iter.Seq2[string, string], now time.Time, stale StaleTimes) (time.Time, StaleTimes, bool) {
 	var valid time.Time
-	var stale StaleTimes
 	sawXAE := false
 	for name, v := range fields {
 		if strings.EqualFold(name, "X-Accel-Expires") {

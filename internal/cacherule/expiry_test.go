@@ -2,6 +2,7 @@ package cacherule
 
 import (
 	"iter"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -116,8 +117,8 @@ func TestFieldsStale(t *testing.T) {
 }
 
 // TestStaleWindows: an expired entry answers within its stale times,
-// counted in whole seconds past its expiry, and its fields are read as
-// when it was stored (recorded from nginx 1.22.1: an Expires one second
+// counted in whole seconds past its expiry, its fields read as when it
+// was stored (FieldsStale) (recorded from nginx 1.22.1: an Expires one second
 // after the store, then Cache-Control stale-if-error=30, answered a failed
 // exchange three seconds later with the entry, STALE).
 func TestStaleWindows(t *testing.T) {
@@ -138,10 +139,56 @@ func TestStaleWindows(t *testing.T) {
 		{"Cache-Control: max-age=1", 2 * time.Second, false, false},
 	}
 	for _, tt := range tests {
-		m := cache.Meta{Stored: stored, Expires: expires}
-		updating, onError := StaleWindows(&config.CacheSettings{}, lines(tt.head), m, expires.Add(tt.after))
+		m := cache.Meta{Stored: stored, Expires: expires, Stale: FieldsStale(&config.CacheSettings{}, lines(tt.head), stored)}
+		updating, onError := StaleWindows(m, expires.Add(tt.after))
 		if updating != tt.updating || onError != tt.onError {
 			t.Errorf("StaleWindows(%q) %v after expiry = %v, %v; want %v, %v", tt.head, tt.after, updating, onError, tt.updating, tt.onError)
 		}
+	}
+}
+
+// TestRevalidate: the expiry and stale times an entry gets from a 304 to
+// its revalidation, as nginx 1.22.1 gave them (recorded with proxy_cache
+// and fastcgi_cache, proxy_cache_revalidate on: an entry stored with
+// max-age=1, revalidated by a 304 two seconds later, then asked for when
+// expired again with the upstream failing: STALE with a stale-if-error
+// time, else 502; proxy_cache_valid's row is read from nginx's source).
+func TestRevalidate(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	sie := 100 * time.Second
+	tests := []struct {
+		name                string
+		notModified, stored string
+		valid               []config.CacheValid // proxy_cache_valid
+		expires             time.Duration       // from now; 0 for not refreshed
+		stale               StaleTimes
+	}{
+		{"the 304's max-age and stale-if-error", "Cache-Control: max-age=1, stale-if-error=100", "Cache-Control: max-age=1",
+			nil, time.Second, StaleTimes{Error: sie}},
+		{"the 304's max-age drops the stored stale-if-error", "Cache-Control: max-age=1", "Cache-Control: max-age=1, stale-if-error=100",
+			nil, time.Second, StaleTimes{}},
+		{"a 304 without fields: the stored ones", "ETag: \"e\"", "Cache-Control: max-age=1, stale-if-error=100",
+			nil, time.Second, StaleTimes{Error: sie}},
+		{"the 304's stale-if-error alone adds to the stored max-age", "Cache-Control: stale-if-error=100", "Cache-Control: max-age=1",
+			nil, time.Second, StaleTimes{Error: sie}},
+		{"a stored stale-* replaces the 304's", "Cache-Control: stale-while-revalidate=100", "Cache-Control: max-age=1, stale-if-error=0",
+			nil, time.Second, StaleTimes{Updating: sie}},
+		{"the 304's Expires", "Expires: " + now.Add(time.Minute).Format(http.TimeFormat), "Cache-Control: max-age=1",
+			nil, time.Minute, StaleTimes{}},
+		{"no time in either: proxy_cache_valid", "Cache-Control: stale-if-error=100", "ETag: \"e\"",
+			[]config.CacheValid{{Codes: []int{200}, Time: time.Hour}}, time.Hour, StaleTimes{Error: sie}},
+		{"no time at all: not refreshed", "", "ETag: \"e\"", nil, 0, StaleTimes{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := &config.CacheSettings{Valid: tt.valid}
+			expires, stale, ok := Revalidate(set, lines(tt.notModified), lines(tt.stored), http.StatusOK, now)
+			if ok != (tt.expires != 0) || (ok && !expires.Equal(now.Add(tt.expires))) {
+				t.Errorf("expires %v (%v), want %v from now", expires, ok, tt.expires)
+			}
+			if stale != tt.stale {
+				t.Errorf("stale times %+v, want %+v", stale, tt.stale)
+			}
+		})
 	}
 }

@@ -197,7 +197,7 @@ type Wait int
 const (
 	// Owner: the request holds the lock and goes to the server.
 	Owner Wait = iota
-	// Filled: the request that held it is done; the entry may be there.
+	// Filled: the request that held it is done and the entry answered.
 	Filled
 	// TimedOut: *_cache_lock_timeout passed; the request goes to the
 	// server and its response is not stored, as in nginx.
@@ -208,21 +208,34 @@ const (
 
 // AwaitLock is *_cache_lock for a missing entry: the first request takes
 // the lock and fills the entry, the others wait up to *_cache_lock_timeout
-// for it.
-func (r *Rule) AwaitLock(ctx context.Context, l *Lookup) Wait {
-	owner, done := r.Lock(l)
-	if owner {
-		return Owner
-	}
+// for it; when the holder is done, serve answers from the entry (false
+// when there is none). A holder whose response was not stored (not
+// cacheable, or read unbuffered) leaves none: the waiter then takes the
+// lock itself, to go to the server and store its own response when it
+// may, or waits on for another waiter that took it first, up to the same
+// timeout, as nginx's ngx_http_file_cache_lock does when it looks again
+// (recorded from nginx 1.22.1 with proxy_cache_lock and fastcgi_cache_lock:
+// the first response "Cache-Control: no-store", "private" or
+// "X-Accel-Buffering: no", the second request, which waited, got the
+// server's next answer, MISS, and stored it; a third was a HIT).
+func (r *Rule) AwaitLock(ctx context.Context, l *Lookup, serve func() bool) Wait {
 	t := time.NewTimer(r.Set.LockTimeout)
 	defer t.Stop()
-	select {
-	case <-done:
-		return Filled
-	case <-t.C:
-		return TimedOut
-	case <-ctx.Done():
-		return Canceled
+	for {
+		owner, done := r.Lock(l)
+		if owner {
+			return Owner
+		}
+		select {
+		case <-done:
+			if serve() {
+				return Filled
+			}
+		case <-t.C:
+			return TimedOut
+		case <-ctx.Done():
+			return Canceled
+		}
 	}
 }
 

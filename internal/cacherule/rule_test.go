@@ -2,6 +2,7 @@ package cacherule
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -87,11 +88,11 @@ func TestFindAndFill(t *testing.T) {
 	if bypass || l.Key != "/a" || l.K != cache.Sum("/a") || l.Look.Exists {
 		t.Fatalf("find: %+v %v", l, bypass)
 	}
-	if w := r.AwaitLock(context.Background(), &l); w != Owner || !l.Locked {
+	if w := r.AwaitLock(context.Background(), &l, func() bool { return true }); w != Owner || !l.Locked {
 		t.Fatalf("first request: %v", w)
 	}
 	other := Lookup{K: l.K}
-	if w := r.AwaitLock(context.Background(), &other); w != TimedOut {
+	if w := r.AwaitLock(context.Background(), &other, func() bool { return true }); w != TimedOut {
 		t.Errorf("second request while the first holds the lock: %v, want TimedOut", w)
 	}
 	k, m := r.FillTarget(&l, "Accept-Language", state("/a", "en"))
@@ -115,4 +116,52 @@ func TestFindAndFill(t *testing.T) {
 	if r.Method("POST") {
 		t.Error("POST cached without *_cache_methods POST")
 	}
+}
+
+// TestAwaitLockNotStored: a request that waited for the lock of a missing
+// entry whose holder stored nothing (serve finds no entry) takes the lock
+// itself, to go to the server and store its own response, as nginx 1.22.1
+// did (recorded: the holder's response had Cache-Control no-store, private
+// or X-Accel-Buffering no; the waiter's was stored, a third request HIT).
+func TestAwaitLockNotStored(t *testing.T) {
+	zone, err := cache.NewZone(cache.Options{Name: "z", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &config.CacheSettings{Zone: &config.CachePath{Name: "z"}, Key: "$uri", MinUses: 1, LockTimeout: 5 * time.Second, LockAge: time.Minute}
+	r, err := Compile(&vars.Compiler{}, set, zone, "proxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// The waiter must wait while the holder holds the lock; one that comes
+	// later takes it at once, which is not the case under test: then the
+	// test tries again with a longer head start.
+	for attempt := range 6 {
+		k := cache.Sum(fmt.Sprint("/ns", attempt))
+		holder := Lookup{K: k}
+		if w := r.AwaitLock(ctx, &holder, nil); w != Owner {
+			t.Fatalf("holder: %v, want Owner", w)
+		}
+		looked := make(chan struct{}, 1)
+		got := make(chan Wait, 1)
+		waiter := Lookup{K: k}
+		go func() {
+			got <- r.AwaitLock(ctx, &waiter, func() bool { looked <- struct{}{}; return false })
+		}()
+		time.Sleep(time.Duration(10<<attempt) * time.Millisecond) // the waiter's head start
+		r.Unlock(&holder)
+		w := <-got
+		select {
+		case <-looked:
+		default:
+			continue // it came after the holder was done
+		}
+		if w != Owner || !waiter.Locked {
+			t.Errorf("waiter after a holder that stored nothing: %v (locked %v), want Owner", w, waiter.Locked)
+		}
+		r.Unlock(&waiter)
+		return
+	}
+	t.Fatal("the waiter never waited for the holder")
 }

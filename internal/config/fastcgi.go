@@ -30,10 +30,11 @@ type FastCGI struct {
 	// IgnoreAccelRedirect is fastcgi_ignore_headers X-Accel-Redirect;
 	// IgnoreAccelBuffering is fastcgi_ignore_headers X-Accel-Buffering,
 	// which keeps the application's X-Accel-Buffering from deciding, with
-	// Buffering, whether the cache may store a response (as for the
-	// proxy's). The fields that drive a cache go to Cache, and
+	// Buffering, how a response is read (flushed, paced, stored; as for
+	// the proxy's); IgnoreAccelLimitRate is fastcgi_ignore_headers
+	// X-Accel-Limit-Rate. The fields that drive a cache go to Cache, and
 	// X-Accel-Charset changes nothing in fulcrum.
-	IgnoreAccelRedirect, IgnoreAccelBuffering bool
+	IgnoreAccelRedirect, IgnoreAccelBuffering, IgnoreAccelLimitRate bool
 	// InterceptErrors is fastcgi_intercept_errors.
 	InterceptErrors bool
 	// ConnectTimeout, SendTimeout and ReadTimeout are
@@ -58,7 +59,9 @@ type FastCGI struct {
 	// fastcgi_pass_request_headers and fastcgi_pass_request_body.
 	PassRequestHeaders, PassRequestBody bool
 	// Buffering is fastcgi_buffering: off flushes each piece of the
-	// response to the client as it arrives.
+	// response to the client as it arrives, with no limit_rate or
+	// fastcgi_limit_rate. The application's X-Accel-Buffering turns it
+	// off or on per response unless IgnoreAccelBuffering.
 	Buffering bool
 	// ForceRanges is fastcgi_force_ranges (scgi_, uwsgi_force_ranges):
 	// nginx's range filter may cut a 200 whatever its Accept-Ranges field,
@@ -173,7 +176,8 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 		{names: []string{n("ignore_headers")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 			var tmp Settings
 			err := applyIgnoreHeaders(nil, &tmp, dirs, nil)
-			field(st).IgnoreAccelRedirect, field(st).IgnoreAccelBuffering = tmp.IgnoreAccelRedirect, tmp.IgnoreAccelBuffering
+			f := field(st)
+			f.IgnoreAccelRedirect, f.IgnoreAccelBuffering, f.IgnoreAccelLimitRate = tmp.IgnoreAccelRedirect, tmp.IgnoreAccelBuffering, tmp.IgnoreAccelLimitRate
 			return err
 		}},
 		flagRule(n("intercept_errors"), func(s *Settings) *bool { return &field(s).InterceptErrors }),

@@ -438,8 +438,8 @@ var ignorableHeaders = []string{"x-accel-redirect", "x-accel-expires", "x-accel-
 // applyIgnoreHeaders reads proxy_ignore_headers. fulcrum acts on
 // X-Accel-Redirect and X-Accel-Limit-Rate, on the fields that drive the
 // cache (X-Accel-Expires, Expires, Cache-Control, Set-Cookie, Vary), and on
-// X-Accel-Buffering as far as the cache goes (an unbuffered response is not
-// stored); X-Accel-Charset changes nothing in fulcrum.
+// X-Accel-Buffering (whether a response is read buffered: flushed, paced,
+// cached, stored); X-Accel-Charset changes nothing in fulcrum.
 func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	for _, a := range d.Args {

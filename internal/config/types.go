@@ -578,8 +578,9 @@ type Settings struct {
 	IgnoreAccelLimitRate bool
 	// IgnoreAccelBuffering (proxy_ignore_headers X-Accel-Buffering) keeps
 	// an upstream's X-Accel-Buffering from deciding, with ProxyBuffering,
-	// whether the cache may store the response (nginx stores no
-	// unbuffered one).
+	// whether nginx reads the response buffered: an unbuffered one is
+	// flushed piece by piece, paced by neither limit_rate nor
+	// proxy_limit_rate, and neither cached nor stored.
 	IgnoreAccelBuffering    bool
 	ProxyPassHeaders        []string
 	ProxyPassRequestHeaders bool
@@ -658,8 +659,8 @@ type Settings struct {
 	// LimitRate (limit_rate) is the rate in bytes per second a response is
 	// sent to the client at, per request; LimitRateAfter (limit_rate_after)
 	// the bytes sent before it applies. A request's "set $limit_rate", an
-	// upstream's X-Accel-Limit-Rate and proxy_buffering off replace
-	// LimitRate (vars.State.LimitRateSet). The zero values mean no limit.
+	// upstream's X-Accel-Limit-Rate and a response read unbuffered
+	// (*_buffering off, X-Accel-Buffering: no) replace LimitRate (vars.State.LimitRateSet). The zero values mean no limit.
 	LimitRate, LimitRateAfter SizeValue
 	// Slice (slice, 0 for off) is the size of the slices nginx's slice
 	// module fetches a response in: where a request reads $slice_range

@@ -55,13 +55,14 @@ func (b *cacheBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("s"); s != "" {
 		status, _ = strconv.Atoi(s)
 	}
+	only := "h200" // fields for any answer but a 304, as h304 for a 304
 	if q.Get("nm") != "" && (ims != "" || inm != "") {
-		status = http.StatusNotModified
+		status, only = http.StatusNotModified, "h304"
 	}
 	// The head is written by hand: net/http would sort the fields, and
 	// their order matters (X-Accel-Expires before or after Cache-Control).
 	head := fmt.Sprintf("HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
-	for _, h := range q["h"] {
+	for _, h := range append(q["h"], q[only]...) {
 		head += strings.Replace(h, ":", ": ", 1) + "\r\n"
 	}
 	body := fmt.Sprintf("%s n=%d m=%s ims=%s inm=%s range=%s", r.URL.Path, n, r.Method, ims, inm, r.Header.Get("Range"))
@@ -265,6 +266,21 @@ func TestProxyCache(t *testing.T) {
 			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
 			{advance: 2 * time.Second, target: q("/r3/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r3/1 n=1"},
 		}},
+		// Recorded from nginx 1.22.1 (cacherule.TestRevalidate): after
+		// the 304, the entry's expiry and stale times are the 304's when
+		// it gives an expiry, else the stored fields' over the 304's
+		// stale times; a failed exchange after the new expiry is then
+		// answered with the entry within a stale-if-error time.
+		{"revalidate: the 304's max-age and stale-if-error", revalidatedSteps("/r/sa",
+			"h200=Cache-Control:max-age=1", "h304=Cache-Control:max-age=1, stale-if-error=100", "STALE")},
+		{"revalidate: the 304's max-age drops the stored stale-if-error", revalidatedSteps("/r/sb",
+			"h200=Cache-Control:max-age=1, stale-if-error=100", "h304=Cache-Control:max-age=1", "EXPIRED")},
+		{"revalidate: the 304's stale-if-error alone, the stored max-age", revalidatedSteps("/r/sd",
+			"h200=Cache-Control:max-age=1", "h304=Cache-Control:stale-if-error=100", "STALE")},
+		{"revalidate: a stored stale-if-error=0 replaces the 304's stale-while-revalidate", revalidatedSteps("/r/sg",
+			"h200=Cache-Control:max-age=1, stale-if-error=0", "h304=Cache-Control:stale-while-revalidate=100", "EXPIRED")},
+		{"revalidate: the 304's max-age", revalidatedSteps("/r/se",
+			"h200=Cache-Control:max-age=1", "h304=Cache-Control:max-age=100", "HIT")},
 		// Recorded from nginx 1.22.1 (what its backend got).
 		{"revalidate sends nginx's validators: a 200's only, the date rewritten, no ETag over 128 bytes", []cacheStep{
 			{target: q("/r/v404", "s=404", `h=ETag:"e1"`, "h=Cache-Control:max-age=1", "nm=1"), status: 404, xcache: "MISS", body: "/r/v404 n=1"},
@@ -408,6 +424,25 @@ func TestProxyCache(t *testing.T) {
 	}
 }
 
+// revalidatedSteps stores path's answer with the field h200 (in /r/:
+// proxy_cache_revalidate on, no proxy_cache_use_stale), has a 304 with the
+// field h304 revalidate it two seconds later, and asks for it again three
+// seconds after that with the backend down: the entry answers (STALE)
+// within a stale-if-error time, is still fresh (HIT), or the failure is a
+// 502 (EXPIRED).
+func revalidatedSteps(path, h200, h304, last string) []cacheStep {
+	target := q(path, `h=ETag:"e"`, "nm=1", h200, h304)
+	body, status := path+" n=1", 0
+	if last == "EXPIRED" {
+		body, status = "<html>", http.StatusBadGateway
+	}
+	return []cacheStep{
+		{target: target, xcache: "MISS", body: path + " n=1"},
+		{advance: 2 * time.Second, target: target, xcache: "REVALIDATED", body: path + " n=1"},
+		{advance: 3 * time.Second, target: target, down: true, status: status, xcache: last, body: body},
+	}
+}
+
 // cacheGet sends s and returns the X-Cache field, the status and the body.
 func cacheGet(t *testing.T, client *http.Client, addr string, s cacheStep) (string, int, string) {
 	t.Helper()
@@ -481,6 +516,52 @@ func TestProxyCacheLock(t *testing.T) {
 	}
 	if hits != n-1 {
 		t.Errorf("%d HITs, want %d", hits, n-1)
+	}
+}
+
+// TestProxyCacheLockNotStored: a request that waited for proxy_cache_lock
+// behind one whose response was not stored (Cache-Control no-store,
+// private; X-Accel-Buffering no) goes upstream itself and stores its
+// response (MISS n=2), which the next request gets (HIT n=2), as nginx
+// 1.22.1 did (recorded; cacherule.TestAwaitLockNotStored).
+func TestProxyCacheLockNotStored(t *testing.T) {
+	b := &cacheBackend{count: map[string]int{}, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	addr := startDaemonLevel(t, dir, "notice", fmt.Sprintf(`
+    proxy_cache_path %[1]s/c keys_zone=z:1m;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; proxy_cache z; proxy_cache_valid 10m;
+            proxy_cache_lock on; proxy_cache_key $uri; add_header X-Cache $upstream_cache_status; }
+    }`, dir, srv.Listener.Addr()))
+	client := &http.Client{Timeout: 10 * time.Second}
+	holder := make(chan string, 1)
+	go func() {
+		xc, _, body := cacheGet(t, client, addr, cacheStep{target: q("/ln", "wait=1", "h=Cache-Control:no-store")})
+		holder <- xc + " " + body
+	}()
+	select {
+	case <-b.arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first request did not reach the backend")
+	}
+	waiter := make(chan string, 1)
+	go func() {
+		xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/ln"})
+		waiter <- xc + " " + body
+	}()
+	time.Sleep(100 * time.Millisecond) // the waiter reaches the lock
+	close(b.release)
+	if got := <-holder; !strings.HasPrefix(got, "MISS /ln n=1") {
+		t.Errorf("the first request: %q", got)
+	}
+	if got := <-waiter; !strings.HasPrefix(got, "MISS /ln n=2") {
+		t.Errorf("the request that waited: %q, want MISS /ln n=2", got)
+	}
+	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/ln"}); xc != "HIT" || !strings.HasPrefix(body, "/ln n=2") {
+		t.Errorf("then: %s %q, want HIT of the waiter's response", xc, body)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/fcgi"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -31,20 +32,40 @@ const (
 	fast     = 250 * time.Millisecond
 )
 
-// rateBackend answers with a rateBody body, and with X-Accel-Limit-Rate
-// set to the request's "r" argument when it has one.
+// rateBackend answers with a rateBody body (rateApp), over HTTP.
 func rateBackend(t *testing.T) string {
 	t.Helper()
-	body := strings.Repeat("b", rateBody)
-	b := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v, ok := r.URL.Query()["r"]; ok {
-			w.Header().Set("X-Accel-Limit-Rate", v[0])
-		}
-		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-		io.WriteString(w, body)
-	}))
+	b := httptest.NewServer(http.HandlerFunc(rateApp))
 	t.Cleanup(b.Close)
 	return b.Listener.Addr().String()
+}
+
+// rateFastCGI is rateBackend as a FastCGI application.
+func rateFastCGI(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go fcgi.Serve(ln, http.HandlerFunc(rateApp))
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
+// rateApp answers with a rateBody body, with X-Accel-Limit-Rate set to the
+// request's "r" argument and X-Accel-Buffering to its "b" argument when it
+// has them.
+func rateApp(w http.ResponseWriter, r *http.Request) {
+	body := strings.Repeat("b", rateBody)
+	q := r.URL.Query()
+	if v, ok := q["r"]; ok {
+		w.Header().Set("X-Accel-Limit-Rate", v[0])
+	}
+	if v, ok := q["b"]; ok {
+		w.Header().Set("X-Accel-Buffering", v[0])
+	}
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	io.WriteString(w, body)
 }
 
 // timedGet is one GET's answer: its status, the X-LR field, the body's
@@ -124,12 +145,7 @@ func TestLimitRate(t *testing.T) {
         location /plr/ { proxy_limit_rate 128k; proxy_pass http://%[2]s; }
         location /plrunb/ { proxy_limit_rate 128k; proxy_buffering off; proxy_pass http://%[2]s; }
     }`, dir, be))
-	tests := []struct {
-		target string
-		paced  bool
-		lr     string // the X-LR field: $limit_rate as add_header sees it
-		log    string // $limit_rate in the access log line
-	}{
+	tests := []rateCase{
 		{target: "/none", log: "lr=0"},
 		{target: "/rate", paced: true, lr: "0", log: "lr=131072"}, // 0 until the first bytes go, as in nginx
 		{target: "/zero", log: "lr=0"},
@@ -152,8 +168,27 @@ func TestLimitRate(t *testing.T) {
 		{target: "/plr/x", paced: true, log: "lr=0"},
 		{target: "/plrunb/x", log: "lr=0"},
 	}
-	// The requests go at once, each on its own connection: the paced
-	// ones take their time side by side.
+	checkRates(t, addr, dir, tests)
+	errLog := filepath.Join(dir, "error.log")
+	waitForLog(t, errLog, `error invalid $limit_rate "abc", client: 127.0.0.1`)
+	waitForLog(t, errLog, `error invalid size "" while sending response to client`)
+}
+
+// rateCase is a request of a limit_rate test (checkRates): whether its
+// answer is paced, the X-LR field (as add_header sees $limit_rate) and its
+// access log line's "lr=$limit_rate".
+type rateCase struct {
+	target string
+	paced  bool
+	lr     string
+	log    string
+}
+
+// checkRates sends the requests of tests to addr at once, each on its own
+// connection (the paced ones take their time side by side), checks each
+// answer's pace and X-LR field, and then the lines of dir/access.log.
+func checkRates(t *testing.T, addr, dir string, tests []rateCase) {
+	t.Helper()
 	answers := make([]timedGet, len(tests))
 	var wg sync.WaitGroup
 	for i, tt := range tests {
@@ -208,9 +243,60 @@ func TestLimitRate(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	})
-	errLog := filepath.Join(dir, "error.log")
-	waitForLog(t, errLog, `error invalid $limit_rate "abc", client: 127.0.0.1`)
-	waitForLog(t, errLog, `error invalid size "" while sending response to client`)
+}
+
+// TestLimitRateAccelBuffering: a response read unbuffered (*_buffering off,
+// or the upstream's X-Accel-Buffering: no) is paced neither by limit_rate,
+// nor by an X-Accel-Limit-Rate, nor by proxy_limit_rate
+// (fastcgi_limit_rate), and $limit_rate is 0; X-Accel-Buffering: yes makes
+// a response buffered, and paced, under *_buffering off; *_ignore_headers
+// X-Accel-Buffering leaves *_buffering alone. A FastCGI application's
+// X-Accel-Limit-Rate paces as an upstream's does. Each case's pace or lack
+// of one is what nginx 1.22.1 did with the same configuration (measured on
+// loopback with a Python client, an HTTP backend and a FastCGI application
+// sending X-Accel-Buffering and X-Accel-Limit-Rate).
+func TestLimitRateAccelBuffering(t *testing.T) {
+	dir := t.TempDir()
+	be, app := rateBackend(t), rateFastCGI(t)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format lr "$request_uri lr=$limit_rate";
+    access_log %[1]s/access.log lr buffer=0;
+    fastcgi_param REQUEST_METHOD $request_method;
+    fastcgi_param SERVER_PROTOCOL $server_protocol;
+    fastcgi_param REQUEST_URI $request_uri;
+    server {
+        listen 127.0.0.1:0;
+        location /p/ { proxy_pass http://%[2]s; }
+        location /q/ { limit_rate 128k; proxy_pass http://%[2]s; }
+        location /unb/ { limit_rate 128k; proxy_buffering off; proxy_pass http://%[2]s; }
+        location /unbign/ { limit_rate 128k; proxy_buffering off; proxy_ignore_headers X-Accel-Buffering; proxy_pass http://%[2]s; }
+        location /plr/ { proxy_limit_rate 128k; proxy_pass http://%[2]s; }
+        location /plrunb/ { proxy_limit_rate 128k; proxy_buffering off; proxy_pass http://%[2]s; }
+        location /f/ { fastcgi_pass %[3]s; }
+        location /fq/ { limit_rate 128k; fastcgi_pass %[3]s; }
+        location /fign/ { fastcgi_ignore_headers X-Accel-Limit-Rate; fastcgi_pass %[3]s; }
+        location /funb/ { limit_rate 128k; fastcgi_buffering off; fastcgi_pass %[3]s; }
+        location /funbign/ { limit_rate 128k; fastcgi_buffering off; fastcgi_ignore_headers X-Accel-Buffering; fastcgi_pass %[3]s; }
+        location /flr/ { fastcgi_limit_rate 128k; fastcgi_pass %[3]s; }
+        location /flrunb/ { fastcgi_limit_rate 128k; fastcgi_buffering off; fastcgi_pass %[3]s; }
+    }`, dir, be, app))
+	checkRates(t, addr, dir, []rateCase{
+		{target: "/unb/x?b=yes", paced: true, log: "lr=131072"}, // X-Accel-Buffering turns buffering on
+		{target: "/unbign/x?b=yes", log: "lr=0"},                // unless ignored
+		{target: "/q/x?b=no", log: "lr=0"},                      // and off: no limit_rate
+		{target: "/p/x?r=131072&b=no", log: "lr=0"},             // nor X-Accel-Limit-Rate
+		{target: "/plr/x?b=no", log: "lr=0"},                    // nor proxy_limit_rate
+		{target: "/plrunb/x?b=yes", paced: true, log: "lr=0"},
+		{target: "/f/x?r=131072", paced: true, log: "lr=131072"},
+		{target: "/f/x?r=131072&b=no", log: "lr=0"},
+		{target: "/fq/x?b=no", log: "lr=0"},
+		{target: "/fign/x?r=131072", log: "lr=0"},
+		{target: "/funb/x", log: "lr=0"},
+		{target: "/funb/x?b=yes", paced: true, log: "lr=131072"},
+		{target: "/funbign/x?b=yes", log: "lr=0"},
+		{target: "/flr/x?b=no", log: "lr=0"},
+		{target: "/flrunb/x?b=yes", paced: true, log: "lr=0"},
+	})
 }
 
 // TestLimitRateAfter: limit_rate_after lets the first bytes through at full

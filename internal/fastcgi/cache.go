@@ -58,12 +58,9 @@ func (h *Handler) serveCached(req *request) {
 		return
 	}
 	if c.Set.Lock {
-		switch c.AwaitLock(req.ctx, &cl) {
+		switch c.AwaitLock(req.ctx, &cl, func() bool { return h.serveEntry(req, cacherule.Hit) }) {
 		case cacherule.Filled:
-			if h.serveEntry(req, cacherule.Hit) {
-				return
-			}
-			req.noStore = true
+			return
 		case cacherule.TimedOut:
 			scarce(req) // as nginx: the response of a request that waited in vain is not stored
 		case cacherule.Canceled:
@@ -119,20 +116,16 @@ func (h *Handler) serveExpired(req *request) {
 
 // staleWindows reports whether the expired entry of k is still within the
 // stale-while-revalidate (updating) and stale-if-error (staleError) times
-// of its Cache-Control field (cacherule.StaleWindows): the first stands
-// for fastcgi_cache_use_stale updating, the second for use_stale on a
-// failed exchange, as in nginx.
+// it keeps (cacherule.StaleWindows): the first stands for
+// fastcgi_cache_use_stale updating, the second for use_stale on a failed
+// exchange, as in nginx.
 func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
 	e, err := h.cache.Zone.Open(k)
 	if err != nil {
 		return false, false
 	}
 	defer e.Close()
-	hd, err := storedHead(e.Head)
-	if err != nil {
-		return false, false
-	}
-	return cacherule.StaleWindows(h.cache.Set, hd.all(), e.Meta, h.now())
+	return cacherule.StaleWindows(e.Meta, h.now())
 }
 
 // passesRange applies *_cache_max_range_offset to a request the cache does
@@ -283,22 +276,19 @@ func (h *Handler) staleAnswer(req *request, x *exchange, a *vars.Attempt, start,
 	return true
 }
 
-// refresh makes the expired entry fresh again after a 304: for the time the
-// 304's fields give, else the stored response's fields, else
-// fastcgi_cache_valid for the stored status, as nginx reads them.
+// refresh makes the expired entry fresh again after a 304, with the expiry
+// and stale times cacherule.Revalidate reads from the 304's fields and the
+// stored response's, as nginx reads them.
 func (h *Handler) refresh(req *request, notModified *head, now time.Time) {
-	set := h.cache.Set
-	expires, _ := cacherule.FieldsExpiry(set, notModified.all(), now)
-	ok := !expires.IsZero()
-	if !ok {
-		if hd, err := storedHead(req.stale.Head); err == nil {
-			expires, ok = cacherule.Expiry(set, hd.all(), hd.status, now)
-		}
+	hd, err := storedHead(req.stale.Head)
+	if err != nil {
+		return
 	}
+	expires, st, ok := cacherule.Revalidate(h.cache.Set, notModified.all(), hd.all(), hd.status, now)
 	if !ok {
 		return
 	}
-	if err := h.cache.Zone.Refresh(req.cl.K, expires); err != nil {
+	if err := h.cache.Zone.Refresh(req.cl.K, expires, st); err != nil {
 		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot update cache file: "+err.Error())
 	}
 }
@@ -314,7 +304,7 @@ func (h *Handler) startFill(req *request, hd *head) {
 	if req.noStore || cl.Look.Uses < c.Set.MinUses || c.NoCache(req.st) {
 		return
 	}
-	if !cacherule.Buffered(hd.all(), h.set.Buffering, h.set.IgnoreAccelBuffering) {
+	if !req.buffered {
 		return
 	}
 	now := h.now()
@@ -323,6 +313,7 @@ func (h *Handler) startFill(req *request, hd *head) {
 		return
 	}
 	k, m := c.FillTarget(cl, cacherule.Vary(hd.all()), req.st)
+	m.Stale = cacherule.FieldsStale(c.Set, hd.all(), now)
 	fl, err := c.Zone.Begin(k, m)
 	if err != nil {
 		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot create cache file: "+err.Error())

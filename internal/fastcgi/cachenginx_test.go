@@ -20,6 +20,8 @@ import (
 // nginxApp is an application that answers FastCGI, SCGI and uwsgi
 // requests alike, as the one nginx 1.22.1 was asked with for
 // TestCacheLikeNginx: the status of ?s=, the fields of each ?h=Name:Value,
+// with ?nm=1 a 304 to a request with If-None-Match, the fields of each
+// ?h304= on a 304 alone and of each ?h200= on any other answer alone,
 // an Expires ?exp= seconds after its clock's now, and a body naming the
 // path, its count and the client's If-None-Match and Range fields. While
 // down is set it closes each connection unanswered (a failed exchange).
@@ -47,7 +49,11 @@ func (a *nginxApp) answer(uri, inm, rng string) (status int, fields [][2]string,
 	}
 	status = http.StatusOK
 	fmt.Sscan(q.Get("s"), &status)
-	for _, h := range q["h"] {
+	only := "h200"
+	if q.Get("nm") != "" && inm != "" {
+		status, only = http.StatusNotModified, "h304"
+	}
+	for _, h := range append(q["h"], q[only]...) {
 		k, v, _ := strings.Cut(h, ":")
 		fields = append(fields, [2]string{k, v})
 	}
@@ -55,6 +61,9 @@ func (a *nginxApp) answer(uri, inm, rng string) (status int, fields [][2]string,
 		var d int
 		fmt.Sscan(e, &d)
 		fields = append(fields, [2]string{"Expires", a.clock.Now().Add(time.Duration(d) * time.Second).UTC().Format(http.TimeFormat)})
+	}
+	if status == http.StatusNotModified {
+		return status, fields, ""
 	}
 	return status, fields, fmt.Sprintf("%s n=%d inm=%s range=%s", u.Path, n, inm, rng)
 }
@@ -264,6 +273,21 @@ func TestCacheLikeNginx(t *testing.T) {
 			{target: "/uwsgi/se?" + sie, cache: "MISS", body: "/uwsgi/se n=1"},
 			{target: "/uwsgi/se", advance: 3 * time.Second, down: true, cache: "STALE", body: "/uwsgi/se n=1"},
 		}},
+		// After a 304 to fastcgi_cache_revalidate, the entry's expiry and
+		// stale times are the 304's when it gives an expiry; else the
+		// stored fields' over the 304's stale times (cacherule.Revalidate).
+		{"revalidated: the 304's stale-if-error", FastCGI, revalidate, revalidatedSteps("/rv/a",
+			"h200=Cache-Control:max-age=1", "h304=Cache-Control:max-age=1,+stale-if-error=100", "STALE")},
+		{"revalidated: the 304's max-age drops the stored stale-if-error", FastCGI, revalidate, revalidatedSteps("/rv/b",
+			"h200=Cache-Control:max-age=1,+stale-if-error=100", "h304=Cache-Control:max-age=1", "EXPIRED")},
+		{"revalidated: the 304's stale-if-error alone, the stored max-age", FastCGI, revalidate, revalidatedSteps("/rv/d",
+			"h200=Cache-Control:max-age=1", "h304=Cache-Control:stale-if-error=100", "STALE")},
+		{"revalidated: a stored stale-if-error=0 replaces the 304's stale-while-revalidate", FastCGI, revalidate, revalidatedSteps("/rv/g",
+			"h200=Cache-Control:max-age=1,+stale-if-error=0", "h304=Cache-Control:stale-while-revalidate=100", "EXPIRED")},
+		{"revalidated: the 304's max-age", FastCGI, revalidate, revalidatedSteps("/rv/e",
+			"h200=Cache-Control:max-age=1", "h304=Cache-Control:max-age=100", "HIT")},
+		{"scgi: revalidated, the 304's stale-if-error", SCGI, revalidate, revalidatedSteps("/scgi/rv/a",
+			"h200=Cache-Control:max-age=1", "h304=Cache-Control:max-age=1,+stale-if-error=100", "STALE")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,6 +312,28 @@ func TestCacheLikeNginx(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// revalidate turns fastcgi_cache_revalidate on.
+func revalidate(set *config.FastCGI) { set.Cache.Revalidate = true }
+
+// revalidatedSteps stores path's answer with the fields h200, has a 304
+// with the fields h304 revalidate it two seconds later, and asks for it
+// again three seconds after that with the application down: the entry
+// answers (STALE) within a stale-if-error time, is still fresh (HIT), or
+// the failure is a 502 (EXPIRED), as nginx 1.22.1 answered (recorded with
+// fastcgi_cache and proxy_cache: cacherule.TestRevalidate).
+func revalidatedSteps(path, h200, h304, last string) []nginxStep {
+	target := path + `?h=ETag:"e"&nm=1&` + h200 + "&" + h304
+	body, status := path+" n=1", 0
+	if last == "EXPIRED" {
+		body, status = "", http.StatusBadGateway
+	}
+	return []nginxStep{
+		{target: target, cache: "MISS", body: path + " n=1"},
+		{target: target, advance: 2 * time.Second, cache: "REVALIDATED", body: path + " n=1"},
+		{target: target, advance: 3 * time.Second, down: true, status: status, cache: last, body: body},
 	}
 }
 
@@ -330,6 +376,49 @@ func TestCacheLockTimeout(t *testing.T) {
 	}
 	if w, cs := doCached(h, http.MethodGet, "/lk/a"); cs != "HIT" || w.Body.String() != "/lk/a n=1 inm= range=" {
 		t.Errorf("then: %s %q, want HIT of the first request's response", cs, w.Body)
+	}
+}
+
+// TestCacheLockNotStored: a request that waited for fastcgi_cache_lock
+// behind one whose response was not stored (Cache-Control no-store,
+// private, X-Accel-Buffering no) goes to the application itself and
+// stores its response (MISS n=2), and the next request gets it (HIT n=2),
+// as nginx 1.22.1 did (recorded with fastcgi_cache_lock and
+// proxy_cache_lock; cacherule.TestAwaitLockNotStored).
+func TestCacheLockNotStored(t *testing.T) {
+	for _, first := range []string{"h=Cache-Control:no-store", "h=Cache-Control:private", "h=X-Accel-Buffering:no"} {
+		t.Run(first, func(t *testing.T) {
+			clock := &fakeClock{}
+			app := &nginxApp{clock: clock, count: map[string]int{}, wait: make(chan struct{}), arrived: make(chan struct{}, 1)}
+			set := cacheSettings(func(c *config.CacheSettings) { c.Key, c.Lock, c.LockTimeout = "$uri", true, 5*time.Second })
+			h := newCachingHandler(t, FastCGI, set, clock, app.start(t, FastCGI))
+			holder := make(chan string, 1)
+			go func() {
+				w, cs := doCached(h, http.MethodGet, "/ln?wait=1&"+first)
+				holder <- cs + " " + w.Body.String()
+			}()
+			select {
+			case <-app.arrived:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the first request did not reach the application")
+			}
+			waiter := make(chan string, 1)
+			go func() {
+				w, cs := doCached(h, http.MethodGet, "/ln")
+				waiter <- cs + " " + w.Body.String()
+			}()
+			time.Sleep(100 * time.Millisecond) // the waiter reaches the lock
+			close(app.wait)
+			if got := <-holder; got != "MISS /ln n=1 inm= range=" {
+				t.Errorf("the first request: %q", got)
+			}
+			if got := <-waiter; got != "MISS /ln n=2 inm= range=" {
+				t.Errorf("the request that waited: %q, want MISS n=2", got)
+			}
+			if w, cs := doCached(h, http.MethodGet, "/ln"); cs != "HIT" || w.Body.String() != "/ln n=2 inm= range=" {
+				t.Errorf("then: %s %q, want HIT of the waiter's response", cs, w.Body)
+			}
+		})
 	}
 }
 

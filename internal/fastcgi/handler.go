@@ -251,8 +251,14 @@ type request struct {
 	// are read (cacheCheck): the not-modified filter answers for the
 	// response even when it is not stored.
 	cacheable bool
-	cut       *byterange.Cut
-	stale     *cache.Entry // the expired entry, for _use_stale and _revalidate
+	// buffered says nginx reads the response buffered (passHead):
+	// fastcgi_buffering, turned off or on by the application's
+	// X-Accel-Buffering unless fastcgi_ignore_headers lists it. An
+	// unbuffered body is flushed piece by piece, not paced, and neither
+	// cached nor stored.
+	buffered bool
+	cut      *byterange.Cut
+	stale    *cache.Entry // the expired entry, for _use_stale and _revalidate
 	// staleError says the expired entry's Cache-Control stale-if-error (or
 	// stale-while-revalidate) still covers a failed exchange.
 	staleError bool

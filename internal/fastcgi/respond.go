@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"fulcrum/internal/cacherule"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/pace"
 	"fulcrum/internal/vars"
@@ -80,8 +81,9 @@ func (h *Handler) writeHead(req *request, hd *head) {
 	req.w.WriteHeader(hd.status)
 }
 
-// passHead sets $upstream_http_NAME from the head hd and puts its fields in
-// the client's header, the status to be sent by writeHead; false when it
+// passHead sets $upstream_http_NAME from the head hd, applies its
+// X-Accel-Limit-Rate and X-Accel-Buffering (req.buffered) and puts its
+// fields in the client's header, the status to be sent by writeHead; false when it
 // answered otherwise (an X-Accel-Redirect, an intercepted error), and the
 // body is not wanted.
 func (h *Handler) passHead(req *request, hd *head) bool {
@@ -91,6 +93,9 @@ func (h *Handler) passHead(req *request, hd *head) bool {
 		fields = append(fields, vars.Field{Name: f.name, Value: f.value})
 		if equalFold(f.name, "X-Accel-Redirect") && accel == "" {
 			accel = f.value
+		}
+		if equalFold(f.name, "X-Accel-Limit-Rate") && !h.set.IgnoreAccelLimitRate {
+			req.st.AccelLimitRate(f.value)
 		}
 	}
 	req.st.SetUpstreamFields(fields)
@@ -128,18 +133,27 @@ func (h *Handler) passHead(req *request, hd *head) bool {
 		}
 		out.Add(f.name, f.value)
 	}
+	// fastcgi_buffering, which the application's X-Accel-Buffering turns
+	// off or on (unless fastcgi_ignore_headers lists it), decides how the
+	// body goes out: nginx sends an unbuffered response as it comes, with
+	// no limit_rate, whatever the location or the application says.
+	req.buffered = cacherule.Buffered(hd.all(), h.set.Buffering, h.set.IgnoreAccelBuffering)
+	if !req.buffered {
+		req.st.Unlimit()
+	}
 	return true
 }
 
 // copyBody streams STDOUT after the head to the client, each read bounded
-// by fastcgi_read_timeout; with fastcgi_buffering off each piece is flushed
-// at once, and with it on fastcgi_limit_rate paces the reads from the time
-// the head arrived.
+// by fastcgi_read_timeout; a response read unbuffered (req.buffered:
+// fastcgi_buffering off or X-Accel-Buffering: no) has each piece flushed at
+// once, and a buffered one has fastcgi_limit_rate pace the reads from the
+// time the head arrived.
 func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 	buf := make([]byte, 32<<10)
 	flusher, _ := req.w.(http.Flusher)
 	var pacer *pace.Pacer // fastcgi_limit_rate's; nil without one
-	if h.set.LimitRate > 0 && h.set.Buffering {
+	if h.set.LimitRate > 0 && req.buffered {
 		pacer = &pace.Pacer{Limit: pace.Limit{Rate: h.set.LimitRate, Start: h.now()}, Clock: h.now, Sleep: h.sleep}
 		defer pacer.Stop()
 	}
@@ -162,7 +176,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 			if _, werr := req.w.Write(buf[:m]); werr != nil {
 				return n, false
 			}
-			if !h.set.Buffering && flusher != nil {
+			if !req.buffered && flusher != nil {
 				flusher.Flush()
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"fulcrum/internal/cacherule"
 	"fulcrum/internal/errlog"
 )
 
@@ -18,7 +17,7 @@ import (
 // response goes on for a header-only request when u->store is set; nginx
 // 1.22 saved a Go fcgi application's HEAD body so).
 func (h *Handler) startStore(req *request, hd *head) {
-	if hd.status != http.StatusOK || !cacherule.Buffered(hd.all(), h.set.Buffering, h.set.IgnoreAccelBuffering) {
+	if hd.status != http.StatusOK || !req.buffered {
 		return
 	}
 	f, err := h.store.Open(req.st)

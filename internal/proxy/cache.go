@@ -119,11 +119,12 @@ func (h *Handler) serveCached(req *request) {
 
 // awaitLock is proxy_cache_lock for a missing entry: the first request
 // fills it, the others wait up to proxy_cache_lock_timeout for it and are
-// then answered from it (HIT). It returns true when the request is to go to
+// then answered from it (HIT), or take the lock when it was not stored
+// (cacherule.Rule.AwaitLock). It returns true when the request is to go to
 // the upstream itself: it holds the lock, or waited in vain (its response is
 // then not stored, as in nginx).
 func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
-	switch h.cache.rule.AwaitLock(req.ctx, cl) {
+	switch h.cache.rule.AwaitLock(req.ctx, cl, func() bool { return h.serveEntry(req, cl.K, cacheHit) }) {
 	case cacherule.Owner:
 		return true
 	case cacherule.TimedOut:
@@ -134,13 +135,8 @@ func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
 		return true
 	case cacherule.Canceled:
 		req.st.Status = 499
-		return false
 	}
-	if h.serveEntry(req, cl.K, cacheHit) {
-		return false
-	}
-	req.noStore = true
-	return true
+	return false
 }
 
 // serveExpired answers a request whose entry is stored but expired: from the
@@ -183,19 +179,14 @@ func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 
 // staleWindows reports whether the expired entry of k is still within the
 // stale-while-revalidate (updating) and stale-if-error (staleError) times
-// of its Cache-Control field (cacherule.StaleWindows).
+// it keeps (cacherule.StaleWindows).
 func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
 	e, err := h.cache.zone.Open(k)
 	if err != nil {
 		return false, false
 	}
 	defer e.Close()
-	var head h1.Response
-	if _, err := h1.ParseResponse(e.Head, &head, []byte(http.MethodGet), storedHeadLimits(e.Head)); err != nil {
-		return false, false
-	}
-	defer head.Reset()
-	return cacherule.StaleWindows(h.cache.set, headFields(&head), e.Meta, h.now())
+	return cacherule.StaleWindows(e.Meta, h.now())
 }
 
 // passesRange applies proxy_cache_max_range_offset to a request the cache
@@ -272,27 +263,22 @@ func (h *Handler) serveStale(req *request, stale **cache.Entry, status string) {
 	h.serveOpen(req, e)
 }
 
-// revalidated handles a 304 to a revalidation: the entry is fresh again, for
-// the time the 304's fields give, else the stored response's fields, else
-// proxy_cache_valid for the stored response's status (nginx reads them in
-// that order, the stored head having replaced the 304's), and the client gets
-// the entry (REVALIDATED).
+// revalidated handles a 304 to a revalidation: the entry is fresh again,
+// with the expiry and stale times cacherule.Revalidate reads from the
+// 304's fields and the stored response's, and the client gets the entry
+// (REVALIDATED).
 func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry) {
 	now := h.now()
-	expires, _ := h.cache.fieldsExpiry(&req.resp.head, now)
+	var head h1.Response
+	_, err := h1.ParseResponse((*stale).Head, &head, []byte(http.MethodGet), storedHeadLimits((*stale).Head))
+	// The 304's fields are read before the exchange ends, which lets them go.
+	expires, st, ok := cacherule.Revalidate(h.cache.set, headFields(&req.resp.head), headFields(&head), head.Status, now)
+	head.Reset()
 	end := h.now()
 	req.resp.closeAt(end)
 	h.finishAttempt(req, end)
-	ok := !expires.IsZero()
-	if !ok {
-		var head h1.Response
-		if _, err := h1.ParseResponse((*stale).Head, &head, []byte(http.MethodGet), storedHeadLimits((*stale).Head)); err == nil {
-			expires, ok = h.cache.expiry(&head, now)
-			head.Reset()
-		}
-	}
-	if ok {
-		if err := h.cache.zone.Refresh(cl.K, expires); err != nil {
+	if ok && err == nil {
+		if err := h.cache.zone.Refresh(cl.K, expires, st); err != nil {
 			h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot update cache entry: "+err.Error())
 		}
 	}
@@ -374,6 +360,7 @@ func (h *Handler) startFill(req *request, cl *cacheLookup) {
 		return
 	}
 	k, m := c.rule.FillTarget(cl, cacherule.Vary(headFields(head)), req.st)
+	m.Stale = cacherule.FieldsStale(c.set, headFields(head), now)
 	fl, err := c.zone.Begin(k, m)
 	if err != nil {
 		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot create cache file: "+err.Error())

@@ -144,6 +144,11 @@ type request struct {
 	// store is the file proxy_store writes the response to (store.go); nil
 	// when the location does not store or this response is not stored.
 	store *store.File
+	// buffered says nginx reads the response buffered (respond):
+	// proxy_buffering, turned off or on by the upstream's X-Accel-Buffering
+	// unless proxy_ignore_headers lists it. An unbuffered body is flushed
+	// piece by piece, not paced, and not stored.
+	buffered bool
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}

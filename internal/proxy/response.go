@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"fulcrum/internal/cacherule"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/pace"
@@ -92,10 +93,13 @@ func (h *Handler) respond(req *request) {
 			return // a 416: the writer answered; the response is dropped
 		}
 	}
-	if !h.set.ProxyBuffering {
-		// nginx sends an unbuffered response as it comes: no limit_rate,
-		// whatever the location or the upstream says.
-		req.st.LimitRate, req.st.LimitRateSet = 0, true
+	// proxy_buffering, which the upstream's X-Accel-Buffering turns off
+	// or on (unless proxy_ignore_headers lists it), decides how the body
+	// goes out: nginx sends an unbuffered response as it comes, with no
+	// limit_rate, whatever the location or the upstream says.
+	req.buffered = cacherule.Buffered(headFields(&resp.head), h.set.ProxyBuffering, h.set.IgnoreAccelBuffering)
+	if !req.buffered {
+		req.st.Unlimit()
 	}
 	if h.store != nil {
 		h.startStore(req)
@@ -320,9 +324,10 @@ func (h *Handler) passed(req *request, head *h1.Response, name []byte) bool {
 }
 
 // copyBody streams the body to the client through a pooled buffer. It
-// flushes after every piece when the response should not wait (proxy_buffering
-// off, a body of unknown length, an event stream), as nginx and net/http's
-// ReverseProxy do. A non-nil error means the response could not be completed:
+// flushes after every piece when the response should not wait (read
+// unbuffered: proxy_buffering off or X-Accel-Buffering: no; a body of
+// unknown length, an event stream), as nginx and net/http's ReverseProxy
+// do; proxy_limit_rate paces only a buffered one. A non-nil error means the response could not be completed:
 // the upstream failed (already logged) or the client went away.
 func (h *Handler) copyBody(req *request) error {
 	resp := &req.resp
@@ -355,7 +360,7 @@ func (h *Handler) copyBody(req *request) error {
 	if req.store != nil {
 		cw = storeTee{w: cw, s: req.store}
 	}
-	flush := !h.set.ProxyBuffering || head.Framing != h1.LengthBody || isEventStream(head.Headers.Get("Content-Type"))
+	flush := !req.buffered || head.Framing != h1.LengthBody || isEventStream(head.Headers.Get("Content-Type"))
 	var flusher http.Flusher
 	if flush {
 		flusher, _ = w.(http.Flusher)
@@ -371,7 +376,7 @@ func (h *Handler) copyBody(req *request) error {
 	defer h.buffers.Put(bp)
 	buf := *bp
 	var pacer *pace.Pacer // proxy_limit_rate's; nil without one
-	if h.set.ProxyLimitRate > 0 && h.set.ProxyBuffering {
+	if h.set.ProxyLimitRate > 0 && req.buffered {
 		pacer = &pace.Pacer{Limit: pace.Limit{Rate: h.set.ProxyLimitRate, Start: req.cur.headAt}, Clock: h.now}
 		defer pacer.Stop()
 	}
@@ -431,17 +436,11 @@ func (h *Handler) paceRead(req *request, pacer *pace.Pacer, buf []byte, read int
 	}
 }
 
-// accelLimitRate applies an upstream's X-Accel-Limit-Rate: a number of
-// bytes a second (no units: nginx reads it with ngx_atoi) becomes the
-// response's limit in place of the location's limit_rate, 0 lifting it;
-// anything else is ignored, as is the field under proxy_ignore_headers
-// X-Accel-Limit-Rate.
+// accelLimitRate applies an upstream's X-Accel-Limit-Rate
+// (vars.State.AccelLimitRate) unless proxy_ignore_headers lists it.
 func (h *Handler) accelLimitRate(st *vars.State, value string) {
-	if h.set.IgnoreAccelLimitRate {
-		return
-	}
-	if n, ok := h1.ParseDecimal(value); ok {
-		st.LimitRate, st.LimitRateSet = n, true
+	if !h.set.IgnoreAccelLimitRate {
+		st.AccelLimitRate(value)
 	}
 }
 

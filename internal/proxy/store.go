@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 
-	"fulcrum/internal/cacherule"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/store"
@@ -17,8 +16,7 @@ import (
 // nginx stores only through its buffered pipe).
 func (h *Handler) startStore(req *request) {
 	resp := &req.resp
-	if resp.head.Status != http.StatusOK || req.in.Method == http.MethodHead || resp.upgraded ||
-		!cacherule.Buffered(headFields(&resp.head), h.set.ProxyBuffering, h.set.IgnoreAccelBuffering) {
+	if resp.head.Status != http.StatusOK || req.in.Method == http.MethodHead || resp.upgraded || !req.buffered {
 		return
 	}
 	f, err := h.store.Open(req.st)

@@ -32,10 +32,21 @@ func ParseSize(s []byte) (n int64, ok bool) {
 	case 'm':
 		scale, s = 1<<20, s[:len(s)-1]
 	}
+	n, ok = parseDigits(s)
+	if !ok || n > math.MaxInt64/scale {
+		return 0, false
+	}
+	return n * scale, true
+}
+
+// parseDigits parses decimal digits as nginx's ngx_atoi does: at least
+// one, nothing else, at most 2^63-1.
+func parseDigits[T ~string | ~[]byte](s T) (n int64, ok bool) {
 	if len(s) == 0 {
 		return 0, false
 	}
-	for _, c := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}
@@ -45,10 +56,27 @@ func ParseSize(s []byte) (n int64, ok bool) {
 		}
 		n = n*10 + d
 	}
-	if n > math.MaxInt64/scale {
-		return 0, false
+	return n, true
+}
+
+// AccelLimitRate applies an upstream's X-Accel-Limit-Rate field, as
+// nginx's ngx_http_upstream_process_limit_rate does for every upstream
+// module (proxy, fastcgi, scgi, uwsgi): a number of bytes a second
+// (digits, no unit: ngx_atoi) becomes the request's limit in place of the
+// location's limit_rate, 0 lifting it; anything else is ignored. The
+// caller leaves it out under *_ignore_headers X-Accel-Limit-Rate.
+func (st *State) AccelLimitRate(value string) {
+	if n, ok := parseDigits(value); ok {
+		st.LimitRate, st.LimitRateSet = n, true
 	}
-	return n * scale, true
+}
+
+// Unlimit lifts the request's limit for a response nginx reads unbuffered
+// (*_buffering off, or X-Accel-Buffering: no): ngx_http_upstream_send_response
+// sets r->limit_rate to 0 and marks it set, so neither the location's
+// limit_rate nor an X-Accel-Limit-Rate paces it.
+func (st *State) Unlimit() {
+	st.LimitRate, st.LimitRateSet = 0, true
 }
 
 // setLimitRate is set's handler of $limit_rate (nginx's

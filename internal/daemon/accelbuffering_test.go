@@ -18,7 +18,7 @@ import (
 // heldApp answers with the body "firstlater" (Content-Length: 10), sending
 // "first" at once and "later" only when the test closes the channel its
 // "id" argument names in held (or after ten seconds); its "b" argument,
-// when given, is its X-Accel-Buffering field.
+// when given, is its X-Accel-Buffering field ("lb": spelt in lower case).
 type heldApp struct {
 	held sync.Map // id -> chan struct{}
 }
@@ -27,6 +27,9 @@ func (a *heldApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if v, ok := q["b"]; ok {
 		w.Header().Set("X-Accel-Buffering", v[0])
+	}
+	if v, ok := q["lb"]; ok { // the name in lower case, as sent
+		w.Header()["x-accel-buffering"] = v
 	}
 	w.Header().Set("Content-Length", "10")
 	io.WriteString(w, "first")
@@ -108,6 +111,7 @@ func TestAccelBufferingFlush(t *testing.T) {
 	}{
 		{"/p/x", false},
 		{"/p/x?b=no", true},
+		{"/p/x?lb=no", true},
 		{"/p/x?b=yes", false},
 		{"/pi/x?b=no", false},
 		{"/pn/x", true},

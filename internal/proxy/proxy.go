@@ -149,6 +149,9 @@ type request struct {
 	// unless proxy_ignore_headers lists it. An unbuffered body is flushed
 	// piece by piece, not paced, and not stored.
 	buffered bool
+	// accelBuffering says the response has an X-Accel-Buffering field
+	// (copyHeader): only then is buffered asked of its fields.
+	accelBuffering bool
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}

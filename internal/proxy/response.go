@@ -97,7 +97,10 @@ func (h *Handler) respond(req *request) {
 	// or on (unless proxy_ignore_headers lists it), decides how the body
 	// goes out: nginx sends an unbuffered response as it comes, with no
 	// limit_rate, whatever the location or the upstream says.
-	req.buffered = cacherule.Buffered(headFields(&resp.head), h.set.ProxyBuffering, h.set.IgnoreAccelBuffering)
+	req.buffered = h.set.ProxyBuffering
+	if req.accelBuffering {
+		req.buffered = cacherule.Buffered(headFields(&resp.head), h.set.ProxyBuffering, h.set.IgnoreAccelBuffering)
+	}
 	if !req.buffered {
 		req.st.Unlimit()
 	}
@@ -241,8 +244,11 @@ func (h *Handler) copyHeader(req *request) {
 		var name, sent, value string
 		name, sent, value, off = h1.FieldText(s, off, f)
 		fields = append(fields, vars.Field{Name: name, Value: value})
-		if name == "X-Accel-Limit-Rate" {
+		switch name {
+		case "X-Accel-Limit-Rate":
 			h.accelLimitRate(req.st, value)
+		case "X-Accel-Buffering":
+			req.accelBuffering = true
 		}
 		if h.hide[name] || !h.passed(req, head, f.Name) {
 			continue

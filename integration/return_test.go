@@ -2,14 +2,14 @@ package integration
 
 import (
 	"bufio"
-	"io"
 	"net"
 	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // rawAnswer sends req as written on a new connection to addr and returns the
@@ -17,16 +17,10 @@ import (
 // dropped or added), and whether the connection was closed after the answer.
 func rawAnswer(t *testing.T, addr, req string) (status string, h textproto.MIMEHeader, closed bool) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testutil.SendRaw(t, addr, req)
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
 	tp := textproto.NewReader(bufio.NewReader(c))
+	var err error
 	if status, err = tp.ReadLine(); err != nil {
 		t.Fatalf("%q: %v", req, err)
 	}

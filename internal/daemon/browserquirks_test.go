@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // TestMSIEPaddingAndRefresh runs nginx's pages for old browsers through
@@ -130,15 +130,8 @@ func TestMSIEPaddingRefusedHead(t *testing.T) {
 // sendHead sends head on a new connection and reads the answer.
 func sendHead(t *testing.T, addr, head string) (*http.Response, string) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testutil.SendRaw(t, addr, head)
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, head); err != nil {
-		t.Fatal(err)
-	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -471,9 +471,11 @@ func cacheGet(t *testing.T, client *http.Client, addr string, s cacheStep) (stri
 	return resp.Header.Get("X-Cache"), resp.StatusCode, string(b)
 }
 
-// TestProxyCacheLock: with proxy_cache_lock, requests for an entry being
-// filled wait for it and get it (HIT); one request reaches the upstream.
-func TestProxyCacheLock(t *testing.T) {
+// startLockedCache runs a daemon caching a cacheBackend's answers with
+// proxy_cache_lock on (X-Cache: $upstream_cache_status); it returns the
+// backend, the daemon's address and a client for it.
+func startLockedCache(t *testing.T) (*cacheBackend, string, *http.Client) {
+	t.Helper()
 	b := &cacheBackend{count: map[string]int{}, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
 	srv := httptest.NewServer(b)
 	t.Cleanup(srv.Close)
@@ -486,6 +488,13 @@ func TestProxyCacheLock(t *testing.T) {
             proxy_cache_lock on; proxy_cache_key $uri; add_header X-Cache $upstream_cache_status; }
     }`, dir, srv.Listener.Addr()))
 	client := &http.Client{Timeout: 10 * time.Second}
+	return b, addr, client
+}
+
+// TestProxyCacheLock: with proxy_cache_lock, requests for an entry being
+// filled wait for it and get it (HIT); one request reaches the upstream.
+func TestProxyCacheLock(t *testing.T) {
+	b, addr, client := startLockedCache(t)
 	const n = 4
 	type answer struct{ xc, body string }
 	answers := make(chan answer, n)
@@ -525,18 +534,7 @@ func TestProxyCacheLock(t *testing.T) {
 // response (MISS n=2), which the next request gets (HIT n=2), as nginx
 // 1.22.1 did (recorded; cacherule.TestAwaitLockNotStored).
 func TestProxyCacheLockNotStored(t *testing.T) {
-	b := &cacheBackend{count: map[string]int{}, release: make(chan struct{}), arrived: make(chan struct{}, 1)}
-	srv := httptest.NewServer(b)
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	addr := startDaemonLevel(t, dir, "notice", fmt.Sprintf(`
-    proxy_cache_path %[1]s/c keys_zone=z:1m;
-    server {
-        listen 127.0.0.1:0;
-        location / { proxy_pass http://%[2]s; proxy_cache z; proxy_cache_valid 10m;
-            proxy_cache_lock on; proxy_cache_key $uri; add_header X-Cache $upstream_cache_status; }
-    }`, dir, srv.Listener.Addr()))
-	client := &http.Client{Timeout: 10 * time.Second}
+	b, addr, client := startLockedCache(t)
 	holder := make(chan string, 1)
 	go func() {
 		xc, _, body := cacheGet(t, client, addr, cacheStep{target: q("/ln", "wait=1", "h=Cache-Control:no-store")})

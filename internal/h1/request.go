@@ -185,7 +185,7 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 	r.hb.b = head
 	if err != nil {
 		if _, refused := err.(Error); refused {
-			r.Headers = arrivedFields(r.hb.h, head, s.lim.MaxFieldLine)
+			r.Headers = arrivedFields(r.hb.h, head[:min(s.kept, len(head))])
 		}
 		return err
 	}
@@ -197,10 +197,10 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 // was refused before it was read to its end (a line over its limit, a bare
 // LF), up to the first line it cannot take: nginx had processed them when
 // it gave up, so they are the request's fields for the refusal's log line
-// ($http_NAME) and page (a User-Agent decides msie_padding). A line over
-// maxLine (CRLF included), the one refused, ends them. The request line is
-// left alone.
-func arrivedFields(dst Headers, head []byte, maxLine int) Headers {
+// ($http_NAME) and page (a User-Agent decides msie_padding). head holds the
+// lines the limits accepted (headScan.kept), so the refused line is not
+// among them. The request line is left alone.
+func arrivedFields(dst Headers, head []byte) Headers {
 	i := bytes.IndexByte(head, '\n')
 	if i < 0 {
 		return dst
@@ -208,7 +208,7 @@ func arrivedFields(dst Headers, head []byte, maxLine int) Headers {
 	rest := head[i+1:]
 	for {
 		i := bytes.IndexByte(rest, '\n')
-		if i < 1 || i+1 > maxLine || rest[i-1] != '\r' || bytes.IndexByte(rest[:i-1], '\r') >= 0 {
+		if i < 1 || rest[i-1] != '\r' || bytes.IndexByte(rest[:i-1], '\r') >= 0 {
 			return dst
 		}
 		line := rest[:i-1]

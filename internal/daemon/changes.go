@@ -34,6 +34,9 @@ type limits struct {
 	// msiePaddingOff is the default server's msie_padding off, for the
 	// pages of refused heads (refusedQuirks).
 	msiePaddingOff bool
+	// serverName is the default server's name, for the error log lines of
+	// heads cut short (clientConn.logHeadEnd).
+	serverName string
 }
 
 // limitsFor returns the limits of the listener named key.
@@ -48,6 +51,7 @@ func (s *snapshot) limitsFor(key string) limits {
 	if len(addrs) == 0 || len(addrs[0].Servers) == 0 {
 		return lim
 	}
+	lim.serverName = primaryName(addrs[0].Servers[0].Config)
 	set := addrs[0].Servers[0].Config.Settings
 	if set == nil {
 		return lim

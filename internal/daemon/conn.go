@@ -315,6 +315,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		err = cc.waitIdle(deadline)
 	}
 	if err != nil {
+		cc.logWaitEnd(first, err)
 		return false
 	}
 	if !first && !cc.state.CompareAndSwap(connIdle, connActive) {
@@ -559,6 +560,7 @@ func (cc *clientConn) refuse(err error) {
 		cc.answerAndClose(perr.Status(), headWhole(perr))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		cc.timedOut = true
+		cc.logHeadEnd("client timed out (110: Connection timed out)")
 		if cc.srv.lim.closing.ResetTimedout {
 			// nginx closes a head that timed out without an answer, and
 			// the reset would destroy one: only the log says 408.
@@ -567,8 +569,81 @@ func (cc *clientConn) refuse(err error) {
 		}
 		cc.answerAndClose(http.StatusRequestTimeout, false)
 	case err != io.EOF:
+		if errlog.IsConnReset(err) {
+			cc.logHeadEnd("recv() failed (" + errlog.Errno(err) + ")")
+		} else if err == io.ErrUnexpectedEOF {
+			cc.logHeadEnd("client prematurely closed connection")
+		}
 		cc.logRefused(http.StatusBadRequest, false)
 	}
+}
+
+// logWaitEnd logs at info, in nginx 1.22.1's words (recorded on raw
+// sockets), why a connection waiting for a request ended with err: the
+// first request's wait (ngx_http_wait_request_handler) ends "while waiting
+// for request" on a close, a reset or client_header_timeout; a keep-alive
+// wait (ngx_http_keepalive_handler) logs "client ADDR closed keepalive
+// connection", with the errno after a reset, and nothing on
+// keepalive_timeout. A connection closed by a stop is not logged.
+func (cc *clientConn) logWaitEnd(first bool, err error) {
+	log := cc.srv.log
+	if log == nil || !log.Enabled(errlog.Info) || cc.srv.shuttingDown() {
+		return
+	}
+	eof, reset := err == io.EOF, errlog.IsConnReset(err)
+	client := cc.clientAddr()
+	if !first {
+		msg := "client " + client + " closed keepalive connection"
+		switch {
+		case reset:
+			msg += " (" + errlog.Errno(err) + ")"
+		case !eof:
+			return
+		}
+		// nginx writes no client and server after this one.
+		log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id}, msg)
+		return
+	}
+	var msg string
+	switch {
+	case eof:
+		msg = "client closed connection"
+	case reset:
+		msg = "recv() failed (" + errlog.Errno(err) + ")"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		msg = "client timed out (110: Connection timed out)"
+	default:
+		return
+	}
+	log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: client, Server: cc.c.LocalAddr().String()},
+		msg+" while waiting for request")
+}
+
+// logHeadEnd logs at info, as nginx does, a head that ended before its end:
+// what (a close, a reset, a timeout), then "while reading client request
+// line" or "headers", with what arrived of the request line and the Host.
+// The server is the default server's name (nginx's is the one a Host
+// already read chose).
+func (cc *clientConn) logHeadEnd(what string) {
+	log := cc.srv.log
+	if log == nil || !log.Enabled(errlog.Info) {
+		return
+	}
+	req := &cc.req
+	action := " while reading client request line"
+	if bytes.IndexByte(req.Raw(), '\n') >= 0 {
+		action = " while reading client request headers"
+	}
+	log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.srv.lim.serverName,
+		Request: string(req.RawLine()), Host: string(req.Headers.Get("Host"))}, what+action)
+}
+
+// clientAddr is the client's address as nginx's error lines give it.
+func (cc *clientConn) clientAddr() string {
+	if cc.ci.unix && !cc.ci.remoteAddr.Addr().IsValid() {
+		return "unix:"
+	}
+	return cc.ci.remoteAddr.Addr().String()
 }
 
 // headWhole reports whether the head reader refused a head it had read to

@@ -184,9 +184,9 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 	head, err := readWholeHead(br, r.hb.b, &s)
 	r.hb.b = head
 	if err != nil {
-		if _, refused := err.(Error); refused {
-			r.Headers = arrivedFields(r.hb.h, head[:min(s.kept, len(head))])
-		}
+		// Whether refused or cut short (a close, a timeout), the fields
+		// read so far are the request's, as nginx had processed them.
+		r.Headers = arrivedFields(r.hb.h, head[:min(s.kept, len(head))])
 		return err
 	}
 	r.HeadLen = len(head)
@@ -195,7 +195,7 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 
 // arrivedFields parses the whole field lines at the start of a head that
 // was refused before it was read to its end (a line over its limit, a bare
-// LF), up to the first line it cannot take: nginx had processed them when
+// LF) or cut short (a close, a timeout), up to the first line it cannot take: nginx had processed them when
 // it gave up, so they are the request's fields for the refusal's log line
 // ($http_NAME) and page (a User-Agent decides msie_padding). head holds the
 // lines the limits accepted (headScan.kept), so the refused line is not

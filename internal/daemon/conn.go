@@ -557,6 +557,7 @@ func (cc *clientConn) refuse(err error) {
 	var perr h1.Error
 	switch {
 	case errors.As(err, &perr):
+		cc.logOverflow(perr)
 		cc.answerAndClose(perr.Status(), headWhole(perr))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		cc.timedOut = true
@@ -638,6 +639,63 @@ func (cc *clientConn) logHeadEnd(what string) {
 		Request: string(req.RawLine()), Host: string(req.Headers.Get("Host"))}, what+action)
 }
 
+// maxErrorLine is how much of a header line nginx's "client sent too long
+// header line" quotes (NGX_MAX_ERROR_STR - 300).
+const maxErrorLine = 2048 - 300
+
+// logOverflow logs at info, in nginx 1.22.1's words (recorded on raw
+// sockets), a head its header buffers could not hold (h1.Overflow): "client
+// sent too long URI" with the request line as the buffer held it, or
+// "client sent too long header line" quoting what the buffer held of the
+// line (nginx quotes the line before when the refused one began at the
+// buffer's end, as parsed: NUL after its name and its value), or "client
+// sent too large request".
+func (cc *clientConn) logOverflow(err h1.Error) {
+	log := cc.srv.log
+	if log == nil || !log.Enabled(errlog.Info) || cc.srv.lim.h1.HeaderBuffer == 0 {
+		return
+	}
+	req := &cc.req
+	ov := req.Overflow()
+	er := &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.srv.lim.serverName}
+	switch err {
+	case h1.ErrURITooLong:
+		er.Request = string(ov.Held)
+		log.LogRequest(errlog.Info, er, "client sent too long URI while reading client request line")
+	case h1.ErrHeaderTooLarge:
+		er.Request, er.Host = string(req.RawLine()), string(req.Headers.Get("Host"))
+		var msg string
+		switch {
+		case len(ov.Held) > 0:
+			msg = `client sent too long header line: "` + string(ov.Held[:min(len(ov.Held), maxErrorLine)]) + `..."`
+		case ov.Prev != nil:
+			line := parsedLine(ov.Prev)
+			msg = `client sent too long header line: "` + string(line[:min(len(line), maxErrorLine)]) + `..."`
+		default:
+			msg = "client sent too large request"
+		}
+		log.LogRequest(errlog.Info, er, msg+" while reading client request headers")
+	}
+}
+
+// parsedLine is a field line (CRLF included) as nginx's buffer holds it
+// once parsed: a NUL after the name (for the colon) and after the value.
+func parsedLine(l []byte) []byte {
+	b := append([]byte(nil), l...)
+	colon := bytes.IndexByte(b, ':')
+	if colon < 0 || len(b) < 2 {
+		return b
+	}
+	b[colon] = 0
+	content := b[:len(b)-2]
+	end := len(bytes.TrimRight(content, " \t"))
+	if end <= colon { // an empty value: nginx's ends at the CR
+		end = len(content)
+	}
+	b[end] = 0
+	return b
+}
+
 // clientAddr is the client's address as nginx's error lines give it.
 func (cc *clientConn) clientAddr() string {
 	if cc.ci.unix && !cc.ci.remoteAddr.Addr().IsValid() {
@@ -688,10 +746,14 @@ func (cc *clientConn) logRefused(status int, whole bool) {
 	st := &vars.State{}
 	st.Status = status
 	line := req.RawLine()
-	if status == http.StatusRequestURITooLong && len(line) > cc.srv.lim.h1.MaxRequestLine {
-		// nginx logs what fits its buffer (large_client_header_buffers'
-		// size), however much more had arrived when it gave up.
-		line = line[:cc.srv.lim.h1.MaxRequestLine]
+	if status == http.StatusRequestURITooLong {
+		// nginx logs what its buffer held, however much more had arrived
+		// when it gave up.
+		if held := req.Overflow().Held; len(held) > 0 {
+			line = held
+		} else if len(line) > cc.srv.lim.h1.MaxRequestLine {
+			line = line[:cc.srv.lim.h1.MaxRequestLine]
+		}
 	}
 	// What arrived of the request line; empty lines alone log as "".
 	st.RequestLine, st.EmptyRequestLine = string(line), len(line) == 0

@@ -89,6 +89,11 @@ type headScan struct {
 	// set: the offset (counted as total) where the current buffer ends,
 	// zero before the first line, and the large buffers taken so far.
 	bufEnd, nbusy int
+	// overflow says the buffers refused a line; held is how much of it
+	// nginx's buffer held, prevKept where the last accepted field line
+	// begins in the kept bytes (-1 before any).
+	overflow       bool
+	held, prevKept int
 }
 
 // sizeErr returns the error for a head over its size limit.
@@ -146,10 +151,10 @@ func (s *headScan) buffers(n int, complete bool) error {
 		case start == s.bufEnd:
 			// A line boundary at the buffer's end: nothing to copy.
 		case s.bufEnd-start >= s.lim.LargeBufferSize:
-			return s.bufferErr()
+			return s.bufferErr(s.bufEnd - start)
 		}
 		if s.nbusy >= s.lim.LargeBuffers {
-			return s.bufferErr()
+			return s.bufferErr(s.bufEnd - start)
 		}
 		s.nbusy++
 		s.bufEnd = start + s.lim.LargeBufferSize
@@ -157,10 +162,12 @@ func (s *headScan) buffers(n int, complete bool) error {
 	return nil
 }
 
-// bufferErr is the refusal of a line that nginx's buffers cannot hold:
-// 414 for the request line ("client sent too long URI"), else what nginx
-// logs as "client sent too long header line" (or "too large request").
-func (s *headScan) bufferErr() error {
+// bufferErr is the refusal of a line that nginx's buffers cannot hold,
+// held bytes of which its last buffer took: 414 for the request line
+// ("client sent too long URI"), else what nginx logs as "client sent too
+// long header line" (or "too large request").
+func (s *headScan) bufferErr(held int) error {
+	s.overflow, s.held = true, held
 	if s.lines == 0 {
 		return ErrURITooLong
 	}
@@ -202,6 +209,9 @@ func (s *headScan) line(l []byte) (end, skip bool, err error) {
 			return false, false, ErrTrailerTooLarge
 		}
 		return false, false, ErrTooManyHeaders
+	}
+	if s.lines > 1 {
+		s.prevKept = s.kept
 	}
 	s.kept += len(l)
 	return false, false, nil
@@ -270,8 +280,12 @@ func readWholeHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 		case ErrIncomplete:
 		default:
 			// What was read of the refused head stays readable (Raw),
-			// for the log line.
+			// for the log line, with the unterminated line a size limit
+			// refused (as readHead keeps it).
 			*s = fast
+			if (err == ErrURITooLong || err == ErrHeaderTooLarge) && bytes.IndexByte(buf[end:], '\n') < 0 {
+				end = len(buf)
+			}
 			return append(dst, buf[start:end]...), err
 		}
 	}

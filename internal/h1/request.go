@@ -133,6 +133,35 @@ type Request struct {
 	auth  []byte   // authority of an absolute-form or authority-form target
 	hb    *headBuf // pooled storage, nil after Reset
 	slash [1]byte  // backing for Path "/" of an absolute-form target without a path
+	// over locates in hb.b what Overflow returns; prev is -1 for none.
+	over struct{ held, heldLen, prev int }
+}
+
+// Overflow is what nginx's header buffers held of a request head refused
+// under Limits.HeaderBuffer (ErrURITooLong or ErrHeaderTooLarge), for the
+// error line nginx writes: Held is the part of the refused line in the
+// buffer that could not take it (the request line for ErrURITooLong),
+// empty when the line began exactly at a buffer's end; Prev is then the
+// last field line read, CRLF included, nil when none was.
+type Overflow struct {
+	Held, Prev []byte
+}
+
+// Overflow returns what nginx's buffers held of a refused head (see
+// Overflow); zero for any other outcome. Valid until Reset.
+func (r *Request) Overflow() Overflow {
+	b := r.Raw()
+	o := r.over
+	if o.heldLen == 0 || o.held > len(b) {
+		return Overflow{}
+	}
+	var ov Overflow
+	if o.heldLen > 0 {
+		ov.Held = b[o.held:min(o.held+o.heldLen, len(b))]
+	} else if o.prev >= 0 && o.prev < o.held {
+		ov.Prev = b[o.prev:o.held]
+	}
+	return ov
 }
 
 // Reset empties r and returns its buffer to the pool. Slices taken from r
@@ -180,13 +209,20 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 		return err
 	}
 	r.hb = getHeadBuf()
-	s := headScan{lim: lim.resolved(), kind: headRequest}
+	s := headScan{lim: lim.resolved(), kind: headRequest, prevKept: -1}
 	head, err := readWholeHead(br, r.hb.b, &s)
 	r.hb.b = head
 	if err != nil {
 		// Whether refused or cut short (a close, a timeout), the fields
 		// read so far are the request's, as nginx had processed them.
 		r.Headers = arrivedFields(r.hb.h, head[:min(s.kept, len(head))])
+		if s.overflow {
+			// heldLen -1: the line began at the buffer's end.
+			r.over.held, r.over.heldLen, r.over.prev = s.kept, s.held, s.prevKept
+			if s.held == 0 {
+				r.over.heldLen = -1
+			}
+		}
 		return err
 	}
 	r.HeadLen = len(head)

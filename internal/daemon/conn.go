@@ -636,7 +636,7 @@ func (cc *clientConn) logHeadEnd(what string) {
 		action = " while reading client request headers"
 	}
 	log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.srv.lim.serverName,
-		Request: string(req.RawLine()), Host: string(req.Headers.Get("Host"))}, what+action)
+		Request: string(req.RawLine()), Host: string(req.ArrivedHeaders().Get("Host"))}, what+action)
 }
 
 // maxErrorLine is how much of a header line nginx's "client sent too long

@@ -213,9 +213,9 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 	head, err := readWholeHead(br, r.hb.b, &s)
 	r.hb.b = head
 	if err != nil {
-		// Whether refused or cut short (a close, a timeout), the fields
-		// read so far are the request's, as nginx had processed them.
-		r.Headers = arrivedFields(r.hb.h, head[:min(s.kept, len(head))])
+		if _, refused := err.(Error); refused {
+			r.Headers = arrivedFields(r.hb.h, head[:min(s.kept, len(head))])
+		}
 		if s.overflow {
 			// heldLen -1: the line began at the buffer's end.
 			r.over.held, r.over.heldLen, r.over.prev = s.kept, s.held, s.prevKept
@@ -227,6 +227,14 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 	}
 	r.HeadLen = len(head)
 	return r.parse(head)
+}
+
+// ArrivedHeaders parses the whole field lines of a head cut short (a close,
+// a reset, a timeout), which ReadRequest leaves out of Headers: nginx
+// names the Host among them in its error line, but logs the request in
+// the default server's access log.
+func (r *Request) ArrivedHeaders() Headers {
+	return arrivedFields(nil, r.Raw())
 }
 
 // arrivedFields parses the whole field lines at the start of a head that

@@ -120,6 +120,7 @@ func TestBuildErrors(t *testing.T) {
 		{"empty index", `http { index ""; }`, `index "" in "index" directive is invalid in nginx.conf:1`},
 		{"add_header third", "http { add_header X y bogus; }", `invalid parameter "bogus" in nginx.conf:1`},
 		{"large buffers zero", "http { large_client_header_buffers 0 8k; }", `"large_client_header_buffers" directive invalid value in nginx.conf:1`},
+		{"header buffer zero", "http { client_header_buffer_size 0; }", `"client_header_buffer_size" directive invalid value "0": a 0-byte buffer reads no request in nginx.conf:1`},
 		{"keepalive header timeout", "http { keepalive_timeout 10 x; }", `"keepalive_timeout" directive invalid value in nginx.conf:1`},
 
 		// logs, maps, main

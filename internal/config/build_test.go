@@ -209,6 +209,7 @@ func TestSettingsDefaults(t *testing.T) {
 		KeepaliveRequests:         1000,
 		KeepaliveTime:             time.Hour,
 		LargeClientHeaderBuffers:  BufferSpec{Number: 4, Size: 8192},
+		ClientHeaderBufferSize:    1024,
 		HTTP2Settings:             HTTP2Settings{MaxConcurrentStreams: 128, ChunkSize: 8 << 10, BodyPrereadSize: 64 << 10, RecvBufferSize: 256 << 10},
 		IgnoreInvalidHeaders:      true,
 		MergeSlashes:              true,

@@ -168,6 +168,7 @@ var settingRules = slices.Concat([]settingRule{
 	intRule("keepalive_requests", func(s *Settings) *int { return &s.KeepaliveRequests }),
 	msecRule("keepalive_time", func(s *Settings) *time.Duration { return &s.KeepaliveTime }),
 	{names: []string{"large_client_header_buffers"}, apply: applyLargeHeaderBuffers},
+	{names: []string{"client_header_buffer_size"}, apply: applyHeaderBufferSize},
 	{names: []string{"http2"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		v, err := parseFlag(dirs[0].Args[0])
 		st.HTTP2, st.HTTP2Pos = v, dirs[0].Pos
@@ -316,6 +317,7 @@ func (b *builder) defaultSettings() *Settings {
 		KeepaliveRequests:          1000,
 		KeepaliveTime:              time.Hour,
 		LargeClientHeaderBuffers:   BufferSpec{Number: 4, Size: 8 << 10},
+		ClientHeaderBufferSize:     1 << 10,
 		HTTP2Settings:              HTTP2Settings{MaxConcurrentStreams: 128, ChunkSize: 8 << 10, BodyPrereadSize: 64 << 10, RecvBufferSize: 256 << 10},
 		IgnoreInvalidHeaders:       true,
 		MergeSlashes:               true,
@@ -616,6 +618,22 @@ func applyLargeHeaderBuffers(_ *builder, st *Settings, dirs []*Directive, _ *sco
 		return hintf(d.Pos, "use a number and a size such as 4 8k", `"%s" directive invalid value`, d.Name)
 	}
 	st.LargeClientHeaderBuffers = BufferSpec{Number: n, Size: size}
+	return nil
+}
+
+// applyHeaderBufferSize reads client_header_buffer_size. nginx 1.22.1
+// accepts 0 and then closes every connection unanswered ("client closed
+// connection while waiting for request"); fulcrum refuses it.
+func applyHeaderBufferSize(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	v, err := parseSize(d.Args[0])
+	if err != nil {
+		return err
+	}
+	if v == 0 {
+		return hintf(d.Pos, "use a size such as 1k (nginx's default)", `"%s" directive invalid value "0": a 0-byte buffer reads no request`, d.Name)
+	}
+	st.ClientHeaderBufferSize = v
 	return nil
 }
 

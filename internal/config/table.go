@@ -341,7 +341,7 @@ var baseSpecs = []spec{
 	{name: "server_names_hash_bucket_size", module: "http_core", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "server_names_hash_bucket_size size;"},
 	{name: "variables_hash_max_size", module: "http_core", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "variables_hash_max_size size;"},
 	{name: "variables_hash_bucket_size", module: "http_core", ctx: ctxHTTP, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "variables_hash_bucket_size size;"},
-	{name: "client_header_buffer_size", module: "http_core", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, status: ignored, note: "fulcrum bounds request headers by large_client_header_buffers alone", syntax: "client_header_buffer_size size;"},
+	{name: "client_header_buffer_size", module: "http_core", ctx: ctxHS, args: args1, kinds: []kind{kindSize}, syntax: "client_header_buffer_size size;"},
 	{name: "client_body_buffer_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "client_body_buffer_size size;"},
 	{name: "client_body_temp_path", module: "http_core", ctx: ctxHSL, args: args1234, status: ignored, note: noteTemp, syntax: "client_body_temp_path path [level1 [level2 [level3]]];"},
 	{name: "client_body_in_file_only", module: "http_core", ctx: ctxHSL, args: args1, status: ignored, note: noteTemp, syntax: "client_body_in_file_only on | clean | off;"},

@@ -676,6 +676,11 @@ type Settings struct {
 	// KeepaliveTime is the longest a client connection is kept alive (1h).
 	KeepaliveTime            time.Duration
 	LargeClientHeaderBuffers BufferSpec
+	// ClientHeaderBufferSize (client_header_buffer_size, 1k) is the first
+	// buffer a request head is read into; a head that fits it is bounded by
+	// nothing else, one that overflows it moves on to
+	// LargeClientHeaderBuffers (see h1.Limits.HeaderBuffer).
+	ClientHeaderBufferSize int64
 	// HTTP2 (http2 on|off, nginx 1.25.1+; off) offers HTTP/2 by ALPN on
 	// the server's ssl addresses, as the listen parameter "http2" does for
 	// its whole address; see HTTP2Settings for the rest of the module.

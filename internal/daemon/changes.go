@@ -34,6 +34,9 @@ type limits struct {
 	// msiePaddingOff is the default server's msie_padding off, for the
 	// pages of refused heads (refusedQuirks).
 	msiePaddingOff bool
+	// serverName is the default server's name, for the error log lines of
+	// heads cut short (clientConn.logHeadEnd).
+	serverName string
 }
 
 // limitsFor returns the limits of the listener named key.
@@ -48,6 +51,7 @@ func (s *snapshot) limitsFor(key string) limits {
 	if len(addrs) == 0 || len(addrs[0].Servers) == 0 {
 		return lim
 	}
+	lim.serverName = primaryName(addrs[0].Servers[0].Config)
 	set := addrs[0].Servers[0].Config.Settings
 	if set == nil {
 		return lim
@@ -58,11 +62,31 @@ func (s *snapshot) limitsFor(key string) limits {
 	lim.closing = set.Closing
 	lim.server = serverHeader(set)
 	lim.msiePaddingOff = set.MSIEPaddingOff
-	if b := set.LargeClientHeaderBuffers; b.Number > 0 && b.Size > 0 {
-		// nginx: the request line and each field line must fit one buffer.
-		lim.h1 = h1.Limits{MaxRequestLine: int(b.Size), MaxFieldLine: int(b.Size), MaxHeaderBytes: b.Number * int(b.Size)}
-	}
+	lim.h1 = headLimits(set)
 	return lim
+}
+
+// headLimits returns the request head limits of nginx's header buffers
+// (client_header_buffer_size, large_client_header_buffers), zero for h1's
+// defaults when they are unset.
+func headLimits(set *config.Settings) h1.Limits {
+	b := set.LargeClientHeaderBuffers
+	if b.Number <= 0 || b.Size <= 0 {
+		return h1.Limits{}
+	}
+	size, first := int(b.Size), int(set.ClientHeaderBufferSize)
+	return h1.Limits{
+		// The line limits are those of response and trailer heads; for a
+		// request, MaxRequestLine is also what nginx logs of a request
+		// line it refused (what its buffer held: the first buffer, or a
+		// large one when the first is smaller).
+		MaxRequestLine:  max(size, first),
+		MaxFieldLine:    size,
+		MaxHeaderBytes:  first + b.Number*size,
+		HeaderBuffer:    first,
+		LargeBuffers:    b.Number,
+		LargeBufferSize: size,
+	}
 }
 
 // logChanges logs at info what a reload changed: servers added and removed per

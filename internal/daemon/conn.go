@@ -315,6 +315,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		err = cc.waitIdle(deadline)
 	}
 	if err != nil {
+		cc.logWaitEnd(first, err)
 		return false
 	}
 	if !first && !cc.state.CompareAndSwap(connIdle, connActive) {
@@ -556,9 +557,11 @@ func (cc *clientConn) refuse(err error) {
 	var perr h1.Error
 	switch {
 	case errors.As(err, &perr):
+		cc.logOverflow(perr)
 		cc.answerAndClose(perr.Status(), headWhole(perr))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		cc.timedOut = true
+		cc.logHeadEnd("client timed out (110: Connection timed out)")
 		if cc.srv.lim.closing.ResetTimedout {
 			// nginx closes a head that timed out without an answer, and
 			// the reset would destroy one: only the log says 408.
@@ -567,8 +570,138 @@ func (cc *clientConn) refuse(err error) {
 		}
 		cc.answerAndClose(http.StatusRequestTimeout, false)
 	case err != io.EOF:
+		if errlog.IsConnReset(err) {
+			cc.logHeadEnd("recv() failed (" + errlog.Errno(err) + ")")
+		} else if err == io.ErrUnexpectedEOF {
+			cc.logHeadEnd("client prematurely closed connection")
+		}
 		cc.logRefused(http.StatusBadRequest, false)
 	}
+}
+
+// logWaitEnd logs at info, in nginx 1.22.1's words (recorded on raw
+// sockets), why a connection waiting for a request ended with err: the
+// first request's wait (ngx_http_wait_request_handler) ends "while waiting
+// for request" on a close, a reset or client_header_timeout; a keep-alive
+// wait (ngx_http_keepalive_handler) logs "client ADDR closed keepalive
+// connection", with the errno after a reset, and nothing on
+// keepalive_timeout. A connection closed by a stop is not logged.
+func (cc *clientConn) logWaitEnd(first bool, err error) {
+	log := cc.srv.log
+	if log == nil || !log.Enabled(errlog.Info) || cc.srv.shuttingDown() {
+		return
+	}
+	eof, reset := err == io.EOF, errlog.IsConnReset(err)
+	client := cc.clientAddr()
+	if !first {
+		msg := "client " + client + " closed keepalive connection"
+		switch {
+		case reset:
+			msg += " (" + errlog.Errno(err) + ")"
+		case !eof:
+			return
+		}
+		// nginx writes no client and server after this one.
+		log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id}, msg)
+		return
+	}
+	var msg string
+	switch {
+	case eof:
+		msg = "client closed connection"
+	case reset:
+		msg = "recv() failed (" + errlog.Errno(err) + ")"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		msg = "client timed out (110: Connection timed out)"
+	default:
+		return
+	}
+	log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: client, Server: cc.c.LocalAddr().String()},
+		msg+" while waiting for request")
+}
+
+// logHeadEnd logs at info, as nginx does, a head that ended before its end:
+// what (a close, a reset, a timeout), then "while reading client request
+// line" or "headers", with what arrived of the request line and the Host.
+// The server is the default server's name (nginx's is the one a Host
+// already read chose).
+func (cc *clientConn) logHeadEnd(what string) {
+	log := cc.srv.log
+	if log == nil || !log.Enabled(errlog.Info) {
+		return
+	}
+	req := &cc.req
+	action := " while reading client request line"
+	if bytes.IndexByte(req.Raw(), '\n') >= 0 {
+		action = " while reading client request headers"
+	}
+	log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.srv.lim.serverName,
+		Request: string(req.RawLine()), Host: string(req.ArrivedHeaders().Get("Host"))}, what+action)
+}
+
+// maxErrorLine is how much of a header line nginx's "client sent too long
+// header line" quotes (NGX_MAX_ERROR_STR - 300).
+const maxErrorLine = 2048 - 300
+
+// logOverflow logs at info, in nginx 1.22.1's words (recorded on raw
+// sockets), a head its header buffers could not hold (h1.Overflow): "client
+// sent too long URI" with the request line as the buffer held it, or
+// "client sent too long header line" quoting what the buffer held of the
+// line (nginx quotes the line before when the refused one began at the
+// buffer's end, as parsed: NUL after its name and its value), or "client
+// sent too large request".
+func (cc *clientConn) logOverflow(err h1.Error) {
+	log := cc.srv.log
+	if log == nil || !log.Enabled(errlog.Info) || cc.srv.lim.h1.HeaderBuffer == 0 {
+		return
+	}
+	req := &cc.req
+	ov := req.Overflow()
+	er := &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.srv.lim.serverName}
+	switch err {
+	case h1.ErrURITooLong:
+		er.Request = string(ov.Held)
+		log.LogRequest(errlog.Info, er, "client sent too long URI while reading client request line")
+	case h1.ErrHeaderTooLarge:
+		er.Request, er.Host = string(req.RawLine()), string(req.Headers.Get("Host"))
+		var msg string
+		switch {
+		case len(ov.Held) > 0:
+			msg = `client sent too long header line: "` + string(ov.Held[:min(len(ov.Held), maxErrorLine)]) + `..."`
+		case ov.Prev != nil:
+			line := parsedLine(ov.Prev)
+			msg = `client sent too long header line: "` + string(line[:min(len(line), maxErrorLine)]) + `..."`
+		default:
+			msg = "client sent too large request"
+		}
+		log.LogRequest(errlog.Info, er, msg+" while reading client request headers")
+	}
+}
+
+// parsedLine is a field line (CRLF included) as nginx's buffer holds it
+// once parsed: a NUL after the name (for the colon) and after the value.
+func parsedLine(l []byte) []byte {
+	b := append([]byte(nil), l...)
+	colon := bytes.IndexByte(b, ':')
+	if colon < 0 || len(b) < 2 {
+		return b
+	}
+	b[colon] = 0
+	content := b[:len(b)-2]
+	end := len(bytes.TrimRight(content, " \t"))
+	if end <= colon { // an empty value: nginx's ends at the CR
+		end = len(content)
+	}
+	b[end] = 0
+	return b
+}
+
+// clientAddr is the client's address as nginx's error lines give it.
+func (cc *clientConn) clientAddr() string {
+	if cc.ci.unix && !cc.ci.remoteAddr.Addr().IsValid() {
+		return "unix:"
+	}
+	return cc.ci.remoteAddr.Addr().String()
 }
 
 // headWhole reports whether the head reader refused a head it had read to
@@ -613,10 +746,14 @@ func (cc *clientConn) logRefused(status int, whole bool) {
 	st := &vars.State{}
 	st.Status = status
 	line := req.RawLine()
-	if status == http.StatusRequestURITooLong && len(line) > cc.srv.lim.h1.MaxRequestLine {
-		// nginx logs what fits its buffer (large_client_header_buffers'
-		// size), however much more had arrived when it gave up.
-		line = line[:cc.srv.lim.h1.MaxRequestLine]
+	if status == http.StatusRequestURITooLong {
+		// nginx logs what its buffer held, however much more had arrived
+		// when it gave up.
+		if held := req.Overflow().Held; len(held) > 0 {
+			line = held
+		} else if len(line) > cc.srv.lim.h1.MaxRequestLine {
+			line = line[:cc.srv.lim.h1.MaxRequestLine]
+		}
 	}
 	// What arrived of the request line; empty lines alone log as "".
 	st.RequestLine, st.EmptyRequestLine = string(line), len(line) == 0

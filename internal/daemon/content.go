@@ -93,7 +93,8 @@ func (h *returnHandler) send(w http.ResponseWriter, r *http.Request, st *vars.St
 
 // staticFailure words a failed file lookup as nginx logs it: `open()
 // "/srv/x" failed (2: No such file or directory)`, `"/srv/d/index.html" is
-// not found (2: No such file or directory)`.
+// not found (2: No such file or directory)`, `"/srv/d/index.html" is
+// forbidden (13: Permission denied)`.
 func staticFailure(err error) string {
 	var ce *static.CallError
 	if errors.As(err, &ce) {
@@ -102,6 +103,10 @@ func staticFailure(err error) string {
 	var nf *static.NotFoundError
 	if errors.As(err, &nf) {
 		return `"` + nf.Path + `" is not found (` + errlog.Errno(nf.Err) + ")"
+	}
+	var fe *static.ForbiddenError
+	if errors.As(err, &fe) {
+		return `"` + fe.Path + `" is forbidden (` + errlog.Errno(fe.Err) + ")"
 	}
 	return err.Error()
 }
@@ -270,6 +275,10 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 			rec.fileResponse = false
 			if level, msg, ok := mp4Failure(err); ok {
 				h.log.LogRequest(level, logRequest(st, r), msg)
+			} else if h.openFailed(err) {
+				// The file's open failed where its lookup did not (a
+				// mode 000 file): nginx's open() line.
+				h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(err))
 			}
 			if errors.Is(err, static.ErrRangeNotSatisfiable) {
 				rec.filterStatus = http.StatusOK
@@ -284,6 +293,14 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		return h.notServedHere(rec, r, st, res)
 	}
 	return nil
+}
+
+// openFailed reports whether err, from ServeFile, is a failed open that
+// nginx's static module logs: any but a missing file under log_not_found
+// off.
+func (h *staticHandler) openFailed(err error) bool {
+	var ce *static.CallError
+	return errors.As(err, &ce) && !(h.loc.Settings.LogNotFoundOff && static.Missing(err))
 }
 
 // notServedHere follows a result that serves no file here: a try_files fallback

@@ -169,8 +169,16 @@ func (l *Logger) LogRequest(level Level, req *Request, msg string) {
 	l.write(level, l.appendLine(make([]byte, 0, 160+len(msg)), level, msg, req))
 }
 
-// appendLine appends the whole line, newline included, to b.
+// maxLine is the longest line nginx writes to an error log, its newline
+// included (NGX_MAX_ERROR_STR): a longer one is cut, and ends in a newline
+// still (a "client sent too long URI" line quoting a 8k request line).
+const maxLine = 2048
+
+// appendLine appends the whole line, newline included, to b. A line about
+// a request (req set) is cut to maxLine as nginx cuts it; fulcrum's own
+// lines without one (a panic's stack) are kept whole.
 func (l *Logger) appendLine(b []byte, level Level, msg string, req *Request) []byte {
+	start := len(b)
 	b = l.now().AppendFormat(b, "2006/01/02 15:04:05")
 	b = append(b, " ["...)
 	b = append(b, level.String()...)
@@ -188,6 +196,9 @@ func (l *Logger) appendLine(b []byte, level Level, msg string, req *Request) []b
 	b = append(b, msg...)
 	if req != nil {
 		b = req.AppendTo(b)
+	}
+	if req != nil && len(b)-start > maxLine-1 {
+		b = b[:start+maxLine-1]
 	}
 	return append(b, '\n')
 }

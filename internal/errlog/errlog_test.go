@@ -70,6 +70,17 @@ func TestLineFormat(t *testing.T) {
 			l.LogRequest(Error, &Request{Conn: 9, Client: "127.0.0.1", Request: "GET /n/loop.html HTTP/1.1", Subrequest: "/n/loop.html", Host: "127.0.0.1:44621"},
 				`subrequests cycle while processing "/n/loop.html" while sending response to client`)
 		}, `2026/11/25 01:24:22 [error] 1234#0: *9 subrequests cycle while processing "/n/loop.html" while sending response to client, client: 127.0.0.1, server: , request: "GET /n/loop.html HTTP/1.1", subrequest: "/n/loop.html", host: "127.0.0.1:44621"` + "\n"},
+		// nginx cuts a line at 2047 bytes and its newline (NGX_MAX_ERROR_STR),
+		// as its "client sent too long URI" for an 8k request line.
+		{"request line cut at 2048 bytes", func(l *Logger) {
+			l.LogRequest(Info, &Request{Conn: 1, Client: "127.0.0.1", Request: "GET /" + strings.Repeat("a", 8000)},
+				"client sent too long URI while reading client request line")
+		}, func() string {
+			s := `2026/11/25 01:24:22 [info] 1234#0: *1 client sent too long URI while reading client request line, client: 127.0.0.1, server: , request: "GET /` + strings.Repeat("a", 8000)
+			return s[:2047] + "\n"
+		}()},
+		{"own line kept whole", func(l *Logger) { l.Log(Alert, strings.Repeat("s", 3000)) },
+			"2026/11/25 01:24:22 [alert] 1234#0: " + strings.Repeat("s", 3000) + "\n"},
 		{"std logger", func(l *Logger) { l.StdLogger(Alert).Printf("http: %s", "TLS handshake error") },
 			"2026/11/25 01:24:22 [alert] 1234#0: http: TLS handshake error\n"},
 	}

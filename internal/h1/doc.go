@@ -67,6 +67,8 @@
 //   - Only HTTP/1.0 and HTTP/1.1 (other well-formed versions: 505).
 //   - Limits: request line 8 KiB (414), field line 8 KiB and head 64 KiB
 //     (431), 100 field lines (431); http.ReadRequest has none of its own.
+//     With Limits.HeaderBuffer a request head is bounded as nginx's
+//     buffers bound it instead (the daemon's setting).
 //   - Chunked bodies: no whitespace after the size (net/http trims it),
 //     chunk extensions parsed by the RFC grammar and capped in total,
 //     trailer lines with the same rules as header lines; trailer fields

@@ -25,6 +25,21 @@ type Limits struct {
 	// fields: a request with 150 short fields in 4 KiB is served by nginx
 	// 1.22.1, and a count cap below what the bytes allow refused it.
 	MaxHeaders int
+	// HeaderBuffer, when positive, has a request head read as nginx reads
+	// it (ngx_http_alloc_large_header_buffer): into a first buffer of this
+	// many bytes (client_header_buffer_size), where any line fits, and
+	// when the head overflows it, into up to LargeBuffers buffers of
+	// LargeBufferSize bytes (large_client_header_buffers), each taking the
+	// line that crossed the previous buffer's end (the part of it that had
+	// arrived must be shorter than LargeBufferSize) and what follows. A
+	// request line that does not fit is ErrURITooLong (414), a field line
+	// ErrHeaderTooLarge (431, where nginx answers 400). MaxRequestLine and
+	// MaxFieldLine do not apply to request heads then; MaxHeaderBytes
+	// does. Zero: the line limits alone.
+	HeaderBuffer int
+	// LargeBuffers and LargeBufferSize are large_client_header_buffers'
+	// number and size, for HeaderBuffer.
+	LargeBuffers, LargeBufferSize int
 }
 
 // Defaults for Limits.
@@ -69,6 +84,16 @@ type headScan struct {
 	kind  headKind
 	lines int // non-empty lines accepted so far, start line included
 	total int // bytes of the head so far, skipped leading CRLFs included
+	kept  int // bytes of the accepted lines, skipped leading CRLFs excluded
+	// bufEnd and nbusy follow nginx's buffers when lim.HeaderBuffer is
+	// set: the offset (counted as total) where the current buffer ends,
+	// zero before the first line, and the large buffers taken so far.
+	bufEnd, nbusy int
+	// overflow says the buffers refused a line; held is how much of it
+	// nginx's buffer held, prevKept where the last accepted field line
+	// begins in the kept bytes (-1 before any).
+	overflow       bool
+	held, prevKept int
 }
 
 // sizeErr returns the error for a head over its size limit.
@@ -79,10 +104,14 @@ func (s *headScan) sizeErr() error {
 	return ErrHeaderTooLarge
 }
 
-// tooLong checks a line of n bytes (complete or not yet terminated) against
-// the line and total limits.
-func (s *headScan) tooLong(n int) error {
-	if s.lines == 0 && s.kind != headTrailer {
+// tooLong checks a line of n bytes against the line and total limits;
+// complete says the line has its LF, else more of it may follow.
+func (s *headScan) tooLong(n int, complete bool) error {
+	if s.lim.HeaderBuffer > 0 && s.kind == headRequest {
+		if err := s.buffers(n, complete); err != nil {
+			return err
+		}
+	} else if s.lines == 0 && s.kind != headTrailer {
 		if n > s.lim.MaxRequestLine {
 			if s.kind == headRequest {
 				return ErrURITooLong
@@ -98,11 +127,58 @@ func (s *headScan) tooLong(n int) error {
 	return nil
 }
 
+// buffers places a line of n bytes starting at s.total in nginx's header
+// buffers (Limits.HeaderBuffer), taking large buffers as the line crosses
+// the current buffer's end, and returns the error nginx's refusal maps to
+// when it cannot. A line that reaches the end of its buffer without its LF
+// crosses it (nginx takes the next buffer before reading on); a complete
+// line may end exactly there.
+func (s *headScan) buffers(n int, complete bool) error {
+	if n == 0 {
+		return nil
+	}
+	if s.bufEnd == 0 {
+		s.bufEnd = s.lim.HeaderBuffer
+	}
+	start, end := s.total, s.total+n
+	for end > s.bufEnd || !complete && end == s.bufEnd {
+		switch {
+		case s.lines == 0 && (start == s.bufEnd || complete && n == 2):
+			// Only CRLFs before the request line: nginx starts its
+			// first buffer over.
+			s.bufEnd += s.lim.HeaderBuffer
+			continue
+		case start == s.bufEnd:
+			// A line boundary at the buffer's end: nothing to copy.
+		case s.bufEnd-start >= s.lim.LargeBufferSize:
+			return s.bufferErr(s.bufEnd - start)
+		}
+		if s.nbusy >= s.lim.LargeBuffers {
+			return s.bufferErr(s.bufEnd - start)
+		}
+		s.nbusy++
+		s.bufEnd = start + s.lim.LargeBufferSize
+	}
+	return nil
+}
+
+// bufferErr is the refusal of a line that nginx's buffers cannot hold,
+// held bytes of which its last buffer took: 414 for the request line
+// ("client sent too long URI"), else what nginx logs as "client sent too
+// long header line" (or "too large request").
+func (s *headScan) bufferErr(held int) error {
+	s.overflow, s.held = true, held
+	if s.lines == 0 {
+		return ErrURITooLong
+	}
+	return ErrHeaderTooLarge
+}
+
 // line accepts one complete line, LF included. It reports end at the empty
 // line that closes the head and skip for an empty line to drop before a
 // request line.
 func (s *headScan) line(l []byte) (end, skip bool, err error) {
-	if err := s.tooLong(len(l)); err != nil {
+	if err := s.tooLong(len(l), true); err != nil {
 		return false, false, err
 	}
 	if len(l) < 2 || l[len(l)-2] != '\r' {
@@ -134,6 +210,10 @@ func (s *headScan) line(l []byte) (end, skip bool, err error) {
 		}
 		return false, false, ErrTooManyHeaders
 	}
+	if s.lines > 1 {
+		s.prevKept = s.kept
+	}
+	s.kept += len(l)
 	return false, false, nil
 }
 
@@ -161,7 +241,7 @@ func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 				start = len(dst)
 			}
 		case bufio.ErrBufferFull:
-			if lerr := s.tooLong(len(dst) - start); lerr != nil {
+			if lerr := s.tooLong(len(dst)-start, false); lerr != nil {
 				return dst, lerr
 			}
 		default:
@@ -169,7 +249,7 @@ func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 				// A line already over its limit is that error, as
 				// scanHead reports it (nginx answers 414 once its
 				// buffer is full, whatever comes after).
-				if lerr := s.tooLong(len(dst) - start); lerr != nil {
+				if lerr := s.tooLong(len(dst)-start, false); lerr != nil {
 					return dst, lerr
 				}
 				// Empty lines before a request line count as a
@@ -200,7 +280,12 @@ func readWholeHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 		case ErrIncomplete:
 		default:
 			// What was read of the refused head stays readable (Raw),
-			// for the log line.
+			// for the log line, with the unterminated line a size limit
+			// refused (as readHead keeps it).
+			*s = fast
+			if (err == ErrURITooLong || err == ErrHeaderTooLarge) && bytes.IndexByte(buf[end:], '\n') < 0 {
+				end = len(buf)
+			}
 			return append(dst, buf[start:end]...), err
 		}
 	}
@@ -216,7 +301,7 @@ func scanHead(b []byte, s *headScan) (end, start int, err error) {
 	for {
 		i := bytes.IndexByte(b[pos:], '\n')
 		if i < 0 {
-			if lerr := s.tooLong(len(b) - pos); lerr != nil {
+			if lerr := s.tooLong(len(b)-pos, false); lerr != nil {
 				return pos, start, lerr
 			}
 			return pos, start, ErrIncomplete

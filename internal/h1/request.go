@@ -133,6 +133,35 @@ type Request struct {
 	auth  []byte   // authority of an absolute-form or authority-form target
 	hb    *headBuf // pooled storage, nil after Reset
 	slash [1]byte  // backing for Path "/" of an absolute-form target without a path
+	// over locates in hb.b what Overflow returns; prev is -1 for none.
+	over struct{ held, heldLen, prev int }
+}
+
+// Overflow is what nginx's header buffers held of a request head refused
+// under Limits.HeaderBuffer (ErrURITooLong or ErrHeaderTooLarge), for the
+// error line nginx writes: Held is the part of the refused line in the
+// buffer that could not take it (the request line for ErrURITooLong),
+// empty when the line began exactly at a buffer's end; Prev is then the
+// last field line read, CRLF included, nil when none was.
+type Overflow struct {
+	Held, Prev []byte
+}
+
+// Overflow returns what nginx's buffers held of a refused head (see
+// Overflow); zero for any other outcome. Valid until Reset.
+func (r *Request) Overflow() Overflow {
+	b := r.Raw()
+	o := r.over
+	if o.heldLen == 0 || o.held > len(b) {
+		return Overflow{}
+	}
+	var ov Overflow
+	if o.heldLen > 0 {
+		ov.Held = b[o.held:min(o.held+o.heldLen, len(b))]
+	} else if o.prev >= 0 && o.prev < o.held {
+		ov.Prev = b[o.prev:o.held]
+	}
+	return ov
 }
 
 // Reset empties r and returns its buffer to the pool. Slices taken from r
@@ -180,12 +209,19 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 		return err
 	}
 	r.hb = getHeadBuf()
-	s := headScan{lim: lim.resolved(), kind: headRequest}
+	s := headScan{lim: lim.resolved(), kind: headRequest, prevKept: -1}
 	head, err := readWholeHead(br, r.hb.b, &s)
 	r.hb.b = head
 	if err != nil {
 		if _, refused := err.(Error); refused {
-			r.Headers = arrivedFields(r.hb.h, head, s.lim.MaxFieldLine)
+			r.Headers = arrivedFields(r.hb.h, head[:min(s.kept, len(head))])
+		}
+		if s.overflow {
+			// heldLen -1: the line began at the buffer's end.
+			r.over.held, r.over.heldLen, r.over.prev = s.kept, s.held, s.prevKept
+			if s.held == 0 {
+				r.over.heldLen = -1
+			}
 		}
 		return err
 	}
@@ -193,14 +229,22 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 	return r.parse(head)
 }
 
+// ArrivedHeaders parses the whole field lines of a head cut short (a close,
+// a reset, a timeout), which ReadRequest leaves out of Headers: nginx
+// names the Host among them in its error line, but logs the request in
+// the default server's access log.
+func (r *Request) ArrivedHeaders() Headers {
+	return arrivedFields(nil, r.Raw())
+}
+
 // arrivedFields parses the whole field lines at the start of a head that
 // was refused before it was read to its end (a line over its limit, a bare
-// LF), up to the first line it cannot take: nginx had processed them when
+// LF) or cut short (a close, a timeout), up to the first line it cannot take: nginx had processed them when
 // it gave up, so they are the request's fields for the refusal's log line
-// ($http_NAME) and page (a User-Agent decides msie_padding). A line over
-// maxLine (CRLF included), the one refused, ends them. The request line is
-// left alone.
-func arrivedFields(dst Headers, head []byte, maxLine int) Headers {
+// ($http_NAME) and page (a User-Agent decides msie_padding). head holds the
+// lines the limits accepted (headScan.kept), so the refused line is not
+// among them. The request line is left alone.
+func arrivedFields(dst Headers, head []byte) Headers {
 	i := bytes.IndexByte(head, '\n')
 	if i < 0 {
 		return dst
@@ -208,7 +252,7 @@ func arrivedFields(dst Headers, head []byte, maxLine int) Headers {
 	rest := head[i+1:]
 	for {
 		i := bytes.IndexByte(rest, '\n')
-		if i < 1 || i+1 > maxLine || rest[i-1] != '\r' || bytes.IndexByte(rest[:i-1], '\r') >= 0 {
+		if i < 1 || rest[i-1] != '\r' || bytes.IndexByte(rest[:i-1], '\r') >= 0 {
 			return dst
 		}
 		line := rest[:i-1]

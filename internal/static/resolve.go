@@ -244,6 +244,21 @@ func (e *NotFoundError) Error() string {
 // Unwrap returns the file system's error.
 func (e *NotFoundError) Unwrap() error { return e.Err }
 
+// ForbiddenError is an index file the process may not open, as the index
+// module logs it whatever log_not_found says (`"/srv/d/index.html" is
+// forbidden (13: Permission denied)`).
+type ForbiddenError struct {
+	Path string
+	Err  error
+}
+
+func (e *ForbiddenError) Error() string {
+	return strconv.Quote(e.Path) + " is forbidden: " + e.Err.Error()
+}
+
+// Unwrap returns the file system's error.
+func (e *ForbiddenError) Unwrap() error { return e.Err }
+
 // Missing reports whether err, the Err of a KindStatus Result, says that a
 // file or index file does not exist (ENOENT, ENOTDIR, ENAMETOOLONG on the
 // static module's open, the index module's "is not found"): the error-log
@@ -351,7 +366,7 @@ func (c *resolution) listing(uri, dir string) Result {
 func (c *resolution) indexError(uri, path string, err error) (Result, bool) {
 	switch {
 	case isForbidden(err):
-		return statusResult(http.StatusForbidden, fmt.Errorf("%q is forbidden: %w", path, err), uri), true
+		return statusResult(http.StatusForbidden, &ForbiddenError{Path: path, Err: err}, uri), true
 	case isNotFound(err) && !isNotExist(err):
 		return statusResult(http.StatusNotFound, &NotFoundError{Path: path, Err: err}, uri), true
 	}

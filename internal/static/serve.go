@@ -255,15 +255,29 @@ func Precompressed(res Result) (gz Result, found bool, err error) {
 // open opens the file of a KindFile Result: under its disable_symlinks when
 // that checks the path, else through an os.Root on its document root (which
 // still keeps a link swapped in since Resolve from leading out).
+//
+// A failed open is a *CallError naming the path as looked up, which nginx
+// names in its error line (`open() "/srv/x" failed (13: Permission
+// denied)`): a file that stat found but the process may not read fails
+// here, not in Resolve.
 func (res Result) open() (*os.File, error) {
+	name := res.opened
+	if name == "" {
+		name = res.Path
+	}
 	if res.links.policy != config.SymlinksOff && res.opened != "" && res.links.checks(res.opened) {
 		f, err := res.links.open(res.opened)
 		if err != nil {
-			return nil, fmt.Errorf("static: %w", err)
+			return nil, &CallError{Call: openCall(err), Path: name, Err: err}
 		}
 		return f, nil
 	}
-	return openBeneath(res.Base, res.Path)
+	f, err := openBeneath(res.Base, res.Path)
+	var errno syscall.Errno
+	if err != nil && !errors.Is(err, ErrOutsideRoot) && errors.As(err, &errno) {
+		return nil, &CallError{Call: "open", Path: name, Err: err}
+	}
+	return f, err
 }
 
 // openBeneath opens path, which lies inside base, without leaving base even if

@@ -7,21 +7,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // rawHead builds a request head of a request line of rl bytes and field
 // lines of the given sizes (CRLF included) after "Host: x".
-func rawHead(rl int, fields ...int) string {
-	var b strings.Builder
-	b.WriteString("GET /" + strings.Repeat("a", rl-len("GET / HTTP/1.1\r\n")) + " HTTP/1.1\r\n")
-	b.WriteString("Host: x\r\n")
-	for i, n := range fields {
-		name := fmt.Sprintf("X-%d: ", i)
-		b.WriteString(name + strings.Repeat("b", n-len(name)-2) + "\r\n")
-	}
-	b.WriteString("\r\n")
-	return b.String()
-}
+func rawHead(rl int, fields ...int) string { return testutil.SizedHead(0, rl, fields...) }
 
 // TestHeaderBuffers checks client_header_buffer_size and
 // large_client_header_buffers on raw sockets against nginx 1.22.1's

@@ -1,26 +1,14 @@
 package h1
 
 import (
-	"fmt"
-	"strings"
 	"testing"
+
+	"fulcrum/internal/testutil"
 )
 
-// bufHead builds a request head as the recordings below sent it: lead
-// empty lines, a request line of rl bytes and field lines of the given
-// sizes (CRLF included), after "Host: x".
-func bufHead(lead, rl int, fields ...int) string {
-	var b strings.Builder
-	b.WriteString(strings.Repeat("\r\n", lead))
-	b.WriteString("GET /" + strings.Repeat("a", rl-len("GET / HTTP/1.1\r\n")) + " HTTP/1.1\r\n")
-	b.WriteString("Host: x\r\n")
-	for i, n := range fields {
-		name := fmt.Sprintf("X-%d: ", i)
-		b.WriteString(name + strings.Repeat("b", n-len(name)-2) + "\r\n")
-	}
-	b.WriteString("\r\n")
-	return b.String()
-}
+// bufHead builds a request head as the recordings below sent it
+// (testutil.SizedHead).
+var bufHead = testutil.SizedHead
 
 // TestHeaderBuffers checks Limits.HeaderBuffer against nginx 1.22.1's
 // answers to the same heads on raw sockets (client_header_buffer_size and

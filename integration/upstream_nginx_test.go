@@ -117,7 +117,7 @@ type upReq struct {
 }
 
 var (
-	upPlaceholder = regexp.MustCompile(`\{(\w+)\}`)
+	upPlaceholder = regexp.MustCompile(`\{([\w:]+)\}`)
 	upTime        = regexp.MustCompile(`\b\d+\.\d{3}\b`)
 	upErrLine     = regexp.MustCompile(`^\S+ \S+ \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)$`)
 	upRequestOf   = regexp.MustCompile(`, request: "\w+ (/r\d+)[^"]*"`)

@@ -2,7 +2,10 @@ package integration
 
 import (
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,6 +21,31 @@ var upURIErrLine = regexp.MustCompile(`^\S+ \S+ \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.
 type upURIReq struct {
 	uri  string
 	errs []string
+}
+
+// shortTempDir is a temporary directory with a path short enough for unix
+// sockets (t.TempDir's may pass the 108 bytes of sun_path), removed when
+// the test ends.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "fu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// deadSocket leaves a unix socket file at path that nothing listens on: a
+// connect to it is refused (111).
+func deadSocket(t *testing.T, path string) {
+	t.Helper()
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
 }
 
 // TestUpstreamURIInErrorLog checks the "upstream:" part of the error log
@@ -130,14 +158,46 @@ func TestUpstreamURIInErrorLog(t *testing.T) {
 				{"/g/a?x=1", []string{`[error] connect() failed (111: Connection refused) while connecting to upstream upstream: "grpc://r1"`}},
 			},
 		},
+		{
+			// A unix socket's connect fails at once (ngx_event_connect_peer):
+			// "connect() to unix:PATH failed", at crit for a missing file,
+			// and a ":" between the socket and the URI in upstream:.
+			name:      "unix socket, missing",
+			servers:   "server {u:gone};",
+			locations: "location /p/ { proxy_pass http://{UP}/base/; } location /f/ { fastcgi_pass {UP}; }",
+			reqs: []upURIReq{
+				{"/p/x?a=1", []string{`[crit] connect() to unix:gone failed (2: No such file or directory) while connecting to upstream upstream: "http://unix:gone:/base/x?a=1"`}},
+				{"/f/y", []string{`[crit] connect() to unix:gone failed (2: No such file or directory) while connecting to upstream upstream: "fastcgi://unix:gone:"`}},
+			},
+		},
+		{
+			name:      "unix socket, refused",
+			servers:   "server {d:dead};",
+			locations: "location /p/ { proxy_pass http://{UP}; } location /m/ { set $memcached_key $uri; memcached_pass {UP}; }",
+			reqs: []upURIReq{
+				{"/p/x", []string{`[error] connect() to unix:dead failed (111: Connection refused) while connecting to upstream upstream: "http://unix:dead:/p/x"`}},
+				{"/m/z", []string{`[error] connect() to unix:dead failed (111: Connection refused) while connecting to upstream upstream: "memcached://unix:dead:"`}},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			names := map[string]string{} // address -> name
 			servers := upPlaceholder.ReplaceAllStringFunc(tt.servers, func(m string) string {
+				name := m[1 : len(m)-1]
+				if kind, sock, ok := strings.Cut(name, ":"); ok {
+					// {u:NAME}: a unix socket path with no file;
+					// {d:NAME}: a socket file nothing listens on.
+					path := filepath.Join(shortTempDir(t), sock+".sock")
+					if kind == "d" {
+						deadSocket(t, path)
+					}
+					names[path] = sock
+					return "unix:" + path
+				}
 				a := closedPorts(t, 1)[0]
-				names[a] = m[1 : len(m)-1]
+				names[a] = name
 				return a
 			})
 			in := startUpstreamTarget(t, `
@@ -161,11 +221,11 @@ http {
 					if m == nil || m[1] == "notice" || m[1] == "info" || m[3] != uri {
 						continue
 					}
-					up := m[4]
+					msg, up := m[2], m[4]
 					for a, n := range names {
-						up = strings.ReplaceAll(up, a, n)
+						msg, up = strings.ReplaceAll(msg, a, n), strings.ReplaceAll(up, a, n)
 					}
-					out = append(out, "["+m[1]+"] "+m[2]+` upstream: "`+up+`"`)
+					out = append(out, "["+m[1]+"] "+msg+` upstream: "`+up+`"`)
 				}
 				return out
 			}

@@ -28,6 +28,39 @@ func TimedOut(action string) string {
 	return "upstream timed out (110: Connection timed out) while " + action
 }
 
+// ConnectFailed is nginx's message for a connect to an upstream that failed
+// with err (a timeout aside) while doing action, and whether nginx logs it
+// at crit instead of error. A TCP connect fails after the fact
+// (ngx_http_upstream_test_connect: "connect() failed", error); a unix
+// socket's fails at once in ngx_event_connect_peer, which names the socket
+// ("connect() to unix:PATH failed") and logs at crit unless the errno is
+// one it expects (a refusal, a reset, an unreachable network), as nginx
+// 1.22.1 logs a missing socket file at crit and a refused one at error.
+func ConnectFailed(err error, action string) (msg string, crit bool) {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Net == "unix" && op.Addr != nil {
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			switch errno {
+			case syscall.ECONNREFUSED, syscall.EAGAIN, syscall.ECONNRESET, syscall.ENETDOWN,
+				syscall.ENETUNREACH, syscall.EHOSTDOWN, syscall.EHOSTUNREACH:
+			default:
+				crit = true
+			}
+		}
+		return "connect() to unix:" + op.Addr.String() + " failed (" + Errno(err) + ") while " + action, crit
+	}
+	return "connect() failed (" + Errno(err) + ") while " + action, false
+}
+
+// ConnectLevel is the level of a ConnectFailed line: crit or error.
+func ConnectLevel(crit bool) Level {
+	if crit {
+		return Crit
+	}
+	return Error
+}
+
 // Disabled is nginx's warning when a failure took a server out for
 // fail_timeout (ngx_http_upstream_free_round_robin_peer), logged with the
 // action of the moment.

@@ -27,6 +27,9 @@ type failure struct {
 	// its error log lines (errlog.ActionConnect, ...).
 	action string
 	end    time.Time
+	// crit says the attempt's line is logged at crit, not error
+	// (errlog.ConnectFailed).
+	crit bool
 }
 
 // roundTrip tries servers in the balancer's order until one answers or the
@@ -100,7 +103,7 @@ type exchange struct {
 // passes the response on. A nil failure means the response went out.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
 	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
-	req.upstream = h.scheme + srv.AddrText()
+	req.upstream = vars.UpstreamURL(h.scheme, srv.AddrText(), "")
 	var x *exchange
 	var err error
 	for range 2 {
@@ -336,7 +339,8 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 		func() { h.release(req, srv, a, 0, upstream.Failure, end, f.action) },
 		func() {
 			if msg != "" {
-				h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+				level := errlog.ConnectLevel(f.crit)
+				h.log.LogRequest(level, req.logRequest(), msg)
 			}
 		})
 	return f
@@ -363,8 +367,8 @@ func classify(err error) (*failure, string) {
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: !dial, action: action},
 			errlog.TimedOut(action)
 	case dial:
-		return &failure{cond: config.NextError, status: http.StatusBadGateway, action: action},
-			fmt.Sprintf("connect() failed (%s) while %s", errlog.Errno(err), action)
+		msg, crit := errlog.ConnectFailed(err, action)
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, action: action, crit: crit}, msg
 	case send != nil:
 		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: action},
 			fmt.Sprintf("writev() failed (%s) while %s", errlog.Errno(err), action)

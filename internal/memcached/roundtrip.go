@@ -27,6 +27,9 @@ type failure struct {
 	// retried, a bind that failed).
 	final bool
 	end   time.Time
+	// crit says the attempt's line is logged at crit, not error
+	// (errlog.ConnectFailed).
+	crit bool
 }
 
 // roundTrip tries servers in the balancer's order until one answers or the
@@ -89,7 +92,7 @@ type exchange struct {
 // nil failure means the value went out.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
 	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
-	req.upstream = "memcached://" + srv.AddrText()
+	req.upstream = vars.UpstreamURL("memcached://", srv.AddrText(), "")
 	var x *exchange
 	var hd Head
 	var err error
@@ -389,7 +392,10 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 	a.Status = f.status
 	errlog.FailureInOrder(f.cond == config.NextTimeout,
 		func() { h.release(req, srv, a, 0, upstream.Failure, end, action) },
-		func() { h.log.LogRequest(errlog.Error, req.logRequest(), msg) })
+		func() {
+			level := errlog.ConnectLevel(f.crit)
+			h.log.LogRequest(level, req.logRequest(), msg)
+		})
 	return f
 }
 
@@ -411,8 +417,8 @@ func classify(err error) (*failure, string, string) {
 	case errlog.IsTimeout(err):
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout}, errlog.TimedOut(action), action
 	case dial:
-		return &failure{cond: config.NextError, status: http.StatusBadGateway},
-			fmt.Sprintf("connect() failed (%s) while %s", errlog.Errno(err), action), action
+		msg, crit := errlog.ConnectFailed(err, action)
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, crit: crit}, msg, action
 	case errors.As(err, &reply), errors.Is(err, ErrTooBig):
 		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway},
 			err.Error() + " while " + action, action

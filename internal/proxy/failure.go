@@ -37,7 +37,12 @@ type failure struct {
 	action string
 	// end is when the attempt ended (the clock reading a retry starts from).
 	end time.Time
+	// crit says msg is logged at crit, not error (errlog.ConnectFailed).
+	crit bool
 }
+
+// level is the error log level of f's line.
+func (f *failure) level() errlog.Level { return errlog.ConnectLevel(f.crit) }
 
 func (f *failure) Error() string { return f.msg }
 
@@ -66,8 +71,8 @@ func classify(clientCtx context.Context, err error) *failure {
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout,
 			msg: errlog.TimedOut(errlog.ActionConnect), action: errlog.ActionConnect}
 	case dial:
-		return &failure{cond: config.NextError, status: http.StatusBadGateway, action: errlog.ActionConnect,
-			msg: fmt.Sprintf("connect() failed (%s) while %s", errlog.Errno(err), errlog.ActionConnect)}
+		msg, crit := errlog.ConnectFailed(err, errlog.ActionConnect)
+		return &failure{cond: config.NextError, status: http.StatusBadGateway, action: errlog.ActionConnect, msg: msg, crit: crit}
 	case errors.As(err, &sendErr) && errlog.IsTimeout(err):
 		return &failure{cond: config.NextTimeout, status: http.StatusGatewayTimeout, sent: true,
 			msg: errlog.TimedOut(errlog.ActionSend), action: errlog.ActionSend}

@@ -403,14 +403,16 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			}
 			if bf := h.bindFailure(err); bf != nil {
 				a.Status = bf.status
-				h.log.LogRequest(errlog.Crit, h.logRequest(out, st, h.logScheme+srv.AddrText()), bf.msg)
+				h.log.LogRequest(errlog.Crit, h.logRequest(out, st, vars.UpstreamURL(h.logScheme, srv.AddrText(), "")), bf.msg)
 				at.Release(end, upstream.Neutral)
 				return nil, nil, nil, bf
 			}
 			a.Status = f.status
 			errlog.FailureInOrder(f.cond == config.NextTimeout,
 				func() { h.release(&at, out, st, srv, f.status, upstream.Failure, end, f.action) },
-				func() { h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+srv.AddrText()), f.msg) })
+				func() {
+					h.log.LogRequest(f.level(), h.logRequest(out, st, vars.UpstreamURL(h.logScheme, srv.AddrText(), "")), f.msg)
+				})
 			if !h.mayRetry(&at, f.cond, f.sent, body, end, start) {
 				return nil, nil, nil, f
 			}
@@ -485,7 +487,7 @@ func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, s
 func (h *GRPCHandler) release(at *balancer.Attempt, out *http.Request, st *vars.State, srv *upstream.Server, status int, o upstream.Outcome, now time.Time, action string) {
 	srv.Account(status, 0, 0)
 	if at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, h.logRequest(out, st, h.logScheme+srv.Name()), errlog.Disabled(action))
+		h.log.LogRequest(errlog.Warn, h.logRequest(out, st, vars.UpstreamURL(h.logScheme, srv.Name(), "")), errlog.Disabled(action))
 	}
 }
 
@@ -550,7 +552,7 @@ func (h *GRPCHandler) respond(w http.ResponseWriter, r *http.Request, st *vars.S
 	}
 	if err := h.copyBody(w, flusher, resp.Body); err != nil {
 		if r.Context().Err() == nil {
-			h.log.LogRequest(errlog.Error, h.logRequest(r, st, h.logScheme+srv.AddrText()), err.Error())
+			h.log.LogRequest(errlog.Error, h.logRequest(r, st, vars.UpstreamURL(h.logScheme, srv.AddrText(), "")), err.Error())
 		} else {
 			outcome = upstream.Neutral
 		}

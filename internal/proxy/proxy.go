@@ -334,7 +334,7 @@ func (req *request) sentURI() []byte { return req.out.head[req.sentFrom:req.sent
 // logs upstream: "http://127.0.0.1:8081/base/x?a=1" for "GET /p/x?a=1" in
 // location /p/ { proxy_pass http://app/base/; }.
 func (req *request) upstreamURL(scheme, server string) string {
-	return scheme + server + string(req.sentURI())
+	return vars.UpstreamURL(scheme, server, string(req.sentURI()))
 }
 
 // upstreamRef is the "upstream:" of lines the request may write after the

@@ -230,7 +230,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 	a.Status = f.status
 	errlog.FailureInOrder(f.cond == config.NextTimeout,
 		func() { h.release(req, srv, a, 0, upstream.Failure, end, f.action) },
-		func() { h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, srv.Name())), f.msg) })
+		func() { h.log.LogRequest(f.level(), req.logRequest(req.upstreamURL(h.scheme, srv.Name())), f.msg) })
 	return f
 }
 

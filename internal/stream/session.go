@@ -408,7 +408,9 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 		if errors.As(err, &ne) && ne.Timeout() {
 			s.log(errlog.Error, "upstream timed out (110: Connection timed out) while connecting to upstream")
 		} else {
-			s.log(errlog.Error, "connect() failed ("+errlog.Errno(err)+") while connecting to upstream")
+			msg, crit := errlog.ConnectFailed(err, "connecting to upstream")
+			level := errlog.ConnectLevel(crit)
+			s.log(level, msg)
 		}
 		return nil, "connecting to upstream"
 	}

@@ -483,7 +483,18 @@ func (u UpstreamRef) String() string {
 	if u.Peer == "" {
 		return ""
 	}
-	return u.Scheme + u.Peer + u.URI
+	return UpstreamURL(u.Scheme, u.Peer, u.URI)
+}
+
+// UpstreamURL is the upstream: of an error log line as nginx writes it
+// (ngx_http_log_error_handler): the scheme, the server and the URI, with a
+// ":" between a unix socket and the URI, as nginx 1.22.1 logs
+// "http://unix:/run/app.sock:/x" and "fastcgi://unix:/run/php.sock:".
+func UpstreamURL(scheme, peer, uri string) string {
+	if strings.HasPrefix(peer, "unix:") {
+		return scheme + peer + ":" + uri
+	}
+	return scheme + peer + uri
 }
 
 // StartAttempt appends an attempt for addr (or, when addr is the zero

@@ -910,3 +910,29 @@ server { listen 0.0.0.0:0 udp; return ok; }`))
 		t.Errorf("an IPv6 client reached the IPv4 listen on port %s", port)
 	}
 }
+
+// TestConnectUnixMissing: a unix socket upstream whose file is missing is
+// logged as nginx 1.22.1 logs it (recorded): at crit, naming the socket,
+// with the upstream as configured.
+func TestConnectUnixMissing(t *testing.T) {
+	dir := t.TempDir()
+	p := New(Options{})
+	defer p.Close()
+	bound, err := p.Apply(load(t, dir, `
+server { listen 127.0.0.1:0; proxy_pass unix:%DIR%/none.sock; error_log %DIR%/err.log info; }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial(t, bound[0].String()).ask(t, "x")
+	sock := filepath.Join(dir, "none.sock")
+	want := `connect() to unix:` + sock + ` failed (2: No such file or directory) while connecting to upstream, client: 127.0.0.1, server: ` + bound[0].String() + `, upstream: "unix:` + sock + `", bytes from/to client:0/0, bytes from/to upstream:0/0`
+	waitFor(t, "the error log line "+want+" at crit", func() bool {
+		for _, l := range strings.Split(readFile(t, filepath.Join(dir, "err.log")), "\n") {
+			// "DATE TIME [crit] PID#0: *N " and the message
+			if _, rest, ok := strings.Cut(l, " [crit] "); ok && strings.HasSuffix(rest, want) {
+				return true
+			}
+		}
+		return false
+	})
+}

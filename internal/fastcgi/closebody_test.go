@@ -37,6 +37,7 @@ func TestCloseInBody(t *testing.T) {
 	}
 	const plain = "Content-Type: text/plain\r\n\r\n"
 	const short = "Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n"
+	const xab = "Content-Type: text/plain\r\nX-Accel-Buffering: no\r\n\r\n"
 	tests := []struct {
 		name                string
 		resp                func(w *bufio.Writer)
@@ -53,6 +54,10 @@ func TestCloseInBody(t *testing.T) {
 		{"whole records, keep_conn, unbuffered", whole(plain), true, false, false},
 		{"short Content-Length", whole(short), false, true, false},
 		{"short Content-Length, keep_conn", partial(short), true, true, true},
+		// X-Accel-Buffering: no reads the response unbuffered: nginx
+		// 1.22.1 ended it cleanly under keep_conn and buffering on.
+		{"whole records, keep_conn, X-Accel-Buffering no", whole(xab), true, true, false},
+		{"partial record, keep_conn, X-Accel-Buffering no", partial(xab), true, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

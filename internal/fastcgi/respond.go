@@ -183,7 +183,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		if err == io.EOF {
 			return n, true
 		}
-		if h.closeEnds(err) {
+		if h.closeEnds(req, err) {
 			x.short = !lengthIs(x.head, n)
 			return n, true
 		}
@@ -226,15 +226,18 @@ func (h *Handler) paceRead(req *request, pacer *pace.Pacer, buf []byte, read int
 // the response (recorded from nginx 1.22.1): a close in the middle of a
 // STDOUT record or between records, before END_REQUEST, ends the body
 // cleanly (200, a chunked body terminated, the client's connection kept,
-// nothing logged) unless fastcgi_keep_conn is on with fastcgi_buffering on,
-// where it is "upstream prematurely closed connection while reading
+// nothing logged) unless fastcgi_keep_conn is on and the response is read
+// buffered (fastcgi_buffering on, not turned off by the application's
+// X-Accel-Buffering: req.buffered, as nginx 1.22.1 ended an "X-Accel-
+// Buffering: no" response cleanly under keep_conn and buffering on), where
+// it is "upstream prematurely closed connection while reading
 // upstream" and a broken response. Without keep_conn nginx waits for the
 // close, not END_REQUEST (ngx_http_fastcgi_input_filter); without
 // buffering the close with no length is the end
 // (ngx_http_upstream_process_non_buffered_request). The connection is not
 // kept: the record reader did not see END_REQUEST.
-func (h *Handler) closeEnds(err error) bool {
-	return h.proto == FastCGI && errors.Is(err, io.ErrUnexpectedEOF) && (!h.set.KeepConn || !h.set.Buffering)
+func (h *Handler) closeEnds(req *request, err error) bool {
+	return h.proto == FastCGI && errors.Is(err, io.ErrUnexpectedEOF) && (!h.set.KeepConn || !req.buffered)
 }
 
 // lengthIs reports whether hd has no Content-Length or one of n.

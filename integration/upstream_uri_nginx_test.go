@@ -164,10 +164,11 @@ func TestUpstreamURIInErrorLog(t *testing.T) {
 			// and a ":" between the socket and the URI in upstream:.
 			name:      "unix socket, missing",
 			servers:   "server {u:gone};",
-			locations: "location /p/ { proxy_pass http://{UP}/base/; } location /f/ { fastcgi_pass {UP}; }",
+			locations: "location /p/ { proxy_pass http://{UP}/base/; } location /f/ { fastcgi_pass {UP}; } location /g/ { grpc_pass grpc://{UP}; }",
 			reqs: []upURIReq{
 				{"/p/x?a=1", []string{`[crit] connect() to unix:gone failed (2: No such file or directory) while connecting to upstream upstream: "http://unix:gone:/base/x?a=1"`}},
 				{"/f/y", []string{`[crit] connect() to unix:gone failed (2: No such file or directory) while connecting to upstream upstream: "fastcgi://unix:gone:"`}},
+				{"/g/w", []string{`[crit] connect() to unix:gone failed (2: No such file or directory) while connecting to upstream upstream: "grpc://unix:gone:"`}},
 			},
 		},
 		{

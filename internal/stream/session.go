@@ -519,10 +519,20 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 			}
 			read.Add(int64(n))
 			total += int64(n)
+			if s.udp && first == nil {
+				// Counted before it goes: its answer may come back
+				// before this goroutine runs again.
+				s.requests.Add(1)
+			} else if s.udp && s.udpDone() {
+				return // nginx ended the session before this answer came
+			}
 			_ = dst.SetWriteDeadline(s.now().Add(timeout))
 			w, werr := dst.Write(buf[:h+n])
 			written.Add(int64(w))
 			if werr != nil {
+				if s.udp && first == nil {
+					s.requests.Add(-1)
+				}
 				s.end()
 				return
 			}
@@ -577,14 +587,14 @@ func (s *session) readFailed(side int32, err error) {
 	s.log(errlog.Info, "recv() failed ("+errlog.Errno(err)+") while proxying and reading from client")
 }
 
-// countDatagram counts a UDP datagram passed on, from the client (up) or
-// from the server, and reports whether this direction is done: after
-// proxy_requests client datagrams the client's next datagram starts
-// another session; the session ends once done says so.
+// countDatagram counts a UDP datagram passed on from the server (client
+// datagrams are counted before they go, by pipe), and reports whether
+// this direction is done: after proxy_requests client datagrams the
+// client's next datagram starts another session; the session ends once
+// done says so.
 func (s *session) countDatagram(up bool) bool {
 	if up {
-		n := s.requests.Add(1)
-		if r := s.srv.cfg.Requests; r > 0 && n >= int64(r) {
+		if r := s.srv.cfg.Requests; r > 0 && s.requests.Load() >= int64(r) {
 			s.c.(*udpConn).forget()
 			if !s.udpDone() {
 				return true

@@ -87,11 +87,15 @@ func newUDPConn(pc net.PacketConn, remote net.Addr, forget func()) *udpConn {
 // deliver queues a copy of one datagram, or drops it when the queue is full
 // or the session ended.
 func (c *udpConn) deliver(b []byte) {
+	// Counted before it is queued: the session may pass it on and count
+	// its answer before this goroutine runs again.
+	c.got.Add(1)
 	select {
 	case c.in <- append([]byte(nil), b...):
-		c.got.Add(1)
 	case <-c.done:
+		c.got.Add(-1)
 	default:
+		c.got.Add(-1)
 	}
 }
 

@@ -81,12 +81,9 @@ func (d *dynamicProxy) resolve(st *vars.State) (proxy.Target, string, bool, erro
 		uri = "/" + uri
 	}
 	// $proxy_host leaves out the default port (ngx_http_proxy_set_vars).
-	st.ProxyHost, st.ProxyPort = a.hostport, d.port
-	if a.port != "" {
-		st.ProxyPort = a.port
-		if a.port == d.port {
-			st.ProxyHost = a.host
-		}
+	st.ProxyHost, st.ProxyPort = a.host, d.port
+	if a.port != "" && a.portNum != d.defaultPort() {
+		st.ProxyHost, st.ProxyPort = a.hostport, a.port
 	}
 	if t, ok := d.byName[a.hostport]; ok {
 		return t, uri, a.hasURI, nil
@@ -100,6 +97,7 @@ func (d *dynamicProxy) resolve(st *vars.State) (proxy.Target, string, bool, erro
 // URI part.
 type upstreamURL struct {
 	hostport, host, port string
+	portNum              uint16
 	uri                  string
 	hasURI               bool
 }
@@ -130,9 +128,11 @@ func parseUpstreamURL(rest string, uriPart bool) (upstreamURL, error) {
 	}
 	if i := strings.IndexByte(a.hostport[from:], ':'); i >= 0 {
 		a.host, a.port = a.hostport[:from+i], a.hostport[from+i+1:]
-		if n, err := strconv.Atoi(a.port); err != nil || n < 1 || n > 65535 {
+		n, err := strconv.ParseUint(a.port, 10, 16) // digits only, as ngx_atoi
+		if err != nil || n < 1 {
 			return a, invalid("invalid port")
 		}
+		a.portNum = uint16(n)
 	}
 	if a.host == "" {
 		return a, invalid("no host")

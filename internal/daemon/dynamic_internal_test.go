@@ -17,14 +17,15 @@ func TestParseUpstreamURL(t *testing.T) {
 		want    upstreamURL
 		err     string
 	}{
-		{"127.0.0.1:8443", true, upstreamURL{hostport: "127.0.0.1:8443", host: "127.0.0.1", port: "8443"}, ""},
+		{"127.0.0.1:8443", true, upstreamURL{hostport: "127.0.0.1:8443", host: "127.0.0.1", port: "8443", portNum: 8443}, ""},
 		{"backend/x?a=1", true, upstreamURL{hostport: "backend", host: "backend", uri: "/x?a=1", hasURI: true}, ""},
-		{"[::1]:8443/", true, upstreamURL{hostport: "[::1]:8443", host: "[::1]", port: "8443", uri: "/", hasURI: true}, ""},
+		{"[::1]:8443/", true, upstreamURL{hostport: "[::1]:8443", host: "[::1]", port: "8443", portNum: 8443, uri: "/", hasURI: true}, ""},
 		{"[::1]", false, upstreamURL{hostport: "[::1]", host: "[::1]"}, ""},
 		{"/x", true, upstreamURL{}, `no host in upstream "/x"`},
 		{"", false, upstreamURL{}, `no host in upstream ""`},
 		{"127.0.0.1:abc", true, upstreamURL{}, `invalid port in upstream "127.0.0.1:abc"`},
 		{"127.0.0.1:", true, upstreamURL{}, `invalid port in upstream "127.0.0.1:"`},
+		{"127.0.0.1:+80", true, upstreamURL{}, `invalid port in upstream "127.0.0.1:+80"`},
 		{"127.0.0.1:70000", false, upstreamURL{}, `invalid port in upstream "127.0.0.1:70000"`},
 		{"http://127.0.0.1:8443", true, upstreamURL{}, `invalid port in upstream "http://127.0.0.1:8443"`},
 		{"http://127.0.0.1:8443", false, upstreamURL{}, `invalid host in upstream "http://127.0.0.1:8443"`},

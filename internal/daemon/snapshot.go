@@ -24,6 +24,7 @@ import (
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
 	"fulcrum/internal/upstream"
+	"fulcrum/internal/upstreamtls"
 	"fulcrum/internal/userid"
 	"fulcrum/internal/vars"
 )
@@ -654,19 +655,28 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 // grpcHandler builds a grpc_pass location's handler.
 func (b *handlerBuilder) grpcHandler(loc *config.Location) (handler, error) {
 	pass := loc.Settings.GRPCPass
-	bp := b.pools[pass.Upstream]
-	if bp == nil {
-		return nil, fmt.Errorf("grpc_pass in %s: no upstream for %q", pass.Pos, pass.URL)
-	}
-	h, err := proxy.NewGRPC(proxy.GRPCOptions{
+	opts := proxy.GRPCOptions{
 		Location: loc,
-		Target:   proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey},
 		Compiler: b.comp,
 		Log:      b.snap.log,
 		Server:   serverHeader(loc.Settings),
 		Now:      b.snap.now,
 		Clients:  b.transports.GRPC(),
-	})
+	}
+	if pass.HasVariables {
+		dyn, err := b.dynamicGRPC(pass, loc.Settings)
+		if err != nil {
+			return nil, err
+		}
+		opts.Dynamic = dyn.resolve
+	} else {
+		bp := b.pools[pass.Upstream]
+		if bp == nil {
+			return nil, fmt.Errorf("grpc_pass in %s: no upstream for %q", pass.Pos, pass.URL)
+		}
+		opts.Target = proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey}
+	}
+	h, err := proxy.NewGRPC(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -699,16 +709,32 @@ func (b *handlerBuilder) dynamic(pass *config.ProxyPass, set *config.Settings) (
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}
-	d := &dynamicProxy{url: t, byName: map[string]proxy.Target{}, ts: b.transports, literal: map[string]proxy.Target{},
+	d := b.newDynamic(t, set)
+	d.ts, d.prefix, d.port = b.transports, "http://", "80"
+	if pass.Scheme == "https" {
+		d.prefix, d.port, d.ssl = "https://", "443", &set.ProxySSL
+	}
+	for u, bp := range b.pools {
+		t := b.target(bp)
+		if d.ssl != nil {
+			t.TLS = upstreamtls.New(set.ProxySSL, u.Name)
+		}
+		d.byName[u.Name] = t
+	}
+	return d, nil
+}
+
+// newDynamic makes the resolver of a proxy_pass or grpc_pass with
+// variables, url, at a level with settings set (its resolver, for host
+// names).
+func (b *handlerBuilder) newDynamic(url *vars.Template, set *config.Settings) *dynamicProxy {
+	d := &dynamicProxy{url: url, byName: map[string]proxy.Target{}, literal: map[string]proxy.Target{},
 		names: map[string]*resolvedTarget{}, now: b.snap.now}
 	if r := set.Resolver; r != nil {
 		d.dns = resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6)
 		d.valid = r.Valid
 	}
-	for u, bp := range b.pools {
-		d.byName[u.Name] = b.target(bp)
-	}
-	return d, nil
+	return d
 }
 
 // proxyHandler adapts proxy.Handler, fills $proxy_host / $proxy_port and

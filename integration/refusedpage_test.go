@@ -46,7 +46,7 @@ http {
     server { listen 127.0.0.1:0; server_name k; error_page 400 =201 /e; location = /e { return 200 "k $status\n"; } }
     server { listen 127.0.0.1:0; server_name l; error_page 400 /e; location = /e { return 404; } }
 
-    server { listen 127.0.0.2:0 default_server; server_name h; error_page 400 414 501 494 /e;
+    server { listen 127.0.0.2:0 default_server; server_name h; error_page 400 414 501 494 505 /e;
         location = /e { return 200 "h $status $request_method $uri\n"; } }
 
     server { listen 127.0.0.3:0 default_server; server_name i; client_header_timeout 300ms; error_page 408 /e;
@@ -59,12 +59,17 @@ http {
 	if err := os.WriteFile(filepath.Join(html, "400.html"), []byte("static 400 page\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addrs := in.listening()
+	// The listeners are reported in no fixed order.
+	addrs := []string{
+		strings.TrimPrefix(in.urlOn("127.0.0.1"), "http://"),
+		strings.TrimPrefix(in.urlOn("127.0.0.2"), "http://"),
+		strings.TrimPrefix(in.urlOn("127.0.0.3"), "http://"),
+	}
 	big := "X-Big: " + strings.Repeat("a", 9000) + "\r\n"
 	host := func(h string) string { return "Host: " + h + "\r\n" }
 	tests := []struct {
 		name   string
-		listen int // which address
+		listen int // which address: 127.0.0.1, .2 or .3
 		raw    string
 		status int
 		body   string
@@ -116,6 +121,8 @@ http {
 			414, "h 414 GET /e\n", nil, ""},
 		{"invalid method", 1, "G@T / HTTP/1.1\r\n" + host("h") + "\r\n",
 			400, "h 400 GET /e\n", nil, `h 400 "G@T / HTTP/1.1" /e GET`},
+		{"HTTP/2.0 on a request line", 1, "GET / HTTP/2.0\r\n" + host("h") + "\r\n",
+			505, "h 505 GET /e\n", nil, `h 505 "GET / HTTP/2.0" /e GET`},
 		{"no Host", 1, "GET /z HTTP/1.1\r\nX: y\r\n\r\n",
 			400, "h 400 GET /e\n", nil, `h 400 "GET /z HTTP/1.1" /e GET`},
 		{"unknown transfer coding", 1, "GET /z HTTP/1.1\r\n" + host("h") + "Transfer-Encoding: foo\r\n\r\n",

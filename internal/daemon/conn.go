@@ -558,7 +558,7 @@ func (cc *clientConn) refuse(err error) {
 	switch {
 	case errors.As(err, &perr):
 		cc.logOverflow(perr)
-		cc.answerAndClose(perr.Status(), headWhole(perr))
+		cc.answerRefused(perr.Status(), headWhole(perr))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		cc.timedOut = true
 		cc.logHeadEnd("client timed out (110: Connection timed out)")
@@ -742,8 +742,22 @@ func (cc *clientConn) logRefused(status int, whole bool) {
 	if cc.srv.refused == nil {
 		return
 	}
-	req := &cc.req
 	st := &vars.State{}
+	cc.fillRefused(st, status)
+	total, head := cc.w.sentBytes()
+	st.BytesSent, st.BodyBytesSent = total, max(total-head, 0)
+	if total > 0 {
+		st.SentHeader = vars.HeaderMap(cc.w.header)
+		st.Completed = cc.w.err == nil
+	}
+	cc.srv.refused(st, string(cc.req.Headers.Get("Host")), whole)
+}
+
+// fillRefused fills st with what nginx's variables hold for a request
+// refused with status before any handler: the request line as received,
+// what of the request parsed, the header fields read before the refusal.
+func (cc *clientConn) fillRefused(st *vars.State, status int) {
+	req := &cc.req
 	st.Status = status
 	line := req.RawLine()
 	if status == http.StatusRequestURITooLong {
@@ -790,13 +804,6 @@ func (cc *clientConn) logRefused(status int, whole bool) {
 		}
 		st.Header = fields
 	}
-	total, head := cc.w.sentBytes()
-	st.BytesSent, st.BodyBytesSent = total, max(total-head, 0)
-	if total > 0 {
-		st.SentHeader = vars.HeaderMap(cc.w.header)
-		st.Completed = cc.w.err == nil
-	}
-	cc.srv.refused(st, string(req.Headers.Get("Host")), whole)
 }
 
 // serveRequest runs one request through the handler and ends its response.

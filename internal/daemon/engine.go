@@ -36,6 +36,10 @@ type httpServer struct {
 	// 408, 417...); host is its Host field, "" when none was read; whole
 	// says the head was read to its end (see snapshot.logRefused).
 	refused func(st *vars.State, host string, whole bool)
+	// refusedPage answers a refused head with code through the error_page
+	// of the server it belongs to and reports whether one applied (see
+	// snapshot.serveRefused); nil: the engine's own page always.
+	refusedPage func(w *respWriter, r *http.Request, sc *requestScratch, host string, whole bool, code int) bool
 	// h2 serves the connections whose handshake chose HTTP/2 on the
 	// listener named key (the daemon's, for its snapshots); nil: none.
 	h2     *h2Servers

@@ -120,6 +120,9 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		refused: func(st *vars.State, host string, whole bool) {
 			d.current.Load().logRefused(st, key, host, whole)
 		},
+		refusedPage: func(w *respWriter, r *http.Request, sc *requestScratch, host string, whole bool, code int) bool {
+			return d.current.Load().serveRefused(w, r, sc, key, host, whole, code)
+		},
 		log:    d.logs.error(),
 		nextID: func() uint64 { return d.connSeq.Add(1) },
 		date:   &d.date,

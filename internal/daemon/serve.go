@@ -136,20 +136,22 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		rec.account(ci)
 		s.access.log(logSet, st)
 	}()
-	left = s.serveFound(rec, r, st, ci, sm, hostErr)
+	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts.DefaultServer)
 	completed = true
 }
 
 // serveFound serves a request whose server block is chosen: the location, its
 // checks, its handler. It returns the request body when the handler may have
-// left some of it unread (nil when there is none).
-func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error) (left *deadlineBody) {
+// left some of it unread (nil when there is none). dflt is the address's
+// default server, which answers a request nginx refuses before it read the
+// Host (a request line it does not take, an HTTP/2 request without a host).
+func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error, dflt *router.Server) (left *deadlineBody) {
 	srv := sm.Server
 	if hostErr == errNoHost { // nginx's words, whatever the version
 		s.log.LogRequest(errlog.Info, logRequest(st, r), `client sent HTTP/1.1 request without "Host" header while reading client request headers`)
 	}
 	if hostErr != nil || !acceptableFraming(r) {
-		rec.fail(http.StatusBadRequest)
+		s.refuseAsDefault(rec, r, st, dflt)
 		return
 	}
 	if r.Method == methodTrace { // ngx_http_process_request_header
@@ -165,7 +167,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	path, err := normalizePath(rawPath(st.RequestURI), rec.keepSlashes)
 	if err != nil {
-		rec.fail(http.StatusBadRequest)
+		s.refuseAsDefault(rec, r, st, dflt)
 		return
 	}
 	st.Path = path
@@ -256,35 +258,16 @@ const methodTrace = "TRACE"
 var errNoHost = errors.New("no host")
 
 // logRefused writes the access log line of a request the engine refused on
-// the listener key, in the log of the server its Host names (the default
-// server with one that does not parse), as nginx does. Without a Host, a
-// head read to its end (whole) goes to the server that takes requests
-// without one (server_name ""), as nginx looks it up once the head is
-// through; a head refused before its end to the default server. The
-// server's root is $document_root, and $request_filename is $uri under it.
+// the listener key, in the log of the server it belongs to
+// (refusedServer), as nginx does. The server's root is $document_root, and
+// $request_filename is $uri under it.
 func (s *snapshot) logRefused(st *vars.State, key, host string, whole bool) {
 	s.life.enter()
 	defer s.life.leave()
-	l := s.byKey[key]
-	if l == nil {
+	srv := s.refusedServer(st, key, host, whole)
+	if srv == nil {
 		return
 	}
-	name, err := router.NormalizeHost(host)
-	if err != nil {
-		name = ""
-	}
-	hosts := l.Hosts(st.Local)
-	if !hosts.MergeSlashes("") && st.RequestURI != "" { // the request line parsed
-		if p, err := router.NormalizePathKeepSlashes(rawPath(st.RequestURI)); err == nil {
-			st.Path = p
-		}
-	}
-	srv := hosts.DefaultServer
-	if name != "" || whole {
-		srv = hosts.Server(name).Server
-	}
-	st.Host = name
-	st.ServerName = primaryName(srv.Config)
 	if d := s.docRoots[srv.Config.Settings]; d != nil {
 		st.Documents = d
 	}
@@ -478,12 +461,23 @@ func (s *snapshot) refuse(rec *recorder, r *http.Request, st *vars.State, srv *r
 	if next == nil {
 		return
 	}
-	if r.Method != http.MethodHead {
+	if next.named == "" && r.Method != http.MethodHead { // as run does
 		r.Method, st.Method = http.MethodGet, http.MethodGet
 	}
 	loc, res := s.redirectInternally(r, st, srv, next)
 	rec.useLevel(srv, loc)
 	s.run(rec, r, st, srv, loc, res)
+}
+
+// refuseAsDefault answers 400 for a request nginx refuses before it knows
+// the virtual server (its request line parser refuses "/../x" and "*"):
+// with the error_page of the address's default server dflt, whose level
+// serves and logs the request.
+func (s *snapshot) refuseAsDefault(rec *recorder, r *http.Request, st *vars.State, dflt *router.Server) {
+	rec.useLevel(dflt, nil)
+	rec.srv = dflt
+	st.ServerName = primaryName(dflt.Config)
+	s.refuse(rec, r, st, dflt, http.StatusBadRequest)
 }
 
 // acceptableFraming refuses what h1 accepts as well-formed but no location can
@@ -1057,6 +1051,7 @@ func (w *recorder) fail(code int) {
 			}
 			w.statusOverride = 0
 			w.Header().Set("Location", target)
+			w.listLocation() // a URL: after Connection, as nginx writes it
 			errpage.WriteFor(w, redirectCode, w.server, w.pageQuirks(redirectCode, target))
 		}
 		return

@@ -24,12 +24,14 @@ import (
 // 0.506, 1.007 s for fulcrum). At 128 KiB a second the same file takes half
 // a second (a proxied one up to three quarters: the last piece read may be
 // small). The bounds are generous: a paced transfer takes at least paced
-// and at most slow; one at full speed less than fast.
+// and at most slow; one at full speed less than fast. A paced transfer
+// cannot be quicker than its pauses, so fast sits just under paced: an
+// unpaced one on a loaded machine under -race took up to 296 ms.
 const (
 	rateBody = 96 << 10
-	paced    = 400 * time.Millisecond
+	paced    = 450 * time.Millisecond
 	slow     = 3 * time.Second
-	fast     = 250 * time.Millisecond
+	fast     = 440 * time.Millisecond
 )
 
 // rateBackend answers with a rateBody body (rateApp), over HTTP.

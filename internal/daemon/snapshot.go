@@ -699,16 +699,23 @@ func (b *handlerBuilder) dynamic(pass *config.ProxyPass, set *config.Settings) (
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}
-	d := &dynamicProxy{url: t, byName: map[string]proxy.Target{}, ts: b.transports, literal: map[string]proxy.Target{},
-		names: map[string]*resolvedTarget{}, now: b.snap.now}
-	if r := set.Resolver; r != nil {
-		d.dns = resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6)
-		d.valid = r.Valid
-	}
+	dns, valid := resolverOf(set)
+	d := &dynamicProxy{url: t, byName: map[string]proxy.Target{},
+		addrs: newAddrTargets("proxy_pass", proxyTarget(b.transports), dns, valid, b.snap.now)}
 	for u, bp := range b.pools {
 		d.byName[u.Name] = b.target(bp)
 	}
 	return d, nil
+}
+
+// resolverOf is the client of a level's resolver and its valid= (nil and 0
+// without one).
+func resolverOf(set *config.Settings) (*resolve.Client, time.Duration) {
+	r := set.Resolver
+	if r == nil {
+		return nil, 0
+	}
+	return resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6), r.Valid
 }
 
 // proxyHandler adapts proxy.Handler, fills $proxy_host / $proxy_port and

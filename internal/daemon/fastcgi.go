@@ -42,11 +42,11 @@ func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPa
 		Ranges: upstreamRanges,
 	}
 	if pass.HasVariables {
-		d, err := b.newDynamicCGI(pass, loc.Settings, proto)
+		t, err := b.comp.Compile(pass.Address)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 		}
-		o.Dynamic = d.target
+		o.Pass, o.Lookup = t, b.newDynamicCGI(loc.Settings, proto).lookup
 	} else {
 		bp := b.pools[pass.Upstream]
 		if bp == nil {

@@ -86,9 +86,11 @@ type Options struct {
 	// Keepalive is the upstream block's keepalive: how many idle
 	// connections fastcgi_keep_conn on may keep; 0 closes each one.
 	Keepalive int
-	// Dynamic, when set, finds each request's target: the pass has
-	// variables (fastcgi_pass $backend).
-	Dynamic DynamicTarget
+	// Pass, when set, is the pass's value with variables (fastcgi_pass
+	// $backend), evaluated and parsed per request (ParseAddress) first
+	// thing; Lookup then finds its target, when the cache did not answer.
+	Pass   *vars.Template
+	Lookup Lookup
 	// Compiler compiles the fastcgi_param values.
 	Compiler *vars.Compiler
 	// Log is the error log.
@@ -118,18 +120,12 @@ type Target struct {
 	Keepalive int
 }
 
-// DynamicTarget evaluates a fastcgi_pass (scgi_pass, uwsgi_pass) with
-// variables for one request, as nginx's ngx_http_fastcgi_eval and the
-// upstream module after it. Its error is logged at error level and
-// answered 500 when it is an *AddressError, 502 otherwise (a host name
-// with no resolver, or one the resolver could not look up).
-type DynamicTarget func(st *vars.State) (Target, error)
-
-// AddressError is a value that is no address nginx can use: no host, no
-// port, an invalid port or host (nginx's 500 "... in upstream").
-type AddressError struct{ Msg string }
-
-func (e *AddressError) Error() string { return e.Msg }
+// Lookup finds the target of a request's address, as nginx's upstream
+// module does once the cache did not answer. Its error is logged at
+// error level and answered 500 when it is an *AddressError (no port, and
+// no upstream block of that name), 502 otherwise (a host name with no
+// resolver, or one the resolver could not look up).
+type Lookup func(a Address) (Target, error)
 
 // param is a compiled fastcgi_param line.
 type param struct {
@@ -147,9 +143,11 @@ type Handler struct {
 	params []param
 	named  map[string]bool // HTTP_* names fastcgi_param sets: not sent from the header
 	hide   map[string]bool // lower-case field names not passed to the client
-	// target is where requests go, unless dynamic finds it per request.
-	target  Target
-	dynamic DynamicTarget
+	// target is where requests go, unless pass is set: then lookup finds
+	// it per request.
+	target Target
+	pass   *vars.Template
+	lookup Lookup
 	log     *errlog.Logger
 	now     func() time.Time
 	// idle keeps target's connections (fastcgi_keep_conn on with a
@@ -199,7 +197,7 @@ func New(o Options) (*Handler, error) {
 	}
 	h := &Handler{set: set, proto: o.Protocol, scheme: scheme, log: o.Log, now: o.Now,
 		target:  Target{Pool: o.Pool, Policy: o.Policy, HashKey: o.HashKey, Keepalive: o.Keepalive},
-		dynamic: o.Dynamic, named: map[string]bool{}, hide: map[string]bool{}}
+		pass: o.Pass, lookup: o.Lookup, named: map[string]bool{}, hide: map[string]bool{}}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -227,7 +225,7 @@ func New(o Options) (*Handler, error) {
 		delete(h.hide, strings.ToLower(n))
 	}
 	h.keepConn = set.KeepConn && o.Protocol == FastCGI
-	if h.keepConn && o.Keepalive > 0 && o.Dynamic == nil {
+	if h.keepConn && o.Keepalive > 0 && o.Pass == nil {
 		h.idle = upstream.NewIdleConns(o.Keepalive)
 	}
 	if h.cache, err = cacherule.Compile(o.Compiler, set.Cache, o.CacheZone, strings.TrimSuffix(scheme, "://")); err != nil {
@@ -281,9 +279,12 @@ type request struct {
 	start  time.Time
 	at     *balancer.Attempt
 	// target is where the request goes and idle its kept connections
-	// (nil: none are kept).
+	// (nil: none are kept); with a pass with variables, addr is its value
+	// and lookup finds them.
 	target Target
 	idle   *upstream.IdleConns
+	addr   Address
+	lookup bool
 	// upstream names the server being tried in error log lines.
 	upstream string
 	// The cache's state of a request in a caching location (cache.go); cl
@@ -334,19 +335,15 @@ type request struct {
 // caching location the cache may answer instead (cache.go).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
 	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now(), target: h.target, idle: h.idle}
-	if h.dynamic != nil {
-		// nginx evaluates the pass first, before the body and the cache.
-		t, err := h.dynamic(st)
+	if h.pass != nil {
+		// nginx evaluates and parses the value first, before the body
+		// and the cache (ngx_http_fastcgi_eval).
+		a, err := h.passValue(req)
 		if err != nil {
-			h.log.LogRequest(errlog.Error, req.logRequest(), err.Error())
-			status := http.StatusBadGateway
-			if _, ok := err.(*AddressError); ok {
-				status = http.StatusInternalServerError
-			}
-			fail(w, status)
+			h.addressFailed(req, err)
 			return
 		}
-		req.target, req.idle = t, h.idleFor(t)
+		req.addr, req.lookup = a, true
 	}
 	if h.cache != nil && h.cache.Method(r.Method) {
 		h.serveCached(req)
@@ -369,6 +366,9 @@ func (h *Handler) serve(req *request) {
 	}
 	if h.set.IgnoreClientAbort {
 		ignoreClientAbort(req)
+	}
+	if req.lookup && !h.lookupTarget(req) {
+		return
 	}
 	req.params = h.appendParams(nil, req)
 	if h.proto == UWSGI {
@@ -401,6 +401,32 @@ func (h *Handler) serve(req *request) {
 		return
 	}
 	fail(w, f.status)
+}
+
+// lookupTarget finds the target of a pass with variables, as nginx's
+// upstream module once the cache did not answer (after the request body
+// is read): an upstream block, a group of the address, or of a host
+// name's addresses. When it fails it answers the request and returns
+// false.
+func (h *Handler) lookupTarget(req *request) bool {
+	t, err := h.lookup(req.addr)
+	if err != nil {
+		h.addressFailed(req, err)
+		return false
+	}
+	req.target, req.idle, req.lookup = t, h.idleFor(t), false
+	return true
+}
+
+// addressFailed logs a pass value's error and answers it: 500 for an
+// *AddressError, 502 for another (a name no resolver could look up).
+func (h *Handler) addressFailed(req *request, err error) {
+	h.log.LogRequest(errlog.Error, req.logRequest(), err.Error())
+	status := http.StatusBadGateway
+	if _, ok := err.(*AddressError); ok {
+		status = http.StatusInternalServerError
+	}
+	fail(req.w, status)
 }
 
 // ignoreClientAbort is fastcgi_ignore_client_abort on, as the proxy's

@@ -148,8 +148,8 @@ type Handler struct {
 	target Target
 	pass   *vars.Template
 	lookup Lookup
-	log     *errlog.Logger
-	now     func() time.Time
+	log    *errlog.Logger
+	now    func() time.Time
 	// idle keeps target's connections (fastcgi_keep_conn on with a
 	// keepalive); nil when they are closed after each request.
 	idle *upstream.IdleConns
@@ -196,8 +196,8 @@ func New(o Options) (*Handler, error) {
 		set, scheme = &o.Location.Settings.UWSGI, "uwsgi://"
 	}
 	h := &Handler{set: set, proto: o.Protocol, scheme: scheme, log: o.Log, now: o.Now,
-		target:  Target{Pool: o.Pool, Policy: o.Policy, HashKey: o.HashKey, Keepalive: o.Keepalive},
-		pass: o.Pass, lookup: o.Lookup, named: map[string]bool{}, hide: map[string]bool{}}
+		target: Target{Pool: o.Pool, Policy: o.Policy, HashKey: o.HashKey, Keepalive: o.Keepalive},
+		pass:   o.Pass, lookup: o.Lookup, named: map[string]bool{}, hide: map[string]bool{}}
 	if h.now == nil {
 		h.now = time.Now
 	}

@@ -79,7 +79,7 @@ type Options struct {
 	Location *config.Location
 	// Pool and Policy are the upstream group and its balancing method;
 	// HashKey is the key of "hash KEY" (nil for other methods). They are
-	// unused when Dynamic is set.
+	// unused when Pass is set.
 	Pool    *upstream.Pool
 	Policy  balancer.Policy
 	HashKey *vars.Template
@@ -280,11 +280,11 @@ type request struct {
 	at     *balancer.Attempt
 	// target is where the request goes and idle its kept connections
 	// (nil: none are kept); with a pass with variables, addr is its value
-	// and lookup finds them.
-	target Target
-	idle   *upstream.IdleConns
-	addr   Address
-	lookup bool
+	// and unresolved says the handler's lookup has yet to find them.
+	target     Target
+	idle       *upstream.IdleConns
+	addr       Address
+	unresolved bool
 	// upstream names the server being tried in error log lines.
 	upstream string
 	// The cache's state of a request in a caching location (cache.go); cl
@@ -343,7 +343,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 			h.addressFailed(req, err)
 			return
 		}
-		req.addr, req.lookup = a, true
+		req.addr, req.unresolved = a, true
 	}
 	if h.cache != nil && h.cache.Method(r.Method) {
 		h.serveCached(req)
@@ -367,7 +367,7 @@ func (h *Handler) serve(req *request) {
 	if h.set.IgnoreClientAbort {
 		ignoreClientAbort(req)
 	}
-	if req.lookup && !h.lookupTarget(req) {
+	if req.unresolved && !h.lookupTarget(req) {
 		return
 	}
 	req.params = h.appendParams(nil, req)
@@ -414,7 +414,7 @@ func (h *Handler) lookupTarget(req *request) bool {
 		h.addressFailed(req, err)
 		return false
 	}
-	req.target, req.idle, req.lookup = t, h.idleFor(t), false
+	req.target, req.idle, req.unresolved = t, h.idleFor(t), false
 	return true
 }
 

@@ -175,7 +175,7 @@ func (z *Zone) Begin(k Key, m Meta) (*Fill, error) {
 	if z.dry {
 		return nil, errDry
 	}
-	name := filepath.Join(z.opts.Dir, k.String()+"."+strconv.FormatUint(z.seq.Add(1), 10)+tmpSuffix)
+	name := filepath.Join(z.opts.Dir, tempName(k, os.Getpid(), z.seq.Add(1)))
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, err
@@ -192,6 +192,35 @@ func (z *Zone) Begin(k Key, m Meta) (*Fill, error) {
 
 // tmpSuffix ends the names of files being written.
 const tmpSuffix = ".tmp"
+
+// tempName is the name of a file being written for k: the key, the writing
+// process's ID and a sequence number of that process's zone, so that the
+// loader of another process on the same directory (the new binary of a
+// USR2 upgrade, while the old one still serves) can tell its files from
+// the unfinished ones of a process that is gone.
+func tempName(k Key, pid int, seq uint64) string {
+	return k.String() + "." + strconv.Itoa(pid) + "." + strconv.FormatUint(seq, 10) + tmpSuffix
+}
+
+// tempOwnerRuns reports whether the process that named the temporary file
+// name (tempName) is still running: its file may still be written and
+// renamed into place. Names without a process ID (a crash's, from before
+// the ID was in the name) have none.
+func tempOwnerRuns(name string) bool {
+	_, rest, ok := strings.Cut(strings.TrimSuffix(name, tmpSuffix), ".")
+	if !ok {
+		return false
+	}
+	id, _, ok := strings.Cut(rest, ".")
+	if !ok {
+		return false
+	}
+	pid, err := strconv.Atoi(id)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return processRuns(pid)
+}
 
 // Write appends body bytes. An error ends the fill (Commit then fails); the
 // caller's response goes on.
@@ -270,7 +299,8 @@ func (fl *Fill) Abort() {
 
 // load reads the index back from the zone's files (nginx's cache loader,
 // done at once): every complete entry becomes a known key, used once, as if
-// just now; unfinished temporary files are removed.
+// just now; unfinished temporary files are removed, except those of a
+// process that still runs (tempOwnerRuns).
 func (z *Zone) load() error {
 	now := z.now()
 	return filepath.WalkDir(z.opts.Dir, func(path string, d fs.DirEntry, err error) error {
@@ -279,7 +309,9 @@ func (z *Zone) load() error {
 		}
 		name := d.Name()
 		if strings.HasSuffix(name, tmpSuffix) {
-			os.Remove(path)
+			if !tempOwnerRuns(name) {
+				os.Remove(path)
+			}
 			return nil
 		}
 		k, ok := parseKey(name)

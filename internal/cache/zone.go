@@ -94,7 +94,7 @@ type node struct {
 
 // NewZone opens a zone: it creates the directory when missing and reads the
 // index back from the files already there (what a previous run stored),
-// removing temporary files a run left unfinished.
+// removing temporary files a process that no longer runs left unfinished.
 func NewZone(o Options) (*Zone, error) {
 	z := newZone(o)
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {

@@ -3,6 +3,7 @@ package cache
 import (
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -186,10 +187,21 @@ func TestReopenKeepsEntries(t *testing.T) {
 	dir := t.TempDir()
 	z, c := newTestZone(t, Options{Dir: dir, Levels: []int{1, 2}})
 	store(t, z, "kept", "body one", time.Hour)
-	// A temporary file a crash left behind is removed at load.
-	tmp := filepath.Join(dir, "0123."+tmpSuffix)
-	if err := os.WriteFile(tmp, []byte("half"), 0o600); err != nil {
+	// Temporary files a crash left behind are removed at load: one named
+	// before the process ID was in the name, one of a process that ended.
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
 		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, "0123."+tmpSuffix)
+	crashed := filepath.Join(dir, tempName(Sum("x"), gone.Process.Pid, 1))
+	// One of a process that still runs (another binary on the directory
+	// during an upgrade; here the test's own) is kept: it is being written.
+	writing := filepath.Join(dir, tempName(Sum("y"), os.Getpid(), 1))
+	for _, f := range []string{tmp, crashed, writing} {
+		if err := os.WriteFile(f, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	z2, err := NewZone(Options{Dir: dir, Levels: []int{1, 2}, KeysSize: 1 << 20, Inactive: time.Hour, Now: c.now})
 	if err != nil {
@@ -201,8 +213,13 @@ func TestReopenKeepsEntries(t *testing.T) {
 	if got := readBody(t, z2, "kept"); got != "body one" {
 		t.Errorf("body = %q", got)
 	}
-	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
-		t.Errorf("temporary file not removed: %v", err)
+	for _, f := range []string{tmp, crashed} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("temporary file %s not removed: %v", filepath.Base(f), err)
+		}
+	}
+	if _, err := os.Stat(writing); err != nil {
+		t.Errorf("a running process's temporary file: %v, want it kept", err)
 	}
 	if size, keys := z2.Size(); keys != 1 || size == 0 {
 		t.Errorf("size = %d bytes, %d keys", size, keys)

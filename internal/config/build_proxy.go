@@ -22,11 +22,9 @@ func (b *builder) proxyPass(d *Directive, loc *Location) (*ProxyPass, error) {
 	p := &ProxyPass{URL: raw, Scheme: scheme, Pos: d.Pos}
 	host := splitProxyURL(p, rest)
 	if strings.Contains(raw, "$") {
+		// Evaluated per request (ngx_http_proxy_eval): an upstream block's
+		// name or an address, over TLS with https://.
 		p.HasVariables = true
-		if scheme == "https" {
-			return nil, hintf(d.Pos, "write the https:// URL without variables, or name an upstream block in it",
-				`fulcrum does not support "proxy_pass https://" with variables yet`)
-		}
 		return p, nil
 	}
 	if p.HasURI && loc != nil && (loc.Modifier == ModRegex || loc.Modifier == ModRegexCaseless || loc.Modifier == ModNamed) {

@@ -18,9 +18,14 @@ type GRPCPass struct {
 	// upstream of its host:port.
 	Upstream *Upstream
 	// Host is the address as written without the scheme: the default
-	// :authority of the upstream request, as nginx's.
+	// :authority of the upstream request, as nginx's. Empty when
+	// HasVariables.
 	Host string
-	Pos  Pos
+	// HasVariables reports that URL contains variables: it is evaluated
+	// per request to [grpc://|grpcs://]ADDRESS (the scheme may come from a
+	// variable too), and Upstream is nil.
+	HasVariables bool
+	Pos          Pos
 }
 
 // GRPCSettings are the grpc_* directives of a level.
@@ -156,8 +161,9 @@ func (b *builder) grpcPass(d *Directive) (*GRPCPass, error) {
 		return nil, hintf(d.Pos, "grpc_pass takes grpc://ADDRESS, grpcs://ADDRESS or a bare address", `invalid host in upstream "%s"`, raw)
 	}
 	if strings.Contains(raw, "$") {
-		return nil, hintf(d.Pos, "name an upstream block or write the address itself",
-			`fulcrum does not support variables in "grpc_pass" yet`)
+		// Evaluated per request, scheme included (ngx_http_grpc_eval).
+		p.HasVariables, p.Host = true, ""
+		return p, nil
 	}
 	if strings.HasPrefix(rest, "unix:") {
 		p.Host = "localhost"
@@ -183,7 +189,7 @@ func (b *builder) grpcPass(d *Directive) (*GRPCPass, error) {
 // (ngx_http_grpc_set_ssl) with checkUpstreamSSL.
 func checkGRPCSSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	p := st.GRPCPass
-	if p == nil || !p.TLS {
+	if p == nil || (!p.TLS && !p.HasVariables) { // nginx checks a grpc_pass with variables too
 		return nil
 	}
 	return b.checkUpstreamSSL(&st.GRPC.SSL, "grpc_", dirs[0].Pos)

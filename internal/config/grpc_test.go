@@ -24,7 +24,7 @@ func TestGRPCPassErrors(t *testing.T) {
 		{"bad port", "grpc_pass grpc://127.0.0.1:99999;", `invalid port in upstream "127.0.0.1:99999" in nginx.conf:1`},
 		{"upstream with a port", "grpc_pass grpc://up:5;", `upstream "up" may not have port 5 in nginx.conf:1`},
 		{"duplicate", "grpc_pass 127.0.0.1:5; grpc_pass 127.0.0.1:6;", `"grpc_pass" directive is duplicate in nginx.conf:1`},
-		{"variables", "grpc_pass grpc://$host:5;", `fulcrum does not support variables in "grpc_pass" yet in nginx.conf:1`},
+		{"variables and verify without trusted certificates", "grpc_pass $host; grpc_ssl_verify on;", `no grpc_ssl_trusted_certificate for grpc_ssl_verify in nginx.conf:1`},
 		{"verify without trusted certificates", "grpc_pass grpcs://127.0.0.1:5; grpc_ssl_verify on;", `no grpc_ssl_trusted_certificate for grpc_ssl_verify in nginx.conf:1`},
 		{"bad timeout", "grpc_pass 127.0.0.1:5; grpc_read_timeout abc;", `"grpc_read_timeout" directive invalid value in nginx.conf:1`},
 		{"next upstream value", "grpc_pass 127.0.0.1:5; grpc_next_upstream bogus;", `invalid value "bogus" in nginx.conf:1, use one of: error, timeout`},
@@ -72,6 +72,16 @@ func TestGRPCSettings(t *testing.T) {
 			}
 			if g.ConnectTimeout != time.Minute || g.ReadTimeout != time.Minute || g.NextUpstream != NextError|NextTimeout || g.InterceptErrors || g.SocketKeepalive {
 				t.Errorf("settings: %+v", g)
+			}
+		}},
+		{"variables", "", "grpc_pass grpcs://$host:5;", func(t *testing.T, set *Settings) {
+			if p := set.GRPCPass; !p.HasVariables || !p.TLS || p.Upstream != nil || p.URL != "grpcs://$host:5" {
+				t.Errorf("grpc_pass: %+v", p)
+			}
+		}},
+		{"variables with the scheme", "", "grpc_pass $b;", func(t *testing.T, set *Settings) {
+			if p := set.GRPCPass; !p.HasVariables || p.TLS || p.Upstream != nil {
+				t.Errorf("grpc_pass: %+v", p)
 			}
 		}},
 		{"grpcs and an upstream block", "", "grpc_pass grpcs://up;", func(t *testing.T, set *Settings) {

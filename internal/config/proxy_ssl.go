@@ -164,10 +164,11 @@ func findHere(s *scope, names ...string) ([]*Directive, *scope) {
 }
 
 // checkProxySSL applies nginx's checks of a level that proxies over TLS
-// (ngx_http_proxy_set_ssl) with checkUpstreamSSL.
+// (ngx_http_proxy_set_ssl) with checkUpstreamSSL. As in nginx, a proxy_pass
+// with variables counts as one, whatever its scheme.
 func checkProxySSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	p := st.ProxyPass
-	if p == nil || p.Scheme != "https" {
+	if p == nil || (p.Scheme != "https" && !p.HasVariables) {
 		return nil
 	}
 	return b.checkUpstreamSSL(&st.ProxySSL, "proxy_", dirs[0].Pos)

@@ -879,7 +879,8 @@ type ProxyPass struct {
 	// Scheme is "http" or "https" (TLS to the upstream, with ProxySSL).
 	Scheme string
 	// Upstream is the upstream block named by the URL, or the implicit upstream of
-	// its host:port. It is nil when the URL contains variables.
+	// its host:port. It is nil when the URL contains variables: the URL is then
+	// evaluated per request (Scheme is still its literal "http" or "https").
 	Upstream *Upstream
 	// Host is the URL's host[:port] as written, the value of $proxy_host.
 	Host string

@@ -45,7 +45,7 @@ func (b *handlerBuilder) newDynamicCGI(set *config.Settings, proto fastcgi.Proto
 
 // cgiTarget makes the target of a group a variable named: round robin, no
 // kept connections (nginx's implicit upstreams have no keepalive).
-func cgiTarget(_ string, pool *upstream.Pool) fastcgi.Target {
+func cgiTarget(_, _ string, pool *upstream.Pool) fastcgi.Target {
 	return fastcgi.Target{Pool: pool, Policy: &balancer.RoundRobin{}}
 }
 

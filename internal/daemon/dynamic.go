@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/upstream"
+	"fulcrum/internal/upstreamtls"
 	"fulcrum/internal/vars"
 )
 
@@ -16,60 +19,138 @@ import (
 // URL names an upstream block, a literal IP address and port, or, with a
 // resolver at the location's level, a host name looked up with it (its
 // addresses are a round-robin group, cached for the answer's TTL or the resolver's valid=).
+// With https:// each target carries the TLS client of its host (the name
+// that proxy_ssl_server_name sends and proxy_ssl_verify checks when
+// proxy_ssl_name does not say otherwise, as nginx's u->ssl_name). A
+// grpc_pass with variables finds its targets with one too (dynamicGRPC).
 type dynamicProxy struct {
-	url    *vars.Template
+	url *vars.Template
+	// prefix is the scheme the evaluated URL must start with ("http://" or
+	// "https://"), and port the default port ("80" or "443").
+	prefix, port string
+	// ssl are the location's proxy_ssl_* settings with https://, else nil.
+	ssl    *config.ProxySSL
 	byName map[string]proxy.Target
 	// addrs are the targets of literal addresses and host names.
 	addrs *addrTargets[proxy.Target]
 }
 
+// resolve is the proxy.DynamicTarget of a proxy_pass with variables, as
+// nginx's ngx_http_proxy_eval and ngx_http_upstream_init_request: a value
+// that is no valid URL is an *proxy.InvalidTargetError (500).
 func (d *dynamicProxy) resolve(st *vars.State) (proxy.Target, string, bool, error) {
 	raw := d.url.String(st)
-	rest, ok := cutPrefixFold(raw, "http://")
-	if !ok {
-		return proxy.Target{}, "", false, fmt.Errorf(`invalid URL prefix in "%s"`, raw)
+	rest, ok := cutPrefixFold(raw, d.prefix)
+	if !ok || rest == "" {
+		return proxy.Target{}, "", false, &proxy.InvalidTargetError{Msg: fmt.Sprintf(`invalid URL prefix in "%s"`, raw)}
 	}
-	hostport, uri, hasURI := rest, "", false
-	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		hostport, uri, hasURI = rest[:i], rest[i:], true
-		if uri[0] == '?' {
-			uri = "/" + uri
-		}
+	a, err := parseUpstreamURL(rest, true)
+	if err != nil {
+		return proxy.Target{}, "", false, err
 	}
-	st.ProxyHost, st.ProxyPort = hostport, "80"
-	if _, port, ok := strings.Cut(hostport, ":"); ok {
-		st.ProxyPort = port
+	uri := a.uri
+	if a.hasURI && uri[0] == '?' {
+		uri = "/" + uri
 	}
-	if t, ok := d.byName[hostport]; ok {
-		return t, uri, hasURI, nil
+	// $proxy_host leaves out the default port (ngx_http_proxy_set_vars).
+	st.ProxyHost, st.ProxyPort = a.host, d.port
+	if a.port != "" && a.portNum != d.defaultPort() {
+		st.ProxyHost, st.ProxyPort = a.hostport, a.port
 	}
-	t, err := d.literalTarget(hostport)
-	return t, uri, hasURI, err
+	if t, ok := d.byName[a.hostport]; ok {
+		return t, uri, a.hasURI, nil
+	}
+	t, err := d.literalTarget(a.hostport)
+	return t, uri, a.hasURI, err
 }
 
-// literalTarget returns the target of an IP:port (an IP alone has port
-// 80), or, with a resolver, of a host name.
+// upstreamURL is an evaluated proxy_pass or grpc_pass after its scheme:
+// host[:port] (host with IPv6 brackets), the port when written, and the
+// URI part.
+type upstreamURL struct {
+	hostport, host, port string
+	portNum              uint16
+	uri                  string
+	hasURI               bool
+}
+
+// parseUpstreamURL splits rest, the URL after its scheme, as nginx's
+// ngx_parse_inet_url does, with its error texts: a URI part is allowed
+// only with uriPart (proxy_pass; grpc_pass's is "invalid host"), a port
+// must be 1-65535, and the host may not be empty.
+func parseUpstreamURL(rest string, uriPart bool) (upstreamURL, error) {
+	invalid := func(what string) error {
+		return &proxy.InvalidTargetError{Msg: fmt.Sprintf(`%s in upstream "%s"`, what, rest)}
+	}
+	a := upstreamURL{hostport: rest}
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		if !uriPart {
+			return a, invalid("invalid host")
+		}
+		a.hostport, a.uri, a.hasURI = rest[:i], rest[i:], true
+	}
+	a.host = a.hostport
+	from := 0
+	if strings.HasPrefix(a.hostport, "[") {
+		end := strings.IndexByte(a.hostport, ']')
+		if end < 0 {
+			return a, invalid("invalid IPv6 address")
+		}
+		from = end + 1
+	}
+	if i := strings.IndexByte(a.hostport[from:], ':'); i >= 0 {
+		a.host, a.port = a.hostport[:from+i], a.hostport[from+i+1:]
+		n, err := strconv.ParseUint(a.port, 10, 16) // digits only, as ngx_atoi
+		if err != nil || n < 1 {
+			return a, invalid("invalid port")
+		}
+		a.portNum = uint16(n)
+	}
+	if a.host == "" {
+		return a, invalid("no host")
+	}
+	return a, nil
+}
+
+// literalTarget returns the target of an IP:port (an IP alone has the
+// scheme's default port), or, with a resolver, of a host name (its port
+// too, when not written).
 func (d *dynamicProxy) literalTarget(hostport string) (proxy.Target, error) {
 	addr, err := netip.ParseAddrPort(hostport)
 	if err != nil {
 		a, perr := netip.ParseAddr(strings.Trim(hostport, "[]"))
 		if perr != nil {
-			host, port := hostport, "80"
+			host, port := hostport, d.port
 			if h, p, err := net.SplitHostPort(hostport); err == nil {
 				host, port = h, p
 			}
 			return d.addrs.nameTarget(hostport, host, port)
 		}
-		addr = netip.AddrPortFrom(a, 80)
+		addr = netip.AddrPortFrom(a, d.defaultPort())
 	}
 	return d.addrs.literalTarget("tcp", addr.String())
 }
 
-// proxyTarget makes the target of a group a variable named, with its own
-// connection pool.
-func proxyTarget(ts *proxy.Transports) func(string, *upstream.Pool) proxy.Target {
-	return func(key string, pool *upstream.Pool) proxy.Target {
-		return proxy.Target{Pool: pool, Policy: &balancer.RoundRobin{}, Transport: ts.For("dynamic "+key, proxy.PoolOptions{})}
+// defaultPort is the port of an address written without one.
+func (d *dynamicProxy) defaultPort() uint16 {
+	n, _ := strconv.Atoi(d.port)
+	return uint16(n)
+}
+
+// proxyTarget makes the target of a group a variable named (key), whose
+// host (without port) is host: with ts, its own connection pool (nil for
+// grpc_pass, whose targets use gRPC clients); with ssl (https://), the TLS
+// client of host.
+func proxyTarget(ts *proxy.Transports, ssl *config.ProxySSL) func(key, host string, pool *upstream.Pool) proxy.Target {
+	return func(key, host string, pool *upstream.Pool) proxy.Target {
+		t := proxy.Target{Pool: pool, Policy: &balancer.RoundRobin{}}
+		if ts != nil {
+			t.Transport = ts.For("dynamic "+key, proxy.PoolOptions{})
+		}
+		if ssl != nil {
+			t.TLS = upstreamtls.New(*ssl, host)
+		}
+		return t
 	}
 }
 

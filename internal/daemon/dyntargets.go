@@ -26,8 +26,9 @@ const maxDynamicTargets = 256
 // makes around a new group. It is safe for concurrent use.
 type addrTargets[T any] struct {
 	// build makes a target around a new group; key names it ("ip:port",
-	// "unix:/path" or "host:port").
-	build func(key string, pool *upstream.Pool) T
+	// "unix:/path" or "host:port"), host is its host without port (the IP
+	// address, the socket path or the name), which a TLS client verifies.
+	build func(key, host string, pool *upstream.Pool) T
 	// what names the directive in the "too many" error ("proxy_pass").
 	what string
 	// dns looks host names up (nil without a resolver); valid is how long
@@ -50,7 +51,7 @@ type resolvedTarget[T any] struct {
 }
 
 // newAddrTargets returns an empty set; dns may be nil (no resolver).
-func newAddrTargets[T any](what string, build func(string, *upstream.Pool) T, dns *resolve.Client, valid time.Duration, now func() time.Time) *addrTargets[T] {
+func newAddrTargets[T any](what string, build func(key, host string, pool *upstream.Pool) T, dns *resolve.Client, valid time.Duration, now func() time.Time) *addrTargets[T] {
 	return &addrTargets[T]{build: build, what: what, dns: dns, valid: valid, now: now,
 		literal: map[string]T{}, names: map[string]*resolvedTarget[T]{}}
 }
@@ -58,9 +59,11 @@ func newAddrTargets[T any](what string, build func(string, *upstream.Pool) T, dn
 // literalTarget returns the single-server target of network ("tcp" or
 // "unix") and addr ("ip:port" or a socket path), made on first use.
 func (d *addrTargets[T]) literalTarget(network, addr string) (T, error) {
-	key := addr
+	key, host := addr, addr
 	if network == "unix" {
 		key = "unix:" + addr
+	} else if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -75,7 +78,7 @@ func (d *addrTargets[T]) literalTarget(network, addr string) (T, error) {
 	if err != nil {
 		return zero, fmt.Errorf("group for %s: %w", key, err)
 	}
-	t := d.build(key, pool)
+	t := d.build(key, host, pool)
 	d.literal[key] = t
 	return t, nil
 }
@@ -126,7 +129,7 @@ func (d *addrTargets[T]) nameTarget(hostport, host, port string) (T, error) {
 	if err != nil {
 		return zero, fmt.Errorf("group for %s: %w", hostport, err)
 	}
-	t := d.build(hostport, pool)
+	t := d.build(hostport, host, pool)
 	d.names[hostport] = &resolvedTarget[T]{addrs: addrs, t: t, expires: now.Add(resolve.Keep(d.valid, ttl))}
 	return t, nil
 }

@@ -24,6 +24,7 @@ import (
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
 	"fulcrum/internal/upstream"
+	"fulcrum/internal/upstreamtls"
 	"fulcrum/internal/userid"
 	"fulcrum/internal/vars"
 )
@@ -654,19 +655,28 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 // grpcHandler builds a grpc_pass location's handler.
 func (b *handlerBuilder) grpcHandler(loc *config.Location) (handler, error) {
 	pass := loc.Settings.GRPCPass
-	bp := b.pools[pass.Upstream]
-	if bp == nil {
-		return nil, fmt.Errorf("grpc_pass in %s: no upstream for %q", pass.Pos, pass.URL)
-	}
-	h, err := proxy.NewGRPC(proxy.GRPCOptions{
+	opts := proxy.GRPCOptions{
 		Location: loc,
-		Target:   proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey},
 		Compiler: b.comp,
 		Log:      b.snap.log,
 		Server:   serverHeader(loc.Settings),
 		Now:      b.snap.now,
 		Clients:  b.transports.GRPC(),
-	})
+	}
+	if pass.HasVariables {
+		dyn, err := b.dynamicGRPC(pass, loc.Settings)
+		if err != nil {
+			return nil, err
+		}
+		opts.Dynamic = dyn.resolve
+	} else {
+		bp := b.pools[pass.Upstream]
+		if bp == nil {
+			return nil, fmt.Errorf("grpc_pass in %s: no upstream for %q", pass.Pos, pass.URL)
+		}
+		opts.Target = proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey}
+	}
+	h, err := proxy.NewGRPC(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -699,13 +709,30 @@ func (b *handlerBuilder) dynamic(pass *config.ProxyPass, set *config.Settings) (
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}
-	dns, valid := resolverOf(set)
-	d := &dynamicProxy{url: t, byName: map[string]proxy.Target{},
-		addrs: newAddrTargets("proxy_pass", proxyTarget(b.transports), dns, valid, b.snap.now)}
+	var ssl *config.ProxySSL
+	prefix, port := "http://", "80"
+	if pass.Scheme == "https" {
+		prefix, port, ssl = "https://", "443", &set.ProxySSL
+	}
+	d := b.newDynamic(t, set, "proxy_pass", proxyTarget(b.transports, ssl))
+	d.prefix, d.port, d.ssl = prefix, port, ssl
 	for u, bp := range b.pools {
-		d.byName[u.Name] = b.target(bp)
+		t := b.target(bp)
+		if ssl != nil {
+			t.TLS = upstreamtls.New(*ssl, u.Name)
+		}
+		d.byName[u.Name] = t
 	}
 	return d, nil
+}
+
+// newDynamic makes the resolver of a proxy_pass or grpc_pass (what) with
+// variables, url, at a level with settings set (its resolver, for host
+// names); build makes the targets of addresses and names.
+func (b *handlerBuilder) newDynamic(url *vars.Template, set *config.Settings, what string, build func(key, host string, pool *upstream.Pool) proxy.Target) *dynamicProxy {
+	dns, valid := resolverOf(set)
+	return &dynamicProxy{url: url, byName: map[string]proxy.Target{},
+		addrs: newAddrTargets(what, build, dns, valid, b.snap.now)}
 }
 
 // resolverOf is the client of a level's resolver and its valid= (nil and 0

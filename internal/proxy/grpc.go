@@ -56,21 +56,48 @@ type GRPCOptions struct {
 	Now func() time.Time
 	// Clients keeps the HTTP/2 connection pools; nil means the handler's own.
 	Clients *GRPCClients
+	// Dynamic resolves the target per request for a grpc_pass with
+	// variables; when set, Target is not used.
+	Dynamic DynamicGRPCTarget
+}
+
+// GRPCTarget is where a gRPC request goes: the upstream (Target's Pool,
+// Policy and HashKey), the HTTP/2 client that reaches its servers, the
+// address as written (the default :authority and $proxy_host) and whether
+// it is grpcs://.
+type GRPCTarget struct {
+	Target Target
+	Client *http.Transport
+	Host   string
+	TLS    bool
+}
+
+// DynamicGRPCTarget resolves a grpc_pass with variables for one request
+// (nginx's ngx_http_grpc_eval). An error is logged and answered with 500
+// when it is an *InvalidTargetError, else with 502.
+type DynamicGRPCTarget func(st *vars.State) (GRPCTarget, error)
+
+// schemes are the client URL's scheme and the error log's for t.
+func (t *GRPCTarget) schemes() (scheme, logScheme string) {
+	if t.TLS {
+		return "https", "grpcs://"
+	}
+	return "http", "grpc://"
 }
 
 // GRPCHandler forwards requests to gRPC servers (grpc_pass).
 type GRPCHandler struct {
-	set    *config.GRPCSettings
-	pass   *config.GRPCPass
-	target Target
+	set  *config.GRPCSettings
+	pass *config.GRPCPass
+	// route is the target of a grpc_pass without variables; dynamic
+	// resolves it per request otherwise.
+	route   GRPCTarget
+	dynamic DynamicGRPCTarget
 	// headers are grpc_set_header's rules, Host excepted; authority is
 	// Host's value (nil: the grpc_pass address, as nginx sends).
 	headers   []headerRule
 	authority *vars.Template
 	hide      map[string]bool
-	client    *http.Transport
-	scheme    string // "http" or "https", for the client's URL
-	logScheme string // "grpc://" or "grpcs://", for the error log
 	log       *errlog.Logger
 	server    string
 	now       func() time.Time
@@ -79,13 +106,10 @@ type GRPCHandler struct {
 // NewGRPC compiles a location's gRPC settings into a handler.
 func NewGRPC(o GRPCOptions) (*GRPCHandler, error) {
 	set := o.Location.Settings
-	h := &GRPCHandler{set: &set.GRPC, pass: set.GRPCPass, target: o.Target,
-		log: o.Log, server: o.Server, now: o.Now, scheme: "http", logScheme: "grpc://"}
+	h := &GRPCHandler{set: &set.GRPC, pass: set.GRPCPass, dynamic: o.Dynamic,
+		log: o.Log, server: o.Server, now: o.Now}
 	if h.now == nil {
 		h.now = time.Now
-	}
-	if h.pass.TLS {
-		h.scheme, h.logScheme = "https", "grpcs://"
 	}
 	for _, ht := range set.GRPC.SetHeaders {
 		t, err := o.Compiler.Compile(ht.Value)
@@ -112,7 +136,9 @@ func NewGRPC(o GRPCOptions) (*GRPCHandler, error) {
 	if clients == nil {
 		clients = NewGRPCClients()
 	}
-	h.client = clients.For(h.pass, h.set)
+	if h.dynamic == nil {
+		h.route = GRPCTarget{Target: o.Target, Client: clients.For(h.pass, h.set), Host: h.pass.Host, TLS: h.pass.TLS}
+	}
 	return h, nil
 }
 
@@ -131,10 +157,18 @@ func NewGRPCClients() *GRPCClients {
 
 // For returns the transport for pass with settings set, made on first use.
 func (c *GRPCClients) For(pass *config.GRPCPass, set *config.GRPCSettings) *http.Transport {
+	return c.ForAddress(pass.Upstream.Name, pass.Host, pass.TLS, set)
+}
+
+// ForAddress returns the transport for the upstream named name, reached as
+// host (the address as written: its host is the TLS name) over TLS when
+// tls is set, with settings set, made on first use. A grpc_pass with
+// variables asks for the targets it evaluates to.
+func (c *GRPCClients) ForAddress(name, host string, tls bool, set *config.GRPCSettings) *http.Transport {
 	var tc *upstreamTLS
-	key := fmt.Sprintf("%s|%s|%v|%v|%v|%v|%s", pass.Upstream.Name, pass.Host, set.ConnectTimeout, set.ReadTimeout, set.SendTimeout, set.SocketKeepalive, set.Bind.Addr)
-	if pass.TLS {
-		tc = newUpstreamTLS(set.SSL, hostWithoutPort(pass.Host))
+	key := fmt.Sprintf("%s|%s|%v|%v|%v|%v|%s", name, host, set.ConnectTimeout, set.ReadTimeout, set.SendTimeout, set.SocketKeepalive, set.Bind.Addr)
+	if tls {
+		tc = newUpstreamTLS(set.SSL, hostWithoutPort(host))
 		key += "|" + tc.Key()
 	}
 	c.mu.Lock()
@@ -277,19 +311,29 @@ func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars
 	if c, ok := w.(Continuer); ok {
 		_ = c.Continue()
 	}
-	st.ProxyHost, st.ProxyPort = h.pass.Host, ""
+	rt := &h.route
+	if h.dynamic != nil {
+		t, err := h.dynamic(st)
+		if err != nil {
+			h.log.LogRequest(errlog.Error, h.logRequest(r, st, ""), err.Error())
+			fail(w, targetErrorStatus(err), h.server)
+			return
+		}
+		rt = &t
+	}
+	st.ProxyHost, st.ProxyPort = rt.Host, ""
 	var body *grpcBody
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &grpcBody{r: r.Body}
 		defer body.finish()
 	}
-	out := h.request(r, st, body)
-	resp, srv, a, err := h.roundTrip(r.Context(), out, body, st, start)
+	out := h.request(r, st, body, rt)
+	resp, srv, a, err := h.roundTrip(r.Context(), out, body, st, start, rt)
 	if err != nil {
 		h.answerError(w, r, st, err)
 		return
 	}
-	h.respond(w, r, st, resp, srv, a, start)
+	h.respond(w, r, st, resp, srv, a, start, rt)
 }
 
 // request builds the upstream request (its URL's host and context are set
@@ -297,7 +341,7 @@ func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars
 // ones, TE: trailers when the client sent it ($grpc_internal_trailers), then
 // grpc_set_header's fields; :authority is grpc_set_header Host's value, else
 // the grpc_pass address.
-func (h *GRPCHandler) request(r *http.Request, st *vars.State, body *grpcBody) *http.Request {
+func (h *GRPCHandler) request(r *http.Request, st *vars.State, body *grpcBody, rt *GRPCTarget) *http.Request {
 	target := st.RequestURI
 	if st.Rewritten {
 		target = string(uriRewrite{}.appendRewritten(nil, st.Path, st.Args, true))
@@ -306,9 +350,9 @@ func (h *GRPCHandler) request(r *http.Request, st *vars.State, body *grpcBody) *
 	if err != nil {
 		u = &url.URL{Path: "/"}
 	}
-	u.Scheme = h.scheme
+	u.Scheme, _ = rt.schemes()
 	out := &http.Request{Method: r.Method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2,
-		Header: make(http.Header, len(r.Header)+len(h.headers)+1), Host: h.pass.Host,
+		Header: make(http.Header, len(r.Header)+len(h.headers)+1), Host: rt.Host,
 		ContentLength: r.ContentLength}
 	if body != nil {
 		out.Body = body
@@ -366,14 +410,15 @@ func grpcHasToken(v, token string) bool {
 // roundTrip sends out to the upstream's servers in the balancer's order
 // until one answers with a head that grpc_next_upstream accepts, and
 // returns that response with its server still acquired.
-func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *grpcBody, st *vars.State, start time.Time) (*http.Response, *upstream.Server, *vars.Attempt, error) {
+func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *grpcBody, st *vars.State, start time.Time, rt *GRPCTarget) (*http.Response, *upstream.Server, *vars.Attempt, error) {
+	_, logScheme := rt.schemes()
 	st.StartUpstreamGroup()
 	in := balancer.Input{ClientAddr: st.Remote.Addr(), MaxTries: h.set.NextUpstreamTries}
-	if h.target.HashKey != nil {
-		in.Key = h.target.HashKey.String(st)
+	if rt.Target.HashKey != nil {
+		in.Key = rt.Target.HashKey.String(st)
 	}
 	var at balancer.Attempt
-	at.Reset(h.target.Pool, h.target.Policy, in)
+	at.Reset(rt.Target.Pool, rt.Target.Policy, in)
 	now := start
 	for {
 		srv, err := at.Next(now)
@@ -382,14 +427,14 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			// attempt or on a retry the rules allowed, no server may be
 			// tried: 502 whatever the last attempt got, listed under the
 			// upstream's name with a response time.
-			h.log.LogRequest(errlog.Error, h.logRequest(out, st, h.logScheme+h.target.Pool.Name()), "no live upstreams while "+errlog.ActionConnect)
-			a := st.StartAttempt(netip.AddrPort{}, h.target.Pool.Name())
+			h.log.LogRequest(errlog.Error, h.logRequest(out, st, logScheme+rt.Target.Pool.Name()), "no live upstreams while "+errlog.ActionConnect)
+			a := st.StartAttempt(netip.AddrPort{}, rt.Target.Pool.Name())
 			a.Status = http.StatusBadGateway
 			a.ResponseTime = 0
 			return nil, nil, nil, &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
 		}
 		a := st.StartAttempt(srv.AddrPort(), srv.AddrText())
-		resp, err := h.send(h.traceConnect(ctx, a, now), out, srv)
+		resp, err := h.send(h.traceConnect(ctx, a, now), out, srv, rt.Client)
 		end := h.now()
 		if err != nil {
 			f := classify(ctx, err)
@@ -403,15 +448,15 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			}
 			if bf := h.bindFailure(err); bf != nil {
 				a.Status = bf.status
-				h.log.LogRequest(errlog.Crit, h.logRequest(out, st, vars.UpstreamURL(h.logScheme, srv.AddrText(), "")), bf.msg)
+				h.log.LogRequest(errlog.Crit, h.logRequest(out, st, vars.UpstreamURL(logScheme, srv.AddrText(), "")), bf.msg)
 				at.Release(end, upstream.Neutral)
 				return nil, nil, nil, bf
 			}
 			a.Status = f.status
 			errlog.FailureInOrder(f.cond == config.NextTimeout,
-				func() { h.release(&at, out, st, srv, f.status, upstream.Failure, end, f.action) },
+				func() { h.release(&at, out, st, srv, f.status, upstream.Failure, end, f.action, logScheme) },
 				func() {
-					h.log.LogRequest(f.level(), h.logRequest(out, st, vars.UpstreamURL(h.logScheme, srv.AddrText(), "")), f.msg)
+					h.log.LogRequest(f.level(), h.logRequest(out, st, vars.UpstreamURL(logScheme, srv.AddrText(), "")), f.msg)
 				})
 			if !h.mayRetry(&at, f.cond, f.sent, body, end, start) {
 				return nil, nil, nil, f
@@ -428,7 +473,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			if at.Tries() > 1 && h.mayRetry(&at, cond, true, body, end, start) {
 				resp.Body.Close()
 				a.ResponseTime = end.Sub(now)
-				h.release(&at, out, st, srv, resp.StatusCode, outcome, end, errlog.ActionHeader)
+				h.release(&at, out, st, srv, resp.StatusCode, outcome, end, errlog.ActionHeader, logScheme)
 				now = end
 				continue
 			}
@@ -437,8 +482,8 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 	}
 }
 
-// send makes one attempt on srv.
-func (h *GRPCHandler) send(ctx context.Context, out *http.Request, srv *upstream.Server) (*http.Response, error) {
+// send makes one attempt on srv with client.
+func (h *GRPCHandler) send(ctx context.Context, out *http.Request, srv *upstream.Server, client *http.Transport) (*http.Response, error) {
 	dst := grpcDialTarget{network: srv.Network(), addr: srv.Addr()}
 	out.URL.Host = dst.addr
 	if dst.network == "unix" {
@@ -446,7 +491,7 @@ func (h *GRPCHandler) send(ctx context.Context, out *http.Request, srv *upstream
 		f.Write([]byte(dst.addr))
 		out.URL.Host = fmt.Sprintf("unix-%x", f.Sum64())
 	}
-	return h.client.RoundTrip(out.WithContext(context.WithValue(ctx, grpcDialKey{}, dst)))
+	return client.RoundTrip(out.WithContext(context.WithValue(ctx, grpcDialKey{}, dst)))
 }
 
 // traceConnect returns ctx with a trace that sets a's connect time: the
@@ -483,11 +528,12 @@ func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, s
 	return true
 }
 
-// release ends an attempt on srv with outcome o.
-func (h *GRPCHandler) release(at *balancer.Attempt, out *http.Request, st *vars.State, srv *upstream.Server, status int, o upstream.Outcome, now time.Time, action string) {
+// release ends an attempt on srv with outcome o; logScheme is the
+// target's ("grpc://" or "grpcs://").
+func (h *GRPCHandler) release(at *balancer.Attempt, out *http.Request, st *vars.State, srv *upstream.Server, status int, o upstream.Outcome, now time.Time, action, logScheme string) {
 	srv.Account(status, 0, 0)
 	if at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, h.logRequest(out, st, vars.UpstreamURL(h.logScheme, srv.Name(), "")), errlog.Disabled(action))
+		h.log.LogRequest(errlog.Warn, h.logRequest(out, st, vars.UpstreamURL(logScheme, srv.Name(), "")), errlog.Disabled(action))
 	}
 }
 
@@ -511,7 +557,7 @@ func (h *GRPCHandler) answerError(w http.ResponseWriter, r *http.Request, st *va
 // once, then its trailers. grpc_read_timeout bounds each wait for body
 // bytes. A body that breaks off resets the client's stream (or closes its
 // connection), as nginx does.
-func (h *GRPCHandler) respond(w http.ResponseWriter, r *http.Request, st *vars.State, resp *http.Response, srv *upstream.Server, a *vars.Attempt, start time.Time) {
+func (h *GRPCHandler) respond(w http.ResponseWriter, r *http.Request, st *vars.State, resp *http.Response, srv *upstream.Server, a *vars.Attempt, start time.Time, rt *GRPCTarget) {
 	outcome := upstream.Success
 	defer func() {
 		end := h.now()
@@ -552,7 +598,8 @@ func (h *GRPCHandler) respond(w http.ResponseWriter, r *http.Request, st *vars.S
 	}
 	if err := h.copyBody(w, flusher, resp.Body); err != nil {
 		if r.Context().Err() == nil {
-			h.log.LogRequest(errlog.Error, h.logRequest(r, st, vars.UpstreamURL(h.logScheme, srv.AddrText(), "")), err.Error())
+			_, logScheme := rt.schemes()
+			h.log.LogRequest(errlog.Error, h.logRequest(r, st, vars.UpstreamURL(logScheme, srv.AddrText(), "")), err.Error())
 		} else {
 			outcome = upstream.Neutral
 		}

@@ -68,7 +68,9 @@ func New(o Options) (*Handler, error) {
 	h.scheme = "http://"
 	if set.ProxyPass.Scheme == "https" {
 		h.scheme = "https://"
-		h.tls = newUpstreamTLS(set.ProxySSL, hostWithoutPort(set.ProxyPass.Host))
+		if !set.ProxyPass.HasVariables { // else each target brings its own (Target.TLS)
+			h.tls = newUpstreamTLS(set.ProxySSL, hostWithoutPort(set.ProxyPass.Host))
+		}
 	}
 	h.maxHead = int(max(set.ProxyBufferSize, 1))
 	h.uri = uriRewrite{replace: set.ProxyPass.HasURI, uri: set.ProxyPass.URI}
@@ -330,12 +332,21 @@ func (k *Kept) AddPool(p *ConnPool) {
 	k.pools[p] = true
 }
 
-// AddGRPC adds the client of a grpc_pass handler.
+// AddGRPC adds the client of a grpc_pass handler (none for one with
+// variables: the clients of its targets are made as requests need them).
 func (k *Kept) AddGRPC(h *GRPCHandler) {
+	if h.route.Client == nil {
+		return
+	}
+	k.AddGRPCClient(h.route.Client)
+}
+
+// AddGRPCClient adds a gRPC client transport.
+func (k *Kept) AddGRPCClient(t *http.Transport) {
 	if k.grpc == nil {
 		k.grpc = map[*http.Transport]bool{}
 	}
-	k.grpc[h.client] = true
+	k.grpc[t] = true
 }
 
 // CloseIdle closes every idle upstream connection (at shutdown).

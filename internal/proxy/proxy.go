@@ -32,6 +32,7 @@ import (
 	"fulcrum/internal/h1"
 	"fulcrum/internal/store"
 	"fulcrum/internal/upstream"
+	"fulcrum/internal/upstreamtls"
 	"fulcrum/internal/vars"
 )
 
@@ -183,12 +184,36 @@ type Target struct {
 	Transport *ConnPool
 	// PoolOptions are the keep-alive limits applied per upstream connection.
 	PoolOptions PoolOptions
+	// TLS is how to speak TLS to the target's servers when a proxy_pass with
+	// variables names it with https:// (its name is the evaluated host); nil
+	// means the location's own settings (plain HTTP, or its static https://
+	// upstream's).
+	TLS *upstreamtls.Client
 }
 
 // DynamicTarget resolves a proxy_pass with variables for one request: the
 // target, and the URI to request when the evaluated URL has one. It sets
-// $proxy_host and $proxy_port in st. An error is answered with 502 and logged.
+// $proxy_host and $proxy_port in st. An error is logged and answered with
+// 500 when it is an *InvalidTargetError, else with 502.
 type DynamicTarget func(st *vars.State) (t Target, uri string, hasURI bool, err error)
+
+// InvalidTargetError is an evaluated proxy_pass or grpc_pass that is no
+// valid URL or address (an empty host, a bad port): nginx answers 500, not
+// 502, as its eval step fails before any upstream is chosen. Msg is nginx's
+// error log text ("invalid port in upstream \"127.0.0.1:abc\"").
+type InvalidTargetError struct{ Msg string }
+
+func (e *InvalidTargetError) Error() string { return e.Msg }
+
+// targetErrorStatus is the status of a request whose target could not be
+// resolved from its variables: 500 for an invalid one, 502 otherwise.
+func targetErrorStatus(err error) int {
+	var ie *InvalidTargetError
+	if errors.As(err, &ie) {
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadGateway
+}
 
 // ServeHTTP proxies r. st must already hold the request view, the server name
 // and the location's captures; ServeHTTP records the attempts and the status.
@@ -201,7 +226,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {
 			h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
-			fail(w, http.StatusBadGateway, h.server)
+			fail(w, targetErrorStatus(err), h.server)
 			return
 		}
 		req.target, req.uri, req.hasURI = t, uri, hasURI

@@ -107,6 +107,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	// A reused connection the server had already closed is tried again once on
 	// a fresh one, without counting a failure, when the body can be sent again.
 	dst := dialTarget{network: srv.Network(), addr: srv.Addr(), timeout: t.connect, tls: h.tls, keepalive: h.set.ProxySocketKeepalive, noDelayOff: h.set.NoDelayOff}
+	if req.target.TLS != nil {
+		dst.tls = req.target.TLS
+	}
 	if h.bind.Set() {
 		dst.local = h.local(req)
 	}

@@ -335,3 +335,93 @@ func TestListenTextAsNginx(t *testing.T) {
 		})
 	}
 }
+
+// TestUDPServerFailsAsNginx: a UDP server whose port is closed (an ICMP
+// port unreachable) or that leaves answers missing at proxy_timeout counts
+// a failure (max_fails), as nginx 1.22.1 does (recorded): for the closed
+// port the recv() line, an empty datagram to the client that counts as an
+// answer, then "udp done" (or "udp timed out" without proxy_responses) and
+// the warning; the next session goes to the other server.
+func TestUDPServerFailsAsNginx(t *testing.T) {
+	closed := udpDeadAddr(t)
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	echo := startUDPEcho(t, "u")
+	tests := []struct {
+		name, bad, settings string
+		answer              bool   // the client gets an empty datagram
+		log                 string // $status $bytes_sent $bytes_received $upstream_addr
+		lines               []string
+	}{
+		{"closed port", closed, "proxy_responses 1;", true, "200 0 1 BAD\n", []string{
+			`[error] recv() failed (111: Connection refused) while proxying and reading from upstream, udp client: 127.0.0.1, server: ADDR, upstream: "BAD", bytes from/to client:1/0, bytes from/to upstream:0/1`,
+			"[info] udp done, packets from/to client:1/1, bytes from/to client:1/0, bytes from/to upstream:0/1",
+			`[warn] upstream server temporarily disabled while proxying connection, udp client: 127.0.0.1, server: ADDR, upstream: "BAD"`}},
+		{"closed port without proxy_responses", closed, "", true, "200 0 1 BAD\n", []string{
+			"[info] udp timed out, packets from/to client:1/1, bytes from/to client:1/0, bytes from/to upstream:0/1",
+			`[warn] upstream server temporarily disabled while proxying connection`}},
+		{"missing answer", silent.LocalAddr().String(), "proxy_responses 1;", false, "502 0 1 BAD\n", []string{
+			`[error] upstream timed out (110: Connection timed out) while proxying connection, udp client: 127.0.0.1, server: ADDR, upstream: "BAD"`,
+			`[warn] upstream server temporarily disabled while proxying connection, udp client: 127.0.0.1, server: ADDR, upstream: "BAD"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, addr := start(t, load(t, dir, fmt.Sprintf(`log_format f '$status $bytes_sent $bytes_received $upstream_addr';
+upstream u { server %s max_fails=1 fail_timeout=10s; server %s; }
+server { listen 127.0.0.1:0 udp; proxy_pass u; proxy_timeout 300ms; %s access_log %%DIR%%/s.log f buffer=0; error_log %%DIR%%/err.log info; }`, tt.bad, echo, tt.settings)))
+			path := filepath.Join(dir, "s.log")
+			buf := make([]byte, 100)
+			for i := range 2 {
+				c, err := net.Dial("udp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				c.Write([]byte("a"))
+				if i == 0 && tt.answer {
+					if n, err := c.Read(buf); err != nil || n != 0 {
+						t.Errorf("answer %q, %v; want an empty datagram", buf[:n], err)
+					}
+				}
+				if i == 1 { // the failed server is skipped: the echo answers
+					if n, err := c.Read(buf); err != nil || string(buf[:n]) != "u a" {
+						t.Errorf("second session's answer %q, %v; want the echo's", buf[:n], err)
+					}
+				}
+				waitFor(t, "the log line", func() bool { return strings.Count(readFile(t, path), "\n") == i+1 })
+				c.Close()
+			}
+			want := strings.ReplaceAll(tt.log, "BAD", tt.bad) + "200 3 1 " + echo + "\n"
+			if got := readFile(t, path); got != want {
+				t.Errorf("log %q, want %q", got, want)
+			}
+			e := readFile(t, filepath.Join(dir, "err.log"))
+			for _, want := range tt.lines {
+				want = strings.NewReplacer("ADDR", addr, "BAD", tt.bad).Replace(want)
+				level, text, _ := strings.Cut(want, " ")
+				if l := lineWith(e, text); !strings.Contains(l, level+" ") {
+					t.Errorf("no line %q in\n%s", want, e)
+				}
+			}
+			if strings.Index(e, "udp done") > strings.Index(e, "temporarily disabled") && strings.Contains(tt.settings, "responses") && tt.answer {
+				t.Errorf("the warning comes before the session's line:\n%s", e)
+			}
+		})
+	}
+}
+
+// udpDeadAddr is a UDP address nothing listens on (most likely).
+func udpDeadAddr(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := pc.LocalAddr().String()
+	pc.Close()
+	return a
+}

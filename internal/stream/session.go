@@ -89,6 +89,11 @@ type session struct {
 	udp                 bool
 	requests, responses atomic.Int64
 	udpEnd              atomic.Int32
+	// udpFailed says the UDP server's try failed although the session
+	// may end well: a read from it failed (an ICMP port unreachable), or
+	// answers were missing at proxy_timeout; nginx's finalize counts its
+	// connection's read error against the server (max_fails).
+	udpFailed atomic.Bool
 
 	// vars are the values of the configuration's own variables (map,
 	// geo, split_clients, set).
@@ -512,6 +517,9 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 		_ = src.SetReadDeadline(s.now().Add(timeout))
 		h := len(header)
 		n, err := src.Read(buf[h : h+size])
+		if n > 0 && s.udp && first != nil && s.udpDone() {
+			return // nginx ended the session before this answer came
+		}
 		if n > 0 {
 			s.last.Store(s.now().UnixNano())
 			if first != nil && first.firstByte < 0 {
@@ -519,16 +527,18 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 			}
 			read.Add(int64(n))
 			total += int64(n)
+			counted := 0
 			if s.udp && first == nil {
-				// Counted before it goes: its answer may come back
-				// before this goroutine runs again.
+				// Counted before it goes: its answer (or the server's
+				// ICMP error) may come back before this goroutine runs
+				// again.
 				s.requests.Add(1)
-			} else if s.udp && s.udpDone() {
-				return // nginx ended the session before this answer came
+				counted = h + n
+				written.Add(int64(counted))
 			}
 			_ = dst.SetWriteDeadline(s.now().Add(timeout))
 			w, werr := dst.Write(buf[:h+n])
-			written.Add(int64(w))
+			written.Add(int64(w - counted))
 			if werr != nil {
 				if s.udp && first == nil {
 					s.requests.Add(-1)
@@ -546,6 +556,10 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 		}
 		if err == nil {
 			continue
+		}
+		if s.udp && first != nil && !isTimeout(err) && !errors.Is(err, net.ErrClosed) {
+			s.udpReadFailed(dst, err)
+			return
 		}
 		if isTimeout(err) && s.now().Sub(time.Unix(0, s.last.Load())) < timeout {
 			continue // the other direction moved: the session is not idle
@@ -585,6 +599,22 @@ func (s *session) readFailed(side int32, err error) {
 		return
 	}
 	s.log(errlog.Info, "recv() failed ("+errlog.Errno(err)+") while proxying and reading from client")
+}
+
+// udpReadFailed is a failed read from a UDP server (its port is closed:
+// ECONNREFUSED from an ICMP port unreachable), as nginx 1.22.1 handles it
+// (recorded): the recv() line, an empty datagram to the client that counts
+// as an answer, no more reads from the server; the session goes on until
+// it is done or idle, and the server's try counts as failed.
+func (s *session) udpReadFailed(client net.Conn, err error) {
+	s.readFailed(sideUpstream, err)
+	s.udpFailed.Store(true)
+	if s.udpDone() {
+		return
+	}
+	_ = client.SetWriteDeadline(s.now().Add(s.srv.cfg.Timeout))
+	_, _ = client.Write(nil)
+	s.countDatagram(false)
 }
 
 // countDatagram counts a UDP datagram passed on from the server (client
@@ -643,6 +673,7 @@ func (s *session) idle() {
 	default:
 		s.log(errlog.Error, "upstream timed out (110: Connection timed out) while proxying connection")
 		s.status = statusBadGateway
+		s.udpFailed.Store(true)
 	}
 }
 
@@ -725,7 +756,10 @@ func (s *session) finish() {
 		// The runtime API's and the metrics' sent and received bytes.
 		srv.Account(0, s.tries[n-1].sent.Load(), s.tries[n-1].received.Load())
 	}
-	s.attempt.Release(s.now(), upstream.Success)
+	failed := s.udp && s.udpFailed.Load()
+	if !failed {
+		s.attempt.Release(s.now(), upstream.Success)
+	}
 	switch end := s.udpEnd.Load(); {
 	case end == udpEndDone:
 		s.logPackets("udp done")
@@ -739,6 +773,10 @@ func (s *session) finish() {
 		} else {
 			s.logBytes(errlog.Info, "client disconnected")
 		}
+	}
+	if failed && s.attempt.Release(s.now(), upstream.Failure) {
+		// After the session's own line, as nginx frees the peer.
+		s.log(errlog.Warn, "upstream server temporarily disabled while proxying connection")
 	}
 	for _, l := range s.srv.logs {
 		l.write(s)

@@ -1,0 +1,203 @@
+package integration
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	stdlog "log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"fulcrum/internal/testutil"
+)
+
+// startNamedTLSBackend starts an HTTPS backend whose certificate (its own
+// CA, written to dir/NAME.pem) is for names; it answers with the SNI name,
+// the Host and the client's address it saw (so that a test can tell a
+// kept-alive connection from a new one).
+func startNamedTLSBackend(t *testing.T, dir, name string, names ...string) (addr, certFile string) {
+	t.Helper()
+	certFile, keyFile := testutil.WriteCert(t, dir, name, testutil.ECDSA, names...)
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "sni=%s host=%s uri=%s from=%s", r.TLS.ServerName, r.Host, r.RequestURI, r.RemoteAddr)
+	}))
+	srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // refused handshakes are expected
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String(), certFile
+}
+
+// TestProxyPassHTTPSVariables runs the binary with "proxy_pass https://"
+// and variables, as nginx 1.22.1 does (recorded with nginx: see the
+// answers and log lines below): an address from set or map, over TLS and
+// kept alive; a value naming an upstream block uses the block over TLS,
+// with the block's name as SNI (proxy_ssl_server_name) and the name that
+// proxy_ssl_verify checks; an untrusted certificate is 502 with nginx's
+// line; a host name is looked up with the resolver, and without one is
+// "no resolver defined to resolve NAME" (502); a value that is no URL is
+// 500 with nginx's words.
+func TestProxyPassHTTPSVariables(t *testing.T) {
+	dir := t.TempDir()
+	addr, certFile := startNamedTLSBackend(t, dir, "backend", "backend.test", "tls.test")
+	_, port, _ := net.SplitHostPort(addr)
+	otherCA, _ := testutil.WriteCert(t, dir, "other", testutil.ECDSA, "backend.test")
+	dns := testutil.StartDNSServer(t)
+	dns.Set("tls.test", "127.0.0.1")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    access_log off;
+    upstream backend.test { server %[1]s; }
+    map $arg_to $target { default %[1]s; up backend.test; }
+    server {
+        listen 127.0.0.1:0;
+        location /set/ { set $b %[1]s; proxy_pass https://$b; }
+        location /map/ { proxy_pass https://$target$uri; }
+        location /verified/ {
+            set $b backend.test;
+            proxy_ssl_server_name on;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate %[2]s;
+            proxy_pass https://$b;
+        }
+        location /untrusted/ {
+            set $b backend.test;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate %[3]s;
+            proxy_pass https://$b;
+        }
+        location /resolved/ {
+            resolver %[4]s;
+            set $b tls.test:%[5]s;
+            proxy_ssl_server_name on;
+            proxy_pass https://$b;
+        }
+        location /noresolver/ { set $b tls.test:%[5]s; proxy_pass https://$b; }
+        location /empty/ { set $b ""; proxy_pass https://$b; }
+        location /nohost/ { set $b ""; proxy_pass https://$b/x; }
+        location /badport/ { set $b 127.0.0.1:abc; proxy_pass https://$b; }
+    }
+}`, addr, certFile, otherCA, dns.Addr, port), 1)
+	client := newClient()
+	tests := []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/set/a", 200, "sni= host=" + addr + " uri=/set/a "},
+		{"/map/b?to=x", 200, "sni= host=" + addr + " uri=/map/b "},
+		{"/map/c?to=up", 200, "sni= host=backend.test uri=/map/c "},
+		{"/verified/d", 200, "sni=backend.test host=backend.test uri=/verified/d "},
+		{"/untrusted/e", 502, ""},
+		{"/resolved/f", 200, "sni=tls.test host=tls.test:" + port + " uri=/resolved/f "},
+		{"/noresolver/g", 502, ""},
+		{"/empty/h", 500, ""},
+		{"/nohost/i", 500, ""},
+		{"/badport/j", 500, ""},
+	}
+	for _, tt := range tests {
+		code, body := get(t, client, in.url(0)+tt.path)
+		if code != tt.code || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %q, want %d with %q", tt.path, code, body, tt.code, tt.want)
+		}
+	}
+	// The connection to the backend is kept alive: a second request comes
+	// from the same client address.
+	_, first := get(t, client, in.url(0)+"/set/k")
+	_, second := get(t, client, in.url(0)+"/set/k")
+	if _, from, _ := strings.Cut(first, "from="); !strings.HasSuffix(second, "from="+from) {
+		t.Errorf("a new upstream connection per request: %q then %q", first, second)
+	}
+	for _, line := range []string{
+		`[error]`, `upstream SSL certificate verify error: (18:self-signed certificate) while SSL handshaking to upstream`,
+		`upstream: "https://` + addr + `/untrusted/e"`,
+	} {
+		waitFor(t, "the untrusted certificate's log line: "+line, func() bool { return in.logged(line) })
+	}
+	for _, line := range []string{
+		`[error] `, `no resolver defined to resolve tls.test, client: `,
+		`invalid URL prefix in "https://", client: `,
+		`no host in upstream "/x", client: `,
+		`invalid port in upstream "127.0.0.1:abc", client: `,
+	} {
+		waitFor(t, "the log line "+line, func() bool { return in.logged(line) })
+	}
+}
+
+// TestGRPCPassVariables runs the binary with grpc_pass and variables, as
+// nginx 1.22.1 does (recorded with nginx): "grpc_pass $b" with an address
+// and with an upstream block's name over h2c, "grpc_pass grpcs://$b" and
+// a scheme that comes from the variable over TLS (the address as
+// :authority), and nginx's answers to values that are no address: no
+// port (500), a URI part (500, "invalid host") and a name without a
+// resolver (502).
+func TestGRPCPassVariables(t *testing.T) {
+	h2c := testutil.H2CBackend(t, grpcNamed("h2c"))
+	s := httptest.NewUnstartedServer(grpcNamed("tls"))
+	s.EnableHTTP2 = true
+	s.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	tlsAddr := s.Listener.Addr().String()
+	in := startFulcrum(t, fmt.Sprintf(`events {}
+http {
+    access_log off;
+    upstream grpcup { server %[1]s; }
+    map $arg_to $b { default %[1]s; up grpcup; tls grpcs://%[2]s; }
+    server {
+        listen 127.0.0.1:0 http2;
+        location /plain/ { grpc_pass $b; }
+        location /tls/ { set $t %[2]s; grpc_pass grpcs://$t; }
+        location /noport/ { set $t 127.0.0.1; grpc_pass $t; }
+        location /uri/ { set $t %[1]s/x; grpc_pass grpc://$t; }
+        location /name/ { set $t grpc.test:50051; grpc_pass $t; }
+    }
+}
+`, h2c, tlsAddr), 1)
+	addr := in.listening()[0]
+	tests := []struct {
+		path, want string
+		code       int
+	}{
+		{"/plain/a", "h2c:" + h2c + ":/plain/a", 200},
+		{"/plain/b?to=up", "h2c:grpcup:/plain/b", 200},
+		{"/plain/c?to=tls", "tls:" + tlsAddr + ":/plain/c", 200},
+		{"/tls/d", "tls:" + tlsAddr + ":/tls/d", 200},
+		{"/noport/e", "", 500},
+		{"/uri/f", "", 500},
+		{"/name/g", "", 502},
+	}
+	for _, tt := range tests {
+		code, msg, _ := grpcUnary(t, addr, tt.path)
+		if code != tt.code || msg != tt.want {
+			t.Errorf("%s: %d %q, want %d %q", tt.path, code, msg, tt.code, tt.want)
+		}
+	}
+	for _, line := range []string{
+		`no port in upstream "127.0.0.1", client: `,
+		`invalid host in upstream "` + h2c + `/x", client: `,
+		`no resolver defined to resolve grpc.test, client: `,
+	} {
+		waitFor(t, "the log line "+line, func() bool { return in.logged("[error] ") && in.logged(line) })
+	}
+}
+
+// grpcNamed is a gRPC-style handler that answers each call with one
+// message, "NAME:AUTHORITY:PATH", and grpc-status 0.
+func grpcNamed(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Trailer", "Grpc-Status")
+		w.Write(testutil.GRPCFrame(name + ":" + r.Host + ":" + r.URL.Path))
+		w.Header().Set("Grpc-Status", "0")
+	})
+}

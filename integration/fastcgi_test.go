@@ -77,7 +77,8 @@ func scgiApp(t *testing.T) string {
 // $document_root$fastcgi_script_name with fastcgi_split_path_info,
 // fastcgi_index after a trailing slash, SERVER_SOFTWARE nginx/1.22.1, the
 // application's Status passed on, 502 for a dead server with nginx's log
-// line, and the stderr of an application that fails logged as nginx does.
+// line, the stderr of an application that fails logged as nginx does, and
+// fastcgi_pass with variables naming the upstream block or the socket.
 func TestFastCGI(t *testing.T) {
 	dir := t.TempDir()
 	sock := fcgiApp(t, "unix", filepath.Join(dir, "php.sock"))
@@ -120,6 +121,8 @@ http {
         }
         location /dir/ { include %[4]s; fastcgi_index index.php; fastcgi_param SPLIT_SCRIPT $fastcgi_script_name; fastcgi_pass unix:%[5]s; }
         location /balanced/ { include %[4]s; fastcgi_pass php; }
+        location /var/ { include %[4]s; set $app php; fastcgi_pass $app; }
+        location /varsock/ { include %[4]s; set $app unix:%[5]s; fastcgi_pass $app; }
         location /dead/ { fastcgi_pass %[1]s; }
         location /noparams/ { fastcgi_pass %[2]s; }
         location /scgi/ { scgi_param REQUEST_URI $request_uri; scgi_param SCGI 1; scgi_pass %[6]s; }
@@ -147,6 +150,8 @@ http {
 		{"status", "/gone.php", 410, nil, nil},
 		{"failover to the live server", "/balanced/x", 200, []string{"GET /balanced/x "}, nil},
 		{"dead server", "/dead/x", 502, nil, nil},
+		{"upstream block from a variable", "/var/x", 200, []string{"GET /var/x "}, nil},
+		{"unix socket from a variable", "/varsock/x", 200, []string{"GET /varsock/x "}, nil},
 		{"application error", "/noparams/x", 500, nil, nil},
 	}
 	for _, tc := range tests {

@@ -114,9 +114,15 @@ type FastCGIPass struct {
 	// or an upstream block's name.
 	Address string
 	// Upstream is the group requests go to: the named upstream block, or
-	// the implicit one of a literal address.
+	// the implicit one of a literal address. It is nil when HasVariables.
 	Upstream *Upstream
-	Pos      Pos
+	// HasVariables reports that Address contains variables: its value,
+	// per request, is an address with a port, "unix:/path" or an upstream
+	// block's name (for uwsgi_pass, after an optional "uwsgi://", kept in
+	// Address as written); a host name is looked up with the location's
+	// resolver. memcached_pass never has it.
+	HasVariables bool
+	Pos          Pos
 }
 
 // FastCGIParam is one fastcgi_param line.
@@ -278,10 +284,11 @@ func (b *builder) cgiPass(d *Directive) (*FastCGIPass, error) {
 		}
 	}
 	if strings.Contains(addr, "$") && d.Name != "memcached_pass" {
-		// (memcached_pass takes no variables: nginx reads "$x" as a host
-		// name, which the checks below refuse.)
-		return nil, hintf(d.Pos, "write the address itself, or name an upstream block",
-			`fulcrum does not support "%s" with variables yet`, d.Name)
+		// Evaluated per request (nginx's ngx_http_fastcgi_eval and its
+		// scgi and uwsgi twins), as written: uwsgi_pass strips its
+		// uwsgi:// from the value. (memcached_pass takes no variables:
+		// nginx reads "$x" as a host name, which the checks below refuse.)
+		return &FastCGIPass{Address: d.Args[0], HasVariables: true, Pos: d.Pos}, nil
 	}
 	if strings.Contains(addr, "://") {
 		return nil, errorf(d.Pos, `invalid host in upstream "%s"`, addr)

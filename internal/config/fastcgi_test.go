@@ -14,7 +14,6 @@ func TestFastCGIErrors(t *testing.T) {
 		{"unknown name", "fastcgi_pass php;", `no port in upstream "php" in nginx.conf:1`},
 		{"scheme", "fastcgi_pass http://127.0.0.1:9000;", `invalid host in upstream "http://127.0.0.1:9000" in nginx.conf:1`},
 		{"bad flag", "fastcgi_param A b c; fastcgi_pass 127.0.0.1:9000;", `invalid parameter "c" in nginx.conf:1`},
-		{"variables", "fastcgi_pass $php;", `fulcrum does not support "fastcgi_pass" with variables yet`},
 		{"duplicate", "fastcgi_pass 127.0.0.1:9000; fastcgi_pass 127.0.0.1:9001;", `"fastcgi_pass" directive is duplicate in nginx.conf:1`},
 		{"bad regex", `fastcgi_split_path_info "^(.+\.php(/.*)$"; fastcgi_pass 127.0.0.1:9000;`, `invalid regular expression`},
 		{"bad ignore", "fastcgi_ignore_headers X-Nope; fastcgi_pass 127.0.0.1:9000;", `invalid value "X-Nope" in nginx.conf:1`},
@@ -111,7 +110,6 @@ func TestFastCGIDebianSnippet(t *testing.T) {
 func TestSCGISettings(t *testing.T) {
 	for _, tc := range []struct{ loc, want string }{
 		{"scgi_pass 127.0.0.1;", `no port in upstream "127.0.0.1" in nginx.conf:1`},
-		{"scgi_pass $a;", `fulcrum does not support "scgi_pass" with variables yet`},
 		{"scgi_param A b c; scgi_pass 127.0.0.1:4000;", `invalid parameter "c" in nginx.conf:1`},
 		{"scgi_index x; scgi_pass 127.0.0.1:4000;", `unknown directive "scgi_index" in nginx.conf:1`},
 	} {
@@ -151,5 +149,39 @@ func TestUWSGISettings(t *testing.T) {
 	u := cfg.HTTP.Servers[0].Locations[0].Settings.UWSGI
 	if u.Pass == nil || u.Pass.Address != "127.0.0.1:3031" || u.Modifier1 != 5 || len(u.Params) != 1 {
 		t.Errorf("uwsgi %+v pass %+v", u, u.Pass)
+	}
+}
+
+// TestCGIPassVariables: fastcgi_pass, scgi_pass and uwsgi_pass with
+// variables load as nginx's do, kept as written for the request to
+// evaluate (uwsgi_pass's uwsgi:// included, as nginx strips it from the
+// value); memcached_pass still reads "$x" as a host name.
+func TestCGIPassVariables(t *testing.T) {
+	cfg := mustLoad(t, `events {} http { upstream php { server 127.0.0.1:9000; } server {
+		location /f { set $b php; fastcgi_pass $b; }
+		location /s { scgi_pass $arg_b:4000; }
+		location /u { uwsgi_pass uwsgi://$arg_b; }
+	} }`)
+	locs := cfg.HTTP.Servers[0].Locations
+	for i, tc := range []struct {
+		pass *FastCGIPass
+		want string
+	}{
+		{locs[0].Settings.FastCGI.Pass, "$b"},
+		{locs[1].Settings.SCGI.Pass, "$arg_b:4000"},
+		{locs[2].Settings.UWSGI.Pass, "uwsgi://$arg_b"},
+	} {
+		if p := tc.pass; p == nil || !p.HasVariables || p.Address != tc.want || p.Upstream != nil {
+			t.Errorf("location %d: pass %+v, want %q with variables and no upstream", i, p, tc.want)
+		}
+	}
+	for _, tc := range []struct{ loc, want string }{
+		{"memcached_pass $b;", `no port in upstream "$b"`},
+		{"uwsgi_pass suwsgi://$b;", `fulcrum does not support "uwsgi_pass suwsgi://" yet`},
+	} {
+		_, err := loadText(t, "events {} http { server { location / { "+tc.loc+" } } }")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.loc, err, tc.want)
+		}
 	}
 }

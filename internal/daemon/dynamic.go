@@ -1,29 +1,19 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
 	"fulcrum/internal/proxy"
-	"fulcrum/internal/resolve"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/upstreamtls"
 	"fulcrum/internal/vars"
 )
-
-// maxDynamicTargets bounds the literal addresses a proxy_pass with variables
-// may create pools for in one snapshot, so request data cannot grow memory
-// without bound.
-const maxDynamicTargets = 256
 
 // dynamicProxy resolves a proxy_pass with variables per request: the evaluated
 // URL names an upstream block, a literal IP address and port, or, with a
@@ -41,26 +31,8 @@ type dynamicProxy struct {
 	// ssl are the location's proxy_ssl_* settings with https://, else nil.
 	ssl    *config.ProxySSL
 	byName map[string]proxy.Target
-	// ts makes the connection pools of literal and resolved targets; nil
-	// for grpc_pass, whose targets use gRPC clients.
-	ts *proxy.Transports
-	// dns looks host names up (nil without a resolver); valid is how long
-	// an answer is used: the resolver's valid=, or, when 0, the answer's
-	// TTL (keep).
-	dns   *resolve.Client
-	valid time.Duration
-	now   func() time.Time
-
-	mu      sync.Mutex // guards literal and names
-	literal map[string]proxy.Target
-	names   map[string]*resolvedTarget
-}
-
-// resolvedTarget is a host name's target while its answer is valid.
-type resolvedTarget struct {
-	addrs   []netip.Addr
-	t       proxy.Target
-	expires time.Time
+	// addrs are the targets of literal addresses and host names.
+	addrs *addrTargets[proxy.Target]
 }
 
 // resolve is the proxy.DynamicTarget of a proxy_pass with variables, as
@@ -140,34 +112,23 @@ func parseUpstreamURL(rest string, uriPart bool) (upstreamURL, error) {
 	return a, nil
 }
 
-// literalTarget returns a single-server target for an IP:port, made on first use.
+// literalTarget returns the target of an IP:port (an IP alone has the
+// scheme's default port), or, with a resolver, of a host name (its port
+// too, when not written).
 func (d *dynamicProxy) literalTarget(hostport string) (proxy.Target, error) {
 	addr, err := netip.ParseAddrPort(hostport)
 	if err != nil {
-		if a, perr := netip.ParseAddr(strings.Trim(hostport, "[]")); perr == nil {
-			addr = netip.AddrPortFrom(a, d.defaultPort())
-		} else if d.dns == nil {
-			return proxy.Target{}, fmt.Errorf("no resolver defined to resolve %s", hostOf(hostport))
-		} else {
-			return d.nameTarget(hostport)
+		a, perr := netip.ParseAddr(strings.Trim(hostport, "[]"))
+		if perr != nil {
+			host, port := hostport, d.port
+			if h, p, err := net.SplitHostPort(hostport); err == nil {
+				host, port = h, p
+			}
+			return d.addrs.nameTarget(hostport, host, port)
 		}
+		addr = netip.AddrPortFrom(a, d.defaultPort())
 	}
-	key := addr.String()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if t, ok := d.literal[key]; ok {
-		return t, nil
-	}
-	if len(d.literal) >= maxDynamicTargets {
-		return proxy.Target{}, fmt.Errorf("too many distinct proxy_pass addresses from variables (%d); use an upstream block", maxDynamicTargets)
-	}
-	pool, err := upstream.NewPool(key, []upstream.Settings{upstream.NewSettings("tcp", key)})
-	if err != nil {
-		return proxy.Target{}, err
-	}
-	t := d.newTarget(key, pool, addr.Addr().String())
-	d.literal[key] = t
-	return t, nil
+	return d.addrs.literalTarget("tcp", addr.String())
 }
 
 // defaultPort is the port of an address written without one.
@@ -176,76 +137,21 @@ func (d *dynamicProxy) defaultPort() uint16 {
 	return uint16(n)
 }
 
-// newTarget makes the target of pool, named key, whose host (without
-// port) is host: its connection pool and, with https://, its TLS client.
-func (d *dynamicProxy) newTarget(key string, pool *upstream.Pool, host string) proxy.Target {
-	t := proxy.Target{Pool: pool, Policy: &balancer.RoundRobin{}}
-	if d.ts != nil {
-		t.Transport = d.ts.For("dynamic "+key, proxy.PoolOptions{})
+// proxyTarget makes the target of a group a variable named (key), whose
+// host (without port) is host: with ts, its own connection pool (nil for
+// grpc_pass, whose targets use gRPC clients); with ssl (https://), the TLS
+// client of host.
+func proxyTarget(ts *proxy.Transports, ssl *config.ProxySSL) func(key, host string, pool *upstream.Pool) proxy.Target {
+	return func(key, host string, pool *upstream.Pool) proxy.Target {
+		t := proxy.Target{Pool: pool, Policy: &balancer.RoundRobin{}}
+		if ts != nil {
+			t.Transport = ts.For("dynamic "+key, proxy.PoolOptions{})
+		}
+		if ssl != nil {
+			t.TLS = upstreamtls.New(*ssl, host)
+		}
+		return t
 	}
-	if d.ssl != nil {
-		t.TLS = upstreamtls.New(*d.ssl, host)
-	}
-	return t
-}
-
-// keep is how long an answer valid for ttl is used (resolve.Keep).
-func (d *dynamicProxy) keep(ttl time.Duration) time.Duration {
-	return resolve.Keep(d.valid, ttl)
-}
-
-// nameTarget returns the target of a host[:port] whose host is a name:
-// the cached one while its answer is valid, else one made from a new
-// lookup (kept, with its servers' state, when the addresses did not
-// change). The lookup runs without the lock, so a slow DNS server holds
-// back only the requests that need it.
-func (d *dynamicProxy) nameTarget(hostport string) (proxy.Target, error) {
-	host, port := hostport, d.port
-	if h, p, err := net.SplitHostPort(hostport); err == nil {
-		host, port = h, p
-	}
-	now := d.now()
-	d.mu.Lock()
-	cached := d.names[hostport]
-	d.mu.Unlock()
-	if cached != nil && now.Before(cached.expires) {
-		return cached.t, nil
-	}
-	addrs, ttl, err := d.dns.LookupTTL(context.Background(), host)
-	if err != nil {
-		return proxy.Target{}, fmt.Errorf("%s could not be resolved (%s)", host, resolve.Describe(err))
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if cur := d.names[hostport]; cur != nil && slices.Equal(cur.addrs, addrs) {
-		cur.expires = now.Add(d.keep(ttl))
-		return cur.t, nil
-	}
-	if _, known := d.names[hostport]; !known && len(d.literal)+len(d.names) >= maxDynamicTargets {
-		return proxy.Target{}, fmt.Errorf("too many distinct proxy_pass addresses from variables (%d); use an upstream block", maxDynamicTargets)
-	}
-	settings := make([]upstream.Settings, 0, len(addrs))
-	for _, a := range addrs {
-		set := upstream.NewSettings("tcp", net.JoinHostPort(a.String(), port))
-		set.Name = hostport
-		settings = append(settings, set)
-	}
-	pool, err := upstream.NewPool(hostport, settings)
-	if err != nil {
-		return proxy.Target{}, err
-	}
-	t := d.newTarget(hostport, pool, host)
-	d.names[hostport] = &resolvedTarget{addrs: addrs, t: t, expires: now.Add(d.keep(ttl))}
-	return t, nil
-}
-
-// hostOf is the host of a host[:port] (nginx names a host without its
-// port in "no resolver defined to resolve").
-func hostOf(hostport string) string {
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		return h
-	}
-	return hostport
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

@@ -36,7 +36,7 @@ func (b *handlerBuilder) dynamicGRPC(pass *config.GRPCPass, set *config.Settings
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}
-	d := &dynamicGRPC{url: t, targets: b.newDynamic(t, set), clients: b.transports.GRPC(), set: &set.GRPC,
+	d := &dynamicGRPC{url: t, targets: b.newDynamic(t, set, "grpc_pass", proxyTarget(nil, nil)), clients: b.transports.GRPC(), set: &set.GRPC,
 		byAddr: map[string]*http.Transport{}}
 	for u, bp := range b.pools {
 		d.targets.byName[u.Name] = proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey}

@@ -33,19 +33,28 @@ func cgiPass(set *config.Settings) (*config.FastCGIPass, fastcgi.Protocol) {
 	return pass, proto
 }
 
-// cgiHandler builds the handler of a location with fastcgi_pass or
-// scgi_pass.
+// cgiHandler builds the handler of a location with fastcgi_pass,
+// scgi_pass or uwsgi_pass; one with variables finds its target per request.
 func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPass, proto fastcgi.Protocol) (handler, error) {
-	bp := b.pools[pass.Upstream]
-	if bp == nil {
-		return nil, fmt.Errorf("%s in %s: no upstream for %q", passName(proto), pass.Pos, pass.Address)
-	}
-	h, err := fastcgi.New(fastcgi.Options{
-		Protocol: proto, Location: loc, Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
-		Keepalive: bp.cfg.Keepalive, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
+	o := fastcgi.Options{
+		Protocol: proto, Location: loc, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
 		CacheZone: b.cgiCacheZone(loc, proto), Conditional: static.ConditionalFor(loc.Settings.IfModifiedSince),
 		Ranges: upstreamRanges,
-	})
+	}
+	if pass.HasVariables {
+		t, err := b.comp.Compile(pass.Address)
+		if err != nil {
+			return nil, fmt.Errorf("%w in %s", err, pass.Pos)
+		}
+		o.Pass, o.Lookup = t, b.newDynamicCGI(loc.Settings, proto).lookup
+	} else {
+		bp := b.pools[pass.Upstream]
+		if bp == nil {
+			return nil, fmt.Errorf("%s in %s: no upstream for %q", passName(proto), pass.Pos, pass.Address)
+		}
+		o.Pool, o.Policy, o.HashKey, o.Keepalive = bp.pool, bp.policy, bp.hashKey, bp.cfg.Keepalive
+	}
+	h, err := fastcgi.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}

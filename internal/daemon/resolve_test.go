@@ -156,7 +156,7 @@ http {
 	if dns.Queries() != n {
 		t.Errorf("the DNS server was asked again within valid=: %d then %d queries", n, dns.Queries())
 	}
-	for _, line := range []string{"error missing.test could not be resolved (3: Host not found)", "error no resolver defined to resolve app.test"} {
+	for _, line := range []string{"error missing.test could not be resolved (3: Host not found)", "error no resolver defined to resolve app.test, client"} {
 		waitForLog(t, filepath.Join(dir, "error.log"), line)
 	}
 }

@@ -709,32 +709,40 @@ func (b *handlerBuilder) dynamic(pass *config.ProxyPass, set *config.Settings) (
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}
-	d := b.newDynamic(t, set)
-	d.ts, d.prefix, d.port = b.transports, "http://", "80"
+	var ssl *config.ProxySSL
+	prefix, port := "http://", "80"
 	if pass.Scheme == "https" {
-		d.prefix, d.port, d.ssl = "https://", "443", &set.ProxySSL
+		prefix, port, ssl = "https://", "443", &set.ProxySSL
 	}
+	d := b.newDynamic(t, set, "proxy_pass", proxyTarget(b.transports, ssl))
+	d.prefix, d.port, d.ssl = prefix, port, ssl
 	for u, bp := range b.pools {
 		t := b.target(bp)
-		if d.ssl != nil {
-			t.TLS = upstreamtls.New(set.ProxySSL, u.Name)
+		if ssl != nil {
+			t.TLS = upstreamtls.New(*ssl, u.Name)
 		}
 		d.byName[u.Name] = t
 	}
 	return d, nil
 }
 
-// newDynamic makes the resolver of a proxy_pass or grpc_pass with
+// newDynamic makes the resolver of a proxy_pass or grpc_pass (what) with
 // variables, url, at a level with settings set (its resolver, for host
-// names).
-func (b *handlerBuilder) newDynamic(url *vars.Template, set *config.Settings) *dynamicProxy {
-	d := &dynamicProxy{url: url, byName: map[string]proxy.Target{}, literal: map[string]proxy.Target{},
-		names: map[string]*resolvedTarget{}, now: b.snap.now}
-	if r := set.Resolver; r != nil {
-		d.dns = resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6)
-		d.valid = r.Valid
+// names); build makes the targets of addresses and names.
+func (b *handlerBuilder) newDynamic(url *vars.Template, set *config.Settings, what string, build func(key, host string, pool *upstream.Pool) proxy.Target) *dynamicProxy {
+	dns, valid := resolverOf(set)
+	return &dynamicProxy{url: url, byName: map[string]proxy.Target{},
+		addrs: newAddrTargets(what, build, dns, valid, b.snap.now)}
+}
+
+// resolverOf is the client of a level's resolver and its valid= (nil and 0
+// without one).
+func resolverOf(set *config.Settings) (*resolve.Client, time.Duration) {
+	r := set.Resolver
+	if r == nil {
+		return nil, 0
 	}
-	return d
+	return resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6), r.Valid
 }
 
 // proxyHandler adapts proxy.Handler, fills $proxy_host / $proxy_port and

@@ -78,13 +78,19 @@ type Options struct {
 	// holds the fastcgi_* settings.
 	Location *config.Location
 	// Pool and Policy are the upstream group and its balancing method;
-	// HashKey is the key of "hash KEY" (nil for other methods).
+	// HashKey is the key of "hash KEY" (nil for other methods). They are
+	// unused when Pass is set.
 	Pool    *upstream.Pool
 	Policy  balancer.Policy
 	HashKey *vars.Template
 	// Keepalive is the upstream block's keepalive: how many idle
 	// connections fastcgi_keep_conn on may keep; 0 closes each one.
 	Keepalive int
+	// Pass, when set, is the pass's value with variables (fastcgi_pass
+	// $backend), evaluated and parsed per request (ParseAddress) first
+	// thing; Lookup then finds its target, when the cache did not answer.
+	Pass   *vars.Template
+	Lookup Lookup
 	// Compiler compiles the fastcgi_param values.
 	Compiler *vars.Compiler
 	// Log is the error log.
@@ -104,6 +110,23 @@ type Options struct {
 	Now func() time.Time
 }
 
+// Target is where a request goes: an upstream group, its balancing method,
+// the key of "hash KEY" (nil for other methods) and the upstream block's
+// keepalive (0 keeps no connection open).
+type Target struct {
+	Pool      *upstream.Pool
+	Policy    balancer.Policy
+	HashKey   *vars.Template
+	Keepalive int
+}
+
+// Lookup finds the target of a request's address, as nginx's upstream
+// module does once the cache did not answer. Its error is logged at
+// error level and answered 500 when it is an *AddressError (no port, and
+// no upstream block of that name), 502 otherwise (a host name with no
+// resolver, or one the resolver could not look up).
+type Lookup func(a Address) (Target, error)
+
 // param is a compiled fastcgi_param line.
 type param struct {
 	name       string
@@ -114,19 +137,28 @@ type param struct {
 // Handler sends a location's requests to FastCGI servers. It is safe for
 // concurrent use.
 type Handler struct {
-	set     *config.FastCGI
-	proto   Protocol
-	scheme  string // "fastcgi://" or "scgi://", for log lines
-	params  []param
-	named   map[string]bool // HTTP_* names fastcgi_param sets: not sent from the header
-	hide    map[string]bool // lower-case field names not passed to the client
-	pool    *upstream.Pool
-	policy  balancer.Policy
-	hashKey *vars.Template
-	log     *errlog.Logger
-	now     func() time.Time
-	idle    *upstream.IdleConns
-	bind    bindaddr.Bind
+	set    *config.FastCGI
+	proto  Protocol
+	scheme string // "fastcgi://" or "scgi://", for log lines
+	params []param
+	named  map[string]bool // HTTP_* names fastcgi_param sets: not sent from the header
+	hide   map[string]bool // lower-case field names not passed to the client
+	// target is where requests go, unless pass is set: then lookup finds
+	// it per request.
+	target Target
+	pass   *vars.Template
+	lookup Lookup
+	log    *errlog.Logger
+	now    func() time.Time
+	// idle keeps target's connections (fastcgi_keep_conn on with a
+	// keepalive); nil when they are closed after each request.
+	idle *upstream.IdleConns
+	// keepConn says idle connections may be kept (fastcgi_keep_conn on);
+	// dynIdle are those of the dynamic targets, per *upstream.Pool, made
+	// on first use.
+	keepConn bool
+	dynIdle  sync.Map
+	bind     bindaddr.Bind
 	// sleep is fastcgi_limit_rate's pause; nil means a timer (tests
 	// replace it along with now).
 	sleep    func(ctx context.Context, d time.Duration) error
@@ -163,8 +195,9 @@ func New(o Options) (*Handler, error) {
 	case UWSGI:
 		set, scheme = &o.Location.Settings.UWSGI, "uwsgi://"
 	}
-	h := &Handler{set: set, proto: o.Protocol, scheme: scheme, pool: o.Pool, policy: o.Policy, hashKey: o.HashKey, log: o.Log, now: o.Now,
-		named: map[string]bool{}, hide: map[string]bool{}}
+	h := &Handler{set: set, proto: o.Protocol, scheme: scheme, log: o.Log, now: o.Now,
+		target: Target{Pool: o.Pool, Policy: o.Policy, HashKey: o.HashKey, Keepalive: o.Keepalive},
+		pass:   o.Pass, lookup: o.Lookup, named: map[string]bool{}, hide: map[string]bool{}}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -191,7 +224,8 @@ func New(o Options) (*Handler, error) {
 	for _, n := range set.PassHeaders {
 		delete(h.hide, strings.ToLower(n))
 	}
-	if set.KeepConn && o.Keepalive > 0 && o.Protocol == FastCGI {
+	h.keepConn = set.KeepConn && o.Protocol == FastCGI
+	if h.keepConn && o.Keepalive > 0 && o.Pass == nil {
 		h.idle = upstream.NewIdleConns(o.Keepalive)
 	}
 	if h.cache, err = cacherule.Compile(o.Compiler, set.Cache, o.CacheZone, strings.TrimSuffix(scheme, "://")); err != nil {
@@ -215,6 +249,23 @@ func (h *Handler) Close() {
 	if h.idle != nil {
 		h.idle.Close()
 	}
+	h.dynIdle.Range(func(_, v any) bool {
+		v.(*upstream.IdleConns).Close()
+		return true
+	})
+}
+
+// idleFor is the idle connection set of a dynamic target: nil unless
+// fastcgi_keep_conn is on and its upstream block has a keepalive.
+func (h *Handler) idleFor(t Target) *upstream.IdleConns {
+	if !h.keepConn || t.Keepalive <= 0 {
+		return nil
+	}
+	if v, ok := h.dynIdle.Load(t.Pool); ok {
+		return v.(*upstream.IdleConns)
+	}
+	v, _ := h.dynIdle.LoadOrStore(t.Pool, upstream.NewIdleConns(t.Keepalive))
+	return v.(*upstream.IdleConns)
 }
 
 // request is one request's state across its attempts.
@@ -227,6 +278,13 @@ type request struct {
 	body   []byte
 	start  time.Time
 	at     *balancer.Attempt
+	// target is where the request goes and idle its kept connections
+	// (nil: none are kept); with a pass with variables, addr is its value
+	// and unresolved says the handler's lookup has yet to find them.
+	target     Target
+	idle       *upstream.IdleConns
+	addr       Address
+	unresolved bool
 	// upstream names the server being tried in error log lines.
 	upstream string
 	// The cache's state of a request in a caching location (cache.go); cl
@@ -276,7 +334,17 @@ type request struct {
 // response on, retrying other servers as fastcgi_next_upstream says. In a
 // caching location the cache may answer instead (cache.go).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
-	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now()}
+	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now(), target: h.target, idle: h.idle}
+	if h.pass != nil {
+		// nginx evaluates and parses the value first, before the body
+		// and the cache (ngx_http_fastcgi_eval).
+		a, err := h.passValue(req)
+		if err != nil {
+			h.addressFailed(req, err)
+			return
+		}
+		req.addr, req.unresolved = a, true
+	}
 	if h.cache != nil && h.cache.Method(r.Method) {
 		h.serveCached(req)
 		return
@@ -298,6 +366,9 @@ func (h *Handler) serve(req *request) {
 	}
 	if h.set.IgnoreClientAbort {
 		ignoreClientAbort(req)
+	}
+	if req.unresolved && !h.lookupTarget(req) {
+		return
 	}
 	req.params = h.appendParams(nil, req)
 	if h.proto == UWSGI {
@@ -330,6 +401,32 @@ func (h *Handler) serve(req *request) {
 		return
 	}
 	fail(w, f.status)
+}
+
+// lookupTarget finds the target of a pass with variables, as nginx's
+// upstream module once the cache did not answer (after the request body
+// is read): an upstream block, a group of the address, or of a host
+// name's addresses. When it fails it answers the request and returns
+// false.
+func (h *Handler) lookupTarget(req *request) bool {
+	t, err := h.lookup(req.addr)
+	if err != nil {
+		h.addressFailed(req, err)
+		return false
+	}
+	req.target, req.idle, req.unresolved = t, h.idleFor(t), false
+	return true
+}
+
+// addressFailed logs a pass value's error and answers it: 500 for an
+// *AddressError, 502 for another (a name no resolver could look up).
+func (h *Handler) addressFailed(req *request, err error) {
+	h.log.LogRequest(errlog.Error, req.logRequest(), err.Error())
+	status := http.StatusBadGateway
+	if _, ok := err.(*AddressError); ok {
+		status = http.StatusInternalServerError
+	}
+	fail(req.w, status)
 }
 
 // ignoreClientAbort is fastcgi_ignore_client_abort on, as the proxy's

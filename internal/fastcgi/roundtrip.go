@@ -38,10 +38,11 @@ type failure struct {
 func (h *Handler) roundTrip(req *request) *failure {
 	req.st.StartUpstreamGroup()
 	in := balancer.Input{ClientAddr: req.st.Remote.Addr(), MaxTries: h.set.NextUpstreamTries}
-	if h.hashKey != nil {
-		in.Key = h.hashKey.String(req.st)
+	t := req.target
+	if t.HashKey != nil {
+		in.Key = t.HashKey.String(req.st)
 	}
-	req.at.Reset(h.pool, h.policy, in)
+	req.at.Reset(t.Pool, t.Policy, in)
 	now := req.start
 	for {
 		srv, err := req.at.Next(now)
@@ -52,9 +53,9 @@ func (h *Handler) roundTrip(req *request) *failure {
 			// got, the attempt listed under the upstream's name with a
 			// response time, and the log line names the upstream
 			// (upstream: "fastcgi://app").
-			req.upstream = h.scheme + h.pool.Name()
+			req.upstream = h.scheme + t.Pool.Name()
 			h.log.LogRequest(errlog.Error, req.logRequest(), "no live upstreams while "+errlog.ActionConnect)
-			a := req.st.StartAttempt(noAddr, h.pool.Name())
+			a := req.st.StartAttempt(noAddr, t.Pool.Name())
 			a.Status = http.StatusBadGateway
 			a.ResponseTime = 0
 			return &failure{cond: config.NextError, status: http.StatusBadGateway, action: errlog.ActionConnect}
@@ -152,8 +153,8 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	a.ResponseTime = end.Sub(start)
 	a.ResponseLength = n
 	a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
-	if ok && x.rr.ended && h.idle != nil {
-		h.idle.Put(x.key, x.conn)
+	if ok && x.rr.ended && req.idle != nil {
+		req.idle.Put(x.key, x.conn)
 	} else {
 		x.conn.Close()
 	}
@@ -183,8 +184,8 @@ func (h *Handler) mayRetryAfter(req *request, f *failure) bool {
 // BEGIN_REQUEST, PARAMS, STDIN.
 func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, start time.Time) (*exchange, error) {
 	x := &exchange{key: srv.Network() + " " + srv.Addr()}
-	if h.idle != nil {
-		x.conn = h.idle.Get(x.key)
+	if req.idle != nil {
+		x.conn = req.idle.Get(x.key)
 		x.reused = x.conn != nil
 	}
 	if x.conn == nil {

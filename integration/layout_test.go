@@ -104,7 +104,7 @@ var allowedImports = map[string][]string{
 	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "errlog", "pace", "store", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
 	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                                                     // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                               // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "slice", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "referer", "resolve", "rewrite", "router", "securelink", "slice", "sock", "ssi", "stapling", "static", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }
 

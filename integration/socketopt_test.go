@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tcpTimer returns the timer field ("tr" in /proc/net/tcp: 0 none, 1
@@ -105,7 +106,16 @@ func TestStreamProxySocketKeepalive(t *testing.T) {
 			up := <-peers
 			defer up.Close()
 			lp := up.RemoteAddr().(*net.TCPAddr).Port
-			timer, ok := tcpTimer(t, lp, ln.Addr().(*net.TCPAddr).Port)
+			// The backend may accept before fulcrum's connect returns and
+			// the option is set: poll.
+			var timer int
+			var ok bool
+			for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				timer, ok = tcpTimer(t, lp, ln.Addr().(*net.TCPAddr).Port)
+				if ok && timer == tt.timer || time.Now().After(deadline) {
+					break
+				}
+			}
 			if !ok || timer != tt.timer {
 				t.Errorf("upstream socket from %d: found %v, timer %d, want %d", lp, ok, timer, tt.timer)
 			}

@@ -18,6 +18,7 @@ package proxyproto
 
 import (
 	"bytes"
+	"net/netip"
 	"strconv"
 )
 
@@ -230,4 +231,15 @@ func ntop(p []byte) string {
 		dst = append(dst, ntop(p[12:])...)
 	}
 	return string(dst)
+}
+
+// FormatAddr prints a as nginx's ngx_sock_ntop does (for IPv6,
+// ngx_inet6_ntop's rules, which differ from netip's for a few forms such as
+// "::1.2.3.4"): for the variables of an address taken from a header.
+func FormatAddr(a netip.Addr) string {
+	if a.Is4() {
+		return a.String()
+	}
+	b := a.As16()
+	return ntop(b[:])
 }

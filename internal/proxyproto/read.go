@@ -16,10 +16,15 @@ import (
 // how much nginx reads there: MaxHeader in stream, MaxHeader+1 on an http
 // ssl address, client_header_buffer_size on a plain http one.
 //
+// With takeRefused, a refused header's bytes (what was looked at) are taken
+// from the socket too, as nginx's plain http read takes them: the close
+// that follows is then a FIN, not the reset of a close with unread bytes
+// (nginx's stream module and its http ssl handshake only peek).
+//
 // The error is io.EOF when the client closed before sending anything, an
 // *Error for a header nginx refuses, or the wait's error (such as
 // os.ErrDeadlineExceeded).
-func Read(raw syscall.RawConn, size int) (*Header, error) {
+func Read(raw syscall.RawConn, size int, takeRefused bool) (*Header, error) {
 	buf := make([]byte, max(size, 1))
 	n, err := peek(raw, buf)
 	if err != nil {
@@ -30,6 +35,9 @@ func Read(raw syscall.RawConn, size int) (*Header, error) {
 	}
 	hl, h, err := Parse(buf[:n])
 	if err != nil {
+		if takeRefused {
+			_ = discard(raw, buf[:n])
+		}
 		return nil, err
 	}
 	if err := discard(raw, buf[:hl]); err != nil {

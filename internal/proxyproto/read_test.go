@@ -36,7 +36,7 @@ func readFrom(t *testing.T, c *net.TCPConn, size int) (*Header, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Read(raw, size)
+	return Read(raw, size, false)
 }
 
 // TestReadLeavesWhatFollows checks that Read takes the header's bytes only:

@@ -168,18 +168,23 @@ stream {
 
 // TestProxyProtocolStreamRefused checks the stream ends of a header that
 // does not come: broken ($status 400, error line) and timed out
-// (proxy_protocol_timeout, $status 200, info line), as nginx logs them.
+// (proxy_protocol_timeout, $status 200, info line), as nginx logs them;
+// and deny applied to the address realip took from the header (403).
 func TestProxyProtocolStreamRefused(t *testing.T) {
 	in := startFulcrum(t, `error_log stderr info;
 events {}
 stream {
     log_format f '$remote_addr [$proxy_protocol_addr] $status';
     access_log %DIR%/logs/stream.log f;
-    server { listen 127.0.0.1:0 proxy_protocol; proxy_protocol_timeout 300ms; return "pp=$proxy_protocol_addr:$proxy_protocol_port\n"; }
+    server { listen 127.0.0.1:0 proxy_protocol; proxy_protocol_timeout 300ms; set_real_ip_from 127.0.0.1; deny 192.0.2.1;
+        return "pp=$proxy_protocol_addr:$proxy_protocol_port\n"; }
 }`, 1)
 	addr := in.listening()[0]
 	if got := ppExchange(t, addr, []byte("PROXY UNKNOWN\r\n")); got != "pp=:\n" {
 		t.Errorf("UNKNOWN answered %q", got)
+	}
+	if got := ppExchange(t, addr, []byte("PROXY TCP4 192.0.2.1 198.51.100.2 5000 443\r\n")); got != "" {
+		t.Errorf("a denied client was answered %q", got)
 	}
 	if got := ppExchange(t, addr, []byte("HELLO\r\n")); got != "" {
 		t.Errorf("a broken header answered %q", got)
@@ -189,13 +194,14 @@ stream {
 	}
 	for _, l := range []string{
 		`broken header: "HELLO`,
+		"access forbidden by rule while initializing session, client: 192.0.2.1, server: " + addr,
 		"client timed out (110: Connection timed out) while reading PROXY protocol, client: 127.0.0.1, server: " + addr,
 	} {
 		waitFor(t, l, func() bool { return in.logged(l) })
 	}
 	logPath := filepath.Join(in.dir, "logs", "stream.log")
-	waitFor(t, "three log lines", func() bool { return strings.Count(readText(logPath), "\n") >= 3 })
-	if got, want := readText(logPath), "127.0.0.1 [-] 200\n127.0.0.1 [-] 400\n127.0.0.1 [-] 200\n"; got != want {
+	waitFor(t, "four log lines", func() bool { return strings.Count(readText(logPath), "\n") >= 4 })
+	if got, want := readText(logPath), "127.0.0.1 [-] 200\n192.0.2.1 [192.0.2.1] 403\n127.0.0.1 [-] 400\n127.0.0.1 [-] 200\n"; got != want {
 		t.Errorf("log %q, want %q", got, want)
 	}
 }

@@ -2,10 +2,12 @@ package integration
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -203,5 +205,36 @@ stream {
 	waitFor(t, "four log lines", func() bool { return strings.Count(readText(logPath), "\n") >= 4 })
 	if got, want := readText(logPath), "127.0.0.1 [-] 200\n192.0.2.1 [192.0.2.1] 403\n127.0.0.1 [-] 400\n127.0.0.1 [-] 200\n"; got != want {
 		t.Errorf("log %q, want %q", got, want)
+	}
+}
+
+// TestProxyProtocolHTTP2 reads the header before HTTP/2's preface on a
+// plain "listen ... proxy_protocol http2" address (h2c), as nginx 1.22.1
+// does.
+func TestProxyProtocolHTTP2(t *testing.T) {
+	in := startFulcrum(t, `events {}
+http { server { listen 127.0.0.1:0 proxy_protocol http2; return 200 "$server_protocol $proxy_protocol_addr:$proxy_protocol_port"; } }`, 1)
+	addr := in.listening()[0]
+	tr := &http.Transport{Protocols: new(http.Protocols),
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "tcp", addr)
+			if err == nil {
+				_, err = c.Write(ppV2())
+			}
+			return c, err
+		}}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	for i := range 2 { // two streams on one connection, one header
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("http://h2.test/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "HTTP/2.0 192.0.2.1:5000" {
+			t.Errorf("request %d: %q", i, b)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -236,5 +237,67 @@ http { server { listen 127.0.0.1:0 proxy_protocol http2; return 200 "$server_pro
 		if string(b) != "HTTP/2.0 192.0.2.1:5000" {
 			t.Errorf("request %d: %q", i, b)
 		}
+	}
+}
+
+// TestProxyProtocolTLS reads the header before the TLS handshake of an
+// ssl address; a client that sends nothing is closed within
+// client_header_timeout of the accept, as nginx 1.22.1 closes it.
+func TestProxyProtocolTLS(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := testutil.WriteCert(t, dir, "site", testutil.ECDSA, "a.test")
+	in := startFulcrum(t, `error_log stderr info;
+events {}
+http { server { listen 127.0.0.1:0 ssl proxy_protocol; ssl_certificate `+cert+`; ssl_certificate_key `+key+`; client_header_timeout 300ms;
+    return 200 "$https $proxy_protocol_addr"; } }`, 1)
+	addr := in.listening()[0]
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write(ppV2()); err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
+	if _, err := io.WriteString(tc, "GET / HTTP/1.0\r\nHost: a.test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := io.ReadAll(tc); ppBody(string(got)) != "on 192.0.2.1" {
+		t.Errorf("answer %q", got)
+	}
+	start := time.Now()
+	if got := ppExchange(t, addr, nil); got != "" {
+		t.Errorf("answer %q to a silent client", got)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("a silent client was closed after %v, want client_header_timeout (300ms)", d)
+	}
+	waitFor(t, "the timeout line", func() bool {
+		return in.logged("client timed out (110: Connection timed out) while reading PROXY protocol, client: 127.0.0.1, server: " + addr)
+	})
+}
+
+// TestProxyProtocolFirstRequestTimeout: client_header_timeout runs from the
+// accept through the header to the first request's head, one timer as in
+// nginx, so a header that comes late leaves the request the rest of it.
+func TestProxyProtocolFirstRequestTimeout(t *testing.T) {
+	in := startFulcrum(t, `events {}
+http { server { listen 127.0.0.1:0 proxy_protocol; client_header_timeout 1s; return 200 "x"; } }`, 1)
+	c, err := net.Dial("tcp", in.listening()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	time.Sleep(600 * time.Millisecond) // the header comes late: the point of the test
+	if _, err := io.WriteString(c, "PROXY UNKNOWN\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond) // past 1s from the accept, within 1s of the header
+	_, _ = io.WriteString(c, "GET / HTTP/1.0\r\n\r\n")
+	if got, _ := io.ReadAll(c); len(got) != 0 {
+		t.Errorf("answered %q after client_header_timeout from the accept, want the connection closed", got)
 	}
 }

@@ -104,6 +104,10 @@ type clientConn struct {
 	// headDeadline is set while the head's deadline may still be on the
 	// connection (see clearReadDeadline).
 	headDeadline bool
+	// firstBy, when set, is when the wait for the first request ends: the
+	// client_header_timeout that began at the accept and bounded the PROXY
+	// protocol header goes on for the first request, as nginx's one timer.
+	firstBy time.Time
 	// rd is the connection's read deadline as last set (setReadDeadline, or
 	// lazily for the wait between requests).
 	rd deadline.Lazy
@@ -230,15 +234,18 @@ func (cc *clientConn) readProxyProtocol() bool {
 	if !ok {
 		return true
 	}
-	raw := rawSocket(cc.c)
+	base, raw := rawSocket(cc.c)
 	if raw == nil {
 		return true
 	}
+	// On the socket itself: an sslConn keeps read deadlines aside until
+	// its handshake.
 	if t := cc.srv.lim.headerTimeout; t > 0 {
-		_ = cc.c.SetReadDeadline(cc.ci.born.Add(t))
+		cc.firstBy = cc.ci.born.Add(t)
+		_ = base.SetReadDeadline(cc.firstBy)
 	}
 	h, err := proxyproto.Read(raw, size, !ssl)
-	_ = cc.c.SetReadDeadline(time.Time{})
+	_ = base.SetReadDeadline(time.Time{})
 	if err != nil {
 		cc.logProxyProtocol(err)
 		return false
@@ -282,8 +289,9 @@ func (cc *clientConn) logProxyProtocol(err error) {
 		msg+" while reading PROXY protocol")
 }
 
-// rawSocket is the socket under c (TCP or unix), TLS or not; nil if none.
-func rawSocket(c net.Conn) syscall.RawConn {
+// rawSocket is the connection under c's wrappers (TCP or unix, TLS or not)
+// and its socket; nil if none.
+func rawSocket(c net.Conn) (net.Conn, syscall.RawConn) {
 	for {
 		switch w := c.(type) {
 		case *limitedConn:
@@ -295,11 +303,11 @@ func rawSocket(c net.Conn) syscall.RawConn {
 		case syscall.Conn:
 			raw, err := w.SyscallConn()
 			if err != nil {
-				return nil
+				return nil, nil
 			}
-			return raw
+			return c, raw
 		default:
-			return nil
+			return nil, nil
 		}
 	}
 }
@@ -361,6 +369,10 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	if wait > 0 {
 		now := time.Now()
 		deadline = now.Add(wait)
+		if first && !cc.firstBy.IsZero() {
+			deadline = cc.firstBy
+			grace = grace && deadline.Sub(now) > idleGrace
+		}
 		switch {
 		case awaiting:
 			// Lazily: the bound needs no precision, and a busy connection

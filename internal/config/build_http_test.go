@@ -92,7 +92,6 @@ func TestBuildErrors(t *testing.T) {
 		{"listen bad parameter", "http { server { listen 80 defualt_server; } }",
 			`invalid parameter "defualt_server" in nginx.conf:1, did you mean "default_server"?`},
 		{"listen ssl without a certificate", "http { server { listen 443 ssl; } }", `no "ssl_certificate" is defined for the "listen ... ssl" directive in nginx.conf:1`},
-		{"listen proxy_protocol", "http { server { listen 80 proxy_protocol; } }", `fulcrum does not support "listen ... proxy_protocol" yet`},
 		{"listen backlog", "http { server { listen 80 backlog=x; } }", `invalid backlog "backlog=x" in nginx.conf:1`},
 		{"listen ipv6only", "http { server { listen [::]:80 ipv6only=maybe; } }", `invalid ipv6only flags "maybe" in nginx.conf:1`},
 		{"server name wildcard", "http { server { server_name *a; } }", `server name "*a" is invalid in nginx.conf:1`},

@@ -171,7 +171,7 @@ func (b *builder) listenParam(d *Directive, l *Listen, p string) error {
 	case p == "quic":
 		return hintf(d.Pos, "fulcrum speaks HTTP/1.1 over TCP", `fulcrum does not support "listen ... quic" yet`)
 	case p == "proxy_protocol":
-		return hintf(d.Pos, "fulcrum cannot read the PROXY protocol yet; every request on this port would be refused", `fulcrum does not support "listen ... proxy_protocol" yet`)
+		l.ProxyProtocol = true
 	case p == "http2":
 		l.HTTP2 = true
 	case slices.Contains(ignoredListenParams, key):

@@ -160,6 +160,9 @@ func (d *dumper) server(s *Server) {
 		if l.SSL {
 			ssl = " ssl"
 		}
+		if l.ProxyProtocol {
+			ssl += " proxy_protocol"
+		}
 		d.line(2, "listen %s %s default_server=%t ipv6only=%t%s", l.Network, l.Addr, l.DefaultServer, l.IPv6Only, ssl)
 	}
 	if s.TLS != nil {

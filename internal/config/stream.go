@@ -106,6 +106,15 @@ type StreamServer struct {
 	// ProxyProtocol (proxy_protocol, off) sends a PROXY protocol v1 header
 	// to the upstream before the client's bytes.
 	ProxyProtocol bool
+	// ProxyProtocolTimeout (proxy_protocol_timeout, 30s) bounds the wait
+	// for the PROXY protocol header of a "listen ... proxy_protocol"
+	// connection.
+	ProxyProtocolTimeout time.Duration
+	// SetRealIPFrom (set_real_ip_from, the stream realip module) are the
+	// addresses and CIDRs ("unix:" for unix sockets) whose PROXY protocol
+	// header gives the client's address ($remote_addr, $remote_port);
+	// $realip_remote_addr keeps the connection's. Nil: none.
+	SetRealIPFrom []string
 	// UploadRate and DownloadRate (proxy_upload_rate, proxy_download_rate;
 	// 0: no limit) pace each direction in bytes per second.
 	UploadRate, DownloadRate int64
@@ -161,7 +170,11 @@ type StreamListen struct {
 	// UDP is the "udp" parameter: datagrams from one client address are a
 	// session, proxied to the upstream server over UDP.
 	UDP bool
-	Pos Pos
+	// ProxyProtocol is the "proxy_protocol" parameter: each connection
+	// starts with a PROXY protocol header (v1 or v2), read within the
+	// server's ProxyProtocolTimeout before anything else.
+	ProxyProtocol bool
+	Pos           Pos
 }
 
 // Defaults of ngx_stream_proxy_module.
@@ -171,6 +184,7 @@ const (
 	defaultStreamHandshake      = 60 * time.Second
 	defaultPrereadBufferSize    = 16 << 10
 	defaultPrereadTimeout       = 30 * time.Second
+	defaultProxyProtocolTimeout = 30 * time.Second
 )
 
 // buildStream reads the stream block. Upstream names and log formats are
@@ -454,6 +468,9 @@ func (b *builder) streamListen(d *Directive) (StreamListen, error) {
 		case "udp":
 			sl.UDP = true
 			continue
+		case "proxy_protocol":
+			sl.ProxyProtocol = true
+			continue
 		}
 		if err := b.streamListenParam(d, p); err != nil {
 			return StreamListen{}, err
@@ -461,6 +478,9 @@ func (b *builder) streamListen(d *Directive) (StreamListen, error) {
 	}
 	if sl.SSL && sl.UDP {
 		return sl, errorf(d.Pos, `"listen" directive "ssl" parameter is incompatible with "udp"`)
+	}
+	if sl.ProxyProtocol && sl.UDP {
+		return sl, errorf(d.Pos, `"listen" directive "proxy_protocol" parameter is incompatible with "udp"`)
 	}
 	if sl.UDP && sl.Network == "unix" {
 		sl.Network = "unixgram"
@@ -470,14 +490,12 @@ func (b *builder) streamListen(d *Directive) (StreamListen, error) {
 	return sl, nil
 }
 
-// streamListenParam checks one stream listen parameter other than ssl:
-// socket options are left to the system (with a warning), udp and
-// proxy_protocol are not supported yet.
+// streamListenParam checks one stream listen parameter other than ssl,
+// udp and proxy_protocol: socket options are left to the system (with a
+// warning).
 func (b *builder) streamListenParam(d *Directive, p string) error {
 	key, val, hasVal := strings.Cut(p, "=")
 	switch {
-	case p == "proxy_protocol":
-		return hintf(d.Pos, "fulcrum cannot read the PROXY protocol yet", `fulcrum does not support "listen ... proxy_protocol" yet`)
 	case key == "ipv6only" && hasVal:
 		if _, err := parseFlag(val); err != nil {
 			return errorf(d.Pos, `invalid ipv6only flags "%s"`, val)
@@ -489,7 +507,7 @@ func (b *builder) streamListenParam(d *Directive, p string) error {
 	case slices.Contains(ignoredListenParams, key):
 		return b.ignoredListenParam(d, key, val, hasVal)
 	}
-	return hintf(d.Pos, "a stream listen takes backlog=, rcvbuf=, sndbuf=, so_keepalive=, reuseport, bind and ipv6only=", `the invalid "%s" parameter`, p)
+	return hintf(d.Pos, "a stream listen takes ssl, udp, proxy_protocol, backlog=, rcvbuf=, sndbuf=, so_keepalive=, reuseport, bind and ipv6only=", `the invalid "%s" parameter`, p)
 }
 
 // streamPass resolves a proxy_pass without variables: a stream upstream's
@@ -526,6 +544,12 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 	srv.Responses = -1
 	srv.LimitConnLogLevel = LevelError
 	srv.PrereadBufferSize, srv.PrereadTimeout = defaultPrereadBufferSize, defaultPrereadTimeout
+	srv.ProxyProtocolTimeout = defaultProxyProtocolTimeout
+	if dirs, _ := sc.nearest("set_real_ip_from"); len(dirs) > 0 {
+		for _, d := range dirs {
+			srv.SetRealIPFrom = append(srv.SetRealIPFrom, d.Args[0])
+		}
+	}
 	if dirs, _ := sc.nearest("limit_conn"); len(dirs) > 0 {
 		var st Settings
 		if err := applyLimitConn(b, &st, dirs, nil); err != nil {
@@ -561,6 +585,10 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 			return err
 		}},
 		{"preread_timeout", func(d *Directive) (err error) { srv.PrereadTimeout, err = parseTime(d.Args[0], false); return }},
+		{"proxy_protocol_timeout", func(d *Directive) (err error) {
+			srv.ProxyProtocolTimeout, err = parseTime(d.Args[0], false)
+			return
+		}},
 		{"limit_conn_dry_run", func(d *Directive) (err error) { srv.LimitConnDryRun, err = parseFlag(d.Args[0]); return }},
 		{"limit_conn_log_level", func(d *Directive) (err error) { srv.LimitConnLogLevel, err = parseLimitLogLevel(d); return }},
 	} {

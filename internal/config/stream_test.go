@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ func TestStreamErrors(t *testing.T) {
 		{"no combined in stream", "server { listen 1234; proxy_pass 127.0.0.1:9; access_log /tmp/x combined; }", `unknown log format "combined" in nginx.conf:1`},
 		{"duplicate listen", "server { listen 1234; listen 1234; proxy_pass 127.0.0.1:9; }", `duplicate "0.0.0.0:1234" address and port pair in nginx.conf:1`},
 		{"listen in two servers", "server { listen 1234; proxy_pass 127.0.0.1:9; } server { listen 1234; proxy_pass 127.0.0.1:9; }", `duplicate "0.0.0.0:1234" address and port pair in nginx.conf:1`},
+		{"proxy_protocol with udp", "server { listen 1234 udp proxy_protocol; proxy_pass 127.0.0.1:9; }", `"listen" directive "proxy_protocol" parameter is incompatible with "udp" in nginx.conf:1`},
 		{"proxy_pass twice", "server { listen 1234; proxy_pass 127.0.0.1:9; proxy_pass 127.0.0.1:8; }", `"proxy_pass" directive is duplicate in nginx.conf:1`},
 		{"next_upstream value", "server { listen 1234; proxy_pass 127.0.0.1:9; proxy_next_upstream maybe; }", `invalid value "maybe" in "proxy_next_upstream" directive, it must be "on" or "off" in nginx.conf:1`},
 		{"proxy_protocol value", "server { listen 1234; proxy_pass 127.0.0.1:9; proxy_protocol maybe; }", `invalid value "maybe" in "proxy_protocol" directive, it must be "on" or "off" in nginx.conf:1`},
@@ -125,5 +127,37 @@ func TestStreamDefaults(t *testing.T) {
 	if srv.ConnectTimeout != 60*time.Second || srv.Timeout != 10*time.Minute || !srv.NextUpstream ||
 		srv.NextUpstreamTries != 0 || srv.NextUpstreamTimeout != 0 || srv.ProxyProtocol || len(srv.AccessLogs) != 0 {
 		t.Errorf("defaults = %+v", srv)
+	}
+}
+
+// TestProxyProtocolListen checks the proxy_protocol listen parameter (http
+// and stream), proxy_protocol_timeout and stream's set_real_ip_from.
+func TestProxyProtocolListen(t *testing.T) {
+	cfg := mustLoad(t, `
+http { server { listen 127.0.0.1:8080 proxy_protocol; } server { listen 127.0.0.1:8081; } }
+stream {
+	set_real_ip_from 10.0.0.0/8;
+	server { listen 127.0.0.1:15432 proxy_protocol; proxy_pass 127.0.0.1:9; proxy_protocol_timeout 5s; }
+	server { listen 127.0.0.1:15433; proxy_pass 127.0.0.1:9; set_real_ip_from 192.0.2.1; set_real_ip_from unix:; }
+}`)
+	h := cfg.HTTP.Servers
+	st := cfg.Stream.Servers
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"http listen", h[0].Listens[0].ProxyProtocol, true},
+		{"http plain listen", h[1].Listens[0].ProxyProtocol, false},
+		{"stream listen", st[0].Listens[0].ProxyProtocol, true},
+		{"stream plain listen", st[1].Listens[0].ProxyProtocol, false},
+		{"timeout", st[0].ProxyProtocolTimeout, 5 * time.Second},
+		{"default timeout", st[1].ProxyProtocolTimeout, 30 * time.Second},
+		{"inherited set_real_ip_from", st[0].SetRealIPFrom, []string{"10.0.0.0/8"}},
+		{"own set_real_ip_from", st[1].SetRealIPFrom, []string{"192.0.2.1", "unix:"}},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
 	}
 }

@@ -350,7 +350,11 @@ type Listen struct {
 	// on it, as with ssl). fulcrum has no plain-text HTTP/2 (h2c): on an
 	// address without ssl it is accepted with a warning and ignored.
 	HTTP2 bool
-	Pos   Pos
+	// ProxyProtocol is the "proxy_protocol" parameter: each connection to
+	// the address starts with a PROXY protocol header, read before TLS and
+	// the first request (nginx ORs it over the address's listens, as ssl).
+	ProxyProtocol bool
+	Pos           Pos
 }
 
 // NameKind says how a server_name entry matches.

@@ -23,6 +23,7 @@ import (
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/proxy"
+	"fulcrum/internal/proxyproto"
 	"fulcrum/internal/router"
 	"fulcrum/internal/sock"
 	"fulcrum/internal/vars"
@@ -103,6 +104,10 @@ type clientConn struct {
 	// headDeadline is set while the head's deadline may still be on the
 	// connection (see clearReadDeadline).
 	headDeadline bool
+	// firstBy, when set, is when the wait for the first request ends: the
+	// client_header_timeout that began at the accept and bounded the PROXY
+	// protocol header goes on for the first request, as nginx's one timer.
+	firstBy time.Time
 	// rd is the connection's read deadline as last set (setReadDeadline, or
 	// lazily for the wait between requests).
 	rd deadline.Lazy
@@ -172,6 +177,10 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 // returns), and is done when its response is; between requests the
 // connection is Waiting.
 func (cc *clientConn) serve() {
+	if !cc.readProxyProtocol() {
+		cc.closeUnserved()
+		return
+	}
 	if hc, ok := cc.c.(*h2cConn); ok && cc.srv.h2 != nil {
 		cc.serveH2C(hc)
 		return
@@ -207,6 +216,98 @@ func (cc *clientConn) serve() {
 		stats.requestFinished()
 		if !ok || cc.srv.shuttingDown() {
 			return
+		}
+	}
+}
+
+// readProxyProtocol reads the PROXY protocol header of a connection to a
+// "listen ... proxy_protocol" address before anything else (the TLS
+// handshake, HTTP/2's preface, the first request), as nginx 1.22's
+// ngx_http_wait_request_handler and ngx_http_ssl_handshake do: within
+// client_header_timeout of the accept, from what the first read finds
+// (client_header_buffer_size of it, 108 bytes on an ssl address). Only the
+// header's bytes are taken from the socket, so a request sent with it is
+// served. False means the connection ends: a broken header (logged at
+// error, as nginx), a timeout or a close (at info).
+func (cc *clientConn) readProxyProtocol() bool {
+	size, ssl, ok := cc.srv.proxyProtocol(cc.ci.local)
+	if !ok {
+		return true
+	}
+	base, raw := rawSocket(cc.c)
+	if raw == nil {
+		return true
+	}
+	// On the socket itself: an sslConn keeps read deadlines aside until
+	// its handshake.
+	if t := cc.srv.lim.headerTimeout; t > 0 {
+		cc.firstBy = cc.ci.born.Add(t)
+		_ = base.SetReadDeadline(cc.firstBy)
+	}
+	h, err := proxyproto.Read(raw, size, !ssl)
+	_ = base.SetReadDeadline(time.Time{})
+	if err != nil {
+		cc.logProxyProtocol(err)
+		return false
+	}
+	if h != nil {
+		cc.ci.proxy = &vars.ProxyProtocol{Addr: h.SrcAddr, Port: h.SrcPort, ServerAddr: h.DstAddr, ServerPort: h.DstPort}
+	}
+	return true
+}
+
+// logProxyProtocol logs why reading the PROXY protocol header failed, in
+// nginx 1.22.1's words (recorded): its own error line at error, a timeout
+// or a close at info.
+func (cc *clientConn) logProxyProtocol(err error) {
+	log := cc.srv.log
+	if log == nil {
+		return
+	}
+	level, msg := errlog.Info, ""
+	if e, ok := proxyproto.IsInvalid(err); ok {
+		if e.Msg == "" {
+			return // nginx logs nothing for it
+		}
+		level, msg = errlog.Error, e.Msg
+	} else {
+		switch {
+		case errors.Is(err, io.EOF):
+			msg = "client closed connection"
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			msg = "client timed out (110: Connection timed out)"
+		case errlog.IsConnReset(err):
+			msg = "recv() failed (" + errlog.Errno(err) + ")"
+		default:
+			return
+		}
+	}
+	if !log.Enabled(level) {
+		return
+	}
+	log.LogRequest(level, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.c.LocalAddr().String()},
+		msg+" while reading PROXY protocol")
+}
+
+// rawSocket is the connection under c's wrappers (TCP or unix, TLS or not)
+// and its socket; nil if none.
+func rawSocket(c net.Conn) (net.Conn, syscall.RawConn) {
+	for {
+		switch w := c.(type) {
+		case *limitedConn:
+			c = w.Conn
+		case *sslConn:
+			c = w.Conn
+		case *h2cConn:
+			c = w.Conn
+		case syscall.Conn:
+			raw, err := w.SyscallConn()
+			if err != nil {
+				return nil, nil
+			}
+			return c, raw
+		default:
+			return nil, nil
 		}
 	}
 }
@@ -268,6 +369,10 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	if wait > 0 {
 		now := time.Now()
 		deadline = now.Add(wait)
+		if first && !cc.firstBy.IsZero() {
+			deadline = cc.firstBy
+			grace = grace && deadline.Sub(now) > idleGrace
+		}
 		switch {
 		case awaiting:
 			// Lazily: the bound needs no precision, and a busy connection

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
+
+	"fulcrum/internal/proxyproto"
 )
 
 // connLimiter caps the number of open client connections across every listener
@@ -102,4 +105,37 @@ func isAddrInUse(err error) bool {
 		return se.Err.Error() == "address already in use"
 	}
 	return false
+}
+
+// proxyProtocol reports whether connections to the listener's address
+// local start with a PROXY protocol header ("listen ... proxy_protocol",
+// ORed over the address's listens, as ssl), and how many bytes nginx looks
+// at for it: the address's default server's client_header_buffer_size,
+// or 108 on an ssl address (NGX_PROXY_PROTOCOL_MAX_HEADER + 1, its
+// handshake's peek; ssl reports that). It asks the current snapshot, so a reload that adds
+// or removes the parameter applies to the next connection.
+func (s *httpServer) proxyProtocol(local netip.AddrPort) (size int, ssl, ok bool) {
+	if s.daemon == nil {
+		return 0, false, false
+	}
+	snap := s.daemon.current.Load()
+	if snap == nil {
+		return 0, false, false
+	}
+	rl := snap.byKey[s.key]
+	if rl == nil {
+		return 0, false, false
+	}
+	hosts := rl.Hosts(local)
+	if hosts == nil || !hosts.ProxyProtocol {
+		return 0, false, false
+	}
+	if hosts.SSL {
+		return proxyproto.MaxHeader + 1, true, true
+	}
+	size = 1024
+	if set := hosts.DefaultServer.Config.Settings; set != nil && set.ClientHeaderBufferSize > 0 {
+		size = int(set.ClientHeaderBufferSize)
+	}
+	return size, false, true
 }

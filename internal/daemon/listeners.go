@@ -66,6 +66,10 @@ type connInfo struct {
 	// certResult is the verification of the client's certificate (OK
 	// when it sent none), for ssl_verify_client's 495.
 	certResult clientauth.Result
+	// proxy is what the connection's PROXY protocol header said; nil on
+	// an address without proxy_protocol or for a header without
+	// addresses.
+	proxy *vars.ProxyProtocol
 }
 
 // openNewListeners binds every socket that snap needs and is not open yet. If one

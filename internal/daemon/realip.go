@@ -19,6 +19,10 @@ type realIPRule struct {
 	unix      bool   // "unix:": clients on unix sockets are trusted
 	header    string // canonical header name
 	recursive bool
+	// proxy is "real_ip_header proxy_protocol" (nginx compares the word
+	// case-sensitively): the address comes from the connection's PROXY
+	// protocol header instead of a header field.
+	proxy bool
 }
 
 // compileRealIP parses set_real_ip_from; nil when the list is empty (the peer is
@@ -27,7 +31,7 @@ func compileRealIP(set *config.Settings) (*realIPRule, error) {
 	if set == nil || len(set.SetRealIPFrom) == 0 {
 		return nil, nil
 	}
-	r := &realIPRule{header: canonicalHeader(set.RealIPHeader), recursive: set.RealIPRecursive}
+	r := &realIPRule{header: canonicalHeader(set.RealIPHeader), recursive: set.RealIPRecursive, proxy: set.RealIPHeader == "proxy_protocol"}
 	if r.header == "" {
 		r.header = "X-Real-Ip"
 	}
@@ -168,11 +172,32 @@ func (r *realIPRule) clientAddr(peer netip.Addr, values []string) (netip.Addr, b
 // apply sets the client address of the request r (st.Remote) from the rule's
 // header, keeping the port, and reports whether the header gave it.
 func (r *realIPRule) apply(req *http.Request, st *vars.State) bool {
+	if r.proxy {
+		return r.applyProxyProtocol(st)
+	}
 	a, ok := r.clientAddr(st.Remote.Addr(), req.Header[r.header])
 	if ok {
 		st.Remote = netip.AddrPortFrom(a, st.Remote.Port())
 	}
 	return ok
+}
+
+// applyProxyProtocol sets the client address and port from the PROXY
+// protocol header when the peer is trusted, as nginx 1.22.1 does (recorded):
+// a header without addresses, or whose source is not an IP address (a v1
+// header's is only checked for its characters), leaves the peer's; a
+// source port 0 gives an empty $remote_port.
+func (r *realIPRule) applyProxyProtocol(st *vars.State) bool {
+	pp := st.ProxyProtocol
+	if pp == nil || !r.trusts(st.Remote.Addr()) {
+		return false
+	}
+	a, err := netip.ParseAddr(pp.Addr)
+	if err != nil || a.Zone() != "" {
+		return false
+	}
+	st.Remote = netip.AddrPortFrom(a, pp.Port)
+	return true
 }
 
 // sameRealIP reports whether two levels' realip settings are the same.

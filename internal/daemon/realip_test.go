@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"net/http"
 	"net/netip"
 	"testing"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/vars"
 )
 
 func TestRealIP(t *testing.T) {
@@ -57,5 +59,46 @@ func TestRealIP(t *testing.T) {
 	}
 	if _, err := compileRealIP(&config.Settings{SetRealIPFrom: []string{"nope"}}); err == nil {
 		t.Error("a bad set_real_ip_from must be an error")
+	}
+}
+
+// TestRealIPProxyProtocol: real_ip_header proxy_protocol takes the PROXY
+// protocol header's source, port included, from a trusted peer only, as
+// nginx 1.22.1 did (recorded); the word is case-sensitive in nginx.
+func TestRealIPProxyProtocol(t *testing.T) {
+	rule := func(header string) *realIPRule {
+		r, err := compileRealIP(&config.Settings{SetRealIPFrom: []string{"127.0.0.1"}, RealIPHeader: header})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	pp := func(addr string, port uint16) *vars.ProxyProtocol { return &vars.ProxyProtocol{Addr: addr, Port: port} }
+	tests := []struct {
+		name   string
+		rule   *realIPRule
+		peer   string
+		header *vars.ProxyProtocol
+		want   string
+		set    bool
+	}{
+		{"trusted", rule("proxy_protocol"), "127.0.0.1:4000", pp("192.0.2.1", 5000), "192.0.2.1:5000", true},
+		{"IPv6", rule("proxy_protocol"), "127.0.0.1:4000", pp("2001:db8::1", 5001), "[2001:db8::1]:5001", true},
+		{"port 0", rule("proxy_protocol"), "127.0.0.1:4000", pp("1.2.3.4", 0), "1.2.3.4:0", true},
+		{"untrusted peer", rule("proxy_protocol"), "10.0.0.1:4000", pp("192.0.2.1", 5000), "10.0.0.1:4000", false},
+		{"no addresses (UNKNOWN)", rule("proxy_protocol"), "127.0.0.1:4000", nil, "127.0.0.1:4000", false},
+		{"not an address", rule("proxy_protocol"), "127.0.0.1:4000", pp("abc.def", 5000), "127.0.0.1:4000", false},
+		{"another case names a header field", rule("Proxy_Protocol"), "127.0.0.1:4000", pp("192.0.2.1", 5000), "127.0.0.1:4000", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &vars.State{}
+			st.Remote = netip.MustParseAddrPort(tt.peer)
+			st.ProxyProtocol = tt.header
+			set := tt.rule.apply(&http.Request{Header: http.Header{}}, st)
+			if set != tt.set || st.Remote.String() != tt.want {
+				t.Errorf("got %s (set %v), want %s (set %v)", st.Remote, set, tt.want, tt.set)
+			}
+		})
 	}
 }

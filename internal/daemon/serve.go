@@ -503,6 +503,7 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Header = vars.HeaderMap(r.Header)
 	st.Fields = ci.fields
 	st.Remote, st.RemoteUnix = ci.remoteAddr, ci.unix
+	st.PeerAddr, st.ProxyProtocol = ci.remoteAddr, ci.proxy
 	st.Local = ci.local
 	st.Start = ci.start
 	st.Length = ci.length

@@ -169,6 +169,7 @@ func (b *addrBook) add(key addrKey, l config.Listen, srv *Server) error {
 	}
 	h.SSL = h.SSL || l.SSL
 	h.HTTP2 = h.HTTP2 || l.HTTP2
+	h.ProxyProtocol = h.ProxyProtocol || l.ProxyProtocol
 	if key.network == "tcp6" && key.ap.Addr().IsUnspecified() && !l.IPv6Only {
 		b.dualStack[key] = true
 	}

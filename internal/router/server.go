@@ -89,6 +89,11 @@ type Hosts struct {
 	// offers HTTP/2 to every server's clients (on TLS; see also the
 	// servers' own "http2 on").
 	HTTP2 bool
+	// ProxyProtocol reports that some server listens on Addr with the
+	// proxy_protocol parameter: every connection to the address starts
+	// with a PROXY protocol header (nginx ORs it over the address's
+	// listens, recorded with nginx 1.22.1).
+	ProxyProtocol bool
 
 	exact map[string]*Server
 	lead  map[string]*Server // "*.example.org" keyed ".example.org"

@@ -394,10 +394,12 @@ func (p *Proxy) accept(l *listener) {
 			p.giveSlot()
 			continue
 		}
+		sock := c
 		if srv.ssl[l.key] && srv.tlsConfig != nil {
 			c = tls.Server(&helloConn{Conn: c}, srv.tlsConfig)
 		}
 		s := p.newSession(c, srv, text)
+		s.sock, s.readPP = sock, srv.proxyProtocol[l.key]
 		s.slot = true
 		go s.run()
 	}

@@ -10,10 +10,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/proxyproto"
 	"fulcrum/internal/upstream"
 )
 
@@ -54,10 +56,24 @@ type session struct {
 
 	// listen is the listen address as nginx's error lines print it.
 	listen string
-	// The addresses as the variables print them.
+	// The addresses as the variables print them. remote and its strings
+	// are the client's after realip; peer and its strings the
+	// connection's own ($realip_remote_addr, $realip_remote_port).
 	remote                 netip.AddrPort
 	remoteAddr, remotePort string
 	serverAddr, serverPort string
+	peer                   netip.AddrPort
+	peerAddr, peerPort     string
+
+	// sock is the accepted connection under any TLS, from which a
+	// "listen ... proxy_protocol" session reads its header (readPP).
+	sock   net.Conn
+	readPP bool
+	// pp is what the PROXY protocol header said; nil without one, or for
+	// a header without addresses. realIP says set_real_ip_from made its
+	// source the client's address.
+	pp     *proxyproto.Header
+	realIP bool
 
 	status int
 	// fromClient and toClient count the client's bytes ($bytes_received,
@@ -137,6 +153,8 @@ type try struct {
 func (p *Proxy) newSession(c net.Conn, srv *server, listen string) *session {
 	s := &session{p: p, srv: srv, c: c, listen: listen, id: p.seq.Add(1), start: p.opts.Clock(), done: make(chan struct{})}
 	s.remoteAddr, s.remotePort, s.remote = splitAddr(c.RemoteAddr())
+	s.peerAddr, s.peerPort, s.peer = s.remoteAddr, s.remotePort, s.remote
+	s.sock = c
 	s.serverAddr, s.serverPort, _ = splitAddr(c.LocalAddr())
 	_, s.udp = c.(*udpConn)
 	s.last.Store(s.start.UnixNano())
@@ -227,13 +245,17 @@ func (s *session) run() {
 	if l := s.errorLog(); l.Enabled(errlog.Info) {
 		s.logPlain(errlog.Info, s.udpPrefix()+"client "+s.c.RemoteAddr().String()+" connected to "+s.listen)
 	}
+	if s.readPP && !s.readProxyProtocol() {
+		s.ended = true
+		return
+	}
 	// nginx's preaccess phase (set, then limit_conn), then its access
 	// phase, come before the TLS handshake.
 	s.runSets()
 	if !s.limitConns() {
 		return
 	}
-	if !s.srv.allowed(s.c.RemoteAddr()) {
+	if !s.srv.allowed(s.clientAddr()) {
 		s.logPlain(errlog.Error, "access forbidden by rule while initializing session"+s.peers())
 		s.status = statusForbidden
 		return
@@ -440,7 +462,7 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 // (logged).
 func (s *session) startTLS(c net.Conn, t *try, addr string) net.Conn {
 	if s.srv.cfg.ProxyProtocol {
-		header := proxyHeader(s.c)
+		header := proxyHeader(s.clientAddr(), s.c.LocalAddr())
 		_ = c.SetWriteDeadline(s.now().Add(s.srv.cfg.ConnectTimeout))
 		n, err := c.Write(header)
 		t.sent.Add(int64(n))
@@ -467,7 +489,7 @@ func (s *session) proxy(up net.Conn) {
 	t := &s.tries[len(s.tries)-1]
 	var header []byte
 	if s.srv.cfg.ProxyProtocol && !s.headerSent {
-		header = proxyHeader(s.c)
+		header = proxyHeader(s.clientAddr(), s.c.LocalAddr())
 	}
 	if header != nil && !s.udp {
 		if _, err := up.Write(header); err != nil {
@@ -802,11 +824,12 @@ func (l *accessLog) write(s *session) {
 	l.file.write(append(line, '\n'))
 }
 
-// proxyHeader is the PROXY protocol v1 line for c, as nginx's
-// ngx_proxy_protocol_write sends it (TCP4 or TCP6 for UDP clients too).
-func proxyHeader(c net.Conn) []byte {
-	src, sok := addrPort(c.RemoteAddr())
-	dst, dok := addrPort(c.LocalAddr())
+// proxyHeader is the PROXY protocol v1 line for a client at remote (after
+// realip) connected to local, as nginx's ngx_proxy_protocol_write sends it
+// (TCP4 or TCP6 for UDP clients too).
+func proxyHeader(remote, local net.Addr) []byte {
+	src, sok := addrPort(remote)
+	dst, dok := addrPort(local)
 	if !sok || !dok {
 		return []byte("PROXY UNKNOWN\r\n")
 	}
@@ -819,4 +842,87 @@ func proxyHeader(c net.Conn) []byte {
 	}
 	return []byte("PROXY " + family + " " + sa.String() + " " + da.String() + " " +
 		strconv.Itoa(int(src.Port())) + " " + strconv.Itoa(int(dst.Port())) + "\r\n")
+}
+
+// readProxyProtocol reads the PROXY protocol header of a "listen ...
+// proxy_protocol" session within proxy_protocol_timeout, as nginx 1.22's
+// ngx_stream_proxy_protocol_handler: it peeks at up to 107 bytes of what
+// came first and takes only the header's, so the payload after it is
+// proxied. With set_real_ip_from trusting the connection, the header's
+// source becomes the client's address (ngx_stream_realip_module). False
+// ends the session, as nginx 1.22.1 ends it (recorded): a broken header
+// (or a close before any byte, nginx's broken header "") with its error
+// line and $status 400; a timeout with an info line and $status 200.
+func (s *session) readProxyProtocol() bool {
+	sc, ok := s.sock.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		s.status = statusBadRequest
+		return false
+	}
+	_ = s.sock.SetReadDeadline(s.now().Add(s.srv.cfg.ProxyProtocolTimeout))
+	h, err := proxyproto.Read(raw, proxyproto.MaxHeader, false)
+	_ = s.sock.SetReadDeadline(time.Time{})
+	if err != nil {
+		s.failedProxyProtocol(err)
+		return false
+	}
+	s.pp = h
+	s.applyRealIP()
+	return true
+}
+
+// failedProxyProtocol logs why the header could not be read and sets the
+// session's status, as nginx 1.22.1 does.
+func (s *session) failedProxyProtocol(err error) {
+	const while = " while reading PROXY protocol"
+	if errors.Is(err, io.EOF) {
+		err = &proxyproto.Error{Msg: `broken header: ""`}
+	}
+	if e, ok := proxyproto.IsInvalid(err); ok {
+		s.status = statusBadRequest
+		if e.Msg != "" {
+			s.logPlain(errlog.Error, e.Msg+while+s.peers())
+		}
+		return
+	}
+	s.status = statusOK
+	if isTimeout(err) {
+		s.logPlain(errlog.Info, "client timed out (110: Connection timed out)"+while+s.peers())
+		return
+	}
+	s.logPlain(errlog.Info, "recv() failed ("+errlog.Errno(err)+")"+while+s.peers())
+}
+
+// applyRealIP makes the PROXY protocol header's source the client's
+// address when set_real_ip_from trusts the connection, as nginx's stream
+// realip module: a header without addresses, or whose source is not an IP
+// address, leaves the connection's.
+func (s *session) applyRealIP() {
+	if s.pp == nil || !s.srv.trustsRealIP(s.peer.Addr()) {
+		return
+	}
+	a, err := netip.ParseAddr(s.pp.SrcAddr)
+	if err != nil || a.Zone() != "" {
+		return
+	}
+	s.realIP = true
+	s.remote = netip.AddrPortFrom(a, s.pp.SrcPort)
+	s.remoteAddr = proxyproto.FormatAddr(a)
+	s.remotePort = ""
+	if s.pp.SrcPort != 0 {
+		s.remotePort = strconv.Itoa(int(s.pp.SrcPort))
+	}
+}
+
+// clientAddr is the client's address after realip, as a net.Addr: the
+// connection's own unless set_real_ip_from applied.
+func (s *session) clientAddr() net.Addr {
+	if !s.realIP {
+		return s.c.RemoteAddr()
+	}
+	return net.TCPAddrFromAddrPort(s.remote)
 }

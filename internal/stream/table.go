@@ -87,6 +87,14 @@ type server struct {
 	bindValue *template
 	// listenPos is where each address is listened on, for bind errors.
 	listenPos map[string]config.Pos
+	// proxyProtocol are the listen keys with the proxy_protocol
+	// parameter: their sessions start by reading the header.
+	proxyProtocol map[string]bool
+	// realIP are set_real_ip_from's networks (realIPUnix: "unix:"): a
+	// connection from one takes its PROXY protocol header's source as its
+	// client address (ngx_stream_realip_module).
+	realIP     []netip.Prefix
+	realIPUnix bool
 	// ssl are the listen keys with the ssl parameter; tlsConfig
 	// terminates their TLS (nil when the server has no certificate).
 	ssl       map[string]bool
@@ -176,6 +184,7 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 			t.keys = append(t.keys, key)
 			srv.listenPos[key] = l.Pos
 			srv.ssl[key] = l.SSL
+			srv.proxyProtocol[key] = l.ProxyProtocol
 		}
 	}
 	return t, nil
@@ -215,7 +224,10 @@ func resolverOf(u *config.Upstream, pool *upstream.Pool, log *errlog.Logger) *re
 // compileServer compiles one server block; g is its literal proxy_pass's
 // upstream (nil for return and a proxy_pass with variables).
 func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files) (*server, error) {
-	srv := &server{cfg: sc, listenPos: map[string]config.Pos{}, ssl: map[string]bool{}}
+	srv := &server{cfg: sc, listenPos: map[string]config.Pos{}, ssl: map[string]bool{}, proxyProtocol: map[string]bool{}}
+	if err := srv.compileRealIP(); err != nil {
+		return nil, at(err, sc.Pos)
+	}
 	if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
 		srv.tlsConfig, srv.verifier = serverTLS(sc)
 	}
@@ -339,6 +351,45 @@ type UpstreamStatus struct {
 	// Servers are primaries then backups; Requests counts connections.
 	Servers []upstream.ServerStatus
 	pool    *upstream.Pool
+}
+
+// compileRealIP parses set_real_ip_from (config checked the values).
+func (srv *server) compileRealIP() error {
+	for _, v := range srv.cfg.SetRealIPFrom {
+		if v == "unix:" {
+			srv.realIPUnix = true
+			continue
+		}
+		var p netip.Prefix
+		var err error
+		if strings.Contains(v, "/") {
+			p, err = netip.ParsePrefix(v)
+		} else {
+			var a netip.Addr
+			a, err = netip.ParseAddr(v)
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if err != nil {
+			return fmt.Errorf("set_real_ip_from %q: %w", v, err)
+		}
+		srv.realIP = append(srv.realIP, p.Masked())
+	}
+	return nil
+}
+
+// trustsRealIP reports whether set_real_ip_from lists the connection's
+// client address (invalid: a unix socket's client).
+func (srv *server) trustsRealIP(a netip.Addr) bool {
+	if !a.IsValid() {
+		return srv.realIPUnix
+	}
+	a = a.Unmap()
+	for _, p := range srv.realIP {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // allowed applies the server's allow and deny rules to a client, as

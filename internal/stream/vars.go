@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/proxyproto"
 )
 
 // getter appends a variable's value for session s; found false means "not
@@ -30,11 +31,19 @@ type tplPart struct {
 // variables are the stream variables of nginx 1.22 that fulcrum knows
 // (ngx_stream_variables.c, ngx_stream_upstream.c), by name.
 var variables = map[string]getter{
-	"remote_addr":        func(d []byte, s *session) ([]byte, bool) { return append(d, s.remoteAddr...), true },
-	"remote_port":        func(d []byte, s *session) ([]byte, bool) { return append(d, s.remotePort...), true },
-	"binary_remote_addr": binaryRemoteAddr,
-	"server_addr":        func(d []byte, s *session) ([]byte, bool) { return append(d, s.serverAddr...), true },
-	"server_port":        func(d []byte, s *session) ([]byte, bool) { return append(d, s.serverPort...), true },
+	"remote_addr":         func(d []byte, s *session) ([]byte, bool) { return append(d, s.remoteAddr...), true },
+	"remote_port":         func(d []byte, s *session) ([]byte, bool) { return append(d, s.remotePort...), true },
+	"binary_remote_addr":  binaryRemoteAddr,
+	"realip_remote_addr":  func(d []byte, s *session) ([]byte, bool) { return append(d, s.peerAddr...), true },
+	"realip_remote_port":  func(d []byte, s *session) ([]byte, bool) { return append(d, s.peerPort...), true },
+	"proxy_protocol_addr": proxyProtocolVar(func(d []byte, h *proxyproto.Header) []byte { return append(d, h.SrcAddr...) }),
+	"proxy_protocol_port": proxyProtocolVar(func(d []byte, h *proxyproto.Header) []byte { return appendPort(d, h.SrcPort) }),
+	"proxy_protocol_server_addr": proxyProtocolVar(func(d []byte, h *proxyproto.Header) []byte {
+		return append(d, h.DstAddr...)
+	}),
+	"proxy_protocol_server_port": proxyProtocolVar(func(d []byte, h *proxyproto.Header) []byte { return appendPort(d, h.DstPort) }),
+	"server_addr":                func(d []byte, s *session) ([]byte, bool) { return append(d, s.serverAddr...), true },
+	"server_port":                func(d []byte, s *session) ([]byte, bool) { return append(d, s.serverPort...), true },
 	"protocol": func(d []byte, s *session) ([]byte, bool) {
 		if s.udp {
 			return append(d, "UDP"...), true
@@ -67,6 +76,25 @@ var variables = map[string]getter{
 	"upstream_connect_time":    upstreamList(func(d []byte, t *try) []byte { return appendTime(d, t.connect) }),
 	"upstream_first_byte_time": upstreamList(func(d []byte, t *try) []byte { return appendTime(d, t.firstByte) }),
 	"upstream_session_time":    upstreamList(func(d []byte, t *try) []byte { return appendTime(d, t.session) }),
+}
+
+// proxyProtocolVar makes a $proxy_protocol_* getter: not found without a
+// PROXY protocol header with addresses, as in nginx.
+func proxyProtocolVar(get func(d []byte, h *proxyproto.Header) []byte) getter {
+	return func(d []byte, s *session) ([]byte, bool) {
+		if s.pp == nil {
+			return d, false
+		}
+		return get(d, s.pp), true
+	}
+}
+
+// appendPort appends a port; 0 appends nothing (found, empty), as nginx.
+func appendPort(d []byte, p uint16) []byte {
+	if p == 0 {
+		return d
+	}
+	return strconv.AppendUint(d, uint64(p), 10)
 }
 
 // binaryRemoteAddr is the client's address in binary form (4 or 16 bytes).

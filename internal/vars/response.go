@@ -47,6 +47,42 @@ func getRemotePort(dst []byte, st *State) ([]byte, bool) {
 	return appendPort(dst, st.Remote), true
 }
 
+// getRealIPRemoteAddr is the connection's own client address, before
+// realip (ngx_http_realip_module's $realip_remote_addr).
+func getRealIPRemoteAddr(dst []byte, st *State) ([]byte, bool) {
+	if !st.PeerAddr.IsValid() {
+		return appendRemote(dst, st), true
+	}
+	return appendAddr(dst, st.PeerAddr), true
+}
+
+// getRealIPRemotePort is the connection's own client port, before realip.
+func getRealIPRemotePort(dst []byte, st *State) ([]byte, bool) {
+	if !st.PeerAddr.IsValid() {
+		return appendPort(dst, st.Remote), true
+	}
+	return appendPort(dst, st.PeerAddr), true
+}
+
+// proxyProtocolGetter makes a $proxy_protocol_* getter: not found when the
+// connection has no PROXY protocol addresses, as in nginx.
+func proxyProtocolGetter(get func(dst []byte, pp *ProxyProtocol) []byte) Getter {
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if st.ProxyProtocol == nil {
+			return dst, false
+		}
+		return get(dst, st.ProxyProtocol), true
+	}
+}
+
+// appendPortNumber appends a port; 0 appends nothing, as nginx prints it.
+func appendPortNumber(dst []byte, p uint16) []byte {
+	if p == 0 {
+		return dst
+	}
+	return strconv.AppendUint(dst, uint64(p), 10)
+}
+
 func getServerAddr(dst []byte, st *State) ([]byte, bool) {
 	return appendAddr(dst, st.Local), true
 }

@@ -125,6 +125,14 @@ type Request struct {
 	// RemoteUnix says the client came over a unix socket, so it has no
 	// address.
 	RemoteUnix bool
+	// PeerAddr is the client connection's own address, which realip does
+	// not change ($realip_remote_addr, $realip_remote_port); zero means
+	// Remote's (and RemoteUnix's).
+	PeerAddr netip.AddrPort
+	// ProxyProtocol is what the connection's PROXY protocol header said
+	// ($proxy_protocol_addr, _port, _server_addr, _server_port); nil when
+	// the address does not read one or the header gave no addresses.
+	ProxyProtocol *ProxyProtocol
 	// Local is the address that accepted the connection ($server_addr,
 	// $server_port).
 	Local netip.AddrPort
@@ -614,4 +622,12 @@ func (s LimitConnStatus) String() string {
 		return limitConnNames[s]
 	}
 	return ""
+}
+
+// ProxyProtocol is the client and proxy addresses of a PROXY protocol
+// header, as nginx keeps them: the addresses as text (a v1 header's are
+// not checked to be addresses), the ports as numbers (0 prints as empty).
+type ProxyProtocol struct {
+	Addr, ServerAddr string
+	Port, ServerPort uint16
 }

@@ -119,3 +119,51 @@ func TestAbsoluteURL(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyProtocolVariables: the $proxy_protocol_* variables are not found
+// without a header's addresses, and a port 0 is found and empty, as nginx
+// 1.22.1 logs them; $realip_remote_* are the connection's own address.
+func TestProxyProtocolVariables(t *testing.T) {
+	c := &Compiler{Now: fixedClock}
+	pp := &ProxyProtocol{Addr: "192.0.2.1", Port: 5000, ServerAddr: "198.51.100.2"}
+	tests := []struct {
+		name  string
+		st    *State
+		want  string
+		found bool
+	}{
+		{"proxy_protocol_addr", ppState(pp), "192.0.2.1", true},
+		{"proxy_protocol_port", ppState(pp), "5000", true},
+		{"proxy_protocol_server_addr", ppState(pp), "198.51.100.2", true},
+		{"proxy_protocol_server_port", ppState(pp), "", true},
+		{"proxy_protocol_addr", &State{}, "", false},
+		{"proxy_protocol_port", &State{}, "", false},
+		{"realip_remote_addr", realIPState("127.0.0.1:4000"), "127.0.0.1", true},
+		{"realip_remote_port", realIPState("127.0.0.1:4000"), "4000", true},
+		{"realip_remote_addr", realIPState(""), "192.0.2.1", true},
+	}
+	for _, tt := range tests {
+		got, ok := value(t, c, tt.name, tt.st)
+		if got != tt.want || ok != tt.found {
+			t.Errorf("$%s = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.found)
+		}
+	}
+}
+
+// realIPState is a request from 192.0.2.1:5000 (after realip) on a
+// connection from peer ("" for none).
+func realIPState(peer string) *State {
+	st := &State{}
+	st.Remote = netip.MustParseAddrPort("192.0.2.1:5000")
+	if peer != "" {
+		st.PeerAddr = netip.MustParseAddrPort(peer)
+	}
+	return st
+}
+
+// ppState is a request whose connection's header said pp.
+func ppState(pp *ProxyProtocol) *State {
+	st := &State{}
+	st.ProxyProtocol = pp
+	return st
+}

@@ -116,6 +116,18 @@ func connectionVar(name string) Getter {
 		return getRemotePort
 	case "server_addr":
 		return getServerAddr
+	case "realip_remote_addr":
+		return getRealIPRemoteAddr
+	case "realip_remote_port":
+		return getRealIPRemotePort
+	case "proxy_protocol_addr":
+		return proxyProtocolGetter(func(dst []byte, pp *ProxyProtocol) []byte { return append(dst, pp.Addr...) })
+	case "proxy_protocol_port":
+		return proxyProtocolGetter(func(dst []byte, pp *ProxyProtocol) []byte { return appendPortNumber(dst, pp.Port) })
+	case "proxy_protocol_server_addr":
+		return proxyProtocolGetter(func(dst []byte, pp *ProxyProtocol) []byte { return append(dst, pp.ServerAddr...) })
+	case "proxy_protocol_server_port":
+		return proxyProtocolGetter(func(dst []byte, pp *ProxyProtocol) []byte { return appendPortNumber(dst, pp.ServerPort) })
 	case "server_port":
 		return getServerPort
 	case "connection":

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,82 @@ func TestHealthCheckConfigTest(t *testing.T) {
 	dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": ok})
 	if r := runFulcrum(t, "-t", "-c", filepath.Join(dir, "fulcrum.conf")); r.code != 0 {
 		t.Errorf("valid config: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestStreamHealthCheck runs the binary with a stream health_check (NGINX
+// Plus's ngx_stream_upstream_hc_module): the server whose answer does not
+// pass the match block is logged unhealthy and shown so by the runtime API
+// and the metrics, the other stays up, and every session goes to it.
+func TestStreamHealthCheck(t *testing.T) {
+	good, bad := startTCPEcho(t, "ok"), startTCPEcho(t, "no")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location /api { api; }
+        location = /metrics { metrics; }
+    }
+}
+stream {
+    match hello { send "PING\n"; expect ~ "^ok PING"; }
+    upstream db { zone db 64k; server %s; server %s; }
+    server {
+        listen 127.0.0.1:0;
+        proxy_pass db;
+        health_check interval=50ms match=hello;
+        health_check_timeout 300ms;
+    }
+}`, good, bad), 2)
+	client := newClient()
+	waitFor(t, "the unhealthy line", func() bool {
+		return in.logged(`[warn]`) && in.logged(`upstream server `+bad+` in upstream "db" is unhealthy`)
+	})
+	code, _, body := call(t, client, "GET", in.url(0)+"/api/9/stream/upstreams/db", "")
+	var db struct {
+		Peers []struct{ Server, State string }
+	}
+	if err := json.Unmarshal(body, &db); code != 200 || err != nil || len(db.Peers) != 2 {
+		t.Fatalf("GET /api/9/stream/upstreams/db: %d %v %s", code, err, body)
+	}
+	states := map[string]string{db.Peers[0].Server: db.Peers[0].State, db.Peers[1].Server: db.Peers[1].State}
+	if states[good] != "up" || states[bad] != "unhealthy" {
+		t.Errorf("API states %v", states)
+	}
+	_, _, metrics := call(t, client, "GET", in.url(0)+"/metrics", "")
+	if want := `server="` + bad + `",state="unhealthy"} 1`; !strings.Contains(string(metrics), want) {
+		t.Errorf("metrics lack %s", want)
+	}
+	for range 3 {
+		s := openTCP(t, in.listening()[1])
+		if got := s.ask("x"); got != "ok x" {
+			t.Errorf("session answered %q", got)
+		}
+	}
+}
+
+// TestStreamHealthCheckConfigTest: `fulcrum -t` refuses a stream
+// health_check without a zone, and a match= that names no stream match
+// block.
+func TestStreamHealthCheckConfigTest(t *testing.T) {
+	tests := []struct{ name, stream, want string }{
+		{"no zone", "upstream db { server 127.0.0.1:9; }\nserver { listen 127.0.0.1:0; proxy_pass db;\nhealth_check; }",
+			`upstream "db" must reside in shared memory for "health_check" in %s:6`},
+		{"unknown match", "upstream db { zone db 64k; server 127.0.0.1:9; }\nserver { listen 127.0.0.1:0; proxy_pass db;\nhealth_check match=m; }",
+			`match "m" not found in %s:6`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conf := fmt.Sprintf("events {}\nstream {\n\n%s\n}\n", tt.stream)
+			dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": conf})
+			path := filepath.Join(dir, "fulcrum.conf")
+			r := runFulcrum(t, "-t", "-c", path)
+			want := "fulcrum: [emerg] " + fmt.Sprintf(tt.want, path)
+			if r.code != 1 || !strings.HasPrefix(r.stderr, want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
+			}
+		})
 	}
 }

@@ -32,6 +32,8 @@ type builder struct {
 	charsets  charsetTable                      // the charset names and charset_maps of the whole configuration
 	// matchByName are the match blocks by name, for health_check's match=.
 	matchByName map[string]*Match
+	// streamMatchByName are the stream block's match blocks by name.
+	streamMatchByName map[string]*StreamMatch
 }
 
 // buildOptions are what the builder needs from LoadOptions, resolved.

@@ -275,46 +275,28 @@ var healthParams = []string{"interval", "jitter", "fails", "passes", "uri", "mat
 // healthParam applies one parameter of a health_check directive.
 func (b *builder) healthParam(hc *HealthCheck, d *Directive, p string) error {
 	key, val, hasVal := strings.Cut(p, "=")
-	var err error
 	switch {
-	case key == "interval" && hasVal:
-		hc.Interval, err = parseTime(val, false)
-		if hc.Interval <= 0 {
-			err = errBadValue
-		}
-	case key == "jitter" && hasVal:
-		hc.Jitter, err = parseTime(val, false)
-	case key == "fails" && hasVal:
-		hc.Fails, err = parsePositive(val)
-	case key == "passes" && hasVal:
-		hc.Passes, err = parsePositive(val)
 	case key == "uri" && hasVal:
 		hc.URI = val
 		if val == "" || strings.ContainsAny(val, " \t\r\n") {
-			err = errBadValue
+			return hintf(d.Pos, healthParamHint(key), `invalid parameter "%s"`, p)
 		}
-	case key == "port" && hasVal:
-		hc.Port, err = parsePositive(val)
-		if hc.Port > 65535 {
-			err = errBadValue
-		}
+		return nil
 	case key == "match" && hasVal:
 		if hc.Match = b.matchByName[val]; hc.Match == nil {
 			return hintf(d.Pos, `define "match `+val+` { ... }" in the http block`, `match "%s" not found`, val)
 		}
-	case p == "mandatory":
-		hc.Mandatory = true
-	case p == "persistent":
-		hc.Persistent = true
+		return nil
 	case key == "type" || key == "grpc_service" || key == "grpc_status" || key == "keepalive_time":
 		return hintf(d.Pos, "fulcrum's health checks are plain HTTP GET requests on a new connection", `fulcrum does not support the "%s" parameter of "health_check" yet`, key)
-	default:
+	}
+	knobs := healthKnobs{interval: &hc.Interval, jitter: &hc.Jitter, fails: &hc.Fails, passes: &hc.Passes,
+		port: &hc.Port, mandatory: &hc.Mandatory, persistent: &hc.Persistent}
+	ok, err := knobs.apply(d, p)
+	if !ok {
 		return unknownHealthParam(d, p)
 	}
-	if err != nil {
-		return hintf(d.Pos, healthParamHint(key), `invalid parameter "%s"`, p)
-	}
-	return nil
+	return err
 }
 
 // parsePositive reads a whole number of at least 1.

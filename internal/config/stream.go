@@ -28,7 +28,10 @@ type Stream struct {
 	Maps         []*Map
 	Geos         []*Geo
 	SplitClients []*SplitClients
-	Pos          Pos
+	// Matches are the stream block's match blocks (NGINX Plus's
+	// ngx_stream_upstream_hc_module), in config order.
+	Matches []*StreamMatch
+	Pos     Pos
 }
 
 // StreamSet is a stream server's "set $variable value"
@@ -155,7 +158,12 @@ type StreamServer struct {
 	// ErrorLogs are the effective error_log targets; nil means the main
 	// context's.
 	ErrorLogs []ErrorLog
-	Pos       Pos
+	// HealthChecks are the server's own health_check directives (NGINX
+	// Plus's ngx_stream_upstream_hc_module); HealthCheckTimeout is
+	// health_check_timeout (5s), the server's or the stream block's.
+	HealthChecks       []*StreamHealthCheck
+	HealthCheckTimeout time.Duration
+	Pos                Pos
 }
 
 // StreamListen is one listen directive of a stream server.
@@ -209,6 +217,9 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 		return nil, err
 	}
 	st.LimitConnZones = zones
+	if err := b.streamMatches(st, top); err != nil {
+		return nil, err
+	}
 	seen := map[string]Pos{}
 	for _, sd := range top.own("server") {
 		srv, err := b.streamServer(st, top, sd)
@@ -421,6 +432,9 @@ func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamSer
 		return nil, err
 	}
 	if err := b.streamProxySSL(srv, sc); err != nil {
+		return nil, err
+	}
+	if err := b.streamHealthChecks(srv, sc); err != nil {
 		return nil, err
 	}
 	return srv, b.streamLogs(srv, sc)

@@ -1,6 +1,8 @@
 // Package health runs active health checks, NGINX Plus's health_check: every
 // interval, a GET request to each server of an upstream group, whose response
-// must pass a match block (or have a 2xx or 3xx status). The verdicts are
+// must pass a match block (or have a 2xx or 3xx status), or, for a stream
+// upstream ([StreamProbe]), a TCP connection or UDP datagram with the stream
+// match block's send and expect. The verdicts are
 // kept by package upstream (Server.ReportCheck), which takes an unhealthy
 // server out of every pick.
 //
@@ -61,6 +63,10 @@ type Check struct {
 	ConnectTimeout, SendTimeout, ReadTimeout time.Duration
 	// TLS, when set, speaks TLS to the servers (proxy_pass https://).
 	TLS *tls.Config
+	// Stream, when set, makes the check a stream one (StreamProbe): URI,
+	// Host, Header, HTTP10, Match, the three timeouts and TLS are then
+	// unused.
+	Stream *StreamProbe
 	// OnChange, when set, is told of every verdict change (for the error
 	// log): the server, the change and, for a failure, why.
 	OnChange func(s *upstream.Server, c upstream.HealthChange, why error)
@@ -165,6 +171,9 @@ func (c *Check) checkServer(ctx context.Context, s *upstream.Server) {
 // passes, else why it failed (a connect, send or read error or timeout,
 // or ErrMatch).
 func (c *Check) Probe(ctx context.Context, s *upstream.Server) error {
+	if c.Stream != nil {
+		return c.probeStream(ctx, s)
+	}
 	conn, err := c.dial(ctx, s)
 	if err != nil {
 		return err

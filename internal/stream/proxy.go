@@ -212,9 +212,11 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 	}
 	if old := p.cur.Load(); old != nil {
 		old.stopResolvers()
+		old.health.Stop() // before t's checks attach to the pools they share
 	}
 	p.cur.Store(t)
 	t.startResolvers()
+	t.health.Start()
 	for key, l := range p.listeners {
 		if t.servers[key] == nil {
 			l.close()
@@ -453,6 +455,7 @@ func (p *Proxy) Sessions() int {
 // Shutdown stops accepting and waits for the sessions to end, until ctx is
 // done; then it closes the sessions left (nginx's worker_shutdown_timeout).
 func (p *Proxy) Shutdown(ctx context.Context) error {
+	p.stopHealth()
 	p.closeListeners()
 	for {
 		p.smu.Lock()
@@ -479,11 +482,21 @@ func (p *Proxy) Close() {
 	p.mu.Lock()
 	if t := p.cur.Load(); t != nil {
 		t.stopResolvers()
+		t.health.Stop()
 	}
 	p.mu.Unlock()
 	p.closeListeners()
 	p.closeSessions()
 	p.files.closeAll()
+}
+
+// stopHealth stops the health checks of the configuration in force.
+func (p *Proxy) stopHealth() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t := p.cur.Load(); t != nil {
+		t.health.Stop()
+	}
 }
 
 func (p *Proxy) closeListeners() {

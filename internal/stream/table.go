@@ -13,6 +13,7 @@ import (
 	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/health"
 	"fulcrum/internal/resolve"
 	"fulcrum/internal/upstream"
 )
@@ -34,6 +35,9 @@ type table struct {
 	// with variables may name; targets its other destinations.
 	groups  []*group
 	targets *targets
+	// health are the servers' health_check directives (Apply starts and
+	// stops them with the table).
+	health *health.Group
 }
 
 // group is an upstream block compiled: its servers and balancing.
@@ -187,6 +191,7 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 			srv.proxyProtocol[key] = l.ProxyProtocol
 		}
 	}
+	t.buildHealth(cfg, groups, log)
 	return t, nil
 }
 

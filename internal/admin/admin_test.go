@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,40 @@ func TestMetricsLabels(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}
+
+// TestPeerAverageTimes: the average times show in whole milliseconds once
+// a server has a sample, and not before.
+func TestPeerAverageTimes(t *testing.T) {
+	var s upstream.ServerStatus
+	s.AvgTimes[upstream.MetricHeader], s.HasAvgTime[upstream.MetricHeader] = 12500*time.Microsecond, true
+	s.AvgTimes[upstream.MetricLastByte], s.HasAvgTime[upstream.MetricLastByte] = 40*time.Millisecond, true
+	tests := []struct {
+		name string
+		v    any
+		want []string
+		not  []string
+	}{
+		{"http", peer(&s), []string{`"header_time":12`, `"response_time":40`}, nil},
+		{"http without samples", peer(&upstream.ServerStatus{}), nil, []string{"header_time", "response_time"}},
+		{"stream", streamUpstreamOf(&Upstream{Servers: []upstream.ServerStatus{s}}), []string{`"first_byte_time":12`, `"response_time":40`}, []string{"connect_time"}},
+	}
+	for _, tt := range tests {
+		b, err := json.Marshal(tt.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s: %s lacks %s", tt.name, b, w)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(string(b), n) {
+				t.Errorf("%s: %s has %s", tt.name, b, n)
+			}
 		}
 	}
 }

@@ -8,9 +8,11 @@ import (
 )
 
 // The API's JSON objects, with NGINX Plus's field names (API version 9).
-// Fields fulcrum does not know (header_time, response_time, the per-code
-// responses, health_checks, downtime, selected, ssl) are left out rather
-// than shown as zeros.
+// Fields fulcrum does not know (the per-code responses, health_checks,
+// downtime, selected, ssl) are left out rather than shown as zeros; the
+// average times (header_time, response_time, connect_time,
+// first_byte_time) are left out until the server has answered once, as
+// NGINX Plus does.
 
 type nginxObject struct {
 	Version       string `json:"version"`
@@ -65,6 +67,10 @@ type peerObject struct {
 	Received  int64           `json:"received"`
 	Fails     int64           `json:"fails"`
 	Unavail   int64           `json:"unavail"`
+	// HeaderTime and ResponseTime are the server's average times to the
+	// response header and to the whole response, in milliseconds.
+	HeaderTime   *int64 `json:"header_time,omitempty"`
+	ResponseTime *int64 `json:"response_time,omitempty"`
 }
 
 // streamUpstreamObject is a stream upstream (/stream/upstreams/{name}).
@@ -90,6 +96,12 @@ type streamPeerObject struct {
 	Received    int64  `json:"received"`
 	Fails       int64  `json:"fails"`
 	Unavail     int64  `json:"unavail"`
+	// ConnectTime, FirstByteTime and ResponseTime are the server's
+	// average times to connect, to the first byte and to the session's
+	// end, in milliseconds.
+	ConnectTime   *int64 `json:"connect_time,omitempty"`
+	FirstByteTime *int64 `json:"first_byte_time,omitempty"`
+	ResponseTime  *int64 `json:"response_time,omitempty"`
 }
 
 func streamUpstreamOf(u *Upstream) streamUpstreamObject {
@@ -98,7 +110,8 @@ func streamUpstreamOf(u *Upstream) streamUpstreamObject {
 		p := peer(&u.Servers[i])
 		o.Peers = append(o.Peers, streamPeerObject{ID: p.ID, Server: p.Server, Name: p.Name, Backup: p.Backup, Weight: p.Weight,
 			State: p.State, Active: p.Active, MaxConns: p.MaxConns, Connections: p.Requests, Sent: p.Sent, Received: p.Received,
-			Fails: p.Fails, Unavail: p.Unavail})
+			Fails: p.Fails, Unavail: p.Unavail, ConnectTime: avgMillis(&u.Servers[i], upstream.MetricConnect),
+			FirstByteTime: avgMillis(&u.Servers[i], upstream.MetricHeader), ResponseTime: p.ResponseTime})
 	}
 	return o
 }
@@ -174,7 +187,18 @@ func peer(s *upstream.ServerStatus) peerObject {
 		State: State(s), Active: s.Active, MaxConns: s.MaxConns, Requests: s.Requests,
 		Responses: responsesObject{C1xx: r.Class1xx, C2xx: r.Class2xx, C3xx: r.Class3xx, C4xx: r.Class4xx, C5xx: r.Class5xx, Total: r.Total()},
 		Sent:      s.Sent, Received: s.Received, Fails: s.Failures, Unavail: s.Unavail,
+		HeaderTime: avgMillis(s, upstream.MetricHeader), ResponseTime: avgMillis(s, upstream.MetricLastByte),
 	}
+}
+
+// avgMillis is the server's average of m in whole milliseconds, or nil
+// before its first sample.
+func avgMillis(s *upstream.ServerStatus, m upstream.Metric) *int64 {
+	if !s.HasAvgTime[m] {
+		return nil
+	}
+	ms := s.AvgTimes[m].Milliseconds()
+	return &ms
 }
 
 func upstreamOf(u *Upstream) upstreamObject {

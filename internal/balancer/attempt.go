@@ -75,6 +75,12 @@ type Attempt struct {
 
 	sticky []byte // Input.StickyID
 	stuck  bool   // the server held now was chosen by sticky
+
+	// pending says the server held now counts this request as incomplete
+	// for least_time's inflight (upstream.Server.BeginPending), since
+	// since, until its metric is sampled or it is released.
+	pending bool
+	since   time.Time
 }
 
 // Reset prepares a for a new request to pool p balanced by pol. A server
@@ -83,6 +89,7 @@ type Attempt struct {
 // count.
 func (a *Attempt) Reset(p *upstream.Pool, pol Policy, in Input) {
 	if a.cur != nil {
+		a.endPending()
 		a.cur.Release(time.Time{}, upstream.Neutral)
 	}
 	t := a.tried
@@ -108,7 +115,7 @@ func (a *Attempt) Next(now time.Time) (*upstream.Server, error) {
 	}
 	if !a.backup {
 		if s := a.pool.Acquire(false, now, (*chooser)(a)); s != nil {
-			a.cur = s
+			a.hold(s, now)
 			return s, nil
 		}
 		if !a.pool.HasBackup() {
@@ -118,10 +125,53 @@ func (a *Attempt) Next(now time.Time) (*upstream.Server, error) {
 		a.tried.clear()
 	}
 	if s := a.pool.Acquire(true, now, (*chooser)(a)); s != nil {
-		a.cur = s
+		a.hold(s, now)
 		return s, nil
 	}
 	return nil, ErrNoLiveUpstream
+}
+
+// hold makes s the server held now, counting the request as incomplete
+// on it when the policy is least_time with inflight.
+func (a *Attempt) hold(s *upstream.Server, now time.Time) {
+	a.cur = s
+	if lt, ok := a.policy.(*LeastTime); ok && lt.Inflight {
+		s.BeginPending(now)
+		a.pending, a.since = true, now
+	}
+}
+
+// endPending ends the held server's count of this request as incomplete.
+func (a *Attempt) endPending() {
+	if a.pending {
+		a.cur.EndPending(a.since)
+		a.pending = false
+	}
+}
+
+// Sample records a measured time of the held server (upstream.Server.Sample):
+// the caller reports each time as it is measured (the connect time, the
+// header or first byte, the last byte). The sample of least_time's metric
+// ends the request's count as incomplete. It does nothing when no server
+// is held.
+func (a *Attempt) Sample(m upstream.Metric, d time.Duration) {
+	if a.cur == nil {
+		return
+	}
+	a.cur.Sample(m, d)
+	if lt, ok := a.policy.(*LeastTime); ok && lt.Metric == m {
+		a.endPending()
+	}
+}
+
+// Detach gives up the held server without releasing it, for a caller that
+// releases it itself with upstream.Server.Release; the request stops
+// counting as incomplete on it.
+func (a *Attempt) Detach() {
+	if a.cur != nil {
+		a.endPending()
+		a.cur = nil
+	}
 }
 
 // Release gives back the server of the last Next with the attempt's
@@ -133,6 +183,7 @@ func (a *Attempt) Release(now time.Time, o upstream.Outcome) (disabled bool) {
 	if s == nil {
 		return false
 	}
+	a.endPending()
 	a.cur = nil
 	disabled = s.Release(now, o)
 	switch {

@@ -11,6 +11,8 @@
 //     (ngx_http_upstream_hash_module.c);
 //   - [Random]: by weight, or the better of two ("random two least_conn")
 //     (ngx_http_upstream_random_module.c).
+//   - [LeastTime]: NGINX Plus's least_time, the least average time (fed by
+//     the caller through Attempt.Sample) times active requests per weight.
 //
 // The hash and random methods fall back to round robin after 20 unusable
 // candidates, as nginx does.
@@ -20,6 +22,9 @@
 // retry while Tries allows. Next never returns a server twice within one
 // request (a tried set, reset only when it moves to the backup servers)
 // and returns [ErrNoLiveUpstream] when no server is usable.
+//
+// A pool with a queue (NGINX Plus's "queue", upstream.Queue) lets the first
+// attempt wait for a server with [Attempt.Wait], in arrival order.
 //
 // The package sees no *http.Request and no config: the caller passes the
 // evaluated hash key and the client address.

@@ -25,6 +25,8 @@ var allPolicies = []policyCase{
 	{"hash_consistent", func(p *upstream.Pool) Policy { return NewConsistentHash(p) }},
 	{"random", func(*upstream.Pool) Policy { return &Random{} }},
 	{"random_two", func(*upstream.Pool) Policy { return &Random{Two: true} }},
+	{"least_time", func(*upstream.Pool) Policy { return &LeastTime{Metric: upstream.MetricHeader} }},
+	{"least_time_inflight", func(*upstream.Pool) Policy { return &LeastTime{Metric: upstream.MetricLastByte, Inflight: true} }},
 }
 
 // eightServers is a mixed pool: weights, a down server, a max_conns

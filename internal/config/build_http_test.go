@@ -32,6 +32,21 @@ func TestBuildErrors(t *testing.T) {
 		{"hash parameter", "http { upstream a { hash $x bogus; server 127.0.0.1; } }", `invalid parameter "bogus" in nginx.conf:1`},
 		{"random parameter", "http { upstream a { random three; server 127.0.0.1; } }", `invalid parameter "three" in nginx.conf:1`},
 		{"keepalive 0", "http { upstream a { server 127.0.0.1; keepalive 0; } }", `invalid value "0" in "keepalive" directive in nginx.conf:1`},
+		{"least_time time", "http { upstream a { least_time connect; server 127.0.0.1; } }",
+			`invalid parameter "connect" in nginx.conf:1, use header or last_byte, optionally followed by inflight`},
+		{"least_time second parameter", "http { upstream a { least_time header all; server 127.0.0.1; } }",
+			`invalid parameter "all" in nginx.conf:1, the only second parameter of least_time is "inflight"`},
+		{"least_time and least_conn", "http { upstream a {\nleast_time header;\nleast_conn;\nserver 127.0.0.1; } }",
+			`load balancing method redefined in nginx.conf:3, an upstream has one balancing method; "least_time" was set in `},
+		{"method after queue", "http { upstream a {\nserver 127.0.0.1 max_conns=1;\nqueue 5;\nleast_time last_byte; } }",
+			`"least_time" directive must come before "queue" in nginx.conf:4, move "least_time" above the "queue" directive in `},
+		{"queue 0", "http { upstream a { server 127.0.0.1; queue 0; } }", `invalid value "0" in "queue" directive in nginx.conf:1`},
+		{"queue timeout", "http { upstream a { server 127.0.0.1; queue 5 timeout=soon; } }",
+			`invalid parameter "timeout=soon" in nginx.conf:1, use timeout= with a time such as 10s or 500ms`},
+		{"queue parameter", "http { upstream a { server 127.0.0.1; queue 5 10s; } }", `invalid parameter "10s" in nginx.conf:1`},
+		{"queue twice", "http { upstream a { server 127.0.0.1; queue 5; queue 6; } }", `"queue" directive is duplicate in nginx.conf:1`},
+		{"stream least_time header", "stream { upstream a { least_time header; server 127.0.0.1:1; } }",
+			`invalid parameter "header" in nginx.conf:1, use connect, first_byte or last_byte, optionally followed by inflight`},
 		{"upstream host not found", "http { upstream a { server nope.test:8080; } }", `host not found in upstream "nope.test:8080" in nginx.conf:1`},
 		{"upstream port", "http { upstream a { server 127.0.0.1:99999; } }", `invalid port in upstream "127.0.0.1:99999" in nginx.conf:1`},
 		{"upstream scheme", "http { upstream a { server http://127.0.0.1; } }", `invalid host in upstream "http://127.0.0.1" in nginx.conf:1`},
@@ -194,6 +209,41 @@ func TestBuildWarnings(t *testing.T) {
 			cfg := mustLoad(t, tt.src)
 			checkWarnings(t, cfg, tt.want)
 		})
+	}
+}
+
+// TestLeastTimeAndQueue reads least_time and queue (NGINX Plus).
+func TestLeastTimeAndQueue(t *testing.T) {
+	cfg := mustLoad(t, `http {
+    upstream lt { least_time last_byte inflight; server 10.1.1.1 max_conns=2; queue 7 timeout=250ms; }
+    upstream q { server 10.1.1.2; queue 3; }
+    upstream h { least_time header; server 10.1.1.3; }
+}
+stream {
+    upstream s { least_time first_byte; server 10.1.1.4:80; }
+}`)
+	tests := []struct {
+		u        *Upstream
+		method   BalanceMethod
+		time     string
+		inflight bool
+		queue    int
+		timeout  time.Duration
+	}{
+		{cfg.HTTP.Upstreams[0], MethodLeastTime, "last_byte", true, 7, 250 * time.Millisecond},
+		{cfg.HTTP.Upstreams[1], MethodRoundRobin, "", false, 3, 60 * time.Second},
+		{cfg.HTTP.Upstreams[2], MethodLeastTime, "header", false, 0, 0},
+		{cfg.Stream.Upstreams[0], MethodLeastTime, "first_byte", false, 0, 0},
+	}
+	for _, tt := range tests {
+		u := tt.u
+		if u.Method != tt.method || u.LeastTime != tt.time || u.LeastTimeInflight != tt.inflight || u.Queue != tt.queue || u.QueueTimeout != tt.timeout {
+			t.Errorf("%s: method %v %q inflight %v queue %d timeout %v, want %v %q %v %d %v", u.Name,
+				u.Method, u.LeastTime, u.LeastTimeInflight, u.Queue, u.QueueTimeout, tt.method, tt.time, tt.inflight, tt.queue, tt.timeout)
+		}
+	}
+	if got := MethodLeastTime.String(); got != "least_time" {
+		t.Errorf("String %q", got)
 	}
 }
 

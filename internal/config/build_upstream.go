@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // explicitUpstreams builds every upstream block of the http level.
@@ -60,18 +62,24 @@ func newUpstream(name string, pos Pos) *Upstream {
 // buildUpstream reads one "upstream name { ... }" block.
 func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 	u := newUpstream(d.Args[0], d.Pos)
-	var method *Directive
+	var method, queue *Directive
 	for _, line := range d.Block {
 		var err error
 		switch line.Name {
 		case "server":
 			err = b.upstreamServerLine(u, line)
-		case "least_conn", "ip_hash", "hash", "random":
+		case "least_conn", "ip_hash", "hash", "random", "least_time":
 			if method != nil {
 				return nil, hintf(line.Pos, fmt.Sprintf(`an upstream has one balancing method; "%s" was set in %s`, method.Name, method.Pos),
 					"load balancing method redefined")
 			}
-			method, err = line, setMethod(u, line)
+			if queue != nil {
+				return nil, hintf(line.Pos, fmt.Sprintf(`move "%s" above the "queue" directive in %s (NGINX Plus requires the balancing method before queue)`, line.Name, queue.Pos),
+					`"%s" directive must come before "queue"`, line.Name)
+			}
+			method, err = line, setMethod(u, line, leastTimeHTTP)
+		case "queue":
+			queue, err = line, setQueue(u, line)
 		case "keepalive", "keepalive_timeout", "keepalive_requests", "keepalive_time":
 			err = setUpstreamKeepalive(u, line)
 		case "sticky":
@@ -237,9 +245,19 @@ func limitZonePos(h *HTTP, name string) (Pos, bool) {
 	return Pos{}, false
 }
 
-// setMethod applies a balancing method directive.
-func setMethod(u *Upstream, d *Directive) error {
+// leastTimeHTTP and leastTimeStream are the times "least_time" takes in
+// an http and a stream upstream.
+var (
+	leastTimeHTTP   = []string{"header", "last_byte"}
+	leastTimeStream = []string{"connect", "first_byte", "last_byte"}
+)
+
+// setMethod applies a balancing method directive; times are the first
+// arguments least_time accepts at this level.
+func setMethod(u *Upstream, d *Directive, times []string) error {
 	switch d.Name {
+	case "least_time":
+		return setLeastTime(u, d, times)
 	case "least_conn":
 		u.Method = MethodLeastConn
 	case "ip_hash":
@@ -257,6 +275,44 @@ func setMethod(u *Upstream, d *Directive) error {
 	}
 	return nil
 }
+
+// setLeastTime reads "least_time TIME [inflight]" (NGINX Plus).
+func setLeastTime(u *Upstream, d *Directive, times []string) error {
+	u.Method = MethodLeastTime
+	if !slices.Contains(times, d.Args[0]) {
+		alts := strings.Join(times[:len(times)-1], ", ") + " or " + times[len(times)-1]
+		return hintf(d.Pos, "use "+alts+", optionally followed by inflight", `invalid parameter "%s"`, d.Args[0])
+	}
+	u.LeastTime = d.Args[0]
+	if len(d.Args) == 2 {
+		if d.Args[1] != "inflight" {
+			return hintf(d.Pos, `the only second parameter of least_time is "inflight"`, `invalid parameter "%s"`, d.Args[1])
+		}
+		u.LeastTimeInflight = true
+	}
+	return nil
+}
+
+// setQueue reads "queue number [timeout=time]" (NGINX Plus).
+func setQueue(u *Upstream, d *Directive) error {
+	n, err := parseInt(d.Args[0])
+	if err != nil || n <= 0 {
+		return hintf(d.Pos, "use the most requests that may wait, 1 or more", `invalid value "%s" in "queue" directive`, d.Args[0])
+	}
+	u.Queue, u.QueueTimeout = n, defaultQueueTimeout
+	if len(d.Args) == 2 {
+		v, ok := strings.CutPrefix(d.Args[1], "timeout=")
+		t, err := parseTime(v, false)
+		if !ok || err != nil || t <= 0 {
+			return hintf(d.Pos, "use timeout= with a time such as 10s or 500ms", `invalid parameter "%s"`, d.Args[1])
+		}
+		u.QueueTimeout = t
+	}
+	return nil
+}
+
+// defaultQueueTimeout is queue's timeout without timeout= (NGINX Plus).
+const defaultQueueTimeout = 60 * time.Second
 
 // setRandom reads "random [two [least_conn]]".
 func setRandom(u *Upstream, d *Directive) error {

@@ -3,9 +3,9 @@ package config
 import "strings"
 
 // String is the method's directive name: "round_robin" (the default, which has no
-// directive), "least_conn", "ip_hash", "hash" or "random".
+// directive), "least_conn", "ip_hash", "hash", "random" or "least_time".
 func (m BalanceMethod) String() string {
-	names := []string{"round_robin", "least_conn", "ip_hash", "hash", "random"}
+	names := []string{"round_robin", "least_conn", "ip_hash", "hash", "random", "least_time"}
 	if m >= 0 && int(m) < len(names) {
 		return names[m]
 	}

@@ -211,7 +211,7 @@ func checkSlowStart(u *Upstream, block []*Directive) error {
 		}
 		for _, p := range d.Args[1:] {
 			if strings.HasPrefix(p, "slow_start=") {
-				return hintf(d.Pos, fmt.Sprintf("%s cannot ramp a server's weight (NGINX Plus allows slow_start with round robin and least_conn only); remove slow_start or the method", u.Method),
+				return hintf(d.Pos, fmt.Sprintf("%s cannot ramp a server's weight (NGINX Plus allows slow_start with round robin, least_conn and least_time only); remove slow_start or the method", u.Method),
 					`balancing method does not support parameter "%s"`, p)
 			}
 		}

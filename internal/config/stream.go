@@ -325,12 +325,12 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 		switch line.Name {
 		case "server":
 			err = b.streamUpstreamServer(u, line)
-		case "least_conn", "hash", "random":
+		case "least_conn", "hash", "random", "least_time":
 			if method != nil {
 				return nil, hintf(line.Pos, fmt.Sprintf(`an upstream has one balancing method; "%s" was set in %s`, method.Name, method.Pos),
 					"load balancing method redefined")
 			}
-			method, err = line, setMethod(u, line)
+			method, err = line, setMethod(u, line, leastTimeStream)
 		case "zone":
 			err = setZone(u, line)
 		case "resolver":

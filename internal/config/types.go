@@ -180,6 +180,16 @@ type Upstream struct {
 	HashConsistent bool
 	// RandomTwo selects "random two": the better of two random picks.
 	RandomTwo bool
+	// LeastTime is the time MethodLeastTime balances on, as written:
+	// "header" or "last_byte" (http), "connect", "first_byte" or
+	// "last_byte" (stream). LeastTimeInflight is its inflight parameter.
+	LeastTime         string
+	LeastTimeInflight bool
+	// Queue is NGINX Plus's "queue number" (http only): how many requests
+	// may wait for a server; 0 means no queue. QueueTimeout is its
+	// timeout= (60s by default).
+	Queue        int
+	QueueTimeout time.Duration
 	// Keepalive is the number of idle connections kept per server; fulcrum keeps
 	// connections alive by default (see docs), so 0 means the default.
 	Keepalive int
@@ -282,6 +292,7 @@ const (
 	MethodIPHash
 	MethodHash
 	MethodRandom
+	MethodLeastTime
 )
 
 // UpstreamServer is one server line of an upstream block, after name resolution.

@@ -443,6 +443,9 @@ func buildPools(h *config.HTTP, reg *upstream.Registry, comp *vars.Compiler, ses
 		if u.Method == config.MethodIPHash || u.Method == config.MethodHash || u.Method == config.MethodRandom {
 			pool.NoBackup() // nginx allocates no backup tier for them
 		}
+		if u.Queue > 0 {
+			pool.SetQueue(upstream.NewQueue(u.Queue, u.QueueTimeout))
+		}
 		bp := &builtPool{cfg: u, pool: pool}
 		if bp.policy, err = policyFor(u, pool); err != nil {
 			return nil, err
@@ -478,8 +481,21 @@ func policyFor(u *config.Upstream, pool *upstream.Pool) (balancer.Policy, error)
 		return &balancer.Hash{}, nil
 	case config.MethodRandom:
 		return &balancer.Random{Two: u.RandomTwo}, nil
+	case config.MethodLeastTime:
+		return &balancer.LeastTime{Metric: leastTimeMetric(u.LeastTime), Inflight: u.LeastTimeInflight}, nil
 	}
 	return &balancer.RoundRobin{}, nil
+}
+
+// leastTimeMetric maps least_time's first parameter to the time averaged.
+func leastTimeMetric(name string) upstream.Metric {
+	switch name {
+	case "connect":
+		return upstream.MetricConnect
+	case "last_byte":
+		return upstream.MetricLastByte
+	}
+	return upstream.MetricHeader // header, first_byte
 }
 
 // handlerBuilder compiles the handlers of every location.

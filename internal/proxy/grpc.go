@@ -465,6 +465,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			continue
 		}
 		a.Status, a.HeaderTime = resp.StatusCode, end.Sub(now)
+		at.Sample(upstream.MetricHeader, a.HeaderTime)
 		if cond := config.StatusNextUpstream(resp.StatusCode); cond != 0 && h.set.NextUpstream&cond != 0 {
 			outcome := upstream.Failure
 			if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
@@ -478,6 +479,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 				continue
 			}
 		}
+		at.Detach() // respond releases srv itself
 		return resp, srv, a, nil
 	}
 }
@@ -562,6 +564,9 @@ func (h *GRPCHandler) respond(w http.ResponseWriter, r *http.Request, st *vars.S
 	defer func() {
 		end := h.now()
 		a.ResponseTime = end.Sub(start)
+		if outcome == upstream.Success {
+			srv.Sample(upstream.MetricLastByte, a.ResponseTime)
+		}
 		srv.Account(resp.StatusCode, 0, 0)
 		srv.Release(end, outcome)
 	}()

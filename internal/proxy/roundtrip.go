@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -41,8 +42,23 @@ func (h *Handler) roundTrip(req *request) error {
 	if b := req.in.Body; b != nil && b != http.NoBody {
 		now = h.now()
 	}
-	for {
-		srv, err := req.at.Next(now)
+	for first := true; ; first = false {
+		srv, err := h.next(req, &now, first)
+		if errors.Is(err, errClientGone) {
+			return err
+		}
+		if errors.Is(err, balancer.ErrQueueFull) || errors.Is(err, balancer.ErrQueueTimeout) {
+			// NGINX Plus: "If the queue is filled up, or the server to pass
+			// the request to cannot be selected within the time period
+			// specified in the timeout parameter, the 502 (Bad Gateway)
+			// error will be returned to the client."
+			h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, t.Pool.Name())), err.Error()+" while connecting to upstream")
+			a := req.st.StartAttempt(netip.AddrPort{}, t.Pool.Name())
+			req.st.LastUpstream = req.upstreamRef(h.scheme, t.Pool.Name())
+			a.Status = http.StatusBadGateway
+			a.ResponseTime = 0
+			return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: err.Error()}
+		}
 		if err != nil {
 			// nginx (ngx_http_upstream_connect, NGX_BUSY): no server may be
 			// tried, on the first attempt or on a retry the rules allowed
@@ -68,6 +84,38 @@ func (h *Handler) roundTrip(req *request) error {
 		}
 		now = f.end
 	}
+}
+
+// next picks the server of an attempt. The first attempt of a request to
+// an upstream with a queue waits in it, in its turn, when requests wait
+// there already or no server may take it now (balancer.Attempt.Wait);
+// errClientGone says the client went away while it waited. After a wait,
+// *now is when the request left the queue: its attempt starts then.
+func (h *Handler) next(req *request, now *time.Time, first bool) (*upstream.Server, error) {
+	if first && req.at.Queued() {
+		return h.wait(req, now)
+	}
+	srv, err := req.at.Next(*now)
+	if first && errors.Is(err, balancer.ErrNoLiveUpstream) && req.target.Pool.Queue() != nil {
+		return h.wait(req, now)
+	}
+	return srv, err
+}
+
+// wait is balancer.Attempt.Wait with the request's context and clock.
+func (h *Handler) wait(req *request, now *time.Time) (*upstream.Server, error) {
+	ctx := req.ctx
+	if ctx.Done() == nil {
+		ctx = context.Background()
+	}
+	srv, err := req.at.Wait(ctx, h.now)
+	if err != nil && ctx.Err() != nil {
+		return nil, errClientGone
+	}
+	if err == nil {
+		*now = h.now()
+	}
+	return srv, err
 }
 
 // mayRetry applies proxy_next_upstream, _tries and _timeout to a failed attempt
@@ -143,6 +191,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	}
 	headAt := h.now()
 	a.HeaderTime = headAt.Sub(start)
+	req.at.Sample(upstream.MetricHeader, a.HeaderTime)
 	status := req.resp.head.Status
 	a.Status = status
 	if cond := config.StatusNextUpstream(status); cond != 0 && h.set.ProxyNextUpstream&cond != 0 {
@@ -202,6 +251,9 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 		return
 	}
 	c.attempt.ResponseTime = end.Sub(c.start)
+	if !c.readErr {
+		req.at.Sample(upstream.MetricLastByte, c.attempt.ResponseTime)
+	}
 	c.attempt.ResponseLength = c.n
 	c.attempt.BytesReceived, c.attempt.BytesSent = req.resp.in, req.resp.out
 	outcome := upstream.Success

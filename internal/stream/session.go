@@ -146,6 +146,9 @@ type try struct {
 	// sent and received count the bytes to and from the server.
 	sent, received atomic.Int64
 	began          time.Time
+	// srv is the server tried (nil for the "no live upstreams" entry): the
+	// first byte's time is added to its average (least_time first_byte).
+	srv *upstream.Server
 }
 
 // newSession prepares the session of c, accepted for srv on the listen
@@ -408,7 +411,7 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 	if u.Network() == "unix" {
 		addr = "unix:" + addr
 	}
-	s.tries = append(s.tries, try{addr: addr, connect: -1, firstByte: -1, session: -1, began: s.now()})
+	s.tries = append(s.tries, try{addr: addr, connect: -1, firstByte: -1, session: -1, began: s.now(), srv: u})
 	t := &s.tries[len(s.tries)-1]
 	// SO_KEEPALIVE only with proxy_socket_keepalive on, with the
 	// system's intervals, as nginx sets it.
@@ -448,10 +451,12 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 		}
 		// nginx's line and $upstream_connect_time come after the handshake.
 		t.connect = s.now().Sub(t.began)
+		s.attempt.Sample(upstream.MetricConnect, t.connect)
 		s.logPlain(errlog.Info, "proxy "+local+" connected to "+addr)
 		return c, ""
 	}
 	t.connect = s.now().Sub(t.began)
+	s.attempt.Sample(upstream.MetricConnect, t.connect)
 	s.logPlain(errlog.Info, s.udpPrefix()+"proxy "+c.LocalAddr().String()+" connected to "+addr)
 	return c, ""
 }
@@ -546,6 +551,9 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 			s.last.Store(s.now().UnixNano())
 			if first != nil && first.firstByte < 0 {
 				first.firstByte = s.now().Sub(first.began)
+				if first.srv != nil {
+					first.srv.Sample(upstream.MetricHeader, first.firstByte)
+				}
 			}
 			read.Add(int64(n))
 			total += int64(n)
@@ -779,6 +787,9 @@ func (s *session) finish() {
 		srv.Account(0, s.tries[n-1].sent.Load(), s.tries[n-1].received.Load())
 	}
 	failed := s.udp && s.udpFailed.Load()
+	if n := len(s.tries); !failed && n > 0 && s.status == statusOK {
+		s.attempt.Sample(upstream.MetricLastByte, s.now().Sub(s.tries[n-1].began))
+	}
 	if !failed {
 		s.attempt.Release(s.now(), upstream.Success)
 	}

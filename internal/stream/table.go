@@ -309,6 +309,15 @@ func policyOf(u *config.Upstream, pool *upstream.Pool) balancer.Policy {
 		return &balancer.Hash{}
 	case config.MethodRandom:
 		return &balancer.Random{Two: u.RandomTwo}
+	case config.MethodLeastTime:
+		m := upstream.MetricHeader // first_byte
+		switch u.LeastTime {
+		case "connect":
+			m = upstream.MetricConnect
+		case "last_byte":
+			m = upstream.MetricLastByte
+		}
+		return &balancer.LeastTime{Metric: m, Inflight: u.LeastTimeInflight}
 	}
 	return &balancer.RoundRobin{}
 }

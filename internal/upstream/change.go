@@ -105,6 +105,7 @@ func without(tier []*Server, s *Server) []*Server {
 func (p *Pool) notify() {
 	close(p.changed)
 	p.changed = make(chan struct{})
+	p.queue.Wake() // an added server may take a waiting request
 }
 
 // Changed returns a channel closed at the next Add or Remove: active

@@ -112,6 +112,7 @@ func (p *Pool) statusOf(s *Server, now time.Time) ServerStatus {
 	ss := s.status(now)
 	ss.ID, ss.Draining = s.id, s.drain
 	copyTraffic(&ss, &s.st.traffic)
+	copyTiming(&ss, &s.st.timing)
 	return ss
 }
 

@@ -72,6 +72,9 @@ type Pool struct {
 	// noBackup makes Add refuse backup servers (NoBackup). Set before the
 	// pool is shared.
 	noBackup bool
+	// queue is where requests wait for a server (SetQueue), nil for none.
+	// Set before the pool is shared.
+	queue *Queue
 }
 
 // tiers is one version of a pool's membership. Never modified once

@@ -72,6 +72,8 @@ type liveState struct {
 
 	// traffic counts responses and bytes (traffic.go).
 	traffic traffic
+	// timing is the average times and incomplete requests (timing.go).
+	timing timing
 	// health is the active health checks' verdicts (health.go).
 	health health
 }
@@ -189,9 +191,12 @@ func (s *Server) Release(now time.Time, o Outcome) (disabled bool) {
 	// probe ends are rare and take the lock (releaseLocked).
 	if s.pool.t.Load().single || (o != Failure && s.st.fails.Load() == 0) {
 		s.st.active.Add(-1)
+		s.pool.queue.Wake()
 		return false
 	}
-	return s.releaseLocked(now, o)
+	disabled = s.releaseLocked(now, o)
+	s.pool.queue.Wake()
+	return disabled
 }
 
 // releaseLocked is the part of Release that needs the group lock: failure

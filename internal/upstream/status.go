@@ -45,6 +45,10 @@ type ServerStatus struct {
 	Responses      Responses
 	Sent, Received int64
 	Unavail        int64
+	// AvgTimes is the server's average time of each Metric (Server.Sample)
+	// and HasAvgTime says which have had a sample.
+	AvgTimes   [numMetrics]time.Duration
+	HasAvgTime [numMetrics]bool
 	// Health is the active health checks' verdict (HealthUnchecked
 	// without health_check) and HealthChecks their statistics.
 	Health       HealthState

@@ -1,0 +1,71 @@
+package balancer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"fulcrum/internal/upstream"
+)
+
+// ErrQueueFull is returned by Attempt.Wait when the pool's queue holds its
+// limit of requests already. The proxy answers 502.
+var ErrQueueFull = errors.New("upstream queue is full")
+
+// ErrQueueTimeout is returned by Attempt.Wait when no server could be
+// selected within the queue's timeout. The proxy answers 502.
+var ErrQueueTimeout = errors.New("upstream queue timed out")
+
+// Queued reports whether a request that starts now should wait in the
+// pool's queue instead of picking: the pool has a queue and requests wait
+// in it already (they come first), so a new request picks only through
+// Wait, in its turn.
+func (a *Attempt) Queued() bool {
+	q := a.pool.Queue()
+	return q != nil && q.Len() > 0
+}
+
+// Wait puts the request in the pool's queue ("queue number
+// [timeout=time]") and returns the server it gets once it is at the head
+// of the queue and a server may take it, as Next would. It returns
+// ErrNoLiveUpstream when the pool has no queue, ErrQueueFull when the
+// queue is full, ErrQueueTimeout after the queue's timeout, and ctx's
+// error when ctx ends first (the client went away). clock reads the time
+// for each pick.
+//
+// Call it for the first attempt of a request only, after Next returned
+// ErrNoLiveUpstream or when Queued says so: every pick from the queue
+// starts again from the primary servers with an empty tried set.
+func (a *Attempt) Wait(ctx context.Context, clock func() time.Time) (*upstream.Server, error) {
+	q := a.pool.Queue()
+	if q == nil {
+		return nil, ErrNoLiveUpstream
+	}
+	w := q.Enter()
+	if w == nil {
+		return nil, ErrQueueFull
+	}
+	defer q.Leave(w)
+	timeout := time.NewTimer(q.Timeout())
+	defer timeout.Stop()
+	poll := time.NewTicker(upstream.QueuePoll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-w.C:
+		case <-poll.C:
+		case <-timeout.C:
+			return nil, ErrQueueTimeout
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if !q.Head(w) {
+			continue
+		}
+		a.backup = false
+		a.tried.clear()
+		if s, err := a.Next(clock()); err == nil {
+			return s, nil
+		}
+	}
+}

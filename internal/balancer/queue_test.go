@@ -1,0 +1,127 @@
+package balancer
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"fulcrum/internal/upstream"
+)
+
+// queued builds a pool of one server with max_conns=1, held busy, and a
+// queue of limit requests waiting at most timeout; release frees the
+// server.
+func queued(t *testing.T, limit int, timeout time.Duration) (p *upstream.Pool, release func()) {
+	t.Helper()
+	p = newPool(t, srv("a:1", maxConns(1)))
+	p.SetQueue(upstream.NewQueue(limit, timeout))
+	return p, hold(t, p, map[string]int{"a:1": 1})
+}
+
+// waitResult is what one Wait returned.
+type waitResult struct {
+	id  int
+	err error
+}
+
+// waitFor runs Wait for request id in a goroutine; its server is released
+// at once, and the result is sent on out.
+func waitFor(ctx context.Context, p *upstream.Pool, id int, out chan<- waitResult) {
+	go func() {
+		var a Attempt
+		a.Reset(p, &RoundRobin{}, Input{})
+		_, err := a.Wait(ctx, time.Now)
+		if err == nil {
+			a.Release(time.Now(), upstream.Success)
+		}
+		out <- waitResult{id, err}
+	}()
+}
+
+// waiting polls until n requests wait in p's queue.
+func waiting(t *testing.T, p *upstream.Pool, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); p.Queue().Len() != n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d waiting, want %d", p.Queue().Len(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestWaitServedWhenFreed(t *testing.T) {
+	p, release := queued(t, 1, 10*time.Second)
+	out := make(chan waitResult, 2)
+	waitFor(t.Context(), p, 1, out)
+	waiting(t, p, 1)
+	// The queue holds one: a second request is refused at once.
+	var a Attempt
+	a.Reset(p, &RoundRobin{}, Input{})
+	if _, err := a.Wait(t.Context(), time.Now); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("second request: %v, want ErrQueueFull", err)
+	}
+	release()
+	if r := <-out; r.err != nil {
+		t.Fatalf("queued request: %v", r.err)
+	}
+}
+
+func TestWaitTimeout(t *testing.T) {
+	p, release := queued(t, 1, 50*time.Millisecond)
+	defer release()
+	var a Attempt
+	a.Reset(p, &RoundRobin{}, Input{})
+	start := time.Now()
+	_, err := a.Wait(t.Context(), time.Now)
+	if !errors.Is(err, ErrQueueTimeout) {
+		t.Fatalf("%v, want ErrQueueTimeout", err)
+	}
+	if el := time.Since(start); el < 50*time.Millisecond {
+		t.Fatalf("gave up after %v, before the timeout", el)
+	}
+	if p.Queue().Len() != 0 {
+		t.Fatal("the request stayed in the queue")
+	}
+}
+
+func TestWaitClientGone(t *testing.T) {
+	p, release := queued(t, 1, 10*time.Second)
+	defer release()
+	ctx, cancel := context.WithCancel(t.Context())
+	out := make(chan waitResult, 1)
+	waitFor(ctx, p, 1, out)
+	waiting(t, p, 1)
+	cancel()
+	if r := <-out; !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("%v, want context.Canceled", r.err)
+	}
+}
+
+// TestWaitOrder: requests leave the queue in the order they came.
+func TestWaitOrder(t *testing.T) {
+	p, release := queued(t, 3, 10*time.Second)
+	out := make(chan waitResult, 3)
+	for id := range 3 {
+		waitFor(t.Context(), p, id, out)
+		waiting(t, p, id+1)
+	}
+	release()
+	for want := range 3 {
+		if r := <-out; r.err != nil || r.id != want {
+			t.Fatalf("request %d (%v) left, want %d", r.id, r.err, want)
+		}
+	}
+}
+
+func TestWaitNoQueue(t *testing.T) {
+	p := newPool(t, srv("a:1"))
+	var a Attempt
+	a.Reset(p, &RoundRobin{}, Input{})
+	if _, err := a.Wait(t.Context(), time.Now); !errors.Is(err, ErrNoLiveUpstream) {
+		t.Fatalf("%v, want ErrNoLiveUpstream", err)
+	}
+	if a.Queued() {
+		t.Fatal("Queued without a queue")
+	}
+}

@@ -100,7 +100,7 @@ var allowedImports = map[string][]string{
 	"store":         {"errlog", "vars"},                                                                                                          // *_store's files, shared by proxy and fastcgi
 	"slice":         {"byterange"},                                                                                                               // the slice module's arithmetic (slice, $slice_range)
 	"inherit":       {},                                                                                                                          // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "proxyproto", "resolve", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
+	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "health", "proxyproto", "resolve", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "errlog", "pace", "store", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
 	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                                                     // memcached_pass: the memcached client

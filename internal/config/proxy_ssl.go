@@ -66,8 +66,9 @@ func defaultProxySSL() ProxySSL {
 	return ProxySSL{VerifyDepth: 1, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true}
 }
 
-// applyProxySSLName reads proxy_ssl_name: a plain name, or $proxy_host (the
-// default). Other variables are not supported yet.
+// applyProxySSLName reads proxy_ssl_name (grpc_ssl_name and uwsgi_ssl_name
+// through the same reader): a plain name, or $proxy_host (the default).
+// Other variables are not supported yet.
 func applyProxySSLName(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	name := d.Args[0]
@@ -75,8 +76,9 @@ func applyProxySSLName(_ *builder, st *Settings, dirs []*Directive, _ *scope) er
 	case name == "$proxy_host":
 		name = ""
 	case strings.Contains(name, "$"):
-		return hintf(d.Pos, "write the name itself, or leave proxy_ssl_name out to use the proxy_pass host",
-			`fulcrum does not support variables in "proxy_ssl_name" yet`)
+		pass := strings.TrimSuffix(d.Name, "_ssl_name") + "_pass"
+		return hintf(d.Pos, fmt.Sprintf("write the name itself, or leave %s out to use the %s host", d.Name, pass),
+			`fulcrum does not support variables in "%s" yet`, d.Name)
 	}
 	st.ProxySSL.Name = name
 	return nil

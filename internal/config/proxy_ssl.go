@@ -139,7 +139,7 @@ func applyProxySSLCertificate(b *builder, st *Settings, dirs []*Directive, at *s
 }
 
 // upstreamCertificate records a client certificate for upstreams: d is
-// PREFIXssl_certificate (prefix "proxy_" or "grpc_"), paired with the
+// PREFIXssl_certificate (prefix "proxy_", "grpc_" or "uwsgi_"), paired with the
 // nearest PREFIXssl_certificate_key and PREFIXssl_password_file (each is
 // inherited on its own, as in nginx); at is the level being built
 // (findHere). The pair is loaded by checkUpstreamSSL, where a TLS upstream
@@ -177,9 +177,10 @@ func checkProxySSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error 
 }
 
 // checkUpstreamSSL applies nginx's checks of a level that speaks TLS to its
-// upstreams (ngx_http_proxy_set_ssl, ngx_http_grpc_set_ssl) to ps, its
-// PREFIXssl_* settings (prefix "proxy_" or "grpc_"); pos is the place of
-// the proxy_pass or grpc_pass. PREFIXssl_certificate needs its key, and the
+// upstreams (ngx_http_proxy_set_ssl, ngx_http_grpc_set_ssl,
+// ngx_http_uwsgi_set_ssl) to ps, its PREFIXssl_* settings (prefix
+// "proxy_", "grpc_" or "uwsgi_"); pos is the place of the proxy_pass,
+// grpc_pass or uwsgi_pass. PREFIXssl_certificate needs its key, and the
 // pair is loaded here; PREFIXssl_verify needs
 // PREFIXssl_trusted_certificate; PREFIXssl_crl is loaded only with
 // PREFIXssl_verify on.

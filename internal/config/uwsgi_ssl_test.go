@@ -92,3 +92,29 @@ func TestUWSGISSLSettings(t *testing.T) {
 		t.Errorf("c: inherited ssl %s", s)
 	}
 }
+
+// TestUWSGISSLClientCertificate: uwsgi_ssl_certificate and its key are
+// inherited each on its own (http -> server), loaded where suwsgi:// uses
+// them, and kept apart from the proxy_ssl_* ones.
+func TestUWSGISSLClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := testutil.WriteCert(t, dir, "client", testutil.ECDSA, "client.test")
+	cfg := mustLoad(t, fmt.Sprintf(`http {
+		uwsgi_ssl_certificate %s;
+		server {
+			uwsgi_ssl_certificate_key %s;
+			location /tls { uwsgi_pass suwsgi://127.0.0.1:3031; }
+			location /plain { uwsgi_pass 127.0.0.1:3031; }
+		}
+	}`, certFile, keyFile))
+	locs := cfg.HTTP.Servers[0].Locations
+	if c := locs[0].Settings.UWSGI.SSL.Certificate; c == nil || c.KeyFile != keyFile || len(c.Pair.Certificate) == 0 {
+		t.Errorf("tls: certificate %+v, want the pair loaded", c)
+	}
+	if c := locs[1].Settings.UWSGI.SSL.Certificate; c == nil || len(c.Pair.Certificate) != 0 {
+		t.Errorf("plain: certificate %+v, want it recorded, not loaded", c)
+	}
+	if locs[0].Settings.ProxySSL.Certificate != nil {
+		t.Errorf("proxy_ssl_certificate set: %+v", locs[0].Settings.ProxySSL.Certificate)
+	}
+}

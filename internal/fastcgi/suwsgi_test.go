@@ -194,3 +194,52 @@ func TestSUWSGIHandshakeFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestSUWSGIClientCertificate: uwsgi_ssl_certificate is presented to a
+// suwsgi:// server that asks for one.
+func TestSUWSGIClientCertificate(t *testing.T) {
+	serverCA, clientCA := testutil.NewCA(t, "server CA"), testutil.NewCA(t, "client CA")
+	certPEM, keyPEM := serverCA.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "backend.test"}, DNSNames: []string{"backend.test"}})
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := x509.NewCertPool()
+	clients.AddCert(clientCA.Cert)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Serve(t, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clients}), func(c net.Conn) {
+		tc := c.(*tls.Conn)
+		if tc.Handshake() != nil {
+			return
+		}
+		readUWSGIVar(bufio.NewReader(c), "")
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n\r\ncn=%s", tc.ConnectionState().PeerCertificates[0].Subject.CommonName)
+	})
+	clientPEM, clientKey := clientCA.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "fulcrum"}})
+	clientPair, err := tls.X509KeyPair(clientPEM, clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	for _, tc := range []struct {
+		name   string
+		cert   *config.Certificate
+		status int
+		body   string
+	}{
+		{"with", &config.Certificate{Pair: clientPair}, 200, "cn=fulcrum"},
+		{"without", nil, 502, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ssl := defaultSSL()
+			ssl.Certificate = tc.cert
+			h, _ := newSUWSGIHandler(t, addr, ssl)
+			if w := do(h, "GET", "/", ""); w.Code != tc.status || (tc.status == 200 && w.Body.String() != tc.body) {
+				t.Errorf("%d %q, want %d %q", w.Code, w.Body, tc.status, tc.body)
+			}
+		})
+	}
+}

@@ -102,9 +102,9 @@ var allowedImports = map[string][]string{
 	"inherit":       {},                                                                                                                          // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
 	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "health", "proxyproto", "resolve", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
-	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "errlog", "pace", "store", "upstream", "vars"}, // fastcgi_pass: the FastCGI client, and its cache
-	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                                                     // memcached_pass: the memcached client
-	"resolve":       {"errlog", "upstream"},                                                                                               // server ... resolve: names followed in DNS
+	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "errlog", "pace", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
+	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
+	"resolve":       {"errlog", "upstream"},                                                                                                              // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "slice", "sock", "stapling", "ssi", "static", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

@@ -106,6 +106,9 @@ type FastCGI struct {
 	// they are after the packet's variables, counted in its size, before
 	// the request body.
 	UWSGIString string
+	// SSL is how "uwsgi_pass suwsgi://" speaks TLS (uwsgi only: the
+	// uwsgi_ssl_* directives, read and checked as proxy_ssl_*).
+	SSL ProxySSL
 }
 
 // FastCGIPass is a fastcgi_pass directive.
@@ -122,7 +125,11 @@ type FastCGIPass struct {
 	// Address as written); a host name is looked up with the location's
 	// resolver. memcached_pass never has it.
 	HasVariables bool
-	Pos          Pos
+	// TLS is "uwsgi_pass suwsgi://": the uwsgi protocol over TLS, with
+	// FastCGI.SSL (Address is then the part after the scheme). With
+	// variables it is false: the value's scheme decides per request.
+	TLS bool
+	Pos Pos
 }
 
 // FastCGIParam is one fastcgi_param line.
@@ -143,16 +150,24 @@ func defaultFastCGI() FastCGI {
 	}
 }
 
+// defaultUWSGI are nginx's defaults for the uwsgi_* directives: those of
+// fastcgi_*, and the uwsgi_ssl_* ones of suwsgi://.
+func defaultUWSGI() FastCGI {
+	f := defaultFastCGI()
+	f.SSL = defaultProxySSL()
+	return f
+}
+
 // fastcgiRules, scgiRules and uwsgiRules are the settings rules of the
 // fastcgi, scgi and uwsgi modules, which share their directives' shapes.
 var (
 	fastcgiRules = cgiRules("fastcgi", func(s *Settings) *FastCGI { return &s.FastCGI }, true)
 	scgiRules    = cgiRules("scgi", func(s *Settings) *FastCGI { return &s.SCGI }, false)
-	uwsgiRules   = append(cgiRules("uwsgi", func(s *Settings) *FastCGI { return &s.UWSGI }, false),
+	uwsgiRules   = append(append(cgiRules("uwsgi", func(s *Settings) *FastCGI { return &s.UWSGI }, false),
 		intRule("uwsgi_modifier1", func(s *Settings) *int { return &s.UWSGI.Modifier1 }),
 		intRule("uwsgi_modifier2", func(s *Settings) *int { return &s.UWSGI.Modifier2 }),
 		textRule("uwsgi_string", func(s *Settings) *string { return &s.UWSGI.UWSGIString }),
-	)
+	), uwsgiSSLRules()...)
 )
 
 // cgiRules makes the rules of the PREFIX_* directives that fill the
@@ -272,28 +287,28 @@ func firstArgs(dirs []*Directive) []string {
 // cgiPass reads fastcgi_pass, scgi_pass, uwsgi_pass or memcached_pass: an
 // address with a port, "unix:/path", or an upstream block's name.
 func (b *builder) cgiPass(d *Directive) (*FastCGIPass, error) {
-	addr := d.Args[0]
+	addr, tls := d.Args[0], false
 	if d.Name == "uwsgi_pass" {
 		lower := strings.ToLower(addr)
-		if strings.HasPrefix(lower, "suwsgi://") {
-			return nil, hintf(d.Pos, "reach the application over plain uwsgi, or put it behind proxy_pass https://",
-				`fulcrum does not support "uwsgi_pass suwsgi://" yet`)
-		}
-		if strings.HasPrefix(lower, "uwsgi://") {
+		switch {
+		case strings.HasPrefix(lower, "suwsgi://"):
+			addr, tls = addr[len("suwsgi://"):], true
+		case strings.HasPrefix(lower, "uwsgi://"):
 			addr = addr[len("uwsgi://"):]
 		}
 	}
 	if strings.Contains(addr, "$") && d.Name != "memcached_pass" {
 		// Evaluated per request (nginx's ngx_http_fastcgi_eval and its
 		// scgi and uwsgi twins), as written: uwsgi_pass strips its
-		// uwsgi:// from the value. (memcached_pass takes no variables:
-		// nginx reads "$x" as a host name, which the checks below refuse.)
+		// uwsgi:// (or suwsgi://, which means TLS) from the value.
+		// (memcached_pass takes no variables: nginx reads "$x" as a host
+		// name, which the checks below refuse.)
 		return &FastCGIPass{Address: d.Args[0], HasVariables: true, Pos: d.Pos}, nil
 	}
 	if strings.Contains(addr, "://") {
 		return nil, errorf(d.Pos, `invalid host in upstream "%s"`, addr)
 	}
-	p := &FastCGIPass{Address: addr, Pos: d.Pos}
+	p := &FastCGIPass{Address: addr, TLS: tls, Pos: d.Pos}
 	if !strings.HasPrefix(addr, "unix:") {
 		hp, err := splitHostPort(addr, 0)
 		if err != nil {

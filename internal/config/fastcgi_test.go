@@ -133,7 +133,6 @@ func TestSCGISettings(t *testing.T) {
 
 func TestUWSGISettings(t *testing.T) {
 	for _, tc := range []struct{ loc, want string }{
-		{"uwsgi_pass suwsgi://127.0.0.1:3031;", `fulcrum does not support "uwsgi_pass suwsgi://" yet`},
 		{"uwsgi_pass http://127.0.0.1:3031;", `invalid host in upstream "http://127.0.0.1:3031"`},
 		{"uwsgi_pass 127.0.0.1;", `no port in upstream "127.0.0.1"`},
 		{"uwsgi_modifier1 x; uwsgi_pass 127.0.0.1:3031;", `"uwsgi_modifier1" directive invalid number`},
@@ -177,7 +176,6 @@ func TestCGIPassVariables(t *testing.T) {
 	}
 	for _, tc := range []struct{ loc, want string }{
 		{"memcached_pass $b;", `no port in upstream "$b"`},
-		{"uwsgi_pass suwsgi://$b;", `fulcrum does not support "uwsgi_pass suwsgi://" yet`},
 	} {
 		_, err := loadText(t, "events {} http { server { location / { "+tc.loc+" } } }")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -131,10 +131,16 @@ func grpcRules() []settingRule {
 // grpcSSLRule applies a proxy_ssl_* reader to the grpc_ssl_* settings:
 // the directives take the same values.
 func grpcSSLRule(name string, apply func(*builder, *Settings, []*Directive, *scope) error) settingRule {
+	return sslRule(name, func(s *Settings) *ProxySSL { return &s.GRPC.SSL }, apply)
+}
+
+// sslRule applies a proxy_ssl_* reader to the ProxySSL that field gives
+// (grpc_ssl_*, uwsgi_ssl_*): the directives take the same values.
+func sslRule(name string, field func(*Settings) *ProxySSL, apply func(*builder, *Settings, []*Directive, *scope) error) settingRule {
 	return settingRule{names: []string{name}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
-		scratch := &Settings{ProxySSL: st.GRPC.SSL}
+		scratch := &Settings{ProxySSL: *field(st)}
 		err := apply(b, scratch, dirs, at)
-		st.GRPC.SSL = scratch.ProxySSL
+		*field(st) = scratch.ProxySSL
 		return err
 	}}
 }

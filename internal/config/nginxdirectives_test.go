@@ -206,7 +206,8 @@ func TestCGICacheValuesTaken(t *testing.T) {
 
 // TestNginxDirectivesValuesTaken checks values nginx 1.22.1 takes (nginx -t)
 // at the edges of the checks above: each loads, with its warning (none for
-// the userid module's and scgi_store_access, which fulcrum implements).
+// the userid module's, scgi_store_access and uwsgi_ssl_protocols, which
+// fulcrum implements).
 func TestNginxDirectivesValuesTaken(t *testing.T) {
 	for _, line := range []string{
 		"gzip_window 16k;", "gzip_hash 512;", "userid_mark =;", "userid_mark off;", "userid_expires max;", "userid_expires 1y;",
@@ -220,7 +221,7 @@ func TestNginxDirectivesValuesTaken(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := 1
-			if strings.HasPrefix(line, "userid") || strings.HasPrefix(line, "modern_browser") || strings.HasPrefix(line, "scgi_store") {
+			if strings.HasPrefix(line, "userid") || strings.HasPrefix(line, "modern_browser") || strings.HasPrefix(line, "scgi_store") || strings.HasPrefix(line, "uwsgi_ssl") {
 				want = 0 // implemented
 			}
 			if len(ws) != want {

@@ -66,8 +66,9 @@ func defaultProxySSL() ProxySSL {
 	return ProxySSL{VerifyDepth: 1, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true}
 }
 
-// applyProxySSLName reads proxy_ssl_name: a plain name, or $proxy_host (the
-// default). Other variables are not supported yet.
+// applyProxySSLName reads proxy_ssl_name (grpc_ssl_name and uwsgi_ssl_name
+// through the same reader): a plain name, or $proxy_host (the default).
+// Other variables are not supported yet.
 func applyProxySSLName(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	name := d.Args[0]
@@ -75,8 +76,9 @@ func applyProxySSLName(_ *builder, st *Settings, dirs []*Directive, _ *scope) er
 	case name == "$proxy_host":
 		name = ""
 	case strings.Contains(name, "$"):
-		return hintf(d.Pos, "write the name itself, or leave proxy_ssl_name out to use the proxy_pass host",
-			`fulcrum does not support variables in "proxy_ssl_name" yet`)
+		pass := strings.TrimSuffix(d.Name, "_ssl_name") + "_pass"
+		return hintf(d.Pos, fmt.Sprintf("write the name itself, or leave %s out to use the %s host", d.Name, pass),
+			`fulcrum does not support variables in "%s" yet`, d.Name)
 	}
 	st.ProxySSL.Name = name
 	return nil
@@ -137,7 +139,7 @@ func applyProxySSLCertificate(b *builder, st *Settings, dirs []*Directive, at *s
 }
 
 // upstreamCertificate records a client certificate for upstreams: d is
-// PREFIXssl_certificate (prefix "proxy_" or "grpc_"), paired with the
+// PREFIXssl_certificate (prefix "proxy_", "grpc_" or "uwsgi_"), paired with the
 // nearest PREFIXssl_certificate_key and PREFIXssl_password_file (each is
 // inherited on its own, as in nginx); at is the level being built
 // (findHere). The pair is loaded by checkUpstreamSSL, where a TLS upstream
@@ -175,9 +177,10 @@ func checkProxySSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error 
 }
 
 // checkUpstreamSSL applies nginx's checks of a level that speaks TLS to its
-// upstreams (ngx_http_proxy_set_ssl, ngx_http_grpc_set_ssl) to ps, its
-// PREFIXssl_* settings (prefix "proxy_" or "grpc_"); pos is the place of
-// the proxy_pass or grpc_pass. PREFIXssl_certificate needs its key, and the
+// upstreams (ngx_http_proxy_set_ssl, ngx_http_grpc_set_ssl,
+// ngx_http_uwsgi_set_ssl) to ps, its PREFIXssl_* settings (prefix
+// "proxy_", "grpc_" or "uwsgi_"); pos is the place of the proxy_pass,
+// grpc_pass or uwsgi_pass. PREFIXssl_certificate needs its key, and the
 // pair is loaded here; PREFIXssl_verify needs
 // PREFIXssl_trusted_certificate; PREFIXssl_crl is loaded only with
 // PREFIXssl_verify on.

@@ -307,7 +307,7 @@ func (b *builder) defaultSettings() *Settings {
 		GRPC:                       defaultGRPC(),
 		FastCGI:                    defaultFastCGI(),
 		SCGI:                       defaultFastCGI(),
-		UWSGI:                      defaultFastCGI(),
+		UWSGI:                      defaultUWSGI(),
 		Memcached:                  defaultMemcached(),
 		ClientMaxBodySize:          1 << 20,
 		ClientHeaderTimeout:        60 * time.Second,

@@ -53,7 +53,8 @@ type Certificate struct {
 	CertFile, KeyFile string
 	// PasswordFile is ssl_password_file (proxy_ssl_password_file for
 	// proxy_ssl_certificate, grpc_ssl_password_file for
-	// grpc_ssl_certificate): the passphrases an encrypted key is tried
+	// grpc_ssl_certificate, uwsgi_ssl_password_file for
+	// uwsgi_ssl_certificate): the passphrases an encrypted key is tried
 	// with, in order; empty when not written.
 	PasswordFile string
 	// Pos is the ssl_certificate directive's place.
@@ -63,7 +64,7 @@ type Certificate struct {
 	keyPos Pos
 	pwDir  *Directive
 	// prefix is the directives' prefix, for hints: "" for ssl_certificate,
-	// "proxy_" or "grpc_" for an upstream client certificate.
+	// "proxy_", "grpc_" or "uwsgi_" for an upstream client certificate.
 	prefix string
 	// Pair is the parsed certificate chain and private key.
 	Pair tls.Certificate

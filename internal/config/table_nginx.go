@@ -13,7 +13,6 @@ package config
 const (
 	noteGzipZlib    = "Go's compress/gzip chooses its own window and memory; the compressed bytes differ from zlib's, the text is the same"
 	noteConfCommand = "Go's crypto/tls has no OpenSSL configuration commands; ignoring one could loosen what the command sets, so say it with the ssl_protocols and ssl_ciphers directives instead"
-	noteUwsgiSSL    = `it applies to "uwsgi_pass suwsgi://", which fulcrum refuses, so it has no effect`
 	noteGeoIP       = "fulcrum does not read the legacy MaxMind GeoIP databases; ignoring this would leave its variables undefined. Use a geo block with the networks you need"
 )
 
@@ -103,18 +102,18 @@ var nginxSpecs = []spec{
 	{name: "uwsgi_busy_buffers_size", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "uwsgi_busy_buffers_size size;"},
 	{name: "uwsgi_request_buffering", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum reads the whole request body before it sends the uwsgi request, as nginx does by default", asIs: []string{"on"}, syntax: "uwsgi_request_buffering on | off;"},
 	{name: "uwsgi_string", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_string string;"},
-	{name: "uwsgi_ssl_session_reuse", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_session_reuse on | off;"},
-	{name: "uwsgi_ssl_protocols", module: "http_uwsgi", ctx: ctxHSL, args: args1More, status: ignored, note: noteUwsgiSSL, check: checkSSLProtocols, syntax: "uwsgi_ssl_protocols [SSLv2] [SSLv3] [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
-	{name: "uwsgi_ssl_ciphers", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_ciphers ciphers;"},
-	{name: "uwsgi_ssl_name", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_name name;"},
-	{name: "uwsgi_ssl_server_name", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_server_name on | off;"},
-	{name: "uwsgi_ssl_verify", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_verify on | off;"},
-	{name: "uwsgi_ssl_verify_depth", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_verify_depth number;"},
-	{name: "uwsgi_ssl_trusted_certificate", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_trusted_certificate file;"},
-	{name: "uwsgi_ssl_crl", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_crl file;"},
-	{name: "uwsgi_ssl_certificate", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_certificate file;"},
-	{name: "uwsgi_ssl_certificate_key", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_certificate_key file;"},
-	{name: "uwsgi_ssl_password_file", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: ignored, note: noteUwsgiSSL, syntax: "uwsgi_ssl_password_file file;"},
+	{name: "uwsgi_ssl_session_reuse", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_ssl_session_reuse on | off;"},
+	{name: "uwsgi_ssl_protocols", module: "http_uwsgi", ctx: ctxHSL, args: args1More, check: checkSSLProtocols, syntax: "uwsgi_ssl_protocols [SSLv2] [SSLv3] [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
+	{name: "uwsgi_ssl_ciphers", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_ssl_ciphers ciphers;"},
+	{name: "uwsgi_ssl_name", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_ssl_name name;"},
+	{name: "uwsgi_ssl_server_name", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_ssl_server_name on | off;"},
+	{name: "uwsgi_ssl_verify", module: "http_uwsgi", ctx: ctxHSL, args: argsFlag, syntax: "uwsgi_ssl_verify on | off;"},
+	{name: "uwsgi_ssl_verify_depth", module: "http_uwsgi", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "uwsgi_ssl_verify_depth number;"},
+	{name: "uwsgi_ssl_trusted_certificate", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_ssl_trusted_certificate file;"},
+	{name: "uwsgi_ssl_crl", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_ssl_crl file;"},
+	{name: "uwsgi_ssl_certificate", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_ssl_certificate file;"},
+	{name: "uwsgi_ssl_certificate_key", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_ssl_certificate_key file;"},
+	{name: "uwsgi_ssl_password_file", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_ssl_password_file file;"},
 	{name: "uwsgi_ssl_conf_command", module: "http_uwsgi", ctx: ctxHSL, args: args2, multi: true, status: unsupported, note: noteConfCommand, syntax: "uwsgi_ssl_conf_command name value;"},
 	{name: "grpc_bind", module: "http_grpc", ctx: ctxHSL, args: args12, check: checkUpstreamBind, syntax: "grpc_bind address [transparent] | off;"},
 	{name: "grpc_ignore_headers", module: "http_grpc", ctx: ctxHSL, args: args1More, status: ignored, note: "fulcrum's gRPC proxy never acts on X-Accel-* fields of responses; it removes them, as nginx hides them", syntax: "grpc_ignore_headers field ...;"},

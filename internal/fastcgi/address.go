@@ -121,16 +121,29 @@ func parsePort(s string) (uint16, bool) {
 }
 
 // passValue evaluates the request's pass value and parses it; uwsgi_pass
-// strips a "uwsgi://" with something after it, as nginx's
-// ngx_http_uwsgi_eval does.
+// strips a "uwsgi://" or "suwsgi://" with something after it, as nginx's
+// ngx_http_uwsgi_eval does, and the latter makes the request speak TLS
+// (req.tls, with the value's host as its name unless uwsgi_ssl_name
+// names one).
 func (h *Handler) passValue(req *request) (Address, error) {
 	v := h.pass.String(req.st)
+	secure := false
 	if h.proto == UWSGI {
 		if len(v) > len("uwsgi://") && strings.EqualFold(v[:len("uwsgi://")], "uwsgi://") {
 			v = v[len("uwsgi://"):]
 		} else if len(v) > len("suwsgi://") && strings.EqualFold(v[:len("suwsgi://")], "suwsgi://") {
-			return Address{}, &AddressError{Msg: fmt.Sprintf(`fulcrum does not support suwsgi:// in "%s" yet`, v)}
+			v, secure = v[len("suwsgi://"):], true
 		}
 	}
-	return ParseAddress(v)
+	a, err := ParseAddress(v)
+	if err == nil && secure {
+		req.tls = h.dynTLS
+		if h.set.SSL.Name == "" {
+			req.sslName = a.Host
+			if a.Unix {
+				req.sslName = "localhost"
+			}
+		}
+	}
+	return a, err
 }

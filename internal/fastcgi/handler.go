@@ -2,6 +2,7 @@ package fastcgi
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/store"
 	"fulcrum/internal/upstream"
+	"fulcrum/internal/upstreamtls"
 	"fulcrum/internal/vars"
 )
 
@@ -179,6 +181,12 @@ type Handler struct {
 	// (fastcgi_force_ranges on), for every 200.
 	ranges      cacherule.Ranger
 	forceRanges bool
+	// tls is the TLS client of "uwsgi_pass suwsgi://" (nil: plain);
+	// dynTLS that of a uwsgi_pass with variables, for the values that
+	// start with suwsgi://; sessions the TLS sessions they resume, kept
+	// per server (uwsgi_ssl_session_reuse).
+	tls, dynTLS *upstreamtls.Client
+	sessions    tls.ClientSessionCache
 }
 
 // hiddenByDefault are the fields nginx never passes from a FastCGI response
@@ -223,6 +231,10 @@ func New(o Options) (*Handler, error) {
 	}
 	for _, n := range set.PassHeaders {
 		delete(h.hide, strings.ToLower(n))
+	}
+	if o.Protocol == UWSGI {
+		h.tls, h.dynTLS = uwsgiTLS(set, o.Pass != nil)
+		h.sessions = newSessions(h.tls, h.dynTLS)
 	}
 	h.keepConn = set.KeepConn && o.Protocol == FastCGI
 	if h.keepConn && o.Keepalive > 0 && o.Pass == nil {
@@ -287,6 +299,10 @@ type request struct {
 	unresolved bool
 	// upstream names the server being tried in error log lines.
 	upstream string
+	// tls is the TLS client of a suwsgi:// request (nil: plain), and
+	// sslName the name its handshakes use ("": the client's own).
+	tls     *upstreamtls.Client
+	sslName string
 	// The cache's state of a request in a caching location (cache.go); cl
 	// is nil elsewhere.
 	cl      *cacherule.Lookup
@@ -334,7 +350,7 @@ type request struct {
 // response on, retrying other servers as fastcgi_next_upstream says. In a
 // caching location the cache may answer instead (cache.go).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
-	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now(), target: h.target, idle: h.idle}
+	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now(), target: h.target, idle: h.idle, tls: h.tls}
 	if h.pass != nil {
 		// nginx evaluates and parses the value first, before the body
 		// and the cache (ngx_http_fastcgi_eval).

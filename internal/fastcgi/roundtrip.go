@@ -53,7 +53,7 @@ func (h *Handler) roundTrip(req *request) *failure {
 			// got, the attempt listed under the upstream's name with a
 			// response time, and the log line names the upstream
 			// (upstream: "fastcgi://app").
-			req.upstream = h.scheme + t.Pool.Name()
+			req.upstream = h.schemeOf(req) + t.Pool.Name()
 			h.log.LogRequest(errlog.Error, req.logRequest(), "no live upstreams while "+errlog.ActionConnect)
 			a := req.st.StartAttempt(noAddr, t.Pool.Name())
 			a.Status = http.StatusBadGateway
@@ -104,7 +104,7 @@ type exchange struct {
 // passes the response on. A nil failure means the response went out.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
 	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
-	req.upstream = vars.UpstreamURL(h.scheme, srv.AddrText(), "")
+	req.upstream = vars.UpstreamURL(h.schemeOf(req), srv.AddrText(), "")
 	var x *exchange
 	var err error
 	for range 2 {
@@ -193,6 +193,11 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 		c, err := d.DialContext(req.ctx, srv.Network(), srv.Addr())
 		if err != nil {
 			return nil, err
+		}
+		if req.tls != nil {
+			if c, err = h.handshake(req.ctx, req, c, srv); err != nil {
+				return nil, err
+			}
 		}
 		x.conn = c
 		a.ConnectTime = h.now().Sub(start)
@@ -352,6 +357,9 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 // upstream", "while sending request to upstream", "while reading response
 // header from upstream").
 func classify(err error) (*failure, string) {
+	if f, msg, ok := handshakeFailure(err); ok {
+		return f, msg
+	}
 	var op *net.OpError
 	dial := errors.As(err, &op) && op.Op == "dial"
 	var send *sendError

@@ -1,0 +1,245 @@
+package fastcgi
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/testutil"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// suwsgiApp starts a uwsgi application behind TLS with a certificate for
+// backend.test that ca signs: it reads one packet per connection and
+// answers with the handshake's SNI, whether it resumed a session, and the
+// packet's REQUEST_URI.
+func suwsgiApp(t *testing.T, ca *testutil.CA) string {
+	t.Helper()
+	certPEM, keyPEM := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "backend.test"},
+		DNSNames: []string{"backend.test"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tln := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}})
+	testutil.Serve(t, tln, func(c net.Conn) {
+		tc := c.(*tls.Conn)
+		if tc.Handshake() != nil {
+			return
+		}
+		uri := readUWSGIVar(bufio.NewReader(c), "REQUEST_URI")
+		cs := tc.ConnectionState()
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nsni=%s resumed=%t uri=%s", cs.ServerName, cs.DidResume, uri)
+	})
+	return ln.Addr().String()
+}
+
+// readUWSGIVar reads a uwsgi packet's header and variables and returns the
+// value of name.
+func readUWSGIVar(br *bufio.Reader, name string) string {
+	var h [4]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		return ""
+	}
+	vars := make([]byte, binary.LittleEndian.Uint16(h[1:3]))
+	if _, err := io.ReadFull(br, vars); err != nil {
+		return ""
+	}
+	for len(vars) >= 4 {
+		n := int(binary.LittleEndian.Uint16(vars))
+		k := string(vars[2 : 2+n])
+		vars = vars[2+n:]
+		m := int(binary.LittleEndian.Uint16(vars))
+		v := string(vars[2 : 2+m])
+		vars = vars[2+m:]
+		if k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// newSUWSGIHandler builds the handler of "uwsgi_pass suwsgi://ADDR" with
+// the uwsgi_ssl_* settings ssl, logging to the returned buffer.
+func newSUWSGIHandler(t *testing.T, addr string, ssl config.ProxySSL) (*Handler, *testutil.SyncBuffer) {
+	t.Helper()
+	pool, err := upstream.NewPool(addr, []upstream.Settings{{Addr: addr, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.SyncBuffer{}
+	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Warn}}, Stderr: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := settings()
+	set.SSL = ssl
+	set.Pass = &config.FastCGIPass{Address: addr, TLS: true}
+	loc := &config.Location{Path: "/", Settings: &config.Settings{UWSGI: set}}
+	h, err := New(Options{Protocol: UWSGI, Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Compiler: &vars.Compiler{}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h, logs
+}
+
+// defaultSSL are the uwsgi_ssl_* defaults.
+func defaultSSL() config.ProxySSL {
+	return config.ProxySSL{VerifyDepth: 1, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true}
+}
+
+// TestSUWSGI: "uwsgi_pass suwsgi://" speaks uwsgi over TLS, as nginx
+// 1.22.1 does (recorded against a TLS uwsgi server): no SNI by default,
+// the uwsgi_ssl_name with uwsgi_ssl_server_name on, the session resumed
+// by the next request's new connection unless uwsgi_ssl_session_reuse is
+// off, and uwsgi_ssl_verify checks the chain and the name.
+func TestSUWSGI(t *testing.T) {
+	ca := testutil.NewCA(t, "uwsgi CA")
+	addr := suwsgiApp(t, ca)
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	tests := []struct {
+		name   string
+		ssl    func(*config.ProxySSL)
+		first  string
+		second string
+	}{
+		{"defaults", func(*config.ProxySSL) {}, "sni= resumed=false uri=/a", "sni= resumed=true uri=/a"},
+		{"server name", func(s *config.ProxySSL) { s.ServerName, s.Name = true, "backend.test" },
+			"sni=backend.test resumed=false uri=/a", "sni=backend.test resumed=true uri=/a"},
+		{"no session reuse", func(s *config.ProxySSL) { s.SessionReuse = false }, "sni= resumed=false uri=/a", "sni= resumed=false uri=/a"},
+		{"verified", func(s *config.ProxySSL) { s.Verify, s.Roots, s.Name = true, roots, "backend.test" },
+			"sni= resumed=false uri=/a", "sni= resumed=true uri=/a"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ssl := defaultSSL()
+			tc.ssl(&ssl)
+			h, logs := newSUWSGIHandler(t, addr, ssl)
+			for i, want := range []string{tc.first, tc.second} {
+				w := do(h, "GET", "/a", "")
+				if w.Code != 200 || w.Body.String() != want {
+					t.Errorf("request %d: %d %q, want 200 %q", i+1, w.Code, w.Body, want)
+				}
+			}
+			if logs.String() != "" {
+				t.Errorf("logged %q", logs)
+			}
+		})
+	}
+}
+
+// TestSUWSGIHandshakeFailures: a failed handshake is a 502 logged as nginx
+// 1.22.1 logs it (recorded), with the suwsgi:// upstream: a certificate
+// that does not match the name, one that no trusted CA signs, a plain
+// server that answers, one that closes; a plain server that says nothing
+// is a 504 once uwsgi_connect_timeout runs out.
+func TestSUWSGIHandshakeFailures(t *testing.T) {
+	ca, other := testutil.NewCA(t, "uwsgi CA"), testutil.NewCA(t, "other CA")
+	addr := suwsgiApp(t, ca)
+	roots, otherRoots := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	otherRoots.AddCert(other.Cert)
+	plain := testutil.RawBackend(t, func(c net.Conn) {
+		c.Read(make([]byte, 10))
+		io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+	})
+	closing := testutil.RawBackend(t, func(c net.Conn) { c.Read(make([]byte, 4096)) }) // reads the ClientHello, closes
+	silent := testutil.RawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	tests := []struct {
+		name, addr string
+		ssl        func(*config.ProxySSL)
+		status     int
+		logged     string
+	}{
+		{"name mismatch", addr, func(s *config.ProxySSL) { s.Verify, s.Roots = true, roots }, 502,
+			`upstream SSL certificate does not match "127.0.0.1" while SSL handshaking to upstream, request: "GET /a HTTP/1.1", upstream: "suwsgi://` + addr + `"`},
+		{"untrusted", addr, func(s *config.ProxySSL) { s.Verify, s.Roots, s.Name = true, otherRoots, "backend.test" }, 502,
+			`upstream SSL certificate verify error: (21:unable to verify the first certificate) while SSL handshaking to upstream, request: "GET /a HTTP/1.1", upstream: "suwsgi://` + addr + `"`},
+		{"plain server", plain, func(*config.ProxySSL) {}, 502,
+			`SSL_do_handshake() failed (tls: first record does not look like a TLS handshake) while SSL handshaking to upstream, request: "GET /a HTTP/1.1", upstream: "suwsgi://` + plain + `"`},
+		{"closed", closing, func(*config.ProxySSL) {}, 502, `peer closed connection in SSL handshake while SSL handshaking to upstream, request: "GET /a HTTP/1.1", upstream: "suwsgi://` + closing + `"`},
+		{"silent", silent, func(*config.ProxySSL) {}, 504, `upstream timed out (110: Connection timed out) while SSL handshaking to upstream`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ssl := defaultSSL()
+			tc.ssl(&ssl)
+			h, logs := newSUWSGIHandler(t, tc.addr, ssl)
+			h.set.ConnectTimeout = 200 * time.Millisecond
+			w := do(h, "GET", "/a", "")
+			if w.Code != tc.status {
+				t.Errorf("status %d, want %d", w.Code, tc.status)
+			}
+			if !strings.Contains(logs.String(), "[error] ") || !strings.Contains(logs.String(), tc.logged) {
+				t.Errorf("logged %q\nwant %q", logs, tc.logged)
+			}
+		})
+	}
+}
+
+// TestSUWSGIClientCertificate: uwsgi_ssl_certificate is presented to a
+// suwsgi:// server that asks for one.
+func TestSUWSGIClientCertificate(t *testing.T) {
+	serverCA, clientCA := testutil.NewCA(t, "server CA"), testutil.NewCA(t, "client CA")
+	certPEM, keyPEM := serverCA.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "backend.test"}, DNSNames: []string{"backend.test"}})
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := x509.NewCertPool()
+	clients.AddCert(clientCA.Cert)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Serve(t, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clients}), func(c net.Conn) {
+		tc := c.(*tls.Conn)
+		if tc.Handshake() != nil {
+			return
+		}
+		readUWSGIVar(bufio.NewReader(c), "")
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n\r\ncn=%s", tc.ConnectionState().PeerCertificates[0].Subject.CommonName)
+	})
+	clientPEM, clientKey := clientCA.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "fulcrum"}})
+	clientPair, err := tls.X509KeyPair(clientPEM, clientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	for _, tc := range []struct {
+		name   string
+		cert   *config.Certificate
+		status int
+		body   string
+	}{
+		{"with", &config.Certificate{Pair: clientPair}, 200, "cn=fulcrum"},
+		{"without", nil, 502, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ssl := defaultSSL()
+			ssl.Certificate = tc.cert
+			h, _ := newSUWSGIHandler(t, addr, ssl)
+			if w := do(h, "GET", "/", ""); w.Code != tc.status || (tc.status == 200 && w.Body.String() != tc.body) {
+				t.Errorf("%d %q, want %d %q", w.Code, w.Body, tc.status, tc.body)
+			}
+		})
+	}
+}

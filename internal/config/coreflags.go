@@ -5,8 +5,8 @@ import "time"
 // CoreFlags are the http core settings that change what clients get from
 // the static module's filters, the access phase and the connection's end
 // (ngx_http_core_module.c's etag, if_modified_since, max_ranges,
-// auth_delay, chunked_transfer_encoding, log_not_found and the closing
-// directives). Settings embeds it. Its zero value is nginx's defaults but
+// auth_delay, chunked_transfer_encoding, log_not_found, log_subrequest
+// and the closing directives). Settings embeds it. Its zero value is nginx's defaults but
 // for Closing's times (defaultCoreFlags sets them), so that a Settings
 // built by hand behaves as nginx's: hence the flags that name what "off"
 // turns off.
@@ -39,6 +39,13 @@ type CoreFlags struct {
 	// gets a line for a file or index file that does not exist, the
 	// static, index and flv modules' 404s).
 	LogNotFoundOff bool
+	// LogSubrequest is "log_subrequest on" (default off): a subrequest
+	// (auth_request, mirror, add_before_body and add_after_body, an SSI
+	// include) served at this level writes an access log line of its own
+	// when it ends, through this level's access_log. As in nginx
+	// (ngx_http_finalize_request reads the subrequest's clcf), the level
+	// that served the subrequest decides, not the main request's.
+	LogSubrequest bool
 	// Closing is how the connection ends after a response.
 	Closing Closing
 	// NoDelayOff is "tcp_nodelay off" (default on): the client's socket
@@ -170,6 +177,7 @@ func coreFlagRules() []settingRule {
 		msecRule("auth_delay", func(s *Settings) *time.Duration { return &s.AuthDelay }),
 		offRule("chunked_transfer_encoding", func(s *Settings) *bool { return &s.ChunkedOff }),
 		offRule("log_not_found", func(s *Settings) *bool { return &s.LogNotFoundOff }),
+		flagRule("log_subrequest", func(s *Settings) *bool { return &s.LogSubrequest }),
 		{names: []string{"lingering_close"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 			st.Closing.Lingering = map[string]LingerMode{"on": LingerOn, "off": LingerOff, "always": LingerAlways}[dirs[0].Args[0]]
 			return nil

@@ -375,7 +375,7 @@ var baseSpecs = []spec{
 	{name: "if_modified_since", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"off", "exact", "before"}, syntax: "if_modified_since off | exact | before;"},
 	{name: "max_ranges", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "max_ranges number;"},
 	{name: "log_not_found", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "log_not_found on | off;"},
-	{name: "log_subrequest", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum logs main requests only, never their subrequests (auth_request, mirror, addition, SSI includes)", syntax: "log_subrequest on | off;"},
+	{name: "log_subrequest", module: "http_core", ctx: ctxHSL, args: argsFlag, status: implemented, syntax: "log_subrequest on | off;"},
 	{name: "recursive_error_pages", module: "http_core", ctx: ctxHSL, args: argsFlag, status: implemented, syntax: "recursive_error_pages on | off;"},
 	{name: "subrequest_output_buffer_size", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "subrequest_output_buffer_size size;"},
 	{name: "auth_delay", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "auth_delay time;"},

@@ -138,8 +138,13 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 // location's rewrite phase), without the preaccess and access phases,
 // answered into a subWriter that keeps the status and drops the body, or
 // passes it to body when that is not nil (add_before_body, add_after_body).
+// It writes the subrequest's access log line when log_subrequest is on
+// where it was served.
 func (s *snapshot) runSubrequest(main *recorder, sr *http.Request, st *vars.State, srv *router.Server, body io.Writer) *subWriter {
-	return s.serveSubrequest(new(recorder), main.keepSlashes, sr, st, srv, body)
+	start, sub := s.subrequestStart(), new(recorder)
+	sw := s.serveSubrequest(sub, main.keepSlashes, sr, st, srv, body)
+	s.logSubrequest(sub, st, start, main.clientSent())
+	return sw
 }
 
 // serveSubrequest is runSubrequest with the subrequest's recorder, sub,

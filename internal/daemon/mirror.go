@@ -27,6 +27,9 @@ type mirrorGroup struct {
 	// on), read only once read; read reports that it was.
 	body []byte
 	read bool
+	// ended are the mirrors waiting for their access log lines
+	// (log_subrequest on where they were served).
+	ended endedMirrors
 }
 
 // wait blocks until every mirror the group started is done.
@@ -145,13 +148,23 @@ func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, 
 // alone.
 func (s *snapshot) runMirror(g *mirrorGroup, sc *requestScratch, sr *http.Request, srv *router.Server, keepSlashes bool) {
 	defer g.wg.Done()
-	defer s.putScratch(sc)
+	logged := false // its scratch waits for its log line
+	defer func() {
+		if !logged {
+			s.putScratch(sc)
+		}
+	}()
 	defer func() {
 		if p := recover(); p != nil && p != http.ErrAbortHandler {
 			s.log.Logf(errlog.Alert, "panic serving a mirror subrequest of %s: %v\n%s", sc.st.Remote, p, debug.Stack())
 		}
 	}()
+	start := s.subrequestStart()
 	s.serveSubrequest(&sc.rec, keepSlashes, sr, &sc.st, srv, nil)
+	if set := sc.rec.set; set != nil && set.LogSubrequest {
+		g.ended.add(sc, start)
+		logged = true
+	}
 }
 
 // laterFinisher is a writer whose request may finish after its handler
@@ -164,9 +177,10 @@ type laterFinisher interface {
 	subrequestContext() context.Context
 }
 
-// finishMirrors waits for the mirrors of a request whose handler is done.
-// When its response is complete (not after a panic), what is written goes
-// to the client first: the mirrors never hold its answer back.
+// finishMirrors waits for the mirrors of a request whose handler is done
+// and writes their log lines (log_subrequest on). When its response is
+// complete (not after a panic), what is written goes to the client first:
+// the mirrors never hold its answer back.
 func (s *snapshot) finishMirrors(rec *recorder, completed bool) {
 	if completed {
 		if rec.ew != nil {
@@ -176,4 +190,5 @@ func (s *snapshot) finishMirrors(rec *recorder, completed bool) {
 		}
 	}
 	rec.mirrors.wait()
+	s.logMirrors(rec.mirrors, rec.clientSent())
 }

@@ -112,6 +112,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 				lf.finishLater(func() {
 					if rec.mirrors != nil {
 						rec.mirrors.wait()
+						s.logMirrors(rec.mirrors, st.BytesSent)
 					}
 					logSet := rec.set
 					if post != "" {
@@ -771,6 +772,9 @@ type engineWriter interface {
 	failed() bool
 	flushNow()
 	sentBytes() (total, head int64)
+	// flushedBytes is how many bytes of the response reached the
+	// connection so far: sentBytes' total less what the write buffer holds.
+	flushedBytes() int64
 	drop()
 	keepalive(timeout, header time.Duration, closing *config.Closing)
 	closeAs(closing *config.Closing, reset bool)

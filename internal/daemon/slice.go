@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/proxy"
@@ -364,9 +365,11 @@ func (w *recorder) runSlice(h handler, sr *http.Request, st *vars.State) bool {
 	sub := &recorder{ResponseWriter: sw, st: st, snap: w.snap, req: sr, set: w.set, server: w.server,
 		keepSlashes: w.keepSlashes, realIPSet: true, sub: true, srv: w.srv}
 	sw.sub = sub
+	start := w.snap.subrequestStart()
 	saved := st.BeginClone()
 	sl.cloning = true
 	defer func() {
+		w.logSlice(sub, st, saved, start)
 		sl.cloning = false
 		st.EndSubrequest(saved)
 		st.BodyBytesSent += sw.sent
@@ -382,6 +385,20 @@ func (w *recorder) runSlice(h handler, sr *http.Request, st *vars.State) bool {
 		return false
 	}
 	return sl.ctx.Accepted() && sw.win.Pos == sw.end
+}
+
+// logSlice writes the access log line of the slice subrequest sub begun at
+// start (log_subrequest on), while its $slice_range is still its own: as
+// nginx 1.22.1 logs it, with the main response's $status (saved is what
+// BeginClone kept), the slice's $upstream_* and $slice_range.
+func (w *recorder) logSlice(sub *recorder, st *vars.State, saved vars.Subrequest, start time.Time) {
+	if sub.set == nil || !sub.set.LogSubrequest {
+		return
+	}
+	status := st.Status
+	st.Status = saved.Status()
+	w.snap.logSubrequest(sub, st, start, w.clientSent())
+	st.Status = status
 }
 
 // sliceWriter is the writer under a slice subrequest's recorder: the slice

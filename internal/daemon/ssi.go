@@ -169,7 +169,9 @@ func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err erro
 	st.Args = args
 	cw := &countingWriter{w: out, st: st}
 	sw := &subWriter{header: http.Header{}, body: cw, ssi: w.bf.ssi.Shared(), ssiDepth: w.bf.ssiDepth + 1}
-	w.snap.serveSubrequestTo(new(recorder), w.keepSlashes, &sr, st, w.srv, sw)
+	start, sub := w.snap.subrequestStart(), new(recorder)
+	w.snap.serveSubrequestTo(sub, w.keepSlashes, &sr, st, w.srv, sw)
+	w.snap.logSubrequest(sub, st, start, w.clientSent())
 	// nginx finalizes a subrequest with its status when fulcrum's own page
 	// answers it (an error, a redirect, "return 404"): a stub replaces it.
 	// An upstream's answer, whatever its status, is not such a failure.

@@ -781,6 +781,14 @@ func (w *respWriter) sentBytes() (total, head int64) {
 	return max(total, 0), w.headLen
 }
 
+func (w *respWriter) flushedBytes() int64 {
+	n := w.sent
+	if w.cc.bw != nil {
+		n -= int64(w.cc.bw.Buffered())
+	}
+	return max(n, 0)
+}
+
 func (w *respWriter) finishOnce() bool {
 	if w.hijacked || w.dropped {
 		return false

@@ -58,6 +58,11 @@ func (st *State) BeginSubrequest(path, method string) Subrequest {
 	return sv
 }
 
+// Status is the $status the request had when the subrequest began, which
+// a slice subrequest's access log line shows (nginx 1.22.1 logs the main
+// response's status, 200 or 206, for each slice).
+func (sv Subrequest) Status() int { return sv.status }
+
 // BeginClone is BeginSubrequest for a subrequest that clones the request
 // (nginx's NGX_HTTP_SUBREQUEST_CLONE, which the slice module makes): it
 // keeps the request's URI, arguments and method, and whether and how the

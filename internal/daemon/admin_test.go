@@ -60,18 +60,18 @@ func apiPatch(t *testing.T, client *http.Client, url, body string) {
 }
 
 type peer struct {
-	ID        int              `json:"id"`
-	Server    string           `json:"server"`
-	Name      string           `json:"name"`
-	Backup    bool             `json:"backup"`
-	Weight    int              `json:"weight"`
-	State     string           `json:"state"`
-	Requests  int64            `json:"requests"`
-	Responses responses        `json:"responses"`
-	Sent      int64            `json:"sent"`
-	Received  int64            `json:"received"`
-	Fails     int64            `json:"fails"`
-	Unavail   int64            `json:"unavail"`
+	ID        int       `json:"id"`
+	Server    string    `json:"server"`
+	Name      string    `json:"name"`
+	Backup    bool      `json:"backup"`
+	Weight    int       `json:"weight"`
+	State     string    `json:"state"`
+	Requests  int64     `json:"requests"`
+	Responses responses `json:"responses"`
+	Sent      int64     `json:"sent"`
+	Received  int64     `json:"received"`
+	Fails     int64     `json:"fails"`
+	Unavail   int64     `json:"unavail"`
 }
 
 // responses is a peer's responses object.

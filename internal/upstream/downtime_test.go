@@ -101,3 +101,13 @@ func TestQueueOverflows(t *testing.T) {
 		t.Errorf("after a leave: overflows %d, want 2 and a place", q.Overflows())
 	}
 }
+
+// TestAccountDoesNotAllocate: counting a response by code on the request
+// path allocates nothing.
+func TestAccountDoesNotAllocate(t *testing.T) {
+	p := mustPool(t, server("a:1"), server("b:1"))
+	s := p.Server(false, 0)
+	if n := testing.AllocsPerRun(100, func() { s.Account(404, 10, 20) }); n != 0 {
+		t.Errorf("Account allocates %v times", n)
+	}
+}

@@ -25,6 +25,7 @@ http {
         zone app 64k;
         server %s;
         server %s;
+        queue 10;
     }
     server {
         listen 127.0.0.1:0;
@@ -103,7 +104,7 @@ func TestDashboardServes(t *testing.T) {
 
 // scriptRead matches the script's reads of the API's JSON (its convention:
 // name['field'] on a few names, see app.js).
-var scriptRead = regexp.MustCompile(`\b(nx|cn|rq|up|pr|po|rs|ro|su|sp|so|er|ee)\['([^']*)'\]`)
+var scriptRead = regexp.MustCompile(`\b(nx|cn|rq|up|pr|po|rs|ro|hc|qu|su|sp|so|er|ee)\['([^']*)'\]`)
 
 // keysOf returns the field names of JSON object text.
 func keysOf(t *testing.T, what string, text []byte) map[string]bool {
@@ -155,9 +156,27 @@ func TestDashboardReadsTheAPI(t *testing.T) {
 		t.Fatalf("peers: %v %d", err, len(app.Peers))
 	}
 	fields["pr"] = keysOf(t, "peer", app.Peers[0])
-	var peer struct{ Responses json.RawMessage }
+	var peer struct {
+		Responses    json.RawMessage
+		HealthChecks json.RawMessage `json:"health_checks"`
+	}
 	_ = json.Unmarshal(app.Peers[0], &peer)
 	fields["rs"] = keysOf(t, "responses", peer.Responses)
+	// health_checks has last_passed once the first check ended.
+	waitFor(t, "the first health check", func() bool {
+		var a struct {
+			Peers []struct {
+				HealthChecks json.RawMessage `json:"health_checks"`
+			}
+		}
+		_ = json.Unmarshal(fetch("/http/upstreams/app"), &a)
+		peer.HealthChecks = a.Peers[0].HealthChecks
+		return strings.Contains(string(peer.HealthChecks), "last_passed")
+	})
+	fields["hc"] = keysOf(t, "health_checks", peer.HealthChecks)
+	var queue struct{ Queue json.RawMessage }
+	_ = json.Unmarshal(ups["app"], &queue)
+	fields["qu"] = keysOf(t, "queue", queue.Queue)
 	fields["po"], fields["ro"] = fields["pr"], fields["rs"]
 	var sups map[string]json.RawMessage
 	if err := json.Unmarshal(fetch("/stream/upstreams"), &sups); err != nil || sups["db"] == nil {

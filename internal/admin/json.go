@@ -8,11 +8,12 @@ import (
 )
 
 // The API's JSON objects, with NGINX Plus's field names (API version 9).
-// Fields fulcrum does not know (the per-code responses, health_checks,
-// downtime, selected, ssl) are left out rather than shown as zeros; the
-// average times (header_time, response_time, connect_time,
-// first_byte_time) are left out until the server has answered once, as
-// NGINX Plus does.
+// Fields fulcrum does not know (a peer's ssl) are left out rather than
+// shown as zeros; the average times (header_time, response_time,
+// connect_time, first_byte_time) are left out until the server has
+// answered once, selected until it was picked once, downstart while it is
+// not down, health_checks for a server without an active health check,
+// and an upstream's queue without a queue directive.
 
 type nginxObject struct {
 	Version       string `json:"version"`
@@ -41,15 +42,36 @@ type upstreamObject struct {
 	Peers   []peerObject `json:"peers"`
 	Zombies int          `json:"zombies"`
 	Zone    string       `json:"zone,omitempty"`
+	Queue   *queueObject `json:"queue,omitempty"`
+}
+
+// queueObject is an upstream's queue: the requests waiting now, the
+// queue's limit, and the requests turned away because it was full.
+type queueObject struct {
+	Size      int   `json:"size"`
+	MaxSize   int   `json:"max_size"`
+	Overflows int64 `json:"overflows"`
+}
+
+// healthChecksObject is a peer's active health check statistics.
+// LastPassed is left out before the first check.
+type healthChecksObject struct {
+	Checks     int64 `json:"checks"`
+	Fails      int64 `json:"fails"`
+	Unhealthy  int64 `json:"unhealthy"`
+	LastPassed *bool `json:"last_passed,omitempty"`
 }
 
 type responsesObject struct {
-	C1xx  int64 `json:"1xx"`
-	C2xx  int64 `json:"2xx"`
-	C3xx  int64 `json:"3xx"`
-	C4xx  int64 `json:"4xx"`
-	C5xx  int64 `json:"5xx"`
-	Total int64 `json:"total"`
+	C1xx int64 `json:"1xx"`
+	C2xx int64 `json:"2xx"`
+	C3xx int64 `json:"3xx"`
+	C4xx int64 `json:"4xx"`
+	C5xx int64 `json:"5xx"`
+	// Codes counts the responses by status code ("200": 10), for the
+	// codes the server sent at least once.
+	Codes map[string]int64 `json:"codes"`
+	Total int64            `json:"total"`
 }
 
 type peerObject struct {
@@ -67,6 +89,12 @@ type peerObject struct {
 	Received  int64           `json:"received"`
 	Fails     int64           `json:"fails"`
 	Unavail   int64           `json:"unavail"`
+	// HealthChecks, Downtime (in milliseconds), Downstart and Selected
+	// are as in streamPeerObject.
+	HealthChecks *healthChecksObject `json:"health_checks,omitempty"`
+	Downtime     int64               `json:"downtime"`
+	Downstart    string              `json:"downstart,omitempty"`
+	Selected     string              `json:"selected,omitempty"`
 	// HeaderTime and ResponseTime are the server's average times to the
 	// response header and to the whole response, in milliseconds.
 	HeaderTime   *int64 `json:"header_time,omitempty"`
@@ -96,6 +124,15 @@ type streamPeerObject struct {
 	Received    int64  `json:"received"`
 	Fails       int64  `json:"fails"`
 	Unavail     int64  `json:"unavail"`
+	// HealthChecks are the active health checks' statistics, for a
+	// server that has one; Downtime is the milliseconds the server was
+	// unavail, checking or unhealthy in all, Downstart when its current
+	// such period began (only while in one), Selected when a pick last
+	// chose it (only once one did).
+	HealthChecks *healthChecksObject `json:"health_checks,omitempty"`
+	Downtime     int64               `json:"downtime"`
+	Downstart    string              `json:"downstart,omitempty"`
+	Selected     string              `json:"selected,omitempty"`
 	// ConnectTime, FirstByteTime and ResponseTime are the server's
 	// average times to connect, to the first byte and to the session's
 	// end, in milliseconds.
@@ -110,7 +147,8 @@ func streamUpstreamOf(u *Upstream) streamUpstreamObject {
 		p := peer(&u.Servers[i])
 		o.Peers = append(o.Peers, streamPeerObject{ID: p.ID, Server: p.Server, Name: p.Name, Backup: p.Backup, Weight: p.Weight,
 			State: p.State, Active: p.Active, MaxConns: p.MaxConns, Connections: p.Requests, Sent: p.Sent, Received: p.Received,
-			Fails: p.Fails, Unavail: p.Unavail, ConnectTime: avgMillis(&u.Servers[i], upstream.MetricConnect),
+			Fails: p.Fails, Unavail: p.Unavail, HealthChecks: p.HealthChecks, Downtime: p.Downtime, Downstart: p.Downstart,
+			Selected: p.Selected, ConnectTime: avgMillis(&u.Servers[i], upstream.MetricConnect),
 			FirstByteTime: avgMillis(&u.Servers[i], upstream.MetricHeader), ResponseTime: p.ResponseTime})
 	}
 	return o
@@ -185,10 +223,45 @@ func peer(s *upstream.ServerStatus) peerObject {
 	return peerObject{
 		ID: s.ID, Server: address(s), Name: s.Name, Backup: s.Backup, Weight: s.Weight,
 		State: State(s), Active: s.Active, MaxConns: s.MaxConns, Requests: s.Requests,
-		Responses: responsesObject{C1xx: r.Class1xx, C2xx: r.Class2xx, C3xx: r.Class3xx, C4xx: r.Class4xx, C5xx: r.Class5xx, Total: r.Total()},
-		Sent:      s.Sent, Received: s.Received, Fails: s.Failures, Unavail: s.Unavail,
+		Responses: responsesObject{C1xx: r.Class1xx, C2xx: r.Class2xx, C3xx: r.Class3xx, C4xx: r.Class4xx, C5xx: r.Class5xx,
+			Codes: codes(s.Codes), Total: r.Total()},
+		Sent: s.Sent, Received: s.Received, Fails: s.Failures, Unavail: s.Unavail,
+		HealthChecks: healthChecksOf(s), Downtime: s.Downtime.Milliseconds(), Downstart: optionalTime(s.DownStart),
+		Selected:   optionalTime(s.Selected),
 		HeaderTime: avgMillis(s, upstream.MetricHeader), ResponseTime: avgMillis(s, upstream.MetricLastByte),
 	}
+}
+
+// codes is the per-code count with the codes written as JSON keys: an
+// empty object when the server sent no response.
+func codes(c map[int]int64) map[string]int64 {
+	out := make(map[string]int64, len(c))
+	for code, n := range c {
+		out[strconv.Itoa(code)] = n
+	}
+	return out
+}
+
+// healthChecksOf is the server's health_checks object, nil for a server
+// no active health check tests.
+func healthChecksOf(s *upstream.ServerStatus) *healthChecksObject {
+	if s.Health == upstream.HealthUnchecked {
+		return nil
+	}
+	h := s.HealthChecks
+	o := &healthChecksObject{Checks: h.Checks, Fails: h.Fails, Unhealthy: h.Unhealthy}
+	if h.Checks > 0 {
+		o.LastPassed = &h.LastPassed
+	}
+	return o
+}
+
+// optionalTime is timestamp(t), or "" for the zero time.
+func optionalTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return timestamp(t)
 }
 
 // avgMillis is the server's average of m in whole milliseconds, or nil
@@ -205,6 +278,9 @@ func upstreamOf(u *Upstream) upstreamObject {
 	o := upstreamObject{Peers: make([]peerObject, 0, len(u.Servers)), Zone: u.Zone}
 	for i := range u.Servers {
 		o.Peers = append(o.Peers, peer(&u.Servers[i]))
+	}
+	if q := u.Queue; q != nil {
+		o.Queue = &queueObject{Size: q.Len(), MaxSize: q.Limit(), Overflows: q.Overflows()}
 	}
 	return o
 }

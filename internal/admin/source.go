@@ -83,6 +83,9 @@ type Upstream struct {
 	Zone string
 	// Servers are primaries then backups; a server's ID is its index.
 	Servers []upstream.ServerStatus
+	// Queue is the upstream's queue (the queue directive), nil without
+	// one.
+	Queue *upstream.Queue
 }
 
 // NewServer is a server to add at run time (the runtime API's POST).

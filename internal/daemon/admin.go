@@ -65,7 +65,7 @@ func (a *adminState) Upstreams(now time.Time) []admin.Upstream {
 	snap := a.current.Load()
 	out := make([]admin.Upstream, 0, len(snap.upstreams))
 	for _, u := range snap.upstreams {
-		out = append(out, admin.Upstream{Name: u.cfg.Name, Zone: u.cfg.Zone, Servers: u.pool.Snapshot(now, nil)})
+		out = append(out, admin.Upstream{Name: u.cfg.Name, Zone: u.cfg.Zone, Servers: u.pool.Snapshot(now, nil), Queue: u.pool.Queue()})
 	}
 	return out
 }

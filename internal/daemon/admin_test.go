@@ -60,18 +60,25 @@ func apiPatch(t *testing.T, client *http.Client, url, body string) {
 }
 
 type peer struct {
-	ID        int              `json:"id"`
-	Server    string           `json:"server"`
-	Name      string           `json:"name"`
-	Backup    bool             `json:"backup"`
-	Weight    int              `json:"weight"`
-	State     string           `json:"state"`
-	Requests  int64            `json:"requests"`
-	Responses map[string]int64 `json:"responses"`
-	Sent      int64            `json:"sent"`
-	Received  int64            `json:"received"`
-	Fails     int64            `json:"fails"`
-	Unavail   int64            `json:"unavail"`
+	ID        int       `json:"id"`
+	Server    string    `json:"server"`
+	Name      string    `json:"name"`
+	Backup    bool      `json:"backup"`
+	Weight    int       `json:"weight"`
+	State     string    `json:"state"`
+	Requests  int64     `json:"requests"`
+	Responses responses `json:"responses"`
+	Sent      int64     `json:"sent"`
+	Received  int64     `json:"received"`
+	Fails     int64     `json:"fails"`
+	Unavail   int64     `json:"unavail"`
+}
+
+// responses is a peer's responses object.
+type responses struct {
+	C2xx  int64            `json:"2xx"`
+	Codes map[string]int64 `json:"codes"`
+	Total int64            `json:"total"`
 }
 
 type upstreamView struct {
@@ -149,7 +156,7 @@ func TestAPIEndToEnd(t *testing.T) {
 	}{{a.addr(), false, 2, 2}, {b.addr(), false, 2, 2}, {c.addr(), true, 0, 0}} {
 		p := app.Peers[i]
 		if p.ID != i || p.Server != want.server || p.Name != want.server || p.Backup != want.backup || p.State != "up" ||
-			p.Requests != want.requests || p.Responses["2xx"] != want.ok2 || p.Responses["total"] != want.ok2 || p.Weight != 1 {
+			p.Requests != want.requests || p.Responses.C2xx != want.ok2 || p.Responses.Total != want.ok2 || p.Weight != 1 {
 			t.Errorf("peer %d: %+v, want %+v", i, p, want)
 		}
 		if want.requests > 0 && (p.Sent == 0 || p.Received == 0) {
@@ -269,7 +276,7 @@ func TestAPICounters(t *testing.T) {
 		t.Fatalf("upstreams: %v", all)
 	}
 	pa, pb := st.Peers[0], st.Peers[1]
-	if pa.Requests != 2 || pa.Responses["2xx"] != 2 || pb.Requests != 1 || pb.Fails != 1 || pb.Unavail != 1 || pb.State != "unavail" || pb.Responses["total"] != 0 {
+	if pa.Requests != 2 || pa.Responses.C2xx != 2 || pb.Requests != 1 || pb.Fails != 1 || pb.Unavail != 1 || pb.State != "unavail" || pb.Responses.Total != 0 {
 		t.Errorf("static: a %+v, b %+v", pa, pb)
 	}
 	var conns struct{ Accepted, Dropped, Active, Idle int64 }

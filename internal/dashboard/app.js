@@ -5,9 +5,10 @@
 // API's JSON is read only through these names, always as name['field']:
 // nx (/nginx), cn (/connections), rq (/http/requests), up (one upstream of
 // /http/upstreams), pr and po (one of its peers, now and a second ago),
-// rs and ro (a peer's responses, now and a second ago), su (one upstream
-// of /stream/upstreams), sp and so (one of its peers, now and a second
-// ago), er (an error answer) and ee (its error object).
+// rs and ro (a peer's responses, now and a second ago), hc (a peer's
+// health_checks), qu (an upstream's queue), su (one upstream of
+// /stream/upstreams), sp and so (one of its peers, now and a second ago),
+// er (an error answer) and ee (its error object).
 'use strict';
 
 (function () {
@@ -22,6 +23,7 @@
   let prev = null;       // the previous sample: {t, cn, rq, peers: Map, speers: Map}
   let layout = '';       // the upstreams and servers the tables show
   let rows = new Map();  // "upstream/id" -> {cells, buttons}
+  let queues = new Map(); // upstream name -> the caption's queue text
   let streamLayout = ''; // the same for the stream upstreams
   let streamRows = new Map();
   let canWrite = false;  // the API answers PATCH (api write=on)
@@ -146,11 +148,13 @@
     const box = $('upstreams');
     box.textContent = '';
     rows = new Map();
+    queues = new Map();
     Object.keys(ups).forEach(function (name) {
       const up = ups[name];
       const sec = el('div', 'upstream');
       const h = el('h2', '', 'upstream ' + name + ' ');
       h.appendChild(el('span', 'meta', up['zone'] ? '(zone ' + up['zone'] + ')' : '(no zone: read only)'));
+      if (up['queue']) queues.set(name, h.appendChild(el('span', 'meta', '')));
       sec.appendChild(h);
       const table = el('table');
       const head = el('tr');
@@ -202,6 +206,9 @@
     }
     Object.keys(ups).forEach(function (name) {
       const up = ups[name];
+      const qu = up['queue'];
+      const q = queues.get(name);
+      if (q && qu) setText(q, ' queue ' + num(qu['size']) + '/' + num(qu['max_size']) + ', ' + num(qu['overflows']) + ' overflows');
       up['peers'].forEach(function (pr) {
         const key = name + '/' + pr['id'] + '/' + pr['server'];
         peers.set(key, pr);
@@ -237,10 +244,16 @@
     setText(c['rcvd/s'], bytes(po ? perSecond(pr['received'], po['received'], dt) : null));
     setText(c.fails, num(pr['fails']));
     setText(c.unavail, num(pr['unavail']));
-    // The API has no health_checks object: the state says what the
-    // active checks think when they keep a server out.
-    setText(c.health, st === 'unhealthy' ? 'failing' : st === 'checking' ? 'checking' : '\u2013');
-    c.health.className = st === 'unhealthy' ? 'bad' : '';
+    // What the active checks say: the state when they keep a server out,
+    // else the last check's verdict; and the checks failed so far.
+    const hc = pr['health_checks'];
+    let health = st === 'unhealthy' ? 'failing' : st === 'checking' ? 'checking' : '\u2013';
+    if (hc && st !== 'unhealthy' && st !== 'checking' && hc['last_passed'] !== undefined) {
+      health = hc['last_passed'] ? 'passed' : 'last failed';
+    }
+    if (hc) health += ' (' + num(hc['fails']) + ' failed)';
+    setText(c.health, health);
+    c.health.className = st === 'unhealthy' || (hc && hc['last_passed'] === false) ? 'bad' : '';
     const b = row.buttons;
     if (b.drain) {
       b.drain.disabled = st === 'draining' || st === 'down';

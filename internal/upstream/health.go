@@ -111,13 +111,16 @@ func (p *Pool) AttachChecks(checks map[string]CheckPolicy) {
 	defer p.g.mu.Unlock()
 	p.checks = checks
 	t := p.t.Load()
+	now := time.Now()
 	for _, tier := range [][]*Server{t.primary, t.backup} {
 		for _, s := range tier {
+			s.trackDown(now, false)
 			if s.set.Down {
 				s.st.health.attach(nil)
-				continue
+			} else {
+				s.st.health.attach(checks)
 			}
-			s.st.health.attach(checks)
+			s.trackDown(now, true)
 		}
 	}
 }
@@ -186,11 +189,13 @@ func (s *Server) ReportCheck(key string, now time.Time, passed bool) HealthChang
 		h.counters.Fails++
 	}
 	from, wasSick := pr.state, h.sick.Load()
+	s.trackDown(now, false)
 	change := pr.record(passed)
 	if change == HealthBecameUnhealthy {
 		h.counters.Unhealthy++
 	}
 	h.update()
+	s.trackDown(now, true)
 	// slow_start: a server that comes back from unhealthy (not one that
 	// passed its first mandatory check) ramps up from now.
 	if change == HealthBecameHealthy && from == HealthUnhealthy && wasSick && !h.sick.Load() && s.set.SlowStart > 0 {

@@ -54,6 +54,7 @@ func (p *Pool) Patch(id int, ch ServerPatch, now time.Time) (ServerStatus, error
 	if err := set.check(); err != nil {
 		return ServerStatus{}, fmt.Errorf("upstream %q: server %d: %w: %w", p.name, id, errInvalid, err)
 	}
+	s.trackDown(now, false)
 	wasOut := s.set.Down
 	drain := s.drain
 	if ch.Drain != nil {
@@ -74,6 +75,7 @@ func (p *Pool) Patch(id int, ch ServerPatch, now time.Time) (ServerStatus, error
 	s.set.FailTimeout, s.set.SlowStart, s.set.Down = set.FailTimeout, set.SlowStart, set.Down
 	s.drain, s.st.down = drain, set.Down
 	p.retotal()
+	s.trackDown(now, true)
 	return p.statusOf(s, now), nil
 }
 
@@ -109,8 +111,11 @@ func (p *Pool) retotal() {
 
 // statusOf is the status of s. Called with the group lock held.
 func (p *Pool) statusOf(s *Server, now time.Time) ServerStatus {
+	s.trackDown(now, false)
 	ss := s.status(now)
 	ss.ID, ss.Draining = s.id, s.drain
+	ss.Selected = s.st.selected
+	ss.Downtime, ss.DownStart = s.downtime(now)
 	copyTraffic(&ss, &s.st.traffic)
 	copyTiming(&ss, &s.st.timing)
 	return ss

@@ -293,8 +293,12 @@ func (p *Pool) acquireLocked(backup bool, now time.Time, c Chooser) *Server {
 	}
 	s := tier[i]
 	if !t.single && now.Sub(s.st.checked) > s.set.FailTimeout {
+		// A probe of a failed server makes it unavail again while it runs.
+		s.trackDown(now, false)
 		s.st.checked = now
+		s.trackDown(now, true)
 	}
+	s.st.selected = now
 	s.st.active.Add(1)
 	return s
 }

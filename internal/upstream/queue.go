@@ -27,6 +27,9 @@ type Queue struct {
 	// n is len(waiters), read without mu by Server.Release to skip the
 	// lock when nobody waits.
 	n atomic.Int64
+	// overflows counts the requests Enter turned away because the queue
+	// was full.
+	overflows atomic.Int64
 }
 
 // QueuePoll is how often the request at the head of a queue looks for a
@@ -58,13 +61,19 @@ func (q *Queue) Timeout() time.Duration { return q.timeout }
 // Len returns the number of requests waiting now.
 func (q *Queue) Len() int { return int(q.n.Load()) }
 
+// Overflows returns the number of requests turned away because the queue
+// was full (NGINX Plus's queue "overflows"). Requests that waited until
+// the timeout do not count.
+func (q *Queue) Overflows() int64 { return q.overflows.Load() }
+
 // Enter puts a request at the end of the queue and returns its Waiter, or
-// nil when the queue is full. A waiter that enters an empty queue is
+// nil when the queue is full (counted in Overflows). A waiter that enters an empty queue is
 // signalled at once. Every non-nil Waiter must Leave.
 func (q *Queue) Enter() *Waiter {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.waiters) >= q.limit {
+		q.overflows.Add(1)
 		return nil
 	}
 	w := &Waiter{C: make(chan struct{}, 1)}

@@ -55,6 +55,14 @@ type liveState struct {
 	// from failures, was added by a reload or lost its down flag); the
 	// zero time means no ramp. Cleared by the first pick after the ramp.
 	rampFrom time.Time
+	// selected is when a pick last chose the server (NGINX Plus's
+	// "selected"): written by Acquire, which holds the lock anyway.
+	selected time.Time
+	// downTotal is the length of the server's past periods out of picks
+	// for failures or health checks, downStart the start of the current
+	// one (zero: none). See trackDown.
+	downTotal time.Duration
+	downStart time.Time
 
 	// down is the Down setting of the pool built last for this state, or
 	// of its last runtime patch (Pool.Patch), to see a reload bring a down
@@ -207,6 +215,8 @@ func (s *Server) releaseLocked(now time.Time, o Outcome) bool {
 	defer mu.Unlock()
 	st := s.st
 	st.active.Add(-1)
+	s.trackDown(now, false)
+	defer s.trackDown(now, true)
 	if o != Failure {
 		// Mark the server live if the probe passed. A server that was
 		// unavailable comes back through slow_start.

@@ -42,7 +42,10 @@ type ServerStatus struct {
 	// Responses, Sent and Received count the responses the server sent
 	// and the bytes written to and read from it (Server.Account); Unavail
 	// the times it became unavailable through max_fails.
-	Responses      Responses
+	Responses Responses
+	// Codes counts the responses by status code, for the codes the
+	// server sent at least once; nil when it sent none.
+	Codes          map[int]int64
 	Sent, Received int64
 	Unavail        int64
 	// AvgTimes is the server's average time of each Metric (Server.Sample)
@@ -53,6 +56,13 @@ type ServerStatus struct {
 	// without health_check) and HealthChecks their statistics.
 	Health       HealthState
 	HealthChecks HealthCounters
+	// Selected is when a pick last chose the server (zero: never).
+	Selected time.Time
+	// Downtime is how long the server has been unavail, checking or
+	// unhealthy in all, the current period included; DownStart is when
+	// the current period began (zero when the server is in none).
+	Downtime  time.Duration
+	DownStart time.Time
 }
 
 // UpstreamStatus is the status of one upstream's servers.

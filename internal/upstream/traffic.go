@@ -9,8 +9,12 @@ type traffic struct {
 	// responses counts the responses received by status class: [0] is
 	// 1xx, ... [4] is 5xx.
 	responses [5]atomic.Int64
-	sent      atomic.Int64 // bytes written to the server
-	received  atomic.Int64 // bytes read from the server
+	// codes counts the responses by status: [0] is 100, ... [499] is
+	// 599. A fixed array, so that counting takes no lock and allocates
+	// nothing; the API and the metrics show the non-zero ones.
+	codes    [600 - 100]atomic.Int64
+	sent     atomic.Int64 // bytes written to the server
+	received atomic.Int64 // bytes read from the server
 	// unavail counts the times the server became unavailable through
 	// max_fails (a failure that brought fails to max_fails).
 	unavail atomic.Int64
@@ -23,8 +27,9 @@ type traffic struct {
 // allocate.
 func (s *Server) Account(status int, sent, received int64) {
 	t := &s.st.traffic
-	if c := status/100 - 1; c >= 0 && c < len(t.responses) {
-		t.responses[c].Add(1)
+	if status >= 100 && status < 600 {
+		t.responses[status/100-1].Add(1)
+		t.codes[status-100].Add(1)
 	}
 	if sent != 0 {
 		t.sent.Add(sent)
@@ -52,6 +57,14 @@ func copyTraffic(ss *ServerStatus, t *traffic) {
 		Class3xx: t.responses[2].Load(),
 		Class4xx: t.responses[3].Load(),
 		Class5xx: t.responses[4].Load(),
+	}
+	for i := range t.codes {
+		if n := t.codes[i].Load(); n != 0 {
+			if ss.Codes == nil {
+				ss.Codes = make(map[int]int64)
+			}
+			ss.Codes[100+i] = n
+		}
 	}
 	ss.Sent, ss.Received = t.sent.Load(), t.received.Load()
 	ss.Unavail = t.unavail.Load()

@@ -96,7 +96,7 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 		}
 	}
 	if u.State != "" {
-		if err := b.readState(u, d); err != nil {
+		if err := b.readState(u, d, b.upstreamServerLine); err != nil {
 			return nil, err
 		}
 	}
@@ -109,8 +109,10 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 // readState reads the servers of an upstream with a "state" file, as NGINX
 // Plus does: the block itself must not have server lines, and a missing
 // file is an upstream without servers (the runtime API adds them and
-// writes the file).
-func (b *builder) readState(u *Upstream, d *Directive) error {
+// writes the file). serverLine reads one server line of the file (http's
+// or stream's parameters); the block's balancing method is known, so a
+// slow_start the method cannot use is refused in the file too.
+func (b *builder) readState(u *Upstream, d *Directive, serverLine func(*Upstream, *Directive) error) error {
 	for _, line := range d.Block {
 		if line.Name == "server" {
 			return hintf(line.Pos, "an upstream with a state file takes its servers from the file; remove the server lines or the state directive",
@@ -132,11 +134,11 @@ func (b *builder) readState(u *Upstream, d *Directive) error {
 		if line.Name != "server" || len(line.Args) == 0 || line.IsBlock {
 			return errorf(line.Pos, `unknown directive "%s" in state file`, line.Name)
 		}
-		if err := b.upstreamServerLine(u, line); err != nil {
+		if err := serverLine(u, line); err != nil {
 			return err
 		}
 	}
-	return nil
+	return checkSlowStart(u, tree.Directives)
 }
 
 // setZone reads "zone name [size]", checking the size as nginx does.

@@ -30,6 +30,8 @@ func TestUpstreamState(t *testing.T) {
 		{"other directive in the file", ptr("server 127.0.0.1:81;\nkeepalive 2;\n"), "state STATE;", nil,
 			`unknown directive "keepalive" in state file in u.state:2`},
 		{"unterminated file", ptr("server 127.0.0.1:81"), "state STATE;", nil, `unexpected end of file`},
+		{"slow_start with hash in the file", ptr("server 127.0.0.1:81 slow_start=5s;\n"), "hash $uri; state STATE;", nil,
+			`balancing method does not support parameter "slow_start=5s" in u.state:1`},
 		{"state twice", ptr(""), "state STATE; state STATE;", nil, `"state" directive is duplicate`},
 	}
 	for _, tt := range tests {

@@ -333,6 +333,8 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 			method, err = line, setMethod(u, line, leastTimeStream)
 		case "zone":
 			err = setZone(u, line)
+		case "state":
+			u.State = b.path(line.Args[0])
 		case "resolver":
 			u.Resolver, err = b.upstreamResolver(d, line)
 		}
@@ -340,15 +342,24 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 			return nil, err
 		}
 	}
+	if u.State != "" {
+		if err := b.readState(u, d, b.streamUpstreamServer); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkSlowStart(u, d.Block); err != nil {
+		return nil, err
+	}
 	return u, checkUpstream(u)
 }
 
 // streamUpstreamServer reads "server address:port [parameters]": the port is
-// required, as in nginx's stream module.
+// required, as in nginx's stream module, and route= is http's only (NGINX
+// Plus's stream server has slow_start= but no route=).
 func (b *builder) streamUpstreamServer(u *Upstream, d *Directive) error {
 	refuse := func(p string) error {
-		if key, _, _ := strings.Cut(p, "="); key == "slow_start" || key == "route" {
-			return hintf(d.Pos, "a stream server takes weight=, max_fails=, fail_timeout=, max_conns=, backup and down", `invalid parameter "%s"`, p)
+		if key, _, _ := strings.Cut(p, "="); key == "route" {
+			return hintf(d.Pos, "a stream server takes weight=, max_fails=, fail_timeout=, max_conns=, slow_start=, backup, down and resolve", `invalid parameter "%s"`, p)
 		}
 		return nil
 	}

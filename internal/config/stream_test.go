@@ -18,7 +18,6 @@ func TestStreamErrors(t *testing.T) {
 		{"limit_conn_zone twice", "limit_conn_zone $binary_remote_addr zone=b:1m; limit_conn_zone $remote_addr zone=b:1m;", `limit_conn_zone "b" is already bound to key "$binary_remote_addr" in nginx.conf:1`},
 		{"pass without port", "server { listen 1234; proxy_pass foo; }", `no port in upstream "foo" in nginx.conf:1`},
 		{"server without port", "upstream u { server 127.0.0.1; } server { listen 1234; proxy_pass u; }", `no port in upstream "127.0.0.1" in nginx.conf:1`},
-		{"slow_start", "upstream u { server 127.0.0.1:1 slow_start=1s; } server { listen 1234; proxy_pass u; }", `invalid parameter "slow_start=1s" in nginx.conf:1`},
 		{"route", "upstream u { server 127.0.0.1:1 route=a; } server { listen 1234; proxy_pass u; }", `invalid parameter "route=a" in nginx.conf:1`},
 		{"weight 0", "upstream u { server 127.0.0.1:1 weight=0; } server { listen 1234; proxy_pass u; }", `invalid parameter "weight=0" in nginx.conf:1`},
 		{"ip_hash", "upstream u { server 127.0.0.1:1; ip_hash; } server { listen 1234; proxy_pass u; }", `"ip_hash" directive is not allowed here in nginx.conf:1`},
@@ -36,6 +35,11 @@ func TestStreamErrors(t *testing.T) {
 		{"listen parameter", "server { listen 1234 foo; proxy_pass 127.0.0.1:9; }", `the invalid "foo" parameter in nginx.conf:1`},
 		{"location", "server { listen 1234; proxy_pass 127.0.0.1:9; location / {} }", `"location" directive is not allowed here in nginx.conf:1`},
 		{"timeout value", "server { listen 1234; proxy_pass 127.0.0.1:9; proxy_timeout 1x; }", `"proxy_timeout" directive invalid value in nginx.conf:1`},
+		// NGINX Plus's slow_start (not in nginx 1.22.1): its documented
+		// restriction, with http's message.
+		{"slow_start with hash", "upstream u { hash $remote_addr; server 127.0.0.1:1 slow_start=1s; } server { listen 1234; proxy_pass u; }", `balancing method does not support parameter "slow_start=1s" in nginx.conf:1`},
+		{"slow_start with random", "upstream u { server 127.0.0.1:1 slow_start=30; random two; } server { listen 1234; proxy_pass u; }", `balancing method does not support parameter "slow_start=30" in nginx.conf:1`},
+		{"bad slow_start", "upstream u { server 127.0.0.1:1 slow_start=soon; } server { listen 1234; proxy_pass u; }", `invalid parameter "slow_start=soon" in nginx.conf:1`},
 		// fulcrum's own limits
 		{"ssl without certificate", "server { listen 1234 ssl; proxy_pass 127.0.0.1:9; }", `no "ssl_certificate" is defined for the "listen ... ssl" directive in nginx.conf:1`},
 		{"udp with ssl", "server { listen 1234 udp ssl; proxy_pass 127.0.0.1:9; }", `"listen" directive "ssl" parameter is incompatible with "udp" in nginx.conf:1`},

@@ -85,8 +85,8 @@ func (a *adminState) StreamUpstreams(now time.Time) []admin.Upstream {
 
 // Patch implements admin.Source on the pools of the configuration in
 // force. A reload builds new pools from the configuration, which wins: the
-// change is gone then, as in NGINX Plus without a state file; an http
-// upstream with one has the file rewritten.
+// change is gone then, as in NGINX Plus without a state file; an upstream
+// with one (http or stream) has the file rewritten.
 func (a *adminState) Patch(b admin.Block, name string, id int, ch upstream.ServerPatch, now time.Time) (upstream.ServerStatus, error) {
 	a.changeMu.Lock()
 	defer a.changeMu.Unlock()
@@ -139,13 +139,12 @@ func (a *adminState) Remove(b admin.Block, name string, id int, now time.Time) (
 }
 
 // upstream returns block b's upstream named name in the configuration in
-// force. A stream upstream has no configuration here (cfg nil): stream
-// upstreams keep no state file.
+// force (stream upstreams and http upstreams have names of their own).
 func (a *adminState) upstream(b admin.Block, name string) (namedPool, error) {
 	if b == admin.Stream {
 		if a.stream != nil {
-			if pool := a.stream.Pool(name); pool != nil {
-				return namedPool{pool: pool}, nil
+			if pool, cfg := a.stream.Pool(name); pool != nil {
+				return namedPool{cfg: cfg, pool: pool}, nil
 			}
 		}
 		return namedPool{}, fmt.Errorf("stream upstream %q: %w", name, admin.ErrUpstreamNotFound)
@@ -158,8 +157,8 @@ func (a *adminState) upstream(b admin.Block, name string) (namedPool, error) {
 	return namedPool{}, fmt.Errorf("upstream %q: %w", name, admin.ErrUpstreamNotFound)
 }
 
-// namedPool is an upstream block of the configuration and its pool, for the
-// runtime API; cfg is nil for a stream upstream.
+// namedPool is an upstream block of the configuration (http's or
+// stream's) and its pool, for the runtime API.
 type namedPool struct {
 	cfg  *config.Upstream
 	pool *upstream.Pool

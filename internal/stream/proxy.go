@@ -163,18 +163,19 @@ func (p *Proxy) Upstreams(now time.Time) []UpstreamStatus {
 }
 
 // Pool returns the pool of the configuration in force's upstream block
-// named name, for the runtime API's changes; nil when there is none.
-func (p *Proxy) Pool(name string) *upstream.Pool {
+// named name, for the runtime API's changes, with the block (its State
+// file is where the changes are kept); nil, nil when there is none.
+func (p *Proxy) Pool(name string) (*upstream.Pool, *config.Upstream) {
 	t := p.cur.Load()
 	if t == nil {
-		return nil
+		return nil, nil
 	}
-	for _, u := range t.upstreams {
-		if u.Name == name {
-			return u.pool
+	for _, g := range t.groups {
+		if g.cfg.Name == name {
+			return g.pool, g.cfg
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // Check compiles cfg (nil: no stream block) as Apply would, without

@@ -132,8 +132,8 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 	ephemeral := 0
 	for _, u := range cfg.Upstreams {
 		build := reg.Pool
-		if len(u.Resolves) > 0 {
-			build = reg.StatePool // may start empty: DNS fills it
+		if u.State != "" || len(u.Resolves) > 0 {
+			build = reg.StatePool // may start empty: the API or DNS fills it
 		}
 		pool, err := build("stream "+u.Name, settingsOf(u))
 		if err != nil {
@@ -210,6 +210,7 @@ func serverSettings(s *config.UpstreamServer) upstream.Settings {
 	set.Name = s.Name
 	set.Weight, set.MaxFails, set.FailTimeout = s.Weight, s.MaxFails, s.FailTimeout
 	set.MaxConns, set.Backup, set.Down = s.MaxConns, s.Backup, s.Down
+	set.SlowStart = s.SlowStart
 	return set
 }
 

@@ -3,7 +3,9 @@ package integration
 import (
 	"fmt"
 	"io"
+	stdlog "log"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,8 +36,27 @@ type grpcHealthBackend struct {
 func startGRPCHealthBackend(t *testing.T, name string, answer int32) *grpcHealthBackend {
 	b := &grpcHealthBackend{}
 	b.answer.Store(answer)
+	b.addr = testutil.H2CBackend(t, b.handler(name))
+	return b
+}
+
+// startGRPCSHealthBackend is startGRPCHealthBackend over TLS (ALPN h2),
+// with httptest's certificate.
+func startGRPCSHealthBackend(t *testing.T, name string, answer int32) *grpcHealthBackend {
+	b := &grpcHealthBackend{}
+	b.answer.Store(answer)
+	s := httptest.NewUnstartedServer(b.handler(name))
+	s.EnableHTTP2 = true
+	s.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // checks cut short at the end
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	b.addr = s.Listener.Addr().String()
+	return b
+}
+
+func (b *grpcHealthBackend) handler(name string) http.Handler {
 	named := grpcNamed(name)
-	b.addr = testutil.H2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/grpc.health.v1.Health/Check" {
 			named.ServeHTTP(w, r)
 			return
@@ -59,8 +80,7 @@ func startGRPCHealthBackend(t *testing.T, name string, answer int32) *grpcHealth
 			w.Write([]byte{0, 0, 0, 0, 2, 0x08, 1})
 		}
 		w.Header().Set("Grpc-Status", "0")
-	}))
-	return b
+	})
 }
 
 func (b *grpcHealthBackend) service() string {
@@ -74,17 +94,20 @@ func (b *grpcHealthBackend) service() string {
 // (logged), calls go only to the other one, and it comes back once it
 // serves again; the service of grpc_service= is asked about. With
 // grpc_status=12, a server that does not implement the protocol
-// (UNIMPLEMENTED) is healthy; without it, it is not used.
+// (UNIMPLEMENTED) is healthy; without it, it is not used. grpcs:// servers
+// are checked over TLS.
 func TestGRPCHealthCheck(t *testing.T) {
 	a, b := startGRPCHealthBackend(t, "a", hcServing), startGRPCHealthBackend(t, "b", hcServing)
 	plain12 := startGRPCHealthBackend(t, "c", hcUnimplemented)
 	strict := startGRPCHealthBackend(t, "d", hcUnimplemented)
+	tlsOK, tlsDown := startGRPCSHealthBackend(t, "e", hcServing), startGRPCSHealthBackend(t, "f", hcNotServing)
 	in := startFulcrum(t, fmt.Sprintf(`events {}
 http {
     access_log off;
     upstream app { zone app 64k; server %s; server %s; }
     upstream legacy { zone legacy 64k; server %s; }
     upstream strict { zone strict 64k; server %s; }
+    upstream secure { zone secure 64k; server %s; server %s; }
     server {
         listen 127.0.0.1:0 http2;
         location / {
@@ -99,9 +122,13 @@ http {
             grpc_pass grpc://strict;
             health_check interval=50ms mandatory type=grpc;
         }
+        location /secure. {
+            grpc_pass grpcs://secure;
+            health_check interval=50ms mandatory type=grpc;
+        }
     }
 }
-`, a.addr, b.addr, plain12.addr, strict.addr), 1)
+`, a.addr, b.addr, plain12.addr, strict.addr, tlsOK.addr, tlsDown.addr), 1)
 	addr := in.listening()[0]
 	from := func(path string) (int, string) {
 		code, msg, _ := grpcUnary(t, addr, path)
@@ -141,6 +168,13 @@ http {
 	if code, name := from("/strict.Svc/Call"); code == 200 {
 		t.Errorf("UNIMPLEMENTED server without grpc_status=: 200 from %q, want no server", name)
 	}
+
+	// grpcs://: the check speaks TLS with ALPN h2 (else the answer would
+	// not be read, and the line would say so).
+	waitFor(t, "the NOT_SERVING grpcs server found unhealthy", func() bool {
+		return in.logged(`upstream server ` + tlsDown.addr + ` in upstream "secure" is unhealthy: response does not match: status NOT_SERVING`)
+	})
+	inARow(10, "/secure.Svc/Call", "e")
 }
 
 // TestGRPCHealthCheckConfigTest: `fulcrum -t` accepts type=grpc where

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,9 +11,11 @@ import (
 
 // HealthCheck is NGINX Plus's health_check directive of a location
 // (ngx_http_upstream_hc_module): periodic GET requests to every server of the
-// upstream group the location's proxy_pass names. It is not inherited.
+// upstream group the location's proxy_pass names, or, with type=grpc, gRPC
+// health checks of the group its grpc_pass names. It is not inherited.
 type HealthCheck struct {
-	// Upstream is the group checked: the location's proxy_pass upstream.
+	// Upstream is the group checked: the location's proxy_pass upstream
+	// (grpc_pass's with GRPC).
 	Upstream *Upstream
 	// Interval is the time between two checks of a server (interval=, 5s).
 	Interval time.Duration
@@ -33,7 +36,15 @@ type HealthCheck struct {
 	// first check passes; Persistent (only with Mandatory) keeps a server
 	// that was healthy before a reload healthy after it.
 	Mandatory, Persistent bool
-	Pos                   Pos
+	// GRPC is type=grpc: the check is the gRPC Health Checking Protocol's
+	// grpc.health.v1.Health/Check call (URI and Match are then unused).
+	// GRPCService is its service (grpc_service=, "": the whole server);
+	// GRPCStatus, when not 0, a grpc-status that passes the check too
+	// (grpc_status=).
+	GRPC        bool
+	GRPCService string
+	GRPCStatus  int
+	Pos         Pos
 }
 
 // Match is a "match name { ... }" block: the tests a health check response
@@ -235,7 +246,7 @@ func findHealthChecks(s *scope, names ...string) ([]*Directive, *scope) {
 func applyHealthChecks(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	st.HealthChecks = nil
 	for _, d := range dirs {
-		hc, err := b.healthCheck(d, st.ProxyPass)
+		hc, err := b.healthCheck(d, st.ProxyPass, st.GRPCPass)
 		if err != nil {
 			return err
 		}
@@ -244,10 +255,15 @@ func applyHealthChecks(b *builder, st *Settings, dirs []*Directive, _ *scope) er
 	return nil
 }
 
-// healthCheck reads one health_check directive.
-func (b *builder) healthCheck(d *Directive, pass *ProxyPass) (*HealthCheck, error) {
+// healthCheck reads one health_check directive of a level whose
+// proxy_pass is pass and grpc_pass gpass.
+func (b *builder) healthCheck(d *Directive, pass *ProxyPass, gpass *GRPCPass) (*HealthCheck, error) {
 	hc := &HealthCheck{Interval: defaultHealthInterval, Fails: 1, Passes: 1, URI: "/", Pos: d.Pos}
+	var order grpcOrder
 	for _, p := range d.Args {
+		if err := order.next(d, p); err != nil {
+			return nil, err
+		}
 		if err := b.healthParam(hc, d, p); err != nil {
 			return nil, err
 		}
@@ -255,22 +271,90 @@ func (b *builder) healthCheck(d *Directive, pass *ProxyPass) (*HealthCheck, erro
 	if hc.Persistent && !hc.Mandatory {
 		return nil, hintf(d.Pos, `"persistent" keeps the state of "mandatory" checks across reloads; add "mandatory"`, `"persistent" requires "mandatory"`)
 	}
+	if hc.GRPC {
+		return hc, hc.grpcUpstream(d, pass, gpass)
+	}
 	switch {
+	case pass == nil && gpass != nil:
+		return nil, hintf(d.Pos, `check gRPC servers with the gRPC health checking protocol: "health_check type=grpc;"`, `"health_check" in a location with "grpc_pass" requires "type=grpc"`)
 	case pass == nil:
 		return nil, hintf(d.Pos, "health checks test the upstream group of the location's own proxy_pass", `"health_check" requires "proxy_pass" in the same location`)
-	case pass.Upstream == nil || pass.Upstream.Implicit:
-		return nil, hintf(d.Pos, `name an upstream block in proxy_pass, such as "proxy_pass http://backend;"`, `"health_check" requires an upstream group in "proxy_pass"`)
-	case pass.Upstream.Zone == "":
-		u := pass.Upstream
-		return nil, hintf(d.Pos, fmt.Sprintf(`add "zone %s 64k;" to upstream "%s" in %s`, u.Name, u.Name, u.Pos),
-			`upstream "%s" must reside in shared memory for "health_check"`, u.Name)
+	}
+	if err := checkHealthUpstream(d, pass.Upstream, `name an upstream block in proxy_pass, such as "proxy_pass http://backend;"`, "proxy_pass"); err != nil {
+		return nil, err
 	}
 	hc.Upstream = pass.Upstream
 	return hc, nil
 }
 
+// grpcUpstream sets the group a type=grpc check tests: the location's
+// grpc_pass upstream.
+func (hc *HealthCheck) grpcUpstream(d *Directive, pass *ProxyPass, gpass *GRPCPass) error {
+	if gpass == nil {
+		hint := "gRPC health checks test the upstream group of the location's own grpc_pass"
+		if pass != nil {
+			hint = `type=grpc checks gRPC servers: use "grpc_pass grpc://backend;", or drop type=grpc to check HTTP servers`
+		}
+		return hintf(d.Pos, hint, `"health_check type=grpc" requires "grpc_pass" in the same location`)
+	}
+	if err := checkHealthUpstream(d, gpass.Upstream, `name an upstream block in grpc_pass, such as "grpc_pass grpc://backend;"`, "grpc_pass"); err != nil {
+		return err
+	}
+	hc.Upstream = gpass.Upstream
+	return nil
+}
+
+// checkHealthUpstream checks the group the directive (pass, proxy_pass or
+// grpc_pass) names: an upstream block with a zone.
+func checkHealthUpstream(d *Directive, u *Upstream, nameHint, pass string) error {
+	switch {
+	case u == nil || u.Implicit:
+		return hintf(d.Pos, nameHint, `"health_check" requires an upstream group in "%s"`, pass)
+	case u.Zone == "":
+		return hintf(d.Pos, fmt.Sprintf(`add "zone %s 64k;" to upstream "%s" in %s`, u.Name, u.Name, u.Pos),
+			`upstream "%s" must reside in shared memory for "health_check"`, u.Name)
+	}
+	return nil
+}
+
+// grpcOrder checks the order NGINX Plus documents for the gRPC
+// parameters: "type=grpc must be specified after all other health_check
+// parameters", grpc_service= and grpc_status= follow it, and uri= and
+// match= do not go with it.
+type grpcOrder struct {
+	grpc       bool   // type=grpc seen
+	httpParam  string // a uri= or match= seen before it
+	seenParams bool   // grpc_service= or grpc_status= seen
+}
+
+// next checks parameter p, in its place.
+func (o *grpcOrder) next(d *Directive, p string) error {
+	key, _, _ := strings.Cut(p, "=")
+	switch {
+	case p == "type=grpc":
+		if o.httpParam != "" {
+			return hintf(d.Pos, `a gRPC check sends grpc.health.v1.Health/Check and judges its answer: remove "`+o.httpParam+`"`, `"type=grpc" cannot be used with "%s"`, o.httpParam)
+		}
+		o.grpc = true
+	case key == "grpc_service" || key == "grpc_status":
+		if !o.grpc {
+			return hintf(d.Pos, `write "type=grpc" before it, such as "health_check type=grpc `+p+`;"`, `"%s" must follow "type=grpc"`, key)
+		}
+	case key == "uri" || key == "match":
+		if o.grpc {
+			return hintf(d.Pos, `a gRPC check sends grpc.health.v1.Health/Check and judges its answer: remove "`+key+`="`, `"type=grpc" cannot be used with "%s="`, key)
+		}
+		o.httpParam = key + "="
+	default:
+		if o.grpc && slices.Contains(healthParams, key) { // an unknown one gets its own error
+			return hintf(d.Pos, `as in NGINX Plus, type=grpc comes after all other parameters, followed only by grpc_service= and grpc_status=`, `"%s" must come before "type=grpc"`, p)
+		}
+	}
+	return nil
+}
+
 // healthParams are the health_check parameters, for suggestions.
-var healthParams = []string{"interval", "jitter", "fails", "passes", "uri", "match", "port", "mandatory", "persistent"}
+var healthParams = []string{"interval", "jitter", "fails", "passes", "uri", "match", "port", "mandatory", "persistent", "type", "grpc_service", "grpc_status"}
 
 // healthParam applies one parameter of a health_check directive.
 func (b *builder) healthParam(hc *HealthCheck, d *Directive, p string) error {
@@ -287,8 +371,10 @@ func (b *builder) healthParam(hc *HealthCheck, d *Directive, p string) error {
 			return hintf(d.Pos, `define "match `+val+` { ... }" in the http block`, `match "%s" not found`, val)
 		}
 		return nil
-	case key == "type" || key == "grpc_service" || key == "grpc_status" || key == "keepalive_time":
-		return hintf(d.Pos, "fulcrum's health checks are plain HTTP GET requests on a new connection", `fulcrum does not support the "%s" parameter of "health_check" yet`, key)
+	case key == "type" || key == "grpc_service" || key == "grpc_status":
+		return grpcHealthParam(hc, d, key, val, hasVal)
+	case key == "keepalive_time":
+		return hintf(d.Pos, "fulcrum's health checks open a new connection for each check", `fulcrum does not support the "%s" parameter of "health_check" yet`, key)
 	}
 	knobs := healthKnobs{interval: &hc.Interval, jitter: &hc.Jitter, fails: &hc.Fails, passes: &hc.Passes,
 		port: &hc.Port, mandatory: &hc.Mandatory, persistent: &hc.Persistent}
@@ -297,6 +383,36 @@ func (b *builder) healthParam(hc *HealthCheck, d *Directive, p string) error {
 		return unknownHealthParam(d, p)
 	}
 	return err
+}
+
+// maxGRPCCode is the highest gRPC status code (16, UNAUTHENTICATED).
+const maxGRPCCode = 16
+
+// grpcHealthParam applies type=grpc, grpc_service= or grpc_status=.
+func grpcHealthParam(hc *HealthCheck, d *Directive, key, val string, hasVal bool) error {
+	p := key
+	if hasVal {
+		p += "=" + val
+	}
+	switch key {
+	case "type":
+		if val != "grpc" {
+			return hintf(d.Pos, `the only type is "type=grpc"; without it the checks are HTTP requests`, `invalid parameter "%s"`, p)
+		}
+		hc.GRPC = true
+	case "grpc_service":
+		if val == "" || strings.ContainsAny(val, " \t\r\n") {
+			return hintf(d.Pos, "grpc_service is a gRPC service name such as grpc_service=helloworld.Greeter", `invalid parameter "%s"`, p)
+		}
+		hc.GRPCService = val
+	case "grpc_status":
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 || n > maxGRPCCode {
+			return hintf(d.Pos, "grpc_status is a non-zero gRPC status code from 1 to 16, such as grpc_status=12 (UNIMPLEMENTED)", `invalid parameter "%s"`, p)
+		}
+		hc.GRPCStatus = n
+	}
+	return nil
 }
 
 // parsePositive reads a whole number of at least 1.
@@ -326,7 +442,7 @@ func healthParamHint(key string) string {
 // know, with a suggestion for a typo.
 func unknownHealthParam(d *Directive, p string) error {
 	key, val, hasVal := strings.Cut(p, "=")
-	hint := "health_check takes interval=, jitter=, fails=, passes=, uri=, match=, port=, mandatory and persistent"
+	hint := "health_check takes interval=, jitter=, fails=, passes=, uri=, match=, port=, mandatory, persistent, and type=grpc with grpc_service= and grpc_status="
 	if s := suggest(key, healthParams, nil); s != "" {
 		if hasVal {
 			s += "=" + val

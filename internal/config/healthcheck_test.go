@@ -44,6 +44,47 @@ func TestHealthCheck(t *testing.T) {
 	}
 }
 
+// grpcHCConf is an http block with upstream g (with a zone) and a
+// location passing to it with grpc_pass, with loc's extra lines (line 4).
+func grpcHCConf(loc string) string {
+	return "http {\nupstream g { zone g 64k; server 127.0.0.1:50051; }\nserver { location / { grpc_pass grpc://g;\n" + loc + "\n} }\n}"
+}
+
+// TestGRPCHealthCheck: NGINX Plus's "health_check type=grpc
+// [grpc_service=name] [grpc_status=code]" in a grpc_pass location checks
+// grpc_pass's upstream.
+func TestGRPCHealthCheck(t *testing.T) {
+	def := HealthCheck{Interval: 5 * time.Second, Fails: 1, Passes: 1, URI: "/", GRPC: true}
+	tests := []struct {
+		name, loc string
+		want      HealthCheck
+	}{
+		{"type=grpc", "health_check type=grpc;", def},
+		{"every parameter", "health_check interval=1s jitter=2s fails=3 passes=2 port=50052 mandatory persistent type=grpc grpc_service=app.Greeter grpc_status=12;",
+			HealthCheck{Interval: time.Second, Jitter: 2 * time.Second, Fails: 3, Passes: 2, URI: "/", Port: 50052, Mandatory: true, Persistent: true,
+				GRPC: true, GRPCService: "app.Greeter", GRPCStatus: 12}},
+		{"grpc_status then grpc_service", "health_check mandatory type=grpc grpc_status=12 grpc_service=x;",
+			HealthCheck{Interval: 5 * time.Second, Fails: 1, Passes: 1, URI: "/", Mandatory: true, GRPC: true, GRPCService: "x", GRPCStatus: 12}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mustLoad(t, grpcHCConf(tt.loc))
+			hcs := cfg.HTTP.Servers[0].Locations[0].Settings.HealthChecks
+			if len(hcs) != 1 {
+				t.Fatalf("%d health checks", len(hcs))
+			}
+			got := *hcs[0]
+			if got.Upstream != cfg.HTTP.Upstreams[0] {
+				t.Errorf("upstream %v", got.Upstream)
+			}
+			got.Upstream, got.Pos = nil, Pos{}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestHealthCheckNotInherited(t *testing.T) {
 	cfg := mustLoad(t, hcConf("", "health_check; health_check uri=/b; location /x { proxy_pass http://u; }"))
 	loc := cfg.HTTP.Servers[0].Locations[0]
@@ -132,7 +173,26 @@ func TestHealthCheckErrors(t *testing.T) {
 		{"empty uri", hcConf("", "health_check uri=;"), `invalid parameter "uri=" in nginx.conf:5`},
 		{"persistent alone", hcConf("", "health_check persistent;"), `"persistent" requires "mandatory" in nginx.conf:5`},
 		{"keepalive_time", hcConf("", "health_check keepalive_time=60s;"), `fulcrum does not support the "keepalive_time" parameter of "health_check" yet in nginx.conf:5`},
-		{"grpc", hcConf("", "health_check type=grpc;"), `fulcrum does not support the "type" parameter of "health_check" yet`},
+		{"grpc with proxy_pass", hcConf("", "health_check type=grpc;"), `"health_check type=grpc" requires "grpc_pass" in the same location in nginx.conf:5, type=grpc checks gRPC servers`},
+		{"grpc without a pass", "http { server { location / {\nhealth_check type=grpc; } } }", `"health_check type=grpc" requires "grpc_pass" in the same location in nginx.conf:2`},
+		{"grpc_pass without type=grpc", grpcHCConf("health_check;"), `"health_check" in a location with "grpc_pass" requires "type=grpc" in nginx.conf:4, check gRPC servers with the gRPC health checking protocol`},
+		{"grpc implicit upstream", "http { server { location / { grpc_pass grpc://127.0.0.1:50051;\nhealth_check type=grpc; } } }",
+			`"health_check" requires an upstream group in "grpc_pass" in nginx.conf:2`},
+		{"grpc variables", "http { server { location / { grpc_pass grpc://$host:50051;\nhealth_check type=grpc; } } }",
+			`"health_check" requires an upstream group in "grpc_pass" in nginx.conf:2`},
+		{"grpc no zone", "http {\nupstream g { server 127.0.0.1:50051; }\nserver { location / { grpc_pass grpc://g;\nhealth_check type=grpc; } } }",
+			`upstream "g" must reside in shared memory for "health_check" in nginx.conf:4, add "zone g 64k;"`},
+		{"type=grpc not last", grpcHCConf("health_check type=grpc fails=2;"), `"fails=2" must come before "type=grpc" in nginx.conf:4, as in NGINX Plus, type=grpc comes after all other parameters`},
+		{"grpc_service before type=grpc", grpcHCConf("health_check grpc_service=a.B type=grpc;"), `"grpc_service" must follow "type=grpc" in nginx.conf:4, write "type=grpc" before it`},
+		{"grpc_status without type=grpc", grpcHCConf("health_check grpc_status=12;"), `"grpc_status" must follow "type=grpc" in nginx.conf:4`},
+		{"grpc with uri", grpcHCConf("health_check uri=/x type=grpc;"), `"type=grpc" cannot be used with "uri=" in nginx.conf:4`},
+		{"grpc with match", hcConf("match m { }", "health_check match=m type=grpc;"), `"type=grpc" cannot be used with "match=" in nginx.conf:5`},
+		{"unknown type", grpcHCConf("health_check type=http;"), `invalid parameter "type=http" in nginx.conf:4, the only type is "type=grpc"`},
+		{"grpc_status 0", grpcHCConf("health_check type=grpc grpc_status=0;"), `invalid parameter "grpc_status=0" in nginx.conf:4, grpc_status is a non-zero gRPC status code from 1 to 16`},
+		{"grpc_status 17", grpcHCConf("health_check type=grpc grpc_status=17;"), `invalid parameter "grpc_status=17" in nginx.conf:4`},
+		{"grpc_status name", grpcHCConf("health_check type=grpc grpc_status=UNIMPLEMENTED;"), `invalid parameter "grpc_status=UNIMPLEMENTED" in nginx.conf:4`},
+		{"empty grpc_service", grpcHCConf("health_check type=grpc grpc_service=;"), `invalid parameter "grpc_service=" in nginx.conf:4, grpc_service is a gRPC service name`},
+		{"grpc_service typo", grpcHCConf("health_check type=grpc grpc_servce=a;"), `invalid parameter "grpc_servce=a" in nginx.conf:4, did you mean "grpc_service=a"?`},
 		{"duplicate match", hcConf("match a { }\nmatch a { }", ""), `duplicate match "a" in nginx.conf:4`},
 		{"match in server", "http { server {\nmatch a { } } }", `"match" directive is not allowed here in nginx.conf:2`},
 		{"match without block", hcConf("match a;", ""), `directive "match" has no opening "{" in nginx.conf:3`},

@@ -148,9 +148,6 @@ var settingRules = slices.Concat([]settingRule{
 	flagRule("proxy_ssl_session_reuse", func(s *Settings) *bool { return &s.ProxySSL.SessionReuse }),
 	// Last: nginx checks the combination where a proxy_pass https:// uses it.
 	{names: []string{"proxy_pass"}, find: findProxyPass, apply: checkProxySSL},
-	// After proxy_pass, whose upstream the checks test (healthcheck.go).
-	// (grpc.go's rules follow the list.)
-	{names: []string{"health_check"}, find: findHealthChecks, apply: applyHealthChecks},
 
 	// client limits and timeouts
 	{names: []string{"client_max_body_size"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
@@ -278,7 +275,11 @@ var settingRules = slices.Concat([]settingRule{
 
 	// api and metrics (admin.go), after allow and deny, which it looks at
 	{names: contentNames, find: findRewrites, apply: applyAdmin},
-}, grpcRules(), ssiRules(), useridRules(), browserRules(), coreFlagRules(), mp4Rules())
+}, grpcRules(), []settingRule{
+	// After proxy_pass and grpc_pass, whose upstream the checks test
+	// (healthcheck.go).
+	{names: []string{"health_check"}, find: findHealthChecks, apply: applyHealthChecks},
+}, ssiRules(), useridRules(), browserRules(), coreFlagRules(), mp4Rules())
 
 // defaultSettings are nginx's defaults (fulcrum's where it differs, as documented):
 // what a level gets for every directive that no level of its chain writes.

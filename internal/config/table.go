@@ -401,7 +401,7 @@ var baseSpecs = []spec{
 	{name: "sticky", module: "http_upstream", ctx: ctxUpstream, args: args2More, syntax: "sticky cookie name [expires=time] [domain=domain] [httponly] [samesite=strict|lax|none|$variable] [secure] [path=path]; sticky route $variable ...; sticky learn create=$variable lookup=$variable zone=name:size [timeout=time] [header] [sync];"},
 	{name: "zone", module: "http_upstream", ctx: ctxUpstream, args: args12, syntax: "zone name [size];"},
 	{name: "state", module: "http_upstream", ctx: ctxUpstream, args: args1, syntax: "state file;"},
-	{name: "health_check", module: "http_upstream_hc", ctx: ctxLoc, args: argsAny, multi: true, syntax: "health_check [interval=time] [jitter=time] [fails=number] [passes=number] [uri=uri] [match=name] [port=number] [mandatory [persistent]];"},
+	{name: "health_check", module: "http_upstream_hc", ctx: ctxLoc, args: argsAny, multi: true, syntax: "health_check [interval=time] [jitter=time] [fails=number] [passes=number] [uri=uri] [match=name] [port=number] [mandatory [persistent]] [type=grpc [grpc_service=name] [grpc_status=code]];"},
 	{name: "match", module: "http_upstream_hc", ctx: ctxHTTP, args: args1 | argsBlock, multi: true, child: ctxMatch, syntax: "match name { ... }"},
 	{name: "least_conn", module: "http_upstream", ctx: ctxUpstream, args: argsNone, multi: true, syntax: "least_conn;"},
 	{name: "ip_hash", module: "http_upstream", ctx: ctxUpstream, args: argsNone, multi: true, syntax: "ip_hash;"},

@@ -46,7 +46,49 @@ func (s *snapshot) buildHealthChecks(pools map[*config.Upstream]*builtPool) {
 
 // healthCheck compiles one health_check of loc, checking pool.
 func (s *snapshot) healthCheck(loc *config.Location, hc *config.HealthCheck, pool *upstream.Pool) *health.Check {
-	set := loc.Settings
+	var c *health.Check
+	if hc.GRPC {
+		c = grpcHealthCheck(loc.Settings, hc, pool)
+	} else {
+		c = httpHealthCheck(loc.Settings, hc, pool)
+	}
+	c.Now = s.now
+	log := s.log
+	c.OnChange = func(srv *upstream.Server, ch upstream.HealthChange, why error) {
+		if ch == upstream.HealthBecameUnhealthy {
+			log.Logf(errlog.Warn, "upstream server %s in upstream \"%s\" is unhealthy: %v (health_check in %s)", srv.Name(), pool.Name(), why, hc.Pos)
+			return
+		}
+		log.Logf(errlog.Notice, "upstream server %s in upstream \"%s\" is healthy (health_check in %s)", srv.Name(), pool.Name(), hc.Pos)
+	}
+	return c
+}
+
+// grpcHealthCheck compiles a type=grpc check of a location with settings
+// set: the Check call to the grpc_pass address as :authority, with the
+// location's grpc_*_timeouts and, for grpcs://, its grpc_ssl_* settings.
+func grpcHealthCheck(set *config.Settings, hc *config.HealthCheck, pool *upstream.Pool) *health.Check {
+	pass := set.GRPCPass
+	c := &health.Check{
+		Pool:           pool,
+		Policy:         upstream.CheckPolicy{Fails: hc.Fails, Passes: hc.Passes, Mandatory: hc.Mandatory, Persistent: hc.Persistent},
+		Interval:       hc.Interval,
+		Jitter:         hc.Jitter,
+		Port:           hc.Port,
+		Host:           pass.Host,
+		GRPC:           &health.GRPCProbe{Service: hc.GRPCService, Status: hc.GRPCStatus},
+		ConnectTimeout: set.GRPC.ConnectTimeout,
+		SendTimeout:    set.GRPC.SendTimeout,
+		ReadTimeout:    set.GRPC.ReadTimeout,
+	}
+	if pass.TLS {
+		c.TLS = proxy.GRPCTLSClientConfig(set.GRPC.SSL, pass.Host)
+	}
+	return c
+}
+
+// httpHealthCheck compiles an http check of a location with settings set.
+func httpHealthCheck(set *config.Settings, hc *config.HealthCheck, pool *upstream.Pool) *health.Check {
 	pass := set.ProxyPass
 	hp := proxyHost(pass)
 	c := &health.Check{
@@ -62,7 +104,6 @@ func (s *snapshot) healthCheck(loc *config.Location, hc *config.HealthCheck, poo
 		ConnectTimeout: set.ProxyConnectTimeout,
 		SendTimeout:    set.ProxySendTimeout,
 		ReadTimeout:    set.ProxyReadTimeout,
-		Now:            s.now,
 	}
 	if pass.Scheme == "https" {
 		c.TLS = proxy.TLSClientConfig(set.ProxySSL, hp[0])
@@ -83,14 +124,6 @@ func (s *snapshot) healthCheck(loc *config.Location, hc *config.HealthCheck, poo
 		default:
 			c.Header = append(c.Header, [2]string{h.Name, v})
 		}
-	}
-	log := s.log
-	c.OnChange = func(srv *upstream.Server, ch upstream.HealthChange, why error) {
-		if ch == upstream.HealthBecameUnhealthy {
-			log.Logf(errlog.Warn, "upstream server %s in upstream \"%s\" is unhealthy: %v (health_check in %s)", srv.Name(), pool.Name(), why, hc.Pos)
-			return
-		}
-		log.Logf(errlog.Notice, "upstream server %s in upstream \"%s\" is healthy (health_check in %s)", srv.Name(), pool.Name(), hc.Pos)
 	}
 	return c
 }

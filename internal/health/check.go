@@ -1,6 +1,7 @@
 // Package health runs active health checks, NGINX Plus's health_check: every
 // interval, a GET request to each server of an upstream group, whose response
-// must pass a match block (or have a 2xx or 3xx status), or, for a stream
+// must pass a match block (or have a 2xx or 3xx status), or a gRPC
+// grpc.health.v1.Health/Check call ([GRPCProbe]), or, for a stream
 // upstream ([StreamProbe]), a TCP connection or UDP datagram with the stream
 // match block's send and expect. The verdicts are
 // kept by package upstream (Server.ReportCheck), which takes an unhealthy
@@ -67,6 +68,10 @@ type Check struct {
 	// Host, Header, HTTP10, Match, the three timeouts and TLS are then
 	// unused.
 	Stream *StreamProbe
+	// GRPC, when set, makes the check a gRPC one (GRPCProbe): Host is the
+	// :authority, TLS (with ALPN h2) and the three timeouts apply, URI,
+	// Header, HTTP10 and Match are unused.
+	GRPC *GRPCProbe
 	// OnChange, when set, is told of every verdict change (for the error
 	// log): the server, the change and, for a failure, why.
 	OnChange func(s *upstream.Server, c upstream.HealthChange, why error)
@@ -173,6 +178,9 @@ func (c *Check) checkServer(ctx context.Context, s *upstream.Server) {
 func (c *Check) Probe(ctx context.Context, s *upstream.Server) error {
 	if c.Stream != nil {
 		return c.probeStream(ctx, s)
+	}
+	if c.GRPC != nil {
+		return c.probeGRPC(ctx, s)
 	}
 	conn, err := c.dial(ctx, s)
 	if err != nil {

@@ -44,3 +44,11 @@ func handshakeFailure(err error) (*failure, bool) {
 func TLSClientConfig(s config.ProxySSL, host string) *tls.Config {
 	return newUpstreamTLS(s, host).Config()
 }
+
+// GRPCTLSClientConfig returns the TLS client settings a location with
+// grpc_ssl_* settings s uses towards host (the grpc_pass address as
+// written; its host is the TLS name), offering "h2" with ALPN, as for
+// proxied gRPC calls. The location's gRPC health checks use it.
+func GRPCTLSClientConfig(s config.ProxySSL, host string) *tls.Config {
+	return newUpstreamTLS(s, hostWithoutPort(host)).WithALPN("h2").Config()
+}

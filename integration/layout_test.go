@@ -96,10 +96,10 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                        // the cache decisions proxy_cache and fastcgi_cache share
-	"store":         {"errlog", "vars"},                                                                                                          // *_store's files, shared by proxy and fastcgi
-	"slice":         {"byterange"},                                                                                                               // the slice module's arithmetic (slice, $slice_range)
-	"inherit":       {},                                                                                                                          // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                  // the cache decisions proxy_cache and fastcgi_cache share
+	"store":         {"errlog", "vars"},                                                                                                                    // *_store's files, shared by proxy and fastcgi
+	"slice":         {"byterange"},                                                                                                                         // the slice module's arithmetic (slice, $slice_range)
+	"inherit":       {},                                                                                                                                    // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
 	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "health", "proxyproto", "resolve", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "errlog", "pace", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://

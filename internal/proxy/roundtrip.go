@@ -52,25 +52,14 @@ func (h *Handler) roundTrip(req *request) error {
 			// the request to cannot be selected within the time period
 			// specified in the timeout parameter, the 502 (Bad Gateway)
 			// error will be returned to the client."
-			h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, t.Pool.Name())), err.Error()+" while connecting to upstream")
-			a := req.st.StartAttempt(netip.AddrPort{}, t.Pool.Name())
-			req.st.LastUpstream = req.upstreamRef(h.scheme, t.Pool.Name())
-			a.Status = http.StatusBadGateway
-			a.ResponseTime = 0
-			return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: err.Error()}
+			return h.noServer(req, err.Error())
 		}
 		if err != nil {
 			// nginx (ngx_http_upstream_connect, NGX_BUSY): no server may be
 			// tried, on the first attempt or on a retry the rules allowed
 			// (the others are out for fail_timeout). The request ends with
-			// 502 whatever the last attempt got, and the attempt is listed
-			// under the upstream's name, with a response time.
-			h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, t.Pool.Name())), "no live upstreams while connecting to upstream")
-			a := req.st.StartAttempt(netip.AddrPort{}, t.Pool.Name())
-			req.st.LastUpstream = req.upstreamRef(h.scheme, t.Pool.Name())
-			a.Status = http.StatusBadGateway
-			a.ResponseTime = 0
-			return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
+			// 502 whatever the last attempt got.
+			return h.noServer(req, "no live upstreams")
 		}
 		f := h.attempt(req, srv, now)
 		if f == nil {
@@ -84,6 +73,25 @@ func (h *Handler) roundTrip(req *request) error {
 		}
 		now = f.end
 	}
+}
+
+// noServer ends a request for which no server could be picked (msg: "no
+// live upstreams", or the queue's error) with 502: the error line, and the
+// attempt listed under the upstream's name, with a response time, as
+// nginx does. It is kept out of roundTrip so that the rare path's locals
+// do not grow the frame every proxied request's stack carries (a client
+// goroutine's deepest path, the upstream head's parse, then passed 8 KiB
+// and every connection's stack doubled to 16 KiB).
+//
+//go:noinline
+func (h *Handler) noServer(req *request, msg string) *failure {
+	name := req.target.Pool.Name()
+	h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, name)), msg+" while connecting to upstream")
+	a := req.st.StartAttempt(netip.AddrPort{}, name)
+	req.st.LastUpstream = req.upstreamRef(h.scheme, name)
+	a.Status = http.StatusBadGateway
+	a.ResponseTime = 0
+	return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: msg}
 }
 
 // next picks the server of an attempt. The first attempt of a request to

@@ -125,7 +125,8 @@ var queueBackends = []struct {
 // 502 at once with the queue's line ("If the queue is filled up ... the
 // 502 (Bad Gateway) error will be returned to the client");
 // $upstream_queue_time is 0.000 for the first and the full one, and the
-// wait for the queued one.
+// wait for the queued one. A client that goes away while it waits is
+// logged 499, without an attempt.
 func TestUpstreamQueueEveryPass(t *testing.T) {
 	for _, kind := range queueBackends {
 		t.Run(kind.name, func(t *testing.T) {
@@ -164,6 +165,15 @@ http {
 			}
 			first := sendAsync(client, in.url(0)+"/first")
 			waitFor(t, "the first request to reach the server", func() bool { return g.inflight.Load() == 1 })
+			// A client that goes away while it waits leaves the queue: 499.
+			gone := *client
+			gone.Timeout = 200 * time.Millisecond
+			if r := <-sendAsync(&gone, in.url(0)+"/gone"); r[0] != "0" {
+				t.Fatalf("/gone: %v, want no answer before the client's timeout", r)
+			}
+			if got := accessLine(t, in, "/gone"); got != "499 -|-|-" {
+				t.Errorf("/gone logged %q, want 499 -|-|-", got)
+			}
 			// Of /b and /c, whichever comes second finds the queue full.
 			b, c := sendAsync(client, in.url(0)+"/b"), sendAsync(client, in.url(0)+"/c")
 			var full, queued string

@@ -9,11 +9,11 @@ import (
 )
 
 // ErrQueueFull is returned by Attempt.Wait when the pool's queue holds its
-// limit of requests already. The proxy answers 502.
+// limit of requests already. Every pass answers 502.
 var ErrQueueFull = errors.New("upstream queue is full")
 
 // ErrQueueTimeout is returned by Attempt.Wait when no server could be
-// selected within the queue's timeout. The proxy answers 502.
+// selected within the queue's timeout. Every pass answers 502.
 var ErrQueueTimeout = errors.New("upstream queue timed out")
 
 // Queued reports whether a request that starts now should wait in the

@@ -9,11 +9,11 @@ import (
 )
 
 // ErrQueueFull is returned by Attempt.Wait when the pool's queue holds its
-// limit of requests already. The proxy answers 502.
+// limit of requests already. Every pass answers 502.
 var ErrQueueFull = errors.New("upstream queue is full")
 
 // ErrQueueTimeout is returned by Attempt.Wait when no server could be
-// selected within the queue's timeout. The proxy answers 502.
+// selected within the queue's timeout. Every pass answers 502.
 var ErrQueueTimeout = errors.New("upstream queue timed out")
 
 // Queued reports whether a request that starts now should wait in the
@@ -68,4 +68,48 @@ func (a *Attempt) Wait(ctx context.Context, clock func() time.Time) (*upstream.S
 			return s, nil
 		}
 	}
+}
+
+// ErrClientGone is returned by First when the request's context ended
+// while it waited in the queue: the client went away (logged 499).
+var ErrClientGone = errors.New("client went away while waiting in the upstream queue")
+
+// First picks the server of a request's first attempt, for every kind of
+// pass (NGINX Plus: "If an upstream server cannot be selected immediately
+// while processing a request, the request will be placed into the
+// queue"): Next at now, unless the pool has a queue and requests wait in
+// it already, or Next finds no server; then the request waits (Wait).
+// left is when the request left the queue, now when it did not wait: the
+// attempt starts then, and left minus now is its $upstream_queue_time.
+// Besides Next's and Wait's errors, it returns ErrClientGone when ctx
+// ended while the request waited. ctx may have a nil Done channel
+// (nothing to watch). clock reads the time.
+func (a *Attempt) First(ctx context.Context, now time.Time, clock func() time.Time) (srv *upstream.Server, left time.Time, err error) {
+	if !a.Queued() {
+		srv, err = a.Next(now)
+		if err == nil || a.pool.Queue() == nil || !errors.Is(err, ErrNoLiveUpstream) {
+			return srv, now, err
+		}
+	}
+	return a.queue(ctx, now, clock)
+}
+
+// queue is First's wait, the rare path, kept out of First (and so out of
+// the frames of the passes' per-request functions that inline First) so
+// that its locals do not grow every request's stack.
+//
+//go:noinline
+func (a *Attempt) queue(ctx context.Context, now time.Time, clock func() time.Time) (*upstream.Server, time.Time, error) {
+	if ctx == nil || ctx.Done() == nil {
+		ctx = context.Background()
+	}
+	srv, err := a.Wait(ctx, clock)
+	left := clock()
+	if errors.Is(err, ErrQueueFull) {
+		left = now
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, left, ErrClientGone
+	}
+	return srv, left, err
 }

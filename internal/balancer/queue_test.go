@@ -3,6 +3,7 @@ package balancer
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,5 +124,81 @@ func TestWaitNoQueue(t *testing.T) {
 	}
 	if a.Queued() {
 		t.Fatal("Queued without a queue")
+	}
+}
+
+// TestFirst: the first attempt's pick of every pass. A free server is
+// picked at now without waiting; with the server busy, a pool without a
+// queue answers ErrNoLiveUpstream at once, one with a queue waits (left is
+// when it left the queue, after now), a full queue answers ErrQueueFull
+// with no wait, a timeout ErrQueueTimeout after it, and a context that
+// ends while the request waits ErrClientGone.
+func TestFirst(t *testing.T) {
+	tests := []struct {
+		name     string
+		queue    bool
+		busy     bool
+		full     bool          // another request fills the queue
+		timeout  time.Duration // the queue's
+		cancel   bool          // the client goes away while it waits
+		release  bool          // the server is freed while it waits
+		want     error
+		waitsFor time.Duration // at least
+	}{
+		{name: "free", queue: true, want: nil},
+		{name: "busy, no queue", busy: true, want: ErrNoLiveUpstream},
+		{name: "busy, queued, served", queue: true, busy: true, timeout: 10 * time.Second, release: true, want: nil, waitsFor: 20 * time.Millisecond},
+		{name: "queue full", queue: true, busy: true, full: true, timeout: 10 * time.Second, want: ErrQueueFull},
+		{name: "queue timeout", queue: true, busy: true, timeout: 50 * time.Millisecond, want: ErrQueueTimeout, waitsFor: 50 * time.Millisecond},
+		{name: "client gone", queue: true, busy: true, timeout: 10 * time.Second, cancel: true, want: ErrClientGone, waitsFor: 20 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPool(t, srv("a:1", maxConns(1)))
+			if tt.queue {
+				p.SetQueue(upstream.NewQueue(1, tt.timeout))
+			}
+			release := func() {}
+			if tt.busy {
+				release = hold(t, p, map[string]int{"a:1": 1})
+			}
+			var once sync.Once
+			free := func() { once.Do(release) }
+			defer free()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			if tt.full {
+				out := make(chan waitResult, 1)
+				waitFor(ctx, p, 1, out)
+				waiting(t, p, 1)
+				defer func() { cancel(); <-out }()
+			}
+			if tt.cancel || tt.release {
+				go func() {
+					for deadline := time.Now().Add(5 * time.Second); p.Queue().Len() != 1 && time.Now().Before(deadline); {
+						time.Sleep(time.Millisecond)
+					}
+					time.Sleep(20 * time.Millisecond)
+					if tt.cancel {
+						cancel()
+					} else {
+						free()
+					}
+				}()
+			}
+			var a Attempt
+			a.Reset(p, &RoundRobin{}, Input{})
+			now := time.Now()
+			s, left, err := a.First(ctx, now, time.Now)
+			if !errors.Is(err, tt.want) || (err == nil) != (s != nil) {
+				t.Fatalf("First: %v, %v; want %v", s, err, tt.want)
+			}
+			if s != nil {
+				defer a.Release(time.Now(), upstream.Success)
+			}
+			if waited := left.Sub(now); waited < tt.waitsFor || (tt.waitsFor == 0 && waited != 0) {
+				t.Errorf("left the queue %v after now, want %v", waited, tt.waitsFor)
+			}
+		})
 	}
 }

@@ -43,20 +43,21 @@ func (h *Handler) roundTrip(req *request) *failure {
 	}
 	req.at.Reset(h.pool, h.policy, in)
 	now := req.start
-	for {
-		srv, err := req.at.Next(now)
+	for first := true; ; first = false {
+		var srv *upstream.Server
+		var err error
+		if first {
+			// NGINX Plus's queue: the first attempt waits in the
+			// upstream's queue when no server may take it now.
+			var left time.Time
+			srv, left, err = req.at.First(req.r.Context(), now, h.now)
+			req.st.SetQueueTime(left.Sub(now))
+			now = left
+		} else {
+			srv, err = req.at.Next(now)
+		}
 		if err != nil {
-			// nginx (ngx_http_upstream_connect, NGX_BUSY): no server may
-			// be tried, on the first attempt or on a retry the rules
-			// allowed. The request ends with 502 whatever the last attempt
-			// got, listed under the upstream's name with a response time,
-			// and the log line names the upstream (upstream: "memcached://NAME").
-			req.upstream = "memcached://" + h.pool.Name()
-			h.log.LogRequest(errlog.Error, req.logRequest(), "no live upstreams while "+errlog.ActionConnect)
-			a := req.st.StartAttempt(noAddr, h.pool.Name())
-			a.Status = http.StatusBadGateway
-			a.ResponseTime = 0
-			return &failure{cond: config.NextError, status: http.StatusBadGateway}
+			return h.noServer(req, err)
 		}
 		f := h.attempt(req, srv, now)
 		if f == nil || f.final || f.status == 0 || !h.mayRetry(req, f) {
@@ -64,6 +65,32 @@ func (h *Handler) roundTrip(req *request) *failure {
 		}
 		now = f.end
 	}
+}
+
+// noServer ends a request for which no server could be picked with 502
+// (nginx's ngx_http_upstream_connect, NGX_BUSY: on the first attempt or on
+// a retry the rules allowed, whatever the last attempt got), or with
+// nothing for a client that went away while it waited in the queue (499).
+// The attempt is listed under the upstream's name with a response time,
+// and the log line names the upstream (upstream: "memcached://NAME"): "no
+// live upstreams", or the queue's error (NGINX Plus: "If the queue is
+// filled up, or the server to pass the request to cannot be selected
+// within the time period specified in the timeout parameter, the 502 (Bad
+// Gateway) error will be returned to the client"). It is kept out of
+// roundTrip so that the rare path's locals do not grow the frame every
+// request's stack carries.
+//
+//go:noinline
+func (h *Handler) noServer(req *request, err error) *failure {
+	if errors.Is(err, balancer.ErrClientGone) {
+		return &failure{cond: config.NextError, end: h.now()}
+	}
+	req.upstream = "memcached://" + h.pool.Name()
+	h.log.LogRequest(errlog.Error, req.logRequest(), err.Error()+" while "+errlog.ActionConnect)
+	a := req.st.StartAttempt(noAddr, h.pool.Name())
+	a.Status = http.StatusBadGateway
+	a.ResponseTime = 0
+	return &failure{cond: config.NextError, status: http.StatusBadGateway}
 }
 
 // mayRetry applies memcached_next_upstream, _tries and _timeout to a

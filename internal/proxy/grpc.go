@@ -420,18 +420,21 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 	var at balancer.Attempt
 	at.Reset(rt.Target.Pool, rt.Target.Policy, in)
 	now := start
-	for {
-		srv, err := at.Next(now)
+	for first := true; ; first = false {
+		var srv *upstream.Server
+		var err error
+		if first {
+			// NGINX Plus's queue: the first attempt waits in the
+			// upstream's queue when no server may take it now.
+			var left time.Time
+			srv, left, err = at.First(ctx, now, h.now)
+			st.SetQueueTime(left.Sub(now))
+			now = left
+		} else {
+			srv, err = at.Next(now)
+		}
 		if err != nil {
-			// nginx (ngx_http_upstream_connect, NGX_BUSY): on the first
-			// attempt or on a retry the rules allowed, no server may be
-			// tried: 502 whatever the last attempt got, listed under the
-			// upstream's name with a response time.
-			h.log.LogRequest(errlog.Error, h.logRequest(out, st, logScheme+rt.Target.Pool.Name()), "no live upstreams while "+errlog.ActionConnect)
-			a := st.StartAttempt(netip.AddrPort{}, rt.Target.Pool.Name())
-			a.Status = http.StatusBadGateway
-			a.ResponseTime = 0
-			return nil, nil, nil, &failure{cond: config.NextError, status: http.StatusBadGateway, msg: "no live upstreams"}
+			return nil, nil, nil, h.noServer(out, st, rt, err)
 		}
 		a := st.StartAttempt(srv.AddrPort(), srv.AddrText())
 		resp, err := h.send(h.traceConnect(ctx, a, now), out, srv, rt.Client)
@@ -537,6 +540,31 @@ func (h *GRPCHandler) release(at *balancer.Attempt, out *http.Request, st *vars.
 	if at.Release(now, o) {
 		h.log.LogRequest(errlog.Warn, h.logRequest(out, st, vars.UpstreamURL(logScheme, srv.Name(), "")), errlog.Disabled(action))
 	}
+}
+
+// noServer ends a request for which no server could be picked with 502
+// (nginx's ngx_http_upstream_connect, NGX_BUSY: on the first attempt or on
+// a retry the rules allowed, whatever the last attempt got), listed under
+// the upstream's name with a response time: "no live upstreams", or the
+// queue's error (NGINX Plus: "If the queue is filled up, or the server to
+// pass the request to cannot be selected within the time period specified
+// in the timeout parameter, the 502 (Bad Gateway) error will be returned
+// to the client"); a client that went away while it waited in the queue
+// gets errClientGone (499). It is kept out of roundTrip so that the rare
+// path's locals do not grow the frame every request's stack carries.
+//
+//go:noinline
+func (h *GRPCHandler) noServer(out *http.Request, st *vars.State, rt *GRPCTarget, err error) error {
+	if errors.Is(err, balancer.ErrClientGone) {
+		return errClientGone
+	}
+	_, logScheme := rt.schemes()
+	name := rt.Target.Pool.Name()
+	h.log.LogRequest(errlog.Error, h.logRequest(out, st, logScheme+name), err.Error()+" while "+errlog.ActionConnect)
+	a := st.StartAttempt(netip.AddrPort{}, name)
+	a.Status = http.StatusBadGateway
+	a.ResponseTime = 0
+	return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: err.Error()}
 }
 
 // answerError answers a request whose every attempt failed: 502 or 504,

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -96,32 +95,19 @@ func (h *Handler) noServer(req *request, msg string) *failure {
 
 // next picks the server of an attempt. The first attempt of a request to
 // an upstream with a queue waits in it, in its turn, when requests wait
-// there already or no server may take it now (balancer.Attempt.Wait);
+// there already or no server may take it now (balancer.Attempt.First);
 // errClientGone says the client went away while it waited. After a wait,
-// *now is when the request left the queue: its attempt starts then.
+// *now is when the request left the queue: its attempt starts then, with
+// the wait as its $upstream_queue_time.
 func (h *Handler) next(req *request, now *time.Time, first bool) (*upstream.Server, error) {
-	if first && req.at.Queued() {
-		return h.wait(req, now)
+	if !first {
+		return req.at.Next(*now)
 	}
-	srv, err := req.at.Next(*now)
-	if first && errors.Is(err, balancer.ErrNoLiveUpstream) && req.target.Pool.Queue() != nil {
-		return h.wait(req, now)
-	}
-	return srv, err
-}
-
-// wait is balancer.Attempt.Wait with the request's context and clock.
-func (h *Handler) wait(req *request, now *time.Time) (*upstream.Server, error) {
-	ctx := req.ctx
-	if ctx.Done() == nil {
-		ctx = context.Background()
-	}
-	srv, err := req.at.Wait(ctx, h.now)
-	if err != nil && ctx.Err() != nil {
+	srv, left, err := req.at.First(req.ctx, *now, h.now)
+	req.st.SetQueueTime(left.Sub(*now))
+	*now = left
+	if err == balancer.ErrClientGone {
 		return nil, errClientGone
-	}
-	if err == nil {
-		*now = h.now()
 	}
 	return srv, err
 }

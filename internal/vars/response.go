@@ -241,6 +241,8 @@ func upstreamVar(name string) Getter {
 		return attemptList(func(dst []byte, a *Attempt) []byte { return appendMillis(dst, a.ResponseTime) })
 	case "upstream_connect_time":
 		return attemptList(func(dst []byte, a *Attempt) []byte { return appendMillis(dst, a.ConnectTime) })
+	case "upstream_queue_time":
+		return attemptList(func(dst []byte, a *Attempt) []byte { return appendMillis(dst, a.QueueTime) })
 	case "upstream_header_time":
 		return attemptList(func(dst []byte, a *Attempt) []byte { return appendMillis(dst, a.HeaderTime) })
 	case "upstream_response_length":

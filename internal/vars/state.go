@@ -281,6 +281,10 @@ type Attempt struct {
 	// HeaderTime is the time until the response header was received
 	// ($upstream_header_time).
 	HeaderTime time.Duration
+	// QueueTime is the time the request spent in the upstream's queue
+	// before this attempt (NGINX Plus's $upstream_queue_time): 0 when it
+	// did not wait, as for every attempt but a request's first.
+	QueueTime time.Duration
 	// ResponseLength is the length of the response body obtained from this
 	// server ($upstream_response_length).
 	ResponseLength int64
@@ -376,6 +380,8 @@ type State struct {
 	// groupNext marks the next attempt as the first of another proxying of
 	// the same request (StartUpstreamGroup).
 	groupNext bool
+	// queued is the next attempt's QueueTime (SetQueueTime).
+	queued time.Duration
 	// UpstreamHeader is the response header section of the last upstream
 	// response ($upstream_http_NAME, $upstream_cookie_NAME); nil means none.
 	UpstreamHeader Headers
@@ -509,14 +515,19 @@ func UpstreamURL(scheme, peer, uri string) string {
 // value, for name) with every duration unset, and returns it for the caller
 // to fill in. The pointer is valid until the next StartAttempt or Reset.
 func (st *State) StartAttempt(addr netip.AddrPort, name string) *Attempt {
-	st.Upstreams = append(st.Upstreams, Attempt{
-		Addr: addr, Name: name,
-		ResponseTime: -1, ConnectTime: -1, HeaderTime: -1,
-		NewGroup: st.groupNext,
-	})
-	st.groupNext = false
-	return &st.Upstreams[len(st.Upstreams)-1]
+	st.Upstreams = append(st.Upstreams, Attempt{})
+	a := &st.Upstreams[len(st.Upstreams)-1]
+	a.Addr, a.Name = addr, name
+	a.ResponseTime, a.ConnectTime, a.HeaderTime = -1, -1, -1
+	a.QueueTime, a.NewGroup = st.queued, st.groupNext
+	st.groupNext, st.queued = false, 0
+	return a
 }
+
+// SetQueueTime records that the request waited d in the upstream's queue
+// (NGINX Plus's queue directive) before its next attempt, which
+// StartAttempt starts with that QueueTime.
+func (st *State) SetQueueTime(d time.Duration) { st.queued = d }
 
 // StartUpstreamGroup begins another proxying of the request: when attempts
 // were made already (by a proxy_pass before an error_page or an

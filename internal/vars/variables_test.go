@@ -505,11 +505,40 @@ func TestUpstreamNoServerTried(t *testing.T) {
 		"upstream_response_time": "0.000",
 		"upstream_connect_time":  "-",
 		"upstream_header_time":   "-",
+		"upstream_queue_time":    "0.000",
 	}
 	for name, want := range checks {
 		if got, _ := value(t, &c, name, st); got != want {
 			t.Errorf("$%s = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestUpstreamQueueTime: $upstream_queue_time (NGINX Plus) lists each
+// attempt's wait in the upstream's queue like $upstream_connect_time:
+// SetQueueTime gives the next attempt its wait, later ones print 0.000, a
+// second proxying follows a colon, and Reset forgets a wait not used.
+func TestUpstreamQueueTime(t *testing.T) {
+	var c Compiler
+	st := &State{}
+	if got, ok := value(t, &c, "upstream_queue_time", st); ok {
+		t.Errorf("no upstream: $upstream_queue_time = %q, want not found", got)
+	}
+	st.StartUpstreamGroup()
+	st.SetQueueTime(1234500 * time.Microsecond)
+	st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:1"), "")
+	st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:2"), "")
+	st.StartUpstreamGroup()
+	st.SetQueueTime(7 * time.Millisecond)
+	st.StartAttempt(netip.AddrPort{}, "app")
+	if got, _ := value(t, &c, "upstream_queue_time", st); got != "1.234, 0.000 : 0.007" {
+		t.Errorf("$upstream_queue_time = %q, want \"1.234, 0.000 : 0.007\"", got)
+	}
+	st.SetQueueTime(time.Second)
+	st.Reset()
+	st.StartAttempt(netip.MustParseAddrPort("127.0.0.1:1"), "")
+	if got, _ := value(t, &c, "upstream_queue_time", st); got != "0.000" {
+		t.Errorf("after Reset: $upstream_queue_time = %q, want 0.000", got)
 	}
 }
 

@@ -32,7 +32,11 @@ const (
 	streamZones
 )
 
-var errZoneUnknown = newError(http.StatusNotFound, "StatusZoneNotFound", "status zone not found")
+// The 404s of an unknown zone, as NGINX Plus names them.
+var (
+	errServerZoneUnknown   = newError(http.StatusNotFound, "ServerZoneNotFound", "server zone not found")
+	errLocationZoneUnknown = newError(http.StatusNotFound, "LocationZoneNotFound", "location zone not found")
+)
 
 // statusZones returns the zones of the source, none when it has none.
 func (a *API) statusZones() Zones {
@@ -77,7 +81,10 @@ func (a *API) zones(r *http.Request, kind zoneKind, segs []string, read bool, st
 		}
 	}
 	if len(segs) == 1 && len(objects) == 0 {
-		return nil, errZoneUnknown
+		if kind == locationZones {
+			return nil, errLocationZoneUnknown
+		}
+		return nil, errServerZoneUnknown
 	}
 	if !read {
 		for _, reset := range resetters {
@@ -172,4 +179,94 @@ var zonePaths = map[string]zoneKind{
 	"http/server_zones":   serverZones,
 	"http/location_zones": locationZones,
 	"stream/server_zones": streamZones,
+}
+
+// AppendZoneMetrics appends the status zones' metrics to b, each family
+// only when some zone has it: fulcrum_server_zone_* (label zone),
+// fulcrum_location_zone_* and fulcrum_stream_server_zone_*.
+func AppendZoneMetrics(b []byte, z Zones) []byte {
+	b = appendHTTPZones(b, "fulcrum_server_zone", z.Servers, true)
+	b = appendHTTPZones(b, "fulcrum_location_zone", z.Locations, false)
+	if len(z.Streams) == 0 {
+		return b
+	}
+	counts := make([]statuszone.StreamCounts, len(z.Streams))
+	labels := make([]string, len(z.Streams))
+	for i, n := range z.Streams {
+		counts[i], labels[i] = n.Zone.Read(), `zone="`+escape(n.Name)+`"`
+	}
+	const p = "fulcrum_stream_server_zone"
+	for _, f := range []struct {
+		name, typ, help string
+		v               func(c *statuszone.StreamCounts) int64
+	}{
+		{p + "_processing", "gauge", "Client connections being processed.", func(c *statuszone.StreamCounts) int64 { return c.Processing }},
+		{p + "_connections_total", "counter", "Client connections accepted.", func(c *statuszone.StreamCounts) int64 { return int64(c.Connections) }},
+		{p + "_discarded_total", "counter", "Connections completed without creating a session.", func(c *statuszone.StreamCounts) int64 { return int64(c.Discarded) }},
+		{p + "_received_bytes_total", "counter", "Bytes received from clients.", func(c *statuszone.StreamCounts) int64 { return int64(c.Received) }},
+		{p + "_sent_bytes_total", "counter", "Bytes sent to clients.", func(c *statuszone.StreamCounts) int64 { return int64(c.Sent) }},
+	} {
+		b = header(b, f.name, f.typ, f.help)
+		for i := range counts {
+			b = sample(b, f.name, labels[i], f.v(&counts[i]))
+		}
+	}
+	const sess = p + "_sessions_total"
+	b = header(b, sess, "counter", "Completed sessions, by status class.")
+	for i, c := range counts {
+		for _, s := range []struct {
+			class string
+			n     uint64
+		}{{"2xx", c.Sessions2xx}, {"4xx", c.Sessions4xx}, {"5xx", c.Sessions5xx}} {
+			b = sample(b, sess, labels[i]+`,code="`+s.class+`"`, int64(s.n))
+		}
+	}
+	return b
+}
+
+// appendHTTPZones appends the metrics of http server zones (server: with
+// processing) or location zones, named prefix_*.
+func appendHTTPZones(b []byte, prefix string, zones []statuszone.Named[statuszone.HTTP], server bool) []byte {
+	if len(zones) == 0 {
+		return b
+	}
+	counts := make([]statuszone.HTTPCounts, len(zones))
+	labels := make([]string, len(zones))
+	for i, n := range zones {
+		counts[i], labels[i] = n.Zone.Read(), `zone="`+escape(n.Name)+`"`
+	}
+	type fam struct {
+		name, typ, help string
+		v               func(c *statuszone.HTTPCounts) int64
+	}
+	fams := []fam{
+		{prefix + "_requests_total", "counter", "Client requests received.", func(c *statuszone.HTTPCounts) int64 { return int64(c.Requests) }},
+		{prefix + "_discarded_total", "counter", "Requests completed without sending a response.", func(c *statuszone.HTTPCounts) int64 { return int64(c.Discarded) }},
+		{prefix + "_received_bytes_total", "counter", "Bytes received from clients.", func(c *statuszone.HTTPCounts) int64 { return int64(c.Received) }},
+		{prefix + "_sent_bytes_total", "counter", "Bytes sent to clients.", func(c *statuszone.HTTPCounts) int64 { return int64(c.Sent) }},
+	}
+	if server {
+		fams = append([]fam{{prefix + "_processing", "gauge", "Client requests being processed.", func(c *statuszone.HTTPCounts) int64 { return c.Processing }}}, fams...)
+	}
+	for _, f := range fams {
+		b = header(b, f.name, f.typ, f.help)
+		for i := range counts {
+			b = sample(b, f.name, labels[i], f.v(&counts[i]))
+		}
+	}
+	resp := prefix + "_responses_total"
+	b = header(b, resp, "counter", "Responses sent to clients, by status class.")
+	for i, c := range counts {
+		for j, n := range c.Responses.Classes {
+			b = sample(b, resp, labels[i]+`,code="`+strconv.Itoa(j+1)+`xx"`, int64(n))
+		}
+	}
+	byCode := prefix + "_responses_by_code_total"
+	b = header(b, byCode, "counter", "Responses sent to clients, by status code (the codes sent).")
+	for i, c := range counts {
+		for _, cc := range c.Responses.Codes {
+			b = sample(b, byCode, labels[i]+`,code="`+strconv.Itoa(cc.Code)+`"`, int64(cc.Count))
+		}
+	}
+	return b
 }

@@ -77,10 +77,6 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	set := srv.Config.Settings
 	rec.set, rec.server = set, serverHeader(set)
 	st.ServerName = primaryName(srv.Config)
-	if id := srv.Config.StatusZoneID; id > 0 && id < len(s.serverZones) {
-		rec.zone = s.serverZones[id]
-		rec.zone.Begin()
-	}
 	s.dropInvalidFields(r, st, set)
 	if rule := s.realIP[srv.Config]; rule != nil {
 		rec.realIPSet = rule.apply(r, st)
@@ -144,6 +140,12 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		s.countZones(rec)
 		s.access.log(logSet, st)
 	}()
+	// The server's status zone counts the request from here on; the
+	// deferred end above counts its end (countZones), also after a panic.
+	if id := srv.Config.StatusZoneID; id > 0 && id < len(s.serverZones) {
+		rec.zone = s.serverZones[id]
+		rec.zone.Begin()
+	}
 	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts.DefaultServer)
 	completed = true
 }

@@ -79,6 +79,10 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, req Request) {
 		writeError(w, r, req.ID, ae)
 		return
 	}
+	if status == http.StatusNoContent {
+		w.WriteHeader(status) // a reset (DELETE) answers without a body
+		return
+	}
 	writeJSON(w, r, status, body)
 }
 
@@ -117,6 +121,11 @@ func splitPath(p string) []string {
 
 // endpoint serves the path below the version.
 func (a *API) endpoint(r *http.Request, req Request, segs []string, read bool, status *int) ([]byte, error) {
+	if len(segs) >= 2 {
+		if kind, ok := zonePaths[segs[0]+"/"+segs[1]]; ok {
+			return a.zones(r, kind, segs[2:], read, status)
+		}
+	}
 	if len(segs) >= 2 && segs[1] == "upstreams" {
 		switch segs[0] {
 		case "http":
@@ -150,11 +159,13 @@ func lookupRead(segs []string) func(*API, Request) ([]byte, error) {
 	case "connections":
 		return (*API).connections
 	case "http":
-		return func(*API, Request) ([]byte, error) { return json.Marshal([]string{"requests", "upstreams"}) }
+		return func(*API, Request) ([]byte, error) {
+			return json.Marshal([]string{"requests", "server_zones", "location_zones", "upstreams"})
+		}
 	case "http/requests":
 		return (*API).requests
 	case "stream":
-		return func(*API, Request) ([]byte, error) { return json.Marshal([]string{"upstreams"}) }
+		return func(*API, Request) ([]byte, error) { return json.Marshal([]string{"server_zones", "upstreams"}) }
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ func (m *Metrics) Serve(w http.ResponseWriter, r *http.Request) {
 	t := now()
 	body := AppendMetrics(nil, m.Source.Process(), m.Source.Counts(), m.Source.Upstreams(t))
 	body = AppendStreamMetrics(body, m.Source.StreamUpstreams(t))
+	if zs, ok := m.Source.(ZoneSource); ok {
+		body = AppendZoneMetrics(body, zs.StatusZones())
+	}
 	body = AppendRuntimeMetrics(body)
 	h := w.Header()
 	h.Set("Content-Type", MetricsContentType)

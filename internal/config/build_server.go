@@ -30,6 +30,7 @@ func (b *builder) buildServer(d *Directive, http *scope) (*Server, error) {
 	if srv.Names, err = serverNames(sc); err != nil {
 		return nil, err
 	}
+	b.serverZone(srv, sc)
 	if srv.Settings, err = b.settings(sc); err != nil {
 		return nil, err
 	}

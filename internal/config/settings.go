@@ -41,6 +41,7 @@ var settingRules = slices.Concat([]settingRule{
 	flagRule("uninitialized_variable_warn", func(s *Settings) *bool { return &s.UninitializedVariableWarn }),
 	{names: []string{"proxy_pass"}, find: findProxyPass, apply: applyProxyPass},
 	{names: []string{"stub_status", "proxy_pass"}, find: findRewrites, apply: applyStubStatus},
+	{names: []string{"status_zone"}, find: findLocationZone, apply: applyLocationZone},
 
 	// static files
 	{names: []string{"root"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {

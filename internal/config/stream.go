@@ -46,6 +46,10 @@ type StreamSet struct {
 // listens on and where it proxies each connection.
 type StreamServer struct {
 	Listens []StreamListen
+	// StatusZone is the server's status_zone (NGINX Plus), "" without one:
+	// the runtime API's /stream/server_zones entry that counts its
+	// sessions. Several servers may share a zone.
+	StatusZone string
 	// Return is the return directive's value (ngx_stream_return_module),
 	// with variables: sent to the client, then the session ends. It is
 	// the server's handler when written after proxy_pass (or without
@@ -381,6 +385,9 @@ func (b *builder) streamAddrs(pos Pos, addr string) ([]netAddr, error) {
 func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamServer, error) {
 	sc := newScope(top, ctxStreamSrv, d.Block)
 	srv := &StreamServer{Pos: d.Pos}
+	if dirs := sc.own("status_zone"); len(dirs) > 0 {
+		srv.StatusZone = dirs[len(dirs)-1].Args[0]
+	}
 	for _, ld := range sc.own("listen") {
 		l, err := b.streamListen(ld)
 		if err != nil {

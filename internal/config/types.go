@@ -130,6 +130,10 @@ type HTTP struct {
 	// Matches are the match blocks (NGINX Plus's health check tests) in
 	// config order.
 	Matches []*Match
+	// ServerZones and LocationZones are the status_zone names of the
+	// servers and of the locations, each once, in config order:
+	// Server.StatusZoneID and Settings.LocationZoneID index them (plus one).
+	ServerZones, LocationZones []string
 }
 
 // Map is a map block: Variable takes the Value of the first entry whose key
@@ -337,7 +341,12 @@ type Server struct {
 	// every listen on that address speaks TLS (its Listen.SSL is set), as
 	// in nginx; elsewhere it changes nothing but requires a certificate.
 	SSLOn bool
-	Pos   Pos
+	// StatusZone is the server's status_zone (NGINX Plus), "" without one;
+	// StatusZoneID is its index in HTTP.ServerZones plus one, 0 without.
+	// Several servers may share a zone.
+	StatusZone   string
+	StatusZoneID int
+	Pos          Pos
 }
 
 // Listen is one listen directive.
@@ -556,6 +565,12 @@ type Settings struct {
 	FLV bool
 	// MP4 is the mp4 module's settings (mp4 and its kin).
 	MP4 MP4
+	// LocationZone is the location's status_zone (NGINX Plus), its own or
+	// an enclosing location's, "" without one (a server's status_zone is
+	// not a location zone); LocationZoneID is its index in
+	// HTTP.LocationZones plus one, 0 without.
+	LocationZone   string
+	LocationZoneID int
 	// Internal (the internal directive) answers 404 to a request that reaches
 	// the location directly; only internal redirects (error_page, try_files,
 	// index, X-Accel-Redirect) are served.

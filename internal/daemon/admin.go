@@ -11,6 +11,7 @@ import (
 
 	"fulcrum/internal/admin"
 	"fulcrum/internal/config"
+	"fulcrum/internal/statuszone"
 	"fulcrum/internal/stream"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
@@ -36,6 +37,9 @@ type adminState struct {
 	// with the last change, and with reloads (Daemon.Reload holds it), so
 	// that no change falls between reading a state file and the swap.
 	changeMu sync.Mutex
+	// zones are the status zones (status_zone), kept across reloads by
+	// name; the snapshots and the stream proxy resolve theirs in it.
+	zones statuszone.Registry
 }
 
 var _ admin.Source = (*adminState)(nil)
@@ -226,4 +230,41 @@ func (metricsHandler) serve(w http.ResponseWriter, r *http.Request, _ *vars.Stat
 	m := admin.Metrics{Source: src, Now: rec.snap.now}
 	m.Serve(w, r)
 	return nil
+}
+
+// resolveZones finds the snapshot's status zones in reg, once per
+// configuration, so that a request reaches its zones by index.
+func (s *snapshot) resolveZones(reg *statuszone.Registry) {
+	h := s.cfg.HTTP
+	if h == nil {
+		return
+	}
+	s.serverZones = zoneSlots(h.ServerZones, reg.Server)
+	s.locationZones = zoneSlots(h.LocationZones, reg.Location)
+}
+
+// zoneSlots returns the zones of names at their index plus one (0: none).
+func zoneSlots(names []string, of func(string) *statuszone.HTTP) []*statuszone.HTTP {
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]*statuszone.HTTP, len(names)+1)
+	for i, n := range names {
+		out[i+1] = of(n)
+	}
+	return out
+}
+
+// StatusZones implements admin.ZoneSource: the zones of the configuration
+// in force, in configuration order.
+func (a *adminState) StatusZones() admin.Zones {
+	z := admin.Zones{}
+	if h := a.current.Load().cfg.HTTP; h != nil {
+		z.Servers = statuszone.List(h.ServerZones, a.zones.Server)
+		z.Locations = statuszone.List(h.LocationZones, a.zones.Location)
+	}
+	if a.stream != nil {
+		z.Streams = statuszone.List(a.stream.StatusZones(), a.zones.Stream)
+	}
+	return z
 }

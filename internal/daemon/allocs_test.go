@@ -32,6 +32,19 @@ const (
 // client and the backend are raw sockets with fixed buffers that allocate
 // nothing themselves, so the process's allocation count is the daemon's.
 func TestProxiedRequestAllocations(t *testing.T) {
+	tests := []struct{ name, server, location string }{
+		{"plain", "", ""},
+		// status_zone counts in atomics found at load: no allocation.
+		{"status zones", "status_zone front;", "status_zone root;"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { proxiedRequestAllocations(t, tt.server, tt.location) })
+	}
+}
+
+// proxiedRequestAllocations runs TestProxiedRequestAllocations with
+// server and location added to the server block and its location.
+func proxiedRequestAllocations(t *testing.T, server, location string) {
 	backend := rawBackend(t, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!")
 	dir := t.TempDir()
 	addr, _ := runConfig(t, dir, fmt.Sprintf(`worker_processes 1;
@@ -43,10 +56,11 @@ http {
     upstream backends { server %s; keepalive 8; }
     server {
         listen 127.0.0.1:0;
-        location / { proxy_pass http://backends; }
+        %s
+        location / { proxy_pass http://backends; %s }
     }
 }
-`, dir, dir, backend))
+`, dir, dir, backend, server, location))
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

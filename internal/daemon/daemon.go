@@ -169,7 +169,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 	if inherited != nil {
 		d.parent = os.Getppid()
 	}
-	d.stream = stream.New(stream.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Clock: opts.Clock, Listen: listenSocket, Inherited: d.inherited.take, Slots: d.limiter.slots})
+	d.stream = stream.New(stream.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Clock: opts.Clock, Listen: listenSocket, Inherited: d.inherited.take, Slots: d.limiter.slots, Zones: &d.admin.zones})
 	d.admin.stream = d.stream
 	if err := ensureLogDir(cfg); err != nil {
 		return nil, err

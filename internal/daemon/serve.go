@@ -20,6 +20,7 @@ import (
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
+	"fulcrum/internal/statuszone"
 	"fulcrum/internal/vars"
 )
 
@@ -108,6 +109,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 				// action, then the log line, finish the request on the
 				// connection.
 				rec.account(ci)
+				s.countZones(rec)
 				finishedLater = true
 				lf.finishLater(func() {
 					if rec.mirrors != nil {
@@ -135,8 +137,15 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 			}
 		}
 		rec.account(ci)
+		s.countZones(rec)
 		s.access.log(logSet, st)
 	}()
+	// The server's status zone counts the request from here on; the
+	// deferred end above counts its end (countZones), also after a panic.
+	if id := srv.Config.StatusZoneID; id > 0 && id < len(s.serverZones) {
+		rec.zone = s.serverZones[id]
+		rec.zone.Begin()
+	}
 	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts.DefaultServer)
 	completed = true
 }
@@ -760,6 +769,9 @@ type recorder struct {
 	// slice is the request's slice module state once $slice_range began
 	// slicing it (slice.go), nil otherwise.
 	slice *sliceState
+	// zone is the status zone of the request's server (status_zone), nil
+	// without one; countZones ends what serveHTTP began in it.
+	zone *statuszone.HTTP
 }
 
 // engineWriter is what the engine's response writer (respWriter) offers the
@@ -1337,4 +1349,31 @@ func walkLocations(locs []*config.Location, f func(*config.Location) error) erro
 		}
 	}
 	return nil
+}
+
+// countZones counts the finished request in its server's status zone and
+// in the status zone of the location that answered it (the last one, after
+// internal redirects): its status, $request_length bytes received and
+// $bytes_sent bytes sent. A request that sent nothing (444, a client that
+// closed first: 499) counts as discarded, NGINX Plus's "requests completed
+// without sending a response".
+func (s *snapshot) countZones(rec *recorder) {
+	var loc *statuszone.HTTP
+	if rec.set != nil {
+		if id := rec.set.LocationZoneID; id > 0 && id < len(s.locationZones) {
+			loc = s.locationZones[id]
+		}
+	}
+	if rec.zone == nil && loc == nil {
+		return
+	}
+	st := rec.st
+	sent := st.Status != 444 && st.Status != 499 && st.BytesSent > 0
+	if rec.zone != nil {
+		rec.zone.End(st.Status, sent, st.Length, st.BytesSent)
+		rec.zone = nil
+	}
+	if loc != nil {
+		loc.Count(st.Status, sent, st.Length, st.BytesSent)
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"fulcrum/internal/referer"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
+	"fulcrum/internal/statuszone"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/upstreamtls"
 	"fulcrum/internal/userid"
@@ -149,6 +150,11 @@ type snapshot struct {
 	// sequence goes on across reloads. uidReset reads $uid_reset.
 	uids     *userid.Generator
 	uidReset *vars.Template
+	// serverZones and locationZones are the status zones of the servers
+	// and locations, by config.Server.StatusZoneID and
+	// config.Settings.LocationZoneID (index 0, no zone, is nil); empty in
+	// a snapshot built only to check a configuration.
+	serverZones, locationZones []*statuszone.HTTP
 }
 
 // bind is one socket the snapshot needs.
@@ -179,6 +185,7 @@ func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
 	}
 	s.conns = &d.conns
 	s.admin = &d.admin
+	s.resolveZones(&d.admin.zones)
 	if err := s.adoptReqZones(d.current.Load()); err != nil {
 		s.access.release()
 		return nil, err

@@ -377,10 +377,43 @@
     }
   }
 
+  // showZones shows the server zones (status_zone) in one table, built
+  // again each second: a handful of rows.
+  function showZones(zones, dt) {
+    const box = $('server-zones');
+    box.textContent = '';
+    const names = Object.keys(zones);
+    if (names.length === 0) return;
+    const sec = el('div', 'upstream');
+    sec.appendChild(el('h2', '', 'server zones'));
+    const cols = ['zone', 'processing', 'requests', 'req/s'].concat(classes, ['discarded', 'sent/s', 'rcvd/s']);
+    const table = el('table');
+    const head = el('tr');
+    cols.forEach(function (c, i) { head.appendChild(el('th', i === 0 ? 'name' : '', c)); });
+    table.appendChild(el('thead')).appendChild(head);
+    const body = el('tbody');
+    names.forEach(function (name) {
+      const z = zones[name];
+      const before = prev && prev.zones ? prev.zones[name] : null;
+      const r = z['responses'] || {};
+      const values = [name, num(z['processing']), num(z['requests']),
+        before ? rate(perSecond(z['requests'], before['requests'], dt)) : '\u2013']
+        .concat(classes.map(function (c) { return num(r[c]); }), [num(z['discarded']),
+          bytes(before ? perSecond(z['sent'], before['sent'], dt) : null),
+          bytes(before ? perSecond(z['received'], before['received'], dt) : null)]);
+      const tr = el('tr');
+      values.forEach(function (v, i) { tr.appendChild(el('td', i === 0 ? 'name' : '', v)); });
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    sec.appendChild(table);
+    box.appendChild(sec);
+  }
+
   async function poll() {
     try {
-      const all = await Promise.all([get('/nginx'), get('/connections'), get('/http/requests'), get('/http/upstreams'), get('/stream/upstreams')]);
-      const nx = all[0], cn = all[1], rq = all[2], ups = all[3], sups = all[4];
+      const all = await Promise.all([get('/nginx'), get('/connections'), get('/http/requests'), get('/http/upstreams'), get('/stream/upstreams'), get('/http/server_zones')]);
+      const nx = all[0], cn = all[1], rq = all[2], ups = all[3], sups = all[4], zones = all[5];
       if (nx['generation'] !== generation) {
         canWrite = await probeWrite();
         generation = nx['generation'];
@@ -394,7 +427,8 @@
       showUpstreams(ups, dt, peers);
       const speers = new Map();
       showStream(sups, dt, speers);
-      prev = { t: t, cn: cn, rq: rq, peers: peers, speers: speers };
+      showZones(zones, dt);
+      prev = { t: t, cn: cn, rq: rq, peers: peers, speers: speers, zones: zones };
       status('live', 'ok');
       if (failing) message('', false);
       failing = false;

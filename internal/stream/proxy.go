@@ -33,6 +33,7 @@ import (
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/statuszone"
 	"fulcrum/internal/upstream"
 )
 
@@ -42,6 +43,9 @@ type Options struct {
 	// reloads. It must not be the http upstreams' registry: names are
 	// per block.
 	Registry *upstream.Registry
+	// Zones, when set, holds the status zones (status_zone) the servers
+	// count their sessions in, kept across reloads by name.
+	Zones *statuszone.Registry
 	// ErrorLog returns the main error log, used by servers without their
 	// own error_log. It is called for each message.
 	ErrorLog func() *errlog.Logger
@@ -206,6 +210,7 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 		if t, err = compileTable(cfg, p.opts.Registry, p.files, p.opts.ErrorLog(), oldZones); err != nil {
 			return nil, err
 		}
+		t.resolveStatusZones(cfg, p.opts.Zones)
 	}
 	opened, err := p.openMissing(t)
 	if err != nil {
@@ -521,4 +526,13 @@ func (p *Proxy) closeSessions() {
 // Reopen reopens the access log files (SIGUSR1).
 func (p *Proxy) Reopen() error {
 	return p.files.reopen()
+}
+
+// StatusZones returns the status_zone names of the configuration in force,
+// in config order (a name may repeat).
+func (p *Proxy) StatusZones() []string {
+	if t := p.cur.Load(); t != nil {
+		return t.statusZones
+	}
+	return nil
 }

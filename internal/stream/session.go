@@ -244,6 +244,9 @@ func (s *session) log(level errlog.Level, msg string) {
 
 // run serves the session to its end.
 func (s *session) run() {
+	if z := s.srv.zone; z != nil {
+		z.Begin()
+	}
 	defer s.finish()
 	if l := s.errorLog(); l.Enabled(errlog.Info) {
 		s.logPlain(errlog.Info, s.udpPrefix()+"client "+s.c.RemoteAddr().String()+" connected to "+s.listen)
@@ -813,6 +816,9 @@ func (s *session) finish() {
 	}
 	for _, l := range s.srv.logs {
 		l.write(s)
+	}
+	if z := s.srv.zone; z != nil {
+		z.End(s.status, s.fromClient.Load(), s.toClient.Load())
 	}
 	s.p.untrack(s)
 	if s.slot {

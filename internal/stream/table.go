@@ -15,6 +15,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/health"
 	"fulcrum/internal/resolve"
+	"fulcrum/internal/statuszone"
 	"fulcrum/internal/upstream"
 )
 
@@ -38,6 +39,9 @@ type table struct {
 	// health are the servers' health_check directives (Apply starts and
 	// stops them with the table).
 	health *health.Group
+	// statusZones are the servers' status_zone names in config order, with
+	// repeats (the runtime API lists them).
+	statusZones []string
 }
 
 // group is an upstream block compiled: its servers and balancing.
@@ -109,6 +113,8 @@ type server struct {
 	// upstream is the TLS client side of the server's upstream
 	// connections (proxy_ssl); nil without proxy_ssl.
 	upstream *upstreamTLS
+	// zone is the server's status zone (status_zone); nil without one.
+	zone *statuszone.Stream
 }
 
 // accessLog is one access_log target compiled.
@@ -432,4 +438,22 @@ func (srv *server) allowed(remote net.Addr) bool {
 		}
 	}
 	return true
+}
+
+// resolveStatusZones gives each server with a status_zone its zone from
+// reg (nil: none is counted), before the table is stored.
+func (t *table) resolveStatusZones(cfg *config.Stream, reg *statuszone.Registry) {
+	for _, sc := range cfg.Servers {
+		if sc.StatusZone != "" {
+			t.statusZones = append(t.statusZones, sc.StatusZone)
+		}
+	}
+	if reg == nil {
+		return
+	}
+	for _, srv := range t.servers {
+		if name := srv.cfg.StatusZone; name != "" {
+			srv.zone = reg.Stream(name)
+		}
+	}
 }

@@ -8,27 +8,14 @@ import (
 )
 
 // tcpSocket is the TCP socket under a client connection, through the
-// wrappers the daemon puts around it (the connection limit, TLS
-// detection, h2c); nil for a unix socket or a connection without one.
+// wrappers the daemon puts around it (rawSocket); nil for a unix socket or
+// a connection without one.
 func tcpSocket(c net.Conn) syscall.RawConn {
-	for {
-		switch w := c.(type) {
-		case *limitedConn:
-			c = w.Conn
-		case *sslConn:
-			c = w.Conn
-		case *h2cConn:
-			c = w.Conn
-		case *net.TCPConn:
-			raw, err := w.SyscallConn()
-			if err != nil {
-				return nil
-			}
-			return raw
-		default:
-			return nil
-		}
+	base, raw := rawSocket(c)
+	if _, ok := base.(*net.TCPConn); !ok {
+		return nil
 	}
+	return raw
 }
 
 // applyNoDelay sets TCP_NODELAY on the client's socket as tcp_nodelay says

@@ -179,9 +179,6 @@ func (c *Check) Probe(ctx context.Context, s *upstream.Server) error {
 	if c.Stream != nil {
 		return c.probeStream(ctx, s)
 	}
-	if c.GRPC != nil {
-		return c.probeGRPC(ctx, s)
-	}
 	conn, err := c.dial(ctx, s)
 	if err != nil {
 		return err
@@ -189,6 +186,9 @@ func (c *Check) Probe(ctx context.Context, s *upstream.Server) error {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	if c.GRPC != nil {
+		return c.probeGRPC(ctx, conn)
+	}
 	if err := c.send(conn); err != nil {
 		return err
 	}

@@ -7,12 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 
 	"golang.org/x/net/http2"
-
-	"fulcrum/internal/upstream"
 )
 
 // GRPCProbe makes a check a gRPC one (NGINX Plus's health_check type=grpc):
@@ -51,15 +50,9 @@ const (
 // no grpc-status, a malformed message.
 var ErrGRPCAnswer = errors.New("invalid gRPC health check answer")
 
-// probeGRPC runs the Check call against s and judges the answer.
-func (c *Check) probeGRPC(ctx context.Context, s *upstream.Server) error {
-	conn, err := c.dial(ctx, s)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
+// probeGRPC runs the Check call on conn, Probe's connection to the
+// server, and judges the answer.
+func (c *Check) probeGRPC(ctx context.Context, conn net.Conn) error {
 	// The deadlines bound the whole call: writes (request and HTTP/2
 	// control frames) by SendTimeout, reads of the answer by ReadTimeout.
 	deadline(conn.SetWriteDeadline, c.SendTimeout)

@@ -17,25 +17,12 @@ type HealthCheck struct {
 	// Upstream is the group checked: the location's proxy_pass upstream
 	// (grpc_pass's with GRPC).
 	Upstream *Upstream
-	// Interval is the time between two checks of a server (interval=, 5s).
-	Interval time.Duration
-	// Jitter delays each check by a random time up to it (jitter=, 0).
-	Jitter time.Duration
-	// Fails is the number of consecutive failed checks that make a server
-	// unhealthy (fails=, 1); Passes the consecutive passes that make it
-	// healthy again (passes=, 1).
-	Fails, Passes int
+	HealthSchedule
 	// URI is the request target of the checks (uri=, "/").
 	URI string
 	// Match is the match block a response must satisfy (match=); nil means
 	// a status of 2xx or 3xx.
 	Match *Match
-	// Port is the port checks connect to (port=); 0 means the server's.
-	Port int
-	// Mandatory starts servers in the "checking" state, unused until their
-	// first check passes; Persistent (only with Mandatory) keeps a server
-	// that was healthy before a reload healthy after it.
-	Mandatory, Persistent bool
 	// GRPC is type=grpc: the check is the gRPC Health Checking Protocol's
 	// grpc.health.v1.Health/Check call (URI and Match are then unused).
 	// GRPCService is its service (grpc_service=, "": the whole server);
@@ -258,7 +245,7 @@ func applyHealthChecks(b *builder, st *Settings, dirs []*Directive, _ *scope) er
 // healthCheck reads one health_check directive of a level whose
 // proxy_pass is pass and grpc_pass gpass.
 func (b *builder) healthCheck(d *Directive, pass *ProxyPass, gpass *GRPCPass) (*HealthCheck, error) {
-	hc := &HealthCheck{Interval: defaultHealthInterval, Fails: 1, Passes: 1, URI: "/", Pos: d.Pos}
+	hc := &HealthCheck{HealthSchedule: defaultHealthSchedule, URI: "/", Pos: d.Pos}
 	var order grpcOrder
 	for _, p := range d.Args {
 		if err := order.next(d, p); err != nil {
@@ -376,9 +363,7 @@ func (b *builder) healthParam(hc *HealthCheck, d *Directive, p string) error {
 	case key == "keepalive_time":
 		return hintf(d.Pos, "fulcrum's health checks open a new connection for each check", `fulcrum does not support the "%s" parameter of "health_check" yet`, key)
 	}
-	knobs := healthKnobs{interval: &hc.Interval, jitter: &hc.Jitter, fails: &hc.Fails, passes: &hc.Passes,
-		port: &hc.Port, mandatory: &hc.Mandatory, persistent: &hc.Persistent}
-	ok, err := knobs.apply(d, p)
+	ok, err := hc.HealthSchedule.apply(d, p)
 	if !ok {
 		return unknownHealthParam(d, p)
 	}

@@ -15,15 +15,15 @@ func hcConf(httpExtra, loc string) string {
 }
 
 func TestHealthCheck(t *testing.T) {
-	def := HealthCheck{Interval: 5 * time.Second, Fails: 1, Passes: 1, URI: "/"}
+	def := HealthCheck{HealthSchedule: HealthSchedule{Interval: 5 * time.Second, Fails: 1, Passes: 1}, URI: "/"}
 	tests := []struct {
 		name, loc string
 		want      HealthCheck
 	}{
 		{"defaults", "health_check;", def},
 		{"every parameter", "health_check interval=500ms jitter=1s fails=3 passes=2 uri=/health?x=1 port=8080 mandatory persistent;",
-			HealthCheck{Interval: 500 * time.Millisecond, Jitter: time.Second, Fails: 3, Passes: 2, URI: "/health?x=1", Port: 8080, Mandatory: true, Persistent: true}},
-		{"mandatory alone", "health_check mandatory;", HealthCheck{Interval: 5 * time.Second, Fails: 1, Passes: 1, URI: "/", Mandatory: true}},
+			HealthCheck{HealthSchedule: HealthSchedule{Interval: 500 * time.Millisecond, Jitter: time.Second, Fails: 3, Passes: 2, Port: 8080, Mandatory: true, Persistent: true}, URI: "/health?x=1"}},
+		{"mandatory alone", "health_check mandatory;", HealthCheck{HealthSchedule: HealthSchedule{Interval: 5 * time.Second, Fails: 1, Passes: 1, Mandatory: true}, URI: "/"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,17 +54,16 @@ func grpcHCConf(loc string) string {
 // [grpc_service=name] [grpc_status=code]" in a grpc_pass location checks
 // grpc_pass's upstream.
 func TestGRPCHealthCheck(t *testing.T) {
-	def := HealthCheck{Interval: 5 * time.Second, Fails: 1, Passes: 1, URI: "/", GRPC: true}
+	def := HealthCheck{HealthSchedule: HealthSchedule{Interval: 5 * time.Second, Fails: 1, Passes: 1}, URI: "/", GRPC: true}
 	tests := []struct {
 		name, loc string
 		want      HealthCheck
 	}{
 		{"type=grpc", "health_check type=grpc;", def},
 		{"every parameter", "health_check interval=1s jitter=2s fails=3 passes=2 port=50052 mandatory persistent type=grpc grpc_service=app.Greeter grpc_status=12;",
-			HealthCheck{Interval: time.Second, Jitter: 2 * time.Second, Fails: 3, Passes: 2, URI: "/", Port: 50052, Mandatory: true, Persistent: true,
-				GRPC: true, GRPCService: "app.Greeter", GRPCStatus: 12}},
+			HealthCheck{HealthSchedule: HealthSchedule{Interval: time.Second, Jitter: 2 * time.Second, Fails: 3, Passes: 2, Port: 50052, Mandatory: true, Persistent: true}, URI: "/", GRPC: true, GRPCService: "app.Greeter", GRPCStatus: 12}},
 		{"grpc_status then grpc_service", "health_check mandatory type=grpc grpc_status=12 grpc_service=x;",
-			HealthCheck{Interval: 5 * time.Second, Fails: 1, Passes: 1, URI: "/", Mandatory: true, GRPC: true, GRPCService: "x", GRPCStatus: 12}},
+			HealthCheck{HealthSchedule: HealthSchedule{Interval: 5 * time.Second, Fails: 1, Passes: 1, Mandatory: true}, URI: "/", GRPC: true, GRPCService: "x", GRPCStatus: 12}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

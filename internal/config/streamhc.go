@@ -16,23 +16,12 @@ import (
 type StreamHealthCheck struct {
 	// Upstream is the group checked: the server's proxy_pass upstream.
 	Upstream *Upstream
-	// Interval is the time between two checks of a server (interval=, 5s);
-	// Jitter delays each check by a random time up to it (jitter=, 0).
-	Interval, Jitter time.Duration
-	// Fails consecutive failed checks make a server unhealthy (fails=, 1);
-	// Passes consecutive passes make it healthy again (passes=, 1).
-	Fails, Passes int
-	// Port is the port checks connect to (port=); 0 means the server's.
-	Port int
+	HealthSchedule
 	// Match is the stream match block (match=); nil means connect only
 	// (TCP), or "nginx health check" with no ICMP error (UDP).
 	Match *StreamMatch
 	// UDP checks over UDP instead of TCP (udp).
 	UDP bool
-	// Mandatory starts servers in the "checking" state, unused until their
-	// first check passes; Persistent (only with Mandatory) keeps a server
-	// that was healthy before a reload healthy after it.
-	Mandatory, Persistent bool
 	// Timeout is the server's health_check_timeout (5s): the time one
 	// check may take, connect, send and expect included.
 	Timeout time.Duration
@@ -197,9 +186,7 @@ func (b *builder) streamHealthChecks(srv *StreamServer, sc *scope) error {
 
 // streamHealthCheck reads one health_check directive of a stream server.
 func (b *builder) streamHealthCheck(srv *StreamServer, d *Directive) (*StreamHealthCheck, error) {
-	hc := &StreamHealthCheck{Interval: defaultHealthInterval, Fails: 1, Passes: 1, Pos: d.Pos}
-	knobs := healthKnobs{interval: &hc.Interval, jitter: &hc.Jitter, fails: &hc.Fails, passes: &hc.Passes,
-		port: &hc.Port, mandatory: &hc.Mandatory, persistent: &hc.Persistent}
+	hc := &StreamHealthCheck{HealthSchedule: defaultHealthSchedule, Pos: d.Pos}
 	for _, p := range d.Args {
 		key, val, hasVal := strings.Cut(p, "=")
 		switch {
@@ -210,7 +197,7 @@ func (b *builder) streamHealthCheck(srv *StreamServer, d *Directive) (*StreamHea
 				return nil, hintf(d.Pos, `define "match `+val+` { ... }" in the stream block`, `match "%s" not found`, val)
 			}
 		default:
-			ok, err := knobs.apply(d, p)
+			ok, err := hc.HealthSchedule.apply(d, p)
 			if err != nil {
 				return nil, err
 			}
@@ -239,40 +226,52 @@ func (b *builder) streamHealthCheck(srv *StreamServer, d *Directive) (*StreamHea
 // suggestions and the hint of an unknown one.
 var streamHealthParams = []string{"interval", "jitter", "fails", "passes", "match", "port", "udp", "mandatory", "persistent"}
 
-// healthKnobs are the health_check parameters the http and stream checks
-// share, as pointers into the check being read.
-type healthKnobs struct {
-	interval, jitter      *time.Duration
-	fails, passes, port   *int
-	mandatory, persistent *bool
+// HealthSchedule is what the http and stream health checks share: when
+// servers are checked, where, and how many results change their state.
+type HealthSchedule struct {
+	// Interval is the time between two checks of a server (interval=, 5s);
+	// Jitter delays each check by a random time up to it (jitter=, 0).
+	Interval, Jitter time.Duration
+	// Fails consecutive failed checks make a server unhealthy (fails=, 1);
+	// Passes consecutive passes make it healthy again (passes=, 1).
+	Fails, Passes int
+	// Port is the port checks connect to (port=); 0 means the server's.
+	Port int
+	// Mandatory starts servers in the "checking" state, unused until their
+	// first check passes; Persistent (only with Mandatory) keeps a server
+	// that was healthy before a reload healthy after it.
+	Mandatory, Persistent bool
 }
 
-// apply reads one shared parameter p of d; it reports false for any other
-// parameter.
-func (k healthKnobs) apply(d *Directive, p string) (bool, error) {
+// defaultHealthSchedule is a health_check's schedule without parameters.
+var defaultHealthSchedule = HealthSchedule{Interval: defaultHealthInterval, Fails: 1, Passes: 1}
+
+// apply reads one shared parameter p of d into k; it reports false for any
+// other parameter.
+func (k *HealthSchedule) apply(d *Directive, p string) (bool, error) {
 	key, val, hasVal := strings.Cut(p, "=")
 	var err error
 	switch {
 	case key == "interval" && hasVal:
-		*k.interval, err = parseTime(val, false)
-		if *k.interval <= 0 {
+		k.Interval, err = parseTime(val, false)
+		if k.Interval <= 0 {
 			err = errBadValue
 		}
 	case key == "jitter" && hasVal:
-		*k.jitter, err = parseTime(val, false)
+		k.Jitter, err = parseTime(val, false)
 	case key == "fails" && hasVal:
-		*k.fails, err = parsePositive(val)
+		k.Fails, err = parsePositive(val)
 	case key == "passes" && hasVal:
-		*k.passes, err = parsePositive(val)
+		k.Passes, err = parsePositive(val)
 	case key == "port" && hasVal:
-		*k.port, err = parsePositive(val)
-		if *k.port > 65535 {
+		k.Port, err = parsePositive(val)
+		if k.Port > 65535 {
 			err = errBadValue
 		}
 	case p == "mandatory":
-		*k.mandatory = true
+		k.Mandatory = true
 	case p == "persistent":
-		*k.persistent = true
+		k.Persistent = true
 	default:
 		return false, nil
 	}

@@ -16,19 +16,18 @@ func streamHCConf(streamExtra, srv string) string {
 }
 
 func TestStreamHealthCheck(t *testing.T) {
-	def := StreamHealthCheck{Interval: 5 * time.Second, Fails: 1, Passes: 1, Timeout: 5 * time.Second}
+	def := StreamHealthCheck{HealthSchedule: HealthSchedule{Interval: 5 * time.Second, Fails: 1, Passes: 1}, Timeout: 5 * time.Second}
 	tests := []struct {
 		name, extra, srv string
 		want             StreamHealthCheck
 	}{
 		{"defaults", "", "health_check;", def},
 		{"every parameter", "", "health_check interval=500ms jitter=1s fails=3 passes=2 port=8080 udp mandatory persistent;",
-			StreamHealthCheck{Interval: 500 * time.Millisecond, Jitter: time.Second, Fails: 3, Passes: 2, Port: 8080, UDP: true,
-				Mandatory: true, Persistent: true, Timeout: 5 * time.Second}},
+			StreamHealthCheck{HealthSchedule: HealthSchedule{Interval: 500 * time.Millisecond, Jitter: time.Second, Fails: 3, Passes: 2, Port: 8080, Mandatory: true, Persistent: true}, UDP: true, Timeout: 5 * time.Second}},
 		{"server timeout", "health_check_timeout 2s;", "health_check_timeout 300ms; health_check;",
-			StreamHealthCheck{Interval: 5 * time.Second, Fails: 1, Passes: 1, Timeout: 300 * time.Millisecond}},
+			StreamHealthCheck{HealthSchedule: HealthSchedule{Interval: 5 * time.Second, Fails: 1, Passes: 1}, Timeout: 300 * time.Millisecond}},
 		{"stream timeout", "health_check_timeout 2s;", "health_check;",
-			StreamHealthCheck{Interval: 5 * time.Second, Fails: 1, Passes: 1, Timeout: 2 * time.Second}},
+			StreamHealthCheck{HealthSchedule: HealthSchedule{Interval: 5 * time.Second, Fails: 1, Passes: 1}, Timeout: 2 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -69,18 +69,10 @@ func (s *snapshot) healthCheck(loc *config.Location, hc *config.HealthCheck, poo
 // location's grpc_*_timeouts and, for grpcs://, its grpc_ssl_* settings.
 func grpcHealthCheck(set *config.Settings, hc *config.HealthCheck, pool *upstream.Pool) *health.Check {
 	pass := set.GRPCPass
-	c := &health.Check{
-		Pool:           pool,
-		Policy:         upstream.CheckPolicy{Fails: hc.Fails, Passes: hc.Passes, Mandatory: hc.Mandatory, Persistent: hc.Persistent},
-		Interval:       hc.Interval,
-		Jitter:         hc.Jitter,
-		Port:           hc.Port,
-		Host:           pass.Host,
-		GRPC:           &health.GRPCProbe{Service: hc.GRPCService, Status: hc.GRPCStatus},
-		ConnectTimeout: set.GRPC.ConnectTimeout,
-		SendTimeout:    set.GRPC.SendTimeout,
-		ReadTimeout:    set.GRPC.ReadTimeout,
-	}
+	c := health.Scheduled(pool, hc.HealthSchedule)
+	c.Host = pass.Host
+	c.GRPC = &health.GRPCProbe{Service: hc.GRPCService, Status: hc.GRPCStatus}
+	c.ConnectTimeout, c.SendTimeout, c.ReadTimeout = set.GRPC.ConnectTimeout, set.GRPC.SendTimeout, set.GRPC.ReadTimeout
 	if pass.TLS {
 		c.TLS = proxy.GRPCTLSClientConfig(set.GRPC.SSL, pass.Host)
 	}
@@ -91,20 +83,10 @@ func grpcHealthCheck(set *config.Settings, hc *config.HealthCheck, pool *upstrea
 func httpHealthCheck(set *config.Settings, hc *config.HealthCheck, pool *upstream.Pool) *health.Check {
 	pass := set.ProxyPass
 	hp := proxyHost(pass)
-	c := &health.Check{
-		Pool:           pool,
-		Policy:         upstream.CheckPolicy{Fails: hc.Fails, Passes: hc.Passes, Mandatory: hc.Mandatory, Persistent: hc.Persistent},
-		Interval:       hc.Interval,
-		Jitter:         hc.Jitter,
-		URI:            hc.URI,
-		Port:           hc.Port,
-		Host:           pass.Host,
-		HTTP10:         set.ProxyHTTPVersion == "1.0",
-		Match:          hc.Match,
-		ConnectTimeout: set.ProxyConnectTimeout,
-		SendTimeout:    set.ProxySendTimeout,
-		ReadTimeout:    set.ProxyReadTimeout,
-	}
+	c := health.Scheduled(pool, hc.HealthSchedule)
+	c.URI, c.Host, c.Match = hc.URI, pass.Host, hc.Match
+	c.HTTP10 = set.ProxyHTTPVersion == "1.0"
+	c.ConnectTimeout, c.SendTimeout, c.ReadTimeout = set.ProxyConnectTimeout, set.ProxySendTimeout, set.ProxyReadTimeout
 	if pass.Scheme == "https" {
 		c.TLS = proxy.TLSClientConfig(set.ProxySSL, hp[0])
 	}

@@ -34,6 +34,19 @@ import (
 	"fulcrum/internal/upstream"
 )
 
+// Scheduled is a check of pool on schedule s (a health_check's interval=,
+// jitter=, fails=, passes=, port=, mandatory and persistent), for the
+// caller to give its probe.
+func Scheduled(pool *upstream.Pool, s config.HealthSchedule) *Check {
+	return &Check{
+		Pool:     pool,
+		Policy:   upstream.CheckPolicy{Fails: s.Fails, Passes: s.Passes, Mandatory: s.Mandatory, Persistent: s.Persistent},
+		Interval: s.Interval,
+		Jitter:   s.Jitter,
+		Port:     s.Port,
+	}
+}
+
 // Check is one health_check directive of one snapshot: what to send, how
 // to judge the answer, how often.
 type Check struct {

@@ -39,14 +39,8 @@ func (t *table) buildHealth(cfg *config.Stream, groups map[*config.Upstream]*gro
 
 // newStreamCheck compiles one health_check of sc, checking pool.
 func newStreamCheck(sc *config.StreamServer, hc *config.StreamHealthCheck, pool *upstream.Pool, log *errlog.Logger) *health.Check {
-	c := &health.Check{
-		Pool:     pool,
-		Policy:   upstream.CheckPolicy{Fails: hc.Fails, Passes: hc.Passes, Mandatory: hc.Mandatory, Persistent: hc.Persistent},
-		Interval: hc.Interval,
-		Jitter:   hc.Jitter,
-		Port:     hc.Port,
-		Stream:   &health.StreamProbe{UDP: hc.UDP, Match: hc.Match, Timeout: hc.Timeout, ConnectTimeout: sc.ConnectTimeout},
-	}
+	c := health.Scheduled(pool, hc.HealthSchedule)
+	c.Stream = &health.StreamProbe{UDP: hc.UDP, Match: hc.Match, Timeout: hc.Timeout, ConnectTimeout: sc.ConnectTimeout}
 	if log == nil {
 		return c
 	}

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -77,11 +76,7 @@ var queueBackends = []struct {
 	}},
 	{"uwsgi", "uwsgi_pass app;", false, func(t *testing.T, g *queueGate) string {
 		return testutil.RawBackend(t, func(c net.Conn) {
-			var h [4]byte
-			if _, err := io.ReadFull(c, h[:]); err != nil {
-				return
-			}
-			if _, err := io.ReadFull(c, make([]byte, binary.LittleEndian.Uint16(h[1:3]))); err != nil {
+			if _, _, err := testutil.ReadUWSGI(c); err != nil {
 				return
 			}
 			g.hold()

@@ -1,72 +1,16 @@
 package integration
 
 import (
-	"bufio"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 
 	"fulcrum/internal/testutil"
 )
-
-// suwsgiBackend starts a uwsgi application behind TLS, its certificate
-// for backend.test signed by ca. It answers each packet (one a connection,
-// as nginx sends) with the handshake's SNI, whether the session was
-// resumed, and the packet's REQUEST_URI; conns counts the connections it
-// accepted.
-func suwsgiBackend(t *testing.T, ca *testutil.CA) (addr string, conns *atomic.Int64) {
-	t.Helper()
-	certPEM, keyPEM := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "backend.test"},
-		DNSNames: []string{"backend.test"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns = new(atomic.Int64)
-	testutil.Serve(t, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}}), func(c net.Conn) {
-		conns.Add(1)
-		tc := c.(*tls.Conn)
-		if tc.Handshake() != nil {
-			return
-		}
-		br := bufio.NewReader(c)
-		var h [4]byte
-		if _, err := io.ReadFull(br, h[:]); err != nil {
-			return
-		}
-		vars := make([]byte, binary.LittleEndian.Uint16(h[1:3]))
-		if _, err := io.ReadFull(br, vars); err != nil {
-			return
-		}
-		uri := ""
-		for len(vars) >= 4 {
-			n := int(binary.LittleEndian.Uint16(vars))
-			k := string(vars[2 : 2+n])
-			vars = vars[2+n:]
-			m := int(binary.LittleEndian.Uint16(vars))
-			if k == "REQUEST_URI" {
-				uri = string(vars[2 : 2+m])
-			}
-			vars = vars[2+m:]
-		}
-		cs := tc.ConnectionState()
-		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nsni=%s resumed=%t uri=%s", cs.ServerName, cs.DidResume, uri)
-	})
-	return ln.Addr().String(), conns
-}
 
 // TestUWSGIOverTLS runs the binary in front of uwsgi servers behind TLS, as
 // nginx 1.22.1 was recorded with the same server: uwsgi_pass suwsgi://
@@ -80,7 +24,7 @@ func suwsgiBackend(t *testing.T, ca *testutil.CA) (addr string, conns *atomic.In
 // closed connection", 502).
 func TestUWSGIOverTLS(t *testing.T) {
 	ca := testutil.NewCA(t, "uwsgi CA")
-	addr, conns := suwsgiBackend(t, ca)
+	addr, conns := testutil.SUWSGIBackend(t, ca)
 	plain := testutil.RawBackend(t, func(c net.Conn) {
 		c.Read(make([]byte, 10))
 		io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")

@@ -2,7 +2,6 @@ package daemon_test
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -56,11 +55,7 @@ func scgiNamed(t *testing.T) string {
 // uwsgiNamed answers every uwsgi request with "uwsgi".
 func uwsgiNamed(t *testing.T) string {
 	return testutil.RawBackend(t, func(c net.Conn) {
-		var h [4]byte
-		if _, err := io.ReadFull(c, h[:]); err != nil {
-			return
-		}
-		if _, err := io.ReadFull(c, make([]byte, binary.LittleEndian.Uint16(h[1:3]))); err != nil {
+		if _, _, err := testutil.ReadUWSGI(c); err != nil {
 			return
 		}
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuwsgi")

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -20,60 +19,6 @@ import (
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
-
-// suwsgiApp starts a uwsgi application behind TLS with a certificate for
-// backend.test that ca signs: it reads one packet per connection and
-// answers with the handshake's SNI, whether it resumed a session, and the
-// packet's REQUEST_URI.
-func suwsgiApp(t *testing.T, ca *testutil.CA) string {
-	t.Helper()
-	certPEM, keyPEM := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "backend.test"},
-		DNSNames: []string{"backend.test"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tln := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}})
-	testutil.Serve(t, tln, func(c net.Conn) {
-		tc := c.(*tls.Conn)
-		if tc.Handshake() != nil {
-			return
-		}
-		uri := readUWSGIVar(bufio.NewReader(c), "REQUEST_URI")
-		cs := tc.ConnectionState()
-		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nsni=%s resumed=%t uri=%s", cs.ServerName, cs.DidResume, uri)
-	})
-	return ln.Addr().String()
-}
-
-// readUWSGIVar reads a uwsgi packet's header and variables and returns the
-// value of name.
-func readUWSGIVar(br *bufio.Reader, name string) string {
-	var h [4]byte
-	if _, err := io.ReadFull(br, h[:]); err != nil {
-		return ""
-	}
-	vars := make([]byte, binary.LittleEndian.Uint16(h[1:3]))
-	if _, err := io.ReadFull(br, vars); err != nil {
-		return ""
-	}
-	for len(vars) >= 4 {
-		n := int(binary.LittleEndian.Uint16(vars))
-		k := string(vars[2 : 2+n])
-		vars = vars[2+n:]
-		m := int(binary.LittleEndian.Uint16(vars))
-		v := string(vars[2 : 2+m])
-		vars = vars[2+m:]
-		if k == name {
-			return v
-		}
-	}
-	return ""
-}
 
 // newSUWSGIHandler builds the handler of "uwsgi_pass suwsgi://ADDR" with
 // the uwsgi_ssl_* settings ssl, logging to the returned buffer.
@@ -112,7 +57,7 @@ func defaultSSL() config.ProxySSL {
 // off, and uwsgi_ssl_verify checks the chain and the name.
 func TestSUWSGI(t *testing.T) {
 	ca := testutil.NewCA(t, "uwsgi CA")
-	addr := suwsgiApp(t, ca)
+	addr, _ := testutil.SUWSGIBackend(t, ca)
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
 	tests := []struct {
@@ -153,7 +98,7 @@ func TestSUWSGI(t *testing.T) {
 // is a 504 once uwsgi_connect_timeout runs out.
 func TestSUWSGIHandshakeFailures(t *testing.T) {
 	ca, other := testutil.NewCA(t, "uwsgi CA"), testutil.NewCA(t, "other CA")
-	addr := suwsgiApp(t, ca)
+	addr, _ := testutil.SUWSGIBackend(t, ca)
 	roots, otherRoots := x509.NewCertPool(), x509.NewCertPool()
 	roots.AddCert(ca.Cert)
 	otherRoots.AddCert(other.Cert)
@@ -215,7 +160,7 @@ func TestSUWSGIClientCertificate(t *testing.T) {
 		if tc.Handshake() != nil {
 			return
 		}
-		readUWSGIVar(bufio.NewReader(c), "")
+		_, _, _ = testutil.ReadUWSGI(bufio.NewReader(c))
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n\r\ncn=%s", tc.ConnectionState().PeerCertificates[0].Subject.CommonName)
 	})
 	clientPEM, clientKey := clientCA.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "fulcrum"}})

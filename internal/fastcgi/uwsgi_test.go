@@ -39,31 +39,15 @@ func uwsgiAnswering(t *testing.T, answer func(mods [2]byte, vars [][2]string, bo
 	t.Helper()
 	addr := testutil.RawBackend(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
-		var h [4]byte
-		if _, err := io.ReadFull(br, h[:]); err != nil {
+		mods, list, err := testutil.ReadUWSGI(br)
+		if err != nil {
 			return
 		}
-		vars := make([]byte, binary.LittleEndian.Uint16(h[1:3]))
-		if _, err := io.ReadFull(br, vars); err != nil {
-			return
-		}
-		var list [][2]string
 		cl := 0
-		for len(vars) >= 2 {
-			n := int(binary.LittleEndian.Uint16(vars))
-			k := string(vars[2 : 2+n])
-			vars = vars[2+n:]
-			m := int(binary.LittleEndian.Uint16(vars))
-			v := string(vars[2 : 2+m])
-			vars = vars[2+m:]
-			list = append(list, [2]string{k, v})
-			if k == "CONTENT_LENGTH" {
-				fmt.Sscan(v, &cl)
-			}
-		}
+		fmt.Sscan(testutil.UWSGIVar(list, "CONTENT_LENGTH"), &cl)
 		body := make([]byte, cl)
 		io.ReadFull(br, body)
-		io.WriteString(c, answer([2]byte{h[0], h[3]}, list, body))
+		io.WriteString(c, answer(mods, list, body))
 	})
 	return upstream.Settings{Addr: addr, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 )
 
@@ -63,22 +64,7 @@ func silentBackend(t *testing.T) string {
 // udpEcho answers each datagram with prefix and the datagram.
 func udpEcho(t *testing.T, prefix string) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(append([]byte(prefix), buf[:n]...), from)
-		}
-	}()
-	return pc.LocalAddr().String()
+	return testutil.UDPBackend(t, func(d []byte) [][]byte { return [][]byte{append([]byte(prefix), d...)} })
 }
 
 // closedAddr is a TCP and UDP address on which nothing listens.

@@ -573,25 +573,13 @@ func TestSlots(t *testing.T) {
 // "NAME DATAGRAM", and a second answer "NAME again" to "two".
 func startUDPEcho(t *testing.T, name string) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo([]byte(name+" "+string(buf[:n])), from)
-			if string(buf[:n]) == "two" {
-				pc.WriteTo([]byte(name+" again"), from)
-			}
+	return testutil.UDPBackend(t, func(d []byte) [][]byte {
+		answers := [][]byte{[]byte(name + " " + string(d))}
+		if string(d) == "two" {
+			answers = append(answers, []byte(name+" again"))
 		}
-	}()
-	return pc.LocalAddr().String()
+		return answers
+	})
 }
 
 // TestUDP checks listen ... udp: a client's datagrams are one session

@@ -40,3 +40,28 @@ func Serve(t testing.TB, ln net.Listener, serve func(net.Conn)) {
 		}
 	}()
 }
+
+// UDPBackend listens for datagrams on an ephemeral loopback port and sends
+// back, for each one, the datagrams answer returns (none: silence). It
+// returns the address; the socket closes when the test ends.
+func UDPBackend(t testing.TB, answer func(datagram []byte) [][]byte) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			for _, a := range answer(buf[:n]) {
+				_, _ = pc.WriteTo(a, from)
+			}
+		}
+	}()
+	return pc.LocalAddr().String()
+}

@@ -663,6 +663,7 @@ func (cc *clientConn) refuse(err error) {
 	switch {
 	case errors.As(err, &perr):
 		cc.logOverflow(perr)
+		cc.logRefusedHead(perr)
 		cc.answerRefused(perr.Status(), headWhole(perr))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		cc.timedOut = true
@@ -740,8 +741,21 @@ func (cc *clientConn) logHeadEnd(what string) {
 	if bytes.IndexByte(req.Raw(), '\n') >= 0 {
 		action = " while reading client request headers"
 	}
-	log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.srv.lim.serverName,
-		Request: string(req.RawLine()), Host: string(req.ArrivedHeaders().Get("Host"))}, what+action)
+	host := string(req.ArrivedHeaders().Get("Host"))
+	log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.refusedServerName(host, false),
+		Request: string(req.RawLine()), Host: host}, what+action)
+}
+
+// refusedServerName is the name of the server a refused head with the Host
+// host ("" when none was read) belongs to, for its error log line; whole
+// says the head was read to its end (see snapshot.refusedServer).
+func (cc *clientConn) refusedServerName(host string, whole bool) string {
+	if cc.srv.refusedName == nil {
+		return cc.srv.lim.serverName
+	}
+	st := new(vars.State) // a refused head is rare: no pool
+	st.Local = cc.ci.local
+	return cc.srv.refusedName(st, host, whole)
 }
 
 // maxErrorLine is how much of a header line nginx's "client sent too long
@@ -769,6 +783,7 @@ func (cc *clientConn) logOverflow(err h1.Error) {
 		log.LogRequest(errlog.Info, er, "client sent too long URI while reading client request line")
 	case h1.ErrHeaderTooLarge:
 		er.Request, er.Host = string(req.RawLine()), string(req.Headers.Get("Host"))
+		er.Server = cc.refusedServerName(er.Host, false)
 		var msg string
 		switch {
 		case len(ov.Held) > 0:

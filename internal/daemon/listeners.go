@@ -127,6 +127,9 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		refusedPage: func(w *respWriter, r *http.Request, sc *requestScratch, host string, whole bool, code int) bool {
 			return d.current.Load().serveRefused(w, r, sc, key, host, whole, code)
 		},
+		refusedName: func(st *vars.State, host string, whole bool) string {
+			return d.current.Load().refusedName(st, key, host, whole)
+		},
 		log:    d.logs.error(),
 		nextID: func() uint64 { return d.connSeq.Add(1) },
 		date:   &d.date,

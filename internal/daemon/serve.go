@@ -161,7 +161,11 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		s.log.LogRequest(errlog.Info, logRequest(st, r), `client sent HTTP/1.1 request without "Host" header while reading client request headers`)
 	}
 	if hostErr != nil || !acceptableFraming(r) {
-		s.refuseAsDefault(rec, r, st, dflt)
+		msg := ""
+		if hostErr == nil {
+			msg = invalidRequestLine
+		}
+		s.refuseAsDefault(rec, r, st, dflt, msg)
 		return
 	}
 	if r.Method == methodTrace { // ngx_http_process_request_header
@@ -177,7 +181,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	path, err := normalizePath(rawPath(st.RequestURI), rec.keepSlashes)
 	if err != nil {
-		s.refuseAsDefault(rec, r, st, dflt)
+		s.refuseAsDefault(rec, r, st, dflt, invalidRequestLine)
 		return
 	}
 	st.Path = path
@@ -282,6 +286,19 @@ func (s *snapshot) logRefused(st *vars.State, key, host string, whole bool) {
 		st.Documents = d
 	}
 	s.access.log(srv.Config.Settings, st)
+}
+
+// refusedName is the name of the server a head the engine refused belongs
+// to (refusedServer), as nginx's error log line names it: the server its
+// Host chose when the Host line came before the fault, else the default
+// server. st is scratch: refusedServer fills it.
+func (s *snapshot) refusedName(st *vars.State, key, host string, whole bool) string {
+	s.life.enter()
+	defer s.life.leave()
+	if srv := s.refusedServer(st, key, host, whole); srv != nil {
+		return st.ServerName
+	}
+	return ""
 }
 
 // normalizePath is the request's $uri from its path as sent: slashes merged
@@ -482,13 +499,24 @@ func (s *snapshot) refuse(rec *recorder, r *http.Request, st *vars.State, srv *r
 // refuseAsDefault answers 400 for a request nginx refuses before it knows
 // the virtual server (its request line parser refuses "/../x" and "*"):
 // with the error_page of the address's default server dflt, whose level
-// serves and logs the request.
-func (s *snapshot) refuseAsDefault(rec *recorder, r *http.Request, st *vars.State, dflt *router.Server) {
+// serves and logs the request. msg, when not empty, is logged at info first
+// with the default server's name, as nginx logs the refusal.
+func (s *snapshot) refuseAsDefault(rec *recorder, r *http.Request, st *vars.State, dflt *router.Server, msg string) {
 	rec.useLevel(dflt, nil)
 	rec.srv = dflt
 	st.ServerName = primaryName(dflt.Config)
+	if msg != "" {
+		er := logRequest(st, r)
+		er.Host = "" // nginx's parse stopped in the request line
+		s.log.LogRequest(errlog.Info, er, msg)
+	}
 	s.refuse(rec, r, st, dflt, http.StatusBadRequest)
 }
+
+// invalidRequestLine is nginx's info line for a request line its parser
+// refuses in the target: a path that climbs above the root ("/../x"), "*"
+// for a method other than OPTIONS, and "OPTIONS *".
+const invalidRequestLine = "client sent invalid request while reading client request line"
 
 // acceptableFraming refuses what h1 accepts as well-formed but no location can
 // serve: a request target of "*" (OPTIONS *).

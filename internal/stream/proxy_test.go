@@ -852,6 +852,12 @@ server { listen 127.0.0.1:0; limit_conn addr 1; %s proxy_pass %s; access_log %%D
 				t.Fatalf("second session: %q, want %q", got, want)
 			}
 			waitFor(t, "the error line", func() bool { return strings.Contains(readFile(t, filepath.Join(dir, "err.log")), line) })
+			if !tt.dry {
+				// The refused session's line is written once fulcrum has
+				// closed it, which the client may see first: wait for it
+				// before ending the first session, whose line follows.
+				waitFor(t, "the 503 line", func() bool { return readFile(t, filepath.Join(dir, "s.log")) == "503\n" })
+			}
 			second.c.Close()
 			first.c.Close()
 			wantLog := "503\n200\n"

@@ -1,0 +1,94 @@
+package integration
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestUpstreamQueueRetryWaits: NGINX Plus enters the queue whenever no
+// server can be selected for a request ("If an upstream server cannot be
+// selected immediately while processing a request, the request will be
+// placed into the queue"), so a retry waits too. Server a (max_conns=1)
+// is held busy by /slow; /second goes to the dead server, and its retry
+// (proxy_next_upstream error) finds a busy: it waits in the queue and is
+// served by a once /slow ends, its wait in the retry's
+// $upstream_queue_time. With proxy_next_upstream_timeout, the wait ends
+// when that timeout runs out (502, "upstream queue timed out"), before the
+// queue's own timeout.
+func TestUpstreamQueueRetryWaits(t *testing.T) {
+	tests := []struct {
+		name    string
+		extra   string // location directives
+		release bool   // a is freed while the retry waits
+		status  string
+		addr    string // the retry's $upstream_addr, %s: a's
+		minWait time.Duration
+	}{
+		{name: "served", release: true, status: "200", addr: "%s", minWait: 300 * time.Millisecond},
+		{name: "next_upstream_timeout", extra: "proxy_next_upstream_timeout 400ms;", status: "502", addr: "app", minWait: 300 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := startCtlBackend(t, "a")
+			a.holdSlow.Store(true)
+			dead := closedPort(t)
+			in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format q '$request_uri $status $upstream_addr|$upstream_status|$upstream_queue_time';
+    access_log %%DIR%%/access.log q buffer=4k flush=50ms;
+    upstream app {
+        server %s max_conns=1;
+        server %s max_fails=0;
+        queue 5 timeout=10s;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { %s proxy_pass http://app; }
+    }
+}`, a.addr(), dead, tt.extra), 1)
+			client := newClient()
+			first := sendAsync(client, in.url(0)+"/slow")
+			waitFor(t, "the first request to reach a", func() bool { return a.inflight.Load() == 1 })
+			start := time.Now()
+			second := sendAsync(client, in.url(0)+"/second")
+			if tt.release {
+				select {
+				case r := <-second:
+					t.Fatalf("second answered %v while a was busy", r)
+				case <-time.After(300 * time.Millisecond):
+				}
+				a.unblock()
+			}
+			r := <-second
+			if el := time.Since(start); r[0] != tt.status || el < tt.minWait {
+				t.Errorf("second: %v after %v, want %s after at least %v", r, el, tt.status, tt.minWait)
+			}
+			a.unblock()
+			if r := <-first; r != [2]string{"200", "a"} {
+				t.Errorf("first: %v", r)
+			}
+			if a.maxInflight.Load() != 1 {
+				t.Errorf("a had %d requests at once, max_conns=1", a.maxInflight.Load())
+			}
+			got := accessLine(t, in, "/second")
+			retry := tt.addr
+			if strings.Contains(retry, "%s") {
+				retry = fmt.Sprintf(retry, a.addr())
+			}
+			prefix := fmt.Sprintf("%s %s, %s|502, %s|0.000, ", tt.status, dead, retry, tt.status)
+			qt, err := strconv.ParseFloat(strings.TrimPrefix(got, prefix), 64)
+			if !strings.HasPrefix(got, prefix) || err != nil || qt < tt.minWait.Seconds()-0.05 || qt > 5 {
+				t.Errorf("/second logged %q, want %s and the retry's wait", got, prefix)
+			}
+			if tt.status == "502" {
+				waitFor(t, "the queue's error line", func() bool {
+					return in.countLogged("upstream queue timed out while connecting to upstream") == 1
+				})
+			}
+		})
+	}
+}

@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -90,5 +93,64 @@ http {
 				})
 			}
 		})
+	}
+}
+
+// TestUpstreamQueueOverflowsSurviveReload: the API's queue.overflows of an
+// upstream whose name stays goes on across a reload (SIGHUP), as the
+// counters of its servers do, and the metrics say the same.
+func TestUpstreamQueueOverflowsSurviveReload(t *testing.T) {
+	a := startCtlBackend(t, "a")
+	a.holdSlow.Store(true)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    access_log off;
+    upstream app { zone app 64k; server %s max_conns=1; queue 1 timeout=10s; }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+        location /api { api; }
+        location = /metrics { metrics; }
+    }
+}`, a.addr()), 1)
+	client := newClient()
+	read := func() (gen int, u plusUpstream) {
+		t.Helper()
+		var ngx struct{ Generation int }
+		for url, v := range map[string]any{"/api/9/nginx": &ngx, "/api/9/http/upstreams/app": &u} {
+			code, body := get(t, client, in.url(0)+url)
+			if code != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", url, code, body)
+			}
+			if err := json.Unmarshal([]byte(body), v); err != nil {
+				t.Fatalf("%s: %v in %s", url, err, body)
+			}
+		}
+		return ngx.Generation, u
+	}
+	first := sendAsync(client, in.url(0)+"/slow")
+	waitFor(t, "the first request to reach a", func() bool { return a.inflight.Load() == 1 })
+	second := sendAsync(client, in.url(0)+"/second")
+	waitFor(t, "the second request to queue", func() bool { _, u := read(); return u.Queue != nil && u.Queue.Size == 1 })
+	if r := <-sendAsync(client, in.url(0)+"/third"); r[0] != "502" {
+		t.Errorf("third request: %v, want 502 from the full queue", r)
+	}
+	a.unblock()
+	for _, ch := range []<-chan [2]string{first, second} {
+		if r := <-ch; r[0] != "200" {
+			t.Errorf("answer %v, want 200", r)
+		}
+	}
+	if gen, u := read(); gen != 1 || u.Queue == nil || u.Queue.Overflows != 1 {
+		t.Fatalf("before the reload: generation %d, queue %+v; want 1 overflow", gen, u.Queue)
+	}
+	in.signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool { gen, _ := read(); return gen == 2 })
+	if _, u := read(); u.Queue == nil || u.Queue.Overflows != 1 || u.Queue.MaxSize != 1 || u.Queue.Size != 0 {
+		t.Errorf("after the reload: queue %+v, want 1 overflow kept", u.Queue)
+	}
+	if _, body := get(t, client, in.url(0)+"/metrics"); !strings.Contains(body, `fulcrum_upstream_queue_overflows_total{upstream="app"} 1`+"\n") {
+		t.Errorf("metrics after the reload lack the kept overflow:\n%s", body)
 	}
 }

@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // TestUpstreamQueueRetryWaits: NGINX Plus enters the queue whenever no
@@ -152,5 +155,71 @@ http {
 	}
 	if _, body := get(t, client, in.url(0)+"/metrics"); !strings.Contains(body, `fulcrum_upstream_queue_overflows_total{upstream="app"} 1`+"\n") {
 		t.Errorf("metrics after the reload lack the kept overflow:\n%s", body)
+	}
+}
+
+// TestUpstreamQueueRetryEveryPass: every kind of pass retries through the
+// queue as proxy_pass does. The live server (max_conns=1) is held busy by
+// /first; /second fails on the dead server, its retry waits in the queue
+// and is served by the live server once /first ends.
+func TestUpstreamQueueRetryEveryPass(t *testing.T) {
+	for _, kind := range queueBackends {
+		t.Run(kind.name, func(t *testing.T) {
+			g := &queueGate{open: make(chan struct{})}
+			var once atomic.Bool
+			openGate := func() {
+				if once.CompareAndSwap(false, true) {
+					close(g.open)
+				}
+			}
+			addr := kind.start(t, g)
+			t.Cleanup(openGate) // before the backend's cleanup, which waits for held requests
+			dead := closedPort(t)
+			listen := "127.0.0.1:0"
+			if kind.h2 {
+				listen += " http2"
+			}
+			in := startFulcrum(t, fmt.Sprintf(`events {}
+http {
+    log_format q '$request_uri $status $upstream_addr|$upstream_queue_time';
+    access_log %%DIR%%/access.log q buffer=4k flush=50ms;
+    upstream app {
+        server %s max_conns=1;
+        server %s max_fails=0;
+        queue 5 timeout=10s;
+    }
+    server {
+        listen %s;
+        location / { %s }
+    }
+}
+`, addr, dead, listen, kind.location), 1)
+			client := newClient()
+			if kind.h2 {
+				tr := testutil.H2CTransport(in.listening()[0])
+				defer tr.CloseIdleConnections()
+				client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
+			}
+			first := sendAsync(client, in.url(0)+"/first")
+			waitFor(t, "the first request to reach the server", func() bool { return g.inflight.Load() == 1 })
+			second := sendAsync(client, in.url(0)+"/second")
+			select {
+			case r := <-second:
+				t.Fatalf("/second answered %v while the server was busy", r)
+			case <-time.After(300 * time.Millisecond):
+			}
+			openGate()
+			for _, ch := range []<-chan [2]string{first, second} {
+				if r := <-ch; r[0] != "200" {
+					t.Errorf("answer %v, want 200", r)
+				}
+			}
+			got := accessLine(t, in, "/second")
+			prefix := fmt.Sprintf("200 %s, %s|0.000, ", dead, addr)
+			qt, err := strconv.ParseFloat(strings.TrimPrefix(got, prefix), 64)
+			if !strings.HasPrefix(got, prefix) || err != nil || qt < 0.25 || qt > 10 {
+				t.Errorf("/second logged %q, want %s and the retry's wait", got, prefix)
+			}
+		})
 	}
 }

@@ -38,8 +38,11 @@ type requestsObject struct {
 	Current int64  `json:"current"`
 }
 
-type upstreamObject struct {
-	Peers   []peerObject `json:"peers"`
+// upstreamObject is an upstream (/http/upstreams/{name}, with peers P =
+// peerObject, or /stream/upstreams/{name}, P = streamPeerObject). Queue is
+// nil for a stream upstream.
+type upstreamObject[P any] struct {
+	Peers   []P          `json:"peers"`
 	Zombies int          `json:"zombies"`
 	Zone    string       `json:"zone,omitempty"`
 	Queue   *queueObject `json:"queue,omitempty"`
@@ -74,65 +77,55 @@ type responsesObject struct {
 	Total int64            `json:"total"`
 }
 
-type peerObject struct {
-	ID        int             `json:"id"`
-	Server    string          `json:"server"`
-	Name      string          `json:"name"`
-	Backup    bool            `json:"backup"`
-	Weight    int             `json:"weight"`
-	State     string          `json:"state"`
-	Active    int64           `json:"active"`
-	MaxConns  int             `json:"max_conns,omitempty"`
-	Requests  int64           `json:"requests"`
-	Responses responsesObject `json:"responses"`
-	Sent      int64           `json:"sent"`
-	Received  int64           `json:"received"`
-	Fails     int64           `json:"fails"`
-	Unavail   int64           `json:"unavail"`
-	// HealthChecks, Downtime (in milliseconds), Downstart and Selected
-	// are as in streamPeerObject.
+// peerHead is the first part of NGINX Plus's http and stream peers: the
+// server and its load. Embedded, its fields are the peer's own in JSON.
+type peerHead struct {
+	ID       int    `json:"id"`
+	Server   string `json:"server"`
+	Name     string `json:"name"`
+	Backup   bool   `json:"backup"`
+	Weight   int    `json:"weight"`
+	State    string `json:"state"`
+	Active   int64  `json:"active"`
+	MaxConns int    `json:"max_conns,omitempty"`
+}
+
+// peerTail is the part of NGINX Plus's http and stream peers between
+// their counts of requests (http) or connections (stream) and their
+// average times: bytes, failures and health. HealthChecks are the active
+// health checks' statistics, for a server that has one; Downtime is the
+// milliseconds the server was unavail, checking or unhealthy in all,
+// Downstart when its current such period began (only while in one),
+// Selected when a pick last chose it (only once one did).
+type peerTail struct {
+	Sent         int64               `json:"sent"`
+	Received     int64               `json:"received"`
+	Fails        int64               `json:"fails"`
+	Unavail      int64               `json:"unavail"`
 	HealthChecks *healthChecksObject `json:"health_checks,omitempty"`
 	Downtime     int64               `json:"downtime"`
 	Downstart    string              `json:"downstart,omitempty"`
 	Selected     string              `json:"selected,omitempty"`
+}
+
+// peerObject is NGINX Plus's http peer.
+type peerObject struct {
+	peerHead
+	Requests  int64           `json:"requests"`
+	Responses responsesObject `json:"responses"`
+	peerTail
 	// HeaderTime and ResponseTime are the server's average times to the
 	// response header and to the whole response, in milliseconds.
 	HeaderTime   *int64 `json:"header_time,omitempty"`
 	ResponseTime *int64 `json:"response_time,omitempty"`
 }
 
-// streamUpstreamObject is a stream upstream (/stream/upstreams/{name}).
-type streamUpstreamObject struct {
-	Peers   []streamPeerObject `json:"peers"`
-	Zombies int                `json:"zombies"`
-	Zone    string             `json:"zone,omitempty"`
-}
-
 // streamPeerObject is NGINX Plus's stream peer: connections, not requests
 // and responses.
 type streamPeerObject struct {
-	ID          int    `json:"id"`
-	Server      string `json:"server"`
-	Name        string `json:"name"`
-	Backup      bool   `json:"backup"`
-	Weight      int    `json:"weight"`
-	State       string `json:"state"`
-	Active      int64  `json:"active"`
-	MaxConns    int    `json:"max_conns,omitempty"`
-	Connections int64  `json:"connections"`
-	Sent        int64  `json:"sent"`
-	Received    int64  `json:"received"`
-	Fails       int64  `json:"fails"`
-	Unavail     int64  `json:"unavail"`
-	// HealthChecks are the active health checks' statistics, for a
-	// server that has one; Downtime is the milliseconds the server was
-	// unavail, checking or unhealthy in all, Downstart when its current
-	// such period began (only while in one), Selected when a pick last
-	// chose it (only once one did).
-	HealthChecks *healthChecksObject `json:"health_checks,omitempty"`
-	Downtime     int64               `json:"downtime"`
-	Downstart    string              `json:"downstart,omitempty"`
-	Selected     string              `json:"selected,omitempty"`
+	peerHead
+	Connections int64 `json:"connections"`
+	peerTail
 	// ConnectTime, FirstByteTime and ResponseTime are the server's
 	// average times to connect, to the first byte and to the session's
 	// end, in milliseconds.
@@ -141,21 +134,9 @@ type streamPeerObject struct {
 	ResponseTime  *int64 `json:"response_time,omitempty"`
 }
 
-func streamUpstreamOf(u *Upstream) streamUpstreamObject {
-	o := streamUpstreamObject{Peers: make([]streamPeerObject, 0, len(u.Servers)), Zone: u.Zone}
-	for i := range u.Servers {
-		p := peer(&u.Servers[i])
-		o.Peers = append(o.Peers, streamPeerObject{ID: p.ID, Server: p.Server, Name: p.Name, Backup: p.Backup, Weight: p.Weight,
-			State: p.State, Active: p.Active, MaxConns: p.MaxConns, Connections: p.Requests, Sent: p.Sent, Received: p.Received,
-			Fails: p.Fails, Unavail: p.Unavail, HealthChecks: p.HealthChecks, Downtime: p.Downtime, Downstart: p.Downstart,
-			Selected: p.Selected, ConnectTime: avgMillis(&u.Servers[i], upstream.MetricConnect),
-			FirstByteTime: avgMillis(&u.Servers[i], upstream.MetricHeader), ResponseTime: p.ResponseTime})
-	}
-	return o
-}
-
-// serverObject is a server's configuration (/servers and PATCH).
-type serverObject struct {
+// serverHead is the first part of a server's configuration, http or
+// stream.
+type serverHead struct {
 	ID          int    `json:"id"`
 	Server      string `json:"server"`
 	Weight      int    `json:"weight"`
@@ -163,30 +144,23 @@ type serverObject struct {
 	MaxFails    int    `json:"max_fails"`
 	FailTimeout string `json:"fail_timeout"`
 	SlowStart   string `json:"slow_start"`
-	Route       string `json:"route"`
-	Backup      bool   `json:"backup"`
-	Down        bool   `json:"down"`
-	Drain       bool   `json:"drain,omitempty"`
+}
+
+// serverObject is a server's configuration (/servers and PATCH).
+type serverObject struct {
+	serverHead
+	Route  string `json:"route"`
+	Backup bool   `json:"backup"`
+	Down   bool   `json:"down"`
+	Drain  bool   `json:"drain,omitempty"`
 }
 
 // streamServerObject is a stream server's configuration: NGINX Plus's has
 // no route and no drain.
 type streamServerObject struct {
-	ID          int    `json:"id"`
-	Server      string `json:"server"`
-	Weight      int    `json:"weight"`
-	MaxConns    int    `json:"max_conns"`
-	MaxFails    int    `json:"max_fails"`
-	FailTimeout string `json:"fail_timeout"`
-	SlowStart   string `json:"slow_start"`
-	Backup      bool   `json:"backup"`
-	Down        bool   `json:"down"`
-}
-
-func streamServerOf(s *upstream.ServerStatus) streamServerObject {
-	o := serverOf(s)
-	return streamServerObject{ID: o.ID, Server: o.Server, Weight: o.Weight, MaxConns: o.MaxConns, MaxFails: o.MaxFails,
-		FailTimeout: o.FailTimeout, SlowStart: o.SlowStart, Backup: o.Backup, Down: o.Down}
+	serverHead
+	Backup bool `json:"backup"`
+	Down   bool `json:"down"`
 }
 
 // State is a server's state as the API and the metrics name it: "down"
@@ -218,17 +192,37 @@ func address(s *upstream.ServerStatus) string {
 	return s.Addr
 }
 
+// headOf is the peerHead of s.
+func headOf(s *upstream.ServerStatus) peerHead {
+	return peerHead{ID: s.ID, Server: address(s), Name: s.Name, Backup: s.Backup, Weight: s.Weight,
+		State: State(s), Active: s.Active, MaxConns: s.MaxConns}
+}
+
+// tailOf is the peerTail of s.
+func tailOf(s *upstream.ServerStatus) peerTail {
+	return peerTail{Sent: s.Sent, Received: s.Received, Fails: s.Failures, Unavail: s.Unavail,
+		HealthChecks: healthChecksOf(s), Downtime: s.Downtime.Milliseconds(), Downstart: optionalTime(s.DownStart),
+		Selected: optionalTime(s.Selected)}
+}
+
+// peer is s as an http peer.
 func peer(s *upstream.ServerStatus) peerObject {
 	r := s.Responses
 	return peerObject{
-		ID: s.ID, Server: address(s), Name: s.Name, Backup: s.Backup, Weight: s.Weight,
-		State: State(s), Active: s.Active, MaxConns: s.MaxConns, Requests: s.Requests,
+		peerHead: headOf(s), Requests: s.Requests,
 		Responses: responsesObject{C1xx: r.Class1xx, C2xx: r.Class2xx, C3xx: r.Class3xx, C4xx: r.Class4xx, C5xx: r.Class5xx,
 			Codes: codes(s.Codes), Total: r.Total()},
-		Sent: s.Sent, Received: s.Received, Fails: s.Failures, Unavail: s.Unavail,
-		HealthChecks: healthChecksOf(s), Downtime: s.Downtime.Milliseconds(), Downstart: optionalTime(s.DownStart),
-		Selected:   optionalTime(s.Selected),
+		peerTail:   tailOf(s),
 		HeaderTime: avgMillis(s, upstream.MetricHeader), ResponseTime: avgMillis(s, upstream.MetricLastByte),
+	}
+}
+
+// streamPeer is s as a stream peer.
+func streamPeer(s *upstream.ServerStatus) streamPeerObject {
+	return streamPeerObject{
+		peerHead: headOf(s), Connections: s.Requests, peerTail: tailOf(s),
+		ConnectTime: avgMillis(s, upstream.MetricConnect), FirstByteTime: avgMillis(s, upstream.MetricHeader),
+		ResponseTime: avgMillis(s, upstream.MetricLastByte),
 	}
 }
 
@@ -274,23 +268,44 @@ func avgMillis(s *upstream.ServerStatus, m upstream.Metric) *int64 {
 	return &ms
 }
 
-func upstreamOf(u *Upstream) upstreamObject {
-	o := upstreamObject{Peers: make([]peerObject, 0, len(u.Servers)), Zone: u.Zone}
+// peersOf is the upstream object of u without its queue, each server a
+// peer as peer makes it.
+func peersOf[P any](u *Upstream, peer func(*upstream.ServerStatus) P) upstreamObject[P] {
+	o := upstreamObject[P]{Peers: make([]P, 0, len(u.Servers)), Zone: u.Zone}
 	for i := range u.Servers {
 		o.Peers = append(o.Peers, peer(&u.Servers[i]))
 	}
+	return o
+}
+
+// upstreamOf is u as an http upstream, with its queue when it has one.
+func upstreamOf(u *Upstream) upstreamObject[peerObject] {
+	o := peersOf(u, peer)
 	if q := u.Queue; q != nil {
 		o.Queue = &queueObject{Size: q.Len(), MaxSize: q.Limit(), Overflows: q.Overflows()}
 	}
 	return o
 }
 
+// streamUpstreamOf is u as a stream upstream.
+func streamUpstreamOf(u *Upstream) upstreamObject[streamPeerObject] {
+	return peersOf(u, streamPeer)
+}
+
+// serverHeadOf is the serverHead of s.
+func serverHeadOf(s *upstream.ServerStatus) serverHead {
+	return serverHead{ID: s.ID, Server: address(s), Weight: s.Weight, MaxConns: s.MaxConns, MaxFails: s.MaxFails,
+		FailTimeout: duration(s.FailTimeout), SlowStart: duration(s.SlowStart)}
+}
+
+// serverOf is s's configuration as an http server.
 func serverOf(s *upstream.ServerStatus) serverObject {
-	return serverObject{
-		ID: s.ID, Server: address(s), Weight: s.Weight, MaxConns: s.MaxConns, MaxFails: s.MaxFails,
-		FailTimeout: duration(s.FailTimeout), SlowStart: duration(s.SlowStart), Route: s.Route,
-		Backup: s.Backup, Down: s.Down, Drain: s.Draining,
-	}
+	return serverObject{serverHead: serverHeadOf(s), Route: s.Route, Backup: s.Backup, Down: s.Down, Drain: s.Draining}
+}
+
+// streamServerOf is s's configuration as a stream server.
+func streamServerOf(s *upstream.ServerStatus) streamServerObject {
+	return streamServerObject{serverHead: serverHeadOf(s), Backup: s.Backup, Down: s.Down}
 }
 
 // duration writes d as nginx writes times: whole seconds as "10s", else

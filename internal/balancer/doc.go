@@ -23,8 +23,9 @@
 // request (a tried set, reset only when it moves to the backup servers)
 // and returns [ErrNoLiveUpstream] when no server is usable.
 //
-// A pool with a queue (NGINX Plus's "queue", upstream.Queue) lets the first
-// attempt wait for a server with [Attempt.Wait], in arrival order.
+// A pool with a queue (NGINX Plus's "queue", upstream.Queue) lets a request
+// whose attempt finds no server wait for one, in arrival order: the first
+// attempt with [Attempt.First], a retry with [Attempt.Retry].
 //
 // The package sees no *http.Request and no config: the caller passes the
 // evaluated hash key and the client address.

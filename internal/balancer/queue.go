@@ -35,8 +35,41 @@ func (a *Attempt) Queued() bool {
 //
 // Call it for the first attempt of a request only, after Next returned
 // ErrNoLiveUpstream or when Queued says so: every pick from the queue
-// starts again from the primary servers with an empty tried set.
+// starts again from the primary servers with an empty tried set. A retry
+// waits through Retry, which keeps what the request tried.
 func (a *Attempt) Wait(ctx context.Context, clock func() time.Time) (*upstream.Server, error) {
+	return a.wait(ctx, clock, nil, time.Time{})
+}
+
+// mark is what a retry knew when it entered the queue: the tier it picked
+// from, the servers it had tried there and the membership generation they
+// index. Each pick from the queue starts from it again, as a pick that
+// found no server may have moved the attempt to the backup tier.
+type mark struct {
+	backup bool
+	gen    uint64
+	tried  tried
+}
+
+// save records a's tier and tried set in m.
+func (a *Attempt) save(m *mark) {
+	m.backup, m.gen = a.backup, a.gen
+	m.tried.copyFrom(&a.tried)
+}
+
+// restore puts back what save recorded in m; a change of the pool's
+// membership since then makes the next pick forget the tried set, as it
+// would have without the wait.
+func (a *Attempt) restore(m *mark) {
+	a.backup, a.gen = m.backup, m.gen
+	a.tried.copyFrom(&m.tried)
+}
+
+// wait is Wait for a first attempt (m nil: each pick starts from the
+// primaries with an empty tried set) or for a retry (each pick starts from
+// m). A non-zero until ends the wait with ErrQueueTimeout then, when it
+// comes before the queue's timeout.
+func (a *Attempt) wait(ctx context.Context, clock func() time.Time, m *mark, until time.Time) (*upstream.Server, error) {
 	q := a.pool.Queue()
 	if q == nil {
 		return nil, ErrNoLiveUpstream
@@ -46,7 +79,11 @@ func (a *Attempt) Wait(ctx context.Context, clock func() time.Time) (*upstream.S
 		return nil, ErrQueueFull
 	}
 	defer q.Leave(w)
-	timeout := time.NewTimer(q.Timeout())
+	d := q.Timeout()
+	if !until.IsZero() {
+		d = min(d, until.Sub(clock()))
+	}
+	timeout := time.NewTimer(d)
 	defer timeout.Stop()
 	poll := time.NewTicker(upstream.QueuePoll)
 	defer poll.Stop()
@@ -62,8 +99,12 @@ func (a *Attempt) Wait(ctx context.Context, clock func() time.Time) (*upstream.S
 		if !q.Head(w) {
 			continue
 		}
-		a.backup = false
-		a.tried.clear()
+		if m == nil {
+			a.backup = false
+			a.tried.clear()
+		} else {
+			a.restore(m)
+		}
 		if s, err := a.Next(clock()); err == nil {
 			return s, nil
 		}
@@ -91,19 +132,63 @@ func (a *Attempt) First(ctx context.Context, now time.Time, clock func() time.Ti
 			return srv, now, err
 		}
 	}
-	return a.queue(ctx, now, clock)
+	return a.queue(ctx, now, clock, nil, time.Time{})
 }
 
-// queue is First's wait, the rare path, kept out of First (and so out of
-// the frames of the passes' per-request functions that inline First) so
-// that its locals do not grow every request's stack.
+// Retry picks the server of a retry (the passes' *_next_upstream): Next
+// at now. A pool with a queue enters it whenever no server can be selected
+// for the request (NGINX Plus: "If an upstream server cannot be selected
+// immediately while processing a request, the request will be placed into
+// the queue"), so a retry that finds no server it has not tried, or that
+// finds requests waiting already, waits as First does, keeping the tier
+// and the servers it tried. It waits at most the queue's timeout, and not
+// past until when until is not zero (the remaining *_next_upstream_timeout:
+// then ErrQueueTimeout). left is when the request left the queue, now when
+// it did not wait. The errors are First's.
+func (a *Attempt) Retry(ctx context.Context, now time.Time, clock func() time.Time, until time.Time) (srv *upstream.Server, left time.Time, err error) {
+	if a.pool.Queue() == nil {
+		srv, err = a.Next(now)
+		return srv, now, err
+	}
+	return a.retryQueued(ctx, now, clock, until)
+}
+
+// RetryDeadline is Retry's until for a request that started at start
+// under a *_next_upstream_timeout of timeout: start plus timeout, or zero
+// (no bound) when timeout is 0 (unlimited).
+func RetryDeadline(start time.Time, timeout time.Duration) time.Time {
+	if timeout <= 0 {
+		return time.Time{}
+	}
+	return start.Add(timeout)
+}
+
+// retryQueued is Retry for a pool with a queue, kept out of Retry as queue
+// is kept out of First.
 //
 //go:noinline
-func (a *Attempt) queue(ctx context.Context, now time.Time, clock func() time.Time) (*upstream.Server, time.Time, error) {
+func (a *Attempt) retryQueued(ctx context.Context, now time.Time, clock func() time.Time, until time.Time) (*upstream.Server, time.Time, error) {
+	var m mark
+	a.save(&m)
+	if !a.Queued() {
+		if srv, err := a.Next(now); err == nil || !errors.Is(err, ErrNoLiveUpstream) {
+			return srv, now, err
+		}
+	}
+	return a.queue(ctx, now, clock, &m, until)
+}
+
+// queue is First's and Retry's wait (m and until as for wait), the rare
+// path, kept out of First (and so out of the frames of the passes'
+// per-request functions that inline First) so that its locals do not grow
+// every request's stack.
+//
+//go:noinline
+func (a *Attempt) queue(ctx context.Context, now time.Time, clock func() time.Time, m *mark, until time.Time) (*upstream.Server, time.Time, error) {
 	if ctx == nil || ctx.Done() == nil {
 		ctx = context.Background()
 	}
-	srv, err := a.Wait(ctx, clock)
+	srv, err := a.wait(ctx, clock, m, until)
 	left := clock()
 	if errors.Is(err, ErrQueueFull) {
 		left = now

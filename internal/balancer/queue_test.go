@@ -202,3 +202,95 @@ func TestFirst(t *testing.T) {
 		})
 	}
 }
+
+// TestRetry: a retry's pick. With a busy and b failed, a pool without a
+// queue answers ErrNoLiveUpstream at once; one with a queue waits until a
+// is released and gets a, never b again, also when the pick that found no
+// server moved on to a backup tier that has none either; the wait ends at
+// until (the remaining *_next_upstream_timeout) when it comes before the
+// queue's timeout; an untried free server is picked at once.
+func TestRetry(t *testing.T) {
+	tests := []struct {
+		name     string
+		queue    bool
+		busy     bool
+		backup   bool          // a backup server, down
+		until    time.Duration // after now; 0: none
+		release  bool          // a is freed while the retry waits
+		want     error
+		waitsFor time.Duration // at least
+	}{
+		{name: "free", queue: true},
+		{name: "busy, no queue", busy: true, want: ErrNoLiveUpstream},
+		{name: "busy, queued, served", queue: true, busy: true, release: true, waitsFor: 20 * time.Millisecond},
+		{name: "busy, backup down, served", queue: true, busy: true, backup: true, release: true, waitsFor: 20 * time.Millisecond},
+		{name: "until before the timeout", queue: true, busy: true, until: 50 * time.Millisecond, want: ErrQueueTimeout, waitsFor: 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			servers := []upstream.Settings{srv("a:1", maxConns(1)), srv("b:1", maxFails(0))}
+			if tt.backup {
+				servers = append(servers, srv("c:1", backup, down))
+			}
+			p := newPool(t, servers...)
+			if tt.queue {
+				p.SetQueue(upstream.NewQueue(1, 10*time.Second))
+			}
+			var a Attempt
+			a.Reset(p, &RoundRobin{}, Input{})
+			release := func() {}
+			if tt.busy {
+				release = hold(t, p, map[string]int{"a:1": 1})
+			} else {
+				// a is tried and fails first; b is left.
+				if s, err := a.Next(time.Now()); err != nil || short(s) != "a" {
+					t.Fatalf("first pick: %v, %v", s, err)
+				}
+				a.Release(time.Now(), upstream.Neutral)
+			}
+			var once sync.Once
+			free := func() { once.Do(release) }
+			defer free()
+			want := "a"
+			if tt.busy {
+				if s, err := a.Next(time.Now()); err != nil || short(s) != "b" {
+					t.Fatalf("first pick: %v, %v", s, err)
+				}
+				a.Release(time.Now(), upstream.Failure)
+			} else {
+				want = "b"
+			}
+			if tt.release {
+				go func() {
+					for deadline := time.Now().Add(5 * time.Second); p.Queue().Len() != 1 && time.Now().Before(deadline); {
+						time.Sleep(time.Millisecond)
+					}
+					time.Sleep(20 * time.Millisecond)
+					free()
+				}()
+			}
+			now := time.Now()
+			var until time.Time
+			if tt.until > 0 {
+				until = now.Add(tt.until)
+			}
+			s, left, err := a.Retry(t.Context(), now, time.Now, until)
+			if !errors.Is(err, tt.want) || (err == nil) != (s != nil) {
+				t.Fatalf("Retry: %v, %v; want %v", s, err, tt.want)
+			}
+			if s != nil {
+				if short(s) != want {
+					t.Errorf("retry got %s, want %s", short(s), want)
+				}
+				a.Release(time.Now(), upstream.Success)
+			}
+			waited := left.Sub(now)
+			if waited < tt.waitsFor || (tt.waitsFor == 0 && waited != 0) || waited > 5*time.Second {
+				t.Errorf("left the queue %v after now, want %v", waited, tt.waitsFor)
+			}
+			if tt.queue && p.Queue().Len() != 0 {
+				t.Error("the request stayed in the queue")
+			}
+		})
+	}
+}

@@ -44,3 +44,9 @@ func (t *tried) has(i int) bool { return *t.word(i)&(1<<(uint(i)%64)) != 0 }
 
 // set marks server i as tried.
 func (t *tried) set(i int) { *t.word(i) |= 1 << (uint(i) % 64) }
+
+// copyFrom makes t the same set as src, reusing t's memory.
+func (t *tried) copyFrom(src *tried) {
+	t.small = src.small
+	t.big = append(t.big[:0], src.big...)
+}

@@ -47,16 +47,17 @@ func (h *Handler) roundTrip(req *request) *failure {
 	for first := true; ; first = false {
 		var srv *upstream.Server
 		var err error
+		// NGINX Plus's queue: an attempt waits in the upstream's
+		// queue when no server may take it now (a retry no longer
+		// than the next_upstream_timeout allows).
+		var left time.Time
 		if first {
-			// NGINX Plus's queue: the first attempt waits in the
-			// upstream's queue when no server may take it now.
-			var left time.Time
 			srv, left, err = req.at.First(req.ctx, now, h.now)
-			req.st.SetQueueTime(left.Sub(now))
-			now = left
 		} else {
-			srv, err = req.at.Next(now)
+			srv, left, err = req.at.Retry(req.ctx, now, h.now, balancer.RetryDeadline(req.start, h.set.NextUpstreamTimeout))
 		}
+		req.st.SetQueueTime(left.Sub(now))
+		now = left
 		if err != nil {
 			return h.noServer(req, err)
 		}

@@ -423,16 +423,17 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 	for first := true; ; first = false {
 		var srv *upstream.Server
 		var err error
+		// NGINX Plus's queue: an attempt waits in the upstream's
+		// queue when no server may take it now (a retry no longer
+		// than the next_upstream_timeout allows).
+		var left time.Time
 		if first {
-			// NGINX Plus's queue: the first attempt waits in the
-			// upstream's queue when no server may take it now.
-			var left time.Time
 			srv, left, err = at.First(ctx, now, h.now)
-			st.SetQueueTime(left.Sub(now))
-			now = left
 		} else {
-			srv, err = at.Next(now)
+			srv, left, err = at.Retry(ctx, now, h.now, balancer.RetryDeadline(start, h.set.NextUpstreamTimeout))
 		}
+		st.SetQueueTime(left.Sub(now))
+		now = left
 		if err != nil {
 			return nil, nil, nil, h.noServer(out, st, rt, err)
 		}

@@ -93,17 +93,22 @@ func (h *Handler) noServer(req *request, msg string) *failure {
 	return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: msg}
 }
 
-// next picks the server of an attempt. The first attempt of a request to
-// an upstream with a queue waits in it, in its turn, when requests wait
-// there already or no server may take it now (balancer.Attempt.First);
+// next picks the server of an attempt. An attempt to an upstream with a
+// queue waits in it, in its turn, when requests wait there already or no
+// server may take it now (balancer.Attempt.First, and Retry for a retry,
+// which waits no longer than proxy_next_upstream_timeout allows);
 // errClientGone says the client went away while it waited. After a wait,
 // *now is when the request left the queue: its attempt starts then, with
 // the wait as its $upstream_queue_time.
 func (h *Handler) next(req *request, now *time.Time, first bool) (*upstream.Server, error) {
-	if !first {
-		return req.at.Next(*now)
+	var srv *upstream.Server
+	var left time.Time
+	var err error
+	if first {
+		srv, left, err = req.at.First(req.ctx, *now, h.now)
+	} else {
+		srv, left, err = req.at.Retry(req.ctx, *now, h.now, balancer.RetryDeadline(req.start, h.set.ProxyNextUpstreamTimeout))
 	}
-	srv, left, err := req.at.First(req.ctx, *now, h.now)
 	req.st.SetQueueTime(left.Sub(*now))
 	*now = left
 	if err == balancer.ErrClientGone {

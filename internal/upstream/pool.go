@@ -30,6 +30,11 @@ type group struct {
 	// states maps a server identity to its live state; pools keep direct
 	// pointers.
 	states map[stateKey]*liveState
+
+	// queueOverflows is the overflows count of the queues of this
+	// upstream's pools (Pool.SetQueue): it outlives reloads as the group
+	// does.
+	queueOverflows atomic.Int64
 }
 
 // stateKey identifies a server within an upstream across reloads: its

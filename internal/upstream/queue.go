@@ -28,8 +28,9 @@ type Queue struct {
 	// lock when nobody waits.
 	n atomic.Int64
 	// overflows counts the requests Enter turned away because the queue
-	// was full.
-	overflows atomic.Int64
+	// was full: own, or the pool's upstream's count, which outlives
+	// reloads (SetQueue).
+	overflows *atomic.Int64
 }
 
 // QueuePoll is how often the request at the head of a queue looks for a
@@ -49,7 +50,7 @@ func NewQueue(limit int, timeout time.Duration) *Queue {
 	if timeout <= 0 {
 		timeout = DefaultQueueTimeout
 	}
-	return &Queue{limit: limit, timeout: timeout}
+	return &Queue{limit: limit, timeout: timeout, overflows: new(atomic.Int64)}
 }
 
 // Limit returns the most requests the queue holds.
@@ -132,8 +133,16 @@ func (q *Queue) wakeLocked() {
 }
 
 // SetQueue makes requests that find no server of p wait in q (nil: none).
-// Call it before the pool is shared.
-func (p *Pool) SetQueue(q *Queue) { p.queue = q }
+// From then on q counts its overflows in p's upstream, so that the count
+// goes on across reloads for an upstream whose name stays (the pools of
+// one Registry share it), as the counters of its servers do. Call it
+// before the pool is shared.
+func (p *Pool) SetQueue(q *Queue) {
+	p.queue = q
+	if q != nil {
+		q.overflows = &p.g.queueOverflows
+	}
+}
 
 // Queue returns the pool's queue, or nil.
 func (p *Pool) Queue() *Queue { return p.queue }

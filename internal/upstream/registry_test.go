@@ -193,3 +193,46 @@ func TestRegistryConcurrentGenerations(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryKeepsQueueOverflows: a reload's new queue of an upstream
+// whose name stays goes on counting its overflows from the old queue's
+// count; the old queue, still draining, counts into the same; an upstream
+// that a reload drops starts from zero when it comes back.
+func TestRegistryKeepsQueueOverflows(t *testing.T) {
+	r := NewRegistry()
+	overflow := func(p *Pool) {
+		q := p.Queue()
+		w := q.Enter()
+		if q.Enter() != nil {
+			t.Fatal("a full queue took a request")
+		}
+		q.Leave(w)
+	}
+	build := func(name string) *Pool {
+		p, err := r.Pool(name, []Settings{server("a:1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.SetQueue(NewQueue(1, time.Second))
+		return p
+	}
+	v1, api := build("web"), build("api")
+	r.Retain(v1, api)
+	overflow(v1)
+	overflow(v1)
+	overflow(api)
+	v2 := build("web")
+	r.Retain(v2)
+	if n := v2.Queue().Overflows(); n != 2 {
+		t.Errorf("after a reload: overflows %d, want 2", n)
+	}
+	overflow(v1) // the old pool drains
+	overflow(v2)
+	if a, b := v1.Queue().Overflows(), v2.Queue().Overflows(); a != 4 || b != 4 {
+		t.Errorf("old and new queue: overflows %d and %d, want 4", a, b)
+	}
+	api2 := build("api")
+	if n := api2.Queue().Overflows(); n != 0 {
+		t.Errorf("an upstream back after a reload without it: overflows %d, want 0", n)
+	}
+}

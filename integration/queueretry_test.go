@@ -1,0 +1,225 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"fulcrum/internal/testutil"
+)
+
+// TestUpstreamQueueRetryWaits: NGINX Plus enters the queue whenever no
+// server can be selected for a request ("If an upstream server cannot be
+// selected immediately while processing a request, the request will be
+// placed into the queue"), so a retry waits too. Server a (max_conns=1)
+// is held busy by /slow; /second goes to the dead server, and its retry
+// (proxy_next_upstream error) finds a busy: it waits in the queue and is
+// served by a once /slow ends, its wait in the retry's
+// $upstream_queue_time. With proxy_next_upstream_timeout, the wait ends
+// when that timeout runs out (502, "upstream queue timed out"), before the
+// queue's own timeout.
+func TestUpstreamQueueRetryWaits(t *testing.T) {
+	tests := []struct {
+		name    string
+		extra   string // location directives
+		release bool   // a is freed while the retry waits
+		status  string
+		addr    string // the retry's $upstream_addr, %s: a's
+		minWait time.Duration
+	}{
+		{name: "served", release: true, status: "200", addr: "%s", minWait: 300 * time.Millisecond},
+		{name: "next_upstream_timeout", extra: "proxy_next_upstream_timeout 400ms;", status: "502", addr: "app", minWait: 300 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := startCtlBackend(t, "a")
+			a.holdSlow.Store(true)
+			dead := closedPort(t)
+			in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format q '$request_uri $status $upstream_addr|$upstream_status|$upstream_queue_time';
+    access_log %%DIR%%/access.log q buffer=4k flush=50ms;
+    upstream app {
+        server %s max_conns=1;
+        server %s max_fails=0;
+        queue 5 timeout=10s;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { %s proxy_pass http://app; }
+    }
+}`, a.addr(), dead, tt.extra), 1)
+			client := newClient()
+			first := sendAsync(client, in.url(0)+"/slow")
+			waitFor(t, "the first request to reach a", func() bool { return a.inflight.Load() == 1 })
+			start := time.Now()
+			second := sendAsync(client, in.url(0)+"/second")
+			if tt.release {
+				select {
+				case r := <-second:
+					t.Fatalf("second answered %v while a was busy", r)
+				case <-time.After(300 * time.Millisecond):
+				}
+				a.unblock()
+			}
+			r := <-second
+			if el := time.Since(start); r[0] != tt.status || el < tt.minWait {
+				t.Errorf("second: %v after %v, want %s after at least %v", r, el, tt.status, tt.minWait)
+			}
+			a.unblock()
+			if r := <-first; r != [2]string{"200", "a"} {
+				t.Errorf("first: %v", r)
+			}
+			if a.maxInflight.Load() != 1 {
+				t.Errorf("a had %d requests at once, max_conns=1", a.maxInflight.Load())
+			}
+			got := accessLine(t, in, "/second")
+			retry := tt.addr
+			if strings.Contains(retry, "%s") {
+				retry = fmt.Sprintf(retry, a.addr())
+			}
+			prefix := fmt.Sprintf("%s %s, %s|502, %s|0.000, ", tt.status, dead, retry, tt.status)
+			qt, err := strconv.ParseFloat(strings.TrimPrefix(got, prefix), 64)
+			if !strings.HasPrefix(got, prefix) || err != nil || qt < tt.minWait.Seconds()-0.05 || qt > 5 {
+				t.Errorf("/second logged %q, want %s and the retry's wait", got, prefix)
+			}
+			if tt.status == "502" {
+				waitFor(t, "the queue's error line", func() bool {
+					return in.countLogged("upstream queue timed out while connecting to upstream") == 1
+				})
+			}
+		})
+	}
+}
+
+// TestUpstreamQueueOverflowsSurviveReload: the API's queue.overflows of an
+// upstream whose name stays goes on across a reload (SIGHUP), as the
+// counters of its servers do, and the metrics say the same.
+func TestUpstreamQueueOverflowsSurviveReload(t *testing.T) {
+	a := startCtlBackend(t, "a")
+	a.holdSlow.Store(true)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    access_log off;
+    upstream app { zone app 64k; server %s max_conns=1; queue 1 timeout=10s; }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+        location /api { api; }
+        location = /metrics { metrics; }
+    }
+}`, a.addr()), 1)
+	client := newClient()
+	read := func() (gen int, u plusUpstream) {
+		t.Helper()
+		var ngx struct{ Generation int }
+		for url, v := range map[string]any{"/api/9/nginx": &ngx, "/api/9/http/upstreams/app": &u} {
+			code, body := get(t, client, in.url(0)+url)
+			if code != http.StatusOK {
+				t.Fatalf("GET %s: %d %s", url, code, body)
+			}
+			if err := json.Unmarshal([]byte(body), v); err != nil {
+				t.Fatalf("%s: %v in %s", url, err, body)
+			}
+		}
+		return ngx.Generation, u
+	}
+	first := sendAsync(client, in.url(0)+"/slow")
+	waitFor(t, "the first request to reach a", func() bool { return a.inflight.Load() == 1 })
+	second := sendAsync(client, in.url(0)+"/second")
+	waitFor(t, "the second request to queue", func() bool { _, u := read(); return u.Queue != nil && u.Queue.Size == 1 })
+	if r := <-sendAsync(client, in.url(0)+"/third"); r[0] != "502" {
+		t.Errorf("third request: %v, want 502 from the full queue", r)
+	}
+	a.unblock()
+	for _, ch := range []<-chan [2]string{first, second} {
+		if r := <-ch; r[0] != "200" {
+			t.Errorf("answer %v, want 200", r)
+		}
+	}
+	if gen, u := read(); gen != 1 || u.Queue == nil || u.Queue.Overflows != 1 {
+		t.Fatalf("before the reload: generation %d, queue %+v; want 1 overflow", gen, u.Queue)
+	}
+	in.signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool { gen, _ := read(); return gen == 2 })
+	if _, u := read(); u.Queue == nil || u.Queue.Overflows != 1 || u.Queue.MaxSize != 1 || u.Queue.Size != 0 {
+		t.Errorf("after the reload: queue %+v, want 1 overflow kept", u.Queue)
+	}
+	if _, body := get(t, client, in.url(0)+"/metrics"); !strings.Contains(body, `fulcrum_upstream_queue_overflows_total{upstream="app"} 1`+"\n") {
+		t.Errorf("metrics after the reload lack the kept overflow:\n%s", body)
+	}
+}
+
+// TestUpstreamQueueRetryEveryPass: every kind of pass retries through the
+// queue as proxy_pass does. The live server (max_conns=1) is held busy by
+// /first; /second fails on the dead server, its retry waits in the queue
+// and is served by the live server once /first ends.
+func TestUpstreamQueueRetryEveryPass(t *testing.T) {
+	for _, kind := range queueBackends {
+		t.Run(kind.name, func(t *testing.T) {
+			g := &queueGate{open: make(chan struct{})}
+			var once atomic.Bool
+			openGate := func() {
+				if once.CompareAndSwap(false, true) {
+					close(g.open)
+				}
+			}
+			addr := kind.start(t, g)
+			t.Cleanup(openGate) // before the backend's cleanup, which waits for held requests
+			dead := closedPort(t)
+			listen := "127.0.0.1:0"
+			if kind.h2 {
+				listen += " http2"
+			}
+			in := startFulcrum(t, fmt.Sprintf(`events {}
+http {
+    log_format q '$request_uri $status $upstream_addr|$upstream_queue_time';
+    access_log %%DIR%%/access.log q buffer=4k flush=50ms;
+    upstream app {
+        server %s max_conns=1;
+        server %s max_fails=0;
+        queue 5 timeout=10s;
+    }
+    server {
+        listen %s;
+        location / { %s }
+    }
+}
+`, addr, dead, listen, kind.location), 1)
+			client := newClient()
+			if kind.h2 {
+				tr := testutil.H2CTransport(in.listening()[0])
+				defer tr.CloseIdleConnections()
+				client = &http.Client{Transport: tr, Timeout: 20 * time.Second}
+			}
+			first := sendAsync(client, in.url(0)+"/first")
+			waitFor(t, "the first request to reach the server", func() bool { return g.inflight.Load() == 1 })
+			second := sendAsync(client, in.url(0)+"/second")
+			select {
+			case r := <-second:
+				t.Fatalf("/second answered %v while the server was busy", r)
+			case <-time.After(300 * time.Millisecond):
+			}
+			openGate()
+			for _, ch := range []<-chan [2]string{first, second} {
+				if r := <-ch; r[0] != "200" {
+					t.Errorf("answer %v, want 200", r)
+				}
+			}
+			got := accessLine(t, in, "/second")
+			prefix := fmt.Sprintf("200 %s, %s|0.000, ", dead, addr)
+			qt, err := strconv.ParseFloat(strings.TrimPrefix(got, prefix), 64)
+			if !strings.HasPrefix(got, prefix) || err != nil || qt < 0.25 || qt > 10 {
+				t.Errorf("/second logged %q, want %s and the retry's wait", got, prefix)
+			}
+		})
+	}
+}

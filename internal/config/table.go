@@ -565,7 +565,7 @@ var baseSpecs = []spec{
 	{name: "ssl_protocols", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args1More, syntax: "ssl_protocols [TLSv1] [TLSv1.1] [TLSv1.2] [TLSv1.3];"},
 	{name: "ssl_ciphers", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args1, syntax: "ssl_ciphers ciphers;"},
 	{name: "ssl_prefer_server_ciphers", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: argsFlag, status: ignored, note: "Go's TLS orders cipher suites itself", syntax: "ssl_prefer_server_ciphers on | off;"},
-	{name: "ssl_session_cache", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args12, status: ignored, note: "Go's TLS resumes sessions with tickets (ssl_session_tickets), not with a server-side cache", syntax: "ssl_session_cache off | none | [builtin[:size]] [shared:name:size];"},
+	{name: "ssl_session_cache", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args12, multi: true, check: checkSessionCache, status: ignored, note: "Go's TLS resumes sessions with tickets (ssl_session_tickets), not with a server-side cache", syntax: "ssl_session_cache off | none | [builtin[:size]] [shared:name:size];"},
 	{name: "ssl_session_timeout", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args1, kinds: []kind{kindSec}, status: ignored, note: "Go's TLS sets a session ticket's lifetime itself (at most 7 days)", syntax: "ssl_session_timeout time;"},
 	{name: "ssl_session_tickets", module: "http_ssl", ctx: ctxHS, args: argsFlag, syntax: "ssl_session_tickets on | off;"},
 	{name: "ssl_session_ticket_key", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, syntax: "ssl_session_ticket_key file;"},

@@ -1,0 +1,55 @@
+package daemon_test
+
+import (
+	"crypto/tls"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestSessionTimeout: ssl_session_timeout (here inherited from http) bounds
+// how long a session resumes, in TLS 1.2 and 1.3. nginx 1.22.1 with
+// ssl_session_timeout 2s resumed a session saved by "openssl s_client
+// -sess_out" at once ($ssl_session_reused "r") and made a full handshake
+// (".") with it 4 s later, in both versions; with the default (5m) it
+// resumed it then.
+func TestSessionTimeout(t *testing.T) {
+	dir := t.TempDir()
+	ecdsa, _ := tlsSites(t, dir)
+	short := startDaemon(t, dir, fmt.Sprintf(`
+    ssl_session_timeout 1s;
+    server { listen 127.0.0.1:0 ssl; %s
+        location / { return 200 "reused=$ssl_session_reused\n"; }
+    }`, ecdsa))
+	dflt := startDaemon(t, t.TempDir(), fmt.Sprintf(`
+    server { listen 127.0.0.1:0 ssl; %s
+        location / { return 200 "reused=$ssl_session_reused\n"; }
+    }`, ecdsa))
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			t.Parallel()
+			ask := func(addr string, cache tls.ClientSessionCache) string {
+				return tlsGet(t, addr, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test",
+					MinVersion: v, MaxVersion: v, ClientSessionCache: cache})
+			}
+			shortCache, dfltCache := tls.NewLRUClientSessionCache(2), tls.NewLRUClientSessionCache(2)
+			steps := []struct{ first, again string }{
+				{ask(short, shortCache), ask(short, shortCache)},
+				{ask(dflt, dfltCache), ask(dflt, dfltCache)},
+			}
+			made := time.Now() // every ticket the clients hold was made before
+			for i, s := range steps {
+				if s.first != "reused=.\n" || s.again != "reused=r\n" {
+					t.Errorf("server %d at once: %q then %q, want a new session then a resumed one", i, s.first, s.again)
+				}
+			}
+			time.Sleep(time.Until(made.Add(1100 * time.Millisecond))) // past the 1s timeout
+			if got := ask(short, shortCache); got != "reused=.\n" {
+				t.Errorf("ssl_session_timeout 1s, 1.1 s later: %q, want a full handshake", got)
+			}
+			if got := ask(dflt, dfltCache); got != "reused=r\n" {
+				t.Errorf("the default timeout, 1.1 s later: %q, want a resumed session", got)
+			}
+		})
+	}
+}

@@ -173,3 +173,55 @@ func (b *builder) sessionSettings(sc *scope, t *TLS) error {
 	}
 	return nil
 }
+
+// checkSessionZones applies nginx's rules for shared memory zones to the
+// shared:name:size caches of every ssl_session_cache line, in file order:
+// one name has one size, and the http and stream modules' caches do not
+// share a name (each module's zones are its own use).
+func checkSessionZones(main []*Directive) error {
+	type decl struct {
+		size   int64
+		module string
+	}
+	seen := map[string]decl{}
+	var walk func(dirs []*Directive, module string) error
+	walk = func(dirs []*Directive, module string) error {
+		for _, d := range dirs {
+			if d.IsBlock {
+				if err := walk(d.Block, module); err != nil {
+					return err
+				}
+				continue
+			}
+			if d.Name != "ssl_session_cache" {
+				continue
+			}
+			var c SessionCache
+			if err := c.add(d); err != nil {
+				return err
+			}
+			for _, z := range c.Zones {
+				prev, ok := seen[z.Name]
+				switch {
+				case !ok:
+					seen[z.Name] = decl{z.Size, module}
+				case prev.size != z.Size:
+					return hintf(d.Pos, "give the zone one size everywhere, or another name",
+						`the size %d of shared memory zone "%s" conflicts with already declared size %d`, z.Size, z.Name, prev.size)
+				case prev.module != module:
+					return hintf(d.Pos, "the http and stream blocks need session caches of their own names",
+						`the shared memory zone "%s" is already declared for a different use`, z.Name)
+				}
+			}
+		}
+		return nil
+	}
+	for _, d := range main {
+		if d.Name == "http" || d.Name == "stream" {
+			if err := walk(d.Block, d.Name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

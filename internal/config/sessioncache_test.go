@@ -75,9 +75,21 @@ func TestSessionCacheErrors(t *testing.T) {
 			}
 		})
 	}
+	// Across lines and blocks (nginx 1.22.1 -t).
+	for _, tt := range []struct{ conf, want string }{
+		{"http { ssl_session_cache shared:Z:1m; server { listen 80; ssl_session_cache shared:Z:2m; } }",
+			`the size 2097152 of shared memory zone "Z" conflicts with already declared size 1048576 in nginx.conf:1`},
+		{"http { ssl_session_cache shared:SSL:1m; } stream { ssl_session_cache shared:SSL:1m; }",
+			`the shared memory zone "SSL" is already declared for a different use in nginx.conf:1`},
+	} {
+		_, err := loadText(t, tt.conf)
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want %q", tt.conf, err, tt.want)
+		}
+	}
 	// nginx takes these.
 	for _, v := range []string{"off", "none", "builtin", "builtin:0", "shared:SSL:32k", "off none", "off off", "builtin:100 shared:A:1m", "shared:A:1m shared:B:1m"} {
-		if _, err := loadText(t, "http { ssl_session_cache "+v+"; ssl_session_cache none; server { listen 80; } }"); err != nil {
+		if _, err := loadText(t, "http { ssl_session_cache "+v+"; ssl_session_cache none; server { listen 80; ssl_session_cache "+v+"; } }"); err != nil {
 			t.Errorf("ssl_session_cache %s: %v", v, err)
 		}
 	}

@@ -71,6 +71,9 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 	if err := b.buildMain(dirs); err != nil {
 		return nil, err
 	}
+	if err := checkSessionZones(dirs); err != nil {
+		return nil, err
+	}
 	for _, d := range dirs {
 		if d.Name == "http" {
 			h, err := b.buildHTTP(d)

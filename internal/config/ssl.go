@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 )
 
 // TLS is a server block's TLS settings (nginx's ngx_http_ssl_module), written
@@ -30,6 +31,15 @@ type TLS struct {
 	Curves []tls.CurveID
 	// SessionTickets is ssl_session_tickets (default on).
 	SessionTickets bool
+	// SessionTimeout is ssl_session_timeout (default 5m): a session made
+	// by a full handshake resumes for this long, and no longer. The ticket
+	// carries it, so a reload that changes it leaves the sessions already
+	// made as they were, as in nginx.
+	SessionTimeout time.Duration
+	// SessionCache is ssl_session_cache. With tickets (ssl_session_tickets
+	// on) nginx resumes whatever it says, as fulcrum does; fulcrum has no
+	// server-side cache to resume from without them.
+	SessionCache SessionCache
 	// Stapling is ssl_stapling's settings; nil when it is off (or the
 	// server has no certificate). Each certificate's Staple says what it
 	// staples.
@@ -114,6 +124,9 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 	}
 	if dirs, _ := sc.nearest("ssl_reject_handshake"); len(dirs) > 0 {
 		t.RejectHandshake, _ = parseFlag(dirs[0].Args[0]) // argsFlag checked it
+	}
+	if err := b.sessionSettings(sc, t); err != nil {
+		return nil, err
 	}
 	if t.TicketKeys, err = b.ticketKeys(sc); err != nil {
 		return nil, err
@@ -359,6 +372,12 @@ func (t *TLS) String() string {
 		strings.Join(files, ","), t.MinVersion, t.MaxVersion, len(t.CipherSuites), t.Curves, t.SessionTickets)
 	for _, k := range t.TicketKeys {
 		out += " ticket_key=" + k.File
+	}
+	if t.SessionTimeout != defaultSessionTimeout {
+		out += " session_timeout=" + t.SessionTimeout.String()
+	}
+	if c := t.SessionCache; c.Off || c.Builtin || len(c.Zones) > 0 {
+		out += " session_cache=" + c.String()
 	}
 	if st := t.Stapling; st != nil {
 		out += fmt.Sprintf(" stapling verify=%t responder=%q file=%q", st.Verify, st.Responder, st.File)

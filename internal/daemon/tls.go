@@ -17,6 +17,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/router"
+	"fulcrum/internal/sessionticket"
 	"fulcrum/internal/stapling"
 	"fulcrum/internal/vars"
 )
@@ -282,6 +283,10 @@ func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 		}
 		cfg.SetSessionTicketKeys(keys)
 	}
+	// The default server's ssl_session_timeout too: OpenSSL takes a new
+	// session's timeout from the connection's first context
+	// (s->session_ctx), which the SNI switch does not change.
+	sessionticket.Bound(cfg, t.SessionTimeout)
 	return cfg
 }
 

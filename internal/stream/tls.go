@@ -10,6 +10,7 @@ import (
 	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/sessionticket"
 	"fulcrum/internal/vars"
 )
 
@@ -45,6 +46,7 @@ func serverTLS(sc *config.StreamServer) (*tls.Config, *clientauth.Verifier) {
 		}
 		c.SetSessionTicketKeys(keys) // the first makes tickets, all open them
 	}
+	sessionticket.Bound(c, t.SessionTimeout) // ssl_session_timeout
 	var alpn []string
 	if len(sc.ALPN) > 0 {
 		alpn = slices.Clone(sc.ALPN)

@@ -13,7 +13,7 @@ import (
 // round ends after Files entries or after Threshold of time, whichever
 // comes first, then the work pauses for Sleep (proxy_cache_path's
 // manager_files, manager_threshold, manager_sleep and their loader_ twins).
-// A zero field takes nginx's default (DefaultPace).
+// The zero Pace is nginx's defaults (DefaultPace).
 type Pace struct {
 	Files            int
 	Sleep, Threshold time.Duration
@@ -31,16 +31,10 @@ const LoaderDelayNginx = time.Minute
 // every 10 seconds.
 const managerMaxWait = 10 * time.Second
 
-// withDefaults fills p's zero fields from DefaultPace.
+// withDefaults is DefaultPace for the zero Pace, else p.
 func (p Pace) withDefaults() Pace {
-	if p.Files <= 0 {
-		p.Files = DefaultPace.Files
-	}
-	if p.Sleep <= 0 {
-		p.Sleep = DefaultPace.Sleep
-	}
-	if p.Threshold <= 0 {
-		p.Threshold = DefaultPace.Threshold
+	if p == (Pace{}) {
+		return DefaultPace
 	}
 	return p
 }

@@ -55,7 +55,7 @@ func TestCacheErrors(t *testing.T) {
 
 func TestCacheSettings(t *testing.T) {
 	cfg := mustLoad(t, cacheConf(
-		"proxy_cache_path cache levels=1:2 keys_zone=pages:10m inactive=1h max_size=1g min_free=1m use_temp_path=off loader_files=10 manager_sleep=50ms;\nproxy_cache pages;",
+		"proxy_cache_path cache levels=1:2 keys_zone=pages:10m inactive=1h max_size=1g min_free=1m use_temp_path=off loader_files=10 manager_sleep=20ms loader_threshold=1s manager_files=7 manager_threshold=300ms loader_sleep=0;\nproxy_cache pages;",
 		`proxy_cache_key $uri;
 		proxy_cache_valid 10m; proxy_cache_valid 404 any 1m;
 		proxy_cache_methods POST; proxy_cache_min_uses 0;
@@ -66,7 +66,9 @@ func TestCacheSettings(t *testing.T) {
 		proxy_ignore_headers Set-Cookie vary x-accel-buffering; proxy_cache_max_range_offset 1m;`))
 	p := cfg.HTTP.CachePaths[0]
 	wantPath := CachePath{Module: "proxy", Dir: testPrefix + "/cache", Levels: []int{1, 2}, Name: "pages", Size: 10 << 20,
-		Inactive: time.Hour, MaxSize: 1 << 30, MinFree: 1 << 20, UseTempPath: false, Pos: p.Pos}
+		Inactive: time.Hour, MaxSize: 1 << 30, MinFree: 1 << 20, UseTempPath: false, Pos: p.Pos,
+		Manager: CachePace{Files: 7, Sleep: 20 * time.Millisecond, Threshold: 300 * time.Millisecond},
+		Loader:  CachePace{Files: 10, Sleep: 0, Threshold: time.Second}}
 	if !reflect.DeepEqual(*p, wantPath) {
 		t.Errorf("path = %+v\nwant %+v", *p, wantPath)
 	}

@@ -174,15 +174,16 @@ func (b *builder) parseCachePath(d *Directive) (*CachePath, error) {
 				err = errorf(d.Pos, `invalid use_temp_path value "%s", it must be "on" or "off"`, a)
 			}
 		case "loader_files", "manager_files":
+			// nginx's ngx_atoi: 0 is taken (a round of one file).
 			n, e := strconv.Atoi(v)
-			if e != nil || n <= 0 {
-				err = errorf(d.Pos, `invalid %s value "%s"`, name, v)
+			if e != nil || n < 0 || strings.ContainsAny(v, "+-") {
+				err = errorf(d.Pos, `invalid %s value "%s"`, name, a)
 			}
 			p.pace(name).Files = n
 		case "loader_sleep", "loader_threshold", "manager_sleep", "manager_threshold":
 			t, e := parseTime(v, false)
 			if e != nil {
-				err = errorf(d.Pos, `invalid %s value "%s"`, name, v)
+				err = errorf(d.Pos, `invalid %s value "%s"`, name, a)
 			}
 			if strings.HasSuffix(name, "_sleep") {
 				p.pace(name).Sleep = t

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -108,7 +109,10 @@ func (z *Zone) Manage() time.Duration {
 	o := z.opts
 	z.mu.Unlock()
 	r := newRound(o.Manager)
-	next := z.expire(r, o.Inactive)
+	next, locked := z.expire(r, o.Inactive)
+	for _, k := range locked {
+		logTo(o.Alert, "ignore long locked inactive cache entry "+k.String()+", count:1")
+	}
 	if next == 0 {
 		return r.pace.Sleep
 	}
@@ -126,8 +130,9 @@ func (z *Zone) Manage() time.Duration {
 // expire removes the entries no request used for inactive, from the least
 // recently used end (ngx_http_file_cache_expire). It returns 0 when the
 // round's limits stopped it, else how long until the next entry turns
-// inactive (at most managerMaxWait).
-func (z *Zone) expire(r *round, inactive time.Duration) time.Duration {
+// inactive (at most managerMaxWait), and the keys of the inactive entries it
+// kept because a request is filling them.
+func (z *Zone) expire(r *round, inactive time.Duration) (next time.Duration, locked []Key) {
 	now := z.now().Unix()
 	secs := int64(inactive / time.Second)
 	z.mu.Lock()
@@ -135,22 +140,23 @@ func (z *Zone) expire(r *round, inactive time.Duration) time.Duration {
 	for {
 		e := z.lru.Back()
 		if e == nil {
-			return managerMaxWait
+			return managerMaxWait, locked
 		}
 		n := e.Value.(*node)
 		if wait := n.lastUse.Unix() + secs - now; wait > 0 {
-			return min(time.Duration(wait)*time.Second, managerMaxWait)
+			return min(time.Duration(wait)*time.Second, managerMaxWait), locked
 		}
 		if n.updating {
 			// nginx's "ignore long locked inactive cache entry": it
 			// stays, as if just used.
 			n.lastUse = time.Unix(now, 0)
 			z.lru.MoveToFront(e)
+			locked = append(locked, n.key)
 		} else {
 			z.remove(n)
 		}
 		if r.done() {
-			return 0
+			return 0, locked
 		}
 	}
 }
@@ -223,8 +229,17 @@ func (z *Zone) Load(ctx context.Context) error {
 	}
 	z.mu.Lock()
 	z.cold = false
+	size := z.size * z.bsize
 	z.mu.Unlock()
+	logTo(o.Notice, fmt.Sprintf("http file cache: %s %.3fM, bsize: %d", o.Dir, float64(size)/(1024*1024), z.bsize))
 	return nil
+}
+
+// logTo logs msg with log, when there is one.
+func logTo(log func(string), msg string) {
+	if log != nil {
+		log(msg)
+	}
 }
 
 // loadFile reads the file at path into the index when it is a complete

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -30,7 +31,8 @@ func use(t *testing.T, z *Zone, key string) {
 // at most 10 s; an entry a request is filling stays (nginx's "ignore long
 // locked inactive cache entry").
 func TestManagerInactive(t *testing.T) {
-	z, c := newTestZone(t, Options{Inactive: 3 * time.Second})
+	var alerts []string
+	z, c := newTestZone(t, Options{Inactive: 3 * time.Second, Alert: func(m string) { alerts = append(alerts, m) }})
 	if next := z.Manage(); next != 10*time.Second {
 		t.Errorf("empty zone: next round in %v, want 10s", next)
 	}
@@ -57,6 +59,9 @@ func TestManagerInactive(t *testing.T) {
 	}
 	if _, keys := z.Size(); keys != 1 {
 		t.Errorf("keys = %d, want only the one being filled", keys)
+	}
+	if want := "ignore long locked inactive cache entry " + Sum("filling").String() + ", count:1"; len(alerts) != 1 || alerts[0] != want {
+		t.Errorf("alerts = %q, want [%q] (nginx's)", alerts, want)
 	}
 	z.Unlock(Sum("filling"))
 	z2, _ := newTestZone(t, Options{Inactive: time.Hour})
@@ -90,21 +95,33 @@ func TestManagerMaxSize(t *testing.T) {
 	}
 }
 
-// TestManagerRoundLimits: a round removes at most manager_files entries,
-// then asks for manager_sleep.
+// TestManagerRoundLimits: a round removes at most manager_files entries
+// and lasts at most manager_threshold, then asks for manager_sleep.
 func TestManagerRoundLimits(t *testing.T) {
-	z, c := newTestZone(t, Options{Inactive: time.Second, Manager: Pace{Files: 2, Sleep: 7 * time.Millisecond}})
-	for i := range 5 {
-		use(t, z, "k"+strconv.Itoa(i))
+	tests := []struct {
+		name string
+		pace Pace
+		keys []int // after each round
+	}{
+		{"manager_files=2", Pace{Files: 2, Sleep: 7 * time.Millisecond, Threshold: time.Hour}, []int{3, 1, 0}},
+		{"manager_threshold=1ns", Pace{Files: 100, Sleep: 7 * time.Millisecond, Threshold: time.Nanosecond}, []int{4, 3, 2}},
 	}
-	c.add(2 * time.Second)
-	for _, want := range []int{3, 1, 0} {
-		if next := z.Manage(); want > 0 && next != 7*time.Millisecond {
-			t.Errorf("next round in %v, want manager_sleep", next)
-		}
-		if _, keys := z.Size(); keys != want {
-			t.Errorf("after a round: %d keys, want %d", keys, want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			z, c := newTestZone(t, Options{Inactive: time.Second, Manager: tt.pace})
+			for i := range 5 {
+				use(t, z, "k"+strconv.Itoa(i))
+			}
+			c.add(2 * time.Second)
+			for _, want := range tt.keys {
+				if next := z.Manage(); want > 0 && next != 7*time.Millisecond {
+					t.Errorf("next round in %v, want manager_sleep", next)
+				}
+				if _, keys := z.Size(); keys != want {
+					t.Errorf("after a round: %d keys, want %d", keys, want)
+				}
+			}
+		})
 	}
 }
 
@@ -170,8 +187,10 @@ func TestLoader(t *testing.T) {
 	for i := range 5 {
 		use(t, z, "k"+strconv.Itoa(i))
 	}
+	notices := make(chan string, 1)
 	o := Options{Dir: dir, Levels: []int{1, 2}, KeysSize: 1 << 20, Inactive: time.Hour, Now: c.now,
-		Loader: Pace{Files: 2, Sleep: 40 * time.Millisecond}, LoaderDelay: 30 * time.Millisecond}
+		Loader: Pace{Files: 2, Sleep: 40 * time.Millisecond, Threshold: time.Hour}, LoaderDelay: 30 * time.Millisecond,
+		Notice: func(m string) { notices <- m }}
 	z2, err := NewZone(o)
 	if err != nil {
 		t.Fatal(err)
@@ -191,25 +210,30 @@ func TestLoader(t *testing.T) {
 	done := make(chan struct{})
 	go func() { z2.Run(ctx); close(done) }()
 	deadline := start.Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, keys := z2.Size(); keys == 6 { // five files and "none"
-			break
-		}
+	for z2.isCold() && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
-	if _, keys := z2.Size(); keys != 6 {
+	if _, keys := z2.Size(); keys != 6 { // five files and "none"
 		t.Fatalf("keys = %d after the loader, want 6", keys)
 	}
 	// 30ms of delay, then rounds of 2, 2 and 1 files: two 40ms sleeps.
 	if elapsed < 110*time.Millisecond {
 		t.Errorf("loaded in %v, want the delay and two loader_sleep pauses (110ms)", elapsed)
 	}
-	z2.mu.Lock()
-	cold := z2.cold
-	z2.mu.Unlock()
-	if cold {
+	if z2.isCold() {
 		t.Error("zone still cold after the loader")
+	}
+	// nginx 1.22.1: "http file cache: /path 0.000M, bsize: 4096".
+	size, _ := z2.Size()
+	want := fmt.Sprintf("http file cache: %s %.3fM, bsize: %d", dir, float64(size)/(1<<20), fsBlockSize(dir))
+	select {
+	case got := <-notices:
+		if got != want {
+			t.Errorf("notice %q, want %q", got, want)
+		}
+	case <-time.After(time.Second):
+		t.Error("no notice from the loader")
 	}
 	cancel()
 	<-done
@@ -223,7 +247,7 @@ func TestLoaderStopsWithContext(t *testing.T) {
 	for i := range 3 {
 		use(t, z, "k"+strconv.Itoa(i))
 	}
-	z2, err := NewZone(Options{Dir: dir, KeysSize: 1 << 20, Inactive: time.Hour, Loader: Pace{Files: 1, Sleep: time.Hour}})
+	z2, err := NewZone(Options{Dir: dir, KeysSize: 1 << 20, Inactive: time.Hour, Loader: Pace{Files: 1, Sleep: time.Hour, Threshold: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,4 +262,11 @@ func TestLoaderStopsWithContext(t *testing.T) {
 	if l := z2.Get(Sum("k2")); !l.Exists {
 		t.Errorf("lookup after a stopped loader: %+v, want the file found", l)
 	}
+}
+
+// isCold reports whether the loader has not read the whole directory yet.
+func (z *Zone) isCold() bool {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return z.cold
 }

@@ -58,6 +58,9 @@ type Options struct {
 	// LoaderDelay is how long after Run the loader starts (nginx's cache
 	// loader process starts a minute after the workers: LoaderDelayNginx).
 	LoaderDelay time.Duration
+	// Notice and Alert log the loader's and the manager's lines at those
+	// levels, worded as nginx's; nil logs nothing.
+	Notice, Alert func(msg string)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -291,7 +291,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	if err := s.compileRealIP(); err != nil {
 		return nil, err
 	}
-	zones, err := cacheZones(cfg.HTTP, deps.caches)
+	zones, err := cacheZones(cfg.HTTP, deps.caches, s.log)
 	if err != nil {
 		return nil, err
 	}
@@ -559,15 +559,17 @@ type handlerBuilder struct {
 
 // cacheZones opens the proxy_cache_path zones through the daemon's registry
 // (which keeps them across reloads), or unopened ones for a configuration
-// test (reg nil).
-func cacheZones(h *config.HTTP, reg *cache.Registry) (map[*config.CachePath]*cache.Zone, error) {
+// test (reg nil); their loaders and managers log to log.
+func cacheZones(h *config.HTTP, reg *cache.Registry, log *errlog.Logger) (map[*config.CachePath]*cache.Zone, error) {
 	if len(h.CachePaths) == 0 {
 		return nil, nil
 	}
 	zones := make(map[*config.CachePath]*cache.Zone, len(h.CachePaths))
 	for _, p := range h.CachePaths {
 		o := cache.Options{Name: p.Name, Dir: p.Dir, Levels: p.Levels, KeysSize: p.Size, MaxSize: p.MaxSize, Inactive: p.Inactive,
-			MinFree: p.MinFree, Manager: cache.Pace(p.Manager), Loader: cache.Pace(p.Loader), LoaderDelay: cache.LoaderDelayNginx}
+			MinFree: p.MinFree, Manager: cache.Pace(p.Manager), Loader: cache.Pace(p.Loader), LoaderDelay: cache.LoaderDelayNginx,
+			Notice: func(msg string) { log.Logf(errlog.Notice, "%s", msg) },
+			Alert:  func(msg string) { log.Logf(errlog.Alert, "%s", msg) }}
 		if reg == nil {
 			zones[p] = cache.Unopened(o)
 			continue

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -295,48 +294,6 @@ func (fl *Fill) Abort() {
 	fl.f.Close()
 	os.Remove(name)
 	fl.f = nil
-}
-
-// load reads the index back from the zone's files (nginx's cache loader,
-// done at once): every complete entry becomes a known key, used once, as if
-// just now; unfinished temporary files are removed, except those of a
-// process that still runs (tempOwnerRuns).
-func (z *Zone) load() error {
-	now := z.now()
-	return filepath.WalkDir(z.opts.Dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		name := d.Name()
-		if strings.HasSuffix(name, tmpSuffix) {
-			if !tempOwnerRuns(name) {
-				os.Remove(path)
-			}
-			return nil
-		}
-		k, ok := parseKey(name)
-		if !ok || z.path(k) != path {
-			return nil
-		}
-		e, err := openEntry(path)
-		if err != nil {
-			os.Remove(path)
-			return nil
-		}
-		e.Close()
-		info, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		z.mu.Lock()
-		n := z.add(k)
-		n.uses, n.lastUse = 1, now
-		n.exists, n.size, n.expires, n.vary, n.variant = true, info.Size(), e.Expires, e.Vary, e.Variant
-		z.size += n.size
-		z.trim(n)
-		z.mu.Unlock()
-		return nil
-	})
 }
 
 // parseKey reads a file name that is a hex MD5.

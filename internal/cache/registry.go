@@ -24,8 +24,8 @@ func NewRegistry(now func() time.Time) *Registry {
 }
 
 // Zone returns the zone for o: the registry's own when one with o's name,
-// directory, levels and keys size exists (its limits take o's values), else
-// a new one opened from its directory.
+// directory, levels and keys size exists (its limits, manager's and
+// loader's pace take o's values), else a new one opened from its directory.
 func (r *Registry) Zone(o Options) (*Zone, error) {
 	if o.Now == nil {
 		o.Now = r.now
@@ -34,7 +34,9 @@ func (r *Registry) Zone(o Options) (*Zone, error) {
 	defer r.mu.Unlock()
 	if z := r.zones[o.Name]; z != nil && z.opts.Dir == o.Dir && slices.Equal(z.opts.Levels, o.Levels) && z.opts.KeysSize == o.KeysSize {
 		z.mu.Lock()
-		z.opts.MaxSize, z.opts.Inactive = o.MaxSize, o.Inactive
+		z.opts.MaxSize, z.opts.Inactive, z.opts.MinFree = o.MaxSize, o.Inactive, o.MinFree
+		z.opts.Manager, z.opts.Loader, z.opts.LoaderDelay = o.Manager, o.Loader, o.LoaderDelay
+		z.opts.Notice, z.opts.Alert = o.Notice, o.Alert
 		z.mu.Unlock()
 		return z, nil
 	}

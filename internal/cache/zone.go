@@ -4,9 +4,11 @@
 // the MD5 of their key and spread over subdirectories as nginx's levels=
 // does, and an index of the keys in memory that bounds how many keys it
 // remembers (keys_zone size), how much disk the entries take (max_size,
-// least recently used first) and how long an unused entry stays (inactive).
-// Entries survive a restart: opening a zone reads the index back from the
-// files.
+// min_free, least recently used first) and how long an unused entry stays
+// (inactive). As nginx's, a zone's manager (Zone.Run) enforces inactive,
+// max_size and min_free in the background, and entries survive a restart:
+// the zone's loader reads the index back from the files a minute after the
+// zone opens, while a lookup finds a file the index does not know yet.
 //
 // The package knows nothing about HTTP beyond storing a response head and a
 // body as bytes; package cacherule decides what is cached and for how long.
@@ -47,6 +49,18 @@ type Options struct {
 	MaxSize int64
 	// Inactive removes entries no request used for that long.
 	Inactive time.Duration
+	// MinFree is the free space the manager keeps on the directory's file
+	// system; 0 means none is asked for.
+	MinFree int64
+	// Manager and Loader are the manager's and the loader's pace
+	// (manager_* and loader_*); zero fields take nginx's defaults.
+	Manager, Loader Pace
+	// LoaderDelay is how long after Run the loader starts (nginx's cache
+	// loader process starts a minute after the workers: LoaderDelayNginx).
+	LoaderDelay time.Duration
+	// Notice and Alert log the loader's and the manager's lines at those
+	// levels, worded as nginx's; nil logs nothing.
+	Notice, Alert func(msg string)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -62,14 +76,22 @@ type Zone struct {
 	now     func() time.Time
 	seq     atomic.Uint64 // names temporary files
 	dry     bool          // a configuration test's zone: nothing is stored (Unopened)
+	// bsize is the block size of the directory's file system: sizes are
+	// counted in blocks, as nginx's are.
+	bsize int64
+	// running serialises Run: a reload's new snapshot starts the zone's
+	// manager while the old one's may still be stopping.
+	running sync.Mutex
 
-	mu sync.Mutex // guards nodes, lru, size, lastSweep and every node's fields
+	mu sync.Mutex // guards opts' limits, nodes, lru, size, cold and every node's fields
 	// nodes are the keys the zone remembers, with or without a file.
 	nodes map[Key]*node
 	// lru orders the nodes, most recently used first.
-	lru       list.List
-	size      int64 // bytes of the files on disk
-	lastSweep time.Time
+	lru  list.List
+	size int64 // blocks of the files on disk
+	// cold says the loader has not read the directory through yet: a
+	// lookup of a key without a file looks for it on disk.
+	cold bool
 }
 
 // node is the index entry of one key.
@@ -82,7 +104,7 @@ type node struct {
 	// describe it.
 	exists  bool
 	expires time.Time
-	size    int64
+	size    int64 // in blocks
 	vary    string
 	variant Key
 	// updating is set while one request fills or refreshes the entry;
@@ -92,22 +114,22 @@ type node struct {
 	done     chan struct{}
 }
 
-// NewZone opens a zone: it creates the directory when missing and reads the
-// index back from the files already there (what a previous run stored),
-// removing temporary files a process that no longer runs left unfinished.
+// NewZone opens a zone: it creates the directory when missing. The zone
+// starts cold: its loader (Run) reads the index back from the files already
+// there (what a previous run stored), and until it has, a lookup looks for
+// its key's file on disk.
 func NewZone(o Options) (*Zone, error) {
 	z := newZone(o)
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cache zone %q in %q: %w", o.Name, o.Dir, err)
 	}
-	if err := z.load(); err != nil {
-		return nil, fmt.Errorf("cache zone %q in %q: %w", o.Name, o.Dir, err)
-	}
+	z.bsize = fsBlockSize(o.Dir)
+	z.cold = true
 	return z, nil
 }
 
 func newZone(o Options) *Zone {
-	z := &Zone{opts: o, now: o.Now, nodes: map[Key]*node{}}
+	z := &Zone{opts: o, now: o.Now, nodes: map[Key]*node{}, bsize: 512}
 	if z.now == nil {
 		z.now = time.Now
 	}
@@ -121,13 +143,16 @@ func (z *Zone) Name() string { return z.opts.Name }
 // Dir is the zone's directory.
 func (z *Zone) Dir() string { return z.opts.Dir }
 
-// Size returns the bytes the zone's files take on disk and how many keys it
-// remembers.
+// Size returns the bytes the zone's files take on disk (in whole blocks of
+// the file system, as nginx counts them) and how many keys it remembers.
 func (z *Zone) Size() (bytes int64, keys int) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	return z.size, len(z.nodes)
+	return z.size * z.bsize, len(z.nodes)
 }
+
+// blocks is how many blocks a file of size bytes takes.
+func (z *Zone) blocks(size int64) int64 { return (size + z.bsize - 1) / z.bsize }
 
 // path is where the entry of k is stored: the levels' directories take their
 // names from the end of the hex name, as nginx's do (levels=1:2 puts
@@ -160,14 +185,21 @@ type Lookup struct {
 // Get looks k up for a request at now, counting the use and making the key
 // the most recently used. A key the zone did not know is added (without a
 // file), forgetting the least recently used ones past the keys_zone size.
+// While the zone is cold, a key without a file is looked for on disk, as
+// nginx's lookup opens the file while its loader has not run.
 func (z *Zone) Get(k Key) Lookup {
 	now := z.now()
 	z.mu.Lock()
-	defer z.mu.Unlock()
-	z.sweep(now)
 	n := z.nodes[k]
+	if (n == nil || !n.exists) && z.cold && !z.dry {
+		z.mu.Unlock()
+		z.probe(k, now)
+		z.mu.Lock()
+		n = z.nodes[k]
+	}
+	defer z.mu.Unlock()
 	if n == nil {
-		n = z.add(k)
+		n = z.add(k, now)
 	}
 	n.uses++
 	n.lastUse = now
@@ -178,14 +210,14 @@ func (z *Zone) Get(k Key) Lookup {
 		Updating: n.updating, Vary: n.vary, Variant: n.variant}
 }
 
-// add makes a node for k (z.mu held).
-func (z *Zone) add(k Key) *node {
+// add makes a node for k, used at now (z.mu held).
+func (z *Zone) add(k Key, now time.Time) *node {
 	for len(z.nodes) >= z.maxKeys {
 		if !z.evictOldest() {
 			break
 		}
 	}
-	n := &node{key: k}
+	n := &node{key: k, lastUse: now}
 	n.elem = z.lru.PushFront(n)
 	z.nodes[k] = n
 	return n
@@ -205,7 +237,8 @@ func (z *Zone) evictOldest() bool {
 	return false
 }
 
-// remove forgets n and deletes its file (z.mu held).
+// remove forgets n and deletes its file (z.mu held). A request reading
+// the file keeps reading it: it holds it open.
 func (z *Zone) remove(n *node) {
 	if n.exists {
 		_ = os.Remove(z.path(n.key))
@@ -213,40 +246,6 @@ func (z *Zone) remove(n *node) {
 	}
 	z.lru.Remove(n.elem)
 	delete(z.nodes, n.key)
-}
-
-// sweepEvery is how often Get looks for inactive entries: nginx's cache
-// manager wakes up at most every 10 seconds; fulcrum checks at most once a
-// second, on a request, without a timer.
-const sweepEvery = time.Second
-
-// sweep removes the entries no request used for inactive, from the least
-// recently used end (z.mu held).
-func (z *Zone) sweep(now time.Time) {
-	if now.Sub(z.lastSweep) < sweepEvery {
-		return
-	}
-	z.lastSweep = now
-	for e := z.lru.Back(); e != nil; {
-		n := e.Value.(*node)
-		prev := e.Prev()
-		if now.Sub(n.lastUse) < z.opts.Inactive {
-			break
-		}
-		if !n.updating {
-			z.remove(n)
-		}
-		e = prev
-	}
-}
-
-// Sweep runs the inactive check now, whenever it last ran: for tests and
-// for a caller that wants the disk freed at once.
-func (z *Zone) Sweep() {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	z.lastSweep = time.Time{}
-	z.sweep(z.now())
 }
 
 // Lock marks k as being updated by the caller, unless another request does
@@ -259,7 +258,7 @@ func (z *Zone) Lock(k Key, age time.Duration) (bool, <-chan struct{}) {
 	defer z.mu.Unlock()
 	n := z.nodes[k]
 	if n == nil {
-		n = z.add(k)
+		n = z.add(k, now)
 	}
 	if n.updating && (age <= 0 || now.Sub(n.since) < age) {
 		return false, n.done
@@ -329,33 +328,18 @@ func (z *Zone) Refresh(k Key, expires time.Time, st Stale) error {
 }
 
 // commit records a stored file of size bytes for k (the file is in place).
+// The manager removes entries past max_size, as nginx's does, on its next
+// round.
 func (z *Zone) commit(k Key, m *Meta, size int64) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	n := z.nodes[k]
 	if n == nil {
-		n = z.add(k)
+		n = z.add(k, z.now())
 	}
 	if n.exists {
 		z.size -= n.size
 	}
-	n.exists, n.size, n.expires, n.vary, n.variant = true, size, m.Expires, m.Vary, m.Variant
-	z.size += size
-	z.trim(n)
-}
-
-// trim removes least recently used entries while the files take more than
-// max_size (z.mu held); keep is the entry just stored, which stays.
-func (z *Zone) trim(keep *node) {
-	if z.opts.MaxSize <= 0 {
-		return
-	}
-	for e := z.lru.Back(); e != nil && z.size > z.opts.MaxSize; {
-		n := e.Value.(*node)
-		prev := e.Prev()
-		if n != keep && n.exists && !n.updating {
-			z.remove(n)
-		}
-		e = prev
-	}
+	n.exists, n.size, n.expires, n.vary, n.variant = true, z.blocks(size), m.Expires, m.Vary, m.Variant
+	z.size += n.size
 }

@@ -36,8 +36,22 @@ type CachePath struct {
 	// UseTempPath is use_temp_path (default on); fulcrum always writes an
 	// entry's temporary file in Dir, so it only keeps the value.
 	UseTempPath bool
-	Pos         Pos
+	// Manager is manager_files, manager_sleep and manager_threshold; Loader
+	// is loader_files, loader_sleep and loader_threshold (nginx's defaults:
+	// DefaultCachePace).
+	Manager, Loader CachePace
+	Pos             Pos
 }
+
+// CachePace is how a cache's manager or loader works: rounds of at most
+// Files entries and Threshold of time, Sleep between them.
+type CachePace struct {
+	Files            int
+	Sleep, Threshold time.Duration
+}
+
+// DefaultCachePace is nginx's manager_* and loader_* defaults.
+var DefaultCachePace = CachePace{Files: 100, Sleep: 50 * time.Millisecond, Threshold: 200 * time.Millisecond}
 
 // CacheSettings are a level's proxy_cache* directives.
 type CacheSettings struct {
@@ -126,7 +140,8 @@ func (b *builder) cachePaths(h *HTTP, http *scope) error {
 // [inactive=] [max_size=] [min_free=] [use_temp_path=] [manager_*=]
 // [loader_*=]".
 func (b *builder) parseCachePath(d *Directive) (*CachePath, error) {
-	p := &CachePath{Module: strings.TrimSuffix(d.Name, "_cache_path"), Dir: strings.TrimSuffix(b.path(d.Args[0]), "/"), Inactive: 10 * time.Minute, UseTempPath: true, Pos: d.Pos}
+	p := &CachePath{Module: strings.TrimSuffix(d.Name, "_cache_path"), Dir: strings.TrimSuffix(b.path(d.Args[0]), "/"), Inactive: 10 * time.Minute, UseTempPath: true,
+		Manager: DefaultCachePace, Loader: DefaultCachePace, Pos: d.Pos}
 	for _, a := range d.Args[1:] {
 		name, v, _ := strings.Cut(a, "=")
 		var err error
@@ -159,12 +174,21 @@ func (b *builder) parseCachePath(d *Directive) (*CachePath, error) {
 				err = errorf(d.Pos, `invalid use_temp_path value "%s", it must be "on" or "off"`, a)
 			}
 		case "loader_files", "manager_files":
-			if n, e := strconv.Atoi(v); e != nil || n <= 0 {
-				err = errorf(d.Pos, `invalid %s value "%s"`, name, v)
+			// nginx's ngx_atoi: 0 is taken (a round of one file).
+			n, e := strconv.Atoi(v)
+			if e != nil || n < 0 || strings.ContainsAny(v, "+-") {
+				err = errorf(d.Pos, `invalid %s value "%s"`, name, a)
 			}
+			p.pace(name).Files = n
 		case "loader_sleep", "loader_threshold", "manager_sleep", "manager_threshold":
-			if _, e := parseTime(v, false); e != nil {
-				err = errorf(d.Pos, `invalid %s value "%s"`, name, v)
+			t, e := parseTime(v, false)
+			if e != nil {
+				err = errorf(d.Pos, `invalid %s value "%s"`, name, a)
+			}
+			if strings.HasSuffix(name, "_sleep") {
+				p.pace(name).Sleep = t
+			} else {
+				p.pace(name).Threshold = t
 			}
 		default:
 			err = errorf(d.Pos, `invalid parameter "%s"`, a)
@@ -177,6 +201,14 @@ func (b *builder) parseCachePath(d *Directive) (*CachePath, error) {
 		return nil, hintf(d.Pos, "add keys_zone=name:size, such as keys_zone=one:10m", `"%s" must have "keys_zone" parameter`, d.Name)
 	}
 	return p, nil
+}
+
+// pace is the manager's or the loader's pace, as the parameter name says.
+func (p *CachePath) pace(name string) *CachePace {
+	if strings.HasPrefix(name, "loader_") {
+		return &p.Loader
+	}
+	return &p.Manager
 }
 
 // parseLevels reads levels=1:2 (one to three parts of 1 or 2).

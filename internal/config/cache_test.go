@@ -30,6 +30,10 @@ func TestCacheErrors(t *testing.T) {
 		{"proxy_cache_path /c keys_zone=x:1m use_temp_path=maybe;", "", `invalid use_temp_path value "use_temp_path=maybe", it must be "on" or "off" in nginx.conf:2`},
 		{"proxy_cache_path /c keys_zone=x:1m; proxy_cache_path /d keys_zone=x:1m;", "", `duplicate zone "x" in nginx.conf:2`},
 		{"proxy_cache_path /c keys_zone=x:1m; proxy_cache_path /c keys_zone=y:1m;", "", `the same path name "/c" used in ` /* then the first one's full path */},
+		{"proxy_cache_path /c keys_zone=x:1m manager_files=x;", "", `invalid manager_files value "manager_files=x" in nginx.conf:2`},
+		{"proxy_cache_path /c keys_zone=x:1m loader_files=-1;", "", `invalid loader_files value "loader_files=-1" in nginx.conf:2`},
+		{"proxy_cache_path /c keys_zone=x:1m loader_sleep=zz;", "", `invalid loader_sleep value "loader_sleep=zz" in nginx.conf:2`},
+		{"proxy_cache_path /c keys_zone=x:1m min_free=zz;", "", `invalid min_free value "min_free=zz" in nginx.conf:2`},
 		{"proxy_cache_path /c keys_zone=x:1m purger=on;", "", `invalid parameter "purger=on" in nginx.conf:2`},
 		{zone, "proxy_cache x; proxy_cache x;", `"proxy_cache" directive is duplicate in nginx.conf:5`},
 		{zone, "proxy_cache_key a; proxy_cache_key b;", `"proxy_cache_key" directive is duplicate in nginx.conf:5`},
@@ -55,7 +59,7 @@ func TestCacheErrors(t *testing.T) {
 
 func TestCacheSettings(t *testing.T) {
 	cfg := mustLoad(t, cacheConf(
-		"proxy_cache_path cache levels=1:2 keys_zone=pages:10m inactive=1h max_size=1g min_free=1m use_temp_path=off loader_files=10 manager_sleep=50ms;\nproxy_cache pages;",
+		"proxy_cache_path cache levels=1:2 keys_zone=pages:10m inactive=1h max_size=1g min_free=1m use_temp_path=off loader_files=10 manager_sleep=20ms loader_threshold=1s manager_files=7 manager_threshold=300ms loader_sleep=0;\nproxy_cache pages;",
 		`proxy_cache_key $uri;
 		proxy_cache_valid 10m; proxy_cache_valid 404 any 1m;
 		proxy_cache_methods POST; proxy_cache_min_uses 0;
@@ -65,8 +69,15 @@ func TestCacheSettings(t *testing.T) {
 		proxy_cache_revalidate on; proxy_cache_background_update on; proxy_cache_convert_head off;
 		proxy_ignore_headers Set-Cookie vary x-accel-buffering; proxy_cache_max_range_offset 1m;`))
 	p := cfg.HTTP.CachePaths[0]
+	// nginx takes manager_files=0 (a round of one file) and a zero sleep.
+	plain := mustLoad(t, cacheConf("proxy_cache_path c keys_zone=x:1m manager_files=0 manager_sleep=0;", "proxy_cache x;")).HTTP.CachePaths[0]
+	if plain.Loader != DefaultCachePace || plain.Manager != (CachePace{Files: 0, Sleep: 0, Threshold: 200 * time.Millisecond}) {
+		t.Errorf("paces = %+v and %+v, want nginx's defaults but for manager_files=0 manager_sleep=0", plain.Manager, plain.Loader)
+	}
 	wantPath := CachePath{Module: "proxy", Dir: testPrefix + "/cache", Levels: []int{1, 2}, Name: "pages", Size: 10 << 20,
-		Inactive: time.Hour, MaxSize: 1 << 30, MinFree: 1 << 20, UseTempPath: false, Pos: p.Pos}
+		Inactive: time.Hour, MaxSize: 1 << 30, MinFree: 1 << 20, UseTempPath: false, Pos: p.Pos,
+		Manager: CachePace{Files: 7, Sleep: 20 * time.Millisecond, Threshold: 300 * time.Millisecond},
+		Loader:  CachePace{Files: 10, Sleep: 0, Threshold: time.Second}}
 	if !reflect.DeepEqual(*p, wantPath) {
 		t.Errorf("path = %+v\nwant %+v", *p, wantPath)
 	}

@@ -252,10 +252,7 @@ func TestProxyCache(t *testing.T) {
 			{target: "/r/gone", xcache: "MISS", body: "/r/gone n=1"},
 			{advance: 2 * time.Second, target: "/r/gone", down: true, status: 502, xcache: "EXPIRED", body: "<html>"},
 		}},
-		{"inactive removes an unused entry", []cacheStep{
-			{target: "/k/old", xcache: "MISS", body: "/k/old n=1"},
-			{advance: 11 * time.Minute, target: "/k/old", xcache: "MISS", body: "/k/old n=2"},
-		}},
+		// inactive is the cache manager's: TestCacheManager.
 		{"revalidate: 304 makes the entry fresh again for proxy_cache_valid", []cacheStep{
 			{target: q("/r/1", `h=ETag:"e1"`, "nm=1"), xcache: "MISS", body: "/r/1 n=1"},
 			{advance: 2 * time.Second, target: q("/r/1", `h=ETag:"e1"`, "nm=1"), xcache: "REVALIDATED", body: "/r/1 n=1"},

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/resolve"
@@ -62,9 +63,14 @@ type snapshot struct {
 	// resolvers keep the upstream servers marked resolve in step with DNS
 	// while the snapshot is live.
 	resolvers []*resolve.Watcher
-	log       *errlog.Logger
-	access    *accessLogs
-	adds      map[*config.Settings][]addHeader
+	// cacheZones are the *_cache_path zones whose managers and loaders run
+	// while the snapshot is live (none for a configuration test);
+	// stopManagers ends them.
+	cacheZones   []*cache.Zone
+	stopManagers func()
+	log          *errlog.Logger
+	access       *accessLogs
+	adds         map[*config.Settings][]addHeader
 	// trailers are the compiled add_trailer lists, for the levels with any.
 	trailers map[*config.Settings][]addHeader
 	// charsetVars are the compiled charset and source_charset variables, by
@@ -285,9 +291,14 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	if err := s.compileRealIP(); err != nil {
 		return nil, err
 	}
-	zones, err := cacheZones(cfg.HTTP, deps.caches)
+	zones, err := cacheZones(cfg.HTTP, deps.caches, s.log)
 	if err != nil {
 		return nil, err
+	}
+	if deps.caches != nil {
+		for _, p := range cfg.HTTP.CachePaths {
+			s.cacheZones = append(s.cacheZones, zones[p])
+		}
 	}
 	b := &handlerBuilder{snap: s, comp: comp, pools: pools, transports: ts, upgrades: up, zones: zones}
 	for _, srv := range r.Servers() {
@@ -414,12 +425,14 @@ func (s *snapshot) buildResolvers(h *config.HTTP, pools map[*config.Upstream]*bu
 }
 
 // startBackground starts what a live snapshot runs besides requests: the
-// active health checks and the resolvers.
+// active health checks, the resolvers and the cache zones' managers and
+// loaders.
 func (s *snapshot) startBackground() {
 	s.health.Start()
 	for _, r := range s.resolvers {
 		r.Start()
 	}
+	s.startManagers()
 }
 
 // stopBackground stops what startBackground started.
@@ -427,6 +440,34 @@ func (s *snapshot) stopBackground() {
 	s.health.Stop()
 	for _, r := range s.resolvers {
 		r.Stop()
+	}
+	if s.stopManagers != nil {
+		s.stopManagers()
+		s.stopManagers = nil
+	}
+}
+
+// startManagers runs a goroutine per cache zone (cache.Zone.Run: its
+// manager, and its loader while it is cold), as nginx's cache manager and
+// loader processes run beside the workers. A reload stops them (waiting,
+// so that two never manage one zone) before the new snapshot starts its
+// own, for the zones it keeps; a zone it drops is no longer managed.
+func (s *snapshot) startManagers() {
+	if len(s.cacheZones) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, z := range s.cacheZones {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			z.Run(ctx)
+		}()
+	}
+	s.stopManagers = func() {
+		cancel()
+		wg.Wait()
 	}
 }
 
@@ -518,14 +559,17 @@ type handlerBuilder struct {
 
 // cacheZones opens the proxy_cache_path zones through the daemon's registry
 // (which keeps them across reloads), or unopened ones for a configuration
-// test (reg nil).
-func cacheZones(h *config.HTTP, reg *cache.Registry) (map[*config.CachePath]*cache.Zone, error) {
+// test (reg nil); their loaders and managers log to log.
+func cacheZones(h *config.HTTP, reg *cache.Registry, log *errlog.Logger) (map[*config.CachePath]*cache.Zone, error) {
 	if len(h.CachePaths) == 0 {
 		return nil, nil
 	}
 	zones := make(map[*config.CachePath]*cache.Zone, len(h.CachePaths))
 	for _, p := range h.CachePaths {
-		o := cache.Options{Name: p.Name, Dir: p.Dir, Levels: p.Levels, KeysSize: p.Size, MaxSize: p.MaxSize, Inactive: p.Inactive}
+		o := cache.Options{Name: p.Name, Dir: p.Dir, Levels: p.Levels, KeysSize: p.Size, MaxSize: p.MaxSize, Inactive: p.Inactive,
+			MinFree: p.MinFree, Manager: cache.Pace(p.Manager), Loader: cache.Pace(p.Loader), LoaderDelay: cache.LoaderDelayNginx,
+			Notice: func(msg string) { log.Logf(errlog.Notice, "%s", msg) },
+			Alert:  func(msg string) { log.Logf(errlog.Alert, "%s", msg) }}
 		if reg == nil {
 			zones[p] = cache.Unopened(o)
 			continue

@@ -1240,6 +1240,17 @@ func (b *reqBody) sendContinue() error {
 // bytes.
 func (b *reqBody) Close() error { return nil }
 
+// Buffered returns how many body bytes can be read without waiting: those
+// that came with the head (a length-delimited body's only; 0 while a
+// 100 Continue is still to be sent). The SCGI handler sends them as nginx's
+// preread part with scgi_request_buffering off.
+func (b *reqBody) Buffered() int {
+	if b.expect {
+		return 0
+	}
+	return b.b.Buffered()
+}
+
 // done reports whether the body was read to its end, so the next request
 // starts at the right byte.
 func (b *reqBody) done() bool { return b.finished || b.b.Done() }

@@ -685,6 +685,15 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 
 func (b *deadlineBody) Close() error { return b.rc.Close() }
 
+// Buffered passes on the body's count of bytes readable without waiting
+// (reqBody.Buffered); 0 when it keeps none.
+func (b *deadlineBody) Buffered() int {
+	if bb, ok := b.rc.(interface{ Buffered() int }); ok {
+		return bb.Buffered()
+	}
+	return 0
+}
+
 // recorder records the status and body size for logs and $status, and adds the
 // Server header and add_header fields to every response.
 type recorder struct {

@@ -1175,6 +1175,7 @@ type reqBody struct {
 	framing  h1.Framing
 	finished bool  // read to its end
 	framed   int64 // chunk framing bytes counted in ci.length so far
+	limit    int64 // limitChunked's cap; 0: none
 }
 
 // errNoContinue is a body read after the final status was decided for a client
@@ -1184,7 +1185,7 @@ var errNoContinue = errors.New("client waits for 100 Continue after the final st
 func (b *reqBody) reset() error {
 	req := &b.cc.req
 	b.framing, b.finished = req.Framing, req.Framing == h1.NoBody || req.ContentLength == 0
-	b.framed, b.cc.ci.chunked = 0, chunkedBody{}
+	b.framed, b.cc.ci.chunked, b.limit = 0, chunkedBody{}, 0
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
@@ -1209,6 +1210,8 @@ func (b *reqBody) Read(p []byte) (int, error) {
 		b.finished = true
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.cc.timedOut = true // client_body_timeout
+	case b.limit > 0 && errors.Is(err, h1.ErrBodyTooLarge):
+		err = &http.MaxBytesError{Limit: b.limit}
 	}
 	return n, err
 }
@@ -1239,6 +1242,15 @@ func (b *reqBody) sendContinue() error {
 // Close implements io.Closer; the connection decides what happens to unread
 // bytes.
 func (b *reqBody) Close() error { return nil }
+
+// limitChunked caps a chunked body at max bytes at its chunk size lines,
+// as nginx does: a chunk that would go past the limit is refused before its
+// data is read (it never reaches a handler that streams the body), with the
+// *http.MaxBytesError the handlers know.
+func (b *reqBody) limitChunked(max int64) {
+	b.limit = max
+	b.b.LimitChunked(max)
+}
 
 // Buffered returns how many body bytes can be read without waiting: those
 // that came with the head (a length-delimited body's only; 0 while a

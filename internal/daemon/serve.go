@@ -592,6 +592,9 @@ func bodyWithinLimit(rec *recorder, r *http.Request, set *config.Settings) bool 
 		return false
 	}
 	if r.ContentLength < 0 && r.Body != nil {
+		if b, ok := r.Body.(*reqBody); ok {
+			b.limitChunked(limit) // at the chunk size lines, as nginx
+		}
 		r.Body = http.MaxBytesReader(rec, r.Body, limit)
 	}
 	return true

@@ -282,7 +282,9 @@ func TestCGIRequestBufferingOff(t *testing.T) {
 // closed without an answer (408 in the access log, no $upstream_status)
 // and the server sees the connection end; a chunk that takes a chunked
 // body past client_max_body_size is refused before its data is read (the
-// server has only the first chunk) with a 413; a server that closes the
+// server has only the first chunk) with a 413, logged "client intended to
+// send too large chunked body: 5+5 bytes while sending request to
+// upstream"; a server that closes the
 // connection after the first part is "upstream prematurely closed
 // connection while reading response header from upstream", a 502, and the
 // request is not sent to the next server, as the body went out in part.
@@ -331,5 +333,6 @@ func TestCGIRequestBufferingOffErrors(t *testing.T) {
 			waitForLine(t, filepath.Join(dir, "access.log"), tt.line)
 		})
 	}
+	waitForLog(t, filepath.Join(dir, "error.log"), `error client intended to send too large chunked body: 5+5 bytes while sending request to upstream, client: 127.0.0.1, server: , request: "POST /small/f HTTP/1.1", upstream: "fastcgi://`+f+`"`)
 	waitForLog(t, filepath.Join(dir, "error.log"), `error upstream prematurely closed connection while reading response header from upstream, client: 127.0.0.1, server: , request: "POST /retry/f HTTP/1.1", upstream: "fastcgi://`+closer+`"`)
 }

@@ -1211,10 +1211,29 @@ func (b *reqBody) Read(p []byte) (int, error) {
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.cc.timedOut = true // client_body_timeout
 	case b.limit > 0 && errors.Is(err, h1.ErrBodyTooLarge):
-		err = &http.MaxBytesError{Limit: b.limit}
+		err = &chunkTooLarge{max: http.MaxBytesError{Limit: b.limit}}
+		if c := b.b.Chunked(); c != nil {
+			err.(*chunkTooLarge).read, err.(*chunkTooLarge).size = c.Declared(), c.Refused()
+		}
 	}
 	return n, err
 }
+
+// chunkTooLarge is a chunk that would take a chunked body past
+// client_max_body_size (limitChunked): an *http.MaxBytesError for the
+// handlers, which may log the sizes as nginx does ("client intended to
+// send too large chunked body: 5+5 bytes").
+type chunkTooLarge struct {
+	max        http.MaxBytesError
+	read, size int64 // the body's bytes before the chunk, and the chunk's size
+}
+
+func (e *chunkTooLarge) Error() string { return e.max.Error() }
+func (e *chunkTooLarge) Unwrap() error { return &e.max }
+
+// ChunkTooLarge returns the body's size before the refused chunk and the
+// chunk's size.
+func (e *chunkTooLarge) ChunkTooLarge() (read, size int64) { return e.read, e.size }
 
 // countChunked adds the chunk framing read since the last call to
 // $request_length, which nginx counts with the data, and notes the chunk

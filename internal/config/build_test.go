@@ -226,11 +226,11 @@ func TestSettingsDefaults(t *testing.T) {
 		GRPC: GRPCSettings{ConnectTimeout: time.Minute, ReadTimeout: time.Minute, SendTimeout: time.Minute, NextUpstream: NextError | NextTimeout,
 			BufferSize: 4096, SSL: ProxySSL{VerifyDepth: 1, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true}},
 		FastCGI: FastCGI{ConnectTimeout: time.Minute, SendTimeout: time.Minute, ReadTimeout: time.Minute, BufferSize: 4096,
-			NextUpstream: NextError | NextTimeout, PassRequestHeaders: true, PassRequestBody: true, Buffering: true, StoreAccess: 0o600},
+			NextUpstream: NextError | NextTimeout, PassRequestHeaders: true, PassRequestBody: true, RequestBuffering: true, Buffering: true, StoreAccess: 0o600},
 		SCGI: FastCGI{ConnectTimeout: time.Minute, SendTimeout: time.Minute, ReadTimeout: time.Minute, BufferSize: 4096,
-			NextUpstream: NextError | NextTimeout, PassRequestHeaders: true, PassRequestBody: true, Buffering: true, StoreAccess: 0o600},
+			NextUpstream: NextError | NextTimeout, PassRequestHeaders: true, PassRequestBody: true, RequestBuffering: true, Buffering: true, StoreAccess: 0o600},
 		UWSGI: FastCGI{ConnectTimeout: time.Minute, SendTimeout: time.Minute, ReadTimeout: time.Minute, BufferSize: 4096,
-			NextUpstream: NextError | NextTimeout, PassRequestHeaders: true, PassRequestBody: true, Buffering: true, StoreAccess: 0o600,
+			NextUpstream: NextError | NextTimeout, PassRequestHeaders: true, PassRequestBody: true, RequestBuffering: true, Buffering: true, StoreAccess: 0o600,
 			SSL: ProxySSL{VerifyDepth: 1, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionReuse: true}},
 		Memcached: Memcached{BufferSize: 4096, ConnectTimeout: time.Minute, SendTimeout: time.Minute, ReadTimeout: time.Minute,
 			NextUpstream: NextError | NextTimeout},
@@ -419,6 +419,9 @@ func TestSettingsValues(t *testing.T) {
 		{"buffering", "proxy_buffering off; proxy_request_buffering off;", func(s *Settings) any {
 			return [2]bool{s.ProxyBuffering, s.ProxyRequestBuffering}
 		}, [2]bool{false, false}},
+		{"cgi request buffering", "fastcgi_request_buffering off; scgi_request_buffering off; uwsgi_request_buffering on;", func(s *Settings) any {
+			return [3]bool{s.FastCGI.RequestBuffering, s.SCGI.RequestBuffering, s.UWSGI.RequestBuffering}
+		}, [3]bool{false, false, true}},
 		{"redirect off", "proxy_redirect off;", func(s *Settings) any { return s.ProxyRedirects[0].Off }, true},
 		{"redirect pair", "proxy_redirect http://a/ /;", func(s *Settings) any {
 			r := s.ProxyRedirects[0]

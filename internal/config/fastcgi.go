@@ -58,6 +58,11 @@ type FastCGI struct {
 	// PassRequestHeaders and PassRequestBody are
 	// fastcgi_pass_request_headers and fastcgi_pass_request_body.
 	PassRequestHeaders, PassRequestBody bool
+	// RequestBuffering is fastcgi_request_buffering (scgi_, uwsgi_): on
+	// reads the whole request body before the request goes out; off sends
+	// it to the server as it arrives (for SCGI and uwsgi only a body of a
+	// known length: a chunked one is read first, as nginx does).
+	RequestBuffering bool
 	// Buffering is fastcgi_buffering: off flushes each piece of the
 	// response to the client as it arrives, with no limit_rate or
 	// fastcgi_limit_rate. The application's X-Accel-Buffering turns it
@@ -145,7 +150,7 @@ func defaultFastCGI() FastCGI {
 		ConnectTimeout: 60 * time.Second, SendTimeout: 60 * time.Second, ReadTimeout: 60 * time.Second,
 		BufferSize:         4 << 10,
 		NextUpstream:       NextError | NextTimeout,
-		PassRequestHeaders: true, PassRequestBody: true, Buffering: true,
+		PassRequestHeaders: true, PassRequestBody: true, Buffering: true, RequestBuffering: true,
 		StoreAccess: defaultStoreAccess,
 	}
 }
@@ -218,6 +223,7 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 		flagRule(n("pass_request_headers"), func(s *Settings) *bool { return &field(s).PassRequestHeaders }),
 		flagRule(n("pass_request_body"), func(s *Settings) *bool { return &field(s).PassRequestBody }),
 		flagRule(n("buffering"), func(s *Settings) *bool { return &field(s).Buffering }),
+		flagRule(n("request_buffering"), func(s *Settings) *bool { return &field(s).RequestBuffering }),
 		flagRule(n("force_ranges"), func(s *Settings) *bool { return &field(s).ForceRanges }),
 		{names: []string{n("bind")}, apply: func(b *builder, st *Settings, dirs []*Directive, at *scope) error {
 			scratch := &Settings{}

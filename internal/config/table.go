@@ -664,7 +664,7 @@ var baseSpecs = []spec{
 	{name: "fastcgi_buffer_size", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "fastcgi_buffer_size size;"},
 	{name: "fastcgi_buffers", module: "http_fastcgi", ctx: ctxHSL, args: args2, status: ignored, note: noteBuffers, syntax: "fastcgi_buffers number size;"},
 	{name: "fastcgi_busy_buffers_size", module: "http_fastcgi", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "fastcgi_busy_buffers_size size;"},
-	{name: "fastcgi_request_buffering", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, status: ignored, note: "fulcrum reads the whole request body before it sends a FastCGI request, as nginx does by default", asIs: []string{"on"}, syntax: "fastcgi_request_buffering on | off;"},
+	{name: "fastcgi_request_buffering", module: "http_fastcgi", ctx: ctxHSL, args: argsFlag, syntax: "fastcgi_request_buffering on | off;"},
 
 	// scgi (fastcgi.go: the same shapes as fastcgi's)
 	{name: "scgi_pass", module: "http_scgi", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "scgi_pass address;"},

@@ -1190,6 +1190,7 @@ type reqBody struct {
 	framing  h1.Framing
 	finished bool  // read to its end
 	framed   int64 // chunk framing bytes counted in ci.length so far
+	limit    int64 // limitChunked's cap; 0: none
 }
 
 // errNoContinue is a body read after the final status was decided for a client
@@ -1199,7 +1200,7 @@ var errNoContinue = errors.New("client waits for 100 Continue after the final st
 func (b *reqBody) reset() error {
 	req := &b.cc.req
 	b.framing, b.finished = req.Framing, req.Framing == h1.NoBody || req.ContentLength == 0
-	b.framed, b.cc.ci.chunked = 0, chunkedBody{}
+	b.framed, b.cc.ci.chunked, b.limit = 0, chunkedBody{}, 0
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
@@ -1224,9 +1225,30 @@ func (b *reqBody) Read(p []byte) (int, error) {
 		b.finished = true
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.cc.timedOut = true // client_body_timeout
+	case b.limit > 0 && errors.Is(err, h1.ErrBodyTooLarge):
+		err = &chunkTooLarge{max: http.MaxBytesError{Limit: b.limit}}
+		if c := b.b.Chunked(); c != nil {
+			err.(*chunkTooLarge).read, err.(*chunkTooLarge).size = c.Declared(), c.Refused()
+		}
 	}
 	return n, err
 }
+
+// chunkTooLarge is a chunk that would take a chunked body past
+// client_max_body_size (limitChunked): an *http.MaxBytesError for the
+// handlers, which may log the sizes as nginx does ("client intended to
+// send too large chunked body: 5+5 bytes").
+type chunkTooLarge struct {
+	max        http.MaxBytesError
+	read, size int64 // the body's bytes before the chunk, and the chunk's size
+}
+
+func (e *chunkTooLarge) Error() string { return e.max.Error() }
+func (e *chunkTooLarge) Unwrap() error { return &e.max }
+
+// ChunkTooLarge returns the body's size before the refused chunk and the
+// chunk's size.
+func (e *chunkTooLarge) ChunkTooLarge() (read, size int64) { return e.read, e.size }
 
 // countChunked adds the chunk framing read since the last call to
 // $request_length, which nginx counts with the data, and notes the chunk
@@ -1254,6 +1276,26 @@ func (b *reqBody) sendContinue() error {
 // Close implements io.Closer; the connection decides what happens to unread
 // bytes.
 func (b *reqBody) Close() error { return nil }
+
+// limitChunked caps a chunked body at max bytes at its chunk size lines,
+// as nginx does: a chunk that would go past the limit is refused before its
+// data is read (it never reaches a handler that streams the body), with the
+// *http.MaxBytesError the handlers know.
+func (b *reqBody) limitChunked(max int64) {
+	b.limit = max
+	b.b.LimitChunked(max)
+}
+
+// Buffered returns how many body bytes can be read without waiting: those
+// that came with the head (a length-delimited body's only; 0 while a
+// 100 Continue is still to be sent). The SCGI handler sends them as nginx's
+// preread part with scgi_request_buffering off.
+func (b *reqBody) Buffered() int {
+	if b.expect {
+		return 0
+	}
+	return b.b.Buffered()
+}
 
 // done reports whether the body was read to its end, so the next request
 // starts at the right byte.

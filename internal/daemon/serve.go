@@ -620,6 +620,9 @@ func bodyWithinLimit(rec *recorder, r *http.Request, set *config.Settings) bool 
 		return false
 	}
 	if r.ContentLength < 0 && r.Body != nil {
+		if b, ok := r.Body.(*reqBody); ok {
+			b.limitChunked(limit) // at the chunk size lines, as nginx
+		}
 		r.Body = http.MaxBytesReader(rec, r.Body, limit)
 	}
 	return true
@@ -712,6 +715,15 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 }
 
 func (b *deadlineBody) Close() error { return b.rc.Close() }
+
+// Buffered passes on the body's count of bytes readable without waiting
+// (reqBody.Buffered); 0 when it keeps none.
+func (b *deadlineBody) Buffered() int {
+	if bb, ok := b.rc.(interface{ Buffered() int }); ok {
+		return bb.Buffered()
+	}
+	return 0
+}
 
 // recorder records the status and body size for logs and $status, and adds the
 // Server header and add_header fields to every response.

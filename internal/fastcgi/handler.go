@@ -288,6 +288,9 @@ type request struct {
 	ctx    context.Context
 	params []byte
 	body   []byte
+	// stream is the body sent as it arrives (fastcgi_request_buffering
+	// off); nil when body holds it whole.
+	stream *streamBody
 	start  time.Time
 	at     *balancer.Attempt
 	// target is where the request goes and idle its kept connections
@@ -372,7 +375,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 // answers the error.
 func (h *Handler) serve(req *request) {
 	w, r, st := req.w, req.r, req.st
-	if h.set.PassRequestBody && r.Body != nil && r.Body != http.NoBody {
+	switch {
+	case !h.set.PassRequestBody || r.Body == nil || r.Body == http.NoBody:
+	case h.streams(r):
+		req.stream = &streamBody{r: r.Body}
+	default:
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			fail(w, bodyErrorStatus(r, err))
@@ -410,6 +417,10 @@ func (h *Handler) serve(req *request) {
 	}
 	if f.status == 0 { // the client went away
 		st.Status = 499
+		return
+	}
+	if f.body { // the client's streaming body failed
+		fail(w, f.status)
 		return
 	}
 	if req.stale != nil && (h.cache.Set.UseStale&f.cond != 0 || req.staleError) {

@@ -29,7 +29,7 @@ func settings() config.FastCGI {
 	return config.FastCGI{
 		ConnectTimeout: 2 * time.Second, SendTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second,
 		BufferSize:   maxHead,
-		NextUpstream: config.NextError | config.NextTimeout, PassRequestHeaders: true, PassRequestBody: true, Buffering: true,
+		NextUpstream: config.NextError | config.NextTimeout, PassRequestHeaders: true, PassRequestBody: true, RequestBuffering: true, Buffering: true,
 		Params: []config.FastCGIParam{
 			{Name: "REQUEST_METHOD", Value: "$request_method"},
 			{Name: "REQUEST_URI", Value: "$request_uri"},

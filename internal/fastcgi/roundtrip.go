@@ -30,6 +30,9 @@ type failure struct {
 	// crit says the attempt's line is logged at crit, not error
 	// (errlog.ConnectFailed).
 	crit bool
+	// body says the client's streaming body failed (status is then its
+	// 413, 408 or 400): the request ends, with no retry.
+	body bool
 }
 
 // roundTrip tries servers in the balancer's order until one answers or the
@@ -100,7 +103,13 @@ func (h *Handler) noServer(req *request, err error) *failure {
 // attempt (whose server was released already).
 func (h *Handler) mayRetry(req *request, f *failure) bool {
 	switch {
+	case f.body:
+		return false
 	case !h.set.NextUpstream.Allows(f.cond, f.sent, req.r.Method):
+		return false
+	case f.sent && req.stream != nil:
+		// nginx's ngx_http_upstream_next: once a request whose body is not
+		// buffered went out, it is not sent again.
 		return false
 	case req.at.Tries() <= 0:
 		return false
@@ -142,10 +151,17 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		}
 		// An idle connection the server had closed is tried again once on
 		// a fresh one, without counting a failure.
-		if err == nil || x == nil || !x.reused || x.bytesIn() > 0 {
+		if err == nil || x == nil || !x.reused || x.bytesIn() > 0 || req.stream != nil && req.stream.read {
 			break
 		}
 		x.conn.Close()
+	}
+	if err != nil && isBodyError(err) {
+		if x != nil {
+			x.conn.Close()
+			a.BytesSent = x.out
+		}
+		return h.bodyFailed(req, a, err, start)
 	}
 	if err != nil {
 		if x != nil {
@@ -202,7 +218,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 // still held, so it must leave another one.
 func (h *Handler) mayRetryAfter(req *request, f *failure) bool {
 	mask := h.set.NextUpstream
-	if !config.Idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0 {
+	if !config.Idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0 || req.stream != nil {
 		return false
 	}
 	return h.set.NextUpstreamTimeout == 0 || f.end.Sub(req.start) < h.set.NextUpstreamTimeout
@@ -237,13 +253,15 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 	x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
 	cw := &countWriter{w: x.conn}
 	bw := bufio.NewWriterSize(cw, 16<<10)
+	if req.stream != nil {
+		return h.sendStreaming(req, x, bw, cw)
+	}
 	switch h.proto {
 	case SCGI:
 		writeSCGI(bw, req.params, len(req.body))
 		bw.Write(req.body)
 	case UWSGI:
-		bw.Write([]byte{byte(h.set.Modifier1), byte(len(req.params)), byte(len(req.params) >> 8), byte(h.set.Modifier2)})
-		bw.Write(req.params)
+		writeUWSGIHead(bw, h.set, req.params)
 		bw.Write(req.body)
 	default:
 		writeBegin(bw, h.set.KeepConn)
@@ -259,6 +277,47 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 		return nil, &sendError{err}
 	}
 	return x, nil
+}
+
+// writeUWSGIHead writes a uwsgi packet's header and its variables.
+func writeUWSGIHead(bw *bufio.Writer, set *config.FastCGI, params []byte) {
+	bw.Write([]byte{byte(set.Modifier1), byte(len(params)), byte(len(params) >> 8), byte(set.Modifier2)})
+	bw.Write(params)
+}
+
+// sendStreaming is send for a body that streams: the head goes out at once
+// (an SCGI one with the body bytes that came with the request's head,
+// nginx's preread part), then the body as it arrives. On an error the
+// exchange is returned too, for its byte count; the caller closes it.
+func (h *Handler) sendStreaming(req *request, x *exchange, bw *bufio.Writer, cw *countWriter) (*exchange, error) {
+	var err error
+	switch h.proto {
+	case SCGI:
+		var pre []byte
+		if pre, err = req.stream.preread(); err == nil {
+			writeSCGI(bw, req.params, len(pre))
+			bw.Write(pre)
+		}
+	case UWSGI:
+		writeUWSGIHead(bw, h.set, req.params)
+	default:
+		writeBegin(bw, h.set.KeepConn)
+		writeStream(bw, typeParams, req.params)
+		writeRecord(bw, typeParams, nil)
+	}
+	if err == nil {
+		if err = bw.Flush(); err != nil {
+			err = sendFailed(err)
+		}
+	}
+	if err == nil {
+		err = h.sendStream(req, x, bw)
+	}
+	x.out = cw.n
+	if err == errServerStopped {
+		return x, nil // the response head, or the reason there is none
+	}
+	return x, err
 }
 
 // bytesIn is how many bytes the attempt read from its connection.

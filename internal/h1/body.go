@@ -223,6 +223,27 @@ func (b *Body) Remaining() int64 {
 	return -1
 }
 
+// LimitChunked caps a chunked body at max bytes (client_max_body_size, known
+// only once the location is), checked as nginx checks it: at each chunk's
+// size line, before any of that chunk's data is read (ErrBodyTooLarge). It
+// does nothing for other framings or a max <= 0.
+func (b *Body) LimitChunked(max int64) {
+	if b.framing == ChunkedBody && max > 0 {
+		b.chunked.lim.MaxBytes = max
+	}
+}
+
+// Buffered returns how many bytes of a length-delimited body are already in
+// the reader's buffer, readable without waiting (nginx's preread part of a
+// body, which arrived with the head); 0 for other framings and after an
+// error.
+func (b *Body) Buffered() int {
+	if b.framing != LengthBody || b.length.err != nil || b.length.br == nil {
+		return 0
+	}
+	return int(min(int64(b.length.br.Buffered()), b.length.left))
+}
+
 // Done reports whether the body has been read completely and without error,
 // which a keep-alive connection needs before its next message. For an
 // upstream connection also check that br holds no further bytes: a backend

@@ -282,3 +282,37 @@ func TestChunkedFraming(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyLimitChunkedAndBuffered: LimitChunked caps a chunked body set up
+// without a limit at the size line of the chunk that goes past it (none of
+// that chunk's data is read, as nginx's client_max_body_size check), and
+// Buffered counts the bytes of a length-delimited body already in the
+// buffer, never more than the body's rest.
+func TestBodyLimitChunkedAndBuffered(t *testing.T) {
+	var b Body
+	if err := b.Reset(bufio.NewReader(strings.NewReader("5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n")), ChunkedBody, -1, BodyLimits{}); err != nil {
+		t.Fatal(err)
+	}
+	b.LimitChunked(8)
+	var out bytes.Buffer
+	if _, err := io.Copy(&out, &b); out.String() != "hello" || err != ErrBodyTooLarge {
+		t.Fatalf("chunked limited to 8: %q %v, want %q %v", out.String(), err, "hello", ErrBodyTooLarge)
+	}
+	if b.Buffered() != 0 {
+		t.Fatalf("Buffered of a chunked body: %d", b.Buffered())
+	}
+	br := bufio.NewReader(strings.NewReader("helloworld and the next request"))
+	br.Peek(1) // fill the buffer, as a head read does
+	if err := b.Reset(br, LengthBody, 10, BodyLimits{}); err != nil {
+		t.Fatal(err)
+	}
+	b.LimitChunked(4) // not chunked: no effect
+	for _, step := range []struct{ want, read int }{{10, 3}, {7, 7}, {0, 0}} {
+		if got := b.Buffered(); got != step.want {
+			t.Fatalf("Buffered %d, want %d", got, step.want)
+		}
+		if _, err := io.ReadFull(&b, make([]byte, step.read)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

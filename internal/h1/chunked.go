@@ -34,6 +34,7 @@ type ChunkedReader struct {
 	state    chunkState
 	left     int64   // data bytes left in the current chunk
 	total    int64   // data bytes read so far
+	refused  int64   // the size of the chunk refused for MaxBytes (Refused)
 	framing  int64   // bytes of chunk-size lines, data CRLFs and trailer section consumed
 	ext      int     // extension bytes so far
 	err      error   // sticky; io.EOF after a complete body
@@ -74,6 +75,11 @@ func (c *ChunkedReader) Framing() int64 { return c.framing }
 // Declared returns the sum of the chunk sizes read so far, the data of a
 // chunk counted once its size line was read.
 func (c *ChunkedReader) Declared() int64 { return c.total }
+
+// Refused returns the size of the chunk whose size line took the body past
+// BodyLimits.MaxBytes (ErrBodyTooLarge), 0 when none did: nginx logs it
+// with Declared ("too large chunked body: 5+5 bytes").
+func (c *ChunkedReader) Refused() int64 { return c.refused }
 
 // Read decodes body data into p. It returns io.EOF after the trailer section
 // of a complete body. Once it has some data it returns rather than block for
@@ -219,6 +225,7 @@ func (c *ChunkedReader) readSize() error {
 		return nil
 	}
 	if size > c.lim.MaxBytes-c.total {
+		c.refused = size
 		return ErrBodyTooLarge
 	}
 	c.total += size

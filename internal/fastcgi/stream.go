@@ -1,0 +1,177 @@
+package fastcgi
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// streamChunk is the most body bytes one read takes from the client, and so
+// the most one STDIN record carries, while a body streams: nginx's
+// client_body_buffer_size default (16k on 64-bit systems), the buffer its
+// unbuffered reads fill.
+const streamChunk = 16 << 10
+
+// streamBody is a request body sent to the server as it arrives
+// (fastcgi_request_buffering off), read once: nginx's
+// request_body_no_buffering.
+type streamBody struct {
+	r io.Reader
+	// read says an attempt took bytes from r, so no other attempt can send
+	// the body whole again.
+	read bool
+	// err is the client's read error that ended the body (too large,
+	// timed out, malformed, gone), which ends the request.
+	err error
+	buf []byte
+}
+
+// streams reports whether the request's body goes to the server as it
+// arrives: with *_request_buffering off, for FastCGI any body, for SCGI
+// and uwsgi only one of a known length (nginx's ngx_http_scgi_handler and
+// ngx_http_uwsgi_handler keep buffering a chunked body, whose
+// CONTENT_LENGTH they must send first).
+func (h *Handler) streams(r *http.Request) bool {
+	return !h.set.RequestBuffering && (h.proto == FastCGI || r.ContentLength > 0)
+}
+
+// Read reads from the client's body, keeping its error.
+func (s *streamBody) Read(p []byte) (int, error) {
+	s.read = true
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// preread reads the body bytes that are already in the connection's buffer
+// (those that came with the head), without waiting: nginx sends them with
+// an SCGI request's head, and only their number as its CONTENT_LENGTH
+// (nginx 1.22.1 sends "5" for a 10-byte body of which 5 came with the
+// head, then the other 5 as they arrive). A body reader that cannot tell
+// gives none.
+func (s *streamBody) preread() ([]byte, error) {
+	b, ok := s.r.(interface{ Buffered() int })
+	if !ok {
+		return nil, nil
+	}
+	n := b.Buffered()
+	if n == 0 {
+		return nil, nil
+	}
+	p := make([]byte, n)
+	n, err := io.ReadFull(s, p)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil
+	}
+	if err != nil {
+		return nil, &clientBodyError{err}
+	}
+	return p[:n], nil
+}
+
+// clientBodyError is the client's body failing while it streams to the
+// server: it ends the request with the body's status (413, 408, 400, 499),
+// as nginx's ngx_http_read_unbuffered_request_body, and is no failure of
+// the server.
+type clientBodyError struct{ err error }
+
+func (e *clientBodyError) Error() string { return "reading client request body: " + e.err.Error() }
+func (e *clientBodyError) Unwrap() error { return e.err }
+
+// sendStream sends the rest of a streaming body after the request's head
+// went out: each piece as it arrives, flushed at once (one STDIN record per
+// piece for FastCGI, ended by an empty one), with fastcgi_send_timeout
+// between two writes.
+func (h *Handler) sendStream(req *request, x *exchange, bw *bufio.Writer) error {
+	s := req.stream
+	if s.buf == nil {
+		s.buf = make([]byte, streamChunk)
+	}
+	for {
+		n, rerr := s.Read(s.buf)
+		if n > 0 {
+			if h.proto == FastCGI {
+				writeRecord(bw, typeStdin, s.buf[:n])
+			} else {
+				bw.Write(s.buf[:n])
+			}
+		}
+		if rerr == io.EOF && h.proto == FastCGI {
+			writeRecord(bw, typeStdin, nil)
+		}
+		if n > 0 || rerr == io.EOF {
+			x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
+			if err := bw.Flush(); err != nil {
+				return sendFailed(err)
+			}
+		}
+		switch {
+		case rerr == io.EOF:
+			return nil
+		case rerr != nil:
+			return &clientBodyError{rerr}
+		}
+	}
+}
+
+// errServerStopped is a write to the server that failed, other than by
+// send_timeout, while the body streamed: the server closed or reset the
+// connection. nginx notices that on the read side first, so the attempt
+// goes on to read the response head, which may have come (an application
+// that answers before the body's end) or ends with "upstream prematurely
+// closed connection while reading response header from upstream" (nginx
+// 1.22.1, a FastCGI server that closed after the first 5 bytes of a
+// 10-byte body).
+var errServerStopped = errors.New("server stopped reading the request body")
+
+// sendFailed classifies a failed write of a streaming body: a timeout is
+// a send error, another failure errServerStopped.
+func sendFailed(err error) error {
+	if errlog.IsTimeout(err) {
+		return &sendError{err}
+	}
+	return errServerStopped
+}
+
+// bodyFailed ends an attempt whose client body failed while it streamed:
+// the server is released without a failure (nginx logs no status for it,
+// "-"), and the request is answered with the body's status.
+func (h *Handler) bodyFailed(req *request, a *vars.Attempt, err error, start time.Time) *failure {
+	end := h.now()
+	a.ResponseTime = end.Sub(start)
+	var chunk chunkTooLarge
+	if errors.As(err, &chunk) {
+		read, size := chunk.ChunkTooLarge()
+		h.log.LogRequest(errlog.Error, req.logRequest(),
+			fmt.Sprintf("client intended to send too large chunked body: %d+%d bytes while %s", read, size, errlog.ActionSend))
+	}
+	h.release(req, req.at.Server(), a, 0, upstream.Neutral, end, errlog.ActionSend)
+	status := bodyErrorStatus(req.r, err)
+	if status == 499 {
+		return &failure{end: end}
+	}
+	return &failure{status: status, end: end, body: true}
+}
+
+// chunkTooLarge is a body error that tells the sizes nginx logs for a
+// chunk past client_max_body_size: the body's bytes before it, and its
+// size (the daemon's engine gives it).
+type chunkTooLarge interface {
+	error
+	ChunkTooLarge() (read, size int64)
+}
+
+// isBodyError reports whether err is the client's body failing.
+func isBodyError(err error) bool {
+	var be *clientBodyError
+	return errors.As(err, &be)
+}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"fulcrum/internal/config"
@@ -123,11 +124,22 @@ func (c *Client) SessionReuse() bool { return c.reuse }
 // It returns the *tls.Conn over conn. conn is closed when the handshake
 // fails; the error is then a *HandshakeError.
 func (c *Client) Handshake(ctx context.Context, conn net.Conn, name string, timeout time.Duration, sessions tls.ClientSessionCache) (net.Conn, error) {
+	if name == "" {
+		name = c.name
+	}
+	return c.HandshakeNamed(ctx, conn, name, timeout, sessions)
+}
+
+// HandshakeNamed is Handshake with name as the handshake's name even when
+// it is empty: a proxy_ssl_name with variables whose value is empty sends
+// no SNI and, with proxy_ssl_verify, matches no certificate, as in nginx
+// (its log says: upstream SSL certificate does not match "").
+func (c *Client) HandshakeNamed(ctx context.Context, conn net.Conn, name string, timeout time.Duration, sessions tls.ClientSessionCache) (net.Conn, error) {
 	cfg := c.cfg
-	if (name != "" && name != c.name) || (c.reuse && sessions != nil) {
+	if name != c.name || (c.reuse && sessions != nil) {
 		cfg = cfg.Clone()
 	}
-	if name != "" && name != c.name {
+	if name != c.name {
 		if c.sni {
 			cfg.ServerName = name
 		}
@@ -148,6 +160,22 @@ func (c *Client) Handshake(ctx context.Context, conn net.Conn, name string, time
 	}
 	_ = conn.SetDeadline(time.Time{}) // the exchange sets its own, lazily, from none
 	return tc, nil
+}
+
+// NameWithoutPort drops a ":port" from a TLS name, as nginx does with
+// proxy_ssl_name's value (which may come from $proxy_host or $http_host);
+// a bracketed IPv6 address keeps its brackets.
+func NameWithoutPort(name string) string {
+	from := 0
+	if strings.HasPrefix(name, "[") {
+		if end := strings.IndexByte(name, ']'); end >= 0 {
+			from = end
+		}
+	}
+	if i := strings.IndexByte(name[from:], ':'); i >= 0 {
+		return name[:from+i]
+	}
+	return name
 }
 
 // HandshakeError is a failed TLS handshake with an upstream server. Err is
@@ -171,14 +199,17 @@ func (e *HandshakeError) Reason() string {
 // VerifyError is an upstream certificate that failed proxy_ssl_verify.
 type VerifyError struct {
 	Err error
-	// Name is set when the certificate does not match it.
-	Name string
+	// Name is set, and Mismatch true, when the certificate does not match
+	// it (an empty name, from a proxy_ssl_name with variables, matches
+	// none).
+	Name     string
+	Mismatch bool
 	// sent is the number of certificates the server sent.
 	sent int
 }
 
 func (e *VerifyError) Error() string {
-	if e.Name != "" {
+	if e.Mismatch {
 		return fmt.Sprintf("upstream SSL certificate does not match \"%s\"", e.Name)
 	}
 	return fmt.Sprintf("upstream SSL certificate verify error: (%s)", opensslVerifyReason(e.Err, e.sent))
@@ -221,7 +252,7 @@ func (v *chainCheck) verifier(name string) func(tls.ConnectionState) error {
 			return &VerifyError{Err: revokedError(code)}
 		}
 		if err := leaf.VerifyHostname(name); err != nil {
-			return &VerifyError{Err: err, Name: name}
+			return &VerifyError{Err: err, Name: name, Mismatch: true}
 		}
 		return nil
 	}
@@ -279,6 +310,13 @@ type keyedCache struct {
 // upstream share.
 func PerServer(cache tls.ClientSessionCache, addr string) tls.ClientSessionCache {
 	return keyedCache{cache: cache, prefix: addr + "|"}
+}
+
+// PerName returns a view of cache whose sessions are those made for the
+// TLS name given only: with a proxy_ssl_name with variables, a session
+// made for one name is not offered for another, with or without SNI.
+func PerName(cache tls.ClientSessionCache, name string) tls.ClientSessionCache {
+	return keyedCache{cache: cache, prefix: "name=" + name + "|"}
 }
 
 func (k keyedCache) Get(key string) (*tls.ClientSessionState, bool) {

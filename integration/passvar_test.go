@@ -138,9 +138,13 @@ http {
 // a scheme that comes from the variable over TLS (the address as
 // :authority), and nginx's answers to values that are no address: no
 // port (500), a URI part (500, "invalid host") and a name without a
-// resolver (502).
+// resolver (502). A "unix:/path" value is a UNIX socket, with the whole
+// rest as its path (ngx_parse_url without a URI part: a trailing ':' is
+// part of the path, and such a socket is missing, a 502 logged at crit)
+// and "localhost" as :authority.
 func TestGRPCPassVariables(t *testing.T) {
 	h2c := testutil.H2CBackend(t, grpcNamed("h2c"))
+	sock := unixH2CBackend(t, grpcNamed("unix"))
 	s := httptest.NewUnstartedServer(grpcNamed("tls"))
 	s.EnableHTTP2 = true
 	s.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
@@ -159,9 +163,11 @@ http {
         location /noport/ { set $t 127.0.0.1; grpc_pass $t; }
         location /uri/ { set $t %[1]s/x; grpc_pass grpc://$t; }
         location /name/ { set $t grpc.test:50051; grpc_pass $t; }
+        location /unix/ { set $t unix:%[3]s; grpc_pass grpc://$t; }
+        location /unixcolon/ { set $t unix:%[3]s:; grpc_pass $t; }
     }
 }
-`, h2c, tlsAddr), 1)
+`, h2c, tlsAddr, sock), 1)
 	addr := in.listening()[0]
 	tests := []struct {
 		path, want string
@@ -174,6 +180,8 @@ http {
 		{"/noport/e", "", 500},
 		{"/uri/f", "", 500},
 		{"/name/g", "", 502},
+		{"/unix/h", "unix:localhost:/unix/h", 200},
+		{"/unixcolon/i", "", 502},
 	}
 	for _, tt := range tests {
 		code, msg, _ := grpcUnary(t, addr, tt.path)
@@ -188,6 +196,24 @@ http {
 	} {
 		waitFor(t, "the log line "+line, func() bool { return in.logged("[error] ") && in.logged(line) })
 	}
+	line := `connect() to unix:` + sock + `: failed (2: No such file or directory) while connecting to upstream`
+	waitFor(t, "the log line "+line, func() bool { return in.logged("[crit] ") && in.logged(line) })
+}
+
+// unixH2CBackend serves h with HTTP/2 without TLS on a UNIX socket in a
+// directory of its own, and returns the socket's path.
+func unixH2CBackend(t *testing.T, h http.Handler) string {
+	t.Helper()
+	sock := t.TempDir() + "/h2c.sock"
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, Protocols: new(http.Protocols)}
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return sock
 }
 
 // grpcNamed is a gRPC-style handler that answers each call with one

@@ -2,12 +2,14 @@ package integration
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	stdlog "log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -226,4 +228,71 @@ func grpcNamed(name string) http.Handler {
 		w.Write(testutil.GRPCFrame(name + ":" + r.Host + ":" + r.URL.Path))
 		w.Header().Set("Grpc-Status", "0")
 	})
+}
+
+// TestGRPCSSLNameVariables runs the binary with a grpc_ssl_name with
+// variables: it is evaluated per request, without its port, for SNI and
+// for grpc_ssl_verify, with grpc_pass grpcs:// to an address and with
+// variables, as nginx's upstream code (ngx_http_upstream_ssl_name, which
+// proxy_ssl_name shares: recorded with proxy_pass) does: an empty value
+// sends no SNI and a name the certificate lacks is a 502 with nginx's line.
+func TestGRPCSSLNameVariables(t *testing.T) {
+	ca := testutil.NewCA(t, "grpc CA")
+	certPEM, keyPEM := ca.Issue(t, testutil.Leaf{DNSNames: []string{"a.test"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Trailer", "Grpc-Status")
+		w.Write(testutil.GRPCFrame("sni=" + r.TLS.ServerName))
+		w.Header().Set("Grpc-Status", "0")
+	}))
+	s.EnableHTTP2 = true
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	s.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // refused handshakes are expected
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	caFile := t.TempDir() + "/ca.pem"
+	if err := os.WriteFile(caFile, ca.PEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := startFulcrum(t, fmt.Sprintf(`events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0 http2;
+        grpc_ssl_name $arg_n;
+        location /n/ { grpc_ssl_server_name on; grpc_pass grpcs://%[1]s; }
+        location /d/ { set $t %[1]s; grpc_ssl_server_name on; grpc_pass grpcs://$t; }
+        location /v/ { grpc_ssl_verify on; grpc_ssl_trusted_certificate %[2]s; grpc_pass grpcs://%[1]s; }
+    }
+}
+`, s.Listener.Addr().String(), caFile), 1)
+	addr := in.listening()[0]
+	tests := []struct {
+		path, want string
+		code       int
+	}{
+		{"/n/a?n=a.test", "sni=a.test", 200},
+		{"/n/b?n=b.test:8443", "sni=b.test", 200},
+		{"/n/c?n=", "sni=", 200},
+		{"/n/d?n=a.test", "sni=a.test", 200},
+		{"/d/e?n=c.test", "sni=c.test", 200},
+		{"/v/f?n=a.test", "sni=", 200},
+		{"/v/g?n=b.test", "", 502},
+		{"/v/h?n=", "", 502},
+	}
+	for _, tt := range tests {
+		code, msg, _ := grpcUnary(t, addr, tt.path)
+		if code != tt.code || msg != tt.want {
+			t.Errorf("%s: %d %q, want %d %q", tt.path, code, msg, tt.code, tt.want)
+		}
+	}
+	for _, line := range []string{`upstream SSL certificate does not match "b.test" while SSL handshaking to upstream`,
+		`upstream SSL certificate does not match "" while SSL handshaking to upstream`} {
+		waitFor(t, "the log line "+line, func() bool { return in.logged("[error] ") && in.logged(line) })
+	}
 }

@@ -24,8 +24,9 @@ type ProxySSL struct {
 	Name string
 	// NameTemplate is proxy_ssl_name's value when it has variables other
 	// than $proxy_host alone ("$host", "$arg_n.example"), which package
-	// proxy (or fastcgi for uwsgi_ssl_name) compiles and evaluates per
-	// request; Name is then empty. NamePos is where the directive is
+	// proxy (for proxy_ssl_name and grpc_ssl_name) or fastcgi (for
+	// uwsgi_ssl_name) compiles and evaluates per request; Name is then
+	// empty. NamePos is where the directive is
 	// written, for errors about its variables.
 	NameTemplate string
 	NamePos      Pos
@@ -82,9 +83,6 @@ func applyProxySSLName(_ *builder, st *Settings, dirs []*Directive, _ *scope) er
 	st.ProxySSL.Name, st.ProxySSL.NameTemplate, st.ProxySSL.NamePos = "", "", Pos{}
 	switch {
 	case name == "$proxy_host":
-	case strings.Contains(name, "$") && d.Name == "grpc_ssl_name":
-		return hintf(d.Pos, "write the name itself, or leave grpc_ssl_name out to use the grpc_pass host",
-			`fulcrum does not support variables in "grpc_ssl_name" yet`)
 	case strings.Contains(name, "$"):
 		st.ProxySSL.NameTemplate, st.ProxySSL.NamePos = name, d.Pos
 	default:

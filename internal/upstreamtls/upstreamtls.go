@@ -42,8 +42,8 @@ type Client struct {
 	// key is a description of the settings and of the files they loaded
 	// (config.ProxySSL.Identity): equal across reloads that keep them,
 	// different when a reload read a changed certificate, trust or
-	// revocation file.
-	key string
+	// revocation file. ident is the settings' part of it.
+	key, ident string
 }
 
 // chainCheck is what proxy_ssl_verify checks a chain against.
@@ -60,8 +60,8 @@ func New(s config.ProxySSL, host string) *Client {
 	if name == "" {
 		name = host
 	}
-	c := &Client{name: name, sni: s.ServerName, reuse: s.SessionReuse,
-		key: "https name=" + name + " " + s.Identity()}
+	c := &Client{name: name, sni: s.ServerName, reuse: s.SessionReuse, ident: s.Identity()}
+	c.key = clientKey(name, c.ident)
 	c.cfg = &tls.Config{
 		MinVersion:   s.MinVersion,
 		MaxVersion:   s.MaxVersion,
@@ -89,6 +89,25 @@ func New(s config.ProxySSL, host string) *Client {
 		c.cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return pair, nil }
 	}
 	return c
+}
+
+// clientKey is the Key of a client with name and settings ident.
+func clientKey(name, ident string) string { return "https name=" + name + " " + ident }
+
+// WithName returns a copy of c whose handshakes use name, even when empty
+// (as HandshakeNamed): the client of one value of a grpc_ssl_name with
+// variables.
+func (c *Client) WithName(name string) *Client {
+	d := *c
+	d.name, d.key = name, clientKey(name, c.ident)
+	d.cfg = c.cfg.Clone()
+	if c.sni {
+		d.cfg.ServerName = name
+	}
+	if c.verify != nil {
+		d.cfg.VerifyConnection = c.verify.verifier(name)
+	}
+	return &d
 }
 
 // WithALPN returns a copy of c that offers protos with ALPN (grpc_pass

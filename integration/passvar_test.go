@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -294,5 +295,40 @@ http {
 	for _, line := range []string{`upstream SSL certificate does not match "b.test" while SSL handshaking to upstream`,
 		`upstream SSL certificate does not match "" while SSL handshaking to upstream`} {
 		waitFor(t, "the log line "+line, func() bool { return in.logged("[error] ") && in.logged(line) })
+	}
+}
+
+// TestSSLNameVariablesConfigTest: fulcrum -t takes proxy_ssl_name,
+// grpc_ssl_name and uwsgi_ssl_name with variables, and refuses an unknown
+// variable in them with nginx's words (nginx -t: unknown "nope" variable)
+// and the directive's own file and line.
+func TestSSLNameVariablesConfigTest(t *testing.T) {
+	tests := []struct {
+		name, pass, directive, emerg string
+	}{
+		{"proxy", "proxy_pass https://127.0.0.1:9;", "proxy_ssl_name $host;", ""},
+		{"grpc", "grpc_pass grpcs://127.0.0.1:9;", "grpc_ssl_name $http_x_name;", ""},
+		{"uwsgi", "uwsgi_pass suwsgi://127.0.0.1:9;", "uwsgi_ssl_name $arg_n.test;", ""},
+		{"proxy unknown", "proxy_pass https://127.0.0.1:9;", "proxy_ssl_name $nope;", `unknown "nope" variable in %s/fulcrum.conf:7`},
+		{"grpc unknown", "grpc_pass grpcs://127.0.0.1:9;", "grpc_ssl_name $nope;", `unknown "nope" variable in %s/fulcrum.conf:7`},
+		{"uwsgi unknown", "uwsgi_pass suwsgi://127.0.0.1:9;", "uwsgi_ssl_name $nope;", `unknown "nope" variable in %s/fulcrum.conf:7`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			conf := "events {}\nhttp {\n    server {\n        listen 127.0.0.1:0;\n        location / {\n            " + tt.pass + "\n            " + tt.directive + "\n        }\n    }\n}\n"
+			dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": conf})
+			r := runFulcrum(t, "-t", "-c", filepath.Join(dir, "fulcrum.conf"))
+			if tt.emerg == "" {
+				if r.code != 0 {
+					t.Errorf("exit %d, stderr %q; want 0", r.code, r.stderr)
+				}
+				return
+			}
+			want := "fulcrum: [emerg] " + strings.ReplaceAll(tt.emerg, "%s", dir) + "\n"
+			if r.code != 1 || !strings.Contains(r.stderr, want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
+			}
+		})
 	}
 }

@@ -241,7 +241,7 @@ func New(o Options) (*Handler, error) {
 		h.sessions = newSessions(h.tls, h.dynTLS)
 		if t := set.SSL.NameTemplate; t != "" {
 			if h.sslName, err = o.Compiler.Compile(t); err != nil {
-				return nil, fmt.Errorf("%w in %s", err, set.SSL.NamePos)
+				return nil, &config.Error{Pos: set.SSL.NamePos, Msg: err.Error()}
 			}
 		}
 	}

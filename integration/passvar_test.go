@@ -2,12 +2,15 @@ package integration
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	stdlog "log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -138,9 +141,13 @@ http {
 // a scheme that comes from the variable over TLS (the address as
 // :authority), and nginx's answers to values that are no address: no
 // port (500), a URI part (500, "invalid host") and a name without a
-// resolver (502).
+// resolver (502). A "unix:/path" value is a UNIX socket, with the whole
+// rest as its path (ngx_parse_url without a URI part: a trailing ':' is
+// part of the path, and such a socket is missing, a 502 logged at crit)
+// and "localhost" as :authority.
 func TestGRPCPassVariables(t *testing.T) {
 	h2c := testutil.H2CBackend(t, grpcNamed("h2c"))
+	sock := unixH2CBackend(t, grpcNamed("unix"))
 	s := httptest.NewUnstartedServer(grpcNamed("tls"))
 	s.EnableHTTP2 = true
 	s.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
@@ -159,9 +166,11 @@ http {
         location /noport/ { set $t 127.0.0.1; grpc_pass $t; }
         location /uri/ { set $t %[1]s/x; grpc_pass grpc://$t; }
         location /name/ { set $t grpc.test:50051; grpc_pass $t; }
+        location /unix/ { set $t unix:%[3]s; grpc_pass grpc://$t; }
+        location /unixcolon/ { set $t unix:%[3]s:; grpc_pass $t; }
     }
 }
-`, h2c, tlsAddr), 1)
+`, h2c, tlsAddr, sock), 1)
 	addr := in.listening()[0]
 	tests := []struct {
 		path, want string
@@ -174,6 +183,8 @@ http {
 		{"/noport/e", "", 500},
 		{"/uri/f", "", 500},
 		{"/name/g", "", 502},
+		{"/unix/h", "unix:localhost:/unix/h", 200},
+		{"/unixcolon/i", "", 502},
 	}
 	for _, tt := range tests {
 		code, msg, _ := grpcUnary(t, addr, tt.path)
@@ -188,6 +199,24 @@ http {
 	} {
 		waitFor(t, "the log line "+line, func() bool { return in.logged("[error] ") && in.logged(line) })
 	}
+	line := `connect() to unix:` + sock + `: failed (2: No such file or directory) while connecting to upstream`
+	waitFor(t, "the log line "+line, func() bool { return in.logged("[crit] ") && in.logged(line) })
+}
+
+// unixH2CBackend serves h with HTTP/2 without TLS on a UNIX socket in a
+// directory of its own, and returns the socket's path.
+func unixH2CBackend(t *testing.T, h http.Handler) string {
+	t.Helper()
+	sock := t.TempDir() + "/h2c.sock"
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, Protocols: new(http.Protocols)}
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return sock
 }
 
 // grpcNamed is a gRPC-style handler that answers each call with one
@@ -200,4 +229,106 @@ func grpcNamed(name string) http.Handler {
 		w.Write(testutil.GRPCFrame(name + ":" + r.Host + ":" + r.URL.Path))
 		w.Header().Set("Grpc-Status", "0")
 	})
+}
+
+// TestGRPCSSLNameVariables runs the binary with a grpc_ssl_name with
+// variables: it is evaluated per request, without its port, for SNI and
+// for grpc_ssl_verify, with grpc_pass grpcs:// to an address and with
+// variables, as nginx's upstream code (ngx_http_upstream_ssl_name, which
+// proxy_ssl_name shares: recorded with proxy_pass) does: an empty value
+// sends no SNI and a name the certificate lacks is a 502 with nginx's line.
+func TestGRPCSSLNameVariables(t *testing.T) {
+	ca := testutil.NewCA(t, "grpc CA")
+	certPEM, keyPEM := ca.Issue(t, testutil.Leaf{DNSNames: []string{"a.test"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Trailer", "Grpc-Status")
+		w.Write(testutil.GRPCFrame("sni=" + r.TLS.ServerName))
+		w.Header().Set("Grpc-Status", "0")
+	}))
+	s.EnableHTTP2 = true
+	s.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	s.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // refused handshakes are expected
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	caFile := t.TempDir() + "/ca.pem"
+	if err := os.WriteFile(caFile, ca.PEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := startFulcrum(t, fmt.Sprintf(`events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0 http2;
+        grpc_ssl_name $arg_n;
+        location /n/ { grpc_ssl_server_name on; grpc_pass grpcs://%[1]s; }
+        location /d/ { set $t %[1]s; grpc_ssl_server_name on; grpc_pass grpcs://$t; }
+        location /v/ { grpc_ssl_verify on; grpc_ssl_trusted_certificate %[2]s; grpc_pass grpcs://%[1]s; }
+    }
+}
+`, s.Listener.Addr().String(), caFile), 1)
+	addr := in.listening()[0]
+	tests := []struct {
+		path, want string
+		code       int
+	}{
+		{"/n/a?n=a.test", "sni=a.test", 200},
+		{"/n/b?n=b.test:8443", "sni=b.test", 200},
+		{"/n/c?n=", "sni=", 200},
+		{"/n/d?n=a.test", "sni=a.test", 200},
+		{"/d/e?n=c.test", "sni=c.test", 200},
+		{"/v/f?n=a.test", "sni=", 200},
+		{"/v/g?n=b.test", "", 502},
+		{"/v/h?n=", "", 502},
+	}
+	for _, tt := range tests {
+		code, msg, _ := grpcUnary(t, addr, tt.path)
+		if code != tt.code || msg != tt.want {
+			t.Errorf("%s: %d %q, want %d %q", tt.path, code, msg, tt.code, tt.want)
+		}
+	}
+	for _, line := range []string{`upstream SSL certificate does not match "b.test" while SSL handshaking to upstream`,
+		`upstream SSL certificate does not match "" while SSL handshaking to upstream`} {
+		waitFor(t, "the log line "+line, func() bool { return in.logged("[error] ") && in.logged(line) })
+	}
+}
+
+// TestSSLNameVariablesConfigTest: fulcrum -t takes proxy_ssl_name,
+// grpc_ssl_name and uwsgi_ssl_name with variables, and refuses an unknown
+// variable in them with nginx's words (nginx -t: unknown "nope" variable)
+// and the directive's own file and line.
+func TestSSLNameVariablesConfigTest(t *testing.T) {
+	tests := []struct {
+		name, pass, directive, emerg string
+	}{
+		{"proxy", "proxy_pass https://127.0.0.1:9;", "proxy_ssl_name $host;", ""},
+		{"grpc", "grpc_pass grpcs://127.0.0.1:9;", "grpc_ssl_name $http_x_name;", ""},
+		{"uwsgi", "uwsgi_pass suwsgi://127.0.0.1:9;", "uwsgi_ssl_name $arg_n.test;", ""},
+		{"proxy unknown", "proxy_pass https://127.0.0.1:9;", "proxy_ssl_name $nope;", `unknown "nope" variable in %s/fulcrum.conf:7`},
+		{"grpc unknown", "grpc_pass grpcs://127.0.0.1:9;", "grpc_ssl_name $nope;", `unknown "nope" variable in %s/fulcrum.conf:7`},
+		{"uwsgi unknown", "uwsgi_pass suwsgi://127.0.0.1:9;", "uwsgi_ssl_name $nope;", `unknown "nope" variable in %s/fulcrum.conf:7`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			conf := "events {}\nhttp {\n    server {\n        listen 127.0.0.1:0;\n        location / {\n            " + tt.pass + "\n            " + tt.directive + "\n        }\n    }\n}\n"
+			dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": conf})
+			r := runFulcrum(t, "-t", "-c", filepath.Join(dir, "fulcrum.conf"))
+			if tt.emerg == "" {
+				if r.code != 0 {
+					t.Errorf("exit %d, stderr %q; want 0", r.code, r.stderr)
+				}
+				return
+			}
+			want := "fulcrum: [emerg] " + strings.ReplaceAll(tt.emerg, "%s", dir) + "\n"
+			if r.code != 1 || !strings.Contains(r.stderr, want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
+			}
+		})
+	}
 }

@@ -65,8 +65,6 @@ func TestBuildErrors(t *testing.T) {
 			`no proxy_ssl_trusted_certificate for proxy_ssl_verify in nginx.conf:1`},
 		{"proxy_ssl_certificate without key", "http { proxy_ssl_certificate c.pem; server { location / { proxy_pass https://127.0.0.1; } } }",
 			`no "proxy_ssl_certificate_key" is defined for certificate "/srv/fulcrum/c.pem" in nginx.conf:1`},
-		{"proxy_ssl_name with variables", "http { server { location / { proxy_ssl_name $host; proxy_pass https://127.0.0.1; } } }",
-			`fulcrum does not support variables in "proxy_ssl_name" yet in nginx.conf:1`},
 		{"proxy_ssl_protocols gap", "http { proxy_ssl_protocols TLSv1 TLSv1.2; }",
 			`fulcrum's TLS takes a range of versions, "proxy_ssl_protocols" has a gap in nginx.conf:1`},
 		{"proxy_ssl_ciphers no match", "http { proxy_ssl_ciphers aNULL; }", `no cipher match in "proxy_ssl_ciphers aNULL" in nginx.conf:1`},

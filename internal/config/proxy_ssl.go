@@ -22,6 +22,14 @@ type ProxySSL struct {
 	// certificate; empty means the proxy_pass host without its port (nginx's
 	// default, $proxy_host).
 	Name string
+	// NameTemplate is proxy_ssl_name's value when it has variables other
+	// than $proxy_host alone ("$host", "$arg_n.example"), which package
+	// proxy (for proxy_ssl_name and grpc_ssl_name) or fastcgi (for
+	// uwsgi_ssl_name) compiles and evaluates per request; Name is then
+	// empty. NamePos is where the directive is
+	// written, for errors about its variables.
+	NameTemplate string
+	NamePos      Pos
 	// Verify is proxy_ssl_verify: check the upstream's certificate chain
 	// against Roots and its name against Name. Off by default, as in nginx.
 	Verify bool
@@ -67,20 +75,19 @@ func defaultProxySSL() ProxySSL {
 }
 
 // applyProxySSLName reads proxy_ssl_name (grpc_ssl_name and uwsgi_ssl_name
-// through the same reader): a plain name, or $proxy_host (the default).
-// Other variables are not supported yet.
+// through the same reader): a plain name, $proxy_host (the default), or
+// a value with other variables, evaluated per request (NameTemplate).
 func applyProxySSLName(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	name := d.Args[0]
+	st.ProxySSL.Name, st.ProxySSL.NameTemplate, st.ProxySSL.NamePos = "", "", Pos{}
 	switch {
 	case name == "$proxy_host":
-		name = ""
 	case strings.Contains(name, "$"):
-		pass := strings.TrimSuffix(d.Name, "_ssl_name") + "_pass"
-		return hintf(d.Pos, fmt.Sprintf("write the name itself, or leave %s out to use the %s host", d.Name, pass),
-			`fulcrum does not support variables in "%s" yet`, d.Name)
+		st.ProxySSL.NameTemplate, st.ProxySSL.NamePos = name, d.Pos
+	default:
+		st.ProxySSL.Name = name
 	}
-	st.ProxySSL.Name = name
 	return nil
 }
 
@@ -252,6 +259,10 @@ func (s ProxySSL) String() string {
 	if s.Certificate != nil {
 		cert = s.Certificate.CertFile
 	}
+	name := s.Name
+	if s.NameTemplate != "" {
+		name = s.NameTemplate
+	}
 	return fmt.Sprintf("proxy_ssl sni=%t name=%q verify=%t depth=%d trusted=%q crl=%q versions=%#x-%#x ciphers=%d cert=%q reuse=%t",
-		s.ServerName, s.Name, s.Verify, s.VerifyDepth, s.TrustedCertificate, s.CRL, s.MinVersion, s.MaxVersion, len(s.CipherSuites), cert, s.SessionReuse)
+		s.ServerName, name, s.Verify, s.VerifyDepth, s.TrustedCertificate, s.CRL, s.MinVersion, s.MaxVersion, len(s.CipherSuites), cert, s.SessionReuse)
 }

@@ -46,6 +46,18 @@ func TestProxySSL(t *testing.T) {
 					t.Errorf("got %s", got)
 				}
 			}},
+		{"name with variables, inherited", "proxy_ssl_name $host.up;", "",
+			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
+				if got.Name != "" || got.NameTemplate != "$host.up" || got.NamePos.Line != 1 {
+					t.Errorf("got %s at %v", got, got.NamePos)
+				}
+			}},
+		{"plain name overrides a name with variables", "proxy_ssl_name $host;", "proxy_ssl_name up.test;",
+			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
+				if got.Name != "up.test" || got.NameTemplate != "" {
+					t.Errorf("got %s", got)
+				}
+			}},
 		{"verify", "proxy_ssl_trusted_certificate " + caFile + ";", "proxy_ssl_verify on; proxy_ssl_verify_depth 3;",
 			func(t *testing.T, got ProxySSL, _ *ProxyPass) {
 				if !got.Verify || got.VerifyDepth != 3 || got.Roots == nil || got.TrustedCertificate != caFile {

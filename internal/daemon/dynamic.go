@@ -52,6 +52,13 @@ func (d *dynamicProxy) resolve(st *vars.State) (proxy.Target, string, bool, erro
 	if a.hasURI && uri[0] == '?' {
 		uri = "/" + uri
 	}
+	if a.unix {
+		// nginx's $proxy_host (and Host) of a socket is "localhost", and
+		// its $proxy_port empty (ngx_http_proxy_set_vars).
+		st.ProxyHost, st.ProxyPort = "localhost", ""
+		t, err := d.addrs.literalTarget("unix", a.host)
+		return t, uri, a.hasURI, err
+	}
 	// $proxy_host leaves out the default port (ngx_http_proxy_set_vars).
 	st.ProxyHost, st.ProxyPort = a.host, d.port
 	if a.port != "" && a.portNum != d.defaultPort() {
@@ -66,13 +73,19 @@ func (d *dynamicProxy) resolve(st *vars.State) (proxy.Target, string, bool, erro
 
 // upstreamURL is an evaluated proxy_pass or grpc_pass after its scheme:
 // host[:port] (host with IPv6 brackets), the port when written, and the
-// URI part.
+// URI part. With unix, host is a UNIX socket's path and hostport
+// "unix:" and the path.
 type upstreamURL struct {
 	hostport, host, port string
 	portNum              uint16
 	uri                  string
 	hasURI               bool
+	unix                 bool
 }
+
+// maxUnixPath is the longest socket path (sun_path's 108 bytes, its
+// terminating zero included), as ngx_parse_unix_domain_url checks.
+const maxUnixPath = 107
 
 // parseUpstreamURL splits rest, the URL after its scheme, as nginx's
 // ngx_parse_inet_url does, with its error texts: a URI part is allowed
@@ -81,6 +94,9 @@ type upstreamURL struct {
 func parseUpstreamURL(rest string, uriPart bool) (upstreamURL, error) {
 	invalid := func(what string) error {
 		return &proxy.InvalidTargetError{Msg: fmt.Sprintf(`%s in upstream "%s"`, what, rest)}
+	}
+	if len(rest) >= 5 && strings.EqualFold(rest[:5], "unix:") {
+		return parseUnixURL(rest, uriPart)
 	}
 	a := upstreamURL{hostport: rest}
 	if i := strings.IndexAny(rest, "/?"); i >= 0 {
@@ -109,6 +125,28 @@ func parseUpstreamURL(rest string, uriPart bool) (upstreamURL, error) {
 	if a.host == "" {
 		return a, invalid("no host")
 	}
+	return a, nil
+}
+
+// parseUnixURL splits "unix:/path" as nginx's ngx_parse_unix_domain_url
+// does, with its error texts: with uriPart (proxy_pass), what follows the
+// path's first ':' is the URI part ("unix:/s.sock:/x"); without it
+// (grpc_pass), the whole rest is the path.
+func parseUnixURL(rest string, uriPart bool) (upstreamURL, error) {
+	a := upstreamURL{unix: true, host: rest[5:]}
+	if uriPart {
+		if i := strings.IndexByte(a.host, ':'); i >= 0 {
+			a.host, a.uri = a.host[:i], a.host[i+1:]
+			a.hasURI = a.uri != ""
+		}
+	}
+	switch {
+	case a.host == "":
+		return a, &proxy.InvalidTargetError{Msg: fmt.Sprintf(`no path in the unix domain socket in upstream "%s"`, rest)}
+	case len(a.host) > maxUnixPath:
+		return a, &proxy.InvalidTargetError{Msg: fmt.Sprintf(`too long path in the unix domain socket in upstream "%s"`, rest)}
+	}
+	a.hostport = "unix:" + a.host
 	return a, nil
 }
 

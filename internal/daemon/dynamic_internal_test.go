@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"fulcrum/internal/proxy"
@@ -30,6 +31,15 @@ func TestParseUpstreamURL(t *testing.T) {
 		{"http://127.0.0.1:8443", true, upstreamURL{}, `invalid port in upstream "http://127.0.0.1:8443"`},
 		{"http://127.0.0.1:8443", false, upstreamURL{}, `invalid host in upstream "http://127.0.0.1:8443"`},
 		{"127.0.0.1:8443/x", false, upstreamURL{}, `invalid host in upstream "127.0.0.1:8443/x"`},
+		// ngx_parse_unix_domain_url: with a URI part (proxy_pass) the path
+		// ends at its first ':'; without (grpc_pass) it is the whole rest.
+		{"unix:/s.sock:", true, upstreamURL{hostport: "unix:/s.sock", host: "/s.sock", unix: true}, ""},
+		{"unix:/s.sock:/x?a=1", true, upstreamURL{hostport: "unix:/s.sock", host: "/s.sock", uri: "/x?a=1", hasURI: true, unix: true}, ""},
+		{"UNIX:/s.sock", true, upstreamURL{hostport: "unix:/s.sock", host: "/s.sock", unix: true}, ""},
+		{"unix:/s.sock:/x", false, upstreamURL{hostport: "unix:/s.sock:/x", host: "/s.sock:/x", unix: true}, ""},
+		{"unix:", true, upstreamURL{}, `no path in the unix domain socket in upstream "unix:"`},
+		{"unix::/x", true, upstreamURL{}, `no path in the unix domain socket in upstream "unix::/x"`},
+		{"unix:/" + strings.Repeat("s", 107), false, upstreamURL{}, `too long path in the unix domain socket in upstream "unix:/` + strings.Repeat("s", 107) + `"`},
 	}
 	for _, tt := range tests {
 		got, err := parseUpstreamURL(tt.rest, tt.uriPart)

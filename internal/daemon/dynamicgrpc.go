@@ -59,6 +59,15 @@ func (d *dynamicGRPC) resolve(st *vars.State) (proxy.GRPCTarget, error) {
 	if err != nil {
 		return proxy.GRPCTarget{}, err
 	}
+	if a.unix {
+		// A socket's :authority is "localhost", as grpc_pass unix:'s.
+		gt := proxy.GRPCTarget{Host: "localhost", TLS: tls}
+		if gt.Target, err = d.targets.addrs.literalTarget("unix", a.host); err != nil {
+			return gt, err
+		}
+		gt.Client = d.client("dynamic "+a.hostport, gt.Host, tls)
+		return gt, nil
+	}
 	gt := proxy.GRPCTarget{Host: a.hostport, TLS: tls}
 	if _, ipErr := netip.ParseAddr(strings.Trim(a.host, "[]")); ipErr != nil {
 		if t, ok := d.targets.byName[a.hostport]; ok {

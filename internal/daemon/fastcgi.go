@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -55,6 +56,9 @@ func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPa
 		o.Pool, o.Policy, o.HashKey, o.Keepalive = bp.pool, bp.policy, bp.hashKey, bp.cfg.Keepalive
 	}
 	h, err := fastcgi.New(o)
+	if ce := (*config.Error)(nil); errors.As(err, &ce) && ce.Pos.File != "" {
+		return nil, err // placed already (uwsgi_ssl_name's variables)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}

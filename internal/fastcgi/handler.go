@@ -187,6 +187,10 @@ type Handler struct {
 	// per server (uwsgi_ssl_session_reuse).
 	tls, dynTLS *upstreamtls.Client
 	sessions    tls.ClientSessionCache
+	// sslName is uwsgi_ssl_name when it has variables, evaluated per
+	// handshake; nil means the TLS client's own name (or the value's
+	// host, for a uwsgi_pass with variables).
+	sslName *vars.Template
 }
 
 // hiddenByDefault are the fields nginx never passes from a FastCGI response
@@ -235,6 +239,11 @@ func New(o Options) (*Handler, error) {
 	if o.Protocol == UWSGI {
 		h.tls, h.dynTLS = uwsgiTLS(set, o.Pass != nil)
 		h.sessions = newSessions(h.tls, h.dynTLS)
+		if t := set.SSL.NameTemplate; t != "" {
+			if h.sslName, err = o.Compiler.Compile(t); err != nil {
+				return nil, &config.Error{Pos: set.SSL.NamePos, Msg: err.Error()}
+			}
+		}
 	}
 	h.keepConn = set.KeepConn && o.Protocol == FastCGI
 	if h.keepConn && o.Keepalive > 0 && o.Pass == nil {

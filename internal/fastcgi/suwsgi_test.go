@@ -91,6 +91,44 @@ func TestSUWSGI(t *testing.T) {
 	}
 }
 
+// TestSUWSGINameVariables: a uwsgi_ssl_name with variables is evaluated
+// for each handshake, without its port, for SNI and verification, and a
+// session is resumed only for the name it was made for (nginx 1.22.1, with
+// proxy_ssl_name, recorded: a session made for a.test was not resumed
+// with SNI b.test).
+func TestSUWSGINameVariables(t *testing.T) {
+	ca := testutil.NewCA(t, "uwsgi CA")
+	addr, _ := testutil.SUWSGIBackend(t, ca)
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	ssl := defaultSSL()
+	ssl.ServerName, ssl.NameTemplate = true, "$arg_n"
+	h, logs := newSUWSGIHandler(t, addr, ssl)
+	for i, st := range []struct{ n, want string }{
+		{"x.test", "sni=x.test resumed=false"},
+		{"x.test:8443", "sni=x.test resumed=true"},
+		{"y.test", "sni=y.test resumed=false"},
+		{"x.test", "sni=x.test resumed=true"},
+		{"", "sni= resumed=false"},
+	} {
+		w := do(h, "GET", "/a?n="+st.n, "")
+		if w.Code != 200 || !strings.HasPrefix(w.Body.String(), st.want+" ") {
+			t.Errorf("request %d (n=%q): %d %q, want 200 %q", i+1, st.n, w.Code, w.Body, st.want)
+		}
+	}
+	if logs.String() != "" {
+		t.Errorf("logged %q", logs)
+	}
+	ssl.Verify, ssl.Roots = true, roots
+	h, logs = newSUWSGIHandler(t, addr, ssl)
+	if w := do(h, "GET", "/a?n=backend.test", ""); w.Code != 200 {
+		t.Errorf("verified name: %d %q", w.Code, w.Body)
+	}
+	if w := do(h, "GET", "/a?n=", ""); w.Code != 502 || !strings.Contains(logs.String(), `upstream SSL certificate does not match "" while SSL handshaking to upstream`) {
+		t.Errorf("empty name: %d, logged %q", w.Code, logs)
+	}
+}
+
 // TestSUWSGIHandshakeFailures: a failed handshake is a 502 logged as nginx
 // 1.22.1 logs it (recorded), with the suwsgi:// upstream: a certificate
 // that does not match the name, one that no trusted CA signs, a plain

@@ -54,10 +54,17 @@ func passHost(addr string) string {
 // handshake runs the TLS handshake of a suwsgi:// request on c, a fresh
 // connection to srv, within uwsgi_connect_timeout (nginx's connect timer
 // covers it), resuming the sessions the handler keeps per server
-// (uwsgi_ssl_session_reuse). c is closed when it fails; the error is then
-// an *upstreamtls.HandshakeError.
+// (uwsgi_ssl_session_reuse). A uwsgi_ssl_name with variables is evaluated
+// for each handshake, as nginx does, and its sessions are kept per name
+// too. c is closed when it fails; the error is then an
+// *upstreamtls.HandshakeError.
 func (h *Handler) handshake(ctx context.Context, req *request, c net.Conn, srv *upstream.Server) (net.Conn, error) {
-	return req.tls.Handshake(ctx, c, req.sslName, h.set.ConnectTimeout, upstreamtls.PerServer(h.sessions, srv.Addr()))
+	sessions := upstreamtls.PerServer(h.sessions, srv.Addr())
+	if h.sslName != nil {
+		name := upstreamtls.NameWithoutPort(h.sslName.String(req.st))
+		return req.tls.HandshakeNamed(ctx, c, name, h.set.ConnectTimeout, upstreamtls.PerName(sessions, name))
+	}
+	return req.tls.Handshake(ctx, c, req.sslName, h.set.ConnectTimeout, sessions)
 }
 
 // newSessions is the session cache of a handler with TLS clients (nil

@@ -20,6 +20,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/sock"
+	"fulcrum/internal/upstreamtls"
 )
 
 // ConnPool keeps idle HTTP/1.1 connections to the servers of one upstream block
@@ -49,9 +50,12 @@ type ConnPool struct {
 // local is the proxy_bind address (zero when the system picks), so
 // connections bound to different local addresses are not mixed either, nor
 // are those with and without SO_KEEPALIVE (keepalive) or TCP_NODELAY
-// (noDelayOff).
+// (noDelayOff). name is the TLS name of a proxy_ssl_name with variables
+// (empty otherwise), so that a connection made for one name never carries
+// a request for another.
 type connKey struct {
 	network, addr, tls    string
+	name                  string
 	local                 netip.AddrPort
 	keepalive, noDelayOff bool
 }
@@ -61,11 +65,14 @@ type connKey struct {
 // the TLS settings, nil for plain HTTP, and the local address to bind
 // (proxy_bind; zero when the system picks), whether to set SO_KEEPALIVE
 // (proxy_socket_keepalive) and whether to clear TCP_NODELAY (tcp_nodelay
-// off).
+// off). With named (a proxy_ssl_name with variables), name is the TLS
+// name of the handshake, even when empty.
 type dialTarget struct {
 	network, addr string
 	timeout       time.Duration
 	tls           *upstreamTLS
+	name          string
+	named         bool
 	local         netip.AddrPort
 	keepalive     bool
 	noDelayOff    bool
@@ -75,7 +82,7 @@ type dialTarget struct {
 func (d *dialTarget) key() connKey {
 	k := connKey{network: d.network, addr: d.addr, local: d.local, keepalive: d.keepalive, noDelayOff: d.noDelayOff}
 	if d.tls != nil {
-		k.tls = d.tls.Key()
+		k.tls, k.name = d.tls.Key(), d.name
 	}
 	return k
 }
@@ -249,6 +256,10 @@ func (p *ConnPool) dialHere(ctx context.Context, dst *dialTarget) (net.Conn, err
 	}
 	if err != nil || dst.tls == nil {
 		return c, err
+	}
+	if dst.named {
+		// A session made for one name is not offered for another.
+		return dst.tls.HandshakeNamed(ctx, c, dst.name, dst.timeout, upstreamtls.PerName(p.sessions, dst.name))
 	}
 	return dst.tls.Handshake(ctx, c, "", dst.timeout, p.sessions)
 }

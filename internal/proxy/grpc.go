@@ -24,6 +24,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
+	"fulcrum/internal/upstreamtls"
 	"fulcrum/internal/vars"
 )
 
@@ -101,6 +102,11 @@ type GRPCHandler struct {
 	log       *errlog.Logger
 	server    string
 	now       func() time.Time
+	// sslName is grpc_ssl_name when it has variables, evaluated per
+	// request for a grpcs:// target (nil: the clients' own name);
+	// clients makes the transport of each name.
+	sslName *vars.Template
+	clients *GRPCClients
 }
 
 // NewGRPC compiles a location's gRPC settings into a handler.
@@ -139,6 +145,13 @@ func NewGRPC(o GRPCOptions) (*GRPCHandler, error) {
 	if h.dynamic == nil {
 		h.route = GRPCTarget{Target: o.Target, Client: clients.For(h.pass, h.set), Host: h.pass.Host, TLS: h.pass.TLS}
 	}
+	if t := set.GRPC.SSL.NameTemplate; t != "" {
+		var err error
+		if h.sslName, err = o.Compiler.Compile(t); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, set.GRPC.SSL.NamePos)
+		}
+		h.clients = clients
+	}
 	return h, nil
 }
 
@@ -146,13 +159,49 @@ func NewGRPC(o GRPCOptions) (*GRPCHandler, error) {
 // connection settings, across reloads, so that a reload keeps warm
 // connections. It is safe for concurrent use.
 type GRPCClients struct {
-	mu sync.Mutex // guards m
+	mu sync.Mutex // guards m and named
 	m  map[string]*http.Transport
+	// named are the transports of a grpc_ssl_name with variables, by the
+	// transport of their upstream (one of m's) and the name; each is
+	// retired with its upstream's.
+	named map[namedClient]*http.Transport
 }
+
+// namedClient names a transport of named.
+type namedClient struct {
+	base *http.Transport
+	name string
+}
+
+// maxNamedClients bounds the names that a grpc_ssl_name with variables
+// may make transports for, so that request data cannot grow memory
+// without bound.
+const maxNamedClients = 1024
 
 // NewGRPCClients returns an empty set.
 func NewGRPCClients() *GRPCClients {
-	return &GRPCClients{m: map[string]*http.Transport{}}
+	return &GRPCClients{m: map[string]*http.Transport{}, named: map[namedClient]*http.Transport{}}
+}
+
+// ForName returns the transport that reaches base's upstream (host, the
+// address as written, with settings set) with name as its TLS name: SNI
+// (grpc_ssl_server_name) and the name grpc_ssl_verify checks, even when
+// empty. It is made on first use; its connections and TLS sessions are
+// its own, so a connection or session made for one name never serves
+// another.
+func (c *GRPCClients) ForName(base *http.Transport, host, name string, set *config.GRPCSettings) (*http.Transport, error) {
+	k := namedClient{base, name}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.named[k]; t != nil {
+		return t, nil
+	}
+	if len(c.named) >= maxNamedClients {
+		return nil, fmt.Errorf("too many distinct grpc_ssl_name values (%d)", maxNamedClients)
+	}
+	t := newGRPCTransport(set, newUpstreamTLS(set.SSL, hostWithoutPort(host)).WithName(name))
+	c.named[k] = t
+	return t, nil
 }
 
 // For returns the transport for pass with settings set, made on first use.
@@ -194,6 +243,13 @@ func (c *GRPCClients) retain(keep map[*http.Transport]bool) {
 		if !keep[t] {
 			t.CloseIdleConnections()
 			delete(c.m, key)
+			sweepRetired(t, retiredSweeps)
+		}
+	}
+	for key, t := range c.named {
+		if !keep[key.base] {
+			t.CloseIdleConnections()
+			delete(c.named, key)
 			sweepRetired(t, retiredSweeps)
 		}
 	}
@@ -322,6 +378,17 @@ func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars
 		rt = &t
 	}
 	st.ProxyHost, st.ProxyPort = rt.Host, ""
+	if h.sslName != nil && rt.TLS {
+		named := *rt
+		name := upstreamtls.NameWithoutPort(h.sslName.String(st))
+		var err error
+		if named.Client, err = h.clients.ForName(rt.Client, rt.Host, name, h.set); err != nil {
+			h.log.LogRequest(errlog.Error, h.logRequest(r, st, ""), err.Error())
+			fail(w, http.StatusBadGateway, h.server)
+			return
+		}
+		rt = &named
+	}
 	var body *grpcBody
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &grpcBody{r: r.Body}

@@ -72,12 +72,17 @@ func New(o Options) (*Handler, error) {
 			h.tls = newUpstreamTLS(set.ProxySSL, hostWithoutPort(set.ProxyPass.Host))
 		}
 	}
+	var err error
+	if set.ProxyPass.Scheme == "https" && set.ProxySSL.NameTemplate != "" {
+		if h.sslName, err = o.Compiler.Compile(set.ProxySSL.NameTemplate); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, set.ProxySSL.NamePos)
+		}
+	}
 	h.maxHead = int(max(set.ProxyBufferSize, 1))
 	h.uri = uriRewrite{replace: set.ProxyPass.HasURI, uri: set.ProxyPass.URI}
 	if h.uri.replace {
 		h.uri.prefixLen = len(o.Location.Path)
 	}
-	var err error
 	if h.headers, err = compileHeaders(o.Compiler, set.ProxySetHeaders); err != nil {
 		return nil, err
 	}

@@ -62,6 +62,9 @@ type Handler struct {
 	// tls is how upstreams are spoken to over TLS (proxy_pass https://);
 	// nil for plain HTTP.
 	tls *upstreamTLS
+	// sslName is proxy_ssl_name when it has variables (with https://),
+	// evaluated per attempt; nil means the TLS client's own name.
+	sslName *vars.Template
 	// scheme is "http://" or "https://", for the upstream URLs of log lines.
 	scheme string
 	// bind is proxy_bind, nil when the system picks the local address.

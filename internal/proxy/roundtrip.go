@@ -10,6 +10,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
+	"fulcrum/internal/upstreamtls"
 	"fulcrum/internal/vars"
 )
 
@@ -156,6 +157,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	dst := dialTarget{network: srv.Network(), addr: srv.Addr(), timeout: t.connect, tls: h.tls, keepalive: h.set.ProxySocketKeepalive, noDelayOff: h.set.NoDelayOff}
 	if req.target.TLS != nil {
 		dst.tls = req.target.TLS
+	}
+	if h.sslName != nil && dst.tls != nil {
+		dst.named, dst.name = true, upstreamtls.NameWithoutPort(h.sslName.String(req.st))
 	}
 	if h.bind.Set() {
 		dst.local = h.local(req)

@@ -284,3 +284,56 @@ func TestTLSUpstreamNotTLS(t *testing.T) {
 		t.Errorf("error log %q", logged)
 	}
 }
+
+// TestTLSUpstreamNameVariables: a proxy_ssl_name with variables is
+// evaluated per request, without its port, for SNI and for verification,
+// as nginx 1.22.1 does (recorded with a Go TLS backend that logs the SNI
+// it got): an empty value or an IP address sends no SNI, and an empty one
+// matches no certificate. Connections are kept per name: a request with
+// another name never rides a connection made for the first.
+func TestTLSUpstreamNameVariables(t *testing.T) {
+	dir := t.TempDir()
+	b := newTLSBackend(t, dir)
+	addr := b.srv.Listener.Addr().String()
+	h, _ := tlsHandler(t, dir, "proxy_ssl_server_name on; proxy_ssl_name $arg_n;", addr)
+	steps := []struct {
+		n, wantSNI string
+		conns      int32 // the backend's connections after the request
+	}{
+		{"a.test", "a.test", 1},
+		{"a.test", "a.test", 1},
+		{"b.test:8443", "b.test", 2},
+		{"a.test:1", "a.test", 2},
+		{"", "", 3},
+		{"127.0.0.1", "", 4},
+		{"b.test", "b.test", 4},
+	}
+	for i, st := range steps {
+		w := serve(h, httptest.NewRequest(http.MethodGet, "http://front.test/x?n="+st.n, nil))
+		if want := "sni=" + st.wantSNI + " "; w.status != 200 || !strings.HasPrefix(w.body.String(), want) {
+			t.Errorf("request %d (n=%q): got %d %q, want 200 with %q", i+1, st.n, w.status, w.body.String(), want)
+		}
+		if got := b.conns.Load(); got != st.conns {
+			t.Errorf("request %d (n=%q): backend saw %d connections, want %d", i+1, st.n, got, st.conns)
+		}
+	}
+
+	verify := "proxy_ssl_verify on; proxy_ssl_trusted_certificate " + b.certFile + "; proxy_ssl_name $arg_n;"
+	for _, tc := range []struct{ n, log string }{
+		{"backend.test:443", ""},
+		{"wrong.test", `upstream SSL certificate does not match "wrong.test" while SSL handshaking to upstream`},
+		{"", `upstream SSL certificate does not match "" while SSL handshaking to upstream`},
+	} {
+		t.Run("verify "+tc.n, func(t *testing.T) {
+			h, logFile := tlsHandler(t, t.TempDir(), verify, addr)
+			w := serve(h, httptest.NewRequest(http.MethodGet, "http://front.test/x?n="+tc.n, nil))
+			logged, _ := os.ReadFile(logFile)
+			switch {
+			case tc.log == "" && w.status != 200:
+				t.Errorf("got %d %q (log %q), want 200", w.status, w.body.String(), logged)
+			case tc.log != "" && (w.status != 502 || !strings.Contains(string(logged), tc.log)):
+				t.Errorf("got %d, log %q; want 502 and %q", w.status, logged, tc.log)
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"fulcrum/internal/config"
@@ -41,8 +42,8 @@ type Client struct {
 	// key is a description of the settings and of the files they loaded
 	// (config.ProxySSL.Identity): equal across reloads that keep them,
 	// different when a reload read a changed certificate, trust or
-	// revocation file.
-	key string
+	// revocation file. ident is the settings' part of it.
+	key, ident string
 }
 
 // chainCheck is what proxy_ssl_verify checks a chain against.
@@ -59,8 +60,8 @@ func New(s config.ProxySSL, host string) *Client {
 	if name == "" {
 		name = host
 	}
-	c := &Client{name: name, sni: s.ServerName, reuse: s.SessionReuse,
-		key: "https name=" + name + " " + s.Identity()}
+	c := &Client{name: name, sni: s.ServerName, reuse: s.SessionReuse, ident: s.Identity()}
+	c.key = clientKey(name, c.ident)
 	c.cfg = &tls.Config{
 		MinVersion:   s.MinVersion,
 		MaxVersion:   s.MaxVersion,
@@ -88,6 +89,25 @@ func New(s config.ProxySSL, host string) *Client {
 		c.cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return pair, nil }
 	}
 	return c
+}
+
+// clientKey is the Key of a client with name and settings ident.
+func clientKey(name, ident string) string { return "https name=" + name + " " + ident }
+
+// WithName returns a copy of c whose handshakes use name, even when empty
+// (as HandshakeNamed): the client of one value of a grpc_ssl_name with
+// variables.
+func (c *Client) WithName(name string) *Client {
+	d := *c
+	d.name, d.key = name, clientKey(name, c.ident)
+	d.cfg = c.cfg.Clone()
+	if c.sni {
+		d.cfg.ServerName = name
+	}
+	if c.verify != nil {
+		d.cfg.VerifyConnection = c.verify.verifier(name)
+	}
+	return &d
 }
 
 // WithALPN returns a copy of c that offers protos with ALPN (grpc_pass
@@ -123,11 +143,22 @@ func (c *Client) SessionReuse() bool { return c.reuse }
 // It returns the *tls.Conn over conn. conn is closed when the handshake
 // fails; the error is then a *HandshakeError.
 func (c *Client) Handshake(ctx context.Context, conn net.Conn, name string, timeout time.Duration, sessions tls.ClientSessionCache) (net.Conn, error) {
+	if name == "" {
+		name = c.name
+	}
+	return c.HandshakeNamed(ctx, conn, name, timeout, sessions)
+}
+
+// HandshakeNamed is Handshake with name as the handshake's name even when
+// it is empty: a proxy_ssl_name with variables whose value is empty sends
+// no SNI and, with proxy_ssl_verify, matches no certificate, as in nginx
+// (its log says: upstream SSL certificate does not match "").
+func (c *Client) HandshakeNamed(ctx context.Context, conn net.Conn, name string, timeout time.Duration, sessions tls.ClientSessionCache) (net.Conn, error) {
 	cfg := c.cfg
-	if (name != "" && name != c.name) || (c.reuse && sessions != nil) {
+	if name != c.name || (c.reuse && sessions != nil) {
 		cfg = cfg.Clone()
 	}
-	if name != "" && name != c.name {
+	if name != c.name {
 		if c.sni {
 			cfg.ServerName = name
 		}
@@ -148,6 +179,22 @@ func (c *Client) Handshake(ctx context.Context, conn net.Conn, name string, time
 	}
 	_ = conn.SetDeadline(time.Time{}) // the exchange sets its own, lazily, from none
 	return tc, nil
+}
+
+// NameWithoutPort drops a ":port" from a TLS name, as nginx does with
+// proxy_ssl_name's value (which may come from $proxy_host or $http_host);
+// a bracketed IPv6 address keeps its brackets.
+func NameWithoutPort(name string) string {
+	from := 0
+	if strings.HasPrefix(name, "[") {
+		if end := strings.IndexByte(name, ']'); end >= 0 {
+			from = end
+		}
+	}
+	if i := strings.IndexByte(name[from:], ':'); i >= 0 {
+		return name[:from+i]
+	}
+	return name
 }
 
 // HandshakeError is a failed TLS handshake with an upstream server. Err is
@@ -171,14 +218,17 @@ func (e *HandshakeError) Reason() string {
 // VerifyError is an upstream certificate that failed proxy_ssl_verify.
 type VerifyError struct {
 	Err error
-	// Name is set when the certificate does not match it.
-	Name string
+	// Name is set, and Mismatch true, when the certificate does not match
+	// it (an empty name, from a proxy_ssl_name with variables, matches
+	// none).
+	Name     string
+	Mismatch bool
 	// sent is the number of certificates the server sent.
 	sent int
 }
 
 func (e *VerifyError) Error() string {
-	if e.Name != "" {
+	if e.Mismatch {
 		return fmt.Sprintf("upstream SSL certificate does not match \"%s\"", e.Name)
 	}
 	return fmt.Sprintf("upstream SSL certificate verify error: (%s)", opensslVerifyReason(e.Err, e.sent))
@@ -221,7 +271,7 @@ func (v *chainCheck) verifier(name string) func(tls.ConnectionState) error {
 			return &VerifyError{Err: revokedError(code)}
 		}
 		if err := leaf.VerifyHostname(name); err != nil {
-			return &VerifyError{Err: err, Name: name}
+			return &VerifyError{Err: err, Name: name, Mismatch: true}
 		}
 		return nil
 	}
@@ -279,6 +329,13 @@ type keyedCache struct {
 // upstream share.
 func PerServer(cache tls.ClientSessionCache, addr string) tls.ClientSessionCache {
 	return keyedCache{cache: cache, prefix: addr + "|"}
+}
+
+// PerName returns a view of cache whose sessions are those made for the
+// TLS name given only: with a proxy_ssl_name with variables, a session
+// made for one name is not offered for another, with or without SNI.
+func PerName(cache tls.ClientSessionCache, name string) tls.ClientSessionCache {
+	return keyedCache{cache: cache, prefix: "name=" + name + "|"}
 }
 
 func (k keyedCache) Get(key string) (*tls.ClientSessionState, bool) {

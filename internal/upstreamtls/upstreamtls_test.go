@@ -56,11 +56,21 @@ func startServer(t *testing.T, certPEM, keyPEM []byte) (string, <-chan serverInf
 // and closes.
 func handshake(t *testing.T, c *Client, addr, name string, sessions tls.ClientSessionCache) error {
 	t.Helper()
+	return handshakeAs(t, c, addr, name, false, sessions)
+}
+
+// handshakeAs is handshake, with HandshakeNamed when named.
+func handshakeAs(t *testing.T, c *Client, addr, name string, named bool, sessions tls.ClientSessionCache) error {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc, err := c.Handshake(context.Background(), conn, name, 5*time.Second, sessions)
+	hs := c.Handshake
+	if named {
+		hs = c.HandshakeNamed
+	}
+	tc, err := hs(context.Background(), conn, name, 5*time.Second, sessions)
 	if err != nil {
 		return err
 	}
@@ -94,12 +104,17 @@ func TestHandshake(t *testing.T) {
 		roots          *x509.CertPool
 		depthZero      bool   // proxy_ssl_verify_depth 0, else 1
 		handshakeName  string // "": the client's, "a.test"
+		named          bool   // HandshakeNamed: handshakeName even when empty
 		wantSNI, wantE string
 	}{
 		{name: "default name", cert: leafCert, key: leafKey, verify: true, roots: roots, wantSNI: "a.test"},
 		{name: "name given replaces SNI and checked name", cert: leafCert, key: leafKey, verify: true, roots: roots,
 			handshakeName: "b.test", wantE: `upstream SSL certificate does not match "b.test"`},
 		{name: "name given, no verification", cert: leafCert, key: leafKey, handshakeName: "b.test", wantSNI: "b.test"},
+		{name: "empty name named: no SNI", cert: leafCert, key: leafKey, named: true, wantSNI: ""},
+		{name: "empty name named matches no certificate", cert: leafCert, key: leafKey, verify: true, roots: roots,
+			named: true, wantE: `upstream SSL certificate does not match ""`},
+		{name: "name named", cert: leafCert, key: leafKey, verify: true, roots: roots, named: true, handshakeName: "a.test", wantSNI: "a.test"},
 		{name: "unknown CA, one certificate sent", cert: leafCert, key: leafKey, verify: true, roots: otherRoots,
 			wantE: "upstream SSL certificate verify error: (21:unable to verify the first certificate)"},
 		{name: "unknown CA, a chain sent", cert: chainCert, key: chainKey, verify: true, roots: otherRoots,
@@ -118,7 +133,7 @@ func TestHandshake(t *testing.T) {
 			if tt.depthZero {
 				s.VerifyDepth = 0
 			}
-			err := handshake(t, New(s, "a.test"), addr, tt.handshakeName, nil)
+			err := handshakeAs(t, New(s, "a.test"), addr, tt.handshakeName, tt.named, nil)
 			if tt.wantE != "" {
 				var he *HandshakeError
 				if !errors.As(err, &he) || !strings.HasPrefix(he.Reason(), tt.wantE) {
@@ -155,6 +170,38 @@ func TestPerServer(t *testing.T) {
 		}
 		if got := <-st.seen; got.resumed != st.resumed {
 			t.Errorf("handshake %d: resumed %t, want %t", i+1, got.resumed, st.resumed)
+		}
+	}
+}
+
+// TestPerName: with PerName, a session is offered only for the name it
+// was made for, even without SNI (where crypto/tls alone keys sessions by
+// the server's address).
+func TestPerName(t *testing.T) {
+	cert, key := testutil.SelfSigned(t, testutil.ECDSA, "a.test")
+	addr, seen := startServer(t, cert, key)
+	c := New(config.ProxySSL{SessionReuse: true, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}, "a.test")
+	cache := tls.NewLRUClientSessionCache(0)
+	steps := []struct {
+		name    string
+		resumed bool
+	}{{"a.test", false}, {"a.test", true}, {"b.test", false}, {"", false}, {"b.test", true}, {"", true}}
+	for i, st := range steps {
+		if err := handshakeAs(t, c, addr, st.name, true, PerName(cache, st.name)); err != nil {
+			t.Fatal(err)
+		}
+		if got := <-seen; got.resumed != st.resumed {
+			t.Errorf("handshake %d (%q): resumed %t, want %t", i+1, st.name, got.resumed, st.resumed)
+		}
+	}
+}
+
+// TestNameWithoutPort: a port is dropped as nginx drops it from
+// proxy_ssl_name's value; an IPv6 address keeps its brackets.
+func TestNameWithoutPort(t *testing.T) {
+	for in, want := range map[string]string{"a.test": "a.test", "a.test:8443": "a.test", "": "", "[::1]:443": "[::1]", "[::1]": "[::1]", "%5B::1%5D": "%5B"} {
+		if got := NameWithoutPort(in); got != want {
+			t.Errorf("NameWithoutPort(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -64,7 +64,7 @@ var (
 
 // abortCheckInterval is how often the server looks for clients that went away
 // while their request is still being served (nginx notices at once through
-// epoll; a goroutine blocked on the upstream cannot, so the server peeks at the
+// epoll; a goroutine blocked on the upstream cannot, so the server polls the
 // sockets of requests that have run for at least one interval).
 const abortCheckInterval = 500 * time.Millisecond
 

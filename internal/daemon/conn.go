@@ -154,8 +154,11 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 	cc.ci.remote = c.RemoteAddr().String()
 	cc.ci.remoteAddr, _ = netip.ParseAddrPort(cc.ci.remote)
 	cc.ci.unix = c.LocalAddr().Network() == "unix"
-	cc.ci.sock = tcpSocket(c)
-	_, cc.watched = rawSocket(c)
+	base, raw := rawSocket(c)
+	cc.watched = raw
+	if _, ok := base.(*net.TCPConn); ok {
+		cc.ci.sock = raw // for tcp_nodelay (applyNoDelay); not a unix socket
+	}
 	if lc, ok := c.(*limitedConn); ok {
 		cc.raw, _ = lc.Conn.(syscall.Conn)
 	} else {

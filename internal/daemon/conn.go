@@ -64,7 +64,7 @@ var (
 
 // abortCheckInterval is how often the server looks for clients that went away
 // while their request is still being served (nginx notices at once through
-// epoll; a goroutine blocked on the upstream cannot, so the server peeks at the
+// epoll; a goroutine blocked on the upstream cannot, so the server polls the
 // sockets of requests that have run for at least one interval).
 const abortCheckInterval = 500 * time.Millisecond
 
@@ -73,7 +73,7 @@ const abortCheckInterval = 500 * time.Millisecond
 type clientConn struct {
 	srv    *httpServer
 	c      net.Conn
-	raw    syscall.Conn  // the socket under c, for the abort check; nil if none
+	raw    syscall.Conn  // c's socket when c is a plain one (limitedConn aside); nil if not
 	in     h1.LentReader // the read buffer, over src
 	src    connSource
 	bw     *bufio.Writer
@@ -115,6 +115,9 @@ type clientConn struct {
 	// handlerSince is the server's tick count (plus one) when the running
 	// handler started; 0 outside a handler or after a hijack.
 	handlerSince atomic.Uint64
+	// watched is the socket under c's wrappers, TLS included, which the
+	// abort check looks at (peerClosed); nil if none.
+	watched syscall.RawConn
 
 	// rawc is the socket, for sending a response's last bytes and waiting
 	// for the next request in one step (flushThenAwait); nil when the
@@ -151,7 +154,11 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 	cc.ci.remote = c.RemoteAddr().String()
 	cc.ci.remoteAddr, _ = netip.ParseAddrPort(cc.ci.remote)
 	cc.ci.unix = c.LocalAddr().Network() == "unix"
-	cc.ci.sock = tcpSocket(c)
+	base, raw := rawSocket(c)
+	cc.watched = raw
+	if _, ok := base.(*net.TCPConn); ok {
+		cc.ci.sock = raw // for tcp_nodelay (applyNoDelay); not a unix socket
+	}
 	if lc, ok := c.(*limitedConn); ok {
 		cc.raw, _ = lc.Conn.(syscall.Conn)
 	} else {
@@ -1156,27 +1163,20 @@ func (cc *clientConn) clientGone() {
 // startWatch marks the connection as inside a handler, for the server's
 // client check (watchClients): an atomic store, no timer per request.
 func (cc *clientConn) startWatch() {
-	if cc.raw != nil {
+	if cc.watched != nil {
 		cc.handlerSince.Store(cc.srv.tick.Load() + 1)
 	}
 }
 
 func (cc *clientConn) stopWatch() { cc.handlerSince.Store(0) }
 
-// peerClosed peeks at the socket without blocking or consuming: end of stream
-// or a reset means the client is gone. Control takes no read lock, so this is
-// safe while the connection's goroutine reads.
-func peerClosed(sc syscall.Conn) bool {
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
+// peerClosed looks at the socket (rc, under TLS too) without blocking or
+// consuming: an end of stream or a reset means the client is gone
+// (peerGone). Control takes no read lock, so this is safe while the
+// connection's goroutine reads.
+func peerClosed(rc syscall.RawConn) bool {
 	gone := false
-	_ = rc.Control(func(fd uintptr) {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		gone = n == 0 && err == nil || errors.Is(err, syscall.ECONNRESET)
-	})
+	_ = rc.Control(func(fd uintptr) { gone = peerGone(fd) })
 	return gone
 }
 

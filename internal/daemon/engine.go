@@ -182,7 +182,7 @@ func (s *httpServer) checkClients() int {
 	}
 	s.mu.Unlock()
 	for _, cc := range suspects {
-		if cc.handlerSince.Load() != 0 && peerClosed(cc.raw) {
+		if cc.handlerSince.Load() != 0 && peerClosed(cc.watched) {
 			cc.clientGone()
 		}
 	}

@@ -1,22 +1,10 @@
 package daemon
 
 import (
-	"net"
 	"syscall"
 
 	"fulcrum/internal/config"
 )
-
-// tcpSocket is the TCP socket under a client connection, through the
-// wrappers the daemon puts around it (rawSocket); nil for a unix socket or
-// a connection without one.
-func tcpSocket(c net.Conn) syscall.RawConn {
-	base, raw := rawSocket(c)
-	if _, ok := base.(*net.TCPConn); !ok {
-		return nil
-	}
-	return raw
-}
 
 // applyNoDelay sets TCP_NODELAY on the client's socket as tcp_nodelay says
 // for the request's location (on: set, off: cleared). Go sets it on every

@@ -28,8 +28,9 @@ import (
 // the SNI callback switches only the certificate); GetCertificate picks the
 // certificates of the server whose server_name matches the SNI name. Each
 // accepted connection is wrapped in an sslConn, which is not a syscall.Conn,
-// so the engine takes its net.Conn path for it (no raw socket fast paths, no
-// abort peeks) and plain connections are untouched.
+// so the engine takes its net.Conn path for it (no raw socket fast paths; the
+// abort check still polls the socket under it) and plain connections are
+// untouched.
 
 // buildTLS makes the tls.Config of every ssl address of the snapshot.
 func (s *snapshot) buildTLS() {

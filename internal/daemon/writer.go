@@ -238,7 +238,7 @@ func (w *respWriter) stopped() <-chan struct{} { return w.cc.srv.stopped() }
 // is about to wait (auth_delay) learns within abortCheckInterval that its
 // client left.
 func (w *respWriter) watchNow() {
-	if cc := w.cc; cc.raw != nil && cc.handlerSince.Load() != 0 {
+	if cc := w.cc; cc.watched != nil && cc.handlerSince.Load() != 0 {
 		cc.handlerSince.Store(max(cc.srv.tick.Load(), 1))
 	}
 }

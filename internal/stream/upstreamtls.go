@@ -39,33 +39,17 @@ func newUpstreamTLS(c *compiler, sc *config.StreamServer) (*upstreamTLS, error) 
 		}
 		u.name, ps.Name = t, ""
 	} else {
-		ps.Name = stripPort(ps.Name)
+		ps.Name = upstreamtls.NameWithoutPort(ps.Name)
 	}
 	// The default name is the proxy_pass host: the upstream block's name,
 	// or the host of a host:port; with variables in proxy_pass, the
 	// session's value's (handshakeUpstream).
 	host := ""
 	if sc.Upstream != nil {
-		host = stripPort(sc.Upstream.Name)
+		host = upstreamtls.NameWithoutPort(sc.Upstream.Name)
 	}
 	u.client = upstreamtls.New(ps, host)
 	return u, nil
-}
-
-// stripPort drops a ":port" from a name, as nginx does with proxy_ssl_name's
-// value and the proxy_pass host ("for compatibility with the http
-// module"); a bracketed IPv6 address keeps its brackets.
-func stripPort(name string) string {
-	from := 0
-	if strings.HasPrefix(name, "[") {
-		if end := strings.IndexByte(name, ']'); end >= 0 {
-			from = end
-		}
-	}
-	if i := strings.IndexByte(name[from:], ':'); i >= 0 {
-		return name[:from+i]
-	}
-	return name
 }
 
 // handshakeUpstream runs proxy_ssl's handshake on c, a fresh connection to
@@ -77,10 +61,10 @@ func (s *session) handshakeUpstream(c net.Conn, addr string) net.Conn {
 	name := ""
 	switch {
 	case ut.name != nil:
-		name = stripPort(string(ut.name.appendValue(nil, s)))
+		name = upstreamtls.NameWithoutPort(string(ut.name.appendValue(nil, s)))
 	case s.srv.pass != nil:
 		// nginx's u->ssl_name: the host proxy_pass's value named.
-		name = stripPort(s.passValue)
+		name = upstreamtls.NameWithoutPort(s.passValue)
 	}
 	if !s.hold(c) {
 		c.Close()

@@ -39,16 +39,7 @@ func passHost(addr string) string {
 	if len(addr) >= 5 && strings.EqualFold(addr[:5], "unix:") {
 		return "localhost"
 	}
-	from := 0
-	if strings.HasPrefix(addr, "[") {
-		if end := strings.IndexByte(addr, ']'); end >= 0 {
-			from = end
-		}
-	}
-	if i := strings.IndexByte(addr[from:], ':'); i >= 0 {
-		return addr[:from+i]
-	}
-	return addr
+	return upstreamtls.NameWithoutPort(addr)
 }
 
 // handshake runs the TLS handshake of a suwsgi:// request on c, a fresh

@@ -3,6 +3,7 @@ package sessionticket
 import (
 	"crypto/tls"
 	"io"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -28,19 +29,7 @@ func server(t *testing.T, cfg *tls.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("x"))
-			}()
-		}
-	}()
+	testutil.Serve(t, ln, func(c net.Conn) { c.Write([]byte("x")) })
 	return ln.Addr().String()
 }
 

@@ -30,6 +30,23 @@ func (g *queueGate) hold() {
 	<-g.open
 }
 
+// startGated starts a backend with start behind a closed gate and returns
+// the gate, the backend's address and the function that opens the gate
+// (once; it also runs when the test ends, before the backend's cleanup,
+// which waits for the requests it holds).
+func startGated(t *testing.T, start func(t *testing.T, g *queueGate) string) (*queueGate, string, func()) {
+	g := &queueGate{open: make(chan struct{})}
+	var once atomic.Bool
+	openGate := func() {
+		if once.CompareAndSwap(false, true) {
+			close(g.open)
+		}
+	}
+	addr := start(t, g)
+	t.Cleanup(openGate)
+	return g, addr, openGate
+}
+
 // queueBackends are the backends of every kind of pass, each holding its
 // answers at the gate, and the location lines that pass to "app".
 var queueBackends = []struct {
@@ -125,15 +142,7 @@ var queueBackends = []struct {
 func TestUpstreamQueueEveryPass(t *testing.T) {
 	for _, kind := range queueBackends {
 		t.Run(kind.name, func(t *testing.T) {
-			g := &queueGate{open: make(chan struct{})}
-			var once atomic.Bool
-			openGate := func() {
-				if once.CompareAndSwap(false, true) {
-					close(g.open)
-				}
-			}
-			addr := kind.start(t, g)
-			t.Cleanup(openGate) // before the backend's cleanup, which waits for held requests
+			g, addr, openGate := startGated(t, kind.start)
 			listen := "127.0.0.1:0"
 			if kind.h2 {
 				listen += " http2"

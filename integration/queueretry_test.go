@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -165,15 +164,7 @@ http {
 func TestUpstreamQueueRetryEveryPass(t *testing.T) {
 	for _, kind := range queueBackends {
 		t.Run(kind.name, func(t *testing.T) {
-			g := &queueGate{open: make(chan struct{})}
-			var once atomic.Bool
-			openGate := func() {
-				if once.CompareAndSwap(false, true) {
-					close(g.open)
-				}
-			}
-			addr := kind.start(t, g)
-			t.Cleanup(openGate) // before the backend's cleanup, which waits for held requests
+			g, addr, openGate := startGated(t, kind.start)
 			dead := closedPort(t)
 			listen := "127.0.0.1:0"
 			if kind.h2 {

@@ -189,6 +189,13 @@ const recentlyUsed = time.Second
 // out to be closed: without that, every reused connection is checked first.
 // now is the attempt's clock reading: idle times count to it, and a dialed
 // connection is born at it.
+//
+// It stays out of line: with the profile (PGO), the compiler inlined it
+// into attempt, whose frame grew by 336 bytes (its connection keys and
+// locks), and every proxied request's stack holds attempt's frame (see
+// TestClientStackStaysSmall).
+//
+//go:noinline
 func (p *ConnPool) get(ctx context.Context, dst *dialTarget, replayable bool, now time.Time) (*poolConn, bool, error) {
 	key := dst.key() // a struct, not a concatenation: no allocation per request
 	p.mu.Lock()

@@ -395,6 +395,7 @@ func (h *Handler) serve(req *request) {
 			return
 		}
 		req.body = body
+		bodyRead(st, r, body)
 	}
 	if h.set.IgnoreClientAbort {
 		ignoreClientAbort(req)

@@ -251,6 +251,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	// it); a streamed one once it went through.
 	announced := r.ContentLength != 0 || len(r.Header["Content-Length"]) > 0
 	st.Body = req.bodyStore.variable(announced)
+	if b := &req.bodyStore; b.buffered && !b.empty && len(r.Header["Content-Length"]) == 0 {
+		// A chunked body read whole: its length is $content_length now
+		// (nginx's headers_in.content_length_n, which proxy_set_header
+		// X-Length $content_length sends as "10" for a 10-byte body).
+		st.ChunkedLength, st.ChunkedRead = int64(len(b.buf)), true
+	}
 	defer func() {
 		if st.Body == nil {
 			st.Body = req.bodyStore.variable(announced)

@@ -1,0 +1,30 @@
+package fastcgi
+
+import (
+	"net/http"
+
+	"fulcrum/internal/vars"
+)
+
+// requestBodyVarMax is the longest body $request_body shows: nginx's
+// client_body_buffer_size default (16k on 64-bit systems), the memory
+// buffer a body is read into; a longer one goes to a temporary file, which
+// the variable does not read.
+const requestBodyVarMax = 16 << 10
+
+// bodyRead records a body read whole before the request goes out
+// (*_request_buffering on, the default), as nginx has it once
+// ngx_http_read_client_request_body is done, before the parameters are
+// evaluated: $request_body is the body (when it stayed in memory), and a
+// body without a Content-Length field (chunked) has its length as
+// $content_length (nginx's headers_in.content_length_n), so that
+// "fastcgi_param CONTENT_LENGTH $content_length" sends "10" for a 10-byte
+// chunked body, as nginx 1.22.1 does.
+func bodyRead(st *vars.State, r *http.Request, body []byte) {
+	if len(body) <= requestBodyVarMax {
+		st.Body = body
+	}
+	if len(r.Header["Content-Length"]) == 0 {
+		st.ChunkedLength, st.ChunkedRead = int64(len(body)), true
+	}
+}

@@ -270,3 +270,45 @@ func TestCGIBufferedChunkedBody(t *testing.T) {
 		waitForLine(t, filepath.Join(dir, "access.log"), tt.line)
 	}
 }
+
+// TestCGIBufferedChunkTooLarge checks a chunked body refused at its second
+// chunk by client_max_body_size 8, as nginx 1.22.1 logged it for the same
+// 107-byte request: with the body read first (fastcgi_pass, scgi_pass,
+// uwsgi_pass, proxy_pass), "client intended to send too large chunked
+// body: 5+5 bytes" at error level with no upstream (none was chosen yet),
+// and in the access log $content_length 5 (the chunks before),
+// $request_length 107 (all it read, the bytes past the refused chunk's size
+// line included) and $request_body "hello" (the part read); with
+// fastcgi_request_buffering off the line ends "while sending request to
+// upstream", $content_length is not found (the body was still being read)
+// and neither is $request_body.
+func TestCGIBufferedChunkTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	f, _ := paramBackend(t, "fastcgi")
+	s, _ := paramBackend(t, "scgi")
+	u, _ := paramBackend(t, "uwsgi")
+	p, _ := paramBackend(t, "http")
+	addr := startDaemon(t, dir, cgiBufferedConf(dir, f, s, u, p))
+	uris := []string{"/small/f", "/small/s", "/small/u", "/small/p", "/small/off/f"}
+	for _, uri := range uris {
+		t.Run(uri, func(t *testing.T) {
+			c := testutil.SendRaw(t, addr, "POST "+uri+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"+chunkedHelloWorld)
+			defer c.Close()
+			resp, _ := io.ReadAll(c)
+			if !bytes.HasPrefix(resp, []byte("HTTP/1.1 413 ")) {
+				t.Fatalf("response %q", resp)
+			}
+		})
+	}
+	for _, uri := range uris {
+		line := uri + ` 413 5 107 "hello"`
+		if uri == "/small/off/f" {
+			line = uri + ` 413 - 111 "-"`
+		}
+		waitForLine(t, filepath.Join(dir, "access.log"), line)
+	}
+	for _, uri := range []string{"/small/f", "/small/s", "/small/u", "/small/p"} {
+		waitForLog(t, filepath.Join(dir, "error.log"), `error client intended to send too large chunked body: 5+5 bytes, client: 127.0.0.1, server: , request: "POST `+uri+` HTTP/1.1", host: "x"`)
+	}
+	waitForLog(t, filepath.Join(dir, "error.log"), `error client intended to send too large chunked body: 5+5 bytes while sending request to upstream, client: 127.0.0.1, server: , request: "POST /small/off/f HTTP/1.1", upstream: "fastcgi://`+f+`", host: "x"`)
+}

@@ -1,8 +1,11 @@
 package fastcgi
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/vars"
 )
 
@@ -27,4 +30,23 @@ func bodyRead(st *vars.State, r *http.Request, body []byte) {
 	if len(r.Header["Content-Length"]) == 0 {
 		st.ChunkedLength, st.ChunkedRead = int64(len(body)), true
 	}
+}
+
+// bodyRefused answers a request whose body could not be read whole
+// before the request went out. A chunk past client_max_body_size is
+// logged as nginx 1.22.1 logs it there, at error level and with no
+// upstream yet ("client intended to send too large chunked body: 5+5
+// bytes"), and the part read before it stays $request_body (nginx logs
+// "hello" for a body refused at its second 5-byte chunk).
+func (h *Handler) bodyRefused(req *request, part []byte, err error) {
+	var chunk chunkTooLarge
+	if errors.As(err, &chunk) {
+		read, size := chunk.ChunkTooLarge()
+		h.log.LogRequest(errlog.Error, req.logRequest(),
+			fmt.Sprintf("client intended to send too large chunked body: %d+%d bytes", read, size))
+		if len(part) <= requestBodyVarMax {
+			req.st.Body = part
+		}
+	}
+	fail(req.w, bodyErrorStatus(req.r, err))
 }

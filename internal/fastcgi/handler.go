@@ -391,7 +391,7 @@ func (h *Handler) serve(req *request) {
 	default:
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			fail(w, bodyErrorStatus(r, err))
+			h.bodyRefused(req, body, err)
 			return
 		}
 		req.body = body

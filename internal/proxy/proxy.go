@@ -240,7 +240,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		_ = c.Continue()
 	}
 	if err := setReplayBody(&req.bodyStore, r, h.set); err != nil {
-		fail(w, bodyErrorStatus(r, err), h.server)
+		h.bodyRefused(req, err)
 		return
 	}
 	req.body = &req.bodyStore

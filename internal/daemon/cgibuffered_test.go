@@ -19,8 +19,10 @@ import (
 
 // paramRecorder is a FastCGI, SCGI, uwsgi or HTTP server that records, per
 // request, the parameters (or header fields) the tests look at and the
-// body it got, as one line: "CL=10 TE=chunked RB=helloworld body=helloworld"
-// (for HTTP: the Content-Length, X-CL and X-RB fields). It answers "got N".
+// body it got, as one line: "CL=10 TE=chunked RB=helloworld RL=101
+// body=helloworld" (CONTENT_LENGTH, HTTP_TRANSFER_ENCODING, REQUEST_BODY,
+// REQUEST_LENGTH; for HTTP: the Content-Length, X-CL, X-RB and X-RL
+// fields). It answers "got N".
 type paramRecorder struct {
 	mu    sync.Mutex
 	lines []string
@@ -72,9 +74,9 @@ func paramBackend(t *testing.T, proto string) (string, *paramRecorder) {
 			}
 			return ""
 		}
-		line := fmt.Sprintf("CL=%s TE=%s RB=%s body=%s", get("CONTENT_LENGTH"), get("HTTP_TRANSFER_ENCODING"), get("REQUEST_BODY"), body)
+		line := fmt.Sprintf("CL=%s TE=%s RB=%s RL=%s body=%s", get("CONTENT_LENGTH"), get("HTTP_TRANSFER_ENCODING"), get("REQUEST_BODY"), get("REQUEST_LENGTH"), body)
 		if proto == "http" {
-			line = fmt.Sprintf("CL=%s X-CL=%s X-RB=%s body=%s", get("Content-Length"), get("X-Cl"), get("X-Rb"), body)
+			line = fmt.Sprintf("CL=%s X-CL=%s X-RB=%s X-RL=%s body=%s", get("Content-Length"), get("X-Cl"), get("X-Rb"), get("X-Rl"), body)
 		}
 		p.mu.Lock()
 		p.lines = append(p.lines, line)
@@ -184,8 +186,8 @@ func readSCGIParams(br *bufio.Reader) ([][2]string, error) {
 
 // cgiBufferedConf is the server of the tests of the default,
 // *_request_buffering on: a location per protocol with fastcgi_params'
-// CONTENT_LENGTH line and a parameter of $request_body, a proxy_pass one
-// that sends $content_length and $request_body as fields, and the same
+// CONTENT_LENGTH line and parameters of $request_body and $request_length,
+// a proxy_pass one that sends the three as fields, and the same
 // with client_max_body_size 8 (/small/..., and /small/off/f with
 // fastcgi_request_buffering off).
 func cgiBufferedConf(dir, f, s, u, p string) string {
@@ -194,11 +196,15 @@ func cgiBufferedConf(dir, f, s, u, p string) string {
     access_log ` + filepath.Join(dir, "access.log") + ` t;
     fastcgi_param CONTENT_LENGTH $content_length;
     fastcgi_param REQUEST_BODY $request_body;
+    fastcgi_param REQUEST_LENGTH $request_length;
     scgi_param REQUEST_BODY $request_body;
+    scgi_param REQUEST_LENGTH $request_length;
     uwsgi_param CONTENT_LENGTH $content_length;
     uwsgi_param REQUEST_BODY $request_body;
+    uwsgi_param REQUEST_LENGTH $request_length;
     proxy_set_header X-CL $content_length;
     proxy_set_header X-RB $request_body;
+    proxy_set_header X-RL $request_length;
     server {
         listen 127.0.0.1:0;
         location /f { fastcgi_pass ` + f + `; }
@@ -225,7 +231,8 @@ const chunkedHelloWorld = "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\n
 // recording backends: once the body is read, $content_length is its
 // length (nginx's headers_in.content_length_n), so fastcgi_params'
 // "CONTENT_LENGTH $content_length" is 10, not empty, and $request_body is
-// the body, in a parameter as in the access log; the client's
+// the body, in a parameter as in the access log, and $request_length
+// counts the body's bytes (101, not the head's 76); the client's
 // Transfer-Encoding goes as HTTP_TRANSFER_ENCODING. A Content-Length body
 // has the same parameters, without HTTP_TRANSFER_ENCODING.
 func TestCGIBufferedChunkedBody(t *testing.T) {
@@ -241,12 +248,12 @@ func TestCGIBufferedChunkedBody(t *testing.T) {
 		want      string // what the backend got
 		line      string // the access log line
 	}{
-		{"/f", chunkedHelloWorld, frec, "CL=10 TE=chunked RB=helloworld body=helloworld", `/f 200 10 101 "helloworld"`},
-		{"/s", chunkedHelloWorld, srec, "CL=10 TE=chunked RB=helloworld body=helloworld", `/s 200 10 101 "helloworld"`},
-		{"/u", chunkedHelloWorld, urec, "CL=10 TE=chunked RB=helloworld body=helloworld", `/u 200 10 101 "helloworld"`},
-		{"/p", chunkedHelloWorld, prec, "CL=10 X-CL=10 X-RB=helloworld body=helloworld", `/p 200 10 101 "helloworld"`},
-		{"/f?cl", "Content-Length: 10\r\n\r\nhelloworld", frec, "CL=10 TE= RB=helloworld body=helloworld", `/f?cl 200 10 81 "helloworld"`},
-		{"/u?cl", "Content-Length: 10\r\n\r\nhelloworld", urec, "CL=10 TE= RB=helloworld body=helloworld", `/u?cl 200 10 81 "helloworld"`},
+		{"/f", chunkedHelloWorld, frec, "CL=10 TE=chunked RB=helloworld RL=101 body=helloworld", `/f 200 10 101 "helloworld"`},
+		{"/s", chunkedHelloWorld, srec, "CL=10 TE=chunked RB=helloworld RL=101 body=helloworld", `/s 200 10 101 "helloworld"`},
+		{"/u", chunkedHelloWorld, urec, "CL=10 TE=chunked RB=helloworld RL=101 body=helloworld", `/u 200 10 101 "helloworld"`},
+		{"/p", chunkedHelloWorld, prec, "CL=10 X-CL=10 X-RB=helloworld X-RL=101 body=helloworld", `/p 200 10 101 "helloworld"`},
+		{"/f?cl", "Content-Length: 10\r\n\r\nhelloworld", frec, "CL=10 TE= RB=helloworld RL=81 body=helloworld", `/f?cl 200 10 81 "helloworld"`},
+		{"/u?cl", "Content-Length: 10\r\n\r\nhelloworld", urec, "CL=10 TE= RB=helloworld RL=81 body=helloworld", `/u?cl 200 10 81 "helloworld"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.uri, func(t *testing.T) {

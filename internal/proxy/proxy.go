@@ -257,6 +257,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		// X-Length $content_length sends as "10" for a 10-byte body).
 		st.ChunkedLength, st.ChunkedRead = int64(len(b.buf)), true
 	}
+	if n, ok := w.(BodyReadNoter); ok && req.bodyStore.buffered {
+		n.RequestBodyRead()
+	}
 	defer func() {
 		if st.Body == nil {
 			st.Body = req.bodyStore.variable(announced)
@@ -273,6 +276,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	}
 	h.respond(req)
 }
+
+// BodyReadNoter is a ResponseWriter whose server counts the request's bytes
+// ($request_length): RequestBodyRead tells it the body was read whole, so
+// the variables evaluated from then on count the body's bytes too.
+type BodyReadNoter interface{ RequestBodyRead() }
 
 // AbortIgnorer is a ResponseWriter whose server watches the client for going
 // away during a request, as the daemon's engine does (it peeks at the socket).

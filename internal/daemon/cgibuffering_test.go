@@ -219,7 +219,8 @@ func cgiBufferingConf(f, s, u, more string) string {
 // records), for a Content-Length body and, over FastCGI only, a chunked
 // one (CONTENT_LENGTH empty). SCGI's CONTENT_LENGTH is only the part that
 // came with the head (5). SCGI and uwsgi read a chunked body whole first
-// (SCGI's CONTENT_LENGTH 10), as does the default, on. Each case waits for
+// (CONTENT_LENGTH 10: SCGI's own, uwsgi's from $content_length), as does
+// the default, on. Each case waits for
 // the backend to have the first part before it sends the rest.
 func TestCGIRequestBufferingOff(t *testing.T) {
 	dir := t.TempDir()
@@ -240,7 +241,7 @@ func TestCGIRequestBufferingOff(t *testing.T) {
 		{"/s", false, srec, "head CL=5|body hello", "head CL=5|body hello|body world"},
 		{"/s", true, srec, "", "head CL=10|body helloworld"},
 		{"/u", false, urec, "head CL=10|body hello", "head CL=10|body hello|body world"},
-		{"/u", true, urec, "", "head CL=|body helloworld"},
+		{"/u", true, urec, "", "head CL=10|body helloworld"},
 		{"/on/f", false, frec, "", "head CL=10|body helloworld"},
 	}
 	for _, tt := range tests {

@@ -1230,6 +1230,11 @@ func (b *reqBody) Read(p []byte) (int, error) {
 		if c := b.b.Chunked(); c != nil {
 			err.(*chunkTooLarge).read, err.(*chunkTooLarge).size = c.Declared(), c.Refused()
 		}
+		// nginx counts in $request_length every byte its reads took from
+		// the socket, those read past the refused chunk's size line too
+		// (the 413 closes the connection, so they are never read again):
+		// 107 for a 107-byte request whose second chunk is refused.
+		b.cc.ci.length += int64(b.cc.in.Buffered())
 	}
 	return n, err
 }

@@ -49,7 +49,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		st.Uninitialized = scratch
 	}
 	rec := &scratch.rec
-	*rec = recorder{ResponseWriter: w, st: st, snap: s, req: r}
+	*rec = recorder{ResponseWriter: w, st: st, snap: s, req: r, ci: ci}
 	rec.ew, _ = w.(engineWriter)
 	defer func() {
 		if rec.hijacked != nil {
@@ -770,6 +770,9 @@ type recorder struct {
 	keepSlashes bool
 	// req is the request being answered (the gzip filter reads its header).
 	req *http.Request
+	// ci is the connection's counts for the request (RequestBodyRead); nil
+	// for a recorder that has none.
+	ci *connInfo
 	// gz compresses the body when gzipping (the gzip filter, gzip.go);
 	// fileResponse marks a static file's answer, whose Last-Modified nginx
 	// does not keep as a field (gzip_proxied no_last_modified ignores it).
@@ -1195,6 +1198,17 @@ func (w *recorder) UnwatchClient() bool {
 func (w *recorder) IgnoreClientAbort() {
 	if w.ew != nil {
 		w.ew.IgnoreClientAbort()
+	}
+}
+
+// RequestBodyRead implements proxy.BodyReadNoter and fastcgi's: a handler
+// read the request body whole, so $request_length counts its bytes from
+// now on, as nginx's does while it reads the body (proxy_set_header X-Len
+// $request_length sends 101 for a 10-byte chunked body, not the head's
+// 76), not only once the log line is written (account).
+func (w *recorder) RequestBodyRead() {
+	if w.ci != nil && !w.sub {
+		w.st.Length = w.ci.length
 	}
 }
 

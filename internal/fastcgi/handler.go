@@ -55,6 +55,11 @@ type ReasonSetter interface {
 // writer frames the body as it sees fit.
 type LengthUnknowner interface{ LengthUnknown() }
 
+// BodyReadNoter is a ResponseWriter whose server counts the request's bytes
+// ($request_length): RequestBodyRead tells it the body was read whole, so
+// the parameters count the body's bytes too.
+type BodyReadNoter interface{ RequestBodyRead() }
+
 // AbortIgnorer is a ResponseWriter whose server watches the client for
 // going away during a request (the daemon's engine); IgnoreClientAbort ends
 // that watch for the rest of the request (fastcgi_ignore_client_abort on).
@@ -391,10 +396,14 @@ func (h *Handler) serve(req *request) {
 	default:
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
-			fail(w, bodyErrorStatus(r, err))
+			h.bodyRefused(req, body, err)
 			return
 		}
 		req.body = body
+		bodyRead(st, r, body)
+		if n, ok := w.(BodyReadNoter); ok {
+			n.RequestBodyRead()
+		}
 	}
 	if h.set.IgnoreClientAbort {
 		ignoreClientAbort(req)

@@ -155,6 +155,7 @@ func (h *Handler) bodyFailed(req *request, a *vars.Attempt, err error, start tim
 			fmt.Sprintf("client intended to send too large chunked body: %d+%d bytes while %s", read, size, errlog.ActionSend))
 	}
 	h.release(req, req.at.Server(), a, 0, upstream.Neutral, end, errlog.ActionSend)
+	req.st.BodyCut = true
 	status := bodyErrorStatus(req.r, err)
 	if status == 499 {
 		return &failure{end: end}

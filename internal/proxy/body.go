@@ -2,10 +2,13 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 )
 
 // MaxReplayBody is the largest request body kept in memory so that a retry can
@@ -31,7 +34,7 @@ type replayBody struct {
 
 // setReplayBody prepares r's body in b. With buffering on, it reads up to
 // MaxReplayBody bytes now; if the body is longer, those bytes and the rest of the
-// stream are sent once.
+// stream are sent once. When the read fails, b.buf keeps the part read.
 func setReplayBody(b *replayBody, r *http.Request, set *config.Settings) error {
 	switch {
 	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
@@ -43,6 +46,8 @@ func setReplayBody(b *replayBody, r *http.Request, set *config.Settings) error {
 	}
 	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxReplayBody+1))
 	if err != nil {
+		// The part read stays for $request_body (refusedBody).
+		*b = replayBody{buf: buf}
 		return err
 	}
 	if len(buf) <= MaxReplayBody {
@@ -134,4 +139,31 @@ func (req *request) keepBody() {
 	if buf := req.bodyStore.inMemory(); buf != nil {
 		req.in.Body, req.in.ContentLength = io.NopCloser(bytes.NewReader(buf)), int64(len(buf))
 	}
+}
+
+// chunkTooLarge is a body error that tells the sizes nginx logs for a
+// chunk past client_max_body_size: the body's bytes before it, and its
+// size (the daemon's engine gives it).
+type chunkTooLarge interface {
+	error
+	ChunkTooLarge() (read, size int64)
+}
+
+// bodyRefused answers a request whose body could not be read before it
+// went upstream. A chunk past client_max_body_size is logged as nginx
+// 1.22.1 logs it there, at error level and with no upstream yet ("client
+// intended to send too large chunked body: 5+5 bytes"), and the part read
+// before it stays $request_body (nginx logs "hello" for a body refused at
+// its second 5-byte chunk).
+func (h *Handler) bodyRefused(req *request, err error) {
+	var chunk chunkTooLarge
+	if errors.As(err, &chunk) {
+		read, size := chunk.ChunkTooLarge()
+		h.log.LogRequest(errlog.Error, req.logRequest(""),
+			fmt.Sprintf("client intended to send too large chunked body: %d+%d bytes", read, size))
+		if len(req.bodyStore.buf) <= requestBodyVarMax {
+			req.st.Body = req.bodyStore.buf
+		}
+	}
+	fail(req.w, bodyErrorStatus(req.in, err), h.server)
 }

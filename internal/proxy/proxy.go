@@ -240,7 +240,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		_ = c.Continue()
 	}
 	if err := setReplayBody(&req.bodyStore, r, h.set); err != nil {
-		fail(w, bodyErrorStatus(r, err), h.server)
+		h.bodyRefused(req, err)
 		return
 	}
 	req.body = &req.bodyStore
@@ -251,6 +251,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	// it); a streamed one once it went through.
 	announced := r.ContentLength != 0 || len(r.Header["Content-Length"]) > 0
 	st.Body = req.bodyStore.variable(announced)
+	if b := &req.bodyStore; b.buffered && !b.empty && len(r.Header["Content-Length"]) == 0 {
+		// A chunked body read whole: its length is $content_length now
+		// (nginx's headers_in.content_length_n, which proxy_set_header
+		// X-Length $content_length sends as "10" for a 10-byte body).
+		st.ChunkedLength, st.ChunkedRead = int64(len(b.buf)), true
+	}
+	if n, ok := w.(BodyReadNoter); ok && req.bodyStore.buffered {
+		n.RequestBodyRead()
+	}
 	defer func() {
 		if st.Body == nil {
 			st.Body = req.bodyStore.variable(announced)
@@ -267,6 +276,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	}
 	h.respond(req)
 }
+
+// BodyReadNoter is a ResponseWriter whose server counts the request's bytes
+// ($request_length): RequestBodyRead tells it the body was read whole, so
+// the variables evaluated from then on count the body's bytes too.
+type BodyReadNoter interface{ RequestBodyRead() }
 
 // AbortIgnorer is a ResponseWriter whose server watches the client for going
 // away during a request, as the daemon's engine does (it peeks at the socket).

@@ -241,12 +241,13 @@ func getNotFound(dst []byte, _ *State) ([]byte, bool) { return dst, false }
 
 // getContentLength is the Content-Length field, or, for a chunked body that
 // was read, the sum of its chunk sizes (nginx's content_length_n, which the
-// chunked body filter sets: 0 for a body it discarded).
+// chunked body filter sets: 0 for a body it discarded); not found for a
+// chunked body cut short while it streamed (State.BodyCut).
 func getContentLength(dst []byte, st *State) ([]byte, bool) {
 	if dst, ok := appendHeader(dst, reqHeaders(st), "Content-Length", ", "); ok {
 		return dst, true
 	}
-	if st.ChunkedRead {
+	if st.ChunkedRead && !st.BodyCut {
 		return strconv.AppendInt(dst, st.ChunkedLength, 10), true
 	}
 	return dst, false

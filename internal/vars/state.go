@@ -145,6 +145,12 @@ type Request struct {
 	// $content_length for a request without Content-Length.
 	ChunkedLength int64
 	ChunkedRead   bool
+	// BodyCut says a body that streamed to an upstream as it arrived
+	// ended in an error before its end (nginx's r->reading_body, still
+	// set): a chunked body's $content_length is then not found, as nginx
+	// 1.22.1 logs "-" after a 413 at the second chunk of a FastCGI
+	// request with fastcgi_request_buffering off.
+	BodyCut bool
 	// Body is the request body when it was read into memory
 	// ($request_body); nil means not buffered (not found).
 	Body []byte

@@ -1,0 +1,52 @@
+package fastcgi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/vars"
+)
+
+// requestBodyVarMax is the longest body $request_body shows: nginx's
+// client_body_buffer_size default (16k on 64-bit systems), the memory
+// buffer a body is read into; a longer one goes to a temporary file, which
+// the variable does not read.
+const requestBodyVarMax = 16 << 10
+
+// bodyRead records a body read whole before the request goes out
+// (*_request_buffering on, the default), as nginx has it once
+// ngx_http_read_client_request_body is done, before the parameters are
+// evaluated: $request_body is the body (when it stayed in memory), and a
+// body without a Content-Length field (chunked) has its length as
+// $content_length (nginx's headers_in.content_length_n), so that
+// "fastcgi_param CONTENT_LENGTH $content_length" sends "10" for a 10-byte
+// chunked body, as nginx 1.22.1 does.
+func bodyRead(st *vars.State, r *http.Request, body []byte) {
+	if len(body) <= requestBodyVarMax {
+		st.Body = body
+	}
+	if len(r.Header["Content-Length"]) == 0 {
+		st.ChunkedLength, st.ChunkedRead = int64(len(body)), true
+	}
+}
+
+// bodyRefused answers a request whose body could not be read whole
+// before the request went out. A chunk past client_max_body_size is
+// logged as nginx 1.22.1 logs it there, at error level and with no
+// upstream yet ("client intended to send too large chunked body: 5+5
+// bytes"), and the part read before it stays $request_body (nginx logs
+// "hello" for a body refused at its second 5-byte chunk).
+func (h *Handler) bodyRefused(req *request, part []byte, err error) {
+	var chunk chunkTooLarge
+	if errors.As(err, &chunk) {
+		read, size := chunk.ChunkTooLarge()
+		h.log.LogRequest(errlog.Error, req.logRequest(),
+			fmt.Sprintf("client intended to send too large chunked body: %d+%d bytes", read, size))
+		if len(part) <= requestBodyVarMax {
+			req.st.Body = part
+		}
+	}
+	fail(req.w, bodyErrorStatus(req.r, err))
+}

@@ -824,6 +824,8 @@ type engineWriter interface {
 	failed() bool
 	flushNow()
 	sentBytes() (total, head int64)
+	// sentChunked reports that the head went out with chunked framing.
+	sentChunked() bool
 	// flushedBytes is how many bytes of the response reached the
 	// connection so far: sentBytes' total less what the write buffer holds.
 	flushedBytes() int64
@@ -923,6 +925,7 @@ func (w *recorder) account(ci *connInfo) {
 	if ew := w.ew; ew != nil {
 		total, head := ew.sentBytes()
 		w.st.BytesSent, w.st.BodyBytesSent = total, max(total-head, 0)
+		w.st.SentChunked = ew.sentChunked()
 	} else if sw, ok := w.ResponseWriter.(streamWriter); ok {
 		total, _ := sw.sentBytes()
 		w.st.BytesSent = total

@@ -286,7 +286,9 @@ type Attempt struct {
 	// did not wait, as for every attempt but a request's first.
 	QueueTime time.Duration
 	// ResponseLength is the length of the response body obtained from this
-	// server ($upstream_response_length).
+	// server ($upstream_response_length): the bytes read after the head,
+	// as nginx counts them, so a chunked body's coding (size lines, CRLFs,
+	// trailer section) is included.
 	ResponseLength int64
 	// BytesReceived and BytesSent count bytes exchanged with this server,
 	// headers included ($upstream_bytes_received, $upstream_bytes_sent).

@@ -170,6 +170,34 @@ func TestRewriteLogs(t *testing.T) {
 	}
 }
 
+// TestUninitializedWhileLogging checks the warning for a set variable that
+// the access log line reads before any set gave it a value: as nginx 1.22.1
+// writes it, it ends with "while logging request" before the request's
+// context, where a read in the handler has no such phrase.
+func TestUninitializedWhileLogging(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format t '$status [$later]';
+    server {
+        listen 127.0.0.1:0;
+        access_log %s/access.log t buffer=0;
+        location /never { set $later 1; }
+        location /log { return 200 "ok\n"; }
+        location /body { access_log off; return 200 "[$later]\n"; }
+    }`, dir))
+	for _, target := range []string{"/log", "/body"} {
+		resp, err := noRedirects.Get("http://" + addr + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	log := filepath.Join(dir, "error.log")
+	waitLogged(t, log, `[warn]`, `using uninitialized "later" variable while logging request, client: 127.0.0.1, server: , request: "GET /log HTTP/1.1", host: "`+addr+`"`)
+	waitLogged(t, log, `[warn]`, `using uninitialized "later" variable, client: 127.0.0.1, server: , request: "GET /body HTTP/1.1"`)
+}
+
 // waitLogged waits until a line of the file at path contains every one of
 // parts.
 func waitLogged(t *testing.T, path string, parts ...string) {

@@ -17,6 +17,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/gzipfilter"
+	"fulcrum/internal/h1"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
@@ -253,6 +254,12 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 	length, declared := ci.length, ci.chunked.declared
 	finishBody(rec, b)
 	ci.length, ci.chunked.declared = length, declared
+	var perr h1.Error
+	if errors.As(b.err, &perr) && rec.snap != nil && rec.snap.log != nil {
+		// A chunked body malformed after the answer: nginx's discard
+		// filter logs it (the response stands, the connection closes).
+		rec.snap.log.LogRequest(errlog.Error, logRequest(rec.st, rec.req), "client sent invalid chunked body")
+	}
 }
 
 // chunkedBody is what the log needs of a chunked request body: whether

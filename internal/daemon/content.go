@@ -240,9 +240,12 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 	if rec.set != nil && rec.set.Gzip.Static != config.GzipStaticOff && rec.statusOverride == 0 && !handler {
 		gzOK, gzTry = gzipStaticWanted(rec, r)
 	}
-	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st), GzipStatic: gzOK})
+	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st),
+		GzipStatic: gzOK, GzipVary: gzTry && rec.set.Gzip.Vary})
 	if gzTry && res.Kind == static.KindFile {
 		res = h.precompressed(rec, r, st, res, gzOK)
+	} else if res.GzipVary {
+		rec.varyAcceptEncoding(rec.Header())
 	}
 	if res.Kind == static.KindFile || res.Kind == static.KindRedirect || res.Kind == static.KindStatus || res.Kind == static.KindDirectory {
 		// try_files and index change $uri in nginx (the index by an internal
@@ -340,9 +343,10 @@ func gzipStaticWanted(rec *recorder, r *http.Request) (ok, try bool) {
 }
 
 // precompressed is the rest of nginx's gzip_static handler for a file
-// found: when FILE.gz exists, the response gets "Vary: Accept-Encoding"
-// under gzip_vary and, when the client gets it (ok), FILE.gz goes out in
-// FILE's place, with FILE's Content-Type. A .gz that cannot be opened for
+// found: when FILE.gz exists (a directory too), the response gets "Vary:
+// Accept-Encoding" under gzip_vary and, when the client gets it (ok) and
+// it is a regular file, FILE.gz goes out in FILE's place, with FILE's
+// Content-Type. A .gz that cannot be opened for
 // another reason than its absence is logged, and FILE is served.
 func (h *staticHandler) precompressed(rec *recorder, r *http.Request, st *vars.State, res static.Result, ok bool) static.Result {
 	if res.Encoding == "" {
@@ -350,13 +354,14 @@ func (h *staticHandler) precompressed(rec *recorder, r *http.Request, st *vars.S
 			return res
 		}
 		gz, found, err := static.Precompressed(res)
-		if err != nil {
+		exists := found || errors.Is(err, static.ErrNotRegular)
+		if err != nil && !exists {
 			h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(err))
 		}
-		if !found {
+		if !exists {
 			return res
 		}
-		if ok {
+		if ok && found {
 			res = gz
 		}
 	}

@@ -212,11 +212,16 @@ func slashRedirect(rec *recorder, st *vars.State, target string) {
 
 // UninitializedVariable implements vars.Uninitialized: nginx's warning for
 // a set variable read before any set, when the serving level's
-// uninitialized_variable_warn is on.
+// uninitialized_variable_warn is on. Read for the access log line
+// (vars.State.Logging), it ends as nginx's does, "while logging request".
 func (sc *requestScratch) UninitializedVariable(name string) {
 	set := sc.rec.set
 	if set == nil || !set.UninitializedVariableWarn || sc.log == nil || !sc.log.Enabled(errlog.Warn) {
 		return
 	}
-	sc.log.LogRequest(errlog.Warn, logRequest(&sc.st, sc.r), `using uninitialized "`+name+`" variable`)
+	msg := `using uninitialized "` + name + `" variable`
+	if sc.st.Logging {
+		msg += " while logging request"
+	}
+	sc.log.LogRequest(errlog.Warn, logRequest(&sc.st, sc.r), msg)
 }

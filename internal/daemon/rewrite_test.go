@@ -170,6 +170,76 @@ func TestRewriteLogs(t *testing.T) {
 	}
 }
 
+// TestUninitializedWhileLogging checks the warning for a set variable that
+// the access log line reads before any set gave it a value: as nginx 1.22.1
+// writes it, it ends with "while logging request" before the request's
+// context, where a read in the handler has no such phrase.
+func TestUninitializedWhileLogging(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format t '$status [$later]';
+    server {
+        listen 127.0.0.1:0;
+        access_log %s/access.log t buffer=0;
+        location /never { set $later 1; }
+        location /log { return 200 "ok\n"; }
+        location /body { access_log off; return 200 "[$later]\n"; }
+    }`, dir))
+	for _, target := range []string{"/log", "/body"} {
+		resp, err := noRedirects.Get("http://" + addr + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	log := filepath.Join(dir, "error.log")
+	waitLogged(t, log, `[warn]`, `using uninitialized "later" variable while logging request, client: 127.0.0.1, server: , request: "GET /log HTTP/1.1", host: "`+addr+`"`)
+	waitLogged(t, log, `[warn]`, `using uninitialized "later" variable, client: 127.0.0.1, server: , request: "GET /body HTTP/1.1"`)
+}
+
+// TestEmptyRewriteLogsEmptyURI checks the access log line of a rewrite whose
+// result is empty: nginx 1.22.1 answers 500 and logs $uri as empty (not
+// "-"), the URI already replaced; an error_page for the 500 serves its
+// target with the 500.
+func TestEmptyRewriteLogsEmptyURI(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format t '$status U="$uri" "$request"';
+    server {
+        listen 127.0.0.1:0;
+        access_log %s t buffer=0;
+        location /rw/ { rewrite ^ $arg_a; }
+        location /rp/ { rewrite ^ $arg_a; error_page 500 /err; }
+        location /err { return 200 "err page"; }
+        location /ok { return 200 "ok"; }
+    }`, logPath))
+	tests := []struct {
+		target string
+		status int
+		logged string
+	}{
+		{"/rw/x?a=", 500, `500 U="" "GET /rw/x?a= HTTP/1.1"`},
+		{"/rw/y?a=/ok", 200, `200 U="/ok" "GET /rw/y?a=/ok HTTP/1.1"`},
+		{"/rp/z?a=", 500, `500 U="/err" "GET /rp/z?a= HTTP/1.1"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.target, func(t *testing.T) {
+			resp, err := noRedirects.Get("http://" + addr + tc.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			waitLogged(t, logPath, tc.logged)
+		})
+	}
+}
+
 // waitLogged waits until a line of the file at path contains every one of
 // parts.
 func waitLogged(t *testing.T, path string, parts ...string) {

@@ -17,6 +17,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/gzipfilter"
+	"fulcrum/internal/h1"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
@@ -253,6 +254,12 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 	length, declared := ci.length, ci.chunked.declared
 	finishBody(rec, b)
 	ci.length, ci.chunked.declared = length, declared
+	var perr h1.Error
+	if errors.As(b.err, &perr) && rec.snap != nil && rec.snap.log != nil {
+		// A chunked body malformed after the answer: nginx's discard
+		// filter logs it (the response stands, the connection closes).
+		rec.snap.log.LogRequest(errlog.Error, logRequest(rec.st, rec.req), "client sent invalid chunked body")
+	}
 }
 
 // chunkedBody is what the log needs of a chunked request body: whether
@@ -827,6 +834,8 @@ type engineWriter interface {
 	failed() bool
 	flushNow()
 	sentBytes() (total, head int64)
+	// sentChunked reports that the head went out with chunked framing.
+	sentChunked() bool
 	// flushedBytes is how many bytes of the response reached the
 	// connection so far: sentBytes' total less what the write buffer holds.
 	flushedBytes() int64
@@ -926,6 +935,7 @@ func (w *recorder) account(ci *connInfo) {
 	if ew := w.ew; ew != nil {
 		total, head := ew.sentBytes()
 		w.st.BytesSent, w.st.BodyBytesSent = total, max(total-head, 0)
+		w.st.SentChunked = ew.sentChunked()
 	} else if sw, ok := w.ResponseWriter.(streamWriter); ok {
 		total, _ := sw.sentBytes()
 		w.st.BytesSent = total

@@ -781,6 +781,8 @@ func (w *respWriter) sentBytes() (total, head int64) {
 	return max(total, 0), w.headLen
 }
 
+func (w *respWriter) sentChunked() bool { return w.committed && w.chunked }
+
 func (w *respWriter) flushedBytes() int64 {
 	n := w.sent
 	if w.cc.bw != nil {

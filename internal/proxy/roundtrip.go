@@ -258,6 +258,11 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 		req.at.Sample(upstream.MetricLastByte, c.attempt.ResponseTime)
 	}
 	c.attempt.ResponseLength = c.n
+	if ch := req.resp.body.Chunked(); ch != nil {
+		// nginx counts the bytes read after the head: a chunked body's
+		// coding (size lines, CRLFs, trailer section) with its data.
+		c.attempt.ResponseLength += ch.Framing()
+	}
 	c.attempt.BytesReceived, c.attempt.BytesSent = req.resp.in, req.resp.out
 	outcome := upstream.Success
 	if c.readErr || req.ctx.Err() != nil {

@@ -344,6 +344,9 @@ func (e *engine) rewrite(s *step) bool {
 	if e.notices {
 		e.notice(`rewritten data: "%s", args: "%s"`, uri, args)
 	}
+	// nginx sets the URI before it checks it: the 500 for an empty one
+	// logs $uri as empty.
+	st.Path, st.Rewritten = uri, true
 	if uri == "" {
 		if e.log != nil {
 			e.log.Log(config.LevelError, "the rewritten URI has a zero length")
@@ -351,7 +354,6 @@ func (e *engine) rewrite(s *step) bool {
 		e.res.Outcome = Fail
 		return true
 	}
-	st.Path, st.Rewritten = uri, true
 	switch s.flag {
 	case config.FlagBreak:
 		st.WholeURI, e.uriChanged = true, false

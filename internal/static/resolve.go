@@ -193,26 +193,35 @@ func (c *resolution) content(uri string, addURI bool) Result {
 	}
 	f, err := c.lookup(path)
 	if err != nil {
-		if c.req.GzipStatic && isNotFound(err) {
-			if res, ok := c.precompressedOnly(uri, path); ok {
+		vary := false
+		if (c.req.GzipStatic || c.req.GzipVary) && isNotFound(err) {
+			var res Result
+			var ok bool
+			if res, ok, vary = c.precompressedOnly(uri, path); ok {
 				return res
 			}
 		}
-		return statusResult(statusOf(err), &CallError{Call: openCall(err), Path: path, Err: err}, uri)
+		res := statusResult(statusOf(err), &CallError{Call: openCall(err), Path: path, Err: err}, uri)
+		res.GzipVary = vary && c.req.GzipVary
+		return res
 	}
 	return c.found(uri, f)
 }
 
-// precompressedOnly serves path's "path.gz" for a file that does not exist
-// (Request.GzipStatic), when it is a regular file.
-func (c *resolution) precompressedOnly(uri, path string) (Result, bool) {
+// precompressedOnly looks for path's "path.gz" for a file that does not
+// exist: ok when the client gets it (Request.GzipStatic) and it is a
+// regular file, which res serves; exists when it could be opened at all.
+func (c *resolution) precompressedOnly(uri, path string) (res Result, ok, exists bool) {
 	f, err := c.lookup(path + ".gz")
-	if err != nil || !f.fi.Mode().IsRegular() {
-		return Result{}, false
+	if err != nil {
+		return Result{}, false, false
 	}
-	res := c.found(uri, f)
+	if !c.req.GzipStatic || !f.fi.Mode().IsRegular() {
+		return Result{}, false, true
+	}
+	res = c.found(uri, f)
 	res.Encoding = "gzip"
-	return res, res.Kind == KindFile
+	return res, res.Kind == KindFile, true
 }
 
 // CallError is a system call on a file that failed, kept apart so that the

@@ -216,14 +216,19 @@ func (o *output) body(off, n int64) {
 	}
 }
 
+// ErrNotRegular is a gzip_static companion (Precompressed) that exists but
+// is not a regular file: a directory, say. It is not served and not logged.
+var ErrNotRegular = errors.New("static: not a regular file")
+
 // Precompressed looks for the gzip_static companion of a KindFile result:
 // the file at res.Path with ".gz" appended, in the same document root. It
 // returns the Result that serves it (with res's URI and ContentType: the
 // type of the file asked for, as nginx sets it from the URI's extension,
 // and Encoding "gzip") when it is a regular file. found is false when there
 // is no such file (ENOENT, ENOTDIR, ENAMETOOLONG: nginx declines silently)
-// or it is a directory; err explains any other failure, which nginx logs
-// before serving the file asked for.
+// or it is not a regular file (err is then ErrNotRegular: it exists, which
+// nginx's gzip_vary marks); err explains any other failure, which nginx
+// logs before serving the file asked for.
 func Precompressed(res Result) (gz Result, found bool, err error) {
 	gz = res
 	gz.Path, gz.Encoding = res.Path+".gz", "gzip"
@@ -246,7 +251,7 @@ func Precompressed(res Result) (gz Result, found bool, err error) {
 		return gz, false, fmt.Errorf("static: fstat() %q failed: %w", gz.Path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return gz, false, nil
+		return gz, false, ErrNotRegular
 	}
 	gz.Size, gz.ModTime = fi.Size(), fi.ModTime()
 	return gz, true, nil

@@ -122,6 +122,12 @@ type Request struct {
 	// caller looks for FILE.gz beside an existing file itself
 	// (Precompressed).
 	GzipStatic bool
+	// GzipVary is gzip_static under gzip_vary: when the file asked for
+	// does not exist, its "FILE.gz" is looked for even for a client that
+	// does not get it, and if it can be opened (a directory too) the
+	// Result says so (Result.GzipVary), as nginx's gzip_static handler
+	// marks the response for "Vary: Accept-Encoding" before it declines.
+	GzipVary bool
 }
 
 // Kind says what a Result asks the caller to do.
@@ -210,6 +216,10 @@ type Result struct {
 	// Content-Encoding, whole (no ranges), without Accept-Ranges, as
 	// nginx's gzip_static module does. Empty for any other file.
 	Encoding string
+	// GzipVary reports that the answer to a file that does not exist
+	// goes out with "Vary: Accept-Encoding" (Request.GzipVary): its
+	// FILE.gz exists.
+	GzipVary bool
 	// FLVStart is the flv module's start offset for a KindFile (FLVStart of
 	// the request's args, set by the caller in a location with flv): when
 	// it is above 0 and below the file's size, ServeFile sends the FLV

@@ -27,7 +27,10 @@ func getRequestURI(dst []byte, st *State) ([]byte, bool) {
 }
 
 func getURI(dst []byte, st *State) ([]byte, bool) {
-	if st.Path == "" { // a request refused before its line parsed
+	// Not found for a request refused before its line parsed; found and
+	// empty after a rewrite whose result was empty (its 500), as nginx
+	// 1.22.1 logs it.
+	if st.Path == "" && !st.Rewritten {
 		return dst, false
 	}
 	return append(dst, st.Path...), true

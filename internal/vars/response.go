@@ -201,6 +201,16 @@ func getSentKeepAlive(dst []byte, st *State) ([]byte, bool) {
 	return appendHeader(dst, st.SentHeader, "Keep-Alive", ", ")
 }
 
+// getSentTransferEncoding is nginx's $sent_http_transfer_encoding, which
+// it computes from r->chunked rather than reads: "chunked" when the body
+// went out chunked (State.SentChunked), else not found.
+func getSentTransferEncoding(dst []byte, st *State) ([]byte, bool) {
+	if !st.SentChunked {
+		return dst, false
+	}
+	return append(dst, "chunked"...), true
+}
+
 func getBodyBytesSent(dst []byte, st *State) ([]byte, bool) {
 	return strconv.AppendInt(dst, max(st.BodyBytesSent, 0), 10), true
 }

@@ -292,7 +292,9 @@ type Attempt struct {
 	// did not wait, as for every attempt but a request's first.
 	QueueTime time.Duration
 	// ResponseLength is the length of the response body obtained from this
-	// server ($upstream_response_length).
+	// server ($upstream_response_length): the bytes read after the head,
+	// as nginx counts them, so a chunked body's coding (size lines, CRLFs,
+	// trailer section) is included.
 	ResponseLength int64
 	// BytesReceived and BytesSent count bytes exchanged with this server,
 	// headers included ($upstream_bytes_received, $upstream_bytes_sent).
@@ -347,6 +349,11 @@ type State struct {
 	// "OK", else empty), as nginx's r->request_complete: not for a 444, a
 	// client that went away (499) or a failed write.
 	Completed bool
+	// SentChunked says the response body went out with chunked framing
+	// ($sent_http_transfer_encoding is then "chunked", else not found), as
+	// nginx's r->chunked: HTTP/1.1 without a known length, never for a
+	// HEAD, a 1xx, 204 or 304, HTTP/1.0 or chunked_transfer_encoding off.
+	SentChunked bool
 	// SentTrailer is the trailer section sent with the response
 	// ($sent_trailer_NAME): add_trailer's fields, evaluated at the body's
 	// end; nil means none.

@@ -248,6 +248,8 @@ func prefixed(name string) Getter {
 		return getSentConnection
 	case name == "sent_http_keep_alive":
 		return getSentKeepAlive
+	case name == "sent_http_transfer_encoding":
+		return getSentTransferEncoding
 	case strings.HasPrefix(name, "sent_http_"):
 		return headerGetter(headerName(name[len("sent_http_"):]), ", ", sentHeaders)
 	case strings.HasPrefix(name, "sent_trailer_"):

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -318,4 +319,51 @@ func TestCGIBufferedChunkTooLarge(t *testing.T) {
 		waitForLog(t, filepath.Join(dir, "error.log"), `error client intended to send too large chunked body: 5+5 bytes, client: 127.0.0.1, server: , request: "POST `+uri+` HTTP/1.1", host: "x"`)
 	}
 	waitForLog(t, filepath.Join(dir, "error.log"), `error client intended to send too large chunked body: 5+5 bytes while sending request to upstream, client: 127.0.0.1, server: , request: "POST /small/off/f HTTP/1.1", upstream: "fastcgi://`+f+`", host: "x"`)
+}
+
+// TestBodyFaultLines checks the lines of a request body that fails while
+// proxy_pass or fastcgi_pass read it whole (the default), as nginx 1.22.1
+// wrote them for the same requests (recorded on raw sockets with
+// proxy_pass): a malformed chunked body is answered 400 and logged once
+// at error, "client sent invalid chunked body" (not again when the rest of
+// the body is discarded), and a client that closes halfway through its
+// body is logged at info, "client prematurely closed connection"; neither
+// has an upstream yet nor a "while" phase.
+func TestBodyFaultLines(t *testing.T) {
+	dir := t.TempDir()
+	f, frec := paramBackend(t, "fastcgi")
+	s, _ := paramBackend(t, "scgi")
+	u, _ := paramBackend(t, "uwsgi")
+	p, prec := paramBackend(t, "http")
+	addr := startDaemonLevel(t, dir, "info", cgiBufferedConf(dir, f, s, u, p))
+	errorLog := filepath.Join(dir, "error.log")
+	for _, uri := range []string{"/f", "/p"} {
+		t.Run(uri+" malformed", func(t *testing.T) {
+			c := testutil.SendRaw(t, addr, "POST "+uri+"/bad HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n")
+			defer c.Close()
+			resp, _ := io.ReadAll(c)
+			if !bytes.HasPrefix(resp, []byte("HTTP/1.1 400 ")) {
+				t.Fatalf("response %q", resp)
+			}
+			line := `client sent invalid chunked body, client: 127.0.0.1, server: , request: "POST ` + uri + `/bad HTTP/1.1", host: "x"`
+			waitForLog(t, errorLog, "error "+line)
+			b, _ := os.ReadFile(errorLog)
+			if n := strings.Count(string(b), line); n != 1 {
+				t.Errorf("the line is in the log %d times, want once", n)
+			}
+		})
+		t.Run(uri+" closed", func(t *testing.T) {
+			c := testutil.SendRaw(t, addr, "POST "+uri+"/cut HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\nabc")
+			c.Close() // the three bytes arrive before the end of stream
+			waitForLog(t, errorLog, `info client prematurely closed connection, client: 127.0.0.1, server: , request: "POST `+uri+`/cut HTTP/1.1", host: "x"`)
+		})
+	}
+	frec.mu.Lock()
+	prec.mu.Lock()
+	got := len(frec.lines) + len(prec.lines)
+	prec.mu.Unlock()
+	frec.mu.Unlock()
+	if got != 0 {
+		t.Errorf("the backends got %d requests, want none", got)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -1235,9 +1236,46 @@ func (b *reqBody) Read(p []byte) (int, error) {
 		// (the 413 closes the connection, so they are never read again):
 		// 107 for a 107-byte request whose second chunk is refused.
 		b.cc.ci.length += int64(b.cc.in.Buffered())
+	case err == io.ErrUnexpectedEOF:
+		err = &bodyFault{err: err, level: errlog.Info, msg: "client prematurely closed connection"}
+	case err != nil && isChunkedFault(err):
+		err = &bodyFault{err: err, level: errlog.Error, msg: "client sent invalid chunked body"}
 	}
 	return n, err
 }
+
+// isChunkedFault reports whether err is the strict reader refusing a
+// chunked body's framing (its size lines, extensions, data ends, trailer).
+func isChunkedFault(err error) bool {
+	var perr h1.Error
+	if !errors.As(err, &perr) {
+		return false
+	}
+	switch perr {
+	case h1.ErrChunkSize, h1.ErrChunkExtension, h1.ErrChunkData, h1.ErrTrailerTooLarge,
+		h1.ErrBareLF, h1.ErrBareCR, h1.ErrControlChar, h1.ErrFieldName, h1.ErrSpaceBeforeColon,
+		h1.ErrMissingColon, h1.ErrObsFold, h1.ErrLeadingWhitespace:
+		return true
+	}
+	return false
+}
+
+// bodyFault is a request body that failed, with the line nginx 1.22.1's
+// ngx_http_read_client_request_body writes for it (errlog.Described):
+// "client sent invalid chunked body" at error, "client prematurely closed
+// connection" at info (recorded on raw sockets with proxy_pass). It wraps
+// the reader's own error, which decides the status.
+type bodyFault struct {
+	err   error
+	level errlog.Level
+	msg   string
+}
+
+func (e *bodyFault) Error() string { return e.err.Error() }
+func (e *bodyFault) Unwrap() error { return e.err }
+
+// LogLine returns the fault's level and nginx's words for it.
+func (e *bodyFault) LogLine() (errlog.Level, string) { return e.level, e.msg }
 
 // chunkTooLarge is a chunk that would take a chunked body past
 // client_max_body_size (limitChunked): an *http.MaxBytesError for the
@@ -1254,6 +1292,12 @@ func (e *chunkTooLarge) Unwrap() error { return &e.max }
 // ChunkTooLarge returns the body's size before the refused chunk and the
 // chunk's size.
 func (e *chunkTooLarge) ChunkTooLarge() (read, size int64) { return e.read, e.size }
+
+// LogLine returns nginx's line for the refused chunk, at error.
+func (e *chunkTooLarge) LogLine() (errlog.Level, string) {
+	return errlog.Error, "client intended to send too large chunked body: " +
+		strconv.FormatInt(e.read, 10) + "+" + strconv.FormatInt(e.size, 10) + " bytes"
+}
 
 // countChunked adds the chunk framing read since the last call to
 // $request_length, which nginx counts with the data, and notes the chunk

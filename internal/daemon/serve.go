@@ -235,7 +235,8 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 	if b == nil || b.eof {
 		return
 	}
-	if b.err == nil {
+	failed := b.err != nil // the handler's read failed: it logged why
+	if !failed {
 		if rec.ew != nil {
 			rec.ew.flushNow()
 		}
@@ -255,7 +256,7 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 	finishBody(rec, b)
 	ci.length, ci.chunked.declared = length, declared
 	var perr h1.Error
-	if errors.As(b.err, &perr) && rec.snap != nil && rec.snap.log != nil {
+	if !failed && errors.As(b.err, &perr) && rec.snap != nil && rec.snap.log != nil {
 		// A chunked body malformed after the answer: nginx's discard
 		// filter logs it (the response stands, the connection closes).
 		rec.snap.log.LogRequest(errlog.Error, logRequest(rec.st, rec.req), "client sent invalid chunked body")
@@ -684,7 +685,8 @@ func finishBody(rec *recorder, b *deadlineBody) {
 	if b == nil || b.eof {
 		return
 	}
-	if b.err == nil {
+	failed := b.err != nil // the handler's read failed: it logged why
+	if !failed {
 		if _, err := io.CopyN(io.Discard, b, maxDrain); err == io.EOF {
 			return
 		}

@@ -2,7 +2,6 @@ package fastcgi
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 
 	"fulcrum/internal/errlog"
@@ -33,20 +32,22 @@ func bodyRead(st *vars.State, r *http.Request, body []byte) {
 }
 
 // bodyRefused answers a request whose body could not be read whole
-// before the request went out. A chunk past client_max_body_size is
-// logged as nginx 1.22.1 logs it there, at error level and with no
-// upstream yet ("client intended to send too large chunked body: 5+5
-// bytes"), and the part read before it stays $request_body (nginx logs
-// "hello" for a body refused at its second 5-byte chunk).
+// before the request went out, logging the engine's line for the failure
+// as nginx 1.22.1 logs it there, with no upstream yet (errlog.Described:
+// "client intended to send too large chunked body: 5+5 bytes", "client
+// sent invalid chunked body", "client prematurely closed connection"). A
+// body refused at a chunk past client_max_body_size keeps the part read
+// before it as $request_body (nginx logs "hello" for a body refused at its
+// second 5-byte chunk).
 func (h *Handler) bodyRefused(req *request, part []byte, err error) {
-	var chunk chunkTooLarge
-	if errors.As(err, &chunk) {
-		read, size := chunk.ChunkTooLarge()
-		h.log.LogRequest(errlog.Error, req.logRequest(),
-			fmt.Sprintf("client intended to send too large chunked body: %d+%d bytes", read, size))
-		if len(part) <= requestBodyVarMax {
-			req.st.Body = part
-		}
+	var d errlog.Described
+	if errors.As(err, &d) {
+		level, msg := d.LogLine()
+		h.log.LogRequest(level, req.logRequest(), msg)
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) && len(part) <= requestBodyVarMax {
+		req.st.Body = part
 	}
 	fail(req.w, bodyErrorStatus(req.r, err))
 }

@@ -3,7 +3,6 @@ package fastcgi
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -148,11 +147,10 @@ func sendFailed(err error) error {
 func (h *Handler) bodyFailed(req *request, a *vars.Attempt, err error, start time.Time) *failure {
 	end := h.now()
 	a.ResponseTime = end.Sub(start)
-	var chunk chunkTooLarge
-	if errors.As(err, &chunk) {
-		read, size := chunk.ChunkTooLarge()
-		h.log.LogRequest(errlog.Error, req.logRequest(),
-			fmt.Sprintf("client intended to send too large chunked body: %d+%d bytes while %s", read, size, errlog.ActionSend))
+	var d errlog.Described
+	if errors.As(err, &d) {
+		level, msg := d.LogLine()
+		h.log.LogRequest(level, req.logRequest(), msg+" while "+errlog.ActionSend)
 	}
 	h.release(req, req.at.Server(), a, 0, upstream.Neutral, end, errlog.ActionSend)
 	req.st.BodyCut = true
@@ -161,14 +159,6 @@ func (h *Handler) bodyFailed(req *request, a *vars.Attempt, err error, start tim
 		return &failure{end: end}
 	}
 	return &failure{status: status, end: end, body: true}
-}
-
-// chunkTooLarge is a body error that tells the sizes nginx logs for a
-// chunk past client_max_body_size: the body's bytes before it, and its
-// size (the daemon's engine gives it).
-type chunkTooLarge interface {
-	error
-	ChunkTooLarge() (read, size int64)
 }
 
 // isBodyError reports whether err is the client's body failing.

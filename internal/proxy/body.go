@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 
@@ -141,29 +140,23 @@ func (req *request) keepBody() {
 	}
 }
 
-// chunkTooLarge is a body error that tells the sizes nginx logs for a
-// chunk past client_max_body_size: the body's bytes before it, and its
-// size (the daemon's engine gives it).
-type chunkTooLarge interface {
-	error
-	ChunkTooLarge() (read, size int64)
-}
-
 // bodyRefused answers a request whose body could not be read before it
-// went upstream. A chunk past client_max_body_size is logged as nginx
-// 1.22.1 logs it there, at error level and with no upstream yet ("client
-// intended to send too large chunked body: 5+5 bytes"), and the part read
-// before it stays $request_body (nginx logs "hello" for a body refused at
-// its second 5-byte chunk).
+// went upstream, logging the engine's line for the failure as nginx 1.22.1
+// logs it there, with no upstream yet (errlog.Described: "client intended
+// to send too large chunked body: 5+5 bytes", "client sent invalid chunked
+// body", "client prematurely closed connection"). A body refused at a chunk
+// past client_max_body_size keeps the part read before it as
+// $request_body (nginx logs "hello" for a body refused at its second
+// 5-byte chunk).
 func (h *Handler) bodyRefused(req *request, err error) {
-	var chunk chunkTooLarge
-	if errors.As(err, &chunk) {
-		read, size := chunk.ChunkTooLarge()
-		h.log.LogRequest(errlog.Error, req.logRequest(""),
-			fmt.Sprintf("client intended to send too large chunked body: %d+%d bytes", read, size))
-		if len(req.bodyStore.buf) <= requestBodyVarMax {
-			req.st.Body = req.bodyStore.buf
-		}
+	var d errlog.Described
+	if errors.As(err, &d) {
+		level, msg := d.LogLine()
+		h.log.LogRequest(level, req.logRequest(""), msg)
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) && len(req.bodyStore.buf) <= requestBodyVarMax {
+		req.st.Body = req.bodyStore.buf
 	}
 	fail(req.w, bodyErrorStatus(req.in, err), h.server)
 }

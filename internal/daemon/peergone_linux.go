@@ -28,7 +28,7 @@ type pollFd struct {
 // takes bytes, so it is safe while another goroutine reads the socket
 // (through crypto/tls or not). For a gone client it also returns the
 // socket's pending error (SO_ERROR: ECONNRESET after a reset), which nginx
-// appends to its line.
+// appends to its line (0 after a close).
 func peerGone(fd uintptr) (bool, syscall.Errno) {
 	p := pollFd{fd: int32(fd), events: pollRDHup}
 	var zero syscall.Timespec
@@ -37,7 +37,10 @@ func peerGone(fd uintptr) (bool, syscall.Errno) {
 		return false, 0
 	}
 	soErr, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
-	if err != nil {
+	if err != nil || syscall.Errno(soErr) == syscall.EPIPE {
+		// EPIPE is the kernel's answer to a reset that followed the
+		// client's close (a write of ours after its FIN, between two
+		// checks): nginx saw the close alone.
 		return true, 0
 	}
 	return true, syscall.Errno(soErr)

@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +79,88 @@ http {
 			// The unbuffered path serves the backend's URI without /nobuf.
 			want := strings.Replace(tt.want, `upstream: "http://BACKEND/nobuf/`, `upstream: "http://BACKEND/`, 1)
 			checkAbortLine(t, in, want, strings.NewReplacer("BACKEND", backend))
+		})
+	}
+}
+
+// TestCGIClientAbortLog: fastcgi_pass, scgi_pass and uwsgi_pass watch the
+// client as proxy_pass does, as nginx 1.22.1's upstream module does for
+// every protocol (recorded with a server that reads the request and
+// answers after 3 s): a client that closes before the answer has the
+// application's connection closed at once, the request logged 499 and the
+// info line written, its upstream the server's URL without a URI.
+func TestCGIClientAbortLog(t *testing.T) {
+	for _, tt := range []struct{ pass, scheme string }{
+		{"fastcgi_pass", "fastcgi"},
+		{"scgi_pass", "scgi"},
+		{"uwsgi_pass", "uwsgi"},
+	} {
+		t.Run(tt.pass, func(t *testing.T) {
+			t.Parallel()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			arrived, closed := make(chan struct{}, 1), make(chan struct{}, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				arrived <- struct{}{}
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				for {
+					if _, err := c.Read(buf); err != nil {
+						if !errors.Is(err, os.ErrDeadlineExceeded) {
+							closed <- struct{}{}
+						}
+						return
+					}
+				}
+			}()
+			in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format st '$request_uri $status';
+    access_log %%DIR%%/access.log st buffer=0;
+    server {
+        listen 127.0.0.1:0;
+        location / { %s %s; }
+    }
+}`, tt.pass, ln.Addr()), 1)
+			c, err := net.Dial("tcp", in.listening()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			fmt.Fprint(c, "GET /app HTTP/1.1\r\nHost: x\r\n\r\n")
+			select {
+			case <-arrived:
+			case <-time.After(5 * time.Second):
+				t.Fatal("request never reached the application")
+			}
+			c.Close()
+			select {
+			case <-closed:
+			case <-time.After(2 * time.Second):
+				t.Fatal("the application's connection was not closed within 2 s of the client leaving")
+			}
+			logPath := filepath.Join(in.dir, "access.log")
+			waitFor(t, "the request's log line", func() bool {
+				b, _ := os.ReadFile(logPath)
+				return strings.Contains(string(b), "/app ")
+			})
+			if b, _ := os.ReadFile(logPath); firstLine(string(b)) != "/app 499" {
+				t.Errorf("log line %q, want %q", firstLine(string(b)), "/app 499")
+			}
+			checkAbortLine(t, in, "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while sending request to upstream"+
+				`, client: 127.0.0.1, server: , request: "GET /app HTTP/1.1", upstream: "`+tt.scheme+`://`+ln.Addr().String()+`", host: "x"`, strings.NewReplacer())
 		})
 	}
 }

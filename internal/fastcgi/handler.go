@@ -60,6 +60,16 @@ type LengthUnknowner interface{ LengthUnknown() }
 // that watch for the rest of the request (fastcgi_ignore_client_abort on).
 type AbortIgnorer interface{ IgnoreClientAbort() }
 
+// A ClientWatcher is a ResponseWriter that stops an exchange when its
+// client goes away (the daemon's engine, proxy.ClientWatcher's method
+// set): WatchClient arranges for a.Abort to be called, once, if the
+// client goes away before UnwatchClient, and reports false when it cannot
+// watch; UnwatchClient reports false when Abort was called.
+type ClientWatcher interface {
+	WatchClient(a interface{ Abort() }) bool
+	UnwatchClient() bool
+}
+
 // Protocol is the wire protocol a Handler speaks.
 type Protocol int
 
@@ -311,6 +321,11 @@ type request struct {
 	unresolved bool
 	// upstream names the server being tried in error log lines.
 	upstream string
+	// watcher stops the exchange when the client goes away (nil: the
+	// writer cannot, or fastcgi_ignore_client_abort on), and watching
+	// says it watches the current exchange.
+	watcher  ClientWatcher
+	watching bool
 	// tls is the TLS client of a suwsgi:// request (nil: plain), and
 	// sslName the name its handshakes use ("": the client's own).
 	tls     *upstreamtls.Client
@@ -398,6 +413,8 @@ func (h *Handler) serve(req *request) {
 	}
 	if h.set.IgnoreClientAbort {
 		ignoreClientAbort(req)
+	} else {
+		req.watcher, _ = w.(ClientWatcher)
 	}
 	if req.unresolved && !h.lookupTarget(req) {
 		return

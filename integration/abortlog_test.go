@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // TestClientAbortLog: the info line of a plain HTTP/1.1 client that goes
@@ -88,14 +90,26 @@ http {
 // every protocol (recorded with a server that reads the request and
 // answers after 3 s): a client that closes before the answer has the
 // application's connection closed at once, the request logged 499 and the
-// info line written, its upstream the server's URL without a URI.
+// info line written, its upstream the server's URL without a URI. Over
+// HTTP/2 a stream reset does the same, with "client canceled stream 1"
+// (clients over TLS: HTTP/1.1 closes, HTTP/2 resets its stream).
 func TestCGIClientAbortLog(t *testing.T) {
-	for _, tt := range []struct{ pass, scheme string }{
-		{"fastcgi_pass", "fastcgi"},
-		{"scgi_pass", "scgi"},
-		{"uwsgi_pass", "uwsgi"},
+	certDir := t.TempDir()
+	cert, key := testutil.WriteCert(t, certDir, "site", testutil.ECDSA, "localhost", "127.0.0.1")
+	for _, tt := range []struct {
+		pass, scheme string
+		h2           bool
+	}{
+		{"fastcgi_pass", "fastcgi", false},
+		{"scgi_pass", "scgi", false},
+		{"uwsgi_pass", "uwsgi", false},
+		{"fastcgi_pass", "fastcgi", true},
 	} {
-		t.Run(tt.pass, func(t *testing.T) {
+		name := tt.pass
+		if tt.h2 {
+			name += " h2"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -130,22 +144,28 @@ http {
     log_format st '$request_uri $status';
     access_log %%DIR%%/access.log st buffer=0;
     server {
-        listen 127.0.0.1:0;
+        listen 127.0.0.1:0 ssl http2;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
         location / { %s %s; }
     }
-}`, tt.pass, ln.Addr()), 1)
-			c, err := net.Dial("tcp", in.listening()[0])
-			if err != nil {
-				t.Fatal(err)
+}`, cert, key, tt.pass, ln.Addr()), 1)
+			leave := func() {}
+			proto, msg := "HTTP/1.1", "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too"
+			if tt.h2 {
+				tc, fr := sendH2Request(t, in.listening()[0], "/app")
+				leave = func() { h2Reset(tc, fr) }
+				proto, msg = "HTTP/2.0", "client canceled stream 1"
+			} else {
+				tc := sendTLSRequest(t, in.listening()[0], "/app")
+				leave = func() { leaveClose(t, tc) }
 			}
-			defer c.Close()
-			fmt.Fprint(c, "GET /app HTTP/1.1\r\nHost: x\r\n\r\n")
 			select {
 			case <-arrived:
 			case <-time.After(5 * time.Second):
 				t.Fatal("request never reached the application")
 			}
-			c.Close()
+			leave()
 			select {
 			case <-closed:
 			case <-time.After(2 * time.Second):
@@ -159,8 +179,8 @@ http {
 			if b, _ := os.ReadFile(logPath); firstLine(string(b)) != "/app 499" {
 				t.Errorf("log line %q, want %q", firstLine(string(b)), "/app 499")
 			}
-			checkAbortLine(t, in, "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while sending request to upstream"+
-				`, client: 127.0.0.1, server: , request: "GET /app HTTP/1.1", upstream: "`+tt.scheme+`://`+ln.Addr().String()+`", host: "x"`, strings.NewReplacer())
+			checkAbortLine(t, in, msg+" while sending request to upstream"+
+				`, client: 127.0.0.1, server: , request: "GET /app `+proto+`", upstream: "`+tt.scheme+`://`+ln.Addr().String()+`", host: "x"`, strings.NewReplacer())
 		})
 	}
 }

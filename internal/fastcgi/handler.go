@@ -323,9 +323,11 @@ type request struct {
 	upstream string
 	// watcher stops the exchange when the client goes away (nil: the
 	// writer cannot, or fastcgi_ignore_client_abort on), and watching
-	// says it watches the current exchange.
+	// says it watches the current exchange; stop, when set, ends the
+	// watch of ctx that stands in for a writer that cannot watch.
 	watcher  ClientWatcher
 	watching bool
+	stop     func() bool
 	// tls is the TLS client of a suwsgi:// request (nil: plain), and
 	// sslName the name its handshakes use ("": the client's own).
 	tls     *upstreamtls.Client

@@ -231,13 +231,22 @@ func (x *exchange) Abort() { _ = x.conn.SetDeadline(time.Unix(1, 0)) }
 // broken-connection check closes the application's connection
 // (fastcgi_ignore_client_abort off; recorded with nginx 1.22.1, a FastCGI,
 // SCGI and uwsgi server answering after 3 s).
+// A writer that cannot watch (an HTTP/2 stream's) leaves it to the
+// request's context, as the proxy does.
 func (req *request) watch(x *exchange) {
 	req.watching = req.watcher != nil && req.watcher.WatchClient(x)
+	if !req.watching && req.ctx.Done() != nil {
+		req.stop = context.AfterFunc(req.ctx, x.Abort)
+	}
 }
 
 // unwatch ends the watch; false means the client went away and the
 // exchange was stopped (its connection is not to be kept).
 func (req *request) unwatch() bool {
+	if stop := req.stop; stop != nil {
+		req.stop = nil
+		return stop()
+	}
 	if !req.watching {
 		return true
 	}

@@ -190,6 +190,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		}
 		f := &failure{cond: cond, status: x.head.status, sent: true, end: headAt, action: errlog.ActionHeader}
 		if h.mayRetryAfter(req, f) {
+			req.unwatch()
 			x.conn.Close()
 			a.ResponseTime = headAt.Sub(start)
 			a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
@@ -198,6 +199,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		}
 	}
 	if req.stale != nil && h.staleAnswer(req, x, a, start, headAt) {
+		req.unwatch()
 		return nil
 	}
 	n, ok := h.respond(req, x)

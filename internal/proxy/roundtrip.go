@@ -301,11 +301,16 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 //
 //go:noinline
 func (h *Handler) logClientGone(req *request, server, action string) {
-	if !h.log.Enabled(errlog.Info) {
-		return
+	if h.log.Enabled(errlog.Info) {
+		h.logGone(req, context.Cause(req.ctx), req.upstreamURL(h.scheme, server), action)
 	}
-	if msg := errlog.ClientGone(context.Cause(req.ctx), h2Stream(req.st), action); msg != "" {
-		h.log.LogRequest(errlog.Info, req.logRequest(req.upstreamURL(h.scheme, server)), msg)
+}
+
+// logGone writes the line of errlog.ClientGone for cause, if it has one,
+// naming the upstream URL.
+func (h *Handler) logGone(req *request, cause error, url, action string) {
+	if msg := errlog.ClientGone(cause, h2Stream(req.st), action); msg != "" {
+		h.log.LogRequest(errlog.Info, req.logRequest(url), msg)
 	}
 }
 

@@ -75,6 +75,14 @@ var (
 // proxy_ignore_client_abort on, the upstream request always completes and
 // is logged with its status. fulcrum looks every 500 ms, so "at once" is
 // within 2 s here.
+//
+// The error log gets nginx's info line (errLine, the text after "*N ";
+// BACKEND and LISTEN stand for the addresses): over HTTP/1.1 the epoll
+// check's, with the reset's errno; over HTTP/2 a stream reset's "client
+// canceled stream 1" with the request's context, and a connection's close
+// the connection's own line. None when the client is still there or its
+// HTTP/1.1 abort is ignored (nginx's check is not installed then); an
+// ignored HTTP/2 stream reset still writes its line.
 func TestTLSClientAbort(t *testing.T) {
 	certDir := t.TempDir()
 	cert, key := testutil.WriteCert(t, certDir, "site", testutil.ECDSA, "localhost", "127.0.0.1")
@@ -86,17 +94,23 @@ func TestTLSClientAbort(t *testing.T) {
 		gone  bool
 		line  string
 		proto string
+		// errLine is the info line wanted in the error log, "" for none.
+		errLine string
 	}{
-		{name: "close", path: "/slow", h1: leaveClose, gone: true, line: "/slow 499 -"},
-		{name: "close_notify+close", path: "/slow", h1: leaveNotify, gone: true, line: "/slow 499 -"},
-		{name: "half-close", path: "/slow", h1: leaveHalfClose, gone: true, line: "/slow 499 -"},
-		{name: "reset", path: "/slow", h1: leaveReset, gone: true, line: "/slow 499 -"},
+		{name: "close", path: "/slow", h1: leaveClose, gone: true, line: "/slow 499 -", errLine: epollLine("", "sending request to upstream", "/slow")},
+		{name: "close_notify+close", path: "/slow", h1: leaveNotify, gone: true, line: "/slow 499 -", errLine: epollLine("", "sending request to upstream", "/slow")},
+		{name: "half-close", path: "/slow", h1: leaveHalfClose, gone: true, line: "/slow 499 -", errLine: epollLine("", "sending request to upstream", "/slow")},
+		{name: "reset", path: "/slow", h1: leaveReset, gone: true, line: "/slow 499 -", errLine: epollLine(" (104: Connection reset by peer)", "sending request to upstream", "/slow")},
 		{name: "close_notify only", path: "/slow", h1: stayNotifyOnly, line: "/slow 200 200"},
 		{name: "pipelined", path: "/slow", h1: stayPipelined, line: "/slow 200 200"},
 		{name: "ignored close", path: "/ign/slow", h1: leaveClose, line: "/ign/slow 200 200"},
-		{name: "h2 RST_STREAM", path: "/slow", h2: h2Reset, gone: true, line: "/slow 499 -"},
-		{name: "h2 close", path: "/slow", h2: h2Close, gone: true, line: "/slow 499 -"},
-		{name: "h2 ignored RST_STREAM", path: "/ign/slow", h2: h2Reset, line: "/ign/slow 200 200"},
+		{name: "h2 RST_STREAM", path: "/slow", h2: h2Reset, gone: true, line: "/slow 499 -",
+			errLine: `client canceled stream 1 while sending request to upstream, client: 127.0.0.1, server: , request: "GET /slow HTTP/2.0", upstream: "http://BACKEND/slow", host: "x"`},
+		{name: "h2 close", path: "/slow", h2: h2Close, gone: true, line: "/slow 499 -",
+			errLine: "client prematurely closed connection while processing HTTP/2 connection, client: 127.0.0.1, server: LISTEN"},
+		// nginx writes the stream's line even when the abort is ignored.
+		{name: "h2 ignored RST_STREAM", path: "/ign/slow", h2: h2Reset, line: "/ign/slow 200 200",
+			errLine: `client canceled stream 1 while sending request to upstream, client: 127.0.0.1, server: , request: "GET /ign/slow HTTP/2.0", upstream: "http://BACKEND/slow", host: "x"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -148,7 +162,49 @@ http {
 			if first := firstLine(string(lines)); first != tt.line {
 				t.Errorf("log line %q, want %q", first, tt.line)
 			}
+			checkAbortLine(t, in, tt.errLine, strings.NewReplacer("BACKEND", strings.TrimPrefix(b.srv.URL, "http://"), "LISTEN", in.listening()[0]))
 		})
+	}
+}
+
+// epollLine is nginx 1.22.1's info line for an HTTP/1.x client that went
+// away while its request to the abort backend was at action (errno: "" or
+// " (104: Connection reset by peer)"), as errLine/checkAbortLine want it.
+func epollLine(errno, action, path string) string {
+	return "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too" + errno +
+		" while " + action + `, client: 127.0.0.1, server: , request: "GET ` + path + ` HTTP/1.1", upstream: "http://BACKEND` + path + `", host: "x"`
+}
+
+// checkAbortLine checks the error log for the info line of a client that
+// went away: want (its addresses replaced by r) after the "*N " of an
+// [info] line, polled for as the line may follow the access log's; with
+// want "", no such line.
+func checkAbortLine(t *testing.T, in *instance, want string, r *strings.Replacer) {
+	t.Helper()
+	if want == "" {
+		for _, l := range in.logLines() {
+			if strings.Contains(l, "prematurely closed") || strings.Contains(l, "client canceled") {
+				t.Errorf("unexpected error log line %q", l)
+			}
+		}
+		return
+	}
+	want = r.Replace(want)
+	found := func() bool {
+		for _, l := range in.logLines() {
+			if _, msg, ok := strings.Cut(l, "[info] "); ok && strings.Contains(msg, ": *") && strings.HasSuffix(msg, want) {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for !found() {
+		if time.Now().After(deadline) {
+			t.Errorf("no error log line ending in %q:\n%s", want, strings.Join(in.logLines(), "\n"))
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -79,8 +79,8 @@ type clientConn struct {
 	src    connSource
 	bw     *bufio.Writer
 	ci     connInfo
-	ctx    context.Context // cancelled when the client is gone or the connection ends
-	cancel context.CancelFunc
+	ctx    context.Context         // cancelled when the client is gone or the connection ends
+	cancel context.CancelCauseFunc // with an *errlog.ClientAbort when found gone (clientLeft)
 	state  atomic.Int32
 	// abortMu guards aborter, the upstream exchange watching the client
 	// (proxy.ClientWatcher), and aborted, set when clientGone stopped it.
@@ -171,7 +171,7 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 		cc.awaitFn = cc.flushThenWait
 	}
 	cc.out.c = c
-	cc.ctx, cc.cancel = context.WithCancel(context.Background())
+	cc.ctx, cc.cancel = context.WithCancelCause(context.Background())
 	cc.base = (&http.Request{}).WithContext(cc.ctx)
 	cc.w = respWriter{cc: cc, header: http.Header{}}
 	cc.body.cc = cc
@@ -1152,13 +1152,21 @@ func (cc *clientConn) hijack() {
 // clientGone cancels the connection's context and stops the upstream exchange
 // watching the client, if there is one.
 func (cc *clientConn) clientGone() {
-	cc.cancel()
+	cc.cancel(nil)
 	cc.abortMu.Lock()
 	if cc.aborter != nil {
 		cc.aborter.Abort()
 		cc.aborter, cc.aborted = nil, true
 	}
 	cc.abortMu.Unlock()
+}
+
+// clientLeft is clientGone for a client the abort check or an HTTP/2
+// connection's read found gone: cause (an *errlog.ClientAbort) becomes the
+// context's cause, for the line the request's 499 path writes.
+func (cc *clientConn) clientLeft(cause error) {
+	cc.cancel(cause)
+	cc.clientGone()
 }
 
 // startWatch marks the connection as inside a handler, for the server's
@@ -1173,12 +1181,17 @@ func (cc *clientConn) stopWatch() { cc.handlerSince.Store(0) }
 
 // peerClosed looks at the socket (rc, under TLS too) without blocking or
 // consuming: an end of stream or a reset means the client is gone
-// (peerGone). Control takes no read lock, so this is safe while the
-// connection's goroutine reads.
-func peerClosed(rc syscall.RawConn) bool {
-	gone := false
-	_ = rc.Control(func(fd uintptr) { gone = peerGone(fd) })
-	return gone
+// (peerGone), and the socket's pending error (ECONNRESET for a reset, 0
+// for a close) goes in the cause. Control takes no read lock, so this is
+// safe while the connection's goroutine reads.
+func peerClosed(rc syscall.RawConn) *errlog.ClientAbort {
+	var cause *errlog.ClientAbort
+	_ = rc.Control(func(fd uintptr) {
+		if gone, errno := peerGone(fd); gone {
+			cause = &errlog.ClientAbort{Errno: errno}
+		}
+	})
+	return cause
 }
 
 // reqBody is the request body as handlers read it: h1's reader for the head's

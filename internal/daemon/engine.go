@@ -182,8 +182,11 @@ func (s *httpServer) checkClients() int {
 	}
 	s.mu.Unlock()
 	for _, cc := range suspects {
-		if cc.handlerSince.Load() != 0 && peerClosed(cc.watched) {
-			cc.clientGone()
+		if cc.handlerSince.Load() == 0 {
+			continue
+		}
+		if cause := peerClosed(cc.watched); cause != nil {
+			cc.clientLeft(cause)
 		}
 	}
 	clear(suspects)

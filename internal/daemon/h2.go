@@ -214,6 +214,10 @@ type h2Conn struct {
 	requests atomic.Uint64
 	// gen is the servers' shutdown count when the connection started.
 	gen uint64
+	// active counts the streams being served, for the line of a client
+	// that closes the connection while some are (readEnded).
+	active atomic.Int32
+	ended  atomic.Bool // readEnded ran
 	// finishing counts the streams whose handlers returned (the stream
 	// ended) while their mirror subrequests still run: the connection
 	// stays tracked, so a graceful stop waits for them (finishLater).
@@ -238,6 +242,9 @@ func (cc *clientConn) serveH2(sc *sslConn, tc *tls.Conn) {
 	}
 	hc.noDelay()
 	hc.gen = cc.srv.h2.gen.Load()
+	if sc.pc != nil {
+		sc.pc.ended = hc.readEnded // set before the server's reader starts
+	}
 	srv := cc.srv.h2.server(hc.set)
 	if srv == nil {
 		return
@@ -257,6 +264,27 @@ func (cc *clientConn) serveH2(sc *sslConn, tc *tls.Conn) {
 func (hc *h2Conn) noDelay() {
 	hc.cc.ci.applyNoDelay(hc.set)
 	hc.base.sock = nil
+}
+
+// readEnded is told by the socket's reader that the client closed or reset
+// the connection (err), before Go's server sees it and cancels the
+// streams: the connection's context is cancelled first, with a cause that
+// tells the streams' 499 paths to write no line of their own, and while
+// streams are served the connection writes nginx 1.22.1's (recorded with a
+// request waiting for a slow upstream, the client closing or resetting the
+// socket): "client prematurely closed connection while processing HTTP/2
+// connection, client: 127.0.0.1, server: 127.0.0.1:8443".
+func (hc *h2Conn) readEnded(error) {
+	if hc.ended.Swap(true) {
+		return
+	}
+	hc.cc.clientLeft(&errlog.ClientAbort{HTTP2Conn: true})
+	if hc.active.Load() == 0 {
+		return
+	}
+	snap := hc.d.current.Load()
+	snap.log.LogRequest(errlog.Info, &errlog.Request{Conn: hc.base.id, Client: remoteIP(hc.tc), Server: hc.tc.LocalAddr().String()},
+		"client prematurely closed connection while processing HTTP/2 connection")
 }
 
 // BaseContext is the context of the connection's streams: the
@@ -280,6 +308,8 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	stats.requestStarted()
 	stats.headRead()
 	defer stats.requestFinished()
+	hc.active.Add(1)
+	defer hc.active.Add(-1)
 	defer hc.recoverStream()
 	ci := hc.base
 	ci.start = time.Now()

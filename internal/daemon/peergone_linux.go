@@ -26,13 +26,22 @@ type pollFd struct {
 // close_notify, a pipelined request), and bytes without one do not. A poll
 // with no timeout looks at the socket's state only: it neither waits nor
 // takes bytes, so it is safe while another goroutine reads the socket
-// (through crypto/tls or not).
-func peerGone(fd uintptr) bool {
+// (through crypto/tls or not). For a gone client it also returns the
+// socket's pending error (SO_ERROR: ECONNRESET after a reset), which nginx
+// appends to its line (0 after a close).
+func peerGone(fd uintptr) (bool, syscall.Errno) {
 	p := pollFd{fd: int32(fd), events: pollRDHup}
 	var zero syscall.Timespec
 	n, _, e := syscall.RawSyscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
-	if e != 0 || n == 0 {
-		return false
+	if e != 0 || n == 0 || p.revents&(pollRDHup|pollHup|pollErr) == 0 {
+		return false, 0
 	}
-	return p.revents&(pollRDHup|pollHup|pollErr) != 0
+	soErr, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+	if err != nil || syscall.Errno(soErr) == syscall.EPIPE {
+		// EPIPE is the kernel's answer to a reset that followed the
+		// client's close (a write of ours after its FIN, between two
+		// checks): nginx saw the close alone.
+		return true, 0
+	}
+	return true, syscall.Errno(soErr)
 }

@@ -438,6 +438,7 @@ type sslConn struct {
 	pending []byte    // what of first is still to be read
 	rd      time.Time // the engine's read deadline, applied after the handshake
 	tc      atomic.Pointer[tls.Conn]
+	pc      *prefixConn // what tc reads from, once the handshake is done
 	// ciphers and curves are what the client's hello offered, in its
 	// order ($ssl_ciphers, $ssl_curves), once the handshake is done.
 	ciphers, curves []uint16
@@ -498,6 +499,7 @@ func (c *sslConn) start() {
 		return
 	}
 	c.ciphers, c.curves = pc.ciphers, pc.curves
+	c.pc = pc
 	c.tc.Store(tc)
 }
 
@@ -590,6 +592,10 @@ type prefixConn struct {
 	rejected bool
 	// ciphers and curves are what the client's hello offered.
 	ciphers, curves []uint16
+	// ended, when set, is told of a read that failed other than by a
+	// deadline or our own close: the client closed or reset the
+	// connection (set by an HTTP/2 connection before it is served).
+	ended func(err error)
 }
 
 func (p *prefixConn) Read(b []byte) (int, error) {
@@ -598,7 +604,11 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 		p.first = p.first[n:]
 		return n, nil
 	}
-	return p.Conn.Read(b)
+	n, err := p.Conn.Read(b)
+	if err != nil && p.ended != nil && !errlog.IsTimeout(err) && !errors.Is(err, net.ErrClosed) {
+		p.ended(err)
+	}
+	return n, err
 }
 
 // errNoCertificate fails a handshake on an address without a certificate.

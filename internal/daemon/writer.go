@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/pace"
 	"fulcrum/internal/proxy"
@@ -929,7 +930,28 @@ func (w *respWriter) fail(err error) {
 		w.cc.timedOut = true // send_timeout
 	}
 	w.closeConn = true
+	if cause := writeAbort(err); cause != nil {
+		w.cc.clientLeft(cause)
+		return
+	}
 	w.cc.clientGone()
+}
+
+// writeAbort is the cause of a write that failed because the client went
+// away before the abort check saw it, as nginx's epoll check would have
+// seen it first (a proxy_buffering off body streaming to a client that
+// left): a reset (ECONNRESET: nginx's line ends in "(104: Connection reset
+// by peer)"), or a close (EPIPE: the kernel's answer once the client's
+// reset follows its FIN, where nginx saw the FIN alone). nil for another
+// failure (send_timeout).
+func writeAbort(err error) *errlog.ClientAbort {
+	switch {
+	case errors.Is(err, syscall.ECONNRESET):
+		return &errlog.ClientAbort{Errno: syscall.ECONNRESET}
+	case errors.Is(err, syscall.EPIPE):
+		return &errlog.ClientAbort{}
+	}
+	return nil
 }
 
 // WatchClient implements proxy.ClientWatcher: a's Abort is called if the

@@ -65,6 +65,16 @@ type BodyReadNoter interface{ RequestBodyRead() }
 // that watch for the rest of the request (fastcgi_ignore_client_abort on).
 type AbortIgnorer interface{ IgnoreClientAbort() }
 
+// A ClientWatcher is a ResponseWriter that stops an exchange when its
+// client goes away (the daemon's engine, proxy.ClientWatcher's method
+// set): WatchClient arranges for a.Abort to be called, once, if the
+// client goes away before UnwatchClient, and reports false when it cannot
+// watch; UnwatchClient reports false when Abort was called.
+type ClientWatcher interface {
+	WatchClient(a interface{ Abort() }) bool
+	UnwatchClient() bool
+}
+
 // Protocol is the wire protocol a Handler speaks.
 type Protocol int
 
@@ -316,6 +326,13 @@ type request struct {
 	unresolved bool
 	// upstream names the server being tried in error log lines.
 	upstream string
+	// watcher stops the exchange when the client goes away (nil: the
+	// writer cannot, or fastcgi_ignore_client_abort on), and watching
+	// says it watches the current exchange; stop, when set, ends the
+	// watch of ctx that stands in for a writer that cannot watch.
+	watcher  ClientWatcher
+	watching bool
+	stop     func() bool
 	// tls is the TLS client of a suwsgi:// request (nil: plain), and
 	// sslName the name its handshakes use ("": the client's own).
 	tls     *upstreamtls.Client
@@ -407,6 +424,8 @@ func (h *Handler) serve(req *request) {
 	}
 	if h.set.IgnoreClientAbort {
 		ignoreClientAbort(req)
+	} else {
+		req.watcher, _ = w.(ClientWatcher)
 	}
 	if req.unresolved && !h.lookupTarget(req) {
 		return

@@ -174,6 +174,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 				_, _ = req.store.Write(buf[:m]) // a failed write drops the file at Close
 			}
 			if _, werr := req.w.Write(buf[:m]); werr != nil {
+				h.logGone(req, errlog.ActionBody)
 				return n, false
 			}
 			if !req.buffered && flusher != nil {
@@ -186,6 +187,17 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		if h.closeEnds(req, err) {
 			x.short = !lengthIs(x.head, n)
 			return n, true
+		}
+		if err != nil && req.ctx.Err() != nil {
+			// The client went away and the watch stopped the read: not
+			// the application's fault, nginx's 499 while nothing was
+			// passed on.
+			if n == 0 {
+				req.st.Status = 499
+			}
+			h.logGone(req, errlog.ActionBody)
+			x.broken = true
+			return n, false
 		}
 		if err != nil {
 			msg := errlog.ReadFailed(err, errlog.ActionBody)

@@ -3,6 +3,7 @@ package fastcgi
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -147,7 +148,11 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	for range 2 {
 		x, err = h.send(req, srv, a, start)
 		if err == nil {
+			req.watch(x)
 			err = h.readHead(req, x)
+			if err != nil {
+				req.unwatch()
+			}
 		}
 		// An idle connection the server had closed is tried again once on
 		// a fresh one, without counting a failure.
@@ -168,6 +173,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			x.conn.Close()
 			a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
 		}
+		if req.ctx.Err() != nil && x != nil {
+			h.logClientGone(req, x)
+		}
 		end := h.now()
 		a.ResponseTime = end.Sub(start)
 		return h.failed(req, a, err, end)
@@ -182,6 +190,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		}
 		f := &failure{cond: cond, status: x.head.status, sent: true, end: headAt, action: errlog.ActionHeader}
 		if h.mayRetryAfter(req, f) {
+			req.unwatch()
 			x.conn.Close()
 			a.ResponseTime = headAt.Sub(start)
 			a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
@@ -190,9 +199,11 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		}
 	}
 	if req.stale != nil && h.staleAnswer(req, x, a, start, headAt) {
+		req.unwatch()
 		return nil
 	}
 	n, ok := h.respond(req, x)
+	ok = req.unwatch() && ok
 	end := h.now()
 	a.ResponseTime = end.Sub(start)
 	a.ResponseLength = n
@@ -212,6 +223,66 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// Abort implements the watcher's Aborter: the exchange's pending and
+// future reads and writes fail at once.
+func (x *exchange) Abort() { _ = x.conn.SetDeadline(time.Unix(1, 0)) }
+
+// watch has the writer stop x when the client goes away, as nginx's
+// broken-connection check closes the application's connection
+// (fastcgi_ignore_client_abort off; recorded with nginx 1.22.1, a FastCGI,
+// SCGI and uwsgi server answering after 3 s).
+// A writer that cannot watch (an HTTP/2 stream's) leaves it to the
+// request's context, as the proxy does.
+func (req *request) watch(x *exchange) {
+	req.watching = req.watcher != nil && req.watcher.WatchClient(x)
+	if !req.watching && req.ctx.Done() != nil {
+		req.stop = context.AfterFunc(req.ctx, x.Abort)
+	}
+}
+
+// unwatch ends the watch; false means the client went away and the
+// exchange was stopped (its connection is not to be kept).
+func (req *request) unwatch() bool {
+	if stop := req.stop; stop != nil {
+		req.stop = nil
+		return stop()
+	}
+	if !req.watching {
+		return true
+	}
+	req.watching = false
+	return req.watcher.UnwatchClient()
+}
+
+// logClientGone writes nginx's info line for a client that went away
+// while x waited for its head (errlog.ClientGone): "while sending request
+// to upstream" as nginx keeps that action until the head's first bytes
+// arrive, then "while reading response header from upstream".
+//
+//go:noinline
+func (h *Handler) logClientGone(req *request, x *exchange) {
+	action := errlog.ActionSend
+	if x.bytesIn() > 0 {
+		action = errlog.ActionHeader
+	}
+	h.logGone(req, action)
+}
+
+// logGone writes the line of a client that went away while the exchange
+// was doing action, if the request's context says it went away.
+func (h *Handler) logGone(req *request, action string) {
+	if !h.log.Enabled(errlog.Info) {
+		return
+	}
+	stream := uint64(0)
+	if req.st.Proto == "HTTP/2.0" && req.st.ConnRequests > 0 {
+		stream = 2*req.st.ConnRequests - 1 // as the proxy's h2Stream
+	}
+	if msg := errlog.ClientGone(context.Cause(req.ctx), stream, action); msg != "" {
+		h.log.LogRequest(errlog.Info, req.logRequest(), msg)
+	}
 }
 
 // mayRetryAfter is mayRetry for a listed status: Tries counts the server

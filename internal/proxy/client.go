@@ -458,7 +458,9 @@ type outgoing struct {
 
 // An Aborter is an exchange another goroutine can stop: a *poolConn, whose
 // Abort sets a past deadline, so that its pending read or write returns.
-type Aborter interface {
+// It is an alias of the unnamed interface so that a ClientWatcher serves
+// every upstream module (fastcgi's watcher has the same method set).
+type Aborter = interface {
 	Abort()
 }
 

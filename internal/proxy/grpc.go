@@ -514,6 +514,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			}
 			a.ResponseTime = end.Sub(now)
 			if f == nil { // the client went away
+				h.logClientGone(ctx, out, st, vars.UpstreamURL(logScheme, srv.AddrText(), ""), abortAction(err, 0))
 				at.Release(end, upstream.Neutral)
 				return nil, nil, nil, errClientGone
 			}
@@ -633,6 +634,20 @@ func (h *GRPCHandler) noServer(out *http.Request, st *vars.State, rt *GRPCTarget
 	a.Status = http.StatusBadGateway
 	a.ResponseTime = 0
 	return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: err.Error()}
+}
+
+// logClientGone writes nginx's info line for a client that went away
+// (ctx's cause) while the server at url was doing action for it
+// (errlog.ClientGone): the abort path only.
+//
+//go:noinline
+func (h *GRPCHandler) logClientGone(ctx context.Context, out *http.Request, st *vars.State, url, action string) {
+	if !h.log.Enabled(errlog.Info) {
+		return
+	}
+	if msg := errlog.ClientGone(context.Cause(ctx), h2Stream(st), action); msg != "" {
+		h.log.LogRequest(errlog.Info, h.logRequest(out, st, url), msg)
+	}
 }
 
 // answerError answers a request whose every attempt failed: 502 or 504,

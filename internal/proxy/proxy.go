@@ -19,6 +19,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fulcrum/internal/balancer"
@@ -156,6 +157,9 @@ type request struct {
 	// accelBuffering says the response has an X-Accel-Buffering field
 	// (copyHeader): only then is buffered asked of its fields.
 	accelBuffering bool
+	// reset notes an HTTP/2 stream reset under proxy_ignore_client_abort
+	// on (ignoredReset); nil elsewhere.
+	reset *streamReset
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}
@@ -246,6 +250,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	req.body = &req.bodyStore
 	if h.set.ProxyIgnoreClientAbort {
 		ignoreClientAbort(req)
+		if h2Stream(st) != 0 {
+			h.ignoredReset(req)
+			defer h.logIgnoredReset(req)
+		}
 	}
 	// $request_body: a buffered body is known now (proxy_set_header may use
 	// it); a streamed one once it went through.
@@ -274,6 +282,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		h.answerError(req, err)
 		return
 	}
+	if req.reset != nil {
+		req.reset.body.Store(true)
+	}
 	h.respond(req)
 }
 
@@ -281,6 +292,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 // ($request_length): RequestBodyRead tells it the body was read whole, so
 // the variables evaluated from then on count the body's bytes too.
 type BodyReadNoter interface{ RequestBodyRead() }
+
+// streamReset is what ignoredReset notes of an HTTP/2 stream's reset while
+// proxy_ignore_client_abort on lets its upstream request go on.
+type streamReset struct {
+	stop func() bool
+	// body is set by the request's goroutine once the response's body is
+	// read; action is nginx's action when the stream was reset (nil: not
+	// reset).
+	body   atomic.Bool
+	action atomic.Pointer[string]
+}
+
+// ignoredReset watches an HTTP/2 stream whose client abort is ignored:
+// nginx 1.22.1 still writes "client canceled stream 1 while sending
+// request to upstream" when the client resets it (recorded with a backend
+// answering after 3 s: the line, then the answer, logged 200). Only such
+// requests pay for the watch.
+func (h *Handler) ignoredReset(req *request) {
+	rs := &streamReset{}
+	rs.stop = context.AfterFunc(req.in.Context(), func() {
+		action := errlog.ActionSend
+		if rs.body.Load() {
+			action = errlog.ActionBody
+		}
+		rs.action.Store(&action)
+	})
+	req.reset = rs
+}
+
+// logIgnoredReset ends ignoredReset's watch and writes its line, if the
+// stream was reset: at the request's end, as the request's state is its
+// goroutine's (nginx writes it at the reset).
+func (h *Handler) logIgnoredReset(req *request) {
+	rs := req.reset
+	rs.stop()
+	if action := rs.action.Load(); action != nil {
+		h.logGone(req, context.Cause(req.in.Context()), req.st.LastUpstream.String(), *action)
+	}
+}
 
 // AbortIgnorer is a ResponseWriter whose server watches the client for going
 // away during a request, as the daemon's engine does (it peeks at the socket).

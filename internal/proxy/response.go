@@ -399,6 +399,9 @@ func (h *Handler) copyBody(req *request) error {
 		req.cur.n += int64(n)
 		if n > 0 {
 			if _, werr := cw.Write(buf[:n]); werr != nil {
+				if req.ctx.Err() != nil {
+					h.logClientGone(req, req.cur.srv.Name(), errlog.ActionBody)
+				}
 				return werr
 			}
 			if flusher != nil {
@@ -461,6 +464,7 @@ func (h *Handler) bodyReadFailed(req *request, err error) {
 		if req.cur.n == 0 {
 			req.st.Status = 499
 		}
+		h.logClientGone(req, req.cur.srv.Name(), errlog.ActionBody)
 		return
 	}
 	msg := "upstream prematurely closed connection while reading upstream"

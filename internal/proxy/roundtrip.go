@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/netip"
 	"time"
@@ -286,6 +288,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 		}
 	}
 	if f == nil {
+		h.logClientGone(req, srv.Name(), abortAction(err, req.resp.in))
 		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionHeader)
 		return &failure{end: end}
 	}
@@ -295,6 +298,51 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 		func() { h.release(req, srv, a, 0, upstream.Failure, end, f.action) },
 		func() { h.log.LogRequest(f.level(), req.logRequest(req.upstreamURL(h.scheme, srv.Name())), f.msg) })
 	return f
+}
+
+// logClientGone writes nginx's info line for a client that went away while
+// server was doing action for it (errlog.ClientGone), on the abort path
+// only: the request's context tells how the client left.
+//
+//go:noinline
+func (h *Handler) logClientGone(req *request, server, action string) {
+	if h.log.Enabled(errlog.Info) {
+		h.logGone(req, context.Cause(req.ctx), req.upstreamURL(h.scheme, server), action)
+	}
+}
+
+// logGone writes the line of errlog.ClientGone for cause, if it has one,
+// naming the upstream URL.
+func (h *Handler) logGone(req *request, cause error, url, action string) {
+	if msg := errlog.ClientGone(cause, h2Stream(req.st), action); msg != "" {
+		h.log.LogRequest(errlog.Info, req.logRequest(url), msg)
+	}
+}
+
+// abortAction is nginx's action when a client's abort stopped an exchange
+// that failed with err after reading in bytes of the response: connecting,
+// else sending the request (nginx keeps that action while it waits for the
+// answer, until the first bytes of the head arrive), else reading the head.
+func abortAction(err error, in int64) string {
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return errlog.ActionConnect
+	case in > 0:
+		return errlog.ActionHeader
+	}
+	return errlog.ActionSend
+}
+
+// h2Stream is the HTTP/2 stream id of the request for nginx's "client
+// canceled stream N" line, 0 for HTTP/1.x. Go's server does not tell the
+// id: it is the one a client that opens its streams in order (1, 3, 5, ...)
+// gave the connection's n-th request.
+func h2Stream(st *vars.State) uint64 {
+	if st.Proto != "HTTP/2.0" || st.ConnRequests == 0 {
+		return 0
+	}
+	return 2*st.ConnRequests - 1
 }
 
 // release ends attempt a on srv at now, adds it to the server's counters

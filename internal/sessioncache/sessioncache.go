@@ -34,6 +34,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"fulcrum/internal/config"
 )
 
 // idLen is the length of an identifier: 32 random bytes, as OpenSSL's
@@ -55,10 +57,19 @@ func SharedSessions(size int64) int {
 // BuiltinSessions is how many sessions "builtin:n" holds: n-1, at least
 // one, as OpenSSL 3.0's cache (SSL_CTX_add_session drops the oldest while
 // the count, the new session included, reaches the size; checked with
-// nginx 1.22.1: builtin:2 resumed only the last session).
+// nginx 1.22.1: builtin:2 resumed only the last session). n of 0 is
+// OpenSSL's unlimited cache, which fulcrum bounds as nginx's default
+// "builtin" (20480).
 func BuiltinSessions(n int64) int {
+	if n <= 0 {
+		n = defaultBuiltin
+	}
 	return int(max(1, n-1))
 }
+
+// defaultBuiltin is the size of "builtin" without one
+// (NGX_SSL_DFLT_BUILTIN_SCACHE).
+const defaultBuiltin = 20480
 
 // Cache is a bounded store of server-side TLS sessions. It is safe for
 // concurrent use by the handshakes of any number of tls.Configs (the
@@ -232,4 +243,22 @@ func (z Zones) Zone(old Zones, name string, size int64) *Cache {
 	}
 	z[name] = c
 	return c
+}
+
+// For is the cache that keeps the sessions of a server with TLS settings t,
+// nil when it resumes with tickets (ssl_session_tickets on) or not at all
+// (ssl_session_cache off or none): its last shared zone (nginx's last
+// shared:NAME:SIZE of the line wins), from zones, which takes old's when
+// unchanged; else a builtin cache of its own. With both on one line nginx
+// resumes from either, so the shared one stands for both.
+func For(t *config.TLS, zones, old Zones) *Cache {
+	sc := t.SessionCache
+	if t.SessionTickets || !sc.Stores() {
+		return nil
+	}
+	if n := len(sc.Zones); n > 0 {
+		z := sc.Zones[n-1]
+		return zones.Zone(old, z.Name, z.Size)
+	}
+	return New(BuiltinSessions(sc.BuiltinSize), sc.BuiltinSize)
 }

@@ -223,7 +223,8 @@ func TestSessions(t *testing.T) {
 		{SharedSessions(1), 1},
 		{BuiltinSessions(20480), 20479},
 		{BuiltinSessions(1), 1},
-		{BuiltinSessions(0), 1},
+		{BuiltinSessions(0), 20479},
+		{BuiltinSessions(2), 1},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %d, want %d", tc.got, tc.want)

@@ -60,14 +60,16 @@ func resumedAt(t *testing.T, addr string, v uint16, cache tls.ClientSessionCache
 // TestSessionCacheWithoutTickets: with ssl_session_tickets off, sessions
 // resume from ssl_session_cache, as nginx 1.22.1 did (recorded with
 // "openssl s_client -sess_out/-sess_in", TLS 1.2 and 1.3 alike): a shared
-// zone serves every server that names it and survives a reload that keeps
-// its name and size, not one that changes its size; a builtin cache is
+// zone serves every server that names it with the same certificates (not
+// one with another certificate) and survives a reload that keeps its name
+// and size, not one that changes its size; a builtin cache is
 // the server's own, bounded (builtin:2 held one session) and lost on a
 // reload; a session resumes until ssl_session_timeout.
 func TestSessionCacheWithoutTickets(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := testutil.WriteCert(t, dir, "site", testutil.ECDSA, "localhost")
-	a, b, c, d := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	otherCert, otherKey := testutil.WriteCert(t, dir, "other", testutil.ECDSA, "localhost")
+	a, b, c, d, e := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	path := filepath.Join(dir, "fulcrum.conf")
 	write := func(sSize string) {
 		t.Helper()
@@ -82,8 +84,9 @@ http {
   server { listen %[5]s ssl; ssl_session_cache shared:S:%[8]s; return 200 "reused=$ssl_session_reused"; }
   server { listen %[6]s ssl; ssl_session_cache builtin:2; return 200 "reused=$ssl_session_reused"; }
   server { listen %[7]s ssl; ssl_session_cache shared:T:1m; ssl_session_timeout 1s; return 200 "reused=$ssl_session_reused"; }
+  server { listen %[9]s ssl; ssl_certificate %[10]s; ssl_certificate_key %[11]s; ssl_session_cache shared:S:%[8]s; return 200 "reused=$ssl_session_reused"; }
 }
-`, dir, cert, key, a, b, c, d, sSize)
+`, dir, cert, key, a, b, c, d, sSize, e, otherCert, otherKey)
 		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -106,6 +109,9 @@ http {
 				if !resumedAt(t, addr, v, &sessionStore{s: saved}) {
 					t.Fatalf("use %d of the saved session did not resume", i+1)
 				}
+			}
+			if resumedAt(t, e, v, &sessionStore{s: saved}) {
+				t.Fatal("resumed on a server of the zone with another certificate")
 			}
 			// builtin:2 holds one session: the next pushes it out.
 			x := &sessionStore{}

@@ -291,9 +291,7 @@ func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 	// OpenSSL takes a new session's timeout, and the cache it goes to, from
 	// the connection's first context (s->session_ctx), which the SNI switch
 	// does not change.
-	if c := sessioncache.For(t, st.sessions, st.oldSessions); c != nil {
-		c.Serve(cfg, t.SessionTimeout)
-	} else {
+	if !sessioncache.Serve(cfg, t, st.sessions, st.oldSessions) {
 		sessionticket.Bound(cfg, t.SessionTimeout)
 	}
 	return cfg

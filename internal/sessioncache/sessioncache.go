@@ -97,6 +97,34 @@ type entry struct {
 	secret  [sha256.Size]byte // TLS 1.2 only; zero in TLS 1.3
 	state   []byte            // tls.SessionState.Bytes
 	expires time.Time
+	ctx     Context // of the server that made it
+}
+
+// Context tells apart the servers whose sessions may resume on each other,
+// as nginx's session ID context (ngx_ssl_session_id_context): a hash of
+// their certificates and of the CAs they check client certificates with.
+// A session resumes only on a server of the context that made it (nginx
+// 1.22.1: a session of one server was "New" on a server of the same zone
+// with another certificate).
+type Context [sha256.Size]byte
+
+// ContextOf is the context of a server with TLS settings t.
+func ContextOf(t *config.TLS) Context {
+	h := sha256.New()
+	for _, c := range t.Certificates {
+		if len(c.Pair.Certificate) > 0 {
+			h.Write(c.Pair.Certificate[0])
+		}
+	}
+	h.Write([]byte{0})
+	for _, ca := range t.ClientAuth.ClientCAs {
+		h.Write(ca.Raw)
+	}
+	h.Write([]byte{0})
+	for _, ca := range t.ClientAuth.TrustedCAs {
+		h.Write(ca.Raw)
+	}
+	return Context(h.Sum(nil))
 }
 
 // New returns an empty cache for at most max sessions (at least one);
@@ -117,11 +145,11 @@ func (c *Cache) Len() int {
 }
 
 // Serve makes cfg keep its sessions in c for timeout (0 or less: five
-// minutes, nginx's default) and turns cfg's tickets on, which carry only
-// the identifiers. It sets cfg.WrapSession and cfg.UnwrapSession; clones
-// of cfg made afterwards share the cache. The clock is cfg.Time, else
-// time.Now.
-func (c *Cache) Serve(cfg *tls.Config, timeout time.Duration) {
+// minutes, nginx's default), resumable by servers of context ctx, and turns
+// cfg's tickets on, which carry only the identifiers. It sets
+// cfg.WrapSession and cfg.UnwrapSession; clones of cfg made afterwards
+// share the cache. The clock is cfg.Time, else time.Now.
+func (c *Cache) Serve(cfg *tls.Config, timeout time.Duration, ctx Context) {
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
@@ -131,14 +159,14 @@ func (c *Cache) Serve(cfg *tls.Config, timeout time.Duration) {
 	}
 	cfg.SessionTicketsDisabled = false
 	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-		id, err := c.put(cs, ss, timeout, now())
+		id, err := c.put(cs, ss, timeout, ctx, now())
 		if err != nil {
 			return nil, fmt.Errorf("session cache: %w", err)
 		}
 		return id, nil
 	}
 	cfg.UnwrapSession = func(identity []byte, _ tls.ConnectionState) (*tls.SessionState, error) {
-		b := c.get(identity, now())
+		b := c.get(identity, ctx, now())
 		if b == nil {
 			return nil, nil // a full handshake
 		}
@@ -152,12 +180,12 @@ func (c *Cache) Serve(cfg *tls.Config, timeout time.Duration) {
 
 // put stores ss and returns its identifier. A TLS 1.2 resumption's session
 // is the one resumed: its identifier comes back and nothing is stored.
-func (c *Cache) put(cs tls.ConnectionState, ss *tls.SessionState, timeout time.Duration, now time.Time) ([]byte, error) {
+func (c *Cache) put(cs tls.ConnectionState, ss *tls.SessionState, timeout time.Duration, ctx Context, now time.Time) ([]byte, error) {
 	b, err := ss.Bytes()
 	if err != nil {
 		return nil, err
 	}
-	e := &entry{state: b, expires: now.Add(timeout)}
+	e := &entry{state: b, expires: now.Add(timeout), ctx: ctx}
 	tls12 := cs.Version < tls.VersionTLS13
 	if tls12 {
 		e.secret = secretHash(b)
@@ -185,9 +213,9 @@ func (c *Cache) put(cs tls.ConnectionState, ss *tls.SessionState, timeout time.D
 	return e.id[:], nil
 }
 
-// get returns the stored state of identity, nil when there is none or it
-// expired (an expired one is dropped).
-func (c *Cache) get(identity []byte, now time.Time) []byte {
+// get returns the stored state of identity, nil when there is none, it is
+// of another context, or it expired (an expired one is dropped).
+func (c *Cache) get(identity []byte, ctx Context, now time.Time) []byte {
 	if len(identity) != idLen {
 		return nil
 	}
@@ -198,6 +226,9 @@ func (c *Cache) get(identity []byte, now time.Time) []byte {
 		return nil
 	}
 	e := el.Value.(*entry)
+	if e.ctx != ctx {
+		return nil
+	}
 	if !now.Before(e.expires) {
 		c.remove(el)
 		return nil
@@ -245,20 +276,25 @@ func (z Zones) Zone(old Zones, name string, size int64) *Cache {
 	return c
 }
 
-// For is the cache that keeps the sessions of a server with TLS settings t,
-// nil when it resumes with tickets (ssl_session_tickets on) or not at all
-// (ssl_session_cache off or none): its last shared zone (nginx's last
-// shared:NAME:SIZE of the line wins), from zones, which takes old's when
-// unchanged; else a builtin cache of its own. With both on one line nginx
-// resumes from either, so the shared one stands for both.
-func For(t *config.TLS, zones, old Zones) *Cache {
+// Serve makes cfg resume the sessions of a server with TLS settings t from
+// its ssl_session_cache and reports true, or reports false and leaves cfg
+// as it is when the server resumes with tickets (ssl_session_tickets on) or
+// not at all (ssl_session_cache off or none). The cache is the line's last
+// shared zone (nginx's last shared:NAME:SIZE wins), from zones, which takes
+// old's when unchanged; else a builtin cache of cfg's own. With both on one
+// line nginx resumes from either, so the shared one stands for both.
+func Serve(cfg *tls.Config, t *config.TLS, zones, old Zones) bool {
 	sc := t.SessionCache
 	if t.SessionTickets || !sc.Stores() {
-		return nil
+		return false
 	}
+	var c *Cache
 	if n := len(sc.Zones); n > 0 {
 		z := sc.Zones[n-1]
-		return zones.Zone(old, z.Name, z.Size)
+		c = zones.Zone(old, z.Name, z.Size)
+	} else {
+		c = New(BuiltinSessions(sc.BuiltinSize), sc.BuiltinSize)
 	}
-	return New(BuiltinSessions(sc.BuiltinSize), sc.BuiltinSize)
+	c.Serve(cfg, t.SessionTimeout, ContextOf(t))
+	return true
 }

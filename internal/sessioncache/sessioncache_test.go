@@ -69,7 +69,7 @@ func serverConfig(t *testing.T, clk *clock, cache *Cache, timeout time.Duration)
 		t.Fatal(err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, Time: clk.now, SessionTicketsDisabled: true}
-	cache.Serve(cfg, timeout)
+	cache.Serve(cfg, timeout, Context{})
 	return cfg
 }
 
@@ -248,5 +248,30 @@ func TestZones(t *testing.T) {
 	}
 	if next.Zone(old, "B", 2<<20) == b {
 		t.Fatal("a reload kept the zone whose size changed")
+	}
+}
+
+// TestContext: a session resumes only on a server of the context that made
+// it (nginx 1.22.1: a session of one server was "New" on a server of the
+// same zone with another certificate, "Reused" on one with the same).
+func TestContext(t *testing.T) {
+	for _, v := range versions {
+		t.Run(tls.VersionName(v), func(t *testing.T) {
+			clk := &clock{t: time.Unix(1_800_000_000, 0)}
+			c := New(10, 0)
+			made := server(t, serverConfig(t, clk, c, time.Minute))
+			same := server(t, serverConfig(t, clk, c, time.Minute))
+			cfg := serverConfig(t, clk, c, time.Minute)
+			c.Serve(cfg, time.Minute, Context{1})
+			other := server(t, cfg)
+			s := &saved{}
+			resumed(t, made, v, s)
+			if !resumed(t, same, v, frozen{s.s}) {
+				t.Error("not resumed on a server of the same context")
+			}
+			if resumed(t, other, v, frozen{s.s}) {
+				t.Error("resumed on a server of another context")
+			}
+		})
 	}
 }

@@ -52,9 +52,7 @@ func serverTLS(sc *config.StreamServer, sz sessionZones) (*tls.Config, *clientau
 		}
 		c.SetSessionTicketKeys(keys) // the first makes tickets, all open them
 	}
-	if cache := sessioncache.For(t, sz.cur, sz.old); cache != nil {
-		cache.Serve(c, t.SessionTimeout) // ssl_session_tickets off: sessions kept here
-	} else {
+	if !sessioncache.Serve(c, t, sz.cur, sz.old) { // ssl_session_tickets off: sessions kept here
 		sessionticket.Bound(c, t.SessionTimeout) // ssl_session_timeout
 	}
 	var alpn []string

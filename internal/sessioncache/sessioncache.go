@@ -202,6 +202,7 @@ func (c *Cache) put(cs tls.ConnectionState, ss *tls.SessionState, timeout time.D
 		}
 		// Pushed out since the handshake read it: stored anew.
 	}
+	c.expire(now)
 	for c.order.Len() >= c.max {
 		c.remove(c.order.Back())
 	}
@@ -234,6 +235,19 @@ func (c *Cache) get(identity []byte, ctx Context, now time.Time) []byte {
 		return nil
 	}
 	return e.state
+}
+
+// expire drops up to two expired sessions at the old end, as nginx's
+// ngx_ssl_expire_sessions does before it stores one, so that stale
+// sessions do not wait for a full cache to go; c.mu is held.
+func (c *Cache) expire(now time.Time) {
+	for range 2 {
+		el := c.order.Back()
+		if el == nil || now.Before(el.Value.(*entry).expires) {
+			return
+		}
+		c.remove(el)
+	}
 }
 
 // remove drops el; c.mu is held.

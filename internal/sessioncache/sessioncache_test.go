@@ -275,3 +275,19 @@ func TestContext(t *testing.T) {
 		})
 	}
 }
+
+// TestExpiredGo: each new session first drops up to two expired ones at
+// the old end, as nginx's ngx_ssl_expire_sessions.
+func TestExpiredGo(t *testing.T) {
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	c := New(10, 0)
+	addr := server(t, serverConfig(t, clk, c, time.Second))
+	for range 3 {
+		resumed(t, addr, tls.VersionTLS12, &saved{})
+	}
+	clk.add(2 * time.Second)
+	resumed(t, addr, tls.VersionTLS12, &saved{})
+	if got := c.Len(); got != 2 {
+		t.Fatalf("%d sessions kept, want 2 (one expired left, one new)", got)
+	}
+}

@@ -73,6 +73,7 @@ var allowedImports = map[string][]string{
 	"securelink":    {},                       // secure_link's hash and expiry checks
 	"stapling":      {},                       // OCSP stapling (ssl_stapling)
 	"sessionticket": {},                       // ssl_session_timeout's bound on session tickets (http and stream)
+	"sessioncache":  {"config"},               // ssl_session_cache's server-side sessions with ssl_session_tickets off (http and stream)
 	"revocation":    {},                       // ssl_crl's and proxy_ssl_crl's revocation checks
 	"referer":       {"config"},               // valid_referers' check of the Referer field
 	"browser":       {"config"},               // modern_browser's and ancient_browser's test of the User-Agent
@@ -97,16 +98,16 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                 // the cache decisions proxy_cache and fastcgi_cache share
-	"store":         {"errlog", "vars"},                                                                                                                                                   // *_store's files, shared by proxy and fastcgi
-	"slice":         {"byterange"},                                                                                                                                                        // the slice module's arithmetic (slice, $slice_range)
-	"inherit":       {},                                                                                                                                                                   // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "health", "proxyproto", "resolve", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
+	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                 // the cache decisions proxy_cache and fastcgi_cache share
+	"store":         {"errlog", "vars"},                                                                                                                                                                   // *_store's files, shared by proxy and fastcgi
+	"slice":         {"byterange"},                                                                                                                                                                        // the slice module's arithmetic (slice, $slice_range)
+	"inherit":       {},                                                                                                                                                                                   // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "health", "proxyproto", "resolve", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "errlog", "pace", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
 	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                              // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"statuszone":    {},                                     // status_zone: the server, location and stream zones' counters, kept across reloads
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

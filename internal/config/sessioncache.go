@@ -15,7 +15,9 @@ import (
 //     says (off, none, builtin and shared all resume);
 //   - with ssl_session_tickets off, only builtin and shared resume (by
 //     session ID in TLS 1.2, by stateful tickets in TLS 1.3). Go's
-//     crypto/tls resumes with tickets only, so fulcrum does not resume then.
+//     crypto/tls resumes with tickets only, so fulcrum keeps the sessions
+//     in memory and hands out tickets that are only their identifiers
+//     (package sessioncache).
 
 // defaultSessionTimeout is ssl_session_timeout's default.
 const defaultSessionTimeout = 5 * time.Minute
@@ -151,8 +153,7 @@ func invalidSessionCache(d *Directive, v string) error {
 }
 
 // sessionSettings reads ssl_session_timeout and ssl_session_cache at sc's
-// nearest levels into t. A cache that nginx resumes from without tickets,
-// with ssl_session_tickets off, is warned about: fulcrum has none.
+// nearest levels into t.
 func (b *builder) sessionSettings(sc *scope, t *TLS) error {
 	t.SessionTimeout = defaultSessionTimeout
 	if dirs, _ := sc.nearest("ssl_session_timeout"); len(dirs) > 0 {
@@ -166,10 +167,6 @@ func (b *builder) sessionSettings(sc *scope, t *TLS) error {
 		if err := t.SessionCache.add(d); err != nil {
 			return err
 		}
-	}
-	if len(dirs) > 0 && !t.SessionTickets && t.SessionCache.Stores() {
-		b.warn(dirs[0].Pos, "turn ssl_session_tickets on to resume sessions with fulcrum",
-			`"ssl_session_cache %s" does not resume sessions without tickets: Go's TLS has no server-side session cache`, strings.Join(dirs[0].Args, " "))
 	}
 	return nil
 }

@@ -37,8 +37,9 @@ type TLS struct {
 	// made as they were, as in nginx.
 	SessionTimeout time.Duration
 	// SessionCache is ssl_session_cache. With tickets (ssl_session_tickets
-	// on) nginx resumes whatever it says, as fulcrum does; fulcrum has no
-	// server-side cache to resume from without them.
+	// on) nginx resumes whatever it says, as fulcrum does; without them,
+	// sessions resume from a builtin or shared cache only (package
+	// sessioncache).
 	SessionCache SessionCache
 	// Stapling is ssl_stapling's settings; nil when it is off (or the
 	// server has no certificate). Each certificate's Staple says what it

@@ -24,6 +24,7 @@ import (
 	"fulcrum/internal/referer"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
+	"fulcrum/internal/sessioncache"
 	"fulcrum/internal/statuszone"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/upstreamtls"
@@ -133,6 +134,10 @@ type snapshot struct {
 	// tls are the TLS settings of the ssl listen addresses; nil when there
 	// is none.
 	tls map[*router.Hosts]*tlsAddr
+	// sessions are the shared TLS session caches (ssl_session_cache
+	// shared:NAME:SIZE with ssl_session_tickets off) by zone name; a reload
+	// keeps a zone whose name and size are unchanged (deps.sessions).
+	sessions sessioncache.Zones
 	// h2c holds the plain addresses with the listen parameter http2: they
 	// speak HTTP/2 with prior knowledge only, as nginx 1.22's (h2c.go).
 	h2c map[*router.Hosts]bool
@@ -185,7 +190,7 @@ type internalRedirect struct {
 // build compiles cfg into a snapshot without touching the running one. It is
 // also what `fulcrum -t` runs, so every error names the file and line.
 func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
-	s, err := buildSnapshot(cfg, snapshotDeps{reg: d.registry, ts: d.transports, logs: d.logs, up: d.upgrades, caches: d.caches, uids: d.uids}, d.opts.clock())
+	s, err := buildSnapshot(cfg, snapshotDeps{reg: d.registry, ts: d.transports, logs: d.logs, up: d.upgrades, caches: d.caches, uids: d.uids, sessions: d.sessionZones()}, d.opts.clock())
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +236,10 @@ type snapshotDeps struct {
 	caches *cache.Registry
 	// uids issues the userid module's identifiers.
 	uids *userid.Generator
+	// sessions are the running snapshot's shared TLS session caches, which
+	// the new one keeps when their zones are unchanged; nil at start and
+	// for a configuration test.
+	sessions sessioncache.Zones
 }
 
 func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) (*snapshot, error) {
@@ -257,7 +266,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		s.binds = append(s.binds, bind{key: key, network: l.Network, addr: l.Addr})
 		s.byKey[key] = l
 	}
-	s.buildTLS()
+	s.buildTLS(deps.sessions)
 	comp := newCompiler(cfg)
 	s.vars = comp
 	defineDateVariables(comp, now)

@@ -17,6 +17,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/router"
+	"fulcrum/internal/sessioncache"
 	"fulcrum/internal/sessionticket"
 	"fulcrum/internal/stapling"
 	"fulcrum/internal/vars"
@@ -32,9 +33,11 @@ import (
 // abort check still polls the socket under it) and plain connections are
 // untouched.
 
-// buildTLS makes the tls.Config of every ssl address of the snapshot.
-func (s *snapshot) buildTLS() {
-	st := &staplers{log: s.log}
+// buildTLS makes the tls.Config of every ssl address of the snapshot;
+// old are the running snapshot's shared session caches (nil: none).
+func (s *snapshot) buildTLS(old sessioncache.Zones) {
+	st := &staplers{log: s.log, sessions: sessioncache.Zones{}, oldSessions: old}
+	s.sessions = st.sessions
 	oc := &ocspCheckers{log: s.log}
 	for _, l := range s.router.Listeners() {
 		for _, h := range l.Addresses() {
@@ -284,11 +287,23 @@ func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 		}
 		cfg.SetSessionTicketKeys(keys)
 	}
-	// The default server's ssl_session_timeout too: OpenSSL takes a new
-	// session's timeout from the connection's first context
-	// (s->session_ctx), which the SNI switch does not change.
-	sessionticket.Bound(cfg, t.SessionTimeout)
+	// The default server's ssl_session_timeout and ssl_session_cache too:
+	// OpenSSL takes a new session's timeout, and the cache it goes to, from
+	// the connection's first context (s->session_ctx), which the SNI switch
+	// does not change.
+	if !sessioncache.Serve(cfg, t, st.sessions, st.oldSessions) {
+		sessionticket.Bound(cfg, t.SessionTimeout)
+	}
 	return cfg
+}
+
+// sessionZones are the running snapshot's shared session caches (nil
+// before the first).
+func (d *Daemon) sessionZones() sessioncache.Zones {
+	if cur := d.current.Load(); cur != nil {
+		return cur.sessions
+	}
+	return nil
 }
 
 // serverCerts are one server's certificates and, with ssl_stapling, their
@@ -319,10 +334,13 @@ func newServerCerts(t *config.TLS, st *staplers) serverCerts {
 
 // staplers makes the OCSP staplers of one snapshot, one per server
 // certificate (as nginx keeps one per server's SSL context), shared by the
-// addresses the server listens on.
+// addresses the server listens on. It carries the snapshot's shared session
+// caches too (sessions, taken from oldSessions where unchanged), which the
+// handshake configurations are made with alongside.
 type staplers struct {
-	log *errlog.Logger
-	by  map[*config.Staple]*stapling.Stapler
+	log                   *errlog.Logger
+	by                    map[*config.Staple]*stapling.Stapler
+	sessions, oldSessions sessioncache.Zones
 }
 
 func (st *staplers) get(c config.Certificate) *stapling.Stapler {

@@ -203,11 +203,7 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 	t := &table{servers: map[string]*server{}}
 	if cfg != nil {
 		var err error
-		var oldZones map[string]*connZone
-		if cur := p.cur.Load(); cur != nil {
-			oldZones = cur.zones
-		}
-		if t, err = compileTable(cfg, p.opts.Registry, p.files, p.opts.ErrorLog(), oldZones); err != nil {
+		if t, err = compileTable(cfg, p.opts.Registry, p.files, p.opts.ErrorLog(), p.cur.Load()); err != nil {
 			return nil, err
 		}
 		t.resolveStatusZones(cfg, p.opts.Zones)

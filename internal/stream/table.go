@@ -15,6 +15,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/health"
 	"fulcrum/internal/resolve"
+	"fulcrum/internal/sessioncache"
 	"fulcrum/internal/statuszone"
 	"fulcrum/internal/upstream"
 )
@@ -29,6 +30,10 @@ type table struct {
 	upstreams []UpstreamStatus
 	// zones are the limit_conn_zone zones by name.
 	zones map[string]*connZone
+	// sessions are the shared TLS session caches (ssl_session_cache
+	// shared:NAME:SIZE with ssl_session_tickets off) by zone name; the
+	// next table keeps a zone whose name and size are unchanged.
+	sessions sessioncache.Zones
 	// resolvers keep the upstream servers marked resolve in step with DNS
 	// while the table is the current one (Apply starts and stops them).
 	resolvers []*resolve.Watcher
@@ -126,9 +131,16 @@ type accessLog struct {
 }
 
 // compileTable compiles cfg. files opens the access and error logs; nil
-// (a configuration test) opens nothing.
-func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *errlog.Logger, oldZones map[string]*connZone) (*table, error) {
-	t := &table{servers: map[string]*server{}, targets: newTargets()}
+// (a configuration test) opens nothing. old is the current table, whose
+// limit_conn and session cache zones the new one takes over where they
+// are unchanged (nil: none).
+func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *errlog.Logger, old *table) (*table, error) {
+	t := &table{servers: map[string]*server{}, targets: newTargets(), sessions: sessioncache.Zones{}}
+	var oldZones map[string]*connZone
+	var oldSessions sessioncache.Zones
+	if old != nil {
+		oldZones, oldSessions = old.zones, old.sessions
+	}
 	c := newCompiler()
 	slotOf, err := defineVariables(c, cfg)
 	if err != nil {
@@ -171,7 +183,7 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 		t.zones[z.Name] = cz
 	}
 	for _, sc := range cfg.Servers {
-		srv, err := compileServer(c, sc, groups[sc.Upstream], fs)
+		srv, err := compileServer(c, sc, groups[sc.Upstream], fs, sessionZones{t.sessions, oldSessions})
 		if err != nil {
 			return nil, err
 		}
@@ -235,13 +247,13 @@ func resolverOf(u *config.Upstream, pool *upstream.Pool, log *errlog.Logger) *re
 
 // compileServer compiles one server block; g is its literal proxy_pass's
 // upstream (nil for return and a proxy_pass with variables).
-func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files) (*server, error) {
+func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files, sz sessionZones) (*server, error) {
 	srv := &server{cfg: sc, listenPos: map[string]config.Pos{}, ssl: map[string]bool{}, proxyProtocol: map[string]bool{}}
 	if err := srv.compileRealIP(); err != nil {
 		return nil, at(err, sc.Pos)
 	}
 	if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
-		srv.tlsConfig, srv.verifier = serverTLS(sc)
+		srv.tlsConfig, srv.verifier = serverTLS(sc, sz)
 	}
 	var err error
 	if sc.ProxySSL != nil && !sc.HasReturn {

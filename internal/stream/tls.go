@@ -10,6 +10,7 @@ import (
 	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/sessioncache"
 	"fulcrum/internal/sessionticket"
 	"fulcrum/internal/vars"
 )
@@ -33,10 +34,15 @@ type sslState struct {
 	client *vars.ClientCert
 }
 
+// sessionZones are the shared session caches of the table being compiled
+// (cur) and of the current one (old, nil for the first), which cur takes
+// over where unchanged.
+type sessionZones struct{ cur, old sessioncache.Zones }
+
 // serverTLS compiles the TLS of a server with certificates: the handshake's
 // configuration and, with ssl_verify_client, the verifier of client
-// certificates (nil without).
-func serverTLS(sc *config.StreamServer) (*tls.Config, *clientauth.Verifier) {
+// certificates (nil without). sz gives it its session cache.
+func serverTLS(sc *config.StreamServer, sz sessionZones) (*tls.Config, *clientauth.Verifier) {
 	t := sc.TLS
 	c := tlsConfigOf(t)
 	if len(t.TicketKeys) > 0 {
@@ -46,7 +52,9 @@ func serverTLS(sc *config.StreamServer) (*tls.Config, *clientauth.Verifier) {
 		}
 		c.SetSessionTicketKeys(keys) // the first makes tickets, all open them
 	}
-	sessionticket.Bound(c, t.SessionTimeout) // ssl_session_timeout
+	if !sessioncache.Serve(c, t, sz.cur, sz.old) { // ssl_session_tickets off: sessions kept here
+		sessionticket.Bound(c, t.SessionTimeout) // ssl_session_timeout
+	}
 	var alpn []string
 	if len(sc.ALPN) > 0 {
 		alpn = slices.Clone(sc.ALPN)

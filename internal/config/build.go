@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -15,6 +16,7 @@ type builder struct {
 	confDir  string // the main file's directory: nginx's conf prefix
 	errorLog string // -e, the default error log; "" means <prefix>/logs/error.log
 	resolver *hostResolver
+	goos     string // the system fulcrum runs on (runtime.GOOS): platform.go
 	cfg      *Config
 
 	formats   map[string]*LogFormat
@@ -42,6 +44,7 @@ type buildOptions struct {
 	confDir  string // absolute; "" means prefix
 	errorLog string
 	resolver Resolver
+	goos     string // runtime.GOOS when empty
 }
 
 // build turns the main context's directives into a Config. warnings are the
@@ -62,6 +65,9 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 	}
 	if b.confDir == "" {
 		b.confDir = b.prefix
+	}
+	if b.goos = opts.goos; b.goos == "" {
+		b.goos = runtime.GOOS
 	}
 	for _, w := range warnings {
 		b.warned[w] = true

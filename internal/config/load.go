@@ -21,6 +21,10 @@ type LoadOptions struct {
 	// means net.DefaultResolver. IP addresses and "localhost" (127.0.0.1) never
 	// reach it.
 	Resolver Resolver
+
+	// goos is the system the configuration is built for: runtime.GOOS when
+	// empty; tests set another to check what a directive does there.
+	goos string
 }
 
 // commandLine is the file name of the directives given with -g, as nginx says it.
@@ -55,7 +59,7 @@ func Load(path string, opts LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := build(dirs, buildOptions{prefix: prefix, confDir: filepath.Dir(abs), errorLog: opts.ErrorLog, resolver: opts.Resolver}, warnings)
+	cfg, err := build(dirs, buildOptions{prefix: prefix, confDir: filepath.Dir(abs), errorLog: opts.ErrorLog, resolver: opts.Resolver, goos: opts.goos}, warnings)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func (p SymlinkPolicy) String() string {
 
 // applyDisableSymlinks reads "disable_symlinks off | on | if_not_owner
 // [from=part]" with ngx_http_disable_symlinks's checks and words.
-func applyDisableSymlinks(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+func applyDisableSymlinks(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	mode, set, from := SymlinksOff, false, ""
 	for i, a := range d.Args {
@@ -60,6 +60,17 @@ func applyDisableSymlinks(_ *builder, st *Settings, dirs []*Directive, _ *scope)
 	if len(d.Args) == 2 && mode == SymlinksOff {
 		return errorf(d.Pos, `"from=" cannot be used with "off" parameter`)
 	}
+	if mode != SymlinksOff && !symlinkCheckOn(b.goos) {
+		return hintf(d.Pos, `remove it or write "disable_symlinks off;" to run here; the check works on Linux and FreeBSD`,
+			`"disable_symlinks %s" is not supported on this platform (%s)`, mode, b.goos)
+	}
 	st.DisableSymlinks, st.DisableSymlinksFrom = mode, from
 	return nil
 }
+
+// symlinkCheckOn reports whether disable_symlinks can check links on goos:
+// internal/static opens each path component with openat(2), which package
+// syscall offers on Linux and FreeBSD only. nginx without openat does not
+// know the directive at all; fulcrum refuses it rather than serve links the
+// configuration forbids.
+func symlinkCheckOn(goos string) bool { return goos == "linux" || goos == "freebsd" }

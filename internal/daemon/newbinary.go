@@ -240,14 +240,7 @@ func dupSocket(c syscall.Conn, name string) (*os.File, error) {
 	}
 	nfd := -1
 	var dupErr error
-	err = rc.Control(func(fd uintptr) {
-		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, 0)
-		if errno != 0 {
-			dupErr = os.NewSyscallError("fcntl", errno)
-			return
-		}
-		nfd = int(r)
-	})
+	err = rc.Control(func(fd uintptr) { nfd, dupErr = dupCloexec(fd) })
 	if err == nil {
 		err = dupErr
 	}

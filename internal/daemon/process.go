@@ -46,7 +46,7 @@ func setLimit(log *errlog.Logger, name string, res int, l, prev config.Limit) {
 	if !l.Set || l == prev {
 		return
 	}
-	lim := syscall.Rlimit{Cur: l.Value, Max: l.Value}
+	lim := newRlimit(l.Value)
 	if err := syscall.Setrlimit(res, &lim); err != nil {
 		log.Logf(errlog.Alert, "setrlimit(%s, %d) failed (%s)", name, l.Value, errlog.Errno(err))
 	}
@@ -82,7 +82,9 @@ func setPriority(n int) error {
 	return nil
 }
 
-// threads lists the process's thread ids from /proc/self/task.
+// threads lists the process's thread ids from /proc/self/task (Linux; on
+// macOS and FreeBSD there is none, and setPriority's fallback, the whole
+// process, is right: a nice value belongs to the process there).
 func threads() ([]int, error) {
 	ents, err := os.ReadDir("/proc/self/task")
 	if err != nil {

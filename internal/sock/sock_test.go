@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -88,9 +89,27 @@ func TestReaderReportsAReset(t *testing.T) {
 	}
 }
 
-// TestWriteStopsWhenFull: a raw write never blocks; once the peer's buffers
+// impls are the two ways this package reads and writes: Read and Write
+// (on Linux the raw calls) and the portable ones other systems use, tested
+// here too so that the fallback runs somewhere.
+var impls = []struct {
+	name  string
+	read  func(int, []byte) (int, syscall.Errno)
+	write func(int, []byte) (int, syscall.Errno)
+}{
+	{"Read/Write", Read, Write},
+	{"portable", readSyscall, writeSyscall},
+}
+
+// TestWriteStopsWhenFull: a write never blocks; once the peer's buffers
 // are full it reports EAGAIN, and what went arrives whole and in order.
 func TestWriteStopsWhenFull(t *testing.T) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) { testWriteStopsWhenFull(t, im.write) })
+	}
+}
+
+func testWriteStopsWhenFull(t *testing.T, write func(int, []byte) (int, syscall.Errno)) {
 	c, s := pair(t)
 	raw, err := c.SyscallConn()
 	if err != nil {
@@ -101,7 +120,7 @@ func TestWriteStopsWhenFull(t *testing.T) {
 	full := false
 	for i := 0; i < 4096 && !full; i++ { // at most 256 MiB: far past any socket buffer
 		_ = raw.Write(func(fd uintptr) bool {
-			n, e := Write(int(fd), chunk)
+			n, e := write(int(fd), chunk)
 			switch e {
 			case 0:
 				sent.Write(chunk[:n])
@@ -116,7 +135,7 @@ func TestWriteStopsWhenFull(t *testing.T) {
 	if !full {
 		t.Fatal("256 MiB went to a peer that reads nothing: the write was not non-blocking")
 	}
-	if n, e := Write(-1, nil); n != 0 || e != 0 {
+	if n, e := write(-1, nil); n != 0 || e != 0 {
 		t.Fatalf("empty write = %d, %v", n, e)
 	}
 	c.CloseWrite()
@@ -127,5 +146,89 @@ func TestWriteStopsWhenFull(t *testing.T) {
 	}
 	if !bytes.Equal(got, sent.Bytes()) {
 		t.Fatalf("the peer got %d bytes, not the %d written in order", len(got), sent.Len())
+	}
+}
+
+// TestReadNeverBlocks: a read reports EAGAIN while nothing is there, then
+// the bytes, then 0 and no error once the peer closed.
+func TestReadNeverBlocks(t *testing.T) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			c, s := pair(t)
+			raw, err := c.SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := func() (string, syscall.Errno) {
+				var n int
+				var e syscall.Errno
+				p := make([]byte, 64)
+				_ = raw.Read(func(fd uintptr) bool {
+					n, e = im.read(int(fd), p)
+					return true
+				})
+				return string(p[:n]), e
+			}
+			if got, e := read(); got != "" || e != syscall.EAGAIN {
+				t.Fatalf("read of an empty socket = %q, %v; want EAGAIN", got, e)
+			}
+			if n, e := im.read(-1, nil); n != 0 || e != 0 {
+				t.Fatalf("empty read = %d, %v", n, e)
+			}
+			s.Write([]byte("ping"))
+			s.Close()
+			var got string
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				part, e := read()
+				if e == syscall.EAGAIN && time.Now().Before(deadline) {
+					runtime.Gosched()
+					continue
+				}
+				if e != 0 {
+					t.Fatalf("read: %v (after %q)", e, got)
+				}
+				if part == "" {
+					break
+				}
+				got += part
+			}
+			if got != "ping" {
+				t.Fatalf("read %q, want ping then the end", got)
+			}
+		})
+	}
+}
+
+// TestWriteToAResetPeer: writes to a peer that reset the connection fail
+// (ECONNRESET, then EPIPE) and the process lives on through the SIGPIPE
+// the kernel raises for EPIPE: MSG_NOSIGNAL on Linux's raw send; the
+// runtime ignoring SIGPIPE for the portable write(2) that macOS and the BSDs
+// use.
+func TestWriteToAResetPeer(t *testing.T) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			c, s := pair(t)
+			_ = s.SetLinger(0) // close with RST
+			s.Close()
+			raw, err := c.SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e syscall.Errno
+			deadline := time.Now().Add(10 * time.Second)
+			for e != syscall.EPIPE {
+				if time.Now().After(deadline) {
+					t.Fatalf("writes to a reset peer never gave EPIPE (last: %v)", e)
+				}
+				_ = raw.Write(func(fd uintptr) bool {
+					_, e = im.write(int(fd), []byte("after the reset"))
+					return true
+				})
+				if e != 0 && e != syscall.EAGAIN && e != syscall.ECONNRESET && e != syscall.EPIPE {
+					t.Fatalf("write to a reset peer: %v, want ECONNRESET or EPIPE", e)
+				}
+			}
+		})
 	}
 }

@@ -3,9 +3,13 @@ package static
 import (
 	"io/fs"
 	"os"
+	"syscall"
 
 	"fulcrum/internal/config"
 )
+
+// nonblock keeps the open of a FIFO from blocking.
+const nonblock = syscall.O_NONBLOCK
 
 // symlinkRule is a location's disable_symlinks, compiled once.
 type symlinkRule struct {

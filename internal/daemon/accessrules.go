@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"net/http"
 	"net/netip"
 	"time"
@@ -81,7 +82,7 @@ func (s *snapshot) authDelay(rec *recorder, r *http.Request, st *vars.State, d t
 	case <-stop:
 	case <-r.Context().Done():
 		if s.log.Enabled(errlog.Info) {
-			s.log.LogRequest(errlog.Info, logRequest(st, r), "client prematurely closed connection")
+			s.log.LogRequest(errlog.Info, logRequest(st, r), prematureClose(context.Cause(r.Context())))
 		}
 		rec.drop(499)
 		return false

@@ -205,3 +205,69 @@ http {
 		})
 	}
 }
+
+// TestAuthRequestClientAbortLog: a client that goes away while its
+// auth_request subrequest waits for the auth server ends the whole
+// request, as nginx 1.22.1 does (recorded with an auth backend answering
+// after 3 s, python clients closing or resetting): the info line of the
+// proxied subrequest, naming it (subrequest: "/slow"), the request logged
+// 499 with no answer, and no "auth request unexpected status" line.
+func TestAuthRequestClientAbortLog(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		reset bool
+		errno string
+	}{
+		{"close", false, ""},
+		{"reset", true, " (104: Connection reset by peer)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := startAbortBackend(t)
+			backend := strings.TrimPrefix(b.srv.URL, "http://")
+			in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format st '$request_uri $status';
+    access_log %%DIR%%/access.log st buffer=0;
+    server {
+        listen 127.0.0.1:0;
+        location /ar { auth_request /slow; proxy_pass http://%s; }
+        location = /slow { internal; proxy_pass http://%[1]s; }
+    }
+}`, backend), 1)
+			c, err := net.Dial("tcp", in.listening()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, "GET /ar HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-b.arrived:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the subrequest never reached the backend")
+			}
+			if tt.reset {
+				c.(*net.TCPConn).SetLinger(0)
+			}
+			c.Close()
+			select {
+			case <-b.cancelled:
+			case <-time.After(2 * time.Second):
+				close(b.release)
+				t.Fatal("the subrequest was not cut within 2 s of the client leaving")
+			}
+			checkAccessLine(t, in, "/ar 499")
+			checkAbortLine(t, in, "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too"+tt.errno+
+				` while sending request to upstream, client: 127.0.0.1, server: , request: "GET /ar HTTP/1.1", subrequest: "/slow", upstream: "http://`+
+				backend+`/slow", host: "x"`, strings.NewReplacer())
+			for _, l := range in.logLines() {
+				if strings.Contains(l, "auth request unexpected status") {
+					t.Errorf("unexpected line %q", l)
+				}
+			}
+		})
+	}
+}

@@ -48,6 +48,10 @@ func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv
 		return true // most requests: no access phase to run
 	}
 	if code := s.accessPhase(rec, r, st, srv, set); code != 0 {
+		if code == 499 { // the client left during auth_request's subrequest
+			rec.drop(499)
+			return false
+		}
 		if code == http.StatusUnauthorized && set.AuthDelay > 0 && !s.authDelay(rec, r, st, set.AuthDelay) {
 			return false
 		}

@@ -402,7 +402,7 @@ func (req *request) logRequest(upstream string) *errlog.Request {
 	if line == "" {
 		line = r.Method + " " + r.RequestURI + " " + r.Proto
 	}
-	return &errlog.Request{
+	lr := &errlog.Request{
 		Conn:     req.st.Conn,
 		Client:   req.st.RemoteAddr(),
 		Server:   req.st.ServerName,
@@ -410,6 +410,12 @@ func (req *request) logRequest(upstream string) *errlog.Request {
 		Upstream: upstream,
 		Host:     r.Host,
 	}
+	if req.st.InSubrequest {
+		// nginx names the subrequest's URI (an auth_request's:
+		// subrequest: "/auth", recorded with nginx 1.22.1).
+		lr.Subrequest = req.st.Path
+	}
+	return lr
 }
 
 // sentURI is the request target sent upstream (empty before prepare built

@@ -271,3 +271,169 @@ http {
 		})
 	}
 }
+
+// gatedBackend answers GET /p/... with "Cache-Control: max-age=60" and a
+// 10-byte body: the head and "ab" at once for /p/body (else nothing),
+// the rest once gate is closed. hits counts the requests.
+type gatedBackend struct {
+	ln      net.Listener
+	gate    chan struct{}
+	arrived chan string
+}
+
+func startGatedBackend(t *testing.T) *gatedBackend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	b := &gatedBackend{ln: ln, gate: make(chan struct{}), arrived: make(chan string, 8)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				path := strings.Fields(string(buf[:n]))[1]
+				const head = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nCache-Control: max-age=60\r\nConnection: close\r\n\r\n"
+				body := strings.HasSuffix(path, "/body")
+				if body {
+					io.WriteString(c, head+"ab")
+				}
+				b.arrived <- path
+				<-b.gate
+				if body {
+					io.WriteString(c, "cdefghij")
+				} else {
+					io.WriteString(c, head+"abcdefghij")
+				}
+			}()
+		}
+	}()
+	return b
+}
+
+// TestCacheClientAbortLog: a client that goes away while proxy_cache
+// fetches its response (a miss the cache is to store), as nginx 1.22.1
+// does it (recorded with a backend answering after 3 s or pausing in its
+// body, python clients closing or resetting): the line without "so
+// upstream connection is closed too" (the upstream request goes on, as
+// u->cacheable keeps it), then: gone before the response head, the
+// request ends when the head comes, logged 200 with no body, nothing
+// stored; gone while the body streams, the body is read whole and stored.
+// A client that leaves while it waits on proxy_cache_lock is not watched:
+// it is answered from the entry the first request stored (200, HIT), and
+// no line.
+func TestCacheClientAbortLog(t *testing.T) {
+	for _, tt := range []struct {
+		name, path string
+		lock       bool
+		want       []string // the access log's lines
+		line       string   // the info line's message, "" for none
+	}{
+		{"gone before the head", "/p/slow", false, []string{"/p/slow 200 0 MISS", "/p/slow 200 10 MISS"},
+			"epoll_wait() reported that client prematurely closed connection while sending request to upstream"},
+		{"gone while the body streams", "/p/body", false, []string{"/p/body 200 MISS", "/p/body 200 10 HIT"},
+			"epoll_wait() reported that client prematurely closed connection while reading upstream"},
+		{"gone while waiting on the lock", "/p/slow", true, []string{"/p/slow 200 10 MISS", "/p/slow 200 10 HIT"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := startGatedBackend(t)
+			in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format st '$request_uri $status $body_bytes_sent $upstream_cache_status';
+    access_log %%DIR%%/access.log st buffer=0;
+    proxy_cache_path %%DIR%%/cache keys_zone=c:1m;
+    server {
+        listen 127.0.0.1:0;
+        location /p/ { proxy_cache c; proxy_cache_lock on; proxy_pass http://%s; }
+    }
+}`, b.ln.Addr()), 1)
+			get := func() chan string {
+				done := make(chan string, 1)
+				go func() {
+					resp, err := newClient().Get(in.url(0) + tt.path)
+					if err != nil {
+						done <- err.Error()
+						return
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					done <- string(body)
+				}()
+				return done
+			}
+			var first chan string
+			if tt.lock {
+				first = get() // takes the lock and fetches
+				<-b.arrived
+			}
+			c, err := net.Dial("tcp", in.listening()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "GET "+tt.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+			if !tt.lock {
+				<-b.arrived
+				if strings.HasSuffix(tt.path, "/body") {
+					// Let the head reach fulcrum (which holds it with
+					// the first bytes: nothing to read yet).
+					time.Sleep(200 * time.Millisecond)
+				}
+			}
+			c.Close()
+			// The abort check (every 500 ms) must see the client gone
+			// before the backend goes on.
+			time.Sleep(1200 * time.Millisecond)
+			close(b.gate)
+			if first != nil {
+				if got := <-first; got != "abcdefghij" {
+					t.Fatalf("the lock's holder got %q", got)
+				}
+			}
+			logPath := filepath.Join(in.dir, "access.log")
+			waitFor(t, "the first request's log line", func() bool {
+				b, _ := os.ReadFile(logPath)
+				return strings.Count(string(b), "\n") >= 1
+			})
+			if !tt.lock {
+				if got := <-get(); got != "abcdefghij" {
+					t.Fatalf("the next request got %q", got)
+				}
+			}
+			waitFor(t, "two log lines", func() bool {
+				b, _ := os.ReadFile(logPath)
+				return strings.Count(string(b), "\n") >= 2
+			})
+			raw, _ := os.ReadFile(logPath)
+			lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+			for i, want := range tt.want {
+				got := lines[i]
+				if strings.Count(want, " ") == 2 { // bytes sent not compared
+					f := strings.Fields(got)
+					got = strings.Join([]string{f[0], f[1], f[3]}, " ")
+				}
+				if got != want {
+					t.Errorf("access log line %d %q, want %q", i+1, lines[i], want)
+				}
+			}
+			if tt.line == "" {
+				checkAbortLine(t, in, "", nil)
+				return
+			}
+			checkAbortLine(t, in, tt.line+`, client: 127.0.0.1, server: , request: "GET `+tt.path+` HTTP/1.1", upstream: "http://`+
+				b.ln.Addr().String()+tt.path+`", host: "x"`, strings.NewReplacer())
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"net/http"
 	"net/netip"
 	"time"
@@ -47,6 +48,10 @@ func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv
 		return true // most requests: no access phase to run
 	}
 	if code := s.accessPhase(rec, r, st, srv, set); code != 0 {
+		if code == 499 { // the client left during auth_request's subrequest
+			rec.drop(499)
+			return false
+		}
 		if code == http.StatusUnauthorized && set.AuthDelay > 0 && !s.authDelay(rec, r, st, set.AuthDelay) {
 			return false
 		}
@@ -81,7 +86,7 @@ func (s *snapshot) authDelay(rec *recorder, r *http.Request, st *vars.State, d t
 	case <-stop:
 	case <-r.Context().Done():
 		if s.log.Enabled(errlog.Info) {
-			s.log.LogRequest(errlog.Info, logRequest(st, r), "client prematurely closed connection")
+			s.log.LogRequest(errlog.Info, logRequest(st, r), prematureClose(context.Cause(r.Context())))
 		}
 		rec.drop(499)
 		return false

@@ -92,6 +92,13 @@ func (s *snapshot) authRequest(rec *recorder, r *http.Request, st *vars.State, s
 	case status >= 200 && status < 300:
 		return http.StatusOK
 	}
+	if r.Context().Err() != nil {
+		// The client went away during the subrequest: nginx terminates
+		// the whole request (ngx_http_terminate_request), logged 499
+		// with no answer and no line of auth_request's own (recorded
+		// with nginx 1.22.1 and an auth backend answering after 3 s).
+		return 499
+	}
 	if s.log.Enabled(errlog.Error) {
 		s.log.LogRequest(errlog.Error, logRequest(st, r), "auth request unexpected status: "+strconv.Itoa(status))
 	}

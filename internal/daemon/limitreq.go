@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -478,10 +480,10 @@ func (s *snapshot) logLimitReq(r *http.Request, st *vars.State, set *config.Sett
 func (s *snapshot) waitLimitReq(rec *recorder, r *http.Request, st *vars.State, d time.Duration) bool {
 	if rec.ew != nil {
 		if gone, ok := rec.ew.awaitGone(d); ok {
-			if gone {
-				s.clientLeft(rec, r, st)
+			if gone != nil {
+				s.clientLeft(rec, r, st, gone)
 			}
-			return !gone
+			return gone == nil
 		}
 	}
 	t := time.NewTimer(d)
@@ -490,17 +492,33 @@ func (s *snapshot) waitLimitReq(rec *recorder, r *http.Request, st *vars.State, 
 	case <-t.C:
 		return true
 	case <-r.Context().Done():
-		s.clientLeft(rec, r, st)
+		s.clientLeft(rec, r, st, context.Cause(r.Context()))
 		return false
 	}
 }
 
-// clientLeft ends a request whose client went away during a limit_req
-// delay, as nginx's ngx_http_test_reading does: the info line, then 499
-// with no answer.
-func (s *snapshot) clientLeft(rec *recorder, r *http.Request, st *vars.State) {
+// clientLeft ends a request whose client went away (cause, an
+// *errlog.ClientAbort when the socket told how) during a limit_req delay,
+// as nginx's ngx_http_test_reading does: the info line, then 499 with no
+// answer.
+func (s *snapshot) clientLeft(rec *recorder, r *http.Request, st *vars.State, cause error) {
 	if s.log.Enabled(errlog.Info) {
-		s.log.LogRequest(errlog.Info, logRequest(st, r), "client prematurely closed connection")
+		s.log.LogRequest(errlog.Info, logRequest(st, r), prematureClose(cause))
 	}
 	rec.drop(499)
+}
+
+// prematureClose is nginx 1.22.1's line for a client that went away
+// (cause) while the request waited (ngx_http_test_reading), with the
+// socket's error after a reset (recorded with limit_req delays and python
+// clients that close or reset):
+//
+//	client prematurely closed connection
+//	client prematurely closed connection (104: Connection reset by peer)
+func prematureClose(cause error) string {
+	var a *errlog.ClientAbort
+	if errors.As(cause, &a) && a.Errno != 0 {
+		return "client prematurely closed connection (" + errlog.Errno(a.Errno) + ")"
+	}
+	return "client prematurely closed connection"
 }

@@ -265,3 +265,56 @@ func TestLimitLogUpstreamAfterRedirect(t *testing.T) {
 		waitForLog(t, filepath.Join(dir, "error.log"), "error "+tc.line)
 	}
 }
+
+// TestLimitReqDelayClientLine checks the info line of a client that leaves
+// during a limit_req delay as nginx 1.22.1 writes it (recorded with 1r/m
+// burst=5 and python clients that close or reset 1 s into the delay):
+// "client prematurely closed connection", with " (104: Connection reset
+// by peer)" after a reset, no "while" and no upstream.
+func TestLimitReqDelayClientLine(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		reset bool
+		want  string
+	}{
+		{"close", false, `client prematurely closed connection, client: 127.0.0.1, server: , request: "GET /f?k=k HTTP/1.1", host: "x"`},
+		{"reset", true, `client prematurely closed connection (104: Connection reset by peer), client: 127.0.0.1, server: , request: "GET /f?k=k HTTP/1.1", host: "x"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("in"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			addr, _ := runConfig(t, dir, strings.ReplaceAll(`error_log DIR/error.log info;
+	http { access_log off;
+	limit_req_zone $arg_k zone=z:1m rate=1r/m;
+	server { listen 127.0.0.1:0;
+		location /f { limit_req zone=z burst=5; alias DIR/f.txt; }
+	} }`, "DIR", dir))
+			resp, err := http.Get("http://" + addr + "/f?k=k")
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, "GET /f?k=k HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			waitForLog(t, filepath.Join(dir, "error.log"), `warn delaying request`)
+			if tt.reset {
+				c.(*net.TCPConn).SetLinger(0)
+			}
+			c.Close()
+			waitForLog(t, filepath.Join(dir, "error.log"), "info "+tt.want)
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			if !strings.Contains(string(b), tt.want+"\n") {
+				t.Errorf("error log:\n%s\nwant a line ending in %q", b, tt.want)
+			}
+		})
+	}
+}

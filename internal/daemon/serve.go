@@ -851,7 +851,7 @@ type engineWriter interface {
 	noChunking()
 	stopped() <-chan struct{}
 	watchNow()
-	awaitGone(d time.Duration) (gone, ok bool)
+	awaitGone(d time.Duration) (gone *errlog.ClientAbort, ok bool)
 	pinFields()
 	placeField(name, key string)
 	expectTrailers(code int)

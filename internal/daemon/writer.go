@@ -250,32 +250,46 @@ func (w *respWriter) watchNow() {
 // the client sent ahead (a body, a pipelined request) stay for their
 // reader and only the next event wakes it. gone reports that the client
 // left (end of stream, a reset, or another error on the socket) before d
-// passed; ok is false when the connection has no socket to wait on (the
-// caller then waits on the request's context). The connection's read
-// deadline is put back afterwards.
-func (w *respWriter) awaitGone(d time.Duration) (gone, ok bool) {
+// passed (nil: it did not), with the socket's error (ECONNRESET for a
+// reset, for nginx's "(104: Connection reset by peer)"); ok is false when
+// the connection has no socket to wait on (the caller then waits on the
+// request's context). The connection's read deadline is put back
+// afterwards.
+func (w *respWriter) awaitGone(d time.Duration) (gone *errlog.ClientAbort, ok bool) {
 	cc := w.cc
 	if cc.rawc == nil || cc.hijacked {
-		return false, false
+		return nil, false
 	}
 	if err := cc.c.SetReadDeadline(time.Now().Add(d)); err != nil {
-		return false, false
+		return nil, false
 	}
-	err := cc.rawc.Read(peekGone)
+	// The step's closure is allocated on this path only (a delayed
+	// request), for the errno the peek takes from the socket.
+	var errno syscall.Errno
+	err := cc.rawc.Read(func(fd uintptr) bool {
+		done, e := peekGone(fd)
+		errno = e
+		return done
+	})
 	_ = cc.c.SetReadDeadline(cc.rd.At())
-	return !errors.Is(err, os.ErrDeadlineExceeded), true
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, true
+	}
+	return &errlog.ClientAbort{Errno: errno}, true
 }
 
 // peekGone is awaitGone's step: true once a peek at the socket finds the
-// end of the stream or an error, false (wait for the next event) while it
+// end of the stream or an error (returned: a reset's ECONNRESET, which the
+// peek takes from the socket), false (wait for the next event) while it
 // finds nothing new to say, or bytes that are not its own to read.
-func peekGone(fd uintptr) bool {
+func peekGone(fd uintptr) (bool, syscall.Errno) {
 	var b [1]byte
 	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	if err != nil {
-		return !errors.Is(err, syscall.EAGAIN)
+		errno, _ := err.(syscall.Errno)
+		return !errors.Is(err, syscall.EAGAIN), errno
 	}
-	return n == 0
+	return n == 0, 0
 }
 
 // noChunking is chunked_transfer_encoding off for this response: a body

@@ -39,12 +39,31 @@ func (a *ClientAbort) Error() string {
 //	epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too (104: Connection reset by peer) while reading upstream
 //	client canceled stream 1 while sending request to upstream
 func ClientGone(cause error, stream uint64, action string) string {
+	return clientGone(cause, stream, ", so upstream connection is closed too", action)
+}
+
+// ClientGoneKept is ClientGone for a request that has no upstream
+// connection to close (one waiting in the upstream's queue) or keeps it
+// (a cacheable response being fetched into the cache): nginx's
+// ngx_http_upstream_check_broken_connection writes the line without "so
+// upstream connection is closed too". Recorded with nginx 1.22.1 (a
+// proxy_cache miss whose backend answers after 3 s):
+//
+//	epoll_wait() reported that client prematurely closed connection while sending request to upstream
+//	epoll_wait() reported that client prematurely closed connection (104: Connection reset by peer) while sending request to upstream
+func ClientGoneKept(cause error, stream uint64, action string) string {
+	return clientGone(cause, stream, "", action)
+}
+
+// clientGone is ClientGone's line with closed (", so upstream connection
+// is closed too" or "") after the epoll words.
+func clientGone(cause error, stream uint64, closed, action string) string {
 	var a *ClientAbort
 	switch {
 	case errors.As(cause, &a) && a.HTTP2Conn:
 		return ""
 	case a != nil:
-		msg := a.Error() + ", so upstream connection is closed too"
+		msg := a.Error() + closed
 		if a.Errno != 0 {
 			msg += " (" + Errno(a.Errno) + ")"
 		}

@@ -20,6 +20,9 @@ const (
 	ActionSend      = "sending request to upstream"
 	ActionHeader    = "reading response header from upstream"
 	ActionBody      = "reading upstream"
+	// ActionToClient is an unbuffered response's action while its body
+	// goes to the client (memcached's, recorded with nginx 1.22.1).
+	ActionToClient = "sending to client"
 )
 
 // TimedOut is nginx's message for an upstream that timed out while doing

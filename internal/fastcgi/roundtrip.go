@@ -90,6 +90,10 @@ func (h *Handler) roundTrip(req *request) *failure {
 func (h *Handler) noServer(req *request, err error) *failure {
 	name := req.target.Pool.Name()
 	if errors.Is(err, balancer.ErrClientGone) {
+		// No connection to the application yet: nginx's shorter line,
+		// naming no upstream (proxy.Handler.logQueueGone).
+		req.upstream = ""
+		h.logGoneKept(req, errlog.ActionConnect)
 		return &failure{cond: config.NextError, action: errlog.ActionConnect, end: h.now()}
 	}
 	req.upstream = h.schemeOf(req) + name
@@ -270,17 +274,33 @@ func (h *Handler) logClientGone(req *request, x *exchange) {
 	h.logGone(req, action)
 }
 
+// logGoneKept is logGone with errlog.ClientGoneKept's line, for a client
+// that went away while the request had no connection to the application.
+func (h *Handler) logGoneKept(req *request, action string) {
+	if !h.log.Enabled(errlog.Info) {
+		return
+	}
+	if msg := errlog.ClientGoneKept(context.Cause(req.ctx), h2Stream(req), action); msg != "" {
+		h.log.LogRequest(errlog.Info, req.logRequest(), msg)
+	}
+}
+
+// h2Stream is the HTTP/2 stream id of req for nginx's "client canceled
+// stream N" line, 0 for HTTP/1.x (as the proxy's).
+func h2Stream(req *request) uint64 {
+	if req.st.Proto != "HTTP/2.0" || req.st.ConnRequests == 0 {
+		return 0
+	}
+	return 2*req.st.ConnRequests - 1
+}
+
 // logGone writes the line of a client that went away while the exchange
 // was doing action, if the request's context says it went away.
 func (h *Handler) logGone(req *request, action string) {
 	if !h.log.Enabled(errlog.Info) {
 		return
 	}
-	stream := uint64(0)
-	if req.st.Proto == "HTTP/2.0" && req.st.ConnRequests > 0 {
-		stream = 2*req.st.ConnRequests - 1 // as the proxy's h2Stream
-	}
-	if msg := errlog.ClientGone(context.Cause(req.ctx), stream, action); msg != "" {
+	if msg := errlog.ClientGone(context.Cause(req.ctx), h2Stream(req), action); msg != "" {
 		h.log.LogRequest(errlog.Info, req.logRequest(), msg)
 	}
 }

@@ -20,6 +20,16 @@ import (
 // a plain error page.
 type Failer interface{ Fail(code int) }
 
+// A ClientWatcher is a ResponseWriter that stops an exchange when its
+// client goes away (the daemon's engine, proxy.ClientWatcher's method
+// set): WatchClient arranges for a.Abort to be called, once, if the
+// client goes away before UnwatchClient, and reports false when it cannot
+// watch; UnwatchClient reports false when Abort was called.
+type ClientWatcher interface {
+	WatchClient(a interface{ Abort() }) bool
+	UnwatchClient() bool
+}
+
 // Options is what New needs to build a location's handler.
 type Options struct {
 	// Location is the location with memcached_pass; its
@@ -111,6 +121,13 @@ type request struct {
 	start time.Time
 	// upstream names the server being tried in error log lines.
 	upstream string
+	// watcher stops the exchange when the client goes away (nil: the
+	// writer cannot), and watching says it watches the current exchange;
+	// stop, when set, ends the watch of the request's context that stands
+	// in for a writer that cannot watch.
+	watcher  ClientWatcher
+	watching bool
+	stop     func() bool
 }
 
 // ServeHTTP answers a GET or HEAD request with the value of
@@ -122,6 +139,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		return
 	}
 	req := &request{w: w, r: r, st: st, start: h.now()}
+	req.watcher, _ = w.(ClientWatcher)
 	key, found := h.key.AppendFound(nil, st)
 	if !found || len(key) == 0 {
 		h.log.LogRequest(errlog.Error, req.logRequest(), `the "$memcached_key" variable is not set`)

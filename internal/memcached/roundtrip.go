@@ -2,6 +2,7 @@ package memcached
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +85,10 @@ func (h *Handler) roundTrip(req *request) *failure {
 //go:noinline
 func (h *Handler) noServer(req *request, err error) *failure {
 	if errors.Is(err, balancer.ErrClientGone) {
+		// No connection to memcached yet: nginx's shorter line, naming
+		// no upstream (proxy.Handler.logQueueGone).
+		req.upstream = ""
+		h.logLine(req, errlog.ClientGoneKept, errlog.ActionConnect)
 		return &failure{cond: config.NextError, end: h.now()}
 	}
 	req.upstream = "memcached://" + h.pool.Name()
@@ -127,7 +132,11 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	for range 2 {
 		x, err = h.send(req, srv, a, start)
 		if err == nil {
+			req.watch(x)
 			hd, err = h.readHead(req, x)
+			if err != nil {
+				req.unwatch()
+			}
 		}
 		// An idle connection the server had closed is tried again once on
 		// a fresh one, without counting a failure.
@@ -141,6 +150,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			x.conn.Close()
 			a.BytesReceived, a.BytesSent = x.cr.n, x.out
 		}
+		if req.r.Context().Err() != nil {
+			h.logGone(req, goneAction(err, x))
+		}
 		end := h.now()
 		a.ResponseTime = end.Sub(start)
 		return h.failed(req, a, err, end)
@@ -148,12 +160,14 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	headAt := h.now()
 	a.HeaderTime = headAt.Sub(start)
 	if !hd.Found {
+		req.unwatch()
 		return h.notFound(req, srv, a, x, start, headAt)
 	}
 	a.Status = http.StatusOK
 	out := h.head(req, hd)
 	if out.status == http.StatusRequestedRangeNotSatisfiable {
 		// nginx's range filter answers before the value is read.
+		req.unwatch()
 		x.conn.Close()
 		a.ResponseTime = headAt.Sub(start)
 		a.BytesReceived, a.BytesSent = x.cr.n, x.out
@@ -161,6 +175,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		return &failure{status: out.status, final: true, end: headAt}
 	}
 	n, ok, clean := h.respond(req, x, hd, out)
+	if !req.unwatch() {
+		ok, clean = false, false
+	}
 	end := h.now()
 	a.ResponseTime = end.Sub(start)
 	a.ResponseLength = n
@@ -197,6 +214,79 @@ func (h *Handler) notFound(req *request, srv *upstream.Server, a *vars.Attempt, 
 	h.release(req, srv, a, http.StatusNotFound, upstream.Success, now, errlog.ActionHeader)
 	f.final = true
 	return f
+}
+
+// Abort implements the watcher's Aborter: the exchange's pending and
+// future reads and writes fail at once.
+func (x *exchange) Abort() { _ = x.conn.SetDeadline(time.Unix(1, 0)) }
+
+// watch has the writer stop x when the client goes away, as nginx's
+// broken-connection check closes the memcached connection (recorded with
+// nginx 1.22.1 and a memcached server answering after 3 s). A writer that
+// cannot watch (an HTTP/2 stream's) leaves it to the request's context.
+func (req *request) watch(x *exchange) {
+	req.watching = req.watcher != nil && req.watcher.WatchClient(x)
+	if !req.watching && req.r.Context().Done() != nil {
+		req.stop = context.AfterFunc(req.r.Context(), x.Abort)
+	}
+}
+
+// unwatch ends the watch; false means the client went away and the
+// exchange was stopped (its connection is not to be kept).
+func (req *request) unwatch() bool {
+	if stop := req.stop; stop != nil {
+		req.stop = nil
+		return stop()
+	}
+	if !req.watching {
+		return true
+	}
+	req.watching = false
+	return req.watcher.UnwatchClient()
+}
+
+// goneAction is nginx's action when a client's leaving stopped an attempt
+// that failed with err before the reply's first line: connecting, else
+// sending the request (nginx keeps that action until the reply's first
+// bytes arrive), else reading the reply's first line.
+func goneAction(err error, x *exchange) string {
+	var op *net.OpError
+	switch {
+	case errors.As(err, &op) && op.Op == "dial":
+		return errlog.ActionConnect
+	case x != nil && x.cr.n > 0:
+		return errlog.ActionHeader
+	}
+	return errlog.ActionSend
+}
+
+// logGone writes nginx 1.22.1's info line for a client that went away
+// while the exchange was doing action (errlog.ClientGone), recorded with
+// a memcached server answering after 3 s or sending part of a value:
+//
+//	epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while sending request to upstream
+//	epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while sending to client
+//
+// It is on the abort path only.
+//
+//go:noinline
+func (h *Handler) logGone(req *request, action string) {
+	h.logLine(req, errlog.ClientGone, action)
+}
+
+// logLine writes the info line line gives for the request's context's
+// cause, its HTTP/2 stream and action, if it gives one.
+func (h *Handler) logLine(req *request, line func(error, uint64, string) string, action string) {
+	if !h.log.Enabled(errlog.Info) {
+		return
+	}
+	stream := uint64(0)
+	if req.st.Proto == "HTTP/2.0" && req.st.ConnRequests > 0 {
+		stream = 2*req.st.ConnRequests - 1 // as the proxy's h2Stream
+	}
+	if msg := line(context.Cause(req.r.Context()), stream, action); msg != "" {
+		h.log.LogRequest(errlog.Info, req.logRequest(), msg)
+	}
 }
 
 // mayRetryAfter is memcached_next_upstream_timeout for a reply that nginx
@@ -333,6 +423,11 @@ func (h *Handler) respond(req *request, x *exchange, hd Head, o output) (n int64
 	}
 	n, err := h.copyValue(req, x, hd.Length, o.start, o.end)
 	switch {
+	case err != nil && req.r.Context().Err() != nil:
+		// The client went away: the watch stopped the read, or the
+		// write found it gone.
+		h.logGone(req, errlog.ActionToClient)
+		return n, false, false
 	case errors.Is(err, errClient):
 		return n, false, false
 	case err != nil:

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"iter"
 	"net/http"
@@ -124,7 +125,10 @@ func (h *Handler) serveCached(req *request) {
 // the upstream itself: it holds the lock, or waited in vain (its response is
 // then not stored, as in nginx).
 func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
-	switch h.cache.rule.AwaitLock(req.ctx, cl, func() bool { return h.serveEntry(req, cl.K, cacheHit) }) {
+	// nginx does not watch the client while it waits on the lock: a
+	// client gone meanwhile is answered from the entry, or its request
+	// fetches (keepForCache), as nginx 1.22.1 does.
+	switch h.cache.rule.AwaitLock(context.WithoutCancel(req.ctx), cl, func() bool { return h.serveLocked(req, cl) }) {
 	case cacherule.Owner:
 		return true
 	case cacherule.TimedOut:
@@ -213,6 +217,10 @@ func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
 	if stale != nil && c.set.Revalidate && !req.passRange {
 		req.ims, req.inm = validators((*stale).Head)
 	}
+	if !req.noStore && !req.passRange && req.reset == nil && req.ctx.Done() != nil {
+		h.keepForCache(req)
+		defer h.logIgnoredReset(req)
+	}
 	h.prepare(req)
 	err := h.roundTrip(req)
 	if err != nil {
@@ -222,6 +230,13 @@ func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
 		}
 		h.answerError(req, err)
 		return
+	}
+	if rs := req.reset; rs != nil && rs.kept {
+		if rs.action.Load() != nil {
+			h.goneBeforeHead(req)
+			return
+		}
+		rs.body.Store(true)
 	}
 	status := req.resp.head.Status
 	if stale != nil && status == http.StatusNotModified && (req.ims != "" || req.inm != "") {
@@ -241,6 +256,87 @@ func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
 	// (http.ErrAbortHandler), and its fill must still be dropped.
 	defer h.endFill(req)
 	h.respond(req)
+}
+
+// serveLocked answers a request that waited on proxy_cache_lock from the
+// entry another request stored (HIT). A client gone during the wait,
+// which nginx does not watch, is answered all the same, as nginx 1.22.1
+// does (logged 200 with the entry's bytes): its writes fail, not its
+// reads of the entry.
+func (h *Handler) serveLocked(req *request, cl *cacheLookup) bool {
+	parent := req.ctx
+	if parent.Err() != nil {
+		req.ctx = context.WithoutCancel(parent)
+	}
+	if h.serveEntry(req, cl.K, cacheHit) {
+		return true
+	}
+	req.ctx = parent // no entry: the request fetches, watched (keepForCache)
+	return false
+}
+
+// keepForCache lets a response the cache is to store be fetched whatever
+// the client does, as nginx's ngx_http_upstream_check_broken_connection
+// does for a cacheable response (u->cacheable): a client that goes away
+// gets the line without "so upstream connection is closed too"
+// (errlog.ClientGoneKept, written when the request ends: logIgnoredReset)
+// and the upstream request goes on. Recorded with nginx 1.22.1, a
+// proxy_cache miss whose backend answers after 3 s or pauses in its body,
+// and python clients that close or reset: gone before the response head,
+// the request ends when the head comes, logged with the upstream's status
+// and no body sent, nothing stored (goneBeforeHead); gone while the body
+// streams, the body is read whole and stored (fillAfterClient), the
+// request logged 200. A client already gone when the fetch starts (it
+// waited on proxy_cache_lock, which nginx does not watch) gets "while
+// connecting to upstream".
+//
+//go:noinline
+func (h *Handler) keepForCache(req *request) {
+	parent := req.ctx
+	req.ctx = context.WithoutCancel(parent)
+	rs := &streamReset{kept: true}
+	if parent.Err() != nil {
+		action := errlog.ActionConnect
+		rs.action.Store(&action)
+		rs.stop = func() bool { return false }
+		req.reset = rs
+		return
+	}
+	rs.stop = context.AfterFunc(parent, func() {
+		action := errlog.ActionSend
+		if rs.body.Load() {
+			action = errlog.ActionBody
+		}
+		rs.action.Store(&action)
+	})
+	req.reset = rs
+}
+
+// goneBeforeHead ends a kept fetch (keepForCache) whose client went away
+// before the response head came, as nginx does (its head cannot go out):
+// the upstream connection closed, nothing stored, nothing sent, the
+// request logged with the upstream's status.
+//
+//go:noinline
+func (h *Handler) goneBeforeHead(req *request) {
+	status := req.resp.head.Status
+	end := h.now()
+	req.resp.closeAt(end)
+	h.finishAttempt(req, end)
+	req.st.Status = status
+}
+
+// fillAfterClient reads the rest of a kept fetch's body (keepForCache)
+// into the cache after a write to the client failed (werr), as nginx goes
+// on reading a cacheable response for the cache when its client is gone.
+// It returns werr when the fetch is not kept or not stored.
+//
+//go:noinline
+func (h *Handler) fillAfterClient(req *request, werr error) error {
+	if rs := req.reset; rs == nil || !rs.kept || req.fill == nil {
+		return werr
+	}
+	return h.fillOnly(req)
 }
 
 // useStale reports whether proxy_cache_use_stale covers a failed exchange

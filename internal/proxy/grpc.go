@@ -502,7 +502,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 		st.SetQueueTime(left.Sub(now))
 		now = left
 		if err != nil {
-			return nil, nil, nil, h.noServer(out, st, rt, err)
+			return nil, nil, nil, h.noServer(ctx, out, st, rt, err)
 		}
 		a := st.StartAttempt(srv.AddrPort(), srv.AddrText())
 		resp, err := h.send(h.traceConnect(ctx, a, now), out, srv, rt.Client)
@@ -623,8 +623,15 @@ func (h *GRPCHandler) release(at *balancer.Attempt, out *http.Request, st *vars.
 // path's locals do not grow the frame every request's stack carries.
 //
 //go:noinline
-func (h *GRPCHandler) noServer(out *http.Request, st *vars.State, rt *GRPCTarget, err error) error {
+func (h *GRPCHandler) noServer(ctx context.Context, out *http.Request, st *vars.State, rt *GRPCTarget, err error) error {
 	if errors.Is(err, balancer.ErrClientGone) {
+		// No upstream connection yet: nginx's shorter line, naming no
+		// upstream (Handler.logQueueGone).
+		if h.log.Enabled(errlog.Info) {
+			if msg := errlog.ClientGoneKept(context.Cause(ctx), h2Stream(st), errlog.ActionConnect); msg != "" {
+				h.log.LogRequest(errlog.Info, h.logRequest(out, st, ""), msg)
+			}
+		}
 		return errClientGone
 	}
 	_, logScheme := rt.schemes()

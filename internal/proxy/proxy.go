@@ -294,9 +294,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 type BodyReadNoter interface{ RequestBodyRead() }
 
 // streamReset is what ignoredReset notes of an HTTP/2 stream's reset while
-// proxy_ignore_client_abort on lets its upstream request go on.
+// proxy_ignore_client_abort on lets its upstream request go on, and what
+// keepForCache notes of a client gone while its response is fetched for
+// the cache (kept).
 type streamReset struct {
 	stop func() bool
+	// kept says the exchange goes on for the cache: the line is
+	// errlog.ClientGoneKept's.
+	kept bool
 	// body is set by the request's goroutine once the response's body is
 	// read; action is nginx's action when the stream was reset (nil: not
 	// reset).
@@ -327,7 +332,16 @@ func (h *Handler) ignoredReset(req *request) {
 func (h *Handler) logIgnoredReset(req *request) {
 	rs := req.reset
 	rs.stop()
-	if action := rs.action.Load(); action != nil {
+	action := rs.action.Load()
+	switch {
+	case action == nil:
+	case rs.kept:
+		if h.log.Enabled(errlog.Info) {
+			if msg := errlog.ClientGoneKept(context.Cause(req.in.Context()), h2Stream(req.st), *action); msg != "" {
+				h.log.LogRequest(errlog.Info, req.logRequest(req.st.LastUpstream.String()), msg)
+			}
+		}
+	default:
 		h.logGone(req, context.Cause(req.in.Context()), req.st.LastUpstream.String(), *action)
 	}
 }
@@ -402,7 +416,7 @@ func (req *request) logRequest(upstream string) *errlog.Request {
 	if line == "" {
 		line = r.Method + " " + r.RequestURI + " " + r.Proto
 	}
-	return &errlog.Request{
+	lr := &errlog.Request{
 		Conn:     req.st.Conn,
 		Client:   req.st.RemoteAddr(),
 		Server:   req.st.ServerName,
@@ -410,6 +424,12 @@ func (req *request) logRequest(upstream string) *errlog.Request {
 		Upstream: upstream,
 		Host:     r.Host,
 	}
+	if req.st.InSubrequest {
+		// nginx names the subrequest's URI (an auth_request's:
+		// subrequest: "/auth", recorded with nginx 1.22.1).
+		lr.Subrequest = req.st.Path
+	}
+	return lr
 }
 
 // sentURI is the request target sent upstream (empty before prepare built

@@ -402,7 +402,7 @@ func (h *Handler) copyBody(req *request) error {
 				if req.ctx.Err() != nil {
 					h.logClientGone(req, req.cur.srv.Name(), errlog.ActionBody)
 				}
-				return werr
+				return h.fillAfterClient(req, werr)
 			}
 			if flusher != nil {
 				flusher.Flush()
@@ -464,7 +464,9 @@ func (h *Handler) bodyReadFailed(req *request, err error) {
 		if req.cur.n == 0 {
 			req.st.Status = 499
 		}
-		h.logClientGone(req, req.cur.srv.Name(), errlog.ActionBody)
+		if req.cur.srv != nil { // not a cache entry's read: no upstream
+			h.logClientGone(req, req.cur.srv.Name(), errlog.ActionBody)
+		}
 		return
 	}
 	msg := "upstream prematurely closed connection while reading upstream"

@@ -115,6 +115,7 @@ func (h *Handler) next(req *request, now *time.Time, first bool) (*upstream.Serv
 	req.st.SetQueueTime(left.Sub(*now))
 	*now = left
 	if err == balancer.ErrClientGone {
+		h.logQueueGone(req)
 		return nil, errClientGone
 	}
 	return srv, err
@@ -316,6 +317,25 @@ func (h *Handler) logClientGone(req *request, server, action string) {
 func (h *Handler) logGone(req *request, cause error, url, action string) {
 	if msg := errlog.ClientGone(cause, h2Stream(req.st), action); msg != "" {
 		h.log.LogRequest(errlog.Info, req.logRequest(url), msg)
+	}
+}
+
+// logQueueGone writes the info line of a client that went away while its
+// request waited in the upstream's queue, with no upstream connection yet:
+// nginx's ngx_http_upstream_check_broken_connection then writes the line
+// without "so upstream connection is closed too", and the request names no
+// upstream (errlog.ClientGoneKept; "while connecting to upstream", the
+// action nginx's ngx_http_upstream_connect sets before it asks for a
+// server). The queue is NGINX Plus's, so this is nginx's code, not a
+// recording.
+//
+//go:noinline
+func (h *Handler) logQueueGone(req *request) {
+	if !h.log.Enabled(errlog.Info) {
+		return
+	}
+	if msg := errlog.ClientGoneKept(context.Cause(req.ctx), h2Stream(req.st), errlog.ActionConnect); msg != "" {
+		h.log.LogRequest(errlog.Info, req.logRequest(""), msg)
 	}
 }
 

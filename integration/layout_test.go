@@ -57,6 +57,7 @@ var allowedImports = map[string][]string{
 	"config":        {"pemkey"},
 	"vars":          {},
 	"bindaddr":      {"config", "vars"}, // the *_bind directives compiled
+	"clientwatch":   {},                 // stops an upstream exchange when its client goes away (proxy, fastcgi, memcached)
 	"h1":            {},
 	"deadline":      {},
 	"pace":          {}, // limit_rate's and proxy_limit_rate's pace
@@ -103,10 +104,10 @@ var allowedImports = map[string][]string{
 	"slice":         {"byterange"},                                                                                                                                                                        // the slice module's arithmetic (slice, $slice_range)
 	"inherit":       {},                                                                                                                                                                                   // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
 	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "health", "proxyproto", "resolve", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
-	"proxy":         {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
-	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "config", "errlog", "pace", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
-	"memcached":     {"bindaddr", "balancer", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
-	"resolve":       {"errlog", "upstream"},                                                                                                              // server ... resolve: names followed in DNS
+	"proxy":         {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
+	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "errlog", "pace", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
+	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
+	"resolve":       {"errlog", "upstream"},                                                                                                                             // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"statuszone":    {},                                     // status_zone: the server, location and stream zones' counters, kept across reloads
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum

@@ -21,6 +21,7 @@ import (
 	"fulcrum/internal/byterange"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/cacherule"
+	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/store"
@@ -66,14 +67,8 @@ type BodyReadNoter interface{ RequestBodyRead() }
 type AbortIgnorer interface{ IgnoreClientAbort() }
 
 // A ClientWatcher is a ResponseWriter that stops an exchange when its
-// client goes away (the daemon's engine, proxy.ClientWatcher's method
-// set): WatchClient arranges for a.Abort to be called, once, if the
-// client goes away before UnwatchClient, and reports false when it cannot
-// watch; UnwatchClient reports false when Abort was called.
-type ClientWatcher interface {
-	WatchClient(a interface{ Abort() }) bool
-	UnwatchClient() bool
-}
+// client goes away (the daemon's engine; clientwatch.Watcher).
+type ClientWatcher = clientwatch.Watcher
 
 // Protocol is the wire protocol a Handler speaks.
 type Protocol int
@@ -327,12 +322,10 @@ type request struct {
 	// upstream names the server being tried in error log lines.
 	upstream string
 	// watcher stops the exchange when the client goes away (nil: the
-	// writer cannot, or fastcgi_ignore_client_abort on), and watching
-	// says it watches the current exchange; stop, when set, ends the
-	// watch of ctx that stands in for a writer that cannot watch.
-	watcher  ClientWatcher
-	watching bool
-	stop     func() bool
+	// writer cannot, or fastcgi_ignore_client_abort on; ctx stands in),
+	// and watch is the current exchange's watch.
+	watcher ClientWatcher
+	watch   clientwatch.Watch
 	// tls is the TLS client of a suwsgi:// request (nil: plain), and
 	// sslName the name its handshakes use ("": the client's own).
 	tls     *upstreamtls.Client

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
@@ -152,10 +153,10 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	for range 2 {
 		x, err = h.send(req, srv, a, start)
 		if err == nil {
-			req.watch(x)
+			req.watch = clientwatch.Start(req.ctx, req.watcher, x)
 			err = h.readHead(req, x)
 			if err != nil {
-				req.unwatch()
+				req.watch.End()
 			}
 		}
 		// An idle connection the server had closed is tried again once on
@@ -194,7 +195,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		}
 		f := &failure{cond: cond, status: x.head.status, sent: true, end: headAt, action: errlog.ActionHeader}
 		if h.mayRetryAfter(req, f) {
-			req.unwatch()
+			req.watch.End()
 			x.conn.Close()
 			a.ResponseTime = headAt.Sub(start)
 			a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
@@ -203,11 +204,11 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		}
 	}
 	if req.stale != nil && h.staleAnswer(req, x, a, start, headAt) {
-		req.unwatch()
+		req.watch.End()
 		return nil
 	}
 	n, ok := h.respond(req, x)
-	ok = req.unwatch() && ok
+	ok = req.watch.End() && ok
 	end := h.now()
 	a.ResponseTime = end.Sub(start)
 	a.ResponseLength = n
@@ -232,33 +233,6 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 // Abort implements the watcher's Aborter: the exchange's pending and
 // future reads and writes fail at once.
 func (x *exchange) Abort() { _ = x.conn.SetDeadline(time.Unix(1, 0)) }
-
-// watch has the writer stop x when the client goes away, as nginx's
-// broken-connection check closes the application's connection
-// (fastcgi_ignore_client_abort off; recorded with nginx 1.22.1, a FastCGI,
-// SCGI and uwsgi server answering after 3 s).
-// A writer that cannot watch (an HTTP/2 stream's) leaves it to the
-// request's context, as the proxy does.
-func (req *request) watch(x *exchange) {
-	req.watching = req.watcher != nil && req.watcher.WatchClient(x)
-	if !req.watching && req.ctx.Done() != nil {
-		req.stop = context.AfterFunc(req.ctx, x.Abort)
-	}
-}
-
-// unwatch ends the watch; false means the client went away and the
-// exchange was stopped (its connection is not to be kept).
-func (req *request) unwatch() bool {
-	if stop := req.stop; stop != nil {
-		req.stop = nil
-		return stop()
-	}
-	if !req.watching {
-		return true
-	}
-	req.watching = false
-	return req.watcher.UnwatchClient()
-}
 
 // logClientGone writes nginx's info line for a client that went away
 // while x waited for its head (errlog.ClientGone): "while sending request

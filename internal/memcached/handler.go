@@ -9,6 +9,7 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/bindaddr"
+	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
@@ -21,14 +22,8 @@ import (
 type Failer interface{ Fail(code int) }
 
 // A ClientWatcher is a ResponseWriter that stops an exchange when its
-// client goes away (the daemon's engine, proxy.ClientWatcher's method
-// set): WatchClient arranges for a.Abort to be called, once, if the
-// client goes away before UnwatchClient, and reports false when it cannot
-// watch; UnwatchClient reports false when Abort was called.
-type ClientWatcher interface {
-	WatchClient(a interface{ Abort() }) bool
-	UnwatchClient() bool
-}
+// client goes away (the daemon's engine; clientwatch.Watcher).
+type ClientWatcher = clientwatch.Watcher
 
 // Options is what New needs to build a location's handler.
 type Options struct {
@@ -122,12 +117,10 @@ type request struct {
 	// upstream names the server being tried in error log lines.
 	upstream string
 	// watcher stops the exchange when the client goes away (nil: the
-	// writer cannot), and watching says it watches the current exchange;
-	// stop, when set, ends the watch of the request's context that stands
-	// in for a writer that cannot watch.
-	watcher  ClientWatcher
-	watching bool
-	stop     func() bool
+	// writer cannot; the request's context stands in), and watch is the
+	// current exchange's watch.
+	watcher ClientWatcher
+	watch   clientwatch.Watch
 }
 
 // ServeHTTP answers a GET or HEAD request with the value of

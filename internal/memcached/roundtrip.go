@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
@@ -132,10 +133,10 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	for range 2 {
 		x, err = h.send(req, srv, a, start)
 		if err == nil {
-			req.watch(x)
+			req.watch = clientwatch.Start(req.r.Context(), req.watcher, x)
 			hd, err = h.readHead(req, x)
 			if err != nil {
-				req.unwatch()
+				req.watch.End()
 			}
 		}
 		// An idle connection the server had closed is tried again once on
@@ -160,14 +161,14 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	headAt := h.now()
 	a.HeaderTime = headAt.Sub(start)
 	if !hd.Found {
-		req.unwatch()
+		req.watch.End()
 		return h.notFound(req, srv, a, x, start, headAt)
 	}
 	a.Status = http.StatusOK
 	out := h.head(req, hd)
 	if out.status == http.StatusRequestedRangeNotSatisfiable {
 		// nginx's range filter answers before the value is read.
-		req.unwatch()
+		req.watch.End()
 		x.conn.Close()
 		a.ResponseTime = headAt.Sub(start)
 		a.BytesReceived, a.BytesSent = x.cr.n, x.out
@@ -175,7 +176,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		return &failure{status: out.status, final: true, end: headAt}
 	}
 	n, ok, clean := h.respond(req, x, hd, out)
-	if !req.unwatch() {
+	if !req.watch.End() {
 		ok, clean = false, false
 	}
 	end := h.now()
@@ -219,31 +220,6 @@ func (h *Handler) notFound(req *request, srv *upstream.Server, a *vars.Attempt, 
 // Abort implements the watcher's Aborter: the exchange's pending and
 // future reads and writes fail at once.
 func (x *exchange) Abort() { _ = x.conn.SetDeadline(time.Unix(1, 0)) }
-
-// watch has the writer stop x when the client goes away, as nginx's
-// broken-connection check closes the memcached connection (recorded with
-// nginx 1.22.1 and a memcached server answering after 3 s). A writer that
-// cannot watch (an HTTP/2 stream's) leaves it to the request's context.
-func (req *request) watch(x *exchange) {
-	req.watching = req.watcher != nil && req.watcher.WatchClient(x)
-	if !req.watching && req.r.Context().Done() != nil {
-		req.stop = context.AfterFunc(req.r.Context(), x.Abort)
-	}
-}
-
-// unwatch ends the watch; false means the client went away and the
-// exchange was stopped (its connection is not to be kept).
-func (req *request) unwatch() bool {
-	if stop := req.stop; stop != nil {
-		req.stop = nil
-		return stop()
-	}
-	if !req.watching {
-		return true
-	}
-	req.watching = false
-	return req.watcher.UnwatchClient()
-}
 
 // goneAction is nginx's action when a client's leaving stopped an attempt
 // that failed with err before the reply's first line: connecting, else

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"fulcrum/internal/cache"
+	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/deadline"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
@@ -458,68 +459,24 @@ type outgoing struct {
 
 // An Aborter is an exchange another goroutine can stop: a *poolConn, whose
 // Abort sets a past deadline, so that its pending read or write returns.
-// It is an alias of the unnamed interface so that a ClientWatcher serves
-// every upstream module (fastcgi's watcher has the same method set).
-type Aborter = interface {
-	Abort()
-}
+type Aborter = clientwatch.Aborter
 
 // A ClientWatcher is a ResponseWriter that tells the proxy when its client
-// goes away during an upstream exchange, as the daemon's engine does. It
-// stands in for context.AfterFunc on the request's context, which costs three
-// allocations per exchange.
-type ClientWatcher interface {
-	// WatchClient arranges for a.Abort to be called, once, if the client
-	// goes away before UnwatchClient. It reports false when the writer
-	// cannot watch: the caller then watches the request's context.
-	WatchClient(a Aborter) bool
-	// UnwatchClient ends the watch. It reports false when Abort was called
-	// (or is being called): the exchange's connection must not be reused.
-	UnwatchClient() bool
-}
+// goes away during an upstream exchange, as the daemon's engine does
+// (clientwatch.Watcher).
+type ClientWatcher = clientwatch.Watcher
 
 // Abort implements Aborter: the connection's pending and future reads and
 // writes fail at once.
 func (pc *poolConn) Abort() { _ = pc.c.SetDeadline(time.Unix(1, 0)) }
 
-// clientWatch is one exchange's watch of its client: the writer's, or
-// context.AfterFunc's stop.
-type clientWatch struct {
-	w    ClientWatcher
-	stop func() bool
-}
-
-// watchClient starts watching the client for the exchange on pc: through the
-// writer when it can, else through ctx. A ctx that is never done
-// (proxy_ignore_client_abort on) needs no watch.
-func watchClient(ctx context.Context, w ClientWatcher, pc *poolConn) clientWatch {
-	if w != nil && w.WatchClient(pc) {
-		return clientWatch{w: w}
-	}
-	if ctx.Done() == nil {
-		return clientWatch{}
-	}
-	return clientWatch{stop: context.AfterFunc(ctx, pc.Abort)}
-}
-
-// end ends the watch; false means the client went away and pc was aborted.
-func (c clientWatch) end() bool {
-	switch {
-	case c.w != nil:
-		return c.w.UnwatchClient()
-	case c.stop != nil:
-		return c.stop()
-	}
-	return true
-}
-
 // exchange sends out on pc and reads the response head into resp. The body stays
 // on pc: resp reads it and gives pc back to the pool (or closes it) in Close.
 // wrote reports whether any of the request may have reached the server.
 func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out *outgoing, t exchangeTimeouts, resp *upstreamResponse) (wrote bool, err error) {
-	watch := watchClient(ctx, out.watcher, pc)
+	watch := clientwatch.Start(ctx, out.watcher, pc)
 	fail := func(e error) (bool, error) {
-		watch.end()
+		watch.End()
 		pc.close()
 		resp.head.Reset()
 		resp.in, resp.out = pc.in, pc.out
@@ -751,8 +708,8 @@ type upstreamResponse struct {
 	body        h1.Body
 	pool        *ConnPool
 	pc          *poolConn
-	ctx         context.Context // the client's request: when it ends, reads stop
-	watch       clientWatch     // ends the watch of the client (Close)
+	ctx         context.Context   // the client's request: when it ends, reads stop
+	watch       clientwatch.Watch // ends the watch of the client (Close)
 	readTimeout time.Duration
 	// in and out are the exchange's bytes from and to the server, set when
 	// it ends (Close, or a failed exchange).
@@ -840,7 +797,7 @@ func (b *upstreamResponse) closeAt(now time.Time) error {
 	}
 	// A stop that comes too late means the client's cancellation is setting
 	// a past deadline on the connection: it must not be reused.
-	watched := b.watch.end()
+	watched := b.watch.End()
 	pc := b.pc
 	b.pc = nil
 	b.head.Reset()

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"fulcrum/internal/clientwatch"
 )
 
 // ignoringWriter records that the proxy asked it to ignore client aborts.
@@ -44,21 +46,21 @@ func TestIgnoreClientAbort(t *testing.T) {
 				ignoreClientAbort(req)
 			}
 			conn := &abortRecorder{}
-			watch := watchClient(req.ctx, nil, &poolConn{c: conn})
+			watch := clientwatch.Start(req.ctx, nil, &poolConn{c: conn})
 			clientGone()
 			if !ignore {
 				deadline := time.Now().Add(5 * time.Second)
 				for !conn.aborted.Load() && time.Now().Before(deadline) {
 					time.Sleep(time.Millisecond)
 				}
-			} else if watch.w != nil || watch.stop != nil {
+			} else if watch.Active() {
 				t.Error("the exchange watches the client although its aborts are ignored")
 			}
 			if conn.aborted.Load() == ignore {
 				t.Errorf("upstream connection aborted: %v, want %v", conn.aborted.Load(), !ignore)
 			}
-			if got := watch.end(); got != ignore {
-				t.Errorf("watch.end() = %v, want %v (true: the connection may be reused)", got, ignore)
+			if got := watch.End(); got != ignore {
+				t.Errorf("watch.End() = %v, want %v (true: the connection may be reused)", got, ignore)
 			}
 			if w.ignored != ignore || (req.ctx.Err() == nil) != ignore {
 				t.Errorf("writer told %v, exchange context error %v; want told %v, cancelled %v", w.ignored, req.ctx.Err(), ignore, !ignore)

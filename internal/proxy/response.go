@@ -512,7 +512,7 @@ func (h *Handler) switchProtocols(req *request) {
 	}
 	defer client.Close()
 	backend := resp.pc
-	resp.watch.end() // the client's context no longer governs the upgraded stream
+	resp.watch.End() // the client's context no longer governs the upgraded stream
 	_ = client.SetDeadline(time.Time{})
 	_ = backend.c.SetDeadline(time.Time{})
 	done := make(chan struct{}, 2)

@@ -206,6 +206,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		req.unwatch()
 		return nil
 	}
+	if req.kept != nil && h.goneBeforeHead(req, x, srv, a) {
+		return nil
+	}
 	n, ok := h.respond(req, x)
 	ok = req.unwatch() && ok
 	end := h.now()

@@ -3,6 +3,7 @@ package fastcgi
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"iter"
 	"net/http"
@@ -58,7 +59,10 @@ func (h *Handler) serveCached(req *request) {
 		return
 	}
 	if c.Set.Lock {
-		switch c.AwaitLock(req.ctx, &cl, func() bool { return h.serveEntry(req, cacherule.Hit) }) {
+		// nginx does not watch the client while it waits on the lock:
+		// a client gone meanwhile is answered from the entry, or its
+		// request fetches (fetchKept), as the proxy's.
+		switch c.AwaitLock(context.WithoutCancel(req.ctx), &cl, func() bool { return h.serveEntry(req, cacherule.Hit) }) {
 		case cacherule.Filled:
 			return
 		case cacherule.TimedOut:
@@ -76,7 +80,7 @@ func (h *Handler) serveCached(req *request) {
 	if cl.Look.Uses < c.Set.MinUses {
 		scarce(req)
 	}
-	h.serve(req)
+	h.fetchKept(req, h.serve)
 }
 
 // scarce is nginx's NGX_HTTP_CACHE_SCARCE, for a request short of
@@ -111,7 +115,7 @@ func (h *Handler) serveExpired(req *request) {
 		return
 	}
 	h.passesRange(req)
-	h.serveWithStale(req)
+	h.fetchKept(req, h.serveWithStale)
 }
 
 // staleWindows reports whether the expired entry of k is still within the

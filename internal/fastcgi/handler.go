@@ -326,6 +326,9 @@ type request struct {
 	// and watch is the current exchange's watch.
 	watcher ClientWatcher
 	watch   clientwatch.Watch
+	// kept is set when the fetch goes on for the cache whatever the
+	// client does (keepForCache); nil otherwise.
+	kept *keptFetch
 	// tls is the TLS client of a suwsgi:// request (nil: plain), and
 	// sslName the name its handshakes use ("": the client's own).
 	tls     *upstreamtls.Client
@@ -415,9 +418,10 @@ func (h *Handler) serve(req *request) {
 			n.RequestBodyRead()
 		}
 	}
-	if h.set.IgnoreClientAbort {
+	switch {
+	case h.set.IgnoreClientAbort:
 		ignoreClientAbort(req)
-	} else {
+	case req.kept == nil:
 		req.watcher, _ = w.(ClientWatcher)
 	}
 	if req.unresolved && !h.lookupTarget(req) {

@@ -158,6 +158,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		defer pacer.Stop()
 	}
 	var n int64
+	gone := false // a kept fetch's client went away
 	for {
 		p := buf
 		if pacer != nil {
@@ -173,9 +174,15 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 			if req.store != nil {
 				_, _ = req.store.Write(buf[:m]) // a failed write drops the file at Close
 			}
-			if _, werr := req.w.Write(buf[:m]); werr != nil {
-				h.logGone(req, errlog.ActionBody)
-				return n, false
+			if gone {
+				// The client went away: the body goes to the cache
+				// alone (keepForCache).
+			} else if _, werr := req.w.Write(buf[:m]); werr != nil {
+				if req.kept == nil || req.fill == nil {
+					h.logGone(req, errlog.ActionBody)
+					return n, false
+				}
+				gone = true
 			}
 			if !req.buffered && flusher != nil {
 				flusher.Flush()

@@ -207,6 +207,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		req.watch.End()
 		return nil
 	}
+	if req.kept != nil && h.goneBeforeHead(req, x, srv, a) {
+		return nil
+	}
 	n, ok := h.respond(req, x)
 	ok = req.watch.End() && ok
 	end := h.now()

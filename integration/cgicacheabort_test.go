@@ -1,0 +1,243 @@
+package integration
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startGatedCGI is startGatedBackend for a FastCGI, SCGI or uwsgi
+// application (proto "fastcgi", "scgi" or "uwsgi"): it reads a request,
+// tells its path's kind on arrived ("/body" or another), and answers a
+// cacheable 10-byte 200 once the gate opens; a path ending in /body gets
+// its head and 2 bytes first.
+func startGatedCGI(t *testing.T, proto string) *gatedBackend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	b := &gatedBackend{ln: ln, gate: make(chan struct{}), arrived: make(chan string, 8)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go b.serveCGI(c, proto)
+		}
+	}()
+	return b
+}
+
+// serveCGI answers one request of startGatedCGI's.
+func (b *gatedBackend) serveCGI(c net.Conn, proto string) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	raw, id, err := readCGIRequest(br, proto)
+	if err != nil {
+		return
+	}
+	out := func(p string) {
+		if proto != "fastcgi" {
+			io.WriteString(c, p)
+			return
+		}
+		rec := []byte{1, 6, byte(id >> 8), byte(id), byte(len(p) >> 8), byte(len(p)), 0, 0}
+		c.Write(append(rec, p...))
+	}
+	const head = "Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nCache-Control: max-age=60\r\n\r\n"
+	body := strings.Contains(raw, "/body")
+	if body {
+		out(head + "ab")
+	}
+	b.arrived <- raw
+	<-b.gate
+	if body {
+		out("cdefghij")
+	} else {
+		out(head + "abcdefghij")
+	}
+	if proto == "fastcgi" {
+		out("")
+		c.Write([]byte{1, 3, byte(id >> 8), byte(id), 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	}
+}
+
+// readCGIRequest reads a request's parameters (and FastCGI's empty STDIN)
+// and returns their bytes and FastCGI's request id.
+func readCGIRequest(br *bufio.Reader, proto string) (string, uint16, error) {
+	switch proto {
+	case "scgi":
+		var n int
+		if _, err := fmt.Fscanf(br, "%d:", &n); err != nil {
+			return "", 0, err
+		}
+		p := make([]byte, n+1)
+		_, err := io.ReadFull(br, p)
+		return string(p), 0, err
+	case "uwsgi":
+		var h [4]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			return "", 0, err
+		}
+		p := make([]byte, binary.LittleEndian.Uint16(h[1:3]))
+		_, err := io.ReadFull(br, p)
+		return string(p), 0, err
+	}
+	var all []byte
+	for {
+		var h [8]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			return "", 0, err
+		}
+		p := make([]byte, int(binary.BigEndian.Uint16(h[4:6]))+int(h[6]))
+		if _, err := io.ReadFull(br, p); err != nil {
+			return "", 0, err
+		}
+		all = append(all, p...)
+		if h[1] == 5 && len(p) == 0 { // the empty STDIN ends the request
+			return string(all), binary.BigEndian.Uint16(h[2:4]), nil
+		}
+	}
+}
+
+// TestCGICacheClientAbortLog: a client that goes away while fastcgi_cache
+// (scgi_cache, uwsgi_cache) fetches a response to store does not stop the
+// fetch, as nginx 1.22.1's upstream module (u->cacheable) and
+// TestCacheClientAbortLog's proxy_cache. Recorded with nginx 1.22.1, a
+// python FastCGI responder that answers after 2 s (or sends its head and
+// half its body, then pauses 2 s) and a client that closes after 0.5 s:
+// gone before the head, the request is logged 200 with no body and
+// nothing is stored (the next request is a MISS), with "epoll_wait()
+// reported that client prematurely closed connection while sending request
+// to upstream" (no "so upstream connection is closed too"); gone while the
+// body streams, the body is read whole and stored (the next request is a
+// HIT), with "... while reading upstream". A client gone while waiting on
+// the cache lock is not watched: no line, the entry answers the next one.
+func TestCGICacheClientAbortLog(t *testing.T) {
+	for _, proto := range []string{"fastcgi", "scgi", "uwsgi"} {
+		for _, tt := range []struct {
+			name, path string
+			lock       bool
+			want       []string // the access log's lines
+			line       string   // the info line's message, "" for none
+		}{
+			{"gone before the head", "/p/slow", false, []string{"/p/slow 200 0 MISS", "/p/slow 200 10 MISS"},
+				"epoll_wait() reported that client prematurely closed connection while sending request to upstream"},
+			{"gone while the body streams", "/p/body", false, []string{"/p/body 200 MISS", "/p/body 200 10 HIT"},
+				"epoll_wait() reported that client prematurely closed connection while reading upstream"},
+			// The lock's lines sorted: the holder's MISS and the waiter's HIT.
+			{"gone while waiting on the lock", "/p/slow", true, []string{"/p/slow 200 10 HIT", "/p/slow 200 10 MISS"}, ""},
+		} {
+			t.Run(proto+" "+tt.name, func(t *testing.T) {
+				t.Parallel()
+				b := startGatedCGI(t, proto)
+				in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format st '$request_uri $status $body_bytes_sent $upstream_cache_status';
+    access_log %%DIR%%/access.log st buffer=0;
+    %[1]s_cache_path %%DIR%%/cache keys_zone=c:1m;
+    server {
+        listen 127.0.0.1:0;
+        location /p/ {
+            %[1]s_cache c;
+            %[1]s_cache_key $uri;
+            %[1]s_cache_lock on;
+            %[1]s_param REQUEST_URI $request_uri;
+            %[1]s_pass %[2]s;
+        }
+    }
+}`, proto, b.ln.Addr()), 1)
+				get := func() chan string {
+					done := make(chan string, 1)
+					go func() {
+						resp, err := newClient().Get(in.url(0) + tt.path)
+						if err != nil {
+							done <- err.Error()
+							return
+						}
+						body, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						done <- string(body)
+					}()
+					return done
+				}
+				var first chan string
+				if tt.lock {
+					first = get() // takes the lock and fetches
+					<-b.arrived
+				}
+				c, err := net.Dial("tcp", in.listening()[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				io.WriteString(c, "GET "+tt.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+				if !tt.lock {
+					<-b.arrived
+					if strings.HasSuffix(tt.path, "/body") {
+						// Let the head reach fulcrum.
+						time.Sleep(200 * time.Millisecond)
+					}
+				}
+				c.Close()
+				// The abort check (every 500 ms) must see the client gone
+				// before the application goes on.
+				time.Sleep(1200 * time.Millisecond)
+				close(b.gate)
+				if first != nil {
+					if got := <-first; got != "abcdefghij" {
+						t.Fatalf("the lock's holder got %q", got)
+					}
+				}
+				logPath := filepath.Join(in.dir, "access.log")
+				waitFor(t, "the first request's log line", func() bool {
+					b, _ := os.ReadFile(logPath)
+					return strings.Count(string(b), "\n") >= 1
+				})
+				if !tt.lock {
+					if got := <-get(); got != "abcdefghij" {
+						t.Fatalf("the next request got %q", got)
+					}
+				}
+				waitFor(t, "two log lines", func() bool {
+					b, _ := os.ReadFile(logPath)
+					return strings.Count(string(b), "\n") >= 2
+				})
+				raw, _ := os.ReadFile(logPath)
+				lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+				if tt.lock {
+					// The holder and the waiter end at the same time.
+					slices.Sort(lines)
+				}
+				for i, want := range tt.want {
+					got := lines[i]
+					if strings.Count(want, " ") == 2 { // bytes sent not compared
+						f := strings.Fields(got)
+						got = strings.Join([]string{f[0], f[1], f[3]}, " ")
+					}
+					if got != want {
+						t.Errorf("access log line %d %q, want %q", i+1, lines[i], want)
+					}
+				}
+				if tt.line == "" {
+					checkAbortLine(t, in, "", nil)
+					return
+				}
+				checkAbortLine(t, in, tt.line+`, client: 127.0.0.1, server: , request: "GET `+tt.path+` HTTP/1.1", upstream: "`+
+					proto+`://`+b.ln.Addr().String()+`", host: "x"`, strings.NewReplacer())
+			})
+		}
+	}
+}

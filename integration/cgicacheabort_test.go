@@ -6,12 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // startGatedCGI is startGatedBackend for a FastCGI, SCGI or uwsgi
@@ -159,78 +155,7 @@ http {
         }
     }
 }`, proto, b.ln.Addr()), 1)
-				get := func() chan string {
-					done := make(chan string, 1)
-					go func() {
-						resp, err := newClient().Get(in.url(0) + tt.path)
-						if err != nil {
-							done <- err.Error()
-							return
-						}
-						body, _ := io.ReadAll(resp.Body)
-						resp.Body.Close()
-						done <- string(body)
-					}()
-					return done
-				}
-				var first chan string
-				if tt.lock {
-					first = get() // takes the lock and fetches
-					<-b.arrived
-				}
-				c, err := net.Dial("tcp", in.listening()[0])
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				io.WriteString(c, "GET "+tt.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
-				if !tt.lock {
-					<-b.arrived
-					if strings.HasSuffix(tt.path, "/body") {
-						// Let the head reach fulcrum.
-						time.Sleep(200 * time.Millisecond)
-					}
-				}
-				c.Close()
-				// The abort check (every 500 ms) must see the client gone
-				// before the application goes on.
-				time.Sleep(1200 * time.Millisecond)
-				close(b.gate)
-				if first != nil {
-					if got := <-first; got != "abcdefghij" {
-						t.Fatalf("the lock's holder got %q", got)
-					}
-				}
-				logPath := filepath.Join(in.dir, "access.log")
-				waitFor(t, "the first request's log line", func() bool {
-					b, _ := os.ReadFile(logPath)
-					return strings.Count(string(b), "\n") >= 1
-				})
-				if !tt.lock {
-					if got := <-get(); got != "abcdefghij" {
-						t.Fatalf("the next request got %q", got)
-					}
-				}
-				waitFor(t, "two log lines", func() bool {
-					b, _ := os.ReadFile(logPath)
-					return strings.Count(string(b), "\n") >= 2
-				})
-				raw, _ := os.ReadFile(logPath)
-				lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
-				if tt.lock {
-					// The holder and the waiter end at the same time.
-					slices.Sort(lines)
-				}
-				for i, want := range tt.want {
-					got := lines[i]
-					if strings.Count(want, " ") == 2 { // bytes sent not compared
-						f := strings.Fields(got)
-						got = strings.Join([]string{f[0], f[1], f[3]}, " ")
-					}
-					if got != want {
-						t.Errorf("access log line %d %q, want %q", i+1, lines[i], want)
-					}
-				}
+				cacheAbortCase(t, in, b, tt.path, tt.lock, tt.want)
 				if tt.line == "" {
 					checkAbortLine(t, in, "", nil)
 					return

@@ -91,27 +91,7 @@ http {
         location / { set $memcached_key k; memcached_pass %s; }
     }
 }`, m.ln.Addr()), 1)
-			c, err := net.Dial("tcp", in.listening()[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if _, err := io.WriteString(c, "GET /mc HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-m.arrived:
-			case <-time.After(5 * time.Second):
-				t.Fatal("request never reached memcached")
-			}
-			// Read what came (the value's head), as the recording's
-			// client did before it closed.
-			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-			io.Copy(io.Discard, c)
-			if tt.reset {
-				c.(*net.TCPConn).SetLinger(0)
-			}
-			c.Close()
+			sendThenLeave(t, in, "/mc", m.arrived, true, tt.reset) // reads the value's head first
 			select {
 			case <-m.closed:
 			case <-time.After(2 * time.Second):
@@ -237,23 +217,7 @@ http {
         location = /slow { internal; proxy_pass http://%[1]s; }
     }
 }`, backend), 1)
-			c, err := net.Dial("tcp", in.listening()[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if _, err := io.WriteString(c, "GET /ar HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-b.arrived:
-			case <-time.After(5 * time.Second):
-				t.Fatal("the subrequest never reached the backend")
-			}
-			if tt.reset {
-				c.(*net.TCPConn).SetLinger(0)
-			}
-			c.Close()
+			sendThenLeave(t, in, "/ar", b.arrived, false, tt.reset)
 			select {
 			case <-b.cancelled:
 			case <-time.After(2 * time.Second):

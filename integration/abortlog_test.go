@@ -51,27 +51,7 @@ http {
         location /nobuf/ { proxy_pass http://%[1]s/; proxy_buffering off; }
     }
 }`, backend), 1)
-			c, err := net.Dial("tcp", in.listening()[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", tt.path); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-b.arrived:
-			case <-time.After(5 * time.Second):
-				t.Fatal("request never reached the backend")
-			}
-			// Read what came, as the recording's clients did: a close with
-			// unread bytes is a reset (an EPIPE on fulcrum's side).
-			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-			io.Copy(io.Discard, c)
-			if tt.reset {
-				c.(*net.TCPConn).SetLinger(0)
-			}
-			c.Close()
+			sendThenLeave(t, in, tt.path, b.arrived, true, tt.reset)
 			select {
 			case <-b.cancelled:
 			case <-time.After(2 * time.Second):
@@ -182,5 +162,34 @@ http {
 			checkAbortLine(t, in, msg+" while sending request to upstream"+
 				`, client: 127.0.0.1, server: , request: "GET /app `+proto+`", upstream: "`+tt.scheme+`://`+ln.Addr().String()+`", host: "x"`, strings.NewReplacer())
 		})
+	}
+}
+
+// sendThenLeave sends "GET path" on a new connection to in, waits until
+// arrived says the request reached the backend, reads for 200 ms what
+// came when read is set (as the recordings' clients did: a close with
+// unread bytes is a reset, an EPIPE on fulcrum's side), and leaves:
+// closes, or resets with reset.
+func sendThenLeave[T any](t *testing.T, in *instance, path string, arrived <-chan T, read, reset bool) {
+	t.Helper()
+	c, err := net.Dial("tcp", in.listening()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request never reached the backend")
+	}
+	if read {
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		io.Copy(io.Discard, c)
+	}
+	if reset {
+		c.(*net.TCPConn).SetLinger(0)
 	}
 }

@@ -2,7 +2,6 @@ package sessioncache
 
 import (
 	"crypto/tls"
-	"io"
 	"sync"
 	"testing"
 	"time"
@@ -10,65 +9,16 @@ import (
 	"fulcrum/internal/testutil"
 )
 
-// clock is a settable time for the server's tls.Config.
-type clock struct {
-	mu sync.Mutex // guards t
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-// server accepts TLS connections on 127.0.0.1 with cfg until the test ends;
-// each connection writes one byte (so that TLS 1.3 tickets reach the client
-// before it reads) and closes.
-func server(t *testing.T, cfg *tls.Config) string {
-	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.Write([]byte("x"))
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-// resumed makes one handshake to addr with the client's session cache and
-// reports whether it resumed.
-func resumed(t *testing.T, addr string, version uint16, cache tls.ClientSessionCache) bool {
-	t.Helper()
-	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost", MinVersion: version, MaxVersion: version, ClientSessionCache: cache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.ReadAll(c); err != nil {
-		t.Fatal(err)
-	}
-	return c.ConnectionState().DidResume
-}
-
 // serverConfig is a server configuration with tickets off (nginx's
 // ssl_session_tickets off) keeping its sessions in cache for timeout.
-func serverConfig(t *testing.T, clk *clock, cache *Cache, timeout time.Duration) *tls.Config {
+func serverConfig(t *testing.T, clk *testutil.Clock, cache *Cache, timeout time.Duration) *tls.Config {
 	t.Helper()
 	certPEM, keyPEM := testutil.SelfSigned(t, testutil.ECDSA, "localhost")
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, Time: clk.now, SessionTicketsDisabled: true}
+	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, Time: clk.Now, SessionTicketsDisabled: true}
 	cache.Serve(cfg, timeout, Context{})
 	return cfg
 }
@@ -102,18 +52,18 @@ var versions = []uint16{tls.VersionTLS12, tls.VersionTLS13}
 func TestResumes(t *testing.T) {
 	for _, v := range versions {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
-			clk := &clock{t: time.Unix(1_800_000_000, 0)}
+			clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
 			c := New(10, 0)
-			addr := server(t, serverConfig(t, clk, c, time.Minute))
+			addr := testutil.TLSByteServer(t, serverConfig(t, clk, c, time.Minute))
 			first := &saved{}
-			if resumed(t, addr, v, first) {
+			if testutil.Resumed(t, addr, v, first) {
 				t.Fatal("the first handshake resumed")
 			}
 			if first.s == nil {
 				t.Fatal("no ticket was sent")
 			}
 			for i := range 2 {
-				if !resumed(t, addr, v, frozen{first.s}) {
+				if !testutil.Resumed(t, addr, v, frozen{first.s}) {
 					t.Fatalf("use %d of the saved session did not resume", i+1)
 				}
 			}
@@ -133,12 +83,12 @@ func TestNewSessions(t *testing.T) {
 		want int
 	}{{tls.VersionTLS12, 1}, {tls.VersionTLS13, 3}} {
 		t.Run(tls.VersionName(tc.v), func(t *testing.T) {
-			clk := &clock{t: time.Unix(1_800_000_000, 0)}
+			clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
 			c := New(10, 0)
-			addr := server(t, serverConfig(t, clk, c, time.Minute))
+			addr := testutil.TLSByteServer(t, serverConfig(t, clk, c, time.Minute))
 			cache := tls.NewLRUClientSessionCache(4)
 			for range 3 {
-				resumed(t, addr, tc.v, cache)
+				testutil.Resumed(t, addr, tc.v, cache)
 			}
 			if got := c.Len(); got != tc.want {
 				t.Fatalf("%d sessions stored, want %d", got, tc.want)
@@ -158,20 +108,20 @@ func TestTimeout(t *testing.T) {
 		fromResumption bool
 	}{{tls.VersionTLS12, false}, {tls.VersionTLS13, true}} {
 		t.Run(tls.VersionName(tc.v), func(t *testing.T) {
-			clk := &clock{t: time.Unix(1_800_000_000, 0)}
-			addr := server(t, serverConfig(t, clk, New(10, 0), 6*time.Second))
+			clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
+			addr := testutil.TLSByteServer(t, serverConfig(t, clk, New(10, 0), 6*time.Second))
 			first := &saved{}
-			resumed(t, addr, tc.v, first)
-			clk.add(3 * time.Second)
+			testutil.Resumed(t, addr, tc.v, first)
+			clk.Add(3 * time.Second)
 			later := &saved{s: first.s}
-			if !resumed(t, addr, tc.v, later) {
+			if !testutil.Resumed(t, addr, tc.v, later) {
 				t.Fatal("not resumed at 3 s")
 			}
-			clk.add(4500 * time.Millisecond)
-			if resumed(t, addr, tc.v, frozen{first.s}) {
+			clk.Add(4500 * time.Millisecond)
+			if testutil.Resumed(t, addr, tc.v, frozen{first.s}) {
 				t.Fatal("the first session resumed 7.5 s after it was made")
 			}
-			if got := resumed(t, addr, tc.v, frozen{later.s}); got != tc.fromResumption {
+			if got := testutil.Resumed(t, addr, tc.v, frozen{later.s}); got != tc.fromResumption {
 				t.Fatalf("the session saved from the resumption: resumed %t, want %t", got, tc.fromResumption)
 			}
 		})
@@ -184,19 +134,19 @@ func TestTimeout(t *testing.T) {
 func TestBound(t *testing.T) {
 	for _, v := range versions {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
-			clk := &clock{t: time.Unix(1_800_000_000, 0)}
+			clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
 			c := New(BuiltinSessions(4), 4)
-			addr := server(t, serverConfig(t, clk, c, time.Minute))
+			addr := testutil.TLSByteServer(t, serverConfig(t, clk, c, time.Minute))
 			s := map[string]*saved{}
 			for _, name := range []string{"A", "B", "C", "A+", "D"} {
 				if name == "A+" {
-					if !resumed(t, addr, v, frozen{s["A"].s}) {
+					if !testutil.Resumed(t, addr, v, frozen{s["A"].s}) {
 						t.Fatal("A did not resume")
 					}
 					continue
 				}
 				s[name] = &saved{}
-				resumed(t, addr, v, s[name])
+				testutil.Resumed(t, addr, v, s[name])
 			}
 			if v == tls.VersionTLS13 {
 				return // A's resumption made a session that pushed B out too
@@ -205,7 +155,7 @@ func TestBound(t *testing.T) {
 				name string
 				want bool
 			}{{"D", true}, {"C", true}, {"B", true}, {"A", false}} {
-				if got := resumed(t, addr, v, frozen{s[tc.name].s}); got != tc.want {
+				if got := testutil.Resumed(t, addr, v, frozen{s[tc.name].s}); got != tc.want {
 					t.Errorf("%s: resumed %t, want %t", tc.name, got, tc.want)
 				}
 			}
@@ -257,19 +207,19 @@ func TestZones(t *testing.T) {
 func TestContext(t *testing.T) {
 	for _, v := range versions {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
-			clk := &clock{t: time.Unix(1_800_000_000, 0)}
+			clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
 			c := New(10, 0)
-			made := server(t, serverConfig(t, clk, c, time.Minute))
-			same := server(t, serverConfig(t, clk, c, time.Minute))
+			made := testutil.TLSByteServer(t, serverConfig(t, clk, c, time.Minute))
+			same := testutil.TLSByteServer(t, serverConfig(t, clk, c, time.Minute))
 			cfg := serverConfig(t, clk, c, time.Minute)
 			c.Serve(cfg, time.Minute, Context{1})
-			other := server(t, cfg)
+			other := testutil.TLSByteServer(t, cfg)
 			s := &saved{}
-			resumed(t, made, v, s)
-			if !resumed(t, same, v, frozen{s.s}) {
+			testutil.Resumed(t, made, v, s)
+			if !testutil.Resumed(t, same, v, frozen{s.s}) {
 				t.Error("not resumed on a server of the same context")
 			}
-			if resumed(t, other, v, frozen{s.s}) {
+			if testutil.Resumed(t, other, v, frozen{s.s}) {
 				t.Error("resumed on a server of another context")
 			}
 		})
@@ -279,14 +229,14 @@ func TestContext(t *testing.T) {
 // TestExpiredGo: each new session first drops up to two expired ones at
 // the old end, as nginx's ngx_ssl_expire_sessions.
 func TestExpiredGo(t *testing.T) {
-	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
 	c := New(10, 0)
-	addr := server(t, serverConfig(t, clk, c, time.Second))
+	addr := testutil.TLSByteServer(t, serverConfig(t, clk, c, time.Second))
 	for range 3 {
-		resumed(t, addr, tls.VersionTLS12, &saved{})
+		testutil.Resumed(t, addr, tls.VersionTLS12, &saved{})
 	}
-	clk.add(2 * time.Second)
-	resumed(t, addr, tls.VersionTLS12, &saved{})
+	clk.Add(2 * time.Second)
+	testutil.Resumed(t, addr, tls.VersionTLS12, &saved{})
 	if got := c.Len(); got != 2 {
 		t.Fatalf("%d sessions kept, want 2 (one expired left, one new)", got)
 	}

@@ -2,62 +2,22 @@ package sessionticket
 
 import (
 	"crypto/tls"
-	"io"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"fulcrum/internal/testutil"
 )
 
-// clock is a settable time for the server's tls.Config.
-type clock struct {
-	mu sync.Mutex // guards now
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-// server accepts TLS connections on 127.0.0.1 with cfg until the test ends;
-// each connection writes one byte (so that TLS 1.3 tickets reach the client
-// before it reads) and closes.
-func server(t *testing.T, cfg *tls.Config) string {
-	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Serve(t, ln, func(c net.Conn) { c.Write([]byte("x")) })
-	return ln.Addr().String()
-}
-
-// resumed makes one handshake to addr with the client's session cache and
-// reports whether it resumed.
-func resumed(t *testing.T, addr string, version uint16, cache tls.ClientSessionCache) bool {
-	t.Helper()
-	c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost", MinVersion: version, MaxVersion: version, ClientSessionCache: cache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.ReadAll(c); err != nil {
-		t.Fatal(err)
-	}
-	return c.ConnectionState().DidResume
-}
-
 // serverConfig is a server configuration with a fixed ticket key, bounded
 // to timeout, on clk.
-func serverConfig(t *testing.T, clk *clock, timeout time.Duration) *tls.Config {
+func serverConfig(t *testing.T, clk *testutil.Clock, timeout time.Duration) *tls.Config {
 	t.Helper()
 	certPEM, keyPEM := testutil.SelfSigned(t, testutil.ECDSA, "localhost")
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, Time: clk.now}
+	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, Time: clk.Now}
 	cfg.SetSessionTicketKeys([][32]byte{{1}})
 	Bound(cfg, timeout)
 	return cfg
@@ -69,8 +29,8 @@ func serverConfig(t *testing.T, clk *clock, timeout time.Duration) *tls.Config {
 func TestBound(t *testing.T) {
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
-			clk := &clock{t: time.Unix(1_800_000_000, 0)}
-			addr := server(t, serverConfig(t, clk, 10*time.Second))
+			clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
+			addr := testutil.TLSByteServer(t, serverConfig(t, clk, 10*time.Second))
 			cache := tls.NewLRUClientSessionCache(4)
 			steps := []struct {
 				advance time.Duration
@@ -81,8 +41,8 @@ func TestBound(t *testing.T) {
 				{9 * time.Second, true},   // the new one, 9 s old: resumes
 			}
 			for i, s := range steps {
-				clk.add(s.advance)
-				if got := resumed(t, addr, v, cache); got != s.want {
+				clk.Add(s.advance)
+				if got := testutil.Resumed(t, addr, v, cache); got != s.want {
 					t.Fatalf("step %d: resumed %t, want %t", i, got, s.want)
 				}
 			}
@@ -102,16 +62,16 @@ func TestBoundAfterResumption(t *testing.T) {
 		want bool
 	}{{tls.VersionTLS12, false}, {tls.VersionTLS13, true}} {
 		t.Run(tls.VersionName(tc.v), func(t *testing.T) {
-			clk := &clock{t: time.Unix(1_800_000_000, 0)}
-			addr := server(t, serverConfig(t, clk, 10*time.Second))
+			clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
+			addr := testutil.TLSByteServer(t, serverConfig(t, clk, 10*time.Second))
 			cache := tls.NewLRUClientSessionCache(4)
-			resumed(t, addr, tc.v, cache)
-			clk.add(6 * time.Second)
-			if !resumed(t, addr, tc.v, cache) {
+			testutil.Resumed(t, addr, tc.v, cache)
+			clk.Add(6 * time.Second)
+			if !testutil.Resumed(t, addr, tc.v, cache) {
 				t.Fatal("not resumed at 6 s")
 			}
-			clk.add(6 * time.Second) // 12 s after the first, 6 after the resumption
-			if got := resumed(t, addr, tc.v, cache); got != tc.want {
+			clk.Add(6 * time.Second) // 12 s after the first, 6 after the resumption
+			if got := testutil.Resumed(t, addr, tc.v, cache); got != tc.want {
 				t.Fatalf("resumed %t 12 s after the session was made, want %t", got, tc.want)
 			}
 		})
@@ -124,20 +84,20 @@ func TestBoundAfterResumption(t *testing.T) {
 // after a reload to 2s), and a ticket made with a short one expires on a
 // server whose timeout is now longer.
 func TestTimeoutTravels(t *testing.T) {
-	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	clk := testutil.NewClock(time.Unix(1_800_000_000, 0))
 	long := serverConfig(t, clk, time.Minute)
 	short := long.Clone()
 	Bound(short, 2*time.Second)
 	cache := tls.NewLRUClientSessionCache(4)
-	resumed(t, server(t, long), tls.VersionTLS13, cache)
-	clk.add(3 * time.Second)
-	if !resumed(t, server(t, short), tls.VersionTLS13, cache) {
+	testutil.Resumed(t, testutil.TLSByteServer(t, long), tls.VersionTLS13, cache)
+	clk.Add(3 * time.Second)
+	if !testutil.Resumed(t, testutil.TLSByteServer(t, short), tls.VersionTLS13, cache) {
 		t.Fatal("a 60s ticket did not resume after 3 s on a 2s server")
 	}
 	cache = tls.NewLRUClientSessionCache(4)
-	resumed(t, server(t, short), tls.VersionTLS13, cache)
-	clk.add(3 * time.Second)
-	if resumed(t, server(t, long), tls.VersionTLS13, cache) {
+	testutil.Resumed(t, testutil.TLSByteServer(t, short), tls.VersionTLS13, cache)
+	clk.Add(3 * time.Second)
+	if testutil.Resumed(t, testutil.TLSByteServer(t, long), tls.VersionTLS13, cache) {
 		t.Fatal("a 2s ticket resumed after 3 s on a 60s server")
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // slowMemcached is a fake memcached server for one connection: it reads
@@ -239,7 +241,7 @@ http {
 
 // gatedBackend answers GET /p/... with "Cache-Control: max-age=60" and a
 // 10-byte body: the head and "ab" at once for /p/body (else nothing),
-// the rest once gate is closed. hits counts the requests.
+// the rest once gate is closed; arrived tells each request's path.
 type gatedBackend struct {
 	ln      net.Listener
 	gate    chan struct{}
@@ -248,41 +250,39 @@ type gatedBackend struct {
 
 func startGatedBackend(t *testing.T) *gatedBackend {
 	t.Helper()
+	return newGatedBackend(t, func(b *gatedBackend, c net.Conn) {
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		path := strings.Fields(string(buf[:n]))[1]
+		const head = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nCache-Control: max-age=60\r\nConnection: close\r\n\r\n"
+		body := strings.HasSuffix(path, "/body")
+		if body {
+			io.WriteString(c, head+"ab")
+		}
+		b.arrived <- path
+		<-b.gate
+		if body {
+			io.WriteString(c, "cdefghij")
+		} else {
+			io.WriteString(c, head+"abcdefghij")
+		}
+	})
+}
+
+// newGatedBackend listens on 127.0.0.1 and hands each connection to serve,
+// on its own goroutine, until the test ends (the connection closes when
+// serve returns).
+func newGatedBackend(t *testing.T, serve func(b *gatedBackend, c net.Conn)) *gatedBackend {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
 	b := &gatedBackend{ln: ln, gate: make(chan struct{}), arrived: make(chan string, 8)}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				n, err := c.Read(buf)
-				if err != nil {
-					return
-				}
-				path := strings.Fields(string(buf[:n]))[1]
-				const head = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nCache-Control: max-age=60\r\nConnection: close\r\n\r\n"
-				body := strings.HasSuffix(path, "/body")
-				if body {
-					io.WriteString(c, head+"ab")
-				}
-				b.arrived <- path
-				<-b.gate
-				if body {
-					io.WriteString(c, "cdefghij")
-				} else {
-					io.WriteString(c, head+"abcdefghij")
-				}
-			}()
-		}
-	}()
+	testutil.Serve(t, ln, func(c net.Conn) { serve(b, c) })
 	return b
 }
 

@@ -17,22 +17,7 @@ import (
 // its head and 2 bytes first.
 func startGatedCGI(t *testing.T, proto string) *gatedBackend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	b := &gatedBackend{ln: ln, gate: make(chan struct{}), arrived: make(chan string, 8)}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go b.serveCGI(c, proto)
-		}
-	}()
-	return b
+	return newGatedBackend(t, func(b *gatedBackend, c net.Conn) { b.serveCGI(c, proto) })
 }
 
 // serveCGI answers one request of startGatedCGI's.

@@ -36,26 +36,9 @@ func TestUpstreamState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			state := filepath.Join(dir, "u.state")
-			if tt.state != nil {
-				if err := os.WriteFile(state, []byte(*tt.state), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			src := "http { upstream u { " + strings.ReplaceAll(tt.block, "STATE", state) + " } }"
-			cfg, err := loadText(t, src)
-			if tt.err != "" {
-				if err == nil {
-					t.Fatalf("want error %q", tt.err)
-				}
-				if got := strings.ReplaceAll(err.Error(), state, "u.state"); !strings.Contains(got, tt.err) {
-					t.Fatalf("got  %q\nwant %q", got, tt.err)
-				}
+			cfg, state, ok := loadStateCase(t, tt.state, "http { upstream u { "+tt.block+" } }", tt.err)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			u := cfg.HTTP.Upstreams[0]
 			var got []string
@@ -74,3 +57,31 @@ func TestUpstreamState(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// loadStateCase writes a state file with the text state (none when nil)
+// and loads src with STATE replaced by the file's path. With wantErr, the
+// load must fail with it (the path written as "u.state"), and ok is false:
+// the case is done. path is the state file's.
+func loadStateCase(t *testing.T, state *string, src, wantErr string) (cfg *Config, path string, ok bool) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "u.state")
+	if state != nil {
+		if err := os.WriteFile(path, []byte(*state), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := loadText(t, strings.ReplaceAll(src, "STATE", path))
+	if wantErr != "" {
+		if err == nil {
+			t.Fatalf("want error %q", wantErr)
+		}
+		if got := strings.ReplaceAll(err.Error(), path, "u.state"); !strings.Contains(got, wantErr) {
+			t.Fatalf("got  %q\nwant %q", got, wantErr)
+		}
+		return nil, path, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, path, true
+}

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -42,26 +40,9 @@ func TestStreamUpstreamStateAndSlowStart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			state := filepath.Join(dir, "u.state")
-			if tt.state != nil {
-				if err := os.WriteFile(state, []byte(*tt.state), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			src := "stream { upstream u { " + strings.ReplaceAll(tt.block, "STATE", state) + " } server { listen 1234; proxy_pass u; } }"
-			cfg, err := loadText(t, src)
-			if tt.err != "" {
-				if err == nil {
-					t.Fatalf("want error %q", tt.err)
-				}
-				if got := strings.ReplaceAll(err.Error(), state, "u.state"); !strings.Contains(got, tt.err) {
-					t.Fatalf("got  %q\nwant %q", got, tt.err)
-				}
+			cfg, state, ok := loadStateCase(t, tt.state, "stream { upstream u { "+tt.block+" } server { listen 1234; proxy_pass u; } }", tt.err)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			u := cfg.Stream.Upstreams[0]
 			var got []string

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 // decodeChunked decodes raw three ways (Read with a large buffer, Read one
@@ -144,6 +145,88 @@ func TestChunkedInvalid(t *testing.T) {
 			var e Error
 			if errors.As(err, &e) && !e.Close() {
 				t.Fatalf("%v does not close", e)
+			}
+		})
+	}
+}
+
+// TestChunkedSizeFaultBeforeLineEnd checks that a chunk-size line fails at
+// its first impossible byte, as nginx's parser does, while the client still
+// holds the connection open and the line's LF has not come: the reader must
+// not wait for more.
+func TestChunkedSizeFaultBeforeLineEnd(t *testing.T) {
+	tests := []struct {
+		name, sent string
+		want       error
+	}{
+		{"not hex", "zz", ErrChunkSize},
+		{"after a chunk", "3\r\nabc\r\nq", ErrChunkSize},
+		{"space after size", "5 ", ErrChunkSize},
+		{"sign", "+5", ErrChunkSize},
+		{"17 digits", "00000000000000001", ErrChunkSize},
+		{"CR then not LF", "5\rx", ErrBareCR},
+		{"empty size", "\rx", ErrChunkSize},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			defer pr.Close()
+			go pw.Write([]byte(tt.sent)) // and nothing more: the pipe stays open
+			var c ChunkedReader
+			c.Reset(bufio.NewReader(pr), BodyLimits{})
+			done := make(chan error, 1)
+			go func() {
+				_, err := io.Copy(io.Discard, &c)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err != tt.want {
+					t.Fatalf("error %v, want %v", err, tt.want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the reader waits for the line's end")
+			}
+		})
+	}
+}
+
+// TestChunkedReady checks Ready, which says whether a Read returns without
+// reading from the source: the discard before an answer relies on it.
+func TestChunkedReady(t *testing.T) {
+	tests := []struct {
+		name, buffered string
+		reads          int // one-byte Reads done first
+		want           bool
+	}{
+		{"nothing buffered", "", 0, false},
+		{"size line incomplete", "5", 0, false},
+		{"size line whole", "5\r\n", 0, true},
+		{"bad size line without LF", "zz", 0, true},
+		{"data buffered", "5\r\nhe", 1, true},
+		{"data all read", "5\r\nhe", 2, false},
+		{"CR of the data CRLF alone", "2\r\nhe\r", 2, false},
+		{"body done", "0\r\n\r\n", 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			defer pr.Close()
+			br := bufio.NewReader(pr)
+			go pw.Write([]byte(tt.buffered))
+			if tt.buffered != "" {
+				if _, err := br.Peek(len(tt.buffered)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var c ChunkedReader
+			c.Reset(br, BodyLimits{})
+			p := make([]byte, 1)
+			for range tt.reads {
+				c.Read(p)
+			}
+			if got := c.Ready(); got != tt.want {
+				t.Fatalf("Ready() = %v, want %v", got, tt.want)
 			}
 		})
 	}

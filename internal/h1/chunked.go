@@ -151,6 +151,31 @@ func (c *ChunkedReader) advance(m int) {
 	}
 }
 
+// Ready reports whether Read would return without reading from br's
+// source: the body ended or failed, chunk data is buffered, or the next
+// size line, data CRLF or trailer line is buffered whole (or already shows a
+// fault). A caller discarding a body drains what came with it this way
+// without waiting for more.
+func (c *ChunkedReader) Ready() bool {
+	switch {
+	case c.err != nil:
+		return true
+	case c.state == stData:
+		return c.br.Buffered() > 0
+	case c.state == stSize:
+		if c.stepReady() {
+			return true
+		}
+		p, _ := c.br.Peek(c.br.Buffered())
+		return sizePrefixFault(p) != nil
+	}
+	return c.stepReady()
+}
+
+// Err returns how reading ended so far: nil while the body goes on, io.EOF
+// after a complete body, else the fault that stopped it (sticky).
+func (c *ChunkedReader) Err() error { return c.err }
+
 // stepReady reports whether the next non-data step can complete from
 // buffered bytes alone.
 func (c *ChunkedReader) stepReady() bool {
@@ -195,7 +220,23 @@ func (c *ChunkedReader) readDataCRLF() error {
 
 // readSize reads and checks a chunk-size line:
 // 1*16HEXDIG [ ";" chunk-ext ] CRLF, no whitespace before the extensions.
+// A byte no such line could have fails it as soon as it is buffered, before
+// the line's end arrives, as nginx's parser fails at the first bad byte: a
+// client that sends "zz" and waits gets its 400 at once, not at its timeout.
 func (c *ChunkedReader) readSize() error {
+	for {
+		n := c.br.Buffered()
+		p, _ := c.br.Peek(n)
+		if bytes.IndexByte(p, '\n') >= 0 {
+			break
+		}
+		if err := sizePrefixFault(p); err != nil {
+			return err
+		}
+		if _, err := c.br.Peek(n + 1); err != nil {
+			break // ReadSlice below says why
+		}
+	}
 	line, err := c.br.ReadSlice('\n')
 	switch {
 	case err == bufio.ErrBufferFull:
@@ -230,6 +271,33 @@ func (c *ChunkedReader) readSize() error {
 	}
 	c.total += size
 	c.left, c.state = size, stData
+	return nil
+}
+
+// sizePrefixFault returns the error a chunk-size line starting with p (no
+// LF in it yet) must end in whatever follows, or nil while it may still be
+// valid: 1 to 16 hex digits, then ';' (an extension, checked with the whole
+// line) or CR, and LF right after a CR.
+func sizePrefixFault(p []byte) error {
+	i := 0
+	for i < len(p) && charClass[p[i]]&cHex != 0 {
+		i++
+	}
+	switch {
+	case i == len(p):
+		if i > 16 {
+			return ErrChunkSize
+		}
+		return nil
+	case i == 0 || i > 16:
+		return ErrChunkSize
+	case p[i] == ';':
+		return nil
+	case p[i] != '\r':
+		return ErrChunkSize
+	case i+1 < len(p): // a CR followed by anything but LF
+		return ErrBareCR
+	}
 	return nil
 }
 

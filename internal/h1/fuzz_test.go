@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 var updateSeeds = flag.Bool("update-seeds", false, "rewrite the seed corpora under testdata/fuzz")
@@ -322,6 +323,16 @@ func FuzzChunked(f *testing.F) {
 		_, err2 := c2.WriteTo(&out)
 		if err2 != err || (err == nil && !bytes.Equal(out.Bytes(), got)) {
 			t.Fatalf("WriteTo %q %v, Read %q %v", out.Bytes(), err2, got, err)
+		}
+
+		// Bytes that come one at a time decode the same, and fail where
+		// the whole input fails (a size line may fail at its first bad
+		// byte, before its end says which fault the whole line has).
+		var c4 ChunkedReader
+		c4.Reset(bufio.NewReader(iotest.OneByteReader(bytes.NewReader(data))), BodyLimits{})
+		slow, err4 := io.ReadAll(struct{ io.Reader }{&c4})
+		if (err4 == nil) != (err == nil) || err == nil && !bytes.Equal(slow, got) {
+			t.Fatalf("byte by byte %q %v, whole %q %v\ninput %q", slow, err4, got, err, data)
 		}
 		if err != nil {
 			var e Error

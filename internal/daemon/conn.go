@@ -1205,6 +1205,9 @@ type reqBody struct {
 	finished bool  // read to its end
 	framed   int64 // chunk framing bytes counted in ci.length so far
 	limit    int64 // limitChunked's cap; 0: none
+	// early says a discard before the answer (recorder.earlyBodyFault)
+	// found the chunked body malformed and logged it.
+	early bool
 }
 
 // errNoContinue is a body read after the final status was decided for a client
@@ -1214,7 +1217,7 @@ var errNoContinue = errors.New("client waits for 100 Continue after the final st
 func (b *reqBody) reset() error {
 	req := &b.cc.req
 	b.framing, b.finished = req.Framing, req.Framing == h1.NoBody || req.ContentLength == 0
-	b.framed, b.cc.ci.chunked, b.limit = 0, chunkedBody{}, 0
+	b.framed, b.cc.ci.chunked, b.limit, b.early = 0, chunkedBody{}, 0, false
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
@@ -1362,3 +1365,31 @@ func (b *reqBody) Buffered() int {
 // done reports whether the body was read to its end, so the next request
 // starts at the right byte.
 func (b *reqBody) done() bool { return b.finished || b.b.Done() }
+
+// drainBuffered reads a chunked body as far as it is in the connection's
+// buffer, without waiting for more, and returns the fault that stopped it:
+// a *bodyFault for a malformed body, else nil. Only a body no handler
+// started to read is drained (a handler's failed read logged its line), and
+// not one whose client still waits for 100 Continue.
+func (b *reqBody) drainBuffered() error {
+	c := b.b.Chunked()
+	if c == nil || b.finished || b.expect || c.Err() != nil {
+		return nil
+	}
+	// A discarded body is not in $request_length or $content_length, as
+	// after the answer (discardBody).
+	ci := &b.cc.ci
+	length, chunked := ci.length, ci.chunked
+	defer func() { ci.length, ci.chunked = length, chunked }()
+	var buf [512]byte
+	for c.Ready() {
+		if _, err := b.Read(buf[:]); err != nil {
+			var fault *bodyFault
+			if errors.As(err, &fault) && fault.level == errlog.Error {
+				return fault
+			}
+			return nil
+		}
+	}
+	return nil
+}

@@ -35,6 +35,12 @@ func (h *returnHandler) answer(w http.ResponseWriter, r *http.Request, st *vars.
 		// answers "Expect: 100-continue" (a bodiless request's too); an error
 		// code without text answers before that, without a 100.
 		_ = rec.Continue()
+		if rec.earlyBodyFault() {
+			// The discard found a malformed chunked body: nginx's
+			// ngx_http_send_response returns its 400.
+			rec.fail(http.StatusBadRequest)
+			return
+		}
 	}
 	// ngx_http_send_response sets the status before it evaluates the text,
 	// so $status there is the status going out: an error page's (err_status:
@@ -274,6 +280,12 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		// The static module discards the body once it found the file, which
 		// answers "Expect: 100-continue" (a bodiless request's too).
 		_ = rec.Continue()
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && rec.earlyBodyFault() {
+			// The discard found a malformed chunked body: the static
+			// module returns its 400 (after its method check).
+			rec.fail(http.StatusBadRequest)
+			return nil
+		}
 		if err := static.ServeFile(rec, r, res); err != nil && !rec.wroteHeader {
 			rec.fileResponse = false
 			if level, msg, ok := mp4Failure(err); ok {

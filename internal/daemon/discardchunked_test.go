@@ -59,3 +59,106 @@ func TestDiscardInvalidChunkedBody(t *testing.T) {
 		t.Errorf("want one line:\n%s", logged)
 	}
 }
+
+// TestDiscardInvalidChunkedBodyBeforeAnswer checks a malformed chunked body
+// that comes with the head of a request whose location does not read it,
+// as nginx 1.22.1 answers it (recorded on raw sockets, 30 cases): the
+// discard before the answer finds the fault, so what answers through
+// ngx_http_send_response (return with text or below 400, redirects
+// included) and a static file answer 400, an error status (return 404, a
+// missing file, POST to a file) keeps its own, an error_page's target
+// answers 400, and every one of them closes the connection with one
+// "client sent invalid chunked body" line; $request_length is the head's
+// and $content_length "-". A size line fails at its first
+// bad byte, before its LF comes.
+func TestDiscardInvalidChunkedBodyBeforeAnswer(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "www")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "file.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "access.log")
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+    log_format t '$status $request_length $content_length "$request"';
+    server {
+        listen 127.0.0.1:0;
+        root %s;
+        access_log %s t buffer=0;
+        location /r200 { return 200 "abc"; }
+        location /r204 { return 204; }
+        location /r301 { return 301 /x; }
+        location /r404 { return 404; }
+        location /r404t { return 404 "nf"; }
+        location /ep { error_page 404 = /r200; return 404; }
+        location /file.txt { }
+        location /missing.txt { }
+    }`, root, logPath))
+	cases := []struct {
+		method, path string
+		want         int
+	}{
+		{"POST", "/r200", 400},
+		{"POST", "/r204", 400},
+		{"POST", "/r301", 400},
+		{"POST", "/r404", 404},
+		{"POST", "/r404t", 400},
+		{"POST", "/ep", 400},
+		{"GET", "/file.txt", 400},
+		{"POST", "/file.txt", 405},
+		{"POST", "/missing.txt", 404},
+	}
+	bodies := []struct{ name, body string }{
+		{"bad size line", "zz\r\n\r\n"},
+		{"a good chunk then a bad one", "3\r\nabc\r\nzz\r\n"},
+		{"bad size line without its LF", "zz"},
+	}
+	lines := 0
+	for _, body := range bodies {
+		for _, tc := range cases {
+			t.Run(body.name+" "+tc.method+" "+tc.path, func(t *testing.T) {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				head := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+				if _, err := io.WriteString(c, head+body.body); err != nil {
+					t.Fatal(err)
+				}
+				br := bufio.NewReader(c)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				if resp.StatusCode != tc.want || !resp.Close {
+					t.Errorf("got %d, Connection %q; want %d, close", resp.StatusCode, resp.Header.Get("Connection"), tc.want)
+				}
+				if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+					t.Errorf("after the answer: %q, %v; want the connection closed", rest, err)
+				}
+				lines++
+				// The discarded body is in neither length, as in nginx.
+				waitLogged(t, logPath, fmt.Sprintf(`%d %d - "%s %s HTTP/1.1"`, tc.want, len(head), tc.method, tc.path))
+			})
+		}
+	}
+	errorLog := filepath.Join(dir, "error.log")
+	waitLogged(t, errorLog, `[error]`, `client sent invalid chunked body, client: 127.0.0.1, server: , request: "POST /ep HTTP/1.1", host: "a"`)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		logged, _ := os.ReadFile(errorLog)
+		n := strings.Count(string(logged), "invalid chunked body")
+		if n == lines {
+			break
+		}
+		if n > lines || time.Now().After(deadline) {
+			t.Fatalf("%d invalid chunked body lines, want one a request (%d):\n%s", n, lines, logged)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

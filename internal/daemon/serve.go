@@ -235,6 +235,11 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 	if b == nil || b.eof {
 		return
 	}
+	if rw, _ := rec.ew.(*respWriter); rw != nil && rw.cc.body.early {
+		// The discard before the answer found the body malformed, logged
+		// it, and the answer said the connection closes.
+		return
+	}
 	failed := b.err != nil // the handler's read failed: it logged why
 	if !failed {
 		if rec.ew != nil {
@@ -261,6 +266,39 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 		// filter logs it (the response stands, the connection closes).
 		rec.snap.log.LogRequest(errlog.Error, logRequest(rec.st, rec.req), "client sent invalid chunked body")
 	}
+}
+
+// earlyBodyFault discards what has come of a chunked request body the
+// handler does not read, at the points where nginx 1.22.1 discards one before
+// it answers (ngx_http_discard_request_body, called by ngx_http_send_response,
+// the static module and the special response handler): the bytes that came
+// with the head or are buffered since, without waiting for more. It reports
+// whether the body is malformed. The first time it finds so it logs "client
+// sent invalid chunked body" at error and has the connection close after the
+// answer; it keeps reporting it at later points (an error_page's target), as
+// nginx's discard does, logging once. Recorded on raw sockets against nginx
+// 1.22.1: "return 200 text" and a static file then answer 400, an error
+// status keeps its own, every one of them with Connection: close.
+func (w *recorder) earlyBodyFault() bool {
+	rw, _ := w.ew.(*respWriter) // HTTP/1.x; HTTP/2 bodies have no chunks
+	if w.sub || w.req == nil || rw == nil || rw.cc.body.framing != h1.ChunkedBody {
+		return false
+	}
+	rb := &rw.cc.body
+	if rb.early {
+		return true
+	}
+	fault := rb.drainBuffered()
+	if fault == nil {
+		return false
+	}
+	rb.early = true
+	w.closeAfter = true
+	if w.snap != nil && w.snap.log != nil {
+		level, msg := fault.(errlog.Described).LogLine()
+		w.snap.log.LogRequest(level, logRequest(w.st, w.req), msg)
+	}
+	return true
 }
 
 // chunkedBody is what the log needs of a chunked request body: whether
@@ -1060,6 +1098,9 @@ func (w *recorder) write(p []byte) (int, error) {
 // error_page meant for the page, as nginx does.
 func (w *recorder) fail(code int) {
 	w.errorPage = true
+	// nginx's special response handler discards the body first: a
+	// malformed one closes the connection, the status stays.
+	w.earlyBodyFault()
 	if code == http.StatusRequestTimeout && !w.wroteHeader && !w.sub {
 		// A body that stopped coming (client_body_timeout): nginx's
 		// ngx_http_finalize_request terminates a request that ends with 408,

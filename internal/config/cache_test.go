@@ -210,3 +210,25 @@ func TestCGICacheSettings(t *testing.T) {
 		t.Errorf("warnings %q, want the missing key's", msgs)
 	}
 }
+
+// TestCGICachePurge: fastcgi_cache_purge, scgi_cache_purge and
+// uwsgi_cache_purge (NGINX Plus's) land in their module's cache settings,
+// inherited from the server level as *_cache_bypass is; purger= on the
+// *_cache_path of each module.
+func TestCGICachePurge(t *testing.T) {
+	for _, m := range []string{"fastcgi", "scgi", "uwsgi"} {
+		t.Run(m, func(t *testing.T) {
+			src := "http {\n" + m + "_cache_path c keys_zone=z:1m purger=on purger_files=2;\nserver { listen 80;\n" +
+				m + "_cache_purge $arg_p $arg_q;\nlocation / { " + m + "_pass 127.0.0.1:9000; " + m + "_cache z; }}}\n"
+			cfg := mustLoad(t, src)
+			if p := cfg.HTTP.CachePaths[0]; !p.Purger || p.Purge.Files != 2 || p.Purge.Sleep != DefaultPurgerPace.Sleep {
+				t.Errorf("path purger %v %+v", p.Purger, p.Purge)
+			}
+			st := cfg.HTTP.Servers[0].Locations[0].Settings
+			f := map[string]FastCGI{"fastcgi": st.FastCGI, "scgi": st.SCGI, "uwsgi": st.UWSGI}[m]
+			if f.Cache == nil || !reflect.DeepEqual(f.Cache.Purge, []string{"$arg_p", "$arg_q"}) {
+				t.Errorf("%s_cache_purge: %+v", m, f.Cache)
+			}
+		})
+	}
+}

@@ -17,7 +17,8 @@ import (
 // lines, the body, then the response head:
 //
 //	magic "FULCRUM\x02"            8 bytes
-//	expires, stored (Unix seconds) 8 + 8
+//	expires (Unix seconds)         8
+//	stored (Unix nanoseconds)      8
 //	body offset, body length       8 + 8
 //	head offset, head length       8 + 8
 //	variant                        16
@@ -42,7 +43,8 @@ type Meta struct {
 	Key string
 	// Expires is when the entry stops being fresh.
 	Expires time.Time
-	// Stored is when the response was stored.
+	// Stored is when the response was stored (its head came), to the
+	// nanosecond: a purge covers the entries stored before it.
 	Stored time.Time
 	// Vary is the response's Vary field; Variant the request variant the
 	// entry answers (zero without Vary).
@@ -105,7 +107,7 @@ func readEntry(f *os.File) (*Entry, error) {
 	}
 	u := func(i int) int64 { return int64(binary.LittleEndian.Uint64(pre[8+8*i:])) }
 	e := &Entry{f: f}
-	e.Expires, e.Stored = time.Unix(u(0), 0), time.Unix(u(1), 0)
+	e.Expires, e.Stored = time.Unix(u(0), 0), time.Unix(0, u(1))
 	bodyOff, bodyLen, headOff, headLen := u(2), u(3), u(4), u(5)
 	copy(e.Variant[:], pre[8+8*6:])
 	e.Stale = Stale{Updating: time.Duration(u(8)) * time.Second, Error: time.Duration(u(9)) * time.Second}
@@ -255,7 +257,7 @@ func (fl *Fill) Commit(head []byte, expires, stored time.Time) error {
 	copy(pre[:], magic)
 	put := func(i int, v int64) { binary.LittleEndian.PutUint64(pre[8+8*i:], uint64(v)) }
 	put(0, expires.Unix())
-	put(1, stored.Unix())
+	put(1, stored.UnixNano()) // to the nanosecond: a purge is later or not
 	put(2, fl.bodyOff)
 	put(3, fl.n)
 	put(4, headOff)

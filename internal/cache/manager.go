@@ -59,7 +59,7 @@ func (r *round) done() bool {
 // ctx ends; it returns when both have stopped. The loader starts
 // Options.LoaderDelay after Run and reads the directory in rounds (see
 // Load); the manager runs a round (Manage) and sleeps for as long as the
-// round says. One Run at a time: the daemon's snapshot owns it and stops it
+// round says, and runs the purger's rounds (PurgeRound) likewise. One Run at a time: the daemon's snapshot owns it and stops it
 // before the next snapshot starts its own.
 func (z *Zone) Run(ctx context.Context) {
 	if z.dry {
@@ -75,9 +75,33 @@ func (z *Zone) Run(ctx context.Context) {
 			_ = z.Load(ctx) // an unreadable directory stays cold: lookups read the files
 		}
 	}()
-	for sleep(ctx, max(z.Manage(), time.Millisecond)) {
-	}
+	z.manage(ctx)
 	<-loaded
+}
+
+// manage runs the manager's rounds (Manage) and the purger's (PurgeRound)
+// in one goroutine, each when it is due, until ctx ends; a purge wakes it.
+func (z *Zone) manage(ctx context.Context) {
+	manageAt, purgeAt := time.Now(), time.Now()
+	for {
+		now := time.Now()
+		if !now.Before(manageAt) {
+			manageAt = now.Add(max(z.Manage(), time.Millisecond))
+		}
+		if !now.Before(purgeAt) {
+			purgeAt = now.Add(max(z.PurgeRound(), time.Millisecond))
+		}
+		t := time.NewTimer(min(time.Until(manageAt), time.Until(purgeAt)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-z.wake:
+			purgeAt = time.Now()
+		case <-t.C:
+		}
+		t.Stop()
+	}
 }
 
 // sleep waits d, or less when ctx ends first: false then.
@@ -263,6 +287,10 @@ func (z *Zone) loadFile(path string, d fs.DirEntry) {
 		return
 	}
 	e.Close()
+	if z.purged(e.Key, e.Stored) {
+		os.Remove(path)
+		return
+	}
 	info, err := d.Info()
 	if err != nil {
 		return
@@ -289,6 +317,9 @@ func (z *Zone) probe(k Key, now time.Time) {
 		return // the loader removes it
 	}
 	e.Close()
+	if z.purged(e.Key, e.Stored) {
+		return // Open and the loader remove it
+	}
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	z.record(k, &e.Meta, diskSize(info), now)

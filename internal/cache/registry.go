@@ -24,8 +24,8 @@ func NewRegistry(now func() time.Time) *Registry {
 }
 
 // Zone returns the zone for o: the registry's own when one with o's name,
-// directory, levels and keys size exists (its limits, manager's and
-// loader's pace take o's values), else a new one opened from its directory.
+// directory, levels and keys size exists (its limits, manager's, loader's
+// and purger's pace take o's values), else a new one opened from its directory.
 func (r *Registry) Zone(o Options) (*Zone, error) {
 	if o.Now == nil {
 		o.Now = r.now
@@ -37,6 +37,7 @@ func (r *Registry) Zone(o Options) (*Zone, error) {
 		z.opts.MaxSize, z.opts.Inactive, z.opts.MinFree = o.MaxSize, o.Inactive, o.MinFree
 		z.opts.Manager, z.opts.Loader, z.opts.LoaderDelay = o.Manager, o.Loader, o.LoaderDelay
 		z.opts.Notice, z.opts.Alert = o.Notice, o.Alert
+		z.opts.Purger, z.opts.Purge = o.Purger, o.Purge
 		z.mu.Unlock()
 		return z, nil
 	}

@@ -55,6 +55,11 @@ type Options struct {
 	// Manager and Loader are the manager's and the loader's pace
 	// (manager_* and loader_*); zero fields take nginx's defaults.
 	Manager, Loader Pace
+	// Purger says the manager also removes from disk the entries of
+	// wildcard purges (NGINX Plus's purger=on), at the pace of Purge
+	// (purger_*; the zero Pace is PurgerPace).
+	Purger bool
+	Purge  Pace
 	// LoaderDelay is how long after Run the loader starts (nginx's cache
 	// loader process starts a minute after the workers: LoaderDelayNginx).
 	LoaderDelay time.Duration
@@ -92,6 +97,15 @@ type Zone struct {
 	// cold says the loader has not read the directory through yet: a
 	// lookup of a key without a file looks for it on disk.
 	cold bool
+	// purges are the purges whose entries may still be on disk (purge.go);
+	// purging says there are some, for lookups that take no lock; sweep
+	// is the purger's walk in progress, nil between walks.
+	purges   []purge
+	purgeSeq uint64 // counts the purges recorded
+	purging  atomic.Bool
+	sweep    *sweep
+	// wake tells Run a purge is waiting for the purger.
+	wake chan struct{}
 }
 
 // node is the index entry of one key.
@@ -129,7 +143,7 @@ func NewZone(o Options) (*Zone, error) {
 }
 
 func newZone(o Options) *Zone {
-	z := &Zone{opts: o, now: o.Now, nodes: map[Key]*node{}, bsize: 512}
+	z := &Zone{opts: o, now: o.Now, nodes: map[Key]*node{}, bsize: 512, wake: make(chan struct{}, 1)}
 	if z.now == nil {
 		z.now = time.Now
 	}
@@ -298,6 +312,12 @@ func (z *Zone) Open(k Key) (*Entry, error) {
 		z.forget(k)
 		return nil, err
 	}
+	if z.purged(e.Key, e.Stored) {
+		// A purged entry a request reaches goes, as NGINX Plus's.
+		e.Close()
+		z.forgetStored(k, e.Stored)
+		return nil, ErrNotFound
+	}
 	return e, nil
 }
 
@@ -329,10 +349,19 @@ func (z *Zone) Refresh(k Key, expires time.Time, st Stale) error {
 
 // commit records a stored file of size bytes for k (the file is in place).
 // The manager removes entries past max_size, as nginx's does, on its next
-// round.
+// round. A response that came before a purge of its key, stored after it,
+// is removed instead: the purger's walk may have passed its place already.
 func (z *Zone) commit(k Key, m *Meta, size int64) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
+	if z.purging.Load() && z.covered(m.Key, m.Stored) {
+		_ = os.Remove(z.path(k))
+		if n := z.nodes[k]; n != nil && n.exists {
+			z.size -= n.size
+			n.exists, n.size = false, 0
+		}
+		return
+	}
 	n := z.nodes[k]
 	if n == nil {
 		n = z.add(k, z.now())

@@ -165,3 +165,67 @@ func TestAwaitLockNotStored(t *testing.T) {
 	}
 	t.Fatal("the waiter never waited for the holder")
 }
+
+// TestPurge: *_cache_purge's strings make a request a purge (neither empty
+// nor "0"); an exact key answers 204 when it had an entry and 412 when not,
+// a key ending in "*" purges the keys it starts and answers 204.
+func TestPurge(t *testing.T) {
+	zone, err := cache.NewZone(cache.Options{Name: "z", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &config.CacheSettings{Zone: &config.CachePath{Name: "z"}, Key: "$uri", Purge: []string{"$arg_x", "$arg_purge"}}
+	r, err := Compile(&vars.Compiler{}, set, zone, "proxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := func(key string) {
+		t.Helper()
+		fl, err := zone.Begin(cache.Sum(key), cache.Meta{Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if err := fl.Commit([]byte("HTTP/1.1 200 OK\r\n\r\n"), now.Add(time.Hour), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func(uri string) *vars.State {
+		st := &vars.State{}
+		st.RequestURI = uri
+		st.Path, st.Args, _ = strings.Cut(uri, "?")
+		return st
+	}
+	keep("/a")
+	keep("/p/1")
+	keep("/q")
+	tests := []struct {
+		uri    string
+		status int
+		purge  bool
+	}{
+		{"/a?purge=0", 0, false},
+		{"/a?purge=", 0, false},
+		{"/a?purge=1", http.StatusNoContent, true},
+		{"/a?purge=1", http.StatusPreconditionFailed, true},
+		{"/none?x=yes", http.StatusPreconditionFailed, true},
+		{"/p/*", 0, false},
+		{"/p/*?purge=1", http.StatusNoContent, true},
+	}
+	for _, tt := range tests {
+		status, ok := r.Purge(state(tt.uri))
+		if status != tt.status || ok != tt.purge {
+			t.Errorf("%s: Purge = %d %v, want %d %v", tt.uri, status, ok, tt.status, tt.purge)
+		}
+	}
+	if _, err := zone.Open(cache.Sum("/p/1")); err == nil {
+		t.Error("an entry the wildcard covers still answers")
+	}
+	if _, err := zone.Open(cache.Sum("/q")); err != nil {
+		t.Errorf("an entry outside the wildcard: %v", err)
+	}
+	none, _ := Compile(&vars.Compiler{}, &config.CacheSettings{Zone: set.Zone, Key: "$uri"}, zone, "proxy")
+	if _, ok := none.Purge(state("/q?purge=1")); ok {
+		t.Error("a location without proxy_cache_purge purged")
+	}
+}

@@ -40,7 +40,12 @@ type CachePath struct {
 	// is loader_files, loader_sleep and loader_threshold (nginx's defaults:
 	// DefaultCachePace).
 	Manager, Loader CachePace
-	Pos             Pos
+	// Purger is purger=on (NGINX Plus's; default off): the manager also
+	// removes the files of wildcard purges from disk, at the pace of Purge
+	// (purger_files, purger_sleep, purger_threshold; DefaultPurgerPace).
+	Purger bool
+	Purge  CachePace
+	Pos    Pos
 }
 
 // CachePace is how a cache's manager or loader works: rounds of at most
@@ -52,6 +57,10 @@ type CachePace struct {
 
 // DefaultCachePace is nginx's manager_* and loader_* defaults.
 var DefaultCachePace = CachePace{Files: 100, Sleep: 50 * time.Millisecond, Threshold: 200 * time.Millisecond}
+
+// DefaultPurgerPace is NGINX Plus's purger_* defaults: 10 files, 50ms, then
+// 50ms of sleep.
+var DefaultPurgerPace = CachePace{Files: 10, Sleep: 50 * time.Millisecond, Threshold: 50 * time.Millisecond}
 
 // CacheSettings are a level's proxy_cache* directives.
 type CacheSettings struct {
@@ -71,6 +80,11 @@ type CacheSettings struct {
 	// request is answered from the upstream (Bypass), or its response is not
 	// stored (NoCache), when one of the strings is neither empty nor "0".
 	Bypass, NoCache []string
+	// Purge is proxy_cache_purge (NGINX Plus's): when one of the strings is
+	// neither empty nor "0", the request removes the entry of its key (or,
+	// for a key ending in "*", every entry whose key starts with the rest)
+	// instead of being answered.
+	Purge []string
 	// UseStale is proxy_cache_use_stale's conditions (error, timeout,
 	// invalid_header, http_NNN); StaleUpdating is its "updating".
 	UseStale      NextUpstream
@@ -138,10 +152,10 @@ func (b *builder) cachePaths(h *HTTP, http *scope) error {
 
 // parseCachePath reads "proxy_cache_path path [levels=] keys_zone=name:size
 // [inactive=] [max_size=] [min_free=] [use_temp_path=] [manager_*=]
-// [loader_*=]".
+// [loader_*=] [purger=] [purger_*=]".
 func (b *builder) parseCachePath(d *Directive) (*CachePath, error) {
 	p := &CachePath{Module: strings.TrimSuffix(d.Name, "_cache_path"), Dir: strings.TrimSuffix(b.path(d.Args[0]), "/"), Inactive: 10 * time.Minute, UseTempPath: true,
-		Manager: DefaultCachePace, Loader: DefaultCachePace, Pos: d.Pos}
+		Manager: DefaultCachePace, Loader: DefaultCachePace, Purge: DefaultPurgerPace, Pos: d.Pos}
 	for _, a := range d.Args[1:] {
 		name, v, _ := strings.Cut(a, "=")
 		var err error
@@ -166,21 +180,25 @@ func (b *builder) parseCachePath(d *Directive) (*CachePath, error) {
 			} else {
 				p.MinFree = n
 			}
-		case "use_temp_path":
+		case "use_temp_path", "purger":
 			switch v {
 			case "on", "off":
-				p.UseTempPath = v == "on"
+				if name == "purger" {
+					p.Purger = v == "on"
+				} else {
+					p.UseTempPath = v == "on"
+				}
 			default:
-				err = errorf(d.Pos, `invalid use_temp_path value "%s", it must be "on" or "off"`, a)
+				err = errorf(d.Pos, `invalid %s value "%s", it must be "on" or "off"`, name, a)
 			}
-		case "loader_files", "manager_files":
+		case "loader_files", "manager_files", "purger_files":
 			// nginx's ngx_atoi: 0 is taken (a round of one file).
 			n, e := strconv.Atoi(v)
 			if e != nil || n < 0 || strings.ContainsAny(v, "+-") {
 				err = errorf(d.Pos, `invalid %s value "%s"`, name, a)
 			}
 			p.pace(name).Files = n
-		case "loader_sleep", "loader_threshold", "manager_sleep", "manager_threshold":
+		case "loader_sleep", "loader_threshold", "manager_sleep", "manager_threshold", "purger_sleep", "purger_threshold":
 			t, e := parseTime(v, false)
 			if e != nil {
 				err = errorf(d.Pos, `invalid %s value "%s"`, name, a)
@@ -203,10 +221,14 @@ func (b *builder) parseCachePath(d *Directive) (*CachePath, error) {
 	return p, nil
 }
 
-// pace is the manager's or the loader's pace, as the parameter name says.
+// pace is the manager's, the loader's or the purger's pace, as the
+// parameter name says.
 func (p *CachePath) pace(name string) *CachePace {
-	if strings.HasPrefix(name, "loader_") {
+	switch {
+	case strings.HasPrefix(name, "loader_"):
 		return &p.Loader
+	case strings.HasPrefix(name, "purger_"):
+		return &p.Purge
 	}
 	return &p.Manager
 }
@@ -380,7 +402,8 @@ func parseMaxRangeOffset(d *Directive, c *CacheSettings) error {
 	return nil
 }
 
-// applyCacheStrings reads proxy_cache_bypass or proxy_no_cache: every
+// applyCacheStrings reads proxy_cache_bypass, proxy_no_cache or
+// proxy_cache_purge: every
 // argument of every line at the nearest level.
 func applyCacheStrings(field func(*Settings) *[]string) func(*builder, *Settings, []*Directive, *scope) error {
 	return func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {

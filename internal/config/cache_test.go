@@ -34,7 +34,10 @@ func TestCacheErrors(t *testing.T) {
 		{"proxy_cache_path /c keys_zone=x:1m loader_files=-1;", "", `invalid loader_files value "loader_files=-1" in nginx.conf:2`},
 		{"proxy_cache_path /c keys_zone=x:1m loader_sleep=zz;", "", `invalid loader_sleep value "loader_sleep=zz" in nginx.conf:2`},
 		{"proxy_cache_path /c keys_zone=x:1m min_free=zz;", "", `invalid min_free value "min_free=zz" in nginx.conf:2`},
-		{"proxy_cache_path /c keys_zone=x:1m purger=on;", "", `invalid parameter "purger=on" in nginx.conf:2`},
+		{"proxy_cache_path /c keys_zone=x:1m purger=yes;", "", `invalid purger value "purger=yes", it must be "on" or "off" in nginx.conf:2`},
+		{"proxy_cache_path /c keys_zone=x:1m purger_files=x;", "", `invalid purger_files value "purger_files=x" in nginx.conf:2`},
+		{"proxy_cache_path /c keys_zone=x:1m purger_sleep=zz;", "", `invalid purger_sleep value "purger_sleep=zz" in nginx.conf:2`},
+		{"proxy_cache_path /c keys_zone=x:1m purger_threshold=zz;", "", `invalid purger_threshold value "purger_threshold=zz" in nginx.conf:2`},
 		{zone, "proxy_cache x; proxy_cache x;", `"proxy_cache" directive is duplicate in nginx.conf:5`},
 		{zone, "proxy_cache_key a; proxy_cache_key b;", `"proxy_cache_key" directive is duplicate in nginx.conf:5`},
 		{zone, "proxy_cache_valid 999 1m;", `invalid status "999" in nginx.conf:5`},
@@ -59,11 +62,12 @@ func TestCacheErrors(t *testing.T) {
 
 func TestCacheSettings(t *testing.T) {
 	cfg := mustLoad(t, cacheConf(
-		"proxy_cache_path cache levels=1:2 keys_zone=pages:10m inactive=1h max_size=1g min_free=1m use_temp_path=off loader_files=10 manager_sleep=20ms loader_threshold=1s manager_files=7 manager_threshold=300ms loader_sleep=0;\nproxy_cache pages;",
+		"proxy_cache_path cache levels=1:2 keys_zone=pages:10m inactive=1h max_size=1g min_free=1m use_temp_path=off loader_files=10 manager_sleep=20ms loader_threshold=1s manager_files=7 manager_threshold=300ms loader_sleep=0 purger=on purger_files=3 purger_sleep=1s purger_threshold=20ms;\nproxy_cache pages;",
 		`proxy_cache_key $uri;
 		proxy_cache_valid 10m; proxy_cache_valid 404 any 1m;
 		proxy_cache_methods POST; proxy_cache_min_uses 0;
 		proxy_cache_bypass $arg_a $arg_b; proxy_cache_bypass $arg_c; proxy_no_cache $arg_d;
+		proxy_cache_purge $purge_method; proxy_cache_purge $arg_purge;
 		proxy_cache_use_stale error http_500 updating;
 		proxy_cache_lock on; proxy_cache_lock_timeout 1s; proxy_cache_lock_age 2s;
 		proxy_cache_revalidate on; proxy_cache_background_update on; proxy_cache_convert_head off;
@@ -71,13 +75,17 @@ func TestCacheSettings(t *testing.T) {
 	p := cfg.HTTP.CachePaths[0]
 	// nginx takes manager_files=0 (a round of one file) and a zero sleep.
 	plain := mustLoad(t, cacheConf("proxy_cache_path c keys_zone=x:1m manager_files=0 manager_sleep=0;", "proxy_cache x;")).HTTP.CachePaths[0]
+	if plain.Purger || plain.Purge != DefaultPurgerPace {
+		t.Errorf("purger = %v %+v, want NGINX Plus's defaults: off, 10 files, 50ms, 50ms", plain.Purger, plain.Purge)
+	}
 	if plain.Loader != DefaultCachePace || plain.Manager != (CachePace{Files: 0, Sleep: 0, Threshold: 200 * time.Millisecond}) {
 		t.Errorf("paces = %+v and %+v, want nginx's defaults but for manager_files=0 manager_sleep=0", plain.Manager, plain.Loader)
 	}
 	wantPath := CachePath{Module: "proxy", Dir: testPrefix + "/cache", Levels: []int{1, 2}, Name: "pages", Size: 10 << 20,
 		Inactive: time.Hour, MaxSize: 1 << 30, MinFree: 1 << 20, UseTempPath: false, Pos: p.Pos,
 		Manager: CachePace{Files: 7, Sleep: 20 * time.Millisecond, Threshold: 300 * time.Millisecond},
-		Loader:  CachePace{Files: 10, Sleep: 0, Threshold: time.Second}}
+		Loader:  CachePace{Files: 10, Sleep: 0, Threshold: time.Second},
+		Purger:  true, Purge: CachePace{Files: 3, Sleep: time.Second, Threshold: 20 * time.Millisecond}}
 	if !reflect.DeepEqual(*p, wantPath) {
 		t.Errorf("path = %+v\nwant %+v", *p, wantPath)
 	}
@@ -88,7 +96,7 @@ func TestCacheSettings(t *testing.T) {
 	want := CacheSettings{Zone: p, Key: "$uri",
 		Valid:   []CacheValid{{Codes: []int{200, 301, 302}, Time: 10 * time.Minute}, {Codes: []int{404}, Any: true, Time: time.Minute}},
 		Methods: []string{"POST"}, MinUses: 0,
-		Bypass: []string{"$arg_a", "$arg_b", "$arg_c"}, NoCache: []string{"$arg_d"},
+		Bypass: []string{"$arg_a", "$arg_b", "$arg_c"}, NoCache: []string{"$arg_d"}, Purge: []string{"$purge_method", "$arg_purge"},
 		UseStale: NextError | NextHTTP500, StaleUpdating: true,
 		Lock: true, LockTimeout: time.Second, LockAge: 2 * time.Second,
 		Revalidate: true, BackgroundUpdate: true, ConvertHead: false,
@@ -200,5 +208,27 @@ func TestCGICacheSettings(t *testing.T) {
 	}
 	if !slices.Contains(msgs, `no "scgi_cache_key" for "scgi_cache"`) {
 		t.Errorf("warnings %q, want the missing key's", msgs)
+	}
+}
+
+// TestCGICachePurge: fastcgi_cache_purge, scgi_cache_purge and
+// uwsgi_cache_purge (NGINX Plus's) land in their module's cache settings,
+// inherited from the server level as *_cache_bypass is; purger= on the
+// *_cache_path of each module.
+func TestCGICachePurge(t *testing.T) {
+	for _, m := range []string{"fastcgi", "scgi", "uwsgi"} {
+		t.Run(m, func(t *testing.T) {
+			src := "http {\n" + m + "_cache_path c keys_zone=z:1m purger=on purger_files=2;\nserver { listen 80;\n" +
+				m + "_cache_purge $arg_p $arg_q;\nlocation / { " + m + "_pass 127.0.0.1:9000; " + m + "_cache z; }}}\n"
+			cfg := mustLoad(t, src)
+			if p := cfg.HTTP.CachePaths[0]; !p.Purger || p.Purge.Files != 2 || p.Purge.Sleep != DefaultPurgerPace.Sleep {
+				t.Errorf("path purger %v %+v", p.Purger, p.Purge)
+			}
+			st := cfg.HTTP.Servers[0].Locations[0].Settings
+			f := map[string]FastCGI{"fastcgi": st.FastCGI, "scgi": st.SCGI, "uwsgi": st.UWSGI}[m]
+			if f.Cache == nil || !reflect.DeepEqual(f.Cache.Purge, []string{"$arg_p", "$arg_q"}) {
+				t.Errorf("%s_cache_purge: %+v", m, f.Cache)
+			}
+		})
 	}
 }

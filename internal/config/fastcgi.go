@@ -428,6 +428,10 @@ func cgiCacheRules(prefix string, field func(*Settings) *FastCGI) []settingRule 
 			c.NoCache = strs(d)
 			return nil
 		})},
+		{names: []string{n("cache_purge")}, apply: with(func(c *CacheSettings, d []*Directive) error {
+			c.Purge = strs(d)
+			return nil
+		})},
 		{names: []string{n("cache_use_stale")}, apply: with(func(c *CacheSettings, d []*Directive) error { return parseCacheUseStale(d[0], c) })},
 		{names: []string{n("cache_lock")}, apply: with(func(c *CacheSettings, d []*Directive) error {
 			c.Lock = flag(d)

@@ -108,6 +108,7 @@ var settingRules = slices.Concat([]settingRule{
 	intRule("proxy_cache_min_uses", func(s *Settings) *int { return &s.ProxyCache.MinUses }),
 	{names: []string{"proxy_cache_bypass"}, apply: applyCacheStrings(func(s *Settings) *[]string { return &s.ProxyCache.Bypass })},
 	{names: []string{"proxy_no_cache"}, apply: applyCacheStrings(func(s *Settings) *[]string { return &s.ProxyCache.NoCache })},
+	{names: []string{"proxy_cache_purge"}, apply: applyCacheStrings(func(s *Settings) *[]string { return &s.ProxyCache.Purge })},
 	{names: []string{"proxy_cache_use_stale"}, apply: applyCacheUseStale},
 	flagRule("proxy_cache_lock", func(s *Settings) *bool { return &s.ProxyCache.Lock }),
 	msecRule("proxy_cache_lock_timeout", func(s *Settings) *time.Duration { return &s.ProxyCache.LockTimeout }),

@@ -460,6 +460,7 @@ var baseSpecs = []spec{
 	{name: "proxy_cache_valid", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, syntax: "proxy_cache_valid [code ...] time;"},
 	{name: "proxy_cache_bypass", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, syntax: "proxy_cache_bypass string ...;"},
 	{name: "proxy_no_cache", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, syntax: "proxy_no_cache string ...;"},
+	{name: "proxy_cache_purge", module: "http_proxy", ctx: ctxHSL, args: args1More, multi: true, syntax: "proxy_cache_purge string ...;"},
 	{name: "proxy_cache_use_stale", module: "http_proxy", ctx: ctxHSL, args: args1More, syntax: "proxy_cache_use_stale error | timeout | invalid_header | updating | http_500 | http_502 | http_503 | http_504 | http_403 | http_404 | http_429 | off ...;"},
 	{name: "proxy_cache_lock", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_cache_lock on | off;"},
 	{name: "proxy_cache_lock_timeout", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_cache_lock_timeout time;"},

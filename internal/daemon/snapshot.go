@@ -577,6 +577,7 @@ func cacheZones(h *config.HTTP, reg *cache.Registry, log *errlog.Logger) (map[*c
 	for _, p := range h.CachePaths {
 		o := cache.Options{Name: p.Name, Dir: p.Dir, Levels: p.Levels, KeysSize: p.Size, MaxSize: p.MaxSize, Inactive: p.Inactive,
 			MinFree: p.MinFree, Manager: cache.Pace(p.Manager), Loader: cache.Pace(p.Loader), LoaderDelay: cache.LoaderDelayNginx,
+			Purger: p.Purger, Purge: cache.Pace(p.Purge),
 			Notice: func(msg string) { log.Logf(errlog.Notice, "%s", msg) },
 			Alert:  func(msg string) { log.Logf(errlog.Alert, "%s", msg) }}
 		if reg == nil {

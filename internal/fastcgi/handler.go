@@ -391,9 +391,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		}
 		req.addr, req.unresolved = a, true
 	}
-	if h.cache != nil && h.cache.Method(r.Method) {
-		h.serveCached(req)
-		return
+	if h.cache != nil {
+		// NGINX Plus's fastcgi_cache_purge (scgi_, uwsgi_), before the
+		// method test: a PURGE request is not one the cache answers.
+		if code, ok := h.cache.Purge(st); ok {
+			fail(w, code)
+			return
+		}
+		if h.cache.Method(r.Method) {
+			h.serveCached(req)
+			return
+		}
 	}
 	h.serve(req)
 }

@@ -273,9 +273,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 			st.Body = req.bodyStore.variable(announced)
 		}
 	}()
-	if h.cache != nil && h.cache.method(r.Method) {
-		h.serveCached(req)
-		return
+	if h.cache != nil {
+		// NGINX Plus's proxy_cache_purge, before the method test: a
+		// PURGE request is not one the cache answers.
+		if code, ok := h.cache.rule.Purge(st); ok {
+			fail(w, code, h.server)
+			return
+		}
+		if h.cache.method(r.Method) {
+			h.serveCached(req)
+			return
+		}
 	}
 	h.prepare(req)
 	if err := h.roundTrip(req); err != nil {

@@ -183,8 +183,8 @@ func TestAuthJWTConfigTest(t *testing.T) {
 		"good.json": `{"keys":[]}`,
 	})
 	tests := []struct{ directives, want string }{
-		{"auth_jwt x; auth_jwt_key_file " + dir + "/missing.json;", `open ` + dir + `/missing.json: no such file or directory in %s:3`},
-		{"auth_jwt x; auth_jwt_key_file " + dir + "/bad.json;", `auth_jwt_key_file "` + dir + `/bad.json": key 0 (kid "x"): no "k" in %s:3`},
+		{"auth_jwt x; auth_jwt_key_file " + dir + "/missing.json;", `auth_jwt_key_file "` + dir + `/missing.json" cannot be read (no such file or directory) in %s:3, write the path of a JSON Web Key Set file`},
+		{"auth_jwt x; auth_jwt_key_file " + dir + "/bad.json;", `auth_jwt_key_file "` + dir + `/bad.json": key 0 (kid "x"): no "k" in %s:3, the file must be a JSON Web Key Set (RFC 7517)`},
 		{"auth_jwt_type encrypted;", `"auth_jwt_type encrypted" (JSON Web Encryption) is not supported by fulcrum in %s:3`},
 		{"auth_jwt_key_request /jwks;", `fulcrum does not support the "auth_jwt_key_request" directive yet in %s:3`},
 		{"auth_jwt x token=cookie;", `invalid parameter "token=cookie" of "auth_jwt" in %s:3`},

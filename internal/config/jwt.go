@@ -76,7 +76,7 @@ func applyAuthJWT(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	for _, d := range dirs {
 		switch d.Name {
 		case "auth_jwt":
-			if d.Args[0] == "off" && len(d.Args) == 1 {
+			if d.Args[0] == "off" {
 				return nil
 			}
 			on = true

@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -88,8 +90,8 @@ func (s *snapshot) compileAuthJWT(comp *vars.Compiler) error {
 		for _, f := range aj.KeyFiles {
 			ks := files[f.Path]
 			if ks == nil {
-				if ks, err = readKeySet(f.Path); err != nil {
-					return fmt.Errorf("%w in %s", err, f.Pos)
+				if ks, err = readKeySet(f); err != nil {
+					return err
 				}
 				files[f.Path] = ks
 			}
@@ -111,15 +113,22 @@ func (s *snapshot) compileAuthJWT(comp *vars.Compiler) error {
 	})
 }
 
-// readKeySet reads and parses one auth_jwt_key_file.
-func readKeySet(path string) (*jwt.KeySet, error) {
-	data, err := os.ReadFile(path)
+// readKeySet reads and parses the auth_jwt_key_file f; its errors are
+// configuration errors at the directive, with a hint.
+func readKeySet(f config.JWTKeyFile) (*jwt.KeySet, error) {
+	data, err := os.ReadFile(f.Path)
 	if err != nil {
-		return nil, fmt.Errorf(`auth_jwt_key_file: %w`, err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &config.Error{Pos: f.Pos, Msg: fmt.Sprintf(`auth_jwt_key_file "%s" cannot be read (%v)`, f.Path, err),
+			Hint: "write the path of a JSON Web Key Set file; a relative path is relative to the configuration's directory"}
 	}
 	ks, err := jwt.ParseKeySet(data)
 	if err != nil {
-		return nil, fmt.Errorf(`auth_jwt_key_file "%s": %w`, path, err)
+		return nil, &config.Error{Pos: f.Pos, Msg: fmt.Sprintf(`auth_jwt_key_file "%s": %v`, f.Path, err),
+			Hint: `the file must be a JSON Web Key Set (RFC 7517), {"keys":[...]}, of oct, RSA, EC (P-256, P-384, P-521) or OKP (Ed25519) keys`}
 	}
 	return ks, nil
 }

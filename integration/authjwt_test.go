@@ -8,15 +8,20 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // jwtConf is the configuration of TestAuthJWT: BACKEND is the backend's
-// address and KEYS the key set's path. The backend echoes the headers
+// address, KEYS the key set's path and JWKS the address of a server that
+// answers another key set (for auth_jwt_key_request). The backend echoes the headers
 // it gets, so the proxy_set_header lines show the variables' values.
 const jwtConf = `
 events {}
@@ -42,6 +47,11 @@ http {
         location /anydeny/ { satisfy any; deny all; proxy_pass http://BACKEND; }
         location /all/ { deny all; proxy_pass http://BACKEND; }
         location /leeway/ { auth_jwt_leeway 1h; proxy_pass http://BACKEND; }
+        location /kr/ { auth_jwt_key_request /jwks; proxy_pass http://BACKEND; }
+        location /krcache/ { auth_jwt_key_request /jwks?cached; auth_jwt_key_cache 1h; proxy_pass http://BACKEND; }
+        location /krbad/ { auth_jwt_key_request /nokeys; proxy_pass http://BACKEND; }
+        location = /jwks { internal; proxy_pass http://JWKS/keys; }
+        location = /nokeys { internal; return 404; }
         location /write/ {
             auth_jwt off;
             limit_except GET { auth_jwt "writers"; }
@@ -103,7 +113,14 @@ func TestAuthJWT(t *testing.T) {
 	keys := newJWTKeys(t)
 	keyFile := filepath.Join(writeFiles(t, t.TempDir(), map[string]string{"keys.json": keys.jwks}), "keys.json")
 	b := startBackend(t, "app")
-	conf := strings.NewReplacer("BACKEND", b.addr(), "KEYS", keyFile).Replace(jwtConf)
+	served := newJWTKeys(t)
+	var jwksHits atomic.Int32
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		jwksHits.Add(1)
+		io.WriteString(w, served.jwks)
+	}))
+	t.Cleanup(jwks.Close)
+	conf := strings.NewReplacer("BACKEND", b.addr(), "KEYS", keyFile, "JWKS", strings.TrimPrefix(jwks.URL, "http://")).Replace(jwtConf)
 	in := startFulcrum(t, conf, 1)
 	addr := in.listening()[0]
 	_, port, _ := strings.Cut(addr, ":")
@@ -115,6 +132,7 @@ func TestAuthJWT(t *testing.T) {
 	parts := strings.Split(good, ".")
 	tampered := parts[0] + "." + jwtB64.EncodeToString([]byte(`{"sub":"mallory","iss":"good"}`)) + "." + parts[2]
 	none := jwtB64.EncodeToString([]byte(`{"alg":"none"}`)) + "." + parts[1] + "."
+	fetched := served.sign(t, `{"alg":"HS256","kid":"hs"}`, `{"sub":"dave"}`)
 	bearer := func(tok string) string { return "Authorization: Bearer " + tok + "\r\n" }
 	missing := `WWW-Authenticate: Bearer realm="api ` + port + `"`
 	invalid := missing + `, error="invalid_token"`
@@ -146,10 +164,16 @@ func TestAuthJWT(t *testing.T) {
 		{"satisfy any: the token wins over deny", "GET", "/anydeny/", bearer(good), 200, "", nil},
 		{"satisfy any: 401 over 403", "GET", "/anydeny/", "", 401, missing, nil},
 		{"satisfy all: deny answers first", "GET", "/all/", bearer(good), 403, "", nil},
+		{"key set by subrequest", "GET", "/kr/", bearer(fetched), 200, "", []string{"x-sub: dave"}},
+		{"a token the fetched set does not verify", "GET", "/kr/", bearer(ec), 200, "", []string{"x-sub: bob"}}, // the server's key file still applies
+		{"a fetched key is not a file key", "GET", "/", bearer(fetched), 401, invalid, nil},
+		{"no token: no subrequest", "GET", "/kr/", "", 401, `WWW-Authenticate: Bearer realm="api ` + port + `"`, nil},
+		{"key request answered 404", "GET", "/krbad/", bearer(good), 500, "", nil},
 		{"limit_except: GET is free", "GET", "/write/", "", 200, "", nil},
 		{"limit_except: POST needs a token", "POST", "/write/", "", 401, `WWW-Authenticate: Bearer realm="writers"`, nil},
 		{"limit_except: POST with a token", "POST", "/write/", bearer(good), 200, "", []string{"x-sub: alice"}},
 	}
+	hitsBefore := jwksHits.Load()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			extra, body := tt.extra, ""
@@ -173,6 +197,19 @@ func TestAuthJWT(t *testing.T) {
 			}
 		})
 	}
+	// /kr/ fetched its key set for each of its two tokens (no
+	// auth_jwt_key_cache); /krcache/ fetches once for three requests.
+	if n := jwksHits.Load() - hitsBefore; n != 2 {
+		t.Errorf("the key set was fetched %d times for /kr/, want 2", n)
+	}
+	for range 3 {
+		if status, _, got := rawExchange(t, addr, "GET", "/krcache/", bearer(fetched), ""); status != 200 {
+			t.Fatalf("/krcache/: %d\n%s", status, got)
+		}
+	}
+	if n := jwksHits.Load() - hitsBefore; n != 3 {
+		t.Errorf("the key set was fetched %d times in all, want 3 (one for /krcache/)", n)
+	}
 }
 
 // TestAuthJWTConfigTest: fulcrum -t names the file and line of a key file
@@ -186,7 +223,6 @@ func TestAuthJWTConfigTest(t *testing.T) {
 		{"auth_jwt x; auth_jwt_key_file " + dir + "/missing.json;", `auth_jwt_key_file "` + dir + `/missing.json" cannot be read (no such file or directory) in %s:3, write the path of a JSON Web Key Set file`},
 		{"auth_jwt x; auth_jwt_key_file " + dir + "/bad.json;", `auth_jwt_key_file "` + dir + `/bad.json": key 0 (kid "x"): no "k" in %s:3, the file must be a JSON Web Key Set (RFC 7517)`},
 		{"auth_jwt_type encrypted;", `"auth_jwt_type encrypted" (JSON Web Encryption) is not supported by fulcrum in %s:3`},
-		{"auth_jwt_key_request /jwks;", `fulcrum does not support the "auth_jwt_key_request" directive yet in %s:3`},
 		{"auth_jwt x token=cookie;", `invalid parameter "token=cookie" of "auth_jwt" in %s:3`},
 		{"auth_jwt_require $a error=500;", `invalid parameter "error=500" of "auth_jwt_require" in %s:3`},
 		{"auth_jwt_require value;", `invalid value "value" of "auth_jwt_require" in %s:3`},

@@ -22,6 +22,13 @@ type AuthJWT struct {
 	// has any, resolved against the configuration's directory; each is a
 	// JSON Web Key Set, read once when the configuration is loaded.
 	KeyFiles []JWTKeyFile
+	// KeyRequests are the auth_jwt_key_request URIs (strings with
+	// variables) of the nearest level that has any: each key set is
+	// fetched by a subrequest when a token is checked.
+	KeyRequests []JWTKeyRequest
+	// KeyCache is auth_jwt_key_cache (0 by default: no caching): how long
+	// a key set fetched by auth_jwt_key_request is kept.
+	KeyCache time.Duration
 	// Requires are the auth_jwt_require directives of the nearest level
 	// that has any, in the order written.
 	Requires []JWTRequire
@@ -34,6 +41,12 @@ type AuthJWT struct {
 type JWTKeyFile struct {
 	Path string
 	Pos  Pos
+}
+
+// JWTKeyRequest is one auth_jwt_key_request.
+type JWTKeyRequest struct {
+	URI string
+	Pos Pos
 }
 
 // JWTRequire is one "auth_jwt_require $value ... [error=401|403];": every
@@ -56,7 +69,7 @@ type JWTVarSet struct {
 }
 
 // jwtNames are the directives that make up a level's AuthJWT.
-var jwtNames = []string{"auth_jwt", "auth_jwt_key_file", "auth_jwt_require", "auth_jwt_leeway"}
+var jwtNames = []string{"auth_jwt", "auth_jwt_key_file", "auth_jwt_key_request", "auth_jwt_key_cache", "auth_jwt_require", "auth_jwt_leeway"}
 
 // findAuthJWT picks each auth_jwt directive from the nearest level that
 // writes it (arrays, such as the key files, come whole from one level).
@@ -86,6 +99,14 @@ func applyAuthJWT(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 			}
 		case "auth_jwt_key_file":
 			aj.KeyFiles = append(aj.KeyFiles, JWTKeyFile{Path: b.confPath(d.Args[0]), Pos: d.Pos})
+		case "auth_jwt_key_request":
+			aj.KeyRequests = append(aj.KeyRequests, JWTKeyRequest{URI: d.Args[0], Pos: d.Pos})
+		case "auth_jwt_key_cache":
+			ttl, err := parseTime(d.Args[0], true) // the table's kindSec checked it
+			if err != nil {
+				return err
+			}
+			aj.KeyCache = ttl
 		case "auth_jwt_require":
 			aj.Requires = append(aj.Requires, parseJWTRequire(d))
 		case "auth_jwt_leeway":

@@ -25,6 +25,7 @@ func TestAuthJWTInheritance(t *testing.T) {
             location /b/ { auth_jwt "B"; auth_jwt_key_file /k1; auth_jwt_key_file /k2; auth_jwt_require $c error=403; auth_jwt_leeway 5s; }
             location /off/ { auth_jwt off; }
             location /le/ { auth_jwt off; limit_except GET { auth_jwt "w"; } }
+            location /kr/ { auth_jwt_key_request /jwks; auth_jwt_key_request /more?x=$host; auth_jwt_key_cache 10m; }
         }
     }`)
 	s := cfg.HTTP.Servers[0]
@@ -71,6 +72,14 @@ func TestAuthJWTInheritance(t *testing.T) {
 				t.Errorf("files %q requires %q, want %q %q", files, reqs, tt.files, tt.requires)
 			}
 		})
+	}
+	kr := s.Locations[4].Settings.AuthJWT
+	if kr == nil || len(kr.KeyRequests) != 2 || kr.KeyRequests[0].URI != "/jwks" || kr.KeyRequests[1].URI != "/more?x=$host" ||
+		kr.KeyCache != 10*time.Minute || len(kr.KeyFiles) != 1 {
+		t.Errorf("key requests: %+v, want /jwks and /more?x=$host, 10m, and the inherited key file", kr)
+	}
+	if s.Settings.AuthJWT.KeyRequests != nil || s.Settings.AuthJWT.KeyCache != 0 {
+		t.Errorf("server: %+v, want no key request and no cache", s.Settings.AuthJWT)
 	}
 	want := []JWTVarSet{{Name: "email", Path: []string{"info", "e-mail"}}, {Name: "kid", Path: []string{"kid"}, Header: true}}
 	for i := range cfg.HTTP.JWTVarSets {

@@ -76,7 +76,7 @@ func (s *snapshot) accessPhase(w *recorder, r *http.Request, st *vars.State, srv
 		case 1:
 			rc = s.authBasic(w, r, st, set)
 		case 2:
-			rc = s.authJWTCheck(w, r, st, set)
+			rc = s.authJWTCheck(w, r, st, srv, set)
 		default:
 			rc = s.authRequest(w, r, st, srv, set)
 		}

@@ -1,17 +1,21 @@
 package daemon
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/jwt"
+	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
 
@@ -19,10 +23,52 @@ import (
 type authJWT struct {
 	realm *vars.Template
 	// token is the token= template; nil means "Authorization: Bearer".
-	token    *vars.Template
-	keys     []*jwt.KeySet
+	token *vars.Template
+	keys  []*jwt.KeySet
+	// requests are the auth_jwt_key_request URIs; cache is
+	// auth_jwt_key_cache, how long their key sets are kept.
+	requests []*vars.Template
+	cache    time.Duration
 	requires []jwtRequire
 	leeway   time.Duration
+}
+
+// maxKeySetSize bounds the body of an auth_jwt_key_request subrequest
+// that fulcrum reads: a key set is a few kilobytes.
+const maxKeySetSize = 1 << 20
+
+// jwtKeyCache keeps the key sets auth_jwt_key_request fetched, by URI, for
+// auth_jwt_key_cache; it lives as long as its snapshot.
+type jwtKeyCache struct {
+	mu   sync.Mutex // guards sets; held for a lookup or a store, never across a fetch
+	sets map[string]cachedKeySet
+}
+
+// cachedKeySet is a fetched key set and when it stops being used.
+type cachedKeySet struct {
+	keys    *jwt.KeySet
+	expires time.Time
+}
+
+// get returns the key set cached for uri at now, if any.
+func (c *jwtKeyCache) get(uri string, now time.Time) *jwt.KeySet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.sets[uri]
+	if !ok || !now.Before(e.expires) {
+		return nil
+	}
+	return e.keys
+}
+
+// put caches keys for uri until now+ttl.
+func (c *jwtKeyCache) put(uri string, keys *jwt.KeySet, now time.Time, ttl time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sets == nil {
+		c.sets = map[string]cachedKeySet{}
+	}
+	c.sets[uri] = cachedKeySet{keys: keys, expires: now.Add(ttl)}
 }
 
 // jwtRequire is a compiled auth_jwt_require.
@@ -77,7 +123,7 @@ func (s *snapshot) compileAuthJWT(comp *vars.Compiler) error {
 		if aj == nil || s.jwts[set] != nil {
 			return nil
 		}
-		c := &authJWT{leeway: aj.Leeway}
+		c := &authJWT{leeway: aj.Leeway, cache: aj.KeyCache}
 		var err error
 		if c.realm, err = comp.Compile(aj.Realm); err != nil {
 			return fmt.Errorf("%w in %s", err, aj.Pos)
@@ -96,6 +142,13 @@ func (s *snapshot) compileAuthJWT(comp *vars.Compiler) error {
 				files[f.Path] = ks
 			}
 			c.keys = append(c.keys, ks)
+		}
+		for _, kr := range aj.KeyRequests {
+			t, err := comp.Compile(kr.URI)
+			if err != nil {
+				return fmt.Errorf("%w in %s", err, kr.Pos)
+			}
+			c.requests = append(c.requests, t)
 		}
 		for _, r := range aj.Requires {
 			req := jwtRequire{status: r.Status}
@@ -134,7 +187,9 @@ func readKeySet(f config.JWTKeyFile) (*jwt.KeySet, error) {
 }
 
 // authJWTCheck is the auth_jwt handler of the access phase: 0 when off;
-// otherwise 200 for a token that verifies with the level's keys, is
+// otherwise 200 for a token that verifies with the level's keys (its key
+// files' and, fetched or cached, its key requests'; see requestKeys for
+// the 500 and 499 of a fetch that fails), is
 // within its exp and nbf (with auth_jwt_leeway) and passes every
 // auth_jwt_require; 401 with "WWW-Authenticate: Bearer realm=..." when
 // there is no token; 401 with `, error="invalid_token"` added (RFC 6750
@@ -142,7 +197,7 @@ func readKeySet(f config.JWTKeyFile) (*jwt.KeySet, error) {
 // status (401 with the same challenge, or 403 without) when one of its
 // values is empty or "0". The accepted token is kept for the $jwt_*
 // variables, which the auth_jwt_require values may read.
-func (s *snapshot) authJWTCheck(w http.ResponseWriter, r *http.Request, st *vars.State, set *config.Settings) int {
+func (s *snapshot) authJWTCheck(w *recorder, r *http.Request, st *vars.State, srv *router.Server, set *config.Settings) int {
 	c := s.jwts[set]
 	if c == nil {
 		return 0
@@ -155,7 +210,14 @@ func (s *snapshot) authJWTCheck(w http.ResponseWriter, r *http.Request, st *vars
 	}
 	tok, err := jwt.Parse(raw)
 	if err == nil {
-		err = tok.Verify(c.keys...)
+		keys := c.keys
+		if len(c.requests) > 0 {
+			var code int
+			if keys, code = s.requestKeys(w, r, st, srv, c); code != 0 {
+				return code
+			}
+		}
+		err = tok.Verify(keys...)
 	}
 	if err == nil {
 		err = tok.CheckTime(time.Now(), c.leeway)
@@ -177,6 +239,85 @@ func (s *snapshot) authJWTCheck(w http.ResponseWriter, r *http.Request, st *vars
 		}
 	}
 	return http.StatusOK
+}
+
+// requestKeys returns the level's key files' sets followed by those of
+// its auth_jwt_key_request URIs, each from the cache or fetched by a
+// subrequest, or the status to answer with when one cannot be had: 500,
+// logged, for a subrequest that does not answer 200 with a key set (the
+// documentation: "If at least one of the specified keys cannot be loaded
+// or processed, nginx will return the 500"), or 499 when the client went
+// away during it.
+func (s *snapshot) requestKeys(w *recorder, r *http.Request, st *vars.State, srv *router.Server, c *authJWT) ([]*jwt.KeySet, int) {
+	keys := append([]*jwt.KeySet(nil), c.keys...)
+	for _, t := range c.requests {
+		uri := t.String(st)
+		now := time.Now()
+		ks := s.jwtKeys.get(uri, now)
+		if ks == nil {
+			var code int
+			if ks, code = s.fetchKeySet(w, r, st, srv, uri); code != 0 {
+				return nil, code
+			}
+			if c.cache > 0 {
+				s.jwtKeys.put(uri, ks, now, c.cache)
+			}
+		}
+		keys = append(keys, ks)
+	}
+	return keys, 0
+}
+
+// fetchKeySet runs the auth_jwt_key_request subrequest to uri: a GET with
+// the client's header fields and no body, served as auth_request's
+// subrequest is (without the access phase), whose body is the key set.
+func (s *snapshot) fetchKeySet(w *recorder, r *http.Request, st *vars.State, srv *router.Server, uri string) (*jwt.KeySet, int) {
+	sr := *r // the fields are shared, read only
+	sr.Method = http.MethodGet
+	sr.Body, sr.ContentLength, sr.TransferEncoding = http.NoBody, 0, nil
+	path, args, _ := strings.Cut(uri, "?")
+	saved := st.BeginSubrequest(path, http.MethodGet)
+	st.Args, st.ArgsFound = args, args != ""
+	body := &limitedBuffer{max: maxKeySetSize}
+	sw := s.runSubrequest(w, &sr, st, srv, body)
+	st.EndSubrequest(saved)
+	if r.Context().Err() != nil {
+		return nil, 499
+	}
+	msg := ""
+	var ks *jwt.KeySet
+	switch {
+	case sw.code != http.StatusOK:
+		msg = "auth_jwt_key_request unexpected status: " + strconv.Itoa(sw.code)
+	case body.over:
+		msg = "auth_jwt_key_request: the key set is larger than 1m"
+	default:
+		var err error
+		if ks, err = jwt.ParseKeySet(body.buf.Bytes()); err != nil {
+			msg = `auth_jwt_key_request "` + uri + `": ` + err.Error()
+		}
+	}
+	if msg != "" {
+		s.logAuth(errlog.Error, r, st, msg)
+		return nil, http.StatusInternalServerError
+	}
+	return ks, 0
+}
+
+// limitedBuffer keeps the first max bytes written to it and notes more.
+type limitedBuffer struct {
+	buf  bytes.Buffer
+	max  int
+	over bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.buf.Len(); len(p) > room {
+		b.over = true
+		p = p[:max(room, 0)]
+	}
+	b.buf.Write(p)
+	return len(p), nil
 }
 
 // holds reports whether every value of the require is neither empty nor "0".

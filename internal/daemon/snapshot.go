@@ -130,6 +130,9 @@ type snapshot struct {
 	// jwts are the compiled auth_jwt checks, with their key sets, by the
 	// Settings that have one.
 	jwts map[*config.Settings]*authJWT
+	// jwtKeys caches the key sets auth_jwt_key_request fetched
+	// (auth_jwt_key_cache); a reload starts it empty.
+	jwtKeys jwtKeyCache
 	// authReqs are the compiled auth_request checks by the Settings that
 	// have one.
 	authReqs  map[*config.Settings]*authRequest

@@ -69,6 +69,7 @@ var allowedImports = map[string][]string{
 	"dashboard":     {},                       // the dashboard page, script and style sheet, embedded
 	"testutil":      {},                       // imported by tests only
 	"htpasswd":      {},                       // auth_basic's user files and password schemes
+	"jwt":           {},                       // auth_jwt: JWS tokens verified against JSON Web Key Sets
 	"geo":           {"config"},               // geo's address tables (built from config's geo block), address parsing and X-Forwarded-For walk
 	"varmap":        {"config"},               // map's key matching and split_clients' hash, for http and stream
 	"securelink":    {},                       // secure_link's hash and expiry checks
@@ -108,7 +109,7 @@ var allowedImports = map[string][]string{
 	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "errlog", "pace", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                             // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "jwt", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"statuszone":    {},                                     // status_zone: the server, location and stream zones' counters, kept across reloads
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

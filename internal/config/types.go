@@ -121,6 +121,9 @@ type HTTP struct {
 	Geos []*Geo
 	// SplitClients are the split_clients blocks in config order.
 	SplitClients []*SplitClients
+	// JWTVarSets are the auth_jwt_claim_set and auth_jwt_header_set
+	// directives in config order.
+	JWTVarSets []JWTVarSet
 	// LimitConnZones are the limit_conn_zone directives in config order.
 	LimitConnZones []*LimitConnZone
 	// LimitReqZones are the limit_req_zone directives in config order.
@@ -749,6 +752,9 @@ type Settings struct {
 	// AuthRequestSets are the auth_request_set directives of the nearest
 	// level that has any, in the order written.
 	AuthRequestSets []AuthRequestSet
+	// AuthJWT is the JSON Web Token check (auth_jwt), nil when auth_jwt
+	// is off or not written on the chain of levels.
+	AuthJWT *AuthJWT
 	// DAVMethods (dav_methods, ngx_http_dav_module) are the WebDAV methods
 	// the static file handler carries out on the root or alias; none by
 	// default ("dav_methods off"), when those methods are answered 405.

@@ -44,7 +44,7 @@ func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv
 		return false
 	}
 	set = accessSettings(set, loc, r.Method)
-	if set.Access == nil && set.AuthBasic == nil && set.AuthRequest == "" {
+	if set.Access == nil && set.AuthBasic == nil && set.AuthRequest == "" && set.AuthJWT == nil {
 		return true // most requests: no access phase to run
 	}
 	if code := s.accessPhase(rec, r, st, srv, set); code != 0 {

@@ -18,6 +18,7 @@ import (
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/jwt"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
@@ -380,6 +381,9 @@ type requestScratch struct {
 	uid uidState
 	// slice is the slice module's state (slice.go).
 	slice sliceState
+	// jwt is the token auth_jwt accepted, for the $jwt_* variables; nil
+	// when none did (authjwt.go).
+	jwt *jwt.Token
 }
 
 // getScratch takes a request's scratch from the pool.
@@ -402,6 +406,7 @@ func (s *snapshot) putScratch(scratch *requestScratch) {
 	scratch.rec = recorder{}
 	scratch.r, scratch.log = nil, nil
 	scratch.link.expiresSet = false
+	scratch.jwt = nil
 	if scratch.slice.ctx.Active() {
 		scratch.slice.reset()
 	}

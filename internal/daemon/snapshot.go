@@ -127,6 +127,12 @@ type snapshot struct {
 	// $modern_browser and $ancient_browser look them up when a request
 	// reads them (browservars.go).
 	browsers map[*config.Settings]*browser.Rules
+	// jwts are the compiled auth_jwt checks, with their key sets, by the
+	// Settings that have one.
+	jwts map[*config.Settings]*authJWT
+	// jwtKeys caches the key sets auth_jwt_key_request fetched
+	// (auth_jwt_key_cache); a reload starts it empty.
+	jwtKeys jwtKeyCache
 	// authReqs are the compiled auth_request checks by the Settings that
 	// have one.
 	authReqs  map[*config.Settings]*authRequest
@@ -274,6 +280,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	s.defineBrowserVariables(comp) // before the sets, which may change them
 	s.defineLinkVariables(comp)    // so may they these, as in nginx
 	s.defineSliceVariables(comp)
+	defineJWTVariables(comp, cfg.HTTP)
 	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}
@@ -327,7 +334,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	for _, compile := range []func(*vars.Compiler) error{
 		s.compileScripts, s.compileDocRoots, s.compileAddHeaders, s.compileCharsets,
 		s.compileSubFilters, s.compileExpires, s.compileLimitRates, s.compileAuth,
-		s.compileAuthRequests, s.compileLinkChecks, s.compileUserid, s.compileErrorTargets,
+		s.compileAuthRequests, s.compileAuthJWT, s.compileLinkChecks, s.compileUserid, s.compileErrorTargets,
 	} {
 		if err := compile(comp); err != nil {
 			return nil, err

@@ -55,6 +55,9 @@ type Compiler struct {
 	// extra holds the Declare and Define names, lowercased; a nil Getter
 	// means "declared": a named capture or a SetVar value.
 	extra map[string]Getter
+	// prefixes are the engine's prefix families (DefinePrefix), in the
+	// order defined.
+	prefixes []prefixFamily
 	// slots counts the per-request cache slots DefineCached handed out.
 	slots int
 	// settable maps the names DefineSettable made to their slots.
@@ -115,6 +118,23 @@ func (c *Compiler) DefineCached(name string, g Getter) {
 		st.cache(slot, dst[start:], found)
 		return dst, found
 	})
+}
+
+// prefixFamily is one DefinePrefix family.
+type prefixFamily struct {
+	prefix string
+	getter func(suffix string) Getter
+}
+
+// DefinePrefix allows every name that starts with prefix (lowercased), as
+// nginx's prefix variables such as NGINX Plus's $jwt_claim_NAME: a name
+// neither built in nor defined whose start is prefix gets the Getter that
+// getter returns for the rest of the name (lowercased, possibly empty),
+// once, when a template using it is compiled. Families are tried in the
+// order defined, after the exact names and before the built-in families
+// ($http_NAME, $arg_NAME, ...).
+func (c *Compiler) DefinePrefix(prefix string, getter func(suffix string) Getter) {
+	c.prefixes = append(c.prefixes, prefixFamily{prefix: strings.ToLower(prefix), getter: getter})
 }
 
 func (c *Compiler) define(name string, g Getter) {

@@ -194,6 +194,27 @@ func TestDefine(t *testing.T) {
 	}
 }
 
+// TestDefinePrefix checks an engine's prefix family: every name with the
+// prefix resolves, with the lowercased rest of the name; exact names and
+// built-in names keep their meaning, and an unrelated name stays unknown.
+func TestDefinePrefix(t *testing.T) {
+	var c Compiler
+	c.DefinePrefix("jwt_claim_", func(suffix string) Getter { return constGetter("<" + suffix + ">") })
+	c.Define("jwt_claim_exact", constGetter("exact"))
+	tpl, err := c.Compile("$jwt_claim_sub $JWT_Claim_Email_Verified ${jwt_claim_} $jwt_claim_exact $http_jwt_claim_x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &State{}
+	st.Header = HeaderMap{"Jwt-Claim-X": {"hdr"}}
+	if got, want := tpl.String(st), "<sub> <email_verified> <> exact hdr"; got != want {
+		t.Errorf("= %q, want %q", got, want)
+	}
+	if _, err := c.Compile("$jwt_header_alg"); err == nil {
+		t.Error("$jwt_header_alg compiled without its family")
+	}
+}
+
 func TestTemplateConcurrentUse(t *testing.T) {
 	var c Compiler
 	tpl, err := c.Compile("$remote_addr:$remote_port $http_x_id")

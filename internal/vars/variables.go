@@ -22,6 +22,11 @@ func (c *Compiler) resolve(name string) (Getter, error) {
 		}
 		return g, nil
 	}
+	for _, f := range c.prefixes {
+		if suffix, ok := strings.CutPrefix(lname, f.prefix); ok {
+			return f.getter(suffix), nil
+		}
+	}
 	if g := prefixed(lname); g != nil {
 		return g, nil
 	}

@@ -532,6 +532,8 @@ var baseSpecs = []spec{
 
 	// limits: warnings, fulcrum serves the requests
 	{name: "limit_req_zone", module: "http_limit_req", ctx: ctxHTTP, args: args3 | args4, multi: true, syntax: "limit_req_zone key zone=name:size rate=rate [sync];"},
+	{name: "keyval_zone", module: "http_keyval", ctx: ctxHTTP, args: args1 | args2 | args3 | args4 | args5, multi: true, syntax: "keyval_zone zone=name:size [state=file] [timeout=time] [type=string|ip|prefix] [sync];"},
+	{name: "keyval", module: "http_keyval", ctx: ctxHTTP, args: args3, multi: true, syntax: "keyval key $variable zone=name;"},
 	{name: "limit_req", module: "http_limit_req", ctx: ctxHSL, args: args123, multi: true, syntax: "limit_req zone=name [burst=number] [nodelay | delay=number];"},
 	{name: "limit_req_status", module: "http_limit_req", ctx: ctxHSL, args: args1, syntax: "limit_req_status code;"},
 	{name: "limit_req_log_level", module: "http_limit_req", ctx: ctxHSL, args: args1, syntax: "limit_req_log_level info | notice | warn | error;"},

@@ -90,8 +90,9 @@ var allowedImports = map[string][]string{
 	"mp4":           {},         // the mp4 module's moov rewriting (mp4, ?start= and ?end=)
 	"dav":           {"errlog"}, // WebDAV methods (dav_methods) on a document root
 	"balancer":      {"upstream"},
-	"admin":         {"statuszone", "upstream"}, // the runtime API and metrics, over its Source interface
-	"health":        {"config", "upstream"},     // active health checks (health_check, match)
+	"admin":         {"keyval", "statuszone", "upstream"}, // the runtime API and metrics, over its Source interface
+	"keyval":        {},                                   // NGINX Plus's key-value store (keyval_zone, keyval): the zones the API changes and variables read
+	"health":        {"config", "upstream"},               // active health checks (health_check, match)
 	"accesslog":     {"config", "vars"},
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
@@ -108,7 +109,7 @@ var allowedImports = map[string][]string{
 	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "errlog", "pace", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                             // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "keyval", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"statuszone":    {},                                     // status_zone: the server, location and stream zones' counters, kept across reloads
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

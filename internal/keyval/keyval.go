@@ -59,6 +59,9 @@ type Pair struct {
 	// Expire, when positive, is the pair's own lifetime (the API's
 	// "expire" in milliseconds), instead of the zone's timeout.
 	Expire time.Duration
+	// KeepValue, for Set, keeps the key's value and starts its expiry
+	// again (a PATCH of "expire" alone).
+	KeepValue bool
 }
 
 // entry is one key of a zone.
@@ -294,7 +297,11 @@ func (z *Zone) Set(key string, p *Pair, timeout time.Duration) error {
 		z.reindex()
 		return nil
 	}
-	e, err := z.newEntry(key, *p, timeout, now)
+	np := *p
+	if np.KeepValue {
+		np.Value = old.value
+	}
+	e, err := z.newEntry(key, np, timeout, now)
 	if err != nil {
 		return err
 	}

@@ -40,48 +40,78 @@ type Keyval struct {
 
 // keyvals reads the keyval_zone and keyval directives of the http block.
 func (b *builder) keyvals(h *HTTP, http *scope) error {
+	zones, kvs, err := b.readKeyvals(http, func(name string, pos Pos) error {
+		return zoneNameFree(h.LimitReqZones, h.LimitConnZones, name, pos)
+	})
+	h.KeyvalZones, h.Keyvals = zones, kvs
+	return err
+}
+
+// readKeyvals reads the keyval_zone and keyval directives of block (http
+// or stream); free checks a zone's name against the block's other zones.
+func (b *builder) readKeyvals(block *scope, free func(string, Pos) error) ([]*KeyvalZone, []*Keyval, error) {
+	var zones []*KeyvalZone
 	byName := map[string]*KeyvalZone{}
-	for _, d := range http.own("keyval_zone") {
+	for _, d := range block.own("keyval_zone") {
 		z, err := b.parseKeyvalZone(d)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if prev := byName[z.Name]; prev != nil {
-			return hintf(d.Pos, "keyval_zone "+prev.Pos.String()+" has that name; give each zone its own", `duplicate zone "%s"`, z.Name)
+			return nil, nil, hintf(d.Pos, "keyval_zone "+prev.Pos.String()+" has that name; give each zone its own", `duplicate zone "%s"`, z.Name)
 		}
-		if err := zoneNameFree(h, z.Name, d.Pos); err != nil {
-			return err
+		if err := free(z.Name, d.Pos); err != nil {
+			return nil, nil, err
 		}
 		byName[z.Name] = z
-		h.KeyvalZones = append(h.KeyvalZones, z)
+		zones = append(zones, z)
 	}
+	var kvs []*Keyval
 	vars := map[string]*Keyval{}
-	for _, d := range http.own("keyval") {
+	for _, d := range block.own("keyval") {
 		kv, err := parseKeyval(d)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if byName[kv.Zone] == nil {
-			return hintf(d.Pos, "define it at the http level: keyval_zone zone="+kv.Zone+":1m;", `unknown keyval zone "%s"`, kv.Zone)
+			return nil, nil, hintf(d.Pos, "define it in the same block: keyval_zone zone="+kv.Zone+":1m;", `unknown keyval zone "%s"`, kv.Zone)
 		}
 		if prev := vars[strings.ToLower(kv.Variable)]; prev != nil {
-			return hintf(d.Pos, "keyval "+prev.Pos.String()+" defines it; use another name", `variable "$%s" is already defined by keyval`, kv.Variable)
+			return nil, nil, hintf(d.Pos, "keyval "+prev.Pos.String()+" defines it; use another name", `variable "$%s" is already defined by keyval`, kv.Variable)
 		}
 		vars[strings.ToLower(kv.Variable)] = kv
-		h.Keyvals = append(h.Keyvals, kv)
+		kvs = append(kvs, kv)
+	}
+	return zones, kvs, nil
+}
+
+// checkKeyvalZoneNames refuses a stream keyval zone named like an http
+// one: nginx's shared memory zones share one namespace, and a zone of
+// another module (ngx_stream_keyval_module) with a name in use is
+// "already declared for a different use".
+func checkKeyvalZoneNames(cfg *Config) error {
+	if cfg.HTTP == nil || cfg.Stream == nil {
+		return nil
+	}
+	for _, sz := range cfg.Stream.KeyvalZones {
+		for _, hz := range cfg.HTTP.KeyvalZones {
+			if hz.Name == sz.Name {
+				return hintf(sz.Pos, "the http block's keyval_zone "+hz.Pos.String()+" has that name; give the stream zone another", `the shared memory zone "%s" is already declared for a different use`, sz.Name)
+			}
+		}
 	}
 	return nil
 }
 
 // zoneNameFree refuses a keyval zone named like a limit_req or limit_conn
-// zone: nginx's shared memory zones share one namespace.
-func zoneNameFree(h *HTTP, name string, pos Pos) error {
-	for _, z := range h.LimitReqZones {
+// zone of its block: nginx's shared memory zones share one namespace.
+func zoneNameFree(reqZones []*LimitReqZone, connZones []*LimitConnZone, name string, pos Pos) error {
+	for _, z := range reqZones {
 		if z.Name == name {
 			return hintf(pos, "limit_req_zone "+z.Pos.String()+" has that name; rename one", `the shared memory zone "%s" is already declared for a different use`, name)
 		}
 	}
-	for _, z := range h.LimitConnZones {
+	for _, z := range connZones {
 		if z.Name == name {
 			return hintf(pos, "limit_conn_zone "+z.Pos.String()+" has that name; rename one", `the shared memory zone "%s" is already declared for a different use`, name)
 		}

@@ -27,8 +27,13 @@ func TestKeyvalErrors(t *testing.T) {
 		{"keyval args", "http { " + zone + "keyval $a $b; }", `invalid number of arguments in "keyval" directive in nginx.conf:1`},
 		{"keyval variable", "http { " + zone + "keyval $a b zone=one; }", `invalid variable name "b" in nginx.conf:1`},
 		{"keyval no zone=", "http { " + zone + "keyval $a $b one; }", `invalid parameter "one" in nginx.conf:1`},
-		{"keyval unknown zone", "http { keyval $a $b zone=two; }", `unknown keyval zone "two" in nginx.conf:1, define it at the http level: keyval_zone zone=two:1m;`},
+		{"keyval unknown zone", "http { keyval $a $b zone=two; }", `unknown keyval zone "two" in nginx.conf:1, define it in the same block: keyval_zone zone=two:1m;`},
 		{"keyval twice", "http { " + zone + "keyval $a $b zone=one; keyval $c $B zone=one; }", `variable "$B" is already defined by keyval in nginx.conf:1`},
+		{"stream sync", "stream { keyval_zone zone=one:1m sync; }", `invalid parameter "sync" in nginx.conf:1`},
+		{"stream not in server", "stream { server { " + zone + "} }", `"keyval_zone" directive is not allowed here in nginx.conf:1`},
+		{"stream zone of http", "http { " + zone + "} stream { keyval $a $b zone=one; }", `unknown keyval zone "one" in nginx.conf:1`},
+		{"stream zone named like http's", "stream { " + zone + "} http { " + zone + "}", `the shared memory zone "one" is already declared for a different use in nginx.conf:1, the http block's keyval_zone `},
+		{"stream limit_conn_zone's name", "stream { limit_conn_zone $a zone=one:1m; " + zone + "}", `the shared memory zone "one" is already declared for a different use in nginx.conf:1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +60,15 @@ func TestKeyvalValues(t *testing.T) {
 	kv := cfg.HTTP.Keyvals[0]
 	if kv.Key != "$remote_addr" || kv.Variable != "blocked" || kv.Zone != "deny" {
 		t.Errorf("keyval %+v", kv)
+	}
+	// The stream block has zones of its own.
+	cfg, err = loadText(t, "http { keyval_zone zone=web:32k; } stream { keyval_zone zone=one:64k type=prefix; keyval $ssl_preread_server_name $name zone=one; }")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sz, skv := cfg.Stream.KeyvalZones[0], cfg.Stream.Keyvals[0]
+	if sz.Name != "one" || sz.Size != 64<<10 || sz.Type != "prefix" || skv.Variable != "name" || skv.Key != "$ssl_preread_server_name" {
+		t.Errorf("stream zone %+v, keyval %+v", sz, skv)
 	}
 }
 

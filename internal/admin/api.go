@@ -131,8 +131,13 @@ func (a *API) endpoint(r *http.Request, req Request, segs []string, read bool, s
 			return a.zones(r, kind, segs[2:], read, status)
 		}
 	}
-	if len(segs) >= 2 && segs[0] == "http" && segs[1] == "keyvals" {
-		return a.keyvals(r, segs[2:], read, status)
+	if len(segs) >= 2 && segs[1] == "keyvals" {
+		switch segs[0] {
+		case "http":
+			return a.keyvals(r, HTTP, segs[2:], read, status)
+		case "stream":
+			return a.keyvals(r, Stream, segs[2:], read, status)
+		}
 	}
 	if len(segs) >= 2 && segs[1] == "upstreams" {
 		switch segs[0] {
@@ -173,7 +178,9 @@ func lookupRead(segs []string) func(*API, Request) ([]byte, error) {
 	case "http/requests":
 		return (*API).requests
 	case "stream":
-		return func(*API, Request) ([]byte, error) { return json.Marshal([]string{"server_zones", "upstreams"}) }
+		return func(*API, Request) ([]byte, error) {
+			return json.Marshal([]string{"server_zones", "keyvals", "upstreams"})
+		}
 	}
 	return nil
 }

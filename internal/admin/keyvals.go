@@ -17,15 +17,15 @@ import (
 // KeyvalSource is what a Source with keyval zones (keyval_zone) offers
 // beyond Source; a Source without it has none to show.
 type KeyvalSource interface {
-	// KeyvalZones returns the zones of the configuration in force, in
-	// configuration order.
-	KeyvalZones() []KeyvalZone
-	// ChangeKeyval runs change on the zone named name of the
+	// KeyvalZones returns block's zones of the configuration in force,
+	// in configuration order.
+	KeyvalZones(block Block) []KeyvalZone
+	// ChangeKeyval runs change on block's zone named name of the
 	// configuration in force and keeps the result (its state file),
 	// serialised with the other changes and with reloads. It returns
 	// change's error, ErrKeyvalNotFound for an unknown zone, or the error
 	// of writing the state file.
-	ChangeKeyval(name string, change func(KeyvalZone) error) error
+	ChangeKeyval(block Block, name string, change func(KeyvalZone) error) error
 }
 
 // KeyvalZone is one keyval zone as the API sees it.
@@ -56,28 +56,28 @@ func keyvalFormat(text string) *apiError {
 	return newError(http.StatusBadRequest, "KeyvalFormatError", text)
 }
 
-// keyvalZones returns the source's zones, none when it has none.
-func (a *API) keyvalZones() []KeyvalZone {
+// keyvalZones returns block's zones of the source, none when it has none.
+func (a *API) keyvalZones(b Block) []KeyvalZone {
 	if ks, ok := a.Source.(KeyvalSource); ok {
-		return ks.KeyvalZones()
+		return ks.KeyvalZones(b)
 	}
 	return nil
 }
 
-// keyvals serves /http/keyvals/ (GET: every zone) and
-// /http/keyvals/{name} (GET, POST, PATCH, DELETE).
-func (a *API) keyvals(r *http.Request, segs []string, read bool, status *int) ([]byte, error) {
+// keyvals serves /{http,stream}/keyvals/ (GET: every zone of block b) and
+// /{http,stream}/keyvals/{name} (GET, POST, PATCH, DELETE).
+func (a *API) keyvals(r *http.Request, b Block, segs []string, read bool, status *int) ([]byte, error) {
 	switch {
 	case len(segs) > 1:
 		return nil, errPathNotFound
 	case len(segs) == 0 && !read:
 		return nil, errMethodNotSupp
 	case len(segs) == 0:
-		return a.allKeyvals(r), nil
+		return a.allKeyvals(r, b), nil
 	}
 	name := segs[0]
 	var zone *KeyvalZone
-	for _, z := range a.keyvalZones() {
+	for _, z := range a.keyvalZones(b) {
 		if z.Name == name {
 			zone = &z
 			break
@@ -91,25 +91,25 @@ func (a *API) keyvals(r *http.Request, segs []string, read bool, status *int) ([
 		return getKeyval(r, zone.Zone)
 	case http.MethodPost:
 		*status = http.StatusCreated
-		return nil, a.postKeyval(r, name)
+		return nil, a.postKeyval(r, b, name)
 	case http.MethodPatch:
 		*status = http.StatusNoContent
-		return nil, a.patchKeyval(r, name)
+		return nil, a.patchKeyval(r, b, name)
 	case http.MethodDelete:
 		*status = http.StatusNoContent
-		return nil, a.changeKeyval(name, func(z KeyvalZone) error { z.Zone.Clear(); return nil })
+		return nil, a.changeKeyval(b, name, func(z KeyvalZone) error { z.Zone.Clear(); return nil })
 	}
 	return nil, errMethodNotSupp
 }
 
 // allKeyvals is every zone's pairs under its name; with an empty
 // "fields" argument, as NGINX Plus, the names only (empty objects).
-func (a *API) allKeyvals(r *http.Request) []byte {
+func (a *API) allKeyvals(r *http.Request, blk Block) []byte {
 	q := r.URL.Query()
 	namesOnly := q.Has("fields") && q.Get("fields") == ""
 	var b bytes.Buffer
 	b.WriteByte('{')
-	for i, z := range a.keyvalZones() {
+	for i, z := range a.keyvalZones(blk) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
@@ -142,7 +142,7 @@ func getKeyval(r *http.Request, z *keyval.Zone) ([]byte, error) {
 }
 
 // postKeyval adds the body's pairs (201 Created, no body).
-func (a *API) postKeyval(r *http.Request, name string) error {
+func (a *API) postKeyval(r *http.Request, b Block, name string) error {
 	fields, err := readKeyvalBody(r.Body)
 	if err != nil {
 		return err
@@ -158,12 +158,12 @@ func (a *API) postKeyval(r *http.Request, name string) error {
 		}
 		pairs[k] = p
 	}
-	return a.changeKeyval(name, func(z KeyvalZone) error { return z.Zone.Add(pairs, z.Timeout) })
+	return a.changeKeyval(b, name, func(z KeyvalZone) error { return z.Zone.Add(pairs, z.Timeout) })
 }
 
 // patchKeyval changes one key: a new value, a new expiry, or null to
 // remove it (204 No Content).
-func (a *API) patchKeyval(r *http.Request, name string) error {
+func (a *API) patchKeyval(r *http.Request, b Block, name string) error {
 	fields, err := readKeyvalBody(r.Body)
 	if err != nil {
 		return err
@@ -179,7 +179,7 @@ func (a *API) patchKeyval(r *http.Request, name string) error {
 		if err != nil {
 			return err
 		}
-		return a.changeKeyval(name, func(z KeyvalZone) error {
+		return a.changeKeyval(b, name, func(z KeyvalZone) error {
 			if del {
 				return z.Zone.Set(k, nil, z.Timeout)
 			}
@@ -190,12 +190,12 @@ func (a *API) patchKeyval(r *http.Request, name string) error {
 }
 
 // changeKeyval runs change through the source and maps its errors.
-func (a *API) changeKeyval(name string, change func(KeyvalZone) error) error {
+func (a *API) changeKeyval(b Block, name string, change func(KeyvalZone) error) error {
 	ks, ok := a.Source.(KeyvalSource)
 	if !ok {
 		return errKeyvalUnknown
 	}
-	return keyvalError(ks.ChangeKeyval(name, change))
+	return keyvalError(ks.ChangeKeyval(b, name, change))
 }
 
 // keyvalError maps the store's errors to NGINX Plus's.

@@ -12,21 +12,27 @@ import (
 	"fulcrum/internal/testutil"
 )
 
-// keyvalSource is a Source with keyval zones and nothing else; changes
-// counts the ChangeKeyval calls that succeeded (a state file write).
+// keyvalSource is a Source with keyval zones and nothing else: zones in
+// http, streams in stream; changes counts the ChangeKeyval calls that
+// succeeded (a state file write).
 type keyvalSource struct {
 	zoneSource
-	zones   []KeyvalZone
-	mu      sync.Mutex
-	changes int
+	zones, streams []KeyvalZone
+	mu             sync.Mutex
+	changes        int
 }
 
-func (s *keyvalSource) KeyvalZones() []KeyvalZone { return s.zones }
+func (s *keyvalSource) KeyvalZones(b Block) []KeyvalZone {
+	if b == Stream {
+		return s.streams
+	}
+	return s.zones
+}
 
-func (s *keyvalSource) ChangeKeyval(name string, change func(KeyvalZone) error) error {
+func (s *keyvalSource) ChangeKeyval(b Block, name string, change func(KeyvalZone) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, z := range s.zones {
+	for _, z := range s.KeyvalZones(b) {
 		if z.Name == name {
 			if err := change(z); err != nil {
 				return err
@@ -44,7 +50,9 @@ func TestKeyvalAPI(t *testing.T) {
 	clock := testutil.NewClock(time.Unix(1000, 0))
 	one := keyval.NewZone("one", 1<<20, keyval.String, clock.Now)
 	deny := keyval.NewZone("deny", 32<<10, keyval.IP, clock.Now)
-	src := &keyvalSource{zones: []KeyvalZone{{Name: "one", Zone: one}, {Name: "deny", Zone: deny, Timeout: 10 * time.Second}}}
+	names := keyval.NewZone("names", 1<<20, keyval.Prefix, clock.Now)
+	src := &keyvalSource{zones: []KeyvalZone{{Name: "one", Zone: one}, {Name: "deny", Zone: deny, Timeout: 10 * time.Second}},
+		streams: []KeyvalZone{{Name: "names", Zone: names}}}
 	api := &API{Source: src, Write: true}
 	big := strings.Repeat("x", 30<<10)
 	tests := []struct {
@@ -85,6 +93,15 @@ func TestKeyvalAPI(t *testing.T) {
 		{"DELETE", "/9/http/keyvals/one", "", 204, ""},
 		{"GET", "/9/http/keyvals/one", "", 200, `{}`},
 		{"DELETE", "/9/http/keyvals/nope", "", 404, "KeyvalNotFound"},
+		// The stream block's zones are apart.
+		{"GET", "/9/stream/keyvals/", "", 200, `{"names":{}}`},
+		{"GET", "/9/stream/keyvals/one", "", 404, "KeyvalNotFound"},
+		{"POST", "/9/stream/keyvals/names", `{"db.":"10.0.0.1:5432"}`, 201, ""},
+		{"GET", "/9/stream/keyvals/names?key=db.", "", 200, `{"db.":"10.0.0.1:5432"}`},
+		{"PATCH", "/9/stream/keyvals/names", `{"db.":"10.0.0.2:5432"}`, 204, ""},
+		{"GET", "/9/stream/keyvals", "", 200, `{"names":{"db.":"10.0.0.2:5432"}}`},
+		{"DELETE", "/9/stream/keyvals/names", "", 204, ""},
+		{"GET", "/9/http/keyvals/one", "", 200, `{}`},
 	}
 	for _, tt := range tests {
 		w := httptest.NewRecorder()
@@ -124,8 +141,8 @@ func TestKeyvalAPI(t *testing.T) {
 	if v, ok := deny.Lookup([]byte("10.9.9.9")); !ok || v != "1" {
 		t.Errorf("after PATCH of expire: %q %v, want the value kept for 60s", v, ok)
 	}
-	if src.changes != 6 {
-		t.Errorf("%d successful changes kept, want 6 (2 POST, 3 PATCH, 1 DELETE)", src.changes)
+	if src.changes != 9 {
+		t.Errorf("%d successful changes kept, want 9 (3 POST, 4 PATCH, 2 DELETE)", src.changes)
 	}
 }
 

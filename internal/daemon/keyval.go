@@ -103,38 +103,67 @@ func (d *Daemon) keyvalZones() map[string]*keyval.Zone {
 
 var _ admin.KeyvalSource = (*adminState)(nil)
 
-// KeyvalZones implements admin.KeyvalSource: the zones of the configuration
-// in force, in configuration order.
-func (a *adminState) KeyvalZones() []admin.KeyvalZone {
-	cur := a.current.Load()
-	if cur == nil {
-		return nil
-	}
-	out := make([]admin.KeyvalZone, 0, len(cur.keyvalOrder))
-	for _, kz := range cur.keyvalOrder {
-		out = append(out, admin.KeyvalZone{Name: kz.cfg.Name, Zone: kz.zone, Timeout: kz.cfg.Timeout})
-	}
+// KeyvalZones implements admin.KeyvalSource: block's zones of the
+// configuration in force, in configuration order.
+func (a *adminState) KeyvalZones(b admin.Block) []admin.KeyvalZone {
+	var out []admin.KeyvalZone
+	a.eachKeyval(b, func(zc *config.KeyvalZone, z *keyval.Zone) bool {
+		out = append(out, admin.KeyvalZone{Name: zc.Name, Zone: z, Timeout: zc.Timeout})
+		return true
+	})
 	return out
 }
 
-// ChangeKeyval implements admin.KeyvalSource: it runs change on the zone
-// named name of the configuration in force and then writes the zone's state
-// file, if it has one, all under changeMu, so that the file ends with the
-// last change and no change falls between a reload's reading of the file
-// and its swap.
-func (a *adminState) ChangeKeyval(name string, change func(admin.KeyvalZone) error) error {
+// eachKeyval calls f with block's zones of the configuration in force, in
+// configuration order, until f returns false.
+func (a *adminState) eachKeyval(b admin.Block, f func(*config.KeyvalZone, *keyval.Zone) bool) {
+	if b == admin.Stream {
+		if a.stream == nil {
+			return
+		}
+		for _, kz := range a.stream.KeyvalZones() {
+			if !f(kz.Cfg, kz.Zone) {
+				return
+			}
+		}
+		return
+	}
+	cur := a.current.Load()
+	if cur == nil {
+		return
+	}
+	for _, kz := range cur.keyvalOrder {
+		if !f(kz.cfg, kz.zone) {
+			return
+		}
+	}
+}
+
+// ChangeKeyval implements admin.KeyvalSource: it runs change on block's
+// zone named name of the configuration in force and then writes the zone's
+// state file, if it has one, all under changeMu, so that the file ends
+// with the last change and no change falls between a reload's reading of
+// the file and its swap.
+func (a *adminState) ChangeKeyval(b admin.Block, name string, change func(admin.KeyvalZone) error) error {
 	a.changeMu.Lock()
 	defer a.changeMu.Unlock()
-	cur := a.current.Load()
-	if cur == nil || cur.keyvals[name] == nil {
+	var cfg *config.KeyvalZone
+	var zone *keyval.Zone
+	a.eachKeyval(b, func(zc *config.KeyvalZone, z *keyval.Zone) bool {
+		if zc.Name == name {
+			cfg, zone = zc, z
+			return false
+		}
+		return true
+	})
+	if zone == nil {
 		return admin.ErrKeyvalNotFound
 	}
-	kz := cur.keyvals[name]
-	if err := change(admin.KeyvalZone{Name: name, Zone: kz.zone, Timeout: kz.cfg.Timeout}); err != nil {
+	if err := change(admin.KeyvalZone{Name: name, Zone: zone, Timeout: cfg.Timeout}); err != nil {
 		return err
 	}
-	if kz.cfg.State == "" {
+	if cfg.State == "" {
 		return nil
 	}
-	return kz.zone.Save(kz.cfg.State)
+	return zone.Save(cfg.State)
 }

@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -122,5 +123,72 @@ func TestKeyvalCheck(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("%s: %v, want %q", tt.http, err, want)
 		}
+	}
+}
+
+// TestKeyvalStream routes stream sessions by a keyval variable (map and
+// proxy_pass with variables) changed through /9/stream/keyvals/, with a
+// state file that a reload with a new zone size reads; the http block's
+// zones are apart.
+func TestKeyvalStream(t *testing.T) {
+	a, b, c := nameServer(t, "a"), nameServer(t, "b"), nameServer(t, "c")
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamAddr := free.Addr().String()
+	free.Close()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "fulcrum.conf")
+	write := func(size string) {
+		t.Helper()
+		text := strings.ReplaceAll(fmt.Sprintf(`error_log DIR/error.log info;
+http { access_log off; server { listen 127.0.0.1:0; location /api { api write=on; } } }
+stream {
+    keyval_zone zone=route:%s type=ip state=DIR/route.keyval;
+    keyval $remote_addr $target zone=route;
+    map $target $dest { "" %s; default $target; }
+    server { listen %s; proxy_pass $dest; }
+}`, size, a, streamAddr), "DIR", dir)
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("64k")
+	addr, sigs := runConfigFile(t, conf)
+	client := &http.Client{Timeout: 5 * time.Second}
+	call := func(method, path, body string, want int) {
+		t.Helper()
+		if status, _, got := apiCall(t, client, method, "http://"+addr+"/api/9/"+path, body); status != want {
+			t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, status, got, want)
+		}
+	}
+	if got := reached(t, streamAddr, 2); got["a"] != 2 {
+		t.Fatalf("before any pair: %v", got)
+	}
+	call("POST", "http/keyvals/route", `{"127.0.0.1":"x"}`, 404) // http has no such zone
+	call("POST", "stream/keyvals/route", fmt.Sprintf(`{"127.0.0.0/8":%q}`, b), 201)
+	if got := reached(t, streamAddr, 2); got["b"] != 2 {
+		t.Fatalf("after routing 127.0.0.0/8 to b: %v", got)
+	}
+	state, err := os.ReadFile(filepath.Join(dir, "route.keyval"))
+	if want := fmt.Sprintf(`{"127.0.0.0/8":%q}`, b) + "\n"; err != nil || string(state) != want {
+		t.Fatalf("state file %q (%v), want %q", state, err, want)
+	}
+	reloadAndWait(t, sigs, dir) // the same zone: kept
+	if got := reached(t, streamAddr, 1); got["b"] != 1 {
+		t.Fatalf("after a reload: %v", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "route.keyval"), []byte(fmt.Sprintf(`{"127.0.0.1":%q}`, c)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write("128k") // a new zone: read from the file
+	reloadAndWait(t, sigs, dir)
+	if got := reached(t, streamAddr, 1); got["c"] != 1 {
+		t.Fatalf("after a reload with a new size: %v, want c from the state file", got)
+	}
+	call("DELETE", "stream/keyvals/route", "", 204)
+	if got := reached(t, streamAddr, 1); got["a"] != 1 {
+		t.Fatalf("after DELETE: %v", got)
 	}
 }

@@ -248,8 +248,10 @@ func readPair(raw json.RawMessage) (p keyval.Pair, del bool, err error) {
 	case string(raw) == "null":
 		return p, true, nil
 	case len(raw) > 0 && raw[0] == '"':
-		err = json.Unmarshal(raw, &p.Value)
-		return p, false, err
+		if err := json.Unmarshal(raw, &p.Value); err != nil {
+			return p, false, keyvalFormat("invalid JSON")
+		}
+		return p, false, nil
 	case len(raw) == 0 || raw[0] != '{':
 		return p, false, keyvalFormat("invalid value: a string, null or {\"value\":...,\"expire\":...}")
 	}

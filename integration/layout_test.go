@@ -91,8 +91,9 @@ var allowedImports = map[string][]string{
 	"mp4":           {},         // the mp4 module's moov rewriting (mp4, ?start= and ?end=)
 	"dav":           {"errlog"}, // WebDAV methods (dav_methods) on a document root
 	"balancer":      {"upstream"},
-	"admin":         {"statuszone", "upstream"}, // the runtime API and metrics, over its Source interface
-	"health":        {"config", "upstream"},     // active health checks (health_check, match)
+	"admin":         {"keyval", "statuszone", "upstream"}, // the runtime API and metrics, over its Source interface
+	"keyval":        {},                                   // NGINX Plus's key-value store (keyval_zone, keyval): the zones the API changes and variables read
+	"health":        {"config", "upstream"},               // active health checks (health_check, match)
 	"accesslog":     {"config", "vars"},
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
@@ -100,16 +101,16 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                 // the cache decisions proxy_cache and fastcgi_cache share
-	"store":         {"errlog", "vars"},                                                                                                                                                                   // *_store's files, shared by proxy and fastcgi
-	"slice":         {"byterange"},                                                                                                                                                                        // the slice module's arithmetic (slice, $slice_range)
-	"inherit":       {},                                                                                                                                                                                   // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "health", "proxyproto", "resolve", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
+	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                           // the cache decisions proxy_cache and fastcgi_cache share
+	"store":         {"errlog", "vars"},                                                                                                                                                                             // *_store's files, shared by proxy and fastcgi
+	"slice":         {"byterange"},                                                                                                                                                                                  // the slice module's arithmetic (slice, $slice_range)
+	"inherit":       {},                                                                                                                                                                                             // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "health", "keyval", "proxyproto", "resolve", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "errlog", "pace", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                             // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "jwt", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "jwt", "keyval", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"statuszone":    {},                                     // status_zone: the server, location and stream zones' counters, kept across reloads
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

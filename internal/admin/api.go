@@ -83,6 +83,11 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, req Request) {
 		w.WriteHeader(status) // a reset (DELETE) answers without a body
 		return
 	}
+	if body == nil {
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(status) // a keyval POST: 201 Created, no body
+		return
+	}
 	writeJSON(w, r, status, body)
 }
 
@@ -126,6 +131,14 @@ func (a *API) endpoint(r *http.Request, req Request, segs []string, read bool, s
 			return a.zones(r, kind, segs[2:], read, status)
 		}
 	}
+	if len(segs) >= 2 && segs[1] == "keyvals" {
+		switch segs[0] {
+		case "http":
+			return a.keyvals(r, HTTP, segs[2:], read, status)
+		case "stream":
+			return a.keyvals(r, Stream, segs[2:], read, status)
+		}
+	}
 	if len(segs) >= 2 && segs[1] == "upstreams" {
 		switch segs[0] {
 		case "http":
@@ -160,12 +173,14 @@ func lookupRead(segs []string) func(*API, Request) ([]byte, error) {
 		return (*API).connections
 	case "http":
 		return func(*API, Request) ([]byte, error) {
-			return json.Marshal([]string{"requests", "server_zones", "location_zones", "upstreams"})
+			return json.Marshal([]string{"requests", "server_zones", "location_zones", "keyvals", "upstreams"})
 		}
 	case "http/requests":
 		return (*API).requests
 	case "stream":
-		return func(*API, Request) ([]byte, error) { return json.Marshal([]string{"server_zones", "upstreams"}) }
+		return func(*API, Request) ([]byte, error) {
+			return json.Marshal([]string{"server_zones", "keyvals", "upstreams"})
+		}
 	}
 	return nil
 }

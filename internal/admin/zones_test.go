@@ -70,8 +70,8 @@ func TestZonesAPI(t *testing.T) {
 		status       int
 		body         string
 	}{
-		{"GET", "/9/http", 200, `["requests","server_zones","location_zones","upstreams"]`},
-		{"GET", "/9/stream", 200, `["server_zones","upstreams"]`},
+		{"GET", "/9/http", 200, `["requests","server_zones","location_zones","keyvals","upstreams"]`},
+		{"GET", "/9/stream", 200, `["server_zones","keyvals","upstreams"]`},
 		{"GET", "/9/http/server_zones", 200, `{"front":{"processing":1,"requests":4,"responses":{"1xx":0,"2xx":1,"3xx":0,"4xx":0,"5xx":1,"codes":{"200":1,"502":1},"total":2},"discarded":1,"received":250,"sent":500},` +
 			`"back":{"processing":0,"requests":0,"responses":{"1xx":0,"2xx":0,"3xx":0,"4xx":0,"5xx":0,"codes":{},"total":0},"discarded":0,"received":0,"sent":0}}`},
 		{"GET", "/9/http/location_zones/api", 200, `{"requests":1,"responses":{"1xx":0,"2xx":0,"3xx":0,"4xx":1,"5xx":0,"codes":{"404":1},"total":1},"discarded":0,"received":10,"sent":20}`},

@@ -96,6 +96,9 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 			b.cfg.Stream = st
 		}
 	}
+	if err := checkKeyvalZoneNames(b.cfg); err != nil {
+		return nil, err
+	}
 	return b.cfg, nil
 }
 

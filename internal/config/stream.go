@@ -21,6 +21,10 @@ type Stream struct {
 	LogFormats map[string]*LogFormat
 	// LimitConnZones are the stream block's limit_conn_zone directives.
 	LimitConnZones []*LimitConnZone
+	// KeyvalZones and Keyvals are the stream block's keyval_zone and
+	// keyval directives, in config order.
+	KeyvalZones []*KeyvalZone
+	Keyvals     []*Keyval
 	// Maps, Geos and SplitClients are the stream block's map, geo and
 	// split_clients blocks in config order (ngx_stream_map_module,
 	// ngx_stream_geo_module, ngx_stream_split_clients_module): their
@@ -221,6 +225,11 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 		return nil, err
 	}
 	st.LimitConnZones = zones
+	if st.KeyvalZones, st.Keyvals, err = b.readKeyvals(top, func(name string, pos Pos) error {
+		return zoneNameFree(nil, zones, name, pos)
+	}); err != nil {
+		return nil, err
+	}
 	if err := b.streamMatches(st, top); err != nil {
 		return nil, err
 	}

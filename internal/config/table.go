@@ -251,6 +251,8 @@ var baseSpecs = []spec{
 	{name: "upstream", module: "stream_upstream", ctx: ctxStream, args: args1 | argsBlock, multi: true, child: ctxStreamUps, syntax: "upstream name { ... }"},
 	{name: "server", module: "stream_upstream", ctx: ctxStreamUps, args: args1More, multi: true, syntax: "server address:port [weight=number] [max_fails=number] [fail_timeout=time] [max_conns=number] [slow_start=time] [backup] [down] [resolve];"},
 	{name: "zone", module: "stream_upstream", ctx: ctxStreamUps, args: args12, syntax: "zone name [size];"},
+	{name: "keyval_zone", module: "stream_keyval", ctx: ctxStream, args: args1 | args2 | args3 | args4 | args5, multi: true, syntax: "keyval_zone zone=name:size [state=file] [timeout=time] [type=string|ip|prefix] [sync];"},
+	{name: "keyval", module: "stream_keyval", ctx: ctxStream, args: args3, multi: true, syntax: "keyval key $variable zone=name;"},
 	{name: "state", module: "stream_upstream", ctx: ctxStreamUps, args: args1, syntax: "state file;"},
 	{name: "resolver", module: "stream_core", ctx: ctxStream | ctxStreamSrv | ctxStreamUps, args: args1More, syntax: "resolver address ... [valid=time] [ipv4=on|off] [ipv6=on|off] [status_zone=zone];"},
 	{name: "resolver_timeout", module: "stream_core", ctx: ctxStream | ctxStreamSrv | ctxStreamUps, args: args1, kinds: []kind{kindMsec}, syntax: "resolver_timeout time;"},
@@ -543,6 +545,8 @@ var baseSpecs = []spec{
 
 	// limits: warnings, fulcrum serves the requests
 	{name: "limit_req_zone", module: "http_limit_req", ctx: ctxHTTP, args: args3 | args4, multi: true, syntax: "limit_req_zone key zone=name:size rate=rate [sync];"},
+	{name: "keyval_zone", module: "http_keyval", ctx: ctxHTTP, args: args1 | args2 | args3 | args4 | args5, multi: true, syntax: "keyval_zone zone=name:size [state=file] [timeout=time] [type=string|ip|prefix] [sync];"},
+	{name: "keyval", module: "http_keyval", ctx: ctxHTTP, args: args3, multi: true, syntax: "keyval key $variable zone=name;"},
 	{name: "limit_req", module: "http_limit_req", ctx: ctxHSL, args: args123, multi: true, syntax: "limit_req zone=name [burst=number] [nodelay | delay=number];"},
 	{name: "limit_req_status", module: "http_limit_req", ctx: ctxHSL, args: args1, syntax: "limit_req_status code;"},
 	{name: "limit_req_log_level", module: "http_limit_req", ctx: ctxHSL, args: args1, syntax: "limit_req_log_level info | notice | warn | error;"},

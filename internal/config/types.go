@@ -128,6 +128,10 @@ type HTTP struct {
 	LimitConnZones []*LimitConnZone
 	// LimitReqZones are the limit_req_zone directives in config order.
 	LimitReqZones []*LimitReqZone
+	// KeyvalZones are the keyval_zone directives and Keyvals the keyval
+	// directives, in config order.
+	KeyvalZones []*KeyvalZone
+	Keyvals     []*Keyval
 	// CachePaths are the proxy_cache_path directives in config order.
 	CachePaths []*CachePath
 	// Matches are the match blocks (NGINX Plus's health check tests) in

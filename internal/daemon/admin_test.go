@@ -491,7 +491,7 @@ stream {
 	api := "http://" + addr + "/api/9"
 	var root []string
 	apiGet(t, client, api+"/stream", &root)
-	if len(root) != 2 || root[0] != "server_zones" || root[1] != "upstreams" {
+	if len(root) != 3 || root[0] != "server_zones" || root[1] != "keyvals" || root[2] != "upstreams" {
 		t.Errorf("/stream: %v", root)
 	}
 	type peer struct {

@@ -20,6 +20,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/health"
 	"fulcrum/internal/htpasswd"
+	"fulcrum/internal/keyval"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/referer"
 	"fulcrum/internal/rewrite"
@@ -112,6 +113,11 @@ type snapshot struct {
 	// reqZones are the limit_req_zone zones by name. A reload passes a
 	// zone's table on when its name and size are unchanged (adoptReqZones).
 	reqZones map[string]*reqZone
+	// keyvals are the keyval_zone zones by name, keyvalOrder the same in
+	// configuration order. A reload passes a zone's pairs on when its
+	// name, size and type are unchanged (buildKeyvals).
+	keyvals     map[string]*kvZone
+	keyvalOrder []*kvZone
 	// auths are the compiled auth_basic checks by the Settings (of a level
 	// or a limit_except block) that have one; userFiles caches the user
 	// files they read, for this snapshot's life.
@@ -196,7 +202,7 @@ type internalRedirect struct {
 // build compiles cfg into a snapshot without touching the running one. It is
 // also what `fulcrum -t` runs, so every error names the file and line.
 func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
-	s, err := buildSnapshot(cfg, snapshotDeps{reg: d.registry, ts: d.transports, logs: d.logs, up: d.upgrades, caches: d.caches, uids: d.uids, sessions: d.sessionZones()}, d.opts.clock())
+	s, err := buildSnapshot(cfg, snapshotDeps{reg: d.registry, ts: d.transports, logs: d.logs, up: d.upgrades, caches: d.caches, uids: d.uids, sessions: d.sessionZones(), keyvals: d.keyvalZones()}, d.opts.clock())
 	if err != nil {
 		return nil, err
 	}
@@ -246,6 +252,10 @@ type snapshotDeps struct {
 	// the new one keeps when their zones are unchanged; nil at start and
 	// for a configuration test.
 	sessions sessioncache.Zones
+	// keyvals are the running snapshot's keyval zones by name, which the
+	// new one keeps when their name, size and type are unchanged; nil at
+	// start and for a configuration test.
+	keyvals map[string]*keyval.Zone
 }
 
 func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) (*snapshot, error) {
@@ -281,6 +291,9 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	s.defineLinkVariables(comp)    // so may they these, as in nginx
 	s.defineSliceVariables(comp)
 	defineJWTVariables(comp, cfg.HTTP)
+	if err := s.buildKeyvals(cfg, deps.keyvals, comp); err != nil {
+		return nil, err
+	}
 	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
 		return nil, err
 	}

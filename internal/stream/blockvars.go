@@ -10,6 +10,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/geo"
+	"fulcrum/internal/keyval"
 	"fulcrum/internal/varmap"
 )
 
@@ -136,11 +137,11 @@ type blockVars struct {
 }
 
 // defineVariables declares the variables of cfg's map, geo and
-// split_clients blocks, its set directives and its map regexes' named
+// split_clients blocks and keyval directives (over zones, by name), its set directives and its map regexes' named
 // captures in c, then compiles the blocks. A name that is a builtin
 // variable is refused with nginx's message. It returns each defined
 // variable's cache slot by lower-case name.
-func defineVariables(c *compiler, cfg *config.Stream) (map[string]int, error) {
+func defineVariables(c *compiler, cfg *config.Stream, zones map[string]*keyval.Zone) (map[string]int, error) {
 	bv := &blockVars{c: c, slotOf: map[string]int{}}
 	for _, srv := range cfg.Servers {
 		for _, st := range srv.Sets {
@@ -163,6 +164,9 @@ func defineVariables(c *compiler, cfg *config.Stream) (map[string]int, error) {
 		if err := bv.defineSplit(sc); err != nil {
 			return nil, err
 		}
+	}
+	if err := bv.defineKeyvals(cfg, zones); err != nil {
+		return nil, err
 	}
 	for _, f := range bv.later {
 		if err := f(); err != nil {

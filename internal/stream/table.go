@@ -14,6 +14,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/health"
+	"fulcrum/internal/keyval"
 	"fulcrum/internal/resolve"
 	"fulcrum/internal/sessioncache"
 	"fulcrum/internal/statuszone"
@@ -47,6 +48,11 @@ type table struct {
 	// statusZones are the servers' status_zone names in config order, with
 	// repeats (the runtime API lists them).
 	statusZones []string
+	// keyvals are the keyval_zone zones by name, keyvalZones the same in
+	// configuration order; the next table keeps a zone whose name, size
+	// and type are unchanged (buildKeyvals).
+	keyvals     map[string]*keyval.Zone
+	keyvalZones []KeyvalZone
 }
 
 // group is an upstream block compiled: its servers and balancing.
@@ -141,8 +147,11 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 	if old != nil {
 		oldZones, oldSessions = old.zones, old.sessions
 	}
+	if err := t.buildKeyvals(cfg, old); err != nil {
+		return nil, err
+	}
 	c := newCompiler()
-	slotOf, err := defineVariables(c, cfg)
+	slotOf, err := defineVariables(c, cfg, t.keyvals)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,95 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestKeyvalAPIAndRestart runs the binary with two keyval zones kept in
+// state files: pairs set through the API block a client (if and return)
+// and route a user to another upstream (map and proxy_pass), at once and
+// without a reload; after a stop and a new start the state files bring
+// them back.
+func TestKeyvalAPIAndRestart(t *testing.T) {
+	a, b := startBackend(t, "a"), startBackend(t, "b")
+	state := t.TempDir()
+	conf := fmt.Sprintf(`events {}
+http {
+    access_log off;
+    keyval_zone zone=deny:64k type=ip state=%[1]s/deny.keyval;
+    keyval_zone zone=routes:64k state=%[1]s/routes.keyval;
+    keyval $remote_addr $blocked zone=deny;
+    keyval $arg_user $pool zone=routes;
+    map $pool $target { "" a; default $pool; }
+    upstream a { server %[2]s; }
+    upstream b { server %[3]s; }
+    server {
+        listen 127.0.0.1:0;
+        location / {
+            if ($blocked) { return 403 "blocked: $blocked\n"; }
+            proxy_pass http://$target;
+        }
+        location /api { api write=on; allow 127.0.0.1; deny all; }
+    }
+}`, state, a.addr(), b.addr())
+	in := startFulcrum(t, conf, 1)
+	client := newClient()
+	call := func(in *instance, method, zone, body string, want int) {
+		t.Helper()
+		req, _ := http.NewRequest(method, in.url(0)+"/api/9/http/keyvals/"+zone, strings.NewReader(body))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s %s: %d %s, want %d", method, zone, body, resp.StatusCode, got, want)
+		}
+	}
+	answer := func(in *instance, path string) string {
+		t.Helper()
+		code, body := get(t, client, in.url(0)+path)
+		return fmt.Sprint(code, " ", strings.Fields(body + " -")[0])
+	}
+	if got := answer(in, "/?user=u1"); got != "200 a" {
+		t.Fatalf("before any pair: %q, want 200 a", got)
+	}
+	call(in, "POST", "routes", `{"u1":"b"}`, 201)
+	if got := answer(in, "/?user=u1"); got != "200 b" {
+		t.Fatalf("after routing u1 to b: %q", got)
+	}
+	if got := answer(in, "/?user=u2"); got != "200 a" {
+		t.Fatalf("u2: %q", got)
+	}
+	call(in, "POST", "deny", `{"127.0.0.0/8":"loopback"}`, 201)
+	if got := answer(in, "/?user=u1"); got != "403 blocked:" {
+		t.Fatalf("after denying 127.0.0.0/8: %q", got)
+	}
+	// Stop, and start again on the same state files.
+	in.signal(syscall.SIGTERM)
+	select {
+	case <-in.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("fulcrum did not stop")
+	}
+	data, err := os.ReadFile(filepath.Join(state, "deny.keyval"))
+	if err != nil || string(data) != `{"127.0.0.0/8":"loopback"}`+"\n" {
+		t.Fatalf("deny state file %q (%v)", data, err)
+	}
+	again := startFulcrum(t, conf, 1)
+	if got := answer(again, "/?user=u1"); got != "403 blocked:" {
+		t.Fatalf("after a restart: %q, want the client still blocked", got)
+	}
+	call(again, "DELETE", "deny", "", 204)
+	if got := answer(again, "/?user=u1"); got != "200 b" {
+		t.Fatalf("after a restart and emptying deny: %q, want u1 still routed to b", got)
+	}
+}

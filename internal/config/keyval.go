@@ -1,0 +1,217 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+)
+
+// KeyvalZone is a keyval_zone directive (NGINX Plus's
+// ngx_http_keyval_module): a zone of key-value pairs that the runtime API
+// changes and keyval variables read.
+type KeyvalZone struct {
+	Name string
+	// Size is the zone's size in bytes (at least 32k); it bounds the pairs
+	// (see package keyval's Cost).
+	Size int64
+	// State is the state file's absolute path; "" for none.
+	State string
+	// Timeout is how long a pair lives after it was set; 0: for ever.
+	Timeout time.Duration
+	// Type is "string" (exact keys, the default), "ip" or "prefix".
+	Type string
+	// Initial are the pairs of the state file when the configuration was
+	// loaded (none when it is missing or empty). A reload that keeps the
+	// zone keeps its pairs instead.
+	Initial map[string]string
+	Pos     Pos
+}
+
+// Keyval is a keyval directive: Variable (without "$") is the value of the
+// pair of zone Zone that matches Key, a string with variables.
+type Keyval struct {
+	Key, Variable, Zone string
+	Pos                 Pos
+}
+
+// keyvals reads the keyval_zone and keyval directives of the http block.
+func (b *builder) keyvals(h *HTTP, http *scope) error {
+	zones, kvs, err := b.readKeyvals(http, func(name string, pos Pos) error {
+		return zoneNameFree(h.LimitReqZones, h.LimitConnZones, name, pos)
+	})
+	h.KeyvalZones, h.Keyvals = zones, kvs
+	return err
+}
+
+// readKeyvals reads the keyval_zone and keyval directives of block (http
+// or stream); free checks a zone's name against the block's other zones.
+func (b *builder) readKeyvals(block *scope, free func(string, Pos) error) ([]*KeyvalZone, []*Keyval, error) {
+	var zones []*KeyvalZone
+	byName := map[string]*KeyvalZone{}
+	for _, d := range block.own("keyval_zone") {
+		z, err := b.parseKeyvalZone(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		if prev := byName[z.Name]; prev != nil {
+			return nil, nil, hintf(d.Pos, "keyval_zone "+prev.Pos.String()+" has that name; give each zone its own", `duplicate zone "%s"`, z.Name)
+		}
+		if err := free(z.Name, d.Pos); err != nil {
+			return nil, nil, err
+		}
+		byName[z.Name] = z
+		zones = append(zones, z)
+	}
+	var kvs []*Keyval
+	vars := map[string]*Keyval{}
+	for _, d := range block.own("keyval") {
+		kv, err := parseKeyval(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		if byName[kv.Zone] == nil {
+			return nil, nil, hintf(d.Pos, "define it in the same block: keyval_zone zone="+kv.Zone+":1m;", `unknown keyval zone "%s"`, kv.Zone)
+		}
+		if prev := vars[strings.ToLower(kv.Variable)]; prev != nil {
+			return nil, nil, hintf(d.Pos, "keyval "+prev.Pos.String()+" defines it; use another name", `variable "$%s" is already defined by keyval`, kv.Variable)
+		}
+		vars[strings.ToLower(kv.Variable)] = kv
+		kvs = append(kvs, kv)
+	}
+	return zones, kvs, nil
+}
+
+// checkKeyvalZoneNames refuses a stream keyval zone named like an http
+// one: nginx's shared memory zones share one namespace, and a zone of
+// another module (ngx_stream_keyval_module) with a name in use is
+// "already declared for a different use".
+func checkKeyvalZoneNames(cfg *Config) error {
+	if cfg.HTTP == nil || cfg.Stream == nil {
+		return nil
+	}
+	for _, sz := range cfg.Stream.KeyvalZones {
+		for _, hz := range cfg.HTTP.KeyvalZones {
+			if hz.Name == sz.Name {
+				return hintf(sz.Pos, "the http block's keyval_zone "+hz.Pos.String()+" has that name; give the stream zone another", `the shared memory zone "%s" is already declared for a different use`, sz.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// zoneNameFree refuses a keyval zone named like a limit_req or limit_conn
+// zone of its block: nginx's shared memory zones share one namespace.
+func zoneNameFree(reqZones []*LimitReqZone, connZones []*LimitConnZone, name string, pos Pos) error {
+	for _, z := range reqZones {
+		if z.Name == name {
+			return hintf(pos, "limit_req_zone "+z.Pos.String()+" has that name; rename one", `the shared memory zone "%s" is already declared for a different use`, name)
+		}
+	}
+	for _, z := range connZones {
+		if z.Name == name {
+			return hintf(pos, "limit_conn_zone "+z.Pos.String()+" has that name; rename one", `the shared memory zone "%s" is already declared for a different use`, name)
+		}
+	}
+	return nil
+}
+
+// parseKeyvalZone reads "keyval_zone zone=name:size [state=file]
+// [timeout=time] [type=string|ip|prefix] [sync]" and its state file.
+func (b *builder) parseKeyvalZone(d *Directive) (*KeyvalZone, error) {
+	z := &KeyvalZone{Type: "string", Pos: d.Pos}
+	for _, a := range d.Args {
+		var err error
+		switch {
+		case a == "sync":
+			err = hintf(d.Pos, "sync shares the zone across an NGINX Plus cluster (zone_sync), which fulcrum does not have; remove it", `invalid parameter "sync"`)
+		case strings.HasPrefix(a, "zone="):
+			z.Name, z.Size, err = parseZoneArg(d.Pos, a)
+		case strings.HasPrefix(a, "state="):
+			z.State = b.path(a[len("state="):])
+			if a == "state=" {
+				err = hintf(d.Pos, "write state=file, such as state=/var/lib/fulcrum/one.keyval", `invalid parameter "%s"`, a)
+			}
+		case strings.HasPrefix(a, "timeout="):
+			z.Timeout, err = parseTime(a[len("timeout="):], false)
+			if err != nil || z.Timeout <= 0 {
+				err = hintf(d.Pos, "write timeout=time, such as timeout=1h", `invalid timeout "%s"`, a)
+			}
+		case a == "type=string" || a == "type=ip" || a == "type=prefix":
+			z.Type = a[len("type="):]
+		default:
+			err = hintf(d.Pos, "syntax: keyval_zone zone=name:size [state=file] [timeout=time] [type=string|ip|prefix];", `invalid parameter "%s"`, a)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if z.Name == "" {
+		return nil, hintf(d.Pos, "add zone=name:size, such as zone=one:1m", `"keyval_zone" must have "zone" parameter`)
+	}
+	if z.State != "" {
+		pairs, err := readKeyvalState(z)
+		if err != nil {
+			return nil, err
+		}
+		z.Initial = pairs
+	}
+	return z, nil
+}
+
+// readKeyvalState reads z's state file: one JSON object of string values,
+// as the API's GET shows a zone. A missing or empty file is an empty zone.
+func readKeyvalState(z *KeyvalZone) (map[string]string, error) {
+	data, err := os.ReadFile(z.State)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errorf(z.Pos, `cannot read state file "%s": %v`, z.State, err)
+	}
+	if strings.TrimSpace(string(data)) == "" {
+		return nil, nil
+	}
+	var pairs map[string]string
+	if err := json.Unmarshal(data, &pairs); err != nil || pairs == nil {
+		return nil, hintf(z.Pos, "fulcrum writes the file; remove it or restore the JSON object the API showed", `invalid state file "%s": not a JSON object of strings`, z.State)
+	}
+	for k := range pairs {
+		if k == "" {
+			return nil, hintf(z.Pos, "remove the empty key from the file", `invalid state file "%s": empty key`, z.State)
+		}
+		if z.Type == "ip" && !keyvalNet(k) {
+			return nil, hintf(z.Pos, "a type=ip zone's keys are addresses or CIDR ranges", `invalid state file "%s": invalid key "%s"`, z.State, k)
+		}
+	}
+	return pairs, nil
+}
+
+// keyvalNet reports whether k is an address or a CIDR range.
+func keyvalNet(k string) bool {
+	if strings.Contains(k, "/") {
+		_, err := netip.ParsePrefix(k)
+		return err == nil
+	}
+	a, err := netip.ParseAddr(k)
+	return err == nil && a.Zone() == ""
+}
+
+// parseKeyval reads "keyval key $variable zone=name".
+func parseKeyval(d *Directive) (*Keyval, error) {
+	kv := &Keyval{Key: d.Args[0], Pos: d.Pos}
+	v := d.Args[1]
+	if len(v) < 2 || v[0] != '$' {
+		return nil, hintf(d.Pos, "syntax: keyval key $variable zone=name;", `invalid variable name "%s"`, v)
+	}
+	kv.Variable = v[1:]
+	z, ok := strings.CutPrefix(d.Args[2], "zone=")
+	if !ok || z == "" {
+		return nil, hintf(d.Pos, "syntax: keyval key $variable zone=name;", `invalid parameter "%s"`, d.Args[2])
+	}
+	kv.Zone = z
+	return kv, nil
+}

@@ -188,6 +188,8 @@ func TestVerifyRejects(t *testing.T) {
 		{"payload not JSON", hs.token(`{"alg":"HS256"}`, `nope`), ErrMalformed},
 		{"trailing JSON", hs.token(`{"alg":"HS256"}{}`, `{}`), ErrMalformed},
 		{"empty", "", ErrMalformed},
+		{"crit extension", hs.token(`{"alg":"HS256","kid":"h","b64":false,"crit":["b64"]}`, `{}`), ErrMalformed},
+		{"empty crit", hs.token(`{"alg":"HS256","kid":"h","crit":[]}`, `{}`), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,6 +67,13 @@ func Parse(s string) (*Token, error) {
 	if !ok {
 		return nil, fmt.Errorf(`%w: no "alg" in the header`, ErrAlgorithm)
 	}
+	if _, ok := t.Header["crit"]; ok {
+		// RFC 7515 section 4.1.11: a recipient that does not understand
+		// every extension "crit" lists must reject the token, and fulcrum
+		// understands none (such as "b64": false, RFC 7797, which changes
+		// what the signature covers).
+		return nil, fmt.Errorf(`%w: "crit" lists header extensions fulcrum does not support`, ErrMalformed)
+	}
 	t.Alg = alg
 	t.Kid, _ = t.Header["kid"].(string)
 	return t, nil

@@ -111,6 +111,7 @@ var allowedImports = map[string][]string{
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                             // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "jwt", "keyval", "memcached", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
+	"mmdb":          {},                                     // MaxMind DB files: the geoip2 module's lookups
 	"statuszone":    {},                                     // status_zone: the server, location and stream zones' counters, kept across reloads
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
 }

@@ -353,3 +353,7 @@ func appendFixed5(dst []byte, f float64) []byte {
 	}
 	return append(dst, digits[:]...)
 }
+
+func appendUint(dst []byte, v uint64) []byte { return strconv.AppendUint(dst, v, 10) }
+
+func appendInt(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }

@@ -15,7 +15,7 @@ import (
 // fakeClock is a settable clock for auto_reload.
 type fakeClock struct{ t atomic.Int64 }
 
-func (c *fakeClock) now() time.Time     { return time.Unix(c.t.Load(), 0) }
+func (c *fakeClock) now() time.Time      { return time.Unix(c.t.Load(), 0) }
 func (c *fakeClock) add(d time.Duration) { c.t.Add(int64(d / time.Second)) }
 
 func country(iso string) []testutil.MMDBNetwork {

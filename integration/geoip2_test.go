@@ -139,24 +139,31 @@ stream {
 	}
 }
 
-// TestGeoIP2BadFile checks fulcrum -t on a file that is no database: the
-// module's message, with file and line.
+// TestGeoIP2BadFile checks fulcrum -t on a file that is no database or is
+// missing: the module's message (as nginx -t printed it), with file and line.
 func TestGeoIP2BadFile(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.mmdb")
 	if err := os.WriteFile(bad, []byte("not a database"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, block := range []string{"http", "stream"} {
-		conf := filepath.Join(dir, block+".conf")
-		src := fmt.Sprintf("events {}\n%s {\n    geoip2 %s { $cc country iso_code; }\n}\n", block, bad)
+	tests := []struct{ block, file, want string }{
+		{"http", bad, fmt.Sprintf(`MMDB_open(%q) failed - The MaxMind DB file contains invalid metadata`, bad)},
+		{"stream", bad, fmt.Sprintf(`MMDB_open(%q) failed - The MaxMind DB file contains invalid metadata`, bad)},
+		// A relative path is taken from the prefix, and named in full;
+		// fulcrum adds the system's reason to the module's words.
+		{"http", "missing.mmdb", fmt.Sprintf(`MMDB_open(%[1]q) failed - Error opening the specified MaxMind DB file: open %[1]s: no such file or directory`, filepath.Join(dir, "missing.mmdb"))},
+	}
+	for _, tt := range tests {
+		conf := filepath.Join(dir, tt.block+".conf")
+		src := fmt.Sprintf("events {}\n%s {\n    geoip2 %s { $cc country iso_code; }\n}\n", tt.block, tt.file)
 		if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		r := runFulcrum(t, "-t", "-p", dir, "-c", conf)
-		want := fmt.Sprintf(`MMDB_open(%q) failed - The MaxMind DB file contains invalid metadata in %s:3`, bad, conf)
+		want := fmt.Sprintf("%s in %s:3", tt.want, conf)
 		if r.code == 0 || !strings.Contains(r.stderr, want) {
-			t.Errorf("%s: exit %d\n%s\nwant %q", block, r.code, r.stderr, want)
+			t.Errorf("%s %s: exit %d\n%s\nwant %q", tt.block, tt.file, r.code, r.stderr, want)
 		}
 	}
 }

@@ -25,6 +25,8 @@ type Stream struct {
 	// keyval directives, in config order.
 	KeyvalZones []*KeyvalZone
 	Keyvals     []*Keyval
+	// GeoIP2 are the stream block's geoip2 blocks in config order.
+	GeoIP2 []*GeoIP2
 	// Maps, Geos and SplitClients are the stream block's map, geo and
 	// split_clients blocks in config order (ngx_stream_map_module,
 	// ngx_stream_geo_module, ngx_stream_split_clients_module): their
@@ -228,6 +230,9 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 	if st.KeyvalZones, st.Keyvals, err = b.readKeyvals(top, func(name string, pos Pos) error {
 		return zoneNameFree(nil, zones, name, pos)
 	}); err != nil {
+		return nil, err
+	}
+	if st.GeoIP2, err = b.geoIP2Blocks(top); err != nil {
 		return nil, err
 	}
 	if err := b.streamMatches(st, top); err != nil {

@@ -30,6 +30,7 @@ const (
 	ctxStream      // the stream block (NGX_STREAM_MAIN_CONF)
 	ctxStreamSrv   // a server block in stream (NGX_STREAM_SRV_CONF)
 	ctxStreamUps   // an upstream block in stream (NGX_STREAM_UPS_CONF)
+	ctxGeoIP2      // inside geoip2 {}: "$variable ... path;" and "auto_reload period;"
 
 	ctxLoc = ctxLocation | ctxNestedLocation
 	ctxSL  = ctxServer | ctxLoc
@@ -56,6 +57,7 @@ var contextNames = []struct {
 	{ctxServerIf, "if in server"}, {ctxLocationIf, "if in location"},
 	{ctxLimitExcept, "limit_except"}, {ctxMatch, "match"},
 	{ctxStream, "stream"}, {ctxStreamSrv, "stream server"}, {ctxStreamUps, "stream upstream"},
+	{ctxGeoIP2, "geoip2"},
 }
 
 // String lists the contexts in c, such as "http, server, location".
@@ -231,7 +233,7 @@ var baseSpecs = []spec{
 	{name: "pid", module: "core", ctx: ctxMain, args: args1, syntax: "pid file;"},
 	{name: "error_log", module: "core", ctx: ctxMain | ctxHSL | ctxStreamSS, args: args1More, multi: true, syntax: "error_log file [level];"},
 	{name: "pcre_jit", module: "core", ctx: ctxMain, args: argsFlag, status: ignored, note: "fulcrum uses Go's regexp package, which has no JIT", syntax: "pcre_jit on | off;"},
-	{name: "load_module", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum loads no modules: stream and the others it implements are built in, and the directives of any other module stay unknown", syntax: "load_module file;"},
+	{name: "load_module", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum loads no modules: stream, geoip2 and the others it implements are built in, and the directives of any other module stay unknown", syntax: "load_module file;"},
 	{name: "env", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum keeps its whole environment", syntax: "env variable[=value];"},
 	{name: "lock_file", module: "core", ctx: ctxMain, args: args1, status: ignored, note: "fulcrum is a single process and needs no lock file", syntax: "lock_file file;"},
 	{name: "timer_resolution", module: "core", ctx: ctxMain, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum reads the clock when it needs it", syntax: "timer_resolution interval;"},
@@ -253,6 +255,7 @@ var baseSpecs = []spec{
 	{name: "zone", module: "stream_upstream", ctx: ctxStreamUps, args: args12, syntax: "zone name [size];"},
 	{name: "keyval_zone", module: "stream_keyval", ctx: ctxStream, args: args1 | args2 | args3 | args4 | args5, multi: true, syntax: "keyval_zone zone=name:size [state=file] [timeout=time] [type=string|ip|prefix] [sync];"},
 	{name: "keyval", module: "stream_keyval", ctx: ctxStream, args: args3, multi: true, syntax: "keyval key $variable zone=name;"},
+	{name: "geoip2", module: "stream_geoip2", ctx: ctxStream, args: args1 | argsBlock, multi: true, child: ctxGeoIP2, syntax: "geoip2 file { ... }"},
 	{name: "state", module: "stream_upstream", ctx: ctxStreamUps, args: args1, syntax: "state file;"},
 	{name: "resolver", module: "stream_core", ctx: ctxStream | ctxStreamSrv | ctxStreamUps, args: args1More, syntax: "resolver address ... [valid=time] [ipv4=on|off] [ipv6=on|off] [status_zone=zone];"},
 	{name: "resolver_timeout", module: "stream_core", ctx: ctxStream | ctxStreamSrv | ctxStreamUps, args: args1, kinds: []kind{kindMsec}, syntax: "resolver_timeout time;"},
@@ -547,6 +550,9 @@ var baseSpecs = []spec{
 	{name: "limit_req_zone", module: "http_limit_req", ctx: ctxHTTP, args: args3 | args4, multi: true, syntax: "limit_req_zone key zone=name:size rate=rate [sync];"},
 	{name: "keyval_zone", module: "http_keyval", ctx: ctxHTTP, args: args1 | args2 | args3 | args4 | args5, multi: true, syntax: "keyval_zone zone=name:size [state=file] [timeout=time] [type=string|ip|prefix] [sync];"},
 	{name: "keyval", module: "http_keyval", ctx: ctxHTTP, args: args3, multi: true, syntax: "keyval key $variable zone=name;"},
+	{name: "geoip2", module: "http_geoip2", ctx: ctxHTTP, args: args1 | argsBlock, multi: true, child: ctxGeoIP2, syntax: "geoip2 file { ... }"},
+	{name: "geoip2_proxy", module: "http_geoip2", ctx: ctxHTTP, args: args1, multi: true, syntax: "geoip2_proxy address | CIDR;"},
+	{name: "geoip2_proxy_recursive", module: "http_geoip2", ctx: ctxHTTP, args: argsFlag, syntax: "geoip2_proxy_recursive on | off;"},
 	{name: "limit_req", module: "http_limit_req", ctx: ctxHSL, args: args123, multi: true, syntax: "limit_req zone=name [burst=number] [nodelay | delay=number];"},
 	{name: "limit_req_status", module: "http_limit_req", ctx: ctxHSL, args: args1, syntax: "limit_req_status code;"},
 	{name: "limit_req_log_level", module: "http_limit_req", ctx: ctxHSL, args: args1, syntax: "limit_req_log_level info | notice | warn | error;"},

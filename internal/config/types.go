@@ -132,6 +132,12 @@ type HTTP struct {
 	// directives, in config order.
 	KeyvalZones []*KeyvalZone
 	Keyvals     []*Keyval
+	// GeoIP2 are the geoip2 blocks in config order; GeoIP2Proxies and
+	// GeoIP2ProxyRecursive are geoip2_proxy and geoip2_proxy_recursive,
+	// which apply to their variables without source=.
+	GeoIP2               []*GeoIP2
+	GeoIP2Proxies        []netip.Prefix
+	GeoIP2ProxyRecursive bool
 	// CachePaths are the proxy_cache_path directives in config order.
 	CachePaths []*CachePath
 	// Matches are the match blocks (NGINX Plus's health check tests) in

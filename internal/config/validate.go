@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"path"
 	"slices"
 	"strings"
 )
@@ -38,7 +39,7 @@ func (v *validator) block(dirs []*Directive, ctx ctxSet) error {
 			err = checkTypeLine(d)
 		case ctxMap:
 			err = checkMapLine(d)
-		case ctxGeo, ctxSplit, ctxMatch:
+		case ctxGeo, ctxSplit, ctxMatch, ctxGeoIP2:
 			err = checkPlainLine(d)
 		default:
 			err = v.directive(d, ctx, seen)
@@ -97,7 +98,7 @@ func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) err
 	}
 	switch s.status {
 	case ignored:
-		v.warn(d.Pos, s.note, `"%s" is ignored`, d.Name)
+		v.warn(d.Pos, ignoredHint(s, d), `"%s" is ignored`, d.Name)
 		return nil
 	case planned:
 		v.warn(d.Pos, s.note, `fulcrum does not implement "%s" yet`, d.Name)
@@ -303,4 +304,25 @@ func (s *spec) asksForWhatFulcrumDoes(d *Directive) bool {
 		}
 	}
 	return false
+}
+
+// builtinModules are the dynamic modules of Debian's nginx packages whose
+// directives fulcrum implements, by the file load_module names.
+var builtinModules = map[string]string{
+	"ngx_stream_module.so":        "stream",
+	"ngx_http_geoip2_module.so":   "geoip2 (ngx_http_geoip2_module)",
+	"ngx_stream_geoip2_module.so": "geoip2 in stream (ngx_stream_geoip2_module)",
+}
+
+// ignoredHint is the hint of an ignored directive's warning: its note, or
+// for load_module of a module fulcrum has built in, that its directives
+// work.
+func ignoredHint(s *spec, d *Directive) string {
+	if d.Name != "load_module" || len(d.Args) != 1 {
+		return s.note
+	}
+	if m, ok := builtinModules[path.Base(d.Args[0])]; ok {
+		return "fulcrum has " + m + " built in: its directives work without loading it"
+	}
+	return s.note
 }

@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"fmt"
+	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/varmap"
 	"fulcrum/internal/vars"
 )
@@ -15,11 +17,15 @@ type compiledMap struct {
 	keys   *varmap.Map[*vars.Template]
 }
 
-// defineBlockVariables makes the variables of every map, geo and
-// split_clients block known to comp. The names are declared before any
+// defineBlockVariables makes the variables of every geoip2, map, geo and
+// split_clients block known to comp (opening the geoip2 databases, whose
+// reloads log to log). The names are declared before any
 // template is compiled, so the blocks may use one another's variables.
-func defineBlockVariables(comp *vars.Compiler, h *config.HTTP) error {
-	var compile []func() error
+func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logger, now func() time.Time) error {
+	compile, err := defineGeoIP2(comp, h, log, now)
+	if err != nil {
+		return err
+	}
 	for _, m := range h.Maps {
 		cm := &compiledMap{}
 		// nginx evaluates a map once per request unless it is volatile.

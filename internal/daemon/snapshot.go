@@ -294,7 +294,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	if err := s.buildKeyvals(cfg, deps.keyvals, comp); err != nil {
 		return nil, err
 	}
-	if err := defineBlockVariables(comp, cfg.HTTP); err != nil {
+	if err := defineBlockVariables(comp, cfg.HTTP, s.log, now); err != nil {
 		return nil, err
 	}
 	if s.settables, err = defineSettables(cfg, comp); err != nil {

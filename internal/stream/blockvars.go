@@ -11,6 +11,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/geo"
 	"fulcrum/internal/keyval"
+	"fulcrum/internal/mmdb"
 	"fulcrum/internal/varmap"
 )
 
@@ -136,12 +137,12 @@ type blockVars struct {
 	later []func() error
 }
 
-// defineVariables declares the variables of cfg's map, geo and
-// split_clients blocks and keyval directives (over zones, by name), its set directives and its map regexes' named
+// defineVariables declares the variables of cfg's geoip2 blocks (over
+// their opened files), map, geo and split_clients blocks and keyval directives (over zones, by name), its set directives and its map regexes' named
 // captures in c, then compiles the blocks. A name that is a builtin
 // variable is refused with nginx's message. It returns each defined
 // variable's cache slot by lower-case name.
-func defineVariables(c *compiler, cfg *config.Stream, zones map[string]*keyval.Zone) (map[string]int, error) {
+func defineVariables(c *compiler, cfg *config.Stream, zones map[string]*keyval.Zone, geoip2 []*mmdb.File) (map[string]int, error) {
 	bv := &blockVars{c: c, slotOf: map[string]int{}}
 	for _, srv := range cfg.Servers {
 		for _, st := range srv.Sets {
@@ -149,6 +150,9 @@ func defineVariables(c *compiler, cfg *config.Stream, zones map[string]*keyval.Z
 				return nil, err
 			}
 		}
+	}
+	if err := bv.defineGeoIP2(cfg, geoip2); err != nil {
+		return nil, err
 	}
 	for _, m := range cfg.Maps {
 		if err := bv.defineMap(m); err != nil {

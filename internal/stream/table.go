@@ -150,8 +150,12 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 	if err := t.buildKeyvals(cfg, old); err != nil {
 		return nil, err
 	}
+	geoip2, err := openGeoIP2(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	c := newCompiler()
-	slotOf, err := defineVariables(c, cfg, t.keyvals)
+	slotOf, err := defineVariables(c, cfg, t.keyvals, geoip2)
 	if err != nil {
 		return nil, err
 	}

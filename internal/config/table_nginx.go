@@ -13,7 +13,7 @@ package config
 const (
 	noteGzipZlib    = "Go's compress/gzip chooses its own window and memory; the compressed bytes differ from zlib's, the text is the same"
 	noteConfCommand = "Go's crypto/tls has no OpenSSL configuration commands; ignoring one could loosen what the command sets, so say it with the ssl_protocols and ssl_ciphers directives instead"
-	noteGeoIP       = "fulcrum does not read the legacy MaxMind GeoIP databases; ignoring this would leave its variables undefined. Use a geo block with the networks you need"
+	noteGeoIP       = "fulcrum does not read the legacy MaxMind GeoIP databases; ignoring this would leave its variables undefined. Use a geoip2 block with a GeoLite2 or GeoIP2 database (.mmdb), or a geo block with the networks you need"
 )
 
 // nginxSpecs are the directives of nginx 1.22 that fulcrum knows without

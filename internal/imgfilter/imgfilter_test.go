@@ -194,3 +194,49 @@ func TestRotatePixels(t *testing.T) {
 		t.Errorf("270: %v", r.Pix)
 	}
 }
+
+// TestSharpenAndTransparency: image_filter_sharpen changes a true-colour
+// image, image_filter_transparency keeps (on) or drops (off) a GIF's
+// transparent colour.
+func TestSharpenAndTransparency(t *testing.T) {
+	in := picture(t, PNG, 300, 200)
+	plain, err := Process(in, params(Resize, 150, 150, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := params(Resize, 150, 150, 0)
+	p.Sharpen = 80
+	sharp, err := Process(in, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(plain.Body, sharp.Body) {
+		t.Error("image_filter_sharpen 80 changed nothing")
+	}
+
+	pal := color.Palette{color.RGBA{}, color.RGBA{255, 0, 0, 255}}
+	m := image.NewPaletted(image.Rect(0, 0, 40, 40), pal)
+	for i := range m.Pix {
+		m.Pix[i] = uint8(i / 40 % 2) // stripes: transparent, red
+	}
+	var buf bytes.Buffer
+	if err := gif.Encode(&buf, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range []bool{true, false} {
+		p := params(Crop, 20, 20, 0)
+		p.Transparency = keep
+		res, err := Process(buf.Bytes(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := gif.Decode(bytes.NewReader(res.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, a := out.At(0, 0).RGBA()
+		if got := a == 0; got != keep {
+			t.Errorf("transparency %v: pixel (0,0) transparent %v", keep, got)
+		}
+	}
+}

@@ -240,3 +240,43 @@ func TestSharpenAndTransparency(t *testing.T) {
 		}
 	}
 }
+
+// riff wraps a WebP chunk in its RIFF header.
+func riff(chunk []byte) []byte {
+	b := append([]byte("RIFF"), binary.LittleEndian.AppendUint32(nil, uint32(4+len(chunk)))...)
+	return append(append(b, "WEBP"...), chunk...)
+}
+
+// TestWebP: the sizes nginx 1.22.1 read from the headers of VP8X, VP8L and
+// VP8 files (recorded with image_filter size); test passes WebP, resize
+// answers 415 (no WebP codec) unless the header says the image fits.
+func TestWebP(t *testing.T) {
+	pad := make([]byte, 20)
+	vp8x := append([]byte("VP8X\x0a\x00\x00\x00\x00\x00\x00\x00\x7f\x02\x00\xdf\x01\x00"), pad...)
+	vp8l := append([]byte("VP8L\x0a\x00\x00\x00\x2f"), binary.LittleEndian.AppendUint32(nil, 99|49<<14)...)
+	vp8l = append(vp8l, pad...)
+	vp8 := append([]byte("VP8 \x14\x00\x00\x00\x00\x00\x00\x9d\x01\x2a"), binary.LittleEndian.AppendUint16(binary.LittleEndian.AppendUint16(nil, 320), 240)...)
+	vp8 = append(vp8, pad...)
+	for _, tt := range []struct {
+		body []byte
+		want string
+	}{
+		{riff(vp8x), `{ "img" : { "width": 640, "height": 480, "type": "webp" } }` + "\r\n"},
+		{riff(vp8l), `{ "img" : { "width": 100, "height": 50, "type": "webp" } }` + "\r\n"},
+		{riff(vp8), `{ "img" : { "width": 320, "height": 240, "type": "webp" } }` + "\r\n"},
+	} {
+		res, err := Process(tt.body, params(Size, 0, 0, 0))
+		if err != nil || string(res.Body) != tt.want {
+			t.Errorf("size = %q, %v; want %q", res.Body, err, tt.want)
+		}
+	}
+	if res, err := Process(riff(vp8x), params(Test, 0, 0, 0)); err != nil || res.ContentType != "image/webp" {
+		t.Errorf("test: %q, %v", res.ContentType, err)
+	}
+	if _, err := Process(riff(vp8x), params(Resize, 150, 150, 0)); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("resize: %v, want ErrUnsupported", err)
+	}
+	if res, err := Process(riff(vp8l), params(Resize, 150, 150, 0)); err != nil || !res.AsIs {
+		t.Errorf("resize of a WebP that fits: %v, as is %v", err, res.AsIs)
+	}
+}

@@ -90,7 +90,8 @@ func TestImageFilter(t *testing.T) {
 }
 
 // TestImageFilterConfigErrors: fulcrum -t names the file and line of a bad
-// image filter value in nginx 1.22.1's words.
+// image filter value, or an unknown variable in one, in nginx 1.22.1's
+// words.
 func TestImageFilterConfigErrors(t *testing.T) {
 	tests := []struct{ directive, want string }{
 		{"image_filter_jpeg_quality 0;", `invalid value "0" in `},
@@ -99,6 +100,10 @@ func TestImageFilterConfigErrors(t *testing.T) {
 		{"image_filter resize 150 100;", `"image_filter" directive is not allowed here in `},
 	}
 	checkDirectiveErrors(t, tests)
+	r, path := testHTTP(t, " server { location / { image_filter resize $nosuch 100; } }")
+	if want := `unknown "nosuch" variable in ` + path + ":3"; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant %q", r.code, r.stderr, want)
+	}
 	if r, _ := testHTTP(t, " image_filter_buffer 4m; image_filter_jpeg_quality 80; image_filter_sharpen 10; image_filter_transparency off;\n server { location / { image_filter rotate 90; image_filter resize $arg_w -; } }"); r.code != 0 || strings.Contains(r.stderr, "image_filter") {
 		t.Errorf("a valid image_filter config: exit %d, stderr:\n%s", r.code, r.stderr)
 	}

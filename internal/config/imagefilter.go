@@ -40,6 +40,10 @@ type ImageFilter struct {
 	// Buffer is image_filter_buffer (1m): the largest body read; a bigger
 	// one answers 415.
 	Buffer int64
+	// Pos, QualityPos and SharpenPos are where the level's image_filter,
+	// image_filter_jpeg_quality and image_filter_sharpen were written, for
+	// the errors of their variables (zero for defaults).
+	Pos, QualityPos, SharpenPos Pos
 }
 
 // defaultImageFilter is the settings of a level that writes none.
@@ -54,9 +58,9 @@ func imageFilterRules() []settingRule {
 		sizeRule("image_filter_buffer", func(s *Settings) *int64 { return &s.ImageFilter.Buffer }),
 		flagRule("image_filter_transparency", func(s *Settings) *bool { return &s.ImageFilter.Transparency }),
 		flagRule("image_filter_interlace", func(s *Settings) *bool { return &s.ImageFilter.Interlace }),
-		{names: []string{"image_filter_jpeg_quality"}, apply: qualityRule(func(f *ImageFilter) *string { return &f.JPEGQuality }, false)},
-		{names: []string{"image_filter_webp_quality"}, apply: qualityRule(func(f *ImageFilter) *string { return &f.WebPQuality }, false)},
-		{names: []string{"image_filter_sharpen"}, apply: qualityRule(func(f *ImageFilter) *string { return &f.Sharpen }, true)},
+		{names: []string{"image_filter_jpeg_quality"}, apply: qualityRule(func(f *ImageFilter) (*string, *Pos) { return &f.JPEGQuality, &f.QualityPos }, false)},
+		{names: []string{"image_filter_webp_quality"}, apply: qualityRule(func(f *ImageFilter) (*string, *Pos) { return &f.WebPQuality, nil }, false)},
+		{names: []string{"image_filter_sharpen"}, apply: qualityRule(func(f *ImageFilter) (*string, *Pos) { return &f.Sharpen, &f.SharpenPos }, true)},
 	}
 }
 
@@ -66,7 +70,7 @@ func imageFilterRules() []settingRule {
 // crop, so "rotate" and "resize" (in either order) rotate and resize.
 func applyImageFilter(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	f := &st.ImageFilter
-	f.Width, f.Height, f.Angle = "", "", ""
+	f.Width, f.Height, f.Angle, f.Pos = "", "", "", dirs[0].Pos
 	for _, d := range dirs {
 		a := d.Args
 		switch {
@@ -116,14 +120,18 @@ func imageParamError(d *Directive, arg string) error {
 // qualityRule reads image_filter_jpeg_quality, _webp_quality (a positive
 // number) or _sharpen (zeroOK: any number, a word counting as 0), as
 // nginx checks them when they have no variables.
-func qualityRule(field func(*ImageFilter) *string, zeroOK bool) func(*builder, *Settings, []*Directive, *scope) error {
+func qualityRule(field func(*ImageFilter) (*string, *Pos), zeroOK bool) func(*builder, *Settings, []*Directive, *scope) error {
 	return func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		d := dirs[len(dirs)-1] // nginx's handler takes a second line as the new value
 		v := d.Args[0]
 		if !hasVariable(v) && !zeroOK && (v == "-" || imageValue(v) == 0) {
 			return hintf(d.Pos, "the quality is a number from 1 to 100", `invalid value "%s"`, v)
 		}
-		*field(&st.ImageFilter) = v
+		value, pos := field(&st.ImageFilter)
+		*value = v
+		if pos != nil {
+			*pos = d.Pos
+		}
 		return nil
 	}
 }

@@ -60,6 +60,8 @@ func TestImageFilter(t *testing.T) {
 			if outer == nil {
 				return
 			}
+			outer.ImageFilter.Pos, outer.ImageFilter.QualityPos, outer.ImageFilter.SharpenPos = Pos{}, Pos{}, Pos{}
+			inner.ImageFilter.Pos, inner.ImageFilter.QualityPos, inner.ImageFilter.SharpenPos = Pos{}, Pos{}, Pos{}
 			if got := outer.ImageFilter; got != tt.outer {
 				t.Errorf("ImageFilter %+v, want %+v", got, tt.outer)
 			}

@@ -50,10 +50,11 @@ func (s *snapshot) compileImageFilters(comp *vars.Compiler) error {
 		for _, v := range []struct {
 			dst **vars.Template
 			src string
-		}{{&c.width, f.Width}, {&c.height, f.Height}, {&c.angle, f.Angle}, {&c.quality, f.JPEGQuality}, {&c.sharpen, f.Sharpen}} {
+			pos config.Pos
+		}{{&c.width, f.Width, f.Pos}, {&c.height, f.Height, f.Pos}, {&c.angle, f.Angle, f.Pos}, {&c.quality, f.JPEGQuality, f.QualityPos}, {&c.sharpen, f.Sharpen, f.SharpenPos}} {
 			t, err := comp.Compile(v.src)
 			if err != nil {
-				return fmt.Errorf("image_filter: %w", err)
+				return fmt.Errorf("%w in %s", err, v.pos)
 			}
 			*v.dst = t
 		}

@@ -89,6 +89,7 @@ var allowedImports = map[string][]string{
 	"byterange":     {"httptime"}, // nginx's range filter: Range, If-Range, the 206 (one range, multipart)
 	"static":        {"byterange", "config", "h1", "httptime", "mp4"},
 	"mp4":           {},         // the mp4 module's moov rewriting (mp4, ?start= and ?end=)
+	"imgfilter":     {},         // image_filter's sniffing, sizing, resizing, cropping, rotating
 	"dav":           {"errlog"}, // WebDAV methods (dav_methods) on a document root
 	"balancer":      {"upstream"},
 	"admin":         {"keyval", "statuszone", "upstream"}, // the runtime API and metrics, over its Source interface
@@ -110,7 +111,7 @@ var allowedImports = map[string][]string{
 	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "errlog", "pace", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                             // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "inherit", "jwt", "keyval", "memcached", "mmdb", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "memcached", "mmdb", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"mmdb":          {},                                     // MaxMind DB files: the geoip2 module's lookups
 	"statuszone":    {},                                     // status_zone: the server, location and stream zones' counters, kept across reloads
 	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum

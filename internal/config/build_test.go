@@ -240,6 +240,7 @@ func TestSettingsDefaults(t *testing.T) {
 		SubFilter:                  SubFilter{Once: true},
 		SSI:                        SSI{ValueLength: 255, MinFileChunk: 1024},
 		MP4:                        MP4{BufferSize: 512 << 10, MaxBufferSize: 10 << 20},
+		ImageFilter:                ImageFilter{JPEGQuality: "75", Sharpen: "0", WebPQuality: "80", Transparency: true, Buffer: 1 << 20},
 		SubrequestOutputBufferSize: 4 << 10,
 		Userid:                     Userid{Name: "uid", Path: "; path=/"},
 		Browser:                    Browser{ModernValue: "1", AncientValue: "1"},

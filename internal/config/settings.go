@@ -282,7 +282,7 @@ var settingRules = slices.Concat([]settingRule{
 	// After proxy_pass and grpc_pass, whose upstream the checks test
 	// (healthcheck.go).
 	{names: []string{"health_check"}, find: findHealthChecks, apply: applyHealthChecks},
-}, ssiRules(), useridRules(), browserRules(), coreFlagRules(), mp4Rules())
+}, ssiRules(), useridRules(), browserRules(), coreFlagRules(), mp4Rules(), imageFilterRules())
 
 // defaultSettings are nginx's defaults (fulcrum's where it differs, as documented):
 // what a level gets for every directive that no level of its chain writes.
@@ -338,6 +338,7 @@ func (b *builder) defaultSettings() *Settings {
 		SubFilter:                  SubFilter{Once: true},
 		SSI:                        defaultSSI(),
 		MP4:                        defaultMP4(),
+		ImageFilter:                defaultImageFilter(),
 		SubrequestOutputBufferSize: 4 << 10,
 		Charset:                    Charset{Types: defaultCharsetTypes, Known: b.charsets.known},
 		AbsoluteRedirect:           true,

@@ -578,6 +578,9 @@ type Settings struct {
 	FLV bool
 	// MP4 is the mp4 module's settings (mp4 and its kin).
 	MP4 MP4
+	// ImageFilter is the image filter module's settings (image_filter and
+	// its kin).
+	ImageFilter ImageFilter
 	// LocationZone is the location's status_zone (NGINX Plus), its own or
 	// an enclosing location's, "" without one (a server's status_zone is
 	// not a location zone); LocationZoneID is its index in

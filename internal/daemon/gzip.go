@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"fulcrum/internal/config"
 	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/subfilter"
 )
@@ -71,6 +72,9 @@ func (w *recorder) endGzip() {
 func (w *recorder) AllowRanges(contentType string, size int64) bool {
 	if w.set == nil {
 		return true
+	}
+	if w.set.ImageFilter.Op != config.ImageOff && !w.sub {
+		return false // nginx's image filter clears allow_ranges
 	}
 	if wantsAddition(w.set) && !w.sub && additionType(w.set, contentType) {
 		return false // the addition filter clears Accept-Ranges first

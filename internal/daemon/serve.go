@@ -466,6 +466,9 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		default:
 			next = s.handlers[loc].serve(rec, r, st)
 		}
+		if next == nil && rec.img != nil && !rec.img.done {
+			rec.finishImage() // the body is whole: filter it (415 may go to an error_page)
+		}
 		if next == nil {
 			if next = rec.takePending(); next == nil {
 				return
@@ -484,6 +487,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 			return
 		}
 		rec.resetSlice() // an internal redirect clears every module's context
+		rec.img = nil
 		loc, res = s.redirectInternally(r, st, srv, next)
 		rec.useLevel(srv, loc)
 	}
@@ -835,6 +839,9 @@ type recorder struct {
 	// sub: writeFiltered), allocated for a response that uses one; nil,
 	// one field check, for every other.
 	bf *bodyFilters
+	// img is the image filter's state (imagefilter.go) for a response of
+	// a location with image_filter; nil, one field check, for every other.
+	img *imageState
 	// filterStatus, when not 0, is the status nginx's headers filter (expires,
 	// add_header) saw instead of the one sent: 200 for a static file's 416,
 	// which nginx's range filter turns the 200 into only after that filter.
@@ -942,6 +949,10 @@ func (w *recorder) drop(code int) {
 // complete sends the rest of the response (the end of a compressed body
 // first), when the engine's writer carries it.
 func (w *recorder) complete() {
+	if w.img != nil && !w.img.done {
+		w.errorPageUsed = true // too late to follow an error_page
+		w.finishImage()
+	}
 	if w.add != nil {
 		w.addBefore() // an empty body: what goes before it still does
 	}
@@ -1002,6 +1013,12 @@ func (w *recorder) WriteHeader(code int) {
 		if code, ok = w.sliceHeader(code); !ok {
 			return
 		}
+	}
+	if w.img != nil && !w.img.done {
+		return // the image filter holds the header until the body is read
+	}
+	if w.img == nil && w.set != nil && w.set.ImageFilter.Op != config.ImageOff && !w.sub && w.startImage(code) {
+		return
 	}
 	w.wroteHeader = true
 	if w.statusOverride != 0 {
@@ -1078,6 +1095,10 @@ func (w *recorder) Write(p []byte) (int, error) {
 
 // write is Write past the slice module's cut (writeSliced).
 func (w *recorder) write(p []byte) (int, error) {
+	if w.img != nil && !w.img.done {
+		w.img.hold(p)
+		return len(p), nil
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -1293,6 +1314,9 @@ func (w *recorder) SetReason(status int, reason []byte) {
 // writer's buffer. A subrequest's response, or one under another writer,
 // is not framed by fulcrum: nothing to do.
 func (w *recorder) LengthUnknown() {
+	if w.img != nil && !w.img.done {
+		return // the image filter sends the answer with its length
+	}
 	if w.ew != nil && !w.sub {
 		w.ew.lengthUnknown()
 	}
@@ -1316,6 +1340,9 @@ func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
 
 // Flush passes flushes through (streaming, server-sent events).
 func (w *recorder) Flush() {
+	if w.img != nil && !w.img.done {
+		return // the image filter sends nothing before the whole body
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}

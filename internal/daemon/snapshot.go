@@ -81,6 +81,9 @@ type snapshot struct {
 	// subFilters are the compiled sub_filter lists, by the Settings that
 	// have one.
 	subFilters map[*config.Settings]*subFilter
+	// imageFilters are the compiled image_filter values, by the Settings
+	// that filter.
+	imageFilters map[*config.Settings]*imageFilter
 	// expiresValues are the compiled expires values with variables, by the
 	// Settings that have one; nil when there is none.
 	expiresValues map[*config.Settings]*vars.Template
@@ -346,7 +349,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	// The per-level parts that compile variables.
 	for _, compile := range []func(*vars.Compiler) error{
 		s.compileScripts, s.compileDocRoots, s.compileAddHeaders, s.compileCharsets,
-		s.compileSubFilters, s.compileExpires, s.compileLimitRates, s.compileAuth,
+		s.compileSubFilters, s.compileImageFilters, s.compileExpires, s.compileLimitRates, s.compileAuth,
 		s.compileAuthRequests, s.compileAuthJWT, s.compileLinkChecks, s.compileUserid, s.compileErrorTargets,
 	} {
 		if err := compile(comp); err != nil {

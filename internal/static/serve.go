@@ -206,11 +206,20 @@ func (o *output) whole(status int) {
 	o.body(0, o.size)
 }
 
-// body copies n bytes of the file from off, except for HEAD. A failed copy
+// BodyForHead is implemented by a response writer that may want a HEAD
+// answer's body all the same: nginx's image filter reads it to size the
+// answer (its Content-Length is the transformed image's), and the writer
+// sends no body for HEAD anyway.
+type BodyForHead interface {
+	BodyForHead() bool
+}
+
+// body copies n bytes of the file from off, except for HEAD (unless the
+// writer wants it, BodyForHead). A failed copy
 // (the client went away, the file shrank) cannot change the head any more; the
 // engine closes the connection after a body shorter than its Content-Length.
 func (o *output) body(off, n int64) {
-	if o.r.Method != http.MethodHead {
+	if bh, ok := o.w.(BodyForHead); o.r.Method != http.MethodHead || ok && bh.BodyForHead() {
 		// CopyN's limit sizes io.Copy's buffer to a small file.
 		_, _ = io.CopyN(o.w, io.NewSectionReader(o.src, off, n), n)
 	}

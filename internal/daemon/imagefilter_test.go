@@ -1,0 +1,214 @@
+package daemon_test
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/color/palette"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testImage encodes a w x h gradient as a jpeg, png or gif.
+func testImage(t *testing.T, format string, w, h int) []byte {
+	t.Helper()
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			m.Set(x, y, color.RGBA{uint8(x), uint8(y), 100, 255})
+		}
+	}
+	var buf bytes.Buffer
+	var err error
+	switch format {
+	case "jpeg":
+		err = jpeg.Encode(&buf, m, nil)
+	case "png":
+		err = png.Encode(&buf, m)
+	default:
+		p := image.NewPaletted(m.Rect, palette.Plan9)
+		for y := range h {
+			for x := range w {
+				p.Set(x, y, m.At(x, y))
+			}
+		}
+		err = gif.Encode(&buf, p, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestImageFilter checks image_filter's answers against nginx 1.22.1's
+// (recorded with its image filter module over the same kinds of files,
+// static and proxied): status, Content-Type, Content-Length, ETag,
+// Accept-Ranges and the answer's width and height; the pixels are not
+// compared (libgd resamples otherwise).
+func TestImageFilter(t *testing.T) {
+	dir := t.TempDir()
+	mod := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	files := map[string][]byte{
+		"a.jpg": testImage(t, "jpeg", 300, 200), "b.png": testImage(t, "png", 200, 300),
+		"a.gif": testImage(t, "gif", 300, 200), "c.jpg": testImage(t, "jpeg", 100, 100),
+		"text.jpg": []byte("hello, this is not an image at all\n"),
+	}
+	for name, b := range files {
+		writeDated(t, filepath.Join(dir, "www", name), b, mod)
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := files[filepath.Base(r.URL.Path)]
+		w.Header().Set("Content-Type", "text/html") // the filter looks at the bytes
+		w.Header().Set("X-Up", "1")
+		if r.URL.Query().Has("chunked") {
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			for i := 0; i < len(b); i += 500 {
+				_, _ = w.Write(b[i:min(i+500, len(b))])
+				w.(http.Flusher).Flush()
+			}
+			return
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		if s := r.URL.Query().Get("st"); s != "" {
+			n, _ := strconv.Atoi(s)
+			w.WriteHeader(n)
+		}
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(up.Close)
+	conf := strings.NewReplacer("DIR", dir, "UP", up.Listener.Addr().String()).Replace(`
+error_log DIR/error.log notice;
+pid DIR/fulcrum.pid;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root DIR/www;
+        location /size/ { alias DIR/www/; image_filter size; }
+        location /test/ { alias DIR/www/; image_filter test; }
+        location /r/ { alias DIR/www/; image_filter resize 150 150; }
+        location /rw/ { alias DIR/www/; image_filter resize 150 -; }
+        location /c/ { alias DIR/www/; image_filter crop 50 20; }
+        location /rot/ { alias DIR/www/; image_filter rotate 90; image_filter resize 150 150; }
+        location /var/ { alias DIR/www/; image_filter resize $arg_w $arg_h; }
+        location /small/ { alias DIR/www/; image_filter_buffer 2k; image_filter resize 10 10; }
+        location /q/ { alias DIR/www/; image_filter_jpeg_quality $arg_q; image_filter resize 150 150; }
+        location /p/ { proxy_pass http://UP/; image_filter resize 150 150; }
+        location /psmall/ { proxy_pass http://UP/; image_filter_buffer 2k; image_filter resize 10 10; }
+        location /e/ { alias DIR/www/; image_filter test; error_page 415 =200 /fine.txt; }
+        location = /fine.txt { return 200 "fine\n"; }
+        location /off/ { alias DIR/www/; }
+    }
+}`)
+	confPath := filepath.Join(dir, "fulcrum.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := runConfigFile(t, confPath)
+	tag := func(name string) string { return fmt.Sprintf(`"%x-%x"`, mod.Unix(), len(files[name])) }
+	json := func(w, h int, typ string) string {
+		return fmt.Sprintf("{ \"img\" : { \"width\": %d, \"height\": %d, \"type\": \"%s\" } }\r\n", w, h, typ)
+	}
+	tests := []struct {
+		name, method, target string
+		code                 int
+		ctype                string
+		want                 string // the image's "jpeg 150x100", or the body
+		etag                 string // "-" for none
+		xUp                  bool
+	}{
+		{"size jpeg", "GET", "/size/a.jpg", 200, "application/json", json(300, 200, "jpeg"), "-", false},
+		{"size gif", "GET", "/size/a.gif", 200, "application/json", json(300, 200, "gif"), "-", false},
+		{"size text", "GET", "/size/text.jpg", 200, "application/json", "{}\r\n", "-", false},
+		{"size of a 404", "GET", "/size/none.jpg", 200, "application/json", "{}\r\n", "-", false},
+		{"test image", "GET", "/test/a.jpg", 200, "image/jpeg", "jpeg 300x200", tag("a.jpg"), false},
+		{"test text", "GET", "/test/text.jpg", 415, "text/html", "", "-", false},
+		{"test 404", "GET", "/test/none.jpg", 415, "text/html", "", "-", false},
+		{"resize", "GET", "/r/a.jpg", 200, "image/jpeg", "jpeg 150x100", "W/" + tag("a.jpg"), false},
+		{"resize png", "GET", "/r/b.png", 200, "image/png", "png 100x150", "W/" + tag("b.png"), false},
+		{"resize gif", "GET", "/r/a.gif", 200, "image/gif", "gif 150x100", "W/" + tag("a.gif"), false},
+		{"resize fits", "GET", "/r/c.jpg", 200, "image/jpeg", "jpeg 100x100", tag("c.jpg"), false},
+		{"HEAD resize", "HEAD", "/r/a.jpg", 200, "image/jpeg", "", "W/" + tag("a.jpg"), false},
+		{"width only", "GET", "/rw/b.png", 200, "image/png", "png 150x225", "W/" + tag("b.png"), false},
+		{"crop", "GET", "/c/b.png", 200, "image/png", "png 50x20", "W/" + tag("b.png"), false},
+		{"rotate and resize", "GET", "/rot/a.jpg", 200, "image/jpeg", "jpeg 100x150", "W/" + tag("a.jpg"), false},
+		{"variables", "GET", "/var/a.jpg?w=100&h=100", 200, "image/jpeg", "jpeg 100x66", "W/" + tag("a.jpg"), false},
+		{"variable dash", "GET", "/var/a.jpg?w=-&h=50", 200, "image/jpeg", "jpeg 75x50", "W/" + tag("a.jpg"), false},
+		{"variable empty", "GET", "/var/a.jpg?h=50", 415, "text/html", "", "-", false},
+		{"variable fits", "GET", "/var/a.jpg?w=500&h=500", 200, "image/jpeg", "jpeg 300x200", tag("a.jpg"), false},
+		{"too big", "GET", "/small/a.jpg", 415, "text/html", "", "-", false},
+		{"quality", "GET", "/q/a.jpg?q=5", 200, "image/jpeg", "jpeg 150x100", "W/" + tag("a.jpg"), false},
+		{"quality 0", "GET", "/q/a.jpg?q=0", 415, "text/html", "", "-", false},
+		{"proxied", "GET", "/p/a.jpg", 200, "image/jpeg", "jpeg 150x100", "-", true},
+		{"proxied chunked", "GET", "/p/a.jpg?chunked", 200, "image/jpeg", "jpeg 150x100", "-", true},
+		{"proxied 404 keeps its status", "GET", "/p/a.jpg?st=404", 404, "image/jpeg", "jpeg 150x100", "-", true},
+		{"proxied text", "GET", "/p/text.jpg", 415, "text/html", "", "-", false},
+		{"proxied too big by length keeps fields", "GET", "/psmall/a.jpg", 415, "text/html", "", "-", true},
+		{"proxied too big chunked", "GET", "/psmall/a.jpg?chunked", 415, "text/html", "", "-", false},
+		{"error_page 415", "GET", "/e/text.jpg", 200, "text/plain", "fine\n", "-", false},
+		{"off", "GET", "/off/a.jpg", 200, "image/jpeg", "jpeg 300x200", tag("a.jpg"), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := []string{"Range", "bytes=0-9"} // ignored under image_filter, as nginx
+			if strings.HasPrefix(tc.target, "/off/") {
+				hdr = nil
+			}
+			resp, b := fetchWith(t, tc.method, "http://"+addr+tc.target, hdr...)
+			if resp.StatusCode != tc.code {
+				t.Fatalf("status %d, want %d (%q)", resp.StatusCode, tc.code, b)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != tc.ctype {
+				t.Errorf("Content-Type %q, want %q", ct, tc.ctype)
+			}
+			etag := resp.Header.Get("Etag")
+			if etag == "" {
+				etag = "-"
+			}
+			if tc.etag != etag {
+				t.Errorf("ETag %q, want %q", etag, tc.etag)
+			}
+			if got := resp.Header.Get("X-Up") == "1"; got != tc.xUp {
+				t.Errorf("X-Up kept %v, want %v", got, tc.xUp)
+			}
+			if got := resp.Header.Get("Accept-Ranges"); got != "" && !strings.HasPrefix(tc.target, "/off/") {
+				t.Errorf("Accept-Ranges %q", got)
+			}
+			if tc.method == "HEAD" {
+				if n, _ := strconv.Atoi(resp.Header.Get("Content-Length")); n == len(files["a.jpg"]) || n == 0 {
+					t.Errorf("HEAD Content-Length %d: not the filtered image's", n)
+				}
+				return
+			}
+			if tc.code == 415 {
+				return
+			}
+			got := string(b)
+			if strings.HasPrefix(tc.ctype, "image/") {
+				cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
+				if err != nil {
+					t.Fatalf("answer does not decode: %v", err)
+				}
+				got = fmt.Sprintf("%s %dx%d", format, cfg.Width, cfg.Height)
+			}
+			if got != tc.want {
+				t.Errorf("answer %q, want %q", got, tc.want)
+			}
+			if cl := resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(b)) {
+				t.Errorf("Content-Length %q for %d bytes", cl, len(b))
+			}
+		})
+	}
+}

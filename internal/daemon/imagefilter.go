@@ -119,11 +119,10 @@ func (w *recorder) finishImage() {
 		}
 		w.fail(http.StatusUnsupportedMediaType)
 		return
-	case len(st.buf) == 0 && w.req != nil && w.req.Method == http.MethodHead:
-		delete(h, "Accept-Ranges") // no body to filter: the fields as they are
-		w.WriteHeader(st.code)
-		return
 	}
+	// A HEAD answer without a body (proxied, return) is filtered as the
+	// empty body it is, as nginx: 415, or size's "{}" (a file's HEAD reads
+	// the file, BodyForHead).
 	res, err := imgfilter.Process(st.buf, w.imageParams())
 	st.buf = nil
 	if err != nil {

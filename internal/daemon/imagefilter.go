@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -41,6 +43,9 @@ type imageState struct {
 // filters; a level without image_filter is not in the map.
 func (s *snapshot) compileImageFilters(comp *vars.Compiler) error {
 	s.imageFilters = map[*config.Settings]*imageFilter{}
+	// As many transforms at once as nginx's workers (worker_processes
+	// auto): each may take a few hundred MiB.
+	s.imageLimiter = imgfilter.NewLimiter(runtime.GOMAXPROCS(0))
 	return walkSettings(s.cfg.HTTP.Servers, func(set *config.Settings) error {
 		f := &set.ImageFilter
 		if _, done := s.imageFilters[set]; done || f.Op == config.ImageOff {
@@ -123,8 +128,16 @@ func (w *recorder) finishImage() {
 	// A HEAD answer without a body (proxied, return) is filtered as the
 	// empty body it is, as nginx: 415, or size's "{}" (a file's HEAD reads
 	// the file, BodyForHead).
-	res, err := imgfilter.Process(st.buf, w.imageParams())
+	ctx := context.Background()
+	if w.req != nil {
+		ctx = w.req.Context()
+	}
+	res, err := w.snap.imageLimiter.Process(ctx, st.buf, w.imageParams())
 	st.buf = nil
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		w.drop(499) // the client left while the image waited for its turn
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, imgfilter.ErrNotImage) && !errors.Is(err, imgfilter.ErrBadValue) {
 			w.logImage(err.Error())

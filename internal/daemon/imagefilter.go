@@ -37,7 +37,14 @@ type imageState struct {
 	length   int64
 	// done: the filter has answered; headers and bodies pass from now on.
 	done bool
+	// cut: the filter answered 415 when the body passed the limit; the
+	// rest of the handler's body is refused (errImageCut).
+	cut bool
 }
+
+// errImageCut is a write refused after image_filter answered 415 for a body
+// that passed image_filter_buffer: the handler stops sending it.
+var errImageCut = errors.New("image filter: too big response, answered 415")
 
 // compileImageFilters compiles the image_filter values of every level that
 // filters; a level without image_filter is not in the map.

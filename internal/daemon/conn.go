@@ -1232,7 +1232,13 @@ func (b *reqBody) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	n, err := b.b.Read(p)
+	return b.account(b.b.Read(p))
+}
+
+// account counts a read of the body (n bytes, err) in $request_length and
+// $content_length and turns its error into the handlers' (a *bodyFault for
+// a malformed body, a *chunkTooLarge past limitChunked).
+func (b *reqBody) account(n int, err error) (int, error) {
 	b.cc.ci.length += int64(n)
 	if c := b.b.Chunked(); c != nil {
 		b.countChunked(c)
@@ -1382,14 +1388,17 @@ func (b *reqBody) drainBuffered() error {
 	length, chunked := ci.length, ci.chunked
 	defer func() { ci.length, ci.chunked = length, chunked }()
 	var buf [512]byte
-	for c.Ready() {
-		if _, err := b.Read(buf[:]); err != nil {
+	for {
+		n, err := b.account(c.ReadBuffered(buf[:]))
+		if err != nil {
 			var fault *bodyFault
 			if errors.As(err, &fault) && fault.level == errlog.Error {
 				return fault
 			}
 			return nil
 		}
+		if n == 0 {
+			return nil // the rest is still to come: the answer does not wait for it
+		}
 	}
-	return nil
 }

@@ -162,3 +162,82 @@ func TestDiscardInvalidChunkedBodyBeforeAnswer(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDiscardChunkedBodyBeforeAnswerDoesNotWait checks a chunked body that
+// is valid so far but not whole when a location that does not read it
+// answers: the discard before the answer takes what is buffered and never
+// waits for the socket, as nginx 1.22.1 (recorded on raw sockets: each of
+// these answered at once, without Connection: close, and the connection
+// served the next request once the body's rest came). The cases stop after
+// a size line, after the last chunk's size line and inside the trailer
+// section, where a step of the coding leaves nothing buffered to read.
+func TestDiscardChunkedBodyBeforeAnswerDoesNotWait(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "www")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "file.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+    server {
+        listen 127.0.0.1:0;
+        root %s;
+        location /r200 { return 200 "abc"; }
+        location /r404 { return 404; }
+        location /file.txt { }
+    }`, root))
+	cases := []struct {
+		method, path string
+		want         int
+	}{
+		{"POST", "/r200", 200},
+		{"POST", "/r404", 404},
+		{"GET", "/file.txt", 200},
+	}
+	bodies := []struct{ name, body, rest string }{
+		{"size line only", "5\r\n", "abcde\r\n0\r\n\r\n"},
+		{"last chunk without trailer end", "0\r\n", "\r\n"},
+		{"inside the trailer section", "0\r\nX: y\r\n", "\r\n"},
+		{"chunk data without its CRLF", "5\r\nabcde", "\r\n0\r\n\r\n"},
+	}
+	for _, body := range bodies {
+		for _, tc := range cases {
+			t.Run(body.name+" "+tc.method+" "+tc.path, func(t *testing.T) {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				// nginx answers at once; a discard that waits for the rest
+				// of the body runs into this deadline.
+				_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+				head := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+				if _, err := io.WriteString(c, head+body.body); err != nil {
+					t.Fatal(err)
+				}
+				br := bufio.NewReader(c)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("no answer before the body's end: %v", err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				if resp.StatusCode != tc.want || resp.Close {
+					t.Fatalf("got %d, Connection %q; want %d, keep-alive", resp.StatusCode, resp.Header.Get("Connection"), tc.want)
+				}
+				if _, err := io.WriteString(c, body.rest+"GET /r200 HTTP/1.1\r\nHost: a\r\n\r\n"); err != nil {
+					t.Fatal(err)
+				}
+				resp, err = http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("the next request: %v", err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != 200 || string(got) != "abc" {
+					t.Errorf("the next request: %d %q, want 200 \"abc\"", resp.StatusCode, got)
+				}
+			})
+		}
+	}
+}

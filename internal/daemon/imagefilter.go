@@ -1,9 +1,11 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -35,12 +37,22 @@ type imageState struct {
 	length   int64
 	// done: the filter has answered; headers and bodies pass from now on.
 	done bool
+	// cut: the filter answered 415 when the body passed the limit; the
+	// rest of the handler's body is refused (errImageCut).
+	cut bool
 }
+
+// errImageCut is a write refused after image_filter answered 415 for a body
+// that passed image_filter_buffer: the handler stops sending it.
+var errImageCut = errors.New("image filter: too big response, answered 415")
 
 // compileImageFilters compiles the image_filter values of every level that
 // filters; a level without image_filter is not in the map.
 func (s *snapshot) compileImageFilters(comp *vars.Compiler) error {
 	s.imageFilters = map[*config.Settings]*imageFilter{}
+	// As many transforms at once as nginx's workers (worker_processes
+	// auto): each may take a few hundred MiB.
+	s.imageLimiter = imgfilter.NewLimiter(runtime.GOMAXPROCS(0))
 	return walkSettings(s.cfg.HTTP.Servers, func(set *config.Settings) error {
 		f := &set.ImageFilter
 		if _, done := s.imageFilters[set]; done || f.Op == config.ImageOff {
@@ -119,13 +131,20 @@ func (w *recorder) finishImage() {
 		}
 		w.fail(http.StatusUnsupportedMediaType)
 		return
-	case len(st.buf) == 0 && w.req != nil && w.req.Method == http.MethodHead:
-		delete(h, "Accept-Ranges") // no body to filter: the fields as they are
-		w.WriteHeader(st.code)
+	}
+	// A HEAD answer without a body (proxied, return) is filtered as the
+	// empty body it is, as nginx: 415, or size's "{}" (a file's HEAD reads
+	// the file, BodyForHead).
+	ctx := context.Background()
+	if w.req != nil {
+		ctx = w.req.Context()
+	}
+	res, err := w.snap.imageLimiter.Process(ctx, st.buf, w.imageParams())
+	st.buf = nil
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		w.drop(499) // the client left while the image waited for its turn
 		return
 	}
-	res, err := imgfilter.Process(st.buf, w.imageParams())
-	st.buf = nil
 	if err != nil {
 		if !errors.Is(err, imgfilter.ErrNotImage) && !errors.Is(err, imgfilter.ErrBadValue) {
 			w.logImage(err.Error())

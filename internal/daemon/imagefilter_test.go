@@ -9,6 +9,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -108,6 +109,9 @@ http {
         location /p/ { proxy_pass http://UP/; image_filter resize 150 150; }
         location /psmall/ { proxy_pass http://UP/; image_filter_buffer 2k; image_filter resize 10 10; }
         location /e/ { alias DIR/www/; image_filter test; error_page 415 =200 /fine.txt; }
+        location /psize/ { proxy_pass http://UP/; image_filter size; }
+        location /pe/ { proxy_pass http://UP/; image_filter resize 150 150; error_page 415 =200 /fine.txt; }
+        location = /ret { image_filter size; return 200 "abc"; }
         location = /fine.txt { return 200 "fine\n"; }
         location /off/ { alias DIR/www/; }
     }
@@ -158,6 +162,12 @@ http {
 		{"proxied too big by length keeps fields", "GET", "/psmall/a.jpg", 415, "text/html", "", "-", true},
 		{"proxied too big chunked", "GET", "/psmall/a.jpg?chunked", 415, "text/html", "", "-", false},
 		{"error_page 415", "GET", "/e/text.jpg", 200, "text/plain", "fine\n", "-", false},
+		// A HEAD answer without a body (proxied, return) is filtered as an
+		// empty body, as nginx 1.22.1 does (recorded): no image.
+		{"HEAD proxied resize", "HEAD", "/p/a.jpg", 415, "text/html", "", "-", false},
+		{"HEAD proxied size", "HEAD", "/psize/a.jpg", 200, "application/json", "", "-", false},
+		{"HEAD proxied error_page 415", "HEAD", "/pe/a.jpg", 200, "text/plain", "", "-", false},
+		{"HEAD return size", "HEAD", "/ret", 200, "application/json", "", "-", false},
 		{"off", "GET", "/off/a.jpg", 200, "image/jpeg", "jpeg 300x200", tag("a.jpg"), false},
 	}
 	for _, tc := range tests {
@@ -208,6 +218,67 @@ http {
 			}
 			if cl := resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(b)) {
 				t.Errorf("Content-Length %q for %d bytes", cl, len(b))
+			}
+		})
+	}
+}
+
+// TestImageFilterTooBigAnswersAtOnce checks a body of unknown length that
+// passes image_filter_buffer: nginx 1.22.1 answers 415 as soon as it does
+// and stops reading the upstream (recorded: a backend that sends 2 KiB of a
+// chunked PNG and then stalls, image_filter_buffer 1k, with and without
+// proxy_buffering: 415 at once). The rest of the body is never waited for.
+func TestImageFilterTooBigAnswersAtOnce(t *testing.T) {
+	release := make(chan struct{})
+	gone := make(chan struct{}, 3)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte("x"), 2040)...))
+		w.(http.Flusher).Flush()
+		select { // a stream that does not end
+		case <-release:
+		case <-r.Context().Done():
+			gone <- struct{}{}
+		}
+	}))
+	t.Cleanup(up.Close)
+	t.Cleanup(func() { close(release) })
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    server {
+        listen 127.0.0.1:0;
+        location /b/ { proxy_pass http://%[1]s/; image_filter_buffer 1k; image_filter resize 10 10; }
+        location /u/ { proxy_pass http://%[1]s/; proxy_buffering off; image_filter_buffer 1k; image_filter resize 10 10; }
+        location /e/ { proxy_pass http://%[1]s/; image_filter_buffer 1k; image_filter size; error_page 415 = /fine; }
+        location = /fine { return 200 "fine"; }
+    }`, up.Listener.Addr().String()))
+	client := &http.Client{Timeout: 3 * time.Second}
+	for _, tc := range []struct {
+		path string
+		code int
+		body string
+	}{
+		{"/b/x.png", 415, ""},
+		{"/u/x.png", 415, ""},
+		{"/e/x.png", 200, "fine"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, err := client.Get("http://" + addr + tc.path)
+			if err != nil {
+				t.Fatalf("no answer while the body goes on: %v", err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.code || tc.body != "" && string(b) != tc.body {
+				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, b, tc.code, tc.body)
+			}
+			select { // the upstream's connection is given up, as nginx's
+			case <-gone:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the upstream is still read")
 			}
 		})
 	}

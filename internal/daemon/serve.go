@@ -462,9 +462,9 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
 		case !rec.sub && mirrorSettings(loc, limited).PostAction != "" && !keepPostActionBody(rec, r):
 		case limited:
-			next = s.limitHandlers[loc].serve(rec, r, st)
+			next = rec.runHandler(func() *internalRedirect { return s.limitHandlers[loc].serve(rec, r, st) })
 		default:
-			next = s.handlers[loc].serve(rec, r, st)
+			next = rec.runHandler(func() *internalRedirect { return s.handlers[loc].serve(rec, r, st) })
 		}
 		if next == nil && rec.img != nil && !rec.img.done {
 			rec.finishImage() // the body is whole: filter it (415 may go to an error_page)
@@ -1093,10 +1093,36 @@ func (w *recorder) Write(p []byte) (int, error) {
 	return w.write(p)
 }
 
+// runHandler runs a location's handler. A handler whose write image_filter
+// refused (a body past image_filter_buffer, answered 415 at once) may end
+// as it does for a client gone, with http.ErrAbortHandler: here that only
+// ends the handler, and the 415 (or its error_page) goes out.
+func (w *recorder) runHandler(serve func() *internalRedirect) (next *internalRedirect) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler || w.img == nil || !w.img.cut {
+				panic(v)
+			}
+			next = nil
+		}
+	}()
+	return serve()
+}
+
 // write is Write past the slice module's cut (writeSliced).
 func (w *recorder) write(p []byte) (int, error) {
-	if w.img != nil && !w.img.done {
-		w.img.hold(p)
+	if st := w.img; st != nil && (!st.done || st.cut) {
+		if st.cut {
+			return 0, errImageCut
+		}
+		if st.hold(p); st.tooBig && !st.byLength {
+			// nginx answers 415 as soon as a body passes
+			// image_filter_buffer and reads no more of it: the handler
+			// is told to stop (an upstream that never ends holds nothing).
+			w.finishImage()
+			st.cut = true
+			return 0, errImageCut
+		}
 		return len(p), nil
 	}
 	if !w.wroteHeader {

@@ -20,6 +20,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/health"
 	"fulcrum/internal/htpasswd"
+	"fulcrum/internal/imgfilter"
 	"fulcrum/internal/keyval"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/referer"
@@ -84,6 +85,8 @@ type snapshot struct {
 	// imageFilters are the compiled image_filter values, by the Settings
 	// that filter.
 	imageFilters map[*config.Settings]*imageFilter
+	// imageLimiter bounds the image_filter transforms running at once.
+	imageLimiter *imgfilter.Limiter
 	// expiresValues are the compiled expires values with variables, by the
 	// Settings that have one; nil when there is none.
 	expiresValues map[*config.Settings]*vars.Template

@@ -232,6 +232,66 @@ func TestChunkedReady(t *testing.T) {
 	}
 }
 
+// TestChunkedReadBuffered checks ReadBuffered, the discard before an
+// answer: it decodes what is buffered and returns where Read would wait for
+// the source (after a size line, after the last chunk's, inside the trailer
+// section), with the fault or the end when they are buffered.
+func TestChunkedReadBuffered(t *testing.T) {
+	tests := []struct {
+		name, buffered, data string
+		err                  error
+	}{
+		{"size line only", "5\r\n", "", nil},
+		{"part of the data", "5\r\nab", "ab", nil},
+		{"data without its CRLF", "5\r\nabcde", "abcde", nil},
+		{"last chunk only", "0\r\n", "", nil},
+		{"inside the trailer section", "0\r\nX: y\r\n", "", nil},
+		{"trailer section whole", "0\r\nX: y\r\n\r\n", "", io.EOF},
+		{"body whole", "3\r\nabc\r\n0\r\n\r\n", "abc", io.EOF},
+		{"bad size line", "zz", "", ErrChunkSize},
+		{"a good chunk then a bad one", "3\r\nabc\r\nzz\r\n", "abc", ErrChunkSize},
+		{"bad data end", "3\r\nabcXY", "abc", ErrChunkData},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			defer pr.Close()
+			br := bufio.NewReader(pr)
+			go pw.Write([]byte(tt.buffered))
+			if _, err := br.Peek(len(tt.buffered)); err != nil {
+				t.Fatal(err)
+			}
+			var c ChunkedReader
+			c.Reset(br, BodyLimits{})
+			type result struct {
+				data string
+				err  error
+			}
+			done := make(chan result, 1)
+			go func() {
+				var got []byte
+				p := make([]byte, 2)
+				for {
+					n, err := c.ReadBuffered(p)
+					got = append(got, p[:n]...)
+					if err != nil || n == 0 {
+						done <- result{string(got), err}
+						return
+					}
+				}
+			}()
+			select {
+			case r := <-done:
+				if r.data != tt.data || !errors.Is(r.err, tt.err) {
+					t.Fatalf("got %q, %v; want %q, %v", r.data, r.err, tt.data, tt.err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("ReadBuffered waits for the source")
+			}
+		})
+	}
+}
+
 func TestChunkedReadDoesNotBlockForNextChunk(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pr.Close()

@@ -172,6 +172,34 @@ func (c *ChunkedReader) Ready() bool {
 	return c.stepReady()
 }
 
+// ReadBuffered is Read that never reads from br's source: it decodes only
+// what br has buffered, taking a step of the coding (a size line, a data
+// CRLF, the trailer section) only when Ready says the step completes from
+// buffered bytes, and returns 0, nil where Read would wait. A discard before
+// the answer drains a body with it: after a size line the data may not have
+// come yet, after the last chunk the trailer section's end.
+func (c *ChunkedReader) ReadBuffered(p []byte) (int, error) {
+	n := 0
+	for c.err == nil {
+		if c.state != stData {
+			if !c.Ready() {
+				return n, nil
+			}
+			c.err = c.step()
+			continue
+		}
+		k := min(int64(len(p)), int64(c.br.Buffered()), c.left)
+		if k == 0 {
+			return n, nil
+		}
+		m, _ := c.br.Read(p[:k]) // buffered bytes only: no read from the source
+		n += m
+		p = p[m:]
+		c.advance(m)
+	}
+	return n, c.err
+}
+
 // Err returns how reading ended so far: nil while the body goes on, io.EOF
 // after a complete body, else the fault that stopped it (sticky).
 func (c *ChunkedReader) Err() error { return c.err }
@@ -184,6 +212,11 @@ func (c *ChunkedReader) stepReady() bool {
 		return n >= 2
 	}
 	p, _ := c.br.Peek(n)
+	if c.state == stTrailer {
+		// The trailer section is read whole, up to its empty line.
+		return bytes.HasPrefix(p, []byte("\n")) || bytes.HasPrefix(p, []byte("\r\n")) ||
+			bytes.Contains(p, []byte("\n\n")) || bytes.Contains(p, []byte("\n\r\n"))
+	}
 	return bytes.IndexByte(p, '\n') >= 0
 }
 

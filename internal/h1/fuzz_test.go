@@ -334,6 +334,32 @@ func FuzzChunked(f *testing.F) {
 		if (err4 == nil) != (err == nil) || err == nil && !bytes.Equal(slow, got) {
 			t.Fatalf("byte by byte %q %v, whole %q %v\ninput %q", slow, err4, got, err, data)
 		}
+		// ReadBuffered, with the input buffered and a source that must not
+		// be read again, decodes a prefix of it and ends as Read does when
+		// it ends at all.
+		bbr := bufio.NewReaderSize(&noSecondRead{t: t, data: data}, max(16, len(data)))
+		if len(data) > 0 {
+			if _, perr := bbr.Peek(len(data)); perr != nil {
+				t.Fatal(perr)
+			}
+		}
+		var c5 ChunkedReader
+		c5.Reset(bbr, BodyLimits{})
+		var buffered []byte
+		p := make([]byte, 7)
+		for {
+			n, berr := c5.ReadBuffered(p)
+			buffered = append(buffered, p[:n]...)
+			if berr == io.EOF && err != nil || berr != nil && berr != io.EOF && err == nil {
+				t.Fatalf("ReadBuffered ends with %v, Read with %v\ninput %q", berr, err, data)
+			}
+			if berr != nil || n == 0 {
+				break
+			}
+		}
+		if !bytes.HasPrefix(got, buffered) {
+			t.Fatalf("ReadBuffered %q, Read %q\ninput %q", buffered, got, data)
+		}
 		if err != nil {
 			var e Error
 			if !errors.As(err, &e) && err != io.ErrUnexpectedEOF {
@@ -503,4 +529,20 @@ func FuzzConnectionTokens(f *testing.F) {
 			t.Fatalf("close: net/http %v, h1 %v, HasToken %v", req.Close, r.Close, HasToken(data, "close"))
 		}
 	})
+}
+
+// noSecondRead is a source that gives its data in one read and fails the
+// test when it is read again: what ReadBuffered must never do.
+type noSecondRead struct {
+	t    *testing.T
+	data []byte
+	done bool
+}
+
+func (r *noSecondRead) Read(p []byte) (int, error) {
+	if r.done {
+		r.t.Fatal("ReadBuffered read from the source")
+	}
+	r.done = true
+	return copy(p, r.data), nil
 }

@@ -10,6 +10,7 @@
 package imgfilter
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -162,6 +163,39 @@ func Value(s string) int {
 // Process runs the filter over a whole body (at most image_filter_buffer
 // bytes, which the caller enforces). Every error is nginx's 415.
 func Process(body []byte, p Params) (Result, error) {
+	return process(body, p, nil)
+}
+
+// Limiter bounds how many images are decoded and transformed at once. One
+// image of MaxPixels pixels takes a few hundred MiB and seconds of CPU
+// (decoded, converted, rotated, sharpened) from a body of a hundred KiB;
+// an nginx worker transforms one at a time, so nginx's bound is its
+// worker count. A Limiter is safe for concurrent use.
+type Limiter struct{ slots chan struct{} }
+
+// NewLimiter returns a Limiter that lets n transforms run at once (n < 1
+// is 1).
+func NewLimiter(n int) *Limiter {
+	return &Limiter{slots: make(chan struct{}, max(n, 1))}
+}
+
+// Process is the package's Process, a transform waiting for a free slot;
+// it returns ctx's error when ctx ends first. The answers that decode
+// nothing (test, size, an image sent as it is, a refused value) do not wait.
+func (l *Limiter) Process(ctx context.Context, body []byte, p Params) (Result, error) {
+	return process(body, p, func() (func(), error) {
+		select {
+		case l.slots <- struct{}{}:
+			return func() { <-l.slots }, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("image filter: waiting to transform: %w", ctx.Err())
+		}
+	})
+}
+
+// process is Process; acquire, when not nil, is called before the image is
+// decoded and its release after.
+func process(body []byte, p Params, acquire func() (func(), error)) (Result, error) {
 	t := Sniff(body)
 	if t == None {
 		if p.Op == Size {
@@ -185,6 +219,13 @@ func Process(body []byte, p Params) (Result, error) {
 	}
 	if t == WebP {
 		return Result{}, ErrUnsupported
+	}
+	if acquire != nil {
+		release, err := acquire()
+		if err != nil {
+			return Result{}, err
+		}
+		defer release()
 	}
 	out, asIs, err := transform(t, body, p)
 	if err != nil {

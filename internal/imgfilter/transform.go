@@ -11,6 +11,11 @@ import (
 	"image/png"
 )
 
+// maxJPEGScans bounds the scans of a JPEG the filter decodes: a baseline
+// image has one per component, a progressive one about ten (libjpeg's
+// default script), rarely more than twenty.
+const maxJPEGScans = 100
+
 // decode decodes the image after checking, from its header, that it has
 // at most p.MaxPixels pixels: a small file may declare a huge canvas.
 func decode(t Type, body []byte, p Params) (image.Image, error) {
@@ -33,6 +38,16 @@ func decode(t Type, body []byte, p Params) (image.Image, error) {
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > p.MaxPixels {
 		return nil, fmt.Errorf("%w: %s of %d x %d pixels", ErrTooLarge, t, cfg.Width, cfg.Height)
+	}
+	if t == JPEG {
+		// Each scan of a progressive JPEG walks every block of the image:
+		// 70 KB of scans of a few bytes each took 15 s to decode. Entropy
+		// coded data never holds FF DA (an FF there is followed by 00 or a
+		// restart marker), so this counts the scans, and those of an
+		// embedded thumbnail.
+		if n := bytes.Count(body, []byte{0xff, 0xda}); n > maxJPEGScans {
+			return nil, fmt.Errorf("%w: jpeg of %d scans", ErrTooLarge, n)
+		}
 	}
 	var m image.Image
 	switch t {

@@ -61,14 +61,42 @@ func (c *jwtKeyCache) get(uri string, now time.Time) *jwt.KeySet {
 	return e.keys
 }
 
-// put caches keys for uri until now+ttl.
+// maxCachedKeySets bounds the key sets jwtKeyCache holds. The URI of an
+// auth_jwt_key_request may contain variables, some of them the client's
+// ($arg_*, $http_*): each distinct URI is an entry, and without a bound
+// a client could grow the cache by one key set per request until a reload.
+const maxCachedKeySets = 256
+
+// put caches keys for uri until now+ttl. When the cache is full, the sets
+// whose time has passed go first, then the one that expires soonest.
 func (c *jwtKeyCache) put(uri string, keys *jwt.KeySet, now time.Time, ttl time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sets == nil {
 		c.sets = map[string]cachedKeySet{}
 	}
+	if _, ok := c.sets[uri]; !ok && len(c.sets) >= maxCachedKeySets {
+		c.evict(now)
+	}
 	c.sets[uri] = cachedKeySet{keys: keys, expires: now.Add(ttl)}
+}
+
+// evict makes room for one set (c.mu held): it drops the expired sets,
+// or, when none has expired, the one that expires soonest.
+func (c *jwtKeyCache) evict(now time.Time) {
+	soonest, first := "", true
+	for uri, e := range c.sets {
+		if !now.Before(e.expires) {
+			delete(c.sets, uri)
+			continue
+		}
+		if first || e.expires.Before(c.sets[soonest].expires) {
+			soonest, first = uri, false
+		}
+	}
+	if len(c.sets) >= maxCachedKeySets {
+		delete(c.sets, soonest)
+	}
 }
 
 // jwtRequire is a compiled auth_jwt_require.

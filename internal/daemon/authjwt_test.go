@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -34,5 +35,57 @@ func TestJWTKeyCache(t *testing.T) {
 	c.put("/jwks", b, t0.Add(time.Minute), time.Minute)
 	if got := c.get("/jwks", t0.Add(90*time.Second)); got != b {
 		t.Errorf("after a new put: got %p, want %p", got, b)
+	}
+}
+
+// TestJWTKeyCacheBounded checks that auth_jwt_key_request URIs that differ
+// per request (variables a client sets) cannot grow the cache without
+// bound: a full cache drops its expired sets first, else the one that
+// expires soonest, and keeps the set just fetched.
+func TestJWTKeyCacheBounded(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tests := []struct {
+		name string
+		// ttl is the time of the i-th set put at t0+i seconds.
+		ttl func(i int) time.Duration
+		// at is when the last puts happen.
+		at       time.Duration
+		puts     int
+		kept     string // a URI that must still be cached at the end
+		evicted  string // a URI that must be gone
+		wantSize int
+	}{
+		{
+			name: "one set per client URI", ttl: func(int) time.Duration { return time.Hour },
+			puts: 10 * maxCachedKeySets, kept: "/jwks?t=2559", evicted: "/jwks?t=0", wantSize: maxCachedKeySets,
+		},
+		{
+			name: "expired sets go first", ttl: func(i int) time.Duration {
+				if i%2 == 0 {
+					return time.Second // expired by the last puts
+				}
+				return time.Hour
+			},
+			puts: maxCachedKeySets + 1, kept: "/jwks?t=1", evicted: "/jwks?t=2", wantSize: maxCachedKeySets/2 + 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c jwtKeyCache
+			var last time.Time
+			for i := range tt.puts {
+				last = t0.Add(time.Duration(i) * time.Second)
+				c.put("/jwks?t="+strconv.Itoa(i), &jwt.KeySet{}, last, tt.ttl(i))
+			}
+			if n := len(c.sets); n != tt.wantSize {
+				t.Errorf("%d sets cached, want %d", n, tt.wantSize)
+			}
+			if c.get(tt.kept, last) == nil {
+				t.Errorf("%s is not cached", tt.kept)
+			}
+			if _, ok := c.sets[tt.evicted]; ok {
+				t.Errorf("%s is still cached", tt.evicted)
+			}
+		})
 	}
 }

@@ -50,6 +50,7 @@ http {
         location /kr/ { auth_jwt_key_request /jwks; proxy_pass http://BACKEND; }
         location /krcache/ { auth_jwt_key_request /jwks?cached; auth_jwt_key_cache 1h; proxy_pass http://BACKEND; }
         location /krbad/ { auth_jwt_key_request /nokeys; proxy_pass http://BACKEND; }
+        location /krsame/ { auth_jwt_key_request /jwks?cached; proxy_pass http://BACKEND; }
         location = /jwks { internal; proxy_pass http://JWKS/keys; }
         location = /nokeys { internal; return 404; }
         location /write/ {
@@ -209,6 +210,16 @@ func TestAuthJWT(t *testing.T) {
 	}
 	if n := jwksHits.Load() - hitsBefore; n != 3 {
 		t.Errorf("the key set was fetched %d times in all, want 3 (one for /krcache/)", n)
+	}
+	// /krsame/ asks for the URI /krcache/ caches, without a cache of its
+	// own: it fetches the set for each token all the same.
+	for range 2 {
+		if status, _, got := rawExchange(t, addr, "GET", "/krsame/", bearer(fetched), ""); status != 200 {
+			t.Fatalf("/krsame/: %d\n%s", status, got)
+		}
+	}
+	if n := jwksHits.Load() - hitsBefore; n != 5 {
+		t.Errorf("the key set was fetched %d times in all, want 5 (two for /krsame/, which has no auth_jwt_key_cache)", n)
 	}
 }
 

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -91,5 +92,64 @@ http {
 	call(again, "DELETE", "deny", "", 204)
 	if got := answer(again, "/?user=u1"); got != "200 b" {
 		t.Fatalf("after a restart and emptying deny: %q, want u1 still routed to b", got)
+	}
+}
+
+// TestKeyvalReloadAddsStateFile: a reload that keeps a zone (same name,
+// size and type) and gives it a state file (none before, or another path)
+// writes the zone's pairs there at once, in http and in stream, so that a
+// restart before the next change through the API does not lose them.
+func TestKeyvalReloadAddsStateFile(t *testing.T) {
+	dir := t.TempDir()
+	confWith := func(httpState, streamState string) string {
+		return fmt.Sprintf(`events {}
+http {
+    access_log off;
+    keyval_zone zone=routes:64k%s;
+    keyval $arg_user $pool zone=routes;
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "pool=$pool\n"; }
+        location /api { api write=on; }
+    }
+}
+stream {
+    keyval_zone zone=sroutes:64k%s;
+}`, httpState, streamState)
+	}
+	in := startFulcrum(t, confWith("", " state="+dir+"/old.keyval"), 1)
+	client := newClient()
+	post := func(block, zone, body string) {
+		t.Helper()
+		resp, err := client.Post(in.url(0)+"/api/9/"+block+"/keyvals/"+zone, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("POST %s %s: %d", zone, body, resp.StatusCode)
+		}
+	}
+	post("http", "routes", `{"u1":"b"}`)
+	post("stream", "sroutes", `{"s1":"x"}`)
+	in.rewrite(confWith(" state="+dir+"/routes.keyval", " state="+dir+"/new.keyval"))
+	in.signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool {
+		var ngx struct{ Generation int }
+		_, body := get(t, client, in.url(0)+"/api/9/nginx")
+		return json.Unmarshal([]byte(body), &ngx) == nil && ngx.Generation == 2
+	})
+	if code, body := get(t, client, in.url(0)+"/?user=u1"); code != 200 || body != "pool=b\n" {
+		t.Fatalf("after the reload: %d %q, want the pair kept", code, body)
+	}
+	tests := []struct{ file, want string }{
+		{"routes.keyval", `{"u1":"b"}` + "\n"},
+		{"new.keyval", `{"s1":"x"}` + "\n"},
+	}
+	for _, tt := range tests {
+		data, err := os.ReadFile(filepath.Join(dir, tt.file))
+		if err != nil || string(data) != tt.want {
+			t.Errorf("state file %s after the reload: %q (%v), want %q", tt.file, data, err, tt.want)
+		}
 	}
 }

@@ -99,6 +99,9 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 	if err := checkKeyvalZoneNames(b.cfg); err != nil {
 		return nil, err
 	}
+	if err := checkKeyvalStateFiles(b.cfg); err != nil {
+		return nil, err
+	}
 	return b.cfg, nil
 }
 

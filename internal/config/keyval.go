@@ -85,6 +85,33 @@ func (b *builder) readKeyvals(block *scope, free func(string, Pos) error) ([]*Ke
 	return zones, kvs, nil
 }
 
+// checkKeyvalStateFiles refuses two keyval zones (http or stream) with one
+// state file: each change through the API rewrites the file with its
+// zone's pairs only, so the zones would overwrite each other's pairs, and
+// at the next start both would read the pairs of the one changed last (a
+// type=ip zone refusing another's keys, which stops the start).
+func checkKeyvalStateFiles(cfg *Config) error {
+	var zones []*KeyvalZone
+	if cfg.HTTP != nil {
+		zones = append(zones, cfg.HTTP.KeyvalZones...)
+	}
+	if cfg.Stream != nil {
+		zones = append(zones, cfg.Stream.KeyvalZones...)
+	}
+	byFile := map[string]*KeyvalZone{}
+	for _, z := range zones {
+		if z.State == "" {
+			continue
+		}
+		if prev := byFile[z.State]; prev != nil {
+			return hintf(z.Pos, "give each zone a state file of its own",
+				`keyval_zone "%s" has the state file "%s" of keyval_zone "%s" (%s)`, z.Name, z.State, prev.Name, prev.Pos)
+		}
+		byFile[z.State] = z
+	}
+	return nil
+}
+
 // checkKeyvalZoneNames refuses a stream keyval zone named like an http
 // one: nginx's shared memory zones share one namespace, and a zone of
 // another module (ngx_stream_keyval_module) with a name in use is

@@ -34,6 +34,9 @@ func TestKeyvalErrors(t *testing.T) {
 		{"stream zone of http", "http { " + zone + "} stream { keyval $a $b zone=one; }", `unknown keyval zone "one" in nginx.conf:1`},
 		{"stream zone named like http's", "stream { " + zone + "} http { " + zone + "}", `the shared memory zone "one" is already declared for a different use in nginx.conf:1, the http block's keyval_zone `},
 		{"stream limit_conn_zone's name", "stream { limit_conn_zone $a zone=one:1m; " + zone + "}", `the shared memory zone "one" is already declared for a different use in nginx.conf:1`},
+		{"state file twice", "http { keyval_zone zone=one:1m state=/tmp/x.keyval;\nkeyval_zone zone=two:1m state=/tmp/x.keyval; }", `keyval_zone "two" has the state file "/tmp/x.keyval" of keyval_zone "one" (`},
+		{"state file of http's", "http { keyval_zone zone=one:1m state=/tmp/x.keyval; }\nstream { keyval_zone zone=two:1m state=/tmp/x.keyval; }", `nginx.conf:1) in nginx.conf:2, give each zone a state file of its own`},
+		{"stream state file twice", "stream { keyval_zone zone=one:1m state=/tmp/x.keyval;\nkeyval_zone zone=two:1m state=/tmp/x.keyval; }", `nginx.conf:1) in nginx.conf:2, give each zone a state file of its own`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

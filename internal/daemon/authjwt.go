@@ -41,7 +41,16 @@ const maxKeySetSize = 1 << 20
 // auth_jwt_key_cache; it lives as long as its snapshot.
 type jwtKeyCache struct {
 	mu   sync.Mutex // guards sets; held for a lookup or a store, never across a fetch
-	sets map[string]cachedKeySet
+	sets map[jwtKeyCacheKey]cachedKeySet
+}
+
+// jwtKeyCacheKey is a cached set's auth_jwt level and URI: each level
+// keeps its sets for its own auth_jwt_key_cache, so a level without one
+// fetches its set for every token even when another level caches the same
+// URI.
+type jwtKeyCacheKey struct {
+	level *authJWT
+	uri   string
 }
 
 // cachedKeySet is a fetched key set and when it stops being used.
@@ -51,7 +60,7 @@ type cachedKeySet struct {
 }
 
 // get returns the key set cached for uri at now, if any.
-func (c *jwtKeyCache) get(uri string, now time.Time) *jwt.KeySet {
+func (c *jwtKeyCache) get(uri jwtKeyCacheKey, now time.Time) *jwt.KeySet {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.sets[uri]
@@ -61,14 +70,43 @@ func (c *jwtKeyCache) get(uri string, now time.Time) *jwt.KeySet {
 	return e.keys
 }
 
-// put caches keys for uri until now+ttl.
-func (c *jwtKeyCache) put(uri string, keys *jwt.KeySet, now time.Time, ttl time.Duration) {
+// maxCachedKeySets bounds the key sets jwtKeyCache holds. The URI of an
+// auth_jwt_key_request may contain variables, some of them the client's
+// ($arg_*, $http_*): each distinct URI is an entry, and without a bound
+// a client could grow the cache by one key set per request until a reload.
+const maxCachedKeySets = 256
+
+// put caches keys for uri until now+ttl. When the cache is full, the sets
+// whose time has passed go first, then the one that expires soonest.
+func (c *jwtKeyCache) put(uri jwtKeyCacheKey, keys *jwt.KeySet, now time.Time, ttl time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sets == nil {
-		c.sets = map[string]cachedKeySet{}
+		c.sets = map[jwtKeyCacheKey]cachedKeySet{}
+	}
+	if _, ok := c.sets[uri]; !ok && len(c.sets) >= maxCachedKeySets {
+		c.evict(now)
 	}
 	c.sets[uri] = cachedKeySet{keys: keys, expires: now.Add(ttl)}
+}
+
+// evict makes room for one set (c.mu held): it drops the expired sets,
+// or, when none has expired, the one that expires soonest.
+func (c *jwtKeyCache) evict(now time.Time) {
+	var soonest jwtKeyCacheKey
+	first := true
+	for uri, e := range c.sets {
+		if !now.Before(e.expires) {
+			delete(c.sets, uri)
+			continue
+		}
+		if first || e.expires.Before(c.sets[soonest].expires) {
+			soonest, first = uri, false
+		}
+	}
+	if len(c.sets) >= maxCachedKeySets {
+		delete(c.sets, soonest)
+	}
 }
 
 // jwtRequire is a compiled auth_jwt_require.
@@ -253,14 +291,15 @@ func (s *snapshot) requestKeys(w *recorder, r *http.Request, st *vars.State, srv
 	for _, t := range c.requests {
 		uri := t.String(st)
 		now := time.Now()
-		ks := s.jwtKeys.get(uri, now)
+		key := jwtKeyCacheKey{c, uri}
+		ks := s.jwtKeys.get(key, now)
 		if ks == nil {
 			var code int
 			if ks, code = s.fetchKeySet(w, r, st, srv, uri); code != 0 {
 				return nil, code
 			}
 			if c.cache > 0 {
-				s.jwtKeys.put(uri, ks, now, c.cache)
+				s.jwtKeys.put(key, ks, now, c.cache)
 			}
 		}
 		keys = append(keys, ks)

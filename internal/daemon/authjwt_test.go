@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,26 +14,85 @@ func TestJWTKeyCache(t *testing.T) {
 	var c jwtKeyCache
 	t0 := time.Unix(1000, 0)
 	a, b := &jwt.KeySet{}, &jwt.KeySet{}
-	if c.get("/jwks", t0) != nil {
+	one, other := &authJWT{cache: time.Minute}, &authJWT{}
+	key := func(level *authJWT, uri string) jwtKeyCacheKey { return jwtKeyCacheKey{level, uri} }
+	if c.get(key(one, "/jwks"), t0) != nil {
 		t.Fatal("an empty cache found a set")
 	}
-	c.put("/jwks", a, t0, time.Minute)
+	c.put(key(one, "/jwks"), a, t0, time.Minute)
 	tests := []struct {
-		name, uri string
-		at        time.Time
-		want      *jwt.KeySet
+		name  string
+		level *authJWT
+		uri   string
+		at    time.Time
+		want  *jwt.KeySet
 	}{
-		{"fresh", "/jwks", t0.Add(59 * time.Second), a},
-		{"expired at its time", "/jwks", t0.Add(time.Minute), nil},
-		{"another URI", "/jwks?x", t0, nil},
+		{"fresh", one, "/jwks", t0.Add(59 * time.Second), a},
+		{"expired at its time", one, "/jwks", t0.Add(time.Minute), nil},
+		{"another URI", one, "/jwks?x", t0, nil},
+		{"another level's set of the URI", other, "/jwks", t0, nil},
 	}
 	for _, tt := range tests {
-		if got := c.get(tt.uri, tt.at); got != tt.want {
+		if got := c.get(key(tt.level, tt.uri), tt.at); got != tt.want {
 			t.Errorf("%s: got %p, want %p", tt.name, got, tt.want)
 		}
 	}
-	c.put("/jwks", b, t0.Add(time.Minute), time.Minute)
-	if got := c.get("/jwks", t0.Add(90*time.Second)); got != b {
+	c.put(key(one, "/jwks"), b, t0.Add(time.Minute), time.Minute)
+	if got := c.get(key(one, "/jwks"), t0.Add(90*time.Second)); got != b {
 		t.Errorf("after a new put: got %p, want %p", got, b)
+	}
+}
+
+// TestJWTKeyCacheBounded checks that auth_jwt_key_request URIs that differ
+// per request (variables a client sets) cannot grow the cache without
+// bound: a full cache drops its expired sets first, else the one that
+// expires soonest, and keeps the set just fetched.
+func TestJWTKeyCacheBounded(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tests := []struct {
+		name string
+		// ttl is the time of the i-th set put at t0+i seconds.
+		ttl func(i int) time.Duration
+		// at is when the last puts happen.
+		at       time.Duration
+		puts     int
+		kept     string // a URI that must still be cached at the end
+		evicted  string // a URI that must be gone
+		wantSize int
+	}{
+		{
+			name: "one set per client URI", ttl: func(int) time.Duration { return time.Hour },
+			puts: 10 * maxCachedKeySets, kept: "/jwks?t=2559", evicted: "/jwks?t=0", wantSize: maxCachedKeySets,
+		},
+		{
+			name: "expired sets go first", ttl: func(i int) time.Duration {
+				if i%2 == 0 {
+					return time.Second // expired by the last puts
+				}
+				return time.Hour
+			},
+			puts: maxCachedKeySets + 1, kept: "/jwks?t=1", evicted: "/jwks?t=2", wantSize: maxCachedKeySets/2 + 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c jwtKeyCache
+			level := &authJWT{}
+			key := func(uri string) jwtKeyCacheKey { return jwtKeyCacheKey{level, uri} }
+			var last time.Time
+			for i := range tt.puts {
+				last = t0.Add(time.Duration(i) * time.Second)
+				c.put(key("/jwks?t="+strconv.Itoa(i)), &jwt.KeySet{}, last, tt.ttl(i))
+			}
+			if n := len(c.sets); n != tt.wantSize {
+				t.Errorf("%d sets cached, want %d", n, tt.wantSize)
+			}
+			if c.get(key(tt.kept), last) == nil {
+				t.Errorf("%s is not cached", tt.kept)
+			}
+			if _, ok := c.sets[key(tt.evicted)]; ok {
+				t.Errorf("%s is still cached", tt.evicted)
+			}
+		})
 	}
 }

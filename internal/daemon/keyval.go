@@ -24,8 +24,9 @@ var kvTypes = map[string]keyval.Type{"string": keyval.String, "ip": keyval.IP, "
 // variables. A zone of old (the running snapshot's zones by name, nil at
 // start and for a configuration test) with the same name, size and type
 // is kept with its pairs, as nginx keeps a shared memory zone whose name
-// and size are unchanged; another starts from its state file.
-func (s *snapshot) buildKeyvals(cfg *config.Config, old map[string]*keyval.Zone, comp *vars.Compiler) error {
+// and size are unchanged, and written to its state file when that is new
+// to it; another starts from its state file.
+func (s *snapshot) buildKeyvals(cfg *config.Config, old map[string]*kvZone, comp *vars.Compiler) error {
 	h := cfg.HTTP
 	if h == nil {
 		return nil
@@ -33,11 +34,22 @@ func (s *snapshot) buildKeyvals(cfg *config.Config, old map[string]*keyval.Zone,
 	s.keyvals = make(map[string]*kvZone, len(h.KeyvalZones))
 	for _, zc := range h.KeyvalZones {
 		typ := kvTypes[zc.Type]
-		z := old[zc.Name]
+		var z *keyval.Zone
+		oldState := ""
+		if o := old[zc.Name]; o != nil {
+			z, oldState = o.zone, o.cfg.State
+		}
 		if z == nil || z.Size() != zc.Size || z.Type() != typ {
 			z = keyval.NewZone(zc.Name, zc.Size, typ, nil)
 			if err := z.Load(zc.Initial, zc.Timeout); err != nil {
 				return fmt.Errorf("keyval_zone %q state file %s: %w in %s", zc.Name, zc.State, err, zc.Pos)
+			}
+		} else if zc.State != "" && zc.State != oldState {
+			// A kept zone's state file is new (none before, or
+			// another path): it gets the pairs now, not at the next
+			// change, or a restart before one would lose them.
+			if err := z.Save(zc.State); err != nil {
+				return fmt.Errorf("%w in %s", err, zc.Pos)
 			}
 		}
 		kz := &kvZone{cfg: zc, zone: z}
@@ -89,16 +101,12 @@ func keyvalGetter(key *vars.Template, zone *keyval.Zone) vars.Getter {
 
 // keyvalZones returns the running snapshot's zones by name, for a reload to
 // keep.
-func (d *Daemon) keyvalZones() map[string]*keyval.Zone {
+func (d *Daemon) keyvalZones() map[string]*kvZone {
 	cur := d.current.Load()
 	if cur == nil {
 		return nil
 	}
-	out := make(map[string]*keyval.Zone, len(cur.keyvals))
-	for name, kz := range cur.keyvals {
-		out[name] = kz.zone
-	}
-	return out
+	return cur.keyvals
 }
 
 var _ admin.KeyvalSource = (*adminState)(nil)

@@ -21,7 +21,6 @@ import (
 	"fulcrum/internal/health"
 	"fulcrum/internal/htpasswd"
 	"fulcrum/internal/imgfilter"
-	"fulcrum/internal/keyval"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/referer"
 	"fulcrum/internal/rewrite"
@@ -261,7 +260,7 @@ type snapshotDeps struct {
 	// keyvals are the running snapshot's keyval zones by name, which the
 	// new one keeps when their name, size and type are unchanged; nil at
 	// start and for a configuration test.
-	keyvals map[string]*keyval.Zone
+	keyvals map[string]*kvZone
 }
 
 func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) (*snapshot, error) {

@@ -393,13 +393,30 @@ func (z *Zone) remove(e *entry) {
 	}
 }
 
-// purge removes the expired pairs.
+// purge removes the expired pairs. It does not use remove, whose search
+// for another key of a network would make it quadratic in the pairs
+// (seconds under the write lock for a large type=ip zone whose pairs
+// expire together): the networks whose indexed key went are given
+// another key of theirs, if one is left, in one pass at the end.
 func (z *Zone) purge(now time.Time) {
-	gone := false
+	gone, orphans := false, false
 	for _, e := range z.entries {
-		if !e.live(now) {
-			z.remove(e)
-			gone = true
+		if e.live(now) {
+			continue
+		}
+		delete(z.entries, e.key)
+		z.used -= e.cost
+		gone = true
+		if z.typ == IP && z.nets[e.net] == e {
+			delete(z.nets, e.net)
+			orphans = true
+		}
+	}
+	if orphans {
+		for _, o := range z.entries {
+			if z.nets[o.net] == nil {
+				z.nets[o.net] = o
+			}
 		}
 	}
 	if gone {

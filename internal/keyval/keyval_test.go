@@ -2,6 +2,7 @@ package keyval
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,5 +209,79 @@ func TestLookupAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { z.Lookup(key) }); n != 0 {
 			t.Errorf("%v: Lookup allocates %v times", typ, n)
 		}
+	}
+}
+
+// TestPurgeManyExpiredIPKeys checks that removing the expired pairs of a
+// large type=ip zone, which the next change does under the zone's write
+// lock (every lookup waits), takes time in proportion to the pairs, not
+// to their square: 40000 pairs expiring together once took seconds.
+func TestPurgeManyExpiredIPKeys(t *testing.T) {
+	cases := []struct {
+		name string
+		key  func(i int) string
+	}{
+		{"addresses", func(i int) string { return fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255) }},
+		{"networks", func(i int) string { return fmt.Sprintf("10.%d.%d.0/24", i>>8&255, i&255) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Unix(1000, 0)
+			z := NewZone("big", 1<<30, IP, func() time.Time { return now })
+			const n = 40000
+			pairs := make(map[string]Pair, n)
+			for i := range n {
+				pairs[tc.key(i)] = Pair{Value: "1"}
+			}
+			if err := z.Add(pairs, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(2 * time.Minute)
+			done := make(chan error, 1)
+			go func() { done <- z.Add(map[string]Pair{"192.0.2.1": {Value: "x"}}, time.Minute) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(3 * time.Second):
+				t.Fatalf("removing %d expired pairs took more than 3s", n)
+			}
+			if got := z.All(); len(got) != 1 || got[0].Key != "192.0.2.1" {
+				t.Errorf("the zone has %d pairs after the purge, want the new one", len(got))
+			}
+			if v, ok := z.Lookup([]byte("192.0.2.1")); !ok || v != "x" {
+				t.Errorf("Lookup of the new pair: %q, %v", v, ok)
+			}
+		})
+	}
+}
+
+// TestPurgeKeepsOtherKeyOfNetwork: when the pair a network is indexed by
+// expires, another key of the same network takes its place.
+func TestPurgeKeepsOtherKeyOfNetwork(t *testing.T) {
+	now := time.Unix(1000, 0)
+	z := NewZone("z", 1<<20, IP, func() time.Time { return now })
+	steps := []struct {
+		key  string
+		pair Pair
+	}{
+		{"10.0.0.1/32", Pair{Value: "net"}},
+		{"10.0.0.1", Pair{Value: "host", Expire: time.Second}},
+	}
+	for _, s := range steps {
+		if err := z.Add(map[string]Pair{s.key: s.pair}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, _ := z.Lookup([]byte("10.0.0.1")); v != "host" {
+		t.Fatalf("before the expiry: %q, want host", v)
+	}
+	now = now.Add(2 * time.Second)
+	if err := z.Add(map[string]Pair{"192.0.2.1": {Value: "x"}}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := z.Lookup([]byte("10.0.0.1")); !ok || v != "net" {
+		t.Errorf("after the expiry: %q, %v, want net", v, ok)
 	}
 }

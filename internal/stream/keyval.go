@@ -20,20 +20,31 @@ var kvTypes = map[string]keyval.Type{"string": keyval.String, "ip": keyval.IP, "
 
 // buildKeyvals makes t's keyval zones. A zone of old (nil: none) with the
 // same name, size and type is kept with its pairs, as nginx keeps a shared
-// memory zone whose name and size are unchanged; another starts from its
-// state file.
+// memory zone whose name and size are unchanged, and written to its state
+// file when that is new to it; another starts from its state file.
 func (t *table) buildKeyvals(cfg *config.Stream, old *table) error {
 	t.keyvals = make(map[string]*keyval.Zone, len(cfg.KeyvalZones))
 	for _, zc := range cfg.KeyvalZones {
 		typ := kvTypes[zc.Type]
 		var z *keyval.Zone
+		oldState := ""
 		if old != nil {
 			z = old.keyvals[zc.Name]
+			for _, o := range old.keyvalZones {
+				if o.Cfg.Name == zc.Name {
+					oldState = o.Cfg.State
+				}
+			}
 		}
 		if z == nil || z.Size() != zc.Size || z.Type() != typ {
 			z = keyval.NewZone(zc.Name, zc.Size, typ, nil)
 			if err := z.Load(zc.Initial, zc.Timeout); err != nil {
 				return fmt.Errorf("keyval_zone %q state file %s: %w in %s", zc.Name, zc.State, err, zc.Pos)
+			}
+		} else if zc.State != "" && zc.State != oldState {
+			// As in http: a kept zone's state file is new to it.
+			if err := z.Save(zc.State); err != nil {
+				return fmt.Errorf("%w in %s", err, zc.Pos)
 			}
 		}
 		t.keyvals[zc.Name] = z

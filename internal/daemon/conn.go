@@ -399,20 +399,19 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	}
 	var checkSince time.Time // when a bounded wait ended unanswered
 	if awaiting {
-		expired, ok := cc.flushThenAwait()
-		if !ok {
+		switch cc.flushThenAwait() {
+		case awaitClosed:
 			return false
-		}
-		if expired {
+		case awaitExpired:
 			// Nothing within awaitBound: an idle client, or a request that
 			// came before the wait began (pipelined while the handler ran).
 			// Read to find out, with the usual deadline.
 			checkSince = time.Now()
-			if grace {
-				cc.setReadDeadline(checkSince.Add(idleGrace))
-			} else {
-				cc.setReadDeadline(deadline)
-			}
+			cc.setWaitDeadline(checkSince, deadline, grace)
+		case awaitSent:
+			// Sent without the bounded wait: the bound's deadline must not
+			// end the read that follows.
+			cc.setWaitDeadline(time.Now(), deadline, grace)
 		}
 	} else if !first && !cc.state.CompareAndSwap(connActive, connIdle) {
 		return false
@@ -465,36 +464,77 @@ const (
 // next request only after this response), and that read was close to one
 // system call per request. The cost: a request that arrived before the wait
 // began (a pipelining client's) is seen only when the wait's deadline
-// (awaitBound) ends it. expired reports that the wait ran and its deadline
-// ended it; ok is false when the connection must close (a write failed, or
-// Shutdown closed it while idle).
-func (cc *clientConn) flushThenAwait() (expired, ok bool) {
+// (awaitBound) ends it. It reports how the wait ended (awaitEnd).
+func (cc *clientConn) flushThenAwait() awaitEnd {
 	cc.idled = false
 	err := cc.rawc.Read(cc.awaitFn)
-	if cc.flushPending { // the step never ran (the socket is closed)
+	if cc.flushPending { // the step never ran
 		cc.flushPending = false
-		return false, false
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return awaitClosed // the socket is closed
+		}
+		// The bound's deadline, kept lazily from an earlier wait, passed
+		// before this one began (the goroutine stalled since waitRequest
+		// found it in its window: a loaded machine): the poller refused
+		// the wait before its first step. Send with the usual writer.
+		if cc.bw != nil {
+			if cc.bw.Flush() != nil {
+				return awaitClosed
+			}
+		}
 	}
 	if cc.out.err != nil {
 		cc.out.err = nil
-		return false, false
+		return awaitClosed
 	}
 	if len(cc.out.rest) > 0 { // the socket buffer was full: finish with the usual writer
 		cc.out.arm()
 		_, werr := cc.c.Write(cc.out.rest)
 		cc.out.rest = nil // rare: not worth keeping with every connection
 		if werr != nil {
-			return false, false
+			return awaitClosed
 		}
 	}
 	cc.releaseWriter()
 	if !cc.idled {
 		if !cc.state.CompareAndSwap(connActive, connIdle) {
-			return false, false
+			return awaitClosed
 		}
-		return false, true // sent, not waited: read as usual
+		return awaitSent // sent, not waited: read as usual
 	}
-	return errors.Is(err, os.ErrDeadlineExceeded), true
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return awaitExpired
+	}
+	return awaitReady
+}
+
+// awaitEnd is how flushThenAwait ended.
+type awaitEnd int
+
+const (
+	// awaitReady: the response went out and the socket became readable
+	// within the bound (the next request, or the client's close).
+	awaitReady awaitEnd = iota
+	// awaitExpired: the response went out and the bound's deadline ended
+	// the wait: an idle client, or a request that came before it began.
+	awaitExpired
+	// awaitSent: the response went out without the bounded wait (the
+	// socket buffer was full, or the bound's deadline had passed before
+	// the wait began); the bound's deadline may still be on the socket.
+	awaitSent
+	// awaitClosed: the connection must close (a write failed, the socket
+	// is closed, or Shutdown closed it while idle).
+	awaitClosed
+)
+
+// setWaitDeadline gives the read for the next request its usual deadline
+// from now: the keep-alive one (deadline), or idleGrace's when grace.
+func (cc *clientConn) setWaitDeadline(now, deadline time.Time, grace bool) {
+	if grace {
+		cc.setReadDeadline(now.Add(idleGrace))
+	} else {
+		cc.setReadDeadline(deadline)
+	}
 }
 
 // flushThenWait is flushThenAwait's step, called by RawConn.Read with the

@@ -119,17 +119,7 @@ func TestDiscardInvalidChunkedBodyBeforeAnswer(t *testing.T) {
 	for _, body := range bodies {
 		for _, tc := range cases {
 			t.Run(body.name+" "+tc.method+" "+tc.path, func(t *testing.T) {
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				head := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-				if _, err := io.WriteString(c, head+body.body); err != nil {
-					t.Fatal(err)
-				}
-				br := bufio.NewReader(c)
+				_, br, head := sendChunked(t, addr, tc.method, tc.path, body.body, 5*time.Second)
 				resp, err := http.ReadResponse(br, nil)
 				if err != nil {
 					t.Fatal(err)
@@ -205,19 +195,9 @@ func TestDiscardChunkedBodyBeforeAnswerDoesNotWait(t *testing.T) {
 	for _, body := range bodies {
 		for _, tc := range cases {
 			t.Run(body.name+" "+tc.method+" "+tc.path, func(t *testing.T) {
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.Close()
 				// nginx answers at once; a discard that waits for the rest
 				// of the body runs into this deadline.
-				_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-				head := tc.method + " " + tc.path + " HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-				if _, err := io.WriteString(c, head+body.body); err != nil {
-					t.Fatal(err)
-				}
-				br := bufio.NewReader(c)
+				c, br, _ := sendChunked(t, addr, tc.method, tc.path, body.body, 2*time.Second)
 				resp, err := http.ReadResponse(br, nil)
 				if err != nil {
 					t.Fatalf("no answer before the body's end: %v", err)
@@ -240,4 +220,22 @@ func TestDiscardChunkedBodyBeforeAnswerDoesNotWait(t *testing.T) {
 			})
 		}
 	}
+}
+
+// sendChunked connects to addr, sends a chunked request head for method and
+// path followed by body, and returns the connection (closed at the test's
+// end, with deadline set), a reader on it, and the head sent.
+func sendChunked(t *testing.T, addr, method, path, body string, deadline time.Duration) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(deadline))
+	head := method + " " + path + " HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	if _, err := io.WriteString(c, head+body); err != nil {
+		t.Fatal(err)
+	}
+	return c, bufio.NewReader(c), head
 }

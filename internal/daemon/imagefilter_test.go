@@ -4,11 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"image/color"
-	"image/color/palette"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,37 +13,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // testImage encodes a w x h gradient as a jpeg, png or gif.
 func testImage(t *testing.T, format string, w, h int) []byte {
-	t.Helper()
-	m := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			m.Set(x, y, color.RGBA{uint8(x), uint8(y), 100, 255})
-		}
-	}
-	var buf bytes.Buffer
-	var err error
-	switch format {
-	case "jpeg":
-		err = jpeg.Encode(&buf, m, nil)
-	case "png":
-		err = png.Encode(&buf, m)
-	default:
-		p := image.NewPaletted(m.Rect, palette.Plan9)
-		for y := range h {
-			for x := range w {
-				p.Set(x, y, m.At(x, y))
-			}
-		}
-		err = gif.Encode(&buf, p, nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testutil.Image(t, format, w, h)
 }
 
 // TestImageFilter checks image_filter's answers against nginx 1.22.1's

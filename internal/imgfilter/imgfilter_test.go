@@ -8,42 +8,15 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
-	"image/color/palette"
 	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"testing"
+
+	"fulcrum/internal/testutil"
 )
 
-// picture encodes a w x h gradient as an image of type t.
+// picture encodes a w x h gradient as an image of type kind.
 func picture(t testing.TB, kind Type, w, h int) []byte {
-	t.Helper()
-	m := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			m.Set(x, y, color.RGBA{uint8(x), uint8(y), 100, 255})
-		}
-	}
-	var buf bytes.Buffer
-	var err error
-	switch kind {
-	case JPEG:
-		err = jpeg.Encode(&buf, m, nil)
-	case PNG:
-		err = png.Encode(&buf, m)
-	case GIF:
-		p := image.NewPaletted(m.Rect, palette.Plan9)
-		for y := range h {
-			for x := range w {
-				p.Set(x, y, m.At(x, y))
-			}
-		}
-		err = gif.Encode(&buf, p, nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testutil.Image(t, kind.String(), w, h)
 }
 
 // size decodes an answer's size.

@@ -60,6 +60,7 @@ var allowedImports = map[string][]string{
 	"clientwatch":   {},                 // stops an upstream exchange when its client goes away (proxy, fastcgi, memcached)
 	"h1":            {},
 	"deadline":      {},
+	"gctune":        {}, // the garbage collector's headroom, sized to the live heap
 	"pace":          {}, // limit_rate's and proxy_limit_rate's pace
 	"sock":          {},
 	"proxyproto":    {}, // the PROXY protocol header a listener reads (http and stream)
@@ -112,9 +113,9 @@ var allowedImports = map[string][]string{
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                             // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "memcached", "mmdb", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
-	"mmdb":          {},                                     // MaxMind DB files: the geoip2 module's lookups
-	"statuszone":    {},                                     // status_zone: the server, location and stream zones' counters, kept across reloads
-	"fulcrum":       {"config", "daemon", "demo", "errlog"}, // cmd/fulcrum
+	"mmdb":          {},                                               // MaxMind DB files: the geoip2 module's lookups
+	"statuszone":    {},                                               // status_zone: the server, location and stream zones' counters, kept across reloads
+	"fulcrum":       {"config", "daemon", "demo", "errlog", "gctune"}, // cmd/fulcrum
 }
 
 // TestImportDirections keeps the package graph one-way: a new import across

@@ -40,6 +40,13 @@ var listeningLine = regexp.MustCompile(`listening on (\S+)`)
 // read from fulcrum's "listening on" log lines.
 func startFulcrum(t testing.TB, conf string, wantListeners int) *instance {
 	t.Helper()
+	return startFulcrumEnv(t, conf, wantListeners, nil)
+}
+
+// startFulcrumEnv is startFulcrum with env added to fulcrum's environment
+// (KEY=VALUE; a later one wins over the test's own).
+func startFulcrumEnv(t testing.TB, conf string, wantListeners int, env []string) *instance {
+	t.Helper()
 	dir := t.TempDir()
 	conf = strings.ReplaceAll(conf, "%DIR%", dir)
 	path := filepath.Join(dir, "fulcrum.conf")
@@ -47,7 +54,11 @@ func startFulcrum(t testing.TB, conf string, wantListeners int) *instance {
 		t.Fatal(err)
 	}
 	in := &instance{t: t, dir: dir, conf: path, exited: make(chan struct{})}
-	in.run("fulcrum", exec.Command(fulcrumBin, "-p", dir, "-c", path, "-e", "stderr", "-g", "error_log stderr info;"))
+	cmd := exec.Command(fulcrumBin, "-p", dir, "-c", path, "-e", "stderr", "-g", "error_log stderr info;")
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	in.run("fulcrum", cmd)
 	waitFor(t, "fulcrum to listen", func() bool { return len(in.listening()) >= wantListeners })
 	return in
 }

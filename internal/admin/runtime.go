@@ -7,7 +7,7 @@ import (
 // runtimeFamilies are the Go runtime's own numbers the metrics location
 // shows, read with runtime/metrics (no stop of the world): where fulcrum's
 // memory goes (the heap's objects, the goroutine stacks, all the runtime
-// holds) and how many goroutines run.
+// holds), how many goroutines run and the collector's percentage.
 var runtimeFamilies = []struct {
 	name, typ, help, sample string
 }{
@@ -16,6 +16,7 @@ var runtimeFamilies = []struct {
 	{"fulcrum_go_heap_objects_bytes", "gauge", "Memory taken by live and not yet collected heap objects.", "/memory/classes/heap/objects:bytes"},
 	{"fulcrum_go_memory_bytes", "gauge", "All memory the Go runtime has mapped (the process's memory, less the binary's text and the C library's).", "/memory/classes/total:bytes"},
 	{"fulcrum_go_gc_cycles_total", "counter", "Completed garbage collection cycles.", "/gc/cycles/total:gc-cycles"},
+	{"fulcrum_go_gc_percent", "gauge", "The collector's headroom as a percentage of what it last found live (GOGC; fulcrum lowers it for a big heap).", "/gc/gogc:percent"},
 }
 
 // AppendRuntimeMetrics appends the Go runtime's families (runtimeFamilies)

@@ -214,3 +214,80 @@ http {
 		})
 	}
 }
+
+// TestUpstreamQueueTimeoutBoundsRetries: the queue's timeout bounds the
+// whole wait of a request, its retries' waits included (NGINX Plus: "the
+// server to pass the request to cannot be selected within the time period
+// specified in the timeout parameter"), not each wait. a and b
+// (max_conns=1) are held busy by /slow requests; /second waits in the
+// queue until b is freed, b drops it (proxy_next_upstream error), and the
+// retry (a busy, b tried) waits only what the first wait left of the 1s
+// timeout: 502 with "upstream queue timed out" about 1s after /second
+// came, and its $upstream_queue_time entries add up to the timeout.
+func TestUpstreamQueueTimeoutBoundsRetries(t *testing.T) {
+	const timeout = time.Second
+	const firstWait = 500 * time.Millisecond
+	a, b := startCtlBackend(t, "a"), startCtlBackend(t, "b")
+	a.holdSlow.Store(true)
+	b.holdSlow.Store(true)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    log_format q '$request_uri $status $upstream_addr|$upstream_queue_time';
+    access_log %%DIR%%/access.log q buffer=4k flush=50ms;
+    upstream app {
+        server %s max_conns=1;
+        server %s max_conns=1 max_fails=0;
+        queue 5 timeout=%dms;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+    }
+}`, a.addr(), b.addr(), timeout.Milliseconds()), 1)
+	client := newClient()
+	slowA := sendAsync(client, in.url(0)+"/slow-a")
+	waitFor(t, "/slow-a to reach a", func() bool { return a.inflight.Load() == 1 })
+	slowB := sendAsync(client, in.url(0)+"/slow-b")
+	waitFor(t, "/slow-b to reach b", func() bool { return b.inflight.Load() == 1 })
+	start := time.Now()
+	second := sendAsync(client, in.url(0)+"/second")
+	select {
+	case r := <-second:
+		t.Fatalf("/second answered %v while a and b were busy", r)
+	case <-time.After(firstWait):
+	}
+	b.mode.Store(modeDrop) // /slow-b is past the mode: only /second is dropped
+	b.unblock()
+	if r := <-slowB; r != [2]string{"200", "b"} {
+		t.Errorf("/slow-b: %v", r)
+	}
+	r := <-second
+	el := time.Since(start)
+	if r[0] != "502" || el < timeout || el > timeout+300*time.Millisecond {
+		t.Errorf("/second: %v after %v, want 502 after the queue's timeout %v (not a new timeout for the retry)", r, el, timeout)
+	}
+	a.unblock()
+	if r := <-slowA; r != [2]string{"200", "a"} {
+		t.Errorf("/slow-a: %v", r)
+	}
+	got := accessLine(t, in, "/second")
+	addrs, times, _ := strings.Cut(strings.TrimPrefix(got, "502 "), "|")
+	if !strings.HasPrefix(got, "502 "+b.addr()+", ") || !strings.HasSuffix(addrs, ", app") {
+		t.Errorf("/second logged %q, want 502, b, then the queue's app", got)
+	}
+	var sum float64
+	for _, f := range strings.Split(times, ", ") {
+		qt, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			t.Fatalf("/second logged %q: $upstream_queue_time %q", got, f)
+		}
+		sum += qt
+	}
+	if sum < timeout.Seconds()-0.01 || sum > timeout.Seconds()+0.1 {
+		t.Errorf("/second logged %q: waited %.3fs in all, want the queue's timeout %v", got, sum, timeout)
+	}
+	waitFor(t, "the queue's error line", func() bool {
+		return in.countLogged("upstream queue timed out while connecting to upstream") == 1
+	})
+}

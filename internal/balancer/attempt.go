@@ -81,6 +81,11 @@ type Attempt struct {
 	// since, until its metric is sampled or it is released.
 	pending bool
 	since   time.Time
+
+	// queued is the time this request has waited in the pool's queue so
+	// far, over all its attempts: the queue's timeout bounds the sum
+	// (Attempt.wait), not each wait.
+	queued time.Duration
 }
 
 // Reset prepares a for a new request to pool p balanced by pol. A server

@@ -13,7 +13,9 @@ import (
 var ErrQueueFull = errors.New("upstream queue is full")
 
 // ErrQueueTimeout is returned by Attempt.Wait when no server could be
-// selected within the queue's timeout. Every pass answers 502.
+// selected within the queue's timeout, which bounds all the waits of a
+// request together (its first attempt's and its retries'). Every pass
+// answers 502.
 var ErrQueueTimeout = errors.New("upstream queue timed out")
 
 // Queued reports whether a request that starts now should wait in the
@@ -29,9 +31,9 @@ func (a *Attempt) Queued() bool {
 // [timeout=time]") and returns the server it gets once it is at the head
 // of the queue and a server may take it, as Next would. It returns
 // ErrNoLiveUpstream when the pool has no queue, ErrQueueFull when the
-// queue is full, ErrQueueTimeout after the queue's timeout, and ctx's
-// error when ctx ends first (the client went away). clock reads the time
-// for each pick.
+// queue is full, ErrQueueTimeout once the request has waited the queue's
+// timeout (all its waits together), and ctx's error when ctx ends first
+// (the client went away). clock reads the time for each pick.
 //
 // Call it for the first attempt of a request only, after Next returned
 // ErrNoLiveUpstream or when Queued says so: every pick from the queue
@@ -67,21 +69,32 @@ func (a *Attempt) restore(m *mark) {
 
 // wait is Wait for a first attempt (m nil: each pick starts from the
 // primaries with an empty tried set) or for a retry (each pick starts from
-// m). A non-zero until ends the wait with ErrQueueTimeout then, when it
-// comes before the queue's timeout.
+// m). The queue's timeout bounds the request's waits together (NGINX
+// Plus: "If the queue is filled up, or the server to pass the request to
+// cannot be selected within the time period specified in the timeout
+// parameter, the 502 (Bad Gateway) error will be returned"): a wait lasts
+// at most what the earlier ones left of it, and a request that has none
+// left gets ErrQueueTimeout at once, without entering the queue. A
+// non-zero until ends the wait with ErrQueueTimeout then, when it comes
+// before.
 func (a *Attempt) wait(ctx context.Context, clock func() time.Time, m *mark, until time.Time) (*upstream.Server, error) {
 	q := a.pool.Queue()
 	if q == nil {
 		return nil, ErrNoLiveUpstream
+	}
+	d := q.Timeout() - a.queued
+	if d <= 0 {
+		return nil, ErrQueueTimeout
 	}
 	w := q.Enter()
 	if w == nil {
 		return nil, ErrQueueFull
 	}
 	defer q.Leave(w)
-	d := q.Timeout()
+	entered := clock()
+	defer func() { a.queued += clock().Sub(entered) }()
 	if !until.IsZero() {
-		d = min(d, until.Sub(clock()))
+		d = min(d, until.Sub(entered))
 	}
 	timeout := time.NewTimer(d)
 	defer timeout.Stop()
@@ -141,9 +154,10 @@ func (a *Attempt) First(ctx context.Context, now time.Time, clock func() time.Ti
 // immediately while processing a request, the request will be placed into
 // the queue"), so a retry that finds no server it has not tried, or that
 // finds requests waiting already, waits as First does, keeping the tier
-// and the servers it tried. It waits at most the queue's timeout, and not
-// past until when until is not zero (the remaining *_next_upstream_timeout:
-// then ErrQueueTimeout). left is when the request left the queue, now when
+// and the servers it tried. It waits at most what the request's earlier
+// waits left of the queue's timeout, and not past until when until is not
+// zero (the remaining *_next_upstream_timeout); either ends it with
+// ErrQueueTimeout. left is when the request left the queue, now when
 // it did not wait. The errors are First's.
 func (a *Attempt) Retry(ctx context.Context, now time.Time, clock func() time.Time, until time.Time) (srv *upstream.Server, left time.Time, err error) {
 	if a.pool.Queue() == nil {

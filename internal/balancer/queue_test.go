@@ -294,3 +294,73 @@ func TestRetry(t *testing.T) {
 		})
 	}
 }
+
+// TestQueueWaitBudget: the queue's timeout bounds all the waits of one
+// request together (NGINX Plus: "the server to pass the request to cannot
+// be selected within the time period specified in the timeout
+// parameter"), not each wait. a and b (max_conns=1) are busy; the first
+// attempt waits until b is freed, b fails, and the retry (a busy, b
+// tried) waits only what is left of the timeout. A retry with nothing
+// left times out at once without entering the queue, and one that finds
+// a free server it has not tried still takes it at once.
+func TestQueueWaitBudget(t *testing.T) {
+	const timeout = 400 * time.Millisecond
+	const firstWait = 150 * time.Millisecond
+	p := newPool(t, srv("a:1", maxConns(1)), srv("b:1", maxConns(1), maxFails(0)))
+	p.SetQueue(upstream.NewQueue(5, timeout))
+	var once sync.Once
+	releaseA := hold(t, p, map[string]int{"a:1": 1})
+	freeA := func() { once.Do(releaseA) }
+	defer freeA()
+	releaseB := hold(t, p, map[string]int{"b:1": 1})
+	go func() {
+		for deadline := time.Now().Add(5 * time.Second); p.Queue().Len() != 1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(firstWait)
+		releaseB()
+	}()
+
+	var a Attempt
+	a.Reset(p, &RoundRobin{}, Input{})
+	start := time.Now()
+	s, left, err := a.First(t.Context(), start, time.Now)
+	if err != nil || short(s) != "b" {
+		t.Fatalf("First: %v, %v; want b", s, err)
+	}
+	first := left.Sub(start)
+	if first < firstWait {
+		t.Fatalf("First left the queue after %v, before b was freed", first)
+	}
+	a.Release(left, upstream.Failure)
+
+	// The retry waits what the first wait left of the timeout.
+	now := time.Now()
+	s, left, err = a.Retry(t.Context(), now, time.Now, time.Time{})
+	if !errors.Is(err, ErrQueueTimeout) || s != nil {
+		t.Fatalf("Retry: %v, %v; want ErrQueueTimeout", s, err)
+	}
+	second := left.Sub(now)
+	if total := first + second; total < timeout || total > timeout+100*time.Millisecond {
+		t.Errorf("waited %v + %v = %v in all, want the timeout %v", first, second, total, timeout)
+	}
+
+	// Nothing left: no wait, and the queue is not entered.
+	now = time.Now()
+	s, left, err = a.Retry(t.Context(), now, time.Now, time.Time{})
+	if !errors.Is(err, ErrQueueTimeout) || s != nil || left.Sub(now) > 20*time.Millisecond {
+		t.Fatalf("Retry with the timeout spent: %v, %v after %v; want ErrQueueTimeout at once", s, err, left.Sub(now))
+	}
+	if p.Queue().Len() != 0 || p.Queue().Overflows() != 0 {
+		t.Errorf("queue len %d, overflows %d; want 0, 0", p.Queue().Len(), p.Queue().Overflows())
+	}
+
+	// A free server it has not tried needs no wait.
+	freeA()
+	now = time.Now()
+	s, left, err = a.Retry(t.Context(), now, time.Now, time.Time{})
+	if err != nil || short(s) != "a" || !left.Equal(now) {
+		t.Fatalf("Retry with a free: %v, %v, waited %v; want a at once", s, err, left.Sub(now))
+	}
+	a.Release(time.Now(), upstream.Success)
+}

@@ -153,3 +153,87 @@ stream {
 		}
 	}
 }
+
+// TestKeyvalRestartKeepsExpiry: the state file keeps when each pair
+// expires. After a stop and a new start of the binary, a pair with a
+// per-key expire goes when it would have gone without the restart (not a
+// new timeout later), a pair that expired while fulcrum ran is not
+// brought back, and a pair under the zone's timeout keeps it.
+func TestKeyvalRestartKeepsExpiry(t *testing.T) {
+	state := t.TempDir()
+	conf := fmt.Sprintf(`events {}
+http {
+    access_log off;
+    keyval_zone zone=one:64k timeout=1h state=%s/one.keyval;
+    server {
+        listen 127.0.0.1:0;
+        location /api { api write=on; }
+    }
+}`, state)
+	in := startFulcrum(t, conf, 1)
+	client := newClient()
+	pairs := func(in *instance) map[string]string {
+		t.Helper()
+		code, body := get(t, client, in.url(0)+"/api/9/http/keyvals/one")
+		var m map[string]string
+		if code != 200 || json.Unmarshal([]byte(body), &m) != nil {
+			t.Fatalf("GET one: %d %q", code, body)
+		}
+		return m
+	}
+	post := func(body string) {
+		t.Helper()
+		resp, err := client.Post(in.url(0)+"/api/9/http/keyvals/one", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			t.Fatalf("POST %s: %d", body, resp.StatusCode)
+		}
+	}
+	const short = 4 * time.Second
+	post(`{"gone":{"value":"1","expire":300}}`)
+	post(`{"long":"2"}`)
+	set := time.Now()
+	post(fmt.Sprintf(`{"short":{"value":"3","expire":%d}}`, short.Milliseconds()))
+	waitFor(t, `"gone" to expire`, func() bool { _, ok := pairs(in)["gone"]; return !ok })
+	in.signal(syscall.SIGTERM)
+	select {
+	case <-in.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("fulcrum did not stop")
+	}
+	data, err := os.ReadFile(filepath.Join(state, "one.keyval"))
+	if err != nil || !strings.Contains(string(data), `"short":{"value":"3","expire":`) {
+		t.Fatalf("state file %q (%v), want the expiry of short", data, err)
+	}
+	again := startFulcrum(t, conf, 1)
+	got := pairs(again)
+	if _, ok := got["gone"]; ok {
+		t.Errorf("after the restart: %v, want the expired pair gone", got)
+	}
+	if got["long"] != "2" {
+		t.Errorf("after the restart: %v, want long=2", got)
+	}
+	if time.Since(set) < short-500*time.Millisecond && got["short"] != "3" {
+		t.Errorf("after the restart, %v after it was set: %v, want short=3", time.Since(set).Round(time.Millisecond), got)
+	}
+	// short goes at its time, give or take the polling, not an hour later.
+	deadline := set.Add(short + 3*time.Second)
+	for {
+		if _, ok := pairs(again)["short"]; !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("short is still there %v after it was set with a %v expire: the restart renewed it", time.Since(set).Round(time.Millisecond), short)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if early := time.Since(set); early < short-50*time.Millisecond {
+		t.Errorf("short went %v after it was set, want %v", early, short)
+	}
+	if pairs(again)["long"] != "2" {
+		t.Error("long went with short")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"math"
 	"net/netip"
 	"os"
 	"strings"
@@ -27,8 +28,21 @@ type KeyvalZone struct {
 	// Initial are the pairs of the state file when the configuration was
 	// loaded (none when it is missing or empty). A reload that keeps the
 	// zone keeps its pairs instead.
-	Initial map[string]string
+	Initial map[string]KeyvalPair
 	Pos     Pos
+}
+
+// KeyvalPair is a pair of a keyval state file (package keyval's Stored,
+// which writes the file).
+type KeyvalPair struct {
+	Value string
+	// Expire is when the pair goes, by the wall clock; zero: the file
+	// keeps no time for it (it never expires, or the file was written
+	// before fulcrum kept times).
+	Expire time.Time
+	// Life is the lifetime the pair was given when it was last set; zero:
+	// unknown.
+	Life time.Duration
 }
 
 // Keyval is a keyval directive: Variable (without "$") is the value of the
@@ -189,9 +203,13 @@ func (b *builder) parseKeyvalZone(d *Directive) (*KeyvalZone, error) {
 	return z, nil
 }
 
-// readKeyvalState reads z's state file: one JSON object of string values,
-// as the API's GET shows a zone. A missing or empty file is an empty zone.
-func readKeyvalState(z *KeyvalZone) (map[string]string, error) {
+// readKeyvalState reads z's state file, as package keyval's ReadState
+// does: one JSON object whose values are strings (pairs without times, as
+// the API's GET shows a zone and as fulcrum wrote every pair before the
+// file kept times) or objects {"value":"v","expire":E,"ttl":T} (E: when
+// the pair goes, in Unix milliseconds; T: its lifetime in milliseconds;
+// both optional whole numbers). A missing or empty file is an empty zone.
+func readKeyvalState(z *KeyvalZone) (map[string]KeyvalPair, error) {
 	data, err := os.ReadFile(z.State)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -202,19 +220,49 @@ func readKeyvalState(z *KeyvalZone) (map[string]string, error) {
 	if strings.TrimSpace(string(data)) == "" {
 		return nil, nil
 	}
-	var pairs map[string]string
-	if err := json.Unmarshal(data, &pairs); err != nil || pairs == nil {
-		return nil, hintf(z.Pos, "fulcrum writes the file; remove it or restore the JSON object the API showed", `invalid state file "%s": not a JSON object of strings`, z.State)
+	const fix = "fulcrum writes the file; remove it or restore the JSON object it wrote"
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
+		return nil, hintf(z.Pos, fix, `invalid state file "%s": not a JSON object`, z.State)
 	}
-	for k := range pairs {
+	pairs := make(map[string]KeyvalPair, len(raw))
+	for k, m := range raw {
 		if k == "" {
 			return nil, hintf(z.Pos, "remove the empty key from the file", `invalid state file "%s": empty key`, z.State)
 		}
 		if z.Type == "ip" && !keyvalNet(k) {
 			return nil, hintf(z.Pos, "a type=ip zone's keys are addresses or CIDR ranges", `invalid state file "%s": invalid key "%s"`, z.State, k)
 		}
+		p, ok := readKeyvalPair(m)
+		if !ok {
+			return nil, hintf(z.Pos, fix, `invalid state file "%s": the value of key "%s" is not a string or {"value":"...","expire":ms,"ttl":ms}`, z.State, k)
+		}
+		pairs[k] = p
 	}
 	return pairs, nil
+}
+
+// readKeyvalPair reads one value of a state file; false: it is not a
+// string or a {"value","expire","ttl"} object of whole numbers that are
+// not negative.
+func readKeyvalPair(m json.RawMessage) (KeyvalPair, bool) {
+	var v string
+	if json.Unmarshal(m, &v) == nil {
+		return KeyvalPair{Value: v}, true
+	}
+	var o struct {
+		Value  *string `json:"value"`
+		Expire int64   `json:"expire"`
+		TTL    int64   `json:"ttl"`
+	}
+	if json.Unmarshal(m, &o) != nil || o.Value == nil || o.Expire < 0 || o.TTL < 0 || o.TTL > math.MaxInt64/int64(time.Millisecond) {
+		return KeyvalPair{}, false
+	}
+	p := KeyvalPair{Value: *o.Value, Life: time.Duration(o.TTL) * time.Millisecond}
+	if o.Expire > 0 {
+		p.Expire = time.UnixMilli(o.Expire)
+	}
+	return p, true
 }
 
 // keyvalNet reports whether k is an address or a CIDR range.

@@ -76,24 +76,32 @@ func TestKeyvalValues(t *testing.T) {
 }
 
 // TestKeyvalState checks that the state file is read with the
-// configuration (start, -t, reload) and that its errors name it.
+// configuration (start, -t, reload), in both its shapes (values alone, as
+// fulcrum wrote them before the file kept times, and {"value","expire",
+// "ttl"} objects), and that its errors name it.
 func TestKeyvalState(t *testing.T) {
 	str := func(s string) *string { return &s }
+	v := func(s string) KeyvalPair { return KeyvalPair{Value: s} }
 	tests := []struct {
 		name    string
 		state   *string
 		typ     string
-		want    map[string]string
+		want    map[string]KeyvalPair
 		wantErr string
 	}{
 		{"missing", nil, "string", nil, ""},
 		{"empty", str(" \n"), "string", nil, ""},
-		{"pairs", str(`{"a":"1","b":"2"}`), "string", map[string]string{"a": "1", "b": "2"}, ""},
-		{"not json", str(`a=1`), "string", nil, `invalid state file "u.state": not a JSON object of strings in nginx.conf:1`},
-		{"not strings", str(`{"a":1}`), "string", nil, `invalid state file "u.state": not a JSON object of strings`},
-		{"null", str(`null`), "string", nil, `invalid state file "u.state": not a JSON object of strings`},
+		{"pairs", str(`{"a":"1","b":"2"}`), "string", map[string]KeyvalPair{"a": v("1"), "b": v("2")}, ""},
+		{"times", str(`{"a":{"value":"1","expire":1700000000123,"ttl":60000},"b":"2","c":{"value":"3"}}`), "string", map[string]KeyvalPair{
+			"a": {Value: "1", Expire: time.UnixMilli(1700000000123), Life: time.Minute}, "b": v("2"), "c": v("3")}, ""},
+		{"not json", str(`a=1`), "string", nil, `invalid state file "u.state": not a JSON object in nginx.conf:1`},
+		{"not strings", str(`{"a":1}`), "string", nil, `invalid state file "u.state": the value of key "a" is not a string or {"value":"...","expire":ms,"ttl":ms}`},
+		{"no value", str(`{"a":{"expire":1}}`), "string", nil, `the value of key "a" is not a string`},
+		{"negative expire", str(`{"a":{"value":"1","expire":-5}}`), "string", nil, `the value of key "a" is not a string`},
+		{"fractional expire", str(`{"a":{"value":"1","expire":1.5}}`), "string", nil, `the value of key "a" is not a string`},
+		{"null", str(`null`), "string", nil, `invalid state file "u.state": not a JSON object`},
 		{"empty key", str(`{"":"1"}`), "string", nil, `invalid state file "u.state": empty key`},
-		{"ip keys", str(`{"10.0.0.0/8":"1","::1":"2"}`), "ip", map[string]string{"10.0.0.0/8": "1", "::1": "2"}, ""},
+		{"ip keys", str(`{"10.0.0.0/8":"1","::1":"2"}`), "ip", map[string]KeyvalPair{"10.0.0.0/8": v("1"), "::1": v("2")}, ""},
 		{"bad ip key", str(`{"host":"1"}`), "ip", nil, `invalid state file "u.state": invalid key "host"`},
 	}
 	for _, tt := range tests {

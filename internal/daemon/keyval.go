@@ -41,7 +41,7 @@ func (s *snapshot) buildKeyvals(cfg *config.Config, old map[string]*kvZone, comp
 		}
 		if z == nil || z.Size() != zc.Size || z.Type() != typ {
 			z = keyval.NewZone(zc.Name, zc.Size, typ, nil)
-			if err := z.Load(zc.Initial, zc.Timeout); err != nil {
+			if err := z.LoadState(storedPairs(zc.Initial), zc.Timeout); err != nil {
 				return fmt.Errorf("keyval_zone %q state file %s: %w in %s", zc.Name, zc.State, err, zc.Pos)
 			}
 		} else if zc.State != "" && zc.State != oldState {
@@ -174,4 +174,14 @@ func (a *adminState) ChangeKeyval(b admin.Block, name string, change func(admin.
 		return nil
 	}
 	return zone.Save(cfg.State)
+}
+
+// storedPairs converts a state file's pairs, which package config read,
+// to the store's.
+func storedPairs(pairs map[string]config.KeyvalPair) map[string]keyval.Stored {
+	out := make(map[string]keyval.Stored, len(pairs))
+	for k, p := range pairs {
+		out[k] = keyval.Stored(p)
+	}
+	return out
 }

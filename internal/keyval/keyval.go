@@ -69,7 +69,11 @@ type entry struct {
 	key, value string
 	// expire is when the pair goes; zero: never.
 	expire time.Time
-	cost   int64
+	// life is the lifetime the pair was given when it was set (the zone's
+	// timeout or its own Expire); zero: none. It bounds the time a pair
+	// read from a state file has left.
+	life time.Duration
+	cost int64
 	// net is the key as a network in a type=ip zone.
 	net netip.Prefix
 }
@@ -323,16 +327,38 @@ func (z *Zone) Clear() {
 	z.reindex()
 }
 
-// Load fills an empty zone with pairs (a state file), each with the zone's
-// timeout from now. Keys that do not fit or do not parse are errors.
+// Load fills an empty zone with pairs, each with the zone's timeout from
+// now. Keys that do not fit or do not parse are errors.
 func (z *Zone) Load(pairs map[string]string, timeout time.Duration) error {
+	stored := make(map[string]Stored, len(pairs))
+	for k, v := range pairs {
+		stored[k] = Stored{Value: v}
+	}
+	return z.LoadState(stored, timeout)
+}
+
+// LoadState fills an empty zone with the pairs of a state file. A pair
+// whose Expire has passed is left out; one with an Expire keeps it,
+// whatever the zone's timeout now, but no later than its Life (or, when
+// the file does not say, the zone's timeout) from now, so that a clock
+// that was ahead when the file was written cannot make a pair outlive the
+// lifetime it was given. A pair without an Expire gets the zone's timeout
+// from now, as every pair did before the file kept times. Keys that do not
+// fit or do not parse are errors.
+func (z *Zone) LoadState(pairs map[string]Stored, timeout time.Duration) error {
 	now := z.now()
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	for k, v := range pairs {
-		e, err := z.newEntry(k, Pair{Value: v}, timeout, now)
+	for k, s := range pairs {
+		if !s.Expire.IsZero() && !now.Before(s.Expire) {
+			continue
+		}
+		e, err := z.newEntry(k, Pair{Value: s.Value}, timeout, now)
 		if err != nil {
 			return err
+		}
+		if !s.Expire.IsZero() {
+			e.expire, e.life = resume(s, timeout, now)
 		}
 		if z.used+e.cost > z.budget {
 			return ErrNoMemory
@@ -363,11 +389,26 @@ func (z *Zone) newEntry(key string, p Pair, timeout time.Duration, now time.Time
 	case p.Expire > 0 && timeout <= 0:
 		return nil, ErrNoTimeout
 	case p.Expire > 0:
-		e.expire = now.Add(p.Expire)
+		e.expire, e.life = now.Add(p.Expire), p.Expire
 	case timeout > 0:
-		e.expire = now.Add(timeout)
+		e.expire, e.life = now.Add(timeout), timeout
 	}
 	return e, nil
+}
+
+// resume returns when a stored pair that is still live at now expires,
+// and its lifetime: at its Expire, but at most its lifetime (its Life,
+// else the zone's timeout, else unbounded) after now.
+func resume(s Stored, timeout time.Duration, now time.Time) (time.Time, time.Duration) {
+	life := s.Life
+	if life <= 0 {
+		life = timeout
+	}
+	left := s.Expire.Sub(now)
+	if life > 0 && left > life {
+		left = life
+	}
+	return now.Add(left), life
 }
 
 func (z *Zone) insert(e *entry) {

@@ -191,7 +191,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := back.Load(pairs, 0); err != nil {
+	if err := back.LoadState(pairs, 0); err != nil {
 		t.Fatal(err)
 	}
 	if string(back.JSON()) != string(z.JSON()) {

@@ -38,7 +38,7 @@ func (t *table) buildKeyvals(cfg *config.Stream, old *table) error {
 		}
 		if z == nil || z.Size() != zc.Size || z.Type() != typ {
 			z = keyval.NewZone(zc.Name, zc.Size, typ, nil)
-			if err := z.Load(zc.Initial, zc.Timeout); err != nil {
+			if err := z.LoadState(storedPairs(zc.Initial), zc.Timeout); err != nil {
 				return fmt.Errorf("keyval_zone %q state file %s: %w in %s", zc.Name, zc.State, err, zc.Pos)
 			}
 		} else if zc.State != "" && zc.State != oldState {
@@ -112,4 +112,14 @@ func (p *Proxy) KeyvalZones() []KeyvalZone {
 		return t.keyvalZones
 	}
 	return nil
+}
+
+// storedPairs converts a state file's pairs, which package config read,
+// to the store's.
+func storedPairs(pairs map[string]config.KeyvalPair) map[string]keyval.Stored {
+	out := make(map[string]keyval.Stored, len(pairs))
+	for k, p := range pairs {
+		out[k] = keyval.Stored(p)
+	}
+	return out
 }

@@ -71,6 +71,7 @@ func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv
 // answer. A graceful stop ends the wait early, and the 401 goes out (with
 // Connection: close) instead of holding the shutdown.
 func (s *snapshot) authDelay(rec *recorder, r *http.Request, st *vars.State, d time.Duration) bool {
+	rec.waited() // a body sent meanwhile is seen by the 401's discard, as nginx's
 	if s.log.Enabled(errlog.Info) {
 		s.log.LogRequest(errlog.Info, logRequest(st, r), "delaying unauthorized request")
 	}

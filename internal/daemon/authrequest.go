@@ -80,6 +80,7 @@ func (s *snapshot) authRequest(rec *recorder, r *http.Request, st *vars.State, s
 		return 0
 	}
 	status, challenge := s.subrequest(rec, r, st, srv, ar)
+	rec.waited() // a body sent meanwhile is seen by the answer's discard, as nginx's
 	switch {
 	case status == http.StatusForbidden:
 		return status

@@ -656,11 +656,29 @@ type connSource struct {
 	raw     sock.Reader
 	first   [1]byte
 	pending []byte
+	// rawc is the socket for reads that must not wait (noWait); nil when
+	// the connection is not a plain one (TLS).
+	rawc syscall.RawConn
+	// noWait makes Read take only what the socket holds: errWouldBlock
+	// when it holds nothing, never a wait (readNow).
+	noWait bool
+	// ready is nginx's read event flag (rev->ready) for the socket: the
+	// last read filled the space it was given, so the socket may hold
+	// more, or the request waited since (recorder.waited), when nginx
+	// goes back to its event loop and takes the socket's read event. A
+	// read that got less than it asked (or nothing) clears it: on Linux
+	// nginx's recv then marks the socket not ready (EPOLLRDHUP), and bytes
+	// that come after it are read only once an event says so.
+	ready bool
 }
+
+// errWouldBlock is a read that must not wait (connSource.noWait) finding
+// the socket empty.
+var errWouldBlock = errors.New("socket holds nothing to read")
 
 // reset makes s read from c, through its socket when it has one (rawc).
 func (s *connSource) reset(c net.Conn, rawc syscall.RawConn) {
-	s.c = c
+	s.c, s.rawc, s.ready = c, rawc, false
 	if rawc != nil {
 		s.raw.Reset(rawc)
 		s.c = &s.raw
@@ -673,7 +691,63 @@ func (s *connSource) Read(p []byte) (int, error) {
 		s.pending = s.pending[n:]
 		return n, nil
 	}
-	return s.c.Read(p)
+	if s.noWait {
+		return s.readNow(p)
+	}
+	n, err := s.c.Read(p)
+	s.ready = n == len(p)
+	return n, err
+}
+
+// readNow reads what the socket holds into p without waiting, as nginx's
+// recv on a non-blocking socket: errWouldBlock when it holds nothing, io.EOF
+// after the client's FIN, the socket's error (a reset) otherwise. It keeps
+// ready as Read does.
+func (s *connSource) readNow(p []byte) (int, error) {
+	var n int
+	var errno syscall.Errno
+	err := s.rawc.Control(func(fd uintptr) {
+		for {
+			n, errno = sock.Read(int(fd), p)
+			if errno != syscall.EINTR {
+				return
+			}
+		}
+	})
+	s.ready = false
+	switch {
+	case err != nil:
+		return 0, err
+	case errno == syscall.EAGAIN:
+		return 0, errWouldBlock
+	case errno != 0:
+		return 0, os.NewSyscallError("read", errno)
+	case n == 0:
+		return 0, io.EOF
+	}
+	s.ready = n == len(p)
+	return n, nil
+}
+
+// fillNow adds to the read buffer what the socket holds, without waiting,
+// when nginx's discard would read the socket at this point (ready): a
+// discard before the answer takes it as nginx's
+// ngx_http_read_discarded_request_body does. It reports whether it added
+// bytes. A connection that is not a plain socket (TLS) is never read so.
+func (cc *clientConn) fillNow() bool {
+	src := &cc.src
+	if !src.ready || src.rawc == nil || cc.hijacked {
+		return false
+	}
+	br := cc.in.Reader()
+	n := br.Buffered()
+	if n == br.Size() {
+		return false // a step longer than the buffer: the body's reader waits for it
+	}
+	src.noWait = true
+	_, err := br.Peek(n + 1)
+	src.noWait = false
+	return err == nil
 }
 
 // headBuffered reports whether a whole request head (up to the empty line)
@@ -1413,7 +1487,9 @@ func (b *reqBody) Buffered() int {
 func (b *reqBody) done() bool { return b.finished || b.b.Done() }
 
 // drainBuffered reads a chunked body as far as it is in the connection's
-// buffer, without waiting for more, and returns the fault that stopped it:
+// buffer, and what the socket holds when nginx would read it too
+// (clientConn.fillNow), without waiting for more, and returns the fault that
+// stopped it:
 // a *bodyFault for a malformed body, else nil. Only a body no handler
 // started to read is drained (a handler's failed read logged its line), and
 // not one whose client still waits for 100 Continue.
@@ -1437,7 +1513,7 @@ func (b *reqBody) drainBuffered() error {
 			}
 			return nil
 		}
-		if n == 0 {
+		if n == 0 && !b.cc.fillNow() {
 			return nil // the rest is still to come: the answer does not wait for it
 		}
 	}

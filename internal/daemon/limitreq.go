@@ -476,8 +476,11 @@ func (s *snapshot) logLimitReq(r *http.Request, st *vars.State, set *config.Sett
 // (ngx_http_test_reading), so it sees a client that leaves at once; the
 // engine's writer does the same by waiting on the socket itself
 // (awaitGone). Under another writer (HTTP/2, TLS) the request's context
-// tells, within the server's client check (abortCheckInterval).
+// tells, within the server's client check (abortCheckInterval). A body the
+// client sent meanwhile is seen by a discard before the answer, as nginx's
+// (recorder.waited).
 func (s *snapshot) waitLimitReq(rec *recorder, r *http.Request, st *vars.State, d time.Duration) bool {
+	rec.waited()
 	if rec.ew != nil {
 		if gone, ok := rec.ew.awaitGone(d); ok {
 			if gone != nil {

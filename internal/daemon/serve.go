@@ -273,13 +273,16 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 // handler does not read, at the points where nginx 1.22.1 discards one before
 // it answers (ngx_http_discard_request_body, called by ngx_http_send_response,
 // the static module and the special response handler): the bytes that came
-// with the head or are buffered since, without waiting for more. It reports
-// whether the body is malformed. The first time it finds so it logs "client
-// sent invalid chunked body" at error and has the connection close after the
-// answer; it keeps reporting it at later points (an error_page's target), as
-// nginx's discard does, logging once. Recorded on raw sockets against nginx
-// 1.22.1: "return 200 text" and a static file then answer 400, an error
-// status keeps its own, every one of them with Connection: close.
+// with the head or are buffered since, and what the socket holds where
+// nginx's discard reads it (after its last read filled its buffer, or after
+// the request waited: see recorder.waited and clientConn.fillNow), without
+// waiting for more. It reports whether the body is malformed. The first time
+// it finds so it logs "client sent invalid chunked body" at error and has
+// the connection close after the answer; it keeps reporting it at later
+// points (an error_page's target), as nginx's discard does, logging once.
+// Recorded on raw sockets against nginx 1.22.1: "return 200 text" and a
+// static file then answer 400, an error status keeps its own, every one of
+// them with Connection: close.
 func (w *recorder) earlyBodyFault() bool {
 	rw, _ := w.ew.(*respWriter) // HTTP/1.x; HTTP/2 bodies have no chunks
 	if w.sub || w.req == nil || rw == nil || rw.cc.body.framing != h1.ChunkedBody {
@@ -300,6 +303,19 @@ func (w *recorder) earlyBodyFault() bool {
 		w.snap.log.LogRequest(level, logRequest(w.st, w.req), msg)
 	}
 	return true
+}
+
+// waited notes that the request waited (a timer, a subrequest) before its
+// answer: nginx went back to its event loop meanwhile, whose read event for
+// bytes the client sent since marks the socket ready, so its discard before
+// the answer reads them (earlyBodyFault does then too). Without a wait
+// nginx reads the socket only when its last read filled its buffer: a body
+// that comes in a segment of its own after the head is left for after the
+// answer (recorded on raw sockets against nginx 1.22.1).
+func (w *recorder) waited() {
+	if rw, ok := w.ew.(*respWriter); ok && !w.sub {
+		rw.cc.src.ready = true
+	}
 }
 
 // chunkedBody is what the log needs of a chunked request body: whether

@@ -1,7 +1,10 @@
+//go:build unix
+
 package cache
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +70,14 @@ func TestLoaderForeignFiles(t *testing.T) {
 		return func(path string) error { return os.Symlink(to, path) }
 	}
 	fifo := func(path string) error { return syscall.Mkfifo(path, 0o600) }
+	socket := func(path string) error {
+		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			return err
+		}
+		l.SetUnlinkOnClose(false)
+		return l.Close()
+	}
 	tests := []struct {
 		name, path string
 		make       func(string) error
@@ -92,6 +103,7 @@ func TestLoaderForeignFiles(t *testing.T) {
 		{"empty", "c/29/44444444444444444444444444444c29", file(0), false, "too small"},
 		{"FIFO", "c/29/fifo", fifo, false, ""},
 		{"FIFO named by a key", "c/29/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbc29", fifo, false, ""},
+		{"socket", "c/29/sock", socket, false, ""},
 		{"link to a small file", "c/29/link", link(target), false, "too small"},
 		{"link to a small file named by a key", "c/29/ccccccccccccccccccccccccccccccc29", link(target), false, "too small"},
 		{"link that leads nowhere", "c/29/dangling", link(filepath.Join(outside, "none")), true, "stat"},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,19 +141,31 @@ stream {
 }
 
 // TestGeoIP2BadFile checks fulcrum -t on a file that is no database or is
-// missing: the module's message (as nginx -t printed it), with file and line.
+// missing: the module's message (as nginx -t printed it), with file and line;
+// and on a path that is not a regular file (/dev/zero, a FIFO), which
+// fulcrum refuses at once, before reading it, with a hint.
 func TestGeoIP2BadFile(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.mmdb")
 	if err := os.WriteFile(bad, []byte("not a database"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct{ block, file, want string }{
-		{"http", bad, fmt.Sprintf(`MMDB_open(%q) failed - The MaxMind DB file contains invalid metadata`, bad)},
-		{"stream", bad, fmt.Sprintf(`MMDB_open(%q) failed - The MaxMind DB file contains invalid metadata`, bad)},
+	fifo := filepath.Join(dir, "fifo.mmdb")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const hint = ", name a MaxMind DB file (.mmdb) of at most 1024 MiB"
+	notRegular := `MMDB_open(%[1]q) failed - Error opening the specified MaxMind DB file: %[1]s: not a regular file (%[2]s)`
+	tests := []struct{ block, file, want, hint string }{
+		{"http", bad, fmt.Sprintf(`MMDB_open(%q) failed - The MaxMind DB file contains invalid metadata`, bad), ""},
+		{"stream", bad, fmt.Sprintf(`MMDB_open(%q) failed - The MaxMind DB file contains invalid metadata`, bad), ""},
 		// A relative path is taken from the prefix, and named in full;
 		// fulcrum adds the system's reason to the module's words.
-		{"http", "missing.mmdb", fmt.Sprintf(`MMDB_open(%[1]q) failed - Error opening the specified MaxMind DB file: open %[1]s: no such file or directory`, filepath.Join(dir, "missing.mmdb"))},
+		{"http", "missing.mmdb", fmt.Sprintf(`MMDB_open(%[1]q) failed - Error opening the specified MaxMind DB file: open %[1]s: no such file or directory`, filepath.Join(dir, "missing.mmdb")), ""},
+		{"http", "/dev/zero", fmt.Sprintf(notRegular, "/dev/zero", "a device"), hint},
+		{"stream", "/dev/zero", fmt.Sprintf(notRegular, "/dev/zero", "a device"), hint},
+		{"http", fifo, fmt.Sprintf(notRegular, fifo, "a FIFO"), hint},
+		{"stream", fifo, fmt.Sprintf(notRegular, fifo, "a FIFO"), hint},
 	}
 	for _, tt := range tests {
 		conf := filepath.Join(dir, tt.block+".conf")
@@ -161,7 +174,7 @@ func TestGeoIP2BadFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := runFulcrum(t, "-t", "-p", dir, "-c", conf)
-		want := fmt.Sprintf("%s in %s:3", tt.want, conf)
+		want := fmt.Sprintf("%s in %s:3%s", tt.want, conf, tt.hint)
 		if r.code == 0 || !strings.Contains(r.stderr, want) {
 			t.Errorf("%s %s: exit %d\n%s\nwant %q", tt.block, tt.file, r.code, r.stderr, want)
 		}

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -224,22 +225,35 @@ func (z *Zone) forcedExpire() time.Duration {
 }
 
 // Load is the zone's loader (nginx's cache loader): it reads the index back
-// from the zone's files in rounds of Loader.Files entries or
+// from the zone's files in rounds of Loader.Files files or
 // Loader.Threshold of time, sleeping Loader.Sleep between them, until ctx
-// ends. Every complete entry becomes a known key, used once, as if just
-// now; unfinished temporary files are removed, except those of a process
-// that still runs (tempOwnerRuns). When the whole directory is read the
-// zone is no longer cold.
+// ends. It decides about each file as nginx 1.22's loader does
+// (ngx_http_file_cache_manage_file and its tree walk): see loadEntry and
+// loadFile. A directory whose path ends in "/temp" is not entered. The
+// zone's directory may itself be a symbolic link, but no link under it is
+// followed: the loader enters no linked directory, reads no file through a
+// link, and removes nothing outside the zone's directory. When the whole
+// directory is read the zone is no longer cold.
 func (z *Zone) Load(ctx context.Context) error {
 	z.mu.Lock()
 	o := z.opts
 	z.mu.Unlock()
 	r := newRound(o.Loader)
-	err := filepath.WalkDir(o.Dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	// The separator makes WalkDir enter the directory when it is a link.
+	root := o.Dir + string(filepath.Separator)
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
 			return err
+		case d.IsDir():
+			if path != root && strings.HasSuffix(path, string(filepath.Separator)+"temp") {
+				return filepath.SkipDir // ngx_http_file_cache_manage_directory
+			}
+			return nil
 		}
-		z.loadFile(path, d)
+		if !z.loadEntry(path, d, &o) {
+			return ctx.Err()
+		}
 		if r.done() {
 			if !sleep(ctx, r.pace.Sleep) {
 				return ctx.Err()
@@ -266,41 +280,140 @@ func logTo(log func(string), msg string) {
 	}
 }
 
-// loadFile reads the file at path into the index when it is a complete
-// entry, removes it when it is an unfinished one, and leaves what is
-// neither alone.
-func (z *Zone) loadFile(path string, d fs.DirEntry) {
-	name := d.Name()
-	if strings.HasSuffix(name, tmpSuffix) {
+// Names the loader tells apart, as nginx's: a cache file's name ends in the
+// 32 hex digits of its key; one of nginx's temporary files (use_temp_path=off)
+// in a dot and 10 digits.
+const (
+	keyHexLen     = 2 * len(Key{})
+	nginxTempTail = 1 + 10
+)
+
+// loadEntry decides about an entry of the directory that is not a
+// directory, and reports whether it was a file (the rounds count files). A
+// regular file goes to loadFile. Anything else is looked at through
+// stat(2), as nginx's tree walk does: when that fails (a link that leads
+// nowhere) the entry stays, with nginx's crit line; a link to a regular file
+// is judged as one by loadFile (the link is what is removed or indexed;
+// nothing is read through it); a FIFO, a socket, a device, or a link to one,
+// is removed. A link to a directory stays and is not entered: nginx's loader
+// walks into it, and removes the files there it does not like, outside the
+// cache directory; fulcrum's touches nothing outside it.
+func (z *Zone) loadEntry(path string, d fs.DirEntry, o *Options) bool {
+	if d.Type().IsRegular() {
+		info, err := d.Info()
+		if err != nil {
+			return false // gone meanwhile
+		}
+		z.loadFile(path, info, false, o)
+		return true
+	}
+	info, err := os.Stat(path)
+	link := d.Type()&fs.ModeSymlink != 0
+	switch {
+	case err != nil:
+		logTo(o.Crit, `stat() "`+path+`" failed (`+errnoText(err)+`)`)
+	case link && info.IsDir():
+	case link && info.Mode().IsRegular():
+		z.loadFile(path, info, true, o)
+		return true
+	default:
+		z.deleteFile(path, o)
+	}
+	return false
+}
+
+// loadFile decides about the file at path (info is its stat(2); link says
+// path is a symbolic link to it) as nginx's loader does
+// (ngx_http_file_cache_add_file). A path shorter than a key, or whose last 32
+// characters are not hex digits, is removed. One of nginx's temporary files
+// (a dot and 10 characters at the end) is left alone; so is fulcrum's own (a
+// name ending in ".tmp") while the process writing it runs, and it is
+// removed once that is gone, where nginx's stay for ever. A file smaller than
+// an entry's preamble (nginx: its header) is removed, with nginx's crit "is
+// too small". Every other file goes in the index under the key its name ends
+// in, wherever it lies and whatever it holds, as nginx's loader reads no
+// file: a file in its key's place is read for its expiry, but one that is not
+// a complete entry, a link, or one elsewhere is indexed as expired: the
+// first request for its key finds no entry there and drops the key's file
+// from the index (Open; a file in the key's place that does not read is
+// removed, one elsewhere stays, as nginx's does). When the keys_zone is full, the
+// file is removed, with nginx's alert "could not allocate node".
+func (z *Zone) loadFile(path string, info fs.FileInfo, link bool, o *Options) {
+	switch name := filepath.Base(path); {
+	case strings.HasSuffix(name, tmpSuffix):
 		if !tempOwnerRuns(name) {
-			os.Remove(path)
+			z.deleteFile(path, o)
 		}
 		return
-	}
-	k, ok := parseKey(name)
-	if !ok || z.path(k) != path {
+	case len(path) < keyHexLen:
+		z.deleteFile(path, o)
+		return
+	case len(path) >= keyHexLen+nginxTempTail && path[len(path)-nginxTempTail] == '.':
 		return
 	}
-	e, err := openEntry(path)
-	if err != nil {
-		os.Remove(path)
+	if info.Size() < preambleSize {
+		logTo(o.Crit, `cache file "`+path+`" is too small`)
+		z.deleteFile(path, o)
 		return
 	}
-	e.Close()
-	if z.purged(e.Key, e.Stored) {
-		os.Remove(path)
+	k, ok := parseKey(strings.ToLower(path[len(path)-keyHexLen:]))
+	if !ok {
+		z.deleteFile(path, o)
 		return
 	}
-	info, err := d.Info()
-	if err != nil {
-		return
+	var m Meta
+	if !link && z.path(k) == path {
+		if e, err := openEntry(path); err == nil {
+			e.Close()
+			if z.purged(e.Key, e.Stored) {
+				os.Remove(path)
+				return
+			}
+			m = e.Meta
+		}
 	}
+	if !z.load(k, &m, diskSize(info)) {
+		z.noNode(o)
+		z.deleteFile(path, o)
+	}
+}
+
+// deleteFile removes the file at path for the loader, with nginx's lines
+// (ngx_http_file_cache_delete_file).
+func (z *Zone) deleteFile(path string, o *Options) {
+	logTo(o.Debug, `http file cache delete: "`+path+`"`)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		logTo(o.Crit, `unlink() "`+path+`" failed (`+errnoText(err)+`)`)
+	}
+}
+
+// noNode logs that the keys_zone is full, as nginx's loader does (at most
+// once a second).
+func (z *Zone) noNode(o *Options) {
+	now := z.now().Unix()
+	z.mu.Lock()
+	logged := z.failTime == now
+	z.failTime = now
+	z.mu.Unlock()
+	if !logged {
+		logTo(o.Alert, `could not allocate node in cache keys zone "`+o.Name+`"`)
+	}
+}
+
+// load puts a file the loader found for k in the index, as just used once
+// (ngx_http_file_cache_add); false when the keys_zone is full: unlike a
+// request's lookup, nginx's loader makes no room.
+func (z *Zone) load(k Key, m *Meta, size int64) bool {
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	z.record(k, &e.Meta, diskSize(info), z.now())
+	if z.nodes[k] == nil && len(z.nodes) >= z.maxKeys {
+		return false
+	}
+	z.record(k, m, size, z.now())
 	if n := z.nodes[k]; n.uses == 0 {
 		n.uses = 1 // nginx's loader counts a use; a lookup counts its own
 	}
+	return true
 }
 
 // probe looks for the file of k on disk, for a lookup while the zone is

@@ -36,7 +36,7 @@ func (r *Registry) Zone(o Options) (*Zone, error) {
 		z.mu.Lock()
 		z.opts.MaxSize, z.opts.Inactive, z.opts.MinFree = o.MaxSize, o.Inactive, o.MinFree
 		z.opts.Manager, z.opts.Loader, z.opts.LoaderDelay = o.Manager, o.Loader, o.LoaderDelay
-		z.opts.Notice, z.opts.Alert = o.Notice, o.Alert
+		z.opts.Debug, z.opts.Notice, z.opts.Crit, z.opts.Alert = o.Debug, o.Notice, o.Crit, o.Alert
 		z.opts.Purger, z.opts.Purge = o.Purger, o.Purge
 		z.mu.Unlock()
 		return z, nil

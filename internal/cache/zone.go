@@ -63,9 +63,9 @@ type Options struct {
 	// LoaderDelay is how long after Run the loader starts (nginx's cache
 	// loader process starts a minute after the workers: LoaderDelayNginx).
 	LoaderDelay time.Duration
-	// Notice and Alert log the loader's and the manager's lines at those
-	// levels, worded as nginx's; nil logs nothing.
-	Notice, Alert func(msg string)
+	// Debug, Notice, Crit and Alert log the loader's and the manager's
+	// lines at those levels, worded as nginx's; nil logs nothing.
+	Debug, Notice, Crit, Alert func(msg string)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -88,7 +88,7 @@ type Zone struct {
 	// manager while the old one's may still be stopping.
 	running sync.Mutex
 
-	mu sync.Mutex // guards opts' limits, nodes, lru, size, cold and every node's fields
+	mu sync.Mutex // guards opts' limits, nodes, lru, size, cold, failTime and every node's fields
 	// nodes are the keys the zone remembers, with or without a file.
 	nodes map[Key]*node
 	// lru orders the nodes, most recently used first.
@@ -106,6 +106,9 @@ type Zone struct {
 	sweep    *sweep
 	// wake tells Run a purge is waiting for the purger.
 	wake chan struct{}
+	// failTime is the second the loader last logged a full keys_zone
+	// (nginx's fail_time: once a second).
+	failTime int64
 }
 
 // node is the index entry of one key.

@@ -26,6 +26,9 @@ func openGeoIP2(g *config.GeoIP2, log *errlog.Logger, now func() time.Time) (*mm
 		log.Logf(errlog.Info, "Reload MMDB %q", g.File)
 	}})
 	if err != nil {
+		if hint := mmdb.FileHint(err); hint != "" {
+			return nil, fmt.Errorf("MMDB_open(%q) failed - %w in %s, %s", g.File, err, g.Pos, hint)
+		}
 		return nil, fmt.Errorf("MMDB_open(%q) failed - %w in %s", g.File, err, g.Pos)
 	}
 	return f, nil

@@ -603,7 +603,9 @@ func cacheZones(h *config.HTTP, reg *cache.Registry, log *errlog.Logger) (map[*c
 		o := cache.Options{Name: p.Name, Dir: p.Dir, Levels: p.Levels, KeysSize: p.Size, MaxSize: p.MaxSize, Inactive: p.Inactive,
 			MinFree: p.MinFree, Manager: cache.Pace(p.Manager), Loader: cache.Pace(p.Loader), LoaderDelay: cache.LoaderDelayNginx,
 			Purger: p.Purger, Purge: cache.Pace(p.Purge),
+			Debug:  func(msg string) { log.Logf(errlog.Debug, "%s", msg) },
 			Notice: func(msg string) { log.Logf(errlog.Notice, "%s", msg) },
+			Crit:   func(msg string) { log.Logf(errlog.Crit, "%s", msg) },
 			Alert:  func(msg string) { log.Logf(errlog.Alert, "%s", msg) }}
 		if reg == nil {
 			zones[p] = cache.Unopened(o)

@@ -27,7 +27,11 @@ func openGeoIP2(cfg *config.Stream, log *errlog.Logger) ([]*mmdb.File, error) {
 			log.Logf(errlog.Info, "Reload MMDB %q", g.File)
 		}})
 		if err != nil {
-			return nil, at(fmt.Errorf("MMDB_open(%q) failed - %w", g.File, err), g.Pos)
+			err = at(fmt.Errorf("MMDB_open(%q) failed - %w", g.File, err), g.Pos)
+			if hint := mmdb.FileHint(err); hint != "" {
+				err = fmt.Errorf("%w, %s", err, hint)
+			}
+			return nil, err
 		}
 		files = append(files, f)
 	}

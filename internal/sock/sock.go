@@ -23,6 +23,7 @@ package sock
 import (
 	"errors"
 	"io"
+	"net"
 	"os"
 	"syscall"
 )
@@ -56,6 +57,22 @@ func (r *Reader) Reset(raw syscall.RawConn) {
 	if r.step == nil {
 		r.step, r.nowFn = r.read, r.readNow
 	}
+}
+
+// Conn makes r read from c's socket and returns r, or returns c itself when
+// c has no socket to read raw (a TLS connection, a wrapper): what reads c
+// with the Reader's rules where it can.
+func (r *Reader) Conn(c net.Conn) io.Reader {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return c
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	r.Reset(raw)
+	return r
 }
 
 // Read reads up to len(p) bytes: at least one, or an error (io.EOF when the

@@ -304,3 +304,28 @@ func TestWriteToAResetPeer(t *testing.T) {
 		})
 	}
 }
+
+// TestReaderConn checks that Conn reads a plain socket through the Reader
+// (with its stall edge: bytes there past the deadline are read) and leaves
+// a connection without a socket as it is.
+func TestReaderConn(t *testing.T) {
+	c, s := pair(t)
+	var r Reader
+	src := r.Conn(c)
+	if src != io.Reader(&r) {
+		t.Fatalf("Conn(a TCP connection) = %T, want the Reader", src)
+	}
+	s.Write([]byte("hello"))
+	awaitReadable(t, c)
+	_ = c.SetReadDeadline(time.Now().Add(-time.Millisecond))
+	buf := make([]byte, 16)
+	if n, err := src.Read(buf); err != nil || string(buf[:n]) != "hello" {
+		t.Errorf("read past the deadline with bytes there: %q, %v; want them", buf[:n], err)
+	}
+	p1, p2 := net.Pipe()
+	defer p1.Close()
+	defer p2.Close()
+	if got := r.Conn(p1); got != io.Reader(p1) {
+		t.Errorf("Conn(a pipe) = %T, want the pipe itself", got)
+	}
+}

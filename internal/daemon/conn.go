@@ -632,11 +632,14 @@ func (w *connWriter) Write(p []byte) (int, error) {
 const idleGrace = time.Second
 
 // waitIdle waits until deadline for the first byte of the next request
-// without a read buffer, then takes one back with that byte in front.
+// without a read buffer, then takes one back with that byte in front. The
+// byte is read from the socket's sock.Reader when there is one, which
+// reads a request that came as keepalive_timeout passed (the stall edge),
+// as nginx does.
 func (cc *clientConn) waitIdle(deadline time.Time) error {
 	cc.in.Drop()
 	cc.setReadDeadline(deadline)
-	n, err := cc.c.Read(cc.src.first[:])
+	n, err := cc.src.c.Read(cc.src.first[:])
 	cc.src.pending = cc.src.first[:n]
 	cc.in.Reader()
 	if n > 0 {

@@ -34,7 +34,8 @@ func Stalled(c net.Conn, err error) bool {
 // cannot write again after a timeout (its state is corrupt), so a timeout
 // on one always stands.
 func WriteStalled(c net.Conn, err error) bool {
-	return errors.Is(err, os.ErrDeadlineExceeded) && writable(c)
+	sc, ok := c.(syscall.Conn)
+	return ok && errors.Is(err, os.ErrDeadlineExceeded) && Writable(sc)
 }
 
 // Readable reports whether a read on c's socket would return at once:
@@ -46,21 +47,20 @@ func Readable(c net.Conn) bool {
 	if u, ok := c.(interface{ NetConn() net.Conn }); ok {
 		c = u.NetConn()
 	}
-	return pollConn(c, pollIn)
-}
-
-// writable reports whether c's socket has room for bytes, or an error
-// waiting; false under crypto/tls (see WriteExpired).
-func writable(c net.Conn) bool {
-	return pollConn(c, pollOut)
-}
-
-// pollConn polls c's socket for events without waiting.
-func pollConn(c net.Conn, events int16) bool {
 	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
+	return ok && pollConn(sc, pollIn)
+}
+
+// Writable reports whether socket sc has room for bytes, or an error
+// waiting (a write returns at once), by a poll with no timeout; false on
+// systems other than Linux. For a connection that wraps a socket (the
+// caller knows the socket) where WriteStalled cannot look.
+func Writable(sc syscall.Conn) bool {
+	return pollConn(sc, pollOut)
+}
+
+// pollConn polls sc's socket for events without waiting.
+func pollConn(sc syscall.Conn, events int16) bool {
 	rc, err := sc.SyscallConn()
 	if err != nil {
 		return false

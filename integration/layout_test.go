@@ -14,8 +14,10 @@ import (
 // config's settings; errpage is shared by daemon and proxy, and takes nginx's
 // status phrases from h1, which writes every status line; static takes
 // nginx's path escaping from h1, as the proxy does; deadline, the lazy
-// connection deadlines, and sock, the raw socket reads and writes, serve
-// both sides of the engine; pace, the clock arithmetic of limit_rate and
+// connection deadlines and the stall edge's check, and sock, the raw socket
+// reads and writes, serve both sides of the engine (the stream module takes
+// the stall edge's check from deadline, the FastCGI and memcached clients
+// their reads from sock); pace, the clock arithmetic of limit_rate and
 // proxy_limit_rate, serves the daemon's writer and the proxy's and the
 // FastCGI client's body reads (fastcgi_limit_rate);
 // gzipfilter and charsetfilter, nginx's gzip (and gunzip) and
@@ -103,15 +105,15 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                                   // the cache decisions proxy_cache and fastcgi_cache share
-	"store":         {"errlog", "vars"},                                                                                                                                                                                     // *_store's files, shared by proxy and fastcgi
-	"slice":         {"byterange"},                                                                                                                                                                                          // the slice module's arithmetic (slice, $slice_range)
-	"inherit":       {},                                                                                                                                                                                                     // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "clientauth", "config", "errlog", "geo", "health", "keyval", "mmdb", "proxyproto", "resolve", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
+	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                                               // the cache decisions proxy_cache and fastcgi_cache share
+	"store":         {"errlog", "vars"},                                                                                                                                                                                                 // *_store's files, shared by proxy and fastcgi
+	"slice":         {"byterange"},                                                                                                                                                                                                      // the slice module's arithmetic (slice, $slice_range)
+	"inherit":       {},                                                                                                                                                                                                                 // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"stream":        {"balancer", "clientauth", "config", "deadline", "errlog", "geo", "health", "keyval", "mmdb", "proxyproto", "resolve", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
-	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "errlog", "pace", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
-	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
-	"resolve":       {"errlog", "upstream"},                                                                                                                             // server ... resolve: names followed in DNS
+	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "errlog", "pace", "sock", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
+	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "sock", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
+	"resolve":       {"errlog", "upstream"},                                                                                                                                     // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "memcached", "mmdb", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"mmdb":          {},                                               // MaxMind DB files: the geoip2 module's lookups
 	"statuszone":    {},                                               // status_zone: the server, location and stream zones' counters, kept across reloads

@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 )
@@ -66,5 +68,69 @@ func TestFlushThenAwaitPassedBound(t *testing.T) {
 	}
 	if !bytes.Equal(got, []byte(resp)) {
 		t.Errorf("the client got %q, want %q", got, resp)
+	}
+}
+
+// TestWaitIdleStallEdge checks waitIdle, the wait for the next request on
+// a kept-alive connection past idleGrace, when keepalive_timeout's deadline
+// passed while the request's first byte was already there (the serving
+// goroutine stalled: a loaded machine): the byte is read, as nginx handles
+// the read event before it expires the timer; with nothing there the wait
+// times out.
+func TestWaitIdleStallEdge(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sent string
+		want error
+	}{
+		{"request there", "G", nil},
+		{"nothing there", "", os.ErrDeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			client, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
+			server, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer server.Close()
+			cc := newClientConn(&httpServer{nextID: func() uint64 { return 1 }}, server)
+			cc.src.reset(cc.c, cc.rawc)
+			cc.in.Init(readerPool, &cc.src)
+			if tc.sent != "" {
+				if _, err := client.Write([]byte(tc.sent)); err != nil {
+					t.Fatal(err)
+				}
+				awaitPeek(t, cc)
+			}
+			err = cc.waitIdle(time.Now().Add(-time.Millisecond))
+			if !errors.Is(err, tc.want) && err != tc.want {
+				t.Fatalf("waitIdle past its deadline: %v, want %v", err, tc.want)
+			}
+			if got := string(cc.src.pending); got != tc.sent {
+				t.Errorf("pending %q, want %q", got, tc.sent)
+			}
+		})
+	}
+}
+
+// awaitPeek polls until cc's socket has bytes to read.
+func awaitPeek(t *testing.T, cc *clientConn) {
+	t.Helper()
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if readable, _ := cc.peek(); readable {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatal("the bytes never arrived")
+		}
 	}
 }

@@ -170,7 +170,7 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 		cc.ci.rawc = cc.rawc
 		cc.awaitFn = cc.flushThenWait
 	}
-	cc.out.c = c
+	cc.out.c, cc.out.sock = c, cc.raw
 	cc.ctx, cc.cancel = context.WithCancelCause(context.Background())
 	cc.base = (&http.Request{}).WithContext(cc.ctx)
 	cc.w = respWriter{cc: cc, header: http.Header{}}
@@ -488,8 +488,7 @@ func (cc *clientConn) flushThenAwait() awaitEnd {
 		return awaitClosed
 	}
 	if len(cc.out.rest) > 0 { // the socket buffer was full: finish with the usual writer
-		cc.out.arm()
-		_, werr := cc.c.Write(cc.out.rest)
+		_, werr := cc.out.write(cc.out.rest)
 		cc.out.rest = nil // rare: not worth keeping with every connection
 		if werr != nil {
 			return awaitClosed
@@ -582,6 +581,9 @@ type connWriter struct {
 	timeout time.Duration
 	fixed   bool
 	wd      deadline.Lazy
+	// sock is c's socket (nil under TLS, which cannot write again after a
+	// timeout), polled at the stall edge (write).
+	sock syscall.Conn
 }
 
 // arm gives the next blocking write its send_timeout, or lifts an earlier
@@ -601,8 +603,7 @@ func (w *connWriter) arm() {
 
 func (w *connWriter) Write(p []byte) (int, error) {
 	if !w.raw {
-		w.arm()
-		return w.c.Write(p)
+		return w.write(p)
 	}
 	sent := 0
 	for sent < len(p) && w.err == nil && len(w.rest) == 0 {
@@ -625,6 +626,24 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// write is the blocking write, with send_timeout armed (arm). At the stall
+// edge (the deadline passed while the socket had room: the goroutine
+// stalled past it) it writes the rest once more with the timeout armed
+// afresh, as nginx, which handles the write event before it expires the
+// timer, writes and moves the timer; a socket the client left full times
+// out. A deadline a handler set (fixed) is the handler's to keep.
+func (w *connWriter) write(p []byte) (int, error) {
+	w.arm()
+	n, err := w.c.Write(p)
+	if err != nil && !w.fixed && w.sock != nil && errors.Is(err, os.ErrDeadlineExceeded) && deadline.Writable(w.sock) {
+		w.arm()
+		var more int
+		more, err = w.c.Write(p[n:])
+		n += more
+	}
+	return n, err
+}
+
 // idleGrace is how long a connection waits for its next request holding its
 // read buffer. A busy keep-alive connection's next request comes well within
 // it; past it, the buffer goes back to the pool, so an idle connection (a
@@ -632,11 +651,14 @@ func (w *connWriter) Write(p []byte) (int, error) {
 const idleGrace = time.Second
 
 // waitIdle waits until deadline for the first byte of the next request
-// without a read buffer, then takes one back with that byte in front.
+// without a read buffer, then takes one back with that byte in front. The
+// byte is read from the socket's sock.Reader when there is one, which
+// reads a request that came as keepalive_timeout passed (the stall edge),
+// as nginx does.
 func (cc *clientConn) waitIdle(deadline time.Time) error {
 	cc.in.Drop()
 	cc.setReadDeadline(deadline)
-	n, err := cc.c.Read(cc.src.first[:])
+	n, err := cc.src.c.Read(cc.src.first[:])
 	cc.src.pending = cc.src.first[:n]
 	cc.in.Reader()
 	if n > 0 {

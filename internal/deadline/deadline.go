@@ -9,6 +9,11 @@
 // for: it is set a little later than asked (Slack) and kept while it still
 // falls within [now+timeout, now+timeout+Slack(timeout)]. A timeout may so
 // end up to Slack late, never early.
+//
+// A deadline that passed is not always a timeout: Stalled and WriteStalled
+// (ready.go) tell one from the stall edge, where the connection's bytes came
+// as its deadline passed and nginx, which handles events before timers,
+// would have read them.
 package deadline
 
 import "time"

@@ -16,6 +16,7 @@ import (
 	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/sock"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -134,6 +135,9 @@ type exchange struct {
 	br     *bufio.Reader // STDOUT
 	head   *head
 	out    int64
+	// src reads conn's socket (sock.Reader): bytes that came as
+	// fastcgi_read_timeout passed are read, as nginx reads them.
+	src sock.Reader
 	// broken is a body that broke off after the head went to the client.
 	broken bool
 	// short is a body that the server's close ended (closeEnds) at a
@@ -420,14 +424,15 @@ func (h *Handler) readHead(req *request, x *exchange) error {
 	x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
 	phase := "while " + errlog.ActionHeader
 	limit := h.headLimit()
-	x.rr = recordReader{r: bufio.NewReaderSize(x.conn, 16<<10), stderr: func(b []byte) error {
+	in := x.src.Conn(x.conn)
+	x.rr = recordReader{r: bufio.NewReaderSize(in, 16<<10), stderr: func(b []byte) error {
 		return h.stderr(req, b, phase)
 	}, limit: int64(limit), fit: -1}
 	var src io.Reader = &x.rr
 	records := &x.rr
 	if h.proto != FastCGI { // the response is the connection's bytes up to its end
 		src, records = &x.rr.raw, nil
-		x.rr.raw.r = x.conn
+		x.rr.raw.r = in
 	}
 	x.br = bufio.NewReaderSize(src, limit+1)
 	hd, err := readHead(x.br, limit, records)

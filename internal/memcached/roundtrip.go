@@ -16,6 +16,7 @@ import (
 	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/sock"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
@@ -120,6 +121,9 @@ type exchange struct {
 	cr     countReader
 	br     *bufio.Reader
 	out    int64
+	// src reads conn's socket (sock.Reader): bytes that came as
+	// memcached_read_timeout passed are read, as nginx reads them.
+	src sock.Reader
 }
 
 // attempt asks srv for the key and answers the client with the value. A
@@ -307,7 +311,7 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 		x.conn.Close()
 		return nil, &sendError{err}
 	}
-	x.cr.r = x.conn
+	x.cr.r = x.src.Conn(x.conn)
 	x.br = bufio.NewReaderSize(&x.cr, max(int(h.set.BufferSize), 16))
 	return x, nil
 }

@@ -153,6 +153,23 @@ func (r connReader) Read(p []byte) (int, error) {
 type sendDeadline struct{ pc *poolConn }
 
 func (w sendDeadline) Write(p []byte) (int, error) {
+	w.arm()
+	n, err := w.pc.c.Write(p)
+	if err != nil && w.stalled(err) {
+		// The stall edge: the deadline passed while the socket had room
+		// (the goroutine stalled past it). nginx handles the write event
+		// before it expires the timer: it writes, and moves the timer.
+		w.arm()
+		var more int
+		more, err = w.pc.c.Write(p[n:])
+		n += more
+	}
+	w.pc.out += int64(n)
+	return n, err
+}
+
+// arm sets proxy_send_timeout from now for the next write, lazily.
+func (w sendDeadline) arm() {
 	var now time.Time
 	if w.pc.sendTimeout > 0 {
 		now = time.Now()
@@ -160,9 +177,14 @@ func (w sendDeadline) Write(p []byte) (int, error) {
 	if t, ok := w.pc.wd.Due(now, w.pc.sendTimeout); ok {
 		_ = w.pc.c.SetWriteDeadline(t)
 	}
-	n, err := w.pc.c.Write(p)
-	w.pc.out += int64(n)
-	return n, err
+}
+
+// stalled reports whether err is proxy_send_timeout's deadline, passed,
+// on a plain socket with room for bytes (deadline.WriteStalled), and not
+// Abort's (which leaves the deadline set through wd in the future).
+func (w sendDeadline) stalled(err error) bool {
+	at := w.pc.wd.At()
+	return !at.IsZero() && time.Now().After(at) && deadline.WriteStalled(w.pc.c, err)
 }
 
 func newConnPool(o PoolOptions) *ConnPool {

@@ -21,7 +21,9 @@
 package sock
 
 import (
+	"errors"
 	"io"
+	"net"
 	"os"
 	"syscall"
 )
@@ -29,22 +31,48 @@ import (
 // Reader is an io.Reader over a socket's RawConn that reads with Read and,
 // when the socket has nothing, waits in the RawConn (the runtime's poller),
 // with the connection's read deadline: what net.Conn's Read does, with a raw
-// read. The zero Reader is not usable; Reset sets its socket. A Reader is not
-// safe for concurrent use.
+// read, but for the stall edge. Go's poller reports a deadline that has
+// passed before it tries the read (and runs a deadline's timer before it
+// looks for the socket's events), so after a stall (garbage collection, the
+// scheduler, a loaded machine) net.Conn's Read times out although the bytes
+// are there; nginx 1.22 handles the events epoll_wait returned before it
+// expires timers and reads them. A Reader does as nginx: when the deadline
+// ended the read, it reads once more without waiting (no deadline moved)
+// and returns the bytes, the end of stream or the error it finds; only a
+// socket with nothing there times out. The zero Reader is not usable; Reset
+// sets its socket. A Reader is not safe for concurrent use.
 type Reader struct {
-	raw  syscall.RawConn
-	step func(fd uintptr) bool // r.read, made once: no closure per Read
-	p    []byte
-	n    int
-	err  error
+	raw   syscall.RawConn
+	step  func(fd uintptr) bool // r.read, made once: no closure per Read
+	nowFn func(fd uintptr)      // r.readNow, made once
+	p     []byte
+	n     int
+	err   error
+	ready bool // readNow found something
 }
 
 // Reset makes r read from raw.
 func (r *Reader) Reset(raw syscall.RawConn) {
 	r.raw = raw
 	if r.step == nil {
-		r.step = r.read
+		r.step, r.nowFn = r.read, r.readNow
 	}
+}
+
+// Conn makes r read from c's socket and returns r, or returns c itself when
+// c has no socket to read raw (a TLS connection, a wrapper): what reads c
+// with the Reader's rules where it can.
+func (r *Reader) Conn(c net.Conn) io.Reader {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return c
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	r.Reset(raw)
+	return r
 }
 
 // Read reads up to len(p) bytes: at least one, or an error (io.EOF when the
@@ -56,12 +84,25 @@ func (r *Reader) Read(p []byte) (int, error) {
 	}
 	r.p, r.n, r.err = p, 0, nil
 	err := r.raw.Read(r.step)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline ended the read, maybe as the bytes came (the
+		// stall edge): Control runs the step without the poller's
+		// deadline check, and without waiting.
+		r.ready = false
+		if r.raw.Control(r.nowFn) == nil && r.ready {
+			err = nil
+		}
+	}
 	r.p = nil
 	if err != nil {
 		return 0, err
 	}
 	return r.n, r.err
 }
+
+// readNow is the step run once without waiting, after the deadline ended
+// the read.
+func (r *Reader) readNow(fd uintptr) { r.ready = r.read(fd) }
 
 // read is Read's step, called by RawConn.Read with the socket: false asks
 // to wait until it is readable.

@@ -77,6 +77,78 @@ func TestReaderKeepsTheDeadline(t *testing.T) {
 	}
 }
 
+// TestReaderStallEdge checks a read whose deadline passed before it began
+// (its goroutine stalled past it: garbage collection, the scheduler, a
+// loaded machine) while the peer's bytes, its end of stream or its reset
+// arrived: the Reader returns them, as nginx reads an event that came with
+// its timer, where net.Conn's Read reports the deadline; the deadline stays
+// as it was. With nothing there the read times out.
+func TestReaderStallEdge(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		peer func(s *net.TCPConn) // what the peer does before the read
+		want string               // the bytes read, or "EOF", "reset", "timeout"
+	}{
+		{"bytes", func(s *net.TCPConn) { s.Write([]byte("hello")) }, "hello"},
+		{"end of stream", func(s *net.TCPConn) { s.CloseWrite() }, "EOF"},
+		{"reset", func(s *net.TCPConn) { s.SetLinger(0); s.Close() }, "reset"},
+		{"nothing", func(*net.TCPConn) {}, "timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, s := pair(t)
+			r := reader(t, c)
+			tc.peer(s)
+			if tc.want == "hello" || tc.want == "EOF" {
+				awaitReadable(t, c) // a peek would take a reset's error
+			}
+			_ = c.SetReadDeadline(time.Now().Add(-time.Millisecond))
+			buf := make([]byte, 16)
+			n, err := r.Read(buf)
+			got := string(buf[:n])
+			switch {
+			case err == io.EOF:
+				got = "EOF"
+			case errors.Is(err, syscall.ECONNRESET):
+				got = "reset"
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				got = "timeout"
+			case err != nil:
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("read past the deadline got %q, want %q", got, tc.want)
+			}
+			// The deadline is still the one set: the next read times out.
+			if _, err := r.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) && tc.want == "hello" {
+				t.Errorf("the next read: %v, want the deadline's error", err)
+			}
+		})
+	}
+}
+
+// awaitReadable polls (MSG_PEEK) until c has something to read.
+func awaitReadable(t *testing.T, c *net.TCPConn) {
+	t.Helper()
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		var ready bool
+		_ = raw.Control(func(fd uintptr) {
+			var b [1]byte
+			n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			ready = n > 0 || err == nil || err != syscall.EAGAIN
+		})
+		if ready {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatal("the socket never became readable")
+		}
+	}
+}
+
 func TestReaderReportsAReset(t *testing.T) {
 	c, s := pair(t)
 	r := reader(t, c)
@@ -230,5 +302,30 @@ func TestWriteToAResetPeer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReaderConn checks that Conn reads a plain socket through the Reader
+// (with its stall edge: bytes there past the deadline are read) and leaves
+// a connection without a socket as it is.
+func TestReaderConn(t *testing.T) {
+	c, s := pair(t)
+	var r Reader
+	src := r.Conn(c)
+	if src != io.Reader(&r) {
+		t.Fatalf("Conn(a TCP connection) = %T, want the Reader", src)
+	}
+	s.Write([]byte("hello"))
+	awaitReadable(t, c)
+	_ = c.SetReadDeadline(time.Now().Add(-time.Millisecond))
+	buf := make([]byte, 16)
+	if n, err := src.Read(buf); err != nil || string(buf[:n]) != "hello" {
+		t.Errorf("read past the deadline with bytes there: %q, %v; want them", buf[:n], err)
+	}
+	p1, p2 := net.Pipe()
+	defer p1.Close()
+	defer p2.Close()
+	if got := r.Conn(p1); got != io.Reader(p1) {
+		t.Errorf("Conn(a pipe) = %T, want the pipe itself", got)
 	}
 }

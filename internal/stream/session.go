@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/deadline"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/proxyproto"
 	"fulcrum/internal/upstream"
@@ -544,9 +545,8 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 		if !ok {
 			return
 		}
-		_ = src.SetReadDeadline(s.now().Add(timeout))
 		h := len(header)
-		n, err := src.Read(buf[h : h+size])
+		n, err := s.read(src, buf[h:h+size], timeout)
 		if n > 0 && s.udp && first != nil && s.udpDone() {
 			return // nginx ended the session before this answer came
 		}
@@ -569,8 +569,7 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 				counted = h + n
 				written.Add(int64(counted))
 			}
-			_ = dst.SetWriteDeadline(s.now().Add(timeout))
-			w, werr := dst.Write(buf[:h+n])
+			w, werr := s.write(dst, buf[:h+n], timeout)
 			written.Add(int64(w - counted))
 			if werr != nil {
 				if s.udp && first == nil {
@@ -618,6 +617,36 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 		s.end()
 		return
 	}
+}
+
+// read reads from src with proxy_timeout from now. At the stall edge (the
+// bytes came as the deadline passed, while this goroutine was away) it
+// reads once more with the deadline set afresh, as nginx, which handles
+// the read event before it expires the timer, reads them and moves the
+// timer (deadline.Stalled); a src with nothing to read times out.
+func (s *session) read(src net.Conn, p []byte, timeout time.Duration) (int, error) {
+	_ = src.SetReadDeadline(s.now().Add(timeout))
+	n, err := src.Read(p)
+	if deadline.Stalled(src, err) {
+		_ = src.SetReadDeadline(s.now().Add(timeout))
+		n, err = src.Read(p)
+	}
+	return n, err
+}
+
+// write writes p to dst with proxy_timeout from now, and the rest once more
+// with the deadline set afresh when the deadline passed although dst had
+// room (deadline.WriteStalled; not under TLS, which cannot write again).
+func (s *session) write(dst net.Conn, p []byte, timeout time.Duration) (int, error) {
+	_ = dst.SetWriteDeadline(s.now().Add(timeout))
+	n, err := dst.Write(p)
+	if deadline.WriteStalled(dst, err) {
+		_ = dst.SetWriteDeadline(s.now().Add(timeout))
+		var more int
+		more, err = dst.Write(p[n:])
+		n += more
+	}
+	return n, err
 }
 
 // readFailed logs a read from side that failed with err other than at its

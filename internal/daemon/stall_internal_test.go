@@ -1,0 +1,109 @@
+package daemon
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// stallWriter is a connection whose goroutine stalls (garbage collection,
+// the scheduler, a loaded machine) before its first write, after the
+// deadline was set: the stall a test cannot otherwise provoke.
+type stallWriter struct {
+	net.Conn
+	stall time.Duration
+	done  bool
+}
+
+func (c *stallWriter) Write(p []byte) (int, error) {
+	if !c.done {
+		c.done = true
+		time.Sleep(c.stall)
+	}
+	return c.Conn.Write(p)
+}
+
+// TestConnWriterStallEdge checks the blocking write of a response with
+// send_timeout when the goroutine stalled past the deadline it had just
+// armed while the socket had room (the stall edge): the bytes go out, as
+// nginx handles the write event before it expires the timer; Go's poller
+// reported the passed deadline and the response was cut. A client that
+// left the socket buffers full still times out.
+func TestConnWriterStallEdge(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the readiness poll is Linux's")
+	}
+	const timeout = 50 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		full bool // the client reads nothing and the buffers are full
+		want error
+	}{
+		{"room in the socket buffer", false, nil},
+		{"buffers full", true, os.ErrDeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			client, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
+			c, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			server := c.(*net.TCPConn)
+			if tc.full {
+				fillSocket(t, server)
+			}
+			w := connWriter{c: &stallWriter{Conn: server, stall: 3 * timeout}, sock: server, timeout: timeout}
+			body := []byte("hello")
+			if tc.full {
+				body = make([]byte, 1<<20) // more than the buffers' room
+			}
+			n, err := w.Write(body)
+			if !errors.Is(err, tc.want) && err != tc.want {
+				t.Fatalf("write after the stall: %d bytes, %v; want %v", n, err, tc.want)
+			}
+			if tc.full {
+				return
+			}
+			server.Close()
+			_ = client.SetReadDeadline(time.Now().Add(5 * time.Second))
+			got, err := io.ReadAll(client)
+			if err != nil || string(got) != "hello" {
+				t.Errorf("the client got %q, %v; want %q", got, err, "hello")
+			}
+		})
+	}
+}
+
+// fillSocket writes to c until its socket buffer and its peer's are full
+// (the peer reads nothing), then lifts the write deadline.
+func fillSocket(t *testing.T, c *net.TCPConn) {
+	t.Helper()
+	_ = c.SetWriteBuffer(4096)
+	buf := make([]byte, 64<<10)
+	for end := time.Now().Add(5 * time.Second); ; {
+		if time.Now().After(end) {
+			t.Fatal("the buffers never filled")
+		}
+		_ = c.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := c.Write(buf); errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = c.SetWriteDeadline(time.Time{})
+}

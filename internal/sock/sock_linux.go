@@ -15,6 +15,9 @@ func Write(fd int, p []byte) (int, syscall.Errno) {
 	if len(p) == 0 {
 		return 0, 0
 	}
+	if raceEnabled {
+		return writeSyscall(fd, p)
+	}
 	r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), syscall.MSG_NOSIGNAL, 0, 0)
 	if e != 0 {
 		return 0, e
@@ -28,6 +31,9 @@ func Write(fd int, p []byte) (int, syscall.Errno) {
 func Read(fd int, p []byte) (int, syscall.Errno) {
 	if len(p) == 0 {
 		return 0, 0
+	}
+	if raceEnabled {
+		return readSyscall(fd, p)
 	}
 	r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
 	if e != 0 {

@@ -83,7 +83,12 @@ func (z *Zone) StateJSON() []byte {
 			b.Write(v)
 			continue
 		}
-		fmt.Fprintf(&b, `{"value":%s,"expire":%d,"ttl":%d}`, v, e.expire.UnixMilli(), e.life.Milliseconds())
+		// The time left, by the monotonic clock that keeps the pair in
+		// memory, from the wall clock now: the wall reading of e.expire
+		// is that of when the pair was set, wrong after a step of the
+		// system clock since.
+		expire := now.Add(e.expire.Sub(now))
+		fmt.Fprintf(&b, `{"value":%s,"expire":%d,"ttl":%d}`, v, expire.UnixMilli(), e.life.Milliseconds())
 	}
 	b.WriteByte('}')
 	return b.Bytes()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"fulcrum/internal/testutil"
 )
@@ -197,5 +198,51 @@ func TestReadState(t *testing.T) {
 				t.Errorf("ReadState(%s)[%q] = %+v, want %+v", c.data, k, g, w)
 			}
 		}
+	}
+}
+
+// stepped returns t as the clock reads it after the system clock was
+// stepped by step (an NTP correction, a VM resumed): the wall reading moved
+// by step, the monotonic one kept. Go has no API for that, so it is built
+// from time.Time's layout (wall, ext: the monotonic reading for a time
+// read with time.Now); the test is skipped if that layout changed.
+func stepped(t *testing.T, tm time.Time, step time.Duration) time.Time {
+	t.Helper()
+	out := tm.Add(step)
+	(*[2]int64)(unsafe.Pointer(&out))[1] = (*[2]int64)(unsafe.Pointer(&tm))[1]
+	if out.Sub(tm) != 0 || out.Round(0).Sub(tm.Round(0)) != step {
+		t.Skip("time.Time's layout changed: cannot build a stepped clock reading")
+	}
+	return out
+}
+
+// TestStateAfterClockStep: a pair's expiry is kept by the monotonic clock
+// while fulcrum runs, so a step of the wall clock since the pair was set
+// changes nothing in memory; the state file must then hold the time it has
+// left from the wall clock of the save, not the wall reading of when it was
+// set. A step forward (a machine that started with a wrong clock) would
+// otherwise write an expiry already past, and a restart drop the pair with
+// most of its time left.
+func TestStateAfterClockStep(t *testing.T) {
+	set := time.Now() // with a monotonic reading, as the zone's real clock
+	now := set
+	z := NewZone("one", 1<<20, String, func() time.Time { return now })
+	if err := z.Add(map[string]Pair{"k": {Value: "v"}}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// Ten minutes on, the wall clock stepped two hours forward meanwhile.
+	now = stepped(t, set.Add(10*time.Minute), 2*time.Hour)
+	if v, ok := z.Get("k"); !ok || v != "v" {
+		t.Fatalf("before the save: %q %v, want the pair (50 minutes left)", v, ok)
+	}
+	// Started again a minute later (a new process: wall clock only).
+	restarted := now.Round(0).Add(time.Minute)
+	back, file := restart(t, z, func() time.Time { return restarted }, time.Hour)
+	if v, ok := back.Get("k"); !ok || v != "v" {
+		t.Fatalf("after the restart: %q %v, want the pair (49 minutes left); file %s", v, ok, file)
+	}
+	wantExpire := now.Round(0).Add(50 * time.Minute).UnixMilli()
+	if !strings.Contains(file, fmt.Sprintf(`"expire":%d,`, wantExpire)) {
+		t.Errorf("state file %s, want expire %d (the save's wall clock plus the 50 minutes left)", file, wantExpire)
 	}
 }

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // TestFlushThenAwaitPassedBound checks a response whose last bytes wait for
@@ -18,21 +19,7 @@ import (
 // a wait before its step runs, which once closed the connection with the
 // response unsent (a client saw EOF on a kept-alive connection).
 func TestFlushThenAwaitPassedBound(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, server := testutil.TCPPair(t)
 	cc := newClientConn(&httpServer{nextID: func() uint64 { return 1 }}, server)
 	if cc.rawc == nil {
 		t.Fatal("a TCP connection has no raw socket")
@@ -87,21 +74,7 @@ func TestWaitIdleStallEdge(t *testing.T) {
 		{"nothing there", "", os.ErrDeadlineExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			client, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
-			server, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer server.Close()
+			client, server := testutil.TCPPair(t)
 			cc := newClientConn(&httpServer{nextID: func() uint64 { return 1 }}, server)
 			cc.src.reset(cc.c, cc.rawc)
 			cc.in.Init(readerPool, &cc.src)
@@ -111,7 +84,7 @@ func TestWaitIdleStallEdge(t *testing.T) {
 				}
 				awaitPeek(t, cc)
 			}
-			err = cc.waitIdle(time.Now().Add(-time.Millisecond))
+			err := cc.waitIdle(time.Now().Add(-time.Millisecond))
 			if !errors.Is(err, tc.want) && err != tc.want {
 				t.Fatalf("waitIdle past its deadline: %v, want %v", err, tc.want)
 			}

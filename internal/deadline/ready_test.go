@@ -13,27 +13,6 @@ import (
 	"fulcrum/internal/testutil"
 )
 
-// pair returns both ends of a TCP connection on 127.0.0.1.
-func pair(t *testing.T) (client, server net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	server, err = ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	return client, server
-}
-
 // tlsPair is pair with TLS over it, the handshake done.
 func tlsPair(t *testing.T) (client, server net.Conn) {
 	t.Helper()
@@ -42,7 +21,7 @@ func tlsPair(t *testing.T) (client, server net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, s := pair(t)
+	c, s := testutil.TCPPair(t)
 	tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"})
 	ts := tls.Server(s, &tls.Config{Certificates: []tls.Certificate{cert}})
 	errc := make(chan error, 1)
@@ -95,7 +74,7 @@ func TestStalled(t *testing.T) {
 			if tc.tls {
 				client, server = tlsPair(t)
 			} else {
-				client, server = pair(t)
+				client, server = testutil.TCPPair(t)
 			}
 			tc.peer(t, client)
 			if tc.stalled {
@@ -165,7 +144,7 @@ func TestWriteStalled(t *testing.T) {
 			if tc.tls {
 				_, server = tlsPair(t)
 			} else {
-				_, server = pair(t)
+				_, server = testutil.TCPPair(t)
 			}
 			if tc.full {
 				fill(t, server)

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // stallWriter is an upstream connection whose goroutine stalls (garbage
@@ -49,24 +51,9 @@ func TestSendDeadlineStallEdge(t *testing.T) {
 		{"aborted", false, true, os.ErrDeadlineExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			c, err := net.Dial("tcp", ln.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			server, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer server.Close()
-			up := c.(*net.TCPConn)
+			up, server := testutil.TCPPair(t)
 			if tc.full {
-				fillSocket(t, up)
+				testutil.FillSocket(t, up)
 			}
 			stall := 3 * timeout
 			if tc.abort {
@@ -97,24 +84,4 @@ func TestSendDeadlineStallEdge(t *testing.T) {
 			}
 		})
 	}
-}
-
-// fillSocket writes to c until its socket buffer and its peer's are full
-// (the peer reads nothing), then lifts the write deadline.
-func fillSocket(t *testing.T, c *net.TCPConn) {
-	t.Helper()
-	_ = c.SetWriteBuffer(4096)
-	buf := make([]byte, 64<<10)
-	for end := time.Now().Add(5 * time.Second); ; {
-		if time.Now().After(end) {
-			t.Fatal("the buffers never filled")
-		}
-		_ = c.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
-		if _, err := c.Write(buf); errors.Is(err, os.ErrDeadlineExceeded) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-	}
-	_ = c.SetWriteDeadline(time.Time{})
 }

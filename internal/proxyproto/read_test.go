@@ -8,27 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// pair returns the two ends of a TCP connection on 127.0.0.1.
-func pair(t *testing.T) (client, server *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c.(*net.TCPConn), s.(*net.TCPConn)
-}
+	"fulcrum/internal/testutil"
+)
 
 func readFrom(t *testing.T, c *net.TCPConn, size int) (*Header, error) {
 	t.Helper()
@@ -43,7 +25,7 @@ func readFrom(t *testing.T, c *net.TCPConn, size int) (*Header, error) {
 // a request sent in the same packet is still in the socket.
 func TestReadLeavesWhatFollows(t *testing.T) {
 	for _, size := range []int{MaxHeader, 1024} {
-		client, server := pair(t)
+		client, server := testutil.TCPPair(t)
 		const req = "GET / HTTP/1.0\r\n\r\n"
 		if _, err := client.Write([]byte("PROXY TCP4 192.0.2.1 198.51.100.2 5000 443\r\n" + req)); err != nil {
 			t.Fatal(err)
@@ -63,7 +45,7 @@ func TestReadLeavesWhatFollows(t *testing.T) {
 // TestReadErrors checks the ends of Read that are not a header.
 func TestReadErrors(t *testing.T) {
 	t.Run("header cut in two reads is broken, as nginx's", func(t *testing.T) {
-		client, server := pair(t)
+		client, server := testutil.TCPPair(t)
 		_, _ = client.Write([]byte("PROXY TCP4"))
 		_, err := readFrom(t, server, MaxHeader)
 		if e, ok := IsInvalid(err); !ok || e.Msg != `broken header: "PROXY TCP4"` {
@@ -71,7 +53,7 @@ func TestReadErrors(t *testing.T) {
 		}
 	})
 	t.Run("a stream peek holds 107 bytes", func(t *testing.T) {
-		client, server := pair(t)
+		client, server := testutil.TCPPair(t)
 		_, _ = client.Write([]byte("PROXY UNKNOWN " + strings.Repeat("x", 200) + "\r\n"))
 		_, err := readFrom(t, server, MaxHeader)
 		if e, ok := IsInvalid(err); !ok || len(e.Msg) != len(`broken header: ""`)+MaxHeader {
@@ -79,14 +61,14 @@ func TestReadErrors(t *testing.T) {
 		}
 	})
 	t.Run("closed before a byte", func(t *testing.T) {
-		client, server := pair(t)
+		client, server := testutil.TCPPair(t)
 		client.Close()
 		if _, err := readFrom(t, server, MaxHeader); !errors.Is(err, io.EOF) {
 			t.Fatalf("err = %v, want EOF", err)
 		}
 	})
 	t.Run("deadline", func(t *testing.T) {
-		_, server := pair(t)
+		_, server := testutil.TCPPair(t)
 		_ = server.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 		if _, err := readFrom(t, server, MaxHeader); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("err = %v, want a timeout", err)

@@ -10,32 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// pair returns the two ends of a loopback TCP connection.
-func pair(t *testing.T) (client, server *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := <-accepted
-	if s == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c.(*net.TCPConn), s.(*net.TCPConn)
-}
+	"fulcrum/internal/testutil"
+)
 
 func reader(t *testing.T, c *net.TCPConn) *Reader {
 	t.Helper()
@@ -49,7 +26,7 @@ func reader(t *testing.T, c *net.TCPConn) *Reader {
 }
 
 func TestReaderReads(t *testing.T) {
-	c, s := pair(t)
+	c, s := testutil.TCPPair(t)
 	r := reader(t, c)
 	if n, err := r.Read(nil); n != 0 || err != nil {
 		t.Fatalf("empty read = %d, %v", n, err)
@@ -68,7 +45,7 @@ func TestReaderReads(t *testing.T) {
 }
 
 func TestReaderKeepsTheDeadline(t *testing.T) {
-	c, _ := pair(t)
+	c, _ := testutil.TCPPair(t)
 	r := reader(t, c)
 	_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 	n, err := r.Read(make([]byte, 8))
@@ -95,7 +72,7 @@ func TestReaderStallEdge(t *testing.T) {
 		{"nothing", func(*net.TCPConn) {}, "timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, s := pair(t)
+			c, s := testutil.TCPPair(t)
 			r := reader(t, c)
 			tc.peer(s)
 			if tc.want == "hello" || tc.want == "EOF" {
@@ -150,7 +127,7 @@ func awaitReadable(t *testing.T, c *net.TCPConn) {
 }
 
 func TestReaderReportsAReset(t *testing.T) {
-	c, s := pair(t)
+	c, s := testutil.TCPPair(t)
 	r := reader(t, c)
 	_ = s.SetLinger(0) // close with RST
 	s.Close()
@@ -182,7 +159,7 @@ func TestWriteStopsWhenFull(t *testing.T) {
 }
 
 func testWriteStopsWhenFull(t *testing.T, write func(int, []byte) (int, syscall.Errno)) {
-	c, s := pair(t)
+	c, s := testutil.TCPPair(t)
 	raw, err := c.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +203,7 @@ func testWriteStopsWhenFull(t *testing.T, write func(int, []byte) (int, syscall.
 func TestReadNeverBlocks(t *testing.T) {
 	for _, im := range impls {
 		t.Run(im.name, func(t *testing.T) {
-			c, s := pair(t)
+			c, s := testutil.TCPPair(t)
 			raw, err := c.SyscallConn()
 			if err != nil {
 				t.Fatal(err)
@@ -280,7 +257,7 @@ func TestReadNeverBlocks(t *testing.T) {
 func TestWriteToAResetPeer(t *testing.T) {
 	for _, im := range impls {
 		t.Run(im.name, func(t *testing.T) {
-			c, s := pair(t)
+			c, s := testutil.TCPPair(t)
 			_ = s.SetLinger(0) // close with RST
 			s.Close()
 			raw, err := c.SyscallConn()
@@ -309,7 +286,7 @@ func TestWriteToAResetPeer(t *testing.T) {
 // (with its stall edge: bytes there past the deadline are read) and leaves
 // a connection without a socket as it is.
 func TestReaderConn(t *testing.T) {
-	c, s := pair(t)
+	c, s := testutil.TCPPair(t)
 	var r Reader
 	src := r.Conn(c)
 	if src != io.Reader(&r) {

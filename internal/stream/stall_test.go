@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/testutil"
 )
 
 // stallConn is a connection whose goroutine stalls (garbage collection,
@@ -41,27 +42,6 @@ func (c *stallConn) Write(p []byte) (int, error) {
 
 var _ syscall.Conn = (*stallConn)(nil)
 
-// tcpPair returns both ends of a TCP connection on 127.0.0.1.
-func tcpPair(t *testing.T) (client, server *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return c.(*net.TCPConn), s.(*net.TCPConn)
-}
-
 // TestPipeStallEdge checks proxy_timeout at the stall edge: the session's
 // goroutine stalls past the deadline it set while the client's bytes (here
 // with its end of stream) arrive, or while the upstream socket has room.
@@ -89,8 +69,8 @@ func TestPipeStallEdge(t *testing.T) {
 		{"idle client", false, true, false, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			client, conn := tcpPair(t)
-			up, peer := tcpPair(t)
+			client, conn := testutil.TCPPair(t)
+			up, peer := testutil.TCPPair(t)
 			if tc.send {
 				if _, err := client.Write([]byte("hello")); err != nil {
 					t.Fatal(err)

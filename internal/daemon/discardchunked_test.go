@@ -121,17 +121,7 @@ func TestDiscardInvalidChunkedBodyBeforeAnswer(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(body.name+" "+tc.method+" "+tc.path, func(t *testing.T) {
 				_, br, head := sendChunked(t, addr, tc.method, tc.path, body.body, 5*time.Second)
-				resp, err := http.ReadResponse(br, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				if resp.StatusCode != tc.want || !resp.Close {
-					t.Errorf("got %d, Connection %q; want %d, close", resp.StatusCode, resp.Header.Get("Connection"), tc.want)
-				}
-				if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
-					t.Errorf("after the answer: %q, %v; want the connection closed", rest, err)
-				}
+				expectAnswerThenClose(t, br, tc.want)
 				lines++
 				// The discarded body is in neither length, as in nginx.
 				waitLogged(t, logPath, fmt.Sprintf(`%d %d - "%s %s HTTP/1.1"`, tc.want, len(head), tc.method, tc.path))
@@ -328,17 +318,7 @@ func TestDiscardChunkedBodyInSocketBeforeAnswer(t *testing.T) {
 			} else {
 				write(t, c, head+tc.body)
 			}
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			if resp.StatusCode != tc.want || !resp.Close {
-				t.Errorf("got %d, Connection %q; want %d, close", resp.StatusCode, resp.Header.Get("Connection"), tc.want)
-			}
-			if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
-				t.Errorf("after the answer: %q, %v; want the connection closed", rest, err)
-			}
+			expectAnswerThenClose(t, br, tc.want)
 			waitLogged(t, logPath, fmt.Sprintf(`%d %d "%s %s HTTP/1.1"`, tc.want, len(head), tc.method, tc.path))
 		})
 	}
@@ -414,5 +394,23 @@ func write(t *testing.T, c net.Conn, s string) {
 	t.Helper()
 	if _, err := io.WriteString(c, s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// expectAnswerThenClose reads one response from br and checks its status is
+// want, it says Connection: close, and nothing follows it before the
+// connection closes.
+func expectAnswerThenClose(t *testing.T, br *bufio.Reader, want int) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != want || !resp.Close {
+		t.Errorf("got %d, Connection %q; want %d, close", resp.StatusCode, resp.Header.Get("Connection"), want)
+	}
+	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+		t.Errorf("after the answer: %q, %v; want the connection closed", rest, err)
 	}
 }

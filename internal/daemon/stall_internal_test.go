@@ -3,7 +3,6 @@ package daemon
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"runtime"
 	"testing"
@@ -11,23 +10,6 @@ import (
 
 	"fulcrum/internal/testutil"
 )
-
-// stallWriter is a connection whose goroutine stalls (garbage collection,
-// the scheduler, a loaded machine) before its first write, after the
-// deadline was set: the stall a test cannot otherwise provoke.
-type stallWriter struct {
-	net.Conn
-	stall time.Duration
-	done  bool
-}
-
-func (c *stallWriter) Write(p []byte) (int, error) {
-	if !c.done {
-		c.done = true
-		time.Sleep(c.stall)
-	}
-	return c.Conn.Write(p)
-}
 
 // TestConnWriterStallEdge checks the blocking write of a response with
 // send_timeout when the goroutine stalled past the deadline it had just
@@ -53,7 +35,7 @@ func TestConnWriterStallEdge(t *testing.T) {
 			if tc.full {
 				testutil.FillSocket(t, server)
 			}
-			w := connWriter{c: &stallWriter{Conn: server, stall: 3 * timeout}, sock: server, timeout: timeout}
+			w := connWriter{c: &testutil.StallWriter{TCPConn: server, Stall: 3 * timeout}, sock: server, timeout: timeout}
 			body := []byte("hello")
 			if tc.full {
 				body = make([]byte, 1<<20) // more than the buffers' room

@@ -3,7 +3,6 @@ package proxy
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"runtime"
 	"testing"
@@ -11,23 +10,6 @@ import (
 
 	"fulcrum/internal/testutil"
 )
-
-// stallWriter is an upstream connection whose goroutine stalls (garbage
-// collection, the scheduler, a loaded machine) before its first write,
-// after the deadline was set: the stall a test cannot otherwise provoke.
-type stallWriter struct {
-	*net.TCPConn
-	stall time.Duration
-	done  bool
-}
-
-func (c *stallWriter) Write(p []byte) (int, error) {
-	if !c.done {
-		c.done = true
-		time.Sleep(c.stall)
-	}
-	return c.TCPConn.Write(p)
-}
 
 // TestSendDeadlineStallEdge checks a request write with proxy_send_timeout
 // when the goroutine stalled past the deadline it had just armed while the
@@ -59,7 +41,7 @@ func TestSendDeadlineStallEdge(t *testing.T) {
 			if tc.abort {
 				stall = 0 // Abort's deadline, not a stall, ends the write
 			}
-			pc := &poolConn{c: &stallWriter{TCPConn: up, stall: stall}, sendTimeout: timeout}
+			pc := &poolConn{c: &testutil.StallWriter{TCPConn: up, Stall: stall}, sendTimeout: timeout}
 			body := []byte("hello")
 			if tc.full {
 				body = make([]byte, 1<<20) // more than the buffers' room

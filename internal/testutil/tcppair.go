@@ -50,3 +50,22 @@ func FillSocket(t testing.TB, c *net.TCPConn) {
 	}
 	_ = c.SetWriteDeadline(time.Time{})
 }
+
+// StallWriter is a TCP connection whose goroutine stalls (garbage
+// collection, the scheduler, a loaded machine) for Stall before its first
+// write, after the caller set its deadline: the stall a test cannot
+// otherwise provoke.
+type StallWriter struct {
+	*net.TCPConn
+	Stall time.Duration
+	done  bool
+}
+
+// Write sleeps for Stall before the first write, then writes p.
+func (c *StallWriter) Write(p []byte) (int, error) {
+	if !c.done {
+		c.done = true
+		time.Sleep(c.Stall)
+	}
+	return c.TCPConn.Write(p)
+}

@@ -117,9 +117,9 @@ type jwtRequire struct {
 
 // defineJWTVariables makes $jwt_header_NAME, $jwt_claim_NAME, $jwt_payload
 // and the variables of auth_jwt_claim_set and auth_jwt_header_set known to
-// comp. Their values come from the token the request's auth_jwt check
-// accepted (nothing before that check, or without one), so a request that
-// reads none pays nothing.
+// comp. Their values come from the request's token once it verified
+// (requestScratch.jwtToken): the first read checks it, in any phase, so a
+// request that reads none pays nothing.
 func defineJWTVariables(comp *vars.Compiler, h *config.HTTP) {
 	comp.DefinePrefix("jwt_header_", func(name string) vars.Getter { return jwtGetter(true, []string{name}) })
 	comp.DefinePrefix("jwt_claim_", func(name string) vars.Getter { return jwtGetter(false, []string{name}) })
@@ -131,22 +131,96 @@ func defineJWTVariables(comp *vars.Compiler, h *config.HTTP) {
 }
 
 // jwtGetter returns the getter of the header parameter (or claim) at path
-// of the request's accepted token.
+// of the request's verified token.
 func jwtGetter(header bool, path []string) vars.Getter {
 	return func(dst []byte, st *vars.State) ([]byte, bool) {
 		sc, _ := st.Engine.(*requestScratch)
-		if sc == nil || sc.jwt == nil {
+		if sc == nil {
+			return dst, false
+		}
+		tok := sc.jwtToken(st)
+		if tok == nil {
 			return dst, false
 		}
 		var v string
 		var ok bool
 		if header {
-			v, ok = sc.jwt.HeaderValue(path...)
+			v, ok = tok.HeaderValue(path...)
 		} else {
-			v, ok = sc.jwt.Claim(path...)
+			v, ok = tok.Claim(path...)
 		}
 		return append(dst, v...), ok
 	}
+}
+
+// jwtState is what a request knows of its token (requestScratch.jwt): the
+// last check of one, by a $jwt_* variable read or by the access phase.
+type jwtState struct {
+	// tok is the token the check accepted; nil when it refused it (or
+	// none was checked).
+	tok *jwt.Token
+	// level is the auth_jwt level that checked raw, the token; the access
+	// phase of that level reuses the check for the same token.
+	level *authJWT
+	raw   string
+	// err is why the check refused raw.
+	err error
+}
+
+// jwtToken returns the token the $jwt_* variables read. NGINX Plus's
+// documentation says only that the values of encrypted tokens (which
+// fulcrum does not accept) wait for the access phase, where they are
+// decrypted: a signed token's claims can be read in every phase. So the
+// first read at a level with auth_jwt checks the request's token as that
+// level's access phase would (its key files' signatures, exp and nbf with
+// auth_jwt_leeway; not auth_jwt_require, which may read the variables
+// themselves) and keeps the result for the request: the access phase
+// reuses it instead of checking the same token again. A token that does
+// not pass leaves the variables empty. A level with auth_jwt_key_request
+// cannot fetch its key sets before its access phase (they come from a
+// subrequest), so its variables stay empty until that phase accepted the
+// token. At a level without auth_jwt, the variables keep the token a check
+// accepted earlier in the request, if any.
+func (sc *requestScratch) jwtToken(st *vars.State) *jwt.Token {
+	var c *authJWT
+	if s := sc.rec.snap; s != nil && sc.rec.set != nil {
+		c = s.jwts[sc.rec.set]
+	}
+	if c == nil || len(c.requests) > 0 {
+		return sc.jwt.tok
+	}
+	raw := c.bearer(st)
+	if c == sc.jwt.level && raw == sc.jwt.raw {
+		return sc.jwt.tok
+	}
+	if raw == "" {
+		return nil
+	}
+	tok, err := c.verify(raw, c.keys)
+	sc.jwt = jwtState{tok: tok, level: c, raw: raw, err: err}
+	return tok
+}
+
+// verify parses the token raw and checks it with keys (check); nil and
+// the reason when it does not pass.
+func (c *authJWT) verify(raw string, keys []*jwt.KeySet) (*jwt.Token, error) {
+	tok, err := jwt.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.check(tok, keys); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// check checks a parsed token with keys: its signature, then its exp and
+// nbf with the level's leeway.
+func (c *authJWT) check(tok *jwt.Token, keys []*jwt.KeySet) error {
+	if err := tok.Verify(keys...); err != nil {
+		return err
+	}
+	return tok.CheckTime(time.Now(), c.leeway)
 }
 
 // compileAuthJWT compiles the auth_jwt checks of every level (limit_except
@@ -233,8 +307,10 @@ func readKeySet(f config.JWTKeyFile) (*jwt.KeySet, error) {
 // there is no token; 401 with `, error="invalid_token"` added (RFC 6750
 // section 3.1) for a token that does not pass; and an auth_jwt_require's
 // status (401 with the same challenge, or 403 without) when one of its
-// values is empty or "0". The accepted token is kept for the $jwt_*
-// variables, which the auth_jwt_require values may read.
+// values is empty or "0". A $jwt_* variable read earlier at the same
+// level may have checked the same token already (jwtToken): its result
+// stands. The accepted token is kept for the $jwt_* variables, which the
+// auth_jwt_require values may read.
 func (s *snapshot) authJWTCheck(w *recorder, r *http.Request, st *vars.State, srv *router.Server, set *config.Settings) int {
 	c := s.jwts[set]
 	if c == nil {
@@ -246,26 +322,23 @@ func (s *snapshot) authJWTCheck(w *recorder, r *http.Request, st *vars.State, sr
 		s.logAuth(errlog.Info, r, st, "no JSON Web Token was provided")
 		return bearerChallenge(w, realm, false)
 	}
-	tok, err := jwt.Parse(raw)
-	if err == nil {
-		keys := c.keys
-		if len(c.requests) > 0 {
-			var code int
-			if keys, code = s.requestKeys(w, r, st, srv, c); code != 0 {
-				return code
-			}
+	sc, _ := st.Engine.(*requestScratch)
+	var tok *jwt.Token
+	var err error
+	if sc != nil && sc.jwt.level == c && sc.jwt.raw == raw {
+		tok, err = sc.jwt.tok, sc.jwt.err
+	} else {
+		var code int
+		if tok, code, err = s.checkToken(w, r, st, srv, c, raw); code != 0 {
+			return code
 		}
-		err = tok.Verify(keys...)
 	}
-	if err == nil {
-		err = tok.CheckTime(time.Now(), c.leeway)
+	if sc != nil {
+		sc.jwt = jwtState{tok: tok, level: c, raw: raw, err: err}
 	}
 	if err != nil {
 		s.logAuth(errlog.Info, r, st, "JSON Web Token rejected: "+err.Error())
 		return bearerChallenge(w, realm, true)
-	}
-	if sc, _ := st.Engine.(*requestScratch); sc != nil {
-		sc.jwt = tok
 	}
 	for _, req := range c.requires {
 		if !req.holds(st) {
@@ -277,6 +350,28 @@ func (s *snapshot) authJWTCheck(w *recorder, r *http.Request, st *vars.State, sr
 		}
 	}
 	return http.StatusOK
+}
+
+// checkToken checks raw as the access phase of level c does: a token that
+// does not parse is refused before the key requests are fetched. It
+// returns the token, or the error that refused it, or, not 0, the status
+// to answer when the key sets cannot be had (requestKeys).
+func (s *snapshot) checkToken(w *recorder, r *http.Request, st *vars.State, srv *router.Server, c *authJWT, raw string) (*jwt.Token, int, error) {
+	tok, err := jwt.Parse(raw)
+	if err != nil {
+		return nil, 0, err
+	}
+	keys := c.keys
+	if len(c.requests) > 0 {
+		var code int
+		if keys, code = s.requestKeys(w, r, st, srv, c); code != 0 {
+			return nil, code, nil
+		}
+	}
+	if err := c.check(tok, keys); err != nil {
+		return nil, 0, err
+	}
+	return tok, 0, nil
 }
 
 // requestKeys returns the level's key files' sets followed by those of

@@ -1,11 +1,17 @@
 package daemon
 
 import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/jwt"
+	"fulcrum/internal/vars"
 )
 
 // TestJWTKeyCache checks auth_jwt_key_cache's store: a set is found by its
@@ -92,6 +98,55 @@ func TestJWTKeyCacheBounded(t *testing.T) {
 			}
 			if _, ok := c.sets[key(tt.evicted)]; ok {
 				t.Errorf("%s is still cached", tt.evicted)
+			}
+		})
+	}
+}
+
+// TestAuthJWTReusesVariableCheck checks that the access phase takes the
+// result of the check a $jwt_* variable read made (jwtToken) for the same
+// level and token instead of checking the token again, and checks again
+// for another token or another level. The level has no keys: a check of
+// its own refuses every token, so a 200 can only come from the kept one.
+func TestAuthJWTReusesVariableCheck(t *testing.T) {
+	realm, err := (&vars.Compiler{}).Compile("r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := errlog.New(errlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding
+	raw := b64.EncodeToString([]byte(`{"alg":"HS256"}`)) + "." + b64.EncodeToString([]byte(`{"sub":"a"}`)) + "." + b64.EncodeToString([]byte("sig"))
+	tok, err := jwt.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	level, other := &authJWT{realm: realm}, &authJWT{realm: realm}
+	set := &config.Settings{}
+	s := &snapshot{jwts: map[*config.Settings]*authJWT{set: level}, log: log}
+	tests := []struct {
+		name  string
+		kept  jwtState
+		token string
+		want  int
+	}{
+		{"kept for the level and token", jwtState{tok: tok, level: level, raw: raw}, raw, http.StatusOK},
+		{"another token", jwtState{tok: tok, level: level, raw: raw}, raw + "x", http.StatusUnauthorized},
+		{"another level", jwtState{tok: tok, level: other, raw: raw}, raw, http.StatusUnauthorized},
+		{"nothing kept", jwtState{}, raw, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc := &requestScratch{jwt: tt.kept}
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.Header.Set("Authorization", "Bearer "+tt.token)
+			st := &sc.st
+			st.Header, st.Engine = vars.HeaderMap(r.Header), sc
+			w := &recorder{ResponseWriter: httptest.NewRecorder(), st: st, snap: s, set: set}
+			if got := s.authJWTCheck(w, r, st, nil, set); got != tt.want {
+				t.Errorf("authJWTCheck = %d, want %d", got, tt.want)
 			}
 		})
 	}

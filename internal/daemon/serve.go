@@ -18,7 +18,6 @@ import (
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/h1"
-	"fulcrum/internal/jwt"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
@@ -397,9 +396,9 @@ type requestScratch struct {
 	uid uidState
 	// slice is the slice module's state (slice.go).
 	slice sliceState
-	// jwt is the token auth_jwt accepted, for the $jwt_* variables; nil
-	// when none did (authjwt.go).
-	jwt *jwt.Token
+	// jwt is the last check of the request's JSON Web Token, for the
+	// $jwt_* variables and the access phase (authjwt.go).
+	jwt jwtState
 }
 
 // getScratch takes a request's scratch from the pool.
@@ -422,7 +421,7 @@ func (s *snapshot) putScratch(scratch *requestScratch) {
 	scratch.rec = recorder{}
 	scratch.r, scratch.log = nil, nil
 	scratch.link.expiresSet = false
-	scratch.jwt = nil
+	scratch.jwt = jwtState{}
 	if scratch.slice.ctx.Active() {
 		scratch.slice.reset()
 	}

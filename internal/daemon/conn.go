@@ -85,8 +85,8 @@ type clientConn struct {
 	// abortMu guards aborter, the upstream exchange watching the client
 	// (proxy.ClientWatcher), and aborted, set when clientGone stopped it.
 	abortMu sync.Mutex
-	aborter proxy.Aborter
 	aborted bool
+	aborter proxy.Aborter
 
 	req      h1.Request
 	body     reqBody
@@ -127,6 +127,8 @@ type clientConn struct {
 	// out is the write buffer's destination (the connection, or the socket
 	// itself inside flushThenAwait).
 	out connWriter
+	// awaitFn is flushThenWait as a method value made once.
+	awaitFn func(fd uintptr) bool
 	// flushPending says finish left the response's last bytes in the write
 	// buffer for flushThenAwait to send.
 	flushPending bool
@@ -134,10 +136,9 @@ type clientConn struct {
 	// was found waiting when its bounded wait ended: a pipelining client,
 	// whose requests may come before the wait begins.
 	readFirst bool
-	// awaitFn is flushThenWait as a method value made once; idled records
-	// that it sent everything and marked the connection idle.
-	awaitFn func(fd uintptr) bool
-	idled   bool
+	// idled records that flushThenWait sent everything and marked the
+	// connection idle.
+	idled bool
 
 	// timedOut says a timeout ended the connection (client_header_timeout,
 	// client_body_timeout, send_timeout) or "return 444" did: with
@@ -572,15 +573,17 @@ func (cc *clientConn) flushThenWait(fd uintptr) bool {
 type connWriter struct {
 	c    net.Conn
 	fd   int
-	raw  bool
 	rest []byte
 	err  error
 	// timeout is the current response's send_timeout (0: none); fixed says
 	// a handler set the write deadline itself (or took the connection), so
 	// arm leaves it. wd is the write deadline, set lazily.
 	timeout time.Duration
-	fixed   bool
 	wd      deadline.Lazy
+	fixed   bool
+	// raw says Write sends to fd itself, with non-blocking raw calls
+	// (inside flushThenAwait).
+	raw bool
 	// sock is c's socket (nil under TLS, which cannot write again after a
 	// timeout), polled at the stall edge (write).
 	sock syscall.Conn
@@ -674,13 +677,12 @@ func (cc *clientConn) waitIdle(deadline time.Time) error {
 // read while the connection held no buffer, then the connection itself (c:
 // raw, the socket read with raw reads, when there is one).
 type connSource struct {
-	c       io.Reader
+	c io.Reader
+	// raw reads the socket; its RawConn is also what reads that must not
+	// wait (noWait) use, nil when the connection is not a plain one (TLS).
 	raw     sock.Reader
-	first   [1]byte
 	pending []byte
-	// rawc is the socket for reads that must not wait (noWait); nil when
-	// the connection is not a plain one (TLS).
-	rawc syscall.RawConn
+	first   [1]byte
 	// noWait makes Read take only what the socket holds: errWouldBlock
 	// when it holds nothing, never a wait (readNow).
 	noWait bool
@@ -700,9 +702,9 @@ var errWouldBlock = errors.New("socket holds nothing to read")
 
 // reset makes s read from c, through its socket when it has one (rawc).
 func (s *connSource) reset(c net.Conn, rawc syscall.RawConn) {
-	s.c, s.rawc, s.ready = c, rawc, false
+	s.c, s.ready = c, false
+	s.raw.Reset(rawc)
 	if rawc != nil {
-		s.raw.Reset(rawc)
 		s.c = &s.raw
 	}
 }
@@ -728,7 +730,7 @@ func (s *connSource) Read(p []byte) (int, error) {
 func (s *connSource) readNow(p []byte) (int, error) {
 	var n int
 	var errno syscall.Errno
-	err := s.rawc.Control(func(fd uintptr) {
+	err := s.raw.RawConn().Control(func(fd uintptr) {
 		for {
 			n, errno = sock.Read(int(fd), p)
 			if errno != syscall.EINTR {
@@ -758,7 +760,7 @@ func (s *connSource) readNow(p []byte) (int, error) {
 // bytes. A connection that is not a plain socket (TLS) is never read so.
 func (cc *clientConn) fillNow() bool {
 	src := &cc.src
-	if !src.ready || src.rawc == nil || cc.hijacked {
+	if !src.ready || src.raw.RawConn() == nil || cc.hijacked {
 		return false
 	}
 	br := cc.in.Reader()

@@ -42,22 +42,23 @@ import (
 // socket with nothing there times out. The zero Reader is not usable; Reset
 // sets its socket. A Reader is not safe for concurrent use.
 type Reader struct {
-	raw   syscall.RawConn
-	step  func(fd uintptr) bool // r.read, made once: no closure per Read
-	nowFn func(fd uintptr)      // r.readNow, made once
-	p     []byte
-	n     int
-	err   error
-	ready bool // readNow found something
+	raw  syscall.RawConn
+	step func(fd uintptr) bool // r.read, made once: no closure per Read
+	p    []byte
+	n    int
+	err  error
 }
 
 // Reset makes r read from raw.
 func (r *Reader) Reset(raw syscall.RawConn) {
 	r.raw = raw
 	if r.step == nil {
-		r.step, r.nowFn = r.read, r.readNow
+		r.step = r.read
 	}
 }
+
+// RawConn returns the socket r reads, nil before Reset or after Reset(nil).
+func (r *Reader) RawConn() syscall.RawConn { return r.raw }
 
 // Conn makes r read from c's socket and returns r, or returns c itself when
 // c has no socket to read raw (a TLS connection, a wrapper): what reads c
@@ -88,8 +89,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 		// The deadline ended the read, maybe as the bytes came (the
 		// stall edge): Control runs the step without the poller's
 		// deadline check, and without waiting.
-		r.ready = false
-		if r.raw.Control(r.nowFn) == nil && r.ready {
+		// A closure on this rare path only.
+		got := false
+		if r.raw.Control(func(fd uintptr) { got = r.read(fd) }) == nil && got {
 			err = nil
 		}
 	}
@@ -99,10 +101,6 @@ func (r *Reader) Read(p []byte) (int, error) {
 	}
 	return r.n, r.err
 }
-
-// readNow is the step run once without waiting, after the deadline ended
-// the read.
-func (r *Reader) readNow(fd uintptr) { r.ready = r.read(fd) }
 
 // read is Read's step, called by RawConn.Read with the socket: false asks
 // to wait until it is readable.

@@ -160,12 +160,30 @@ func (w *recorder) finishImage() {
 	}
 	h.Set("Content-Type", res.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(res.Body)))
-	delete(h, "Accept-Ranges")
+	if w.fileResponse {
+		// nginx's filter clears allow_ranges, so its range filter adds no
+		// Accept-Ranges to a file's answer; an upstream's field is in the
+		// header list already and stays, as nginx 1.22.1 keeps it
+		// (recorded: resize, crop, rotate, test and an image that fits).
+		dropAddedAcceptRanges(h)
+	}
 	if e := h.Get("Etag"); !res.AsIs && strings.HasPrefix(e, `"`) {
 		h.Set("Etag", "W/"+e)
 	}
 	w.WriteHeader(code)
 	_, _ = w.write(res.Body) // a write error is the client's, which the writer keeps
+}
+
+// dropAddedAcceptRanges removes the Accept-Ranges the static handler added
+// to a file's answer: the last value (one that an upstream sent before an
+// X-Accel-Redirect stays, as nginx keeps it).
+func dropAddedAcceptRanges(h http.Header) {
+	v := h["Accept-Ranges"]
+	if len(v) <= 1 {
+		delete(h, "Accept-Ranges")
+		return
+	}
+	h["Accept-Ranges"] = v[:len(v)-1]
 }
 
 // imageParams evaluates the location's image_filter values for the request.

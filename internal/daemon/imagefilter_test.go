@@ -254,3 +254,140 @@ func TestImageFilterTooBigAnswersAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestImageFilterFields checks the header fields of image_filter's answers
+// against nginx 1.22.1's, recorded with a file and with a Python upstream
+// that sends Accept-Ranges, ETag, Last-Modified, Content-Length,
+// Cache-Control and Expires, for GET, HEAD and a Range request: a
+// transformed or passed image (resize, crop, rotate, test, an image that
+// fits) keeps every field of the upstream's, its Accept-Ranges too, with
+// a weak ETag when transformed; a file's gets no Accept-Ranges (the
+// filter clears allow_ranges); size answers bare JSON; the Range goes to
+// the upstream and the whole image comes back; a proxied HEAD has no body
+// to filter (415, "{}" for size).
+func TestImageFilterFields(t *testing.T) {
+	dir := t.TempDir()
+	mod := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	img := testImage(t, "jpeg", 300, 200)
+	writeDated(t, filepath.Join(dir, "www", "a.jpg"), img, mod)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := img
+		h := w.Header()
+		h.Set("Content-Type", "image/jpeg")
+		h.Set("Accept-Ranges", "bytes")
+		h.Set("Etag", `"up-etag"`)
+		h.Set("Last-Modified", "Thu, 02 Jan 2020 03:04:05 GMT")
+		h.Set("Cache-Control", "max-age=60")
+		h.Set("Expires", "Thu, 01 Jan 2037 00:00:00 GMT")
+		code := http.StatusOK
+		if r.URL.Query().Has("honor") && r.Header.Get("Range") == "bytes=0-9" {
+			b, code = b[:10], http.StatusPartialContent
+			h.Set("Content-Range", fmt.Sprintf("bytes 0-9/%d", len(img)))
+		}
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(code)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(b)
+		}
+	}))
+	t.Cleanup(up.Close)
+	var locs strings.Builder
+	for _, op := range []struct{ name, filter string }{
+		{"resize", "resize 150 150"}, {"crop", "crop 50 20"}, {"rotate", "rotate 90"},
+		{"size", "size"}, {"test", "test"}, {"fit", "resize 500 500"},
+	} {
+		fmt.Fprintf(&locs, "location /s/%s/ { alias %s/www/; image_filter %s; }\n", op.name, dir, op.filter)
+		fmt.Fprintf(&locs, "location /p/%s/ { proxy_pass http://%s/; image_filter %s; }\n", op.name, up.Listener.Addr(), op.filter)
+	}
+	// With a cache, or proxy_force_ranges, nginx's upstream module drops
+	// the upstream's Accept-Ranges for its range filter, which the image
+	// filter stops: none (recorded, a miss and a hit).
+	fmt.Fprintf(&locs, "location /pc/resize/ { proxy_pass http://%s/; proxy_cache z; proxy_cache_valid 1m; image_filter resize 150 150; }\n", up.Listener.Addr())
+	fmt.Fprintf(&locs, "location /pf/resize/ { proxy_pass http://%s/; proxy_force_ranges on; image_filter resize 150 150; }\n", up.Listener.Addr())
+	addr := startDaemon(t, dir, fmt.Sprintf("access_log off;\nproxy_cache_path %s/cache keys_zone=z:1m;\nserver {\nlisten 127.0.0.1:0;\n%s}", dir, locs.String()))
+	fileTag := fmt.Sprintf(`"%x-%x"`, mod.Unix(), len(img))
+	const upMod, upCC, upExp = "Thu, 02 Jan 2020 03:04:05 GMT", "max-age=60", "Thu, 01 Jan 2037 00:00:00 GMT"
+	fileMod := mod.Format(http.TimeFormat)
+	type fields struct{ code, ctype, ranges, etag, mod, cc, exp string }
+	file := func(etag string) fields { return fields{"200", "image/jpeg", "", etag, fileMod, "", ""} }
+	proxied := func(etag string) fields { return fields{"200", "image/jpeg", "bytes", etag, upMod, upCC, upExp} }
+	noRanges := func(etag string) fields { f := proxied(etag); f.ranges = ""; return f }
+	json := fields{"200", "application/json", "", "", "", "", ""}
+	refused := fields{"415", "text/html", "", "", "", "", ""}
+	tests := []struct {
+		path string
+		want fields
+		head fields // HEAD's fields
+		size string // the answer's "WxH", "json" or "" (no body)
+	}{
+		{"/s/resize/a.jpg", file("W/" + fileTag), file("W/" + fileTag), "150x100"},
+		{"/s/crop/a.jpg", file("W/" + fileTag), file("W/" + fileTag), "50x20"},
+		{"/s/rotate/a.jpg", file("W/" + fileTag), file("W/" + fileTag), "200x300"},
+		{"/s/size/a.jpg", json, json, "json"},
+		{"/s/test/a.jpg", file(fileTag), file(fileTag), "300x200"},
+		{"/s/fit/a.jpg", file(fileTag), file(fileTag), "300x200"},
+		{"/p/resize/a.jpg", proxied(`W/"up-etag"`), refused, "150x100"},
+		{"/p/crop/a.jpg", proxied(`W/"up-etag"`), refused, "50x20"},
+		{"/p/rotate/a.jpg", proxied(`W/"up-etag"`), refused, "200x300"},
+		{"/p/size/a.jpg", json, json, "json"},
+		{"/p/test/a.jpg", proxied(`"up-etag"`), refused, "300x200"},
+		{"/p/fit/a.jpg", proxied(`"up-etag"`), refused, "300x200"},
+		{"/pc/resize/a.jpg", noRanges(`W/"up-etag"`), refused, "150x100"},
+		{"/pc/resize/a.jpg", noRanges(`W/"up-etag"`), refused, "150x100"},
+		{"/pf/resize/a.jpg", noRanges(`W/"up-etag"`), refused, "150x100"},
+		// An upstream that answers the Range: ten bytes are no image.
+		{"/p/resize/a.jpg?honor", refused, refused, ""},
+		{"/p/size/a.jpg?honor", json, json, ""},
+	}
+	for _, tc := range tests {
+		for _, method := range []string{"GET", "HEAD", "Range"} {
+			t.Run(tc.path+" "+method, func(t *testing.T) {
+				want := tc.want
+				var hdr []string
+				switch method {
+				case "HEAD":
+					want = tc.head
+				case "Range":
+					hdr = []string{"Range", "bytes=0-9"}
+				}
+				if strings.HasSuffix(tc.path, "?honor") && method != "Range" {
+					t.Skip("the upstream cuts a Range request only")
+				}
+				resp, b := fetchWith(t, strings.Replace(method, "Range", "GET", 1), "http://"+addr+tc.path, hdr...)
+				h := resp.Header
+				got := fields{strconv.Itoa(resp.StatusCode), h.Get("Content-Type"), h.Get("Accept-Ranges"), h.Get("Etag"),
+					h.Get("Last-Modified"), h.Get("Cache-Control"), h.Get("Expires")}
+				if got != want {
+					t.Errorf("fields\n got %+v\nwant %+v", got, want)
+				}
+				if h.Get("Content-Range") != "" {
+					t.Errorf("Content-Range %q", h.Get("Content-Range"))
+				}
+				if method == "HEAD" || want.code != "200" {
+					return
+				}
+				if cl := h.Get("Content-Length"); cl != strconv.Itoa(len(b)) {
+					t.Errorf("Content-Length %q for %d bytes", cl, len(b))
+				}
+				switch tc.size {
+				case "json":
+					if !bytes.HasPrefix(b, []byte(`{ "img" : { "width": 300, "height": 200`)) {
+						t.Errorf("answer %q", b)
+					}
+				case "":
+					if string(b) != "{}\r\n" {
+						t.Errorf("answer %q, want {}", b)
+					}
+				default:
+					cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+					if err != nil {
+						t.Fatalf("answer does not decode: %v", err)
+					}
+					if s := fmt.Sprintf("%dx%d", cfg.Width, cfg.Height); s != tc.size {
+						t.Errorf("image %s, want %s", s, tc.size)
+					}
+				}
+			})
+		}
+	}
+}

@@ -391,3 +391,120 @@ func TestImageFilterFields(t *testing.T) {
 		}
 	}
 }
+
+// TestImageFilterIncluded checks image_filter on the body of a subrequest
+// that goes into the including response (an SSI include, add_before_body,
+// add_after_body) against nginx 1.22.1's, recorded with SSI pages and
+// add_before_body/add_after_body over a file and a proxied image: nginx's
+// filter tests the first bytes and then waits for a last buffer that a
+// subrequest never sends. So "test" passes an image, every other operation
+// outputs nothing and the page goes on; a body that is no image ends the
+// page after "{}" under "size" (the connection closes after it), and
+// closes the connection at once otherwise (nothing was sent: no answer).
+func TestImageFilterIncluded(t *testing.T) {
+	dir := t.TempDir()
+	img := testImage(t, "jpeg", 300, 200)
+	small := testImage(t, "jpeg", 100, 100)
+	files := map[string][]byte{"a.jpg": img, "c.jpg": small, "text.jpg": []byte("not an image, not at all\n")}
+	for name, b := range files {
+		writeDated(t, filepath.Join(dir, "www", name), b, time.Now())
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write(img)
+	}))
+	t.Cleanup(up.Close)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location /r/ { alias %[1]s/www/; image_filter resize 150 150; }
+        location /c/ { alias %[1]s/www/; image_filter crop 50 20; }
+        location /rot/ { alias %[1]s/www/; image_filter rotate 90; }
+        location /fit/ { alias %[1]s/www/; image_filter resize 500 500; }
+        location /size/ { alias %[1]s/www/; image_filter size; }
+        location /t/ { alias %[1]s/www/; image_filter test; }
+        location /p/ { proxy_pass http://%[2]s/; image_filter resize 150 150; }
+        location /small/ { alias %[1]s/www/; image_filter_buffer 1k; image_filter resize 10 10; }
+        location /ssi/ { ssi on; alias %[1]s/www/; }
+        location /add/ { alias %[1]s/www/; add_before_body /t/c.jpg; add_after_body /r/a.jpg; }
+        location /addsize/ { alias %[1]s/www/; add_before_body /size/text.jpg; add_after_body /t/c.jpg; }
+    }`, dir, up.Listener.Addr()))
+	tests := []struct {
+		name, page string
+		want       string // the page's body; "" for no answer
+		closes     bool   // the connection closes after the answer
+	}{
+		{"resize", `1[<!--# include virtual="/r/a.jpg" -->]`, "1[]", false},
+		{"crop", `2[<!--# include virtual="/c/a.jpg" -->]`, "2[]", false},
+		{"rotate", `3[<!--# include virtual="/rot/a.jpg" -->]`, "3[]", false},
+		{"fits", `4[<!--# include virtual="/fit/a.jpg" -->]`, "4[]", false},
+		{"size", `5[<!--# include virtual="/size/a.jpg" -->]`, "5[]", false},
+		{"proxied", `6[<!--# include virtual="/p/a.jpg" -->]`, "6[]", false},
+		{"test", `7[<!--# include virtual="/t/c.jpg" -->]`, "7[" + string(small) + "]", false},
+		{"size of no image", `8[<!--# include virtual="/size/text.jpg" -->]<!--# include virtual="/t/c.jpg" -->`, "8[{}\r\n", true},
+		{"test of no image", `9[<!--# include virtual="/t/text.jpg" -->]`, "", true},
+		{"resize of no image", `10[<!--# include virtual="/r/text.jpg" -->]`, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			name := strings.ReplaceAll(tc.name, " ", "-") + ".html"
+			if err := os.WriteFile(filepath.Join(dir, "www", name), []byte(tc.page), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			checkIncluded(t, "http://"+addr+"/ssi/"+name, tc.want, tc.closes)
+		})
+	}
+	if err := os.WriteFile(filepath.Join(dir, "www", "page.html"), []byte("<p>page</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A Content-Length past image_filter_buffer: nginx's 415 page goes in
+	// place, and the page goes on; the error line names the subrequest.
+	t.Run("too big", func(t *testing.T) {
+		if err := os.WriteFile(filepath.Join(dir, "www", "big.html"), []byte(`[<!--# include virtual="/small/a.jpg" -->]`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		resp, b := fetchWith(t, "GET", "http://"+addr+"/ssi/big.html")
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(b), "[<html>") || !strings.Contains(string(b), "415 Unsupported Media Type") || !strings.HasSuffix(string(b), "</html>\r\n]") {
+			t.Fatalf("answer %d %q", resp.StatusCode, b)
+		}
+		waitForLog(t, filepath.Join(dir, "error.log"), fmt.Sprintf(`error image filter: too big response: %d while sending response to client, client: 127.0.0.1, server: , request: "GET /ssi/big.html HTTP/1.1", subrequest: "/small/a.jpg"`, len(img)))
+	})
+	t.Run("addition", func(t *testing.T) {
+		checkIncluded(t, "http://"+addr+"/add/page.html", string(small)+"<p>page</p>", false)
+	})
+	t.Run("addition size of no image", func(t *testing.T) {
+		checkIncluded(t, "http://"+addr+"/addsize/page.html", "{}\r\n", true)
+	})
+}
+
+// checkIncluded fetches url and checks its body, want ("" for no answer at
+// all: the connection closed), and whether the connection closes after it.
+func checkIncluded(t *testing.T, url, want string, closes bool) {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get(url)
+	if want == "" {
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			t.Fatalf("answer %d %q, want the connection closed", resp.StatusCode, b)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("body: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK || string(b) != want {
+		t.Fatalf("answer %d %q, want 200 %q", resp.StatusCode, b, want)
+	}
+	if resp.Close != closes {
+		t.Errorf("connection closes %v, want %v", resp.Close, closes)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/imgfilter"
+	"fulcrum/internal/proxy"
 	"fulcrum/internal/vars"
 )
 
@@ -319,7 +320,11 @@ func (w *recorder) logImage(msg string) {
 	w.snap.log.LogRequest(errlog.Error, req, msg+" while sending response to client")
 }
 
-// BodyForHead implements static.BodyForHead: a file's HEAD answer under
-// image_filter is read, as nginx's filter reads it, so that its fields are
-// those of the filtered answer.
+// BodyForHead implements static.BodyForHead and proxy.BodyForHead: a
+// file's HEAD answer under image_filter is read, and a proxied one that has
+// a body (from the cache, or the upstream's to a HEAD turned GET), as
+// nginx's filter reads it, so that its fields are those of the filtered
+// answer.
 func (w *recorder) BodyForHead() bool { return w.img != nil && !w.img.done }
+
+var _ proxy.BodyForHead = (*recorder)(nil)

@@ -82,14 +82,24 @@ func (w *recorder) addAfter() {
 // Its header fields are dropped. As nginx's range and not-modified filters
 // leave subrequests alone, the client's Range and conditional fields are
 // not passed to it.
+//
+// An image filter in the subrequest's location filters its body as
+// nginx's does (finishIncludedImage), and may end the main response.
 func (w *recorder) addSubrequest(uri string) {
+	if w.bodyEnded {
+		return // an image filter ended the response: nginx makes no more subrequests
+	}
 	sr := includeRequest(w.req)
 	st := w.st
 	saved := st.BeginSubrequest(uri, http.MethodGet)
 	fw := &additionWriter{main: w, st: st}
-	w.snap.runSubrequest(w, &sr, st, w.add.srv, fw)
+	sw := &subWriter{header: http.Header{}, body: fw, included: true}
+	start, sub := w.snap.subrequestStart(), new(recorder)
+	w.snap.serveSubrequestTo(sub, w.keepSlashes, &sr, st, w.add.srv, sw)
+	w.snap.logSubrequest(sub, st, start, w.clientSent())
 	st.EndSubrequest(saved)
 	st.BodyBytesSent += fw.sent
+	w.endIncluded(sw.imageEnd)
 }
 
 // mainOnlyFields are the request fields nginx's range and not-modified

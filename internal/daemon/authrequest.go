@@ -219,6 +219,19 @@ type subWriter struct {
 	// for other subrequests), ssiDepth how deep the includes nest.
 	ssi      *ssi.Shared
 	ssiDepth int
+	// included marks a subrequest whose body goes into the including
+	// response (an SSI include, add_before_body, add_after_body), which
+	// the image filter filters as nginx's does; imageEnd is what that
+	// filter did to the including response.
+	included bool
+	imageEnd imageEnd
+}
+
+// included reports whether w is the recorder of a subrequest whose body goes
+// into the including response (subWriter.included).
+func (w *recorder) included() bool {
+	sw, ok := w.ResponseWriter.(*subWriter)
+	return ok && sw.included
 }
 
 // setFieldOrder learns the upstream's spelling of its field names (see

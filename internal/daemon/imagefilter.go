@@ -12,6 +12,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/imgfilter"
+	"fulcrum/internal/proxy"
 	"fulcrum/internal/vars"
 )
 
@@ -120,6 +121,10 @@ func (w *recorder) finishImage() {
 	h := w.ResponseWriter.Header()
 	switch {
 	case st.tooBig:
+		if w.sub && !st.byLength {
+			w.endIncluding(imageClose) // nginx's read fails: the connection closes
+			return
+		}
 		if st.byLength {
 			w.logImage(fmt.Sprintf("image filter: too big response: %d", st.length))
 			for _, k := range []string{"Content-Length", "Content-Type", "Etag", "Last-Modified", "Accept-Ranges"} {
@@ -130,6 +135,10 @@ func (w *recorder) finishImage() {
 			clear(h)
 		}
 		w.fail(http.StatusUnsupportedMediaType)
+		return
+	}
+	if w.sub {
+		w.finishIncludedImage()
 		return
 	}
 	// A HEAD answer without a body (proxied, return) is filtered as the
@@ -160,12 +169,104 @@ func (w *recorder) finishImage() {
 	}
 	h.Set("Content-Type", res.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(res.Body)))
-	delete(h, "Accept-Ranges")
+	if w.fileResponse {
+		// nginx's filter clears allow_ranges, so its range filter adds no
+		// Accept-Ranges to a file's answer; an upstream's field is in the
+		// header list already and stays, as nginx 1.22.1 keeps it
+		// (recorded: resize, crop, rotate, test and an image that fits).
+		dropAddedAcceptRanges(h)
+	}
 	if e := h.Get("Etag"); !res.AsIs && strings.HasPrefix(e, `"`) {
 		h.Set("Etag", "W/"+e)
 	}
 	w.WriteHeader(code)
 	_, _ = w.write(res.Body) // a write error is the client's, which the writer keeps
+}
+
+// dropAddedAcceptRanges removes the Accept-Ranges the static handler added
+// to a file's answer: the last value (one that an upstream sent before an
+// X-Accel-Redirect stays, as nginx keeps it).
+func dropAddedAcceptRanges(h http.Header) {
+	v := h["Accept-Ranges"]
+	if len(v) <= 1 {
+		delete(h, "Accept-Ranges")
+		return
+	}
+	h["Accept-Ranges"] = v[:len(v)-1]
+}
+
+// imageEnd is what an included subrequest's image filter does to the
+// response that included it (subWriter.imageEnd).
+type imageEnd int
+
+const (
+	// imageGoesOn: the including response goes on.
+	imageGoesOn imageEnd = iota
+	// imageEndsResponse: the including response ends after the
+	// subrequest's body, and its connection closes.
+	imageEndsResponse
+	// imageClose: the connection closes at once, the including response
+	// unfinished.
+	imageClose
+)
+
+// finishIncludedImage is nginx 1.22.1's image filter for the body of a
+// subrequest that goes into the including response (an SSI include,
+// add_before_body, add_after_body), recorded: the filter tests the body's
+// first bytes, then waits for a last buffer that a subrequest never sends.
+// So an image under "test" goes out as it is, and under every other
+// operation nothing goes out (the including response goes on); a body that
+// is no image ends the including response after "{}" under "size", and
+// otherwise (nginx's 415) closes the connection.
+func (w *recorder) finishIncludedImage() {
+	st := w.img
+	body := st.buf
+	st.buf = nil
+	op := w.set.ImageFilter.Op
+	switch {
+	case imgfilter.Sniff(body) != imgfilter.None:
+		if op == config.ImageTest {
+			w.WriteHeader(st.code)
+			_, _ = w.write(body)
+		}
+	case op == config.ImageSize:
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.write(imgfilter.JSON(imgfilter.None, 0, 0))
+		w.endIncluding(imageEndsResponse)
+	default:
+		w.endIncluding(imageClose)
+	}
+}
+
+// endIncluding tells the request that included this subrequest what its
+// image filter did to it (imageEnd).
+func (w *recorder) endIncluding(end imageEnd) {
+	if sw, ok := w.ResponseWriter.(*subWriter); ok {
+		sw.imageEnd = max(sw.imageEnd, end)
+	}
+}
+
+// endIncluded ends the response of w, which included a subrequest whose
+// image filter ended it (imageEnd): nothing more of its body goes out, and
+// its connection closes, at once or after the response. An including
+// subrequest passes the end on to its own includer, up to the main request.
+func (w *recorder) endIncluded(end imageEnd) {
+	if end == imageGoesOn {
+		return
+	}
+	w.bodyEnded = true
+	if sw, ok := w.ResponseWriter.(*subWriter); ok {
+		sw.imageEnd = max(sw.imageEnd, end)
+		return
+	}
+	if w.ew == nil {
+		return
+	}
+	if end == imageClose {
+		w.ew.drop()
+	} else if c, ok := w.ResponseWriter.(interface{ closeAfter() }); ok {
+		c.closeAfter()
+	}
 }
 
 // imageParams evaluates the location's image_filter values for the request.
@@ -210,11 +311,20 @@ func imageOp(op config.ImageFilterOp) imgfilter.Op {
 }
 
 // logImage writes an image filter error line for the request.
+// A subrequest's line names it, as nginx's does.
 func (w *recorder) logImage(msg string) {
-	w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req), msg+" while sending response to client")
+	req := logRequest(w.st, w.req)
+	if w.sub {
+		req.Subrequest = w.st.Path
+	}
+	w.snap.log.LogRequest(errlog.Error, req, msg+" while sending response to client")
 }
 
-// BodyForHead implements static.BodyForHead: a file's HEAD answer under
-// image_filter is read, as nginx's filter reads it, so that its fields are
-// those of the filtered answer.
+// BodyForHead implements static.BodyForHead and proxy.BodyForHead: a
+// file's HEAD answer under image_filter is read, and a proxied one that has
+// a body (from the cache, or the upstream's to a HEAD turned GET), as
+// nginx's filter reads it, so that its fields are those of the filtered
+// answer.
 func (w *recorder) BodyForHead() bool { return w.img != nil && !w.img.done }
+
+var _ proxy.BodyForHead = (*recorder)(nil)

@@ -254,3 +254,266 @@ func TestImageFilterTooBigAnswersAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestImageFilterFields checks the header fields of image_filter's answers
+// against nginx 1.22.1's, recorded with a file and with a Python upstream
+// that sends Accept-Ranges, ETag, Last-Modified, Content-Length,
+// Cache-Control and Expires, for GET, HEAD and a Range request: a
+// transformed or passed image (resize, crop, rotate, test, an image that
+// fits) keeps every field of the upstream's, its Accept-Ranges too, with
+// a weak ETag when transformed; a file's gets no Accept-Ranges (the
+// filter clears allow_ranges); size answers bare JSON; the Range goes to
+// the upstream and the whole image comes back; a proxied HEAD has no body
+// to filter (415, "{}" for size) unless it goes through the cache, whose
+// body is filtered (200 with the filtered image's fields, miss and hit).
+func TestImageFilterFields(t *testing.T) {
+	dir := t.TempDir()
+	mod := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	img := testImage(t, "jpeg", 300, 200)
+	writeDated(t, filepath.Join(dir, "www", "a.jpg"), img, mod)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := img
+		h := w.Header()
+		h.Set("Content-Type", "image/jpeg")
+		h.Set("Accept-Ranges", "bytes")
+		h.Set("Etag", `"up-etag"`)
+		h.Set("Last-Modified", "Thu, 02 Jan 2020 03:04:05 GMT")
+		h.Set("Cache-Control", "max-age=60")
+		h.Set("Expires", "Thu, 01 Jan 2037 00:00:00 GMT")
+		code := http.StatusOK
+		if r.URL.Query().Has("honor") && r.Header.Get("Range") == "bytes=0-9" {
+			b, code = b[:10], http.StatusPartialContent
+			h.Set("Content-Range", fmt.Sprintf("bytes 0-9/%d", len(img)))
+		}
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(code)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(b)
+		}
+	}))
+	t.Cleanup(up.Close)
+	var locs strings.Builder
+	for _, op := range []struct{ name, filter string }{
+		{"resize", "resize 150 150"}, {"crop", "crop 50 20"}, {"rotate", "rotate 90"},
+		{"size", "size"}, {"test", "test"}, {"fit", "resize 500 500"},
+	} {
+		fmt.Fprintf(&locs, "location /s/%s/ { alias %s/www/; image_filter %s; }\n", op.name, dir, op.filter)
+		fmt.Fprintf(&locs, "location /p/%s/ { proxy_pass http://%s/; image_filter %s; }\n", op.name, up.Listener.Addr(), op.filter)
+	}
+	// With a cache, or proxy_force_ranges, nginx's upstream module drops
+	// the upstream's Accept-Ranges for its range filter, which the image
+	// filter stops: none (recorded, a miss and a hit).
+	fmt.Fprintf(&locs, "location /pc/resize/ { proxy_pass http://%s/; proxy_cache z; proxy_cache_valid 1m; image_filter resize 150 150; }\n", up.Listener.Addr())
+	fmt.Fprintf(&locs, "location /pf/resize/ { proxy_pass http://%s/; proxy_force_ranges on; image_filter resize 150 150; }\n", up.Listener.Addr())
+	addr := startDaemon(t, dir, fmt.Sprintf("access_log off;\nproxy_cache_path %s/cache keys_zone=z:1m;\nserver {\nlisten 127.0.0.1:0;\n%s}", dir, locs.String()))
+	fileTag := fmt.Sprintf(`"%x-%x"`, mod.Unix(), len(img))
+	const upMod, upCC, upExp = "Thu, 02 Jan 2020 03:04:05 GMT", "max-age=60", "Thu, 01 Jan 2037 00:00:00 GMT"
+	fileMod := mod.Format(http.TimeFormat)
+	type fields struct{ code, ctype, ranges, etag, mod, cc, exp string }
+	file := func(etag string) fields { return fields{"200", "image/jpeg", "", etag, fileMod, "", ""} }
+	proxied := func(etag string) fields { return fields{"200", "image/jpeg", "bytes", etag, upMod, upCC, upExp} }
+	noRanges := func(etag string) fields { f := proxied(etag); f.ranges = ""; return f }
+	json := fields{"200", "application/json", "", "", "", "", ""}
+	refused := fields{"415", "text/html", "", "", "", "", ""}
+	tests := []struct {
+		path string
+		want fields
+		head fields // HEAD's fields
+		size string // the answer's "WxH", "json" or "" (no body)
+	}{
+		{"/s/resize/a.jpg", file("W/" + fileTag), file("W/" + fileTag), "150x100"},
+		{"/s/crop/a.jpg", file("W/" + fileTag), file("W/" + fileTag), "50x20"},
+		{"/s/rotate/a.jpg", file("W/" + fileTag), file("W/" + fileTag), "200x300"},
+		{"/s/size/a.jpg", json, json, "json"},
+		{"/s/test/a.jpg", file(fileTag), file(fileTag), "300x200"},
+		{"/s/fit/a.jpg", file(fileTag), file(fileTag), "300x200"},
+		{"/p/resize/a.jpg", proxied(`W/"up-etag"`), refused, "150x100"},
+		{"/p/crop/a.jpg", proxied(`W/"up-etag"`), refused, "50x20"},
+		{"/p/rotate/a.jpg", proxied(`W/"up-etag"`), refused, "200x300"},
+		{"/p/size/a.jpg", json, json, "json"},
+		{"/p/test/a.jpg", proxied(`"up-etag"`), refused, "300x200"},
+		{"/p/fit/a.jpg", proxied(`"up-etag"`), refused, "300x200"},
+		// A HEAD through the cache has the body all the same (a miss asks
+		// the upstream for GET, a hit reads the entry): nginx filters it.
+		{"/pc/resize/a.jpg", noRanges(`W/"up-etag"`), noRanges(`W/"up-etag"`), "150x100"},
+		{"/pc/resize/a.jpg", noRanges(`W/"up-etag"`), noRanges(`W/"up-etag"`), "150x100"},
+		{"/pf/resize/a.jpg", noRanges(`W/"up-etag"`), refused, "150x100"},
+		// An upstream that answers the Range: ten bytes are no image.
+		{"/p/resize/a.jpg?honor", refused, refused, ""},
+		{"/p/size/a.jpg?honor", json, json, ""},
+	}
+	for _, tc := range tests {
+		for _, method := range []string{"HEAD", "GET", "Range"} { // HEAD first: a cache miss
+			t.Run(tc.path+" "+method, func(t *testing.T) {
+				want := tc.want
+				var hdr []string
+				switch method {
+				case "HEAD":
+					want = tc.head
+				case "Range":
+					hdr = []string{"Range", "bytes=0-9"}
+				}
+				if strings.HasSuffix(tc.path, "?honor") && method != "Range" {
+					t.Skip("the upstream cuts a Range request only")
+				}
+				resp, b := fetchWith(t, strings.Replace(method, "Range", "GET", 1), "http://"+addr+tc.path, hdr...)
+				h := resp.Header
+				got := fields{strconv.Itoa(resp.StatusCode), h.Get("Content-Type"), h.Get("Accept-Ranges"), h.Get("Etag"),
+					h.Get("Last-Modified"), h.Get("Cache-Control"), h.Get("Expires")}
+				if got != want {
+					t.Errorf("fields\n got %+v\nwant %+v", got, want)
+				}
+				if h.Get("Content-Range") != "" {
+					t.Errorf("Content-Range %q", h.Get("Content-Range"))
+				}
+				if method == "HEAD" {
+					if strings.HasPrefix(want.etag, "W/") && h.Get("Content-Length") == strconv.Itoa(len(img)) {
+						t.Errorf("HEAD Content-Length %s: the original image's", h.Get("Content-Length"))
+					}
+					return
+				}
+				if want.code != "200" {
+					return
+				}
+				if cl := h.Get("Content-Length"); cl != strconv.Itoa(len(b)) {
+					t.Errorf("Content-Length %q for %d bytes", cl, len(b))
+				}
+				switch tc.size {
+				case "json":
+					if !bytes.HasPrefix(b, []byte(`{ "img" : { "width": 300, "height": 200`)) {
+						t.Errorf("answer %q", b)
+					}
+				case "":
+					if string(b) != "{}\r\n" {
+						t.Errorf("answer %q, want {}", b)
+					}
+				default:
+					cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+					if err != nil {
+						t.Fatalf("answer does not decode: %v", err)
+					}
+					if s := fmt.Sprintf("%dx%d", cfg.Width, cfg.Height); s != tc.size {
+						t.Errorf("image %s, want %s", s, tc.size)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestImageFilterIncluded checks image_filter on the body of a subrequest
+// that goes into the including response (an SSI include, add_before_body,
+// add_after_body) against nginx 1.22.1's, recorded with SSI pages and
+// add_before_body/add_after_body over a file and a proxied image: nginx's
+// filter tests the first bytes and then waits for a last buffer that a
+// subrequest never sends. So "test" passes an image, every other operation
+// outputs nothing and the page goes on; a body that is no image ends the
+// page after "{}" under "size" (the connection closes after it), and
+// closes the connection at once otherwise (nothing was sent: no answer).
+func TestImageFilterIncluded(t *testing.T) {
+	dir := t.TempDir()
+	img := testImage(t, "jpeg", 300, 200)
+	small := testImage(t, "jpeg", 100, 100)
+	files := map[string][]byte{"a.jpg": img, "c.jpg": small, "text.jpg": []byte("not an image, not at all\n")}
+	for name, b := range files {
+		writeDated(t, filepath.Join(dir, "www", name), b, time.Now())
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		_, _ = w.Write(img)
+	}))
+	t.Cleanup(up.Close)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location /r/ { alias %[1]s/www/; image_filter resize 150 150; }
+        location /c/ { alias %[1]s/www/; image_filter crop 50 20; }
+        location /rot/ { alias %[1]s/www/; image_filter rotate 90; }
+        location /fit/ { alias %[1]s/www/; image_filter resize 500 500; }
+        location /size/ { alias %[1]s/www/; image_filter size; }
+        location /t/ { alias %[1]s/www/; image_filter test; }
+        location /p/ { proxy_pass http://%[2]s/; image_filter resize 150 150; }
+        location /small/ { alias %[1]s/www/; image_filter_buffer 1k; image_filter resize 10 10; }
+        location /ssi/ { ssi on; alias %[1]s/www/; }
+        location /add/ { alias %[1]s/www/; add_before_body /t/c.jpg; add_after_body /r/a.jpg; }
+        location /addsize/ { alias %[1]s/www/; add_before_body /size/text.jpg; add_after_body /t/c.jpg; }
+    }`, dir, up.Listener.Addr()))
+	tests := []struct {
+		name, page string
+		want       string // the page's body; "" for no answer
+		closes     bool   // the connection closes after the answer
+	}{
+		{"resize", `1[<!--# include virtual="/r/a.jpg" -->]`, "1[]", false},
+		{"crop", `2[<!--# include virtual="/c/a.jpg" -->]`, "2[]", false},
+		{"rotate", `3[<!--# include virtual="/rot/a.jpg" -->]`, "3[]", false},
+		{"fits", `4[<!--# include virtual="/fit/a.jpg" -->]`, "4[]", false},
+		{"size", `5[<!--# include virtual="/size/a.jpg" -->]`, "5[]", false},
+		{"proxied", `6[<!--# include virtual="/p/a.jpg" -->]`, "6[]", false},
+		{"test", `7[<!--# include virtual="/t/c.jpg" -->]`, "7[" + string(small) + "]", false},
+		{"size of no image", `8[<!--# include virtual="/size/text.jpg" -->]<!--# include virtual="/t/c.jpg" -->`, "8[{}\r\n", true},
+		{"test of no image", `9[<!--# include virtual="/t/text.jpg" -->]`, "", true},
+		{"resize of no image", `10[<!--# include virtual="/r/text.jpg" -->]`, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			name := strings.ReplaceAll(tc.name, " ", "-") + ".html"
+			if err := os.WriteFile(filepath.Join(dir, "www", name), []byte(tc.page), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			checkIncluded(t, "http://"+addr+"/ssi/"+name, tc.want, tc.closes)
+		})
+	}
+	if err := os.WriteFile(filepath.Join(dir, "www", "page.html"), []byte("<p>page</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A Content-Length past image_filter_buffer: nginx's 415 page goes in
+	// place, and the page goes on; the error line names the subrequest.
+	t.Run("too big", func(t *testing.T) {
+		if err := os.WriteFile(filepath.Join(dir, "www", "big.html"), []byte(`[<!--# include virtual="/small/a.jpg" -->]`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		resp, b := fetchWith(t, "GET", "http://"+addr+"/ssi/big.html")
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(b), "[<html>") || !strings.Contains(string(b), "415 Unsupported Media Type") || !strings.HasSuffix(string(b), "</html>\r\n]") {
+			t.Fatalf("answer %d %q", resp.StatusCode, b)
+		}
+		waitForLog(t, filepath.Join(dir, "error.log"), fmt.Sprintf(`error image filter: too big response: %d while sending response to client, client: 127.0.0.1, server: , request: "GET /ssi/big.html HTTP/1.1", subrequest: "/small/a.jpg"`, len(img)))
+	})
+	t.Run("addition", func(t *testing.T) {
+		checkIncluded(t, "http://"+addr+"/add/page.html", string(small)+"<p>page</p>", false)
+	})
+	t.Run("addition size of no image", func(t *testing.T) {
+		checkIncluded(t, "http://"+addr+"/addsize/page.html", "{}\r\n", true)
+	})
+}
+
+// checkIncluded fetches url and checks its body, want ("" for no answer at
+// all: the connection closed), and whether the connection closes after it.
+func checkIncluded(t *testing.T, url, want string, closes bool) {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get(url)
+	if want == "" {
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			t.Fatalf("answer %d %q, want the connection closed", resp.StatusCode, b)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("body: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK || string(b) != want {
+		t.Fatalf("answer %d %q, want 200 %q", resp.StatusCode, b, want)
+	}
+	if resp.Close != closes {
+		t.Errorf("connection closes %v, want %v", resp.Close, closes)
+	}
+}

@@ -867,6 +867,9 @@ type recorder struct {
 	// sub marks a subrequest's recorder (auth_request, addition, mirror): nginx runs no
 	// preaccess or access phase for a subrequest.
 	sub bool
+	// bodyEnded reports that an included subrequest's image filter ended
+	// this response (endIncluded): the rest of its body is dropped.
+	bodyEnded bool
 	// mirrors are the mirror subrequests the request started, running
 	// beside it (nil for a request at a level without mirror).
 	mirrors *mirrorGroup
@@ -1032,7 +1035,7 @@ func (w *recorder) WriteHeader(code int) {
 	if w.img != nil && !w.img.done {
 		return // the image filter holds the header until the body is read
 	}
-	if w.img == nil && w.set != nil && w.set.ImageFilter.Op != config.ImageOff && !w.sub && w.startImage(code) {
+	if w.img == nil && w.set != nil && w.set.ImageFilter.Op != config.ImageOff && (!w.sub || w.included()) && w.startImage(code) {
 		return
 	}
 	w.wroteHeader = true
@@ -1145,6 +1148,9 @@ func (w *recorder) write(p []byte) (int, error) {
 	}
 	if w.add != nil && w.add.before != "" {
 		w.addBefore()
+	}
+	if w.bodyEnded {
+		return len(p), nil // an included image ended the response (endIncluded)
 	}
 	if w.bf != nil && w.bf.active() {
 		return w.writeFiltered(p)

@@ -156,9 +156,13 @@ func (e *ssiEnv) Now() time.Time {
 // read for a main request only) and no body, through the server's
 // locations; its body goes to out, after the including response's SSI
 // filter and before its gzip. It shares the SSI variables and blocks of
-// the request that includes it.
+// the request that includes it. An image filter where it goes filters its
+// body as nginx's does (finishIncludedImage), and may end the response.
 func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err error) {
 	w := (*recorder)(e)
+	if w.bodyEnded {
+		return false, nil // an included image ended the response: no more subrequests
+	}
 	if w.bf.ssiDepth >= maxSSIDepth || w.srv == nil {
 		e.Log(fmt.Sprintf("subrequests cycle while processing \"%s\"", uri))
 		return false, ssi.ErrCycle
@@ -168,7 +172,7 @@ func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err erro
 	saved := st.BeginSubrequest(uri, http.MethodGet)
 	st.Args = args
 	cw := &countingWriter{w: out, st: st}
-	sw := &subWriter{header: http.Header{}, body: cw, ssi: w.bf.ssi.Shared(), ssiDepth: w.bf.ssiDepth + 1}
+	sw := &subWriter{header: http.Header{}, body: cw, ssi: w.bf.ssi.Shared(), ssiDepth: w.bf.ssiDepth + 1, included: true}
 	start, sub := w.snap.subrequestStart(), new(recorder)
 	w.snap.serveSubrequestTo(sub, w.keepSlashes, &sr, st, w.srv, sw)
 	w.snap.logSubrequest(sub, st, start, w.clientSent())
@@ -178,6 +182,7 @@ func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err erro
 	failed = sw.failed || sw.code >= 300 && len(st.Upstreams) == 0
 	st.EndSubrequest(saved)
 	st.BodyBytesSent += cw.sent
+	w.endIncluded(sw.imageEnd)
 	return failed, nil
 }
 

@@ -245,6 +245,9 @@ func (w *recorder) gunzipFailed(err error) {
 
 // writeOut sends p through gzip, when it compresses, to the client.
 func (w *recorder) writeOut(p []byte) (int, error) {
+	if w.bodyEnded {
+		return len(p), nil // an included image ended the response (endIncluded)
+	}
 	if w.gzipping {
 		return w.writeGzip(p)
 	}

@@ -339,15 +339,18 @@ func (h *Handler) copyBody(req *request) error {
 	resp := &req.resp
 	w := req.w
 	head := &resp.head
+	// A HEAD answer that has a body all the same (the cache's, or the
+	// upstream's to a HEAD turned GET) goes to a writer that wants it.
+	skip := req.in.Method == http.MethodHead && !(head.Framing != h1.NoBody && wantsHeadBody(w))
 	if req.fill != nil {
 		req.fillBody = head.Framing != h1.NoBody
-		if req.in.Method == http.MethodHead && req.fillBody {
+		if skip && req.fillBody {
 			err := h.fillOnly(req)
 			req.fillDone = err == nil
 			return err
 		}
 	}
-	if head.Framing == h1.NoBody || req.in.Method == http.MethodHead {
+	if head.Framing == h1.NoBody || skip {
 		resp.done = head.Framing == h1.NoBody || resp.body.Done()
 		req.fillDone = resp.done
 		return nil
@@ -541,4 +544,19 @@ func closeWrite(c net.Conn) {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
+}
+
+// BodyForHead is implemented by a writer that wants a HEAD answer's body
+// all the same: nginx's image filter reads the body the cache serves or
+// fills for a HEAD (proxy_cache_convert_head) to size the answer, whose
+// fields are then those of the filtered image. The writer sends no body
+// for a HEAD.
+type BodyForHead interface {
+	BodyForHead() bool
+}
+
+// wantsHeadBody reports whether w wants a HEAD answer's body (BodyForHead).
+func wantsHeadBody(w http.ResponseWriter) bool {
+	bh, ok := w.(BodyForHead)
+	return ok && bh.BodyForHead()
 }

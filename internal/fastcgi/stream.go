@@ -184,7 +184,7 @@ func (h *Handler) pumpBody(req *request, x *exchange, bw *bufio.Writer) {
 // read and says why the attempt failed: the pump's own failure when it
 // had one (the head's read was cut for it), else the head's error.
 func (h *Handler) headFailed(req *request, x *exchange, headErr error) error {
-	if err, own := h.pumpStop(req, x); own && err != nil && err != errServerStopped {
+	if own, err := h.pumpStop(req, x); own && err != nil && err != errServerStopped {
 		return err
 	}
 	return headErr
@@ -198,7 +198,7 @@ func (h *Handler) headFailed(req *request, x *exchange, headErr error) error {
 // the server closes, the client's closes after the answer (lingering), and
 // a chunked body's $content_length is not found.
 func (h *Handler) pumpEnd(req *request, x *exchange) error {
-	err, _ := h.pumpStop(req, x)
+	_, err := h.pumpStop(req, x)
 	if err != nil {
 		req.st.BodyCut = true
 	}
@@ -208,10 +208,10 @@ func (h *Handler) pumpEnd(req *request, x *exchange) error {
 // pumpStop waits for the pump to end, stopping it first when it still
 // runs: writes to the server fail at once and the client's body is
 // abandoned (BodyAbandoner), so that a pending read of it ends too. It
-// returns the pump's result and whether the pump had ended by itself. A
+// returns whether the pump had ended by itself, and its result. A
 // body that did not go whole is abandoned either way, so that the engine
 // does not read the rest.
-func (h *Handler) pumpStop(req *request, x *exchange) (err error, own bool) {
+func (h *Handler) pumpStop(req *request, x *exchange) (own bool, err error) {
 	a, _ := req.w.(BodyAbandoner)
 	select {
 	case err = <-x.pump:
@@ -224,7 +224,7 @@ func (h *Handler) pumpStop(req *request, x *exchange) (err error, own bool) {
 		err = abandonWait(a, x.pump)
 	}
 	x.pump, x.out = nil, x.cw.n
-	return err, own
+	return own, err
 }
 
 // abandonWait abandons the client's body and waits for the pump's result.

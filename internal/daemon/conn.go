@@ -1346,7 +1346,16 @@ type reqBody struct {
 	// early says a discard before the answer (recorder.earlyBodyFault)
 	// found the chunked body malformed and logged it.
 	early bool
+	// abandoned says the handler gave up the rest of a body that streamed
+	// upstream (respWriter.AbandonBody): reads fail with errBodyAbandoned,
+	// nothing more is read or discarded, and the connection closes after
+	// the answer, lingering (nginx's r->reading_body at the finalization).
+	abandoned atomic.Bool
 }
+
+// errBodyAbandoned is a body read after (or interrupted by) the handler's
+// AbandonBody.
+var errBodyAbandoned = errors.New("request body abandoned by the handler")
 
 // errNoContinue is a body read after the final status was decided for a client
 // that waits for 100 Continue: the body will not come, the connection closes.
@@ -1356,6 +1365,7 @@ func (b *reqBody) reset() error {
 	req := &b.cc.req
 	b.framing, b.finished = req.Framing, req.Framing == h1.NoBody || req.ContentLength == 0
 	b.framed, b.cc.ci.chunked, b.limit, b.early = 0, chunkedBody{}, 0, false
+	b.abandoned.Store(false)
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
@@ -1364,6 +1374,9 @@ func (b *reqBody) reset() error {
 
 // Read implements io.Reader.
 func (b *reqBody) Read(p []byte) (int, error) {
+	if b.abandoned.Load() {
+		return 0, errBodyAbandoned
+	}
 	b.cc.clearReadDeadline() // unless client_body_timeout set its own
 	if b.expect {
 		if err := b.sendContinue(); err != nil {
@@ -1384,6 +1397,8 @@ func (b *reqBody) account(n int, err error) (int, error) {
 	switch {
 	case err == io.EOF:
 		b.finished = true
+	case err != nil && b.abandoned.Load():
+		err = errBodyAbandoned // AbandonBody's deadline, not a timeout
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.cc.timedOut = true // client_body_timeout
 	case b.limit > 0 && errors.Is(err, h1.ErrBodyTooLarge):

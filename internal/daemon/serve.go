@@ -1338,6 +1338,14 @@ func (w *recorder) RequestBodyRead() {
 	}
 }
 
+// AbandonBody passes fastcgi.BodyAbandoner's call on to the engine's
+// writer (HTTP/1.x); over HTTP/2 it does nothing.
+func (w *recorder) AbandonBody() {
+	if rw, ok := w.ew.(*respWriter); ok && !w.sub {
+		rw.AbandonBody()
+	}
+}
+
 // Continue implements proxy.Continuer when the engine's writer does.
 func (w *recorder) Continue() error {
 	if w.ew != nil {

@@ -1044,6 +1044,17 @@ func (w *respWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return cc.c, bufio.NewReadWriter(cc.in.Reader(), cc.writer()), nil
 }
 
+// AbandonBody implements fastcgi.BodyAbandoner: the rest of a request
+// body that streamed upstream is not read (a pending read fails at once),
+// and the connection closes after the answer, lingering, as nginx
+// finalizes a request whose unbuffered body is still being read
+// (ngx_http_finalize_connection: r->reading_body, no keep-alive, lingering
+// close). Safe to call while another goroutine reads the body.
+func (w *respWriter) AbandonBody() {
+	w.cc.body.abandoned.Store(true)
+	_ = w.cc.c.SetReadDeadline(time.Unix(1, 0))
+}
+
 // SetReadDeadline sets the client connection's read deadline
 // (client_body_timeout).
 func (w *respWriter) SetReadDeadline(t time.Time) error {

@@ -66,6 +66,13 @@ type BodyReadNoter interface{ RequestBodyRead() }
 // that watch for the rest of the request (fastcgi_ignore_client_abort on).
 type AbortIgnorer interface{ IgnoreClientAbort() }
 
+// BodyAbandoner is a ResponseWriter whose server can give up the rest of a
+// request body (the daemon's engine, HTTP/1.x): AbandonBody makes a pending
+// or later read of the body fail at once, and the connection close after
+// the answer, lingering. It is called, from any goroutine, when a response
+// ended while its body was still streaming to the application.
+type BodyAbandoner interface{ AbandonBody() }
+
 // A ClientWatcher is a ResponseWriter that stops an exchange when its
 // client goes away (the daemon's engine; clientwatch.Watcher).
 type ClientWatcher = clientwatch.Watcher

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"fulcrum/internal/balancer"
@@ -140,6 +141,14 @@ type exchange struct {
 	src sock.Reader
 	// broken is a body that broke off after the head went to the client.
 	broken bool
+	// pump carries the result of the goroutine that sends a streaming
+	// body (sendStream) while the response is read, nil without one or
+	// once it was taken (pumpEnd); cw counts the bytes written, read once
+	// the pump ended. headIn says the response head was read, so a
+	// failing pump no longer cuts the reads.
+	pump   chan error
+	cw     *countWriter
+	headIn atomic.Bool
 	// short is a body that the server's close ended (closeEnds) at a
 	// length other than its Content-Length: passed on as it came but not
 	// cached, as nginx caches a body ended so only when the lengths agree
@@ -159,6 +168,12 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		if err == nil {
 			req.watch = clientwatch.Start(req.ctx, req.watcher, x)
 			err = h.readHead(req, x)
+			if x.pump != nil {
+				x.headIn.Store(true)
+				if err != nil {
+					err = h.headFailed(req, x, err)
+				}
+			}
 			if err != nil {
 				req.watch.End()
 			}
@@ -208,13 +223,20 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		}
 	}
 	if req.stale != nil && h.staleAnswer(req, x, a, start, headAt) {
+		h.pumpDone(req, x)
 		req.watch.End()
 		return nil
 	}
 	if req.kept != nil && h.goneBeforeHead(req, x, srv, a) {
+		h.pumpDone(req, x)
 		return nil
 	}
 	n, ok := h.respond(req, x)
+	if x.pump != nil && h.pumpEnd(req, x) != nil {
+		// The answer ended before the body did: the connection to the
+		// server goes, as nginx closes it at the finalization.
+		ok = false
+	}
 	ok = req.watch.End() && ok
 	end := h.now()
 	a.ResponseTime = end.Sub(start)
@@ -383,7 +405,13 @@ func (h *Handler) sendStreaming(req *request, x *exchange, bw *bufio.Writer, cw 
 		}
 	}
 	if err == nil {
-		err = h.sendStream(req, x, bw)
+		// The rest of the body goes out while the response is read, so
+		// that an answer the application gives before it read the whole
+		// body reaches the client at once, as nginx relays it.
+		x.cw, x.pump = cw, make(chan error, 1)
+		_ = x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+		go h.pumpBody(req, x, bw)
+		return x, nil
 	}
 	x.out = cw.n
 	if err == errServerStopped {
@@ -421,7 +449,9 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // readHead reads the response head, logging STDERR records as nginx does.
 func (h *Handler) readHead(req *request, x *exchange) error {
-	x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+	if x.pump == nil { // else set before the pump started, which may cut it
+		x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+	}
 	phase := "while " + errlog.ActionHeader
 	limit := h.headLimit()
 	in := x.src.Conn(x.conn)

@@ -166,3 +166,91 @@ func isBodyError(err error) bool {
 	var be *clientBodyError
 	return errors.As(err, &be)
 }
+
+// pumpBody sends the rest of a streaming body (sendStream) while the
+// response is read, and reports how that ended on x.pump. A failure of its
+// own before the response head came (the client's body: too large, timed
+// out, malformed, gone; a send timeout) cuts the head's read short, so that
+// the attempt ends with it at once, as nginx ends the request.
+func (h *Handler) pumpBody(req *request, x *exchange, bw *bufio.Writer) {
+	err := h.sendStream(req, x, bw)
+	x.pump <- err // buffered: the result is there before the read is cut
+	if err != nil && err != errServerStopped && !x.headIn.Load() {
+		_ = x.conn.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// headFailed ends the pump of an attempt whose response head could not be
+// read and says why the attempt failed: the pump's own failure when it
+// had one (the head's read was cut for it), else the head's error.
+func (h *Handler) headFailed(req *request, x *exchange, headErr error) error {
+	if own, err := h.pumpStop(req, x); own && err != nil && err != errServerStopped {
+		return err
+	}
+	return headErr
+}
+
+// pumpEnd ends the pump once the response went out and returns its result:
+// nil when the whole body went to the server. Else the answer came before
+// the body's end, and, as nginx 1.22.1 finalizes such a request (recorded
+// with FastCGI and SCGI applications that answer before they read the
+// body), the rest of the body is neither sent nor read: the connection to
+// the server closes, the client's closes after the answer (lingering), and
+// a chunked body's $content_length is not found.
+func (h *Handler) pumpEnd(req *request, x *exchange) error {
+	_, err := h.pumpStop(req, x)
+	if err != nil {
+		req.st.BodyCut = true
+	}
+	return err
+}
+
+// pumpStop waits for the pump to end, stopping it first when it still
+// runs: writes to the server fail at once and the client's body is
+// abandoned (BodyAbandoner), so that a pending read of it ends too. It
+// returns whether the pump had ended by itself, and its result. A
+// body that did not go whole is abandoned either way, so that the engine
+// does not read the rest.
+func (h *Handler) pumpStop(req *request, x *exchange) (own bool, err error) {
+	a, _ := req.w.(BodyAbandoner)
+	select {
+	case err = <-x.pump:
+		own = true
+		if err != nil && a != nil {
+			a.AbandonBody()
+		}
+	default:
+		_ = x.conn.SetWriteDeadline(time.Unix(1, 0))
+		err = abandonWait(a, x.pump)
+	}
+	x.pump, x.out = nil, x.cw.n
+	return own, err
+}
+
+// abandonWait abandons the client's body and waits for the pump's result.
+// The call is repeated while the pump runs: a read that began after the
+// previous call set its own deadline.
+func abandonWait(a BodyAbandoner, pump <-chan error) error {
+	if a != nil {
+		a.AbandonBody()
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-pump:
+			return err
+		case <-tick.C:
+			if a != nil {
+				a.AbandonBody()
+			}
+		}
+	}
+}
+
+// pumpDone ends the pump, if any, of an attempt that ended otherwise.
+func (h *Handler) pumpDone(req *request, x *exchange) {
+	if x.pump != nil {
+		h.pumpEnd(req, x)
+	}
+}

@@ -73,14 +73,7 @@ func TestDiscardInvalidChunkedBody(t *testing.T) {
 // and $content_length "-". A size line fails at its first
 // bad byte, before its LF comes.
 func TestDiscardInvalidChunkedBodyBeforeAnswer(t *testing.T) {
-	dir := t.TempDir()
-	root := filepath.Join(dir, "www")
-	if err := os.Mkdir(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "file.txt"), []byte("hello\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, root := discardDocroot(t)
 	logPath := filepath.Join(dir, "access.log")
 	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
     log_format t '$status $request_length $content_length "$request"';
@@ -153,14 +146,7 @@ func TestDiscardInvalidChunkedBodyBeforeAnswer(t *testing.T) {
 // a size line, after the last chunk's size line and inside the trailer
 // section, where a step of the coding leaves nothing buffered to read.
 func TestDiscardChunkedBodyBeforeAnswerDoesNotWait(t *testing.T) {
-	dir := t.TempDir()
-	root := filepath.Join(dir, "www")
-	if err := os.Mkdir(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "file.txt"), []byte("hello\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, root := discardDocroot(t)
 	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
     server {
         listen 127.0.0.1:0;
@@ -245,14 +231,7 @@ func sendChunked(t *testing.T, addr, method, path, body string, deadline time.Du
 // in a segment of its own after a head answered at once is left for after
 // the answer in both (TestDiscardInvalidChunkedBody).
 func TestDiscardChunkedBodyInSocketBeforeAnswer(t *testing.T) {
-	dir := t.TempDir()
-	root := filepath.Join(dir, "www")
-	if err := os.Mkdir(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "file.txt"), []byte("hello\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, root := discardDocroot(t)
 	if err := os.WriteFile(filepath.Join(dir, "users"), []byte("u:{PLAIN}p\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -413,4 +392,19 @@ func expectAnswerThenClose(t *testing.T, br *bufio.Reader, want int) {
 	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
 		t.Errorf("after the answer: %q, %v; want the connection closed", rest, err)
 	}
+}
+
+// discardDocroot makes the temporary directory the chunked-discard tests
+// run in and its document root "www" holding file.txt.
+func discardDocroot(t *testing.T) (dir, root string) {
+	t.Helper()
+	dir = t.TempDir()
+	root = filepath.Join(dir, "www")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "file.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, root
 }

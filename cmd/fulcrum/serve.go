@@ -15,7 +15,7 @@ import (
 // The garbage collector's headroom follows the live heap (gctune) unless the
 // environment sets GOGC or GOMEMLIMIT.
 func serve(cfg *config.Config, opts config.LoadOptions, confPath string) error {
-	defer gctune.Start(gctune.DefaultPolicy).Stop()
+	defer gctune.Start(gctune.DefaultPolicy()).Stop()
 	inherited := os.Getenv(daemon.InheritEnv)
 	os.Unsetenv(daemon.InheritEnv) // not for the processes fulcrum starts
 	return daemon.Run(context.Background(), cfg, daemon.Options{

@@ -39,8 +39,9 @@ type Policy struct {
 	MinHeadroom uint64
 }
 
-// DefaultPolicy is fulcrum's: half the live heap, at least 3 MiB.
-var DefaultPolicy = Policy{Ratio: 0.5, MinHeadroom: MinHeadroom}
+// DefaultPolicy returns fulcrum's policy: half the live heap, at least
+// 3 MiB.
+func DefaultPolicy() Policy { return Policy{Ratio: 0.5, MinHeadroom: MinHeadroom} }
 
 // Bounds of the percentage a Tuner sets: below 10 the collector would run
 // nearly all the time; above Go's default 100 the heap's minimum grows too

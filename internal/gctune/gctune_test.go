@@ -30,7 +30,7 @@ func TestPercent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Percent(DefaultPolicy, tt.live, tt.scannable)
+			got := Percent(DefaultPolicy(), tt.live, tt.scannable)
 			if got != tt.want {
 				t.Errorf("Percent(live %d, scannable %d) = %d, want %d", tt.live, tt.scannable, got, tt.want)
 			}
@@ -150,7 +150,7 @@ func TestStartLowersThePercentageForABigHeap(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	tu := Start(DefaultPolicy)
+	tu := Start(DefaultPolicy())
 	if tu == nil {
 		t.Fatal("Start returned nil with GOGC and GOMEMLIMIT unset")
 	}
@@ -180,7 +180,7 @@ func TestStartLowersThePercentageForABigHeap(t *testing.T) {
 
 func TestStartLeavesAnExplicitSettingAlone(t *testing.T) {
 	t.Setenv("GOGC", "75")
-	if tu := Start(DefaultPolicy); tu != nil {
+	if tu := Start(DefaultPolicy()); tu != nil {
 		tu.Stop()
 		t.Fatal("Start tuned the collector although GOGC is set")
 	}

@@ -512,3 +512,54 @@ func TestLengthUnknown(t *testing.T) {
 		})
 	}
 }
+
+// TestSendTimeoutBetweenWrites: fastcgi_send_timeout "is set only between
+// two successive write operations, not for the transmission of the whole
+// request" (nginx's documentation). An application that reads a 2 MiB body
+// 32 KiB at a time, every 5 ms, over a Unix socket (small buffers) takes
+// about 320 ms for it, longer than the 150 ms timeout, yet always makes
+// progress within it: the request goes through. One that stops reading
+// gets the timeout: 504.
+func TestSendTimeoutBetweenWrites(t *testing.T) {
+	in := strings.Repeat("0123456789abcdef", 2<<20/16)
+	for _, tc := range []struct {
+		name     string
+		stopAt   int // the application stops reading after this many bytes; 0: never
+		wantCode int
+	}{
+		{"slow reader", 0, 200},
+		{"reader stops", 256 << 10, 504},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stop := make(chan struct{})
+			defer close(stop)
+			app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				buf := make([]byte, 32<<10)
+				var n int
+				for {
+					if tc.stopAt > 0 && n >= tc.stopAt {
+						<-stop // reads nothing more until the test ends
+						return
+					}
+					time.Sleep(5 * time.Millisecond) // the application's pace
+					m, err := io.ReadFull(r.Body, buf)
+					n += m
+					if err != nil {
+						break
+					}
+				}
+				fmt.Fprintf(w, "got %d", n)
+			})
+			set := settings()
+			set.SendTimeout = 150 * time.Millisecond
+			h, _ := newHandler(t, set, 0, serveFCGI(t, "unix", app))
+			w := do(h, "POST", "/upload", in)
+			if w.Code != tc.wantCode {
+				t.Fatalf("%d %q, want %d", w.Code, w.Body.String(), tc.wantCode)
+			}
+			if want := fmt.Sprintf("got %d", len(in)); tc.wantCode == 200 && w.Body.String() != want {
+				t.Errorf("body %q, want %q", w.Body.String(), want)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/config"
+	"fulcrum/internal/deadline"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/sock"
 	"fulcrum/internal/upstream"
@@ -344,8 +345,19 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 		// connect time as 0.000, not "-" (ngx_http_upstream_send_request).
 		a.ConnectTime = 0
 	}
-	x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
-	cw := &countWriter{w: x.conn}
+	// fastcgi_send_timeout is "set only between two successive write
+	// operations, not for the transmission of the whole request": a
+	// buffered body goes out through a SendWriter, which re-arms it as the
+	// bytes move (and writes at the stall edge). A streaming body's pump
+	// sets it before each flush itself, and pumpStop ends the pump with a
+	// past deadline that nothing may re-arm.
+	var dst io.Writer = x.conn
+	if req.stream == nil {
+		dst = deadline.NewSendWriter(x.conn, h.set.SendTimeout, h.now)
+	} else {
+		x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
+	}
+	cw := &countWriter{w: dst}
 	bw := bufio.NewWriterSize(cw, 16<<10)
 	if req.stream != nil {
 		return h.sendStreaming(req, x, bw, cw)

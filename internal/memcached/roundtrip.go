@@ -15,6 +15,7 @@ import (
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/config"
+	"fulcrum/internal/deadline"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/sock"
 	"fulcrum/internal/upstream"
@@ -304,8 +305,8 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 		// connect time as 0.000, not "-" (ngx_http_upstream_send_request).
 		a.ConnectTime = 0
 	}
-	x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
-	n, err := x.conn.Write(req.cmd)
+	// memcached_send_timeout, written at the stall edge as nginx would.
+	n, err := deadline.NewSendWriter(x.conn, h.set.SendTimeout, h.now).Write(req.cmd)
 	x.out = int64(n)
 	if err != nil {
 		x.conn.Close()

@@ -498,3 +498,70 @@ http {
 		})
 	}
 }
+
+// TestStreamedBodyFraming: a request body that streams to the upstream
+// (longer than the 1 MiB fulcrum buffers, or any body under
+// proxy_request_buffering off) keeps the client's Content-Length, as nginx
+// 1.22.1 sends it (recorded with a 3 MB body, buffering on and off); only a
+// chunked body that streams goes chunked. Servers that refuse chunked
+// request bodies (411) so still take large uploads.
+func TestStreamedBodyFraming(t *testing.T) {
+	type seen struct {
+		length int64
+		te     []string
+		n      int64
+	}
+	got := make(chan seen, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		got <- seen{r.ContentLength, r.TransferEncoding, n}
+	}))
+	t.Cleanup(backend.Close)
+	upstream := strings.TrimPrefix(backend.URL, "http://")
+	in := startFulcrum(t, `
+events {}
+http {
+    client_max_body_size 10m;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://`+upstream+`; }
+        location /unbuffered { proxy_request_buffering off; proxy_pass http://`+upstream+`; }
+    }
+}`, 1)
+	big := strings.Repeat("x", 3<<20)
+	client := newClient()
+	for _, tc := range []struct {
+		uri, body  string
+		chunked    bool
+		wantLength int64 // the upstream's Content-Length; -1: chunked
+	}{
+		{"/big", big, false, int64(len(big))},
+		{"/unbuffered/small", "hello", false, 5},
+		{"/unbuffered/big", big, false, int64(len(big))},
+		{"/unbuffered/chunked", "hello", true, -1},
+		{"/small/chunked", "hello", true, 5}, // buffered whole: its length
+	} {
+		body := io.Reader(strings.NewReader(tc.body))
+		if tc.chunked {
+			body = io.MultiReader(body) // no length known: sent chunked
+		}
+		req, err := http.NewRequest("POST", in.url(0)+tc.uri, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", tc.uri, resp.StatusCode)
+		}
+		s := <-got
+		chunked := len(s.te) > 0 && s.te[0] == "chunked"
+		if s.length != tc.wantLength || chunked != (tc.wantLength < 0) || s.n != int64(len(tc.body)) {
+			t.Errorf("%s: upstream got Content-Length %d, Transfer-Encoding %v, %d bytes; want length %d, %d bytes",
+				tc.uri, s.length, s.te, s.n, tc.wantLength, len(tc.body))
+		}
+	}
+}

@@ -22,6 +22,11 @@ type replayBody struct {
 	buf      []byte        // the whole body, when buffered
 	buffered bool          // buf holds the whole body
 	stream   io.ReadCloser // the rest of an unbuffered body
+	// length is stream's length when the client announced it
+	// (Content-Length), else -1: a streamed body keeps its length
+	// upstream, as nginx sends it, and goes chunked only when the
+	// client's was.
+	length int64
 	read     bool          // an attempt read from stream
 	empty    bool          // no body at all
 	// seen keeps the first requestBodyVarMax bytes read from stream, for
@@ -40,7 +45,7 @@ func setReplayBody(b *replayBody, r *http.Request, set *config.Settings) error {
 		*b = replayBody{empty: true, buffered: true}
 		return nil
 	case !set.ProxyRequestBuffering || r.ContentLength > MaxReplayBody:
-		*b = replayBody{stream: r.Body}
+		*b = replayBody{stream: r.Body, length: max(r.ContentLength, -1)}
 		return nil
 	}
 	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxReplayBody+1))
@@ -56,14 +61,15 @@ func setReplayBody(b *replayBody, r *http.Request, set *config.Settings) error {
 	*b = replayBody{stream: struct {
 		io.Reader
 		io.Closer
-	}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}}
+	}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}, length: max(r.ContentLength, -1)}
 	return nil
 }
 
 // replayable reports whether another attempt can send the whole body again.
 func (b *replayBody) replayable() bool { return b.buffered || !b.read }
 
-// reader returns the body for one attempt, and its length (-1 when unknown).
+// reader returns the body for one attempt, and its length (-1 when unknown:
+// a chunked body that streams).
 func (b *replayBody) reader() (io.ReadCloser, int64) {
 	switch {
 	case b.empty:
@@ -71,7 +77,7 @@ func (b *replayBody) reader() (io.ReadCloser, int64) {
 	case b.buffered:
 		return io.NopCloser(bytes.NewReader(b.buf)), int64(len(b.buf))
 	}
-	return &onceReader{b: b}, -1
+	return &onceReader{b: b}, b.length
 }
 
 // inMemory returns the whole body when it is buffered and not empty, else nil.

@@ -67,3 +67,18 @@ func TestMQTTSettings(t *testing.T) {
 		t.Errorf("defaults: %+v", g)
 	}
 }
+
+// TestMQTTSetConnectWithoutFilter warns about mqtt_set_connect in a
+// server where mqtt is off: the packet would reach the broker unchanged.
+func TestMQTTSetConnectWithoutFilter(t *testing.T) {
+	cfg, err := loadText(t, "stream { server { listen 1883; proxy_pass 127.0.0.1:1884;\nmqtt_set_connect username u; } }")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0].Msg != `"mqtt_set_connect" does nothing without "mqtt on"` || cfg.Warnings[0].Pos.Line != 2 {
+		t.Fatalf("warnings %+v, want the one about mqtt off", cfg.Warnings)
+	}
+	if cfg, _ = loadText(t, "stream { mqtt on; server { listen 1883; proxy_pass 127.0.0.1:1884; mqtt_set_connect username u; } }"); len(cfg.Warnings) != 0 {
+		t.Errorf("warnings with mqtt on: %+v", cfg.Warnings)
+	}
+}

@@ -686,6 +686,9 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 			return err
 		}
 	}
+	if len(srv.MQTTSetConnect) > 0 && !srv.MQTT {
+		b.warn(srv.MQTTSetConnect[0].Pos, `add "mqtt on;" to the server or the stream block`, `"mqtt_set_connect" does nothing without "mqtt on"`)
+	}
 	return nil
 }
 

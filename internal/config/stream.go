@@ -149,6 +149,25 @@ type StreamServer struct {
 	Preread           bool
 	PrereadBufferSize int
 	PrereadTimeout    time.Duration
+	// MQTTPreread (mqtt_preread, off) reads the client's MQTT CONNECT
+	// packet in the same preread phase, within the same bounds, for
+	// $mqtt_preread_clientid and $mqtt_preread_username, and passes it on
+	// (unchanged unless MQTT rewrites it).
+	MQTTPreread bool
+	// MQTT (mqtt, off) reads the client's CONNECT packet before the
+	// session is proxied and sends it to the upstream server rewritten by
+	// MQTTSetConnect; what follows it passes unchanged. MQTTBuffers and
+	// MQTTBufferSize (mqtt_buffers, 100 1k) bound the packet read, their
+	// product its length. MQTTRewriteBufferSize (mqtt_rewrite_buffer_size,
+	// the server's own; 0 without one, then the mqtt_buffers product
+	// applies) bounds the rewritten packet.
+	MQTT                  bool
+	MQTTBuffers           int
+	MQTTBufferSize        int
+	MQTTRewriteBufferSize int
+	// MQTTSetConnect are the server's mqtt_set_connect directives, in
+	// config order, one per field at most.
+	MQTTSetConnect []MQTTSet
 	// ProxySSL is the proxy_ssl_* settings where proxy_ssl is on (TLS to
 	// the upstream servers of TCP sessions; UDP sessions ignore it, as in
 	// nginx); nil where it is off. Its Name (proxy_ssl_name) may hold
@@ -174,6 +193,14 @@ type StreamServer struct {
 	HealthChecks       []*StreamHealthCheck
 	HealthCheckTimeout time.Duration
 	Pos                Pos
+}
+
+// MQTTSet is one "mqtt_set_connect field value": the CONNECT packet's
+// field ("clientid", "username" or "password") gets the value, whose
+// variables package stream compiles.
+type MQTTSet struct {
+	Field, Value string
+	Pos          Pos
 }
 
 // StreamListen is one listen directive of a stream server.
@@ -202,6 +229,9 @@ const (
 	defaultStreamHandshake      = 60 * time.Second
 	defaultPrereadBufferSize    = 16 << 10
 	defaultPrereadTimeout       = 30 * time.Second
+	// mqtt_buffers 100 1k (ngx_stream_mqtt_filter_module).
+	defaultMQTTBuffers          = 100
+	defaultMQTTBufferSize       = 1 << 10
 	defaultProxyProtocolTimeout = 30 * time.Second
 )
 
@@ -590,6 +620,7 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 	srv.Responses = -1
 	srv.LimitConnLogLevel = LevelError
 	srv.PrereadBufferSize, srv.PrereadTimeout = defaultPrereadBufferSize, defaultPrereadTimeout
+	srv.MQTTBuffers, srv.MQTTBufferSize = defaultMQTTBuffers, defaultMQTTBufferSize
 	srv.ProxyProtocolTimeout = defaultProxyProtocolTimeout
 	if dirs, _ := sc.nearest("set_real_ip_from"); len(dirs) > 0 {
 		for _, d := range dirs {
@@ -631,6 +662,15 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 			return err
 		}},
 		{"preread_timeout", func(d *Directive) (err error) { srv.PrereadTimeout, err = parseTime(d.Args[0], false); return }},
+		{"mqtt_preread", func(d *Directive) (err error) { srv.MQTTPreread, err = parseFlag(d.Args[0]); return }},
+		{"mqtt", func(d *Directive) (err error) { srv.MQTT, err = parseFlag(d.Args[0]); return }},
+		{"mqtt_buffers", func(d *Directive) error { return setMQTTBuffers(srv, d) }},
+		{"mqtt_rewrite_buffer_size", func(d *Directive) error {
+			n, err := parseSize(d.Args[0])
+			srv.MQTTRewriteBufferSize = int(n)
+			return err
+		}},
+		{"mqtt_set_connect", func(d *Directive) error { return setMQTTConnect(srv, sc) }},
 		{"proxy_protocol_timeout", func(d *Directive) (err error) {
 			srv.ProxyProtocolTimeout, err = parseTime(d.Args[0], false)
 			return
@@ -645,6 +685,45 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 		if err := step.set(dirs[0]); err != nil {
 			return err
 		}
+	}
+	if len(srv.MQTTSetConnect) > 0 && !srv.MQTT {
+		b.warn(srv.MQTTSetConnect[0].Pos, `add "mqtt on;" to the server or the stream block`, `"mqtt_set_connect" does nothing without "mqtt on"`)
+	}
+	return nil
+}
+
+// setMQTTBuffers reads "mqtt_buffers number size": both above zero.
+func setMQTTBuffers(srv *StreamServer, d *Directive) error {
+	n, err := parseInt(d.Args[0])
+	if err != nil || n <= 0 {
+		return hintf(d.Pos, "write a number of buffers above 0, such as mqtt_buffers 100 1k;", `invalid value "%s" in "mqtt_buffers" directive`, d.Args[0])
+	}
+	size, err := parseSize(d.Args[1])
+	if err != nil || size <= 0 {
+		return hintf(d.Pos, "write a buffer size above 0, such as 1k", `invalid value "%s" in "mqtt_buffers" directive`, d.Args[1])
+	}
+	srv.MQTTBuffers, srv.MQTTBufferSize = n, int(size)
+	return nil
+}
+
+// setMQTTConnect reads the server's "mqtt_set_connect field value"
+// directives: the field is clientid, username or password, each at most
+// once.
+func setMQTTConnect(srv *StreamServer, sc *scope) error {
+	dirs, _ := sc.nearest("mqtt_set_connect")
+	seen := map[string]Pos{}
+	for _, d := range dirs {
+		field := d.Args[0]
+		switch field {
+		case "clientid", "username", "password":
+		default:
+			return hintf(d.Pos, "the fields are clientid, username and password", `unknown field "%s" in "mqtt_set_connect" directive`, field)
+		}
+		if p, dup := seen[field]; dup {
+			return hintf(d.Pos, fmt.Sprintf("keep one of the two; the first is at %s", p), `duplicate field "%s" in "mqtt_set_connect" directive`, field)
+		}
+		seen[field] = d.Pos
+		srv.MQTTSetConnect = append(srv.MQTTSetConnect, MQTTSet{Field: field, Value: d.Args[1], Pos: d.Pos})
 	}
 	return nil
 }

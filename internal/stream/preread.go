@@ -289,18 +289,21 @@ func (hs *handshake) nextInExtension(h *hello) verdict {
 	return helloMore
 }
 
-// preread runs ssl_preread: it reads until the buffer holds a whole
-// ClientHello or bytes that are not one, within preread_timeout, as
+// preread runs the preread phase: ssl_preread, mqtt_preread and mqtt read
+// until the buffer holds what each looks for (a whole ClientHello, a whole
+// CONNECT packet) or bytes that are not it, within preread_timeout, as
 // nginx's preread phase does. The bytes read go to the upstream server
 // first (s.pending). false means the session ended: the client closed or
-// timed out first ($status 200, as nginx) or the buffer filled (400).
+// timed out first ($status 200, as nginx), the buffer filled (400), or a
+// reader refused the bytes (logged, $status set).
 func (s *session) preread() bool {
 	cfg := s.srv.cfg
-	if !cfg.Preread || s.udp {
+	if !cfg.Preread && !s.mqttPrereads() || s.udp {
 		return true
 	}
 	buf := make([]byte, 0, cfg.PrereadBufferSize)
 	var p helloParser
+	tlsMore, mqttMore := cfg.Preread, s.mqttPrereads()
 	_ = s.c.SetReadDeadline(s.now().Add(cfg.PrereadTimeout))
 	defer func() { _ = s.c.SetReadDeadline(time.Time{}) }()
 	for {
@@ -312,13 +315,17 @@ func (s *session) preread() bool {
 		n, err := s.c.Read(buf[len(buf):cap(buf)])
 		if n > 0 {
 			buf = buf[:len(buf)+n]
-			s.hello = &p.h // found from the first bytes on, as nginx's context
-			switch p.feed(buf) {
-			case helloDone:
+			if tlsMore {
+				tlsMore = s.feedHello(&p, buf)
+			}
+			if mqttMore {
+				var ok bool
+				if mqttMore, ok = s.feedMQTT(buf); !ok {
+					return false
+				}
+			}
+			if !tlsMore && !mqttMore {
 				s.pending = buf
-				return true
-			case helloDeclined:
-				s.hello, s.pending = nil, buf
 				return true
 			}
 		}
@@ -328,4 +335,19 @@ func (s *session) preread() bool {
 			return false
 		}
 	}
+}
+
+// feedHello feeds the preread bytes to ssl_preread's parser; true says
+// read on. The ClientHello's values are found from the first bytes on, as
+// nginx's context; bytes that are not one leave them not found.
+func (s *session) feedHello(p *helloParser, buf []byte) bool {
+	s.hello = &p.h
+	switch p.feed(buf) {
+	case helloDone:
+		return false
+	case helloDeclined:
+		s.hello = nil
+		return false
+	}
+	return true
 }

@@ -16,6 +16,7 @@ import (
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/deadline"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/mqtt"
 	"fulcrum/internal/proxyproto"
 	"fulcrum/internal/upstream"
 )
@@ -132,6 +133,10 @@ type session struct {
 	// none. pending are the bytes it read, for the upstream server.
 	hello   *hello
 	pending []byte
+	// mqtt is the CONNECT packet mqtt_preread or mqtt read, the first
+	// mqttLen bytes of pending; nil when it read none.
+	mqtt    *mqtt.Connect
+	mqttLen int
 	// ended says the session ended without nginx's "disconnected" line
 	// at its end (ssl_preread's client closed or timed out, return).
 	ended bool
@@ -507,7 +512,14 @@ func (s *session) proxy(up net.Conn) {
 		t.sent.Add(int64(len(header)))
 		header = nil // a UDP session's goes before its first datagram
 	}
-	if len(s.pending) > 0 { // what ssl_preread read
+	if s.srv.cfg.MQTT {
+		var ok bool
+		if s.pending, ok = s.rewriteConnect(); !ok {
+			s.status = statusInternalError
+			return
+		}
+	}
+	if len(s.pending) > 0 { // what ssl_preread and mqtt_preread read
 		n, err := up.Write(s.pending)
 		t.sent.Add(int64(n))
 		if err != nil {

@@ -126,6 +126,8 @@ type server struct {
 	upstream *upstreamTLS
 	// zone is the server's status zone (status_zone); nil without one.
 	zone *statuszone.Stream
+	// mqttSets are mqtt_set_connect's fields and values, in config order.
+	mqttSets []mqttSet
 }
 
 // accessLog is one access_log target compiled.
@@ -297,6 +299,9 @@ func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files, sz
 		}
 	case sc.Bind != "":
 		srv.bind = &net.TCPAddr{IP: net.ParseIP(sc.Bind)}
+	}
+	if srv.mqttSets, err = compileMQTTSets(c, sc); err != nil {
+		return nil, err
 	}
 	for _, l := range sc.AccessLogs {
 		al, err := compileAccessLog(c, l, fs)

@@ -10,6 +10,7 @@ import (
 	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/mqtt"
 	"fulcrum/internal/sessioncache"
 	"fulcrum/internal/sessionticket"
 	"fulcrum/internal/vars"
@@ -193,13 +194,16 @@ var sslVariables = map[string]getter{
 	},
 }
 
-// prereadVariables are ngx_stream_ssl_preread_module's variables. Unlike
+// prereadVariables are ngx_stream_ssl_preread_module's variables, and
+// ngx_stream_mqtt_preread_module's (NGINX Plus). Unlike
 // the TLS ones, which a map or set may replace (nginx registers them
 // changeable), they are fixed, as the core's.
 var prereadVariables = map[string]getter{
 	"ssl_preread_server_name":    prereadValue(func(d []byte, h *hello) []byte { return append(d, h.serverName()...) }),
 	"ssl_preread_alpn_protocols": prereadValue(func(d []byte, h *hello) []byte { return append(d, h.alpnProtocols()...) }),
 	"ssl_preread_protocol":       prereadValue(func(d []byte, h *hello) []byte { return append(d, h.protocol()...) }),
+	"mqtt_preread_clientid":      mqttValue(func(c *mqtt.Connect) []byte { return c.ClientID }),
+	"mqtt_preread_username":      mqttValue(func(c *mqtt.Connect) []byte { return c.Username }),
 }
 
 // sessionReused is $ssl_session_reused: "r" for a resumed session, else ".".

@@ -161,6 +161,22 @@ func TestLoginFlow(t *testing.T) {
 	}
 }
 
+// TestCookieSecure checks the cookie's attributes: Secure only for a
+// request that came over TLS.
+func TestCookieSecure(t *testing.T) {
+	rg := newRig(t, nil, nil)
+	for _, tls := range []bool{false, true} {
+		o := rg.p.Handle(context.Background(), oidc.Request{Path: "/", RequestURI: "/", Host: "rp.test", TLS: tls})
+		c := o.Header.Get("Set-Cookie")
+		if !strings.Contains(c, "; HttpOnly") || !strings.Contains(c, "; SameSite=Lax") || strings.Contains(c, "; Secure") != tls {
+			t.Errorf("TLS %v: cookie %q", tls, c)
+		}
+		if auth, _ := url.Parse(o.Header.Get("Location")); tls && !strings.HasPrefix(auth.Query().Get("redirect_uri"), "https://rp.test/") {
+			t.Errorf("TLS: redirect_uri %q", auth.Query().Get("redirect_uri"))
+		}
+	}
+}
+
 func TestLoginOptions(t *testing.T) {
 	t.Run("no S256: no PKCE", func(t *testing.T) {
 		op := oidctest.New(t, false)

@@ -68,7 +68,7 @@ func accessSettings(set *config.Settings, loc *config.Location, method string) *
 // A check that does not apply (no rules matched, no auth_basic) declines.
 func (s *snapshot) accessPhase(w *recorder, r *http.Request, st *vars.State, srv *router.Server, set *config.Settings) int {
 	code := 0
-	for module := 0; module < 4; module++ {
+	for module := 0; module < 5; module++ {
 		var rc int
 		switch module {
 		case 0:
@@ -77,12 +77,16 @@ func (s *snapshot) accessPhase(w *recorder, r *http.Request, st *vars.State, srv
 			rc = s.authBasic(w, r, st, set)
 		case 2:
 			rc = s.authJWTCheck(w, r, st, srv, set)
+		case 3:
+			rc = s.authOIDC(w, r, st, set)
 		default:
 			rc = s.authRequest(w, r, st, srv, set)
 		}
 		switch {
 		case rc == 0:
 			continue
+		case rc == accessAnswered:
+			return rc
 		case !set.SatisfyAny:
 			if rc == http.StatusOK {
 				continue

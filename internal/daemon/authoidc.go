@@ -58,6 +58,10 @@ func (zs zoneStore) Put(key, value string, ttl time.Duration) error {
 
 func (zs zoneStore) Delete(key string) { _ = zs.z.Set(key, nil, 0) } // a missing key is already gone
 
+func (zs zoneStore) Add(key, value string) {
+	_ = zs.z.Add(map[string]keyval.Pair{key: {Value: value}}, 0)
+} // a key that is there stays
+
 // defineOIDCVariables makes $oidc_id_token, $oidc_access_token and
 // $oidc_claim_NAME known: the session auth_oidc let the request in with
 // (empty before the access phase, and where auth_oidc is off).
@@ -104,6 +108,9 @@ func (s *snapshot) authOIDC(w *recorder, r *http.Request, st *vars.State, set *c
 	req := oidc.Request{Path: st.Path, RequestURI: st.RequestURI, Query: st.Args, Host: r.Host, TLS: r.TLS != nil}
 	if c, err := r.Cookie(p.Config().CookieName); err == nil {
 		req.Cookie = c.Value
+	}
+	if c, err := r.Cookie(p.Config().CookieName + "_login"); err == nil {
+		req.LoginCookie = c.Value
 	}
 	out := p.Handle(r.Context(), req)
 	if out.Log != "" {

@@ -80,7 +80,7 @@ func TestAuthOIDC(t *testing.T) {
 	if code != http.StatusFound || !op.HasPrefix(loc, "/authorize?") {
 		t.Fatalf("unauthenticated: %d %q", code, loc)
 	}
-	if sc := h.Get("Set-Cookie"); !strings.HasPrefix(sc, "NGX_OIDC_SESSION=") || !strings.Contains(sc, "HttpOnly") ||
+	if sc := h.Get("Set-Cookie"); !strings.HasPrefix(sc, "NGX_OIDC_SESSION_login=") || !strings.Contains(sc, "HttpOnly") ||
 		!strings.Contains(sc, "SameSite=Lax") || strings.Contains(sc, "Secure") {
 		t.Errorf("login cookie: %q", sc)
 	}

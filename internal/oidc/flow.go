@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,8 +31,9 @@ type Request struct {
 	// they make relative redirect and post-logout URIs absolute.
 	Host string
 	TLS  bool
-	// Cookie is the value of the provider's cookie; "" for none.
-	Cookie string
+	// Cookie is the value of the provider's cookie, LoginCookie of its
+	// login cookie (<cookie_name>_login); "" for none.
+	Cookie, LoginCookie string
 }
 
 // Outcome is what the daemon does with a request.
@@ -74,28 +74,10 @@ func (s *Session) Claim(name string) (string, bool) {
 	return jwt.Format(v), true
 }
 
-// pending is a login in progress, stored under pendingKey(state) until
-// the callback or loginTTL.
-type pending struct {
-	State    string `json:"state"`
-	Binding  string `json:"bind"`
-	Nonce    string `json:"nonce"`
-	Verifier string `json:"verifier,omitempty"`
-	URI      string `json:"uri"`
-	Redirect string `json:"redirect"`
-}
-
-// loginTTL is how long a login in progress waits for the callback.
-const loginTTL = 10 * time.Minute
-
-// Store keys: a session under "s:" and its id, a login in progress under
-// "p:" and the SHA-256 of its state, a sid claim's session under "sid:".
+// Store keys: a session under "s:" and its id, a sid claim's session
+// under "sid:", the login cookies' key under sealKeyName.
 func sessionKey(id string) string { return "s:" + id }
-func pendingKey(state string) string {
-	h := sha256.Sum256([]byte(state))
-	return "p:" + hex.EncodeToString(h[:])
-}
-func sidKey(sid string) string { return "sid:" + sid }
+func sidKey(sid string) string    { return "sid:" + sid }
 
 // Handle runs the module for one request: the callback, logout and
 // front-channel logout URIs are answered; another request is let in with
@@ -181,14 +163,8 @@ func (p *Provider) login(ctx context.Context, r Request) Outcome {
 	if err != nil {
 		return failure(err)
 	}
-	pd := pending{State: randomToken(), Nonce: randomToken(), URI: r.RequestURI, Redirect: absolute(r, p.cfg.RedirectURI)}
-	// The cookie binds the login to this browser: a callback with a state
-	// from another browser is refused. An existing one is kept, so that
-	// logins started in several tabs all finish.
-	pd.Binding = r.Cookie
-	if !wellFormed(pd.Binding) {
-		pd.Binding = randomToken()
-	}
+	pd := pending{State: randomToken(), Nonce: randomToken(), URI: r.RequestURI, Redirect: absolute(r, p.cfg.RedirectURI),
+		Expires: p.now().Add(loginTTL).Unix()}
 	q := url.Values{"response_type": {"code"}, "scope": {strings.Join(p.cfg.Scope, " ")},
 		"client_id": {p.cfg.ClientID}, "redirect_uri": {pd.Redirect}, "state": {pd.State}, "nonce": {pd.Nonce}}
 	if p.usePKCE(m) {
@@ -197,18 +173,17 @@ func (p *Provider) login(ctx context.Context, r Request) Outcome {
 		q.Set("code_challenge", base64.RawURLEncoding.EncodeToString(sum[:]))
 		q.Set("code_challenge_method", "S256")
 	}
-	rec, _ := json.Marshal(pd)
-	if err := p.store.Put(pendingKey(pd.State), string(rec), loginTTL); err != nil {
-		return failure(fmt.Errorf("session store: %w", err))
+	sealed, err := p.seal(&pd)
+	if err != nil {
+		return failure(err)
 	}
 	loc := m.AuthorizationEndpoint + sep(m.AuthorizationEndpoint) + q.Encode()
 	if p.cfg.ExtraAuthArgs != "" {
 		loc += "&" + p.cfg.ExtraAuthArgs
 	}
-	h := http.Header{"Location": {loc}}
-	if pd.Binding != r.Cookie {
-		h.Add("Set-Cookie", p.cookie(pd.Binding, r.TLS, false))
-	}
+	// The login cookie binds the login to this browser: a callback with
+	// a state of another browser's login is refused.
+	h := http.Header{"Location": {loc}, "Set-Cookie": {p.loginCookie(sealed, r.TLS, false)}}
 	return Outcome{Status: http.StatusFound, Header: h}
 }
 
@@ -256,8 +231,9 @@ func refuse(why string) Outcome {
 }
 
 // callback takes the provider's answer at the redirect URI: it checks the
-// state against the login in progress (once: a second use finds nothing),
-// exchanges the code, validates the ID token, makes the session and sends
+// state against the login in progress of this client (its login cookie,
+// which the answer clears), exchanges the code (which the provider takes
+// once), validates the ID token, makes the session and sends
 // the client back where it started.
 func (p *Provider) callback(ctx context.Context, r Request) Outcome {
 	q, err := url.ParseQuery(r.Query)
@@ -271,32 +247,32 @@ func (p *Provider) callback(ctx context.Context, r Request) Outcome {
 	if state == "" || code == "" {
 		return refuse("callback without state or code")
 	}
-	key := pendingKey(state)
-	v, ok := p.store.Get(key)
-	if !ok {
-		return refuse("unknown or used state")
+	pd, err := p.open(r.LoginCookie)
+	if err != nil {
+		if errors.Is(err, errLogin) {
+			return refuse(err.Error())
+		}
+		return failure(err)
 	}
-	p.store.Delete(key)
-	var pd pending
-	if json.Unmarshal([]byte(v), &pd) != nil {
-		return refuse("unknown or used state")
-	}
-	if subtle.ConstantTimeCompare([]byte(pd.State), []byte(state)) != 1 ||
-		subtle.ConstantTimeCompare([]byte(pd.Binding), []byte(r.Cookie)) != 1 {
-		return refuse("state does not belong to this client's login")
+	if subtle.ConstantTimeCompare([]byte(pd.State), []byte(state)) != 1 {
+		return refuse("state does not match this client's login")
 	}
 	m, err := p.Metadata(ctx)
 	if err != nil {
 		return failure(err)
 	}
-	s, err := p.exchange(ctx, m, &pd, code)
+	s, err := p.exchange(ctx, m, pd, code)
 	if err != nil {
 		if errors.Is(err, ErrMetadata) {
 			return failure(err)
 		}
 		return refuse(err.Error())
 	}
-	return p.startSession(r, s, pd.URI)
+	o := p.startSession(r, s, pd.URI)
+	if o.Header != nil {
+		o.Header.Add("Set-Cookie", p.loginCookie("", r.TLS, true))
+	}
+	return o
 }
 
 // startSession stores s under a new id (never the login's cookie: a

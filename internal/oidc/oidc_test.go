@@ -43,6 +43,14 @@ func (s *memStore) Put(k, v string, ttl time.Duration) error {
 	return nil
 }
 
+func (s *memStore) Add(k, v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[k]; !ok {
+		s.m[k] = memEntry{v, time.Unix(1<<40, 0)}
+	}
+}
+
 func (s *memStore) Delete(k string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -55,6 +63,8 @@ type rig struct {
 	op    *oidctest.Provider
 	p     *oidc.Provider
 	clock time.Time
+	cfg   oidc.Config
+	store *memStore
 }
 
 func newRig(t *testing.T, edit func(c *oidc.Config), op *oidctest.Provider) *rig {
@@ -69,15 +79,16 @@ func newRig(t *testing.T, edit func(c *oidc.Config), op *oidctest.Provider) *rig
 		edit(&c)
 	}
 	now := func() time.Time { return rg.clock }
-	rg.p = oidc.New(c, &memStore{m: map[string]memEntry{}, now: now}, now)
+	rg.cfg, rg.store = c, &memStore{m: map[string]memEntry{}, now: now}
+	rg.p = oidc.New(c, rg.store, now)
 	return rg
 }
 
-// cookieOf returns the value of the NGX_OIDC_SESSION cookie an outcome sets.
-func cookieOf(t *testing.T, o oidc.Outcome) string {
+// cookieOf returns the value of the cookie name an outcome sets.
+func cookieOf(t *testing.T, o oidc.Outcome, name string) string {
 	t.Helper()
 	for _, c := range o.Header.Values("Set-Cookie") {
-		if v, ok := strings.CutPrefix(c, "NGX_OIDC_SESSION="); ok {
+		if v, ok := strings.CutPrefix(c, name+"="); ok {
 			return v[:strings.IndexByte(v, ';')]
 		}
 	}
@@ -87,7 +98,7 @@ func cookieOf(t *testing.T, o oidc.Outcome) string {
 
 // start asks for uri without a session: the 302 to the provider. It
 // follows it to the provider and returns the callback's query and the
-// binding cookie.
+// login cookie.
 func (rg *rig) start(uri string) (query, cookie string) {
 	t := rg.t
 	t.Helper()
@@ -95,7 +106,7 @@ func (rg *rig) start(uri string) (query, cookie string) {
 	if o.Status != http.StatusFound || !rg.op.HasPrefix(o.Header.Get("Location"), "/authorize?") {
 		t.Fatalf("login: %d %v (%s)", o.Status, o.Header, o.Log)
 	}
-	cookie = cookieOf(t, o)
+	cookie = cookieOf(t, o, "NGX_OIDC_SESSION_login")
 	c := &http.Client{Transport: rg.op.Client().Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Get(o.Header.Get("Location"))
 	if err != nil {
@@ -112,7 +123,7 @@ func (rg *rig) start(uri string) (query, cookie string) {
 // callback hands the provider's answer to the RP.
 func (rg *rig) callback(query, cookie string) oidc.Outcome {
 	return rg.p.Handle(context.Background(), oidc.Request{Path: "/oidc_callback", RequestURI: "/oidc_callback?" + query,
-		Query: query, Host: "rp.test", Cookie: cookie})
+		Query: query, Host: "rp.test", LoginCookie: cookie})
 }
 
 // login runs the whole flow for uri and returns the session cookie.
@@ -123,11 +134,10 @@ func (rg *rig) login(uri string) string {
 	if o.Status != http.StatusFound || o.Header.Get("Location") != uri {
 		rg.t.Fatalf("callback: %d %v (%s)", o.Status, o.Header, o.Log)
 	}
-	s := cookieOf(rg.t, o)
-	if s == c {
-		rg.t.Fatal("the session id is the login's cookie: it must be new")
+	if !strings.Contains(strings.Join(o.Header.Values("Set-Cookie"), "\n"), "NGX_OIDC_SESSION_login=; Path=/oidc_callback; HttpOnly; SameSite=Lax; Max-Age=0") {
+		rg.t.Errorf("the login cookie is not cleared: %v", o.Header)
 	}
-	return s
+	return cookieOf(rg.t, o, "NGX_OIDC_SESSION")
 }
 
 func (rg *rig) get(path, cookie string) oidc.Outcome {
@@ -168,7 +178,7 @@ func TestCookieSecure(t *testing.T) {
 	for _, tls := range []bool{false, true} {
 		o := rg.p.Handle(context.Background(), oidc.Request{Path: "/", RequestURI: "/", Host: "rp.test", TLS: tls})
 		c := o.Header.Get("Set-Cookie")
-		if !strings.Contains(c, "; HttpOnly") || !strings.Contains(c, "; SameSite=Lax") || strings.Contains(c, "; Secure") != tls {
+		if !strings.HasPrefix(c, "NGX_OIDC_SESSION_login=") || !strings.Contains(c, "; Path=/oidc_callback;") || !strings.Contains(c, "; HttpOnly") || !strings.Contains(c, "; SameSite=Lax") || strings.Contains(c, "; Secure") != tls {
 			t.Errorf("TLS %v: cookie %q", tls, c)
 		}
 		if auth, _ := url.Parse(o.Header.Get("Location")); tls && !strings.HasPrefix(auth.Query().Get("redirect_uri"), "https://rp.test/") {
@@ -236,7 +246,8 @@ func TestCallbackRefused(t *testing.T) {
 	}{
 		{name: "bad state", edit: func(q url.Values, _ *string) { q.Set("state", "x"+q.Get("state")[1:]) }, status: 401},
 		{name: "no state", edit: func(q url.Values, _ *string) { q.Del("state") }, status: 401},
-		{name: "another browser", edit: func(_ url.Values, c *string) { *c = strings.Repeat("A", 43) }, status: 401},
+		{name: "no login cookie", edit: func(_ url.Values, c *string) { *c = "" }, status: 401},
+		{name: "forged login cookie", edit: func(_ url.Values, c *string) { *c = "A" + (*c)[1:] }, status: 401},
 		{name: "provider error", edit: func(q url.Values, _ *string) { q.Set("error", "access_denied") }, status: 401},
 		{name: "wrong code", edit: func(q url.Values, _ *string) { q.Set("code", "nope") }, status: 401},
 		{name: "wrong nonce", mutate: func(c map[string]any) { c["nonce"] = "other" }, status: 401},
@@ -366,6 +377,47 @@ func TestProviderFailures(t *testing.T) {
 		o := rg.callback(q, c)
 		if strings.Contains(o.Log, "eyJ") || strings.Contains(o.Log, oidctest.ClientSecret) {
 			t.Fatalf("log leaks a token: %s", o.Log)
+		}
+	})
+}
+
+// TestLoginInProgress checks the login cookie: logins in progress take no
+// room in the store, outlive a reload (a new Provider on the same store),
+// and end after 10 minutes.
+func TestLoginInProgress(t *testing.T) {
+	t.Run("anonymous requests leave the store alone", func(t *testing.T) {
+		rg := newRig(t, nil, nil)
+		for range 100 {
+			if o := rg.get("/", ""); o.Status != http.StatusFound {
+				t.Fatalf("%d %s", o.Status, o.Log)
+			}
+		}
+		if n := len(rg.store.m); n != 1 {
+			t.Fatalf("the store holds %d keys after 100 logins started, want 1 (the login key)", n)
+		}
+	})
+	t.Run("reload", func(t *testing.T) {
+		rg := newRig(t, nil, nil)
+		q, c := rg.start("/a")
+		rg.p = oidc.New(rg.cfg, rg.store, func() time.Time { return rg.clock })
+		if o := rg.callback(q, c); o.Status != http.StatusFound || o.Header.Get("Location") != "/a" {
+			t.Fatalf("callback after a reload: %d (%s)", o.Status, o.Log)
+		}
+	})
+	t.Run("another provider's login", func(t *testing.T) {
+		rg := newRig(t, nil, nil)
+		q, c := rg.start("/a")
+		other := newRig(t, nil, rg.op)
+		if o := other.callback(q, c); o.Status != http.StatusUnauthorized {
+			t.Fatalf("callback with another provider's login: %d (%s)", o.Status, o.Log)
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		rg := newRig(t, nil, nil)
+		q, c := rg.start("/a")
+		rg.clock = rg.clock.Add(10 * time.Minute)
+		if o := rg.callback(q, c); o.Status != http.StatusUnauthorized {
+			t.Fatalf("callback after 10 minutes: %d (%s)", o.Status, o.Log)
 		}
 	})
 }

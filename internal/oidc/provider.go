@@ -67,6 +67,8 @@ type Store interface {
 	Put(key, value string, ttl time.Duration) error
 	// Delete removes key if it is there.
 	Delete(key string)
+	// Add sets key to value for ever unless key is there.
+	Add(key, value string)
 }
 
 // Errors the provider's exchanges end with, for logs and tests.

@@ -19,6 +19,9 @@ type memStore struct {
 	mu  sync.Mutex // guards m
 	m   map[string]memEntry
 	now func() time.Time
+	// forever keeps the entries past their time, as a store that does
+	// not expire them would.
+	forever bool
 }
 
 type memEntry struct {
@@ -30,7 +33,7 @@ func (s *memStore) Get(k string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.m[k]
-	if !ok || !s.now().Before(e.exp) {
+	if !ok || !s.forever && !s.now().Before(e.exp) {
 		return "", false
 	}
 	return e.v, true
@@ -184,6 +187,11 @@ func TestCookieSecure(t *testing.T) {
 		if auth, _ := url.Parse(o.Header.Get("Location")); tls && !strings.HasPrefix(auth.Query().Get("redirect_uri"), "https://rp.test/") {
 			t.Errorf("TLS: redirect_uri %q", auth.Query().Get("redirect_uri"))
 		}
+		q, c := rg.start("/")
+		o = rg.p.Handle(context.Background(), oidc.Request{Path: "/oidc_callback", Query: q, Host: "rp.test", TLS: tls, LoginCookie: c})
+		if s := o.Header.Get("Set-Cookie"); !strings.HasPrefix(s, "NGX_OIDC_SESSION=") || strings.Contains(s, "; Secure") != tls {
+			t.Errorf("TLS %v: session cookie %q", tls, s)
+		}
 	}
 }
 
@@ -229,6 +237,14 @@ func TestLoginOptions(t *testing.T) {
 			t.Errorf("claims: name %q email %q", name, email)
 		}
 	})
+	t.Run("userinfo of another user", func(t *testing.T) {
+		rg := newRig(t, func(c *oidc.Config) { c.Userinfo = true }, nil)
+		rg.op.Set(func(p *oidctest.Provider) { p.UserinfoSub = "mallory" })
+		q, c := rg.start("/")
+		if o := rg.callback(q, c); o.Status != http.StatusUnauthorized {
+			t.Fatalf("callback: %d (%s)", o.Status, o.Log)
+		}
+	})
 	t.Run("https provider", func(t *testing.T) {
 		op := oidctest.New(t, true)
 		pool := x509.NewCertPool()
@@ -241,13 +257,16 @@ func TestCallbackRefused(t *testing.T) {
 	cases := []struct {
 		name   string
 		mutate func(map[string]any)
+		op     func(p *oidctest.Provider)
 		edit   func(q url.Values, cookie *string)
 		status int
 	}{
-		{name: "bad state", edit: func(q url.Values, _ *string) { q.Set("state", "x"+q.Get("state")[1:]) }, status: 401},
+		{name: "bad signature", op: func(p *oidctest.Provider) { p.BadSignature = true }, status: 401},
+		{name: "HS256 with the client secret", op: func(p *oidctest.Provider) { p.HS256 = true }, status: 401},
+		{name: "bad state", edit: func(q url.Values, _ *string) { q.Set("state", flip(q.Get("state"))) }, status: 401},
 		{name: "no state", edit: func(q url.Values, _ *string) { q.Del("state") }, status: 401},
 		{name: "no login cookie", edit: func(_ url.Values, c *string) { *c = "" }, status: 401},
-		{name: "forged login cookie", edit: func(_ url.Values, c *string) { *c = "A" + (*c)[1:] }, status: 401},
+		{name: "forged login cookie", edit: func(_ url.Values, c *string) { *c = flip(*c) }, status: 401},
 		{name: "provider error", edit: func(q url.Values, _ *string) { q.Set("error", "access_denied") }, status: 401},
 		{name: "wrong code", edit: func(q url.Values, _ *string) { q.Set("code", "nope") }, status: 401},
 		{name: "wrong nonce", mutate: func(c map[string]any) { c["nonce"] = "other" }, status: 401},
@@ -260,7 +279,12 @@ func TestCallbackRefused(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rg := newRig(t, nil, nil)
-			rg.op.Set(func(p *oidctest.Provider) { p.Mutate = tc.mutate })
+			rg.op.Set(func(p *oidctest.Provider) {
+				p.Mutate = tc.mutate
+				if tc.op != nil {
+					tc.op(p)
+				}
+			})
 			query, cookie := rg.start("/")
 			q, _ := url.ParseQuery(query)
 			if tc.edit != nil {
@@ -272,6 +296,14 @@ func TestCallbackRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flip changes the first character of s (base64url) to another one.
+func flip(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
 }
 
 func TestReplayedCallback(t *testing.T) {
@@ -296,15 +328,18 @@ func TestOpenRedirect(t *testing.T) {
 }
 
 func TestSessionExpiry(t *testing.T) {
-	rg := newRig(t, nil, nil)
-	sid := rg.login("/")
-	rg.clock = rg.clock.Add(59 * time.Minute)
-	if o := rg.get("/", sid); o.Session == nil {
-		t.Fatalf("session gone early: %d", o.Status)
-	}
-	rg.clock = rg.clock.Add(2 * time.Minute)
-	if o := rg.get("/", sid); o.Session != nil || o.Status != http.StatusFound {
-		t.Fatalf("session after session_timeout: %d", o.Status)
+	for _, forever := range []bool{false, true} {
+		rg := newRig(t, nil, nil)
+		rg.store.forever = forever // the session's own time ends it too
+		sid := rg.login("/")
+		rg.clock = rg.clock.Add(59 * time.Minute)
+		if o := rg.get("/", sid); o.Session == nil {
+			t.Fatalf("session gone early: %d", o.Status)
+		}
+		rg.clock = rg.clock.Add(2 * time.Minute)
+		if o := rg.get("/", sid); o.Session != nil || o.Status != http.StatusFound {
+			t.Fatalf("store keeps entries %v: session after session_timeout: %d", forever, o.Status)
+		}
 	}
 }
 
@@ -329,6 +364,13 @@ func TestLogout(t *testing.T) {
 	if o := rg.get("/", sid); o.Session != nil {
 		t.Fatal("session survived logout")
 	}
+	t.Run("logout_token_hint off", func(t *testing.T) {
+		rg := newRig(t, func(c *oidc.Config) { c.LogoutURI = "/logout" }, nil)
+		o := rg.get("/logout", rg.login("/"))
+		if loc, _ := url.Parse(o.Header.Get("Location")); o.Status != http.StatusFound || loc.Query().Has("id_token_hint") || loc.Query().Has("post_logout_redirect_uri") {
+			t.Fatalf("logout: %d %v", o.Status, o.Header)
+		}
+	})
 	t.Run("no end_session_endpoint", func(t *testing.T) {
 		op := oidctest.New(t, false)
 		op.Set(func(p *oidctest.Provider) { p.NoEndSession = true })
@@ -414,6 +456,10 @@ func TestLoginInProgress(t *testing.T) {
 	})
 	t.Run("expired", func(t *testing.T) {
 		rg := newRig(t, nil, nil)
+		// The ID token is still good then: only the login has expired.
+		rg.op.Set(func(p *oidctest.Provider) {
+			p.Mutate = func(c map[string]any) { c["exp"] = time.Now().Add(time.Hour).Unix() }
+		})
 		q, c := rg.start("/a")
 		rg.clock = rg.clock.Add(10 * time.Minute)
 		if o := rg.callback(q, c); o.Status != http.StatusUnauthorized {

@@ -7,6 +7,7 @@ package oidctest
 
 import (
 	"crypto"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -46,6 +47,11 @@ type Provider struct {
 	PKCE    bool
 	// NoEndSession leaves end_session_endpoint out of the metadata.
 	NoEndSession bool
+	// BadSignature makes the ID tokens' signatures not verify; HS256
+	// signs them with HMAC and the client secret instead of the RSA key.
+	BadSignature, HS256 bool
+	// UserinfoSub, when set, is the userinfo answer's sub.
+	UserinfoSub string
 	// Authorize is the query of the last authorization request.
 	Authorize url.Values
 	// TokenForm and TokenAuth are the last token request's form and
@@ -176,18 +182,29 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		p.Mutate(claims)
 	}
 	p.access = "at-" + code
-	writeJSON(w, map[string]any{"access_token": p.access, "token_type": "Bearer", "id_token": p.sign(claims), "expires_in": 300})
+	tok := p.sign(claims)
+	switch {
+	case p.BadSignature:
+		tok = tok[:len(tok)-4] + "AAAA"
+	case p.HS256:
+		tok = signHS256(claims)
+	}
+	writeJSON(w, map[string]any{"access_token": p.access, "token_type": "Bearer", "id_token": tok, "expires_in": 300})
 }
 
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	ok := r.Header.Get("Authorization") == "Bearer "+p.access
+	sub := p.UserinfoSub
 	p.mu.Unlock()
+	if sub == "" {
+		sub = Subject
+	}
 	if !ok {
 		http.Error(w, "no", http.StatusUnauthorized)
 		return
 	}
-	writeJSON(w, map[string]any{"sub": Subject, "name": "Alice Liddell", "email": "other@example.com"})
+	writeJSON(w, map[string]any{"sub": sub, "name": "Alice Liddell", "email": "other@example.com"})
 }
 
 // sign makes an RS256 token of claims with the provider's key.
@@ -205,6 +222,16 @@ func (p *Provider) sign(claims map[string]any) string {
 
 // Sign exposes sign for tests of the validation alone.
 func (p *Provider) Sign(claims map[string]any) string { return p.sign(claims) }
+
+// signHS256 signs claims with HMAC-SHA256 and the client secret.
+func signHS256(claims map[string]any) string {
+	h, _ := json.Marshal(map[string]any{"alg": "HS256", "typ": "JWT"})
+	c, _ := json.Marshal(claims)
+	input := b64(h) + "." + b64(c)
+	m := hmac.New(sha256.New, []byte(ClientSecret))
+	m.Write([]byte(input))
+	return input + "." + b64(m.Sum(nil))
+}
 
 func challenge(verifier string) string {
 	sum := sha256.Sum256([]byte(verifier))

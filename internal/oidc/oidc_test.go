@@ -2,7 +2,14 @@ package oidc_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -466,4 +473,41 @@ func TestLoginInProgress(t *testing.T) {
 			t.Fatalf("callback after 10 minutes: %d (%s)", o.Status, o.Log)
 		}
 	})
+}
+
+// TestProviderCRL checks ssl_crl: a provider whose certificate a CRL of
+// its CA revokes cannot be reached (500); without the CRL it can.
+func TestProviderCRL(t *testing.T) {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "idp"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &leafKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crlDER, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1),
+		ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(2), RevocationTime: time.Now().Add(-time.Minute)}}}, ca, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, _ := x509.ParseRevocationList(crlDER)
+	op := oidctest.NewTLS(t, &tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey})
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	newRig(t, func(c *oidc.Config) { c.RootCAs = pool }, op).login("/")
+	o := newRig(t, func(c *oidc.Config) { c.RootCAs, c.CRLs = pool, []*x509.RevocationList{crl} }, op).get("/", "")
+	if o.Status != http.StatusInternalServerError || !strings.Contains(o.Log, "revoked") {
+		t.Fatalf("revoked provider certificate: %d %s", o.Status, o.Log)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	cryptotls "crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -70,6 +71,26 @@ var signingKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.Ge
 // certificate is Server.Certificate()).
 func New(t testing.TB, tls bool) *Provider {
 	t.Helper()
+	if tls {
+		return NewTLS(t, nil)
+	}
+	return start(t, nil)
+}
+
+// NewTLS starts an https provider with cert as its certificate (nil:
+// httptest's own).
+func NewTLS(t testing.TB, cert *cryptotls.Certificate) *Provider {
+	t.Helper()
+	cfg := &cryptotls.Config{}
+	if cert != nil {
+		cfg.Certificates = []cryptotls.Certificate{*cert}
+	}
+	return start(t, cfg)
+}
+
+// start starts a provider, over TLS with tlsCfg when it is not nil.
+func start(t testing.TB, tlsCfg *cryptotls.Config) *Provider {
+	t.Helper()
 	key, err := signingKey()
 	if err != nil {
 		t.Fatal(err)
@@ -81,10 +102,12 @@ func New(t testing.TB, tls bool) *Provider {
 	mux.HandleFunc("/authorize", p.authorize)
 	mux.HandleFunc("/token", p.token)
 	mux.HandleFunc("/userinfo", p.userinfo)
-	if tls {
-		p.Server = httptest.NewTLSServer(mux)
+	p.Server = httptest.NewUnstartedServer(mux)
+	if tlsCfg != nil {
+		p.Server.TLS = tlsCfg
+		p.StartTLS()
 	} else {
-		p.Server = httptest.NewServer(mux)
+		p.Start()
 	}
 	p.Issuer = p.URL
 	t.Cleanup(p.Close)

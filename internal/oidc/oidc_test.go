@@ -511,3 +511,31 @@ func TestProviderCRL(t *testing.T) {
 		t.Fatalf("revoked provider certificate: %d %s", o.Status, o.Log)
 	}
 }
+
+// TestMetadataFetchedOnce checks that requests arriving together before
+// the metadata is known make one fetch, and that it is fetched again after
+// an hour.
+func TestMetadataFetchedOnce(t *testing.T) {
+	rg := newRig(t, nil, nil)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rg.p.Handle(context.Background(), oidc.Request{Path: "/", RequestURI: "/", Host: "rp.test"})
+		}()
+	}
+	wg.Wait()
+	count := func() (n int) {
+		rg.op.Set(func(p *oidctest.Provider) { n = p.Discoveries })
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d metadata fetches, want 1", n)
+	}
+	rg.clock = rg.clock.Add(time.Hour)
+	rg.get("/", "")
+	if n := count(); n != 2 {
+		t.Fatalf("%d metadata fetches after an hour, want 2", n)
+	}
+}

@@ -111,7 +111,11 @@ type Provider struct {
 	client *http.Client
 	now    func() time.Time
 
-	mu     sync.Mutex // guards meta, metaAt, keys, keysAt; never held across a fetch
+	// fetching serializes the fetches of metadata and keys, so that the
+	// requests that find none at start wait for one fetch instead of each
+	// making its own; it is held across the fetch, mu never is.
+	fetching sync.Mutex
+	mu       sync.Mutex // guards meta, metaAt, keys, keysAt; never held across a fetch
 	meta   *Metadata
 	metaAt time.Time
 	keys   *jwt.KeySet
@@ -161,6 +165,14 @@ func (p *Provider) Metadata(ctx context.Context) (*Metadata, error) {
 	if m != nil && p.now().Sub(at) < metadataTTL {
 		return m, nil
 	}
+	p.fetching.Lock()
+	defer p.fetching.Unlock()
+	p.mu.Lock()
+	m2, at2 := p.meta, p.metaAt
+	p.mu.Unlock()
+	if m2 != nil && at2.After(at) && p.now().Sub(at2) < metadataTTL {
+		return m2, nil // fetched while this request waited
+	}
 	m = new(Metadata)
 	if err := p.getJSON(ctx, p.cfg.ConfigURL, "", m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMetadata, err)
@@ -207,6 +219,14 @@ func (p *Provider) keySet(ctx context.Context, m *Metadata, fresh bool) (*jwt.Ke
 	p.mu.Unlock()
 	if ks != nil && !fresh && p.now().Sub(at) < metadataTTL {
 		return ks, nil
+	}
+	p.fetching.Lock()
+	defer p.fetching.Unlock()
+	p.mu.Lock()
+	ks2, at2 := p.keys, p.keysAt
+	p.mu.Unlock()
+	if ks2 != nil && at2.After(at) {
+		return ks2, nil // fetched while this request waited
 	}
 	var raw json.RawMessage
 	if err := p.getJSON(ctx, m.JWKSURI, "", &raw); err != nil {

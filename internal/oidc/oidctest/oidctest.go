@@ -53,6 +53,8 @@ type Provider struct {
 	BadSignature, HS256 bool
 	// UserinfoSub, when set, is the userinfo answer's sub.
 	UserinfoSub string
+	// Discoveries counts the metadata requests.
+	Discoveries int
 	// Authorize is the query of the last authorization request.
 	Authorize url.Values
 	// TokenForm and TokenAuth are the last token request's form and
@@ -131,6 +133,7 @@ func (p *Provider) Last() (authorize, form url.Values, auth string) {
 
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 	p.mu.Lock()
+	p.Discoveries++
 	m := map[string]any{"issuer": p.Issuer, "authorization_endpoint": p.URL + "/authorize",
 		"token_endpoint": p.URL + "/token", "jwks_uri": p.URL + "/jwks", "userinfo_endpoint": p.URL + "/userinfo",
 		"response_types_supported": []string{"code"}}

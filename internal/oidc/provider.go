@@ -116,10 +116,10 @@ type Provider struct {
 	// making its own; it is held across the fetch, mu never is.
 	fetching sync.Mutex
 	mu       sync.Mutex // guards meta, metaAt, keys, keysAt; never held across a fetch
-	meta   *Metadata
-	metaAt time.Time
-	keys   *jwt.KeySet
-	keysAt time.Time
+	meta     *Metadata
+	metaAt   time.Time
+	keys     *jwt.KeySet
+	keysAt   time.Time
 }
 
 // New returns the provider of cfg keeping its sessions in store. now is

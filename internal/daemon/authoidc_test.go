@@ -63,7 +63,8 @@ func fetch(t *testing.T, c *http.Client, u string) (int, string, string, http.He
 
 // TestAuthOIDC drives the whole flow through the daemon: the redirect to
 // the provider, the callback, the proxied request with the claims in
-// proxy_set_header, a replayed callback, and the logout.
+// proxy_set_header, a reload that keeps the session, a replayed callback,
+// and the logout.
 func TestAuthOIDC(t *testing.T) {
 	op := oidctest.New(t, false)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +72,9 @@ func TestAuthOIDC(t *testing.T) {
 	}))
 	t.Cleanup(backend.Close)
 	dir := t.TempDir()
-	addr := startDaemon(t, dir, fmt.Sprintf(oidcConf, op.Issuer, backend.Listener.Addr()))
+	text := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log notice;\nhttp {\n", dir) +
+		fmt.Sprintf(oidcConf, op.Issuer, backend.Listener.Addr()) + "\n}\n"
+	addr, sigs := runConfig(t, dir, text)
 	base := "http://" + addr
 	c := browser(t)
 
@@ -107,7 +110,13 @@ func TestAuthOIDC(t *testing.T) {
 		t.Fatalf("with a session: %d %q", code, body)
 	}
 
-	// 5. The same callback again: the state was used.
+	// The session is in the default store, a keyval zone: a reload keeps it.
+	reloadAndWait(t, sigs, dir)
+	if code, _, body, _ := fetch(t, c, base+"/app"); code != http.StatusOK || !strings.HasPrefix(body, "user=alice ") {
+		t.Fatalf("after a reload: %d %q", code, body)
+	}
+
+	// 5. The same callback again: the login cookie is gone.
 	if code, _, _, _ := fetch(t, c, callback); code != http.StatusUnauthorized {
 		t.Errorf("replayed callback: %d", code)
 	}

@@ -104,6 +104,10 @@ func (b *builder) oidcProvider(d *Directive) (*OIDCProvider, error) {
 	if p.ConfigURL == "" {
 		p.ConfigURL = strings.TrimSuffix(p.Issuer, "/") + "/.well-known/openid-configuration"
 	}
+	if strings.HasPrefix(p.Issuer, "http://") {
+		b.warn(p.Pos, "use an https issuer unless the provider is on a network you trust",
+			`the issuer of oidc_provider "%s" is not https (NGINX Plus requires it): codes, tokens and the client secret cross the network in clear`, p.Name)
+	}
 	return p, nil
 }
 

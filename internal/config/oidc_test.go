@@ -92,3 +92,15 @@ func TestOIDCErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestOIDCPlainIssuer checks the warning for an http issuer, which fulcrum
+// accepts and NGINX Plus does not.
+func TestOIDCPlainIssuer(t *testing.T) {
+	cfg := mustLoad(t, `http { oidc_provider p { issuer http://idp.internal; client_id app; } }`)
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].Msg, `the issuer of oidc_provider "p" is not https`) {
+		t.Fatalf("warnings %v", cfg.Warnings)
+	}
+	if cfg := mustLoad(t, `http { oidc_provider p { issuer https://idp.example; client_id app; } }`); len(cfg.Warnings) != 0 {
+		t.Fatalf("warnings %v for an https issuer", cfg.Warnings)
+	}
+}

@@ -56,8 +56,9 @@ func accessSettings(set *config.Settings, loc *config.Location, method string) *
 // accessPhase runs nginx's access phase (ngx_http_core_access_phase and
 // its post-access step) for set: the access module, then auth_basic, then
 // auth_request, in the order nginx runs them, with NGINX Plus's auth_jwt
-// between the last two (its place among them is fulcrum's choice: a bad
-// token costs no subrequest). It returns 0 to let the request in, or the status
+// and auth_oidc between the last two (their place among them is fulcrum's
+// choice: a bad token costs no subrequest). auth_oidc may also answer the
+// request itself (its logout pages: accessAnswered). It returns 0 to let the request in, or the status
 // to answer with, having logged as nginx does and set WWW-Authenticate on
 // a 401.
 //

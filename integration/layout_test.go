@@ -73,6 +73,8 @@ var allowedImports = map[string][]string{
 	"testutil":      {},                       // imported by tests only
 	"htpasswd":      {},                       // auth_basic's user files and password schemes
 	"jwt":           {},                       // auth_jwt: JWS tokens verified against JSON Web Key Sets
+	"oidc":          {"jwt", "revocation"},    // auth_oidc: OpenID Connect's code flow as a Relying Party
+	"oidctest":      {},                       // a small OpenID Provider, imported by tests only
 	"geo":           {"config"},               // geo's address tables (built from config's geo block), address parsing and X-Forwarded-For walk
 	"varmap":        {"config"},               // map's key matching and split_clients' hash, for http and stream
 	"securelink":    {},                       // secure_link's hash and expiry checks
@@ -114,7 +116,7 @@ var allowedImports = map[string][]string{
 	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "errlog", "pace", "sock", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "sock", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                                     // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "memcached", "mmdb", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "memcached", "mmdb", "mp4", "oidc", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"mmdb":          {},                                               // MaxMind DB files: the geoip2 module's lookups
 	"mqtt":          {},                                               // the MQTT CONNECT packet: mqtt_preread's variables, mqtt_set_connect's rewrite
 	"statuszone":    {},                                               // status_zone: the server, location and stream zones' counters, kept across reloads

@@ -191,6 +191,7 @@ var settingRules = slices.Concat([]settingRule{
 	{names: []string{"auth_request"}, apply: applyAuthRequest},
 	{names: []string{"auth_request_set"}, apply: applyAuthRequestSet},
 	{names: jwtNames, find: findAuthJWT, apply: applyAuthJWT},
+	{names: []string{"auth_oidc"}, apply: applyAuthOIDC},
 	{names: []string{"valid_referers"}, apply: applyValidReferers},
 	{names: secureLinkNames, find: findHere, apply: applySecureLink},
 	{names: []string{"mirror"}, apply: applyMirror},

@@ -31,6 +31,7 @@ const (
 	ctxStreamSrv   // a server block in stream (NGX_STREAM_SRV_CONF)
 	ctxStreamUps   // an upstream block in stream (NGX_STREAM_UPS_CONF)
 	ctxGeoIP2      // inside geoip2 {}: "$variable ... path;" and "auto_reload period;"
+	ctxOIDC        // inside oidc_provider {} (NGINX Plus's ngx_http_oidc_module)
 
 	ctxLoc = ctxLocation | ctxNestedLocation
 	ctxSL  = ctxServer | ctxLoc
@@ -57,7 +58,7 @@ var contextNames = []struct {
 	{ctxServerIf, "if in server"}, {ctxLocationIf, "if in location"},
 	{ctxLimitExcept, "limit_except"}, {ctxMatch, "match"},
 	{ctxStream, "stream"}, {ctxStreamSrv, "stream server"}, {ctxStreamUps, "stream upstream"},
-	{ctxGeoIP2, "geoip2"},
+	{ctxGeoIP2, "geoip2"}, {ctxOIDC, "oidc_provider"},
 }
 
 // String lists the contexts in c, such as "http, server, location".
@@ -542,6 +543,27 @@ var baseSpecs = []spec{
 	{name: "auth_jwt_header_set", module: "http_auth_jwt", ctx: ctxHTTP, args: args2More, multi: true, check: checkJWTVarSet, syntax: "auth_jwt_header_set $variable name ...;"},
 	{name: "auth_jwt_key_cache", module: "http_auth_jwt", ctx: ctxHSL, args: args1, kinds: []kind{kindSec}, syntax: "auth_jwt_key_cache time;"},
 	{name: "auth_jwt_key_request", module: "http_auth_jwt", ctx: ctxHSL | ctxLimitExcept, args: args1, multi: true, syntax: "auth_jwt_key_request uri;"},
+	// NGINX Plus's ngx_http_oidc_module (1.27.4), which fulcrum has for free (oidc.go).
+	{name: "oidc_provider", module: "http_oidc", ctx: ctxHTTP, args: args1 | argsBlock, multi: true, child: ctxOIDC, syntax: "oidc_provider name { ... }"},
+	{name: "auth_oidc", module: "http_oidc", ctx: ctxHSL, args: args1, syntax: "auth_oidc name | off;"},
+	{name: "issuer", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "issuer URL;"},
+	{name: "client_id", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "client_id string;"},
+	{name: "client_secret", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "client_secret string;"},
+	{name: "config_url", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "config_url URL;"},
+	{name: "cookie_name", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "cookie_name name;"},
+	{name: "extra_auth_args", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "extra_auth_args string;"},
+	{name: "frontchannel_logout_uri", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "frontchannel_logout_uri uri;"},
+	{name: "pkce", module: "http_oidc", ctx: ctxOIDC, args: argsFlag, syntax: "pkce on | off;"},
+	{name: "redirect_uri", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "redirect_uri uri;"},
+	{name: "logout_uri", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "logout_uri uri;"},
+	{name: "post_logout_uri", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "post_logout_uri uri;"},
+	{name: "logout_token_hint", module: "http_oidc", ctx: ctxOIDC, args: argsFlag, syntax: "logout_token_hint on | off;"},
+	{name: "scope", module: "http_oidc", ctx: ctxOIDC, args: args1More, syntax: "scope scope ...;"},
+	{name: "session_store", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "session_store name;"},
+	{name: "session_timeout", module: "http_oidc", ctx: ctxOIDC, args: args1, kinds: []kind{kindSec}, syntax: "session_timeout time;"},
+	{name: "ssl_crl", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "ssl_crl file;"},
+	{name: "ssl_trusted_certificate", module: "http_oidc", ctx: ctxOIDC, args: args1, syntax: "ssl_trusted_certificate file;"},
+	{name: "userinfo", module: "http_oidc", ctx: ctxOIDC, args: argsFlag, syntax: "userinfo on | off;"},
 	{name: "geo", module: "http_geo", ctx: ctxHTTP, args: args12 | argsBlock, multi: true, child: ctxGeo, syntax: "geo [$address] $variable { ... }"},
 	{name: "split_clients", module: "http_split_clients", ctx: ctxHTTP, args: args2 | argsBlock, multi: true, child: ctxSplit, syntax: "split_clients string $variable { ... }"},
 	{name: "valid_referers", module: "http_referer", ctx: ctxSL, args: args1More, multi: true, syntax: "valid_referers none | blocked | server_names | string ...;"},

@@ -132,6 +132,8 @@ type HTTP struct {
 	// directives, in config order.
 	KeyvalZones []*KeyvalZone
 	Keyvals     []*Keyval
+	// OIDCProviders are the oidc_provider blocks in config order (oidc.go).
+	OIDCProviders []*OIDCProvider
 	// GeoIP2 are the geoip2 blocks in config order; GeoIP2Proxies and
 	// GeoIP2ProxyRecursive are geoip2_proxy and geoip2_proxy_recursive,
 	// which apply to their variables without source=.
@@ -768,6 +770,9 @@ type Settings struct {
 	// AuthJWT is the JSON Web Token check (auth_jwt), nil when auth_jwt
 	// is off or not written on the chain of levels.
 	AuthJWT *AuthJWT
+	// AuthOIDC is the oidc_provider that auth_oidc names; "" when auth_oidc
+	// is off or not written on the chain of levels.
+	AuthOIDC string
 	// DAVMethods (dav_methods, ngx_http_dav_module) are the WebDAV methods
 	// the static file handler carries out on the root or alias; none by
 	// default ("dav_methods off"), when those methods are answered 405.

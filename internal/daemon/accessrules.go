@@ -44,10 +44,13 @@ func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv
 		return false
 	}
 	set = accessSettings(set, loc, r.Method)
-	if set.Access == nil && set.AuthBasic == nil && set.AuthRequest == "" && set.AuthJWT == nil {
+	if set.Access == nil && set.AuthBasic == nil && set.AuthRequest == "" && set.AuthJWT == nil && set.AuthOIDC == "" {
 		return true // most requests: no access phase to run
 	}
 	if code := s.accessPhase(rec, r, st, srv, set); code != 0 {
+		if code == accessAnswered { // auth_oidc wrote its page
+			return false
+		}
 		if code == 499 { // the client left during auth_request's subrequest
 			rec.drop(499)
 			return false

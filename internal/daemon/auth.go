@@ -56,8 +56,9 @@ func accessSettings(set *config.Settings, loc *config.Location, method string) *
 // accessPhase runs nginx's access phase (ngx_http_core_access_phase and
 // its post-access step) for set: the access module, then auth_basic, then
 // auth_request, in the order nginx runs them, with NGINX Plus's auth_jwt
-// between the last two (its place among them is fulcrum's choice: a bad
-// token costs no subrequest). It returns 0 to let the request in, or the status
+// and auth_oidc between the last two (their place among them is fulcrum's
+// choice: a bad token costs no subrequest). auth_oidc may also answer the
+// request itself (its logout pages: accessAnswered). It returns 0 to let the request in, or the status
 // to answer with, having logged as nginx does and set WWW-Authenticate on
 // a 401.
 //
@@ -68,7 +69,7 @@ func accessSettings(set *config.Settings, loc *config.Location, method string) *
 // A check that does not apply (no rules matched, no auth_basic) declines.
 func (s *snapshot) accessPhase(w *recorder, r *http.Request, st *vars.State, srv *router.Server, set *config.Settings) int {
 	code := 0
-	for module := 0; module < 4; module++ {
+	for module := 0; module < 5; module++ {
 		var rc int
 		switch module {
 		case 0:
@@ -77,12 +78,16 @@ func (s *snapshot) accessPhase(w *recorder, r *http.Request, st *vars.State, srv
 			rc = s.authBasic(w, r, st, set)
 		case 2:
 			rc = s.authJWTCheck(w, r, st, srv, set)
+		case 3:
+			rc = s.authOIDC(w, r, st, set)
 		default:
 			rc = s.authRequest(w, r, st, srv, set)
 		}
 		switch {
 		case rc == 0:
 			continue
+		case rc == accessAnswered:
+			return rc
 		case !set.SatisfyAny:
 			if rc == http.StatusOK {
 				continue

@@ -18,6 +18,7 @@ import (
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/oidc"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
@@ -399,6 +400,9 @@ type requestScratch struct {
 	// jwt is the last check of the request's JSON Web Token, for the
 	// $jwt_* variables and the access phase (authjwt.go).
 	jwt jwtState
+	// oidc is the session auth_oidc let the request in with, for the
+	// $oidc_ variables (authoidc.go).
+	oidc *oidc.Session
 }
 
 // getScratch takes a request's scratch from the pool.
@@ -422,6 +426,7 @@ func (s *snapshot) putScratch(scratch *requestScratch) {
 	scratch.r, scratch.log = nil, nil
 	scratch.link.expiresSet = false
 	scratch.jwt = jwtState{}
+	scratch.oidc = nil
 	if scratch.slice.ctx.Active() {
 		scratch.slice.reset()
 	}

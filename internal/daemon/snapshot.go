@@ -21,6 +21,7 @@ import (
 	"fulcrum/internal/health"
 	"fulcrum/internal/htpasswd"
 	"fulcrum/internal/imgfilter"
+	"fulcrum/internal/oidc"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/referer"
 	"fulcrum/internal/rewrite"
@@ -144,6 +145,8 @@ type snapshot struct {
 	// jwtKeys caches the key sets auth_jwt_key_request fetched
 	// (auth_jwt_key_cache); a reload starts it empty.
 	jwtKeys jwtKeyCache
+	// oidcs are the oidc_provider blocks' providers by name (authoidc.go).
+	oidcs map[string]*oidc.Provider
 	// authReqs are the compiled auth_request checks by the Settings that
 	// have one.
 	authReqs  map[*config.Settings]*authRequest
@@ -296,9 +299,11 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	s.defineLinkVariables(comp)    // so may they these, as in nginx
 	s.defineSliceVariables(comp)
 	defineJWTVariables(comp, cfg.HTTP)
+	defineOIDCVariables(comp)
 	if err := s.buildKeyvals(cfg, deps.keyvals, comp); err != nil {
 		return nil, err
 	}
+	s.buildOIDC(cfg)
 	if err := defineBlockVariables(comp, cfg.HTTP, s.log, now); err != nil {
 		return nil, err
 	}

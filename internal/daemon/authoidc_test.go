@@ -1,0 +1,155 @@
+package daemon_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"fulcrum/internal/oidc/oidctest"
+)
+
+// oidcConf protects / with auth_oidc; %[1]s is the provider's issuer, %[2]s
+// the backend, which answers the X-User and X-Email fields it gets.
+const oidcConf = `
+    access_log off;
+    oidc_provider idp {
+        issuer            %[1]s;
+        client_id         fulcrum-client;
+        client_secret     s3cret;
+        logout_uri        /logout;
+        post_logout_uri   /bye;
+        logout_token_hint on;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / {
+            auth_oidc idp;
+            proxy_set_header X-User  $oidc_claim_sub;
+            proxy_set_header X-Email $oidc_claim_email;
+            proxy_pass http://%[2]s;
+        }
+        location /bye { auth_oidc off; return 200 "bye\n"; }
+    }
+`
+
+// browser is a client with a cookie jar that returns redirects instead of
+// following them.
+func browser(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// fetch GETs u and returns the status, the Location and the body.
+func fetch(t *testing.T, c *http.Client, u string) (int, string, string, http.Header) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(body), resp.Header
+}
+
+// TestAuthOIDC drives the whole flow through the daemon: the redirect to
+// the provider, the callback, the proxied request with the claims in
+// proxy_set_header, a reload that keeps the session, a replayed callback,
+// and the logout.
+func TestAuthOIDC(t *testing.T) {
+	op := oidctest.New(t, false)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "user=%s email=%s uri=%s", r.Header.Get("X-User"), r.Header.Get("X-Email"), r.RequestURI)
+	}))
+	t.Cleanup(backend.Close)
+	dir := t.TempDir()
+	text := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log notice;\nhttp {\n", dir) +
+		fmt.Sprintf(oidcConf, op.Issuer, backend.Listener.Addr()) + "\n}\n"
+	addr, sigs := runConfig(t, dir, text)
+	base := "http://" + addr
+	c := browser(t)
+
+	// 1. No session: to the provider, with a login cookie.
+	code, loc, _, h := fetch(t, c, base+"/app?x=1")
+	if code != http.StatusFound || !op.HasPrefix(loc, "/authorize?") {
+		t.Fatalf("unauthenticated: %d %q", code, loc)
+	}
+	if sc := h.Get("Set-Cookie"); !strings.HasPrefix(sc, "NGX_OIDC_SESSION_login=") || !strings.Contains(sc, "HttpOnly") ||
+		!strings.Contains(sc, "SameSite=Lax") || strings.Contains(sc, "Secure") {
+		t.Errorf("login cookie: %q", sc)
+	}
+	auth, _ := url.Parse(loc)
+	if q := auth.Query(); q.Get("redirect_uri") != base+"/oidc_callback" || q.Get("state") == "" || q.Get("nonce") == "" || q.Get("code_challenge") == "" {
+		t.Errorf("authorization request: %v", q)
+	}
+
+	// 2. The provider sends the browser back with a code.
+	code, callback, _, _ := fetch(t, c, loc)
+	if code != http.StatusFound || !strings.HasPrefix(callback, base+"/oidc_callback?") {
+		t.Fatalf("provider: %d %q", code, callback)
+	}
+
+	// 3. The callback: a session and back to the original URI.
+	code, loc, _, _ = fetch(t, c, callback)
+	if code != http.StatusFound || loc != "/app?x=1" {
+		t.Fatalf("callback: %d %q", code, loc)
+	}
+
+	// 4. The proxied request carries the claims.
+	code, _, body, _ := fetch(t, c, base+"/app?x=1")
+	if code != http.StatusOK || body != "user=alice email=alice@example.com uri=/app?x=1" {
+		t.Fatalf("with a session: %d %q", code, body)
+	}
+
+	// The session is in the default store, a keyval zone: a reload keeps it.
+	reloadAndWait(t, sigs, dir)
+	if code, _, body, _ := fetch(t, c, base+"/app"); code != http.StatusOK || !strings.HasPrefix(body, "user=alice ") {
+		t.Fatalf("after a reload: %d %q", code, body)
+	}
+
+	// 5. The same callback again: the login cookie is gone.
+	if code, _, _, _ := fetch(t, c, callback); code != http.StatusUnauthorized {
+		t.Errorf("replayed callback: %d", code)
+	}
+	// Another browser (no cookie) gets nothing from the session.
+	if code, _, _, _ := fetch(t, browser(t), base+"/app"); code != http.StatusFound {
+		t.Errorf("another browser: %d", code)
+	}
+
+	// 6. Logout: the session ends and the provider's end session
+	// endpoint gets the ID token and the post-logout URI.
+	code, loc, _, _ = fetch(t, c, base+"/logout")
+	end, _ := url.Parse(loc)
+	if code != http.StatusFound || !op.HasPrefix(loc, "/logout?") || end.Query().Get("post_logout_redirect_uri") != base+"/bye" ||
+		end.Query().Get("id_token_hint") == "" {
+		t.Fatalf("logout: %d %q", code, loc)
+	}
+	if code, loc, _, _ := fetch(t, c, base+"/app"); code != http.StatusFound || !op.HasPrefix(loc, "/authorize?") {
+		t.Errorf("after logout: %d %q", code, loc)
+	}
+	if code, _, body, _ := fetch(t, c, base+"/bye"); code != http.StatusOK || body != "bye\n" {
+		t.Errorf("post-logout page: %d %q", code, body)
+	}
+}
+
+// TestAuthOIDCProviderDown answers 500 when the provider's metadata cannot
+// be had, without sending the client anywhere.
+func TestAuthOIDCProviderDown(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	issuer := dead.URL
+	dead.Close()
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(oidcConf, issuer, "127.0.0.1:9"))
+	if code, loc, _, _ := fetch(t, browser(t), "http://"+addr+"/app"); code != http.StatusInternalServerError || loc != "" {
+		t.Fatalf("provider down: %d %q", code, loc)
+	}
+}

@@ -133,6 +133,9 @@ func (d *dumper) upstream(u *Upstream) {
 	if u.Zone != "" {
 		d.line(2, "zone %s", u.Zone)
 	}
+	if u.NTLM {
+		d.line(2, "ntlm")
+	}
 	d.line(2, "keepalive %d timeout=%s requests=%d time=%s", u.Keepalive, u.KeepaliveTimeout, u.KeepaliveRequests, u.KeepaliveTime)
 	for _, s := range u.Servers {
 		flags := ""

@@ -414,6 +414,7 @@ var baseSpecs = []spec{
 	{name: "hash", module: "http_upstream", ctx: ctxUpstream, args: args12, multi: true, syntax: "hash key [consistent];"},
 	{name: "random", module: "http_upstream", ctx: ctxUpstream, args: argsNone | args12, multi: true, syntax: "random [two [least_conn]];"},
 	{name: "least_time", module: "http_upstream", ctx: ctxUpstream, args: args12, multi: true, syntax: "least_time header | last_byte [inflight];"},
+	{name: "ntlm", module: "http_upstream", ctx: ctxUpstream, args: argsNone, syntax: "ntlm;"},
 	{name: "queue", module: "http_upstream", ctx: ctxUpstream, args: args12, syntax: "queue number [timeout=time];"},
 	{name: "keepalive", module: "http_upstream", ctx: ctxUpstream, args: args1, kinds: []kind{kindNumber}, syntax: "keepalive connections;"},
 	{name: "keepalive_timeout", module: "http_upstream", ctx: ctxUpstream, args: args1, kinds: []kind{kindMsec}, syntax: "keepalive_timeout timeout;"},

@@ -219,6 +219,11 @@ type Upstream struct {
 	// Sticky is the upstream's session persistence (NGINX Plus's "sticky"
 	// directive); nil when the block has none.
 	Sticky *Sticky
+	// NTLM is NGINX Plus's "ntlm": the upstream connection that carried a
+	// request whose Authorization starts with "NTLM" or "Negotiate" is
+	// bound to the client connection, which sends its later requests to
+	// this upstream through it, and it closes with the client connection.
+	NTLM bool
 	// Zone is the name of the upstream's zone directive ("" without one).
 	// fulcrum keeps every upstream's state shared anyway; health_check and
 	// changes through the runtime API require a zone, as NGINX Plus does.

@@ -140,6 +140,10 @@ type clientConn struct {
 	// connection idle.
 	idled bool
 
+	// binds are the upstream connections bound to this client connection
+	// (ntlm); they close with it.
+	binds proxy.Bindings
+
 	// timedOut says a timeout ended the connection (client_header_timeout,
 	// client_body_timeout, send_timeout) or "return 444" did: with
 	// reset_timedout_connection it is reset. lingerAfter says it closes
@@ -1244,6 +1248,7 @@ func (cc *clientConn) close() {
 	}
 	cc.srv.stats.close()
 	cc.clientGone()
+	cc.binds.Close() // an authenticated upstream context never outlives its client
 	cc.srv.untrack(cc)
 	if cc.hijacked {
 		return // the hijacker owns the socket and the buffers now

@@ -933,6 +933,7 @@ type engineWriter interface {
 	proxy.ReasonSetter
 	proxy.FieldOrderer
 	proxy.HeadTimer
+	proxy.ConnBinder
 }
 
 // The engine's writer must stay an engineWriter: if it did not, the
@@ -1312,6 +1313,16 @@ func (w *recorder) HeaderValues(n int) []string {
 // under another writer it declines (the proxy watches the context).
 func (w *recorder) WatchClient(a proxy.Aborter) bool {
 	return w.ew != nil && w.ew.WatchClient(a)
+}
+
+// Bindings implements proxy.ConnBinder with the engine writer's client
+// connection; under another writer (an HTTP/2 stream's) there is none, and
+// a connection ntlm would bind is closed after its exchange.
+func (w *recorder) Bindings() *proxy.Bindings {
+	if w.ew != nil {
+		return w.ew.Bindings()
+	}
+	return nil
 }
 
 // UnwatchClient implements proxy.ClientWatcher.

@@ -803,7 +803,7 @@ func (b *handlerBuilder) target(bp *builtPool) proxy.Target {
 	t := b.transports.For(bp.cfg.Name, po)
 	b.snap.kept.AddPool(t)
 	return proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey, Sticky: bp.sticky,
-		Transport: t, PoolOptions: po}
+		NTLM: bp.cfg.NTLM, Transport: t, PoolOptions: po}
 }
 
 // dynamic compiles a proxy_pass with variables; set is its location's (the

@@ -45,6 +45,8 @@ func TestBuildErrors(t *testing.T) {
 		{"ntlm with arguments", "http { upstream a { server 127.0.0.1; ntlm 100; } }", `invalid number of arguments in "ntlm" directive in nginx.conf:1`},
 		{"ntlm in a location", "http { server { location / { ntlm; } } }", `"ntlm" directive is not allowed here in nginx.conf:1`},
 		{"ntlm twice", "http { upstream a { server 127.0.0.1; ntlm; ntlm; } }", `"ntlm" directive is duplicate in nginx.conf:1`},
+		{"internal_redirect in http", "http { internal_redirect /x; }", `"internal_redirect" directive is not allowed here in nginx.conf:1`},
+		{"internal_redirect twice", "http { server { internal_redirect /x; internal_redirect /y; } }", `"internal_redirect" directive is duplicate in nginx.conf:1`},
 		{"queue 0", "http { upstream a { server 127.0.0.1; queue 0; } }", `invalid value "0" in "queue" directive in nginx.conf:1`},
 		{"queue timeout", "http { upstream a { server 127.0.0.1; queue 5 timeout=soon; } }",
 			`invalid parameter "timeout=soon" in nginx.conf:1, use timeout= with a time such as 10s or 500ms`},

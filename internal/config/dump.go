@@ -220,7 +220,8 @@ func (d *dumper) location(loc *Location, parent []string, depth int) {
 // sparseFields are the Settings fields shown only where they are not
 // zero, so that the dumps written before them (the golden files) stay
 // valid.
-var sparseFields = map[string]bool{"ProxySocketKeepalive": true, "LocationZone": true, "LocationZoneID": true, "AuthJWT": true}
+var sparseFields = map[string]bool{"ProxySocketKeepalive": true, "LocationZone": true, "LocationZoneID": true, "AuthJWT": true,
+	"InternalRedirect": true, "InternalRedirectPos": true}
 
 // settingsLines renders every field of s as "Name: value".
 func settingsLines(s *Settings) []string {

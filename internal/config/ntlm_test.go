@@ -41,3 +41,16 @@ func TestNTLM(t *testing.T) {
 		t.Error("NTLM set without ntlm")
 	}
 }
+
+// TestInternalRedirectSetting: internal_redirect is kept as written, with
+// its variables, and inherited from the server by its locations.
+func TestInternalRedirectSetting(t *testing.T) {
+	cfg := mustLoad(t, "http { server { internal_redirect /s; location / { internal_redirect @x$uri; } location /in { } location @x { } } }")
+	locs := cfg.HTTP.Servers[0].Locations
+	if got := locs[0].Settings.InternalRedirect; got != "@x$uri" {
+		t.Errorf("InternalRedirect %q, want @x$uri", got)
+	}
+	if got := locs[1].Settings.InternalRedirect; got != "/s" {
+		t.Errorf("inherited InternalRedirect %q, want /s", got)
+	}
+}

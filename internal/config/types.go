@@ -770,6 +770,14 @@ type Settings struct {
 	// AuthRequestSets are the auth_request_set directives of the nearest
 	// level that has any, in the order written.
 	AuthRequestSets []AuthRequestSet
+	// InternalRedirect is NGINX Plus's internal_redirect (1.23.4): the URI
+	// or "@name" the request is redirected to after the preaccess and
+	// access phases (limit_req, limit_conn, allow/deny, auth_*), as written
+	// (it may hold variables); "" when not written. An empty evaluated
+	// value makes no redirect.
+	InternalRedirect string
+	// InternalRedirectPos is where internal_redirect is written.
+	InternalRedirectPos Pos
 	// AuthJWT is the JSON Web Token check (auth_jwt), nil when auth_jwt
 	// is off or not written on the chain of levels.
 	AuthJWT *AuthJWT

@@ -472,6 +472,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case res.Outcome != rewrite.Next:
 			answerScript(rec, r, st, res)
 		case !rec.sub && !s.preaccess(rec, r, st, srv, loc):
+		case s.redirectAfterAccess(rec, r, st, srv, &next):
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
 		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):

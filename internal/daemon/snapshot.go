@@ -160,7 +160,10 @@ type snapshot struct {
 	h2c map[*router.Hosts]bool
 	// errorTargets are the error_page targets with variables, compiled.
 	errorTargets map[string]*vars.Template
-	scratch      sync.Pool // *requestScratch, recycled per request
+	// redirectTargets are the internal_redirect values with variables,
+	// compiled, keyed by their text.
+	redirectTargets map[string]*vars.Template
+	scratch         sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files, and runs closers, when
 	// it was replaced and its last request finished.
 	life retirement
@@ -353,6 +356,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		s.compileScripts, s.compileDocRoots, s.compileAddHeaders, s.compileCharsets,
 		s.compileSubFilters, s.compileImageFilters, s.compileExpires, s.compileLimitRates, s.compileAuth,
 		s.compileAuthRequests, s.compileAuthJWT, s.compileLinkChecks, s.compileUserid, s.compileErrorTargets,
+		s.compileRedirectTargets,
 	} {
 		if err := compile(comp); err != nil {
 			return nil, err

@@ -314,8 +314,13 @@ func (w *respWriter) lengthUnknown() { w.streamed = true }
 func (w *respWriter) Header() http.Header { return w.header }
 
 // Bindings implements proxy.ConnBinder: the client connection's bound
-// upstream connections (ntlm).
-func (w *respWriter) Bindings() *proxy.Bindings { return &w.cc.binds }
+// upstream connections (ntlm), made on first use.
+func (w *respWriter) Bindings() *proxy.Bindings {
+	if w.cc.binds == nil {
+		w.cc.binds = new(proxy.Bindings)
+	}
+	return w.cc.binds
+}
 
 // WriteHeader implements http.ResponseWriter. 1xx statuses go out at once
 // (101 ends the HTTP exchange: the handler hijacks next); a second final status

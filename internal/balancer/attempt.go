@@ -42,6 +42,12 @@ type Input struct {
 	// usable and not yet tried; otherwise the policy picks as if there
 	// were no ID. The bytes must stay unchanged until the request ends.
 	StickyID []byte
+	// Bound is the server of the upstream connection bound to the client
+	// connection (ntlm): the first pick takes it whatever its state, as
+	// the request goes over that open connection, not to the policy's
+	// choice. nil means none; a server removed meanwhile is not found, and
+	// the policy picks.
+	Bound *upstream.Server
 }
 
 // Attempt is the balancing state of one request across its attempts (the
@@ -74,7 +80,9 @@ type Attempt struct {
 	gen uint64
 
 	sticky []byte // Input.StickyID
-	stuck  bool   // the server held now was chosen by sticky
+	// bound is Input.Bound until the pick that takes it.
+	bound *upstream.Server
+	stuck bool // the server held now was chosen by sticky
 
 	// pending says the server held now counts this request as incomplete
 	// for least_time's inflight (upstream.Server.BeginPending), since
@@ -98,7 +106,7 @@ func (a *Attempt) Reset(p *upstream.Pool, pol Policy, in Input) {
 		a.cur.Release(time.Time{}, upstream.Neutral)
 	}
 	t := a.tried
-	*a = Attempt{pool: p, policy: pol, key: in.Key, addr: in.ClientAddr, tried: t, sticky: in.StickyID}
+	*a = Attempt{pool: p, policy: pol, key: in.Key, addr: in.ClientAddr, tried: t, sticky: in.StickyID, bound: in.Bound}
 	tries, n, gen := p.Shape()
 	a.tries, a.gen = tries, gen
 	if in.MaxTries > 0 && a.tries > in.MaxTries {
@@ -238,6 +246,17 @@ func (c *chooser) Choose(v upstream.View) int {
 		_, n, _ := v.Pool().Shape()
 		a.tried.reset(max(n, v.Len()))
 		a.gen = g
+	}
+	if s := a.bound; s != nil {
+		if i := v.IndexOf(s); i >= 0 {
+			a.bound = nil
+			a.tried.set(i)
+			return i
+		}
+		if s.Backup() && !v.Backup() && !s.Removed() {
+			return -1 // in the backup tier, which Next looks at next
+		}
+		a.bound = nil
 	}
 	if len(a.sticky) > 0 {
 		if i := v.Find(a.sticky); i >= 0 && !a.tried.has(i) && v.UsableSticky(i) {

@@ -65,6 +65,15 @@ func applyAuthRequest(_ *builder, st *Settings, dirs []*Directive, _ *scope) err
 	return nil
 }
 
+// applyInternalRedirect reads "internal_redirect uri;" (NGINX Plus). Its
+// value is kept as written: it may hold variables, and one that evaluates
+// empty makes no redirect.
+func applyInternalRedirect(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	d := dirs[0]
+	st.InternalRedirect, st.InternalRedirectPos = d.Args[0], d.Pos
+	return nil
+}
+
 // applyMirror reads the mirror directives of a level: "mirror off" turns
 // an outer level's mirrors off here. As nginx, "off" cannot share a level
 // with a URI ("is duplicate", whichever comes first).

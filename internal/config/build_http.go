@@ -43,6 +43,7 @@ func (b *builder) buildHTTP(d *Directive) (*HTTP, error) {
 	}
 	b.warnConflictingNames(h.Servers)
 	b.warnPlainHTTP2(h.Servers)
+	b.warnNTLMClose(h)
 	return h, nil
 }
 

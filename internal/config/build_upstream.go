@@ -62,7 +62,7 @@ func newUpstream(name string, pos Pos) *Upstream {
 // buildUpstream reads one "upstream name { ... }" block.
 func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 	u := newUpstream(d.Args[0], d.Pos)
-	var method, queue *Directive
+	var method, queue, ntlm *Directive
 	for _, line := range d.Block {
 		var err error
 		switch line.Name {
@@ -77,9 +77,15 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 				return nil, hintf(line.Pos, fmt.Sprintf(`move "%s" above the "queue" directive in %s (NGINX Plus requires the balancing method before queue)`, line.Name, queue.Pos),
 					`"%s" directive must come before "queue"`, line.Name)
 			}
+			if ntlm != nil {
+				return nil, hintf(line.Pos, fmt.Sprintf(`move "%s" above the "ntlm" directive in %s (NGINX Plus requires the balancing method before ntlm)`, line.Name, ntlm.Pos),
+					`"%s" directive must come before "ntlm"`, line.Name)
+			}
 			method, err = line, setMethod(u, line, leastTimeHTTP)
 		case "queue":
 			queue, err = line, setQueue(u, line)
+		case "ntlm":
+			ntlm, u.NTLM = line, true
 		case "keepalive", "keepalive_timeout", "keepalive_requests", "keepalive_time":
 			err = setUpstreamKeepalive(u, line)
 		case "sticky":
@@ -544,4 +550,20 @@ func (b *builder) upstreamNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// warnNTLMClose warns about a proxy_pass to an upstream with ntlm from a
+// location with "proxy_http_version 1.0": every upstream request then asks
+// to close its connection, so nothing stays bound and NTLM authentication
+// cannot complete. NGINX Plus's documentation says the version "should be
+// set to 1.1" for ntlm; fulcrum's default is 1.1 already.
+func (b *builder) warnNTLMClose(h *HTTP) {
+	_ = walkSettings(h, func(set *Settings) error {
+		p := set.ProxyPass
+		if p != nil && p.Upstream != nil && p.Upstream.NTLM && set.ProxyHTTPVersion == "1.0" {
+			b.warn(p.Pos, `remove "proxy_http_version 1.0" (fulcrum's default is 1.1) or write "proxy_http_version 1.1;"`,
+				`"ntlm" in upstream "%s" needs keep-alive connections, but "proxy_http_version 1.0" closes each one after its request`, p.Upstream.Name)
+		}
+		return nil
+	})
 }

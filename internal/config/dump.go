@@ -133,6 +133,9 @@ func (d *dumper) upstream(u *Upstream) {
 	if u.Zone != "" {
 		d.line(2, "zone %s", u.Zone)
 	}
+	if u.NTLM {
+		d.line(2, "ntlm")
+	}
 	d.line(2, "keepalive %d timeout=%s requests=%d time=%s", u.Keepalive, u.KeepaliveTimeout, u.KeepaliveRequests, u.KeepaliveTime)
 	for _, s := range u.Servers {
 		flags := ""
@@ -217,7 +220,8 @@ func (d *dumper) location(loc *Location, parent []string, depth int) {
 // sparseFields are the Settings fields shown only where they are not
 // zero, so that the dumps written before them (the golden files) stay
 // valid.
-var sparseFields = map[string]bool{"ProxySocketKeepalive": true, "LocationZone": true, "LocationZoneID": true, "AuthJWT": true, "AuthOIDC": true}
+var sparseFields = map[string]bool{"ProxySocketKeepalive": true, "LocationZone": true, "LocationZoneID": true, "AuthJWT": true, "AuthOIDC": true,
+	"InternalRedirect": true, "InternalRedirectPos": true}
 
 // settingsLines renders every field of s as "Name: value".
 func settingsLines(s *Settings) []string {

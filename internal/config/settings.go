@@ -190,6 +190,7 @@ var settingRules = slices.Concat([]settingRule{
 	{names: []string{"satisfy"}, apply: applySatisfy},
 	{names: []string{"auth_request"}, apply: applyAuthRequest},
 	{names: []string{"auth_request_set"}, apply: applyAuthRequestSet},
+	{names: []string{"internal_redirect"}, apply: applyInternalRedirect},
 	{names: jwtNames, find: findAuthJWT, apply: applyAuthJWT},
 	{names: []string{"auth_oidc"}, apply: applyAuthOIDC},
 	{names: []string{"valid_referers"}, apply: applyValidReferers},

@@ -420,6 +420,7 @@ var baseSpecs = []spec{
 	{name: "hash", module: "http_upstream", ctx: ctxUpstream, args: args12, multi: true, syntax: "hash key [consistent];"},
 	{name: "random", module: "http_upstream", ctx: ctxUpstream, args: argsNone | args12, multi: true, syntax: "random [two [least_conn]];"},
 	{name: "least_time", module: "http_upstream", ctx: ctxUpstream, args: args12, multi: true, syntax: "least_time header | last_byte [inflight];"},
+	{name: "ntlm", module: "http_upstream", ctx: ctxUpstream, args: argsNone, syntax: "ntlm;"},
 	{name: "queue", module: "http_upstream", ctx: ctxUpstream, args: args12, syntax: "queue number [timeout=time];"},
 	{name: "keepalive", module: "http_upstream", ctx: ctxUpstream, args: args1, kinds: []kind{kindNumber}, syntax: "keepalive connections;"},
 	{name: "keepalive_timeout", module: "http_upstream", ctx: ctxUpstream, args: args1, kinds: []kind{kindMsec}, syntax: "keepalive_timeout timeout;"},
@@ -531,6 +532,7 @@ var baseSpecs = []spec{
 	{name: "deny", module: "http_access", ctx: ctxHSL | ctxLimitExcept, args: args1, multi: true, kinds: []kind{kindAccess}, syntax: "deny address | CIDR | unix: | all;"},
 	{name: "auth_basic", module: "http_auth_basic", ctx: ctxHSL | ctxLimitExcept, args: args1, syntax: "auth_basic string | off;"},
 	{name: "auth_basic_user_file", module: "http_auth_basic", ctx: ctxHSL | ctxLimitExcept, args: args1, syntax: "auth_basic_user_file file;"},
+	{name: "internal_redirect", module: "http_internal_redirect", ctx: ctxSL, args: args1, syntax: "internal_redirect uri;"},
 	{name: "auth_request", module: "http_auth_request", ctx: ctxHSL, args: args1, syntax: "auth_request uri | off;"},
 	{name: "auth_request_set", module: "http_auth_request", ctx: ctxHSL, args: args2, multi: true, check: checkAuthRequestSet, syntax: "auth_request_set $variable value;"},
 	// NGINX Plus's ngx_http_auth_jwt_module, which fulcrum has for free (jwt.go).

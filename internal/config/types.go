@@ -221,6 +221,11 @@ type Upstream struct {
 	// Sticky is the upstream's session persistence (NGINX Plus's "sticky"
 	// directive); nil when the block has none.
 	Sticky *Sticky
+	// NTLM is NGINX Plus's "ntlm": the upstream connection that carried a
+	// request whose Authorization starts with "NTLM" or "Negotiate" is
+	// bound to the client connection, which sends its later requests to
+	// this upstream through it, and it closes with the client connection.
+	NTLM bool
 	// Zone is the name of the upstream's zone directive ("" without one).
 	// fulcrum keeps every upstream's state shared anyway; health_check and
 	// changes through the runtime API require a zone, as NGINX Plus does.
@@ -767,6 +772,14 @@ type Settings struct {
 	// AuthRequestSets are the auth_request_set directives of the nearest
 	// level that has any, in the order written.
 	AuthRequestSets []AuthRequestSet
+	// InternalRedirect is NGINX Plus's internal_redirect (1.23.4): the URI
+	// or "@name" the request is redirected to after the preaccess and
+	// access phases (limit_req, limit_conn, allow/deny, auth_*), as written
+	// (it may hold variables); "" when not written. An empty evaluated
+	// value makes no redirect.
+	InternalRedirect string
+	// InternalRedirectPos is where internal_redirect is written.
+	InternalRedirectPos Pos
 	// AuthJWT is the JSON Web Token check (auth_jwt), nil when auth_jwt
 	// is off or not written on the chain of levels.
 	AuthJWT *AuthJWT

@@ -129,6 +129,11 @@ type clientConn struct {
 	out connWriter
 	// awaitFn is flushThenWait as a method value made once.
 	awaitFn func(fd uintptr) bool
+	// binds are the upstream connections bound to this client connection
+	// (ntlm), made by the first request to an upstream with ntlm; they
+	// close with it. A pointer, here, so that the small fields around
+	// share one word (TestPerConnectionStructsStaySmall).
+	binds *proxy.Bindings
 	// flushPending says finish left the response's last bytes in the write
 	// buffer for flushThenAwait to send.
 	flushPending bool
@@ -1244,6 +1249,9 @@ func (cc *clientConn) close() {
 	}
 	cc.srv.stats.close()
 	cc.clientGone()
+	if cc.binds != nil {
+		cc.binds.Close() // an authenticated upstream context never outlives its client
+	}
 	cc.srv.untrack(cc)
 	if cc.hijacked {
 		return // the hijacker owns the socket and the buffers now

@@ -477,6 +477,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case res.Outcome != rewrite.Next:
 			answerScript(rec, r, st, res)
 		case !rec.sub && !s.preaccess(rec, r, st, srv, loc):
+		case s.redirectAfterAccess(rec, r, st, srv, &next):
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
 		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
@@ -938,6 +939,7 @@ type engineWriter interface {
 	proxy.ReasonSetter
 	proxy.FieldOrderer
 	proxy.HeadTimer
+	proxy.ConnBinder
 }
 
 // The engine's writer must stay an engineWriter: if it did not, the
@@ -1317,6 +1319,16 @@ func (w *recorder) HeaderValues(n int) []string {
 // under another writer it declines (the proxy watches the context).
 func (w *recorder) WatchClient(a proxy.Aborter) bool {
 	return w.ew != nil && w.ew.WatchClient(a)
+}
+
+// Bindings implements proxy.ConnBinder with the engine writer's client
+// connection; under another writer (an HTTP/2 stream's) there is none, and
+// a connection ntlm would bind is closed after its exchange.
+func (w *recorder) Bindings() *proxy.Bindings {
+	if w.ew != nil {
+		return w.ew.Bindings()
+	}
+	return nil
 }
 
 // UnwatchClient implements proxy.ClientWatcher.

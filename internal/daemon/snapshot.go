@@ -163,7 +163,10 @@ type snapshot struct {
 	h2c map[*router.Hosts]bool
 	// errorTargets are the error_page targets with variables, compiled.
 	errorTargets map[string]*vars.Template
-	scratch      sync.Pool // *requestScratch, recycled per request
+	// redirectTargets are the internal_redirect values with variables,
+	// compiled, keyed by their text.
+	redirectTargets map[string]*vars.Template
+	scratch         sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files, and runs closers, when
 	// it was replaced and its last request finished.
 	life retirement
@@ -358,6 +361,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		s.compileScripts, s.compileDocRoots, s.compileAddHeaders, s.compileCharsets,
 		s.compileSubFilters, s.compileImageFilters, s.compileExpires, s.compileLimitRates, s.compileAuth,
 		s.compileAuthRequests, s.compileAuthJWT, s.compileLinkChecks, s.compileUserid, s.compileErrorTargets,
+		s.compileRedirectTargets,
 	} {
 		if err := compile(comp); err != nil {
 			return nil, err
@@ -808,7 +812,7 @@ func (b *handlerBuilder) target(bp *builtPool) proxy.Target {
 	t := b.transports.For(bp.cfg.Name, po)
 	b.snap.kept.AddPool(t)
 	return proxy.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey, Sticky: bp.sticky,
-		Transport: t, PoolOptions: po}
+		NTLM: bp.cfg.NTLM, Transport: t, PoolOptions: po}
 }
 
 // dynamic compiles a proxy_pass with variables; set is its location's (the

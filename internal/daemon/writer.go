@@ -313,6 +313,15 @@ func (w *respWriter) lengthUnknown() { w.streamed = true }
 // Header implements http.ResponseWriter.
 func (w *respWriter) Header() http.Header { return w.header }
 
+// Bindings implements proxy.ConnBinder: the client connection's bound
+// upstream connections (ntlm), made on first use.
+func (w *respWriter) Bindings() *proxy.Bindings {
+	if w.cc.binds == nil {
+		w.cc.binds = new(proxy.Bindings)
+	}
+	return w.cc.binds
+}
+
 // WriteHeader implements http.ResponseWriter. 1xx statuses go out at once
 // (101 ends the HTTP exchange: the handler hijacks next); a second final status
 // is ignored as net/http does.

@@ -21,6 +21,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/sock"
+	"fulcrum/internal/upstream"
 	"fulcrum/internal/upstreamtls"
 )
 
@@ -416,8 +417,7 @@ func aliveTLS(pc *poolConn) bool {
 // server is full.
 func (p *ConnPool) put(pc *poolConn, now time.Time) {
 	o := p.opts
-	if o.KeepaliveRequests > 0 && pc.requests >= o.KeepaliveRequests ||
-		o.KeepaliveTime > 0 && now.Sub(pc.born) >= o.KeepaliveTime {
+	if p.spent(pc, now) {
 		pc.close()
 		return
 	}
@@ -431,6 +431,21 @@ func (p *ConnPool) put(pc *poolConn, now time.Time) {
 	}
 	p.idle[pc.key] = append(p.idle[pc.key], pc)
 	p.mu.Unlock()
+}
+
+// spent reports whether pc may carry no more requests at now
+// (keepalive_requests, keepalive_time).
+func (p *ConnPool) spent(pc *poolConn, now time.Time) bool {
+	o := p.opts
+	return o.KeepaliveRequests > 0 && pc.requests >= o.KeepaliveRequests ||
+		o.KeepaliveTime > 0 && now.Sub(pc.born) >= o.KeepaliveTime
+}
+
+// retired reports whether Close retired the pool.
+func (p *ConnPool) retired() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
 }
 
 // CloseIdle closes every idle connection.
@@ -765,6 +780,12 @@ type upstreamResponse struct {
 	upgraded bool
 	done     bool
 	failed   bool
+	// bind says the connection goes to binds, bound to the client
+	// connection for its server bindSrv (ntlm), not back to the pool; a
+	// nil binds closes it instead.
+	bind    bool
+	binds   *Bindings
+	bindSrv *upstream.Server
 	// entry is the cache entry the response comes from (pc is nil then),
 	// read through entryReader (from entryReaders).
 	entry       *cache.Entry
@@ -849,6 +870,10 @@ func (b *upstreamResponse) closeAt(now time.Time) error {
 	b.head.Reset()
 	b.in, b.out = pc.in, pc.out
 	if watched && !b.upgraded && b.done && !b.failed && !b.close && pc.rbuf.Buffered() == 0 {
+		if b.bind {
+			b.binds.keep(b.pool, b.bindSrv, pc, now)
+			return nil
+		}
 		b.pool.put(pc, now)
 		return nil
 	}

@@ -160,6 +160,14 @@ type request struct {
 	// reset notes an HTTP/2 stream reset under proxy_ignore_client_abort
 	// on (ignoredReset); nil elsewhere.
 	reset *streamReset
+	// The ntlm state (ntlm.go), zero unless the target has ntlm: binds is
+	// the client connection's bound connections (nil under a writer that
+	// cannot hold them), bound the one this request took to use, and bind
+	// says the attempt's connection is to be bound (the request has an
+	// NTLM or Negotiate Authorization, or came over a bound connection).
+	binds *Bindings
+	bound boundConn
+	bind  bool
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}
@@ -187,7 +195,11 @@ type Target struct {
 	Policy  balancer.Policy
 	HashKey *vars.Template // the upstream's hash key, for hash methods
 	// Sticky is the upstream's session persistence; nil when it has none.
-	Sticky    *Sticky
+	Sticky *Sticky
+	// NTLM is the upstream's ntlm directive: a client connection's
+	// requests after one with NTLM or Negotiate authorization go over the
+	// same upstream connection (Bindings).
+	NTLM      bool
 	Transport *ConnPool
 	// PoolOptions are the keep-alive limits applied per upstream connection.
 	PoolOptions PoolOptions

@@ -35,6 +35,10 @@ func (h *Handler) roundTrip(req *request) error {
 		req.stickyID = t.Sticky.AppendID(req.stickyID, req.st, req.start)
 		in.StickyID = req.stickyID
 	}
+	if t.NTLM {
+		req.takeBound(&in)
+		defer req.dropBound()
+	}
 	req.at.Reset(t.Pool, t.Policy, in)
 	// now is the clock reading the attempt counts from. Without a body to
 	// read first, the request's start serves the first attempt: like nginx's
@@ -167,11 +171,13 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	if h.bind.Set() {
 		dst.local = h.local(req)
 	}
+	bound := req.useBound(srv, start)
 	for range 2 {
 		var pc *poolConn
 		var reused bool
-		pc, reused, err = pool.get(ctx, &dst, req.body.replayable(), start)
-		if err != nil {
+		if bound != nil {
+			pc, reused, bound = bound, true, nil
+		} else if pc, reused, err = pool.get(ctx, &dst, req.body.replayable(), start); err != nil {
 			break
 		}
 		// A reused connection took no time to get: nginx's connect time is
@@ -194,6 +200,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		a.ResponseTime = end.Sub(start)
 		a.BytesReceived, a.BytesSent = req.resp.in, req.resp.out
 		return h.failed(req, srv, a, err, end, dst.local)
+	}
+	if req.bind {
+		req.resp.bind, req.resp.binds, req.resp.bindSrv = true, req.binds, srv
 	}
 	headAt := h.now()
 	a.HeaderTime = headAt.Sub(start)

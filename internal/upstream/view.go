@@ -92,6 +92,18 @@ func (v View) ConnWeight(i int) int64 {
 	return max(int64(s.set.Weight)*int64(s.ramp(v.now)), 1)
 }
 
+// IndexOf returns the index of server s in the tier, or -1 when s is not
+// in it (a backup server seen from the primaries, or a server removed at
+// run time). It does not allocate.
+func (v View) IndexOf(s *Server) int {
+	for i, t := range v.tier {
+		if t == s {
+			return i
+		}
+	}
+	return -1
+}
+
 // Find returns the index of the server whose sticky ID (Server.StickyID)
 // is id, or -1. It does not allocate.
 func (v View) Find(id []byte) int {

@@ -15,7 +15,7 @@ import (
 	"fulcrum/internal/testutil"
 )
 
-// fixture is a database of the fixtures (fixtures_test.go) and whether its
+// fixture is a database of the fixtures (testutil.GeoIPDatCities and its siblings) and whether its
 // names are asked for in UTF-8.
 type fixture struct {
 	db   *DB
@@ -104,22 +104,42 @@ func TestAgainstNginx(t *testing.T) {
 		country, city, org func(t *testing.T) *fixture
 	}{
 		{"nginx-v4.txt",
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPCountry, testCountries(), false) },
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPCityRev1, testCities(), false) },
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPOrg, testOrgs(), false) }},
+			func(t *testing.T) *fixture {
+				return parseFixture(t, testutil.GeoIPCountry, testutil.GeoIPDatCountries(), false)
+			},
+			func(t *testing.T) *fixture {
+				return parseFixture(t, testutil.GeoIPCityRev1, testutil.GeoIPDatCities(), false)
+			},
+			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPOrg, testutil.GeoIPDatOrgs(), false) }},
 		{"nginx-v6-utf8.txt",
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPCountryV6, testCountries(), true) },
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPCityRev1V6, testCities(), true) },
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPOrgV6, testOrgs(), true) }},
+			func(t *testing.T) *fixture {
+				return parseFixture(t, testutil.GeoIPCountryV6, testutil.GeoIPDatCountries(), true)
+			},
+			func(t *testing.T) *fixture {
+				return parseFixture(t, testutil.GeoIPCityRev1V6, testutil.GeoIPDatCities(), true)
+			},
+			func(t *testing.T) *fixture {
+				return parseFixture(t, testutil.GeoIPOrgV6, testutil.GeoIPDatOrgs(), true)
+			}},
 		{"nginx-rev0-asn.txt",
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPCountry, testCountries(), true) },
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPCityRev0, testCities(), false) },
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPASNum, testOrgs(), false) }},
+			func(t *testing.T) *fixture {
+				return parseFixture(t, testutil.GeoIPCountry, testutil.GeoIPDatCountries(), true)
+			},
+			func(t *testing.T) *fixture {
+				return parseFixture(t, testutil.GeoIPCityRev0, testutil.GeoIPDatCities(), false)
+			},
+			func(t *testing.T) *fixture {
+				return parseFixture(t, testutil.GeoIPASNum, testutil.GeoIPDatOrgs(), false)
+			}},
 		{"nginx-rev0v6-asnv6.txt", nil,
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPCityRev0V6, testCities(), false) },
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPASNumV6, testOrgs(), false) }},
+			func(t *testing.T) *fixture {
+				return parseFixture(t, testutil.GeoIPCityRev0V6, testutil.GeoIPDatCities(), false)
+			},
+			func(t *testing.T) *fixture {
+				return parseFixture(t, testutil.GeoIPASNumV6, testutil.GeoIPDatOrgs(), false)
+			}},
 		{"nginx-isp-utf8.txt", nil, nil,
-			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPISP, testOrgs(), true) }},
+			func(t *testing.T) *fixture { return parseFixture(t, testutil.GeoIPISP, testutil.GeoIPDatOrgs(), true) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -230,7 +250,7 @@ func TestOpenRefuses(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 	ok := filepath.Join(dir, "ok.dat")
-	testutil.WriteGeoIPDat(t, ok, testutil.GeoIPCountry, testCountries())
+	testutil.WriteGeoIPDat(t, ok, testutil.GeoIPCountry, testutil.GeoIPDatCountries())
 	db, err := Open(ok)
 	if err != nil {
 		t.Fatal(err)
@@ -278,8 +298,8 @@ func TestRegionName(t *testing.T) {
 // TestWrongEdition: a lookup of another edition's kind finds nothing, as
 // libGeoIP's "Invalid database type" answers.
 func TestWrongEdition(t *testing.T) {
-	country := parseFixture(t, testutil.GeoIPCountry, testCountries(), false).db
-	city := parseFixture(t, testutil.GeoIPCityRev1, testCities(), false).db
+	country := parseFixture(t, testutil.GeoIPCountry, testutil.GeoIPDatCountries(), false).db
+	city := parseFixture(t, testutil.GeoIPCityRev1, testutil.GeoIPDatCities(), false).db
 	a := netip.MustParseAddr("10.0.0.1")
 	if _, ok := country.City(a, false); ok {
 		t.Error("City in a country edition")

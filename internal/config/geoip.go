@@ -1,6 +1,11 @@
 package config
 
-import "net/netip"
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strings"
+)
 
 // GeoIP are the legacy MaxMind GeoIP databases of http or stream
 // (ngx_http_geoip_module, ngx_stream_geoip_module): geoip_country,
@@ -85,5 +90,48 @@ func (b *builder) geoIP(h *HTTP, http *scope) error {
 		g.ProxyRecursive = on
 	}
 	h.GeoIP = g
-	return nil
+	return checkGeoIPNames(g, h.Maps, h.Geos, h.SplitClients, h.GeoIP2)
+}
+
+// geoIPVariables are the module's variables (package geoipdat's
+// VariableNames; config imports only the standard library).
+var geoIPVariables = []string{
+	"geoip_country_code", "geoip_country_code3", "geoip_country_name",
+	"geoip_area_code", "geoip_city_continent_code", "geoip_city_country_code",
+	"geoip_city_country_code3", "geoip_city_country_name", "geoip_dma_code",
+	"geoip_latitude", "geoip_longitude", "geoip_region", "geoip_region_name",
+	"geoip_city", "geoip_postal_code", "geoip_org",
+}
+
+// checkGeoIPNames refuses a map, geo, split_clients or geoip2 variable
+// that takes one of the module's names while the block has a database,
+// as nginx does once the module defines them ("the duplicate ...
+// variable"). Without a database the names are free (see GeoIP.Used).
+func checkGeoIPNames(g *GeoIP, maps []*Map, geos []*Geo, splits []*SplitClients, geoip2 []*GeoIP2) error {
+	if !g.Used() {
+		return nil
+	}
+	taken := func(name string, pos Pos) error {
+		name = strings.ToLower(name)
+		if slices.Contains(geoIPVariables, name) {
+			return hintf(pos, "geoip_country, geoip_city and geoip_org define it: name this variable otherwise", `the duplicate "%s" variable`, name)
+		}
+		return nil
+	}
+	var err error
+	for _, m := range maps {
+		err = cmp.Or(err, taken(m.Variable, m.Pos))
+	}
+	for _, ge := range geos {
+		err = cmp.Or(err, taken(ge.Variable, ge.Pos))
+	}
+	for _, sc := range splits {
+		err = cmp.Or(err, taken(sc.Variable, sc.Pos))
+	}
+	for _, g2 := range geoip2 {
+		for _, v := range g2.Vars {
+			err = cmp.Or(err, taken(v.Name, v.Pos))
+		}
+	}
+	return err
 }

@@ -19,6 +19,11 @@ func TestGeoIPErrors(t *testing.T) {
 		{"in server", "http { server { geoip_country /g.dat; } }", `"geoip_country" directive is not allowed here in nginx.conf:1`},
 		{"proxy network", "http { geoip_proxy 10.0.0.0/33; }", `invalid network "10.0.0.0/33" in nginx.conf:1`},
 		{"proxy in stream", "stream { geoip_proxy 10.0.0.0/8; }", `"geoip_proxy" directive is not allowed here in nginx.conf:1`},
+		// With a database the module's names are taken (nginx 1.22.1: "the
+		// duplicate ... variable"); without one they are free.
+		{"map takes a name", "http { geoip_country /g.dat;\nmap $host $geoip_country_code { default XX; } }", `the duplicate "geoip_country_code" variable in nginx.conf:2`},
+		{"geo takes a name", "http { geoip_org /g.dat; geo $Geoip_Region { default x; } }", `the duplicate "geoip_region" variable in nginx.conf:1`},
+		{"stream geoip2 takes a name", "stream { geoip_city /g.dat; geoip2 /a.mmdb { $geoip_city city names en; } }", `the duplicate "geoip_city" variable in nginx.conf:1`},
 		{"recursive value", "http { geoip_proxy_recursive yes; }", `invalid value "yes" in "geoip_proxy_recursive" directive, it must be "on" or "off" in nginx.conf:1`},
 	}
 	for _, tt := range tests {
@@ -62,5 +67,8 @@ stream { geoip_org /db/org.dat utf8; }`)
 	}
 	if !g.Used() {
 		t.Error("http GeoIP not Used")
+	}
+	if _, err := loadText(t, "http { map $host $geoip_country_code { default XX; } }"); err != nil {
+		t.Errorf("a map of $geoip_country_code without geoip_country: %v", err)
 	}
 }

@@ -241,6 +241,9 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 	if st.GeoIP, err = b.geoIPFiles(top); err != nil {
 		return nil, err
 	}
+	if err := checkGeoIPNames(st.GeoIP, st.Maps, st.Geos, st.SplitClients, st.GeoIP2); err != nil {
+		return nil, err
+	}
 	if err := b.streamMatches(st, top); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ func defineGeoIP(comp *vars.Compiler, h *config.HTTP) error {
 		comp.DefineCached(name, func(dst []byte, st *vars.State) ([]byte, bool) {
 			return lookup(dst, geoIPAddr(st, proxies, recursive))
 		})
+		comp.Unchangeable(name) // set may not change it, as in nginx
 	}
 	return nil
 }

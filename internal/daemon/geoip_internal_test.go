@@ -95,3 +95,17 @@ func TestGeoIPVariablesOnlyWithADatabase(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// TestGeoIPSetRefused: set may not change the module's variables, as
+// nginx 1.22.1 answers ("the duplicate "geoip_city" variable").
+func TestGeoIPSetRefused(t *testing.T) {
+	org := filepath.Join(t.TempDir(), "o.dat")
+	testutil.WriteGeoIPDat(t, org, testutil.GeoIPOrg, testutil.GeoIPDatOrgs())
+	comp := &vars.Compiler{}
+	if err := defineGeoIP(comp, &config.HTTP{GeoIP: &config.GeoIP{Org: &config.GeoIPFile{File: org}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := comp.DefineSettable("geoip_city"); err == nil || err.Error() != `the duplicate "geoip_city" variable` {
+		t.Errorf("set $geoip_city: %v", err)
+	}
+}

@@ -122,7 +122,7 @@ stream {
 // TestGeoIPBadFile checks fulcrum -t on a database that does not open, is
 // of an edition the directive does not take, or is not a regular file:
 // nginx's messages (as nginx -t printed them; fulcrum adds the reason),
-// with file and line.
+// with file and line; and a stream set of one of the module's variables.
 func TestGeoIPBadFile(t *testing.T) {
 	dir := t.TempDir()
 	country, city, _ := writeGeoIPDBs(t, dir)
@@ -137,6 +137,8 @@ func TestGeoIPBadFile(t *testing.T) {
 		{"http", "geoip_country " + empty, fmt.Sprintf(`GeoIP_open(%q) failed - %s: empty database file`, empty, empty)},
 		{"stream", "geoip_city missing.dat", fmt.Sprintf(`GeoIP_open(%q) failed - open %[1]s: no such file or directory`, filepath.Join(dir, "missing.dat"))},
 		{"http", "geoip_org /dev/null", `GeoIP_open("/dev/null") failed - /dev/null: not a regular file`},
+		// The module's variables may not be set (nginx 1.22.1: the same message).
+		{"stream", "server { listen 127.0.0.1:0; set $geoip_city x; return x; } geoip_country " + country, `the duplicate "geoip_city" variable`},
 	}
 	for _, tt := range tests {
 		conf := filepath.Join(dir, tt.block+".conf")

@@ -1,7 +1,10 @@
 package stream
 
 import (
+	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/geoipdat"
@@ -34,6 +37,9 @@ func (bv *blockVars) defineGeoIP(cfg *config.Stream, dbs *geoipdat.Databases) er
 	if dbs == nil {
 		return nil
 	}
+	if err := refuseGeoIPSets(cfg); err != nil {
+		return err
+	}
 	for _, name := range geoipdat.VariableNames {
 		lookup := dbs.Variable(name)
 		eval := func(dst []byte, s *session) ([]byte, bool) {
@@ -45,6 +51,21 @@ func (bv *blockVars) defineGeoIP(cfg *config.Stream, dbs *geoipdat.Databases) er
 		}
 		if err := bv.define(name, false, eval, cfg.Pos); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// refuseGeoIPSets refuses a set of one of the module's variables, as
+// nginx 1.22.1 does once the module defines them ("the duplicate
+// "geoip_city" variable").
+func refuseGeoIPSets(cfg *config.Stream) error {
+	for _, srv := range cfg.Servers {
+		for _, st := range srv.Sets {
+			if slices.Contains(geoipdat.VariableNames, strings.ToLower(st.Name)) {
+				return at(&varError{msg: fmt.Sprintf(`the duplicate "%s" variable`, strings.ToLower(st.Name)),
+					hint: "geoip_country, geoip_city and geoip_org define it: set another variable"}, st.Pos)
+			}
 		}
 	}
 	return nil

@@ -21,7 +21,7 @@ func (b *builder) buildHTTP(d *Directive) (*HTTP, error) {
 	b.cfg.HTTP = h
 	http := newScope(nil, ctxHTTP, d.Block)
 	steps := []func(*HTTP, *scope) error{
-		b.logFormats, b.httpTypes, b.maps, b.geos, b.splitClients, b.jwtVarSets, b.limitConnZones, b.limitReqZones, b.keyvals, b.oidcProviders, b.geoIP2, b.cachePaths, b.matches, b.explicitUpstreams, b.httpSettings, b.warnSSLDirectives, b.servers,
+		b.logFormats, b.httpTypes, b.maps, b.geos, b.splitClients, b.jwtVarSets, b.limitConnZones, b.limitReqZones, b.keyvals, b.oidcProviders, b.geoIP2, b.geoIP, b.cachePaths, b.matches, b.explicitUpstreams, b.httpSettings, b.warnSSLDirectives, b.servers,
 	}
 	for _, step := range steps {
 		if err := step(h, http); err != nil {

@@ -156,7 +156,6 @@ func TestNginxDirectivesChecked(t *testing.T) {
 		{"stream allow bad address", "stream { server { listen 1; allow localhost; } }", []string{`invalid parameter "localhost" in /t.conf:1`}, true},
 		{"stream proxy_ssl_conf_command", "stream { server { listen 1; proxy_ssl on; proxy_ssl_conf_command Options PrioritizeChaCha; } }", []string{`fulcrum does not support the "proxy_ssl_conf_command" directive yet in /t.conf:1, ` + noteConfCommand}, true},
 		{"proxy_ssl_conf_command", "http { proxy_ssl_conf_command Options PrioritizeChaCha; }", []string{`fulcrum does not support the "proxy_ssl_conf_command" directive yet in /t.conf:1, ` + noteConfCommand}, true},
-		{"geoip", "http { geoip_country /usr/share/GeoIP/GeoIP.dat; }", []string{`fulcrum does not support the "geoip_country" directive yet in /t.conf:1, ` + noteGeoIP}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,6 +27,9 @@ type Stream struct {
 	Keyvals     []*Keyval
 	// GeoIP2 are the stream block's geoip2 blocks in config order.
 	GeoIP2 []*GeoIP2
+	// GeoIP are the stream block's legacy GeoIP databases (geoip_country,
+	// geoip_city, geoip_org; no proxies); never nil once built.
+	GeoIP *GeoIP
 	// Maps, Geos and SplitClients are the stream block's map, geo and
 	// split_clients blocks in config order (ngx_stream_map_module,
 	// ngx_stream_geo_module, ngx_stream_split_clients_module): their
@@ -263,6 +266,12 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 		return nil, err
 	}
 	if st.GeoIP2, err = b.geoIP2Blocks(top); err != nil {
+		return nil, err
+	}
+	if st.GeoIP, err = b.geoIPFiles(top); err != nil {
+		return nil, err
+	}
+	if err := checkGeoIPNames(st.GeoIP, st.Maps, st.Geos, st.SplitClients, st.GeoIP2); err != nil {
 		return nil, err
 	}
 	if err := b.streamMatches(st, top); err != nil {

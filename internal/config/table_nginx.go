@@ -13,7 +13,6 @@ package config
 const (
 	noteGzipZlib    = "Go's compress/gzip chooses its own window and memory; the compressed bytes differ from zlib's, the text is the same"
 	noteConfCommand = "Go's crypto/tls has no OpenSSL configuration commands; ignoring one could loosen what the command sets, so say it with the ssl_protocols and ssl_ciphers directives instead"
-	noteGeoIP       = "fulcrum does not read the legacy MaxMind GeoIP databases; ignoring this would leave its variables undefined. Use a geoip2 block with a GeoLite2 or GeoIP2 database (.mmdb), or a geo block with the networks you need"
 )
 
 // nginxSpecs are the directives of nginx 1.22 that fulcrum knows without
@@ -155,11 +154,6 @@ var nginxSpecs = []spec{
 	{name: "userid_p3p", module: "http_userid", ctx: ctxHSL, args: args1, syntax: "userid_p3p string | none;"},
 	{name: "userid_mark", module: "http_userid", ctx: ctxHSL, args: args1, check: checkUseridMark, syntax: "userid_mark letter | digit | = | off;"},
 	{name: "userid_flags", module: "http_userid", ctx: ctxHSL, args: args123, check: checkUseridFlags, syntax: "userid_flags off | flag ...;"},
-	{name: "geoip_country", module: "http_geoip", ctx: ctxHTTP, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_country file;"},
-	{name: "geoip_city", module: "http_geoip", ctx: ctxHTTP, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_city file;"},
-	{name: "geoip_org", module: "http_geoip", ctx: ctxHTTP, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_org file;"},
-	{name: "geoip_proxy", module: "http_geoip", ctx: ctxHTTP, args: args1, multi: true, status: unsupported, note: noteGeoIP, syntax: "geoip_proxy address | CIDR;"},
-	{name: "geoip_proxy_recursive", module: "http_geoip", ctx: ctxHTTP, args: argsFlag, status: unsupported, note: noteGeoIP, syntax: "geoip_proxy_recursive on | off;"},
 	{name: "allow", module: "stream_access", ctx: ctxStreamSS, args: args1, kinds: []kind{kindAccess}, multi: true, syntax: "allow address | CIDR | unix: | all;"},
 	{name: "deny", module: "stream_access", ctx: ctxStreamSS, args: args1, kinds: []kind{kindAccess}, multi: true, syntax: "deny address | CIDR | unix: | all;"},
 	{name: "geo", module: "stream_geo", ctx: ctxStream, args: args12 | argsBlock, multi: true, child: ctxGeo, syntax: "geo [$address] $variable { ... }"},
@@ -196,7 +190,4 @@ var nginxSpecs = []spec{
 	{name: "proxy_ssl_conf_command", module: "stream_proxy", ctx: ctxStreamSS, args: args2, multi: true, status: unsupported, note: noteConfCommand, syntax: "proxy_ssl_conf_command name value;"},
 	{name: "ssl_dhparam", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: ignored, note: "Go's TLS has no DHE cipher suites; key exchange is ECDHE", syntax: "ssl_dhparam file;"},
 	{name: "ssl_conf_command", module: "stream_ssl", ctx: ctxStreamSS, args: args2, multi: true, status: unsupported, note: noteConfCommand, syntax: "ssl_conf_command name value;"},
-	{name: "geoip_country", module: "stream_geoip", ctx: ctxStream, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_country file;"},
-	{name: "geoip_city", module: "stream_geoip", ctx: ctxStream, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_city file;"},
-	{name: "geoip_org", module: "stream_geoip", ctx: ctxStream, args: args12, status: unsupported, note: noteGeoIP, syntax: "geoip_org file;"},
 }

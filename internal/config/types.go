@@ -140,6 +140,9 @@ type HTTP struct {
 	GeoIP2               []*GeoIP2
 	GeoIP2Proxies        []netip.Prefix
 	GeoIP2ProxyRecursive bool
+	// GeoIP are the legacy GeoIP databases (geoip_country, geoip_city,
+	// geoip_org) and geoip_proxy; never nil once built.
+	GeoIP *GeoIP
 	// CachePaths are the proxy_cache_path directives in config order.
 	CachePaths []*CachePath
 	// Matches are the match blocks (NGINX Plus's health check tests) in

@@ -312,6 +312,8 @@ var builtinModules = map[string]string{
 	"ngx_stream_module.so":        "stream",
 	"ngx_http_geoip2_module.so":   "geoip2 (ngx_http_geoip2_module)",
 	"ngx_stream_geoip2_module.so": "geoip2 in stream (ngx_stream_geoip2_module)",
+	"ngx_http_geoip_module.so":    "the legacy GeoIP module (ngx_http_geoip_module)",
+	"ngx_stream_geoip_module.so":  "the legacy GeoIP module in stream (ngx_stream_geoip_module)",
 }
 
 // ignoredHint is the hint of an ignored directive's warning: its note, or

@@ -17,11 +17,15 @@ type compiledMap struct {
 	keys   *varmap.Map[*vars.Template]
 }
 
-// defineBlockVariables makes the variables of every geoip2, map, geo and
-// split_clients block known to comp (opening the geoip2 databases, whose
+// defineBlockVariables makes the variables of the legacy GeoIP module and
+// of every geoip2, map, geo and split_clients block known to comp (opening
+// the legacy GeoIP and the geoip2 databases, whose
 // reloads log to log). The names are declared before any
 // template is compiled, so the blocks may use one another's variables.
 func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logger, now func() time.Time) error {
+	if err := defineGeoIP(comp, h); err != nil {
+		return err
+	}
 	compile, err := defineGeoIP2(comp, h, log, now)
 	if err != nil {
 		return err

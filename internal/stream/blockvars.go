@@ -10,6 +10,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/geo"
+	"fulcrum/internal/geoipdat"
 	"fulcrum/internal/keyval"
 	"fulcrum/internal/mmdb"
 	"fulcrum/internal/varmap"
@@ -137,12 +138,13 @@ type blockVars struct {
 	later []func() error
 }
 
-// defineVariables declares the variables of cfg's geoip2 blocks (over
-// their opened files), map, geo and split_clients blocks and keyval directives (over zones, by name), its set directives and its map regexes' named
+// defineVariables declares the variables of the legacy GeoIP module (over
+// its opened databases, if any), of cfg's geoip2 blocks (over their opened
+// files), map, geo and split_clients blocks and keyval directives (over zones, by name), its set directives and its map regexes' named
 // captures in c, then compiles the blocks. A name that is a builtin
 // variable is refused with nginx's message. It returns each defined
 // variable's cache slot by lower-case name.
-func defineVariables(c *compiler, cfg *config.Stream, zones map[string]*keyval.Zone, geoip2 []*mmdb.File) (map[string]int, error) {
+func defineVariables(c *compiler, cfg *config.Stream, zones map[string]*keyval.Zone, geoip2 []*mmdb.File, geoip *geoipdat.Databases) (map[string]int, error) {
 	bv := &blockVars{c: c, slotOf: map[string]int{}}
 	for _, srv := range cfg.Servers {
 		for _, st := range srv.Sets {
@@ -150,6 +152,9 @@ func defineVariables(c *compiler, cfg *config.Stream, zones map[string]*keyval.Z
 				return nil, err
 			}
 		}
+	}
+	if err := bv.defineGeoIP(cfg, geoip); err != nil {
+		return nil, err
 	}
 	if err := bv.defineGeoIP2(cfg, geoip2); err != nil {
 		return nil, err

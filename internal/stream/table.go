@@ -156,8 +156,12 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 	if err != nil {
 		return nil, err
 	}
+	geoip, err := openGeoIP(cfg)
+	if err != nil {
+		return nil, err
+	}
 	c := newCompiler()
-	slotOf, err := defineVariables(c, cfg, t.keyvals, geoip2)
+	slotOf, err := defineVariables(c, cfg, t.keyvals, geoip2, geoip)
 	if err != nil {
 		return nil, err
 	}

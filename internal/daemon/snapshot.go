@@ -724,6 +724,7 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	pass := loc.Settings.ProxyPass
 	opts := proxy.Options{
 		Buffers:  b.transports.Buffers(),
+		BodySeq:  b.transports.BodySeq(),
 		Location: loc,
 		Compiler: b.comp,
 		Log:      b.snap.log,

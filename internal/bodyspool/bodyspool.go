@@ -19,6 +19,16 @@ import (
 	"fulcrum/internal/config"
 )
 
+// ErrTempFile marks a failure to create or write a temporary file (a
+// missing or read-only client_body_temp_path, a full disk): nginx answers
+// 500 and logs it at crit level, not the client's fault.
+var ErrTempFile = errors.New("request body temporary file")
+
+// tempError wraps err, a temporary file's failure, with ErrTempFile.
+func tempError(what string, err error) error {
+	return fmt.Errorf("%s: %w", what, errors.Join(ErrTempFile, err))
+}
+
 // Sequence numbers temporary files, as nginx's shared ngx_temp_number: one
 // per process (the daemon owns it), so that files of every location and
 // every reload get distinct names.
@@ -157,7 +167,7 @@ func (b *Body) create(o *Options) error {
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, fs.ErrNotExist) {
 			if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
-				return fmt.Errorf("create the request body's temporary directory: %w", err)
+				return tempError("create the request body's temporary directory", err)
 			}
 			f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		}
@@ -165,7 +175,7 @@ func (b *Body) create(o *Options) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("create the request body's temporary file: %w", err)
+			return tempError("create the request body's temporary file", err)
 		}
 		if o.InFile == InFileOff {
 			_ = os.Remove(name) // the open descriptor keeps the data
@@ -178,19 +188,28 @@ func (b *Body) create(o *Options) error {
 // copyToFile writes the part in memory and the rest of r to the file,
 // through a buffer of size bytes.
 func (b *Body) copyToFile(r io.Reader, size int) error {
-	w := io.Writer(b.f)
+	w := fileWriter{b.f}
 	if len(b.mem) > 0 {
 		if _, err := w.Write(b.mem); err != nil {
-			return fmt.Errorf("write the request body's temporary file: %w", err)
+			return err
 		}
 	}
 	b.size, b.mem = int64(len(b.mem)), nil
-	n, err := io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, make([]byte, max(size, 4096)))
+	n, err := io.CopyBuffer(w, struct{ io.Reader }{r}, make([]byte, max(size, 4096)))
 	b.size += n
+	return err
+}
+
+// fileWriter marks the temporary file's write errors with ErrTempFile,
+// apart from the client's read errors.
+type fileWriter struct{ f *os.File }
+
+func (w fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
 	if err != nil {
-		return err
+		err = tempError("write the request body's temporary file", err)
 	}
-	return nil
+	return n, err
 }
 
 // drop closes and removes the file after a failed read.

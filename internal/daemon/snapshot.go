@@ -228,6 +228,9 @@ func Check(cfg *config.Config) error {
 	if err := ensureLogDir(cfg); err != nil {
 		return err
 	}
+	if err := ensureTempDirs(cfg); err != nil {
+		return err
+	}
 	if err := stream.Check(cfg.Stream); err != nil {
 		return err
 	}

@@ -160,9 +160,12 @@ func (req *request) keepBody() {
 // 5-byte chunk).
 func (h *Handler) bodyRefused(req *request, err error) {
 	var d errlog.Described
-	if errors.As(err, &d) {
+	switch {
+	case errors.As(err, &d):
 		level, msg := d.LogLine()
 		h.log.LogRequest(level, req.logRequest(""), msg)
+	case errors.Is(err, bodyspool.ErrTempFile):
+		h.log.LogRequest(errlog.Crit, req.logRequest(""), err.Error())
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) && len(req.bodyStore.buf) <= requestBodyVarMax {

@@ -314,7 +314,7 @@ func (h *Handler) spooled(req *request) {
 	if notice {
 		level = errlog.Notice
 	}
-	if h.log.Enabled(level) {
+	if h.log != nil && h.log.Enabled(level) {
 		h.log.LogRequest(level, req.logRequest(""), msg)
 	}
 }
@@ -427,6 +427,8 @@ func bodyErrorStatus(r *http.Request, err error) int {
 	var tooBig *http.MaxBytesError
 	var strict h1.Error
 	switch {
+	case errors.Is(err, bodyspool.ErrTempFile):
+		return http.StatusInternalServerError
 	case errors.As(err, &strict): // the strict reader refused the body's framing
 		return strict.Status()
 	case errors.As(err, &tooBig):

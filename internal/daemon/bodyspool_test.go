@@ -389,3 +389,27 @@ func TestClientBodyTempPathCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestSpoolBodyAfterErrorPage checks that a body in a temporary file still
+// goes to the proxy_pass an error_page leads to (as one in memory does:
+// TestRequestBodyAfterRedirect).
+func TestSpoolBodyAfterErrorPage(t *testing.T) {
+	dir := t.TempDir()
+	backend, rec := spoolBackend(t, false)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_max_body_size 10m;
+    client_body_temp_path %[1]s/cbt;
+    server {
+        listen 127.0.0.1:0;
+        location / { error_page 502 = @be; proxy_pass http://127.0.0.1:1; }
+        location @be { proxy_pass http://%[2]s; }
+    }`, dir, backend))
+	body := bytes.Repeat([]byte("x"), 100_000)
+	if code, got := upload(t, "POST", "http://"+addr+"/", body, false); code != 200 || got != "got 100000" {
+		t.Fatalf("answer %d %q, want 200 \"got 100000\"", code, got)
+	}
+	if r := rec.wait(t, 1)[0]; !bytes.Equal(r.body, body) {
+		t.Errorf("the error_page's upstream got %d bytes", len(r.body))
+	}
+}

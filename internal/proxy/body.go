@@ -143,9 +143,20 @@ func (o *onceReader) Close() error { return nil }
 // again, for the proxy_pass an error_page or X-Accel-Redirect leads to: nginx
 // keeps the body it read and sends it there too (with the method turned
 // into GET for a URI target, kept for a named location). Only the paths that
-// hand the request on call it, so a proxied response costs nothing.
+// hand the request on call it, so a proxied response costs nothing. A body
+// in a temporary file is read back into memory, as the file is closed when
+// this handler's request ends (a rare path: a failed or redirected
+// request with a long body).
 func (req *request) keepBody() {
-	if buf := req.bodyStore.inMemory(); buf != nil {
+	b := &req.bodyStore
+	buf := b.inMemory()
+	if b.file {
+		var err error
+		if buf, err = io.ReadAll(b.spool.Reader()); err != nil {
+			return
+		}
+	}
+	if buf != nil {
 		req.in.Body, req.in.ContentLength = io.NopCloser(bytes.NewReader(buf)), int64(len(buf))
 	}
 }

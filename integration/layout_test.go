@@ -62,8 +62,9 @@ var allowedImports = map[string][]string{
 	"clientwatch":   {},                 // stops an upstream exchange when its client goes away (proxy, fastcgi, memcached)
 	"h1":            {},
 	"deadline":      {},
-	"gctune":        {}, // the garbage collector's headroom, sized to the live heap
-	"pace":          {}, // limit_rate's and proxy_limit_rate's pace
+	"bodyspool":     {"config"}, // request bodies read whole: memory, then a temporary file
+	"gctune":        {},         // the garbage collector's headroom, sized to the live heap
+	"pace":          {},         // limit_rate's and proxy_limit_rate's pace
 	"sock":          {},
 	"proxyproto":    {}, // the PROXY protocol header a listener reads (http and stream)
 	"errpage":       {"h1"},
@@ -112,10 +113,10 @@ var allowedImports = map[string][]string{
 	"slice":         {"byterange"},                                                                                                                                                                                                                          // the slice module's arithmetic (slice, $slice_range)
 	"inherit":       {},                                                                                                                                                                                                                                     // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
 	"stream":        {"balancer", "clientauth", "config", "deadline", "errlog", "geo", "geoipdat", "health", "keyval", "mmdb", "mqtt", "proxyproto", "resolve", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
-	"proxy":         {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
-	"fastcgi":       {"bindaddr", "balancer", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "pace", "sock", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
-	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "deadline", "errlog", "sock", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
-	"resolve":       {"errlog", "upstream"},                                                                                                                                                 // server ... resolve: names followed in DNS
+	"proxy":         {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
+	"fastcgi":       {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "pace", "sock", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
+	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "deadline", "errlog", "sock", "upstream", "vars"},                                                                                 // memcached_pass: the memcached client
+	"resolve":       {"errlog", "upstream"},                                                                                                                                                              // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "geoipdat", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "memcached", "mmdb", "mp4", "oidc", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"mmdb":          {},                                               // MaxMind DB files: the geoip2 module's lookups
 	"geoipdat":      {},                                               // legacy MaxMind GeoIP files (.dat): the geoip module's lookups and variables

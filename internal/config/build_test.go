@@ -242,6 +242,8 @@ func TestSettingsDefaults(t *testing.T) {
 		MP4:                        MP4{BufferSize: 512 << 10, MaxBufferSize: 10 << 20},
 		ImageFilter:                ImageFilter{JPEGQuality: "75", Sharpen: "0", WebPQuality: "80", Transparency: true, Buffer: 1 << 20},
 		SubrequestOutputBufferSize: 4 << 10,
+		ClientBodyBufferSize:       2 * int64(os.Getpagesize()), // 8k on x86-64, as nginx's
+		ClientBodyTempPath:         TempPath{Path: testPrefix + "/client_body_temp"},
 		Userid:                     Userid{Name: "uid", Path: "; path=/"},
 		Browser:                    Browser{ModernValue: "1", AncientValue: "1"},
 		AbsoluteRedirect:           true,

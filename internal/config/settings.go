@@ -35,7 +35,7 @@ func (r settingRule) fill(b *builder, st *Settings, s *scope) error {
 
 // settingRules are every per-request setting, in the order they are filled (ProxyPass
 // before ProxyRedirects, which depends on it).
-var settingRules = slices.Concat([]settingRule{
+var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	{names: rewriteNames, find: findRewrites, apply: applyRewrites},
 	flagRule("rewrite_log", func(s *Settings) *bool { return &s.RewriteLog }),
 	flagRule("uninitialized_variable_warn", func(s *Settings) *bool { return &s.UninitializedVariableWarn }),
@@ -316,6 +316,8 @@ func (b *builder) defaultSettings() *Settings {
 		UWSGI:                      defaultUWSGI(),
 		Memcached:                  defaultMemcached(),
 		ClientMaxBodySize:          1 << 20,
+		ClientBodyBufferSize:       defaultClientBodyBufferSize(),
+		ClientBodyTempPath:         TempPath{Path: b.path("client_body_temp")},
 		ClientHeaderTimeout:        60 * time.Second,
 		ClientBodyTimeout:          60 * time.Second,
 		SendTimeout:                60 * time.Second,

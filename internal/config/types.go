@@ -708,10 +708,20 @@ type Settings struct {
 	GRPC     GRPCSettings
 
 	// Client limits and timeouts.
-	ClientMaxBodySize   int64 // 0 means no limit
-	ClientHeaderTimeout time.Duration
-	ClientBodyTimeout   time.Duration
-	SendTimeout         time.Duration
+	ClientMaxBodySize int64 // 0 means no limit
+	// ClientBodyBufferSize (client_body_buffer_size) bounds the part of a
+	// request body kept in memory; a longer one goes to a temporary file
+	// in ClientBodyTempPath. ClientBodyInFileOnly is one of the
+	// BodyInFile* modes; ClientBodyInSingleBuffer is
+	// client_body_in_single_buffer (fulcrum keeps a body in memory in one
+	// buffer anyway).
+	ClientBodyBufferSize     int64
+	ClientBodyTempPath       TempPath
+	ClientBodyInFileOnly     int8
+	ClientBodyInSingleBuffer bool
+	ClientHeaderTimeout      time.Duration
+	ClientBodyTimeout        time.Duration
+	SendTimeout              time.Duration
 	// LimitRate (limit_rate) is the rate in bytes per second a response is
 	// sent to the client at, per request; LimitRateAfter (limit_rate_after)
 	// the bytes sent before it applies. A request's "set $limit_rate", an

@@ -174,6 +174,9 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 	if err := ensureLogDir(cfg); err != nil {
 		return nil, err
 	}
+	if err := ensureTempDirs(cfg); err != nil {
+		return nil, err
+	}
 	logs, err := openLogs(cfg, startup)
 	if err != nil {
 		return nil, err
@@ -285,6 +288,10 @@ func (d *Daemon) Reload() {
 		return
 	}
 	if err := ensureLogDir(cfg); err != nil {
+		log.Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		return
+	}
+	if err := ensureTempDirs(cfg); err != nil {
 		log.Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
 		return
 	}

@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -54,4 +56,46 @@ func usesDir(cfg *config.Config, dir string) bool {
 		_ = walkLocations(srv.Locations, func(l *config.Location) error { check(l.Settings); return nil })
 	}
 	return found
+}
+
+// ensureTempDirs creates the directories client_body_temp_path names, as
+// nginx creates its temporary paths at start and on `nginx -t` (mode 0700,
+// one level: nginx 1.22.1 fails with `mkdir() "/x/a/cb" failed (2: No such
+// file or directory)` when the parent is missing). The default path
+// (<prefix>/client_body_temp) is made when a body first needs it.
+func ensureTempDirs(cfg *config.Config) error {
+	if cfg.HTTP == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	check := func(set *config.Settings) error {
+		tp := set.ClientBodyTempPath
+		if tp.Pos.File == "" || seen[tp.Path] {
+			return nil
+		}
+		seen[tp.Path] = true
+		return makeTempDir(tp)
+	}
+	for _, srv := range cfg.HTTP.Servers {
+		if err := check(srv.Settings); err != nil {
+			return err
+		}
+		if err := walkLocations(srv.Locations, func(l *config.Location) error { return check(l.Settings) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// makeTempDir creates tp's directory unless it exists; an error names the
+// directive's file and line.
+func makeTempDir(tp config.TempPath) error {
+	err := os.Mkdir(tp.Path, 0o700)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		if fi, serr := os.Stat(tp.Path); serr == nil && !fi.IsDir() {
+			return &config.Error{Pos: tp.Pos, Msg: fmt.Sprintf("%q is not a directory", tp.Path), Hint: "point client_body_temp_path at a directory"}
+		}
+		return nil
+	}
+	return &config.Error{Pos: tp.Pos, Msg: fmt.Sprintf("mkdir() %q failed (%v)", tp.Path, errors.Unwrap(err)), Hint: "create its parent directory or point client_body_temp_path at a writable one"}
 }

@@ -40,7 +40,7 @@ func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPa
 	o := fastcgi.Options{
 		Protocol: proto, Location: loc, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
 		CacheZone: b.cgiCacheZone(loc, proto), Conditional: static.ConditionalFor(loc.Settings.IfModifiedSince),
-		Ranges: upstreamRanges,
+		Ranges: upstreamRanges, BodySeq: b.transports.BodySeq(),
 	}
 	if pass.HasVariables {
 		t, err := b.comp.Compile(pass.Address)

@@ -234,6 +234,9 @@ func Check(cfg *config.Config) error {
 	if err := ensureLogDir(cfg); err != nil {
 		return err
 	}
+	if err := ensureTempDirs(cfg); err != nil {
+		return err
+	}
 	if err := stream.Check(cfg.Stream); err != nil {
 		return err
 	}
@@ -733,6 +736,7 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	pass := loc.Settings.ProxyPass
 	opts := proxy.Options{
 		Buffers:  b.transports.Buffers(),
+		BodySeq:  b.transports.BodySeq(),
 		Location: loc,
 		Compiler: b.comp,
 		Log:      b.snap.log,

@@ -4,30 +4,46 @@ import (
 	"errors"
 	"net/http"
 
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/vars"
 )
 
-// requestBodyVarMax is the longest body $request_body shows: nginx's
-// client_body_buffer_size default (16k on 64-bit systems), the memory
-// buffer a body is read into; a longer one goes to a temporary file, which
-// the variable does not read.
+// requestBodyVarMax is the longest part of a refused body $request_body
+// shows: nginx's client_body_buffer_size default on 64-bit systems other
+// than x86-64, the memory buffer a body is read into.
 const requestBodyVarMax = 16 << 10
 
 // bodyRead records a body read whole before the request goes out
 // (*_request_buffering on, the default), as nginx has it once
 // ngx_http_read_client_request_body is done, before the parameters are
-// evaluated: $request_body is the body (when it stayed in memory), and a
-// body without a Content-Length field (chunked) has its length as
-// $content_length (nginx's headers_in.content_length_n), so that
-// "fastcgi_param CONTENT_LENGTH $content_length" sends "10" for a 10-byte
-// chunked body, as nginx 1.22.1 does.
-func bodyRead(st *vars.State, r *http.Request, body []byte) {
-	if len(body) <= requestBodyVarMax {
+// evaluated: $request_body is the body when it stayed in memory (body; nil
+// for one in a temporary file), and a body without a Content-Length field
+// (chunked) has its length (size) as $content_length (nginx's
+// headers_in.content_length_n), so that "fastcgi_param CONTENT_LENGTH
+// $content_length" sends "10" for a 10-byte chunked body, as nginx 1.22.1
+// does.
+func bodyRead(st *vars.State, r *http.Request, body []byte, size int64) {
+	if body != nil {
 		st.Body = body
 	}
 	if len(r.Header["Content-Length"]) == 0 {
-		st.ChunkedLength, st.ChunkedRead = int64(len(body)), true
+		st.ChunkedLength, st.ChunkedRead = size, true
+	}
+}
+
+// spooled notes a body that went to a temporary file: its name is
+// $request_body_file, and nginx logs the file (a warning, a notice with
+// client_body_in_file_only).
+func (h *Handler) spooled(req *request) {
+	req.st.BodyFile = req.spool.FileName()
+	notice, msg := req.spool.LogLine(&h.spool)
+	level := errlog.Warn
+	if notice {
+		level = errlog.Notice
+	}
+	if h.log != nil && h.log.Enabled(level) {
+		h.log.LogRequest(level, req.logRequest(), msg)
 	}
 }
 
@@ -41,9 +57,12 @@ func bodyRead(st *vars.State, r *http.Request, body []byte) {
 // second 5-byte chunk).
 func (h *Handler) bodyRefused(req *request, part []byte, err error) {
 	var d errlog.Described
-	if errors.As(err, &d) {
+	switch {
+	case errors.As(err, &d):
 		level, msg := d.LogLine()
 		h.log.LogRequest(level, req.logRequest(), msg)
+	case errors.Is(err, bodyspool.ErrTempFile) && h.log != nil:
+		h.log.LogRequest(errlog.Crit, req.logRequest(), err.Error())
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) && len(part) <= requestBodyVarMax {

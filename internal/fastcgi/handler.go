@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -18,6 +17,7 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/bindaddr"
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/byterange"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/cacherule"
@@ -90,6 +90,9 @@ const (
 
 // Options is what New needs to build a location's handler.
 type Options struct {
+	// BodySeq numbers the request bodies' temporary files; nil gives the
+	// handler a sequence of its own.
+	BodySeq *bodyspool.Sequence
 	// Protocol selects FastCGI (the location's Settings.FastCGI), SCGI
 	// (its Settings.SCGI) or uwsgi (its Settings.UWSGI).
 	Protocol Protocol
@@ -156,6 +159,8 @@ type param struct {
 // Handler sends a location's requests to FastCGI servers. It is safe for
 // concurrent use.
 type Handler struct {
+	// spool says how a body is read whole (*_request_buffering on).
+	spool  bodyspool.Options
 	set    *config.FastCGI
 	proto  Protocol
 	scheme string // "fastcgi://" or "scgi://", for log lines
@@ -230,6 +235,11 @@ func New(o Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	seq := o.BodySeq
+	if seq == nil {
+		seq = &bodyspool.Sequence{}
+	}
+	h.spool = bodyspool.FromSettings(o.Location.Settings, seq)
 	var err error
 	if h.bind, err = bindaddr.Compile(o.Compiler, set.Bind, strings.TrimSuffix(scheme, "://")+"_bind"); err != nil {
 		return nil, err
@@ -314,6 +324,9 @@ type request struct {
 	ctx    context.Context
 	params []byte
 	body   []byte
+	// spool holds the body read whole; body is its memory, nil when it
+	// went to a temporary file.
+	spool bodyspool.Body
 	// stream is the body sent as it arrives (fastcgi_request_buffering
 	// off); nil when body holds it whole.
 	stream *streamBody
@@ -422,13 +435,18 @@ func (h *Handler) serve(req *request) {
 	case h.streams(r):
 		req.stream = &streamBody{r: r.Body}
 	default:
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			h.bodyRefused(req, body, err)
+		// Read whole as nginx reads it: in memory up to
+		// client_body_buffer_size, past it in a temporary file.
+		defer req.spool.Close()
+		if err := req.spool.Read(r.Body, max(r.ContentLength, -1), &h.spool); err != nil {
+			h.bodyRefused(req, req.spool.Memory(), err)
 			return
 		}
-		req.body = body
-		bodyRead(st, r, body)
+		req.body = req.spool.Memory()
+		if req.spool.InFile() {
+			h.spooled(req)
+		}
+		bodyRead(st, r, req.body, req.spool.Size())
 		if n, ok := w.(BodyReadNoter); ok {
 			n.RequestBodyRead()
 		}
@@ -621,6 +639,8 @@ func fail(w http.ResponseWriter, code int) {
 func bodyErrorStatus(r *http.Request, err error) int {
 	var tooBig *http.MaxBytesError
 	switch {
+	case errors.Is(err, bodyspool.ErrTempFile):
+		return http.StatusInternalServerError
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge
 	case r.Context().Err() != nil:

@@ -362,27 +362,63 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 	if req.stream != nil {
 		return h.sendStreaming(req, x, bw, cw)
 	}
+	var err error
 	switch h.proto {
 	case SCGI:
-		writeSCGI(bw, req.params, len(req.body))
-		bw.Write(req.body)
+		writeSCGI(bw, req.params, int(req.spool.Size()))
+		err = writeBody(bw, req, false)
 	case UWSGI:
 		writeUWSGIHead(bw, h.set, req.params)
-		bw.Write(req.body)
+		err = writeBody(bw, req, false)
 	default:
 		writeBegin(bw, h.set.KeepConn)
 		writeStream(bw, typeParams, req.params)
 		writeRecord(bw, typeParams, nil)
-		writeStream(bw, typeStdin, req.body)
+		err = writeBody(bw, req, true)
 		writeRecord(bw, typeStdin, nil)
 	}
-	err := bw.Flush()
+	if err == nil {
+		err = bw.Flush()
+	}
 	x.out = cw.n
 	if err != nil {
 		x.conn.Close()
 		return nil, &sendError{err}
 	}
 	return x, nil
+}
+
+// writeBody writes the body read whole: in STDIN records for FastCGI
+// (records), as it is for SCGI and uwsgi; one in a temporary file is read
+// from it for each attempt.
+func writeBody(bw *bufio.Writer, req *request, records bool) error {
+	if !req.spool.InFile() {
+		if records {
+			return writeStream(bw, typeStdin, req.body)
+		}
+		_, err := bw.Write(req.body)
+		return err
+	}
+	r := req.spool.Reader()
+	if !records {
+		_, err := bw.ReadFrom(r)
+		return err
+	}
+	buf := make([]byte, maxRecord)
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			if werr := writeRecord(bw, typeStdin, buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read the request body's temporary file: %w", err)
+		}
+	}
 }
 
 // writeUWSGIHead writes a uwsgi packet's header and its variables.

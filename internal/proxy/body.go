@@ -6,29 +6,28 @@ import (
 	"io"
 	"net/http"
 
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 )
 
-// MaxReplayBody is the largest request body kept in memory so that a retry can
-// send it again (with proxy_request_buffering on, the default). A larger body is
-// streamed to the first server; it can still go to the next server if the first
-// one failed before any of it was read (a refused connection), never after.
-const MaxReplayBody = 1 << 20
-
 // replayBody is a request body that can be sent to more than one server when it
-// was buffered.
+// was read whole (proxy_request_buffering on, the default): in memory, or in
+// a temporary file (spool) past client_body_buffer_size, as nginx reads it
+// before it connects.
 type replayBody struct {
-	buf      []byte        // the whole body, when buffered
-	buffered bool          // buf holds the whole body
-	stream   io.ReadCloser // the rest of an unbuffered body
+	buf      []byte // the whole body, when buffered in memory
+	buffered bool   // buf holds the whole body
+	file     bool   // spool holds the whole body, in a file
+	spool    bodyspool.Body
+	stream   io.ReadCloser // an unbuffered body (proxy_request_buffering off)
 	// length is stream's length when the client announced it
 	// (Content-Length), else -1: a streamed body keeps its length
 	// upstream, as nginx sends it, and goes chunked only when the
 	// client's was.
 	length int64
-	read     bool          // an attempt read from stream
-	empty    bool          // no body at all
+	read   bool // an attempt read from stream
+	empty  bool // no body at all
 	// seen keeps the first requestBodyVarMax bytes read from stream, for
 	// $request_body; streamEnd records that stream was read to its end.
 	seen      []byte
@@ -36,37 +35,33 @@ type replayBody struct {
 	streamEnd bool
 }
 
-// setReplayBody prepares r's body in b. With buffering on, it reads up to
-// MaxReplayBody bytes now; if the body is longer, those bytes and the rest of the
-// stream are sent once. When the read fails, b.buf keeps the part read.
-func setReplayBody(b *replayBody, r *http.Request, set *config.Settings) error {
+// setReplayBody prepares r's body in b. With buffering on, it reads the
+// whole body now, into memory or a temporary file (o). When the read fails,
+// b.buf keeps the part read in memory.
+func setReplayBody(b *replayBody, r *http.Request, set *config.Settings, o *bodyspool.Options) error {
 	switch {
 	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
 		*b = replayBody{empty: true, buffered: true}
 		return nil
-	case !set.ProxyRequestBuffering || r.ContentLength > MaxReplayBody:
+	case !set.ProxyRequestBuffering:
 		*b = replayBody{stream: r.Body, length: max(r.ContentLength, -1)}
 		return nil
 	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, MaxReplayBody+1))
-	if err != nil {
-		// The part read stays for $request_body (refusedBody).
-		*b = replayBody{buf: buf}
-		return err
+	*b = replayBody{}
+	err := b.spool.Read(r.Body, max(r.ContentLength, -1), o)
+	switch {
+	case err != nil:
+		b.buf = b.spool.Memory() // the part read stays for $request_body (refusedBody)
+	case b.spool.InFile():
+		b.file = true
+	default:
+		b.buf, b.buffered = b.spool.Memory(), true
 	}
-	if len(buf) <= MaxReplayBody {
-		*b = replayBody{buf: buf, buffered: true}
-		return nil
-	}
-	*b = replayBody{stream: struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}, length: max(r.ContentLength, -1)}
-	return nil
+	return err
 }
 
 // replayable reports whether another attempt can send the whole body again.
-func (b *replayBody) replayable() bool { return b.buffered || !b.read }
+func (b *replayBody) replayable() bool { return b.buffered || b.file || !b.read }
 
 // reader returns the body for one attempt, and its length (-1 when unknown:
 // a chunked body that streams).
@@ -76,8 +71,18 @@ func (b *replayBody) reader() (io.ReadCloser, int64) {
 		return nil, 0
 	case b.buffered:
 		return io.NopCloser(bytes.NewReader(b.buf)), int64(len(b.buf))
+	case b.file:
+		return io.NopCloser(b.spool.Reader()), b.spool.Size()
 	}
 	return &onceReader{b: b}, b.length
+}
+
+// size is the length of a body read whole (0 for a streamed one).
+func (b *replayBody) size() int64 {
+	if b.file {
+		return b.spool.Size()
+	}
+	return int64(len(b.buf))
 }
 
 // inMemory returns the whole body when it is buffered and not empty, else nil.
@@ -88,10 +93,11 @@ func (b *replayBody) inMemory() []byte {
 	return nil
 }
 
-// variable returns $request_body: the whole body when it was buffered or
-// streamed through whole, and is at most requestBodyVarMax bytes long (nginx:
-// the body read into client_body_buffer_size's memory, not a temporary file);
-// empty, not nil, for a request that announced an empty body; nil otherwise.
+// variable returns $request_body: the whole body when it was read into
+// memory, or streamed through whole and is at most requestBodyVarMax bytes
+// long (nginx: the body read into client_body_buffer_size's memory, not
+// found when it went to a temporary file); empty, not nil, for a request
+// that announced an empty body; nil otherwise.
 func (b *replayBody) variable(announced bool) []byte {
 	switch {
 	case b.empty:
@@ -100,9 +106,7 @@ func (b *replayBody) variable(announced bool) []byte {
 		}
 		return nil
 	case b.buffered:
-		if len(b.buf) <= requestBodyVarMax {
-			return b.buf
-		}
+		return b.buf
 	case b.streamEnd && !b.overflow:
 		if b.seen == nil {
 			return []byte{}
@@ -139,9 +143,20 @@ func (o *onceReader) Close() error { return nil }
 // again, for the proxy_pass an error_page or X-Accel-Redirect leads to: nginx
 // keeps the body it read and sends it there too (with the method turned
 // into GET for a URI target, kept for a named location). Only the paths that
-// hand the request on call it, so a proxied response costs nothing.
+// hand the request on call it, so a proxied response costs nothing. A body
+// in a temporary file is read back into memory, as the file is closed when
+// this handler's request ends (a rare path: a failed or redirected
+// request with a long body).
 func (req *request) keepBody() {
-	if buf := req.bodyStore.inMemory(); buf != nil {
+	b := &req.bodyStore
+	buf := b.inMemory()
+	if b.file {
+		var err error
+		if buf, err = io.ReadAll(b.spool.Reader()); err != nil {
+			return
+		}
+	}
+	if buf != nil {
 		req.in.Body, req.in.ContentLength = io.NopCloser(bytes.NewReader(buf)), int64(len(buf))
 	}
 }
@@ -156,9 +171,12 @@ func (req *request) keepBody() {
 // 5-byte chunk).
 func (h *Handler) bodyRefused(req *request, err error) {
 	var d errlog.Described
-	if errors.As(err, &d) {
+	switch {
+	case errors.As(err, &d):
 		level, msg := d.LogLine()
 		h.log.LogRequest(level, req.logRequest(""), msg)
+	case errors.Is(err, bodyspool.ErrTempFile):
+		h.log.LogRequest(errlog.Crit, req.logRequest(""), err.Error())
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) && len(req.bodyStore.buf) <= requestBodyVarMax {

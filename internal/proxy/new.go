@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fulcrum/internal/bindaddr"
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/cacherule"
 	"fulcrum/internal/config"
@@ -20,6 +21,9 @@ import (
 
 // Options are what New needs to build a location's proxy handler.
 type Options struct {
+	// BodySeq numbers the request bodies' temporary files; nil gives the
+	// handler a sequence of its own.
+	BodySeq *bodyspool.Sequence
 	// Location is the location that proxies (its path drives URI replacement and
 	// proxy_redirect default); its Settings hold proxy_pass and the proxy_*
 	// directives.
@@ -62,6 +66,11 @@ func New(o Options) (*Handler, error) {
 		set: set, pass: set.ProxyPass, target: o.Target, dynamic: o.Dynamic,
 		log: o.Log, now: o.Now, server: o.Server,
 	}
+	seq := o.BodySeq
+	if seq == nil {
+		seq = &bodyspool.Sequence{}
+	}
+	h.spool = bodyspool.FromSettings(set, seq)
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -238,6 +247,7 @@ type Transports struct {
 	// that keep their size, as nginx keeps a shared memory zone.
 	sessions map[string]*SessionZone
 	buffers  BufferPool
+	bodySeq  bodyspool.Sequence
 	grpc     *GRPCClients
 }
 
@@ -260,6 +270,10 @@ func (ts *Transports) GRPC() *GRPCClients { return ts.grpc }
 
 // Buffers returns the body copy buffer pool shared by the daemon's handlers.
 func (ts *Transports) Buffers() *BufferPool { return &ts.buffers }
+
+// BodySeq returns the numbering of request bodies' temporary files, shared
+// by every handler and kept across reloads (nginx's ngx_temp_number).
+func (ts *Transports) BodySeq() *bodyspool.Sequence { return &ts.bodySeq }
 
 type transportEntry struct {
 	opts PoolOptions

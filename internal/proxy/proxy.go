@@ -24,6 +24,7 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/bindaddr"
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/byterange"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/cacherule"
@@ -79,6 +80,9 @@ type Handler struct {
 	// (proxy_force_ranges on, and a filter to run); nil for none.
 	ranges      cacherule.Ranger
 	forceRanges bool
+	// spool says how a request body is read whole (memory, then a
+	// temporary file) with proxy_request_buffering on.
+	spool bodyspool.Options
 	// maxHead is proxy_buffer_size, at least 1 (nginx takes 0, and then
 	// no head fits): the longest response head an upstream may send.
 	maxHead int
@@ -176,6 +180,7 @@ var requests = sync.Pool{New: func() any { return new(request) }}
 // struct is cleared in place: a composite literal would be built on the stack
 // first, and this frame is on every request's stack.
 func (req *request) release() {
+	_ = req.bodyStore.spool.Close() // a kept file (client_body_in_file_only on) stays
 	head, method, order, arena := req.out.head[:0], req.out.method[:0], req.order[:0], req.arena[:0]
 	stickyID, cookieBuf := req.stickyID[:0], req.cookieBuf[:0]
 	clear(req.order) // the strings may go
@@ -255,11 +260,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	if c, ok := w.(Continuer); ok {
 		_ = c.Continue()
 	}
-	if err := setReplayBody(&req.bodyStore, r, h.set); err != nil {
+	if err := setReplayBody(&req.bodyStore, r, h.set, &h.spool); err != nil {
 		h.bodyRefused(req, err)
 		return
 	}
 	req.body = &req.bodyStore
+	if req.bodyStore.file {
+		h.spooled(req)
+	}
 	if h.set.ProxyIgnoreClientAbort {
 		ignoreClientAbort(req)
 		if h2Stream(st) != 0 {
@@ -271,13 +279,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	// it); a streamed one once it went through.
 	announced := r.ContentLength != 0 || len(r.Header["Content-Length"]) > 0
 	st.Body = req.bodyStore.variable(announced)
-	if b := &req.bodyStore; b.buffered && !b.empty && len(r.Header["Content-Length"]) == 0 {
+	if b := &req.bodyStore; (b.buffered || b.file) && !b.empty && len(r.Header["Content-Length"]) == 0 {
 		// A chunked body read whole: its length is $content_length now
 		// (nginx's headers_in.content_length_n, which proxy_set_header
 		// X-Length $content_length sends as "10" for a 10-byte body).
-		st.ChunkedLength, st.ChunkedRead = int64(len(b.buf)), true
+		st.ChunkedLength, st.ChunkedRead = b.size(), true
 	}
-	if n, ok := w.(BodyReadNoter); ok && req.bodyStore.buffered {
+	if n, ok := w.(BodyReadNoter); ok && (req.bodyStore.buffered || req.bodyStore.file) {
 		n.RequestBodyRead()
 	}
 	defer func() {
@@ -306,6 +314,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		req.reset.body.Store(true)
 	}
 	h.respond(req)
+}
+
+// spooled notes a body that went to a temporary file: its name is
+// $request_body_file, and nginx logs the file (a warning, a notice with
+// client_body_in_file_only).
+func (h *Handler) spooled(req *request) {
+	req.st.BodyFile = req.bodyStore.spool.FileName()
+	notice, msg := req.bodyStore.spool.LogLine(&h.spool)
+	level := errlog.Warn
+	if notice {
+		level = errlog.Notice
+	}
+	if h.log != nil && h.log.Enabled(level) {
+		h.log.LogRequest(level, req.logRequest(""), msg)
+	}
 }
 
 // BodyReadNoter is a ResponseWriter whose server counts the request's bytes
@@ -416,6 +439,8 @@ func bodyErrorStatus(r *http.Request, err error) int {
 	var tooBig *http.MaxBytesError
 	var strict h1.Error
 	switch {
+	case errors.Is(err, bodyspool.ErrTempFile):
+		return http.StatusInternalServerError
 	case errors.As(err, &strict): // the strict reader refused the body's framing
 		return strict.Status()
 	case errors.As(err, &tooBig):

@@ -191,6 +191,16 @@ func getRequestBody(dst []byte, st *State) ([]byte, bool) {
 	return append(dst, st.Body...), true
 }
 
+// getRequestBodyFile is $request_body_file: the temporary file's name when
+// the body went to one (nginx 1.22.1 names it for any body written to a
+// file, kept or already unlinked), else not found.
+func getRequestBodyFile(dst []byte, st *State) ([]byte, bool) {
+	if st.BodyFile == "" {
+		return dst, false
+	}
+	return append(dst, st.BodyFile...), true
+}
+
 func getRequestLength(dst []byte, st *State) ([]byte, bool) {
 	return strconv.AppendInt(dst, st.Length, 10), true
 }

@@ -154,6 +154,9 @@ type Request struct {
 	// Body is the request body when it was read into memory
 	// ($request_body); nil means not buffered (not found).
 	Body []byte
+	// BodyFile is the temporary file the request body went to
+	// ($request_body_file); "" when it is in memory or was not read.
+	BodyFile string
 	// Conn is the connection's serial number ($connection).
 	Conn uint64
 	// ConnRequests is the number of requests made on the connection so far,

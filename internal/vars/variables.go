@@ -84,6 +84,8 @@ func requestVar(name string) Getter {
 		return getRemoteUser
 	case "request_body":
 		return getRequestBody
+	case "request_body_file":
+		return getRequestBodyFile
 	case "request_length":
 		return getRequestLength
 	case "content_type":

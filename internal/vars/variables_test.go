@@ -47,6 +47,7 @@ func filledState() *State {
 	st.Local = netip.MustParseAddrPort("10.0.0.1:443")
 	st.Length = 420
 	st.Body = []byte(`{"hello":"world"}`)
+	st.BodyFile = "/var/lib/fulcrum/body/1/00/0000000001"
 	st.Conn = 17
 	st.ConnRequests = 3
 	st.Connections = fixedCounts{Active: 7, Reading: 1, Writing: 2, Waiting: 4}
@@ -138,6 +139,7 @@ func TestVariables(t *testing.T) {
 		{"request_method", "GET"},
 		{"request", "GET /search/a%20b?q=go&Lang=en&empty=&flag HTTP/1.1"},
 		{"request_body", `{"hello":"world"}`},
+		{"request_body_file", "/var/lib/fulcrum/body/1/00/0000000001"},
 		{"request_length", "420"},
 		{"remote_addr", "192.0.2.10"},
 		{"remote_port", "51234"},
@@ -244,6 +246,7 @@ func TestVariablesUnsetState(t *testing.T) {
 		{"request", notFound},
 		{"server_protocol", notFound},
 		{"request_body", notFound},
+		{"request_body_file", notFound},
 		{"remote_user", notFound},
 		{"remote_addr", ""},
 		{"remote_port", ""},

@@ -1,0 +1,176 @@
+package bodyspool
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/iotest"
+)
+
+func TestName(t *testing.T) {
+	tests := []struct {
+		levels []int
+		n      uint64
+		want   string
+	}{
+		// Recorded from nginx 1.22.1 with "client_body_temp_path DIR 1 2".
+		{[]int{1, 2}, 1, "d/1/00/0000000001"},
+		{[]int{1, 2}, 10, "d/0/01/0000000010"},
+		{[]int{1, 2}, 22, "d/2/02/0000000022"},
+		{nil, 7, "d/0000000007"},
+		{[]int{2}, 1234, "d/34/0000001234"},
+		{[]int{3, 3, 3}, 1234567890, "d/890/567/234/1234567890"},
+	}
+	for _, tt := range tests {
+		if got := Name("d", tt.levels, tt.n); got != tt.want {
+			t.Errorf("Name(%v, %d) = %q, want %q", tt.levels, tt.n, got, tt.want)
+		}
+	}
+}
+
+// TestMemoryOrFile checks where a body goes with nginx's x86-64 default
+// buffer (8k), as nginx 1.22.1 put bodies sent after the head: with a
+// Content-Length, below the buffer and a quarter in memory; chunked, below
+// the buffer.
+func TestMemoryOrFile(t *testing.T) {
+	tests := []struct {
+		name   string
+		size   int
+		length int64 // -1: chunked
+		inFile int8
+		file   bool
+	}{
+		{"length 10239", 10239, 10239, InFileOff, false},
+		{"length 10240", 10240, 10240, InFileOff, true},
+		{"length 5", 5, 5, InFileOff, false},
+		{"chunked 8100", 8100, -1, InFileOff, false},
+		{"chunked 8192", 8192, -1, InFileOff, true},
+		{"chunked 3 MB", 3_000_000, -1, InFileOff, true},
+		{"in file only", 5, 5, InFileOn, true},
+		{"in file only clean", 5, -1, InFileClean, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			o := &Options{Dir: dir, Levels: []int{1, 2}, BufferSize: 8192, InFile: tt.inFile, Seq: &Sequence{}}
+			body := bytes.Repeat([]byte("0123456789"), tt.size/10+1)[:tt.size]
+			var b Body
+			// One byte per read at most 1,000 times, then whole reads: the
+			// limits must not depend on how the client's bytes arrive.
+			if err := b.Read(iotest.HalfReader(bytes.NewReader(body)), tt.length, o); err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if b.InFile() != tt.file || b.Size() != int64(tt.size) {
+				t.Fatalf("in file %v, size %d; want %v, %d", b.InFile(), b.Size(), tt.file, tt.size)
+			}
+			if tt.file == (b.Memory() != nil) {
+				t.Errorf("Memory() = %d bytes for a body in a file: %v", len(b.Memory()), tt.file)
+			}
+			for range 2 { // read again for a retry
+				got, err := io.ReadAll(b.Reader())
+				if err != nil || !bytes.Equal(got, body) {
+					t.Fatalf("Reader() gave %d bytes (%v), want the %d-byte body", len(got), err, len(body))
+				}
+			}
+		})
+	}
+}
+
+// TestFileLifetime checks the file as nginx keeps it: unlinked at once
+// (off), kept after the request (on), removed at its end (clean); mode
+// 0600 in level directories of mode 0700.
+func TestFileLifetime(t *testing.T) {
+	tests := []struct {
+		name          string
+		inFile        int8
+		during, after bool
+	}{
+		{"off", InFileOff, false, false},
+		{"on", InFileOn, true, true},
+		{"clean", InFileClean, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			o := &Options{Dir: dir, Levels: []int{1, 2}, BufferSize: 16, InFile: tt.inFile, Seq: &Sequence{}}
+			var b Body
+			if err := b.Read(bytes.NewReader(make([]byte, 100)), 100, o); err != nil {
+				t.Fatal(err)
+			}
+			want := filepath.Join(dir, "1", "00", "0000000001")
+			if b.FileName() != want {
+				t.Fatalf("FileName() = %q, want %q", b.FileName(), want)
+			}
+			fi, err := os.Stat(filepath.Join(dir, "1", "00"))
+			if err != nil || fi.Mode().Perm() != 0o700 {
+				t.Fatalf("level directory: %v, %v; want mode 0700", fi, err)
+			}
+			assertFile(t, want, tt.during, "during the request")
+			if tt.during {
+				if fi, _ := os.Stat(want); fi.Mode().Perm() != 0o600 {
+					t.Errorf("file mode %v, want 0600", fi.Mode().Perm())
+				}
+			}
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+			assertFile(t, want, tt.after, "after the request")
+		})
+	}
+}
+
+func assertFile(t *testing.T, name string, want bool, when string) {
+	t.Helper()
+	_, err := os.Stat(name)
+	if got := err == nil; got != want {
+		t.Errorf("%s: file exists %v, want %v (%v)", when, got, want, err)
+	}
+}
+
+// TestFailedRead checks that a body whose client fails is not left on
+// disk, and that a directory that cannot be made is ErrTempFile.
+func TestFailedRead(t *testing.T) {
+	dir := t.TempDir()
+	o := &Options{Dir: dir, BufferSize: 16, InFile: InFileClean, Seq: &Sequence{}}
+	var b Body
+	gone := errors.New("client went away")
+	r := io.MultiReader(bytes.NewReader(make([]byte, 100)), iotest.ErrReader(gone))
+	if err := b.Read(r, 200, o); !errors.Is(err, gone) {
+		t.Fatalf("Read: %v, want %v", err, gone)
+	}
+	b.Close()
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o = &Options{Dir: filepath.Join(file, "sub"), BufferSize: 16}
+	if err := b.Read(bytes.NewReader(make([]byte, 100)), 100, o); !errors.Is(err, ErrTempFile) {
+		t.Errorf("Read under a file: %v, want ErrTempFile", err)
+	}
+}
+
+// TestSequenceSkipsNamesInUse checks that a kept file's name is not taken
+// again (nginx's O_EXCL and next number).
+func TestSequenceSkipsNamesInUse(t *testing.T) {
+	dir := t.TempDir()
+	o := &Options{Dir: dir, BufferSize: 1, InFile: InFileOn}
+	var a, b Body
+	if err := a.Read(bytes.NewReader([]byte("a")), 1, o); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if err := b.Read(bytes.NewReader([]byte("b")), 1, o); err != nil { // a fresh sequence again (Seq nil)
+		t.Fatal(err)
+	}
+	b.Close()
+	if a.FileName() == b.FileName() {
+		t.Errorf("both bodies went to %s", a.FileName())
+	}
+}

@@ -1,0 +1,415 @@
+package daemon_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/daemon"
+	"fulcrum/internal/testutil"
+)
+
+// spoolRequest is what spoolBackend saw of one request.
+type spoolRequest struct {
+	accepted time.Time // when the connection was accepted
+	length   string    // Content-Length
+	te       string    // Transfer-Encoding
+	file     string    // X-RBF ($request_body_file)
+	body     []byte
+}
+
+// spoolRecorder gathers spoolBackend's requests.
+type spoolRecorder struct {
+	mu   sync.Mutex
+	reqs []spoolRequest
+}
+
+// wait polls until n requests came and returns them.
+func (s *spoolRecorder) wait(t *testing.T, n int) []spoolRequest {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		s.mu.Lock()
+		reqs := append([]spoolRequest(nil), s.reqs...)
+		s.mu.Unlock()
+		if len(reqs) >= n {
+			return reqs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the backend got %d requests, want %d", len(reqs), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// spoolBackend is an HTTP server that records each request (its accept
+// time, framing fields and body); with hangUp it closes the connection
+// after reading the request, without answering.
+func spoolBackend(t *testing.T, hangUp bool) (string, *spoolRecorder) {
+	rec := &spoolRecorder{}
+	addr := testutil.RawBackend(t, func(c net.Conn) {
+		r := spoolRequest{accepted: time.Now()}
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		r.length, r.te, r.file = req.Header.Get("Content-Length"), strings.Join(req.TransferEncoding, ","), req.Header.Get("X-RBF")
+		r.body, _ = io.ReadAll(req.Body)
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, r)
+		rec.mu.Unlock()
+		if hangUp {
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\ngot %d", 4+len(strconv.Itoa(len(r.body))), len(r.body))
+	})
+	return addr, rec
+}
+
+// bigBody is a 3 MB body that is not all the same byte.
+func bigBody() []byte {
+	return bytes.Repeat([]byte("0123456789abcdef"), 3_000_000/16)
+}
+
+// upload sends body to url, chunked or with its length, and returns the
+// answer's status and body.
+func upload(t *testing.T, method, url string, body []byte, chunked bool) (int, string) {
+	t.Helper()
+	var r io.Reader = bytes.NewReader(body)
+	if chunked {
+		r = io.MultiReader(r) // no length: net/http sends it chunked
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chunked {
+		req.ContentLength = -1
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(got)
+}
+
+// levelName is a temporary file's name under cbt with levels "1 2", as
+// nginx 1.22.1 names them (cbt/1/00/0000000001).
+var levelName = regexp.MustCompile(`/cbt/(\d)/(\d\d)/\d{7}(\d\d)(\d)$`)
+
+// TestSpooledUploads checks that with proxy_request_buffering on a 3 MB
+// body, with a length or chunked, goes to a temporary file and reaches
+// the upstream whole with its length, as nginx 1.22.1 sends it (recorded:
+// "Content-Length: 3000000" for both, the file named in
+// $request_body_file); the file is unlinked at once and no file is left.
+func TestSpooledUploads(t *testing.T) {
+	dir := t.TempDir()
+	backend, rec := spoolBackend(t, false)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_max_body_size 10m;
+    client_body_temp_path %[1]s/cbt 1 2;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; proxy_set_header X-RBF $request_body_file; }
+    }`, dir, backend))
+	body := bigBody()
+	for i, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
+			code, got := upload(t, "POST", "http://"+addr+"/", body, chunked)
+			if code != 200 || got != "got 3000000" {
+				t.Fatalf("answer %d %q, want 200 \"got 3000000\"", code, got)
+			}
+			r := rec.wait(t, i+1)[i]
+			if r.length != "3000000" || r.te != "" || !bytes.Equal(r.body, body) {
+				t.Errorf("upstream got Content-Length %q, Transfer-Encoding %q, %d bytes; want 3000000, none, the body", r.length, r.te, len(r.body))
+			}
+			m := levelName.FindStringSubmatch(r.file)
+			if m == nil || !strings.HasPrefix(r.file, dir) || m[1] != m[4] || m[2] != m[3] {
+				t.Errorf("$request_body_file = %q, want %s/cbt/D/DD/0000000DDD", r.file, dir)
+			}
+			if _, err := os.Stat(r.file); !os.IsNotExist(err) {
+				t.Errorf("%s is on disk (%v); nginx unlinks it once created", r.file, err)
+			}
+		})
+	}
+}
+
+// TestSpoolSlowClient checks that the upstream is connected to only once
+// the whole body arrived, however long (nginx 1.22.1: a 600 KB body sent
+// at 200 KB/s reached the backend 0.1 s before curl finished reading the
+// answer). The body here is 1.2 MB, past the 1 MiB fulcrum once streamed.
+func TestSpoolSlowClient(t *testing.T) {
+	dir := t.TempDir()
+	backend, rec := spoolBackend(t, false)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_max_body_size 10m;
+    client_body_temp_path %[1]s/cbt 1 2;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; }
+    }`, dir, backend))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const pieces, size = 6, 200_000
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", pieces*size)
+	var last time.Time
+	for i := range pieces {
+		if i > 0 {
+			time.Sleep(50 * time.Millisecond) // the client's pace, not a wait for the server
+		}
+		last = time.Now()
+		if _, err := c.Write(bytes.Repeat([]byte{'a' + byte(i)}, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := rec.wait(t, 1)[0]
+	if r.accepted.Before(last) {
+		t.Errorf("the upstream was connected to %v before the client's last piece", last.Sub(r.accepted))
+	}
+	if len(r.body) != pieces*size || r.length != strconv.Itoa(pieces*size) {
+		t.Errorf("upstream got %d bytes, Content-Length %q", len(r.body), r.length)
+	}
+}
+
+// TestSpoolRetry checks that a 3 MB body is sent whole again to the next
+// server after the first one closed the connection without answering.
+func TestSpoolRetry(t *testing.T) {
+	dir := t.TempDir()
+	first, hung := spoolBackend(t, true)
+	second, rec := spoolBackend(t, false)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_max_body_size 10m;
+    client_body_temp_path %[1]s/cbt;
+    upstream pair { server %[2]s; server %[3]s; }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://pair; proxy_next_upstream error; }
+    }`, dir, first, second))
+	body := bigBody()
+	code, got := upload(t, "PUT", "http://"+addr+"/", body, true)
+	if code != 200 || got != "got 3000000" {
+		t.Fatalf("answer %d %q, want 200 \"got 3000000\"", code, got)
+	}
+	if r := hung.wait(t, 1)[0]; !bytes.Equal(r.body, body) {
+		t.Errorf("first server got %d bytes", len(r.body))
+	}
+	if r := rec.wait(t, 1)[0]; !bytes.Equal(r.body, body) || r.length != "3000000" {
+		t.Errorf("second server got %d bytes, Content-Length %q; want the whole body again", len(r.body), r.length)
+	}
+}
+
+// TestSpoolInFileOnly checks client_body_in_file_only: "on" keeps the file
+// named by $request_body_file after the request (nginx 1.22.1 left
+// cbt/6/00/0000000006 with the 10,000 bytes), "clean" removes it at the
+// end; both write even a short body to a file, logged at notice.
+func TestSpoolInFileOnly(t *testing.T) {
+	for _, mode := range []string{"on", "clean"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			backend, rec := spoolBackend(t, false)
+			addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_body_temp_path %[1]s/cbt 1 2;
+    client_body_in_file_only %[3]s;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; proxy_set_header X-RBF $request_body_file; }
+    }`, dir, backend, mode))
+			code, _ := upload(t, "POST", "http://"+addr+"/", []byte("hello"), false)
+			r := rec.wait(t, 1)[0]
+			if code != 200 || string(r.body) != "hello" || levelName.FindString(r.file) == "" {
+				t.Fatalf("answer %d, upstream got %q, $request_body_file %q", code, r.body, r.file)
+			}
+			if mode == "on" {
+				if kept, err := os.ReadFile(r.file); err != nil || string(kept) != "hello" {
+					t.Errorf("kept file: %q, %v; want \"hello\"", kept, err)
+				}
+			} else {
+				pollGone(t, r.file)
+			}
+			logged := waitLogLine(t, filepath.Join(dir, "error.log"), "a client request body is buffered to a temporary file "+r.file)
+			if !strings.Contains(logged, "[notice]") {
+				t.Errorf("logged %q, want a notice", logged)
+			}
+		})
+	}
+}
+
+// TestSpoolTooLarge checks that client_max_body_size still refuses a body
+// with 413 before it is read, leaving no file and no upstream request.
+func TestSpoolTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	backend, rec := spoolBackend(t, false)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_max_body_size 100k;
+    client_body_temp_path %[1]s/cbt;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; }
+    }`, dir, backend))
+	for _, chunked := range []bool{false, true} {
+		if code, _ := upload(t, "POST", "http://"+addr+"/", bigBody(), chunked); code != 413 {
+			t.Errorf("chunked=%v: status %d, want 413", chunked, code)
+		}
+	}
+	rec.mu.Lock()
+	n := len(rec.reqs)
+	rec.mu.Unlock()
+	if n != 0 {
+		t.Errorf("the upstream got %d requests", n)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "cbt")); len(left) != 0 {
+		t.Errorf("left in cbt: %v", left)
+	}
+}
+
+// TestSpoolFastCGI checks that a FastCGI request's 3 MB body goes through a
+// temporary file (its level directory appears) and arrives whole.
+func TestSpoolFastCGI(t *testing.T) {
+	dir := t.TempDir()
+	backend, rec := paramBackend(t, "fastcgi")
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_max_body_size 10m;
+    client_body_temp_path %[1]s/cbt 1 2;
+    server {
+        listen 127.0.0.1:0;
+        location / { fastcgi_pass %[2]s; fastcgi_param CONTENT_LENGTH $content_length; }
+    }`, dir, backend))
+	body := bigBody()
+	code, got := upload(t, "POST", "http://"+addr+"/", body, true)
+	if code != 200 || got != "got 3000000" {
+		t.Fatalf("answer %d %q", code, got)
+	}
+	if line := rec.last(t); !strings.HasPrefix(line, "CL=3000000 ") || !strings.HasSuffix(line, "body="+string(body)) {
+		t.Errorf("application got %.60q..., want CL=3000000 and the body", line)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cbt", "1", "00")); err != nil {
+		t.Errorf("no temporary file was made: %v", err)
+	}
+}
+
+// pollGone polls until name no longer exists.
+func pollGone(t *testing.T, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		if _, err := os.Stat(name); os.IsNotExist(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is still there", name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitLogLine polls path until a line contains s and returns that line.
+func waitLogLine(t *testing.T, path, s string) string {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		data, _ := os.ReadFile(path)
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.Contains(l, s) {
+				return l
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line with %q in %s:\n%s", s, path, data)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestClientBodyTempPathCheck checks that `fulcrum -t` (daemon.Check)
+// creates client_body_temp_path's directory with mode 0700, as `nginx -t`
+// does, and that one that cannot be made (nginx 1.22.1: `mkdir()
+// "/x/a/cb" failed (2: No such file or directory)`) or bad levels (nginx:
+// `"client_body_temp_path" directive invalid value` for "0", "x", "5 6")
+// are errors naming the file and line.
+func TestClientBodyTempPathCheck(t *testing.T) {
+	tests := []struct {
+		name, args, want string
+		made             bool
+	}{
+		{"made", "DIR/cbt 1 2", "", true},
+		{"exists", "DIR", "", true},
+		{"parent missing", "DIR/missing/cbt", `mkdir() "DIR/missing/cbt" failed (no such file or directory) in `, false},
+		{"level 0", "DIR/cbt 0", `"client_body_temp_path" directive invalid value in `, false},
+		{"levels too long", "DIR/cbt 5 6", `"client_body_temp_path" directive invalid value in `, false},
+		{"level not a number", "DIR/cbt x", `"client_body_temp_path" directive invalid value in `, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "fulcrum.conf")
+			args := strings.ReplaceAll(tt.args, "DIR", dir)
+			text := "http {\n server {\n  listen 127.0.0.1:0;\n  client_body_temp_path " + args + ";\n }\n}\n"
+			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Load(path, config.LoadOptions{})
+			if err == nil {
+				err = daemon.Check(cfg)
+			}
+			want := strings.ReplaceAll(tt.want, "DIR", dir)
+			switch {
+			case want == "" && err != nil:
+				t.Fatalf("Check: %v", err)
+			case want != "" && (err == nil || !strings.Contains(err.Error(), want+path+":4")):
+				t.Fatalf("Check: %v, want %q at %s:4", err, want, path)
+			}
+			if tt.made {
+				target := strings.Fields(args)[0]
+				if fi, err := os.Stat(target); err != nil || !fi.IsDir() {
+					t.Errorf("%s: %v, want a directory", target, err)
+				} else if target != dir && fi.Mode().Perm() != 0o700 {
+					t.Errorf("%s: mode %v, want 0700", target, fi.Mode().Perm())
+				}
+			}
+		})
+	}
+}
+
+// TestSpoolBodyAfterErrorPage checks that a body in a temporary file still
+// goes to the proxy_pass an error_page leads to (as one in memory does:
+// TestRequestBodyAfterRedirect).
+func TestSpoolBodyAfterErrorPage(t *testing.T) {
+	dir := t.TempDir()
+	backend, rec := spoolBackend(t, false)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_max_body_size 10m;
+    client_body_temp_path %[1]s/cbt;
+    server {
+        listen 127.0.0.1:0;
+        location / { error_page 502 = @be; proxy_pass http://127.0.0.1:1; }
+        location @be { proxy_pass http://%[2]s; }
+    }`, dir, backend))
+	body := bytes.Repeat([]byte("x"), 100_000)
+	if code, got := upload(t, "POST", "http://"+addr+"/", body, false); code != 200 || got != "got 100000" {
+		t.Fatalf("answer %d %q, want 200 \"got 100000\"", code, got)
+	}
+	if r := rec.wait(t, 1)[0]; !bytes.Equal(r.body, body) {
+		t.Errorf("the error_page's upstream got %d bytes", len(r.body))
+	}
+}

@@ -79,6 +79,11 @@ var settingRules = slices.Concat([]settingRule{
 	listRule("proxy_pass_header", func(s *Settings) *[]string { return &s.ProxyPassHeaders }),
 	flagRule("proxy_pass_request_headers", func(s *Settings) *bool { return &s.ProxyPassRequestHeaders }),
 	flagRule("proxy_pass_request_body", func(s *Settings) *bool { return &s.ProxyPassRequestBody }),
+	flagRule("proxy_pass_trailers", func(s *Settings) *bool { return &s.ProxyPassTrailers }),
+	{names: []string{"early_hints"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.EarlyHints, st.EarlyHintsPos = dirs[0].Args, dirs[0].Pos
+		return nil
+	}},
 	{names: []string{"proxy_set_body"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		body := dirs[0].Args[0]
 		st.ProxySetBody = &body

@@ -212,8 +212,9 @@ const (
 
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
 // appear, its arguments and its status: baseSpecs, then the rest of nginx
-// 1.22's directives (nginxSpecs, table_nginx.go).
-var tableSpecs = slices.Concat(baseSpecs, nginxSpecs)
+// 1.22's directives (nginxSpecs, table_nginx.go), then those nginx added
+// after 1.22 (newerSpecs, table_newer.go).
+var tableSpecs = slices.Concat(baseSpecs, nginxSpecs, newerSpecs)
 
 // baseSpecs are the directives fulcrum implements and the tuning it has
 // always known. include is handled by the parser and is listed for the docs.

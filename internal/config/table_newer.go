@@ -40,8 +40,8 @@ var newerSpecs = []spec{
 	{name: "quic_retry", module: "http_v3", ctx: ctxHS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: noteQUIC, syntax: "quic_retry on | off;"},
 
 	// ngx_http_headers_module
-	{name: "add_header_inherit", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "off", "merge"}, status: unsupported, asIs: []string{"on"}, note: "fulcrum inherits add_header the standard way only; ignoring this would send other fields", syntax: "add_header_inherit on | off | merge;"},
-	{name: "add_trailer_inherit", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "off", "merge"}, status: unsupported, asIs: []string{"on"}, note: "fulcrum inherits add_trailer the standard way only; ignoring this would send other fields", syntax: "add_trailer_inherit on | off | merge;"},
+	{name: "add_header_inherit", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "off", "merge"}, syntax: "add_header_inherit on | off | merge;"},
+	{name: "add_trailer_inherit", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "off", "merge"}, syntax: "add_trailer_inherit on | off | merge;"},
 
 	// ngx_http_proxy_module, ngx_http_grpc_module, ngx_http_uwsgi_module
 	{name: "proxy_pass_trailers", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_pass_trailers on | off;"},

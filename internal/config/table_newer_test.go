@@ -18,8 +18,8 @@ func TestNewerDirectivesChecked(t *testing.T) {
 		{"quic_bpf in main", "quic_bpf on;", []string{`fulcrum does not support the "quic_bpf" directive yet in /t.conf:1, ` + noteQUIC}, true},
 		{"QUIC off is what fulcrum does", "quic_bpf off; http { http3 off; http3_hq off; quic_retry off; quic_gso off; }", nil, false},
 		{"quic_host_key", "http { quic_host_key k; }", []string{`fulcrum does not support the "quic_host_key" directive yet in /t.conf:1, ` + noteQUIC}, true},
-		{"add_header_inherit merge", "http { server { add_header_inherit merge; } }", []string{`fulcrum does not support the "add_header_inherit" directive yet`}, true},
-		{"add_header_inherit on", "http { add_header_inherit on; add_trailer_inherit on; }", nil, false},
+		{"add_header_inherit", "http { add_header_inherit on; add_trailer_inherit off; server { add_header_inherit merge; } }", nil, false},
+		{"add_header_inherit value", "http { add_header_inherit all; }", []string{`invalid value "all" in /t.conf:1, use one of: on, off, merge`}, true},
 		{"certificate caches ignored", "ssl_object_cache_inheritable on; http { ssl_certificate_cache max=10; proxy_ssl_certificate_cache off; }", []string{
 			`"ssl_object_cache_inheritable" is ignored in /t.conf:1, ` + noteObjectCache,
 			`"ssl_certificate_cache" is ignored in /t.conf:1, ` + noteObjectCache,
@@ -98,5 +98,48 @@ func TestNewerSettings(t *testing.T) {
 	}
 	if s := locs[1].Settings; strings.Join(s.EarlyHints, " ") != "0" || s.ProxyPassTrailers {
 		t.Errorf("own: early_hints %q, proxy_pass_trailers %v", s.EarlyHints, s.ProxyPassTrailers)
+	}
+}
+
+// TestAddHeaderInherit checks add_header_inherit and add_trailer_inherit
+// (nginx 1.29.3): "on" inherits the standard way, "off" keeps the level's
+// own lines only, "merge" puts the previous level's list after the level's
+// own; the rule itself is inherited.
+func TestAddHeaderInherit(t *testing.T) {
+	cfg := mustLoad(t, `http { add_header A a; add_header_inherit merge; add_trailer TA a; add_trailer_inherit off;
+    server { listen 80; add_header B b; add_trailer TB b;
+        location /1 { }
+        location /2 { add_header C c; add_trailer_inherit merge; add_trailer TC c; }
+        location /3 { add_header_inherit off; }
+        location /4 { add_header_inherit on; }
+        location /5 { add_header_inherit off; add_header D d; }
+        location /6 { add_header_inherit on; location /6/n { add_header_inherit merge; add_header E e; } }
+    } }`)
+	names := func(hs []HeaderTemplate) string {
+		var out []string
+		for _, h := range hs {
+			out = append(out, h.Name)
+		}
+		return strings.Join(out, " ")
+	}
+	locs := cfg.HTTP.Servers[0].Locations
+	tests := []struct {
+		set              *Settings
+		headers, trailer string
+	}{
+		{locs[0].Settings, "B A", ""},
+		{locs[1].Settings, "C B A", "TC TB"},
+		{locs[2].Settings, "", ""},
+		{locs[3].Settings, "B A", ""},
+		{locs[4].Settings, "D", ""},
+		{locs[5].Locations[0].Settings, "E B A", ""},
+	}
+	for i, tt := range tests {
+		if got := names(tt.set.AddHeaders); got != tt.headers {
+			t.Errorf("location %d: add_header %q, want %q", i+1, got, tt.headers)
+		}
+		if got := names(tt.set.AddTrailers); got != tt.trailer {
+			t.Errorf("location %d: add_trailer %q, want %q", i+1, got, tt.trailer)
+		}
 	}
 }

@@ -39,11 +39,12 @@ func (e earlyHints) allow(st *vars.State) bool {
 
 // hintsFor returns the function the upstream exchange calls with each 103
 // the upstream sends before its final response, or nil when none is to be
-// passed: no early_hints, or a client older than HTTP/1.1, which must not
-// get an interim response (RFC 9110 section 15.2). The conditions are
-// evaluated at the first 103, then kept for the request.
+// passed: no early_hints, a subrequest (its response is not the client's,
+// as nginx sends hints for the main request only), or a client older than
+// HTTP/1.1, which must not get an interim response (RFC 9110 section 15.2).
+// The conditions are evaluated at the first 103, then kept for the request.
 func (h *Handler) hintsFor(req *request) func(*h1.Response) {
-	if len(h.earlyHints) == 0 || !req.in.ProtoAtLeast(1, 1) {
+	if len(h.earlyHints) == 0 || req.st.InSubrequest || !req.in.ProtoAtLeast(1, 1) {
 		return nil
 	}
 	decided, pass := false, false

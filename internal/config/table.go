@@ -430,7 +430,7 @@ var baseSpecs = []spec{
 	{name: "proxy_pass_request_body", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_pass_request_body on | off;"},
 	{name: "proxy_set_body", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_set_body value;"},
 	{name: "proxy_method", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_method method;"},
-	{name: "proxy_http_version", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"1.0", "1.1"}, syntax: "proxy_http_version 1.0 | 1.1;"},
+	{name: "proxy_http_version", module: "http_proxy", ctx: ctxHSL, args: args1, check: checkProxyHTTPVersion, syntax: "proxy_http_version 1.0 | 1.1;"},
 	{name: "proxy_redirect", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, syntax: "proxy_redirect default | off | redirect replacement;"},
 	{name: "proxy_buffering", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_buffering on | off;"},
 	{name: "proxy_request_buffering", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_request_buffering on | off;"},

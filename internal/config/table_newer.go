@@ -65,3 +65,17 @@ var newerSpecs = []spec{
 	{name: "ssl_ocsp_cache", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: unsupported, note: "fulcrum's stream servers do not check client certificates with OCSP; ignoring this would accept revoked certificates", syntax: "ssl_ocsp_cache off | [shared:name:size];"},
 	{name: "ssl_ocsp_responder", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: unsupported, note: "fulcrum's stream servers do not check client certificates with OCSP; ignoring this would accept revoked certificates", syntax: "ssl_ocsp_responder url;"},
 }
+
+// checkProxyHTTPVersion checks proxy_http_version's value, 1.0 or 1.1, as
+// an enum would (after the duplicate check, as nginx's enum slot), and
+// refuses 2 (nginx 1.29.4: HTTP/2 to proxied servers) with the reason.
+func checkProxyHTTPVersion(d *Directive) error {
+	switch d.Args[0] {
+	case "1.0", "1.1":
+		return nil
+	case "2":
+		return hintf(d.Pos, "fulcrum speaks HTTP/1.0 and 1.1 to proxy_pass upstreams; use 1.1 (kept alive by default), or grpc_pass for a gRPC backend",
+			`fulcrum does not support "proxy_http_version 2" yet`)
+	}
+	return hintf(d.Pos, "use one of: 1.0, 1.1", `invalid value "%s"`, d.Args[0])
+}

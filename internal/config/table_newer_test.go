@@ -36,6 +36,8 @@ func TestNewerDirectivesChecked(t *testing.T) {
 		{"stream ssl_ocsp", "stream { ssl_ocsp on; }", []string{`fulcrum does not support the "ssl_ocsp" directive yet`}, true},
 		{"stream ssl_stapling", "stream { ssl_stapling on; ssl_stapling_verify off; }", []string{`fulcrum does not implement "ssl_stapling" yet in /t.conf:1`}, false},
 		{"stream ssl_reject_handshake off", "stream { ssl_reject_handshake off; }", nil, false},
+		{"proxy_http_version 2", "http { proxy_http_version 2; }", []string{`fulcrum does not support "proxy_http_version 2" yet in /t.conf:1, fulcrum speaks HTTP/1.0 and 1.1`}, true},
+		{"proxy_http_version 3", "http { proxy_http_version 3; }", []string{`invalid value "3" in /t.conf:1, use one of: 1.0, 1.1`}, true},
 		{"ssl_ech_file", "http { ssl_ech_file e.pem; }", []string{`fulcrum does not support the "ssl_ech_file" directive yet`}, true},
 		{"upstream key logs planned", "http { proxy_ssl_key_log a; grpc_ssl_key_log b; uwsgi_ssl_key_log c; }", []string{
 			`fulcrum does not implement "proxy_ssl_key_log" yet in /t.conf:1`,

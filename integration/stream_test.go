@@ -228,7 +228,8 @@ http {
 }
 
 // TestChunkedResponseWithTrailers streams a chunked response through fulcrum:
-// the body arrives whole and an allowed trailer reaches the client.
+// the body arrives whole and, under proxy_pass_trailers on (nginx 1.27.2),
+// an allowed trailer reaches the client.
 func TestChunkedResponseWithTrailers(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Trailer", "X-Checksum")
@@ -244,7 +245,7 @@ events {}
 http {
     server {
         listen 127.0.0.1:0;
-        location / { proxy_pass http://%s; }
+        location / { proxy_pass_trailers on; proxy_pass http://%s; }
     }
 }`, backend.Listener.Addr()), 1)
 	req, _ := http.NewRequest(http.MethodGet, in.url(0)+"/", nil)

@@ -157,7 +157,7 @@ func isDigits(s string) bool {
 }
 
 // listenParams are the listen parameters fulcrum accepts but does not act on.
-var ignoredListenParams = []string{"reuseport", "deferred", "bind", "backlog", "rcvbuf", "sndbuf", "accept_filter", "fastopen", "setfib", "so_keepalive"}
+var ignoredListenParams = []string{"reuseport", "deferred", "bind", "backlog", "rcvbuf", "sndbuf", "accept_filter", "fastopen", "setfib", "so_keepalive", "multipath"}
 
 // listenParam applies one listen parameter.
 func (b *builder) listenParam(d *Directive, l *Listen, p string) error {
@@ -170,7 +170,7 @@ func (b *builder) listenParam(d *Directive, l *Listen, p string) error {
 	case p == "ssl":
 		l.SSL = true
 	case p == "quic":
-		return hintf(d.Pos, "fulcrum speaks HTTP/1.1 over TCP", `fulcrum does not support "listen ... quic" yet`)
+		return hintf(d.Pos, noteQUIC, `fulcrum does not support "listen ... quic" yet`)
 	case p == "proxy_protocol":
 		l.ProxyProtocol = true
 	case p == "http2":

@@ -79,6 +79,11 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	listRule("proxy_pass_header", func(s *Settings) *[]string { return &s.ProxyPassHeaders }),
 	flagRule("proxy_pass_request_headers", func(s *Settings) *bool { return &s.ProxyPassRequestHeaders }),
 	flagRule("proxy_pass_request_body", func(s *Settings) *bool { return &s.ProxyPassRequestBody }),
+	flagRule("proxy_pass_trailers", func(s *Settings) *bool { return &s.ProxyPassTrailers }),
+	{names: []string{"early_hints"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.EarlyHints, st.EarlyHintsPos = dirs[0].Args, dirs[0].Pos
+		return nil
+	}},
 	{names: []string{"proxy_set_body"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		body := dirs[0].Args[0]
 		st.ProxySetBody = &body
@@ -219,8 +224,8 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	flagRule("limit_req_dry_run", func(s *Settings) *bool { return &s.LimitReqDryRun }),
 
 	// responses
-	{names: []string{"add_header"}, apply: applyAddHeader},
-	{names: []string{"add_trailer"}, apply: applyAddTrailer},
+	{names: []string{"add_header"}, find: inheritRule("add_header_inherit"), apply: applyAddHeader},
+	{names: []string{"add_trailer"}, find: inheritRule("add_trailer_inherit"), apply: applyAddTrailer},
 	{names: []string{"expires"}, apply: applyExpires},
 	{names: []string{"error_page"}, apply: applyErrorPage},
 	flagRule("recursive_error_pages", func(s *Settings) *bool { return &s.RecursiveErrorPages }),
@@ -553,6 +558,37 @@ func applyAddTrailer(_ *builder, st *Settings, dirs []*Directive, _ *scope) erro
 	out, err := alwaysTemplates(dirs)
 	st.AddTrailers = out
 	return err
+}
+
+// inheritRule finds add_header's (or add_trailer's) lines for a level under
+// the inheritance rule that the directive named inherit sets (nginx 1.29.3;
+// itself inherited the standard way, "on" without one): "on" takes the
+// level's own lines, else the previous level's list; "off" takes the
+// level's own lines only; "merge" takes the level's own lines followed by
+// the previous level's list (nginx: "appending values from the previous
+// level to the values defined at the current level").
+func inheritRule(inherit string) func(*scope, ...string) ([]*Directive, *scope) {
+	var list func(s *scope, names ...string) []*Directive
+	list = func(s *scope, names ...string) []*Directive {
+		if s == nil {
+			return nil
+		}
+		own := s.own(names...)
+		mode := "on"
+		if dirs, _ := s.nearest(inherit); len(dirs) > 0 {
+			mode = strings.ToLower(dirs[0].Args[0])
+		}
+		switch {
+		case mode == "merge":
+			return append(slices.Clip(own), list(s.parent, names...)...)
+		case len(own) > 0 || mode == "off":
+			return own
+		}
+		return list(s.parent, names...)
+	}
+	return func(s *scope, names ...string) ([]*Directive, *scope) {
+		return list(s, names...), s
+	}
 }
 
 // alwaysTemplates reads "name value [always]" lines (add_header,

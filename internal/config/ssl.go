@@ -57,6 +57,12 @@ type TLS struct {
 	// fails with an unrecognized_name alert. Such a server needs no
 	// certificate.
 	RejectHandshake bool
+	// KeyLog is ssl_key_log's file (NGINX Plus, 1.27.2), absolute: the
+	// secrets of each handshake the server makes are appended to it in
+	// the NSS key log format, for Wireshark and the like; "" writes none.
+	// KeyLogPos is the directive's place.
+	KeyLog    string
+	KeyLogPos Pos
 }
 
 // Certificate is one loaded ssl_certificate and its ssl_certificate_key.
@@ -125,6 +131,9 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 	}
 	if dirs, _ := sc.nearest("ssl_reject_handshake"); len(dirs) > 0 {
 		t.RejectHandshake, _ = parseFlag(dirs[0].Args[0]) // argsFlag checked it
+	}
+	if dirs, _ := sc.nearest("ssl_key_log"); len(dirs) > 0 {
+		t.KeyLog, t.KeyLogPos = b.path(dirs[0].Args[0]), dirs[0].Pos
 	}
 	if err := b.sessionSettings(sc, t); err != nil {
 		return nil, err

@@ -213,8 +213,9 @@ const (
 
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
 // appear, its arguments and its status: baseSpecs, then the rest of nginx
-// 1.22's directives (nginxSpecs, table_nginx.go).
-var tableSpecs = slices.Concat(baseSpecs, nginxSpecs)
+// 1.22's directives (nginxSpecs, table_nginx.go), then those nginx added
+// after 1.22 (newerSpecs, table_newer.go).
+var tableSpecs = slices.Concat(baseSpecs, nginxSpecs, newerSpecs)
 
 // baseSpecs are the directives fulcrum implements and the tuning it has
 // always known. include is handled by the parser and is listed for the docs.
@@ -439,7 +440,7 @@ var baseSpecs = []spec{
 	{name: "proxy_pass_request_body", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_pass_request_body on | off;"},
 	{name: "proxy_set_body", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_set_body value;"},
 	{name: "proxy_method", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_method method;"},
-	{name: "proxy_http_version", module: "http_proxy", ctx: ctxHSL, args: args1, kinds: []kind{kindEnum}, enum: []string{"1.0", "1.1"}, syntax: "proxy_http_version 1.0 | 1.1;"},
+	{name: "proxy_http_version", module: "http_proxy", ctx: ctxHSL, args: args1, check: checkProxyHTTPVersion, syntax: "proxy_http_version 1.0 | 1.1;"},
 	{name: "proxy_redirect", module: "http_proxy", ctx: ctxHSL, args: args12, multi: true, syntax: "proxy_redirect default | off | redirect replacement;"},
 	{name: "proxy_buffering", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_buffering on | off;"},
 	{name: "proxy_request_buffering", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_request_buffering on | off;"},

@@ -641,6 +641,17 @@ type Settings struct {
 	ProxyPassHeaders        []string
 	ProxyPassRequestHeaders bool
 	ProxyPassRequestBody    bool
+	// EarlyHints are early_hints's parameters (nginx 1.29.0): an
+	// upstream's 103 (Early Hints) goes on to the client when one of them
+	// evaluates neither empty nor "0"; nil (no early_hints) drops it.
+	// EarlyHintsPos is the directive's place, for errors.
+	EarlyHints    []string
+	EarlyHintsPos Pos
+	// ProxyPassTrailers (proxy_pass_trailers, nginx 1.27.2) passes the
+	// trailer fields of an upstream's chunked response on to the client;
+	// false (the default) drops them, as nginx does. The Trailer field that
+	// announces them is passed either way.
+	ProxyPassTrailers bool
 	// ProxySetBody is proxy_set_body's text; nil without one, "" for an
 	// empty body (proxy_set_body "").
 	ProxySetBody     *string

@@ -173,6 +173,8 @@ type snapshot struct {
 	// closers release what the snapshot's handlers keep (fastcgi_keep_conn's
 	// idle connections).
 	closers []func()
+	// keyLogs are the ssl_key_log files of the snapshot's servers (keylog.go).
+	keyLogs keyLogs
 	// kept are the upstream connection pools and gRPC clients the
 	// snapshot's handlers use: a reload retires the others (Retain).
 	kept proxy.Kept
@@ -296,7 +298,11 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		s.binds = append(s.binds, bind{key: key, network: l.Network, addr: l.Addr})
 		s.byKey[key] = l
 	}
-	s.buildTLS(deps.sessions)
+	s.keyLogs = keyLogs{}
+	s.closers = append(s.closers, s.keyLogs.close)
+	if err := s.buildTLS(deps.sessions); err != nil {
+		return nil, err
+	}
 	comp := newCompiler(cfg)
 	s.vars = comp
 	defineDateVariables(comp, now)

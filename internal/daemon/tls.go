@@ -34,8 +34,9 @@ import (
 // untouched.
 
 // buildTLS makes the tls.Config of every ssl address of the snapshot;
-// old are the running snapshot's shared session caches (nil: none).
-func (s *snapshot) buildTLS(old sessioncache.Zones) {
+// old are the running snapshot's shared session caches (nil: none). Its
+// only error is an ssl_key_log file that cannot be opened.
+func (s *snapshot) buildTLS(old sessioncache.Zones) error {
 	st := &staplers{log: s.log, sessions: sessioncache.Zones{}, oldSessions: old}
 	s.sessions = st.sessions
 	oc := &ocspCheckers{log: s.log}
@@ -54,9 +55,14 @@ func (s *snapshot) buildTLS(old sessioncache.Zones) {
 			if s.tls == nil {
 				s.tls = map[*router.Hosts]*tlsAddr{}
 			}
-			s.tls[h] = newTLSAddr(h, st, oc)
+			a, err := newTLSAddr(h, st, oc, s.keyLogs)
+			if err != nil {
+				return err
+			}
+			s.tls[h] = a
 		}
 	}
+	return nil
 }
 
 // tlsAddr is one ssl address's TLS: the handshake's configuration and the
@@ -84,10 +90,15 @@ type tlsAddr struct {
 // but never checked by the handshake, so that a missing or bad one becomes
 // the request's 496 or 495 (or its error_page), as in nginx, not a failed
 // handshake. The protocols ALPN offers are the SNI server's too (alpn).
-// oc makes the ssl_ocsp checkers.
-func newTLSAddr(h *router.Hosts, st *staplers, oc *ocspCheckers) *tlsAddr {
+// oc makes the ssl_ocsp checkers. The key log (ssl_key_log) is the SNI
+// server's too; kl opens its files.
+func newTLSAddr(h *router.Hosts, st *staplers, oc *ocspCheckers, kl keyLogs) (*tlsAddr, error) {
 	a := &tlsAddr{cfg: tlsConfig(h, st), hosts: h}
 	a.cfg.NextProtos = alpn(h, h.DefaultServer)
+	var err error
+	if a.cfg.KeyLogWriter, err = kl.writer(h.DefaultServer.Config.TLS); err != nil {
+		return nil, err
+	}
 	a.h2 = h.HTTP2
 	var perServer map[*router.Server]*tls.Config
 	for _, srv := range h.Servers {
@@ -95,11 +106,16 @@ func newTLSAddr(h *router.Hosts, st *staplers, oc *ocspCheckers) *tlsAddr {
 		verify := t != nil && t.ClientAuth.Verify != config.VerifyOff
 		protos := alpn(h, srv)
 		a.h2 = a.h2 || len(protos) > 1
-		if !verify && len(protos) == len(a.cfg.NextProtos) {
+		keyLog, err := kl.writer(t)
+		if err != nil {
+			return nil, err
+		}
+		if !verify && len(protos) == len(a.cfg.NextProtos) && keyLog == a.cfg.KeyLogWriter {
 			continue
 		}
 		c := a.cfg.Clone()
 		c.NextProtos = protos
+		c.KeyLogWriter = keyLog
 		if perServer == nil {
 			perServer = map[*router.Server]*tls.Config{}
 		}
@@ -131,7 +147,7 @@ func newTLSAddr(h *router.Hosts, st *staplers, oc *ocspCheckers) *tlsAddr {
 		}
 		return perServer[a.sniServer(hello.ServerName)], nil // nil: the address's own
 	}
-	return a
+	return a, nil
 }
 
 // curveIDs returns the TLS identifiers of curves.

@@ -74,6 +74,7 @@ func TestAddTrailer(t *testing.T) {
         location /204 { return 204; }
         location /up { add_trailer X-U $upstream_response_time; proxy_pass http://%[1]s; }
         location /chunked { proxy_pass http://%[1]s; }
+        location /chunked-on { proxy_pass_trailers on; proxy_pass http://%[1]s; }
         location /none { add_header X-H h; return 200 "x\n"; }
     }
     server {
@@ -102,9 +103,11 @@ func TestAddTrailer(t *testing.T) {
 			"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"},
 		{"upstream's length", "GET /up HTTP/1.1\r\nHost: a\r\n" + close,
 			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\nX-U: TIME\r\n\r\n"},
-		// nginx drops the upstream's X-Up; fulcrum passes an upstream's
-		// trailers on (docs/directives.md), before add_trailer's.
+		// nginx drops the upstream's X-Up unless proxy_pass_trailers on
+		// (nginx 1.27.2) passes it, before add_trailer's.
 		{"upstream's chunks and trailer", "GET /chunked HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\nX-T: t1\r\nX-Two: t2\r\n\r\n"},
+		{"proxy_pass_trailers on", "GET /chunked-on HTTP/1.1\r\nHost: a\r\n" + close,
 			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\nX-Up: u\r\nX-T: t1\r\nX-Two: t2\r\n\r\n"},
 		{"inherited from http", "GET /ret HTTP/1.1\r\nHost: other\r\n" + close,
 			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\no\n\r\n0\r\nX-Http: h\r\n\r\n"},

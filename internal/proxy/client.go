@@ -516,6 +516,9 @@ type outgoing struct {
 	// away (ClientWatcher); nil, or one that declines, leaves that to the
 	// request's context.
 	watcher ClientWatcher
+	// hints, when set, is called with each 103 (Early Hints) the upstream
+	// sends before its final response (early_hints); nil drops them.
+	hints func(*h1.Response)
 }
 
 // An Aborter is an exchange another goroutine can stop: a *poolConn, whose
@@ -611,6 +614,9 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		}
 		if !resp.head.Informational() || resp.head.Status == http.StatusSwitchingProtocols {
 			break
+		}
+		if resp.head.Status == http.StatusEarlyHints && out.hints != nil {
+			out.hints(&resp.head)
 		}
 	}
 	*resp = upstreamResponse{head: resp.head, pool: p, pc: pc, ctx: ctx, watch: watch, readTimeout: t.read}

@@ -92,6 +92,9 @@ func New(o Options) (*Handler, error) {
 	if h.uri.replace {
 		h.uri.prefixLen = len(o.Location.Path)
 	}
+	if h.earlyHints, err = compileEarlyHints(o.Compiler, set.EarlyHints); err != nil {
+		return nil, fmt.Errorf("%w in %s", err, set.EarlyHintsPos)
+	}
 	if h.headers, err = compileHeaders(o.Compiler, set.ProxySetHeaders); err != nil {
 		return nil, err
 	}

@@ -64,6 +64,9 @@ type Handler struct {
 	// tls is how upstreams are spoken to over TLS (proxy_pass https://);
 	// nil for plain HTTP.
 	tls *upstreamTLS
+	// earlyHints is early_hints: when an upstream's 103 goes on to the
+	// client (earlyhints.go); nil drops them all.
+	earlyHints earlyHints
 	// sslName is proxy_ssl_name when it has variables (with https://),
 	// evaluated per attempt; nil means the TLS client's own name.
 	sslName *vars.Template

@@ -318,7 +318,8 @@ func canonicalLength(v string) string {
 // header names, except the Upgrade field of a 101 (whose Connection field is
 // fulcrum's own, see switchProtocols) and the Trailer announcement, which
 // nginx 1.22 passes on whatever the framing (with Content-Length too, and to
-// an HTTP/1.0 client); a chunked body's trailers are passed on after it.
+// an HTTP/1.0 client); a chunked body's trailers are passed on after it
+// under proxy_pass_trailers on.
 func (h *Handler) passed(req *request, head *h1.Response, name []byte) bool {
 	if !head.Headers.HopByHop(name) {
 		return true
@@ -419,7 +420,7 @@ func (h *Handler) copyBody(req *request) error {
 			return err
 		}
 	}
-	if tr := resp.body.Trailers(); len(tr) > 0 {
+	if tr := resp.body.Trailers(); len(tr) > 0 && h.set.ProxyPassTrailers {
 		out := w.Header()
 		for _, f := range tr {
 			name := http.TrailerPrefix + string(h1.AppendCanonical(nil, f.Name))

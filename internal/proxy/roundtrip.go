@@ -155,6 +155,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	pool := req.target.Transport
 	req.resp.in, req.resp.out = 0, 0
 	req.out.watcher = nil
+	req.out.hints = h.hintsFor(req)
 	if ctx.Done() != nil { // else proxy_ignore_client_abort: nothing to watch
 		req.out.watcher, _ = req.w.(ClientWatcher)
 	}

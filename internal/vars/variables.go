@@ -78,6 +78,12 @@ func requestVar(name string) Getter {
 		return getHTTPS
 	case "http2":
 		return getHTTP2
+	case "http3":
+		return getHTTP3
+	case "request_port":
+		return getRequestPort
+	case "is_request_port":
+		return getIsRequestPort
 	case "host":
 		return getHost
 	case "remote_user":

@@ -1,0 +1,149 @@
+package mail
+
+import (
+	"errors"
+	"strings"
+)
+
+// smtp serves an SMTP client until it authenticates (then the session is
+// proxied) or quits.
+func (s *session) smtp() error {
+	if err := s.send(s.srv.greeting); err != nil {
+		return err
+	}
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			return err
+		}
+		auth, err := s.smtpCommand(line)
+		if err != nil {
+			return err
+		}
+		if !auth {
+			continue
+		}
+		if _, err := s.authenticate(); err != nil {
+			return err
+		}
+		s.login, s.passwd = "", ""
+	}
+}
+
+// smtpCommand answers one command; auth reports credentials to check.
+func (s *session) smtpCommand(line string) (auth bool, err error) {
+	name, rest, hasRest := splitCommand(line)
+	invalid := func() error { return s.invalid("500 5.5.1 Invalid command\r\n") }
+	badArg := func() error { return s.invalid("501 5.5.4 Invalid argument\r\n") }
+	switch name {
+	case "HELO", "EHLO":
+		if !hasRest || rest == "" {
+			return false, badArg()
+		}
+		s.helo = rest
+		if name == "HELO" {
+			return false, s.send("250 " + s.srv.name + "\r\n")
+		}
+		s.esmtp = true
+		return false, s.send(s.srv.smtpEHLO)
+	case "AUTH":
+		if !hasRest || rest == "" {
+			return false, badArg()
+		}
+		mech, initial, hasInitial := strings.Cut(rest, " ")
+		ok, serr := s.sasl(mech, initial, hasInitial, "334 ")
+		switch {
+		case !ok || errors.Is(serr, errSASL):
+			s.login, s.passwd = "", ""
+			return false, invalid()
+		case serr != nil:
+			return false, serr
+		}
+		return true, nil
+	case "QUIT":
+		_ = s.send("221 2.0.0 Bye\r\n")
+		return false, errQuit
+	case "RSET", "NOOP":
+		return false, s.send("250 2.0.0 OK\r\n")
+	case "MAIL":
+		return false, s.send("530 5.7.1 Authentication required\r\n")
+	case "RCPT":
+		return false, s.send("503 5.5.1 Bad sequence of commands\r\n")
+	}
+	return false, invalid()
+}
+
+// smtpLogin passes the client to an SMTP backend as nginx does: EHLO with
+// the server name, XCLIENT with the client's address and login (xclient
+// on), then the client's own HELO or EHLO if it sent one; with xclient
+// off, HELO (EHLO after a client's EHLO) with the server name only. The
+// client gets nginx's "235 2.0.0 OK".
+func (s *session) smtpLogin(b *backend) (string, error) {
+	if _, err := smtpReply(b); err != nil {
+		return "", err
+	}
+	hello := "HELO "
+	if s.esmtp {
+		hello = "EHLO "
+	}
+	if !s.srv.cfg.XClient {
+		if err := b.send(hello + s.srv.name + "\r\n"); err != nil {
+			return "", err
+		}
+		if _, err := smtpReply(b); err != nil {
+			return "", err
+		}
+		return "235 2.0.0 OK\r\n", nil
+	}
+	steps := []string{
+		"EHLO " + s.srv.name + "\r\n",
+		"XCLIENT ADDR=" + s.addr + " LOGIN=" + xtext(s.login) + " NAME=[UNAVAILABLE]\r\n",
+	}
+	if s.helo != "" {
+		steps = append(steps, hello+s.helo+"\r\n")
+	}
+	for _, line := range steps {
+		if err := b.send(line); err != nil {
+			return "", err
+		}
+		if _, err := smtpReply(b); err != nil {
+			return "", err
+		}
+	}
+	return "235 2.0.0 OK\r\n", nil
+}
+
+// smtpReply reads a whole (possibly multi-line) SMTP reply, which must
+// be a 2xx one; its last line is returned.
+func smtpReply(b *backend) (string, error) {
+	for {
+		l, err := b.line()
+		if err != nil {
+			return "", err
+		}
+		if len(l) < 4 || l[0] != '2' {
+			return "", &badResponse{line: l}
+		}
+		if l[3] != '-' {
+			return l, nil
+		}
+	}
+}
+
+// xtext encodes an XCLIENT value as RFC 1891's xtext: "+", "=" and bytes
+// outside "!".."~" become "+XX".
+func xtext(v string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '!' || c > '~' || c == '+' || c == '=' {
+			b.WriteByte('+')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&0xf])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

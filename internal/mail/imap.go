@@ -181,8 +181,10 @@ func (s *session) imap() error {
 
 // imapCommand answers one command of the not-authenticated state.
 func (s *session) imapCommand(cmd *imapCommand) error {
-	bad := func() error { return s.invalid(cmd.tag + " BAD invalid command\r\n") }
+	bad := func() error { return s.reject(cmd.tag + " BAD invalid command\r\n") }
 	switch cmd.name {
+	case "STARTTLS": // known to nginx's parser; without TLS it is refused
+		return bad()
 	case "CAPABILITY":
 		return s.send(s.srv.imapCaps + cmd.tag + " OK completed\r\n")
 	case "NOOP":
@@ -212,7 +214,7 @@ func (s *session) imapCommand(cmd *imapCommand) error {
 			return err
 		}
 	default:
-		return bad()
+		return s.invalid(cmd.tag + " BAD invalid command\r\n")
 	}
 	retry, err := s.authenticate()
 	if retry {

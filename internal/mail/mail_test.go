@@ -382,3 +382,49 @@ func TestReloadKeepsSessions(t *testing.T) {
 		t.Fatalf("Shutdown still waits with %d sessions", p.Sessions())
 	}
 }
+
+// TestMaxErrorsCounts: only commands nginx's parsers cannot read (an
+// unknown command, a syntax error) count toward max_errors; a known
+// command refused for its state or arguments does not. Each command was
+// sent six times to nginx 1.22.1, then a NOOP.
+func TestMaxErrorsCounts(t *testing.T) {
+	e := newEnv(t, "")
+	tests := []struct {
+		server       int
+		send, answer string
+		closes       bool
+	}{
+		{0, "a X\r\n", "a BAD invalid command\r\n", true},
+		{0, "\r\n", "* BAD invalid command\r\n", true},
+		{0, "a LOGIN \"x\r\n", "a BAD invalid command\r\n", true},
+		{0, "a LOGIN x\r\n", "a BAD invalid command\r\n", false},
+		{0, "a STARTTLS\r\n", "a BAD invalid command\r\n", false},
+		{0, "a authenticate cram-md5\r\n", "a BAD invalid command\r\n", false},
+		{1, "STAT\r\n", "-ERR invalid command\r\n", true},
+		{1, "USER\r\n", "-ERR invalid command\r\n", false},
+		{1, "PASS x\r\n", "-ERR invalid command\r\n", false},
+		{1, "STLS\r\n", "-ERR invalid command\r\n", false},
+		{1, "AUTH FOO\r\n", "-ERR invalid command\r\n", false},
+		{2, "DATA\r\n", "500 5.5.1 Invalid command\r\n", true},
+		{2, "STARTTLS\r\n", "500 5.5.1 Invalid command\r\n", false},
+		{2, "EHLO\r\n", "501 5.5.4 Invalid argument\r\n", false},
+		{2, "AUTH PLAIN !!\r\n", "500 5.5.1 Invalid command\r\n", false},
+		{2, "MAIL FROM:<a>\r\n", "530 5.7.1 Authentication required\r\n", false},
+	}
+	greetings := []string{"* OK IMAP4 ready\r\n", "+OK POP3 ready\r\n", "220 mx.example ESMTP ready\r\n"}
+	noop := []step{{"a NOOP\r\n", "a OK completed\r\n"}, {"NOOP\r\n", "+OK\r\n"}, {"NOOP\r\n", "250 2.0.0 OK\r\n"}}
+	for _, tt := range tests {
+		t.Run(strings.TrimSpace(tt.send), func(t *testing.T) {
+			c := dial(t, e.servers[tt.server])
+			c.expect(greetings[tt.server])
+			for range 5 {
+				c.run([]step{{tt.send, tt.answer}})
+			}
+			if tt.closes {
+				c.expectEOF()
+				return
+			}
+			c.run([]step{{tt.send, tt.answer}, noop[tt.server]})
+		})
+	}
+}

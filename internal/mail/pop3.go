@@ -12,6 +12,11 @@ func splitCommand(line string) (name, rest string, hasRest bool) {
 	return strings.ToUpper(name), rest, hasRest
 }
 
+// pop3Known are the commands nginx's POP3 parser knows: one of them
+// refused (wrong state, arguments or mechanism) does not count toward
+// max_errors; an unknown command does.
+var pop3Known = map[string]bool{"USER": true, "PASS": true, "APOP": true, "QUIT": true, "CAPA": true, "AUTH": true, "NOOP": true, "STLS": true}
+
 // pop3 serves a POP3 client until it logs in (then the session is
 // proxied) or quits.
 func (s *session) pop3() error {
@@ -25,7 +30,7 @@ func (s *session) pop3() error {
 			return err
 		}
 		name, rest, hasRest := splitCommand(line)
-		bad := func() error { return s.invalid("-ERR invalid command\r\n") }
+		bad := func() error { return s.reject("-ERR invalid command\r\n") }
 		auth := false
 		switch {
 		case name == "CAPA":
@@ -54,8 +59,10 @@ func (s *session) pop3() error {
 			default:
 				auth = true
 			}
-		default:
+		case pop3Known[name]:
 			err = bad()
+		default:
+			err = s.invalid("-ERR invalid command\r\n")
 		}
 		if err != nil {
 			return err

@@ -128,8 +128,16 @@ func (s *session) readLine() (string, error) {
 	return line, nil
 }
 
-// invalid counts an invalid command and sends its reply; at max_errors
-// the reply is the last one.
+// reject sends the reply to a command the protocol knows but cannot take
+// now or with these arguments; as in nginx, it does not count toward
+// max_errors.
+func (s *session) reject(reply string) error {
+	return s.send(reply)
+}
+
+// invalid counts a command nginx's parser cannot read (an unknown command,
+// a syntax error) and sends its reply; at max_errors the reply is the
+// last one.
 func (s *session) invalid(reply string) error {
 	s.errors++
 	if err := s.send(reply); err != nil {

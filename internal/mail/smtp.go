@@ -33,8 +33,8 @@ func (s *session) smtp() error {
 // smtpCommand answers one command; auth reports credentials to check.
 func (s *session) smtpCommand(line string) (auth bool, err error) {
 	name, rest, hasRest := splitCommand(line)
-	invalid := func() error { return s.invalid("500 5.5.1 Invalid command\r\n") }
-	badArg := func() error { return s.invalid("501 5.5.4 Invalid argument\r\n") }
+	invalid := func() error { return s.reject("500 5.5.1 Invalid command\r\n") }
+	badArg := func() error { return s.reject("501 5.5.4 Invalid argument\r\n") }
 	switch name {
 	case "HELO", "EHLO":
 		if !hasRest || rest == "" {
@@ -69,8 +69,11 @@ func (s *session) smtpCommand(line string) (auth bool, err error) {
 		return false, s.send("530 5.7.1 Authentication required\r\n")
 	case "RCPT":
 		return false, s.send("503 5.5.1 Bad sequence of commands\r\n")
+	case "STARTTLS": // known to nginx's parser; without TLS it is refused
+		return false, invalid()
 	}
-	return false, invalid()
+	// A command nginx's SMTP parser does not know counts toward max_errors.
+	return false, s.invalid("500 5.5.1 Invalid command\r\n")
 }
 
 // smtpLogin passes the client to an SMTP backend as nginx does: EHLO with

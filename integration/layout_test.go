@@ -115,7 +115,7 @@ var allowedImports = map[string][]string{
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "errlog", "sock", "upstream", "vars"},                                                                    // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                                     // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "mail", "memcached", "mmdb", "mp4", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
-	"mail":          {"config", "errlog"},                             // the mail block: IMAP, POP3 and SMTP with auth_http
+	"mail":          {"config", "errlog", "proxyproto"},               // the mail block: IMAP, POP3 and SMTP with auth_http
 	"mmdb":          {},                                               // MaxMind DB files: the geoip2 module's lookups
 	"statuszone":    {},                                               // status_zone: the server, location and stream zones' counters, kept across reloads
 	"fulcrum":       {"config", "daemon", "demo", "errlog", "gctune"}, // cmd/fulcrum

@@ -61,6 +61,9 @@ type MailServer struct {
 	PassErrorMessage bool
 	// XClient (xclient, on) sends XCLIENT to SMTP backends.
 	XClient bool
+	// ProxyProtocol (proxy_protocol, off) sends a PROXY protocol v1 header
+	// to the backend before its login.
+	ProxyProtocol bool
 	// MaxErrors (max_errors, 5) closes the connection after this many
 	// invalid commands.
 	MaxErrors int
@@ -290,6 +293,9 @@ func mailSettings(srv *MailServer, sc *scope) error {
 	}
 	if dirs, _ := sc.nearest("xclient"); len(dirs) > 0 {
 		srv.XClient, _ = parseFlag(dirs[0].Args[0])
+	}
+	if dirs, _ := sc.nearest("proxy_protocol"); len(dirs) > 0 {
+		srv.ProxyProtocol, _ = parseFlag(dirs[0].Args[0])
 	}
 	if dirs, _ := sc.nearest("max_errors"); len(dirs) > 0 {
 		srv.MaxErrors, _ = strconv.Atoi(dirs[0].Args[0])

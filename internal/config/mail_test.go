@@ -53,7 +53,7 @@ func TestMailBuild(t *testing.T) {
     proxy_smtp_auth off;
     starttls off;
     server { listen 127.0.0.1:143; imap_auth login plain; }
-    server { listen 995; protocol pop3; xclient off; proxy_pass_error_message on; }
+    server { listen 995; protocol pop3; xclient off; proxy_pass_error_message on; proxy_protocol on; }
     server { listen 587; smtp_auth login plain; smtp_client_buffer 8k; max_errors 3; server_name other; }
 }`)
 	if len(cfg.Warnings) != 0 {
@@ -78,7 +78,7 @@ func TestMailBuild(t *testing.T) {
 		{"imap", [][]string{s[0].IMAPCapabilities, s[0].IMAPAuth}, [][]string{{"IMAP4rev1", "IDLE"}, {"plain", "login"}}},
 		{"pop3", [][]string{s[1].POP3Capabilities, s[1].POP3Auth}, [][]string{nil, {"plain"}}},
 		{"smtp", [][]string{s[2].SMTPCapabilities, s[2].SMTPAuth}, [][]string{nil, {"plain", "login"}}},
-		{"flags", []bool{s[0].XClient, s[1].XClient, s[0].PassErrorMessage, s[1].PassErrorMessage}, []bool{true, false, false, true}},
+		{"flags", []bool{s[0].XClient, s[1].XClient, s[0].PassErrorMessage, s[1].PassErrorMessage, s[0].ProxyProtocol, s[1].ProxyProtocol}, []bool{true, false, false, true, false, true}},
 		{"buffers", []int{s[0].ClientBuffer, s[1].ClientBuffer, s[2].ClientBuffer}, []int{4096, 128, 8192}},
 		{"max_errors", []int{s[0].MaxErrors, s[2].MaxErrors}, []int{5, 3}},
 	}

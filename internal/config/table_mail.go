@@ -33,7 +33,7 @@ var mailSpecs = []spec{
 	{name: "proxy", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, status: ignored, asIs: []string{"on"}, note: "nginx 1.22 reads this old switch and ignores it too: a mail server always proxies", syntax: "proxy on | off;"},
 	{name: "proxy_buffer", module: "mail_proxy", ctx: ctxMailSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "proxy_buffer size;"},
 	{name: "proxy_pass_error_message", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, syntax: "proxy_pass_error_message on | off;"},
-	{name: "proxy_protocol", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: "fulcrum's mail proxy sends no PROXY protocol header to backends; keep nginx for it", syntax: "proxy_protocol on | off;"},
+	{name: "proxy_protocol", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, syntax: "proxy_protocol on | off;"},
 	{name: "proxy_smtp_auth", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: "fulcrum's mail proxy does not log in to SMTP backends with AUTH; it passes the login with XCLIENT (xclient on); keep nginx for it", syntax: "proxy_smtp_auth on | off;"},
 	{name: "proxy_timeout", module: "mail_proxy", ctx: ctxMailSS, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_timeout timeout;"},
 	{name: "xclient", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, syntax: "xclient on | off;"},

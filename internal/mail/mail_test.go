@@ -428,3 +428,19 @@ func TestMaxErrorsCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyProtocol: with proxy_protocol on, the backend gets nginx's
+// PROXY v1 line before its greeting is read (recorded: "PROXY TCP4
+// 127.0.0.1 127.0.0.1 57778 19118", the client's and the listener's
+// addresses and ports).
+func TestProxyProtocol(t *testing.T) {
+	e := newEnv(t, "server { listen 127.0.0.1:0; protocol pop3; proxy_protocol on; }")
+	c := dial(t, e.servers[3])
+	c.run([]step{{"", "+OK POP3 ready\r\n"}, {"USER joe\r\n", "+OK\r\n"}, {"PASS pw\r\n", "+OK\r\n"}})
+	_, cport, _ := strings.Cut(c.c.LocalAddr().String(), ":")
+	_, sport, _ := strings.Cut(e.servers[3], ":")
+	want := []string{"PROXY TCP4 127.0.0.1 127.0.0.1 " + cport + " " + sport + "\r\n", "USER joe\r\n", "PASS pw\r\n"}
+	if got := e.back["pop3"].lines.waitFor(t, 3); !slices.Equal(got, want) {
+		t.Errorf("backend read %q, want %q", got, want)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/proxyproto"
 )
 
 // errQuit ends a session after its last reply: the client quit, or an
@@ -246,6 +247,13 @@ func (s *session) proxy(ans *authAnswer) error {
 		return s.internalError()
 	}
 	defer up.Close()
+	if s.srv.cfg.ProxyProtocol {
+		_ = up.SetWriteDeadline(time.Now().Add(s.srv.cfg.Timeout))
+		if _, err := up.Write(proxyproto.V1Header(s.conn.RemoteAddr(), s.conn.LocalAddr())); err != nil {
+			s.logf(errlog.Error, "send PROXY protocol header to %s failed (%s)", addr, errlog.Errno(err))
+			return s.internalError()
+		}
+	}
 	b := &backend{conn: up, r: bufio.NewReaderSize(up, 4096), timeout: s.srv.cfg.Timeout}
 	var welcome string
 	switch s.srv.cfg.Protocol {

@@ -76,6 +76,10 @@ type MailServer struct {
 	// case: "plain", "login" (IMAP and SMTP). Defaults: plain, plain,
 	// plain login.
 	IMAPAuth, POP3Auth, SMTPAuth []string
+	// SMTPAuthNone is "smtp_auth none": a client may send mail without
+	// logging in; its MAIL FROM and RCPT TO go to auth_http, which picks
+	// the backend they are relayed to.
+	SMTPAuthNone bool
 	// ClientBuffer is imap_client_buffer or smtp_client_buffer (4k): the
 	// longest command line; a longer one closes the connection. POP3's
 	// is nginx's fixed 128 bytes.
@@ -106,12 +110,12 @@ var (
 	mailAuthNames = map[string][]string{
 		"imap_auth": {"plain", "login"},
 		"pop3_auth": {"plain"},
-		"smtp_auth": {"plain", "login"},
+		"smtp_auth": {"plain", "login", "none"},
 	}
 	unsupportedMailAuth = map[string][]string{
 		"imap_auth": {"cram-md5", "external"},
 		"pop3_auth": {"apop", "cram-md5", "external"},
-		"smtp_auth": {"cram-md5", "external", "none"},
+		"smtp_auth": {"cram-md5", "external"},
 	}
 )
 
@@ -349,16 +353,17 @@ func mailAuthMethods(srv *MailServer, sc *scope) error {
 			case slices.Contains(mailAuthNames[name], v):
 				set[v] = true
 			case slices.Contains(unsupportedMailAuth[name], v):
-				return hintf(dirs[0].Pos, "fulcrum's mail proxy authenticates with "+strings.Join(mailAuthNames[name], " and ")+"; keep nginx for "+v, `"%s %s" is not supported`, name, a)
+				return hintf(dirs[0].Pos, "fulcrum's mail proxy takes "+strings.Join(mailAuthNames[name], ", ")+"; keep nginx for "+v, `"%s %s" is not supported`, name, a)
 			default:
 				return errorf(dirs[0].Pos, `invalid value "%s"`, a)
 			}
 		}
 		for _, v := range mailAuthNames[name] {
-			if set[v] {
+			if set[v] && v != "none" {
 				*out = append(*out, v)
 			}
 		}
+		srv.SMTPAuthNone = srv.SMTPAuthNone || name == "smtp_auth" && set["none"]
 	}
 	return nil
 }

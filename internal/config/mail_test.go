@@ -19,7 +19,7 @@ func TestMailErrors(t *testing.T) {
 		{"protocol value", "auth_http 127.0.0.1:9; server { listen 110; protocol http; }", `unknown protocol "http" in nginx.conf:1`},
 		// fulcrum's own refusals of what it does not implement.
 		{"apop", "auth_http 127.0.0.1:9; server { listen 110; pop3_auth plain apop; }", `"pop3_auth apop" is not supported in nginx.conf:1`},
-		{"smtp_auth none", "auth_http 127.0.0.1:9; server { listen 25; smtp_auth none; }", `"smtp_auth none" is not supported in nginx.conf:1`},
+		{"smtp_auth cram-md5", "auth_http 127.0.0.1:9; server { listen 25; smtp_auth none cram-md5; }", `"smtp_auth cram-md5" is not supported in nginx.conf:1`},
 		{"ssl listen", "auth_http 127.0.0.1:9; server { listen 993 ssl; }", `the "ssl" parameter of a mail "listen" is not supported in nginx.conf:1`},
 		{"starttls", "auth_http 127.0.0.1:9; server { listen 143; starttls on; }", `fulcrum does not support the "starttls" directive yet in nginx.conf:1`},
 		{"ssl_certificate", "ssl_certificate a.pem; auth_http 127.0.0.1:9; server { listen 143; }", `fulcrum does not support the "ssl_certificate" directive yet in nginx.conf:1`},
@@ -55,12 +55,13 @@ func TestMailBuild(t *testing.T) {
     server { listen 127.0.0.1:143; imap_auth login plain; }
     server { listen 995; protocol pop3; xclient off; proxy_pass_error_message on; proxy_protocol on; }
     server { listen 587; smtp_auth login plain; smtp_client_buffer 8k; max_errors 3; server_name other; }
+    server { listen 25; smtp_auth none login; }
 }`)
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("warnings %v", cfg.Warnings)
 	}
 	s := cfg.Mail.Servers
-	if len(s) != 3 {
+	if len(s) != 4 {
 		t.Fatalf("%d servers", len(s))
 	}
 	want := MailAuthHTTP{Network: "tcp", Addr: "auth.local:9000", HostHeader: "auth.local", URI: "/mail/auth"}
@@ -77,7 +78,8 @@ func TestMailBuild(t *testing.T) {
 		{"timeouts", []time.Duration{s[0].Timeout, s[0].ProxyTimeout}, []time.Duration{30 * time.Second, 10 * time.Minute}},
 		{"imap", [][]string{s[0].IMAPCapabilities, s[0].IMAPAuth}, [][]string{{"IMAP4rev1", "IDLE"}, {"plain", "login"}}},
 		{"pop3", [][]string{s[1].POP3Capabilities, s[1].POP3Auth}, [][]string{nil, {"plain"}}},
-		{"smtp", [][]string{s[2].SMTPCapabilities, s[2].SMTPAuth}, [][]string{nil, {"plain", "login"}}},
+		{"smtp", [][]string{s[2].SMTPCapabilities, s[2].SMTPAuth, s[3].SMTPAuth}, [][]string{nil, {"plain", "login"}, {"login"}}},
+		{"smtp none", []bool{s[2].SMTPAuthNone, s[3].SMTPAuthNone}, []bool{false, true}},
 		{"flags", []bool{s[0].XClient, s[1].XClient, s[0].PassErrorMessage, s[1].PassErrorMessage, s[0].ProxyProtocol, s[1].ProxyProtocol}, []bool{true, false, false, true, false, true}},
 		{"buffers", []int{s[0].ClientBuffer, s[1].ClientBuffer, s[2].ClientBuffer}, []int{4096, 128, 8192}},
 		{"max_errors", []int{s[0].MaxErrors, s[2].MaxErrors}, []int{5, 3}},

@@ -35,7 +35,11 @@ func (s *session) authRequest() string {
 	b.WriteString("Host: " + cfg.AuthHTTP.HostHeader + "\r\n")
 	// nginx names the LOGIN mechanism and the IMAP LOGIN and POP3
 	// USER/PASS commands all "plain".
-	b.WriteString("Auth-Method: plain\r\n")
+	method := "plain"
+	if s.none {
+		method = "none"
+	}
+	b.WriteString("Auth-Method: " + method + "\r\n")
 	b.WriteString("Auth-User: " + escapeAuth(s.login) + "\r\n")
 	b.WriteString("Auth-Pass: " + escapeAuth(s.passwd) + "\r\n")
 	b.WriteString("Auth-Protocol: " + cfg.Protocol + "\r\n")
@@ -43,6 +47,9 @@ func (s *session) authRequest() string {
 	b.WriteString("Client-IP: " + s.addr + "\r\n")
 	if cfg.Protocol == config.MailSMTP {
 		b.WriteString("Client-Host: [UNAVAILABLE]\r\n") // no resolver
+	}
+	if s.none {
+		b.WriteString("Auth-SMTP-Helo: " + s.helo + "\r\nAuth-SMTP-From: " + s.from + "\r\nAuth-SMTP-To: " + s.to + "\r\n")
 	}
 	for _, h := range cfg.AuthHTTPHeaders {
 		b.WriteString(h[0] + ": " + h[1] + "\r\n")

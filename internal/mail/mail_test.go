@@ -444,3 +444,40 @@ func TestProxyProtocol(t *testing.T) {
 		t.Errorf("backend read %q, want %q", got, want)
 	}
 }
+
+// TestSMTPAuthNone: with "smtp_auth none" a client sends mail without
+// logging in: its MAIL and RCPT lines go to auth_http (Auth-Method: none,
+// Auth-SMTP-Helo, -From, -To), then to the backend after XCLIENT (without
+// LOGIN) and its own EHLO; the client gets the backend's answer to RCPT.
+// AUTH still works. Recorded with nginx 1.22.1.
+func TestSMTPAuthNone(t *testing.T) {
+	e := newEnv(t, "server { listen 127.0.0.1:0; protocol smtp; smtp_auth none; }")
+	c := dial(t, e.servers[3])
+	c.run([]step{
+		{"", "220 vm ESMTP ready\r\n"},
+		{"RCPT TO:<c@d>\r\n", "503 5.5.1 Bad sequence of commands\r\n"},
+		{"MAIL\r\n", "501 5.5.4 Invalid argument\r\n"},
+		{"EHLO cli.example\r\n", "250 vm\r\n"},
+		{"MAIL FROM:<a@b> SIZE=10\r\n", "250 2.0.0 OK\r\n"},
+		{"MAIL FROM:<a@b>\r\n", "503 5.5.1 Bad sequence of commands\r\n"},
+		{"RCPT TO:<c@d>\r\n", "250 ok\r\n"},
+		{"DATA\r\n", "250 ok\r\n"},
+	})
+	want := "GET /auth HTTP/1.0\r\nHost: 127.0.0.1\r\nAuth-Method: none\r\nAuth-User: \r\nAuth-Pass: \r\nAuth-Protocol: smtp\r\n" +
+		"Auth-Login-Attempt: 1\r\nClient-IP: 127.0.0.1\r\nClient-Host: [UNAVAILABLE]\r\n" +
+		"Auth-SMTP-Helo: cli.example\r\nAuth-SMTP-From: MAIL FROM:<a@b> SIZE=10\r\nAuth-SMTP-To: RCPT TO:<c@d>\r\n\r\n"
+	if got := e.auth.requests.waitFor(t, 1); got[0] != want {
+		t.Errorf("auth request %q, want %q", got[0], want)
+	}
+	lines := []string{"EHLO vm\r\n", "XCLIENT ADDR=127.0.0.1 NAME=[UNAVAILABLE]\r\n", "EHLO cli.example\r\n",
+		"MAIL FROM:<a@b> SIZE=10\r\n", "RCPT TO:<c@d>\r\n", "DATA\r\n"}
+	if got := e.back["smtp"].lines.waitFor(t, len(lines)); !slices.Equal(got, lines) {
+		t.Errorf("backend read %q, want %q", got, lines)
+	}
+
+	c = dial(t, e.servers[3])
+	c.run([]step{{"", "220 vm ESMTP ready\r\n"}, {"AUTH PLAIN AGpvZQBwdw==\r\n", "235 2.0.0 OK\r\n"}})
+	if got := e.auth.requests.waitFor(t, 2); got[1] != authRequest("joe", "pw", "smtp", 1, "") {
+		t.Errorf("auth request %q", got[1])
+	}
+}

@@ -45,6 +45,11 @@ type session struct {
 	// whether it ever said EHLO.
 	helo  string
 	esmtp bool
+	// from and to are the SMTP client's MAIL and RCPT lines under
+	// "smtp_auth none", sent to auth_http and then to the backend; none
+	// is set while such a client is being passed on (Auth-Method: none).
+	from, to string
+	none     bool
 }
 
 // newSession returns a session of c on srv.

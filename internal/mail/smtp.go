@@ -27,6 +27,7 @@ func (s *session) smtp() error {
 			return err
 		}
 		s.login, s.passwd = "", ""
+		s.from, s.to, s.none = "", "", false
 	}
 }
 
@@ -66,9 +67,25 @@ func (s *session) smtpCommand(line string) (auth bool, err error) {
 	case "RSET", "NOOP":
 		return false, s.send("250 2.0.0 OK\r\n")
 	case "MAIL":
-		return false, s.send("530 5.7.1 Authentication required\r\n")
+		switch {
+		case !s.srv.cfg.SMTPAuthNone:
+			return false, s.send("530 5.7.1 Authentication required\r\n")
+		case !hasRest || rest == "":
+			return false, badArg()
+		case s.from != "":
+			return false, s.send("503 5.5.1 Bad sequence of commands\r\n")
+		}
+		s.from = line
+		return false, s.send("250 2.0.0 OK\r\n")
 	case "RCPT":
-		return false, s.send("503 5.5.1 Bad sequence of commands\r\n")
+		switch {
+		case s.from == "":
+			return false, s.send("503 5.5.1 Bad sequence of commands\r\n")
+		case !hasRest || rest == "":
+			return false, badArg()
+		}
+		s.to, s.none = line, true
+		return true, nil
 	case "STARTTLS": // known to nginx's parser; without TLS it is refused
 		return false, invalid()
 	}
@@ -78,9 +95,11 @@ func (s *session) smtpCommand(line string) (auth bool, err error) {
 
 // smtpLogin passes the client to an SMTP backend as nginx does: EHLO with
 // the server name, XCLIENT with the client's address and login (xclient
-// on), then the client's own HELO or EHLO if it sent one; with xclient
-// off, HELO (EHLO after a client's EHLO) with the server name only. The
-// client gets nginx's "235 2.0.0 OK".
+// on; no LOGIN without one), then the client's own HELO or EHLO if it
+// sent one; with xclient off, HELO (EHLO after a client's EHLO) with the
+// server name only. A logged-in client gets nginx's "235 2.0.0 OK"; under
+// "smtp_auth none" the client's MAIL and RCPT lines follow and the client
+// gets the backend's answer to RCPT.
 func (s *session) smtpLogin(b *backend) (string, error) {
 	if _, err := smtpReply(b); err != nil {
 		return "", err
@@ -89,29 +108,32 @@ func (s *session) smtpLogin(b *backend) (string, error) {
 	if s.esmtp {
 		hello = "EHLO "
 	}
-	if !s.srv.cfg.XClient {
-		if err := b.send(hello + s.srv.name + "\r\n"); err != nil {
-			return "", err
+	steps := []string{hello + s.srv.name + "\r\n"}
+	if s.srv.cfg.XClient {
+		xclient := "XCLIENT ADDR=" + s.addr
+		if s.login != "" {
+			xclient += " LOGIN=" + xtext(s.login)
 		}
-		if _, err := smtpReply(b); err != nil {
-			return "", err
+		steps = []string{"EHLO " + s.srv.name + "\r\n", xclient + " NAME=[UNAVAILABLE]\r\n"}
+		if s.helo != "" {
+			steps = append(steps, hello+s.helo+"\r\n")
 		}
-		return "235 2.0.0 OK\r\n", nil
 	}
-	steps := []string{
-		"EHLO " + s.srv.name + "\r\n",
-		"XCLIENT ADDR=" + s.addr + " LOGIN=" + xtext(s.login) + " NAME=[UNAVAILABLE]\r\n",
+	if s.none {
+		steps = append(steps, s.from+"\r\n", s.to+"\r\n")
 	}
-	if s.helo != "" {
-		steps = append(steps, hello+s.helo+"\r\n")
-	}
+	var last string
 	for _, line := range steps {
 		if err := b.send(line); err != nil {
 			return "", err
 		}
-		if _, err := smtpReply(b); err != nil {
+		var err error
+		if last, err = smtpReply(b); err != nil {
 			return "", err
 		}
+	}
+	if s.none {
+		return last, nil // the backend's answer to RCPT
 	}
 	return "235 2.0.0 OK\r\n", nil
 }

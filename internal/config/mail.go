@@ -76,6 +76,9 @@ type MailServer struct {
 	// case: "plain", "login" (IMAP and SMTP). Defaults: plain, plain,
 	// plain login.
 	IMAPAuth, POP3Auth, SMTPAuth []string
+	// SMTPGreetingDelay (smtp_greeting_delay, 0) holds the SMTP greeting
+	// back; a client that talks before it is refused.
+	SMTPGreetingDelay time.Duration
 	// SMTPAuthNone is "smtp_auth none": a client may send mail without
 	// logging in; its MAIL FROM and RCPT TO go to auth_http, which picks
 	// the backend they are relayed to.
@@ -292,6 +295,7 @@ func mailSettings(srv *MailServer, sc *scope) error {
 	}
 	srv.Timeout = nearestMsec(sc, "timeout", defaultMailTimeout)
 	srv.ProxyTimeout = nearestMsec(sc, "proxy_timeout", defaultMailProxyTimeout)
+	srv.SMTPGreetingDelay = nearestMsec(sc, "smtp_greeting_delay", 0)
 	if dirs, _ := sc.nearest("proxy_pass_error_message"); len(dirs) > 0 {
 		srv.PassErrorMessage, _ = parseFlag(dirs[0].Args[0])
 	}

@@ -55,7 +55,7 @@ func TestMailBuild(t *testing.T) {
     server { listen 127.0.0.1:143; imap_auth login plain; }
     server { listen 995; protocol pop3; xclient off; proxy_pass_error_message on; proxy_protocol on; }
     server { listen 587; smtp_auth login plain; smtp_client_buffer 8k; max_errors 3; server_name other; }
-    server { listen 25; smtp_auth none login; }
+    server { listen 25; smtp_auth none login; smtp_greeting_delay 2s; }
 }`)
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("warnings %v", cfg.Warnings)
@@ -80,6 +80,7 @@ func TestMailBuild(t *testing.T) {
 		{"pop3", [][]string{s[1].POP3Capabilities, s[1].POP3Auth}, [][]string{nil, {"plain"}}},
 		{"smtp", [][]string{s[2].SMTPCapabilities, s[2].SMTPAuth, s[3].SMTPAuth}, [][]string{nil, {"plain", "login"}, {"login"}}},
 		{"smtp none", []bool{s[2].SMTPAuthNone, s[3].SMTPAuthNone}, []bool{false, true}},
+		{"greeting delay", []time.Duration{s[2].SMTPGreetingDelay, s[3].SMTPGreetingDelay}, []time.Duration{0, 2 * time.Second}},
 		{"flags", []bool{s[0].XClient, s[1].XClient, s[0].PassErrorMessage, s[1].PassErrorMessage, s[0].ProxyProtocol, s[1].ProxyProtocol}, []bool{true, false, false, true, false, true}},
 		{"buffers", []int{s[0].ClientBuffer, s[1].ClientBuffer, s[2].ClientBuffer}, []int{4096, 128, 8192}},
 		{"max_errors", []int{s[0].MaxErrors, s[2].MaxErrors}, []int{5, 3}},

@@ -45,7 +45,7 @@ var mailSpecs = []spec{
 	{name: "smtp_auth", module: "mail_smtp", ctx: ctxMailSS, args: args1More, syntax: "smtp_auth method ...;"},
 	{name: "smtp_capabilities", module: "mail_smtp", ctx: ctxMailSS, args: args1More, syntax: "smtp_capabilities extension ...;"},
 	{name: "smtp_client_buffer", module: "mail_smtp", ctx: ctxMailSS, args: args1, kinds: []kind{kindSize}, syntax: "smtp_client_buffer size;"},
-	{name: "smtp_greeting_delay", module: "mail_smtp", ctx: ctxMailSS, args: args1, kinds: []kind{kindMsec}, status: unsupported, asIs: []string{"0"}, note: "fulcrum's SMTP greeting is not delayed; keep nginx where the delay turns away clients that talk first", syntax: "smtp_greeting_delay time;"},
+	{name: "smtp_greeting_delay", module: "mail_smtp", ctx: ctxMailSS, args: args1, kinds: []kind{kindMsec}, syntax: "smtp_greeting_delay time;"},
 	{name: "ssl", module: "mail_ssl", ctx: ctxMailSS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: noteMailTLS, syntax: "ssl on | off;"},
 	{name: "starttls", module: "mail_ssl", ctx: ctxMailSS, args: args1, status: unsupported, asIs: []string{"off"}, note: noteMailTLS, syntax: "starttls on | off | only;"},
 	{name: "ssl_certificate", module: "mail_ssl", ctx: ctxMailSS, args: args1, multi: true, status: unsupported, note: noteMailTLS, syntax: "ssl_certificate file;"},

@@ -481,3 +481,21 @@ func TestSMTPAuthNone(t *testing.T) {
 		t.Errorf("auth request %q", got[1])
 	}
 }
+
+// TestSMTPGreetingDelay: the greeting waits smtp_greeting_delay; a client
+// that talks first gets nginx's pipelining refusal and is closed
+// (recorded with nginx 1.22.1).
+func TestSMTPGreetingDelay(t *testing.T) {
+	e := newEnv(t, "server { listen 127.0.0.1:0; protocol smtp; smtp_greeting_delay 300ms; }")
+	c := dial(t, e.servers[3])
+	c.send("EHLO x\r\n")
+	c.expect("503 5.5.0 Improper use of SMTP command pipelining\r\n")
+	c.expectEOF()
+	c = dial(t, e.servers[3])
+	start := time.Now()
+	c.expect("220 vm ESMTP ready\r\n")
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("greeting after %v, want the 300ms delay", d)
+	}
+	c.run([]step{{"EHLO x\r\n", "250-vm\r\n250 AUTH PLAIN LOGIN\r\n"}})
+}

@@ -2,12 +2,19 @@ package mail
 
 import (
 	"errors"
+	"net"
 	"strings"
+	"time"
+
+	"fulcrum/internal/errlog"
 )
 
 // smtp serves an SMTP client until it authenticates (then the session is
 // proxied) or quits.
 func (s *session) smtp() error {
+	if err := s.greetingDelay(); err != nil {
+		return err
+	}
 	if err := s.send(s.srv.greeting); err != nil {
 		return err
 	}
@@ -29,6 +36,29 @@ func (s *session) smtp() error {
 		s.login, s.passwd = "", ""
 		s.from, s.to, s.none = "", "", false
 	}
+}
+
+// greetingDelay waits smtp_greeting_delay before the greeting; a client
+// that sends anything meanwhile is refused and the connection closed, as
+// nginx does.
+func (s *session) greetingDelay() error {
+	delay := s.srv.cfg.SMTPGreetingDelay
+	if delay <= 0 {
+		return nil
+	}
+	_ = s.conn.SetReadDeadline(time.Now().Add(delay))
+	b, err := s.r.Peek(1)
+	if len(b) > 0 {
+		early, _ := s.r.Peek(s.r.Buffered())
+		s.logf(errlog.Info, `client was rejected before greeting: "%s"`, early)
+		_ = s.send("503 5.5.0 Improper use of SMTP command pipelining\r\n")
+		return errQuit
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return nil
+	}
+	return err
 }
 
 // smtpCommand answers one command; auth reports credentials to check.

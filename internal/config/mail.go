@@ -61,6 +61,9 @@ type MailServer struct {
 	PassErrorMessage bool
 	// XClient (xclient, on) sends XCLIENT to SMTP backends.
 	XClient bool
+	// ProxySMTPAuth (proxy_smtp_auth, off) logs in to SMTP backends with
+	// AUTH PLAIN (and XCLIENT then goes without LOGIN).
+	ProxySMTPAuth bool
 	// ProxyProtocol (proxy_protocol, off) sends a PROXY protocol v1 header
 	// to the backend before its login.
 	ProxyProtocol bool
@@ -301,6 +304,9 @@ func mailSettings(srv *MailServer, sc *scope) error {
 	}
 	if dirs, _ := sc.nearest("xclient"); len(dirs) > 0 {
 		srv.XClient, _ = parseFlag(dirs[0].Args[0])
+	}
+	if dirs, _ := sc.nearest("proxy_smtp_auth"); len(dirs) > 0 {
+		srv.ProxySMTPAuth, _ = parseFlag(dirs[0].Args[0])
 	}
 	if dirs, _ := sc.nearest("proxy_protocol"); len(dirs) > 0 {
 		srv.ProxyProtocol, _ = parseFlag(dirs[0].Args[0])

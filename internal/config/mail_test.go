@@ -50,12 +50,11 @@ func TestMailBuild(t *testing.T) {
     proxy_timeout 10m;
     imap_capabilities IMAP4rev1 IDLE;
     resolver off;
-    proxy_smtp_auth off;
     starttls off;
     server { listen 127.0.0.1:143; imap_auth login plain; }
     server { listen 995; protocol pop3; xclient off; proxy_pass_error_message on; proxy_protocol on; }
     server { listen 587; smtp_auth login plain; smtp_client_buffer 8k; max_errors 3; server_name other; }
-    server { listen 25; smtp_auth none login; smtp_greeting_delay 2s; }
+    server { listen 25; smtp_auth none login; smtp_greeting_delay 2s; proxy_smtp_auth on; }
 }`)
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("warnings %v", cfg.Warnings)
@@ -80,6 +79,7 @@ func TestMailBuild(t *testing.T) {
 		{"pop3", [][]string{s[1].POP3Capabilities, s[1].POP3Auth}, [][]string{nil, {"plain"}}},
 		{"smtp", [][]string{s[2].SMTPCapabilities, s[2].SMTPAuth, s[3].SMTPAuth}, [][]string{nil, {"plain", "login"}, {"login"}}},
 		{"smtp none", []bool{s[2].SMTPAuthNone, s[3].SMTPAuthNone}, []bool{false, true}},
+		{"proxy_smtp_auth", []bool{s[2].ProxySMTPAuth, s[3].ProxySMTPAuth}, []bool{false, true}},
 		{"greeting delay", []time.Duration{s[2].SMTPGreetingDelay, s[3].SMTPGreetingDelay}, []time.Duration{0, 2 * time.Second}},
 		{"flags", []bool{s[0].XClient, s[1].XClient, s[0].PassErrorMessage, s[1].PassErrorMessage, s[0].ProxyProtocol, s[1].ProxyProtocol}, []bool{true, false, false, true, false, true}},
 		{"buffers", []int{s[0].ClientBuffer, s[1].ClientBuffer, s[2].ClientBuffer}, []int{4096, 128, 8192}},

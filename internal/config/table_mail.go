@@ -34,7 +34,7 @@ var mailSpecs = []spec{
 	{name: "proxy_buffer", module: "mail_proxy", ctx: ctxMailSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "proxy_buffer size;"},
 	{name: "proxy_pass_error_message", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, syntax: "proxy_pass_error_message on | off;"},
 	{name: "proxy_protocol", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, syntax: "proxy_protocol on | off;"},
-	{name: "proxy_smtp_auth", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: "fulcrum's mail proxy does not log in to SMTP backends with AUTH; it passes the login with XCLIENT (xclient on); keep nginx for it", syntax: "proxy_smtp_auth on | off;"},
+	{name: "proxy_smtp_auth", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, syntax: "proxy_smtp_auth on | off;"},
 	{name: "proxy_timeout", module: "mail_proxy", ctx: ctxMailSS, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_timeout timeout;"},
 	{name: "xclient", module: "mail_proxy", ctx: ctxMailSS, args: argsFlag, syntax: "xclient on | off;"},
 	{name: "imap_auth", module: "mail_imap", ctx: ctxMailSS, args: args1More, syntax: "imap_auth method ...;"},

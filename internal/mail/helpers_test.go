@@ -108,7 +108,8 @@ func (a *fakeAuth) serve(c net.Conn) {
 // fakeBackend is a mail server that logs every line it reads: an IMAP one
 // answers "+ go ahead" to a line ending in a literal and "TAG OK done" to
 // a command; a POP3 one "+OK" to all; an SMTP one answers EHLO with its
-// XCLIENT capability and "250 ok" to the rest. greeting replaces the
+// XCLIENT capability, AUTH with "235 2.0.0 ok" and the rest with
+// "250 ok". greeting replaces the
 // protocol's greeting when set.
 type fakeBackend struct {
 	addr  string
@@ -145,6 +146,9 @@ func startBackend(t *testing.T, protocol, greeting string) *fakeBackend {
 				reply = "+OK\r\n"
 			default:
 				reply = "250 ok\r\n"
+				if strings.HasPrefix(line, "AUTH ") {
+					reply = "235 2.0.0 ok\r\n"
+				}
 				if strings.HasPrefix(strings.ToUpper(line), "EHLO") {
 					reply = "250-backend\r\n250 XCLIENT ADDR LOGIN NAME HELO PROTO\r\n"
 				}

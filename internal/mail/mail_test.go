@@ -261,6 +261,12 @@ func TestSMTPLogins(t *testing.T) {
 		{"xclient off", "server { listen 127.0.0.1:0; protocol smtp; xclient off; }", 3,
 			[]step{{"HELO cli\r\n", "250 vm\r\n"}, {"AUTH PLAIN AGpvZQBwdw==\r\n", "235 2.0.0 OK\r\n"}},
 			[]string{"HELO vm\r\n"}},
+		{"proxy_smtp_auth", "server { listen 127.0.0.1:0; protocol smtp; proxy_smtp_auth on; }", 3,
+			[]step{{"EHLO x\r\n", "250-vm\r\n250 AUTH PLAIN LOGIN\r\n"}, {"AUTH PLAIN AG5ld3VzZXIAcHc=\r\n", "235 2.0.0 OK\r\n"}},
+			[]string{"EHLO vm\r\n", "XCLIENT ADDR=127.0.0.1 NAME=[UNAVAILABLE]\r\n", "EHLO x\r\n", "AUTH PLAIN AG90aGVyAG90aGVycHc=\r\n"}},
+		{"proxy_smtp_auth, xclient off", "server { listen 127.0.0.1:0; protocol smtp; proxy_smtp_auth on; xclient off; }", 3,
+			[]step{{"EHLO x\r\n", "250-vm\r\n250 AUTH PLAIN LOGIN\r\n"}, {"AUTH LOGIN\r\n", "334 VXNlcm5hbWU6\r\n"}, {"am9l\r\n", "334 UGFzc3dvcmQ6\r\n"}, {"cHc=\r\n", "235 2.0.0 OK\r\n"}},
+			[]string{"EHLO vm\r\n", "AUTH PLAIN AGpvZQBwdw==\r\n"}},
 		{"auth_http renames", "", 2, []step{{"EHLO x\r\n", "250-mx.example\r\n250 AUTH PLAIN LOGIN\r\n"}, {"AUTH PLAIN AG5ld3VzZXIAcHc=\r\n", "235 2.0.0 OK\r\n"}},
 			[]string{"EHLO mx.example\r\n", "XCLIENT ADDR=127.0.0.1 LOGIN=other NAME=[UNAVAILABLE]\r\n", "EHLO x\r\n"}},
 	}

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"encoding/base64"
 	"errors"
 	"net"
 	"strings"
@@ -127,7 +128,8 @@ func (s *session) smtpCommand(line string) (auth bool, err error) {
 // the server name, XCLIENT with the client's address and login (xclient
 // on; no LOGIN without one), then the client's own HELO or EHLO if it
 // sent one; with xclient off, HELO (EHLO after a client's EHLO) with the
-// server name only. A logged-in client gets nginx's "235 2.0.0 OK"; under
+// server name only. With proxy_smtp_auth the login follows as AUTH PLAIN
+// (and XCLIENT has no LOGIN), answered 235. A logged-in client gets nginx's "235 2.0.0 OK"; under
 // "smtp_auth none" the client's MAIL and RCPT lines follow and the client
 // gets the backend's answer to RCPT.
 func (s *session) smtpLogin(b *backend) (string, error) {
@@ -141,7 +143,7 @@ func (s *session) smtpLogin(b *backend) (string, error) {
 	steps := []string{hello + s.srv.name + "\r\n"}
 	if s.srv.cfg.XClient {
 		xclient := "XCLIENT ADDR=" + s.addr
-		if s.login != "" {
+		if s.login != "" && !s.srv.cfg.ProxySMTPAuth {
 			xclient += " LOGIN=" + xtext(s.login)
 		}
 		steps = []string{"EHLO " + s.srv.name + "\r\n", xclient + " NAME=[UNAVAILABLE]\r\n"}
@@ -164,6 +166,16 @@ func (s *session) smtpLogin(b *backend) (string, error) {
 	}
 	if s.none {
 		return last, nil // the backend's answer to RCPT
+	}
+	if s.srv.cfg.ProxySMTPAuth {
+		if err := b.send("AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+s.login+"\x00"+s.passwd)) + "\r\n"); err != nil {
+			return "", err
+		}
+		if l, err := smtpReply(b); err != nil {
+			return "", err
+		} else if !strings.HasPrefix(l, "235") {
+			return "", &badResponse{line: l}
+		}
 	}
 	return "235 2.0.0 OK\r\n", nil
 }

@@ -176,7 +176,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	d.stream = stream.New(stream.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Clock: opts.Clock, Listen: listenSocket, Inherited: d.inherited.take, Slots: d.limiter.slots, Zones: &d.admin.zones})
 	d.admin.stream = d.stream
-	d.mail = mail.New(mail.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Listen: listenSocket, Inherited: d.inherited.take})
+	d.mail = mail.New(mail.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Listen: listenSocket, Inherited: d.inherited.take, Slots: d.limiter.slots})
 	if err := ensureLogDir(cfg); err != nil {
 		return nil, err
 	}

@@ -505,3 +505,26 @@ func TestSMTPGreetingDelay(t *testing.T) {
 	}
 	c.run([]step{{"EHLO x\r\n", "250-vm\r\n250 AUTH PLAIN LOGIN\r\n"}})
 }
+
+// TestSlots: with worker_connections' slots full, a new client waits in
+// the backlog until a session ends.
+func TestSlots(t *testing.T) {
+	back := startBackend(t, "pop3", "")
+	auth := startAuth(t, map[string]string{"pop3": back.addr})
+	p := New(Options{Hostname: "vm", Slots: make(chan struct{}, 1)})
+	t.Cleanup(p.Close)
+	addrs, err := p.Apply(load(t, fmt.Sprintf("auth_http %s/auth; server { listen 127.0.0.1:0; protocol pop3; }", auth.addr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := dial(t, addrs[0].String())
+	first.expect("+OK POP3 ready\r\n")
+	second := dial(t, addrs[0].String())
+	_ = second.c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, err := second.c.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Fatalf("a second client was greeted with one slot (%v)", err)
+	}
+	_ = second.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	first.run([]step{{"QUIT\r\n", "+OK\r\n"}})
+	second.expect("+OK POP3 ready\r\n")
+}

@@ -50,6 +50,10 @@ type Options struct {
 	Inherited func(key string) *os.File
 	// Hostname is the default server_name; "" means os.Hostname.
 	Hostname string
+	// Slots, when set, caps the client connections (worker_connections,
+	// shared with the http and stream listeners): a session holds one
+	// from before its Accept to its end.
+	Slots chan struct{}
 }
 
 // Proxy is the mail half of a daemon: its listeners and sessions.
@@ -89,9 +93,16 @@ type server struct {
 
 // listener is one bound mail address.
 type listener struct {
-	key string
-	ln  net.Listener
-	wg  sync.WaitGroup // the accept loop
+	key    string
+	ln     net.Listener
+	wg     sync.WaitGroup // the accept loop
+	closed chan struct{}  // closed by close, to end a wait for a slot
+}
+
+// close closes l's socket; its accept loop ends.
+func (l *listener) close() {
+	close(l.closed)
+	l.ln.Close()
 }
 
 // New returns a Proxy with no configuration.
@@ -203,12 +214,12 @@ func (p *Proxy) Apply(cfg *config.Mail) ([]net.Addr, error) {
 			}
 			return nil, fmt.Errorf("%w in %s", err, t.pos[key])
 		}
-		opened = append(opened, &listener{key: key, ln: ln})
+		opened = append(opened, &listener{key: key, ln: ln, closed: make(chan struct{})})
 	}
 	p.cur.Store(t)
 	for key, l := range p.listeners {
 		if t.servers[key] == nil {
-			l.ln.Close()
+			l.close()
 			delete(p.listeners, key)
 		}
 	}
@@ -268,8 +279,12 @@ func (p *Proxy) accept(l *listener) {
 	defer l.wg.Done()
 	var delay time.Duration
 	for {
+		if !p.takeSlot(l) {
+			return
+		}
 		c, err := l.ln.Accept()
 		if err != nil {
+			p.giveSlot()
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -283,14 +298,36 @@ func (p *Proxy) accept(l *listener) {
 		srv := p.cur.Load().servers[l.key]
 		if srv == nil { // the address left the configuration
 			c.Close()
+			p.giveSlot()
 			continue
 		}
 		s := p.newSession(c, srv)
 		p.track(s)
 		go func() {
+			defer p.giveSlot()
 			defer p.untrack(s)
 			s.run()
 		}()
+	}
+}
+
+// takeSlot waits for a connection slot; false means l was closed.
+func (p *Proxy) takeSlot(l *listener) bool {
+	if p.opts.Slots == nil {
+		return true
+	}
+	select {
+	case p.opts.Slots <- struct{}{}:
+		return true
+	case <-l.closed:
+		return false
+	}
+}
+
+// giveSlot returns a slot taken by takeSlot.
+func (p *Proxy) giveSlot() {
+	if p.opts.Slots != nil {
+		<-p.opts.Slots
 	}
 }
 
@@ -337,7 +374,7 @@ func (p *Proxy) closeListeners() {
 	p.listeners = map[string]*listener{}
 	p.mu.Unlock()
 	for _, l := range ls {
-		l.ln.Close()
+		l.close()
 		l.wg.Wait()
 	}
 }

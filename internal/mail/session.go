@@ -367,7 +367,7 @@ func (s *session) relay(b *backend) {
 					continue // the other direction moved
 				}
 				if errors.As(err, &ne) && ne.Timeout() {
-					s.logf(errlog.Info, "upstream timed out while proxying")
+					s.logf(errlog.Info, "no traffic for proxy_timeout (%v) while proxying", timeout)
 				}
 				return
 			}

@@ -10,10 +10,11 @@ import (
 )
 
 // The dialogues below were recorded with nginx 1.22.1 and
-// libnginx-mod-mail 1.22.1 on raw sockets, with a Python auth_http
-// server and Python backends answering as fakeAuth and fakeBackend do
-// (the commands are in the commit that added this file); the proxy must
-// send the same bytes.
+// libnginx-mod-mail 1.22.1 (nginx -p DIR -c DIR/nginx.conf -g 'daemon
+// off;' with load_module ngx_mail_module.so) on raw sockets, with a
+// Python auth_http server and Python backends answering as fakeAuth and
+// fakeBackend do; the proxy must send the same bytes, the same auth_http
+// requests and the same backend lines.
 
 // env is one test's auth_http server, backends and proxy.
 type env struct {

@@ -95,6 +95,13 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 			}
 			b.cfg.Stream = st
 		}
+		if d.Name == "mail" {
+			m, err := b.buildMail(d)
+			if err != nil {
+				return nil, err
+			}
+			b.cfg.Mail = m
+		}
 	}
 	if err := checkKeyvalZoneNames(b.cfg); err != nil {
 		return nil, err

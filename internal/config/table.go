@@ -32,12 +32,16 @@ const (
 	ctxStreamUps   // an upstream block in stream (NGX_STREAM_UPS_CONF)
 	ctxGeoIP2      // inside geoip2 {}: "$variable ... path;" and "auto_reload period;"
 	ctxOIDC        // inside oidc_provider {} (NGINX Plus's ngx_http_oidc_module)
+	ctxMail        // the mail block (NGX_MAIL_MAIN_CONF)
+	ctxMailSrv     // a server block in mail (NGX_MAIL_SRV_CONF)
 
 	ctxLoc = ctxLocation | ctxNestedLocation
 	ctxSL  = ctxServer | ctxLoc
 	ctxHS  = ctxHTTP | ctxServer
 	ctxHSL = ctxHTTP | ctxServer | ctxLoc
-	ctxAll = ctxMain | ctxEvents | ctxHTTP | ctxSL | ctxUpstream | ctxTypes | ctxMap | ctxStreamAll
+	ctxAll = ctxMain | ctxEvents | ctxHTTP | ctxSL | ctxUpstream | ctxTypes | ctxMap | ctxStreamAll | ctxMailSS
+	// ctxMailSS are the mail block and its servers (NGX_MAIL_MAIN_CONF|NGX_MAIL_SRV_CONF).
+	ctxMailSS = ctxMail | ctxMailSrv
 	// ctxStreamSS are the stream block and its servers (NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF).
 	ctxStreamSS  = ctxStream | ctxStreamSrv
 	ctxStreamAll = ctxStream | ctxStreamSrv | ctxStreamUps
@@ -59,6 +63,7 @@ var contextNames = []struct {
 	{ctxLimitExcept, "limit_except"}, {ctxMatch, "match"},
 	{ctxStream, "stream"}, {ctxStreamSrv, "stream server"}, {ctxStreamUps, "stream upstream"},
 	{ctxGeoIP2, "geoip2"}, {ctxOIDC, "oidc_provider"},
+	{ctxMail, "mail"}, {ctxMailSrv, "mail server"},
 }
 
 // String lists the contexts in c, such as "http, server, location".
@@ -214,8 +219,9 @@ const (
 // tableSpecs is the directive table: every directive fulcrum knows, with where it may
 // appear, its arguments and its status: baseSpecs, then the rest of nginx
 // 1.22's directives (nginxSpecs, table_nginx.go), then those nginx added
-// after 1.22 (newerSpecs, table_newer.go).
-var tableSpecs = slices.Concat(baseSpecs, nginxSpecs, newerSpecs)
+// after 1.22 (newerSpecs, table_newer.go), then the mail module's
+// (mailSpecs, table_mail.go).
+var tableSpecs = slices.Concat(baseSpecs, nginxSpecs, newerSpecs, mailSpecs)
 
 // baseSpecs are the directives fulcrum implements and the tuning it has
 // always known. include is handled by the parser and is listed for the docs.
@@ -233,7 +239,7 @@ var baseSpecs = []spec{
 	{name: "worker_priority", module: "core", ctx: ctxMain, args: args1, multi: true, syntax: "worker_priority number;"},
 	{name: "working_directory", module: "core", ctx: ctxMain, args: args1, syntax: "working_directory directory;"},
 	{name: "pid", module: "core", ctx: ctxMain, args: args1, syntax: "pid file;"},
-	{name: "error_log", module: "core", ctx: ctxMain | ctxHSL | ctxStreamSS, args: args1More, multi: true, syntax: "error_log file [level];"},
+	{name: "error_log", module: "core", ctx: ctxMain | ctxHSL | ctxStreamSS | ctxMailSS, args: args1More, multi: true, syntax: "error_log file [level];"},
 	{name: "pcre_jit", module: "core", ctx: ctxMain, args: argsFlag, status: ignored, note: "fulcrum uses Go's regexp package, which has no JIT", syntax: "pcre_jit on | off;"},
 	{name: "load_module", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum loads no modules: stream, geoip2 and the others it implements are built in, and the directives of any other module stay unknown", syntax: "load_module file;"},
 	{name: "env", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum keeps its whole environment", syntax: "env variable[=value];"},
@@ -306,7 +312,10 @@ var baseSpecs = []spec{
 	{name: "proxy_socket_keepalive", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_socket_keepalive on | off;"},
 	{name: "log_format", module: "stream_log", ctx: ctxStream, args: args2More, multi: true, syntax: "log_format name [escape=default|json|none] string ...;"},
 	{name: "access_log", module: "stream_log", ctx: ctxStreamSS, args: args1More, multi: true, syntax: "access_log path format [buffer=size] [flush=time] [if=condition] | off;"},
-	{name: "mail", module: "core", ctx: ctxMain, args: argsNone | argsBlock, status: unsupported, note: "fulcrum has no mail proxy; keep nginx for it", syntax: "mail { ... }"},
+	{name: "mail", module: "mail_core", ctx: ctxMain, args: argsNone | argsBlock, child: ctxMail, syntax: "mail { ... }"},
+	// mail (ngx_mail_core_module, ngx_mail_auth_http_module,
+	// ngx_mail_proxy_module, ngx_mail_imap_module, ngx_mail_pop3_module,
+	// ngx_mail_smtp_module, ngx_mail_ssl_module): mailSpecs, table_mail.go.
 
 	// events
 	{name: "multi_accept", module: "events", ctx: ctxEvents, args: argsFlag, status: ignored, note: "Go's runtime accepts connections itself", syntax: "multi_accept on | off;"},

@@ -22,6 +22,9 @@ type Config struct {
 	// Stream is the stream block (TCP proxying); nil when the configuration
 	// has none.
 	Stream *Stream
+	// Mail is the mail block (the IMAP, POP3 and SMTP proxy); nil when the
+	// configuration has none.
+	Mail *Mail
 	// Warnings are things worth telling the operator that do not stop the load,
 	// such as directives that fulcrum accepts but ignores.
 	Warnings []Warning

@@ -30,6 +30,7 @@ import (
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/mail"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/stream"
 	"fulcrum/internal/upstream"
@@ -105,6 +106,10 @@ type Daemon struct {
 	// stream proxies the stream block's TCP sessions: its own listeners,
 	// upstream registry and sessions, which outlive reloads.
 	stream *stream.Proxy
+	// mail proxies the mail block's IMAP, POP3 and SMTP sessions, with
+	// the stream proxy's lifecycle: its own listeners and sessions, which
+	// outlive reloads.
+	mail *mail.Proxy
 
 	// inherited are the sockets the previous binary handed over, until
 	// start adopts or closes them (nil: none).
@@ -171,6 +176,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	d.stream = stream.New(stream.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Clock: opts.Clock, Listen: listenSocket, Inherited: d.inherited.take, Slots: d.limiter.slots, Zones: &d.admin.zones})
 	d.admin.stream = d.stream
+	d.mail = mail.New(mail.Options{ErrorLog: func() *errlog.Logger { return d.logs.error() }, Listen: listenSocket, Inherited: d.inherited.take, Slots: d.limiter.slots})
 	if err := ensureLogDir(cfg); err != nil {
 		return nil, err
 	}
@@ -211,11 +217,20 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		logs.close()
 		return nil, err
 	}
+	mailAddrs, err := d.mail.Apply(cfg.Mail)
+	if err != nil {
+		snap.stopBackground()
+		d.closeListeners()
+		d.stream.Close()
+		logs.close()
+		return nil, err
+	}
 	d.inherited.closeUnused(logs.error()) // what the configuration does not listen on
 	if err := writePIDFile(cfg.Main.PIDFile); err != nil {
 		snap.stopBackground()
 		d.closeListeners()
 		d.stream.Close()
+		d.mail.Close()
 		logs.close()
 		return nil, err
 	}
@@ -227,6 +242,9 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	for _, a := range streamAddrs {
 		d.logs.error().Logf(errlog.Notice, "listening on %s (stream)", a)
+	}
+	for _, a := range mailAddrs {
+		d.logs.error().Logf(errlog.Notice, "listening on %s (mail)", a)
 	}
 	d.logs.error().Logf(errlog.Notice, "fulcrum %s started, pid %d", Version, os.Getpid())
 	if opts.Ready != nil {
@@ -311,7 +329,8 @@ func (d *Daemon) Reload() {
 		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
 		return
 	}
-	if err := d.openNewListeners(snap); err != nil {
+	mailAddrs, err := d.mail.Apply(cfg.Mail)
+	if err != nil {
 		snap.access.release()
 		if _, serr := d.stream.Apply(old.cfg.Stream); serr != nil {
 			err = errors.Join(err, serr)
@@ -319,8 +338,22 @@ func (d *Daemon) Reload() {
 		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
 		return
 	}
+	if err := d.openNewListeners(snap); err != nil {
+		snap.access.release()
+		if _, serr := d.stream.Apply(old.cfg.Stream); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		if _, merr := d.mail.Apply(old.cfg.Mail); merr != nil {
+			err = errors.Join(err, merr)
+		}
+		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		return
+	}
 	for _, a := range streamAddrs {
 		d.logs.error().Logf(errlog.Notice, "listening on %s (stream, new in this configuration)", a)
+	}
+	for _, a := range mailAddrs {
+		d.logs.error().Logf(errlog.Notice, "listening on %s (mail, new in this configuration)", a)
 	}
 	applyWorkerProcesses(cfg.Main.WorkerProcesses)
 	// A failed chdir is logged; the new configuration goes on in the old
@@ -345,6 +378,9 @@ func (d *Daemon) Reload() {
 func (d *Daemon) reopenLogs() {
 	if err := d.stream.Reopen(); err != nil {
 		d.logs.error().Logf(errlog.Alert, "reopen stream logs: %v", err)
+	}
+	if err := d.mail.Reopen(); err != nil {
+		d.logs.error().Logf(errlog.Alert, "reopen mail logs: %v", err)
 	}
 	if err := d.logs.reopen(); err != nil {
 		d.logs.error().Logf(errlog.Alert, "reopen logs: %v", err)
@@ -371,14 +407,17 @@ func (d *Daemon) stop(graceful bool) error {
 		}
 		streamDone := make(chan error, 1)
 		go func() { streamDone <- d.stream.Shutdown(ctx) }() // TCP sessions, up to worker_shutdown_timeout
+		mailDone := make(chan error, 1)
+		go func() { mailDone <- d.mail.Shutdown(ctx) }() // mail sessions, likewise
 		errs = append(errs, d.shutdownListeners(ctx))
 		d.upgrades.wait(ctx) // WebSockets and other upgrades, up to worker_shutdown_timeout
 		d.upgrades.closeAll()
-		errs = append(errs, <-streamDone)
+		errs = append(errs, <-streamDone, <-mailDone)
 	} else {
 		d.closeListeners()
 		d.upgrades.closeAll()
 		d.stream.Close()
+		d.mail.Close()
 	}
 	d.stopFlusher()
 	d.transports.CloseIdle()

@@ -185,9 +185,12 @@ func environWithout(name string) []string {
 }
 
 // socketsOf returns every socket d listens on, by key: the HTTP listeners
-// and the stream block's.
+// and the stream and mail blocks'.
 func socketsOf(d *Daemon) map[string]syscall.Conn {
 	out := d.stream.Sockets()
+	for key, sc := range d.mail.Sockets() {
+		out[key] = sc
+	}
 	for key, l := range d.listeners {
 		if sc, ok := l.ln.(syscall.Conn); ok {
 			out[key] = sc

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"fulcrum/internal/cache"
+	"fulcrum/internal/mail"
 	"fulcrum/internal/resolve"
 	"fulcrum/internal/static"
 	"fulcrum/internal/stream"
@@ -240,6 +241,9 @@ func Check(cfg *config.Config) error {
 		return err
 	}
 	if err := stream.Check(cfg.Stream); err != nil {
+		return err
+	}
+	if err := mail.Check(cfg.Mail); err != nil {
 		return err
 	}
 	logs := &logSet{}

@@ -1,0 +1,93 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMailErrors checks the mail block's errors; the nginx ones are what
+// nginx 1.22.1 -t (with ngx_mail_module loaded) prints for the same block.
+func TestMailErrors(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"no protocol", "auth_http 127.0.0.1:9; server { listen 127.0.0.1:1234; }", `unknown mail protocol for server in nginx.conf:1`},
+		{"no auth_http", "server { listen 127.0.0.1:143; }", `no "auth_http" is defined for server in nginx.conf:1`},
+		{"no listen", "auth_http 127.0.0.1:9; server { protocol imap; }", `no "listen" is defined for server in nginx.conf:1`},
+		{"duplicate address", "auth_http 127.0.0.1:9; server { listen 1234; protocol imap; } server { listen 1234; protocol pop3; }", `duplicate "0.0.0.0:1234" address and port pair in nginx.conf:1`},
+		{"pop3 login", "auth_http 127.0.0.1:9; server { listen 110; pop3_auth login; }", `invalid value "login" in nginx.conf:1`},
+		{"protocol value", "auth_http 127.0.0.1:9; server { listen 110; protocol http; }", `unknown protocol "http" in nginx.conf:1`},
+		// fulcrum's own refusals of what it does not implement.
+		{"apop", "auth_http 127.0.0.1:9; server { listen 110; pop3_auth plain apop; }", `"pop3_auth apop" is not supported in nginx.conf:1`},
+		{"smtp_auth cram-md5", "auth_http 127.0.0.1:9; server { listen 25; smtp_auth none cram-md5; }", `"smtp_auth cram-md5" is not supported in nginx.conf:1`},
+		{"ssl listen", "auth_http 127.0.0.1:9; server { listen 993 ssl; }", `the "ssl" parameter of a mail "listen" is not supported in nginx.conf:1`},
+		{"starttls", "auth_http 127.0.0.1:9; server { listen 143; starttls on; }", `fulcrum does not support the "starttls" directive yet in nginx.conf:1`},
+		{"ssl_certificate", "ssl_certificate a.pem; auth_http 127.0.0.1:9; server { listen 143; }", `fulcrum does not support the "ssl_certificate" directive yet in nginx.conf:1`},
+		{"resolver", "resolver 127.0.0.1; auth_http 127.0.0.1:9; server { listen 25; }", `fulcrum does not support the "resolver" directive yet in nginx.conf:1`},
+		{"bad url", "auth_http http://; server { listen 143; }", `invalid URL "http://" in auth_http in nginx.conf:1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadText(t, "mail { "+tt.body+" }")
+			if err == nil {
+				t.Fatalf("want error %q", tt.want)
+			}
+			if got := err.Error(); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMailBuild checks defaults, the mail level's inheritance, the
+// protocol nginx infers from a port and what loads without a warning.
+func TestMailBuild(t *testing.T) {
+	cfg := mustLoad(t, `mail {
+    auth_http http://auth.local:9000/mail/auth;
+    auth_http_header X-Key "a b";
+    server_name mx.example;
+    timeout 30s;
+    proxy_timeout 10m;
+    imap_capabilities IMAP4rev1 IDLE;
+    resolver off;
+    starttls off;
+    server { listen 127.0.0.1:143; imap_auth login plain; }
+    server { listen 995; protocol pop3; xclient off; proxy_pass_error_message on; proxy_protocol on; }
+    server { listen 587; smtp_auth login plain; smtp_client_buffer 8k; max_errors 3; server_name other; }
+    server { listen 25; smtp_auth none login; smtp_greeting_delay 2s; proxy_smtp_auth on; }
+}`)
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings %v", cfg.Warnings)
+	}
+	s := cfg.Mail.Servers
+	if len(s) != 4 {
+		t.Fatalf("%d servers", len(s))
+	}
+	want := MailAuthHTTP{Network: "tcp", Addr: "auth.local:9000", HostHeader: "auth.local", URI: "/mail/auth"}
+	if s[0].AuthHTTP != want || s[0].AuthHTTPTimeout != 60*time.Second {
+		t.Errorf("auth_http %+v %v", s[0].AuthHTTP, s[0].AuthHTTPTimeout)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"protocols", []string{s[0].Protocol, s[1].Protocol, s[2].Protocol}, []string{"imap", "pop3", "smtp"}},
+		{"headers", s[1].AuthHTTPHeaders, [][2]string{{"X-Key", "a b"}}},
+		{"names", []string{s[0].ServerName, s[2].ServerName}, []string{"mx.example", "other"}},
+		{"timeouts", []time.Duration{s[0].Timeout, s[0].ProxyTimeout}, []time.Duration{30 * time.Second, 10 * time.Minute}},
+		{"imap", [][]string{s[0].IMAPCapabilities, s[0].IMAPAuth}, [][]string{{"IMAP4rev1", "IDLE"}, {"plain", "login"}}},
+		{"pop3", [][]string{s[1].POP3Capabilities, s[1].POP3Auth}, [][]string{nil, {"plain"}}},
+		{"smtp", [][]string{s[2].SMTPCapabilities, s[2].SMTPAuth, s[3].SMTPAuth}, [][]string{nil, {"plain", "login"}, {"login"}}},
+		{"smtp none", []bool{s[2].SMTPAuthNone, s[3].SMTPAuthNone}, []bool{false, true}},
+		{"proxy_smtp_auth", []bool{s[2].ProxySMTPAuth, s[3].ProxySMTPAuth}, []bool{false, true}},
+		{"greeting delay", []time.Duration{s[2].SMTPGreetingDelay, s[3].SMTPGreetingDelay}, []time.Duration{0, 2 * time.Second}},
+		{"flags", []bool{s[0].XClient, s[1].XClient, s[0].PassErrorMessage, s[1].PassErrorMessage, s[0].ProxyProtocol, s[1].ProxyProtocol}, []bool{true, false, false, true, false, true}},
+		{"buffers", []int{s[0].ClientBuffer, s[1].ClientBuffer, s[2].ClientBuffer}, []int{4096, 128, 8192}},
+		{"max_errors", []int{s[0].MaxErrors, s[2].MaxErrors}, []int{5, 3}},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}

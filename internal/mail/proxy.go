@@ -1,0 +1,427 @@
+// Package mail is the IMAP, POP3 and SMTP proxy of nginx's mail module
+// (ngx_mail_core_module, ngx_mail_auth_http_module, ngx_mail_proxy_module
+// and the imap, pop3 and smtp modules): a client connection accepted on a
+// mail server's address is greeted and served its capabilities by the
+// proxy itself until it logs in; the login goes to the auth_http server,
+// whose answer names the backend (or refuses, possibly after a wait); the
+// proxy then logs in to the backend on the client's behalf (for SMTP, it
+// passes the client with XCLIENT) and relays bytes both ways until a side
+// closes or proxy_timeout passes without traffic.
+//
+// The dialogue is nginx 1.22.1's byte for byte (greetings, capability
+// lists, error lines, the auth_http request); see the tests, which were
+// recorded against nginx.
+//
+// A [Proxy] owns the mail listeners and sessions with the lifecycle of
+// package stream's: [Proxy.Apply] swaps in a configuration keeping the
+// sockets of addresses present in both, sessions run to their end on the
+// configuration they started with, and [Proxy.Shutdown] stops accepting
+// and waits for them.
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+)
+
+// Options configure a Proxy.
+type Options struct {
+	// ErrorLog returns the main error log, used by servers without their
+	// own error_log. It is called for each session.
+	ErrorLog func() *errlog.Logger
+	// Listen, when set, replaces net.Listen (tests).
+	Listen func(network, addr string) (net.Listener, error)
+	// Inherited, when set, is asked first for each address to open, by
+	// its key ("network address", with "#N" for an ephemeral listen): a
+	// socket a previous fulcrum handed over on SIGUSR2, or nil to bind as
+	// usual. The Proxy closes the file once adopted.
+	Inherited func(key string) *os.File
+	// Hostname is the default server_name; "" means os.Hostname.
+	Hostname string
+	// Slots, when set, caps the client connections (worker_connections,
+	// shared with the http and stream listeners): a session holds one
+	// from before its Accept to its end.
+	Slots chan struct{}
+}
+
+// Proxy is the mail half of a daemon: its listeners and sessions.
+type Proxy struct {
+	opts Options
+	// cur is the configuration new sessions use.
+	cur atomic.Pointer[table]
+
+	// mu guards listeners and logs; it is never held during I/O.
+	mu        sync.Mutex
+	listeners map[string]*listener
+	// logs are the servers' own error logs by their targets, kept open
+	// across reloads and closed by Close and Shutdown.
+	logs map[string]*errlog.Logger
+
+	// smu guards sessions and idle.
+	smu      sync.Mutex
+	sessions map[*session]struct{}
+	idle     chan struct{} // closed and replaced when sessions becomes empty
+}
+
+// table is one configuration: the servers by listen key.
+type table struct {
+	keys    []string // in config order
+	servers map[string]*server
+	pos     map[string]config.Pos
+}
+
+// server is a mail server block ready for sessions.
+type server struct {
+	cfg  *config.MailServer
+	name string // server_name, or the host name
+	log  *errlog.Logger
+	// Precomputed replies.
+	greeting, imapCaps, pop3Capa, pop3Auth, smtpEHLO string
+}
+
+// listener is one bound mail address.
+type listener struct {
+	key    string
+	ln     net.Listener
+	wg     sync.WaitGroup // the accept loop
+	closed chan struct{}  // closed by close, to end a wait for a slot
+}
+
+// close closes l's socket; its accept loop ends.
+func (l *listener) close() {
+	close(l.closed)
+	l.ln.Close()
+}
+
+// New returns a Proxy with no configuration.
+func New(opts Options) *Proxy {
+	if opts.ErrorLog == nil {
+		nop, _ := errlog.New(errlog.Options{})
+		opts.ErrorLog = func() *errlog.Logger { return nop }
+	}
+	if opts.Listen == nil {
+		opts.Listen = listen
+	}
+	if opts.Hostname == "" {
+		opts.Hostname, _ = os.Hostname()
+	}
+	return &Proxy{
+		opts: opts, listeners: map[string]*listener{}, logs: map[string]*errlog.Logger{},
+		sessions: map[*session]struct{}{}, idle: make(chan struct{}),
+	}
+}
+
+// listen is net.Listen with nginx's words for a failure.
+func listen(network, addr string) (net.Listener, error) {
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("bind() to %s failed (%s)", addr, errlog.Errno(err))
+	}
+	return ln, nil
+}
+
+// Check compiles cfg (nil: no mail block) as Apply would, without binding
+// or opening anything: `fulcrum -t` uses it.
+func Check(cfg *config.Mail) error {
+	if cfg == nil {
+		return nil
+	}
+	_, err := New(Options{}).compile(cfg, false)
+	return err
+}
+
+// compile builds the table of cfg; with open, the servers' error logs
+// are opened.
+func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
+	t := &table{servers: map[string]*server{}, pos: map[string]config.Pos{}}
+	if cfg == nil {
+		return t, nil
+	}
+	for i, sc := range cfg.Servers {
+		srv := newServer(sc, p.opts.Hostname)
+		if open && len(sc.ErrorLogs) > 0 {
+			l, err := p.errorLog(sc.ErrorLogs)
+			if err != nil {
+				return nil, err
+			}
+			srv.log = l
+		}
+		for j, l := range sc.Listens {
+			key := l.Network + " " + l.Addr
+			if strings.HasSuffix(l.Addr, ":0") {
+				key += "#" + strconv.Itoa(i) + "." + strconv.Itoa(j) // each ephemeral listen is its own
+			}
+			t.keys = append(t.keys, key)
+			t.servers[key] = srv
+			t.pos[key] = l.Pos
+		}
+	}
+	return t, nil
+}
+
+// errorLog returns the logger of a server's error_log targets.
+func (p *Proxy) errorLog(logs []config.ErrorLog) (*errlog.Logger, error) {
+	key := fmt.Sprint(logs)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l := p.logs[key]; l != nil {
+		return l, nil
+	}
+	l, err := errlog.New(errlog.Options{Targets: errlog.TargetsFrom(logs)})
+	if err != nil {
+		return nil, err
+	}
+	p.logs[key] = l
+	return l, nil
+}
+
+// Apply makes cfg (nil: no mail block) the configuration of new sessions.
+// It opens the addresses cfg adds before anything changes; if one fails,
+// nothing changes. Then it closes the addresses cfg removed: their
+// sessions keep running. It returns the addresses it opened.
+func (p *Proxy) Apply(cfg *config.Mail) ([]net.Addr, error) {
+	t, err := p.compile(cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var opened []*listener
+	for _, key := range t.keys {
+		if p.listeners[key] != nil {
+			continue
+		}
+		network, addr, _ := strings.Cut(key, " ")
+		if i := strings.LastIndex(addr, "#"); i >= 0 {
+			addr = addr[:i]
+		}
+		ln, err := p.open(key, network, addr)
+		if err != nil {
+			for _, l := range opened {
+				l.ln.Close()
+			}
+			return nil, fmt.Errorf("%w in %s", err, t.pos[key])
+		}
+		opened = append(opened, &listener{key: key, ln: ln, closed: make(chan struct{})})
+	}
+	p.cur.Store(t)
+	for key, l := range p.listeners {
+		if t.servers[key] == nil {
+			l.close()
+			delete(p.listeners, key)
+		}
+	}
+	addrs := make([]net.Addr, 0, len(opened))
+	for _, l := range opened {
+		p.listeners[l.key] = l
+		l.wg.Add(1)
+		go p.accept(l)
+		addrs = append(addrs, l.ln.Addr())
+	}
+	return addrs, nil
+}
+
+// open binds addr, or adopts the socket a previous fulcrum handed over
+// for key.
+func (p *Proxy) open(key, network, addr string) (net.Listener, error) {
+	if p.opts.Inherited != nil {
+		if f := p.opts.Inherited(key); f != nil {
+			defer f.Close()
+			ln, err := net.FileListener(f)
+			if err != nil {
+				return nil, fmt.Errorf("use inherited socket %s: %w", key, err)
+			}
+			return ln, nil
+		}
+	}
+	return p.opts.Listen(network, addr)
+}
+
+// Sockets returns the bound sockets by key, for handing to a new binary.
+// They stay the Proxy's.
+func (p *Proxy) Sockets() map[string]syscall.Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]syscall.Conn, len(p.listeners))
+	for key, l := range p.listeners {
+		if sc, ok := l.ln.(syscall.Conn); ok {
+			out[key] = sc
+		}
+	}
+	return out
+}
+
+// Addrs returns the bound addresses, for logs and tests.
+func (p *Proxy) Addrs() []net.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]net.Addr, 0, len(p.listeners))
+	for _, l := range p.listeners {
+		out = append(out, l.ln.Addr())
+	}
+	return out
+}
+
+// accept runs l's accept loop until l is closed.
+func (p *Proxy) accept(l *listener) {
+	defer l.wg.Done()
+	var delay time.Duration
+	for {
+		if !p.takeSlot(l) {
+			return
+		}
+		c, err := l.ln.Accept()
+		if err != nil {
+			p.giveSlot()
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and kin: back off as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			p.opts.ErrorLog().Logf(errlog.Crit, "accept() failed (%s)", errlog.Errno(err))
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		srv := p.cur.Load().servers[l.key]
+		if srv == nil { // the address left the configuration
+			c.Close()
+			p.giveSlot()
+			continue
+		}
+		s := p.newSession(c, srv)
+		p.track(s)
+		go func() {
+			defer p.giveSlot()
+			defer p.untrack(s)
+			s.run()
+		}()
+	}
+}
+
+// takeSlot waits for a connection slot; false means l was closed.
+func (p *Proxy) takeSlot(l *listener) bool {
+	if p.opts.Slots == nil {
+		return true
+	}
+	select {
+	case p.opts.Slots <- struct{}{}:
+		return true
+	case <-l.closed:
+		return false
+	}
+}
+
+// giveSlot returns a slot taken by takeSlot.
+func (p *Proxy) giveSlot() {
+	if p.opts.Slots != nil {
+		<-p.opts.Slots
+	}
+}
+
+// track adds s to the running sessions.
+func (p *Proxy) track(s *session) {
+	p.smu.Lock()
+	p.sessions[s] = struct{}{}
+	p.smu.Unlock()
+}
+
+// untrack removes s, waking Shutdown when it was the last.
+func (p *Proxy) untrack(s *session) {
+	p.smu.Lock()
+	delete(p.sessions, s)
+	if len(p.sessions) == 0 {
+		close(p.idle)
+		p.idle = make(chan struct{})
+	}
+	p.smu.Unlock()
+}
+
+// Sessions returns the number of sessions running.
+func (p *Proxy) Sessions() int {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	return len(p.sessions)
+}
+
+// Reopen reopens the servers' own error logs (SIGUSR1).
+func (p *Proxy) Reopen() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, l := range p.logs {
+		errs = append(errs, l.Reopen())
+	}
+	return errors.Join(errs...)
+}
+
+// closeListeners closes every listener and waits for the accept loops.
+func (p *Proxy) closeListeners() {
+	p.mu.Lock()
+	ls := p.listeners
+	p.listeners = map[string]*listener{}
+	p.mu.Unlock()
+	for _, l := range ls {
+		l.close()
+		l.wg.Wait()
+	}
+}
+
+// closeSessions closes the connections of the sessions running now.
+func (p *Proxy) closeSessions() {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	for s := range p.sessions {
+		s.close()
+	}
+}
+
+// closeLogs closes the servers' own error logs.
+func (p *Proxy) closeLogs() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, l := range p.logs {
+		l.Close()
+		delete(p.logs, k)
+	}
+}
+
+// Shutdown stops accepting and waits for the sessions to end, until ctx is
+// done; then it closes the sessions left (nginx's worker_shutdown_timeout).
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	p.closeListeners()
+	defer p.closeLogs()
+	for {
+		p.smu.Lock()
+		n, idle := len(p.sessions), p.idle
+		p.smu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			p.closeSessions()
+			return fmt.Errorf("mail: %d sessions closed at the shutdown timeout", n)
+		}
+	}
+}
+
+// Close stops accepting and closes every session at once (fast stop).
+func (p *Proxy) Close() {
+	p.closeListeners()
+	p.closeSessions()
+	p.closeLogs()
+}

@@ -20,9 +20,14 @@ func TestMailErrors(t *testing.T) {
 		// fulcrum's own refusals of what it does not implement.
 		{"apop", "auth_http 127.0.0.1:9; server { listen 110; pop3_auth plain apop; }", `"pop3_auth apop" is not supported in nginx.conf:1`},
 		{"smtp_auth cram-md5", "auth_http 127.0.0.1:9; server { listen 25; smtp_auth none cram-md5; }", `"smtp_auth cram-md5" is not supported in nginx.conf:1`},
-		{"ssl listen", "auth_http 127.0.0.1:9; server { listen 993 ssl; }", `the "ssl" parameter of a mail "listen" is not supported in nginx.conf:1`},
-		{"starttls", "auth_http 127.0.0.1:9; server { listen 143; starttls on; }", `fulcrum does not support the "starttls" directive yet in nginx.conf:1`},
-		{"ssl_certificate", "ssl_certificate a.pem; auth_http 127.0.0.1:9; server { listen 143; }", `fulcrum does not support the "ssl_certificate" directive yet in nginx.conf:1`},
+		// TLS, recorded with nginx 1.22.1 -t: the line is the directive's.
+		{"ssl listen without certificate", "auth_http 127.0.0.1:9;\nserver {\nlisten 993 ssl; }", `no "ssl_certificate" is defined for the "listen ... ssl" directive in nginx.conf:3`},
+		{"starttls without certificate", "auth_http 127.0.0.1:9;\nserver { listen 143;\nstarttls on; }", `no "ssl_certificate" is defined for the "starttls" directive in nginx.conf:3`},
+		{"ssl on without certificate", "auth_http 127.0.0.1:9;\nserver { listen 143;\nssl on; }", `no "ssl_certificate" is defined for the "ssl" directive in nginx.conf:3`},
+		{"ssl on and starttls", "auth_http 127.0.0.1:9; ssl_certificate a.pem; ssl_certificate_key a.key;\nserver { listen 143; ssl on;\nstarttls on; }", `"ssl" directive conflicts with "starttls" in nginx.conf:3`},
+		{"starttls and ssl on", "auth_http 127.0.0.1:9; ssl_certificate a.pem; ssl_certificate_key a.key;\nserver { listen 143; starttls only;\nssl on; }", `"starttls" directive conflicts with "ssl on" in nginx.conf:3`},
+		{"starttls value", "auth_http 127.0.0.1:9; server { listen 143; starttls maybe; }", `invalid value "maybe" in nginx.conf:1`},
+		{"ssl_conf_command", "ssl_conf_command Options KTLS; auth_http 127.0.0.1:9; server { listen 143; }", `fulcrum does not support the "ssl_conf_command" directive yet in nginx.conf:1`},
 		{"resolver", "resolver 127.0.0.1; auth_http 127.0.0.1:9; server { listen 25; }", `fulcrum does not support the "resolver" directive yet in nginx.conf:1`},
 		{"bad url", "auth_http http://; server { listen 143; }", `invalid URL "http://" in auth_http in nginx.conf:1`},
 	}

@@ -70,10 +70,10 @@ func (s *session) handshake() error {
 
 // Replies to a client whose certificate is refused, by protocol: a bad
 // certificate, and none under "ssl_verify_client on" (nginx's cert_error
-// and no_cert).
+// and no_cert, recorded from nginx 1.22.1).
 var (
-	certError = map[string]string{config.MailIMAP: "* BAD SSL certificate error\r\n", config.MailPOP3: "-ERR SSL certificate error\r\n", config.MailSMTP: "421 4.7.1 SSL certificate error\r\n"}
-	noCert    = map[string]string{config.MailIMAP: "* BAD No required SSL certificate was sent\r\n", config.MailPOP3: "-ERR No required SSL certificate was sent\r\n", config.MailSMTP: "421 4.7.1 No required SSL certificate was sent\r\n"}
+	certError = map[string]string{config.MailIMAP: "* BYE SSL certificate error\r\n", config.MailPOP3: "-ERR SSL certificate error\r\n", config.MailSMTP: "421 4.7.1 SSL certificate error\r\n"}
+	noCert    = map[string]string{config.MailIMAP: "* BYE No required SSL certificate\r\n", config.MailPOP3: "-ERR No required SSL certificate\r\n", config.MailSMTP: "421 4.7.1 No required SSL certificate\r\n"}
 )
 
 // verifyClient records the client's certificate and its verdict; a
@@ -92,11 +92,11 @@ func (s *session) verifyClient(st tls.ConnectionState) error {
 	}
 	switch {
 	case !res.OK() && !(v.Mode == config.VerifyOptionalNoCA && res.IssuerOnly()):
-		s.logf(errlog.Info, "client SSL certificate verify error: (%d:%s)", res.Code, res.Reason)
+		s.logf(errlog.Info, "client SSL certificate verify error: (%d:%s) while SSL handshaking", res.Code, res.Reason)
 		_ = s.send(certError[s.srv.cfg.Protocol])
 		return errQuit
 	case v.Mode == config.VerifyOn && s.ssl.client == nil:
-		s.logf(errlog.Info, "client sent no required SSL certificate")
+		s.logf(errlog.Info, "client sent no required SSL certificate while SSL handshaking")
 		_ = s.send(noCert[s.srv.cfg.Protocol])
 		return errQuit
 	}
@@ -106,7 +106,8 @@ func (s *session) verifyClient(st tls.ConnectionState) error {
 // authSSLHeaders are the Auth-SSL lines of an auth_http request over TLS,
 // as nginx 1.22 writes them: protocol and cipher always; with
 // ssl_verify_client the verdict ("NONE" without a certificate) and the
-// certificate's subject, issuer, serial and SHA-1 fingerprint; with
+// certificate's subject, issuer, serial and SHA-1 fingerprint, as they
+// are (nginx 1.22.1 sends "CN=Test CA" unescaped); with
 // auth_http_pass_client_cert the certificate in PEM, escaped.
 func (s *session) authSSLHeaders(b *strings.Builder) {
 	if s.ssl == nil {
@@ -124,10 +125,10 @@ func (s *session) authSSLHeaders(b *strings.Builder) {
 	now := time.Now()
 	field := func(name string) string { return string(vars.ClientCertField(name)(nil, c, now)) }
 	b.WriteString("Auth-SSL-Verify: " + c.Verify + "\r\n")
-	b.WriteString("Auth-SSL-Subject: " + escapeAuth(field("ssl_client_s_dn")) + "\r\n")
-	b.WriteString("Auth-SSL-Issuer: " + escapeAuth(field("ssl_client_i_dn")) + "\r\n")
-	b.WriteString("Auth-SSL-Serial: " + escapeAuth(field("ssl_client_serial")) + "\r\n")
-	b.WriteString("Auth-SSL-Fingerprint: " + escapeAuth(field("ssl_client_fingerprint")) + "\r\n")
+	b.WriteString("Auth-SSL-Subject: " + field("ssl_client_s_dn") + "\r\n")
+	b.WriteString("Auth-SSL-Issuer: " + field("ssl_client_i_dn") + "\r\n")
+	b.WriteString("Auth-SSL-Serial: " + field("ssl_client_serial") + "\r\n")
+	b.WriteString("Auth-SSL-Fingerprint: " + field("ssl_client_fingerprint") + "\r\n")
 	if s.srv.cfg.PassClientCert {
 		b.WriteString("Auth-SSL-Cert: " + escapeAuth(field("ssl_client_raw_cert")) + "\r\n")
 	}

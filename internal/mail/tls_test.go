@@ -235,7 +235,9 @@ func TestMailImplicitTLS(t *testing.T) {
 // CN=Test CA", "Auth-SSL-Serial: 1234", a lower-case hex fingerprint and
 // "Auth-SSL-Cert: -----BEGIN%20CERTIFICATE-----%0A..."); without a
 // certificate only "Auth-SSL-Verify: NONE"; under "ssl_verify_client on"
-// a client without one gets the protocol's error and is closed.
+// a client without one, or with one that does not verify, gets nginx's
+// "* BYE No required SSL certificate" or "* BYE SSL certificate error"
+// and is closed.
 func TestMailClientCertHeaders(t *testing.T) {
 	auth := startAuth(t, map[string]string{"imap": startBackend(t, "imap", "").addr})
 	ca := testutil.NewCA(t, "Test CA")
@@ -268,7 +270,7 @@ func TestMailClientCertHeaders(t *testing.T) {
 	c.run([]step{{"", "* OK IMAP4 ready\r\n"}, {"a1 LOGIN joe pw\r\n", "a1 OK done\r\n"}})
 	req := auth.requests.waitFor(t, 1)[0]
 	want := "Client-IP: 127.0.0.1\r\nAuth-SSL: on\r\nAuth-SSL-Protocol: " + config.ProtocolName(st.Version) + "\r\nAuth-SSL-Cipher: " + config.CipherName(st.CipherSuite) + "\r\n" +
-		"Auth-SSL-Verify: SUCCESS\r\nAuth-SSL-Subject: CN=alice,O=Example\r\nAuth-SSL-Issuer: CN=Test%20CA\r\nAuth-SSL-Serial: 1234\r\n" +
+		"Auth-SSL-Verify: SUCCESS\r\nAuth-SSL-Subject: CN=alice,O=Example\r\nAuth-SSL-Issuer: CN=Test CA\r\nAuth-SSL-Serial: 1234\r\n" +
 		"Auth-SSL-Fingerprint: " + hex.EncodeToString(sum[:]) + "\r\nAuth-SSL-Cert: " + escaped + "\r\n\r\n"
 	if !strings.HasSuffix(req, want) {
 		t.Errorf("auth_http request\n%q\nwant it to end with\n%q", req, want)
@@ -283,6 +285,18 @@ func TestMailClientCertHeaders(t *testing.T) {
 
 	c = dial(t, addrs[1])
 	c.startTLS(nil)
-	c.expect("* BAD No required SSL certificate was sent\r\n")
+	c.expect("* BYE No required SSL certificate\r\n")
+	c.expectEOF()
+
+	self, selfKey := testutil.SelfSigned(t, testutil.ECDSA, "mallory")
+	bad, err := tls.X509KeyPair(self, selfKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = dial(t, addrs[1])
+	c.startTLS(&tls.Config{InsecureSkipVerify: true, GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		return &bad, nil // sent although its issuer is not among the CAs the server names
+	}})
+	c.expect("* BYE SSL certificate error\r\n")
 	c.expectEOF()
 }

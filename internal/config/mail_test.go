@@ -1,10 +1,13 @@
 package config
 
 import (
+	"crypto/tls"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // TestMailErrors checks the mail block's errors; the nginx ones are what
@@ -93,6 +96,44 @@ func TestMailBuild(t *testing.T) {
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestMailTLSBuild: "listen ... ssl" and "ssl on" make TLS listens,
+// starttls and auth_http_pass_client_cert are read, the ssl_* settings
+// are inherited from the mail level, and each "ssl" directive gets nginx
+// 1.22.1's deprecation warning once.
+func TestMailTLSBuild(t *testing.T) {
+	cert, key := testutil.WriteCert(t, t.TempDir(), "srv", testutil.ECDSA, "mail.test")
+	cfg := mustLoad(t, `mail {
+    auth_http 127.0.0.1:9;
+    ssl_certificate `+cert+`;
+    ssl_certificate_key `+key+`;
+    ssl_protocols TLSv1.2;
+    ssl off;
+    server { listen 127.0.0.1:993 ssl; listen 127.0.0.1:1993; protocol imap; }
+    server { listen 127.0.0.1:143; starttls only; auth_http_pass_client_cert on; }
+    server { listen 127.0.0.1:995; protocol pop3; ssl on; }
+}`)
+	var warned []int
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w.Msg, `the "ssl" directive is deprecated`) {
+			warned = append(warned, w.Pos.Line)
+		}
+	}
+	if !reflect.DeepEqual(warned, []int{6, 9}) {
+		t.Errorf("deprecation warnings at lines %v, want 6 and 9 (%v)", warned, cfg.Warnings)
+	}
+	s := cfg.Mail.Servers
+	got := []any{s[0].Listens[0].SSL, s[0].Listens[1].SSL, s[0].StartTLS, s[1].StartTLS, s[1].PassClientCert, s[2].Listens[0].SSL}
+	want := []any{true, false, MailStartTLSOff, MailStartTLSOnly, true, true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for i, srv := range s {
+		if srv.TLS == nil || len(srv.TLS.Certificates) != 1 || srv.TLS.MaxVersion != tls.VersionTLS12 {
+			t.Errorf("server %d: TLS %+v", i, srv.TLS)
 		}
 	}
 }

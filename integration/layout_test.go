@@ -70,25 +70,26 @@ var allowedImports = map[string][]string{
 	"errpage":       {"h1"},
 	"upstream":      {},
 	"demo":          {},
-	"dashboard":     {},                       // the dashboard page, script and style sheet, embedded
-	"testutil":      {},                       // imported by tests only
-	"htpasswd":      {},                       // auth_basic's user files and password schemes
-	"jwt":           {},                       // auth_jwt: JWS tokens verified against JSON Web Key Sets
-	"oidc":          {"jwt", "revocation"},    // auth_oidc: OpenID Connect's code flow as a Relying Party
-	"oidctest":      {},                       // a small OpenID Provider, imported by tests only
-	"geo":           {"config"},               // geo's address tables (built from config's geo block), address parsing and X-Forwarded-For walk
-	"varmap":        {"config"},               // map's key matching and split_clients' hash, for http and stream
-	"securelink":    {},                       // secure_link's hash and expiry checks
-	"stapling":      {},                       // OCSP stapling (ssl_stapling)
-	"sessionticket": {},                       // ssl_session_timeout's bound on session tickets (http and stream)
-	"sessioncache":  {"config"},               // ssl_session_cache's server-side sessions with ssl_session_tickets off (http and stream)
-	"revocation":    {},                       // ssl_crl's and proxy_ssl_crl's revocation checks
-	"referer":       {"config"},               // valid_referers' check of the Referer field
-	"browser":       {"config"},               // modern_browser's and ancient_browser's test of the User-Agent
-	"userid":        {"config"},               // the userid module's identifiers and cookies
-	"clientauth":    {"config", "revocation"}, // client certificate verification (ssl_verify_client)
-	"clientocsp":    {"stapling"},             // OCSP checks of client certificates (ssl_ocsp), with stapling's requests
-	"upstreamtls":   {"config", "revocation"}, // TLS to upstream servers (proxy_ssl_* in http and stream, grpc_ssl_*)
+	"dashboard":     {},                                                        // the dashboard page, script and style sheet, embedded
+	"testutil":      {},                                                        // imported by tests only
+	"htpasswd":      {},                                                        // auth_basic's user files and password schemes
+	"jwt":           {},                                                        // auth_jwt: JWS tokens verified against JSON Web Key Sets
+	"oidc":          {"jwt", "revocation"},                                     // auth_oidc: OpenID Connect's code flow as a Relying Party
+	"oidctest":      {},                                                        // a small OpenID Provider, imported by tests only
+	"geo":           {"config"},                                                // geo's address tables (built from config's geo block), address parsing and X-Forwarded-For walk
+	"varmap":        {"config"},                                                // map's key matching and split_clients' hash, for http and stream
+	"securelink":    {},                                                        // secure_link's hash and expiry checks
+	"stapling":      {},                                                        // OCSP stapling (ssl_stapling)
+	"sessionticket": {},                                                        // ssl_session_timeout's bound on session tickets (http and stream)
+	"sessioncache":  {"config"},                                                // ssl_session_cache's server-side sessions with ssl_session_tickets off (http and stream)
+	"revocation":    {},                                                        // ssl_crl's and proxy_ssl_crl's revocation checks
+	"referer":       {"config"},                                                // valid_referers' check of the Referer field
+	"browser":       {"config"},                                                // modern_browser's and ancient_browser's test of the User-Agent
+	"userid":        {"config"},                                                // the userid module's identifiers and cookies
+	"clientauth":    {"config", "revocation"},                                  // client certificate verification (ssl_verify_client)
+	"servertls":     {"clientauth", "config", "sessioncache", "sessionticket"}, // the server side of a handshake from config.TLS (stream and mail)
+	"clientocsp":    {"stapling"},                                              // OCSP checks of client certificates (ssl_ocsp), with stapling's requests
+	"upstreamtls":   {"config", "revocation"},                                  // TLS to upstream servers (proxy_ssl_* in http and stream, grpc_ssl_*)
 	"errlog":        {"config"},
 	"router":        {"config"},
 	"httptime":      {},           // nginx's HTTP date parser, shared by the caches, static files and the range filter
@@ -108,22 +109,22 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                                                                   // the cache decisions proxy_cache and fastcgi_cache share
-	"store":         {"errlog", "vars"},                                                                                                                                                                                                                     // *_store's files, shared by proxy and fastcgi
-	"slice":         {"byterange"},                                                                                                                                                                                                                          // the slice module's arithmetic (slice, $slice_range)
-	"inherit":       {},                                                                                                                                                                                                                                     // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "clientauth", "config", "deadline", "errlog", "geo", "geoipdat", "health", "keyval", "mmdb", "mqtt", "proxyproto", "resolve", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
+	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                                                                                // the cache decisions proxy_cache and fastcgi_cache share
+	"store":         {"errlog", "vars"},                                                                                                                                                                                                                                  // *_store's files, shared by proxy and fastcgi
+	"slice":         {"byterange"},                                                                                                                                                                                                                                       // the slice module's arithmetic (slice, $slice_range)
+	"inherit":       {},                                                                                                                                                                                                                                                  // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"stream":        {"balancer", "clientauth", "config", "deadline", "errlog", "geo", "geoipdat", "health", "keyval", "mmdb", "mqtt", "proxyproto", "resolve", "servertls", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "pace", "sock", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "deadline", "errlog", "sock", "upstream", "vars"},                                                                                 // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                                                              // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "geoipdat", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "mail", "memcached", "mmdb", "mp4", "oidc", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
-	"mail":          {"config", "errlog", "proxyproto"},               // the mail block: IMAP, POP3 and SMTP with auth_http
-	"mmdb":          {},                                               // MaxMind DB files: the geoip2 module's lookups
-	"geoipdat":      {},                                               // legacy MaxMind GeoIP files (.dat): the geoip module's lookups and variables
-	"mqtt":          {},                                               // the MQTT CONNECT packet: mqtt_preread's variables, mqtt_set_connect's rewrite
-	"statuszone":    {},                                               // status_zone: the server, location and stream zones' counters, kept across reloads
-	"fulcrum":       {"config", "daemon", "demo", "errlog", "gctune"}, // cmd/fulcrum
+	"mail":          {"clientauth", "config", "errlog", "proxyproto", "servertls", "sessioncache", "vars"}, // the mail block: IMAP, POP3 and SMTP with auth_http; TLS through servertls, vars for the Auth-SSL-* certificate fields
+	"mmdb":          {},                                                                                    // MaxMind DB files: the geoip2 module's lookups
+	"geoipdat":      {},                                                                                    // legacy MaxMind GeoIP files (.dat): the geoip module's lookups and variables
+	"mqtt":          {},                                                                                    // the MQTT CONNECT packet: mqtt_preread's variables, mqtt_set_connect's rewrite
+	"statuszone":    {},                                                                                    // status_zone: the server, location and stream zones' counters, kept across reloads
+	"fulcrum":       {"config", "daemon", "demo", "errlog", "gctune"},                                      // cmd/fulcrum
 }
 
 // TestImportDirections keeps the package graph one-way: a new import across

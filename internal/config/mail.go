@@ -93,8 +93,27 @@ type MailServer struct {
 	// ErrorLogs are the effective error_log targets; nil means the main
 	// context's.
 	ErrorLogs []ErrorLog
-	Pos       Pos
+	// TLS is the server's ssl_* settings (its own or the mail level's);
+	// nil when no level writes any. Listens with SSL set speak TLS from
+	// the first byte (IMAPS, POP3S, SMTPS); StartTLS offers it in the
+	// session.
+	TLS *TLS
+	// StartTLS is starttls: MailStartTLSOff (the default), MailStartTLSOn
+	// (STARTTLS, STLS offered) or MailStartTLSOnly (and no login before
+	// it).
+	StartTLS string
+	// PassClientCert (auth_http_pass_client_cert, off) sends the client's
+	// certificate to auth_http as Auth-SSL-Cert.
+	PassClientCert bool
+	Pos            Pos
 }
+
+// The values of starttls.
+const (
+	MailStartTLSOff  = "off"
+	MailStartTLSOn   = "on"
+	MailStartTLSOnly = "only"
+)
 
 // MailAuthHTTP is where an auth_http request goes.
 type MailAuthHTTP struct {
@@ -179,6 +198,9 @@ func (b *builder) mailServer(top *scope, d *Directive) (*MailServer, error) {
 	if err := mailAuthMethods(srv, sc); err != nil {
 		return nil, err
 	}
+	if err := b.mailTLS(srv, sc); err != nil {
+		return nil, err
+	}
 	if dirs, _ := sc.nearest("error_log"); len(dirs) > 0 {
 		logs, err := b.errorLogs(dirs)
 		if err != nil {
@@ -190,8 +212,9 @@ func (b *builder) mailServer(top *scope, d *Directive) (*MailServer, error) {
 }
 
 // mailListen reads "listen address:port | port | unix:path [parameters]";
-// ssl and proxy_protocol are refused (fulcrum's mail listeners speak plain
-// text), socket options are left to the system.
+// ssl makes the address speak TLS, proxy_protocol is refused (fulcrum's
+// mail listeners do not read the header), socket options are left to the
+// system.
 func (b *builder) mailListen(d *Directive) (Listen, error) {
 	l, err := b.listenAddr(d)
 	if err != nil {
@@ -201,7 +224,7 @@ func (b *builder) mailListen(d *Directive) (Listen, error) {
 		key, val, hasVal := strings.Cut(p, "=")
 		switch {
 		case p == "ssl":
-			return l, hintf(d.Pos, "fulcrum's mail proxy has no TLS yet; keep nginx for IMAPS, POP3S and SMTPS", `the "ssl" parameter of a mail "listen" is not supported`)
+			l.SSL = true
 		case p == "proxy_protocol":
 			return l, hintf(d.Pos, "fulcrum's mail proxy does not read PROXY protocol headers; keep nginx for it", `the "proxy_protocol" parameter of a mail "listen" is not supported`)
 		case key == "ipv6only" && hasVal:
@@ -374,6 +397,85 @@ func mailAuthMethods(srv *MailServer, sc *scope) error {
 			}
 		}
 		srv.SMTPAuthNone = srv.SMTPAuthNone || name == "smtp_auth" && set["none"]
+	}
+	return nil
+}
+
+// mailTLS reads ssl, starttls, auth_http_pass_client_cert and the ssl_*
+// settings (shared with the http and stream blocks: buildTLS). As nginx's
+// ngx_mail_ssl_module, "ssl on" makes every listen of the server TLS and
+// conflicts with starttls, and TLS in any form needs a certificate:
+// `no "ssl_certificate" is defined for the "ssl" directive` (or
+// "listen ... ssl", "starttls"), at that directive's line.
+func (b *builder) mailTLS(srv *MailServer, sc *scope) error {
+	srv.StartTLS = MailStartTLSOff
+	var need *Pos // where a certificate is asked for
+	var sslOnDir, starttlsDir *Directive
+	if dirs, _ := sc.nearest("ssl"); len(dirs) > 0 {
+		b.warn(dirs[0].Pos, "", sslDeprecated)
+		if on, _ := parseFlag(dirs[0].Args[0]); on {
+			sslOnDir, need = dirs[0], &dirs[0].Pos
+		}
+	}
+	if dirs, _ := sc.nearest("starttls"); len(dirs) > 0 {
+		srv.StartTLS = dirs[0].Args[0]
+		if srv.StartTLS != MailStartTLSOff {
+			starttlsDir = dirs[0]
+		}
+	}
+	for lv := sc; lv != nil; lv = lv.parent {
+		if err := mailTLSConflict(lv); err != nil {
+			return err
+		}
+	}
+	mode := "ssl"
+	for i := range srv.Listens {
+		if sslOnDir != nil {
+			srv.Listens[i].SSL = true
+		} else if srv.Listens[i].SSL && need == nil {
+			need, mode = &srv.Listens[i].Pos, "listen ... ssl"
+		}
+	}
+	if need == nil && starttlsDir != nil {
+		need, mode = &starttlsDir.Pos, "starttls"
+	}
+	if dirs, _ := sc.nearest("auth_http_pass_client_cert"); len(dirs) > 0 {
+		srv.PassClientCert, _ = parseFlag(dirs[0].Args[0])
+	}
+	t, err := b.buildTLS(sc, need != nil)
+	if err != nil {
+		return err
+	}
+	srv.TLS = t
+	if need != nil && (t == nil || len(t.Certificates) == 0) {
+		return hintf(*need, "add ssl_certificate and ssl_certificate_key to the server or the mail block",
+			`no "ssl_certificate" is defined for the "%s" directive`, mode)
+	}
+	return nil
+}
+
+// mailTLSConflict refuses "ssl on" and "starttls on|only" in the same
+// block, as nginx does at the later of the two (its words differ with the
+// order); at different levels they load.
+func mailTLSConflict(lv *scope) error {
+	var sslOn, starttls *Directive
+	for _, d := range lv.dirs {
+		switch {
+		case d.Name == "ssl" && d.Args[0] == "on":
+			sslOn = d
+		case d.Name == "starttls" && d.Args[0] != MailStartTLSOff:
+			starttls = d
+		default:
+			continue
+		}
+		if sslOn == nil || starttls == nil {
+			continue
+		}
+		msg := `"ssl" directive conflicts with "starttls"`
+		if d == sslOn {
+			msg = `"starttls" directive conflicts with "ssl on"`
+		}
+		return hintf(d.Pos, `write "listen ... ssl" for TLS from the first byte, or starttls for TLS on request, not both`, "%s", msg)
 	}
 	return nil
 }

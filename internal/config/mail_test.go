@@ -1,10 +1,13 @@
 package config
 
 import (
+	"crypto/tls"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // TestMailErrors checks the mail block's errors; the nginx ones are what
@@ -20,9 +23,14 @@ func TestMailErrors(t *testing.T) {
 		// fulcrum's own refusals of what it does not implement.
 		{"apop", "auth_http 127.0.0.1:9; server { listen 110; pop3_auth plain apop; }", `"pop3_auth apop" is not supported in nginx.conf:1`},
 		{"smtp_auth cram-md5", "auth_http 127.0.0.1:9; server { listen 25; smtp_auth none cram-md5; }", `"smtp_auth cram-md5" is not supported in nginx.conf:1`},
-		{"ssl listen", "auth_http 127.0.0.1:9; server { listen 993 ssl; }", `the "ssl" parameter of a mail "listen" is not supported in nginx.conf:1`},
-		{"starttls", "auth_http 127.0.0.1:9; server { listen 143; starttls on; }", `fulcrum does not support the "starttls" directive yet in nginx.conf:1`},
-		{"ssl_certificate", "ssl_certificate a.pem; auth_http 127.0.0.1:9; server { listen 143; }", `fulcrum does not support the "ssl_certificate" directive yet in nginx.conf:1`},
+		// TLS, recorded with nginx 1.22.1 -t: the line is the directive's.
+		{"ssl listen without certificate", "auth_http 127.0.0.1:9;\nserver {\nlisten 993 ssl; }", `no "ssl_certificate" is defined for the "listen ... ssl" directive in nginx.conf:3`},
+		{"starttls without certificate", "auth_http 127.0.0.1:9;\nserver { listen 143;\nstarttls on; }", `no "ssl_certificate" is defined for the "starttls" directive in nginx.conf:3`},
+		{"ssl on without certificate", "auth_http 127.0.0.1:9;\nserver { listen 143;\nssl on; }", `no "ssl_certificate" is defined for the "ssl" directive in nginx.conf:3`},
+		{"ssl on and starttls", "auth_http 127.0.0.1:9; ssl_certificate a.pem; ssl_certificate_key a.key;\nserver { listen 143; ssl on;\nstarttls on; }", `"ssl" directive conflicts with "starttls" in nginx.conf:3`},
+		{"starttls and ssl on", "auth_http 127.0.0.1:9; ssl_certificate a.pem; ssl_certificate_key a.key;\nserver { listen 143; starttls only;\nssl on; }", `"starttls" directive conflicts with "ssl on" in nginx.conf:3`},
+		{"starttls value", "auth_http 127.0.0.1:9; server { listen 143; starttls maybe; }", `invalid value "maybe" in nginx.conf:1`},
+		{"ssl_conf_command", "ssl_conf_command Options KTLS; auth_http 127.0.0.1:9; server { listen 143; }", `fulcrum does not support the "ssl_conf_command" directive yet in nginx.conf:1`},
 		{"resolver", "resolver 127.0.0.1; auth_http 127.0.0.1:9; server { listen 25; }", `fulcrum does not support the "resolver" directive yet in nginx.conf:1`},
 		{"bad url", "auth_http http://; server { listen 143; }", `invalid URL "http://" in auth_http in nginx.conf:1`},
 	}
@@ -88,6 +96,44 @@ func TestMailBuild(t *testing.T) {
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
 			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestMailTLSBuild: "listen ... ssl" and "ssl on" make TLS listens,
+// starttls and auth_http_pass_client_cert are read, the ssl_* settings
+// are inherited from the mail level, and each "ssl" directive gets nginx
+// 1.22.1's deprecation warning once.
+func TestMailTLSBuild(t *testing.T) {
+	cert, key := testutil.WriteCert(t, t.TempDir(), "srv", testutil.ECDSA, "mail.test")
+	cfg := mustLoad(t, `mail {
+    auth_http 127.0.0.1:9;
+    ssl_certificate `+cert+`;
+    ssl_certificate_key `+key+`;
+    ssl_protocols TLSv1.2;
+    ssl off;
+    server { listen 127.0.0.1:993 ssl; listen 127.0.0.1:1993; protocol imap; }
+    server { listen 127.0.0.1:143; starttls only; auth_http_pass_client_cert on; }
+    server { listen 127.0.0.1:995; protocol pop3; ssl on; }
+}`)
+	var warned []int
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w.Msg, `the "ssl" directive is deprecated`) {
+			warned = append(warned, w.Pos.Line)
+		}
+	}
+	if !reflect.DeepEqual(warned, []int{6, 9}) {
+		t.Errorf("deprecation warnings at lines %v, want 6 and 9 (%v)", warned, cfg.Warnings)
+	}
+	s := cfg.Mail.Servers
+	got := []any{s[0].Listens[0].SSL, s[0].Listens[1].SSL, s[0].StartTLS, s[1].StartTLS, s[1].PassClientCert, s[2].Listens[0].SSL}
+	want := []any{true, false, MailStartTLSOff, MailStartTLSOnly, true, true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for i, srv := range s {
+		if srv.TLS == nil || len(srv.TLS.Certificates) != 1 || srv.TLS.MaxVersion != tls.VersionTLS12 {
+			t.Errorf("server %d: TLS %+v", i, srv.TLS)
 		}
 	}
 }

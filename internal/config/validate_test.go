@@ -97,7 +97,7 @@ func TestValidateErrors(t *testing.T) {
 		{"auth_basic arity", "http { auth_basic a b; }", `invalid number of arguments in "auth_basic" directive in /t.conf:1, syntax: auth_basic string | off;`},
 		{"auth_basic_user_file twice", "http { auth_basic_user_file a; auth_basic_user_file b; }",
 			`"auth_basic_user_file" directive is duplicate in /t.conf:1`},
-		{"unsupported mail starttls", "mail { starttls on; }", `fulcrum does not support the "starttls" directive yet in /t.conf:1`},
+		{"unsupported mail ssl_conf_command", "mail { ssl_conf_command Options KTLS; }", `fulcrum does not support the "ssl_conf_command" directive yet in /t.conf:1`},
 		{"context before support", "allow all;", `"allow" directive is not allowed here in /t.conf:1`},
 		{"block inside types", "http { types { text/html html {} } }", `unexpected "{" in /t.conf:1`},
 		{"map line arity", "http { map $a $b { x y z; } }", `invalid number of the map parameters in /t.conf:1`},

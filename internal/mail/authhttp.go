@@ -51,6 +51,7 @@ func (s *session) authRequest() string {
 	if s.none {
 		b.WriteString("Auth-SMTP-Helo: " + s.helo + "\r\nAuth-SMTP-From: " + s.from + "\r\nAuth-SMTP-To: " + s.to + "\r\n")
 	}
+	s.authSSLHeaders(&b)
 	for _, h := range cfg.AuthHTTPHeaders {
 		b.WriteString(h[0] + ": " + h[1] + "\r\n")
 	}

@@ -183,22 +183,26 @@ func (s *session) imap() error {
 func (s *session) imapCommand(cmd *imapCommand) error {
 	bad := func() error { return s.reject(cmd.tag + " BAD invalid command\r\n") }
 	switch cmd.name {
-	case "STARTTLS": // known to nginx's parser; without TLS it is refused
-		return bad()
+	case "STARTTLS": // refused without starttls, and over TLS
+		if !s.starttlsOffered() {
+			return bad()
+		}
+		return s.startTLS(cmd.tag + " OK completed\r\n")
 	case "CAPABILITY":
-		return s.send(s.srv.imapCaps + cmd.tag + " OK completed\r\n")
+		caps, _, _ := s.capabilities()
+		return s.send(caps + cmd.tag + " OK completed\r\n")
 	case "NOOP":
 		return s.send(cmd.tag + " OK completed\r\n")
 	case "LOGOUT":
 		_ = s.send("* BYE\r\n" + cmd.tag + " OK completed\r\n")
 		return errQuit
 	case "LOGIN":
-		if len(cmd.args) != 2 {
+		if len(cmd.args) != 2 || s.starttlsOnly() {
 			return bad()
 		}
 		s.login, s.passwd = cmd.args[0], cmd.args[1]
 	case "AUTHENTICATE":
-		if len(cmd.args) != 1 && len(cmd.args) != 2 {
+		if len(cmd.args) != 1 && len(cmd.args) != 2 || s.starttlsOnly() {
 			return bad()
 		}
 		initial := ""

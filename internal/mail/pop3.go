@@ -34,7 +34,14 @@ func (s *session) pop3() error {
 		auth := false
 		switch {
 		case name == "CAPA":
-			err = s.send(s.srv.pop3Capa)
+			_, capa, _ := s.capabilities()
+			err = s.send(capa)
+		case name == "STLS" && s.starttlsOffered():
+			user = false
+			s.login = ""
+			err = s.startTLS("+OK\r\n")
+		case (name == "USER" || name == "PASS" || name == "AUTH") && s.starttlsOnly():
+			err = bad()
 		case name == "NOOP":
 			err = s.send("+OK\r\n")
 		case name == "QUIT":

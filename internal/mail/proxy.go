@@ -21,6 +21,7 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -32,8 +33,11 @@ import (
 	"syscall"
 	"time"
 
+	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/servertls"
+	"fulcrum/internal/sessioncache"
 )
 
 // Options configure a Proxy.
@@ -80,6 +84,13 @@ type table struct {
 	keys    []string // in config order
 	servers map[string]*server
 	pos     map[string]config.Pos
+	// ssl are the keys whose listen has "ssl" (or whose server has "ssl
+	// on"): sessions there start with the TLS handshake.
+	ssl map[string]bool
+	// sessions are the shared TLS session caches (ssl_session_cache
+	// shared:NAME:SIZE), taken over from the previous table where
+	// unchanged.
+	sessions sessioncache.Zones
 }
 
 // server is a mail server block ready for sessions.
@@ -87,8 +98,15 @@ type server struct {
 	cfg  *config.MailServer
 	name string // server_name, or the host name
 	log  *errlog.Logger
-	// Precomputed replies.
+	// Precomputed replies; the *Plain ones are the capabilities before
+	// TLS with starttls on or only.
 	greeting, imapCaps, pop3Capa, pop3Auth, smtpEHLO string
+	imapCapsPlain, pop3CapaPlain, smtpEHLOPlain      string
+	// tls is the handshake's configuration (nil without a certificate);
+	// verifier checks client certificates (nil without
+	// ssl_verify_client).
+	tls      *tls.Config
+	verifier *clientauth.Verifier
 }
 
 // listener is one bound mail address.
@@ -145,12 +163,19 @@ func Check(cfg *config.Mail) error {
 // compile builds the table of cfg; with open, the servers' error logs
 // are opened.
 func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
-	t := &table{servers: map[string]*server{}, pos: map[string]config.Pos{}}
+	t := &table{servers: map[string]*server{}, pos: map[string]config.Pos{}, ssl: map[string]bool{}, sessions: sessioncache.Zones{}}
 	if cfg == nil {
 		return t, nil
 	}
+	var old sessioncache.Zones
+	if cur := p.cur.Load(); cur != nil {
+		old = cur.sessions
+	}
 	for i, sc := range cfg.Servers {
 		srv := newServer(sc, p.opts.Hostname)
+		if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
+			srv.tls, srv.verifier = servertls.Config(sc.TLS, servertls.Zones{Cur: t.sessions, Old: old})
+		}
 		if open && len(sc.ErrorLogs) > 0 {
 			l, err := p.errorLog(sc.ErrorLogs)
 			if err != nil {
@@ -165,6 +190,7 @@ func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
 			}
 			t.keys = append(t.keys, key)
 			t.servers[key] = srv
+			t.ssl[key] = l.SSL
 			t.pos[key] = l.Pos
 		}
 	}
@@ -295,13 +321,15 @@ func (p *Proxy) accept(l *listener) {
 			continue
 		}
 		delay = 0
-		srv := p.cur.Load().servers[l.key]
+		cur := p.cur.Load()
+		srv := cur.servers[l.key]
 		if srv == nil { // the address left the configuration
 			c.Close()
 			p.giveSlot()
 			continue
 		}
 		s := p.newSession(c, srv)
+		s.implicitTLS = cur.ssl[l.key]
 		p.track(s)
 		go func() {
 			defer p.giveSlot()

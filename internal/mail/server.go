@@ -29,6 +29,7 @@ func newServer(cfg *config.MailServer, hostname string) *server {
 		srv.greeting = "220 " + srv.name + " ESMTP ready\r\n"
 		srv.smtpEHLO = smtpEHLO(cfg, srv.name)
 	}
+	srv.starttlsLists(cfg)
 	return srv
 }
 
@@ -79,6 +80,12 @@ func smtpEHLO(cfg *config.MailServer, name string) string {
 		}
 		lines = append(lines, auth)
 	}
+	return smtpLines(lines)
+}
+
+// smtpLines are lines as a multi-line SMTP reply: "250-" lines and a last
+// "250 ".
+func smtpLines(lines []string) string {
 	var b strings.Builder
 	for i, l := range lines {
 		sep := "-"

@@ -23,10 +23,16 @@ var errQuit = errors.New("mail: session ends")
 
 // session is one client connection.
 type session struct {
-	srv  *server
-	conn net.Conn
-	r    *bufio.Reader
-	log  *errlog.Logger
+	srv *server
+	// raw is the accepted connection; conn is raw, or the TLS connection
+	// over it once the handshake is done (r reads conn).
+	raw, conn net.Conn
+	r         *bufio.Reader
+	// implicitTLS is a "listen ... ssl" session: it starts with the
+	// handshake. ssl is the TLS state once there is one (nil: plain).
+	implicitTLS bool
+	ssl         *sslState
+	log         *errlog.Logger
 	// addr is the client's IP address as text (nginx's addr_text), peer
 	// its address and port, local the server's.
 	addr, peer, local string
@@ -58,7 +64,7 @@ func (p *Proxy) newSession(c net.Conn, srv *server) *session {
 	if log == nil {
 		log = p.opts.ErrorLog()
 	}
-	s := &session{srv: srv, conn: c, log: log, peer: c.RemoteAddr().String(), local: c.LocalAddr().String()}
+	s := &session{srv: srv, raw: c, conn: c, log: log, peer: c.RemoteAddr().String(), local: c.LocalAddr().String()}
 	s.addr = s.peer
 	if host, _, err := net.SplitHostPort(s.peer); err == nil {
 		s.addr = host
@@ -72,7 +78,7 @@ func (p *Proxy) newSession(c net.Conn, srv *server) *session {
 
 // close closes the client connection (once).
 func (s *session) close() {
-	s.closeOnce.Do(func() { s.conn.Close() })
+	s.closeOnce.Do(func() { s.raw.Close() })
 }
 
 // logf writes an info line with nginx's session context.
@@ -89,10 +95,14 @@ func (s *session) run() {
 	defer s.close()
 	s.log.Logf(errlog.Info, "client %s connected to %s", s.peer, s.local)
 	var err error
-	switch s.srv.cfg.Protocol {
-	case config.MailIMAP:
+	if s.implicitTLS {
+		err = s.handshake()
+	}
+	switch {
+	case err != nil:
+	case s.srv.cfg.Protocol == config.MailIMAP:
 		err = s.imap()
-	case config.MailPOP3:
+	case s.srv.cfg.Protocol == config.MailPOP3:
 		err = s.pop3()
 	default:
 		err = s.smtp()

@@ -77,8 +77,12 @@ func (s *session) smtpCommand(line string) (auth bool, err error) {
 			return false, s.send("250 " + s.srv.name + "\r\n")
 		}
 		s.esmtp = true
-		return false, s.send(s.srv.smtpEHLO)
+		_, _, ehlo := s.capabilities()
+		return false, s.send(ehlo)
 	case "AUTH":
+		if s.starttlsOnly() {
+			return false, invalid()
+		}
 		if !hasRest || rest == "" {
 			return false, badArg()
 		}
@@ -117,8 +121,12 @@ func (s *session) smtpCommand(line string) (auth bool, err error) {
 		}
 		s.to, s.none = line, true
 		return true, nil
-	case "STARTTLS": // known to nginx's parser; without TLS it is refused
-		return false, invalid()
+	case "STARTTLS": // refused without starttls, and over TLS
+		if !s.starttlsOffered() {
+			return false, invalid()
+		}
+		s.helo, s.from, s.to = "", "", "" // as nginx, the client says HELO again
+		return false, s.startTLS("220 2.0.0 Start TLS\r\n")
 	}
 	// A command nginx's SMTP parser does not know counts toward max_errors.
 	return false, s.invalid("500 5.5.1 Invalid command\r\n")

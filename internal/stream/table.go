@@ -202,7 +202,7 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 		t.zones[z.Name] = cz
 	}
 	for _, sc := range cfg.Servers {
-		srv, err := compileServer(c, sc, groups[sc.Upstream], fs, sessionZones{t.sessions, oldSessions})
+		srv, err := compileServer(c, sc, groups[sc.Upstream], fs, sessionZones{Cur: t.sessions, Old: oldSessions})
 		if err != nil {
 			return nil, err
 		}
@@ -320,22 +320,6 @@ func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files, sz
 		}
 	}
 	return srv, nil
-}
-
-// tlsConfigOf is the server side of t: its certificates (the first that
-// suits the client, as crypto/tls chooses), protocols, ciphers and curves.
-func tlsConfigOf(t *config.TLS) *tls.Config {
-	c := &tls.Config{
-		MinVersion:             t.MinVersion,
-		MaxVersion:             t.MaxVersion,
-		CipherSuites:           t.CipherSuites,
-		CurvePreferences:       t.Curves,
-		SessionTicketsDisabled: !t.SessionTickets,
-	}
-	for _, cert := range t.Certificates {
-		c.Certificates = append(c.Certificates, cert.Pair)
-	}
-	return c
 }
 
 // policyOf returns the balancing method of u, whose servers are pool.

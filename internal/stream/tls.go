@@ -11,8 +11,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/mqtt"
-	"fulcrum/internal/sessioncache"
-	"fulcrum/internal/sessionticket"
+	"fulcrum/internal/servertls"
 	"fulcrum/internal/vars"
 )
 
@@ -36,26 +35,15 @@ type sslState struct {
 }
 
 // sessionZones are the shared session caches of the table being compiled
-// (cur) and of the current one (old, nil for the first), which cur takes
-// over where unchanged.
-type sessionZones struct{ cur, old sessioncache.Zones }
+// and of the current one (package servertls).
+type sessionZones = servertls.Zones
 
 // serverTLS compiles the TLS of a server with certificates: the handshake's
-// configuration and, with ssl_verify_client, the verifier of client
+// configuration (package servertls) with ssl_alpn and the record of the
+// client's hello, and, with ssl_verify_client, the verifier of client
 // certificates (nil without). sz gives it its session cache.
 func serverTLS(sc *config.StreamServer, sz sessionZones) (*tls.Config, *clientauth.Verifier) {
-	t := sc.TLS
-	c := tlsConfigOf(t)
-	if len(t.TicketKeys) > 0 {
-		keys := make([][32]byte, len(t.TicketKeys))
-		for i, k := range t.TicketKeys {
-			keys[i] = k.Key
-		}
-		c.SetSessionTicketKeys(keys) // the first makes tickets, all open them
-	}
-	if !sessioncache.Serve(c, t, sz.cur, sz.old) { // ssl_session_tickets off: sessions kept here
-		sessionticket.Bound(c, t.SessionTimeout) // ssl_session_timeout
-	}
+	c, v := servertls.Config(sc.TLS, sz)
 	var alpn []string
 	if len(sc.ALPN) > 0 {
 		alpn = slices.Clone(sc.ALPN)
@@ -73,15 +61,6 @@ func serverTLS(sc *config.StreamServer, sz sessionZones) (*tls.Config, *clientau
 			return nil, nil
 		}
 		return nil, checkALPN(alpn, hello.SupportedProtos)
-	}
-	var v *clientauth.Verifier
-	if t.ClientAuth.Verify != config.VerifyOff {
-		// As nginx (SSL_VERIFY_PEER with a callback that accepts
-		// everything): the handshake asks for a certificate, naming
-		// ssl_client_certificate's CAs, and takes whatever comes; the
-		// verdict is checked after it (checkClient).
-		v = clientauth.New(t.ClientAuth)
-		c.ClientAuth, c.ClientCAs = tls.RequestClientCert, v.Names
 	}
 	return c, v
 }

@@ -298,9 +298,15 @@ func (p *Provider) startSession(r Request, s *Session, uri string) Outcome {
 // client returns only to a local path, never to another site ("//host"
 // and "/\host" are other sites to browsers).
 func localURI(uri string) string {
-	if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") || strings.HasPrefix(uri, "/\\") ||
-		strings.ContainsAny(uri, "\r\n") {
+	if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") || strings.HasPrefix(uri, "/\\") {
 		return "/"
+	}
+	// Browsers drop tabs and newlines from a Location ("/\t/host" is
+	// "//host" to them): a control character anywhere is refused.
+	for i := 0; i < len(uri); i++ {
+		if c := uri[i]; c < 0x20 || c == 0x7f {
+			return "/"
+		}
 	}
 	return uri
 }

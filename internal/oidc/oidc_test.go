@@ -325,7 +325,7 @@ func TestReplayedCallback(t *testing.T) {
 }
 
 func TestOpenRedirect(t *testing.T) {
-	for _, uri := range []string{"//evil.example/x", "/\\evil.example"} {
+	for _, uri := range []string{"//evil.example/x", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "/\x7f/evil.example"} {
 		rg := newRig(t, nil, nil)
 		q, c := rg.start(uri)
 		if o := rg.callback(q, c); o.Header.Get("Location") != "/" {

@@ -423,8 +423,11 @@ func (h *Handler) copyBody(req *request) error {
 	if tr := resp.body.Trailers(); len(tr) > 0 && h.set.ProxyPassTrailers {
 		out := w.Header()
 		for _, f := range tr {
-			name := http.TrailerPrefix + string(h1.AppendCanonical(nil, f.Name))
-			out[name] = append(out[name], string(f.Value))
+			name := string(h1.AppendCanonical(nil, f.Name))
+			if h.hide[name] {
+				continue // as nginx: proxy_hide_header's list applies to trailers too
+			}
+			out[http.TrailerPrefix+name] = append(out[http.TrailerPrefix+name], string(f.Value))
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -537,5 +538,47 @@ func TestMetadataFetchedOnce(t *testing.T) {
 	rg.get("/", "")
 	if n := count(); n != 2 {
 		t.Fatalf("%d metadata fetches after an hour, want 2", n)
+	}
+}
+
+// TestProviderDownFetchedOnce checks that requests arriving together while
+// the provider is slow and failing wait for one fetch of the metadata and
+// share its failure, instead of each fetching in turn (20 requests would
+// wait 20 timeouts), and that a later request tries again.
+func TestProviderDownFetchedOnce(t *testing.T) {
+	var mu sync.Mutex
+	hits := 0
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return hits
+	}
+	rg := newRig(t, func(c *oidc.Config) { c.ConfigURL = down.URL }, nil)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if o := rg.get("/", ""); o.Status != http.StatusInternalServerError {
+				t.Errorf("provider down: %d (%s)", o.Status, o.Log)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := count(); n > 3 {
+		t.Fatalf("%d metadata fetches for 20 requests together, want 1 (a few if some came late)", n)
+	}
+	before := count()
+	rg.get("/", "")
+	if n := count(); n != before+1 {
+		t.Fatalf("a later request made %d fetches, want 1", n-before)
 	}
 }

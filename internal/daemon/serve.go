@@ -1296,6 +1296,10 @@ func (w *recorder) InterceptsError(code int) bool {
 // claims.
 func (w *recorder) Fail(code int) { w.fail(code) }
 
+// RedirectPending implements proxy.RedirectPender: whether fail arranged
+// an error_page redirect.
+func (w *recorder) RedirectPending() bool { return w.pending != nil }
+
 // takePending returns the error_page redirect fail arranged, if any.
 func (w *recorder) takePending() *internalRedirect {
 	p := w.pending

@@ -425,6 +425,13 @@ type Failer interface {
 	Fail(code int)
 }
 
+// A TrailerAdder is a ResponseWriter that sends trailer fields in the
+// order they are added (the daemon's, over HTTP/1.1), as nginx passes an
+// upstream's; under another writer they go in http.TrailerPrefix fields.
+type TrailerAdder interface {
+	AddTrailer(name, value string)
+}
+
 // A RedirectPender is a Failer that tells whether its last Fail arranged
 // an internal redirect (an error_page to a URI or a named location),
 // which gets the request's body.

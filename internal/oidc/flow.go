@@ -471,7 +471,11 @@ func (p *Provider) userinfo(ctx context.Context, m *Metadata, s *Session) error 
 	if err := p.getJSON(ctx, m.UserinfoEndpoint, s.AccessToken, &claims); err != nil {
 		return fmt.Errorf("%w: userinfo: %v", ErrMetadata, err)
 	}
-	if claims["sub"] != s.Claims["sub"] {
+	// Compared as strings: sub is one (Core section 2), and two objects
+	// would not compare (a panic) nor two missing ones match.
+	got, _ := claims["sub"].(string)
+	want, _ := s.Claims["sub"].(string)
+	if got == "" || got != want {
 		return fmt.Errorf("%w: userinfo sub is not the ID token's", ErrIDToken)
 	}
 	for k, v := range claims {

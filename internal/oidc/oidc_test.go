@@ -253,6 +253,34 @@ func TestLoginOptions(t *testing.T) {
 			t.Fatalf("callback: %d (%s)", o.Status, o.Log)
 		}
 	})
+	// Core section 5.3.2: the userinfo sub must be the ID token's, a
+	// string; sub missing from both, or the same object in both, is not a
+	// match (comparing two objects used to panic).
+	for _, tc := range []struct {
+		name string
+		sub  func() any
+	}{
+		{"userinfo and ID token without sub", func() any { return nil }},
+		{"userinfo and ID token with an object sub", func() any { return map[string]any{"id": "alice"} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rg := newRig(t, func(c *oidc.Config) { c.Userinfo = true }, nil)
+			rg.op.Set(func(p *oidctest.Provider) {
+				p.UserinfoAny = tc.sub
+				p.Mutate = func(c map[string]any) {
+					if v := tc.sub(); v != nil {
+						c["sub"] = v
+					} else {
+						delete(c, "sub")
+					}
+				}
+			})
+			q, c := rg.start("/")
+			if o := rg.callback(q, c); o.Status != http.StatusUnauthorized {
+				t.Fatalf("callback: %d (%s)", o.Status, o.Log)
+			}
+		})
+	}
 	t.Run("https provider", func(t *testing.T) {
 		op := oidctest.New(t, true)
 		pool := x509.NewCertPool()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -411,5 +412,34 @@ func TestSpoolBodyAfterErrorPage(t *testing.T) {
 	}
 	if r := rec.wait(t, 1)[0]; !bytes.Equal(r.body, body) {
 		t.Errorf("the error_page's upstream got %d bytes", len(r.body))
+	}
+}
+
+// TestSpoolBodyNotReadBackWithoutErrorPage checks that a failed proxy_pass
+// that no error_page catches leaves a body in a temporary file there: it
+// is read back into memory only for a redirect that takes it
+// (TestSpoolBodyAfterErrorPage), never for a plain 502, or every upload
+// to a failing upstream would cost its whole size in memory.
+func TestSpoolBodyNotReadBackWithoutErrorPage(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_max_body_size 64m;
+    client_body_temp_path %[1]s/cbt;
+    server {
+        listen 127.0.0.1:0;
+        location / { error_page 404 /nf; proxy_pass http://127.0.0.1:1; }
+    }`, dir))
+	const size = 16 << 20
+	body := bytes.Repeat([]byte("x"), size)
+	upload(t, "POST", "http://"+addr+"/", []byte("warm"), false) // first-use costs out of the count
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if code, _ := upload(t, "POST", "http://"+addr+"/", body, false); code != http.StatusBadGateway {
+		t.Fatalf("answer %d, want 502", code)
+	}
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > size/2 {
+		t.Errorf("a 502 for a %d-byte spooled body allocated %d bytes: the body was read back into memory", size, n)
 	}
 }

@@ -1296,6 +1296,22 @@ func (w *recorder) InterceptsError(code int) bool {
 // claims.
 func (w *recorder) Fail(code int) { w.fail(code) }
 
+// AddTrailer implements proxy.TrailerAdder: the engine's writer keeps the
+// field in order after the response's body; under another writer (an
+// HTTP/2 stream's) it is an http.TrailerPrefix field.
+func (w *recorder) AddTrailer(name, value string) {
+	if w.ew != nil {
+		w.ew.addTrailer(name, value)
+		return
+	}
+	h := w.ResponseWriter.Header()
+	h[http.TrailerPrefix+name] = append(h[http.TrailerPrefix+name], value)
+}
+
+// RedirectPending implements proxy.RedirectPender: whether fail arranged
+// an error_page redirect.
+func (w *recorder) RedirectPending() bool { return w.pending != nil }
+
 // takePending returns the error_page redirect fail arranged, if any.
 func (w *recorder) takePending() *internalRedirect {
 	p := w.pending

@@ -52,6 +52,11 @@ func TestAddTrailer(t *testing.T) {
 	backend := testutil.RawBackend(t, func(c net.Conn) {
 		buf := make([]byte, 4096)
 		n, _ := c.Read(buf)
+		if strings.Contains(string(buf[:n]), "/chunked-hide") {
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\n"+
+				"X-Up: u\r\nX-Secret: s\r\nServer: s\r\nDate: d\r\nX-Pad: p\r\nX-Accel-Redirect: /r\r\nX-B: b\r\nX-A: a\r\nX-C: c\r\nX-B: b2\r\n\r\n")
+			return
+		}
 		if strings.Contains(string(buf[:n]), "/chunked") {
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\nX-Up: u\r\n\r\n")
 			return
@@ -75,6 +80,7 @@ func TestAddTrailer(t *testing.T) {
         location /up { add_trailer X-U $upstream_response_time; proxy_pass http://%[1]s; }
         location /chunked { proxy_pass http://%[1]s; }
         location /chunked-on { proxy_pass_trailers on; proxy_pass http://%[1]s; }
+        location /chunked-hide { proxy_pass_trailers on; proxy_hide_header X-Secret; proxy_pass http://%[1]s; }
         location /none { add_header X-H h; return 200 "x\n"; }
     }
     server {
@@ -109,6 +115,12 @@ func TestAddTrailer(t *testing.T) {
 			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\nX-T: t1\r\nX-Two: t2\r\n\r\n"},
 		{"proxy_pass_trailers on", "GET /chunked-on HTTP/1.1\r\nHost: a\r\n" + close,
 			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\nX-Up: u\r\nX-T: t1\r\nX-Two: t2\r\n\r\n"},
+		// nginx (ngx_http_upstream_process_trailers) drops the trailer
+		// fields proxy_hide_header hides, as it does the header's: a
+		// hidden field does not get out through the trailer section. The
+		// others keep the upstream's order.
+		{"proxy_hide_header hides trailer fields", "GET /chunked-hide HTTP/1.1\r\nHost: a\r\n" + close,
+			"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nup\n\r\n0\r\nX-Up: u\r\nX-B: b\r\nX-A: a\r\nX-C: c\r\nX-B: b2\r\nX-T: t1\r\nX-Two: t2\r\n\r\n"},
 		{"inherited from http", "GET /ret HTTP/1.1\r\nHost: other\r\n" + close,
 			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\no\n\r\n0\r\nX-Http: h\r\n\r\n"},
 		{"none at this level", "GET /none HTTP/1.1\r\nHost: a\r\n" + close,

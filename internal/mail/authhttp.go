@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -92,11 +93,39 @@ func (s *session) askAuthHTTP() (*authAnswer, error) {
 	if _, err := c.Write([]byte(s.authRequest())); err != nil {
 		return nil, fmt.Errorf("auth http server %s: send: %w", a.Addr, err)
 	}
-	ans, err := readAuthAnswer(bufio.NewReader(c))
+	ans, err := readAuthAnswer(bufio.NewReader(&headLimit{c: c, left: authAnswerMax, deadline: deadline}))
 	if err != nil {
 		return nil, fmt.Errorf("auth http server %s %w", a.Addr, err)
 	}
 	return ans, nil
+}
+
+// authAnswerMax is the buffer nginx reads an auth_http answer into: a
+// head of more than 1024 bytes never completes in it, and nginx waits for
+// auth_http_timeout ("auth http server ... timed out"), as recorded with
+// nginx 1.22.1 (1024 bytes log in, 1025 time out).
+const authAnswerMax = 1024
+
+// headLimit reads at most left bytes of c; past them it waits for the
+// deadline and reports a timeout, as nginx's full buffer does, holding no
+// more than authAnswerMax bytes of an auth server's endless answer.
+type headLimit struct {
+	c        net.Conn
+	left     int
+	deadline time.Time
+}
+
+func (l *headLimit) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		time.Sleep(time.Until(l.deadline))
+		return 0, os.ErrDeadlineExceeded
+	}
+	if len(p) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.c.Read(p)
+	l.left -= n
+	return n, err
 }
 
 // readAuthAnswer reads an auth_http response's status line (which nginx

@@ -1,12 +1,17 @@
 package mail
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // The dialogues below were recorded with nginx 1.22.1 and
@@ -528,4 +533,59 @@ func TestSlots(t *testing.T) {
 	_ = second.c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	first.run([]step{{"QUIT\r\n", "+OK\r\n"}})
 	second.expect("+OK POP3 ready\r\n")
+}
+
+// TestBoundedAnswers: an auth_http answer's head and a backend's line
+// during login are read into nginx's buffers, 1024 bytes and
+// proxy_buffer's 4096, as recorded with nginx 1.22.1 (a Python auth_http
+// server padding its head with an X-Pad field, a Python POP3 backend with
+// a long greeting): one byte more and nginx waits for auth_http_timeout
+// ("auth http server ... timed out") or logs "upstream sent too long
+// response line", and the client gets the internal server error. An
+// endless answer does not grow fulcrum's memory.
+func TestBoundedAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		head, greeting int // lengths, CRLFs included; 0 for a short one
+		ok             bool
+	}{
+		{"auth head 1024", 1024, 0, true},
+		{"auth head 1025", 1025, 0, false},
+		{"backend line 4096", 0, 4096, true},
+		{"backend line 4097", 0, 4097, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			greeting := "+OK backend ready\r\n"
+			if tc.greeting > 0 {
+				greeting = "+OK " + strings.Repeat("b", tc.greeting-6) + "\r\n"
+			}
+			back := startBackend(t, "pop3", greeting)
+			host, port, _ := net.SplitHostPort(back.addr)
+			tail := "\r\nAuth-Server: " + host + "\r\nAuth-Port: " + port + "\r\n\r\n"
+			head := "HTTP/1.0 200 OK\r\nAuth-Status: OK\r\nX-Pad: " + tail
+			if tc.head > 0 {
+				head = "HTTP/1.0 200 OK\r\nAuth-Status: OK\r\nX-Pad: " + strings.Repeat("a", tc.head-len(head)) + tail
+			}
+			auth := testutil.RawBackend(t, func(c net.Conn) {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				_, _ = io.WriteString(c, head)
+			})
+			_, addrs := start(t, load(t, fmt.Sprintf("auth_http %s/auth; auth_http_timeout 1s; server { listen 127.0.0.1:0; protocol pop3; }", auth)))
+			c := dial(t, addrs[0])
+			c.run([]step{{"", "+OK POP3 ready\r\n"}, {"USER u\r\n", "+OK\r\n"}})
+			if tc.ok {
+				c.run([]step{{"PASS p\r\n", "+OK\r\n"}})
+				return
+			}
+			c.run([]step{{"PASS p\r\n", "-ERR internal server error\r\n"}})
+			c.expectEOF()
+		})
+	}
 }

@@ -269,7 +269,7 @@ func (s *session) proxy(ans *authAnswer) error {
 			return s.internalError()
 		}
 	}
-	b := &backend{conn: up, r: bufio.NewReaderSize(up, 4096), timeout: s.srv.cfg.Timeout}
+	b := &backend{conn: up, r: bufio.NewReaderSize(up, backendBuffer), timeout: s.srv.cfg.Timeout}
 	var welcome string
 	switch s.srv.cfg.Protocol {
 	case config.MailIMAP:
@@ -329,12 +329,22 @@ func (b *backend) send(line string) error {
 // line reads one line of the backend's, with its CRLF.
 func (b *backend) line() (string, error) {
 	_ = b.conn.SetReadDeadline(time.Now().Add(b.timeout))
-	l, err := b.r.ReadString('\n')
+	l, err := b.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return "", fmt.Errorf("upstream sent too long response line: %q", l[:len(l)-1])
+	}
 	if err != nil {
 		return "", fmt.Errorf("upstream closed or timed out: %w", err)
 	}
-	return l, nil
+	return string(l), nil
 }
+
+// backendBuffer is nginx's proxy_buffer (4k, the page size): a backend's
+// line during login must fit in it, CRLF included, or nginx logs "upstream
+// sent too long response line" and answers its internal server error, as
+// recorded with nginx 1.22.1 (a 4,096-byte POP3 greeting logs in, one
+// of 4,097 bytes does not). fulcrum ignores proxy_buffer and keeps the default.
+const backendBuffer = 4096
 
 // expect reads a line and checks it starts with prefix.
 func (b *backend) expect(prefix string) (string, error) {

@@ -298,9 +298,15 @@ func (p *Provider) startSession(r Request, s *Session, uri string) Outcome {
 // client returns only to a local path, never to another site ("//host"
 // and "/\host" are other sites to browsers).
 func localURI(uri string) string {
-	if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") || strings.HasPrefix(uri, "/\\") ||
-		strings.ContainsAny(uri, "\r\n") {
+	if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") || strings.HasPrefix(uri, "/\\") {
 		return "/"
+	}
+	// Browsers drop tabs and newlines from a Location ("/\t/host" is
+	// "//host" to them): a control character anywhere is refused.
+	for i := 0; i < len(uri); i++ {
+		if c := uri[i]; c < 0x20 || c == 0x7f {
+			return "/"
+		}
 	}
 	return uri
 }
@@ -465,7 +471,11 @@ func (p *Provider) userinfo(ctx context.Context, m *Metadata, s *Session) error 
 	if err := p.getJSON(ctx, m.UserinfoEndpoint, s.AccessToken, &claims); err != nil {
 		return fmt.Errorf("%w: userinfo: %v", ErrMetadata, err)
 	}
-	if claims["sub"] != s.Claims["sub"] {
+	// Compared as strings: sub is one (Core section 2), and two objects
+	// would not compare (a panic) nor two missing ones match.
+	got, _ := claims["sub"].(string)
+	want, _ := s.Claims["sub"].(string)
+	if got == "" || got != want {
 		return fmt.Errorf("%w: userinfo sub is not the ID token's", ErrIDToken)
 	}
 	for k, v := range claims {

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -252,6 +253,34 @@ func TestLoginOptions(t *testing.T) {
 			t.Fatalf("callback: %d (%s)", o.Status, o.Log)
 		}
 	})
+	// Core section 5.3.2: the userinfo sub must be the ID token's, a
+	// string; sub missing from both, or the same object in both, is not a
+	// match (comparing two objects used to panic).
+	for _, tc := range []struct {
+		name string
+		sub  func() any
+	}{
+		{"userinfo and ID token without sub", func() any { return nil }},
+		{"userinfo and ID token with an object sub", func() any { return map[string]any{"id": "alice"} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rg := newRig(t, func(c *oidc.Config) { c.Userinfo = true }, nil)
+			rg.op.Set(func(p *oidctest.Provider) {
+				p.UserinfoAny = tc.sub
+				p.Mutate = func(c map[string]any) {
+					if v := tc.sub(); v != nil {
+						c["sub"] = v
+					} else {
+						delete(c, "sub")
+					}
+				}
+			})
+			q, c := rg.start("/")
+			if o := rg.callback(q, c); o.Status != http.StatusUnauthorized {
+				t.Fatalf("callback: %d (%s)", o.Status, o.Log)
+			}
+		})
+	}
 	t.Run("https provider", func(t *testing.T) {
 		op := oidctest.New(t, true)
 		pool := x509.NewCertPool()
@@ -325,7 +354,7 @@ func TestReplayedCallback(t *testing.T) {
 }
 
 func TestOpenRedirect(t *testing.T) {
-	for _, uri := range []string{"//evil.example/x", "/\\evil.example"} {
+	for _, uri := range []string{"//evil.example/x", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "/\x7f/evil.example"} {
 		rg := newRig(t, nil, nil)
 		q, c := rg.start(uri)
 		if o := rg.callback(q, c); o.Header.Get("Location") != "/" {
@@ -537,5 +566,47 @@ func TestMetadataFetchedOnce(t *testing.T) {
 	rg.get("/", "")
 	if n := count(); n != 2 {
 		t.Fatalf("%d metadata fetches after an hour, want 2", n)
+	}
+}
+
+// TestProviderDownFetchedOnce checks that requests arriving together while
+// the provider is slow and failing wait for one fetch of the metadata and
+// share its failure, instead of each fetching in turn (20 requests would
+// wait 20 timeouts), and that a later request tries again.
+func TestProviderDownFetchedOnce(t *testing.T) {
+	var mu sync.Mutex
+	hits := 0
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return hits
+	}
+	rg := newRig(t, func(c *oidc.Config) { c.ConfigURL = down.URL }, nil)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if o := rg.get("/", ""); o.Status != http.StatusInternalServerError {
+				t.Errorf("provider down: %d (%s)", o.Status, o.Log)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := count(); n > 3 {
+		t.Fatalf("%d metadata fetches for 20 requests together, want 1 (a few if some came late)", n)
+	}
+	before := count()
+	rg.get("/", "")
+	if n := count(); n != before+1 {
+		t.Fatalf("a later request made %d fetches, want 1", n-before)
 	}
 }

@@ -115,11 +115,18 @@ type Provider struct {
 	// requests that find none at start wait for one fetch instead of each
 	// making its own; it is held across the fetch, mu never is.
 	fetching sync.Mutex
-	mu       sync.Mutex // guards meta, metaAt, keys, keysAt; never held across a fetch
+	mu       sync.Mutex // guards the fields below; never held across a fetch
 	meta     *Metadata
 	metaAt   time.Time
 	keys     *jwt.KeySet
 	keysAt   time.Time
+	// metaGen and keysGen count the fetches that ended, metaErr and
+	// keysErr are the last one's error: a request that waited for
+	// another's fetch takes its outcome, failure included, instead of
+	// fetching again, so that requests arriving while the provider is
+	// slow or down wait for one fetch, not for one each in turn.
+	metaGen, keysGen uint64
+	metaErr, keysErr error
 }
 
 // New returns the provider of cfg keeping its sessions in store. now is
@@ -160,7 +167,7 @@ func newClient(cfg Config) *http.Client {
 // are https when the issuer is.
 func (p *Provider) Metadata(ctx context.Context) (*Metadata, error) {
 	p.mu.Lock()
-	m, at := p.meta, p.metaAt
+	m, at, gen := p.meta, p.metaAt, p.metaGen
 	p.mu.Unlock()
 	if m != nil && p.now().Sub(at) < metadataTTL {
 		return m, nil
@@ -168,21 +175,30 @@ func (p *Provider) Metadata(ctx context.Context) (*Metadata, error) {
 	p.fetching.Lock()
 	defer p.fetching.Unlock()
 	p.mu.Lock()
-	m2, at2 := p.meta, p.metaAt
+	m2, gen2, err := p.meta, p.metaGen, p.metaErr
 	p.mu.Unlock()
-	if m2 != nil && at2.After(at) && p.now().Sub(at2) < metadataTTL {
-		return m2, nil // fetched while this request waited
+	if gen2 != gen { // fetched while this request waited
+		if err != nil {
+			return nil, err
+		}
+		return m2, nil
 	}
 	m = new(Metadata)
-	if err := p.getJSON(ctx, p.cfg.ConfigURL, "", m); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMetadata, err)
-	}
-	if err := p.checkMetadata(m); err != nil {
-		return nil, err
+	err = p.getJSON(ctx, p.cfg.ConfigURL, "", m)
+	if err != nil {
+		err = fmt.Errorf("%w: %v", ErrMetadata, err)
+	} else {
+		err = p.checkMetadata(m)
 	}
 	p.mu.Lock()
-	p.meta, p.metaAt = m, p.now()
+	p.metaGen, p.metaErr = p.metaGen+1, err
+	if err == nil {
+		p.meta, p.metaAt = m, p.now()
+	}
 	p.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -215,7 +231,7 @@ func (p *Provider) checkMetadata(m *Metadata) error {
 // or when fresh is set (a token named a key the cached set lacks).
 func (p *Provider) keySet(ctx context.Context, m *Metadata, fresh bool) (*jwt.KeySet, error) {
 	p.mu.Lock()
-	ks, at := p.keys, p.keysAt
+	ks, at, gen := p.keys, p.keysAt, p.keysGen
 	p.mu.Unlock()
 	if ks != nil && !fresh && p.now().Sub(at) < metadataTTL {
 		return ks, nil
@@ -223,22 +239,31 @@ func (p *Provider) keySet(ctx context.Context, m *Metadata, fresh bool) (*jwt.Ke
 	p.fetching.Lock()
 	defer p.fetching.Unlock()
 	p.mu.Lock()
-	ks2, at2 := p.keys, p.keysAt
+	ks2, gen2, err := p.keys, p.keysGen, p.keysErr
 	p.mu.Unlock()
-	if ks2 != nil && at2.After(at) {
-		return ks2, nil // fetched while this request waited
+	if gen2 != gen { // fetched while this request waited
+		if err != nil {
+			return nil, err
+		}
+		return ks2, nil
 	}
 	var raw json.RawMessage
-	if err := p.getJSON(ctx, m.JWKSURI, "", &raw); err != nil {
-		return nil, fmt.Errorf("%w: jwks_uri: %v", ErrMetadata, err)
+	err = p.getJSON(ctx, m.JWKSURI, "", &raw)
+	if err == nil {
+		ks, err = jwt.ParseKeySet(raw)
 	}
-	ks, err := jwt.ParseKeySet(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: jwks_uri: %v", ErrMetadata, err)
+		err = fmt.Errorf("%w: jwks_uri: %v", ErrMetadata, err)
 	}
 	p.mu.Lock()
-	p.keys, p.keysAt = ks, p.now()
+	p.keysGen, p.keysErr = p.keysGen+1, err
+	if err == nil {
+		p.keys, p.keysAt = ks, p.now()
+	}
 	p.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	return ks, nil
 }
 

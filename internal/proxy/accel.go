@@ -49,7 +49,7 @@ func (h *Handler) accelRedirect(req *request) bool {
 		}
 	}
 	req.st.SetUpstreamFields(fields)
-	req.keepBody()
+	req.keepBody(true)
 	ar.AccelRedirect(string(target))
 	return true
 }

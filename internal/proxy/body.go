@@ -143,14 +143,20 @@ func (o *onceReader) Close() error { return nil }
 // again, for the proxy_pass an error_page or X-Accel-Redirect leads to: nginx
 // keeps the body it read and sends it there too (with the method turned
 // into GET for a URI target, kept for a named location). Only the paths that
-// hand the request on call it, so a proxied response costs nothing. A body
-// in a temporary file is read back into memory, as the file is closed when
-// this handler's request ends (a rare path: a failed or redirected
-// request with a long body).
-func (req *request) keepBody() {
+// hand the request on call it (after fail, which arranges the error_page),
+// so a proxied response costs nothing. A body in a temporary file is read
+// back into memory, as the file is closed when this handler's request ends
+// (a rare path: a failed or redirected request with a long body), and only
+// when a redirect will take it (redirect: X-Accel-Redirect's; else an
+// error_page fail arranged): a failure that no error_page catches must
+// not read a body of up to client_max_body_size into memory.
+func (req *request) keepBody(redirect bool) {
 	b := &req.bodyStore
 	buf := b.inMemory()
 	if b.file {
+		if p, ok := req.w.(RedirectPender); ok && !redirect && !p.RedirectPending() {
+			return
+		}
 		var err error
 		if buf, err = io.ReadAll(b.spool.Reader()); err != nil {
 			return

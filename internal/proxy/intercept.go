@@ -46,7 +46,7 @@ func (h *Handler) interceptError(req *request) bool {
 	}
 	req.st.SetUpstreamFields(fields)
 	resp.done = resp.body.Remaining() == 0
-	req.keepBody()
 	fail(req.w, status, h.server)
+	req.keepBody(false)
 	return true
 }

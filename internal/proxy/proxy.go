@@ -425,6 +425,20 @@ type Failer interface {
 	Fail(code int)
 }
 
+// A TrailerAdder is a ResponseWriter that sends trailer fields in the
+// order they are added (the daemon's, over HTTP/1.1), as nginx passes an
+// upstream's; under another writer they go in http.TrailerPrefix fields.
+type TrailerAdder interface {
+	AddTrailer(name, value string)
+}
+
+// A RedirectPender is a Failer that tells whether its last Fail arranged
+// an internal redirect (an error_page to a URI or a named location),
+// which gets the request's body.
+type RedirectPender interface {
+	RedirectPending() bool
+}
+
 // fail answers with fulcrum's error page for code, through w's Fail when it
 // has one.
 func fail(w http.ResponseWriter, code int, server string) {
@@ -517,8 +531,8 @@ func (req *request) upstreamRef(scheme, server string) vars.UpstreamRef {
 func (h *Handler) answerError(req *request, err error) {
 	var f *failure
 	if errors.As(err, &f) {
-		req.keepBody()
 		fail(req.w, f.status, h.server)
+		req.keepBody(false)
 		return
 	}
 	if req.ctx.Err() != nil || errors.Is(err, errClientGone) {

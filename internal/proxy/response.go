@@ -422,9 +422,17 @@ func (h *Handler) copyBody(req *request) error {
 	}
 	if tr := resp.body.Trailers(); len(tr) > 0 && h.set.ProxyPassTrailers {
 		out := w.Header()
+		ta, ordered := req.w.(TrailerAdder)
 		for _, f := range tr {
-			name := http.TrailerPrefix + string(h1.AppendCanonical(nil, f.Name))
-			out[name] = append(out[name], string(f.Value))
+			name := string(h1.AppendCanonical(nil, f.Name))
+			if h.hide[name] {
+				continue // as nginx: proxy_hide_header's list applies to trailers too
+			}
+			if ordered {
+				ta.AddTrailer(name, string(f.Value))
+				continue
+			}
+			out[http.TrailerPrefix+name] = append(out[http.TrailerPrefix+name], string(f.Value))
 		}
 	}
 	return nil

@@ -51,8 +51,10 @@ type Provider struct {
 	// BadSignature makes the ID tokens' signatures not verify; HS256
 	// signs them with HMAC and the client secret instead of the RSA key.
 	BadSignature, HS256 bool
-	// UserinfoSub, when set, is the userinfo answer's sub.
+	// UserinfoSub, when set, is the userinfo answer's sub; UserinfoAny,
+	// when set, is (any JSON value, or nil to leave sub out).
 	UserinfoSub string
+	UserinfoAny func() any
 	// Discoveries counts the metadata requests.
 	Discoveries int
 	// Authorize is the query of the last authorization request.
@@ -221,7 +223,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	ok := r.Header.Get("Authorization") == "Bearer "+p.access
-	sub := p.UserinfoSub
+	sub, subAny := p.UserinfoSub, p.UserinfoAny
 	p.mu.Unlock()
 	if sub == "" {
 		sub = Subject
@@ -230,7 +232,14 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no", http.StatusUnauthorized)
 		return
 	}
-	writeJSON(w, map[string]any{"sub": sub, "name": "Alice Liddell", "email": "other@example.com"})
+	answer := map[string]any{"sub": sub, "name": "Alice Liddell", "email": "other@example.com"}
+	if subAny != nil {
+		answer["sub"] = subAny()
+		if answer["sub"] == nil {
+			delete(answer, "sub")
+		}
+	}
+	writeJSON(w, answer)
 }
 
 // sign makes an RS256 token of claims with the provider's key.

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/connset"
 	"fulcrum/internal/errlog"
 )
 
@@ -69,10 +70,8 @@ type Proxy struct {
 	// across reloads and closed by Close and Shutdown.
 	logs map[string]*errlog.Logger
 
-	// smu guards sessions and idle.
-	smu      sync.Mutex
-	sessions map[*session]struct{}
-	idle     chan struct{} // closed and replaced when sessions becomes empty
+	// sessions are the sessions running now, for Shutdown.
+	sessions connset.Set[*session]
 }
 
 // table is one configuration: the servers by listen key.
@@ -119,7 +118,6 @@ func New(opts Options) *Proxy {
 	}
 	return &Proxy{
 		opts: opts, listeners: map[string]*listener{}, logs: map[string]*errlog.Logger{},
-		sessions: map[*session]struct{}{}, idle: make(chan struct{}),
 	}
 }
 
@@ -279,12 +277,12 @@ func (p *Proxy) accept(l *listener) {
 	defer l.wg.Done()
 	var delay time.Duration
 	for {
-		if !p.takeSlot(l) {
+		if !connset.TakeSlot(p.opts.Slots, l.closed) {
 			return
 		}
 		c, err := l.ln.Accept()
 		if err != nil {
-			p.giveSlot()
+			connset.GiveSlot(p.opts.Slots)
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -298,62 +296,22 @@ func (p *Proxy) accept(l *listener) {
 		srv := p.cur.Load().servers[l.key]
 		if srv == nil { // the address left the configuration
 			c.Close()
-			p.giveSlot()
+			connset.GiveSlot(p.opts.Slots)
 			continue
 		}
 		s := p.newSession(c, srv)
-		p.track(s)
+		p.sessions.Add(s)
 		go func() {
-			defer p.giveSlot()
-			defer p.untrack(s)
+			defer connset.GiveSlot(p.opts.Slots)
+			defer p.sessions.Remove(s)
 			s.run()
 		}()
 	}
 }
 
-// takeSlot waits for a connection slot; false means l was closed.
-func (p *Proxy) takeSlot(l *listener) bool {
-	if p.opts.Slots == nil {
-		return true
-	}
-	select {
-	case p.opts.Slots <- struct{}{}:
-		return true
-	case <-l.closed:
-		return false
-	}
-}
-
-// giveSlot returns a slot taken by takeSlot.
-func (p *Proxy) giveSlot() {
-	if p.opts.Slots != nil {
-		<-p.opts.Slots
-	}
-}
-
-// track adds s to the running sessions.
-func (p *Proxy) track(s *session) {
-	p.smu.Lock()
-	p.sessions[s] = struct{}{}
-	p.smu.Unlock()
-}
-
-// untrack removes s, waking Shutdown when it was the last.
-func (p *Proxy) untrack(s *session) {
-	p.smu.Lock()
-	delete(p.sessions, s)
-	if len(p.sessions) == 0 {
-		close(p.idle)
-		p.idle = make(chan struct{})
-	}
-	p.smu.Unlock()
-}
-
 // Sessions returns the number of sessions running.
 func (p *Proxy) Sessions() int {
-	p.smu.Lock()
-	defer p.smu.Unlock()
-	return len(p.sessions)
+	return p.sessions.Len()
 }
 
 // Reopen reopens the servers' own error logs (SIGUSR1).
@@ -381,11 +339,7 @@ func (p *Proxy) closeListeners() {
 
 // closeSessions closes the connections of the sessions running now.
 func (p *Proxy) closeSessions() {
-	p.smu.Lock()
-	defer p.smu.Unlock()
-	for s := range p.sessions {
-		s.close()
-	}
+	p.sessions.Each(func(s *session) { s.close() })
 }
 
 // closeLogs closes the servers' own error logs.
@@ -403,20 +357,11 @@ func (p *Proxy) closeLogs() {
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.closeListeners()
 	defer p.closeLogs()
-	for {
-		p.smu.Lock()
-		n, idle := len(p.sessions), p.idle
-		p.smu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-idle:
-		case <-ctx.Done():
-			p.closeSessions()
-			return fmt.Errorf("mail: %d sessions closed at the shutdown timeout", n)
-		}
+	if n := p.sessions.Wait(ctx); n > 0 {
+		p.closeSessions()
+		return fmt.Errorf("mail: %d sessions closed at the shutdown timeout", n)
 	}
+	return nil
 }
 
 // Close stops accepting and closes every session at once (fast stop).

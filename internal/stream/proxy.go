@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/connset"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/statuszone"
 	"fulcrum/internal/upstream"
@@ -83,9 +84,7 @@ type Proxy struct {
 	files     *files
 
 	// sessions are the sessions running now, for Shutdown.
-	smu      sync.Mutex // guards sessions
-	sessions map[*session]struct{}
-	idle     chan struct{} // closed and replaced when sessions becomes empty
+	sessions connset.Set[*session]
 }
 
 // listener is one bound stream address.
@@ -148,7 +147,6 @@ func New(opts Options) *Proxy {
 	return &Proxy{
 		opts: opts, pid: os.Getpid(), hostname: strings.ToLower(host),
 		listeners: map[string]*listener{}, files: newFiles(),
-		sessions: map[*session]struct{}{}, idle: make(chan struct{}),
 	}
 }
 
@@ -376,12 +374,12 @@ func (p *Proxy) accept(l *listener) {
 	var delay time.Duration
 	text := l.text()
 	for {
-		if !p.takeSlot(l) {
+		if !connset.TakeSlot(p.opts.Slots, l.closed) {
 			return
 		}
 		c, err := l.ln.Accept()
 		if err != nil {
-			p.giveSlot()
+			connset.GiveSlot(p.opts.Slots)
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -395,7 +393,7 @@ func (p *Proxy) accept(l *listener) {
 		srv := p.cur.Load().servers[l.key]
 		if srv == nil { // the address left the configuration
 			c.Close()
-			p.giveSlot()
+			connset.GiveSlot(p.opts.Slots)
 			continue
 		}
 		sock := c
@@ -409,49 +407,9 @@ func (p *Proxy) accept(l *listener) {
 	}
 }
 
-// takeSlot waits for a connection slot; false means l was closed.
-func (p *Proxy) takeSlot(l *listener) bool {
-	if p.opts.Slots == nil {
-		return true
-	}
-	select {
-	case p.opts.Slots <- struct{}{}:
-		return true
-	case <-l.closed:
-		return false
-	}
-}
-
-// giveSlot returns a slot taken by takeSlot.
-func (p *Proxy) giveSlot() {
-	if p.opts.Slots != nil {
-		<-p.opts.Slots
-	}
-}
-
-// track adds s to the running sessions.
-func (p *Proxy) track(s *session) {
-	p.smu.Lock()
-	p.sessions[s] = struct{}{}
-	p.smu.Unlock()
-}
-
-// untrack removes s, waking Shutdown when it was the last.
-func (p *Proxy) untrack(s *session) {
-	p.smu.Lock()
-	delete(p.sessions, s)
-	if len(p.sessions) == 0 {
-		close(p.idle)
-		p.idle = make(chan struct{})
-	}
-	p.smu.Unlock()
-}
-
 // Sessions returns the number of sessions running.
 func (p *Proxy) Sessions() int {
-	p.smu.Lock()
-	defer p.smu.Unlock()
-	return len(p.sessions)
+	return p.sessions.Len()
 }
 
 // Shutdown stops accepting and waits for the sessions to end, until ctx is
@@ -459,21 +417,10 @@ func (p *Proxy) Sessions() int {
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.stopHealth()
 	p.closeListeners()
-	for {
-		p.smu.Lock()
-		n, idle := len(p.sessions), p.idle
-		p.smu.Unlock()
-		if n == 0 {
-			break
-		}
-		select {
-		case <-idle:
-			continue
-		case <-ctx.Done():
-			p.closeSessions()
-			p.files.closeAll()
-			return fmt.Errorf("stream: %d sessions closed at the shutdown timeout", n)
-		}
+	if n := p.sessions.Wait(ctx); n > 0 {
+		p.closeSessions()
+		p.files.closeAll()
+		return fmt.Errorf("stream: %d sessions closed at the shutdown timeout", n)
 	}
 	p.files.closeAll()
 	return nil
@@ -512,11 +459,7 @@ func (p *Proxy) closeListeners() {
 }
 
 func (p *Proxy) closeSessions() {
-	p.smu.Lock()
-	defer p.smu.Unlock()
-	for s := range p.sessions {
-		s.abort()
-	}
+	p.sessions.Each(func(s *session) { s.abort() })
 }
 
 // Reopen reopens the access log files (SIGUSR1).

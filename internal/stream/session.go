@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/connset"
 	"fulcrum/internal/deadline"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/mqtt"
@@ -167,7 +168,7 @@ func (p *Proxy) newSession(c net.Conn, srv *server, listen string) *session {
 	s.serverAddr, s.serverPort, _ = splitAddr(c.LocalAddr())
 	_, s.udp = c.(*udpConn)
 	s.last.Store(s.start.UnixNano())
-	p.track(s)
+	p.sessions.Add(s)
 	return s
 }
 
@@ -861,9 +862,9 @@ func (s *session) finish() {
 	if z := s.srv.zone; z != nil {
 		z.End(s.status, s.fromClient.Load(), s.toClient.Load())
 	}
-	s.p.untrack(s)
+	s.p.sessions.Remove(s)
 	if s.slot {
-		s.p.giveSlot()
+		connset.GiveSlot(s.p.opts.Slots)
 	}
 }
 

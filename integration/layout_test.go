@@ -67,6 +67,7 @@ var allowedImports = map[string][]string{
 	"pace":          {},         // limit_rate's and proxy_limit_rate's pace
 	"sock":          {},
 	"proxyproto":    {}, // the PROXY protocol header a listener reads (http and stream)
+	"dbfile":        {}, // a lookup database read whole after checks (geoip, geoip2)
 	"connset":       {}, // the connection slots and live sessions of the stream and mail proxies
 	"errpage":       {"h1"},
 	"upstream":      {},
@@ -120,8 +121,8 @@ var allowedImports = map[string][]string{
 	"resolve":       {"errlog", "upstream"},                                                                                                                                                              // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "geoipdat", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "mail", "memcached", "mmdb", "mp4", "oidc", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"mail":          {"config", "connset", "errlog", "proxyproto"},    // the mail block: IMAP, POP3 and SMTP with auth_http
-	"mmdb":          {},                                               // MaxMind DB files: the geoip2 module's lookups
-	"geoipdat":      {},                                               // legacy MaxMind GeoIP files (.dat): the geoip module's lookups and variables
+	"mmdb":          {"dbfile"},                                       // MaxMind DB files: the geoip2 module's lookups
+	"geoipdat":      {"dbfile"},                                       // legacy MaxMind GeoIP files (.dat): the geoip module's lookups and variables
 	"mqtt":          {},                                               // the MQTT CONNECT packet: mqtt_preread's variables, mqtt_set_connect's rewrite
 	"statuszone":    {},                                               // status_zone: the server, location and stream zones' counters, kept across reloads
 	"fulcrum":       {"config", "daemon", "demo", "errlog", "gctune"}, // cmd/fulcrum

@@ -6,7 +6,10 @@ package connset
 
 import (
 	"context"
+	"errors"
+	"net"
 	"sync"
+	"time"
 )
 
 // TakeSlot waits for a slot of slots (worker_connections; nil: no cap);
@@ -96,5 +99,33 @@ func (c *Set[T]) Each(f func(T)) {
 	defer c.mu.Unlock()
 	for s := range c.m {
 		f(s)
+	}
+}
+
+// Accept accepts connections on ln until it is closed (or closed is),
+// taking a slot of slots before each Accept. handle takes each connection
+// with its slot, which it must give back (at once, or when the session
+// ends). An Accept error other than a closed listener (EMFILE and kin) is
+// passed to failed, and the loop backs off as net/http's does, from 5 ms
+// up to a second.
+func Accept(ln net.Listener, slots chan struct{}, closed <-chan struct{}, failed func(error), handle func(net.Conn)) {
+	var delay time.Duration
+	for {
+		if !TakeSlot(slots, closed) {
+			return
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			GiveSlot(slots)
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			failed(err)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		handle(c)
 	}
 }

@@ -2,6 +2,8 @@ package connset
 
 import (
 	"context"
+	"errors"
+	"net"
 	"testing"
 	"time"
 )
@@ -58,5 +60,49 @@ func TestSlots(t *testing.T) {
 	GiveSlot(slots)
 	if !TakeSlot(slots, make(chan struct{})) {
 		t.Fatal("after GiveSlot: TakeSlot = false")
+	}
+}
+
+// flakyListener fails its first Accept with a temporary error, then
+// hands out conns, then reports itself closed.
+type flakyListener struct {
+	net.Listener
+	failed bool
+	conns  []net.Conn
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if !l.failed {
+		l.failed = true
+		return nil, errors.New("accept4: too many open files")
+	}
+	if len(l.conns) == 0 {
+		return nil, net.ErrClosed
+	}
+	c := l.conns[0]
+	l.conns = l.conns[1:]
+	return c, nil
+}
+
+// TestAccept: an accept error is reported and the loop goes on; each
+// connection reaches handle holding a slot; a closed listener ends the
+// loop with the slot it had taken given back.
+func TestAccept(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	ln := &flakyListener{conns: []net.Conn{a, b}}
+	slots := make(chan struct{}, 2)
+	var errs []error
+	var got []net.Conn
+	Accept(ln, slots, make(chan struct{}), func(err error) { errs = append(errs, err) }, func(c net.Conn) {
+		if len(slots) != 1 {
+			t.Errorf("handle: %d slots taken, want 1", len(slots))
+		}
+		got = append(got, c)
+		GiveSlot(slots)
+	})
+	if len(errs) != 1 || len(got) != 2 || len(slots) != 0 {
+		t.Fatalf("errors %v, %d conns handled, %d slots held; want 1, 2, 0", errs, len(got), len(slots))
 	}
 }

@@ -30,7 +30,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/connset"
@@ -275,29 +274,12 @@ func (p *Proxy) Addrs() []net.Addr {
 // accept runs l's accept loop until l is closed.
 func (p *Proxy) accept(l *listener) {
 	defer l.wg.Done()
-	var delay time.Duration
-	for {
-		if !connset.TakeSlot(p.opts.Slots, l.closed) {
-			return
-		}
-		c, err := l.ln.Accept()
-		if err != nil {
-			connset.GiveSlot(p.opts.Slots)
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// EMFILE and kin: back off as net/http does.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			p.opts.ErrorLog().Logf(errlog.Crit, "accept() failed (%s)", errlog.Errno(err))
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
+	connset.Accept(l.ln, p.opts.Slots, l.closed, p.acceptFailed, func(c net.Conn) {
 		srv := p.cur.Load().servers[l.key]
 		if srv == nil { // the address left the configuration
 			c.Close()
 			connset.GiveSlot(p.opts.Slots)
-			continue
+			return
 		}
 		s := p.newSession(c, srv)
 		p.sessions.Add(s)
@@ -306,7 +288,12 @@ func (p *Proxy) accept(l *listener) {
 			defer p.sessions.Remove(s)
 			s.run()
 		}()
-	}
+	})
+}
+
+// acceptFailed logs an accept error other than a closed listener.
+func (p *Proxy) acceptFailed(err error) {
+	p.opts.ErrorLog().Logf(errlog.Crit, "accept() failed (%s)", errlog.Errno(err))
 }
 
 // Sessions returns the number of sessions running.

@@ -20,7 +20,6 @@ package stream
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -371,30 +370,13 @@ func (p *Proxy) Addr(key string) net.Addr {
 // accept runs l's accept loop until l is closed.
 func (p *Proxy) accept(l *listener) {
 	defer l.wg.Done()
-	var delay time.Duration
 	text := l.text()
-	for {
-		if !connset.TakeSlot(p.opts.Slots, l.closed) {
-			return
-		}
-		c, err := l.ln.Accept()
-		if err != nil {
-			connset.GiveSlot(p.opts.Slots)
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// EMFILE and kin: back off as net/http does.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			p.opts.ErrorLog().Logf(errlog.Crit, "accept() failed (%s)", errlog.Errno(err))
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
+	connset.Accept(l.ln, p.opts.Slots, l.closed, p.acceptFailed, func(c net.Conn) {
 		srv := p.cur.Load().servers[l.key]
 		if srv == nil { // the address left the configuration
 			c.Close()
 			connset.GiveSlot(p.opts.Slots)
-			continue
+			return
 		}
 		sock := c
 		if srv.ssl[l.key] && srv.tlsConfig != nil {
@@ -404,7 +386,12 @@ func (p *Proxy) accept(l *listener) {
 		s.sock, s.readPP = sock, srv.proxyProtocol[l.key]
 		s.slot = true
 		go s.run()
-	}
+	})
+}
+
+// acceptFailed logs an accept error other than a closed listener.
+func (p *Proxy) acceptFailed(err error) {
+	p.opts.ErrorLog().Logf(errlog.Crit, "accept() failed (%s)", errlog.Errno(err))
 }
 
 // Sessions returns the number of sessions running.

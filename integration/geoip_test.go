@@ -122,7 +122,8 @@ stream {
 // TestGeoIPBadFile checks fulcrum -t on a database that does not open, is
 // of an edition the directive does not take, or is not a regular file:
 // nginx's messages (as nginx -t printed them; fulcrum adds the reason),
-// with file and line; and a stream set of one of the module's variables.
+// with file and line (a special file named by its kind, as geoip2 names
+// it); and a stream set of one of the module's variables.
 func TestGeoIPBadFile(t *testing.T) {
 	dir := t.TempDir()
 	country, city, _ := writeGeoIPDBs(t, dir)
@@ -136,7 +137,7 @@ func TestGeoIPBadFile(t *testing.T) {
 		{"stream", "geoip_org " + country, fmt.Sprintf(`invalid GeoIP database %q type:1`, country)},
 		{"http", "geoip_country " + empty, fmt.Sprintf(`GeoIP_open(%q) failed - %s: empty database file`, empty, empty)},
 		{"stream", "geoip_city missing.dat", fmt.Sprintf(`GeoIP_open(%q) failed - open %[1]s: no such file or directory`, filepath.Join(dir, "missing.dat"))},
-		{"http", "geoip_org /dev/null", `GeoIP_open("/dev/null") failed - /dev/null: not a regular file`},
+		{"http", "geoip_org /dev/null", `GeoIP_open("/dev/null") failed - /dev/null: not a regular file (a device)`},
 		// The module's variables may not be set (nginx 1.22.1: the same message).
 		{"stream", "server { listen 127.0.0.1:0; set $geoip_city x; return x; } geoip_country " + country, `the duplicate "geoip_city" variable`},
 	}

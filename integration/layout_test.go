@@ -67,6 +67,8 @@ var allowedImports = map[string][]string{
 	"pace":          {},         // limit_rate's and proxy_limit_rate's pace
 	"sock":          {},
 	"proxyproto":    {}, // the PROXY protocol header a listener reads (http and stream)
+	"dbfile":        {}, // a lookup database read whole after checks (geoip, geoip2)
+	"connset":       {}, // the connection slots and live sessions of the stream and mail proxies
 	"errpage":       {"h1"},
 	"upstream":      {},
 	"demo":          {},
@@ -109,22 +111,22 @@ var allowedImports = map[string][]string{
 	"ssi":           {},                 // the SSI parser and commands
 	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                                                                                // the cache decisions proxy_cache and fastcgi_cache share
-	"store":         {"errlog", "vars"},                                                                                                                                                                                                                                  // *_store's files, shared by proxy and fastcgi
-	"slice":         {"byterange"},                                                                                                                                                                                                                                       // the slice module's arithmetic (slice, $slice_range)
-	"inherit":       {},                                                                                                                                                                                                                                                  // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "clientauth", "config", "deadline", "errlog", "geo", "geoipdat", "health", "keyval", "mmdb", "mqtt", "proxyproto", "resolve", "servertls", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
+	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                                                                                           // the cache decisions proxy_cache and fastcgi_cache share
+	"store":         {"errlog", "vars"},                                                                                                                                                                                                                                             // *_store's files, shared by proxy and fastcgi
+	"slice":         {"byterange"},                                                                                                                                                                                                                                                  // the slice module's arithmetic (slice, $slice_range)
+	"inherit":       {},                                                                                                                                                                                                                                                             // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"stream":        {"balancer", "clientauth", "config", "connset", "deadline", "errlog", "geo", "geoipdat", "health", "keyval", "mmdb", "mqtt", "proxyproto", "resolve", "servertls", "sessioncache", "sessionticket", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "pace", "sock", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "deadline", "errlog", "sock", "upstream", "vars"},                                                                                 // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                                                              // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "geoipdat", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "mail", "memcached", "mmdb", "mp4", "oidc", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "stapling", "ssi", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
-	"mail":          {"clientauth", "config", "errlog", "proxyproto", "servertls", "sessioncache", "vars"}, // the mail block: IMAP, POP3 and SMTP with auth_http; TLS through servertls, vars for the Auth-SSL-* certificate fields
-	"mmdb":          {},                                                                                    // MaxMind DB files: the geoip2 module's lookups
-	"geoipdat":      {},                                                                                    // legacy MaxMind GeoIP files (.dat): the geoip module's lookups and variables
-	"mqtt":          {},                                                                                    // the MQTT CONNECT packet: mqtt_preread's variables, mqtt_set_connect's rewrite
-	"statuszone":    {},                                                                                    // status_zone: the server, location and stream zones' counters, kept across reloads
-	"fulcrum":       {"config", "daemon", "demo", "errlog", "gctune"},                                      // cmd/fulcrum
+	"mail":          {"clientauth", "config", "connset", "errlog", "proxyproto", "servertls", "sessioncache", "vars"}, // the mail block: IMAP, POP3 and SMTP with auth_http; TLS through servertls, vars for the Auth-SSL-* certificate fields
+	"mmdb":          {"dbfile"},                                                                                       // MaxMind DB files: the geoip2 module's lookups
+	"geoipdat":      {"dbfile"},                                                                                       // legacy MaxMind GeoIP files (.dat): the geoip module's lookups and variables
+	"mqtt":          {},                                                                                               // the MQTT CONNECT packet: mqtt_preread's variables, mqtt_set_connect's rewrite
+	"statuszone":    {},                                                                                               // status_zone: the server, location and stream zones' counters, kept across reloads
+	"fulcrum":       {"config", "daemon", "demo", "errlog", "gctune"},                                                 // cmd/fulcrum
 }
 
 // TestImportDirections keeps the package graph one-way: a new import across

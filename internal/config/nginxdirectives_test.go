@@ -153,27 +153,7 @@ func TestNginxDirectivesChecked(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ws, err := validateText(t, tt.src)
-			if tt.err {
-				if err == nil {
-					t.Fatalf("no error, want %q", tt.want[0])
-				}
-				if !strings.HasPrefix(err.Error(), tt.want[0]) {
-					t.Fatalf("error %q\nwant %q...", err, tt.want[0])
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ws) != len(tt.want) {
-				t.Fatalf("warnings %q\nwant %q", ws, tt.want)
-			}
-			for i, w := range ws {
-				if !strings.HasPrefix(w.String(), tt.want[i]) {
-					t.Errorf("warning %q\nwant %q...", w, tt.want[i])
-				}
-			}
+			checkValidated(t, tt.src, tt.want, tt.err)
 		})
 	}
 }

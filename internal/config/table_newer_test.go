@@ -47,24 +47,7 @@ func TestNewerDirectivesChecked(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ws, err := validateText(t, tt.src)
-			if tt.err {
-				if err == nil || !strings.HasPrefix(err.Error(), tt.want[0]) {
-					t.Fatalf("error %v\nwant %q...", err, tt.want[0])
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(ws) != len(tt.want) {
-				t.Fatalf("warnings %q\nwant %q", ws, tt.want)
-			}
-			for i, w := range ws {
-				if !strings.HasPrefix(w.String(), tt.want[i]) {
-					t.Errorf("warning %q\nwant %q...", w, tt.want[i])
-				}
-			}
+			checkValidated(t, tt.src, tt.want, tt.err)
 		})
 	}
 }

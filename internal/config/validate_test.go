@@ -15,6 +15,34 @@ func validateText(t *testing.T, src string) ([]Warning, error) {
 	return validate(tree.Directives)
 }
 
+// checkValidated validates src and checks the outcome: with wantErr, an
+// error starting with want[0]; otherwise no error and the warnings, one
+// prefix each of want, in order.
+func checkValidated(t *testing.T, src string, want []string, wantErr bool) {
+	t.Helper()
+	ws, err := validateText(t, src)
+	if wantErr {
+		if err == nil {
+			t.Fatalf("no error, want %q", want[0])
+		}
+		if !strings.HasPrefix(err.Error(), want[0]) {
+			t.Fatalf("error %q\nwant %q...", err, want[0])
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != len(want) {
+		t.Fatalf("warnings %q\nwant %q", ws, want)
+	}
+	for i, w := range ws {
+		if !strings.HasPrefix(w.String(), want[i]) {
+			t.Errorf("warning %q\nwant %q...", w, want[i])
+		}
+	}
+}
+
 func TestValidateErrors(t *testing.T) {
 	tests := []struct {
 		name, src string

@@ -247,7 +247,8 @@ func TestSpoolInFileOnly(t *testing.T) {
 			} else {
 				pollGone(t, r.file)
 			}
-			logged := waitLogLine(t, filepath.Join(dir, "error.log"), "a client request body is buffered to a temporary file "+r.file)
+			want := "a client request body is buffered to a temporary file " + r.file
+			logged := waitLine(t, filepath.Join(dir, "error.log"), "with "+strconv.Quote(want), 3*time.Second, func(l string) bool { return strings.Contains(l, want) })
 			if !strings.Contains(logged, "[notice]") {
 				t.Errorf("logged %q, want a notice", logged)
 			}
@@ -319,23 +320,6 @@ func pollGone(t *testing.T, name string) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s is still there", name)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// waitLogLine polls path until a line contains s and returns that line.
-func waitLogLine(t *testing.T, path, s string) string {
-	t.Helper()
-	for deadline := time.Now().Add(3 * time.Second); ; {
-		data, _ := os.ReadFile(path)
-		for _, l := range strings.Split(string(data), "\n") {
-			if strings.Contains(l, s) {
-				return l
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no line with %q in %s:\n%s", s, path, data)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/fcgi"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -154,24 +153,6 @@ http {
 	}
 	for _, tt := range tests {
 		waitForLine(t, filepath.Join(dir, "access.log"), fmt.Sprintf("%s %d %s", tt.target, tt.status, tt.upstream))
-	}
-}
-
-// waitForLine polls the file at path until it has the whole line.
-func waitForLine(t *testing.T, path, line string) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		b, _ := os.ReadFile(path)
-		for _, l := range strings.Split(string(b), "\n") {
-			if l == line {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s has no line %q:\n%s", filepath.Base(path), line, b)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

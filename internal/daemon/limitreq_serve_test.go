@@ -143,7 +143,7 @@ func TestLimitReqDelayClientGone(t *testing.T) {
 	waitForLog(t, filepath.Join(dir, "error.log"), `warn delaying request`)
 	time.Sleep(50 * time.Millisecond) // inside the delay
 	c.Close()
-	line := waitForAccessPrefix(t, filepath.Join(dir, "access.log"), "/f?k=gone 499 ", delay+time.Second)
+	line := waitLine(t, filepath.Join(dir, "access.log"), `starting "/f?k=gone 499 "`, delay+time.Second, func(l string) bool { return strings.HasPrefix(l, "/f?k=gone 499 ") })
 	took, err := strconv.ParseFloat(strings.TrimPrefix(line, "/f?k=gone 499 "), 64)
 	if err != nil || took >= 0.3 {
 		t.Errorf("a client that left 50 ms into the delay: %q, want $request_time under 0.3", line)
@@ -160,25 +160,6 @@ func TestLimitReqDelayClientGone(t *testing.T) {
 	resp.Body.Close()
 	if took := time.Since(start); resp.StatusCode != 200 || took < delay-200*time.Millisecond {
 		t.Errorf("a client that stays: %d after %v, want 200 after the %v delay", resp.StatusCode, took, delay)
-	}
-}
-
-// waitForAccessPrefix polls the access log at path for a line that starts
-// with prefix, and returns it.
-func waitForAccessPrefix(t *testing.T, path, prefix string, within time.Duration) string {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		b, _ := os.ReadFile(path)
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, prefix) {
-				return l
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no access log line %q... within %v in:\n%s", prefix, within, b)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

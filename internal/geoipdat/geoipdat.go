@@ -16,10 +16,9 @@ package geoipdat
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
-	"syscall"
+
+	"fulcrum/internal/dbfile"
 )
 
 // Type is a database's edition, numbered as libGeoIP's GeoIPDBTypes.
@@ -90,7 +89,7 @@ type DB struct {
 // Open reads the database at path, which must be a regular file of at most
 // MaxFileSize bytes.
 func Open(path string) (*DB, error) {
-	data, err := readFile(path)
+	data, err := dbfile.Read(path, MaxFileSize, ErrNotRegular, ErrTooLarge)
 	if err != nil {
 		return nil, err
 	}
@@ -108,33 +107,6 @@ func FileHint(err error) string {
 		return fmt.Sprintf("name a legacy GeoIP database file (.dat) of at most %d MiB", MaxFileSize>>20)
 	}
 	return ""
-}
-
-// readFile reads the whole file at path after checking that it is a
-// regular file of at most MaxFileSize bytes. It opens without waiting
-// (O_NONBLOCK: a FIFO would wait for a writer) and checks the file it
-// opened.
-func readFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w", path, ErrNotRegular)
-	}
-	if fi.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s: %d bytes, %w", path, fi.Size(), ErrTooLarge)
-	}
-	data := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return data, nil
 }
 
 // Parse reads a database from data, which it keeps and which the caller

@@ -64,12 +64,19 @@ func (s *session) authRequest() string {
 // NGX_ESCAPE_MAIL_AUTH: control characters, space, "%" and DEL become
 // %XX.
 func escapeAuth(v string) string {
+	return escapeBytes(v, '%', func(c byte) bool { return c <= ' ' || c == '%' || c == 0x7f })
+}
+
+// escapeBytes writes v with each byte esc is true for as mark and two
+// upper-case hex digits, the shape of both nginx's %XX escapes and xtext's
+// +XX.
+func escapeBytes(v string, mark byte, esc func(c byte) bool) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if c <= ' ' || c == '%' || c == 0x7f {
-			b.WriteByte('%')
+		if esc(c) {
+			b.WriteByte(mark)
 			b.WriteByte(hex[c>>4])
 			b.WriteByte(hex[c&0xf])
 			continue

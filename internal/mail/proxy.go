@@ -31,10 +31,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
+	"fulcrum/internal/connset"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/servertls"
 	"fulcrum/internal/sessioncache"
@@ -73,10 +73,8 @@ type Proxy struct {
 	// across reloads and closed by Close and Shutdown.
 	logs map[string]*errlog.Logger
 
-	// smu guards sessions and idle.
-	smu      sync.Mutex
-	sessions map[*session]struct{}
-	idle     chan struct{} // closed and replaced when sessions becomes empty
+	// sessions are the sessions running now, for Shutdown.
+	sessions connset.Set[*session]
 }
 
 // table is one configuration: the servers by listen key.
@@ -137,7 +135,6 @@ func New(opts Options) *Proxy {
 	}
 	return &Proxy{
 		opts: opts, listeners: map[string]*listener{}, logs: map[string]*errlog.Logger{},
-		sessions: map[*session]struct{}{}, idle: make(chan struct{}),
 	}
 }
 
@@ -303,85 +300,33 @@ func (p *Proxy) Addrs() []net.Addr {
 // accept runs l's accept loop until l is closed.
 func (p *Proxy) accept(l *listener) {
 	defer l.wg.Done()
-	var delay time.Duration
-	for {
-		if !p.takeSlot(l) {
-			return
-		}
-		c, err := l.ln.Accept()
-		if err != nil {
-			p.giveSlot()
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// EMFILE and kin: back off as net/http does.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			p.opts.ErrorLog().Logf(errlog.Crit, "accept() failed (%s)", errlog.Errno(err))
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
+	connset.Accept(l.ln, p.opts.Slots, l.closed, p.acceptFailed, func(c net.Conn) {
 		cur := p.cur.Load()
 		srv := cur.servers[l.key]
 		if srv == nil { // the address left the configuration
 			c.Close()
-			p.giveSlot()
-			continue
+			connset.GiveSlot(p.opts.Slots)
+			return
 		}
 		s := p.newSession(c, srv)
 		s.implicitTLS = cur.ssl[l.key]
-		p.track(s)
+		p.sessions.Add(s)
 		go func() {
-			defer p.giveSlot()
-			defer p.untrack(s)
+			defer connset.GiveSlot(p.opts.Slots)
+			defer p.sessions.Remove(s)
 			s.run()
 		}()
-	}
+	})
 }
 
-// takeSlot waits for a connection slot; false means l was closed.
-func (p *Proxy) takeSlot(l *listener) bool {
-	if p.opts.Slots == nil {
-		return true
-	}
-	select {
-	case p.opts.Slots <- struct{}{}:
-		return true
-	case <-l.closed:
-		return false
-	}
-}
-
-// giveSlot returns a slot taken by takeSlot.
-func (p *Proxy) giveSlot() {
-	if p.opts.Slots != nil {
-		<-p.opts.Slots
-	}
-}
-
-// track adds s to the running sessions.
-func (p *Proxy) track(s *session) {
-	p.smu.Lock()
-	p.sessions[s] = struct{}{}
-	p.smu.Unlock()
-}
-
-// untrack removes s, waking Shutdown when it was the last.
-func (p *Proxy) untrack(s *session) {
-	p.smu.Lock()
-	delete(p.sessions, s)
-	if len(p.sessions) == 0 {
-		close(p.idle)
-		p.idle = make(chan struct{})
-	}
-	p.smu.Unlock()
+// acceptFailed logs an accept error other than a closed listener.
+func (p *Proxy) acceptFailed(err error) {
+	p.opts.ErrorLog().Logf(errlog.Crit, "accept() failed (%s)", errlog.Errno(err))
 }
 
 // Sessions returns the number of sessions running.
 func (p *Proxy) Sessions() int {
-	p.smu.Lock()
-	defer p.smu.Unlock()
-	return len(p.sessions)
+	return p.sessions.Len()
 }
 
 // Reopen reopens the servers' own error logs (SIGUSR1).
@@ -409,11 +354,7 @@ func (p *Proxy) closeListeners() {
 
 // closeSessions closes the connections of the sessions running now.
 func (p *Proxy) closeSessions() {
-	p.smu.Lock()
-	defer p.smu.Unlock()
-	for s := range p.sessions {
-		s.close()
-	}
+	p.sessions.Each(func(s *session) { s.close() })
 }
 
 // closeLogs closes the servers' own error logs.
@@ -431,20 +372,11 @@ func (p *Proxy) closeLogs() {
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.closeListeners()
 	defer p.closeLogs()
-	for {
-		p.smu.Lock()
-		n, idle := len(p.sessions), p.idle
-		p.smu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-idle:
-		case <-ctx.Done():
-			p.closeSessions()
-			return fmt.Errorf("mail: %d sessions closed at the shutdown timeout", n)
-		}
+	if n := p.sessions.Wait(ctx); n > 0 {
+		p.closeSessions()
+		return fmt.Errorf("mail: %d sessions closed at the shutdown timeout", n)
 	}
+	return nil
 }
 
 // Close stops accepting and closes every session at once (fast stop).

@@ -208,17 +208,5 @@ func smtpReply(b *backend) (string, error) {
 // xtext encodes an XCLIENT value as RFC 1891's xtext: "+", "=" and bytes
 // outside "!".."~" become "+XX".
 func xtext(v string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if c < '!' || c > '~' || c == '+' || c == '=' {
-			b.WriteByte('+')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+	return escapeBytes(v, '+', func(c byte) bool { return c < '!' || c > '~' || c == '+' || c == '=' })
 }

@@ -13,10 +13,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
-	"os"
-	"syscall"
+
+	"fulcrum/internal/dbfile"
 )
 
 // The errors of Open and Parse, worded as libmaxminddb's MMDB_strerror words
@@ -70,7 +69,7 @@ var (
 // Open reads the database at path, which must be a regular file of at most
 // MaxFileSize bytes.
 func Open(path string) (*DB, error) {
-	buf, err := readFile(path)
+	buf, err := dbfile.Read(path, MaxFileSize, ErrNotRegular, ErrTooLarge)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOpen, err)
 	}
@@ -84,56 +83,6 @@ func FileHint(err error) string {
 		return fmt.Sprintf("name a MaxMind DB file (.mmdb) of at most %d MiB", MaxFileSize>>20)
 	}
 	return ""
-}
-
-// readFile reads the whole file at path after checking that it is a
-// regular file of at most MaxFileSize bytes, so that a special file cannot
-// block the read or fill memory. It opens without waiting (O_NONBLOCK: a
-// FIFO would wait for a writer) and checks the file it opened.
-func readFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFile(path, fi); err != nil {
-		return nil, err
-	}
-	buf := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return buf, nil
-}
-
-// kind names the type of a file that is not a regular one.
-func kind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&os.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	}
-	return "a special file"
-}
-
-// checkFile refuses what is not a regular file of at most MaxFileSize.
-func checkFile(path string, fi os.FileInfo) error {
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kind(fi.Mode()))
-	}
-	if fi.Size() > MaxFileSize {
-		return fmt.Errorf("%s: %d bytes, %w", path, fi.Size(), ErrTooLarge)
-	}
-	return nil
 }
 
 // Parse reads a database from buf, which it keeps and which the caller must

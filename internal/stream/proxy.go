@@ -20,7 +20,6 @@ package stream
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -32,6 +31,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/connset"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/statuszone"
 	"fulcrum/internal/upstream"
@@ -83,9 +83,7 @@ type Proxy struct {
 	files     *files
 
 	// sessions are the sessions running now, for Shutdown.
-	smu      sync.Mutex // guards sessions
-	sessions map[*session]struct{}
-	idle     chan struct{} // closed and replaced when sessions becomes empty
+	sessions connset.Set[*session]
 }
 
 // listener is one bound stream address.
@@ -148,7 +146,6 @@ func New(opts Options) *Proxy {
 	return &Proxy{
 		opts: opts, pid: os.Getpid(), hostname: strings.ToLower(host),
 		listeners: map[string]*listener{}, files: newFiles(),
-		sessions: map[*session]struct{}{}, idle: make(chan struct{}),
 	}
 }
 
@@ -373,30 +370,13 @@ func (p *Proxy) Addr(key string) net.Addr {
 // accept runs l's accept loop until l is closed.
 func (p *Proxy) accept(l *listener) {
 	defer l.wg.Done()
-	var delay time.Duration
 	text := l.text()
-	for {
-		if !p.takeSlot(l) {
-			return
-		}
-		c, err := l.ln.Accept()
-		if err != nil {
-			p.giveSlot()
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// EMFILE and kin: back off as net/http does.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			p.opts.ErrorLog().Logf(errlog.Crit, "accept() failed (%s)", errlog.Errno(err))
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
+	connset.Accept(l.ln, p.opts.Slots, l.closed, p.acceptFailed, func(c net.Conn) {
 		srv := p.cur.Load().servers[l.key]
 		if srv == nil { // the address left the configuration
 			c.Close()
-			p.giveSlot()
-			continue
+			connset.GiveSlot(p.opts.Slots)
+			return
 		}
 		sock := c
 		if srv.ssl[l.key] && srv.tlsConfig != nil {
@@ -406,52 +386,17 @@ func (p *Proxy) accept(l *listener) {
 		s.sock, s.readPP = sock, srv.proxyProtocol[l.key]
 		s.slot = true
 		go s.run()
-	}
+	})
 }
 
-// takeSlot waits for a connection slot; false means l was closed.
-func (p *Proxy) takeSlot(l *listener) bool {
-	if p.opts.Slots == nil {
-		return true
-	}
-	select {
-	case p.opts.Slots <- struct{}{}:
-		return true
-	case <-l.closed:
-		return false
-	}
-}
-
-// giveSlot returns a slot taken by takeSlot.
-func (p *Proxy) giveSlot() {
-	if p.opts.Slots != nil {
-		<-p.opts.Slots
-	}
-}
-
-// track adds s to the running sessions.
-func (p *Proxy) track(s *session) {
-	p.smu.Lock()
-	p.sessions[s] = struct{}{}
-	p.smu.Unlock()
-}
-
-// untrack removes s, waking Shutdown when it was the last.
-func (p *Proxy) untrack(s *session) {
-	p.smu.Lock()
-	delete(p.sessions, s)
-	if len(p.sessions) == 0 {
-		close(p.idle)
-		p.idle = make(chan struct{})
-	}
-	p.smu.Unlock()
+// acceptFailed logs an accept error other than a closed listener.
+func (p *Proxy) acceptFailed(err error) {
+	p.opts.ErrorLog().Logf(errlog.Crit, "accept() failed (%s)", errlog.Errno(err))
 }
 
 // Sessions returns the number of sessions running.
 func (p *Proxy) Sessions() int {
-	p.smu.Lock()
-	defer p.smu.Unlock()
-	return len(p.sessions)
+	return p.sessions.Len()
 }
 
 // Shutdown stops accepting and waits for the sessions to end, until ctx is
@@ -459,21 +404,10 @@ func (p *Proxy) Sessions() int {
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.stopHealth()
 	p.closeListeners()
-	for {
-		p.smu.Lock()
-		n, idle := len(p.sessions), p.idle
-		p.smu.Unlock()
-		if n == 0 {
-			break
-		}
-		select {
-		case <-idle:
-			continue
-		case <-ctx.Done():
-			p.closeSessions()
-			p.files.closeAll()
-			return fmt.Errorf("stream: %d sessions closed at the shutdown timeout", n)
-		}
+	if n := p.sessions.Wait(ctx); n > 0 {
+		p.closeSessions()
+		p.files.closeAll()
+		return fmt.Errorf("stream: %d sessions closed at the shutdown timeout", n)
 	}
 	p.files.closeAll()
 	return nil
@@ -512,11 +446,7 @@ func (p *Proxy) closeListeners() {
 }
 
 func (p *Proxy) closeSessions() {
-	p.smu.Lock()
-	defer p.smu.Unlock()
-	for s := range p.sessions {
-		s.abort()
-	}
+	p.sessions.Each(func(s *session) { s.abort() })
 }
 
 // Reopen reopens the access log files (SIGUSR1).

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/connset"
 	"fulcrum/internal/deadline"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/mqtt"
@@ -167,7 +168,7 @@ func (p *Proxy) newSession(c net.Conn, srv *server, listen string) *session {
 	s.serverAddr, s.serverPort, _ = splitAddr(c.LocalAddr())
 	_, s.udp = c.(*udpConn)
 	s.last.Store(s.start.UnixNano())
-	p.track(s)
+	p.sessions.Add(s)
 	return s
 }
 
@@ -476,7 +477,7 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 // (logged).
 func (s *session) startTLS(c net.Conn, t *try, addr string) net.Conn {
 	if s.srv.cfg.ProxyProtocol {
-		header := proxyHeader(s.clientAddr(), s.c.LocalAddr())
+		header := proxyproto.V1Header(s.clientAddr(), s.c.LocalAddr())
 		_ = c.SetWriteDeadline(s.now().Add(s.srv.cfg.ConnectTimeout))
 		n, err := c.Write(header)
 		t.sent.Add(int64(n))
@@ -503,7 +504,7 @@ func (s *session) proxy(up net.Conn) {
 	t := &s.tries[len(s.tries)-1]
 	var header []byte
 	if s.srv.cfg.ProxyProtocol && !s.headerSent {
-		header = proxyHeader(s.clientAddr(), s.c.LocalAddr())
+		header = proxyproto.V1Header(s.clientAddr(), s.c.LocalAddr())
 	}
 	if header != nil && !s.udp {
 		if _, err := up.Write(header); err != nil {
@@ -861,9 +862,9 @@ func (s *session) finish() {
 	if z := s.srv.zone; z != nil {
 		z.End(s.status, s.fromClient.Load(), s.toClient.Load())
 	}
-	s.p.untrack(s)
+	s.p.sessions.Remove(s)
 	if s.slot {
-		s.p.giveSlot()
+		connset.GiveSlot(s.p.opts.Slots)
 	}
 }
 
@@ -880,26 +881,6 @@ func (l *accessLog) write(s *session) {
 	}
 	line := l.format.appendLog(make([]byte, 0, 256), s, l.escape)
 	l.file.write(append(line, '\n'))
-}
-
-// proxyHeader is the PROXY protocol v1 line for a client at remote (after
-// realip) connected to local, as nginx's ngx_proxy_protocol_write sends it
-// (TCP4 or TCP6 for UDP clients too).
-func proxyHeader(remote, local net.Addr) []byte {
-	src, sok := addrPort(remote)
-	dst, dok := addrPort(local)
-	if !sok || !dok {
-		return []byte("PROXY UNKNOWN\r\n")
-	}
-	sa, da := src.Addr(), dst.Addr()
-	family := "TCP4"
-	if sa.Unmap().Is6() {
-		family = "TCP6"
-	} else {
-		sa, da = sa.Unmap(), da.Unmap()
-	}
-	return []byte("PROXY " + family + " " + sa.String() + " " + da.String() + " " +
-		strconv.Itoa(int(src.Port())) + " " + strconv.Itoa(int(dst.Port())) + "\r\n")
 }
 
 // readProxyProtocol reads the PROXY protocol header of a "listen ...

@@ -94,6 +94,9 @@ type Body struct {
 	clean bool
 	// done says the body was read to its end.
 	done bool
+	// shared says the body belongs to another Body (Read took it from a
+	// Reader): Close leaves the file to its owner.
+	shared bool
 }
 
 // Read reads r to its end into b. length is the body's announced length
@@ -104,7 +107,17 @@ type Body struct {
 // bytes; 8,100 stay in memory). On an error, a file is closed and removed,
 // and the part read in memory stays for $request_body; the caller still
 // calls Close.
+//
+// When r is a Reader (a body read whole already, for mirror subrequests or
+// a post action), b shares that body instead of reading it again, as
+// nginx's handlers take the r->request_body another read: no second
+// file, and Shared reports it.
 func (b *Body) Read(r io.Reader, length int64, o *Options) error {
+	if sr, ok := r.(*Reader); ok {
+		*b = *sr.b
+		b.shared, b.clean = true, false
+		return nil
+	}
 	*b = Body{}
 	buf := o.BufferSize
 	if buf < 1 {
@@ -250,9 +263,18 @@ func (b *Body) Reader() *io.SectionReader {
 	return io.NewSectionReader(bytes.NewReader(b.mem), 0, int64(len(b.mem)))
 }
 
+// Shared reports that Read took a body another Body owns (from a Reader):
+// its temporary file was created, and logged, by the owner.
+func (b *Body) Shared() bool { return b.shared }
+
 // Close closes the file, and removes it with client_body_in_file_only
-// clean. It is safe to call more than once.
+// clean. It is safe to call more than once. A shared body's file is left
+// to its owner.
 func (b *Body) Close() error {
+	if b.shared {
+		b.f, b.shared = nil, false
+		return nil
+	}
 	if b.f == nil {
 		return nil
 	}
@@ -265,6 +287,25 @@ func (b *Body) Close() error {
 	b.f, b.clean = nil, false
 	return err
 }
+
+// Reader is a body read whole as a request's Body: it reads the body from
+// its start, and a Body's Read given one shares the body instead of
+// reading it again. Close does not close the body: its owner does, once
+// every request that reads it is done.
+type Reader struct {
+	r *io.SectionReader
+	b *Body
+}
+
+// NewReader returns a Reader of the whole body; each call gives a new one,
+// for each request that sends it.
+func (b *Body) NewReader() *Reader { return &Reader{r: b.Reader(), b: b} }
+
+// Read reads the body.
+func (r *Reader) Read(p []byte) (int, error) { return r.r.Read(p) }
+
+// Close does nothing: the body's owner closes it.
+func (r *Reader) Close() error { return nil }
 
 // String describes the body for debugging.
 func (b *Body) String() string {

@@ -174,3 +174,61 @@ func TestSequenceSkipsNamesInUse(t *testing.T) {
 		t.Errorf("both bodies went to %s", a.FileName())
 	}
 }
+
+// TestShared checks that a Body read from another's Reader shares it: no
+// second temporary file, the whole body for each reader, and closing the
+// sharer leaves the owner's file readable (a mirror subrequest's proxy
+// ends before the main request's).
+func TestShared(t *testing.T) {
+	for _, size := range []int{5, 3_000_000} {
+		dir := t.TempDir()
+		o := &Options{Dir: dir, Levels: []int{1}, BufferSize: 8192, Seq: &Sequence{}}
+		body := bytes.Repeat([]byte("abcdefghij"), size/10+1)[:size]
+		var owner Body
+		if err := owner.Read(bytes.NewReader(body), int64(size), o); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			var b Body
+			if err := b.Read(owner.NewReader(), int64(size), o); err != nil {
+				t.Fatal(err)
+			}
+			if !b.Shared() || b.InFile() != owner.InFile() || b.Size() != int64(size) {
+				t.Fatalf("size %d: shared %v, in file %v (owner %v), size %d", size, b.Shared(), b.InFile(), owner.InFile(), b.Size())
+			}
+			got, err := io.ReadAll(b.Reader())
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("size %d: read %d bytes, %v", size, len(got), err)
+			}
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := io.ReadAll(owner.NewReader())
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("size %d: owner read %d bytes after the sharers closed, %v", size, len(got), err)
+		}
+		if err := owner.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if n := countFiles(t, dir); n > 1 {
+			t.Fatalf("size %d: %d files created", size, n)
+		}
+	}
+}
+
+// countFiles counts the regular files and directories under dir.
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if path != dir {
+			n++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -15,8 +15,8 @@ type TempPath struct {
 	// puts file 0000000012 in Path/2/01/. Empty means no subdirectories.
 	Levels []int
 	// Pos is where the directive was written; zero for the default
-	// (<prefix>/client_body_temp), which fulcrum creates when a body first
-	// needs it.
+	// (<prefix>/client_body_temp), which the daemon creates at start, on
+	// reload and for -t, as nginx creates its default.
 	Pos Pos
 }
 

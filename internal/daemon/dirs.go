@@ -59,10 +59,14 @@ func usesDir(cfg *config.Config, dir string) bool {
 }
 
 // ensureTempDirs creates the directories client_body_temp_path names, as
-// nginx creates its temporary paths at start and on `nginx -t` (mode 0700,
-// one level: nginx 1.22.1 fails with `mkdir() "/x/a/cb" failed (2: No such
-// file or directory)` when the parent is missing). The default path
-// (<prefix>/client_body_temp) is made when a body first needs it.
+// nginx creates its temporary paths at start, on reload and on `nginx -t`
+// (mode 0700, one level: nginx 1.22.1 fails with `mkdir() "/x/a/cb" failed
+// (2: No such file or directory)` when the parent is missing). The default
+// path (<prefix>/client_body_temp) is made too when a level uses it, as
+// nginx makes its default (the compiled-in path, /var/lib/nginx/body for
+// Debian's build) whether a body ever needs it or not; not for a
+// configuration without a prefix (one built in memory, whose relative
+// default would land in the working directory).
 func ensureTempDirs(cfg *config.Config) error {
 	if cfg.HTTP == nil {
 		return nil
@@ -70,10 +74,13 @@ func ensureTempDirs(cfg *config.Config) error {
 	seen := map[string]bool{}
 	check := func(set *config.Settings) error {
 		tp := set.ClientBodyTempPath
-		if tp.Pos.File == "" || seen[tp.Path] {
+		if seen[tp.Path] || (tp.Pos.File == "" && cfg.Prefix == "") {
 			return nil
 		}
 		seen[tp.Path] = true
+		if tp.Pos.File == "" {
+			return makeDefaultTempDir(tp.Path, cfg.Prefix)
+		}
 		return makeTempDir(tp)
 	}
 	for _, srv := range cfg.HTTP.Servers {
@@ -83,6 +90,23 @@ func ensureTempDirs(cfg *config.Config) error {
 		if err := walkLocations(srv.Locations, func(l *config.Location) error { return check(l.Settings) }); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// makeDefaultTempDir creates the default client_body_temp_path, dir,
+// under prefix unless it exists; no directive names it, so an error names
+// the prefix.
+func makeDefaultTempDir(dir, prefix string) error {
+	err := os.Mkdir(dir, 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		var fi fs.FileInfo
+		if fi, err = os.Stat(dir); err == nil && !fi.IsDir() {
+			return fmt.Errorf("%q is not a directory: the default client_body_temp_path under the prefix %s; remove it or set client_body_temp_path in the http block", dir, prefix)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("mkdir() %q failed (%v): the default client_body_temp_path under the prefix %s; make the prefix writable (-p) or set client_body_temp_path in the http block", dir, errors.Unwrap(err), prefix)
 	}
 	return nil
 }

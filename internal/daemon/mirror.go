@@ -1,16 +1,15 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"runtime/debug"
 	"slices"
 	"sync"
 
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/router"
@@ -23,10 +22,6 @@ import (
 // request.
 type mirrorGroup struct {
 	wg sync.WaitGroup
-	// body is the request body read for the mirrors (mirror_request_body
-	// on), read only once read; read reports that it was.
-	body []byte
-	read bool
 	// ended are the mirrors waiting for their access log lines
 	// (log_subrequest on where they were served).
 	ended endedMirrors
@@ -46,12 +41,14 @@ func mirrorSettings(loc *config.Location, limited bool) *config.Settings {
 
 // mirror is ngx_http_mirror_handler, for a main request at a level with
 // mirror URIs: with mirror_request_body on it reads the whole request body
-// first (the content handler then reads it from memory), then starts one
-// mirror subrequest per URI, with the request's method, arguments, header
-// fields and, when read, body, which run while the content handler does.
-// It reports false when reading the body failed, the request answered
-// (413 over client_max_body_size, 408 on client_body_timeout, 400 for a
-// client that went away).
+// first (readBody: in memory, or past client_body_buffer_size in a
+// temporary file, which the content handler and each mirror then read
+// again), then starts one mirror subrequest per URI, with the request's
+// method, arguments, header fields and, when read, body, which run while
+// the content handler does. It reports false when reading the body
+// failed, the request answered (413 over client_max_body_size, 408 on
+// client_body_timeout, 400 for a client that went away, 500 when the
+// temporary file could not be written).
 //
 // As in nginx, the mirrors never hold the client's answer back, and the
 // request is finished (its log line, the connection's next request) only
@@ -62,13 +59,13 @@ func (s *snapshot) mirror(rec *recorder, r *http.Request, st *vars.State, srv *r
 		g = &mirrorGroup{}
 		rec.mirrors = g
 	}
-	var body []byte
+	var body *bodyspool.Body
 	if set.MirrorRequestBody && r.Body != nil && r.Body != http.NoBody {
-		if !g.read && !readMirrorBody(rec, r, g) {
+		if !s.readBody(rec, r, st, set) {
 			return false
 		}
-		if len(g.body) > 0 {
-			body = g.body
+		if rec.body.Size() > 0 {
+			body = rec.body
 		}
 	}
 	for _, uri := range set.Mirrors {
@@ -77,15 +74,33 @@ func (s *snapshot) mirror(rec *recorder, r *http.Request, st *vars.State, srv *r
 	return true
 }
 
-// readMirrorBody reads the whole request body into g and gives r a reader
-// of it, or answers the request when reading fails and reports false.
-func readMirrorBody(rec *recorder, r *http.Request, g *mirrorGroup) bool {
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
+// readBody reads the whole request body of a main request, for its
+// mirrors or its post action, as nginx's ngx_http_read_client_request_body
+// reads it with the settings of the level it runs at (set): in memory up
+// to client_body_buffer_size, else in a temporary file under
+// client_body_temp_path, which nginx logs (a warning, a notice with
+// client_body_in_file_only) and names in $request_body_file. r's Body is
+// then a reader of it that the proxy and FastCGI handlers take as it is
+// (bodyspool.Reader), with the body's length (a chunked body goes on with
+// a Content-Length, as nginx sends it). The body is rec.body, which
+// closeBody closes once the request, its mirrors and its post action are
+// done. A body read already is kept. When reading fails, the request is
+// answered and readBody reports false.
+func (s *snapshot) readBody(rec *recorder, r *http.Request, st *vars.State, set *config.Settings) bool {
+	if rec.body != nil {
+		return true
+	}
+	o := bodyspool.FromSettings(set, s.bodySeq)
+	b := new(bodyspool.Body)
+	if err := b.Read(r.Body, max(r.ContentLength, -1), &o); err != nil {
+		_ = b.Close()
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
 			rec.fail(http.StatusRequestEntityTooLarge)
+		case errors.Is(err, bodyspool.ErrTempFile):
+			s.log.LogRequest(errlog.Crit, logRequest(st, r), err.Error())
+			rec.fail(http.StatusInternalServerError)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			rec.drop(http.StatusRequestTimeout)
 		default:
@@ -93,10 +108,29 @@ func readMirrorBody(rec *recorder, r *http.Request, g *mirrorGroup) bool {
 		}
 		return false
 	}
-	g.body, g.read = data, true
-	r.Body = io.NopCloser(bytes.NewReader(data))
-	r.ContentLength, r.TransferEncoding = int64(len(data)), nil
+	rec.body = b
+	if b.InFile() {
+		st.BodyFile = b.FileName()
+		notice, msg := b.LogLine(&o)
+		level := errlog.Warn
+		if notice {
+			level = errlog.Notice
+		}
+		if s.log != nil && s.log.Enabled(level) {
+			s.log.LogRequest(level, logRequest(st, r), msg)
+		}
+	}
+	r.Body = b.NewReader()
+	r.ContentLength, r.TransferEncoding = b.Size(), nil
 	return true
+}
+
+// closeBody closes the body readBody read, once nothing reads it any more.
+func (rec *recorder) closeBody() {
+	if rec.body != nil {
+		_ = rec.body.Close()
+		rec.body = nil
+	}
 }
 
 // startMirror starts the mirror subrequest to uri on a goroutine of its
@@ -105,10 +139,10 @@ func readMirrorBody(rec *recorder, r *http.Request, g *mirrorGroup) bool {
 // variables' State (st.Fork) and a scratch of its own, so neither sees the
 // other's changes (nginx's subrequest shares the main request's set
 // variables, which a single-threaded nginx can afford), and body, shared
-// read only, nil for none. It is routed from its URI as an internal
+// read only (each mirror reads it from its start), nil for none. It is routed from its URI as an internal
 // redirect would be, with the main request's arguments (nginx's
 // ngx_http_subrequest gives it r->args), and its answer is discarded.
-func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, st *vars.State, srv *router.Server, uri string, body []byte) {
+func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, st *vars.State, srv *router.Server, uri string, body *bodyspool.Body) {
 	sc := s.getScratch()
 	ctx := r.Context()
 	if lf, ok := main.ResponseWriter.(laterFinisher); ok {
@@ -116,7 +150,7 @@ func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, 
 	}
 	sr := r.Clone(ctx)
 	if body != nil {
-		sr.Body, sr.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		sr.Body, sr.ContentLength = body.NewReader(), body.Size()
 	} else {
 		sr.Body, sr.ContentLength = http.NoBody, 0
 	}

@@ -1,10 +1,8 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -15,21 +13,21 @@ import (
 	"fulcrum/internal/vars"
 )
 
-// postAction is what a main request needs for its post_action: the body
-// it read for it (keepPostActionBody), nil for none.
+// postAction is what a main request needs for its post_action.
 type postAction struct {
-	body []byte
-	// read reports that the body was read (or that there was none).
+	// read reports that the body was read (rec.body), or that there was
+	// none.
 	read bool
 }
 
 // keepPostActionBody reads the whole request body of a main request whose
-// location has a post_action, so that the post action sends it again as
-// nginx's does (nginx keeps the body it read). The content handler then
-// reads it from memory. A body the mirrors read is taken as it is. It
-// reports false when reading failed, the request answered (413, 408, 400),
+// location has a post_action (readBody, with set's client_body_* settings),
+// so that the post action sends it again as nginx's does (nginx keeps the
+// body it read). The content handler then reads it from memory or its
+// temporary file. A body the mirrors read is taken as it is. It reports
+// false when reading failed, the request answered (413, 408, 400, 500),
 // as mirror_request_body does.
-func keepPostActionBody(rec *recorder, r *http.Request) bool {
+func (s *snapshot) keepPostActionBody(rec *recorder, r *http.Request, st *vars.State, set *config.Settings) bool {
 	if rec.post.read {
 		return true
 	}
@@ -37,16 +35,7 @@ func keepPostActionBody(rec *recorder, r *http.Request) bool {
 	if r.Body == nil || r.Body == http.NoBody {
 		return true
 	}
-	if g := rec.mirrors; g != nil && g.read {
-		rec.post.body = g.body
-		return true
-	}
-	g := &mirrorGroup{}
-	if !readMirrorBody(rec, r, g) {
-		return false
-	}
-	rec.post.body = g.body
-	return true
+	return s.readBody(rec, r, st, set)
 }
 
 // postActionTarget is the post_action of a finished main request: that of
@@ -103,8 +92,8 @@ func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State
 		delete(sr.Header, "Upgrade") // the connection is not to be taken over
 	}
 	sr.TransferEncoding = nil
-	if body := main.post.body; body != nil {
-		sr.Body, sr.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	if body := main.body; body != nil && body.Size() > 0 {
+		sr.Body, sr.ContentLength = body.NewReader(), body.Size()
 	} else {
 		sr.Body, sr.ContentLength = http.NoBody, 0
 	}

@@ -110,6 +110,7 @@ func (s *snapshot) serveRefused(w *respWriter, r *http.Request, sc *requestScrat
 	if rec.mirrors != nil {
 		s.finishMirrors(rec, true)
 	}
+	rec.closeBody()
 	total, head := w.sentBytes()
 	st.BytesSent, st.BodyBytesSent = total, max(total-head, 0)
 	s.access.log(rec.set, st)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
@@ -123,6 +124,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 						logSet = cmp.Or(s.runPostAction(rec, r, st, post), logSet)
 					}
 					s.access.log(logSet, st)
+					rec.closeBody()
 					s.putScratch(scratch)
 					s.life.leave()
 				})
@@ -138,6 +140,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 				logSet = cmp.Or(s.runPostAction(rec, r, st, post), logSet)
 			}
 		}
+		rec.closeBody()
 		rec.account(ci)
 		s.countZones(rec)
 		s.access.log(logSet, st)
@@ -481,7 +484,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
 		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
-		case !rec.sub && mirrorSettings(loc, limited).PostAction != "" && !keepPostActionBody(rec, r):
+		case !rec.sub && mirrorSettings(loc, limited).PostAction != "" && !s.keepPostActionBody(rec, r, st, mirrorSettings(loc, limited)):
 		case limited:
 			next = rec.runHandler(func() *internalRedirect { return s.limitHandlers[loc].serve(rec, r, st) })
 		default:
@@ -879,9 +882,13 @@ type recorder struct {
 	// mirrors are the mirror subrequests the request started, running
 	// beside it (nil for a request at a level without mirror).
 	mirrors *mirrorGroup
-	// post is the body a main request kept for its post_action
+	// post is what a main request kept for its post_action
 	// (postaction.go).
 	post postAction
+	// body is the request body a main request read whole for its mirrors
+	// or its post action (readBody), nil when it did not; closeBody
+	// releases it once they are done.
+	body *bodyspool.Body
 	// trailers are the location's add_trailer fields when the response's
 	// status lets one of them go out (expectTrailers), nil otherwise;
 	// trailersAll reports that only those with "always" go out.

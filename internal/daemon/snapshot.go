@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/mail"
 	"fulcrum/internal/resolve"
@@ -75,6 +76,10 @@ type snapshot struct {
 	log          *errlog.Logger
 	access       *accessLogs
 	adds         map[*config.Settings][]addHeader
+	// bodySeq numbers the temporary files of the request bodies read for
+	// mirrors and post actions, with the proxy's and FastCGI's (nil
+	// numbers each body's file from 1).
+	bodySeq *bodyspool.Sequence
 	// trailers are the compiled add_trailer lists, for the levels with any.
 	trailers map[*config.Settings][]addHeader
 	// charsetVars are the compiled charset and source_charset variables, by
@@ -289,6 +294,9 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		}
 	}
 	s.upgrades = up
+	if ts != nil {
+		s.bodySeq = ts.BodySeq()
+	}
 	if cfg.HTTP == nil {
 		return s, nil
 	}

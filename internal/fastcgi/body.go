@@ -34,9 +34,13 @@ func bodyRead(st *vars.State, r *http.Request, body []byte, size int64) {
 
 // spooled notes a body that went to a temporary file: its name is
 // $request_body_file, and nginx logs the file (a warning, a notice with
-// client_body_in_file_only).
+// client_body_in_file_only) once, where it was read: not again for a body
+// read for the mirrors or the post action.
 func (h *Handler) spooled(req *request) {
 	req.st.BodyFile = req.spool.FileName()
+	if req.spool.Shared() {
+		return // read, and logged, for the mirrors or the post action
+	}
 	notice, msg := req.spool.LogLine(&h.spool)
 	level := errlog.Warn
 	if notice {

@@ -43,7 +43,7 @@ func setReplayBody(b *replayBody, r *http.Request, set *config.Settings, o *body
 	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
 		*b = replayBody{empty: true, buffered: true}
 		return nil
-	case !set.ProxyRequestBuffering:
+	case !set.ProxyRequestBuffering && !isSpooled(r.Body):
 		*b = replayBody{stream: r.Body, length: max(r.ContentLength, -1)}
 		return nil
 	}
@@ -58,6 +58,15 @@ func setReplayBody(b *replayBody, r *http.Request, set *config.Settings, o *body
 		b.buf, b.buffered = b.spool.Memory(), true
 	}
 	return err
+}
+
+// isSpooled reports that body was read whole already (for the mirrors or
+// the post action): it is sent from where it was read, even with
+// proxy_request_buffering off, as nginx sends the r->request_body another
+// read.
+func isSpooled(body io.Reader) bool {
+	_, ok := body.(*bodyspool.Reader)
+	return ok
 }
 
 // replayable reports whether another attempt can send the whole body again.
@@ -152,6 +161,9 @@ func (o *onceReader) Close() error { return nil }
 // not read a body of up to client_max_body_size into memory.
 func (req *request) keepBody(redirect bool) {
 	b := &req.bodyStore
+	if b.spool.Shared() {
+		return // req.in.Body is still the whole body its owner keeps
+	}
 	buf := b.inMemory()
 	if b.file {
 		if p, ok := req.w.(RedirectPender); ok && !redirect && !p.RedirectPending() {

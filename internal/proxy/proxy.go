@@ -321,9 +321,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 
 // spooled notes a body that went to a temporary file: its name is
 // $request_body_file, and nginx logs the file (a warning, a notice with
-// client_body_in_file_only).
+// client_body_in_file_only) once, where it was read: not again for a body
+// read for the mirrors or the post action.
 func (h *Handler) spooled(req *request) {
 	req.st.BodyFile = req.bodyStore.spool.FileName()
+	if req.bodyStore.spool.Shared() {
+		return // read, and logged, for the mirrors or the post action
+	}
 	notice, msg := req.bodyStore.spool.LogLine(&h.spool)
 	level := errlog.Warn
 	if notice {

@@ -153,6 +153,7 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	{names: []string{"proxy_ssl_ciphers"}, apply: applyProxySSLCiphers},
 	{names: []string{"proxy_ssl_certificate"}, find: findHere, apply: applyProxySSLCertificate},
 	flagRule("proxy_ssl_session_reuse", func(s *Settings) *bool { return &s.ProxySSL.SessionReuse }),
+	keyLogRule("proxy_ssl_key_log", func(s *Settings) *ProxySSL { return &s.ProxySSL }),
 	// Last: nginx checks the combination where a proxy_pass https:// uses it.
 	{names: []string{"proxy_pass"}, find: findProxyPass, apply: checkProxySSL},
 

@@ -46,11 +46,11 @@ var newerSpecs = []spec{
 	// ngx_http_proxy_module, ngx_http_grpc_module, ngx_http_uwsgi_module
 	{name: "proxy_pass_trailers", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_pass_trailers on | off;"},
 	{name: "proxy_ssl_certificate_cache", module: "http_proxy", ctx: ctxHSL, args: args123, status: ignored, note: noteObjectCache, syntax: "proxy_ssl_certificate_cache off | max=N [inactive=time] [valid=time];"},
-	{name: "proxy_ssl_key_log", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: "no TLS key log is written", syntax: "proxy_ssl_key_log path;"},
+	{name: "proxy_ssl_key_log", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_key_log path;"},
 	{name: "grpc_ssl_certificate_cache", module: "http_grpc", ctx: ctxHSL, args: args123, status: ignored, note: noteObjectCache, syntax: "grpc_ssl_certificate_cache off | max=N [inactive=time] [valid=time];"},
-	{name: "grpc_ssl_key_log", module: "http_grpc", ctx: ctxHSL, args: args1, status: planned, note: "no TLS key log is written", syntax: "grpc_ssl_key_log path;"},
+	{name: "grpc_ssl_key_log", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_key_log path;"},
 	{name: "uwsgi_ssl_certificate_cache", module: "http_uwsgi", ctx: ctxHSL, args: args123, status: ignored, note: noteObjectCache, syntax: "uwsgi_ssl_certificate_cache off | max=N [inactive=time] [valid=time];"},
-	{name: "uwsgi_ssl_key_log", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: planned, note: "no TLS key log is written", syntax: "uwsgi_ssl_key_log path;"},
+	{name: "uwsgi_ssl_key_log", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_ssl_key_log path;"},
 
 	// stream: virtual servers and ngx_stream_pass_module (1.25.5), OCSP
 	// (1.27.2)

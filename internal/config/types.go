@@ -25,6 +25,11 @@ type Config struct {
 	// Mail is the mail block (the IMAP, POP3 and SMTP proxy); nil when the
 	// configuration has none.
 	Mail *Mail
+	// UpstreamKeyLogs are the files of the proxy_ssl_key_log,
+	// grpc_ssl_key_log and uwsgi_ssl_key_log directives, one per path, in
+	// the order first written; the daemon opens and attaches them
+	// (KeyLogFile).
+	UpstreamKeyLogs []*KeyLogFile
 	// Warnings are things worth telling the operator that do not stop the load,
 	// such as directives that fulcrum accepts but ignores.
 	Warnings []Warning

@@ -172,6 +172,7 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	{names: []string{"keepalive_timeout"}, apply: applyKeepaliveTimeout},
 	intRule("keepalive_requests", func(s *Settings) *int { return &s.KeepaliveRequests }),
 	msecRule("keepalive_time", func(s *Settings) *time.Duration { return &s.KeepaliveTime }),
+	msecRule("keepalive_min_timeout", func(s *Settings) *time.Duration { return &s.KeepaliveMinTimeout }),
 	{names: []string{"large_client_header_buffers"}, apply: applyLargeHeaderBuffers},
 	{names: []string{"client_header_buffer_size"}, apply: applyHeaderBufferSize},
 	{names: []string{"http2"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {

@@ -20,7 +20,7 @@ var newerSpecs = []spec{
 
 	// ngx_http_core_module
 	{name: "early_hints", module: "http_core", ctx: ctxHSL, args: args1More, syntax: "early_hints string ...;"},
-	{name: "keepalive_min_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: planned, asIs: []string{"0"}, note: "on a graceful stop (SIGQUIT) fulcrum closes idle keep-alive connections at once; a client that sends its next request just then opens a new connection", syntax: "keepalive_min_timeout timeout;"},
+	{name: "keepalive_min_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "keepalive_min_timeout timeout;"},
 
 	// ngx_http_ssl_module
 	{name: "ssl_certificate_cache", module: "http_ssl", ctx: ctxHS, args: args123, status: ignored, note: noteObjectCache, syntax: "ssl_certificate_cache off | max=N [inactive=time] [valid=time];"},

@@ -757,7 +757,13 @@ type Settings struct {
 	// KeepaliveHeaderTimeout is keepalive_timeout's second argument, sent as
 	// "Keep-Alive: timeout=N"; 0 means no such header.
 	KeepaliveHeaderTimeout time.Duration
-	KeepaliveRequests      int
+	// KeepaliveMinTimeout is keepalive_min_timeout (nginx 1.27.4; 0, the
+	// default, for none): for this long after a response, a keep-alive
+	// connection waiting for its next request is not closed by a graceful
+	// stop, which also keeps alive the connections whose requests it
+	// finishes.
+	KeepaliveMinTimeout time.Duration
+	KeepaliveRequests   int
 	// KeepaliveTime is the longest a client connection is kept alive (1h).
 	KeepaliveTime            time.Duration
 	LargeClientHeaderBuffers BufferSpec

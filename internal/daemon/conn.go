@@ -82,6 +82,10 @@ type clientConn struct {
 	ctx    context.Context         // cancelled when the client is gone or the connection ends
 	cancel context.CancelCauseFunc // with an *errlog.ClientAbort when found gone (clientLeft)
 	state  atomic.Int32
+	// minIdleUntil is when the keepalive_min_timeout of the last response
+	// ends (Unix nanoseconds; 0 for none): until then a graceful stop
+	// leaves the connection open while it waits for its next request.
+	minIdleUntil atomic.Int64
 	// abortMu guards aborter, the upstream exchange watching the client
 	// (proxy.ClientWatcher), and aborted, set when clientGone stopped it.
 	abortMu sync.Mutex
@@ -228,7 +232,9 @@ func (cc *clientConn) serve() {
 		}
 		ok := cc.serveRequest()
 		stats.requestFinished()
-		if !ok || cc.srv.shuttingDown() {
+		// A graceful stop ends the connection after its request, unless
+		// the response kept it alive for keepalive_min_timeout.
+		if !ok || (cc.srv.shuttingDown() && cc.w.kaMin <= 0) {
 			return
 		}
 	}
@@ -376,6 +382,9 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		wait = lim.headerTimeout
 	}
 	var deadline time.Time
+	if !first {
+		cc.startMinIdle()
+	}
 	br := cc.in.Reader()
 	cc.ci.pipelined = !first && br.Buffered() > 0
 	grace := wait > idleGrace && br.Buffered() == 0
@@ -422,7 +431,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	} else if !first && !cc.state.CompareAndSwap(connActive, connIdle) {
 		return false
 	}
-	if !first && cc.srv.shuttingDown() {
+	if !first && cc.srv.shuttingDown() && !cc.inMinIdle(time.Now()) {
 		return false
 	}
 	_, err := br.Peek(1)
@@ -451,6 +460,24 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		}
 	}
 	return true
+}
+
+// startMinIdle starts the keepalive_min_timeout of the response just sent
+// (its location's), as nginx's ngx_http_set_keepalive: the connection is
+// not marked idle (closable by a graceful stop) until it passes.
+func (cc *clientConn) startMinIdle() {
+	if m := cc.w.kaMin; m > 0 {
+		cc.minIdleUntil.Store(time.Now().Add(m).UnixNano())
+	} else {
+		cc.minIdleUntil.Store(0)
+	}
+}
+
+// inMinIdle reports whether now is within the keepalive_min_timeout of the
+// connection's last response.
+func (cc *clientConn) inMinIdle(now time.Time) bool {
+	until := cc.minIdleUntil.Load()
+	return until != 0 && now.UnixNano() < until
 }
 
 // awaitBound bounds flushThenAwait's wait, so that a pipelined request whose

@@ -71,6 +71,10 @@ type respWriter struct {
 	// (waitRequest), as nginx's ngx_http_set_keepalive takes the request's
 	// location's; kaHeader > 0 sends "Keep-Alive: timeout=N".
 	kaTimeout, kaHeader time.Duration
+	// kaMin is keepalive_min_timeout (the location's; 0 until the request
+	// path gives it): a graceful stop keeps the connection alive after
+	// this response, and open for this long while it waits for the next.
+	kaMin time.Duration
 
 	// pending holds body bytes written before the head was committed, while
 	// the whole body may still fit (then it gets a Content-Length).
@@ -144,6 +148,7 @@ func (w *respWriter) reset(head bool) {
 	w.chunked, w.declared, w.written, w.closeConn = false, -1, 0, false
 	if w.cc != nil {
 		w.kaTimeout, w.kaHeader = w.cc.srv.lim.keepaliveTimeout, w.cc.srv.lim.keepaliveHeader
+		w.kaMin = 0
 	}
 	w.pending = w.pending[:0]
 	w.trailer = w.trailer[:0]
@@ -489,10 +494,11 @@ func (w *respWriter) hasTrailers() bool {
 	return false
 }
 
-// keepalive sets this response's keepalive_timeout values and closing
-// settings (the location's); it must come before the head is committed.
-func (w *respWriter) keepalive(timeout, header time.Duration, closing *config.Closing) {
-	w.kaTimeout, w.kaHeader, w.closing = timeout, header, closing
+// keepalive sets this response's keepalive_timeout and
+// keepalive_min_timeout values and closing settings (the location's); it
+// must come before the head is committed.
+func (w *respWriter) keepalive(set *config.Settings) {
+	w.kaTimeout, w.kaHeader, w.kaMin, w.closing = set.KeepaliveTimeout, set.KeepaliveHeaderTimeout, set.KeepaliveMinTimeout, &set.Closing
 }
 
 // closeAs sets the closing settings of a response that closes the
@@ -513,7 +519,9 @@ func (w *respWriter) decideConnection() {
 	if v, ok := h["Connection"]; ok && len(v) > 0 && strings.EqualFold(v[0], "close") {
 		w.closeConn = true
 	}
-	if cc.closeReq || w.kaTimeout <= 0 || cc.srv.shuttingDown() {
+	// During a graceful stop, a response with a keepalive_min_timeout keeps
+	// the connection alive (nginx 1.27.4's ngx_http_finalize_connection).
+	if cc.closeReq || w.kaTimeout <= 0 || (cc.srv.shuttingDown() && w.kaMin <= 0) {
 		w.closeConn = true
 	}
 	// nginx says which way it goes on every response, HTTP/1.1 included.

@@ -82,10 +82,6 @@ type clientConn struct {
 	ctx    context.Context         // cancelled when the client is gone or the connection ends
 	cancel context.CancelCauseFunc // with an *errlog.ClientAbort when found gone (clientLeft)
 	state  atomic.Int32
-	// minIdleUntil is when the keepalive_min_timeout of the last response
-	// ends (Unix nanoseconds; 0 for none): until then a graceful stop
-	// leaves the connection open while it waits for its next request.
-	minIdleUntil atomic.Int64
 	// abortMu guards aborter, the upstream exchange watching the client
 	// (proxy.ClientWatcher), and aborted, set when clientGone stopped it.
 	abortMu sync.Mutex
@@ -109,6 +105,12 @@ type clientConn struct {
 	// headDeadline is set while the head's deadline may still be on the
 	// connection (see clearReadDeadline).
 	headDeadline bool
+	// minIdleUntil is when the keepalive_min_timeout of the last response
+	// ends, in milliseconds of connClock, modulo 2^32 (0 for none): until
+	// then a graceful stop leaves the connection open while it waits for
+	// its next request. 32 bits fill the padding before firstBy
+	// (structsize_internal_test.go).
+	minIdleUntil atomic.Uint32
 	// firstBy, when set, is when the wait for the first request ends: the
 	// client_header_timeout that began at the accept and bounded the PROXY
 	// protocol header goes on for the first request, as nginx's one timer.
@@ -466,18 +468,25 @@ func (cc *clientConn) waitRequest(first bool) bool {
 // (its location's), as nginx's ngx_http_set_keepalive: the connection is
 // not marked idle (closable by a graceful stop) until it passes.
 func (cc *clientConn) startMinIdle() {
+	until := uint32(0)
 	if m := cc.w.kaMin; m > 0 {
-		cc.minIdleUntil.Store(time.Now().Add(m).UnixNano())
-	} else {
-		cc.minIdleUntil.Store(0)
+		until = max(connMillis(time.Now())+uint32(m), 1) // 0 is none
 	}
+	cc.minIdleUntil.Store(until)
 }
+
+// connClock is the origin of minIdleUntil's clock (its monotonic reading).
+var connClock = time.Now()
+
+// connMillis is now in milliseconds of connClock, modulo 2^32: compared
+// as differences (serial number arithmetic), good for spans under 24 days.
+func connMillis(now time.Time) uint32 { return uint32(now.Sub(connClock).Milliseconds()) }
 
 // inMinIdle reports whether now is within the keepalive_min_timeout of the
 // connection's last response.
 func (cc *clientConn) inMinIdle(now time.Time) bool {
 	until := cc.minIdleUntil.Load()
-	return until != 0 && now.UnixNano() < until
+	return until != 0 && int32(until-connMillis(now)) > 0
 }
 
 // awaitBound bounds flushThenAwait's wait, so that a pipelined request whose

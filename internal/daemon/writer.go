@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -64,6 +65,12 @@ type respWriter struct {
 	declared  int64 // Content-Length the head announced; -1 when none
 	written   int64 // body bytes accepted so far
 	closeConn bool  // the connection ends after this response
+	// kaMin is keepalive_min_timeout in milliseconds (the location's; 0
+	// until the request path gives it): a graceful stop keeps the
+	// connection alive after this response, and open for this long while
+	// it waits for the next. An int32 in closeConn's padding keeps
+	// clientConn within its size class (structsize_internal_test.go).
+	kaMin int32
 	// kaTimeout and kaHeader are keepalive_timeout's values for this
 	// response: the listener's until the request path gives the location's
 	// (keepalive). kaTimeout 0 closes the connection after the response, and
@@ -71,10 +78,6 @@ type respWriter struct {
 	// (waitRequest), as nginx's ngx_http_set_keepalive takes the request's
 	// location's; kaHeader > 0 sends "Keep-Alive: timeout=N".
 	kaTimeout, kaHeader time.Duration
-	// kaMin is keepalive_min_timeout (the location's; 0 until the request
-	// path gives it): a graceful stop keeps the connection alive after
-	// this response, and open for this long while it waits for the next.
-	kaMin time.Duration
 
 	// pending holds body bytes written before the head was committed, while
 	// the whole body may still fit (then it gets a Content-Length).
@@ -498,7 +501,8 @@ func (w *respWriter) hasTrailers() bool {
 // keepalive_min_timeout values and closing settings (the location's); it
 // must come before the head is committed.
 func (w *respWriter) keepalive(set *config.Settings) {
-	w.kaTimeout, w.kaHeader, w.kaMin, w.closing = set.KeepaliveTimeout, set.KeepaliveHeaderTimeout, set.KeepaliveMinTimeout, &set.Closing
+	w.kaTimeout, w.kaHeader, w.closing = set.KeepaliveTimeout, set.KeepaliveHeaderTimeout, &set.Closing
+	w.kaMin = int32(min(set.KeepaliveMinTimeout.Milliseconds(), math.MaxInt32/2))
 }
 
 // closeAs sets the closing settings of a response that closes the

@@ -36,6 +36,8 @@ type builder struct {
 	matchByName map[string]*Match
 	// streamMatchByName are the stream block's match blocks by name.
 	streamMatchByName map[string]*StreamMatch
+	// keyLogs are the upstream key log files by path (upstream_keylog.go).
+	keyLogs map[string]*KeyLogFile
 }
 
 // buildOptions are what the builder needs from LoadOptions, resolved.

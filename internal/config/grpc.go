@@ -123,6 +123,7 @@ func grpcRules() []settingRule {
 			return nil
 		}},
 		flagRule("grpc_ssl_session_reuse", func(s *Settings) *bool { return &g(s).SSL.SessionReuse }),
+		keyLogRule("grpc_ssl_key_log", func(s *Settings) *ProxySSL { return &g(s).SSL }),
 		// Last: nginx checks the TLS settings where a grpcs:// uses them.
 		{names: []string{"grpc_pass"}, find: findProxyPass, apply: checkGRPCSSL},
 	}

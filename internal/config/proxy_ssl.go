@@ -61,6 +61,9 @@ type ProxySSL struct {
 	// SessionReuse is proxy_ssl_session_reuse (default on): resume TLS
 	// sessions on new connections to an upstream.
 	SessionReuse bool
+	// KeyLog is proxy_ssl_key_log (grpc_ssl_key_log, uwsgi_ssl_key_log):
+	// the file the handshakes' secrets are appended to; nil writes none.
+	KeyLog *KeyLogFile
 	// crlDir is the proxy_ssl_crl directive, until checkUpstreamSSL loads
 	// it.
 	crlDir *Directive

@@ -153,6 +153,7 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	{names: []string{"proxy_ssl_ciphers"}, apply: applyProxySSLCiphers},
 	{names: []string{"proxy_ssl_certificate"}, find: findHere, apply: applyProxySSLCertificate},
 	flagRule("proxy_ssl_session_reuse", func(s *Settings) *bool { return &s.ProxySSL.SessionReuse }),
+	keyLogRule("proxy_ssl_key_log", func(s *Settings) *ProxySSL { return &s.ProxySSL }),
 	// Last: nginx checks the combination where a proxy_pass https:// uses it.
 	{names: []string{"proxy_pass"}, find: findProxyPass, apply: checkProxySSL},
 
@@ -171,6 +172,7 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	{names: []string{"keepalive_timeout"}, apply: applyKeepaliveTimeout},
 	intRule("keepalive_requests", func(s *Settings) *int { return &s.KeepaliveRequests }),
 	msecRule("keepalive_time", func(s *Settings) *time.Duration { return &s.KeepaliveTime }),
+	msecRule("keepalive_min_timeout", func(s *Settings) *time.Duration { return &s.KeepaliveMinTimeout }),
 	{names: []string{"large_client_header_buffers"}, apply: applyLargeHeaderBuffers},
 	{names: []string{"client_header_buffer_size"}, apply: applyHeaderBufferSize},
 	{names: []string{"http2"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {

@@ -20,7 +20,7 @@ var newerSpecs = []spec{
 
 	// ngx_http_core_module
 	{name: "early_hints", module: "http_core", ctx: ctxHSL, args: args1More, syntax: "early_hints string ...;"},
-	{name: "keepalive_min_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, status: planned, asIs: []string{"0"}, note: "on a graceful stop (SIGQUIT) fulcrum closes idle keep-alive connections at once; a client that sends its next request just then opens a new connection", syntax: "keepalive_min_timeout timeout;"},
+	{name: "keepalive_min_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "keepalive_min_timeout timeout;"},
 
 	// ngx_http_ssl_module
 	{name: "ssl_certificate_cache", module: "http_ssl", ctx: ctxHS, args: args123, status: ignored, note: noteObjectCache, syntax: "ssl_certificate_cache off | max=N [inactive=time] [valid=time];"},
@@ -46,21 +46,21 @@ var newerSpecs = []spec{
 	// ngx_http_proxy_module, ngx_http_grpc_module, ngx_http_uwsgi_module
 	{name: "proxy_pass_trailers", module: "http_proxy", ctx: ctxHSL, args: argsFlag, syntax: "proxy_pass_trailers on | off;"},
 	{name: "proxy_ssl_certificate_cache", module: "http_proxy", ctx: ctxHSL, args: args123, status: ignored, note: noteObjectCache, syntax: "proxy_ssl_certificate_cache off | max=N [inactive=time] [valid=time];"},
-	{name: "proxy_ssl_key_log", module: "http_proxy", ctx: ctxHSL, args: args1, status: planned, note: "no TLS key log is written", syntax: "proxy_ssl_key_log path;"},
+	{name: "proxy_ssl_key_log", module: "http_proxy", ctx: ctxHSL, args: args1, syntax: "proxy_ssl_key_log path;"},
 	{name: "grpc_ssl_certificate_cache", module: "http_grpc", ctx: ctxHSL, args: args123, status: ignored, note: noteObjectCache, syntax: "grpc_ssl_certificate_cache off | max=N [inactive=time] [valid=time];"},
-	{name: "grpc_ssl_key_log", module: "http_grpc", ctx: ctxHSL, args: args1, status: planned, note: "no TLS key log is written", syntax: "grpc_ssl_key_log path;"},
+	{name: "grpc_ssl_key_log", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_key_log path;"},
 	{name: "uwsgi_ssl_certificate_cache", module: "http_uwsgi", ctx: ctxHSL, args: args123, status: ignored, note: noteObjectCache, syntax: "uwsgi_ssl_certificate_cache off | max=N [inactive=time] [valid=time];"},
-	{name: "uwsgi_ssl_key_log", module: "http_uwsgi", ctx: ctxHSL, args: args1, status: planned, note: "no TLS key log is written", syntax: "uwsgi_ssl_key_log path;"},
+	{name: "uwsgi_ssl_key_log", module: "http_uwsgi", ctx: ctxHSL, args: args1, syntax: "uwsgi_ssl_key_log path;"},
 
 	// stream: virtual servers and ngx_stream_pass_module (1.25.5), OCSP
 	// (1.27.2)
 	{name: "server_name", module: "stream_core", ctx: ctxStreamSrv, args: args1More, multi: true, status: unsupported, note: "fulcrum's stream servers are chosen by their listen address only; ignoring server_name would send every name's connections to one server. Give each server its own listen address", syntax: "server_name name ...;"},
 	{name: "pass", module: "stream_pass", ctx: ctxStreamSrv, args: args1, status: unsupported, note: "fulcrum cannot hand a stream connection to another listening socket; use proxy_pass to that address", syntax: "pass address;"},
 	{name: "ssl_reject_handshake", module: "stream_ssl", ctx: ctxStreamSS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: "fulcrum's stream servers cannot refuse a handshake; ignoring this would complete handshakes it refuses", syntax: "ssl_reject_handshake on | off;"},
-	{name: "ssl_stapling", module: "stream_ssl", ctx: ctxStreamSS, args: argsFlag, status: planned, asIs: []string{"off"}, note: "stream TLS handshakes carry no OCSP response; clients ask the responder themselves", syntax: "ssl_stapling on | off;"},
-	{name: "ssl_stapling_file", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: planned, note: "stream TLS handshakes carry no OCSP response; clients ask the responder themselves", syntax: "ssl_stapling_file file;"},
-	{name: "ssl_stapling_responder", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: planned, note: "stream TLS handshakes carry no OCSP response; clients ask the responder themselves", syntax: "ssl_stapling_responder url;"},
-	{name: "ssl_stapling_verify", module: "stream_ssl", ctx: ctxStreamSS, args: argsFlag, status: planned, asIs: []string{"off"}, note: "stream TLS handshakes carry no OCSP response; clients ask the responder themselves", syntax: "ssl_stapling_verify on | off;"},
+	{name: "ssl_stapling", module: "stream_ssl", ctx: ctxStreamSS, args: argsFlag, syntax: "ssl_stapling on | off;"},
+	{name: "ssl_stapling_file", module: "stream_ssl", ctx: ctxStreamSS, args: args1, syntax: "ssl_stapling_file file;"},
+	{name: "ssl_stapling_responder", module: "stream_ssl", ctx: ctxStreamSS, args: args1, syntax: "ssl_stapling_responder url;"},
+	{name: "ssl_stapling_verify", module: "stream_ssl", ctx: ctxStreamSS, args: argsFlag, syntax: "ssl_stapling_verify on | off;"},
 	{name: "ssl_ocsp", module: "stream_ssl", ctx: ctxStreamSS, args: args1, kinds: []kind{kindEnum}, enum: []string{"on", "off", "leaf"}, status: unsupported, note: "fulcrum's stream servers do not check client certificates with OCSP; ignoring this would accept revoked certificates", syntax: "ssl_ocsp on | off | leaf;"},
 	{name: "ssl_ocsp_cache", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: unsupported, note: "fulcrum's stream servers do not check client certificates with OCSP; ignoring this would accept revoked certificates", syntax: "ssl_ocsp_cache off | [shared:name:size];"},
 	{name: "ssl_ocsp_responder", module: "stream_ssl", ctx: ctxStreamSS, args: args1, status: unsupported, note: "fulcrum's stream servers do not check client certificates with OCSP; ignoring this would accept revoked certificates", syntax: "ssl_ocsp_responder url;"},

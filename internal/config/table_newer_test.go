@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -26,7 +27,7 @@ func TestNewerDirectivesChecked(t *testing.T) {
 			`"proxy_ssl_certificate_cache" is ignored in /t.conf:1, ` + noteObjectCache,
 		}, false},
 		{"keepalive_min_timeout 0", "http { keepalive_min_timeout 0; }", nil, false},
-		{"keepalive_min_timeout", "http { keepalive_min_timeout 5s; }", []string{`fulcrum does not implement "keepalive_min_timeout" yet in /t.conf:1`}, false},
+		{"keepalive_min_timeout", "http { keepalive_min_timeout 5s; }", nil, false},
 		{"keepalive_min_timeout value", "http { keepalive_min_timeout x; }", []string{`"keepalive_min_timeout" directive invalid value`}, true},
 		{"implemented", "http { early_hints $http2 1; proxy_pass_trailers on; server { ssl_key_log k; } }", nil, false},
 		{"early_hints twice", "http { early_hints 1; early_hints 2; }", []string{`"early_hints" directive is duplicate`}, true},
@@ -34,16 +35,12 @@ func TestNewerDirectivesChecked(t *testing.T) {
 		{"stream server_name", "stream { server { listen 1; server_name a; proxy_pass b:1; } }", []string{`fulcrum does not support the "server_name" directive yet`}, true},
 		{"stream pass", "stream { server { listen 1; pass 127.0.0.1:443; } }", []string{`fulcrum does not support the "pass" directive yet`}, true},
 		{"stream ssl_ocsp", "stream { ssl_ocsp on; }", []string{`fulcrum does not support the "ssl_ocsp" directive yet`}, true},
-		{"stream ssl_stapling", "stream { ssl_stapling on; ssl_stapling_verify off; }", []string{`fulcrum does not implement "ssl_stapling" yet in /t.conf:1`}, false},
+		{"stream ssl_stapling", "stream { ssl_stapling on; ssl_stapling_verify off; }", nil, false},
 		{"stream ssl_reject_handshake off", "stream { ssl_reject_handshake off; }", nil, false},
 		{"proxy_http_version 2", "http { proxy_http_version 2; }", []string{`fulcrum does not support "proxy_http_version 2" yet in /t.conf:1, fulcrum speaks HTTP/1.0 and 1.1`}, true},
 		{"proxy_http_version 3", "http { proxy_http_version 3; }", []string{`invalid value "3" in /t.conf:1, use one of: 1.0, 1.1`}, true},
 		{"ssl_ech_file", "http { ssl_ech_file e.pem; }", []string{`fulcrum does not support the "ssl_ech_file" directive yet`}, true},
-		{"upstream key logs planned", "http { proxy_ssl_key_log a; grpc_ssl_key_log b; uwsgi_ssl_key_log c; }", []string{
-			`fulcrum does not implement "proxy_ssl_key_log" yet in /t.conf:1`,
-			`fulcrum does not implement "grpc_ssl_key_log" yet in /t.conf:1`,
-			`fulcrum does not implement "uwsgi_ssl_key_log" yet in /t.conf:1`,
-		}, false},
+		{"upstream key logs", "http { proxy_ssl_key_log a; grpc_ssl_key_log b; uwsgi_ssl_key_log c; }", nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,5 +123,51 @@ func TestAddHeaderInherit(t *testing.T) {
 		if got := names(tt.set.AddTrailers); got != tt.trailer {
 			t.Errorf("location %d: add_trailer %q, want %q", i+1, got, tt.trailer)
 		}
+	}
+}
+
+// TestUpstreamKeyLogFiles checks that proxy_ssl_key_log, grpc_ssl_key_log
+// and uwsgi_ssl_key_log resolve their path against the prefix, are
+// inherited, and that the levels naming one path share one file, listed
+// once in Config.UpstreamKeyLogs for the daemon to open.
+func TestUpstreamKeyLogFiles(t *testing.T) {
+	cfg, err := loadText(t, `http { proxy_ssl_key_log up.keys;
+    server { listen 127.0.0.1:8080;
+        location /a { proxy_pass https://127.0.0.1:1; }
+        location /b { grpc_ssl_key_log up.keys; grpc_pass grpcs://127.0.0.1:1; }
+        location /c { uwsgi_ssl_key_log /other.keys; uwsgi_pass suwsgi://127.0.0.1:1; }
+        location /d { proxy_ssl_key_log /other.keys; proxy_pass https://127.0.0.1:1; } } }`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.UpstreamKeyLogs) != 2 {
+		t.Fatalf("UpstreamKeyLogs %v, want two files", cfg.UpstreamKeyLogs)
+	}
+	up, other := cfg.UpstreamKeyLogs[0], cfg.UpstreamKeyLogs[1]
+	if up.Path != filepath.Join(cfg.Prefix, "up.keys") || other.Path != "/other.keys" {
+		t.Errorf("paths %q %q", up.Path, other.Path)
+	}
+	locs := cfg.HTTP.Servers[0].Locations
+	byPath := map[string]*Location{}
+	for _, l := range locs {
+		byPath[l.Path] = l
+	}
+	for _, c := range []struct {
+		loc  string
+		got  *KeyLogFile
+		want *KeyLogFile
+	}{
+		{"/a proxy", byPath["/a"].Settings.ProxySSL.KeyLog, up},
+		{"/b grpc", byPath["/b"].Settings.GRPC.SSL.KeyLog, up},
+		{"/c uwsgi", byPath["/c"].Settings.UWSGI.SSL.KeyLog, other},
+		{"/d proxy", byPath["/d"].Settings.ProxySSL.KeyLog, other},
+		{"/a grpc", byPath["/a"].Settings.GRPC.SSL.KeyLog, nil},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: key log %v, want %v", c.loc, c.got, c.want)
+		}
+	}
+	if _, err := up.Write([]byte("x\n")); err == nil {
+		t.Error("Write before Attach succeeded")
 	}
 }

@@ -25,6 +25,11 @@ type Config struct {
 	// Mail is the mail block (the IMAP, POP3 and SMTP proxy); nil when the
 	// configuration has none.
 	Mail *Mail
+	// UpstreamKeyLogs are the files of the proxy_ssl_key_log,
+	// grpc_ssl_key_log and uwsgi_ssl_key_log directives, one per path, in
+	// the order first written; the daemon opens and attaches them
+	// (KeyLogFile).
+	UpstreamKeyLogs []*KeyLogFile
 	// Warnings are things worth telling the operator that do not stop the load,
 	// such as directives that fulcrum accepts but ignores.
 	Warnings []Warning
@@ -752,7 +757,13 @@ type Settings struct {
 	// KeepaliveHeaderTimeout is keepalive_timeout's second argument, sent as
 	// "Keep-Alive: timeout=N"; 0 means no such header.
 	KeepaliveHeaderTimeout time.Duration
-	KeepaliveRequests      int
+	// KeepaliveMinTimeout is keepalive_min_timeout (nginx 1.27.4; 0, the
+	// default, for none): for this long after a response, a keep-alive
+	// connection waiting for its next request is not closed by a graceful
+	// stop, which also keeps alive the connections whose requests it
+	// finishes.
+	KeepaliveMinTimeout time.Duration
+	KeepaliveRequests   int
 	// KeepaliveTime is the longest a client connection is kept alive (1h).
 	KeepaliveTime            time.Duration
 	LargeClientHeaderBuffers BufferSpec

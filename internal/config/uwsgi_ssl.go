@@ -20,6 +20,7 @@ func uwsgiSSLRules() []settingRule {
 			return nil
 		}},
 		flagRule("uwsgi_ssl_session_reuse", func(s *Settings) *bool { return &u(s).SessionReuse }),
+		keyLogRule("uwsgi_ssl_key_log", u),
 		// Last: nginx checks the TLS settings where a suwsgi:// uses them.
 		{names: []string{"uwsgi_pass"}, find: findProxyPass, apply: checkUWSGISSL},
 	}

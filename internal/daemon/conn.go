@@ -105,6 +105,12 @@ type clientConn struct {
 	// headDeadline is set while the head's deadline may still be on the
 	// connection (see clearReadDeadline).
 	headDeadline bool
+	// minIdleUntil is when the keepalive_min_timeout of the last response
+	// ends, in milliseconds of connClock, modulo 2^32 (0 for none): until
+	// then a graceful stop leaves the connection open while it waits for
+	// its next request. 32 bits fill the padding before firstBy
+	// (structsize_internal_test.go).
+	minIdleUntil atomic.Uint32
 	// firstBy, when set, is when the wait for the first request ends: the
 	// client_header_timeout that began at the accept and bounded the PROXY
 	// protocol header goes on for the first request, as nginx's one timer.
@@ -228,7 +234,9 @@ func (cc *clientConn) serve() {
 		}
 		ok := cc.serveRequest()
 		stats.requestFinished()
-		if !ok || cc.srv.shuttingDown() {
+		// A graceful stop ends the connection after its request, unless
+		// the response kept it alive for keepalive_min_timeout.
+		if !ok || (cc.srv.shuttingDown() && cc.w.kaMin <= 0) {
 			return
 		}
 	}
@@ -376,6 +384,9 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		wait = lim.headerTimeout
 	}
 	var deadline time.Time
+	if !first {
+		cc.startMinIdle()
+	}
 	br := cc.in.Reader()
 	cc.ci.pipelined = !first && br.Buffered() > 0
 	grace := wait > idleGrace && br.Buffered() == 0
@@ -422,7 +433,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	} else if !first && !cc.state.CompareAndSwap(connActive, connIdle) {
 		return false
 	}
-	if !first && cc.srv.shuttingDown() {
+	if !first && cc.srv.shuttingDown() && !cc.inMinIdle(time.Now()) {
 		return false
 	}
 	_, err := br.Peek(1)
@@ -451,6 +462,31 @@ func (cc *clientConn) waitRequest(first bool) bool {
 		}
 	}
 	return true
+}
+
+// startMinIdle starts the keepalive_min_timeout of the response just sent
+// (its location's), as nginx's ngx_http_set_keepalive: the connection is
+// not marked idle (closable by a graceful stop) until it passes.
+func (cc *clientConn) startMinIdle() {
+	until := uint32(0)
+	if m := cc.w.kaMin; m > 0 {
+		until = max(connMillis(time.Now())+uint32(m), 1) // 0 is none
+	}
+	cc.minIdleUntil.Store(until)
+}
+
+// connClock is the origin of minIdleUntil's clock (its monotonic reading).
+var connClock = time.Now()
+
+// connMillis is now in milliseconds of connClock, modulo 2^32: compared
+// as differences (serial number arithmetic), good for spans under 24 days.
+func connMillis(now time.Time) uint32 { return uint32(now.Sub(connClock).Milliseconds()) }
+
+// inMinIdle reports whether now is within the keepalive_min_timeout of the
+// connection's last response.
+func (cc *clientConn) inMinIdle(now time.Time) bool {
+	until := cc.minIdleUntil.Load()
+	return until != 0 && int32(until-connMillis(now)) > 0
 }
 
 // awaitBound bounds flushThenAwait's wait, so that a pipelined request whose

@@ -261,10 +261,19 @@ func (s *httpServer) Shutdown(ctx context.Context) error {
 // closeIdle closes the connections waiting for a request and returns how many
 // connections are left, counting an accept loop that has not returned as one
 // (it may hold a connection accepted as the listener closed).
+//
+// A connection within its keepalive_min_timeout is left open, as nginx
+// marks a keep-alive connection idle only when that timeout has passed;
+// Shutdown's next rounds close it then, as nginx's timer does when the
+// worker is exiting.
 func (s *httpServer) closeIdle() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := time.Now()
 	for cc := range s.conns {
+		if cc.inMinIdle(now) {
+			continue
+		}
 		if cc.state.CompareAndSwap(connIdle, connClosing) {
 			cc.c.Close()
 			delete(s.conns, cc)

@@ -8,7 +8,8 @@ import (
 	"fulcrum/internal/config"
 )
 
-// keyLogs are a snapshot's ssl_key_log files by path: each is opened for
+// keyLogs are a snapshot's ssl_key_log files (and the upstream ones,
+// proxy_ssl_key_log and its grpc_ and uwsgi_ kin) by path: each is opened for
 // appending once, when the snapshot is built, shared by the servers that
 // name it, and closed when the snapshot is released. crypto/tls writes one
 // whole NSS key log line per Write, so lines from an old snapshot still
@@ -25,15 +26,36 @@ func (k keyLogs) writer(t *config.TLS) (io.Writer, error) {
 	if t == nil || t.KeyLog == "" {
 		return nil, nil
 	}
-	if f := k[t.KeyLog]; f != nil {
+	return k.open(t.KeyLog, "ssl_key_log", t.KeyLogPos)
+}
+
+// open returns the file at path, opening it the first time; what and pos
+// name the directive for errors.
+func (k keyLogs) open(path, what string, pos config.Pos) (*os.File, error) {
+	if f := k[path]; f != nil {
 		return f, nil
 	}
-	f, err := os.OpenFile(t.KeyLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, keyLogPerm)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, keyLogPerm)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open ssl_key_log file: %w in %s", err, t.KeyLogPos)
+		return nil, fmt.Errorf("cannot open %s file: %w in %s", what, err, pos)
 	}
-	k[t.KeyLog] = f
+	k[path] = f
 	return f, nil
+}
+
+// attach opens the files of the configuration's proxy_ssl_key_log,
+// grpc_ssl_key_log and uwsgi_ssl_key_log directives (shared with an
+// ssl_key_log of the same path) and attaches them, before any handshake
+// with an upstream.
+func (k keyLogs) attach(files []*config.KeyLogFile) error {
+	for _, kf := range files {
+		f, err := k.open(kf.Path, "upstream TLS key log", kf.Pos)
+		if err != nil {
+			return err
+		}
+		kf.Attach(f)
+	}
+	return nil
 }
 
 // close closes every file.

@@ -923,7 +923,7 @@ type engineWriter interface {
 	// connection so far: sentBytes' total less what the write buffer holds.
 	flushedBytes() int64
 	drop()
-	keepalive(timeout, header time.Duration, closing *config.Closing)
+	keepalive(set *config.Settings)
 	closeAs(closing *config.Closing, reset bool)
 	setSendTimeout(d time.Duration)
 	paceAt(rate, free int64, start time.Time)
@@ -1103,7 +1103,7 @@ func (w *recorder) WriteHeader(code int) {
 	if w.ew != nil && w.set != nil {
 		// keepalive_timeout is the location's (nginx's clcf), not the
 		// listener's: it decides Connection, Keep-Alive and the idle wait.
-		w.ew.keepalive(w.set.KeepaliveTimeout, w.set.KeepaliveHeaderTimeout, &w.set.Closing)
+		w.ew.keepalive(w.set)
 		if w.set.ChunkedOff {
 			w.ew.noChunking()
 		}

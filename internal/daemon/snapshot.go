@@ -312,6 +312,9 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	}
 	s.keyLogs = keyLogs{}
 	s.closers = append(s.closers, s.keyLogs.close)
+	if err := s.keyLogs.attach(cfg.UpstreamKeyLogs); err != nil {
+		return nil, err
+	}
 	if err := s.buildTLS(deps.sessions); err != nil {
 		return nil, err
 	}

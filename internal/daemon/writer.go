@@ -3,6 +3,7 @@ package daemon
 import (
 	"bufio"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -64,6 +65,12 @@ type respWriter struct {
 	declared  int64 // Content-Length the head announced; -1 when none
 	written   int64 // body bytes accepted so far
 	closeConn bool  // the connection ends after this response
+	// kaMin is keepalive_min_timeout in milliseconds (the location's; 0
+	// until the request path gives it): a graceful stop keeps the
+	// connection alive after this response, and open for this long while
+	// it waits for the next. An int32 in closeConn's padding keeps
+	// clientConn within its size class (structsize_internal_test.go).
+	kaMin int32
 	// kaTimeout and kaHeader are keepalive_timeout's values for this
 	// response: the listener's until the request path gives the location's
 	// (keepalive). kaTimeout 0 closes the connection after the response, and
@@ -144,6 +151,7 @@ func (w *respWriter) reset(head bool) {
 	w.chunked, w.declared, w.written, w.closeConn = false, -1, 0, false
 	if w.cc != nil {
 		w.kaTimeout, w.kaHeader = w.cc.srv.lim.keepaliveTimeout, w.cc.srv.lim.keepaliveHeader
+		w.kaMin = 0
 	}
 	w.pending = w.pending[:0]
 	w.trailer = w.trailer[:0]
@@ -489,10 +497,12 @@ func (w *respWriter) hasTrailers() bool {
 	return false
 }
 
-// keepalive sets this response's keepalive_timeout values and closing
-// settings (the location's); it must come before the head is committed.
-func (w *respWriter) keepalive(timeout, header time.Duration, closing *config.Closing) {
-	w.kaTimeout, w.kaHeader, w.closing = timeout, header, closing
+// keepalive sets this response's keepalive_timeout and
+// keepalive_min_timeout values and closing settings (the location's); it
+// must come before the head is committed.
+func (w *respWriter) keepalive(set *config.Settings) {
+	w.kaTimeout, w.kaHeader, w.closing = set.KeepaliveTimeout, set.KeepaliveHeaderTimeout, &set.Closing
+	w.kaMin = int32(min(set.KeepaliveMinTimeout.Milliseconds(), math.MaxInt32/2))
 }
 
 // closeAs sets the closing settings of a response that closes the
@@ -513,7 +523,9 @@ func (w *respWriter) decideConnection() {
 	if v, ok := h["Connection"]; ok && len(v) > 0 && strings.EqualFold(v[0], "close") {
 		w.closeConn = true
 	}
-	if cc.closeReq || w.kaTimeout <= 0 || cc.srv.shuttingDown() {
+	// During a graceful stop, a response with a keepalive_min_timeout keeps
+	// the connection alive (nginx 1.27.4's ngx_http_finalize_connection).
+	if cc.closeReq || w.kaTimeout <= 0 || (cc.srv.shuttingDown() && w.kaMin <= 0) {
 		w.closeConn = true
 	}
 	// nginx says which way it goes on every response, HTTP/1.1 included.

@@ -202,7 +202,7 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 		t.zones[z.Name] = cz
 	}
 	for _, sc := range cfg.Servers {
-		srv, err := compileServer(c, sc, groups[sc.Upstream], fs, sessionZones{Cur: t.sessions, Old: oldSessions})
+		srv, err := compileServer(c, sc, groups[sc.Upstream], fs, sessionZones{Cur: t.sessions, Old: oldSessions}, log)
 		if err != nil {
 			return nil, err
 		}
@@ -265,14 +265,20 @@ func resolverOf(u *config.Upstream, pool *upstream.Pool, log *errlog.Logger) *re
 }
 
 // compileServer compiles one server block; g is its literal proxy_pass's
-// upstream (nil for return and a proxy_pass with variables).
-func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files, sz sessionZones) (*server, error) {
+// upstream (nil for return and a proxy_pass with variables); log takes
+// its failed OCSP fetches (ssl_stapling).
+func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files, sz sessionZones, log *errlog.Logger) (*server, error) {
 	srv := &server{cfg: sc, listenPos: map[string]config.Pos{}, ssl: map[string]bool{}, proxyProtocol: map[string]bool{}}
 	if err := srv.compileRealIP(); err != nil {
 		return nil, at(err, sc.Pos)
 	}
 	if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
 		srv.tlsConfig, srv.verifier = serverTLS(sc, sz)
+		staple(srv.tlsConfig, sc.TLS, func(msg string) {
+			if log != nil {
+				log.Log(errlog.Error, msg)
+			}
+		})
 	}
 	var err error
 	if sc.ProxySSL != nil && !sc.HasReturn {

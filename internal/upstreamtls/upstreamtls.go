@@ -71,6 +71,11 @@ func New(s config.ProxySSL, host string) *Client {
 		// proxy_ssl_server_name), which crypto/tls's own check ties together.
 		InsecureSkipVerify: true,
 	}
+	if s.KeyLog != nil {
+		// proxy_ssl_key_log: Clone (WithName, WithALPN) keeps it, so the
+		// per-request clients of a pass with variables log too.
+		c.cfg.KeyLogWriter = s.KeyLog
+	}
 	if s.ServerName {
 		// crypto/tls sends no IP address in SNI, as nginx does not either.
 		c.cfg.ServerName = name

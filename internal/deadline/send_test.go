@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
@@ -18,52 +17,10 @@ import (
 // event before it expires the timer; with full buffers, or after Abort,
 // the timeout stands.
 func TestSendWriterStallEdge(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the readiness poll is Linux's")
-	}
-	const timeout = 50 * time.Millisecond
-	for _, tc := range []struct {
-		name  string
-		full  bool // the peer reads nothing and the buffers are full
-		abort bool // Abort before the write
-		want  error
-	}{
-		{"room in the socket buffer", false, false, nil},
-		{"buffers full", true, false, os.ErrDeadlineExceeded},
-		{"aborted", false, true, os.ErrDeadlineExceeded},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, peer := testutil.TCPPair(t)
-			if tc.full {
-				testutil.FillSocket(t, c)
-			}
-			stall := 3 * timeout
-			if tc.abort {
-				stall = 0
-			}
-			w := NewSendWriter(&testutil.StallWriter{TCPConn: c, Stall: stall}, timeout, nil)
-			body := []byte("hello")
-			if tc.full {
-				body = make([]byte, 1<<20)
-			}
-			if tc.abort {
-				w.Abort()
-			}
-			n, err := w.Write(body)
-			if !errors.Is(err, tc.want) && err != tc.want {
-				t.Fatalf("write: %d bytes, %v; want %v", n, err, tc.want)
-			}
-			if tc.want != nil {
-				return
-			}
-			c.Close()
-			_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
-			got, err := io.ReadAll(peer)
-			if err != nil || string(got) != "hello" {
-				t.Errorf("the peer got %q, %v; want %q", got, err, "hello")
-			}
-		})
-	}
+	testutil.WriteStallEdge(t, 50*time.Millisecond, func(c net.Conn, _ *net.TCPConn) (io.Writer, func()) {
+		w := NewSendWriter(c, 50*time.Millisecond, nil)
+		return w, w.Abort
+	})
 }
 
 // TestSendWriterBetweenWrites: the timeout bounds the time between two
@@ -75,23 +32,6 @@ func TestSendWriterStallEdge(t *testing.T) {
 func TestSendWriterBetweenWrites(t *testing.T) {
 	const timeout = 150 * time.Millisecond
 	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<20/16)
-	slowReader := func(c net.Conn, stopAfter int) <-chan []byte {
-		got := make(chan []byte, 1)
-		go func() {
-			var all []byte
-			buf := make([]byte, 16<<10)
-			for len(all) < len(body) && (stopAfter == 0 || len(all) < stopAfter) {
-				time.Sleep(5 * time.Millisecond) // the application's pace
-				n, err := io.ReadFull(c, buf[:min(len(buf), len(body)-len(all))])
-				all = append(all, buf[:n]...)
-				if err != nil {
-					break
-				}
-			}
-			got <- all
-		}()
-		return got
-	}
 	for _, tc := range []struct {
 		name      string
 		send      bool // through a SendWriter, or one deadline for all
@@ -106,7 +46,7 @@ func TestSendWriterBetweenWrites(t *testing.T) {
 			c, peer := net.Pipe() // no buffer: every byte waits for the reader
 			defer c.Close()
 			defer peer.Close()
-			got := slowReader(peer, tc.stopAfter)
+			got := testutil.SlowReader(peer, len(body), tc.stopAfter)
 			var err error
 			start := time.Now()
 			if tc.send {

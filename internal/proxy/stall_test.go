@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"testing"
 	"time"
 
@@ -20,54 +19,11 @@ import (
 // passed deadline. A server that left the buffers full still times out, and
 // so does a write that Abort (the client left) stopped.
 func TestSendDeadlineStallEdge(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the readiness poll is Linux's")
-	}
-	const timeout = 50 * time.Millisecond
-	for _, tc := range []struct {
-		name  string
-		full  bool // the server reads nothing and the buffers are full
-		abort bool // Abort before the write
-		want  error
-	}{
-		{"room in the socket buffer", false, false, nil},
-		{"buffers full", true, false, os.ErrDeadlineExceeded},
-		{"aborted", false, true, os.ErrDeadlineExceeded},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			up, server := testutil.TCPPair(t)
-			if tc.full {
-				testutil.FillSocket(t, up)
-			}
-			stall := 3 * timeout
-			if tc.abort {
-				stall = 0 // Abort's deadline, not a stall, ends the write
-			}
-			pc := &poolConn{c: &testutil.StallWriter{TCPConn: up, Stall: stall}, sendTimeout: timeout}
-			body := []byte("hello")
-			if tc.full {
-				body = make([]byte, 1<<20) // more than the buffers' room
-			}
-			w := sendDeadline{pc}
-			if tc.abort {
-				w.arm()
-				pc.Abort()
-			}
-			n, err := w.Write(body)
-			if !errors.Is(err, tc.want) && err != tc.want {
-				t.Fatalf("write after the stall: %d bytes, %v; want %v", n, err, tc.want)
-			}
-			if tc.want != nil {
-				return
-			}
-			up.Close()
-			_ = server.SetReadDeadline(time.Now().Add(5 * time.Second))
-			got, err := io.ReadAll(server)
-			if err != nil || string(got) != "hello" {
-				t.Errorf("the server got %q, %v; want %q", got, err, "hello")
-			}
-		})
-	}
+	testutil.WriteStallEdge(t, 50*time.Millisecond, func(c net.Conn, _ *net.TCPConn) (io.Writer, func()) {
+		pc := &poolConn{c: c, sendTimeout: 50 * time.Millisecond}
+		w := sendDeadline{pc}
+		return w, func() { w.arm(); pc.Abort() }
+	})
 }
 
 // TestSendDeadlineBetweenWrites: proxy_send_timeout "is set only between
@@ -91,20 +47,7 @@ func TestSendDeadlineBetweenWrites(t *testing.T) {
 			c, server := net.Pipe() // no buffer: every byte waits for the reader
 			defer c.Close()
 			defer server.Close()
-			got := make(chan int, 1)
-			go func() {
-				buf := make([]byte, 16<<10)
-				var n int
-				for n < len(body) && (tc.stopAfter == 0 || n < tc.stopAfter) {
-					time.Sleep(5 * time.Millisecond) // the server's pace
-					m, err := io.ReadFull(server, buf)
-					n += m
-					if err != nil {
-						break
-					}
-				}
-				got <- n
-			}()
+			got := testutil.SlowReader(server, len(body), tc.stopAfter)
 			pc := &poolConn{c: c, sendTimeout: timeout}
 			n, err := sendDeadline{pc}.Write(body)
 			if tc.wantErr {
@@ -113,7 +56,7 @@ func TestSendDeadlineBetweenWrites(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || n != len(body) || <-got != len(body) || pc.out != int64(len(body)) {
+			if err != nil || n != len(body) || len(<-got) != len(body) || pc.out != int64(len(body)) {
 				t.Fatalf("write: %d bytes (counted %d), %v; want all %d", n, pc.out, err, len(body))
 			}
 		})

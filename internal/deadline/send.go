@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// sendPiece is the most a SendWriter writes under one deadline: about what
+// SendPiece is the most a SendWriter (or WritePieces) writes under one
+// deadline: about what
 // a loopback socket's send buffer takes at once, so that a large body
 // moving to a slow reader re-arms its timeout as it goes.
-const sendPiece = 64 << 10
+const SendPiece = 64 << 10
 
 // SendWriter writes to Conn with Timeout between two writes, as nginx's
 // fastcgi_send_timeout, scgi_send_timeout, uwsgi_send_timeout and
@@ -48,10 +49,17 @@ func NewSendWriter(c net.Conn, timeout time.Duration, now func() time.Time) *Sen
 
 // Write writes p, in pieces under the timeout.
 func (w *SendWriter) Write(p []byte) (int, error) {
+	return WritePieces(p, w.writePiece)
+}
+
+// WritePieces writes p through write in pieces of at most 64 KiB, so that
+// a writer that arms its send timeout per write re-arms it as a large
+// buffer moves: nginx's timeout runs between two writes, not over the
+// whole request. It stops at the first error.
+func WritePieces(p []byte, write func([]byte) (int, error)) (int, error) {
 	var n int
 	for n < len(p) {
-		piece := p[n:min(len(p), n+sendPiece)]
-		m, err := w.writePiece(piece)
+		m, err := write(p[n:min(len(p), n+SendPiece)])
 		n += m
 		if err != nil {
 			return n, err

@@ -154,27 +154,13 @@ func (r connReader) Read(p []byte) (int, error) {
 type sendDeadline struct{ pc *poolConn }
 
 func (w sendDeadline) Write(p []byte) (int, error) {
-	if len(p) <= sendPiece {
+	if len(p) <= deadline.SendPiece {
 		return w.writePiece(p)
 	}
 	// A large write (a buffered body handed over whole) goes out in
-	// pieces, each under a fresh deadline: the timeout is "set only
-	// between two successive write operations, not for the transmission
-	// of the whole request".
-	var n int
-	for n < len(p) {
-		m, err := w.writePiece(p[n:min(len(p), n+sendPiece)])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	// pieces, each under a fresh deadline.
+	return deadline.WritePieces(p, w.writePiece)
 }
-
-// sendPiece is the most sendDeadline writes under one deadline: about what
-// a loopback socket's send buffer takes at once.
-const sendPiece = 64 << 10
 
 // writePiece writes p under proxy_send_timeout from now.
 func (w sendDeadline) writePiece(p []byte) (int, error) {

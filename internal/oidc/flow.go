@@ -530,7 +530,8 @@ func (p *Provider) logout(ctx context.Context, r Request) Outcome {
 
 // frontchannelLogout ends the session the provider names (Front-Channel
 // Logout 1.0 section 2): by iss and sid, which must be the issuer and a
-// session's ID token sid; without them, the cookie's session. It answers
+// session's ID token sid (one without the other is refused, 400); without
+// both, the cookie's session. It answers
 // 200 with caching off, as section 3 asks.
 func (p *Provider) frontchannelLogout(r Request) Outcome {
 	q, _ := url.ParseQuery(r.Query)
@@ -539,6 +540,9 @@ func (p *Provider) frontchannelLogout(r Request) Outcome {
 	switch {
 	case iss != "" && iss != p.cfg.Issuer:
 		return Outcome{Status: http.StatusBadRequest, Header: h, Log: "OIDC: front-channel logout for another issuer"}
+	case (iss == "") != (sid == ""):
+		// "If either is included, both MUST be" (section 2).
+		return Outcome{Status: http.StatusBadRequest, Header: h, Log: "OIDC: front-channel logout with only one of iss and sid"}
 	case sid != "":
 		if id, ok := p.store.Get(sidKey(sid)); ok {
 			p.store.Delete(sessionKey(id))

@@ -425,6 +425,13 @@ func TestFrontchannelLogout(t *testing.T) {
 	if bad.Status != http.StatusBadRequest || rg.get("/", sid).Session == nil {
 		t.Fatalf("logout for another issuer: %d", bad.Status)
 	}
+	for _, q := range []url.Values{{"sid": {s.Sid}}, {"iss": {rg.op.Issuer}}} {
+		// "If either is included, both MUST be" (Front-Channel Logout 1.0, section 2).
+		o := rg.p.Handle(context.Background(), oidc.Request{Path: "/fc", Query: q.Encode()})
+		if o.Status != http.StatusBadRequest || rg.get("/", sid).Session == nil {
+			t.Fatalf("logout with %v alone: %d, or the session ended", q, o.Status)
+		}
+	}
 	// The provider's iframe carries no cookie (SameSite=Lax): sid finds the session.
 	o := rg.p.Handle(context.Background(), oidc.Request{Path: "/fc", Query: url.Values{"iss": {rg.op.Issuer}, "sid": {s.Sid}}.Encode()})
 	if o.Status != http.StatusOK || !strings.Contains(o.Header.Get("Cache-Control"), "no-store") {

@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"strings"
 	"testing"
+	"time"
 
 	"fulcrum/internal/testutil"
 )
@@ -127,5 +128,107 @@ func TestEarlyHintsHTTP2(t *testing.T) {
 	}
 	if resp.Header.Get("Link") != "" {
 		t.Errorf("the 103's Link went into the final response: %q", resp.Header.Get("Link"))
+	}
+}
+
+// TestEarlyHintsGRPC runs early_hints with grpc_pass (nginx 1.29.0 passes
+// a gRPC backend's 103 as a proxied one's, nginx's own test
+// h2_grpc_early_hints.t): an h2c upstream's 103 reaches an HTTP/1.1 client
+// as an interim head and an HTTP/2 client as an interim HEADERS frame,
+// with its Link and without the fields grpc_hide_header hides, before the
+// answer and its trailers; without early_hints, to an HTTP/1.0 client or
+// when the condition is "0" it is dropped; an upstream that sends only a
+// 103 and then resets the stream gets the client a 502 after the 103.
+func TestEarlyHintsGRPC(t *testing.T) {
+	backend := testutil.H2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Link", "</s.css>; rel=preload")
+		h.Set("X-Accel-Expires", "5")
+		w.WriteHeader(http.StatusEarlyHints)
+		if r.URL.Path == "/only" {
+			panic(http.ErrAbortHandler) // RST_STREAM after the 103
+		}
+		h.Del("Link")
+		h.Del("X-Accel-Expires")
+		h.Set("Content-Type", "application/grpc")
+		h.Set("Trailer", "Grpc-Status")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(testutil.GRPCFrame("SEE-THIS"))
+		h.Set("Grpc-Status", "0")
+	}))
+	locations := fmt.Sprintf(`
+        location / { grpc_pass grpc://%[1]s; }
+        location /on { early_hints 1; grpc_pass grpc://%[1]s; }
+        location /only { early_hints 1; grpc_pass grpc://%[1]s; }
+        location /var { early_hints $arg_h; grpc_pass grpc://%[1]s; }`, backend)
+	addr, _ := runDaemon(t, func(string) string {
+		return "access_log off; server { listen 127.0.0.1:0; " + locations + " }"
+	})
+	const hints = "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
+	cases := []struct {
+		name, req, final string
+		hinted           bool
+	}{
+		{"no early_hints", "GET /off HTTP/1.1\r\nHost: a\r\nTE: trailers\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK\r\n", false},
+		{"early_hints 1", "GET /on HTTP/1.1\r\nHost: a\r\nTE: trailers\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK\r\n", true},
+		{"HTTP/1.0 client", "GET /on HTTP/1.0\r\n\r\n", "HTTP/1.1 200 OK\r\n", false},
+		{"condition 0", "GET /var?h=0 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK\r\n", false},
+		{"condition 1", "GET /var?h=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK\r\n", true},
+		{"103 only", "GET /only HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "HTTP/1.1 502 Bad Gateway\r\n", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := rawExchange(t, addr, tc.req)
+			want := tc.final
+			if tc.hinted {
+				want = hints + tc.final
+			}
+			if !strings.HasPrefix(got, want) || strings.Count(got, "103") != strings.Count(want, "103") {
+				t.Fatalf("got\n%q\nwant it to start with\n%q", got, want)
+			}
+			if strings.Contains(got, "X-Accel-Expires") || strings.Count(got, "Link:") != strings.Count(want, "Link:") {
+				t.Errorf("a hidden field, or the 103's Link in the final response:\n%q", got)
+			}
+			if tc.final == "HTTP/1.1 200 OK\r\n" && !strings.Contains(got, "SEE-THIS") {
+				t.Errorf("no answer body after the 103:\n%q", got)
+			}
+		})
+	}
+
+	h2addr, _ := runDaemon(t, func(string) string {
+		return "access_log off; server { listen 127.0.0.1:0 http2; " + locations + " }"
+	})
+	tr := testutil.H2CTransport(h2addr)
+	defer tr.CloseIdleConnections()
+	for path, want := range map[string]int{"/on": 1, "/off": 0} {
+		var links []string
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			if code == http.StatusEarlyHints {
+				links = append(links, h.Get("Link"))
+			}
+			return nil
+		}}
+		ctx, cancel := context.WithTimeout(httptrace.WithClientTrace(context.Background(), trace), 5*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://a"+path, strings.NewReader(string(testutil.GRPCFrame("hi"))))
+		req.Header.Set("Content-Type", "application/grpc")
+		req.Header.Set("TE", "trailers")
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			cancel()
+			t.Fatalf("%s: %v", path, err)
+		}
+		msg, _ := testutil.ReadGRPCFrame(resp.Body)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode != 200 || msg != "SEE-THIS" || resp.Trailer.Get("Grpc-Status") != "0" {
+			t.Fatalf("%s: %d %q, trailers %v", path, resp.StatusCode, msg, resp.Trailer)
+		}
+		if len(links) != want || (want == 1 && links[0] != "</s.css>; rel=preload") {
+			t.Errorf("%s: 103 Links %q, want %d of </s.css>; rel=preload", path, links, want)
+		}
+		if resp.Header.Get("Link") != "" {
+			t.Errorf("%s: the 103's Link went into the final response", path)
+		}
 	}
 }

@@ -24,6 +24,9 @@ type connBackend struct {
 	next int
 	// closed holds the numbers of the connections that closed.
 	closed map[int]bool
+	// idleClose holds the connections that asked for /idle-close: the
+	// backend closes them once they are idle after the response.
+	idleClose map[net.Conn]bool
 }
 
 type connIDKey struct{}
@@ -34,11 +37,20 @@ func newConnBackend(t *testing.T, name string) *connBackend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &connBackend{name: name, ln: ln, ids: map[net.Conn]int{}, closed: map[int]bool{}}
+	b := &connBackend{name: name, ln: ln, ids: map[net.Conn]int{}, closed: map[int]bool{}, idleClose: map[net.Conn]bool{}}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/close" {
 				w.Header().Set("Connection", "close")
+			}
+			if r.URL.Path == "/idle-close" {
+				b.mu.Lock()
+				for c, id := range b.ids {
+					if id == r.Context().Value(connIDKey{}).(int) {
+						b.idleClose[c] = true
+					}
+				}
+				b.mu.Unlock()
 			}
 			fmt.Fprintf(w, "%s/%d", b.name, r.Context().Value(connIDKey{}).(int))
 		}),
@@ -50,12 +62,14 @@ func newConnBackend(t *testing.T, name string) *connBackend {
 			return context.WithValue(ctx, connIDKey{}, b.next)
 		},
 		ConnState: func(c net.Conn, s http.ConnState) {
-			if s != http.StateClosed && s != http.StateHijacked {
-				return
-			}
 			b.mu.Lock()
 			defer b.mu.Unlock()
-			b.closed[b.ids[c]] = true
+			switch {
+			case s == http.StateIdle && b.idleClose[c]:
+				c.Close() // the server ends the idle connection
+			case s == http.StateClosed || s == http.StateHijacked:
+				b.closed[b.ids[c]] = true
+			}
 		},
 	}
 	go srv.Serve(ln)
@@ -225,6 +239,44 @@ func TestNTLMUpstreamCloses(t *testing.T) {
 	}
 	if len(servers) != 2 {
 		t.Fatalf("requests after the bound connection closed went to %v, want both servers (no binding without a new authorization)", servers)
+	}
+}
+
+// TestNTLMUpstreamClosesIdle: when the server closes the bound connection
+// while it is idle between the client's requests, the binding ends as for
+// a "Connection: close" answer: the client's next requests are new picks of
+// the balancing method (both servers), none of them bound again without a
+// new authorization, and none fails.
+func TestNTLMUpstreamClosesIdle(t *testing.T) {
+	addr, a, b := startNTLM(t, "ntlm;")
+	one := dialClient(t, addr)
+	bound := one.get("/", "NTLM TlRMTVNTUAAB")
+	if got := one.get("/idle-close", ""); got != bound {
+		t.Fatalf("got %s, want the bound connection %s", got, bound)
+	}
+	backend := a
+	if strings.HasPrefix(bound, "b/") {
+		backend = b
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !backend.isClosed(bound) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the backend did not close %s", bound)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	servers := map[string]bool{}
+	conns := map[string]bool{}
+	for range 4 {
+		got := one.get("/", "") // get fails the test on anything but 200
+		if got == bound {
+			t.Fatalf("a request went over %s after its server closed it", bound)
+		}
+		servers[got[:1]] = true
+		conns[got] = true
+	}
+	if len(servers) != 2 {
+		t.Fatalf("requests after the bound connection closed went over %v, want both servers (no binding without a new authorization)", conns)
 	}
 }
 

@@ -1305,7 +1305,8 @@ func (w *recorder) Fail(code int) { w.fail(code) }
 
 // AddTrailer implements proxy.TrailerAdder: the engine's writer keeps the
 // field in order after the response's body; under another writer (an
-// HTTP/2 stream's) it is an http.TrailerPrefix field.
+// HTTP/2 stream's) it is an http.TrailerPrefix field, and net/http's
+// HTTP/2 server sends those sorted by name (TestTrailerOrderHTTP2).
 func (w *recorder) AddTrailer(name, value string) {
 	if w.ew != nil {
 		w.ew.addTrailer(name, value)

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"fulcrum/internal/testutil"
 )
@@ -172,6 +176,92 @@ func TestAddTrailerHTTP2(t *testing.T) {
 		if resp.ProtoMajor != 2 || resp.StatusCode != tc.status || resp.ContentLength != int64(len(body)) || strings.Join(got, " ") != tc.trailer {
 			t.Errorf("%s: %s %d length %d body %q trailers %q, want HTTP/2 %d with a length and %q",
 				tc.path, resp.Proto, resp.StatusCode, resp.ContentLength, body, got, tc.status, tc.trailer)
+		}
+	}
+}
+
+// TestTrailerOrderHTTP2 pins the order of trailer fields over HTTP/2, read
+// from the raw trailing HEADERS frame of three streams: sorted by name, a
+// repeated name's values in the order they came, the upstream's
+// (proxy_pass_trailers on) and add_trailer's mixed. net/http's HTTP/2
+// server sorts the trailer fields it writes, so the upstream's order
+// (which HTTP/1.1 clients get) and add_trailer's order (which nginx 1.22.1
+// keeps over HTTP/2: x-zeta, x-alpha, x-mid, x-alpha) cannot be kept; the
+// order is at least the same for every response.
+func TestTrailerOrderHTTP2(t *testing.T) {
+	backend := testutil.RawBackend(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"+
+			"3\r\nup\n\r\n0\r\nX-Zeta: 1\r\nX-Alpha: 2\r\nX-Mid: 3\r\nX-Alpha: 4\r\n\r\n")
+	})
+	dir := t.TempDir()
+	certs, pool := h2Site(t, dir)
+	addr := startDaemon(t, dir, fmt.Sprintf(`access_log off;
+    server { listen 127.0.0.1:0 ssl http2; %s
+        location /up { proxy_pass_trailers on; add_trailer X-Added a; proxy_pass http://%s; }
+        location /ret { add_trailer X-Zeta z; add_trailer X-Alpha a; add_trailer X-Mid m; add_trailer X-Alpha a2; return 200 "hello\n"; }
+    }`, certs, backend))
+	r := dialH2(t, addr, pool)
+	dec := hpack.NewDecoder(4096, nil)
+	want := map[string]string{
+		"/up":  "x-added: a|x-alpha: 2|x-alpha: 4|x-mid: 3|x-zeta: 1",
+		"/ret": "x-alpha: a|x-alpha: a2|x-mid: m|x-zeta: z",
+	}
+	id := uint32(1)
+	for range 3 {
+		for _, path := range []string{"/up", "/ret"} {
+			var buf bytes.Buffer
+			enc := hpack.NewEncoder(&buf)
+			for _, kv := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":path", path}, {":authority", "a.test"}, {"te", "trailers"}} {
+				_ = enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
+			}
+			if err := r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: buf.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+				t.Fatal(err)
+			}
+			if got := trailingFields(t, r, dec, id); got != want[path] {
+				t.Errorf("stream %d %s: trailers %q, want %q", id, path, got, want[path])
+			}
+			id += 2
+		}
+	}
+}
+
+// trailingFields reads r's frames up to the end of stream id and returns
+// the fields of its trailing HEADERS frame, "name: value" joined by "|".
+func trailingFields(t *testing.T, r *rawH2, dec *hpack.Decoder, id uint32) string {
+	t.Helper()
+	_ = r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	heads := 0
+	for {
+		f, err := r.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("stream %d: %v", id, err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = r.fr.WriteSettingsAck()
+			}
+		case *http2.DataFrame:
+			if f.StreamID == id && f.StreamEnded() {
+				t.Fatalf("stream %d ended without trailers", id)
+			}
+		case *http2.HeadersFrame:
+			fields, err := dec.DecodeFull(f.HeaderBlockFragment())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.StreamID != id {
+				continue
+			}
+			if heads++; heads == 2 || f.StreamEnded() {
+				var out []string
+				for _, hf := range fields {
+					out = append(out, hf.Name+": "+hf.Value)
+				}
+				return strings.Join(out, "|")
+			}
 		}
 	}
 }

@@ -107,6 +107,9 @@ type GRPCHandler struct {
 	// clients makes the transport of each name.
 	sslName *vars.Template
 	clients *GRPCClients
+	// earlyHints is early_hints: when an upstream's 103 goes on to the
+	// client (earlyhints.go); nil drops them all.
+	earlyHints earlyHints
 }
 
 // NewGRPC compiles a location's gRPC settings into a handler.
@@ -138,6 +141,10 @@ func NewGRPC(o GRPCOptions) (*GRPCHandler, error) {
 	for _, name := range set.GRPC.PassHeaders {
 		delete(h.hide, textproto.CanonicalMIMEHeaderKey(name))
 	}
+	var err error
+	if h.earlyHints, err = compileEarlyHints(o.Compiler, set.EarlyHints); err != nil {
+		return nil, fmt.Errorf("%w in %s", err, set.EarlyHintsPos)
+	}
 	clients := o.Clients
 	if clients == nil {
 		clients = NewGRPCClients()
@@ -146,7 +153,6 @@ func NewGRPC(o GRPCOptions) (*GRPCHandler, error) {
 		h.route = GRPCTarget{Target: o.Target, Client: clients.For(h.pass, h.set), Host: h.pass.Host, TLS: h.pass.TLS}
 	}
 	if t := set.GRPC.SSL.NameTemplate; t != "" {
-		var err error
 		if h.sslName, err = o.Compiler.Compile(t); err != nil {
 			return nil, fmt.Errorf("%w in %s", err, set.GRPC.SSL.NamePos)
 		}
@@ -395,7 +401,8 @@ func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars
 		defer body.finish()
 	}
 	out := h.request(r, st, body, rt)
-	resp, srv, a, err := h.roundTrip(r.Context(), out, body, st, start, rt)
+	hints := h.grpcHintsFor(w, r, st)
+	resp, srv, a, err := h.roundTrip(r.Context(), out, body, st, start, rt, hints)
 	if err != nil {
 		h.answerError(w, r, st, err)
 		return
@@ -476,8 +483,9 @@ func grpcHasToken(v, token string) bool {
 
 // roundTrip sends out to the upstream's servers in the balancer's order
 // until one answers with a head that grpc_next_upstream accepts, and
-// returns that response with its server still acquired.
-func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *grpcBody, st *vars.State, start time.Time, rt *GRPCTarget) (*http.Response, *upstream.Server, *vars.Attempt, error) {
+// returns that response with its server still acquired. hints, when not
+// nil, passes the 103s that come before a head on to the client.
+func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *grpcBody, st *vars.State, start time.Time, rt *GRPCTarget, hints *grpcHints) (*http.Response, *upstream.Server, *vars.Attempt, error) {
 	_, logScheme := rt.schemes()
 	st.StartUpstreamGroup()
 	in := balancer.Input{ClientAddr: st.Remote.Addr(), MaxTries: h.set.NextUpstreamTries}
@@ -505,7 +513,9 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			return nil, nil, nil, h.noServer(ctx, out, st, rt, err)
 		}
 		a := st.StartAttempt(srv.AddrPort(), srv.AddrText())
-		resp, err := h.send(h.traceConnect(ctx, a, now), out, srv, rt.Client)
+		hints.setActive(true)
+		resp, err := h.send(h.trace(ctx, a, now, hints), out, srv, rt.Client)
+		hints.setActive(false)
 		end := h.now()
 		if err != nil {
 			f := classify(ctx, err)
@@ -568,13 +578,14 @@ func (h *GRPCHandler) send(ctx context.Context, out *http.Request, srv *upstream
 	return client.RoundTrip(out.WithContext(context.WithValue(ctx, grpcDialKey{}, dst)))
 }
 
-// traceConnect returns ctx with a trace that sets a's connect time: the
-// time to dial a new connection, or 0 for a kept-alive one (nginx logs
-// "0.000" for a reused connection, not "-"). A dial that fails leaves it
-// unset ("-"), as in nginx.
-func (h *GRPCHandler) traceConnect(ctx context.Context, a *vars.Attempt, start time.Time) context.Context {
-	// GotConn runs in RoundTrip's goroutine, before it returns.
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+// trace returns ctx with the attempt's client trace: it sets a's connect
+// time, the time to dial a new connection, or 0 for a kept-alive one
+// (nginx logs "0.000" for a reused connection, not "-"; a dial that fails
+// leaves it unset, "-", as in nginx), and hands interim heads to hints
+// when it is not nil.
+func (h *GRPCHandler) trace(ctx context.Context, a *vars.Attempt, start time.Time, hints *grpcHints) context.Context {
+	ct := &httptrace.ClientTrace{
+		// GotConn runs in RoundTrip's goroutine, before it returns.
 		GotConn: func(info httptrace.GotConnInfo) {
 			if info.Reused {
 				a.ConnectTime = 0
@@ -582,7 +593,11 @@ func (h *GRPCHandler) traceConnect(ctx context.Context, a *vars.Attempt, start t
 			}
 			a.ConnectTime = h.now().Sub(start)
 		},
-	})
+	}
+	if hints != nil {
+		ct.Got1xxResponse = hints.got1xx
+	}
+	return httptrace.WithClientTrace(ctx, ct)
 }
 
 // mayRetry applies grpc_next_upstream, _tries and _timeout to a failed

@@ -160,13 +160,19 @@ func (req *request) dropBound() {
 }
 
 // takeBound starts the ntlm handling of a request to an upstream with
-// ntlm: the connection bound to the client connection for the target's
-// pool, if any, is taken, and its server is the balancer's first pick
-// (in.Bound). The attempt's connection is bound after the exchange when
-// the request authenticates (ntlmAuth) or one was bound already.
-func (req *request) takeBound(in *balancer.Input) {
+// ntlm, at now: the connection bound to the client connection for the
+// target's pool, if any, is taken, and its server is the balancer's first
+// pick (in.Bound). A bound connection that ended while it was idle (the
+// server closed it, or keepalive_timeout passed) ends the binding here, as
+// a "Connection: close" answer does: it is closed and the request is a new
+// pick. The attempt's connection is bound after the exchange when the
+// request authenticates (ntlmAuth) or a live one was bound already.
+func (req *request) takeBound(in *balancer.Input, now time.Time) {
 	req.binds = req.bindings()
 	req.bound = req.binds.take(req.target.Transport)
+	if req.bound.pc != nil && !req.bound.reusable(now) {
+		req.dropBound()
+	}
 	in.Bound = req.bound.srv
 	req.bind = req.bound.pc != nil || ntlmAuth(req.in)
 }

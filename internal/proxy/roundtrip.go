@@ -36,7 +36,7 @@ func (h *Handler) roundTrip(req *request) error {
 		in.StickyID = req.stickyID
 	}
 	if t.NTLM {
-		req.takeBound(&in)
+		req.takeBound(&in, req.start)
 		defer req.dropBound()
 	}
 	req.at.Reset(t.Pool, t.Policy, in)

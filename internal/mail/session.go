@@ -43,8 +43,21 @@ type session struct {
 	// attempt counts the auth_http requests (Auth-Login-Attempt).
 	attempt int
 	// login and passwd are the client's credentials, replaced by the
-	// auth_http answer's Auth-User and Auth-Pass.
+	// auth_http answer's Auth-User and Auth-Pass. As in nginx they outlive
+	// a refused login: EXTERNAL, which carries no password, sends the last
+	// one known. passwdSet is nginx's passwd.data != NULL: false until a
+	// password is known, and again once a salted login (APOP, CRAM-MD5,
+	// EXTERNAL with a salt) has sent its digest; then an IMAP or POP3
+	// backend login needs the auth_http answer's Auth-Pass.
 	login, passwd string
+	passwdSet     bool
+	// method is the Auth-Method of the login being checked: "plain" (PLAIN,
+	// LOGIN, IMAP LOGIN, POP3 USER/PASS), "apop", "cram-md5" or
+	// "external". salt is the session's challenge, "<random.time@name>"
+	// (nginx's ngx_mail_salt): made at the POP3 greeting when APOP or
+	// CRAM-MD5 is enabled, else at the first CRAM-MD5 challenge; "" until
+	// then.
+	method, salt string
 	// tag is the IMAP tag of the command being answered.
 	tag string
 	// helo and esmtp are the SMTP client's HELO or EHLO argument and
@@ -64,7 +77,7 @@ func (p *Proxy) newSession(c net.Conn, srv *server) *session {
 	if log == nil {
 		log = p.opts.ErrorLog()
 	}
-	s := &session{srv: srv, raw: c, conn: c, log: log, peer: c.RemoteAddr().String(), local: c.LocalAddr().String()}
+	s := &session{srv: srv, raw: c, conn: c, log: log, method: "plain", peer: c.RemoteAddr().String(), local: c.LocalAddr().String()}
 	s.addr = s.peer
 	if host, _, err := net.SplitHostPort(s.peer); err == nil {
 		s.addr = host
@@ -211,6 +224,10 @@ func (s *session) authenticate() (retry bool, err error) {
 			s.logf(errlog.Error, "auth http server %s did not send server or port", s.srv.cfg.AuthHTTP.Addr)
 			return false, s.internalError()
 		}
+		if !s.passwdSet && ans.pass == nil && s.srv.cfg.Protocol != config.MailSMTP {
+			s.logf(errlog.Error, "auth http server %s did not send password", s.srv.cfg.AuthHTTP.Addr)
+			return false, s.internalError()
+		}
 		if net.ParseIP(strings.Trim(ans.server, "[]")) == nil {
 			s.logf(errlog.Error, `auth http server %s sent invalid server address:"%s"`, s.srv.cfg.AuthHTTP.Addr, ans.server)
 			return false, s.internalError()
@@ -254,7 +271,7 @@ func (s *session) proxy(ans *authAnswer) error {
 		s.login = *ans.user
 	}
 	if ans.pass != nil {
-		s.passwd = *ans.pass
+		s.passwd, s.passwdSet = *ans.pass, true
 	}
 	up, err := net.DialTimeout("tcp", addr, s.srv.cfg.Timeout)
 	if err != nil {

@@ -219,8 +219,7 @@ func (s *session) imapCommand(cmd *imapCommand) error {
 	default:
 		return s.invalid(cmd.tag + " BAD invalid command\r\n")
 	}
-	_, err := s.authenticate()
-	return err
+	return s.authenticate()
 }
 
 // imapLogin logs in to an IMAP backend as nginx does, with literals:

@@ -43,7 +43,7 @@ func (s *session) pop3() error {
 			continue
 		}
 		user = false
-		if _, err := s.authenticate(); err != nil {
+		if err := s.authenticate(); err != nil {
 			return err
 		}
 	}

@@ -196,15 +196,17 @@ func (s *session) internalError() error {
 }
 
 // authenticate asks the auth_http server about s.login and s.passwd and
-// acts on its answer: ok, the session was proxied and has ended; retry,
-// the refusal was sent after its wait and the client may try again.
-func (s *session) authenticate() (retry bool, err error) {
+// acts on its answer: nil means the refusal was sent after its wait and
+// the client may try again (keeping its credentials, as nginx does, for a
+// later EXTERNAL); an error ends the session (errQuit once it was
+// proxied).
+func (s *session) authenticate() error {
 	for {
 		s.attempt++
 		ans, err := s.askAuthHTTP()
 		if err != nil {
 			s.logf(errlog.Error, "%v", err)
-			return false, s.internalError()
+			return s.internalError()
 		}
 		if ans.wait && ans.errmsg == "" { // Auth-Status: WAIT
 			s.sleep(ans.sleep)
@@ -215,28 +217,28 @@ func (s *session) authenticate() (retry bool, err error) {
 			line := s.refusal(ans)
 			if ans.sleep == 0 {
 				_ = s.send(line)
-				return false, errQuit
+				return errQuit
 			}
 			s.sleep(ans.sleep)
-			return true, s.send(line)
+			return s.send(line)
 		}
 		if ans.server == "" || ans.port == "" {
 			s.logf(errlog.Error, "auth http server %s did not send server or port", s.srv.cfg.AuthHTTP.Addr)
-			return false, s.internalError()
+			return s.internalError()
 		}
 		if !s.passwdSet && ans.pass == nil && s.srv.cfg.Protocol != config.MailSMTP {
 			s.logf(errlog.Error, "auth http server %s did not send password", s.srv.cfg.AuthHTTP.Addr)
-			return false, s.internalError()
+			return s.internalError()
 		}
 		if net.ParseIP(strings.Trim(ans.server, "[]")) == nil {
 			s.logf(errlog.Error, `auth http server %s sent invalid server address:"%s"`, s.srv.cfg.AuthHTTP.Addr, ans.server)
-			return false, s.internalError()
+			return s.internalError()
 		}
 		if n, err := strconv.Atoi(ans.port); err != nil || n < 1 || n > 65535 {
 			s.logf(errlog.Error, `auth http server %s sent invalid server port:"%s"`, s.srv.cfg.AuthHTTP.Addr, ans.port)
-			return false, s.internalError()
+			return s.internalError()
 		}
-		return false, s.proxy(ans)
+		return s.proxy(ans)
 	}
 }
 

@@ -31,7 +31,7 @@ func (s *session) smtp() error {
 		if !auth {
 			continue
 		}
-		if _, err := s.authenticate(); err != nil {
+		if err := s.authenticate(); err != nil {
 			return err
 		}
 		s.from, s.to, s.none = "", "", false

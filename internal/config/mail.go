@@ -74,10 +74,10 @@ type MailServer struct {
 	// *_capabilities lists (nil: the defaults, "IMAP4 IMAP4rev1 UIDPLUS",
 	// "TOP USER UIDL" and none).
 	IMAPCapabilities, POP3Capabilities, SMTPCapabilities []string
-	// IMAPAuth, POP3Auth and SMTPAuth are the advertised mechanisms of
+	// IMAPAuth, POP3Auth and SMTPAuth are the enabled mechanisms of
 	// imap_auth, pop3_auth and smtp_auth, in nginx's fixed order, lower
-	// case: "plain", "login" (IMAP and SMTP). Defaults: plain, plain,
-	// plain login.
+	// case: "plain", "login" (IMAP and SMTP), "apop" (POP3), "cram-md5",
+	// "external". Defaults: plain, plain, plain login.
 	IMAPAuth, POP3Auth, SMTPAuth []string
 	// SMTPGreetingDelay (smtp_greeting_delay, 0) holds the SMTP greeting
 	// back; a client that talks before it is refused.
@@ -128,21 +128,13 @@ const (
 	defaultMailClientBuffer = 4096
 )
 
-// mailAuthNames are each protocol's *_auth values that fulcrum implements,
-// in the order nginx lists them; unsupportedMailAuth are the others nginx
-// knows.
-var (
-	mailAuthNames = map[string][]string{
-		"imap_auth": {"plain", "login"},
-		"pop3_auth": {"plain"},
-		"smtp_auth": {"plain", "login", "none"},
-	}
-	unsupportedMailAuth = map[string][]string{
-		"imap_auth": {"cram-md5", "external"},
-		"pop3_auth": {"apop", "cram-md5", "external"},
-		"smtp_auth": {"cram-md5", "external"},
-	}
-)
+// mailAuthNames are each protocol's *_auth values, in the order nginx
+// advertises them.
+var mailAuthNames = map[string][]string{
+	"imap_auth": {"plain", "login", "cram-md5", "external"},
+	"pop3_auth": {"plain", "apop", "cram-md5", "external"},
+	"smtp_auth": {"plain", "login", "cram-md5", "external", "none"},
+}
 
 // mailProtocolPorts are the ports nginx infers a server's protocol from.
 var mailProtocolPorts = map[int]string{143: MailIMAP, 993: MailIMAP, 110: MailPOP3, 995: MailPOP3, 25: MailSMTP, 465: MailSMTP, 587: MailSMTP}
@@ -368,8 +360,7 @@ func nearestMsec(sc *scope, name string, def time.Duration) time.Duration {
 	return def
 }
 
-// mailAuthMethods reads imap_auth, pop3_auth and smtp_auth; mechanisms
-// fulcrum does not implement are refused with a hint.
+// mailAuthMethods reads imap_auth, pop3_auth and smtp_auth.
 func mailAuthMethods(srv *MailServer, sc *scope) error {
 	defaults := map[string][]string{"imap_auth": {"plain"}, "pop3_auth": {"plain"}, "smtp_auth": {"plain", "login"}}
 	dst := map[string]*[]string{"imap_auth": &srv.IMAPAuth, "pop3_auth": &srv.POP3Auth, "smtp_auth": &srv.SMTPAuth}
@@ -382,14 +373,10 @@ func mailAuthMethods(srv *MailServer, sc *scope) error {
 		set := map[string]bool{}
 		for _, a := range dirs[0].Args {
 			v := strings.ToLower(a)
-			switch {
-			case slices.Contains(mailAuthNames[name], v):
-				set[v] = true
-			case slices.Contains(unsupportedMailAuth[name], v):
-				return hintf(dirs[0].Pos, "fulcrum's mail proxy takes "+strings.Join(mailAuthNames[name], ", ")+"; keep nginx for "+v, `"%s %s" is not supported`, name, a)
-			default:
+			if !slices.Contains(mailAuthNames[name], v) {
 				return errorf(dirs[0].Pos, `invalid value "%s"`, a)
 			}
+			set[v] = true
 		}
 		for _, v := range mailAuthNames[name] {
 			if set[v] && v != "none" {

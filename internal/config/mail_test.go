@@ -20,9 +20,8 @@ func TestMailErrors(t *testing.T) {
 		{"duplicate address", "auth_http 127.0.0.1:9; server { listen 1234; protocol imap; } server { listen 1234; protocol pop3; }", `duplicate "0.0.0.0:1234" address and port pair in nginx.conf:1`},
 		{"pop3 login", "auth_http 127.0.0.1:9; server { listen 110; pop3_auth login; }", `invalid value "login" in nginx.conf:1`},
 		{"protocol value", "auth_http 127.0.0.1:9; server { listen 110; protocol http; }", `unknown protocol "http" in nginx.conf:1`},
-		// fulcrum's own refusals of what it does not implement.
-		{"apop", "auth_http 127.0.0.1:9; server { listen 110; pop3_auth plain apop; }", `"pop3_auth apop" is not supported in nginx.conf:1`},
-		{"smtp_auth cram-md5", "auth_http 127.0.0.1:9; server { listen 25; smtp_auth none cram-md5; }", `"smtp_auth cram-md5" is not supported in nginx.conf:1`},
+		{"imap apop", "auth_http 127.0.0.1:9; server { listen 143; imap_auth plain apop; }", `invalid value "apop" in nginx.conf:1`},
+		{"smtp apop", "auth_http 127.0.0.1:9; server { listen 25; smtp_auth apop; }", `invalid value "apop" in nginx.conf:1`},
 		// TLS, recorded with nginx 1.22.1 -t: the line is the directive's.
 		{"ssl listen without certificate", "auth_http 127.0.0.1:9;\nserver {\nlisten 993 ssl; }", `no "ssl_certificate" is defined for the "listen ... ssl" directive in nginx.conf:3`},
 		{"starttls without certificate", "auth_http 127.0.0.1:9;\nserver { listen 143;\nstarttls on; }", `no "ssl_certificate" is defined for the "starttls" directive in nginx.conf:3`},
@@ -59,10 +58,10 @@ func TestMailBuild(t *testing.T) {
     imap_capabilities IMAP4rev1 IDLE;
     resolver off;
     starttls off;
-    server { listen 127.0.0.1:143; imap_auth login plain; }
-    server { listen 995; protocol pop3; xclient off; proxy_pass_error_message on; proxy_protocol on; }
+    server { listen 127.0.0.1:143; imap_auth external login plain CRAM-MD5; }
+    server { listen 995; protocol pop3; pop3_auth external apop; xclient off; proxy_pass_error_message on; proxy_protocol on; }
     server { listen 587; smtp_auth login plain; smtp_client_buffer 8k; max_errors 3; server_name other; }
-    server { listen 25; smtp_auth none login; smtp_greeting_delay 2s; proxy_smtp_auth on; }
+    server { listen 25; smtp_auth none external login; smtp_greeting_delay 2s; proxy_smtp_auth on; }
 }`)
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("warnings %v", cfg.Warnings)
@@ -83,9 +82,9 @@ func TestMailBuild(t *testing.T) {
 		{"headers", s[1].AuthHTTPHeaders, [][2]string{{"X-Key", "a b"}}},
 		{"names", []string{s[0].ServerName, s[2].ServerName}, []string{"mx.example", "other"}},
 		{"timeouts", []time.Duration{s[0].Timeout, s[0].ProxyTimeout}, []time.Duration{30 * time.Second, 10 * time.Minute}},
-		{"imap", [][]string{s[0].IMAPCapabilities, s[0].IMAPAuth}, [][]string{{"IMAP4rev1", "IDLE"}, {"plain", "login"}}},
-		{"pop3", [][]string{s[1].POP3Capabilities, s[1].POP3Auth}, [][]string{nil, {"plain"}}},
-		{"smtp", [][]string{s[2].SMTPCapabilities, s[2].SMTPAuth, s[3].SMTPAuth}, [][]string{nil, {"plain", "login"}, {"login"}}},
+		{"imap", [][]string{s[0].IMAPCapabilities, s[0].IMAPAuth}, [][]string{{"IMAP4rev1", "IDLE"}, {"plain", "login", "cram-md5", "external"}}},
+		{"pop3", [][]string{s[1].POP3Capabilities, s[1].POP3Auth}, [][]string{nil, {"apop", "external"}}},
+		{"smtp", [][]string{s[2].SMTPCapabilities, s[2].SMTPAuth, s[3].SMTPAuth}, [][]string{nil, {"plain", "login"}, {"login", "external"}}},
 		{"smtp none", []bool{s[2].SMTPAuthNone, s[3].SMTPAuthNone}, []bool{false, true}},
 		{"proxy_smtp_auth", []bool{s[2].ProxySMTPAuth, s[3].ProxySMTPAuth}, []bool{false, true}},
 		{"greeting delay", []time.Duration{s[2].SMTPGreetingDelay, s[3].SMTPGreetingDelay}, []time.Duration{0, 2 * time.Second}},

@@ -29,6 +29,9 @@ type authAnswer struct {
 }
 
 // authRequest is the auth_http request for s, as nginx 1.22 writes it.
+// As nginx, a login other than "plain" in a session with a salt sends
+// Auth-Salt and forgets its password (the digest), which the auth_http
+// answer must then give.
 func (s *session) authRequest() string {
 	cfg := s.srv.cfg
 	var b strings.Builder
@@ -36,13 +39,19 @@ func (s *session) authRequest() string {
 	b.WriteString("Host: " + cfg.AuthHTTP.HostHeader + "\r\n")
 	// nginx names the LOGIN mechanism and the IMAP LOGIN and POP3
 	// USER/PASS commands all "plain".
-	method := "plain"
+	method := s.method
 	if s.none {
 		method = "none"
 	}
 	b.WriteString("Auth-Method: " + method + "\r\n")
 	b.WriteString("Auth-User: " + escapeAuth(s.login) + "\r\n")
 	b.WriteString("Auth-Pass: " + escapeAuth(s.passwd) + "\r\n")
+	if method != "plain" && s.salt != "" {
+		// The salt a digest was made with; the digest is no password for
+		// the backend, which then needs the answer's Auth-Pass.
+		b.WriteString("Auth-Salt: " + s.salt + "\r\n")
+		s.passwd, s.passwdSet = "", false
+	}
 	b.WriteString("Auth-Protocol: " + cfg.Protocol + "\r\n")
 	b.WriteString("Auth-Login-Attempt: " + strconv.Itoa(s.attempt) + "\r\n")
 	b.WriteString("Client-IP: " + s.addr + "\r\n")

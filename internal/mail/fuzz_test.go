@@ -36,6 +36,6 @@ func FuzzCommandParsers(f *testing.F) {
 		if login, _, err := decodePlain(line); err == nil && strings.Contains(login, "\x00") {
 			t.Fatalf("%q: login %q holds a NUL", line, login)
 		}
-		_, _ = decodeLogin(line)
+		_, _ = decodeBase64(line)
 	})
 }

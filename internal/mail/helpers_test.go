@@ -53,7 +53,8 @@ func (r *record) waitFor(t *testing.T, n int) []string {
 // was recorded with: login "bad" is refused with Auth-Wait 1, "nowait"
 // without a wait, "err" with Auth-Error-Code 451 4.3.0, "noport" gets no
 // Auth-Port, "newuser" is sent on as "other"/"otherpw"; any other login
-// is sent to the backend of its protocol.
+// is sent to the backend of its protocol, with "Auth-Pass: secret" after
+// an APOP, CRAM-MD5 or EXTERNAL login unless the login is "nopass".
 type fakeAuth struct {
 	addr     string
 	requests record
@@ -100,6 +101,12 @@ func (a *fakeAuth) serve(c net.Conn) {
 		}
 		if headers["Auth-User"] == "newuser" {
 			out += "Auth-User: other\r\nAuth-Pass: otherpw\r\n"
+		}
+		switch headers["Auth-Method"] {
+		case "apop", "cram-md5", "external":
+			if headers["Auth-User"] != "nopass" {
+				out += "Auth-Pass: secret\r\n"
+			}
 		}
 	}
 	_, _ = io.WriteString(c, out+"\r\n")

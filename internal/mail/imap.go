@@ -200,7 +200,7 @@ func (s *session) imapCommand(cmd *imapCommand) error {
 		if len(cmd.args) != 2 || s.starttlsOnly() {
 			return bad()
 		}
-		s.login, s.passwd = cmd.args[0], cmd.args[1]
+		s.login, s.passwd, s.passwdSet, s.method = cmd.args[0], cmd.args[1], true, "plain"
 	case "AUTHENTICATE":
 		if len(cmd.args) != 1 && len(cmd.args) != 2 || s.starttlsOnly() {
 			return bad()
@@ -211,7 +211,6 @@ func (s *session) imapCommand(cmd *imapCommand) error {
 		}
 		ok, err := s.sasl(cmd.args[0], initial, len(cmd.args) == 2, "+ ")
 		if !ok || errors.Is(err, errSASL) {
-			s.login, s.passwd = "", ""
 			return bad()
 		}
 		if err != nil {
@@ -220,11 +219,7 @@ func (s *session) imapCommand(cmd *imapCommand) error {
 	default:
 		return s.invalid(cmd.tag + " BAD invalid command\r\n")
 	}
-	retry, err := s.authenticate()
-	if retry {
-		s.login, s.passwd = "", ""
-	}
-	return err
+	return s.authenticate()
 }
 
 // imapLogin logs in to an IMAP backend as nginx does, with literals:

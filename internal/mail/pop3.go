@@ -18,9 +18,15 @@ func splitCommand(line string) (name, rest string, hasRest bool) {
 var pop3Known = map[string]bool{"USER": true, "PASS": true, "APOP": true, "QUIT": true, "CAPA": true, "AUTH": true, "NOOP": true, "STLS": true}
 
 // pop3 serves a POP3 client until it logs in (then the session is
-// proxied) or quits.
+// proxied) or quits. With APOP or CRAM-MD5 enabled the greeting carries
+// the session's salt, as nginx's.
 func (s *session) pop3() error {
-	if err := s.send(s.srv.greeting); err != nil {
+	greeting := s.srv.greeting
+	if s.authEnabled("apop") || s.authEnabled("cram-md5") {
+		s.salt = s.newSalt()
+		greeting = strings.TrimSuffix(greeting, "\r\n") + " " + s.salt + "\r\n"
+	}
+	if err := s.send(greeting); err != nil {
 		return err
 	}
 	user := false // USER was accepted; PASS may follow
@@ -29,48 +35,7 @@ func (s *session) pop3() error {
 		if err != nil {
 			return err
 		}
-		name, rest, hasRest := splitCommand(line)
-		bad := func() error { return s.reject("-ERR invalid command\r\n") }
-		auth := false
-		switch {
-		case name == "CAPA":
-			_, capa, _ := s.capabilities()
-			err = s.send(capa)
-		case name == "STLS" && s.starttlsOffered():
-			user = false
-			s.login = ""
-			err = s.startTLS("+OK\r\n")
-		case (name == "USER" || name == "PASS" || name == "AUTH") && s.starttlsOnly():
-			err = bad()
-		case name == "NOOP":
-			err = s.send("+OK\r\n")
-		case name == "QUIT":
-			_ = s.send("+OK\r\n")
-			return errQuit
-		case name == "USER" && hasRest && rest != "":
-			s.login, user = rest, true
-			err = s.send("+OK\r\n")
-		case name == "PASS" && user && hasRest && rest != "":
-			s.passwd, auth = rest, true
-		case name == "AUTH" && !hasRest:
-			err = s.send(s.srv.pop3Auth)
-		case name == "AUTH":
-			mech, initial, hasInitial := strings.Cut(rest, " ")
-			ok, serr := s.sasl(mech, initial, hasInitial, "+ ")
-			switch {
-			case !ok || errors.Is(serr, errSASL):
-				s.login, s.passwd = "", ""
-				err = bad()
-			case serr != nil:
-				return serr
-			default:
-				auth = true
-			}
-		case pop3Known[name]:
-			err = bad()
-		default:
-			err = s.invalid("-ERR invalid command\r\n")
-		}
+		auth, err := s.pop3Command(line, &user)
 		if err != nil {
 			return err
 		}
@@ -78,11 +43,65 @@ func (s *session) pop3() error {
 			continue
 		}
 		user = false
-		if _, err := s.authenticate(); err != nil {
+		if err := s.authenticate(); err != nil {
 			return err
 		}
-		s.login, s.passwd = "", ""
 	}
+}
+
+// pop3Command answers one command; auth reports credentials to check.
+// user is whether USER was accepted (PASS may follow).
+func (s *session) pop3Command(line string, user *bool) (auth bool, err error) {
+	name, rest, hasRest := splitCommand(line)
+	bad := func() error { return s.reject("-ERR invalid command\r\n") }
+	switch {
+	case name == "CAPA":
+		_, capa, _ := s.capabilities()
+		return false, s.send(capa)
+	case name == "STLS" && s.starttlsOffered(): // arguments are ignored, as in nginx
+		*user = false
+		s.login = ""
+		return false, s.startTLS("+OK\r\n")
+	case (name == "USER" || name == "PASS" || name == "AUTH" || name == "APOP") && s.starttlsOnly():
+		return false, bad()
+	case name == "NOOP":
+		return false, s.send("+OK\r\n")
+	case name == "QUIT":
+		_ = s.send("+OK\r\n")
+		return false, errQuit
+	case name == "USER" && hasRest && rest != "":
+		s.login, *user = rest, true
+		return false, s.send("+OK\r\n")
+	case name == "PASS" && *user && hasRest && rest != "":
+		s.passwd, s.passwdSet, s.method = rest, true, "plain"
+		return true, nil
+	case name == "APOP":
+		// "APOP name digest": exactly two arguments, APOP enabled.
+		login, digest, ok := strings.Cut(rest, " ")
+		if !hasRest || !ok || login == "" || digest == "" || strings.Contains(digest, " ") || !s.authEnabled("apop") {
+			return false, bad()
+		}
+		s.login, s.passwd, s.passwdSet, s.method = login, digest, true, "apop"
+		return true, nil
+	case name == "AUTH" && !hasRest:
+		return false, s.send(s.srv.pop3Auth)
+	case name == "AUTH":
+		mech, initial, hasInitial := strings.Cut(rest, " ")
+		if strings.Contains(initial, " ") { // more than two arguments
+			return false, bad()
+		}
+		ok, serr := s.sasl(mech, initial, hasInitial, "+ ")
+		switch {
+		case !ok || errors.Is(serr, errSASL):
+			return false, bad()
+		case serr != nil:
+			return false, serr
+		}
+		return true, nil
+	case pop3Known[name]:
+		return false, bad()
+	}
+	return false, s.invalid("-ERR invalid command\r\n")
 }
 
 // pop3Login logs in to a POP3 backend with USER and PASS; the backend's

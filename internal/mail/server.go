@@ -47,9 +47,10 @@ func imapCapability(cfg *config.MailServer) string {
 	return line + "\r\n"
 }
 
-// pop3Lists are the CAPA answer (the capabilities and a SASL line, which
-// lists PLAIN and LOGIN when pop3_auth has plain) and the answer to AUTH
-// without arguments.
+// pop3Lists are the CAPA answer (the capabilities and a SASL line) and
+// the answer to AUTH without arguments, as nginx builds them: plain
+// lists PLAIN and LOGIN, then CRAM-MD5 and EXTERNAL when enabled; APOP is
+// in neither (its salt in the greeting announces it).
 func pop3Lists(cfg *config.MailServer) (capa, auth string) {
 	caps := cfg.POP3Capabilities
 	if caps == nil {
@@ -61,9 +62,16 @@ func pop3Lists(cfg *config.MailServer) (capa, auth string) {
 	}
 	sasl, mechs := "SASL", ""
 	for _, m := range cfg.POP3Auth {
-		if m == "plain" {
-			sasl += " PLAIN LOGIN"
-			mechs += "PLAIN\r\nLOGIN\r\n"
+		var names []string
+		switch m {
+		case "plain":
+			names = []string{"PLAIN", "LOGIN"}
+		case "cram-md5", "external":
+			names = []string{strings.ToUpper(m)}
+		}
+		for _, n := range names {
+			sasl += " " + n
+			mechs += n + "\r\n"
 		}
 	}
 	return capa + sasl + "\r\n.\r\n", "+OK methods supported:\r\n" + mechs + ".\r\n"

@@ -43,8 +43,21 @@ type session struct {
 	// attempt counts the auth_http requests (Auth-Login-Attempt).
 	attempt int
 	// login and passwd are the client's credentials, replaced by the
-	// auth_http answer's Auth-User and Auth-Pass.
+	// auth_http answer's Auth-User and Auth-Pass. As in nginx they outlive
+	// a refused login: EXTERNAL, which carries no password, sends the last
+	// one known. passwdSet is nginx's passwd.data != NULL: false until a
+	// password is known, and again once a salted login (APOP, CRAM-MD5,
+	// EXTERNAL with a salt) has sent its digest; then an IMAP or POP3
+	// backend login needs the auth_http answer's Auth-Pass.
 	login, passwd string
+	passwdSet     bool
+	// method is the Auth-Method of the login being checked: "plain" (PLAIN,
+	// LOGIN, IMAP LOGIN, POP3 USER/PASS), "apop", "cram-md5" or
+	// "external". salt is the session's challenge, "<random.time@name>"
+	// (nginx's ngx_mail_salt): made at the POP3 greeting when APOP or
+	// CRAM-MD5 is enabled, else at the first CRAM-MD5 challenge; "" until
+	// then.
+	method, salt string
 	// tag is the IMAP tag of the command being answered.
 	tag string
 	// helo and esmtp are the SMTP client's HELO or EHLO argument and
@@ -64,7 +77,7 @@ func (p *Proxy) newSession(c net.Conn, srv *server) *session {
 	if log == nil {
 		log = p.opts.ErrorLog()
 	}
-	s := &session{srv: srv, raw: c, conn: c, log: log, peer: c.RemoteAddr().String(), local: c.LocalAddr().String()}
+	s := &session{srv: srv, raw: c, conn: c, log: log, method: "plain", peer: c.RemoteAddr().String(), local: c.LocalAddr().String()}
 	s.addr = s.peer
 	if host, _, err := net.SplitHostPort(s.peer); err == nil {
 		s.addr = host
@@ -183,15 +196,17 @@ func (s *session) internalError() error {
 }
 
 // authenticate asks the auth_http server about s.login and s.passwd and
-// acts on its answer: ok, the session was proxied and has ended; retry,
-// the refusal was sent after its wait and the client may try again.
-func (s *session) authenticate() (retry bool, err error) {
+// acts on its answer: nil means the refusal was sent after its wait and
+// the client may try again (keeping its credentials, as nginx does, for a
+// later EXTERNAL); an error ends the session (errQuit once it was
+// proxied).
+func (s *session) authenticate() error {
 	for {
 		s.attempt++
 		ans, err := s.askAuthHTTP()
 		if err != nil {
 			s.logf(errlog.Error, "%v", err)
-			return false, s.internalError()
+			return s.internalError()
 		}
 		if ans.wait && ans.errmsg == "" { // Auth-Status: WAIT
 			s.sleep(ans.sleep)
@@ -202,24 +217,28 @@ func (s *session) authenticate() (retry bool, err error) {
 			line := s.refusal(ans)
 			if ans.sleep == 0 {
 				_ = s.send(line)
-				return false, errQuit
+				return errQuit
 			}
 			s.sleep(ans.sleep)
-			return true, s.send(line)
+			return s.send(line)
 		}
 		if ans.server == "" || ans.port == "" {
 			s.logf(errlog.Error, "auth http server %s did not send server or port", s.srv.cfg.AuthHTTP.Addr)
-			return false, s.internalError()
+			return s.internalError()
+		}
+		if !s.passwdSet && ans.pass == nil && s.srv.cfg.Protocol != config.MailSMTP {
+			s.logf(errlog.Error, "auth http server %s did not send password", s.srv.cfg.AuthHTTP.Addr)
+			return s.internalError()
 		}
 		if net.ParseIP(strings.Trim(ans.server, "[]")) == nil {
 			s.logf(errlog.Error, `auth http server %s sent invalid server address:"%s"`, s.srv.cfg.AuthHTTP.Addr, ans.server)
-			return false, s.internalError()
+			return s.internalError()
 		}
 		if n, err := strconv.Atoi(ans.port); err != nil || n < 1 || n > 65535 {
 			s.logf(errlog.Error, `auth http server %s sent invalid server port:"%s"`, s.srv.cfg.AuthHTTP.Addr, ans.port)
-			return false, s.internalError()
+			return s.internalError()
 		}
-		return false, s.proxy(ans)
+		return s.proxy(ans)
 	}
 }
 
@@ -254,7 +273,7 @@ func (s *session) proxy(ans *authAnswer) error {
 		s.login = *ans.user
 	}
 	if ans.pass != nil {
-		s.passwd = *ans.pass
+		s.passwd, s.passwdSet = *ans.pass, true
 	}
 	up, err := net.DialTimeout("tcp", addr, s.srv.cfg.Timeout)
 	if err != nil {

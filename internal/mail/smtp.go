@@ -31,10 +31,9 @@ func (s *session) smtp() error {
 		if !auth {
 			continue
 		}
-		if _, err := s.authenticate(); err != nil {
+		if err := s.authenticate(); err != nil {
 			return err
 		}
-		s.login, s.passwd = "", ""
 		s.from, s.to, s.none = "", "", false
 	}
 }
@@ -87,10 +86,12 @@ func (s *session) smtpCommand(line string) (auth bool, err error) {
 			return false, badArg()
 		}
 		mech, initial, hasInitial := strings.Cut(rest, " ")
+		if strings.Contains(initial, " ") { // more than two arguments
+			return false, invalid()
+		}
 		ok, serr := s.sasl(mech, initial, hasInitial, "334 ")
 		switch {
 		case !ok || errors.Is(serr, errSASL):
-			s.login, s.passwd = "", ""
 			return false, invalid()
 		case serr != nil:
 			return false, serr

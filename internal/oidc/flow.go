@@ -75,7 +75,7 @@ func (s *Session) Claim(name string) (string, bool) {
 }
 
 // Store keys: a session under "s:" and its id, a sid claim's session
-// under "sid:", the login cookies' key under sealKeyName.
+// under "sid:". Nothing else is kept in the store.
 func sessionKey(id string) string { return "s:" + id }
 func sidKey(sid string) string    { return "sid:" + sid }
 

@@ -359,6 +359,9 @@ func TestOpenRedirect(t *testing.T) {
 func TestSessionExpiry(t *testing.T) {
 	for _, forever := range []bool{false, true} {
 		rg := newRig(t, nil, nil)
+		// Without a refresh token, the session lives its session_timeout
+		// whatever its tokens' expiry.
+		rg.op.Set(func(p *oidctest.Provider) { p.NoRefresh = true })
 		rg.store.forever = forever // the session's own time ends it too
 		sid := rg.login("/")
 		rg.clock = rg.clock.Add(59 * time.Minute)

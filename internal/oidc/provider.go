@@ -5,8 +5,9 @@
 // takes the code the provider sends back to the redirect URI, exchanges
 // it at the token endpoint, validates the ID token (signature with the
 // provider's JSON Web Key Set, iss, aud, exp, iat, nonce) and keeps the
-// tokens in a server-side session that a cookie names. It also answers
-// RP-initiated logout and front-channel logout.
+// tokens in a server-side session that a cookie names, refreshing them
+// with the refresh token when they expire. It also answers RP-initiated
+// logout and front-channel logout.
 //
 // The package knows nothing of fulcrum's request path: the daemon gives it
 // a Request and writes the Outcome. Tokens are never put in an Outcome's
@@ -130,6 +131,11 @@ type Provider struct {
 	// slow or down wait for one fetch, not for one each in turn.
 	metaGen, keysGen uint64
 	metaErr, keysErr error
+
+	// flightsMu guards flights, the refreshes in progress by session id;
+	// it is never held across a refresh.
+	flightsMu sync.Mutex
+	flights   map[string]*flight
 }
 
 // New returns the provider of cfg keeping its sessions in store. now is

@@ -225,3 +225,48 @@ func TestAuthOIDCStoreHoldsSessionsOnly(t *testing.T) {
 		t.Errorf("the zone holds %d keys, want the session and its sid: %v", len(m), m)
 	}
 }
+
+// TestAuthOIDCRefresh logs in with an ID token that expires in two
+// seconds and keeps asking: every request is let in, and the one after
+// the expiry carries the refreshed access token to the backend.
+func TestAuthOIDCRefresh(t *testing.T) {
+	op := oidctest.New(t, false)
+	op.Set(func(p *oidctest.Provider) {
+		p.Mutate = func(c map[string]any) { c["exp"] = time.Now().Add(2 * time.Second).Unix() }
+	})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "token=%s", r.Header.Get("X-Token"))
+	}))
+	t.Cleanup(backend.Close)
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    oidc_provider idp { issuer %[1]s; client_id fulcrum-client; client_secret s3cret; }
+    server {
+        listen 127.0.0.1:0;
+        location / { auth_oidc idp; proxy_set_header X-Token $oidc_access_token; proxy_pass http://%[2]s; }
+    }
+`, op.Issuer, backend.Listener.Addr()))
+	base := "http://" + addr
+	c := browser(t)
+	_, loc, _, _ := fetch(t, c, base+"/")
+	_, callback, _, _ := fetch(t, c, loc)
+	if code, _, _, _ := fetch(t, c, callback); code != http.StatusFound {
+		t.Fatalf("callback: %d", code)
+	}
+	_, _, first, _ := fetch(t, c, base+"/")
+	refreshes := func() (n int) { op.Set(func(p *oidctest.Provider) { n = p.Refreshes }); return n }
+	for deadline := time.Now().Add(5 * time.Second); refreshes() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no refresh 5 s after the ID token expired")
+		}
+		if code, _, body, _ := fetch(t, c, base+"/"); code != http.StatusOK || !strings.HasPrefix(body, "token=at-") {
+			t.Fatalf("while the tokens live: %d %q", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, _, body, _ := fetch(t, c, base+"/")
+	if code != http.StatusOK || body == first || !strings.HasPrefix(body, "token=at-") || refreshes() != 1 {
+		t.Fatalf("after the refresh: %d %q (before %q), %d refreshes", code, body, first, refreshes())
+	}
+}

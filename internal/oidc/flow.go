@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -354,11 +355,13 @@ func localURI(uri string) string {
 // tokenAnswer is the token endpoint's answer (RFC 6749 sections 5.1 and
 // 5.2).
 type tokenAnswer struct {
-	IDToken      string      `json:"id_token"`
-	AccessToken  string      `json:"access_token"`
-	RefreshToken string      `json:"refresh_token"`
-	ExpiresIn    json.Number `json:"expires_in"`
-	Error        string      `json:"error"`
+	IDToken      string `json:"id_token"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	// ExpiresIn is a number (RFC 6749), or a string of one as some
+	// providers write it; anything else is ignored, not refused.
+	ExpiresIn any    `json:"expires_in"`
+	Error     string `json:"error"`
 }
 
 // exchange trades the code for tokens and validates them.
@@ -425,6 +428,23 @@ func (p *Provider) tokenRequest(ctx context.Context, m *Metadata, form url.Value
 	return &ta, nil
 }
 
+// seconds reads expires_in: a JSON number or a string of digits; 0 for
+// anything else.
+func seconds(v any) int64 {
+	var s string
+	switch v := v.(type) {
+	case json.Number:
+		s = v.String()
+	case string:
+		s = v
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // tokensExpire is when a token answer's tokens expire (Unix seconds): the
 // ID token's exp (tok, nil when the answer had none) or, when earlier,
 // the access token's expires_in; 0 when neither says.
@@ -437,7 +457,7 @@ func (p *Provider) tokensExpire(tok *jwt.Token, ta *tokenAnswer) int64 {
 			}
 		}
 	}
-	if n, err := ta.ExpiresIn.Int64(); err == nil && n > 0 {
+	if n := seconds(ta.ExpiresIn); n > 0 {
 		if e := p.now().Unix() + n; at == 0 || e < at {
 			at = e
 		}

@@ -51,6 +51,9 @@ func TestRefresh(t *testing.T) {
 		{name: "without an ID token", ok: true, keepsIDToken: true, edit: func(p *oidctest.Provider) {
 			p.RefreshAnswer = func(a map[string]any) { delete(a, "id_token") }
 		}},
+		{name: "expires_in a string", ok: true, edit: func(p *oidctest.Provider) {
+			p.RefreshAnswer = func(a map[string]any) { a["expires_in"] = "soon" }
+		}},
 		{name: "refused", edit: func(p *oidctest.Provider) { p.RefreshError = "invalid_grant" }},
 		{name: "another user", edit: func(p *oidctest.Provider) {
 			mutate := p.RefreshMutate

@@ -93,6 +93,9 @@ func loadConfig(o options, p paths, rep *reporter) (*config.Config, error) {
 		rep.report(errlog.Emerg, err.Error())
 		return nil, err
 	}
+	// What needs the routing: auth_oidc's paths served where the module
+	// would not see them.
+	reportWarnings(rep, daemon.OIDCWarnings(cfg))
 	return cfg, nil
 }
 

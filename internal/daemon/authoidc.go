@@ -19,10 +19,14 @@ const accessAnswered = -1
 
 // buildOIDC makes the snapshot's OpenID Providers, each keeping its
 // sessions in its keyval zone (session_store, or the default store the
-// configuration made), so that sessions outlive a reload as the zone does.
-func (s *snapshot) buildOIDC(cfg *config.Config) {
+// configuration made), so that sessions outlive a reload as the zone does;
+// keys are the daemon's login keys, nil for a configuration test.
+func (s *snapshot) buildOIDC(cfg *config.Config, keys *oidc.LoginKeys) {
 	if cfg.HTTP == nil || len(cfg.HTTP.OIDCProviders) == 0 {
 		return
+	}
+	if keys == nil {
+		keys = oidc.NewLoginKeys()
 	}
 	s.oidcs = make(map[string]*oidc.Provider, len(cfg.HTTP.OIDCProviders))
 	for _, p := range cfg.HTTP.OIDCProviders {
@@ -30,7 +34,8 @@ func (s *snapshot) buildOIDC(cfg *config.Config) {
 			ConfigURL: p.ConfigURL, CookieName: p.CookieName, ExtraAuthArgs: p.ExtraAuthArgs,
 			RedirectURI: p.RedirectURI, LogoutURI: p.LogoutURI, FrontchannelLogoutURI: p.FrontchannelLogoutURI,
 			PostLogoutURI: p.PostLogoutURI, LogoutTokenHint: p.LogoutTokenHint, Userinfo: p.Userinfo,
-			PKCE: p.PKCE, Scope: p.Scope, SessionTimeout: p.SessionTimeout, CRLs: p.CRLs}
+			PKCE: p.PKCE, Scope: p.Scope, SessionTimeout: p.SessionTimeout, CRLs: p.CRLs,
+			LoginKey: keys.Key(p.Name)}
 		if len(p.TrustedCAs) > 0 {
 			c.RootCAs = x509.NewCertPool()
 			for _, ca := range p.TrustedCAs {
@@ -57,10 +62,6 @@ func (zs zoneStore) Put(key, value string, ttl time.Duration) error {
 }
 
 func (zs zoneStore) Delete(key string) { _ = zs.z.Set(key, nil, 0) } // a missing key is already gone
-
-func (zs zoneStore) Add(key, value string) {
-	_ = zs.z.Add(map[string]keyval.Pair{key: {Value: value}}, 0)
-} // a key that is there stays
 
 // defineOIDCVariables makes $oidc_id_token, $oidc_access_token and
 // $oidc_claim_NAME known: the session auth_oidc let the request in with

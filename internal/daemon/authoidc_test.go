@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -151,5 +152,121 @@ func TestAuthOIDCProviderDown(t *testing.T) {
 	addr := startDaemon(t, dir, fmt.Sprintf(oidcConf, issuer, "127.0.0.1:9"))
 	if code, loc, _, _ := fetch(t, browser(t), "http://"+addr+"/app"); code != http.StatusInternalServerError || loc != "" {
 		t.Fatalf("provider down: %d %q", code, loc)
+	}
+}
+
+// TestAuthOIDCStoreHoldsSessionsOnly checks that the keyval API shows a
+// provider's sessions and nothing of fulcrum's own state: the key that
+// seals the login cookies is not in the zone (where the API would show
+// it and its DELETE drop it), and a login started before a reload still
+// ends after it.
+func TestAuthOIDCStoreHoldsSessionsOnly(t *testing.T) {
+	op := oidctest.New(t, false)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "user=%s", r.Header.Get("X-User"))
+	}))
+	t.Cleanup(backend.Close)
+	dir := t.TempDir()
+	text := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log notice;\nhttp {\n", dir) + fmt.Sprintf(`
+    access_log off;
+    oidc_provider idp { issuer %[1]s; client_id fulcrum-client; client_secret s3cret; }
+    server {
+        listen 127.0.0.1:0;
+        location / { auth_oidc idp; proxy_set_header X-User $oidc_claim_sub; proxy_pass http://%[2]s; }
+        location /api { api write=on; }
+    }
+}
+`, op.Issuer, backend.Listener.Addr())
+	addr, sigs := runConfig(t, dir, text)
+	base := "http://" + addr
+	zone := base + "/api/9/http/keyvals/oidc_default_store_idp"
+	keys := func() map[string]string {
+		t.Helper()
+		code, _, body, _ := fetch(t, browser(t), zone)
+		var m map[string]string
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &m) != nil {
+			t.Fatalf("GET %s: %d %q", zone, code, body)
+		}
+		return m
+	}
+
+	c := browser(t)
+	code, loc, _, _ := fetch(t, c, base+"/app")
+	if code != http.StatusFound || !op.HasPrefix(loc, "/authorize?") {
+		t.Fatalf("unauthenticated: %d %q", code, loc)
+	}
+	if m := keys(); len(m) != 0 {
+		t.Fatalf("the zone holds %v after a login started, want nothing", m)
+	}
+	// Emptying the zone through the API (DELETE) and a reload between the
+	// login and the callback: the login still ends.
+	if req, _ := http.NewRequest(http.MethodDelete, zone, nil); req != nil {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE %s: %v %v", zone, resp, err)
+		}
+		resp.Body.Close()
+	}
+	reloadAndWait(t, sigs, dir)
+	_, callback, _, _ := fetch(t, c, loc)
+	if code, loc, _, _ := fetch(t, c, callback); code != http.StatusFound || loc != "/app" {
+		t.Fatalf("callback after a reload: %d %q", code, loc)
+	}
+	if code, _, body, _ := fetch(t, c, base+"/app"); code != http.StatusOK || body != "user=alice" {
+		t.Fatalf("with a session: %d %q", code, body)
+	}
+	m := keys()
+	for k := range m {
+		if !strings.HasPrefix(k, "s:") && !strings.HasPrefix(k, "sid:") {
+			t.Errorf("the zone shows %q, which is not a session", k)
+		}
+	}
+	if len(m) != 2 {
+		t.Errorf("the zone holds %d keys, want the session and its sid: %v", len(m), m)
+	}
+}
+
+// TestAuthOIDCRefresh logs in with an ID token that expires in two
+// seconds and keeps asking: every request is let in, and the one after
+// the expiry carries the refreshed access token to the backend.
+func TestAuthOIDCRefresh(t *testing.T) {
+	op := oidctest.New(t, false)
+	op.Set(func(p *oidctest.Provider) {
+		p.Mutate = func(c map[string]any) { c["exp"] = time.Now().Add(2 * time.Second).Unix() }
+	})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "token=%s", r.Header.Get("X-Token"))
+	}))
+	t.Cleanup(backend.Close)
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    oidc_provider idp { issuer %[1]s; client_id fulcrum-client; client_secret s3cret; }
+    server {
+        listen 127.0.0.1:0;
+        location / { auth_oidc idp; proxy_set_header X-Token $oidc_access_token; proxy_pass http://%[2]s; }
+    }
+`, op.Issuer, backend.Listener.Addr()))
+	base := "http://" + addr
+	c := browser(t)
+	_, loc, _, _ := fetch(t, c, base+"/")
+	_, callback, _, _ := fetch(t, c, loc)
+	if code, _, _, _ := fetch(t, c, callback); code != http.StatusFound {
+		t.Fatalf("callback: %d", code)
+	}
+	_, _, first, _ := fetch(t, c, base+"/")
+	refreshes := func() (n int) { op.Set(func(p *oidctest.Provider) { n = p.Refreshes }); return n }
+	for deadline := time.Now().Add(5 * time.Second); refreshes() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no refresh 5 s after the ID token expired")
+		}
+		if code, _, body, _ := fetch(t, c, base+"/"); code != http.StatusOK || !strings.HasPrefix(body, "token=at-") {
+			t.Fatalf("while the tokens live: %d %q", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, _, body, _ := fetch(t, c, base+"/")
+	if code != http.StatusOK || body == first || !strings.HasPrefix(body, "token=at-") || refreshes() != 1 {
+		t.Fatalf("after the refresh: %d %q (before %q), %d refreshes", code, body, first, refreshes())
 	}
 }

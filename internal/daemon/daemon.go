@@ -31,6 +31,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/mail"
+	"fulcrum/internal/oidc"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/stream"
 	"fulcrum/internal/upstream"
@@ -83,11 +84,14 @@ type Daemon struct {
 	caches *cache.Registry
 	// uids issues the userid module's identifiers: one sequence for the
 	// process, as nginx keeps one per worker, so reloads repeat none.
-	uids    *userid.Generator
-	limiter *connLimiter
-	current atomic.Pointer[snapshot]
-	logs    *logSet
-	connSeq atomic.Uint64
+	uids *userid.Generator
+	// loginKeys seal auth_oidc's login cookies: kept across reloads, so
+	// that a login started before one ends after it.
+	loginKeys *oidc.LoginKeys
+	limiter   *connLimiter
+	current   atomic.Pointer[snapshot]
+	logs      *logSet
+	connSeq   atomic.Uint64
 	// conns counts client connections and requests for stub_status and
 	// the $connections_* variables: the process's counts, kept across
 	// reloads.
@@ -158,6 +162,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 		transports: proxy.NewTransports(),
 		caches:     cache.NewRegistry(opts.clock()),
 		uids:       userid.NewGenerator(time.Now(), os.Getpid()),
+		loginKeys:  oidc.NewLoginKeys(),
 		limiter:    newConnLimiter(cfg.Main.WorkerConnections),
 		listeners:  map[string]*listener{},
 		upgrades:   newUpgradeTracker(),

@@ -221,7 +221,7 @@ type internalRedirect struct {
 // build compiles cfg into a snapshot without touching the running one. It is
 // also what `fulcrum -t` runs, so every error names the file and line.
 func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
-	s, err := buildSnapshot(cfg, snapshotDeps{reg: d.registry, ts: d.transports, logs: d.logs, up: d.upgrades, caches: d.caches, uids: d.uids, sessions: d.sessionZones(), keyvals: d.keyvalZones()}, d.opts.clock())
+	s, err := buildSnapshot(cfg, snapshotDeps{reg: d.registry, ts: d.transports, logs: d.logs, up: d.upgrades, caches: d.caches, uids: d.uids, sessions: d.sessionZones(), keyvals: d.keyvalZones(), loginKeys: d.loginKeys}, d.opts.clock())
 	if err != nil {
 		return nil, err
 	}
@@ -281,6 +281,9 @@ type snapshotDeps struct {
 	// new one keeps when their name, size and type are unchanged; nil at
 	// start and for a configuration test.
 	keyvals map[string]*kvZone
+	// loginKeys seal auth_oidc's login cookies, the same across reloads;
+	// nil for a configuration test.
+	loginKeys *oidc.LoginKeys
 }
 
 func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) (*snapshot, error) {
@@ -330,7 +333,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	if err := s.buildKeyvals(cfg, deps.keyvals, comp); err != nil {
 		return nil, err
 	}
-	s.buildOIDC(cfg)
+	s.buildOIDC(cfg, deps.loginKeys)
 	if err := defineBlockVariables(comp, cfg.HTTP, s.log, now); err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,8 +61,16 @@ type Session struct {
 	Claims      map[string]any `json:"claims"`
 	// Sid is the ID token's "sid" claim, for front-channel logout.
 	Sid string `json:"sid,omitempty"`
-	// Expires is when the session ends (Unix seconds).
+	// Expires is when the session ends (Unix seconds): session_timeout
+	// after the login or the last refresh.
 	Expires int64 `json:"exp"`
+	// Refresh is the refresh token, "" when the provider gave none.
+	Refresh string `json:"rt,omitempty"`
+	// TokensExpire is when the tokens expire (Unix seconds; 0: unknown),
+	// after which a request refreshes them; Nonce is the login's nonce,
+	// which a refreshed ID token may only repeat.
+	TokensExpire int64  `json:"texp,omitempty"`
+	Nonce        string `json:"nonce,omitempty"`
 }
 
 // Claim returns the top-level claim name as the $oidc_claim_ variables
@@ -75,7 +84,7 @@ func (s *Session) Claim(name string) (string, bool) {
 }
 
 // Store keys: a session under "s:" and its id, a sid claim's session
-// under "sid:", the login cookies' key under sealKeyName.
+// under "sid:". Nothing else is kept in the store.
 func sessionKey(id string) string { return "s:" + id }
 func sidKey(sid string) string    { return "sid:" + sid }
 
@@ -91,10 +100,22 @@ func (p *Provider) Handle(ctx context.Context, r Request) Outcome {
 	case p.cfg.FrontchannelLogoutURI != "" && r.Path == p.cfg.FrontchannelLogoutURI:
 		return p.frontchannelLogout(r)
 	}
-	if s, _ := p.session(r.Cookie); s != nil {
+	s, id := p.session(r.Cookie)
+	if s == nil {
+		return p.login(ctx, r)
+	}
+	if !p.expired(s) {
 		return Outcome{Session: s}
 	}
-	return p.login(ctx, r)
+	s, log := p.refreshed(ctx, id)
+	if s != nil {
+		return Outcome{Session: s}
+	}
+	o := p.login(ctx, r)
+	if o.Log == "" {
+		o.Log = log
+	}
+	return o
 }
 
 // callbackPath is the path of the redirect URI.
@@ -280,18 +301,38 @@ func (p *Provider) callback(ctx context.Context, r Request) Outcome {
 // to uri.
 func (p *Provider) startSession(r Request, s *Session, uri string) Outcome {
 	id := randomToken()
-	s.Expires = p.now().Add(p.cfg.SessionTimeout).Unix()
-	rec, _ := json.Marshal(s)
-	if err := p.store.Put(sessionKey(id), string(rec), p.cfg.SessionTimeout); err != nil {
-		return failure(fmt.Errorf("session store: %w", err))
-	}
-	if s.Sid != "" {
-		if err := p.store.Put(sidKey(s.Sid), id, p.cfg.SessionTimeout); err != nil {
-			return failure(fmt.Errorf("session store: %w", err))
-		}
+	if err := p.storeSession(id, s); err != nil {
+		return failure(err)
 	}
 	h := http.Header{"Location": {localURI(uri)}, "Set-Cookie": {p.cookie(id, r.TLS, false)}}
 	return Outcome{Status: http.StatusFound, Header: h}
+}
+
+// storeSession stores s under id, and id under its sid, for
+// session_timeout from now.
+func (p *Provider) storeSession(id string, s *Session) error {
+	s.Expires = p.now().Add(p.cfg.SessionTimeout).Unix()
+	rec, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
+	if err := p.store.Put(sessionKey(id), string(rec), p.cfg.SessionTimeout); err != nil {
+		return fmt.Errorf("session store: %w", err)
+	}
+	if s.Sid != "" {
+		if err := p.store.Put(sidKey(s.Sid), id, p.cfg.SessionTimeout); err != nil {
+			return fmt.Errorf("session store: %w", err)
+		}
+	}
+	return nil
+}
+
+// endSession removes session id, s, and its sid's entry.
+func (p *Provider) endSession(id string, s *Session) {
+	p.store.Delete(sessionKey(id))
+	if s.Sid != "" {
+		p.store.Delete(sidKey(s.Sid))
+	}
 }
 
 // localURI returns uri when it is a path on this server, else "/": the
@@ -311,11 +352,16 @@ func localURI(uri string) string {
 	return uri
 }
 
-// tokenAnswer is the token endpoint's answer (RFC 6749 section 5.1).
+// tokenAnswer is the token endpoint's answer (RFC 6749 sections 5.1 and
+// 5.2).
 type tokenAnswer struct {
-	IDToken     string `json:"id_token"`
-	AccessToken string `json:"access_token"`
-	Error       string `json:"error"`
+	IDToken      string `json:"id_token"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	// ExpiresIn is a number (RFC 6749), or a string of one as some
+	// providers write it; anything else is ignored, not refused.
+	ExpiresIn any    `json:"expires_in"`
+	Error     string `json:"error"`
 }
 
 // exchange trades the code for tokens and validates them.
@@ -324,6 +370,31 @@ func (p *Provider) exchange(ctx context.Context, m *Metadata, pd *pending, code 
 	if pd.Verifier != "" {
 		form.Set("code_verifier", pd.Verifier)
 	}
+	ta, err := p.tokenRequest(ctx, m, form)
+	if err != nil {
+		return nil, err
+	}
+	if ta.IDToken == "" {
+		return nil, fmt.Errorf("%w: no id_token in the answer", ErrToken)
+	}
+	tok, err := p.validate(ctx, m, ta.IDToken, pd.Nonce, nil)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{IDToken: ta.IDToken, AccessToken: ta.AccessToken, Claims: tok.Claims, Refresh: ta.RefreshToken, Nonce: pd.Nonce}
+	s.Sid, _ = tok.Claims["sid"].(string)
+	s.TokensExpire = p.tokensExpire(tok, ta)
+	if p.cfg.Userinfo {
+		if err := p.userinfo(ctx, m, s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// tokenRequest POSTs form to the token endpoint with the client's
+// credentials and returns its 200 answer.
+func (p *Provider) tokenRequest(ctx context.Context, m *Metadata, form url.Values) (*tokenAnswer, error) {
 	basic := p.cfg.ClientSecret != "" && p.authMethod(m) == "client_secret_basic"
 	if !basic {
 		form.Set("client_id", p.cfg.ClientID)
@@ -351,21 +422,47 @@ func (p *Provider) exchange(ctx context.Context, m *Metadata, pd *pending, code 
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w answered %d %q", ErrToken, resp.StatusCode, ta.Error)
 	}
-	if derr != nil || ta.IDToken == "" {
-		return nil, fmt.Errorf("%w: no id_token in the answer", ErrToken)
+	if derr != nil {
+		return nil, fmt.Errorf("%w: %v", ErrToken, derr)
 	}
-	tok, err := p.validate(ctx, m, ta.IDToken, pd.Nonce)
+	return &ta, nil
+}
+
+// seconds reads expires_in: a JSON number or a string of digits; 0 for
+// anything else.
+func seconds(v any) int64 {
+	var s string
+	switch v := v.(type) {
+	case json.Number:
+		s = v.String()
+	case string:
+		s = v
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return nil, err
+		return 0
 	}
-	s := &Session{IDToken: ta.IDToken, AccessToken: ta.AccessToken, Claims: tok.Claims}
-	s.Sid, _ = tok.Claims["sid"].(string)
-	if p.cfg.Userinfo {
-		if err := p.userinfo(ctx, m, s); err != nil {
-			return nil, err
+	return n
+}
+
+// tokensExpire is when a token answer's tokens expire (Unix seconds): the
+// ID token's exp (tok, nil when the answer had none) or, when earlier,
+// the access token's expires_in; 0 when neither says.
+func (p *Provider) tokensExpire(tok *jwt.Token, ta *tokenAnswer) int64 {
+	var at int64
+	if tok != nil {
+		if exp, ok := tok.Claims["exp"].(json.Number); ok {
+			if f, err := exp.Float64(); err == nil {
+				at = int64(f)
+			}
 		}
 	}
-	return s, nil
+	if n := seconds(ta.ExpiresIn); n > 0 {
+		if e := p.now().Unix() + n; at == 0 || e < at {
+			at = e
+		}
+	}
+	return at
 }
 
 // authMethod is how fulcrum authenticates at the token endpoint:
@@ -386,7 +483,10 @@ const iatSkew = 5 * time.Minute
 // validate checks an ID token as OpenID Connect Core section 3.1.3.7
 // asks: its signature with the provider's keys, iss, aud (and azp when
 // there are several audiences), exp, iat and nonce.
-func (p *Provider) validate(ctx context.Context, m *Metadata, raw, nonce string) (*jwt.Token, error) {
+//
+// prev, when not nil, is the session a refresh renews: the new ID token
+// must then be of the same user as its (Core section 12.2).
+func (p *Provider) validate(ctx context.Context, m *Metadata, raw, nonce string, prev *Session) (*jwt.Token, error) {
 	tok, err := jwt.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrIDToken, err)
@@ -409,11 +509,21 @@ func (p *Provider) validate(ctx context.Context, m *Metadata, raw, nonce string)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrIDToken, err)
 	}
-	return tok, p.checkClaims(tok, nonce)
+	if err := p.checkClaims(tok, nonce, prev != nil); err != nil {
+		return nil, err
+	}
+	if prev != nil {
+		if err := sameUser(tok.Claims, prev.Claims); err != nil {
+			return nil, err
+		}
+	}
+	return tok, nil
 }
 
-// checkClaims checks the claims of a token whose signature verified.
-func (p *Provider) checkClaims(tok *jwt.Token, nonce string) error {
+// checkClaims checks the claims of a token whose signature verified. A
+// refreshed ID token may lack the nonce; if it has one, it is the login's
+// (Core section 12.2).
+func (p *Provider) checkClaims(tok *jwt.Token, nonce string, refreshed bool) error {
 	c := tok.Claims
 	if iss, _ := c["iss"].(string); iss != p.cfg.Issuer {
 		return fmt.Errorf("%w: iss %q is not the issuer", ErrIDToken, iss)
@@ -439,7 +549,10 @@ func (p *Provider) checkClaims(tok *jwt.Token, nonce string) error {
 	if t, err := iat.Float64(); err != nil || time.Unix(int64(t), 0).After(now.Add(iatSkew)) {
 		return fmt.Errorf("%w: iat in the future", ErrIDToken)
 	}
-	got, _ := c["nonce"].(string)
+	got, ok := c["nonce"].(string)
+	if refreshed && !ok && c["nonce"] == nil {
+		return nil
+	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
 		return fmt.Errorf("%w: nonce does not match the login's", ErrIDToken)
 	}
@@ -493,10 +606,7 @@ func (p *Provider) userinfo(ctx context.Context, m *Metadata, s *Session) error 
 func (p *Provider) logout(ctx context.Context, r Request) Outcome {
 	s, id := p.session(r.Cookie)
 	if s != nil {
-		p.store.Delete(sessionKey(id))
-		if s.Sid != "" {
-			p.store.Delete(sidKey(s.Sid))
-		}
+		p.endSession(id, s)
 	}
 	h := http.Header{"Set-Cookie": {p.cookie("", r.TLS, true)}, "Cache-Control": {"no-store"}}
 	m, err := p.Metadata(ctx)

@@ -8,22 +8,54 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
 // A login in progress (its state, nonce, PKCE verifier and the URI to
 // return to) travels in a cookie of its own, <cookie_name>_login, sealed
-// with AES-256-GCM under a key kept in the session store: the store holds
-// sessions only, so clients that never log in cannot fill it. The cookie
-// is sent back only to the redirect URI (its Path) and lives loginTTL.
+// with AES-256-GCM under the provider's login key (Config.LoginKey): the
+// store holds sessions only, so clients that never log in cannot fill it,
+// and the key is not in the store, where the keyval API would show it and
+// its DELETE would drop it. The cookie is sent back only to the redirect
+// URI (its Path) and lives loginTTL.
 
 // loginTTL is how long a login in progress waits for the callback.
 const loginTTL = 10 * time.Minute
 
-// sealKeyName is the store key of the key that seals login cookies. It
-// lives in the store so that a reload (a new Provider on the same zone)
-// still opens the cookies of logins started before it.
-const sealKeyName = "k:login"
+// LoginKeys holds the keys that seal login cookies, one per provider
+// name, for the life of the process: its owner (the daemon) keeps it
+// across reloads, so that a new Provider still opens the cookies of logins
+// started before the reload. It is safe for concurrent use.
+type LoginKeys struct {
+	mu   sync.Mutex // guards keys
+	keys map[string][]byte
+}
+
+// NewLoginKeys returns an empty set of keys.
+func NewLoginKeys() *LoginKeys { return &LoginKeys{keys: map[string][]byte{}} }
+
+// Key returns the provider name's key, 32 bytes from crypto/rand made the
+// first time it is asked for.
+func (k *LoginKeys) Key(name string) []byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	key, ok := k.keys[name]
+	if !ok {
+		key = newLoginKey()
+		k.keys[name] = key
+	}
+	return key
+}
+
+// newLoginKey returns 32 bytes from crypto/rand.
+func newLoginKey() []byte {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand: " + err.Error()) // Read does not fail on Linux
+	}
+	return b
+}
 
 // pending is a login in progress.
 type pending struct {
@@ -43,23 +75,11 @@ var errLogin = errors.New("no login in progress for this client")
 // loginCookieName is the name of the login cookie.
 func (p *Provider) loginCookieName() string { return p.cfg.CookieName + "_login" }
 
-// aead returns the cipher of the provider's sealing key, making the key
-// (32 bytes from crypto/rand) the first time.
+// aead returns the cipher of the provider's login key.
 func (p *Provider) aead() (cipher.AEAD, error) {
-	v, ok := p.store.Get(sealKeyName)
-	if !ok {
-		p.store.Add(sealKeyName, randomToken()) // a key another request added first stays
-		if v, ok = p.store.Get(sealKeyName); !ok {
-			return nil, errors.New("session store: cannot keep the login key")
-		}
-	}
-	key, err := base64.RawURLEncoding.DecodeString(v)
-	if err != nil || len(key) != 32 {
-		return nil, errors.New("session store: invalid login key")
-	}
-	block, err := aes.NewCipher(key)
+	block, err := aes.NewCipher(p.loginKey)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("login key: %w", err)
 	}
 	return cipher.NewGCM(block)
 }

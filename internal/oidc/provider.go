@@ -5,8 +5,9 @@
 // takes the code the provider sends back to the redirect URI, exchanges
 // it at the token endpoint, validates the ID token (signature with the
 // provider's JSON Web Key Set, iss, aud, exp, iat, nonce) and keeps the
-// tokens in a server-side session that a cookie names. It also answers
-// RP-initiated logout and front-channel logout.
+// tokens in a server-side session that a cookie names, refreshing them
+// with the refresh token when they expire. It also answers RP-initiated
+// logout and front-channel logout.
 //
 // The package knows nothing of fulcrum's request path: the daemon gives it
 // a Request and writes the Outcome. Tokens are never put in an Outcome's
@@ -56,6 +57,10 @@ type Config struct {
 	RootCAs *x509.CertPool
 	// CRLs, when not empty, must not revoke a certificate of the chain.
 	CRLs []*x509.RevocationList
+	// LoginKey is the AES-256 key (32 bytes) that seals the login cookies
+	// (LoginKeys.Key); nil makes a new one, which the next Provider of the
+	// same name does not share.
+	LoginKey []byte
 }
 
 // Store keeps sessions and logins in progress: a keyval zone. Its methods
@@ -67,8 +72,6 @@ type Store interface {
 	Put(key, value string, ttl time.Duration) error
 	// Delete removes key if it is there.
 	Delete(key string)
-	// Add sets key to value for ever unless key is there.
-	Add(key, value string)
 }
 
 // Errors the provider's exchanges end with, for logs and tests.
@@ -106,10 +109,11 @@ type Metadata struct {
 // Provider is a configured OpenID Provider with its fetched metadata and
 // keys. It is safe for concurrent use.
 type Provider struct {
-	cfg    Config
-	store  Store
-	client *http.Client
-	now    func() time.Time
+	cfg      Config
+	store    Store
+	client   *http.Client
+	now      func() time.Time
+	loginKey []byte // cfg.LoginKey, or one New made
 
 	// fetching serializes the fetches of metadata and keys, so that the
 	// requests that find none at start wait for one fetch instead of each
@@ -127,6 +131,11 @@ type Provider struct {
 	// slow or down wait for one fetch, not for one each in turn.
 	metaGen, keysGen uint64
 	metaErr, keysErr error
+
+	// flightsMu guards flights, the refreshes in progress by session id;
+	// it is never held across a refresh.
+	flightsMu sync.Mutex
+	flights   map[string]*flight
 }
 
 // New returns the provider of cfg keeping its sessions in store. now is
@@ -135,7 +144,11 @@ func New(cfg Config, store Store, now func() time.Time) *Provider {
 	if now == nil {
 		now = time.Now
 	}
-	return &Provider{cfg: cfg, store: store, client: newClient(cfg), now: now}
+	key := cfg.LoginKey
+	if key == nil {
+		key = newLoginKey()
+	}
+	return &Provider{cfg: cfg, store: store, client: newClient(cfg), now: now, loginKey: key}
 }
 
 // Config returns the provider's configuration.

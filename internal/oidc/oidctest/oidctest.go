@@ -2,7 +2,9 @@
 // Web Key Set with a generated RSA key, an authorization endpoint that
 // sends the browser straight back with a code, a token endpoint that
 // checks the code, the PKCE verifier and the client's secret and answers
-// a signed ID token, a userinfo endpoint and an end session endpoint.
+// a signed ID token and a refresh token, a refresh_token grant that
+// rotates refresh tokens (each is taken once), a userinfo endpoint and an
+// end session endpoint.
 package oidctest
 
 import (
@@ -63,8 +65,20 @@ type Provider struct {
 	// Authorization header.
 	TokenForm url.Values
 	TokenAuth string
-	codes     map[string]url.Values // unused codes, with their authorization request
-	access    string
+	// NoRefresh gives no refresh tokens. Refreshes counts the
+	// refresh_token grants asked for. RefreshHook, when set, runs before
+	// each is answered, without the lock. RefreshError, when set, refuses
+	// them with that error (400). RefreshMutate changes the claims of
+	// refreshed ID tokens; RefreshAnswer the refresh answer itself.
+	NoRefresh     bool
+	Refreshes     int
+	RefreshHook   func()
+	RefreshError  string
+	RefreshMutate func(claims map[string]any)
+	RefreshAnswer func(answer map[string]any)
+	codes         map[string]url.Values // unused codes, with their authorization request
+	refresh       map[string]url.Values // live refresh tokens, with their authorization request
+	access        string
 }
 
 // signingKey is the providers' RSA key, made once: generating one per
@@ -99,7 +113,7 @@ func start(t testing.TB, tlsCfg *cryptotls.Config) *Provider {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Provider{key: key, PKCE: true, codes: map[string]url.Values{}}
+	p := &Provider{key: key, PKCE: true, codes: map[string]url.Values{}, refresh: map[string]url.Values{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", p.discovery)
 	mux.HandleFunc("/jwks", p.jwks)
@@ -176,24 +190,25 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // token exchanges a code once: the client's credentials (Basic or in the
-// form), the redirect_uri and the PKCE verifier must fit.
+// form), the redirect_uri and the PKCE verifier must fit. A
+// refresh_token grant goes to refreshGrant.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
+	if r.PostForm.Get("grant_type") == "refresh_token" {
+		p.refreshGrant(w, r)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.TokenForm, p.TokenAuth = r.PostForm, r.Header.Get("Authorization")
-	id, secret, basic := r.BasicAuth()
-	if !basic {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
 	code := r.PostForm.Get("code")
 	auth, ok := p.codes[code]
 	delete(p.codes, code)
 	switch {
-	case id != ClientID || secret != ClientSecret:
+	case !clientOK(r):
 		tokenError(w, http.StatusUnauthorized, "invalid_client")
 		return
 	case !ok || auth.Get("redirect_uri") != r.PostForm.Get("redirect_uri"):
@@ -203,13 +218,38 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_grant")
 		return
 	}
-	now := time.Now().Unix()
-	claims := map[string]any{"iss": p.Issuer, "sub": Subject, "aud": ClientID, "exp": now + 300, "iat": now,
-		"nonce": auth.Get("nonce"), "sid": "sid-" + code, "email": "alice@example.com"}
+	claims := p.claims(auth)
+	claims["nonce"] = auth.Get("nonce")
 	if p.Mutate != nil {
 		p.Mutate(claims)
 	}
-	p.access = "at-" + code
+	answer := p.answer(claims, auth)
+	writeJSON(w, answer)
+}
+
+// clientOK reports whether the request carries the client's credentials,
+// Basic or in the form.
+func clientOK(r *http.Request) bool {
+	id, secret, basic := r.BasicAuth()
+	if !basic {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	return id == ClientID && secret == ClientSecret
+}
+
+// claims are the claims of an ID token for the login auth started,
+// without nonce.
+func (p *Provider) claims(auth url.Values) map[string]any {
+	now := time.Now().Unix()
+	return map[string]any{"iss": p.Issuer, "sub": Subject, "aud": ClientID, "exp": now + 300, "iat": now,
+		"sid": "sid-" + auth.Get("state")[:8], "email": "alice@example.com"}
+}
+
+// answer signs claims and returns the token answer: a new access token
+// and, unless NoRefresh, a new refresh token for auth's login. The caller
+// holds the lock.
+func (p *Provider) answer(claims map[string]any, auth url.Values) map[string]any {
+	p.access = "at-" + random()
 	tok := p.sign(claims)
 	switch {
 	case p.BadSignature:
@@ -217,7 +257,57 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	case p.HS256:
 		tok = signHS256(claims)
 	}
-	writeJSON(w, map[string]any{"access_token": p.access, "token_type": "Bearer", "id_token": tok, "expires_in": 300})
+	answer := map[string]any{"access_token": p.access, "token_type": "Bearer", "id_token": tok, "expires_in": 300}
+	if !p.NoRefresh {
+		rt := "rt-" + random()
+		p.refresh[rt] = auth
+		answer["refresh_token"] = rt
+	}
+	return answer
+}
+
+// refreshGrant answers a refresh_token grant: the token is taken once
+// (rotation) and a new one comes with the new tokens.
+func (p *Provider) refreshGrant(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.Refreshes++
+	hook := p.RefreshHook
+	p.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rt := r.PostForm.Get("refresh_token")
+	auth, ok := p.refresh[rt]
+	delete(p.refresh, rt)
+	switch {
+	case !clientOK(r):
+		tokenError(w, http.StatusUnauthorized, "invalid_client")
+		return
+	case !ok:
+		tokenError(w, http.StatusBadRequest, "invalid_grant")
+		return
+	case p.RefreshError != "":
+		tokenError(w, http.StatusBadRequest, p.RefreshError)
+		return
+	}
+	claims := p.claims(auth)
+	if p.RefreshMutate != nil {
+		p.RefreshMutate(claims)
+	}
+	answer := p.answer(claims, auth)
+	if p.RefreshAnswer != nil {
+		p.RefreshAnswer(answer)
+	}
+	writeJSON(w, answer)
+}
+
+// random returns 12 random bytes, base64url.
+func random() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return b64(b)
 }
 
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {

@@ -26,12 +26,18 @@ import (
 type engineWriter struct {
 	*httptest.ResponseRecorder
 	cancel  context.CancelCauseFunc
+	late    bool       // the client leaves as the watch begins
 	mu      sync.Mutex // guards aborter and aborted
 	aborter interface{ Abort() }
 	aborted bool
 }
 
 func (w *engineWriter) WatchClient(a interface{ Abort() }) bool {
+	if w.late {
+		// The client left just before: the engine cancelled the context,
+		// with nothing to abort, and does not abort a.
+		w.cancel(&errlog.ClientAbort{})
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.aborter, w.aborted = a, false
@@ -68,11 +74,21 @@ func (w *engineWriter) gone() {
 func TestClientGoneWhileSending(t *testing.T) {
 	const readTimeout = 5 * time.Second
 	body := bytes.Repeat([]byte("x"), 16<<20)
-	for _, proto := range []Protocol{FastCGI, SCGI, UWSGI} {
-		t.Run([]string{"fastcgi", "scgi", "uwsgi"}[proto], func(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		proto Protocol
+		late  bool // the client leaves as the watch begins, not during the send
+	}{
+		{"fastcgi", FastCGI, false},
+		{"scgi", SCGI, false},
+		{"uwsgi", UWSGI, false},
+		{"fastcgi, gone as the watch begins", FastCGI, true},
+	} {
+		proto := tc.proto
+		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
-			w := &engineWriter{ResponseRecorder: httptest.NewRecorder(), cancel: cancel}
+			w := &engineWriter{ResponseRecorder: httptest.NewRecorder(), cancel: cancel, late: tc.late}
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -85,14 +101,16 @@ func TestClientGoneWhileSending(t *testing.T) {
 					return
 				}
 				defer c.Close()
+				defer func() { closed <- time.Now() }() // fulcrum closed the connection
 				// The request is being written (its first byte came) and
 				// blocks on the full socket buffers: the client leaves.
 				if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
 					return
 				}
-				w.gone()
+				if !tc.late {
+					w.gone()
+				}
 				_, _ = io.Copy(io.Discard, c)
-				closed <- time.Now() // fulcrum closed the connection
 			}()
 			set := settings()
 			set.ReadTimeout = readTimeout

@@ -64,6 +64,8 @@ var (
 	errUpstreamUnknown = newError(http.StatusNotFound, "UpstreamNotFound", "upstream not found")
 	errServerUnknown   = newError(http.StatusNotFound, "UpstreamServerNotFound", "server not found")
 	errUpstreamStatic  = newError(http.StatusBadRequest, "UpstreamStatic", "upstream is static")
+	// errCrossOrigin is fulcrum's own: NGINX Plus has no such check.
+	errCrossOrigin = newError(http.StatusForbidden, "CrossOriginRequest", "cross-origin request refused")
 )
 
 // Serve answers one API request.
@@ -98,6 +100,9 @@ func (a *API) route(r *http.Request, req Request, status *int) ([]byte, error) {
 	if !read && !a.Write {
 		return nil, errMethodDisabled
 	}
+	if !read && !sameOrigin(r) {
+		return nil, errCrossOrigin
+	}
 	segs := splitPath(req.Path)
 	if len(segs) == 0 {
 		if !read {
@@ -111,6 +116,20 @@ func (a *API) route(r *http.Request, req Request, status *int) ([]byte, error) {
 		return nil, errUnknownVersion
 	}
 	return a.endpoint(r, req, segs[1:], read, status)
+}
+
+// sameOrigin reports whether a write may come from where r says it comes
+// from: not from a page of another origin in a browser (Sec-Fetch-Site,
+// else Origin against Host; net/http's CrossOriginProtection). The API
+// reads a body as JSON whatever its Content-Type, as NGINX Plus does (its
+// examples send it with curl -d, as a form), so a text/plain POST, which
+// a browser sends across origins without a CORS preflight, would
+// otherwise let any page the administrator opens add keys or upstream
+// servers. curl and scripts send neither field and pass, and so does the
+// dashboard (same origin).
+func sameOrigin(r *http.Request) bool {
+	var p http.CrossOriginProtection // no trusted origins, no bypass
+	return p.Check(r) == nil
 }
 
 // splitPath splits "/9/http/upstreams/" into its non-empty segments.

@@ -610,3 +610,60 @@ var (
 	_ streamWriter = (*h2Writer)(nil)
 	_ ratePacer    = (*h2Writer)(nil)
 )
+
+// malformedError is nginx 1.22.1's info line for an HTTP/2 request it
+// refuses with 400 while reading the head, which Go's HTTP/2 server
+// passes on (malformedH2).
+type malformedError string
+
+func (e malformedError) Error() string { return string(e) }
+
+// malformedH2 checks an HTTP/2 request's head as nginx 1.22.1 does where
+// Go's server does not, and returns the refusal (a malformedError), nil
+// for a head that passes. Recorded with nginx 1.22.1 and a raw HTTP/2
+// client (400, these info lines):
+//   - a method of other than A-Z, "_" and "-" ("GE T", "get", "G/T"):
+//     client sent invalid method: "GE T". Go's server takes any method
+//     without CR, LF or NUL, and the HTTP/1.1 request line to the upstream
+//     would carry it as it came: "GE T /m HTTP/1.1" is another request
+//     line to the backend than the one the location was chosen for;
+//   - a Host field that differs from :authority, or a second Host field:
+//     client sent duplicate host header: "host: evil.test", previous
+//     value: "host: a.test". Go's server routes by :authority and keeps the
+//     Host field, so $http_host (and a backend that reads it) would name
+//     another site than the one chosen. nginx refuses a Host field equal
+//     to :authority too; Go's server does not say whether :authority came,
+//     so that one passes;
+//   - Content-Length more than once: client sent duplicate header line:
+//     "content-length: 4", previous value: "content-length: 3". Go's
+//     server takes the first.
+func malformedH2(r *http.Request) error {
+	if !nginxMethod(r.Method) {
+		return malformedError(`client sent invalid method: "` + r.Method + `" while reading client request headers`)
+	}
+	if hs := r.Header["Host"]; len(hs) > 1 || len(hs) == 1 && hs[0] != r.Host {
+		prev, dup := r.Host, hs[0]
+		if len(hs) > 1 {
+			prev, dup = hs[0], hs[1]
+		}
+		return malformedError(`client sent duplicate host header: "host: ` + dup + `", previous value: "host: ` + prev + `" while reading client request headers`)
+	}
+	if cl := r.Header["Content-Length"]; len(cl) > 1 {
+		return malformedError(`client sent duplicate header line: "content-length: ` + cl[1] + `", previous value: "content-length: ` + cl[0] + `" while reading client request headers`)
+	}
+	return nil
+}
+
+// nginxMethod reports whether m is a method nginx's HTTP/2 module takes
+// (ngx_http_v2_parse_method): one or more of A-Z, "_" and "-".
+func nginxMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if c := m[i]; (c < 'A' || c > 'Z') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}

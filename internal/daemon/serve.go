@@ -74,6 +74,9 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	} else if ci.noHost {
 		hostErr = errNoHost
 	}
+	if r.ProtoMajor == 2 && hostErr == nil {
+		hostErr = malformedH2(r)
+	}
 	sm := hosts.Server(host)
 	rec.keepSlashes = !hosts.MergeSlashes(sniName(ci))
 	srv := sm.Server
@@ -169,6 +172,8 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		msg := ""
 		if hostErr == nil {
 			msg = invalidRequestLine
+		} else if m, ok := hostErr.(malformedError); ok {
+			msg = string(m)
 		}
 		s.refuseAsDefault(rec, r, st, dflt, msg)
 		return

@@ -164,7 +164,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		if pacer != nil {
 			p = h.paceRead(req, pacer, buf, n)
 		}
-		x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+		x.setReadDeadline(h.now().Add(h.set.ReadTimeout))
 		m, err := x.br.Read(p)
 		if m > 0 {
 			n += int64(m)

@@ -150,6 +150,11 @@ type exchange struct {
 	pump   chan error
 	cw     *countWriter
 	headIn atomic.Bool
+	// sw writes a buffered request (nil for a streaming body), set before
+	// the watch of the client starts; aborted is set by Abort (another
+	// goroutine) and never cleared.
+	sw      *deadline.SendWriter
+	aborted atomic.Bool
 	// short is a body that the server's close ended (closeEnds) at a
 	// length other than its Content-Length: passed on as it came but not
 	// cached, as nginx caches a body ended so only when the lengths agree
@@ -165,9 +170,8 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	var x *exchange
 	var err error
 	for range 2 {
-		x, err = h.send(req, srv, a, start)
+		x, err = h.send(req, srv, a, start) // starts the watch of the client
 		if err == nil {
-			req.watch = clientwatch.Start(req.ctx, req.watcher, x)
 			err = h.readHead(req, x)
 			if x.pump != nil {
 				x.headIn.Store(true)
@@ -175,9 +179,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 					err = h.headFailed(req, x, err)
 				}
 			}
-			if err != nil {
-				req.watch.End()
-			}
+		}
+		if err != nil {
+			req.watch.End()
 		}
 		// An idle connection the server had closed is tried again once on
 		// a fresh one, without counting a failure.
@@ -198,8 +202,15 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			x.conn.Close()
 			a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
 		}
-		if req.ctx.Err() != nil && x != nil {
+		var send *sendError
+		switch {
+		case req.ctx.Err() == nil:
+		case x != nil:
 			h.logClientGone(req, x)
+		case errors.As(err, &send):
+			// The client left while the request was written (the watch
+			// stopped the write), as nginx 1.22.1 logs it.
+			h.logGone(req, errlog.ActionSend)
 		}
 		end := h.now()
 		a.ResponseTime = end.Sub(start)
@@ -262,7 +273,35 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 
 // Abort implements the watcher's Aborter: the exchange's pending and
 // future reads and writes fail at once.
-func (x *exchange) Abort() { _ = x.conn.SetDeadline(time.Unix(1, 0)) }
+// It is set before the request is written, so the send itself stops too,
+// as nginx closes the upstream connection of a client that left
+// (ngx_http_upstream_check_broken_connection), and it stays in force: every
+// deadline the exchange sets afterwards (setReadDeadline, setWriteDeadline,
+// the SendWriter's) looks at aborted after setting.
+func (x *exchange) Abort() {
+	x.aborted.Store(true)
+	if x.sw != nil {
+		x.sw.Abort()
+	}
+	_ = x.conn.SetDeadline(time.Unix(1, 0))
+}
+
+// setReadDeadline sets conn's read deadline to t, unless Abort was called
+// (before or while it set it): then conn keeps Abort's past deadline.
+func (x *exchange) setReadDeadline(t time.Time) {
+	_ = x.conn.SetReadDeadline(t)
+	if x.aborted.Load() {
+		_ = x.conn.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+// setWriteDeadline is setReadDeadline for the write deadline.
+func (x *exchange) setWriteDeadline(t time.Time) {
+	_ = x.conn.SetWriteDeadline(t)
+	if x.aborted.Load() {
+		_ = x.conn.SetDeadline(time.Unix(1, 0))
+	}
+}
 
 // logClientGone writes nginx's info line for a client that went away
 // while x waited for its head (errlog.ClientGone): "while sending request
@@ -353,9 +392,19 @@ func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, star
 	// past deadline that nothing may re-arm.
 	var dst io.Writer = x.conn
 	if req.stream == nil {
-		dst = deadline.NewSendWriter(x.conn, h.set.SendTimeout, h.now)
-	} else {
-		x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
+		x.sw = deadline.NewSendWriter(x.conn, h.set.SendTimeout, h.now)
+		dst = x.sw
+	}
+	// The client is watched from here on: one that goes away while the
+	// request is written stops the write (Abort).
+	req.watch = clientwatch.Start(req.ctx, req.watcher, x)
+	if req.ctx.Err() != nil {
+		// The client left before the watch began: the engine's watcher
+		// does not call Abort for that.
+		x.Abort()
+	}
+	if req.stream != nil {
+		x.setWriteDeadline(h.now().Add(h.set.SendTimeout))
 	}
 	cw := &countWriter{w: dst}
 	bw := bufio.NewWriterSize(cw, 16<<10)
@@ -457,7 +506,7 @@ func (h *Handler) sendStreaming(req *request, x *exchange, bw *bufio.Writer, cw 
 		// that an answer the application gives before it read the whole
 		// body reaches the client at once, as nginx relays it.
 		x.cw, x.pump = cw, make(chan error, 1)
-		_ = x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+		x.setReadDeadline(h.now().Add(h.set.ReadTimeout))
 		go h.pumpBody(req, x, bw)
 		return x, nil
 	}
@@ -498,7 +547,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // readHead reads the response head, logging STDERR records as nginx does.
 func (h *Handler) readHead(req *request, x *exchange) error {
 	if x.pump == nil { // else set before the pump started, which may cut it
-		x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+		x.setReadDeadline(h.now().Add(h.set.ReadTimeout))
 	}
 	phase := "while " + errlog.ActionHeader
 	limit := h.headLimit()

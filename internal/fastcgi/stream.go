@@ -108,7 +108,7 @@ func (h *Handler) sendStream(req *request, x *exchange, bw *bufio.Writer) error 
 			writeRecord(bw, typeStdin, nil)
 		}
 		if n > 0 || rerr == io.EOF {
-			x.conn.SetWriteDeadline(h.now().Add(h.set.SendTimeout))
+			x.setWriteDeadline(h.now().Add(h.set.SendTimeout))
 			if err := bw.Flush(); err != nil {
 				return sendFailed(err)
 			}

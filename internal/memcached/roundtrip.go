@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"fulcrum/internal/balancer"
@@ -125,6 +126,8 @@ type exchange struct {
 	// src reads conn's socket (sock.Reader): bytes that came as
 	// memcached_read_timeout passed are read, as nginx reads them.
 	src sock.Reader
+	// aborted is set by Abort (another goroutine) and never cleared.
+	aborted atomic.Bool
 }
 
 // attempt asks srv for the key and answers the client with the value. A
@@ -139,6 +142,11 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		x, err = h.send(req, srv, a, start)
 		if err == nil {
 			req.watch = clientwatch.Start(req.r.Context(), req.watcher, x)
+			if req.r.Context().Err() != nil {
+				// The client left before the watch began: the engine's
+				// watcher does not call Abort for that.
+				x.Abort()
+			}
 			hd, err = h.readHead(req, x)
 			if err != nil {
 				req.watch.End()
@@ -224,7 +232,21 @@ func (h *Handler) notFound(req *request, srv *upstream.Server, a *vars.Attempt, 
 
 // Abort implements the watcher's Aborter: the exchange's pending and
 // future reads and writes fail at once.
-func (x *exchange) Abort() { _ = x.conn.SetDeadline(time.Unix(1, 0)) }
+// It stays in force: a read deadline set afterwards (setReadDeadline)
+// does not lift it.
+func (x *exchange) Abort() {
+	x.aborted.Store(true)
+	_ = x.conn.SetDeadline(time.Unix(1, 0))
+}
+
+// setReadDeadline sets conn's read deadline to t, unless Abort was called
+// (before or while it set it): then conn keeps Abort's past deadline.
+func (x *exchange) setReadDeadline(t time.Time) {
+	_ = x.conn.SetReadDeadline(t)
+	if x.aborted.Load() {
+		_ = x.conn.SetDeadline(time.Unix(1, 0))
+	}
+}
 
 // goneAction is nginx's action when a client's leaving stopped an attempt
 // that failed with err before the reply's first line: connecting, else
@@ -339,7 +361,7 @@ func (e *sendError) Unwrap() error { return e.err }
 
 // readHead reads the reply's first line within memcached_read_timeout.
 func (h *Handler) readHead(req *request, x *exchange) (Head, error) {
-	x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+	x.setReadDeadline(h.now().Add(h.set.ReadTimeout))
 	return ReadHead(x.br, req.key, h.set.GzipFlag)
 }
 
@@ -430,7 +452,7 @@ func (h *Handler) copyValue(req *request, x *exchange, length, start, end int64)
 	buf := make([]byte, min(length, 32<<10))
 	var n int64
 	for n < length {
-		x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+		x.setReadDeadline(h.now().Add(h.set.ReadTimeout))
 		m, err := x.br.Read(buf[:min(int64(len(buf)), length-n)])
 		// The part of buf[:m], which holds the bytes [n, n+m), to send.
 		from, to := max(start-n, 0), min(end-n, int64(m))
@@ -455,7 +477,7 @@ func (h *Handler) copyValue(req *request, x *exchange, length, start, end int64)
 // the connection not kept), as nginx does.
 func (h *Handler) trailer(req *request, x *exchange) (int64, bool) {
 	var t [len(Trailer)]byte
-	x.conn.SetReadDeadline(h.now().Add(h.set.ReadTimeout))
+	x.setReadDeadline(h.now().Add(h.set.ReadTimeout))
 	m, err := io.ReadFull(x.br, t[:])
 	if string(t[:m]) != Trailer[:m] || err == nil && x.br.Buffered() > 0 {
 		h.log.LogRequest(errlog.Error, req.logRequest(), "memcached sent invalid trailer while reading upstream")

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -120,6 +121,12 @@ type poolConn struct {
 	// with every request. An exchange without the timeout lifts the one an
 	// earlier exchange left (put leaves them: every use sets its own).
 	rd, wd deadline.Lazy
+	// aborted is set by Abort (another goroutine: the client went away) and
+	// never cleared: every deadline set after it is followed by a look at
+	// it (stopped), so that a re-armed proxy_send_timeout or
+	// proxy_read_timeout cannot lift Abort's past deadline. An aborted
+	// connection is never reused (its watch's End reports false).
+	aborted atomic.Bool
 	// src is what the read buffer reads: c, or rawSrc, c's socket read with
 	// raw reads (package sock), when raw is set.
 	src    io.Reader
@@ -187,15 +194,16 @@ func (w sendDeadline) arm() {
 	}
 	if t, ok := w.pc.wd.Due(now, w.pc.sendTimeout); ok {
 		_ = w.pc.c.SetWriteDeadline(t)
+		w.pc.stopped()
 	}
 }
 
 // stalled reports whether err is proxy_send_timeout's deadline, passed,
 // on a plain socket with room for bytes (deadline.WriteStalled), and not
-// Abort's (which leaves the deadline set through wd in the future).
+// Abort's.
 func (w sendDeadline) stalled(err error) bool {
 	at := w.pc.wd.At()
-	return !at.IsZero() && time.Now().After(at) && deadline.WriteStalled(w.pc.c, err)
+	return !at.IsZero() && !w.pc.aborted.Load() && time.Now().After(at) && deadline.WriteStalled(w.pc.c, err)
 }
 
 func newConnPool(o PoolOptions) *ConnPool {
@@ -518,7 +526,22 @@ type ClientWatcher = clientwatch.Watcher
 
 // Abort implements Aborter: the connection's pending and future reads and
 // writes fail at once.
-func (pc *poolConn) Abort() { _ = pc.c.SetDeadline(time.Unix(1, 0)) }
+func (pc *poolConn) Abort() {
+	pc.aborted.Store(true)
+	_ = pc.c.SetDeadline(time.Unix(1, 0))
+}
+
+// stopped sets Abort's past deadline again when Abort was called, and
+// reports whether it was. Whoever sets a deadline on c calls it after:
+// an Abort that came before the deadline was set is then not undone by
+// it, and one that came after set its own past deadline last.
+func (pc *poolConn) stopped() bool {
+	if !pc.aborted.Load() {
+		return false
+	}
+	_ = pc.c.SetDeadline(time.Unix(1, 0))
+	return true
+}
 
 // exchange sends out on pc and reads the response head into resp. The body stays
 // on pc: resp reads it and gives pc back to the pool (or closes it) in Close.
@@ -636,6 +659,7 @@ func headLimits(max int) h1.Limits {
 func (pc *poolConn) setReadTimeout(now time.Time, d time.Duration) {
 	if t, ok := pc.rd.Due(now, d); ok {
 		_ = pc.c.SetReadDeadline(t)
+		pc.stopped()
 	}
 }
 
@@ -791,6 +815,7 @@ func (b *upstreamResponse) Read(p []byte) (int, error) {
 	if b.reads > 0 && b.readTimeout > 0 {
 		if t, ok := b.pc.rd.Due(time.Now(), b.readTimeout); ok {
 			_ = b.pc.c.SetReadDeadline(t)
+			b.pc.stopped()
 		}
 	}
 	b.reads++

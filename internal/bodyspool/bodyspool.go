@@ -267,6 +267,20 @@ func (b *Body) Reader() *io.SectionReader {
 // its temporary file was created, and logged, by the owner.
 func (b *Body) Shared() bool { return b.shared }
 
+// Move returns a Body that owns b's file from now on, for a request that
+// is handed on (an error_page, X-Accel-Redirect) while b's owner ends
+// first: b stays a shared view of the same body (its Reader still reads
+// it, its Close leaves the file to the new owner). A body in memory or
+// shared already is copied as it is.
+func (b *Body) Move() *Body {
+	nb := new(Body)
+	*nb = *b
+	if b.f != nil && !b.shared {
+		b.shared, b.clean = true, false
+	}
+	return nb
+}
+
 // Close closes the file, and removes it with client_body_in_file_only
 // clean. It is safe to call more than once. A shared body's file is left
 // to its owner.

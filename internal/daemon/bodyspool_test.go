@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net"
@@ -425,5 +426,92 @@ func TestSpoolBodyNotReadBackWithoutErrorPage(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if n := after.TotalAlloc - before.TotalAlloc; n > size/2 {
 		t.Errorf("a 502 for a %d-byte spooled body allocated %d bytes: the body was read back into memory", size, n)
+	}
+}
+
+// TestSpoolBodyErrorPageFromFile checks that a body in a temporary file
+// goes on to the proxy_pass an error_page leads to from the file, not
+// read back into memory, and as nginx 1.22.1 sends it there (recorded with
+// a 20,000-byte body: a named location gets "POST" with
+// "Content-Length: 20000" and the body, a URI "GET" with the same length
+// and body; a chunked body goes with its length too), named by
+// $request_body_file there, and logged once.
+func TestSpoolBodyErrorPageFromFile(t *testing.T) {
+	type seen struct {
+		method, length, te, file string
+		sum                      [sha256.Size]byte
+		n                        int64
+	}
+	var mu sync.Mutex
+	var got []seen
+	backend := testutil.RawBackend(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		h := sha256.New()
+		n, _ := io.Copy(h, req.Body) // no copy of the body in memory here
+		s := seen{method: req.Method, length: req.Header.Get("Content-Length"), te: strings.Join(req.TransferEncoding, ","), file: req.Header.Get("X-RBF"), n: n}
+		h.Sum(s.sum[:0])
+		mu.Lock()
+		got = append(got, s)
+		mu.Unlock()
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+	})
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_max_body_size 64m;
+    client_body_temp_path %[1]s/cbt;
+    server {
+        listen 127.0.0.1:0;
+        location /named { error_page 502 = @be; proxy_pass http://127.0.0.1:1; }
+        location /uri { error_page 502 =200 /be; proxy_pass http://127.0.0.1:1; }
+        location @be { proxy_pass http://%[2]s; proxy_set_header X-RBF $request_body_file; }
+        location /be { proxy_pass http://%[2]s; proxy_set_header X-RBF $request_body_file; }
+    }`, dir, backend))
+	const size = 16 << 20
+	body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	want := sha256.Sum256(body)
+	upload(t, "POST", "http://"+addr+"/named", []byte("warm"), false) // first-use costs out of the count
+	mu.Lock()
+	got = nil
+	mu.Unlock()
+	for i, tc := range []struct {
+		path, method string
+		chunked      bool
+	}{
+		{"/named", "POST", false},
+		{"/uri", "GET", false},
+		{"/named", "POST", true},
+	} {
+		t.Run(fmt.Sprintf("%s chunked=%v", tc.path, tc.chunked), func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			if code, answer := upload(t, "POST", "http://"+addr+tc.path, body, tc.chunked); code != 200 || answer != "ok" {
+				t.Fatalf("answer %d %q, want 200 \"ok\"", code, answer)
+			}
+			runtime.ReadMemStats(&after)
+			if n := after.TotalAlloc - before.TotalAlloc; n > size/2 {
+				t.Errorf("allocated %d bytes for a %d-byte body in a file: it was read back into memory", n, size)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) <= i {
+				t.Fatalf("the error_page's upstream got %d requests, want %d", len(got), i+1)
+			}
+			s := got[i]
+			if s.method != tc.method || s.length != strconv.Itoa(size) || s.te != "" || s.n != size || s.sum != want {
+				t.Errorf("the error_page's upstream got %s, Content-Length %q, Transfer-Encoding %q, %d bytes (same: %v); want %s, %d, none, the body",
+					s.method, s.length, s.te, s.n, s.sum == want, tc.method, size)
+			}
+			if !strings.Contains(s.file, "/cbt/") {
+				t.Errorf("$request_body_file there is %q, want the temporary file", s.file)
+			}
+		})
+	}
+	logText, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+	if n := strings.Count(string(logText), "a client request body is buffered to a temporary file"); n != 3 {
+		t.Errorf("logged %d temporary files for 3 bodies, want 3 (once each):\n%s", n, logText)
 	}
 }

@@ -1319,6 +1319,19 @@ func (w *recorder) AddTrailer(name, value string) {
 // an error_page redirect.
 func (w *recorder) RedirectPending() bool { return w.pending != nil }
 
+// KeepBody implements proxy.BodyKeeper: a main request's recorder keeps a
+// body in a temporary file that its handler hands on (an error_page's
+// proxy_pass sends it from the file) and closes it with the request
+// (closeBody); a subrequest's declines, as does one that keeps a body
+// already.
+func (w *recorder) KeepBody(b *bodyspool.Body) bool {
+	if w.sub || w.body != nil {
+		return false
+	}
+	w.body = b
+	return true
+}
+
 // takePending returns the error_page redirect fail arranged, if any.
 func (w *recorder) takePending() *internalRedirect {
 	p := w.pending

@@ -148,17 +148,21 @@ func (o *onceReader) Read(p []byte) (int, error) {
 
 func (o *onceReader) Close() error { return nil }
 
-// keepBody makes a request body read into memory the client request's body
+// keepBody makes a request body read whole the client request's body
 // again, for the proxy_pass an error_page or X-Accel-Redirect leads to: nginx
 // keeps the body it read and sends it there too (with the method turned
-// into GET for a URI target, kept for a named location). Only the paths that
-// hand the request on call it (after fail, which arranges the error_page),
-// so a proxied response costs nothing. A body in a temporary file is read
-// back into memory, as the file is closed when this handler's request ends
-// (a rare path: a failed or redirected request with a long body), and only
-// when a redirect will take it (redirect: X-Accel-Redirect's; else an
-// error_page fail arranged): a failure that no error_page catches must
-// not read a body of up to client_max_body_size into memory.
+// into GET for a URI target, kept for a named location, and the body's
+// Content-Length either way; recorded with nginx 1.22.1). Only the paths
+// that hand the request on call it (after fail, which arranges the
+// error_page), so a proxied response costs nothing. A body in a temporary
+// file goes on from the file, whatever its size: the writer (BodyKeeper)
+// takes the file over, as this handler's request ends first, and the next
+// handler shares it (bodyspool.Reader) without a second file or log line.
+// Only under a writer that cannot keep it (a subrequest's) is it read
+// back into memory, and then only when a redirect will take it (redirect:
+// X-Accel-Redirect's; else an error_page fail arranged): a failure that no
+// error_page catches must not read a body of up to client_max_body_size
+// into memory.
 func (req *request) keepBody(redirect bool) {
 	b := &req.bodyStore
 	if b.spool.Shared() {
@@ -168,6 +172,15 @@ func (req *request) keepBody(redirect bool) {
 	if b.file {
 		if p, ok := req.w.(RedirectPender); ok && !redirect && !p.RedirectPending() {
 			return
+		}
+		if k, ok := req.w.(BodyKeeper); ok {
+			kept := b.spool.Move()
+			if k.KeepBody(kept) {
+				req.in.Body, req.in.ContentLength = kept.NewReader(), kept.Size()
+				req.in.TransferEncoding = nil
+				return
+			}
+			b.spool = *kept // declined: this handler still owns the file
 		}
 		var err error
 		if buf, err = io.ReadAll(b.spool.Reader()); err != nil {

@@ -443,6 +443,15 @@ type RedirectPender interface {
 	RedirectPending() bool
 }
 
+// A BodyKeeper is a ResponseWriter that can own a request body read whole
+// into a temporary file for as long as the request lasts, past this
+// handler: KeepBody takes b over (and closes it when the request ends),
+// reporting false when it cannot (a subrequest's writer, or one that owns
+// a body already). The daemon's main request writer is one.
+type BodyKeeper interface {
+	KeepBody(b *bodyspool.Body) bool
+}
+
 // fail answers with fulcrum's error page for code, through w's Fail when it
 // has one.
 func fail(w http.ResponseWriter, code int, server string) {

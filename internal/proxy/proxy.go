@@ -51,8 +51,12 @@ type Handler struct {
 	// setsConnection and setsUpgrade record a proxy_set_header for that
 	// field: it then replaces fulcrum's default upgrade pass-through.
 	setsConnection, setsUpgrade bool
-	hide                        map[string]bool
-	redirects                   []redirectRule
+	// setsLength records a proxy_set_header Content-Length: then no
+	// length goes for a body announced but not sent (AnnouncedBody), as
+	// nginx's documented `proxy_set_header Content-Length "";` for mirrors.
+	setsLength bool
+	hide       map[string]bool
+	redirects  []redirectRule
 	// cookies rewrites Set-Cookie fields (proxy_cookie_domain, _path,
 	// _flags); nil when the location has no such rules.
 	cookies *cookieRewriter

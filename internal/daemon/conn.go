@@ -1386,7 +1386,6 @@ type reqBody struct {
 	framing  h1.Framing
 	finished bool  // read to its end
 	framed   int64 // chunk framing bytes counted in ci.length so far
-	data     int64 // body bytes read so far (WireBytes)
 	limit    int64 // limitChunked's cap; 0: none
 	// early says a discard before the answer (recorder.earlyBodyFault)
 	// found the chunked body malformed and logged it.
@@ -1409,7 +1408,7 @@ var errNoContinue = errors.New("client waits for 100 Continue after the final st
 func (b *reqBody) reset() error {
 	req := &b.cc.req
 	b.framing, b.finished = req.Framing, req.Framing == h1.NoBody || req.ContentLength == 0
-	b.framed, b.data, b.cc.ci.chunked, b.limit, b.early = 0, 0, chunkedBody{}, 0, false
+	b.framed, b.cc.ci.chunked, b.limit, b.early = 0, chunkedBody{}, 0, false
 	b.abandoned.Store(false)
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
@@ -1436,7 +1435,6 @@ func (b *reqBody) Read(p []byte) (int, error) {
 // a malformed body, a *chunkTooLarge past limitChunked).
 func (b *reqBody) account(n int, err error) (int, error) {
 	b.cc.ci.length += int64(n)
-	b.data += int64(n)
 	if c := b.b.Chunked(); c != nil {
 		b.countChunked(c)
 	}
@@ -1547,14 +1545,14 @@ func (b *reqBody) sendContinue() error {
 // bytes.
 func (b *reqBody) Close() error { return nil }
 
-// WireBytes implements bodyspool.WireCounter: the body's bytes read from
-// the connection so far, a chunked body's framing (size lines, CRLFs,
-// trailer section) included.
+// WireBytes implements bodyspool.WireCounter for a chunked body: its bytes
+// read from the connection so far, data and framing (size lines, CRLFs,
+// trailer section); -1 (unknown) for another.
 func (b *reqBody) WireBytes() int64 {
 	if c := b.b.Chunked(); c != nil {
-		return b.data + c.Framing()
+		return c.Consumed()
 	}
-	return b.data
+	return -1
 }
 
 // limitChunked caps a chunked body at max bytes at its chunk size lines,

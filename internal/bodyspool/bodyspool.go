@@ -99,14 +99,26 @@ type Body struct {
 	shared bool
 }
 
+// A WireCounter is a request body reader that tells how many bytes of
+// the connection the body took so far (WireBytes): for a chunked body, its
+// data and its framing (size lines, CRLFs, the last chunk, trailers). A
+// negative count means unknown.
+type WireCounter interface {
+	WireBytes() int64
+}
+
 // Read reads r to its end into b. length is the body's announced length
 // (Content-Length), or -1 for a chunked one: nginx 1.22.1 (x86-64, 8k
 // buffer, body sent after the head) keeps a body with a length below the
 // buffer plus a quarter (10,239 bytes) in memory and writes one of 10,240
-// to a file; a chunked body goes to a file once it fills the buffer (8,192
-// bytes; 8,100 stay in memory). On an error, a file is closed and removed,
-// and the part read in memory stays for $request_body; the caller still
-// calls Close.
+// to a file. A chunked body is read by nginx into the buffer as it came,
+// framing and all, so it goes to a file when its bytes on the wire, through
+// the last chunk and the trailer section, are more than the buffer (8,193
+// bytes or more with 8k: one chunk of 8,180 bytes, or 8,126 in chunks of
+// 1,000, or 7,720 in chunks of 100; 16,385 with 16k): when r is a
+// WireCounter, Read decides so too; else once the data alone fills the
+// buffer. On an error, a file is closed and removed, and the part read in
+// memory stays for $request_body; the caller still calls Close.
 //
 // When r is a Reader (a body read whole already, for mirror subrequests or
 // a post action), b shares that body instead of reading it again, as
@@ -124,14 +136,17 @@ func (b *Body) Read(r io.Reader, length int64, o *Options) error {
 		buf = 1
 	}
 	limit := buf // a chunked body stays in memory below this
+	over := func() bool { return false }
 	if length >= 0 {
 		limit = min(length+1, buf+buf/4)
+	} else if wc, ok := r.(WireCounter); ok && wc.WireBytes() >= 0 {
+		over = func() bool { return wc.WireBytes() > buf }
 	}
 	if o.InFile != InFileOff {
 		limit = 0
 	}
 	if limit > 0 {
-		if done, err := b.readMem(r, limit); done || err != nil {
+		if done, err := b.readMem(r, limit, over); done || err != nil {
 			return err
 		}
 	}
@@ -146,14 +161,16 @@ func (b *Body) Read(r io.Reader, length int64, o *Options) error {
 	return nil
 }
 
-// readMem reads up to limit-1 bytes; done says the body ended there.
-func (b *Body) readMem(r io.Reader, limit int64) (done bool, err error) {
+// readMem reads up to limit-1 bytes; done says the body ended there. It
+// stops, not done, as soon as over reports the body too long for memory,
+// at its end too.
+func (b *Body) readMem(r io.Reader, limit int64, over func() bool) (done bool, err error) {
 	b.mem = make([]byte, 0, limit)
 	for int64(len(b.mem)) < limit {
 		n, err := r.Read(b.mem[len(b.mem):cap(b.mem)])
 		b.mem = b.mem[:len(b.mem)+n]
 		if err == io.EOF {
-			if int64(len(b.mem)) < limit {
+			if int64(len(b.mem)) < limit && !over() {
 				b.size, b.done = int64(len(b.mem)), true
 				return true, nil
 			}
@@ -161,6 +178,9 @@ func (b *Body) readMem(r io.Reader, limit int64) (done bool, err error) {
 		}
 		if err != nil {
 			return false, err
+		}
+		if over() {
+			break
 		}
 	}
 	return false, nil
@@ -266,6 +286,20 @@ func (b *Body) Reader() *io.SectionReader {
 // Shared reports that Read took a body another Body owns (from a Reader):
 // its temporary file was created, and logged, by the owner.
 func (b *Body) Shared() bool { return b.shared }
+
+// Move returns a Body that owns b's file from now on, for a request that
+// is handed on (an error_page, X-Accel-Redirect) while b's owner ends
+// first: b stays a shared view of the same body (its Reader still reads
+// it, its Close leaves the file to the new owner). A body in memory or
+// shared already is copied as it is.
+func (b *Body) Move() *Body {
+	nb := new(Body)
+	*nb = *b
+	if b.f != nil && !b.shared {
+		b.shared, b.clean = true, false
+	}
+	return nb
+}
 
 // Close closes the file, and removes it with client_body_in_file_only
 // clean. It is safe to call more than once. A shared body's file is left

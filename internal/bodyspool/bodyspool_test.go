@@ -232,3 +232,97 @@ func countFiles(t *testing.T, dir string) int {
 	}
 	return n
 }
+
+// wireReader is a chunked body's reader with its wire count: head bytes
+// of framing before the data (the size line), tail after it (the data's
+// CRLF, the last chunk), counted once the data is read to its end; a
+// negative head makes the count unknown.
+type wireReader struct {
+	r          io.Reader
+	head, tail int64
+	n          int64
+	eof        bool
+}
+
+func (w *wireReader) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	w.n += int64(n)
+	w.eof = w.eof || err == io.EOF
+	return n, err
+}
+
+func (w *wireReader) WireBytes() int64 {
+	switch {
+	case w.head < 0:
+		return -1
+	case w.eof:
+		return w.head + w.n + w.tail
+	}
+	return w.head + w.n
+}
+
+// TestChunkedWire checks that a chunked body whose reader counts its bytes
+// on the wire goes to a file once they are more than the buffer, as nginx
+// 1.22.1 decides (one chunk of 8,179 bytes is 8,192 on the wire, in
+// memory; 8,180 goes to a file), and that without a count the data alone
+// decides.
+func TestChunkedWire(t *testing.T) {
+	tests := []struct {
+		name       string
+		size       int
+		head, tail int64
+		file       bool
+	}{
+		{"8179 in one chunk", 8179, 6, 7, false},
+		{"8180 in one chunk", 8180, 6, 7, true},
+		{"8191 in one chunk", 8191, 6, 7, true},
+		{"3 MB", 3_000_000, 7, 7, true},
+		{"8191 without a count", 8191, -1, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &Options{Dir: t.TempDir(), BufferSize: 8192, Seq: &Sequence{}}
+			body := bytes.Repeat([]byte("x"), tt.size)
+			var b Body
+			r := &wireReader{r: iotest.HalfReader(bytes.NewReader(body)), head: tt.head, tail: tt.tail}
+			if err := b.Read(r, -1, o); err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if b.InFile() != tt.file || b.Size() != int64(tt.size) {
+				t.Fatalf("in file %v, size %d; want %v, %d", b.InFile(), b.Size(), tt.file, tt.size)
+			}
+			if got, _ := io.ReadAll(b.Reader()); !bytes.Equal(got, body) {
+				t.Errorf("Reader() gave %d bytes, want the %d-byte body", len(got), len(body))
+			}
+		})
+	}
+}
+
+// TestMove checks that a moved body's file outlives its first owner's
+// Close and goes with the new owner's.
+func TestMove(t *testing.T) {
+	o := &Options{Dir: t.TempDir(), BufferSize: 16, InFile: InFileClean, Seq: &Sequence{}}
+	body := bytes.Repeat([]byte("y"), 100)
+	var b Body
+	if err := b.Read(bytes.NewReader(body), 100, o); err != nil {
+		t.Fatal(err)
+	}
+	name := b.FileName()
+	kept := b.Move()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(kept.NewReader()); err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("after the first owner's Close the body reads %d bytes (%v)", len(got), err)
+	}
+	if _, err := os.Stat(name); err != nil {
+		t.Fatalf("the file is gone before its new owner's Close: %v", err)
+	}
+	if err := kept.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(name); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("client_body_in_file_only clean: the file is left after the new owner's Close (%v)", err)
+	}
+}

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net"
@@ -425,5 +426,172 @@ func TestSpoolBodyNotReadBackWithoutErrorPage(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if n := after.TotalAlloc - before.TotalAlloc; n > size/2 {
 		t.Errorf("a 502 for a %d-byte spooled body allocated %d bytes: the body was read back into memory", size, n)
+	}
+}
+
+// TestSpoolBodyErrorPageFromFile checks that a body in a temporary file
+// goes on to the proxy_pass an error_page leads to from the file, not
+// read back into memory, and as nginx 1.22.1 sends it there (recorded with
+// a 20,000-byte body: a named location gets "POST" with
+// "Content-Length: 20000" and the body, a URI "GET" with the same length
+// and body; a chunked body goes with its length too), named by
+// $request_body_file there, and logged once.
+func TestSpoolBodyErrorPageFromFile(t *testing.T) {
+	type seen struct {
+		method, length, te, file string
+		sum                      [sha256.Size]byte
+		n                        int64
+	}
+	var mu sync.Mutex
+	var got []seen
+	backend := testutil.RawBackend(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		h := sha256.New()
+		n, _ := io.Copy(h, req.Body) // no copy of the body in memory here
+		s := seen{method: req.Method, length: req.Header.Get("Content-Length"), te: strings.Join(req.TransferEncoding, ","), file: req.Header.Get("X-RBF"), n: n}
+		h.Sum(s.sum[:0])
+		mu.Lock()
+		got = append(got, s)
+		mu.Unlock()
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+	})
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_max_body_size 64m;
+    client_body_temp_path %[1]s/cbt;
+    server {
+        listen 127.0.0.1:0;
+        location /named { error_page 502 = @be; proxy_pass http://127.0.0.1:1; }
+        location /uri { error_page 502 =200 /be; proxy_pass http://127.0.0.1:1; }
+        location @be { proxy_pass http://%[2]s; proxy_set_header X-RBF $request_body_file; }
+        location /be { proxy_pass http://%[2]s; proxy_set_header X-RBF $request_body_file; }
+    }`, dir, backend))
+	const size = 16 << 20
+	body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	want := sha256.Sum256(body)
+	upload(t, "POST", "http://"+addr+"/named", []byte("warm"), false) // first-use costs out of the count
+	mu.Lock()
+	got = nil
+	mu.Unlock()
+	for i, tc := range []struct {
+		path, method string
+		chunked      bool
+	}{
+		{"/named", "POST", false},
+		{"/uri", "GET", false},
+		{"/named", "POST", true},
+	} {
+		t.Run(fmt.Sprintf("%s chunked=%v", tc.path, tc.chunked), func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			if code, answer := upload(t, "POST", "http://"+addr+tc.path, body, tc.chunked); code != 200 || answer != "ok" {
+				t.Fatalf("answer %d %q, want 200 \"ok\"", code, answer)
+			}
+			runtime.ReadMemStats(&after)
+			if n := after.TotalAlloc - before.TotalAlloc; n > size/2 {
+				t.Errorf("allocated %d bytes for a %d-byte body in a file: it was read back into memory", n, size)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) <= i {
+				t.Fatalf("the error_page's upstream got %d requests, want %d", len(got), i+1)
+			}
+			s := got[i]
+			if s.method != tc.method || s.length != strconv.Itoa(size) || s.te != "" || s.n != size || s.sum != want {
+				t.Errorf("the error_page's upstream got %s, Content-Length %q, Transfer-Encoding %q, %d bytes (same: %v); want %s, %d, none, the body",
+					s.method, s.length, s.te, s.n, s.sum == want, tc.method, size)
+			}
+			if !strings.Contains(s.file, "/cbt/") {
+				t.Errorf("$request_body_file there is %q, want the temporary file", s.file)
+			}
+		})
+	}
+	logText, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+	if n := strings.Count(string(logText), "a client request body is buffered to a temporary file"); n != 3 {
+		t.Errorf("logged %d temporary files for 3 bodies, want 3 (once each):\n%s", n, logText)
+	}
+}
+
+// chunkedUpload sends a chunked POST of size bytes in chunks of chunk
+// bytes to addr on a raw connection and returns the answer's status line.
+func chunkedUpload(t *testing.T, addr, path string, size, chunk int) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n", path)
+	for left := size; left > 0; left -= chunk {
+		n := min(chunk, left)
+		fmt.Fprintf(&b, "%x\r\n%s\r\n", n, bytes.Repeat([]byte("a"), n))
+	}
+	b.WriteString("0\r\n\r\n")
+	if _, err := c.Write(b.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(line)
+}
+
+// TestSpoolChunkedThreshold checks where a chunked body goes to a
+// temporary file, as nginx 1.22.1 decides (recorded with bodies sent
+// after the head, by bisection over the size, the file seen in the error
+// log's "a client request body is buffered to a temporary file"): when
+// its bytes on the wire, framing included through the last chunk, are
+// more than client_body_buffer_size. With the default 8k: one chunk of
+// 8,179 bytes (8,192 on the wire) stays in memory, 8,180 goes to a file;
+// in chunks of 1,000 the edge is 8,125/8,126, of 100 7,719/7,720, of 10
+// 5,457/5,458; with 16k, one chunk 16,371/16,372, chunks of 1,000
+// 16,260/16,261.
+func TestSpoolChunkedThreshold(t *testing.T) {
+	dir := t.TempDir()
+	backend, rec := spoolBackend(t, false)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    client_body_temp_path %[1]s/cbt;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://%[2]s; proxy_set_header X-RBF $request_body_file; }
+        location /b16 { client_body_buffer_size 16k; proxy_pass http://%[2]s; proxy_set_header X-RBF $request_body_file; }
+    }`, dir, backend))
+	cases := []struct {
+		path        string
+		size, chunk int
+		file        bool
+	}{
+		{"/", 8179, 100000, false},
+		{"/", 8180, 100000, true},
+		{"/", 8125, 1000, false},
+		{"/", 8126, 1000, true},
+		{"/", 7719, 100, false},
+		{"/", 7720, 100, true},
+		{"/", 5457, 10, false},
+		{"/", 5458, 10, true},
+		{"/b16", 16371, 100000, false},
+		{"/b16", 16372, 100000, true},
+		{"/b16", 16260, 1000, false},
+		{"/b16", 16261, 1000, true},
+	}
+	for i, tc := range cases {
+		if line := chunkedUpload(t, addr, tc.path, tc.size, tc.chunk); !strings.Contains(line, " 200 ") {
+			t.Fatalf("%s %d bytes in chunks of %d: answer %q, want 200", tc.path, tc.size, tc.chunk, line)
+		}
+		r := rec.wait(t, i+1)[i]
+		if len(r.body) != tc.size || r.length != strconv.Itoa(tc.size) {
+			t.Errorf("%s %d bytes in chunks of %d: the backend got %d bytes, Content-Length %q", tc.path, tc.size, tc.chunk, len(r.body), r.length)
+		}
+		if inFile := r.file != ""; inFile != tc.file {
+			t.Errorf("%s %d bytes in chunks of %d: in a temporary file %v ($request_body_file %q), want %v", tc.path, tc.size, tc.chunk, inFile, r.file, tc.file)
+		}
 	}
 }

@@ -1545,6 +1545,16 @@ func (b *reqBody) sendContinue() error {
 // bytes.
 func (b *reqBody) Close() error { return nil }
 
+// WireBytes implements bodyspool.WireCounter for a chunked body: its bytes
+// read from the connection so far, data and framing (size lines, CRLFs,
+// trailer section); -1 (unknown) for another.
+func (b *reqBody) WireBytes() int64 {
+	if c := b.b.Chunked(); c != nil {
+		return c.Consumed()
+	}
+	return -1
+}
+
 // limitChunked caps a chunked body at max bytes at its chunk size lines,
 // as nginx does: a chunk that would go past the limit is refused before its
 // data is read (it never reaches a handler that streams the body), with the

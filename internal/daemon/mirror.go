@@ -12,6 +12,7 @@ import (
 	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/proxy"
 	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
 )
@@ -149,9 +150,15 @@ func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, 
 		ctx = lf.subrequestContext()
 	}
 	sr := r.Clone(ctx)
-	if body != nil {
+	switch {
+	case body != nil:
 		sr.Body, sr.ContentLength = body.NewReader(), body.Size()
-	} else {
+	case r.ContentLength > 0 && len(r.Header["Content-Length"]) > 0:
+		// mirror_request_body off: the client's length goes without the
+		// body, as nginx sends it (proxy.AnnouncedBody); a chunked body
+		// announces none.
+		sr.Body, sr.ContentLength = &proxy.AnnouncedBody{Length: r.ContentLength}, 0
+	default:
 		sr.Body, sr.ContentLength = http.NoBody, 0
 	}
 	sr.TransferEncoding = nil

@@ -1,8 +1,10 @@
 package daemon_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // mirrorConf shadows requests to a second backend. %[1]s is the main
@@ -22,7 +26,7 @@ const mirrorConf = `
         listen 127.0.0.1:0;
         location / { mirror /m; mirror /m2; proxy_pass http://%[1]s; }
         location /off/ {
-            mirror /m;
+            mirror /moff;
             mirror_request_body off;
             proxy_pass http://%[1]s;
             location /off/nested/ { mirror off; proxy_pass http://%[1]s; }
@@ -31,6 +35,7 @@ const mirrorConf = `
         location /r/ { error_page 404 = /after; return 404; }
         location /slow/ { mirror /slow; proxy_pass http://%[1]s; }
         location = /m { internal; proxy_pass http://%[2]s; }
+        location = /moff { internal; proxy_set_header Content-Length ""; proxy_pass http://%[2]s; }
         location = /m2 { internal; proxy_pass http://%[2]s$request_uri; }
         location = /dead { internal; proxy_pass http://127.0.0.1:1; }
         location = /slow { internal; proxy_read_timeout 5s; proxy_pass http://%[3]s; }
@@ -107,7 +112,7 @@ func TestMirror(t *testing.T) {
 			shadow: []string{"POST /m?y=2 body=hello x-t=1", "POST /p?y=2 body=hello x-t=1"}},
 		{name: "mirror_request_body off", method: "POST", path: "/off/q?z", body: "hello",
 			main:   "POST /off/q?z body=hello x-t=1",
-			shadow: []string{"POST /m?z body= x-t=1"}},
+			shadow: []string{"POST /moff?z body= x-t=1"}},
 		{name: "mirror off nested", method: "POST", path: "/off/nested/q", body: "hello",
 			main: "POST /off/nested/q body=hello x-t=1"},
 		{name: "dead shadow", method: "GET", path: "/dead/x",
@@ -333,5 +338,111 @@ func waitLogLines(t *testing.T, path string, n int) []string {
 			t.Fatalf("%s has %q, want %d lines", path, b, n)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestMirrorBodyOffAnnounced checks what a mirror gets with
+// mirror_request_body off, as nginx 1.22.1 sends it (recorded with a
+// backend that prints the request head, through an upstream with
+// keepalive): the client's "Content-Length: 20000" and no body, a chunked
+// body neither a length nor chunked framing; and the connection is closed
+// after the answer, never reused, as the server may still wait for the
+// body (nginx closed it too, keepalive or not); a request without a
+// length leaves it reusable.
+func TestMirrorBodyOffAnnounced(t *testing.T) {
+	type head struct {
+		conn         int
+		line, length string
+		te           string
+		after        string // what came after the head on its connection
+	}
+	var mu sync.Mutex
+	var heads []head
+	conns := 0
+	shadow := testutil.RawBackend(t, func(c net.Conn) {
+		mu.Lock()
+		conns++
+		id := conns
+		mu.Unlock()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		h := head{conn: id, line: req.Method + " " + req.RequestURI, length: req.Header.Get("Content-Length"), te: strings.Join(req.TransferEncoding, ",")}
+		// Answer at once, keeping the connection, without reading the body:
+		// what follows the head on the connection is fulcrum's to decide.
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		if h.length != "" {
+			rest, _ := io.ReadAll(br)
+			h.after = string(rest)
+		} // a request without a length may be followed by the next one
+		mu.Lock()
+		heads = append(heads, h)
+		mu.Unlock()
+	})
+	main := httptest.NewServer(&recordingBackend{name: "main"})
+	t.Cleanup(main.Close)
+	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`
+    access_log off;
+    upstream shadow { server %[2]s; keepalive 4; }
+    server {
+        listen 127.0.0.1:0;
+        location / { mirror /m; mirror_request_body off; proxy_pass http://%[1]s; }
+        location = /m { internal; proxy_pass http://shadow; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    }`, main.Listener.Addr(), shadow))
+	post := func(path string, chunked bool) {
+		t.Helper()
+		var body io.Reader = strings.NewReader("hello")
+		if chunked {
+			body = io.MultiReader(body)
+		}
+		req, err := http.NewRequest("POST", "http://"+addr+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(got) != "ok-main" {
+			t.Fatalf("answer %d %q, want 200 ok-main", resp.StatusCode, got)
+		}
+	}
+	post("/a", false)
+	post("/b", false)
+	post("/c", true)
+	var got []head
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		mu.Lock()
+		got = append(got[:0], heads...)
+		mu.Unlock()
+		if len(got) >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	slices.SortFunc(got, func(a, b head) int { return strings.Compare(a.line, b.line) })
+	want := []head{
+		{line: "POST /m", length: "5"},
+		{line: "POST /m", length: "5"},
+		{line: "POST /m"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the mirror's backend saw %+v, want 3 requests", got)
+	}
+	seen := map[int]bool{}
+	for i, h := range got {
+		if h.line != want[i].line || h.length != want[i].length || h.te != "" || h.after != "" {
+			t.Errorf("request %d: %q, Content-Length %q, Transfer-Encoding %q, then %q on its connection; want %q, %q, none, nothing (closed)",
+				i, h.line, h.length, h.te, h.after, want[i].line, want[i].length)
+		}
+		if seen[h.conn] {
+			t.Errorf("request %d came on connection %d again: a connection whose body was announced and not sent was reused", i, h.conn)
+		}
+		seen[h.conn] = true
 	}
 }

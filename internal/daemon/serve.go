@@ -707,10 +707,30 @@ func bodyWithinLimit(rec *recorder, r *http.Request, set *config.Settings) bool 
 		if b, ok := r.Body.(*reqBody); ok {
 			b.limitChunked(limit) // at the chunk size lines, as nginx
 		}
-		r.Body = http.MaxBytesReader(rec, r.Body, limit)
+		r.Body = limitBody(rec, r.Body, limit)
 	}
 	return true
 }
+
+// limitBody is http.MaxBytesReader(rec, body, limit) that still tells the
+// spool how many bytes of the wire the body took (bodyspool.WireCounter)
+// when body does.
+func limitBody(rec *recorder, body io.ReadCloser, limit int64) io.ReadCloser {
+	lim := http.MaxBytesReader(rec, body, limit)
+	if wc, ok := body.(bodyspool.WireCounter); ok {
+		return &wireLimited{ReadCloser: lim, wire: wc}
+	}
+	return lim
+}
+
+// wireLimited is a limited body with its wire count.
+type wireLimited struct {
+	io.ReadCloser
+	wire bodyspool.WireCounter
+}
+
+// WireBytes implements bodyspool.WireCounter.
+func (b *wireLimited) WireBytes() int64 { return b.wire.WireBytes() }
 
 // keepaliveSpent reports whether the connection has carried keepalive_requests
 // requests or lived keepalive_time, so this response closes it.
@@ -800,6 +820,15 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 }
 
 func (b *deadlineBody) Close() error { return b.rc.Close() }
+
+// WireBytes implements bodyspool.WireCounter with the body's count; -1
+// when it keeps none (the spool then judges by the data alone).
+func (b *deadlineBody) WireBytes() int64 {
+	if wc, ok := b.rc.(bodyspool.WireCounter); ok {
+		return wc.WireBytes()
+	}
+	return -1
+}
 
 // Buffered passes on the body's count of bytes readable without waiting
 // (reqBody.Buffered); 0 when it keeps none.
@@ -1324,6 +1353,19 @@ func (w *recorder) AddTrailer(name, value string) {
 // RedirectPending implements proxy.RedirectPender: whether fail arranged
 // an error_page redirect.
 func (w *recorder) RedirectPending() bool { return w.pending != nil }
+
+// KeepBody implements proxy.BodyKeeper: a main request's recorder keeps a
+// body in a temporary file that its handler hands on (an error_page's
+// proxy_pass sends it from the file) and closes it with the request
+// (closeBody); a subrequest's declines, as does one that keeps a body
+// already.
+func (w *recorder) KeepBody(b *bodyspool.Body) bool {
+	if w.sub || w.body != nil {
+		return false
+	}
+	w.body = b
+	return true
+}
 
 // takePending returns the error_page redirect fail arranged, if any.
 func (w *recorder) takePending() *internalRedirect {

@@ -426,6 +426,25 @@ func TestChunkedFraming(t *testing.T) {
 	}
 }
 
+// TestChunkedConsumed checks that Consumed counts the wire bytes of a
+// chunked body read so far, midway through a chunk too.
+func TestChunkedConsumed(t *testing.T) {
+	raw := "3\r\nabc\r\n5\r\ndefgh\r\n0\r\n\r\n"
+	var c ChunkedReader
+	c.Reset(bufio.NewReader(strings.NewReader(raw)), BodyLimits{})
+	p := make([]byte, 2)
+	n, err := io.ReadFull(&c, p) // "ab": the size line and 2 bytes of data
+	if err != nil || n != 2 || c.Consumed() != 5 {
+		t.Fatalf("after %q: Consumed %d (%v), want 5", p[:n], c.Consumed(), err)
+	}
+	if _, err := io.ReadAll(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Consumed() != int64(len(raw)) {
+		t.Errorf("at the end Consumed %d, want %d", c.Consumed(), len(raw))
+	}
+}
+
 // TestBodyLimitChunkedAndBuffered: LimitChunked caps a chunked body set up
 // without a limit at the size line of the chunk that goes past it (none of
 // that chunk's data is read, as nginx's client_max_body_size check), and

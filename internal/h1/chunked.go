@@ -72,6 +72,10 @@ func (c *ChunkedReader) Trailers() Headers {
 // were consumed so far: with the data, what was read from the wire.
 func (c *ChunkedReader) Framing() int64 { return c.framing }
 
+// Consumed returns how many bytes of the body's wire form were consumed so
+// far: the data read and the framing (Framing).
+func (c *ChunkedReader) Consumed() int64 { return c.total - c.left + c.framing }
+
 // Declared returns the sum of the chunk sizes read so far, the data of a
 // chunk counted once its size line was read.
 func (c *ChunkedReader) Declared() int64 { return c.total }

@@ -26,8 +26,11 @@ type replayBody struct {
 	// upstream, as nginx sends it, and goes chunked only when the
 	// client's was.
 	length int64
-	read   bool // an attempt read from stream
-	empty  bool // no body at all
+	// announced is the client's Content-Length that goes without its
+	// body (AnnouncedBody), 0 for none.
+	announced int64
+	read      bool // an attempt read from stream
+	empty     bool // no body at all
 	// seen keeps the first requestBodyVarMax bytes read from stream, for
 	// $request_body; streamEnd records that stream was read to its end.
 	seen      []byte
@@ -39,6 +42,10 @@ type replayBody struct {
 // whole body now, into memory or a temporary file (o). When the read fails,
 // b.buf keeps the part read in memory.
 func setReplayBody(b *replayBody, r *http.Request, set *config.Settings, o *bodyspool.Options) error {
+	if a, ok := r.Body.(*AnnouncedBody); ok {
+		*b = replayBody{empty: true, buffered: true, announced: a.Length}
+		return nil
+	}
 	switch {
 	case r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0:
 		*b = replayBody{empty: true, buffered: true}
@@ -59,6 +66,24 @@ func setReplayBody(b *replayBody, r *http.Request, set *config.Settings, o *body
 	}
 	return err
 }
+
+// AnnouncedBody is the body of a request that announces the client's
+// Content-Length without sending the body: a mirror subrequest's with
+// mirror_request_body off. As nginx 1.22.1 sends it (recorded: "POST" with
+// the client's "Content-Length: 20000" and no body; the mirror's backend
+// that waited for the body got it at no point, its connection closed at
+// proxy_read_timeout), the proxy sends Length as the Content-Length and no
+// body, and closes the connection after the response, never reusing it:
+// the server may still take the next bytes for the body. A
+// proxy_set_header Content-Length (nginx's documented "" for mirrors)
+// sends no length. Read gives io.EOF at once, to any other handler too.
+type AnnouncedBody struct{ Length int64 }
+
+// Read reads nothing: the body is not sent.
+func (*AnnouncedBody) Read([]byte) (int, error) { return 0, io.EOF }
+
+// Close does nothing.
+func (*AnnouncedBody) Close() error { return nil }
 
 // isSpooled reports that body was read whole already (for the mirrors or
 // the post action): it is sent from where it was read, even with
@@ -148,17 +173,21 @@ func (o *onceReader) Read(p []byte) (int, error) {
 
 func (o *onceReader) Close() error { return nil }
 
-// keepBody makes a request body read into memory the client request's body
+// keepBody makes a request body read whole the client request's body
 // again, for the proxy_pass an error_page or X-Accel-Redirect leads to: nginx
 // keeps the body it read and sends it there too (with the method turned
-// into GET for a URI target, kept for a named location). Only the paths that
-// hand the request on call it (after fail, which arranges the error_page),
-// so a proxied response costs nothing. A body in a temporary file is read
-// back into memory, as the file is closed when this handler's request ends
-// (a rare path: a failed or redirected request with a long body), and only
-// when a redirect will take it (redirect: X-Accel-Redirect's; else an
-// error_page fail arranged): a failure that no error_page catches must
-// not read a body of up to client_max_body_size into memory.
+// into GET for a URI target, kept for a named location, and the body's
+// Content-Length either way; recorded with nginx 1.22.1). Only the paths
+// that hand the request on call it (after fail, which arranges the
+// error_page), so a proxied response costs nothing. A body in a temporary
+// file goes on from the file, whatever its size: the writer (BodyKeeper)
+// takes the file over, as this handler's request ends first, and the next
+// handler shares it (bodyspool.Reader) without a second file or log line.
+// Only under a writer that cannot keep it (a subrequest's) is it read
+// back into memory, and then only when a redirect will take it (redirect:
+// X-Accel-Redirect's; else an error_page fail arranged): a failure that no
+// error_page catches must not read a body of up to client_max_body_size
+// into memory.
 func (req *request) keepBody(redirect bool) {
 	b := &req.bodyStore
 	if b.spool.Shared() {
@@ -168,6 +197,15 @@ func (req *request) keepBody(redirect bool) {
 	if b.file {
 		if p, ok := req.w.(RedirectPender); ok && !redirect && !p.RedirectPending() {
 			return
+		}
+		if k, ok := req.w.(BodyKeeper); ok {
+			kept := b.spool.Move()
+			if k.KeepBody(kept) {
+				req.in.Body, req.in.ContentLength = kept.NewReader(), kept.Size()
+				req.in.TransferEncoding = nil
+				return
+			}
+			b.spool = *kept // declined: this handler still owns the file
 		}
 		var err error
 		if buf, err = io.ReadAll(b.spool.Reader()); err != nil {

@@ -502,7 +502,10 @@ type outgoing struct {
 	// sendLength sends "Content-Length: 0" for an empty body (methods that
 	// usually carry one).
 	sendLength bool
-	close      bool // ask the server to close the connection after the response
+	// announced is a Content-Length sent without its body (AnnouncedBody),
+	// 0 for none: the connection is not reused after the response.
+	announced int64
+	close     bool // ask the server to close the connection after the response
 	// maxHead is proxy_buffer_size: the longest response head accepted
 	// (headLimits); 0 means maxResponseHeaderBytes.
 	maxHead int
@@ -635,7 +638,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		resp.upgraded = true
 		return true, nil
 	}
-	resp.close = resp.head.Close
+	resp.close = resp.head.Close || out.announced > 0 // the server may wait for the body
 	if err := resp.body.Reset(br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
 		return fail(err)
 	}
@@ -677,6 +680,10 @@ func (pc *poolConn) appendHead(buf []byte, out *outgoing) []byte {
 	case out.bodyLen > 0 || out.sendLength:
 		buf = append(buf, "Content-Length: "...)
 		buf = strconv.AppendInt(buf, out.bodyLen, 10)
+		buf = append(buf, "\r\n"...)
+	case out.announced > 0:
+		buf = append(buf, "Content-Length: "...)
+		buf = strconv.AppendInt(buf, out.announced, 10)
 		buf = append(buf, "\r\n"...)
 	}
 	if out.close {

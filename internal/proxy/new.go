@@ -129,6 +129,7 @@ func New(o Options) (*Handler, error) {
 		h.ruleNames = append(h.ruleNames, r.name)
 	}
 	h.setsConnection = containsFold(h.ruleNames, "Connection")
+	h.setsLength = containsFold(h.ruleNames, "Content-Length")
 	h.setsUpgrade = containsFold(h.ruleNames, "Upgrade")
 	h.buffers = o.Buffers
 	if h.buffers == nil {

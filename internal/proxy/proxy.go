@@ -51,8 +51,12 @@ type Handler struct {
 	// setsConnection and setsUpgrade record a proxy_set_header for that
 	// field: it then replaces fulcrum's default upgrade pass-through.
 	setsConnection, setsUpgrade bool
-	hide                        map[string]bool
-	redirects                   []redirectRule
+	// setsLength records a proxy_set_header Content-Length: then no
+	// length goes for a body announced but not sent (AnnouncedBody), as
+	// nginx's documented `proxy_set_header Content-Length "";` for mirrors.
+	setsLength bool
+	hide       map[string]bool
+	redirects  []redirectRule
 	// cookies rewrites Set-Cookie fields (proxy_cookie_domain, _path,
 	// _flags); nil when the location has no such rules.
 	cookies *cookieRewriter
@@ -441,6 +445,15 @@ type TrailerAdder interface {
 // which gets the request's body.
 type RedirectPender interface {
 	RedirectPending() bool
+}
+
+// A BodyKeeper is a ResponseWriter that can own a request body read whole
+// into a temporary file for as long as the request lasts, past this
+// handler: KeepBody takes b over (and closes it when the request ends),
+// reporting false when it cannot (a subrequest's writer, or one that owns
+// a body already). The daemon's main request writer is one.
+type BodyKeeper interface {
+	KeepBody(b *bodyspool.Body) bool
 }
 
 // fail answers with fulcrum's error page for code, through w's Fail when it

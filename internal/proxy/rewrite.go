@@ -194,4 +194,7 @@ func (h *Handler) prepareBody(req *request) {
 	in := req.in
 	cl := in.Header["Content-Length"]
 	req.out.sendLength = h.setBody != nil || in.ContentLength != 0 || len(cl) == 1 && cl[0] == "0"
+	if !h.setsLength {
+		req.out.announced = req.body.announced
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 
 	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
@@ -254,6 +255,9 @@ func lookupVariable(name string) (getter, bool) {
 	}
 	if g, ok := sslVariables[name]; ok {
 		return g, true
+	}
+	if tlv, ok := strings.CutPrefix(name, "proxy_protocol_tlv_"); ok {
+		return proxyProtocolTLV(tlv), true
 	}
 	g := clientCertVariable(name)
 	return g, g != nil

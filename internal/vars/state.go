@@ -657,4 +657,15 @@ func (s LimitConnStatus) String() string {
 type ProxyProtocol struct {
 	Addr, ServerAddr string
 	Port, ServerPort uint16
+	// TLVs answers $proxy_protocol_tlv_NAME (nginx 1.23.2); nil answers
+	// not found.
+	TLVs TLVSource
+}
+
+// TLVSource looks up a PROXY protocol v2 TLV by the name that follows
+// "proxy_protocol_tlv_" (lower-case). found false is not found; an error
+// (a bad name or a broken TLV list) is not found too: nginx fails the
+// variable there. Package proxyproto's *Header is one.
+type TLVSource interface {
+	TLV(name string) (value string, found bool, err error)
 }

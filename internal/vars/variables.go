@@ -275,6 +275,8 @@ func prefixed(name string) Getter {
 		return cookieGetter(name[len("cookie_"):])
 	case strings.HasPrefix(name, "arg_"):
 		return argGetter(name[len("arg_"):])
+	case strings.HasPrefix(name, "proxy_protocol_tlv_"):
+		return proxyProtocolTLVGetter(name[len("proxy_protocol_tlv_"):])
 	}
 	return nil
 }

@@ -121,3 +121,39 @@ server { listen 127.0.0.1:0 ssl; ssl_certificate %[1]s/cert.pem; ssl_certificate
 		}
 	})
 }
+
+// TestStreamSigalg checks $ssl_sigalg (nginx 1.29.3): the scheme the
+// server signed a new session's handshake with, for each certificate type;
+// not found for a resumed
+// session ("available only for new sessions") and on a plain connection.
+// $ssl_client_sigalg is never found: crypto/tls does not tell it.
+func TestStreamSigalg(t *testing.T) {
+	dir := t.TempDir()
+	writeCert(t, dir) // ECDSA P-256
+	rsaCert, rsaKey := testutil.WriteCert(t, dir, "rsa", testutil.RSA, "localhost")
+	_, addr := start(t, load(t, dir, fmt.Sprintf(`
+server { listen 127.0.0.1:0 ssl; ssl_certificate %[1]s/cert.pem; ssl_certificate_key %[1]s/key.pem;
+         ssl_certificate %[2]s; ssl_certificate_key %[3]s; return "[$ssl_sigalg][$ssl_client_sigalg]\n"; }`, dir, rsaCert, rsaKey)))
+	tests := []struct {
+		name   string
+		client *tls.Config
+		want   string
+	}{
+		{"ECDSA, TLS 1.3", &tls.Config{}, "[ecdsa_secp256r1_sha256][]"},
+		{"ECDSA, TLS 1.2", &tls.Config{MaxVersion: tls.VersionTLS12}, "[ecdsa_secp256r1_sha256][]"},
+		{"RSA, TLS 1.2", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}}, "[rsa_pss_rsae_sha256][]"},
+	}
+	for _, tt := range tests {
+		tt.client.InsecureSkipVerify = true
+		if got := tlsAsk(addr, tt.client); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	resume := &tls.Config{InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+	if got := tlsAsk(addr, resume); got != "[ecdsa_secp256r1_sha256][]" {
+		t.Errorf("new session: %q", got)
+	}
+	if got := tlsAsk(addr, resume); got != "[][]" {
+		t.Errorf("resumed session: %q, want nothing signed", got)
+	}
+}

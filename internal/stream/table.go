@@ -286,6 +286,7 @@ func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files, sz
 				log.Log(errlog.Error, msg)
 			}
 		})
+		recordSigalg(srv.tlsConfig)
 	}
 	var err error
 	if sc.ProxySSL != nil && !sc.HasReturn {

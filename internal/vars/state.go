@@ -247,6 +247,10 @@ type TLS struct {
 	// order; nil for a resumed TLS 1.2 session, for which OpenSSL keeps
 	// none ($ssl_curves).
 	ClientCurves []uint16
+	// Sigalg is the signature scheme the server signed the handshake with
+	// (RecordSignature), "" for a resumed session, a TLS 1.2 RSA key
+	// exchange or TLS 1.0 and 1.1 ($ssl_sigalg).
+	Sigalg string
 	// Client is the client's certificate; nil when it sent none (or the
 	// handshake did not ask for one): $ssl_client_verify is then "NONE"
 	// and the other $ssl_client_* variables are empty.

@@ -90,7 +90,11 @@ func (d *dumper) http(h *HTTP) {
 		}
 	}
 	for _, g := range h.Geos {
-		d.line(1, "geo source=%q $%s ranges=%t default=%q proxies=%v proxy_recursive=%t (%s)", g.Source, g.Variable, g.Ranges, g.Default, g.Proxies, g.ProxyRecursive, g.Pos)
+		vol := "" // only when set, so that the dumps of other geo blocks stay as they were
+		if g.Volatile {
+			vol = " volatile"
+		}
+		d.line(1, "geo source=%q $%s ranges=%t default=%q proxies=%v proxy_recursive=%t%s (%s)", g.Source, g.Variable, g.Ranges, g.Default, g.Proxies, g.ProxyRecursive, vol, g.Pos)
 		for _, n := range g.Nets {
 			d.line(2, "%s -> %q", n.Prefix, n.Value)
 		}

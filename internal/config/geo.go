@@ -32,7 +32,10 @@ type Geo struct {
 	// ProxyRecursive is "proxy_recursive": walk X-Forwarded-For from the
 	// right while the address taken is a proxy.
 	ProxyRecursive bool
-	Pos            Pos
+	// Volatile is "volatile" (nginx 1.29.3): the variable is evaluated at
+	// every use instead of once per request (or stream session).
+	Volatile bool
+	Pos      Pos
 }
 
 // GeoNet is one network of a geo block and its value (a plain string: geo
@@ -111,14 +114,17 @@ func (p *geoParser) line(d *Directive) error {
 			}
 			p.g.ProxyRecursive = true
 			return nil
+		case "volatile": // nginx 1.29.3, http and stream, anywhere in the block
+			p.g.Volatile = true
+			return nil
 		}
 	}
 	if len(d.Args) != 1 && p.stream {
-		return hintf(d.Pos, `each line of a stream geo block is "network value;", "default value;", "delete network;" or "ranges;"`,
+		return hintf(d.Pos, `each line of a stream geo block is "network value;", "default value;", "delete network;", "ranges;" or "volatile;"`,
 			`invalid number of the geo parameters`)
 	}
 	if len(d.Args) != 1 {
-		return hintf(d.Pos, `each line of a geo block is "network value;", "default value;", "delete network;", "proxy network;", "ranges;" or "proxy_recursive;"`,
+		return hintf(d.Pos, `each line of a geo block is "network value;", "default value;", "delete network;", "proxy network;", "ranges;", "proxy_recursive;" or "volatile;"`,
 			`invalid number of the geo parameters`)
 	}
 	if d.Name == "proxy" && !p.stream {

@@ -22,7 +22,7 @@ func TestGeoErrors(t *testing.T) {
 		{"ranges after a network", "geo $g { default a; ranges; }", `the "ranges" directive must be the first directive inside "geo" block in nginx.conf:1`},
 		{"three values", "geo $g { 1.2.3.4 a b; }", `invalid number of the geo parameters in nginx.conf:1`},
 		{"no value", "geo $g { 1.2.3.4; }", `invalid number of the geo parameters in nginx.conf:1`},
-		{"volatile is not 1.22's", "geo $g { volatile; }", `invalid number of the geo parameters in nginx.conf:1`},
+		{"volatile with a value", "geo $g { volatile 1; }", `invalid network "volatile" in nginx.conf:1`},
 		{"not a network", "geo $g { foo a; }", `invalid network "foo" in nginx.conf:1, write an address`},
 		{"mask too long", "geo $g { ::1/200 a; }", `invalid network "::1/200" in nginx.conf:1`},
 		{"broadcast with a mask", "geo $g { 255.255.255.255/32 a; }", `invalid network "255.255.255.255/32" in nginx.conf:1`},

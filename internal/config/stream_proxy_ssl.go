@@ -22,6 +22,7 @@ var streamProxySSLRules = []settingRule{
 	{names: []string{"proxy_ssl_ciphers"}, apply: applyProxySSLCiphers},
 	{names: []string{"proxy_ssl_certificate"}, find: findHere, apply: applyProxySSLCertificate},
 	flagRule("proxy_ssl_session_reuse", func(s *Settings) *bool { return &s.ProxySSL.SessionReuse }),
+	keyLogRule("proxy_ssl_key_log", func(s *Settings) *ProxySSL { return &s.ProxySSL }),
 }
 
 // streamProxySSL reads proxy_ssl (off by default) and, where it is on, the

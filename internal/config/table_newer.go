@@ -26,7 +26,7 @@ var newerSpecs = []spec{
 	{name: "ssl_certificate_cache", module: "http_ssl", ctx: ctxHS, args: args123, status: ignored, note: noteObjectCache, syntax: "ssl_certificate_cache off | max=N [inactive=time] [valid=time];"},
 	{name: "ssl_certificate_compression", module: "http_ssl", ctx: ctxHS, args: argsFlag, status: ignored, asIs: []string{"off"}, note: "Go's crypto/tls does not compress certificates (RFC 8879); the handshake sends them whole", syntax: "ssl_certificate_compression on | off;"},
 	{name: "ssl_ech_file", module: "http_ssl", ctx: ctxHS, args: args1, multi: true, status: unsupported, note: "fulcrum does not decrypt Encrypted ClientHello; ignoring it would answer ECH clients with the public name's certificate. Remove it or keep nginx for ECH", syntax: "ssl_ech_file file;"},
-	{name: "ssl_key_log", module: "http_ssl", ctx: ctxHS, args: args1, syntax: "ssl_key_log path;"},
+	{name: "ssl_key_log", module: "http_ssl", ctx: ctxHS | ctxStreamSS, args: args1, syntax: "ssl_key_log path;"},
 
 	// ngx_http_v3_module: QUIC and HTTP/3
 	{name: "http3", module: "http_v3", ctx: ctxHS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: noteQUIC, syntax: "http3 on | off;"},
@@ -58,6 +58,7 @@ var newerSpecs = []spec{
 	{name: "pass", module: "stream_pass", ctx: ctxStreamSrv, args: args1, status: unsupported, note: "fulcrum cannot hand a stream connection to another listening socket; use proxy_pass to that address", syntax: "pass address;"},
 	{name: "ssl_reject_handshake", module: "stream_ssl", ctx: ctxStreamSS, args: argsFlag, status: unsupported, asIs: []string{"off"}, note: "fulcrum's stream servers cannot refuse a handshake; ignoring this would complete handshakes it refuses", syntax: "ssl_reject_handshake on | off;"},
 	{name: "ssl_stapling", module: "stream_ssl", ctx: ctxStreamSS, args: argsFlag, syntax: "ssl_stapling on | off;"},
+	{name: "proxy_ssl_key_log", module: "stream_proxy", ctx: ctxStreamSS, args: args1, syntax: "proxy_ssl_key_log path;"},
 	{name: "ssl_stapling_file", module: "stream_ssl", ctx: ctxStreamSS, args: args1, syntax: "ssl_stapling_file file;"},
 	{name: "ssl_stapling_responder", module: "stream_ssl", ctx: ctxStreamSS, args: args1, syntax: "ssl_stapling_responder url;"},
 	{name: "ssl_stapling_verify", module: "stream_ssl", ctx: ctxStreamSS, args: argsFlag, syntax: "ssl_stapling_verify on | off;"},

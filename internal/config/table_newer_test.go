@@ -41,6 +41,9 @@ func TestNewerDirectivesChecked(t *testing.T) {
 		{"proxy_http_version 3", "http { proxy_http_version 3; }", []string{`invalid value "3" in /t.conf:1, use one of: 1.0, 1.1`}, true},
 		{"ssl_ech_file", "http { ssl_ech_file e.pem; }", []string{`fulcrum does not support the "ssl_ech_file" directive yet`}, true},
 		{"upstream key logs", "http { proxy_ssl_key_log a; grpc_ssl_key_log b; uwsgi_ssl_key_log c; }", nil, false},
+		{"stream key logs", "stream { ssl_key_log a; proxy_ssl_key_log b; server { listen 1; ssl_key_log c; proxy_ssl_key_log d; proxy_pass x:1; } }", nil, false},
+		{"stream ssl_key_log twice", "stream { ssl_key_log a; ssl_key_log b; }", []string{`"ssl_key_log" directive is duplicate`}, true},
+		{"stream proxy_ssl_key_log without a path", "stream { proxy_ssl_key_log; }", []string{`invalid number of arguments in "proxy_ssl_key_log" directive`}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

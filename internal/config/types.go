@@ -26,9 +26,11 @@ type Config struct {
 	// configuration has none.
 	Mail *Mail
 	// UpstreamKeyLogs are the files of the proxy_ssl_key_log,
-	// grpc_ssl_key_log and uwsgi_ssl_key_log directives, one per path, in
-	// the order first written; the daemon opens and attaches them
-	// (KeyLogFile).
+	// grpc_ssl_key_log and uwsgi_ssl_key_log directives (the stream
+	// block's proxy_ssl_key_log too), one per path, in the order first
+	// written; the daemon opens and attaches them (KeyLogFile) for http.
+	// Package stream opens its own (the stream block outlives http
+	// snapshots) and attaches copies.
 	UpstreamKeyLogs []*KeyLogFile
 	// Warnings are things worth telling the operator that do not stop the load,
 	// such as directives that fulcrum accepts but ignores.

@@ -273,7 +273,7 @@ func (cc *clientConn) readProxyProtocol() bool {
 		return false
 	}
 	if h != nil {
-		cc.ci.proxy = &vars.ProxyProtocol{Addr: h.SrcAddr, Port: h.SrcPort, ServerAddr: h.DstAddr, ServerPort: h.DstPort}
+		cc.ci.proxy = &vars.ProxyProtocol{Addr: h.SrcAddr, Port: h.SrcPort, ServerAddr: h.DstAddr, ServerPort: h.DstPort, TLVs: h}
 	}
 	return true
 }

@@ -104,6 +104,25 @@ func TestGeoVariables(t *testing.T) {
 	}
 }
 
+// TestGeoVolatile checks geo's "volatile" (nginx 1.29.3, read from its
+// source: the variable is not cacheable): a use after the source variable
+// changed looks the new address up, while a geo without it keeps the
+// request's first value.
+func TestGeoVolatile(t *testing.T) {
+	addr := startDaemon(t, t.TempDir(), `
+    access_log off;
+    map $uri $ip { volatile; ~^/(?<a>.*)$ $a; }
+    geo $ip $cached { default d; 10.0.0.1 one; 10.0.0.2 two; }
+    geo $ip $vol { default d; volatile; 10.0.0.1 one; 10.0.0.2 two; }
+    server {
+        listen 127.0.0.1:0;
+        location / { set $first "$cached $vol"; rewrite ^ /10.0.0.2; return 200 "$first|$cached $vol"; }
+    }`)
+	if got, want := getBody(t, addr, "/10.0.0.1"), "one one|one two"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 // TestSplitClientsVariables checks split_clients' picks for keys, and a split
 // that chooses the upstream of proxy_pass.
 func TestSplitClientsVariables(t *testing.T) {

@@ -42,7 +42,11 @@ func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logge
 	}
 	for _, g := range h.Geos {
 		cg := newGeoVar(g)
-		comp.DefineCached(g.Variable, cg.get)
+		if g.Volatile { // nginx 1.29.3: evaluated at every use
+			comp.Define(g.Variable, cg.get)
+		} else {
+			comp.DefineCached(g.Variable, cg.get)
+		}
 		compile = append(compile, func() error { return cg.compile(comp, g) })
 	}
 	for _, sc := range h.SplitClients {

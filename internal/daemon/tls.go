@@ -290,7 +290,11 @@ func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 			if len(list.pairs) == 0 { // config.Load refuses this; never a panic in a handshake
 				return nil, errNoCertificate
 			}
-			return list.pick(hello), nil
+			cert := list.pick(hello)
+			if pc, ok := hello.Conn.(*prefixConn); ok {
+				cert = vars.RecordSignature(cert, &pc.sigalg)
+			}
+			return cert, nil
 		},
 	}
 	if len(t.TicketKeys) > 0 {
@@ -610,6 +614,9 @@ func (c *sslConn) describe(ci *connInfo) {
 			st := tc.ConnectionState()
 			ci.tls = &vars.TLS{Protocol: config.ProtocolName(st.Version), Cipher: config.CipherName(st.CipherSuite), ServerName: st.ServerName,
 				ALPN: st.NegotiatedProtocol, Reused: st.DidResume, Curve: uint16(st.CurveID), ClientCiphers: c.ciphers, ClientCurves: c.curves}
+			if st.Version >= tls.VersionTLS12 && c.pc != nil {
+				ci.tls.Sigalg = c.pc.sigalg
+			}
 			if st.DidResume && st.Version < tls.VersionTLS13 {
 				ci.tls.ClientCurves = nil // OpenSSL keeps no groups for a resumed TLS 1.2 session
 			}
@@ -624,6 +631,8 @@ type prefixConn struct {
 	first []byte
 	// rejected is set when ssl_reject_handshake refused the handshake.
 	rejected bool
+	// sigalg is the scheme the handshake signed with ($ssl_sigalg).
+	sigalg string
 	// ciphers and curves are what the client's hello offered.
 	ciphers, curves []uint16
 	// ended, when set, is told of a read that failed other than by a

@@ -79,3 +79,43 @@ func tlsGet(t *testing.T, addr string, cfg *tls.Config) string {
 	_, body := roundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
 	return body
 }
+
+// TestTLSSigalg checks $ssl_sigalg (nginx 1.29.3): the scheme the server
+// signed a new session's handshake with, by its IANA name; not found ("-"
+// in a log, empty here) for a resumed session, as nginx documents
+// ("available only for new sessions"), and for TLS 1.2's RSA key exchange,
+// which signs nothing. $ssl_client_sigalg is never found: crypto/tls does
+// not tell it.
+func TestTLSSigalg(t *testing.T) {
+	dir := t.TempDir()
+	_, rsa := tlsSites(t, dir)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    server { listen 127.0.0.1:0 ssl; %s ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:AES128-GCM-SHA256;
+        location / { return 200 "[$ssl_sigalg][$ssl_client_sigalg]"; }
+    }`, rsa))
+	tests := []struct {
+		name   string
+		config *tls.Config
+		resume bool
+		want   string
+	}{
+		{"TLS 1.3", &tls.Config{}, false, "[rsa_pss_rsae_sha256][]"},
+		{"TLS 1.3 resumed", &tls.Config{}, true, "[][]"},
+		{"TLS 1.2 ECDHE", &tls.Config{MaxVersion: tls.VersionTLS12}, false, "[rsa_pss_rsae_sha256][]"},
+		{"TLS 1.2 RSA key exchange", &tls.Config{MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}}, false, "[][]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.config
+			cfg.InsecureSkipVerify = true
+			cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+			body := tlsGet(t, addr, cfg)
+			if tt.resume {
+				body = tlsGet(t, addr, cfg)
+			}
+			if body != tt.want {
+				t.Errorf("got %q, want %q", body, tt.want)
+			}
+		})
+	}
+}

@@ -10,8 +10,9 @@
 //   - "PROXY UNKNOWN" skips to the first CRLF and gives no addresses;
 //   - v2 gives addresses only for the PROXY command over STREAM with AF_INET
 //     or AF_INET6; LOCAL, other commands, DGRAM and other families are read
-//     and skipped (the connection keeps its own addresses), and so are TLVs
-//     (nginx 1.22 has no $proxy_protocol_tlv_*);
+//     and skipped (the connection keeps its own addresses); the TLVs after
+//     a PROXY command's addresses are kept as sent, unchecked, for
+//     $proxy_protocol_tlv_* (nginx 1.23.2, see tlv.go);
 //   - nginx does not wait for the rest of a header cut in two reads: what
 //     the first read found must hold it whole.
 package proxyproto
@@ -35,6 +36,11 @@ type Header struct {
 	SrcAddr, DstAddr string
 	// SrcPort and DstPort are the ports; 0 prints as an empty variable.
 	SrcPort, DstPort uint16
+	// TLVs are a v2 header's bytes after the addresses, as sent: nginx
+	// 1.23.2 keeps them unchecked and reads them only when a
+	// $proxy_protocol_tlv_* variable asks (TLV). Empty for v1. Bounded by
+	// what Read looks at.
+	TLVs string
 }
 
 // Error is a header nginx refuses: the connection is closed. Msg is nginx's
@@ -178,6 +184,7 @@ func parseV2(buf []byte) (int, *Header, error) {
 		DstAddr: ntop(body[alen : 2*alen]),
 		SrcPort: uint16(body[2*alen])<<8 | uint16(body[2*alen+1]),
 		DstPort: uint16(body[2*alen+2])<<8 | uint16(body[2*alen+3]),
+		TLVs:    string(body[2*alen+4:]),
 	}
 	return end, h, nil
 }

@@ -315,7 +315,7 @@ type streamGeo struct {
 
 func (bv *blockVars) defineGeo(g *config.Geo) error {
 	sg := &streamGeo{table: geo.Compile(g)}
-	if err := bv.define(g.Variable, false, sg.get, g.Pos); err != nil {
+	if err := bv.define(g.Variable, g.Volatile, sg.get, g.Pos); err != nil {
 		return err
 	}
 	if g.Source != "" {

@@ -24,7 +24,8 @@ type files struct {
 // file is one access log file. Lines are written whole, one write each.
 type file struct {
 	path string
-	mu   sync.Mutex // guards f
+	perm os.FileMode // the mode a missing file is created with
+	mu   sync.Mutex  // guards f
 	f    *os.File
 }
 
@@ -33,28 +34,42 @@ func newFiles() *files {
 }
 
 // open returns the file of path, opening it on first use.
-func (fs *files) open(path string) (*file, error) {
+func (fs *files) open(path string) (*file, error) { return fs.openPerm(path, 0o644) }
+
+// keyLogPerm is the mode of a key log file (ssl_key_log,
+// proxy_ssl_key_log): its secrets decrypt every connection logged, so
+// only the owner may read it (the daemon's http key logs have it too).
+const keyLogPerm = 0o600
+
+// openKeyLog returns the key log file of path, opening it on first use,
+// created with keyLogPerm. crypto/tls writes one whole NSS key log line
+// per Write.
+func (fs *files) openKeyLog(path string) (*file, error) { return fs.openPerm(path, keyLogPerm) }
+
+// openPerm returns the file of path, opening it on first use; a missing
+// file is created with perm.
+func (fs *files) openPerm(path string, perm os.FileMode) (*file, error) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f := fs.byPath[path]; f != nil {
 		return f, nil
 	}
-	of, err := openAppend(path)
+	of, err := openAppend(path, perm)
 	if err != nil {
 		return nil, err
 	}
-	f := &file{path: path, f: of}
+	f := &file{path: path, perm: perm, f: of}
 	fs.byPath[path] = f
 	return f, nil
 }
 
 // openAppend opens path for appending as nginx opens logs; "stderr" is
 // standard error.
-func openAppend(path string) (*os.File, error) {
+func openAppend(path string, perm os.FileMode) (*os.File, error) {
 	if path == errlog.StderrPath {
 		return os.Stderr, nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, perm)
 	if err != nil {
 		return nil, fmt.Errorf(`open() "%s" failed (%s)`, path, errlog.Errno(err))
 	}
@@ -86,6 +101,14 @@ func (f *file) write(line []byte) {
 	}
 }
 
+// Write appends p to f whole, for crypto/tls's KeyLogWriter; after the
+// file was closed it writes nothing and reports no error (a handshake must
+// not fail for its key log).
+func (f *file) Write(p []byte) (int, error) {
+	f.write(p)
+	return len(p), nil
+}
+
 // reopen reopens every file.
 func (fs *files) reopen() error {
 	fs.mu.Lock()
@@ -95,7 +118,7 @@ func (fs *files) reopen() error {
 		if f.path == errlog.StderrPath {
 			continue
 		}
-		nf, err := openAppend(f.path)
+		nf, err := openAppend(f.path, f.perm)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -274,15 +274,23 @@ func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files, sz
 	}
 	if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
 		srv.tlsConfig, srv.verifier = serverTLS(sc, sz)
+		if path := sc.TLS.KeyLog; path != "" { // ssl_key_log
+			f, err := fs.openKeyLog(path)
+			if err != nil {
+				return nil, fmt.Errorf("cannot open ssl_key_log file: %w in %s", err, sc.TLS.KeyLogPos)
+			}
+			srv.tlsConfig.KeyLogWriter = f
+		}
 		staple(srv.tlsConfig, sc.TLS, func(msg string) {
 			if log != nil {
 				log.Log(errlog.Error, msg)
 			}
 		})
+		recordSigalg(srv.tlsConfig)
 	}
 	var err error
 	if sc.ProxySSL != nil && !sc.HasReturn {
-		if srv.upstream, err = newUpstreamTLS(c, sc); err != nil {
+		if srv.upstream, err = newUpstreamTLS(c, sc, fs); err != nil {
 			return nil, err
 		}
 	}

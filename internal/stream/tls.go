@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 
 	"fulcrum/internal/clientauth"
 	"fulcrum/internal/config"
@@ -29,6 +30,9 @@ type sslState struct {
 	// $ssl_curves).
 	curve           uint16
 	ciphers, curves []uint16
+	// sigalg is the scheme the server signed the handshake with
+	// ($ssl_sigalg); "" for a resumed session.
+	sigalg string
 	// client is the certificate the client sent and its verdict; nil
 	// when it sent none.
 	client *vars.ClientCert
@@ -98,6 +102,9 @@ func (s *session) afterHandshake(tc *tls.Conn) bool {
 		serverName: st.ServerName, alpn: st.NegotiatedProtocol, reused: st.DidResume, curve: uint16(st.CurveID)}
 	if hc, ok := tc.NetConn().(*helloConn); ok {
 		s.ssl.ciphers, s.ssl.curves = hc.ciphers, hc.curves
+		if st.Version >= tls.VersionTLS12 {
+			s.ssl.sigalg = hc.sigalg
+		}
 		if st.DidResume && st.Version < tls.VersionTLS13 {
 			s.ssl.curves = nil // OpenSSL keeps no groups for a resumed TLS 1.2 session
 		}
@@ -154,6 +161,8 @@ var sslVariables = map[string]getter{
 	"ssl_server_name":    sslString(func(st *sslState) string { return st.serverName }),
 	"ssl_alpn_protocol":  sslString(func(st *sslState) string { return st.alpn }),
 	"ssl_session_reused": sslString(sessionReused),
+	"ssl_sigalg":         sslString(func(st *sslState) string { return st.sigalg }), // nginx 1.29.3
+	"ssl_client_sigalg":  sslString(func(*sslState) string { return "" }),           // nginx 1.29.3: crypto/tls does not tell it
 	"ssl_curve": sslAppend(func(d []byte, st *sslState) []byte {
 		if st.curve == 0 {
 			return d
@@ -216,6 +225,31 @@ func sslAppend(value func(d []byte, st *sslState) []byte) getter {
 type helloConn struct {
 	net.Conn
 	ciphers, curves []uint16
+	sigalg          string // written by the handshake's signature (recordSigalg)
+}
+
+// recordSigalg makes c's certificates record the scheme each handshake
+// signs with in its helloConn, for $ssl_sigalg (vars.RecordSignature): c's
+// GetCertificate (ssl_stapling's) or, without one, a pick among its
+// Certificates as crypto/tls makes it, whose certificates are then
+// GetCertificate's alone.
+func recordSigalg(c *tls.Config) {
+	get := c.GetCertificate
+	if get == nil {
+		pairs := c.Certificates
+		if len(pairs) == 0 {
+			return
+		}
+		c.Certificates = nil
+		get = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) { return &pairs[pick(pairs, hello)], nil }
+	}
+	c.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		cert, err := get(hello)
+		if hc, ok := hello.Conn.(*helloConn); ok && cert != nil && err == nil {
+			cert = vars.RecordSignature(cert, &hc.sigalg)
+		}
+		return cert, err
+	}
 }
 
 // clientCertVariable returns the getter of an $ssl_client_* variable with
@@ -254,6 +288,9 @@ func lookupVariable(name string) (getter, bool) {
 	}
 	if g, ok := sslVariables[name]; ok {
 		return g, true
+	}
+	if tlv, ok := strings.CutPrefix(name, "proxy_protocol_tlv_"); ok {
+		return proxyProtocolTLV(tlv), true
 	}
 	g := clientCertVariable(name)
 	return g, g != nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -28,9 +29,22 @@ type upstreamTLS struct {
 }
 
 // newUpstreamTLS makes the proxy_ssl client of sc, whose ProxySSL is set,
-// compiling proxy_ssl_name's variables with c.
-func newUpstreamTLS(c *compiler, sc *config.StreamServer) (*upstreamTLS, error) {
+// compiling proxy_ssl_name's variables with c and opening its
+// proxy_ssl_key_log file in fs.
+func newUpstreamTLS(c *compiler, sc *config.StreamServer, fs *files) (*upstreamTLS, error) {
 	ps := *sc.ProxySSL
+	if ps.KeyLog != nil {
+		// The stream block keeps its own files (the configuration's
+		// KeyLogFile is the http snapshot's to attach): a copy is
+		// attached to the stream's file of the same path.
+		f, err := fs.openKeyLog(ps.KeyLog.Path)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open upstream TLS key log file: %w in %s", err, ps.KeyLog.Pos)
+		}
+		kl := &config.KeyLogFile{Path: ps.KeyLog.Path, Pos: ps.KeyLog.Pos}
+		kl.Attach(f)
+		ps.KeyLog = kl
+	}
 	u := &upstreamTLS{sessions: tls.NewLRUClientSessionCache(0)}
 	if strings.Contains(ps.Name, "$") {
 		t, err := c.compile(ps.Name)

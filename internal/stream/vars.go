@@ -89,6 +89,20 @@ func proxyProtocolVar(get func(d []byte, h *proxyproto.Header) []byte) getter {
 	}
 }
 
+// proxyProtocolTLV makes the getter of $proxy_protocol_tlv_NAME (nginx
+// 1.23.2, a prefix family): the TLV's value as sent; not found without a
+// header with addresses, without the TLV, or for a name or TLV list nginx
+// fails (package proxyproto, Header.TLV).
+func proxyProtocolTLV(name string) getter {
+	return func(d []byte, s *session) ([]byte, bool) {
+		v, found, err := s.pp.TLV(name)
+		if !found || err != nil {
+			return d, false
+		}
+		return append(d, v...), true
+	}
+}
+
 // appendPort appends a port; 0 appends nothing (found, empty), as nginx.
 func appendPort(d []byte, p uint16) []byte {
 	if p == 0 {

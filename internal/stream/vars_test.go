@@ -201,6 +201,34 @@ server { listen 127.0.0.1:0; return "$c $v"; }`)
 	}
 }
 
+// TestGeoVolatile checks geo's "volatile" (nginx 1.29.3, read from its
+// source: the variable is not cacheable): evaluated again at each use,
+// while a geo without it keeps its first value for the session.
+func TestGeoVolatile(t *testing.T) {
+	cfg := load(t, t.TempDir(), `map $bytes_received $addr { volatile; default 10.0.0.$bytes_received; }
+geo $addr $cached { 10.0.0.5 five; default other; }
+geo $addr $vol { 10.0.0.5 five; volatile; default other; }
+server { listen 127.0.0.1:0; return "$cached $vol"; }`)
+	tab, err := compileTable(cfg, nil, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srv *server
+	for _, s := range tab.servers {
+		srv = s
+	}
+	s := &session{p: New(Options{}), srv: srv}
+	for _, tt := range []struct {
+		received int64
+		want     string
+	}{{0, "other other"}, {5, "other five"}, {7, "other other"}} {
+		s.fromClient.Store(tt.received)
+		if got := string(srv.ret.appendValue(nil, s)); got != tt.want {
+			t.Errorf("after %d bytes: %q, want %q", tt.received, got, tt.want)
+		}
+	}
+}
+
 // TestSetBeforeLimitConn checks that set runs before limit_conn, as in
 // nginx 1.22.1: a zone keyed by a set variable limits the sessions.
 func TestSetBeforeLimitConn(t *testing.T) {

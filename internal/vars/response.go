@@ -75,6 +75,21 @@ func proxyProtocolGetter(get func(dst []byte, pp *ProxyProtocol) []byte) Getter 
 	}
 }
 
+// proxyProtocolTLVGetter is $proxy_protocol_tlv_NAME: not found without a
+// PROXY protocol header with addresses, or when the header has no such TLV.
+func proxyProtocolTLVGetter(name string) Getter {
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if st.ProxyProtocol == nil || st.ProxyProtocol.TLVs == nil {
+			return dst, false
+		}
+		v, found, err := st.ProxyProtocol.TLVs.TLV(name)
+		if !found || err != nil {
+			return dst, false
+		}
+		return append(dst, v...), true
+	}
+}
+
 // appendPortNumber appends a port; 0 appends nothing, as nginx prints it.
 func appendPortNumber(dst []byte, p uint16) []byte {
 	if p == 0 {

@@ -247,6 +247,10 @@ type TLS struct {
 	// order; nil for a resumed TLS 1.2 session, for which OpenSSL keeps
 	// none ($ssl_curves).
 	ClientCurves []uint16
+	// Sigalg is the signature scheme the server signed the handshake with
+	// (RecordSignature), "" for a resumed session, a TLS 1.2 RSA key
+	// exchange or TLS 1.0 and 1.1 ($ssl_sigalg).
+	Sigalg string
 	// Client is the client's certificate; nil when it sent none (or the
 	// handshake did not ask for one): $ssl_client_verify is then "NONE"
 	// and the other $ssl_client_* variables are empty.
@@ -657,4 +661,15 @@ func (s LimitConnStatus) String() string {
 type ProxyProtocol struct {
 	Addr, ServerAddr string
 	Port, ServerPort uint16
+	// TLVs answers $proxy_protocol_tlv_NAME (nginx 1.23.2); nil answers
+	// not found.
+	TLVs TLVSource
+}
+
+// TLVSource looks up a PROXY protocol v2 TLV by the name that follows
+// "proxy_protocol_tlv_" (lower-case). found false is not found; an error
+// (a bad name or a broken TLV list) is not found too: nginx fails the
+// variable there. Package proxyproto's *Header is one.
+type TLVSource interface {
+	TLV(name string) (value string, found bool, err error)
 }

@@ -1,6 +1,7 @@
 package vars
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 )
@@ -125,7 +126,8 @@ func TestAbsoluteURL(t *testing.T) {
 // 1.22.1 logs them; $realip_remote_* are the connection's own address.
 func TestProxyProtocolVariables(t *testing.T) {
 	c := &Compiler{Now: fixedClock}
-	pp := &ProxyProtocol{Addr: "192.0.2.1", Port: 5000, ServerAddr: "198.51.100.2"}
+	pp := &ProxyProtocol{Addr: "192.0.2.1", Port: 5000, ServerAddr: "198.51.100.2",
+		TLVs: fakeTLVs{"alpn": "h2", "0x04": "", "0xzz": "bad"}}
 	tests := []struct {
 		name  string
 		st    *State
@@ -138,6 +140,13 @@ func TestProxyProtocolVariables(t *testing.T) {
 		{"proxy_protocol_server_port", ppState(pp), "", true},
 		{"proxy_protocol_addr", &State{}, "", false},
 		{"proxy_protocol_port", &State{}, "", false},
+		{"proxy_protocol_tlv_alpn", ppState(pp), "h2", true},
+		{"PROXY_PROTOCOL_TLV_ALPN", ppState(pp), "h2", true},
+		{"proxy_protocol_tlv_0x04", ppState(pp), "", true},
+		{"proxy_protocol_tlv_netns", ppState(pp), "", false},
+		{"proxy_protocol_tlv_0xzz", ppState(pp), "", false},
+		{"proxy_protocol_tlv_alpn", ppState(&ProxyProtocol{Addr: "192.0.2.1"}), "", false},
+		{"proxy_protocol_tlv_alpn", &State{}, "", false},
 		{"realip_remote_addr", realIPState("127.0.0.1:4000"), "127.0.0.1", true},
 		{"realip_remote_port", realIPState("127.0.0.1:4000"), "4000", true},
 		{"realip_remote_addr", realIPState(""), "192.0.2.1", true},
@@ -148,6 +157,17 @@ func TestProxyProtocolVariables(t *testing.T) {
 			t.Errorf("$%s = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.found)
 		}
 	}
+}
+
+// fakeTLVs answers TLV lookups from a map; a value "bad" is an error.
+type fakeTLVs map[string]string
+
+func (f fakeTLVs) TLV(name string) (string, bool, error) {
+	v, ok := f[name]
+	if v == "bad" {
+		return "", false, errors.New("invalid PROXY protocol TLV")
+	}
+	return v, ok, nil
 }
 
 // realIPState is a request from 192.0.2.1:5000 (after realip) on a

@@ -173,6 +173,10 @@ func connectionVar(name string) Getter {
 		return tlsGetter(func(t *TLS) string { return t.ServerName })
 	case "ssl_alpn_protocol":
 		return tlsGetter(func(t *TLS) string { return t.ALPN })
+	case "ssl_sigalg": // nginx 1.29.3
+		return tlsGetter(func(t *TLS) string { return t.Sigalg })
+	case "ssl_client_sigalg": // nginx 1.29.3: crypto/tls does not tell it
+		return tlsGetter(func(*TLS) string { return "" })
 	case "ssl_session_reused":
 		return tlsGetter(func(t *TLS) string {
 			if t.Reused {
@@ -275,6 +279,8 @@ func prefixed(name string) Getter {
 		return cookieGetter(name[len("cookie_"):])
 	case strings.HasPrefix(name, "arg_"):
 		return argGetter(name[len("arg_"):])
+	case strings.HasPrefix(name, "proxy_protocol_tlv_"):
+		return proxyProtocolTLVGetter(name[len("proxy_protocol_tlv_"):])
 	}
 	return nil
 }

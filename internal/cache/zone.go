@@ -227,6 +227,17 @@ func (z *Zone) Get(k Key) Lookup {
 		Updating: n.updating, Vary: n.vary, Variant: n.variant}
 }
 
+// Fresh reports whether k has a stored entry that has not expired, without
+// counting a use (Get counts one per request; this is a second look by the
+// same request).
+func (z *Zone) Fresh(k Key) bool {
+	now := z.now()
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	n := z.nodes[k]
+	return n != nil && n.exists && now.Unix() <= n.expires.Unix()
+}
+
 // add makes a node for k, used at now (z.mu held).
 func (z *Zone) add(k Key, now time.Time) *node {
 	for len(z.nodes) >= z.maxKeys {

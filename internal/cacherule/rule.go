@@ -236,7 +236,9 @@ const (
 
 // AwaitLock is *_cache_lock for a missing entry: the first request takes
 // the lock and fills the entry, the others wait up to *_cache_lock_timeout
-// for it; when the holder is done, serve answers from the entry (false
+// for it (a request that takes the lock after a holder filled the entry
+// since the request looked it up is answered from it too); when the holder
+// is done, serve answers from the entry (false
 // when there is none). A holder whose response was not stored (not
 // cacheable, or read unbuffered) leaves none: the waiter then takes the
 // lock itself, to go to the server and store its own response when it
@@ -252,6 +254,14 @@ func (r *Rule) AwaitLock(ctx context.Context, l *Lookup, serve func() bool) Wait
 	for {
 		owner, done := r.Lock(l)
 		if owner {
+			// The entry was missing when the request looked it up, but a
+			// holder may have filled it and let go of the lock between
+			// that look-up and this lock: it answers then, as it does in
+			// nginx, whose look-up and lock are one step of a worker.
+			if !l.Look.Exists && serve != nil && r.Zone.Fresh(l.K) && serve() {
+				r.Unlock(l)
+				return Filled
+			}
 			return Owner
 		}
 		select {

@@ -166,6 +166,50 @@ func TestAwaitLockNotStored(t *testing.T) {
 	t.Fatal("the waiter never waited for the holder")
 }
 
+// TestAwaitLockFilledMeanwhile: a request that found no entry but takes the
+// lock only after another request filled the entry and let the lock go is
+// answered from the entry, not sent to the server a second time (the race
+// behind a flaky TestCacheLock: with nginx's one worker the look-up and the
+// lock are one step, so the second request is a HIT).
+func TestAwaitLockFilledMeanwhile(t *testing.T) {
+	zone, err := cache.NewZone(cache.Options{Name: "z", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &config.CacheSettings{Zone: &config.CachePath{Name: "z"}, Key: "$request_uri", MinUses: 1, LockTimeout: 5 * time.Second, LockAge: time.Minute}
+	r, err := Compile(&vars.Compiler{}, set, zone, "proxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &vars.State{}
+	st.RequestURI = "/m"
+	late, _ := r.Find(st)
+	if late.Look.Exists {
+		t.Fatalf("entry before the fill: %+v", late.Look)
+	}
+	// The first request holds the lock, fills the entry and lets go, all
+	// after the late request's look-up.
+	first, _ := r.Find(st)
+	if w := r.AwaitLock(context.Background(), &first, nil); w != Owner {
+		t.Fatalf("first request: %v, want Owner", w)
+	}
+	fl, err := zone.Begin(first.K, cache.Meta{Key: first.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fl.Commit([]byte("Status: 200\r\n\r\n"), time.Now().Add(time.Hour), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r.Unlock(&first)
+	served := 0
+	if w := r.AwaitLock(context.Background(), &late, func() bool { served++; return true }); w != Filled || served != 1 || late.Locked {
+		t.Fatalf("late request: %v, served %d times, locked %v; want Filled, 1, false", w, served, late.Locked)
+	}
+	if owner, _ := r.Lock(&Lookup{K: late.K}); !owner {
+		t.Error("the late request kept the lock after answering from the entry")
+	}
+}
+
 // TestPurge: *_cache_purge's strings make a request a purge (neither empty
 // nor "0"); an exact key answers 204 when it had an entry and 412 when not,
 // a key ending in "*" purges the keys it starts and answers 204.

@@ -251,7 +251,7 @@ func TestAuthDelay(t *testing.T) {
 	// The locations serve a file: a return would answer in the rewrite
 	// phase, before the access phase, in nginx as in fulcrum.
 	text := fmt.Sprintf(`pid %[1]s/fulcrum.pid; error_log %[1]s/error.log info;
-	http { log_format st "$request_uri $status"; access_log %[1]s/access.log st;
+	http { log_format st "$request_uri $status"; access_log %[1]s/access.log st buffer=0;
 	server { listen 127.0.0.1:0; auth_delay %[2]dms;
 		location /basic { auth_basic x; auth_basic_user_file %[1]s/users; alias %[1]s/f.txt; }
 		location /req401 { auth_request /sub401; alias %[1]s/f.txt; }

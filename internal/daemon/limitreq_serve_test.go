@@ -111,7 +111,7 @@ func TestLimitReqDelayClientGone(t *testing.T) {
 	}
 	// A file, not a return: return answers before limit_req runs.
 	addr, _ := runConfig(t, dir, strings.ReplaceAll(`error_log DIR/error.log info;
-	http { log_format t "$request_uri $status $request_time"; access_log DIR/access.log t;
+	http { log_format t "$request_uri $status $request_time"; access_log DIR/access.log t buffer=0;
 	limit_req_zone $arg_k zone=z:1m rate=30r/m;
 	server { listen 127.0.0.1:0;
 		location /f { limit_req zone=z burst=5; alias DIR/f.txt; }

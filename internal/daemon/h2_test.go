@@ -178,6 +178,7 @@ func TestHTTP2Proxy(t *testing.T) {
 // they must be in flight together; the access log shows one connection
 // and its request count.
 func TestHTTP2ConcurrentStreams(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	const n = 5
 	var mu sync.Mutex
 	arrived := 0

@@ -104,6 +104,7 @@ func reloadAndWait(t *testing.T, sigs chan<- os.Signal, dir string) {
 // stays and has sent more (a pipelined request) waits the whole delay and
 // gets its answer.
 func TestLimitReqDelayClientGone(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	const delay = 2 * time.Second
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("in"), 0o644); err != nil {

@@ -16,7 +16,7 @@ import (
 const authConf = `
 events {}
 http {
-    access_log %DIR%/access.log combined;
+    access_log %DIR%/access.log combined buffer=0;
     server {
         listen 127.0.0.1:0;
         auth_basic "Staff \"only\" $server_port";

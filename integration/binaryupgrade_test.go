@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -97,9 +98,42 @@ func (u *upgradable) stopAll() {
 	}
 }
 
-// alive reports whether pid names a process (a zombie counts until reaped).
+// installBinary puts the fulcrum binary at path: a hard link when it can
+// (copying megabytes takes a second under a loaded test run), else a copy.
+// The test renames another file over path later, which leaves fulcrumBin
+// as it was either way.
+func installBinary(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if os.Link(fulcrumBin, path) == nil {
+		return
+	}
+	data, err := os.ReadFile(fulcrumBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// alive reports whether pid names a process that has not exited. A zombie
+// (exited, not yet reaped) does not count: a new binary outlives its
+// parent, and the orphan's new parent (init, or a container's first
+// process) may reap it seconds later.
 func alive(pid int) bool {
-	return syscall.Kill(pid, 0) == nil
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist) // gone since, or no /proc
+	}
+	// "pid (comm) state ...": comm may hold spaces and parentheses.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 // readPIDFile returns the pid in path, or 0.
@@ -501,14 +535,7 @@ stream {
 func TestBinaryUpgradeRunsReplacedFileWithTLS(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "sbin", "fulcrum")
-	data, err := os.ReadFile(fulcrumBin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFiles(t, dir, map[string]string{"sbin/fulcrum": string(data)})
-	if err := os.Chmod(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	installBinary(t, bin)
 	cert, key := writeSelfSigned(t)
 	u := startUpgradableBin(t, bin, dir, fmt.Sprintf(`
 events {}

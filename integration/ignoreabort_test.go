@@ -77,6 +77,7 @@ func TestProxyIgnoreClientAbort(t *testing.T) {
 		{"on", "/slow 200 200", 1},
 	} {
 		t.Run(tt.ignore, func(t *testing.T) {
+			t.Parallel() // its own backend and process; both wait on abort checks
 			b := startAbortBackend(t)
 			in := startFulcrum(t, fmt.Sprintf(`
 events {}

@@ -171,6 +171,7 @@ http {
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			t.Parallel() // its own connection; most of it is the pause
 			resp, _, closed, c, br := exchange(t, in.listening()[0], "GET /body HTTP/1.1\r\nHost: a\r\n\r\n")
 			if resp == nil || closed {
 				t.Fatalf("first request: response %v, closed %v", resp, closed)

@@ -160,6 +160,7 @@ stream {
 // new timeout later), a pair that expired while fulcrum ran is not
 // brought back, and a pair under the zone's timeout keeps it.
 func TestKeyvalRestartKeepsExpiry(t *testing.T) {
+	t.Parallel() // mostly waiting on the 4 s expiry; its own processes and state dir
 	state := t.TempDir()
 	conf := fmt.Sprintf(`events {}
 http {

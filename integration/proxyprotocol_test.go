@@ -154,7 +154,7 @@ func TestProxyProtocolStream(t *testing.T) {
 events {}
 stream {
     log_format f '$remote_addr:$remote_port $realip_remote_addr pp=$proxy_protocol_addr:$proxy_protocol_port srv=$proxy_protocol_server_addr:$proxy_protocol_server_port $status';
-    access_log %DIR%/logs/stream.log f;
+    access_log %DIR%/logs/stream.log f buffer=0;
     server { listen 127.0.0.1:0 proxy_protocol; set_real_ip_from 127.0.0.0/8; proxy_pass `+up+`; proxy_protocol on; }
 }`, 1)
 	addr := in.listening()[0]
@@ -179,7 +179,7 @@ func TestProxyProtocolStreamRefused(t *testing.T) {
 events {}
 stream {
     log_format f '$remote_addr [$proxy_protocol_addr] $status';
-    access_log %DIR%/logs/stream.log f;
+    access_log %DIR%/logs/stream.log f buffer=0;
     server { listen 127.0.0.1:0 proxy_protocol; proxy_protocol_timeout 300ms; set_real_ip_from 127.0.0.1; deny 192.0.2.1;
         return "pp=$proxy_protocol_addr:$proxy_protocol_port\n"; }
 }`, 1)

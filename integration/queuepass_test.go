@@ -142,6 +142,7 @@ var queueBackends = []struct {
 func TestUpstreamQueueEveryPass(t *testing.T) {
 	for _, kind := range queueBackends {
 		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel() // its own backend and process; most of it is waiting
 			g, addr, openGate := startGated(t, kind.start)
 			listen := "127.0.0.1:0"
 			if kind.h2 {

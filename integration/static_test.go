@@ -128,7 +128,7 @@ func TestStaticURIAfterIndexAndTryFiles(t *testing.T) {
 events {}
 http {
     log_format u '$http_x_req uri=$uri document_uri=$document_uri status=$status';
-    access_log %%DIR%%/access.log u;
+    access_log %%DIR%%/access.log u buffer=0;
     server {
         listen 127.0.0.1:0;
         root %s;

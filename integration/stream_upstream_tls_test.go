@@ -64,7 +64,7 @@ func TestStreamUpstreamTLS(t *testing.T) {
 	conf := `events {}
 stream {
     log_format f '$status $upstream_addr';
-    access_log %DIR%/stream.log f;
+    access_log %DIR%/stream.log f buffer=0;
     proxy_ssl on;
     proxy_ssl_trusted_certificate ` + certs + `/ca.pem;
     upstream db { server ` + wrong + `; server ` + good + `; }

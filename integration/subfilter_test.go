@@ -113,7 +113,7 @@ func TestBodyFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body, _, c, _ := exchange(t, addr, "GET "+tt.target+" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"+tt.fields+"\r\n")
+			resp, body, c, _ := exchangeResponse(t, addr, "GET "+tt.target+" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"+tt.fields+"\r\n")
 			if resp == nil {
 				t.Fatal("no response")
 			}

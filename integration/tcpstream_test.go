@@ -65,7 +65,7 @@ func streamConf(ups ...string) string {
 	var b strings.Builder
 	b.WriteString("worker_shutdown_timeout 20s;\nevents {}\nstream {\n")
 	b.WriteString("    log_format f '$status $upstream_addr $bytes_received $bytes_sent';\n")
-	b.WriteString("    access_log %DIR%/logs/stream.log f;\n    upstream db {\n")
+	b.WriteString("    access_log %DIR%/logs/stream.log f buffer=0;\n    upstream db {\n")
 	for _, u := range ups {
 		fmt.Fprintf(&b, "        server %s;\n", u)
 	}

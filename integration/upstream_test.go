@@ -135,6 +135,7 @@ func answeredBy(t *testing.T, client *http.Client, url string) (int, string) {
 }
 
 func TestUpstreamRecoversAfterFailTimeout(t *testing.T) {
+	t.Parallel() // mostly waiting out fail_timeout; its own backends and process
 	a, b := startCtlBackend(t, "a"), startCtlBackend(t, "b")
 	a.mode.Store(modeDrop)
 	const failTimeout = time.Second

@@ -21,7 +21,7 @@ func TestBareQuestionMark(t *testing.T) {
 events {}
 http {
     log_format v 'ru=$request_uri|args=$args|qs=$query_string|is_args=$is_args';
-    access_log %%DIR%%/v.log v;
+    access_log %%DIR%%/v.log v buffer=0;
     server {
         listen 127.0.0.1:0;
         location = /ret { return 200 "text\n"; }
@@ -91,7 +91,7 @@ const capturesConf = `
 events {}
 http {
     log_format m 'mapped=$mapped|mc=$mc|word=$word';
-    access_log %DIR%/m.log m;
+    access_log %DIR%/m.log m buffer=0;
     map $http_x_m $mapped {
         default d;
         exact   ex;
@@ -192,7 +192,7 @@ func TestProxyRedirectCaptures(t *testing.T) {
 events {}
 http {
     log_format rr 'rr=$rr|loc=$sent_http_location';
-    access_log %%DIR%%/rr.log rr;
+    access_log %%DIR%%/rr.log rr buffer=0;
     server {
         listen 127.0.0.1:0;
         location /px/ {

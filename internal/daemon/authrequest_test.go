@@ -22,7 +22,7 @@ import (
 // same locations and backends.
 const authRequestConf = `
     log_format ar "$request_uri $status [$upstream_status] [$user]";
-    access_log %[3]s/access.log ar;
+    access_log %[3]s/access.log ar buffer=0;
     auth_basic_user_file %[3]s/users;
     server {
         listen 127.0.0.1:0;

@@ -46,7 +46,7 @@ func TestResponseHeadLimit(t *testing.T) {
 	}
 	addr := startDaemon(t, dir, ups.String()+`
     log_format t 'uri=$request_uri status=$status us=$upstream_status';
-    access_log `+filepath.Join(dir, "access.log")+` t;
+    access_log `+filepath.Join(dir, "access.log")+` t buffer=0;
     fastcgi_param REQUEST_URI $request_uri;
     scgi_param REQUEST_URI $request_uri;
     uwsgi_param REQUEST_URI $request_uri;

@@ -194,7 +194,7 @@ func readSCGIParams(br *bufio.Reader) ([][2]string, error) {
 func cgiBufferedConf(dir, f, s, u, p string) string {
 	return `
     log_format t '$request_uri $status $content_length $request_length "$request_body"';
-    access_log ` + filepath.Join(dir, "access.log") + ` t;
+    access_log ` + filepath.Join(dir, "access.log") + ` t buffer=0;
     fastcgi_param CONTENT_LENGTH $content_length;
     fastcgi_param REQUEST_BODY $request_body;
     fastcgi_param REQUEST_LENGTH $request_length;

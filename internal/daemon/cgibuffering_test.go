@@ -228,7 +228,7 @@ func TestCGIRequestBufferingOff(t *testing.T) {
 	s, srec := cgiRecordingBackend(t, "scgi")
 	u, urec := cgiRecordingBackend(t, "uwsgi")
 	addr := startDaemon(t, dir, cgiBufferingConf(f, s, u, "upstream retry { server "+f+"; }")+`
-    access_log `+filepath.Join(dir, "access.log")+` t;`)
+    access_log `+filepath.Join(dir, "access.log")+` t buffer=0;`)
 	tests := []struct {
 		uri     string
 		chunked bool
@@ -300,7 +300,7 @@ func TestCGIRequestBufferingOffErrors(t *testing.T) {
 		}
 	})
 	addr := startDaemon(t, dir, cgiBufferingConf(f, s, u, "upstream retry { server "+closer+"; server "+f+"; }")+`
-    access_log `+filepath.Join(dir, "access.log")+` t;`)
+    access_log `+filepath.Join(dir, "access.log")+` t buffer=0;`)
 	tests := []struct {
 		name, uri, first, early, rest string
 		answer                        string // the response's start ("": none, the connection closes)

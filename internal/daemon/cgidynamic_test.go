@@ -91,7 +91,7 @@ error_log DIR/error.log info;
 events {}
 http {
     log_format ua '$request_uri $status $upstream_addr';
-    access_log DIR/access.log ua;
+    access_log DIR/access.log ua buffer=0;
     fastcgi_param REQUEST_METHOD $request_method;
     fastcgi_param SCRIPT_NAME $uri;
     fastcgi_param SERVER_PROTOCOL $server_protocol;

@@ -107,7 +107,7 @@ func TestCGIEarlyAnswer(t *testing.T) {
 	}
 	addr := startDaemon(t, dir, `
     log_format t '$request_uri $status $request_length $upstream_status "$content_length"';
-    access_log `+filepath.Join(dir, "access.log")+` t;
+    access_log `+filepath.Join(dir, "access.log")+` t buffer=0;
     client_body_timeout 3s;
     server {
         listen 127.0.0.1:0;

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -148,6 +149,35 @@ func rawTalk(t *testing.T, addr, req string, wait time.Duration) (got, end strin
 	return string(b), readEnd(err), time.Since(start)
 }
 
+// rawTalkHead sends req on a new connection to addr and returns what came
+// up to and including the end of the response head ("\r\n\r\n"), or all
+// that came if the head does not end within 5 s: for tests of a head on a
+// connection that stays open, without waiting out rawTalk's read deadline.
+func rawTalkHead(t *testing.T, addr, req string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if i := bytes.Index(got, []byte("\r\n\r\n")); i >= 0 {
+			return string(got[:i+4])
+		}
+		if err != nil {
+			return string(got)
+		}
+	}
+}
+
 // readEnd names how a read to the end stopped.
 func readEnd(err error) string {
 	switch {
@@ -251,7 +281,7 @@ func TestAuthDelay(t *testing.T) {
 	// The locations serve a file: a return would answer in the rewrite
 	// phase, before the access phase, in nginx as in fulcrum.
 	text := fmt.Sprintf(`pid %[1]s/fulcrum.pid; error_log %[1]s/error.log info;
-	http { log_format st "$request_uri $status"; access_log %[1]s/access.log st;
+	http { log_format st "$request_uri $status"; access_log %[1]s/access.log st buffer=0;
 	server { listen 127.0.0.1:0; auth_delay %[2]dms;
 		location /basic { auth_basic x; auth_basic_user_file %[1]s/users; alias %[1]s/f.txt; }
 		location /req401 { auth_request /sub401; alias %[1]s/f.txt; }

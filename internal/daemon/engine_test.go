@@ -284,6 +284,7 @@ func TestEngineFraming(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // its own engine; each waits to see the connection stay open
 			ts := startEngine(t, defaultLimits, tc.handler)
 			rc := dialEngine(t, ts.addr)
 			rc.send(tc.request)
@@ -677,6 +678,7 @@ func TestEngineKeepaliveTimeout(t *testing.T) {
 // idleGrace (it gave its read buffer back and waits on a one-byte read) still
 // reads its next requests whole, pipelined ones included.
 func TestEngineRequestAfterIdleGrace(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "%s %s", r.RequestURI, b)
@@ -751,6 +753,7 @@ func TestEngineReadBufferDuringHandler(t *testing.T) {
 // and the rest after idleGrace (whose shorter deadline bounds only the wait
 // for the first byte).
 func TestEngineFirstHeadAfterIdleGrace(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.RequestURI) })
 	rc := dialEngine(t, ts.addr)
 	rc.send("GET /first HTTP/1.1\r\nHo")
@@ -854,8 +857,9 @@ func TestConnWriterKeepsWhatTheSocketRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Far more than the socket buffers hold while the peer reads nothing.
-	want := make([]byte, 16<<20)
+	// Far more than the socket buffers hold while the peer reads nothing
+	// (on loopback they took about 3.4 MiB of it).
+	want := make([]byte, 8<<20)
 	for i := range want {
 		want[i] = byte(i % 251)
 	}
@@ -879,8 +883,11 @@ func TestConnWriterKeepsWhatTheSocketRefuses(t *testing.T) {
 	}
 	got := make(chan []byte)
 	go func() {
-		b, _ := io.ReadAll(io.LimitReader(peer, int64(len(want))))
-		got <- b
+		// One read buffer of the right size: io.ReadAll's growing copies
+		// of megabytes are slow under the race detector.
+		b := make([]byte, len(want))
+		n, _ := io.ReadFull(peer, b)
+		got <- b[:n]
 	}()
 	if _, err := c.Write(w.rest); err != nil {
 		t.Fatal(err)
@@ -913,6 +920,7 @@ func TestEngineKeepAliveAfterUnbufferedBody(t *testing.T) {
 // (proxy_ignore_client_abort on), a client that hangs up no longer cancels the
 // request's context by the socket check; the first write that fails does.
 func TestEngineIgnoreClientAbort(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	started := make(chan struct{})
 	wrote := make(chan struct{})
 	cancelled := make(chan string, 1)

@@ -94,7 +94,7 @@ func TestGzip(t *testing.T) {
 		}
 		return fmt.Sprintf(`
     log_format gz '$request_uri $gzip_ratio $body_bytes_sent';
-    access_log %s/access.log gz;
+    access_log %s/access.log gz buffer=0;
     types { text/html html; text/css css; }
     gzip on;
     server {

@@ -192,6 +192,7 @@ func TestH2ServerBaseContext(t *testing.T) {
 // sends the same GOAWAY after 300 ms and closes at once; Go's server
 // waits up to a second for the client to close first.
 func TestH2ServerIdleTimeout(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	const idle = 300 * time.Millisecond
 	s, err := newH2Server(h2KeyFor(&config.Settings{KeepaliveTimeout: idle}), h2ErrorLog(quietLog(t)))
 	if err != nil {

@@ -117,7 +117,7 @@ func TestHTTP2Proxy(t *testing.T) {
 	logPath := filepath.Join(dir, "h2.log")
 	addr := startDaemon(t, dir, fmt.Sprintf(`%s
     server { listen 127.0.0.1:0 ssl http2; server_name a.test; %s
-        access_log %s h2;
+        access_log %s h2 buffer=0;
         client_max_body_size 10;
         add_header X-Added yes;
         location / { proxy_pass http://%s; }
@@ -178,6 +178,7 @@ func TestHTTP2Proxy(t *testing.T) {
 // they must be in flight together; the access log shows one connection
 // and its request count.
 func TestHTTP2ConcurrentStreams(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	const n = 5
 	var mu sync.Mutex
 	arrived := 0
@@ -201,7 +202,7 @@ func TestHTTP2ConcurrentStreams(t *testing.T) {
 	certs, pool := h2Site(t, dir)
 	logPath := filepath.Join(dir, "h2.log")
 	addr := startDaemon(t, dir, fmt.Sprintf(`%s
-    server { listen 127.0.0.1:0 ssl http2; %s access_log %s h2; http2_max_concurrent_streams 8;
+    server { listen 127.0.0.1:0 ssl http2; %s access_log %s h2 buffer=0; http2_max_concurrent_streams 8;
         location / { proxy_pass http://%s; } }`, h2LogFormat, certs, logPath, b.Listener.Addr()))
 	c := h2Client(t, addr, pool, false)
 	c.Transport.(*http.Transport).MaxConnsPerHost = 1
@@ -333,7 +334,7 @@ func TestHTTP2HeaderLimits(t *testing.T) {
 	certs, pool := h2Site(t, dir)
 	logPath := filepath.Join(dir, "h2.log")
 	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`%s
-    server { listen 127.0.0.1:0 ssl http2; %s access_log %s h2; large_client_header_buffers 4 1k;
+    server { listen 127.0.0.1:0 ssl http2; %s access_log %s h2 buffer=0; large_client_header_buffers 4 1k;
         location / { return 200 ok; } }`, h2LogFormat, certs, logPath))
 	big := func(c byte, n int) string { return strings.Repeat(string(c), n) }
 	tests := []struct {
@@ -663,7 +664,7 @@ func TestHTTP2NoHost(t *testing.T) {
 	dir := t.TempDir()
 	certs, pool := h2Site(t, dir)
 	logPath := filepath.Join(dir, "h2.log")
-	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`%s server { listen 127.0.0.1:0 ssl http2; %s access_log %s h2; location / { return 200 ok; } }`, h2LogFormat, certs, logPath))
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`%s server { listen 127.0.0.1:0 ssl http2; %s access_log %s h2 buffer=0; location / { return 200 ok; } }`, h2LogFormat, certs, logPath))
 	r := dialH2(t, addr, pool)
 	var buf bytes.Buffer
 	enc := hpack.NewEncoder(&buf)

@@ -76,7 +76,7 @@ func TestProxyInterceptErrors(t *testing.T) {
 	backend := statusBackend(t)
 	addr := startDaemon(t, dir, fmt.Sprintf(`
     log_format t '$request_method $request_uri s=$status us=$upstream_status up=$upstream_http_x_up';
-    access_log %[1]s/t.log t;
+    access_log %[1]s/t.log t buffer=0;
     proxy_intercept_errors on;
     server {
         listen 127.0.0.1:0;
@@ -218,7 +218,7 @@ func TestProxyInterceptErrorsAfterRetries(t *testing.T) {
 	bad1, bad2, good := answer(502, "bad\n"), answer(502, "bad\n"), answer(200, "good\n")
 	addr := startDaemon(t, dir, fmt.Sprintf(`
     log_format t '$request_uri s=$status us=$upstream_status ua=$upstream_addr';
-    access_log %[1]s/t.log t;
+    access_log %[1]s/t.log t buffer=0;
     upstream two { server %[2]s; server %[4]s; }
     upstream bad { server %[2]s; server %[3]s; }
     server {

@@ -27,7 +27,7 @@ func TestKeyvalVariables(t *testing.T) {
 		text := strings.ReplaceAll(fmt.Sprintf(`error_log DIR/error.log info;
 http {
     log_format kv "$uri flag=$flag blocked=$blocked";
-    access_log DIR/access.log kv;
+    access_log DIR/access.log kv buffer=0;
     keyval_zone zone=flags:%s state=DIR/flags.keyval;
     keyval_zone zone=deny:64k type=ip;
     keyval_zone zone=routes:64k type=prefix;

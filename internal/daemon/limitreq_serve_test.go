@@ -104,6 +104,7 @@ func reloadAndWait(t *testing.T, sigs chan<- os.Signal, dir string) {
 // stays and has sent more (a pipelined request) waits the whole delay and
 // gets its answer.
 func TestLimitReqDelayClientGone(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	const delay = 2 * time.Second
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("in"), 0o644); err != nil {
@@ -111,7 +112,7 @@ func TestLimitReqDelayClientGone(t *testing.T) {
 	}
 	// A file, not a return: return answers before limit_req runs.
 	addr, _ := runConfig(t, dir, strings.ReplaceAll(`error_log DIR/error.log info;
-	http { log_format t "$request_uri $status $request_time"; access_log DIR/access.log t;
+	http { log_format t "$request_uri $status $request_time"; access_log DIR/access.log t buffer=0;
 	limit_req_zone $arg_k zone=z:1m rate=30r/m;
 	server { listen 127.0.0.1:0;
 		location /f { limit_req zone=z burst=5; alias DIR/f.txt; }

@@ -20,6 +20,7 @@ import (
 // the body went through the spool, each request read it into memory and
 // each proxy_pass wrote a file of its own.
 func TestMirrorSpooledBody(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	dir := t.TempDir()
 	mainAddr, mainRec := spoolBackend(t, false)
 	mirrorAddr, mirrorRec := spoolBackend(t, false)

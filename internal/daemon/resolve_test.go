@@ -56,6 +56,7 @@ func listenSamePort(t *testing.T, ips ...string) string {
 // looked up again at the resolver's valid= interval, and requests follow
 // them as they change, with no reload.
 func TestUpstreamResolve(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	dns := testutil.StartDNSServer(t)
 	dns.Set("app.test", "127.0.0.2")
 	port := listenSamePort(t, "127.0.0.2", "127.0.0.3")
@@ -166,6 +167,7 @@ http {
 // one with an hour's TTL is not asked again, and proxy_pass with variables
 // keeps a long-lived answer and asks again for one whose TTL ran out.
 func TestResolveTTL(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	dns := testutil.StartDNSServer(t)
 	dns.SetTTL("fast.test", 0, "127.0.0.2")
 	dns.SetTTL("slow.test", 3600, "127.0.0.2")

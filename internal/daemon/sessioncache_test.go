@@ -66,6 +66,7 @@ func resumedAt(t *testing.T, addr string, v uint16, cache tls.ClientSessionCache
 // the server's own, bounded (builtin:2 held one session) and lost on a
 // reload; a session resumes until ssl_session_timeout.
 func TestSessionCacheWithoutTickets(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	dir := t.TempDir()
 	cert, key := testutil.WriteCert(t, dir, "site", testutil.ECDSA, "localhost")
 	otherCert, otherKey := testutil.WriteCert(t, dir, "other", testutil.ECDSA, "localhost")

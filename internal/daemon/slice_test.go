@@ -406,6 +406,7 @@ func waitForAccess(t *testing.T, path, want string) {
 // sends the client's body again, with its Content-Length (a chunked one
 // too); the client gets the object's bytes as for a GET.
 func TestSliceRequestBody(t *testing.T) {
+	t.Parallel() // mostly waiting; its own daemon, ports and files
 	addr, be, errLog := startSliceServer(t)
 	accessLog := filepath.Join(filepath.Dir(errLog), "access.log")
 	obj := sliceObject(3500)

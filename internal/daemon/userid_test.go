@@ -58,7 +58,7 @@ func TestUserid(t *testing.T) {
 	dir := t.TempDir()
 	addr := startDaemonLevel(t, dir, "info", `
     log_format ids '$request_uri got=$uid_got set=$uid_set';
-    access_log `+filepath.Join(dir, "ids.log")+` ids;
+    access_log `+filepath.Join(dir, "ids.log")+` ids buffer=0;
     server {
         listen 127.0.0.1:0;
         location /on { userid on; userid_expires 1d; userid_domain example.com; userid_path /on;

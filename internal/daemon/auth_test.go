@@ -192,7 +192,14 @@ func userEchoBackend(t *testing.T) string {
 func waitForLog(t *testing.T, path, want string) {
 	t.Helper()
 	level, msg, _ := strings.Cut(want, " ")
-	re := regexp.MustCompile(`\[` + level + `\] \d+#\d+: \*\d+ ` + regexp.QuoteMeta(msg))
+	waitForLogMatch(t, path, level, regexp.QuoteMeta(msg), want)
+}
+
+// waitForLogMatch is waitForLog with the message as a regular expression,
+// msgRE; want names it in the failure.
+func waitForLogMatch(t *testing.T, path, level, msgRE, want string) {
+	t.Helper()
+	re := regexp.MustCompile(`\[` + level + `\] \d+#\d+: \*\d+ ` + msgRE)
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		b, _ := os.ReadFile(path)

@@ -341,6 +341,10 @@ func (r *Reader) Read(p []byte) (int, error) { return r.r.Read(p) }
 // Close does nothing: the body's owner closes it.
 func (r *Reader) Close() error { return nil }
 
+// Body returns the body r reads, for another request that sends it too
+// (NewReader).
+func (r *Reader) Body() *Body { return r.b }
+
 // String describes the body for debugging.
 func (b *Body) String() string {
 	if b.f != nil {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/config"
 	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/router"
@@ -108,11 +109,18 @@ var mainOnlyFields = []string{"Range", "If-Range", "If-Match", "If-None-Match", 
 
 // includeRequest is the request of a subrequest whose body goes into r's
 // response (addition, SSI include): a GET of r with its header fields but
-// not the main-only ones, and no body, as nginx's ngx_http_subrequest.
+// not the main-only ones, and r's body when it was read whole
+// (keepIncludeBody), with its length, as nginx's ngx_http_subrequest shares
+// the request body it read (recorded with nginx 1.22.1: a POST with a
+// 20-byte body, chunked or not, gives an include "GET /auth" with
+// "Content-Length: 20" and the 20 bytes); none otherwise.
 func includeRequest(r *http.Request) http.Request {
 	sr := *r
 	sr.Method = http.MethodGet
 	sr.Body, sr.ContentLength, sr.TransferEncoding = http.NoBody, 0, nil
+	if br, ok := r.Body.(*bodyspool.Reader); ok && br.Body().Size() > 0 {
+		sr.Body, sr.ContentLength = br.Body().NewReader(), br.Body().Size()
+	}
 	sr.Header = r.Header.Clone()
 	for _, k := range mainOnlyFields {
 		delete(sr.Header, k)

@@ -71,6 +71,25 @@ type httpServer struct {
 	// first use; stopClosed records that it was. Both under mu.
 	stopCh     chan struct{}
 	stopClosed bool
+	// ended is done once Close ran (endedContext), made on first use;
+	// endAll cancels it. Both under mu.
+	ended  context.Context
+	endAll context.CancelFunc
+}
+
+// endedContext returns a context done once Close runs (a fast stop, or a
+// graceful one past worker_shutdown_timeout): what outlives its client but
+// not the server, a mirror subrequest, ends with it.
+func (s *httpServer) endedContext() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended == nil {
+		s.ended, s.endAll = context.WithCancel(context.Background())
+		if s.closed {
+			s.endAll()
+		}
+	}
+	return s.ended
 }
 
 // stopped returns a channel that is closed once Shutdown or Close began: a
@@ -288,6 +307,9 @@ func (s *httpServer) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	if s.endAll != nil {
+		s.endAll()
+	}
 	for cc := range s.conns {
 		cc.state.Store(connClosing)
 		cc.c.Close()

@@ -204,3 +204,26 @@ func getBody(t *testing.T, addr, target string, header ...string) string {
 	}
 	return string(body)
 }
+
+// TestBlockVariablesFromLaterSets checks that map, geo and split_clients
+// blocks may read a variable that only a set further down the configuration
+// declares: nginx 1.22.1 resolves variables after reading the whole
+// configuration, and answered "yes a one" for this one (curl against nginx
+// with the same blocks).
+func TestBlockVariablesFromLaterSets(t *testing.T) {
+	addr := startDaemon(t, t.TempDir(), `
+    access_log off;
+    geo $src_var $out { default no; 127.0.0.1 yes; }
+    map $later $x { default a; foo b; }
+    split_clients "${later2}" $sc { 50%% one; * two; } # %% for Sprintf
+    server {
+        listen 127.0.0.1:0;
+        set $src_var 127.0.0.1;
+        set $later foo2;
+        set $later2 bar;
+        location / { return 200 "$out $x $sc"; }
+    }`)
+	if got, want := getBody(t, addr, "/"), "yes a one"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

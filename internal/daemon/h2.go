@@ -466,10 +466,9 @@ func (hw *h2Writer) finishLater(finish func()) {
 	}()
 }
 
-// subrequestContext is the context of the stream's mirror subrequests:
-// the connection's, which outlives the stream (it ends before they do)
-// and ends with the connection.
-func (hw *h2Writer) subrequestContext() context.Context { return hw.hc.cc.ctx }
+// serverEnded implements endWatcher: the stream's mirror subrequests
+// outlive the stream and its connection, not the server.
+func (hw *h2Writer) serverEnded() context.Context { return hw.hc.cc.srv.endedContext() }
 
 // connectionFields are the fields HTTP/2 forbids in a response (RFC 9113,
 // 8.2.2): an upstream's hop-by-hop fields, and those the recorder adds for

@@ -25,11 +25,12 @@ var kvTypes = map[string]keyval.Type{"string": keyval.String, "ip": keyval.IP, "
 // start and for a configuration test) with the same name, size and type
 // is kept with its pairs, as nginx keeps a shared memory zone whose name
 // and size are unchanged, and written to its state file when that is new
-// to it; another starts from its state file.
-func (s *snapshot) buildKeyvals(cfg *config.Config, old map[string]*kvZone, comp *vars.Compiler) error {
+// to it; another starts from its state file. The keys' templates are
+// compiled by the steps it returns, to run once every name is declared.
+func (s *snapshot) buildKeyvals(cfg *config.Config, old map[string]*kvZone, comp *vars.Compiler) ([]func() error, error) {
 	h := cfg.HTTP
 	if h == nil {
-		return nil
+		return nil, nil
 	}
 	s.keyvals = make(map[string]*kvZone, len(h.KeyvalZones))
 	for _, zc := range h.KeyvalZones {
@@ -42,14 +43,14 @@ func (s *snapshot) buildKeyvals(cfg *config.Config, old map[string]*kvZone, comp
 		if z == nil || z.Size() != zc.Size || z.Type() != typ {
 			z = keyval.NewZone(zc.Name, zc.Size, typ, nil)
 			if err := z.LoadState(storedPairs(zc.Initial), zc.Timeout); err != nil {
-				return fmt.Errorf("keyval_zone %q state file %s: %w in %s", zc.Name, zc.State, err, zc.Pos)
+				return nil, fmt.Errorf("keyval_zone %q state file %s: %w in %s", zc.Name, zc.State, err, zc.Pos)
 			}
 		} else if zc.State != "" && zc.State != oldState {
 			// A kept zone's state file is new (none before, or
 			// another path): it gets the pairs now, not at the next
 			// change, or a restart before one would lose them.
 			if err := z.Save(zc.State); err != nil {
-				return fmt.Errorf("%w in %s", err, zc.Pos)
+				return nil, fmt.Errorf("%w in %s", err, zc.Pos)
 			}
 		}
 		kz := &kvZone{cfg: zc, zone: z}
@@ -57,17 +58,22 @@ func (s *snapshot) buildKeyvals(cfg *config.Config, old map[string]*kvZone, comp
 		s.keyvalOrder = append(s.keyvalOrder, kz)
 	}
 	if err := refuseKeyvalSets(cfg); err != nil {
-		return err
+		return nil, err
 	}
+	var compile []func() error
 	for _, kv := range h.Keyvals {
-		key, err := comp.Compile(kv.Key)
-		if err != nil {
-			return fmt.Errorf("%w in %s", err, kv.Pos)
-		}
-		zone := s.keyvals[kv.Zone].zone
-		comp.DefineCached(kv.Variable, keyvalGetter(key, zone))
+		key := new(*vars.Template)
+		comp.DefineCached(kv.Variable, keyvalGetter(key, s.keyvals[kv.Zone].zone))
+		compile = append(compile, func() error {
+			t, err := comp.Compile(kv.Key)
+			if err != nil {
+				return fmt.Errorf("%w in %s", err, kv.Pos)
+			}
+			*key = t
+			return nil
+		})
 	}
-	return nil
+	return compile, nil
 }
 
 // refuseKeyvalSets refuses a set directive of a keyval variable. NGINX
@@ -89,11 +95,12 @@ func refuseKeyvalSets(cfg *config.Config) error {
 
 // keyvalGetter is a keyval variable's getter: the value of the zone's pair
 // that matches the key, not found when none does (or the key is empty).
-// The key is evaluated into dst as scratch and replaced by the value.
-func keyvalGetter(key *vars.Template, zone *keyval.Zone) vars.Getter {
+// The key is evaluated into dst as scratch and replaced by the value; *key
+// is set once, when the configuration's templates are compiled.
+func keyvalGetter(key **vars.Template, zone *keyval.Zone) vars.Getter {
 	return func(dst []byte, st *vars.State) ([]byte, bool) {
 		start := len(dst)
-		dst = key.Append(dst, st)
+		dst = (*key).Append(dst, st)
 		v, ok := zone.Lookup(dst[start:])
 		return append(dst[:start], v...), ok
 	}

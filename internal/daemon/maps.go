@@ -19,16 +19,18 @@ type compiledMap struct {
 
 // defineBlockVariables makes the variables of the legacy GeoIP module and
 // of every geoip2, map, geo and split_clients block known to comp (opening
-// the legacy GeoIP and the geoip2 databases, whose
-// reloads log to log). The names are declared before any
-// template is compiled, so the blocks may use one another's variables.
-func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logger, now func() time.Time) error {
+// the legacy GeoIP and the geoip2 databases, whose reloads log to log). It
+// compiles none of their templates: it returns the steps that do, for the
+// caller to run once every name of the configuration is declared (sets
+// included), so a block may use any variable declared anywhere, as nginx
+// resolves them only after reading the whole configuration.
+func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logger, now func() time.Time) ([]func() error, error) {
 	if err := defineGeoIP(comp, h); err != nil {
-		return err
+		return nil, err
 	}
 	compile, err := defineGeoIP2(comp, h, log, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, m := range h.Maps {
 		cm := &compiledMap{}
@@ -54,12 +56,7 @@ func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logge
 		comp.DefineCached(sc.Variable, cs.get)
 		compile = append(compile, func() error { return cs.compile(comp, sc) })
 	}
-	for _, c := range compile {
-		if err := c(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return compile, nil
 }
 
 func (cm *compiledMap) compile(comp *vars.Compiler, m *config.Map) error {

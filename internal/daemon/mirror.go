@@ -145,10 +145,7 @@ func (rec *recorder) closeBody() {
 // ngx_http_subrequest gives it r->args), and its answer is discarded.
 func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, st *vars.State, srv *router.Server, uri string, body *bodyspool.Body) {
 	sc := s.getScratch()
-	ctx := r.Context()
-	if lf, ok := main.ResponseWriter.(laterFinisher); ok {
-		ctx = lf.subrequestContext()
-	}
+	ctx, end := mirrorContext(main, r)
 	sr := r.Clone(ctx)
 	switch {
 	case body != nil:
@@ -181,14 +178,42 @@ func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, 
 	}
 	keepSlashes := main.keepSlashes
 	g.wg.Add(1)
-	go s.runMirror(g, sc, sr, srv, keepSlashes)
+	go s.runMirror(g, sc, sr, srv, keepSlashes, end)
 }
 
-// runMirror serves one mirror subrequest and recycles its scratch. A panic
-// in it is logged, as the engine logs a request's, and ends the mirror
-// alone.
-func (s *snapshot) runMirror(g *mirrorGroup, sc *requestScratch, sr *http.Request, srv *router.Server, keepSlashes bool) {
+// endWatcher is a writer whose server tells when the requests that outlive
+// their client must end (httpServer.endedContext).
+type endWatcher interface {
+	serverEnded() context.Context
+}
+
+// mirrorContext returns the context of a mirror subrequest of r, which
+// the client's leaving does not end: nginx 1.22.1 runs a mirror to its end
+// (recorded: a mirror backend answering after 2 s, a client gone after the
+// main answer; the mirror got its answer, the request logged 2.06 s) or to
+// its own timeouts (proxy_read_timeout 1s: "upstream timed out" at 1 s),
+// and a graceful stop waits for it, as for the request. It ends with the
+// server (a fast stop, worker_shutdown_timeout), as nginx's worker exits;
+// end releases it once the mirror is done.
+func mirrorContext(main *recorder, r *http.Request) (ctx context.Context, end func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ew, ok := main.ResponseWriter.(endWatcher)
+	if !ok {
+		return ctx, cancel
+	}
+	stop := context.AfterFunc(ew.serverEnded(), cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// runMirror serves one mirror subrequest and recycles its scratch, then
+// releases its context (end). A panic in it is logged, as the engine logs
+// a request's, and ends the mirror alone.
+func (s *snapshot) runMirror(g *mirrorGroup, sc *requestScratch, sr *http.Request, srv *router.Server, keepSlashes bool, end func()) {
 	defer g.wg.Done()
+	defer end()
 	logged := false // its scratch waits for its log line
 	defer func() {
 		if !logged {
@@ -211,11 +236,9 @@ func (s *snapshot) runMirror(g *mirrorGroup, sc *requestScratch, sr *http.Reques
 // laterFinisher is a writer whose request may finish after its handler
 // returns (an HTTP/2 stream's, which ends while its mirrors still run, as
 // nginx's): finishLater runs what is left (waiting for the mirrors, the log
-// line) on a goroutine the connection waits for, and subrequestContext is
-// a context that outlives the response (the connection's).
+// line) on a goroutine the connection waits for.
 type laterFinisher interface {
 	finishLater(finish func())
-	subrequestContext() context.Context
 }
 
 // finishMirrors waits for the mirrors of a request whose handler is done

@@ -38,6 +38,27 @@ func (s *snapshot) keepPostActionBody(rec *recorder, r *http.Request, st *vars.S
 	return s.readBody(rec, r, st, set)
 }
 
+// keepIncludeBody reads the whole request body before the content handler
+// at a level whose response may include subrequests (ssi on,
+// add_before_body, add_after_body), so that they send it too
+// (includeRequest), as nginx's subrequests send the body the main request
+// read. The content handler then reads it from memory or its temporary
+// file (proxy_request_buffering off no longer streams it there). It
+// reports false when reading failed, the request answered, as
+// mirror_request_body does.
+func (s *snapshot) keepIncludeBody(rec *recorder, r *http.Request, st *vars.State, set *config.Settings) bool {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return true
+	}
+	return s.readBody(rec, r, st, set)
+}
+
+// includes reports whether set's responses may include subrequests whose
+// requests carry the body (keepIncludeBody).
+func includes(set *config.Settings) bool {
+	return set.SSI.On || set.AddBeforeBody != "" || set.AddAfterBody != ""
+}
+
 // postActionTarget is the post_action of a finished main request: that of
 // the level that answered it (rec.set), "" when it has none or the request
 // does not get one: one cut short (a panic), dropped with 444 (nginx's

@@ -330,11 +330,13 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	s.defineSliceVariables(comp)
 	defineJWTVariables(comp, cfg.HTTP)
 	defineOIDCVariables(comp)
-	if err := s.buildKeyvals(cfg, deps.keyvals, comp); err != nil {
+	later, err := s.buildKeyvals(cfg, deps.keyvals, comp)
+	if err != nil {
 		return nil, err
 	}
 	s.buildOIDC(cfg, deps.loginKeys)
-	if err := defineBlockVariables(comp, cfg.HTTP, s.log, now); err != nil {
+	blocks, err := defineBlockVariables(comp, cfg.HTTP, s.log, now)
+	if err != nil {
 		return nil, err
 	}
 	if s.settables, err = defineSettables(cfg, comp); err != nil {
@@ -342,6 +344,14 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	}
 	if err := defineAssigned(cfg, comp); err != nil {
 		return nil, err
+	}
+	// Every name is declared now: the blocks' templates may use any of
+	// them, wherever it is declared (nginx: `geo $later $x` before the
+	// `set $later` is fine).
+	for _, compile := range append(later, blocks...) {
+		if err := compile(); err != nil {
+			return nil, err
+		}
 	}
 	pools, err := buildPools(cfg.HTTP, reg, comp, func(name string, size int64) *proxy.SessionZone {
 		z := ts.Sessions(name, size)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"math"
 	"net"
@@ -132,6 +133,10 @@ const maxPending = 4 << 10
 // errDropped is a write after the handler chose to close the connection
 // without an answer (drop).
 var errDropped = errors.New("the connection is closing without an answer")
+
+// serverEnded implements endWatcher: the request's mirror subrequests
+// outlive its client, not the server.
+func (w *respWriter) serverEnded() context.Context { return w.cc.srv.endedContext() }
 
 // drop has the connection close without an answer, nothing of this response
 // sent: nginx's "return 444". Bytes already sent stay sent.

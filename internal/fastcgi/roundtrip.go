@@ -155,6 +155,9 @@ type exchange struct {
 	// goroutine) and never cleared.
 	sw      *deadline.SendWriter
 	aborted atomic.Bool
+	// sendStopped is set by pumpStop (the pump still ran: its writes must
+	// end) and never cleared; unlike aborted, it leaves the reads alone.
+	sendStopped atomic.Bool
 	// short is a body that the server's close ended (closeEnds) at a
 	// length other than its Content-Length: passed on as it came but not
 	// cached, as nginx caches a body ended so only when the lengths agree
@@ -295,12 +298,25 @@ func (x *exchange) setReadDeadline(t time.Time) {
 	}
 }
 
-// setWriteDeadline is setReadDeadline for the write deadline.
+// setWriteDeadline is setReadDeadline for the write deadline; it also
+// keeps stopSend's past write deadline.
 func (x *exchange) setWriteDeadline(t time.Time) {
 	_ = x.conn.SetWriteDeadline(t)
 	if x.aborted.Load() {
 		_ = x.conn.SetDeadline(time.Unix(1, 0))
 	}
+	if x.sendStopped.Load() {
+		_ = x.conn.SetWriteDeadline(time.Unix(1, 0))
+	}
+}
+
+// stopSend makes the exchange's pending and future writes fail at once,
+// for good: a streaming body's pump that re-arms fastcgi_send_timeout
+// (setWriteDeadline) just after cannot lift it, as the flag is set before
+// the past deadline and setWriteDeadline looks at it after setting.
+func (x *exchange) stopSend() {
+	x.sendStopped.Store(true)
+	_ = x.conn.SetWriteDeadline(time.Unix(1, 0))
 }
 
 // logClientGone writes nginx's info line for a client that went away

@@ -220,7 +220,7 @@ func (h *Handler) pumpStop(req *request, x *exchange) (own bool, err error) {
 			a.AbandonBody()
 		}
 	default:
-		_ = x.conn.SetWriteDeadline(time.Unix(1, 0))
+		x.stopSend()
 		err = abandonWait(a, x.pump)
 	}
 	x.pump, x.out = nil, x.cw.n

@@ -181,8 +181,9 @@ func (h *Handler) appendTarget(b []byte, req *request) []byte {
 // either, whatever its method (a GET with "Content-Length: 0" keeps it, a
 // POST without one gets none; checked against nginx 1.22.1). A subrequest
 // (auth_request, SSI, ...) has no body whatever its copy of the client's
-// fields says: a length other than "0" there is the client's, not
-// announced (nginx would send it without the body).
+// fields says: a length other than "0" there is the client's, sent only
+// when the subrequest's body is an AnnouncedBody (auth_request's and a
+// mirror's without its body, as nginx sends them).
 func (h *Handler) prepareBody(req *request) {
 	switch {
 	case h.setBody != nil:

@@ -1,0 +1,127 @@
+package daemon_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fulcrum/internal/testutil"
+)
+
+// TestAuthRequestAnnouncesLength checks what an auth_request subrequest of
+// a request with a body sends, as nginx 1.22.1 does (recorded with a
+// backend that prints the request head, through an upstream with
+// keepalive): "GET" with the client's "Content-Length: 20" and no body; a
+// chunked body announces no length and no framing. The connection of an
+// announced length is closed after the answer, never reused (nginx kept it
+// alive: the server could take the next request for the body); one without
+// stays reusable.
+func TestAuthRequestAnnouncesLength(t *testing.T) {
+	type head struct {
+		conn         int
+		line, length string
+		te           string
+		after        string // what came after the head on its connection
+	}
+	var mu sync.Mutex
+	var heads []head
+	conns := 0
+	auth := testutil.RawBackend(t, func(c net.Conn) {
+		mu.Lock()
+		conns++
+		id := conns
+		mu.Unlock()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			h := head{conn: id, line: req.Method + " " + req.RequestURI, length: req.Header.Get("Content-Length"), te: strings.Join(req.TransferEncoding, ",")}
+			// Answer at once without reading a body: what follows the head
+			// is fulcrum's to decide.
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			if h.length != "" {
+				rest, _ := io.ReadAll(br)
+				h.after = string(rest)
+			}
+			mu.Lock()
+			heads = append(heads, h)
+			mu.Unlock()
+			if h.length != "" {
+				return
+			}
+		}
+	})
+	main := httptest.NewServer(&recordingBackend{name: "main"})
+	t.Cleanup(main.Close)
+	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`
+    access_log off;
+    upstream auth { server %[2]s; keepalive 4; }
+    server {
+        listen 127.0.0.1:0;
+        location / { auth_request /auth; proxy_pass http://%[1]s; }
+        location = /auth { internal; proxy_pass http://auth; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    }`, main.Listener.Addr(), auth))
+	send := func(method, path string, body io.Reader) {
+		t.Helper()
+		req, err := http.NewRequest(method, "http://"+addr+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(got) != "ok-main" {
+			t.Fatalf("%s %s: answer %d %q, want 200 ok-main", method, path, resp.StatusCode, got)
+		}
+	}
+	send("POST", "/a", strings.NewReader("01234567890123456789"))
+	send("POST", "/b", io.MultiReader(strings.NewReader("01234567890123456789"))) // chunked
+	send("GET", "/c", nil)
+	send("POST", "/d", strings.NewReader("abc"))
+	var got []head
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		mu.Lock()
+		got = append(got[:0], heads...)
+		mu.Unlock()
+		if len(got) >= 4 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	want := []head{
+		{line: "GET /auth", length: "20"},
+		{line: "GET /auth"},
+		{line: "GET /auth"},
+		{line: "GET /auth", length: "3"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the auth backend saw %+v, want %d requests", got, len(want))
+	}
+	byConn := map[int][]int{}
+	for i, h := range got {
+		if h.line != want[i].line || h.length != want[i].length || h.te != "" || h.after != "" {
+			t.Errorf("request %d: %q, Content-Length %q, Transfer-Encoding %q, then %q on its connection; want %q, %q, none, nothing",
+				i, h.line, h.length, h.te, h.after, want[i].line, want[i].length)
+		}
+		byConn[h.conn] = append(byConn[h.conn], i)
+	}
+	for _, reqs := range byConn {
+		if len(reqs) > 1 && slices.ContainsFunc(reqs[:len(reqs)-1], func(i int) bool { return got[i].length != "" }) {
+			t.Errorf("requests %v shared a connection after an announced length: it must close", reqs)
+		}
+	}
+}

@@ -136,3 +136,102 @@ func TestUpstreamRequestHead(t *testing.T) {
 		})
 	}
 }
+
+// cannedBackend answers a request for /r/NAME with answers[NAME], as it is
+// (a crafted head and body), and closes the connection.
+func cannedBackend(t *testing.T, answers map[string]string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				line, err := bufio.NewReader(c).ReadString('\n')
+				if err != nil {
+					return
+				}
+				_, path, _ := strings.Cut(line, " /r/")
+				name, _, _ := strings.Cut(path, " ")
+				io.WriteString(c, answers[name])
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// responseHead sends request to addr and returns the response head's lines,
+// each Date value masked as "D" and the Server value as "S".
+func responseHead(t *testing.T, addr, request string) []string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, request); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(raw), "\r\n\r\n")
+	lines := strings.Split(head, "\r\n")
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "Date: "):
+			lines[i] = "Date: D"
+		case strings.HasPrefix(l, "Server: fulcrum"):
+			lines[i] = "Server: S"
+		}
+	}
+	return lines
+}
+
+// TestPassHeaderServerDate checks proxy_pass_header Server and Date as
+// nginx 1.22.1 answers (recorded): the upstream's field is passed where the
+// upstream put it, and no Server or Date of fulcrum's own goes out, even when
+// the upstream sent none (fulcrum wrote its own then, and put the upstream's
+// first).
+func TestPassHeaderServerDate(t *testing.T) {
+	up := cannedBackend(t, map[string]string{
+		"both": "HTTP/1.1 200 OK\r\nServer: up/9\r\nDate: Mon, 01 Jan 2001 00:00:00 GMT\r\nX-A: 1\r\nContent-Length: 1\r\n\r\nx",
+		"none": "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx",
+	})
+	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`server { listen 127.0.0.1:0;
+        location /p/ { proxy_pass http://%[1]s/r/; }
+        location /s/ { proxy_pass_header Server; proxy_pass http://%[1]s/r/; }
+        location /d/ { proxy_pass_header Date; proxy_pass http://%[1]s/r/; }
+        location /sd/ { proxy_pass_header Server; proxy_pass_header Date; proxy_pass http://%[1]s/r/; }
+    }`, up))
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"/p/both", []string{"HTTP/1.1 200 OK", "Server: S", "Date: D", "Content-Length: 1", "Connection: close", "X-A: 1"}},
+		{"/s/both", []string{"HTTP/1.1 200 OK", "Date: D", "Content-Length: 1", "Connection: close", "Server: up/9", "X-A: 1"}},
+		{"/s/none", []string{"HTTP/1.1 200 OK", "Date: D", "Content-Type: text/plain", "Content-Length: 1", "Connection: close"}},
+		{"/d/both", []string{"HTTP/1.1 200 OK", "Server: S", "Content-Length: 1", "Connection: close", "Date: D", "X-A: 1"}},
+		{"/d/none", []string{"HTTP/1.1 200 OK", "Server: S", "Content-Type: text/plain", "Content-Length: 1", "Connection: close"}},
+		{"/sd/both", []string{"HTTP/1.1 200 OK", "Content-Length: 1", "Connection: close", "Server: up/9", "Date: D", "X-A: 1"}},
+		{"/sd/none", []string{"HTTP/1.1 200 OK", "Content-Type: text/plain", "Content-Length: 1", "Connection: close"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			got := responseHead(t, addr, "GET "+tt.path+" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("head\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

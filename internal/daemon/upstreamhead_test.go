@@ -235,3 +235,38 @@ func TestPassHeaderServerDate(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectLocationPlace checks where a rewritten Location goes, as
+// nginx 1.22.1 writes it (recorded): one proxy_redirect made relative is
+// made absolute and written after Content-Length, where nginx's header
+// filter writes its own; others (absolute, not rewritten, or with
+// absolute_redirect off) keep the upstream's place.
+func TestRedirectLocationPlace(t *testing.T) {
+	up := cannedBackend(t, map[string]string{
+		"up":  "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://up.test/y\r\nX-B: 2\r\nContent-Length: 0\r\n\r\n",
+		"rel": "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: /abs\r\nX-B: 2\r\nContent-Length: 0\r\n\r\n",
+	})
+	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`server { listen 127.0.0.1:0; server_name a.test;
+        location /rel/ { proxy_redirect http://up.test/ /mapped/; proxy_pass http://%[1]s/r/; }
+        location /abs/ { proxy_redirect http://up.test/ http://x.test/m/; proxy_pass http://%[1]s/r/; }
+        location /off/ { absolute_redirect off; proxy_redirect http://up.test/ /mapped/; proxy_pass http://%[1]s/r/; }
+    }`, up))
+	_, port, _ := net.SplitHostPort(addr)
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"/rel/up", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Location: http://a.test:" + port + "/mapped/y", "Connection: close", "X-A: 1", "X-B: 2"}},
+		{"/rel/rel", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: /abs", "X-B: 2"}},
+		{"/abs/up", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: http://x.test/m/y", "X-B: 2"}},
+		{"/off/up", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: /mapped/y", "X-B: 2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			got := responseHead(t, addr, "GET "+tt.path+" HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("head\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

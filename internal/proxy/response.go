@@ -257,11 +257,16 @@ func (h *Handler) copyHeader(req *request) {
 			req.acceptRanges = true // the range filter writes its own
 			continue
 		}
+		front := false // goes with the front fields, not in the upstream's order
 		if len(h.redirects) > 0 && (name == "Location" || name == "Refresh") {
 			var rewritten bool
 			value, rewritten = rewriteRedirect(h.redirects, name, value, req.st)
-			if rewritten && name == "Location" && h.set.AbsoluteRedirect {
+			if rewritten && name == "Location" && h.set.AbsoluteRedirect && strings.HasPrefix(value, "/") {
+				// nginx's header filter writes a Location that
+				// proxy_redirect made relative, made absolute, in
+				// its own place after Content-Length (recorded).
 				value = req.st.AbsoluteURL(value, h.set.PortInRedirect, h.set.ServerNameInRedirect)
+				front = true
 			}
 		}
 		if h.cookies != nil && name == "Set-Cookie" {
@@ -289,7 +294,7 @@ func (h *Handler) copyHeader(req *request) {
 			values[i] = value
 			out[name] = values[i : i+1 : i+1]
 		}
-		if orderer != nil {
+		if orderer != nil && !front {
 			order = append(order, FieldPos{Name: sent, Key: name, Index: index})
 		}
 	}

@@ -270,3 +270,50 @@ func TestRedirectLocationPlace(t *testing.T) {
 		})
 	}
 }
+
+// TestAccelCharset checks an upstream's X-Accel-Charset end to end, as
+// nginx 1.22.1 answered (recorded): it sets the charset of any type where
+// the configuration knows the name (here from the /u/ location's charset),
+// replaces the location's, drops it when the name is unknown, and changes
+// nothing under proxy_ignore_headers X-Accel-Charset. The field itself is
+// never passed.
+func TestAccelCharset(t *testing.T) {
+	up := cannedBackend(t, map[string]string{
+		"utf":  "HTTP/1.1 200 OK\r\nX-Accel-Charset: utf-8\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+		"koi":  "HTTP/1.1 200 OK\r\nX-Accel-Charset: koi8-r\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+		"what": "HTTP/1.1 200 OK\r\nX-Accel-Charset: foo\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+	})
+	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`server { listen 127.0.0.1:0;
+        location /p/ { proxy_pass http://%[1]s/r/; }
+        location /u/ { charset utf-8; proxy_pass http://%[1]s/r/; }
+        location /k/ { charset koi8-r; proxy_pass http://%[1]s/r/; }
+        location /i/ { charset koi8-r; proxy_ignore_headers X-Accel-Charset; proxy_pass http://%[1]s/r/; }
+    }`, up))
+	tests := []struct{ path, want string }{
+		{"/p/utf", "application/json; charset=utf-8"},
+		{"/p/koi", "text/plain; charset=koi8-r"},
+		{"/p/what", "text/plain"},
+		{"/u/koi", "text/plain; charset=koi8-r"},
+		{"/u/what", "text/plain"},
+		{"/k/utf", "application/json; charset=utf-8"},
+		{"/i/utf", "application/json"},
+		{"/i/koi", "text/plain; charset=koi8-r"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			head := responseHead(t, addr, "GET "+tt.path+" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+			var ct string
+			for _, l := range head {
+				if v, ok := strings.CutPrefix(l, "Content-Type: "); ok {
+					ct = v
+				}
+				if strings.HasPrefix(l, "X-Accel-Charset") {
+					t.Errorf("passed on: %s", l)
+				}
+			}
+			if ct != tt.want {
+				t.Errorf("Content-Type %q, want %q", ct, tt.want)
+			}
+		})
+	}
+}

@@ -249,6 +249,10 @@ func (h *Handler) copyHeader(req *request) {
 			h.accelLimitRate(req.st, value)
 		case "X-Accel-Buffering":
 			req.accelBuffering = true
+		case "X-Accel-Charset":
+			if !h.set.IgnoreAccelCharset {
+				req.st.OverrideCharset = value // the charset filter's (the last wins)
+			}
 		}
 		if h.hide[name] || !h.passed(req, head, f.Name) {
 			continue

@@ -21,6 +21,11 @@ import (
 
 // Result is what the filter did besides the Content-Type.
 type Result struct {
+	// UnknownOverride reports an override charset (X-Accel-Charset) the
+	// configuration does not know: nginx logs `unknown charset "NAME" to
+	// override` and sends the response as it is, without the location's
+	// charset.
+	UnknownOverride bool
 	// NoMapSource, when not empty, is the source charset nginx found no
 	// charset_map for (to the destination it was given): nginx logs
 	// `no "charset_map" between the charsets "SOURCE" and "DEST"` and sends
@@ -36,6 +41,10 @@ type Response struct {
 	ContentType string
 	// Encoded reports a Content-Encoding with a value.
 	Encoded bool
+	// Override is an upstream's X-Accel-Charset ("" for none): the
+	// destination charset in place of the location's, whatever
+	// charset_types says, when the configuration knows its name.
+	Override string
 }
 
 // ContentType returns the Content-Type value for response r under the
@@ -58,18 +67,29 @@ type Response struct {
 //     names without a word;
 //   - a 301 or 302 gets no charset (for old browsers, says nginx); a
 //     replaced charset of one is dropped, so "text/html" goes out;
-//   - "; charset=" is added only to a ct without parameter.
+//   - "; charset=" is added only to a ct without parameter;
+//   - an upstream's X-Accel-Charset (r.Override) is the destination
+//     charset, for any type and over a ct's own charset (which is then the
+//     source), when the configuration knows the name; an unknown one
+//     leaves the response as it is (UnknownOverride). Recorded with nginx
+//     1.22.1.
 func ContentType(c *config.Charset, r Response, dst string, source func() (string, bool)) (string, Result, bool) {
 	ct := r.ContentType
 	if ct == "" {
 		return ct, Result{}, true
 	}
 	typ, cs := h1.SplitContentType(ct)
-	if cs != "" {
+	switch {
+	case r.Override != "":
+		if !known(c, r.Override) {
+			return ct, Result{UnknownOverride: true}, true
+		}
+		dst = r.Override
+	case cs != "":
 		if !c.Override {
 			return ct, Result{}, true
 		}
-	} else if !typeMatches(c, typ) {
+	case !typeMatches(c, typ):
 		return ct, Result{}, true
 	}
 	src, srcOff := cs, false

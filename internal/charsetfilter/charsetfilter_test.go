@@ -78,3 +78,43 @@ func TestContentTypeNoAlloc(t *testing.T) {
 		t.Errorf("%v allocations", n)
 	}
 }
+
+// TestContentTypeAccelCharset checks an upstream's X-Accel-Charset
+// (Response.Override) as nginx 1.22.1 answered it (recorded: a proxy_pass to
+// a backend sending the field, in locations with charset unset, utf-8,
+// koi8-r, off, and source_charset koi8-r, the configuration knowing utf-8
+// and koi8-r).
+func TestContentTypeAccelCharset(t *testing.T) {
+	def := []string{"text/html", "text/plain"}
+	known := []string{"utf-8", "koi8-r"}
+	none := &config.Charset{Types: def, Known: known}
+	utf := &config.Charset{Name: "utf-8", Types: def, Known: known}
+	src := &config.Charset{Types: def, Source: "koi8-r", Known: known}
+	tests := []struct {
+		name    string
+		c       *config.Charset
+		r       Response
+		want    string
+		unknown bool
+	}{
+		{"without charset", none, Response{Status: 200, ContentType: "text/plain", Override: "utf-8"}, "text/plain; charset=utf-8", false},
+		{"spelled as sent", none, Response{Status: 200, ContentType: "text/plain", Override: "UTF-8"}, "text/plain; charset=UTF-8", false},
+		{"any type", none, Response{Status: 200, ContentType: "image/png", Override: "utf-8"}, "image/png; charset=utf-8", false},
+		{"an error status", none, Response{Status: 404, ContentType: "text/plain", Override: "utf-8"}, "text/plain; charset=utf-8", false},
+		{"replaces the location's", utf, Response{Status: 200, ContentType: "text/plain", Override: "koi8-r"}, "text/plain; charset=koi8-r", false},
+		{"unknown drops the location's", utf, Response{Status: 200, ContentType: "text/plain", Override: "windows-1251"}, "text/plain", true},
+		{"off is unknown", utf, Response{Status: 200, ContentType: "text/plain", Override: "off"}, "text/plain", true},
+		{"own charset unknown", none, Response{Status: 200, ContentType: "text/html; charset=ISO-8859-1", Override: "utf-8"}, "text/html; charset=ISO-8859-1", false},
+		{"no type", none, Response{Status: 200, Override: "utf-8"}, "", false},
+		{"source the same", src, Response{Status: 200, ContentType: "text/plain", Override: "koi8-r"}, "text/plain; charset=koi8-r", false},
+		{"source without a map", src, Response{Status: 200, ContentType: "text/plain", Override: "utf-8"}, "text/plain", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, res, ok := ContentType(tt.c, tt.r, tt.c.Name, nil)
+			if !ok || got != tt.want || res.UnknownOverride != tt.unknown {
+				t.Errorf("got %q, %+v, %v; want %q, unknown %v", got, res, ok, tt.want, tt.unknown)
+			}
+		})
+	}
+}

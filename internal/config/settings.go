@@ -457,7 +457,8 @@ var ignorableHeaders = []string{"x-accel-redirect", "x-accel-expires", "x-accel-
 // X-Accel-Redirect and X-Accel-Limit-Rate, on the fields that drive the
 // cache (X-Accel-Expires, Expires, Cache-Control, Set-Cookie, Vary), and on
 // X-Accel-Buffering (whether a response is read buffered: flushed, paced,
-// cached, stored); X-Accel-Charset changes nothing in fulcrum.
+// cached, stored), and on X-Accel-Charset (the response's charset, for
+// proxy_pass).
 func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	for _, a := range d.Args {
@@ -471,6 +472,8 @@ func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) e
 			st.IgnoreAccelLimitRate = true
 		case strings.EqualFold(a, "X-Accel-Buffering"):
 			st.IgnoreAccelBuffering = true
+		case strings.EqualFold(a, "X-Accel-Charset"):
+			st.IgnoreAccelCharset = true
 		case strings.EqualFold(a, "X-Accel-Expires"):
 			st.ProxyCache.IgnoreXAccelExpires = true
 		case strings.EqualFold(a, "Expires"):

@@ -647,7 +647,10 @@ type Settings struct {
 	// whether nginx reads the response buffered: an unbuffered one is
 	// flushed piece by piece, paced by neither limit_rate nor
 	// proxy_limit_rate, and neither cached nor stored.
-	IgnoreAccelBuffering    bool
+	IgnoreAccelBuffering bool
+	// IgnoreAccelCharset (proxy_ignore_headers X-Accel-Charset) keeps an
+	// upstream's X-Accel-Charset from setting the response's charset.
+	IgnoreAccelCharset      bool
 	ProxyPassHeaders        []string
 	ProxyPassRequestHeaders bool
 	ProxyPassRequestBody    bool

@@ -78,10 +78,17 @@ func (w *recorder) setCharset(code int, h http.Header) bool {
 		}
 	}
 	enc := h["Content-Encoding"]
-	r := charsetfilter.Response{Status: code, ContentType: v[0], Encoded: len(enc) > 0 && enc[0] != ""}
+	r := charsetfilter.Response{Status: code, ContentType: v[0], Encoded: len(enc) > 0 && enc[0] != "", Override: w.st.OverrideCharset}
 	ct, res, ok := charsetfilter.ContentType(c, r, dst, source)
 	if !ok {
 		return false
+	}
+	if res.UnknownOverride {
+		w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req),
+			fmt.Sprintf(`unknown charset "%s" to override`, r.Override))
+	}
+	if r.Override != "" {
+		dst = r.Override // for the no-map line
 	}
 	if res.NoMapSource != "" {
 		w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req),

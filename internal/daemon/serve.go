@@ -1125,7 +1125,7 @@ func (w *recorder) WriteHeader(code int) {
 	if w.set != nil && w.set.SubFilter.Pairs != nil && !w.sub { // nginx's r == r->main
 		w.startSub(h)
 	}
-	if w.set != nil && w.set.Charset.Name != "" && !w.setCharset(code, h) {
+	if w.set != nil && (w.set.Charset.Name != "" || w.st.OverrideCharset != "") && !w.setCharset(code, h) {
 		w.drop(code) // a charset variable not found: nginx's NGX_ERROR
 		return
 	}

@@ -562,7 +562,8 @@ func (w *respWriter) writeHead() {
 // Server, Date, Content-Type, Content-Length, Last-Modified, Location, then
 // Transfer-Encoding (chunked framing, the engine's) and Connection.
 // Last-Modified and Location are front fields only for fulcrum's own answers:
-// an upstream's keep their place in its order (front).
+// an upstream's keep their place in its order (front), and so do the
+// Server and Date proxy_pass_header passes.
 var frontFields = [...]string{"Server", "Date", "Content-Type", "Content-Length", "Last-Modified", "Location", "Connection"}
 
 // listLocation puts this response's Location among the other fields
@@ -600,7 +601,7 @@ func (w *respWriter) front(key string) bool {
 			return false
 		}
 		return !slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
-	case 4: // Last-Modified
+	case 0, 1, 4: // Server and Date (proxy_pass_header), Last-Modified
 		return !slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
 	}
 	return true
@@ -613,7 +614,8 @@ type keyCount struct {
 }
 
 // appendFields appends the handler's header fields: frontFields first (and a
-// Date of the engine's own when final and the handler set none), then those
+// Date of the engine's own when final and the handler set no Date key, not
+// even an empty one), then those
 // SetFieldOrder placed, in that order and spelling, then the rest sorted by
 // key, so answers are reproducible, and spelt by wireName. It skips trailers announced with
 // http.TrailerPrefix and what appendSafeFields refuses.
@@ -624,7 +626,7 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	var fronts [len(frontFields)][]string
 	keys := w.keys[:0]
 	for k, v := range h {
-		if i := frontSlot(k); i >= 0 && (i < 4 || i == 6 || w.front(k)) {
+		if i := frontSlot(k); i >= 0 && (i == 2 || i == 3 || i == 6 || w.front(k)) {
 			fronts[i] = v
 		} else if !strings.HasPrefix(k, http.TrailerPrefix) {
 			keys = append(keys, k)
@@ -636,7 +638,7 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 		}
 		if fronts[i] != nil {
 			b = appendSafeFields(b, k, fronts[i])
-		} else if i == 1 && final {
+		} else if _, set := h["Date"]; i == 1 && final && !set {
 			b = append(b, "Date: "...)
 			b = append(b, w.cc.srv.date.at(w.headTime)...)
 			b = append(b, "\r\n"...)

@@ -505,7 +505,17 @@ type outgoing struct {
 	// announced is a Content-Length sent without its body (AnnouncedBody),
 	// 0 for none: the connection is not reused after the response.
 	announced int64
-	close     bool // ask the server to close the connection after the response
+	// framingAt is where in head the Connection and Content-Length fields
+	// go: after proxy_set_header's fields and Host, before the client's, as
+	// nginx's header template puts them (recorded with nginx 1.22.1). 0
+	// appends them at the end of head.
+	framingAt int
+	// userLength is a proxy_set_header Content-Length: its value (or none,
+	// for "") is the only length in head, never a second one, as in nginx;
+	// the connection is not reused after the response, since the server
+	// may read the body by a length that is not the body's.
+	userLength bool
+	close      bool // ask the server to close the connection after the response
 	// maxHead is proxy_buffer_size: the longest response head accepted
 	// (headLimits); 0 means maxResponseHeaderBytes.
 	maxHead int
@@ -638,7 +648,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		resp.upgraded = true
 		return true, nil
 	}
-	resp.close = resp.head.Close || out.announced > 0 // the server may wait for the body
+	resp.close = resp.head.Close || out.announced > 0 || out.userLength // the server may wait for the body, or have read part of it as the next request
 	if err := resp.body.Reset(br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
 		return fail(err)
 	}
@@ -673,8 +683,17 @@ var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10)
 // appendHead appends out's head to buf, with the body framing, the
 // connection's fate and the empty line that ends it.
 func (pc *poolConn) appendHead(buf []byte, out *outgoing) []byte {
-	buf = append(buf, out.head...)
+	at := out.framingAt
+	if at <= 0 || at > len(out.head) {
+		at = len(out.head)
+	}
+	buf = append(buf, out.head[:at]...)
+	if out.close {
+		buf = append(buf, "Connection: close\r\n"...)
+	}
 	switch {
+	case out.userLength && out.bodyLen >= 0:
+		// proxy_set_header Content-Length gave the length, or none.
 	case out.bodyLen < 0:
 		buf = append(buf, "Transfer-Encoding: chunked\r\n"...)
 	case out.bodyLen > 0 || out.sendLength:
@@ -686,9 +705,7 @@ func (pc *poolConn) appendHead(buf []byte, out *outgoing) []byte {
 		buf = strconv.AppendInt(buf, out.announced, 10)
 		buf = append(buf, "\r\n"...)
 	}
-	if out.close {
-		buf = append(buf, "Connection: close\r\n"...)
-	}
+	buf = append(buf, out.head[at:]...)
 	return append(buf, "\r\n"...)
 }
 

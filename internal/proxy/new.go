@@ -98,6 +98,11 @@ func New(o Options) (*Handler, error) {
 	if h.headers, err = compileHeaders(o.Compiler, set.ProxySetHeaders); err != nil {
 		return nil, err
 	}
+	if set.ProxyMethod != "" {
+		if h.method, err = o.Compiler.Compile(set.ProxyMethod); err != nil {
+			return nil, fmt.Errorf("proxy_method: %w in %s", err, set.ProxyPass.Pos)
+		}
+	}
 	if set.ProxySetBody != nil {
 		if h.setBody, err = o.Compiler.Compile(*set.ProxySetBody); err != nil {
 			return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)

@@ -61,6 +61,9 @@ type Handler struct {
 	// _flags); nil when the location has no such rules.
 	cookies *cookieRewriter
 	setBody *vars.Template
+	// method is proxy_method compiled (it may hold variables, as in nginx
+	// since 1.11.6); nil without proxy_method.
+	method  *vars.Template
 	log     *errlog.Logger
 	now     func() time.Time
 	server  string // Server header value

@@ -249,6 +249,10 @@ func (h *Handler) copyHeader(req *request) {
 			h.accelLimitRate(req.st, value)
 		case "X-Accel-Buffering":
 			req.accelBuffering = true
+		case "X-Accel-Charset":
+			if !h.set.IgnoreAccelCharset {
+				req.st.OverrideCharset = value // the charset filter's (the last wins)
+			}
 		}
 		if h.hide[name] || !h.passed(req, head, f.Name) {
 			continue
@@ -257,11 +261,16 @@ func (h *Handler) copyHeader(req *request) {
 			req.acceptRanges = true // the range filter writes its own
 			continue
 		}
+		front := false // goes with the front fields, not in the upstream's order
 		if len(h.redirects) > 0 && (name == "Location" || name == "Refresh") {
 			var rewritten bool
 			value, rewritten = rewriteRedirect(h.redirects, name, value, req.st)
-			if rewritten && name == "Location" && h.set.AbsoluteRedirect {
+			if rewritten && name == "Location" && h.set.AbsoluteRedirect && strings.HasPrefix(value, "/") {
+				// nginx's header filter writes a Location that
+				// proxy_redirect made relative, made absolute, in
+				// its own place after Content-Length (recorded).
 				value = req.st.AbsoluteURL(value, h.set.PortInRedirect, h.set.ServerNameInRedirect)
+				front = true
 			}
 		}
 		if h.cookies != nil && name == "Set-Cookie" {
@@ -289,7 +298,7 @@ func (h *Handler) copyHeader(req *request) {
 			values[i] = value
 			out[name] = values[i : i+1 : i+1]
 		}
-		if orderer != nil {
+		if orderer != nil && !front {
 			order = append(order, FieldPos{Name: sent, Key: name, Index: index})
 		}
 	}
@@ -298,6 +307,14 @@ func (h *Handler) copyHeader(req *request) {
 		orderer.SetFieldOrder(order)
 	}
 	req.st.SetUpstreamFields(fields)
+	for _, name := range [...]string{"Server", "Date"} {
+		if _, sent := out[name]; !sent && !h.hide[name] {
+			// proxy_pass_header Server (Date): nginx 1.22.1 writes
+			// none of its own, whether the upstream sent one or not
+			// (recorded); an empty entry tells the writer so.
+			out[name] = []string{}
+		}
+	}
 }
 
 // canonicalLength writes a Content-Length value of digits without its

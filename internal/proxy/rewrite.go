@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"fulcrum/internal/h1"
 	"fulcrum/internal/vars"
 )
 
@@ -29,10 +30,7 @@ var dropped = []string{"Expect"}
 // when the request is written.
 func (h *Handler) prepare(req *request) {
 	in, st := req.in, req.st
-	method := in.Method
-	if h.set.ProxyMethod != "" {
-		method = h.set.ProxyMethod
-	}
+	method := h.upstreamMethod(in.Method, st)
 	if req.caching && method == http.MethodHead && h.cache.set.ConvertHead {
 		method = http.MethodGet // proxy_cache_convert_head
 	}
@@ -42,7 +40,11 @@ func (h *Handler) prepare(req *request) {
 	req.sentFrom = len(b)
 	b = h.appendTarget(b, req)
 	req.sentTo = len(b)
-	b = append(b, " HTTP/1.1\r\n"...)
+	if h.set.ProxyHTTPVersion == "1.0" {
+		b = append(b, " HTTP/1.0\r\n"...) // as nginx writes it; the connection closes (out.close)
+	} else {
+		b = append(b, " HTTP/1.1\r\n"...)
+	}
 	for _, rule := range h.headers {
 		mark := len(b)
 		b = append(b, rule.name...)
@@ -55,6 +57,7 @@ func (h *Handler) prepare(req *request) {
 		}
 		b = append(b, "\r\n"...)
 	}
+	req.out.framingAt = len(b)
 	if h.set.ProxyPassRequestHeaders {
 		conn := in.Header["Connection"]
 		fields := st.Fields
@@ -83,6 +86,22 @@ func (h *Handler) prepare(req *request) {
 	req.out.close = h.set.ProxyHTTPVersion == "1.0"
 	req.out.maxHead = h.maxHead
 	h.prepareBody(req)
+}
+
+// upstreamMethod is the method sent upstream: proxy_method's value, its
+// variables evaluated for the request, else the client's. A value that
+// evaluates empty, or to something that is not a token (a space from a
+// header's value), keeps the client's method: nginx 1.22.1 sends it as it is
+// (an empty one makes the request line " /x HTTP/1.0", which no server
+// takes; recorded), fulcrum never writes a broken request line.
+func (h *Handler) upstreamMethod(client string, st *vars.State) string {
+	if h.method == nil {
+		return client
+	}
+	if m := h.method.String(st); h1.ValidFieldName([]byte(m)) {
+		return m
+	}
+	return client
 }
 
 // appendUpgrade adds fulcrum's default pass-through of an upgrade handshake,
@@ -195,6 +214,7 @@ func (h *Handler) prepareBody(req *request) {
 	in := req.in
 	cl := in.Header["Content-Length"]
 	req.out.sendLength = h.setBody != nil || in.ContentLength != 0 || len(cl) == 1 && cl[0] == "0"
+	req.out.userLength = h.setsLength
 	if !h.setsLength {
 		req.out.announced = req.body.announced
 	}

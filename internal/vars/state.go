@@ -388,6 +388,11 @@ type State struct {
 	// (nginx's r->limit_rate and r->limit_rate_set).
 	LimitRate    int64
 	LimitRateSet bool
+	// OverrideCharset is an upstream's X-Accel-Charset (the last one), the
+	// charset the response goes out with in place of the location's
+	// (nginx's r->headers_out.override_charset); empty for none, or under
+	// proxy_ignore_headers X-Accel-Charset.
+	OverrideCharset string
 
 	// Upstreams lists the upstream attempts in order, one per server tried.
 	Upstreams []Attempt

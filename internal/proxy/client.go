@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -687,7 +689,14 @@ func (pc *poolConn) appendHead(buf []byte, out *outgoing) []byte {
 	if at <= 0 || at > len(out.head) {
 		at = len(out.head)
 	}
-	buf = append(buf, out.head[:at]...)
+	if out.userLength && out.bodyLen < 0 {
+		// A body that streams chunked goes without proxy_set_header's
+		// Content-Length: nginx 1.22.1 sends both, a shape upstreams can
+		// read two ways (http-hardening.md: never forward both).
+		buf = appendWithoutLength(buf, out.head[:at])
+	} else {
+		buf = append(buf, out.head[:at]...)
+	}
 	if out.close {
 		buf = append(buf, "Connection: close\r\n"...)
 	}
@@ -707,6 +716,24 @@ func (pc *poolConn) appendHead(buf []byte, out *outgoing) []byte {
 	}
 	buf = append(buf, out.head[at:]...)
 	return append(buf, "\r\n"...)
+}
+
+// appendWithoutLength appends the field lines of head to buf but those
+// named Content-Length (in any case).
+func appendWithoutLength(buf, head []byte) []byte {
+	const name = "content-length:"
+	for len(head) > 0 {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line = head[:i+1]
+		}
+		head = head[len(line):]
+		if len(line) >= len(name) && strings.EqualFold(string(line[:len(name)]), name) {
+			continue
+		}
+		buf = append(buf, line...)
+	}
+	return buf
 }
 
 // sendThenAwait writes head straight to the socket and then waits until the

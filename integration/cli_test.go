@@ -286,6 +286,7 @@ func TestErrorLogFlag(t *testing.T) {
 }
 
 func TestSignalErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t and -s runs in their own temp dirs
 	deadPID := exitedPID(t)
 	tests := []struct {
 		name    string

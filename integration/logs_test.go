@@ -36,6 +36,7 @@ func waitLines(t *testing.T, path string, n int) []string {
 var combinedLine = regexp.MustCompile(`^(\S+) - (\S+) \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$`)
 
 func TestAccessLogCombinedFormat(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {
@@ -538,6 +539,7 @@ http {
 // answer's fields and bytes, and "close" for $sent_http_connection. A
 // connection that sends nothing is not logged.
 func TestAccessLogRefusedRequests(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {

@@ -49,6 +49,7 @@ func sClient(t *testing.T, addr string, args ...string) (session string, answere
 // TLS 1.2. The certificate's key is encrypted and read with
 // ssl_password_file.
 func TestSessionTicketKeys(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("no openssl")
 	}

@@ -490,6 +490,7 @@ func TestUpstreamConsistentHashRemapsFewKeys(t *testing.T) {
 }
 
 func TestUpstreamNextUpstream(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	tests := []struct {
 		name      string
 		directive string

@@ -97,6 +97,7 @@ func (b *grpcHealthBackend) service() string {
 // (UNIMPLEMENTED) is healthy; without it, it is not used. grpcs:// servers
 // are checked over TLS.
 func TestGRPCHealthCheck(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	a, b := startGRPCHealthBackend(t, "a", hcServing), startGRPCHealthBackend(t, "b", hcServing)
 	plain12 := startGRPCHealthBackend(t, "c", hcUnimplemented)
 	strict := startGRPCHealthBackend(t, "d", hcUnimplemented)

@@ -13,6 +13,7 @@ import (
 // out by its failed checks, so clients only see the other one, and comes
 // back once its checks pass; both changes are logged.
 func TestHealthCheck(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	a, b := startCtlBackend(t, "a"), startCtlBackend(t, "b")
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}

@@ -93,6 +93,7 @@ func TestImageFilter(t *testing.T) {
 // image filter value, or an unknown variable in one, in nginx 1.22.1's
 // words.
 func TestImageFilterConfigErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ directive, want string }{
 		{"image_filter_jpeg_quality 0;", `invalid value "0" in `},
 		{"image_filter_webp_quality abc;", `invalid value "abc" in `},

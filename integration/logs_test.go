@@ -451,6 +451,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // $body_bytes_sent (past the head: 0 for HEAD), $upstream_bytes_sent and
 // $upstream_bytes_received (the exchange with the server, both ways).
 func TestAccessLogByteCounts(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	type exchange struct{ in, out int64 }
 	got := make(chan exchange, 10)
 	backend := testutil.RawBackend(t, func(c net.Conn) {
@@ -682,6 +683,7 @@ http {
 // empty for an announced empty body; not found without a body or past 16k.
 // The expected lines are nginx 1.22's for the same requests.
 func TestAccessLogRequestBody(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}))

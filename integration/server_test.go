@@ -217,6 +217,7 @@ func newClient() *http.Client {
 // status. With text, 444 is an ordinary answer, and an empty "return 200;"
 // carries default_type's Content-Type (expected values from nginx 1.22).
 func TestReturnClosesWithoutAnswer(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {

@@ -367,6 +367,7 @@ http {
 // covers its tunnel, as nginx's does (the attempt ends when the tunnel does),
 // not just the 101's head.
 func TestUpgradedResponseTime(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	echo := startWebSocketEcho(t)
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}

@@ -430,6 +430,7 @@ func TestUpstreamIPHashKeepsClient(t *testing.T) {
 }
 
 func TestUpstreamConsistentHashRemapsFewKeys(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	bs := []*ctlBackend{startCtlBackend(t, "s0"), startCtlBackend(t, "s1"), startCtlBackend(t, "s2"), startCtlBackend(t, "s3")}
 	conf := func(n int) string {
 		var lines []string

@@ -34,6 +34,7 @@ func okLines(path string) string {
 }
 
 func TestTestConfigOK(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": validConf})
 	conf := filepath.Join(dir, "fulcrum.conf")
 	tests := []struct {
@@ -116,6 +117,7 @@ func TestTestConfigErrors(t *testing.T) {
 }
 
 func TestDumpConfig(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	common := "proxy_set_header X-Test yes;\n"
 	main := `events {}
 http {
@@ -149,6 +151,7 @@ http {
 }
 
 func TestQuiet(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := writeFiles(t, t.TempDir(), map[string]string{"ok.conf": validConf, "bad.conf": "events {\n"})
 	tests := []struct {
 		name     string
@@ -397,6 +400,7 @@ func TestSignalPIDFileFromConfig(t *testing.T) {
 }
 
 func TestGlobalDirectives(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": validConf})
 	conf := filepath.Join(dir, "fulcrum.conf")
 	t.Run("accepted", func(t *testing.T) {

@@ -269,6 +269,7 @@ func TestDashboardReadsTheAPI(t *testing.T) {
 // TestDashboardConfigTest checks that fulcrum -t knows the directive and
 // refuses a bad parameter with file and line.
 func TestDashboardConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	tests := []struct {
 		name, location string

@@ -181,6 +181,7 @@ http {
 // TestGRPCHealthCheckConfigTest: `fulcrum -t` accepts type=grpc where
 // NGINX Plus does and refuses the rest with file, line and a fix.
 func TestGRPCHealthCheckConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ name, pass, check, want string }{
 		{"valid", "grpc_pass grpcs://g", "health_check mandatory type=grpc grpc_service=a.B grpc_status=12", ""},
 		{"with proxy_pass", "proxy_pass http://g", "health_check type=grpc",

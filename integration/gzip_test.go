@@ -129,6 +129,7 @@ func TestGzip(t *testing.T) {
 // TestGzipConfigErrors: fulcrum -t names the file and line of a bad gzip
 // value, in nginx's words, with a hint.
 func TestGzipConfigErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ directive, want string }{
 		{"gzip_comp_level 10;", "value must be between 1 and 9 in "},
 		{"gzip_proxied any sometimes;", `invalid value "sometimes" in `},

@@ -184,6 +184,7 @@ http {
 // anywhere fails the test as nginx's does (unknown "memcached_key"
 // variable).
 func TestMemcachedKeyUnknown(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "fulcrum.conf")
 	src := "events {} http { server { listen 127.0.0.1:0; location / { memcached_pass 127.0.0.1:11211; } } }"

@@ -99,6 +99,7 @@ func TestSecureLinkAndHotlinking(t *testing.T) {
 // TestSecureLinkConfigErrors checks that fulcrum -t refuses what nginx -t
 // refuses, with the file and line.
 func TestSecureLinkConfigErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	conf := func(inner string) string {
 		return "events {}\nhttp {\n    server {\n        listen 127.0.0.1:0;\n        location / {\n            " + inner + "\n        }\n    }\n}\n"
 	}

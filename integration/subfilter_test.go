@@ -155,6 +155,7 @@ func TestBodyFilters(t *testing.T) {
 // sub_filter, gzip_static or gunzip_buffers value in nginx's words, and
 // loads a valid configuration of all of them without a warning.
 func TestBodyFilterConfigErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ directive, want string }{
 		{`sub_filter "" x;`, "empty search pattern in "},
 		{"gzip_static sometimes;", `invalid value "sometimes" in `},

@@ -114,6 +114,7 @@ http {
 // TestSessionTicketKeyConfigTest: fulcrum -t refuses a key file of the wrong
 // size in nginx's words.
 func TestSessionTicketKeyConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	cert, key := testutil.WriteCert(t, dir, "site", testutil.ECDSA, "a.test")
 	bad := filepath.Join(dir, "k40")
@@ -133,6 +134,7 @@ func TestSessionTicketKeyConfigTest(t *testing.T) {
 // encrypted keys and stapling: errors with file and line, and nginx's
 // stapling warnings, after which the test still succeeds as in nginx.
 func TestTLSMoreConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("no openssl")
 	}

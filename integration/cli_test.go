@@ -238,6 +238,7 @@ func TestStartWithBrokenConfig(t *testing.T) {
 var errorLogLine = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#0: (.*)$`)
 
 func TestErrorLogFlag(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	t.Run("created at once for -t", func(t *testing.T) {
 		dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": validConf, "logs/.keep": ""})
 		r := runFulcrum(t, "-t", "-p", dir, "-c", "fulcrum.conf", "-e", "logs/err.log")

@@ -68,6 +68,7 @@ func gzipBackend(t *testing.T) string {
 // off); gzip_vary sends Vary whenever gzip applies by type and length; a
 // static file is compressed too.
 func TestGzip(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	root := writeFiles(t, t.TempDir(), map[string]string{"page.html": gzipBody})
 	in := startFulcrum(t, fmt.Sprintf(gzipConf, gzipBackend(t), filepath.Clean(root)), 1)
 	addr := in.listening()[0]

@@ -35,6 +35,7 @@ http {
 // files: a thumbnail keeps the proportions, a crop fills its box, size
 // answers nginx's JSON, and a body that is no image answers 415.
 func TestImageFilter(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	m := image.NewRGBA(image.Rect(0, 0, 300, 200))
 	for y := range 200 {
 		for x := range 300 {

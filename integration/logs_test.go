@@ -97,6 +97,7 @@ http {
 }
 
 func TestAccessLogPerLocation(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {
@@ -286,6 +287,7 @@ http {
 }
 
 func TestSignalReloadRealProcess(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	conf := func(body string) string {
 		return `
 events {}
@@ -640,6 +642,7 @@ http {
 // target, while $request_method, $uri and $request_uri say what nginx's do
 // (expected lines from nginx 1.22 for the same bytes).
 func TestAccessLogRequestLine(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {

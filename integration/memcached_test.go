@@ -62,6 +62,7 @@ func memcachedServer(t *testing.T, items map[string]mcItem) string {
 // proxied backend for misses and failures, memcached_gzip_flag, and an
 // upstream block whose first server refuses connections.
 func TestMemcached(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	var zipped bytes.Buffer
 	zw := gzip.NewWriter(&zipped)
 	zw.Write([]byte("unzipped text"))

@@ -49,6 +49,7 @@ http {
 `
 
 func TestSecureLinkAndHotlinking(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	root := writeFiles(t, t.TempDir(), map[string]string{"images/a.png": "PNG"})
 	app := startBackend(t, "app")
 	conf := strings.NewReplacer("APP", app.addr(), "ROOT", root).Replace(secLinkConf)

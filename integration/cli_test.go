@@ -343,6 +343,7 @@ func TestSignalErrors(t *testing.T) {
 // TestSignalSent proves that each -s name sends its signal to the pid in the pid
 // file: the receiver is a helper process that records what it gets.
 func TestSignalSent(t *testing.T) {
+	t.Parallel() // its own process (or signal helper) and temp dir; no upper time bound
 	pid, record := startSignalHelper(t)
 	dir := writeFiles(t, t.TempDir(), map[string]string{
 		"fulcrum.conf":     validConf,

@@ -153,6 +153,7 @@ http {
 }
 
 func TestLogsReopen(t *testing.T) {
+	t.Parallel() // its own process (or signal helper) and temp dir; no upper time bound
 	tests := []struct {
 		name   string
 		reopen func(t *testing.T, in *instance)
@@ -794,6 +795,7 @@ http {
 // whole is "OK", a 444 empty; add_trailer's value for a GET, none for
 // HEAD; TCP_INFO's round-trip time in microseconds (a number).
 func TestAccessLogConnectionVariables(t *testing.T) {
+	t.Parallel() // its own process (or signal helper) and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {

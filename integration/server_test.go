@@ -284,6 +284,7 @@ http {
 // carries the Server field and page signature of the listener's default
 // server, server_tokens included, as nginx's does.
 func TestRefusedHeadSignature(t *testing.T) {
+	t.Parallel() // its own process (or signal helper) and temp dir; no upper time bound
 	for _, tt := range []struct{ tokens, want string }{
 		{"", "fulcrum/"},   // server_tokens on by default: with the version
 		{"off", "fulcrum"}, // the name alone

@@ -16,6 +16,7 @@ import (
 // write=on location without allow or deny, with file and line, and still
 // passes the test.
 func TestAPIWriteWithoutAccessWarns(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "fulcrum.conf")
 	text := "events {}\nhttp {\n    server {\n        listen 127.0.0.1:8080;\n        location /api {\n            api write=on;\n        }\n        location /ro { api; }\n        location /safe { api write=on; allow 127.0.0.1; deny all; }\n    }\n}\n"

@@ -39,6 +39,7 @@ type plusUpstream struct {
 // health check counts checks and fails and makes the server down from
 // downstart on, until it passes again.
 func TestAPIPlusFields(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	a, b, c := startCtlBackend(t, "a"), startCtlBackend(t, "b"), startCtlBackend(t, "c")
 	a.holdSlow.Store(true)
 	in := startFulcrum(t, fmt.Sprintf(`

@@ -111,6 +111,7 @@ func (k *jwtKeys) sign(t *testing.T, header, claims string) string {
 // challenge, auth_jwt_require with 401 and 403, satisfy, limit_except,
 // and the $jwt_* variables passed upstream.
 func TestAuthJWT(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	keys := newJWTKeys(t)
 	keyFile := filepath.Join(writeFiles(t, t.TempDir(), map[string]string{"keys.json": keys.jwks}), "keys.json")
 	b := startBackend(t, "app")

@@ -44,6 +44,7 @@ http {
 `
 
 func TestAuthRequestSSO(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	var mu sync.Mutex
 	var asked []string
 	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

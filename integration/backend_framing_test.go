@@ -86,6 +86,7 @@ func (b *scriptedBackend) handle(c net.Conn) {
 // closed client connection once the body is streaming), and that the upstream
 // connection it used is never reused for another request.
 func TestMisbehavingBackend(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	b := startScriptedBackend(t)
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}

@@ -34,6 +34,7 @@ func okLines(path string) string {
 }
 
 func TestTestConfigOK(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": validConf})
 	conf := filepath.Join(dir, "fulcrum.conf")
 	tests := []struct {
@@ -116,6 +117,7 @@ func TestTestConfigErrors(t *testing.T) {
 }
 
 func TestDumpConfig(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	common := "proxy_set_header X-Test yes;\n"
 	main := `events {}
 http {
@@ -149,6 +151,7 @@ http {
 }
 
 func TestQuiet(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := writeFiles(t, t.TempDir(), map[string]string{"ok.conf": validConf, "bad.conf": "events {\n"})
 	tests := []struct {
 		name     string
@@ -235,6 +238,7 @@ func TestStartWithBrokenConfig(t *testing.T) {
 var errorLogLine = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#0: (.*)$`)
 
 func TestErrorLogFlag(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	t.Run("created at once for -t", func(t *testing.T) {
 		dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": validConf, "logs/.keep": ""})
 		r := runFulcrum(t, "-t", "-p", dir, "-c", "fulcrum.conf", "-e", "logs/err.log")
@@ -286,6 +290,7 @@ func TestErrorLogFlag(t *testing.T) {
 }
 
 func TestSignalErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t and -s runs in their own temp dirs
 	deadPID := exitedPID(t)
 	tests := []struct {
 		name    string
@@ -338,6 +343,7 @@ func TestSignalErrors(t *testing.T) {
 // TestSignalSent proves that each -s name sends its signal to the pid in the pid
 // file: the receiver is a helper process that records what it gets.
 func TestSignalSent(t *testing.T) {
+	t.Parallel() // its own process (or signal helper) and temp dir; no upper time bound
 	pid, record := startSignalHelper(t)
 	dir := writeFiles(t, t.TempDir(), map[string]string{
 		"fulcrum.conf":     validConf,
@@ -396,6 +402,7 @@ func TestSignalPIDFileFromConfig(t *testing.T) {
 }
 
 func TestGlobalDirectives(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": validConf})
 	conf := filepath.Join(dir, "fulcrum.conf")
 	t.Run("accepted", func(t *testing.T) {

@@ -269,6 +269,7 @@ func TestDashboardReadsTheAPI(t *testing.T) {
 // TestDashboardConfigTest checks that fulcrum -t knows the directive and
 // refuses a bad parameter with file and line.
 func TestDashboardConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	tests := []struct {
 		name, location string
@@ -343,6 +344,7 @@ func runHarness(t *testing.T, in *instance, page, click string) harnessOutput {
 // figures and a row per server, and its drain button, confirmed, drains
 // the server; against a read-only API it shows no buttons.
 func TestDashboardScriptRuns(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	a, b := startBackend(t, "a"), startBackend(t, "b")
 	in := startFulcrum(t, fmt.Sprintf(dashboardConf, a.addr(), b.addr(), a.addr()), 2)
 	client := newClient()

@@ -16,6 +16,7 @@ const debianConf = "/etc/nginx/nginx.conf"
 // directives fulcrum accepts but ignores). It needs config.Load to know nginx's
 // directives.
 func TestDebianNginxConf(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	if _, err := os.Stat(debianConf); err != nil {
 		t.Skipf("%s is absent: %v", debianConf, err)
 	}
@@ -39,6 +40,7 @@ func TestDebianNginxConf(t *testing.T) {
 // binary even where nginx is not installed. Only the log and pid paths are moved
 // into a temporary directory.
 func TestDebianShapedConf(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	src := filepath.Join("..", "internal", "config", "testdata", "debian")
 	dir := t.TempDir()
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {

@@ -80,6 +80,7 @@ func scgiApp(t *testing.T) string {
 // line, the stderr of an application that fails logged as nginx does, and
 // fastcgi_pass with variables naming the upstream block or the socket.
 func TestFastCGI(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	dir := t.TempDir()
 	sock := fcgiApp(t, "unix", filepath.Join(dir, "php.sock"))
 	tcp := fcgiApp(t, "tcp", "127.0.0.1:0")

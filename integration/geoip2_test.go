@@ -42,6 +42,7 @@ func geoip2DB(t *testing.T, path string, de string) {
 // auto_reload picking up a new file. The answers are nginx 1.22.1's with
 // Debian's libnginx-mod-http-geoip2 3.4 for the same database.
 func TestGeoIP2HTTP(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	be := startBackend(t, "be")
 	dbDir := t.TempDir()
 	db := filepath.Join(dbDir, "country.mmdb")
@@ -145,6 +146,7 @@ stream {
 // and on a path that is not a regular file (/dev/zero, a FIFO), which
 // fulcrum refuses at once, before reading it, with a hint.
 func TestGeoIP2BadFile(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.mmdb")
 	if err := os.WriteFile(bad, []byte("not a database"), 0o644); err != nil {

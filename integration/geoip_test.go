@@ -125,6 +125,7 @@ stream {
 // with file and line (a special file named by its kind, as geoip2 names
 // it); and a stream set of one of the module's variables.
 func TestGeoIPBadFile(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	country, city, _ := writeGeoIPDBs(t, dir)
 	empty := filepath.Join(dir, "empty.dat")

@@ -95,6 +95,7 @@ http {
 // TestGRPCConfigTest runs fulcrum -t on grpc_* directives: a valid set
 // passes, nginx's errors come with file and line.
 func TestGRPCConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t and -s runs in their own temp dirs
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "fulcrum.conf")
 	tests := []struct {

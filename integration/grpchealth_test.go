@@ -97,6 +97,7 @@ func (b *grpcHealthBackend) service() string {
 // (UNIMPLEMENTED) is healthy; without it, it is not used. grpcs:// servers
 // are checked over TLS.
 func TestGRPCHealthCheck(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	a, b := startGRPCHealthBackend(t, "a", hcServing), startGRPCHealthBackend(t, "b", hcServing)
 	plain12 := startGRPCHealthBackend(t, "c", hcUnimplemented)
 	strict := startGRPCHealthBackend(t, "d", hcUnimplemented)
@@ -180,6 +181,7 @@ http {
 // TestGRPCHealthCheckConfigTest: `fulcrum -t` accepts type=grpc where
 // NGINX Plus does and refuses the rest with file, line and a fix.
 func TestGRPCHealthCheckConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ name, pass, check, want string }{
 		{"valid", "grpc_pass grpcs://g", "health_check mandatory type=grpc grpc_service=a.B grpc_status=12", ""},
 		{"with proxy_pass", "proxy_pass http://g", "health_check type=grpc",

@@ -68,6 +68,7 @@ func gzipBackend(t *testing.T) string {
 // off); gzip_vary sends Vary whenever gzip applies by type and length; a
 // static file is compressed too.
 func TestGzip(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	root := writeFiles(t, t.TempDir(), map[string]string{"page.html": gzipBody})
 	in := startFulcrum(t, fmt.Sprintf(gzipConf, gzipBackend(t), filepath.Clean(root)), 1)
 	addr := in.listening()[0]
@@ -129,6 +130,7 @@ func TestGzip(t *testing.T) {
 // TestGzipConfigErrors: fulcrum -t names the file and line of a bad gzip
 // value, in nginx's words, with a hint.
 func TestGzipConfigErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ directive, want string }{
 		{"gzip_comp_level 10;", "value must be between 1 and 9 in "},
 		{"gzip_proxied any sometimes;", `invalid value "sometimes" in `},

@@ -398,6 +398,7 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 
 // TestDeniedPathStaysDenied tries to reach a denied location through encodings.
 func TestDeniedPathStaysDenied(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	rec := startRecorder(t)
 	in := startFulcrum(t, hardeningConfig(rec.addr()), 1)
 	addr := in.listening()[0]

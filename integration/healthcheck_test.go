@@ -13,6 +13,7 @@ import (
 // out by its failed checks, so clients only see the other one, and comes
 // back once its checks pass; both changes are logged.
 func TestHealthCheck(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	a, b := startCtlBackend(t, "a"), startCtlBackend(t, "b")
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}
@@ -64,6 +65,7 @@ http {
 // TestHealthCheckConfigTest: `fulcrum -t` refuses health_check without a
 // zone, and without an upstream group, with nginx-style lines.
 func TestHealthCheckConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ name, upstream, proxy, want string }{
 		{"no zone", "upstream app { server 127.0.0.1:9; }", "http://app",
 			`upstream "app" must reside in shared memory for "health_check" in %s:6`},
@@ -146,6 +148,7 @@ stream {
 // health_check without a zone, and a match= that names no stream match
 // block.
 func TestStreamHealthCheckConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ name, stream, want string }{
 		{"no zone", "upstream db { server 127.0.0.1:9; }\nserver { listen 127.0.0.1:0; proxy_pass db;\nhealth_check; }",
 			`upstream "db" must reside in shared memory for "health_check" in %s:6`},

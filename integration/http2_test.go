@@ -22,6 +22,7 @@ import (
 // directives warn, in nginx's words where nginx has them; plain-text HTTP/2
 // (h2c) does not; a bad value is an error with file and line.
 func TestHTTP2ConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "fulcrum.conf")
 	write := func(s string) {

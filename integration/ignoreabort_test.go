@@ -143,6 +143,7 @@ http {
 // off), but the request is logged with the status it was sent, not 499, as
 // nginx does (it logs 499 only for a request that sent nothing).
 func TestClientAbortAfterBodyKeepsStatus(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	b := startAbortBackend(t)
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}

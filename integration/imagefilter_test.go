@@ -35,6 +35,7 @@ http {
 // files: a thumbnail keeps the proportions, a crop fills its box, size
 // answers nginx's JSON, and a body that is no image answers 415.
 func TestImageFilter(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	m := image.NewRGBA(image.Rect(0, 0, 300, 200))
 	for y := range 200 {
 		for x := range 300 {
@@ -93,6 +94,7 @@ func TestImageFilter(t *testing.T) {
 // image filter value, or an unknown variable in one, in nginx 1.22.1's
 // words.
 func TestImageFilterConfigErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ directive, want string }{
 		{"image_filter_jpeg_quality 0;", `invalid value "0" in `},
 		{"image_filter_webp_quality abc;", `invalid value "abc" in `},

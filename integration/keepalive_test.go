@@ -86,6 +86,7 @@ http {
 // TestWorkerConnectionsCap checks that connections beyond worker_connections
 // wait in the backlog (they are neither refused nor served) until a slot frees.
 func TestWorkerConnectionsCap(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events { worker_connections 2; }
 http {

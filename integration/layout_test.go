@@ -132,6 +132,7 @@ var allowedImports = map[string][]string{
 // TestImportDirections keeps the package graph one-way: a new import across
 // packages must be a decision (update this table and DESIGN.md), not an accident.
 func TestImportDirections(t *testing.T) {
+	t.Parallel() // runs go list only
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "fulcrum/internal/...", "fulcrum/cmd/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

@@ -61,6 +61,7 @@ func TestUpstreamLeastTime(t *testing.T) {
 // waits while the first holds the server and is served when it ends,
 // instead of getting 502 at once.
 func TestUpstreamQueueWaits(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	a := startCtlBackend(t, "a")
 	a.holdSlow.Store(true)
 	in := startFulcrum(t, upstreamConf(fmt.Sprintf(`

@@ -64,6 +64,7 @@ func holdBackend(t *testing.T) (addr string, arrived chan string, release chan s
 }
 
 func TestLimitConn(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	addr, arrived, release := holdBackend(t)
 	in := startFulcrum(t, fmt.Sprintf(limitConnConf, addr), 2)
 	main, other := in.urlOn("127.0.0.1"), in.urlOn("127.0.0.2")

@@ -36,6 +36,7 @@ func waitLines(t *testing.T, path string, n int) []string {
 var combinedLine = regexp.MustCompile(`^(\S+) - (\S+) \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$`)
 
 func TestAccessLogCombinedFormat(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {
@@ -96,6 +97,7 @@ http {
 }
 
 func TestAccessLogPerLocation(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {
@@ -151,6 +153,7 @@ http {
 }
 
 func TestLogsReopen(t *testing.T) {
+	t.Parallel() // its own process (or signal helper) and temp dir; no upper time bound
 	tests := []struct {
 		name   string
 		reopen func(t *testing.T, in *instance)
@@ -285,6 +288,7 @@ http {
 }
 
 func TestSignalReloadRealProcess(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	conf := func(body string) string {
 		return `
 events {}
@@ -450,6 +454,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // $body_bytes_sent (past the head: 0 for HEAD), $upstream_bytes_sent and
 // $upstream_bytes_received (the exchange with the server, both ways).
 func TestAccessLogByteCounts(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	type exchange struct{ in, out int64 }
 	got := make(chan exchange, 10)
 	backend := testutil.RawBackend(t, func(c net.Conn) {
@@ -538,6 +543,7 @@ http {
 // answer's fields and bytes, and "close" for $sent_http_connection. A
 // connection that sends nothing is not logged.
 func TestAccessLogRefusedRequests(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {
@@ -637,6 +643,7 @@ http {
 // target, while $request_method, $uri and $request_uri say what nginx's do
 // (expected lines from nginx 1.22 for the same bytes).
 func TestAccessLogRequestLine(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {
@@ -680,6 +687,7 @@ http {
 // empty for an announced empty body; not found without a body or past 16k.
 // The expected lines are nginx 1.22's for the same requests.
 func TestAccessLogRequestBody(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}))
@@ -787,6 +795,7 @@ http {
 // whole is "OK", a 444 empty; add_trailer's value for a GET, none for
 // HEAD; TCP_INFO's round-trip time in microseconds (a number).
 func TestAccessLogConnectionVariables(t *testing.T) {
+	t.Parallel() // its own process (or signal helper) and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {

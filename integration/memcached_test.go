@@ -62,6 +62,7 @@ func memcachedServer(t *testing.T, items map[string]mcItem) string {
 // proxied backend for misses and failures, memcached_gzip_flag, and an
 // upstream block whose first server refuses connections.
 func TestMemcached(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	var zipped bytes.Buffer
 	zw := gzip.NewWriter(&zipped)
 	zw.Write([]byte("unzipped text"))
@@ -184,6 +185,7 @@ http {
 // anywhere fails the test as nginx's does (unknown "memcached_key"
 // variable).
 func TestMemcachedKeyUnknown(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "fulcrum.conf")
 	src := "events {} http { server { listen 127.0.0.1:0; location / { memcached_pass 127.0.0.1:11211; } } }"

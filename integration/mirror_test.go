@@ -237,6 +237,7 @@ func nothingFor(t *testing.T, c net.Conn, br *bufio.Reader, what string) {
 // whole answer while they are still held; the next request on the
 // keep-alive connection and the request's access log line wait for them.
 func TestMirrorsBesideTheRequest(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	events := &eventLog{}
 	app := startGateBackend(t, "app", events)
 	shadow1 := startGateBackend(t, "shadow1", events)

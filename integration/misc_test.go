@@ -69,6 +69,7 @@ http {
 // TestSSLOnBinary checks the deprecated "ssl on": fulcrum -t warns as nginx
 // 1.22 does, and the default server's "ssl on" makes its address TLS-only.
 func TestSSLOnBinary(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	cert, key := writeSelfSigned(t)
 	conf := `
 events {}

@@ -146,6 +146,7 @@ http {
 // part of the path, and such a socket is missing, a 502 logged at crit)
 // and "localhost" as :authority.
 func TestGRPCPassVariables(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	h2c := testutil.H2CBackend(t, grpcNamed("h2c"))
 	sock := unixH2CBackend(t, grpcNamed("unix"))
 	s := httptest.NewUnstartedServer(grpcNamed("tls"))
@@ -238,6 +239,7 @@ func grpcNamed(name string) http.Handler {
 // proxy_ssl_name shares: recorded with proxy_pass) does: an empty value
 // sends no SNI and a name the certificate lacks is a 502 with nginx's line.
 func TestGRPCSSLNameVariables(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	ca := testutil.NewCA(t, "grpc CA")
 	certPEM, keyPEM := ca.Issue(t, testutil.Leaf{DNSNames: []string{"a.test"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)

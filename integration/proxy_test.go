@@ -79,6 +79,7 @@ http {
 }
 
 func TestVirtualHosts(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {
@@ -113,6 +114,7 @@ http {
 }
 
 func TestProxyPassURIAndHeaders(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	b := startBackend(t, "b")
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}
@@ -506,6 +508,7 @@ http {
 // chunked body that streams goes chunked. Servers that refuse chunked
 // request bodies (411) so still take large uploads.
 func TestStreamedBodyFraming(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	type seen struct {
 		length int64
 		te     []string

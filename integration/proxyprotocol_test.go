@@ -126,6 +126,7 @@ http {
 // TestProxyProtocolHTTPTimeout checks that a connection that sends no
 // header within client_header_timeout is closed with nginx's info line.
 func TestProxyProtocolHTTPTimeout(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `error_log stderr info;
 events {}
 http { server { listen 127.0.0.1:0 proxy_protocol; client_header_timeout 300ms; return 200 "x"; } }`, 1)

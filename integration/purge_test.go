@@ -72,6 +72,7 @@ func entryFile(dir, key string) string {
 // removing the files no request touched; the access log has the purges
 // with their status and no $upstream_cache_status.
 func TestProxyCachePurge(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	b := startBackend(t, "b1")
 	cacheDir, logDir := t.TempDir(), t.TempDir()
 	logFile := filepath.Join(logDir, "access.log")
@@ -172,6 +173,7 @@ http {
 // wildcard that clears its keys only (here without the purger: a request
 // that reaches a purged entry removes it).
 func TestFastCGICachePurge(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	var calls atomic.Int64
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

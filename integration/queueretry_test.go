@@ -24,6 +24,7 @@ import (
 // when that timeout runs out (502, "upstream queue timed out"), before the
 // queue's own timeout.
 func TestUpstreamQueueRetryWaits(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	tests := []struct {
 		name    string
 		extra   string // location directives
@@ -162,6 +163,7 @@ http {
 // /first; /second fails on the dead server, its retry waits in the queue
 // and is served by the live server once /first ends.
 func TestUpstreamQueueRetryEveryPass(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	for _, kind := range queueBackends {
 		t.Run(kind.name, func(t *testing.T) {
 			g, addr, openGate := startGated(t, kind.start)

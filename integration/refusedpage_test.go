@@ -24,6 +24,7 @@ import (
 // caught by "error_page 494" and answered 400. The access log line is the
 // answering location's, with its status and $uri.
 func TestErrorPageForRefusedHeads(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	be := startBackend(t, "g")
 	in := startFulcrum(t, `
 events {}

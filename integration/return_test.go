@@ -36,6 +36,7 @@ func rawAnswer(t *testing.T, addr, req string) (status string, h textproto.MIMEH
 // none for 204, whose header nginx's header filter strips. Expected values are
 // nginx 1.22.1's answers to the same configuration.
 func TestReturnContentType(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {
@@ -161,6 +162,7 @@ http {
 // with (error_page 503 =500 keeps the connection). Answers with text are not
 // special responses and keep it. Expected values are nginx 1.22.1's answers.
 func TestErrorAnswerClosesConnection(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {

@@ -49,6 +49,7 @@ http {
 `
 
 func TestSecureLinkAndHotlinking(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	root := writeFiles(t, t.TempDir(), map[string]string{"images/a.png": "PNG"})
 	app := startBackend(t, "app")
 	conf := strings.NewReplacer("APP", app.addr(), "ROOT", root).Replace(secLinkConf)
@@ -99,6 +100,7 @@ func TestSecureLinkAndHotlinking(t *testing.T) {
 // TestSecureLinkConfigErrors checks that fulcrum -t refuses what nginx -t
 // refuses, with the file and line.
 func TestSecureLinkConfigErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	conf := func(inner string) string {
 		return "events {}\nhttp {\n    server {\n        listen 127.0.0.1:0;\n        location / {\n            " + inner + "\n        }\n    }\n}\n"
 	}

@@ -217,6 +217,7 @@ func newClient() *http.Client {
 // status. With text, 444 is an ordinary answer, and an empty "return 200;"
 // carries default_type's Content-Type (expected values from nginx 1.22).
 func TestReturnClosesWithoutAnswer(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {
@@ -283,6 +284,7 @@ http {
 // carries the Server field and page signature of the listener's default
 // server, server_tokens included, as nginx's does.
 func TestRefusedHeadSignature(t *testing.T) {
+	t.Parallel() // its own process (or signal helper) and temp dir; no upper time bound
 	for _, tt := range []struct{ tokens, want string }{
 		{"", "fulcrum/"},   // server_tokens on by default: with the version
 		{"off", "fulcrum"}, // the name alone

@@ -24,6 +24,7 @@ import (
 // for the whole object is answered from those entries and the slices still
 // missing, with the object's length.
 func TestSliceCachedBySlice(t *testing.T) {
+	t.Parallel()                   // its own process, backends and temp dir; no upper time bound
 	obj := make([]byte, 2<<20+123) // two whole slices of 1m and a part
 	for i := range obj {
 		obj[i] = byte(i % 251)

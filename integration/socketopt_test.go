@@ -40,6 +40,7 @@ func tcpTimer(t testing.TB, port, peer int) (int, bool) {
 // on its keep-alive timer runs (SO_KEEPALIVE), off (nginx's default) no
 // timer runs, as for nginx's upstream sockets.
 func TestProxySocketKeepalive(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	for _, tt := range []struct {
 		directive string
 		timer     int

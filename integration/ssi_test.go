@@ -103,6 +103,7 @@ func TestSSI(t *testing.T) {
 // value in nginx's words, and loads a valid configuration of all of them
 // without a warning.
 func TestSSIConfigErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ directive, want string }{
 		{"ssi maybe;", `invalid value "maybe" in "ssi" directive, it must be "on" or "off" in `},
 		{"ssi_value_length abc;", `"ssi_value_length" directive invalid value in `},

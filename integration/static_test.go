@@ -184,6 +184,7 @@ http {
 // pages for 412 and 416, and an error_page served from a file without
 // Last-Modified or Accept-Ranges, whole whatever Range or If-None-Match say.
 func TestStaticHeadsLikeNginx(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{"r.txt": "0123456789\n", "404.html": "not found page\n"})
 	mod := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -24,6 +24,7 @@ const nobody = 65534
 // Run as root, the test runs fulcrum as nobody, as a root process reads
 // everything.
 func TestStaticOpenErrors(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	dir := t.TempDir()
 	html := filepath.Join(dir, "html")
 	for _, d := range []string{filepath.Join(html, "noperm"), filepath.Join(html, "q")} {

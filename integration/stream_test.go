@@ -87,6 +87,7 @@ http {
 // TestClientAbortIs499 checks that a client hanging up while the upstream is slow
 // is logged as 499 and does not count against the server.
 func TestClientAbortIs499(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	arrived := make(chan struct{}, 1)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
@@ -366,6 +367,7 @@ http {
 // covers its tunnel, as nginx's does (the attempt ends when the tunnel does),
 // not just the 101's head.
 func TestUpgradedResponseTime(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	echo := startWebSocketEcho(t)
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}

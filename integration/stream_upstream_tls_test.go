@@ -51,6 +51,7 @@ func startTLSLineEcho(t *testing.T, name string, certPEM, keyPEM []byte) string 
 // session. fulcrum -t reports a missing trusted certificate file with its
 // line.
 func TestStreamUpstreamTLS(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	certs := t.TempDir()
 	ca, other := testutil.NewCA(t, "upstream CA"), testutil.NewCA(t, "other CA")
 	server := testutil.Leaf{DNSNames: []string{"db.internal"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}

@@ -92,6 +92,7 @@ func gzipped(t *testing.T, s string) string {
 // it is to one with it; a static file's precompressed .gz sent to a gzip
 // client, with the original's type.
 func TestBodyFilters(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	root := writeFiles(t, t.TempDir(), map[string]string{
 		"app.js":    "var x = 1;\n",
 		"app.js.gz": gzipped(t, "var x = 1; // from the .gz\n"),
@@ -155,6 +156,7 @@ func TestBodyFilters(t *testing.T) {
 // sub_filter, gzip_static or gunzip_buffers value in nginx's words, and
 // loads a valid configuration of all of them without a warning.
 func TestBodyFilterConfigErrors(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	tests := []struct{ directive, want string }{
 		{`sub_filter "" x;`, "empty search pattern in "},
 		{"gzip_static sometimes;", `invalid value "sometimes" in `},

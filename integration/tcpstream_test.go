@@ -77,6 +77,7 @@ func streamConf(ups ...string) string {
 // over from a dead server, are logged, keep running across a reload that
 // sends new sessions elsewhere, and a graceful stop waits for them.
 func TestStreamProxy(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	a, b := startTCPEcho(t, "a"), startTCPEcho(t, "b")
 	dead, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -149,6 +150,7 @@ func TestStreamProxy(t *testing.T) {
 
 // TestStreamConfigTest checks that fulcrum -t knows the stream block.
 func TestStreamConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	good := writeFiles(t, dir, map[string]string{"good.conf": "events {}\nstream {\n upstream u { server 127.0.0.1:5432; }\n server { listen 127.0.0.1:15432; proxy_pass u; }\n}\n"})
 	if r := runFulcrum(t, "-t", "-c", filepath.Join(good, "good.conf")); r.code != 0 || !strings.Contains(r.stderr, "test is successful") {

@@ -19,6 +19,7 @@ import (
 // TestTLSClientCertificateConfigTest: nginx 1.22's refusal of
 // ssl_verify_client without ssl_client_certificate, with the place.
 func TestTLSClientCertificateConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	cert, key := testutil.WriteCert(t, dir, "site", testutil.ECDSA, "a.test")
 	conf := filepath.Join(dir, "fulcrum.conf")

@@ -49,6 +49,7 @@ func sClient(t *testing.T, addr string, args ...string) (session string, answere
 // TLS 1.2. The certificate's key is encrypted and read with
 // ssl_password_file.
 func TestSessionTicketKeys(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("no openssl")
 	}
@@ -113,6 +114,7 @@ http {
 // TestSessionTicketKeyConfigTest: fulcrum -t refuses a key file of the wrong
 // size in nginx's words.
 func TestSessionTicketKeyConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	cert, key := testutil.WriteCert(t, dir, "site", testutil.ECDSA, "a.test")
 	bad := filepath.Join(dir, "k40")
@@ -132,6 +134,7 @@ func TestSessionTicketKeyConfigTest(t *testing.T) {
 // encrypted keys and stapling: errors with file and line, and nginx's
 // stapling warnings, after which the test still succeeds as in nginx.
 func TestTLSMoreConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("no openssl")
 	}

@@ -23,6 +23,7 @@ import (
 // TestTLSConfigTest runs fulcrum -t on broken TLS settings: each names the
 // file and line, in nginx's words where nginx has them, with a hint.
 func TestTLSConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	dir := t.TempDir()
 	cert, key := testutil.WriteCert(t, dir, "site", testutil.ECDSA, "a.test")
 	_, otherKey := testutil.WriteCert(t, dir, "other", testutil.ECDSA, "b.test")

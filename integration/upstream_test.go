@@ -224,6 +224,7 @@ func waitProbe(t *testing.T, client *http.Client, in *instance, a *ctlBackend, h
 }
 
 func TestUpstreamBackupAndDown(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	tests := []struct {
 		name   string
 		broken string // primaries that drop connections
@@ -327,6 +328,7 @@ func TestUpstreamMaxConnsSpills(t *testing.T) {
 }
 
 func TestUpstreamLeastConnAvoidsBusyServer(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	tests := []struct {
 		method string
 		wantA  func(int) bool // how many of 10 fast requests a may get while busy
@@ -403,6 +405,7 @@ func clientFrom(src string) *http.Client {
 }
 
 func TestUpstreamIPHashKeepsClient(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	bs := []*ctlBackend{startCtlBackend(t, "s0"), startCtlBackend(t, "s1"), startCtlBackend(t, "s2")}
 	in := startFulcrum(t, upstreamConf(fmt.Sprintf(`
         ip_hash;
@@ -430,6 +433,7 @@ func TestUpstreamIPHashKeepsClient(t *testing.T) {
 }
 
 func TestUpstreamConsistentHashRemapsFewKeys(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	bs := []*ctlBackend{startCtlBackend(t, "s0"), startCtlBackend(t, "s1"), startCtlBackend(t, "s2"), startCtlBackend(t, "s3")}
 	conf := func(n int) string {
 		var lines []string
@@ -490,6 +494,7 @@ func TestUpstreamConsistentHashRemapsFewKeys(t *testing.T) {
 }
 
 func TestUpstreamNextUpstream(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	tests := []struct {
 		name      string
 		directive string

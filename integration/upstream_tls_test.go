@@ -144,6 +144,7 @@ http {
 // TestTLSUpstreamConfigTest: proxy_ssl_verify without a trusted certificate
 // is refused at load in nginx's words.
 func TestTLSUpstreamConfigTest(t *testing.T) {
+	t.Parallel() // fulcrum -t runs in their own temp dirs
 	conf := filepath.Join(t.TempDir(), "fulcrum.conf")
 	src := "events {}\nhttp {\n    server {\n        listen 127.0.0.1:0;\n        proxy_ssl_verify on;\n        location / { proxy_pass https://127.0.0.1:8443; }\n    }\n}\n"
 	if err := os.WriteFile(conf, []byte(src), 0o644); err != nil {

@@ -127,6 +127,7 @@ http {
 // their values. An exact key or the default leaves the captures alone. A map
 // is evaluated once per request.
 func TestRegexCaptures(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, capturesConf, 1)
 	client := newClient()
 	tests := []struct {

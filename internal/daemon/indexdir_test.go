@@ -77,5 +77,6 @@ func TestIndexEntryDirectory(t *testing.T) {
 			}
 		})
 	}
-	waitLogged(t, filepath.Join(dir, "error.log"), `[error]`, `rewrite or internal redirection cycle while internally redirecting to "/idxv/"`)
+	// nginx's line, with the request's context as nginx 1.22.1 writes it.
+	waitLogged(t, filepath.Join(dir, "error.log"), `[error]`, `: *`, `rewrite or internal redirection cycle while internally redirecting to "/idxv/", client: 127.0.0.1, server: idx.test, request: "GET /idxv/ HTTP/1.1", host: "idx.test"`)
 }

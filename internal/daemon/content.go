@@ -214,8 +214,13 @@ func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compi
 // elsewhere reports whether nginx's internal redirect to the index file's uri
 // would land in another location, with its own rules and handler (a
 // "location ~ \.php$ { deny all; }" for index.php). When no location matches,
-// the file is served here, with this location's settings.
+// the file is served here, with this location's settings, unless the
+// location has try_files, which nginx runs again on the index file's URI
+// ("try_files $uri/ =404" answers 404 for it, recorded with nginx 1.22.1).
 func (h *staticHandler) elsewhere(uri string) bool {
+	if h.loc != nil && h.loc.Settings.TryFiles != nil {
+		return true
+	}
 	loc := h.srv.Location(uri).Location
 	return loc != nil && loc != h.loc
 }

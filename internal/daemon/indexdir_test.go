@@ -16,7 +16,9 @@ import (
 // nginx-diff): the location of the new URI answers, the same location
 // redirecting to itself is a cycle (500, logged), and a directory with no
 // other location is the static module's 301 there. fulcrum answered all of
-// them with a 301 to uri+name+"/" from the first location.
+// them with a 301 to uri+name+"/" from the first location. An index file
+// is reached by that redirect too when the location has try_files, which
+// nginx runs again on the file's URI.
 func TestIndexEntryDirectory(t *testing.T) {
 	dir := t.TempDir()
 	html := filepath.Join(dir, "html")
@@ -40,6 +42,8 @@ func TestIndexEntryDirectory(t *testing.T) {
         location /dir/ { index $arg_i index.html; }
         location /dir/sub { return 200 "intercepted $uri $args\n"; }
         location = / { index dir; }
+        location /al2/ { alias %[1]s/dir/; try_files $uri/ =404; }
+        location /tf/ { alias %[1]s/dir/; try_files $uri $uri/ =404; }
     }`, html))
 	_, port, _ := net.SplitHostPort(addr)
 	tests := []struct {
@@ -55,6 +59,10 @@ func TestIndexEntryDirectory(t *testing.T) {
 		{"/dir/?i=sub/", 200, "intercepted /dir/sub/ i=sub/\n", ""},
 		{"/dir/?i=sub/f.txt", 200, "intercepted /dir/sub/f.txt i=sub/f.txt\n", ""},
 		{"/", 301, "", "http://idx.test:" + port + "/dir/"}, // the static module's 301 for /dir
+		// the index file's URI runs the location's try_files again:
+		// "/al2//index.html/" is no directory, so =404
+		{"/al2/", 404, "", ""},
+		{"/tf/", 200, "dir-index\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

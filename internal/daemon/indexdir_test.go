@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -17,8 +18,8 @@ import (
 // redirecting to itself is a cycle (500, logged), and a directory with no
 // other location is the static module's 301 there. fulcrum answered all of
 // them with a 301 to uri+name+"/" from the first location. An index file
-// is reached by that redirect too when the location has try_files, which
-// nginx runs again on the file's URI.
+// is reached by that redirect too when the location has try_files or
+// rewrite-module directives, which nginx runs again on the file's URI.
 func TestIndexEntryDirectory(t *testing.T) {
 	dir := t.TempDir()
 	html := filepath.Join(dir, "html")
@@ -44,6 +45,15 @@ func TestIndexEntryDirectory(t *testing.T) {
         location = / { index dir; }
         location /al2/ { alias %[1]s/dir/; try_files $uri/ =404; }
         location /tf/ { alias %[1]s/dir/; try_files $uri $uri/ =404; }
+        location /rw/ { alias %[1]s/dir/; rewrite ^/rw/index\.html$ /dir/sub/x last; }
+        location /iff/ { alias %[1]s/dir/; if ($uri = /iff/index.html) { return 200 "if $uri\n"; } }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name srw.test;
+        root %[1]s;
+        rewrite ^/dir/index\.html$ /y last;
+        location /y { return 200 "y from $uri\n"; }
     }`, html))
 	_, port, _ := net.SplitHostPort(addr)
 	tests := []struct {
@@ -63,14 +73,22 @@ func TestIndexEntryDirectory(t *testing.T) {
 		// "/al2//index.html/" is no directory, so =404
 		{"/al2/", 404, "", ""},
 		{"/tf/", 200, "dir-index\n", ""},
+		// and its rewrite-module directives
+		{"/rw/", 200, "intercepted /dir/sub/x \n", ""},
+		{"/iff/", 200, "if /iff/index.html\n", ""},
+		{"srw.test/dir/", 200, "y from /y\n", ""}, // the server's too
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodGet, "http://"+addr+tt.path, nil)
+			host, path := "idx.test", tt.path
+			if i := strings.IndexByte(path, '/'); i > 0 {
+				host, path = path[:i], path[i:]
+			}
+			req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.Host = "idx.test"
+			req.Host = host
 			resp, err := noRedirects.Do(req)
 			if err != nil {
 				t.Fatal(err)

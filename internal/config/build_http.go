@@ -239,11 +239,15 @@ func hostnameKinds(name string) ([]NameKind, []string) {
 }
 
 // compileRegex compiles an nginx regex with Go's regexp package (RE2 syntax, which
-// has no lookaround and no backreferences).
+// has no lookaround and no backreferences); case-insensitive matching folds
+// ASCII letters only, as nginx's PCRE (see asciiFold).
 func compileRegex(pos Pos, src string, caseless bool) (*regexp.Regexp, error) {
 	re, err := regexp.Compile(src)
-	if err == nil && caseless {
-		re, err = regexp.Compile("(?i)" + src)
+	if err == nil {
+		var folded string
+		if folded, err = foldSource(src, caseless); err == nil && folded != src {
+			re, err = regexp.Compile(folded)
+		}
 	}
 	if err != nil {
 		msg := err.Error()

@@ -85,7 +85,7 @@ func TestIfConditions(t *testing.T) {
 			if (got.Regex != nil) != (tt.want.Pattern != "") {
 				t.Fatalf("regex %v for pattern %q", got.Regex, tt.want.Pattern)
 			}
-			if got.Regex != nil && strings.HasPrefix(got.Regex.String(), "(?i)") != tt.caseless {
+			if got.Regex != nil && got.Regex.MatchString(strings.ToUpper(tt.want.Pattern)) != tt.caseless {
 				t.Errorf("regex %q, caseless %v", got.Regex, tt.caseless)
 			}
 			got.Regex = nil

@@ -214,8 +214,18 @@ func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compi
 // elsewhere reports whether nginx's internal redirect to the index file's uri
 // would land in another location, with its own rules and handler (a
 // "location ~ \.php$ { deny all; }" for index.php). When no location matches,
-// the file is served here, with this location's settings.
+// the file is served here, with this location's settings, unless the
+// location has try_files or the server or location rewrite-module
+// directives, which nginx runs again on the index file's URI (recorded with
+// nginx 1.22.1: "try_files $uri/ =404" answers 404 for it, "rewrite
+// ^/index\.html$ /x last" goes to /x).
 func (h *staticHandler) elsewhere(uri string) bool {
+	if h.loc != nil && (h.loc.Settings.TryFiles != nil || len(h.loc.Settings.Rewrites) > 0) {
+		return true
+	}
+	if cs := h.srv.Config; cs != nil && cs.Settings != nil && len(cs.Settings.Rewrites) > 0 {
+		return true
+	}
 	loc := h.srv.Location(uri).Location
 	return loc != nil && loc != h.loc
 }

@@ -511,7 +511,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 			}
 		}
 		if changes--; changes <= 0 {
-			s.log.Logf(errlog.Error, "rewrite or internal redirection cycle while internally redirecting to %q", st.Path)
+			s.log.LogRequest(errlog.Error, logRequest(st, r), cycleMessage(next))
 			rec.errorPageUsed = true // nginx's uri_changes 0: no error_page either
 			rec.fail(http.StatusInternalServerError)
 			return
@@ -1659,4 +1659,14 @@ func (s *snapshot) countZones(rec *recorder) {
 	if loc != nil {
 		loc.Count(st.Status, sent, st.Length, st.BytesSent)
 	}
+}
+
+// cycleMessage is nginx's error line for the internal redirect that used up
+// the request's URI changes, naming its target as ngx_http_internal_redirect
+// and ngx_http_named_location do.
+func cycleMessage(next *internalRedirect) string {
+	if next.named != "" {
+		return fmt.Sprintf("rewrite or internal redirection cycle while redirect to named location %q", next.named)
+	}
+	return fmt.Sprintf("rewrite or internal redirection cycle while internally redirecting to %q", next.uri)
 }

@@ -282,8 +282,10 @@ func Missing(err error) bool {
 	return errors.As(err, &ce) && (ce.Call == "open" || ce.Call == "openat") && isNotFound(ce.Err)
 }
 
-// index tries the index files in order (ngx_http_index_handler). An existing one
-// is served as nginx would serve it after its internal redirect to uri+name.
+// index tries the index files in order (ngx_http_index_handler). An existing
+// file is served as nginx would serve it after its internal redirect to
+// uri+name (the caller redirects when another location would answer it); an
+// existing directory is that internal redirect.
 func (c *resolution) index(uri, dir string) Result {
 	if c.rv.randomIndex && randomIndexMethod(c.req.Method) {
 		if res, ok := c.randomIndex(uri, dir); ok {
@@ -298,6 +300,14 @@ func (c *resolution) index(uri, dir string) Result {
 		}
 		path := dir + name
 		f, err := c.lookup(path)
+		if err == nil && f.fi.IsDir() {
+			// nginx opens index entries with test_dir and redirects to
+			// uri+name whatever they are: a directory (or an entry that
+			// evaluates to "") is an internal redirect that the new
+			// location answers (its 301, or a cycle's 500), not a 301
+			// from here.
+			return Result{Kind: KindInternalRedirect, URI: uri + name, Args: c.req.Args}
+		}
 		if err == nil {
 			res := c.found(uri+name, f)
 			res.Index = res.Kind == KindFile

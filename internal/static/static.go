@@ -37,8 +37,11 @@
 //   - An index file is returned as a file ([Result.Index] set, [Result.URI]
 //     the URI nginx would redirect to, which becomes $uri as in nginx)
 //     instead of as nginx's internal redirect; the daemon follows the
-//     redirect when that URI belongs to another location and serves the file
-//     directly, with this location's settings, otherwise.
+//     redirect when that URI belongs to another location (or the location
+//     has try_files, which nginx runs again) and serves the file directly,
+//     with this location's settings, otherwise. An index entry
+//     that is a directory (or evaluates to "", the directory itself) is
+//     nginx's internal redirect ([KindInternalRedirect]).
 //   - In an alias location, nginx strips the location's prefix from a try_files
 //     fallback URI that has variables and starts with the prefix, which turns it
 //     into a relative URI that no location matches. fulcrum redirects to the

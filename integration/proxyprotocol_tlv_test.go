@@ -77,3 +77,64 @@ stream {
 		}
 	})
 }
+
+// TestProxyProtocolTLVErrorLines checks the error lines of
+// $proxy_protocol_tlv_* as nginx 1.23.2's ngx_proxy_protocol_get_tlv
+// writes them (src/core/ngx_proxy_protocol.c): `unknown PROXY protocol TLV
+// "NAME"`, `invalid PROXY protocol TLV "NAME"` for a bad 0x name, `broken
+// PROXY protocol TLV` for a list cut short before the type, none for a ssl
+// TLV shorter than 5 bytes; one per variable and request (or session), as
+// nginx keeps a variable's failure, the log_format's use included. The
+// values stay empty (the return answers 200, not 500) as nginx's script
+// engine copies nothing for a failed variable.
+func TestProxyProtocolTLVErrorLines(t *testing.T) {
+	in := startFulcrum(t, `error_log stderr info;
+events {}
+http {
+    log_format tlv '$proxy_protocol_tlv_aws_vpce_id';
+    server { listen 127.0.0.1:0 proxy_protocol; access_log %DIR%/logs/tlv.log tlv;
+        return 200 "a=[$proxy_protocol_tlv_aws_vpce_id] b=[$proxy_protocol_tlv_0xzz] c=[$proxy_protocol_tlv_authority] d=[$proxy_protocol_tlv_ssl_verify] a2=[$proxy_protocol_tlv_aws_vpce_id]\n"; }
+}
+stream {
+    log_format f '$proxy_protocol_tlv_foo';
+    access_log %DIR%/logs/stream.log f;
+    server { listen 127.0.0.2:0 proxy_protocol; return "[$proxy_protocol_tlv_foo][$proxy_protocol_tlv_ssl_0x]\n"; }
+}`, 2)
+	httpAddr, streamAddr := in.listening()[0], in.listening()[1]
+	if strings.HasPrefix(httpAddr, "127.0.0.2:") {
+		httpAddr, streamAddr = streamAddr, httpAddr
+	}
+	const get = "GET / HTTP/1.0\r\n\r\n"
+	broken := ppV2TLVs(ppTLV(0x01, "h2"), []byte("\x02\x00\x09ab"))
+	shortSSL := ppV2TLVs(ppTLV(0x20, "\x01\x00\x00"))
+	for _, send := range [][]byte{broken, shortSSL} {
+		resp := ppExchange(t, httpAddr, append(send, get...))
+		if !strings.HasPrefix(resp, "HTTP/1.1 200 ") || ppBody(resp) != "a=[] b=[] c=[] d=[] a2=[]\n" {
+			t.Errorf("got %q", resp)
+		}
+	}
+	if got := ppExchange(t, streamAddr, ppV2TLVs(ppTLV(0x20, "\x01\x00\x00\x00\x00"))); got != "[][]\n" {
+		t.Errorf("stream: got %q", got)
+	}
+	waitFor(t, "the log lines", func() bool {
+		return strings.Count(readText(filepath.Join(in.dir, "logs", "tlv.log")), "\n") >= 2 &&
+			strings.Count(readText(filepath.Join(in.dir, "logs", "stream.log")), "\n") >= 1
+	})
+	want := map[string]int{
+		`[error] `: 8,
+		`unknown PROXY protocol TLV "aws_vpce_id"`: 2,
+		`invalid PROXY protocol TLV "0xzz"`:        2,
+		`broken PROXY protocol TLV`:                2, // authority and ssl_verify in the broken list; silent on the short ssl TLV
+		`unknown PROXY protocol TLV "foo"`:         1,
+		`invalid PROXY protocol TLV "ssl_0x"`:      1,
+	}
+	waitFor(t, "the error lines", func() bool { return in.countLogged(`[error] `) >= 8 })
+	for s, n := range want {
+		if got := in.countLogged(s); got != n {
+			t.Errorf("%d lines with %s, want %d", got, s, n)
+		}
+	}
+	if t.Failed() {
+		t.Log(strings.Join(in.logLines(), "\n"))
+	}
+}

@@ -32,9 +32,11 @@ type FastCGI struct {
 	// which keeps the application's X-Accel-Buffering from deciding, with
 	// Buffering, how a response is read (flushed, paced, stored; as for
 	// the proxy's); IgnoreAccelLimitRate is fastcgi_ignore_headers
-	// X-Accel-Limit-Rate. The fields that drive a cache go to Cache, and
-	// X-Accel-Charset changes nothing in fulcrum.
-	IgnoreAccelRedirect, IgnoreAccelBuffering, IgnoreAccelLimitRate bool
+	// X-Accel-Limit-Rate; IgnoreAccelCharset is fastcgi_ignore_headers
+	// X-Accel-Charset, which keeps the application's X-Accel-Charset from
+	// setting the response's charset (as for the proxy's). The fields that
+	// drive a cache go to Cache.
+	IgnoreAccelRedirect, IgnoreAccelBuffering, IgnoreAccelLimitRate, IgnoreAccelCharset bool
 	// InterceptErrors is fastcgi_intercept_errors.
 	InterceptErrors bool
 	// ConnectTimeout, SendTimeout and ReadTimeout are
@@ -204,6 +206,7 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 			err := applyIgnoreHeaders(nil, &tmp, dirs, nil)
 			f := field(st)
 			f.IgnoreAccelRedirect, f.IgnoreAccelBuffering, f.IgnoreAccelLimitRate = tmp.IgnoreAccelRedirect, tmp.IgnoreAccelBuffering, tmp.IgnoreAccelLimitRate
+			f.IgnoreAccelCharset = tmp.IgnoreAccelCharset
 			return err
 		}},
 		flagRule(n("intercept_errors"), func(s *Settings) *bool { return &field(s).InterceptErrors }),

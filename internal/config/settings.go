@@ -457,8 +457,8 @@ var ignorableHeaders = []string{"x-accel-redirect", "x-accel-expires", "x-accel-
 // X-Accel-Redirect and X-Accel-Limit-Rate, on the fields that drive the
 // cache (X-Accel-Expires, Expires, Cache-Control, Set-Cookie, Vary), and on
 // X-Accel-Buffering (whether a response is read buffered: flushed, paced,
-// cached, stored), and on X-Accel-Charset (the response's charset, for
-// proxy_pass).
+// cached, stored), and on X-Accel-Charset (the response's charset). The
+// fastcgi, scgi and uwsgi *_ignore_headers read the same values.
 func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	for _, a := range d.Args {

@@ -127,6 +127,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 						logSet = cmp.Or(s.runPostAction(rec, r, st, post), logSet)
 					}
 					s.access.log(logSet, st)
+					s.logVariableErrors(st, r)
 					rec.closeBody()
 					s.putScratch(scratch)
 					s.life.leave()
@@ -147,6 +148,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		rec.account(ci)
 		s.countZones(rec)
 		s.access.log(logSet, st)
+		s.logVariableErrors(st, r)
 	}()
 	// The server's status zone counts the request from here on; the
 	// deferred end above counts its end (countZones), also after a panic.
@@ -341,6 +343,16 @@ const methodTrace = "TRACE"
 // errNoHost is an HTTP/2 request with neither :authority nor Host, which
 // nginx refuses with 400 as it refuses an HTTP/1.1 request without Host.
 var errNoHost = errors.New("no host")
+
+// logVariableErrors writes the lines the request's variables logged while
+// evaluated (vars.State.VariableErrors: $proxy_protocol_tlv_NAME's unknown,
+// invalid and broken TLVs) to the error log at error level, with the
+// request's context, as nginx logs them where it evaluates the variable.
+func (s *snapshot) logVariableErrors(st *vars.State, r *http.Request) {
+	for _, e := range st.VariableErrors {
+		s.log.LogRequest(errlog.Error, logRequest(st, r), e.Message)
+	}
+}
 
 // logRefused writes the access log line of a request the engine refused on
 // the listener key, in the log of the server it belongs to

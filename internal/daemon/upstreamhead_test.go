@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -296,21 +298,39 @@ func TestRedirectLocationPlace(t *testing.T) {
 // the configuration knows the name (here from the /u/ location's charset),
 // replaces the location's, drops it when the name is unknown, and changes
 // nothing under proxy_ignore_headers X-Accel-Charset. The field itself is
-// never passed.
+// never passed. The charset also goes on an X-Accel-Redirect's answer and
+// on the page of an intercepted error (recorded).
 func TestAccelCharset(t *testing.T) {
 	up := cannedBackend(t, map[string]string{
 		"utf":  "HTTP/1.1 200 OK\r\nX-Accel-Charset: utf-8\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
 		"koi":  "HTTP/1.1 200 OK\r\nX-Accel-Charset: koi8-r\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
 		"what": "HTTP/1.1 200 OK\r\nX-Accel-Charset: foo\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+		"acc":  "HTTP/1.1 200 OK\r\nX-Accel-Charset: koi8-r\r\nX-Accel-Redirect: /static/x.txt\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+		"e404": "HTTP/1.1 404 Not Found\r\nX-Accel-Charset: koi8-r\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
 	})
-	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`server { listen 127.0.0.1:0;
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "static"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"x.txt", "err.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, "static", n), []byte("hi\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := startDaemon(t, dir, fmt.Sprintf(`server { listen 127.0.0.1:0; root %[2]s;
+        location /static/ { }
+        location /pe/ { proxy_intercept_errors on; error_page 404 /static/err.txt; proxy_pass http://%[1]s/r/; }
         location /p/ { proxy_pass http://%[1]s/r/; }
         location /u/ { charset utf-8; proxy_pass http://%[1]s/r/; }
         location /k/ { charset koi8-r; proxy_pass http://%[1]s/r/; }
         location /i/ { charset koi8-r; proxy_ignore_headers X-Accel-Charset; proxy_pass http://%[1]s/r/; }
-    }`, up))
+    }`, up, dir))
 	tests := []struct{ path, want string }{
 		{"/p/utf", "application/json; charset=utf-8"},
+		{"/p/acc", "text/plain; charset=koi8-r"},
+		{"/pe/e404", "text/plain; charset=koi8-r"},
+		{"/p/e404", "text/plain; charset=koi8-r"},
+		{"/static/x.txt", "text/plain"},
 		{"/p/koi", "text/plain; charset=koi8-r"},
 		{"/p/what", "text/plain"},
 		{"/u/koi", "text/plain; charset=koi8-r"},

@@ -82,7 +82,8 @@ func (h *Handler) writeHead(req *request, hd *head) {
 }
 
 // passHead sets $upstream_http_NAME from the head hd, applies its
-// X-Accel-Limit-Rate and X-Accel-Buffering (req.buffered) and puts its
+// X-Accel-Limit-Rate, X-Accel-Charset and X-Accel-Buffering (req.buffered)
+// and puts its
 // fields in the client's header, the status to be sent by writeHead; false when it
 // answered otherwise (an X-Accel-Redirect, an intercepted error), and the
 // body is not wanted.
@@ -96,6 +97,13 @@ func (h *Handler) passHead(req *request, hd *head) bool {
 		}
 		if equalFold(f.name, "X-Accel-Limit-Rate") && !h.set.IgnoreAccelLimitRate {
 			req.st.AccelLimitRate(f.value)
+		}
+		if equalFold(f.name, "X-Accel-Charset") && !h.set.IgnoreAccelCharset {
+			// The charset filter's, the last one winning, as nginx's
+			// upstream header handler (common to all its upstream
+			// modules) sets it: before an X-Accel-Redirect is followed
+			// or an error intercepted, whose answers then carry it too.
+			req.st.OverrideCharset = f.value
 		}
 	}
 	req.st.SetUpstreamFields(fields)

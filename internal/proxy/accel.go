@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"bytes"
+
 	"fulcrum/internal/h1"
 	"fulcrum/internal/vars"
 )
@@ -39,6 +41,7 @@ func (h *Handler) accelRedirect(req *request) bool {
 	if !ok {
 		return false
 	}
+	h.accelCharset(req)
 	fields := req.st.UpstreamFields()
 	out := req.w.Header()
 	for _, f := range head.Headers {
@@ -53,3 +56,23 @@ func (h *Handler) accelRedirect(req *request) bool {
 	ar.AccelRedirect(string(target))
 	return true
 }
+
+// accelCharset sets the response's charset from the upstream's last
+// X-Accel-Charset (unless proxy_ignore_headers lists it) for an answer
+// other than the upstream's own: nginx's upstream header handler sets it
+// as it reads the head, so an X-Accel-Redirect's answer and an intercepted
+// error's page carry it too (recorded with nginx 1.22.1). copyHeader sets
+// it for the upstream's own answer.
+func (h *Handler) accelCharset(req *request) {
+	if h.set.IgnoreAccelCharset {
+		return
+	}
+	for _, f := range req.resp.head.Headers {
+		if bytes.EqualFold(f.Name, accelCharsetName) {
+			req.st.OverrideCharset = string(f.Value)
+		}
+	}
+}
+
+// accelCharsetName is the field accelCharset looks for.
+var accelCharsetName = []byte("X-Accel-Charset")

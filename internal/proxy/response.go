@@ -44,8 +44,11 @@ func (h *Handler) respond(req *request) {
 		h.learnSession(req, false)
 		h.finishAttempt(req, end)
 	}()
-	if h.set.ProxyInterceptErrors && resp.head.Status >= http.StatusMultipleChoices && h.interceptError(req) {
-		return
+	if h.set.ProxyInterceptErrors && resp.head.Status >= http.StatusMultipleChoices {
+		h.accelCharset(req) // the page intercepting it carries the charset
+		if h.interceptError(req) {
+			return
+		}
 	}
 	if h.accelRedirect(req) {
 		return

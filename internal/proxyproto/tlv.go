@@ -2,6 +2,7 @@ package proxyproto
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 )
 
@@ -15,23 +16,51 @@ import (
 //     (0x25) or ssl_0xHH, and ssl_verify, the TLV's 32-bit verify field in
 //     decimal;
 //   - the value is the TLV's bytes as sent; the first TLV of the type wins;
-//   - not found: no header with addresses, no TLV of that type, a ssl_*
-//     name without a ssl TLV, an unknown name (nginx logs it), a 0x type
-//     above 0xff;
-//   - an error (nginx's variable fails): a 0x name without hex digits or
-//     with another byte, a TLV list cut short, a ssl TLV shorter than its
-//     5-byte client and verify fields.
+//   - not found (NGX_DECLINED): no header with addresses, no TLV of that
+//     type, a ssl_* name without a ssl TLV, a 0x type above 0xff, and an
+//     unknown name, which nginx logs at error (ErrUnknownTLV: `unknown
+//     PROXY protocol TLV "NAME"`);
+//   - an error (NGX_ERROR, the variable fails), logged at error: a 0x name
+//     without hex digits or with another byte (ErrInvalidTLVName: `invalid
+//     PROXY protocol TLV "NAME"`), a TLV list cut short before the type
+//     asked for (ErrBrokenTLV: `broken PROXY protocol TLV`); and, without a
+//     line, a ssl TLV shorter than its 5-byte client and verify fields
+//     (ErrShortSSLTLV).
 //
 // The list is walked only when asked, as nginx does: a header whose TLVs
 // are broken is accepted, and only the variables that reach the break fail.
+// NAME in a line is the variable's name after "proxy_protocol_tlv_", the
+// ssl_ prefix included. A failed variable reads as a not found one wherever
+// nginx evaluates it (ngx_http_script_copy_var_code and its stream twin
+// copy nothing for it; a log_format writes "-"): the lines are the
+// difference.
 
-// TLV errors, which nginx logs at error level ("invalid PROXY protocol TLV
-// \"NAME\"", "broken PROXY protocol TLV").
+// TLV errors. The error of an unknown or invalid name wraps
+// ErrUnknownTLV or ErrInvalidTLVName with the name, in nginx's words.
 var (
-	ErrInvalidTLVName = errors.New("invalid PROXY protocol TLV")
-	ErrBrokenTLV      = errors.New("broken PROXY protocol TLV")
-	ErrUnknownTLV     = errors.New("unknown PROXY protocol TLV")
+	ErrInvalidTLVName       = errors.New("invalid PROXY protocol TLV")
+	ErrBrokenTLV            = errors.New("broken PROXY protocol TLV")
+	ErrUnknownTLV           = errors.New("unknown PROXY protocol TLV")
+	ErrShortSSLTLV    error = quietError("short PROXY protocol ssl TLV")
 )
+
+// LogLine is the line nginx logs at error level for an error of
+// Header.TLV, and false for ErrShortSSLTLV, which it logs nothing for.
+func LogLine(err error) (string, bool) {
+	var q interface{ Quiet() bool }
+	if errors.As(err, &q) && q.Quiet() {
+		return "", false
+	}
+	return err.Error(), true
+}
+
+// quietError is a failure nginx writes no line for.
+type quietError string
+
+func (e quietError) Error() string { return string(e) }
+
+// Quiet reports that nginx logs nothing for the error.
+func (e quietError) Quiet() bool { return true }
 
 // tlvTypes are the TLV names nginx knows outside the ssl TLV, and
 // sslTLVTypes those inside it (without the "ssl_" prefix).
@@ -47,20 +76,21 @@ const typeSSL = 0x20
 // TLV returns the value of the TLV name (the part of the variable's name
 // after "proxy_protocol_tlv_", lower-case) of a header h, which may be nil
 // (no header with addresses: not found). found false with a nil error is
-// "not found"; ErrUnknownTLV is not found too, with nginx's log line. See
-// the rules above.
+// "not found"; an error's text is the line nginx logs at error level
+// (none for ErrShortSSLTLV), and ErrUnknownTLV's is not found too. See the
+// rules above.
 func (h *Header) TLV(name string) (value string, found bool, err error) {
 	if h == nil {
 		return "", false, nil
 	}
-	tlvs, types := h.TLVs, tlvTypes
+	full, tlvs, types := name, h.TLVs, tlvTypes
 	if rest, ok := cutSSL(name); ok {
 		ssl, found, err := lookupTLV(tlvs, typeSSL)
 		if !found || err != nil {
 			return "", false, err
 		}
 		if len(ssl) < 5 {
-			return "", false, ErrBrokenTLV
+			return "", false, ErrShortSSLTLV
 		}
 		if rest == "verify" {
 			v := uint32(ssl[1])<<24 | uint32(ssl[2])<<16 | uint32(ssl[3])<<8 | uint32(ssl[4])
@@ -71,13 +101,13 @@ func (h *Header) TLV(name string) (value string, found bool, err error) {
 	if len(name) >= 2 && name[:2] == "0x" {
 		t, ok := hexType(name[2:])
 		if !ok {
-			return "", false, ErrInvalidTLVName
+			return "", false, fmt.Errorf(`%w "%s"`, ErrInvalidTLVName, full)
 		}
 		return lookupTLV(tlvs, t)
 	}
 	t, ok := types[name]
 	if !ok {
-		return "", false, ErrUnknownTLV
+		return "", false, fmt.Errorf(`%w "%s"`, ErrUnknownTLV, full)
 	}
 	return lookupTLV(tlvs, t)
 }

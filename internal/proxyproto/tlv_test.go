@@ -61,7 +61,8 @@ func TestHeaderTLV(t *testing.T) {
 		{&Header{TLVs: tlv(0x01, "h2") + "\x02\x00\x09ab"}, "alpn", "h2", true, nil}, // found before the break
 		{&Header{TLVs: tlv(0x01, "h2") + "\x02\x00\x09ab"}, "authority", "", false, ErrBrokenTLV},
 		{&Header{TLVs: tlv(0x01, "h2") + "\x02"}, "netns", "", false, ErrBrokenTLV},
-		{&Header{TLVs: tlv(0x20, "\x01\x00\x00")}, "ssl_verify", "", false, ErrBrokenTLV},
+		{&Header{TLVs: tlv(0x20, "\x01\x00\x00")}, "ssl_verify", "", false, ErrShortSSLTLV},
+		{&Header{TLVs: tlv(0x20, "\x01\x00\x00")}, "ssl_foo", "", false, ErrShortSSLTLV},
 		{&Header{TLVs: tlv(0x20, "\x01\x00\x00")}, "ssl", "\x01\x00\x00", true, nil},
 		{&Header{TLVs: tlv(0x20, "\x01\xff\xff\xff\xff")}, "ssl_verify", "4294967295", true, nil},
 		{&Header{TLVs: tlv(0x20, "\x01\x00\x00\x00\x00\x21")}, "ssl_cn", "", false, ErrBrokenTLV},
@@ -70,6 +71,39 @@ func TestHeaderTLV(t *testing.T) {
 		got, found, err := tt.h.TLV(tt.name)
 		if got != tt.want || found != tt.found || !errors.Is(err, tt.err) {
 			t.Errorf("TLV(%q) = %q, %v, %v; want %q, %v, %v", tt.name, got, found, err, tt.want, tt.found, tt.err)
+		}
+	}
+}
+
+// TestHeaderTLVLogLine checks the error lines nginx 1.23.2's
+// ngx_proxy_protocol_get_tlv and ngx_proxy_protocol_lookup_tlv log at
+// error level for each failure (src/core/ngx_proxy_protocol.c): the name
+// as written after the prefix, ssl_ included; none for a ssl TLV shorter
+// than its client and verify fields.
+func TestHeaderTLVLogLine(t *testing.T) {
+	h := &Header{TLVs: tlv(0x20, "\x01\x00\x00\x00\x00") + tlv(0x01, "h2")}
+	tests := []struct {
+		h      *Header
+		name   string
+		line   string
+		logged bool
+	}{
+		{h, "aws_vpce_id", `unknown PROXY protocol TLV "aws_vpce_id"`, true},
+		{h, "ssl_foo", `unknown PROXY protocol TLV "ssl_foo"`, true},
+		{h, "0xzz", `invalid PROXY protocol TLV "0xzz"`, true},
+		{h, "ssl_0x", `invalid PROXY protocol TLV "ssl_0x"`, true},
+		{&Header{TLVs: tlv(0x01, "h2") + "\x02\x00\x09ab"}, "authority", "broken PROXY protocol TLV", true},
+		{&Header{TLVs: "\x01\x00"}, "ssl_cn", "broken PROXY protocol TLV", true},
+		{&Header{TLVs: tlv(0x20, "\x01\x00\x00")}, "ssl_verify", "", false},
+	}
+	for _, tt := range tests {
+		_, _, err := tt.h.TLV(tt.name)
+		if err == nil {
+			t.Errorf("TLV(%q): no error", tt.name)
+			continue
+		}
+		if line, logged := LogLine(err); line != tt.line || logged != tt.logged {
+			t.Errorf("TLV(%q): line %q, %v; want %q, %v", tt.name, line, logged, tt.line, tt.logged)
 		}
 	}
 }

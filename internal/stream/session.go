@@ -77,6 +77,9 @@ type session struct {
 	// source the client's address.
 	pp     *proxyproto.Header
 	realIP bool
+	// tlvLogged are the $proxy_protocol_tlv_NAME names (after the prefix)
+	// whose error line the session logged: one each, as nginx.
+	tlvLogged []string
 
 	status int
 	// fromClient and toClient count the client's bytes ($bytes_received,

@@ -3,11 +3,13 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/proxyproto"
 )
 
@@ -92,11 +94,20 @@ func proxyProtocolVar(get func(d []byte, h *proxyproto.Header) []byte) getter {
 // proxyProtocolTLV makes the getter of $proxy_protocol_tlv_NAME (nginx
 // 1.23.2, a prefix family): the TLV's value as sent; not found without a
 // header with addresses, without the TLV, or for a name or TLV list nginx
-// fails (package proxyproto, Header.TLV).
+// fails (package proxyproto, Header.TLV), whose line it logs at error
+// level, once per variable in a session (nginx keeps the failure as the
+// variable's value).
 func proxyProtocolTLV(name string) getter {
 	return func(d []byte, s *session) ([]byte, bool) {
 		v, found, err := s.pp.TLV(name)
-		if !found || err != nil {
+		if err != nil {
+			if msg, ok := proxyproto.LogLine(err); ok && !slices.Contains(s.tlvLogged, name) {
+				s.tlvLogged = append(s.tlvLogged, name)
+				s.log(errlog.Error, msg)
+			}
+			return d, false
+		}
+		if !found {
 			return d, false
 		}
 		return append(d, v...), true

@@ -1,6 +1,7 @@
 package vars
 
 import (
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -76,18 +77,36 @@ func proxyProtocolGetter(get func(dst []byte, pp *ProxyProtocol) []byte) Getter 
 }
 
 // proxyProtocolTLVGetter is $proxy_protocol_tlv_NAME: not found without a
-// PROXY protocol header with addresses, or when the header has no such TLV.
+// PROXY protocol header with addresses, or when the header has no such TLV;
+// a lookup error is not found too, and its line goes to the request's
+// VariableErrors (see TLVSource).
 func proxyProtocolTLVGetter(name string) Getter {
 	return func(dst []byte, st *State) ([]byte, bool) {
 		if st.ProxyProtocol == nil || st.ProxyProtocol.TLVs == nil {
 			return dst, false
 		}
 		v, found, err := st.ProxyProtocol.TLVs.TLV(name)
-		if !found || err != nil {
+		if err != nil {
+			if msg, ok := tlvErrorLine(err); ok {
+				st.logVariable("proxy_protocol_tlv_"+name, msg)
+			}
+			return dst, false
+		}
+		if !found {
 			return dst, false
 		}
 		return append(dst, v...), true
 	}
+}
+
+// tlvErrorLine is the line nginx logs at error level for a TLVSource's
+// error, and false for an error it logs nothing for (a Quiet one).
+func tlvErrorLine(err error) (string, bool) {
+	var q interface{ Quiet() bool }
+	if errors.As(err, &q) && q.Quiet() {
+		return "", false
+	}
+	return err.Error(), true
 }
 
 // appendPortNumber appends a port; 0 appends nothing, as nginx prints it.

@@ -388,6 +388,13 @@ type State struct {
 	// (nginx's r->limit_rate and r->limit_rate_set).
 	LimitRate    int64
 	LimitRateSet bool
+	// VariableErrors are the lines variables logged at error level while
+	// evaluated for this request ($proxy_protocol_tlv_NAME's unknown,
+	// invalid and broken TLVs), at most one per variable name, as nginx
+	// caches a variable's failure for the rest of the request; the daemon
+	// writes them to the error log. Nil for none.
+	VariableErrors []VariableError
+
 	// OverrideCharset is an upstream's X-Accel-Charset (the last one), the
 	// charset the response goes out with in place of the location's
 	// (nginx's r->headers_out.override_charset); empty for none, or under
@@ -673,8 +680,27 @@ type ProxyProtocol struct {
 
 // TLVSource looks up a PROXY protocol v2 TLV by the name that follows
 // "proxy_protocol_tlv_" (lower-case). found false is not found; an error
-// (a bad name or a broken TLV list) is not found too: nginx fails the
-// variable there. Package proxyproto's *Header is one.
+// (a bad name or a broken TLV list) is not found too, as a failed variable
+// reads everywhere in nginx, and its text is the line nginx logs at error
+// level, unless the error has a Quiet method that reports true. Package
+// proxyproto's *Header is one.
 type TLVSource interface {
 	TLV(name string) (value string, found bool, err error)
+}
+
+// VariableError is a line a variable logged while evaluated: Name is the
+// variable's (lower-case, without '$'), Message the line.
+type VariableError struct {
+	Name, Message string
+}
+
+// logVariable records msg as variable name's line, unless name already
+// logged one in this request.
+func (st *State) logVariable(name, msg string) {
+	for _, e := range st.VariableErrors {
+		if e.Name == name {
+			return
+		}
+	}
+	st.VariableErrors = append(st.VariableErrors, VariableError{Name: name, Message: msg})
 }

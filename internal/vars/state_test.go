@@ -3,6 +3,7 @@ package vars
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -186,4 +187,42 @@ func ppState(pp *ProxyProtocol) *State {
 	st := &State{}
 	st.ProxyProtocol = pp
 	return st
+}
+
+// quietErr is an error with a Quiet method, as proxyproto's short ssl TLV.
+type quietErr struct{}
+
+func (quietErr) Error() string { return "quiet" }
+func (quietErr) Quiet() bool   { return true }
+
+// quietTLVs fails every lookup quietly.
+type quietTLVs struct{}
+
+func (quietTLVs) TLV(string) (string, bool, error) { return "", false, quietErr{} }
+
+// TestProxyProtocolTLVErrorLines: a TLV lookup error is not found and its
+// text goes to VariableErrors once per variable name in a request (nginx
+// keeps a variable's failure for the request), none for a Quiet error.
+func TestProxyProtocolTLVErrorLines(t *testing.T) {
+	c := &Compiler{Now: fixedClock}
+	tmpl, err := c.Compile("[$proxy_protocol_tlv_0xzz][$proxy_protocol_tlv_0xZZ][$proxy_protocol_tlv_alpn][$proxy_protocol_tlv_bad2][$proxy_protocol_tlv_0xzz]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := ppState(&ProxyProtocol{Addr: "192.0.2.1", TLVs: fakeTLVs{"alpn": "h2", "0xzz": "bad", "bad2": "bad"}})
+	if got := tmpl.String(st); got != "[][][h2][][]" {
+		t.Errorf("value %q", got)
+	}
+	want := []VariableError{{"proxy_protocol_tlv_0xzz", "invalid PROXY protocol TLV"}, {"proxy_protocol_tlv_bad2", "invalid PROXY protocol TLV"}}
+	if !slices.Equal(st.VariableErrors, want) {
+		t.Errorf("VariableErrors %q, want %q", st.VariableErrors, want)
+	}
+	st.Reset()
+	if st.VariableErrors != nil {
+		t.Errorf("after Reset: %q", st.VariableErrors)
+	}
+	st = ppState(&ProxyProtocol{Addr: "192.0.2.1", TLVs: quietTLVs{}})
+	if got := tmpl.String(st); got != "[][][][][]" || st.VariableErrors != nil {
+		t.Errorf("quiet: %q, %q", got, st.VariableErrors)
+	}
 }

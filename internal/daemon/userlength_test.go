@@ -134,3 +134,52 @@ func TestUserLengthBoundsTheBody(t *testing.T) {
 		})
 	}
 }
+
+// TestUserTransferEncodingNotSent checks that proxy_set_header
+// Transfer-Encoding sends no field: the body's framing is fulcrum's. nginx
+// 1.22.1 sends it beside its own Content-Length (recorded: "X-TE: chunked"
+// through $http_x_te and a 6-byte body gave "Transfer-Encoding: chunked"
+// and "Content-Length: 6"), which a server that reads the body as chunked
+// takes for a short body and a next request (here "GET /admin").
+func TestUserTransferEncodingNotSent(t *testing.T) {
+	up := rawHeadBackend(t)
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`server { listen 127.0.0.1:0;
+        location /te/ { proxy_set_header Transfer-Encoding $http_x_te; proxy_pass http://%[1]s; }
+        location /fixed/ { proxy_set_header Transfer-Encoding chunked; proxy_pass http://%[1]s; }
+    }`, up))
+	host := "Host: " + up
+	body := "0\r\n\r\nGET /admin HTTP/1.1\r\nHost: b\r\n\r\n"
+	tests := []struct {
+		name, request string
+		want          []string
+	}{
+		{"from a variable",
+			"POST /te/x HTTP/1.1\r\nHost: a\r\nX-TE: chunked\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body,
+			[]string{"POST /te/x HTTP/1.1", host, "Content-Length: " + strconv.Itoa(len(body)), "X-TE: chunked", "body=" + body}},
+		{"fixed",
+			"POST /fixed/x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab",
+			[]string{"POST /fixed/x HTTP/1.1", host, "Content-Length: 2", "body=ab"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(c, tt.request); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			if want := strings.Join(tt.want, "\n"); string(got) != want {
+				t.Errorf("upstream got\n%q\nwant\n%q", got, want)
+			}
+		})
+	}
+}

@@ -62,3 +62,44 @@ func TestDefineCachedCycle(t *testing.T) {
 		}
 	}
 }
+
+// TestDefineVolatileCycle is TestDefineCachedCycle for variables evaluated
+// at each use (volatile maps and geos), which are computed again at every
+// reference: each evaluation stops at its own cycle.
+func TestDefineVolatileCycle(t *testing.T) {
+	c := &Compiler{}
+	var a, b *Template
+	depth, deepest := 0, 0
+	from := func(prefix string, tp **Template) Getter {
+		return func(dst []byte, st *State) ([]byte, bool) {
+			depth++
+			defer func() { depth-- }()
+			deepest = max(deepest, depth)
+			if depth > 50 {
+				return dst, false
+			}
+			return (*tp).Append(append(dst, prefix...), st), true
+		}
+	}
+	c.DefineVolatile("a", from("x", &b))
+	c.DefineVolatile("b", from("y", &a))
+	var err error
+	if a, err = c.Compile("$a"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = c.Compile("$b"); err != nil {
+		t.Fatal(err)
+	}
+	both, err := c.Compile("$a,$a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log cycleLog
+	st := &State{Engine: &log}
+	if got := string(both.Append(nil, st)); got != "xy,xy" || deepest > 2 {
+		t.Errorf("$a,$a = %q nesting %d deep, want \"xy,xy\" at most 2", got, deepest)
+	}
+	if !slices.Equal(log, cycleLog{"a", "a"}) {
+		t.Errorf("cycles reported %q, want [a a]", log)
+	}
+}

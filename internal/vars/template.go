@@ -129,6 +129,24 @@ func (c *Compiler) DefineCached(name string, g Getter) {
 	})
 }
 
+// DefineVolatile is Define for a block's variable evaluated at each use (a
+// volatile map or geo): a value that needs itself is not found, with the
+// cycle reported, as for DefineCached.
+func (c *Compiler) DefineVolatile(name string, g Getter) {
+	slot := c.slots
+	c.slots++
+	lname := strings.ToLower(name)
+	c.define(name, func(dst []byte, st *State) ([]byte, bool) {
+		if !st.enter(slot) {
+			st.reportCycle(lname)
+			return dst, false
+		}
+		dst, found := g(dst, st)
+		st.memo[slot].busy = false
+		return dst, found
+	})
+}
+
 // prefixFamily is one DefinePrefix family.
 type prefixFamily struct {
 	prefix string

@@ -587,7 +587,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		inMemory = nil
 	}
 	if out.userLength && bodyLen > 0 {
-		if n := userBodyLen(out.head[:max(out.framingAt, 0)], bodyLen); n < bodyLen {
+		if n := userBodyLen(out.userFields(), bodyLen); n < bodyLen {
 			if body != nil {
 				body = io.LimitReader(body, n)
 			}
@@ -748,6 +748,16 @@ func appendWithoutLength(buf, head []byte) []byte {
 		buf = append(buf, line...)
 	}
 	return buf
+}
+
+// userFields is the part of head with proxy_set_header's fields: up to
+// framingAt, the whole head when it is unset (as appendHead places the
+// framing).
+func (out *outgoing) userFields() []byte {
+	if out.framingAt <= 0 || out.framingAt > len(out.head) {
+		return out.head
+	}
+	return out.head[:out.framingAt]
 }
 
 // userBodyLen is how many bytes of a body of bodyLen bytes (> 0) go after a

@@ -222,6 +222,9 @@ type h2Conn struct {
 	// ended) while their mirror subrequests still run: the connection
 	// stays tracked, so a graceful stop waits for them (finishLater).
 	finishing sync.WaitGroup
+	// later counts the streams finishing (finishLater), which nginx counts
+	// against http2_max_concurrent_streams until their mirrors are done.
+	later atomic.Int32
 }
 
 // serveH2 serves the connection with HTTP/2 until it ends, then closes it
@@ -457,11 +460,25 @@ type h2Writer struct {
 
 // finishLater runs finish on a goroutine of the connection's, after the
 // stream's handler returns: the stream ends at once while its mirror
-// subrequests go on, as nginx's does; the connection waits for it.
+// subrequests go on, as nginx's does; the connection waits for it. As many
+// streams may finish so at once as http2_max_concurrent_streams allows
+// (nginx counts a stream in h2c->processing until its request, mirrors
+// and all, is freed); past that, finish runs in the handler, whose stream
+// then stays open, so that Go's server, which counts only the streams
+// being served, takes no new stream for it. Without the bound one
+// connection could leave any number of mirrors running, each with its
+// goroutine, upstream connection and request body.
 func (hw *h2Writer) finishLater(finish func()) {
-	hw.hc.finishing.Add(1)
+	hc := hw.hc
+	if hc.later.Add(1) > int32(max(hc.set.HTTP2Settings.MaxConcurrentStreams, 1)) {
+		hc.later.Add(-1)
+		finish()
+		return
+	}
+	hc.finishing.Add(1)
 	go func() {
-		defer hw.hc.finishing.Done()
+		defer hc.finishing.Done()
+		defer hc.later.Add(-1)
 		finish()
 	}()
 }

@@ -36,7 +36,7 @@ func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logge
 		cm := &compiledMap{}
 		// nginx evaluates a map once per request unless it is volatile.
 		if m.Volatile {
-			comp.Define(m.Variable, cm.get)
+			comp.DefineVolatile(m.Variable, cm.get)
 		} else {
 			comp.DefineCached(m.Variable, cm.get)
 		}
@@ -45,7 +45,7 @@ func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logge
 	for _, g := range h.Geos {
 		cg := newGeoVar(g)
 		if g.Volatile { // nginx 1.29.3: evaluated at every use
-			comp.Define(g.Variable, cg.get)
+			comp.DefineVolatile(g.Variable, cg.get)
 		} else {
 			comp.DefineCached(g.Variable, cg.get)
 		}

@@ -210,6 +210,15 @@ func slashRedirect(rec *recorder, st *vars.State, target string) {
 	redirect(rec, st, http.StatusMovedPermanently, target)
 }
 
+// VariableCycle implements vars.CycleReporter with nginx's error line.
+func (sc *requestScratch) VariableCycle(name string) {
+	rec := &sc.rec
+	if rec.snap == nil || rec.snap.log == nil || !rec.snap.log.Enabled(errlog.Error) {
+		return
+	}
+	rec.snap.log.LogRequest(errlog.Error, logRequest(&sc.st, rec.req), `cycle while evaluating variable "`+name+`"`)
+}
+
 // UninitializedVariable implements vars.Uninitialized: nginx's warning for
 // a set variable read before any set, when the serving level's
 // uninitialized_variable_warn is on. Read for the access log line

@@ -179,6 +179,16 @@ func compileHeaders(c *vars.Compiler, set []config.HeaderTemplate) ([]headerRule
 		if strings.EqualFold(ht.Name, "Host") {
 			hasHost = true
 		}
+		if strings.EqualFold(ht.Name, "Transfer-Encoding") {
+			// The body's framing is the proxy's own (a Content-Length, or
+			// its chunked coding): nginx 1.22.1 sends the set field beside
+			// its Content-Length (recorded: "proxy_set_header
+			// Transfer-Encoding $http_x_te" with "X-TE: chunked" and a
+			// 6-byte body sent both), which a server reads as chunked
+			// and takes the body's bytes for a next request
+			// (http-hardening.md: never forward both).
+			continue
+		}
 		t, err := c.Compile(ht.Value)
 		if err != nil {
 			return nil, fmt.Errorf("%w in %s", err, ht.Pos)

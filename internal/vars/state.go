@@ -493,6 +493,37 @@ func (st *State) SetUpstreamFields(fields HeaderList) {
 type memo struct {
 	start, end int
 	set, found bool
+	// busy marks a value being computed: a reference to it meanwhile is
+	// a cycle (enter).
+	busy bool
+}
+
+// enter marks slot's value as being computed, and reports false when it
+// is already: the value needs itself. cache ends the mark.
+func (st *State) enter(slot int) bool {
+	for len(st.memo) <= slot {
+		st.memo = append(st.memo, memo{})
+	}
+	if st.memo[slot].busy {
+		return false
+	}
+	st.memo[slot].busy = true
+	return true
+}
+
+// A CycleReporter is told of a variable whose value needs itself (nginx's
+// "cycle while evaluating variable" error). The engine's State.Engine
+// implements it.
+type CycleReporter interface {
+	VariableCycle(name string)
+}
+
+// reportCycle tells st.Engine of a cycle through name, when it is a
+// CycleReporter.
+func (st *State) reportCycle(name string) {
+	if r, ok := st.Engine.(CycleReporter); ok {
+		r.VariableCycle(name)
+	}
 }
 
 // cached returns the value cached in slot, if any. v aliases memoBuf: copy it

@@ -105,17 +105,44 @@ func (c *Compiler) Define(name string, g Getter) {
 // later step changes: nginx 1.22.1 answers "[m1][m2][m1][cc]" for
 // "[$m1][$m2][$m1][$1]" with two maps matching ~^(a+)b$ and ~^(c+)$, as the
 // second $m1 does not run its regex again. The cached value is kept in the
-// State's own buffers: no allocation once the State is warm.
+// State's own buffers: no allocation once the State is warm. A value that
+// needs itself (map $a from $b, map $b from $a) is not found, with
+// State.Engine told when it is a [CycleReporter], as nginx logs
+// "cycle while evaluating variable" and goes on; the recursion would
+// otherwise end only with the process, at Go's stack limit.
 func (c *Compiler) DefineCached(name string, g Getter) {
 	slot := c.slots
 	c.slots++
+	lname := strings.ToLower(name)
 	c.define(name, func(dst []byte, st *State) ([]byte, bool) {
 		if v, found, ok := st.cached(slot); ok {
 			return append(dst, v...), found
 		}
+		if !st.enter(slot) {
+			st.reportCycle(lname)
+			return dst, false
+		}
 		start := len(dst)
 		dst, found := g(dst, st)
 		st.cache(slot, dst[start:], found)
+		return dst, found
+	})
+}
+
+// DefineVolatile is Define for a block's variable evaluated at each use (a
+// volatile map or geo): a value that needs itself is not found, with the
+// cycle reported, as for DefineCached.
+func (c *Compiler) DefineVolatile(name string, g Getter) {
+	slot := c.slots
+	c.slots++
+	lname := strings.ToLower(name)
+	c.define(name, func(dst []byte, st *State) ([]byte, bool) {
+		if !st.enter(slot) {
+			st.reportCycle(lname)
+			return dst, false
+		}
+		dst, found := g(dst, st)
+		st.memo[slot].busy = false
 		return dst, found
 	})
 }

@@ -5,7 +5,7 @@ backend got each attempt (in order), the client's status and the error log's
 upstream lines (connect() failed, upstream timed out, upstream server temporarily
 disabled, no live upstreams, upstream prematurely closed, reset, invalid header).
 
-  python3 scripts/upstream-nginx-sweep.py FULCRUM_BIN [SCENARIO...]
+  python3 scripts/upstream-nginx-sweep.py FULCRUM_BIN [SCENARIO...]   (V=1: print all)
 
 Backends are small TCP servers on 127.0.0.1 (the same ports for both servers, so
 hash consistent's points agree) that record every request and can be told to answer
@@ -129,6 +129,9 @@ server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://u; {sc.get('l
         kind = step[0]
         if kind == "set": bs[step[1]].set(step[2]); continue
         if kind == "sleep": time.sleep(step[1]); continue
+        if kind == "align":  # sleep until the wall clock's fraction of a second is step[1]
+            t = time.time(); nxt = int(t) + step[1]
+            time.sleep(nxt - t if nxt > t else nxt + 1 - t); continue
         method = step[1] if len(step) > 1 else "GET"
         path = step[2] if len(step) > 2 else ""
         rid += 1
@@ -147,7 +150,8 @@ server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://u; {sc.get('l
 
 
 # Scenarios: (name, upstream block with %NAME% for backend addresses, steps, backends,
-# initial modes, location directives). A step is a request, ("set", B, MODE) or ("sleep", S).
+# initial modes, location directives). A step is a request, ("set", B, MODE), ("sleep", S) or ("align", F): wait
+# for the wall clock's fraction of a second F.
 def n(k, m="GET", p=""): return [("req", m, p)] * k
 S = []
 def sc(name, conf, steps, backends=("a", "b", "c"), init=None, loc=""):
@@ -200,6 +204,12 @@ sc("recovery-probe-fails", "upstream u { server %a% fail_timeout=1s; server %b% 
 sc("maxfails2-ft2-500", "upstream u { server %a% max_fails=2 fail_timeout=2s; server %b% max_fails=2 fail_timeout=2s; server %c%; }", n(9), init={"a": "500"}, loc="proxy_next_upstream error http_500;")
 sc("weights-after-fail", "upstream u { server %a% weight=3 fail_timeout=1s; server %b%; }", n(2) + [("set", "a", "refuse")] + n(2) + [("set", "a", "ok"), ("sleep", 1.2)] + n(8), backends="ab")
 sc("invalid-header", "upstream u { server %a%; server %b%; }", n(4), backends="ab", init={"a": "999"})
+# Expected DIFF: nginx's clock counts whole seconds. a fails at S+0.9 (checked = S)
+# and is the only server (b is down); 1.05 s later (S+1.95) nginx still skips it
+# (1 - 0 <= 1: no live upstreams) while fulcrum's exact 1 s window is over and it
+# probes a; at S+2.05 nginx probes too.
+sc("fail-timeout-whole-seconds", "upstream u { server %a% fail_timeout=1s; server %b% down; }",
+   [("align", 0.9)] + n(1) + [("set", "a", "ok"), ("align", 0.95)] + n(1) + [("align", 0.05)] + n(1), backends="ab", init={"a": "refuse"})
 sc("recovery-probe-2s", "upstream u { server %a% fail_timeout=1s; server %b% fail_timeout=1s; }", n(3) + [("set", "a", "ok"), ("sleep", 2.1)] + n(6), backends="ab", init={"a": "refuse"})
 sc("invalid-header-garbage", "upstream u { server %a%; server %b%; }", n(4), backends="ab", init={"a": "garbage"})
 sc("invalid-header-garbage-notlisted", "upstream u { server %a%; server %b%; }", n(4), backends="ab", init={"a": "garbage"}, loc="proxy_next_upstream error timeout;")
@@ -239,8 +249,8 @@ if __name__ == "__main__":
             print("ERR", name, a if isinstance(a, dict) else "", b if isinstance(b, dict) else ""); diff += 1; continue
         reqs += len(a)
         bad = [(x, y) for x, y in zip(a, b) if x != y]
-        if not bad: same += 1; print("SAME", name, f"({len(a)} requests)"); continue
-        diff += 1; print("DIFF", name)
+        if not bad and not os.environ.get("V"): same += 1; print("SAME", name, f"({len(a)} requests)"); continue
+        diff += bool(bad); same += not bad; print("DIFF" if bad else "SAME", name)
         for x, y in zip(a, b):
             mark = "  " if x == y else "!!"
             print(f"  {mark} {x['req']:<18} nginx {x['status']} {','.join(x['hits']) or '-':<14} {' '.join(x['log']):<28} | fulcrum {y['status']} {','.join(y['hits']) or '-':<14} {' '.join(y['log'])}")

@@ -134,16 +134,23 @@ func (s *session) plain(initial string, hasInitial bool, prefix string) error {
 	return nil
 }
 
-// loginMech runs the LOGIN mechanism: the user name (the initial
-// response or the answer to "Username:"), then the password.
-func (s *session) loginMech(initial string, hasInitial bool, prefix string) error {
+// userName is the first step of LOGIN and EXTERNAL: the initial response,
+// or the client's answer to "Username:", decoded; a decoding error is
+// errSASL, an error of the exchange is the connection's.
+func (s *session) userName(initial string, hasInitial bool, prefix string) (string, error) {
 	if !hasInitial {
 		var err error
 		if initial, err = s.challenge(prefix + challengeUser); err != nil {
-			return err
+			return "", err
 		}
 	}
-	login, err := decodeBase64(initial)
+	return decodeBase64(initial)
+}
+
+// loginMech runs the LOGIN mechanism: the user name (the initial
+// response or the answer to "Username:"), then the password.
+func (s *session) loginMech(initial string, hasInitial bool, prefix string) error {
+	login, err := s.userName(initial, hasInitial, prefix)
 	if err != nil {
 		return err
 	}
@@ -194,15 +201,11 @@ func (s *session) cramMD5(prefix string) error {
 // the initial response or the answer to "Username:" (which may be
 // empty); the password stays whatever the session last had.
 func (s *session) external(initial string, hasInitial bool, prefix string) error {
-	if !hasInitial {
-		var err error
-		if initial, err = s.challenge(prefix + challengeUser); err != nil {
-			return err
-		}
-	}
-	login, err := decodeBase64(initial)
-	if err != nil {
+	login, err := s.userName(initial, hasInitial, prefix)
+	if errors.Is(err, errSASL) {
 		s.logf(errlog.Info, "client sent invalid base64 encoding in AUTH EXTERNAL command")
+	}
+	if err != nil {
 		return err
 	}
 	s.login, s.method = login, "external"

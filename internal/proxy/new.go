@@ -109,6 +109,11 @@ func New(o Options) (*Handler, error) {
 		}
 	}
 	h.hide = hiddenHeaders(set)
+	for _, name := range [...]string{"Server", "Date"} {
+		if !h.hide[name] {
+			h.ownPassed = append(h.ownPassed, name)
+		}
+	}
 	if h.bind, err = bindaddr.Compile(o.Compiler, set.ProxyBind, "proxy_bind"); err != nil {
 		return nil, err
 	}

@@ -56,7 +56,10 @@ type Handler struct {
 	// nginx's documented `proxy_set_header Content-Length "";` for mirrors.
 	setsLength bool
 	hide       map[string]bool
-	redirects  []redirectRule
+	// ownPassed lists Server and Date when proxy_pass_header passes them
+	// (not hidden): fulcrum then writes none of its own (copyHeader).
+	ownPassed []string
+	redirects []redirectRule
 	// cookies rewrites Set-Cookie fields (proxy_cookie_domain, _path,
 	// _flags); nil when the location has no such rules.
 	cookies *cookieRewriter

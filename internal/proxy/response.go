@@ -310,8 +310,8 @@ func (h *Handler) copyHeader(req *request) {
 		orderer.SetFieldOrder(order)
 	}
 	req.st.SetUpstreamFields(fields)
-	for _, name := range [...]string{"Server", "Date"} {
-		if _, sent := out[name]; !sent && !h.hide[name] {
+	for _, name := range h.ownPassed {
+		if _, sent := out[name]; !sent {
 			// proxy_pass_header Server (Date): nginx 1.22.1 writes
 			// none of its own, whether the upstream sent one or not
 			// (recorded); an empty entry tells the writer so.

@@ -699,17 +699,15 @@ var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10)
 // appendHead appends out's head to buf, with the body framing, the
 // connection's fate and the empty line that ends it.
 func (pc *poolConn) appendHead(buf []byte, out *outgoing) []byte {
-	at := out.framingAt
-	if at <= 0 || at > len(out.head) {
-		at = len(out.head)
-	}
+	user := out.userFields()
+	at := len(user)
 	if out.userLength && out.bodyLen < 0 {
 		// A body that streams chunked goes without proxy_set_header's
 		// Content-Length: nginx 1.22.1 sends both, a shape upstreams can
 		// read two ways (http-hardening.md: never forward both).
-		buf = appendWithoutLength(buf, out.head[:at])
+		buf = appendWithoutLength(buf, user)
 	} else {
-		buf = append(buf, out.head[:at]...)
+		buf = append(buf, user...)
 	}
 	if out.close {
 		buf = append(buf, "Connection: close\r\n"...)
@@ -735,19 +733,31 @@ func (pc *poolConn) appendHead(buf []byte, out *outgoing) []byte {
 // appendWithoutLength appends the field lines of head to buf but those
 // named Content-Length (in any case).
 func appendWithoutLength(buf, head []byte) []byte {
-	const name = "content-length:"
 	for len(head) > 0 {
-		line := head
-		if i := bytes.IndexByte(head, '\n'); i >= 0 {
-			line = head[:i+1]
+		var line []byte
+		line, head = cutLine(head)
+		if !isLengthLine(line) {
+			buf = append(buf, line...)
 		}
-		head = head[len(line):]
-		if len(line) >= len(name) && strings.EqualFold(string(line[:len(name)]), name) {
-			continue
-		}
-		buf = append(buf, line...)
 	}
 	return buf
+}
+
+// lengthField starts a Content-Length field line, in lower case.
+const lengthField = "content-length:"
+
+// cutLine returns head's first line, with its line end, and the rest.
+func cutLine(head []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		return head[:i+1], head[i+1:]
+	}
+	return head, nil
+}
+
+// isLengthLine reports whether line is a Content-Length field line (the
+// name in any case).
+func isLengthLine(line []byte) bool {
+	return len(line) >= len(lengthField) && strings.EqualFold(string(line[:len(lengthField)]), lengthField)
 }
 
 // userFields is the part of head with proxy_set_header's fields: up to
@@ -771,18 +781,14 @@ func (out *outgoing) userFields() []byte {
 // (http-hardening.md: never forward a byte stream we did not parse). The
 // server sees the message nginx's sees, without what follows it.
 func userBodyLen(head []byte, bodyLen int64) int64 {
-	const name = "content-length:"
 	n := int64(-1)
 	for len(head) > 0 {
-		line := head
-		if i := bytes.IndexByte(head, '\n'); i >= 0 {
-			line = head[:i+1]
-		}
-		head = head[len(line):]
-		if len(line) < len(name) || !strings.EqualFold(string(line[:len(name)]), name) {
+		var line []byte
+		line, head = cutLine(head)
+		if !isLengthLine(line) {
 			continue
 		}
-		v := strings.Trim(string(line[len(name):]), " \t\r\n")
+		v := strings.Trim(string(line[len(lengthField):]), " \t\r\n")
 		m, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || v == "" || v[0] < '0' || v[0] > '9' || n >= 0 && m != n {
 			return 0

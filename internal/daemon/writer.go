@@ -638,7 +638,7 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 		}
 		if fronts[i] != nil {
 			b = appendSafeFields(b, k, fronts[i])
-		} else if _, set := h["Date"]; i == 1 && final && !set {
+		} else if i == 1 && final && !hasKey(h, "Date") {
 			b = append(b, "Date: "...)
 			b = append(b, w.cc.srv.date.at(w.headTime)...)
 			b = append(b, "\r\n"...)
@@ -1125,4 +1125,11 @@ func (d *dateCache) at(now time.Time) []byte {
 	v := &dateValue{sec: now.Unix(), s: now.UTC().AppendFormat(nil, http.TimeFormat)}
 	d.v.Store(v)
 	return v.s
+}
+
+// hasKey reports whether h has key, even with no values (an empty Date is
+// proxy_pass_header's "write none of your own").
+func hasKey(h http.Header, key string) bool {
+	_, ok := h[key]
+	return ok
 }

@@ -267,13 +267,22 @@ func TestRedirectLocationPlace(t *testing.T) {
 	up := cannedBackend(t, map[string]string{
 		"up":  "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://up.test/y\r\nX-B: 2\r\nContent-Length: 0\r\n\r\n",
 		"rel": "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: /abs\r\nX-B: 2\r\nContent-Length: 0\r\n\r\n",
+		// Two Location fields: only the one proxy_redirect rewrote last is
+		// made absolute and moves; the other stays where it was.
+		"two":   "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://up.test/p\r\nX-B: 2\r\nLocation: http://up.test/q\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n",
+		"first": "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://up.test/p\r\nX-B: 2\r\nLocation: http://other.test/q\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n",
+		"last":  "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: /r1\r\nX-B: 2\r\nLocation: http://up.test/q\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n",
+		"mix":   "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://up.test/p\r\nX-B: 2\r\nLocation: http://z.test/q\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n",
+		"xim":   "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://z.test/p\r\nX-B: 2\r\nLocation: http://up.test/q\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n",
 	})
 	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`server { listen 127.0.0.1:0; server_name a.test;
         location /rel/ { proxy_redirect http://up.test/ /mapped/; proxy_pass http://%[1]s/r/; }
         location /abs/ { proxy_redirect http://up.test/ http://x.test/m/; proxy_pass http://%[1]s/r/; }
         location /off/ { absolute_redirect off; proxy_redirect http://up.test/ /mapped/; proxy_pass http://%[1]s/r/; }
+        location /mix/ { proxy_redirect http://up.test/ /mapped/; proxy_redirect http://z.test/ http://w.test/; proxy_pass http://%[1]s/r/; }
     }`, up))
 	_, port, _ := net.SplitHostPort(addr)
+	abs := "Location: http://a.test:" + port
 	tests := []struct {
 		path string
 		want []string
@@ -282,6 +291,12 @@ func TestRedirectLocationPlace(t *testing.T) {
 		{"/rel/rel", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: /abs", "X-B: 2"}},
 		{"/abs/up", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: http://x.test/m/y", "X-B: 2"}},
 		{"/off/up", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: /mapped/y", "X-B: 2"}},
+		{"/rel/two", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", abs + "/mapped/q", "Connection: close", "X-A: 1", "Location: /mapped/p", "X-B: 2", "X-C: 3"}},
+		{"/rel/first", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", abs + "/mapped/p", "Connection: close", "X-A: 1", "X-B: 2", "Location: http://other.test/q", "X-C: 3"}},
+		{"/rel/last", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", abs + "/mapped/q", "Connection: close", "X-A: 1", "Location: /r1", "X-B: 2", "X-C: 3"}},
+		{"/off/two", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: /mapped/p", "X-B: 2", "Location: /mapped/q", "X-C: 3"}},
+		{"/mix/mix", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: /mapped/p", "X-B: 2", "Location: http://w.test/q", "X-C: 3"}},
+		{"/mix/xim", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", abs + "/mapped/q", "Connection: close", "X-A: 1", "Location: http://w.test/p", "X-B: 2", "X-C: 3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -431,6 +432,93 @@ func TestMirrorHTTP2(t *testing.T) {
 			shadow2.release(tt.target)
 			if lines := waitLines(t, logPath, i+1); lines[i] != "GET "+tt.target+" HTTP/2.0 200" {
 				t.Errorf("access log %q", lines)
+			}
+		})
+	}
+}
+
+// TestMirrorStop: a stop with a mirror subrequest in flight, as nginx 1.22.1
+// does it (recorded with a mirror backend that answers after 3 s): a fast
+// stop (SIGTERM) ends the process at once (nginx: 0.02 s) and cuts the
+// mirror's upstream connection; a graceful stop (SIGQUIT) waits for the
+// mirror to finish (nginx exited 2.6 s after the signal, once the mirror's
+// backend answered).
+func TestMirrorStop(t *testing.T) {
+	tests := []struct {
+		name     string
+		sig      syscall.Signal
+		graceful bool
+	}{
+		{"fast", syscall.SIGTERM, false},
+		{"graceful", syscall.SIGQUIT, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			arrived, cut := make(chan struct{}, 1), make(chan struct{}, 1)
+			release := make(chan struct{})
+			var once sync.Once
+			free := func() { once.Do(func() { close(release) }) }
+			shadow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				arrived <- struct{}{}
+				select {
+				case <-release:
+					io.WriteString(w, "mirrored\n")
+				case <-r.Context().Done():
+					cut <- struct{}{} // fulcrum closed the mirror's connection
+				}
+			}))
+			t.Cleanup(shadow.Close)
+			t.Cleanup(free)
+			app := startBackend(t, "app")
+			in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { mirror /m; proxy_pass http://%s; }
+        location = /m { internal; proxy_pass http://%s$request_uri; }
+    }
+}`, app.addr(), shadow.Listener.Addr()), 1)
+			c, err := net.DialTimeout("tcp", in.listening()[0], 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "GET /x HTTP/1.1\r\nHost: test\r\n\r\n")
+			// The answer comes while the mirror is held.
+			if code, body := readAnswer(t, c, bufio.NewReader(c)); code != 200 || !strings.HasPrefix(body, "app GET /x") {
+				t.Fatalf("answer %d %q, want 200 from app", code, body)
+			}
+			select {
+			case <-arrived:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the mirror never reached its backend")
+			}
+			in.signal(tt.sig)
+			if !tt.graceful {
+				select {
+				case <-in.exited:
+				case <-time.After(time.Second):
+					t.Fatal("a fast stop waited for the mirror in flight")
+				}
+				select {
+				case <-cut:
+				case <-time.After(time.Second):
+					t.Error("the mirror's upstream connection was not cut")
+				}
+				return
+			}
+			waitFor(t, "graceful shutdown to start", func() bool { return in.logged("gracefully shutting down") })
+			select {
+			case <-in.exited:
+				t.Fatal("a graceful stop did not wait for the mirror in flight")
+			case <-time.After(300 * time.Millisecond):
+			}
+			free()
+			select {
+			case <-in.exited:
+			case <-time.After(2 * time.Second):
+				t.Fatal("fulcrum did not exit once the mirror finished")
 			}
 		})
 	}

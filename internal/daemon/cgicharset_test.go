@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -123,6 +124,38 @@ func TestCGIAccelCharset(t *testing.T) {
 			if ct != tt.want || field != tt.field {
 				t.Errorf("Content-Type %q, X-Accel-Charset %q; want %q, %q", ct, field, tt.want, tt.field)
 			}
+		})
+	}
+}
+
+// TestCGICharsetLogLine checks the line an unknown X-Accel-Charset from an
+// application logs, as nginx 1.22.1 wrote it under fastcgi_pass (recorded
+// with a Python FastCGI responder): the action of a response from an
+// upstream and the application as the upstream, as under proxy_pass
+// (nginx's upstream module writes both for every protocol).
+func TestCGICharsetLogLine(t *testing.T) {
+	dir := t.TempDir()
+	f, s, u := cgiCharsetBackend(t, "fastcgi"), cgiCharsetBackend(t, "scgi"), cgiCharsetBackend(t, "uwsgi")
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+    fastcgi_param REQUEST_URI $request_uri;
+    scgi_param REQUEST_URI $request_uri;
+    uwsgi_param REQUEST_URI $request_uri;
+    server { listen 127.0.0.1:0; server_name a.test;
+        location /f/ { fastcgi_pass %[1]s; }
+        location /s/ { scgi_pass %[2]s; }
+        location /u/ { uwsgi_pass %[3]s; }
+    }`, f, s, u))
+	tests := []struct{ path, upstream string }{
+		{"/f/what", "fastcgi://" + f},
+		{"/s/what", "scgi://" + s},
+		{"/u/what", "uwsgi://" + u},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			responseHead(t, addr, "GET "+tt.path+" HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+			line := `unknown charset "foo" to override while reading response header from upstream, client: 127.0.0.1, server: a.test, request: "GET ` +
+				tt.path + ` HTTP/1.1", upstream: "` + tt.upstream + `", host: "a.test"`
+			waitForLogMatch(t, filepath.Join(dir, "error.log"), "error", regexp.QuoteMeta(line)+`\n`, line)
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -267,13 +268,22 @@ func TestRedirectLocationPlace(t *testing.T) {
 	up := cannedBackend(t, map[string]string{
 		"up":  "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://up.test/y\r\nX-B: 2\r\nContent-Length: 0\r\n\r\n",
 		"rel": "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: /abs\r\nX-B: 2\r\nContent-Length: 0\r\n\r\n",
+		// Two Location fields: only the one proxy_redirect rewrote last is
+		// made absolute and moves; the other stays where it was.
+		"two":   "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://up.test/p\r\nX-B: 2\r\nLocation: http://up.test/q\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n",
+		"first": "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://up.test/p\r\nX-B: 2\r\nLocation: http://other.test/q\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n",
+		"last":  "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: /r1\r\nX-B: 2\r\nLocation: http://up.test/q\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n",
+		"mix":   "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://up.test/p\r\nX-B: 2\r\nLocation: http://z.test/q\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n",
+		"xim":   "HTTP/1.1 302 Found\r\nX-A: 1\r\nLocation: http://z.test/p\r\nX-B: 2\r\nLocation: http://up.test/q\r\nX-C: 3\r\nContent-Length: 0\r\n\r\n",
 	})
 	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`server { listen 127.0.0.1:0; server_name a.test;
         location /rel/ { proxy_redirect http://up.test/ /mapped/; proxy_pass http://%[1]s/r/; }
         location /abs/ { proxy_redirect http://up.test/ http://x.test/m/; proxy_pass http://%[1]s/r/; }
         location /off/ { absolute_redirect off; proxy_redirect http://up.test/ /mapped/; proxy_pass http://%[1]s/r/; }
+        location /mix/ { proxy_redirect http://up.test/ /mapped/; proxy_redirect http://z.test/ http://w.test/; proxy_pass http://%[1]s/r/; }
     }`, up))
 	_, port, _ := net.SplitHostPort(addr)
+	abs := "Location: http://a.test:" + port
 	tests := []struct {
 		path string
 		want []string
@@ -282,6 +292,12 @@ func TestRedirectLocationPlace(t *testing.T) {
 		{"/rel/rel", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: /abs", "X-B: 2"}},
 		{"/abs/up", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: http://x.test/m/y", "X-B: 2"}},
 		{"/off/up", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: /mapped/y", "X-B: 2"}},
+		{"/rel/two", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", abs + "/mapped/q", "Connection: close", "X-A: 1", "Location: /mapped/p", "X-B: 2", "X-C: 3"}},
+		{"/rel/first", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", abs + "/mapped/p", "Connection: close", "X-A: 1", "X-B: 2", "Location: http://other.test/q", "X-C: 3"}},
+		{"/rel/last", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", abs + "/mapped/q", "Connection: close", "X-A: 1", "Location: /r1", "X-B: 2", "X-C: 3"}},
+		{"/off/two", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: /mapped/p", "X-B: 2", "Location: /mapped/q", "X-C: 3"}},
+		{"/mix/mix", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", "Connection: close", "X-A: 1", "Location: /mapped/p", "X-B: 2", "Location: http://w.test/q", "X-C: 3"}},
+		{"/mix/xim", []string{"HTTP/1.1 302 Found", "Server: S", "Date: D", "Content-Length: 0", abs + "/mapped/q", "Connection: close", "X-A: 1", "Location: http://w.test/p", "X-B: 2", "X-C: 3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -354,6 +370,65 @@ func TestAccelCharset(t *testing.T) {
 			if ct != tt.want {
 				t.Errorf("Content-Type %q, want %q", ct, tt.want)
 			}
+		})
+	}
+}
+
+// TestCharsetLogAction checks the charset filter's error log lines as
+// nginx 1.22.1 wrote them (recorded with error_log info): the line ends with
+// the connection's action, " while reading response header from upstream"
+// for an upstream's own response, " while sending response to client" for a
+// static file's (also an X-Accel-Redirect's or an intercepted error's page),
+// and with none for a return's (also an X-Accel-Redirect's).
+func TestCharsetLogAction(t *testing.T) {
+	up := cannedBackend(t, map[string]string{
+		"foo":  "HTTP/1.1 200 OK\r\nX-Accel-Charset: foo\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+		"utf":  "HTTP/1.1 200 OK\r\nX-Accel-Charset: utf-8\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+		"acc":  "HTTP/1.1 200 OK\r\nX-Accel-Charset: foo\r\nX-Accel-Redirect: /static/x.txt\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+		"accr": "HTTP/1.1 200 OK\r\nX-Accel-Charset: foo\r\nX-Accel-Redirect: /ret/x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+		"e404": "HTTP/1.1 404 Not Found\r\nX-Accel-Charset: foo\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+	})
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "static"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"x.txt", "err.txt", "m.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, "static", n), []byte("hi\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`server { listen 127.0.0.1:0; server_name a.test; root %[2]s;
+        location /static/ { }
+        location /ret/ { return 200 "r\n"; }
+        location /u/ { charset utf-8; }
+        location /map/ { alias %[2]s/static/; source_charset koi8-r; charset $arg_c; }
+        location /retmap/ { source_charset koi8-r; charset $arg_c; default_type text/plain; return 200 "r\n"; }
+        location /p/ { proxy_pass http://%[1]s/r/; }
+        location /w/ { source_charset koi8-r; proxy_pass http://%[1]s/r/; }
+        location /pe/ { proxy_intercept_errors on; error_page 404 /static/err.txt; proxy_pass http://%[1]s/r/; }
+    }`, up, dir))
+	const fromUp = " while reading response header from upstream"
+	const toClient = " while sending response to client"
+	tests := []struct{ path, msg, action string }{
+		{"/p/foo", `unknown charset "foo" to override`, fromUp},
+		{"/w/utf", `no "charset_map" between the charsets "koi8-r" and "utf-8"`, fromUp},
+		{"/p/e404", `unknown charset "foo" to override`, fromUp},
+		{"/p/acc", `unknown charset "foo" to override`, toClient},
+		{"/pe/e404", `unknown charset "foo" to override`, toClient},
+		{"/p/accr", `unknown charset "foo" to override`, ""},
+		{"/map/m.txt?c=utf-8", `no "charset_map" between the charsets "koi8-r" and "utf-8"`, toClient},
+		{"/retmap/x?c=utf-8", `no "charset_map" between the charsets "koi8-r" and "utf-8"`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			responseHead(t, addr, "GET "+tt.path+" HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+			name, _, _ := strings.Cut(tt.path[strings.LastIndex(tt.path, "/")+1:], "?")
+			upstream := ""
+			if strings.HasPrefix(tt.path, "/p") || strings.HasPrefix(tt.path, "/w/") {
+				upstream = `, upstream: "http://` + up + `/r/` + name + `"`
+			}
+			line := tt.msg + tt.action + `, client: 127.0.0.1, server: a.test, request: "GET ` + tt.path + ` HTTP/1.1"` + upstream + `, host: "a.test"`
+			waitForLogMatch(t, filepath.Join(dir, "error.log"), "error", regexp.QuoteMeta(line)+`\n`, line)
 		})
 	}
 }

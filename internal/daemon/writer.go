@@ -597,14 +597,25 @@ func (w *respWriter) front(key string) bool {
 	case -1:
 		return false
 	case 5:
-		if w.locationListed {
-			return false
-		}
-		return !slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
+		return !w.locationListed && w.placedLocations() < len(w.header[key])
 	case 0, 1, 4: // Server and Date (proxy_pass_header), Last-Modified
 		return !slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
 	}
 	return true
+}
+
+// placedLocations is how many Location values the order places: the first
+// ones of the key. Any after them go out with the front fields: the one
+// nginx's header filter made absolute (a proxy_redirect's, see
+// proxy.Handler.redirectLocation, or fulcrum's own).
+func (w *respWriter) placedLocations() int {
+	n := 0
+	for _, p := range w.order {
+		if p.Key == "Location" {
+			n++
+		}
+	}
+	return n
 }
 
 // keyCount is how many values of a header key went out in the given order.
@@ -626,7 +637,9 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	var fronts [len(frontFields)][]string
 	keys := w.keys[:0]
 	for k, v := range h {
-		if i := frontSlot(k); i >= 0 && (i == 2 || i == 3 || i == 6 || w.front(k)) {
+		if i := frontSlot(k); i == 5 && w.front(k) {
+			fronts[i] = v[w.placedLocations():] // the others go in order
+		} else if i >= 0 && (i == 2 || i == 3 || i == 6 || w.front(k)) {
 			fronts[i] = v
 		} else if !strings.HasPrefix(k, http.TrailerPrefix) {
 			keys = append(keys, k)
@@ -655,7 +668,7 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	}
 	counts := w.inOrder[:0]
 	for _, p := range w.order {
-		if slot := frontSlot(p.Key); slot >= 0 && fronts[slot] != nil {
+		if slot := frontSlot(p.Key); slot >= 0 && slot != 5 && fronts[slot] != nil {
 			continue // went out with the front fields
 		}
 		values := h[p.Key]

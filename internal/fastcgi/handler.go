@@ -49,6 +49,16 @@ type ReasonSetter interface {
 	SetReason(status int, reason []byte)
 }
 
+// UpstreamNamer is a ResponseWriter that writes error log lines of its own
+// about the application's response (the daemon's charset and slice
+// filters), as proxy.UpstreamNamer: told, before the head of a response
+// from the application (not from the cache) goes out, the upstream: URL
+// the handler's own lines name, as scheme and server joined (here the
+// whole URL in server, scheme and uri empty).
+type UpstreamNamer interface {
+	NameUpstream(scheme, server string, uri []byte)
+}
+
 // LengthUnknowner is a ResponseWriter that frames a body whose length is not
 // known before the head goes out as nginx does (chunked to an HTTP/1.1
 // client, up to the close otherwise), however short the body turns out:

@@ -39,6 +39,9 @@ func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 	if !h.passHead(req, x.head) {
 		return 0, false
 	}
+	if un, ok := req.w.(UpstreamNamer); ok {
+		un.NameUpstream("", req.upstream, nil)
+	}
 	if req.cl != nil {
 		return h.respondCaching(req, x)
 	}

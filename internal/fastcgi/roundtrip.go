@@ -101,6 +101,7 @@ func (h *Handler) noServer(req *request, err error) *failure {
 		return &failure{cond: config.NextError, action: errlog.ActionConnect, end: h.now()}
 	}
 	req.upstream = h.schemeOf(req) + name
+	req.st.LastUpstream = vars.UpstreamRef{Scheme: h.schemeOf(req), Peer: name}
 	h.log.LogRequest(errlog.Error, req.logRequest(), err.Error()+" while "+errlog.ActionConnect)
 	a := req.st.StartAttempt(noAddr, name)
 	a.Status = http.StatusBadGateway
@@ -170,6 +171,9 @@ type exchange struct {
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
 	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
 	req.upstream = vars.UpstreamURL(h.schemeOf(req), srv.AddrText(), "")
+	// The daemon's lines about the request name it from now on, as nginx's
+	// r->upstream (vars.State.LastUpstream).
+	req.st.LastUpstream = vars.UpstreamRef{Scheme: h.schemeOf(req), Peer: srv.AddrText()}
 	var x *exchange
 	var err error
 	for range 2 {

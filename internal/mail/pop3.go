@@ -53,6 +53,9 @@ func (s *session) pop3() error {
 // user is whether USER was accepted (PASS may follow).
 func (s *session) pop3Command(line string, user *bool) (auth bool, err error) {
 	name, rest, hasRest := splitCommand(line)
+	if *user {
+		return s.pop3AfterUser(name, rest, hasRest, user)
+	}
 	bad := func() error { return s.reject("-ERR invalid command\r\n") }
 	switch {
 	case name == "CAPA":
@@ -72,9 +75,6 @@ func (s *session) pop3Command(line string, user *bool) (auth bool, err error) {
 	case name == "USER" && hasRest && rest != "":
 		s.login, *user = rest, true
 		return false, s.send("+OK\r\n")
-	case name == "PASS" && *user && hasRest && rest != "":
-		s.passwd, s.passwdSet, s.method = rest, true, "plain"
-		return true, nil
 	case name == "APOP":
 		// "APOP name digest": exactly two arguments, APOP enabled.
 		login, digest, ok := strings.Cut(rest, " ")
@@ -100,6 +100,32 @@ func (s *session) pop3Command(line string, user *bool) (auth bool, err error) {
 		return true, nil
 	case pop3Known[name]:
 		return false, bad()
+	}
+	return false, s.invalid("-ERR invalid command\r\n")
+}
+
+// pop3AfterUser answers a command after an accepted USER, nginx's
+// ngx_pop3_user state: only PASS, CAPA (whose list never offers STLS
+// there), NOOP and QUIT are taken. Any other command, STLS and a second
+// USER too, is refused as invalid and goes back to the start, so that a
+// PASS after it is refused as well: a USER sent before STLS never logs in
+// over TLS (RFC 2595 section 4), as nginx 1.22.1 answers (recorded).
+func (s *session) pop3AfterUser(name, rest string, hasRest bool, user *bool) (auth bool, err error) {
+	switch {
+	case name == "PASS" && hasRest && rest != "":
+		s.passwd, s.passwdSet, s.method = rest, true, "plain"
+		return true, nil
+	case name == "CAPA":
+		return false, s.send(s.srv.pop3Capa)
+	case name == "NOOP":
+		return false, s.send("+OK\r\n")
+	case name == "QUIT":
+		_ = s.send("+OK\r\n")
+		return false, errQuit
+	}
+	*user = false
+	if pop3Known[name] {
+		return false, s.reject("-ERR invalid command\r\n")
 	}
 	return false, s.invalid("-ERR invalid command\r\n")
 }

@@ -243,6 +243,10 @@ func (h *Handler) copyHeader(req *request) {
 	orderer, _ := req.w.(FieldOrderer)
 	order := req.order[:0]
 	off := 0
+	// The Location proxy_redirect rewrote last, as its index among
+	// out["Location"] and its place in order: the one nginx keeps as
+	// headers_out.location (redirectLocation).
+	locIndex, locPos := -1, -1
 	for i, f := range head.Headers {
 		var name, sent, value string
 		name, sent, value, off = h1.FieldText(s, off, f)
@@ -264,17 +268,9 @@ func (h *Handler) copyHeader(req *request) {
 			req.acceptRanges = true // the range filter writes its own
 			continue
 		}
-		front := false // goes with the front fields, not in the upstream's order
+		rewritten := false
 		if len(h.redirects) > 0 && (name == "Location" || name == "Refresh") {
-			var rewritten bool
 			value, rewritten = rewriteRedirect(h.redirects, name, value, req.st)
-			if rewritten && name == "Location" && h.set.AbsoluteRedirect && strings.HasPrefix(value, "/") {
-				// nginx's header filter writes a Location that
-				// proxy_redirect made relative, made absolute, in
-				// its own place after Content-Length (recorded).
-				value = req.st.AbsoluteURL(value, h.set.PortInRedirect, h.set.ServerNameInRedirect)
-				front = true
-			}
 		}
 		if h.cookies != nil && name == "Set-Cookie" {
 			value = h.cookies.rewrite(value, req.st)
@@ -301,9 +297,15 @@ func (h *Handler) copyHeader(req *request) {
 			values[i] = value
 			out[name] = values[i : i+1 : i+1]
 		}
-		if orderer != nil && !front {
+		if rewritten && name == "Location" {
+			locIndex, locPos = index, len(order)
+		}
+		if orderer != nil {
 			order = append(order, FieldPos{Name: sent, Key: name, Index: index})
 		}
+	}
+	if locIndex >= 0 {
+		order = h.redirectLocation(req, locIndex, locPos, order)
 	}
 	req.order = order
 	if orderer != nil {
@@ -318,6 +320,38 @@ func (h *Handler) copyHeader(req *request) {
 			out[name] = []string{}
 		}
 	}
+}
+
+// redirectLocation finishes the Location that proxy_redirect rewrote last,
+// out["Location"][index], whose place is order[pos] (when there is an order).
+// nginx 1.22.1 keeps only that one as headers_out.location (each rewrite
+// replaces the one before), and its header filter makes it absolute when it
+// starts with "/" and absolute_redirect is on, and writes it in its own
+// place after Content-Length; every other Location, rewritten or not, stays
+// as it is where the upstream put it (recorded with two Location fields).
+// That one then moves to the end of out["Location"], out of order: the
+// writer sends a Location value the order does not place with the front
+// fields. It returns the order.
+func (h *Handler) redirectLocation(req *request, index, pos int, order []FieldPos) []FieldPos {
+	out := req.w.Header()
+	locs := out["Location"]
+	value := locs[index]
+	if !h.set.AbsoluteRedirect || !strings.HasPrefix(value, "/") {
+		return order
+	}
+	value = req.st.AbsoluteURL(value, h.set.PortInRedirect, h.set.ServerNameInRedirect)
+	copy(locs[index:], locs[index+1:])
+	locs[len(locs)-1] = value
+	if pos < 0 || pos >= len(order) {
+		return order
+	}
+	order = append(order[:pos], order[pos+1:]...)
+	for i := range order {
+		if order[i].Key == "Location" && order[i].Index > index {
+			order[i].Index--
+		}
+	}
+	return order
 }
 
 // canonicalLength writes a Content-Length value of digits without its

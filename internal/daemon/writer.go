@@ -734,10 +734,27 @@ func (w *respWriter) pinFields() {
 
 // placeField places the last value of key, which a header filter just added,
 // after every field placed so far, spelt name. The front fields keep their
-// place (frontFields).
+// place (frontFields), but for an add_header's Last-Modified, which is a
+// field of nginx's list instead of the header filter's own.
 func (w *respWriter) placeField(name, key string) {
-	if n := len(w.header[key]); n > 0 && !slices.Contains(frontFields[:], key) {
+	if n := len(w.header[key]); n > 0 && (key == "Last-Modified" || !slices.Contains(frontFields[:], key)) {
 		w.order = append(w.order, proxy.FieldPos{Name: name, Key: key, Index: n - 1})
+	}
+}
+
+// listed reports whether key has a place in the field order: an upstream's
+// field, one a header filter added, or one pinFields placed.
+func (w *respWriter) listed(key string) bool {
+	return slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
+}
+
+// renameField spells key's value at index as name where it stands (an
+// add_header of ETag or Last-Modified replacing the response's own).
+func (w *respWriter) renameField(key string, index int, name string) {
+	for i, p := range w.order {
+		if p.Key == key && p.Index == index {
+			w.order[i].Name = name
+		}
 	}
 }
 

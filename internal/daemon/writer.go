@@ -681,7 +681,7 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	clear(keys[len(rest):])
 	keys = rest
 	if len(keys) > 1 {
-		slices.Sort(keys)
+		sortOwnFields(keys)
 	}
 	// nginx's range filter adds Accept-Ranges or Content-Range after every
 	// other filter: last.
@@ -722,7 +722,7 @@ func (w *respWriter) pinFields() {
 			keys = append(keys, k)
 		}
 	}
-	slices.Sort(keys)
+	sortOwnFields(keys)
 	for _, k := range keys {
 		for i := range w.header[k] {
 			w.order = append(w.order, proxy.FieldPos{Name: wireName(k), Key: k, Index: i})
@@ -730,6 +730,20 @@ func (w *respWriter) pinFields() {
 	}
 	clear(keys)
 	w.keys = keys[:0]
+}
+
+// sortOwnFields sorts the keys of fields without a place in the order
+// (fulcrum's own) as they go out: by name, except a precompressed file's
+// Content-Encoding, which follows its ETag, as nginx's gzip_static module
+// adds it after ngx_http_set_etag (recorded with nginx 1.22.1: ETag, then
+// Content-Encoding; before, sorted, the other way round).
+func sortOwnFields(keys []string) {
+	slices.Sort(keys)
+	ce, et := slices.Index(keys, "Content-Encoding"), slices.Index(keys, "Etag")
+	if ce >= 0 && et > ce {
+		copy(keys[ce:et], keys[ce+1:et+1])
+		keys[et] = "Content-Encoding"
+	}
 }
 
 // placeField places the last value of key, which a header filter just added,

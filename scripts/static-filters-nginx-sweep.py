@@ -190,6 +190,7 @@ location /ahe/ { alias ROOT/; expires 1h; add_header Cache-Control private; add_
 location /ahv/ { alias ROOT/; add_header etag '"y"'; add_header Last-Modified "Wed, 01 Jan 2020 00:00:00 GMT"; add_header X-After z; }
 location /ahd/ { alias ROOT/; add_header ETag ""; add_header Last-Modified ""; add_header X-After z; }
 location /ahd2/ { alias ROOT/; add_header ETag '"1"'; add_header ETag '"2"'; add_header Last-Modified a; add_header Last-Modified b; }
+location /ahea/ { alias ROOT/; add_header ETag '"x"' always; add_header Last-Modified yesterday always; add_header X-N n; }
 location /pahe/ { proxy_pass http://BACK/; add_header ETag '"x"'; add_header last-modified yesterday; add_header X-After z; }
 location /pahd/ { proxy_pass http://BACK/; add_header ETag ""; add_header Last-Modified ""; add_header X-After z; }
 location /p/ { proxy_pass http://BACK/; }
@@ -356,6 +357,9 @@ GET /ahd/a.txt | If-None-Match: "65937d25-7d0"
 GET /ahd/a.txt | Range: bytes=0-3 | If-Range: "65937d25-7d0"
 GET /ahd/missing
 GET /ahd2/a.txt
+GET /ahea/a.txt | Range: bytes=99999-
+GET /ahea/missing
+GET /ahea/a.txt | If-Match: "x"
 GET /pahe/lm
 GET /pahe/html
 GET /pahe/lm?h=ETag:%22second%22
@@ -494,6 +498,13 @@ GET /gunzs/gz
 GET /gunzs/gz | Accept-Encoding: gzip
 GET /gunz/gz | Range: bytes=0-9
 GET /gunz/text
+GET /gunz/gz | Accept-Encoding: gzip;q=0
+GET /gunz/gz | Accept-Encoding: identity
+GET /gunz/gz?s=404
+GET /gunz/gz | If-None-Match: "x"
+GET /gunz/gz?h=ETag:%22e%22
+GET /gunz/gz?h=ETag:%22e%22 | Accept-Encoding: gzip
+GET /gunz/gz | HTTP/1.0
 GET /a.txt | Accept-Encoding: gzip | HTTP/1.0 | Range: bytes=0-3
 GET /hv10/a.txt | Accept-Encoding: gzip | HTTP/1.0 | Range: bytes=0-3
 HEAD /hv10/a.txt | Accept-Encoding: gzip | HTTP/1.0
@@ -533,6 +544,8 @@ location /var/ { alias ROOT/; sub_filter $arg_f $arg_t; sub_filter_once off; }
 location /empty/ { alias ROOT/; sub_filter Hello ""; sub_filter_once off; }
 location /overlap/ { alias ROOT/; sub_filter "ll" "LL"; sub_filter "llo" "LLO"; sub_filter_once off; }
 location /p/ { proxy_pass http://BACK/; sub_filter Hello Bye; sub_filter_once off; sub_filter_types text/plain; }
+location /ci/ { alias ROOT/; sub_filter "HELLO WORLD" "<$uri>"; sub_filter "привет" "hi"; sub_filter_once off; }
+location /long/ { alias ROOT/; sub_filter "of the text file, some words" "X"; sub_filter "line 01" "L"; sub_filter "e" "E"; sub_filter_once off; sub_filter_types *; }
 """, """
 GET /index.html
 HEAD /index.html
@@ -563,6 +576,14 @@ GET /p/html?chunked=1
 GET /p/png
 GET /p/html | Range: bytes=0-9
 GET /empty.txt
+GET /p/text?chunked=1
+GET /p/html?s=404
+GET /p/html?s=304
+HEAD /p/html
+GET /ci/index.html
+GET /ci/u8.html
+GET /long/a.txt
+GET /long/index.html
 """)
 
 GROUPS["addition"] = ("""

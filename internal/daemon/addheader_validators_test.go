@@ -47,6 +47,7 @@ func TestAddHeaderValidators(t *testing.T) {
         location /ahe/ { alias %[1]s/html/; add_header ETag '"x"'; add_header Last-Modified yesterday; add_header X-After z; }
         location /ahv/ { alias %[1]s/html/; add_header etag '"y"'; add_header Last-Modified "Wed, 01 Jan 2020 00:00:00 GMT"; add_header X-After z; }
         location /ahd/ { alias %[1]s/html/; add_header ETag ""; add_header Last-Modified ""; add_header X-After z; }
+        location /ahea/ { alias %[1]s/html/; add_header ETag '"x"' always; add_header Last-Modified yesterday always; add_header X-N n; }
         location /ahd2/ { alias %[1]s/html/; add_header ETag '"1"'; add_header ETag '"2"'; add_header Last-Modified a; add_header Last-Modified b; }
         location /pahe/ { proxy_pass http://%[2]s/; add_header ETag '"x"'; add_header last-modified yesterday; add_header X-After z; }
         location /pahd/ { proxy_pass http://%[2]s/; add_header ETag ""; add_header Last-Modified ""; add_header X-After z; }
@@ -80,6 +81,12 @@ func TestAddHeaderValidators(t *testing.T) {
 		{"416 page clears them", "GET /ahe/a.txt\r\nRange: bytes=100-",
 			[]string{"HTTP/1.1 416 Requested Range Not Satisfiable", "Server: fulcrum", "Date", "Content-Type: text/html", "Content-Length: 192", "Connection: close",
 				"X-After: z", "Content-Range: bytes */6"}},
+		{"416 page: the always ones again, after Content-Range", "GET /ahea/a.txt\r\nRange: bytes=100-",
+			[]string{"HTTP/1.1 416 Requested Range Not Satisfiable", "Server: fulcrum", "Date", "Content-Type: text/html", "Content-Length: 192", "Connection: close",
+				"X-N: n", "Content-Range: bytes */6", `ETag: "x"`, "Last-Modified: yesterday"}},
+		{"always on a 404", "GET /ahea/nothere",
+			[]string{"HTTP/1.1 404 Not Found", "Server: fulcrum", "Date", "Content-Type: text/html", "Content-Length: 148", "Connection: close",
+				`ETag: "x"`, "Last-Modified: yesterday"}},
 		{"spelt as configured, a date", "GET /ahv/a.txt",
 			head("200 OK", "6", `etag: "y"`, "Last-Modified: Wed, 01 Jan 2020 00:00:00 GMT", "X-After: z", "Accept-Ranges: bytes")},
 		{"If-Range matches the configured date", "GET /ahv/a.txt\r\nRange: bytes=0-1\r\nIf-Range: Wed, 01 Jan 2020 00:00:00 GMT",

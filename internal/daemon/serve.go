@@ -1130,6 +1130,7 @@ func (w *recorder) WriteHeader(code int) {
 		// set (ngx_http_clear_etag, ngx_http_clear_last_modified).
 		w.dropValidator(h, "Etag", 0)
 		w.dropValidator(h, "Last-Modified", 0)
+		w.addAlwaysValidators(h)
 	}
 	if w.set != nil && w.set.Userid.Mode >= config.UseridV1 && !w.sub {
 		w.setUserid(h) // nginx's filters: headers, userid, gunzip
@@ -1551,6 +1552,26 @@ func (w *recorder) addHeaders(h http.Header, code int) {
 			h[ah.key] = append(h[ah.key], v)
 			w.placeField(ah.name, ah.key)
 		}
+	}
+}
+
+// addAlwaysValidators is the second pass of nginx's headers filter over its
+// own 416 page, which gives the page the "always" fields: the ETag and
+// Last-Modified ones, which the page cleared, go after Content-Range
+// (recorded with nginx 1.22.1: "Content-Range: bytes */2000", ETag: "x",
+// "Last-Modified: yesterday"). The other "always" fields are there from
+// the first pass, once (nginx repeats them; see docs/directives.md).
+func (w *recorder) addAlwaysValidators(h http.Header) {
+	placed := false
+	for _, ah := range w.snap.adds[w.set] {
+		if !ah.always || ah.key != "Etag" && ah.key != "Last-Modified" {
+			continue
+		}
+		if !placed {
+			w.placeField("Content-Range", "Content-Range")
+			placed = true
+		}
+		w.setValidator(h, ah, ah.value.String(w.st))
 	}
 }
 

@@ -133,7 +133,10 @@ class Back(http.server.BaseHTTPRequestHandler):
         if status in (204, 304): body = b""
         if self.command == "HEAD": body_out = b""
         else: body_out = body
-        if q.get("chunked"):
+        if q.get("close"):  # no framing: the body ends at the close
+            self.send_header("Connection", "close"); self.end_headers(); self.wfile.write(body_out)
+            self.close_connection = True
+        elif q.get("chunked"):
             self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
             if body_out:
                 half = len(body_out) // 2
@@ -165,6 +168,9 @@ location /aix/ { alias ROOT/dir/; autoindex on; autoindex_format xml; }
 location /aie/ { alias ROOT/dir/; autoindex on; autoindex_exact_size off; }
 location /ail/ { alias ROOT/dir/; autoindex on; autoindex_localtime off; }
 location /ai2/ { autoindex on; }
+location /aic/ { alias ROOT/dir/; autoindex on; charset utf-8; }
+location /aicj/ { alias ROOT/dir/; autoindex on; autoindex_format json; charset utf-8; }
+location /aicx/ { alias ROOT/dir/; autoindex on; autoindex_format xml; charset utf-8; }
 location /ai2e/ { alias ROOT/ai2/; autoindex on; autoindex_exact_size off; }
 location /ai2j/ { alias ROOT/ai2/; autoindex on; autoindex_format json; }
 location /ai2x/ { alias ROOT/ai2/; autoindex on; autoindex_format xml; }
@@ -239,6 +245,43 @@ HEAD /ai2j/
 GET /ai2/ | Accept-Encoding: gzip
 GET /ai2/ | If-Modified-Since: Tue, 02 Jan 2024 03:04:05 GMT
 GET /ai2/ | Range: bytes=0-9
+GET /ai2/s5g | Range: bytes=4294967296-4294967300
+GET /ai2/s5g | Range: bytes=-5
+HEAD /ai2/s5g
+GET /ai2/s5g | Range: bytes=0-1,5368709118-
+GET /ai2/s5g | Range: bytes=5368709120-
+GET /ai2/s0 | Range: bytes=0-
+GET /a.txt | Range: bytes=0-0,2-2,4-4,6-6,8-8,10-10,12-12,14-14,16-16,18-18,20-20
+HEAD /a.txt | Range: bytes=0-3,5-6
+GET /a.txt | Range: bytes=1-2,0-0
+GET /a.txt | Range: bytes=0-1999
+GET /a.txt | Range: bytes=0-2000
+GET /a.txt | Range: bytes=1999-
+GET /a.txt | Range: bytes=2000-
+GET /a.txt | Range: bytes=-2000
+GET /a.txt | Range: bytes=-2001
+GET /a.txt | Range: BYTES=0-3
+GET /a.txt | Range: bytes=00-03
+GET /a.txt | Range: bytes=+0-3
+GET /a.txt | Range: bytes=0--3
+GET /a.txt | Range: bytes=18446744073709551616-
+GET /a.txt | If-None-Match: "x" ,"65937d25-7d0"
+GET /a.txt | If-None-Match:  *
+GET /a.txt | If-None-Match: W/ "65937d25-7d0"
+GET /a.txt | If-None-Match: "65937d25-7d0",
+GET /a.txt | If-None-Match: "65937d25-7D0"
+GET /noetag/a.txt | If-None-Match: *
+GET /missing.txt | If-Match: *
+GET /missing.txt | If-None-Match: *
+GET /a.txt | If-Match: "65937d25-7d0" | Range: bytes=0-3
+GET /a.txt | If-Modified-Since: Tue, 02 Jan 2024 03:04:05 GMT | Range: bytes=0-3
+GET /a.txt | If-Modified-Since: Tue, 02 Jan 2024 03:04:05 GMT | If-None-Match: "x"
+GET /a.txt | If-Unmodified-Since: Tue, 02 Jan 2024 03:04:05 GMT | If-Match: "x"
+GET /a.txt | If-Unmodified-Since: Tue, 02 Jan 2024 03:04:04 GMT | If-Match: "65937d25-7d0"
+GET /exp5/a.txt | If-None-Match: "65937d25-7d0"
+GET /aic/
+GET /aicj/
+GET /aicx/
 GET /a.txt | Range: bytes=0-9
 GET /a.txt | Range: bytes=10-
 GET /a.txt | Range: bytes=-7
@@ -505,6 +548,18 @@ GET /gunz/gz | If-None-Match: "x"
 GET /gunz/gz?h=ETag:%22e%22
 GET /gunz/gz?h=ETag:%22e%22 | Accept-Encoding: gzip
 GET /gunz/gz | HTTP/1.0
+GET /gunz/gz?close=1
+GET /a.txt | HTTP/1.0 | Connection: keep-alive | KA-ONLY
+GET /a.txt | HTTP/1.0 | Connection: keep-alive | Accept-Encoding: gzip | KA-ONLY
+GET /hv10/a.txt | HTTP/1.0 | Connection: keep-alive | Accept-Encoding: gzip | KA-ONLY
+GET /p/text | HTTP/1.0 | Connection: keep-alive | KA-ONLY
+GET /gunz/gz | HTTP/1.0 | Connection: keep-alive | KA-ONLY
+GET /subgz/index.html | HTTP/1.0 | Connection: keep-alive | KA-ONLY
+GET /missing | HTTP/1.0 | Connection: keep-alive | KA-ONLY
+GET /pany/text?close=1 | Accept-Encoding: gzip | Via: 1.1 x
+GET /p/text?close=1 | Accept-Encoding: gzip
+GET /pany/text?s=403 | Accept-Encoding: gzip | Via: 1.1 x
+GET /pany/text?s=206&h=Content-Range:bytes%200-1999/3000 | Accept-Encoding: gzip | Via: 1.1 x
 GET /a.txt | Accept-Encoding: gzip | HTTP/1.0 | Range: bytes=0-3
 GET /hv10/a.txt | Accept-Encoding: gzip | HTTP/1.0 | Range: bytes=0-3
 HEAD /hv10/a.txt | Accept-Encoding: gzip | HTTP/1.0
@@ -577,6 +632,8 @@ GET /p/png
 GET /p/html | Range: bytes=0-9
 GET /empty.txt
 GET /p/text?chunked=1
+GET /p/html?close=1
+GET /p/text?close=1
 GET /p/html?s=404
 GET /p/html?s=304
 HEAD /p/html
@@ -615,6 +672,7 @@ GET /p/html?chunked=1
 GET /p/png
 GET /p/html?s=404
 GET /sub/index.html
+GET /p/html?close=1
 """)
 
 GROUPS["charset"] = ("""
@@ -766,10 +824,14 @@ GET /ssi/f.shtml?a=x%20y
 GET /ssi/f.shtml
 GET /ssi/g.shtml
 GET /ssi/a.shtml | HTTP/1.0
+GET /ssi/a.shtml | HTTP/1.0 | Connection: keep-alive | KA-ONLY
+GET /ssi/inc.html | HTTP/1.0 | Connection: keep-alive | KA-ONLY
+HEAD /ssi/a.shtml | HTTP/1.0 | Connection: keep-alive | KA-ONLY
 HEAD /ssi/a.shtml | HTTP/1.0
 GET /ssi/a.shtml | Accept-Encoding: gzip
 GET /pssi/html?chunked=1
 GET /pssi/gzhtml
+GET /pssi/html?close=1
 GET /ssi/
 GET /ssi/missing.shtml
 """)
@@ -782,7 +844,9 @@ def parse_requests(text):
         parts = [p.strip() for p in line.split("|")]
         m, u = parts[0].split(None, 1)
         ver, hs = "HTTP/1.1", []
+        if "KA-ONLY" in parts and not KA: continue  # needs KA=1
         for p in parts[1:]:
+            if p == "KA-ONLY": continue
             if p.startswith("HTTP/"): ver = p
             else:
                 k, v = p.split(":", 1); hs.append((k.strip(), v.strip()))

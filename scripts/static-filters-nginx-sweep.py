@@ -34,6 +34,18 @@ MTIME = 1704164645  # Tue, 02 Jan 2024 03:04:05 GMT
 HTML = b"<html><head><title>T</title></head>\n<body>\nHello World, hello world. HELLO.\n</body>\n</html>\n"
 TEXT = b"".join(b"line %03d of the text file, some words to compress\n" % i for i in range(40))
 
+def straddle(fill, marks, size):
+    """size bytes of fill with each mark placed across the offsets 32768*k."""
+    b = bytearray((fill * (size // len(fill) + 1))[:size])
+    for k, m in enumerate(marks, 1):
+        at = 32768 * k - len(m) // 2
+        b[at:at + len(m)] = m
+    return bytes(b)
+
+BIG = straddle(b"<p>abc Hello xyz</p>\n", [b"Hello World", b"HELLO", b"Hello", b"Hello World"], 200000)
+BIGSSI = straddle(b"text text text\n", [b'<!--# echo var="uri" -->', b'<!--# set var="v" value="vvv" -->',
+                                        b'<!--# echo var="v" -->', b'<!--# include virtual="/ssi/inc.html" -->'], 150000)
+
 def freeport():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
@@ -91,6 +103,7 @@ def make_root(root):
         "ssi/i.shtml": b'a<!--# include virtual="/ssi/i.shtml" -->b\n',
         "err/404.html": b"custom 404 Hello <!--# echo var=\"uri\" -->\n",
         "min/20.txt": b"x" * 20, "min/19.txt": b"x" * 19, "min/21.txt": b"x" * 21,
+        "big.html": BIG, "ssi/big.shtml": BIGSSI,
         "ssi/plain.txt": b'<!--# echo var="uri" -->\n',
         "add/before.html": b"[before]", "add/after.html": b"[after]",
     }
@@ -589,7 +602,7 @@ GET /addgz/index.html | Accept-Encoding: gzip
 
 GROUPS["sub"] = ("""
 root ROOT;
-location / { sub_filter Hello Bye; }
+location / { sub_filter Hello Bye; gzip on; }
 location /multi/ { alias ROOT/; sub_filter hello "[$uri]"; sub_filter World Earth; sub_filter_once off; }
 location /once/ { alias ROOT/; sub_filter hello X; sub_filter world Y; }
 location /types/ { alias ROOT/; sub_filter line LINE; sub_filter_types text/plain; }
@@ -631,6 +644,9 @@ GET /p/html?chunked=1
 GET /p/png
 GET /p/html | Range: bytes=0-9
 GET /empty.txt
+GET /big.html
+GET /multi/big.html
+GET /big.html | Accept-Encoding: gzip
 GET /p/text?chunked=1
 GET /p/html?close=1
 GET /p/text?close=1
@@ -797,7 +813,7 @@ GET /err/404.html
 GROUPS["ssi"] = ("""
 root ROOT;
 location / { }
-location /ssi/ { ssi on; ssi_types text/plain; }
+location /ssi/ { ssi on; ssi_types text/plain; gzip on; }
 location /ssilm/ { alias ROOT/ssi/; ssi on; ssi_last_modified on; }
 location /ssisil/ { alias ROOT/ssi/; ssi on; ssi_silent_errors on; }
 location /p/ { proxy_pass http://BACK/; }
@@ -811,6 +827,8 @@ GET /ssi/c.shtml?q=a%20b
 GET /ssi/d.shtml
 GET /ssi/e.shtml
 GET /ssi/plain.txt
+GET /ssi/big.shtml
+GET /ssi/big.shtml | Accept-Encoding: gzip
 GET /ssi/a.shtml | Range: bytes=0-3
 GET /ssi/a.shtml | If-None-Match: "65937d25-131"
 GET /ssi/a.shtml | If-Modified-Since: Tue, 02 Jan 2024 03:04:05 GMT

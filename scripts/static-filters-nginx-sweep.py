@@ -136,6 +136,11 @@ class Back(http.server.BaseHTTPRequestHandler):
             "u8": ("<p>Привет</p>\n".encode(), "text/html; charset=utf-8", []),
             "png": (b"\x89PNG" + b"p" * 100, "image/png", []),
             "empty": (b"", "text/plain", []),
+            "plainu8": (TEXT, "text/plain; charset=utf-8", []),
+            "upper": (TEXT, "TEXT/PLAIN", []),
+            "nospace": (HTML, "text/html;charset=UTF-8", []),
+            "quoted": (TEXT, 'text/plain; charset="utf-8"', []),
+            "short": (b"short", "text/plain", []),
             "lm": (HTML, "text/html", [("Last-Modified", "Tue, 02 Jan 2024 03:04:05 GMT"), ("ETag", '"abc"')]),
         }.get(kind, (b"nf\n", "text/plain", []))
         status = int(q.get("s", ["200"])[0])
@@ -596,6 +601,13 @@ GET /pany/html?s=204 | Accept-Encoding: gzip | Via: 1.1 x
 GET /pany/html?s=500 | Accept-Encoding: gzip | Via: 1.1 x
 HEAD /pany/text | Accept-Encoding: gzip | Via: 1.1 x
 GET /subgz/index.html | Accept-Encoding: gzip
+GET /pany/plainu8 | Accept-Encoding: gzip | Via: 1.1 x
+GET /pany/upper | Accept-Encoding: gzip | Via: 1.1 x
+GET /pany/quoted | Accept-Encoding: gzip | Via: 1.1 x
+GET /pany/short | Accept-Encoding: gzip | Via: 1.1 x
+GET /pany/short?chunked=1 | Accept-Encoding: gzip | Via: 1.1 x
+GET /pany/short?close=1 | Accept-Encoding: gzip | Via: 1.1 x
+GET /p/plainu8 | Accept-Encoding: gzip
 GET /subgz/a.txt | Accept-Encoding: gzip
 GET /addgz/index.html | Accept-Encoding: gzip
 """)
@@ -643,6 +655,10 @@ GET /p/gzhtml
 GET /p/html?chunked=1
 GET /p/png
 GET /p/html | Range: bytes=0-9
+GET /p/plainu8
+GET /p/upper
+GET /p/nospace
+GET /p/quoted
 GET /empty.txt
 GET /big.html
 GET /multi/big.html
@@ -721,6 +737,16 @@ GET /p/html
 GET /p/u8
 GET /p/text
 GET /pov/u8
+GET /p/plainu8
+GET /p/upper
+GET /p/nospace
+GET /p/quoted
+GET /pov/nospace
+GET /pov/quoted
+GET /pov/koi
+GET /ov/nospace
+GET /ov/quoted
+GET /ov/koi
 GET /var/index.html?c=iso-8859-1
 GET /var/index.html
 GET /var/index.html?c=off

@@ -29,7 +29,8 @@ func upstreamRanges(w http.ResponseWriter, r *http.Request, q cacherule.RangeQue
 	if q.Single {
 		limit = 1
 	}
-	cut, status := byterange.Tagged(r.Header, q.ETag, q.LastModified, q.Size, limit)
+	etag, lastModified := rec.RangeValidators(q.ETag, q.LastModified) // add_header's
+	cut, status := byterange.Tagged(r.Header, etag, lastModified, q.Size, limit)
 	h := rec.Header()
 	switch status {
 	case http.StatusPartialContent:

@@ -982,6 +982,8 @@ type engineWriter interface {
 	awaitGone(d time.Duration) (gone *errlog.ClientAbort, ok bool)
 	pinFields()
 	placeField(name, key string)
+	listed(key string) bool
+	renameField(key string, index int, name string)
 	expectTrailers(code int)
 	addTrailer(name, value string)
 	dropOrder(key string, from int)
@@ -1122,6 +1124,14 @@ func (w *recorder) WriteHeader(code int) {
 		w.setExpires(h)
 	}
 	w.addHeaders(h, filterCode)
+	if filterCode != code && code == http.StatusRequestedRangeNotSatisfiable {
+		// nginx's range filter refuses the range only after the headers
+		// filter, and its own 416 page clears the validators add_header
+		// set (ngx_http_clear_etag, ngx_http_clear_last_modified).
+		w.dropValidator(h, "Etag", 0)
+		w.dropValidator(h, "Last-Modified", 0)
+		w.addAlwaysValidators(h)
+	}
 	if w.set != nil && w.set.Userid.Mode >= config.UseridV1 && !w.sub {
 		w.setUserid(h) // nginx's filters: headers, userid, gunzip
 	}
@@ -1529,13 +1539,127 @@ func (w *recorder) addHeaders(h http.Header, code int) {
 	}
 	ok := safeStatus(code)
 	for _, ah := range adds {
-		if ok || ah.always {
-			if v := ah.value.String(w.st); v != "" {
-				w.pinFields()
-				h[ah.key] = append(h[ah.key], v)
-				w.placeField(ah.name, ah.key)
-			}
+		if !ok && !ah.always {
+			continue
 		}
+		v := ah.value.String(w.st)
+		switch {
+		case ah.key == "Etag" || ah.key == "Last-Modified":
+			w.pinFields()
+			w.setValidator(h, ah, v)
+		case v != "":
+			w.pinFields()
+			h[ah.key] = append(h[ah.key], v)
+			w.placeField(ah.name, ah.key)
+		}
+	}
+}
+
+// addAlwaysValidators is the second pass of nginx's headers filter over its
+// own 416 page, which gives the page the "always" fields: the ETag and
+// Last-Modified ones, which the page cleared, go after Content-Range
+// (recorded with nginx 1.22.1: "Content-Range: bytes */2000", ETag: "x",
+// "Last-Modified: yesterday"). The other "always" fields are there from
+// the first pass, once (nginx repeats them; see docs/directives.md).
+func (w *recorder) addAlwaysValidators(h http.Header) {
+	placed := false
+	for _, ah := range w.snap.adds[w.set] {
+		if !ah.always || ah.key != "Etag" && ah.key != "Last-Modified" {
+			continue
+		}
+		if !placed {
+			w.placeField("Content-Range", "Content-Range")
+			placed = true
+		}
+		w.setValidator(h, ah, ah.value.String(w.st))
+	}
+}
+
+// setValidator applies an add_header of ETag or Last-Modified as nginx's
+// headers filter does (ngx_http_set_response_header and
+// ngx_http_set_last_modified, which any spelling of the name selects):
+// the response's field, its last one if it has several (an upstream's),
+// takes the value where it stands, spelt as configured; a response without
+// one gets it after the fields so far. An empty value removes that field.
+// A static file's Last-Modified is not a field of nginx's list but the
+// header filter's own, written from the file's time, which the configured
+// field replaces: it goes after the others, and an empty value leaves the
+// response without one.
+//
+// Recorded with nginx 1.22.1 (scripts/static-filters-nginx-sweep.py):
+// add_header ETag '"x"' on a static file sent ETag: "x" where the file's
+// ETag stood and no second one; add_header Last-Modified yesterday sent
+// "Last-Modified: yesterday" after the other fields and not the file's;
+// add_header ETag "" and add_header Last-Modified "" sent neither.
+func (w *recorder) setValidator(h http.Header, ah addHeader, v string) {
+	n := len(h[ah.key])
+	own := ah.key == "Last-Modified" && n > 0 && !w.listed(ah.key)
+	switch {
+	case v == "" && n > 0:
+		if own {
+			n = 1 // the header filter's one value
+		}
+		w.dropValidator(h, ah.key, n-1)
+	case v == "":
+	case n > 0 && !own:
+		h[ah.key][n-1] = v
+		w.renameField(ah.key, n-1, ah.name)
+	default:
+		if own {
+			delete(h, ah.key)
+		}
+		h[ah.key] = append(h[ah.key], v)
+		w.placeField(ah.name, ah.key)
+	}
+}
+
+// RangeValidators is static.ValidatorFilter: the ETag and Last-Modified
+// a 200 of this location goes out with once add_header replaced them
+// (setValidator), which nginx's range filter, running after its headers
+// filter, compares If-Range with. Recorded with nginx 1.22.1: under
+// add_header ETag '"x"', "If-Range: "x"" got the 206 and the file's own
+// tag the whole file.
+func (w *recorder) RangeValidators(etag, lastModified string) (string, string) {
+	if w.set == nil {
+		return etag, lastModified
+	}
+	for _, ah := range w.snap.adds[w.set] {
+		switch ah.key {
+		case "Etag":
+			etag = ah.value.String(w.st)
+		case "Last-Modified":
+			lastModified = ah.value.String(w.st)
+		}
+	}
+	return etag, lastModified
+}
+
+// dropValidator removes key's values from index from on, and their places.
+func (w *recorder) dropValidator(h http.Header, key string, from int) {
+	if from >= len(h[key]) {
+		return
+	}
+	if from == 0 {
+		delete(h, key)
+	} else {
+		h[key] = h[key][:from]
+	}
+	if w.ew != nil {
+		w.ew.dropOrder(key, from)
+	}
+}
+
+// listed reports whether key's values have places in the response's field
+// order (an upstream's fields, those a header filter added), as opposed to
+// the front fields the engine writes first.
+func (w *recorder) listed(key string) bool {
+	return w.ew != nil && w.ew.listed(key)
+}
+
+// renameField spells the value of key at index as name, where it stands.
+func (w *recorder) renameField(key string, index int, name string) {
+	if w.ew != nil {
+		w.ew.renameField(key, index, name)
 	}
 }
 

@@ -694,7 +694,7 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	clear(keys[len(rest):])
 	keys = rest
 	if len(keys) > 1 {
-		slices.Sort(keys)
+		sortOwnFields(keys)
 	}
 	// nginx's range filter adds Accept-Ranges or Content-Range after every
 	// other filter: last.
@@ -735,7 +735,7 @@ func (w *respWriter) pinFields() {
 			keys = append(keys, k)
 		}
 	}
-	slices.Sort(keys)
+	sortOwnFields(keys)
 	for _, k := range keys {
 		for i := range w.header[k] {
 			w.order = append(w.order, proxy.FieldPos{Name: wireName(k), Key: k, Index: i})
@@ -745,12 +745,43 @@ func (w *respWriter) pinFields() {
 	w.keys = keys[:0]
 }
 
+// sortOwnFields sorts the keys of fields without a place in the order
+// (fulcrum's own) as they go out: by name, except a precompressed file's
+// Content-Encoding, which follows its ETag, as nginx's gzip_static module
+// adds it after ngx_http_set_etag (recorded with nginx 1.22.1: ETag, then
+// Content-Encoding; before, sorted, the other way round).
+func sortOwnFields(keys []string) {
+	slices.Sort(keys)
+	ce, et := slices.Index(keys, "Content-Encoding"), slices.Index(keys, "Etag")
+	if ce >= 0 && et > ce {
+		copy(keys[ce:et], keys[ce+1:et+1])
+		keys[et] = "Content-Encoding"
+	}
+}
+
 // placeField places the last value of key, which a header filter just added,
 // after every field placed so far, spelt name. The front fields keep their
-// place (frontFields).
+// place (frontFields), but for an add_header's Last-Modified, which is a
+// field of nginx's list instead of the header filter's own.
 func (w *respWriter) placeField(name, key string) {
-	if n := len(w.header[key]); n > 0 && !slices.Contains(frontFields[:], key) {
+	if n := len(w.header[key]); n > 0 && (key == "Last-Modified" || !slices.Contains(frontFields[:], key)) {
 		w.order = append(w.order, proxy.FieldPos{Name: name, Key: key, Index: n - 1})
+	}
+}
+
+// listed reports whether key has a place in the field order: an upstream's
+// field, one a header filter added, or one pinFields placed.
+func (w *respWriter) listed(key string) bool {
+	return slices.ContainsFunc(w.order, func(p proxy.FieldPos) bool { return p.Key == key })
+}
+
+// renameField spells key's value at index as name where it stands (an
+// add_header of ETag or Last-Modified replacing the response's own).
+func (w *respWriter) renameField(key string, index int, name string) {
+	for i, p := range w.order {
+		if p.Key == key && p.Index == index {
+			w.order[i].Name = name
+		}
 	}
 }
 

@@ -62,6 +62,13 @@ func TestAppendFieldsOrder(t *testing.T) {
 			want: []string{"Last-Modified: d", `ETag: "e"`, "Accept-Ranges: bytes"},
 		},
 		{
+			name:   "a precompressed file's Content-Encoding after its ETag",
+			header: http.Header{"Etag": {`"e"`}, "Content-Encoding": {"gzip"}, "Last-Modified": {"d"}, "Accept-Ranges": {"bytes"}, "A": {"a"}},
+			// nginx 1.22.1's gzip_static answer (recorded with
+			// scripts/static-filters-nginx-sweep.py): ETag, Content-Encoding.
+			want: []string{"Last-Modified: d", "A: a", `ETag: "e"`, "Content-Encoding: gzip", "Accept-Ranges: bytes"},
+		},
+		{
 			name:   "an upstream's ETag keeps the upstream's spelling",
 			header: http.Header{"Etag": {`"e"`}},
 			order:  []proxy.FieldPos{{Name: "etag", Key: "Etag"}},
@@ -153,6 +160,15 @@ func TestHeadersFilterOrder(t *testing.T) {
 		want := []string{"Content-Type: t", "Last-Modified: d", `ETag: "e"`, "X-Own: o", "Expires: v",
 			"Cache-Control: v", "x-a: v", "Cache-Control: v", "Accept-Ranges: bytes"}
 		checkFields(t, w, want)
+	})
+	t.Run("precompressed file", func(t *testing.T) {
+		// nginx 1.22.1 (recorded): gzip_static's Content-Encoding after
+		// the ETag, add_header's fields after both.
+		w := &respWriter{header: http.Header{"Etag": {`"e"`}, "Content-Encoding": {"gzip"}}}
+		w.pinFields()
+		w.header["X-A"] = []string{"v"}
+		w.placeField("X-A", "X-A")
+		checkFields(t, w, []string{`ETag: "e"`, "Content-Encoding: gzip", "X-A: v"})
 	})
 	t.Run("upstream", func(t *testing.T) {
 		w := &respWriter{header: http.Header{"Cache-Control": {"max-age=60", "no-store"}, "X-Mid": {"1"}, "Expires": {"new"}, "Content-Range": {"bytes 0-1/6"}}}

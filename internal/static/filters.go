@@ -133,9 +133,10 @@ func rangeSet(v string, size int64, limit int) ([]byteRange, rangeVerdict) {
 // parseRanges applies Range and If-Range to a file of size bytes the way
 // nginx's range filter does: a value shorter than 7 bytes or in another unit
 // than "bytes" (any case) is ignored, so is one whose If-Range (an entity tag
-// compared exactly, else a date compared to the second) does not match. A
+// compared exactly, else a date compared to the second with mod, a Unix
+// time or -1 for none) does not match. A
 // limit above 0 (max_ranges) sends the whole file for more ranges than it.
-func parseRanges(h http.Header, tag string, mod time.Time, size int64, limit int) ([]byteRange, rangeVerdict) {
+func parseRanges(h http.Header, tag string, mod int64, size int64, limit int) ([]byteRange, rangeVerdict) {
 	v, ok := first(h, "Range")
 	if !ok || len(v) < 7 || !strings.EqualFold(v[:6], "bytes=") {
 		return nil, rangeIgnored
@@ -188,12 +189,14 @@ func TaggedRange(h http.Header, etag, lastModified string, size int64) (start, e
 	return c.Ranges[0].Start, c.Ranges[0].End, status
 }
 
-// ifRange reports whether an If-Range value lets the ranges apply.
-func ifRange(v, tag string, mod time.Time) bool {
+// ifRange reports whether an If-Range value lets the ranges apply to a
+// response with the entity tag tag and the Unix time mod (-1 for no
+// Last-Modified, which no date matches).
+func ifRange(v, tag string, mod int64) bool {
 	if len(v) >= 2 && v[len(v)-1] == '"' {
 		return v == tag
 	}
-	return httptime.Unix(v) == mod.Unix()
+	return mod != -1 && httptime.Unix(v) == mod
 }
 
 // sendRanges sends the 206 of ranges (byterange.Cut): one range with its

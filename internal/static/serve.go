@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/httptime"
 	"fulcrum/internal/mp4"
 )
 
@@ -135,7 +136,8 @@ func (o *output) serve200(uri string) error {
 		if o.singleRange {
 			limit = 1 // fewer than max_ranges, or max_ranges unset (0)
 		}
-		ranges, verdict = parseRanges(o.r.Header, o.tag, o.mod, o.size, limit)
+		tag, mod := o.rangeValidators()
+		ranges, verdict = parseRanges(o.r.Header, tag, mod, o.size, limit)
 	}
 	switch verdict {
 	case rangeUnsatisfiable:
@@ -166,6 +168,28 @@ type RangeFilter interface {
 	// AllowRanges reports whether a 200 with Content-Type contentType and
 	// Content-Length size may go out in ranges instead.
 	AllowRanges(contentType string, size int64) bool
+}
+
+// ValidatorFilter is a ResponseWriter whose headers filter may replace the
+// ETag and Last-Modified a response goes out with (add_header ETag,
+// add_header Last-Modified), as nginx's does before its range filter
+// compares If-Range with them.
+type ValidatorFilter interface {
+	// RangeValidators returns the entity tag and the Last-Modified value
+	// ("" for none) a 200 with the given ones goes out with.
+	RangeValidators(etag, lastModified string) (string, string)
+}
+
+// rangeValidators returns the entity tag and the Unix time (-1 for none)
+// that If-Range is compared with: the file's, or those the writer's
+// headers filter gives the response (ValidatorFilter).
+func (o *output) rangeValidators() (string, int64) {
+	vf, ok := o.w.(ValidatorFilter)
+	if !ok || len(o.r.Header["If-Range"]) == 0 {
+		return o.tag, o.mod.Unix()
+	}
+	tag, lm := vf.RangeValidators(o.tag, o.mod.UTC().Format(http.TimeFormat))
+	return tag, httptime.Unix(lm)
 }
 
 // rangesAllowed asks the writer, when it is a RangeFilter, whether this file

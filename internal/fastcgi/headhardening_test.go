@@ -1,0 +1,125 @@
+package fastcgi
+
+import (
+	"bufio"
+	"slices"
+	"strings"
+	"testing"
+
+	"fulcrum/internal/balancer"
+	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
+	"fulcrum/internal/testutil"
+	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
+)
+
+// TestHeadHardening sends response heads an application must not get past
+// fulcrum: what nginx 1.22.1 answered to each, recorded with a FastCGI
+// server that wrote these bytes (the same for SCGI and uwsgi), is the
+// expected answer. A NUL or a bare CR in a line is a 502 with nginx's error
+// line, never a field or a status line the client gets; several
+// Content-Length fields go out as one, the last (none when it is not a
+// number); the first Status wins.
+func TestHeadHardening(t *testing.T) {
+	tests := []struct {
+		name   string
+		head   string
+		code   int
+		fields map[string][]string // nil value: absent
+		log    string
+	}{
+		{"NUL in a value", "X-A: a\x00b\r\n\r\n", 502, nil,
+			`upstream sent invalid header: "X-A: a\x00..." while reading response header from upstream`},
+		{"bare CR in a value", "X-A: a\rb\r\n\r\n", 502, nil, `upstream sent invalid header: "X-A: a\x0d..."`},
+		{"NUL in the reason", "Status: 200 O\x00K\r\n\r\n", 502, nil, `upstream sent invalid header: "Status: 200 O\x00..."`},
+		{"bare CR in the reason", "Status: 200 O\rK\r\n\r\n", 502, nil, `upstream sent invalid header: "Status: 200 O\x0d..."`},
+		{"NUL in an HTTP status line", "HTTP/1.1 200 O\x00K\r\n\r\n", 502, nil, `upstream sent invalid header: "HTTP/1.1 200 O\x00..."`},
+		{"obs-fold", "X-A: a\r\n b\r\n\r\n", 502, nil, `upstream sent invalid header: "\x20..."`},
+		{"space before the colon", "X-A : b\r\n\r\n", 502, nil, `upstream sent invalid header: "X-A\x20..."`},
+		{"two lengths: the last", "Content-Length: 5\r\nContent-Length: 6\r\n\r\nbody\n", 200,
+			map[string][]string{"Content-Length": {"6"}}, ""},
+		{"the same length twice", "Content-Length: 5\r\nContent-Length: 5\r\n\r\nbody\n", 200,
+			map[string][]string{"Content-Length": {"5"}}, ""},
+		{"a signed length is none", "Content-Length: +5\r\n\r\nbody\n", 200,
+			map[string][]string{"Content-Length": nil}, ""},
+		{"a word length is none", "Content-Length: abc\r\n\r\nbody\n", 200,
+			map[string][]string{"Content-Length": nil}, ""},
+		{"a valid length after a bad one", "Content-Length: x\r\nContent-Length: 5\r\n\r\nbody\n", 200,
+			map[string][]string{"Content-Length": {"5"}}, ""},
+		{"a bad length after a valid one", "Content-Length: 5\r\nContent-Length: -1\r\n\r\nbody\n", 200,
+			map[string][]string{"Content-Length": nil}, ""},
+		{"spaces after a value", "Content-Length: 5  \r\nX-A: b \r\n\r\nbody\n", 200,
+			map[string][]string{"Content-Length": {"5"}, "X-A": {"b"}}, ""},
+		{"the first Status wins", "Status: 404\r\nStatus: 201\r\n\r\nbody\n", 404, nil, ""},
+		// nginx reads no HTTP status line from a FastCGI application.
+		{"a Status after a status line wins", "HTTP/1.1 201 Created\r\nStatus: 404\r\n\r\nbody\n", 404, nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, logs := newHandler(t, settings(), 0, rawApp(t, func(w *bufio.Writer) {
+				writeRecord(w, typeStdout, []byte(tc.head))
+				end(w)
+			}))
+			w := do(h, "GET", "/x.php", "")
+			if w.Code != tc.code {
+				t.Errorf("status %d, want %d", w.Code, tc.code)
+			}
+			for name, want := range tc.fields {
+				if got := w.Header()[name]; !slices.Equal(got, want) {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+			if tc.log != "" && !strings.Contains(logs.String(), tc.log) {
+				t.Errorf("log %q lacks %q", logs, tc.log)
+			}
+			if tc.code == 502 && strings.Contains(w.Body.String(), "\x00") {
+				t.Errorf("body %q carries the NUL", w.Body)
+			}
+		})
+	}
+}
+
+// TestSCGIHeadHardening: an SCGI application's head goes through the same
+// checks (nginx 1.22.1 answered the same), and its HTTP status line wins
+// over a Status field after it, where a FastCGI application's Status wins
+// (TestHeadHardening).
+func TestSCGIHeadHardening(t *testing.T) {
+	tests := []struct {
+		head   string
+		code   int
+		length []string
+	}{
+		{"HTTP/1.1 201 Created\r\nStatus: 404\r\n\r\nbody\n", 201, nil},
+		{"Status: 200\r\nX-A: a\x00b\r\n\r\nbody\n", 502, nil},
+		{"Status: 200 O\rK\r\n\r\nbody\n", 502, nil},
+		{"Status: 200\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nbody\n", 200, []string{"6"}},
+	}
+	for _, tc := range tests {
+		app := scgiApp(t, func([][2]string, []byte) string { return tc.head })
+		w := do(loggingSCGIHandler(t, app), "GET", "/", "")
+		if w.Code != tc.code || !slices.Equal(w.Header()["Content-Length"], tc.length) {
+			t.Errorf("%q: %d %q, want %d %q", tc.head, w.Code, w.Header()["Content-Length"], tc.code, tc.length)
+		}
+	}
+}
+
+// loggingSCGIHandler is an SCGI handler for server that logs (a 502
+// logs its cause).
+func loggingSCGIHandler(t *testing.T, server upstream.Settings) *Handler {
+	t.Helper()
+	pool, err := upstream.NewPool("scgi", []upstream.Settings{server})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Warn}}, Stderr: &testutil.SyncBuffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := &config.Location{Path: "/", Settings: &config.Settings{SCGI: settings()}}
+	h, err := New(Options{Protocol: SCGI, Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Compiler: &vars.Compiler{}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}

@@ -2,6 +2,8 @@ package fastcgi
 
 import (
 	"bufio"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -37,8 +39,8 @@ func TestHeadHardening(t *testing.T) {
 		{"NUL in an HTTP status line", "HTTP/1.1 200 O\x00K\r\n\r\n", 502, nil, `upstream sent invalid header: "HTTP/1.1 200 O\x00..."`},
 		{"obs-fold", "X-A: a\r\n b\r\n\r\n", 502, nil, `upstream sent invalid header: "\x20..."`},
 		{"space before the colon", "X-A : b\r\n\r\n", 502, nil, `upstream sent invalid header: "X-A\x20..."`},
-		{"two lengths: the last", "Content-Length: 5\r\nContent-Length: 6\r\n\r\nbody\n", 200,
-			map[string][]string{"Content-Length": {"6"}}, ""},
+		{"two lengths: the last", "Content-Length: 6\r\nContent-Length: 5\r\n\r\nbody\n", 200,
+			map[string][]string{"Content-Length": {"5"}}, ""},
 		{"the same length twice", "Content-Length: 5\r\nContent-Length: 5\r\n\r\nbody\n", 200,
 			map[string][]string{"Content-Length": {"5"}}, ""},
 		{"a signed length is none", "Content-Length: +5\r\n\r\nbody\n", 200,
@@ -93,11 +95,12 @@ func TestSCGIHeadHardening(t *testing.T) {
 		{"HTTP/1.1 201 Created\r\nStatus: 404\r\n\r\nbody\n", 201, nil},
 		{"Status: 200\r\nX-A: a\x00b\r\n\r\nbody\n", 502, nil},
 		{"Status: 200 O\rK\r\n\r\nbody\n", 502, nil},
-		{"Status: 200\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nbody\n", 200, []string{"6"}},
+		{"Status: 200\r\nContent-Length: 6\r\nContent-Length: 5\r\n\r\nbody\n", 200, []string{"5"}},
 	}
 	for _, tc := range tests {
 		app := scgiApp(t, func([][2]string, []byte) string { return tc.head })
-		w := do(loggingSCGIHandler(t, app), "GET", "/", "")
+		h, _ := loggingSCGIHandler(t, app)
+		w := do(h, "GET", "/", "")
 		if w.Code != tc.code || !slices.Equal(w.Header()["Content-Length"], tc.length) {
 			t.Errorf("%q: %d %q, want %d %q", tc.head, w.Code, w.Header()["Content-Length"], tc.code, tc.length)
 		}
@@ -105,14 +108,15 @@ func TestSCGIHeadHardening(t *testing.T) {
 }
 
 // loggingSCGIHandler is an SCGI handler for server that logs (a 502
-// logs its cause).
-func loggingSCGIHandler(t *testing.T, server upstream.Settings) *Handler {
+// logs its cause) to the returned buffer.
+func loggingSCGIHandler(t *testing.T, server upstream.Settings) (*Handler, *testutil.SyncBuffer) {
 	t.Helper()
 	pool, err := upstream.NewPool("scgi", []upstream.Settings{server})
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Warn}}, Stderr: &testutil.SyncBuffer{}})
+	logs := &testutil.SyncBuffer{}
+	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Warn}}, Stderr: logs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,5 +125,70 @@ func loggingSCGIHandler(t *testing.T, server upstream.Settings) *Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return h, logs
+}
+
+// TestBodyLengthLies: a body longer than its Content-Length is cut at the
+// length, warned about, and ends cleanly (the client's connection kept); a
+// shorter one is nginx's error and ends the client's connection, as nginx
+// 1.22.1 answered a raw FastCGI, SCGI and uwsgi server.
+func TestBodyLengthLies(t *testing.T) {
+	const (
+		more  = `upstream sent more data than specified in "Content-Length" header while reading upstream`
+		lessF = "upstream prematurely closed FastCGI stdout while reading upstream"
+		lessS = "upstream prematurely closed connection while reading upstream"
+	)
+	fcgi := func(records ...string) func(t *testing.T) (*Handler, *testutil.SyncBuffer) {
+		return func(t *testing.T) (*Handler, *testutil.SyncBuffer) {
+			return newHandler(t, settings(), 0, rawApp(t, func(w *bufio.Writer) {
+				for _, r := range records {
+					writeRecord(w, typeStdout, []byte(r))
+				}
+				end(w)
+			}))
+		}
+	}
+	scgi := func(answer string) func(t *testing.T) (*Handler, *testutil.SyncBuffer) {
+		return func(t *testing.T) (*Handler, *testutil.SyncBuffer) {
+			return loggingSCGIHandler(t, scgiApp(t, func([][2]string, []byte) string { return answer }))
+		}
+	}
+	tests := []struct {
+		name    string
+		handler func(t *testing.T) (*Handler, *testutil.SyncBuffer)
+		body    string
+		aborted bool
+		log     string
+	}{
+		{"FastCGI: more in one record", fcgi("Content-Length: 2\r\n\r\nbody\n"), "bo", false, more},
+		{"FastCGI: more in a later record", fcgi("Content-Length: 2\r\n\r\nbo", "dy\n"), "bo", false, more},
+		{"FastCGI: less", fcgi("Content-Length: 50\r\n\r\nbody\n"), "body\n", true, lessF},
+		{"SCGI: more", scgi("Status: 200 OK\r\nContent-Length: 2\r\n\r\nbody\n"), "bo", false, more},
+		{"SCGI: less", scgi("Status: 200 OK\r\nContent-Length: 50\r\n\r\nbody\n"), "body\n", true, lessS},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, logs := tc.handler(t)
+			w, aborted := doAborted(h)
+			if w.Body.String() != tc.body || aborted != tc.aborted {
+				t.Errorf("body %q, aborted %v; want %q, %v", w.Body, aborted, tc.body, tc.aborted)
+			}
+			if !strings.Contains(logs.String(), tc.log) {
+				t.Errorf("log %q lacks %q", logs, tc.log)
+			}
+		})
+	}
+}
+
+// doMayAbort is do for a response that may end the client's connection
+// (http.ErrAbortHandler): the recorder holds what went out before.
+func doMayAbort(h *Handler, method, target string) (w *httptest.ResponseRecorder) {
+	w = httptest.NewRecorder()
+	defer func() {
+		if v := recover(); v != nil && v != http.ErrAbortHandler {
+			panic(v)
+		}
+	}()
+	doTo(h, w, method, target, "")
+	return w
 }

@@ -163,6 +163,9 @@ type exchange struct {
 	// cached, as nginx caches a body ended so only when the lengths agree
 	// (fastcgi_store checks the length itself).
 	short bool
+	// extra is a body that went on past its Content-Length: the rest was
+	// not read, so the connection is not kept.
+	extra bool
 }
 
 // attempt sends the request to srv and, when the server answers acceptably,
@@ -257,7 +260,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	a.ResponseTime = end.Sub(start)
 	a.ResponseLength = n
 	a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
-	if ok && x.rr.ended && req.idle != nil {
+	if ok && x.rr.ended && !x.extra && req.idle != nil {
 		req.idle.Put(x.key, x.conn)
 	} else {
 		x.conn.Close()

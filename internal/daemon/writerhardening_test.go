@@ -3,6 +3,8 @@ package daemon
 import (
 	"bufio"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -81,4 +83,26 @@ func readRawHead(t *testing.T, br *bufio.Reader) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// TestH2WriterOneLength: a stream's head gets one Content-Length of digits
+// alone too (Go's HTTP/2 server would send every value the map holds).
+func TestH2WriterOneLength(t *testing.T) {
+	tests := []struct {
+		set  []string
+		want []string
+	}{
+		{[]string{"5", "6"}, []string{"5"}},
+		{[]string{"+5"}, nil},
+		{[]string{"5"}, []string{"5"}},
+	}
+	for _, tc := range tests {
+		rec := httptest.NewRecorder()
+		w := &h2Writer{w: rec}
+		w.Header()["Content-Length"] = tc.set
+		w.WriteHeader(200)
+		if got := rec.Header()["Content-Length"]; !slices.Equal(got, tc.want) {
+			t.Errorf("%q: Content-Length %q, want %q", tc.set, got, tc.want)
+		}
+	}
 }

@@ -2,11 +2,17 @@ package fastcgi
 
 import (
 	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
@@ -191,4 +197,69 @@ func doMayAbort(h *Handler, method, target string) (w *httptest.ResponseRecorder
 	}()
 	doTo(h, w, method, target, "")
 	return w
+}
+
+// TestIdleRecordsDropConnection: under fastcgi_keep_conn, a connection on
+// which the application sent records after END_REQUEST (a second response
+// nobody asked for) is closed, not used again: the next request, maybe
+// another client's, would get that response. nginx 1.22.1 (its keepalive
+// close handler) answered every request with its own response from an
+// application that sent such records 100 ms after each response. Both
+// where the records come with the response (read ahead into fulcrum's
+// buffer) and after it was read (in the kept connection's socket).
+func TestIdleRecordsDropConnection(t *testing.T) {
+	for _, later := range []bool{false, true} {
+		t.Run(fmt.Sprintf("later=%v", later), func(t *testing.T) {
+			answered, sent := make(chan struct{}), make(chan struct{})
+			var conns atomic.Int32
+			addr := testutil.RawBackend(t, func(c net.Conn) {
+				conns.Add(1)
+				br := bufio.NewReader(c)
+				for {
+					for { // read up to the empty STDIN record
+						var h [8]byte
+						if _, err := io.ReadFull(br, h[:]); err != nil {
+							return
+						}
+						n := int(binary.BigEndian.Uint16(h[4:])) + int(h[6])
+						br.Discard(n)
+						if h[1] == typeStdin && n == 0 {
+							break
+						}
+					}
+					bw := bufio.NewWriter(c)
+					writeRecord(bw, typeStdout, []byte("Content-Type: text/plain\r\n\r\nreal"))
+					end(bw)
+					if later {
+						bw.Flush()
+						<-answered // the response was read and the connection kept
+					}
+					writeRecord(bw, typeStdout, []byte("X-Poison: 1\r\n\r\npoisoned"))
+					end(bw)
+					err := bw.Flush()
+					if !later {
+						<-answered
+					}
+					sent <- struct{}{}
+					if err != nil {
+						return
+					}
+				}
+			})
+			set := settings()
+			set.KeepConn = true
+			h, _ := newHandler(t, set, 4, upstream.Settings{Addr: addr, Weight: 1, MaxFails: 1, FailTimeout: time.Second})
+			for i := range 3 {
+				w := do(h, "GET", "/x.php", "")
+				answered <- struct{}{}
+				<-sent // the unasked response is in the kept connection's socket
+				if w.Code != 200 || w.Body.String() != "real" || w.Header().Get("X-Poison") != "" {
+					t.Errorf("request %d: %d %q %v, want 200 \"real\"", i, w.Code, w.Body, w.Header())
+				}
+			}
+			if got := conns.Load(); got != 3 {
+				t.Errorf("%d connections, want 3 (none used again after the unasked records)", got)
+			}
+		})
+	}
 }

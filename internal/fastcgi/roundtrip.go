@@ -260,7 +260,10 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	a.ResponseTime = end.Sub(start)
 	a.ResponseLength = n
 	a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
-	if ok && x.rr.ended && !x.extra && req.idle != nil {
+	if ok && x.rr.ended && !x.extra && x.rr.r.Buffered() == 0 && req.idle != nil {
+		// Kept only when nothing came after END_REQUEST: records read
+		// ahead would be lost, or the rest of them read as the next
+		// request's response.
 		req.idle.Put(x.key, x.conn)
 	} else {
 		x.conn.Close()
@@ -382,7 +385,7 @@ func (h *Handler) mayRetryAfter(req *request, f *failure) bool {
 func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, start time.Time) (*exchange, error) {
 	x := &exchange{key: srv.Network() + " " + srv.Addr()}
 	if req.idle != nil {
-		x.conn = req.idle.Get(x.key)
+		x.conn = req.idle.Get(x.key, deadline.Readable)
 		x.reused = x.conn != nil
 	}
 	if x.conn == nil {

@@ -109,11 +109,6 @@ type poolConn struct {
 	key      connKey
 	born     time.Time
 	lastUsed time.Time
-	// bodiless says the last response had no body whatever its head said (a
-	// HEAD's, a 204's or a 304's): a server that sends one anyway leaves stray
-	// bytes, maybe after the head was read, so the next reuse always checks
-	// (alive), as nginx closes an idle connection that receives anything.
-	bodiless bool
 	requests int
 	// sendTimeout is the current attempt's proxy_send_timeout, applied before
 	// each write to the connection.
@@ -218,21 +213,15 @@ func newConnPool(o PoolOptions) *ConnPool {
 	return &ConnPool{opts: o, idle: map[connKey][]*poolConn{}, sessions: tls.NewLRUClientSessionCache(0)}
 }
 
-// recentlyUsed is how long after its last response an idle connection is
-// reused without the liveness peek, when the request could be sent again
-// anyway: servers close idle connections after seconds, not milliseconds, and
-// the rare one that loses the race costs only a silent retry (errStale). Under
-// load nearly every reuse is this recent, so the peek's system call is saved on
-// the hot path.
-const recentlyUsed = time.Second
-
 // get returns an idle connection to dst (reused true), or dials one (and
 // runs the TLS handshake for an https upstream). Idle connections past
-// keepalive_timeout are closed on the way. replayable says whether the
-// request could go again on a fresh connection should the reused one turn
-// out to be closed: without that, every reused connection is checked first.
-// now is the attempt's clock reading: idle times count to it, and a dialed
-// connection is born at it.
+// keepalive_timeout, and those the server closed or sent bytes on while
+// they were idle (alive), are closed on the way: every reuse is checked,
+// however recent, for bytes nobody asked for would be read as this
+// request's response (a second response to a request the server read as
+// two, sent to another client), where nginx's keepalive close handler
+// closes the connection on the read event. now is the attempt's clock
+// reading: idle times count to it, and a dialed connection is born at it.
 //
 // It stays out of line: with the profile (PGO), the compiler inlined it
 // into attempt, whose frame grew by 336 bytes (its connection keys and
@@ -240,7 +229,7 @@ const recentlyUsed = time.Second
 // TestClientStackStaysSmall).
 //
 //go:noinline
-func (p *ConnPool) get(ctx context.Context, dst *dialTarget, replayable bool, now time.Time) (*poolConn, bool, error) {
+func (p *ConnPool) get(ctx context.Context, dst *dialTarget, now time.Time) (*poolConn, bool, error) {
 	key := dst.key() // a struct, not a concatenation: no allocation per request
 	p.mu.Lock()
 	list := p.idle[key]
@@ -248,7 +237,7 @@ func (p *ConnPool) get(ctx context.Context, dst *dialTarget, replayable bool, no
 		pc := list[len(list)-1]
 		list = list[:len(list)-1]
 		idle := now.Sub(pc.lastUsed)
-		if idle < p.opts.KeepaliveTimeout && (replayable && idle < recentlyUsed && !pc.bodiless || alive(pc)) {
+		if idle < p.opts.KeepaliveTimeout && alive(pc) {
 			p.idle[key] = list
 			p.mu.Unlock()
 			return pc, true, nil
@@ -658,8 +647,6 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		}
 	}
 	*resp = upstreamResponse{head: resp.head, pool: p, pc: pc, ctx: ctx, watch: watch, readTimeout: t.read}
-	st := resp.head.Status
-	pc.bodiless = string(out.method) == http.MethodHead || st == http.StatusNoContent || st == http.StatusNotModified
 	if resp.head.Status == http.StatusSwitchingProtocols {
 		resp.upgraded = true
 		return true, nil

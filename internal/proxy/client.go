@@ -110,6 +110,11 @@ type poolConn struct {
 	born     time.Time
 	lastUsed time.Time
 	requests int
+	// peekFn, peekBuf and peekQuiet are quiet's: its function for
+	// RawConn.Control (made once), the byte a peek may find, and the answer.
+	peekFn    func(fd uintptr)
+	peekBuf   [1]byte
+	peekQuiet bool
 	// sendTimeout is the current attempt's proxy_send_timeout, applied before
 	// each write to the connection.
 	sendTimeout time.Duration
@@ -354,24 +359,31 @@ func alive(pc *poolConn) bool {
 	if pc.raw == nil {
 		return aliveTLS(pc)
 	}
-	return quiet(pc.raw)
+	return pc.quiet(pc.raw)
 }
 
-// quiet peeks at an idle socket: true when nothing can be read from it (open
-// and quiet), false when the peer closed it or sent bytes.
-func quiet(raw syscall.RawConn) bool {
-	ok := true
-	var b [1]byte
+// quiet peeks at an idle socket of pc's (raw, or the one under its TLS):
+// true when nothing can be read from it (open and quiet), false when the
+// peer closed it or sent bytes. Every reuse peeks, so it allocates nothing:
+// the function Control runs is made once per connection (peekFn).
+func (pc *poolConn) quiet(raw syscall.RawConn) bool {
+	if pc.peekFn == nil {
+		pc.peekFn = pc.peek
+	}
+	pc.peekQuiet = true
 	// Control, not Read: it ignores the deadline an earlier exchange left on
 	// the idle connection.
-	_ = raw.Control(func(fd uintptr) {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ok = n < 0 || err == syscall.EAGAIN // nothing to read: open and quiet
-		if n == 0 && err == nil || n > 0 {
-			ok = false // closed by the server, or bytes nobody asked for
-		}
-	})
-	return ok
+	_ = raw.Control(pc.peekFn)
+	return pc.peekQuiet
+}
+
+// peek is quiet's look at socket fd, its answer in pc.peekQuiet.
+func (pc *poolConn) peek(fd uintptr) {
+	n, _, err := syscall.Recvfrom(int(fd), pc.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	pc.peekQuiet = n < 0 || err == syscall.EAGAIN // nothing to read: open and quiet
+	if n == 0 && err == nil || n > 0 {
+		pc.peekQuiet = false // closed by the server, or bytes nobody asked for
+	}
 }
 
 // aliveTLSWait bounds aliveTLS's read of what an idle TLS connection
@@ -387,7 +399,7 @@ const aliveTLSWait = 10 * time.Millisecond
 // short deadline leaves a usable connection. The lazy read deadline is told,
 // so the next exchange sets its own.
 func aliveTLS(pc *poolConn) bool {
-	if pc.under == nil || quiet(pc.under) {
+	if pc.under == nil || pc.quiet(pc.under) {
 		return true
 	}
 	t := time.Now().Add(aliveTLSWait)

@@ -506,6 +506,7 @@ func (w *h2Writer) WriteHeader(code int) {
 		for _, f := range connectionFields {
 			delete(h, f)
 		}
+		oneLength(h)
 		if w.closeConn {
 			h["Connection"] = []string{"close"} // Go's server: GOAWAY, not a field
 		}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -200,8 +201,13 @@ func (w *respWriter) SetFieldOrder(order []proxy.FieldPos) {
 }
 
 // SetReason implements proxy.ReasonSetter: a head with status goes out with
-// reason, copied, instead of fulcrum's phrase.
+// reason, copied, instead of fulcrum's phrase. A reason with a CR, LF or NUL
+// is not taken (fulcrum's phrase goes out): it would end or corrupt the
+// status line.
 func (w *respWriter) SetReason(status int, reason []byte) {
+	if bytes.ContainsAny(reason, "\r\n\x00") {
+		return
+	}
 	w.reason = append(w.reason[:0], reason...)
 	if w.reason == nil {
 		w.reason = []byte{} // nil would mean "fulcrum's phrase" to h1
@@ -447,12 +453,8 @@ func (w *respWriter) commit(known int64) {
 	delete(h, "Transfer-Encoding")
 	w.declared = -1
 	// The header map's keys are canonical: direct look-ups, not Get's.
-	if v := h["Content-Length"]; len(v) > 0 && v[0] != "" {
-		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n >= 0 {
-			w.declared = n
-		} else {
-			delete(h, "Content-Length")
-		}
+	if n, ok := oneLength(h); ok {
+		w.declared = n
 	}
 	switch {
 	case w.noBody:
@@ -812,17 +814,49 @@ func wireName(key string) string {
 
 // appendSafeFields appends a field line per value, leaving out what would
 // break the head: a name that is not a token, a value with CR or LF (which
-// would let a value start a field or a body of its own).
+// would let a value start a field or a body of its own) or NUL (which
+// clients cut the head at, or refuse).
 func appendSafeFields(b []byte, name string, values []string) []byte {
 	if !validFieldName(name) {
 		return b
 	}
 	for _, v := range values {
-		if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
+		if !strings.ContainsAny(v, "\r\n\x00") {
 			b = h1.AppendHeader(b, name, v)
 		}
 	}
 	return b
+}
+
+// oneLength leaves at most one Content-Length in h, the handler's first,
+// spelt as digits alone, and returns it: a second value or a sign ("+5")
+// would let a client or a cache in between read the body another way than
+// fulcrum frames it. A first value that is not a length removes the field
+// (false). An empty first value is left alone (false): the handler asked
+// for no length.
+func oneLength(h http.Header) (int64, bool) {
+	v := h["Content-Length"]
+	if len(v) == 0 || v[0] == "" {
+		return 0, false
+	}
+	n, ok := parseLength(v[0])
+	switch {
+	case !ok:
+		delete(h, "Content-Length")
+	case len(v) > 1 || v[0] != strconv.FormatInt(n, 10):
+		h["Content-Length"] = []string{strconv.FormatInt(n, 10)}
+	}
+	return n, ok
+}
+
+// parseLength reads a Content-Length value: digits alone, at most the
+// largest int64.
+func parseLength(v string) (int64, bool) {
+	if v == "" || strings.TrimLeft(v, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
 }
 
 // validFieldName reports whether name can go out as a field name.

@@ -232,7 +232,7 @@ func TestRawResponses(t *testing.T) {
 		{"invalid header is 502", func(w *bufio.Writer) {
 			writeRecord(w, typeStdout, []byte("no colon here\r\n\r\n"))
 			end(w)
-		}, 502, "", "", "upstream sent invalid header while reading response header from upstream"},
+		}, 502, "", "", `upstream sent invalid header: "no\x20..." while reading response header from upstream`},
 		{"invalid status is 502", func(w *bufio.Writer) {
 			writeRecord(w, typeStdout, []byte("Status: abc\r\n\r\n"))
 			end(w)

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // maxHead is the default bound of a CGI response head: nginx's
@@ -46,8 +48,10 @@ type head struct {
 func readHead(br *bufio.Reader, limit int, rr *recordReader) (*head, error) {
 	h := &head{}
 	size := 0
-	var statusValue string
-	hasStatus := false
+	// The status comes from an SCGI or uwsgi application's HTTP status
+	// line or the first Status field, as nginx keeps the first
+	// (ngx_http_upstream_process_header_line).
+	var statusLine, statusField status
 	for first := true; ; first = false {
 		line, err := br.ReadSlice('\n')
 		size += len(line)
@@ -57,7 +61,7 @@ func readHead(br *bufio.Reader, limit int, rr *recordReader) (*head, error) {
 		if err != nil {
 			return nil, err
 		}
-		line = bytes.TrimRight(line, "\r\n")
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
 		if len(line) == 0 {
 			break
 		}
@@ -65,28 +69,44 @@ func readHead(br *bufio.Reader, limit int, rr *recordReader) (*head, error) {
 			// The first line: an SCGI application may answer with an
 			// HTTP status line, which nginx reads as Status.
 			if rest, ok := bytes.CutPrefix(line, []byte("HTTP/")); ok {
+				if at := bytes.IndexAny(line, "\x00\r"); at >= 0 {
+					return nil, invalidHeader(line, at)
+				}
 				if _, st, ok := bytes.Cut(rest, []byte(" ")); ok {
-					statusValue, hasStatus = string(st), true
+					statusLine = status{string(st), true}
 					continue
 				}
 			}
 		}
 		i := bytes.IndexByte(line, ':')
-		if i <= 0 || !validName(line[:i]) {
+		if at := badByte(line, i); at >= 0 {
+			return nil, invalidHeader(line, at)
+		}
+		if i <= 0 {
 			return nil, errInvalidHeader
 		}
 		name := string(line[:i])
-		value := string(bytes.TrimLeft(line[i+1:], " \t"))
+		// nginx drops the spaces around a value (a tab after it stays).
+		value := string(bytes.TrimRight(bytes.TrimLeft(line[i+1:], " \t"), " "))
 		switch {
-		case equalFold(name, "Status"):
-			statusValue, hasStatus = value, true
+		case equalFold(name, "Status") && !statusField.ok:
+			statusField = status{value, true}
 		case equalFold(name, "Location"):
 			h.location = value
 		}
 		h.fields = append(h.fields, field{name, value})
 	}
+	h.fields = oneLength(h.fields)
+	// nginx reads no status line from a FastCGI application (rr): its
+	// Status field wins there; SCGI's and uwsgi's status line wins over
+	// theirs (recorded from nginx 1.22.1).
+	st := statusLine
+	if !st.ok || rr != nil && statusField.ok {
+		st = statusField
+	}
+	statusValue := st.value
 	switch {
-	case hasStatus:
+	case st.ok:
 		code, err := parseStatus(statusValue)
 		if err != nil {
 			return nil, err
@@ -103,6 +123,47 @@ func readHead(br *bufio.Reader, limit int, rr *recordReader) (*head, error) {
 	return h, nil
 }
 
+// status is a response head's status text ("404 Not Found") and whether
+// the head had one.
+type status struct {
+	value string
+	ok    bool
+}
+
+// oneLength leaves at most one Content-Length in fields, so that the client
+// never gets two: the last one, as nginx 1.22.1 passes on (its
+// content_length_n is the last field's), and none when that one is not a
+// plain number (nginx's ngx_atoof fails, and the body goes out chunked).
+func oneLength(fields []field) []field {
+	last := -1
+	for i, f := range fields {
+		if equalFold(f.name, "Content-Length") {
+			last = i
+		}
+	}
+	if last < 0 {
+		return fields
+	}
+	keep := validLength(fields[last].value)
+	out := fields[:0]
+	for i, f := range fields {
+		if equalFold(f.name, "Content-Length") && (i != last || !keep) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// validLength reports whether v is 1*DIGIT that fits in an int64.
+func validLength(v string) bool {
+	if v == "" || strings.TrimLeft(v, "0123456789") != "" {
+		return false
+	}
+	_, err := strconv.ParseInt(v, 10, 64)
+	return err == nil
+}
+
 // parseStatus reads the three digits at the start of a Status value.
 func parseStatus(v string) (int, error) {
 	if len(v) < 3 {
@@ -115,14 +176,41 @@ func parseStatus(v string) (int, error) {
 	return code, nil
 }
 
-// validName reports whether b is a token (RFC 9110 field name).
-func validName(b []byte) bool {
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
-			return false
+// badByte returns the index of the first byte of a head line that makes
+// it invalid, or -1: in the name (up to colon, the index of the first ':',
+// or the whole line without one) a byte that is not a token's, in the
+// value a NUL or a CR (the line's own CRLF is cut off before), as nginx's
+// ngx_http_parse_header_line, which answers such a line with 502 so that
+// it never reaches the client.
+func badByte(line []byte, colon int) int {
+	name := line
+	if colon >= 0 {
+		name = line[:colon]
+	}
+	for i, c := range name {
+		if !tokenByte(c) {
+			return i
 		}
 	}
-	return true
+	if colon < 0 {
+		return -1
+	}
+	if at := bytes.IndexAny(line[colon:], "\x00\r"); at >= 0 {
+		return colon + at
+	}
+	return -1
+}
+
+// invalidHeader is errInvalidHeader for line, whose byte at is where nginx
+// stopped, in the words of nginx's error line: the line up to that byte,
+// the byte in hex, and "...".
+func invalidHeader(line []byte, at int) error {
+	return fmt.Errorf("%w: \"%s\\x%02x...\"", errInvalidHeader, line[:at], line[at])
+}
+
+// tokenByte reports whether c may be in a token (RFC 9110 field name).
+func tokenByte(c byte) bool {
+	return c > ' ' && c < 0x7f && strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) < 0
 }
 
 // equalFold compares ASCII strings case-insensitively.

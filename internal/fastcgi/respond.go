@@ -170,6 +170,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 	}
 	var n int64
 	gone := false // a kept fetch's client went away
+	declared := declaredLength(x.head)
 	for {
 		p := buf
 		if pacer != nil {
@@ -177,6 +178,15 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		}
 		x.setReadDeadline(h.now().Add(h.set.ReadTimeout))
 		m, err := x.br.Read(p)
+		over := declared >= 0 && n+int64(m) > declared
+		if over {
+			// More than the Content-Length: nginx 1.22.1 passes the
+			// length's bytes, warns, and ends the response there
+			// cleanly (the client's connection kept); the rest never
+			// goes anywhere, nor does the upstream connection.
+			m = int(declared - n)
+			h.log.LogRequest(errlog.Warn, req.logRequest(), `upstream sent more data than specified in "Content-Length" header while `+errlog.ActionBody)
+		}
 		if m > 0 {
 			n += int64(m)
 			if req.fill != nil {
@@ -198,6 +208,17 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 			if !req.buffered && flusher != nil {
 				flusher.Flush()
 			}
+		}
+		if over {
+			x.extra = true
+			return n, true
+		}
+		if err == io.EOF && n < declared {
+			// The response ended short of its Content-Length: nginx's
+			// error, and the client's connection closed (x.broken).
+			h.log.LogRequest(errlog.Error, req.logRequest(), h.closedEarly()+" while "+errlog.ActionBody)
+			x.broken = true
+			return n, false
 		}
 		if err == io.EOF {
 			return n, true
@@ -268,6 +289,25 @@ func (h *Handler) paceRead(req *request, pacer *pace.Pacer, buf []byte, read int
 // kept: the record reader did not see END_REQUEST.
 func (h *Handler) closeEnds(req *request, err error) bool {
 	return h.proto == FastCGI && errors.Is(err, io.ErrUnexpectedEOF) && (!h.set.KeepConn || !req.buffered)
+}
+
+// declaredLength is the head's Content-Length, -1 without one (readHead
+// leaves at most one, of digits alone).
+func declaredLength(hd *head) int64 {
+	n, err := strconv.ParseInt(hd.get("Content-Length"), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// closedEarly is nginx's words for a response stream that ended: FastCGI's
+// END_REQUEST, or the close of an SCGI or uwsgi connection.
+func (h *Handler) closedEarly() string {
+	if h.proto == FastCGI {
+		return "upstream prematurely closed FastCGI stdout"
+	}
+	return "upstream prematurely closed connection"
 }
 
 // lengthIs reports whether hd has no Content-Length or one of n.

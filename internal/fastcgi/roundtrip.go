@@ -164,6 +164,9 @@ type exchange struct {
 	// cached, as nginx caches a body ended so only when the lengths agree
 	// (fastcgi_store checks the length itself).
 	short bool
+	// extra is a body that went on past its Content-Length: the rest was
+	// not read, so the connection is not kept.
+	extra bool
 }
 
 // attempt sends the request to srv and, when the server answers acceptably,
@@ -261,7 +264,10 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	a.ResponseTime = end.Sub(start)
 	a.ResponseLength = n
 	a.BytesReceived, a.BytesSent = x.bytesIn(), x.out
-	if ok && x.rr.ended && req.idle != nil {
+	if ok && x.rr.ended && !x.extra && x.rr.r.Buffered() == 0 && req.idle != nil {
+		// Kept only when nothing came after END_REQUEST: records read
+		// ahead would be lost, or the rest of them read as the next
+		// request's response.
 		req.idle.Put(x.key, x.conn)
 	} else {
 		x.conn.Close()
@@ -383,7 +389,7 @@ func (h *Handler) mayRetryAfter(req *request, f *failure) bool {
 func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, start time.Time) (*exchange, error) {
 	x := &exchange{key: srv.Network() + " " + srv.Addr()}
 	if req.idle != nil {
-		x.conn = req.idle.Get(x.key)
+		x.conn = req.idle.Get(x.key, deadline.Readable)
 		x.reused = x.conn != nil
 	}
 	if x.conn == nil {

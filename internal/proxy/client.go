@@ -109,12 +109,12 @@ type poolConn struct {
 	key      connKey
 	born     time.Time
 	lastUsed time.Time
-	// bodiless says the last response had no body whatever its head said (a
-	// HEAD's, a 204's or a 304's): a server that sends one anyway leaves stray
-	// bytes, maybe after the head was read, so the next reuse always checks
-	// (alive), as nginx closes an idle connection that receives anything.
-	bodiless bool
 	requests int
+	// peekFn, peekBuf and peekQuiet are quiet's: its function for
+	// RawConn.Control (made once), the byte a peek may find, and the answer.
+	peekFn    func(fd uintptr)
+	peekBuf   [1]byte
+	peekQuiet bool
 	// sendTimeout is the current attempt's proxy_send_timeout, applied before
 	// each write to the connection.
 	sendTimeout time.Duration
@@ -218,21 +218,15 @@ func newConnPool(o PoolOptions) *ConnPool {
 	return &ConnPool{opts: o, idle: map[connKey][]*poolConn{}, sessions: tls.NewLRUClientSessionCache(0)}
 }
 
-// recentlyUsed is how long after its last response an idle connection is
-// reused without the liveness peek, when the request could be sent again
-// anyway: servers close idle connections after seconds, not milliseconds, and
-// the rare one that loses the race costs only a silent retry (errStale). Under
-// load nearly every reuse is this recent, so the peek's system call is saved on
-// the hot path.
-const recentlyUsed = time.Second
-
 // get returns an idle connection to dst (reused true), or dials one (and
 // runs the TLS handshake for an https upstream). Idle connections past
-// keepalive_timeout are closed on the way. replayable says whether the
-// request could go again on a fresh connection should the reused one turn
-// out to be closed: without that, every reused connection is checked first.
-// now is the attempt's clock reading: idle times count to it, and a dialed
-// connection is born at it.
+// keepalive_timeout, and those the server closed or sent bytes on while
+// they were idle (alive), are closed on the way: every reuse is checked,
+// however recent, for bytes nobody asked for would be read as this
+// request's response (a second response to a request the server read as
+// two, sent to another client), where nginx's keepalive close handler
+// closes the connection on the read event. now is the attempt's clock
+// reading: idle times count to it, and a dialed connection is born at it.
 //
 // It stays out of line: with the profile (PGO), the compiler inlined it
 // into attempt, whose frame grew by 336 bytes (its connection keys and
@@ -240,7 +234,7 @@ const recentlyUsed = time.Second
 // TestClientStackStaysSmall).
 //
 //go:noinline
-func (p *ConnPool) get(ctx context.Context, dst *dialTarget, replayable bool, now time.Time) (*poolConn, bool, error) {
+func (p *ConnPool) get(ctx context.Context, dst *dialTarget, now time.Time) (*poolConn, bool, error) {
 	key := dst.key() // a struct, not a concatenation: no allocation per request
 	p.mu.Lock()
 	list := p.idle[key]
@@ -248,7 +242,7 @@ func (p *ConnPool) get(ctx context.Context, dst *dialTarget, replayable bool, no
 		pc := list[len(list)-1]
 		list = list[:len(list)-1]
 		idle := now.Sub(pc.lastUsed)
-		if idle < p.opts.KeepaliveTimeout && (replayable && idle < recentlyUsed && !pc.bodiless || alive(pc)) {
+		if idle < p.opts.KeepaliveTimeout && alive(pc) {
 			p.idle[key] = list
 			p.mu.Unlock()
 			return pc, true, nil
@@ -365,24 +359,31 @@ func alive(pc *poolConn) bool {
 	if pc.raw == nil {
 		return aliveTLS(pc)
 	}
-	return quiet(pc.raw)
+	return pc.quiet(pc.raw)
 }
 
-// quiet peeks at an idle socket: true when nothing can be read from it (open
-// and quiet), false when the peer closed it or sent bytes.
-func quiet(raw syscall.RawConn) bool {
-	ok := true
-	var b [1]byte
+// quiet peeks at an idle socket of pc's (raw, or the one under its TLS):
+// true when nothing can be read from it (open and quiet), false when the
+// peer closed it or sent bytes. Every reuse peeks, so it allocates nothing:
+// the function Control runs is made once per connection (peekFn).
+func (pc *poolConn) quiet(raw syscall.RawConn) bool {
+	if pc.peekFn == nil {
+		pc.peekFn = pc.peek
+	}
+	pc.peekQuiet = true
 	// Control, not Read: it ignores the deadline an earlier exchange left on
 	// the idle connection.
-	_ = raw.Control(func(fd uintptr) {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ok = n < 0 || err == syscall.EAGAIN // nothing to read: open and quiet
-		if n == 0 && err == nil || n > 0 {
-			ok = false // closed by the server, or bytes nobody asked for
-		}
-	})
-	return ok
+	_ = raw.Control(pc.peekFn)
+	return pc.peekQuiet
+}
+
+// peek is quiet's look at socket fd, its answer in pc.peekQuiet.
+func (pc *poolConn) peek(fd uintptr) {
+	n, _, err := syscall.Recvfrom(int(fd), pc.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	pc.peekQuiet = n < 0 || err == syscall.EAGAIN // nothing to read: open and quiet
+	if n == 0 && err == nil || n > 0 {
+		pc.peekQuiet = false // closed by the server, or bytes nobody asked for
+	}
 }
 
 // aliveTLSWait bounds aliveTLS's read of what an idle TLS connection
@@ -398,7 +399,7 @@ const aliveTLSWait = 10 * time.Millisecond
 // short deadline leaves a usable connection. The lazy read deadline is told,
 // so the next exchange sets its own.
 func aliveTLS(pc *poolConn) bool {
-	if pc.under == nil || quiet(pc.under) {
+	if pc.under == nil || pc.quiet(pc.under) {
 		return true
 	}
 	t := time.Now().Add(aliveTLSWait)
@@ -658,8 +659,6 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		}
 	}
 	*resp = upstreamResponse{head: resp.head, pool: p, pc: pc, ctx: ctx, watch: watch, readTimeout: t.read}
-	st := resp.head.Status
-	pc.bodiless = string(out.method) == http.MethodHead || st == http.StatusNoContent || st == http.StatusNotModified
 	if resp.head.Status == http.StatusSwitchingProtocols {
 		resp.upgraded = true
 		return true, nil

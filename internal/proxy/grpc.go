@@ -301,11 +301,12 @@ func newGRPCTransport(set *config.GRPCSettings, tc *upstreamTLS) *http.Transport
 		return bound.DialContext(ctx, dst.network, dst.addr)
 	}
 	t := &http.Transport{
-		DialContext:           dial,
-		ResponseHeaderTimeout: set.ReadTimeout,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		Protocols:             new(http.Protocols),
+		DialContext:            dial,
+		ResponseHeaderTimeout:  set.ReadTimeout,
+		MaxResponseHeaderBytes: grpcHeadLimit,
+		IdleConnTimeout:        90 * time.Second,
+		DisableCompression:     true,
+		Protocols:              new(http.Protocols),
 		// grpc_send_timeout: a connection whose writes make no progress
 		// for that long is closed, as nginx's send timer ends a request.
 		HTTP2: &http.HTTP2Config{WriteByteTimeout: set.SendTimeout},
@@ -521,6 +522,9 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			f := classify(ctx, err)
 			if rf := grpcRejected(err); f != nil && rf != nil {
 				f = rf
+			}
+			if tf := grpcTooBig(err); f != nil && tf != nil {
+				f = tf
 			}
 			a.ResponseTime = end.Sub(now)
 			if f == nil { // the client went away
@@ -815,6 +819,32 @@ func (h *GRPCHandler) bindFailure(err error) *failure {
 		return nil
 	}
 	return bindFailure(err, ap)
+}
+
+// grpcHeadLimit bounds a gRPC response head as HTTP/2 counts its size
+// (each field's name and value and 32 bytes): Go's default is 10 MiB per
+// head. nginx's grpc_buffer_size (4k, which fulcrum ignores) bounds the head
+// as it came, HPACK-compressed, which a head of about 6,500 bytes of
+// Huffman-coded text fills (recorded with nginx 1.22.1: a 6,000-byte field
+// passed, 7,000 was a 502); 64 KiB is the bound of an HTTP/1.x upstream's
+// head (docs/security.md), and holds every head nginx passes with its
+// default. A longer head is a 502 (grpcTooBig).
+const grpcHeadLimit = 64 << 10
+
+// grpcHeadTooBig is the error text of net/http's HTTP/2 client for a
+// response head over MaxResponseHeaderBytes (an unexported error, matched
+// by its text).
+const grpcHeadTooBig = "http2: response header list larger than advertised limit"
+
+// grpcTooBig is the failure of an attempt whose response head was over
+// grpcHeadLimit, in nginx's words: an invalid header (502, a failure of
+// the server); nil for any other error.
+func grpcTooBig(err error) *failure {
+	if !strings.Contains(err.Error(), grpcHeadTooBig) {
+		return nil
+	}
+	return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true,
+		action: errlog.ActionHeader, msg: "upstream sent too big header while " + errlog.ActionHeader}
 }
 
 // grpcStreamReset matches the HTTP/2 client's error for a stream the

@@ -39,7 +39,7 @@ func TestDialSocketKeepalive(t *testing.T) {
 	pool := newConnPool(PoolOptions{})
 	conns := map[bool]*poolConn{}
 	for _, on := range []bool{false, true} {
-		pc, reused, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second, keepalive: on}, true, time.Now())
+		pc, reused, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second, keepalive: on}, time.Now())
 		if err != nil || reused {
 			t.Fatalf("keepalive %v: reused %v, %v", on, reused, err)
 		}
@@ -50,7 +50,7 @@ func TestDialSocketKeepalive(t *testing.T) {
 		pool.put(pc, time.Now())
 	}
 	for _, on := range []bool{false, true} {
-		pc, reused, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second, keepalive: on}, true, time.Now())
+		pc, reused, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second, keepalive: on}, time.Now())
 		if err != nil || !reused || pc != conns[on] {
 			t.Errorf("keepalive %v: reused %v (the same connection: %v), %v", on, reused, pc == conns[on], err)
 		}
@@ -66,7 +66,7 @@ func TestDialNoDelay(t *testing.T) {
 	pool := newConnPool(PoolOptions{})
 	conns := map[bool]*poolConn{}
 	for _, off := range []bool{false, true} {
-		pc, _, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second, noDelayOff: off}, true, time.Now())
+		pc, _, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second, noDelayOff: off}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +77,7 @@ func TestDialNoDelay(t *testing.T) {
 		pool.put(pc, time.Now())
 	}
 	for _, off := range []bool{false, true} {
-		pc, reused, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second, noDelayOff: off}, true, time.Now())
+		pc, reused, err := pool.get(context.Background(), &dialTarget{network: "tcp", addr: addr, timeout: time.Second, noDelayOff: off}, time.Now())
 		if err != nil || !reused || pc != conns[off] {
 			t.Errorf("off %v: reused %v (the same connection: %v), %v", off, reused, pc == conns[off], err)
 		}

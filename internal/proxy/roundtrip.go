@@ -178,7 +178,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		var reused bool
 		if bound != nil {
 			pc, reused, bound = bound, true, nil
-		} else if pc, reused, err = pool.get(ctx, &dst, req.body.replayable(), start); err != nil {
+		} else if pc, reused, err = pool.get(ctx, &dst, start); err != nil {
 			break
 		}
 		// A reused connection took no time to get: nginx's connect time is

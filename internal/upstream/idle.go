@@ -22,8 +22,24 @@ func NewIdleConns(max int) *IdleConns {
 }
 
 // Get takes the most recently kept connection to the server named key, or
-// returns nil when there is none.
-func (p *IdleConns) Get(key string) net.Conn {
+// returns nil when there is none. A kept connection for which stale
+// reports true (the server sent bytes or closed it while it was idle) is
+// closed and the next one tried, as nginx's keepalive close handler closes
+// an idle connection on any read event: bytes nobody asked for would be
+// read as the next request's response. A nil stale takes any.
+func (p *IdleConns) Get(key string, stale func(net.Conn) bool) net.Conn {
+	for {
+		c := p.take(key)
+		if c == nil || stale == nil || !stale(c) {
+			return c
+		}
+		c.Close()
+	}
+}
+
+// take removes and returns the most recently kept connection to key, nil
+// when there is none.
+func (p *IdleConns) take(key string) net.Conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l := p.conns[key]

@@ -1,0 +1,108 @@
+package daemon
+
+import (
+	"bufio"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"fulcrum/internal/proxy"
+)
+
+// TestWriterHeadHardening: whatever a handler puts in the header map (a
+// FastCGI or gRPC application's fields, passed on), the head a client gets
+// has one Content-Length of digits alone, the one the body is framed by, no
+// field value with a NUL, and no status line cut by a CR, LF or NUL in a
+// reason phrase. Read on a raw socket, byte for byte.
+func TestWriterHeadHardening(t *testing.T) {
+	tests := []struct {
+		name    string
+		set     func(w http.ResponseWriter)
+		status  string   // the status line
+		want    []string // lines the head must have
+		notWant []string // substrings the head must not have
+	}{
+		{"two lengths: the first, once", func(w http.ResponseWriter) {
+			w.Header()["Content-Length"] = []string{"5", "6"}
+		}, "HTTP/1.1 200 OK", []string{"Content-Length: 5"}, []string{"Content-Length: 6"}},
+		{"a signed length is none: chunked", func(w http.ResponseWriter) {
+			w.Header()["Content-Length"] = []string{"+5"}
+		}, "HTTP/1.1 200 OK", []string{"Transfer-Encoding: chunked"}, []string{"Content-Length"}},
+		{"a NUL in a value drops it", func(w http.ResponseWriter) {
+			w.Header()["X-A"] = []string{"a\x00b", "ok"}
+		}, "HTTP/1.1 200 OK", []string{"X-A: ok"}, []string{"\x00"}},
+		{"a CR in the reason: fulcrum's phrase", func(w http.ResponseWriter) {
+			w.(proxy.ReasonSetter).SetReason(200, []byte("O\rK"))
+		}, "HTTP/1.1 200 OK", nil, []string{"O\rK"}},
+		{"a NUL in the reason: fulcrum's phrase", func(w http.ResponseWriter) {
+			w.(proxy.ReasonSetter).SetReason(200, []byte("O\x00K"))
+		}, "HTTP/1.1 200 OK", nil, []string{"\x00"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+				tc.set(w)
+				w.WriteHeader(200)
+				w.Write([]byte("body\n"))
+			})
+			rc := dialEngine(t, ts.addr)
+			rc.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			head := readRawHead(t, rc.br)
+			lines := strings.Split(head, "\r\n")
+			if lines[0] != tc.status {
+				t.Errorf("status line %q, want %q", lines[0], tc.status)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(head, "\r\n"+want+"\r\n") {
+					t.Errorf("head %q lacks %q", head, want)
+				}
+			}
+			for _, bad := range tc.notWant {
+				if strings.Contains(head, bad) {
+					t.Errorf("head %q has %q", head, bad)
+				}
+			}
+			if n := strings.Count(strings.ToLower(head), "content-length:"); n > 1 {
+				t.Errorf("head %q has %d Content-Length fields", head, n)
+			}
+		})
+	}
+}
+
+// readRawHead reads a response head up to its empty line, as bytes.
+func readRawHead(t *testing.T, br *bufio.Reader) string {
+	t.Helper()
+	var b strings.Builder
+	for !strings.HasSuffix(b.String(), "\r\n\r\n") {
+		c, err := br.ReadByte()
+		if err != nil {
+			t.Fatalf("reading the head %q: %v", b.String(), err)
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// TestH2WriterOneLength: a stream's head gets one Content-Length of digits
+// alone too (Go's HTTP/2 server would send every value the map holds).
+func TestH2WriterOneLength(t *testing.T) {
+	tests := []struct {
+		set  []string
+		want []string
+	}{
+		{[]string{"5", "6"}, []string{"5"}},
+		{[]string{"+5"}, nil},
+		{[]string{"5"}, []string{"5"}},
+	}
+	for _, tc := range tests {
+		rec := httptest.NewRecorder()
+		w := &h2Writer{w: rec}
+		w.Header()["Content-Length"] = tc.set
+		w.WriteHeader(200)
+		if got := rec.Header()["Content-Length"]; !slices.Equal(got, tc.want) {
+			t.Errorf("%q: Content-Length %q, want %q", tc.set, got, tc.want)
+		}
+	}
+}

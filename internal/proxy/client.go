@@ -236,21 +236,25 @@ func newConnPool(o PoolOptions) *ConnPool {
 //go:noinline
 func (p *ConnPool) get(ctx context.Context, dst *dialTarget, now time.Time) (*poolConn, bool, error) {
 	key := dst.key() // a struct, not a concatenation: no allocation per request
-	p.mu.Lock()
-	list := p.idle[key]
-	for len(list) > 0 {
-		pc := list[len(list)-1]
-		list = list[:len(list)-1]
-		idle := now.Sub(pc.lastUsed)
-		if idle < p.opts.KeepaliveTimeout && alive(pc) {
-			p.idle[key] = list
+	for {
+		// The connection leaves the list under the lock and is checked
+		// after it: the check is a system call (a TLS one may wait
+		// aliveTLSWait), which other requests to the pool need not wait for.
+		p.mu.Lock()
+		list := p.idle[key]
+		if len(list) == 0 {
 			p.mu.Unlock()
+			break
+		}
+		pc := list[len(list)-1]
+		list[len(list)-1] = nil
+		p.idle[key] = list[:len(list)-1]
+		p.mu.Unlock()
+		if now.Sub(pc.lastUsed) < p.opts.KeepaliveTimeout && alive(pc) {
 			return pc, true, nil
 		}
 		pc.close()
 	}
-	p.idle[key] = list
-	p.mu.Unlock()
 	c, err := p.dial(ctx, *dst)
 	if err != nil {
 		return nil, false, err
@@ -377,13 +381,14 @@ func (pc *poolConn) quiet(raw syscall.RawConn) bool {
 	return pc.peekQuiet
 }
 
-// peek is quiet's look at socket fd, its answer in pc.peekQuiet.
+// peek is quiet's look at socket fd, its answer in pc.peekQuiet: quiet
+// only when there is nothing to read (EAGAIN); bytes nobody asked for, the
+// server's close (0 bytes) or an error (a reset) are not. sock.Peek's raw
+// call keeps the peek every reuse makes out of the runtime's system call
+// bookkeeping.
 func (pc *poolConn) peek(fd uintptr) {
-	n, _, err := syscall.Recvfrom(int(fd), pc.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	pc.peekQuiet = n < 0 || err == syscall.EAGAIN // nothing to read: open and quiet
-	if n == 0 && err == nil || n > 0 {
-		pc.peekQuiet = false // closed by the server, or bytes nobody asked for
-	}
+	_, e := sock.Peek(int(fd), pc.peekBuf[:])
+	pc.peekQuiet = e == syscall.EAGAIN
 }
 
 // aliveTLSWait bounds aliveTLS's read of what an idle TLS connection

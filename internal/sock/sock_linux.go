@@ -41,3 +41,23 @@ func Read(fd int, p []byte) (int, syscall.Errno) {
 	}
 	return int(r), 0
 }
+
+// Peek looks at what the non-blocking socket fd has received, without
+// taking it, with one raw recv(2) (MSG_PEEK|MSG_DONTWAIT): n > 0 says
+// bytes are there, 0 bytes and no error that the peer closed, EAGAIN that
+// neither. Raw, as Read: the proxy peeks at every kept upstream connection
+// it reuses, so the call stays outside the runtime's system call
+// bookkeeping.
+func Peek(fd int, p []byte) (int, syscall.Errno) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	if raceEnabled {
+		return peekSyscall(fd, p)
+	}
+	r, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), 0
+}

@@ -145,9 +145,65 @@ var impls = []struct {
 	name  string
 	read  func(int, []byte) (int, syscall.Errno)
 	write func(int, []byte) (int, syscall.Errno)
+	peek  func(int, []byte) (int, syscall.Errno)
 }{
-	{"Read/Write", Read, Write},
-	{"portable", readSyscall, writeSyscall},
+	{"Read/Write", Read, Write, Peek},
+	{"portable", readSyscall, writeSyscall, peekSyscall},
+}
+
+// TestPeek: a peek at a quiet socket is EAGAIN without waiting; at one
+// with bytes it sees them and leaves them to the next read; at one the
+// peer closed it sees the end (0 bytes, no error).
+func TestPeek(t *testing.T) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			c, s := testutil.TCPPair(t)
+			raw, err := c.SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			peek := func() (string, syscall.Errno) {
+				var n int
+				var e syscall.Errno
+				p := make([]byte, 8)
+				_ = raw.Control(func(fd uintptr) { n, e = im.peek(int(fd), p) })
+				return string(p[:n]), e
+			}
+			if got, e := peek(); got != "" || e != syscall.EAGAIN {
+				t.Fatalf("peek at a quiet socket = %q, %v; want EAGAIN", got, e)
+			}
+			if n, e := im.peek(-1, nil); n != 0 || e != 0 {
+				t.Fatalf("empty peek = %d, %v", n, e)
+			}
+			s.Write([]byte("stray"))
+			deadline := time.Now().Add(10 * time.Second)
+			got, e := peek()
+			for e == syscall.EAGAIN && time.Now().Before(deadline) {
+				runtime.Gosched()
+				got, e = peek()
+			}
+			if got != "stray" || e != 0 {
+				t.Fatalf("peek after a write = %q, %v; want stray", got, e)
+			}
+			if again, e := peek(); again != "stray" || e != 0 {
+				t.Fatalf("second peek = %q, %v: the first one took the bytes", again, e)
+			}
+			buf := make([]byte, 8)
+			n, err := c.Read(buf)
+			if err != nil || string(buf[:n]) != "stray" {
+				t.Fatalf("read after the peeks = %q, %v", buf[:n], err)
+			}
+			s.Close()
+			got, e = peek()
+			for e == syscall.EAGAIN && time.Now().Before(deadline) {
+				runtime.Gosched()
+				got, e = peek()
+			}
+			if got != "" || e != 0 {
+				t.Fatalf("peek after the peer closed = %q, %v; want the end", got, e)
+			}
+		})
+	}
 }
 
 // TestWriteStopsWhenFull: a write never blocks; once the peer's buffers

@@ -41,3 +41,13 @@ func errnoResult(n int, err error) (int, syscall.Errno) {
 	}
 	return max(n, 0), 0
 }
+
+// peekSyscall is Peek through package syscall: recvfrom(2) with
+// MSG_PEEK|MSG_DONTWAIT (the portable Peek; Linux's race builds).
+func peekSyscall(fd int, p []byte) (int, syscall.Errno) {
+	if len(p) == 0 {
+		return 0, 0
+	}
+	n, _, err := syscall.Recvfrom(fd, p, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return errnoResult(n, err)
+}

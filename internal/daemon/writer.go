@@ -821,11 +821,22 @@ func appendSafeFields(b []byte, name string, values []string) []byte {
 		return b
 	}
 	for _, v := range values {
-		if !strings.ContainsAny(v, "\r\n\x00") {
+		if safeValue(v) {
 			b = h1.AppendHeader(b, name, v)
 		}
 	}
 	return b
+}
+
+// safeValue reports whether v has no CR, LF or NUL: one pass, for every
+// value of every response (strings.ContainsAny builds its set per call).
+func safeValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= '\r' && (c == '\r' || c == '\n' || c == 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // oneLength leaves at most one Content-Length in h, the handler's first,
@@ -843,7 +854,10 @@ func oneLength(h http.Header) (int64, bool) {
 	switch {
 	case !ok:
 		delete(h, "Content-Length")
-	case len(v) > 1 || v[0] != strconv.FormatInt(n, 10):
+	case len(v) > 1 || len(v[0]) > 1 && v[0][0] == '0':
+		// Digits alone (parseLength): only leading zeros make the
+		// spelling differ from the number's. Every response with a length
+		// comes here, so the usual one allocates nothing.
 		h["Content-Length"] = []string{strconv.FormatInt(n, 10)}
 	}
 	return n, ok

@@ -106,3 +106,60 @@ func TestH2WriterOneLength(t *testing.T) {
 		}
 	}
 }
+
+// TestOneLength: the length a head keeps, spelt as digits alone, and no
+// allocation for the usual one (every response with a length passes here).
+func TestOneLength(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want []string // the field after
+		n    int64
+		ok   bool
+	}{
+		{[]string{"0"}, []string{"0"}, 0, true},
+		{[]string{"1234"}, []string{"1234"}, 1234, true},
+		{[]string{"007"}, []string{"7"}, 7, true},
+		{[]string{"00"}, []string{"0"}, 0, true},
+		{[]string{"5", "6"}, []string{"5"}, 5, true},
+		{[]string{"+5"}, nil, 0, false},
+		{[]string{"-1"}, nil, 0, false},
+		{[]string{"5 "}, nil, 0, false},
+		{[]string{"99999999999999999999"}, nil, 0, false},
+		{[]string{""}, []string{""}, 0, false},
+		{nil, nil, 0, false},
+	} {
+		h := http.Header{}
+		if c.in != nil {
+			h["Content-Length"] = append([]string(nil), c.in...)
+		}
+		n, ok := oneLength(h)
+		if ok != c.ok || ok && n != c.n || !slices.Equal(h["Content-Length"], c.want) {
+			t.Errorf("oneLength(%q) = %d, %v, field %q; want %d, %v, %q", c.in, n, ok, h["Content-Length"], c.n, c.ok, c.want)
+		}
+	}
+	h := http.Header{"Content-Length": {"65536"}}
+	if a := testing.AllocsPerRun(100, func() { oneLength(h) }); a != 0 {
+		t.Errorf("oneLength of a canonical length allocates %.0f times", a)
+	}
+}
+
+// TestSafeValue: CR, LF and NUL anywhere make a value unsafe; other
+// control characters (a tab) and bytes past ASCII do not.
+func TestSafeValue(t *testing.T) {
+	for v, want := range map[string]bool{
+		"":            true,
+		"text/html":   true,
+		"a\tb":        true,
+		"caf\xc3\xa9": true,
+		"a\rb":        false,
+		"a\nb":        false,
+		"a\x00b":      false,
+		"\r":          false,
+		"end\n":       false,
+		"\x0bvt":      true,
+	} {
+		if got := safeValue(v); got != want {
+			t.Errorf("safeValue(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func TestUpstreamQueueRetryWaits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := startCtlBackend(t, "a")
 			a.holdSlow.Store(true)
-			dead := closedPort(t)
+			dead := testutil.RefusedAddr(t)
 			in := startFulcrum(t, fmt.Sprintf(`
 events {}
 http {
@@ -167,7 +167,7 @@ func TestUpstreamQueueRetryEveryPass(t *testing.T) {
 	for _, kind := range queueBackends {
 		t.Run(kind.name, func(t *testing.T) {
 			g, addr, openGate := startGated(t, kind.start)
-			dead := closedPort(t)
+			dead := testutil.RefusedAddr(t)
 			listen := "127.0.0.1:0"
 			if kind.h2 {
 				listen += " http2"

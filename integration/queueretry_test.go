@@ -166,6 +166,7 @@ func TestUpstreamQueueRetryEveryPass(t *testing.T) {
 	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	for _, kind := range queueBackends {
 		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel() // its own backends and process; most of it is waiting
 			g, addr, openGate := startGated(t, kind.start)
 			dead := testutil.RefusedAddr(t)
 			listen := "127.0.0.1:0"

@@ -19,6 +19,7 @@ import (
 // connection closes after its Nth response, and an upstream connection is
 // replaced after N requests.
 func TestKeepaliveLimits(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	var mu sync.Mutex
 	peers := map[string]int{} // upstream connections seen by the backend: remote addr -> requests
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -175,6 +175,7 @@ http {
 }
 
 func TestUpstreamErrors(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	refused := testutil.RefusedAddr(t)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {

@@ -150,6 +150,7 @@ http {
 // the connection; a later response that writes no body (204, HEAD, a redirect,
 // an error page) must not be flushed against that expired deadline.
 func TestResponsesAfterAPauseLongerThanSendTimeout(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	in := startFulcrum(t, `
 events {}
 http {

@@ -111,6 +111,7 @@ func (d *demoRun) demoBackend(t *testing.T, body string) string {
 }
 
 func TestDemo(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	d := startDemo(t)
 	client := newClient()
 

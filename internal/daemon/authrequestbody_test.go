@@ -62,6 +62,9 @@ func TestAuthRequestAnnouncesLength(t *testing.T) {
 	}
 	byConn := map[int][]int{}
 	for i, h := range got {
+		if h.open {
+			t.Errorf("request %d: %q announced Content-Length %q and its connection stayed open", i, h.line, h.length)
+		}
 		if h.line != want[i].line || h.length != want[i].length || h.te != "" || h.after != "" {
 			t.Errorf("request %d: %q, Content-Length %q, Transfer-Encoding %q, then %q on its connection; want %q, %q, none, nothing",
 				i, h.line, h.length, h.te, h.after, want[i].line, want[i].length)

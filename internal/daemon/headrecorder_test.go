@@ -2,9 +2,11 @@ package daemon_test
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,23 +20,26 @@ import (
 // Content-Length and Transfer-Encoding fields, and, for a request that
 // announced a length, what came after the head on its connection until
 // the proxy closed it (the body a proxy that announced it did not send
-// must not follow either).
+// must not follow either), or open if the connection's 5-second deadline
+// came first.
 type announcedHead struct {
 	conn         int
 	line, length string
 	te           string
 	after        string
+	open         bool
 }
 
 // headRecorder is a backend that records request heads and answers each
 // at once, without reading a body: what follows a head on the connection
 // is the proxy's to decide. After a request that announces a length it
-// reads until the connection closes and serves no more on it; after one
+// reads until the connection ends and serves no more on it; after one
 // without, it waits for the next request on the same connection.
 type headRecorder struct {
-	mu    sync.Mutex // guards heads and conns
-	heads []announcedHead
-	conns int
+	mu      sync.Mutex // guards heads, conns and pending
+	heads   []announcedHead
+	conns   int
+	pending int // heads that announced a length, their connection not ended yet
 }
 
 // startHeadRecorder starts a headRecorder that answers every request with
@@ -55,30 +60,42 @@ func startHeadRecorder(t *testing.T, answer string) (*headRecorder, string) {
 				return
 			}
 			h := announcedHead{conn: id, line: req.Method + " " + req.RequestURI, length: req.Header.Get("Content-Length"), te: strings.Join(req.TransferEncoding, ",")}
-			io.WriteString(c, answer)
-			if h.length != "" {
-				rest, _ := io.ReadAll(br)
-				h.after = string(rest)
-			}
+			// Recorded before the answer: the heads keep the order the
+			// requests came in, whenever the proxy closes a connection.
 			r.mu.Lock()
+			i := len(r.heads)
 			r.heads = append(r.heads, h)
-			r.mu.Unlock()
 			if h.length != "" {
-				return
+				r.pending++
 			}
+			r.mu.Unlock()
+			io.WriteString(c, answer)
+			if h.length == "" {
+				continue
+			}
+			rest, err := io.ReadAll(br)
+			r.mu.Lock()
+			r.heads[i].after = string(rest)
+			r.heads[i].open = errors.Is(err, os.ErrDeadlineExceeded)
+			r.pending--
+			r.mu.Unlock()
+			return
 		}
 	})
 	return r, addr
 }
 
-// wait returns the heads recorded, once there are n or after 5 s.
+// wait returns the heads recorded, in the order they came, once there are
+// n and the connections of those that announced a length have ended
+// (closed, or at their deadline), or after 6 s.
 func (r *headRecorder) wait(n int) []announcedHead {
 	var got []announcedHead
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	for deadline := time.Now().Add(6 * time.Second); ; {
 		r.mu.Lock()
 		got = append(got[:0], r.heads...)
+		pending := r.pending
 		r.mu.Unlock()
-		if len(got) >= n || time.Now().After(deadline) {
+		if len(got) >= n && pending == 0 || time.Now().After(deadline) {
 			return got
 		}
 		time.Sleep(5 * time.Millisecond)

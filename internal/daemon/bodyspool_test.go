@@ -291,6 +291,7 @@ func TestSpoolTooLarge(t *testing.T) {
 // TestSpoolFastCGI checks that a FastCGI request's 3 MB body goes through a
 // temporary file (its level directory appears) and arrives whole.
 func TestSpoolFastCGI(t *testing.T) {
+	t.Parallel() // its own daemon and backends; no upper time bound
 	dir := t.TempDir()
 	backend, rec := paramBackend(t, "fastcgi")
 	addr := startDaemon(t, dir, fmt.Sprintf(`

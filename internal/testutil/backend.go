@@ -75,7 +75,14 @@ func UDPBackend(t testing.TB, answer func(datagram []byte) [][]byte) string {
 // port, as it could a port a closed listener left free.
 func RefusedAddr(t testing.TB) string {
 	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	// Close-on-exec under ForkLock, as package net does where SOCK_CLOEXEC
+	// is missing (macOS): a process the test starts must not inherit it.
+	syscall.ForkLock.RLock()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		t.Fatalf("refused address: socket: %v", err)
 	}

@@ -69,6 +69,7 @@ func startSlowMemcached(t *testing.T, reply string) *slowMemcached {
 // client" while the value streams, with " (104: Connection reset by
 // peer)" after a reset, upstream: "memcached://ADDR".
 func TestMemcachedClientAbortLog(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	const gone = "epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too"
 	for _, tt := range []struct {
 		name, reply string
@@ -127,6 +128,7 @@ func checkAccessLine(t *testing.T, in *instance, want string) {
 // closed too", "while connecting to upstream", naming no upstream; for
 // proxy_pass, memcached_pass and fastcgi_pass.
 func TestQueueClientAbortLog(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	for _, tt := range []struct{ name, pass string }{
 		{"proxy_pass", "proxy_pass http://app"},
 		{"memcached_pass", "set $memcached_key k; memcached_pass app"},
@@ -196,6 +198,7 @@ http {
 // proxied subrequest, naming it (subrequest: "/slow"), the request logged
 // 499 with no answer, and no "auth request unexpected status" line.
 func TestAuthRequestClientAbortLog(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	for _, tt := range []struct {
 		name  string
 		reset bool
@@ -298,18 +301,8 @@ func newGatedBackend(t *testing.T, serve func(b *gatedBackend, c net.Conn)) *gat
 // it is answered from the entry the first request stored (200, HIT), and
 // no line.
 func TestCacheClientAbortLog(t *testing.T) {
-	for _, tt := range []struct {
-		name, path string
-		lock       bool
-		want       []string // the access log's lines
-		line       string   // the info line's message, "" for none
-	}{
-		{"gone before the head", "/p/slow", false, []string{"/p/slow 200 0 MISS", "/p/slow 200 10 MISS"},
-			"epoll_wait() reported that client prematurely closed connection while sending request to upstream"},
-		{"gone while the body streams", "/p/body", false, []string{"/p/body 200 MISS", "/p/body 200 10 HIT"},
-			"epoll_wait() reported that client prematurely closed connection while reading upstream"},
-		{"gone while waiting on the lock", "/p/slow", true, []string{"/p/slow 200 10 MISS", "/p/slow 200 10 HIT"}, ""},
-	} {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
+	for _, tt := range cacheAborts {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			b := startGatedBackend(t)
@@ -324,26 +317,50 @@ http {
         location /p/ { proxy_cache c; proxy_cache_lock on; proxy_pass http://%s; }
     }
 }`, b.ln.Addr()), 1)
-			cacheAbortCase(t, in, b, tt.path, tt.lock, tt.want)
-			if tt.line == "" {
-				checkAbortLine(t, in, "", nil)
-				return
-			}
-			checkAbortLine(t, in, tt.line+`, client: 127.0.0.1, server: , request: "GET `+tt.path+` HTTP/1.1", upstream: "http://`+
-				b.ln.Addr().String()+tt.path+`", host: "x"`, strings.NewReplacer())
+			cacheAbortCase(t, in, b, tt, "http://"+b.ln.Addr().String()+tt.path)
 		})
 	}
 }
 
-// cacheAbortCase runs one case of the cache abort tests against in, in
-// front of b: a client that leaves before the head or while the body
-// streams (path ending in /body), or, with lock, while it waits on the
-// cache lock behind another request's fetch; b is released once the
-// abort check (every 500 ms) has seen the client go; then a request for
-// path again, except in the lock case, and the access log's two lines
-// compared with want (sorted in the lock case, where both requests end
-// together; a want line of three fields skips the bytes sent).
-func cacheAbortCase(t *testing.T, in *instance, b *gatedBackend, path string, lock bool, want []string) {
+// cacheAbort is a case of the proxy and CGI cache abort tests.
+type cacheAbort struct {
+	name, path string
+	lock       bool
+	want       []string // the access log's lines
+	line       string   // the info line's message, "" for none
+}
+
+// cacheAborts are the cases of TestCacheClientAbortLog and
+// TestCGICacheClientAbortLog, one behaviour for every pass that caches.
+var cacheAborts = []cacheAbort{
+	{"gone before the head", "/p/slow", false, []string{"/p/slow 200 0 MISS", "/p/slow 200 10 MISS"},
+		"epoll_wait() reported that client prematurely closed connection while sending request to upstream"},
+	{"gone while the body streams", "/p/body", false, []string{"/p/body 200 MISS", "/p/body 200 10 HIT"},
+		"epoll_wait() reported that client prematurely closed connection while reading upstream"},
+	{"gone while waiting on the lock", "/p/slow", true, []string{"/p/slow 200 10 MISS", "/p/slow 200 10 HIT"}, ""},
+}
+
+// cacheAbortCase runs tt against in, in front of b: a client that leaves
+// before the head or while the body streams (path ending in /body), or,
+// with lock, while it waits on the cache lock behind another request's
+// fetch; b is released once the abort check (every 500 ms) has seen the
+// client go; then a request for path again, except in the lock case, and
+// the access log's two lines compared with want (sorted in the lock case,
+// where both requests end together; a want line of three fields skips the
+// bytes sent); last the error log's info line, naming upstream, or none.
+func cacheAbortCase(t *testing.T, in *instance, b *gatedBackend, tt cacheAbort, upstream string) {
+	t.Helper()
+	checkCacheAbortLog(t, in, b, tt.path, tt.lock, tt.want)
+	if tt.line == "" {
+		checkAbortLine(t, in, "", nil)
+		return
+	}
+	checkAbortLine(t, in, tt.line+`, client: 127.0.0.1, server: , request: "GET `+tt.path+` HTTP/1.1", upstream: "`+
+		upstream+`", host: "x"`, strings.NewReplacer())
+}
+
+// checkCacheAbortLog is cacheAbortCase up to the access log's lines.
+func checkCacheAbortLog(t *testing.T, in *instance, b *gatedBackend, path string, lock bool, want []string) {
 	t.Helper()
 	get := func() chan string {
 		done := make(chan string, 1)

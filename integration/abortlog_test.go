@@ -25,6 +25,7 @@ import (
 // it waits for the head) and "while reading upstream" once the body
 // streams, with proxy_buffering on or off.
 func TestClientAbortLog(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	for _, tt := range []struct {
 		name, path string
 		reset      bool
@@ -74,6 +75,7 @@ http {
 // HTTP/2 a stream reset does the same, with "client canceled stream 1"
 // (clients over TLS: HTTP/1.1 closes, HTTP/2 resets its stream).
 func TestCGIClientAbortLog(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	certDir := t.TempDir()
 	cert, key := testutil.WriteCert(t, certDir, "site", testutil.ECDSA, "localhost", "127.0.0.1")
 	for _, tt := range []struct {

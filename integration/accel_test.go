@@ -25,6 +25,7 @@ import (
 // location (method and args kept), a URI with args (the target's args, GET),
 // HEAD, and proxy_ignore_headers X-Accel-Redirect (passed as it is).
 func TestXAccelRedirect(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "a.txt"), []byte("hello file\n"), 0o644); err != nil {
 		t.Fatal(err)

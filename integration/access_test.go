@@ -76,6 +76,7 @@ http {
 }`
 
 func TestAccessRules(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	b := startBackend(t, "app")
 	in := startFulcrum(t, fmt.Sprintf(accessConf, b.addr()), 2)
 	writeFiles(t, in.dir, map[string]string{"html/static/secret.txt": "secret\n"})
@@ -273,6 +274,7 @@ func TestAccessRulesConfigTest(t *testing.T) {
 // changes the address once per request, and keeps it across internal
 // redirects. Expected answers and log addresses from nginx 1.22.
 func TestAccessRulesAfterLocationRealIP(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	b := startBackend(t, "app")
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}

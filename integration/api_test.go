@@ -33,6 +33,7 @@ func TestAPIWriteWithoutAccessWarns(t *testing.T) {
 // TestAPIDrainAndReload runs the binary: a drained server gets no new
 // requests, and a reload (SIGHUP) gives the configuration back.
 func TestAPIDrainAndReload(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	a, b := startBackend(t, "a"), startBackend(t, "b")
 	in := startFulcrum(t, fmt.Sprintf(`events {}
 http {
@@ -100,6 +101,7 @@ http {
 // DELETE change the servers without a reload, the file follows, and a
 // reload (SIGHUP) and a restart start from it.
 func TestAPIAddRemoveWithState(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	a, b := startBackend(t, "a"), startBackend(t, "b")
 	state := filepath.Join(t.TempDir(), "app.state")
 	conf := fmt.Sprintf(`events {}

@@ -167,6 +167,7 @@ http {
 // reusing it, so the next request does not read the stray bytes as its answer
 // (it did: a 502).
 func TestStrayBodyAfterHEAD(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -6,17 +6,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // fulcrumBin is the path of the binary TestMain built.
@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := 1
-	raiseParallel()
+	testutil.RaiseParallel(waitingParallel)
 	if err := build(filepath.Join(dir, "fulcrum")); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	} else {
@@ -56,24 +56,10 @@ func TestMain(m *testing.M) {
 }
 
 // waitingParallel is how many parallel tests run at once unless -parallel
-// says otherwise. The parallel tests here run fulcrum processes and backends
-// and spend their time waiting on timers (abort checks, timeouts, expiries),
-// not on the test binary's CPU, so GOMAXPROCS (testing's default, 2 on the
-// CI machine) would leave it idle most of the time.
+// says otherwise (testutil.RaiseParallel). The parallel tests here run
+// fulcrum processes and backends and spend their time waiting on timers
+// (abort checks, timeouts, expiries), not on the test binary's CPU.
 const waitingParallel = 4
-
-// raiseParallel sets -test.parallel to waitingParallel when the command line
-// did not set it.
-func raiseParallel() {
-	if !flag.Parsed() {
-		flag.Parse()
-	}
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set {
-		flag.Set("test.parallel", strconv.Itoa(waitingParallel))
-	}
-}
 
 // build builds cmd/fulcrum into bin as README.md says (CGO_ENABLED=0: a
 // static binary, the one users run).

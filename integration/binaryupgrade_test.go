@@ -443,7 +443,7 @@ http {
 // new one rolls back: the old one logs its exit, renames the pid file back
 // and serves every address again alone.
 func TestBinaryUpgradeRefusedAndRolledBack(t *testing.T) {
-	dropped := closedPort(t)
+	dropped := freeAddr(t)
 	conf := `
 events {}
 http {

@@ -49,6 +49,7 @@ func cacheGet(t *testing.T, client *http.Client, url string) (xcache, gen, body 
 // HIT, a reload (SIGHUP) keeps the zone, and a new process on the same
 // directory reads the entry back.
 func TestProxyCacheSurvivesReloadAndRestart(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	b := startBackend(t, "b1")
 	cacheDir := t.TempDir()
 	addr := b.srv.Listener.Addr().String()

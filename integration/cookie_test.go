@@ -18,6 +18,7 @@ import (
 // from the nearest level that has any, "off" cancelling it, variables and
 // regex captures in replacements, several fields per response.
 func TestProxyCookies(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, c := range r.URL.Query()["c"] {
 			w.Header().Add("Set-Cookie", c)

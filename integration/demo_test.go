@@ -3,10 +3,11 @@ package integration
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/netip"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,18 +15,27 @@ import (
 	"fulcrum/internal/testutil"
 )
 
-// freePorts returns n distinct loopback TCP ports nobody listens on.
+// freePorts returns n distinct loopback TCP ports nobody listens on, for
+// fulcrum to listen on (free when the listeners that found them close, so
+// another process could take one in between).
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ports []int
-	for _, addr := range closedPorts(t, n) {
-		ap, err := netip.ParseAddrPort(addr)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		ports = append(ports, int(ap.Port()))
+		defer ln.Close() // held until all n are found: distinct
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
 	return ports
+}
+
+// freeAddr is one of freePorts as a loopback address.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(freePorts(t, 1)[0]))
 }
 
 // demoRun is a running `fulcrum demo`.
@@ -101,6 +111,7 @@ func (d *demoRun) demoBackend(t *testing.T, body string) string {
 }
 
 func TestDemo(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	d := startDemo(t)
 	client := newClient()
 

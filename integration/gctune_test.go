@@ -13,6 +13,7 @@ import (
 // (fulcrum_go_gc_percent) drops below Go's default 100; with GOGC in the
 // environment fulcrum leaves it to that setting.
 func TestCollectorHeadroomFollowsLiveHeap(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	var conf strings.Builder
 	conf.WriteString("events {}\nhttp {\n    access_log off;\n    map $uri $entry {\n        default none;\n")
 	// strconv, not fmt: 150,000 Fprintf calls take seconds under -race.

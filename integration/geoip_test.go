@@ -35,6 +35,7 @@ func writeGeoIPDBs(t *testing.T, dir string) (country, city, org string) {
 // configuration (load_module added), byte for byte: the city and country
 // names in UTF-8 with "utf8", the organisation's in Latin-1 without.
 func TestGeoIPHTTP(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	country, city, org := writeGeoIPDBs(t, t.TempDir())
 	conf := fmt.Sprintf(`events {}
 http {
@@ -85,6 +86,7 @@ http {
 // different answers (as nginx 1.22.1 with ngx_stream_geoip_module gave
 // them for the same files).
 func TestGeoIPStream(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	dir := t.TempDir()
 	country, city, org := filepath.Join(dir, "c.dat"), filepath.Join(dir, "city.dat"), filepath.Join(dir, "o.dat")
 	one, two := netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("127.0.0.2/32")

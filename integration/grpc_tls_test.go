@@ -98,6 +98,7 @@ func grpcUnary(t *testing.T, addr, path string) (status int, msg, grpcStatus str
 // reload rereads the certificate, key and CRL files written anew under the
 // same names.
 func TestGRPCSSLClientCertificate(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	dir := t.TempDir()
 	upCA, clientCA := testutil.NewCA(t, "Upstream CA"), testutil.NewCA(t, "Client CA")
 	good, revoked := big.NewInt(7), big.NewInt(8)

@@ -53,6 +53,7 @@ func TestHTTP2ConfigTest(t *testing.T) {
 // backend: requests over HTTP/2 are proxied, stub_status counts them, and
 // a graceful stop (SIGQUIT) lets a stream in flight finish.
 func TestHTTP2Serve(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	certDir := t.TempDir()
 	cert, key := testutil.WriteCert(t, certDir, "site", testutil.ECDSA, "localhost", "127.0.0.1")
 	got, release := make(chan struct{}), make(chan struct{})

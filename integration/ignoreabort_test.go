@@ -68,6 +68,7 @@ func startAbortBackend(t *testing.T) *abortBackend {
 // on loopback with the same backend and client (keepalive upstream, default
 // proxy_buffering).
 func TestProxyIgnoreClientAbort(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	for _, tt := range []struct {
 		ignore    string
 		wantLine  string

@@ -14,6 +14,7 @@ import (
 // redirect brings: error_page, a try_files fallback, an index file. Answers
 // from nginx 1.22.1.
 func TestInternalLocation(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	dir := t.TempDir()
 	for name, body := range map[string]string{
 		"html/404.html": "e404\n", "html/int/fb.html": "int fb\n", "html/int/x": "int x\n",

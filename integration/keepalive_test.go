@@ -19,6 +19,7 @@ import (
 // connection closes after its Nth response, and an upstream connection is
 // replaced after N requests.
 func TestKeepaliveLimits(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	var mu sync.Mutex
 	peers := map[string]int{} // upstream connections seen by the backend: remote addr -> requests
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +150,7 @@ http {
 // the connection; a later response that writes no body (204, HEAD, a redirect,
 // an error page) must not be flushed against that expired deadline.
 func TestResponsesAfterAPauseLongerThanSendTimeout(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	in := startFulcrum(t, `
 events {}
 http {

@@ -68,7 +68,7 @@ func TestReloadUnderLoadLosesNothing(t *testing.T) {
 		servers, extra := []string{a.addr()}, ""
 		if i%2 == 1 {
 			servers = append(servers, b.addr())
-			extra = closedPort(t)
+			extra = freeAddr(t)
 		}
 		in.rewrite(reloadConfig(servers, extra))
 		in.signal(syscall.SIGHUP)

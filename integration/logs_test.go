@@ -767,7 +767,7 @@ http {
         listen 127.0.0.1:0;
         server_name s.test;
         root `+root+`;
-        location /p { proxy_pass http://`+closedPort(t)+`; }
+        location /p { proxy_pass http://`+testutil.RefusedAddr(t)+`; }
         location /d { deny all; }
     }
     server { listen 127.0.0.2:0; root `+root+`; }

@@ -376,6 +376,7 @@ http {
 // --http2 and a chunked answer): the client has its whole answer, END_STREAM
 // included; the request is logged once the mirrors are done.
 func TestMirrorHTTP2(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	certDir := t.TempDir()
 	cert, key := testutil.WriteCert(t, certDir, "site", testutil.ECDSA, "localhost", "127.0.0.1")
 	events := &eventLog{}

@@ -22,6 +22,7 @@ import (
 // TestDisableSymlinksBinary serves a tree with symbolic links under
 // "disable_symlinks on" and checks nginx 1.22's answers and error log lines.
 func TestDisableSymlinksBinary(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `
 events {}
 http {

@@ -48,6 +48,7 @@ func startNamedTLSBackend(t *testing.T, dir, name string, names ...string) (addr
 // "no resolver defined to resolve NAME" (502); a value that is no URL is
 // 500 with nginx's words.
 func TestProxyPassHTTPSVariables(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	dir := t.TempDir()
 	addr, certFile := startNamedTLSBackend(t, dir, "backend", "backend.test", "tls.test")
 	_, port, _ := net.SplitHostPort(addr)

@@ -3,7 +3,6 @@ package integration
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 func TestRoundRobinWeights(t *testing.T) {
@@ -174,7 +175,8 @@ http {
 }
 
 func TestUpstreamErrors(t *testing.T) {
-	refused := closedPort(t)
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
+	refused := testutil.RefusedAddr(t)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(5 * time.Second):
@@ -221,18 +223,6 @@ http {
         location / { proxy_pass http://app; }
     }
 }`, a, b)
-}
-
-// closedPort returns a loopback address nobody listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func TestFailoverUnderLoad(t *testing.T) {

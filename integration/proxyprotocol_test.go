@@ -176,6 +176,7 @@ stream {
 // (proxy_protocol_timeout, $status 200, info line), as nginx logs them;
 // and deny applied to the address realip took from the header (403).
 func TestProxyProtocolStreamRefused(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `error_log stderr info;
 events {}
 stream {

@@ -88,6 +88,7 @@ stream {
 // values stay empty (the return answers 200, not 500) as nginx's script
 // engine copies nothing for a failed variable.
 func TestProxyProtocolTLVErrorLines(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	in := startFulcrum(t, `error_log stderr info;
 events {}
 http {

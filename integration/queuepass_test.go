@@ -140,6 +140,7 @@ var queueBackends = []struct {
 // wait for the queued one. A client that goes away while it waits is
 // logged 499, without an attempt.
 func TestUpstreamQueueEveryPass(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	for _, kind := range queueBackends {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Parallel() // its own backend and process; most of it is waiting

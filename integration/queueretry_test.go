@@ -40,7 +40,7 @@ func TestUpstreamQueueRetryWaits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := startCtlBackend(t, "a")
 			a.holdSlow.Store(true)
-			dead := closedPort(t)
+			dead := testutil.RefusedAddr(t)
 			in := startFulcrum(t, fmt.Sprintf(`
 events {}
 http {
@@ -166,8 +166,9 @@ func TestUpstreamQueueRetryEveryPass(t *testing.T) {
 	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	for _, kind := range queueBackends {
 		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel() // its own backends and process; most of it is waiting
 			g, addr, openGate := startGated(t, kind.start)
-			dead := closedPort(t)
+			dead := testutil.RefusedAddr(t)
 			listen := "127.0.0.1:0"
 			if kind.h2 {
 				listen += " http2"

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // TestStaticFilesAndErrorPages serves Debian's default site shape (root, index,
@@ -19,7 +21,7 @@ import (
 // that fails answers with its own status and nginx's plain page (nginx 1.22:
 // 404 for a missing page, whatever error_page said; 403 for a denied one).
 func TestStaticFilesAndErrorPages(t *testing.T) {
-	refused := closedPort(t)
+	refused := testutil.RefusedAddr(t)
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{
 		"index.html":     "home",

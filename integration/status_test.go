@@ -150,6 +150,7 @@ const nginxSignature = "nginx/1.22.1"
 // connection on a header timeout where fulcrum answers 408
 // (http-hardening.md); that line has nginx's phrase for 408.
 func TestOwnStatusLines(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
 	silent := testutil.RawBackend(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 	in := startFulcrum(t, fmt.Sprintf(`
 events {}

@@ -84,6 +84,7 @@ var (
 // HTTP/1.1 abort is ignored (nginx's check is not installed then); an
 // ignored HTTP/2 stream reset still writes its line.
 func TestTLSClientAbort(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	certDir := t.TempDir()
 	cert, key := testutil.WriteCert(t, certDir, "site", testutil.ECDSA, "localhost", "127.0.0.1")
 	for _, tt := range []struct {

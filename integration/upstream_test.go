@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // Modes of a ctlBackend.
@@ -554,18 +556,14 @@ func TestUpstreamNextUpstreamTakesRetried502Out(t *testing.T) {
 	waitFor(t, "the disable line", func() bool { return in.logged("upstream server temporarily disabled") })
 }
 
-// closedPorts returns n distinct loopback addresses nobody listens on (closedPort
-// called n times may return one port twice).
+// closedPorts returns n distinct loopback addresses that refuse connections
+// until the test ends (testutil.RefusedAddr: held, so no other process
+// can start listening on one while fulcrum counts it refused).
 func closedPorts(t *testing.T, n int) []string {
 	t.Helper()
 	var addrs []string
 	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		addrs = append(addrs, ln.Addr().String())
+		addrs = append(addrs, testutil.RefusedAddr(t))
 	}
 	return addrs
 }

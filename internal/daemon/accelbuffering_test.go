@@ -79,6 +79,7 @@ func readUntil(conn net.Conn, buf *bytes.Buffer, want string, deadline time.Time
 // second and send the rest: the client had the 5 bytes after 0.01 s when
 // unbuffered, after 1 s when buffered, in every case below.
 func TestAccelBufferingFlush(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	app := &heldApp{}
 	be := httptest.NewServer(app)
 	t.Cleanup(be.Close)

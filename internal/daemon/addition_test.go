@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
@@ -129,19 +128,7 @@ func TestAddition(t *testing.T) {
 	}
 
 	t.Run("gzip over the whole", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", "http://"+addr+"/addgz/x.html", nil)
-		req.Header.Set("Accept-Encoding", "gzip")
-		resp, err := http.DefaultTransport.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		zr, err := gzip.NewReader(resp.Body)
-		if err != nil {
-			t.Fatalf("Content-Encoding %q: %v", resp.Header.Get("Content-Encoding"), err)
-		}
-		got, _ := io.ReadAll(zr)
-		if string(got) != "HEAD\nbody\nFOOT\n" {
+		if got := getGunzipped(t, "http://"+addr+"/addgz/x.html"); got != "HEAD\nbody\nFOOT\n" {
 			t.Errorf("decompressed %q", got)
 		}
 	})

@@ -230,6 +230,7 @@ func TestAuthOIDCStoreHoldsSessionsOnly(t *testing.T) {
 // seconds and keeps asking: every request is let in, and the one after
 // the expiry carries the refreshed access token to the backend.
 func TestAuthOIDCRefresh(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	op := oidctest.New(t, false)
 	op.Set(func(p *oidctest.Provider) {
 		p.Mutate = func(c map[string]any) { c["exp"] = time.Now().Add(2 * time.Second).Unix() }

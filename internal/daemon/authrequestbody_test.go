@@ -1,19 +1,13 @@
 package daemon_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"fulcrum/internal/testutil"
 )
 
 // TestAuthRequestAnnouncesLength checks what an auth_request subrequest of
@@ -25,43 +19,7 @@ import (
 // alive: the server could take the next request for the body); one without
 // stays reusable.
 func TestAuthRequestAnnouncesLength(t *testing.T) {
-	type head struct {
-		conn         int
-		line, length string
-		te           string
-		after        string // what came after the head on its connection
-	}
-	var mu sync.Mutex
-	var heads []head
-	conns := 0
-	auth := testutil.RawBackend(t, func(c net.Conn) {
-		mu.Lock()
-		conns++
-		id := conns
-		mu.Unlock()
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			h := head{conn: id, line: req.Method + " " + req.RequestURI, length: req.Header.Get("Content-Length"), te: strings.Join(req.TransferEncoding, ",")}
-			// Answer at once without reading a body: what follows the head
-			// is fulcrum's to decide.
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-			if h.length != "" {
-				rest, _ := io.ReadAll(br)
-				h.after = string(rest)
-			}
-			mu.Lock()
-			heads = append(heads, h)
-			mu.Unlock()
-			if h.length != "" {
-				return
-			}
-		}
-	})
+	rec, auth := startHeadRecorder(t, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 	main := httptest.NewServer(&recordingBackend{name: "main"})
 	t.Cleanup(main.Close)
 	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`
@@ -92,17 +50,8 @@ func TestAuthRequestAnnouncesLength(t *testing.T) {
 	send("POST", "/b", io.MultiReader(strings.NewReader("01234567890123456789"))) // chunked
 	send("GET", "/c", nil)
 	send("POST", "/d", strings.NewReader("abc"))
-	var got []head
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		mu.Lock()
-		got = append(got[:0], heads...)
-		mu.Unlock()
-		if len(got) >= 4 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	want := []head{
+	got := rec.wait(4)
+	want := []announcedHead{
 		{line: "GET /auth", length: "20"},
 		{line: "GET /auth"},
 		{line: "GET /auth"},
@@ -113,6 +62,9 @@ func TestAuthRequestAnnouncesLength(t *testing.T) {
 	}
 	byConn := map[int][]int{}
 	for i, h := range got {
+		if h.open {
+			t.Errorf("request %d: %q announced Content-Length %q and its connection stayed open", i, h.line, h.length)
+		}
 		if h.line != want[i].line || h.length != want[i].length || h.te != "" || h.after != "" {
 			t.Errorf("request %d: %q, Content-Length %q, Transfer-Encoding %q, then %q on its connection; want %q, %q, none, nothing",
 				i, h.line, h.length, h.te, h.after, want[i].line, want[i].length)

@@ -1,15 +1,12 @@
 package daemon_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestUpstreamContentLength checks when a Content-Length goes upstream, as
@@ -46,20 +43,7 @@ func TestUpstreamContentLength(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.WriteString(c, tt.request); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
+			_, body := sendHead(t, addr, tt.request)
 			if got := strings.TrimSpace(string(body)); got != tt.want {
 				t.Errorf("backend got %s, want %s", got, tt.want)
 			}

@@ -118,6 +118,7 @@ var levelName = regexp.MustCompile(`/cbt/(\d)/(\d\d)/\d{7}(\d\d)(\d)$`)
 // "Content-Length: 3000000" for both, the file named in
 // $request_body_file); the file is unlinked at once and no file is left.
 func TestSpooledUploads(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	dir := t.TempDir()
 	backend, rec := spoolBackend(t, false)
 	addr := startDaemon(t, dir, fmt.Sprintf(`
@@ -194,6 +195,7 @@ func TestSpoolSlowClient(t *testing.T) {
 // TestSpoolRetry checks that a 3 MB body is sent whole again to the next
 // server after the first one closed the connection without answering.
 func TestSpoolRetry(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	dir := t.TempDir()
 	first, hung := spoolBackend(t, true)
 	second, rec := spoolBackend(t, false)
@@ -289,6 +291,7 @@ func TestSpoolTooLarge(t *testing.T) {
 // TestSpoolFastCGI checks that a FastCGI request's 3 MB body goes through a
 // temporary file (its level directory appears) and arrives whole.
 func TestSpoolFastCGI(t *testing.T) {
+	t.Parallel() // its own daemon and backends; no upper time bound
 	dir := t.TempDir()
 	backend, rec := paramBackend(t, "fastcgi")
 	addr := startDaemon(t, dir, fmt.Sprintf(`

@@ -174,6 +174,7 @@ func q(path string, fields ...string) string {
 }
 
 func TestProxyCache(t *testing.T) {
+	t.Parallel() // its own daemon and backends; no upper time bound
 	addr, backend, clock, _ := startCacheDaemon(t)
 	tests := []struct {
 		name  string

@@ -53,6 +53,7 @@ func getCache(t *testing.T, addr, target string) string {
 // look at once (nginx starts a new cache manager process that does); at
 // start, an empty zone's manager sleeps 10 s, as nginx's.
 func TestCacheManager(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=3600")
 		io.WriteString(w, r.URL.Path)

@@ -290,6 +290,7 @@ func TestCGIRequestBufferingOff(t *testing.T) {
 // connection while reading response header from upstream", a 502, and the
 // request is not sent to the next server, as the body went out in part.
 func TestCGIRequestBufferingOffErrors(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	dir := t.TempDir()
 	f, frec := cgiRecordingBackend(t, "fastcgi")
 	s, _ := cgiRecordingBackend(t, "scgi")

@@ -20,6 +20,7 @@ import (
 // keepalive_timeout expiry writes nothing: a new connection closed at
 // once follows it, and its line must be the only one.
 func TestConnectionEndLines(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	dir := t.TempDir()
 	addr := startDaemonLevel(t, dir, "info", `
     access_log off;

@@ -23,6 +23,7 @@ import (
 // error_page 495 sees $ssl_client_verify "FAILED:certificate revoked", and
 // an out-of-date CRL refuses every client (12:CRL has expired).
 func TestClientCertificateCRL(t *testing.T) {
+	t.Parallel() // its own daemon and backends; no upper time bound
 	dir := t.TempDir()
 	site, _ := tlsSites(t, dir)
 	p := newClientPKI(t, dir)

@@ -231,6 +231,7 @@ func sendChunked(t *testing.T, addr, method, path, body string, deadline time.Du
 // in a segment of its own after a head answered at once is left for after
 // the answer in both (TestDiscardInvalidChunkedBody).
 func TestDiscardChunkedBodyInSocketBeforeAnswer(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	dir, root := discardDocroot(t)
 	if err := os.WriteFile(filepath.Join(dir, "users"), []byte("u:{PLAIN}p\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -136,6 +136,7 @@ func connection(resp *http.Response) string {
 
 // TestEngineFraming checks how respWriter frames what a handler writes.
 func TestEngineFraming(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	big := strings.Repeat("x", maxPending+1)
 	tests := []struct {
 		name        string
@@ -500,6 +501,7 @@ func TestEnginePanics(t *testing.T) {
 // half-close), as nginx 1.22's epoll check (EPOLLRDHUP) counts it; bytes
 // alone on a socket left open do not.
 func TestEngineClientAbortCancels(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	for _, tt := range []struct {
 		name  string
 		leave func(c net.Conn)

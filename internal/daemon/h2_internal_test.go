@@ -149,6 +149,7 @@ func (h ctxHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // net/http's HTTP/2 server and TLSNextProto's callers that serveH2 relies
 // on, and that shutdown sends GOAWAY to the servers' connections.
 func TestH2ServerBaseContext(t *testing.T) {
+	t.Parallel() // its own server and connection pair; the wait is its shutdown
 	hs := newH2Servers(quietLog(t))
 	s := hs.server(&config.Settings{})
 	if s == nil || hs.server(&config.Settings{}) != s {

@@ -28,6 +28,7 @@ func testImage(t *testing.T, format string, w, h int) []byte {
 // Accept-Ranges and the answer's width and height; the pixels are not
 // compared (libgd resamples otherwise).
 func TestImageFilter(t *testing.T) {
+	t.Parallel() // its own daemon and backends; no upper time bound
 	dir := t.TempDir()
 	mod := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	files := map[string][]byte{
@@ -267,6 +268,7 @@ func TestImageFilterTooBigAnswersAtOnce(t *testing.T) {
 // to filter (415, "{}" for size) unless it goes through the cache, whose
 // body is filtered (200 with the filtered image's fields, miss and hit).
 func TestImageFilterFields(t *testing.T) {
+	t.Parallel() // its own daemon and backends; no upper time bound
 	dir := t.TempDir()
 	mod := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	img := testImage(t, "jpeg", 300, 200)

@@ -395,6 +395,7 @@ func TestLimitRateUnknownVariable(t *testing.T) {
 // pause ends the paced response at once; nothing waits for the rest of the
 // pace. The request is logged with the bytes that went out.
 func TestLimitRateClientGone(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "big"), []byte(strings.Repeat("a", 1<<20)), 0o644); err != nil {
 		t.Fatal(err)

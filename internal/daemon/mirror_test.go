@@ -1,10 +1,9 @@
 package daemon_test
 
 import (
-	"bufio"
+	"cmp"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"fulcrum/internal/testutil"
 )
 
 // mirrorConf shadows requests to a second backend. %[1]s is the main
@@ -350,38 +347,7 @@ func waitLogLines(t *testing.T, path string, n int) []string {
 // body (nginx closed it too, keepalive or not); a request without a
 // length leaves it reusable.
 func TestMirrorBodyOffAnnounced(t *testing.T) {
-	type head struct {
-		conn         int
-		line, length string
-		te           string
-		after        string // what came after the head on its connection
-	}
-	var mu sync.Mutex
-	var heads []head
-	conns := 0
-	shadow := testutil.RawBackend(t, func(c net.Conn) {
-		mu.Lock()
-		conns++
-		id := conns
-		mu.Unlock()
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		br := bufio.NewReader(c)
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			return
-		}
-		h := head{conn: id, line: req.Method + " " + req.RequestURI, length: req.Header.Get("Content-Length"), te: strings.Join(req.TransferEncoding, ",")}
-		// Answer at once, keeping the connection, without reading the body:
-		// what follows the head on the connection is fulcrum's to decide.
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		if h.length != "" {
-			rest, _ := io.ReadAll(br)
-			h.after = string(rest)
-		} // a request without a length may be followed by the next one
-		mu.Lock()
-		heads = append(heads, h)
-		mu.Unlock()
-	})
+	rec, shadow := startHeadRecorder(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 	main := httptest.NewServer(&recordingBackend{name: "main"})
 	t.Cleanup(main.Close)
 	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`
@@ -415,18 +381,12 @@ func TestMirrorBodyOffAnnounced(t *testing.T) {
 	post("/a", false)
 	post("/b", false)
 	post("/c", true)
-	var got []head
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		mu.Lock()
-		got = append(got[:0], heads...)
-		mu.Unlock()
-		if len(got) >= 3 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	slices.SortFunc(got, func(a, b head) int { return strings.Compare(a.line, b.line) })
-	want := []head{
+	got := rec.wait(3)
+	// The mirrors run beside the main requests: in the order of want.
+	slices.SortFunc(got, func(a, b announcedHead) int {
+		return cmp.Or(strings.Compare(a.line, b.line), -strings.Compare(a.length, b.length))
+	})
+	want := []announcedHead{
 		{line: "POST /m", length: "5"},
 		{line: "POST /m", length: "5"},
 		{line: "POST /m"},
@@ -436,6 +396,9 @@ func TestMirrorBodyOffAnnounced(t *testing.T) {
 	}
 	seen := map[int]bool{}
 	for i, h := range got {
+		if h.open {
+			t.Errorf("request %d: %q announced Content-Length %q and its connection stayed open", i, h.line, h.length)
+		}
 		if h.line != want[i].line || h.length != want[i].length || h.te != "" || h.after != "" {
 			t.Errorf("request %d: %q, Content-Length %q, Transfer-Encoding %q, then %q on its connection; want %q, %q, none, nothing (closed)",
 				i, h.line, h.length, h.te, h.after, want[i].line, want[i].length)

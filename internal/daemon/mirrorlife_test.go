@@ -22,6 +22,7 @@ import (
 // closed connection" line): the mirror's backend below keeps its
 // connection for 1.5 s after the client left, then answers.
 func TestMirrorOutlivesClient(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	const hold = 1500 * time.Millisecond
 	outcome := make(chan string, 1)
 	shadow := testutil.RawBackend(t, func(c net.Conn) {

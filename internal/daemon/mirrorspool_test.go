@@ -81,6 +81,7 @@ func TestMirrorSpooledBody(t *testing.T) {
 // the post action's proxy logged `pread() ".../cbt/1/00/0000000001" failed
 // (9: Bad file descriptor)` at crit and its backend got no body.
 func TestPostActionSpooledBody(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	dir := t.TempDir()
 	mainAddr, mainRec := spoolBackend(t, false)
 	postAddr, postRec := spoolBackend(t, false)

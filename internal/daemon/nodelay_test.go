@@ -108,6 +108,7 @@ func TestKeepaliveDisable(t *testing.T) {
 // connection's server decides, once: on sets TCP_NODELAY, off never does,
 // and a location's off does not clear it for a stream.
 func TestTCPNoDelayHTTP2(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	tests := []struct {
 		name, server, location string
 		want                   bool

@@ -167,6 +167,7 @@ func TestPostAction(t *testing.T) {
 // went away too. nginx 1.22.1 behaves the same: a keep-alive request after
 // one whose post action took 1 s was answered after 1 s.
 func TestPostActionConnection(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	var mu sync.Mutex
 	arrived := map[string]time.Time{} // when each backend request came
 	mark := func(what string) {

@@ -17,6 +17,7 @@ import (
 // (".") with it 4 s later, in both versions; with the default (5m) it
 // resumed it then.
 func TestSessionTimeout(t *testing.T) {
+	t.Parallel() // its cases run in parallel too; the whole waits beside the other parallel tests, not before them
 	dir := t.TempDir()
 	ecdsa, _ := tlsSites(t, dir)
 	short := startDaemon(t, dir, fmt.Sprintf(`

@@ -117,6 +117,7 @@ http {
 // agree. A reload keeps every count. Closing the connections brings the
 // states back to the monitor's own.
 func TestStubStatusCounts(t *testing.T) {
+	t.Parallel() // its own daemon and backends; waits on timers, no upper time bound
 	dir := t.TempDir()
 	backend := stubStatusBackend(t)
 	path := filepath.Join(dir, "fulcrum.conf")

@@ -31,6 +31,25 @@ func gzipBytes(t *testing.T, s string) []byte {
 	return b.Bytes()
 }
 
+// getGunzipped sends GET url with "Accept-Encoding: gzip" and returns the
+// body decompressed; an answer not gzipped fails the test.
+func getGunzipped(t *testing.T, url string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatalf("Content-Encoding %q: %v", resp.Header.Get("Content-Encoding"), err)
+	}
+	got, _ := io.ReadAll(zr)
+	return string(got)
+}
+
 // subBackend answers like the Python backend the nginx answers came from:
 // /html, /plain, /css, /empty, /notype (subBody with that type or none),
 // /gz (gzip, Content-Encoding), /split (chunked, in pieces that cut

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/http/httputil"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // rawHeadBackend answers every request with the request line and field lines
@@ -23,26 +24,12 @@ import (
 // after each answer.
 func rawHeadBackend(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go answerRawHead(c)
-		}
-	}()
-	return ln.Addr().String()
+	return testutil.RawBackend(t, answerRawHead)
 }
 
-// answerRawHead serves one request of rawHeadBackend.
+// answerRawHead serves one request of rawHeadBackend (RawBackend closes
+// the connection when it returns).
 func answerRawHead(c net.Conn) {
-	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	br := bufio.NewReader(c)
 	var lines []string
@@ -139,20 +126,7 @@ func TestUpstreamRequestHead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.WriteString(c, tt.request); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
+			_, body := sendHead(t, addr, tt.request)
 			if got, want := string(body), strings.Join(tt.want, "\n"); got != want {
 				t.Errorf("upstream got\n%s\nwant\n%s", got, want)
 			}

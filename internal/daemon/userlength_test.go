@@ -163,20 +163,7 @@ func TestUserTransferEncodingNotSent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.WriteString(c, tt.request); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(resp.Body)
+			_, got := sendHead(t, addr, tt.request)
 			if want := strings.Join(tt.want, "\n"); string(got) != want {
 				t.Errorf("upstream got\n%q\nwant\n%q", got, want)
 			}

@@ -4,6 +4,8 @@ package testutil
 
 import (
 	"net"
+	"strconv"
+	"syscall"
 	"testing"
 )
 
@@ -64,4 +66,34 @@ func UDPBackend(t testing.TB, answer func(datagram []byte) [][]byte) string {
 		}
 	}()
 	return pc.LocalAddr().String()
+}
+
+// RefusedAddr returns a loopback TCP address that refuses connections for
+// the rest of the test: a socket bound to it that never listens (a SYN to
+// it is answered with a reset), held until the test ends so that no other
+// process (another test binary, another engineer's server) can take the
+// port, as it could a port a closed listener left free.
+func RefusedAddr(t testing.TB) string {
+	t.Helper()
+	// Close-on-exec under ForkLock, as package net does where SOCK_CLOEXEC
+	// is missing (macOS): a process the test starts must not inherit it.
+	syscall.ForkLock.RLock()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		t.Fatalf("refused address: socket: %v", err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	// No SO_REUSEADDR: a bind of the same port by anyone else fails.
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatalf("refused address: bind: %v", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatalf("refused address: getsockname: %v", err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }

@@ -2,8 +2,10 @@ package testutil
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -27,6 +29,24 @@ func TestRawBackend(t *testing.T) {
 		if err != nil || string(got) != "echo hi\n" {
 			t.Errorf("connection %d: %q, %v; want \"echo hi\\n\" then the close", i, got, err)
 		}
+	}
+}
+
+// TestRefusedAddr: a connection to the address is refused, and the port
+// cannot be listened on while the test holds it.
+func TestRefusedAddr(t *testing.T) {
+	addr := RefusedAddr(t)
+	if c, err := net.DialTimeout("tcp", addr, 5*time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+		if c != nil {
+			c.Close()
+		}
+		t.Errorf("dial %s: %v, want connection refused", addr, err)
+	}
+	if ln, err := net.Listen("tcp", addr); !errors.Is(err, syscall.EADDRINUSE) {
+		if ln != nil {
+			ln.Close()
+		}
+		t.Errorf("listen on %s: %v, want address in use", addr, err)
 	}
 }
 

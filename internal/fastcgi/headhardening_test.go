@@ -189,7 +189,7 @@ func TestBodyLengthLies(t *testing.T) {
 // TestBodyLengthBodiless: the Content-Length of a HEAD request's response
 // is not the length of a body to come, and a 204 or a 304 has none
 // whatever its head says, as nginx 1.22.1's FastCGI, SCGI and uwsgi input
-// filters (recorded with a raw FastCGI server): a HEAD answered with a
+// filters (recorded with raw FastCGI and SCGI servers): a HEAD answered with a
 // length and no body, or a 204 or 304 with a length and no body, ends
 // cleanly with nothing logged (before, the premature end's error and a
 // closed client connection); bytes after a 204 are warned about and
@@ -311,5 +311,34 @@ func TestIdleRecordsDropConnection(t *testing.T) {
 				t.Errorf("%d connections, want 3 (none used again after the unasked records)", got)
 			}
 		})
+	}
+}
+
+// TestDeclaredLength: the length copyBody holds a body to, and that
+// finding it allocates nothing for a head without a Content-Length (PHP's
+// usual answer; strconv's error for "" allocated for every one).
+func TestDeclaredLength(t *testing.T) {
+	tests := []struct {
+		status int
+		method string
+		fields []field
+		want   int64
+	}{
+		{200, "GET", nil, -1},
+		{200, "GET", []field{{"Content-Length", "12"}}, 12},
+		{200, "HEAD", []field{{"Content-Length", "12"}}, -1},
+		{204, "GET", nil, 0},
+		{304, "GET", []field{{"Content-Length", "12"}}, 0},
+		{304, "HEAD", nil, -1},
+	}
+	for _, tc := range tests {
+		hd := &head{status: tc.status, fields: tc.fields}
+		if got := declaredLength(hd, tc.method); got != tc.want {
+			t.Errorf("%d %s %v: %d, want %d", tc.status, tc.method, tc.fields, got, tc.want)
+		}
+	}
+	hd := &head{status: 200, fields: []field{{"Content-Type", "text/html"}}}
+	if n := testing.AllocsPerRun(100, func() { declaredLength(hd, "GET") }); n != 0 {
+		t.Errorf("%v allocations for a head without a length, want 0", n)
 	}
 }

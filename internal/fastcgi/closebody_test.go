@@ -88,6 +88,11 @@ func TestCloseInBody(t *testing.T) {
 // doAborted serves one GET through h and reports whether the handler
 // ended the client's connection (http.ErrAbortHandler).
 func doAborted(h *Handler) (w *httptest.ResponseRecorder, aborted bool) {
+	return doAbortedAs(h, "GET")
+}
+
+// doAbortedAs is doAborted for a request with method.
+func doAbortedAs(h *Handler, method string) (w *httptest.ResponseRecorder, aborted bool) {
 	w = httptest.NewRecorder()
 	defer func() {
 		if v := recover(); v != nil {
@@ -97,9 +102,9 @@ func doAborted(h *Handler) (w *httptest.ResponseRecorder, aborted bool) {
 			aborted = true
 		}
 	}()
-	r := httptest.NewRequest("GET", "/x.php", nil)
+	r := httptest.NewRequest(method, "/x.php", nil)
 	st := &vars.State{}
-	st.Method, st.Path, st.RequestURI, st.Header = "GET", "/x.php", "/x.php", vars.HeaderMap(r.Header)
+	st.Method, st.Path, st.RequestURI, st.Header = method, "/x.php", "/x.php", vars.HeaderMap(r.Header)
 	h.ServeHTTP(w, r, st)
 	return w, false
 }

@@ -186,6 +186,56 @@ func TestBodyLengthLies(t *testing.T) {
 	}
 }
 
+// TestBodyLengthBodiless: the Content-Length of a HEAD request's response
+// is not the length of a body to come, and a 204 or a 304 has none
+// whatever its head says, as nginx 1.22.1's FastCGI, SCGI and uwsgi input
+// filters (recorded with raw FastCGI and SCGI servers): a HEAD answered with a
+// length and no body, or a 204 or 304 with a length and no body, ends
+// cleanly with nothing logged (before, the premature end's error and a
+// closed client connection); bytes after a 204 are warned about and
+// dropped; a HEAD's are not checked.
+func TestBodyLengthBodiless(t *testing.T) {
+	const more = `upstream sent more data than specified in "Content-Length" header while reading upstream`
+	fcgi := func(t *testing.T, answer string) (*Handler, *testutil.SyncBuffer) {
+		return newHandler(t, settings(), 0, rawApp(t, func(w *bufio.Writer) {
+			writeRecord(w, typeStdout, []byte(answer))
+			end(w)
+		}))
+	}
+	scgi := func(t *testing.T, answer string) (*Handler, *testutil.SyncBuffer) {
+		return loggingSCGIHandler(t, scgiApp(t, func([][2]string, []byte) string { return answer }))
+	}
+	tests := []struct {
+		name    string
+		handler func(*testing.T, string) (*Handler, *testutil.SyncBuffer)
+		method  string
+		answer  string
+		code    int
+		body    string // what the handler wrote (the daemon's writer drops a HEAD's)
+		log     string // "": nothing logged
+	}{
+		{"FastCGI: HEAD, a length and no body", fcgi, "HEAD", "Content-Length: 10\r\n\r\n", 200, "", ""},
+		{"FastCGI: HEAD, a body past the length", fcgi, "HEAD", "Content-Length: 3\r\n\r\nhello", 200, "hello", ""},
+		{"FastCGI: 204 with a length", fcgi, "GET", "Status: 204\r\nContent-Length: 5\r\n\r\n", 204, "", ""},
+		{"FastCGI: 304 with a length", fcgi, "GET", "Status: 304\r\nContent-Length: 5\r\n\r\n", 304, "", ""},
+		{"FastCGI: 204 with a body", fcgi, "GET", "Status: 204\r\n\r\nhello", 204, "", more},
+		{"SCGI: HEAD, a length and no body", scgi, "HEAD", "Status: 200 OK\r\nContent-Length: 50\r\n\r\n", 200, "", ""},
+		{"SCGI: 304 with a length", scgi, "GET", "Status: 304 Not Modified\r\nContent-Length: 50\r\n\r\n", 304, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, logs := tc.handler(t, tc.answer)
+			w, aborted := doAbortedAs(h, tc.method)
+			if w.Code != tc.code || w.Body.String() != tc.body || aborted {
+				t.Errorf("%d, body %q, aborted %v; want %d, %q, not aborted", w.Code, w.Body, aborted, tc.code, tc.body)
+			}
+			if got := logs.String(); tc.log == "" && got != "" || !strings.Contains(got, tc.log) {
+				t.Errorf("log %q, want %q", got, tc.log)
+			}
+		})
+	}
+}
+
 // doMayAbort is do for a response that may end the client's connection
 // (http.ErrAbortHandler): the recorder holds what went out before.
 func doMayAbort(h *Handler, method, target string) (w *httptest.ResponseRecorder) {
@@ -261,5 +311,34 @@ func TestIdleRecordsDropConnection(t *testing.T) {
 				t.Errorf("%d connections, want 3 (none used again after the unasked records)", got)
 			}
 		})
+	}
+}
+
+// TestDeclaredLength: the length copyBody holds a body to, and that
+// finding it allocates nothing for a head without a Content-Length (PHP's
+// usual answer; strconv's error for "" allocated for every one).
+func TestDeclaredLength(t *testing.T) {
+	tests := []struct {
+		status int
+		method string
+		fields []field
+		want   int64
+	}{
+		{200, "GET", nil, -1},
+		{200, "GET", []field{{"Content-Length", "12"}}, 12},
+		{200, "HEAD", []field{{"Content-Length", "12"}}, -1},
+		{204, "GET", nil, 0},
+		{304, "GET", []field{{"Content-Length", "12"}}, 0},
+		{304, "HEAD", nil, -1},
+	}
+	for _, tc := range tests {
+		hd := &head{status: tc.status, fields: tc.fields}
+		if got := declaredLength(hd, tc.method); got != tc.want {
+			t.Errorf("%d %s %v: %d, want %d", tc.status, tc.method, tc.fields, got, tc.want)
+		}
+	}
+	hd := &head{status: 200, fields: []field{{"Content-Type", "text/html"}}}
+	if n := testing.AllocsPerRun(100, func() { declaredLength(hd, "GET") }); n != 0 {
+		t.Errorf("%v allocations for a head without a length, want 0", n)
 	}
 }

@@ -396,18 +396,23 @@ func (pc *poolConn) peek(fd uintptr) {
 const aliveTLSWait = 10 * time.Millisecond
 
 // aliveTLS is alive for a TLS connection. The socket under it is peeked at
-// only to learn whether anything arrived: nothing means open and quiet, as
-// for a plain connection. Otherwise crypto/tls reads it, for the bytes may
-// be records that are no data (a TLS 1.3 session ticket, say): a
-// close_notify or the end of the stream means the server closed the
+// only to learn whether anything arrived: otherwise crypto/tls reads it, for
+// the bytes may be records that are no data (a TLS 1.3 session ticket, say):
+// a close_notify or the end of the stream means the server closed the
 // connection, data is stray bytes, and a read that finds no data before the
-// short deadline leaves a usable connection. The lazy read deadline is told,
-// so the next exchange sets its own.
+// short deadline (aliveTLSWait) leaves a usable connection. Nothing on the
+// socket is not enough: crypto/tls may hold stray bytes already decrypted,
+// the rest of the record that ended the last response (a server's second,
+// unasked response written with it, in records of up to 16 KiB as OpenSSL
+// writes them), which the last body read did not take; a read whose
+// deadline has passed returns those at once and touches no socket
+// otherwise. The lazy read deadline is told, so the next exchange sets its
+// own.
 func aliveTLS(pc *poolConn) bool {
-	if pc.under == nil || pc.quiet(pc.under) {
-		return true
+	t := time.Now()
+	if pc.under != nil && !pc.quiet(pc.under) {
+		t = t.Add(aliveTLSWait)
 	}
-	t := time.Now().Add(aliveTLSWait)
 	_ = pc.c.SetReadDeadline(t)
 	pc.rd.Set(t)
 	_, err := pc.rbuf.Reader().Peek(1)

@@ -17,6 +17,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
+	"fulcrum/internal/fastcgi"
 	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/h1"
 	"fulcrum/internal/oidc"
@@ -1502,6 +1503,15 @@ func (w *recorder) SetFieldOrder(order []proxy.FieldPos) {
 	} else if sw, ok := w.ResponseWriter.(*subWriter); ok {
 		sw.setFieldOrder(order)
 	}
+}
+
+// SetCGIFieldOrder implements fastcgi.FieldOrderer as SetFieldOrder.
+func (w *recorder) SetCGIFieldOrder(order []fastcgi.FieldPos) {
+	po := make([]proxy.FieldPos, len(order))
+	for i, f := range order {
+		po[i] = proxy.FieldPos{Name: f.Name, Key: f.Key, Index: f.Index}
+	}
+	w.SetFieldOrder(po)
 }
 
 // Flush passes flushes through (streaming, server-sent events).

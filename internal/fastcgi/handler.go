@@ -49,6 +49,24 @@ type ReasonSetter interface {
 	SetReason(status int, reason []byte)
 }
 
+// FieldPos is where one of the application's fields goes in the client's
+// head: its name as the application spelt it, its key in the header map
+// (http.CanonicalHeaderKey) and the index of its value among the key's.
+type FieldPos struct {
+	Name  string
+	Key   string
+	Index int
+}
+
+// FieldOrderer is a ResponseWriter that writes the head's fields in a given
+// order and spelling (as proxy.FieldOrderer): nginx passes an
+// application's fields in the order they came, names spelt as they came
+// ("X_A" stays "X_A", "foo-BAR" stays "foo-BAR": recorded with nginx 1.22.1
+// for FastCGI, SCGI and uwsgi). The writer must copy order.
+type FieldOrderer interface {
+	SetCGIFieldOrder(order []FieldPos)
+}
+
 // UpstreamNamer is a ResponseWriter that writes error log lines of its own
 // about the application's response (the daemon's charset and slice
 // filters), as proxy.UpstreamNamer: told, before the head of a response

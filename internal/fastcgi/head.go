@@ -82,12 +82,21 @@ func readHead(br *bufio.Reader, limit int, rr *recordReader) (*head, error) {
 		if at := badByte(line, i); at >= 0 {
 			return nil, invalidHeader(line, at)
 		}
-		if i <= 0 {
+		if i == 0 {
 			return nil, errInvalidHeader
 		}
-		name := string(line[:i])
-		// nginx drops the spaces around a value (a tab after it stays).
-		value := string(bytes.TrimRight(bytes.TrimLeft(line[i+1:], " \t"), " "))
+		var name, value string
+		if i < 0 {
+			// A line that is a name alone (token bytes, badByte
+			// checked) is a field with an empty value, as nginx's
+			// ngx_http_parse_header_line reads it (recorded with nginx
+			// 1.22.1: "Nocolon" went out as "Nocolon: ").
+			name = string(line)
+		} else {
+			name = string(line[:i])
+			// nginx drops the spaces around a value (a tab after it stays).
+			value = string(bytes.TrimRight(bytes.TrimLeft(line[i+1:], " \t"), " "))
+		}
 		switch {
 		case equalFold(name, "Status") && !statusField.ok:
 			statusField = status{value, true}
@@ -164,10 +173,16 @@ func validLength(v string) bool {
 	return err == nil
 }
 
-// parseStatus reads the three digits at the start of a Status value.
+// parseStatus reads the three digits at the start of a Status value. A
+// value nginx 1.22.1 cannot read (fewer than three digits) is its
+// error, naming the value ("upstream sent invalid status "20""); one it
+// passes on as the client's status line although it is not an HTTP status
+// ("1000", "099", "200x", "0200", "200<TAB>OK": recorded) is
+// errInvalidStatus too, alone, where fulcrum differs (docs/directives.md),
+// so that no malformed status line reaches the client.
 func parseStatus(v string) (int, error) {
-	if len(v) < 3 {
-		return 0, errInvalidStatus
+	if len(v) < 3 || strings.Trim(v[:3], "0123456789") != "" {
+		return 0, fmt.Errorf("%w \"%s\"", errInvalidStatus, v)
 	}
 	code, err := strconv.Atoi(v[:3])
 	if err != nil || code < 100 || code > 999 || len(v) > 3 && v[3] != ' ' {

@@ -134,6 +134,8 @@ func (h *Handler) passHead(req *request, hd *head) bool {
 			return false
 		}
 	}
+	orderer, _ := req.w.(FieldOrderer)
+	var order []FieldPos
 	for _, f := range hd.fields {
 		if h.hide[strings.ToLower(f.name)] {
 			continue
@@ -142,7 +144,14 @@ func (h *Handler) passHead(req *request, hd *head) bool {
 			req.acceptRanges = true // the range filter writes its own
 			continue
 		}
-		out.Add(f.name, f.value)
+		key := http.CanonicalHeaderKey(f.name)
+		if orderer != nil {
+			order = append(order, FieldPos{Name: f.name, Key: key, Index: len(out[key])})
+		}
+		out[key] = append(out[key], f.value)
+	}
+	if orderer != nil {
+		orderer.SetCGIFieldOrder(order)
 	}
 	// fastcgi_buffering, which the application's X-Accel-Buffering turns
 	// off or on (unless fastcgi_ignore_headers lists it), decides how the

@@ -110,6 +110,9 @@ type GRPCHandler struct {
 	// earlyHints is early_hints: when an upstream's 103 goes on to the
 	// client (earlyhints.go); nil drops them all.
 	earlyHints earlyHints
+	// lanes keeps requests in flight on separate upstream connections
+	// (grpclane.go); its clients' own.
+	lanes *grpcLanes
 }
 
 // NewGRPC compiles a location's gRPC settings into a handler.
@@ -149,6 +152,7 @@ func NewGRPC(o GRPCOptions) (*GRPCHandler, error) {
 	if clients == nil {
 		clients = NewGRPCClients()
 	}
+	h.lanes = clients.lanes
 	if h.dynamic == nil {
 		h.route = GRPCTarget{Target: o.Target, Client: clients.For(h.pass, h.set), Host: h.pass.Host, TLS: h.pass.TLS}
 	}
@@ -171,6 +175,8 @@ type GRPCClients struct {
 	// transport of their upstream (one of m's) and the name; each is
 	// retired with its upstream's.
 	named map[namedClient]*http.Transport
+	// lanes are the lanes of every client of the set.
+	lanes *grpcLanes
 }
 
 // namedClient names a transport of named.
@@ -186,7 +192,7 @@ const maxNamedClients = 1024
 
 // NewGRPCClients returns an empty set.
 func NewGRPCClients() *GRPCClients {
-	return &GRPCClients{m: map[string]*http.Transport{}, named: map[namedClient]*http.Transport{}}
+	return &GRPCClients{m: map[string]*http.Transport{}, named: map[namedClient]*http.Transport{}, lanes: newGRPCLanes()}
 }
 
 // ForName returns the transport that reaches base's upstream (host, the
@@ -570,16 +576,25 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 	}
 }
 
-// send makes one attempt on srv with client.
+// send makes one attempt on srv with client, on a lane of its own
+// (grpclane.go) that closing the response's body frees.
 func (h *GRPCHandler) send(ctx context.Context, out *http.Request, srv *upstream.Server, client *http.Transport) (*http.Response, error) {
 	dst := grpcDialTarget{network: srv.Network(), addr: srv.Addr()}
-	out.URL.Host = dst.addr
+	host := dst.addr
 	if dst.network == "unix" {
 		f := fnv.New64a()
 		f.Write([]byte(dst.addr))
-		out.URL.Host = fmt.Sprintf("unix-%x", f.Sum64())
+		host = fmt.Sprintf("unix-%x", f.Sum64())
 	}
-	return client.RoundTrip(out.WithContext(context.WithValue(ctx, grpcDialKey{}, dst)))
+	lane := h.lanes.take(client, host)
+	out.URL.Host = grpcLaneHost(host, lane)
+	resp, err := client.RoundTrip(out.WithContext(context.WithValue(ctx, grpcDialKey{}, dst)))
+	if err != nil {
+		h.lanes.free(client, host, lane)
+		return nil, err
+	}
+	resp.Body = &grpcLaneBody{ReadCloser: resp.Body, free: func() { h.lanes.free(client, host, lane) }}
+	return resp, nil
 }
 
 // trace returns ctx with the attempt's client trace: it sets a's connect

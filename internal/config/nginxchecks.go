@@ -48,6 +48,19 @@ func checkCacheValid(d *Directive) error {
 	return nil
 }
 
+// eventTypes are the connection processing methods nginx has modules for.
+var eventTypes = []string{"epoll", "kqueue", "poll", "select", "/dev/poll", "eventport"}
+
+// checkEventType checks "use method;" as nginx's ngx_event_use: a method
+// nginx has a module for, by its exact name ("invalid event type "x"").
+func checkEventType(d *Directive) error {
+	if !slices.Contains(eventTypes, d.Args[0]) {
+		return hintf(d.Pos, "the methods are "+strings.Join(eventTypes, ", ")+"; fulcrum picks one itself, so the line may go",
+			`invalid event type "%s"`, d.Args[0])
+	}
+	return nil
+}
+
 // bitmaskCheck returns a check for a directive whose arguments are each
 // one of values, compared as nginx's ngx_conf_set_bitmask_slot compares
 // them (case-insensitively).

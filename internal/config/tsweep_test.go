@@ -1,0 +1,71 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestNginxTestSweep holds what scripts/config-nginx-sweep.py found where
+// `fulcrum -t` and `nginx -t` (nginx 1.22.1) disagreed: each configuration with
+// the error nginx -t gave (want), or "" when nginx accepts it; warn, when set,
+// is a warning nginx gives and fulcrum must give too.
+func TestNginxTestSweep(t *testing.T) {
+	const loc = "http {\nserver {\nlocation / {\n%s\n}\n}\n}\n"
+	inLoc := func(s string) string { return strings.Replace(loc, "%s", s, 1) }
+	tests := []struct {
+		name, src, want, warn string
+	}{
+		// ngx_http_proxy_pass: no URI inside "if" (the if block is a location of its own).
+		{"proxy_pass URI inside if", inLoc("if ($arg_a) {\nproxy_pass http://127.0.0.1:1/x;\n}"),
+			`"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block in nginx.conf:5`, ""},
+		{"proxy_pass without URI inside if", inLoc("if ($arg_a) {\nproxy_pass http://127.0.0.1:1;\n}"), "", ""},
+		// ngx_http_log_set_log reads every access_log line, "off" or not.
+		{"access_log off, then an unknown format", "http {\naccess_log off;\naccess_log /tmp/a.log nosuch;\n}\n",
+			`unknown log format "nosuch" in nginx.conf:3`, ""},
+		{"unknown format, then access_log off", "http {\naccess_log /tmp/a.log nosuch;\naccess_log off;\n}\n",
+			`unknown log format "nosuch" in nginx.conf:2`, ""},
+		// ngx_event_use.
+		{"use an unknown method", "events {\nuse nosuch;\n}\n", `invalid event type "nosuch" in nginx.conf:2`, ""},
+		{"use epoll", "events {\nuse epoll;\n}\n", "", ""},
+		// ngx_conf_set_bitmask_slot, whether or not a server speaks TLS.
+		{"ssl_protocols unknown", "http {\nssl_protocols TLSv1.2 TLSv9;\n}\n", `invalid value "TLSv9" in nginx.conf:2`, ""},
+		{"proxy_ssl_protocols unknown", "http {\nproxy_ssl_protocols TLSv9;\n}\n", `invalid value "TLSv9" in nginx.conf:2`, ""},
+		{"grpc_ssl_protocols unknown", "http {\ngrpc_ssl_protocols TLSv9;\n}\n", `invalid value "TLSv9" in nginx.conf:2`, ""},
+		// ngx_http_v2_obsolete: a warning whatever the value, any number of times.
+		{"obsolete http2 value not read", "http {\nhttp2_idle_timeout 5q;\n}\n", "",
+			`the "http2_idle_timeout" directive is obsolete, use the "keepalive_timeout" directive instead`},
+		{"obsolete http2 twice", "http {\nhttp2_max_requests 10;\nhttp2_max_requests x;\n}\n", "",
+			`the "http2_max_requests" directive is obsolete, use the "keepalive_requests" directive instead`},
+		// The slot functions refuse a duplicate before they read the value.
+		{"flag duplicate before its value", "http {\nsendfile on;\nsendfile yes;\n}\n", `"sendfile" directive is duplicate in nginx.conf:3`, ""},
+		{"time duplicate before its value", "http {\nproxy_read_timeout 5s;\nproxy_read_timeout 5q;\n}\n", `"proxy_read_timeout" directive is duplicate in nginx.conf:3`, ""},
+		// ngx_conf_handler counts the arguments before any handler runs.
+		{"unsupported directive, bad count", "http {\nssl_conf_command Options;\n}\n", `invalid number of arguments in "ssl_conf_command" directive in nginx.conf:2`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadText(t, tt.src)
+			if tt.want != "" {
+				if err == nil {
+					t.Fatalf("loaded; nginx -t says %q", tt.want)
+				}
+				if !strings.HasPrefix(err.Error(), tt.want) {
+					t.Fatalf("error %q\nnginx -t says %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("error %q; nginx -t accepts it", err)
+			}
+			if tt.warn == "" {
+				return
+			}
+			for _, w := range cfg.Warnings {
+				if strings.HasPrefix(w.Msg, tt.warn) {
+					return
+				}
+			}
+			t.Fatalf("warnings %q, want %q", cfg.Warnings, tt.warn)
+		})
+	}
+}

@@ -307,7 +307,7 @@ var baseSpecs = []spec{
 	{name: "proxy_protocol", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_protocol on | off;"},
 	{name: "proxy_upload_rate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, syntax: "proxy_upload_rate rate;"},
 	{name: "proxy_download_rate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, syntax: "proxy_download_rate rate;"},
-	{name: "proxy_bind", module: "stream_proxy", ctx: ctxStreamSS, args: args12, syntax: "proxy_bind address | off;"},
+	{name: "proxy_bind", module: "stream_proxy", ctx: ctxStreamSS, args: args12, check: checkUpstreamBind, syntax: "proxy_bind address | off;"},
 	{name: "proxy_buffer_size", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "proxy_buffer_size size;"},
 	{name: "proxy_socket_keepalive", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_socket_keepalive on | off;"},
 	{name: "log_format", module: "stream_log", ctx: ctxStream, args: args2More, multi: true, syntax: "log_format name [escape=default|json|none] string ...;"},
@@ -384,7 +384,7 @@ var baseSpecs = []spec{
 	{name: "lingering_timeout", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "lingering_timeout time;"},
 	{name: "msie_padding", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "msie_padding on | off;"},
 	{name: "msie_refresh", module: "http_core", ctx: ctxHSL, args: argsFlag, syntax: "msie_refresh on | off;"},
-	{name: "open_file_cache", module: "http_core", ctx: ctxHSL, args: args12, status: ignored, note: noteOpenFile, syntax: "open_file_cache off | max=N [inactive=time];"},
+	{name: "open_file_cache", module: "http_core", ctx: ctxHSL, args: args12, check: openCacheCheck(false), status: ignored, note: noteOpenFile, syntax: "open_file_cache off | max=N [inactive=time];"},
 	{name: "open_file_cache_valid", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindSec}, status: ignored, note: noteOpenFile, syntax: "open_file_cache_valid time;"},
 	{name: "open_file_cache_min_uses", module: "http_core", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteOpenFile, syntax: "open_file_cache_min_uses number;"},
 	{name: "open_file_cache_errors", module: "http_core", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteOpenFile, syntax: "open_file_cache_errors on | off;"},
@@ -523,7 +523,7 @@ var baseSpecs = []spec{
 	// log
 	{name: "log_format", module: "http_log", ctx: ctxHTTP, args: args2More, multi: true, syntax: "log_format name [escape=default|json|none] string ...;"},
 	{name: "access_log", module: "http_log", ctx: ctxHSL | ctxLocationIf, args: args1More, multi: true, syntax: "access_log path [format [buffer=size] [flush=time] [if=condition]] | off;"},
-	{name: "open_log_file_cache", module: "http_log", ctx: ctxHSL, args: args1234, status: ignored, note: "fulcrum keeps its log files open", syntax: "open_log_file_cache max=N [inactive=time] [min_uses=N] [valid=time] | off;"},
+	{name: "open_log_file_cache", module: "http_log", ctx: ctxHSL, args: args1234, check: openCacheCheck(true), status: ignored, note: "fulcrum keeps its log files open", syntax: "open_log_file_cache max=N [inactive=time] [min_uses=N] [valid=time] | off;"},
 
 	// headers
 	{name: "add_header", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args23, multi: true, syntax: "add_header name value [always];"},

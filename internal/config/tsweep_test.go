@@ -39,6 +39,25 @@ func TestNginxTestSweep(t *testing.T) {
 		// The slot functions refuse a duplicate before they read the value.
 		{"flag duplicate before its value", "http {\nsendfile on;\nsendfile yes;\n}\n", `"sendfile" directive is duplicate in nginx.conf:3`, ""},
 		{"time duplicate before its value", "http {\nproxy_read_timeout 5s;\nproxy_read_timeout 5q;\n}\n", `"proxy_read_timeout" directive is duplicate in nginx.conf:3`, ""},
+		// ngx_http_core_open_file_cache and ngx_http_log_open_file_cache
+		// (ngx_stream_log_open_file_cache says the same).
+		{"open_file_cache bare number", "http {\nopen_file_cache 1;\n}\n", `invalid "open_file_cache" parameter "1" in nginx.conf:2`, ""},
+		{"open_file_cache max=0", "http {\nopen_file_cache max=0;\n}\n", `invalid "open_file_cache" parameter "max=0" in nginx.conf:2`, ""},
+		{"open_file_cache bad inactive", "http {\nopen_file_cache max=10 inactive=5q;\n}\n", `invalid "open_file_cache" parameter "inactive=5q" in nginx.conf:2`, ""},
+		{"open_file_cache without max", "http {\nopen_file_cache inactive=5s;\n}\n", `"open_file_cache" must have the "max" parameter in nginx.conf:2`, ""},
+		{"open_file_cache off with inactive", "http {\nopen_file_cache off inactive=1s;\n}\n", "", ""},
+		{"open_file_cache OFF", "http {\nopen_file_cache OFF;\n}\n", `invalid "open_file_cache" parameter "OFF" in nginx.conf:2`, ""},
+		{"open_log_file_cache max=0", "http {\nopen_log_file_cache max=0;\n}\n", `"open_log_file_cache" must have "max" parameter in nginx.conf:2`, ""},
+		{"open_log_file_cache bad min_uses", "http {\nopen_log_file_cache max=10 min_uses=x;\n}\n", `invalid "open_log_file_cache" parameter "min_uses=x" in nginx.conf:2`, ""},
+		{"open_log_file_cache off and more", "http {\nopen_log_file_cache off x;\n}\n", `invalid "open_log_file_cache" parameter "x" in nginx.conf:2`, ""},
+		{"open_log_file_cache all", "http {\nopen_log_file_cache max=10 inactive=1s min_uses=0 valid=1m;\n}\n", "", ""},
+		{"stream open_log_file_cache bad valid", "stream {\nopen_log_file_cache max=10 valid=5q;\n}\n", `invalid "open_log_file_cache" parameter "valid=5q" in nginx.conf:2`, ""},
+		// Stream: ngx_stream_proxy_bind checks the address where it stands; a
+		// stream upstream's zone needs a size, as an http one's.
+		{"stream proxy_bind not an address", "stream {\nproxy_bind 1;\n}\n", `invalid address "1" in nginx.conf:2`, ""},
+		{"stream proxy_bind bad parameter", "stream {\nproxy_bind 127.0.0.1 x;\n}\n", `invalid parameter "x" in nginx.conf:2`, ""},
+		{"stream zone without a size", "stream {\nupstream a {\nzone z;\nserver 127.0.0.1:1;\n}\n}\n", `zero size shared memory zone "z" in nginx.conf:3`, ""},
+		{"stream zone sized by another upstream", "stream {\nupstream a {\nzone z;\nserver 127.0.0.1:1;\n}\nupstream b {\nzone z 64k;\nserver 127.0.0.1:2;\n}\n}\n", "", ""},
 		// ngx_conf_handler counts the arguments before any handler runs.
 		{"unsupported directive, bad count", "http {\nssl_conf_command Options;\n}\n", `invalid number of arguments in "ssl_conf_command" directive in nginx.conf:2`, ""},
 	}

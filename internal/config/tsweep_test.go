@@ -58,6 +58,12 @@ func TestNginxTestSweep(t *testing.T) {
 		{"stream proxy_bind bad parameter", "stream {\nproxy_bind 127.0.0.1 x;\n}\n", `invalid parameter "x" in nginx.conf:2`, ""},
 		{"stream zone without a size", "stream {\nupstream a {\nzone z;\nserver 127.0.0.1:1;\n}\n}\n", `zero size shared memory zone "z" in nginx.conf:3`, ""},
 		{"stream zone sized by another upstream", "stream {\nupstream a {\nzone z;\nserver 127.0.0.1:1;\n}\nupstream b {\nzone z 64k;\nserver 127.0.0.1:2;\n}\n}\n", "", ""},
+		// ngx_http_add_addresses: socket options for one address in one listen only.
+		{"listen options twice", "http {\nserver {\nlisten 127.0.0.1:8080 backlog=10;\n}\nserver {\nlisten 127.0.0.1:8080 reuseport;\n}\n}\n",
+			`duplicate listen options for 127.0.0.1:8080 in nginx.conf:6`, ""},
+		{"listen options once", "http {\nserver {\nlisten 127.0.0.1:8080 backlog=10;\n}\nserver {\nlisten 127.0.0.1:8080 default_server;\n}\n}\n", "", ""},
+		{"listen options before a duplicate default", "http {\nserver {\nlisten 8080 default_server bind;\n}\nserver {\nlisten 8080 default_server rcvbuf=8k;\n}\n}\n",
+			`duplicate listen options for 0.0.0.0:8080 in nginx.conf:6`, ""},
 		// ngx_conf_handler counts the arguments before any handler runs.
 		{"unsupported directive, bad count", "http {\nssl_conf_command Options;\n}\n", `invalid number of arguments in "ssl_conf_command" directive in nginx.conf:2`, ""},
 	}

@@ -64,6 +64,10 @@ func TestNginxTestSweep(t *testing.T) {
 		{"listen options once", "http {\nserver {\nlisten 127.0.0.1:8080 backlog=10;\n}\nserver {\nlisten 127.0.0.1:8080 default_server;\n}\n}\n", "", ""},
 		{"listen options before a duplicate default", "http {\nserver {\nlisten 8080 default_server bind;\n}\nserver {\nlisten 8080 default_server rcvbuf=8k;\n}\n}\n",
 			`duplicate listen options for 0.0.0.0:8080 in nginx.conf:6`, ""},
+		// nginx names the line of the directive's ";" or "{" (the line it
+		// is reading when the handler runs), not the line of its name.
+		{"line of the semicolon", "http {\nsendfile\non\noff;\n}\n", `invalid number of arguments in "sendfile" directive in nginx.conf:4`, ""},
+		{"line of the brace", "http {\nserver {\nlocation /a\n{\n}\nlocation /a\n{\n}\n}\n}\n", `duplicate location "/a" in nginx.conf:7`, ""},
 		// ngx_conf_handler counts the arguments before any handler runs.
 		{"unsupported directive, bad count", "http {\nssl_conf_command Options;\n}\n", `invalid number of arguments in "ssl_conf_command" directive in nginx.conf:2`, ""},
 	}

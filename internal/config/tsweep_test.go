@@ -68,6 +68,15 @@ func TestNginxTestSweep(t *testing.T) {
 		// is reading when the handler runs), not the line of its name.
 		{"line of the semicolon", "http {\nsendfile\non\noff;\n}\n", `invalid number of arguments in "sendfile" directive in nginx.conf:4`, ""},
 		{"line of the brace", "http {\nserver {\nlocation /a\n{\n}\nlocation /a\n{\n}\n}\n}\n", `duplicate location "/a" in nginx.conf:7`, ""},
+		// ngx_conf_read_token's 4096-byte buffer holds one token at most.
+		{"bare word of 4095 bytes", "http {\nserver {\nlocation / {\nreturn 200\n" + strings.Repeat("x", 4095) + ";\n}\n}\n}\n", "", ""},
+		{"bare word of 4096 bytes", "http {\nserver {\nlocation / {\nreturn 200\n" + strings.Repeat("x", 4096) + ";\n}\n}\n}\n",
+			`too long parameter "xxxxxxxxxx..." started in nginx.conf:5`, ""},
+		{"quoted 4094 bytes", "http {\nserver {\nlocation / {\nreturn 200 \"" + strings.Repeat("x", 4094) + "\";\n}\n}\n}\n", "", ""},
+		{"quoted 4095 bytes", "http {\nserver {\nlocation / {\nreturn 200 \"" + strings.Repeat("x", 4095) + "\";\n}\n}\n}\n",
+			`too long parameter "xxxxxxxxxx..." started in nginx.conf:4`, ""},
+		{"quoted 4096 bytes", "http {\nserver {\nlocation / {\nreturn 200 '" + strings.Repeat("x", 4096) + "';\n}\n}\n}\n",
+			`too long parameter, probably missing terminating "'" character in nginx.conf:4`, ""},
 		// ngx_conf_handler counts the arguments before any handler runs.
 		{"unsupported directive, bad count", "http {\nssl_conf_command Options;\n}\n", `invalid number of arguments in "ssl_conf_command" directive in nginx.conf:2`, ""},
 	}

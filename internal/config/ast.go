@@ -20,7 +20,8 @@ type Directive struct {
 	IsBlock bool
 	// Block holds the directives inside the block; nil when IsBlock is false.
 	Block []*Directive
-	// Pos is where the directive's name starts.
+	// Pos is where the directive ends: the line of its ";" or "{", which is
+	// the line nginx names in its messages about the directive.
 	Pos Pos
 }
 

@@ -264,19 +264,27 @@ func compileRegex(pos Pos, src string, caseless bool) (*regexp.Regexp, error) {
 // an optional format and parameters.
 func applyAccessLog(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	var logs []AccessLog
+	var off *Directive
 	for _, d := range dirs {
 		if d.Args[0] == "off" {
 			if len(d.Args) > 1 {
 				return errorf(d.Pos, `invalid parameter "%s"`, d.Args[1])
 			}
-			st.AccessLogs = []AccessLog{{Off: true, Pos: d.Pos}}
-			return nil
+			if off == nil {
+				off = d
+			}
+			continue
 		}
+		// Checked even beside "off", as nginx's ngx_http_log_set_log
+		// reads every line ("off" wins when the level logs).
 		l, err := b.accessLog(d)
 		if err != nil {
 			return err
 		}
 		logs = append(logs, l)
+	}
+	if off != nil {
+		logs = []AccessLog{{Off: true, Pos: off.Pos}}
 	}
 	st.AccessLogs = logs
 	return nil

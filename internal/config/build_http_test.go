@@ -398,7 +398,7 @@ func TestListensAndNames(t *testing.T) {
 		`Network="tcp" Addr="[::]:8080" DefaultServer=true IPv6Only=true`,
 		`Network="tcp" Addr="0.0.0.0:8081"`,
 		`Network="tcp" Addr="127.0.0.1:80"`,
-		`Network="tcp" Addr="[::1]:8082"`,
+		`Network="tcp" Addr="[::1]:8082" Options=true`,
 		`Network="tcp" Addr="127.0.0.1:8083"`,
 		`Network="tcp" Addr="10.0.0.9:8084"`,
 		`Network="unix" Addr="/run/f.sock"`,

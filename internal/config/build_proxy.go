@@ -27,8 +27,10 @@ func (b *builder) proxyPass(d *Directive, loc *Location) (*ProxyPass, error) {
 		p.HasVariables = true
 		return p, nil
 	}
-	if p.HasURI && loc != nil && (loc.Modifier == ModRegex || loc.Modifier == ModRegexCaseless || loc.Modifier == ModNamed) {
-		return nil, hintf(d.Pos, "remove the URI part: with a regex or named location the request URI is passed as it is",
+	// An if block's location (Implicit) is nginx's "if" statement: its
+	// ngx_http_proxy_pass refuses a URI there too.
+	if p.HasURI && loc != nil && (loc.Modifier == ModRegex || loc.Modifier == ModRegexCaseless || loc.Modifier == ModNamed || loc.Implicit) {
+		return nil, hintf(d.Pos, "remove the URI part: in a regex or named location and inside if the request URI is passed as it is",
 			`"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block`)
 	}
 	p.Upstream, err = b.upstreamFor(d, host, defaultPort(scheme))

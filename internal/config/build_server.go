@@ -166,6 +166,7 @@ func (b *builder) listenParam(d *Directive, l *Listen, p string) error {
 	case p == "default_server" || p == "default":
 		l.DefaultServer = true
 	case key == "ipv6only" && hasVal:
+		l.Options = true
 		return b.ipv6only(d, l, val)
 	case p == "ssl":
 		l.SSL = true
@@ -176,6 +177,7 @@ func (b *builder) listenParam(d *Directive, l *Listen, p string) error {
 	case p == "http2":
 		l.HTTP2 = true
 	case slices.Contains(ignoredListenParams, key):
+		l.Options = true
 		return b.ignoredListenParam(d, key, val, hasVal)
 	default:
 		return unknownListenParam(d, p)
@@ -404,15 +406,23 @@ func checkNesting(d *Directive, loc, parent *Location) error {
 	return nil
 }
 
-// checkDefaultServers refuses two default servers on one address.
+// checkDefaultServers refuses, in config order as nginx's
+// ngx_http_add_addresses, socket options given for one address by two listens
+// and two default servers on one address.
 func checkDefaultServers(servers []*Server) error {
-	first := map[string]Pos{}
+	first, options := map[string]Pos{}, map[string]Pos{}
 	for _, s := range servers {
 		for _, l := range s.Listens {
+			key := l.Network + " " + l.Addr
+			if pos, dup := options[key]; dup && l.Options {
+				return hintf(l.Pos, "give the socket options (backlog=, rcvbuf=, reuseport, ...) in one listen of the address; they are in "+pos.String(),
+					"duplicate listen options for %s", l.Addr)
+			} else if l.Options {
+				options[key] = l.Pos
+			}
 			if !l.DefaultServer {
 				continue
 			}
-			key := l.Network + " " + l.Addr
 			if pos, dup := first[key]; dup {
 				return hintf(l.Pos, "the other one is in "+pos.String(), "a duplicate default server for %s", l.Addr)
 			}

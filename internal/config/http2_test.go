@@ -16,7 +16,7 @@ func TestHTTP2Errors(t *testing.T) {
 		{"preread too large", "http { http2_body_preread_size 2097152k; }", `"http2_body_preread_size" directive invalid value in nginx.conf:1`},
 		{"http2 not a flag", "http { http2 yes; }", `invalid value "yes" in "http2" directive`},
 		{"http2 in location", "http { server { location / { http2 on; } } }", `"http2" directive is not allowed here in nginx.conf:1`},
-		{"obsolete still checked", "http { http2_idle_timeout 5x; }", `"http2_idle_timeout" directive invalid value in nginx.conf:1`},
+		{"obsolete argument count", "http { http2_idle_timeout 1s 2s; }", `invalid number of arguments in "http2_idle_timeout" directive in nginx.conf:1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

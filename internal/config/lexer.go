@@ -56,9 +56,40 @@ func (l *lexer) next() (token, error) {
 		l.i++
 		return token{kind: tokClose, line: line}, nil
 	case '"', '\'':
-		return l.quoted(c)
+		start := l.i
+		tok, err := l.quoted(c)
+		if err != nil {
+			return tok, err
+		}
+		return tok, l.checkLength(tok, c, l.i-start-2)
 	}
-	return l.word(), nil
+	start := l.i
+	tok := l.word()
+	return tok, l.checkLength(tok, 0, l.i-start)
+}
+
+// confBuffer is nginx's NGX_CONF_BUFFER: ngx_conf_read_token reads the file
+// through a buffer of this size and refuses a token that does not fit.
+const confBuffer = 4096
+
+// checkLength refuses a token of n bytes as written (quote q, or 0 for a bare
+// word) that nginx's buffer does not hold, with nginx's words and the line the
+// token starts on (recorded with nginx 1.22.1: a bare word of 4096 bytes, a
+// quoted one of 4095 between its quotes).
+func (l *lexer) checkLength(tok token, q byte, n int) error {
+	limit := confBuffer
+	if q != 0 {
+		limit--
+	}
+	if n < limit {
+		return nil
+	}
+	pos := Pos{File: l.file, Line: tok.line}
+	if q != 0 && n > limit {
+		return hintf(pos, "close the quote, or shorten the string", `too long parameter, probably missing terminating "%c" character`, q)
+	}
+	return hintf(pos, fmt.Sprintf("nginx reads at most %d bytes of one parameter; shorten it", limit),
+		`too long parameter "%s..." started`, tok.text[:min(10, len(tok.text))])
 }
 
 func (l *lexer) skipSpaceAndComments() {

@@ -48,6 +48,56 @@ func checkCacheValid(d *Directive) error {
 	return nil
 }
 
+// eventTypes are the connection processing methods nginx has modules for.
+var eventTypes = []string{"epoll", "kqueue", "poll", "select", "/dev/poll", "eventport"}
+
+// checkEventType checks "use method;" as nginx's ngx_event_use: a method
+// nginx has a module for, by its exact name ("invalid event type "x"").
+func checkEventType(d *Directive) error {
+	if !slices.Contains(eventTypes, d.Args[0]) {
+		return hintf(d.Pos, "the methods are "+strings.Join(eventTypes, ", ")+"; fulcrum picks one itself, so the line may go",
+			`invalid event type "%s"`, d.Args[0])
+	}
+	return nil
+}
+
+// openCacheCheck returns the check of "open_file_cache" (logs false) or
+// "open_log_file_cache" (logs true) as nginx's ngx_http_core_open_file_cache
+// and ngx_http_log_open_file_cache read them: max=N, inactive=time and, for
+// logs, min_uses=N and valid=time, or "off" (which wins wherever it stands);
+// without "off", max is required.
+func openCacheCheck(logs bool) func(d *Directive) error {
+	return func(d *Directive) error {
+		off, limit := false, 0
+		for _, a := range d.Args {
+			k, v, _ := strings.Cut(a, "=")
+			ok := false
+			switch {
+			case a == "off":
+				off, ok = true, true
+			case k == "max" && strings.Contains(a, "="):
+				limit, _ = strconv.Atoi(v)
+				ok = isDigits(v) && (logs || limit > 0)
+			case k == "inactive" || logs && k == "valid":
+				_, err := parseTime(v, true)
+				ok = strings.Contains(a, "=") && err == nil
+			case logs && k == "min_uses":
+				ok = strings.Contains(a, "=") && isDigits(v)
+			}
+			if !ok {
+				return errorf(d.Pos, `invalid "%s" parameter "%s"`, d.Name, a)
+			}
+		}
+		switch {
+		case off || limit > 0:
+			return nil
+		case logs:
+			return hintf(d.Pos, "write max=N, such as max=1000", `"%s" must have "max" parameter`, d.Name)
+		}
+		return hintf(d.Pos, "write max=N, such as max=1000", `"%s" must have the "max" parameter`, d.Name)
+	}
+}
+
 // bitmaskCheck returns a check for a directive whose arguments are each
 // one of values, compared as nginx's ngx_conf_set_bitmask_slot compares
 // them (case-insensitively).

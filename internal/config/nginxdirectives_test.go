@@ -121,7 +121,8 @@ func TestNginxDirectivesChecked(t *testing.T) {
 		{"cache lock timeout", "http { fastcgi_cache_lock_timeout 5x; }", []string{`"fastcgi_cache_lock_timeout" directive invalid value in /t.conf:1`}, true},
 		{"cache min uses", "http { fastcgi_cache_min_uses many; }", []string{`"fastcgi_cache_min_uses" directive invalid number in /t.conf:1`}, true},
 		{"stream return at stream level", "stream { return x; }", []string{`"return" directive is not allowed here in /t.conf:1`}, true},
-		{"conf command arguments", "http { ssl_conf_command Options; }", []string{`fulcrum does not support the "ssl_conf_command" directive yet in /t.conf:1`}, true},
+		// The argument count first, as nginx's ngx_conf_handler (recorded with nginx -t).
+		{"conf command arguments", "http { ssl_conf_command Options; }", []string{`invalid number of arguments in "ssl_conf_command" directive in /t.conf:1`}, true},
 		{"debug_points value", "debug_points maybe;", []string{`invalid value "maybe" in /t.conf:1`}, true},
 		{"modern_browser arguments", "http { modern_browser a b c; }", []string{`invalid number of arguments in "modern_browser" directive in /t.conf:1`}, true},
 		{"gzip_window size", "http { gzip_window 3k; }", []string{`"gzip_window" directive must be 512, 1k, 2k, 4k, 8k, 16k, or 32k in /t.conf:1`}, true},

@@ -180,8 +180,10 @@ func (p *parser) directive(lx *lexer, first token, pos Pos, depth int) (*Directi
 		case tokWord:
 			d.Args = append(d.Args, tok.text)
 		case tokSemicolon:
+			d.Pos.Line = tok.line
 			return d, nil
 		case tokOpen:
+			d.Pos.Line = tok.line
 			block, err := p.parseList(lx, depth, true)
 			if err != nil {
 				return nil, err

@@ -294,6 +294,9 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 		}
 		st.Servers = append(st.Servers, srv)
 	}
+	if err := checkStreamZones(st); err != nil {
+		return nil, err
+	}
 	return st, checkStreamLimitConn(st)
 }
 
@@ -321,6 +324,30 @@ func (b *builder) streamVariables(st *Stream, top *scope) error {
 			return err
 		}
 		st.SplitClients = append(st.SplitClients, sc)
+	}
+	return nil
+}
+
+// checkStreamZones checks the zones of the stream upstream blocks as
+// checkZones checks the http ones (nginx's shared memory zones are the same):
+// one size per name, and a zone without a size needs another upstream block
+// that gives one.
+func checkStreamZones(st *Stream) error {
+	sized := map[string]int64{}
+	for _, u := range st.Upstreams {
+		if u.Zone == "" || u.Implicit || u.ZoneSize == 0 {
+			continue
+		}
+		if prev, ok := sized[u.Zone]; ok && prev != u.ZoneSize {
+			return errorf(u.ZonePos, `the size %d of shared memory zone "%s" conflicts with already declared size %d`, u.ZoneSize, u.Zone, prev)
+		}
+		sized[u.Zone] = u.ZoneSize
+	}
+	for _, u := range st.Upstreams {
+		if u.Zone != "" && !u.Implicit && u.ZoneSize == 0 && sized[u.Zone] == 0 {
+			return hintf(u.ZonePos, fmt.Sprintf("give the zone a size here or in another upstream that shares it: zone %s 64k;", u.Zone),
+				`zero size shared memory zone "%s"`, u.Zone)
+		}
 	}
 	return nil
 }

@@ -407,7 +407,12 @@ type Listen struct {
 	// the address starts with a PROXY protocol header, read before TLS and
 	// the first request (nginx ORs it over the address's listens, as ssl).
 	ProxyProtocol bool
-	Pos           Pos
+	// Options is set when the listen gives a socket option (backlog=,
+	// rcvbuf=, reuseport, bind, ipv6only=, ...: nginx's lsopt.set). nginx
+	// takes them from one listen per address: a second such listen of the
+	// address in another server is "duplicate listen options".
+	Options bool
+	Pos     Pos
 }
 
 // NameKind says how a server_name entry matches.

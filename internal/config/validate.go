@@ -61,17 +61,23 @@ func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) err
 	if err != nil {
 		return err
 	}
+	// nginx's order: the shape and the argument count (ngx_conf_handler), then
+	// the handler, whose slot functions refuse a duplicate before they read
+	// the value ("sendfile on; sendfile yes;" is duplicate).
+	if err := checkShape(s, d); err != nil {
+		return err
+	}
 	if s.status == unsupported && !s.asksForWhatFulcrumDoes(d) {
 		return hintf(d.Pos, s.note, `fulcrum does not support the "%s" directive yet`, d.Name)
 	}
-	if err := checkShape(s, d); err != nil {
+	if seen[s] && !s.multi {
+		return errorf(d.Pos, `"%s" directive is duplicate`, d.Name)
+	}
+	if err := checkFlag(s, d); err != nil {
 		return err
 	}
 	if err := checkKinds(s, d); err != nil {
 		return err
-	}
-	if seen[s] && !s.multi {
-		return errorf(d.Pos, `"%s" directive is duplicate`, d.Name)
 	}
 	if d.Name == "mirror" {
 		// nginx's ngx_http_mirror: "off" cannot share a block with a URI.
@@ -178,6 +184,11 @@ func checkShape(s *spec, d *Directive) error {
 	if !s.args.ok(len(d.Args)) {
 		return hintf(d.Pos, "syntax: "+s.syntax, `invalid number of arguments in "%s" directive`, d.Name)
 	}
+	return nil
+}
+
+// checkFlag checks the value of an on|off directive.
+func checkFlag(s *spec, d *Directive) error {
 	if s.args&argsFlag != 0 {
 		if _, err := parseFlag(d.Args[0]); err != nil {
 			return errorf(d.Pos, `invalid value "%s" in "%s" directive, it must be "on" or "off"`, d.Args[0], d.Name)

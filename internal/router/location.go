@@ -113,10 +113,11 @@ func addNamed(loc *config.Location, named map[string]*config.Location) error {
 	if named == nil {
 		return fmt.Errorf("named location %q at %s can be on the server level only", loc.Path, loc.Pos)
 	}
-	if _, dup := named[loc.Path]; dup {
-		return fmt.Errorf("duplicate location %q at %s", loc.Path, loc.Pos)
+	// nginx checks no duplicates among named locations: its lookup
+	// (ngx_http_core_find_named_location) takes the first of a name.
+	if _, dup := named[loc.Path]; !dup {
+		named[loc.Path] = loc
 	}
-	named[loc.Path] = loc
 	return nil
 }
 

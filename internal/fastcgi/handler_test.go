@@ -186,16 +186,8 @@ func rawApp(t *testing.T, resp func(w *bufio.Writer)) upstream.Settings {
 	t.Helper()
 	addr := testutil.RawBackend(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
-		for { // read up to the empty STDIN record
-			var h [8]byte
-			if _, err := io.ReadFull(br, h[:]); err != nil {
-				return
-			}
-			n := int(binary.BigEndian.Uint16(h[4:])) + int(h[6])
-			br.Discard(n)
-			if h[1] == typeStdin && n == 0 {
-				break
-			}
+		if readRequestRecords(br) != nil {
+			return
 		}
 		bw := bufio.NewWriter(c)
 		resp(bw)
@@ -205,6 +197,24 @@ func rawApp(t *testing.T, resp func(w *bufio.Writer)) upstream.Settings {
 }
 
 func end(w *bufio.Writer) { writeRecord(w, typeEndRequest, make([]byte, 8)) }
+
+// readRequestRecords reads a request's records from br, up to and with the
+// empty STDIN record that ends it; an error is the connection's end.
+func readRequestRecords(br *bufio.Reader) error {
+	for {
+		var h [8]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			return err
+		}
+		n := int(binary.BigEndian.Uint16(h[4:])) + int(h[6])
+		if _, err := br.Discard(n); err != nil {
+			return err
+		}
+		if h[1] == typeStdin && n == 0 {
+			return nil
+		}
+	}
+}
 
 func TestRawResponses(t *testing.T) {
 	tests := []struct {

@@ -2,9 +2,7 @@ package fastcgi
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -266,16 +264,8 @@ func TestIdleRecordsDropConnection(t *testing.T) {
 				conns.Add(1)
 				br := bufio.NewReader(c)
 				for {
-					for { // read up to the empty STDIN record
-						var h [8]byte
-						if _, err := io.ReadFull(br, h[:]); err != nil {
-							return
-						}
-						n := int(binary.BigEndian.Uint16(h[4:])) + int(h[6])
-						br.Discard(n)
-						if h[1] == typeStdin && n == 0 {
-							break
-						}
+					if readRequestRecords(br) != nil {
+						return
 					}
 					bw := bufio.NewWriter(c)
 					writeRecord(bw, typeStdout, []byte("Content-Type: text/plain\r\n\r\nreal"))

@@ -12,7 +12,6 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
-	"fulcrum/internal/errlog"
 	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
@@ -115,20 +114,7 @@ func TestSCGIClosedInTheHead(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			app := scgiApp(t, func([][2]string, []byte) string { return tc.answer })
-			pool, err := upstream.NewPool("scgi", []upstream.Settings{app})
-			if err != nil {
-				t.Fatal(err)
-			}
-			logs := &testutil.SyncBuffer{}
-			log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Warn}}, Stderr: logs})
-			if err != nil {
-				t.Fatal(err)
-			}
-			loc := &config.Location{Path: "/", Settings: &config.Settings{SCGI: settings()}}
-			h, err := New(Options{Protocol: SCGI, Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Compiler: &vars.Compiler{}, Log: log})
-			if err != nil {
-				t.Fatal(err)
-			}
+			h, logs := loggingSCGIHandler(t, app)
 			if w := do(h, "GET", "/", ""); w.Code != 502 {
 				t.Errorf("status %d, want 502", w.Code)
 			}

@@ -389,7 +389,7 @@ func (h *Handler) mayRetryAfter(req *request, f *failure) bool {
 func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, start time.Time) (*exchange, error) {
 	x := &exchange{key: srv.Network() + " " + srv.Addr()}
 	if req.idle != nil {
-		x.conn = req.idle.Get(x.key, deadline.Readable)
+		x.conn = req.idle.Get(x.key, sock.Pending)
 		x.reused = x.conn != nil
 	}
 	if x.conn == nil {

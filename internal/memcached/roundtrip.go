@@ -312,7 +312,7 @@ func (h *Handler) finish(x *exchange, clean bool) {
 func (h *Handler) send(req *request, srv *upstream.Server, a *vars.Attempt, start time.Time) (*exchange, error) {
 	x := &exchange{key: srv.Network() + " " + srv.Addr()}
 	if h.idle != nil {
-		x.conn = h.idle.Get(x.key, deadline.Readable)
+		x.conn = h.idle.Get(x.key, sock.Pending)
 		x.reused = x.conn != nil
 	}
 	if x.conn == nil {

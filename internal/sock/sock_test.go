@@ -362,3 +362,45 @@ func TestReaderConn(t *testing.T) {
 		t.Errorf("Conn(a pipe) = %T, want the pipe itself", got)
 	}
 }
+
+// TestPending: a quiet connection is not Pending; one with bytes waiting,
+// one the peer closed, and one closed here are; a connection without a
+// socket is not. The bytes stay for the next read.
+func TestPending(t *testing.T) {
+	c, s := testutil.TCPPair(t)
+	if Pending(c) {
+		t.Fatal("a quiet connection is Pending")
+	}
+	s.Write([]byte("x"))
+	deadline := time.Now().Add(10 * time.Second)
+	for !Pending(c) {
+		if time.Now().After(deadline) {
+			t.Fatal("bytes waiting: not Pending")
+		}
+		runtime.Gosched()
+	}
+	buf := make([]byte, 4)
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "x" {
+		t.Fatalf("read after Pending = %q, %v", buf[:n], err)
+	}
+	if Pending(c) {
+		t.Fatal("Pending after the bytes were read")
+	}
+	s.Close()
+	for !Pending(c) {
+		if time.Now().After(deadline) {
+			t.Fatal("the peer's close: not Pending")
+		}
+		runtime.Gosched()
+	}
+	c.Close()
+	if !Pending(c) {
+		t.Fatal("a closed connection is not Pending")
+	}
+	p1, p2 := net.Pipe()
+	defer p1.Close()
+	defer p2.Close()
+	if Pending(p1) {
+		t.Fatal("a connection without a socket is Pending")
+	}
+}

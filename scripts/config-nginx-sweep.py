@@ -462,7 +462,6 @@ EXPECTED = {
     "sem-use-poll": DESIGN + "use takes every method nginx has a module for; nginx-light on Linux has epoll only (use)",
     "sem-worker-connections-zero": "both refuse: nginx when it counts the listening sockets, fulcrum at the value",
     "syn-brace-in-arg": OPEN + "both refuse; nginx at the block's opening brace (not terminated by \";\"), fulcrum after parsing it",
-    "sem-proxy-busy-too-big": OPEN + "nginx checks proxy_busy_buffers_size when it merges into a server, so an http block without servers passes",
     "sem-proxy-set-header-var": OPEN + "fulcrum compiles proxy_set_header where a location proxies; nginx everywhere",
     "sem-proxy-cache-undeclared": "both refuse; nginx names the http block's closing line, fulcrum the proxy_cache line",
     "sem-ssl-cert-missing": "both refuse; OpenSSL's words against Go's",

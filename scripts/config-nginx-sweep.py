@@ -461,7 +461,6 @@ EXPECTED = {
     "sem-user-unknown": DESIGN + "user is ignored, not looked up (Where fulcrum differs); nginx -t as root refuses an unknown one",
     "sem-use-poll": DESIGN + "use takes every method nginx has a module for; nginx-light on Linux has epoll only (use)",
     "sem-worker-connections-zero": "both refuse: nginx when it counts the listening sockets, fulcrum at the value",
-    "sem-proxy-set-header-var": OPEN + "fulcrum compiles proxy_set_header where a location proxies; nginx everywhere",
     "sem-proxy-cache-undeclared": "both refuse; nginx names the http block's closing line, fulcrum the proxy_cache line",
     "sem-ssl-cert-missing": "both refuse; OpenSSL's words against Go's",
     "sem-resolver-bad-valid": "both refuse; the same parameter, quoted",

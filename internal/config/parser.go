@@ -43,7 +43,7 @@ func ParseFile(path string, opts ParseOptions) (*Tree, error) {
 	p := newParser(opts, filepath.Dir(abs))
 	dirs, err := p.parseFile(abs, Pos{}, 0)
 	if err != nil {
-		return nil, err
+		return nil, p.firstError(err)
 	}
 	return &Tree{Directives: dirs, Files: p.files}, nil
 }
@@ -60,7 +60,7 @@ func ParseBytes(name string, src []byte, opts ParseOptions) (*Tree, error) {
 	p.seen[name] = true
 	dirs, err := p.parse(newLexer(name, src), 0)
 	if err != nil {
-		return nil, err
+		return nil, p.firstError(err)
 	}
 	return &Tree{Directives: dirs, Files: p.files}, nil
 }
@@ -71,6 +71,9 @@ type parser struct {
 	files      []SourceFile
 	seen       map[string]bool // files already in files
 	stack      []string        // files being read, outermost first, to catch cycles
+	// unterminated is the first directive read that opened a block though it
+	// never takes one; nil when there is none.
+	unterminated *Directive
 }
 
 func newParser(opts ParseOptions, mainDir string) *parser {
@@ -184,6 +187,9 @@ func (p *parser) directive(lx *lexer, first token, pos Pos, depth int) (*Directi
 			return d, nil
 		case tokOpen:
 			d.Pos.Line = tok.line
+			if p.unterminated == nil && neverBlock(d.Name) {
+				p.unterminated = d
+			}
 			block, err := p.parseList(lx, depth, true)
 			if err != nil {
 				return nil, err
@@ -196,6 +202,33 @@ func (p *parser) directive(lx *lexer, first token, pos Pos, depth int) (*Directi
 			return nil, hintf(Pos{File: lx.file, Line: tok.line}, fmt.Sprintf(`end the "%s" directive with ";"`, d.Name), `unexpected end of file, expecting ";" or "}"`)
 		}
 	}
+}
+
+// neverBlock reports whether name is a known directive that takes no block
+// in any context.
+func neverBlock(name string) bool {
+	specs := directiveIndex[name]
+	for _, s := range specs {
+		if s.args&argsBlock != 0 {
+			return false
+		}
+	}
+	return len(specs) > 0
+}
+
+// firstError is the error a parse that failed with err reports: nginx runs a
+// directive's handler at its "{", before it reads the block, so a block
+// opened after a directive that takes none (`return 200 a{b;`) stops it there
+// with `directive "return" is not terminated by ";"`, before the later
+// unbalanced brace or end of file that fulcrum's parser meets. When the whole
+// file parses, validate's checkShape gives that error at the same line, in
+// the order of the file.
+func (p *parser) firstError(err error) error {
+	if d := p.unterminated; d != nil {
+		return hintf(d.Pos, fmt.Sprintf(`end the "%s" directive with ";" (quote an argument that holds a "{")`, d.Name),
+			`directive "%s" is not terminated by ";"`, d.Name)
+	}
+	return err
 }
 
 // include expands an include directive into the directives of the files it names.

@@ -77,6 +77,23 @@ func TestNginxTestSweep(t *testing.T) {
 			`too long parameter "xxxxxxxxxx..." started in nginx.conf:4`, ""},
 		{"quoted 4096 bytes", "http {\nserver {\nlocation / {\nreturn 200 '" + strings.Repeat("x", 4096) + "';\n}\n}\n}\n",
 			`too long parameter, probably missing terminating "'" character in nginx.conf:4`, ""},
+		// ngx_http_proxy_merge_loc_conf checks the buffers when it merges
+		// into a server or a location: an http block alone is not checked.
+		{"busy buffers too big, no server", "http {\nproxy_buffers 2 4k;\nproxy_busy_buffers_size 16k;\n}\n", "", ""},
+		{"fastcgi buffer too big, no server", "http {\nfastcgi_buffer_size 16k;\n}\n", "", ""},
+		{"one buffer, no server", "http {\nproxy_buffers 1 4k;\n}\n", "", ""},
+		{"no buffers, no server", "http {\nproxy_buffers 0 4k;\n}\n", `"proxy_buffers" directive invalid value in nginx.conf:2`, ""},
+		{"busy buffers too big, empty server", "http {\nproxy_buffers 2 4k;\nproxy_busy_buffers_size 16k;\nserver {\n}\n}\n",
+			`"proxy_busy_buffers_size" must be less than the size of all "proxy_buffers" minus one buffer`, ""},
+		{"busy buffers too big, mended in the server", "http {\nproxy_buffers 2 4k;\nproxy_busy_buffers_size 16k;\nserver {\nproxy_busy_buffers_size 4k;\n}\n}\n", "", ""},
+		// ngx_conf_handler refuses a block after a directive that takes
+		// none at its "{", before it reads the block.
+		{"brace inside an argument", inLoc("return 200 a{b;"), `directive "return" is not terminated by ";" in nginx.conf:4`, ""},
+		{"brace on its own line, block unclosed", inLoc("return 200 a\n{\nb;"), `directive "return" is not terminated by ";" in nginx.conf:5`, ""},
+		{"brace on its own line, one brace too many", "http {\nserver {\nlocation / {\nreturn 200 a\n{\nb;\n}\n}\n}\n}\n}\n", `directive "return" is not terminated by ";" in nginx.conf:5`, ""},
+		{"brace, then an include that is missing", inLoc("return 200 a{include /nonexistent/x.conf;"), `directive "return" is not terminated by ";" in nginx.conf:4`, ""},
+		{"brace, block closed", inLoc("return 200 a {\n}"), `directive "return" is not terminated by ";" in nginx.conf:4`, ""},
+		{"brace after a block directive, unclosed", inLoc("location /a {\nreturn 200;"), `unexpected end of file, expecting "}" in nginx.conf:9`, ""},
 		// ngx_conf_handler counts the arguments before any handler runs.
 		{"unsupported directive, bad count", "http {\nssl_conf_command Options;\n}\n", `invalid number of arguments in "ssl_conf_command" directive in nginx.conf:2`, ""},
 	}

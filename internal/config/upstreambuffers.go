@@ -13,18 +13,38 @@ const (
 	defaultUpstreamHeadSize = 4 << 10
 )
 
-// upstreamBuffersRule checks, at every level, that PREFIX_buffer_size,
-// PREFIX_buffers and PREFIX_busy_buffers_size agree as nginx's merge of the
-// proxy, fastcgi, scgi and uwsgi location settings requires, so that
-// `fulcrum -t` refuses what `nginx -t` refuses (fulcrum streams bodies with
-// its own buffers and uses only PREFIX_buffer_size, the response head limit).
-// nginx names the end of the http block; fulcrum names the directive to
-// change.
+// upstreamBuffersRule checks, at every server and location level, that
+// PREFIX_buffer_size, PREFIX_buffers and PREFIX_busy_buffers_size agree as
+// nginx's merge of the proxy, fastcgi, scgi and uwsgi location settings
+// requires, so that `fulcrum -t` refuses what `nginx -t` refuses (fulcrum
+// streams bodies with its own buffers and uses only PREFIX_buffer_size, the
+// response head limit). nginx names the end of the http block; fulcrum names
+// the directive to change. The http level itself is not checked: nginx
+// checks in ngx_http_proxy_merge_loc_conf, which runs only when it merges
+// into a server or a location, so an http block without servers passes
+// whatever its sizes (nginx -t on nginx 1.22.1); its PREFIX_buffers must
+// still read as a number and a size (ngx_conf_set_bufs_slot).
 func upstreamBuffersRule(prefix string) settingRule {
 	names := []string{prefix + "_buffer_size", prefix + "_buffers", prefix + "_busy_buffers_size"}
-	return settingRule{names: names, find: nearestEach, apply: func(_ *builder, _ *Settings, dirs []*Directive, _ *scope) error {
+	return settingRule{names: names, find: nearestEach, apply: func(_ *builder, _ *Settings, dirs []*Directive, at *scope) error {
+		if at.ctx == ctxHTTP {
+			return checkBufsValues(prefix, dirs)
+		}
 		return checkUpstreamBuffers(prefix, dirs)
 	}}
+}
+
+// checkBufsValues checks that each PREFIX_buffers in dirs reads as a
+// number and a size, as nginx's slot function does wherever it stands.
+func checkBufsValues(prefix string, dirs []*Directive) error {
+	for _, d := range dirs {
+		if d.Name == prefix+"_buffers" {
+			if _, _, err := parseBufs(d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // nearestEach is a find function that returns, for each name, the nearest

@@ -398,7 +398,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		s.compileScripts, s.compileDocRoots, s.compileAddHeaders, s.compileCharsets,
 		s.compileSubFilters, s.compileImageFilters, s.compileExpires, s.compileLimitRates, s.compileAuth,
 		s.compileAuthRequests, s.compileAuthJWT, s.compileLinkChecks, s.compileUserid, s.compileErrorTargets,
-		s.compileRedirectTargets,
+		s.compileRedirectTargets, s.checkSetHeaders,
 	} {
 		if err := compile(comp); err != nil {
 			return nil, err

@@ -3,10 +3,12 @@ package daemon_test
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -84,6 +86,90 @@ func TestGRPCHeadCostsOneRequest(t *testing.T) {
 				if errs[i] != nil || codes[i] != http.StatusOK || bodies[i] != "body" {
 					t.Errorf("waiting request %d: %d %q %v, want 200 \"body\"", i, codes[i], bodies[i], errs[i])
 				}
+			}
+		})
+	}
+}
+
+// TestGRPCLanesKeepOnlyKeepalive: after a burst of requests in flight at
+// once (each on a lane, a connection of its own), only as many upstream
+// connections stay open as the upstream's keepalive allows, at least one:
+// the others close when their request ends, as nginx's grpc_pass closes a
+// connection its keepalive cache has no room for.
+func TestGRPCLanesKeepOnlyKeepalive(t *testing.T) {
+	const burst = 3
+	for _, tc := range []struct {
+		keepalive string
+		want      int64 // upstream connections open once the burst is over
+	}{
+		{"", 1},
+		{"keepalive 2;", 2},
+		{"keepalive 8;", burst},
+	} {
+		t.Run(tc.keepalive, func(t *testing.T) {
+			arrived := make(chan struct{}, burst)
+			release := make(chan struct{})
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/grpc")
+				arrived <- struct{}{}
+				<-release
+				w.Write([]byte("body"))
+			})
+			var open atomic.Int64
+			s := httptest.NewUnstartedServer(h)
+			s.Config.Protocols = new(http.Protocols)
+			s.Config.Protocols.SetUnencryptedHTTP2(true)
+			s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+				switch st {
+				case http.StateNew:
+					open.Add(1)
+				case http.StateClosed, http.StateHijacked:
+					open.Add(-1)
+				}
+			}
+			s.Start()
+			t.Cleanup(s.Close)
+			addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`
+    access_log off;
+    upstream g { server %s; %s }
+    server { listen 127.0.0.1:0; location / { grpc_pass grpc://g; } }`, s.Listener.Addr(), tc.keepalive))
+			var wg sync.WaitGroup
+			codes := make([]int, burst)
+			for i := range burst {
+				wg.Go(func() {
+					resp, err := noRedirects.Get(fmt.Sprintf("http://%s/wait%d", addr, i))
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					codes[i] = resp.StatusCode
+				})
+			}
+			for range burst {
+				select {
+				case <-arrived:
+				case <-time.After(10 * time.Second):
+					close(release)
+					t.Fatal("the requests did not reach the server together")
+				}
+			}
+			if n := open.Load(); n != burst {
+				t.Errorf("%d upstream connections while %d requests were in flight, want one each", n, burst)
+			}
+			close(release)
+			wg.Wait()
+			for i, c := range codes {
+				if c != http.StatusOK {
+					t.Errorf("request %d: %d, want 200", i, c)
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for open.Load() > tc.want && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n := open.Load(); n != tc.want {
+				t.Errorf("%d upstream connections open after the burst, want %d", n, tc.want)
 			}
 		})
 	}

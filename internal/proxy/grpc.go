@@ -111,8 +111,13 @@ type GRPCHandler struct {
 	// client (earlyhints.go); nil drops them all.
 	earlyHints earlyHints
 	// lanes keeps requests in flight on separate upstream connections
-	// (grpclane.go); its clients' own.
-	lanes *grpcLanes
+	// (grpclane.go); its clients' own. keptLanes is how many lanes of a
+	// server keep their connection once idle: the upstream's keepalive,
+	// at least one (the one connection fulcrum always kept); a request on
+	// a lane past them closes its connection when it ends, as nginx's
+	// grpc_pass closes a connection its keepalive cache has no room for.
+	lanes     *grpcLanes
+	keptLanes int
 }
 
 // NewGRPC compiles a location's gRPC settings into a handler.
@@ -153,6 +158,10 @@ func NewGRPC(o GRPCOptions) (*GRPCHandler, error) {
 		clients = NewGRPCClients()
 	}
 	h.lanes = clients.lanes
+	h.keptLanes = 1
+	if h.pass != nil && h.pass.Upstream != nil {
+		h.keptLanes = max(h.keptLanes, h.pass.Upstream.Keepalive)
+	}
 	if h.dynamic == nil {
 		h.route = GRPCTarget{Target: o.Target, Client: clients.For(h.pass, h.set), Host: h.pass.Host, TLS: h.pass.TLS}
 	}
@@ -588,6 +597,10 @@ func (h *GRPCHandler) send(ctx context.Context, out *http.Request, srv *upstream
 	}
 	lane := h.lanes.take(client, host)
 	out.URL.Host = grpcLaneHost(host, lane)
+	// Past the kept lanes the connection serves this request alone and
+	// closes when it is done (HTTP/2 sends no Connection field for it): a
+	// burst of requests leaves no more idle connections than keepalive.
+	out.Close = lane >= h.keptLanes
 	resp, err := client.RoundTrip(out.WithContext(context.WithValue(ctx, grpcDialKey{}, dst)))
 	if err != nil {
 		h.lanes.free(client, host, lane)

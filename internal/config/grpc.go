@@ -50,7 +50,8 @@ type GRPCSettings struct {
 	NextUpstreamTimeout time.Duration
 	// InterceptErrors is grpc_intercept_errors.
 	InterceptErrors bool
-	// BufferSize is grpc_buffer_size (accepted; HTTP/2 frames the response).
+	// BufferSize is grpc_buffer_size: the bound of a response head as it
+	// came, HPACK-coded (proxy.grpcHeadConn), as nginx bounds it.
 	BufferSize int64
 	// SocketKeepalive is grpc_socket_keepalive: SO_KEEPALIVE on upstream
 	// connections.

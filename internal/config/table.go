@@ -702,7 +702,7 @@ var baseSpecs = []spec{
 	{name: "grpc_next_upstream_tries", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindNumber}, syntax: "grpc_next_upstream_tries number;"},
 	{name: "grpc_next_upstream_timeout", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindMsec}, syntax: "grpc_next_upstream_timeout time;"},
 	{name: "grpc_intercept_errors", module: "http_grpc", ctx: ctxHSL, args: argsFlag, syntax: "grpc_intercept_errors on | off;"},
-	{name: "grpc_buffer_size", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "grpc_buffer_size size;"},
+	{name: "grpc_buffer_size", module: "http_grpc", ctx: ctxHSL, args: args1, kinds: []kind{kindSize}, syntax: "grpc_buffer_size size;"},
 	{name: "grpc_socket_keepalive", module: "http_grpc", ctx: ctxHSL, args: argsFlag, syntax: "grpc_socket_keepalive on | off;"},
 	{name: "grpc_ssl_server_name", module: "http_grpc", ctx: ctxHSL, args: argsFlag, syntax: "grpc_ssl_server_name on | off;"},
 	{name: "grpc_ssl_name", module: "http_grpc", ctx: ctxHSL, args: args1, syntax: "grpc_ssl_name name;"},

@@ -181,6 +181,9 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 	gone := false // a kept fetch's client went away
 	declared := declaredLength(x.head, req.r.Method)
 	for {
+		if h.lengthEnds(x, declared, n) {
+			return n, true
+		}
 		p := buf
 		if pacer != nil {
 			p = h.paceRead(req, pacer, buf, n)
@@ -259,6 +262,21 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 			return n, false
 		}
 	}
+}
+
+// lengthEnds reports whether an SCGI or uwsgi response body ends after n
+// of its bytes: those of its Content-Length (declared) have come and
+// nothing more was read with them. nginx 1.22.1's SCGI and uwsgi input
+// filters set the upstream's length from Content-Length and end the
+// response when it is read, not at the server's close (recorded with uwsgi
+// and suwsgi servers that keep their connections open: each answer came
+// at once, where waiting for the close took uwsgi_read_timeout and logged
+// "upstream timed out"); bytes read with the length's last ones are the
+// warning of copyBody, and the connection is closed all the same, as
+// nginx never keeps an SCGI or uwsgi connection. FastCGI's body ends
+// with its records, whatever its Content-Length.
+func (h *Handler) lengthEnds(x *exchange, declared, n int64) bool {
+	return h.proto != FastCGI && declared >= 0 && n >= declared && x.br.Buffered() == 0
 }
 
 // paceRead returns the part of buf the next read of the body may fill under

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
@@ -124,4 +127,122 @@ func TestSCGIClosedInTheHead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLengthEndsResponse: an SCGI or uwsgi response ends with the bytes of
+// its Content-Length (none for a 204), not at the server's close, as in
+// nginx 1.22.1 (its SCGI and uwsgi input filters set the upstream's
+// length from Content-Length; recorded with servers that answer and keep
+// the connection open: each answer came at once, where fulcrum waited for
+// scgi_read_timeout / uwsgi_read_timeout and logged "upstream timed out").
+// A response without a length still ends at the close.
+func TestLengthEndsResponse(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer string // after the protocol's status ("Status: 200 OK" or "HTTP/1.1 200 OK")
+		status int
+		body   string
+	}{
+		{"content length", "\r\nContent-Length: 5\r\n\r\nhello", 200, "hello"},
+		{"empty", "\r\nContent-Length: 0\r\n\r\n", 200, ""},
+		{"no content", "\r\n\r\n", 204, ""},
+	} {
+		for _, proto := range []Protocol{SCGI, UWSGI} {
+			name := map[Protocol]string{SCGI: "scgi", UWSGI: "uwsgi"}[proto]
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				status := "Status: " + strconv.Itoa(tc.status) + " X"
+				if proto == UWSGI {
+					status = "HTTP/1.1 " + strconv.Itoa(tc.status) + " X"
+				}
+				addr := holdingBackend(t, proto, status+tc.answer)
+				set := settings()
+				set.ReadTimeout = 300 * time.Millisecond
+				h, logs := newHandlerFor(t, proto, set, addr)
+				code, body, aborted := doCatching(h, "GET", "/")
+				if aborted || code != tc.status || body != tc.body {
+					t.Errorf("%d %q (aborted %t), want %d %q", code, body, aborted, tc.status, tc.body)
+				}
+				if logs.String() != "" {
+					t.Errorf("logged %q", logs)
+				}
+			})
+		}
+	}
+}
+
+// holdingBackend answers every SCGI or uwsgi request on a connection with
+// answer and keeps the connection open until fulcrum closes it.
+func holdingBackend(t *testing.T, proto Protocol, answer string) string {
+	t.Helper()
+	return testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		var err error
+		if proto == UWSGI {
+			_, _, err = testutil.ReadUWSGI(br)
+		} else {
+			err = readSCGIHead(br)
+		}
+		if err != nil {
+			return
+		}
+		io.WriteString(c, answer)
+		io.Copy(io.Discard, br) // until fulcrum closes
+	})
+}
+
+// readSCGIHead reads an SCGI request's netstring of headers.
+func readSCGIHead(br *bufio.Reader) error {
+	n, err := br.ReadString(':')
+	if err != nil {
+		return err
+	}
+	size, err := strconv.Atoi(strings.TrimSuffix(n, ":"))
+	if err != nil {
+		return err
+	}
+	_, err = io.ReadFull(br, make([]byte, size+1)) // and the comma
+	return err
+}
+
+// newHandlerFor builds the handler of an SCGI or uwsgi location with set,
+// passing to the server at addr and logging warnings and errors to the
+// returned buffer.
+func newHandlerFor(t *testing.T, proto Protocol, set config.FastCGI, addr string) (*Handler, *testutil.SyncBuffer) {
+	t.Helper()
+	pool, err := upstream.NewPool("app", []upstream.Settings{{Addr: addr, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.SyncBuffer{}
+	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Warn}}, Stderr: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &config.Settings{SCGI: set}
+	if proto == UWSGI {
+		s = &config.Settings{UWSGI: set}
+	}
+	loc := &config.Location{Path: "/", Settings: s}
+	h, err := New(Options{Protocol: proto, Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Compiler: &vars.Compiler{}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h, logs
+}
+
+// doCatching is do that reports the handler's http.ErrAbortHandler (the
+// client's connection broken after the head) instead of panicking.
+func doCatching(h *Handler, method, target string) (code int, body string, aborted bool) {
+	w := httptest.NewRecorder()
+	defer func() {
+		if r := recover(); r != nil {
+			if r != http.ErrAbortHandler {
+				panic(r)
+			}
+			code, body, aborted = w.Code, w.Body.String(), true
+		}
+	}()
+	doTo(h, w, method, target, "")
+	return w.Code, w.Body.String(), false
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,4 +226,98 @@ func TestSUWSGIClientCertificate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSUWSGIConnectionsNotKept: a suwsgi:// request never reuses a
+// connection, so a second, unasked response that the server wrote in the
+// same TLS record as its answer cannot reach the next request. nginx
+// 1.22.1 never keeps a uwsgi connection, keepalive in the upstream block
+// or not (the uwsgi module never sets u->keepalive); recorded with
+// "upstream s { server ...; keepalive 4; }" and "uwsgi_pass suwsgi://s"
+// against a TLS uwsgi server that keeps its connections: each request had
+// a new connection and its own answer, and where the server wrote a stray
+// response after its answer, the warning that it sent more than its
+// Content-Length. Were uwsgi connections ever kept, a reuse would have to
+// look at the bytes crypto/tls already decrypted (as the proxy's aliveTLS
+// does), not only at the socket (sock.Pending).
+func TestSUWSGIConnectionsNotKept(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		stray    string // written after each answer, in the same write
+		warnings int
+	}{
+		{"clean answers", "", 0},
+		{"stray response", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nbogus", 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := keptSUWSGIBackend(t, tc.stray)
+			h, logs := newKeptSUWSGIHandler(t, addr)
+			for i, want := range []string{"conn1 req1", "conn2 req2", "conn3 req3"} {
+				if w := do(h, "GET", "/", ""); w.Code != 200 || w.Body.String() != want {
+					t.Errorf("request %d: %d %q, want 200 %q", i+1, w.Code, w.Body, want)
+				}
+			}
+			const extra = `upstream sent more data than specified in "Content-Length" header while reading upstream`
+			if n := strings.Count(logs.String(), extra); n != tc.warnings {
+				t.Errorf("%d warnings %q in %q, want %d", n, extra, logs, tc.warnings)
+			}
+		})
+	}
+}
+
+// keptSUWSGIBackend starts a TLS uwsgi server that keeps its connections
+// and answers each request with "connN reqM" (its connection's and the
+// request's numbers, from 1) and stray, in one write.
+func keptSUWSGIBackend(t *testing.T, stray string) string {
+	t.Helper()
+	ca := testutil.NewCA(t, "uwsgi CA")
+	certPEM, keyPEM := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "backend.test"}})
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns, reqs atomic.Int64
+	testutil.Serve(t, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{pair}}), func(c net.Conn) {
+		conn := conns.Add(1)
+		br := bufio.NewReader(c)
+		for {
+			if _, _, err := testutil.ReadUWSGI(br); err != nil {
+				return
+			}
+			body := fmt.Sprintf("conn%d req%d", conn, reqs.Add(1))
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s%s", len(body), body, stray)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// newKeptSUWSGIHandler builds the handler of "uwsgi_pass suwsgi://addr"
+// in an upstream block with "keepalive 4", logging warnings to the
+// returned buffer.
+func newKeptSUWSGIHandler(t *testing.T, addr string) (*Handler, *testutil.SyncBuffer) {
+	t.Helper()
+	pool, err := upstream.NewPool("s", []upstream.Settings{{Addr: addr, Weight: 1, MaxFails: 1, FailTimeout: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.SyncBuffer{}
+	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Warn}}, Stderr: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := settings()
+	set.SSL = defaultSSL()
+	set.Pass = &config.FastCGIPass{Address: addr, TLS: true}
+	set.KeepConn = true // FastCGI's: uwsgi keeps nothing even so
+	loc := &config.Location{Path: "/", Settings: &config.Settings{UWSGI: set}}
+	h, err := New(Options{Protocol: UWSGI, Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Keepalive: 4, Compiler: &vars.Compiler{}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h, logs
 }

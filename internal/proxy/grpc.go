@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -236,7 +237,7 @@ func (c *GRPCClients) For(pass *config.GRPCPass, set *config.GRPCSettings) *http
 // variables asks for the targets it evaluates to.
 func (c *GRPCClients) ForAddress(name, host string, tls bool, set *config.GRPCSettings) *http.Transport {
 	var tc *upstreamTLS
-	key := fmt.Sprintf("%s|%s|%v|%v|%v|%v|%s", name, host, set.ConnectTimeout, set.ReadTimeout, set.SendTimeout, set.SocketKeepalive, set.Bind.Addr)
+	key := fmt.Sprintf("%s|%s|%v|%v|%v|%v|%s|%d", name, host, set.ConnectTimeout, set.ReadTimeout, set.SendTimeout, set.SocketKeepalive, set.Bind.Addr, set.BufferSize)
 	if tls {
 		tc = newUpstreamTLS(set.SSL, hostWithoutPort(host))
 		key += "|" + tc.Key()
@@ -318,16 +319,24 @@ func newGRPCTransport(set *config.GRPCSettings, tc *upstreamTLS) *http.Transport
 	t := &http.Transport{
 		DialContext:            dial,
 		ResponseHeaderTimeout:  set.ReadTimeout,
-		MaxResponseHeaderBytes: grpcHeadLimit,
+		MaxResponseHeaderBytes: grpcDecodedHeadLimit(set.BufferSize, tc == nil),
 		IdleConnTimeout:        90 * time.Second,
 		DisableCompression:     true,
 		Protocols:              new(http.Protocols),
 		// grpc_send_timeout: a connection whose writes make no progress
 		// for that long is closed, as nginx's send timer ends a request.
-		HTTP2: &http.HTTP2Config{WriteByteTimeout: set.SendTimeout},
+		HTTP2: &http.HTTP2Config{WriteByteTimeout: set.SendTimeout, MaxDecoderHeaderTableSize: grpcHeaderTableSize},
 	}
 	if tc == nil {
 		t.Protocols.SetUnencryptedHTTP2(true)
+		limit := int(min(set.BufferSize, math.MaxInt32))
+		t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return newGRPCHeadConn(c, limit), nil
+		}
 		return t
 	}
 	t.Protocols.SetHTTP2(true)
@@ -849,26 +858,66 @@ func (h *GRPCHandler) bindFailure(err error) *failure {
 	return bindFailure(err, ap)
 }
 
-// grpcHeadLimit bounds a gRPC response head as HTTP/2 counts its size
-// (each field's name and value and 32 bytes): Go's default is 10 MiB per
-// head. nginx's grpc_buffer_size (4k, which fulcrum ignores) bounds the head
-// as it came, HPACK-compressed, which a head of about 6,500 bytes of
-// Huffman-coded text fills (recorded with nginx 1.22.1: a 6,000-byte field
-// passed, 7,000 was a 502); 64 KiB is the bound of an HTTP/1.x upstream's
-// head (docs/security.md), and holds every head nginx passes with its
-// default. A longer head is a 502 (grpcTooBig).
+// grpcHeadLimit is the least bound of a gRPC response head as Go's HTTP/2
+// client counts it (MaxResponseHeaderBytes: each field's name and value and
+// 32 bytes, once decoded): Go's default is 10 MiB per head. 64 KiB is the
+// bound of an HTTP/1.x upstream's head (docs/security.md). nginx bounds
+// the head as it came, HPACK-coded, by grpc_buffer_size, which fulcrum
+// does too for an h2c upstream (grpcHeadConn); the decoded bound
+// (grpcDecodedHeadLimit) keeps the memory a head takes in check, and
+// bounds a grpcs:// upstream's head, whose frames are inside TLS.
 const grpcHeadLimit = 64 << 10
+
+// grpcHeaderTableSize is the HPACK dynamic table fulcrum's HTTP/2 client
+// lets a gRPC upstream use for its responses (SETTINGS_HEADER_TABLE_SIZE):
+// none, as nginx's grpc_pass (which sends 0), so that an upstream codes a
+// head for fulcrum as it codes it for nginx, every field a literal, and
+// grpc_buffer_size holds the same heads. Go's client takes no 0 (it means
+// its default, 4,096 bytes); 1 holds no entry either (an entry takes at
+// least 32 bytes).
+const grpcHeaderTableSize = 1
+
+// grpcDecodedHeadLimit is the decoded bound for grpc_buffer_size bufSize.
+// Over h2c (grpcHeadConn bounds the head as it came) it is 32 times
+// bufSize, at least grpcHeadLimit: more than any head within bufSize can
+// decode to without the dynamic table (grpcHeaderTableSize), a field of
+// 2 bytes on the wire (a static table name, an empty value) taking at most
+// 32 bytes more than its name decoded, so the HPACK-coded bound decides
+// (recorded: 2,332 fields "x-m: v" passed nginx 1.22.1 with 16k, 84 KB
+// decoded). Over TLS, whose frames fulcrum does not see, it is twice
+// bufSize, at least grpcHeadLimit: every head of Huffman-coded text that
+// bufSize holds on the wire (Huffman codes take at least 5 bits a byte).
+func grpcDecodedHeadLimit(bufSize int64, h2c bool) int64 {
+	if h2c {
+		return max(grpcHeadLimit, 32*bufSize)
+	}
+	return max(grpcHeadLimit, 2*bufSize)
+}
 
 // grpcHeadTooBig is the error text of net/http's HTTP/2 client for a
 // response head over MaxResponseHeaderBytes (an unexported error, matched
 // by its text).
 const grpcHeadTooBig = "http2: response header list larger than advertised limit"
 
-// grpcTooBig is the failure of an attempt whose response head was over
-// grpcHeadLimit, in nginx's words: an invalid header (502, a failure of
-// the server); nil for any other error.
+// grpcHeadConnErrors are the client's own connection errors (not its
+// peer's GOAWAY) for a head over MaxResponseHeaderBytes: a field too long
+// for its HPACK decoder (COMPRESSION_ERROR), a header block that goes on
+// in CONTINUATION frames past the bound (PROTOCOL_ERROR). Go's error says
+// no more than the code.
+var grpcHeadConnErrors = regexp.MustCompile(`(^|: )connection error: (COMPRESSION_ERROR|PROTOCOL_ERROR)$`)
+
+// grpcTooBig is the failure of an attempt whose response head was over the
+// bound, in nginx's words: "upstream sent too big header" (error level,
+// an invalid header: 502, a failure of the server, as nginx 1.22.1 for a
+// head over grpc_buffer_size); nil for any other error. That is
+// grpcHeadConn's error, the client's for a head over its decoded bound,
+// and its connection errors while it read the head (err came before any
+// response), which a head over the bound causes (recorded against Go's
+// HTTP/2 server: one 100 KiB field, 600 fields of 100 bytes); a server
+// that breaks HTTP/2 there is told the same.
 func grpcTooBig(err error) *failure {
-	if !strings.Contains(err.Error(), grpcHeadTooBig) {
+	msg := err.Error()
+	if !errors.Is(err, errGRPCHeadTooBig) && !strings.Contains(msg, grpcHeadTooBig) && !grpcHeadConnErrors.MatchString(msg) {
 		return nil
 	}
 	return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true,

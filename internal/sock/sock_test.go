@@ -404,3 +404,56 @@ func TestPending(t *testing.T) {
 		t.Fatal("a connection without a socket is Pending")
 	}
 }
+
+// TestPendingAllocatesNothing: FastCGI's and memcached's kept connections
+// are checked with Pending at every reuse, so it allocates nothing there,
+// on a plain TCP socket and on a TLS-like wrapper (NetConn) over one.
+func TestPendingAllocatesNothing(t *testing.T) {
+	c, _ := testutil.TCPPair(t)
+	u := unixPair(t)
+	for _, tc := range []struct {
+		name string
+		conn net.Conn
+	}{
+		{"tcp", c},
+		{"unix", u},
+		{"wrapped", netConnWrapper{c}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if Pending(tc.conn) {
+				t.Fatal("a quiet connection is Pending")
+			}
+			if n := testing.AllocsPerRun(100, func() { Pending(tc.conn) }); n != 0 {
+				t.Errorf("Pending allocates %v times per call, want 0", n)
+			}
+		})
+	}
+}
+
+// unixPair returns the client end of a connected UNIX-domain socket pair
+// (the server end is kept open, quiet, until the test ends).
+func unixPair(t *testing.T) *net.UnixConn {
+	t.Helper()
+	ln, err := net.Listen("unix", t.TempDir()+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return c.(*net.UnixConn)
+}
+
+// netConnWrapper is a connection over another that exposes it as
+// crypto/tls's Conn does (NetConn).
+type netConnWrapper struct{ net.Conn }
+
+func (w netConnWrapper) NetConn() net.Conn { return w.Conn }

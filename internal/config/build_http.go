@@ -105,7 +105,8 @@ func (b *builder) httpTypes(h *HTTP, http *scope) error {
 }
 
 // types merges the types blocks of one level into one map from lower-case extension
-// to MIME type. A later extension replaces an earlier one with a warning, as in nginx.
+// to MIME type. A later extension replaces an earlier one with a warning, as in nginx
+// (even when both name the same type).
 // The map of a level is built once and shared by every level that inherits it.
 func (b *builder) types(dirs []*Directive) map[string]string {
 	if m, ok := b.typesOf[dirs[0]]; ok {
@@ -116,7 +117,7 @@ func (b *builder) types(dirs []*Directive) map[string]string {
 		for _, line := range d.Block {
 			for _, ext := range line.Args {
 				ext = strings.ToLower(ext)
-				if old, dup := m[ext]; dup && old != line.Name {
+				if old, dup := m[ext]; dup {
 					b.warn(line.Pos, "", `duplicate extension "%s", content type: "%s", previous content type: "%s"`, ext, line.Name, old)
 				}
 				m[ext] = line.Name

@@ -185,6 +185,10 @@ func TestBuildWarnings(t *testing.T) {
 	}{
 		{"duplicate extension", "http { types { text/html html; text/plain html; } }",
 			[]string{`duplicate extension "html", content type: "text/plain", previous content type: "text/html" in nginx.conf:1`}},
+		// nginx 1.22.1 warns for a repeated extension even with the same type
+		// (Nextcloud's types { application/wasm wasm; } after mime.types).
+		{"duplicate extension, same type", "http { types { text/html html; text/html HTML; } }",
+			[]string{`duplicate extension "html", content type: "text/html", previous content type: "text/html" in nginx.conf:1`}},
 		{"conflicting server name", "http { server { server_name a; } server { server_name A; } }",
 			[]string{`conflicting server name "a" on 0.0.0.0:80, ignored in nginx.conf:1, requests for it go to the server in `}},
 		{"conflicting empty names", "http { server { } server { } }",

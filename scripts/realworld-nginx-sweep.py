@@ -219,7 +219,7 @@ def ask(port, line, tls):
             import gzip
             body = gzip.decompress(body)
         if b"fulcrum" in body or b"nginx" in body:  # the name on error pages
-            body = body.replace(b"fulcrum", b"nginx")
+            body = re.sub(rb"(fulcrum|nginx)(/[0-9.]+)?", b"nginx", body)
             keep.pop("content-length", None)
         return r.status, keep, hashlib.sha1(body).hexdigest()[:10], body[:200]
     except Exception as e:  # a closed connection (444) is an answer too

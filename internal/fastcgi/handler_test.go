@@ -597,7 +597,7 @@ func TestSendTimeoutBetweenWrites(t *testing.T) {
 // ngx_http_fastcgi_init_params; the httpoxy mitigation fastcgi_param
 // HTTP_PROXY "" of Matomo's and many PHP configurations). Recorded with nginx
 // 1.22.1: HTTP_PROXY "" absent, FOO "" sent empty, HTTP_X $arg_x sent empty
-// when the argument is empty, HTTP_Y '' absent and the client's Y hidden.
+// when the argument is empty, HTTP_Y "" absent and the client's Y hidden.
 func TestEmptyHTTPParam(t *testing.T) {
 	set := settings()
 	set.Params = append(set.Params,

@@ -160,6 +160,12 @@ func TestBuildErrors(t *testing.T) {
 		{"map duplicate key", "http { map $a $b { x 1; X 2; } }", `conflicting parameter "X" in nginx.conf:1`},
 		{"map duplicate default", "http { map $a $b { default 1; default 2; } }", `duplicate default map parameter in nginx.conf:1`},
 		{"map bad regex", "http { map $a $b { ~[ 1; } }", `invalid regular expression "[": missing closing ]`},
+		// The lookahead of h5bp's, Laravel's and nginxconfig.io's dotfile rule
+		// (nginx accepts it): the hint says how to write it without one.
+		{"lookahead", "http { server { location ~ /\\.(?!well-known) { deny all; } } }",
+			"invalid regular expression \"/\\.(?!well-known)\": invalid or unsupported Perl syntax: `(?!` in nginx.conf:1, " +
+				"fulcrum uses Go's regular expressions (RE2 syntax), which have no lookaround: match the exception first instead " +
+				"(for location ~ /\\.(?!well-known) write location ^~ /.well-known/ { } and then location ~ /\\. { deny all; })"},
 		{"include missing", "http { include missing.conf; }", `open() "`},
 	}
 	for _, tt := range tests {

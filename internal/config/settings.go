@@ -54,7 +54,7 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 		st.Internal = true // inherited by nested locations, as nginx merges it
 		return nil
 	}},
-	{names: []string{"try_files"}, find: findOutsideIf, apply: applyTryFiles},
+	{names: []string{"try_files"}, find: findTryFiles, apply: applyTryFiles},
 	{names: []string{"disable_symlinks"}, apply: applyDisableSymlinks},
 	flagRule("autoindex", func(s *Settings) *bool { return &s.Autoindex }),
 	flagRule("random_index", func(s *Settings) *bool { return &s.RandomIndex }),
@@ -526,6 +526,18 @@ func applyIndex(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	}
 	st.Index = files
 	return nil
+}
+
+// findTryFiles finds the level's own try_files: nginx does not merge it, so
+// a server's serves only the requests no location matches, and a location,
+// a named location, an if block or limit_except has only its own (recorded
+// with nginx 1.22.1: "try_files /none =403;" in a server, "location /a {}"
+// answers /a/x with 404).
+func findTryFiles(s *scope, names ...string) ([]*Directive, *scope) {
+	if s.ctx&(ctxIfs|ctxLimitExcept) != 0 {
+		return nil, nil
+	}
+	return s.ownLevel(names...)
 }
 
 // applyTryFiles checks the last argument, which may be "=code".

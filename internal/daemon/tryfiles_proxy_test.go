@@ -132,3 +132,44 @@ func TestArgsFoundLikeNginx(t *testing.T) {
 		})
 	}
 }
+
+// TestTryFilesNotInherited: a server's try_files serves only the requests no
+// location matches; nginx does not merge try_files into locations, named
+// ones included (each expectation is nginx 1.22.1's answer). The Symfony 2
+// configurations that write "try_files $uri @rewriteapp;" at the server
+// level rely on it: @rewriteapp's rewrite runs instead of looping through
+// the server's try_files into @rewriteapp again (fulcrum answered 500,
+// "rewrite or internal redirection cycle").
+func TestTryFilesNotInherited(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root %[1]s;
+        try_files /nonexist @app;
+        location @app { rewrite ^(.*)$ /app.php$1 last; }
+        location ~ ^/app\.php(/|$) { return 200 "app $uri"; }
+        location /a { }
+        location ~ \.txt$ { }
+        location /n { error_page 404 = @n; }
+        location @n { return 200 "named $uri"; }
+    }`, dir))
+	checkAnswers(t, addr, []redirectCase{
+		{"/blog", 200, "app /app.php/blog"},
+		{"/", 200, "app /app.php/"},
+		{"/f.txt", 200, "file"},
+		{"/n/x", 200, "named /n/x"},
+	})
+	resp, err := noRedirects.Get("http://" + addr + "/a/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("/a/x: %d, want 404 (the location has no try_files)", resp.StatusCode)
+	}
+}

@@ -45,7 +45,7 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 
 	// static files
 	{names: []string{"root"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
-		st.Root = b.path(dirs[0].Args[0])
+		st.Root = b.docPath(dirs[0].Args[0])
 		return nil
 	}},
 	{names: []string{"root", "alias"}, apply: applyAlias},
@@ -505,7 +505,7 @@ func applyAlias(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		return errorf(second.Pos, `"%s" directive is duplicate, "%s" directive was specified earlier`, second.Name, first.Name)
 	}
 	if dirs[0].Name == "alias" {
-		st.Alias = b.path(dirs[0].Args[0])
+		st.Alias = b.docPath(dirs[0].Args[0])
 	}
 	return nil
 }
@@ -753,6 +753,16 @@ func (b *builder) path(p string) string {
 		abs += "/" // alias keeps its trailing slash: it is part of the mapping
 	}
 	return abs
+}
+
+// docPath is the path of root or alias: as nginx's ngx_http_core_root, one
+// that starts with a variable ("$MAGE_ROOT/pub", Magento's) is left as written,
+// for its value is usually absolute; the others are relative to the prefix.
+func (b *builder) docPath(p string) string {
+	if strings.HasPrefix(p, "$") {
+		return p
+	}
+	return b.path(p)
 }
 
 // applyEmptyGIF reads the level's own empty_gif (not inherited, as nginx's

@@ -289,7 +289,7 @@ def main():
                 diffs.append(f"ERROR nginx {nerr[0][1:]} fulcrum {ferr[0][1:]}")
             nw = sorted(m[1:] for m in nmsg if m[0] == "warn")
             fw = sorted(m[1:] for m in fmsg if m[0] == "warn" and not IGNORED.search(m[1]))
-            if nw != fw:
+            if nw != fw and not nrc and not frc:  # a refusal stops before later warnings
                 diffs.append(f"WARNINGS nginx {nw} fulcrum {fw}")
             status = "refused by both" if nrc and frc else ("accepted by both" if not nrc and not frc else "")
             print(f"{'DIFF' if diffs else 'SAME'} {name}: {status} {'; '.join(diffs)}")

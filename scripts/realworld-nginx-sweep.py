@@ -232,6 +232,25 @@ def traffic(name, src, subst, fulcrum, work, verbose):
     reqs = [l.split("#")[0].strip() for l in open(os.path.join(src, "requests.txt"))]
     reqs = [l for l in reqs if l]
     answers, procs = {}, []
+    try:
+        start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
+    if None in answers.values():
+        return [f"{name}: traffic: " + ", ".join(w for w, a in answers.items() if a is None) + " did not start"]
+    out = []
+    for r, n, f in zip(reqs, answers["nginx"], answers["fulcrum"]):
+        if n[:3] != f[:3]:
+            out.append(f"{name}: {r}\n    nginx   {n[0]} {n[1]} {n[2]}\n    fulcrum {f[0]} {f[1]} {f[2]}")
+            if verbose:
+                out.append(f"    nginx body {n[3]!r}\n    fulcrum body {f[3]!r}")
+    return out
+
+
+def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
+    """Starts nginx and fulcrum (appending them to procs) and fills answers."""
     for who in ("nginx", "fulcrum"):
         s = dict(subst, PORT=freeport(), PORT2=freeport())
         d = os.path.join(work, name + "-" + who)
@@ -244,18 +263,6 @@ def traffic(name, src, subst, fulcrum, work, verbose):
             answers[who] = None
             continue
         answers[who] = [ask(s["PORT"], r, tls) for r in reqs]
-    for p in procs:
-        p.terminate()
-        p.wait()
-    if None in answers.values():
-        return [f"{name}: traffic: " + ", ".join(w for w, a in answers.items() if a is None) + " did not start"]
-    out = []
-    for r, n, f in zip(reqs, answers["nginx"], answers["fulcrum"]):
-        if n[:3] != f[:3]:
-            out.append(f"{name}: {r}\n    nginx   {n[0]} {n[1]} {n[2]}\n    fulcrum {f[0]} {f[1]} {f[2]}")
-            if verbose:
-                out.append(f"    nginx body {n[3]!r}\n    fulcrum body {f[3]!r}")
-    return out
 
 
 def main():

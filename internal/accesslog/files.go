@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"fulcrum/internal/vars"
 )
 
 // StdoutPath and StderrPath are the access_log paths that mean the process's
@@ -35,6 +37,12 @@ type FilesOptions struct {
 	// most once a minute per file, as nginx logs them; nil drops them. It is
 	// called from logging goroutines and must not log to an access log.
 	OnError func(error)
+	// OnRequestError receives the failures of an access_log whose path has
+	// variables, which happen while a request is logged: what is nginx's
+	// words before the system error err (`open() "PATH" failed`, `testing
+	// "ROOT" existence failed`), crit says nginx logs it at crit (else at
+	// error). nil drops them.
+	OnRequestError func(st *vars.State, crit bool, what string, err error)
 }
 
 // Files owns the open access log files of the process. It outlives
@@ -50,6 +58,7 @@ type Files struct {
 	stdout, stderr io.Writer
 	now            func() time.Time
 	onError        func(error)
+	onRequestError func(st *vars.State, crit bool, what string, err error)
 
 	// lines holds *[]byte line buffers for Logger.Log.
 	lines sync.Pool
@@ -67,7 +76,7 @@ type Files struct {
 func NewFiles(opts FilesOptions) *Files {
 	fs := &Files{
 		stdout: opts.Stdout, stderr: opts.Stderr,
-		now: opts.Now, onError: opts.OnError,
+		now: opts.Now, onError: opts.OnError, onRequestError: opts.OnRequestError,
 		files: make(map[string]*file),
 		wake:  make(chan struct{}, 1),
 	}

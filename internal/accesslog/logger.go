@@ -85,6 +85,13 @@ func (ls *Logs) target(t Target) (target, error) {
 			return target{}, posError(err, t.Log.Pos)
 		}
 	}
+	if strings.IndexByte(t.Log.Path, '$') >= 0 {
+		dyn, err := ls.dynamic(t.Log.Path, t.Params)
+		if err != nil {
+			return target{}, posError(err, t.Log.Pos)
+		}
+		return target{format: format, cond: cond, dyn: dyn}, nil
+	}
 	f, err := ls.file(t.Log.Path, t.Params)
 	if err != nil {
 		return target{}, posError(err, t.Log.Pos)
@@ -132,10 +139,6 @@ func (ls *Logs) format(lf *config.LogFormat) (*Format, error) {
 func (ls *Logs) file(path string, p Params) (*file, error) {
 	if path == "" {
 		return nil, errors.New("access_log has no path")
-	}
-	if strings.IndexByte(path, '$') >= 0 {
-		// nginx opens such a log per request, unbuffered; fulcrum does not yet.
-		return nil, fmt.Errorf(`access_log "%s": a path with variables is not supported`, path)
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
@@ -189,6 +192,9 @@ type target struct {
 	file   *file
 	format *Format
 	cond   *vars.Template // if=; nil logs always
+	// dyn is a path with variables; file is then nil and each line opens
+	// the file it names.
+	dyn *dynamicPath
 }
 
 // Enabled reports whether Log writes anything, so a caller can skip work that
@@ -214,6 +220,10 @@ func (l *Logger) Log(st *vars.State) {
 		if t.format != formatted {
 			b = t.format.AppendLine(b[:0], st)
 			formatted = t.format
+		}
+		if t.dyn != nil {
+			t.dyn.write(b, st)
+			continue
 		}
 		t.file.write(b)
 	}

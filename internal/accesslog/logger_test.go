@@ -112,8 +112,9 @@ func TestLoggerErrors(t *testing.T) {
 			"no buffer is defined for access_log"},
 		{"bad format", []Target{logTo(path, format("x", "", "$nosuch"), Params{})}, `unknown "nosuch" variable`},
 		{"no path", []Target{at("", "L", Params{})}, "access_log has no path"},
-		{"variables in path", []Target{at(filepath.Join(dir, "$host.log"), "L", Params{})},
-			`access_log "` + filepath.Join(dir, "$host.log") + `": a path with variables is not supported`},
+		{"variables in path with buffer", []Target{at(filepath.Join(dir, "$host.log"), "L", buffer(4096))},
+			`buffered logs cannot have variables in name`},
+		{"unknown variable in path", []Target{at(filepath.Join(dir, "$nosuch.log"), "L", Params{})}, `unknown "nosuch" variable`},
 		{"negative buffer", []Target{at(path, "L", buffer(-1))}, "negative access_log buffer or flush"},
 	}
 	for _, tt := range tests {

@@ -105,7 +105,8 @@ func (b *builder) httpTypes(h *HTTP, http *scope) error {
 }
 
 // types merges the types blocks of one level into one map from lower-case extension
-// to MIME type. A later extension replaces an earlier one with a warning, as in nginx.
+// to MIME type. A later extension replaces an earlier one with a warning, as in nginx
+// (even when both name the same type).
 // The map of a level is built once and shared by every level that inherits it.
 func (b *builder) types(dirs []*Directive) map[string]string {
 	if m, ok := b.typesOf[dirs[0]]; ok {
@@ -116,7 +117,7 @@ func (b *builder) types(dirs []*Directive) map[string]string {
 		for _, line := range d.Block {
 			for _, ext := range line.Args {
 				ext = strings.ToLower(ext)
-				if old, dup := m[ext]; dup && old != line.Name {
+				if old, dup := m[ext]; dup {
 					b.warn(line.Pos, "", `duplicate extension "%s", content type: "%s", previous content type: "%s"`, ext, line.Name, old)
 				}
 				m[ext] = line.Name
@@ -238,6 +239,17 @@ func hostnameKinds(name string) ([]NameKind, []string) {
 	return []NameKind{NameExact}, []string{name}
 }
 
+// lookaround finds a PCRE lookahead or lookbehind group, which RE2 lacks.
+// Real-world configurations use one mostly to make an exception to a rule
+// (h5bp's, Laravel's and nginxconfig.io's /\.(?!well-known), Magento's
+// ^/setup/(?!pub/)., Nextcloud's rewrite ^/(?!index|remote|...)).
+var lookaround = regexp.MustCompile(`\(\?<?[!=]`)
+
+// lookaroundHint says how to write the usual lookahead without one.
+const lookaroundHint = "fulcrum uses Go's regular expressions (RE2 syntax), which have no lookaround: " +
+	"match the exception first instead (for location ~ /\\.(?!well-known) write " +
+	"location ^~ /.well-known/ { } and then location ~ /\\. { deny all; })"
+
 // compileRegex compiles an nginx regex with Go's regexp package (RE2 syntax, which
 // has no lookaround and no backreferences); case-insensitive matching folds
 // ASCII letters only, as nginx's PCRE (see asciiFold).
@@ -254,8 +266,11 @@ func compileRegex(pos Pos, src string, caseless bool) (*regexp.Regexp, error) {
 		if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
 			msg = msg[i+2:]
 		}
-		return nil, hintf(pos, "fulcrum uses Go's regular expressions (RE2 syntax): no lookaround, no backreferences",
-			`invalid regular expression "%s": %s`, src, msg)
+		hint := "fulcrum uses Go's regular expressions (RE2 syntax): no lookaround, no backreferences"
+		if lookaround.MatchString(src) {
+			hint = lookaroundHint
+		}
+		return nil, hintf(pos, hint, `invalid regular expression "%s": %s`, src, msg)
 	}
 	return re, nil
 }

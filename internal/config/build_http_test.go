@@ -160,6 +160,12 @@ func TestBuildErrors(t *testing.T) {
 		{"map duplicate key", "http { map $a $b { x 1; X 2; } }", `conflicting parameter "X" in nginx.conf:1`},
 		{"map duplicate default", "http { map $a $b { default 1; default 2; } }", `duplicate default map parameter in nginx.conf:1`},
 		{"map bad regex", "http { map $a $b { ~[ 1; } }", `invalid regular expression "[": missing closing ]`},
+		// The lookahead of h5bp's, Laravel's and nginxconfig.io's dotfile rule
+		// (nginx accepts it): the hint says how to write it without one.
+		{"lookahead", "http { server { location ~ /\\.(?!well-known) { deny all; } } }",
+			"invalid regular expression \"/\\.(?!well-known)\": invalid or unsupported Perl syntax: `(?!` in nginx.conf:1, " +
+				"fulcrum uses Go's regular expressions (RE2 syntax), which have no lookaround: match the exception first instead " +
+				"(for location ~ /\\.(?!well-known) write location ^~ /.well-known/ { } and then location ~ /\\. { deny all; })"},
 		{"include missing", "http { include missing.conf; }", `open() "`},
 	}
 	for _, tt := range tests {
@@ -185,6 +191,10 @@ func TestBuildWarnings(t *testing.T) {
 	}{
 		{"duplicate extension", "http { types { text/html html; text/plain html; } }",
 			[]string{`duplicate extension "html", content type: "text/plain", previous content type: "text/html" in nginx.conf:1`}},
+		// nginx 1.22.1 warns for a repeated extension even with the same type
+		// (Nextcloud's types { application/wasm wasm; } after mime.types).
+		{"duplicate extension, same type", "http { types { text/html html; text/html HTML; } }",
+			[]string{`duplicate extension "html", content type: "text/html", previous content type: "text/html" in nginx.conf:1`}},
 		{"conflicting server name", "http { server { server_name a; } server { server_name A; } }",
 			[]string{`conflicting server name "a" on 0.0.0.0:80, ignored in nginx.conf:1, requests for it go to the server in `}},
 		{"conflicting empty names", "http { server { } server { } }",

@@ -162,16 +162,6 @@ func findProxyPass(s *scope, names ...string) ([]*Directive, *scope) {
 	return nil, nil
 }
 
-// findOutsideIf finds a directive nginx does not merge into an if block's
-// or a limit_except block's nameless location (try_files: the "if is evil"
-// surprise): such a level has none, other levels inherit as usual.
-func findOutsideIf(s *scope, names ...string) ([]*Directive, *scope) {
-	if s.ctx&(ctxIfs|ctxLimitExcept) != 0 {
-		return nil, nil
-	}
-	return s.nearest(names...)
-}
-
 // applyRewrites compiles the script of one level.
 func applyRewrites(b *builder, st *Settings, dirs []*Directive, at *scope) error {
 	steps, err := b.steps(dirs, at)

@@ -45,7 +45,7 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 
 	// static files
 	{names: []string{"root"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
-		st.Root = b.path(dirs[0].Args[0])
+		st.Root = b.docPath(dirs[0].Args[0])
 		return nil
 	}},
 	{names: []string{"root", "alias"}, apply: applyAlias},
@@ -54,7 +54,7 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 		st.Internal = true // inherited by nested locations, as nginx merges it
 		return nil
 	}},
-	{names: []string{"try_files"}, find: findOutsideIf, apply: applyTryFiles},
+	{names: []string{"try_files"}, find: findTryFiles, apply: applyTryFiles},
 	{names: []string{"disable_symlinks"}, apply: applyDisableSymlinks},
 	flagRule("autoindex", func(s *Settings) *bool { return &s.Autoindex }),
 	flagRule("random_index", func(s *Settings) *bool { return &s.RandomIndex }),
@@ -505,7 +505,7 @@ func applyAlias(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		return errorf(second.Pos, `"%s" directive is duplicate, "%s" directive was specified earlier`, second.Name, first.Name)
 	}
 	if dirs[0].Name == "alias" {
-		st.Alias = b.path(dirs[0].Args[0])
+		st.Alias = b.docPath(dirs[0].Args[0])
 	}
 	return nil
 }
@@ -526,6 +526,18 @@ func applyIndex(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	}
 	st.Index = files
 	return nil
+}
+
+// findTryFiles finds the level's own try_files: nginx does not merge it, so
+// a server's serves only the requests no location matches, and a location,
+// a named location, an if block or limit_except has only its own (recorded
+// with nginx 1.22.1: "try_files /none =403;" in a server, "location /a {}"
+// answers /a/x with 404).
+func findTryFiles(s *scope, names ...string) ([]*Directive, *scope) {
+	if s.ctx&(ctxIfs|ctxLimitExcept) != 0 {
+		return nil, nil
+	}
+	return s.ownLevel(names...)
 }
 
 // applyTryFiles checks the last argument, which may be "=code".
@@ -741,6 +753,16 @@ func (b *builder) path(p string) string {
 		abs += "/" // alias keeps its trailing slash: it is part of the mapping
 	}
 	return abs
+}
+
+// docPath is the path of root or alias: as nginx's ngx_http_core_root, one
+// that starts with a variable ("$MAGE_ROOT/pub", Magento's) is left as written,
+// for its value is usually absolute; the others are relative to the prefix.
+func (b *builder) docPath(p string) string {
+	if strings.HasPrefix(p, "$") {
+		return p
+	}
+	return b.path(p)
 }
 
 // applyEmptyGIF reads the level's own empty_gif (not inherited, as nginx's

@@ -23,6 +23,14 @@ type accessLogs struct {
 func newAccessFiles(errLog func() *errlog.Logger) *accesslog.Files {
 	return accesslog.NewFiles(accesslog.FilesOptions{OnError: func(err error) {
 		errLog().Logf(errlog.Alert, "%v", err)
+	}, OnRequestError: func(st *vars.State, crit bool, what string, err error) {
+		level := errlog.Error
+		if crit {
+			level = errlog.Crit
+		}
+		req := &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
+			Request: st.RequestLine, Upstream: st.LastUpstream.String(), Host: st.Host}
+		errLog().LogRequest(level, req, what+" ("+errlog.Errno(err)+") while logging request")
 	}})
 }
 

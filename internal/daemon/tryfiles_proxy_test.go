@@ -132,3 +132,75 @@ func TestArgsFoundLikeNginx(t *testing.T) {
 		})
 	}
 }
+
+// TestTryFilesNotInherited: a server's try_files serves only the requests no
+// location matches; nginx does not merge try_files into locations, named
+// ones included (each expectation is nginx 1.22.1's answer). The Symfony 2
+// configurations that write "try_files $uri @rewriteapp;" at the server
+// level rely on it: @rewriteapp's rewrite runs instead of looping through
+// the server's try_files into @rewriteapp again (fulcrum answered 500,
+// "rewrite or internal redirection cycle").
+func TestTryFilesNotInherited(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root %[1]s;
+        try_files /nonexist @app;
+        location @app { rewrite ^(.*)$ /app.php$1 last; }
+        location ~ ^/app\.php(/|$) { return 200 "app $uri"; }
+        location /a { }
+        location ~ \.txt$ { }
+        location /n { error_page 404 = @n; }
+        location @n { return 200 "named $uri"; }
+    }`, dir))
+	checkAnswers(t, addr, []redirectCase{
+		{"/blog", 200, "app /app.php/blog"},
+		{"/", 200, "app /app.php/"},
+		{"/f.txt", 200, "file"},
+		{"/n/x", 200, "named /n/x"},
+	})
+	resp, err := noRedirects.Get("http://" + addr + "/a/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("/a/x: %d, want 404 (the location has no try_files)", resp.StatusCode)
+	}
+}
+
+// TestRootStartingWithVariable: a root whose value starts with a variable is
+// not made relative to the prefix, as nginx's ngx_http_core_root leaves it
+// (Magento's "set $MAGE_ROOT /var/www/magento; root $MAGE_ROOT/pub;"; each
+// expectation is nginx 1.22.1's answer). fulcrum looked under
+// PREFIX/$MAGE_ROOT/pub and answered 404 for every file.
+func TestRootStartingWithVariable(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "app", "pub", "media"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app", "pub", "media", "a.png"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        set $APP %[1]s/app;
+        root $APP/pub;
+        location / { try_files $uri $uri/ /index.php?$args; }
+        location /media/ { try_files $uri $uri/ /get.php?$args; }
+        location /al/ { alias $APP/pub/media/; }
+        location ~ \.php$ { return 200 "php $document_root $uri"; }
+    }`, dir))
+	checkAnswers(t, addr, []redirectCase{
+		{"/media/a.png", 200, "x"},
+		{"/al/a.png", 200, "x"},
+		{"/x", 200, "php " + filepath.Join(dir, "app", "pub") + " /index.php"},
+	})
+}

@@ -273,14 +273,20 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	for _, p := range set.Params {
+		if strings.HasPrefix(p.Name, "HTTP_") {
+			h.named[p.Name] = true
+			if p.Value == "" {
+				// Written empty, it only hides the client's field: not
+				// sent (ngx_http_fastcgi_init_params; httpoxy's
+				// fastcgi_param HTTP_PROXY "").
+				continue
+			}
+		}
 		t, err := o.Compiler.Compile(p.Value)
 		if err != nil {
 			return nil, fmt.Errorf("fastcgi_param %s: %w", p.Name, err)
 		}
 		h.params = append(h.params, param{name: p.Name, value: t, ifNotEmpty: p.IfNotEmpty})
-		if strings.HasPrefix(p.Name, "HTTP_") {
-			h.named[p.Name] = true
-		}
 	}
 	for _, n := range hiddenByDefault {
 		h.hide[n] = true

@@ -591,3 +591,39 @@ func TestSendTimeoutBetweenWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyHTTPParam: a fastcgi_param HTTP_* whose value is written empty
+// only hides the client's field of that name and is not sent (nginx's
+// ngx_http_fastcgi_init_params; the httpoxy mitigation fastcgi_param
+// HTTP_PROXY "" of Matomo's and many PHP configurations). Recorded with nginx
+// 1.22.1: HTTP_PROXY "" absent, FOO "" sent empty, HTTP_X $arg_x sent empty
+// when the argument is empty, HTTP_Y "" absent and the client's Y hidden.
+func TestEmptyHTTPParam(t *testing.T) {
+	set := settings()
+	set.Params = append(set.Params,
+		config.FastCGIParam{Name: "HTTP_PROXY", Value: ""},
+		config.FastCGIParam{Name: "FOO", Value: ""},
+		config.FastCGIParam{Name: "HTTP_X", Value: "$arg_x"},
+		config.FastCGIParam{Name: "HTTP_Y", Value: ""})
+	show := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		env := fcgi.ProcessEnv(r)
+		for _, k := range []string{"Proxy", "X", "Y", "Z"} {
+			if v, ok := r.Header[k]; ok {
+				fmt.Fprintf(w, "%s=%q ", k, v)
+			} else {
+				fmt.Fprintf(w, "%s=absent ", k)
+			}
+		}
+		if v, ok := env["FOO"]; ok {
+			fmt.Fprintf(w, "FOO=%q", v)
+		} else {
+			fmt.Fprint(w, "FOO=absent")
+		}
+	})
+	h, _ := newHandler(t, set, 0, serveFCGI(t, "tcp", show))
+	w := do(h, "GET", "/index.php?x=", "", "Proxy", "evil", "Y", "yy", "Z", "zz")
+	want := `Proxy=absent X=[""] Y=absent Z=["zz"] FOO=""`
+	if w.Code != 200 || w.Body.String() != want {
+		t.Errorf("got %d %s\nwant 200 %s", w.Code, w.Body, want)
+	}
+}

@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Run a directory of real-world nginx configurations through `nginx -t` and
+`fulcrum -t`, and optionally send the same requests through both.
+
+  python3 scripts/realworld-nginx-sweep.py FULCRUM_BIN CONFIGS_DIR [NAME...]   (V=1: print outputs)
+
+The script holds no configuration: CONFIGS_DIR does (configurations people publish
+are reference data under their own licences; keep them outside this repository).
+Each subdirectory of CONFIGS_DIR is one configuration: its nginx.conf and whatever it
+includes. Before running, every file is copied to a temporary prefix and these
+placeholders are replaced, so a configuration runs unprivileged on loopback:
+
+  %%DIR%%              the prefix (absolute, no trailing slash)
+  %%PORT%% %%PORT2%%   free 127.0.0.1 ports to listen on (each server differs)
+  %%UP1%% %%UP2%%      ports of two HTTP echo backends (name, method, URI, headers)
+  %%FCGI%%             port of a FastCGI responder (answers with the parameters it got)
+
+The prefix also gets cert.pem/key.pem (a self-signed certificate), dhparam.pem,
+mime.types, fastcgi_params and fastcgi.conf from /etc/nginx, and html/ (index.html,
+404.html, a.css, a.js, a.png, .git/config, index.php, robots.txt). NAME keeps the
+configurations whose directory name contains one of the words.
+
+For each configuration it compares the decision (accepted or refused), the file and
+line of the error, its wording, and the warnings. When the directory has a
+requests.txt (one request a line: `METHOD URI [Header: value | Header: value]`),
+and both accept, it starts nginx and fulcrum and compares for each request: the
+status, the headers listed in HEADERS below and the body (sha1). Exit status 1 when
+anything differs.
+"""
+import hashlib, os, re, shutil, socket, socketserver, struct, subprocess, sys, tempfile, threading, time
+import http.client, http.server
+
+HEADERS = ("location", "cache-control", "expires", "content-type", "vary", "content-encoding",
+           "x-frame-options", "x-content-type-options", "x-xss-protection", "referrer-policy",
+           "strict-transport-security", "content-security-policy", "access-control-allow-origin",
+           "permissions-policy", "x-robots-tag", "allow", "www-authenticate", "content-length")
+
+
+def freeport():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        lines = [f"{self.server.name} {self.command} {self.path}"]
+        lines += [f"{k.lower()}: {v}" for k, v in sorted(self.headers.items())
+                  if k.lower() not in ("connection", "user-agent")]
+        out = ("\n".join(lines) + "\n").encode()
+        self.send_response(200); self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = answer
+
+    def log_message(self, *a):
+        pass
+
+
+class FastCGI(socketserver.BaseRequestHandler):
+    """A FastCGI responder: one request a connection, answers text/plain with the
+    parameters that matter for a PHP front controller."""
+    SHOW = ("SCRIPT_FILENAME", "SCRIPT_NAME", "PATH_INFO", "REQUEST_URI", "QUERY_STRING",
+            "DOCUMENT_URI", "REQUEST_METHOD", "HTTPS", "HTTP_PROXY", "SERVER_NAME")
+
+    def handle(self):
+        params, buf, rid = b"", b"", 1
+        while True:
+            head = self.read(8)
+            if len(head) < 8:
+                return
+            _, typ, rid, clen, plen, _ = struct.unpack(">BBHHBB", head)
+            body = self.read(clen + plen)[:clen]
+            if typ == 4:
+                params += body
+            elif typ == 5 and clen == 0:
+                break
+        kv, i = {}, 0
+        while i < len(params):
+            ln = []
+            for _ in range(2):
+                b = params[i]
+                if b < 128:
+                    ln.append(b); i += 1
+                else:
+                    ln.append(struct.unpack(">I", params[i:i + 4])[0] & 0x7fffffff); i += 4
+            kv[params[i:i + ln[0]].decode()] = params[i + ln[0]:i + ln[0] + ln[1]].decode(); i += ln[0] + ln[1]
+        out = "".join(f"{k}={kv.get(k, '-')}\n" for k in self.SHOW)
+        data = f"Content-Type: text/plain\r\nX-Powered-By: fcgi\r\n\r\n{out}".encode()
+        rec = lambda t, c: struct.pack(">BBHHBB", 1, t, rid, len(c), 0, 0) + c
+        self.request.sendall(rec(6, data) + rec(6, b"") + rec(3, b"\0" * 8))
+
+    def read(self, n):
+        b = b""
+        while len(b) < n:
+            c = self.request.recv(n - len(b))
+            if not c:
+                break
+            b += c
+        return b
+
+
+def serve(server):
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def backends():
+    ports = {}
+    for name in ("UP1", "UP2"):
+        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo); s.name = name.lower()
+        ports[name] = serve(s).server_address[1]
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    ports["FCGI"] = serve(socketserver.ThreadingTCPServer(("127.0.0.1", 0), FastCGI)).server_address[1]
+    return ports
+
+
+def prepare(src, dst, subst):
+    shutil.copytree(src, dst)
+    for root, _, files in os.walk(dst):
+        for f in files:
+            p = os.path.join(root, f)
+            try:
+                text = open(p).read()
+            except UnicodeDecodeError:
+                continue
+            for k, v in subst.items():
+                text = text.replace(f"%%{k}%%", str(v))
+            open(p, "w").write(text)
+    for f in ("mime.types", "fastcgi_params", "fastcgi.conf"):
+        if not os.path.exists(os.path.join(dst, f)):
+            shutil.copy(os.path.join("/etc/nginx", f), dst)
+    os.makedirs(os.path.join(dst, "logs"), exist_ok=True)
+    html = os.path.join(dst, "html")
+    os.makedirs(os.path.join(html, ".git"), exist_ok=True)
+    files = {"index.html": "<html>index</html>\n" * 40, "404.html": "<html>not here</html>\n",
+             "a.css": "body { color: red; }\n" * 40, "a.js": "var a = 1;\n" * 40,
+             "a.png": "\x89PNG....", ".git/config": "[core]\n", "index.php": "<?php\n",
+             "robots.txt": "User-agent: *\n"}
+    for rel, text in files.items():
+        p = os.path.join(html, rel)
+        if not os.path.exists(p):
+            open(p, "w").write(text)
+    for f, cmd in (("cert.pem", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                                 "-subj", "/CN=example.com", "-keyout", os.path.join(dst, "key.pem"),
+                                 "-out", os.path.join(dst, "cert.pem")]),):
+        if not os.path.exists(os.path.join(dst, f)):
+            subprocess.run(cmd, capture_output=True, check=True)
+    dh = os.path.join(dst, "dhparam.pem")
+    if not os.path.exists(dh):
+        shutil.copy(DHPARAM, dh)
+
+
+LEVEL = re.compile(r"\[(emerg|alert|crit|warn)\] (?:\d+#\d+: )?(.*)")
+WHERE = re.compile(r"^(.*?) in (/[^ ,]+):(\d+)(?:, (.*))?$")
+
+
+def messages(out, d):
+    res = []
+    for l in out.splitlines():
+        m = LEVEL.search(l)
+        if m:
+            lvl, msg = m.groups()
+            w = WHERE.match(msg)
+            if w:
+                res.append((lvl, w.group(1), os.path.relpath(w.group(2), d), int(w.group(3))))
+            else:
+                res.append((lvl, msg, "", 0))
+    return res
+
+
+# fulcrum's own warnings about what it ignores or does not implement yet.
+IGNORED = re.compile(r"(is|are) ignored|does not implement")
+
+
+def check(cmd, d):
+    r = subprocess.run(cmd + ["-t", "-p", d + "/", "-c", d + "/nginx.conf"], capture_output=True, text=True, timeout=30)
+    return r.returncode, messages(r.stdout + r.stderr, d), r.stdout + r.stderr
+
+
+def waitport(port, proc, deadline=10):
+    end = time.time() + deadline
+    while time.time() < end:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close(); return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def ask(port, line, tls):
+    parts = [p.strip() for p in line.split("|")]
+    method, uri = parts[0].split(None, 1)
+    hdrs = dict(h.split(":", 1) for h in parts[1:])
+    hdrs = {k.strip(): v.strip() for k, v in hdrs.items()}
+    if tls:
+        import ssl
+        ctx = ssl._create_unverified_context()
+        c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.putrequest(method, uri, skip_host="Host" in hdrs, skip_accept_encoding=True)
+        for k, v in hdrs.items():
+            c.putheader(k, v)
+        c.endheaders()
+        r = c.getresponse()
+        body = r.read()
+        h = {k.lower(): v for k, v in r.getheaders()}
+        keep = {k: h[k] for k in HEADERS if k in h}
+        if "location" in keep:  # each server listens on its own port
+            keep["location"] = re.sub(r":%d\b" % port, ":PORT", keep["location"])
+        if "expires" in keep:
+            keep["expires"] = "(set)"
+        if h.get("content-encoding") == "gzip":  # compressors differ byte for byte
+            import gzip
+            body = gzip.decompress(body)
+        if b"fulcrum" in body or b"nginx" in body:  # the name on error pages
+            body = re.sub(rb"(fulcrum|nginx)(/[0-9.]+)?", b"nginx", body)
+            keep.pop("content-length", None)
+        return r.status, keep, hashlib.sha1(body).hexdigest()[:10], body[:200]
+    except Exception as e:  # a closed connection (444) is an answer too
+        return type(e).__name__, {}, "", b""
+    finally:
+        c.close()
+
+
+def traffic(name, src, subst, fulcrum, work, verbose):
+    reqs = [l.split("#")[0].strip() for l in open(os.path.join(src, "requests.txt"))]
+    reqs = [l for l in reqs if l]
+    answers, procs = {}, []
+    try:
+        start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
+    if None in answers.values():
+        return [f"{name}: traffic: " + ", ".join(w for w, a in answers.items() if a is None) + " did not start"]
+    out = []
+    for r, n, f in zip(reqs, answers["nginx"], answers["fulcrum"]):
+        if n[:3] != f[:3]:
+            out.append(f"{name}: {r}\n    nginx   {n[0]} {n[1]} {n[2]}\n    fulcrum {f[0]} {f[1]} {f[2]}")
+            if verbose:
+                out.append(f"    nginx body {n[3]!r}\n    fulcrum body {f[3]!r}")
+    return out
+
+
+def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
+    """Starts nginx and fulcrum (appending them to procs) and fills answers."""
+    for who in ("nginx", "fulcrum"):
+        s = dict(subst, PORT=freeport(), PORT2=freeport())
+        d = os.path.join(work, name + "-" + who)
+        prepare(src, d, dict(s, DIR=d))
+        cmd = (["nginx", "-g", "daemon off;"] if who == "nginx" else [fulcrum]) + ["-p", d + "/", "-c", d + "/nginx.conf"]
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(p)
+        tls = os.path.exists(os.path.join(src, "tls"))
+        if not waitport(s["PORT"], p):
+            answers[who] = None
+            continue
+        answers[who] = [ask(s["PORT"], r, tls) for r in reqs]
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__); sys.exit(2)
+    fulcrum, root, names = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3:]
+    verbose = os.environ.get("V") == "1"
+    work = tempfile.mkdtemp(prefix="realworld-")
+    os.chmod(work, 0o755)  # nginx's workers run as nobody when started as root
+    global DHPARAM
+    DHPARAM = os.path.join(work, "dhparam.pem")
+    subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048",
+                    "-out", DHPARAM], capture_output=True, check=True)
+    subst = backends()
+    bad = 0
+    try:
+        for name in sorted(os.listdir(root)):
+            src = os.path.join(root, name)
+            if not os.path.isdir(src) or (names and not any(w in name for w in names)):
+                continue
+            d = os.path.join(work, name)
+            prepare(src, d, dict(subst, DIR=d, PORT=freeport(), PORT2=freeport()))
+            nrc, nmsg, nout = check(["nginx"], d)
+            frc, fmsg, fout = check([fulcrum], d)
+            diffs = []
+            nerr = [m for m in nmsg if m[0] != "warn"]
+            ferr = [m for m in fmsg if m[0] != "warn"]
+            if (nrc == 0) != (frc == 0):
+                diffs.append("ACCEPT/REFUSE" if nrc == 0 else "REFUSE/ACCEPT")
+            elif nrc and nerr and ferr and nerr[0][1:] != ferr[0][1:]:
+                diffs.append(f"ERROR nginx {nerr[0][1:]} fulcrum {ferr[0][1:]}")
+            nw = sorted(m[1:] for m in nmsg if m[0] == "warn")
+            fw = sorted(m[1:] for m in fmsg if m[0] == "warn" and not IGNORED.search(m[1]))
+            if nw != fw and not nrc and not frc:  # a refusal stops before later warnings
+                diffs.append(f"WARNINGS nginx {nw} fulcrum {fw}")
+            status = "refused by both" if nrc and frc else ("accepted by both" if not nrc and not frc else "")
+            print(f"{'DIFF' if diffs else 'SAME'} {name}: {status} {'; '.join(diffs)}")
+            if diffs or verbose:
+                print("  nginx:  ", nout.strip().replace("\n", "\n           "))
+                print("  fulcrum:", fout.strip().replace("\n", "\n           "))
+            bad += bool(diffs)
+            if not nrc and not frc and os.path.exists(os.path.join(src, "requests.txt")):
+                out = traffic(name, src, subst, fulcrum, work, verbose)
+                print("  traffic:", "same" if not out else f"{len(out)} differ")
+                for l in out:
+                    print("  " + l)
+                bad += bool(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,9 @@ import (
 // resolver: nginx accepts a URL whose scheme is a variable (it checks the
 // scheme per request, in ngx_http_proxy_eval), and each request goes out over
 // TLS or not as the evaluated scheme says; a value that is neither http:// nor
-// https:// is a 500. Recorded with nginx 1.22.1 on the same configuration.
+// https:// is a 500. The error log names the upstream with the evaluated
+// scheme ("upstream: "https://127.0.0.1:1/down/x""). Recorded with nginx
+// 1.22.1 on the same configuration.
 func TestProxyPassSchemeVariable(t *testing.T) {
 	dns := testutil.StartDNSServer(t)
 	dns.Set("app.test", "127.0.0.1")
@@ -30,7 +33,9 @@ func TestProxyPassSchemeVariable(t *testing.T) {
 	}))
 	t.Cleanup(tlsSrv.Close)
 	plainPort := plain.Listener.Addr().String()[strings.LastIndexByte(plain.Listener.Addr().String(), ':')+1:]
-	addr, _ := runConfig(t, t.TempDir(), fmt.Sprintf(`events {}
+	dir := t.TempDir()
+	addr, _ := runConfig(t, dir, fmt.Sprintf(`error_log %s/error.log;
+events {}
 http {
     access_log off;
     server {
@@ -46,12 +51,16 @@ http {
             set $upstream_proto https;
             proxy_pass $upstream_proto://%s;
         }
+        location /down/ {
+            set $upstream_proto https;
+            proxy_pass $upstream_proto://127.0.0.1:1;
+        }
         location /ftp/ {
             set $upstream_proto ftp;
             proxy_pass $upstream_proto://127.0.0.1:1;
         }
     }
-}`, dns.Addr, plainPort, tlsSrv.Listener.Addr()))
+}`, dir, dns.Addr, plainPort, tlsSrv.Listener.Addr()))
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, tc := range []struct {
 		path, want string
@@ -60,6 +69,7 @@ http {
 		{"/a?b=1", "plain app.test:" + plainPort + " /a?b=1", 200},
 		{"/secure/x", "tls true /secure/x", 200},
 		{"/ftp/x", "", 500},
+		{"/down/x", "", 502},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			resp, err := client.Get("http://" + addr + tc.path)
@@ -73,4 +83,6 @@ http {
 			}
 		})
 	}
+	waitLogged(t, filepath.Join(dir, "error.log"), "connect() failed", `upstream: "https://127.0.0.1:1/down/x"`)
+	waitLogged(t, filepath.Join(dir, "error.log"), `invalid URL prefix in "ftp://127.0.0.1:1"`)
 }

@@ -593,3 +593,21 @@ func checkWarnings(t *testing.T, cfg *Config, want []string) {
 		}
 	}
 }
+
+// TestProxyPassVariableScheme: nginx's ngx_http_proxy_pass checks nothing of
+// a URL with variables, its scheme included, so SWAG's
+// "proxy_pass $upstream_proto://$upstream_app:$upstream_port;" loads, with
+// the scheme left to each request; a literal scheme is still read.
+func TestProxyPassVariableScheme(t *testing.T) {
+	for _, tc := range []struct{ url, scheme, host string }{
+		{"$upstream_proto://$upstream_app:$upstream_port", "", ""},
+		{"$target", "", ""},
+		{"https://$upstream_app:8443", "https", "$upstream_app:8443"},
+	} {
+		cfg := mustLoad(t, "http { server { location / { proxy_pass "+tc.url+"; } } }")
+		p := cfg.HTTP.Servers[0].Locations[0].Settings.ProxyPass
+		if !p.HasVariables || p.Scheme != tc.scheme || p.Host != tc.host || p.Upstream != nil {
+			t.Errorf("proxy_pass %s: %+v, want scheme %q host %q with variables", tc.url, p, tc.scheme, tc.host)
+		}
+	}
+}

@@ -16,17 +16,22 @@ func applyProxyPass(b *builder, st *Settings, dirs []*Directive, at *scope) erro
 func (b *builder) proxyPass(d *Directive, loc *Location) (*ProxyPass, error) {
 	raw := d.Args[0]
 	scheme, rest, err := stripScheme(d, raw)
-	if err != nil {
+	if err != nil && !strings.Contains(raw, "$") {
 		return nil, err
 	}
 	p := &ProxyPass{URL: raw, Scheme: scheme, Pos: d.Pos}
-	host := splitProxyURL(p, rest)
 	if strings.Contains(raw, "$") {
 		// Evaluated per request (ngx_http_proxy_eval): an upstream block's
-		// name or an address, over TLS with https://.
+		// name or an address, over TLS with https://. nginx checks nothing
+		// more here, the scheme included: a URL that starts with a variable
+		// ("$upstream_proto://...") gets its scheme per request.
 		p.HasVariables = true
+		if err == nil {
+			splitProxyURL(p, rest)
+		}
 		return p, nil
 	}
+	host := splitProxyURL(p, rest)
 	// An if block's location (Implicit) is nginx's "if" statement: its
 	// ngx_http_proxy_pass refuses a URI there too.
 	if p.HasURI && loc != nil && (loc.Modifier == ModRegex || loc.Modifier == ModRegexCaseless || loc.Modifier == ModNamed || loc.Implicit) {

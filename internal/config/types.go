@@ -991,11 +991,14 @@ type Return struct {
 type ProxyPass struct {
 	// URL is the argument as written.
 	URL string
-	// Scheme is "http" or "https" (TLS to the upstream, with ProxySSL).
+	// Scheme is "http" or "https" (TLS to the upstream, with ProxySSL). It is
+	// empty when the scheme itself comes from a variable
+	// ("$upstream_proto://app:80", as SWAG's samples write): each request's
+	// evaluated URL then decides, as in nginx's ngx_http_proxy_eval.
 	Scheme string
 	// Upstream is the upstream block named by the URL, or the implicit upstream of
 	// its host:port. It is nil when the URL contains variables: the URL is then
-	// evaluated per request (Scheme is still its literal "http" or "https").
+	// evaluated per request (Scheme is its literal "http" or "https", or empty).
 	Upstream *Upstream
 	// Host is the URL's host[:port] as written, the value of $proxy_host.
 	Host string

@@ -342,7 +342,7 @@ func TestClientBodyTempPathCheck(t *testing.T) {
 	}{
 		{"made", "DIR/cbt 1 2", "", true},
 		{"exists", "DIR", "", true},
-		{"parent missing", "DIR/missing/cbt", `mkdir() "DIR/missing/cbt" failed (no such file or directory) in `, false},
+		{"parent missing", "DIR/missing/cbt", `mkdir() "DIR/missing/cbt" failed (2: No such file or directory) in `, false},
 		{"level 0", "DIR/cbt 0", `"client_body_temp_path" directive invalid value in `, false},
 		{"levels too long", "DIR/cbt 5 6", `"client_body_temp_path" directive invalid value in `, false},
 		{"level not a number", "DIR/cbt x", `"client_body_temp_path" directive invalid value in `, false},

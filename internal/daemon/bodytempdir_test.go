@@ -34,11 +34,11 @@ func TestDefaultBodyTempDirCheck(t *testing.T) {
 		{name: "a file in the way", setup: func(t *testing.T, dir string) { writeFile(t, filepath.Join(dir, "client_body_temp")) },
 			want: `"DIR/client_body_temp" is not a directory: the default client_body_temp_path under the prefix DIR; remove it or set client_body_temp_path`},
 		{name: "prefix not a directory", prefix: "f", setup: func(t *testing.T, dir string) { writeFile(t, filepath.Join(dir, "f")) },
-			want: `mkdir() "DIR/f/client_body_temp" failed (not a directory): the default client_body_temp_path under the prefix DIR/f; make the prefix writable (-p) or set client_body_temp_path`},
+			want: `mkdir() "DIR/f/client_body_temp" failed (20: Not a directory): the default client_body_temp_path under the prefix DIR/f; make the prefix writable (-p) or set client_body_temp_path`},
 		{name: "dangling link", setup: func(t *testing.T, dir string) {
 			symlink(t, filepath.Join(dir, "gone"), filepath.Join(dir, "client_body_temp"))
 		},
-			want: `mkdir() "DIR/client_body_temp" failed (no such file or directory): the default client_body_temp_path under the prefix DIR;`},
+			want: `mkdir() "DIR/client_body_temp" failed (2: No such file or directory): the default client_body_temp_path under the prefix DIR;`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

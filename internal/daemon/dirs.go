@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 )
 
 // ensureLogDir creates <prefix>/logs when a log or pid file of cfg is in it. That
@@ -106,7 +107,7 @@ func makeDefaultTempDir(dir, prefix string) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("mkdir() %q failed (%v): the default client_body_temp_path under the prefix %s; make the prefix writable (-p) or set client_body_temp_path in the http block", dir, errors.Unwrap(err), prefix)
+		return fmt.Errorf("mkdir() %q failed (%s): the default client_body_temp_path under the prefix %s; make the prefix writable (-p) or set client_body_temp_path in the http block", dir, errlog.Errno(err), prefix)
 	}
 	return nil
 }
@@ -121,5 +122,5 @@ func makeTempDir(tp config.TempPath) error {
 		}
 		return nil
 	}
-	return &config.Error{Pos: tp.Pos, Msg: fmt.Sprintf("mkdir() %q failed (%v)", tp.Path, errors.Unwrap(err)), Hint: "create its parent directory or point client_body_temp_path at a writable one"}
+	return &config.Error{Pos: tp.Pos, Msg: fmt.Sprintf("mkdir() %q failed (%s)", tp.Path, errlog.Errno(err)), Hint: "create its parent directory or point client_body_temp_path at a writable one"}
 }

@@ -39,7 +39,11 @@ type dynamicProxy struct {
 // nginx's ngx_http_proxy_eval and ngx_http_upstream_init_request: a value
 // that is no valid URL is an *proxy.InvalidTargetError (500).
 func (d *dynamicProxy) resolve(st *vars.State) (proxy.Target, string, bool, error) {
-	raw := d.url.String(st)
+	return d.resolveURL(st, d.url.String(st))
+}
+
+// resolveURL is resolve of raw, the evaluated URL.
+func (d *dynamicProxy) resolveURL(st *vars.State, raw string) (proxy.Target, string, bool, error) {
 	rest, ok := cutPrefixFold(raw, d.prefix)
 	if !ok || rest == "" {
 		return proxy.Target{}, "", false, &proxy.InvalidTargetError{Msg: fmt.Sprintf(`invalid URL prefix in "%s"`, raw)}
@@ -69,6 +73,27 @@ func (d *dynamicProxy) resolve(st *vars.State) (proxy.Target, string, bool, erro
 	}
 	t, err := d.literalTarget(a.hostport)
 	return t, uri, a.hasURI, err
+}
+
+// schemeProxy resolves a proxy_pass whose scheme itself comes from a
+// variable ("$upstream_proto://$upstream_app:$upstream_port", as SWAG's
+// samples write): each evaluated URL goes to the resolver of its scheme, as
+// nginx's ngx_http_proxy_eval picks http:// or https:// per request (the
+// targets of https:// carry their TLS client).
+type schemeProxy struct {
+	url        *vars.Template
+	plain, tls *dynamicProxy
+}
+
+// resolve is the proxy.DynamicTarget of schemeProxy: a URL that starts with
+// neither scheme is an *proxy.InvalidTargetError (500), as with a literal
+// scheme.
+func (s *schemeProxy) resolve(st *vars.State) (proxy.Target, string, bool, error) {
+	raw := s.url.String(st)
+	if _, ok := cutPrefixFold(raw, s.tls.prefix); ok {
+		return s.tls.resolveURL(st, raw)
+	}
+	return s.plain.resolveURL(st, raw)
 }
 
 // upstreamURL is an evaluated proxy_pass or grpc_pass after its scheme:

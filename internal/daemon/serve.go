@@ -1246,10 +1246,13 @@ func (w *recorder) fail(code int) {
 	// nginx's special response handler discards the body first: a
 	// malformed one closes the connection, the status stays.
 	w.earlyBodyFault()
-	if code == http.StatusRequestTimeout && !w.wroteHeader && !w.sub {
-		// A body that stopped coming (client_body_timeout): nginx's
-		// ngx_http_finalize_request terminates a request that ends with 408,
-		// without an answer or an error_page; only the access log says 408.
+	if closesWithoutAnswer(code) && !w.wroteHeader && !w.sub {
+		// A body that stopped coming (client_body_timeout), or a
+		// limit_req_status or limit_conn_status of 444, 408 or 499 (the
+		// nginx blog's "limit_req_status 444;"): nginx's
+		// ngx_http_finalize_request terminates a request that ends with
+		// one of those codes, without an answer or an error_page; only the
+		// access log says the code (recorded with nginx 1.22.1).
 		w.drop(code)
 		return
 	}

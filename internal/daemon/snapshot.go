@@ -783,11 +783,11 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 	}
 	host := proxyHost(pass)
 	if pass.HasVariables {
-		dyn, err := b.dynamic(pass, loc.Settings)
+		dyn, err := b.dynamicTarget(pass, loc.Settings)
 		if err != nil {
 			return nil, err
 		}
-		opts.Dynamic = dyn.resolve
+		opts.Dynamic = dyn
 		host = [2]string{}
 	} else {
 		bp := b.pools[pass.Upstream]
@@ -853,16 +853,27 @@ func (b *handlerBuilder) target(bp *builtPool) proxy.Target {
 		NTLM: bp.cfg.NTLM, Transport: t, PoolOptions: po}
 }
 
-// dynamic compiles a proxy_pass with variables; set is its location's (the
-// resolver for host names).
-func (b *handlerBuilder) dynamic(pass *config.ProxyPass, set *config.Settings) (*dynamicProxy, error) {
+// dynamicTarget compiles a proxy_pass with variables into the resolver of
+// its targets; set is its location's (the resolver for host names). A URL
+// whose scheme is a variable gets a resolver per scheme.
+func (b *handlerBuilder) dynamicTarget(pass *config.ProxyPass, set *config.Settings) (proxy.DynamicTarget, error) {
 	t, err := b.comp.Compile(pass.URL)
 	if err != nil {
 		return nil, fmt.Errorf("%w in %s", err, pass.Pos)
 	}
+	if pass.Scheme != "" {
+		return b.dynamic(t, pass.Scheme, set).resolve, nil
+	}
+	s := &schemeProxy{url: t, plain: b.dynamic(t, "http", set), tls: b.dynamic(t, "https", set)}
+	return s.resolve, nil
+}
+
+// dynamic makes the resolver of a proxy_pass with variables, t, whose
+// evaluated URL must start with scheme ("http" or "https") and its "://".
+func (b *handlerBuilder) dynamic(t *vars.Template, scheme string, set *config.Settings) *dynamicProxy {
 	var ssl *config.ProxySSL
 	prefix, port := "http://", "80"
-	if pass.Scheme == "https" {
+	if scheme == "https" {
 		prefix, port, ssl = "https://", "443", &set.ProxySSL
 	}
 	d := b.newDynamic(t, set, "proxy_pass", proxyTarget(b.transports, ssl))
@@ -874,7 +885,7 @@ func (b *handlerBuilder) dynamic(pass *config.ProxyPass, set *config.Settings) (
 		}
 		d.byName[u.Name] = t
 	}
-	return d, nil
+	return d
 }
 
 // newDynamic makes the resolver of a proxy_pass or grpc_pass (what) with

@@ -82,7 +82,9 @@ func New(o Options) (*Handler, error) {
 		}
 	}
 	var err error
-	if set.ProxyPass.Scheme == "https" && set.ProxySSL.NameTemplate != "" {
+	// A scheme from a variable may turn out https: the name applies to the
+	// targets that carry TLS.
+	if set.ProxyPass.Scheme != "http" && set.ProxySSL.NameTemplate != "" {
 		if h.sslName, err = o.Compiler.Compile(set.ProxySSL.NameTemplate); err != nil {
 			return nil, fmt.Errorf("%w in %s", err, set.ProxySSL.NamePos)
 		}

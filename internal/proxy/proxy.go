@@ -534,6 +534,18 @@ func (req *request) upstreamURL(scheme, server string) string {
 	return vars.UpstreamURL(scheme, server, string(req.sentURI()))
 }
 
+// schemeOf is the scheme of req's upstream URL in log lines and
+// $upstream_addr's references: the proxy_pass URL's, or, when a variable
+// gives the scheme ("$upstream_proto://..."), the evaluated one's (a target
+// with a TLS client is https://), as nginx logs "upstream: "https://...""
+// for it (recorded with nginx 1.22.1).
+func (h *Handler) schemeOf(req *request) string {
+	if h.pass.Scheme == "" && req.target.TLS != nil {
+		return "https://"
+	}
+	return h.scheme
+}
+
 // upstreamRef is the "upstream:" of lines the request may write after the
 // proxy is done with it (vars.State.LastUpstream: a limit in an
 // error_page's location), with the URI sent upstream as upstreamURL's. The

@@ -77,7 +77,7 @@ func (h *Handler) respond(req *request) {
 	status := resp.head.Status
 	if un, ok := req.w.(UpstreamNamer); ok {
 		if resp.entry == nil && req.cur.srv != nil {
-			un.NameUpstream(h.scheme, req.cur.srv.Name(), req.sentURI())
+			un.NameUpstream(h.schemeOf(req), req.cur.srv.Name(), req.sentURI())
 		} else {
 			un.NameUpstream("", "", nil) // from the cache: none
 		}
@@ -539,7 +539,7 @@ func (h *Handler) bodyReadFailed(req *request, err error) {
 	if errlog.IsTimeout(err) {
 		msg = errBodyTimeout.Error()
 	}
-	h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, req.cur.srv.Name())), msg)
+	h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())), msg)
 }
 
 // isEventStream reports a text/event-stream content type.
@@ -561,7 +561,7 @@ var errUpgradeMismatch = errors.New("backend tried to switch to a protocol other
 func (h *Handler) switchProtocols(req *request) {
 	resp := &req.resp
 	if got := string(resp.head.Headers.Get("Upgrade")); !strings.EqualFold(got, req.upgrade) {
-		h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, req.cur.srv.Name())), errUpgradeMismatch.Error())
+		h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())), errUpgradeMismatch.Error())
 		req.cur.readErr = true
 		clear(req.w.Header())
 		fail(req.w, http.StatusBadGateway, h.server)

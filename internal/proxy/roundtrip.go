@@ -92,9 +92,9 @@ func (h *Handler) roundTrip(req *request) error {
 //go:noinline
 func (h *Handler) noServer(req *request, msg string) *failure {
 	name := req.target.Pool.Name()
-	h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.scheme, name)), msg+" while connecting to upstream")
+	h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), name)), msg+" while connecting to upstream")
 	a := req.st.StartAttempt(netip.AddrPort{}, name)
-	req.st.LastUpstream = req.upstreamRef(h.scheme, name)
+	req.st.LastUpstream = req.upstreamRef(h.schemeOf(req), name)
 	a.Status = http.StatusBadGateway
 	a.ResponseTime = 0
 	return &failure{cond: config.NextError, status: http.StatusBadGateway, msg: msg}
@@ -149,7 +149,7 @@ func (req *request) mayRetry(cond config.NextUpstream, sent bool, now time.Time)
 // client went away; a failure's end is when the attempt ended.
 func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *failure {
 	a := req.st.StartAttempt(srv.AddrPort(), srv.AddrText())
-	req.st.LastUpstream = req.upstreamRef(h.scheme, srv.Name())
+	req.st.LastUpstream = req.upstreamRef(h.schemeOf(req), srv.Name())
 	ctx := req.ctx
 	t := exchangeTimeouts{connect: h.set.ProxyConnectTimeout, send: h.set.ProxySendTimeout, read: h.set.ProxyReadTimeout}
 	pool := req.target.Transport
@@ -293,7 +293,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 	if f != nil && local.IsValid() {
 		if bf := bindFailure(err, local); bf != nil {
 			bf.end = end
-			h.log.LogRequest(errlog.Crit, req.logRequest(req.upstreamURL(h.scheme, srv.Name())), bf.msg)
+			h.log.LogRequest(errlog.Crit, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), bf.msg)
 			h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
 			return bf
 		}
@@ -307,7 +307,9 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 	a.Status = f.status
 	errlog.FailureInOrder(f.cond == config.NextTimeout,
 		func() { h.release(req, srv, a, 0, upstream.Failure, end, f.action) },
-		func() { h.log.LogRequest(f.level(), req.logRequest(req.upstreamURL(h.scheme, srv.Name())), f.msg) })
+		func() {
+			h.log.LogRequest(f.level(), req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), f.msg)
+		})
 	return f
 }
 
@@ -318,7 +320,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 //go:noinline
 func (h *Handler) logClientGone(req *request, server, action string) {
 	if h.log.Enabled(errlog.Info) {
-		h.logGone(req, context.Cause(req.ctx), req.upstreamURL(h.scheme, server), action)
+		h.logGone(req, context.Cause(req.ctx), req.upstreamURL(h.schemeOf(req), server), action)
 	}
 }
 
@@ -382,6 +384,6 @@ func h2Stream(st *vars.State) uint64 {
 func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time, action string) {
 	srv.Account(status, a.BytesSent, a.BytesReceived)
 	if req.at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, req.logRequest(req.upstreamURL(h.scheme, srv.Name())), "upstream server temporarily disabled while "+action)
+		h.log.LogRequest(errlog.Warn, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), "upstream server temporarily disabled while "+action)
 	}
 }

@@ -598,3 +598,50 @@ func TestSpoolChunkedThreshold(t *testing.T) {
 		}
 	}
 }
+
+// TestCachePathCheck checks that `fulcrum -t` (daemon.Check) creates a
+// *_cache_path directory one level deep with mode 0700 and refuses one
+// whose parent is missing, as `nginx -t` does (nginx 1.22.1, recorded with
+// Mastodon's and Discourse's "proxy_cache_path /var/cache/nginx ..." on a
+// machine without that directory: `mkdir() "/var/cache/nginx" failed (2:
+// No such file or directory)`); the error names the file and line.
+func TestCachePathCheck(t *testing.T) {
+	tests := []struct {
+		name, directive, path, want string
+		made                        bool
+	}{
+		{"made", "proxy_cache_path", "DIR/c", "", true},
+		{"exists", "proxy_cache_path", "DIR", "", true},
+		{"parent missing", "proxy_cache_path", "DIR/missing/c", `mkdir() "DIR/missing/c" failed (no such file or directory) in `, false},
+		{"fastcgi parent missing", "fastcgi_cache_path", "DIR/missing/f", `mkdir() "DIR/missing/f" failed (no such file or directory) in `, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "fulcrum.conf")
+			target := strings.ReplaceAll(tt.path, "DIR", dir)
+			text := "http {\n client_body_temp_path " + dir + ";\n " + tt.directive + " " + target + " keys_zone=z:1m;\n server { listen 127.0.0.1:0; }\n}\n"
+			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Load(path, config.LoadOptions{})
+			if err == nil {
+				err = daemon.Check(cfg)
+			}
+			want := strings.ReplaceAll(tt.want, "DIR", dir)
+			switch {
+			case want == "" && err != nil:
+				t.Fatalf("Check: %v", err)
+			case want != "" && (err == nil || !strings.Contains(err.Error(), want+path+":3")):
+				t.Fatalf("Check: %v, want %q at %s:3", err, want, path)
+			}
+			if tt.made {
+				if fi, err := os.Stat(target); err != nil || !fi.IsDir() {
+					t.Errorf("%s: %v, want a directory", target, err)
+				} else if target != dir && fi.Mode().Perm() != 0o700 {
+					t.Errorf("%s: mode %v, want 0700", target, fi.Mode().Perm())
+				}
+			}
+		})
+	}
+}

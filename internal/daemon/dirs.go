@@ -59,7 +59,8 @@ func usesDir(cfg *config.Config, dir string) bool {
 	return found
 }
 
-// ensureTempDirs creates the directories client_body_temp_path names, as
+// ensureTempDirs creates the directories client_body_temp_path and the
+// *_cache_path directives name, as
 // nginx creates its temporary paths at start, on reload and on `nginx -t`
 // (mode 0700, one level: nginx 1.22.1 fails with `mkdir() "/x/a/cb" failed
 // (2: No such file or directory)` when the parent is missing). The default
@@ -92,7 +93,28 @@ func ensureTempDirs(cfg *config.Config) error {
 			return err
 		}
 	}
+	for _, cp := range cfg.HTTP.CachePaths {
+		if err := makeCacheDir(cp); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// makeCacheDir creates the directory of a proxy_cache_path (or
+// fastcgi_, scgi_, uwsgi_cache_path) unless it exists, one level, as nginx's
+// ngx_create_paths does at start, on reload and on `nginx -t`: nginx 1.22.1
+// refuses a path whose parent is missing with `mkdir() "/var/cache/nginx/x"
+// failed (2: No such file or directory)` (recorded). Anything already there
+// passes, as nginx only looks at mkdir's EEXIST (the cache zone refuses a
+// file when it starts). An error names the directive's file and line.
+func makeCacheDir(cp *config.CachePath) error {
+	err := os.Mkdir(cp.Dir, 0o700)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	return &config.Error{Pos: cp.Pos, Msg: fmt.Sprintf("mkdir() %q failed (%v)", cp.Dir, errors.Unwrap(err)),
+		Hint: "create its parent directory or point " + cp.Module + "_cache_path at a writable one"}
 }
 
 // makeDefaultTempDir creates the default client_body_temp_path, dir,

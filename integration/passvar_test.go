@@ -136,6 +136,72 @@ http {
 	}
 }
 
+// TestProxyPassSchemeFromVariable runs the binary with proxy_pass URLs
+// that begin with a variable, as Plausible's and Docker resolver setups
+// write them ("set $u https://...; proxy_pass $u;"). Recorded with nginx
+// 1.22.1: the value's own scheme is used, "https://" (any case) over TLS,
+// an upstream block's name included; a value with another prefix or none
+// is 500, logged `invalid URL prefix in "VALUE"`; the upstream in the log
+// line has the value's scheme.
+func TestProxyPassSchemeFromVariable(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
+	dir := t.TempDir()
+	tlsAddr, _ := startNamedTLSBackend(t, dir, "backend", "backend.test")
+	plain := startBackend(t, "plain")
+	dead := testutil.RefusedAddr(t)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    access_log off;
+    upstream backend.test { server %[1]s; }
+    map $arg_to $target {
+        default http://%[2]s;
+        tls     https://%[1]s;
+        upper   HTTPS://%[1]s;
+        up      https://backend.test;
+        uri     http://%[2]s/fixed;
+        bad     ftp://%[2]s;
+        empty   "";
+        dead    https://%[3]s;
+    }
+    server {
+        listen 127.0.0.1:0;
+        set $whole https://%[1]s;
+        location /m/ { proxy_pass $target; }
+        location /s/ { proxy_pass $whole; }
+    }
+}`, tlsAddr, plain.addr(), dead), 1)
+	client := newClient()
+	tests := []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/m/a", 200, "plain GET /m/a\n"},
+		{"/m/b?to=tls", 200, "sni= host=" + tlsAddr + " uri=/m/b?to=tls "},
+		{"/m/c?to=upper", 200, "sni= host=" + tlsAddr + " uri=/m/c?to=upper "},
+		{"/m/d?to=up", 200, "sni= host=backend.test uri=/m/d?to=up "},
+		{"/m/e?to=uri", 200, "plain GET /fixed\n"},
+		{"/m/f?to=bad", 500, ""},
+		{"/m/g?to=empty", 500, ""},
+		{"/m/h?to=dead", 502, ""},
+		{"/s/i", 200, "sni= host=" + tlsAddr + " uri=/s/i "},
+	}
+	for _, tt := range tests {
+		code, body := get(t, client, in.url(0)+tt.path)
+		if code != tt.code || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %q, want %d with %q", tt.path, code, body, tt.code, tt.want)
+		}
+	}
+	for _, line := range []string{
+		`invalid URL prefix in "ftp://` + plain.addr() + `", client: `,
+		`invalid URL prefix in "", client: `,
+		`upstream: "https://` + dead + `/m/h?to=dead"`,
+	} {
+		waitFor(t, "the log line "+line, func() bool { return in.logged(line) })
+	}
+}
+
 // TestGRPCPassVariables runs the binary with grpc_pass and variables, as
 // nginx 1.22.1 does (recorded with nginx): "grpc_pass $b" with an address
 // and with an upstream block's name over h2c, "grpc_pass grpcs://$b" and

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"fulcrum/internal/daemon"
 )
 
 // TestTryFilesBeforeProxy: try_files in a location with proxy_pass runs
@@ -202,5 +204,46 @@ func TestRootStartingWithVariable(t *testing.T) {
 		{"/media/a.png", 200, "x"},
 		{"/al/a.png", 200, "x"},
 		{"/x", 200, "php " + filepath.Join(dir, "app", "pub") + " /index.php"},
+	})
+}
+
+// TestTryFilesNotInheritedNested: nginx never merges try_files into a lower level
+// (ngx_http_core_merge_loc_conf leaves it out), as Discourse's sample
+// configuration relies on (try_files in "location /", proxy_pass and
+// static-file locations nested in it). Each answer is nginx 1.22.1's to the
+// same configuration: a nested location serves by its own handler (the
+// static one answers 404 for a missing file, a proxy_pass proxies), a
+// server's try_files serves only the requests no location matches, and the
+// named location the fallback goes to does not try the files again (fulcrum
+// answered 500 there, a redirection cycle).
+func TestTryFilesNotInheritedNested(t *testing.T) {
+	dir := t.TempDir()
+	backend := echoBackend(t)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root %[1]s;
+        try_files $uri @fb;
+        location /a/ { }
+        location /p/ { proxy_pass http://%[2]s; }
+        location /outer/ {
+            try_files $uri @fb;
+            location /outer/inner/ { proxy_pass http://%[2]s; }
+            location ~ ^/outer/static/ { expires 1y; }
+            location ~ ^/outer/re/ { proxy_pass http://%[2]s; break; }
+        }
+        location @fb { return 200 "named $uri"; }
+    }`, dir, backend))
+	notFound := "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n" +
+		"<hr><center>fulcrum/" + daemon.Version + "</center>\r\n</body>\r\n</html>\r\n"
+	checkAnswers(t, addr, []redirectCase{
+		{"/a/x", 404, notFound},
+		{"/p/y", 200, "backend /p/y x-set="},
+		{"/zz", 200, "named /zz"},
+		{"/outer/inner/a", 200, "backend /outer/inner/a x-set="},
+		{"/outer/static/c.js", 404, notFound},
+		{"/outer/re/b", 200, "backend /outer/re/b x-set="},
+		{"/outer/missing", 200, "named /outer/missing"},
 	})
 }

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/daemon"
 )
 
 // cacheVarConf names the cache zone per request: proxy_cache and
@@ -163,4 +166,43 @@ func fcgiCounting(t *testing.T) string {
 		fmt.Fprintf(w, "%s n=%d", r.URL.Path, n)
 	}))
 	return ln.Addr().String()
+}
+
+// TestCacheZoneVariableCheck: `fulcrum -t` (daemon.Check) takes a *_cache
+// value with variables whatever it will name, even without any
+// *_cache_path (nginx 1.22.1's nginx -t too: the names are checked per
+// request), and refuses an unknown variable at the directive's line, as
+// nginx does (`unknown "nosuch" variable`).
+func TestCacheZoneVariableCheck(t *testing.T) {
+	tests := []struct{ http, loc, want string }{
+		{"", "proxy_pass http://127.0.0.1:9; proxy_cache $arg_z;", ""},
+		{"proxy_cache_path %s/c keys_zone=one:1m;", "proxy_pass http://127.0.0.1:9; proxy_cache $arg_z;", ""},
+		{"proxy_cache_path %s/c keys_zone=one:1m;", "proxy_pass http://127.0.0.1:9;\n proxy_cache $nosuch;", `unknown "nosuch" variable in `},
+		{"fastcgi_cache_path %s/c keys_zone=one:1m;", "fastcgi_pass 127.0.0.1:9;\n fastcgi_cache $nosuch;", `unknown "nosuch" variable in `},
+		{"uwsgi_cache_path %s/c keys_zone=one:1m;", "uwsgi_pass 127.0.0.1:9;\n uwsgi_cache pre_$arg_z;", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.loc, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "fulcrum.conf")
+			h := tt.http
+			if h != "" {
+				h = fmt.Sprintf(h, dir)
+			}
+			text := "http {\n" + h + "\nserver { listen 127.0.0.1:0;\nlocation / {\n" + tt.loc + "\n}}}\n"
+			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Load(path, config.LoadOptions{})
+			if err == nil {
+				err = daemon.Check(cfg)
+			}
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Check: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want+path+":6")):
+				t.Errorf("Check: %v, want %q at %s:6 (the *_cache line)", err, tt.want, path)
+			}
+		})
+	}
 }

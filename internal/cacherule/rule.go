@@ -53,9 +53,11 @@ type Rule struct {
 }
 
 // Compile compiles set for zone; prefix ("proxy", "fastcgi", ...) words the
-// errors. It returns nil when the location does not cache (no zone).
+// errors. It returns nil when the location does not cache (set off, or no
+// zone). A location whose zone has variables compiles its rule with a nil
+// zone and gives each zone its copy (With, Choose).
 func Compile(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone, prefix string) (*Rule, error) {
-	if set == nil || set.Zone == nil || zone == nil {
+	if set == nil || !set.On() || zone == nil && set.ZoneValue == "" {
 		return nil, nil
 	}
 	r := &Rule{Zone: zone, Set: set}
@@ -73,6 +75,13 @@ func Compile(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone, pref
 		return nil, err
 	}
 	return r, nil
+}
+
+// With is a copy of r for zone z: the same settings and templates.
+func (r *Rule) With(z *cache.Zone) *Rule {
+	c := *r
+	c.Zone = z
+	return &c
 }
 
 // compileAll compiles the strings of directive name.
@@ -105,7 +114,7 @@ func (r *Rule) Method(m string) bool {
 // choice, the status users of NGINX Plus and of the ngx_cache_purge module
 // (2.5 and later) see. Without *_cache_purge it costs a length check.
 func (r *Rule) Purge(st *vars.State) (status int, ok bool) {
-	if len(r.purge) == 0 || !AnyTrue(r.purge, st) {
+	if !r.Purges(st) {
 		return 0, false
 	}
 	key := r.key.String(st)
@@ -118,6 +127,9 @@ func (r *Rule) Purge(st *vars.State) (status int, ok bool) {
 	}
 	return http.StatusPreconditionFailed, true
 }
+
+// Purges reports whether the request is a purge (*_cache_purge true).
+func (r *Rule) Purges(st *vars.State) bool { return len(r.purge) != 0 && AnyTrue(r.purge, st) }
 
 // NoCache reports whether *_no_cache forbids storing the response.
 func (r *Rule) NoCache(st *vars.State) bool { return AnyTrue(r.noCache, st) }

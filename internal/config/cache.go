@@ -65,8 +65,17 @@ var DefaultPurgerPace = CachePace{Files: 10, Sleep: 50 * time.Millisecond, Thres
 // CacheSettings are a level's proxy_cache* directives.
 type CacheSettings struct {
 	// Zone is proxy_cache's zone; nil when the level does not cache
-	// (proxy_cache off, or none).
+	// (proxy_cache off, or none) or names its zone with variables.
 	Zone *CachePath
+	// ZoneValue is proxy_cache's value when it has variables (Zone is then
+	// nil): the zone is the one the value names per request, among the
+	// module's *_cache_path zones (nginx's ngx_http_upstream_cache_get): an
+	// empty value or "off" does not cache, a value that names no zone is a
+	// 500 ("cache \"x\" not found"). "" when the zone is fixed or none.
+	ZoneValue string
+	// ZonePos is where the *_cache directive with ZoneValue is, for its
+	// errors; zero without ZoneValue.
+	ZonePos Pos
 	// Key is proxy_cache_key (default "$scheme$proxy_host$request_uri").
 	Key string
 	// Valid are the proxy_cache_valid rules in order.
@@ -118,6 +127,9 @@ type CacheValid struct {
 	Any   bool
 	Time  time.Duration
 }
+
+// On reports whether the level caches: a zone, fixed or named by variables.
+func (c *CacheSettings) On() bool { return c.Zone != nil || c.ZoneValue != "" }
 
 // DefaultCacheKey is nginx's proxy_cache_key.
 const DefaultCacheKey = "$scheme$proxy_host$request_uri"
@@ -267,17 +279,28 @@ func defaultCacheSettings() CacheSettings {
 	return CacheSettings{Key: DefaultCacheKey, MinUses: 1, LockTimeout: 5 * time.Second, LockAge: 5 * time.Second, ConvertHead: true}
 }
 
-// applyProxyCache reads proxy_cache zone | off. The zone must be a
-// proxy_cache_path's (declared anywhere in http, as in nginx).
+// applyProxyCache reads proxy_cache zone | off. A zone without variables
+// must be a proxy_cache_path's (declared anywhere in http, as in nginx); one
+// with variables is named per request (CacheSettings.ZoneValue).
 func applyProxyCache(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
-	name := d.Args[0]
-	if name == "off" {
-		st.ProxyCache.Zone = nil
+	st.ProxyCache.Zone, st.ProxyCache.ZoneValue, st.ProxyCache.ZonePos = nil, "", Pos{}
+	if d.Args[0] == "off" {
 		return nil
 	}
-	p, err := b.cacheZone(d, "proxy")
-	st.ProxyCache.Zone = p
+	return b.setCacheZone(d, "proxy", &st.ProxyCache)
+}
+
+// setCacheZone reads the zone of module's *_cache directive d into c: a
+// value with variables as it is (ngx_http_proxy_cache: nginx checks what
+// it names per request), else the zone it names (cacheZone).
+func (b *builder) setCacheZone(d *Directive, module string, c *CacheSettings) error {
+	if strings.ContainsRune(d.Args[0], '$') { // ngx_http_script_variables_count
+		c.ZoneValue, c.ZonePos = d.Args[0], d.Pos
+		return nil
+	}
+	p, err := b.cacheZone(d, module)
+	c.Zone = p
 	return err
 }
 
@@ -286,9 +309,6 @@ func applyProxyCache(b *builder, st *Settings, dirs []*Directive, _ *scope) erro
 // another module's zone is "already declared for a different use").
 func (b *builder) cacheZone(d *Directive, module string) (*CachePath, error) {
 	name := d.Args[0]
-	if strings.ContainsRune(name, '$') {
-		return nil, hintf(d.Pos, "name a "+module+"_cache_path zone", `"%s" with variables is not supported`, d.Name)
-	}
 	for _, p := range b.cfg.HTTP.CachePaths {
 		if p.Name == name && p.Module != module {
 			return nil, hintf(d.Pos, fmt.Sprintf("%s needs a zone of %s_cache_path; %q is a %s_cache_path zone", d.Name, module, name, p.Module),

@@ -48,7 +48,6 @@ func TestCacheErrors(t *testing.T) {
 		{zone, "proxy_cache_use_stale non_idempotent;", `invalid value "non_idempotent" in nginx.conf:5`},
 		{zone, "proxy_cache_methods GET PUT;", `invalid value "PUT" in nginx.conf:5`},
 		{zone, "proxy_no_cache;", `invalid number of arguments in "proxy_no_cache" directive in nginx.conf:5`},
-		{zone, "proxy_cache $host;", `"proxy_cache" with variables is not supported in nginx.conf:5`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -144,7 +143,6 @@ func TestCGICacheErrors(t *testing.T) {
 		{zone + " fastcgi_cache_path /d keys_zone=x:1m;", "", `duplicate zone "x" in nginx.conf:2`},
 		{zone + " uwsgi_cache_path /c keys_zone=y:1m;", "", `the same path name "/c" used in `},
 		{"uwsgi_cache_path /c levels=1:2;", "", `"uwsgi_cache_path" must have "keys_zone" parameter in nginx.conf:2`},
-		{zone, "fastcgi_cache $host;", `"fastcgi_cache" with variables is not supported in nginx.conf:5`},
 		{zone, "fastcgi_cache x; fastcgi_cache_valid 200 zz;", `invalid time value "zz" in nginx.conf:5`},
 		{zone, "fastcgi_cache x; fastcgi_cache_use_stale http_502;", `invalid value "http_502" in nginx.conf:5`},
 		{zone, "fastcgi_cache x; fastcgi_cache_methods PUT;", `invalid value "PUT" in nginx.conf:5`},
@@ -230,5 +228,46 @@ func TestCGICachePurge(t *testing.T) {
 				t.Errorf("%s_cache_purge: %+v", m, f.Cache)
 			}
 		})
+	}
+}
+
+// TestCacheZoneValue: a *_cache value with variables is kept as written for
+// the request to name its zone (nginx's ngx_http_proxy_cache: a "$" makes
+// it a complex value, checked per request), "off" and a later level's
+// fixed zone cancel it, and proxy_store turns it off as it does a zone; a
+// value without variables still names a zone that must exist.
+func TestCacheZoneValue(t *testing.T) {
+	const zones = "proxy_cache_path /c keys_zone=one:1m; proxy_cache_path /d keys_zone=two:1m; fastcgi_cache_path /f keys_zone=f:1m;"
+	tests := []struct {
+		name, h, l, value, zone string
+	}{
+		{"location", zones, "proxy_cache $arg_z;", "$arg_z", ""},
+		{"prefix and suffix", zones, "proxy_cache my_${arg_z}_x;", "my_${arg_z}_x", ""},
+		{"inherited", zones + " proxy_cache $arg_z;", "", "$arg_z", ""},
+		{"fixed below", zones + " proxy_cache $arg_z;", "proxy_cache two;", "", "two"},
+		{"off below", zones + " proxy_cache $arg_z;", "proxy_cache off;", "", ""},
+		{"store below", zones + " proxy_cache $arg_z;", "proxy_store on;", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := mustLoad(t, cacheConf(tt.h, tt.l)).HTTP.Servers[0].Locations[0].Settings.ProxyCache
+			zone := ""
+			if set.Zone != nil {
+				zone = set.Zone.Name
+			}
+			if set.ZoneValue != tt.value || zone != tt.zone || set.On() != (tt.value != "" || tt.zone != "") {
+				t.Errorf("value %q zone %q on %v, want %q %q", set.ZoneValue, zone, set.On(), tt.value, tt.zone)
+			}
+			if tt.value != "" && set.ZonePos.Line == 0 {
+				t.Error("no position for the value's errors")
+			}
+		})
+	}
+	cfg := mustLoad(t, "http {\n"+zones+"\nserver { listen 80;\nlocation / { fastcgi_pass 127.0.0.1:9000;\nfastcgi_cache $arg_z;\n}}}\n")
+	if c := cfg.HTTP.Servers[0].Locations[0].Settings.FastCGI.Cache; c == nil || c.ZoneValue != "$arg_z" || c.Zone != nil {
+		t.Errorf("fastcgi_cache $arg_z: %+v", c)
+	}
+	if _, err := loadText(t, cacheConf(zones, "proxy_cache three;")); err == nil || !strings.Contains(err.Error(), `"proxy_cache" zone "three" is unknown`) {
+		t.Errorf("a fixed zone that does not exist: %v", err)
 	}
 }

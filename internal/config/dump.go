@@ -239,7 +239,7 @@ func settingsLines(s *Settings) []string {
 		if sparseFields[t.Field(i).Name] && v.Field(i).IsZero() {
 			continue
 		}
-		if t.Field(i).Name == "ProxyCache" && s.ProxyCache.Zone == nil {
+		if t.Field(i).Name == "ProxyCache" && !s.ProxyCache.On() {
 			continue // shown only where a location caches, likewise
 		}
 		lines = append(lines, t.Field(i).Name+": "+fmtValue(v.Field(i)))

@@ -389,12 +389,11 @@ func cgiCacheRules(prefix string, field func(*Settings) *FastCGI) []settingRule 
 			if dirs[0].Args[0] == "off" {
 				return nil
 			}
-			p, err := b.cacheZone(dirs[0], prefix)
-			if err != nil {
+			c := defaultCacheSettings()
+			c.Key, c.ConvertHead = "", false
+			if err := b.setCacheZone(dirs[0], prefix, &c); err != nil {
 				return err
 			}
-			c := defaultCacheSettings()
-			c.Key, c.ConvertHead, c.Zone = "", false, p
 			f.Cache = &c
 			return nil
 		}},

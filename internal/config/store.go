@@ -20,7 +20,7 @@ func applyProxyStore(_ *builder, st *Settings, dirs []*Directive, at *scope) err
 	path, err := storePath(dirs[0], at, "proxy")
 	st.ProxyStore = path
 	if err == nil && path != "" {
-		st.ProxyCache.Zone = nil
+		st.ProxyCache.Zone, st.ProxyCache.ZoneValue = nil, ""
 	}
 	return err
 }

@@ -39,9 +39,10 @@ func cgiPass(set *config.Settings) (*config.FastCGIPass, fastcgi.Protocol) {
 func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPass, proto fastcgi.Protocol) (handler, error) {
 	o := fastcgi.Options{
 		Protocol: proto, Location: loc, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
-		CacheZone: b.cgiCacheZone(loc, proto), Conditional: static.ConditionalFor(loc.Settings.IfModifiedSince),
-		Ranges: upstreamRanges, BodySeq: b.transports.BodySeq(),
+		Conditional: static.ConditionalFor(loc.Settings.IfModifiedSince),
+		Ranges:      upstreamRanges, BodySeq: b.transports.BodySeq(),
 	}
+	o.CacheZone, o.CacheZones = b.cgiCacheZones(loc, proto)
 	if pass.HasVariables {
 		t, err := b.comp.Compile(pass.Address)
 		if err != nil {
@@ -68,20 +69,24 @@ func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPa
 	return fastcgiContent{h: h}, nil
 }
 
-// cgiCacheZone is the zone of the location's fastcgi_cache, scgi_cache or
-// uwsgi_cache (per proto); nil when it does not cache.
-func (b *handlerBuilder) cgiCacheZone(loc *config.Location, proto fastcgi.Protocol) *cache.Zone {
-	set := &loc.Settings.FastCGI
+// cgiCacheZones are the zone of the location's fastcgi_cache, scgi_cache
+// or uwsgi_cache (per proto), or the module's zones by name when it names
+// its zone with variables; nil when it does not cache.
+func (b *handlerBuilder) cgiCacheZones(loc *config.Location, proto fastcgi.Protocol) (*cache.Zone, map[string]*cache.Zone) {
+	set, module := &loc.Settings.FastCGI, "fastcgi"
 	switch proto {
 	case fastcgi.SCGI:
-		set = &loc.Settings.SCGI
+		set, module = &loc.Settings.SCGI, "scgi"
 	case fastcgi.UWSGI:
-		set = &loc.Settings.UWSGI
+		set, module = &loc.Settings.UWSGI, "uwsgi"
 	}
-	if set.Cache == nil {
-		return nil
+	switch {
+	case set.Cache == nil:
+		return nil, nil
+	case set.Cache.ZoneValue != "":
+		return nil, b.zonesOf(module)
 	}
-	return b.zones[set.Cache.Zone]
+	return b.zones[set.Cache.Zone], nil
 }
 
 // passName is the directive of a protocol, for messages.

@@ -666,6 +666,19 @@ func cacheZones(h *config.HTTP, reg *cache.Registry, log *errlog.Logger) (map[*c
 	return zones, nil
 }
 
+// zonesOf are the zones of module's *_cache_path directives by name, for a
+// *_cache with variables, which names one of them per request (nginx's
+// ngx_http_upstream_cache_get looks among its own module's zones alone).
+func (b *handlerBuilder) zonesOf(module string) map[string]*cache.Zone {
+	zones := make(map[string]*cache.Zone)
+	for p, z := range b.zones {
+		if p.Module == module {
+			zones[p.Name] = z
+		}
+	}
+	return zones
+}
+
 func (b *handlerBuilder) locations(locs []*config.Location) error {
 	for _, loc := range locs {
 		h, err := b.handler(loc)
@@ -778,8 +791,11 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 		Now:      b.snap.now,
 		Ranges:   upstreamRanges,
 	}
-	if z := loc.Settings.ProxyCache.Zone; z != nil {
-		opts.CacheZone, opts.Conditional = b.zones[z], static.ConditionalFor(loc.Settings.IfModifiedSince)
+	if c := &loc.Settings.ProxyCache; c.On() {
+		opts.CacheZone, opts.Conditional = b.zones[c.Zone], static.ConditionalFor(loc.Settings.IfModifiedSince)
+		if c.ZoneValue != "" {
+			opts.CacheZones = b.zonesOf("proxy")
+		}
 	}
 	host := proxyHost(pass)
 	if pass.HasVariables {

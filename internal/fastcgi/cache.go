@@ -27,6 +27,36 @@ import (
 var cacheDropped = []string{"HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_NONE_MATCH",
 	"HTTP_IF_MATCH", "HTTP_RANGE", "HTTP_IF_RANGE"}
 
+// compileCache compiles the location's *_cache (set; nil when it does not
+// cache) for its zone, or for each of the module's zones when the
+// directive has variables; prefix ("fastcgi", ...) words the errors.
+func compileCache(o Options, set *config.CacheSettings, prefix string) (*cacherule.Choice[*cacherule.Rule], error) {
+	rule, err := cacherule.Compile(o.Compiler, set, o.CacheZone, prefix)
+	if rule == nil || err != nil {
+		return nil, err
+	}
+	return cacherule.Choose(o.Compiler, set, o.CacheZone, o.CacheZones, rule.With)
+}
+
+// pickCache sets req.cache to the request's cache: the location's zone,
+// or the one the *_cache value names (nil for an empty value or "off":
+// the request goes to the application as in a location without a cache).
+// A value that names no zone is answered as nginx 1.22.1 does (recorded
+// with proxy_cache, whose code fastcgi_cache shares): 500, logged
+// `cache "NAME" not found`; pickCache then returns false.
+func (h *Handler) pickCache(req *request) bool {
+	c, ok, err := h.cache.Pick(req.st)
+	if err != nil {
+		h.log.LogRequest(errlog.Error, req.logRequest(), err.Error())
+		fail(req.w, http.StatusInternalServerError)
+		return false
+	}
+	if ok {
+		req.cache = c
+	}
+	return true
+}
+
 // serveCached answers a request of a caching location, as the proxy's
 // cache does (nginx's upstream module is the same for every protocol):
 // from a fresh entry (HIT), else from the application (MISS, EXPIRED,
@@ -35,7 +65,7 @@ var cacheDropped = []string{"HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"
 // updating, UPDATING), when the application fails (STALE), or when it says
 // the entry is unchanged (REVALIDATED). It sets $upstream_cache_status.
 func (h *Handler) serveCached(req *request) {
-	c, st := h.cache, req.st
+	c, st := req.cache, req.st
 	cl, bypass := c.Find(st)
 	req.cl, req.cacheParams = &cl, true
 	if bypass {
@@ -99,8 +129,8 @@ func scarce(req *request) {
 // from the application with the stale entry kept for use_stale and
 // fastcgi_cache_revalidate (EXPIRED).
 func (h *Handler) serveExpired(req *request) {
-	c, cl := h.cache, req.cl
-	updating, staleError := h.staleWindows(cl.K)
+	c, cl := req.cache, req.cl
+	updating, staleError := h.staleWindows(req, cl.K)
 	updating = updating || c.Set.StaleUpdating
 	req.staleError = staleError
 	owner, _ := c.Lock(cl)
@@ -123,8 +153,8 @@ func (h *Handler) serveExpired(req *request) {
 // it keeps (cacherule.StaleWindows): the first stands for
 // fastcgi_cache_use_stale updating, the second for use_stale on a failed
 // exchange, as in nginx.
-func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
-	e, err := h.cache.Zone.Open(k)
+func (h *Handler) staleWindows(req *request, k cache.Key) (updating, staleError bool) {
+	e, err := req.cache.Zone.Open(k)
 	if err != nil {
 		return false, false
 	}
@@ -138,7 +168,7 @@ func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
 // cache's revalidation, and its response is not stored. An expired entry
 // still answers for *_cache_use_stale, as in nginx.
 func (h *Handler) passesRange(req *request) bool {
-	if !h.cache.PassesRange(req.r.Header) {
+	if !req.cache.PassesRange(req.r.Header) {
 		return false
 	}
 	req.passRange, req.cacheParams, req.noStore = true, false, true
@@ -147,7 +177,7 @@ func (h *Handler) passesRange(req *request) bool {
 
 // serveWithStale goes to the application with the expired entry open.
 func (h *Handler) serveWithStale(req *request) {
-	stale, err := h.cache.Zone.Open(req.cl.K)
+	stale, err := req.cache.Zone.Open(req.cl.K)
 	if err != nil {
 		req.st.CacheStatus = cacherule.Miss
 		h.serve(req)
@@ -161,7 +191,7 @@ func (h *Handler) serveWithStale(req *request) {
 		}
 	}()
 	req.st.CacheStatus = cacherule.Expired
-	if h.cache.Set.Revalidate && !req.passRange {
+	if req.cache.Set.Revalidate && !req.passRange {
 		if hd, err := storedHead(stale.Head); err == nil {
 			req.ims, req.inm = cacherule.Validators(hd.status, hd.get("Last-Modified"), hd.get("ETag"))
 		}
@@ -182,7 +212,7 @@ func (h *Handler) backgroundUpdate(req *request) {
 // status; false when it could not be opened or read (the caller goes on to
 // the application).
 func (h *Handler) serveEntry(req *request, status string) bool {
-	e, err := h.cache.Zone.Open(req.cl.K)
+	e, err := req.cache.Zone.Open(req.cl.K)
 	if err != nil {
 		return false
 	}
@@ -260,7 +290,7 @@ func (h *Handler) staleAnswer(req *request, x *exchange, a *vars.Attempt, start,
 	status := x.head.status
 	cond := config.StatusNextUpstream(status)
 	revalidated := status == http.StatusNotModified && (req.ims != "" || req.inm != "")
-	if !revalidated && (cond == 0 || h.cache.Set.UseStale&cond == 0) {
+	if !revalidated && (cond == 0 || req.cache.Set.UseStale&cond == 0) {
 		return false
 	}
 	x.conn.Close()
@@ -288,11 +318,11 @@ func (h *Handler) refresh(req *request, notModified *head, now time.Time) {
 	if err != nil {
 		return
 	}
-	expires, st, ok := cacherule.Revalidate(h.cache.Set, notModified.all(), hd.all(), hd.status, now)
+	expires, st, ok := cacherule.Revalidate(req.cache.Set, notModified.all(), hd.all(), hd.status, now)
 	if !ok {
 		return
 	}
-	if err := h.cache.Zone.Refresh(req.cl.K, expires, st); err != nil {
+	if err := req.cache.Zone.Refresh(req.cl.K, expires, st); err != nil {
 		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot update cache file: "+err.Error())
 	}
 }
@@ -304,7 +334,7 @@ func (h *Handler) refresh(req *request, notModified *head, now time.Time) {
 // stores no unbuffered response), and fields and status that allow it
 // (cacherule.Expiry).
 func (h *Handler) startFill(req *request, hd *head) {
-	c, cl := h.cache, req.cl
+	c, cl := req.cache, req.cl
 	if req.noStore || cl.Look.Uses < c.Set.MinUses || c.NoCache(req.st) {
 		return
 	}
@@ -375,7 +405,7 @@ func (h *Handler) cacheCheck(req *request, hd *head) {
 	if req.passRange {
 		return
 	}
-	_, req.cacheable = cacherule.FieldsExpiry(h.cache.Set, hd.all(), h.now())
+	_, req.cacheable = cacherule.FieldsExpiry(req.cache.Set, hd.all(), h.now())
 }
 
 // rangeCheck decides whether the application's Accept-Ranges is dropped

@@ -323,7 +323,7 @@ func TestCacheUpdating(t *testing.T) {
 	// Background update: the stale entry answers at once, the refresh
 	// happens before the handler returns.
 	slow.Store(false)
-	h.cache.Set.BackgroundUpdate = true
+	h.cache.Base().Set.BackgroundUpdate = true
 	clock.Sleep(context.Background(), 11*time.Minute)
 	if w, cs := doCached(h, "GET", "/u"); cs != "STALE" || w.Body.String() != "#2" {
 		t.Errorf("background update: %s %q, want STALE #2", cs, w.Body)

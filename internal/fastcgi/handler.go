@@ -146,8 +146,11 @@ type Options struct {
 	// Log is the error log.
 	Log *errlog.Logger
 	// CacheZone is the zone of the location's fastcgi_cache (scgi_cache,
-	// uwsgi_cache); nil when it does not cache.
+	// uwsgi_cache); nil when it does not cache or names it with variables.
 	CacheZone *cache.Zone
+	// CacheZones are the module's *_cache_path zones by name, for a
+	// fastcgi_cache with variables, which names one per request.
+	CacheZones map[string]*cache.Zone
 	// Conditional is the not-modified filter: the status (0, 304 or 412)
 	// a request's conditional fields ask for a response with the given
 	// Last-Modified and ETag. The cache asks it for the 200s it serves or
@@ -215,9 +218,10 @@ type Handler struct {
 	// replace it along with now).
 	sleep    func(ctx context.Context, d time.Duration) error
 	attempts sync.Pool // *balancer.Attempt
-	// cache is the location's fastcgi_cache; nil when it has none, and
-	// its requests pay one nil check for it.
-	cache *cacherule.Rule
+	// cache is the location's fastcgi_cache, per zone when it has
+	// variables (the request's is request.cache); nil when it has none,
+	// and its requests pay one nil check for it.
+	cache *cacherule.Choice[*cacherule.Rule]
 	// revalidate names the validators a revalidation sends
 	// (HTTP_IF_MODIFIED_SINCE, HTTP_IF_NONE_MATCH) unless fastcgi_param
 	// sets them itself.
@@ -310,7 +314,7 @@ func New(o Options) (*Handler, error) {
 	if h.keepConn && o.Keepalive > 0 && o.Pass == nil {
 		h.idle = upstream.NewIdleConns(o.Keepalive)
 	}
-	if h.cache, err = cacherule.Compile(o.Compiler, set.Cache, o.CacheZone, strings.TrimSuffix(scheme, "://")); err != nil {
+	if h.cache, err = compileCache(o, set.Cache, strings.TrimSuffix(scheme, "://")); err != nil {
 		return nil, err
 	}
 	if h.store, err = store.Compile(o.Compiler, strings.TrimSuffix(scheme, "://")+"_store", set.Store, set.StoreAccess); err != nil {
@@ -388,7 +392,9 @@ type request struct {
 	tls     *upstreamtls.Client
 	sslName string
 	// The cache's state of a request in a caching location (cache.go); cl
-	// is nil elsewhere.
+	// is nil elsewhere. cache is the request's cache (Handler.cache's
+	// pick); nil when the request does not go through one.
+	cache   *cacherule.Rule
 	cl      *cacherule.Lookup
 	noStore bool // the response is not to be stored
 	// cacheParams says the parameters are built for the cache: the
@@ -445,14 +451,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		}
 		req.addr, req.unresolved = a, true
 	}
-	if h.cache != nil {
+	if c := h.cache.Base(); c != nil && (c.Purges(st) || c.Method(r.Method)) {
 		// NGINX Plus's fastcgi_cache_purge (scgi_, uwsgi_), before the
 		// method test: a PURGE request is not one the cache answers.
-		if code, ok := h.cache.Purge(st); ok {
-			fail(w, code)
-			return
+		// nginx names the zone of a *_cache with variables after the
+		// method test.
+		if !h.pickCache(req) {
+			return // answered: the value names no zone
 		}
-		if h.cache.Method(r.Method) {
+		if req.cache != nil {
+			if code, ok := req.cache.Purge(st); ok {
+				fail(w, code)
+				return
+			}
 			h.serveCached(req)
 			return
 		}
@@ -524,7 +535,7 @@ func (h *Handler) serve(req *request) {
 		fail(w, f.status)
 		return
 	}
-	if req.stale != nil && (h.cache.Set.UseStale&f.cond != 0 || req.staleError) {
+	if req.stale != nil && (req.cache.Set.UseStale&f.cond != 0 || req.staleError) {
 		h.serveStale(req, cacherule.Stale) // fastcgi_cache_use_stale, or the entry's stale-if-error
 		return
 	}

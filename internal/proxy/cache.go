@@ -42,13 +42,36 @@ type cacheRule struct {
 	conditional func(h http.Header, mod time.Time, etag string) int
 }
 
-// compileCache compiles set for zone; nil when the location does not cache.
-func compileCache(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone) (*cacheRule, error) {
+// compileCache compiles set for its zone (zone), or for each of zones (the
+// proxy_cache_path zones by name) when proxy_cache has variables; nil when
+// the location does not cache.
+func compileCache(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone, zones map[string]*cache.Zone,
+	conditional func(h http.Header, mod time.Time, etag string) int) (*cacherule.Choice[*cacheRule], error) {
 	rule, err := cacherule.Compile(c, set, zone, "proxy")
 	if rule == nil || err != nil {
 		return nil, err
 	}
-	return &cacheRule{rule: rule, zone: zone, set: set}, nil
+	return cacherule.Choose(c, set, zone, zones, func(z *cache.Zone) *cacheRule {
+		return &cacheRule{rule: rule.With(z), zone: z, set: set, conditional: conditional}
+	})
+}
+
+// pickCache sets req.cache to the request's cache: the location's zone, or
+// the one proxy_cache's value names (nil for an empty value or "off": the
+// request goes to the upstream as in a location without a cache). A value
+// that names no zone is answered as nginx 1.22.1 does (recorded): 500,
+// logged `cache "NAME" not found`; pickCache then returns false.
+func (h *Handler) pickCache(req *request) bool {
+	c, ok, err := h.cache.Pick(req.st)
+	if err != nil {
+		h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
+		fail(req.w, http.StatusInternalServerError, h.server)
+		return false
+	}
+	if ok {
+		req.cache = c
+	}
+	return true
 }
 
 // method reports whether responses to m are cached: GET and HEAD always,
@@ -85,7 +108,7 @@ type cacheLookup = cacherule.Lookup
 // it holds a fresh entry, else from the upstream, storing the response when
 // it may be stored. It reports the $upstream_cache_status.
 func (h *Handler) serveCached(req *request) {
-	c, st := h.cache, req.st
+	c, st := req.cache, req.st
 	cl, bypass := c.rule.Find(st)
 	if bypass {
 		st.CacheStatus = cacheBypass
@@ -128,7 +151,7 @@ func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
 	// nginx does not watch the client while it waits on the lock: a
 	// client gone meanwhile is answered from the entry, or its request
 	// fetches (keepForCache), as nginx 1.22.1 does.
-	switch h.cache.rule.AwaitLock(context.WithoutCancel(req.ctx), cl, func() bool { return h.serveLocked(req, cl) }) {
+	switch req.cache.rule.AwaitLock(context.WithoutCancel(req.ctx), cl, func() bool { return h.serveLocked(req, cl) }) {
 	case cacherule.Owner:
 		return true
 	case cacherule.TimedOut:
@@ -150,8 +173,8 @@ func (h *Handler) awaitLock(req *request, cl *cacheLookup) bool {
 // the stale entry kept for proxy_cache_use_stale and
 // proxy_cache_revalidate.
 func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
-	c := h.cache
-	updating, staleError := h.staleWindows(cl.K)
+	c := req.cache
+	updating, staleError := h.staleWindows(req, cl.K)
 	updating = updating || c.set.StaleUpdating
 	req.staleError = staleError
 	owner, _ := c.rule.Lock(cl)
@@ -184,8 +207,8 @@ func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 // staleWindows reports whether the expired entry of k is still within the
 // stale-while-revalidate (updating) and stale-if-error (staleError) times
 // it keeps (cacherule.StaleWindows).
-func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
-	e, err := h.cache.zone.Open(k)
+func (h *Handler) staleWindows(req *request, k cache.Key) (updating, staleError bool) {
+	e, err := req.cache.zone.Open(k)
 	if err != nil {
 		return false, false
 	}
@@ -200,7 +223,7 @@ func (h *Handler) staleWindows(k cache.Key) (updating, staleError bool) {
 // stored. An expired entry still answers for proxy_cache_use_stale, as in
 // nginx.
 func (h *Handler) passesRange(req *request) bool {
-	if !h.cache.rule.PassesRange(req.in.Header) {
+	if !req.cache.rule.PassesRange(req.in.Header) {
 		return false
 	}
 	req.passRange, req.noStore = true, true
@@ -212,7 +235,7 @@ func (h *Handler) passesRange(req *request) bool {
 // proxy_cache_revalidate and answers with the entry per
 // proxy_cache_use_stale. The response is stored when it may be.
 func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
-	c := h.cache
+	c := req.cache
 	req.caching = true
 	if stale != nil && c.set.Revalidate && !req.passRange {
 		req.ims, req.inm = validators((*stale).Head)
@@ -343,7 +366,7 @@ func (h *Handler) fillAfterClient(req *request, werr error) error {
 // (err) or an upstream status; the entry's stale-if-error covers a failed
 // exchange too (req.staleError).
 func (h *Handler) useStale(req *request, err error, status int) bool {
-	use := h.cache.set.UseStale
+	use := req.cache.set.UseStale
 	if err != nil {
 		f, ok := err.(*failure)
 		return ok && (use&f.cond != 0 || req.staleError)
@@ -368,13 +391,13 @@ func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry
 	var head h1.Response
 	_, err := h1.ParseResponse((*stale).Head, &head, []byte(http.MethodGet), storedHeadLimits((*stale).Head))
 	// The 304's fields are read before the exchange ends, which lets them go.
-	expires, st, ok := cacherule.Revalidate(h.cache.set, headFields(&req.resp.head), headFields(&head), head.Status, now)
+	expires, st, ok := cacherule.Revalidate(req.cache.set, headFields(&req.resp.head), headFields(&head), head.Status, now)
 	head.Reset()
 	end := h.now()
 	req.resp.closeAt(end)
 	h.finishAttempt(req, end)
 	if ok && err == nil {
-		if err := h.cache.zone.Refresh(cl.K, expires, st); err != nil {
+		if err := req.cache.zone.Refresh(cl.K, expires, st); err != nil {
 			h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot update cache entry: "+err.Error())
 		}
 	}
@@ -401,7 +424,7 @@ func validators(head []byte) (ims, inm string) {
 // serveEntry answers from the stored entry of k, reporting status; false
 // when the entry could not be opened (the caller goes on to the upstream).
 func (h *Handler) serveEntry(req *request, k cache.Key, status string) bool {
-	e, err := h.cache.zone.Open(k)
+	e, err := req.cache.zone.Open(k)
 	if err != nil {
 		return false
 	}
@@ -442,7 +465,7 @@ var entryReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4
 // response nginx would buffer (proxy_buffering, X-Accel-Buffering), and
 // fields and status that allow it (expiry).
 func (h *Handler) startFill(req *request, cl *cacheLookup) {
-	c := h.cache
+	c := req.cache
 	head := &req.resp.head
 	if req.noStore || req.resp.upgraded || c.rule.NoCache(req.st) || cl.Look.Uses < c.set.MinUses {
 		return
@@ -574,7 +597,7 @@ func (h *Handler) fillOnly(req *request) error {
 // has no body (the body still goes to the cache); a 412 is answered with
 // fulcrum's page. It reports whether it answered.
 func (h *Handler) answerConditional(req *request) bool {
-	if h.cache.conditional == nil {
+	if req.cache.conditional == nil {
 		return false
 	}
 	head := &req.resp.head
@@ -582,7 +605,7 @@ func (h *Handler) answerConditional(req *request) bool {
 	if v := head.Headers.Get("Last-Modified"); v != nil {
 		mod, _ = http.ParseTime(string(v))
 	}
-	code := h.cache.conditional(req.in.Header, mod, string(head.Headers.Get("ETag")))
+	code := req.cache.conditional(req.in.Header, mod, string(head.Headers.Get("ETag")))
 	switch code {
 	case http.StatusNotModified:
 		cacherule.NotModified(req.w)
@@ -608,7 +631,7 @@ func (h *Handler) answerConditional(req *request) bool {
 // client's connection waits for it before its next request, as in nginx.
 func (h *Handler) backgroundUpdate(req *request, cl *cacheLookup) {
 	defer cacherule.Background(&req.w, req.st)()
-	stale, err := h.cache.zone.Open(cl.K)
+	stale, err := req.cache.zone.Open(cl.K)
 	if err != nil {
 		h.fetch(req, cl, nil)
 		return
@@ -651,7 +674,7 @@ func (h *Handler) cacheable(req *request) bool {
 	if !req.caching || req.passRange {
 		return false
 	}
-	_, ok := h.cache.fieldsExpiry(&req.resp.head, h.now())
+	_, ok := req.cache.fieldsExpiry(&req.resp.head, h.now())
 	return ok
 }
 

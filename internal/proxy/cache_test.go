@@ -65,11 +65,11 @@ func TestCacheExpiry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			set := tt.set
 			set.Valid = valid
-			c, err := compileCache(nil, &set, nil)
-			if err != nil || c != nil {
-				t.Fatalf("a rule without a zone compiled: %v %v", c, err)
+			ch, err := compileCache(nil, &set, nil, nil, nil)
+			if err != nil || ch != nil {
+				t.Fatalf("a rule without a zone compiled: %v %v", ch, err)
 			}
-			c = &cacheRule{set: &set}
+			c := &cacheRule{set: &set}
 			var head h1.Response
 			if _, err := h1.ParseResponse([]byte(tt.head+"Content-Length: 0\r\n\r\n"), &head, []byte("GET"), h1.Limits{}); err != nil {
 				t.Fatal(err)

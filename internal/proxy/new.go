@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -52,6 +53,9 @@ type Options struct {
 	// CacheZone is the zone of the location's proxy_cache; nil when it has
 	// none.
 	CacheZone *cache.Zone
+	// CacheZones are the proxy_cache_path zones by name, for a
+	// proxy_cache with variables, which names one per request.
+	CacheZones map[string]*cache.Zone
 	// Ranges is nginx's range filter (cacherule.Ranger) for the 200s the
 	// cache serves or stores, and for every 200 under proxy_force_ranges
 	// on; nil means they go out whole.
@@ -125,11 +129,14 @@ func New(o Options) (*Handler, error) {
 	if h.cookies, err = compileCookies(o.Compiler, set); err != nil {
 		return nil, err
 	}
-	if h.cache, err = compileCache(o.Compiler, &set.ProxyCache, o.CacheZone); err != nil {
+	if h.cache, err = compileCache(o.Compiler, &set.ProxyCache, o.CacheZone, o.CacheZones, o.Conditional); err != nil {
+		if ce := (*config.Error)(nil); errors.As(err, &ce) {
+			return nil, err // placed at proxy_cache already
+		}
 		return nil, fmt.Errorf("%w in %s", err, set.ProxyPass.Pos)
 	}
 	if h.cache != nil {
-		h.cache.conditional, h.ranges = o.Conditional, o.Ranges
+		h.ranges = o.Ranges
 	}
 	if set.ProxyForceRanges && o.Ranges != nil {
 		h.ranges, h.forceRanges = o.Ranges, true

@@ -84,8 +84,9 @@ type Handler struct {
 	scheme string
 	// bind is proxy_bind, nil when the system picks the local address.
 	bind bindaddr.Bind
-	// cache is the location's proxy cache; nil when it has none.
-	cache *cacheRule
+	// cache is the location's proxy cache, per zone when proxy_cache has
+	// variables (the request's is request.cache); nil when it has none.
+	cache *cacherule.Choice[*cacheRule]
 	// store is the location's proxy_store; nil when it has none.
 	store *store.Rule
 	// ranges is nginx's range filter (Options.Ranges), run on the 200s
@@ -144,6 +145,9 @@ type request struct {
 	// exchange (serveExpired).
 	caching, noStore, passRange, staleError bool
 	ims, inm                                string
+	// cache is the request's cache (Handler.cache's pick); nil when the
+	// request does not go through one.
+	cache *cacheRule
 	// rangeable says the response may be cut by the range filter, as
 	// nginx's r->allow_ranges once the upstream's Accept-Ranges arrives:
 	// it comes from the cache, or may go to it (rangeCheck). acceptRanges
@@ -306,16 +310,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 			st.Body = req.bodyStore.variable(announced)
 		}
 	}()
-	if h.cache != nil {
+	if c := h.cache.Base(); c != nil {
 		// NGINX Plus's proxy_cache_purge, before the method test: a
-		// PURGE request is not one the cache answers.
-		if code, ok := h.cache.rule.Purge(st); ok {
-			fail(w, code, h.server)
-			return
-		}
-		if h.cache.method(r.Method) {
-			h.serveCached(req)
-			return
+		// PURGE request is not one the cache answers. nginx names the
+		// zone of a proxy_cache with variables after the method test.
+		purge := c.rule.Purges(st)
+		if purge || c.method(r.Method) {
+			if !h.pickCache(req) {
+				return // answered: proxy_cache's value names no zone
+			}
+			if req.cache != nil {
+				if code, ok := req.cache.rule.Purge(st); ok {
+					fail(w, code, h.server)
+					return
+				}
+				h.serveCached(req)
+				return
+			}
 		}
 	}
 	h.prepare(req)

@@ -58,7 +58,7 @@ func (h *Handler) respond(req *request) {
 		// and lets its range filter cut any 200, one range at most
 		// unless it comes from the cache.
 		req.rangeable, req.acceptRanges = true, true
-	} else if h.cache != nil && h.ranges != nil {
+	} else if req.cache != nil && h.ranges != nil {
 		h.rangeCheck(req)
 	}
 	h.copyHeader(req)

@@ -31,7 +31,7 @@ var dropped = []string{"Expect"}
 func (h *Handler) prepare(req *request) {
 	in, st := req.in, req.st
 	method := h.upstreamMethod(in.Method, st)
-	if req.caching && method == http.MethodHead && h.cache.set.ConvertHead {
+	if req.caching && method == http.MethodHead && req.cache.set.ConvertHead {
 		method = http.MethodGet // proxy_cache_convert_head
 	}
 	b := req.out.head[:0]

@@ -16,11 +16,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
 	"strings"
 	"syscall"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/vars"
 )
 
@@ -46,7 +46,7 @@ type step struct {
 	pos  config.Pos
 
 	// rewrite
-	re       *regexp.Regexp
+	re       *pcre.Regexp
 	pattern  string
 	uri      *vars.Template // the replacement, up to its first '?'
 	args     *vars.Template // after the '?'; nil when the replacement has none
@@ -76,7 +76,7 @@ type condition struct {
 	op    config.CondOp
 	v     *vars.Template // the variable tested, or the file test's path
 	value *vars.Template // what = and != compare with
-	re    *regexp.Regexp
+	re    *pcre.Regexp
 	// pattern is the regex as written, for rewrite_log.
 	pattern string
 	file    byte
@@ -294,7 +294,7 @@ func (e *engine) notice(format string, args ...any) {
 
 // match runs re on subject and makes its groups the captures, or clears
 // them when it does not match (nginx sets r->ncaptures to 0).
-func (e *engine) match(re *regexp.Regexp, pattern, subject string) bool {
+func (e *engine) match(re *pcre.Regexp, pattern, subject string) bool {
 	idx := re.FindStringSubmatchIndex(subject)
 	if idx == nil {
 		if e.notices {

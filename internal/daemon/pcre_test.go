@@ -3,13 +3,16 @@ package daemon_test
 import (
 	"io"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // pcreConf holds the PCRE lookaround and backreference rules of real-world
 // configurations (h5bp's dotfile rule, Magento's setup rule, Nextcloud's
 // rewrite), a lookbehind, backreferences, a caseless lookahead with a
-// non-ASCII letter, and a map key with a lookahead.
+// non-ASCII letter, a map key with a lookahead, and catastrophic patterns.
 const pcreConf = `
     access_log off;
     map $uri $mapped {
@@ -39,6 +42,10 @@ const pcreConf = `
             return 200 "if-pass $uri\n";
         }
         location /m/ { return 200 "map $mapped\n"; }
+        location ~ ^/redos/(a|aa)+(?!x)$ { return 200 "redos $uri\n"; }
+        location /redos/ { return 200 "redos-prefix $uri\n"; }
+        location /ifredos/ { if ($uri ~ ^/ifredos/(a|aa)+(?!x)$) { return 200 "matched\n"; } return 200 "no\n"; }
+        location /rwredos/ { rewrite ^/rwredos/(a|aa)+(?!x)$ /x; return 200 "no\n"; }
     }`
 
 // pcreGet sends GET path with Host host to addr and returns the status and
@@ -98,5 +105,32 @@ func TestPCRELookaround(t *testing.T) {
 				t.Errorf("%d %q, want %d %q", status, body, tc.status, tc.body)
 			}
 		})
+	}
+}
+
+// TestPCREMatchLimit: a catastrophic pattern (exponential backtracking on
+// "/redos/aaa...c") ends quickly with 500 and an alert naming the subject
+// and the pattern, as nginx 1.22.1's PCRE2 match limit does ("[alert] ...
+// pcre2_match() failed: -47 on "/redos/aaa...c" using "^/redos/(a|aa)+(?!x)$""
+// and 500, for a location, an if and a rewrite alike, recorded by hand);
+// the same server keeps answering other requests.
+func TestPCREMatchLimit(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemonLevel(t, dir, "info", pcreConf)
+	long := strings.Repeat("a", 50) + "c"
+	for _, prefix := range []string{"/redos/", "/ifredos/", "/rwredos/"} {
+		start := time.Now()
+		status, _ := pcreGet(t, addr, "rw.test", prefix+long)
+		if took := time.Since(start); status != 500 || took > time.Second {
+			t.Errorf("%s: %d after %v, want 500 at once", prefix, status, took)
+		}
+		pattern := "^" + prefix + "(a|aa)+(?!x)$"
+		waitLogged(t, filepath.Join(dir, "error.log"), "[alert]", `regular expression match limit exceeded (20ms) on "`+prefix+long+`" using "`+pattern+`"`)
+	}
+	if status, body := pcreGet(t, addr, "rw.test", "/redos/aaaa"); status != 200 || body != "redos /redos/aaaa\n" {
+		t.Errorf("normal request: %d %q", status, body)
+	}
+	if status, body := pcreGet(t, addr, "rw.test", "/ifredos/aaaa"); status != 200 || body != "matched\n" {
+		t.Errorf("normal if: %d %q", status, body)
 	}
 }

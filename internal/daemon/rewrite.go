@@ -163,6 +163,10 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 			return loc, rewrite.Result{Outcome: rewrite.Fail}, false
 		}
 		lm := srv.Location(st.Path)
+		if lm.Err != nil { // a regex location over pcre.MatchLimit: nginx's 500
+			s.log.LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
+			return loc, rewrite.Result{Outcome: rewrite.Fail}, false
+		}
 		loc = lm.Location
 		if loc == nil {
 			loc = s.serverLocs[srv.Config]

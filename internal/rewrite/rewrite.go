@@ -274,7 +274,7 @@ func (e *engine) exec(s *step) bool {
 		return true
 	case config.StepIf:
 		if !e.test(&s.cond) {
-			return false
+			return e.res.Outcome == Fail // a regex over its match bound
 		}
 		if s.loc != nil {
 			e.res.IfLocation = s.loc
@@ -293,9 +293,19 @@ func (e *engine) notice(format string, args ...any) {
 }
 
 // match runs re on subject and makes its groups the captures, or clears
-// them when it does not match (nginx sets r->ncaptures to 0).
+// them when it does not match (nginx sets r->ncaptures to 0). A match over
+// the backtracking engine's bound (pcre.ErrMatchLimit) is logged at alert
+// and fails the script with 500, as nginx's ngx_http_script_regex_start_code
+// does when ngx_http_regex_exec fails; it reports no match.
 func (e *engine) match(re *pcre.Regexp, pattern, subject string) bool {
-	idx := re.FindStringSubmatchIndex(subject)
+	idx, err := re.Submatch(subject)
+	if err != nil {
+		if e.log != nil {
+			e.log.Log(config.LevelAlert, err.Error())
+		}
+		e.res.Outcome = Fail
+		return false
+	}
 	if idx == nil {
 		if e.notices {
 			e.notice(`"%s" does not match "%s"`, pattern, subject)
@@ -315,7 +325,7 @@ func (e *engine) match(re *pcre.Regexp, pattern, subject string) bool {
 func (e *engine) rewrite(s *step) bool {
 	st := e.st
 	if !e.match(s.re, s.pattern, st.Path) {
-		return false
+		return e.res.Outcome == Fail // a regex over its match bound
 	}
 	e.res.Internal = true
 	if s.redirect != 0 {

@@ -28,6 +28,14 @@ func TestCompileEngines(t *testing.T) {
 		{`^/\Ka`, false, `\K`},
 		{`^/(?=a`, false, "missing closing )"},
 		{`(?<n>a)\k<m>`, false, `non-existent subpattern "m"`},
+		{`^(a)\g{-1}`, false, `non-existent subpattern "-1"`},
+		{`^(a(?R)?b)$`, false, "(?R"},
+		{`^(a(?1)?b)$`, false, "(?1"},
+		{`^(?<n>a(?&n)?b)$`, false, "(?&"},
+		{`^(?|(a)|(b))`, false, "(?|"},
+		{`^a(?C1)b`, false, "C"},
+		{`^/\Ra`, false, `\R`},
+		{`^/[\h]`, false, `\h`},
 	} {
 		re, err := Compile(tc.src, false)
 		if tc.wantErr != "" {

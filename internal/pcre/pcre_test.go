@@ -143,3 +143,41 @@ func TestMatchLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestEnginesAgree: on patterns both engines can run, the backtracking path
+// (translate and regexp2) gives RE2's answers: offsets, groups, names and
+// ASCII-only case folding, with ~* and with (?i).
+func TestEnginesAgree(t *testing.T) {
+	patterns := []string{
+		`^/a/(\d+)/(?<name>[a-z]+)$`, `^/(?P<x>[^/]+)/(y)?(z)$`, `\.(gif|jpe?g|png)$`, `^/[A-Fx-z0-9_-]+$`,
+		`^/[^a-c]+$`, `(?i)^/ab(?-i)c`, `^/(?i:ab)c$`, `^/caf[é]$`, `^/k$`, `^/\w+\.php(/.*)?$`, `^/[]a]+$`,
+		`^(.+\.php)(/.+)$`, `^/x{2,3}$`, `^/\x41\p{L}$`, `^/[[:alpha:]]+$`, `(?s)^/a.b$`, `^/(a|b)*c`,
+	}
+	subjects := []string{"/a/12/abc", "/a/12/ABC", "/p/q/yz", "/p/q/z", "/x.GIF", "/x.jpeg", "/ABCxyz09_-", "/abc", "/DEF",
+		"/abc", "/ABc", "/ABC", "/café", "/CAFÉ", "/k", "/K", "/\u212a", "/index.php/a/b", "/INDEX.PHP", "/]a]", "/xx", "/xxxx",
+		"/AÉ", "/Ab", "/a\nb", "/ababc", "/BAC"}
+	for _, src := range patterns {
+		for _, caseless := range []bool{false, true} {
+			if caseless && strings.Contains(src, "(?-i)") {
+				continue // RE2's folding ignores (?-i) under ~*; PCRE and regexp2 honour it
+			}
+			want, err := compileRE2(src, caseless)
+			if err != nil {
+				t.Fatalf("RE2 %q: %v", src, err)
+			}
+			got, err := compileBacktrack(src, caseless)
+			if err != nil {
+				t.Fatalf("backtracking %q: %v", src, err)
+			}
+			if !reflect.DeepEqual(got.SubexpNames(), want.SubexpNames()) {
+				t.Errorf("%q: names %q, RE2 %q", src, got.SubexpNames(), want.SubexpNames())
+			}
+			for _, subject := range subjects {
+				g, w := got.FindStringSubmatchIndex(subject), want.FindStringSubmatchIndex(subject)
+				if !reflect.DeepEqual(g, w) {
+					t.Errorf("%q (caseless %t) on %q: %v, RE2 %v", src, caseless, subject, g, w)
+				}
+			}
+		}
+	}
+}

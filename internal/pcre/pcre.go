@@ -77,7 +77,7 @@ func Compile(src string, caseless bool) (*Regexp, error) {
 		return bt, nil
 	}
 	var se *syntax.Error
-	if errors.As(err, &se) && (se.Code == syntax.ErrInvalidPerlOp || se.Code == syntax.ErrInvalidEscape || se.Code == syntax.ErrInvalidRepeatOp) {
+	if errors.As(err, &se) && (se.Code == syntax.ErrInvalidPerlOp || se.Code == syntax.ErrInvalidEscape || se.Code == syntax.ErrInvalidRepeatOp || se.Code == syntax.ErrInvalidNamedCapture) {
 		return nil, btErr // PCRE syntax RE2 lacks: the backtracking engine's word
 	}
 	return nil, err // invalid in any syntax: RE2's words, which quote the pattern

@@ -35,6 +35,10 @@ func TestCompileEngines(t *testing.T) {
 		{`^(?|(a)|(b))`, false, "(?|"},
 		{`^a(?C1)b`, false, "C"},
 		{`^/\Ra`, false, `\R`},
+		{`(?<=a+)x`, false, "lookbehind assertion is not fixed length"},
+		{`(?<!(a|b)*)x`, false, "lookbehind assertion is not fixed length"},
+		{`(?<=a{1,2})x`, false, "lookbehind assertion is not fixed length"},
+		{`(?<=a{2}|bc)x(?=y+)`, true, ""},
 		{`^/[\h]`, false, `\h`},
 	} {
 		re, err := Compile(tc.src, false)

@@ -1,6 +1,7 @@
 package pcre
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -33,11 +34,11 @@ const unsupportedEscapes = "KRXhHVNC"
 //     folds ASCII letters only, where regexp2 folds Unicode (é with É, k with
 //     the Kelvin sign).
 func translate(src string, caseless bool) (translation, error) {
-	first := translator{src: src, fold: []bool{caseless}, names: []string{""}}
+	first := translator{src: src, fold: []bool{caseless}, behind: []bool{false}, names: []string{""}}
 	if err := first.run(); err != nil {
 		return translation{}, err
 	}
-	t := translator{src: src, fold: []bool{caseless}, names: []string{""}, known: first.names}
+	t := translator{src: src, fold: []bool{caseless}, behind: []bool{false}, names: []string{""}, known: first.names}
 	if err := t.run(); err != nil {
 		return translation{}, err
 	}
@@ -52,6 +53,9 @@ type translator struct {
 	// fold holds, for each open group, whether ASCII letters fold there; the
 	// last entry is the current one.
 	fold []bool
+	// behind holds, for each open group, whether it is inside a lookbehind,
+	// where PCRE2 (10.42, nginx's on Debian 12) wants a fixed length.
+	behind []bool
 	// names collects the group names by number as groups open.
 	names []string
 	// known are the names of the whole pattern (from a first pass), so that a
@@ -73,6 +77,13 @@ func (t *translator) run() error {
 		case ')':
 			if len(t.fold) > 1 {
 				t.fold = t.fold[:len(t.fold)-1]
+				t.behind = t.behind[:len(t.behind)-1]
+			}
+			t.out.WriteByte(c)
+			t.i++
+		case '*', '+', '?', '{':
+			if t.behind[len(t.behind)-1] && variableRepeat(t.src[t.i:]) {
+				return errors.New("lookbehind assertion is not fixed length")
 			}
 			t.out.WriteByte(c)
 			t.i++
@@ -230,6 +241,7 @@ func (t *translator) group() error {
 		return nil
 	case strings.HasPrefix(rest, "<=") || strings.HasPrefix(rest, "<!"):
 		t.push("(?"+rest[:2], 4)
+		t.behind[len(t.behind)-1] = true
 		return nil
 	case strings.HasPrefix(rest, "P="):
 		end := strings.IndexByte(rest, ')')
@@ -259,6 +271,7 @@ func (t *translator) open(name string, n int) {
 func (t *translator) push(s string, n int) {
 	t.out.WriteString(s)
 	t.fold = append(t.fold, t.folding())
+	t.behind = append(t.behind, t.behind[len(t.behind)-1])
 	t.i += n
 }
 
@@ -311,6 +324,7 @@ func (t *translator) flags(rest string) error {
 	}
 	t.out.WriteString("(?" + kept + ":")
 	t.fold = append(t.fold, fold)
+	t.behind = append(t.behind, t.behind[len(t.behind)-1])
 	return nil
 }
 
@@ -386,6 +400,24 @@ func (t *translator) class() error {
 		}
 		first = false
 	}
+}
+
+// variableRepeat reports whether the quantifier at the start of s repeats a
+// variable number of times: *, +, ?, {n,} or {n,m} with n != m ({n} is
+// fixed; a "{" that is no quantifier is a literal).
+func variableRepeat(s string) bool {
+	if s[0] != '{' {
+		return true
+	}
+	end := strings.IndexByte(s, '}')
+	if end < 0 {
+		return false
+	}
+	lo, hi, found := strings.Cut(s[1:end], ",")
+	if _, err := strconv.Atoi(lo); err != nil {
+		return false
+	}
+	return found && hi != lo
 }
 
 // writeRangeCases writes the other case of the ASCII letters in lo-hi as ranges.

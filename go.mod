@@ -7,4 +7,7 @@ require (
 	golang.org/x/net v0.63.0
 )
 
-require golang.org/x/text v0.44.0 // indirect
+require (
+	github.com/dlclark/regexp2/v2 v2.13.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+)

@@ -53,10 +53,13 @@ import (
 // reading and cutting of MP4 files, is a leaf that static serves files
 // through; byterange, nginx's range filter, is a leaf that static, slice
 // and the two caches share, the daemon deciding through cacherule's Ranger
-// what the cache may cut.)
+// what the cache may cut; pcre, nginx's regular expressions, is a leaf that
+// config compiles every regex with and whose type the packages matching
+// them (router, rewrite, varmap, referer, proxy, stream, ssi) name.)
 var allowedImports = map[string][]string{
 	"pemkey":        {}, // encrypted private keys (ssl_password_file)
-	"config":        {"pemkey"},
+	"pcre":          {}, // nginx's regular expressions: RE2, or regexp2 for PCRE syntax RE2 lacks
+	"config":        {"pcre", "pemkey"},
 	"vars":          {},
 	"bindaddr":      {"config", "vars"}, // the *_bind directives compiled
 	"clientwatch":   {},                 // stops an upstream exchange when its client goes away (proxy, fastcgi, memcached)
@@ -79,13 +82,13 @@ var allowedImports = map[string][]string{
 	"oidc":          {"jwt", "revocation"},                                     // auth_oidc: OpenID Connect's code flow as a Relying Party
 	"oidctest":      {},                                                        // a small OpenID Provider, imported by tests only
 	"geo":           {"config"},                                                // geo's address tables (built from config's geo block), address parsing and X-Forwarded-For walk
-	"varmap":        {"config"},                                                // map's key matching and split_clients' hash, for http and stream
+	"varmap":        {"config", "pcre"},                                        // map's key matching and split_clients' hash, for http and stream
 	"securelink":    {},                                                        // secure_link's hash and expiry checks
 	"stapling":      {},                                                        // OCSP stapling (ssl_stapling)
 	"sessionticket": {},                                                        // ssl_session_timeout's bound on session tickets (http and stream)
 	"sessioncache":  {"config"},                                                // ssl_session_cache's server-side sessions with ssl_session_tickets off (http and stream)
 	"revocation":    {},                                                        // ssl_crl's and proxy_ssl_crl's revocation checks
-	"referer":       {"config"},                                                // valid_referers' check of the Referer field
+	"referer":       {"config", "pcre"},                                        // valid_referers' check of the Referer field
 	"browser":       {"config"},                                                // modern_browser's and ancient_browser's test of the User-Agent
 	"userid":        {"config"},                                                // the userid module's identifiers and cookies
 	"clientauth":    {"config", "revocation"},                                  // client certificate verification (ssl_verify_client)
@@ -93,7 +96,7 @@ var allowedImports = map[string][]string{
 	"clientocsp":    {"stapling"},                                              // OCSP checks of client certificates (ssl_ocsp), with stapling's requests
 	"upstreamtls":   {"config", "revocation"},                                  // TLS to upstream servers (proxy_ssl_* in http and stream, grpc_ssl_*)
 	"errlog":        {"config"},
-	"router":        {"config"},
+	"router":        {"config", "pcre"},
 	"httptime":      {},           // nginx's HTTP date parser, shared by the caches, static files and the range filter
 	"byterange":     {"httptime"}, // nginx's range filter: Range, If-Range, the 206 (one range, multipart)
 	"static":        {"byterange", "config", "h1", "httptime", "mp4"},
@@ -107,20 +110,20 @@ var allowedImports = map[string][]string{
 	"accesslog":     {"config", "vars"},
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},
-	"subfilter":     {"h1"},             // sub_filter's streaming search and replace
-	"ssi":           {},                 // the SSI parser and commands
-	"rewrite":       {"config", "vars"}, // the rewrite module's script engine
+	"subfilter":     {"h1"},                     // sub_filter's streaming search and replace
+	"ssi":           {"pcre"},                   // the SSI parser and commands
+	"rewrite":       {"config", "pcre", "vars"}, // the rewrite module's script engine
 	"cache":         {},
-	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                                                                                                       // the cache decisions proxy_cache and fastcgi_cache share
-	"store":         {"errlog", "vars"},                                                                                                                                                                                                                                                         // *_store's files, shared by proxy and fastcgi
-	"slice":         {"byterange"},                                                                                                                                                                                                                                                              // the slice module's arithmetic (slice, $slice_range)
-	"inherit":       {},                                                                                                                                                                                                                                                                         // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "clientauth", "config", "connset", "deadline", "errlog", "geo", "geoipdat", "health", "keyval", "mmdb", "mqtt", "proxyproto", "resolve", "servertls", "sessioncache", "sessionticket", "stapling", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
-	"proxy":         {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "errpage", "h1", "pace", "sock", "store", "upstream", "upstreamtls", "vars"},
+	"cacherule":     {"byterange", "cache", "config", "httptime", "vars"},                                                                                                                                                                                                                               // the cache decisions proxy_cache and fastcgi_cache share
+	"store":         {"errlog", "vars"},                                                                                                                                                                                                                                                                 // *_store's files, shared by proxy and fastcgi
+	"slice":         {"byterange"},                                                                                                                                                                                                                                                                      // the slice module's arithmetic (slice, $slice_range)
+	"inherit":       {},                                                                                                                                                                                                                                                                                 // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
+	"stream":        {"balancer", "clientauth", "config", "connset", "deadline", "errlog", "geo", "geoipdat", "health", "keyval", "mmdb", "mqtt", "pcre", "proxyproto", "resolve", "servertls", "sessioncache", "sessionticket", "stapling", "statuszone", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
+	"proxy":         {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "errpage", "h1", "pace", "pcre", "sock", "store", "upstream", "upstreamtls", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "pace", "sock", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "deadline", "errlog", "sock", "upstream", "vars"},                                                                                 // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                                                              // server ... resolve: names followed in DNS
-	"daemon":        {"accesslog", "admin", "balancer", "bodyspool", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "geoipdat", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "mail", "memcached", "mmdb", "mp4", "oidc", "pace", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "ssi", "stapling", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
+	"daemon":        {"accesslog", "admin", "balancer", "bodyspool", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "geoipdat", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "mail", "memcached", "mmdb", "mp4", "oidc", "pace", "pcre", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "ssi", "stapling", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
 	"mail":          {"clientauth", "config", "connset", "errlog", "proxyproto", "servertls", "sessioncache", "vars"}, // the mail block: IMAP, POP3 and SMTP with auth_http; TLS through servertls, vars for the Auth-SSL-* certificate fields
 	"mmdb":          {"dbfile"},                                                                                       // MaxMind DB files: the geoip2 module's lookups
 	"geoipdat":      {"dbfile"},                                                                                       // legacy MaxMind GeoIP files (.dat): the geoip module's lookups and variables

@@ -2,9 +2,10 @@ package config
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"fulcrum/internal/pcre"
 )
 
 // combinedTemplate is nginx's predefined "combined" log format.
@@ -239,38 +240,18 @@ func hostnameKinds(name string) ([]NameKind, []string) {
 	return []NameKind{NameExact}, []string{name}
 }
 
-// lookaround finds a PCRE lookahead or lookbehind group, which RE2 lacks.
-// Real-world configurations use one mostly to make an exception to a rule
-// (h5bp's, Laravel's and nginxconfig.io's /\.(?!well-known), Magento's
-// ^/setup/(?!pub/)., Nextcloud's rewrite ^/(?!index|remote|...)).
-var lookaround = regexp.MustCompile(`\(\?<?[!=]`)
-
-// lookaroundHint says how to write the usual lookahead without one.
-const lookaroundHint = "fulcrum uses Go's regular expressions (RE2 syntax), which have no lookaround: " +
-	"match the exception first instead (for location ~ /\\.(?!well-known) write " +
-	"location ^~ /.well-known/ { } and then location ~ /\\. { deny all; })"
-
-// compileRegex compiles an nginx regex with Go's regexp package (RE2 syntax, which
-// has no lookaround and no backreferences); case-insensitive matching folds
-// ASCII letters only, as nginx's PCRE (see asciiFold).
-func compileRegex(pos Pos, src string, caseless bool) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(src)
-	if err == nil {
-		var folded string
-		if folded, err = foldSource(src, caseless); err == nil && folded != src {
-			re, err = regexp.Compile(folded)
-		}
-	}
+// compileRegex compiles an nginx regex (see package pcre: RE2 when it can,
+// the bounded backtracking engine for lookaround and backreferences);
+// case-insensitive matching folds ASCII letters only, as nginx's PCRE.
+func compileRegex(pos Pos, src string, caseless bool) (*pcre.Regexp, error) {
+	re, err := pcre.Compile(src, caseless)
 	if err != nil {
 		msg := err.Error()
 		if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
 			msg = msg[i+2:]
 		}
-		hint := "fulcrum uses Go's regular expressions (RE2 syntax): no lookaround, no backreferences"
-		if lookaround.MatchString(src) {
-			hint = lookaroundHint
-		}
-		return nil, hintf(pos, hint, `invalid regular expression "%s": %s`, src, msg)
+		return nil, hintf(pos, "fulcrum reads PCRE syntax except recursion, \\K, \\R, \\X, \\h, \\H, \\V, \\N, \\C, (?|...) and callouts",
+			`invalid regular expression "%s": %s`, src, msg)
 	}
 	return re, nil
 }

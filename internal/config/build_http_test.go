@@ -118,7 +118,7 @@ func TestBuildErrors(t *testing.T) {
 		{"server name middle wildcard", "http { server { server_name www.*.com; } }", `invalid server name or wildcard "www.*.com" in nginx.conf:1`},
 		{"server name empty regex", "http { server { server_name ~; } }", `empty regex in server name "~" in nginx.conf:1`},
 		{"server name bad regex", "http { server { server_name ~^(a; } }", "invalid regular expression \"^(a\": missing closing ): `^(a` in nginx.conf:1"},
-		{"server name lookahead", "http { server { server_name ~^(?!www); } }", `invalid regular expression "^(?!www)": invalid or unsupported Perl syntax: ` + "`(?!`" + ` in nginx.conf:1, fulcrum uses Go's regular expressions (RE2 syntax)`},
+		{"server name recursion", "http { server { server_name ~^(a(?R)?b)$; } }", `invalid regular expression "^(a(?R)?b)$": `},
 		{"duplicate location", "http { server {\nlocation /x {}\nlocation /x {}\n} }", `duplicate location "/x" in nginx.conf:3, first defined in `},
 		{"duplicate ^~ and prefix", "http { server { location ^~ /x {} location /x {} } }", `duplicate location "/x" in nginx.conf:1`},
 		{"duplicate exact", "http { server { location = /x {} location =/x {} } }", `duplicate location "/x" in nginx.conf:1`},
@@ -161,11 +161,10 @@ func TestBuildErrors(t *testing.T) {
 		{"map duplicate default", "http { map $a $b { default 1; default 2; } }", `duplicate default map parameter in nginx.conf:1`},
 		{"map bad regex", "http { map $a $b { ~[ 1; } }", `invalid regular expression "[": missing closing ]`},
 		// The lookahead of h5bp's, Laravel's and nginxconfig.io's dotfile rule
-		// (nginx accepts it): the hint says how to write it without one.
-		{"lookahead", "http { server { location ~ /\\.(?!well-known) { deny all; } } }",
-			"invalid regular expression \"/\\.(?!well-known)\": invalid or unsupported Perl syntax: `(?!` in nginx.conf:1, " +
-				"fulcrum uses Go's regular expressions (RE2 syntax), which have no lookaround: match the exception first instead " +
-				"(for location ~ /\\.(?!well-known) write location ^~ /.well-known/ { } and then location ~ /\\. { deny all; })"},
+		// compiles (package pcre); PCRE syntax regexp2 lacks gets a hint.
+		{"PCRE \\K", "http { server { location ~ /\\.(?!well-known)\\Kx { deny all; } } }",
+			"invalid regular expression \"/\\.(?!well-known)\\Kx\": PCRE escape \\K is not supported in nginx.conf:1, " +
+				"fulcrum reads PCRE syntax except recursion"},
 		{"include missing", "http { include missing.conf; }", `open() "`},
 	}
 	for _, tt := range tests {

@@ -1,8 +1,9 @@
 package config
 
 import (
-	"regexp"
 	"strings"
+
+	"fulcrum/internal/pcre"
 )
 
 // CookieRewrite is one proxy_cookie_domain or proxy_cookie_path rule: the
@@ -15,7 +16,7 @@ type CookieRewrite struct {
 	From string
 	// Regex is set for "~" rules (proxy_cookie_domain's are always caseless,
 	// proxy_cookie_path's when written "~*"); then From is the pattern's text.
-	Regex *regexp.Regexp
+	Regex *pcre.Regexp
 	// To is the replacement; it may contain variables and, after a regex,
 	// its captures.
 	To  string
@@ -27,7 +28,7 @@ type CookieFlags struct {
 	// Cookie is the cookie name to match, without case; it may contain
 	// variables. Regex is set instead for a "~" rule (always caseless).
 	Cookie string
-	Regex  *regexp.Regexp
+	Regex  *pcre.Regexp
 	// Flags are the flags as written (secure, httponly, samesite=strict,
 	// samesite=lax, samesite=none, nosecure, nohttponly, nosamesite); they
 	// may contain variables and are checked at request time, as in nginx.

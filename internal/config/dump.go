@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"fulcrum/internal/pcre"
 )
 
 // Dump renders a built Config as stable, indented text for debugging and golden
@@ -286,11 +287,11 @@ func fmtSpecial(v reflect.Value) (string, bool) {
 		return x.String(), true
 	case netip.Prefix:
 		return x.String(), true
-	case *regexp.Regexp:
+	case *pcre.Regexp:
 		if x == nil {
 			return "nil", true
 		}
-		return strconv.Quote(x.String()), true
+		return strconv.Quote(x.Compiled()), true
 	case *Upstream:
 		if x == nil {
 			return "nil", true

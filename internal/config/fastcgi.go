@@ -3,9 +3,10 @@ package config
 import (
 	"fmt"
 	"io/fs"
-	"regexp"
 	"strings"
 	"time"
+
+	"fulcrum/internal/pcre"
 )
 
 // FastCGI holds a level's fastcgi_* settings (ngx_http_fastcgi_module), or
@@ -23,7 +24,7 @@ type FastCGI struct {
 	Index string
 	// Split is fastcgi_split_path_info: its first capture is
 	// $fastcgi_script_name and its second $fastcgi_path_info. Nil means none.
-	Split *regexp.Regexp
+	Split *pcre.Regexp
 	// PassHeaders and HideHeaders are fastcgi_pass_header and
 	// fastcgi_hide_header, field names as written.
 	PassHeaders, HideHeaders []string

@@ -1,8 +1,9 @@
 package config
 
 import (
-	"regexp"
 	"strings"
+
+	"fulcrum/internal/pcre"
 )
 
 // Gzip is one level's response compression: nginx's ngx_http_gzip_module
@@ -34,7 +35,7 @@ type Gzip struct {
 	// against User-Agent: a match sends the response uncompressed. They are
 	// the nearest level's; DisableMSIE6 ("gzip_disable msie6") is inherited
 	// on its own, as nginx keeps it in a separate flag.
-	Disable      []*regexp.Regexp
+	Disable      []*pcre.Regexp
 	DisableMSIE6 bool
 	// HTTP10 is "gzip_http_version 1.0": HTTP/1.0 requests are compressed
 	// too (the default, 1.1, leaves them out).
@@ -202,7 +203,7 @@ func indexFold(list []string, s string) int {
 // gzip_disable directives (without case, as nginx's NGX_REGEX_CASELESS);
 // "msie6" is findMSIE6's.
 func applyGzipDisable(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	var list []*regexp.Regexp
+	var list []*pcre.Regexp
 	for _, d := range dirs {
 		for _, a := range d.Args {
 			if a == "msie6" {

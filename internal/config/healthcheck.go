@@ -2,11 +2,12 @@ package config
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"fulcrum/internal/pcre"
 )
 
 // HealthCheck is NGINX Plus's health_check directive of a location
@@ -80,7 +81,7 @@ type MatchTest struct {
 	Op     HeaderOp
 	Value  string
 	// Regex is the body's or the header value's pattern.
-	Regex *regexp.Regexp
+	Regex *pcre.Regexp
 	Pos   Pos
 }
 

@@ -1,8 +1,9 @@
 package config
 
 import (
-	"regexp"
 	"strings"
+
+	"fulcrum/internal/pcre"
 )
 
 // ValidReferers is the valid_referers of a level (ngx_http_referer_module):
@@ -21,11 +22,11 @@ type ValidReferers struct {
 	Names []RefererName
 	// Regexes are the "~" entries, case-insensitive, matched against the
 	// referer after its "http://" or "https://".
-	Regexes []*regexp.Regexp
+	Regexes []*pcre.Regexp
 	// ServerRegexes are the regular expressions among the server's names
 	// that "server_names" brings, matched case-insensitively against the
 	// referer's host only, as nginx matches them.
-	ServerRegexes []*regexp.Regexp
+	ServerRegexes []*pcre.Regexp
 	Pos           Pos
 }
 

@@ -1,8 +1,9 @@
 package config
 
 import (
-	"regexp"
 	"strings"
+
+	"fulcrum/internal/pcre"
 )
 
 // StepKind says which rewrite-module directive a Step is.
@@ -59,7 +60,7 @@ type Rewrite struct {
 	// Pattern is the regex as written; Regex its compiled form, matched
 	// against $uri (case-sensitive unless the pattern says (?i)).
 	Pattern string
-	Regex   *regexp.Regexp
+	Regex   *pcre.Regexp
 	// Replacement is the new URI (or URL) with variables and $1..$9, without
 	// the trailing "?" that DropArgs records.
 	Replacement string
@@ -111,7 +112,7 @@ type Condition struct {
 	Value string
 	// Pattern and Regex are the regex of ~, ~*, !~ and !~*.
 	Pattern string
-	Regex   *regexp.Regexp
+	Regex   *pcre.Regexp
 	// File is the file test's letter: 'f' (a plain file), 'd' (a
 	// directory), 'e' (either, or a symbolic link), 'x' (executable).
 	File byte

@@ -3,9 +3,10 @@ package config
 import (
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"fulcrum/internal/pcre"
 )
 
 // StreamHealthCheck is NGINX Plus's health_check directive of a stream
@@ -40,7 +41,7 @@ type StreamMatch struct {
 	// (expect "..."); ExpectRegex a pattern it must match (expect ~ or
 	// ~*). Both nil: no expect, nothing is read.
 	Expect      []byte
-	ExpectRegex *regexp.Regexp
+	ExpectRegex *pcre.Regexp
 	Pos         Pos
 }
 

@@ -240,7 +240,7 @@ var baseSpecs = []spec{
 	{name: "working_directory", module: "core", ctx: ctxMain, args: args1, syntax: "working_directory directory;"},
 	{name: "pid", module: "core", ctx: ctxMain, args: args1, syntax: "pid file;"},
 	{name: "error_log", module: "core", ctx: ctxMain | ctxHSL | ctxStreamSS | ctxMailSS, args: args1More, multi: true, syntax: "error_log file [level];"},
-	{name: "pcre_jit", module: "core", ctx: ctxMain, args: argsFlag, status: ignored, note: "fulcrum uses Go's regexp package, which has no JIT", syntax: "pcre_jit on | off;"},
+	{name: "pcre_jit", module: "core", ctx: ctxMain, args: argsFlag, status: ignored, note: "fulcrum runs regexes on Go's regexp package or regexp2, neither of which has a JIT", syntax: "pcre_jit on | off;"},
 	{name: "load_module", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum loads no modules: stream, geoip2 and the others it implements are built in, and the directives of any other module stay unknown", syntax: "load_module file;"},
 	{name: "env", module: "core", ctx: ctxMain, args: args1, multi: true, status: ignored, note: "fulcrum keeps its whole environment", syntax: "env variable[=value];"},
 	{name: "lock_file", module: "core", ctx: ctxMain, args: args1, status: ignored, note: "fulcrum is a single process and needs no lock file", syntax: "lock_file file;"},

@@ -3,8 +3,9 @@ package config
 import (
 	"io/fs"
 	"net/netip"
-	"regexp"
 	"time"
+
+	"fulcrum/internal/pcre"
 )
 
 // Config is a loaded, validated configuration. It is immutable once Load returns:
@@ -192,7 +193,7 @@ type MapEntry struct {
 	// case-insensitively, as nginx), the regex source (without "~" or "~*") for
 	// regexes.
 	Key   string
-	Regex *regexp.Regexp
+	Regex *pcre.Regexp
 	// Value may contain variables, including the regex's captures.
 	Value string
 	Pos   Pos
@@ -434,7 +435,7 @@ type ServerName struct {
 	// (without "~") for regexes.
 	Name string
 	// Regex is the compiled pattern for NameRegex (case-insensitive, as nginx).
-	Regex *regexp.Regexp
+	Regex *pcre.Regexp
 	Pos   Pos
 }
 
@@ -457,7 +458,7 @@ type Location struct {
 	// Path is the prefix or exact path, the regex source, or the name (with "@").
 	Path string
 	// Regex is the compiled pattern for regex modifiers.
-	Regex *regexp.Regexp
+	Regex *pcre.Regexp
 	// Locations are the nested locations in config order.
 	Locations []*Location
 	// Settings are the effective settings after inheritance.
@@ -1038,7 +1039,7 @@ type ProxyRedirect struct {
 	Off     bool
 	// From is the text or regex (when Regex is set) to replace; To the replacement.
 	From  string
-	Regex *regexp.Regexp
+	Regex *pcre.Regexp
 	To    string
 	Pos   Pos
 }

@@ -3,10 +3,10 @@ package daemon
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
 	"fulcrum/internal/vars"
@@ -48,7 +48,7 @@ func eachStep(cfg *config.Config, f func(*config.Step) error) error {
 
 // declareRewriteCaptures declares the named groups of the regexes of every
 // rewrite and if, as the compiler must know them before templates use them.
-func declareRewriteCaptures(cfg *config.Config, declare func(*regexp.Regexp)) {
+func declareRewriteCaptures(cfg *config.Config, declare func(*pcre.Regexp)) {
 	_ = eachStep(cfg, func(s *config.Step) error {
 		switch s.Kind {
 		case config.StepRewrite:
@@ -163,6 +163,10 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 			return loc, rewrite.Result{Outcome: rewrite.Fail}, false
 		}
 		lm := srv.Location(st.Path)
+		if lm.Err != nil { // a regex location over pcre.MatchLimit: nginx's 500
+			s.log.LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
+			return loc, rewrite.Result{Outcome: rewrite.Fail}, false
+		}
 		loc = lm.Location
 		if loc == nil {
 			loc = s.serverLocs[srv.Config]

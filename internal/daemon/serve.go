@@ -213,6 +213,11 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	var lm router.LocationMatch
 	if first.Outcome == rewrite.Next {
 		lm = srv.Location(st.Path)
+		if lm.Err != nil { // a regex location over pcre.MatchLimit: nginx's 500
+			s.log.LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
+			s.refuse(rec, r, st, srv, http.StatusInternalServerError)
+			return
+		}
 		if lm.Location != nil {
 			rec.set, rec.server = lm.Location.Settings, serverHeader(lm.Location.Settings)
 		}
@@ -573,6 +578,10 @@ func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *rout
 		return nil, res
 	}
 	lm := srv.Location(st.Path)
+	if lm.Err != nil { // a regex location over pcre.MatchLimit: nginx's 500
+		s.log.LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
+		return nil, rewrite.Result{Outcome: rewrite.Fail}
+	}
 	setCaptures(st, lm.Captures, router.Captures{})
 	return lm.Location, res
 }

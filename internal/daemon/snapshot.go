@@ -6,12 +6,12 @@ import (
 	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/mail"
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/resolve"
 	"fulcrum/internal/static"
 	"fulcrum/internal/stream"
 	"net/http"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -421,7 +421,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 func newCompiler(cfg *config.Config) *vars.Compiler {
 	host, _ := os.Hostname()
 	c := &vars.Compiler{Hostname: strings.ToLower(host), PID: os.Getpid()}
-	declare := func(re *regexp.Regexp) {
+	declare := func(re *pcre.Regexp) {
 		if re == nil {
 			return
 		}

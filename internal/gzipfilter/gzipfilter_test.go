@@ -5,12 +5,12 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 )
 
 // on is nginx's defaults with gzip on.
@@ -144,8 +144,8 @@ func TestClientOK(t *testing.T) {
 		{"HTTP/1.0", on(), Request{Header: gz, HTTP10: true}, nil, false, false},
 		{"HTTP/1.0 allowed", with(func(g *config.Gzip) { g.HTTP10 = true }), Request{Header: gz, HTTP10: true}, nil, false, true},
 		{"msie6", with(func(g *config.Gzip) { g.DisableMSIE6 = true }), Request{Header: hdr("Accept-Encoding: gzip", "User-Agent: Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)")}, nil, false, false},
-		{"disable regex", with(func(g *config.Gzip) { g.Disable = []*regexp.Regexp{regexp.MustCompile("(?i)^curl")} }), Request{Header: hdr("Accept-Encoding: gzip", "User-Agent: Curl/8")}, nil, false, false},
-		{"disable no match", with(func(g *config.Gzip) { g.Disable = []*regexp.Regexp{regexp.MustCompile("(?i)^curl")} }), Request{Header: hdr("Accept-Encoding: gzip", "User-Agent: wget")}, nil, false, true},
+		{"disable regex", with(func(g *config.Gzip) { g.Disable = []*pcre.Regexp{pcre.MustCompile("(?i)^curl", false)} }), Request{Header: hdr("Accept-Encoding: gzip", "User-Agent: Curl/8")}, nil, false, false},
+		{"disable no match", with(func(g *config.Gzip) { g.Disable = []*pcre.Regexp{pcre.MustCompile("(?i)^curl", false)} }), Request{Header: hdr("Accept-Encoding: gzip", "User-Agent: wget")}, nil, false, true},
 		{"via, proxied off", on(), Request{Header: via}, nil, false, false},
 		{"via, any", proxied(config.GzipProxiedAny), Request{Header: via}, nil, false, true},
 		{"via, auth without", proxied(config.GzipProxiedAuth), Request{Header: via}, hdr("Expires: 0"), false, false},

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"runtime"
 	"strconv"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 )
@@ -155,7 +155,7 @@ func TestProbeFailures(t *testing.T) {
 		{"connection refused", closed, nil, nil},
 		{"read timeout", silent, nil, nil},
 		{"not HTTP", garbage, nil, nil},
-		{"body does not match", welcome.addr, &config.Match{Tests: []config.MatchTest{{Kind: config.MatchBody, Regex: regexp.MustCompile("Welcome")}}}, ErrMatch},
+		{"body does not match", welcome.addr, &config.Match{Tests: []config.MatchTest{{Kind: config.MatchBody, Regex: pcre.MustCompile("Welcome", false)}}}, ErrMatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,10 +2,10 @@ package health
 
 import (
 	"net/http"
-	"regexp"
 	"testing"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 )
 
 func status(not bool, ranges ...[2]int) config.MatchTest {
@@ -15,13 +15,13 @@ func status(not bool, ranges ...[2]int) config.MatchTest {
 func header(name string, not bool, op config.HeaderOp, val string) config.MatchTest {
 	t := config.MatchTest{Kind: config.MatchHeader, Header: name, Not: not, Op: op, Value: val}
 	if op == config.HeaderRegex {
-		t.Regex = regexp.MustCompile(val)
+		t.Regex = pcre.MustCompile(val, false)
 	}
 	return t
 }
 
 func body(not bool, re string) config.MatchTest {
-	return config.MatchTest{Kind: config.MatchBody, Not: not, Regex: regexp.MustCompile(re)}
+	return config.MatchTest{Kind: config.MatchBody, Not: not, Regex: pcre.MustCompile(re, false)}
 }
 
 func TestMatches(t *testing.T) {

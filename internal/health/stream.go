@@ -162,7 +162,7 @@ func (p *StreamProbe) judgeDatagrams(conn net.Conn) error {
 // expects reports whether data passes m's expect test.
 func expects(m *config.StreamMatch, data []byte) bool {
 	if m.ExpectRegex != nil {
-		return m.ExpectRegex.Match(data)
+		return m.ExpectRegex.MatchString(string(data))
 	}
 	return bytes.Contains(data, m.Expect)
 }

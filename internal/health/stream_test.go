@@ -5,13 +5,13 @@ import (
 	"errors"
 	"io"
 	"net"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/testutil"
 	"fulcrum/internal/upstream"
 )
@@ -90,7 +90,7 @@ func closedAddr(t *testing.T, network string) string {
 
 func TestStreamProbe(t *testing.T) {
 	pong := &config.StreamMatch{Name: "m", Send: []byte("PING\r\n"), Expect: []byte("+PONG")}
-	banner := &config.StreamMatch{Name: "b", ExpectRegex: regexp.MustCompile(`^220 .*ESMTP`)}
+	banner := &config.StreamMatch{Name: "b", ExpectRegex: pcre.MustCompile(`^220 .*ESMTP`, false)}
 	sendOnly := &config.StreamMatch{Name: "s", Send: []byte("hello\n")}
 	tests := []struct {
 		name  string

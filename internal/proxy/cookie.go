@@ -2,10 +2,10 @@ package proxy
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/vars"
 )
 
@@ -24,7 +24,7 @@ type cookieRule struct {
 	// from is the text to match (text rules); re the pattern of a regex
 	// rule, whose match replaces the whole value.
 	from text
-	re   *regexp.Regexp
+	re   *pcre.Regexp
 	to   *vars.Template
 	// domain matches the whole value, without case and after its leading
 	// dot (which stays); otherwise from is a prefix, compared with case.
@@ -36,7 +36,7 @@ type cookieFlagsRule struct {
 	// name is the cookie name (text rules, compared without case); re the
 	// pattern of a regex rule.
 	name text
-	re   *regexp.Regexp
+	re   *pcre.Regexp
 	// mask is the flags written without variables; vflags the others,
 	// evaluated per request.
 	mask   cookieFlag

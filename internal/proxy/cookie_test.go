@@ -1,10 +1,10 @@
 package proxy
 
 import (
-	"regexp"
 	"testing"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/vars"
 )
 
@@ -14,20 +14,20 @@ import (
 func cookieSettings() *config.Settings {
 	return &config.Settings{
 		ProxyCookieDomains: []config.CookieRewrite{
-			{From: "Example.COM", To: "new.org"},                                   // .Example.COM .new.org
-			{Regex: regexp.MustCompile(`(?i)^(\w+)\.regex\.net$`), To: "$1.rx.$v"}, // ~^(\w+)\.regex\.net$
+			{From: "Example.COM", To: "new.org"},                                        // .Example.COM .new.org
+			{Regex: pcre.MustCompile(`(?i)^(\w+)\.regex\.net$`, false), To: "$1.rx.$v"}, // ~^(\w+)\.regex\.net$
 			{From: "$v", To: "by-var"},
-			{Regex: regexp.MustCompile(`(?i)^star`), To: "x.org"},
+			{Regex: pcre.MustCompile(`(?i)^star`, false), To: "x.org"},
 		},
 		ProxyCookiePaths: []config.CookieRewrite{
 			{From: "/one/", To: "/uno/"},
 			{From: "/one/two/", To: "/never/"}, // the first rule that matches wins
-			{Regex: regexp.MustCompile(`^/cap/(.*)$`), To: "/c/$1"},
-			{Regex: regexp.MustCompile(`(?i)^/CI/`), To: "/ci"},
+			{Regex: pcre.MustCompile(`^/cap/(.*)$`, false), To: "/c/$1"},
+			{Regex: pcre.MustCompile(`(?i)^/CI/`, false), To: "/ci"},
 		},
 		ProxyCookieFlags: []config.CookieFlags{
 			{Cookie: "one", Flags: []string{"secure", "httponly", "samesite=strict"}},
-			{Regex: regexp.MustCompile(`(?i)^r(e)g`), Flags: []string{"nosecure", "nohttponly", "nosamesite"}},
+			{Regex: pcre.MustCompile(`(?i)^r(e)g`, false), Flags: []string{"nosecure", "nohttponly", "nosamesite"}},
 			{Cookie: "TWO", Flags: []string{"samesite=lax", "secure"}},
 			{Cookie: "both", Flags: []string{"secure", "nosecure", "samesite=lax"}},
 			{Cookie: "var", Flags: []string{"$v"}},
@@ -110,7 +110,7 @@ func TestCookieRewrite(t *testing.T) {
 func TestCookieCaptures(t *testing.T) {
 	c := &vars.Compiler{}
 	cr, err := compileCookies(c, &config.Settings{ProxyCookieDomains: []config.CookieRewrite{
-		{Regex: regexp.MustCompile(`(?i)^(\w+)\.svc$`), To: "$1.test"},
+		{Regex: pcre.MustCompile(`(?i)^(\w+)\.svc$`, false), To: "$1.test"},
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -6,12 +6,12 @@ import (
 	"io"
 	"net"
 	"os"
-	"regexp"
 	"syscall"
 	"testing"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/vars"
 )
 
@@ -59,7 +59,7 @@ func TestRewriteRedirect(t *testing.T) {
 		return tpl
 	}
 	defaultRule := []redirectRule{{from: "http://app/one/", to: compile("/two/")}}
-	regexRule := []redirectRule{{re: regexp.MustCompile(`^http://([^/:]+):\d+(/.*)$`), to: compile("https://$1$2")}}
+	regexRule := []redirectRule{{re: pcre.MustCompile(`^http://([^/:]+):\d+(/.*)$`, false), to: compile("https://$1$2")}}
 	tests := []struct {
 		name, header, value, want string
 		rules                     []redirectRule

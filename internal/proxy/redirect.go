@@ -1,9 +1,9 @@
 package proxy
 
 import (
-	"regexp"
 	"strings"
 
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/vars"
 )
 
@@ -13,7 +13,7 @@ type redirectRule struct {
 	// from is the prefix to replace (text rules).
 	from string
 	// re is the pattern for regex rules; its groups are available as $1...
-	re *regexp.Regexp
+	re *pcre.Regexp
 	// to is the replacement; it may contain variables.
 	to *vars.Template
 }

@@ -8,10 +8,10 @@ package referer
 
 import (
 	"bytes"
-	"regexp"
 	"slices"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 )
 
 // maxHost is nginx's limit on a referer's host: a longer one is invalid,
@@ -31,7 +31,7 @@ type Checker struct {
 	// hostRegexes match the host (server_name regexes brought by
 	// server_names, case-insensitive); regexes match the referer after its
 	// scheme.
-	hostRegexes, regexes []*regexp.Regexp
+	hostRegexes, regexes []*pcre.Regexp
 }
 
 type wildcard struct {

@@ -16,11 +16,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
 	"strings"
 	"syscall"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/vars"
 )
 
@@ -46,7 +46,7 @@ type step struct {
 	pos  config.Pos
 
 	// rewrite
-	re       *regexp.Regexp
+	re       *pcre.Regexp
 	pattern  string
 	uri      *vars.Template // the replacement, up to its first '?'
 	args     *vars.Template // after the '?'; nil when the replacement has none
@@ -76,7 +76,7 @@ type condition struct {
 	op    config.CondOp
 	v     *vars.Template // the variable tested, or the file test's path
 	value *vars.Template // what = and != compare with
-	re    *regexp.Regexp
+	re    *pcre.Regexp
 	// pattern is the regex as written, for rewrite_log.
 	pattern string
 	file    byte
@@ -274,7 +274,7 @@ func (e *engine) exec(s *step) bool {
 		return true
 	case config.StepIf:
 		if !e.test(&s.cond) {
-			return false
+			return e.res.Outcome == Fail // a regex over its match bound
 		}
 		if s.loc != nil {
 			e.res.IfLocation = s.loc
@@ -293,9 +293,19 @@ func (e *engine) notice(format string, args ...any) {
 }
 
 // match runs re on subject and makes its groups the captures, or clears
-// them when it does not match (nginx sets r->ncaptures to 0).
-func (e *engine) match(re *regexp.Regexp, pattern, subject string) bool {
-	idx := re.FindStringSubmatchIndex(subject)
+// them when it does not match (nginx sets r->ncaptures to 0). A match over
+// the backtracking engine's bound (pcre.ErrMatchLimit) is logged at alert
+// and fails the script with 500, as nginx's ngx_http_script_regex_start_code
+// does when ngx_http_regex_exec fails; it reports no match.
+func (e *engine) match(re *pcre.Regexp, pattern, subject string) bool {
+	idx, err := re.Submatch(subject)
+	if err != nil {
+		if e.log != nil {
+			e.log.Log(config.LevelAlert, err.Error())
+		}
+		e.res.Outcome = Fail
+		return false
+	}
 	if idx == nil {
 		if e.notices {
 			e.notice(`"%s" does not match "%s"`, pattern, subject)
@@ -315,7 +325,7 @@ func (e *engine) match(re *regexp.Regexp, pattern, subject string) bool {
 func (e *engine) rewrite(s *step) bool {
 	st := e.st
 	if !e.match(s.re, s.pattern, st.Path) {
-		return false
+		return e.res.Outcome == Fail // a regex over its match bound
 	}
 	e.res.Internal = true
 	if s.redirect != 0 {

@@ -1,6 +1,6 @@
 package router
 
-import "regexp"
+import "fulcrum/internal/pcre"
 
 // Captures identify one regular-expression match made while routing: a regex
 // server_name against the host, or a regex location against the path. The groups
@@ -8,7 +8,7 @@ import "regexp"
 // The zero value means no regex matched.
 type Captures struct {
 	// Regexp is the pattern that matched; nil when none did.
-	Regexp *regexp.Regexp
+	Regexp *pcre.Regexp
 	// Subject is the string it matched: the normalised host or path.
 	Subject string
 }

@@ -1,11 +1,11 @@
 package router
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 )
 
 // Builders for configuration values, standing in for the config builder: regexes
@@ -16,9 +16,9 @@ func loc(mod config.Modifier, path string, nested ...*config.Location) *config.L
 	l := &config.Location{Modifier: mod, Path: path, Locations: nested, Settings: &config.Settings{}}
 	switch mod {
 	case config.ModRegex:
-		l.Regex = regexp.MustCompile(path)
+		l.Regex = pcre.MustCompile(path, false)
 	case config.ModRegexCaseless:
-		l.Regex = regexp.MustCompile("(?i)" + path)
+		l.Regex = pcre.MustCompile("(?i)"+path, false)
 	}
 	return l
 }
@@ -63,7 +63,7 @@ func trailName(n string) config.ServerName {
 	return config.ServerName{Kind: config.NameTrailWildcard, Name: n}
 }
 func regexSN(n string) config.ServerName {
-	return config.ServerName{Kind: config.NameRegex, Name: n, Regex: regexp.MustCompile("(?i)" + n)}
+	return config.ServerName{Kind: config.NameRegex, Name: n, Regex: pcre.MustCompile("(?i)"+n, false)}
 }
 
 // dotName is ".example.org": an exact and a lead wildcard entry, as the config

@@ -21,6 +21,11 @@ type LocationMatch struct {
 	// Captures hold the last regex location that matched, for $1.. and named
 	// captures; zero when the location was chosen without a regex.
 	Captures Captures
+	// Err, when not nil, is a regex location's match that hit the
+	// backtracking engine's bound (it wraps pcre.ErrMatchLimit): nginx's
+	// ngx_http_core_find_location fails and the request gets 500, with Err
+	// logged at alert. Location is then not the answer.
+	Err error
 }
 
 // outcome is ngx_http_core_find_location's return code.
@@ -214,7 +219,12 @@ func (lv *level) findStatic(path string) (outcome, *locNode) {
 // ignores a redirect found in there.
 func (lv *level) matchRegex(path string, m *LocationMatch) bool {
 	for _, n := range lv.regexes {
-		if !n.loc.Regex.MatchString(path) {
+		ok, err := n.loc.Regex.Match(path)
+		if err != nil {
+			m.Err = err
+			return true
+		}
+		if !ok {
 			continue
 		}
 		m.Location = n.loc

@@ -1,11 +1,13 @@
 package router
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 )
 
 type locCase struct {
@@ -349,5 +351,21 @@ func TestLocationBuildErrors(t *testing.T) {
 	// An exact and a prefix location may share a path.
 	if _, err := New([]*config.Server{{Locations: []*config.Location{exact("/a"), prefix("/a")}}}); err != nil {
 		t.Fatalf("exact and prefix with one path: %v", err)
+	}
+}
+
+// TestLocationMatchLimit: a regex location whose match hits the backtracking
+// engine's bound stops the search with LocationMatch.Err (nginx's
+// ngx_http_core_find_location fails and the request gets 500), while a
+// subject it settles quickly routes as usual.
+func TestLocationMatchLimit(t *testing.T) {
+	s := serverOf(t, prefix("/redos/"), regex(`^/redos/(a|aa)+(?!x)$`), regex(`^/redos/`))
+	m := s.Location("/redos/" + strings.Repeat("a", 50) + "c")
+	if !errors.Is(m.Err, pcre.ErrMatchLimit) {
+		t.Errorf("Err %v, want pcre.ErrMatchLimit", m.Err)
+	}
+	m = s.Location("/redos/aaaa")
+	if m.Err != nil || m.Location == nil || m.Location.Path != `^/redos/(a|aa)+(?!x)$` {
+		t.Errorf("normal path: %+v", m)
 	}
 }

@@ -3,10 +3,10 @@ package router
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strings"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 )
 
 // Server is a server block with its locations indexed for lookup. It is immutable
@@ -134,7 +134,7 @@ func mergeSlashes(srv *Server) bool {
 
 // regexName is one regex server_name entry.
 type regexName struct {
-	re     *regexp.Regexp
+	re     *pcre.Regexp
 	server *Server
 }
 

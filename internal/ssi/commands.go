@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+
+	"fulcrum/internal/pcre"
 )
 
 // echo outputs a variable's value, encoded: var, default, encoding. An
@@ -163,17 +165,21 @@ func (f *Filter) expression(expr string) (match, ok bool) {
 // regexMatch matches subject with pattern and, on a match, keeps its
 // captures ($0..$9) and makes its named captures SSI variables.
 func (f *Filter) regexMatch(pattern, subject string) (match, ok bool) {
-	re, err := regexp.Compile(pattern)
+	re, err := pcre.Compile(pattern, false)
 	if err != nil {
 		var se *syntax.Error
-		msg := err.Error()
-		if errors.As(err, &se) {
+		msg := "regexp compile failed: " + err.Error()
+		if _, reErr := regexp.Compile(pattern); errors.As(reErr, &se) && !strings.HasPrefix(string(se.Code), "invalid or unsupported Perl") {
 			msg = "regexp compile failed: " + string(se.Code) + ": " + se.Expr
 		}
 		f.logf("%s in \"%s\"", msg, pattern)
 		return false, false
 	}
-	loc := re.FindStringSubmatchIndex(subject)
+	loc, err := re.Submatch(subject)
+	if err != nil { // over pcre.MatchLimit: nginx's ngx_regex_exec failed
+		f.logf("%v", err)
+		return false, false
+	}
 	if loc == nil {
 		return false, true
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"regexp"
 	"strings"
 
 	"fulcrum/internal/config"
@@ -13,6 +12,7 @@ import (
 	"fulcrum/internal/geoipdat"
 	"fulcrum/internal/keyval"
 	"fulcrum/internal/mmdb"
+	"fulcrum/internal/pcre"
 	"fulcrum/internal/varmap"
 )
 
@@ -294,7 +294,7 @@ func (sm *streamMap) get(d []byte, s *session) ([]byte, bool) {
 }
 
 // setNamedCaptures gives the named groups of re their values in s.
-func setNamedCaptures(s *session, re *regexp.Regexp, key string, idx []int, slots map[string]int) {
+func setNamedCaptures(s *session, re *pcre.Regexp, key string, idx []int, slots map[string]int) {
 	for g, name := range re.SubexpNames() {
 		if name == "" || 2*g+1 >= len(idx) {
 			continue

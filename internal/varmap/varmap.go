@@ -6,10 +6,10 @@
 package varmap
 
 import (
-	"regexp"
 	"strings"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 )
 
 // Map is a map block's keys compiled, with values of type V. It is
@@ -32,7 +32,7 @@ type wildcard[V any] struct {
 }
 
 type regexKey[V any] struct {
-	re    *regexp.Regexp
+	re    *pcre.Regexp
 	value V
 }
 
@@ -40,7 +40,7 @@ type regexKey[V any] struct {
 // submatch indexes of the key (nil Regex for the other keys).
 type Match[V any] struct {
 	Value V
-	Regex *regexp.Regexp
+	Regex *pcre.Regexp
 	Index []int
 }
 

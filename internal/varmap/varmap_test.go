@@ -1,15 +1,15 @@
 package varmap
 
 import (
-	"regexp"
 	"testing"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 )
 
 func TestFind(t *testing.T) {
 	m := &config.Map{Default: "def", Entries: []config.MapEntry{
-		{Kind: config.NameRegex, Key: `^w(\d+)`, Regex: regexp.MustCompile(`^w(\d+)`), Value: "re1"},
+		{Kind: config.NameRegex, Key: `^w(\d+)`, Regex: pcre.MustCompile(`^w(\d+)`, false), Value: "re1"},
 		{Kind: config.NameExact, Key: "www.example.org", Value: "exact"},
 		{Kind: config.NameLeadWildcard, Key: "*.example.org", Value: "lead-short"},
 		{Kind: config.NameLeadWildcard, Key: "*.a.example.org", Value: "lead-long"},

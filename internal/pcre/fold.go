@@ -1,4 +1,4 @@
-package config
+package pcre
 
 import (
 	"regexp/syntax"

@@ -1,0 +1,187 @@
+package pcre
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCompileEngines: patterns RE2 accepts run on RE2; lookaround,
+// backreferences, atomic groups and possessive quantifiers run on the
+// backtracking engine; what neither engine has is refused with PCRE's word.
+func TestCompileEngines(t *testing.T) {
+	for _, tc := range []struct {
+		src     string
+		bt      bool
+		wantErr string
+	}{
+		{`^/a/(\d+)$`, false, ""},
+		{`(?<n>x)(?P<m>y)`, false, ""},
+		{`/\.(?!well-known)`, true, ""},
+		{`(?<!\.php)$`, true, ""},
+		{`(?<=/)x`, true, ""},
+		{`^/(\w+)/\1$`, true, ""},
+		{`^(?>a+)b`, true, ""},
+		{`^a++b`, true, ""},
+		{`^/\Ka`, false, `\K`},
+		{`^/(?=a`, false, "missing closing )"},
+		{`(?<n>a)\k<m>`, false, `non-existent subpattern "m"`},
+		{`^(a)\g{-1}`, false, `non-existent subpattern "-1"`},
+		{`^(a(?R)?b)$`, false, "(?R"},
+		{`^(a(?1)?b)$`, false, "(?1"},
+		{`^(?<n>a(?&n)?b)$`, false, "(?&"},
+		{`^(?|(a)|(b))`, false, "(?|"},
+		{`^a(?C1)b`, false, "C"},
+		{`^/\Ra`, false, `\R`},
+		{`(?<=a+)x`, false, "lookbehind assertion is not fixed length"},
+		{`(?<!(a|b)*)x`, false, "lookbehind assertion is not fixed length"},
+		{`(?<=a{1,2})x`, false, "lookbehind assertion is not fixed length"},
+		{`(?<=a{2}|bc)x(?=y+)`, true, ""},
+		{`^/[\h]`, false, `\h`},
+	} {
+		re, err := Compile(tc.src, false)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: error %v, want one with %q", tc.src, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.src, err)
+			continue
+		}
+		if re.Backtracking() != tc.bt || re.String() != tc.src {
+			t.Errorf("%q: backtracking %t, String %q", tc.src, re.Backtracking(), re.String())
+		}
+	}
+}
+
+// TestBacktrackMatches: the backtracking engine answers as nginx's PCRE does:
+// byte offsets, -1 for groups that did not take part, groups numbered left to
+// right whether named or not, ASCII-only case folding for caseless patterns
+// and under (?i).
+func TestBacktrackMatches(t *testing.T) {
+	for _, tc := range []struct {
+		src      string
+		caseless bool
+		subject  string
+		want     []int
+	}{
+		{`/\.(?!well-known)`, false, "/.git/config", []int{0, 2}},
+		{`/\.(?!well-known)`, false, "/.well-known/x", nil},
+		{`^/setup/(?!pub/).`, false, "/setup/index.php", []int{0, 8}},
+		{`^/setup/(?!pub/).`, false, "/setup/pub/x", nil},
+		{`^/(?!index|remote)(.*)$`, false, "/é/x", []int{0, 5, 1, 5}},
+		{`^/(?!index|remote)(.*)$`, false, "/index.php", nil},
+		{`(?<!\.php)$`, false, "/a.php", nil},
+		{`(?<!\.php)$`, false, "/a.html", []int{7, 7}},
+		{`^/(\w+)/\1$`, false, "/ab/ab", []int{0, 6, 1, 3}},
+		{`^/(\w+)/\1$`, false, "/ab/ac", nil},
+		{`^/(?<x>a)(b)(?:c)(d)?(?=$)`, false, "/abc", []int{0, 4, 1, 2, 2, 3, -1, -1}},
+		{`^/(?P<x>a)\k<x>(?P=x)\g{1}(?!b)`, false, "/aaaa", []int{0, 5, 1, 2}},
+		{`^/(?!x)café$`, true, "/CAFé", []int{0, 6}},
+		{`^/(?!x)café$`, true, "/CAFÉ", nil},
+		{`^/(?!x)k$`, true, "/\u212a", nil},
+		{`^/(?!x)[a-c]+[^d]$`, true, "/ABcE", []int{0, 5}},
+		{`^/(?!x)[a-c]+[^d]$`, true, "/ABcD", nil},
+		{`^/(?!x)(?i)ab(?-i)c$`, false, "/ABc", []int{0, 4}},
+		{`^/(?!x)(?i)ab(?-i)c$`, false, "/ABC", nil},
+		{`^/(?!x)(?i:a)b$`, false, "/Ab", []int{0, 3}},
+		{`^/(?!x)(?i:a)b$`, false, "/AB", nil},
+		{`^/(?!x)\Qa.b\E$`, true, "/A.B", []int{0, 4}},
+		{`^/(?!x)\Qa.b\E$`, true, "/AxB", nil},
+		{`^/(?!x)\w+$`, false, "/é", nil},
+	} {
+		re, err := Compile(tc.src, tc.caseless)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if !re.Backtracking() {
+			t.Fatalf("%q runs on RE2", tc.src)
+		}
+		if got := re.FindStringSubmatchIndex(tc.subject); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q (caseless %t) on %q: %v, want %v", tc.src, tc.caseless, tc.subject, got, tc.want)
+		}
+		if got := re.MatchString(tc.subject); got != (tc.want != nil) {
+			t.Errorf("%q on %q: MatchString %t", tc.src, tc.subject, got)
+		}
+	}
+}
+
+// TestBacktrackGroups: group names and counts are PCRE's numbering.
+func TestBacktrackGroups(t *testing.T) {
+	re := MustCompile(`^/(?<x>a)(b)(?P<y>c)(?=d)`, false)
+	if got, want := re.SubexpNames(), []string{"", "x", "", "y"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("names %q, want %q", got, want)
+	}
+	if re.NumSubexp() != 3 || re.SubexpIndex("y") != 3 || re.SubexpIndex("z") != -1 {
+		t.Errorf("NumSubexp %d, SubexpIndex(y) %d", re.NumSubexp(), re.SubexpIndex("y"))
+	}
+	if got, want := re.FindStringSubmatch("/abcd"), []string{"/abc", "a", "b", "c"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("FindStringSubmatch %q, want %q", got, want)
+	}
+}
+
+// TestMatchLimit: a catastrophic pattern on a long subject stops within the
+// bound with ErrMatchLimit, as PCRE's match limit stops nginx's.
+func TestMatchLimit(t *testing.T) {
+	for _, src := range []string{`^/(a|aa)+(?!x)$`, `(?=/(a+)+$)`} {
+		re := MustCompile(src, false)
+		subject := "/" + strings.Repeat("a", 40) + "c"
+		start := time.Now()
+		ok, err := re.Match(subject)
+		took := time.Since(start)
+		if ok || !errors.Is(err, ErrMatchLimit) {
+			t.Errorf("%q: %t, %v; want ErrMatchLimit", src, ok, err)
+		}
+		if took > 10*MatchLimit {
+			t.Errorf("%q took %v", src, took)
+		}
+		if err != nil && !strings.Contains(err.Error(), src) {
+			t.Errorf("error %q does not name the pattern", err)
+		}
+		if idx, err := re.Submatch(subject); idx != nil || !errors.Is(err, ErrMatchLimit) {
+			t.Errorf("%q: Submatch %v, %v", src, idx, err)
+		}
+	}
+}
+
+// TestEnginesAgree: on patterns both engines can run, the backtracking path
+// (translate and regexp2) gives RE2's answers: offsets, groups, names and
+// ASCII-only case folding, with ~* and with (?i).
+func TestEnginesAgree(t *testing.T) {
+	patterns := []string{
+		`^/a/(\d+)/(?<name>[a-z]+)$`, `^/(?P<x>[^/]+)/(y)?(z)$`, `\.(gif|jpe?g|png)$`, `^/[A-Fx-z0-9_-]+$`,
+		`^/[^a-c]+$`, `(?i)^/ab(?-i)c`, `^/(?i:ab)c$`, `^/caf[é]$`, `^/k$`, `^/\w+\.php(/.*)?$`, `^/[]a]+$`,
+		`^(.+\.php)(/.+)$`, `^/x{2,3}$`, `^/\x41\p{L}$`, `^/[[:alpha:]]+$`, `(?s)^/a.b$`, `^/(a|b)*c`,
+	}
+	subjects := []string{"/a/12/abc", "/a/12/ABC", "/p/q/yz", "/p/q/z", "/x.GIF", "/x.jpeg", "/ABCxyz09_-", "/abc", "/DEF",
+		"/abc", "/ABc", "/ABC", "/café", "/CAFÉ", "/k", "/K", "/\u212a", "/index.php/a/b", "/INDEX.PHP", "/]a]", "/xx", "/xxxx",
+		"/AÉ", "/Ab", "/a\nb", "/ababc", "/BAC"}
+	for _, src := range patterns {
+		for _, caseless := range []bool{false, true} {
+			if caseless && strings.Contains(src, "(?-i)") {
+				continue // RE2's folding ignores (?-i) under ~*; PCRE and regexp2 honour it
+			}
+			want, err := compileRE2(src, caseless)
+			if err != nil {
+				t.Fatalf("RE2 %q: %v", src, err)
+			}
+			got, err := compileBacktrack(src, caseless)
+			if err != nil {
+				t.Fatalf("backtracking %q: %v", src, err)
+			}
+			if !reflect.DeepEqual(got.SubexpNames(), want.SubexpNames()) {
+				t.Errorf("%q: names %q, RE2 %q", src, got.SubexpNames(), want.SubexpNames())
+			}
+			for _, subject := range subjects {
+				g, w := got.FindStringSubmatchIndex(subject), want.FindStringSubmatchIndex(subject)
+				if !reflect.DeepEqual(g, w) {
+					t.Errorf("%q (caseless %t) on %q: %v, RE2 %v", src, caseless, subject, g, w)
+				}
+			}
+		}
+	}
+}

@@ -612,8 +612,8 @@ func TestCachePathCheck(t *testing.T) {
 	}{
 		{"made", "proxy_cache_path", "DIR/c", "", true},
 		{"exists", "proxy_cache_path", "DIR", "", true},
-		{"parent missing", "proxy_cache_path", "DIR/missing/c", `mkdir() "DIR/missing/c" failed (no such file or directory) in `, false},
-		{"fastcgi parent missing", "fastcgi_cache_path", "DIR/missing/f", `mkdir() "DIR/missing/f" failed (no such file or directory) in `, false},
+		{"parent missing", "proxy_cache_path", "DIR/missing/c", `mkdir() "DIR/missing/c" failed (2: No such file or directory) in `, false},
+		{"fastcgi parent missing", "fastcgi_cache_path", "DIR/missing/f", `mkdir() "DIR/missing/f" failed (2: No such file or directory) in `, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

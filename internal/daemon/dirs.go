@@ -113,7 +113,7 @@ func makeCacheDir(cp *config.CachePath) error {
 	if err == nil || errors.Is(err, fs.ErrExist) {
 		return nil
 	}
-	return &config.Error{Pos: cp.Pos, Msg: fmt.Sprintf("mkdir() %q failed (%v)", cp.Dir, errors.Unwrap(err)),
+	return &config.Error{Pos: cp.Pos, Msg: fmt.Sprintf("mkdir() %q failed (%s)", cp.Dir, errlog.Errno(err)),
 		Hint: "create its parent directory or point " + cp.Module + "_cache_path at a writable one"}
 }
 

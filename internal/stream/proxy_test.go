@@ -946,3 +946,56 @@ server { listen 127.0.0.1:0; proxy_pass unix:%DIR%/none.sock; error_log %DIR%/er
 		return false
 	})
 }
+
+// TestAccessLogPathVariables checks an access_log whose path has
+// variables, as nginx 1.22.1 writes it (recorded): each session's line goes
+// to the file its variables name (the file was named "$server_port.log"
+// before); a file that cannot be opened is logged at crit with the
+// session's action and no line is written; buffer= is refused.
+func TestAccessLogPathVariables(t *testing.T) {
+	dir := t.TempDir()
+	p := New(Options{})
+	defer p.Close()
+	bound, err := p.Apply(load(t, dir, `
+log_format f '$remote_addr $status';
+error_log %DIR%/err.log info;
+server { listen 127.0.0.1:0; return "x"; access_log %DIR%/p$server_port.log f; }
+server { listen 127.0.0.1:0; return "y"; access_log %DIR%/missing/$server_port.log f; }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"x", "y"} {
+		c, err := net.Dial("tcp", bound[i].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(c)
+		c.Close()
+		if string(got) != want {
+			t.Fatalf("server %d answered %q, want %q", i, got, want)
+		}
+	}
+	_, port, _ := net.SplitHostPort(bound[0].String())
+	logPath := filepath.Join(dir, "p"+port+".log")
+	waitFor(t, "the line in "+logPath, func() bool { return readFile(t, logPath) == "127.0.0.1 200\n" })
+	_, port2, _ := net.SplitHostPort(bound[1].String())
+	want := "[crit] "
+	line := fmt.Sprintf(`open() "%s/missing/%s.log" failed (2: No such file or directory) while returning text, client: 127.0.0.1, server: %s`+"\n", dir, port2, bound[1])
+	waitFor(t, "the crit line", func() bool {
+		log := readFile(t, filepath.Join(dir, "err.log"))
+		return strings.Contains(log, want) && strings.Contains(log, line)
+	})
+
+	path := filepath.Join(dir, "b.conf")
+	src := "events {}\nstream {\nlog_format f '$status';\nserver { listen 127.0.0.1:0; return x;\naccess_log " + dir + "/$server_port.log f buffer=4k; }\n}\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, config.LoadOptions{Prefix: dir})
+	if err == nil {
+		_, err = New(Options{}).Apply(cfg.Stream)
+	}
+	if err == nil || !strings.Contains(err.Error(), "buffered logs cannot have variables in name in "+path+":5") {
+		t.Errorf("buffer= with variables: %v, want nginx's error at line 5", err)
+	}
+}

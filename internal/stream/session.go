@@ -243,6 +243,14 @@ func (s *session) log(level errlog.Level, msg string) {
 	if n := len(s.tries); n > 0 {
 		line += `, upstream: "` + s.tries[n-1].addr + `"`
 	}
+	if s.srv.ret != nil {
+		// A return server's lines end with the peers: nginx's proxy
+		// module adds the byte counts, and it never runs there (recorded
+		// with nginx 1.22.1: `open() "..." failed (...) while returning
+		// text, client: ..., server: ...`).
+		l.Log(level, line)
+		return
+	}
 	var up, down int64
 	if n := len(s.tries); n > 0 {
 		up, down = s.tries[n-1].sent.Load(), s.tries[n-1].received.Load()
@@ -873,7 +881,7 @@ func (s *session) finish() {
 
 // write appends the session's line to l's file.
 func (l *accessLog) write(s *session) {
-	if l.file == nil {
+	if l.file == nil && l.path == nil {
 		return
 	}
 	if l.cond != nil {
@@ -882,8 +890,32 @@ func (l *accessLog) write(s *session) {
 			return
 		}
 	}
-	line := l.format.appendLog(make([]byte, 0, 256), s, l.escape)
-	l.file.write(append(line, '\n'))
+	line := append(l.format.appendLog(make([]byte, 0, 256), s, l.escape), '\n')
+	if l.path == nil {
+		l.file.write(line)
+		return
+	}
+	path := string(l.path.appendValue(nil, s))
+	f, err := openAppend(path, 0o644)
+	if err != nil { // nginx 1.22.1: `open() "PATH" failed (13: Permission denied) while returning text` at crit
+		s.log(errlog.Crit, err.Error()+s.action())
+		return
+	}
+	if _, err := f.Write(line); err != nil {
+		s.log(errlog.Crit, `write() to "`+path+`" failed (`+errlog.Errno(err)+")"+s.action())
+	}
+	if f != os.Stderr {
+		f.Close()
+	}
+}
+
+// action is the " while ..." of the session's error lines: what nginx's
+// stream handler was doing (returning text for return, proxying otherwise).
+func (s *session) action() string {
+	if s.srv.ret != nil {
+		return " while returning text"
+	}
+	return " while proxying connection"
 }
 
 // readProxyProtocol reads the PROXY protocol header of a "listen ...

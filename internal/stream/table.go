@@ -2,6 +2,7 @@ package stream
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -132,7 +133,11 @@ type server struct {
 
 // accessLog is one access_log target compiled.
 type accessLog struct {
-	file   *file
+	file *file
+	// path is a path with variables (nil for a fixed one, which file
+	// holds): each line opens the file its session names, appends and
+	// closes it, as nginx's ngx_stream_log_script_write.
+	path   *template
 	format *template
 	escape string
 	cond   *template // if=; nil means always
@@ -372,6 +377,17 @@ func compileAccessLog(c *compiler, l config.AccessLog, fs *files) (*accessLog, e
 		if al.cond, err = c.compile(l.If); err != nil {
 			return nil, at(err, l.Pos)
 		}
+	}
+	if strings.Contains(l.Path, "$") {
+		// nginx's ngx_stream_log_set_log: such a file is opened per line,
+		// so it cannot be buffered (recorded with nginx 1.22.1).
+		if l.Buffer != 0 {
+			return nil, at(errors.New("buffered logs cannot have variables in name"), l.Pos)
+		}
+		if al.path, err = c.compile(l.Path); err != nil {
+			return nil, at(err, l.Pos)
+		}
+		return al, nil
 	}
 	if fs != nil {
 		if al.file, err = fs.open(l.Path); err != nil {

@@ -523,7 +523,7 @@ var baseSpecs = []spec{
 	// log
 	{name: "log_format", module: "http_log", ctx: ctxHTTP, args: args2More, multi: true, syntax: "log_format name [escape=default|json|none] string ...;"},
 	{name: "access_log", module: "http_log", ctx: ctxHSL | ctxLocationIf, args: args1More, multi: true, syntax: "access_log path [format [buffer=size] [flush=time] [if=condition]] | off;"},
-	{name: "open_log_file_cache", module: "http_log", ctx: ctxHSL, args: args1234, check: openCacheCheck(true), status: ignored, note: "fulcrum keeps its log files open", syntax: "open_log_file_cache max=N [inactive=time] [min_uses=N] [valid=time] | off;"},
+	{name: "open_log_file_cache", module: "http_log", ctx: ctxHSL, args: args1234, check: openCacheCheck(true), status: ignored, note: "fulcrum keeps its fixed log files open; a path with variables opens its file for each line, as nginx without this cache", syntax: "open_log_file_cache max=N [inactive=time] [min_uses=N] [valid=time] | off;"},
 
 	// headers
 	{name: "add_header", module: "http_headers", ctx: ctxHSL | ctxLocationIf, args: args23, multi: true, syntax: "add_header name value [always];"},

@@ -167,7 +167,7 @@ var nginxSpecs = []spec{
 	{name: "limit_conn", module: "stream_limit_conn", ctx: ctxStreamSS, args: args2, multi: true, syntax: "limit_conn zone number;"},
 	{name: "limit_conn_log_level", module: "stream_limit_conn", ctx: ctxStreamSS, args: args1, kinds: []kind{kindEnum}, enum: []string{"info", "notice", "warn", "error"}, syntax: "limit_conn_log_level info | notice | warn | error;"},
 	{name: "limit_conn_dry_run", module: "stream_limit_conn", ctx: ctxStreamSS, args: argsFlag, syntax: "limit_conn_dry_run on | off;"},
-	{name: "open_log_file_cache", module: "stream_log", ctx: ctxStreamSS, args: args1234, check: openCacheCheck(true), status: ignored, note: "fulcrum keeps its log files open", syntax: "open_log_file_cache max=N [inactive=time] [min_uses=N] [valid=time] | off;"},
+	{name: "open_log_file_cache", module: "stream_log", ctx: ctxStreamSS, args: args1234, check: openCacheCheck(true), status: ignored, note: "fulcrum keeps its fixed log files open; a path with variables opens its file for each line, as nginx without this cache", syntax: "open_log_file_cache max=N [inactive=time] [min_uses=N] [valid=time] | off;"},
 	{name: "proxy_protocol_timeout", module: "stream_core", ctx: ctxStreamSS, args: args1, kinds: []kind{kindMsec}, syntax: "proxy_protocol_timeout timeout;"},
 	{name: "variables_hash_max_size", module: "stream_core", ctx: ctxStream, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "variables_hash_max_size size;"},
 	{name: "variables_hash_bucket_size", module: "stream_core", ctx: ctxStream, args: args1, kinds: []kind{kindNumber}, status: ignored, note: noteHash, syntax: "variables_hash_bucket_size size;"},

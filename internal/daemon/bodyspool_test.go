@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"fulcrum/internal/config"
-	"fulcrum/internal/daemon"
 	"fulcrum/internal/testutil"
 )
 
@@ -353,13 +351,7 @@ func TestClientBodyTempPathCheck(t *testing.T) {
 			path := filepath.Join(dir, "fulcrum.conf")
 			args := strings.ReplaceAll(tt.args, "DIR", dir)
 			text := "http {\n server {\n  listen 127.0.0.1:0;\n  client_body_temp_path " + args + ";\n }\n}\n"
-			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := config.Load(path, config.LoadOptions{})
-			if err == nil {
-				err = daemon.Check(cfg)
-			}
+			err := checkText(t, path, text)
 			want := strings.ReplaceAll(tt.want, "DIR", dir)
 			switch {
 			case want == "" && err != nil:
@@ -621,13 +613,7 @@ func TestCachePathCheck(t *testing.T) {
 			path := filepath.Join(dir, "fulcrum.conf")
 			target := strings.ReplaceAll(tt.path, "DIR", dir)
 			text := "http {\n client_body_temp_path " + dir + ";\n " + tt.directive + " " + target + " keys_zone=z:1m;\n server { listen 127.0.0.1:0; }\n}\n"
-			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := config.Load(path, config.LoadOptions{})
-			if err == nil {
-				err = daemon.Check(cfg)
-			}
+			err := checkText(t, path, text)
 			want := strings.ReplaceAll(tt.want, "DIR", dir)
 			switch {
 			case want == "" && err != nil:

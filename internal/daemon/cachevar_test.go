@@ -12,9 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"fulcrum/internal/config"
-	"fulcrum/internal/daemon"
 )
 
 // cacheVarConf names the cache zone per request: proxy_cache and
@@ -190,13 +187,7 @@ func TestCacheZoneVariableCheck(t *testing.T) {
 				h = fmt.Sprintf(h, dir)
 			}
 			text := "http {\n" + h + "\nserver { listen 127.0.0.1:0;\nlocation / {\n" + tt.loc + "\n}}}\n"
-			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := config.Load(path, config.LoadOptions{})
-			if err == nil {
-				err = daemon.Check(cfg)
-			}
+			err := checkText(t, path, text)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("Check: %v", err)

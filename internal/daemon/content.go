@@ -191,8 +191,17 @@ type staticHandler struct {
 	mp4 *mp4.Options
 }
 
-func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compiler, log *errlog.Logger) (handler, error) {
-	rv, err := static.New(loc.Settings, loc.Settings.Types, static.Location{Path: loc.Path, Regex: loc.Regex != nil})
+// staticHandler builds the static-file handler of loc (also the try_files
+// phase before another content handler).
+func (b *handlerBuilder) staticHandler(loc *config.Location) (handler, error) {
+	return newStaticHandler(b.srv, loc, b.comp, b.snap.log, b.snap.cfg.Prefix)
+}
+
+// newStaticHandler builds the static-file handler of loc; prefix is the
+// configuration's prefix, which a root or alias with variables that comes out
+// relative is taken from at request time.
+func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compiler, log *errlog.Logger, prefix string) (handler, error) {
+	rv, err := static.New(loc.Settings, loc.Settings.Types, static.Location{Path: loc.Path, Regex: loc.Regex != nil, Prefix: prefix})
 	if err != nil {
 		return nil, fmt.Errorf("location %q in %s: %w", loc.Path, loc.Pos, err)
 	}

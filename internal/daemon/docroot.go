@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"fulcrum/internal/config"
@@ -17,6 +18,10 @@ type docRoot struct {
 	// name; otherwise an alias replaces the first prefix bytes of $uri.
 	regex  bool
 	prefix int
+	// confPrefix is the configuration's prefix with a trailing slash: a
+	// value with variables that comes out relative is taken from it, as
+	// nginx's ngx_get_full_name does ("" without a prefix).
+	confPrefix string
 }
 
 // compileDocRoots compiles the document root of every server and location.
@@ -24,6 +29,9 @@ func (s *snapshot) compileDocRoots(comp *vars.Compiler) error {
 	s.docRoots = map[*config.Settings]*docRoot{}
 	add := func(set *config.Settings, loc *config.Location) error {
 		d := &docRoot{}
+		if s.cfg.Prefix != "" {
+			d.confPrefix = strings.TrimSuffix(s.cfg.Prefix, "/") + "/"
+		}
 		dir := strings.TrimSuffix(set.Root, "/") // nginx trims root's, not alias's
 		if set.Alias != "" && loc != nil {
 			dir, d.alias, d.regex, d.prefix = set.Alias, true, loc.Regex != nil, len(loc.Path)
@@ -62,7 +70,19 @@ func (sc *requestScratch) AppendRequestFilename(dst []byte, st *vars.State) ([]b
 // AppendDocumentRoot implements vars.Documents for the level of d: its root
 // or alias.
 func (d *docRoot) AppendDocumentRoot(dst []byte, st *vars.State) ([]byte, bool) {
-	return d.dir.Append(dst, st), true
+	return d.appendDir(dst, st), true
+}
+
+// appendDir appends the root or alias, taken from the prefix when its value
+// is relative (only one with variables can be: the others were resolved at
+// load).
+func (d *docRoot) appendDir(dst []byte, st *vars.State) []byte {
+	start := len(dst)
+	dst = d.dir.Append(dst, st)
+	if d.confPrefix != "" && (len(dst) == start || dst[start] != '/') {
+		dst = slices.Insert(dst, start, []byte(d.confPrefix)...)
+	}
+	return dst
 }
 
 // AppendRequestFilename implements vars.Documents: ngx_http_map_uri_to_path.
@@ -72,7 +92,7 @@ func (d *docRoot) AppendRequestFilename(dst []byte, st *vars.State) ([]byte, boo
 	if d.alias && st.WholeURI {
 		return dst, false
 	}
-	dst = d.dir.Append(dst, st)
+	dst = d.appendDir(dst, st)
 	switch {
 	case !d.alias:
 		dst = append(dst, st.Path...)

@@ -739,7 +739,7 @@ func (b *handlerBuilder) contentHandler(loc *config.Location) (handler, error) {
 	}
 	if loc.Settings.FLV || loc.Settings.MP4.On {
 		// flv or mp4 came after the level's proxy_pass (or its kin): it answers.
-		return newStaticHandler(b.srv, loc, b.comp, b.snap.log)
+		return b.staticHandler(loc)
 	}
 	if loc.Settings.GRPCPass != nil {
 		return b.grpcHandler(loc)
@@ -757,13 +757,13 @@ func (b *handlerBuilder) contentHandler(loc *config.Location) (handler, error) {
 		if err != nil || len(loc.Settings.TryFiles) == 0 {
 			return h, err
 		}
-		files, err := newStaticHandler(b.srv, loc, b.comp, b.snap.log)
+		files, err := b.staticHandler(loc)
 		if err != nil {
 			return nil, err
 		}
 		return tryFilesFirst{files: files.(*staticHandler), content: h}, nil
 	}
-	return newStaticHandler(b.srv, loc, b.comp, b.snap.log)
+	return b.staticHandler(loc)
 }
 
 // withTryFiles puts the location's try_files, if any, before its content
@@ -772,7 +772,7 @@ func withTryFiles(b *handlerBuilder, loc *config.Location, h handler, err error)
 	if err != nil || len(loc.Settings.TryFiles) == 0 {
 		return h, err
 	}
-	files, err := newStaticHandler(b.srv, loc, b.comp, b.snap.log)
+	files, err := b.staticHandler(loc)
 	if err != nil {
 		return nil, err
 	}

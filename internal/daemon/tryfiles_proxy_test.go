@@ -207,6 +207,50 @@ func TestRootStartingWithVariable(t *testing.T) {
 	})
 }
 
+// TestRootVariableRelative: a root or alias with variables whose value comes
+// out relative is taken from the prefix per request, as nginx's
+// ngx_http_map_uri_to_path does with ngx_get_full_name (prefix + value, not
+// cleaned: an empty value is the prefix itself). Each answer is nginx
+// 1.22.1's to the same configuration; fulcrum answered 500 ("document root
+// ... is not an absolute path") to all of them.
+func TestRootVariableRelative(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"html/x.txt": "hello", "html/sub/y.txt": "subfile"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir, `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location /a/ { set $r html; root $r; rewrite ^/a/(.*)$ /$1 break; }
+        location /b/ { set $r html/sub/; alias $r; }
+        location /c/ { set $r ""; root $r; }
+        location ~ ^/e/(.*)$ { set $r html; alias $r/$1; }
+        location /dr/ { set $r html; root $r; return 200 "$document_root|$realpath_root"; }
+        location /da/ { set $r html/sub/; alias $r; return 200 "$document_root|$realpath_root|$request_filename"; }
+    }`)
+	notFound := "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n" +
+		"<hr><center>fulcrum/" + daemon.Version + "</center>\r\n</body>\r\n</html>\r\n"
+	checkAnswers(t, addr, []redirectCase{
+		{"/a/x.txt", 200, "hello"},
+		{"/b/y.txt", 200, "subfile"},
+		{"/e/x.txt", 200, "hello"},
+		{"/c/html/x.txt", 404, notFound}, // PREFIX/ + "" + /c/html/x.txt
+		{"/dr/", 200, dir + "/html|" + real + "/html"},
+		{"/da/q", 200, dir + "/html/sub/|" + real + "/html/sub|" + dir + "/html/sub/q"},
+	})
+	waitLog(t, filepath.Join(dir, "error.log"), `"`+dir+`//c/html/x.txt" failed (2: No such file or directory)`)
+}
+
 // TestTryFilesNotInheritedNested: nginx never merges try_files into a lower level
 // (ngx_http_core_merge_loc_conf leaves it out), as Discourse's sample
 // configuration relies on (try_files in "location /", proxy_pass and

@@ -82,7 +82,10 @@ func (rv *Resolver) start(req Request) (*resolution, error) {
 		return nil, fmt.Errorf("static: document root %q: %w", c.root, err)
 	}
 	if !filepath.IsAbs(c.root) {
-		return nil, fmt.Errorf("static: document root %q is not an absolute path", c.root)
+		if rv.confPrefix == "" {
+			return nil, fmt.Errorf("static: document root %q is not an absolute path", c.root)
+		}
+		c.root = rv.confPrefix + c.root // ngx_get_full_name: no cleaning, "" is the prefix
 	}
 	if rv.mode != modeAliasRegex {
 		c.base = filepath.Clean(c.root)

@@ -95,6 +95,11 @@ type Location struct {
 	// Regex reports a regex location (~ or ~*): there an alias is the whole file
 	// path (usually with captures such as $1), not a replacement for a prefix.
 	Regex bool
+	// Prefix is the configuration's prefix (-p). A root or alias with
+	// variables whose value is relative is taken from it per request, as
+	// nginx's ngx_get_full_name does: prefix + "/" + value. Empty: such a
+	// value is refused (500).
+	Prefix string
 }
 
 // Request is what Resolve needs to know about one request.
@@ -300,7 +305,9 @@ type Resolver struct {
 	// modeAliasRegex the directory part of the alias before its first variable.
 	fixedBase string
 	// prefixLen is len(Location.Path) for modeAlias.
-	prefixLen   int
+	prefixLen int
+	// confPrefix is Location.Prefix with a trailing slash ("" without one).
+	confPrefix  string
 	index       []template
 	try         []tryEntry
 	fallback    *fallback // nil without try_files
@@ -341,6 +348,9 @@ func New(s *config.Settings, types map[string]string, loc Location) (*Resolver, 
 	rv := &Resolver{types: types, defaultType: s.DefaultType}
 	if rv.defaultType == "" {
 		rv.defaultType = "text/plain"
+	}
+	if loc.Prefix != "" {
+		rv.confPrefix = strings.TrimSuffix(loc.Prefix, "/") + "/"
 	}
 	if err := rv.setDocRoot(s, loc); err != nil {
 		return nil, err

@@ -1,7 +1,10 @@
 package daemon_test
 
 import (
+	"crypto/tls"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -132,5 +135,85 @@ func TestPCREMatchLimit(t *testing.T) {
 	}
 	if status, body := pcreGet(t, addr, "rw.test", "/ifredos/aaaa"); status != 200 || body != "matched\n" {
 		t.Errorf("normal if: %d %q", status, body)
+	}
+}
+
+// pcreLimitConf has a catastrophic pattern (exponential backtracking on
+// "aaa...c") in each place other than a location, rewrite or if that runs
+// a regex on the request, followed where nginx allows by a regex that
+// matches the same subject, so that stopping at the failed match and
+// going on to the next one give different answers.
+const pcreLimitConf = `
+    log_format pl '$status $body_bytes_sent "$request" host=$host';
+    access_log %[1]s/access.log pl;
+    map $arg_m $m { ~^(a|aa)+(?!x)$ first; ~^a second; default def; }
+    server {
+        listen 127.0.0.1:0;
+        server_name other;
+        location / { return 200 "default-server\n"; }
+        location /map { return 200 "m=$m\n"; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name ~^(a|aa)+(?!x)$ ~^a;
+        location / { return 200 "regex-server\n"; }
+    }`
+
+// TestPCREMatchLimitCallers: a match over the bound in a server_name, a
+// map, valid_referers, gzip_disable, fastcgi_split_path_info,
+// proxy_redirect or proxy_cookie_* regex does what nginx 1.22.1 does when
+// PCRE2's match limit stops it (recorded with "^(a|aa)+(?!x)$" on
+// "a"*40+"c"): the "[alert] pcre2_match() failed: -47 on SUBJECT using
+// PATTERN" line, then each caller's own answer:
+//   - server_name: the request is closed with no answer, logged as 500 0
+//     with $host the default server's name, the alert "while reading
+//     client request headers";
+func TestPCREMatchLimitCallers(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(pcreLimitConf, dir))
+	long := strings.Repeat("a", 40) + "c"
+	errorLog, accessLog := filepath.Join(dir, "error.log"), filepath.Join(dir, "access.log")
+	t.Run("server_name", func(t *testing.T) {
+		if got := rawReply(t, addr, "GET / HTTP/1.1\r\nHost: "+long+"\r\nConnection: close\r\n\r\n"); got != "" {
+			t.Errorf("answer %q, want the connection closed without one", got)
+		}
+		waitLogged(t, errorLog, "[alert]", `regular expression match limit exceeded (20ms) on "`+long+`" using "^(a|aa)+(?!x)$" while reading client request headers`, `server: other, request: "GET / HTTP/1.1", host: "`+long+`"`)
+		waitLogged(t, accessLog, `500 0 "GET / HTTP/1.1" host=other`)
+		if status, body := pcreGet(t, addr, "aaaa", "/"); status != 200 || body != "regex-server\n" {
+			t.Errorf("host the regex settles: %d %q", status, body)
+		}
+	})
+}
+
+// TestPCREMatchLimitSNI: a regex server_name whose match on the SNI name
+// hits its bound fails the handshake with the internal_error alert, as
+// nginx 1.22.1's ngx_http_ssl_servername does (recorded: openssl s_client
+// gets "tlsv1 alert internal error", and nginx logs "[alert] ...
+// pcre2_match() failed: -47 on "aaa...c" using "^(a|aa)+(?!x)$" while SSL
+// handshaking, client: 127.0.0.1, server: 127.0.0.1:PORT" then at info
+// "SSL_do_handshake() failed (SSL: error:0A0000EA:SSL routines::callback
+// failed) while SSL handshaking"); a name it settles quickly gets its
+// server.
+func TestPCREMatchLimitSNI(t *testing.T) {
+	dir := t.TempDir()
+	a, b := tlsSites(t, dir)
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+    server { listen 127.0.0.1:0 ssl; server_name other; %s location / { return 200 "default\n"; } }
+    server { listen 127.0.0.1:0 ssl; server_name ~^(a|aa)+(?!x)$; %s location / { return 200 "regex\n"; } }`, a, b))
+	long := strings.Repeat("a", 40) + "c"
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{ServerName: long, InsecureSkipVerify: true})
+	if err == nil {
+		c.Close()
+		t.Fatal("handshake succeeded, want the internal_error alert")
+	}
+	if !strings.Contains(err.Error(), "internal error") {
+		t.Errorf("handshake: %v, want the internal_error alert", err)
+	}
+	errorLog := filepath.Join(dir, "error.log")
+	waitLogged(t, errorLog, "[alert]", `regular expression match limit exceeded (20ms) on "`+long+`" using "^(a|aa)+(?!x)$" while SSL handshaking, client: 127.0.0.1, server: `)
+	waitLogged(t, errorLog, "[info]", "SSL_do_handshake() failed (SSL: error:0A0000EA:SSL routines::callback failed) while SSL handshaking")
+	if _, cn := dialTLS(t, addr, "aaaa"); cn != "b.test" {
+		t.Errorf("name the regex settles: certificate %q, want b.test's", cn)
 	}
 }

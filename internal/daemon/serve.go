@@ -181,6 +181,10 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		s.refuseAsDefault(rec, r, st, dflt, msg)
 		return
 	}
+	if sm.Err != nil { // a regex server_name over pcre.MatchLimit
+		s.serverNameFailed(rec, r, st, sm.Err)
+		return
+	}
 	if r.Method == methodTrace { // ngx_http_process_request_header
 		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent TRACE method while reading client request headers")
 		rec.closeAfter = true // nginx has not turned keep-alive on yet
@@ -601,6 +605,18 @@ func (s *snapshot) refuse(rec *recorder, r *http.Request, st *vars.State, srv *r
 	loc, res := s.redirectInternally(r, st, srv, next)
 	rec.useLevel(srv, loc)
 	s.run(rec, r, st, srv, loc, res)
+}
+
+// serverNameFailed ends a request whose regex server_name match hit its
+// bound (err) as nginx's ngx_http_set_virtual_server does when
+// ngx_http_find_virtual_server fails: the alert is logged while reading
+// the request's head, and the request is closed with 500 and no answer,
+// logged with the default server's name for $host (nginx had not taken
+// the Host as the request's server yet).
+func (s *snapshot) serverNameFailed(rec *recorder, r *http.Request, st *vars.State, err error) {
+	s.log.LogRequest(errlog.Alert, logRequest(st, r), err.Error()+" while reading client request headers")
+	st.Host = ""
+	rec.drop(http.StatusInternalServerError)
 }
 
 // refuseAsDefault answers 400 for a request nginx refuses before it knows

@@ -168,6 +168,7 @@ const pcreLimitConf = `
 //   - server_name: the request is closed with no answer, logged as 500 0
 //     with $host the default server's name, the alert "while reading
 //     client request headers";
+//   - map: the default value, not a later regex's;
 func TestPCREMatchLimitCallers(t *testing.T) {
 	dir := t.TempDir()
 	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(pcreLimitConf, dir))
@@ -181,6 +182,15 @@ func TestPCREMatchLimitCallers(t *testing.T) {
 		waitLogged(t, accessLog, `500 0 "GET / HTTP/1.1" host=other`)
 		if status, body := pcreGet(t, addr, "aaaa", "/"); status != 200 || body != "regex-server\n" {
 			t.Errorf("host the regex settles: %d %q", status, body)
+		}
+	})
+	t.Run("map", func(t *testing.T) {
+		if status, body := pcreGet(t, addr, "other", "/map?m="+long); status != 200 || body != "m=def\n" {
+			t.Errorf("%d %q, want 200 \"m=def\"", status, body)
+		}
+		waitLogged(t, errorLog, "[alert]", `regular expression match limit exceeded (20ms) on "`+long+`" using "^(a|aa)+(?!x)$", client: 127.0.0.1, server: other, request: "GET /map?m=`+long+` HTTP/1.1"`)
+		if status, body := pcreGet(t, addr, "other", "/map?m=ab"); status != 200 || body != "m=second\n" {
+			t.Errorf("key the regex settles: %d %q", status, body)
 		}
 	})
 }

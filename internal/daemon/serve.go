@@ -356,11 +356,16 @@ var errNoHost = errors.New("no host")
 
 // logVariableErrors writes the lines the request's variables logged while
 // evaluated (vars.State.VariableErrors: $proxy_protocol_tlv_NAME's unknown,
-// invalid and broken TLVs) to the error log at error level, with the
-// request's context, as nginx logs them where it evaluates the variable.
+// invalid and broken TLVs, a map's regex over its match bound) to the
+// error log at error level (alert for those marked so), with the request's
+// context, as nginx logs them where it evaluates the variable.
 func (s *snapshot) logVariableErrors(st *vars.State, r *http.Request) {
 	for _, e := range st.VariableErrors {
-		s.log.LogRequest(errlog.Error, logRequest(st, r), e.Message)
+		level := errlog.Error
+		if e.Alert {
+			level = errlog.Alert
+		}
+		s.log.LogRequest(level, logRequest(st, r), e.Message)
 	}
 }
 

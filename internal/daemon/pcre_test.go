@@ -152,6 +152,10 @@ const pcreLimitConf = `
         server_name other;
         location / { return 200 "default-server\n"; }
         location /map { return 200 "m=$m\n"; }
+        location /ref {
+            valid_referers ~^(a|aa)+(?!x)$;
+            return 200 "invalid=[$invalid_referer]\n";
+        }
     }
     server {
         listen 127.0.0.1:0;
@@ -169,6 +173,7 @@ const pcreLimitConf = `
 //     with $host the default server's name, the alert "while reading
 //     client request headers";
 //   - map: the default value, not a later regex's;
+//   - valid_referers: $invalid_referer fails, so it reads empty (valid);
 func TestPCREMatchLimitCallers(t *testing.T) {
 	dir := t.TempDir()
 	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(pcreLimitConf, dir))
@@ -192,6 +197,20 @@ func TestPCREMatchLimitCallers(t *testing.T) {
 		if status, body := pcreGet(t, addr, "other", "/map?m=ab"); status != 200 || body != "m=second\n" {
 			t.Errorf("key the regex settles: %d %q", status, body)
 		}
+	})
+	t.Run("valid_referers", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/ref", nil)
+		req.Header.Set("Referer", "http://"+long)
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "invalid=[]\n" {
+			t.Errorf("%d %q, want 200 \"invalid=[]\"", resp.StatusCode, body)
+		}
+		waitLogged(t, errorLog, "[alert]", `regular expression match limit exceeded (20ms) on "`+long+`" using "^(a|aa)+(?!x)$", client: 127.0.0.1, server: other, request: "GET /ref HTTP/1.1"`)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -156,6 +157,10 @@ const pcreLimitConf = `
             valid_referers ~^(a|aa)+(?!x)$;
             return 200 "invalid=[$invalid_referer]\n";
         }
+        location /gz/ {
+            alias %[1]s/;
+            gzip on; gzip_types text/plain; gzip_min_length 1; gzip_disable "^(a|aa)+(?!x)$";
+        }
     }
     server {
         listen 127.0.0.1:0;
@@ -174,11 +179,30 @@ const pcreLimitConf = `
 //     client request headers";
 //   - map: the default value, not a later regex's;
 //   - valid_referers: $invalid_referer fails, so it reads empty (valid);
+//   - gzip_disable: the response goes out uncompressed, the alert "while
+//     sending response to client";
 func TestPCREMatchLimitCallers(t *testing.T) {
 	dir := t.TempDir()
 	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(pcreLimitConf, dir))
 	long := strings.Repeat("a", 40) + "c"
 	errorLog, accessLog := filepath.Join(dir, "error.log"), filepath.Join(dir, "access.log")
+	get := func(t *testing.T, path string, header ...string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(body)
+	}
 	t.Run("server_name", func(t *testing.T) {
 		if got := rawReply(t, addr, "GET / HTTP/1.1\r\nHost: "+long+"\r\nConnection: close\r\n\r\n"); got != "" {
 			t.Errorf("answer %q, want the connection closed without one", got)
@@ -199,18 +223,25 @@ func TestPCREMatchLimitCallers(t *testing.T) {
 		}
 	})
 	t.Run("valid_referers", func(t *testing.T) {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/ref", nil)
-		req.Header.Set("Referer", "http://"+long)
-		resp, err := noRedirects.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(body) != "invalid=[]\n" {
+		resp, body := get(t, "/ref", "Referer", "http://"+long)
+		if resp.StatusCode != 200 || body != "invalid=[]\n" {
 			t.Errorf("%d %q, want 200 \"invalid=[]\"", resp.StatusCode, body)
 		}
 		waitLogged(t, errorLog, "[alert]", `regular expression match limit exceeded (20ms) on "`+long+`" using "^(a|aa)+(?!x)$", client: 127.0.0.1, server: other, request: "GET /ref HTTP/1.1"`)
+	})
+	t.Run("gzip_disable", func(t *testing.T) {
+		file := strings.Repeat("a", 5000)
+		if err := os.WriteFile(filepath.Join(dir, "big.txt"), []byte(file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		resp, body := get(t, "/gz/big.txt", "Accept-Encoding", "gzip", "User-Agent", long)
+		if ce := resp.Header.Get("Content-Encoding"); resp.StatusCode != 200 || ce != "" || body != file {
+			t.Errorf("%d, Content-Encoding %q, %d bytes; want the file uncompressed", resp.StatusCode, ce, len(body))
+		}
+		waitLogged(t, errorLog, "[alert]", `regular expression match limit exceeded (20ms) on "`+long+`" using "^(a|aa)+(?!x)$" while sending response to client, client: 127.0.0.1, server: other, request: "GET /gz/big.txt HTTP/1.1"`)
+		if resp, _ := get(t, "/gz/big.txt", "Accept-Encoding", "gzip", "User-Agent", "b"); resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("a User-Agent the regex settles: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+		}
 	})
 }
 

@@ -937,6 +937,10 @@ type recorder struct {
 	gz           gzipfilter.Writer
 	gzipping     bool
 	fileResponse bool
+	// gzipRefused is set once a gzip_disable regex hit its match bound:
+	// the client does not get gzip for the rest of the request, as
+	// nginx's ngx_http_gzip_ok keeps its answer (see gzipClientOK).
+	gzipRefused bool
 	// bf is the state of the body filters that run before gzip (gunzip,
 	// sub: writeFiltered), allocated for a response that uses one; nil,
 	// one field check, for every other.

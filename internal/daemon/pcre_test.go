@@ -157,6 +157,10 @@ const pcreLimitConf = `
             valid_referers ~^(a|aa)+(?!x)$;
             return 200 "invalid=[$invalid_referer]\n";
         }
+        location ~ ^/fcgi/.+\.php/ {
+            fastcgi_split_path_info ^(.+?)((?:a|aa)+(?!x)$);
+            return 200 "path_info=[$fastcgi_path_info] script=[$fastcgi_script_name]\n";
+        }
         location /gz/ {
             alias %[1]s/;
             gzip on; gzip_types text/plain; gzip_min_length 1; gzip_disable "^(a|aa)+(?!x)$";
@@ -181,6 +185,8 @@ const pcreLimitConf = `
 //   - valid_referers: $invalid_referer fails, so it reads empty (valid);
 //   - gzip_disable: the response goes out uncompressed, the alert "while
 //     sending response to client";
+//   - fastcgi_split_path_info: $fastcgi_script_name and $fastcgi_path_info
+//     fail (empty), an alert for each;
 func TestPCREMatchLimitCallers(t *testing.T) {
 	dir := t.TempDir()
 	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(pcreLimitConf, dir))
@@ -241,6 +247,27 @@ func TestPCREMatchLimitCallers(t *testing.T) {
 		waitLogged(t, errorLog, "[alert]", `regular expression match limit exceeded (20ms) on "`+long+`" using "^(a|aa)+(?!x)$" while sending response to client, client: 127.0.0.1, server: other, request: "GET /gz/big.txt HTTP/1.1"`)
 		if resp, _ := get(t, "/gz/big.txt", "Accept-Encoding", "gzip", "User-Agent", "b"); resp.Header.Get("Content-Encoding") != "gzip" {
 			t.Errorf("a User-Agent the regex settles: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+		}
+	})
+	t.Run("fastcgi_split_path_info", func(t *testing.T) {
+		path := "/fcgi/x.php/" + long
+		if status, body := pcreGet(t, addr, "other", path); status != 200 || body != "path_info=[] script=[]\n" {
+			t.Errorf("%d %q, want both empty", status, body)
+		}
+		want := `regular expression match limit exceeded (20ms) on "` + path + `" using "^(.+?)((?:a|aa)+(?!x)$)", client: 127.0.0.1, server: other, request: "GET ` + path + ` HTTP/1.1"`
+		waitLogged(t, errorLog, "[alert]", want)
+		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			logged, _ := os.ReadFile(errorLog)
+			n := strings.Count(string(logged), want)
+			if n == 2 { // one line for each variable
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d alerts, want 2:\n%s", n, logged)
+			}
+		}
+		if status, body := pcreGet(t, addr, "other", "/fcgi/x.php/aaaa"); status != 200 || body != "path_info=[aaaa] script=[/fcgi/x.php/]\n" {
+			t.Errorf("a path the regex settles: %d %q", status, body)
 		}
 	})
 }

@@ -150,26 +150,30 @@ func TestMatchLimit(t *testing.T) {
 
 // TestEnginesAgree: on patterns both engines can run, the backtracking path
 // (translate and regexp2) gives RE2's answers: offsets, groups, names and
-// ASCII-only case folding, with ~* and with (?i).
+// ASCII-only case folding, with ~* and with (?i) and (?-i), on subjects
+// matched as bytes.
 func TestEnginesAgree(t *testing.T) {
 	patterns := []string{
 		`^/a/(\d+)/(?<name>[a-z]+)$`, `^/(?P<x>[^/]+)/(y)?(z)$`, `\.(gif|jpe?g|png)$`, `^/[A-Fx-z0-9_-]+$`,
 		`^/[^a-c]+$`, `(?i)^/ab(?-i)c`, `^/(?i:ab)c$`, `^/caf[é]$`, `^/k$`, `^/\w+\.php(/.*)?$`, `^/[]a]+$`,
 		`^(.+\.php)(/.+)$`, `^/x{2,3}$`, `^/\x41\p{L}$`, `^/[[:alpha:]]+$`, `(?s)^/a.b$`, `^/(a|b)*c`,
+		`^/(.)(.*)$`, `^/[^/]$`, `^/é+$`, `^/\xC3`, `^/\x{e9}$`, `^/[à-ÿ]+$`, `^/\Qé.\E$`, `^/(?i)é$`, `^/\p{L}+$`, `^/\P{L}$`,
 	}
 	subjects := []string{"/a/12/abc", "/a/12/ABC", "/p/q/yz", "/p/q/z", "/x.GIF", "/x.jpeg", "/ABCxyz09_-", "/abc", "/DEF",
 		"/abc", "/ABc", "/ABC", "/café", "/CAFÉ", "/k", "/K", "/\u212a", "/index.php/a/b", "/INDEX.PHP", "/]a]", "/xx", "/xxxx",
-		"/AÉ", "/Ab", "/a\nb", "/ababc", "/BAC"}
+		"/AÉ", "/Ab", "/a\nb", "/ababc", "/BAC", "/é", "/É", "/é\xa9", "/\xe9", "/\xc3\xc3", "/é.", "/\xff", "/a\xe9b"}
 	for _, src := range patterns {
 		for _, caseless := range []bool{false, true} {
-			if caseless && strings.Contains(src, "(?-i)") {
-				continue // RE2's folding ignores (?-i) under ~*; PCRE and regexp2 honour it
+			mapped, err := bytePattern(src)
+			if err != nil {
+				t.Fatalf("bytePattern %q: %v", src, err)
 			}
-			want, err := compileRE2(src, caseless)
+			re2, err := compileRE2(src, mapped, caseless)
 			if err != nil {
 				t.Fatalf("RE2 %q: %v", src, err)
 			}
-			got, err := compileBacktrack(src, caseless)
+			want := &Regexp{re2: re2, src: src}
+			got, err := compileBacktrack(src, mapped, caseless)
 			if err != nil {
 				t.Fatalf("backtracking %q: %v", src, err)
 			}
@@ -181,6 +185,89 @@ func TestEnginesAgree(t *testing.T) {
 				if !reflect.DeepEqual(g, w) {
 					t.Errorf("%q (caseless %t) on %q: %v, RE2 %v", src, caseless, subject, g, w)
 				}
+			}
+		}
+	}
+}
+
+// TestNginxBytesAndCase: nginx 1.22.1's answers (its PCRE2 without UTF
+// mode, recorded with these patterns as locations and these percent-decoded
+// paths): "." and "[^/]" take one byte, \xHH and \x{HH} are bytes, a
+// capture may end inside a character, "é+" repeats its last byte, \p{L}
+// tests a byte as a Latin-1 code point, case folds ASCII letters only
+// (under ~* and (?i)), ~* compares backreferences without case, and (?-i)
+// turns folding off inside a ~* pattern. want is the match and its groups
+// as text, nil for none.
+func TestNginxBytesAndCase(t *testing.T) {
+	for _, tc := range []struct {
+		src      string
+		caseless bool
+		subject  string
+		want     []string
+	}{
+		{`^/dot/.$`, false, "/dot/é", nil},
+		{`^/dot/.$`, false, "/dot/a", []string{"/dot/a"}},
+		{`^/dot2/..$`, false, "/dot2/é", []string{"/dot2/é"}},
+		{`^/cap/(.)(.*)$`, false, "/cap/éx", []string{"/cap/éx", "\xc3", "\xa9x"}},
+		{`^/cls/[^/]$`, false, "/cls/é", nil},
+		{`^/cls/[^/]{2}$`, false, "/cls/é", []string{"/cls/é"}},
+		{`^/hex/\xC3`, false, "/hex/é", []string{"/hex/\xc3"}},
+		{`^/hexb/\x{e9}$`, false, "/hexb/\xe9", []string{"/hexb/\xe9"}},
+		{`^/hexb/\x{e9}$`, false, "/hexb/é", nil},
+		{`^/lit/é+$`, false, "/lit/é\xa9", []string{"/lit/é\xa9"}},
+		{`^/lit/é+$`, false, "/lit/éé", nil},
+		{`^/ci/é$`, true, "/ci/É", nil},
+		{`^/ci/é$`, true, "/ci/é", []string{"/ci/é"}},
+		{`^/br/(a)\1$`, true, "/br/aA", []string{"/br/aA", "a"}},
+		{`^/br/(a)\1$`, true, "/br/Aa", []string{"/br/Aa", "A"}},
+		{`^/br/(a)\1$`, false, "/br/aA", nil},
+		{`^/ni/a(?-i)b$`, true, "/ni/AB", nil},
+		{`^/ni/a(?-i)b$`, true, "/ni/Ab", []string{"/ni/Ab"}},
+		{`^/ii/(?i)é$`, false, "/ii/É", nil},
+		{`^/ii/(?i)é$`, false, "/ii/é", []string{"/ii/é"}},
+		{`^/w/\w$`, false, "/w/é", nil},
+		{`^/rng/[à-ÿ]+$`, false, "/rng/é", []string{"/rng/é"}},
+		{`^/rng/[à-ÿ]+$`, false, "/rng/\xc3\xc3", []string{"/rng/\xc3\xc3"}},
+		{`^/pl/\p{L}$`, false, "/pl/\xe9", []string{"/pl/\xe9"}},
+		{`^/pl/\p{L}$`, false, "/pl/é", nil},
+	} {
+		for _, bt := range []bool{false, true} {
+			src := tc.src
+			if bt {
+				src += `(?!\x{ff})` // a lookahead: the backtracking engine
+			}
+			re, err := Compile(src, tc.caseless)
+			if err != nil {
+				t.Fatalf("%q: %v", src, err)
+			}
+			if re.Backtracking() != bt && !strings.Contains(src, `\1`) { // a backreference: always
+				t.Fatalf("%q: backtracking %t", src, re.Backtracking())
+			}
+			if got := re.FindStringSubmatch(tc.subject); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%q (caseless %t) on %q: %q, want %q", src, tc.caseless, tc.subject, got, tc.want)
+			}
+			if got := re.MatchString(tc.subject); got != (tc.want != nil) {
+				t.Errorf("%q on %q: MatchString %t", src, tc.subject, got)
+			}
+		}
+	}
+	if _, err := Compile(`^/\x{100}`, false); err == nil || err.Error() != `character code point value in \x{} or \o{} is too large` {
+		t.Errorf(`\x{100}: %v, want PCRE2's error`, err)
+	}
+}
+
+// TestMatchASCIIZeroAlloc: matching bytes costs an all-ASCII subject
+// nothing: Match on RE2 allocates nothing, as a bare *regexp.Regexp (a
+// subject with bytes of 0x80 and above is copied once, see mapSubject).
+func TestMatchASCIIZeroAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes regexp's pooled matchers allocate")
+	}
+	for _, src := range []string{`^/a/(\d+)/[^/]+$`, `^/caf[é]/.$`, `^/\x{e9}`} {
+		for _, caseless := range []bool{false, true} {
+			re := MustCompile(src, caseless)
+			if n := testing.AllocsPerRun(100, func() { _, _ = re.Match("/a/12/xyz") }); n != 0 {
+				t.Errorf("%q (caseless %t): %v allocations", src, caseless, n)
 			}
 		}
 	}

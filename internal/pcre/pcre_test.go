@@ -272,3 +272,36 @@ func TestMatchASCIIZeroAlloc(t *testing.T) {
 		}
 	}
 }
+
+// TestExtendedMode: under (?x) a "#" comment runs to the end of the line
+// and its parentheses open no group, as in PCRE (nginx 1.22.1 recorded:
+// "location ~ "^/x/(?x) a  b # comment (c)\n (d) $"" answers /x/abd with
+// $1 "d"); group names and numbers and named backreferences follow.
+func TestExtendedMode(t *testing.T) {
+	for _, tc := range []struct {
+		src     string
+		subject string
+		names   []string
+		want    []string
+	}{
+		{"^/x/(?x) a  b # comment (c)\n (d) $(?!z)", "/x/abd", []string{"", ""}, []string{"/x/abd", "d"}},
+		{"(?x)^/ (?<n> a ) # (?<no> x ) [\n (?<m> b ) \\k<m> $", "/abb", []string{"", "n", "m"}, []string{"/abb", "a", "b"}},
+		{"(?x)^/ [#(] (a) # [ (\n $ (?!z)", "/#a", []string{"", ""}, []string{"/#a", "a"}},
+		{"^/(?x: a # (b)\n) (c)(?!z)", "/ac", []string{"", ""}, nil},
+		{"^/(?x: a # (b)\n) (c)(?!z)", "/a c", []string{"", ""}, []string{"/a c", "c"}},
+	} {
+		re, err := Compile(tc.src, false)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if !re.Backtracking() {
+			t.Fatalf("%q runs on RE2", tc.src)
+		}
+		if got := re.SubexpNames(); !reflect.DeepEqual(got, tc.names) {
+			t.Errorf("%q: names %q, want %q", tc.src, got, tc.names)
+		}
+		if got := re.FindStringSubmatch(tc.subject); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q on %q: %q, want %q", tc.src, tc.subject, got, tc.want)
+		}
+	}
+}

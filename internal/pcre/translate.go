@@ -34,11 +34,11 @@ const unsupportedEscapes = "KRXhHVNC"
 // Case folding is regexp2's own (IgnoreCase, (?i)): on subjects rewritten
 // by mapSubject it folds ASCII letters only, as nginx's PCRE does.
 func translate(src string) (translation, error) {
-	first := translator{src: src, behind: []bool{false}, names: []string{""}}
+	first := translator{src: src, behind: []bool{false}, ext: []bool{false}, names: []string{""}}
 	if err := first.run(); err != nil {
 		return translation{}, err
 	}
-	t := translator{src: src, behind: []bool{false}, names: []string{""}, known: first.names}
+	t := translator{src: src, behind: []bool{false}, ext: []bool{false}, names: []string{""}, known: first.names}
 	if err := t.run(); err != nil {
 		return translation{}, err
 	}
@@ -53,6 +53,9 @@ type translator struct {
 	// behind holds, for each open group, whether it is inside a lookbehind,
 	// where PCRE2 (10.42, nginx's on Debian 12) wants a fixed length.
 	behind []bool
+	// ext holds, for each open group, whether it is in extended mode ((?x)),
+	// where "#" starts a comment that runs to the end of the line.
+	ext []bool
 	// names collects the group names by number as groups open.
 	names []string
 	// known are the names of the whole pattern (from a first pass), so that a
@@ -74,9 +77,12 @@ func (t *translator) run() error {
 		case ')':
 			if len(t.behind) > 1 {
 				t.behind = t.behind[:len(t.behind)-1]
+				t.ext = t.ext[:len(t.ext)-1]
 			}
 			t.out.WriteByte(c)
 			t.i++
+		case '#':
+			t.comment()
 		case '*', '+', '?', '{':
 			if t.behind[len(t.behind)-1] && variableRepeat(t.src[t.i:]) {
 				return errors.New("lookbehind assertion is not fixed length")
@@ -243,9 +249,23 @@ func (t *translator) open(name string, n int) {
 	t.push("(", n)
 }
 
+// comment copies a "#" comment of extended mode up to its end of line (or
+// a "#" outside extended mode).
+func (t *translator) comment() {
+	end := len(t.src)
+	if !t.ext[len(t.ext)-1] {
+		end = t.i + 1
+	} else if nl := strings.IndexByte(t.src[t.i:], '\n'); nl >= 0 {
+		end = t.i + nl + 1
+	}
+	t.out.WriteString(t.src[t.i:end])
+	t.i = end
+}
+
 // push writes s, opens a group and moves n bytes on.
 func (t *translator) push(s string, n int) {
 	t.out.WriteString(s)
+	t.ext = append(t.ext, t.ext[len(t.ext)-1])
 	t.behind = append(t.behind, t.behind[len(t.behind)-1])
 	t.i += n
 }
@@ -276,8 +296,20 @@ func (t *translator) flags(rest string) error {
 	}
 	t.out.WriteString(t.src[t.i : t.i+2+end+1])
 	t.i += 2 + end + 1
+	ext, on := t.ext[len(t.ext)-1], true
+	for _, c := range rest[:end] {
+		switch c {
+		case '-':
+			on = false
+		case 'x':
+			ext = on
+		}
+	}
 	if rest[end] == ':' {
 		t.behind = append(t.behind, t.behind[len(t.behind)-1])
+		t.ext = append(t.ext, ext)
+	} else {
+		t.ext[len(t.ext)-1] = ext
 	}
 	return nil
 }

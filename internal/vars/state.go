@@ -391,7 +391,9 @@ type State struct {
 	// VariableErrors are the lines variables logged at error (or alert)
 	// level while evaluated for this request ($proxy_protocol_tlv_NAME's
 	// unknown, invalid and broken TLVs; a regex over its match bound in a
-	// map), at most one per variable name, as nginx
+	// map, valid_referers, fastcgi_split_path_info, or a proxy_redirect or
+	// proxy_cookie_* rule, which log under their directive's name), at
+	// most one per name, as nginx
 	// caches a variable's failure for the rest of the request; the daemon
 	// writes them to the error log. Nil for none.
 	VariableErrors []VariableError

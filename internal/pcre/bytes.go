@@ -80,11 +80,12 @@ func unmapIndex(idx []int, s string) {
 // \x{byteBase+byte}, inside a class too, so "é" is two single-byte runes
 // and "[à-ÿ]" the bytes PCRE's class holds; \Q...\E becomes escaped
 // literals; \p and \P also take the bytes 0x80-0xFF whose Latin-1 letter
-// has the property, as PCRE without UTF mode tests a byte's code point. A
-// \x{...} above 0xFF is PCRE2's error. A pattern of ASCII without \x, \Q
-// and \p is returned as it is.
+// has the property, as PCRE without UTF mode tests a byte's code point; \s
+// takes the vertical tab, as PCRE2's; \200 to \377 are bytes. A \x{...}
+// above 0xFF is PCRE2's error. A pattern of ASCII without a backslash is
+// returned as it is.
 func bytePattern(src string) (string, error) {
-	if !hasHigh(src) && !strings.Contains(src, `\x`) && !strings.Contains(src, `\Q`) && !strings.Contains(src, `\p`) && !strings.Contains(src, `\P`) {
+	if !hasHigh(src) && !strings.Contains(src, `\`) {
 		return src, nil
 	}
 	w := byteWriter{src: src}
@@ -170,6 +171,16 @@ func (w *byteWriter) escape() error {
 	case n == 'p' || n == 'P':
 		w.property()
 		return nil
+	case n == 's' || n == 'S':
+		w.space(n == 'S')
+		return nil
+	case (n == '2' || n == '3') && w.i+3 < len(w.src) && isOctal(w.src[w.i+2]) && isOctal(w.src[w.i+3]):
+		// \200 to \377: PCRE's octal byte (a backreference only with
+		// that many groups), where Go reads the character U+0080...
+		v := (n-'0')*64 + (w.src[w.i+2]-'0')*8 + (w.src[w.i+3] - '0')
+		w.writeByte(v)
+		w.i += 4
+		return nil
 	}
 	w.out.WriteString(w.src[w.i : w.i+2])
 	w.i += 2
@@ -234,6 +245,25 @@ func (w *byteWriter) hex() error {
 	}
 	w.i = j
 	return nil
+}
+
+func isOctal(c byte) bool { return '0' <= c && c <= '7' }
+
+// space rewrites \s (and \S outside a class) to take the vertical tab too,
+// as PCRE2's \s does (Go's leaves it out). \S inside a class is left as
+// it is: a class cannot take the vertical tab out.
+func (w *byteWriter) space(negated bool) {
+	w.i += 2
+	switch {
+	case w.inClass && !negated:
+		w.out.WriteString(`\s\x0B`)
+	case w.inClass:
+		w.out.WriteString(`\S`)
+	case negated:
+		w.out.WriteString(`[^\s\x0B]`)
+	default:
+		w.out.WriteString(`[\s\x0B]`)
+	}
 }
 
 func isHex(c byte) bool {

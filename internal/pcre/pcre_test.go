@@ -195,8 +195,9 @@ func TestEnginesAgree(t *testing.T) {
 // paths): "." and "[^/]" take one byte, \xHH and \x{HH} are bytes, a
 // capture may end inside a character, "é+" repeats its last byte, \p{L}
 // tests a byte as a Latin-1 code point, case folds ASCII letters only
-// (under ~* and (?i)), ~* compares backreferences without case, and (?-i)
-// turns folding off inside a ~* pattern. want is the match and its groups
+// (under ~* and (?i)), ~* compares backreferences without case, (?-i)
+// turns folding off inside a ~* pattern, \s takes the vertical tab and
+// \200 is a byte. want is the match and its groups
 // as text, nil for none.
 func TestNginxBytesAndCase(t *testing.T) {
 	for _, tc := range []struct {
@@ -230,6 +231,17 @@ func TestNginxBytesAndCase(t *testing.T) {
 		{`^/rng/[à-ÿ]+$`, false, "/rng/\xc3\xc3", []string{"/rng/\xc3\xc3"}},
 		{`^/pl/\p{L}$`, false, "/pl/\xe9", []string{"/pl/\xe9"}},
 		{`^/pl/\p{L}$`, false, "/pl/é", nil},
+		{`^/pn/\P{L}$`, false, "/pn/\xe9", nil},
+		{`^/pn/\P{L}$`, false, "/pn/1", []string{"/pn/1"}},
+		{`^/hx/[\x80-\xff]+$`, false, "/hx/é\xff", []string{"/hx/é\xff"}},
+		{`^/ci/[^a]$`, true, "/ci/A", nil},
+		{`^/ci/[^a]$`, true, "/ci/\xc3", []string{"/ci/\xc3"}},
+		{`^/q/\Qé.\E$`, false, "/q/é.", []string{"/q/é."}},
+		{`^/q/\Qé.\E$`, false, "/q/éx", nil},
+		{`^/s/\s$`, false, "/s/\v", []string{"/s/\v"}},
+		{`^/s/[\s]$`, false, "/s/\v", []string{"/s/\v"}},
+		{`^/s/\S$`, false, "/s/\v", nil},
+		{`^/o/\200$`, false, "/o/\x80", []string{"/o/\x80"}},
 	} {
 		for _, bt := range []bool{false, true} {
 			src := tc.src

@@ -317,3 +317,82 @@ func TestExtendedMode(t *testing.T) {
 		}
 	}
 }
+
+// agreePatterns are the patterns FuzzEnginesAgree runs on both engines.
+var agreePatterns = []string{
+	`^/(.)(.*)$`, `^/[^/]+/(?<n>[a-z]+)?$`, `(?i)^/ab(?-i)c`, `^/caf[é]+`, `\.(gif|jpe?g)$`, `^/\x{e9}|\xC3(.)`,
+	`^/[à-ÿ]*(x|y)`, `^/\w+\s\d*`, `(?s)^/a.b$`, `^/\p{L}+`, `^/\Qé.\E`,
+}
+
+// FuzzEnginesAgree: on any subject, bytes included, the backtracking path
+// gives RE2's offsets for patterns both can run, with and without ~*, and
+// every offset lies inside the subject.
+func FuzzEnginesAgree(f *testing.F) {
+	for _, s := range []string{"/abc", "/é", "/\xc3", "/x.GIF", "/a\nb", "/\xff\xfe", "/ab c9", "/Éé x", "/é."} {
+		f.Add(s)
+	}
+	type pair struct{ re2, bt *Regexp }
+	var pairs []pair
+	for _, src := range agreePatterns {
+		for _, caseless := range []bool{false, true} {
+			mapped, err := bytePattern(src)
+			if err != nil {
+				f.Fatal(err)
+			}
+			re2, err := compileRE2(src, mapped, caseless)
+			if err != nil {
+				f.Fatal(err)
+			}
+			bt, err := compileBacktrack(src, mapped, caseless)
+			if err != nil {
+				f.Fatal(err)
+			}
+			pairs = append(pairs, pair{&Regexp{re2: re2, src: src}, bt})
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range pairs {
+			w, err := p.re2.Submatch(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := p.bt.Submatch(s)
+			if err != nil {
+				t.Skip("over the match bound") // not on these patterns, but a slow machine
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("%q on %q: %v, RE2 %v", p.re2.src, s, g, w)
+			}
+			for i := 0; i+1 < len(w); i += 2 {
+				if w[i] > w[i+1] || w[i+1] > len(s) || w[i] < -1 {
+					t.Errorf("%q on %q: offsets %v", p.re2.src, s, w)
+				}
+			}
+		}
+	})
+}
+
+// FuzzCompile: any pattern compiles or is refused without a panic, and a
+// compiled one matches any subject without one, its offsets inside it.
+func FuzzCompile(f *testing.F) {
+	for _, src := range append([]string{`(?x) a # (b`, `[\P{L}\s]`, `\x{100}`, `(?<=a+)`, `\200`, `\Q(`, `[`, `(?i)(a)\1`}, agreePatterns...) {
+		f.Add(src, "/aé\xff")
+	}
+	f.Fuzz(func(t *testing.T, src, s string) {
+		for _, caseless := range []bool{false, true} {
+			re, err := Compile(src, caseless)
+			if err != nil {
+				continue
+			}
+			idx, err := re.Submatch(s)
+			if err != nil {
+				continue // over the match bound
+			}
+			for i := 0; i+1 < len(idx); i += 2 {
+				if idx[i] > idx[i+1] || idx[i+1] > len(s) || idx[i] < -1 {
+					t.Errorf("%q on %q: offsets %v", src, s, idx)
+				}
+			}
+		}
+	})
+}

@@ -249,16 +249,15 @@ func (w *byteWriter) hex() error {
 
 func isOctal(c byte) bool { return '0' <= c && c <= '7' }
 
-// space rewrites \s (and \S outside a class) to take the vertical tab too,
-// as PCRE2's \s does (Go's leaves it out). \S inside a class is left as
-// it is: a class cannot take the vertical tab out.
+// space rewrites \s to take the vertical tab too, as PCRE2's \s does (Go's
+// leaves it out), and \S to leave it out.
 func (w *byteWriter) space(negated bool) {
 	w.i += 2
 	switch {
 	case w.inClass && !negated:
 		w.out.WriteString(`\s\x0B`)
 	case w.inClass:
-		w.out.WriteString(`\S`)
+		w.out.WriteString(byteItems(func(b int) bool { return !pcreSpace(b) }))
 	case negated:
 		w.out.WriteString(`[^\s\x0B]`)
 	default:
@@ -299,10 +298,12 @@ func (w *byteWriter) property() {
 	if table == nil {
 		table = unicode.Scripts[name]
 	}
-	if table == nil || w.inClass && neg {
-		// \P inside a class also takes the bytes whose Latin-1 letter
-		// has the property: a class cannot take them out.
+	if table == nil {
 		w.out.WriteString(whole)
+		return
+	}
+	if w.inClass { // the bytes that have it, or not, as a class's items
+		w.out.WriteString(byteItems(func(b int) bool { return unicode.Is(table, rune(b)) != neg }))
 		return
 	}
 	var extra strings.Builder
@@ -312,13 +313,51 @@ func (w *byteWriter) property() {
 		}
 	}
 	positive := `\p{` + name + `}`
-	if w.inClass {
-		w.out.WriteString(positive + extra.String())
-		return
-	}
 	open := "["
 	if neg {
 		open = "[^"
 	}
 	w.out.WriteString(open + positive + extra.String() + "]")
+}
+
+// pcreSpace reports whether byte b is in PCRE2's \s ("C" tables): space,
+// \t, \n, \v, \f, \r.
+func pcreSpace(b int) bool { return b == ' ' || '\t' <= b && b <= '\r' }
+
+// byteItems returns, as the items of a class, the runes a rewritten
+// subject can hold (ASCII, and byteBase+0x80 to byteBase+0xFF for the
+// other bytes) whose byte has the property in: what a class's \p, \P or
+// \S takes in PCRE without UTF mode, where Go's would take the wrong
+// private-use runes (a class cannot take runes out of its items).
+func byteItems(in func(b int) bool) string {
+	var b strings.Builder
+	for lo := 0; lo <= 0xFF; {
+		if !in(lo) {
+			lo++
+			continue
+		}
+		hi := lo
+		for hi+1 <= 0xFF && hi+1 != 0x80 && in(hi+1) {
+			hi++
+		}
+		b.WriteString(classRune(lo))
+		if hi > lo {
+			b.WriteByte('-')
+			b.WriteString(classRune(hi))
+		}
+		lo = hi + 1
+	}
+	if b.Len() == 0 { // byteBase itself, which no rewritten subject holds
+		return `\x{` + strconv.FormatInt(byteBase, 16) + `}`
+	}
+	return b.String()
+}
+
+// classRune writes byte b's rune of a rewritten subject as \x{...}.
+func classRune(b int) string {
+	r := rune(b)
+	if b >= 0x80 {
+		r += byteBase
+	}
+	return `\x{` + strconv.FormatInt(int64(r), 16) + `}`
 }

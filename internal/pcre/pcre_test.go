@@ -242,6 +242,15 @@ func TestNginxBytesAndCase(t *testing.T) {
 		{`^/s/[\s]$`, false, "/s/\v", []string{"/s/\v"}},
 		{`^/s/\S$`, false, "/s/\v", nil},
 		{`^/o/\200$`, false, "/o/\x80", []string{"/o/\x80"}},
+		{`^/pc/[\P{L}]$`, false, "/pc/\xe9", nil},
+		{`^/pc/[\P{L}]$`, false, "/pc/1", []string{"/pc/1"}},
+		{`^/pc/[\P{L}]$`, false, "/pc/\xd7", []string{"/pc/\xd7"}}, // the multiplication sign
+		{`^/pc/[x\p{L}]$`, false, "/pc/\xe9", []string{"/pc/\xe9"}},
+		{`^/pc/[\p{L}]$`, false, "/pc/1", nil},
+		{`^/pc/[\p{Greek}1]$`, false, "/pc/1", []string{"/pc/1"}},
+		{`^/sc/[\S]$`, false, "/sc/\v", nil},
+		{`^/sc/[\S]$`, false, "/sc/\xe9", []string{"/sc/\xe9"}},
+		{`^/sc/[\S]$`, false, "/sc/\x00", []string{"/sc/\x00"}},
 	} {
 		for _, bt := range []bool{false, true} {
 			src := tc.src

@@ -85,7 +85,7 @@ func unmapIndex(idx []int, s string) {
 // above 0xFF is PCRE2's error. A pattern of ASCII without a backslash is
 // returned as it is.
 func bytePattern(src string) (string, error) {
-	if !hasHigh(src) && !strings.Contains(src, `\`) {
+	if !hasHigh(src) && !strings.Contains(src, `\`) && !strings.Contains(src, "#") {
 		return src, nil
 	}
 	w := byteWriter{src: src}
@@ -103,6 +103,55 @@ type byteWriter struct {
 	i       int
 	out     strings.Builder
 	inClass bool // inside [...]
+	// ext holds, for each open group, whether it is in extended mode
+	// ((?x)), where "#" starts a comment to the end of the line; nil until
+	// a group opens (the pattern's level is ext0).
+	ext  []bool
+	ext0 bool
+}
+
+// extended reports whether the current group is in extended mode.
+func (w *byteWriter) extended() bool {
+	if len(w.ext) == 0 {
+		return w.ext0
+	}
+	return w.ext[len(w.ext)-1]
+}
+
+// setExtended sets the current group's extended mode.
+func (w *byteWriter) setExtended(on bool) {
+	if len(w.ext) == 0 {
+		w.ext0 = on
+		return
+	}
+	w.ext[len(w.ext)-1] = on
+}
+
+// group copies "(" and follows (?x), (?-x) and (?x: for extended mode.
+func (w *byteWriter) group() {
+	rest := w.src[w.i+1:]
+	ext := w.extended()
+	end := strings.IndexAny(rest, ":)")
+	if strings.HasPrefix(rest, "?") && end > 0 && strings.Trim(rest[1:end], "imsxnUJ-") == "" {
+		on := true
+		for _, c := range rest[1:end] {
+			switch c {
+			case '-':
+				on = false
+			case 'x':
+				ext = on
+			}
+		}
+		if rest[end] == ')' { // (?flags): this group's mode from here
+			w.setExtended(ext)
+			w.out.WriteString(w.src[w.i : w.i+1+end+1])
+			w.i += 1 + end + 1
+			return
+		}
+	}
+	w.ext = append(w.ext, ext)
+	w.out.WriteByte('(')
+	w.i++
 }
 
 // step rewrites what starts at w.i.
@@ -127,6 +176,24 @@ func (w *byteWriter) step() error {
 		w.inClass = false
 		w.out.WriteByte(c)
 		w.i++
+	case w.inClass:
+		w.out.WriteByte(c)
+		w.i++
+	case c == '(':
+		w.group()
+	case c == ')':
+		if len(w.ext) > 0 {
+			w.ext = w.ext[:len(w.ext)-1]
+		}
+		w.out.WriteByte(c)
+		w.i++
+	case c == '#' && w.extended():
+		end := len(w.src)
+		if nl := strings.IndexByte(w.src[w.i:], '\n'); nl >= 0 {
+			end = w.i + nl + 1
+		}
+		w.out.WriteString(w.src[w.i:end]) // a comment: copied as it is
+		w.i = end
 	default:
 		w.out.WriteByte(c)
 		w.i++

@@ -310,6 +310,8 @@ func TestExtendedMode(t *testing.T) {
 		{"(?x)^/ [#(] (a) # [ (\n $ (?!z)", "/#a", []string{"", ""}, []string{"/#a", "a"}},
 		{"^/(?x: a # (b)\n) (c)(?!z)", "/ac", []string{"", ""}, nil},
 		{"^/(?x: a # (b)\n) (c)(?!z)", "/a c", []string{"", ""}, []string{"/a c", "c"}},
+		{"(?x)^/ # [ é\n \\p{L} \\s $(?!z)", "/\xe9\v", []string{""}, []string{"/\xe9\v"}},
+		{"(?x)^/ # [ é\n \\p{L} \\s $(?!z)", "/-\v", []string{""}, nil},
 	} {
 		re, err := Compile(tc.src, false)
 		if err != nil {

@@ -44,7 +44,7 @@ func hasHigh(s string) bool {
 // byteBase+byte.
 func mapSubject(s string) string {
 	var b strings.Builder
-	b.Grow(len(s) + 2*len(s))
+	b.Grow(3 * len(s)) // at most: three UTF-8 bytes for each byte
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < utf8.RuneSelf {
 			b.WriteByte(c)
@@ -79,10 +79,11 @@ func unmapIndex(idx []int, s string) {
 // byte of 0x80 and above (raw, or written \xHH, \x{HH}) becomes
 // \x{byteBase+byte}, inside a class too, so "é" is two single-byte runes
 // and "[à-ÿ]" the bytes PCRE's class holds; \Q...\E becomes escaped
-// literals; \p and \P also take the bytes 0x80-0xFF whose Latin-1 letter
-// has the property, as PCRE without UTF mode tests a byte's code point; \s
-// takes the vertical tab, as PCRE2's; \200 to \377 are bytes. A \x{...}
-// above 0xFF is PCRE2's error. A pattern of ASCII without a backslash is
+// literals; \p and \P also take (or leave out) the bytes 0x80-0xFF whose
+// Latin-1 character has the property, as PCRE without UTF mode tests a
+// byte's code point; \s takes the vertical tab, as PCRE2's; \200 to \377
+// are bytes; (?x) comments are copied as they are. A \x{...} above 0xFF
+// is PCRE2's error. A pattern of ASCII without a backslash or a "#" is
 // returned as it is.
 func bytePattern(src string) (string, error) {
 	if !hasHigh(src) && !strings.Contains(src, `\`) && !strings.Contains(src, "#") {

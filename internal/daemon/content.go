@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
-	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/mp4"
 	"fulcrum/internal/router"
 	"fulcrum/internal/static"
@@ -367,8 +365,7 @@ func gzipStaticWanted(rec *recorder, r *http.Request) (ok, try bool) {
 	g := &rec.set.Gzip
 	ok = g.Static == config.GzipStaticAlways
 	if !ok {
-		req := gzipfilter.Request{Header: r.Header, HTTP10: !r.ProtoAtLeast(1, 1)}
-		ok = gzipfilter.ClientOK(g, req, rec.Header(), false, time.Now())
+		ok = rec.gzipClientOK(g, rec.Header(), false)
 	}
 	return ok, ok || g.Vary
 }

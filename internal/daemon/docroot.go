@@ -116,13 +116,18 @@ var _ vars.FastCGIPaths = (*requestScratch)(nil)
 // AppendFastCGIScriptName implements vars.FastCGIPaths: the first capture of
 // the serving level's fastcgi_split_path_info (the whole $uri when there is
 // none or it does not match), with fastcgi_index after a trailing slash, as
-// nginx's ngx_http_fastcgi_script_name_variable.
+// nginx's ngx_http_fastcgi_script_name_variable; not found, its line
+// logged at alert, when the match hits its bound.
 func (sc *requestScratch) AppendFastCGIScriptName(dst []byte, st *vars.State) ([]byte, bool) {
 	set := sc.rec.set
 	if set == nil {
 		return dst, false
 	}
-	script, _ := fastcgiSplit(&set.FastCGI, st.Path)
+	script, _, err := fastcgiSplit(&set.FastCGI, st.Path)
+	if err != nil { // over its match bound: nginx's variable fails
+		st.LogVariableAlert("fastcgi_script_name", err.Error())
+		return dst, false
+	}
 	dst = append(dst, script...)
 	if strings.HasSuffix(script, "/") {
 		dst = append(dst, set.FastCGI.Index...)
@@ -131,26 +136,36 @@ func (sc *requestScratch) AppendFastCGIScriptName(dst []byte, st *vars.State) ([
 }
 
 // AppendFastCGIPathInfo implements vars.FastCGIPaths: the second capture of
-// fastcgi_split_path_info, empty when it does not match.
+// fastcgi_split_path_info, empty when it does not match; not found, its
+// line logged at alert, when the match hits its bound.
 func (sc *requestScratch) AppendFastCGIPathInfo(dst []byte, st *vars.State) ([]byte, bool) {
 	set := sc.rec.set
 	if set == nil {
 		return dst, false
 	}
-	_, info := fastcgiSplit(&set.FastCGI, st.Path)
+	_, info, err := fastcgiSplit(&set.FastCGI, st.Path)
+	if err != nil {
+		st.LogVariableAlert("fastcgi_path_info", err.Error())
+		return dst, false
+	}
 	return append(dst, info...), true
 }
 
 // fastcgiSplit splits uri into the script name and the path info with f's
 // regex (its first two captures); without a regex or a match the whole uri
-// is the script name.
-func fastcgiSplit(f *config.FastCGI, uri string) (script, info string) {
+// is the script name. A match over its bound is err (it wraps
+// pcre.ErrMatchLimit): nginx's ngx_http_fastcgi_split logs it at alert and
+// both variables fail (recorded: empty, one line for each).
+func fastcgiSplit(f *config.FastCGI, uri string) (script, info string, err error) {
 	if f.Split == nil {
-		return uri, ""
+		return uri, "", nil
 	}
-	m := f.Split.FindStringSubmatchIndex(uri)
+	m, err := f.Split.Submatch(uri)
+	if err != nil {
+		return "", "", err
+	}
 	if m == nil {
-		return uri, ""
+		return uri, "", nil
 	}
 	if len(m) >= 4 && m[2] >= 0 {
 		script = uri[m[2]:m[3]]
@@ -158,5 +173,5 @@ func fastcgiSplit(f *config.FastCGI, uri string) (script, info string) {
 	if len(m) >= 6 && m[4] >= 0 {
 		info = uri[m[4]:m[5]]
 	}
-	return script, info
+	return script, info, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/subfilter"
 )
@@ -22,8 +23,7 @@ func (w *recorder) startGzip(code int, h http.Header) {
 	if !gzipfilter.Eligible(g, code, h) {
 		return
 	}
-	req := gzipfilter.Request{Header: w.req.Header, HTTP10: !w.req.ProtoAtLeast(1, 1)}
-	compress := gzipfilter.ClientOK(g, req, h, !w.fileResponse, time.Now())
+	compress := w.gzipClientOK(g, h, !w.fileResponse)
 	if compress {
 		gzipfilter.Prepare(h)
 	}
@@ -36,6 +36,23 @@ func (w *recorder) startGzip(code int, h http.Header) {
 		w.gz.Reset(w.ResponseWriter, g.Level)
 		w.gzipping = true
 	}
+}
+
+// gzipClientOK is gzipfilter.ClientOK for this request and a response
+// with header h. A gzip_disable regex whose match hits its bound refuses
+// gzip for the rest of the request, its error logged at alert once, as
+// nginx's ngx_http_gzip_ok does (it keeps its answer in r->gzip_ok).
+func (w *recorder) gzipClientOK(g *config.Gzip, h http.Header, upstreamLastModified bool) bool {
+	if w.gzipRefused {
+		return false
+	}
+	req := gzipfilter.Request{Header: w.req.Header, HTTP10: !w.req.ProtoAtLeast(1, 1)}
+	ok, err := gzipfilter.ClientCheck(g, req, h, upstreamLastModified, time.Now())
+	if err != nil {
+		w.gzipRefused = true
+		w.snap.log.LogRequest(errlog.Alert, logRequest(w.st, w.req), err.Error()+" while sending response to client")
+	}
+	return ok
 }
 
 // writeGzip compresses p into the response; $body_bytes_sent counts the
@@ -96,8 +113,7 @@ func (w *recorder) AllowRanges(contentType string, size int64) bool {
 	if !gzipfilter.Eligible(g, http.StatusOK, h) {
 		return true
 	}
-	req := gzipfilter.Request{Header: w.req.Header, HTTP10: !w.req.ProtoAtLeast(1, 1)}
-	return !gzipfilter.ClientOK(g, req, h, false, time.Now())
+	return !w.gzipClientOK(g, h, false)
 }
 
 // startGunzip is nginx's gunzip header filter for the response about to go
@@ -114,8 +130,7 @@ func (w *recorder) startGunzip(h http.Header) {
 	if g.Vary {
 		w.varyAcceptEncoding(h)
 	}
-	req := gzipfilter.Request{Header: w.req.Header, HTTP10: !w.req.ProtoAtLeast(1, 1)}
-	if gzipfilter.ClientOK(g, req, h, !w.fileResponse, time.Now()) {
+	if w.gzipClientOK(g, h, !w.fileResponse) {
 		return
 	}
 	gzipfilter.PrepareGunzip(h)

@@ -129,7 +129,8 @@ func getSecureLinkExpires(dst []byte, st *vars.State) ([]byte, bool) {
 
 // getInvalidReferer is $invalid_referer: "1" when the level's
 // valid_referers refuse the request's Referer field, empty otherwise (also
-// where no valid_referers applies).
+// where no valid_referers applies); not found, its line logged at alert,
+// when a regex's match hits its bound.
 func (s *snapshot) getInvalidReferer(dst []byte, st *vars.State) ([]byte, bool) {
 	_, set := levelOf(st)
 	c := s.referers[set]
@@ -141,7 +142,12 @@ func (s *snapshot) getInvalidReferer(dst []byte, st *vars.State) ([]byte, bool) 
 	if st.Header != nil {
 		value, _, present = st.Header.Lookup("Referer", 0)
 	}
-	if c.Invalid(value, present) {
+	invalid, err := c.Check(value, present)
+	if err != nil { // a regex over its match bound: nginx's variable fails
+		st.LogVariableAlert("invalid_referer", err.Error())
+		return dst, false
+	}
+	if invalid {
 		dst = append(dst, '1')
 	}
 	return dst, true

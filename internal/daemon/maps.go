@@ -15,6 +15,8 @@ import (
 type compiledMap struct {
 	source *vars.Template
 	keys   *varmap.Map[*vars.Template]
+	// name is the map's variable, without "$", for its error log line.
+	name string
 }
 
 // defineBlockVariables makes the variables of the legacy GeoIP module and
@@ -33,7 +35,7 @@ func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logge
 		return nil, err
 	}
 	for _, m := range h.Maps {
-		cm := &compiledMap{}
+		cm := &compiledMap{name: m.Variable}
 		// nginx evaluates a map once per request unless it is volatile.
 		if m.Volatile {
 			comp.DefineVolatile(m.Variable, cm.get)
@@ -79,10 +81,14 @@ func (cm *compiledMap) compile(comp *vars.Compiler, m *config.Map) error {
 // the first matching regex, else the default. A matching regex is the request's
 // last match, as in nginx 1.22.1: the value and everything evaluated after it
 // see its $1..$9 and named captures (a regex location's named captures keep
-// their values; see vars.State.SetCaptures).
+// their values; see vars.State.SetCaptures). A regex over its match bound
+// gives the default, its line logged at alert, as nginx's map does.
 func (cm *compiledMap) get(dst []byte, st *vars.State) ([]byte, bool) {
 	key := cm.source.String(st)
 	m, ok := cm.keys.Find(key)
+	if m.Err != nil {
+		st.LogVariableAlert(cm.name, m.Err.Error())
+	}
 	if !ok {
 		return dst, true
 	}

@@ -181,6 +181,10 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		s.refuseAsDefault(rec, r, st, dflt, msg)
 		return
 	}
+	if sm.Err != nil { // a regex server_name over pcre.MatchLimit
+		s.serverNameFailed(rec, r, st, sm.Err)
+		return
+	}
 	if r.Method == methodTrace { // ngx_http_process_request_header
 		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent TRACE method while reading client request headers")
 		rec.closeAfter = true // nginx has not turned keep-alive on yet
@@ -352,11 +356,16 @@ var errNoHost = errors.New("no host")
 
 // logVariableErrors writes the lines the request's variables logged while
 // evaluated (vars.State.VariableErrors: $proxy_protocol_tlv_NAME's unknown,
-// invalid and broken TLVs) to the error log at error level, with the
-// request's context, as nginx logs them where it evaluates the variable.
+// invalid and broken TLVs, a map's regex over its match bound) to the
+// error log at error level (alert for those marked so), with the request's
+// context, as nginx logs them where it evaluates the variable.
 func (s *snapshot) logVariableErrors(st *vars.State, r *http.Request) {
 	for _, e := range st.VariableErrors {
-		s.log.LogRequest(errlog.Error, logRequest(st, r), e.Message)
+		level := errlog.Error
+		if e.Alert {
+			level = errlog.Alert
+		}
+		s.log.LogRequest(level, logRequest(st, r), e.Message)
 	}
 }
 
@@ -601,6 +610,18 @@ func (s *snapshot) refuse(rec *recorder, r *http.Request, st *vars.State, srv *r
 	loc, res := s.redirectInternally(r, st, srv, next)
 	rec.useLevel(srv, loc)
 	s.run(rec, r, st, srv, loc, res)
+}
+
+// serverNameFailed ends a request whose regex server_name match hit its
+// bound (err) as nginx's ngx_http_set_virtual_server does when
+// ngx_http_find_virtual_server fails: the alert is logged while reading
+// the request's head, and the request is closed with 500 and no answer,
+// logged with the default server's name for $host (nginx had not taken
+// the Host as the request's server yet).
+func (s *snapshot) serverNameFailed(rec *recorder, r *http.Request, st *vars.State, err error) {
+	s.log.LogRequest(errlog.Alert, logRequest(st, r), err.Error()+" while reading client request headers")
+	st.Host = ""
+	rec.drop(http.StatusInternalServerError)
 }
 
 // refuseAsDefault answers 400 for a request nginx refuses before it knows
@@ -916,6 +937,10 @@ type recorder struct {
 	gz           gzipfilter.Writer
 	gzipping     bool
 	fileResponse bool
+	// gzipRefused is set once a gzip_disable regex hit its match bound:
+	// the client does not get gzip for the rest of the request, as
+	// nginx's ngx_http_gzip_ok keeps its answer (see gzipClientOK).
+	gzipRefused bool
 	// bf is the state of the body filters that run before gzip (gunzip,
 	// sub: writeFiltered), allocated for a response that uses one; nil,
 	// one field check, for every other.

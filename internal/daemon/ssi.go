@@ -125,13 +125,18 @@ func (e *ssiEnv) URI() string { return e.st.Path }
 
 // Log implements ssi.Env, in nginx's words for an error found while the
 // body goes out.
-func (e *ssiEnv) Log(msg string) {
+func (e *ssiEnv) Log(msg string) { e.log(errlog.Error, msg) }
+
+// LogAlert implements ssi.Env: Log at alert.
+func (e *ssiEnv) LogAlert(msg string) { e.log(errlog.Alert, msg) }
+
+func (e *ssiEnv) log(level errlog.Level, msg string) {
 	w := (*recorder)(e)
 	req := logRequest(w.st, w.req)
 	if w.sub {
 		req.Subrequest = w.st.Path
 	}
-	w.snap.log.LogRequest(errlog.Error, req, msg+" while sending response to client")
+	w.snap.log.LogRequest(level, req, msg+" while sending response to client")
 }
 
 // Abort implements ssi.Env: the connection closes without finishing the

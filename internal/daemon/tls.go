@@ -142,10 +142,11 @@ func newTLSAddr(h *router.Hosts, st *staplers, oc *ocspCheckers, kl keyLogs) (*t
 			pc.ciphers = hello.CipherSuites
 			pc.curves = curveIDs(hello.SupportedCurves)
 		}
-		if perServer == nil {
-			return nil, nil // the address's own
+		srv, err := a.sniLookup(hello.ServerName)
+		if err != nil || perServer == nil {
+			return nil, err // nil: the address's own
 		}
-		return perServer[a.sniServer(hello.ServerName)], nil // nil: the address's own
+		return perServer[srv], nil // nil: the address's own
 	}
 	return a, nil
 }
@@ -180,13 +181,33 @@ var (
 // the one the name selects if it has TLS settings, else the address's
 // default server.
 func (a *tlsAddr) sniServer(name string) *router.Server {
+	srv, _ := a.sniLookup(name)
+	return srv
+}
+
+// sniLookup is sniServer with the error of a regex server_name whose match
+// on name hit its bound (a sniMatchError; the server is then the default).
+func (a *tlsAddr) sniLookup(name string) (*router.Server, error) {
 	if n, err := router.NormalizeHost(name); err == nil && n != "" {
-		if srv := a.hosts.Server(n).Server; srv != nil && srv.Config.TLS != nil {
-			return srv
+		m := a.hosts.Server(n)
+		if m.Err != nil {
+			return a.hosts.DefaultServer, sniMatchError{m.Err}
+		}
+		if srv := m.Server; srv != nil && srv.Config.TLS != nil {
+			return srv, nil
 		}
 	}
-	return a.hosts.DefaultServer
+	return a.hosts.DefaultServer, nil
 }
+
+// sniMatchError fails a handshake whose SNI name a regex server_name could
+// not settle within its bound: crypto/tls sends the internal_error alert,
+// as nginx's ngx_http_ssl_servername does when
+// ngx_http_find_virtual_server fails, and logHandshake logs it at alert.
+type sniMatchError struct{ err error }
+
+func (e sniMatchError) Error() string { return e.err.Error() }
+func (e sniMatchError) Unwrap() error { return e.err }
 
 // clientCert verifies the certificate a client sent, with the settings of
 // the server its handshake used; nil when it sent none. With ssl_ocsp, a
@@ -272,7 +293,11 @@ func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			srv := h.DefaultServer
 			if name, err := router.NormalizeHost(hello.ServerName); err == nil && name != "" {
-				srv = h.Server(name).Server
+				m := h.Server(name)
+				if m.Err != nil {
+					return nil, sniMatchError{m.Err}
+				}
+				srv = m.Server
 			}
 			if srv.Config.TLS != nil && srv.Config.TLS.RejectHandshake {
 				// No certificate and no error: crypto/tls then fails the
@@ -545,10 +570,16 @@ func (c *sslConn) start() {
 // words where they translate ("SSL_do_handshake() failed" carries Go's
 // reason, not OpenSSL's); rejected says ssl_reject_handshake refused it.
 func (c *sslConn) logHandshake(err error, rejected bool) {
-	if !c.log.Enabled(errlog.Info) {
+	var sni sniMatchError
+	isSNI := errors.As(err, &sni)
+	if !isSNI && !c.log.Enabled(errlog.Info) {
 		return
 	}
 	req := &errlog.Request{Client: remoteIP(c.Conn), Server: c.server}
+	if isSNI { // nginx's alert, then OpenSSL's words for the failed callback
+		c.log.LogRequest(errlog.Alert, req, sni.Error()+" while SSL handshaking")
+		err = errSNICallback
+	}
 	var msg string
 	switch {
 	case rejected:
@@ -653,6 +684,10 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// errSNICallback is OpenSSL's reason for a handshake whose servername
+// callback failed, which nginx logs at info after the callback's own line.
+var errSNICallback = errors.New("SSL: error:0A0000EA:SSL routines::callback failed")
 
 // errNoCertificate fails a handshake on an address without a certificate.
 var errNoCertificate = errors.New("no ssl_certificate for this address")

@@ -92,28 +92,37 @@ type Request struct {
 // keeps as a field (an upstream's): a static file's is not, so
 // no_last_modified does not refuse it.
 func ClientOK(g *config.Gzip, req Request, h http.Header, upstreamLastModified bool, now time.Time) bool {
+	ok, _ := ClientCheck(g, req, h, upstreamLastModified, now)
+	return ok
+}
+
+// ClientCheck is ClientOK with the error of a gzip_disable regex whose
+// match hit its bound (it wraps pcre.ErrMatchLimit): the client does not
+// get gzip then, as nginx's ngx_http_gzip_ok refuses it after
+// ngx_regex_exec_array logged the failure at alert; the caller logs err.
+func ClientCheck(g *config.Gzip, req Request, h http.Header, upstreamLastModified bool, now time.Time) (bool, error) {
 	ae, ok := req.Header["Accept-Encoding"]
 	if !ok || len(ae) == 0 || !AcceptsGzip(ae[0]) {
-		return false
+		return false, nil
 	}
 	ua := first(req.Header, "User-Agent")
 	if g.DisableMSIE6 && MSIE6(ua) {
-		return false
+		return false, nil
 	}
 	if req.HTTP10 && !g.HTTP10 {
-		return false
+		return false, nil
 	}
 	if _, via := req.Header["Via"]; via && !proxiedOK(g.Proxied, req, h, upstreamLastModified, now) {
-		return false
+		return false, nil
 	}
 	if _, hasUA := req.Header["User-Agent"]; hasUA {
 		for _, re := range g.Disable {
-			if re.MatchString(ua) {
-				return false
+			if matched, err := re.Match(ua); matched || err != nil {
+				return false, err
 			}
 		}
 	}
-	return true
+	return true, nil
 }
 
 // proxiedOK applies gzip_proxied p to a request that came through a proxy,

@@ -3,6 +3,7 @@ package gzipfilter
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -175,6 +176,27 @@ func TestClientOK(t *testing.T) {
 				t.Errorf("ClientOK = %t, want %t", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestClientCheckMatchLimit: a gzip_disable regex whose match hits the
+// backtracking engine's bound refuses compression with the error, as
+// nginx 1.22.1's ngx_http_gzip_ok does when ngx_regex_exec_array fails
+// (recorded: the response went out uncompressed, "[alert] ...
+// pcre2_match() failed: -47 on ... while sending response to client").
+func TestClientCheckMatchLimit(t *testing.T) {
+	g := config.Gzip{On: true, Disable: []*pcre.Regexp{pcre.MustCompile(`^(a|aa)+(?!x)$`, false)}}
+	req := Request{Header: hdr("Accept-Encoding: gzip", "User-Agent: "+strings.Repeat("a", 40)+"c")}
+	ok, err := ClientCheck(&g, req, http.Header{}, false, time.Now())
+	if ok || !errors.Is(err, pcre.ErrMatchLimit) {
+		t.Errorf("ClientCheck = %t, %v; want false and pcre.ErrMatchLimit", ok, err)
+	}
+	if ClientOK(&g, req, http.Header{}, false, time.Now()) {
+		t.Error("ClientOK = true, want false")
+	}
+	req = Request{Header: hdr("Accept-Encoding: gzip", "User-Agent: b")}
+	if ok, err := ClientCheck(&g, req, http.Header{}, false, time.Now()); !ok || err != nil {
+		t.Errorf("a User-Agent the regex settles: %t, %v", ok, err)
 	}
 }
 

@@ -47,7 +47,11 @@ func testPasses(t *config.MatchTest, status int, header http.Header, body []byte
 	case config.MatchStatus:
 		ok = inRanges(t.Ranges, status)
 	case config.MatchBody:
-		ok = t.Regex.MatchString(string(body)) // a match over the bound fails the check
+		matched, err := t.Regex.Match(string(body))
+		if err != nil {
+			return false // over its match bound: the test fails, "!~" too
+		}
+		ok = matched
 	case config.MatchHeader:
 		return headerPasses(t, header)
 	}
@@ -79,7 +83,11 @@ func headerPasses(t *config.MatchTest, header http.Header) bool {
 		case config.HeaderEqual:
 			found = found || v == t.Value
 		case config.HeaderRegex:
-			found = found || t.Regex.MatchString(v)
+			matched, err := t.Regex.Match(v)
+			if err != nil {
+				return false // over its match bound: the test fails, "!~" too
+			}
+			found = found || matched
 		}
 	}
 	return found != t.Not

@@ -2,6 +2,7 @@ package health
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"fulcrum/internal/config"
@@ -82,5 +83,28 @@ func TestMatches(t *testing.T) {
 				t.Errorf("Matches = %t, want %t", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestMatchesMatchLimit: a body or header regex whose match hits the
+// backtracking engine's bound fails its test, with "!~" too: a check
+// that could not tell is no pass (nginx's match blocks are NGINX Plus's,
+// not in nginx 1.22.1, so this is fulcrum's rule).
+func TestMatchesMatchLimit(t *testing.T) {
+	long := strings.Repeat("a", 40) + "c"
+	hdr := http.Header{"X-Long": {long}}
+	redos := `^(a|aa)+(?!x)$`
+	for _, tc := range []struct {
+		name string
+		test config.MatchTest
+	}{
+		{"body ~", body(false, redos)},
+		{"body !~", body(true, redos)},
+		{"header ~", header("X-Long", false, config.HeaderRegex, redos)},
+		{"header !~", header("X-Long", true, config.HeaderRegex, redos)},
+	} {
+		if Matches(&config.Match{Name: "m", Tests: []config.MatchTest{tc.test}}, 200, hdr, []byte(long)) {
+			t.Errorf("%s: passes, want the test failed", tc.name)
+		}
 	}
 }

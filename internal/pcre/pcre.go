@@ -11,8 +11,9 @@
 //
 // Both engines report byte offsets into the subject, -1 for groups that did not
 // take part, number groups left to right as PCRE does (named or not), accept
-// both (?<name>...) and (?P<name>...), and fold case for ASCII letters only
-// (nginx's PCRE runs without UTF mode and with the "C" tables).
+// both (?<name>...) and (?P<name>...), match bytes rather than UTF-8
+// characters and fold case for ASCII letters only (nginx's PCRE runs without
+// UTF mode and with the "C" tables; see bytePattern).
 package pcre
 
 import (
@@ -66,13 +67,18 @@ type Regexp struct {
 
 // Compile compiles an nginx regular expression. caseless is "~*" (and the
 // regexes nginx always compiles caseless: server_name, referer, gzip_disable);
-// a pattern may also turn on case folding itself with (?i).
+// a pattern may also turn on case folding itself with (?i), and off with
+// (?-i).
 func Compile(src string, caseless bool) (*Regexp, error) {
-	re, err := compileRE2(src, caseless)
+	mapped, err := bytePattern(src)
+	if err != nil {
+		return nil, err
+	}
+	re, err := compileRE2(src, mapped, caseless)
 	if err == nil {
 		return &Regexp{re2: re, src: src}, nil
 	}
-	bt, btErr := compileBacktrack(src, caseless)
+	bt, btErr := compileBacktrack(src, mapped, caseless)
 	if btErr == nil {
 		return bt, nil
 	}
@@ -92,27 +98,36 @@ func MustCompile(src string, caseless bool) *Regexp {
 	return re
 }
 
-// compileRE2 compiles src with Go's regexp, folding ASCII letters only.
-func compileRE2(src string, caseless bool) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(src)
-	if err != nil {
-		return nil, err
+// compileRE2 compiles mapped (src rewritten by bytePattern) with Go's
+// regexp, under (?i) when caseless. When it fails, src's own error is
+// returned if it has one, in the user's words.
+func compileRE2(src, mapped string, caseless bool) (*regexp.Regexp, error) {
+	if caseless {
+		mapped = "(?i)" + mapped
 	}
-	folded, err := foldSource(src, caseless)
-	if err != nil || folded == src {
-		return re, err
+	re, err := regexp.Compile(mapped)
+	if err == nil {
+		return re, nil
 	}
-	return regexp.Compile(folded)
+	if _, srcErr := regexp.Compile(src); srcErr != nil {
+		return nil, srcErr
+	}
+	return nil, err
 }
 
-// compileBacktrack compiles src for regexp2 in its RE2 mode (Go's \w, \d, \s
-// and $, (?P<name>) accepted) after translate.
-func compileBacktrack(src string, caseless bool) (*Regexp, error) {
-	tr, err := translate(src, caseless)
+// compileBacktrack compiles mapped (src rewritten by bytePattern) for
+// regexp2 in its RE2 mode (Go's \w, \d, \s and $, (?P<name>) accepted) after
+// translate, with IgnoreCase when caseless.
+func compileBacktrack(src, mapped string, caseless bool) (*Regexp, error) {
+	tr, err := translate(mapped)
 	if err != nil {
 		return nil, err
 	}
-	bt, err := regexp2.Compile(tr.pattern, regexp2.RE2)
+	opts := regexp2.RE2
+	if caseless {
+		opts |= regexp2.IgnoreCase
+	}
+	bt, err := regexp2.Compile(tr.pattern, opts)
 	if err != nil {
 		return nil, cleanError(err)
 	}
@@ -149,26 +164,23 @@ func (re *Regexp) Backtracking() bool { return re.re2 == nil }
 // MatchString reports whether s contains a match; a match that hits
 // MatchLimit counts as none (callers that must answer 500 use Match).
 func (re *Regexp) MatchString(s string) bool {
-	if re.re2 != nil {
-		return re.re2.MatchString(s)
-	}
-	ok, _ := re.matchBacktrack(s)
+	ok, _ := re.Match(s)
 	return ok
 }
 
 // Match is nginx's ngx_regex_exec reduced to a yes or no: whether s contains a
 // match, or an error wrapping ErrMatchLimit that names the subject and the
 // pattern, as nginx's "pcre2_match() failed" line does. On RE2 it never fails.
+// s is matched as bytes (see bytePattern).
 func (re *Regexp) Match(s string) (bool, error) {
-	if re.re2 != nil {
-		return re.re2.MatchString(s), nil
+	subject := s
+	if hasHigh(s) {
+		subject = mapSubject(s)
 	}
-	return re.matchBacktrack(s)
-}
-
-// matchBacktrack is Match on the backtracking engine.
-func (re *Regexp) matchBacktrack(s string) (bool, error) {
-	ok, err := re.bt.MatchString(s)
+	if re.re2 != nil {
+		return re.re2.MatchString(subject), nil
+	}
+	ok, err := re.bt.MatchString(subject)
 	if err != nil {
 		return false, re.execError(s)
 	}
@@ -186,25 +198,36 @@ func (re *Regexp) execError(s string) error {
 // its groups (pairs, -1 for a group that did not take part), or nil when there
 // is no match or the match hit MatchLimit.
 func (re *Regexp) FindStringSubmatchIndex(s string) []int {
-	if re.re2 != nil {
-		return re.re2.FindStringSubmatchIndex(s)
-	}
-	idx, _ := re.submatchBacktrack(s)
+	idx, _ := re.Submatch(s)
 	return idx
 }
 
 // Submatch is FindStringSubmatchIndex with the error of a match that hit
-// MatchLimit (see Match).
+// MatchLimit (see Match). The offsets are of s's bytes, where a group may
+// begin or end inside a UTF-8 character, as in nginx.
 func (re *Regexp) Submatch(s string) ([]int, error) {
-	if re.re2 != nil {
-		return re.re2.FindStringSubmatchIndex(s), nil
+	if !hasHigh(s) {
+		if re.re2 != nil {
+			return re.re2.FindStringSubmatchIndex(s), nil
+		}
+		return re.submatchBacktrack(s, s)
 	}
-	return re.submatchBacktrack(s)
+	mapped := mapSubject(s)
+	var idx []int
+	var err error
+	if re.re2 != nil {
+		idx = re.re2.FindStringSubmatchIndex(mapped)
+	} else {
+		idx, err = re.submatchBacktrack(mapped, s)
+	}
+	unmapIndex(idx, s)
+	return idx, err
 }
 
-// submatchBacktrack is Submatch on the backtracking engine.
-func (re *Regexp) submatchBacktrack(s string) ([]int, error) {
-	m, err := re.bt.FindStringMatch(s)
+// submatchBacktrack is Submatch on the backtracking engine, on subject
+// (s, or s rewritten by mapSubject); s names the subject in an error.
+func (re *Regexp) submatchBacktrack(subject, s string) ([]int, error) {
+	m, err := re.bt.FindStringMatch(subject)
 	if err != nil {
 		return nil, re.execError(s)
 	}
@@ -229,7 +252,7 @@ func (re *Regexp) submatchBacktrack(s string) ([]int, error) {
 // FindStringSubmatch returns the text of the leftmost match and of its groups
 // ("" for a group that did not take part), or nil when there is none.
 func (re *Regexp) FindStringSubmatch(s string) []string {
-	if re.re2 != nil {
+	if re.re2 != nil && !hasHigh(s) {
 		return re.re2.FindStringSubmatch(s)
 	}
 	idx := re.FindStringSubmatchIndex(s)

@@ -150,26 +150,30 @@ func TestMatchLimit(t *testing.T) {
 
 // TestEnginesAgree: on patterns both engines can run, the backtracking path
 // (translate and regexp2) gives RE2's answers: offsets, groups, names and
-// ASCII-only case folding, with ~* and with (?i).
+// ASCII-only case folding, with ~* and with (?i) and (?-i), on subjects
+// matched as bytes.
 func TestEnginesAgree(t *testing.T) {
 	patterns := []string{
 		`^/a/(\d+)/(?<name>[a-z]+)$`, `^/(?P<x>[^/]+)/(y)?(z)$`, `\.(gif|jpe?g|png)$`, `^/[A-Fx-z0-9_-]+$`,
 		`^/[^a-c]+$`, `(?i)^/ab(?-i)c`, `^/(?i:ab)c$`, `^/caf[é]$`, `^/k$`, `^/\w+\.php(/.*)?$`, `^/[]a]+$`,
 		`^(.+\.php)(/.+)$`, `^/x{2,3}$`, `^/\x41\p{L}$`, `^/[[:alpha:]]+$`, `(?s)^/a.b$`, `^/(a|b)*c`,
+		`^/(.)(.*)$`, `^/[^/]$`, `^/é+$`, `^/\xC3`, `^/\x{e9}$`, `^/[à-ÿ]+$`, `^/\Qé.\E$`, `^/(?i)é$`, `^/\p{L}+$`, `^/\P{L}$`,
 	}
 	subjects := []string{"/a/12/abc", "/a/12/ABC", "/p/q/yz", "/p/q/z", "/x.GIF", "/x.jpeg", "/ABCxyz09_-", "/abc", "/DEF",
 		"/abc", "/ABc", "/ABC", "/café", "/CAFÉ", "/k", "/K", "/\u212a", "/index.php/a/b", "/INDEX.PHP", "/]a]", "/xx", "/xxxx",
-		"/AÉ", "/Ab", "/a\nb", "/ababc", "/BAC"}
+		"/AÉ", "/Ab", "/a\nb", "/ababc", "/BAC", "/é", "/É", "/é\xa9", "/\xe9", "/\xc3\xc3", "/é.", "/\xff", "/a\xe9b"}
 	for _, src := range patterns {
 		for _, caseless := range []bool{false, true} {
-			if caseless && strings.Contains(src, "(?-i)") {
-				continue // RE2's folding ignores (?-i) under ~*; PCRE and regexp2 honour it
+			mapped, err := bytePattern(src)
+			if err != nil {
+				t.Fatalf("bytePattern %q: %v", src, err)
 			}
-			want, err := compileRE2(src, caseless)
+			re2, err := compileRE2(src, mapped, caseless)
 			if err != nil {
 				t.Fatalf("RE2 %q: %v", src, err)
 			}
-			got, err := compileBacktrack(src, caseless)
+			want := &Regexp{re2: re2, src: src}
+			got, err := compileBacktrack(src, mapped, caseless)
 			if err != nil {
 				t.Fatalf("backtracking %q: %v", src, err)
 			}
@@ -184,4 +188,222 @@ func TestEnginesAgree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestNginxBytesAndCase: nginx 1.22.1's answers (its PCRE2 without UTF
+// mode, recorded with these patterns as locations and these percent-decoded
+// paths): "." and "[^/]" take one byte, \xHH and \x{HH} are bytes, a
+// capture may end inside a character, "é+" repeats its last byte, \p{L}
+// tests a byte as a Latin-1 code point, case folds ASCII letters only
+// (under ~* and (?i)), ~* compares backreferences without case, (?-i)
+// turns folding off inside a ~* pattern, \s takes the vertical tab and
+// \200 is a byte. want is the match and its groups
+// as text, nil for none.
+func TestNginxBytesAndCase(t *testing.T) {
+	for _, tc := range []struct {
+		src      string
+		caseless bool
+		subject  string
+		want     []string
+	}{
+		{`^/dot/.$`, false, "/dot/é", nil},
+		{`^/dot/.$`, false, "/dot/a", []string{"/dot/a"}},
+		{`^/dot2/..$`, false, "/dot2/é", []string{"/dot2/é"}},
+		{`^/cap/(.)(.*)$`, false, "/cap/éx", []string{"/cap/éx", "\xc3", "\xa9x"}},
+		{`^/cls/[^/]$`, false, "/cls/é", nil},
+		{`^/cls/[^/]{2}$`, false, "/cls/é", []string{"/cls/é"}},
+		{`^/hex/\xC3`, false, "/hex/é", []string{"/hex/\xc3"}},
+		{`^/hexb/\x{e9}$`, false, "/hexb/\xe9", []string{"/hexb/\xe9"}},
+		{`^/hexb/\x{e9}$`, false, "/hexb/é", nil},
+		{`^/lit/é+$`, false, "/lit/é\xa9", []string{"/lit/é\xa9"}},
+		{`^/lit/é+$`, false, "/lit/éé", nil},
+		{`^/ci/é$`, true, "/ci/É", nil},
+		{`^/ci/é$`, true, "/ci/é", []string{"/ci/é"}},
+		{`^/br/(a)\1$`, true, "/br/aA", []string{"/br/aA", "a"}},
+		{`^/br/(a)\1$`, true, "/br/Aa", []string{"/br/Aa", "A"}},
+		{`^/br/(a)\1$`, false, "/br/aA", nil},
+		{`^/ni/a(?-i)b$`, true, "/ni/AB", nil},
+		{`^/ni/a(?-i)b$`, true, "/ni/Ab", []string{"/ni/Ab"}},
+		{`^/ii/(?i)é$`, false, "/ii/É", nil},
+		{`^/ii/(?i)é$`, false, "/ii/é", []string{"/ii/é"}},
+		{`^/w/\w$`, false, "/w/é", nil},
+		{`^/rng/[à-ÿ]+$`, false, "/rng/é", []string{"/rng/é"}},
+		{`^/rng/[à-ÿ]+$`, false, "/rng/\xc3\xc3", []string{"/rng/\xc3\xc3"}},
+		{`^/pl/\p{L}$`, false, "/pl/\xe9", []string{"/pl/\xe9"}},
+		{`^/pl/\p{L}$`, false, "/pl/é", nil},
+		{`^/pn/\P{L}$`, false, "/pn/\xe9", nil},
+		{`^/pn/\P{L}$`, false, "/pn/1", []string{"/pn/1"}},
+		{`^/hx/[\x80-\xff]+$`, false, "/hx/é\xff", []string{"/hx/é\xff"}},
+		{`^/ci/[^a]$`, true, "/ci/A", nil},
+		{`^/ci/[^a]$`, true, "/ci/\xc3", []string{"/ci/\xc3"}},
+		{`^/q/\Qé.\E$`, false, "/q/é.", []string{"/q/é."}},
+		{`^/q/\Qé.\E$`, false, "/q/éx", nil},
+		{`^/s/\s$`, false, "/s/\v", []string{"/s/\v"}},
+		{`^/s/[\s]$`, false, "/s/\v", []string{"/s/\v"}},
+		{`^/s/\S$`, false, "/s/\v", nil},
+		{`^/o/\200$`, false, "/o/\x80", []string{"/o/\x80"}},
+		{`^/pc/[\P{L}]$`, false, "/pc/\xe9", nil},
+		{`^/pc/[\P{L}]$`, false, "/pc/1", []string{"/pc/1"}},
+		{`^/pc/[\P{L}]$`, false, "/pc/\xd7", []string{"/pc/\xd7"}}, // the multiplication sign
+		{`^/pc/[x\p{L}]$`, false, "/pc/\xe9", []string{"/pc/\xe9"}},
+		{`^/pc/[\p{L}]$`, false, "/pc/1", nil},
+		{`^/pc/[\p{Greek}1]$`, false, "/pc/1", []string{"/pc/1"}},
+		{`^/sc/[\S]$`, false, "/sc/\v", nil},
+		{`^/sc/[\S]$`, false, "/sc/\xe9", []string{"/sc/\xe9"}},
+		{`^/sc/[\S]$`, false, "/sc/\x00", []string{"/sc/\x00"}},
+	} {
+		for _, bt := range []bool{false, true} {
+			src := tc.src
+			if bt {
+				src += `(?!\x{ff})` // a lookahead: the backtracking engine
+			}
+			re, err := Compile(src, tc.caseless)
+			if err != nil {
+				t.Fatalf("%q: %v", src, err)
+			}
+			if re.Backtracking() != bt && !strings.Contains(src, `\1`) { // a backreference: always
+				t.Fatalf("%q: backtracking %t", src, re.Backtracking())
+			}
+			if got := re.FindStringSubmatch(tc.subject); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("%q (caseless %t) on %q: %q, want %q", src, tc.caseless, tc.subject, got, tc.want)
+			}
+			if got := re.MatchString(tc.subject); got != (tc.want != nil) {
+				t.Errorf("%q on %q: MatchString %t", src, tc.subject, got)
+			}
+		}
+	}
+	if _, err := Compile(`^/\x{100}`, false); err == nil || err.Error() != `character code point value in \x{} or \o{} is too large` {
+		t.Errorf(`\x{100}: %v, want PCRE2's error`, err)
+	}
+}
+
+// TestMatchASCIIZeroAlloc: matching bytes costs an all-ASCII subject
+// nothing: Match on RE2 allocates nothing, as a bare *regexp.Regexp (a
+// subject with bytes of 0x80 and above is copied once, see mapSubject).
+func TestMatchASCIIZeroAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes regexp's pooled matchers allocate")
+	}
+	for _, src := range []string{`^/a/(\d+)/[^/]+$`, `^/caf[é]/.$`, `^/\x{e9}`} {
+		for _, caseless := range []bool{false, true} {
+			re := MustCompile(src, caseless)
+			if n := testing.AllocsPerRun(100, func() { _, _ = re.Match("/a/12/xyz") }); n != 0 {
+				t.Errorf("%q (caseless %t): %v allocations", src, caseless, n)
+			}
+		}
+	}
+}
+
+// TestExtendedMode: under (?x) a "#" comment runs to the end of the line
+// and its parentheses open no group, as in PCRE (nginx 1.22.1 recorded:
+// "location ~ "^/x/(?x) a  b # comment (c)\n (d) $"" answers /x/abd with
+// $1 "d"); group names and numbers and named backreferences follow.
+func TestExtendedMode(t *testing.T) {
+	for _, tc := range []struct {
+		src     string
+		subject string
+		names   []string
+		want    []string
+	}{
+		{"^/x/(?x) a  b # comment (c)\n (d) $(?!z)", "/x/abd", []string{"", ""}, []string{"/x/abd", "d"}},
+		{"(?x)^/ (?<n> a ) # (?<no> x ) [\n (?<m> b ) \\k<m> $", "/abb", []string{"", "n", "m"}, []string{"/abb", "a", "b"}},
+		{"(?x)^/ [#(] (a) # [ (\n $ (?!z)", "/#a", []string{"", ""}, []string{"/#a", "a"}},
+		{"^/(?x: a # (b)\n) (c)(?!z)", "/ac", []string{"", ""}, nil},
+		{"^/(?x: a # (b)\n) (c)(?!z)", "/a c", []string{"", ""}, []string{"/a c", "c"}},
+		{"(?x)^/ # [ é\n \\p{L} \\s $(?!z)", "/\xe9\v", []string{""}, []string{"/\xe9\v"}},
+		{"(?x)^/ # [ é\n \\p{L} \\s $(?!z)", "/-\v", []string{""}, nil},
+	} {
+		re, err := Compile(tc.src, false)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if !re.Backtracking() {
+			t.Fatalf("%q runs on RE2", tc.src)
+		}
+		if got := re.SubexpNames(); !reflect.DeepEqual(got, tc.names) {
+			t.Errorf("%q: names %q, want %q", tc.src, got, tc.names)
+		}
+		if got := re.FindStringSubmatch(tc.subject); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q on %q: %q, want %q", tc.src, tc.subject, got, tc.want)
+		}
+	}
+}
+
+// agreePatterns are the patterns FuzzEnginesAgree runs on both engines.
+var agreePatterns = []string{
+	`^/(.)(.*)$`, `^/[^/]+/(?<n>[a-z]+)?$`, `(?i)^/ab(?-i)c`, `^/caf[é]+`, `\.(gif|jpe?g)$`, `^/\x{e9}|\xC3(.)`,
+	`^/[à-ÿ]*(x|y)`, `^/\w+\s\d*`, `(?s)^/a.b$`, `^/\p{L}+`, `^/\Qé.\E`,
+}
+
+// FuzzEnginesAgree: on any subject, bytes included, the backtracking path
+// gives RE2's offsets for patterns both can run, with and without ~*, and
+// every offset lies inside the subject.
+func FuzzEnginesAgree(f *testing.F) {
+	for _, s := range []string{"/abc", "/é", "/\xc3", "/x.GIF", "/a\nb", "/\xff\xfe", "/ab c9", "/Éé x", "/é."} {
+		f.Add(s)
+	}
+	type pair struct{ re2, bt *Regexp }
+	var pairs []pair
+	for _, src := range agreePatterns {
+		for _, caseless := range []bool{false, true} {
+			mapped, err := bytePattern(src)
+			if err != nil {
+				f.Fatal(err)
+			}
+			re2, err := compileRE2(src, mapped, caseless)
+			if err != nil {
+				f.Fatal(err)
+			}
+			bt, err := compileBacktrack(src, mapped, caseless)
+			if err != nil {
+				f.Fatal(err)
+			}
+			pairs = append(pairs, pair{&Regexp{re2: re2, src: src}, bt})
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range pairs {
+			w, err := p.re2.Submatch(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := p.bt.Submatch(s)
+			if err != nil {
+				t.Skip("over the match bound") // not on these patterns, but a slow machine
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("%q on %q: %v, RE2 %v", p.re2.src, s, g, w)
+			}
+			for i := 0; i+1 < len(w); i += 2 {
+				if w[i] > w[i+1] || w[i+1] > len(s) || w[i] < -1 {
+					t.Errorf("%q on %q: offsets %v", p.re2.src, s, w)
+				}
+			}
+		}
+	})
+}
+
+// FuzzCompile: any pattern compiles or is refused without a panic, and a
+// compiled one matches any subject without one, its offsets inside it.
+func FuzzCompile(f *testing.F) {
+	for _, src := range append([]string{`(?x) a # (b`, `[\P{L}\s]`, `\x{100}`, `(?<=a+)`, `\200`, `\Q(`, `[`, `(?i)(a)\1`}, agreePatterns...) {
+		f.Add(src, "/aé\xff")
+	}
+	f.Fuzz(func(t *testing.T, src, s string) {
+		for _, caseless := range []bool{false, true} {
+			re, err := Compile(src, caseless)
+			if err != nil {
+				continue
+			}
+			idx, err := re.Submatch(s)
+			if err != nil {
+				continue // over the match bound
+			}
+			for i := 0; i+1 < len(idx); i += 2 {
+				if idx[i] > idx[i+1] || idx[i+1] > len(s) || idx[i] < -1 {
+					t.Errorf("%q on %q: offsets %v", src, s, idx)
+				}
+			}
+		}
+	})
 }

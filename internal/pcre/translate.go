@@ -28,17 +28,17 @@ const unsupportedEscapes = "KRXhHVNC"
 //     named backreferences (\k<n>, \k{n}, \k'n', \g{n}, (?P=n)) numbered ones:
 //     regexp2 numbers named groups after the unnamed ones (.NET's rule),
 //     PCRE numbers all groups left to right;
-//   - with caseless, or under an inline (?i), each ASCII letter becomes a
-//     class of its two cases and classes gain the other case of their ASCII
-//     letters, and the i flag is dropped: nginx's PCRE has no UTF mode and
-//     folds ASCII letters only, where regexp2 folds Unicode (é with É, k with
-//     the Kelvin sign).
-func translate(src string, caseless bool) (translation, error) {
-	first := translator{src: src, fold: []bool{caseless}, behind: []bool{false}, names: []string{""}}
+//   - lookbehinds with a variable-length quantifier are refused, as
+//     PCRE2 refuses them.
+//
+// Case folding is regexp2's own (IgnoreCase, (?i)): on subjects rewritten
+// by mapSubject it folds ASCII letters only, as nginx's PCRE does.
+func translate(src string) (translation, error) {
+	first := translator{src: src, behind: []bool{false}, ext: []bool{false}, names: []string{""}}
 	if err := first.run(); err != nil {
 		return translation{}, err
 	}
-	t := translator{src: src, fold: []bool{caseless}, behind: []bool{false}, names: []string{""}, known: first.names}
+	t := translator{src: src, behind: []bool{false}, ext: []bool{false}, names: []string{""}, known: first.names}
 	if err := t.run(); err != nil {
 		return translation{}, err
 	}
@@ -50,12 +50,12 @@ type translator struct {
 	src string
 	i   int
 	out strings.Builder
-	// fold holds, for each open group, whether ASCII letters fold there; the
-	// last entry is the current one.
-	fold []bool
 	// behind holds, for each open group, whether it is inside a lookbehind,
 	// where PCRE2 (10.42, nginx's on Debian 12) wants a fixed length.
 	behind []bool
+	// ext holds, for each open group, whether it is in extended mode ((?x)),
+	// where "#" starts a comment that runs to the end of the line.
+	ext []bool
 	// names collects the group names by number as groups open.
 	names []string
 	// known are the names of the whole pattern (from a first pass), so that a
@@ -75,12 +75,14 @@ func (t *translator) run() error {
 		case '(':
 			err = t.group()
 		case ')':
-			if len(t.fold) > 1 {
-				t.fold = t.fold[:len(t.fold)-1]
+			if len(t.behind) > 1 {
 				t.behind = t.behind[:len(t.behind)-1]
+				t.ext = t.ext[:len(t.ext)-1]
 			}
 			t.out.WriteByte(c)
 			t.i++
+		case '#':
+			t.comment()
 		case '*', '+', '?', '{':
 			if t.behind[len(t.behind)-1] && variableRepeat(t.src[t.i:]) {
 				return errors.New("lookbehind assertion is not fixed length")
@@ -88,7 +90,7 @@ func (t *translator) run() error {
 			t.out.WriteByte(c)
 			t.i++
 		default:
-			t.literal(t.src[t.i : t.i+1])
+			t.out.WriteByte(t.src[t.i])
 			t.i++
 		}
 		if err != nil {
@@ -96,25 +98,6 @@ func (t *translator) run() error {
 		}
 	}
 	return nil
-}
-
-// folding reports whether ASCII letters fold at the current position.
-func (t *translator) folding() bool { return t.fold[len(t.fold)-1] }
-
-// literal writes literal text, each ASCII letter as a class of both cases
-// when folding.
-func (t *translator) literal(s string) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if t.folding() && isASCIILetter(c) {
-			t.out.WriteByte('[')
-			t.out.WriteByte(c)
-			t.out.WriteByte(otherCase(c))
-			t.out.WriteByte(']')
-			continue
-		}
-		t.out.WriteByte(c)
-	}
 }
 
 // escape copies an escape sequence outside a class, translating \Q...\E and
@@ -170,7 +153,7 @@ func (t *translator) quote() error {
 		if r < utf8.RuneSelf && !isASCIILetter(byte(r)) && !('0' <= r && r <= '9') {
 			s = `\` + s
 		}
-		t.literal(s)
+		t.out.WriteString(s)
 	}
 	t.i = next
 	return nil
@@ -266,11 +249,23 @@ func (t *translator) open(name string, n int) {
 	t.push("(", n)
 }
 
-// push writes s, opens a group that inherits the current folding and moves n
-// bytes on.
+// comment copies a "#" comment of extended mode up to its end of line (or
+// a "#" outside extended mode).
+func (t *translator) comment() {
+	end := len(t.src)
+	if !t.ext[len(t.ext)-1] {
+		end = t.i + 1
+	} else if nl := strings.IndexByte(t.src[t.i:], '\n'); nl >= 0 {
+		end = t.i + nl + 1
+	}
+	t.out.WriteString(t.src[t.i:end])
+	t.i = end
+}
+
+// push writes s, opens a group and moves n bytes on.
 func (t *translator) push(s string, n int) {
 	t.out.WriteString(s)
-	t.fold = append(t.fold, t.folding())
+	t.ext = append(t.ext, t.ext[len(t.ext)-1])
 	t.behind = append(t.behind, t.behind[len(t.behind)-1])
 	t.i += n
 }
@@ -293,54 +288,39 @@ func (t *translator) namedGroup(rest string) error {
 	return nil
 }
 
-// flags translates (?flags) and (?flags:, taking the i flag out (folding is
-// done by literal and class) and keeping the others for regexp2.
+// flags copies (?flags) and (?flags:; the latter opens a group.
 func (t *translator) flags(rest string) error {
 	end := strings.IndexAny(rest, ":)")
 	if end < 0 {
 		return fmt.Errorf("missing ) after (?")
 	}
-	spec, kind := rest[:end], rest[end]
-	fold, on, kept := t.folding(), true, ""
-	for _, c := range spec {
+	t.out.WriteString(t.src[t.i : t.i+2+end+1])
+	t.i += 2 + end + 1
+	ext, on := t.ext[len(t.ext)-1], true
+	for _, c := range rest[:end] {
 		switch c {
 		case '-':
 			on = false
-			kept += "-"
-		case 'i':
-			fold = on
-		default:
-			kept += string(c)
+		case 'x':
+			ext = on
 		}
 	}
-	kept = strings.TrimSuffix(kept, "-")
-	t.i += 2 + end + 1
-	if kind == ')' {
-		t.fold[len(t.fold)-1] = fold
-		if kept != "" {
-			t.out.WriteString("(?" + kept + ")")
-		}
-		return nil
+	if rest[end] == ':' {
+		t.behind = append(t.behind, t.behind[len(t.behind)-1])
+		t.ext = append(t.ext, ext)
+	} else {
+		t.ext[len(t.ext)-1] = ext
 	}
-	t.out.WriteString("(?" + kept + ":")
-	t.fold = append(t.fold, fold)
-	t.behind = append(t.behind, t.behind[len(t.behind)-1])
 	return nil
 }
 
-// class copies a character class, adding the other case of its ASCII letters
-// (single or in ranges) when folding; a negated class leaves out both cases.
+// class copies a character class: its parentheses are no groups, and a
+// PCRE escape regexp2 lacks is refused there too.
 func (t *translator) class() error {
 	j := t.i + 1
-	var body strings.Builder
-	body.WriteByte('[')
 	if j < len(t.src) && t.src[j] == '^' {
-		body.WriteByte('^')
 		j++
 	}
-	var items strings.Builder // the class's own items
-	var extra strings.Builder // the other cases, when folding
-	prev := -1                // the last literal byte, for a range
 	first := true
 	for {
 		if j >= len(t.src) {
@@ -349,25 +329,15 @@ func (t *translator) class() error {
 		c := t.src[j]
 		switch {
 		case c == ']' && !first:
+			t.out.WriteString(t.src[t.i : j+1])
 			t.i = j + 1
-			t.out.WriteString(body.String())
-			t.out.WriteString(extra.String())
-			t.out.WriteString(items.String())
-			t.out.WriteByte(']')
 			return nil
-		case c == ']':
-			items.WriteString(`\]`)
-			prev = -1
-			j++
 		case c == '[' && strings.HasPrefix(t.src[j:], "[:"):
 			end := strings.Index(t.src[j:], ":]")
 			if end < 0 {
-				items.WriteByte(c)
 				j++
 				break
 			}
-			items.WriteString(t.src[j : j+end+2])
-			prev = -1
 			j += end + 2
 		case c == '\\' && j+1 < len(t.src):
 			if strings.IndexByte(unsupportedEscapes, t.src[j+1]) >= 0 {
@@ -375,27 +345,9 @@ func (t *translator) class() error {
 			}
 			save := t.i
 			t.i = j
-			items.WriteString(t.escapeSeq())
+			t.escapeSeq()
 			j, t.i = t.i, save
-			prev = -1
-		case c == '-' && prev >= 0 && j+1 < len(t.src) && t.src[j+1] != ']' && t.src[j+1] != '\\' && t.src[j+1] != '[':
-			hi := t.src[j+1]
-			items.WriteByte('-')
-			items.WriteByte(hi)
-			if t.folding() {
-				writeRangeCases(&extra, byte(prev), hi)
-			}
-			prev = -1
-			j += 2
 		default:
-			items.WriteByte(c)
-			if t.folding() && isASCIILetter(c) {
-				extra.WriteByte(otherCase(c))
-			}
-			prev = int(c)
-			if c >= utf8.RuneSelf {
-				prev = -1
-			}
 			j++
 		}
 		first = false
@@ -420,24 +372,4 @@ func variableRepeat(s string) bool {
 	return found && hi != lo
 }
 
-// writeRangeCases writes the other case of the ASCII letters in lo-hi as ranges.
-func writeRangeCases(b *strings.Builder, lo, hi byte) {
-	for _, span := range [][2]byte{{'a', 'z'}, {'A', 'Z'}} {
-		a, z := max(lo, span[0]), min(hi, span[1])
-		if a <= z {
-			b.WriteByte(otherCase(a))
-			b.WriteByte('-')
-			b.WriteByte(otherCase(z))
-		}
-	}
-}
-
 func isASCIILetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
-
-// otherCase returns the other case of an ASCII letter.
-func otherCase(c byte) byte {
-	if 'a' <= c && c <= 'z' {
-		return c - 'a' + 'A'
-	}
-	return c - 'A' + 'a'
-}

@@ -267,7 +267,14 @@ func joinCookie(attrs []cookieAttr) string {
 // captures become the request's, for $1... in the replacement and later.
 func (r cookieRule) apply(value string, st *vars.State) (string, bool) {
 	if r.re != nil {
-		idx := r.re.FindStringSubmatchIndex(value)
+		idx, err := r.re.Submatch(value)
+		if err != nil {
+			directive := "proxy_cookie_path"
+			if r.domain {
+				directive = "proxy_cookie_domain"
+			}
+			regexAlert(st, directive, r.re, err)
+		}
 		if idx == nil {
 			return "", false
 		}
@@ -296,7 +303,12 @@ func (r cookieRule) apply(value string, st *vars.State) (string, bool) {
 func (c *cookieRewriter) flagsFor(name string, st *vars.State) cookieFlag {
 	for _, r := range c.flags {
 		if r.re != nil {
-			idx := r.re.FindStringSubmatchIndex(name)
+			// Over its bound the rule counts as not matching; nginx 1.22.1
+			// fails the response with 500 (recorded), see docs.
+			idx, err := r.re.Submatch(name)
+			if err != nil {
+				regexAlert(st, "proxy_cookie_flags", r.re, err)
+			}
 			if idx == nil {
 				continue
 			}

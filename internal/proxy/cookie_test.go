@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"strings"
 	"testing"
 
 	"fulcrum/internal/config"
@@ -162,5 +163,48 @@ func BenchmarkCookieRewrite(b *testing.B) {
 	for b.Loop() {
 		cr.rewrite("sid=abc; Domain=example.com; Path=/one/x; HttpOnly", st)
 		cr.rewrite("other=1; Path=/zzz", st)
+	}
+}
+
+// TestRewriteMatchLimit: a proxy_redirect, proxy_cookie_domain or
+// proxy_cookie_path regex whose match hits the
+// backtracking engine's bound counts as no match, the next rule applies,
+// and the error is logged at alert "while reading response header from
+// upstream", as nginx 1.22.1 does (recorded: Location "/second" and
+// "Domain=second" from the rules after the failed one, and "[alert] ...
+// pcre2_match() failed: -47 on ... while reading response header from
+// upstream").
+func TestRewriteMatchLimit(t *testing.T) {
+	long := strings.Repeat("a", 40) + "c"
+	redos := pcre.MustCompile(`^(a|aa)+(?!x)$`, false)
+	want := `regular expression match limit exceeded (20ms) on "` + long + `" using "^(a|aa)+(?!x)$" while reading response header from upstream`
+	c := &vars.Compiler{}
+	to, _ := c.Compile("/second")
+	st := &vars.State{}
+	rules := []redirectRule{{re: redos, to: to}, {from: "a", to: to}}
+	if got, _ := rewriteRedirect(rules, "Location", long, st); got != "/second"+long[1:] {
+		t.Errorf("Location %q, want the second rule's", got)
+	}
+	if len(st.VariableErrors) != 1 || st.VariableErrors[0].Message != want || !st.VariableErrors[0].Alert {
+		t.Errorf("proxy_redirect: logged %+v, want one alert %q", st.VariableErrors, want)
+	}
+	cr, err := compileCookies(c, &config.Settings{
+		ProxyCookieDomains: []config.CookieRewrite{{Regex: redos, To: "fixed"}, {Regex: pcre.MustCompile(`^a`, false), To: "second"}},
+		ProxyCookiePaths:   []config.CookieRewrite{{Regex: redos, To: "/fixed"}, {Regex: pcre.MustCompile(`^a`, false), To: "/second"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = &vars.State{}
+	if got := cr.rewrite("n=1; Domain="+long+"; Path="+long, st); got != "n=1; Domain=second; Path=/second" {
+		t.Errorf("cookie %q, want the second rules'", got)
+	}
+	if len(st.VariableErrors) != 2 {
+		t.Errorf("logged %+v, want two alerts", st.VariableErrors)
+	}
+	for _, e := range st.VariableErrors {
+		if e.Message != want || !e.Alert {
+			t.Errorf("logged %+v, want the alert %q", e, want)
+		}
 	}
 }

@@ -45,7 +45,10 @@ func rewriteRedirect(rules []redirectRule, header, value string, st *vars.State)
 // apply rewrites target when the rule matches it.
 func (r redirectRule) apply(target string, st *vars.State) (string, bool) {
 	if r.re != nil {
-		idx := r.re.FindStringSubmatchIndex(target)
+		idx, err := r.re.Submatch(target)
+		if err != nil {
+			regexAlert(st, "proxy_redirect", r.re, err)
+		}
 		if idx == nil {
 			return "", false
 		}
@@ -59,4 +62,14 @@ func (r redirectRule) apply(target string, st *vars.State) (string, bool) {
 		return "", false
 	}
 	return string(r.to.Append(nil, st)) + target[len(r.from):], true
+}
+
+// regexAlert logs a rule's regex whose match hit its bound (err) at alert,
+// as nginx logs ngx_http_regex_exec's failure while it reads the
+// upstream's head; the rule then does not match, the next one is tried
+// (nginx's ngx_http_proxy_rewrite_regex_handler declines). The line goes
+// out with the request's (see vars.State.LogVariableAlert), once per
+// directive and pattern.
+func regexAlert(st *vars.State, directive string, re *pcre.Regexp, err error) {
+	st.LogVariableAlert(directive+" "+re.String(), err.Error()+" while reading response header from upstream")
 }

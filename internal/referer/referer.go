@@ -71,20 +71,30 @@ func New(vr *config.ValidReferers) *Checker {
 // host (up to a '/' or ':', lower-cased) is looked up among the exact
 // names, then the "*.x" and the "x.*" names, and a name found decides by its
 // URI prefix; a host found nowhere is valid when a server_names regex
-// matches it or a "~" regex matches the referer after its scheme.
+// matches it or a "~" regex matches the referer after its scheme. A regex
+// whose match hits its bound counts as valid (see Check).
 func (c *Checker) Invalid(value string, present bool) bool {
+	invalid, _ := c.Check(value, present)
+	return invalid
+}
+
+// Check is Invalid with the error of a regex whose match hit its bound (it
+// wraps pcre.ErrMatchLimit), which ends the check: nginx's
+// ngx_regex_exec_array logs it at alert and $invalid_referer fails, which
+// reads as empty (the referer is not refused); invalid is then false.
+func (c *Checker) Check(value string, present bool) (invalid bool, err error) {
 	if !present {
-		return !c.none
+		return !c.none, nil
 	}
 	rest, ok := stripScheme(value)
 	if !ok {
-		return !c.blocked
+		return !c.blocked, nil
 	}
 	var buf [maxHost]byte
 	n := 0
 	for n < len(rest) && rest[n] != '/' && rest[n] != ':' {
 		if n == maxHost {
-			return true
+			return true, nil
 		}
 		buf[n] = lower(rest[n])
 		n++
@@ -97,19 +107,19 @@ func (c *Checker) Invalid(value string, present bool) bool {
 		} else {
 			path = ""
 		}
-		return len(path) < len(uri) || path[:len(uri)] != uri
+		return len(path) < len(uri) || path[:len(uri)] != uri, nil
 	}
 	for _, re := range c.hostRegexes { // case-insensitive: the host as sent will do
-		if re.MatchString(rest[:n]) {
-			return false
+		if ok, err := re.Match(rest[:n]); ok || err != nil {
+			return false, err
 		}
 	}
 	for _, re := range c.regexes {
-		if re.MatchString(rest) {
-			return false
+		if ok, err := re.Match(rest); ok || err != nil {
+			return false, err
 		}
 	}
-	return true
+	return true, nil
 }
 
 // find looks host up as nginx's ngx_hash_find_combined: exact, then lead

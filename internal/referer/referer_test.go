@@ -1,11 +1,14 @@
 package referer
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 )
 
 // checkers loads an http block and returns the compiled valid_referers of
@@ -142,6 +145,35 @@ func TestInvalidAllocs(t *testing.T) {
 	for _, ref := range []string{"http://A.com/p", "http://x.EX.com/", "http://www.ex.org/", "http://s1/", "http://q.org/bar", "http://no.org/"} {
 		if n := testing.AllocsPerRun(100, func() { c.Invalid(ref, true) }); n != 0 {
 			t.Errorf("Invalid(%q): %v allocations", ref, n)
+		}
+	}
+}
+
+// TestMatchLimit: a regex whose match hits the backtracking engine's
+// bound ends the check with its error, and Invalid then reports the
+// referer valid: nginx 1.22.1's ngx_regex_exec_array logs "[alert] ...
+// pcre2_match() failed: -47 on ..." and the variable fails, so
+// $invalid_referer is empty ("valid", recorded, where no other rule would
+// accept the referer) and "if ($invalid_referer)" does not refuse it.
+func TestMatchLimit(t *testing.T) {
+	long := strings.Repeat("a", 40) + "c"
+	cs := checkers(t, `server { listen 127.0.0.1:1; server_name ~^(a|aa)+(?!y)$;
+        location /re { valid_referers ~^(a|aa)+(?!x)$ ~^a; }
+        location /sn { valid_referers server_names ~^a; } }`)
+	for _, loc := range []string{"/re", "/sn"} {
+		c := cs[loc]
+		invalid, err := c.Check("http://"+long, true)
+		if invalid || !errors.Is(err, pcre.ErrMatchLimit) {
+			t.Errorf("%s: Check = %t, %v; want false and pcre.ErrMatchLimit", loc, invalid, err)
+		}
+		if c.Invalid("http://"+long, true) {
+			t.Errorf("%s: Invalid = true, want false", loc)
+		}
+		if invalid, err := c.Check("http://aaaaaaaaaa", true); invalid || err != nil {
+			t.Errorf("%s: a referer the regex settles: %t, %v", loc, invalid, err)
+		}
+		if invalid, err := c.Check("http://bbbbbbbbbbb", true); !invalid || err != nil {
+			t.Errorf("%s: a referer no rule accepts: %t, %v", loc, invalid, err)
 		}
 	}
 }

@@ -69,6 +69,12 @@ type ServerMatch struct {
 	// Default reports that no server_name matched, so the address's default server
 	// was chosen.
 	Default bool
+	// Err, when not nil, is a regex server_name's match that hit the
+	// backtracking engine's bound (it wraps pcre.ErrMatchLimit): nginx's
+	// ngx_http_find_virtual_server fails, the error is logged at alert and
+	// the request is closed with 500, no answer sent. Server is then the
+	// default server, the one nginx's request still has.
+	Err error
 }
 
 // Hosts are the virtual servers of one listen address (such as 127.0.0.1:8080 or
@@ -200,6 +206,7 @@ func claim(m *map[string]*Server, key string, srv *Server) {
 //     "a.b.example.org", not "example.org");
 //  3. the longest trail wildcard ("mail.*" matches "mail.example.com");
 //  4. the first regex, in config order, that matches (not tried for "");
+//     one whose match hits its bound ends the search (see ServerMatch.Err);
 //  5. the default server of this address.
 //
 // It does not allocate, and runs no regex unless steps 1-3 fail.
@@ -217,7 +224,11 @@ func (h *Hosts) Server(host string) ServerMatch {
 		return ServerMatch{Server: s}
 	}
 	for _, rn := range h.regex {
-		if rn.re.MatchString(host) {
+		ok, err := rn.re.Match(host)
+		if err != nil {
+			return ServerMatch{Server: h.DefaultServer, Default: true, Err: err}
+		}
+		if ok {
 			return ServerMatch{Server: rn.server, Captures: Captures{Regexp: rn.re, Subject: host}}
 		}
 	}

@@ -1,11 +1,14 @@
 package router
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/pcre"
 )
 
 // hostsOf builds a router whose servers all listen on 127.0.0.1:8080 and returns
@@ -214,5 +217,29 @@ func TestHostsMergeSlashes(t *testing.T) {
 				t.Errorf("MergeSlashes(%q) = %v, want %v", tt.sni, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestServerNameMatchLimit: a regex server_name whose match hits the
+// backtracking engine's bound stops the search with ServerMatch.Err and
+// the default server (nginx 1.22.1's ngx_http_find_virtual_server fails:
+// "[alert] ... pcre2_match() failed: -47 on "aaa...c" using
+// "^(a|aa)+(?!x)$" while reading client request headers", and the request
+// is closed with 500), where a later regex would match; a host it settles
+// quickly routes as usual.
+func TestServerNameMatchLimit(t *testing.T) {
+	dflt := &config.Server{Names: names(exactName("other"))}
+	redos := &config.Server{Names: names(regexSN(`^(a|aa)+(?!x)$`))}
+	later := &config.Server{Names: names(regexSN(`^a`))}
+	h := hostsOf(t, dflt, redos, later)
+	m := h.Server(strings.Repeat("a", 50) + "c")
+	if !errors.Is(m.Err, pcre.ErrMatchLimit) || m.Server.Config != dflt || !m.Default {
+		t.Errorf("Err %v, server %v, Default %t; want pcre.ErrMatchLimit and the default server", m.Err, m.Server.Config.Names, m.Default)
+	}
+	if m := h.Server("aaaa"); m.Err != nil || m.Server.Config != redos {
+		t.Errorf("normal host: Err %v, server %v", m.Err, m.Server.Config.Names)
+	}
+	if m := h.Server("ab"); m.Err != nil || m.Server.Config != later {
+		t.Errorf("host of the later regex: Err %v, server %v", m.Err, m.Server.Config.Names)
 	}
 }

@@ -176,8 +176,8 @@ func (f *Filter) regexMatch(pattern, subject string) (match, ok bool) {
 		return false, false
 	}
 	loc, err := re.Submatch(subject)
-	if err != nil { // over pcre.MatchLimit: nginx's ngx_regex_exec failed
-		f.logf("%v", err)
+	if err != nil { // over pcre.MatchLimit: nginx's ngx_http_regex_exec failed
+		f.env.LogAlert(err.Error())
 		return false, false
 	}
 	if loc == nil {

@@ -36,6 +36,9 @@ type Env interface {
 	Include(uri, args string, w io.Writer) (failed bool, err error)
 	// Log logs msg at level error for the request.
 	Log(msg string)
+	// LogAlert logs msg at level alert for the request (a regex whose
+	// match hit its bound, which nginx logs at alert).
+	LogAlert(msg string)
 	// Abort ends the response without finishing it, the connection
 	// closed, as nginx ends a request whose filter fails (NGX_ERROR).
 	Abort()

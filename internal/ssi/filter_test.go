@@ -30,6 +30,7 @@ const notFound = "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\
 type testEnv struct {
 	uri     string
 	logs    []string
+	alerts  []string
 	incs    []string
 	aborted bool
 }
@@ -60,6 +61,8 @@ func (e *testEnv) Include(uri, args string, w io.Writer) (bool, error) {
 }
 
 func (e *testEnv) Log(msg string) { e.logs = append(e.logs, msg) }
+
+func (e *testEnv) LogAlert(msg string) { e.alerts = append(e.alerts, msg) }
 
 func (e *testEnv) Abort() { e.aborted = true }
 
@@ -133,6 +136,25 @@ func TestRegexDollar(t *testing.T) {
 	want := DefaultErrmsg + "admin $1" + DefaultErrmsg + "guest" + DefaultErrmsg + "|admin ad"
 	if got := run(t, in, 0, &testEnv{uri: "/"}, Options{}); got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestRegexMatchLimit: an "if" whose regex match hits the backtracking
+// engine's bound fails the command, its error logged at alert, as nginx
+// 1.22.1 answered "[an error occurred while processing the
+// directive]yes[...]no[...]" for this body (the else and endif then out of
+// context) and logged "[alert] ... pcre2_match() failed: -47 on ...".
+func TestRegexMatchLimit(t *testing.T) {
+	long := strings.Repeat("a", 40) + "cb"
+	in := `<!--# if expr="` + long + ` = /^(a|aa)+(?!x)b/" -->yes<!--# else -->no<!--# endif -->`
+	want := DefaultErrmsg + "yes" + DefaultErrmsg + "no" + DefaultErrmsg
+	env := &testEnv{uri: "/"}
+	if got := run(t, in, 0, env, Options{}); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	alert := `regular expression match limit exceeded (20ms) on "` + long + `" using "^(a|aa)+(?!x)b"`
+	if !slices.Equal(env.alerts, []string{alert}) {
+		t.Errorf("alerts %q, want %q", env.alerts, alert)
 	}
 }
 

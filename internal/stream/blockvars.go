@@ -279,10 +279,15 @@ func (bv *blockVars) defineMap(m *config.Map) error {
 
 // get evaluates the map for s, as ngx_stream_map_variable: a regex that
 // matches is the session's last match ($1..$9 and its named captures);
-// nothing matched and no default is an empty value.
+// nothing matched and no default is an empty value. A regex over its
+// match bound gives the default, its error logged at alert, as
+// ngx_stream_map_find and ngx_stream_regex_exec do.
 func (sm *streamMap) get(d []byte, s *session) ([]byte, bool) {
 	key := string(sm.source.appendValue(nil, s))
 	m, ok := sm.keys.Find(key)
+	if m.Err != nil {
+		s.log(errlog.Alert, m.Err.Error())
+	}
 	if !ok {
 		return d, true
 	}

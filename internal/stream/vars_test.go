@@ -458,3 +458,31 @@ server { listen 127.0.0.1:0; set $to db.test:%s; proxy_pass $to; }`, dns.Addr, t
 		})
 	}
 }
+
+// TestMapMatchLimit: a map regex whose match hits the backtracking
+// engine's bound gives the map's default, not a later regex's value, and
+// logs the match's error at alert with the session's context, as nginx's
+// ngx_stream_map_find and ngx_stream_regex_exec do (the http map's
+// answer and line recorded with nginx 1.22.1; this build of nginx has no
+// stream module, whose code is the same).
+func TestMapMatchLimit(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("a", 40) + "c"
+	_, addr := start(t, load(t, dir, `map $k $m { ~^(a|aa)+(?!x)$ first; ~^a second; default def; }
+server { listen 127.0.0.1:0; set $k `+long+`; return "$m"; error_log %DIR%/e.log; }`))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if b, err := io.ReadAll(c); err != nil || string(b) != "def" {
+		t.Errorf("answer %q, %v; want the default", b, err)
+	}
+	want := `[alert] `
+	line := `regular expression match limit exceeded (20ms) on "` + long + `" using "^(a|aa)+(?!x)$", client: 127.0.0.1, server: 127.0.0.1:`
+	waitFor(t, "the alert", func() bool {
+		logged := readFile(t, filepath.Join(dir, "e.log"))
+		return strings.Contains(logged, want) && strings.Contains(logged, line)
+	})
+}

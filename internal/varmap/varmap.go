@@ -42,6 +42,11 @@ type Match[V any] struct {
 	Value V
 	Regex *pcre.Regexp
 	Index []int
+	// Err, when not nil, is a regex key's match that hit the backtracking
+	// engine's bound (it wraps pcre.ErrMatchLimit): the search stopped
+	// there with the default, as nginx's map does after logging
+	// ngx_http_regex_exec's failure at alert; the caller logs Err.
+	Err error
 }
 
 // NewMap compiles m's entries and default with value, which turns a value
@@ -93,8 +98,10 @@ func sortLongestFirst[V any](ws []wildcard[V]) {
 // an exact key (case-insensitive), then the longest lead wildcard, the
 // longest trail wildcard, then the first regex in config order that
 // matches (case as the regex says), else the default. ok is false when
-// nothing matched and there is no default. A map with hostnames first
-// drops one trailing dot from key, as ngx_http_map_variable does.
+// nothing matched and there is no default. A regex whose match hits its
+// bound ends the search as though nothing matched, with Match.Err. A map
+// with hostnames first drops one trailing dot from key, as
+// ngx_http_map_variable does.
 func (m *Map[V]) Find(key string) (Match[V], bool) {
 	if m.hostnames && strings.HasSuffix(key, ".") {
 		key = key[:len(key)-1]
@@ -114,7 +121,11 @@ func (m *Map[V]) Find(key string) (Match[V], bool) {
 		}
 	}
 	for _, r := range m.regexes {
-		if idx := r.re.FindStringSubmatchIndex(key); idx != nil {
+		idx, err := r.re.Submatch(key)
+		if err != nil {
+			return Match[V]{Value: m.def, Err: err}, m.hasDef
+		}
+		if idx != nil {
 			return Match[V]{Value: r.value, Regex: r.re, Index: idx}, true
 		}
 	}

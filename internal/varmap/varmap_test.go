@@ -1,6 +1,8 @@
 package varmap
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"fulcrum/internal/config"
@@ -82,5 +84,32 @@ func TestMurmurHash2AndSplit(t *testing.T) {
 	}
 	if got := PickSplit(parts[:1], ^uint32(0)); got != "" {
 		t.Errorf("a hash past every part = %q, want empty", got)
+	}
+}
+
+// TestFindMatchLimit: a regex key whose match hits the backtracking
+// engine's bound ends the search with the default and Match.Err, as
+// nginx's ngx_http_map_find returns NULL on ngx_http_regex_exec's error
+// and ngx_http_map_variable takes the default (nginx 1.22.1 recorded:
+// "m=def", not the later "~^a" key's value, and "[alert] ...
+// pcre2_match() failed: -47 on ..."); without a default nothing matched.
+func TestFindMatchLimit(t *testing.T) {
+	long := strings.Repeat("a", 40) + "c"
+	for _, def := range []string{"def", ""} {
+		m := &config.Map{Default: def, Entries: []config.MapEntry{
+			{Kind: config.NameRegex, Key: `^(a|aa)+(?!x)$`, Regex: pcre.MustCompile(`^(a|aa)+(?!x)$`, false), Value: "first"},
+			{Kind: config.NameRegex, Key: `^a`, Regex: pcre.MustCompile(`^a`, false), Value: "second"},
+		}}
+		cm, err := NewMap(m, func(s string, _ config.Pos) (string, error) { return s, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := cm.Find(long)
+		if !errors.Is(got.Err, pcre.ErrMatchLimit) || got.Value != def || ok != (def != "") || got.Regex != nil {
+			t.Errorf("default %q: Find = %+v, %t; want the default and pcre.ErrMatchLimit", def, got, ok)
+		}
+		if got, ok := cm.Find("aaaa"); !ok || got.Value != "first" || got.Err != nil {
+			t.Errorf("default %q: Find(aaaa) = %+v, %t", def, got, ok)
+		}
 	}
 }

@@ -388,9 +388,12 @@ type State struct {
 	// (nginx's r->limit_rate and r->limit_rate_set).
 	LimitRate    int64
 	LimitRateSet bool
-	// VariableErrors are the lines variables logged at error level while
-	// evaluated for this request ($proxy_protocol_tlv_NAME's unknown,
-	// invalid and broken TLVs), at most one per variable name, as nginx
+	// VariableErrors are the lines variables logged at error (or alert)
+	// level while evaluated for this request ($proxy_protocol_tlv_NAME's
+	// unknown, invalid and broken TLVs; a regex over its match bound in a
+	// map, valid_referers, fastcgi_split_path_info, or a proxy_redirect or
+	// proxy_cookie_* rule, which log under their directive's name), at
+	// most one per name, as nginx
 	// caches a variable's failure for the rest of the request; the daemon
 	// writes them to the error log. Nil for none.
 	VariableErrors []VariableError
@@ -720,18 +723,31 @@ type TLVSource interface {
 }
 
 // VariableError is a line a variable logged while evaluated: Name is the
-// variable's (lower-case, without '$'), Message the line.
+// variable's (lower-case, without '$'), Message the line, Alert whether it
+// goes out at alert level rather than error.
 type VariableError struct {
 	Name, Message string
+	Alert         bool
 }
 
 // logVariable records msg as variable name's line, unless name already
 // logged one in this request.
 func (st *State) logVariable(name, msg string) {
-	for _, e := range st.VariableErrors {
-		if e.Name == name {
+	st.addVariableError(VariableError{Name: name, Message: msg})
+}
+
+// LogVariableAlert records msg as variable name's line at alert level
+// (such as a map whose regex hit its match bound, which nginx logs at
+// alert), unless name already logged one in this request.
+func (st *State) LogVariableAlert(name, msg string) {
+	st.addVariableError(VariableError{Name: name, Message: msg, Alert: true})
+}
+
+func (st *State) addVariableError(e VariableError) {
+	for _, old := range st.VariableErrors {
+		if old.Name == e.Name {
 			return
 		}
 	}
-	st.VariableErrors = append(st.VariableErrors, VariableError{Name: name, Message: msg})
+	st.VariableErrors = append(st.VariableErrors, e)
 }

@@ -213,16 +213,16 @@ func TestProxyProtocolTLVErrorLines(t *testing.T) {
 	if got := tmpl.String(st); got != "[][][h2][][]" {
 		t.Errorf("value %q", got)
 	}
-	want := []VariableError{{"proxy_protocol_tlv_0xzz", "invalid PROXY protocol TLV"}, {"proxy_protocol_tlv_bad2", "invalid PROXY protocol TLV"}}
+	want := []VariableError{{Name: "proxy_protocol_tlv_0xzz", Message: "invalid PROXY protocol TLV"}, {Name: "proxy_protocol_tlv_bad2", Message: "invalid PROXY protocol TLV"}}
 	if !slices.Equal(st.VariableErrors, want) {
-		t.Errorf("VariableErrors %q, want %q", st.VariableErrors, want)
+		t.Errorf("VariableErrors %+v, want %+v", st.VariableErrors, want)
 	}
 	st.Reset()
 	if st.VariableErrors != nil {
-		t.Errorf("after Reset: %q", st.VariableErrors)
+		t.Errorf("after Reset: %+v", st.VariableErrors)
 	}
 	st = ppState(&ProxyProtocol{Addr: "192.0.2.1", TLVs: quietTLVs{}})
 	if got := tmpl.String(st); got != "[][][][][]" || st.VariableErrors != nil {
-		t.Errorf("quiet: %q, %q", got, st.VariableErrors)
+		t.Errorf("quiet: %+v, %+v", got, st.VariableErrors)
 	}
 }

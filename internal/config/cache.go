@@ -76,8 +76,17 @@ type CacheSettings struct {
 	// ZonePos is where the *_cache directive with ZoneValue is, for its
 	// errors; zero without ZoneValue.
 	ZonePos Pos
-	// Key is proxy_cache_key (default "$scheme$proxy_host$request_uri").
+	// Key is proxy_cache_key. Its default, DefaultCacheKey, is what nginx's
+	// documentation shows; ImplicitKey says no *_cache_key was given.
 	Key string
+	// ImplicitKey reports that proxy_cache_key is not set at this level or
+	// above: the key is then nginx 1.22.1's own default, which is not the
+	// documented one (ngx_http_proxy_create_key): the proxy_pass URL's
+	// scheme, "://" and $proxy_host, then the URI sent upstream
+	// ("http://app/base/x?a=1" for GET /p/x?a=1 in location /p/ { proxy_pass
+	// http://app/base/; }). The proxy computes it; the FastCGI, SCGI and
+	// uwsgi caches have no default key (ImplicitKey false, Key empty).
+	ImplicitKey bool
 	// Valid are the proxy_cache_valid rules in order.
 	Valid []CacheValid
 	// Methods are the methods whose responses are cached besides GET and
@@ -131,7 +140,8 @@ type CacheValid struct {
 // On reports whether the level caches: a zone, fixed or named by variables.
 func (c *CacheSettings) On() bool { return c.Zone != nil || c.ZoneValue != "" }
 
-// DefaultCacheKey is nginx's proxy_cache_key.
+// DefaultCacheKey is the proxy_cache_key default nginx's documentation
+// shows; nginx 1.22.1 keys by the upstream URL instead (ImplicitKey).
 const DefaultCacheKey = "$scheme$proxy_host$request_uri"
 
 // minKeysZone is nginx's smallest keys_zone: two pages.
@@ -276,7 +286,7 @@ func (p *CachePath) parseKeysZone(pos Pos, a, v string) error {
 
 // defaultCacheSettings are nginx's defaults for the proxy_cache* directives.
 func defaultCacheSettings() CacheSettings {
-	return CacheSettings{Key: DefaultCacheKey, MinUses: 1, LockTimeout: 5 * time.Second, LockAge: 5 * time.Second, ConvertHead: true}
+	return CacheSettings{Key: DefaultCacheKey, ImplicitKey: true, MinUses: 1, LockTimeout: 5 * time.Second, LockAge: 5 * time.Second, ConvertHead: true}
 }
 
 // applyProxyCache reads proxy_cache zone | off. A zone without variables

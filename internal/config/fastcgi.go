@@ -391,7 +391,7 @@ func cgiCacheRules(prefix string, field func(*Settings) *FastCGI) []settingRule 
 				return nil
 			}
 			c := defaultCacheSettings()
-			c.Key, c.ConvertHead = "", false
+			c.Key, c.ImplicitKey, c.ConvertHead = "", false, false
 			if err := b.setCacheZone(dirs[0], prefix, &c); err != nil {
 				return err
 			}

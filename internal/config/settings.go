@@ -107,7 +107,10 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	{names: []string{"proxy_cache"}, apply: applyProxyCache},
 	{names: []string{"proxy_store"}, apply: applyProxyStore}, // after proxy_cache, which it turns off
 	{names: []string{"proxy_store_access"}, apply: applyProxyStoreAccess},
-	textRule("proxy_cache_key", func(s *Settings) *string { return &s.ProxyCache.Key }),
+	{names: []string{"proxy_cache_key"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.ProxyCache.Key, st.ProxyCache.ImplicitKey = dirs[0].Args[0], false
+		return nil
+	}},
 	{names: []string{"proxy_cache_valid"}, apply: applyCacheValid},
 	{names: []string{"proxy_cache_methods"}, apply: applyCacheMethods},
 	intRule("proxy_cache_min_uses", func(s *Settings) *int { return &s.ProxyCache.MinUses }),

@@ -371,20 +371,32 @@ func parseCacheValid(dirs []*Directive) ([]CacheValid, error) {
 
 // applyCacheMethods reads proxy_cache_methods: GET and HEAD are always
 // cached; POST may be added.
-func applyCacheMethods(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	return parseCacheMethods(dirs[0], &st.ProxyCache)
+func applyCacheMethods(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	return parseCacheMethods(b, dirs, &st.ProxyCache)
 }
 
-// parseCacheMethods reads a *_cache_methods line into c.
-func parseCacheMethods(d *Directive, c *CacheSettings) error {
+// parseCacheMethods reads a level's *_cache_methods lines into c: as nginx's
+// bitmask slot, the lines add up, and a value given twice is warned about
+// (when b is not nil: the FastCGI rules warn from the table's check).
+func parseCacheMethods(b *builder, dirs []*Directive, c *CacheSettings) error {
 	var methods []string
-	for _, a := range d.Args {
-		switch strings.ToUpper(a) { // nginx's bitmask slot compares without case
-		case "GET", "HEAD":
-		case "POST":
-			methods = append(methods, "POST")
-		default:
-			return hintf(d.Pos, d.Name+" takes GET, HEAD and POST", `invalid value "%s"`, a)
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		for _, a := range d.Args {
+			m := strings.ToUpper(a) // nginx's bitmask slot compares without case
+			switch m {
+			case "GET", "HEAD":
+			case "POST":
+				if !seen[m] {
+					methods = append(methods, "POST")
+				}
+			default:
+				return hintf(d.Pos, d.Name+" takes GET, HEAD and POST", `invalid value "%s"`, a)
+			}
+			if seen[m] && b != nil {
+				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+			}
+			seen[m] = true
 		}
 	}
 	c.Methods = methods
@@ -392,29 +404,38 @@ func parseCacheMethods(d *Directive, c *CacheSettings) error {
 }
 
 // applyCacheUseStale reads proxy_cache_use_stale.
-func applyCacheUseStale(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	return parseCacheUseStale(dirs[0], &st.ProxyCache)
+func applyCacheUseStale(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	return parseCacheUseStale(b, dirs, &st.ProxyCache)
 }
 
-// parseCacheUseStale reads a *_cache_use_stale line into c.
-func parseCacheUseStale(d *Directive, c *CacheSettings) error {
+// parseCacheUseStale reads a level's *_cache_use_stale lines into c: the
+// lines add up (nginx's bitmask slot; a value given twice is warned about
+// when b is not nil), and "off" anywhere among them turns it off.
+func parseCacheUseStale(b *builder, dirs []*Directive, c *CacheSettings) error {
 	var set NextUpstream
-	updating := false
-	for _, a := range d.Args {
-		switch a {
-		case "updating":
-			updating = true
-		case "off":
-			set |= NextOff
-		default:
-			bit := nextUpstreamBit(a)
-			if bit == 0 || bit == NextNonIdempotent {
-				return errorf(d.Pos, `invalid value "%s"`, a)
+	updating, off := false, false
+	for _, d := range dirs {
+		for _, a := range d.Args {
+			dup := false
+			switch a {
+			case "updating":
+				dup, updating = updating, true
+			case "off":
+				dup, off = off, true
+			default:
+				bit := nextUpstreamBit(a)
+				if bit == 0 || bit == NextNonIdempotent {
+					return errorf(d.Pos, `invalid value "%s"`, a)
+				}
+				dup = set&bit != 0
+				set |= bit
 			}
-			set |= bit
+			if dup && b != nil {
+				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+			}
 		}
 	}
-	if set&NextOff != 0 {
+	if off {
 		set, updating = 0, false
 	}
 	c.UseStale, c.StaleUpdating = set, updating

@@ -96,11 +96,13 @@ class Echo(http.server.BaseHTTPRequestHandler):
             if k in q:
                 fields[f] = q[k]
         if "etag" in q and self.headers.get("If-None-Match") == q["etag"]:
-            status, out = 304, b""  # for proxy_cache_revalidate
+            status = 304  # for proxy_cache_revalidate
+        if status in (204, 304):
+            out = b""  # no body, no Content-Length
         self.send_response(status)
         for k, v in fields.items():
             self.send_header(k, v)
-        if status != 304:
+        if status not in (204, 304):
             self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         if self.command != "HEAD":

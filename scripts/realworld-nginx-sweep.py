@@ -35,7 +35,8 @@ For each configuration it compares the decision (accepted or refused), the file 
 line of the error, its wording, and the warnings. When the directory has a
 requests.txt (one request a line: `METHOD URI [Header: value | Header: value]`),
 and both accept, it starts nginx and fulcrum and compares for each request: the
-status, the headers listed in HEADERS below and the body (sha1). A line
+status, the headers listed in HEADERS below and any whose name has "cache" in it
+(X-Cache-Status, Nginx-Cache...), and the body (sha1). A line
 `SLEEP SECONDS` waits (in both runs) before the next request, for cache entries to
 expire: until SECONDS after the start of the current second (nginx's cache clock
 counts whole seconds), and a requests.txt with a SLEEP starts at the start of a
@@ -272,6 +273,7 @@ def ask(port, line, tls):
         body = r.read()
         h = {k.lower(): v for k, v in r.getheaders()}
         keep = {k: h[k] for k in HEADERS if k in h}
+        keep.update((k, v) for k, v in h.items() if "cache" in k)  # X-Cache-Status, Nginx-Cache, X-Cached...
         if "location" in keep:  # each server listens on its own port
             keep["location"] = re.sub(r":%d\b" % port, ":PORT", keep["location"])
         if "expires" in keep:
@@ -310,7 +312,7 @@ def traffic(name, src, subst, fulcrum, work, verbose):
     out = []
     for i, (r, n, f) in enumerate(zip(reqs, answers["nginx"], answers["fulcrum"]), 1):
         if verbose:
-            cs = lambda a: a[1].get("x-cache-status") or a[1].get("x-cache") or ""
+            cs = lambda a: next((v for k, v in a[1].items() if "cache" in k and k != "cache-control"), "")
             print(f"    #{i} {r[:60]:60} nginx {n[0]} {cs(n):8} fulcrum {f[0]} {cs(f)}")
         if n[:3] != f[:3]:
             out.append(f"{name}: #{i} {r}\n    nginx   {n[0]} {n[1]} {n[2]}\n    fulcrum {f[0]} {f[1]} {f[2]}")

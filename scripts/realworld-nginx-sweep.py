@@ -271,7 +271,9 @@ def ask(port, line, tls):
         c.endheaders()
         r = c.getresponse()
         body = r.read()
-        h = {k.lower(): v for k, v in r.getheaders()}
+        h = {}
+        for k, v in r.getheaders():  # a field sent twice (expires and add_header Cache-Control) is compared whole
+            h[k.lower()] = h[k.lower()] + " | " + v if k.lower() in h else v
         keep = {k: h[k] for k in HEADERS if k in h}
         keep.update((k, v) for k, v in h.items() if "cache" in k)  # X-Cache-Status, Nginx-Cache, X-Cached...
         if "location" in keep:  # each server listens on its own port

@@ -143,6 +143,9 @@ func (r *Rule) Purges(st *vars.State) bool { return len(r.purge) != 0 && AnyTrue
 // NoCache reports whether *_no_cache forbids storing the response.
 func (r *Rule) NoCache(st *vars.State) bool { return AnyTrue(r.noCache, st) }
 
+// HasNoCache reports whether the rule has *_no_cache strings to test.
+func (r *Rule) HasNoCache() bool { return len(r.noCache) != 0 }
+
 // AnyTrue reports whether one of ts evaluates neither empty nor "0", as
 // nginx's ngx_http_test_predicates.
 func AnyTrue(ts []*vars.Template, st *vars.State) bool {

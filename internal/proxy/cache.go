@@ -504,8 +504,14 @@ var entryReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4
 func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	c := req.cache
 	head := &req.resp.head
-	if req.noStore || req.resp.upgraded || c.rule.NoCache(req.st) || cl.Look.Uses < c.set.MinUses {
+	if req.noStore || req.resp.upgraded || cl.Look.Uses < c.set.MinUses {
 		return
+	}
+	if c.rule.HasNoCache() {
+		exposeUpstreamFields(req.st, head)
+		if c.rule.NoCache(req.st) {
+			return
+		}
 	}
 	if !cacherule.Buffered(headFields(head), h.set.ProxyBuffering, h.set.IgnoreAccelBuffering) {
 		return // nginx stores no unbuffered response
@@ -525,6 +531,24 @@ func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	req.fill, req.fillExpires, req.fillAt = fl, expires, now
 	req.fillSized = head.Framing == h1.LengthBody
 	req.fillHead = storedHead(req.fillHead[:0], head)
+}
+
+// exposeUpstreamFields makes head's fields the $upstream_http_* variables
+// before proxy_no_cache is tested: nginx tests it once the response head is
+// read (ngx_http_upstream_send_response), so "proxy_no_cache
+// $upstream_http_set_cookie;" keeps a response with a Set-Cookie out of the
+// cache (recorded with nginx 1.22.1: MISS, then MISS again). copyHeader
+// sets them again, from the same head, as the response goes out.
+func exposeUpstreamFields(st *vars.State, head *h1.Response) {
+	text := string(head.Headers.AppendText(nil))
+	fields := st.UpstreamFields()
+	off := 0
+	for _, f := range head.Headers {
+		var name, value string
+		name, _, value, off = h1.FieldText(text, off, f)
+		fields = append(fields, vars.Field{Name: name, Value: value})
+	}
+	st.SetUpstreamFields(fields)
 }
 
 // endFill commits the fill when the whole body went through, else drops it.

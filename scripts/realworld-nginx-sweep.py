@@ -33,7 +33,7 @@ configurations whose directory name contains one of the words.
 
 For each configuration it compares the decision (accepted or refused), the file and
 line of the error, its wording, and the warnings. When the directory has a
-requests.txt (one request a line: `METHOD URI [Header: value | Header: value]`),
+requests.txt (one request a line: `METHOD URI [HTTP/1.0] [| Header: value | Header: value]`),
 and both accept, it starts nginx and fulcrum and compares for each request: the
 status, the headers listed in HEADERS below and any whose name has "cache" in it
 (X-Cache-Status, Nginx-Cache...), and the body (sha1). A line
@@ -255,7 +255,7 @@ def waitport(port, proc, deadline=10):
 
 def ask(port, line, tls):
     parts = [p.strip() for p in line.split("|")]
-    method, uri = parts[0].split(None, 1)
+    method, uri, *version = parts[0].split()
     hdrs = dict(h.split(":", 1) for h in parts[1:])
     hdrs = {k.strip(): v.strip() for k, v in hdrs.items()}
     if tls:
@@ -264,6 +264,8 @@ def ask(port, line, tls):
         c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
     else:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    if version == ["HTTP/1.0"]:
+        c._http_vsn, c._http_vsn_str = 10, "HTTP/1.0"
     try:
         c.putrequest(method, uri, skip_host="Host" in hdrs, skip_accept_encoding=True)
         for k, v in hdrs.items():

@@ -52,7 +52,7 @@ HEADERS = ("location", "cache-control", "expires", "content-type", "vary", "cont
            "strict-transport-security", "content-security-policy", "access-control-allow-origin",
            "permissions-policy", "x-robots-tag", "allow", "www-authenticate", "content-length",
            "x-cache-status", "x-cache", "x-fastcgi-cache", "x-proxy-cache", "etag", "last-modified",
-           "accept-ranges", "content-range", "set-cookie", "x-accel-expires", "pragma")
+           "accept-ranges", "content-range", "set-cookie", "x-accel-expires", "pragma", "transfer-encoding")
 
 
 MTIME = 1700000000  # 2023-11-14 22:13:20 GMT

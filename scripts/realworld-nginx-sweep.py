@@ -15,6 +15,17 @@ placeholders are replaced, so a configuration runs unprivileged on loopback:
   %%UP1%% %%UP2%%      ports of two HTTP echo backends (name, method, URI, headers)
   %%FCGI%%             port of a FastCGI responder (answers with the parameters it got)
 
+The echo backends answer 200 text/plain unless the query string asks otherwise, so
+that a caching or content-filtering configuration has something to work on:
+cc= Cache-Control, sc= Set-Cookie, ct= Content-Type, xae= X-Accel-Expires,
+vary= Vary, etag= ETag (and 304 to an If-None-Match with it), lm= Last-Modified
+(HTTP date), st= the status,
+delay= milliseconds to wait first, html=1 a small HTML page as the body (with
+</head>, </body>, links to http://UP/ and an SSI <!--# echo --> comment),
+size=N a body of N bytes ("0123456789" repeated) with Accept-Ranges that honours
+one Range (206, as a file server would, for slice), gz=1 the body gzipped
+(Content-Encoding: gzip). The FastCGI responder takes cc=, sc= and ct= too.
+
 The prefix also gets cert.pem/key.pem (a self-signed certificate), dhparam.pem,
 mime.types, fastcgi_params and fastcgi.conf from /etc/nginx, and html/ (index.html,
 404.html, a.css, a.js, a.png, .git/config, index.php, robots.txt). NAME keeps the
@@ -22,18 +33,29 @@ configurations whose directory name contains one of the words.
 
 For each configuration it compares the decision (accepted or refused), the file and
 line of the error, its wording, and the warnings. When the directory has a
-requests.txt (one request a line: `METHOD URI [Header: value | Header: value]`),
+requests.txt (one request a line: `METHOD URI [HTTP/1.0] [| Header: value | Header: value]`),
 and both accept, it starts nginx and fulcrum and compares for each request: the
-status, the headers listed in HEADERS below and the body (sha1). Exit status 1 when
-anything differs.
+status, the headers listed in HEADERS below and any whose name has "cache" in it
+(X-Cache-Status, Nginx-Cache...), and the body (sha1). A line
+`SLEEP SECONDS` waits (in both runs) before the next request, for cache entries to
+expire: until SECONDS after the start of the current second (nginx's cache clock
+counts whole seconds), and a requests.txt with a SLEEP starts at the start of a
+second, so the requests between two SLEEPs fall in the same second for both. The files of html/ get one fixed modification time, so ETag and
+Last-Modified are the same in both runs (index.html's ETag is "6553f100-2f8").
+Exit status 1 when anything differs.
 """
 import hashlib, os, re, shutil, socket, socketserver, struct, subprocess, sys, tempfile, threading, time
-import http.client, http.server
+import http.client, http.server, urllib.parse
 
 HEADERS = ("location", "cache-control", "expires", "content-type", "vary", "content-encoding",
            "x-frame-options", "x-content-type-options", "x-xss-protection", "referrer-policy",
            "strict-transport-security", "content-security-policy", "access-control-allow-origin",
-           "permissions-policy", "x-robots-tag", "allow", "www-authenticate", "content-length")
+           "permissions-policy", "x-robots-tag", "allow", "www-authenticate", "content-length",
+           "x-cache-status", "x-cache", "x-fastcgi-cache", "x-proxy-cache", "etag", "last-modified",
+           "accept-ranges", "content-range", "set-cookie", "x-accel-expires", "pragma", "transfer-encoding")
+
+
+MTIME = 1700000000  # 2023-11-14 22:13:20 GMT
 
 
 def freeport():
@@ -46,12 +68,46 @@ class Echo(http.server.BaseHTTPRequestHandler):
     def answer(self):
         n = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(n)
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+        if "delay" in q:
+            time.sleep(int(q["delay"]) / 1000)
         lines = [f"{self.server.name} {self.command} {self.path}"]
         lines += [f"{k.lower()}: {v}" for k, v in sorted(self.headers.items())
                   if k.lower() not in ("connection", "user-agent")]
         out = ("\n".join(lines) + "\n").encode()
-        self.send_response(200); self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
+        status, fields = int(q.get("st", 200)), {"Content-Type": q.get("ct", "text/plain")}
+        if q.get("html"):
+            fields["Content-Type"] = q.get("ct", "text/html")
+            out = (f"<html><head><title>t</title></head><body>\n<a href=\"http://{self.headers.get('Host')}/x\">x</a>\n"
+                   "<!--# echo var=\"uri\" -->\n<pre>" + out.decode() + "</pre>\n" + "<p>filler</p>\n" * 30
+                   + "</body></html>\n").encode()
+        if "size" in q:
+            out = (b"0123456789" * (int(q["size"]) // 10 + 1))[:int(q["size"])]
+            fields["Accept-Ranges"] = "bytes"
+            m = re.match(r"bytes=(\d+)-(\d*)$", self.headers.get("Range") or "")
+            if m and int(m.group(1)) < len(out):
+                a = int(m.group(1)); b = min(int(m.group(2) or len(out) - 1), len(out) - 1)
+                status, fields["Content-Range"] = 206, f"bytes {a}-{b}/{len(out)}"
+                out = out[a:b + 1]
+        if q.get("gz"):
+            import gzip
+            out, fields["Content-Encoding"] = gzip.compress(out, mtime=0), "gzip"
+        for k, f in (("cc", "Cache-Control"), ("sc", "Set-Cookie"), ("xae", "X-Accel-Expires"), ("vary", "Vary"),
+                     ("etag", "ETag"), ("lm", "Last-Modified")):
+            if k in q:
+                fields[f] = q[k]
+        if "etag" in q and self.headers.get("If-None-Match") == q["etag"]:
+            status = 304  # for proxy_cache_revalidate
+        if status in (204, 304):
+            out = b""  # no body, no Content-Length
+        self.send_response(status)
+        for k, v in fields.items():
+            self.send_header(k, v)
+        if status not in (204, 304):
+            self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(out)
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = answer
 
     def log_message(self, *a):
@@ -87,7 +143,10 @@ class FastCGI(socketserver.BaseRequestHandler):
                     ln.append(struct.unpack(">I", params[i:i + 4])[0] & 0x7fffffff); i += 4
             kv[params[i:i + ln[0]].decode()] = params[i + ln[0]:i + ln[0] + ln[1]].decode(); i += ln[0] + ln[1]
         out = "".join(f"{k}={kv.get(k, '-')}\n" for k in self.SHOW)
-        data = f"Content-Type: text/plain\r\nX-Powered-By: fcgi\r\n\r\n{out}".encode()
+        q = dict(urllib.parse.parse_qsl(kv.get("QUERY_STRING", "")))
+        head = f"Content-Type: {q.get('ct', 'text/plain')}\r\nX-Powered-By: fcgi\r\n"
+        head += "".join(f"{f}: {q[k]}\r\n" for k, f in (("cc", "Cache-Control"), ("sc", "Set-Cookie")) if k in q)
+        data = f"{head}\r\n{out}".encode()
         rec = lambda t, c: struct.pack(">BBHHBB", 1, t, rid, len(c), 0, 0) + c
         self.request.sendall(rec(6, data) + rec(6, b"") + rec(3, b"\0" * 8))
 
@@ -142,6 +201,9 @@ def prepare(src, dst, subst):
         p = os.path.join(html, rel)
         if not os.path.exists(p):
             open(p, "w").write(text)
+    for root, _, names in os.walk(html):  # one time for both runs: the same ETag, Last-Modified
+        for f in names:
+            os.utime(os.path.join(root, f), (MTIME, MTIME))
     for f, cmd in (("cert.pem", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                                  "-subj", "/CN=example.com", "-keyout", os.path.join(dst, "key.pem"),
                                  "-out", os.path.join(dst, "cert.pem")]),):
@@ -193,7 +255,7 @@ def waitport(port, proc, deadline=10):
 
 def ask(port, line, tls):
     parts = [p.strip() for p in line.split("|")]
-    method, uri = parts[0].split(None, 1)
+    method, uri, *version = parts[0].split()
     hdrs = dict(h.split(":", 1) for h in parts[1:])
     hdrs = {k.strip(): v.strip() for k, v in hdrs.items()}
     if tls:
@@ -202,6 +264,8 @@ def ask(port, line, tls):
         c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
     else:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    if version == ["HTTP/1.0"]:
+        c._http_vsn, c._http_vsn_str = 10, "HTTP/1.0"
     try:
         c.putrequest(method, uri, skip_host="Host" in hdrs, skip_accept_encoding=True)
         for k, v in hdrs.items():
@@ -209,8 +273,11 @@ def ask(port, line, tls):
         c.endheaders()
         r = c.getresponse()
         body = r.read()
-        h = {k.lower(): v for k, v in r.getheaders()}
+        h = {}
+        for k, v in r.getheaders():  # a field sent twice (expires and add_header Cache-Control) is compared whole
+            h[k.lower()] = h[k.lower()] + " | " + v if k.lower() in h else v
         keep = {k: h[k] for k in HEADERS if k in h}
+        keep.update((k, v) for k, v in h.items() if "cache" in k)  # X-Cache-Status, Nginx-Cache, X-Cached...
         if "location" in keep:  # each server listens on its own port
             keep["location"] = re.sub(r":%d\b" % port, ":PORT", keep["location"])
         if "expires" in keep:
@@ -218,6 +285,12 @@ def ask(port, line, tls):
         if h.get("content-encoding") == "gzip":  # compressors differ byte for byte
             import gzip
             body = gzip.decompress(body)
+        body = body.replace(b":%d" % port, b":PORT")  # an echoed Host: each server has its own port
+        body = re.sub(rb"\b1\d{9}\.\d{3}\b", b"MSEC", body)  # an echoed $msec
+        m = re.search(r"boundary=(\S+)", keep.get("content-type", ""))
+        if m:  # nginx counts multipart boundaries, fulcrum draws them (documented)
+            body = body.replace(m.group(1).encode(), b"BOUNDARY")
+            keep["content-type"] = keep["content-type"].replace(m.group(1), "BOUNDARY")
         if b"fulcrum" in body or b"nginx" in body:  # the name on error pages
             body = re.sub(rb"(fulcrum|nginx)(/[0-9.]+)?", b"nginx", body)
             keep.pop("content-length", None)
@@ -241,9 +314,12 @@ def traffic(name, src, subst, fulcrum, work, verbose):
     if None in answers.values():
         return [f"{name}: traffic: " + ", ".join(w for w, a in answers.items() if a is None) + " did not start"]
     out = []
-    for r, n, f in zip(reqs, answers["nginx"], answers["fulcrum"]):
+    for i, (r, n, f) in enumerate(zip(reqs, answers["nginx"], answers["fulcrum"]), 1):
+        if verbose:
+            cs = lambda a: next((v for k, v in a[1].items() if "cache" in k and k != "cache-control"), "")
+            print(f"    #{i} {r[:60]:60} nginx {n[0]} {cs(n):8} fulcrum {f[0]} {cs(f)}")
         if n[:3] != f[:3]:
-            out.append(f"{name}: {r}\n    nginx   {n[0]} {n[1]} {n[2]}\n    fulcrum {f[0]} {f[1]} {f[2]}")
+            out.append(f"{name}: #{i} {r}\n    nginx   {n[0]} {n[1]} {n[2]}\n    fulcrum {f[0]} {f[1]} {f[2]}")
             if verbose:
                 out.append(f"    nginx body {n[3]!r}\n    fulcrum body {f[3]!r}")
     return out
@@ -262,7 +338,22 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
         if not waitport(s["PORT"], p):
             answers[who] = None
             continue
-        answers[who] = [ask(s["PORT"], r, tls) for r in reqs]
+        if any(r.startswith("SLEEP ") for r in reqs):
+            pause("SLEEP 0")
+        answers[who] = [pause(r) or ask(s["PORT"], r, tls) for r in reqs]
+
+
+def pause(line):
+    """Sleeps for a `SLEEP SECONDS` line and answers it with a constant. nginx
+    times cache entries in whole seconds (an entry stored in second S with
+    proxy_cache_valid 1s is fresh through second S+1), so the sleep ends
+    SECONDS after the start of the current second, plus 50ms: both servers
+    then see the requests on each side of it in the same seconds."""
+    if line.startswith("SLEEP "):
+        now = time.time()
+        time.sleep(max(0, int(now) + float(line.split()[1]) + 0.05 - now))
+        return ("SLEEP", {}, "", b"")
+    return None
 
 
 def main():

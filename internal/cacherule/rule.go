@@ -117,22 +117,34 @@ func (r *Rule) Purge(st *vars.State) (status int, ok bool) {
 	if !r.Purges(st) {
 		return 0, false
 	}
-	key := r.key.String(st)
+	return r.PurgeKey(r.Key(st)), true
+}
+
+// PurgeKey removes the entry of key, or for a key ending in "*" every entry
+// whose key starts with the rest, and returns the purge's status (Purge);
+// for a caller that computes the key itself (the proxy's implicit key).
+func (r *Rule) PurgeKey(key string) (status int) {
 	if prefix, wild := strings.CutSuffix(key, "*"); wild {
 		r.Zone.PurgePrefix(prefix)
-		return http.StatusNoContent, true
+		return http.StatusNoContent
 	}
 	if r.Zone.Purge(key) {
-		return http.StatusNoContent, true
+		return http.StatusNoContent
 	}
-	return http.StatusPreconditionFailed, true
+	return http.StatusPreconditionFailed
 }
+
+// Key is the request's key: *_cache_key evaluated.
+func (r *Rule) Key(st *vars.State) string { return r.key.String(st) }
 
 // Purges reports whether the request is a purge (*_cache_purge true).
 func (r *Rule) Purges(st *vars.State) bool { return len(r.purge) != 0 && AnyTrue(r.purge, st) }
 
 // NoCache reports whether *_no_cache forbids storing the response.
 func (r *Rule) NoCache(st *vars.State) bool { return AnyTrue(r.noCache, st) }
+
+// HasNoCache reports whether the rule has *_no_cache strings to test.
+func (r *Rule) HasNoCache() bool { return len(r.noCache) != 0 }
 
 // AnyTrue reports whether one of ts evaluates neither empty nor "0", as
 // nginx's ngx_http_test_predicates.
@@ -198,7 +210,13 @@ type Lookup struct {
 // looks nothing up and reports bypass: the response is then stored whatever
 // its uses, as nginx does.
 func (r *Rule) Find(st *vars.State) (l Lookup, bypass bool) {
-	l.Key = r.key.String(st)
+	return r.FindKey(r.Key(st), st)
+}
+
+// FindKey is Find for a key the caller computed (the proxy's implicit key,
+// config.CacheSettings.ImplicitKey).
+func (r *Rule) FindKey(key string, st *vars.State) (l Lookup, bypass bool) {
+	l.Key = key
 	l.K = cache.Sum(l.Key)
 	if AnyTrue(r.bypass, st) {
 		l.Look.Uses = r.Set.MinUses

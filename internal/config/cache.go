@@ -76,8 +76,17 @@ type CacheSettings struct {
 	// ZonePos is where the *_cache directive with ZoneValue is, for its
 	// errors; zero without ZoneValue.
 	ZonePos Pos
-	// Key is proxy_cache_key (default "$scheme$proxy_host$request_uri").
+	// Key is proxy_cache_key. Its default, DefaultCacheKey, is what nginx's
+	// documentation shows; ImplicitKey says no *_cache_key was given.
 	Key string
+	// ImplicitKey reports that proxy_cache_key is not set at this level or
+	// above: the key is then nginx 1.22.1's own default, which is not the
+	// documented one (ngx_http_proxy_create_key): the proxy_pass URL's
+	// scheme, "://" and $proxy_host, then the URI sent upstream
+	// ("http://app/base/x?a=1" for GET /p/x?a=1 in location /p/ { proxy_pass
+	// http://app/base/; }). The proxy computes it; the FastCGI, SCGI and
+	// uwsgi caches have no default key (ImplicitKey false, Key empty).
+	ImplicitKey bool
 	// Valid are the proxy_cache_valid rules in order.
 	Valid []CacheValid
 	// Methods are the methods whose responses are cached besides GET and
@@ -131,7 +140,8 @@ type CacheValid struct {
 // On reports whether the level caches: a zone, fixed or named by variables.
 func (c *CacheSettings) On() bool { return c.Zone != nil || c.ZoneValue != "" }
 
-// DefaultCacheKey is nginx's proxy_cache_key.
+// DefaultCacheKey is the proxy_cache_key default nginx's documentation
+// shows; nginx 1.22.1 keys by the upstream URL instead (ImplicitKey).
 const DefaultCacheKey = "$scheme$proxy_host$request_uri"
 
 // minKeysZone is nginx's smallest keys_zone: two pages.
@@ -276,7 +286,7 @@ func (p *CachePath) parseKeysZone(pos Pos, a, v string) error {
 
 // defaultCacheSettings are nginx's defaults for the proxy_cache* directives.
 func defaultCacheSettings() CacheSettings {
-	return CacheSettings{Key: DefaultCacheKey, MinUses: 1, LockTimeout: 5 * time.Second, LockAge: 5 * time.Second, ConvertHead: true}
+	return CacheSettings{Key: DefaultCacheKey, ImplicitKey: true, MinUses: 1, LockTimeout: 5 * time.Second, LockAge: 5 * time.Second, ConvertHead: true}
 }
 
 // applyProxyCache reads proxy_cache zone | off. A zone without variables
@@ -361,20 +371,32 @@ func parseCacheValid(dirs []*Directive) ([]CacheValid, error) {
 
 // applyCacheMethods reads proxy_cache_methods: GET and HEAD are always
 // cached; POST may be added.
-func applyCacheMethods(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	return parseCacheMethods(dirs[0], &st.ProxyCache)
+func applyCacheMethods(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	return parseCacheMethods(b, dirs, &st.ProxyCache)
 }
 
-// parseCacheMethods reads a *_cache_methods line into c.
-func parseCacheMethods(d *Directive, c *CacheSettings) error {
+// parseCacheMethods reads a level's *_cache_methods lines into c: as nginx's
+// bitmask slot, the lines add up, and a value given twice is warned about
+// (when b is not nil: the FastCGI rules warn from the table's check).
+func parseCacheMethods(b *builder, dirs []*Directive, c *CacheSettings) error {
 	var methods []string
-	for _, a := range d.Args {
-		switch strings.ToUpper(a) { // nginx's bitmask slot compares without case
-		case "GET", "HEAD":
-		case "POST":
-			methods = append(methods, "POST")
-		default:
-			return hintf(d.Pos, d.Name+" takes GET, HEAD and POST", `invalid value "%s"`, a)
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		for _, a := range d.Args {
+			m := strings.ToUpper(a) // nginx's bitmask slot compares without case
+			switch m {
+			case "GET", "HEAD":
+			case "POST":
+				if !seen[m] {
+					methods = append(methods, "POST")
+				}
+			default:
+				return hintf(d.Pos, d.Name+" takes GET, HEAD and POST", `invalid value "%s"`, a)
+			}
+			if seen[m] && b != nil {
+				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+			}
+			seen[m] = true
 		}
 	}
 	c.Methods = methods
@@ -382,29 +404,38 @@ func parseCacheMethods(d *Directive, c *CacheSettings) error {
 }
 
 // applyCacheUseStale reads proxy_cache_use_stale.
-func applyCacheUseStale(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	return parseCacheUseStale(dirs[0], &st.ProxyCache)
+func applyCacheUseStale(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	return parseCacheUseStale(b, dirs, &st.ProxyCache)
 }
 
-// parseCacheUseStale reads a *_cache_use_stale line into c.
-func parseCacheUseStale(d *Directive, c *CacheSettings) error {
+// parseCacheUseStale reads a level's *_cache_use_stale lines into c: the
+// lines add up (nginx's bitmask slot; a value given twice is warned about
+// when b is not nil), and "off" anywhere among them turns it off.
+func parseCacheUseStale(b *builder, dirs []*Directive, c *CacheSettings) error {
 	var set NextUpstream
-	updating := false
-	for _, a := range d.Args {
-		switch a {
-		case "updating":
-			updating = true
-		case "off":
-			set |= NextOff
-		default:
-			bit := nextUpstreamBit(a)
-			if bit == 0 || bit == NextNonIdempotent {
-				return errorf(d.Pos, `invalid value "%s"`, a)
+	updating, off := false, false
+	for _, d := range dirs {
+		for _, a := range d.Args {
+			dup := false
+			switch a {
+			case "updating":
+				dup, updating = updating, true
+			case "off":
+				dup, off = off, true
+			default:
+				bit := nextUpstreamBit(a)
+				if bit == 0 || bit == NextNonIdempotent {
+					return errorf(d.Pos, `invalid value "%s"`, a)
+				}
+				dup = set&bit != 0
+				set |= bit
 			}
-			set |= bit
+			if dup && b != nil {
+				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+			}
 		}
 	}
-	if set&NextOff != 0 {
+	if off {
 		set, updating = 0, false
 	}
 	c.UseStale, c.StaleUpdating = set, updating

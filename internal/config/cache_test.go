@@ -271,3 +271,61 @@ func TestCacheZoneValue(t *testing.T) {
 		t.Errorf("a fixed zone that does not exist: %v", err)
 	}
 }
+
+// TestCacheBitmaskLinesAddUp: proxy_ignore_headers, *_cache_use_stale and
+// *_cache_methods are nginx bitmask slots (ngx_conf_set_bitmask_slot): a
+// level may repeat them, their values add up, and a value given again is
+// warned about. nginx 1.22.1 loads an OSM tile cache published with
+// "proxy_ignore_headers Set-Cookie;" then "proxy_ignore_headers
+// X-Accel-Expires Expires Cache-Control;", and warns (recorded, nginx -t):
+//
+//	[warn] duplicate value "updating" in f.conf:11   (fastcgi_cache_use_stale)
+//	[warn] duplicate value "post" in f.conf:13       (fastcgi_cache_methods)
+//	[warn] duplicate value "off" in f.conf:17        (proxy_cache_use_stale)
+//	[warn] duplicate value "expires" in f.conf:19    (uwsgi_ignore_headers)
+//
+// fulcrum refused the second line ("directive is duplicate").
+func TestCacheBitmaskLinesAddUp(t *testing.T) {
+	cfg, err := loadText(t, cacheConf("proxy_cache_path /c keys_zone=x:1m; fastcgi_cache_path /f keys_zone=f:1m;\nproxy_cache x;",
+		`proxy_ignore_headers Set-Cookie;
+		proxy_ignore_headers X-Accel-Expires Expires Cache-Control set-cookie;
+		proxy_cache_use_stale error updating;
+		proxy_cache_use_stale http_500 updating;
+		proxy_cache_methods GET POST;
+		proxy_cache_methods post;
+		fastcgi_cache f;
+		fastcgi_cache_key $uri;
+		fastcgi_cache_use_stale error;
+		fastcgi_cache_use_stale timeout error;
+		fastcgi_cache_methods POST;
+		fastcgi_cache_methods POST;
+		fastcgi_ignore_headers Vary;
+		fastcgi_ignore_headers Expires vary;
+		uwsgi_ignore_headers Expires;
+		uwsgi_ignore_headers expires;`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := cfg.HTTP.Servers[0].Locations[0].Settings
+	c := set.ProxyCache
+	if !c.IgnoreSetCookie || !c.IgnoreXAccelExpires || !c.IgnoreExpires || !c.IgnoreCacheControl || c.IgnoreVary {
+		t.Errorf("proxy_ignore_headers: %+v, want Set-Cookie, X-Accel-Expires, Expires and Cache-Control", c)
+	}
+	if c.UseStale != NextError|NextHTTP500 || !c.StaleUpdating {
+		t.Errorf("proxy_cache_use_stale = %v updating %v, want error http_500 updating", c.UseStale, c.StaleUpdating)
+	}
+	if !slices.Equal(c.Methods, []string{"POST"}) {
+		t.Errorf("proxy_cache_methods = %q, want POST", c.Methods)
+	}
+	f := set.FastCGI.Cache
+	if f == nil || f.UseStale != NextError|NextTimeout || !slices.Equal(f.Methods, []string{"POST"}) || !f.IgnoreVary || !f.IgnoreExpires {
+		t.Errorf("fastcgi cache settings = %+v, want error timeout, POST, Vary and Expires ignored", f)
+	}
+	got := warningMessages(cfg.Warnings)
+	slices.Sort(got)
+	want := []string{`duplicate value "POST"`, `duplicate value "error"`, `duplicate value "expires"`,
+		`duplicate value "post"`, `duplicate value "set-cookie"`, `duplicate value "updating"`, `duplicate value "vary"`}
+	if !slices.Equal(got, want) {
+		t.Errorf("warnings %q\nwant %q", got, want)
+	}
+}

@@ -202,9 +202,9 @@ func cgiRules(prefix string, field func(*Settings) *FastCGI, fastcgi bool) []set
 			field(st).HideHeaders = firstArgs(dirs)
 			return nil
 		}},
-		{names: []string{n("ignore_headers")}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		{names: []string{n("ignore_headers")}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 			var tmp Settings
-			err := applyIgnoreHeaders(nil, &tmp, dirs, nil)
+			err := applyIgnoreHeaders(b, &tmp, dirs, nil)
 			f := field(st)
 			f.IgnoreAccelRedirect, f.IgnoreAccelBuffering, f.IgnoreAccelLimitRate = tmp.IgnoreAccelRedirect, tmp.IgnoreAccelBuffering, tmp.IgnoreAccelLimitRate
 			f.IgnoreAccelCharset = tmp.IgnoreAccelCharset
@@ -354,6 +354,15 @@ func cgiParams(dirs []*Directive) ([]FastCGIParam, error) {
 	return params, nil
 }
 
+// cacheOrScratch is f's Cache, or at a level that does not cache a scratch
+// one: the lines are read there too, for nginx's warnings.
+func cacheOrScratch(f *FastCGI) *CacheSettings {
+	if f.Cache != nil {
+		return f.Cache
+	}
+	return &CacheSettings{}
+}
+
 // cgiCacheRules are the rules of PREFIX_cache and the directives that shape
 // it. PREFIX_cache comes first and makes the level's Cache (nil for off or
 // none); the others fill it only at a level that caches, as their values
@@ -391,7 +400,7 @@ func cgiCacheRules(prefix string, field func(*Settings) *FastCGI) []settingRule 
 				return nil
 			}
 			c := defaultCacheSettings()
-			c.Key, c.ConvertHead = "", false
+			c.Key, c.ImplicitKey, c.ConvertHead = "", false, false
 			if err := b.setCacheZone(dirs[0], prefix, &c); err != nil {
 				return err
 			}
@@ -414,7 +423,9 @@ func cgiCacheRules(prefix string, field func(*Settings) *FastCGI) []settingRule 
 			c.Valid, err = parseCacheValid(d)
 			return err
 		})},
-		{names: []string{n("cache_methods")}, apply: with(func(c *CacheSettings, d []*Directive) error { return parseCacheMethods(d[0], c) })},
+		{names: []string{n("cache_methods")}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			return parseCacheMethods(b, dirs, cacheOrScratch(field(st)))
+		}},
 		{names: []string{n("cache_min_uses")}, apply: with(func(c *CacheSettings, d []*Directive) error {
 			v, err := parseInt(d[0].Args[0])
 			if err != nil {
@@ -435,7 +446,9 @@ func cgiCacheRules(prefix string, field func(*Settings) *FastCGI) []settingRule 
 			c.Purge = strs(d)
 			return nil
 		})},
-		{names: []string{n("cache_use_stale")}, apply: with(func(c *CacheSettings, d []*Directive) error { return parseCacheUseStale(d[0], c) })},
+		{names: []string{n("cache_use_stale")}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+			return parseCacheUseStale(b, dirs, cacheOrScratch(field(st)))
+		}},
 		{names: []string{n("cache_lock")}, apply: with(func(c *CacheSettings, d []*Directive) error {
 			c.Lock = flag(d)
 			return nil

@@ -107,7 +107,10 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	{names: []string{"proxy_cache"}, apply: applyProxyCache},
 	{names: []string{"proxy_store"}, apply: applyProxyStore}, // after proxy_cache, which it turns off
 	{names: []string{"proxy_store_access"}, apply: applyProxyStoreAccess},
-	textRule("proxy_cache_key", func(s *Settings) *string { return &s.ProxyCache.Key }),
+	{names: []string{"proxy_cache_key"}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		st.ProxyCache.Key, st.ProxyCache.ImplicitKey = dirs[0].Args[0], false
+		return nil
+	}},
 	{names: []string{"proxy_cache_valid"}, apply: applyCacheValid},
 	{names: []string{"proxy_cache_methods"}, apply: applyCacheMethods},
 	intRule("proxy_cache_min_uses", func(s *Settings) *int { return &s.ProxyCache.MinUses }),
@@ -459,34 +462,47 @@ var ignorableHeaders = []string{"x-accel-redirect", "x-accel-expires", "x-accel-
 // X-Accel-Buffering (whether a response is read buffered: flushed, paced,
 // cached, stored), and on X-Accel-Charset (the response's charset). The
 // fastcgi, scgi and uwsgi *_ignore_headers read the same values.
-func applyIgnoreHeaders(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-	d := dirs[0]
-	for _, a := range d.Args {
-		if !slices.Contains(ignorableHeaders, strings.ToLower(a)) {
-			return errorf(d.Pos, `invalid value "%s"`, a)
-		}
-		switch {
-		case strings.EqualFold(a, "X-Accel-Redirect"):
-			st.IgnoreAccelRedirect = true
-		case strings.EqualFold(a, "X-Accel-Limit-Rate"):
-			st.IgnoreAccelLimitRate = true
-		case strings.EqualFold(a, "X-Accel-Buffering"):
-			st.IgnoreAccelBuffering = true
-		case strings.EqualFold(a, "X-Accel-Charset"):
-			st.IgnoreAccelCharset = true
-		case strings.EqualFold(a, "X-Accel-Expires"):
-			st.ProxyCache.IgnoreXAccelExpires = true
-		case strings.EqualFold(a, "Expires"):
-			st.ProxyCache.IgnoreExpires = true
-		case strings.EqualFold(a, "Cache-Control"):
-			st.ProxyCache.IgnoreCacheControl = true
-		case strings.EqualFold(a, "Set-Cookie"):
-			st.ProxyCache.IgnoreSetCookie = true
-		case strings.EqualFold(a, "Vary"):
-			st.ProxyCache.IgnoreVary = true
+func applyIgnoreHeaders(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+	seen := map[string]bool{}
+	for _, d := range dirs { // nginx's bitmask slot: the lines of a level add up
+		for _, a := range d.Args {
+			name := strings.ToLower(a)
+			if !slices.Contains(ignorableHeaders, name) {
+				return errorf(d.Pos, `invalid value "%s"`, a)
+			}
+			if seen[name] && b != nil {
+				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+			}
+			seen[name] = true
+			ignoreHeader(st, name)
 		}
 	}
 	return nil
+}
+
+// ignoreHeader sets the field of st that *_ignore_headers name (lower
+// case) turns on.
+func ignoreHeader(st *Settings, name string) {
+	switch name {
+	case "x-accel-redirect":
+		st.IgnoreAccelRedirect = true
+	case "x-accel-limit-rate":
+		st.IgnoreAccelLimitRate = true
+	case "x-accel-buffering":
+		st.IgnoreAccelBuffering = true
+	case "x-accel-charset":
+		st.IgnoreAccelCharset = true
+	case "x-accel-expires":
+		st.ProxyCache.IgnoreXAccelExpires = true
+	case "expires":
+		st.ProxyCache.IgnoreExpires = true
+	case "cache-control":
+		st.ProxyCache.IgnoreCacheControl = true
+	case "set-cookie":
+		st.ProxyCache.IgnoreSetCookie = true
+	case "vary":
+		st.ProxyCache.IgnoreVary = true
+	}
 }
 
 // parseInt parses a number that must fit in an int.

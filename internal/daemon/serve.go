@@ -952,6 +952,11 @@ type recorder struct {
 	// add_header) saw instead of the one sent: 200 for a static file's 416,
 	// which nginx's range filter turns the 200 into only after that filter.
 	filterStatus int
+	// rangeGzipVary reports that nginx's gzip header filter marked the
+	// response for "Vary: Accept-Encoding" as the 200 it was before the
+	// range filter cut it to a 206 or 416 (AllowRanges): gzip's filter runs
+	// first, so the cut response keeps the field.
+	rangeGzipVary bool
 	// pinned reports that the response's fields were placed before the
 	// headers filter added any (pinFields).
 	pinned bool

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,7 +110,7 @@ type cacheLookup = cacherule.Lookup
 // it may be stored. It reports the $upstream_cache_status.
 func (h *Handler) serveCached(req *request) {
 	c, st := req.cache, req.st
-	cl, bypass := c.rule.Find(st)
+	cl, bypass := c.rule.FindKey(h.cacheKey(req), st)
 	if bypass {
 		st.CacheStatus = cacheBypass
 		h.fetch(req, &cl, nil)
@@ -139,6 +140,42 @@ func (h *Handler) serveCached(req *request) {
 	// conditional fields, as one that the cache does not store.
 	req.passRange = req.passRange || cl.Look.Uses < c.set.MinUses
 	h.fetch(req, &cl, nil)
+}
+
+// cacheKey is the request's proxy_cache_key, or without one nginx 1.22.1's
+// implicit key (config.CacheSettings.ImplicitKey): the proxy_pass URL's
+// scheme and host as written, then the URI sent upstream, as
+// ngx_http_proxy_create_key joins ctx->vars.key_start and the URI.
+func (h *Handler) cacheKey(req *request) string {
+	c := req.cache
+	if !c.set.ImplicitKey {
+		return c.rule.Key(req.st)
+	}
+	var scratch [256]byte
+	b := append(scratch[:0], h.keyStart...)
+	if h.keyStart == "" {
+		b = append(append(b, h.schemeOf(req)...), req.st.ProxyHost...)
+	}
+	return string(h.appendTarget(b, req))
+}
+
+// unixKeyStart is nginx's key_start for a proxy_pass URL naming a UNIX
+// socket ("http://unix:/run/app.sock:/uri"): the URL up to the socket's
+// path and one byte more, which is the ':' before a URI part, or without
+// one the end of nginx's string, its NUL (ngx_http_proxy_set_vars counts
+// the byte either way; nginx 1.22.1 stores "KEY: http://unix:/run/app.sock\0/x"
+// for GET /x). Empty for another URL.
+func unixKeyStart(url string) string {
+	i := strings.Index(url, "://")
+	if i < 0 || !strings.HasPrefix(url[i+3:], "unix:") {
+		return ""
+	}
+	head := url[:i+3+len("unix:")]
+	path, _, hasURI := strings.Cut(url[len(head):], ":")
+	if hasURI {
+		return head + path + ":"
+	}
+	return head + path + "\x00"
 }
 
 // awaitLock is proxy_cache_lock for a missing entry: the first request
@@ -467,8 +504,14 @@ var entryReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4
 func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	c := req.cache
 	head := &req.resp.head
-	if req.noStore || req.resp.upgraded || c.rule.NoCache(req.st) || cl.Look.Uses < c.set.MinUses {
+	if req.noStore || req.resp.upgraded || cl.Look.Uses < c.set.MinUses {
 		return
+	}
+	if c.rule.HasNoCache() {
+		exposeUpstreamFields(req.st, head)
+		if c.rule.NoCache(req.st) {
+			return
+		}
 	}
 	if !cacherule.Buffered(headFields(head), h.set.ProxyBuffering, h.set.IgnoreAccelBuffering) {
 		return // nginx stores no unbuffered response
@@ -488,6 +531,24 @@ func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	req.fill, req.fillExpires, req.fillAt = fl, expires, now
 	req.fillSized = head.Framing == h1.LengthBody
 	req.fillHead = storedHead(req.fillHead[:0], head)
+}
+
+// exposeUpstreamFields makes head's fields the $upstream_http_* variables
+// before proxy_no_cache is tested: nginx tests it once the response head is
+// read (ngx_http_upstream_send_response), so "proxy_no_cache
+// $upstream_http_set_cookie;" keeps a response with a Set-Cookie out of the
+// cache (recorded with nginx 1.22.1: MISS, then MISS again). copyHeader
+// sets them again, from the same head, as the response goes out.
+func exposeUpstreamFields(st *vars.State, head *h1.Response) {
+	text := string(head.Headers.AppendText(nil))
+	fields := st.UpstreamFields()
+	off := 0
+	for _, f := range head.Headers {
+		var name, value string
+		name, _, value, off = h1.FieldText(text, off, f)
+		fields = append(fields, vars.Field{Name: name, Value: value})
+	}
+	st.SetUpstreamFields(fields)
 }
 
 // endFill commits the fill when the whole body went through, else drops it.

@@ -79,6 +79,9 @@ func New(o Options) (*Handler, error) {
 		h.now = time.Now
 	}
 	h.scheme = "http://"
+	if !set.ProxyPass.HasVariables {
+		h.keyStart = unixKeyStart(set.ProxyPass.URL)
+	}
 	if set.ProxyPass.Scheme == "https" {
 		h.scheme = "https://"
 		if !set.ProxyPass.HasVariables { // else each target brings its own (Target.TLS)

@@ -82,6 +82,10 @@ type Handler struct {
 	sslName *vars.Template
 	// scheme is "http://" or "https://", for the upstream URLs of log lines.
 	scheme string
+	// keyStart begins the implicit cache key of a proxy_pass naming a UNIX
+	// socket (unixKeyStart); empty for others, whose key begins with the
+	// scheme and $proxy_host.
+	keyStart string
 	// bind is proxy_bind, nil when the system picks the local address.
 	bind bindaddr.Bind
 	// cache is the location's proxy cache, per zone when proxy_cache has
@@ -320,8 +324,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 				return // answered: proxy_cache's value names no zone
 			}
 			if req.cache != nil {
-				if code, ok := req.cache.rule.Purge(st); ok {
-					fail(w, code, h.server)
+				if purge {
+					fail(w, req.cache.rule.PurgeKey(h.cacheKey(req)), h.server)
 					return
 				}
 				h.serveCached(req)

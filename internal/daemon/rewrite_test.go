@@ -262,3 +262,54 @@ func waitLogged(t *testing.T, path string, parts ...string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestIfVariableTakenWhole: an if condition's "$name" is the whole token, as
+// nginx's ngx_http_rewrite_variable takes it, so WooCommerce's skip-cache
+// "if ($arg_add-to-cart != "")" tests the query argument "add-to-cart".
+// fulcrum refused the configuration ("the closing bracket in "arg_add"
+// variable is missing"). Each answer is nginx 1.22.1's (recorded): in a
+// string "$arg_add-to-cart" stays $arg_add and the text "-to-cart"; names
+// compare without case; a header variable with '-' is never found (nginx
+// compares a field's '-' as '_'); a cookie's name may hold '-'.
+func TestIfVariableTakenWhole(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location /a { set $s 0; if ($arg_add-to-cart != "") { set $s 1; } return 200 "s=$s arg=$arg_add-to-cart"; }
+        location /h { set $s 0; if ($http_x-test) { set $s 1; } return 200 "s=$s"; }
+        location /c { set $s 0; if ($cookie_a-b) { set $s 1; } return 200 "s=$s"; }
+        location /r { set $s 0; if ($arg_add-to-cart ~ ^(\d+)$) { set $s $1; } return 200 "s=$s"; }
+        location /u { set $s 0; if ($ARG_Add-To-Cart) { set $s 1; } return 200 "s=$s"; }
+    }`)
+	tests := []struct {
+		target, header, value, want string
+	}{
+		{"/a?add-to-cart=5", "", "", "s=1 arg=-to-cart"},
+		{"/a?add=1", "", "", "s=0 arg=1-to-cart"},
+		{"/a?Add-To-Cart=7", "", "", "s=1 arg=-to-cart"},
+		{"/h", "X-Test", "1", "s=0"},
+		{"/c", "Cookie", "a-b=1", "s=1"},
+		{"/r?add-to-cart=42", "", "", "s=42"},
+		{"/u?add-to-cart=42", "", "", "s=1"},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+tt.target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.header != "" {
+			req.Header.Set(tt.header, tt.value)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != tt.want {
+			t.Errorf("%s (%s: %s): %d %q, want 200 %q", tt.target, tt.header, tt.value, resp.StatusCode, body, tt.want)
+		}
+	}
+}

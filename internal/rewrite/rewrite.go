@@ -164,7 +164,7 @@ func compileCondition(c *config.Condition, comp *vars.Compiler) (condition, erro
 		out.v, err = comp.Compile(c.Value)
 		return out, err
 	}
-	if out.v, err = comp.Compile("${" + c.Var + "}"); err != nil {
+	if out.v, err = comp.Variable(c.Var); err != nil {
 		return out, err
 	}
 	if c.Op == config.CondEqual || c.Op == config.CondNotEqual {

@@ -402,6 +402,24 @@ func (t *Template) AppendFound(dst []byte, st *State) ([]byte, bool) {
 	return dst, found
 }
 
+// Variable compiles the single variable name (without '$') taken whole, as
+// nginx's if takes its "$name" operand (ngx_http_rewrite_variable): name
+// characters are not scanned, so "arg_add-to-cart" is the query argument
+// "add-to-cart" (WooCommerce's skip-cache "if ($arg_add-to-cart != "")"),
+// where a template would read $arg_add and the text "-to-cart". A digit is
+// the unknown variable "1", not a capture, as in nginx. Errors are
+// [ErrInvalidName] and [*UnknownVariableError].
+func (c *Compiler) Variable(name string) (*Template, error) {
+	if name == "" {
+		return nil, ErrInvalidName
+	}
+	g, err := c.resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Template{src: "$" + name, parts: []part{{get: g}}, names: []string{strings.ToLower(name)}}, nil
+}
+
 // Lookup returns the getter of the variable name, as `$name` in a
 // template would use it, for a name known only at request time (the SSI
 // commands'). It only reads c: it is safe for concurrent use once c is no

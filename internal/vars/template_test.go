@@ -76,6 +76,39 @@ func TestCompile(t *testing.T) {
 	}
 }
 
+// TestVariable: Variable takes the whole name, as nginx's if condition does.
+func TestVariable(t *testing.T) {
+	st := compileState()
+	st.Args = "add-to-cart=5&a=1"
+	tests := []struct {
+		name, want string
+		found      bool
+		err        bool
+	}{
+		{name: "arg_add-to-cart", want: "5", found: true},
+		{name: "ARG_A", want: "1", found: true},
+		{name: "host", want: "example.org", found: true},
+		{name: "http_x-missing"}, // '-' in a header variable never matches
+		{name: "1", err: true},   // not a capture: the unknown variable "1"
+		{name: "no-such", err: true},
+		{name: "", err: true},
+	}
+	for _, tt := range tests {
+		var c Compiler
+		tpl, err := c.Variable(tt.name)
+		if (err != nil) != tt.err {
+			t.Fatalf("Variable(%q): error %v, want error %v", tt.name, err, tt.err)
+		}
+		if err != nil {
+			continue
+		}
+		got, found := tpl.AppendFound(nil, st)
+		if string(got) != tt.want || found != tt.found {
+			t.Errorf("Variable(%q) = %q, %v; want %q, %v", tt.name, got, found, tt.want, tt.found)
+		}
+	}
+}
+
 func TestCompileConstantValue(t *testing.T) {
 	var c Compiler
 	tpl, err := c.Compile("no variables here")

@@ -287,8 +287,12 @@ func prefixed(name string) Getter {
 
 // headerName turns the suffix of $http_x_real_ip into the canonical field
 // name "X-Real-Ip"; nginx matches '_' in the variable to '-' in the field.
+//
+// A suffix with '-' (a name only an if condition or SSI can give:
+// "if ($http_x-test)") names no field: nginx compares each '-' of a field's
+// name as '_', never as '-', so such a variable is never found.
 func headerName(suffix string) string {
-	if suffix == "" {
+	if suffix == "" || strings.Contains(suffix, "-") {
 		return ""
 	}
 	return Canonical(strings.ReplaceAll(suffix, "_", "-"))

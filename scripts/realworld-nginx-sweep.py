@@ -24,8 +24,16 @@ For each configuration it compares the decision (accepted or refused), the file 
 line of the error, its wording, and the warnings. When the directory has a
 requests.txt (one request a line: `METHOD URI [Header: value | Header: value]`),
 and both accept, it starts nginx and fulcrum and compares for each request: the
-status, the headers listed in HEADERS below and the body (sha1). Exit status 1 when
-anything differs.
+status, the headers listed in HEADERS below (and every `x-*` and `access-control-*`
+field) and the body (sha1). Requests go one after another on new connections, so a
+burst against limit_req is the same sequence for both. In a request line,
+`<<C*N>>` stands for N copies of C (`X-Big: <<a*9000>>`); the pseudo-headers
+`@body: N` send a body of N bytes and `@proxy: ADDR` sends a PROXY protocol v1
+header from ADDR first. After the requests both are stopped and the lines of every
+`*.log` file under the prefix whose name lacks "error" are compared, with times,
+durations and the placeholder ports masked; numbers one or two apart count as equal
+(`fulcrum/0.1.0` in `Server` and on error pages is longer than `nginx/1.22.1`, so
+byte counts differ). Exit status 1 when anything differs.
 """
 import hashlib, os, re, shutil, socket, socketserver, struct, subprocess, sys, tempfile, threading, time
 import http.client, http.server
@@ -33,7 +41,9 @@ import http.client, http.server
 HEADERS = ("location", "cache-control", "expires", "content-type", "vary", "content-encoding",
            "x-frame-options", "x-content-type-options", "x-xss-protection", "referrer-policy",
            "strict-transport-security", "content-security-policy", "access-control-allow-origin",
-           "permissions-policy", "x-robots-tag", "allow", "www-authenticate", "content-length")
+           "permissions-policy", "x-robots-tag", "allow", "www-authenticate", "content-length",
+           "set-cookie", "retry-after", "content-disposition")
+HEADER_PREFIXES = ("x-", "access-control-")
 
 
 def freeport():
@@ -191,11 +201,17 @@ def waitport(port, proc, deadline=10):
     return False
 
 
+REPEAT = re.compile(r"<<(.)\*(\d+)>>")
+
+
 def ask(port, line, tls):
+    line = REPEAT.sub(lambda m: m.group(1) * int(m.group(2)), line)
     parts = [p.strip() for p in line.split("|")]
     method, uri = parts[0].split(None, 1)
     hdrs = dict(h.split(":", 1) for h in parts[1:])
     hdrs = {k.strip(): v.strip() for k, v in hdrs.items()}
+    body = b"x" * int(hdrs.pop("@body", 0))
+    proxy = hdrs.pop("@proxy", None)
     if tls:
         import ssl
         ctx = ssl._create_unverified_context()
@@ -203,14 +219,26 @@ def ask(port, line, tls):
     else:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
+        if proxy:
+            c.sock = socket.create_connection(("127.0.0.1", port), 10)
+            fam = "TCP6" if ":" in proxy else "TCP4"
+            dst = "::1" if fam == "TCP6" else "127.0.0.1"
+            c.sock.sendall(f"PROXY {fam} {proxy} {dst} 40000 {port}\r\n".encode())
         c.putrequest(method, uri, skip_host="Host" in hdrs, skip_accept_encoding=True)
         for k, v in hdrs.items():
             c.putheader(k, v)
+        if body:
+            c.putheader("Content-Length", str(len(body)))
         c.endheaders()
+        try:
+            if body:
+                c.send(body)
+        except OSError:  # refused early (413): the answer is still there to read
+            pass
         r = c.getresponse()
         body = r.read()
         h = {k.lower(): v for k, v in r.getheaders()}
-        keep = {k: h[k] for k in HEADERS if k in h}
+        keep = {k: h[k] for k in h if k in HEADERS or k.startswith(HEADER_PREFIXES)}
         if "location" in keep:  # each server listens on its own port
             keep["location"] = re.sub(r":%d\b" % port, ":PORT", keep["location"])
         if "expires" in keep:
@@ -228,16 +256,52 @@ def ask(port, line, tls):
         c.close()
 
 
+TIMES = [(re.compile(p), r) for p, r in (
+    (r"\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}", "TIME_LOCAL"),
+    (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}", "TIME_ISO8601"),
+    (r"\b\d{10}\.\d{3}\b", "MSEC"),
+    (r"\b\d+\.\d{3}\b", "SECONDS"))]
+
+
+NUMBER = re.compile(r"\d+")
+
+
+def sameline(a, b):
+    """Whether log lines a and b are equal but for numbers at most two apart."""
+    if NUMBER.sub("N", a) != NUMBER.sub("N", b):
+        return False
+    return all(abs(int(x) - int(y)) <= 2 for x, y in zip(NUMBER.findall(a), NUMBER.findall(b)))
+
+
+def loglines(d, ports):
+    """The lines of the access logs under prefix d, by file, times and ports masked."""
+    out = {}
+    for root, _, files in os.walk(d):
+        for f in sorted(files):
+            if not f.endswith(".log") or "error" in f:
+                continue
+            p = os.path.join(root, f)
+            text = open(p, errors="replace").read()
+            for k, v in ports.items():
+                text = re.sub(r"\b%d\b" % v, k, text)
+            for rx, r in TIMES:
+                text = rx.sub(r, text)
+            out[os.path.relpath(p, d)] = text.splitlines()
+    return out
+
+
 def traffic(name, src, subst, fulcrum, work, verbose):
     reqs = [l.split("#")[0].strip() for l in open(os.path.join(src, "requests.txt"))]
     reqs = [l for l in reqs if l]
-    answers, procs = {}, []
+    answers, procs, logs = {}, [], {}
     try:
         start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs)
     finally:
         for p in procs:
             p.terminate()
             p.wait()
+    for who, ports in answers.pop("ports", {}).items():
+        logs[who] = loglines(os.path.join(work, name + "-" + who), ports)
     if None in answers.values():
         return [f"{name}: traffic: " + ", ".join(w for w, a in answers.items() if a is None) + " did not start"]
     out = []
@@ -246,6 +310,16 @@ def traffic(name, src, subst, fulcrum, work, verbose):
             out.append(f"{name}: {r}\n    nginx   {n[0]} {n[1]} {n[2]}\n    fulcrum {f[0]} {f[1]} {f[2]}")
             if verbose:
                 out.append(f"    nginx body {n[3]!r}\n    fulcrum body {f[3]!r}")
+    nlogs, flogs = logs.get("nginx", {}), logs.get("fulcrum", {})
+    for f in sorted(set(nlogs) | set(flogs)):
+        n, fl = nlogs.get(f), flogs.get(f)
+        if n is None or fl is None:
+            out.append(f"{name}: log {f}: written by {'fulcrum' if n is None else 'nginx'} only")
+            continue
+        for i in range(max(len(n), len(fl))):
+            a, b = (n[i] if i < len(n) else "(none)"), (fl[i] if i < len(fl) else "(none)")
+            if not sameline(a, b):
+                out.append(f"{name}: log {f} line {i + 1}\n    nginx   {a}\n    fulcrum {b}")
     return out
 
 
@@ -253,6 +327,7 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
     """Starts nginx and fulcrum (appending them to procs) and fills answers."""
     for who in ("nginx", "fulcrum"):
         s = dict(subst, PORT=freeport(), PORT2=freeport())
+        answers.setdefault("ports", {})[who] = s
         d = os.path.join(work, name + "-" + who)
         prepare(src, d, dict(s, DIR=d))
         cmd = (["nginx", "-g", "daemon off;"] if who == "nginx" else [fulcrum]) + ["-p", d + "/", "-c", d + "/nginx.conf"]

@@ -66,3 +66,51 @@ http {
 		return strings.Contains(string(log), `"POST /a/ HTTP/1.1" 413 10`) && strings.Contains(string(log), `"POST /c/ HTTP/1.1" 200 9`)
 	})
 }
+
+// TestProxyUnbufferedChunkedTooLarge: with proxy_request_buffering off, a
+// chunked body whose chunk takes it past client_max_body_size is refused
+// with 413 (and the location's error_page 413), as nginx 1.22.1 refuses it
+// (recorded with one 2000-byte chunk, 500+600 and 15 chunks of 100 against
+// 1k), where fulcrum answered 502 and logged "writev() failed (http: request
+// body too large)"; the line is the engine's, while sending the request.
+func TestProxyUnbufferedChunkedTooLarge(t *testing.T) {
+	b := startBackend(t, "up")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    client_max_body_size 1k;
+    server {
+        listen 127.0.0.1:0;
+        location /page/ { proxy_request_buffering off; error_page 413 /413r; proxy_pass http://%[1]s; }
+        location = /413r { internal; return 413 "too large\n"; }
+        location /plain/ { proxy_request_buffering off; proxy_pass http://%[1]s; }
+    }
+}`, b.addr()), 1)
+	chunked := func(sizes ...int) string {
+		var s strings.Builder
+		for _, n := range sizes {
+			fmt.Fprintf(&s, "%x\r\n%s\r\n", n, strings.Repeat("x", n))
+		}
+		return s.String() + "0\r\n\r\n"
+	}
+	tests := []struct {
+		name, path, body, want string
+		status                 int
+	}{
+		{"one chunk, error_page", "/page/", chunked(2000), "too large\n", 413},
+		{"second chunk, error_page", "/page/", chunked(500, 600), "too large\n", 413},
+		{"many chunks", "/plain/", chunked(100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100), "<title>413 Request Entity Too Large</title>", 413},
+		{"within the limit", "/plain/", chunked(500, 500), "up POST /plain/", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, _, body := rawExchange(t, in.listening()[0], "POST", tt.path, "Transfer-Encoding: chunked\r\n", tt.body)
+			if status != tt.status || !strings.Contains(body, tt.want) {
+				t.Errorf("got %d %q, want %d with %q", status, body, tt.status, tt.want)
+			}
+		})
+	}
+	waitFor(t, "the error log line", func() bool {
+		return in.logged("client intended to send too large chunked body: 500+600 bytes while sending request to upstream")
+	})
+}

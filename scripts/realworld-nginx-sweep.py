@@ -31,7 +31,8 @@ burst against limit_req is the same sequence for both. In a request line,
 `@body: N` send a body of N bytes and `@proxy: ADDR` sends a PROXY protocol v1
 header from ADDR first. After the requests both are stopped and the lines of every
 `*.log` file under the prefix whose name lacks "error" are compared, with times,
-durations and the placeholder ports masked; numbers one or two apart count as equal
+durations, the prefix and the placeholder ports masked (the prefix is masked in
+bodies too); numbers one or two apart count as equal
 (`fulcrum/0.1.0` in `Server` and on error pages is longer than `nginx/1.22.1`, so
 byte counts differ). Exit status 1 when anything differs.
 """
@@ -201,10 +202,13 @@ def waitport(port, proc, deadline=10):
     return False
 
 
+# The prefix of each side: of one length, so that paths in answers and logs
+# ($document_root, SCRIPT_FILENAME) have the same length on both sides.
+SIDE = {"nginx": "-n", "fulcrum": "-f"}
 REPEAT = re.compile(r"<<(.)\*(\d+)>>")
 
 
-def ask(port, line, tls):
+def ask(port, line, tls, prefix):
     line = REPEAT.sub(lambda m: m.group(1) * int(m.group(2)), line)
     parts = [p.strip() for p in line.split("|")]
     method, uri = parts[0].split(None, 1)
@@ -246,6 +250,7 @@ def ask(port, line, tls):
         if h.get("content-encoding") == "gzip":  # compressors differ byte for byte
             import gzip
             body = gzip.decompress(body)
+        body = body.replace(prefix.encode(), b"%%DIR%%")  # $document_root, SCRIPT_FILENAME
         if b"fulcrum" in body or b"nginx" in body:  # the name on error pages
             body = re.sub(rb"(fulcrum|nginx)(/[0-9.]+)?", b"nginx", body)
             keep.pop("content-length", None)
@@ -281,7 +286,7 @@ def loglines(d, ports):
             if not f.endswith(".log") or "error" in f:
                 continue
             p = os.path.join(root, f)
-            text = open(p, errors="replace").read()
+            text = open(p, errors="replace").read().replace(d, "%%DIR%%")
             for k, v in ports.items():
                 text = re.sub(r"\b%d\b" % v, k, text)
             for rx, r in TIMES:
@@ -301,7 +306,7 @@ def traffic(name, src, subst, fulcrum, work, verbose):
             p.terminate()
             p.wait()
     for who, ports in answers.pop("ports", {}).items():
-        logs[who] = loglines(os.path.join(work, name + "-" + who), ports)
+        logs[who] = loglines(os.path.join(work, name + SIDE[who]), ports)
     if None in answers.values():
         return [f"{name}: traffic: " + ", ".join(w for w, a in answers.items() if a is None) + " did not start"]
     out = []
@@ -328,7 +333,7 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
     for who in ("nginx", "fulcrum"):
         s = dict(subst, PORT=freeport(), PORT2=freeport())
         answers.setdefault("ports", {})[who] = s
-        d = os.path.join(work, name + "-" + who)
+        d = os.path.join(work, name + SIDE[who])
         prepare(src, d, dict(s, DIR=d))
         cmd = (["nginx", "-g", "daemon off;"] if who == "nginx" else [fulcrum]) + ["-p", d + "/", "-c", d + "/nginx.conf"]
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -337,7 +342,7 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
         if not waitport(s["PORT"], p):
             answers[who] = None
             continue
-        answers[who] = [ask(s["PORT"], r, tls) for r in reqs]
+        answers[who] = [ask(s["PORT"], r, tls, d) for r in reqs]
 
 
 def main():

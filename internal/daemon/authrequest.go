@@ -131,6 +131,11 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 	for _, a := range ar.sets {
 		values = append(values, a.value.Append(nil, st))
 	}
+	if st.UpstreamHeader != nil {
+		// An upstream answered the subrequest: nginx's connection says
+		// "sending to client" from then on (ngx_http_upstream_send_response).
+		st.LogAction = errlog.ActionToClient
+	}
 	st.EndSubrequest(saved)
 	for i, a := range ar.sets {
 		if err := a.variable.Assign(st, values[i]); err != nil && s.log.Enabled(errlog.Error) {

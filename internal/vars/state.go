@@ -409,6 +409,15 @@ type State struct {
 	// limit_req or limit_conn in an error_page's location after an
 	// intercepted response) still names it. The zero value: none yet.
 	LastUpstream UpstreamRef
+	// LogAction is what nginx's connection was doing, as its error lines
+	// say after the message (" while sending to client"), for the lines
+	// the request writes from the daemon's own handlers: "" for none, as
+	// while nginx processes a request; "sending to client" once a
+	// subrequest's upstream answered (auth_request's), as
+	// ngx_http_upstream_send_response leaves it (recorded with nginx
+	// 1.22.1: a 404 after a proxied auth_request says "... failed (2: No
+	// such file or directory) while sending to client").
+	LogAction string
 	// groupNext marks the next attempt as the first of another proxying of
 	// the same request (StartUpstreamGroup).
 	groupNext bool

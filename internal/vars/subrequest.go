@@ -136,7 +136,7 @@ func (st *State) EndPostAction(sv Subrequest, keepStatus bool) {
 	path, args, found, rewritten, whole := st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI
 	status := st.Status
 	post := slices.Clone(st.Upstreams) // EndSubrequest clears them
-	last := st.LastUpstream             // the request itself went on: its lines name the post action's
+	last := st.LastUpstream            // the request itself went on: its lines name the post action's
 	st.EndSubrequest(sv)
 	st.LastUpstream = last
 	st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI = path, args, found, rewritten, whole

@@ -116,7 +116,8 @@ func TestAuthRequestSSO(t *testing.T) {
 // never name the subrequest's upstream (fulcrum wrote `upstream:
 // "http://AUTH/"`), and once an upstream answered the subrequest they end in
 // nginx's action " while sending to client"; a subrequest a location
-// answered itself leaves no action.
+// answered itself leaves no action. The proxy's line for a body that went
+// to a temporary file has the action too.
 func TestAuthRequestErrorLines(t *testing.T) {
 	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/ok" {
@@ -141,12 +142,15 @@ http {
         location /c/ { auth_request /lauth200; }
         location /d/ { auth_request /pauth200; }
         location /e/ { auth_request /pauth200; deny all; }
+        location = /pauth200nobody { internal; proxy_pass http://%[1]s/ok; proxy_pass_request_body off; proxy_set_header Content-Length ""; }
+        location /m/ { auth_request /pauth200nobody; proxy_pass http://%[1]s/ok; }
     }
 }`, strings.TrimPrefix(auth.URL, "http://")), 1)
 	host := in.listening()[0]
 	for _, path := range []string{"/a/x", "/b/x", "/c/x", "/d/x", "/e/x"} {
 		rawGet(t, host, path, "")
 	}
+	rawExchange(t, host, "POST", "/m/x", "Content-Length: 70000\r\n", strings.Repeat("x", 70000))
 	tail := `, client: 127.0.0.1, server: , request: "GET %s HTTP/1.1", host: "test"`
 	want := []string{
 		"auth request unexpected status: 500" + fmt.Sprintf(tail, "/a/x"),
@@ -154,6 +158,7 @@ http {
 		`/c/x" failed (2: No such file or directory)` + fmt.Sprintf(tail, "/c/x"),
 		`/d/x" failed (2: No such file or directory) while sending to client` + fmt.Sprintf(tail, "/d/x"),
 		"access forbidden by rule" + fmt.Sprintf(tail, "/e/x"),
+		"0000000001 while sending to client" + strings.Replace(fmt.Sprintf(tail, "/m/x"), "GET", "POST", 1),
 	}
 	for _, w := range want {
 		waitFor(t, w, func() bool { return in.logged(w) })

@@ -32,7 +32,7 @@ burst against limit_req is the same sequence for both. In a request line,
 header from ADDR first. After the requests both are stopped and the lines of every
 `*.log` file under the prefix whose name lacks "error" are compared, with times,
 durations, the prefix and the placeholder ports masked (the prefix is masked in
-bodies too), and so are the error logs' error, warn, crit and alert lines (what
+bodies too), and so are the error logs' error, warn, crit, alert and info lines (what
 fail2ban reads), without time, pid and connection number (limit_req's excess
 and temporary file names masked); numbers one or two apart count as equal
 (`fulcrum/0.1.0` in `Server` and on error pages is longer than `nginx/1.22.1`, so
@@ -282,12 +282,18 @@ def sameline(a, b):
     return all(abs(int(x) - int(y)) <= 2 for x, y in zip(NUMBER.findall(a), NUMBER.findall(b)))
 
 
-ERRLINE = re.compile(r"^\S+ \S+ \[(error|warn|crit|alert|emerg)\] \d+#\d+: (?:\*\d+ )?(.*)$")
+ERRLINE = re.compile(r"^\S+ \S+ \[(error|warn|crit|alert|emerg|info)\] \d+#\d+: (?:\*\d+ )?(.*)$")
+
+
+# info lines about connections the client closed: when they come depends on
+# the client's timing, not on the configuration.
+CONNINFO = re.compile(r"closed keepalive connection|closed connection while waiting for request|"
+                      r"while SSL handshaking|closed connection while reading client request line")
 
 
 def errorlines(d, ports):
-    """The error, warn, crit and alert lines of the error logs under prefix
-    d, without time, pid and connection number, ports and prefix masked:
+    """The error, warn, crit, alert and info lines (but CONNINFO's) of the
+    error logs under prefix d, without time, pid and connection number, ports and prefix masked:
     what fail2ban filters read."""
     out = []
     for root, _, files in os.walk(d):
@@ -296,7 +302,7 @@ def errorlines(d, ports):
                 continue
             for line in open(os.path.join(root, f), errors="replace"):
                 m = ERRLINE.match(line.rstrip("\n"))
-                if not m:
+                if not m or m.group(1) == "info" and CONNINFO.search(m.group(2)):
                     continue
                 text = m.group(1) + " " + m.group(2).replace(d, "%%DIR%%")
                 for k, v in ports.items():

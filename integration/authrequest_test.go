@@ -114,10 +114,11 @@ func TestAuthRequestSSO(t *testing.T) {
 // TestAuthRequestErrorLines: the error lines of a request after its
 // auth_request subrequest, as nginx 1.22.1 writes them (recorded): they
 // never name the subrequest's upstream (fulcrum wrote `upstream:
-// "http://AUTH/"`), and once an upstream answered the subrequest they end in
+// "http://AUTH/"`), and once the subrequest went to an upstream they end in
 // nginx's action " while sending to client"; a subrequest a location
-// answered itself leaves no action. The proxy's line for a body that went
-// to a temporary file has the action too.
+// answered itself leaves no action, and an internal redirect (a try_files
+// fallback) clears it; a subrequest whose upstream failed sets it too. The
+// proxy's line for a body that went to a temporary file has the action.
 func TestAuthRequestErrorLines(t *testing.T) {
 	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/ok" {
@@ -144,10 +145,13 @@ http {
         location /e/ { auth_request /pauth200; deny all; }
         location = /pauth200nobody { internal; proxy_pass http://%[1]s/ok; proxy_pass_request_body off; proxy_set_header Content-Length ""; }
         location /m/ { auth_request /pauth200nobody; proxy_pass http://%[1]s/ok; }
+        location = /dead { internal; proxy_pass http://127.0.0.1:1; }
+        location /f/ { auth_request /dead; }
+        location /g/ { auth_request /pauth200; try_files $uri /nonexist; }
     }
 }`, strings.TrimPrefix(auth.URL, "http://")), 1)
 	host := in.listening()[0]
-	for _, path := range []string{"/a/x", "/b/x", "/c/x", "/d/x", "/e/x"} {
+	for _, path := range []string{"/a/x", "/b/x", "/c/x", "/d/x", "/e/x", "/f/x", "/g/x"} {
 		rawGet(t, host, path, "")
 	}
 	rawExchange(t, host, "POST", "/m/x", "Content-Length: 70000\r\n", strings.Repeat("x", 70000))
@@ -159,11 +163,15 @@ http {
 		`/d/x" failed (2: No such file or directory) while sending to client` + fmt.Sprintf(tail, "/d/x"),
 		"access forbidden by rule" + fmt.Sprintf(tail, "/e/x"),
 		"0000000001 while sending to client" + strings.Replace(fmt.Sprintf(tail, "/m/x"), "GET", "POST", 1),
+		// The subrequest's upstream failed: the action all the same.
+		"auth request unexpected status: 502 while sending to client" + fmt.Sprintf(tail, "/f/x"),
+		// A try_files fallback is an internal redirect: it clears it.
+		`/nonexist" failed (2: No such file or directory)` + fmt.Sprintf(tail, "/g/x"),
 	}
 	for _, w := range want {
 		waitFor(t, w, func() bool { return in.logged(w) })
 	}
-	if slices.ContainsFunc(in.logLines(), func(l string) bool { return strings.Contains(l, "upstream: ") }) {
+	if slices.ContainsFunc(in.logLines(), func(l string) bool { return strings.Contains(l, "upstream: ") && !strings.Contains(l, "subrequest: ") }) {
 		t.Errorf("a line names the subrequest's upstream:\n%s", strings.Join(in.logLines(), "\n"))
 	}
 }

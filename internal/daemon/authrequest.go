@@ -131,9 +131,10 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 	for _, a := range ar.sets {
 		values = append(values, a.value.Append(nil, st))
 	}
-	if st.UpstreamHeader != nil {
-		// An upstream answered the subrequest: nginx's connection says
-		// "sending to client" from then on (ngx_http_upstream_send_response).
+	if len(st.Upstreams) > 0 {
+		// The subrequest went to an upstream (answered or not): nginx's
+		// connection says "sending to client" from then on
+		// (ngx_http_upstream_finalize_request), until an internal redirect.
 		st.LogAction = errlog.ActionToClient
 	}
 	st.EndSubrequest(saved)

@@ -580,6 +580,7 @@ func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *rout
 	if next.named != "" {
 		return srv.Named(next.named), rewrite.Result{}
 	}
+	st.LogAction = "" // ngx_http_handler clears the connection's action
 	st.Path, st.Args, st.ArgsFound = next.uri, next.args, next.argsFound
 	st.Rewritten, st.WholeURI = true, false
 	res := s.serverRewrite(r, st, srv)

@@ -413,10 +413,12 @@ type State struct {
 	// say after the message (" while sending to client"), for the lines
 	// the request writes from the daemon's own handlers: "" for none, as
 	// while nginx processes a request; "sending to client" once a
-	// subrequest's upstream answered (auth_request's), as
-	// ngx_http_upstream_send_response leaves it (recorded with nginx
-	// 1.22.1: a 404 after a proxied auth_request says "... failed (2: No
-	// such file or directory) while sending to client").
+	// subrequest went to an upstream (auth_request's), as
+	// ngx_http_upstream_finalize_request leaves it, until an internal
+	// redirect to a URI clears it (recorded with nginx 1.22.1: a 404 after
+	// a proxied auth_request says "... failed (2: No such file or
+	// directory) while sending to client", after a try_files fallback
+	// not).
 	LogAction string
 	// groupNext marks the next attempt as the first of another proxying of
 	// the same request (StartUpstreamGroup).

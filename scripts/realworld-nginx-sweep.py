@@ -25,7 +25,8 @@ line of the error, its wording, and the warnings. When the directory has a
 requests.txt (one request a line: `METHOD URI [Header: value | Header: value]`),
 and both accept, it starts nginx and fulcrum and compares for each request: the
 status, the headers listed in HEADERS below (and every `x-*` and `access-control-*`
-field) and the body (sha1). Requests go one after another on new connections, so a
+field) and the body (sha1); a file named `tls` in the directory sends them over
+TLS. Requests go one after another on new connections, so a
 burst against limit_req is the same sequence for both. In a request line,
 `<<C*N>>` stands for N copies of C (`X-Big: <<a*9000>>`); the pseudo-headers
 `@body: N` send a body of N bytes and `@proxy: ADDR` sends a PROXY protocol v1
@@ -33,8 +34,9 @@ header from ADDR first. After the requests both are stopped and the lines of eve
 `*.log` file under the prefix whose name lacks "error" are compared, with times,
 durations, the prefix and the placeholder ports masked (the prefix is masked in
 bodies too), and so are the error logs' error, warn, crit, alert and info lines (what
-fail2ban reads), without time, pid and connection number (limit_req's excess
-and temporary file names masked); numbers one or two apart count as equal
+fail2ban reads; not the info lines about connections the client closed), without
+time, pid and connection number (limit_req's excess and temporary file names
+masked); numbers one or two apart count as equal
 (`fulcrum/0.1.0` in `Server` and on error pages is longer than `nginx/1.22.1`, so
 byte counts differ), and a log whose lines are the same in another order counts as
 equal (fulcrum serves connections concurrently: a request's line may be written

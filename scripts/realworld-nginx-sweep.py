@@ -318,8 +318,9 @@ def errorlines(d, ports):
 
 
 def masked(line):
-    """line with its numbers masked: the sort key that keeps sameline's pairs together."""
-    return NUMBER.sub("N", line)
+    """line with its numbers masked, then line: the sort key that keeps
+    sameline's pairs together."""
+    return NUMBER.sub("N", line), line
 
 
 def loglines(d, ports):

@@ -19,6 +19,9 @@ type Request struct {
 	Upstream string
 	// Host is the request's Host header.
 	Host string
+	// HostSent says the request had a Host field even when Host is empty:
+	// nginx writes `host: ""` for a "Host: " it refused.
+	HostSent bool
 	// Action is what the connection was doing, written after the message
 	// as nginx's " while ACTION" ("sending to client"); "" writes none.
 	// Messages that name their action themselves leave it empty.
@@ -44,6 +47,9 @@ func (r *Request) AppendTo(b []byte) []byte {
 	b = appendField(b, ", request: ", r.Request, true)
 	b = appendField(b, ", subrequest: ", r.Subrequest, true)
 	b = appendField(b, ", upstream: ", r.Upstream, true)
+	if r.Host == "" && r.HostSent {
+		return append(b, `, host: ""`...)
+	}
 	return appendField(b, ", host: ", r.Host, true)
 }
 

@@ -257,6 +257,8 @@ def ask(port, line, tls, prefix):
             import gzip
             body = gzip.decompress(body)
         body = body.replace(prefix.encode(), b"%%DIR%%")  # $document_root, SCRIPT_FILENAME
+        if method == "HEAD" and r.status >= 300 and h.get("content-type") == "text/html":
+            keep.pop("content-length", None)  # the length of a page that names the server
         if b"fulcrum" in body or b"nginx" in body:  # the name on error pages
             body = re.sub(rb"(fulcrum|nginx)(/[0-9.]+)?", b"nginx", body)
             keep.pop("content-length", None)

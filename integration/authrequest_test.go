@@ -110,3 +110,68 @@ func TestAuthRequestSSO(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthRequestErrorLines: the error lines of a request after its
+// auth_request subrequest, as nginx 1.22.1 writes them (recorded): they
+// never name the subrequest's upstream (fulcrum wrote `upstream:
+// "http://AUTH/"`), and once the subrequest went to an upstream they end in
+// nginx's action " while sending to client"; a subrequest a location
+// answered itself leaves no action, and an internal redirect (a try_files
+// fallback) clears it; a subrequest whose upstream failed sets it too. The
+// proxy's line for a body that went to a temporary file has the action.
+func TestAuthRequestErrorLines(t *testing.T) {
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ok" {
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(auth.Close)
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root %%DIR%%;
+        location = /lauth500 { internal; return 500; }
+        location = /lauth200 { internal; return 200; }
+        location = /pauth500 { internal; proxy_pass http://%[1]s/; }
+        location = /pauth200 { internal; proxy_pass http://%[1]s/ok; }
+        location /a/ { auth_request /lauth500; }
+        location /b/ { auth_request /pauth500; }
+        location /c/ { auth_request /lauth200; }
+        location /d/ { auth_request /pauth200; }
+        location /e/ { auth_request /pauth200; deny all; }
+        location = /pauth200nobody { internal; proxy_pass http://%[1]s/ok; proxy_pass_request_body off; proxy_set_header Content-Length ""; }
+        location /m/ { auth_request /pauth200nobody; proxy_pass http://%[1]s/ok; }
+        location = /dead { internal; proxy_pass http://127.0.0.1:1; }
+        location /f/ { auth_request /dead; }
+        location /g/ { auth_request /pauth200; try_files $uri /nonexist; }
+    }
+}`, strings.TrimPrefix(auth.URL, "http://")), 1)
+	host := in.listening()[0]
+	for _, path := range []string{"/a/x", "/b/x", "/c/x", "/d/x", "/e/x", "/f/x", "/g/x"} {
+		rawGet(t, host, path, "")
+	}
+	rawExchange(t, host, "POST", "/m/x", "Content-Length: 70000\r\n", strings.Repeat("x", 70000))
+	tail := `, client: 127.0.0.1, server: , request: "GET %s HTTP/1.1", host: "test"`
+	want := []string{
+		"auth request unexpected status: 500" + fmt.Sprintf(tail, "/a/x"),
+		"auth request unexpected status: 500 while sending to client" + fmt.Sprintf(tail, "/b/x"),
+		`/c/x" failed (2: No such file or directory)` + fmt.Sprintf(tail, "/c/x"),
+		`/d/x" failed (2: No such file or directory) while sending to client` + fmt.Sprintf(tail, "/d/x"),
+		"access forbidden by rule" + fmt.Sprintf(tail, "/e/x"),
+		"0000000001 while sending to client" + strings.Replace(fmt.Sprintf(tail, "/m/x"), "GET", "POST", 1),
+		// The subrequest's upstream failed: the action all the same.
+		"auth request unexpected status: 502 while sending to client" + fmt.Sprintf(tail, "/f/x"),
+		// A try_files fallback is an internal redirect: it clears it.
+		`/nonexist" failed (2: No such file or directory)` + fmt.Sprintf(tail, "/g/x"),
+	}
+	for _, w := range want {
+		waitFor(t, w, func() bool { return in.logged(w) })
+	}
+	if slices.ContainsFunc(in.logLines(), func(l string) bool { return strings.Contains(l, "upstream: ") && !strings.Contains(l, "subrequest: ") }) {
+		t.Errorf("a line names the subrequest's upstream:\n%s", strings.Join(in.logLines(), "\n"))
+	}
+}

@@ -109,3 +109,67 @@ http {
 		t.Errorf("alice after the reload: %d, want 400", code)
 	}
 }
+
+// TestTLSClientCertificateLog: without a client certificate the
+// $ssl_client_* variables are not found, so an access log writes "-" for
+// them, as nginx 1.22.1 (recorded: `v=NONE s="-" i="-"` under
+// ssl_verify_client optional); fulcrum wrote them empty.
+func TestTLSClientCertificateLog(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := testutil.WriteCert(t, dir, "site", testutil.ECDSA, "localhost", "127.0.0.1")
+	ca := testutil.NewCA(t, "Client CA")
+	caFile := filepath.Join(dir, "clients.pem")
+	if err := os.WriteFile(caFile, ca.PEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, k := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "alice"}})
+	alice, err := tls.X509KeyPair(c, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := startFulcrum(t, fmt.Sprintf(`events {}
+http {
+    log_format t '$request_uri $ssl_client_verify "$ssl_client_s_dn" "$ssl_client_i_dn" "$ssl_client_fingerprint"';
+    access_log %%DIR%%/access.log t;
+    server {
+        listen 127.0.0.1:0 ssl;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_client_certificate %s;
+        ssl_verify_client optional;
+        location / { return 200 "[$ssl_client_s_dn]"; }
+    }
+}
+`, cert, key, caFile), 1)
+	get := func(path string, c *tls.Certificate) string {
+		t.Helper()
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			DisableKeepAlives: true,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true,
+				GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+					if c == nil {
+						return &tls.Certificate{}, nil
+					}
+					return c, nil
+				}},
+		}}
+		resp, err := client.Get("https://" + in.listening()[0] + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	if body := get("/none", nil); body != "[]" {
+		t.Errorf("without a certificate: %q, want []", body)
+	}
+	if body := get("/alice", &alice); body != "[CN=alice]" {
+		t.Errorf("alice: %q", body)
+	}
+	waitFor(t, "the access log lines", func() bool {
+		log, _ := os.ReadFile(filepath.Join(in.dir, "access.log"))
+		return strings.Contains(string(log), "/none NONE \"-\" \"-\" \"-\"\n") &&
+			strings.Contains(string(log), "/alice SUCCESS \"CN=alice\" \"CN=Client CA\" \"")
+	})
+}

@@ -35,14 +35,31 @@ For each configuration it compares the decision (accepted or refused), the file 
 line of the error, its wording, and the warnings. When the directory has a
 requests.txt (one request a line: `METHOD URI [HTTP/1.0] [| Header: value | Header: value]`),
 and both accept, it starts nginx and fulcrum and compares for each request: the
-status, the headers listed in HEADERS below and any whose name has "cache" in it
-(X-Cache-Status, Nginx-Cache...), and the body (sha1). A line
+status, the headers listed in HEADERS below (and every `x-*` and `access-control-*`
+field, and any whose name has "cache" in it: X-Cache-Status, Nginx-Cache...) and the
+body (sha1); a file named `tls` in the directory sends them over
+TLS. Requests go one after another on new connections, so a
+burst against limit_req is the same sequence for both. In a request line,
+`<<C*N>>` stands for N copies of C (`X-Big: <<a*9000>>`); the pseudo-headers
+`@body: N` send a body of N bytes and `@proxy: ADDR` sends a PROXY protocol v1
+header from ADDR first. A line
 `SLEEP SECONDS` waits (in both runs) before the next request, for cache entries to
 expire: until SECONDS after the start of the current second (nginx's cache clock
 counts whole seconds), and a requests.txt with a SLEEP starts at the start of a
-second, so the requests between two SLEEPs fall in the same second for both. The files of html/ get one fixed modification time, so ETag and
-Last-Modified are the same in both runs (index.html's ETag is "6553f100-2f8").
-Exit status 1 when anything differs.
+second, so the requests between two SLEEPs fall in the same second for both. The
+files of html/ get one fixed modification time, so ETag and Last-Modified are the
+same in both runs (index.html's ETag is "6553f100-2f8"). After the requests both
+are stopped and the lines of every
+`*.log` file under the prefix whose name lacks "error" are compared, with times,
+durations, the prefix and the placeholder ports masked (the prefix is masked in
+bodies too), and so are the error logs' error, warn, crit, alert and info lines (what
+fail2ban reads; not the info lines about connections the client closed), without
+time, pid and connection number (limit_req's excess and temporary file names
+masked); numbers one or two apart count as equal
+(`fulcrum/0.1.0` in `Server` and on error pages is longer than `nginx/1.22.1`, so
+byte counts differ), and a log whose lines are the same in another order counts as
+equal (fulcrum serves connections concurrently: a request's line may be written
+after the next request's). Exit status 1 when anything differs.
 """
 import hashlib, os, re, shutil, socket, socketserver, struct, subprocess, sys, tempfile, threading, time
 import http.client, http.server, urllib.parse
@@ -52,7 +69,9 @@ HEADERS = ("location", "cache-control", "expires", "content-type", "vary", "cont
            "strict-transport-security", "content-security-policy", "access-control-allow-origin",
            "permissions-policy", "x-robots-tag", "allow", "www-authenticate", "content-length",
            "x-cache-status", "x-cache", "x-fastcgi-cache", "x-proxy-cache", "etag", "last-modified",
-           "accept-ranges", "content-range", "set-cookie", "x-accel-expires", "pragma", "transfer-encoding")
+           "accept-ranges", "content-range", "set-cookie", "x-accel-expires", "pragma", "transfer-encoding",
+           "retry-after", "content-disposition")
+HEADER_PREFIXES = ("x-", "access-control-")
 
 
 MTIME = 1700000000  # 2023-11-14 22:13:20 GMT
@@ -253,11 +272,20 @@ def waitport(port, proc, deadline=10):
     return False
 
 
-def ask(port, line, tls):
+# The prefix of each side: of one length, so that paths in answers and logs
+# ($document_root, SCRIPT_FILENAME) have the same length on both sides.
+SIDE = {"nginx": "-n", "fulcrum": "-f"}
+REPEAT = re.compile(r"<<(.)\*(\d+)>>")
+
+
+def ask(port, line, tls, prefix):
+    line = REPEAT.sub(lambda m: m.group(1) * int(m.group(2)), line)
     parts = [p.strip() for p in line.split("|")]
     method, uri, *version = parts[0].split()
     hdrs = dict(h.split(":", 1) for h in parts[1:])
     hdrs = {k.strip(): v.strip() for k, v in hdrs.items()}
+    body = b"x" * int(hdrs.pop("@body", 0))
+    proxy = hdrs.pop("@proxy", None)
     if tls:
         import ssl
         ctx = ssl._create_unverified_context()
@@ -267,17 +295,28 @@ def ask(port, line, tls):
     if version == ["HTTP/1.0"]:
         c._http_vsn, c._http_vsn_str = 10, "HTTP/1.0"
     try:
+        if proxy:
+            c.sock = socket.create_connection(("127.0.0.1", port), 10)
+            fam = "TCP6" if ":" in proxy else "TCP4"
+            dst = "::1" if fam == "TCP6" else "127.0.0.1"
+            c.sock.sendall(f"PROXY {fam} {proxy} {dst} 40000 {port}\r\n".encode())
         c.putrequest(method, uri, skip_host="Host" in hdrs, skip_accept_encoding=True)
         for k, v in hdrs.items():
             c.putheader(k, v)
+        if body:
+            c.putheader("Content-Length", str(len(body)))
         c.endheaders()
+        try:
+            if body:
+                c.send(body)
+        except OSError:  # refused early (413): the answer is still there to read
+            pass
         r = c.getresponse()
         body = r.read()
         h = {}
         for k, v in r.getheaders():  # a field sent twice (expires and add_header Cache-Control) is compared whole
             h[k.lower()] = h[k.lower()] + " | " + v if k.lower() in h else v
-        keep = {k: h[k] for k in HEADERS if k in h}
-        keep.update((k, v) for k, v in h.items() if "cache" in k)  # X-Cache-Status, Nginx-Cache, X-Cached...
+        keep = {k: h[k] for k in h if k in HEADERS or k.startswith(HEADER_PREFIXES) or "cache" in k}
         if "location" in keep:  # each server listens on its own port
             keep["location"] = re.sub(r":%d\b" % port, ":PORT", keep["location"])
         if "expires" in keep:
@@ -291,6 +330,9 @@ def ask(port, line, tls):
         if m:  # nginx counts multipart boundaries, fulcrum draws them (documented)
             body = body.replace(m.group(1).encode(), b"BOUNDARY")
             keep["content-type"] = keep["content-type"].replace(m.group(1), "BOUNDARY")
+        body = body.replace(prefix.encode(), b"%%DIR%%")  # $document_root, SCRIPT_FILENAME
+        if method == "HEAD" and r.status >= 300 and h.get("content-type") == "text/html":
+            keep.pop("content-length", None)  # the length of a page that names the server
         if b"fulcrum" in body or b"nginx" in body:  # the name on error pages
             body = re.sub(rb"(fulcrum|nginx)(/[0-9.]+)?", b"nginx", body)
             keep.pop("content-length", None)
@@ -301,16 +343,92 @@ def ask(port, line, tls):
         c.close()
 
 
+TIMES = [(re.compile(p), r) for p, r in (
+    (r"\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}", "TIME_LOCAL"),
+    (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}", "TIME_ISO8601"),
+    (r"\b\d{10}\.\d{3}\b", "MSEC"),
+    (r"\b\d+\.\d{3}\b", "SECONDS"))]
+
+
+NUMBER = re.compile(r"\d+")
+
+
+def sameline(a, b):
+    """Whether log lines a and b are equal but for numbers at most two apart."""
+    if NUMBER.sub("N", a) != NUMBER.sub("N", b):
+        return False
+    return all(abs(int(x) - int(y)) <= 2 for x, y in zip(NUMBER.findall(a), NUMBER.findall(b)))
+
+
+ERRLINE = re.compile(r"^\S+ \S+ \[(error|warn|crit|alert|emerg|info)\] \d+#\d+: (?:\*\d+ )?(.*)$")
+
+
+# info lines about connections the client closed: when they come depends on
+# the client's timing, not on the configuration.
+CONNINFO = re.compile(r"closed keepalive connection|closed connection while waiting for request|"
+                      r"while SSL handshaking|closed connection while reading client request line")
+
+
+def errorlines(d, ports):
+    """The error, warn, crit, alert and info lines (but CONNINFO's) of the
+    error logs under prefix d, without time, pid and connection number, ports and prefix masked:
+    what fail2ban filters read."""
+    out = []
+    for root, _, files in os.walk(d):
+        for f in sorted(files):
+            if not f.endswith(".log") or "error" not in f:
+                continue
+            for line in open(os.path.join(root, f), errors="replace"):
+                m = ERRLINE.match(line.rstrip("\n"))
+                if not m or m.group(1) == "info" and CONNINFO.search(m.group(2)):
+                    continue
+                text = m.group(1) + " " + m.group(2).replace(d, "%%DIR%%")
+                for k, v in ports.items():
+                    text = re.sub(r"\b%d\b" % v, k, text)
+                for rx, r in TIMES:  # limit_req's excess too: it depends on the timing
+                    text = rx.sub(r, text)
+                # nginx's compiled-in temporary directories differ from fulcrum's
+                text = re.sub(r"(to a temporary file) [^, ]+", r"\1 FILE", text)
+                out.append(re.sub(r"127\.0\.0\.1:\d{5}\b", "127.0.0.1:EPHEMERAL", text))
+    return out
+
+
+def masked(line):
+    """line with its numbers masked, then line: the sort key that keeps
+    sameline's pairs together."""
+    return NUMBER.sub("N", line), line
+
+
+def loglines(d, ports):
+    """The lines of the access logs under prefix d, by file, times and ports masked."""
+    out = {}
+    for root, _, files in os.walk(d):
+        for f in sorted(files):
+            if not f.endswith(".log") or "error" in f:
+                continue
+            p = os.path.join(root, f)
+            text = open(p, errors="replace").read().replace(d, "%%DIR%%")
+            for k, v in ports.items():
+                text = re.sub(r"\b%d\b" % v, k, text)
+            for rx, r in TIMES:
+                text = rx.sub(r, text)
+            out[os.path.relpath(p, d)] = text.splitlines()
+    return out
+
+
 def traffic(name, src, subst, fulcrum, work, verbose):
     reqs = [l.split("#")[0].strip() for l in open(os.path.join(src, "requests.txt"))]
     reqs = [l for l in reqs if l]
-    answers, procs = {}, []
+    answers, procs, logs = {}, [], {}
     try:
         start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs)
     finally:
         for p in procs:
             p.terminate()
             p.wait()
+    for who, ports in answers.pop("ports", {}).items():
+        logs[who] = loglines(os.path.join(work, name + SIDE[who]), ports)
+        logs[who]["(error log)"] = errorlines(os.path.join(work, name + SIDE[who]), ports)
     if None in answers.values():
         return [f"{name}: traffic: " + ", ".join(w for w, a in answers.items() if a is None) + " did not start"]
     out = []
@@ -322,6 +440,18 @@ def traffic(name, src, subst, fulcrum, work, verbose):
             out.append(f"{name}: #{i} {r}\n    nginx   {n[0]} {n[1]} {n[2]}\n    fulcrum {f[0]} {f[1]} {f[2]}")
             if verbose:
                 out.append(f"    nginx body {n[3]!r}\n    fulcrum body {f[3]!r}")
+    nlogs, flogs = logs.get("nginx", {}), logs.get("fulcrum", {})
+    for f in sorted(set(nlogs) | set(flogs)):
+        n, fl = nlogs.get(f), flogs.get(f)
+        if n is None or fl is None:
+            out.append(f"{name}: log {f}: written by {'fulcrum' if n is None else 'nginx'} only")
+            continue
+        if len(n) == len(fl) and all(map(sameline, sorted(n, key=masked), sorted(fl, key=masked))):
+            continue  # the same lines; two requests' lines may swap (fulcrum's run concurrently)
+        for i in range(max(len(n), len(fl))):
+            a, b = (n[i] if i < len(n) else "(none)"), (fl[i] if i < len(fl) else "(none)")
+            if not sameline(a, b):
+                out.append(f"{name}: log {f} line {i + 1}\n    nginx   {a}\n    fulcrum {b}")
     return out
 
 
@@ -329,7 +459,8 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
     """Starts nginx and fulcrum (appending them to procs) and fills answers."""
     for who in ("nginx", "fulcrum"):
         s = dict(subst, PORT=freeport(), PORT2=freeport())
-        d = os.path.join(work, name + "-" + who)
+        answers.setdefault("ports", {})[who] = s
+        d = os.path.join(work, name + SIDE[who])
         prepare(src, d, dict(s, DIR=d))
         cmd = (["nginx", "-g", "daemon off;"] if who == "nginx" else [fulcrum]) + ["-p", d + "/", "-c", d + "/nginx.conf"]
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -340,7 +471,7 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
             continue
         if any(r.startswith("SLEEP ") for r in reqs):
             pause("SLEEP 0")
-        answers[who] = [pause(r) or ask(s["PORT"], r, tls) for r in reqs]
+        answers[who] = [pause(r) or ask(s["PORT"], r, tls, d) for r in reqs]
 
 
 def pause(line):

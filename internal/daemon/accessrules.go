@@ -167,5 +167,5 @@ func hasIPv4Rule(rules []config.AccessRule) bool {
 // redirect, as nginx's r->upstream outlives it) and the Host.
 func logRequest(st *vars.State, r *http.Request) *errlog.Request {
 	return &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
-		Request: st.RequestLine, Upstream: st.LastUpstream.String(), Host: r.Host}
+		Request: st.RequestLine, Upstream: st.LastUpstream.String(), Host: r.Host, Action: st.LogAction}
 }

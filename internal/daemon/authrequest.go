@@ -131,6 +131,12 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 	for _, a := range ar.sets {
 		values = append(values, a.value.Append(nil, st))
 	}
+	if len(st.Upstreams) > 0 {
+		// The subrequest went to an upstream (answered or not): nginx's
+		// connection says "sending to client" from then on
+		// (ngx_http_upstream_finalize_request), until an internal redirect.
+		st.LogAction = errlog.ActionToClient
+	}
 	st.EndSubrequest(saved)
 	for i, a := range ar.sets {
 		if err := a.variable.Assign(st, values[i]); err != nil && s.log.Enabled(errlog.Error) {

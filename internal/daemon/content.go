@@ -162,6 +162,13 @@ func redirect(rec *recorder, st *vars.State, code int, target string) {
 		target = st.AbsoluteURL(target, port, name)
 	}
 	rec.Header().Set("Location", target)
+	// In an error page's location the redirect's own code goes out, not
+	// error_page's: nginx's ngx_http_send_response hands a redirect to
+	// the special response handler, which makes it the error status
+	// (recorded with nginx 1.22.1: "error_page 404 @x;" with "return 302
+	// /login;" or "rewrite ^ /y redirect;" in @x answers 302, even under
+	// "error_page 404 =200 @x;").
+	rec.statusOverride = 0
 	errpage.WriteFor(rec, code, rec.server, quirks)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"fulcrum/internal/config"
@@ -139,45 +140,133 @@ func (r *realIPRule) trusts(a netip.Addr) bool {
 	return false
 }
 
-// clientAddr returns the client's address for a request from peer whose header
-// values for the rule's header are values (all fields, in order), and whether
-// it came from them. As nginx's realip module: only a trusted peer's header
-// counts; with X-Forwarded-For the last address is taken, or with
-// real_ip_recursive the rightmost address that is not trusted; a value that is
-// not an address is ignored.
-func (r *realIPRule) clientAddr(peer netip.Addr, values []string) (netip.Addr, bool) {
-	if r == nil || !r.trusts(peer) || len(values) == 0 {
+// clientAddr returns the client's address and port for a request from peer
+// whose fields of the rule's header are values (all of them, in order), and
+// whether they gave it. As nginx 1.22.1's ngx_http_get_forwarded_addr (recorded):
+// only a trusted peer's header counts; a field is a list of entries separated
+// by commas and spaces, read from the right (the last field first, for
+// X-Forwarded-For; nginx reads only the first field of any other header); the
+// last entry is taken, or with real_ip_recursive the rightmost entry that is
+// not trusted, or the leftmost when all are. An entry that is no address ends
+// the walk: the address found before it stays (none: the peer's). An entry is
+// nginx's ngx_parse_addr_port: an IPv4 address (octets of digits, leading
+// zeros allowed), an IPv6 address, or either with a port ("1.2.3.4:80",
+// "[2001:db8::1]:80") that becomes $remote_port; without a port $remote_port
+// is empty.
+func (r *realIPRule) clientAddr(peer netip.AddrPort, values []string) (netip.AddrPort, bool) {
+	if r == nil || !r.trusts(peer.Addr()) || len(values) == 0 {
 		return peer, false
 	}
-	var list []string
-	for _, v := range values {
-		for _, item := range strings.Split(v, ",") {
-			if item = strings.TrimSpace(item); item != "" {
-				list = append(list, item)
+	if r.header != "X-Forwarded-For" {
+		values = values[:1]
+	}
+	addr, found := peer, false
+	for i := len(values) - 1; i >= 0; i-- {
+		entries := forwardedEntries(values[i])
+		if len(entries) == 0 {
+			entries = []string{""} // nginx reads an empty entry, which is no address
+		}
+		for j := len(entries) - 1; j >= 0; j-- {
+			if found && !r.trusts(addr.Addr()) {
+				return addr, true
+			}
+			a, ok := parseAddrPort(entries[j])
+			if !ok {
+				return addr, found
+			}
+			addr, found = a, true
+			if !r.recursive {
+				return addr, true
 			}
 		}
 	}
-	for i := len(list) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(list[i])
-		if err != nil {
-			return peer, false
+	return addr, found
+}
+
+// forwardedEntries splits a forwarding header's value at commas and spaces,
+// as nginx does (a tab is part of an entry).
+func forwardedEntries(v string) []string {
+	return strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' })
+}
+
+// parseAddrPort is nginx's ngx_parse_addr_port: an address, or an address
+// and a port of 1-65535 ("1.2.3.4:80", "[::1]:80"); port 0 when none.
+func parseAddrPort(s string) (netip.AddrPort, bool) {
+	if a, ok := parseNginxAddr(s); ok {
+		return netip.AddrPortFrom(a, 0), true
+	}
+	host, port, ok := "", "", false
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 || end+1 >= len(s) || s[end+1] != ':' {
+			return netip.AddrPort{}, false
 		}
-		if !r.recursive || !r.trusts(a) || i == 0 {
-			return a, true
+		host, port, ok = s[1:end], s[end+2:], true
+	} else {
+		host, port, ok = strings.Cut(s, ":")
+	}
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 || strings.TrimLeft(port, "0123456789") != "" {
+		return netip.AddrPort{}, false
+	}
+	a, ok := parseNginxAddr(host)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(a, uint16(n)), true
+}
+
+// parseNginxAddr is nginx's ngx_parse_addr: ngx_inet_addr's IPv4 (four
+// dot-separated octets of decimal digits, each at most 255; leading zeros and
+// empty octets, which count as 0, are accepted) or an IPv6 address (no zone).
+func parseNginxAddr(s string) (netip.Addr, bool) {
+	if a, ok := parseInetAddr(s); ok {
+		return a, true
+	}
+	if !strings.Contains(s, ":") || strings.Contains(s, "%") {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	return a, err == nil && a.Is6()
+}
+
+// parseInetAddr is nginx's ngx_inet_addr.
+func parseInetAddr(s string) (netip.Addr, bool) {
+	var b [4]byte
+	n, octet := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			octet = octet*10 + int(c-'0')
+			if octet > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.' && n < 3:
+			b[n], octet = byte(octet), 0
+			n++
+		default:
+			return netip.Addr{}, false
 		}
 	}
-	return peer, false
+	if n != 3 {
+		return netip.Addr{}, false
+	}
+	b[3] = byte(octet)
+	return netip.AddrFrom4(b), true
 }
 
 // apply sets the client address of the request r (st.Remote) from the rule's
-// header, keeping the port, and reports whether the header gave it.
+// header, and reports whether the header gave it.
 func (r *realIPRule) apply(req *http.Request, st *vars.State) bool {
 	if r.proxy {
 		return r.applyProxyProtocol(st)
 	}
-	a, ok := r.clientAddr(st.Remote.Addr(), req.Header[r.header])
+	a, ok := r.clientAddr(st.Remote, req.Header[r.header])
 	if ok {
-		st.Remote = netip.AddrPortFrom(a, st.Remote.Port())
+		st.Remote = a
 	}
 	return ok
 }

@@ -31,6 +31,12 @@ func TestRealIP(t *testing.T) {
 		{"recursive, all trusted: leftmost", rule(true, "10.0.0.0/8"), "10.0.0.1", []string{"10.1.1.1, 10.2.2.2"}, "10.1.1.1"},
 		{"several fields", rule(false, "10.0.0.1"), "10.0.0.1", []string{"1.1.1.1", "2.2.2.2"}, "2.2.2.2"},
 		{"garbage ignored", rule(false, "10.0.0.0/8"), "10.0.0.1", []string{"not-an-ip"}, "10.0.0.1"},
+		// nginx 1.22.1 (recorded): garbage ends the walk, the address found
+		// before it stays; spaces separate entries as commas do.
+		{"recursive: garbage keeps the trusted hop", rule(true, "10.0.0.0/8"), "10.0.0.1", []string{"garbage, 10.1.2.3"}, "10.1.2.3"},
+		{"space separates entries", rule(false, "10.0.0.0/8"), "10.0.0.1", []string{"1.2.3.4 5.6.7.8"}, "5.6.7.8"},
+		{"address with a port", rule(false, "10.0.0.0/8"), "10.0.0.1", []string{"5.6.7.8:8080"}, "5.6.7.8"},
+		{"leading zeros", rule(false, "10.0.0.0/8"), "10.0.0.1", []string{"05.6.7.8"}, "5.6.7.8"},
 		{"no header", rule(false, "10.0.0.0/8"), "10.0.0.1", nil, "10.0.0.1"},
 		{"ipv6", rule(false, "::1"), "::1", []string{"2001:db8::1"}, "2001:db8::1"},
 		// A client on a unix socket has no address ("" here).
@@ -40,13 +46,13 @@ func TestRealIP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var peer netip.Addr
+			var peer netip.AddrPort
 			if tt.peer != "" {
-				peer = netip.MustParseAddr(tt.peer)
+				peer = netip.AddrPortFrom(netip.MustParseAddr(tt.peer), 0)
 			}
 			got, found := tt.rule.clientAddr(peer, tt.values)
-			gotS := got.String()
-			if !got.IsValid() {
+			gotS := got.Addr().String()
+			if !got.Addr().IsValid() {
 				gotS = ""
 			}
 			if gotS != tt.want {

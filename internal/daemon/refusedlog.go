@@ -36,6 +36,7 @@ func (cc *clientConn) logRefusedHead(err h1.Error) {
 	if headers {
 		action = " while reading client request headers"
 		er.Host = string(req.Headers.Get("Host"))
+		er.HostSent = req.Headers.Count("Host") > 0
 	}
 	er.Server = cc.refusedServerName(er.Host, headWhole(err))
 	log.LogRequest(errlog.Info, er, msg+action)

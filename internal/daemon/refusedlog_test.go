@@ -53,6 +53,8 @@ func TestRefusedHeadLines(t *testing.T) {
 			`client sent duplicate host header: "Host: b", previous value: "Host: a"` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
 		{"invalid Host", "GET / HTTP/1.1\r\nHost: ../x\r\n\r\n",
 			`client sent invalid host header` + headers + `dflt, request: "GET / HTTP/1.1", host: "../x"`, 400},
+		{"empty Host", "GET / HTTP/1.1\r\nHost: \r\n\r\n",
+			`client sent invalid host header` + headers + `dflt, request: "GET / HTTP/1.1", host: ""`, 400},
 		{"both framings", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 			`client sent "Content-Length" and "Transfer-Encoding" headers at the same time` + headers + `a, request: "POST / HTTP/1.1", host: "a"`, 400},
 		{"unknown coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo\r\n\r\n",

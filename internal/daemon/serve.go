@@ -235,6 +235,13 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		}
 		setCaptures(st, lm.Captures, router.Captures{})
 		if !internal && !bodyWithinLimit(rec, r, rec.set) {
+			if rec.pending != nil { // the location's error_page 413: run follows it
+				// without the body, as nginx discards it: the page's
+				// upstream gets "Content-Length: 0", never the body
+				// the limit refused.
+				r.Body, r.ContentLength = http.NoBody, 0
+				s.run(rec, r, st, srv, lm.Location, first)
+			}
 			return
 		}
 	}
@@ -488,7 +495,9 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 	direct := !res.Internal // no rewrite made the request an internal one
 	for i := 0; ; i++ {
 		var next *internalRedirect
-		answered := false
+		// A failure before the location ran (client_max_body_size's 413)
+		// arranged an error_page: follow it at once.
+		answered := i == 0 && rec.pending != nil
 		if loc == nil { // no location matched: the server level serves it
 			loc = s.serverLocs[srv.Config]
 		}
@@ -502,7 +511,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		if limited {
 			rec.set, rec.server = loc.LimitExcept.Settings, serverHeader(loc.LimitExcept.Settings)
 		}
-		if res.Outcome == rewrite.Next && loc != nil && !refused && !limited {
+		if res.Outcome == rewrite.Next && loc != nil && !refused && !limited && !answered {
 			loc, res, answered = s.locationRewrite(rec, r, st, srv, loc, &changes)
 		}
 		switch {
@@ -580,6 +589,7 @@ func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *rout
 	if next.named != "" {
 		return srv.Named(next.named), rewrite.Result{}
 	}
+	st.LogAction = "" // ngx_http_handler clears the connection's action
 	st.Path, st.Args, st.ArgsFound = next.uri, next.args, next.argsFound
 	st.Rewritten, st.WholeURI = true, false
 	res := s.serverRewrite(r, st, srv)

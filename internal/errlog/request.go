@@ -19,15 +19,26 @@ type Request struct {
 	Upstream string
 	// Host is the request's Host header.
 	Host string
+	// HostSent says the request had a Host field even when Host is empty:
+	// nginx writes `host: ""` for a "Host: " it refused.
+	HostSent bool
+	// Action is what the connection was doing, written after the message
+	// as nginx's " while ACTION" ("sending to client"); "" writes none.
+	// Messages that name their action themselves leave it empty.
+	Action string
 }
 
 // AppendTo appends nginx's request context to b, in nginx's order:
-// `, client: ADDR, server: NAME, request: "LINE", subrequest: "URI",
+// ` while ACTION, client: ADDR, server: NAME, request: "LINE", subrequest: "URI",
 // upstream: "URL", host: "HOST"`,
 // leaving out the fields that are empty, except server, which nginx writes
 // empty too (`server: ,`: log parsers such as fail2ban's nginx filters
 // expect it).
 func (r *Request) AppendTo(b []byte) []byte {
+	if r.Action != "" {
+		b = append(b, " while "...)
+		b = append(b, r.Action...)
+	}
 	b = appendField(b, ", client: ", r.Client, false)
 	if r.Client != "" || r.Server != "" {
 		b = append(b, ", server: "...)
@@ -36,6 +47,9 @@ func (r *Request) AppendTo(b []byte) []byte {
 	b = appendField(b, ", request: ", r.Request, true)
 	b = appendField(b, ", subrequest: ", r.Subrequest, true)
 	b = appendField(b, ", upstream: ", r.Upstream, true)
+	if r.Host == "" && r.HostSent {
+		return append(b, `, host: ""`...)
+	}
 	return appendField(b, ", host: ", r.Host, true)
 }
 

@@ -36,6 +36,10 @@ type replayBody struct {
 	seen      []byte
 	overflow  bool
 	streamEnd bool
+	// clientErr is how reading stream from the client failed (too large,
+	// malformed, timed out, gone), nil while it did not: the attempt that
+	// was sending it failed by the client, not by its server.
+	clientErr error
 }
 
 // setReplayBody prepares r's body in b. With buffering on, it reads the
@@ -165,8 +169,11 @@ func (o *onceReader) Read(p []byte) (int, error) {
 	default:
 		b.seen = append(b.seen, p[:n]...)
 	}
-	if err == io.EOF {
+	switch {
+	case err == io.EOF:
 		b.streamEnd = true
+	case err != nil:
+		b.clientErr = err
 	}
 	return n, err
 }

@@ -359,7 +359,9 @@ func (h *Handler) spooled(req *request) {
 		level = errlog.Notice
 	}
 	if h.log != nil && h.log.Enabled(level) {
-		h.log.LogRequest(level, req.logRequest(""), msg)
+		lr := req.logRequest("")
+		lr.Action = req.st.LogAction // the body is read before this proxy's own actions
+		h.log.LogRequest(level, lr, msg)
 	}
 }
 

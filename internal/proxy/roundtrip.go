@@ -289,6 +289,9 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 // releases the server with the right outcome, and classifies it for the retry
 // decision.
 func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, err error, end time.Time, local netip.AddrPort) *failure {
+	if cerr := req.body.clientErr; cerr != nil && req.ctx.Err() == nil {
+		return h.bodyFailed(req, srv, a, cerr, end)
+	}
 	f := classify(req.ctx, err)
 	if f != nil && local.IsValid() {
 		if bf := bindFailure(err, local); bf != nil {
@@ -311,6 +314,23 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 			h.log.LogRequest(f.level(), req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), f.msg)
 		})
 	return f
+}
+
+// bodyFailed ends an attempt whose client body failed while it streamed
+// (proxy_request_buffering off): a chunk past client_max_body_size, a
+// malformed chunk, a client_body_timeout. As nginx 1.22.1 (and the FastCGI
+// handler): the engine's line for the failure "while sending request to
+// upstream" with the upstream, the server released without a failure, and
+// the body's status (413, 400, 408) for the request, not 502.
+func (h *Handler) bodyFailed(req *request, srv *upstream.Server, a *vars.Attempt, err error, end time.Time) *failure {
+	var d errlog.Described
+	if errors.As(err, &d) {
+		level, msg := d.LogLine()
+		h.log.LogRequest(level, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), msg+" while "+errlog.ActionSend)
+	}
+	h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionSend)
+	req.st.BodyCut = true
+	return &failure{status: bodyErrorStatus(req.in, err), sent: true, end: end}
 }
 
 // logClientGone writes nginx's info line for a client that went away while

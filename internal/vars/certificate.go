@@ -24,7 +24,10 @@ type ClientCert struct {
 
 // clientCertVar returns the getter of an $ssl_client_* variable, or nil.
 // On a plain connection they are not found; on a TLS connection without a
-// client certificate they are empty, except $ssl_client_verify, "NONE".
+// client certificate they are not found either (an access log writes "-",
+// as nginx 1.22.1's ngx_http_ssl_variable makes an empty value not found;
+// recorded), except $ssl_client_verify, "NONE"; nor is a value that is
+// empty for the certificate.
 func (c *Compiler) clientCertVar(name string) Getter {
 	f := ClientCertField(name)
 	if f == nil {
@@ -39,9 +42,11 @@ func (c *Compiler) clientCertVar(name string) Getter {
 		case st.TLS == nil:
 			return dst, false
 		case st.TLS.Client == nil:
-			return append(dst, none...), true
+			return append(dst, none...), none != ""
 		}
-		return f(dst, st.TLS.Client, c.now()), true
+		n := len(dst)
+		dst = f(dst, st.TLS.Client, c.now())
+		return dst, len(dst) > n
 	}
 }
 

@@ -412,6 +412,17 @@ type State struct {
 	// limit_req or limit_conn in an error_page's location after an
 	// intercepted response) still names it. The zero value: none yet.
 	LastUpstream UpstreamRef
+	// LogAction is what nginx's connection was doing, as its error lines
+	// say after the message (" while sending to client"), for the lines
+	// the request writes from the daemon's own handlers: "" for none, as
+	// while nginx processes a request; "sending to client" once a
+	// subrequest went to an upstream (auth_request's), as
+	// ngx_http_upstream_finalize_request leaves it, until an internal
+	// redirect to a URI clears it (recorded with nginx 1.22.1: a 404 after
+	// a proxied auth_request says "... failed (2: No such file or
+	// directory) while sending to client", after a try_files fallback
+	// not).
+	LogAction string
 	// groupNext marks the next attempt as the first of another proxying of
 	// the same request (StartUpstreamGroup).
 	groupNext bool

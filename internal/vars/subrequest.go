@@ -26,6 +26,7 @@ type Subrequest struct {
 	body                 []byte
 	cacheStatus          string
 	inSubrequest         bool
+	lastUpstream         UpstreamRef
 }
 
 // BeginSubrequest readies st for a subrequest to path (no arguments) with
@@ -43,6 +44,7 @@ func (st *State) BeginSubrequest(path, method string) Subrequest {
 		upstreams: st.Upstreams, groupNext: st.groupNext,
 		upstreamHeader: st.UpstreamHeader, upstream: st.upstream, sentHeader: st.SentHeader,
 		body: st.Body, cacheStatus: st.CacheStatus, inSubrequest: st.InSubrequest,
+		lastUpstream: st.LastUpstream,
 	}
 	st.InSubrequest = true
 	st.Path, st.Args, st.ArgsFound, st.Method = path, "", false, method
@@ -86,6 +88,9 @@ func (st *State) EndSubrequest(sv Subrequest) {
 	st.Upstreams, st.groupNext = sv.upstreams, sv.groupNext
 	st.UpstreamHeader, st.upstream, st.SentHeader = sv.upstreamHeader, sv.upstream, sv.sentHeader
 	st.Body, st.CacheStatus, st.InSubrequest = sv.body, sv.cacheStatus, sv.inSubrequest
+	// The main request's error lines name its own upstream, not the
+	// subrequest's (nginx's log handler reads the request's r->upstream).
+	st.LastUpstream = sv.lastUpstream
 }
 
 // Fork makes dst a copy of st for a subrequest that runs beside the
@@ -131,7 +136,9 @@ func (st *State) EndPostAction(sv Subrequest, keepStatus bool) {
 	path, args, found, rewritten, whole := st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI
 	status := st.Status
 	post := slices.Clone(st.Upstreams) // EndSubrequest clears them
+	last := st.LastUpstream            // the request itself went on: its lines name the post action's
 	st.EndSubrequest(sv)
+	st.LastUpstream = last
 	st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI = path, args, found, rewritten, whole
 	if !keepStatus && status != 0 {
 		st.Status = status

@@ -11,8 +11,13 @@ includes. Before running, every file is copied to a temporary prefix and these
 placeholders are replaced, so a configuration runs unprivileged on loopback:
 
   %%DIR%%              the prefix (absolute, no trailing slash)
-  %%PORT%% %%PORT2%%   free 127.0.0.1 ports to listen on (each server differs)
-  %%UP1%% %%UP2%%      ports of two HTTP echo backends (name, method, URI, headers)
+  %%PORT%% %%PORT2%% %%PORT3%%  free 127.0.0.1 ports to listen on (each server differs)
+  %%UP1%% %%UP2%% %%UP3%%  ports of three HTTP echo backends (name, method, URI, headers)
+  %%B502%% %%B503%%    echo backends that answer with that status (for proxy_next_upstream)
+  %%SLOW%%             an echo backend that answers after 2.5 s (for proxy_read_timeout)
+  %%DEAD%%             a port nothing listens on (connect() is refused)
+  %%TCP1%% %%TCP2%%    TCP echo backends (answer "NAME:" + what they read)
+  %%UDP1%% %%UDP2%%    UDP echo backends (answer "NAME:" + the datagram)
   %%FCGI%%             port of a FastCGI responder (answers with the parameters it got)
 
 The prefix also gets cert.pem/key.pem (a self-signed certificate), dhparam.pem,
@@ -24,8 +29,18 @@ For each configuration it compares the decision (accepted or refused), the file 
 line of the error, its wording, and the warnings. When the directory has a
 requests.txt (one request a line: `METHOD URI [Header: value | Header: value]`),
 and both accept, it starts nginx and fulcrum and compares for each request: the
-status, the headers listed in HEADERS below and the body (sha1). Exit status 1 when
-anything differs.
+status, the headers listed in HEADERS below and every X- header, and the body (sha1; the echo backends
+name themselves, so the body says which backend answered). A line `TCP [:PORTNAME]
+DATA` or `UDP [:PORTNAME] DATA` instead sends DATA over a new connection (datagram)
+to %%PORT%% (or %%PORTNAME%%) and compares what comes back; `SLEEP SECONDS` waits
+(to let a fail_timeout pass); `SNI NAME` sends a TLS ClientHello for NAME (for
+ssl_preread) and compares the name of the echo backend that answered. The configuration must listen on %%PORT%% over TCP.
+Afterwards the error-log lines about upstreams (every file under the prefix whose
+name has "error" in it) are classified (connect() failed, timed out, no live
+upstreams, ...) and the counts compared, and the lines at warn level and above of
+those files and of every file with "access" in its name are compared in order, with
+times, pids, connection numbers, ports and durations masked. nginx runs first with all requests, then
+fulcrum, against the same backends. Exit status 1 when anything differs.
 """
 import hashlib, os, re, shutil, socket, socketserver, struct, subprocess, sys, tempfile, threading, time
 import http.client, http.server
@@ -56,6 +71,42 @@ class Echo(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+
+class Status(Echo):
+    """An echo backend that answers with the status in its server's `status`
+    after its server's `delay` seconds."""
+    def answer(self):
+        time.sleep(self.server.delay)
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        out = f"{self.server.name} {self.command} {self.path}\n".encode()
+        try:
+            self.send_response(self.server.status); self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
+        except OSError:  # the proxy gave up first
+            pass
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = answer
+
+
+class TCPEcho(socketserver.BaseRequestHandler):
+    """Answers "NAME:" + each chunk it reads, until the client closes."""
+    def handle(self):
+        self.request.settimeout(5)
+        try:
+            while True:
+                d = self.request.recv(4096)
+                if not d:
+                    return
+                self.request.sendall(self.server.name.encode() + b":" + d)
+        except OSError:
+            pass
+
+
+class UDPEcho(socketserver.BaseRequestHandler):
+    def handle(self):
+        data, sock = self.request
+        sock.sendto(self.server.name.encode() + b":" + data, self.client_address)
 
 
 class FastCGI(socketserver.BaseRequestHandler):
@@ -111,7 +162,20 @@ def backends():
     for name in ("UP1", "UP2"):
         s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo); s.name = name.lower()
         ports[name] = serve(s).server_address[1]
+    s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo); s.name = "up3"
+    ports["UP3"] = serve(s).server_address[1]
+    for name, status, delay in (("B502", 502, 0), ("B503", 503, 0), ("SLOW", 200, 2.5)):
+        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Status)
+        s.name, s.status, s.delay = name.lower(), status, delay
+        ports[name] = serve(s).server_address[1]
+    ports["DEAD"] = freeport()
     socketserver.ThreadingTCPServer.allow_reuse_address = True
+    for name in ("TCP1", "TCP2"):
+        s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), TCPEcho); s.name = name.lower()
+        ports[name] = serve(s).server_address[1]
+    for name in ("UDP1", "UDP2"):
+        s = socketserver.ThreadingUDPServer(("127.0.0.1", 0), UDPEcho); s.name = name.lower()
+        ports[name] = serve(s).server_address[1]
     ports["FCGI"] = serve(socketserver.ThreadingTCPServer(("127.0.0.1", 0), FastCGI)).server_address[1]
     return ports
 
@@ -191,6 +255,47 @@ def waitport(port, proc, deadline=10):
     return False
 
 
+def raw(ports, line):
+    """Sends a TCP or UDP line's data and returns (first word, what came back)."""
+    kind, rest = line.split(None, 1)
+    port = ports["PORT"]
+    if rest.startswith(":"):
+        name, _, rest = rest.partition(" ")
+        port = ports[name[1:]]
+    data = rest.encode() + b"\n"
+    if kind == "SNI":  # a TLS ClientHello naming rest: the echo's name comes back
+        import ssl
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ssl._create_unverified_context().wrap_bio(incoming, outgoing, server_hostname=None if rest == "-" else rest)
+        try:
+            tls.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        data = outgoing.read()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "UDP" else socket.SOCK_STREAM)
+    s.settimeout(3)
+    try:
+        if kind == "UDP":
+            s.sendto(data, ("127.0.0.1", port))
+            return "udp", {}, s.recv(65536).decode(errors="replace"), b""
+        s.connect(("127.0.0.1", port))
+        s.sendall(data)
+        got = b""  # the echo answers chunk by chunk: read until the data came back
+        while not got.endswith(data):
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        got = re.sub(rb"PROXY TCP4 (\S+) (\S+) \d+ \d+", rb"PROXY TCP4 \1 \2 PORT PORT", got)  # ports differ
+        if kind == "SNI":
+            got = got.split(b":", 1)[0]  # the echo's name; the rest is the hello
+        return "tcp", {}, got.decode(errors="replace"), b""
+    except Exception as e:
+        return type(e).__name__, {}, "", b""
+    finally:
+        s.close()
+
+
 def ask(port, line, tls):
     parts = [p.strip() for p in line.split("|")]
     method, uri = parts[0].split(None, 1)
@@ -210,7 +315,7 @@ def ask(port, line, tls):
         r = c.getresponse()
         body = r.read()
         h = {k.lower(): v for k, v in r.getheaders()}
-        keep = {k: h[k] for k in HEADERS if k in h}
+        keep = {k: h[k] for k in h if k in HEADERS or k.startswith("x-")}
         if "location" in keep:  # each server listens on its own port
             keep["location"] = re.sub(r":%d\b" % port, ":PORT", keep["location"])
         if "expires" in keep:
@@ -218,6 +323,7 @@ def ask(port, line, tls):
         if h.get("content-encoding") == "gzip":  # compressors differ byte for byte
             import gzip
             body = gzip.decompress(body)
+        body = body.replace(b":%d" % port, b":PORT")  # a Host field passed on
         if b"fulcrum" in body or b"nginx" in body:  # the name on error pages
             body = re.sub(rb"(fulcrum|nginx)(/[0-9.]+)?", b"nginx", body)
             keep.pop("content-length", None)
@@ -238,9 +344,16 @@ def traffic(name, src, subst, fulcrum, work, verbose):
         for p in procs:
             p.terminate()
             p.wait()
-    if None in answers.values():
-        return [f"{name}: traffic: " + ", ".join(w for w, a in answers.items() if a is None) + " did not start"]
+    if None in (answers.get("nginx"), answers.get("fulcrum")):
+        return [f"{name}: traffic: " + ", ".join(w for w in ("nginx", "fulcrum") if answers.get(w) is None) + " did not start"]
     out = []
+    if answers["nginx lines"] != answers["fulcrum lines"]:
+        import difflib
+        d = [l for l in difflib.unified_diff(answers["nginx lines"], answers["fulcrum lines"], "nginx", "fulcrum", lineterm="", n=0)
+             if not l.startswith("@@")]
+        out.append(f"{name}: log lines\n    " + "\n    ".join(d[:40]))
+    if answers["nginx log"] != answers["fulcrum log"]:
+        out.append(f"{name}: error log\n    nginx   {answers['nginx log']}\n    fulcrum {answers['fulcrum log']}")
     for r, n, f in zip(reqs, answers["nginx"], answers["fulcrum"]):
         if n[:3] != f[:3]:
             out.append(f"{name}: {r}\n    nginx   {n[0]} {n[1]} {n[2]}\n    fulcrum {f[0]} {f[1]} {f[2]}")
@@ -252,7 +365,7 @@ def traffic(name, src, subst, fulcrum, work, verbose):
 def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
     """Starts nginx and fulcrum (appending them to procs) and fills answers."""
     for who in ("nginx", "fulcrum"):
-        s = dict(subst, PORT=freeport(), PORT2=freeport())
+        s = dict(subst, PORT=freeport(), PORT2=freeport(), PORT3=freeport())
         d = os.path.join(work, name + "-" + who)
         prepare(src, d, dict(s, DIR=d))
         cmd = (["nginx", "-g", "daemon off;"] if who == "nginx" else [fulcrum]) + ["-p", d + "/", "-c", d + "/nginx.conf"]
@@ -262,7 +375,78 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
         if not waitport(s["PORT"], p):
             answers[who] = None
             continue
-        answers[who] = [ask(s["PORT"], r, tls) for r in reqs]
+        time.sleep(0.3)  # let the probe's connection end: in a stream server it is a session
+        answers[who] = []
+        for r in reqs:
+            if r.startswith("SLEEP "):
+                time.sleep(float(r.split()[1]))
+                answers[who].append(("", {}, "", b""))
+            elif r.startswith(("TCP ", "UDP ", "SNI ")):
+                answers[who].append(raw(s, r))
+            else:
+                answers[who].append(ask(s["PORT"], r, tls))
+        time.sleep(1.2)  # fulcrum's access logs are written within a second (docs/directives.md)
+        answers[who + " log"] = upstream_log(d)
+        answers[who + " lines"] = log_lines(d)
+
+
+# Error-log phrases about upstreams, counted per configuration.
+PHRASES = ("connect() failed", "upstream timed out", "no live upstreams",
+           "upstream server temporarily disabled", "upstream prematurely closed",
+           "Connection reset by peer", "upstream sent invalid header", "no resolver defined")
+
+
+def log_lines(d):
+    """The lines of every error and access log under d (names with "error" or
+    "access"), in order, with what differs between two runs masked: times, pids,
+    connection numbers, ports, durations."""
+    out = []
+    for root, _, files in os.walk(d):
+        for f in sorted(files):
+            if "error" not in f and "access" not in f:
+                continue
+            if not declared(d, f):
+                continue  # nginx's default access log is outside the prefix (/var/log/nginx)
+            for l in open(os.path.join(root, f), errors="replace"):
+                l = l.replace(d, "%%DIR%%")
+                if "error" in f and not re.search(r"\[(error|warn|crit|alert)\]", l):
+                    continue
+                if re.search(r"is ignored|does not implement|using the .* event method", l):
+                    continue  # fulcrum's start-up notes
+                l = re.sub(r"^[0-9/]+ [0-9:]+ ", "", l.strip())
+                l = re.sub(r"[0-9]+#[0-9]+: (\*[0-9]+ )?", "", l)
+                l = re.sub(r"\[\d+/\w+/\d+:[\d:]+ [+-]\d+\]", "[TIME]", l)
+                l = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:P", l)
+                l = re.sub(r"\b\d+\.\d{3}\b", "T", l)
+                out.append(f"{f}: {l}")
+    return out
+
+
+def declared(d, word):
+    """Whether any configuration file under d has the word."""
+    for root, _, files in os.walk(d):
+        for f in files:
+            if not f.endswith(".conf"):
+                continue
+            try:
+                if word in open(os.path.join(root, f)).read():
+                    return True
+            except (UnicodeDecodeError, OSError):
+                pass
+    return False
+
+
+def upstream_log(d):
+    counts = {}
+    for root, _, files in os.walk(d):
+        for f in files:
+            if "error" not in f:
+                continue
+            for l in open(os.path.join(root, f), errors="replace"):
+                for p in PHRASES:
+                    if p in l:
+                        counts[p] = counts.get(p, 0) + 1
+    return counts
 
 
 def main():
@@ -284,7 +468,7 @@ def main():
             if not os.path.isdir(src) or (names and not any(w in name for w in names)):
                 continue
             d = os.path.join(work, name)
-            prepare(src, d, dict(subst, DIR=d, PORT=freeport(), PORT2=freeport()))
+            prepare(src, d, dict(subst, DIR=d, PORT=freeport(), PORT2=freeport(), PORT3=freeport()))
             nrc, nmsg, nout = check(["nginx"], d)
             frc, fmsg, fout = check([fulcrum], d)
             diffs = []

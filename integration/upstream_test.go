@@ -617,3 +617,31 @@ func TestUpstreamSingleServerNeverDisabled(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamBackupAboveHashMethod: nginx 1.22.1 loads backup servers written
+// above an ip_hash, hash or random line (it checks each server line against the
+// method set before it) and reaches them through the method's round-robin
+// fallback once the primaries failed. Recorded: with two refused primaries
+// and "server c backup; ip_hash;" (or hash $arg_k consistent, or random) every
+// request is answered by c, the first after one connect() failed per primary.
+func TestUpstreamBackupAboveHashMethod(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
+	for name, method := range map[string]string{"ip_hash": "ip_hash;", "consistent hash": "hash $arg_k consistent;", "hash": "hash $arg_k;", "random": "random;"} {
+		t.Run(name, func(t *testing.T) {
+			ports := closedPorts(t, 2)
+			c := startCtlBackend(t, "c")
+			in := startFulcrum(t, upstreamConf(fmt.Sprintf(`
+        server %s;
+        server %s;
+        server %s backup;
+        %s`, ports[0], ports[1], c.addr(), method), ""), 1)
+			client := newClient()
+			for i := range 3 {
+				code, name := answeredBy(t, client, fmt.Sprintf("%s/%d?k=key", in.url(0), i))
+				if code != 200 || name != "c" {
+					t.Errorf("request %d: status %d from %q, want 200 from the backup c", i, code, name)
+				}
+			}
+		})
+	}
+}

@@ -408,7 +408,7 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 		var err error
 		switch line.Name {
 		case "server":
-			err = b.streamUpstreamServer(u, line)
+			err = serverLineChecked(u, line, b.streamUpstreamServer)
 		case "least_conn", "hash", "random", "least_time":
 			if method != nil {
 				return nil, hintf(line.Pos, fmt.Sprintf(`an upstream has one balancing method; "%s" was set in %s`, method.Name, method.Pos),

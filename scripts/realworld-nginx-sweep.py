@@ -2,7 +2,7 @@
 """Run a directory of real-world nginx configurations through `nginx -t` and
 `fulcrum -t`, and optionally send the same requests through both.
 
-  python3 scripts/realworld-nginx-sweep.py FULCRUM_BIN CONFIGS_DIR [NAME...]   (V=1: print outputs)
+  python3 scripts/realworld-nginx-sweep.py FULCRUM_BIN CONFIGS_DIR [NAME...]   (V=1: print outputs; V=2: also nginx's answers and log lines)
 
 The script holds no configuration: CONFIGS_DIR does (configurations people publish
 are reference data under their own licences; keep them outside this repository).
@@ -18,6 +18,10 @@ placeholders are replaced, so a configuration runs unprivileged on loopback:
   %%DEAD%%             a port nothing listens on (connect() is refused)
   %%TCP1%% %%TCP2%%    TCP echo backends (answer "NAME:" + what they read)
   %%UDP1%% %%UDP2%%    UDP echo backends (answer "NAME:" + the datagram)
+  %%ONESHOT%%          an HTTP echo that keeps a connection open after one answer and
+                       closes it unanswered when a second request comes on it
+  %%WS%%               a WebSocket backend: 101 to a request with Upgrade (426 without),
+                       then "ws:" + each chunk it reads
   %%FCGI%%             port of a FastCGI responder (answers with the parameters it got)
 
 The prefix also gets cert.pem/key.pem (a self-signed certificate), dhparam.pem,
@@ -34,7 +38,8 @@ name themselves, so the body says which backend answered). A line `TCP [:PORTNAM
 DATA` or `UDP [:PORTNAME] DATA` instead sends DATA over a new connection (datagram)
 to %%PORT%% (or %%PORTNAME%%) and compares what comes back; `SLEEP SECONDS` waits
 (to let a fail_timeout pass); `SNI NAME` sends a TLS ClientHello for NAME (for
-ssl_preread) and compares the name of the echo backend that answered. The configuration must listen on %%PORT%% over TCP.
+ssl_preread) and compares the name of the echo backend that answered; `WS PATH`
+sends a WebSocket upgrade request and, after a 101, "ping" through the tunnel. The configuration must listen on %%PORT%% over TCP.
 Afterwards the error-log lines about upstreams (every file under the prefix whose
 name has "error" in it) are classified (connect() failed, timed out, no live
 upstreams, ...) and the counts compared, and the lines at warn level and above of
@@ -99,6 +104,64 @@ class TCPEcho(socketserver.BaseRequestHandler):
                 if not d:
                     return
                 self.request.sendall(self.server.name.encode() + b":" + d)
+        except OSError:
+            pass
+
+
+class WSEcho(socketserver.BaseRequestHandler):
+    """Reads a request head; one with Upgrade gets 101 and then the echo of
+    each chunk ("ws:" + data), one without gets 426."""
+    def handle(self):
+        c = self.request
+        c.settimeout(5)
+        head = b""
+        try:
+            while b"\r\n\r\n" not in head:
+                d = c.recv(4096)
+                if not d:
+                    return
+                head += d
+            fields = head.split(b"\r\n\r\n")[0].decode(errors="replace").lower()
+            if "\r\nupgrade:" not in fields:
+                c.sendall(b"HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            while True:
+                d = c.recv(4096)
+                if not d:
+                    return
+                c.sendall(b"ws:" + d)
+        except OSError:
+            pass
+
+
+class OneShot(socketserver.BaseRequestHandler):
+    """An HTTP/1.1 echo that keeps the connection open after its first answer
+    and closes it, unanswered, when a second request comes on it (a server
+    that ends idle keep-alive connections as a request arrives)."""
+    def handle(self):
+        c = self.request
+        c.settimeout(5)
+        buf, n = b"", 0
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    d = c.recv(4096)
+                    if not d:
+                        return
+                    buf += d
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+                size = int(m.group(1)) if m else 0
+                while len(buf) < size:
+                    buf += c.recv(4096)
+                buf = buf[size:]
+                n += 1
+                if n > 1:
+                    return
+                line = head.split(b"\r\n")[0].decode()
+                out = f"oneshot {line.rsplit(' ', 1)[0]}\n".encode()
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(out), out))
         except OSError:
             pass
 
@@ -173,6 +236,10 @@ def backends():
     for name in ("TCP1", "TCP2"):
         s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), TCPEcho); s.name = name.lower()
         ports[name] = serve(s).server_address[1]
+    s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), OneShot)
+    ports["ONESHOT"] = serve(s).server_address[1]
+    s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), WSEcho)
+    ports["WS"] = serve(s).server_address[1]
     for name in ("UDP1", "UDP2"):
         s = socketserver.ThreadingUDPServer(("127.0.0.1", 0), UDPEcho); s.name = name.lower()
         ports[name] = serve(s).server_address[1]
@@ -263,6 +330,8 @@ def raw(ports, line):
         name, _, rest = rest.partition(" ")
         port = ports[name[1:]]
     data = rest.encode() + b"\n"
+    if kind == "WS":  # an upgrade request for the path rest, then "ping" over the tunnel
+        return upgrade(port, rest)
     if kind == "SNI":  # a TLS ClientHello naming rest: the echo's name comes back
         import ssl
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -290,6 +359,37 @@ def raw(ports, line):
         if kind == "SNI":
             got = got.split(b":", 1)[0]  # the echo's name; the rest is the hello
         return "tcp", {}, got.decode(errors="replace"), b""
+    except Exception as e:
+        return type(e).__name__, {}, "", b""
+    finally:
+        s.close()
+
+
+def upgrade(port, path):
+    """Sends a WebSocket upgrade request for path and, after a 101, "ping";
+    returns the status line and what came back through the tunnel."""
+    s = socket.create_connection(("127.0.0.1", port), 3)
+    s.settimeout(3)
+    try:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = s.recv(4096)
+            if not d:
+                break
+            head += d
+        status = head.split(b"\r\n")[0].decode(errors="replace")
+        if b" 101 " not in status.encode():
+            return status, {}, "", b""
+        rest = head.split(b"\r\n\r\n", 1)[1]
+        s.sendall(b"ping\n")
+        while not rest.endswith(b"ping\n"):
+            d = s.recv(4096)
+            if not d:
+                break
+            rest += d
+        return status, {}, rest.decode(errors="replace"), b""
     except Exception as e:
         return type(e).__name__, {}, "", b""
     finally:
@@ -347,6 +447,10 @@ def traffic(name, src, subst, fulcrum, work, verbose):
     if None in (answers.get("nginx"), answers.get("fulcrum")):
         return [f"{name}: traffic: " + ", ".join(w for w in ("nginx", "fulcrum") if answers.get(w) is None) + " did not start"]
     out = []
+    if os.environ.get("V") == "2":  # every answer and log line, the same or not
+        for r, n in zip(reqs, answers["nginx"]):
+            print(f"    {r}\n      {n[0]} {n[1]} {n[3]!r}")
+        print("    " + "\n    ".join(answers["nginx lines"]))
     if answers["nginx lines"] != answers["fulcrum lines"]:
         import difflib
         d = [l for l in difflib.unified_diff(answers["nginx lines"], answers["fulcrum lines"], "nginx", "fulcrum", lineterm="", n=0)
@@ -381,7 +485,7 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
             if r.startswith("SLEEP "):
                 time.sleep(float(r.split()[1]))
                 answers[who].append(("", {}, "", b""))
-            elif r.startswith(("TCP ", "UDP ", "SNI ")):
+            elif r.startswith(("TCP ", "UDP ", "SNI ", "WS ")):
                 answers[who].append(raw(s, r))
             else:
                 answers[who].append(ask(s["PORT"], r, tls))

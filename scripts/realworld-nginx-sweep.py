@@ -18,6 +18,7 @@ placeholders are replaced, so a configuration runs unprivileged on loopback:
   %%DEAD%%             a port nothing listens on (connect() is refused)
   %%TCP1%% %%TCP2%%    TCP echo backends (answer "NAME:" + what they read)
   %%UDP1%% %%UDP2%%    UDP echo backends (answer "NAME:" + the datagram)
+  %%SOCK%%             the path of an HTTP echo backend on a unix socket ("sock")
   %%ONESHOT%%          an HTTP echo that keeps a connection open after one answer and
                        closes it unanswered when a second request comes on it
   %%WS%%               a WebSocket backend: 101 to a request with Upgrade (426 without),
@@ -236,6 +237,17 @@ def backends():
     for name in ("TCP1", "TCP2"):
         s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), TCPEcho); s.name = name.lower()
         ports[name] = serve(s).server_address[1]
+    sock = os.path.join(tempfile.mkdtemp(prefix="realworld-sock-"), "http.sock")
+    os.chmod(os.path.dirname(sock), 0o755)
+
+    class UnixHTTP(socketserver.ThreadingUnixStreamServer):
+        def get_request(self):  # BaseHTTPRequestHandler wants an address pair
+            c, _ = self.socket.accept()
+            return c, ("unix", 0)
+    s = UnixHTTP(sock, Echo); s.name = "sock"
+    os.chmod(sock, 0o777)
+    serve(s)
+    ports["SOCK"] = sock
     s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), OneShot)
     ports["ONESHOT"] = serve(s).server_address[1]
     s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), WSEcho)
@@ -488,7 +500,8 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
             elif r.startswith(("TCP ", "UDP ", "SNI ", "WS ")):
                 answers[who].append(raw(s, r))
             else:
-                answers[who].append(ask(s["PORT"], r, tls))
+                a = ask(s["PORT"], r, tls)  # the prefix differs: mask it in fields
+                answers[who].append((a[0], {k: v.replace(d, "%%DIR%%") for k, v in a[1].items()}) + a[2:])
         time.sleep(1.2)  # fulcrum's access logs are written within a second (docs/directives.md)
         answers[who + " log"] = upstream_log(d)
         answers[who + " lines"] = log_lines(d)

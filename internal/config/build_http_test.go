@@ -15,6 +15,10 @@ func TestBuildErrors(t *testing.T) {
 		{"duplicate upstream", "http {\nupstream a { server 127.0.0.1; }\nupstream A { server 127.0.0.2; }\n}",
 			`duplicate upstream "A" in nginx.conf:3, upstream names must be unique`},
 		{"empty upstream", "http { upstream a { } }", `no servers are inside upstream in nginx.conf:1`},
+		// nginx checks the block when it is read: the line of its "}" (recorded)
+		{"empty upstream, brace on its own line", "http {\nupstream a {\n}\n}", `no servers are inside upstream in nginx.conf:3`},
+		{"empty stream upstream", "stream {\nupstream a {\n\n}\n}", `no servers are inside upstream in nginx.conf:4`},
+		{"only backups, brace on its own line", "http {\nupstream a {\nserver 127.0.0.1 backup;\n}\n}", `no servers in upstream "a" in nginx.conf:2`},
 		{"only backups", "http { upstream a { server 127.0.0.1 backup; } }", `no servers in upstream "a" in nginx.conf:1`},
 		{"typo in parameter", "http { upstream a { server 127.0.0.1 wieght=2; } }",
 			`invalid parameter "wieght=2" in nginx.conf:1, did you mean "weight=2"?`},

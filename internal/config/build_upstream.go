@@ -115,7 +115,7 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 	if err := checkSlowStart(u, d.Block); err != nil {
 		return nil, err
 	}
-	return u, checkUpstream(u)
+	return u, checkUpstream(u, blockEnd(d))
 }
 
 // readState reads the servers of an upstream with a "state" file, as NGINX
@@ -395,14 +395,23 @@ func serverLineChecked(u *Upstream, line *Directive, serverLine func(*Upstream, 
 	return nil
 }
 
-// checkUpstream applies nginx's checks on a whole block: at least one server
-// that is not a backup.
-func checkUpstream(u *Upstream) error {
+// blockEnd is where nginx reports a check of d's whole block: the line of
+// its "}", or d's own line for a block not read from a file.
+func blockEnd(d *Directive) Pos {
+	if d.End.Line == 0 {
+		return d.Pos
+	}
+	return d.End
+}
+
+// checkUpstream applies nginx's checks on a whole block, which nginx reports
+// at the block's end (end): at least one server that is not a backup.
+func checkUpstream(u *Upstream, end Pos) error {
 	if len(u.Servers) == 0 && (u.State != "" || len(u.Resolves) > 0) {
 		return nil // the runtime API fills a state file; names resolve later
 	}
 	if len(u.Servers) == 0 {
-		return hintf(u.Pos, "add a server line to the upstream block", "no servers are inside upstream")
+		return hintf(end, "add a server line to the upstream block", "no servers are inside upstream")
 	}
 	primary := false
 	for _, s := range u.Servers {

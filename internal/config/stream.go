@@ -434,7 +434,7 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 	if err := checkSlowStart(u, d.Block); err != nil {
 		return nil, err
 	}
-	return u, checkUpstream(u)
+	return u, checkUpstream(u, blockEnd(d))
 }
 
 // streamUpstreamServer reads "server address:port [parameters]": the port is

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -615,5 +616,67 @@ func TestUpstreamSingleServerNeverDisabled(t *testing.T) {
 		if in.logged(s) {
 			t.Errorf("a single server upstream logged %q", s)
 		}
+	}
+}
+
+// TestUpstreamBackupAboveHashMethod: nginx 1.22.1 loads backup servers written
+// above an ip_hash, hash or random line (it checks each server line against the
+// method set before it) and reaches them through the method's round-robin
+// fallback once the primaries failed. Recorded: with two refused primaries
+// and "server c backup; ip_hash;" (or hash $arg_k consistent, or random) every
+// request is answered by c, the first after one connect() failed per primary.
+func TestUpstreamBackupAboveHashMethod(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
+	for name, method := range map[string]string{"ip_hash": "ip_hash;", "consistent hash": "hash $arg_k consistent;", "hash": "hash $arg_k;", "random": "random;"} {
+		t.Run(name, func(t *testing.T) {
+			ports := closedPorts(t, 2)
+			c := startCtlBackend(t, "c")
+			in := startFulcrum(t, upstreamConf(fmt.Sprintf(`
+        server %s;
+        server %s;
+        server %s backup;
+        %s`, ports[0], ports[1], c.addr(), method), ""), 1)
+			client := newClient()
+			for i := range 3 {
+				code, name := answeredBy(t, client, fmt.Sprintf("%s/%d?k=key", in.url(0), i))
+				if code != 200 || name != "c" {
+					t.Errorf("request %d: status %d from %q, want 200 from the backup c", i, code, name)
+				}
+			}
+		})
+	}
+}
+
+// TestUpstreamNextUpstreamDoesNotWaitForBody: a response whose status is in
+// proxy_next_upstream is left at once, as nginx 1.22.1 leaves it, without
+// reading its body. Recorded: a server that sends a 503 head with
+// "Content-Length: 100" and 5 bytes of body, then nothing, had the next
+// server answer in 4 ms from nginx; fulcrum waited for the body until
+// proxy_read_timeout (3.3 s with 3s).
+func TestUpstreamNextUpstreamDoesNotWaitForBody(t *testing.T) {
+	t.Parallel() // its own process, backends and temp dir; no upper time bound
+	hold := make(chan struct{})
+	stalled := testutil.RawBackend(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100\r\n\r\nhello")
+		<-hold // the rest of the body never comes
+	})
+	t.Cleanup(func() { close(hold) }) // before the backend's own cleanup
+	ok := startCtlBackend(t, "ok")
+	in := startFulcrum(t, upstreamConf(fmt.Sprintf(`
+        server %s;
+        server %s;`, stalled, ok.addr()), "proxy_next_upstream error timeout http_503; proxy_read_timeout 30s;"), 1)
+	client := newClient()
+	client.Timeout = 10 * time.Second // well under proxy_read_timeout
+	for _, uri := range []string{"/1", "/2"} {
+		code, name := answeredBy(t, client, in.url(0)+uri)
+		if code != 200 || name != "ok" {
+			t.Fatalf("%s: status %d from %q, want 200 from ok", uri, code, name)
+		}
+	}
+	if got, want := accessLine(t, in, "/1"), "200 "+stalled+", "+ok.addr()+"|503, 200"; got != want {
+		t.Errorf("/1 logged %q, want %q", got, want)
 	}
 }

@@ -2,7 +2,7 @@
 """Run a directory of real-world nginx configurations through `nginx -t` and
 `fulcrum -t`, and optionally send the same requests through both.
 
-  python3 scripts/realworld-nginx-sweep.py FULCRUM_BIN CONFIGS_DIR [NAME...]   (V=1: print outputs)
+  python3 scripts/realworld-nginx-sweep.py FULCRUM_BIN CONFIGS_DIR [NAME...]   (V=1: print outputs; V=2: also nginx's answers and log lines)
 
 The script holds no configuration: CONFIGS_DIR does (configurations people publish
 are reference data under their own licences; keep them outside this repository).
@@ -11,8 +11,18 @@ includes. Before running, every file is copied to a temporary prefix and these
 placeholders are replaced, so a configuration runs unprivileged on loopback:
 
   %%DIR%%              the prefix (absolute, no trailing slash)
-  %%PORT%% %%PORT2%%   free 127.0.0.1 ports to listen on (each server differs)
-  %%UP1%% %%UP2%%      ports of two HTTP echo backends (name, method, URI, headers)
+  %%PORT%% %%PORT2%% %%PORT3%%  free 127.0.0.1 ports to listen on (each server differs)
+  %%UP1%% %%UP2%% %%UP3%%  ports of three HTTP echo backends (name, method, URI, headers)
+  %%B502%% %%B503%%    echo backends that answer with that status (for proxy_next_upstream)
+  %%SLOW%%             an echo backend that answers after 2.5 s (for proxy_read_timeout)
+  %%DEAD%%             a port nothing listens on (connect() is refused)
+  %%TCP1%% %%TCP2%%    TCP echo backends (answer "NAME:" + what they read)
+  %%UDP1%% %%UDP2%%    UDP echo backends (answer "NAME:" + the datagram)
+  %%SOCK%%             the path of an HTTP echo backend on a unix socket ("sock")
+  %%ONESHOT%%          an HTTP echo that keeps a connection open after one answer and
+                       closes it unanswered when a second request comes on it
+  %%WS%%               a WebSocket backend: 101 to a request with Upgrade (426 without),
+                       then "ws:" + each chunk it reads
   %%FCGI%%             port of a FastCGI responder (answers with the parameters it got)
 
 The echo backends answer 200 text/plain unless the query string asks otherwise, so
@@ -59,7 +69,12 @@ masked); numbers one or two apart count as equal
 (`fulcrum/0.1.0` in `Server` and on error pages is longer than `nginx/1.22.1`, so
 byte counts differ), and a log whose lines are the same in another order counts as
 equal (fulcrum serves connections concurrently: a request's line may be written
-after the next request's). Exit status 1 when anything differs.
+after the next request's). A line `TCP [:PORTNAME] DATA` or `UDP [:PORTNAME] DATA`
+instead sends DATA over a new connection (datagram) to %%PORT%% (or %%PORTNAME%%) and
+compares what comes back; `SNI NAME` sends a TLS ClientHello for NAME (for
+ssl_preread) and compares the name of the echo backend that answered; `WS PATH`
+sends a WebSocket upgrade request and, after a 101, "ping" through the tunnel (the
+configuration must listen on %%PORT%% over TCP). Exit status 1 when anything differs.
 """
 import hashlib, os, re, shutil, socket, socketserver, struct, subprocess, sys, tempfile, threading, time
 import http.client, http.server, urllib.parse
@@ -133,6 +148,100 @@ class Echo(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class Status(Echo):
+    """An echo backend that answers with the status in its server's `status`
+    after its server's `delay` seconds."""
+    def answer(self):
+        time.sleep(self.server.delay)
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        out = f"{self.server.name} {self.command} {self.path}\n".encode()
+        try:
+            self.send_response(self.server.status); self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
+        except OSError:  # the proxy gave up first
+            pass
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = answer
+
+
+class TCPEcho(socketserver.BaseRequestHandler):
+    """Answers "NAME:" + each chunk it reads, until the client closes."""
+    def handle(self):
+        self.request.settimeout(5)
+        try:
+            while True:
+                d = self.request.recv(4096)
+                if not d:
+                    return
+                self.request.sendall(self.server.name.encode() + b":" + d)
+        except OSError:
+            pass
+
+
+class WSEcho(socketserver.BaseRequestHandler):
+    """Reads a request head; one with Upgrade gets 101 and then the echo of
+    each chunk ("ws:" + data), one without gets 426."""
+    def handle(self):
+        c = self.request
+        c.settimeout(5)
+        head = b""
+        try:
+            while b"\r\n\r\n" not in head:
+                d = c.recv(4096)
+                if not d:
+                    return
+                head += d
+            fields = head.split(b"\r\n\r\n")[0].decode(errors="replace").lower()
+            if "\r\nupgrade:" not in fields:
+                c.sendall(b"HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            while True:
+                d = c.recv(4096)
+                if not d:
+                    return
+                c.sendall(b"ws:" + d)
+        except OSError:
+            pass
+
+
+class OneShot(socketserver.BaseRequestHandler):
+    """An HTTP/1.1 echo that keeps the connection open after its first answer
+    and closes it, unanswered, when a second request comes on it (a server
+    that ends idle keep-alive connections as a request arrives)."""
+    def handle(self):
+        c = self.request
+        c.settimeout(5)
+        buf, n = b"", 0
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    d = c.recv(4096)
+                    if not d:
+                        return
+                    buf += d
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+                size = int(m.group(1)) if m else 0
+                while len(buf) < size:
+                    buf += c.recv(4096)
+                buf = buf[size:]
+                n += 1
+                if n > 1:
+                    return
+                line = head.split(b"\r\n")[0].decode()
+                out = f"oneshot {line.rsplit(' ', 1)[0]}\n".encode()
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(out), out))
+        except OSError:
+            pass
+
+
+class UDPEcho(socketserver.BaseRequestHandler):
+    def handle(self):
+        data, sock = self.request
+        sock.sendto(self.server.name.encode() + b":" + data, self.client_address)
+
+
 class FastCGI(socketserver.BaseRequestHandler):
     """A FastCGI responder: one request a connection, answers text/plain with the
     parameters that matter for a PHP front controller."""
@@ -189,7 +298,35 @@ def backends():
     for name in ("UP1", "UP2"):
         s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo); s.name = name.lower()
         ports[name] = serve(s).server_address[1]
+    s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo); s.name = "up3"
+    ports["UP3"] = serve(s).server_address[1]
+    for name, status, delay in (("B502", 502, 0), ("B503", 503, 0), ("SLOW", 200, 2.5)):
+        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Status)
+        s.name, s.status, s.delay = name.lower(), status, delay
+        ports[name] = serve(s).server_address[1]
+    ports["DEAD"] = freeport()
     socketserver.ThreadingTCPServer.allow_reuse_address = True
+    for name in ("TCP1", "TCP2"):
+        s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), TCPEcho); s.name = name.lower()
+        ports[name] = serve(s).server_address[1]
+    sock = os.path.join(tempfile.mkdtemp(prefix="realworld-sock-"), "http.sock")
+    os.chmod(os.path.dirname(sock), 0o755)
+
+    class UnixHTTP(socketserver.ThreadingUnixStreamServer):
+        def get_request(self):  # BaseHTTPRequestHandler wants an address pair
+            c, _ = self.socket.accept()
+            return c, ("unix", 0)
+    s = UnixHTTP(sock, Echo); s.name = "sock"
+    os.chmod(sock, 0o777)
+    serve(s)
+    ports["SOCK"] = sock
+    s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), OneShot)
+    ports["ONESHOT"] = serve(s).server_address[1]
+    s = socketserver.ThreadingTCPServer(("127.0.0.1", 0), WSEcho)
+    ports["WS"] = serve(s).server_address[1]
+    for name in ("UDP1", "UDP2"):
+        s = socketserver.ThreadingUDPServer(("127.0.0.1", 0), UDPEcho); s.name = name.lower()
+        ports[name] = serve(s).server_address[1]
     ports["FCGI"] = serve(socketserver.ThreadingTCPServer(("127.0.0.1", 0), FastCGI)).server_address[1]
     return ports
 
@@ -270,6 +407,80 @@ def waitport(port, proc, deadline=10):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def raw(ports, line):
+    """Sends a TCP or UDP line's data and returns (first word, what came back)."""
+    kind, rest = line.split(None, 1)
+    port = ports["PORT"]
+    if rest.startswith(":"):
+        name, _, rest = rest.partition(" ")
+        port = ports[name[1:]]
+    data = rest.encode() + b"\n"
+    if kind == "WS":  # an upgrade request for the path rest, then "ping" over the tunnel
+        return upgrade(port, rest)
+    if kind == "SNI":  # a TLS ClientHello naming rest: the echo's name comes back
+        import ssl
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ssl._create_unverified_context().wrap_bio(incoming, outgoing, server_hostname=None if rest == "-" else rest)
+        try:
+            tls.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        data = outgoing.read()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "UDP" else socket.SOCK_STREAM)
+    s.settimeout(3)
+    try:
+        if kind == "UDP":
+            s.sendto(data, ("127.0.0.1", port))
+            return "udp", {}, s.recv(65536).decode(errors="replace"), b""
+        s.connect(("127.0.0.1", port))
+        s.sendall(data)
+        got = b""  # the echo answers chunk by chunk: read until the data came back
+        while not got.endswith(data):
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        got = re.sub(rb"PROXY TCP4 (\S+) (\S+) \d+ \d+", rb"PROXY TCP4 \1 \2 PORT PORT", got)  # ports differ
+        if kind == "SNI":
+            got = got.split(b":", 1)[0]  # the echo's name; the rest is the hello
+        return "tcp", {}, got.decode(errors="replace"), b""
+    except Exception as e:
+        return type(e).__name__, {}, "", b""
+    finally:
+        s.close()
+
+
+def upgrade(port, path):
+    """Sends a WebSocket upgrade request for path and, after a 101, "ping";
+    returns the status line and what came back through the tunnel."""
+    s = socket.create_connection(("127.0.0.1", port), 3)
+    s.settimeout(3)
+    try:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = s.recv(4096)
+            if not d:
+                break
+            head += d
+        status = head.split(b"\r\n")[0].decode(errors="replace")
+        if b" 101 " not in status.encode():
+            return status, {}, "", b""
+        rest = head.split(b"\r\n\r\n", 1)[1]
+        s.sendall(b"ping\n")
+        while not rest.endswith(b"ping\n"):
+            d = s.recv(4096)
+            if not d:
+                break
+            rest += d
+        return status, {}, rest.decode(errors="replace"), b""
+    except Exception as e:
+        return type(e).__name__, {}, "", b""
+    finally:
+        s.close()
 
 
 # The prefix of each side: of one length, so that paths in answers and logs
@@ -384,7 +595,8 @@ def errorlines(d, ports):
                     continue
                 text = m.group(1) + " " + m.group(2).replace(d, "%%DIR%%")
                 for k, v in ports.items():
-                    text = re.sub(r"\b%d\b" % v, k, text)
+                    if isinstance(v, int):  # not %%SOCK%%'s path
+                        text = re.sub(r"\b%d\b" % v, k, text)
                 for rx, r in TIMES:  # limit_req's excess too: it depends on the timing
                     text = rx.sub(r, text)
                 # nginx's compiled-in temporary directories differ from fulcrum's
@@ -409,7 +621,8 @@ def loglines(d, ports):
             p = os.path.join(root, f)
             text = open(p, errors="replace").read().replace(d, "%%DIR%%")
             for k, v in ports.items():
-                text = re.sub(r"\b%d\b" % v, k, text)
+                if isinstance(v, int):  # not %%SOCK%%'s path
+                    text = re.sub(r"\b%d\b" % v, k, text)
             for rx, r in TIMES:
                 text = rx.sub(r, text)
             out[os.path.relpath(p, d)] = text.splitlines()
@@ -458,7 +671,7 @@ def traffic(name, src, subst, fulcrum, work, verbose):
 def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
     """Starts nginx and fulcrum (appending them to procs) and fills answers."""
     for who in ("nginx", "fulcrum"):
-        s = dict(subst, PORT=freeport(), PORT2=freeport())
+        s = dict(subst, PORT=freeport(), PORT2=freeport(), PORT3=freeport())
         answers.setdefault("ports", {})[who] = s
         d = os.path.join(work, name + SIDE[who])
         prepare(src, d, dict(s, DIR=d))
@@ -469,9 +682,16 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
         if not waitport(s["PORT"], p):
             answers[who] = None
             continue
+        time.sleep(0.3)  # let the probe's connection end: in a stream server it is a session
         if any(r.startswith("SLEEP ") for r in reqs):
             pause("SLEEP 0")
-        answers[who] = [pause(r) or ask(s["PORT"], r, tls, d) for r in reqs]
+        answers[who] = []
+        for r in reqs:
+            if r.startswith(("TCP ", "UDP ", "SNI ", "WS ")):
+                answers[who].append(raw(s, r))
+                continue
+            a = pause(r) or ask(s["PORT"], r, tls, d)
+            answers[who].append((a[0], {k: v.replace(d, "%%DIR%%") for k, v in a[1].items()}) + tuple(a[2:]))
 
 
 def pause(line):
@@ -506,7 +726,7 @@ def main():
             if not os.path.isdir(src) or (names and not any(w in name for w in names)):
                 continue
             d = os.path.join(work, name)
-            prepare(src, d, dict(subst, DIR=d, PORT=freeport(), PORT2=freeport()))
+            prepare(src, d, dict(subst, DIR=d, PORT=freeport(), PORT2=freeport(), PORT3=freeport()))
             nrc, nmsg, nout = check(["nginx"], d)
             frc, fmsg, fout = check([fulcrum], d)
             diffs = []

@@ -23,6 +23,11 @@ type Directive struct {
 	// Pos is where the directive ends: the line of its ";" or "{", which is
 	// the line nginx names in its messages about the directive.
 	Pos Pos
+	// End is where a block ends: the line of its "}", which nginx names in
+	// the messages of checks made once the block is read ("no servers are
+	// inside upstream"). Zero for a simple directive and for a directive
+	// that was not parsed from a file.
+	End Pos
 }
 
 // Pos is a place in a configuration file.

@@ -15,6 +15,10 @@ func TestBuildErrors(t *testing.T) {
 		{"duplicate upstream", "http {\nupstream a { server 127.0.0.1; }\nupstream A { server 127.0.0.2; }\n}",
 			`duplicate upstream "A" in nginx.conf:3, upstream names must be unique`},
 		{"empty upstream", "http { upstream a { } }", `no servers are inside upstream in nginx.conf:1`},
+		// nginx checks the block when it is read: the line of its "}" (recorded)
+		{"empty upstream, brace on its own line", "http {\nupstream a {\n}\n}", `no servers are inside upstream in nginx.conf:3`},
+		{"empty stream upstream", "stream {\nupstream a {\n\n}\n}", `no servers are inside upstream in nginx.conf:4`},
+		{"only backups, brace on its own line", "http {\nupstream a {\nserver 127.0.0.1 backup;\n}\n}", `no servers in upstream "a" in nginx.conf:2`},
 		{"only backups", "http { upstream a { server 127.0.0.1 backup; } }", `no servers in upstream "a" in nginx.conf:1`},
 		{"typo in parameter", "http { upstream a { server 127.0.0.1 wieght=2; } }",
 			`invalid parameter "wieght=2" in nginx.conf:1, did you mean "weight=2"?`},
@@ -27,7 +31,9 @@ func TestBuildErrors(t *testing.T) {
 		{"same method twice", "http { upstream a { least_conn; least_conn; server 127.0.0.1; } }", `load balancing method redefined in nginx.conf:1`},
 		{"backup with ip_hash", "http { upstream a { ip_hash; server 127.0.0.1; server 127.0.0.2 backup; } }",
 			`balancing method does not support parameter "backup" in nginx.conf:1`},
-		{"backup with random", "http { upstream a { server 127.0.0.2 backup; server 127.0.0.1; random; } }",
+		{"backup after random", "http { upstream a { random; server 127.0.0.1; server 127.0.0.2 backup; } }",
+			`balancing method does not support parameter "backup" in nginx.conf:1`},
+		{"stream backup after hash", "stream { upstream a { hash $remote_addr; server 127.0.0.1:1; server 127.0.0.2:1 backup; } }",
 			`balancing method does not support parameter "backup" in nginx.conf:1`},
 		{"hash parameter", "http { upstream a { hash $x bogus; server 127.0.0.1; } }", `invalid parameter "bogus" in nginx.conf:1`},
 		{"random parameter", "http { upstream a { random three; server 127.0.0.1; } }", `invalid parameter "three" in nginx.conf:1`},
@@ -36,8 +42,6 @@ func TestBuildErrors(t *testing.T) {
 			`invalid parameter "connect" in nginx.conf:1, use header or last_byte, optionally followed by inflight`},
 		{"least_time second parameter", "http { upstream a { least_time header all; server 127.0.0.1; } }",
 			`invalid parameter "all" in nginx.conf:1, the only second parameter of least_time is "inflight"`},
-		{"least_time and least_conn", "http { upstream a {\nleast_time header;\nleast_conn;\nserver 127.0.0.1; } }",
-			`load balancing method redefined in nginx.conf:3, an upstream has one balancing method; "least_time" was set in `},
 		{"method after queue", "http { upstream a {\nserver 127.0.0.1 max_conns=1;\nqueue 5;\nleast_time last_byte; } }",
 			`"least_time" directive must come before "queue" in nginx.conf:4, move "least_time" above the "queue" directive in `},
 		{"method after ntlm", "http { upstream a {\nserver 127.0.0.1;\nntlm;\nhash $uri; } }",
@@ -47,6 +51,8 @@ func TestBuildErrors(t *testing.T) {
 		{"ntlm twice", "http { upstream a { server 127.0.0.1; ntlm; ntlm; } }", `"ntlm" directive is duplicate in nginx.conf:1`},
 		{"internal_redirect in http", "http { internal_redirect /x; }", `"internal_redirect" directive is not allowed here in nginx.conf:1`},
 		{"internal_redirect twice", "http { server { internal_redirect /x; internal_redirect /y; } }", `"internal_redirect" directive is duplicate in nginx.conf:1`},
+		{"least_time and least_conn", "http { upstream a {\nleast_time header;\nleast_conn;\nserver 127.0.0.1; } }",
+			`load balancing method redefined in nginx.conf:3, an upstream has one balancing method; "least_time" was set in `},
 		{"queue 0", "http { upstream a { server 127.0.0.1; queue 0; } }", `invalid value "0" in "queue" directive in nginx.conf:1`},
 		{"queue timeout", "http { upstream a { server 127.0.0.1; queue 5 timeout=soon; } }",
 			`invalid parameter "timeout=soon" in nginx.conf:1, use timeout= with a time such as 10s or 500ms`},
@@ -203,6 +209,18 @@ func TestBuildWarnings(t *testing.T) {
 			[]string{`conflicting server name "" on 0.0.0.0:80, ignored in nginx.conf:1`}},
 		{"names on different ports", "http { server { listen 81; server_name a; } server { listen 82; server_name a; } }", nil},
 		{"duplicate next_upstream value", "http { proxy_next_upstream error error; }", []string{`duplicate value "error" in nginx.conf:1`}},
+		// nginx's keepalive wraps the method set before it; a method after it
+		// replaces that hook (nginx then keeps no upstream connections), and
+		// nginx 1.22.1 warns "load balancing method redefined" (recorded)
+		{"method after keepalive", "http { upstream a {\nserver 127.0.0.1;\nkeepalive 16;\nleast_conn;\n} }",
+			[]string{`load balancing method redefined in nginx.conf:4, move "least_conn" above "keepalive" of nginx.conf:3, as nginx requires`}},
+		{"method before keepalive", "http { upstream a { least_conn; server 127.0.0.1; keepalive 16; } }", nil},
+		// nginx checks a backup against the method set before its line:
+		// a method written below the servers accepts them (recorded)
+		{"backup above ip_hash", "http { upstream a { server 127.0.0.1; server 127.0.0.2 backup; ip_hash; } }", nil},
+		{"backup above hash", "http { upstream a { server 127.0.0.1; server 127.0.0.2 backup; hash $uri consistent; } }", nil},
+		{"backup above random", "http { upstream a { server 127.0.0.2 backup; server 127.0.0.1; random; } }", nil},
+		{"stream backup above hash", "stream { upstream a { server 127.0.0.1:1; server 127.0.0.2:1 backup; hash $remote_addr; } }", nil},
 		{"absolute index not last", "http { index /a b; }", []string{`only the last index in "index" directive should be absolute in nginx.conf:1`}},
 		{"listen http2 without ssl (h2c, as nginx 1.22)", "http { server { listen 80 http2; } }", nil},
 		{"http2 on without ssl", "http { server { listen 80; http2 on; } }", []string{`"http2 on" for the address 0.0.0.0:80 without ssl (plain-text HTTP/2, h2c) is not supported and is ignored in nginx.conf:1`}},
@@ -610,6 +628,25 @@ func TestProxyPassVariableScheme(t *testing.T) {
 		p := cfg.HTTP.Servers[0].Locations[0].Settings.ProxyPass
 		if !p.HasVariables || p.Scheme != tc.scheme || p.Host != tc.host || p.Upstream != nil {
 			t.Errorf("proxy_pass %s: %+v, want scheme %q host %q with variables", tc.url, p, tc.scheme, tc.host)
+		}
+	}
+}
+
+// TestBackupAboveMethod: nginx 1.22.1 checks each server line against the
+// balancing method set before it, so backup servers written above an
+// ip_hash, hash or random line load, and stay backups (nginx reaches them
+// through the method's round-robin fallback once the primaries failed).
+func TestBackupAboveMethod(t *testing.T) {
+	cfg := mustLoad(t, `http {
+    upstream d { server 10.1.1.4; server 10.1.1.5 backup; ip_hash; }
+    upstream e { server 10.1.1.4; server 10.1.1.5 backup; hash $uri consistent; }
+}
+stream {
+    upstream s { server 10.1.1.6:80; server 10.1.1.7:80 backup; random two; }
+}`)
+	for _, u := range []*Upstream{cfg.HTTP.Upstreams[0], cfg.HTTP.Upstreams[1], cfg.Stream.Upstreams[0]} {
+		if u.Method == MethodRoundRobin || len(u.Servers) != 2 || u.Servers[0].Backup || !u.Servers[1].Backup {
+			t.Errorf("%s: method %v servers %d, want a method and a primary and a backup", u.Name, u.Method, len(u.Servers))
 		}
 	}
 }

@@ -62,16 +62,19 @@ func newUpstream(name string, pos Pos) *Upstream {
 // buildUpstream reads one "upstream name { ... }" block.
 func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 	u := newUpstream(d.Args[0], d.Pos)
-	var method, queue, ntlm *Directive
+	var method, queue, ntlm, keepalive *Directive
 	for _, line := range d.Block {
 		var err error
 		switch line.Name {
 		case "server":
-			err = b.upstreamServerLine(u, line)
+			err = serverLineChecked(u, line, b.upstreamServerLine)
 		case "least_conn", "ip_hash", "hash", "random", "least_time":
 			if method != nil {
 				return nil, hintf(line.Pos, fmt.Sprintf(`an upstream has one balancing method; "%s" was set in %s`, method.Name, method.Pos),
 					"load balancing method redefined")
+			}
+			if keepalive != nil {
+				b.warnMethodAfterKeepalive(line, keepalive)
 			}
 			if queue != nil {
 				return nil, hintf(line.Pos, fmt.Sprintf(`move "%s" above the "queue" directive in %s (NGINX Plus requires the balancing method before queue)`, line.Name, queue.Pos),
@@ -87,6 +90,9 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 		case "ntlm":
 			ntlm, u.NTLM = line, true
 		case "keepalive", "keepalive_timeout", "keepalive_requests", "keepalive_time":
+			if line.Name == "keepalive" {
+				keepalive = line
+			}
 			err = setUpstreamKeepalive(u, line)
 		case "sticky":
 			err = setSticky(u, line)
@@ -109,7 +115,7 @@ func (b *builder) buildUpstream(d *Directive) (*Upstream, error) {
 	if err := checkSlowStart(u, d.Block); err != nil {
 		return nil, err
 	}
-	return u, checkUpstream(u)
+	return u, checkUpstream(u, blockEnd(d))
 }
 
 // readState reads the servers of an upstream with a "state" file, as NGINX
@@ -140,7 +146,7 @@ func (b *builder) readState(u *Upstream, d *Directive, serverLine func(*Upstream
 		if line.Name != "server" || len(line.Args) == 0 || line.IsBlock {
 			return errorf(line.Pos, `unknown directive "%s" in state file`, line.Name)
 		}
-		if err := serverLine(u, line); err != nil {
+		if err := serverLineChecked(u, line, serverLine); err != nil {
 			return err
 		}
 	}
@@ -357,21 +363,58 @@ func setUpstreamKeepalive(u *Upstream, d *Directive) error {
 	return err
 }
 
-// checkUpstream applies nginx's checks on a whole block: at least one server that
-// is not a backup, and no backup with a method that cannot use one.
-func checkUpstream(u *Upstream) error {
+// warnMethodAfterKeepalive warns as nginx does for a balancing method below
+// "keepalive": nginx's keepalive wraps the method set before it, and a
+// method set after it replaces that hook (nginx then keeps no upstream
+// connections; fulcrum keeps them either way).
+func (b *builder) warnMethodAfterKeepalive(line, keepalive *Directive) {
+	b.warn(line.Pos, fmt.Sprintf(`move "%s" above "keepalive" of %s, as nginx requires`, line.Name, keepalive.Pos),
+		"load balancing method redefined")
+}
+
+// serverLineChecked reads one server line with serverLine and refuses a
+// backup server when the balancing method given so far cannot use one.
+// As in nginx, which checks each server line against the method set before
+// it, a backup server above an ip_hash, hash or random line is accepted:
+// those methods reach the backups through their round-robin fallback, once
+// the primary servers failed (recorded with nginx 1.22.1).
+func serverLineChecked(u *Upstream, line *Directive, serverLine func(*Upstream, *Directive) error) error {
+	n := len(u.Servers)
+	if err := serverLine(u, line); err != nil {
+		return err
+	}
+	if u.Method != MethodIPHash && u.Method != MethodHash && u.Method != MethodRandom {
+		return nil
+	}
+	for _, s := range u.Servers[n:] {
+		if s.Backup {
+			return hintf(s.Pos, "ip_hash, hash and random cannot use backup servers; remove backup or the method",
+				`balancing method does not support parameter "backup"`)
+		}
+	}
+	return nil
+}
+
+// blockEnd is where nginx reports a check of d's whole block: the line of
+// its "}", or d's own line for a block not read from a file.
+func blockEnd(d *Directive) Pos {
+	if d.End.Line == 0 {
+		return d.Pos
+	}
+	return d.End
+}
+
+// checkUpstream applies nginx's checks on a whole block, which nginx reports
+// at the block's end (end): at least one server that is not a backup.
+func checkUpstream(u *Upstream, end Pos) error {
 	if len(u.Servers) == 0 && (u.State != "" || len(u.Resolves) > 0) {
 		return nil // the runtime API fills a state file; names resolve later
 	}
 	if len(u.Servers) == 0 {
-		return hintf(u.Pos, "add a server line to the upstream block", "no servers are inside upstream")
+		return hintf(end, "add a server line to the upstream block", "no servers are inside upstream")
 	}
 	primary := false
 	for _, s := range u.Servers {
-		if s.Backup && (u.Method == MethodIPHash || u.Method == MethodHash || u.Method == MethodRandom) {
-			return hintf(s.Pos, "ip_hash, hash and random cannot use backup servers; remove backup or the method",
-				`balancing method does not support parameter "backup"`)
-		}
 		primary = primary || !s.Backup
 	}
 	if !primary {

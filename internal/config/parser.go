@@ -126,43 +126,44 @@ func describeOSError(err error) string {
 // parse reads directives until the end of the input (depth 0 of a file) and returns
 // them. Blocks are read by parseBlock.
 func (p *parser) parse(lx *lexer, depth int) ([]*Directive, error) {
-	return p.parseList(lx, depth, false)
+	list, _, err := p.parseList(lx, depth, false)
+	return list, err
 }
 
 // parseList reads directives until EOF (inBlock false) or a closing brace (inBlock
-// true).
-func (p *parser) parseList(lx *lexer, depth int, inBlock bool) ([]*Directive, error) {
+// true), and returns the line of that brace (0 at EOF).
+func (p *parser) parseList(lx *lexer, depth int, inBlock bool) ([]*Directive, int, error) {
 	list := []*Directive{}
 	for {
 		tok, err := lx.next()
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		pos := Pos{File: lx.file, Line: tok.line}
 		switch tok.kind {
 		case tokEOF:
 			if inBlock {
-				return nil, hintf(pos, `add the missing "}"`, `unexpected end of file, expecting "}"`)
+				return nil, 0, hintf(pos, `add the missing "}"`, `unexpected end of file, expecting "}"`)
 			}
-			return list, nil
+			return list, 0, nil
 		case tokClose:
 			if !inBlock {
-				return nil, hintf(pos, `remove it or add the "{" it closes`, `unexpected "}"`)
+				return nil, 0, hintf(pos, `remove it or add the "{" it closes`, `unexpected "}"`)
 			}
-			return list, nil
+			return list, tok.line, nil
 		case tokSemicolon:
-			return nil, errorf(pos, `unexpected ";"`)
+			return nil, 0, errorf(pos, `unexpected ";"`)
 		case tokOpen:
-			return nil, errorf(pos, `unexpected "{"`)
+			return nil, 0, errorf(pos, `unexpected "{"`)
 		}
 		d, err := p.directive(lx, tok, pos, depth)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if d.Name == "include" && !d.IsBlock {
 			included, err := p.include(d, depth)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			list = append(list, included...)
 			continue
@@ -190,11 +191,12 @@ func (p *parser) directive(lx *lexer, first token, pos Pos, depth int) (*Directi
 			if p.unterminated == nil && neverBlock(d.Name) {
 				p.unterminated = d
 			}
-			block, err := p.parseList(lx, depth, true)
+			block, closeLine, err := p.parseList(lx, depth, true)
 			if err != nil {
 				return nil, err
 			}
 			d.IsBlock, d.Block = true, block
+			d.End = Pos{File: lx.file, Line: closeLine}
 			return d, nil
 		case tokClose:
 			return nil, hintf(Pos{File: lx.file, Line: tok.line}, fmt.Sprintf(`end the "%s" directive with ";"`, d.Name), `unexpected "}"`)

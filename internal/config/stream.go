@@ -408,7 +408,7 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 		var err error
 		switch line.Name {
 		case "server":
-			err = b.streamUpstreamServer(u, line)
+			err = serverLineChecked(u, line, b.streamUpstreamServer)
 		case "least_conn", "hash", "random", "least_time":
 			if method != nil {
 				return nil, hintf(line.Pos, fmt.Sprintf(`an upstream has one balancing method; "%s" was set in %s`, method.Name, method.Pos),
@@ -434,7 +434,7 @@ func (b *builder) buildStreamUpstream(d *Directive) (*Upstream, error) {
 	if err := checkSlowStart(u, d.Block); err != nil {
 		return nil, err
 	}
-	return u, checkUpstream(u)
+	return u, checkUpstream(u, blockEnd(d))
 }
 
 // streamUpstreamServer reads "server address:port [parameters]": the port is

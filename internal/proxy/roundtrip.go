@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -217,7 +218,11 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			outcome = upstream.Neutral
 		}
 		if req.at.Tries() > 1 && req.mayRetry(cond, true, headAt) {
-			discard(&req.resp, 64<<10)
+			// nginx moves on at once, without reading the body: only a
+			// body already read with the head is dropped, so that the
+			// connection may be reused; else it is closed. Waiting for
+			// the rest would hold the retry up to proxy_read_timeout.
+			_, _, _ = req.resp.writeBuffered(io.Discard)
 			end := h.now()
 			req.resp.closeAt(end)
 			a.ResponseTime = end.Sub(start)

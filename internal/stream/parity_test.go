@@ -414,6 +414,33 @@ server { listen 127.0.0.1:0 udp; proxy_pass u; proxy_timeout 300ms; %s access_lo
 	}
 }
 
+// TestUDPNoLiveUpstreams: nginx 1.22.1 counts the datagram that started a
+// UDP session as received from its start, so a session that finds no live
+// upstream logs it (recorded: "upstream: "u", bytes from/to client:3/0" and
+// $bytes_received 3 for a 3-byte datagram to an upstream whose only server
+// is down).
+func TestUDPNoLiveUpstreams(t *testing.T) {
+	dir := t.TempDir()
+	_, addr := start(t, load(t, dir, `log_format f '$protocol $status $bytes_received $bytes_sent "$upstream_addr"';
+upstream u { server 127.0.0.1:9 down; }
+server { listen 127.0.0.1:0 udp; proxy_pass u; proxy_responses 1; proxy_timeout 1s; access_log %DIR%/s.log f buffer=0; error_log %DIR%/err.log; }`))
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("abc"))
+	path := filepath.Join(dir, "s.log")
+	waitFor(t, "the log line", func() bool { return strings.Count(readFile(t, path), "\n") == 1 })
+	if got, want := readFile(t, path), "UDP 502 3 0 \"u\"\n"; got != want {
+		t.Errorf("log %q, want %q", got, want)
+	}
+	line := `no live upstreams while connecting to upstream, udp client: 127.0.0.1, server: ` + addr + `, upstream: "u", bytes from/to client:3/0, bytes from/to upstream:0/0`
+	if e := readFile(t, filepath.Join(dir, "err.log")); !strings.Contains(e, line) {
+		t.Errorf("error log lacks %q:\n%s", line, e)
+	}
+}
+
 // udpDeadAddr is a UDP address nothing listens on (most likely).
 func udpDeadAddr(t *testing.T) string {
 	t.Helper()

@@ -398,6 +398,12 @@ func (s *session) connect() net.Conn {
 			// nginx records the upstream's name as the server tried:
 			// $upstream_addr ends with it, and the error line names it.
 			s.tries = append(s.tries, try{addr: g.name(), connect: -1, firstByte: -1, session: 0, began: s.now()})
+			if s.udp {
+				// nginx counts a UDP session's datagram as received when the
+				// session starts (ngx_stream_init_connection): its error
+				// line and $bytes_received show it, though no pipe read it.
+				s.fromClient.Add(int64(s.c.(*udpConn).first()))
+			}
 			s.log(errlog.Error, "no live upstreams while connecting to upstream")
 			return nil
 		}

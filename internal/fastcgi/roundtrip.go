@@ -194,8 +194,11 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			req.watch.End()
 		}
 		// An idle connection the server had closed is tried again once on
-		// a fresh one, without counting a failure.
-		if err == nil || x == nil || !x.reused || x.bytesIn() > 0 || req.stream != nil && req.stream.read {
+		// a fresh one, without counting a failure; once the request went out,
+		// only when it may go twice (the application may have acted on a
+		// POST before it closed: RFC 9110 9.2.2).
+		if err == nil || x == nil || !x.reused || x.bytesIn() > 0 || req.stream != nil && req.stream.read ||
+			x.out > 0 && !h.resendable(req) {
 			break
 		}
 		x.conn.Close()
@@ -376,6 +379,12 @@ func (h *Handler) logGone(req *request, action string) {
 
 // mayRetryAfter is mayRetry for a listed status: Tries counts the server
 // still held, so it must leave another one.
+// resendable reports whether req may go to the application again once it
+// was sent: an idempotent method, or next_upstream non_idempotent.
+func (h *Handler) resendable(req *request) bool {
+	return config.Idempotent(req.r.Method) || h.set.NextUpstream&config.NextNonIdempotent != 0
+}
+
 func (h *Handler) mayRetryAfter(req *request, f *failure) bool {
 	mask := h.set.NextUpstream
 	if !config.Idempotent(req.r.Method) && mask&config.NextNonIdempotent == 0 || req.stream != nil {

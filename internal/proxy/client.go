@@ -518,6 +518,12 @@ type outgoing struct {
 	// announced is a Content-Length sent without its body (AnnouncedBody),
 	// 0 for none: the connection is not reused after the response.
 	announced int64
+	// resendable says the request may go again on a fresh connection once it
+	// was sent on a reused one that the server then closed unanswered: an
+	// idempotent method, or proxy_next_upstream non_idempotent. The server
+	// may have acted on it, so a POST, LOCK or PATCH is not sent twice
+	// (RFC 9110 9.2.2; nginx 1.22.1 answers 502 there, recorded).
+	resendable bool
 	// framingAt is where in head the Connection and Content-Length fields
 	// go: after proxy_set_header's fields and Host, before the client's, as
 	// nginx's header template puts them (recorded with nginx 1.22.1). 0
@@ -656,7 +662,7 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 	for {
 		err := h1.ReadResponse(br, &resp.head, out.method, headLimits(out.maxHead))
 		if err != nil {
-			if reused && (err == io.EOF || errlog.IsConnReset(err)) {
+			if reused && out.resendable && (err == io.EOF || errlog.IsConnReset(err)) {
 				return fail(errStale)
 			}
 			return fail(invalidHead(err, resp.head.Raw()))

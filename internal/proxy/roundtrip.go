@@ -157,12 +157,14 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	req.resp.in, req.resp.out = 0, 0
 	req.out.watcher = nil
 	req.out.hints = h.hintsFor(req)
+	req.out.resendable = config.Idempotent(req.in.Method) || h.set.ProxyNextUpstream&config.NextNonIdempotent != 0
 	if ctx.Done() != nil { // else proxy_ignore_client_abort: nothing to watch
 		req.out.watcher, _ = req.w.(ClientWatcher)
 	}
 	var err error
 	// A reused connection the server had already closed is tried again once on
-	// a fresh one, without counting a failure, when the body can be sent again.
+	// a fresh one, without counting a failure, when the body can be sent again
+	// (and, when the request had gone out, when it may go twice: resendable).
 	dst := dialTarget{network: srv.Network(), addr: srv.Addr(), timeout: t.connect, tls: h.tls, keepalive: h.set.ProxySocketKeepalive, noDelayOff: h.set.NoDelayOff}
 	if req.target.TLS != nil {
 		dst.tls = req.target.TLS

@@ -118,6 +118,46 @@ http {
 	}
 }
 
+// TestReloadRefusedLine: a reload begins with nginx's "reconfiguring" line;
+// one refused for an error that ends in its syntax hint logs the error as -t words it (file:line, the hint with its
+// one semicolon), then that the running configuration stays, and keeps
+// serving. (nginx 1.22.1 recorded: "[notice] reconfiguring", "[emerg] invalid number of arguments in
+// "proxy_set_header" directive in FILE:LINE"; fulcrum adds the hint.)
+func TestReloadRefusedLine(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "old"; }
+    }
+}`, 1)
+	in.rewrite(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_set_header X-Real-IP; return 200 "new"; }
+    }
+}`)
+	in.signal(syscall.SIGHUP)
+	want := `[emerg] ` + fmt.Sprint(in.cmd.Process.Pid) + `#0: invalid number of arguments in "proxy_set_header" directive in ` + in.conf +
+		`:6, syntax: proxy_set_header field value; the running configuration stays in force`
+	waitFor(t, "the reload error", func() bool { return in.logged(`"proxy_set_header" directive`) })
+	if !in.logged(want) {
+		t.Errorf("the refused reload's line is not %q", want)
+	}
+	// nginx's master says "reconfiguring" on SIGHUP; "signal process
+	// started" is what nginx's -s process writes, not the one reloading.
+	if !in.logged(`[notice] `+fmt.Sprint(in.cmd.Process.Pid)+`#0: reconfiguring`) || in.logged("signal process started") {
+		t.Error(`a reload does not begin with nginx's "[notice] reconfiguring" line`)
+	}
+	code, body := get(t, newClient(), in.url(0)+"/")
+	if code != 200 || body != "old" {
+		t.Errorf("after a broken reload: %d %q, want 200 \"old\"", code, body)
+	}
+}
+
 func TestQuitFinishesInFlightRequest(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -231,6 +232,25 @@ func TestStartWithBrokenConfig(t *testing.T) {
 	want := "fulcrum: [emerg] unexpected end of file, expecting \"}\" in " + filepath.Join(dir, "fulcrum.conf") + ":2"
 	if r.code != 1 || !strings.HasPrefix(r.stderr, want) || strings.Contains(r.stderr, "test failed") {
 		t.Errorf("exit %d, stderr %q; want 1 and %q alone", r.code, r.stderr, want)
+	}
+}
+
+// TestStartOnTakenPort: a listen address another process holds is refused
+// in nginx's words (nginx 1.22.1 recorded: `[emerg] bind() to ADDR failed
+// (98: Address already in use)`), then what to do, without Go's text of
+// the same error after it; exit 1.
+func TestStartOnTakenPort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "events {}\nhttp { server { listen " + addr + "; return 200; } }\n"})
+	r := runFulcrum(t, "-c", filepath.Join(dir, "fulcrum.conf"), "-e", "stderr")
+	want := "fulcrum: [emerg] bind() to " + addr + " failed (98: Address already in use); another process listens there: stop it or change listen\n"
+	if r.code != 1 || !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
 	}
 }
 

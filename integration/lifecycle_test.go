@@ -158,6 +158,39 @@ http {
 	}
 }
 
+// TestReloadLogsUndoneAPIChanges: the info lines of a reload compare the
+// servers the upstream served with, the runtime API's changes included.
+// Without a state file a reload takes away a server the API added, and
+// says so; with one, the servers it reads back are not called new.
+func TestReloadLogsUndoneAPIChanges(t *testing.T) {
+	a, b := startCtlBackend(t, "a"), startCtlBackend(t, "b")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    upstream app { zone app 64k; server %s; }
+    upstream kept { zone kept 64k; state %%DIR%%/kept.state; }
+    server {
+        listen 127.0.0.1:0;
+        location /api { api write=on; }
+    }
+}`, a.addr()), 1)
+	client := newClient()
+	for _, u := range []string{"app", "kept"} {
+		code, _, body := call(t, client, "POST", in.url(0)+"/api/9/http/upstreams/"+u+"/servers", `{"server":"`+b.addr()+`"}`)
+		if code != 201 {
+			t.Fatalf("POST to %s: %d %s", u, code, body)
+		}
+	}
+	in.signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool { return in.logged("reconfiguring: done") })
+	if want := `upstream "app": server(s) removed: ` + b.addr(); !in.logged(want) {
+		t.Errorf("the reload that took away the API's server does not say %q", want)
+	}
+	if in.logged(`upstream "kept": server(s) added`) {
+		t.Error(`the reload calls the state file's server, there before it, added`)
+	}
+}
+
 func TestQuitFinishesInFlightRequest(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)

@@ -439,6 +439,21 @@ func TestGlobalDirectives(t *testing.T) {
 			t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
 		}
 	})
+	// nginx 1.22.1 recorded: -g is parsed before the file, so a directive in
+	// both is the file's duplicate, at its line; a block is refused as such.
+	withPid := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "worker_processes 1;\n" + validConf})
+	for _, tt := range []struct{ name, conf, g, want string }{
+		{"the file's directive is the duplicate", filepath.Join(withPid, "fulcrum.conf"), "worker_processes 2;",
+			`fulcrum: [emerg] "worker_processes" directive is duplicate in ` + filepath.Join(withPid, "fulcrum.conf") + ":1\n"},
+		{"no blocks", conf, "http {}", "fulcrum: [emerg] block directives are not supported in -g option in command line\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runFulcrum(t, "-t", "-c", tt.conf, "-g", tt.g)
+			if r.code != 1 || !strings.HasPrefix(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
 }
 
 // exitedPID returns the pid of a process that has exited and been reaped.

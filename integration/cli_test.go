@@ -191,7 +191,9 @@ func TestVersionHelpAndUsageErrors(t *testing.T) {
 		contains []string // otherwise, each must appear
 	}{
 		{"version", []string{"-v"}, 0, "fulcrum version: fulcrum/0.1.0\n", nil},
-		{"build details", []string{"-V"}, 0, "", []string{"fulcrum version: fulcrum/0.1.0\n", "built with go", "\nconfigure arguments: "}},
+		// -V names what is built in: stream and mail too (it listed "core,
+		// events, http, upstream, proxy, error and access logs" alone).
+		{"build details", []string{"-V"}, 0, "", []string{"fulcrum version: fulcrum/0.1.0\n", "built with go", "\nTLS support enabled", "\nconfigure arguments: ", "stream, mail", "NGINX Plus's api, health_check"}},
 		{"help", []string{"-h"}, 0, "", []string{"Usage: fulcrum [-?hvVtTq] [-s signal] [-p prefix]",
 			"-c filename", "-p prefix", "-e filename", "-g directives", "-s signal", "-t  ", "-T  ", "-q  ", "-v  ", "-V  ", "-?,-h", "fulcrum demo"}},
 		{"question mark", []string{"-?"}, 0, "", []string{"Usage: fulcrum"}},

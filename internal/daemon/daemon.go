@@ -298,11 +298,11 @@ func (d *Daemon) loop(ctx context.Context) error {
 // reloadRefused is the emerg line of a reload that failed with err: the
 // error as a start or -t words it (file:line and, where there is one, the
 // fix), then that the running configuration stays. An error that ends in
-// its syntax hint ("syntax: proxy_set_header field value;") keeps its one
-// semicolon.
+// its syntax hint ("syntax: proxy_set_header field value;") or a question
+// ("did you mean "weight=2"?") keeps its own last mark.
 func reloadRefused(err error) string {
 	msg := err.Error()
-	if strings.HasSuffix(msg, ";") {
+	if strings.HasSuffix(msg, ";") || strings.HasSuffix(msg, "?") {
 		return msg + " the running configuration stays in force"
 	}
 	return msg + "; the running configuration stays in force"

@@ -191,6 +191,53 @@ http {
 	}
 }
 
+// TestStateFileWithBackupsAlone: the runtime API may leave an upstream
+// with a state file with its backup servers alone (a backup added, the
+// last primary deleted), and serves from them; the state file it wrote
+// then loads on a reload and at a start. (fulcrum refused it with "no
+// servers in upstream": the reload kept the old configuration, and a
+// restart did not start.)
+func TestStateFileWithBackupsAlone(t *testing.T) {
+	a, b := startCtlBackend(t, "a"), startCtlBackend(t, "b")
+	dir := t.TempDir()
+	state := filepath.Join(dir, "app.state")
+	if err := os.WriteFile(state, []byte("server "+a.addr()+";\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(`
+events {}
+http {
+    upstream app { zone app 64k; state %s; }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+        location /api { api write=on; }
+    }
+}`, state)
+	in := startFulcrum(t, conf, 1)
+	client := newClient()
+	if code, _, body := call(t, client, "POST", in.url(0)+"/api/9/http/upstreams/app/servers", `{"server":"`+b.addr()+`","backup":true}`); code != 201 {
+		t.Fatalf("POST the backup: %d %s", code, body)
+	}
+	if code, _, body := call(t, client, "DELETE", in.url(0)+"/api/9/http/upstreams/app/servers/0", ""); code != 200 {
+		t.Fatalf("DELETE the primary: %d %s", code, body)
+	}
+	if code, name := answeredBy(t, client, in.url(0)+"/"); code != 200 || name != "b" {
+		t.Fatalf("with the backup alone: %d from %q, want 200 from b", code, name)
+	}
+	in.signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool { return in.logged("reconfiguring: done") || in.logged("[emerg]") })
+	if in.logged("[emerg]") {
+		t.Errorf("the reload refused the state file the API wrote")
+	}
+	if code, name := answeredBy(t, client, in.url(0)+"/"); code != 200 || name != "b" {
+		t.Errorf("after the reload: %d from %q, want 200 from b", code, name)
+	}
+	if r := runFulcrum(t, "-t", "-q", "-c", in.conf); r.code != 0 {
+		t.Errorf("-t (what a restart does first) refuses the state file: %s", r.stderr)
+	}
+}
+
 func TestQuitFinishesInFlightRequest(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)

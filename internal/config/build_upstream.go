@@ -358,7 +358,10 @@ func setUpstreamKeepalive(u *Upstream, d *Directive) error {
 }
 
 // checkUpstream applies nginx's checks on a whole block: at least one server that
-// is not a backup, and no backup with a method that cannot use one.
+// is not a backup, and no backup with a method that cannot use one. An upstream
+// whose servers come from a state file or from DNS may have backups alone: the
+// runtime API may leave a state file so, and a name's addresses come with its
+// first answer.
 func checkUpstream(u *Upstream) error {
 	if len(u.Servers) == 0 && (u.State != "" || len(u.Resolves) > 0) {
 		return nil // the runtime API fills a state file; names resolve later
@@ -374,7 +377,7 @@ func checkUpstream(u *Upstream) error {
 		}
 		primary = primary || !s.Backup
 	}
-	if !primary {
+	if !primary && u.State == "" && len(u.Resolves) == 0 {
 		return hintf(u.Pos, "at least one server must not be a backup", `no servers in upstream "%s"`, u.Name)
 	}
 	return nil

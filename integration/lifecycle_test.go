@@ -238,6 +238,32 @@ http {
 	}
 }
 
+// TestResolveBesideBackup: a resolve line whose name has no address yet
+// beside a fixed backup (docs/load-balancing.md's example) loads, and the
+// backup takes the requests meanwhile (fulcrum refused it at load with "no
+// servers in upstream").
+func TestResolveBesideBackup(t *testing.T) {
+	b := startCtlBackend(t, "b")
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    resolver %s valid=1h;
+    resolver_timeout 1s;
+    upstream app {
+        zone app 64k;
+        server app.invalid:8080 resolve;
+        server %s backup;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://app; }
+    }
+}`, closedPorts(t, 1)[0], b.addr()), 1)
+	if code, name := answeredBy(t, newClient(), in.url(0)+"/"); code != 200 || name != "b" {
+		t.Errorf("before the name resolves: %d from %q, want 200 from the backup b", code, name)
+	}
+}
+
 func TestQuitFinishesInFlightRequest(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)

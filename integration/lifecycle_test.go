@@ -264,6 +264,45 @@ http {
 	}
 }
 
+// TestReloadMovesPIDFile: a reload that changes the pid directive writes
+// the new file and removes the old one, as nginx 1.22.1's master does on
+// SIGHUP (recorded: p8a.pid gone, p8b.pid written), so that fulcrum -s with
+// the new configuration finds the process. (fulcrum kept the old file.)
+func TestReloadMovesPIDFile(t *testing.T) {
+	conf := func(pid string) string {
+		return `
+pid %DIR%/` + pid + `;
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "ok"; }
+    }
+}`
+	}
+	in := startFulcrum(t, conf("a.pid"), 1)
+	oldPath, newPath := filepath.Join(in.dir, "a.pid"), filepath.Join(in.dir, "b.pid")
+	waitFor(t, "a.pid", func() bool { _, err := os.Stat(oldPath); return err == nil })
+	in.rewrite(strings.ReplaceAll(conf("b.pid"), "%DIR%", in.dir))
+	in.signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool { return in.logged("reconfiguring: done") })
+	got, err := os.ReadFile(newPath)
+	if want := fmt.Sprintf("%d\n", in.cmd.Process.Pid); err != nil || string(got) != want {
+		t.Errorf("b.pid holds %q (%v), want %q", got, err, want)
+	}
+	if _, err := os.Stat(oldPath); !os.IsNotExist(err) {
+		t.Errorf("a.pid is still there (%v)", err)
+	}
+	if r := runFulcrum(t, "-s", "quit", "-c", in.conf); r.code != 0 {
+		t.Errorf("fulcrum -s quit with the new configuration: exit %d, %s", r.code, r.stderr)
+	}
+	select {
+	case <-in.exited:
+	case <-time.After(5 * time.Second):
+		t.Error("the process did not quit")
+	}
+}
+
 func TestQuitFinishesInFlightRequest(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)

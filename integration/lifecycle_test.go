@@ -303,6 +303,50 @@ http {
 	}
 }
 
+// TestReloadAppliesClientLimits: a reload's header limits (here
+// large_client_header_buffers) apply to the connections accepted after it
+// on a listener that stays, as nginx's new workers serve with them; they
+// took a restart (the listener kept those it opened with).
+func TestReloadAppliesClientLimits(t *testing.T) {
+	conf := func(size string) string {
+		return `
+events {}
+http {
+    large_client_header_buffers 4 ` + size + `;
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "ok"; }
+    }
+}`
+	}
+	in := startFulcrum(t, conf("1k"), 1)
+	ask := func() int {
+		t.Helper()
+		req, err := http.NewRequest("GET", in.url(0)+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Long", strings.Repeat("a", 2000))
+		c := newClient()
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		c.CloseIdleConnections()
+		return resp.StatusCode
+	}
+	if code := ask(); code != 431 {
+		t.Fatalf("a 2000-byte field with 1k buffers: %d, want 431 (docs/directives.md: fulcrum answers 431 where nginx answers 400)", code)
+	}
+	in.rewrite(conf("8k"))
+	in.signal(syscall.SIGHUP)
+	waitFor(t, "the reload", func() bool { return in.logged("reconfiguring: done") })
+	if code := ask(); code != 200 {
+		t.Errorf("after the reload to 8k buffers: %d, want 200", code)
+	}
+}
+
 func TestQuitFinishesInFlightRequest(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)

@@ -383,6 +383,7 @@ func (d *Daemon) Reload() {
 	old.stopBackground()
 	snap.startBackground()
 	d.current.Store(snap)
+	d.renewLimits(snap)
 	d.movePIDFile(old.cfg.Main.PIDFile, cfg.Main.PIDFile)
 	d.admin.loadedAt(time.Now())
 	old.life.retire()

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -190,7 +191,9 @@ func TestVersionHelpAndUsageErrors(t *testing.T) {
 		contains []string // otherwise, each must appear
 	}{
 		{"version", []string{"-v"}, 0, "fulcrum version: fulcrum/0.1.0\n", nil},
-		{"build details", []string{"-V"}, 0, "", []string{"fulcrum version: fulcrum/0.1.0\n", "built with go", "\nconfigure arguments: "}},
+		// -V names what is built in: stream and mail too (it listed "core,
+		// events, http, upstream, proxy, error and access logs" alone).
+		{"build details", []string{"-V"}, 0, "", []string{"fulcrum version: fulcrum/0.1.0\n", "built with go", "\nTLS support enabled", "\nconfigure arguments: ", "stream, mail", "NGINX Plus's api, health_check"}},
 		{"help", []string{"-h"}, 0, "", []string{"Usage: fulcrum [-?hvVtTq] [-s signal] [-p prefix]",
 			"-c filename", "-p prefix", "-e filename", "-g directives", "-s signal", "-t  ", "-T  ", "-q  ", "-v  ", "-V  ", "-?,-h", "fulcrum demo"}},
 		{"question mark", []string{"-?"}, 0, "", []string{"Usage: fulcrum"}},
@@ -231,6 +234,25 @@ func TestStartWithBrokenConfig(t *testing.T) {
 	want := "fulcrum: [emerg] unexpected end of file, expecting \"}\" in " + filepath.Join(dir, "fulcrum.conf") + ":2"
 	if r.code != 1 || !strings.HasPrefix(r.stderr, want) || strings.Contains(r.stderr, "test failed") {
 		t.Errorf("exit %d, stderr %q; want 1 and %q alone", r.code, r.stderr, want)
+	}
+}
+
+// TestStartOnTakenPort: a listen address another process holds is refused
+// in nginx's words (nginx 1.22.1 recorded: `[emerg] bind() to ADDR failed
+// (98: Address already in use)`), then what to do, without Go's text of
+// the same error after it; exit 1.
+func TestStartOnTakenPort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	dir := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "events {}\nhttp { server { listen " + addr + "; return 200; } }\n"})
+	r := runFulcrum(t, "-c", filepath.Join(dir, "fulcrum.conf"), "-e", "stderr")
+	want := "fulcrum: [emerg] bind() to " + addr + " failed (98: Address already in use); another process listens there: stop it or change listen\n"
+	if r.code != 1 || !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
 	}
 }
 
@@ -419,6 +441,21 @@ func TestGlobalDirectives(t *testing.T) {
 			t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
 		}
 	})
+	// nginx 1.22.1 recorded: -g is parsed before the file, so a directive in
+	// both is the file's duplicate, at its line; a block is refused as such.
+	withPid := writeFiles(t, t.TempDir(), map[string]string{"fulcrum.conf": "worker_processes 1;\n" + validConf})
+	for _, tt := range []struct{ name, conf, g, want string }{
+		{"the file's directive is the duplicate", filepath.Join(withPid, "fulcrum.conf"), "worker_processes 2;",
+			`fulcrum: [emerg] "worker_processes" directive is duplicate in ` + filepath.Join(withPid, "fulcrum.conf") + ":1\n"},
+		{"no blocks", conf, "http {}", "fulcrum: [emerg] block directives are not supported in -g option in command line\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runFulcrum(t, "-t", "-c", tt.conf, "-g", tt.g)
+			if r.code != 1 || !strings.HasPrefix(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
 }
 
 // exitedPID returns the pid of a process that has exited and been reaped.

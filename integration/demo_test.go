@@ -261,3 +261,58 @@ func TestDemo(t *testing.T) {
 		}
 	})
 }
+
+// TestDemoCommandLine: `fulcrum demo -h` is help (exit 0, as `fulcrum -h`),
+// a stray argument is a usage error (exit 2) instead of being ignored, and
+// a taken balancer port is refused before the banner with the demo's own
+// advice (-port), not the daemon's "change listen", which the embedded
+// configuration does not let the user do.
+func TestDemoCommandLine(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	ports := freePorts(t, 2)
+	takenPort := fmt.Sprint(taken.Addr().(*net.TCPAddr).Port)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"help", []string{"-h"}, 0, "Usage: fulcrum demo [-port N] [-b1 N] [-b2 N]"},
+		{"stray argument", []string{"start"}, 2, `fulcrum: invalid option: "start" (fulcrum demo takes only -port, -b1 and -b2)`},
+		{"balancer port taken", []string{"-port", takenPort, "-b1", fmt.Sprint(ports[0]), "-b2", fmt.Sprint(ports[1])}, 1,
+			"fulcrum: [emerg] a demo port is in use: pick others with -port, -b1, -b2 (listen tcp 127.0.0.1:" + takenPort + ": bind: address already in use)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(fulcrumBin, append([]string{"demo"}, tt.args...)...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			done := make(chan error, 1)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("fulcrum demo %v still runs after 10 s; stderr:\n%s", tt.args, stderr.String())
+			}
+			if code := cmd.ProcessState.ExitCode(); code != tt.code {
+				t.Errorf("exit code %d, want %d", code, tt.code)
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), tt.stderr)
+			}
+			if strings.Contains(stdout.String(), "The configuration it runs:") { // nothing started
+				t.Errorf("the banner was printed: %q", stdout.String())
+			}
+		})
+	}
+}

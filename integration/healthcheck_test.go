@@ -62,6 +62,40 @@ http {
 	}
 }
 
+// TestHealthCheckUnhealthyWords: the line that takes a server out says why
+// in nginx's words for the same failure of a proxied request (as NGINX
+// Plus's health checks log it), not Go's dialer text, and names the
+// health_check's file:line.
+func TestHealthCheckUnhealthyWords(t *testing.T) {
+	t.Parallel()
+	a := startCtlBackend(t, "a")
+	gone := closedPorts(t, 1)[0] // nothing listens there: a refused connect
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    upstream app {
+        zone app 64k;
+        server %s;
+        server %s;
+    }
+    server {
+        listen 127.0.0.1:0;
+        location / {
+            proxy_pass http://app;
+            health_check interval=50ms;
+        }
+    }
+}`, a.addr(), gone), 1)
+	want := `[warn] `
+	line := `upstream server ` + gone + ` in upstream "app" is unhealthy: connect() failed (111: Connection refused) while connecting to upstream (health_check in ` + filepath.Join(in.dir, "fulcrum.conf") + `:13)`
+	waitFor(t, "the unhealthy line", func() bool { return in.logged(line) })
+	for _, l := range in.logLines() {
+		if strings.Contains(l, line) && !strings.Contains(l, want) {
+			t.Errorf("logged %q, not at warn", l)
+		}
+	}
+}
+
 // TestHealthCheckConfigTest: `fulcrum -t` refuses health_check without a
 // zone, and without an upstream group, with nginx-style lines.
 func TestHealthCheckConfigTest(t *testing.T) {

@@ -106,7 +106,7 @@ var allowedImports = map[string][]string{
 	"balancer":      {"upstream"},
 	"admin":         {"keyval", "statuszone", "upstream"}, // the runtime API and metrics, over its Source interface
 	"keyval":        {},                                   // NGINX Plus's key-value store (keyval_zone, keyval): the zones the API changes and variables read
-	"health":        {"config", "upstream"},               // active health checks (health_check, match)
+	"health":        {"config", "errlog", "upstream"},     // active health checks (health_check, match); errlog words a failed check as nginx words a failed request
 	"accesslog":     {"config", "vars"},
 	"gzipfilter":    {"config", "h1"},
 	"charsetfilter": {"config", "h1"},

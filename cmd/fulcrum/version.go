@@ -17,8 +17,16 @@ func printVersion(w io.Writer, build bool) {
 		return
 	}
 	fmt.Fprintf(w, "built with %s %s/%s%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, revision())
-	fmt.Fprintln(w, "configure arguments: none (a single Go binary; built in: core, events, http, upstream, proxy, error and access logs)")
+	fmt.Fprintln(w, "TLS support enabled (Go's crypto/tls), SNI support enabled")
+	fmt.Fprintln(w, modules)
 }
+
+// modules is -V's last line. nginx lists its configure arguments; fulcrum has
+// none: every module it has is built in, and docs/directives.md gives each
+// directive's status.
+const modules = "configure arguments: none (a single Go binary; everything is built in: " +
+	"http (proxy, fastcgi, scgi, uwsgi, grpc, memcached, cache, ssl, http2 and more), stream, mail, " +
+	"and NGINX Plus's api, health_check, keyval, sticky, jwt and oidc; docs/directives.md gives each directive's status)"
 
 // revision describes the source revision recorded by the Go toolchain, if any:
 // ", revision 4033bc8" plus " (modified)" for a dirty tree.

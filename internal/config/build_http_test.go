@@ -236,6 +236,11 @@ func TestBuildWarnings(t *testing.T) {
 			`"listen ... backlog" is ignored in nginx.conf:1, fulcrum leaves this socket option to the system`}},
 		{"ipv6only on ipv4", "http { server { listen 80 ipv6only=on; } }", []string{`ipv6only is not supported on addr "0.0.0.0:80", ignored in nginx.conf:1`}},
 		{"access_log gzip", "http { access_log /x combined gzip; }", []string{`fulcrum does not implement "access_log ... gzip" yet in nginx.conf:1, the log is written uncompressed`}},
+		// A check URI without its "/" goes out as written ("GET healthz"),
+		// which servers answer 400: every server would turn unhealthy.
+		{"health_check uri without a slash", "http { upstream u { zone u 64k; server 10.0.0.1; } server { location / { proxy_pass http://u; health_check uri=healthz; } } }",
+			[]string{`health_check "uri=healthz" is not a path: the checks send "GET healthz", which most servers refuse with 400 in nginx.conf:1, write uri=/healthz`}},
+		{"health_check uri with its slash", "http { upstream u { zone u 64k; server 10.0.0.1; } server { location / { proxy_pass http://u; health_check uri=/healthz; } } }", nil},
 		{"inherited directive warns once", "http { index /a b; server { location / {} location /x {} } server { listen 81; } }",
 			[]string{`only the last index in "index" directive should be absolute in nginx.conf:1`}},
 	}

@@ -405,7 +405,10 @@ func blockEnd(d *Directive) Pos {
 }
 
 // checkUpstream applies nginx's checks on a whole block, which nginx reports
-// at the block's end (end): at least one server that is not a backup.
+// at the block's end (end): at least one server that is not a backup. An
+// upstream whose servers come from a state file or from DNS may have backups
+// alone: the runtime API may leave a state file so, and a name's addresses
+// come with its first answer.
 func checkUpstream(u *Upstream, end Pos) error {
 	if len(u.Servers) == 0 && (u.State != "" || len(u.Resolves) > 0) {
 		return nil // the runtime API fills a state file; names resolve later
@@ -417,7 +420,7 @@ func checkUpstream(u *Upstream, end Pos) error {
 	for _, s := range u.Servers {
 		primary = primary || !s.Backup
 	}
-	if !primary {
+	if !primary && u.State == "" && len(u.Resolves) == 0 {
 		return hintf(u.Pos, "at least one server must not be a backup", `no servers in upstream "%s"`, u.Name)
 	}
 	return nil

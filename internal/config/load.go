@@ -50,7 +50,9 @@ func Load(path string, opts LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	dirs := append(tree.Directives, globals...)
+	// -g's directives come first, as nginx parses them before the file: a
+	// directive given in both is the file's duplicate, named by its line.
+	dirs := append(globals, tree.Directives...)
 	warnings, err := validate(dirs)
 	if err != nil {
 		return nil, err
@@ -95,6 +97,11 @@ func parseGlobals(src, includeDir string) ([]*Directive, error) {
 		return nil, err
 	}
 	setCommandLinePos(tree.Directives)
+	for _, d := range tree.Directives {
+		if d.IsBlock {
+			return nil, errorf(d.Pos, "block directives are not supported in -g option")
+		}
+	}
 	return tree.Directives, nil
 }
 

@@ -60,7 +60,7 @@ func (w *recorder) pageQuirks(code int, location string) errpage.Quirks {
 // request line or a field before it was the fault (nginx 1.22.1, raw
 // sockets). The default server's msie_padding decides.
 func (cc *clientConn) refusedQuirks() errpage.Quirks {
-	if cc.srv.lim.msiePaddingOff {
+	if cc.srv.limits().msiePaddingOff {
 		return errpage.Quirks{}
 	}
 	ua := cc.req.Headers.Get("User-Agent")

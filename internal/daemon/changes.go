@@ -91,8 +91,12 @@ func headLimits(set *config.Settings) h1.Limits {
 
 // logChanges logs at info what a reload changed: servers added and removed per
 // upstream, so an operator sees that "add a server without a restart" happened.
+// The servers compared are those the upstreams served with before and after,
+// the runtime API's changes included: a reload that undoes them (no state
+// file) says which servers it took away or brought back, and one that reads
+// a state file the API wrote does not call its servers new.
 func (d *Daemon) logChanges(old, cur *snapshot) {
-	before, after := upstreamServers(old.cfg), upstreamServers(cur.cfg)
+	before, after := servingServers(old), servingServers(cur)
 	names := map[string]bool{}
 	for n := range before {
 		names[n] = true
@@ -122,6 +126,25 @@ func (d *Daemon) logChanges(old, cur *snapshot) {
 			}
 		}
 	}
+}
+
+// servingServers lists, per explicit upstream of s, the servers its pool
+// serves with: the configuration's and the runtime API's. An upstream with
+// servers that follow DNS (resolve) lists its configuration's names: its
+// pool fills as the answers come.
+func servingServers(s *snapshot) map[string][]string {
+	out := upstreamServers(s.cfg)
+	for _, np := range s.upstreams {
+		if np.pool == nil || len(np.cfg.Resolves) > 0 {
+			continue
+		}
+		list := []string{}
+		for _, srv := range np.pool.Servers() {
+			list = append(list, srv.Name())
+		}
+		out[np.cfg.Name] = list
+	}
+	return out
 }
 
 // upstreamServers lists each explicit upstream's server addresses.

@@ -37,7 +37,7 @@ var lingerBufs = sync.Pool{New: func() any { b := make([]byte, lingerBufSize); r
 func (cc *clientConn) endSocket() {
 	set := cc.w.closing
 	if set == nil {
-		set = &cc.srv.lim.closing
+		set = &cc.srv.limits().closing
 	}
 	switch {
 	case cc.timedOut:

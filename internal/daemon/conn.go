@@ -225,7 +225,7 @@ func (cc *clientConn) serve() {
 			return
 		}
 		stats.requestStarted()
-		err := h1.ReadRequest(cc.in.Reader(), &cc.req, cc.srv.lim.h1)
+		err := h1.ReadRequest(cc.in.Reader(), &cc.req, cc.srv.limits().h1)
 		stats.headRead()
 		if err != nil {
 			cc.refuse(err)
@@ -262,7 +262,7 @@ func (cc *clientConn) readProxyProtocol() bool {
 	}
 	// On the socket itself: an sslConn keeps read deadlines aside until
 	// its handshake.
-	if t := cc.srv.lim.headerTimeout; t > 0 {
+	if t := cc.srv.limits().headerTimeout; t > 0 {
 		cc.firstBy = cc.ci.born.Add(t)
 		_ = base.SetReadDeadline(cc.firstBy)
 	}
@@ -378,7 +378,7 @@ func (cc *clientConn) closeUnserved() {
 // new process accepts on the same socket; a reload that removes an
 // address) is not lost.
 func (cc *clientConn) waitRequest(first bool) bool {
-	lim := cc.srv.lim
+	lim := cc.srv.limits()
 	wait := cc.w.kaTimeout
 	if first {
 		wait = lim.headerTimeout
@@ -855,7 +855,7 @@ func (cc *clientConn) refuse(err error) {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		cc.timedOut = true
 		cc.logHeadEnd("client timed out (110: Connection timed out)")
-		if cc.srv.lim.closing.ResetTimedout {
+		if cc.srv.limits().closing.ResetTimedout {
 			// nginx closes a head that timed out without an answer, and
 			// the reset would destroy one: only the log says 408.
 			cc.logRefused(http.StatusRequestTimeout, false)
@@ -938,7 +938,7 @@ func (cc *clientConn) logHeadEnd(what string) {
 // says the head was read to its end (see snapshot.refusedServer).
 func (cc *clientConn) refusedServerName(host string, whole bool) string {
 	if cc.srv.refusedName == nil {
-		return cc.srv.lim.serverName
+		return cc.srv.limits().serverName
 	}
 	st := new(vars.State) // a refused head is rare: no pool
 	st.Local = cc.ci.local
@@ -958,12 +958,12 @@ const maxErrorLine = 2048 - 300
 // sent too large request".
 func (cc *clientConn) logOverflow(err h1.Error) {
 	log := cc.srv.log
-	if log == nil || !log.Enabled(errlog.Info) || cc.srv.lim.h1.HeaderBuffer == 0 {
+	if log == nil || !log.Enabled(errlog.Info) || cc.srv.limits().h1.HeaderBuffer == 0 {
 		return
 	}
 	req := &cc.req
 	ov := req.Overflow()
-	er := &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.srv.lim.serverName}
+	er := &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.srv.limits().serverName}
 	switch err {
 	case h1.ErrURITooLong:
 		er.Request = string(ov.Held)
@@ -1030,7 +1030,7 @@ func (cc *clientConn) answerAndClose(code int, whole bool) {
 	w.reset(false)
 	cc.closeReq = true
 	w.header["Connection"] = []string{"close"}
-	server := cc.srv.lim.server // the default server's server_tokens
+	server := cc.srv.limits().server // the default server's server_tokens
 	if server == "" {
 		server = "fulcrum"
 	}
@@ -1072,8 +1072,8 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 		// when it gave up.
 		if held := req.Overflow().Held; len(held) > 0 {
 			line = held
-		} else if len(line) > cc.srv.lim.h1.MaxRequestLine {
-			line = line[:cc.srv.lim.h1.MaxRequestLine]
+		} else if len(line) > cc.srv.limits().h1.MaxRequestLine {
+			line = line[:cc.srv.limits().h1.MaxRequestLine]
 		}
 	}
 	// What arrived of the request line; empty lines alone log as "".

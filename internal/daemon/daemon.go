@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -294,6 +295,19 @@ func (d *Daemon) loop(ctx context.Context) error {
 	}
 }
 
+// reloadRefused is the emerg line of a reload that failed with err: the
+// error as a start or -t words it (file:line and, where there is one, the
+// fix), then that the running configuration stays. An error that ends in
+// its syntax hint ("syntax: proxy_set_header field value;") or a question
+// ("did you mean "weight=2"?") keeps its own last mark.
+func reloadRefused(err error) string {
+	msg := err.Error()
+	if strings.HasSuffix(msg, ";") || strings.HasSuffix(msg, "?") {
+		return msg + " the running configuration stays in force"
+	}
+	return msg + "; the running configuration stays in force"
+}
+
 // Reload rereads the configuration file and, if it loads and builds, swaps it in.
 // On any error the running configuration stays and the error is logged at emerg.
 func (d *Daemon) Reload() {
@@ -304,34 +318,34 @@ func (d *Daemon) Reload() {
 	d.admin.changeMu.Lock()
 	defer d.admin.changeMu.Unlock()
 	log := d.logs.error()
-	log.Logf(errlog.Notice, "signal process started: reloading configuration")
+	log.Logf(errlog.Notice, "reconfiguring") // nginx's master, on SIGHUP
 	cfg, err := config.Load(d.opts.ConfPath, d.opts.Load)
 	if err != nil {
-		log.Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		log.Logf(errlog.Emerg, "%s", reloadRefused(err))
 		return
 	}
 	if err := ensureLogDir(cfg); err != nil {
-		log.Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		log.Logf(errlog.Emerg, "%s", reloadRefused(err))
 		return
 	}
 	if err := ensureTempDirs(cfg); err != nil {
-		log.Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		log.Logf(errlog.Emerg, "%s", reloadRefused(err))
 		return
 	}
 	if err := d.logs.update(cfg); err != nil {
-		log.Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		log.Logf(errlog.Emerg, "%s", reloadRefused(err))
 		return
 	}
 	snap, err := d.build(cfg)
 	if err != nil {
-		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
 		return
 	}
 	old := d.current.Load()
 	streamAddrs, err := d.stream.Apply(cfg.Stream)
 	if err != nil {
 		snap.access.release()
-		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
 		return
 	}
 	mailAddrs, err := d.mail.Apply(cfg.Mail)
@@ -340,7 +354,7 @@ func (d *Daemon) Reload() {
 		if _, serr := d.stream.Apply(old.cfg.Stream); serr != nil {
 			err = errors.Join(err, serr)
 		}
-		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
 		return
 	}
 	if err := d.openNewListeners(snap); err != nil {
@@ -351,7 +365,7 @@ func (d *Daemon) Reload() {
 		if _, merr := d.mail.Apply(old.cfg.Mail); merr != nil {
 			err = errors.Join(err, merr)
 		}
-		d.logs.error().Logf(errlog.Emerg, "%v; the running configuration stays in force", err)
+		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
 		return
 	}
 	for _, a := range streamAddrs {
@@ -369,6 +383,8 @@ func (d *Daemon) Reload() {
 	old.stopBackground()
 	snap.startBackground()
 	d.current.Store(snap)
+	d.renewLimits(snap)
+	d.movePIDFile(old.cfg.Main.PIDFile, cfg.Main.PIDFile)
 	d.admin.loadedAt(time.Now())
 	old.life.retire()
 	d.closeRemovedListeners(snap, cfg.Main.WorkerShutdownTimeout)

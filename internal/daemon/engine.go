@@ -25,7 +25,11 @@ import (
 // taken over by an upgrade (Hijack) leave its care, as in net/http; the daemon's
 // upgradeTracker closes them.
 type httpServer struct {
+	// lim are the listener's limits when it opened; next, once a reload
+	// stored it, those of the configuration in force, which a connection's
+	// next request uses (limits), as it uses the configuration in force.
 	lim     limits
+	next    atomic.Pointer[limits]
 	handler func(w *respWriter, r *http.Request, cc *clientConn)
 	log     *errlog.Logger
 	nextID  func() uint64
@@ -316,4 +320,13 @@ func (s *httpServer) Close() error {
 		delete(s.conns, cc)
 	}
 	return nil
+}
+
+// limits returns the limits of the configuration in force (next), or the
+// listener's first ones.
+func (s *httpServer) limits() *limits {
+	if l := s.next.Load(); l != nil {
+		return l
+	}
+	return &s.lim
 }

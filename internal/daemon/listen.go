@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/proxyproto"
 )
 
@@ -84,20 +85,31 @@ func listenSocket(network, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// describeListenError turns a bind error into nginx's words with a hint.
+// describeListenError turns a bind error into nginx's words, "bind() to
+// ADDR failed (98: Address already in use)" (nginx 1.22.1 recorded), then
+// a hint on what to do; Go's own text of the error is not repeated.
 func describeListenError(network, addr string, err error) error {
 	var hint string
 	switch {
 	case errors.Is(err, os.ErrPermission):
-		hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+		hint = "; ports below 1024 need root or CAP_NET_BIND_SERVICE"
 	case isAddrInUse(err):
-		hint = " (another process listens there: stop it or change listen)"
+		hint = "; another process listens there: stop it or change listen"
 	}
 	if network == "unix" {
 		addr = "unix:" + addr
 	}
-	return fmt.Errorf("bind() to %s failed%s: %w", addr, hint, err)
+	return &listenError{msg: "bind() to " + addr + " failed (" + errlog.Errno(err) + ")" + hint, err: err}
 }
+
+// listenError is a failed bind in nginx's words; err is the cause.
+type listenError struct {
+	msg string
+	err error
+}
+
+func (e *listenError) Error() string { return e.msg }
+func (e *listenError) Unwrap() error { return e.err }
 
 func isAddrInUse(err error) bool {
 	var se *os.SyscallError

@@ -110,7 +110,8 @@ func (d *Daemon) syncListeners(snap *snapshot) error {
 }
 
 // serveListener starts the HTTP server for l. Its client timeouts and header size
-// limit come from snap: they are fixed for the listener's lifetime.
+// limits come from snap, and from each later snapshot for the connections
+// accepted after it (renewLimits).
 func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 	key := l.key
 	l.srv = &httpServer{
@@ -280,5 +281,21 @@ func (t *upgradeTracker) closeAll() {
 	defer t.mu.Unlock()
 	for c := range t.conns {
 		c.Close()
+	}
+}
+
+// renewLimits gives every open listener the client timeouts and header
+// limits of snap (client_header_timeout, keepalive_timeout,
+// client_header_buffer_size, large_client_header_buffers, ...) for the
+// connections it accepts from now on, as nginx's new workers serve with a
+// reload's settings while the old ones finish their connections. The
+// caller holds d.mu.
+func (d *Daemon) renewLimits(snap *snapshot) {
+	for key, l := range d.listeners {
+		if l.srv == nil {
+			continue
+		}
+		lim := snap.limitsFor(key)
+		l.srv.next.Store(&lim)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"fulcrum/internal/errlog"
 )
 
 // writePIDFile writes the process id to path (creating its directory), as nginx
@@ -43,4 +45,19 @@ func trimNewline(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// movePIDFile follows a reload that changed the pid directive, as nginx's
+// master does (ngx_init_cycle): the new file is written and the old one
+// removed, so that fulcrum -s with the new configuration finds the process.
+// A new file that cannot be written is logged, and the old one stays.
+func (d *Daemon) movePIDFile(from, to string) {
+	if from == to {
+		return
+	}
+	if err := writePIDFile(to); err != nil {
+		d.logs.error().Logf(errlog.Alert, "%v; the pid file stays %s", err, from)
+		return
+	}
+	removePIDFile(from)
 }

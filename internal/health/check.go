@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
 )
 
@@ -219,7 +220,7 @@ func (c *Check) dial(ctx context.Context, s *upstream.Server) (net.Conn, error) 
 	d := net.Dialer{Timeout: c.ConnectTimeout}
 	conn, err := d.DialContext(ctx, s.Network(), addr)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+		return nil, connectFailed(err)
 	}
 	if c.TLS == nil {
 		return conn, nil
@@ -229,7 +230,7 @@ func (c *Check) dial(ctx context.Context, s *upstream.Server) (net.Conn, error) 
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+		return nil, handshakeFailed(err)
 	}
 	return tc, nil
 }
@@ -248,7 +249,7 @@ func (c *Check) send(conn net.Conn) error {
 	b.WriteString("Connection: close\r\n\r\n")
 	deadline(conn.SetWriteDeadline, c.SendTimeout)
 	if _, err := io.WriteString(conn, b.String()); err != nil {
-		return fmt.Errorf("send check request: %w", err)
+		return sendFailed(err)
 	}
 	return nil
 }
@@ -258,13 +259,13 @@ func (c *Check) judge(conn net.Conn) error {
 	deadline(conn.SetReadDeadline, c.ReadTimeout)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		return fmt.Errorf("read check response: %w", err)
+		return readHeadFailed(err)
 	}
 	defer resp.Body.Close()
 	var body []byte
 	if needsBody(c.Match) {
 		if body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody)); err != nil {
-			return fmt.Errorf("read check response body: %w", err)
+			return &failure{msg: errlog.ReadFailed(err, errlog.ActionBody), err: err}
 		}
 	}
 	if !Matches(c.Match, resp.StatusCode, resp.Header, body) {

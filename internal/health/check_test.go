@@ -151,11 +151,14 @@ func TestProbeFailures(t *testing.T) {
 		addr  string
 		match *config.Match
 		want  error
+		// msg is the failure's words: nginx's for the same failure of a
+		// proxied request, as NGINX Plus's health checks log them.
+		msg string
 	}{
-		{"connection refused", closed, nil, nil},
-		{"read timeout", silent, nil, nil},
-		{"not HTTP", garbage, nil, nil},
-		{"body does not match", welcome.addr, &config.Match{Tests: []config.MatchTest{{Kind: config.MatchBody, Regex: pcre.MustCompile("Welcome", false)}}}, ErrMatch},
+		{"connection refused", closed, nil, nil, "connect() failed (111: Connection refused) while connecting to upstream"},
+		{"read timeout", silent, nil, nil, "upstream timed out (110: Connection timed out) while reading response header from upstream"},
+		{"not HTTP", garbage, nil, nil, "upstream sent no valid HTTP/1.0 header while reading response header from upstream"},
+		{"body does not match", welcome.addr, &config.Match{Tests: []config.MatchTest{{Kind: config.MatchBody, Regex: pcre.MustCompile("Welcome", false)}}}, ErrMatch, "response does not match: status 200"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +169,9 @@ func TestProbeFailures(t *testing.T) {
 			err := c.Probe(context.Background(), p.Server(false, 0))
 			if err == nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("Probe = %v, want a failure (%v)", err, tt.want)
+			}
+			if err.Error() != tt.msg {
+				t.Errorf("Probe failed with %q, want %q", err, tt.msg)
 			}
 			if time.Since(start) > time.Second {
 				t.Errorf("took %v: the read timeout was not applied", time.Since(start))

@@ -61,9 +61,9 @@ func (c *Check) probeStream(ctx context.Context, s *upstream.Server) error {
 	conn, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			err = ErrTimeout
+			err = errors.Join(ErrTimeout, err)
 		}
-		return fmt.Errorf("connect to %s: %w", addr, err)
+		return connectFailed(err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {

@@ -111,8 +111,10 @@ func NewPool(name string, servers []Settings) (*Pool, error) {
 // buildPool builds a pool on g, taking each server's live state from
 // g.states or creating it there. The caller holds g.statesMu. now is the
 // time of a reload (the start of slow_start ramps), or the zero time for
-// a first build, which starts none. empty allows a pool without servers
-// (an upstream whose servers come from a state file).
+// a first build, which starts none. empty allows a pool without servers, or
+// with backups alone (an upstream whose servers come from a state file,
+// which the runtime API may leave so, or from DNS, whose answers come
+// later).
 func buildPool(name string, g *group, servers []Settings, now time.Time, empty bool) (*Pool, error) {
 	p := &Pool{name: name, g: g, changed: make(chan struct{})}
 	nth := make(map[stateKey]int, len(servers))
@@ -129,7 +131,7 @@ func buildPool(name string, g *group, servers []Settings, now time.Time, empty b
 		nth[k]++
 		sets, keys, states = append(sets, set), append(keys, k), append(states, g.states[k])
 	}
-	if !hasPrimary(sets) && !(empty && len(sets) == 0) {
+	if !hasPrimary(sets) && !empty {
 		return nil, fmt.Errorf("upstream %q: %w", name, ErrNoServers)
 	}
 	// Register the states only once every setting is valid; ramps start

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // The tests in this file replay what nginx 1.22.1's stream module
@@ -451,4 +453,47 @@ func udpDeadAddr(t *testing.T) string {
 	a := pc.LocalAddr().String()
 	pc.Close()
 	return a
+}
+
+// TestFirstByteTimeOnEnd: nginx's ngx_stream_proxy_process takes a read that
+// ends the upstream's side (a TCP server that closes without a byte, a UDP
+// server whose port refuses the datagram) as its first read:
+// $upstream_first_byte_time is set although no byte came (recorded with
+// nginx 1.22.1: "[0] [0.000]"). fulcrum logged "-". A server that stays
+// silent until proxy_timeout keeps "-" in both.
+func TestFirstByteTimeOnEnd(t *testing.T) {
+	closer := testutil.RawBackend(t, func(c net.Conn) {})
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	tests := []struct {
+		name, network, listen, up, want string
+	}{
+		{"tcp server closes", "tcp", "127.0.0.1:0", closer, `^\[0\] \[\d+\.\d{3}\]\n$`},
+		{"udp port refuses", "udp", "127.0.0.1:0 udp", deadUDP(t), `^\[0\] \[\d+\.\d{3}\]\n$`},
+		{"udp server silent", "udp", "127.0.0.1:0 udp", silent.LocalAddr().String(), `^\[0\] \[-\]\n$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, addr := start(t, load(t, dir, fmt.Sprintf(`log_format f '[$upstream_bytes_received] [$upstream_first_byte_time]';
+server { listen %s; proxy_pass %s; proxy_timeout 300ms; access_log %%DIR%%/s.log f; }`, tt.listen, tt.up)))
+			c, err := net.Dial(tt.network, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			if tt.network == "udp" {
+				c.Write([]byte("a"))
+			}
+			path := filepath.Join(dir, "s.log")
+			waitFor(t, "the log line", func() bool { return strings.Count(readFile(t, path), "\n") == 1 })
+			if got := readFile(t, path); !regexp.MustCompile(tt.want).MatchString(got) {
+				t.Errorf("log %q, want %s", got, tt.want)
+			}
+		})
+	}
 }

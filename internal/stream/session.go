@@ -619,6 +619,13 @@ func (s *session) pipe(dst, src net.Conn, rate int64, read, written *atomic.Int6
 		if err == nil {
 			continue
 		}
+		if first != nil && first.firstByte < 0 && !isTimeout(err) && !errors.Is(err, net.ErrClosed) {
+			// nginx's ngx_stream_proxy_process takes a read that ends the
+			// stream (the server closed, or refused a datagram) as its first
+			// "byte" too: $upstream_first_byte_time is set, 0 bytes received
+			// (recorded with nginx 1.22.1). Not a sample for least_time.
+			first.firstByte = s.now().Sub(first.began)
+		}
 		if s.udp && first != nil && !isTimeout(err) && !errors.Is(err, net.ErrClosed) {
 			s.udpReadFailed(dst, err)
 			return

@@ -72,16 +72,7 @@ http {
 	addr := in.listening()[0]
 	get := func(c *tls.Certificate) (int, string) {
 		t.Helper()
-		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-			DisableKeepAlives: true,
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true,
-				GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-					if c == nil {
-						return &tls.Certificate{}, nil
-					}
-					return c, nil
-				}},
-		}}
+		client := clientWithCertificate(c)
 		resp, err := client.Get("https://" + addr + "/")
 		if err != nil {
 			t.Fatal(err)
@@ -143,16 +134,7 @@ http {
 `, cert, key, caFile), 1)
 	get := func(path string, c *tls.Certificate) string {
 		t.Helper()
-		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-			DisableKeepAlives: true,
-			TLSClientConfig: &tls.Config{InsecureSkipVerify: true,
-				GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-					if c == nil {
-						return &tls.Certificate{}, nil
-					}
-					return c, nil
-				}},
-		}}
+		client := clientWithCertificate(c)
 		resp, err := client.Get("https://" + in.listening()[0] + path)
 		if err != nil {
 			t.Fatal(err)
@@ -172,4 +154,19 @@ http {
 		return strings.Contains(string(log), "/none NONE \"-\" \"-\" \"-\"\n") &&
 			strings.Contains(string(log), "/alice SUCCESS \"CN=alice\" \"CN=Client CA\" \"")
 	})
+}
+
+// clientWithCertificate is an HTTPS client without keep-alive that trusts any
+// server and offers c when asked for a certificate (none when c is nil).
+func clientWithCertificate(c *tls.Certificate) *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true,
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				if c == nil {
+					return &tls.Certificate{}, nil
+				}
+				return c, nil
+			}},
+	}}
 }

@@ -69,26 +69,9 @@ func TestReusedConnectionClosedAfterRequest(t *testing.T) {
 		{"POST", "/ni/post", 200, 2},
 	}
 	for _, tt := range tests {
-		req, err := http.NewRequest(tt.method, "http://"+addr+tt.target, strings.NewReader("body"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		mu.Lock()
-		times := 0
-		for _, s := range seen {
-			if s == tt.method+" "+tt.target {
-				times++
-			}
-		}
-		mu.Unlock()
-		if resp.StatusCode != tt.status || times != tt.times {
-			t.Errorf("%s %s: %d, the backend read it %d times; want %d and %d", tt.method, tt.target, resp.StatusCode, times, tt.status, tt.times)
+		status, times := sendCounted(t, addr, tt.method, tt.target, &mu, &seen)
+		if status != tt.status || times != tt.times {
+			t.Errorf("%s %s: %d, the backend read it %d times; want %d and %d", tt.method, tt.target, status, times, tt.status, tt.times)
 		}
 	}
 	waitLog(t, filepath.Join(dir, "error.log"), `upstream prematurely closed connection while reading response header from upstream`)
@@ -202,26 +185,34 @@ func TestFastCGIReusedConnectionClosedAfterRequest(t *testing.T) {
 		{"POST", "/ni/post", 200, 2},
 	}
 	for _, tt := range tests {
-		req, err := http.NewRequest(tt.method, "http://"+addr+tt.target, strings.NewReader("body"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		mu.Lock()
-		times := 0
-		for _, s := range seen {
-			if s == tt.method+" "+tt.target {
-				times++
-			}
-		}
-		mu.Unlock()
-		if resp.StatusCode != tt.status || times != tt.times {
-			t.Errorf("%s %s: %d, the application read it %d times; want %d and %d", tt.method, tt.target, resp.StatusCode, times, tt.status, tt.times)
+		status, times := sendCounted(t, addr, tt.method, tt.target, &mu, &seen)
+		if status != tt.status || times != tt.times {
+			t.Errorf("%s %s: %d, the application read it %d times; want %d and %d", tt.method, tt.target, status, times, tt.status, tt.times)
 		}
 	}
+}
+
+// sendCounted sends method target with a small body to addr and returns the
+// status and how many times the backend read the request, from seen (the
+// backend's "METHOD URI" list, guarded by mu).
+func sendCounted(t *testing.T, addr, method, target string, mu *sync.Mutex, seen *[]string) (status, times int) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+addr+target, strings.NewReader("body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range *seen {
+		if s == method+" "+target {
+			times++
+		}
+	}
+	return resp.StatusCode, times
 }

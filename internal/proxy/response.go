@@ -434,6 +434,9 @@ func (h *Handler) copyBody(req *request) error {
 		if err == nil && flusher != nil {
 			flusher.Flush()
 		}
+		if err == nil {
+			h.warnExtra(req)
+		}
 		return err
 	}
 	bp := h.buffers.Get()
@@ -467,6 +470,7 @@ func (h *Handler) copyBody(req *request) error {
 			}
 		}
 		if err == io.EOF {
+			h.warnExtra(req)
 			break
 		}
 		if err != nil {
@@ -540,6 +544,20 @@ func (h *Handler) bodyReadFailed(req *request, err error) {
 		msg = errBodyTimeout.Error()
 	}
 	h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())), msg)
+}
+
+// warnExtra logs nginx 1.22.1's warning for an upstream that sent more than
+// its Content-Length (recorded, buffered or not: "upstream sent more data
+// than specified in "Content-Length" header while reading upstream") when
+// bytes past a length-delimited body came with its last ones. They are
+// dropped: the body ends at its length, and the connection is not reused.
+func (h *Handler) warnExtra(req *request) {
+	resp := &req.resp
+	if resp.pc == nil || resp.head.Framing != h1.LengthBody || resp.pc.rbuf.Buffered() == 0 || req.cur.srv == nil {
+		return
+	}
+	h.log.LogRequest(errlog.Warn, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())),
+		`upstream sent more data than specified in "Content-Length" header while `+errlog.ActionBody)
 }
 
 // isEventStream reports a text/event-stream content type.

@@ -535,6 +535,11 @@ type outgoing struct {
 	// may read the body by a length that is not the body's.
 	userLength bool
 	close      bool // ask the server to close the connection after the response
+	// closeAsked is a Connection field of proxy_set_header's with "close"
+	// (as a WebSocket map gives for a request without Upgrade): like close,
+	// the connection is not used again (RFC 9112 9.6), and the field says
+	// it already.
+	closeAsked bool
 	// maxHead is proxy_buffer_size: the longest response head accepted
 	// (headLimits); 0 means maxResponseHeaderBytes.
 	maxHead int
@@ -679,7 +684,12 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		resp.upgraded = true
 		return true, nil
 	}
-	resp.close = resp.head.Close || out.announced > 0 || out.userLength // the server may wait for the body, or have read part of it as the next request
+	// A connection the request asked to close is not used again (RFC 9112
+	// 9.6: the server closes it after the response, maybe a moment later,
+	// and the next request on it would meet the close; nginx 1.22.1 does not
+	// keep such a connection either). The server may also wait for the
+	// body, or have read part of it as the next request.
+	resp.close = resp.head.Close || out.close || out.closeAsked || out.announced > 0 || out.userLength
 	if err := resp.body.Reset(br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
 		return fail(err)
 	}

@@ -1390,6 +1390,10 @@ type reqBody struct {
 	// early says a discard before the answer (recorder.earlyBodyFault)
 	// found the chunked body malformed and logged it.
 	early bool
+	// peerClosed says the client closed the connection before the end of
+	// its body (nginx's c->error): the request ends with no answer. Set
+	// by the read that failed, read after its error came back.
+	peerClosed bool
 	// abandoned says the handler gave up the rest of a body that streamed
 	// upstream (respWriter.AbandonBody): reads fail with errBodyAbandoned,
 	// nothing more is read or discarded, and the connection closes after
@@ -1410,6 +1414,7 @@ func (b *reqBody) reset() error {
 	b.framing, b.finished = req.Framing, req.Framing == h1.NoBody || req.ContentLength == 0
 	b.framed, b.cc.ci.chunked, b.limit, b.early = 0, chunkedBody{}, 0, false
 	b.abandoned.Store(false)
+	b.peerClosed = false
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
@@ -1456,6 +1461,7 @@ func (b *reqBody) account(n int, err error) (int, error) {
 		// 107 for a 107-byte request whose second chunk is refused.
 		b.cc.ci.length += int64(b.cc.in.Buffered())
 	case err == io.ErrUnexpectedEOF:
+		b.peerClosed = true
 		err = &bodyFault{err: err, level: errlog.Info, msg: "client prematurely closed connection"}
 	case err != nil && isChunkedFault(err):
 		err = &bodyFault{err: err, level: errlog.Error, msg: "client sent invalid chunked body"}

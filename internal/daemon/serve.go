@@ -332,6 +332,13 @@ func (w *recorder) earlyBodyFault() bool {
 	return true
 }
 
+// bodyPeerClosed reports that the client closed its HTTP/1.x connection
+// before the end of the request body.
+func (w *recorder) bodyPeerClosed() bool {
+	rw, _ := w.ew.(*respWriter)
+	return !w.sub && w.req != nil && rw != nil && rw.cc.body.peerClosed
+}
+
 // waited notes that the request waited (a timer, a subrequest) before its
 // answer: nginx went back to its event loop meanwhile, whose read event for
 // bytes the client sent since marks the socket ready, so its discard before
@@ -1295,13 +1302,15 @@ func (w *recorder) fail(code int) {
 	// nginx's special response handler discards the body first: a
 	// malformed one closes the connection, the status stays.
 	w.earlyBodyFault()
-	if closesWithoutAnswer(code) && !w.wroteHeader && !w.sub {
+	if (closesWithoutAnswer(code) || w.bodyPeerClosed()) && !w.wroteHeader && !w.sub {
 		// A body that stopped coming (client_body_timeout), or a
 		// limit_req_status or limit_conn_status of 444, 408 or 499 (the
 		// nginx blog's "limit_req_status 444;"): nginx's
 		// ngx_http_finalize_request terminates a request that ends with
 		// one of those codes, without an answer or an error_page; only the
-		// access log says the code (recorded with nginx 1.22.1).
+		// access log says the code (recorded with nginx 1.22.1). So does
+		// a client that closed the connection before the end of its body
+		// (c->error): logged 400 and 0 bytes, nothing sent (recorded).
 		w.drop(code)
 		return
 	}

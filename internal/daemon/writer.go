@@ -370,7 +370,10 @@ func (w *respWriter) writeInformational(code int) {
 	w.write(b)
 	w.flush()
 	if code == http.StatusSwitchingProtocols {
+		// The 101 is the response's head: what goes through the tunnel
+		// after it is its body, as nginx counts $body_bytes_sent.
 		w.status, w.committed, w.noBody = code, true, true
+		w.headLen = int64(len(b))
 	}
 }
 
@@ -1161,7 +1164,37 @@ func (w *respWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	cc.hijack()
 	cc.clearReadDeadline()
 	cc.out.fixed = true // the new owner sets its own deadlines
-	return cc.c, bufio.NewReadWriter(cc.in.Reader(), cc.writer()), nil
+	c := cc.c
+	if w.status == http.StatusSwitchingProtocols {
+		// Bytes the new owner sends (a WebSocket's frames) count in
+		// $bytes_sent and $body_bytes_sent, as nginx counts an upgraded
+		// connection's (recorded with nginx 1.22.1: 8 for an 8-byte
+		// answer through the tunnel, 0 for none). The owner writes from one
+		// goroutine and is done before the request is logged.
+		c = &countedConn{Conn: c, n: &w.sent}
+	}
+	return c, bufio.NewReadWriter(cc.in.Reader(), cc.writer()), nil
+}
+
+// countedConn adds the bytes written to a hijacked connection to n.
+type countedConn struct {
+	net.Conn
+	n *int64
+}
+
+// Write implements net.Conn.
+func (c *countedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	*c.n += int64(n)
+	return n, err
+}
+
+// CloseWrite half-closes the connection when the one under it can.
+func (c *countedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // AbandonBody implements fastcgi.BodyAbandoner: the rest of a request

@@ -229,9 +229,11 @@ func (req *request) keepBody(redirect bool) {
 // logs it there, with no upstream yet (errlog.Described: "client intended
 // to send too large chunked body: 5+5 bytes", "client sent invalid chunked
 // body", "client prematurely closed connection"). A body refused at a chunk
-// past client_max_body_size keeps the part read before it as
-// $request_body (nginx logs "hello" for a body refused at its second
-// 5-byte chunk).
+// past client_max_body_size, that stopped coming (client_body_timeout) or
+// whose client closed the connection keeps the part read before it as
+// $request_body (nginx 1.22.1 logs "hello" for a body refused at its second
+// 5-byte chunk, "0123456789" for the first 10 bytes of 20 that timed out or
+// were cut).
 func (h *Handler) bodyRefused(req *request, err error) {
 	var d errlog.Described
 	switch {
@@ -242,7 +244,8 @@ func (h *Handler) bodyRefused(req *request, err error) {
 		h.log.LogRequest(errlog.Crit, req.logRequest(""), err.Error())
 	}
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) && len(req.bodyStore.buf) <= requestBodyVarMax {
+	partial := errors.As(err, &tooBig) || errlog.IsTimeout(err) || errors.Is(err, io.ErrUnexpectedEOF)
+	if partial && len(req.bodyStore.buf) <= requestBodyVarMax {
 		req.st.Body = req.bodyStore.buf
 	}
 	fail(req.w, bodyErrorStatus(req.in, err), h.server)

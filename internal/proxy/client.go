@@ -535,6 +535,11 @@ type outgoing struct {
 	// may read the body by a length that is not the body's.
 	userLength bool
 	close      bool // ask the server to close the connection after the response
+	// closeAsked is a Connection field of proxy_set_header's with "close"
+	// (as a WebSocket map gives for a request without Upgrade): like close,
+	// the connection is not used again (RFC 9112 9.6), and the field says
+	// it already.
+	closeAsked bool
 	// maxHead is proxy_buffer_size: the longest response head accepted
 	// (headLimits); 0 means maxResponseHeaderBytes.
 	maxHead int
@@ -679,7 +684,12 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 		resp.upgraded = true
 		return true, nil
 	}
-	resp.close = resp.head.Close || out.announced > 0 || out.userLength // the server may wait for the body, or have read part of it as the next request
+	// A connection the request asked to close is not used again (RFC 9112
+	// 9.6: the server closes it after the response, maybe a moment later,
+	// and the next request on it would meet the close; nginx 1.22.1 does not
+	// keep such a connection either). The server may also wait for the
+	// body, or have read part of it as the next request.
+	resp.close = resp.head.Close || out.close || out.closeAsked || out.announced > 0 || out.userLength
 	if err := resp.body.Reset(br, resp.head.Framing, resp.head.ContentLength, h1.BodyLimits{}); err != nil {
 		return fail(err)
 	}
@@ -890,17 +900,49 @@ func (pc *poolConn) writeRequest(head []byte, body io.Reader, bodyLen int64) err
 		if bodyLen < 0 {
 			var cw h1.ChunkedWriter
 			cw.Reset(bw)
-			if _, err := io.Copy(&cw, body); err != nil {
+			if err := copyFlushing(bw, &cw, body); err != nil {
 				return err
 			}
 			if err := cw.Finish(nil); err != nil {
 				return err
 			}
-		} else if _, err := io.Copy(bw, body); err != nil {
+		} else if err := copyFlushing(bw, bw, body); err != nil {
 			return err
 		}
 	}
 	return bw.Flush()
+}
+
+// bodyBufs lend copyFlushing its buffer.
+var bodyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyFlushing copies body to w (bw, or a chunked writer over it) and
+// flushes bw after each read, so that what the client sent goes on at once:
+// with proxy_request_buffering off, nginx 1.22.1 sends the head and the
+// body's first bytes as they come, the rest as it arrives (recorded: a
+// client that sent 10 bytes of 20, then the rest a second later; the
+// server got the head and 10 bytes at once). Through bw alone, the head and
+// the first bytes of a slow body waited for 4 KiB.
+func copyFlushing(bw *bufio.Writer, w io.Writer, body io.Reader) error {
+	bp := bodyBufs.Get().(*[]byte)
+	defer bodyBufs.Put(bp)
+	for {
+		n, err := body.Read(*bp)
+		if n > 0 {
+			if _, werr := w.Write((*bp)[:n]); werr != nil {
+				return werr
+			}
+			if ferr := bw.Flush(); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // upstreamResponse is one upstream response: its checked head, and its body

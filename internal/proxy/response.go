@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"fulcrum/internal/cacherule"
@@ -434,6 +436,9 @@ func (h *Handler) copyBody(req *request) error {
 		if err == nil && flusher != nil {
 			flusher.Flush()
 		}
+		if err == nil {
+			h.warnExtra(req)
+		}
 		return err
 	}
 	bp := h.buffers.Get()
@@ -467,6 +472,7 @@ func (h *Handler) copyBody(req *request) error {
 			}
 		}
 		if err == io.EOF {
+			h.warnExtra(req)
 			break
 		}
 		if err != nil {
@@ -542,6 +548,20 @@ func (h *Handler) bodyReadFailed(req *request, err error) {
 	h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())), msg)
 }
 
+// warnExtra logs nginx 1.22.1's warning for an upstream that sent more than
+// its Content-Length (recorded, buffered or not: "upstream sent more data
+// than specified in "Content-Length" header while reading upstream") when
+// bytes past a length-delimited body came with its last ones. They are
+// dropped: the body ends at its length, and the connection is not reused.
+func (h *Handler) warnExtra(req *request) {
+	resp := &req.resp
+	if resp.pc == nil || resp.head.Framing != h1.LengthBody || resp.pc.rbuf.Buffered() == 0 || req.cur.srv == nil {
+		return
+	}
+	h.log.LogRequest(errlog.Warn, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())),
+		`upstream sent more data than specified in "Content-Length" header while `+errlog.ActionBody)
+}
+
 // isEventStream reports a text/event-stream content type.
 func isEventStream(ct []byte) bool {
 	ct = bytes.TrimSpace(ct)
@@ -582,14 +602,19 @@ func (h *Handler) switchProtocols(req *request) {
 	_ = client.SetDeadline(time.Time{})
 	_ = backend.c.SetDeadline(time.Time{})
 	done := make(chan struct{}, 2)
+	idle := &tunnelIdle{timeout: resp.readTimeout}
+	idle.touch()
 	go func() {
 		// What the client sent after its request head is in brw's reader.
-		_, _ = io.Copy(backend.c, brw.Reader)
+		_, _ = io.Copy(backend.c, idle.counting(brw.Reader))
 		closeWrite(backend.c)
 		done <- struct{}{}
 	}()
 	go func() {
-		_, _ = io.Copy(client, backend.rbuf.Reader())
+		if idle.copyFromUpstream(client, backend.rbuf.Reader(), backend.c) {
+			h.log.LogRequest(errlog.Info, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())),
+				"upstream timed out (110: Connection timed out) while proxying upgraded connection")
+		}
 		closeWrite(client)
 		done <- struct{}{}
 	}()
@@ -599,6 +624,65 @@ func (h *Handler) switchProtocols(req *request) {
 	backend.c.Close()
 	<-done
 	backend.close() // both copies are done: the read buffer may go back
+}
+
+// tunnelIdle is proxy_read_timeout over an upgraded connection, as nginx's
+// ngx_http_upstream_process_upgraded arms it: the tunnel ends when nothing
+// went through it, either way, for the timeout (each event re-arms the
+// upstream's read timer). Recorded with nginx 1.22.1 and proxy_read_timeout
+// 1s: an idle WebSocket closed after 1 s, one the client pinged every 0.6 s
+// 1 s after the last ping, logged at info "upstream timed out (110:
+// Connection timed out) while proxying upgraded connection". A timeout <= 0
+// never ends it.
+type tunnelIdle struct {
+	timeout time.Duration
+	last    atomic.Int64 // unix nanoseconds of the last bytes either way
+}
+
+func (t *tunnelIdle) touch() { t.last.Store(time.Now().UnixNano()) }
+
+// counting returns r, whose reads touch t.
+func (t *tunnelIdle) counting(r io.Reader) io.Reader { return idleReader{r: r, t: t} }
+
+type idleReader struct {
+	r io.Reader
+	t *tunnelIdle
+}
+
+func (r idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.t.touch()
+	}
+	return n, err
+}
+
+// copyFromUpstream copies the upstream's bytes (read through br, from c)
+// to dst until either ends, or until the tunnel was idle for the timeout,
+// which it reports.
+func (t *tunnelIdle) copyFromUpstream(dst io.Writer, br io.Reader, c net.Conn) (timedOut bool) {
+	bp := make([]byte, 32<<10)
+	for {
+		if t.timeout > 0 {
+			_ = c.SetReadDeadline(time.Unix(0, t.last.Load()).Add(t.timeout))
+		}
+		n, err := br.Read(bp)
+		if n > 0 {
+			t.touch()
+			if _, werr := dst.Write(bp[:n]); werr != nil {
+				return false
+			}
+		}
+		if err != nil {
+			if t.timeout > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				if time.Since(time.Unix(0, t.last.Load())) < t.timeout {
+					continue // the client's bytes kept the tunnel alive
+				}
+				return true
+			}
+			return false
+		}
+	}
 }
 
 // closeWrite half-closes a connection when it can, so the peer sees the end of

@@ -45,6 +45,7 @@ func (h *Handler) prepare(req *request) {
 	} else {
 		b = append(b, " HTTP/1.1\r\n"...)
 	}
+	closeAsked := false // proxy_set_header Connection close (or a map's "close")
 	for _, rule := range h.headers {
 		mark := len(b)
 		b = append(b, rule.name...)
@@ -54,6 +55,9 @@ func (h *Handler) prepare(req *request) {
 		if len(b) == start || bytes.ContainsAny(b[start:], "\r\n") {
 			b = b[:mark] // an empty value sends no field, as in nginx
 			continue
+		}
+		if strings.EqualFold(rule.name, "Connection") && hasCloseToken(b[start:]) {
+			closeAsked = true
 		}
 		b = append(b, "\r\n"...)
 	}
@@ -84,8 +88,19 @@ func (h *Handler) prepare(req *request) {
 	req.out.head = b
 	req.out.method = append(req.out.method[:0], method...)
 	req.out.close = h.set.ProxyHTTPVersion == "1.0"
+	req.out.closeAsked = closeAsked
 	req.out.maxHead = h.maxHead
 	h.prepareBody(req)
+}
+
+// hasCloseToken reports whether a Connection field's value lists "close".
+func hasCloseToken(v []byte) bool {
+	for _, t := range bytes.Split(v, []byte(",")) {
+		if h1.EqualFold(bytes.TrimSpace(t), "close") {
+			return true
+		}
+	}
+	return false
 }
 
 // upstreamMethod is the method sent upstream: proxy_method's value, its

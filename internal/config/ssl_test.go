@@ -177,6 +177,12 @@ func TestTLSProtocols(t *testing.T) {
 		{"TLSv1.2", tls.VersionTLS12, tls.VersionTLS12, ""},
 		{"TLSv1.3", tls.VersionTLS13, tls.VersionTLS13, ""},
 		{"SSLv3 TLSv1 TLSv1.1 TLSv1.2", tls.VersionTLS10, tls.VersionTLS12, `"SSLv3" in "ssl_protocols" is ignored`},
+		// nginx 1.22.1's bitmask slot (recorded): names without case, and the
+		// lines of one level add up, a name given again warned about (Debian's
+		// http-level line with a snippet's included after it).
+		{"TLSv1.2 TLSV1.3", tls.VersionTLS12, tls.VersionTLS13, ""},
+		{"TLSv1.2; ssl_protocols TLSv1.3", tls.VersionTLS12, tls.VersionTLS13, ""},
+		{"TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; ssl_protocols TLSv1.2 TLSv1.3", tls.VersionTLS10, tls.VersionTLS13, `duplicate value "TLSv1.2"` + "\n" + `duplicate value "TLSv1.3"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {

@@ -415,3 +415,50 @@ http {
 	}
 	waitLogged(t, log, "[info]", "handshake rejected while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:")
 }
+
+// TestTLSRefusedHeadVariables checks the access log line of a head refused
+// over TLS (a field line over large_client_header_buffers, a bad Host): as
+// nginx 1.22.1 logs its 400 (recorded: `"GET /x HTTP/1.1" 400 p=TLSv1.2
+// s=https h=on c=ECDHE-... sn=a.example.com`), $scheme, $https and the
+// $ssl_* variables describe the connection's TLS; a plain head on the same
+// server's plain address still logs http.
+func TestTLSRefusedHeadVariables(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := tlsSites(t, dir)
+	plain := freeAddr(t)
+	logPath := filepath.Join(dir, "access.log")
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format tls '"$request" $status $scheme [$https] $ssl_protocol [$ssl_server_name]';
+    server { listen 127.0.0.1:0 ssl; listen %s; server_name a.test; %s
+        access_log %s tls;
+        location / { return 200 "ok\n"; }
+    }`, plain, a, logPath))
+	big := strings.Repeat("a", 9000)
+	tests := []struct {
+		name, sni, raw, want string
+	}{
+		{"too long header line", "a.test", "GET /x HTTP/1.1\r\nHost: a.test\r\nX-Big: " + big + "\r\n\r\n", `"GET /x HTTP/1.1" 431 https [on] TLSv1.3 [a.test]`},
+		{"bad host, no SNI", "", "GET /bad HTTP/1.1\r\nHost: a b\r\n\r\n", `"GET /bad HTTP/1.1" 400 https [on] TLSv1.3 [-]`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := dialTLS(t, addr, tt.sni)
+			roundTrip(t, c, bufio.NewReader(c), tt.raw)
+			if got := waitLogLines(t, logPath, i+1)[i]; got != tt.want {
+				t.Errorf("logged %q, want %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("plain", func(t *testing.T) {
+		c, err := net.DialTimeout("tcp", plain, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		roundTrip(t, c, bufio.NewReader(c), "GET /z HTTP/1.1\r\nHost: a.test\r\nX-Big: "+big+"\r\n\r\n")
+		if got, want := waitLogLines(t, logPath, 3)[2], `"GET /z HTTP/1.1" 431 http [] - [-]`; got != want {
+			t.Errorf("logged %q, want %q", got, want)
+		}
+	})
+}

@@ -462,3 +462,77 @@ func TestTLSRefusedHeadVariables(t *testing.T) {
 		}
 	})
 }
+
+// TestTLSConnectionEndLines checks the info lines of a TLS connection that
+// ends before or inside its first head, as nginx 1.22.1 wrote them
+// (recorded with Python clients closing with SO_LINGER 0): under TLS a reset
+// reads as a close (ngx_ssl_handle_recv), so "client closed connection while
+// waiting for request" and "client prematurely closed connection", not
+// "recv() failed (104: ...)"; an HTTP/2 connection gone before its preface
+// writes nothing (Go's server logged "http2: server: error reading
+// preface"); the keep-alive wait keeps its "(104: ...)".
+func TestTLSConnectionEndLines(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := tlsSites(t, dir)
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+    access_log off;
+    server { listen 127.0.0.1:0 ssl http2; server_name a.test; %s
+        location / { return 200 "ok\n"; }
+    }`, a))
+	logPath := filepath.Join(dir, "error.log")
+	// dial makes a TLS 1.2 connection offering proto: its full handshake
+	// ends with the server's Finished, so the server is through it when
+	// the client is.
+	dial := func(t *testing.T, proto string) (*tls.Conn, *net.TCPConn) {
+		t.Helper()
+		raw := dialTCP(t, addr)
+		_ = raw.SetDeadline(time.Now().Add(5 * time.Second))
+		c := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, NextProtos: []string{proto}})
+		if err := c.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		return c, raw
+	}
+	// sendReset writes data, waits a moment (nothing tells the client when
+	// the server has read it; a reset drops what it has not) and resets.
+	sendReset := func(t *testing.T, proto, data string) {
+		c, raw := dial(t, proto)
+		if data != "" {
+			io.WriteString(c, data)
+			time.Sleep(100 * time.Millisecond)
+		}
+		reset(raw)
+	}
+	waiting := "client closed connection while waiting for request, client: 127.0.0.1, server: " + addr
+	tests := []struct {
+		name string
+		run  func(t *testing.T)
+		want []string
+	}{
+		{"reset before a request", func(t *testing.T) { sendReset(t, "http/1.1", "") }, []string{waiting}},
+		{"reset in the request line", func(t *testing.T) { sendReset(t, "http/1.1", "GET /cu") },
+			[]string{`client prematurely closed connection while reading client request line, client: 127.0.0.1, server: a.test, request: "GET /cu"`}},
+		{"reset in the fields", func(t *testing.T) { sendReset(t, "http/1.1", "GET /cut HTTP/1.1\r\nHost: a\r\n") },
+			[]string{`client prematurely closed connection while reading client request headers, client: 127.0.0.1, server: a.test, request: "GET /cut HTTP/1.1", host: "a"`}},
+		{"reset after a keep-alive response", func(t *testing.T) {
+			c, raw := dial(t, "http/1.1")
+			roundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+			reset(raw)
+		}, []string{"client 127.0.0.1 closed keepalive connection (104: Connection reset by peer)"}},
+		{"HTTP/2 reset before the preface, then a close before a request", func(t *testing.T) {
+			sendReset(t, "h2", "")
+			c, _ := dial(t, "http/1.1")
+			c.Close()
+		}, []string{waiting}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := logSize(logPath)
+			tt.run(t)
+			got := waitNewLines(t, logPath, before, len(tt.want))
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("logged:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

@@ -112,7 +112,8 @@ var openSSLOnly = []string{"aNULL", "eNULL", "NULL", "MD5", "RC4", "DES", "3DES"
 func isECDHE(n string) bool { return strings.HasPrefix(n, "ECDHE-") }
 
 // ciphers maps an OpenSSL cipher list (ssl_ciphers) to Go's TLS 1.2 suites:
-// items separated by ":", "," or spaces; "A+B" is the suites in both; "!"
+// items separated by ":", ",", ";" or spaces (a byte no item has is nginx's
+// "invalid command" error); "A+B" is the suites in both; "!"
 // removes for good, "-" removes, "+" (reordering) and "@STRENGTH" or
 // "@SECLEVEL=n" change nothing, since Go orders suites itself. Full names of
 // suites Go does not implement are skipped with a warning, as OpenSSL skips
@@ -123,7 +124,17 @@ func (b *builder) ciphers(d *Directive) ([]uint16, error) {
 	on := map[uint16]bool{}
 	banned := map[uint16]bool{}
 	var unknown []string
-	for item := range strings.FieldsFuncSeq(d.Args[0], func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+	if i := strings.IndexFunc(d.Args[0], func(r rune) bool { return !isCipherListRune(r) }); i >= 0 {
+		// OpenSSL's rule parser stops at a byte no name has: nginx's
+		// SSL_CTX_set_cipher_list fails ("invalid command"), recorded with
+		// nginx 1.22.1 for BoringSSL's "[A|B]" groups, "AES*", "_x".
+		hint := `OpenSSL, which nginx uses, takes names and aliases (joined by "+"; "!", "-" or "+" before one), separated by ":"`
+		if strings.ContainsAny(d.Args[0], "[|]") {
+			hint = `"[A|B]" groups of equal preference are BoringSSL's; ` + hint
+		}
+		return nil, hintf(d.Pos, hint, `invalid command "%c" in "%s %s"`, d.Args[0][i], d.Name, d.Args[0])
+	}
+	for item := range strings.FieldsFuncSeq(d.Args[0], func(r rune) bool { return r == ':' || r == ',' || r == ' ' || r == ';' }) {
 		op := byte(0)
 		if strings.IndexByte("!-+", item[0]) >= 0 {
 			op, item = item[0], item[1:]
@@ -165,6 +176,13 @@ func (b *builder) ciphers(d *Directive) ([]uint16, error) {
 			`ciphers %s in "%s" are ignored`, strings.Join(unknown, ", "), d.Name)
 	}
 	return out, nil
+}
+
+// isCipherListRune reports whether r may appear in an OpenSSL cipher list:
+// in a name or alias (letters, digits, "-", ".", "="), as an operator ("!",
+// "-", "+", "@"), or as a separator (":", ",", " ", ";").
+func isCipherListRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-.=!+@:, ;", r)
 }
 
 // cipherMatcher returns the test of one item ("ECDHE-RSA-AES128-GCM-SHA256",

@@ -84,6 +84,10 @@ func TestTLSErrors(t *testing.T) {
 		{"bad protocol", "ssl_protocols TLSv2;", `invalid value "TLSv2" in nginx.conf:3`}, // nginx's bitmask slot, recorded
 		{"only SSLv3", "ssl_protocols SSLv3;", `no TLS version in "ssl_protocols" in nginx.conf:3`},
 		{"no cipher", "ssl_ciphers aNULL:RC4;", `no cipher match in "ssl_ciphers aNULL:RC4" in nginx.conf:3`},
+		// nginx 1.22.1 (recorded): SSL_CTX_set_cipher_list(...) failed
+		// (SSL: error:0A000118:SSL routines::invalid command).
+		{"BoringSSL group", `ssl_ciphers "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]:ECDHE+AES128";`, `invalid command "[" in "ssl_ciphers [ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]:ECDHE+AES128" in nginx.conf:3, "[A|B]" groups of equal preference are BoringSSL's`},
+		{"wildcard", `ssl_ciphers "ECDHE+AESGCM:AES*";`, `invalid command "*" in "ssl_ciphers ECDHE+AESGCM:AES*" in nginx.conf:3, OpenSSL`},
 		{"no curve", "ssl_ecdh_curve X448;", `no curve fulcrum knows in "ssl_ecdh_curve X448" in nginx.conf:3`},
 		// nginx 1.22 says this (without a place) for "on" and "optional";
 		// ssl_trusted_certificate alone does not do (checked with nginx 1.22.1).
@@ -224,6 +228,7 @@ func TestTLSCiphers(t *testing.T) {
 		{"!ECDSA:ECDHE+AES256+SHA384", "ECDHE-RSA-AES256-GCM-SHA384", ""},
 		{"DHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", `ciphers DHE-RSA-AES128-GCM-SHA256 in "ssl_ciphers" are ignored`},
 		{"kRSA+SHA1", "AES128-SHA:AES256-SHA", ""},
+		{"ECDHE+AESGCM;!ECDSA", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384", ""}, // ";" separates, as in OpenSSL
 	}
 	for _, tt := range tests {
 		t.Run(tt.list, func(t *testing.T) {

@@ -111,6 +111,9 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 	if t.Certificates, err = b.certificates(sc); err != nil {
 		return nil, err
 	}
+	if err := b.checkDHParam(sc, t); err != nil {
+		return nil, err
+	}
 	if dirs, _ := sc.nearest("ssl_protocols"); len(dirs) > 0 {
 		if t.MinVersion, t.MaxVersion, err = b.protocols(dirs); err != nil {
 			return nil, err
@@ -408,4 +411,23 @@ func (t *TLS) String() string {
 		out += " " + a.String()
 	}
 	return out
+}
+
+// checkDHParam reads the ssl_dhparam file of a server with certificates, as
+// nginx 1.22.1 does when it sets up the server's TLS: Go's TLS has no DHE
+// suites, so the parameters are not used (the table warns), but a file that
+// cannot be read is nginx's error (recorded: BIO_new_file("...") failed ...
+// No such file or directory), not a setting to skip.
+func (b *builder) checkDHParam(sc *scope, t *TLS) error {
+	dirs, _ := sc.nearest("ssl_dhparam")
+	if len(dirs) == 0 || len(t.Certificates) == 0 {
+		return nil
+	}
+	d := dirs[0]
+	file := b.path(d.Args[0])
+	f, err := os.Open(file)
+	if err != nil {
+		return hintf(d.Pos, fileHint(err), `cannot load DH parameters "%s": %v`, file, unwrapPath(err))
+	}
+	return f.Close()
 }

@@ -112,6 +112,8 @@ func TestTLSErrors(t *testing.T) {
 		{"ocsp cache too small", "ssl_ocsp_cache shared:one:1k;", `OCSP cache "shared:one:1k" is too small in nginx.conf:3`},
 		{"bad ssl_ocsp", "ssl_ocsp yes;", `invalid value "yes" in nginx.conf:3`},
 		{"ticket key of 40 bytes", "ssl_session_ticket_key " + k40 + ";", `"` + k40 + `" must be 48 or 80 bytes in nginx.conf:3`},
+		// nginx 1.22.1 (recorded): BIO_new_file("...") failed (... No such file or directory ...).
+		{"missing dhparam", "listen 443 ssl; " + pair(certA, keyA) + " ssl_dhparam " + dir + "/nope.pem;", `cannot load DH parameters "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
 		{"missing ticket key", "ssl_session_ticket_key " + dir + "/nope;", `cannot read session ticket key "` + dir + `/nope": no such file or directory in nginx.conf:3`},
 	}
 	for _, tt := range tests {

@@ -86,8 +86,10 @@ func TestTLSErrors(t *testing.T) {
 		{"no cipher", "ssl_ciphers aNULL:RC4;", `no cipher match in "ssl_ciphers aNULL:RC4" in nginx.conf:3`},
 		// nginx 1.22.1 (recorded): SSL_CTX_set_cipher_list(...) failed
 		// (SSL: error:0A000118:SSL routines::invalid command).
-		{"BoringSSL group", `ssl_ciphers "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]:ECDHE+AES128";`, `invalid command "[" in "ssl_ciphers [ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]:ECDHE+AES128" in nginx.conf:3, "[A|B]" groups of equal preference are BoringSSL's`},
-		{"wildcard", `ssl_ciphers "ECDHE+AESGCM:AES*";`, `invalid command "*" in "ssl_ciphers ECDHE+AESGCM:AES*" in nginx.conf:3, OpenSSL`},
+		{"BoringSSL group", `ssl_ciphers "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]:ECDHE+AES128";`, `invalid command "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]" in "ssl_ciphers [ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]:ECDHE+AES128" in nginx.conf:3, "[A|B]" groups of equal preference are BoringSSL's`},
+		{"wildcard", `ssl_ciphers "ECDHE+AESGCM:AES*";`, `invalid command "AES*" in "ssl_ciphers ECDHE+AESGCM:AES*" in nginx.conf:3, OpenSSL`},
+		{"bar after a name", `ssl_ciphers "ECDHE-RSA-AES128-GCM-SHA256|AES128-SHA";`, `invalid command "ECDHE-RSA-AES128-GCM-SHA256|AES128-SHA"`},
+		{"unknown @", `ssl_ciphers "HIGH:@FOO";`, `invalid command "@FOO"`},
 		{"no curve", "ssl_ecdh_curve X448;", `no curve fulcrum knows in "ssl_ecdh_curve X448" in nginx.conf:3`},
 		// nginx 1.22 says this (without a place) for "on" and "optional";
 		// ssl_trusted_certificate alone does not do (checked with nginx 1.22.1).
@@ -230,6 +232,10 @@ func TestTLSCiphers(t *testing.T) {
 		{"!ECDSA:ECDHE+AES256+SHA384", "ECDHE-RSA-AES256-GCM-SHA384", ""},
 		{"DHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", `ciphers DHE-RSA-AES128-GCM-SHA256 in "ssl_ciphers" are ignored`},
 		{"kRSA+SHA1", "AES128-SHA:AES256-SHA", ""},
+		// OpenSSL 3 ignores an item whose name it does not know, whatever
+		// follows it (recorded with nginx 1.22.1: TLS 1.3 names, "x_y", "A/B").
+		{"TLS_AES_128_GCM_SHA256:ECDHE+AESGCM", ecdheGCM, ""},
+		{"ECDHE+AESGCM:A/B", ecdheGCM, `ciphers A/B in "ssl_ciphers" are ignored`},
 		{"ECDHE+AESGCM;!ECDSA", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384", ""}, // ";" separates, as in OpenSSL
 	}
 	for _, tt := range tests {

@@ -536,3 +536,52 @@ func TestTLSConnectionEndLines(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSMisdirectedRequest checks nginx 1.22.1's 421 (recorded with curl
+// --resolve): a request whose Host names another server than the one the
+// connection's SNI chose is refused when the Host's server verifies client
+// certificates (its verification was never made: the SNI server's rules
+// were), with "client attempted to request the server name different from
+// the one that was negotiated" at info; a Host whose server does not
+// verify, an SNI no server_name matched, or no SNI at all are served.
+func TestTLSMisdirectedRequest(t *testing.T) {
+	dir := t.TempDir()
+	a, b := tlsSites(t, dir)
+	ca, _ := testutil.WriteCert(t, dir, "ca", testutil.ECDSA, "ca.test")
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+    access_log off;
+    server { listen 127.0.0.1:0 ssl http2; server_name a.test; %s
+        location / { return 200 "a\n"; }
+    }
+    server { listen 127.0.0.1:0 ssl http2; server_name b.test b2.test; %s
+        ssl_client_certificate %s; ssl_verify_client optional;
+        location / { return 200 "b $ssl_client_verify\n"; }
+    }`, a, b, ca))
+	tests := []struct {
+		sni, host string
+		status    int
+	}{
+		{"a.test", "b.test", 421},
+		{"a.test", "B.test:443", 421},
+		{"b.test", "b2.test", 421}, // another name of the same server, as nginx compares names
+		{"b.test", "a.test", 200},
+		{"b.test", "b.test", 200},
+		{"", "b.test", 200},
+		{"c.test", "b.test", 200}, // no server_name matched the SNI
+	}
+	logPath := filepath.Join(dir, "error.log")
+	refused := 0
+	for _, tt := range tests {
+		t.Run(tt.sni+"/"+tt.host, func(t *testing.T) {
+			c, _ := dialTLS(t, addr, tt.sni)
+			resp, _ := roundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: "+tt.host+"\r\n\r\n")
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.status == 421 {
+				refused++
+				waitLogCount(t, logPath, "client attempted to request the server name different from the one that was negotiated while reading client request headers, client: 127.0.0.1", refused)
+			}
+		})
+	}
+}

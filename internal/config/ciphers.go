@@ -112,7 +112,8 @@ var openSSLOnly = []string{"aNULL", "eNULL", "NULL", "MD5", "RC4", "DES", "3DES"
 func isECDHE(n string) bool { return strings.HasPrefix(n, "ECDHE-") }
 
 // ciphers maps an OpenSSL cipher list (ssl_ciphers) to Go's TLS 1.2 suites:
-// items separated by ":", "," or spaces; "A+B" is the suites in both; "!"
+// items separated by ":", ",", ";" or spaces (a byte no item has is nginx's
+// "invalid command" error); "A+B" is the suites in both; "!"
 // removes for good, "-" removes, "+" (reordering) and "@STRENGTH" or
 // "@SECLEVEL=n" change nothing, since Go orders suites itself. Full names of
 // suites Go does not implement are skipped with a warning, as OpenSSL skips
@@ -123,7 +124,20 @@ func (b *builder) ciphers(d *Directive) ([]uint16, error) {
 	on := map[uint16]bool{}
 	banned := map[uint16]bool{}
 	var unknown []string
-	for item := range strings.FieldsFuncSeq(d.Args[0], func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+	for item := range strings.FieldsFuncSeq(d.Args[0], isCipherSeparator) {
+		if cipherItemValid(item) {
+			continue
+		}
+		// OpenSSL's rule parser met a byte it cannot take: nginx's
+		// SSL_CTX_set_cipher_list fails ("invalid command"), recorded with
+		// nginx 1.22.1 for BoringSSL's "[A|B]" groups, "AES*", "_x", "@FOO".
+		hint := `OpenSSL, which nginx uses, takes names and aliases (joined by "+"; "!", "-" or "+" before one), "@STRENGTH" and "@SECLEVEL=n", separated by ":"`
+		if strings.ContainsAny(d.Args[0], "[|]") {
+			hint = `"[A|B]" groups of equal preference are BoringSSL's; ` + hint
+		}
+		return nil, hintf(d.Pos, hint, `invalid command "%s" in "%s %s"`, item, d.Name, d.Args[0])
+	}
+	for item := range strings.FieldsFuncSeq(d.Args[0], isCipherSeparator) {
 		op := byte(0)
 		if strings.IndexByte("!-+", item[0]) >= 0 {
 			op, item = item[0], item[1:]
@@ -165,6 +179,52 @@ func (b *builder) ciphers(d *Directive) ([]uint16, error) {
 			`ciphers %s in "%s" are ignored`, strings.Join(unknown, ", "), d.Name)
 	}
 	return out, nil
+}
+
+// isCipherSeparator reports whether r separates OpenSSL cipher list items.
+func isCipherSeparator(r rune) bool { return r == ':' || r == ',' || r == ' ' || r == ';' }
+
+// isCipherNameByte reports whether c continues a name in OpenSSL's rule
+// parser (an item that starts with any other byte is an error).
+func isCipherNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '='
+}
+
+// cipherItemValid reports whether OpenSSL 3's rule parser takes item, as
+// recorded with nginx 1.22.1: after one of "!", "-", "+", a name must start
+// at once ("[A|B]", "*", "_x" are "invalid command"); a name OpenSSL does not
+// know ends the item, whatever follows ("TLS_AES_128_GCM_SHA256", "A/B" are
+// ignored); after a name it knows only "+" and another name may follow
+// ("AES*", "ECDHE-RSA-AES128-GCM-SHA256|AES128-SHA" are errors); "@" starts
+// "@STRENGTH" or "@SECLEVEL=n" only. Names known to OpenSSL but not to
+// fulcrum count as unknown, so fulcrum may take what OpenSSL refuses, never
+// the reverse.
+func cipherItemValid(item string) bool {
+	if strings.IndexByte("!-+", item[0]) >= 0 {
+		item = item[1:]
+	}
+	if strings.HasPrefix(item, "@") {
+		return item == "@STRENGTH" || strings.HasPrefix(item, "@SECLEVEL=")
+	}
+	for {
+		n := 0
+		for n < len(item) && isCipherNameByte(item[n]) {
+			n++
+		}
+		if n == 0 {
+			return false
+		}
+		if _, known := cipherMatcher(item[:n]); !known || n == len(item) {
+			return true
+		}
+		if item[n] != '+' {
+			return false
+		}
+		item = item[n+1:]
+		if item == "" {
+			return false
+		}
+	}
 }
 
 // cipherMatcher returns the test of one item ("ECDHE-RSA-AES128-GCM-SHA256",

@@ -98,7 +98,7 @@ func applyProxySSLName(_ *builder, st *Settings, dirs []*Directive, _ *scope) er
 // and the stream block's proxy_ssl_protocols through the same reader).
 func applyProxySSLProtocols(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	var err error
-	st.ProxySSL.MinVersion, st.ProxySSL.MaxVersion, err = b.protocols(dirs[0])
+	st.ProxySSL.MinVersion, st.ProxySSL.MaxVersion, err = b.protocols(dirs)
 	return err
 }
 

@@ -111,8 +111,11 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 	if t.Certificates, err = b.certificates(sc); err != nil {
 		return nil, err
 	}
+	if err := b.checkDHParam(sc, t); err != nil {
+		return nil, err
+	}
 	if dirs, _ := sc.nearest("ssl_protocols"); len(dirs) > 0 {
-		if t.MinVersion, t.MaxVersion, err = b.protocols(dirs[0]); err != nil {
+		if t.MinVersion, t.MaxVersion, err = b.protocols(dirs); err != nil {
 			return nil, err
 		}
 	}
@@ -239,20 +242,31 @@ var protocolVersions = []struct {
 	{"TLSv1", tls.VersionTLS10}, {"TLSv1.1", tls.VersionTLS11}, {"TLSv1.2", tls.VersionTLS12}, {"TLSv1.3", tls.VersionTLS13},
 }
 
-// protocols maps ssl_protocols to a range of versions. Go's TLS takes a range,
-// not a set, so a list with a gap is an error; SSLv2 and SSLv3, which Go does
-// not speak, are skipped with a warning.
-func (b *builder) protocols(d *Directive) (lo, hi uint16, err error) {
+// protocols maps a level's ssl_protocols lines to a range of versions. As
+// nginx's bitmask slot, the lines of one level add up, names compare without
+// case, and a name given twice is warned about (`duplicate value "TLSv1.2"`).
+// Go's TLS takes a range, not a set, so a list with a gap is an error; SSLv2
+// and SSLv3, which Go does not speak, are skipped with a warning.
+func (b *builder) protocols(dirs []*Directive) (lo, hi uint16, err error) {
 	have := map[uint16]bool{}
-	for _, a := range d.Args {
-		v, ok := protocolVersion(a)
-		switch {
-		case ok:
-			have[v] = true
-		case a == "SSLv2" || a == "SSLv3":
-			b.warn(d.Pos, "Go's TLS does not speak SSL; clients get TLS", `"%s" in "%s" is ignored`, a, d.Name)
-		default:
-			return 0, 0, hintf(d.Pos, "the protocols are TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3", `invalid value "%s" in "%s" directive`, a, d.Name)
+	seen := map[string]bool{}
+	d := dirs[len(dirs)-1]
+	for _, d := range dirs {
+		for _, a := range d.Args {
+			if seen[strings.ToLower(a)] {
+				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+				continue
+			}
+			seen[strings.ToLower(a)] = true
+			v, ok := protocolVersion(a)
+			switch {
+			case ok:
+				have[v] = true
+			case strings.EqualFold(a, "SSLv2") || strings.EqualFold(a, "SSLv3"):
+				b.warn(d.Pos, "Go's TLS does not speak SSL; clients get TLS", `"%s" in "%s" is ignored`, a, d.Name)
+			default:
+				return 0, 0, hintf(d.Pos, "the protocols are TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3", `invalid value "%s" in "%s" directive`, a, d.Name)
+			}
 		}
 	}
 	var vs []uint16
@@ -272,10 +286,11 @@ func (b *builder) protocols(d *Directive) (lo, hi uint16, err error) {
 	return lo, hi, nil
 }
 
-// protocolVersion returns the crypto/tls version of an ssl_protocols name.
+// protocolVersion returns the crypto/tls version of an ssl_protocols name
+// (without case, as nginx's bitmask slot compares).
 func protocolVersion(name string) (uint16, bool) {
 	for _, p := range protocolVersions {
-		if p.name == name {
+		if strings.EqualFold(p.name, name) {
 			return p.version, true
 		}
 	}
@@ -396,4 +411,23 @@ func (t *TLS) String() string {
 		out += " " + a.String()
 	}
 	return out
+}
+
+// checkDHParam reads the ssl_dhparam file of a server with certificates, as
+// nginx 1.22.1 does when it sets up the server's TLS: Go's TLS has no DHE
+// suites, so the parameters are not used (the table warns), but a file that
+// cannot be read is nginx's error (recorded: BIO_new_file("...") failed ...
+// No such file or directory), not a setting to skip.
+func (b *builder) checkDHParam(sc *scope, t *TLS) error {
+	dirs, _ := sc.nearest("ssl_dhparam")
+	if len(dirs) == 0 || len(t.Certificates) == 0 {
+		return nil
+	}
+	d := dirs[0]
+	file := b.path(d.Args[0])
+	f, err := os.Open(file)
+	if err != nil {
+		return hintf(d.Pos, fileHint(err), `cannot load DH parameters "%s": %v`, file, unwrapPath(err))
+	}
+	return f.Close()
 }

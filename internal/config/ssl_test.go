@@ -84,6 +84,12 @@ func TestTLSErrors(t *testing.T) {
 		{"bad protocol", "ssl_protocols TLSv2;", `invalid value "TLSv2" in nginx.conf:3`}, // nginx's bitmask slot, recorded
 		{"only SSLv3", "ssl_protocols SSLv3;", `no TLS version in "ssl_protocols" in nginx.conf:3`},
 		{"no cipher", "ssl_ciphers aNULL:RC4;", `no cipher match in "ssl_ciphers aNULL:RC4" in nginx.conf:3`},
+		// nginx 1.22.1 (recorded): SSL_CTX_set_cipher_list(...) failed
+		// (SSL: error:0A000118:SSL routines::invalid command).
+		{"BoringSSL group", `ssl_ciphers "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]:ECDHE+AES128";`, `invalid command "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]" in "ssl_ciphers [ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]:ECDHE+AES128" in nginx.conf:3, "[A|B]" groups of equal preference are BoringSSL's`},
+		{"wildcard", `ssl_ciphers "ECDHE+AESGCM:AES*";`, `invalid command "AES*" in "ssl_ciphers ECDHE+AESGCM:AES*" in nginx.conf:3, OpenSSL`},
+		{"bar after a name", `ssl_ciphers "ECDHE-RSA-AES128-GCM-SHA256|AES128-SHA";`, `invalid command "ECDHE-RSA-AES128-GCM-SHA256|AES128-SHA"`},
+		{"unknown @", `ssl_ciphers "HIGH:@FOO";`, `invalid command "@FOO"`},
 		{"no curve", "ssl_ecdh_curve X448;", `no curve fulcrum knows in "ssl_ecdh_curve X448" in nginx.conf:3`},
 		// nginx 1.22 says this (without a place) for "on" and "optional";
 		// ssl_trusted_certificate alone does not do (checked with nginx 1.22.1).
@@ -108,6 +114,8 @@ func TestTLSErrors(t *testing.T) {
 		{"ocsp cache too small", "ssl_ocsp_cache shared:one:1k;", `OCSP cache "shared:one:1k" is too small in nginx.conf:3`},
 		{"bad ssl_ocsp", "ssl_ocsp yes;", `invalid value "yes" in nginx.conf:3`},
 		{"ticket key of 40 bytes", "ssl_session_ticket_key " + k40 + ";", `"` + k40 + `" must be 48 or 80 bytes in nginx.conf:3`},
+		// nginx 1.22.1 (recorded): BIO_new_file("...") failed (... No such file or directory ...).
+		{"missing dhparam", "listen 443 ssl; " + pair(certA, keyA) + " ssl_dhparam " + dir + "/nope.pem;", `cannot load DH parameters "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
 		{"missing ticket key", "ssl_session_ticket_key " + dir + "/nope;", `cannot read session ticket key "` + dir + `/nope": no such file or directory in nginx.conf:3`},
 	}
 	for _, tt := range tests {
@@ -177,6 +185,12 @@ func TestTLSProtocols(t *testing.T) {
 		{"TLSv1.2", tls.VersionTLS12, tls.VersionTLS12, ""},
 		{"TLSv1.3", tls.VersionTLS13, tls.VersionTLS13, ""},
 		{"SSLv3 TLSv1 TLSv1.1 TLSv1.2", tls.VersionTLS10, tls.VersionTLS12, `"SSLv3" in "ssl_protocols" is ignored`},
+		// nginx 1.22.1's bitmask slot (recorded): names without case, and the
+		// lines of one level add up, a name given again warned about (Debian's
+		// http-level line with a snippet's included after it).
+		{"TLSv1.2 TLSV1.3", tls.VersionTLS12, tls.VersionTLS13, ""},
+		{"TLSv1.2; ssl_protocols TLSv1.3", tls.VersionTLS12, tls.VersionTLS13, ""},
+		{"TLSv1 TLSv1.1 TLSv1.2 TLSv1.3; ssl_protocols TLSv1.2 TLSv1.3", tls.VersionTLS10, tls.VersionTLS13, `duplicate value "TLSv1.2"` + "\n" + `duplicate value "TLSv1.3"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
@@ -218,6 +232,11 @@ func TestTLSCiphers(t *testing.T) {
 		{"!ECDSA:ECDHE+AES256+SHA384", "ECDHE-RSA-AES256-GCM-SHA384", ""},
 		{"DHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", `ciphers DHE-RSA-AES128-GCM-SHA256 in "ssl_ciphers" are ignored`},
 		{"kRSA+SHA1", "AES128-SHA:AES256-SHA", ""},
+		// OpenSSL 3 ignores an item whose name it does not know, whatever
+		// follows it (recorded with nginx 1.22.1: TLS 1.3 names, "x_y", "A/B").
+		{"TLS_AES_128_GCM_SHA256:ECDHE+AESGCM", ecdheGCM, ""},
+		{"ECDHE+AESGCM:A/B", ecdheGCM, `ciphers A/B in "ssl_ciphers" are ignored`},
+		{"ECDHE+AESGCM;!ECDSA", "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384", ""}, // ";" separates, as in OpenSSL
 	}
 	for _, tt := range tests {
 		t.Run(tt.list, func(t *testing.T) {

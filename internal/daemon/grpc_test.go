@@ -284,7 +284,7 @@ func TestGRPCOverTLS(t *testing.T) {
 // GOAWAY with PROTOCOL_ERROR; other plain addresses keep HTTP/1.1.
 func TestH2CAddress(t *testing.T) {
 	dir := t.TempDir()
-	addr := startDaemon(t, dir, `
+	addr := startDaemonLevel(t, dir, "info", `
     access_log off;
     server { listen 127.0.0.1:0 http2; location / { return 200 "h2c $server_protocol\n"; } }`)
 	t.Run("prior knowledge", func(t *testing.T) {
@@ -298,20 +298,29 @@ func TestH2CAddress(t *testing.T) {
 			t.Errorf("got %s %q", resp.Proto, body)
 		}
 	})
-	t.Run("HTTP/1.1 refused", func(t *testing.T) {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(5 * time.Second))
-		fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-		got, _ := io.ReadAll(conn)
-		want := []byte{0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}
-		if string(got) != string(want) {
-			t.Errorf("got %q, want GOAWAY PROTOCOL_ERROR %q", got, want)
-		}
-	})
+	// nginx 1.22.1 (recorded): the GOAWAY reaches a client whose request
+	// is longer than the preface too (fulcrum read 24 bytes and closed the
+	// rest unread: a reset the client saw instead), and the line is
+	// "invalid connection preface while processing HTTP/2 connection".
+	errLog := filepath.Join(dir, "error.log")
+	for i, head := range []string{"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: " + strings.Repeat("u", 600) + "\r\n\r\n"} {
+		t.Run(fmt.Sprintf("HTTP/1.1 refused %d", len(head)), func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			io.WriteString(conn, head)
+			got, err := io.ReadAll(conn)
+			want := []byte{0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}
+			if string(got) != string(want) || err != nil {
+				t.Errorf("got %q (%v), want GOAWAY PROTOCOL_ERROR %q and the close", got, err, want)
+			}
+			waitLogCount(t, errLog, "invalid connection preface while processing HTTP/2 connection, client: 127.0.0.1, server: "+addr+"\n", i+1)
+		})
+	}
 }
 
 // TestGRPCBind checks grpc_bind: connections to the server come from its

@@ -95,7 +95,15 @@ func h2ErrorLog(l *errlog.Logger) *log.Logger {
 type errlogWriter struct{ l *errlog.Logger }
 
 func (w errlogWriter) Write(p []byte) (int, error) {
-	w.l.Log(errlog.Info, strings.TrimRight(string(p), "\n"))
+	line := strings.TrimRight(string(p), "\n")
+	if strings.HasPrefix(line, "http2: server: error reading preface from client ") && strings.HasSuffix(line, "connection reset by peer") {
+		// A client gone before its first frame (a handshake-only check,
+		// a browser's unused preconnection): nginx 1.22.1 logs nothing
+		// (under TLS a reset reads as a close; recorded), Go's server says
+		// so only for a reset.
+		return len(p), nil
+	}
+	w.l.Log(errlog.Info, line)
 	return len(p), nil
 }
 

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"crypto/tls"
-	"io"
 	"net"
 	"time"
 
@@ -51,7 +50,10 @@ func (cc *clientConn) serveH2C(c *h2cConn) {
 		cc.c.Close()
 	}()
 	if !readPreface(c) {
-		cc.srv.log.Logf(errlog.Info, "invalid http2 connection preface while processing HTTP/2 connection, client: %s", c.RemoteAddr())
+		// nginx 1.22.1's words and fields (recorded: an HTTP/1.1 request
+		// to "listen ... http2" without ssl).
+		cc.srv.log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: c.LocalAddr().String()},
+			"invalid connection preface while processing HTTP/2 connection")
 		return
 	}
 	tc := tlsClientOver(h2cHandoff{c.Conn})
@@ -76,21 +78,34 @@ var goawayProtocolError = []byte{0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 // readPreface reads the client's connection preface within
 // client_header_timeout (net/http's server is told it was read). Anything
 // else, an HTTP/1.1 request say, gets GOAWAY with PROTOCOL_ERROR, as nginx
-// 1.22 answers it, and false.
+// 1.22 answers it, and false. As nginx, it refuses at the first byte that
+// differs, and takes in what else of the request has arrived (nginx reads
+// it into its buffer), so the close that follows is not a reset that
+// could destroy the GOAWAY before the client reads it.
 func readPreface(c *h2cConn) bool {
 	if t := c.set.ClientHeaderTimeout; t > 0 {
 		_ = c.SetReadDeadline(time.Now().Add(t))
 	}
+	defer func() { _ = c.SetReadDeadline(time.Time{}) }()
 	var buf [len(h2Preface)]byte
-	n, err := io.ReadFull(c.Conn, buf[:])
-	_ = c.SetReadDeadline(time.Time{})
-	if string(buf[:n]) == h2Preface {
-		return true
+	got := 0
+	for got < len(buf) {
+		n, err := c.Conn.Read(buf[got:])
+		if string(buf[got:got+n]) != h2Preface[got:got+n] {
+			_, _ = c.Write(goawayProtocolError)
+			_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			_, _ = c.Conn.Read(make([]byte, 4096))
+			return false
+		}
+		got += n
+		if err != nil {
+			if got > 0 {
+				_, _ = c.Write(goawayProtocolError)
+			}
+			return false
+		}
 	}
-	if n > 0 || err == nil {
-		_, _ = c.Write(goawayProtocolError)
-	}
-	return false
+	return true
 }
 
 // tlsClientOver wraps c in a *tls.Conn that is never used for TLS: it only

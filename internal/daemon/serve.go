@@ -157,7 +157,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		rec.zone = s.serverZones[id]
 		rec.zone.Begin()
 	}
-	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts.DefaultServer)
+	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts.DefaultServer, misdirected(hosts, ci, host, srv))
 	completed = true
 }
 
@@ -166,7 +166,10 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 // left some of it unread (nil when there is none). dflt is the address's
 // default server, which answers a request nginx refuses before it read the
 // Host (a request line it does not take, an HTTP/2 request without a host).
-func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error, dflt *router.Server) (left *deadlineBody) {
+// misdirect says the request names another server than its connection's TLS
+// server name chose, one that verifies client certificates (see
+// misdirected): nginx's 421.
+func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error, dflt *router.Server, misdirect bool) (left *deadlineBody) {
 	srv := sm.Server
 	if hostErr == errNoHost { // nginx's words, whatever the version
 		s.log.LogRequest(errlog.Info, logRequest(st, r), `client sent HTTP/1.1 request without "Host" header while reading client request headers`)
@@ -183,6 +186,11 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	if sm.Err != nil { // a regex server_name over pcre.MatchLimit
 		s.serverNameFailed(rec, r, st, sm.Err)
+		return
+	}
+	if misdirect {
+		s.log.LogRequest(errlog.Info, logRequest(st, r), "client attempted to request the server name different from the one that was negotiated while reading client request headers")
+		s.refuse(rec, r, st, srv, http.StatusMisdirectedRequest)
 		return
 	}
 	if r.Method == methodTrace { // ngx_http_process_request_header
@@ -424,6 +432,25 @@ func normalizePath(raw string, keepSlashes bool) (string, error) {
 
 // sniName is the TLS server name the client sent on ci, "" on a plain
 // connection or without SNI.
+// misdirected reports nginx 1.22.1's check in ngx_http_set_virtual_server
+// (recorded): on a connection whose TLS server name (SNI) chose a server by
+// its server_name, a request whose host is another name, and whose server
+// (srv: the host's, or the default) verifies client certificates
+// (ssl_verify_client on, optional or optional_no_ca), is refused with 421
+// Misdirected Request: the certificate was checked by the SNI server's
+// rules, not by this one's. Another name of the same server counts too.
+func misdirected(hosts *router.Hosts, ci *connInfo, host string, srv *router.Server) bool {
+	sni := sniName(ci)
+	if sni == "" || srv.Config.TLS == nil || srv.Config.TLS.ClientAuth.Verify == config.VerifyOff {
+		return false
+	}
+	name, err := router.NormalizeHost(sni)
+	if err != nil || name == host {
+		return false
+	}
+	return !hosts.Server(name).Default
+}
+
 func sniName(ci *connInfo) string {
 	if ci.tls == nil {
 		return ""

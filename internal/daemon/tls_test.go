@@ -415,3 +415,173 @@ http {
 	}
 	waitLogged(t, log, "[info]", "handshake rejected while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:")
 }
+
+// TestTLSRefusedHeadVariables checks the access log line of a head refused
+// over TLS (a field line over large_client_header_buffers, a bad Host): as
+// nginx 1.22.1 logs its 400 (recorded: `"GET /x HTTP/1.1" 400 p=TLSv1.2
+// s=https h=on c=ECDHE-... sn=a.example.com`), $scheme, $https and the
+// $ssl_* variables describe the connection's TLS; a plain head on the same
+// server's plain address still logs http.
+func TestTLSRefusedHeadVariables(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := tlsSites(t, dir)
+	plain := freeAddr(t)
+	logPath := filepath.Join(dir, "access.log")
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format tls '"$request" $status $scheme [$https] $ssl_protocol [$ssl_server_name]';
+    server { listen 127.0.0.1:0 ssl; listen %s; server_name a.test; %s
+        access_log %s tls;
+        location / { return 200 "ok\n"; }
+    }`, plain, a, logPath))
+	big := strings.Repeat("a", 9000)
+	tests := []struct {
+		name, sni, raw, want string
+	}{
+		{"too long header line", "a.test", "GET /x HTTP/1.1\r\nHost: a.test\r\nX-Big: " + big + "\r\n\r\n", `"GET /x HTTP/1.1" 431 https [on] TLSv1.3 [a.test]`},
+		{"bad host, no SNI", "", "GET /bad HTTP/1.1\r\nHost: a b\r\n\r\n", `"GET /bad HTTP/1.1" 400 https [on] TLSv1.3 [-]`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := dialTLS(t, addr, tt.sni)
+			roundTrip(t, c, bufio.NewReader(c), tt.raw)
+			if got := waitLogLines(t, logPath, i+1)[i]; got != tt.want {
+				t.Errorf("logged %q, want %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("plain", func(t *testing.T) {
+		c, err := net.DialTimeout("tcp", plain, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		roundTrip(t, c, bufio.NewReader(c), "GET /z HTTP/1.1\r\nHost: a.test\r\nX-Big: "+big+"\r\n\r\n")
+		if got, want := waitLogLines(t, logPath, 3)[2], `"GET /z HTTP/1.1" 431 http [] - [-]`; got != want {
+			t.Errorf("logged %q, want %q", got, want)
+		}
+	})
+}
+
+// TestTLSConnectionEndLines checks the info lines of a TLS connection that
+// ends before or inside its first head, as nginx 1.22.1 wrote them
+// (recorded with Python clients closing with SO_LINGER 0): under TLS a reset
+// reads as a close (ngx_ssl_handle_recv), so "client closed connection while
+// waiting for request" and "client prematurely closed connection", not
+// "recv() failed (104: ...)"; an HTTP/2 connection gone before its preface
+// writes nothing (Go's server logged "http2: server: error reading
+// preface"); the keep-alive wait keeps its "(104: ...)".
+func TestTLSConnectionEndLines(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := tlsSites(t, dir)
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+    access_log off;
+    server { listen 127.0.0.1:0 ssl http2; server_name a.test; %s
+        location / { return 200 "ok\n"; }
+    }`, a))
+	logPath := filepath.Join(dir, "error.log")
+	// dial makes a TLS 1.2 connection offering proto: its full handshake
+	// ends with the server's Finished, so the server is through it when
+	// the client is.
+	dial := func(t *testing.T, proto string) (*tls.Conn, *net.TCPConn) {
+		t.Helper()
+		raw := dialTCP(t, addr)
+		_ = raw.SetDeadline(time.Now().Add(5 * time.Second))
+		c := tls.Client(raw, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, NextProtos: []string{proto}})
+		if err := c.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		return c, raw
+	}
+	// sendReset writes data, waits a moment (nothing tells the client when
+	// the server has read it; a reset drops what it has not) and resets.
+	sendReset := func(t *testing.T, proto, data string) {
+		c, raw := dial(t, proto)
+		if data != "" {
+			io.WriteString(c, data)
+			time.Sleep(100 * time.Millisecond)
+		}
+		reset(raw)
+	}
+	waiting := "client closed connection while waiting for request, client: 127.0.0.1, server: " + addr
+	tests := []struct {
+		name string
+		run  func(t *testing.T)
+		want []string
+	}{
+		{"reset before a request", func(t *testing.T) { sendReset(t, "http/1.1", "") }, []string{waiting}},
+		{"reset in the request line", func(t *testing.T) { sendReset(t, "http/1.1", "GET /cu") },
+			[]string{`client prematurely closed connection while reading client request line, client: 127.0.0.1, server: a.test, request: "GET /cu"`}},
+		{"reset in the fields", func(t *testing.T) { sendReset(t, "http/1.1", "GET /cut HTTP/1.1\r\nHost: a\r\n") },
+			[]string{`client prematurely closed connection while reading client request headers, client: 127.0.0.1, server: a.test, request: "GET /cut HTTP/1.1", host: "a"`}},
+		{"reset after a keep-alive response", func(t *testing.T) {
+			c, raw := dial(t, "http/1.1")
+			roundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+			reset(raw)
+		}, []string{"client 127.0.0.1 closed keepalive connection (104: Connection reset by peer)"}},
+		{"HTTP/2 reset before the preface, then a close before a request", func(t *testing.T) {
+			sendReset(t, "h2", "")
+			c, _ := dial(t, "http/1.1")
+			c.Close()
+		}, []string{waiting}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := logSize(logPath)
+			tt.run(t)
+			got := waitNewLines(t, logPath, before, len(tt.want))
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("logged:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestTLSMisdirectedRequest checks nginx 1.22.1's 421 (recorded with curl
+// --resolve): a request whose Host names another server than the one the
+// connection's SNI chose is refused when the Host's server verifies client
+// certificates (its verification was never made: the SNI server's rules
+// were), with "client attempted to request the server name different from
+// the one that was negotiated" at info; a Host whose server does not
+// verify, an SNI no server_name matched, or no SNI at all are served.
+func TestTLSMisdirectedRequest(t *testing.T) {
+	dir := t.TempDir()
+	a, b := tlsSites(t, dir)
+	ca, _ := testutil.WriteCert(t, dir, "ca", testutil.ECDSA, "ca.test")
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+    access_log off;
+    server { listen 127.0.0.1:0 ssl http2; server_name a.test; %s
+        location / { return 200 "a\n"; }
+    }
+    server { listen 127.0.0.1:0 ssl http2; server_name b.test b2.test; %s
+        ssl_client_certificate %s; ssl_verify_client optional;
+        location / { return 200 "b $ssl_client_verify\n"; }
+    }`, a, b, ca))
+	tests := []struct {
+		sni, host string
+		status    int
+	}{
+		{"a.test", "b.test", 421},
+		{"a.test", "B.test:443", 421},
+		{"b.test", "b2.test", 421}, // another name of the same server, as nginx compares names
+		{"b.test", "a.test", 200},
+		{"b.test", "b.test", 200},
+		{"", "b.test", 200},
+		{"c.test", "b.test", 200}, // no server_name matched the SNI
+	}
+	logPath := filepath.Join(dir, "error.log")
+	refused := 0
+	for _, tt := range tests {
+		t.Run(tt.sni+"/"+tt.host, func(t *testing.T) {
+			c, _ := dialTLS(t, addr, tt.sni)
+			resp, _ := roundTrip(t, c, bufio.NewReader(c), "GET / HTTP/1.1\r\nHost: "+tt.host+"\r\n\r\n")
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.status == 421 {
+				refused++
+				waitLogCount(t, logPath, "client attempted to request the server name different from the one that was negotiated while reading client request headers, client: 127.0.0.1", refused)
+			}
+		})
+	}
+}

@@ -32,6 +32,12 @@ http {
         location / { return 200 "$remote_addr|$remote_port\n"; }
     }
 }`, 2)
+	// The listeners come in no set order: the recursive server is the one
+	// on 127.0.0.1.
+	servers := in.listening()
+	if strings.HasPrefix(servers[1], "127.0.0.1:") {
+		servers[0], servers[1] = servers[1], servers[0]
+	}
 	const peer = "127.0.0.1|PEER"
 	tests := []struct {
 		name, xff           string
@@ -58,7 +64,7 @@ http {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for i, want := range []string{tt.recursive, tt.nonrecur} {
-				_, _, body := rawGet(t, in.listening()[i], "/", "X-Forwarded-For: "+tt.xff+"\r\n")
+				_, _, body := rawGet(t, servers[i], "/", "X-Forwarded-For: "+tt.xff+"\r\n")
 				got := strings.TrimSpace(body)
 				if want == peer && strings.HasPrefix(got, "127.0.0.1|") && len(got) > len("127.0.0.1|") {
 					got = peer
@@ -71,7 +77,7 @@ http {
 	}
 	// Several fields: read from the last, as one list.
 	for i, want := range []string{"1.1.1.1|", "10.0.0.1|"} {
-		_, _, body := rawGet(t, in.listening()[i], "/", "X-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 10.0.0.1\r\n")
+		_, _, body := rawGet(t, servers[i], "/", "X-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 10.0.0.1\r\n")
 		if got := strings.TrimSpace(body); got != want {
 			t.Errorf("two fields, server %d: got %q, want %q", i, got, want)
 		}

@@ -21,27 +21,7 @@ import (
 // an 8-byte answer and 0 when nothing came; fulcrum logged the 101's head
 // (137) both times.
 func TestWebSocketBodyBytesSent(t *testing.T) {
-	backend := testutil.RawBackend(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if line == "\r\n" {
-				break
-			}
-		}
-		_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-		buf := make([]byte, 64)
-		for {
-			n, err := br.Read(buf)
-			if err != nil {
-				return
-			}
-			_, _ = c.Write(append([]byte("ws:"), buf[:n]...))
-		}
-	})
+	backend := wsEchoBackend(t)
 	dir := t.TempDir()
 	addr := startDaemon(t, dir, fmt.Sprintf(`
     map $http_upgrade $connection_upgrade { default upgrade; '' close; }
@@ -63,21 +43,8 @@ func TestWebSocketBodyBytesSent(t *testing.T) {
 		{"/quiet", "", "/quiet 101 0"},
 	} {
 		t.Run(tc.uri, func(t *testing.T) {
-			c := testutil.SendRaw(t, addr, "GET "+tc.uri+" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			c, br := wsUpgrade(t, addr, tc.uri)
 			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			br := bufio.NewReader(c)
-			head := ""
-			for !strings.HasSuffix(head, "\r\n\r\n") {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					t.Fatalf("head %q: %v", head, err)
-				}
-				head += line
-			}
-			if !strings.HasPrefix(head, "HTTP/1.1 101 ") {
-				t.Fatalf("head %q, want a 101", head)
-			}
 			if tc.send != "" {
 				_, _ = io.WriteString(c, tc.send)
 				got := make([]byte, 3+len(tc.send))
@@ -89,4 +56,55 @@ func TestWebSocketBodyBytesSent(t *testing.T) {
 			waitForLine(t, filepath.Join(dir, "access.log"), tc.line)
 		})
 	}
+}
+
+// wsEchoBackend is an upstream that answers any request with a WebSocket 101
+// and then echoes what comes through the tunnel, each read as "ws:" + bytes.
+func wsEchoBackend(t *testing.T) string {
+	t.Helper()
+	return testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if line == "\r\n" {
+				break
+			}
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		buf := make([]byte, 64)
+		for {
+			n, err := br.Read(buf)
+			if err != nil {
+				return
+			}
+			_, _ = c.Write(append([]byte("ws:"), buf[:n]...))
+		}
+	})
+}
+
+// wsUpgrade sends a WebSocket upgrade request for uri to addr, reads the
+// answer's head (failing the test unless it is a 101) and returns the
+// connection, with a 5 s deadline, and its reader, positioned after the head.
+func wsUpgrade(t *testing.T, addr, uri string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c := testutil.SendRaw(t, addr, "GET "+uri+" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	head := ""
+	for !strings.HasSuffix(head, "\r\n\r\n") {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			c.Close()
+			t.Fatalf("head %q: %v", head, err)
+		}
+		head += line
+	}
+	if !strings.HasPrefix(head, "HTTP/1.1 101 ") {
+		c.Close()
+		t.Fatalf("head %q, want a 101", head)
+	}
+	return c, br
 }

@@ -1,16 +1,11 @@
 package daemon_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"fulcrum/internal/testutil"
 )
 
 // TestWebSocketIdleTimeout checks proxy_read_timeout over a proxied
@@ -21,27 +16,7 @@ import (
 // it open. fulcrum kept an idle tunnel open for ever (the published
 // configurations raise proxy_read_timeout because nginx closes it).
 func TestWebSocketIdleTimeout(t *testing.T) {
-	backend := testutil.RawBackend(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if line == "\r\n" {
-				break
-			}
-		}
-		_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-		buf := make([]byte, 64)
-		for {
-			n, err := br.Read(buf)
-			if err != nil {
-				return
-			}
-			_, _ = c.Write(append([]byte("ws:"), buf[:n]...))
-		}
-	})
+	backend := wsEchoBackend(t)
 	dir := t.TempDir()
 	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
     access_log off;
@@ -55,18 +30,8 @@ func TestWebSocketIdleTimeout(t *testing.T) {
             proxy_read_timeout 400ms;
         }
     }`, backend))
-	c := testutil.SendRaw(t, addr, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	c, br := wsUpgrade(t, addr, "/ws")
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(c)
-	head := ""
-	for !strings.HasSuffix(head, "\r\n\r\n") {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("head %q: %v", head, err)
-		}
-		head += line
-	}
 	start := time.Now()
 	// Pings every 100 ms keep the tunnel open past the timeout.
 	for i := 0; i < 8; i++ {

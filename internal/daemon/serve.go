@@ -430,8 +430,6 @@ func normalizePath(raw string, keepSlashes bool) (string, error) {
 	return router.NormalizePath(raw)
 }
 
-// sniName is the TLS server name the client sent on ci, "" on a plain
-// connection or without SNI.
 // misdirected reports nginx 1.22.1's check in ngx_http_set_virtual_server
 // (recorded): on a connection whose TLS server name (SNI) chose a server by
 // its server_name, a request whose host is another name, and whose server
@@ -451,6 +449,8 @@ func misdirected(hosts *router.Hosts, ci *connInfo, host string, srv *router.Ser
 	return !hosts.Server(name).Default
 }
 
+// sniName is the TLS server name the client sent on ci, "" on a plain
+// connection or without SNI.
 func sniName(ci *connInfo) string {
 	if ci.tls == nil {
 		return ""

@@ -110,8 +110,8 @@ func (d *Daemon) syncListeners(snap *snapshot) error {
 }
 
 // serveListener starts the HTTP server for l. Its client timeouts and header size
-// limits come from snap, and from each later snapshot for the connections
-// accepted after it (renewLimits).
+// limits come from snap, and from each later snapshot (renewLimits) for every
+// request read after it, as the configuration in force serves them.
 func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 	key := l.key
 	l.srv = &httpServer{
@@ -286,10 +286,11 @@ func (t *upgradeTracker) closeAll() {
 
 // renewLimits gives every open listener the client timeouts and header
 // limits of snap (client_header_timeout, keepalive_timeout,
-// client_header_buffer_size, large_client_header_buffers, ...) for the
-// connections it accepts from now on, as nginx's new workers serve with a
-// reload's settings while the old ones finish their connections. The
-// caller holds d.mu.
+// client_header_buffer_size, large_client_header_buffers, ...) for every
+// request read from now on, on new connections and open ones alike, as
+// every other setting of the snapshot in force applies (nginx's old workers
+// keep the old settings for the connections they finish). The caller holds
+// d.mu.
 func (d *Daemon) renewLimits(snap *snapshot) {
 	for key, l := range d.listeners {
 		if l.srv == nil {

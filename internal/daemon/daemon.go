@@ -49,7 +49,8 @@ type Options struct {
 	// (the -e log, or standard error). Nil means standard error.
 	StartupLog *errlog.Logger
 	// Ready, when set, is called once every listener is bound and the pid file is
-	// written, with the bound addresses (tests use it to learn ephemeral ports).
+	// written, with the bound HTTP addresses in the order the configuration
+	// first names them (tests use it to learn ephemeral ports).
 	Ready func(addrs []net.Addr)
 	// Signals, when set, replaces the process's signals (tests send their own).
 	Signals <-chan os.Signal
@@ -243,7 +244,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 	flushCtx, stopFlusher := context.WithCancel(context.Background())
 	d.stopFlusher = stopFlusher
 	go runFlusher(flushCtx, logs.access)
-	for _, a := range d.boundAddrs() {
+	for _, a := range d.boundAddrs(snap) {
 		d.logs.error().Logf(errlog.Notice, "listening on %s", a)
 	}
 	for _, a := range streamAddrs {
@@ -254,7 +255,7 @@ func start(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	d.logs.error().Logf(errlog.Notice, "fulcrum %s started, pid %d", Version, os.Getpid())
 	if opts.Ready != nil {
-		opts.Ready(d.boundAddrs())
+		opts.Ready(d.boundAddrs(snap))
 	}
 	return d, nil
 }
@@ -451,11 +452,15 @@ func (d *Daemon) stop(graceful bool) error {
 	return errors.Join(errs...)
 }
 
-// boundAddrs returns the addresses of every open listener.
-func (d *Daemon) boundAddrs() []net.Addr {
+// boundAddrs returns the addresses of snap's listeners in the order the
+// configuration first names them (d.listeners is a map, whose order is not
+// fixed: the "listening on" lines and Options.Ready follow the file).
+func (d *Daemon) boundAddrs(snap *snapshot) []net.Addr {
 	var out []net.Addr
-	for _, l := range d.listeners {
-		out = append(out, l.ln.Addr())
+	for _, b := range snap.binds {
+		if l, ok := d.listeners[b.key]; ok {
+			out = append(out, l.ln.Addr())
+		}
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -76,4 +77,54 @@ func runConfig(tb testing.TB, dir, text string) (addr string, signals chan<- os.
 		tb.Fatal(err)
 	}
 	return runConfigFile(tb, path)
+}
+
+// TestReadyAddrsInConfigOrder: the addresses Options.Ready reports (and the
+// "listening on" lines) follow the order the configuration names them in,
+// whatever order the daemon keeps its listeners in. Six addresses in a map
+// came out in the file's order once in 720 starts.
+func TestReadyAddrsInConfigOrder(t *testing.T) {
+	dir := t.TempDir()
+	var listens, want []string
+	for _, ip := range []string{"127.0.0.4", "127.0.0.1", "127.0.0.6", "127.0.0.2", "127.0.0.5", "127.0.0.3"} {
+		listens = append(listens, "listen "+ip+":0;")
+		want = append(want, ip)
+	}
+	text := "pid " + dir + "/fulcrum.pid;\nhttp { access_log off; server { " + strings.Join(listens, " ") + " return 204; } }\n"
+	path := filepath.Join(dir, "fulcrum.conf")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, config.LoadOptions{ErrorLog: filepath.Join(dir, "error.log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan []net.Addr, 1), make(chan error, 1)
+	go func() {
+		done <- daemon.Run(ctx, cfg, daemon.Options{ConfPath: path, Signals: make(chan os.Signal),
+			Ready: func(addrs []net.Addr) { ready <- addrs }})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon stop: %v", err)
+		}
+	}()
+	var addrs []net.Addr
+	select {
+	case addrs = <-ready:
+	case err := <-done:
+		done <- err
+		t.Fatalf("daemon stopped before it was ready: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon not ready within 10s")
+	}
+	var got []string
+	for _, a := range addrs {
+		got = append(got, a.(*net.TCPAddr).IP.String())
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("Ready reported %v, want %v", got, want)
+	}
 }

@@ -285,12 +285,6 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	{names: []string{"error_log"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		logs, err := b.errorLogs(dirs)
 		st.ErrorLogs = logs
-		for _, d := range dirs {
-			// Not yet: every request's lines go to the main error_log
-			// (docs/directives.md, "Where fulcrum differs").
-			b.warn(d.Pos, "requests are logged to the error_log of the main context; move it there to change where they go",
-				`"error_log" in http, server and location is ignored`)
-		}
 		return err
 	}},
 

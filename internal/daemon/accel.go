@@ -29,13 +29,13 @@ func (w *recorder) takeAccel() (string, bool) {
 // method and arguments; a URI takes the target's arguments (none without a
 // '?') and turns the method into GET (HEAD stays HEAD); an unsafe URI is
 // logged and answered 404.
-func followAccel(rec *recorder, r *http.Request, st *vars.State, target string, log *errlog.Logger) *internalRedirect {
+func followAccel(rec *recorder, r *http.Request, st *vars.State, target string) *internalRedirect {
 	if strings.HasPrefix(target, "@") {
 		return &internalRedirect{named: target}
 	}
 	uri, args, ok := unsafeURI(target)
 	if !ok {
-		log.LogRequest(errlog.Error, logRequest(st, r),
+		rec.log().LogRequest(errlog.Error, logRequest(st, r),
 			`unsafe URI "`+target+`" was detected while reading response header from upstream`)
 		rec.fail(http.StatusNotFound)
 		return nil

@@ -75,8 +75,8 @@ func (s *snapshot) preaccess(rec *recorder, r *http.Request, st *vars.State, srv
 // Connection: close) instead of holding the shutdown.
 func (s *snapshot) authDelay(rec *recorder, r *http.Request, st *vars.State, d time.Duration) bool {
 	rec.waited() // a body sent meanwhile is seen by the 401's discard, as nginx's
-	if s.log.Enabled(errlog.Info) {
-		s.log.LogRequest(errlog.Info, logRequest(st, r), "delaying unauthorized request")
+	if rec.log().Enabled(errlog.Info) {
+		rec.log().LogRequest(errlog.Info, logRequest(st, r), "delaying unauthorized request")
 	}
 	var stop <-chan struct{}
 	if rec.ew != nil {
@@ -89,8 +89,8 @@ func (s *snapshot) authDelay(rec *recorder, r *http.Request, st *vars.State, d t
 	case <-t.C:
 	case <-stop:
 	case <-r.Context().Done():
-		if s.log.Enabled(errlog.Info) {
-			s.log.LogRequest(errlog.Info, logRequest(st, r), prematureClose(context.Cause(r.Context())))
+		if rec.log().Enabled(errlog.Info) {
+			rec.log().LogRequest(errlog.Info, logRequest(st, r), prematureClose(context.Cause(r.Context())))
 		}
 		rec.drop(499)
 		return false

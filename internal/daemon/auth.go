@@ -104,8 +104,8 @@ func (s *snapshot) accessPhase(w *recorder, r *http.Request, st *vars.State, srv
 			return rc
 		}
 	}
-	if code == http.StatusForbidden && s.log.Enabled(errlog.Error) {
-		s.log.LogRequest(errlog.Error, logRequest(st, r), "access forbidden by rule")
+	if code == http.StatusForbidden && w.log().Enabled(errlog.Error) {
+		w.log().LogRequest(errlog.Error, logRequest(st, r), "access forbidden by rule")
 	}
 	return code
 }
@@ -121,8 +121,8 @@ func (s *snapshot) accessRules(r *http.Request, st *vars.State, set *config.Sett
 	case ruleAllow:
 		return http.StatusOK
 	case ruleDeny:
-		if !set.SatisfyAny && s.log.Enabled(errlog.Error) {
-			s.log.LogRequest(errlog.Error, logRequest(st, r), "access forbidden by rule")
+		if !set.SatisfyAny && s.logAt(set).Enabled(errlog.Error) {
+			s.logAt(set).LogRequest(errlog.Error, logRequest(st, r), "access forbidden by rule")
 		}
 		return http.StatusForbidden
 	}
@@ -144,26 +144,26 @@ func (s *snapshot) authBasic(w http.ResponseWriter, r *http.Request, st *vars.St
 	}
 	user, password, ok := vars.BasicCredentials(st)
 	if !ok {
-		s.logAuth(errlog.Info, r, st, "no user/password was provided for basic authentication")
+		s.logAuth(set, errlog.Info, r, st, "no user/password was provided for basic authentication")
 		return challenge(w, realm)
 	}
 	path := ab.file.String(st)
 	f, err := s.userFiles.Load(path)
 	if err != nil {
-		return s.userFileError(r, st, err)
+		return s.userFileError(r, st, set, err)
 	}
 	hash, found := f.Lookup(user)
 	if !found {
-		s.logAuth(errlog.Error, r, st, `user "`+user+`" was not found in "`+path+`"`)
+		s.logAuth(set, errlog.Error, r, st, `user "`+user+`" was not found in "`+path+`"`)
 		return challenge(w, realm)
 	}
 	match, err := htpasswd.Verify(password, hash)
 	if err != nil {
-		s.logAuth(errlog.Crit, r, st, `crypt() failed: fulcrum cannot check the password hash of user "`+user+`" in "`+path+`" (DES or another crypt(3) scheme); use $apr1$, $5$, $6$, $2y$ or {SSHA}`)
+		s.logAuth(set, errlog.Crit, r, st, `crypt() failed: fulcrum cannot check the password hash of user "`+user+`" in "`+path+`" (DES or another crypt(3) scheme); use $apr1$, $5$, $6$, $2y$ or {SSHA}`)
 		return http.StatusInternalServerError
 	}
 	if !match {
-		s.logAuth(errlog.Error, r, st, `user "`+user+`": password mismatch`)
+		s.logAuth(set, errlog.Error, r, st, `user "`+user+`": password mismatch`)
 		return challenge(w, realm)
 	}
 	return http.StatusOK
@@ -180,7 +180,7 @@ func challenge(w http.ResponseWriter, realm string) int {
 // userFileError logs a user file that cannot be read as nginx does: a
 // missing file is an error answered with 403, anything else is critical
 // and answered with 500.
-func (s *snapshot) userFileError(r *http.Request, st *vars.State, err error) int {
+func (s *snapshot) userFileError(r *http.Request, st *vars.State, set *config.Settings, err error) int {
 	var pe *fs.PathError
 	op, path := "open", ""
 	if errors.As(err, &pe) {
@@ -191,16 +191,17 @@ func (s *snapshot) userFileError(r *http.Request, st *vars.State, err error) int
 	}
 	msg := op + `() "` + path + `" failed (` + errlog.Errno(err) + ")"
 	if op == "open" && errors.Is(err, syscall.ENOENT) {
-		s.logAuth(errlog.Error, r, st, msg)
+		s.logAuth(set, errlog.Error, r, st, msg)
 		return http.StatusForbidden
 	}
-	s.logAuth(errlog.Crit, r, st, msg)
+	s.logAuth(set, errlog.Crit, r, st, msg)
 	return http.StatusInternalServerError
 }
 
-// logAuth writes an auth_basic line at level with the request's context.
-func (s *snapshot) logAuth(level errlog.Level, r *http.Request, st *vars.State, msg string) {
-	if s.log.Enabled(level) {
-		s.log.LogRequest(level, logRequest(st, r), msg)
+// logAuth writes an auth_basic line at level with the request's context to
+// the error log of set's level.
+func (s *snapshot) logAuth(set *config.Settings, level errlog.Level, r *http.Request, st *vars.State, msg string) {
+	if log := s.logAt(set); log.Enabled(level) {
+		log.LogRequest(level, logRequest(st, r), msg)
 	}
 }

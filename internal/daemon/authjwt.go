@@ -319,7 +319,7 @@ func (s *snapshot) authJWTCheck(w *recorder, r *http.Request, st *vars.State, sr
 	realm := c.realm.String(st)
 	raw := c.bearer(st)
 	if raw == "" {
-		s.logAuth(errlog.Info, r, st, "no JSON Web Token was provided")
+		s.logAuth(set, errlog.Info, r, st, "no JSON Web Token was provided")
 		return bearerChallenge(w, realm, false)
 	}
 	sc, _ := st.Engine.(*requestScratch)
@@ -337,12 +337,12 @@ func (s *snapshot) authJWTCheck(w *recorder, r *http.Request, st *vars.State, sr
 		sc.jwt = jwtState{tok: tok, level: c, raw: raw, err: err}
 	}
 	if err != nil {
-		s.logAuth(errlog.Info, r, st, "JSON Web Token rejected: "+err.Error())
+		s.logAuth(set, errlog.Info, r, st, "JSON Web Token rejected: "+err.Error())
 		return bearerChallenge(w, realm, true)
 	}
 	for _, req := range c.requires {
 		if !req.holds(st) {
-			s.logAuth(errlog.Info, r, st, "JSON Web Token rejected by auth_jwt_require")
+			s.logAuth(set, errlog.Info, r, st, "JSON Web Token rejected by auth_jwt_require")
 			if req.status == http.StatusForbidden {
 				return http.StatusForbidden
 			}
@@ -432,7 +432,7 @@ func (s *snapshot) fetchKeySet(w *recorder, r *http.Request, st *vars.State, srv
 		}
 	}
 	if msg != "" {
-		s.logAuth(errlog.Error, r, st, msg)
+		s.logAuth(w.set, errlog.Error, r, st, msg)
 		return nil, http.StatusInternalServerError
 	}
 	return ks, 0

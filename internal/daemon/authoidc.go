@@ -119,7 +119,7 @@ func (s *snapshot) authOIDC(w *recorder, r *http.Request, st *vars.State, set *c
 		if out.Error {
 			level = errlog.Error
 		}
-		s.logAuth(level, r, st, out.Log)
+		s.logAuth(set, level, r, st, out.Log)
 	}
 	if out.Session != nil {
 		if sc, _ := st.Engine.(*requestScratch); sc != nil {

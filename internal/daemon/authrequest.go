@@ -100,8 +100,8 @@ func (s *snapshot) authRequest(rec *recorder, r *http.Request, st *vars.State, s
 		// with nginx 1.22.1 and an auth backend answering after 3 s).
 		return 499
 	}
-	if s.log.Enabled(errlog.Error) {
-		s.log.LogRequest(errlog.Error, logRequest(st, r), "auth request unexpected status: "+strconv.Itoa(status))
+	if rec.log().Enabled(errlog.Error) {
+		rec.log().LogRequest(errlog.Error, logRequest(st, r), "auth request unexpected status: "+strconv.Itoa(status))
 	}
 	return http.StatusInternalServerError
 }
@@ -139,8 +139,8 @@ func (s *snapshot) subrequest(main *recorder, r *http.Request, st *vars.State, s
 	}
 	st.EndSubrequest(saved)
 	for i, a := range ar.sets {
-		if err := a.variable.Assign(st, values[i]); err != nil && s.log.Enabled(errlog.Error) {
-			s.log.LogRequest(errlog.Error, logRequest(st, r), err.Error())
+		if err := a.variable.Assign(st, values[i]); err != nil && main.log().Enabled(errlog.Error) {
+			main.log().LogRequest(errlog.Error, logRequest(st, r), err.Error())
 		}
 	}
 	return sw.code, challenge

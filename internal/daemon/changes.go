@@ -37,6 +37,10 @@ type limits struct {
 	// serverName is the default server's name, for the error log lines of
 	// heads cut short (clientConn.logHeadEnd).
 	serverName string
+	// log is the default server's error log, where a connection's lines go
+	// before its first request chose a level (clientConn.log); nil: the
+	// main context's.
+	log *errlog.Logger
 }
 
 // limitsFor returns the limits of the listener named key.
@@ -56,6 +60,7 @@ func (s *snapshot) limitsFor(key string) limits {
 	if set == nil {
 		return lim
 	}
+	lim.log = s.logAt(set)
 	lim.headerTimeout = set.ClientHeaderTimeout
 	lim.keepaliveTimeout, lim.keepaliveHeader = set.KeepaliveTimeout, set.KeepaliveHeaderTimeout
 	lim.sendTimeout = set.SendTimeout

@@ -84,14 +84,14 @@ func (w *recorder) setCharset(code int, h http.Header) bool {
 		return false
 	}
 	if res.UnknownOverride {
-		w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req),
+		w.log().LogRequest(errlog.Error, logRequest(w.st, w.req),
 			fmt.Sprintf(`unknown charset "%s" to override%s`, r.Override, w.headerAction()))
 	}
 	if r.Override != "" {
 		dst = r.Override // for the no-map line
 	}
 	if res.NoMapSource != "" {
-		w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req),
+		w.log().LogRequest(errlog.Error, logRequest(w.st, w.req),
 			fmt.Sprintf(`no "charset_map" between the charsets "%s" and "%s"%s`, res.NoMapSource, dst, w.headerAction()))
 	}
 	if ct != v[0] {

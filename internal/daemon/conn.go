@@ -282,10 +282,7 @@ func (cc *clientConn) readProxyProtocol() bool {
 // nginx 1.22.1's words (recorded): its own error line at error, a timeout
 // or a close at info.
 func (cc *clientConn) logProxyProtocol(err error) {
-	log := cc.srv.log
-	if log == nil {
-		return
-	}
+	log := cc.log()
 	level, msg := errlog.Info, ""
 	if e, ok := proxyproto.IsInvalid(err); ok {
 		if e.Msg == "" {
@@ -893,8 +890,8 @@ func (cc *clientConn) overTLS() bool {
 // connection", with the errno after a reset, and nothing on
 // keepalive_timeout. A connection closed by a stop is not logged.
 func (cc *clientConn) logWaitEnd(first bool, err error) {
-	log := cc.srv.log
-	if log == nil || !log.Enabled(errlog.Info) || cc.srv.shuttingDown() {
+	log := cc.log()
+	if !log.Enabled(errlog.Info) || cc.srv.shuttingDown() {
 		return
 	}
 	eof, reset := err == io.EOF, errlog.IsConnReset(err)
@@ -935,30 +932,50 @@ func (cc *clientConn) logWaitEnd(first bool, err error) {
 // The server is the default server's name (nginx's is the one a Host
 // already read chose).
 func (cc *clientConn) logHeadEnd(what string) {
-	log := cc.srv.log
-	if log == nil || !log.Enabled(errlog.Info) {
-		return
-	}
 	req := &cc.req
 	action := " while reading client request line"
 	if bytes.IndexByte(req.Raw(), '\n') >= 0 {
 		action = " while reading client request headers"
 	}
 	host := string(req.ArrivedHeaders().Get("Host"))
-	log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.refusedServerName(host, false),
+	name, log := cc.refusedServer(host, false)
+	log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: name,
 		Request: string(req.RawLine()), Host: host}, what+action)
 }
 
-// refusedServerName is the name of the server a refused head with the Host
-// host ("" when none was read) belongs to, for its error log line; whole
-// says the head was read to its end (see snapshot.refusedServer).
-func (cc *clientConn) refusedServerName(host string, whole bool) string {
+// refusedServer is the name of the server a refused head with the Host
+// host ("" when none was read) belongs to, for its error log line, and the
+// error log the line goes to: that server's when the Host chose it, else
+// the connection's (see snapshot.refusedName); whole says the head was read
+// to its end (see snapshot.refusedServer).
+func (cc *clientConn) refusedServer(host string, whole bool) (string, *errlog.Logger) {
 	if cc.srv.refusedName == nil {
-		return cc.srv.limits().serverName
+		return cc.srv.limits().serverName, cc.log()
 	}
 	st := new(vars.State) // a refused head is rare: no pool
 	st.Local = cc.ci.local
-	return cc.srv.refusedName(st, host, whole)
+	name, log := cc.srv.refusedName(st, host, whole)
+	if log == nil {
+		log = cc.log()
+	}
+	return name, log
+}
+
+// log is the connection's error log, nginx's c->log: the error log of the
+// level that served its last request (ngx_http_update_location_config
+// moves it there), or before any, the error log of its address's default
+// server (ngx_http_init_connection). Never nil.
+func (cc *clientConn) log() *errlog.Logger {
+	if l := cc.ci.log; l != nil {
+		return l
+	}
+	if l := cc.srv.limits().log; l != nil {
+		return l
+	}
+	if l := cc.srv.log; l != nil {
+		return l
+	}
+	return discard
 }
 
 // maxErrorLine is how much of a header line nginx's "client sent too long
@@ -973,10 +990,10 @@ const maxErrorLine = 2048 - 300
 // buffer's end, as parsed: NUL after its name and its value), or "client
 // sent too large request".
 func (cc *clientConn) logOverflow(err h1.Error) {
-	log := cc.srv.log
-	if log == nil || !log.Enabled(errlog.Info) || cc.srv.limits().h1.HeaderBuffer == 0 {
+	if cc.srv.limits().h1.HeaderBuffer == 0 {
 		return
 	}
+	log := cc.log()
 	req := &cc.req
 	ov := req.Overflow()
 	er := &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.srv.limits().serverName}
@@ -986,7 +1003,7 @@ func (cc *clientConn) logOverflow(err h1.Error) {
 		log.LogRequest(errlog.Info, er, "client sent too long URI while reading client request line")
 	case h1.ErrHeaderTooLarge:
 		er.Request, er.Host = string(req.RawLine()), string(req.Headers.Get("Host"))
-		er.Server = cc.refusedServerName(er.Host, false)
+		er.Server, log = cc.refusedServer(er.Host, false)
 		var msg string
 		switch {
 		case len(ov.Held) > 0:

@@ -199,7 +199,7 @@ type staticHandler struct {
 // staticHandler builds the static-file handler of loc (also the try_files
 // phase before another content handler).
 func (b *handlerBuilder) staticHandler(loc *config.Location) (handler, error) {
-	return newStaticHandler(b.srv, loc, b.comp, b.snap.log, b.snap.cfg.Prefix)
+	return newStaticHandler(b.srv, loc, b.comp, b.snap.logAt(loc.Settings), b.snap.cfg.Prefix)
 }
 
 // newStaticHandler builds the static-file handler of loc; prefix is the

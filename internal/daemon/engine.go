@@ -45,9 +45,10 @@ type httpServer struct {
 	// snapshot.serveRefused); nil: the engine's own page always.
 	refusedPage func(w *respWriter, r *http.Request, sc *requestScratch, host string, whole bool, code int) bool
 	// refusedName is the name of the server a refused head belongs to
-	// (see snapshot.refusedServer), which its error log line names; nil:
-	// the default server's (lim.serverName).
-	refusedName func(st *vars.State, host string, whole bool) string
+	// (see snapshot.refusedServer), which its error log line names, and
+	// the error log of the server its Host chose (nil: the connection's;
+	// see snapshot.refusedName); nil: the default server's (lim.serverName).
+	refusedName func(st *vars.State, host string, whole bool) (string, *errlog.Logger)
 	// h2 serves the connections whose handshake chose HTTP/2 on the
 	// listener named key (the daemon's, for its snapshots); nil: none.
 	h2     *h2Servers

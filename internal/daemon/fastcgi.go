@@ -38,7 +38,7 @@ func cgiPass(set *config.Settings) (*config.FastCGIPass, fastcgi.Protocol) {
 // scgi_pass or uwsgi_pass; one with variables finds its target per request.
 func (b *handlerBuilder) cgiHandler(loc *config.Location, pass *config.FastCGIPass, proto fastcgi.Protocol) (handler, error) {
 	o := fastcgi.Options{
-		Protocol: proto, Location: loc, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
+		Protocol: proto, Location: loc, Compiler: b.comp, Log: b.snap.logAt(loc.Settings), Now: b.snap.now,
 		Conditional: static.ConditionalFor(loc.Settings.IfModifiedSince),
 		Ranges:      upstreamRanges, BodySeq: b.transports.BodySeq(),
 	}
@@ -107,7 +107,7 @@ func (f fastcgiContent) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 	f.h.ServeHTTP(w, r, st)
 	if rec, ok := w.(*recorder); ok {
 		if target, ok := rec.takeAccel(); ok {
-			return followAccel(rec, r, st, target, rec.snap.log)
+			return followAccel(rec, r, st, target)
 		}
 	}
 	return nil

@@ -44,8 +44,8 @@ func (s *snapshot) dropInvalidFields(r *http.Request, st *vars.State, set *confi
 			kept = append(kept, f)
 			continue
 		}
-		if s.log.Enabled(errlog.Info) {
-			s.log.LogRequest(errlog.Info, logRequest(st, r), `client sent invalid header line: "`+f.Name+": "+f.Value+`" while reading client request headers`)
+		if s.logAt(set).Enabled(errlog.Info) {
+			s.logAt(set).LogRequest(errlog.Info, logRequest(st, r), `client sent invalid header line: "`+f.Name+": "+f.Value+`" while reading client request headers`)
 		}
 	}
 	clear(st.Fields[len(kept):])

@@ -53,7 +53,7 @@ func (w *recorder) gzipClientOK(g *config.Gzip, h http.Header, upstreamLastModif
 	ok, err := gzipfilter.ClientCheck(g, req, h, upstreamLastModified, time.Now())
 	if err != nil {
 		w.gzipRefused = true
-		w.snap.log.LogRequest(errlog.Alert, logRequest(w.st, w.req), err.Error()+" while sending response to client")
+		w.log().LogRequest(errlog.Alert, logRequest(w.st, w.req), err.Error()+" while sending response to client")
 	}
 	return ok
 }

@@ -294,7 +294,7 @@ func (hc *h2Conn) readEnded(error) {
 		return
 	}
 	snap := hc.d.current.Load()
-	snap.log.LogRequest(errlog.Info, &errlog.Request{Conn: hc.base.id, Client: remoteIP(hc.tc), Server: hc.tc.LocalAddr().String()},
+	snap.logAt(hc.set).LogRequest(errlog.Info, &errlog.Request{Conn: hc.base.id, Client: remoteIP(hc.tc), Server: hc.tc.LocalAddr().String()},
 		"client prematurely closed connection while processing HTTP/2 connection")
 }
 
@@ -436,7 +436,7 @@ func (hc *h2Conn) tooLarge(r *http.Request) string {
 // request line.
 func (hc *h2Conn) refuseHeader(ci *connInfo, msg string) {
 	snap := hc.d.current.Load()
-	snap.log.LogRequest(errlog.Info, &errlog.Request{Conn: ci.id, Client: remoteIP(hc.tc), Server: hc.tc.LocalAddr().String()}, msg+" while processing HTTP/2 connection")
+	snap.logAt(hc.set).LogRequest(errlog.Info, &errlog.Request{Conn: ci.id, Client: remoteIP(hc.tc), Server: hc.tc.LocalAddr().String()}, msg+" while processing HTTP/2 connection")
 	st := &vars.State{}
 	st.Proto, st.Scheme, st.TLS = "HTTP/2.0", "https", ci.tls
 	st.Remote, st.Local = ci.remoteAddr, ci.local

@@ -52,7 +52,7 @@ func (cc *clientConn) serveH2C(c *h2cConn) {
 	if !readPreface(c) {
 		// nginx 1.22.1's words and fields (recorded: an HTTP/1.1 request
 		// to "listen ... http2" without ssl).
-		cc.srv.log.LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: c.LocalAddr().String()},
+		cc.log().LogRequest(errlog.Info, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: c.LocalAddr().String()},
 			"invalid connection preface while processing HTTP/2 connection")
 		return
 	}

@@ -317,7 +317,7 @@ func (w *recorder) logImage(msg string) {
 	if w.sub {
 		req.Subrequest = w.st.Path
 	}
-	w.snap.log.LogRequest(errlog.Error, req, msg+" while sending response to client")
+	w.log().LogRequest(errlog.Error, req, msg+" while sending response to client")
 }
 
 // BodyForHead implements static.BodyForHead and proxy.BodyForHead: a

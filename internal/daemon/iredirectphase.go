@@ -56,7 +56,7 @@ func (s *snapshot) redirectAfterAccess(rec *recorder, r *http.Request, st *vars.
 		return false
 	case strings.HasPrefix(target, "@"):
 		if srv.Named(target) == nil {
-			s.log.LogRequest(errlog.Error, logRequest(st, r), `could not find named location "`+target+`"`)
+			rec.log().LogRequest(errlog.Error, logRequest(st, r), `could not find named location "`+target+`"`)
 			rec.fail(http.StatusInternalServerError)
 			return true
 		}

@@ -118,7 +118,7 @@ func (s *snapshot) limitConn(rec *recorder, r *http.Request, st *vars.State, set
 			continue
 		}
 		if len(key) > maxConnKeyLen {
-			s.log.LogRequest(errlog.Error, logRequest(st, r), fmt.Sprintf("the value of the %q key is more than 255 bytes: %q", z.keySrc, key))
+			s.logAt(set).LogRequest(errlog.Error, logRequest(st, r), fmt.Sprintf("the value of the %q key is more than 255 bytes: %q", z.keySrc, key))
 			continue
 		}
 		st.LimitConn = vars.LimitConnPassed
@@ -143,14 +143,14 @@ func (s *snapshot) limitConn(rec *recorder, r *http.Request, st *vars.State, set
 
 func (s *snapshot) logLimitConn(r *http.Request, st *vars.State, set *config.Settings, zone string) {
 	level := errlog.FromConfig(set.LimitConnLogLevel)
-	if !s.log.Enabled(level) {
+	if !s.logAt(set).Enabled(level) {
 		return
 	}
 	dry := ""
 	if set.LimitConnDryRun {
 		dry = ", dry run,"
 	}
-	s.log.LogRequest(level, logRequest(st, r), "limiting connections"+dry+" by zone \""+zone+"\"")
+	s.logAt(set).LogRequest(level, logRequest(st, r), "limiting connections"+dry+" by zone \""+zone+"\"")
 }
 
 // hold keeps h until the request ends.

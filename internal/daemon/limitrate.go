@@ -69,8 +69,8 @@ func (w *recorder) size(v *config.SizeValue) int64 {
 	b := t.Append(nil, w.st)
 	n, ok := vars.ParseSize(b)
 	if !ok {
-		if w.snap.log.Enabled(errlog.Error) && w.req != nil {
-			w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req), fmt.Sprintf(`invalid size "%s" while sending response to client`, b))
+		if w.log().Enabled(errlog.Error) && w.req != nil {
+			w.log().LogRequest(errlog.Error, logRequest(w.st, w.req), fmt.Sprintf(`invalid size "%s" while sending response to client`, b))
 		}
 		return 0
 	}

@@ -358,7 +358,7 @@ func (s *snapshot) limitReq(r *http.Request, st *vars.State, set *config.Setting
 			continue
 		}
 		if len(key) > maxKeyLen {
-			s.log.LogRequest(errlog.Error, logRequest(st, r), fmt.Sprintf("the value of the %q key is more than 65535 bytes: %q", zone.keySrc, key))
+			s.logAt(set).LogRequest(errlog.Error, logRequest(st, r), fmt.Sprintf("the value of the %q key is more than 65535 bytes: %q", zone.keySrc, key))
 			continue
 		}
 		looked = true
@@ -402,7 +402,7 @@ func (s *snapshot) rejectReq(r *http.Request, st *vars.State, set *config.Settin
 	if rc == lookupBusy {
 		s.logLimitReq(r, st, set, errlog.FromConfig(set.LimitReqLogLevel), "limiting requests", excess, " by zone", zone)
 	} else {
-		s.log.Logf(errlog.Alert, "could not allocate node in limit_req zone %q", zone)
+		s.logAt(set).Logf(errlog.Alert, "could not allocate node in limit_req zone %q", zone)
 	}
 	if set.LimitReqDryRun {
 		st.LimitReq = vars.LimitReqRejectedDryRun
@@ -457,7 +457,7 @@ func delayLevel(l config.LogLevel) errlog.Level {
 // or "delaying request, excess: 0.500, by zone "one"" line, with ", dry run"
 // after the first words in dry run.
 func (s *snapshot) logLimitReq(r *http.Request, st *vars.State, set *config.Settings, level errlog.Level, what string, excess int64, by, zone string) {
-	if !s.log.Enabled(level) {
+	if !s.logAt(set).Enabled(level) {
 		return
 	}
 	dry := ""
@@ -465,7 +465,7 @@ func (s *snapshot) logLimitReq(r *http.Request, st *vars.State, set *config.Sett
 		dry = ", dry run"
 	}
 	msg := fmt.Sprintf("%s%s, excess: %d.%03d%s %q", what, dry, excess/1000, excess%1000, by, zone)
-	s.log.LogRequest(level, logRequest(st, r), msg)
+	s.logAt(set).LogRequest(level, logRequest(st, r), msg)
 }
 
 // waitLimitReq holds a delayed request for d without a goroutine of its own,
@@ -505,8 +505,8 @@ func (s *snapshot) waitLimitReq(rec *recorder, r *http.Request, st *vars.State, 
 // as nginx's ngx_http_test_reading does: the info line, then 499 with no
 // answer.
 func (s *snapshot) clientLeft(rec *recorder, r *http.Request, st *vars.State, cause error) {
-	if s.log.Enabled(errlog.Info) {
-		s.log.LogRequest(errlog.Info, logRequest(st, r), prematureClose(cause))
+	if rec.log().Enabled(errlog.Info) {
+		rec.log().LogRequest(errlog.Info, logRequest(st, r), prematureClose(cause))
 	}
 	rec.drop(499)
 }

@@ -40,7 +40,6 @@ type connInfo struct {
 	local       netip.AddrPort // the address the client connected to (zero for unix sockets)
 	remote      string         // the client's address as net.Addr prints it
 	remoteAddr  netip.AddrPort // the same, parsed (zero for unix sockets)
-	unix        bool           // the client is on a unix socket
 	// rawc is the client's socket, for TCP_INFO ($tcpinfo_*); nil when
 	// the connection has none (TLS, HTTP/2).
 	rawc syscall.RawConn
@@ -52,6 +51,9 @@ type connInfo struct {
 	// pipelined says the current request was already buffered when the
 	// previous one on the connection finished ($pipe).
 	pipelined bool
+	// unix says the client is on a unix socket (beside the other flags,
+	// which share one word).
+	unix bool
 	// fields is the current request's header section in order, names as
 	// sent (vars.State.Fields); the engine refills it for each request.
 	fields vars.HeaderList
@@ -70,6 +72,10 @@ type connInfo struct {
 	// an address without proxy_protocol or for a header without
 	// addresses.
 	proxy *vars.ProxyProtocol
+	// log is the error log of the level that served the connection's last
+	// request (nil before the first): nginx's c->log, where the lines
+	// about the connection itself go (clientConn.log).
+	log *errlog.Logger
 }
 
 // openNewListeners binds every socket that snap needs and is not open yet. If one
@@ -128,7 +134,7 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		refusedPage: func(w *respWriter, r *http.Request, sc *requestScratch, host string, whole bool, code int) bool {
 			return d.current.Load().serveRefused(w, r, sc, key, host, whole, code)
 		},
-		refusedName: func(st *vars.State, host string, whole bool) string {
+		refusedName: func(st *vars.State, host string, whole bool) (string, *errlog.Logger) {
 			return d.current.Load().refusedName(st, key, host, whole)
 		},
 		log:    d.logs.error(),

@@ -41,7 +41,7 @@ func (b *handlerBuilder) memcachedHandler(loc *config.Location, pass *config.Fas
 	set := loc.Settings
 	h, err := memcached.New(memcached.Options{
 		Location: loc, Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
-		Keepalive: bp.cfg.Keepalive, Compiler: b.comp, Log: b.snap.log, Now: b.snap.now,
+		Keepalive: bp.cfg.Keepalive, Compiler: b.comp, Log: b.snap.logAt(loc.Settings), Now: b.snap.now,
 		ContentType: func(uri string) string { return static.ContentType(set.Types, set.DefaultType, uri) },
 		Range:       memcachedRange,
 	})

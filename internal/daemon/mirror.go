@@ -100,7 +100,7 @@ func (s *snapshot) readBody(rec *recorder, r *http.Request, st *vars.State, set 
 		case errors.As(err, &tooBig):
 			rec.fail(http.StatusRequestEntityTooLarge)
 		case errors.Is(err, bodyspool.ErrTempFile):
-			s.log.LogRequest(errlog.Crit, logRequest(st, r), err.Error())
+			rec.log().LogRequest(errlog.Crit, logRequest(st, r), err.Error())
 			rec.fail(http.StatusInternalServerError)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			rec.drop(http.StatusRequestTimeout)
@@ -117,8 +117,8 @@ func (s *snapshot) readBody(rec *recorder, r *http.Request, st *vars.State, set 
 		if notice {
 			level = errlog.Notice
 		}
-		if s.log != nil && s.log.Enabled(level) {
-			s.log.LogRequest(level, logRequest(st, r), msg)
+		if rec.log().Enabled(level) {
+			rec.log().LogRequest(level, logRequest(st, r), msg)
 		}
 	}
 	r.Body = b.NewReader()

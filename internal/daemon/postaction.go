@@ -127,7 +127,7 @@ func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State
 		// (http.ErrAbortHandler): the location's settings still log.
 		logSet = sub.set
 		if p := recover(); p != nil && p != http.ErrAbortHandler {
-			s.log.Logf(errlog.Alert, "panic serving the post action %q of %s: %v\n%s", target, st.Remote, p, debug.Stack())
+			main.log().Logf(errlog.Alert, "panic serving the post action %q of %s: %v\n%s", target, st.Remote, p, debug.Stack())
 		}
 	}()
 	var loc *config.Location
@@ -135,7 +135,7 @@ func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State
 	if strings.HasPrefix(target, "@") {
 		st.Path, st.Args, st.ArgsFound, st.Rewritten, st.WholeURI = path, args, found, rewritten, whole
 		if loc = srv.Named(target); loc == nil {
-			s.log.LogRequest(errlog.Error, logRequest(st, r), `could not find named location "`+target+`"`)
+			main.log().LogRequest(errlog.Error, logRequest(st, r), `could not find named location "`+target+`"`)
 			return nil
 		}
 	} else {

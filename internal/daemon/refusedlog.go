@@ -22,10 +22,6 @@ import (
 // line nginx writes for the nearest fault it does refuse. The heads the
 // buffers could not hold are logOverflow's.
 func (cc *clientConn) logRefusedHead(err h1.Error) {
-	log := cc.srv.log
-	if log == nil || !log.Enabled(errlog.Info) {
-		return
-	}
 	msg, headers := refusalMessage(err, &cc.req)
 	if msg == "" {
 		return
@@ -38,7 +34,8 @@ func (cc *clientConn) logRefusedHead(err h1.Error) {
 		er.Host = string(req.Headers.Get("Host"))
 		er.HostSent = req.Headers.Count("Host") > 0
 	}
-	er.Server = cc.refusedServerName(er.Host, headWhole(err))
+	var log *errlog.Logger
+	er.Server, log = cc.refusedServer(er.Host, headWhole(err))
 	log.LogRequest(errlog.Info, er, msg+action)
 }
 

@@ -121,12 +121,15 @@ func (l *scriptLog) Log(level config.LogLevel, msg string) {
 
 // runScript runs the script of set, which has one.
 func (s *snapshot) runScript(set *config.Settings, r *http.Request, st *vars.State) rewrite.Result {
-	return s.scripts[set].Run(st, &scriptLog{log: s.log, st: st, r: r})
+	return s.scripts[set].Run(st, &scriptLog{log: s.logAt(set), st: st, r: r})
 }
 
 // serverRewrite runs the server's script, nginx's server rewrite phase,
 // before the location is chosen. Its result's Outcome is Next when the
-// server has none.
+// server has none. It is not inlined: serveFound's frame, on every
+// request's stack, would grow by its locals.
+//
+//go:noinline
 func (s *snapshot) serverRewrite(r *http.Request, st *vars.State, srv *router.Server) rewrite.Result {
 	set := srv.Config.Settings
 	if len(set.Rewrites) == 0 {
@@ -158,13 +161,13 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 			return loc, res, false
 		}
 		if *changes--; *changes <= 0 {
-			s.log.LogRequest(errlog.Error, logRequest(st, r), fmt.Sprintf("rewrite or internal redirection cycle while processing %q", st.Path))
+			rec.log().LogRequest(errlog.Error, logRequest(st, r), fmt.Sprintf("rewrite or internal redirection cycle while processing %q", st.Path))
 			rec.errorPageUsed = true // nginx's uri_changes 0: no error_page either
 			return loc, rewrite.Result{Outcome: rewrite.Fail}, false
 		}
 		lm := srv.Location(st.Path)
 		if lm.Err != nil { // a regex location over pcre.MatchLimit: nginx's 500
-			s.log.LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
+			rec.log().LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
 			return loc, rewrite.Result{Outcome: rewrite.Fail}, false
 		}
 		loc = lm.Location
@@ -217,10 +220,9 @@ func slashRedirect(rec *recorder, st *vars.State, target string) {
 // VariableCycle implements vars.CycleReporter with nginx's error line.
 func (sc *requestScratch) VariableCycle(name string) {
 	rec := &sc.rec
-	if rec.snap == nil || rec.snap.log == nil || !rec.snap.log.Enabled(errlog.Error) {
-		return
+	if log := rec.log(); log.Enabled(errlog.Error) {
+		log.LogRequest(errlog.Error, logRequest(&sc.st, rec.req), `cycle while evaluating variable "`+name+`"`)
 	}
-	rec.snap.log.LogRequest(errlog.Error, logRequest(&sc.st, rec.req), `cycle while evaluating variable "`+name+`"`)
 }
 
 // UninitializedVariable implements vars.Uninitialized: nginx's warning for
@@ -228,13 +230,19 @@ func (sc *requestScratch) VariableCycle(name string) {
 // uninitialized_variable_warn is on. Read for the access log line
 // (vars.State.Logging), it ends as nginx's does, "while logging request".
 func (sc *requestScratch) UninitializedVariable(name string) {
-	set := sc.rec.set
-	if set == nil || !set.UninitializedVariableWarn || sc.log == nil || !sc.log.Enabled(errlog.Warn) {
+	set, log := sc.rec.set, sc.log
+	if set == nil || !set.UninitializedVariableWarn || log == nil {
+		return
+	}
+	if sc.rec.snap != nil {
+		log = sc.rec.log() // the serving level's error_log
+	}
+	if !log.Enabled(errlog.Warn) {
 		return
 	}
 	msg := `using uninitialized "` + name + `" variable`
 	if sc.st.Logging {
 		msg += " while logging request"
 	}
-	sc.log.LogRequest(errlog.Warn, logRequest(&sc.st, sc.r), msg)
+	log.LogRequest(errlog.Warn, logRequest(&sc.st, sc.r), msg)
 }

@@ -105,6 +105,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 			st.Completed = rec.sentWhole()
 			discardBody(rec, ci, left)
 		}
+		ci.log = rec.log() // the connection's lines follow the request's level
 		post := postActionTarget(rec, completed)
 		logSet := rec.set // a post action's location logs instead
 		if rec.mirrors != nil || post != "" {
@@ -128,7 +129,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 						logSet = cmp.Or(s.runPostAction(rec, r, st, post), logSet)
 					}
 					s.access.log(logSet, st)
-					s.logVariableErrors(st, r)
+					s.logVariableErrors(rec, st, r)
 					rec.closeBody()
 					s.putScratch(scratch)
 					s.life.leave()
@@ -149,7 +150,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		rec.account(ci)
 		s.countZones(rec)
 		s.access.log(logSet, st)
-		s.logVariableErrors(st, r)
+		s.logVariableErrors(rec, st, r)
 	}()
 	// The server's status zone counts the request from here on; the
 	// deferred end above counts its end (countZones), also after a panic.
@@ -172,7 +173,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error, dflt *router.Server, misdirect bool) (left *deadlineBody) {
 	srv := sm.Server
 	if hostErr == errNoHost { // nginx's words, whatever the version
-		s.log.LogRequest(errlog.Info, logRequest(st, r), `client sent HTTP/1.1 request without "Host" header while reading client request headers`)
+		rec.logLine(errlog.Info, r, `client sent HTTP/1.1 request without "Host" header while reading client request headers`)
 	}
 	if hostErr != nil || !acceptableFraming(r) {
 		msg := ""
@@ -189,18 +190,18 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		return
 	}
 	if misdirect {
-		s.log.LogRequest(errlog.Info, logRequest(st, r), "client attempted to request the server name different from the one that was negotiated while reading client request headers")
+		rec.logLine(errlog.Info, r, "client attempted to request the server name different from the one that was negotiated while reading client request headers")
 		s.refuse(rec, r, st, srv, http.StatusMisdirectedRequest)
 		return
 	}
 	if r.Method == methodTrace { // ngx_http_process_request_header
-		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent TRACE method while reading client request headers")
+		rec.logLine(errlog.Info, r, "client sent TRACE method while reading client request headers")
 		rec.closeAfter = true // nginx has not turned keep-alive on yet
 		s.refuse(rec, r, st, srv, http.StatusMethodNotAllowed)
 		return
 	}
 	if ci.plainOnSSL { // nginx's check in ngx_http_process_request
-		s.log.LogRequest(errlog.Info, logRequest(st, r), "client sent plain HTTP request to HTTPS port while reading client request headers")
+		rec.logLine(errlog.Info, r, "client sent plain HTTP request to HTTPS port while reading client request headers")
 		s.refuse(rec, r, st, srv, statusToHTTPS)
 		return
 	}
@@ -214,7 +215,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	setCaptures(st, router.Captures{}, sm.Captures)
 	if ci.tls != nil { // nginx's ssl_verify_client check in ngx_http_process_request
 		if code, msg := clientCertRefusal(srv.Config.TLS, ci); code != 0 {
-			s.log.LogRequest(errlog.Info, logRequest(st, r), msg)
+			rec.logLine(errlog.Info, r, msg)
 			s.refuse(rec, r, st, srv, code)
 			return
 		}
@@ -226,7 +227,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	if first.Outcome == rewrite.Next {
 		lm = srv.Location(st.Path)
 		if lm.Err != nil { // a regex location over pcre.MatchLimit: nginx's 500
-			s.log.LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
+			rec.logLine(errlog.Alert, r, lm.Err.Error())
 			s.refuse(rec, r, st, srv, http.StatusInternalServerError)
 			return
 		}
@@ -297,11 +298,31 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 	finishBody(rec, b)
 	ci.length, ci.chunked.declared = length, declared
 	var perr h1.Error
-	if !failed && errors.As(b.err, &perr) && rec.snap != nil && rec.snap.log != nil {
+	if !failed && errors.As(b.err, &perr) {
 		// A chunked body malformed after the answer: nginx's discard
 		// filter logs it (the response stands, the connection closes).
-		rec.snap.log.LogRequest(errlog.Error, logRequest(rec.st, rec.req), "client sent invalid chunked body")
+		rec.log().LogRequest(errlog.Error, logRequest(rec.st, rec.req), "client sent invalid chunked body")
 	}
+}
+
+// log returns the error log of the level serving the request (see
+// snapshot.logAt); never nil. Not inlined, as logAt is not.
+//
+//go:noinline
+func (w *recorder) log() *errlog.Logger {
+	if w.snap == nil {
+		return discard
+	}
+	return w.snap.logAt(w.set)
+}
+
+// logLine logs msg at level with the request r's context to the error log
+// of the level serving it. It is not inlined, so that the request path's
+// functions that log on an error branch keep small frames.
+//
+//go:noinline
+func (w *recorder) logLine(level errlog.Level, r *http.Request, msg string) {
+	w.log().LogRequest(level, logRequest(w.st, r), msg)
 }
 
 // earlyBodyFault discards what has come of a chunked request body the
@@ -333,10 +354,8 @@ func (w *recorder) earlyBodyFault() bool {
 	}
 	rb.early = true
 	w.closeAfter = true
-	if w.snap != nil && w.snap.log != nil {
-		level, msg := fault.(errlog.Described).LogLine()
-		w.snap.log.LogRequest(level, logRequest(w.st, w.req), msg)
-	}
+	level, msg := fault.(errlog.Described).LogLine()
+	w.log().LogRequest(level, logRequest(w.st, w.req), msg)
 	return true
 }
 
@@ -380,14 +399,15 @@ var errNoHost = errors.New("no host")
 // evaluated (vars.State.VariableErrors: $proxy_protocol_tlv_NAME's unknown,
 // invalid and broken TLVs, a map's regex over its match bound) to the
 // error log at error level (alert for those marked so), with the request's
-// context, as nginx logs them where it evaluates the variable.
-func (s *snapshot) logVariableErrors(st *vars.State, r *http.Request) {
+// context, as nginx logs them where it evaluates the variable: to the
+// error log of rec's level.
+func (s *snapshot) logVariableErrors(rec *recorder, st *vars.State, r *http.Request) {
 	for _, e := range st.VariableErrors {
 		level := errlog.Error
 		if e.Alert {
 			level = errlog.Alert
 		}
-		s.log.LogRequest(level, logRequest(st, r), e.Message)
+		rec.log().LogRequest(level, logRequest(st, r), e.Message)
 	}
 }
 
@@ -411,14 +431,21 @@ func (s *snapshot) logRefused(st *vars.State, key, host string, whole bool) {
 // refusedName is the name of the server a head the engine refused belongs
 // to (refusedServer), as nginx's error log line names it: the server its
 // Host chose when the Host line came before the fault, else the default
-// server. st is scratch: refusedServer fills it.
-func (s *snapshot) refusedName(st *vars.State, key, host string, whole bool) string {
+// server. st is scratch: refusedServer fills it. log is the error log of
+// the server a Host (or a whole head) chose, where nginx's
+// ngx_http_set_virtual_server moved the connection's log; nil when neither
+// did, and the line goes to the connection's log.
+func (s *snapshot) refusedName(st *vars.State, key, host string, whole bool) (name string, log *errlog.Logger) {
 	s.life.enter()
 	defer s.life.leave()
-	if srv := s.refusedServer(st, key, host, whole); srv != nil {
-		return st.ServerName
+	srv := s.refusedServer(st, key, host, whole)
+	if srv == nil {
+		return "", nil
 	}
-	return ""
+	if st.Host != "" || whole {
+		log = s.logAt(srv.Config.Settings)
+	}
+	return st.ServerName, log
 }
 
 // normalizePath is the request's $uri from its path as sent: slashes merged
@@ -581,7 +608,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 			}
 		}
 		if changes--; changes <= 0 {
-			s.log.LogRequest(errlog.Error, logRequest(st, r), cycleMessage(next))
+			rec.log().LogRequest(errlog.Error, logRequest(st, r), cycleMessage(next))
 			rec.errorPageUsed = true // nginx's uri_changes 0: no error_page either
 			rec.fail(http.StatusInternalServerError)
 			return
@@ -632,7 +659,9 @@ func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *rout
 	}
 	lm := srv.Location(st.Path)
 	if lm.Err != nil { // a regex location over pcre.MatchLimit: nginx's 500
-		s.log.LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
+		// nginx's internal redirect went back to the server's level
+		// (ngx_http_update_location_config) and logs there.
+		s.logAt(srv.Config.Settings).LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
 		return nil, rewrite.Result{Outcome: rewrite.Fail}
 	}
 	setCaptures(st, lm.Captures, router.Captures{})
@@ -663,7 +692,7 @@ func (s *snapshot) refuse(rec *recorder, r *http.Request, st *vars.State, srv *r
 // logged with the default server's name for $host (nginx had not taken
 // the Host as the request's server yet).
 func (s *snapshot) serverNameFailed(rec *recorder, r *http.Request, st *vars.State, err error) {
-	s.log.LogRequest(errlog.Alert, logRequest(st, r), err.Error()+" while reading client request headers")
+	rec.log().LogRequest(errlog.Alert, logRequest(st, r), err.Error()+" while reading client request headers")
 	st.Host = ""
 	rec.drop(http.StatusInternalServerError)
 }
@@ -680,7 +709,7 @@ func (s *snapshot) refuseAsDefault(rec *recorder, r *http.Request, st *vars.Stat
 	if msg != "" {
 		er := logRequest(st, r)
 		er.Host = "" // nginx's parse stopped in the request line
-		s.log.LogRequest(errlog.Info, er, msg)
+		rec.log().LogRequest(errlog.Info, er, msg)
 	}
 	s.refuse(rec, r, st, dflt, http.StatusBadRequest)
 }
@@ -786,7 +815,7 @@ func bodyWithinLimit(rec *recorder, r *http.Request, set *config.Settings) bool 
 		return true
 	}
 	if r.ContentLength > limit {
-		rec.snap.log.LogRequest(errlog.Error, logRequest(rec.st, r),
+		rec.log().LogRequest(errlog.Error, logRequest(rec.st, r),
 			"client intended to send too large body: "+strconv.FormatInt(r.ContentLength, 10)+" bytes")
 		rec.fail(http.StatusRequestEntityTooLarge)
 		return false

@@ -296,7 +296,7 @@ func (w *recorder) resetSlice() {
 // zero value for the cache). An answer from an upstream (not from the
 // cache) gets the upstream module's context, as in nginx.
 func (w *recorder) sliceFailed(err error, sub string, up upstreamName) {
-	log := w.snap.log
+	log := w.log()
 	if !log.Enabled(errlog.Error) {
 		return
 	}

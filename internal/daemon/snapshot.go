@@ -73,9 +73,13 @@ type snapshot struct {
 	// stopManagers ends them.
 	cacheZones   []*cache.Zone
 	stopManagers func()
-	log          *errlog.Logger
-	access       *accessLogs
-	adds         map[*config.Settings][]addHeader
+	// log is the main context's error log; levelLogs are the error logs
+	// of the levels (servers, locations) whose error_log lines differ from
+	// it, by their Settings (see logAt).
+	log       *errlog.Logger
+	levelLogs map[*config.Settings]*errlog.Logger
+	access    *accessLogs
+	adds      map[*config.Settings][]addHeader
 	// bodySeq numbers the temporary files of the request bodies read for
 	// mirrors and post actions, with the proxy's and FastCGI's (nil
 	// numbers each body's file from 1).
@@ -236,8 +240,10 @@ func (d *Daemon) build(cfg *config.Config) (*snapshot, error) {
 }
 
 // Check builds everything a configuration needs to serve, without binding
-// sockets or writing files: `fulcrum -t` uses it after config.Load, so templates
-// with unknown variables and routing conflicts fail the test too.
+// sockets or writing to files (it opens the logs, creating missing ones, as
+// nginx -t does): `fulcrum -t` uses it after config.Load, so templates
+// with unknown variables, routing conflicts and logs that cannot be opened
+// fail the test too.
 func Check(cfg *config.Config) error {
 	if err := ensureLogDir(cfg); err != nil {
 		return err
@@ -249,6 +255,14 @@ func Check(cfg *config.Config) error {
 		return err
 	}
 	if err := mail.Check(cfg.Mail); err != nil {
+		return err
+	}
+	// Every error log opens (a missing one is created), as nginx -t opens
+	// them; the snapshot below logs nowhere.
+	probe := &logSet{}
+	err := probe.update(cfg)
+	probe.close()
+	if err != nil {
 		return err
 	}
 	logs := &logSet{}
@@ -308,6 +322,15 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		return nil, err
 	}
 	s.router = r
+	_ = walkSettings(cfg.HTTP.Servers, func(set *config.Settings) error {
+		if l := logs.level(set.ErrorLogs); l != s.log {
+			if s.levelLogs == nil {
+				s.levelLogs = map[*config.Settings]*errlog.Logger{}
+			}
+			s.levelLogs[set] = l
+		}
+		return nil
+	})
 	for _, l := range r.Listeners() {
 		key := l.Network + " " + l.Addr
 		s.binds = append(s.binds, bind{key: key, network: l.Network, addr: l.Addr})
@@ -414,6 +437,22 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		return nil, err
 	}
 	return s, nil
+}
+
+// logAt returns the error log of the level whose settings are set (nginx's
+// r->connection->log once ngx_http_update_location_config ran): the
+// error_log lines of its location, else of its server, else of the http
+// block, else the main context's. A nil set is the main context's. It is
+// not inlined: its map lookup would grow the frames of the request path's
+// functions that call it on their error branches (and with them every
+// connection's stack; integration's TestClientStackStaysSmall).
+//
+//go:noinline
+func (s *snapshot) logAt(set *config.Settings) *errlog.Logger {
+	if l := s.levelLogs[set]; l != nil {
+		return l
+	}
+	return s.log
 }
 
 // newCompiler returns the variable compiler of a snapshot, with every named
@@ -786,7 +825,7 @@ func (b *handlerBuilder) proxyHandler(loc *config.Location) (handler, error) {
 		BodySeq:  b.transports.BodySeq(),
 		Location: loc,
 		Compiler: b.comp,
-		Log:      b.snap.log,
+		Log:      b.snap.logAt(loc.Settings),
 		Server:   serverHeader(loc.Settings),
 		Now:      b.snap.now,
 		Ranges:   upstreamRanges,
@@ -825,7 +864,7 @@ func (b *handlerBuilder) grpcHandler(loc *config.Location) (handler, error) {
 	opts := proxy.GRPCOptions{
 		Location: loc,
 		Compiler: b.comp,
-		Log:      b.snap.log,
+		Log:      b.snap.logAt(loc.Settings),
 		Server:   serverHeader(loc.Settings),
 		Now:      b.snap.now,
 		Clients:  b.transports.GRPC(),
@@ -937,7 +976,7 @@ func (p proxyHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	p.h.ServeHTTP(w, r, st)
 	if rec, ok := w.(*recorder); ok {
 		if target, ok := rec.takeAccel(); ok {
-			return followAccel(rec, r, st, target, rec.snap.log)
+			return followAccel(rec, r, st, target)
 		}
 	}
 	return nil

@@ -136,7 +136,7 @@ func (e *ssiEnv) log(level errlog.Level, msg string) {
 	if w.sub {
 		req.Subrequest = w.st.Path
 	}
-	w.snap.log.LogRequest(level, req, msg+" while sending response to client")
+	w.log().LogRequest(level, req, msg+" while sending response to client")
 }
 
 // Abort implements ssi.Env: the connection closes without finishing the

@@ -237,7 +237,7 @@ func (w *recorder) gunzipFailed(err error) {
 		return
 	}
 	w.bf.gunzipFailed = true
-	w.snap.log.LogRequest(errlog.Error, logRequest(w.st, w.req), fmt.Sprintf("%v while sending to client", err))
+	w.log().LogRequest(errlog.Error, logRequest(w.st, w.req), fmt.Sprintf("%v while sending to client", err))
 	if w.ew != nil {
 		w.ew.drop()
 	}

@@ -467,7 +467,7 @@ func (l *tlsListener) Accept() (net.Conn, error) {
 	if addr == nil {
 		return c, nil
 	}
-	sc := &sslConn{Conn: c, addr: addr, log: snap.log, server: c.LocalAddr().String(), stats: &l.d.conns}
+	sc := &sslConn{Conn: c, addr: addr, log: snap.logAt(hosts.DefaultServer.Config.Settings), server: c.LocalAddr().String(), stats: &l.d.conns}
 	if t := l.srv.lim.headerTimeout; t > 0 {
 		sc.handshakeBy = time.Now().Add(t)
 	}

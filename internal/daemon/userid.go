@@ -97,8 +97,8 @@ func (s *snapshot) uidRead(sc *requestScratch, set *config.Userid) *uidState {
 		}
 		got, err := userid.Decode(v)
 		if err != nil {
-			if s.log != nil && s.log.Enabled(errlog.Error) {
-				s.log.LogRequest(errlog.Error, logRequest(st, sc.rec.req), err.Error()+` "`+line+`"`)
+			if log := sc.rec.log(); log.Enabled(errlog.Error) {
+				log.LogRequest(errlog.Error, logRequest(st, sc.rec.req), err.Error()+` "`+line+`"`)
 			}
 			return u
 		}
@@ -130,8 +130,8 @@ func (s *snapshot) uidCreate(sc *requestScratch, set *config.Userid) *uidState {
 			u.set, u.setOK, u.resend = u.got, true, true
 			return u
 		}
-		if reset == "log" && s.log != nil && s.log.Enabled(errlog.Notice) {
-			s.log.LogRequest(errlog.Notice, logRequest(&sc.st, sc.rec.req),
+		if log := sc.rec.log(); reset == "log" && log.Enabled(errlog.Notice) {
+			log.LogRequest(errlog.Notice, logRequest(&sc.st, sc.rec.req),
 				`userid cookie "`+string(u.got.AppendVar(nil, set.Name))+`" was reset`)
 		}
 	}

@@ -972,10 +972,7 @@ func (cc *clientConn) log() *errlog.Logger {
 	if l := cc.srv.limits().log; l != nil {
 		return l
 	}
-	if l := cc.srv.log; l != nil {
-		return l
-	}
-	return discard
+	return cc.srv.mainLog()
 }
 
 // maxErrorLine is how much of a header line nginx's "client sent too long
@@ -1204,7 +1201,7 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
-				cc.srv.log.Logf(errlog.Alert, "panic serving %s: %v\n%s", cc.ci.remote, p, debug.Stack())
+				cc.srv.mainLog().Logf(errlog.Alert, "panic serving %s: %v\n%s", cc.ci.remote, p, debug.Stack())
 			}
 			ok = false
 		}

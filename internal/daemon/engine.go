@@ -31,9 +31,13 @@ type httpServer struct {
 	lim     limits
 	next    atomic.Pointer[limits]
 	handler func(w *respWriter, r *http.Request, cc *clientConn)
-	log     *errlog.Logger
-	nextID  func() uint64
-	date    *dateCache
+	// log is the error log of the engine's own lines (a failed accept, a
+	// panic) when mainLogs is nil (tests); mainLogs returns the main one
+	// in force, which a reload may change (see mainLog).
+	log      *errlog.Logger
+	mainLogs func() *errlog.Logger
+	nextID   func() uint64
+	date     *dateCache
 	// stats are the daemon's connection counters; nil counts nothing.
 	stats *connStats
 	// refused logs a request the engine refused before any handler (a 400,
@@ -156,7 +160,7 @@ func (s *httpServer) Serve(ln net.Listener) error {
 				if outOfDescriptors(err) {
 					hint = "; raise the open files limit (ulimit -n, LimitNOFILE= in systemd) above worker_connections plus upstream connections and log files"
 				}
-				s.log.Logf(errlog.Alert, "accept() failed (%v), retrying in %v%s", err, backoff, hint)
+				s.mainLog().Logf(errlog.Alert, "accept() failed (%v), retrying in %v%s", err, backoff, hint)
 				time.Sleep(backoff)
 				continue
 			}
@@ -321,6 +325,18 @@ func (s *httpServer) Close() error {
 		delete(s.conns, cc)
 	}
 	return nil
+}
+
+// mainLog returns the error log of the engine's own lines: the main
+// context's in force; never nil.
+func (s *httpServer) mainLog() *errlog.Logger {
+	if s.mainLogs != nil {
+		return s.mainLogs()
+	}
+	if s.log != nil {
+		return s.log
+	}
+	return discard
 }
 
 // limits returns the limits of the configuration in force (next), or the

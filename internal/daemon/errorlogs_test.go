@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -208,5 +209,37 @@ func TestErrorLogLevelsReopenAndReload(t *testing.T) {
 		if strings.Join(got, " ") != want {
 			t.Errorf("%s has the requests %q, want %q", filepath.Base(path), got, want)
 		}
+	}
+}
+
+// TestEngineLinesFollowMainErrorLogReload: the lines of the listener's own
+// parts (here Go's HTTP/2 server on a prior-knowledge h2c address, which
+// logs a client's protocol error at info: a WINDOW_UPDATE frame before
+// the SETTINGS frame) go to the main error_log in
+// force: after a reload that names another file, to that file. They went
+// on to the file the listener started with, which a minute after the
+// reload was closed and the lines lost.
+func TestEngineLinesFollowMainErrorLogReload(t *testing.T) {
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.log"), filepath.Join(dir, "second.log")
+	addr := freeAddr(t)
+	conf := func(log string) string {
+		return fmt.Sprintf("pid %s/fulcrum.pid;\nerror_log %s info;\nhttp { access_log off; server { listen %s http2; return 200 ok; } }\n", dir, log, addr)
+	}
+	_, sigs := runConfig(t, dir, conf(first))
+	if err := os.WriteFile(filepath.Join(dir, "fulcrum.conf"), []byte(conf(second)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sigs <- syscall.SIGHUP
+	waitLog(t, second, "reconfiguring: done")
+	c := dialTCP(t, addr)
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00")); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, c) // the server's GOAWAY, then its close or reset
+	waitLog(t, second, "http2: server connection error from 127.0.0.1:")
+	if data, _ := os.ReadFile(first); strings.Contains(string(data), "http2:") {
+		t.Errorf("first.log has the line:\n%s", data)
 	}
 }

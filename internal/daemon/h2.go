@@ -50,7 +50,7 @@ import (
 // connection settings, all shut down gracefully (GOAWAY, in-flight streams
 // finish) by shutdown.
 type h2Servers struct {
-	log *errlog.Logger
+	log func() *errlog.Logger
 	mu  sync.Mutex // guards byKey
 	// byKey holds the servers made so far: settings change only with a
 	// reload, so the map stays small.
@@ -82,17 +82,21 @@ type h2Server struct {
 	serveH2C func(*http.Server, *tls.Conn, http.Handler)
 }
 
-func newH2Servers(log *errlog.Logger) *h2Servers {
+// newH2Servers returns the HTTP/2 servers of a listener whose lines go to
+// the error log log returns (the main one in force, which a reload may
+// change).
+func newH2Servers(log func() *errlog.Logger) *h2Servers {
 	return &h2Servers{log: log, byKey: map[h2Key]*h2Server{}}
 }
 
 // h2ErrorLog passes what Go's HTTP/2 server logs (a client's protocol
-// errors) to the error log at info, as nginx logs its clients' mistakes.
-func h2ErrorLog(l *errlog.Logger) *log.Logger {
+// errors) to the error log l returns at info, as nginx logs its clients'
+// mistakes.
+func h2ErrorLog(l func() *errlog.Logger) *log.Logger {
 	return log.New(errlogWriter{l}, "", 0)
 }
 
-type errlogWriter struct{ l *errlog.Logger }
+type errlogWriter struct{ l func() *errlog.Logger }
 
 func (w errlogWriter) Write(p []byte) (int, error) {
 	line := strings.TrimRight(string(p), "\n")
@@ -103,7 +107,7 @@ func (w errlogWriter) Write(p []byte) (int, error) {
 		// so only for a reset.
 		return len(p), nil
 	}
-	w.l.Log(errlog.Info, line)
+	w.l().Log(errlog.Info, line)
 	return len(p), nil
 }
 
@@ -132,7 +136,7 @@ func (hs *h2Servers) server(set *config.Settings) *h2Server {
 	}
 	s, err := newH2Server(k, h2ErrorLog(hs.log))
 	if err != nil {
-		hs.log.Logf(errlog.Alert, "http2: %v", err)
+		hs.log().Logf(errlog.Alert, "http2: %v", err)
 		return nil
 	}
 	hs.byKey[k] = s
@@ -353,7 +357,7 @@ func (hc *h2Conn) recoverStream() {
 		return
 	}
 	if p != http.ErrAbortHandler {
-		hc.cc.srv.log.Logf(errlog.Alert, "panic serving %s: %v\n%s", hc.base.remote, p, debug.Stack())
+		hc.cc.srv.mainLog().Logf(errlog.Alert, "panic serving %s: %v\n%s", hc.base.remote, p, debug.Stack())
 	}
 	panic(http.ErrAbortHandler)
 }

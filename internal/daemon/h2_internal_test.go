@@ -102,7 +102,7 @@ func TestH2ServerSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := newH2Server(h2KeyFor(&tt.set), h2ErrorLog(quietLog(t)))
+			s, err := newH2Server(h2KeyFor(&tt.set), h2ErrorLog(logOf(quietLog(t))))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func (h ctxHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // on, and that shutdown sends GOAWAY to the servers' connections.
 func TestH2ServerBaseContext(t *testing.T) {
 	t.Parallel() // its own server and connection pair; the wait is its shutdown
-	hs := newH2Servers(quietLog(t))
+	hs := newH2Servers(logOf(quietLog(t)))
 	s := hs.server(&config.Settings{})
 	if s == nil || hs.server(&config.Settings{}) != s {
 		t.Fatal("no server, or a second one for the same settings")
@@ -195,7 +195,7 @@ func TestH2ServerBaseContext(t *testing.T) {
 func TestH2ServerIdleTimeout(t *testing.T) {
 	t.Parallel() // mostly waiting; its own daemon, ports and files
 	const idle = 300 * time.Millisecond
-	s, err := newH2Server(h2KeyFor(&config.Settings{KeepaliveTimeout: idle}), h2ErrorLog(quietLog(t)))
+	s, err := newH2Server(h2KeyFor(&config.Settings{KeepaliveTimeout: idle}), h2ErrorLog(logOf(quietLog(t))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,3 +251,7 @@ func TestH2ServerIdleTimeout(t *testing.T) {
 		}
 	}
 }
+
+// logOf returns a function that returns l, for the constructors that take
+// the log in force.
+func logOf(l *errlog.Logger) func() *errlog.Logger { return func() *errlog.Logger { return l } }

@@ -137,13 +137,13 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		refusedName: func(st *vars.State, host string, whole bool) (string, *errlog.Logger) {
 			return d.current.Load().refusedName(st, key, host, whole)
 		},
-		log:    d.logs.error(),
-		nextID: func() uint64 { return d.connSeq.Add(1) },
-		date:   &d.date,
-		stats:  &d.conns,
-		h2:     newH2Servers(d.logs.error()),
-		key:    key,
-		daemon: d,
+		mainLogs: d.logs.error,
+		nextID:   func() uint64 { return d.connSeq.Add(1) },
+		date:     &d.date,
+		stats:    &d.conns,
+		h2:       newH2Servers(d.logs.error),
+		key:      key,
+		daemon:   d,
 	}
 	l.done = make(chan struct{})
 	limited := &limitedListener{Listener: l.ln, lim: d.limiter, done: make(chan struct{})}

@@ -142,7 +142,7 @@ func (cc *clientConn) answerErrorPage(code int, whole bool) (served bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
-				cc.srv.log.Logf(errlog.Alert, "panic serving %s: %v\n%s", cc.ci.remote, p, debug.Stack())
+				cc.srv.mainLog().Logf(errlog.Alert, "panic serving %s: %v\n%s", cc.ci.remote, p, debug.Stack())
 			}
 			served, cc.lingerAfter = true, false
 		}

@@ -333,20 +333,27 @@ func (d *Daemon) Reload() {
 		log.Logf(errlog.Emerg, "%s", reloadRefused(err))
 		return
 	}
-	if err := d.logs.update(cfg); err != nil {
+	logsChange, err := d.logs.update(cfg)
+	if err != nil {
 		log.Logf(errlog.Emerg, "%s", reloadRefused(err))
 		return
 	}
+	// refuse logs why the reload failed after the logs changed, to the
+	// log in force (the running configuration's again).
+	refuse := func(err error) {
+		logsChange.undo()
+		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
+	}
 	snap, err := d.build(cfg)
 	if err != nil {
-		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
+		refuse(err)
 		return
 	}
 	old := d.current.Load()
 	streamAddrs, err := d.stream.Apply(cfg.Stream)
 	if err != nil {
 		snap.access.release()
-		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
+		refuse(err)
 		return
 	}
 	mailAddrs, err := d.mail.Apply(cfg.Mail)
@@ -355,7 +362,7 @@ func (d *Daemon) Reload() {
 		if _, serr := d.stream.Apply(old.cfg.Stream); serr != nil {
 			err = errors.Join(err, serr)
 		}
-		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
+		refuse(err)
 		return
 	}
 	if err := d.openNewListeners(snap); err != nil {
@@ -366,7 +373,7 @@ func (d *Daemon) Reload() {
 		if _, merr := d.mail.Apply(old.cfg.Mail); merr != nil {
 			err = errors.Join(err, merr)
 		}
-		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
+		refuse(err)
 		return
 	}
 	for _, a := range streamAddrs {
@@ -384,6 +391,7 @@ func (d *Daemon) Reload() {
 	old.stopBackground()
 	snap.startBackground()
 	d.current.Store(snap)
+	logsChange.commit()
 	d.renewLimits(snap)
 	d.movePIDFile(old.cfg.Main.PIDFile, cfg.Main.PIDFile)
 	d.admin.loadedAt(time.Now())

@@ -243,3 +243,42 @@ func TestEngineLinesFollowMainErrorLogReload(t *testing.T) {
 		t.Errorf("first.log has the line:\n%s", data)
 	}
 }
+
+// TestFailedReloadKeepsErrorLogs: a reload whose error logs open but whose
+// configuration then fails to build (an unknown variable) is refused in the
+// running configuration's error log, as nginx's master logs it to the old
+// cycle's (recorded with nginx 1.22.1: the emerg line in the old file), and the running configuration goes on logging where it did:
+// the logs it uses are not taken out of use (they were closed a minute
+// later, and its lines lost).
+func TestFailedReloadKeepsErrorLogs(t *testing.T) {
+	dir := t.TempDir()
+	www := filepath.Join(dir, "www")
+	if err := os.Mkdir(www, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mainA, mainB, locA, locB := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log"), filepath.Join(dir, "la.log"), filepath.Join(dir, "lb.log")
+	conf := func(mainLog, locLog, extra string) string {
+		return fmt.Sprintf("pid %s/fulcrum.pid;\nerror_log %s info;\nhttp { access_log off; server { listen 127.0.0.1:0; root %s;\n"+
+			"location /l/ { error_log %s; } %s } }\n", dir, mainLog, www, locLog, extra)
+	}
+	addr, sigs := runConfig(t, dir, conf(mainA, locA, ""))
+	if err := os.WriteFile(filepath.Join(dir, "fulcrum.conf"), []byte(conf(mainB, locB, `location /x { return 200 $no_such_variable; }`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sigs <- syscall.SIGHUP
+	waitLog(t, mainA, `unknown "no_such_variable" variable`)
+	for _, path := range []string{"/missing", "/l/missing"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	waitLog(t, mainA, `/missing" failed`)
+	waitLog(t, locA, `/l/missing" failed`)
+	for _, path := range []string{mainB, locB} {
+		if data, _ := os.ReadFile(path); strings.Contains(string(data), "[emerg]") || strings.Contains(string(data), "failed") {
+			t.Errorf("%s has lines of the refused reload or the running configuration:\n%s", filepath.Base(path), data)
+		}
+	}
+}

@@ -34,10 +34,12 @@ var discard, _ = errlog.New(errlog.Options{})
 func openLogs(cfg *config.Config, startup *errlog.Logger) (*logSet, error) {
 	ls := &logSet{}
 	ls.access = newAccessFiles(ls.error)
-	if err := ls.update(cfg); err != nil {
+	ch, err := ls.update(cfg)
+	if err != nil {
 		startup.Logf(errlog.Emerg, "%v", err)
 		return nil, err
 	}
+	ch.commit()
 	return ls, nil
 }
 
@@ -50,10 +52,13 @@ func (ls *logSet) error() *errlog.Logger {
 }
 
 // update opens the error logs of cfg whose targets differ from the current
-// ones: the main context's and those of http, server and location blocks.
-// If one cannot be opened, nothing changes. Logs cfg no longer uses are
-// closed a little later, after requests that hold them finish.
-func (ls *logSet) update(cfg *config.Config) error {
+// ones: the main context's and those of http, server and location blocks,
+// and puts them in force. If one cannot be opened, nothing changes. The
+// change says what happens to the logs cfg no longer uses: commit closes
+// them a little later (after the requests that hold them finish), once
+// the configuration is in force; undo puts them back, for a reload that
+// fails after update, whose running snapshot still writes to them.
+func (ls *logSet) update(cfg *config.Config) (*logChange, error) {
 	targets := errlog.TargetsFrom(cfg.Main.ErrorLogs)
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
@@ -61,7 +66,7 @@ func (ls *logSet) update(cfg *config.Config) error {
 	if ls.cur.Load() == nil || !slices.Equal(targets, ls.targets) {
 		l, err := errlog.New(errlog.Options{Targets: targets})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		main = l
 	}
@@ -73,29 +78,62 @@ func (ls *logSet) update(cfg *config.Config) error {
 		if main != nil {
 			main.Close()
 		}
-		return err
+		return nil, err
 	}
-	var unused []*errlog.Logger
+	ch := &logChange{ls: ls, prevCur: ls.cur.Load(), prevTargets: ls.targets, prevLevels: ls.levels, opened: opened}
 	for key, l := range ls.levels {
 		if levels[key] == nil {
-			unused = append(unused, l)
+			ch.retired = append(ch.retired, l)
 		}
 	}
 	if main != nil {
+		ch.opened = append(ch.opened, main)
 		if old := ls.cur.Swap(main); old != nil {
-			unused = append(unused, old)
+			ch.retired = append(ch.retired, old)
 		}
 		ls.targets = targets
 	}
 	ls.levels = levels
-	if len(unused) > 0 {
-		time.AfterFunc(time.Minute, func() {
-			for _, l := range unused {
-				l.Close()
-			}
-		})
+	return ch, nil
+}
+
+// logChange is what logSet.update changed: the logs it opened and those it
+// took out of use, closed by commit or put back by undo.
+type logChange struct {
+	ls          *logSet
+	prevCur     *errlog.Logger
+	prevTargets []errlog.Target
+	prevLevels  map[string]*errlog.Logger
+	opened      []*errlog.Logger
+	retired     []*errlog.Logger
+}
+
+// commit closes the logs the change took out of use, a minute later.
+func (ch *logChange) commit() {
+	retired := ch.retired
+	if len(retired) == 0 {
+		return
 	}
-	return nil
+	time.AfterFunc(time.Minute, func() {
+		for _, l := range retired {
+			l.Close()
+		}
+	})
+}
+
+// undo puts the logs before the change back in force and closes those it
+// opened.
+func (ch *logChange) undo() {
+	ls := ch.ls
+	ls.mu.Lock()
+	if ch.prevCur != nil {
+		ls.cur.Store(ch.prevCur)
+	}
+	ls.targets, ls.levels = ch.prevTargets, ch.prevLevels
+	ls.mu.Unlock()
+	for _, l := range ch.opened {
+		l.Close()
+	}
 }
 
 // openLevels returns the loggers of every error_log target set of cfg's

@@ -260,7 +260,7 @@ func Check(cfg *config.Config) error {
 	// Every error log opens (a missing one is created), as nginx -t opens
 	// them; the snapshot below logs nowhere.
 	probe := &logSet{}
-	err := probe.update(cfg)
+	_, err := probe.update(cfg)
 	probe.close()
 	if err != nil {
 		return err

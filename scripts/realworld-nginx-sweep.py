@@ -63,7 +63,7 @@ makes only a handshake offering those and compares the protocol the server picke
 expire: until SECONDS after the start of the current second (nginx's cache clock
 counts whole seconds), and a requests.txt with a SLEEP starts at the start of a
 second, so the requests between two SLEEPs fall in the same second for both. The
-files of html/ get one fixed modification time, so ETag and Last-Modified are the
+files of html/ (and every other file in the prefix) get one fixed modification time, so ETag and Last-Modified are the
 same in both runs (index.html's ETag is "6553f100-2f8"). After the requests both
 are stopped and the lines of every
 `*.log` file under the prefix whose name lacks "error" are compared, with times,
@@ -363,7 +363,7 @@ def prepare(src, dst, subst):
         p = os.path.join(html, rel)
         if not os.path.exists(p):
             open(p, "w").write(text)
-    for root, _, names in os.walk(html):  # one time for both runs: the same ETag, Last-Modified
+    for root, _, names in os.walk(dst):  # one time for both runs: the same ETag, Last-Modified
         for f in names:
             os.utime(os.path.join(root, f), (MTIME, MTIME))
     for f, cmd in (("cert.pem", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",

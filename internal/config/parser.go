@@ -74,6 +74,10 @@ type parser struct {
 	// unterminated is the first directive read that opened a block though it
 	// never takes one; nil when there is none.
 	unterminated *Directive
+	// opening is the error of the first location or if whose arguments,
+	// read up to its "{", nginx's handler refuses there (a regex that an
+	// unquoted "{" cut short); nil when there is none.
+	opening error
 }
 
 func newParser(opts ParseOptions, mainDir string) *parser {
@@ -188,8 +192,12 @@ func (p *parser) directive(lx *lexer, first token, pos Pos, depth int) (*Directi
 			return d, nil
 		case tokOpen:
 			d.Pos.Line = tok.line
-			if p.unterminated == nil && neverBlock(d.Name) {
-				p.unterminated = d
+			if p.unterminated == nil && p.opening == nil {
+				if neverBlock(d.Name) {
+					p.unterminated = d
+				} else {
+					p.opening = openingError(d)
+				}
 			}
 			block, closeLine, err := p.parseList(lx, depth, true)
 			if err != nil {
@@ -226,11 +234,40 @@ func neverBlock(name string) bool {
 // file parses, validate's checkShape gives that error at the same line, in
 // the order of the file.
 func (p *parser) firstError(err error) error {
+	if p.opening != nil {
+		return p.opening
+	}
 	if d := p.unterminated; d != nil {
 		return hintf(d.Pos, fmt.Sprintf(`end the "%s" directive with ";" (quote an argument that holds a "{")`, d.Name),
 			`directive "%s" is not terminated by ";"`, d.Name)
 	}
 	return err
+}
+
+// openingError is the error nginx's handler of a location or an if gives at
+// its "{", before nginx reads the block: an unquoted "{" in a regular
+// expression (`location ~ ^/(\d{4})/ {`, `if ($uri ~ ^/a{2}$) {`) opens the
+// block early, and nginx 1.22.1 stops there (recorded: `pcre2_compile()
+// failed: missing closing parenthesis in "^/(\d"`, `invalid condition
+// "^/a"`) where fulcrum's parser would meet an unbalanced brace later. It is
+// nil for any other directive and for arguments the handler accepts. A
+// block opened by a name with a "}" that no directive has is nginx's
+// `unknown directive "2}$"`.
+func openingError(d *Directive) error {
+	switch {
+	case d.Name == "location" && (len(d.Args) == 1 || len(d.Args) == 2):
+		_, err := parseLocation(d)
+		return err
+	case d.Name == "if" && len(d.Args) > 0:
+		_, err := parseCondition(d)
+		return err
+	case strings.Contains(d.Name, "}") && directiveIndex[d.Name] == nil:
+		// the rest of a regular expression whose "{" opened a block:
+		// `location ~ ^/a{2}$ {` reads "2}$" as a directive
+		return hintf(d.Pos, `an unquoted "{" in a regular expression before it opened a block: quote that regular expression`,
+			`unknown directive "%s"`, d.Name)
+	}
+	return nil
 }
 
 // include expands an include directive into the directives of the files it names.

@@ -51,7 +51,8 @@ field, and any whose name has "cache" in it: X-Cache-Status, Nginx-Cache...) and
 body (sha1; the port, as in `$server_port`, masked); a file named `tls` in the directory sends them over
 TLS. Requests go one after another on new connections, so a
 burst against limit_req is the same sequence for both. In a request line,
-`<<C*N>>` stands for N copies of C (`X-Big: <<a*9000>>`); the pseudo-headers
+`<<C*N>>` stands for N copies of C (`X-Big: <<a*9000>>`), and in the target `\\xNN` is
+the raw byte NN (`/caf\\xc3\\xa9`, sent unencoded); the pseudo-headers
 `@body: N` send a body of N bytes and `@proxy: ADDR` sends a PROXY protocol v1
 header from ADDR first; `@port: PORT2` sends to another placeholder port; `@tls: on`
 or `off` overrides the `tls` file for the request; over TLS, `@sni: NAME` sends NAME
@@ -499,6 +500,7 @@ def ask(ports, line, tls, prefix):
     line = REPEAT.sub(lambda m: m.group(1) * int(m.group(2)), line)
     parts = [p.strip() for p in line.split("|")]
     method, uri, *version = parts[0].split()
+    uri = re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), uri)  # raw bytes, as latin-1
     hdrs = dict(h.split(":", 1) for h in parts[1:])
     hdrs = {k.strip(): v.strip() for k, v in hdrs.items()}
     body = b"x" * int(hdrs.pop("@body", 0))
@@ -536,6 +538,7 @@ def ask(ports, line, tls, prefix):
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     if version == ["HTTP/1.0"]:
         c._http_vsn, c._http_vsn_str = 10, "HTTP/1.0"
+    c._encode_request = lambda request: request.encode("latin-1")  # a target's raw bytes (\xNN)
     try:
         if proxy:
             c.sock = socket.create_connection(("127.0.0.1", port), 10)

@@ -227,14 +227,23 @@ type engine struct {
 	// quoted is nginx's quoted_uri || plus_in_uri: the request's path had
 	// an escape or a '+', so captures copied into arguments are escaped.
 	quoted bool
-	buf    []byte
+	// quote is nginx's e->quote: set at the start of a run
+	// (ngx_http_rewrite_handler), cleared by a rewrite that matched
+	// (ngx_http_script_regex_end_code). While it is set, the captures a
+	// set directive copies ($1, not named ones) are escaped as arguments
+	// when quoted is: nginx 1.22.1 gives "set $s $1;" in
+	// "location ~ ^/a/(.*)$" the value "x%20y" for /a/x%20y and "x%2By"
+	// for /a/x+y (recorded), so "proxy_pass http://b/$s;" sends the
+	// escapes on.
+	quote bool
+	buf   []byte
 }
 
 // Run runs the script for the request whose variables st holds. log, when
 // not nil, gets the script's log lines; rewrite_log's notices go to it only
 // when the level has rewrite_log on.
 func (s *Script) Run(st *vars.State, log Logger) Result {
-	e := engine{st: st, log: log, notices: s.log}
+	e := engine{st: st, log: log, notices: s.log, quote: true}
 	path, _, _ := strings.Cut(st.RequestURI, "?")
 	e.quoted = strings.ContainsAny(path, "%+")
 	e.run(s.steps)
@@ -263,7 +272,11 @@ func (e *engine) exec(s *step) bool {
 		e.res.Outcome, e.res.Return = Answer, s.ret
 		return true
 	case config.StepSet:
-		e.buf = s.value.Append(e.buf[:0], e.st)
+		if e.quote && e.quoted {
+			e.buf = s.value.AppendEscapedCaptures(e.buf[:0], e.st)
+		} else {
+			e.buf = s.value.Append(e.buf[:0], e.st)
+		}
 		if err := s.settable.Assign(e.st, e.buf); err != nil && e.log != nil {
 			e.log.Log(config.LevelError, err.Error())
 		}
@@ -357,6 +370,7 @@ func (e *engine) rewrite(s *step) bool {
 	// nginx sets the URI before it checks it: the 500 for an empty one
 	// logs $uri as empty.
 	st.Path, st.Rewritten = uri, true
+	e.quote = false
 	if uri == "" {
 		if e.log != nil {
 			e.log.Log(config.LevelError, "the rewritten URI has a zero length")

@@ -70,7 +70,8 @@ are stopped and the lines of every
 `*.log` file under the prefix whose name lacks "error" are compared, with times,
 durations, the prefix and the placeholder ports masked (the prefix is masked in
 bodies too), and so are the error logs' error, warn, crit, alert and info lines (what
-fail2ban reads; not the info lines about connections the client closed), without
+fail2ban reads; not the info lines about connections the client closed) and the
+notice lines that name a client (rewrite_log's), without
 time, pid and connection number (limit_req's excess and temporary file names
 masked); numbers one or two apart count as equal
 (`fulcrum/0.1.0` in `Server` and on error pages is longer than `nginx/1.22.1`, so
@@ -610,7 +611,7 @@ def sameline(a, b):
     return all(abs(int(x) - int(y)) <= 2 for x, y in zip(NUMBER.findall(a), NUMBER.findall(b)))
 
 
-ERRLINE = re.compile(r"^\S+ \S+ \[(error|warn|crit|alert|emerg|info)\] \d+#\d+: (?:\*\d+ )?(.*)$")
+ERRLINE = re.compile(r"^\S+ \S+ \[(error|warn|crit|alert|emerg|info|notice)\] \d+#\d+: (?:\*\d+ )?(.*)$")
 
 
 # info lines about connections the client closed: when they come depends on
@@ -620,7 +621,8 @@ CONNINFO = re.compile(r"closed keepalive connection|closed connection while wait
 
 
 def errorlines(d, ports):
-    """The error, warn, crit, alert and info lines (but CONNINFO's) of the
+    """The error, warn, crit, alert and info lines (but CONNINFO's) and a request's
+    notice lines (rewrite_log's) of the
     error logs under prefix d, without time, pid and connection number, ports and prefix masked:
     what fail2ban filters read."""
     out = []
@@ -632,6 +634,8 @@ def errorlines(d, ports):
                 m = ERRLINE.match(line.rstrip("\n"))
                 if not m or m.group(1) == "info" and CONNINFO.search(m.group(2)):
                     continue
+                if m.group(1) == "notice" and ", client: " not in m.group(2):
+                    continue  # start and stop notices; a request's (rewrite_log) are compared
                 text = m.group(1) + " " + m.group(2).replace(d, "%%DIR%%")
                 for k, v in ports.items():
                     if isinstance(v, int):  # not %%SOCK%%'s path

@@ -520,14 +520,18 @@ func parseInt(s string) (int, error) {
 	return int(n), nil
 }
 
-// applyAlias sets Alias when the nearest of root and alias is an alias.
-func applyAlias(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+// applyAlias sets Alias when the nearest of root and alias is an alias, and
+// AliasPath and AliasRegex from the location at that level.
+func applyAlias(b *builder, st *Settings, dirs []*Directive, at *scope) error {
 	if len(dirs) > 1 {
 		first, second := dirs[0], dirs[1]
 		return errorf(second.Pos, `"%s" directive is duplicate, "%s" directive was specified earlier`, second.Name, first.Name)
 	}
 	if dirs[0].Name == "alias" {
 		st.Alias = b.docPath(dirs[0].Args[0])
+		if at != nil && at.loc != nil {
+			st.AliasPath, st.AliasRegex = at.loc.Path, at.loc.Regex != nil
+		}
 	}
 	return nil
 }

@@ -78,7 +78,15 @@ type parser struct {
 	// read up to its "{", nginx's handler refuses there (a regex that an
 	// unquoted "{" cut short); nil when there is none.
 	opening error
+	// blocks are the names of the blocks being read, outermost first.
+	blocks []string
 }
+
+// listBlocks are the blocks whose lines nginx hands to the block's own
+// handler (cf->handler) instead of reading them as directives: a "{" in
+// them is nginx's `unexpected "{"` at once (recorded with nginx 1.22.1 for
+// a map's unquoted "~^/a{2}$" key).
+var listBlocks = map[string]bool{"map": true, "geo": true, "split_clients": true, "types": true, "charset_map": true}
 
 func newParser(opts ParseOptions, mainDir string) *parser {
 	if opts.ReadFile == nil {
@@ -193,13 +201,20 @@ func (p *parser) directive(lx *lexer, first token, pos Pos, depth int) (*Directi
 		case tokOpen:
 			d.Pos.Line = tok.line
 			if p.unterminated == nil && p.opening == nil {
-				if neverBlock(d.Name) {
+				switch {
+				case len(p.blocks) > 0 && listBlocks[p.blocks[len(p.blocks)-1]]:
+					// nginx hands a map's (geo's, types'...) lines to
+					// the block's handler, which takes no block
+					p.opening = hintf(d.Pos, `quote a value that holds "{" or "}" (a regular expression such as "~^/a{2}$")`, `unexpected "{"`)
+				case neverBlock(d.Name):
 					p.unterminated = d
-				} else {
+				default:
 					p.opening = openingError(d)
 				}
 			}
+			p.blocks = append(p.blocks, d.Name)
 			block, closeLine, err := p.parseList(lx, depth, true)
+			p.blocks = p.blocks[:len(p.blocks)-1]
 			if err != nil {
 				return nil, err
 			}

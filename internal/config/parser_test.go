@@ -65,6 +65,9 @@ func TestParseErrors(t *testing.T) {
 			`pcre2_compile() failed: missing terminating ] for character class in "^/x[a" in /t.conf:3`},
 		{"if regex cut by a brace", "http {\n server {\n  location /x {\n   if ($uri ~ ^/x/(\\d{4})$) { return 404; }\n  }\n }\n}\n",
 			`invalid condition "^/x/(\d" in /t.conf:4`},
+		{"map key cut by a brace", "http {\n map $uri $new {\n  default \"\";\n  ~^/(\\d{4})/(.*)$ /y/$2;\n }\n server { }\n}\n",
+			`unexpected "{" in /t.conf:4, quote a value that holds`},
+		{"geo value with a brace", "http {\n geo $g {\n  10.0.0.0/8 {1};\n }\n}\n", `unexpected "{" in /t.conf:3`},
 		{"location repeat cut by a brace", "http {\n server {\n  location ~ ^/a{2}$ { }\n }\n}\n",
 			`unknown directive "2}$" in /t.conf:3, an unquoted "{" in a regular expression before it opened a block`},
 	}

@@ -219,6 +219,9 @@ func (p *mapParser) entries(d *Directive) ([]MapEntry, error) {
 	kinds := []NameKind{NameExact}
 	keys := []string{strings.ToLower(key)}
 	if p.m.Hostnames {
+		if !validWildcardKey(key) {
+			return nil, refererHostError(d, key)
+		}
 		kinds, keys = hostnameKinds(strings.ToLower(key))
 	}
 	out := make([]MapEntry, len(keys))
@@ -226,6 +229,22 @@ func (p *mapParser) entries(d *Directive) ([]MapEntry, error) {
 		out[i] = MapEntry{Kind: kinds[i], Key: keys[i], Value: value, Pos: d.Pos}
 	}
 	return out, nil
+}
+
+// validWildcardKey reports whether nginx's ngx_hash_add_key takes name as a
+// key of a hash with wildcards (a map with hostnames): at most one "*", no
+// "..", and a "*" only as "*.x" or "x.*" (recorded with nginx 1.22.1:
+// "*.example.*", "www.*.com", "*x.com", "*." and "a..b.com" are `invalid
+// hostname or wildcard`).
+func validWildcardKey(name string) bool {
+	if strings.Count(name, "*") > 1 || strings.Contains(name, "..") {
+		return false
+	}
+	switch {
+	case len(name) > 2 && (strings.HasPrefix(name, "*.") || strings.HasSuffix(name, ".*")):
+		return true
+	}
+	return !strings.Contains(name, "*")
 }
 
 // hostnameKinds classifies a lower-case host name with wildcards: "*.x" is a lead

@@ -169,6 +169,11 @@ func TestBuildErrors(t *testing.T) {
 		{"map duplicate key", "http { map $a $b { x 1; X 2; } }", `conflicting parameter "X" in nginx.conf:1`},
 		{"map duplicate default", "http { map $a $b { default 1; default 2; } }", `duplicate default map parameter in nginx.conf:1`},
 		{"map bad regex", "http { map $a $b { ~[ 1; } }", `pcre2_compile() failed: missing terminating ] for character class in "["`},
+		// nginx 1.22.1's ngx_hash_add_key refuses these hostnames keys (recorded)
+		{"map hostnames star at both ends", "http { map $host $x { hostnames; *.example.* 1; } }", `invalid hostname or wildcard "*.example.*" in nginx.conf:1`},
+		{"map hostnames star inside", "http { map $host $x { hostnames; www.*.com 1; } }", `invalid hostname or wildcard "www.*.com" in nginx.conf:1`},
+		{"map hostnames star without dot", "http { map $host $x { hostnames; *x.com 1; } }", `invalid hostname or wildcard "*x.com" in nginx.conf:1`},
+		{"map hostnames double dot", "http { map $host $x { hostnames; a..b.com 1; } }", `invalid hostname or wildcard "a..b.com" in nginx.conf:1`},
 		// The lookahead of h5bp's, Laravel's and nginxconfig.io's dotfile rule
 		// compiles (package pcre); PCRE syntax regexp2 lacks gets a hint.
 		{"PCRE \\K", "http { server { location ~ /\\.(?!well-known)\\Kx { deny all; } } }",

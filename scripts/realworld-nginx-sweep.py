@@ -27,7 +27,7 @@ placeholders are replaced, so a configuration runs unprivileged on loopback:
 
 The echo backends answer 200 text/plain unless the query string asks otherwise, so
 that a caching or content-filtering configuration has something to work on:
-cc= Cache-Control, sc= Set-Cookie, ct= Content-Type, xae= X-Accel-Expires,
+cc= Cache-Control, sc= Set-Cookie, ct= Content-Type, xae= X-Accel-Expires, xar= X-Accel-Redirect,
 vary= Vary, etag= ETag (and 304 to an If-None-Match with it), lm= Last-Modified
 (HTTP date), st= the status,
 delay= milliseconds to wait first, html=1 a small HTML page as the body (with
@@ -135,6 +135,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
             import gzip
             out, fields["Content-Encoding"] = gzip.compress(out, mtime=0), "gzip"
         for k, f in (("cc", "Cache-Control"), ("sc", "Set-Cookie"), ("xae", "X-Accel-Expires"), ("vary", "Vary"),
+                     ("xar", "X-Accel-Redirect"),
                      ("etag", "ETag"), ("lm", "Last-Modified")):
             if k in q:
                 fields[f] = q[k]

@@ -71,15 +71,21 @@ type parser struct {
 	files      []SourceFile
 	seen       map[string]bool // files already in files
 	stack      []string        // files being read, outermost first, to catch cycles
-	// unterminated is the first directive read that opened a block though it
-	// never takes one; nil when there is none.
-	unterminated *Directive
-	// opening is the error of the first location or if whose arguments,
-	// read up to its "{", nginx's handler refuses there (a regex that an
-	// unquoted "{" cut short); nil when there is none.
-	opening error
+	// openers are the blocks read whose "{" nginx's handler may refuse, in
+	// the order of the file: a directive that never takes a block, a line
+	// of a map (geo, types...), a location, an if. firstError reports the
+	// first that nginx refuses.
+	openers []opener
 	// blocks are the names of the blocks being read, outermost first.
 	blocks []string
+}
+
+// opener is a block whose "{" nginx's handler may refuse: err when that is
+// known when it is read, else d, which openingError checks when the parse
+// failed (a location's regex is compiled only then).
+type opener struct {
+	d   *Directive
+	err error
 }
 
 // listBlocks are the blocks whose lines nginx hands to the block's own
@@ -200,17 +206,16 @@ func (p *parser) directive(lx *lexer, first token, pos Pos, depth int) (*Directi
 			return d, nil
 		case tokOpen:
 			d.Pos.Line = tok.line
-			if p.unterminated == nil && p.opening == nil {
-				switch {
-				case len(p.blocks) > 0 && listBlocks[p.blocks[len(p.blocks)-1]]:
-					// nginx hands a map's (geo's, types'...) lines to
-					// the block's handler, which takes no block
-					p.opening = hintf(d.Pos, `quote a value that holds "{" or "}" (a regular expression such as "~^/a{2}$")`, `unexpected "{"`)
-				case neverBlock(d.Name):
-					p.unterminated = d
-				default:
-					p.opening = openingError(d)
-				}
+			switch {
+			case len(p.blocks) > 0 && listBlocks[p.blocks[len(p.blocks)-1]]:
+				// nginx hands a map's (geo's, types'...) lines to the
+				// block's handler, which takes no block
+				p.openers = append(p.openers, opener{err: hintf(d.Pos, `quote a value that holds "{" or "}" (a regular expression such as "~^/a{2}$")`, `unexpected "{"`)})
+			case neverBlock(d.Name):
+				p.openers = append(p.openers, opener{err: hintf(d.Pos, fmt.Sprintf(`end the "%s" directive with ";" (quote an argument that holds a "{")`, d.Name),
+					`directive "%s" is not terminated by ";"`, d.Name)})
+			case d.Name == "location" || d.Name == "if" || strings.Contains(d.Name, "}"):
+				p.openers = append(p.openers, opener{d: d})
 			}
 			p.blocks = append(p.blocks, d.Name)
 			block, closeLine, err := p.parseList(lx, depth, true)
@@ -249,12 +254,13 @@ func neverBlock(name string) bool {
 // file parses, validate's checkShape gives that error at the same line, in
 // the order of the file.
 func (p *parser) firstError(err error) error {
-	if p.opening != nil {
-		return p.opening
-	}
-	if d := p.unterminated; d != nil {
-		return hintf(d.Pos, fmt.Sprintf(`end the "%s" directive with ";" (quote an argument that holds a "{")`, d.Name),
-			`directive "%s" is not terminated by ";"`, d.Name)
+	for _, o := range p.openers {
+		if o.err != nil {
+			return o.err
+		}
+		if e := openingError(o.d); e != nil {
+			return e
+		}
 	}
 	return err
 }

@@ -133,6 +133,8 @@ func TestBuildErrors(t *testing.T) {
 		{"duplicate exact", "http { server { location = /x {} location =/x {} } }", `duplicate location "/x" in nginx.conf:1`},
 		{"duplicate nested", "http { server { location /a { location /a/b {} location /a/b {} } } }", `duplicate location "/a/b" in nginx.conf:1`},
 		{"outside parent", "http { server { location /a { location /b {} } } }", `location "/b" is outside location "/a" in nginx.conf:1`},
+		{"prefix inside regex", "http { server { location ~ ^/a { location /a/b {} } } }", `location "/a/b" is outside location "^/a" in nginx.conf:1`},
+		{"exact inside regex", `http { server { location ~* \.php$ { location = /x.php {} } } }`, `location "/x.php" is outside location "\.php$" in nginx.conf:1`},
 		{"inside exact", "http { server { location = /a { location /a/b {} } } }", `location "/a/b" cannot be inside the exact location "/a" in nginx.conf:1`},
 		{"inside named", "http { server { location @a { location /a/b {} } } }", `location "/a/b" cannot be inside the named location "@a" in nginx.conf:1`},
 		{"nested named", "http { server { location /a { location @b {} } } }", `named location "@b" can be on the server level only in nginx.conf:1`},

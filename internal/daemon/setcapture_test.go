@@ -2,11 +2,14 @@ package daemon_test
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
 // TestSetEscapesCaptures checks what "set $s $1;" stores, as nginx 1.22.1
-// does it (recorded): while no rewrite in the run has matched, a capture
+// does it (recorded), and what an if compares with or tests as a file
+// ("if ($arg_v = $1)", "if (-f DIR/$1)"): while no rewrite in the run has matched, a capture
 // ($1, not a named one) is escaped as arguments are (NGX_ESCAPE_ARGS) when
 // the request's path had an escape or a '+', so "set $p $1; proxy_pass
 // http://b/$p;" sends "/p/x%20y" for /f/x%20y, not a raw space. A rewrite
@@ -14,6 +17,11 @@ import (
 // are never escaped.
 func TestSetEscapesCaptures(t *testing.T) {
 	dir := t.TempDir()
+	for _, f := range []string{"a b", "ab"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	backend := echoBackend(t)
 	addr := startDaemon(t, dir, `
     access_log off;
@@ -27,6 +35,8 @@ func TestSetEscapesCaptures(t *testing.T) {
         location ~ ^/f/(.*)$ { set $s $1; proxy_pass http://`+backend+`/p/$s; }
         location ~ ^/i/(.*)$ { set $s $1; rewrite ^/i/(.*)$ /r/$s last; }
         location ~ ^/j/(.*)$ { if ($arg_z ~ (.*)) { set $s $1; } return 200 "[$s]"; }
+        location ~ ^/ic/(.*)$ { if ($arg_v = $1) { return 200 "eq"; } return 200 "ne"; }
+        location ~ ^/if/(.*)$ { if (-f `+dir+`/$1) { return 200 "file"; } return 200 "nofile"; }
         location /r/ { return 200 "r [$uri]"; }
     }`)
 	tests := []struct{ target, want string }{
@@ -48,6 +58,10 @@ func TestSetEscapesCaptures(t *testing.T) {
 		{"/i/x%20y", "r [/r/x%20y]"},
 		{"/j/u%20v?z=a%20b", "[a%2520b]"},
 		{"/j/u?z=a%20b", "[a%20b]"},
+		{"/ic/a%20b?v=a%20b", "eq"}, // the capture is "a%20b"
+		{"/ic/ab?v=ab", "eq"},
+		{"/if/a%20b", "nofile"}, // DIR/a%20b, not DIR/a b
+		{"/if/ab", "file"},      // nothing escaped in the path
 	}
 	for _, tt := range tests {
 		resp, err := noRedirects.Get("http://" + addr + tt.target)

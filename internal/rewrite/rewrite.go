@@ -272,11 +272,7 @@ func (e *engine) exec(s *step) bool {
 		e.res.Outcome, e.res.Return = Answer, s.ret
 		return true
 	case config.StepSet:
-		if e.quote && e.quoted {
-			e.buf = s.value.AppendEscapedCaptures(e.buf[:0], e.st)
-		} else {
-			e.buf = s.value.Append(e.buf[:0], e.st)
-		}
+		e.buf = e.appendValue(s.value, e.buf[:0])
 		if err := s.settable.Assign(e.st, e.buf); err != nil && e.log != nil {
 			e.log.Log(config.LevelError, err.Error())
 		}
@@ -390,6 +386,19 @@ func (e *engine) rewrite(s *step) bool {
 	return false
 }
 
+// appendValue appends the value of a set, of an if's file test path or of
+// the string an if compares with: nginx compiles them as complex values of
+// the rewrite engine, whose numbered captures are escaped as arguments while
+// e->quote is on and the request's path was quoted (recorded with nginx
+// 1.22.1: "if (-f DIR/$1)" for /e/a%20b tests "DIR/a%20b", "if ($arg_v =
+// $1)" for /c/a%20b?v=a%20b holds).
+func (e *engine) appendValue(t *vars.Template, dst []byte) []byte {
+	if e.quote && e.quoted {
+		return t.AppendEscapedCaptures(dst, e.st)
+	}
+	return t.Append(dst, e.st)
+}
+
 // captures appends t's value with its captures escaped when the request's
 // URI was (nginx escapes them in arguments and redirects then).
 func (e *engine) captures(t *vars.Template, dst []byte) []byte {
@@ -471,7 +480,7 @@ func (e *engine) test(c *condition) bool {
 	st := e.st
 	switch c.op {
 	case config.CondFile, config.CondNotFile:
-		e.buf = c.v.Append(e.buf[:0], st)
+		e.buf = e.appendValue(c.v, e.buf[:0])
 		return e.fileTest(c, string(e.buf))
 	}
 	e.buf = c.v.Append(e.buf[:0], st)
@@ -480,7 +489,7 @@ func (e *engine) test(c *condition) bool {
 		return len(e.buf) > 0 && !(len(e.buf) == 1 && e.buf[0] == '0')
 	case config.CondEqual, config.CondNotEqual:
 		n := len(e.buf)
-		e.buf = c.value.Append(e.buf, st)
+		e.buf = e.appendValue(c.value, e.buf)
 		equal := string(e.buf[:n]) == string(e.buf[n:])
 		return equal == (c.op == config.CondEqual)
 	}

@@ -26,6 +26,9 @@ func TestBuiltinVariableRedefined(t *testing.T) {
 		{"set as written", `set $URI x;`, `the duplicate "URI" variable in `},
 		{"changeable capture", `location ~ ^/(?<args>.*)$ { }`, ""},
 		{"capture beside a set", `set $x 1; location ~ (?<x>.) { }`, ""},
+		{"set of uid_got", `set $uid_got x;`, `the duplicate "uid_got" variable in `},
+		{"set of date_gmt", `set $date_gmt x;`, `the duplicate "date_gmt" variable in `},
+		{"set of uid_reset", `set $uid_reset 1;`, ""},
 	}
 	for _, tt := range server {
 		t.Run(tt.name, func(t *testing.T) { checkServerLine(t, tt.conf, tt.want) })
@@ -36,6 +39,7 @@ func TestBuiltinVariableRedefined(t *testing.T) {
 		{"split_clients", `split_clients $uri $uri { * a; }`, `the duplicate "uri" variable in `},
 		{"map regex capture", `map $uri $x { ~^/(?<uri>.*)$ 1; }`, `the duplicate "uri" variable in `},
 		{"map of args", `map $uri $args { default on; }`, ""},
+		{"map of date_local", `map $uri $date_local { default 1; }`, `the duplicate "date_local" variable in `},
 		{"map of a prefix variable", `map $uri $http_foo { default 1; }`, ""},
 		{"two maps of one name", `map $uri $a { default 1; } map $uri $a { default 2; }`, ""},
 	}

@@ -176,7 +176,7 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 			slashRedirect(rec, st, lm.Redirect)
 			return loc, rewrite.Result{}, true
 		}
-		setCaptures(st, lm.Captures, router.Captures{})
+		setLocationCaptures(st, lm)
 		if !bodyWithinLimit(rec, r, rec.set) {
 			return loc, rewrite.Result{}, true
 		}

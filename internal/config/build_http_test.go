@@ -147,6 +147,8 @@ func TestBuildErrors(t *testing.T) {
 		{"error_page range", "http { error_page 600 /x; }", `value "600" must be between 300 and 599 in nginx.conf:1`},
 		{"error_page response", "http { error_page 404 =abc /x; }", `invalid value "=abc" in nginx.conf:1`},
 		{"error_page code", "http { error_page abc /x; }", `invalid value "abc" in nginx.conf:1`},
+		{"error_page 499", "http { error_page 404 499 /x; }", `invalid value "499" in nginx.conf:1`},
+		{"alias in a named location", "http { server { location @n { alias /x/; } } }", `the "alias" directive cannot be used inside the named location in nginx.conf:1`},
 		{"error_page order", "http { error_page 404 /x /y; }", `invalid value "/x" in nginx.conf:1`},
 		{"try_files code", "http { server { try_files a =abc; } }", `invalid code "=abc" in nginx.conf:1`},
 		{"empty index", `http { index ""; }`, `index "" in "index" directive is invalid in nginx.conf:1`},

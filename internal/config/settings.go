@@ -528,6 +528,9 @@ func applyAlias(b *builder, st *Settings, dirs []*Directive, at *scope) error {
 		return errorf(second.Pos, `"%s" directive is duplicate, "%s" directive was specified earlier`, second.Name, first.Name)
 	}
 	if dirs[0].Name == "alias" {
+		if at != nil && at.loc != nil && at.loc.Modifier == ModNamed {
+			return hintf(dirs[0].Pos, "use root in a named location", `the "alias" directive cannot be used inside the named location`)
+		}
 		st.Alias = b.docPath(dirs[0].Args[0])
 		if at != nil && at.loc != nil {
 			st.AliasPath, st.AliasRegex = at.loc.Path, at.loc.Regex != nil
@@ -746,8 +749,10 @@ func parseErrorPage(d *Directive) (ErrorPage, error) {
 		codes = codes[:len(codes)-1]
 		if last == "=" {
 			p.UseTargetStatus = true
-		} else if n, err := strconv.Atoi(last[1:]); err != nil || n <= 0 || last[1] == '+' || last[1] == '-' {
+		} else if n, err := strconv.Atoi(last[1:]); err != nil || n < 0 || last[1] == '+' || last[1] == '-' {
 			return p, errorf(d.Pos, `invalid value "%s"`, last)
+		} else if n == 0 {
+			p.UseTargetStatus = true // nginx's overwrite 0 is "=" alone (recorded: "=0 /x" answers /x's 202)
 		} else {
 			p.Response = n
 		}
@@ -757,7 +762,7 @@ func parseErrorPage(d *Directive) (ErrorPage, error) {
 	}
 	for _, c := range codes {
 		n, err := parseInt(c)
-		if err != nil {
+		if err != nil || n == 499 { // 499 is nginx's "client closed request", never answered
 			return p, errorf(d.Pos, `invalid value "%s"`, c)
 		}
 		if n < 300 || n > 599 {

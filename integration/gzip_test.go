@@ -134,7 +134,7 @@ func TestGzipConfigErrors(t *testing.T) {
 	tests := []struct{ directive, want string }{
 		{"gzip_comp_level 10;", "value must be between 1 and 9 in "},
 		{"gzip_proxied any sometimes;", `invalid value "sometimes" in `},
-		{`gzip_disable "(";`, `invalid regular expression "(": missing closing ): ` + "`(`" + ` in `},
+		{`gzip_disable "(";`, `pcre2_compile() failed: missing closing parenthesis in "(" in `},
 		{"gzip_http_version 2.0;", `invalid value "2.0" in `},
 	}
 	checkDirectiveErrors(t, tests)

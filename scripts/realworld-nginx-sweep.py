@@ -27,7 +27,7 @@ placeholders are replaced, so a configuration runs unprivileged on loopback:
 
 The echo backends answer 200 text/plain unless the query string asks otherwise, so
 that a caching or content-filtering configuration has something to work on:
-cc= Cache-Control, sc= Set-Cookie, ct= Content-Type, xae= X-Accel-Expires,
+cc= Cache-Control, sc= Set-Cookie, ct= Content-Type, xae= X-Accel-Expires, xar= X-Accel-Redirect,
 vary= Vary, etag= ETag (and 304 to an If-None-Match with it), lm= Last-Modified
 (HTTP date), st= the status,
 delay= milliseconds to wait first, html=1 a small HTML page as the body (with
@@ -51,7 +51,8 @@ field, and any whose name has "cache" in it: X-Cache-Status, Nginx-Cache...) and
 body (sha1; the port, as in `$server_port`, masked); a file named `tls` in the directory sends them over
 TLS. Requests go one after another on new connections, so a
 burst against limit_req is the same sequence for both. In a request line,
-`<<C*N>>` stands for N copies of C (`X-Big: <<a*9000>>`); the pseudo-headers
+`<<C*N>>` stands for N copies of C (`X-Big: <<a*9000>>`), and in the target `\\xNN` is
+the raw byte NN (`/caf\\xc3\\xa9`, sent unencoded); the pseudo-headers
 `@body: N` send a body of N bytes and `@proxy: ADDR` sends a PROXY protocol v1
 header from ADDR first; `@port: PORT2` sends to another placeholder port; `@tls: on`
 or `off` overrides the `tls` file for the request; over TLS, `@sni: NAME` sends NAME
@@ -63,13 +64,14 @@ makes only a handshake offering those and compares the protocol the server picke
 expire: until SECONDS after the start of the current second (nginx's cache clock
 counts whole seconds), and a requests.txt with a SLEEP starts at the start of a
 second, so the requests between two SLEEPs fall in the same second for both. The
-files of html/ get one fixed modification time, so ETag and Last-Modified are the
+files of html/ (and every other file in the prefix) get one fixed modification time, so ETag and Last-Modified are the
 same in both runs (index.html's ETag is "6553f100-2f8"). After the requests both
 are stopped and the lines of every
 `*.log` file under the prefix whose name lacks "error" are compared, with times,
 durations, the prefix and the placeholder ports masked (the prefix is masked in
 bodies too), and so are the error logs' error, warn, crit, alert and info lines (what
-fail2ban reads; not the info lines about connections the client closed), without
+fail2ban reads; not the info lines about connections the client closed) and the
+notice lines that name a client (rewrite_log's), without
 time, pid and connection number (limit_req's excess and temporary file names
 masked); numbers one or two apart count as equal
 (`fulcrum/0.1.0` in `Server` and on error pages is longer than `nginx/1.22.1`, so
@@ -133,6 +135,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
             import gzip
             out, fields["Content-Encoding"] = gzip.compress(out, mtime=0), "gzip"
         for k, f in (("cc", "Cache-Control"), ("sc", "Set-Cookie"), ("xae", "X-Accel-Expires"), ("vary", "Vary"),
+                     ("xar", "X-Accel-Redirect"),
                      ("etag", "ETag"), ("lm", "Last-Modified")):
             if k in q:
                 fields[f] = q[k]
@@ -363,7 +366,7 @@ def prepare(src, dst, subst):
         p = os.path.join(html, rel)
         if not os.path.exists(p):
             open(p, "w").write(text)
-    for root, _, names in os.walk(html):  # one time for both runs: the same ETag, Last-Modified
+    for root, _, names in os.walk(dst):  # one time for both runs: the same ETag, Last-Modified
         for f in names:
             os.utime(os.path.join(root, f), (MTIME, MTIME))
     for f, cmd in (("cert.pem", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -499,6 +502,7 @@ def ask(ports, line, tls, prefix):
     line = REPEAT.sub(lambda m: m.group(1) * int(m.group(2)), line)
     parts = [p.strip() for p in line.split("|")]
     method, uri, *version = parts[0].split()
+    uri = re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), uri)  # raw bytes, as latin-1
     hdrs = dict(h.split(":", 1) for h in parts[1:])
     hdrs = {k.strip(): v.strip() for k, v in hdrs.items()}
     body = b"x" * int(hdrs.pop("@body", 0))
@@ -536,6 +540,7 @@ def ask(ports, line, tls, prefix):
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     if version == ["HTTP/1.0"]:
         c._http_vsn, c._http_vsn_str = 10, "HTTP/1.0"
+    c._encode_request = lambda request: request.encode("latin-1")  # a target's raw bytes (\xNN)
     try:
         if proxy:
             c.sock = socket.create_connection(("127.0.0.1", port), 10)
@@ -607,7 +612,7 @@ def sameline(a, b):
     return all(abs(int(x) - int(y)) <= 2 for x, y in zip(NUMBER.findall(a), NUMBER.findall(b)))
 
 
-ERRLINE = re.compile(r"^\S+ \S+ \[(error|warn|crit|alert|emerg|info)\] \d+#\d+: (?:\*\d+ )?(.*)$")
+ERRLINE = re.compile(r"^\S+ \S+ \[(error|warn|crit|alert|emerg|info|notice)\] \d+#\d+: (?:\*\d+ )?(.*)$")
 
 
 # info lines about connections the client closed: when they come depends on
@@ -617,7 +622,8 @@ CONNINFO = re.compile(r"closed keepalive connection|closed connection while wait
 
 
 def errorlines(d, ports):
-    """The error, warn, crit, alert and info lines (but CONNINFO's) of the
+    """The error, warn, crit, alert and info lines (but CONNINFO's) and a request's
+    notice lines (rewrite_log's) of the
     error logs under prefix d, without time, pid and connection number, ports and prefix masked:
     what fail2ban filters read."""
     out = []
@@ -629,6 +635,8 @@ def errorlines(d, ports):
                 m = ERRLINE.match(line.rstrip("\n"))
                 if not m or m.group(1) == "info" and CONNINFO.search(m.group(2)):
                     continue
+                if m.group(1) == "notice" and ", client: " not in m.group(2):
+                    continue  # start and stop notices; a request's (rewrite_log) are compared
                 text = m.group(1) + " " + m.group(2).replace(d, "%%DIR%%")
                 for k, v in ports.items():
                     if isinstance(v, int):  # not %%SOCK%%'s path

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"regexp/syntax"
 	"strings"
 	"time"
 
@@ -217,6 +219,9 @@ func (p *mapParser) entries(d *Directive) ([]MapEntry, error) {
 	kinds := []NameKind{NameExact}
 	keys := []string{strings.ToLower(key)}
 	if p.m.Hostnames {
+		if !validWildcardKey(key) {
+			return nil, refererHostError(d, key)
+		}
 		kinds, keys = hostnameKinds(strings.ToLower(key))
 	}
 	out := make([]MapEntry, len(keys))
@@ -224,6 +229,22 @@ func (p *mapParser) entries(d *Directive) ([]MapEntry, error) {
 		out[i] = MapEntry{Kind: kinds[i], Key: keys[i], Value: value, Pos: d.Pos}
 	}
 	return out, nil
+}
+
+// validWildcardKey reports whether nginx's ngx_hash_add_key takes name as a
+// key of a hash with wildcards (a map with hostnames): at most one "*", no
+// "..", and a "*" only as "*.x" or "x.*" (recorded with nginx 1.22.1:
+// "*.example.*", "www.*.com", "*x.com", "*." and "a..b.com" are `invalid
+// hostname or wildcard`).
+func validWildcardKey(name string) bool {
+	if strings.Count(name, "*") > 1 || strings.Contains(name, "..") {
+		return false
+	}
+	switch {
+	case len(name) > 2 && (strings.HasPrefix(name, "*.") || strings.HasSuffix(name, ".*")):
+		return true
+	}
+	return !strings.Contains(name, "*")
 }
 
 // hostnameKinds classifies a lower-case host name with wildcards: "*.x" is a lead
@@ -246,6 +267,11 @@ func hostnameKinds(name string) ([]NameKind, []string) {
 func compileRegex(pos Pos, src string, caseless bool) (*pcre.Regexp, error) {
 	re, err := pcre.Compile(src, caseless)
 	if err != nil {
+		var se *syntax.Error
+		if errors.As(err, &se) && pcreWords[se.Code] != "" {
+			return nil, hintf(pos, `close it; quote a regular expression that holds "{", "}" or ";"`,
+				`pcre2_compile() failed: %s in "%s"`, pcreWords[se.Code], src)
+		}
 		msg := err.Error()
 		if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
 			msg = msg[i+2:]
@@ -254,6 +280,15 @@ func compileRegex(pos Pos, src string, caseless bool) (*pcre.Regexp, error) {
 			`invalid regular expression "%s": %s`, src, msg)
 	}
 	return re, nil
+}
+
+// pcreWords are PCRE2's words for the syntax errors it reports at the end of
+// the pattern, which nginx 1.22.1 logs as `pcre2_compile() failed: WORDS in
+// "SRC"` (recorded), with no `at "..."` part. They are the errors of a regular
+// expression that an unquoted "{" cut short (`location ~ ^/(\d{4})/ {`).
+var pcreWords = map[syntax.ErrorCode]string{
+	syntax.ErrMissingParen:   "missing closing parenthesis",
+	syntax.ErrMissingBracket: "missing terminating ] for character class",
 }
 
 // applyAccessLog reads the access_log directives of one level: "off", or a path with

@@ -400,8 +400,11 @@ func checkNesting(d *Directive, loc, parent *Location) error {
 		return errorf(d.Pos, `location "%s" cannot be inside the named location "%s"`, loc.Path, parent.Path)
 	case loc.Modifier == ModNamed:
 		return errorf(d.Pos, `named location "%s" can be on the server level only`, loc.Path)
-	case parent.Regex == nil && loc.Regex == nil && !strings.HasPrefix(loc.Path, parent.Path):
-		return hintf(d.Pos, "a nested prefix location must start with its parent's path", `location "%s" is outside location "%s"`, loc.Path, parent.Path)
+	case loc.Regex == nil && !strings.HasPrefix(loc.Path, parent.Path):
+		// a regex parent's path is its regex, as nginx compares it
+		// (recorded: "location ~ ^/a { location /a/b {} }" is outside)
+		return hintf(d.Pos, "a nested prefix location must start with its parent's path; in a regex location, nest regex locations",
+			`location "%s" is outside location "%s"`, loc.Path, parent.Path)
 	}
 	return nil
 }

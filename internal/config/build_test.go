@@ -450,6 +450,8 @@ func TestSettingsValues(t *testing.T) {
 			}
 			return strings.Join(out, "|")
 		}, `Codes=[404] Target="/404.html"|Codes=[500, 502] Response=200 Target="@fallback"|Codes=[403] UseTargetStatus=true Target="/x"|Codes=[301] Target="http://a/"`},
+		// nginx 1.22.1 takes "=0" as "=" (recorded: "=0 /x" answers /x's own 202)
+		{"error page =0", "error_page 404 =0 /x;", func(s *Settings) any { return s.ErrorPages[0].UseTargetStatus }, true},
 		{"index joins", "index a.html; index b.html /c.html;", func(s *Settings) any { return s.Index }, []string{"a.html", "b.html", "/c.html"}},
 		{"try_files", "try_files $uri $uri/ =404;", func(s *Settings) any { return s.TryFiles }, []string{"$uri", "$uri/", "=404"}},
 		{"real ip", "set_real_ip_from 10.0.0.0/8; set_real_ip_from 192.168.1.1; set_real_ip_from unix:; real_ip_header X-Forwarded-For; real_ip_recursive on;", func(s *Settings) any {

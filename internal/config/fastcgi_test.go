@@ -15,7 +15,7 @@ func TestFastCGIErrors(t *testing.T) {
 		{"scheme", "fastcgi_pass http://127.0.0.1:9000;", `invalid host in upstream "http://127.0.0.1:9000" in nginx.conf:1`},
 		{"bad flag", "fastcgi_param A b c; fastcgi_pass 127.0.0.1:9000;", `invalid parameter "c" in nginx.conf:1`},
 		{"duplicate", "fastcgi_pass 127.0.0.1:9000; fastcgi_pass 127.0.0.1:9001;", `"fastcgi_pass" directive is duplicate in nginx.conf:1`},
-		{"bad regex", `fastcgi_split_path_info "^(.+\.php(/.*)$"; fastcgi_pass 127.0.0.1:9000;`, `invalid regular expression`},
+		{"bad regex", `fastcgi_split_path_info "^(.+\.php(/.*)$"; fastcgi_pass 127.0.0.1:9000;`, `pcre2_compile() failed: missing closing parenthesis in "^(.+\.php(/.*)$"`},
 		{"bad ignore", "fastcgi_ignore_headers X-Nope; fastcgi_pass 127.0.0.1:9000;", `invalid value "X-Nope" in nginx.conf:1`},
 		{"bad next", "fastcgi_next_upstream error off; fastcgi_pass 127.0.0.1:9000;", `"fastcgi_next_upstream off" cannot be combined`},
 		{"in server", "", ""},

@@ -17,7 +17,7 @@ func TestGzipErrors(t *testing.T) {
 		{"version", "http { gzip_http_version 2.0; }", `invalid value "2.0" in nginx.conf:1`},
 		{"version twice", "http { gzip_http_version 1.0; gzip_http_version 1.1; }", `"gzip_http_version" directive is duplicate`},
 		{"min length", "http { gzip_min_length -1; }", `"gzip_min_length" directive invalid value in nginx.conf:1`},
-		{"regex", "http {\n gzip_disable \"(\";\n}", "invalid regular expression \"(\": missing closing ): `(` in nginx.conf:2"},
+		{"regex", "http {\n gzip_disable \"(\";\n}", `pcre2_compile() failed: missing closing parenthesis in "(" in nginx.conf:2`},
 		{"buffers 0", "http { gzip_buffers 0 4k; }", `"gzip_buffers" directive invalid value in nginx.conf:1`},
 		{"buffers size", "http { gzip_buffers 4 x; }", `"gzip_buffers" directive invalid value in nginx.conf:1`},
 		{"flag", "http { gzip maybe; }", `invalid value "maybe" in "gzip" directive, it must be "on" or "off" in nginx.conf:1`},

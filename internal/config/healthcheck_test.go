@@ -202,7 +202,7 @@ func TestHealthCheckErrors(t *testing.T) {
 		{"bad header operator", hcConf("match a { header X == y; }", ""), `invalid operator "==" in "header" directive in nginx.conf:3`},
 		{"header arguments", hcConf("match a { header X = ; }", ""), `invalid number of arguments in "header" directive in nginx.conf:3`},
 		{"bad body operator", hcConf("match a { body = x; }", ""), `invalid operator "=" in "body" directive in nginx.conf:3`},
-		{"bad body regex", hcConf("match a { body ~ \"(\"; }", ""), `invalid regular expression "(": missing closing )`},
+		{"bad body regex", hcConf("match a { body ~ \"(\"; }", ""), `pcre2_compile() failed: missing closing parenthesis in "("`},
 		{"unknown test", hcConf("match a { code 200; }", ""), `unknown directive "code" in nginx.conf:3`},
 		{"bad zone size", "http { upstream u { zone u abc; server 127.0.0.1; } }", `invalid zone size "abc" in nginx.conf:1`},
 		{"small zone", "http { upstream u { zone u 1k; server 127.0.0.1; } }", `zone "u" is too small in nginx.conf:1`},

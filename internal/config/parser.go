@@ -71,10 +71,28 @@ type parser struct {
 	files      []SourceFile
 	seen       map[string]bool // files already in files
 	stack      []string        // files being read, outermost first, to catch cycles
-	// unterminated is the first directive read that opened a block though it
-	// never takes one; nil when there is none.
-	unterminated *Directive
+	// openers are the blocks read whose "{" nginx's handler may refuse, in
+	// the order of the file: a directive that never takes a block, a line
+	// of a map (geo, types...), a location, an if. firstError reports the
+	// first that nginx refuses.
+	openers []opener
+	// blocks are the names of the blocks being read, outermost first.
+	blocks []string
 }
+
+// opener is a block whose "{" nginx's handler may refuse: err when that is
+// known when it is read, else d, which openingError checks when the parse
+// failed (a location's regex is compiled only then).
+type opener struct {
+	d   *Directive
+	err error
+}
+
+// listBlocks are the blocks whose lines nginx hands to the block's own
+// handler (cf->handler) instead of reading them as directives: a "{" in
+// them is nginx's `unexpected "{"` at once (recorded with nginx 1.22.1 for
+// a map's unquoted "~^/a{2}$" key).
+var listBlocks = map[string]bool{"map": true, "geo": true, "split_clients": true, "types": true, "charset_map": true}
 
 func newParser(opts ParseOptions, mainDir string) *parser {
 	if opts.ReadFile == nil {
@@ -188,10 +206,20 @@ func (p *parser) directive(lx *lexer, first token, pos Pos, depth int) (*Directi
 			return d, nil
 		case tokOpen:
 			d.Pos.Line = tok.line
-			if p.unterminated == nil && neverBlock(d.Name) {
-				p.unterminated = d
+			switch {
+			case len(p.blocks) > 0 && listBlocks[p.blocks[len(p.blocks)-1]]:
+				// nginx hands a map's (geo's, types'...) lines to the
+				// block's handler, which takes no block
+				p.openers = append(p.openers, opener{err: hintf(d.Pos, `quote a value that holds "{" or "}" (a regular expression such as "~^/a{2}$")`, `unexpected "{"`)})
+			case neverBlock(d.Name):
+				p.openers = append(p.openers, opener{err: hintf(d.Pos, fmt.Sprintf(`end the "%s" directive with ";" (quote an argument that holds a "{")`, d.Name),
+					`directive "%s" is not terminated by ";"`, d.Name)})
+			case d.Name == "location" || d.Name == "if" || strings.Contains(d.Name, "}"):
+				p.openers = append(p.openers, opener{d: d})
 			}
+			p.blocks = append(p.blocks, d.Name)
 			block, closeLine, err := p.parseList(lx, depth, true)
+			p.blocks = p.blocks[:len(p.blocks)-1]
 			if err != nil {
 				return nil, err
 			}
@@ -226,11 +254,41 @@ func neverBlock(name string) bool {
 // file parses, validate's checkShape gives that error at the same line, in
 // the order of the file.
 func (p *parser) firstError(err error) error {
-	if d := p.unterminated; d != nil {
-		return hintf(d.Pos, fmt.Sprintf(`end the "%s" directive with ";" (quote an argument that holds a "{")`, d.Name),
-			`directive "%s" is not terminated by ";"`, d.Name)
+	for _, o := range p.openers {
+		if o.err != nil {
+			return o.err
+		}
+		if e := openingError(o.d); e != nil {
+			return e
+		}
 	}
 	return err
+}
+
+// openingError is the error nginx's handler of a location or an if gives at
+// its "{", before nginx reads the block: an unquoted "{" in a regular
+// expression (`location ~ ^/(\d{4})/ {`, `if ($uri ~ ^/a{2}$) {`) opens the
+// block early, and nginx 1.22.1 stops there (recorded: `pcre2_compile()
+// failed: missing closing parenthesis in "^/(\d"`, `invalid condition
+// "^/a"`) where fulcrum's parser would meet an unbalanced brace later. It is
+// nil for any other directive and for arguments the handler accepts. A
+// block opened by a name with a "}" that no directive has is nginx's
+// `unknown directive "2}$"`.
+func openingError(d *Directive) error {
+	switch {
+	case d.Name == "location" && (len(d.Args) == 1 || len(d.Args) == 2):
+		_, err := parseLocation(d)
+		return err
+	case d.Name == "if" && len(d.Args) > 0:
+		_, err := parseCondition(d)
+		return err
+	case strings.Contains(d.Name, "}") && directiveIndex[d.Name] == nil:
+		// the rest of a regular expression whose "{" opened a block:
+		// `location ~ ^/a{2}$ {` reads "2}$" as a directive
+		return hintf(d.Pos, `an unquoted "{" in a regular expression before it opened a block: quote that regular expression`,
+			`unknown directive "%s"`, d.Name)
+	}
+	return nil
 }
 
 // include expands an include directive into the directives of the files it names.

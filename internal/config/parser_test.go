@@ -56,6 +56,20 @@ func TestParseErrors(t *testing.T) {
 		{"lone semicolon", "\n;", `unexpected ";" in /t.conf:2`},
 		{"text after quote", `return 200 "a"b;`, `unexpected "b" in /t.conf:1`},
 		{"unterminated quote", "return 200 \"abc;\n", `unexpected end of file, expecting ";" or "}" in /t.conf:2, close the " quote opened on line 1`},
+		// An unquoted "{" in a regular expression opens a block early:
+		// nginx 1.22.1 stops at that "{", where its handler runs
+		// (recorded), not at the unbalanced brace at the end.
+		{"location regex cut by a brace", "http {\n server {\n  location ~ ^/(\\d{4})/(.+)$ { return 301 /$2; }\n }\n}\n",
+			`pcre2_compile() failed: missing closing parenthesis in "^/(\d" in /t.conf:3, close it; quote a regular expression`},
+		{"location class cut by a brace", "http {\n server {\n  location ~ ^/x[a{]$ { }\n }\n}\n",
+			`pcre2_compile() failed: missing terminating ] for character class in "^/x[a" in /t.conf:3`},
+		{"if regex cut by a brace", "http {\n server {\n  location /x {\n   if ($uri ~ ^/x/(\\d{4})$) { return 404; }\n  }\n }\n}\n",
+			`invalid condition "^/x/(\d" in /t.conf:4`},
+		{"map key cut by a brace", "http {\n map $uri $new {\n  default \"\";\n  ~^/(\\d{4})/(.*)$ /y/$2;\n }\n server { }\n}\n",
+			`unexpected "{" in /t.conf:4, quote a value that holds`},
+		{"geo value with a brace", "http {\n geo $g {\n  10.0.0.0/8 {1};\n }\n}\n", `unexpected "{" in /t.conf:3`},
+		{"location repeat cut by a brace", "http {\n server {\n  location ~ ^/a{2}$ { }\n }\n}\n",
+			`unknown directive "2}$" in /t.conf:3, an unquoted "{" in a regular expression before it opened a block`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

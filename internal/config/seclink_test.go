@@ -91,7 +91,7 @@ func TestLinkDirectiveErrors(t *testing.T) {
 			`the "none" or "blocked" referers are specified in the "valid_referers" directive without any valid referer in nginx.conf:1`},
 		{"empty", `server { valid_referers ""; }`, `invalid referer "" in nginx.conf:1`},
 		{"empty regex", `server { valid_referers "~"; }`, `empty regex in "~" in nginx.conf:1`},
-		{"bad regex", `server { valid_referers "~(("; }`, `invalid regular expression "((": missing closing ): ` + "`((`" + ` in nginx.conf:1`},
+		{"bad regex", `server { valid_referers "~(("; }`, `pcre2_compile() failed: missing closing parenthesis in "((" in nginx.conf:1`},
 		{"twice", "server { valid_referers a.com a.com; }", `conflicting parameter "a.com" in nginx.conf:1`},
 		{"twice in other case with a URI", "server { valid_referers a.com A.com/x; }", `conflicting parameter "a.com" in nginx.conf:1`},
 		{"dot and star", "server { valid_referers *.a.com .a.com; }", `conflicting parameter ".a.com" in nginx.conf:1`},

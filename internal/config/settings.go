@@ -514,14 +514,21 @@ func parseInt(s string) (int, error) {
 	return int(n), nil
 }
 
-// applyAlias sets Alias when the nearest of root and alias is an alias.
-func applyAlias(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+// applyAlias sets Alias when the nearest of root and alias is an alias, and
+// AliasPath and AliasRegex from the location at that level.
+func applyAlias(b *builder, st *Settings, dirs []*Directive, at *scope) error {
 	if len(dirs) > 1 {
 		first, second := dirs[0], dirs[1]
 		return errorf(second.Pos, `"%s" directive is duplicate, "%s" directive was specified earlier`, second.Name, first.Name)
 	}
 	if dirs[0].Name == "alias" {
+		if at != nil && at.loc != nil && at.loc.Modifier == ModNamed {
+			return hintf(dirs[0].Pos, "use root in a named location", `the "alias" directive cannot be used inside the named location`)
+		}
 		st.Alias = b.docPath(dirs[0].Args[0])
+		if at != nil && at.loc != nil {
+			st.AliasPath, st.AliasRegex = at.loc.Path, at.loc.Regex != nil
+		}
 	}
 	return nil
 }
@@ -736,8 +743,10 @@ func parseErrorPage(d *Directive) (ErrorPage, error) {
 		codes = codes[:len(codes)-1]
 		if last == "=" {
 			p.UseTargetStatus = true
-		} else if n, err := strconv.Atoi(last[1:]); err != nil || n <= 0 || last[1] == '+' || last[1] == '-' {
+		} else if n, err := strconv.Atoi(last[1:]); err != nil || n < 0 || last[1] == '+' || last[1] == '-' {
 			return p, errorf(d.Pos, `invalid value "%s"`, last)
+		} else if n == 0 {
+			p.UseTargetStatus = true // nginx's overwrite 0 is "=" alone (recorded: "=0 /x" answers /x's 202)
 		} else {
 			p.Response = n
 		}
@@ -747,7 +756,7 @@ func parseErrorPage(d *Directive) (ErrorPage, error) {
 	}
 	for _, c := range codes {
 		n, err := parseInt(c)
-		if err != nil {
+		if err != nil || n == 499 { // 499 is nginx's "client closed request", never answered
 			return p, errorf(d.Pos, `invalid value "%s"`, c)
 		}
 		if n < 300 || n > 599 {

@@ -109,7 +109,7 @@ func TestStreamHealthCheckErrors(t *testing.T) {
 		{"short hex", streamHCConf(`match a { expect "ab\x1"; }`, ""), `invalid "expect" string "ab\x1": "\x" needs two hex digits in nginx.conf:3`},
 		{"empty expect", streamHCConf(`match a { expect ""; }`, ""), `empty "expect" string in nginx.conf:3`},
 		{"bad operator", streamHCConf(`match a { expect = x; }`, ""), `invalid operator "=" in "expect" directive in nginx.conf:3`},
-		{"bad regex", streamHCConf(`match a { expect ~ "("; }`, ""), `invalid regular expression "(": missing closing )`},
+		{"bad regex", streamHCConf(`match a { expect ~ "("; }`, ""), `pcre2_compile() failed: missing closing parenthesis in "("`},
 		{"expect arguments", streamHCConf(`match a { expect ~ a b; }`, ""), `invalid number of arguments in "expect" directive in nginx.conf:3`},
 		{"block in match", streamHCConf("match a { send x { } }", ""), `unexpected "{" in nginx.conf:3`},
 	}

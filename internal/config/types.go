@@ -621,6 +621,13 @@ type Settings struct {
 	// Static files.
 	Root  string // absolute; default <prefix>/html
 	Alias string // absolute; empty when unset; when set, it replaces Root
+	// AliasPath is the path of the location where Alias was written, which
+	// a nested location inherits with it (nginx's clcf->alias is that
+	// location's name length): the alias replaces the first len(AliasPath)
+	// bytes of $uri. AliasRegex reports that location a regex one: there
+	// the alias is the whole file name. Both are zero without an alias.
+	AliasPath  string
+	AliasRegex bool
 	// Types maps lower-case extensions to MIME types: the nearest level's types
 	// blocks (inherited as a whole), else nginx's built-in html, gif and jpg.
 	Types    map[string]string

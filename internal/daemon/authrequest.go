@@ -209,7 +209,7 @@ func (s *snapshot) subrequestLocation(sr *http.Request, st *vars.State, srv *rou
 		return nil, res
 	}
 	lm := srv.Location(st.Path)
-	setCaptures(st, lm.Captures, router.Captures{})
+	setLocationCaptures(st, lm)
 	return lm.Location, res
 }
 

@@ -34,7 +34,13 @@ func (s *snapshot) compileDocRoots(comp *vars.Compiler) error {
 		}
 		dir := strings.TrimSuffix(set.Root, "/") // nginx trims root's, not alias's
 		if set.Alias != "" && loc != nil {
-			dir, d.alias, d.regex, d.prefix = set.Alias, true, loc.Regex != nil, len(loc.Path)
+			// the location where alias was written: a nested location
+			// inherits its prefix length, as nginx's clcf->alias
+			regex, path := loc.Regex != nil, loc.Path
+			if set.AliasPath != "" || set.AliasRegex {
+				regex, path = set.AliasRegex, set.AliasPath
+			}
+			dir, d.alias, d.regex, d.prefix = set.Alias, true, regex, len(path)
 		}
 		t, err := comp.Compile(dir)
 		if err != nil {

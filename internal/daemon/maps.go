@@ -35,6 +35,9 @@ func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logge
 		return nil, err
 	}
 	for _, m := range h.Maps {
+		if err := comp.CheckChangeable(m.Variable); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, m.Pos)
+		}
 		cm := &compiledMap{name: m.Variable}
 		// nginx evaluates a map once per request unless it is volatile.
 		if m.Volatile {
@@ -45,6 +48,9 @@ func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logge
 		compile = append(compile, func() error { return cm.compile(comp, m) })
 	}
 	for _, g := range h.Geos {
+		if err := comp.CheckChangeable(g.Variable); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, g.Pos)
+		}
 		cg := newGeoVar(g)
 		if g.Volatile { // nginx 1.29.3: evaluated at every use
 			comp.DefineVolatile(g.Variable, cg.get)
@@ -54,6 +60,9 @@ func defineBlockVariables(comp *vars.Compiler, h *config.HTTP, log *errlog.Logge
 		compile = append(compile, func() error { return cg.compile(comp, g) })
 	}
 	for _, sc := range h.SplitClients {
+		if err := comp.CheckChangeable(sc.Variable); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, sc.Pos)
+		}
 		cs := newSplitVar(sc)
 		comp.DefineCached(sc.Variable, cs.get)
 		compile = append(compile, func() error { return cs.compile(comp, sc) })

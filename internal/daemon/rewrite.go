@@ -48,13 +48,13 @@ func eachStep(cfg *config.Config, f func(*config.Step) error) error {
 
 // declareRewriteCaptures declares the named groups of the regexes of every
 // rewrite and if, as the compiler must know them before templates use them.
-func declareRewriteCaptures(cfg *config.Config, declare func(*pcre.Regexp)) {
+func declareRewriteCaptures(cfg *config.Config, declare func(*pcre.Regexp, config.Pos)) {
 	_ = eachStep(cfg, func(s *config.Step) error {
 		switch s.Kind {
 		case config.StepRewrite:
-			declare(s.Rewrite.Regex)
+			declare(s.Rewrite.Regex, s.Pos)
 		case config.StepIf:
-			declare(s.If.Cond.Regex)
+			declare(s.If.Cond.Regex, s.Pos)
 		}
 		return nil
 	})
@@ -179,7 +179,7 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 			slashRedirect(rec, st, lm.Redirect)
 			return loc, rewrite.Result{}, true
 		}
-		setCaptures(st, lm.Captures, router.Captures{})
+		setLocationCaptures(st, lm)
 		if !bodyWithinLimit(rec, r, rec.set) {
 			return loc, rewrite.Result{}, true
 		}

@@ -242,7 +242,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 			slashRedirect(rec, st, lm.Redirect)
 			return
 		}
-		setCaptures(st, lm.Captures, router.Captures{})
+		setLocationCaptures(st, lm)
 		if !internal && !bodyWithinLimit(rec, r, rec.set) {
 			if rec.pending != nil { // the location's error_page 413: run follows it
 				// without the body, as nginx discards it: the page's
@@ -664,7 +664,7 @@ func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *rout
 		s.logAt(srv.Config.Settings).LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
 		return nil, rewrite.Result{Outcome: rewrite.Fail}
 	}
-	setCaptures(st, lm.Captures, router.Captures{})
+	setLocationCaptures(st, lm)
 	return lm.Location, res
 }
 
@@ -804,6 +804,16 @@ func setCaptures(st *vars.State, loc, srv router.Captures) {
 			st.SetCaptures(vars.Captures{Subject: c.Subject, Index: c.Regexp.FindStringSubmatchIndex(c.Subject), Names: c.Regexp.SubexpNames()})
 		}
 	}
+}
+
+// setLocationCaptures records a location match's regexes in the order the
+// router made them: the regex locations a nested regex location is inside
+// of, then the chosen one, so that their named captures keep their values.
+func setLocationCaptures(st *vars.State, lm router.LocationMatch) {
+	for _, c := range lm.Outer {
+		setCaptures(st, c, router.Captures{})
+	}
+	setCaptures(st, lm.Captures, router.Captures{})
 }
 
 // bodyWithinLimit enforces client_max_body_size: a declared length over the

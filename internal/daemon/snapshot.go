@@ -344,7 +344,10 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	if err := s.buildTLS(deps.sessions); err != nil {
 		return nil, err
 	}
-	comp := newCompiler(cfg)
+	comp, err := newCompiler(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s.vars = comp
 	defineDateVariables(comp, now)
 	s.defineUseridVariables(comp)
@@ -456,36 +459,43 @@ func (s *snapshot) logAt(set *config.Settings) *errlog.Logger {
 }
 
 // newCompiler returns the variable compiler of a snapshot, with every named
-// capture of the configuration's regexes declared.
-func newCompiler(cfg *config.Config) *vars.Compiler {
+// capture of the configuration's regexes declared. A capture named as a
+// built-in variable is nginx's error, `the duplicate "host" variable`, at
+// the first such regex found.
+func newCompiler(cfg *config.Config) (*vars.Compiler, error) {
 	host, _ := os.Hostname()
 	c := &vars.Compiler{Hostname: strings.ToLower(host), PID: os.Getpid()}
-	declare := func(re *pcre.Regexp) {
+	var first error
+	declare := func(re *pcre.Regexp, pos config.Pos) {
 		if re == nil {
 			return
 		}
 		for _, n := range re.SubexpNames() {
-			if n != "" {
-				c.Declare(n)
+			if n == "" {
+				continue
 			}
+			if err := c.CheckChangeable(n); err != nil && first == nil {
+				first = fmt.Errorf("%w in %s", err, pos)
+			}
+			c.Declare(n)
 		}
 	}
 	var walk func([]*config.Location)
 	walk = func(locs []*config.Location) {
 		for _, l := range locs {
-			declare(l.Regex)
+			declare(l.Regex, l.Pos)
 			if l.Settings != nil {
 				for _, pr := range l.Settings.ProxyRedirects {
-					declare(pr.Regex)
+					declare(pr.Regex, l.Pos)
 				}
 				for _, r := range l.Settings.ProxyCookieDomains {
-					declare(r.Regex)
+					declare(r.Regex, l.Pos)
 				}
 				for _, r := range l.Settings.ProxyCookiePaths {
-					declare(r.Regex)
+					declare(r.Regex, l.Pos)
 				}
 				for _, r := range l.Settings.ProxyCookieFlags {
-					declare(r.Regex)
+					declare(r.Regex, l.Pos)
 				}
 			}
 			walk(l.Locations)
@@ -493,17 +503,17 @@ func newCompiler(cfg *config.Config) *vars.Compiler {
 	}
 	for _, srv := range cfg.HTTP.Servers {
 		for _, n := range srv.Names {
-			declare(n.Regex)
+			declare(n.Regex, n.Pos)
 		}
 		walk(srv.Locations)
 	}
 	declareRewriteCaptures(cfg, declare)
 	for _, m := range cfg.HTTP.Maps {
 		for _, e := range m.Entries {
-			declare(e.Regex)
+			declare(e.Regex, e.Pos)
 		}
 	}
-	return c
+	return c, first
 }
 
 // builtPool is an upstream block ready for requests.

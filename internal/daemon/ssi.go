@@ -96,6 +96,7 @@ func defineDateVariables(comp *vars.Compiler, now func() time.Time) {
 			}
 			return ssi.AppendDate(dst, ssi.DefaultTimefmt, t, gmt), true
 		})
+		comp.Unchangeable(name) // set may not change it, as in nginx 1.22.1
 	}
 }
 

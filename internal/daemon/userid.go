@@ -35,6 +35,9 @@ type uidState struct {
 func (s *snapshot) defineUseridVariables(comp *vars.Compiler) {
 	comp.Define("uid_got", s.getUIDGot)
 	comp.Define("uid_set", s.getUIDSet)
+	// set may change $uid_reset alone, as in nginx 1.22.1
+	comp.Unchangeable("uid_got")
+	comp.Unchangeable("uid_set")
 	comp.Define("uid_reset", func(dst []byte, _ *vars.State) ([]byte, bool) { return dst, true })
 }
 

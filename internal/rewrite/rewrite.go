@@ -227,14 +227,23 @@ type engine struct {
 	// quoted is nginx's quoted_uri || plus_in_uri: the request's path had
 	// an escape or a '+', so captures copied into arguments are escaped.
 	quoted bool
-	buf    []byte
+	// quote is nginx's e->quote: set at the start of a run
+	// (ngx_http_rewrite_handler), cleared by a rewrite that matched
+	// (ngx_http_script_regex_end_code). While it is set, the captures a
+	// set directive copies ($1, not named ones) are escaped as arguments
+	// when quoted is: nginx 1.22.1 gives "set $s $1;" in
+	// "location ~ ^/a/(.*)$" the value "x%20y" for /a/x%20y and "x%2By"
+	// for /a/x+y (recorded), so "proxy_pass http://b/$s;" sends the
+	// escapes on.
+	quote bool
+	buf   []byte
 }
 
 // Run runs the script for the request whose variables st holds. log, when
 // not nil, gets the script's log lines; rewrite_log's notices go to it only
 // when the level has rewrite_log on.
 func (s *Script) Run(st *vars.State, log Logger) Result {
-	e := engine{st: st, log: log, notices: s.log}
+	e := engine{st: st, log: log, notices: s.log, quote: true}
 	path, _, _ := strings.Cut(st.RequestURI, "?")
 	e.quoted = strings.ContainsAny(path, "%+")
 	e.run(s.steps)
@@ -263,7 +272,7 @@ func (e *engine) exec(s *step) bool {
 		e.res.Outcome, e.res.Return = Answer, s.ret
 		return true
 	case config.StepSet:
-		e.buf = s.value.Append(e.buf[:0], e.st)
+		e.buf = e.appendValue(s.value, e.buf[:0])
 		if err := s.settable.Assign(e.st, e.buf); err != nil && e.log != nil {
 			e.log.Log(config.LevelError, err.Error())
 		}
@@ -357,6 +366,7 @@ func (e *engine) rewrite(s *step) bool {
 	// nginx sets the URI before it checks it: the 500 for an empty one
 	// logs $uri as empty.
 	st.Path, st.Rewritten = uri, true
+	e.quote = false
 	if uri == "" {
 		if e.log != nil {
 			e.log.Log(config.LevelError, "the rewritten URI has a zero length")
@@ -374,6 +384,19 @@ func (e *engine) rewrite(s *step) bool {
 	}
 	e.uriChanged = true
 	return false
+}
+
+// appendValue appends the value of a set, of an if's file test path or of
+// the string an if compares with: nginx compiles them as complex values of
+// the rewrite engine, whose numbered captures are escaped as arguments while
+// e->quote is on and the request's path was quoted (recorded with nginx
+// 1.22.1: "if (-f DIR/$1)" for /e/a%20b tests "DIR/a%20b", "if ($arg_v =
+// $1)" for /c/a%20b?v=a%20b holds).
+func (e *engine) appendValue(t *vars.Template, dst []byte) []byte {
+	if e.quote && e.quoted {
+		return t.AppendEscapedCaptures(dst, e.st)
+	}
+	return t.Append(dst, e.st)
 }
 
 // captures appends t's value with its captures escaped when the request's
@@ -457,7 +480,7 @@ func (e *engine) test(c *condition) bool {
 	st := e.st
 	switch c.op {
 	case config.CondFile, config.CondNotFile:
-		e.buf = c.v.Append(e.buf[:0], st)
+		e.buf = e.appendValue(c.v, e.buf[:0])
 		return e.fileTest(c, string(e.buf))
 	}
 	e.buf = c.v.Append(e.buf[:0], st)
@@ -466,7 +489,7 @@ func (e *engine) test(c *condition) bool {
 		return len(e.buf) > 0 && !(len(e.buf) == 1 && e.buf[0] == '0')
 	case config.CondEqual, config.CondNotEqual:
 		n := len(e.buf)
-		e.buf = c.value.Append(e.buf, st)
+		e.buf = e.appendValue(c.value, e.buf)
 		equal := string(e.buf[:n]) == string(e.buf[n:])
 		return equal == (c.op == config.CondEqual)
 	}

@@ -21,6 +21,13 @@ type LocationMatch struct {
 	// Captures hold the last regex location that matched, for $1.. and named
 	// captures; zero when the location was chosen without a regex.
 	Captures Captures
+	// Outer are the regex locations that matched before Captures, outermost
+	// first, when the chosen regex location is nested in another regex
+	// location: nginx matched them in turn, and their named captures keep
+	// their values (recorded with nginx 1.22.1: "location ~ ^/x(?<n>\d+) {
+	// location ~ y$ { return 200 $n; } }" answers "12" for /x12y). Nil
+	// otherwise.
+	Outer []Captures
 	// Err, when not nil, is a regex location's match that hit the
 	// backtracking engine's bound (it wraps pcre.ErrMatchLimit): nginx's
 	// ngx_http_core_find_location fails and the request gets 500, with Err
@@ -228,6 +235,9 @@ func (lv *level) matchRegex(path string, m *LocationMatch) bool {
 			continue
 		}
 		m.Location = n.loc
+		if m.Captures.Matched() { // the regex location this one is nested in
+			m.Outer = append(m.Outer, m.Captures)
+		}
 		m.Captures = Captures{Regexp: n.loc.Regex, Subject: path}
 		n.sub.find(path, m)
 		m.Redirect = ""

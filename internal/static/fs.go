@@ -21,9 +21,10 @@ var ErrOutsideRoot = errors.New("path leaves the document root")
 // errBesideRoot means a path built by concatenation is a sibling of the
 // document root: "location /p/ { alias /d/x; }" maps "/p/f" to "/d/xf". nginx
 // opens that file; fulcrum never does and answers as nginx does when no such
-// file exists (it wraps fs.ErrNotExist): 404, and the index module walks past
-// it to its directory test.
-var errBesideRoot = fmt.Errorf("path is beside the document root: %w", fs.ErrNotExist)
+// file exists (it wraps ENOENT, which is fs.ErrNotExist): 404, and the index
+// module walks past it to its directory test; the error line says `(2: No such
+// file or directory)`, as nginx's does when the file is missing.
+var errBesideRoot = fmt.Errorf("path is beside the document root: %w", syscall.ENOENT)
 
 // ErrMethodNotAllowed is ServeFile's answer to a method other than GET and HEAD.
 var ErrMethodNotAllowed = errors.New("method not allowed")

@@ -366,8 +366,14 @@ func New(s *config.Settings, types map[string]string, loc Location) (*Resolver, 
 	return rv, nil
 }
 
-// setDocRoot chooses root or alias and the mapping mode.
+// setDocRoot chooses root or alias and the mapping mode. An alias maps
+// with the location where it was written (s.AliasPath, s.AliasRegex), which
+// is loc's parent for an alias a nested location inherits; loc stands in
+// for settings that do not name it.
 func (rv *Resolver) setDocRoot(s *config.Settings, loc Location) error {
+	if s.AliasPath != "" || s.AliasRegex {
+		loc.Path, loc.Regex = s.AliasPath, s.AliasRegex
+	}
 	switch {
 	case s.Alias != "" && loc.Regex:
 		rv.mode, rv.docRoot = modeAliasRegex, newTemplate(s.Alias)

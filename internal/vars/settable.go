@@ -9,7 +9,8 @@ import (
 // changed, such as $uri. Its text is nginx's; the caller adds the file and
 // line.
 type DuplicateVariableError struct {
-	// Name is the variable's name, lowercased.
+	// Name is the variable's name as written, as nginx prints it (`the
+	// duplicate "URI" variable`).
 	Name string
 }
 
@@ -77,7 +78,7 @@ func (c *Compiler) defineSettable(name string, notFound bool) (Settable, error) 
 		return Settable{limitRate: true}, nil
 	}
 	if c.builtin(lname) != nil || c.unchangeable[lname] {
-		return Settable{}, &DuplicateVariableError{Name: lname}
+		return Settable{}, &DuplicateVariableError{Name: name}
 	}
 	if slot, ok := c.settable[lname]; ok {
 		return Settable{slot: slot}, nil
@@ -96,6 +97,24 @@ func (c *Compiler) defineSettable(name string, notFound bool) (Settable, error) 
 	}
 	c.define(lname, settableGetter(lname, slot, before))
 	return Settable{slot: slot}, nil
+}
+
+// CheckChangeable is nginx's check of a variable that a map, geo or
+// split_clients block or a named capture defines (ngx_http_add_variable
+// with NGX_HTTP_VAR_CHANGEABLE): a built-in name other than $args and
+// $limit_rate is refused with [*DuplicateVariableError], as set refuses it
+// (nginx 1.22.1: "map $uri $host" and "server_name ~^(?<host>.+)$" are `the
+// duplicate "host" variable`). Other names, those another map or set
+// defines included, are accepted.
+func (c *Compiler) CheckChangeable(name string) error {
+	lname := strings.ToLower(name)
+	if lname == "args" || lname == "limit_rate" {
+		return nil
+	}
+	if c.builtin(lname) != nil || c.unchangeable[lname] {
+		return &DuplicateVariableError{Name: name}
+	}
+	return nil
 }
 
 // notFoundGetter reads a variable nothing assigned yet as not found.

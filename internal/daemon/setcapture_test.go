@@ -1,0 +1,77 @@
+package daemon_test
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestSetEscapesCaptures checks what "set $s $1;" stores, as nginx 1.22.1
+// does it (recorded), and what an if compares with or tests as a file
+// ("if ($arg_v = $1)", "if (-f DIR/$1)"): while no rewrite in the run has matched, a capture
+// ($1, not a named one) is escaped as arguments are (NGX_ESCAPE_ARGS) when
+// the request's path had an escape or a '+', so "set $p $1; proxy_pass
+// http://b/$p;" sends "/p/x%20y" for /f/x%20y, not a raw space. A rewrite
+// that matched ends it for the rest of the run; return and named captures
+// are never escaped.
+func TestSetEscapesCaptures(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"a b", "ab"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	backend := echoBackend(t)
+	addr := startDaemon(t, dir, `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location ~ ^/a/(.*)$ { set $s $1; return 200 "[$s]"; }
+        location ~ ^/b/(.*)$ { if ($uri ~ ^/b/(.*)$) { set $s $1; } return 200 "[$s]"; }
+        location ~ ^/c/(.*)$ { rewrite ^/c/(.*)$ /c/$1; set $s $1; return 200 "[$s]"; }
+        location ~ ^/e/(.*)$ { set $s "pre-$1-post"; return 200 "[$s]"; }
+        location ~ ^/n/(?<name>.*)$ { set $s $name; return 200 "[$s] [$1]"; }
+        location ~ ^/f/(.*)$ { set $s $1; proxy_pass http://`+backend+`/p/$s; }
+        location ~ ^/i/(.*)$ { set $s $1; rewrite ^/i/(.*)$ /r/$s last; }
+        location ~ ^/j/(.*)$ { if ($arg_z ~ (.*)) { set $s $1; } return 200 "[$s]"; }
+        location ~ ^/ic/(.*)$ { if ($arg_v = $1) { return 200 "eq"; } return 200 "ne"; }
+        location ~ ^/if/(.*)$ { if (-f `+dir+`/$1) { return 200 "file"; } return 200 "nofile"; }
+        location /r/ { return 200 "r [$uri]"; }
+    }`)
+	tests := []struct{ target, want string }{
+		{"/a/x%20y", "[x%20y]"},
+		{"/a/x+y", "[x%2By]"},
+		{"/a/x&y%20", "[x%26y%20]"},
+		{"/a/caf%C3%A9", "[caf%C3%A9]"},
+		{"/a/q%3Fz", "[q%3Fz]"},
+		{"/a/p%25", "[p%25]"},
+		{"/a/x%2Fy", "[x/y]"},
+		{"/a/%3C%3E%20", "[%3C%3E%20]"},
+		{"/a/plain", "[plain]"}, // nothing escaped in the path: copied
+		{"/b/x%20y", "[x%20y]"}, // an if's regex keeps it on
+		{"/c/x%20y", "[x y]"},   // a rewrite that matched ends it
+		{"/e/x%20y", "[pre-x%20y-post]"},
+		{"/n/x%20y", "[x y] [x y]"}, // a named capture, and return's $1
+		{"/f/x%20y", "backend /p/x%20y x-set="},
+		{"/f/x+y", "backend /p/x%2By x-set="},
+		{"/i/x%20y", "r [/r/x%20y]"},
+		{"/j/u%20v?z=a%20b", "[a%2520b]"},
+		{"/j/u?z=a%20b", "[a%20b]"},
+		{"/ic/a%20b?v=a%20b", "eq"}, // the capture is "a%20b"
+		{"/ic/ab?v=ab", "eq"},
+		{"/if/a%20b", "nofile"}, // DIR/a%20b, not DIR/a b
+		{"/if/ab", "file"},      // nothing escaped in the path
+	}
+	for _, tt := range tests {
+		resp, err := noRedirects.Get("http://" + addr + tt.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != tt.want {
+			t.Errorf("%s: %d %q, want 200 %q", tt.target, resp.StatusCode, body, tt.want)
+		}
+	}
+}

@@ -117,6 +117,37 @@ func (s *snapshot) serveRefused(w *respWriter, r *http.Request, sc *requestScrat
 	return true
 }
 
+// refusedLook readies fulcrum's own page for a head the engine refused
+// with code on the listener key, from the configuration of the server it
+// belongs to (refusedServer), as nginx 1.22.1's special response handler
+// runs with that server's (no location was chosen): the server level's
+// add_header fields marked "always" (its own lines, or those it inherits
+// from http) go into w's header, evaluated with st (the refused request's
+// variables, clientConn.fillRefused), and the page's Server field and
+// padding follow its server_tokens and msie_padding. Recorded on raw
+// sockets: a bad header line after "Host: b.test" got server b's fields
+// and "Server: nginx" under its server_tokens off; a bad request line, a
+// bad Host, or a fault before the Host line, the default server's. It
+// reports false, having added nothing, for a listener the snapshot no
+// longer has.
+func (s *snapshot) refusedLook(w *respWriter, st *vars.State, key, host string, whole bool, code int) (ownPage, bool) {
+	s.life.enter()
+	defer s.life.leave()
+	srv := s.refusedServer(st, key, host, whole)
+	if srv == nil {
+		return ownPage{}, false
+	}
+	set := srv.Config.Settings
+	if len(s.adds[set]) > 0 {
+		if d := s.docRoots[set]; d != nil {
+			st.Documents = d
+		}
+		rec := &recorder{ResponseWriter: w, st: st, snap: s, set: set, ew: w}
+		rec.addHeaders(w.header, code)
+	}
+	return ownPage{server: serverHeader(set), paddingOff: set.MSIEPaddingOff}, true
+}
+
 // answerRefused answers a head the strict reader refused with code: through
 // the error_page of the server the request belongs to when it has one for
 // code (a 408 never: nginx closes a head that timed out without an answer,

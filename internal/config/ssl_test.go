@@ -116,7 +116,9 @@ func TestTLSErrors(t *testing.T) {
 		{"ticket key of 40 bytes", "ssl_session_ticket_key " + k40 + ";", `"` + k40 + `" must be 48 or 80 bytes in nginx.conf:3`},
 		// nginx 1.22.1 (recorded): BIO_new_file("...") failed (... No such file or directory ...).
 		{"missing dhparam", "listen 443 ssl; " + pair(certA, keyA) + " ssl_dhparam " + dir + "/nope.pem;", `cannot load DH parameters "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
-		{"missing ticket key", "ssl_session_ticket_key " + dir + "/nope;", `cannot read session ticket key "` + dir + `/nope": no such file or directory in nginx.conf:3`},
+		// nginx 1.22.1 -t (recorded; it names the http block's last line).
+		{"missing ticket key", "ssl_session_ticket_key " + dir + "/nope;", `open() "` + dir + `/nope" failed (2: No such file or directory) in nginx.conf:3, check the path`},
+		{"ticket key a directory", "ssl_session_ticket_key " + dir + ";", `"` + dir + `" must be 48 or 80 bytes in nginx.conf:3`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,5 +315,23 @@ func TestTLSClientAuth(t *testing.T) {
 	cfg := mustLoad(t, "http { ssl_verify_client on; server { listen 8080; } }")
 	if got := cfg.HTTP.Servers[0].TLS.ClientAuth.Verify; got != VerifyOn {
 		t.Errorf("plain server: %s", got)
+	}
+}
+
+// TestTicketKeyUnreadable: a key file fulcrum's user may not read is nginx
+// 1.22.1's "open() ... failed (13: Permission denied)" (recorded with nginx
+// -t run as nobody; it exits 1). Root reads any file: skipped as root.
+func TestTicketKeyUnreadable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads the file anyway")
+	}
+	file := filepath.Join(t.TempDir(), "ticket.key")
+	if err := os.WriteFile(file, make([]byte, 80), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadText(t, "http {\n    server {\n        ssl_session_ticket_key "+file+";\n    }\n}\n")
+	want := `open() "` + file + `" failed (13: Permission denied) in nginx.conf:3, fulcrum reads the file`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %v, want %q...", err, want)
 	}
 }

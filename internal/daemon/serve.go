@@ -79,13 +79,22 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		hostErr = malformedH2(r)
 	}
 	sm := hosts.Server(host)
+	misdirect := false
+	if hostErr == nil && sm.Err == nil {
+		if sni := misdirected(hosts, ci, host, sm.Server); sni != nil {
+			// Refused in the TLS server name's server, as nginx has not
+			// left its configuration (misdirectedRequest).
+			sm, misdirect = router.ServerMatch{Server: sni}, true
+			misdirectedRequest(st)
+		}
+	}
 	rec.keepSlashes = !hosts.MergeSlashes(sniName(ci))
 	srv := sm.Server
 	set := srv.Config.Settings
 	rec.set, rec.server = set, serverHeader(set)
 	st.ServerName = primaryName(srv.Config)
 	s.dropInvalidFields(r, st, set)
-	if rule := s.realIP[srv.Config]; rule != nil {
+	if rule := s.realIP[srv.Config]; rule != nil && !misdirect {
 		rec.realIPSet = rule.apply(r, st)
 	}
 	// The response goes out whole before its log line, as in nginx, so the
@@ -157,7 +166,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		rec.zone = s.serverZones[id]
 		rec.zone.Begin()
 	}
-	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts.DefaultServer, misdirected(hosts, ci, host, srv))
+	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts.DefaultServer, misdirect)
 	completed = true
 }
 
@@ -168,7 +177,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 // Host (a request line it does not take, an HTTP/2 request without a host).
 // misdirect says the request names another server than its connection's TLS
 // server name chose, one that verifies client certificates (see
-// misdirected): nginx's 421.
+// misdirected): nginx's 421, answered by sm, the TLS server name's server.
 func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error, dflt *router.Server, misdirect bool) (left *deadlineBody) {
 	srv := sm.Server
 	if hostErr == errNoHost { // nginx's words, whatever the version
@@ -190,6 +199,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	if misdirect {
 		s.log.LogRequest(errlog.Info, logRequest(st, r), "client attempted to request the server name different from the one that was negotiated while reading client request headers")
+		rec.closeAfter = true // nginx has not turned keep-alive on yet
 		s.refuse(rec, r, st, srv, http.StatusMisdirectedRequest)
 		return
 	}
@@ -430,23 +440,45 @@ func normalizePath(raw string, keepSlashes bool) (string, error) {
 	return router.NormalizePath(raw)
 }
 
-// misdirected reports nginx 1.22.1's check in ngx_http_set_virtual_server
+// misdirected is nginx 1.22.1's check in ngx_http_set_virtual_server
 // (recorded): on a connection whose TLS server name (SNI) chose a server by
 // its server_name, a request whose host is another name, and whose server
 // (srv: the host's, or the default) verifies client certificates
 // (ssl_verify_client on, optional or optional_no_ca), is refused with 421
 // Misdirected Request: the certificate was checked by the SNI server's
 // rules, not by this one's. Another name of the same server counts too.
-func misdirected(hosts *router.Hosts, ci *connInfo, host string, srv *router.Server) bool {
+// It returns the SNI's server, which refuses the request, or nil.
+func misdirected(hosts *router.Hosts, ci *connInfo, host string, srv *router.Server) *router.Server {
 	sni := sniName(ci)
 	if sni == "" || srv.Config.TLS == nil || srv.Config.TLS.ClientAuth.Verify == config.VerifyOff {
-		return false
+		return nil
 	}
 	name, err := router.NormalizeHost(sni)
 	if err != nil || name == host {
-		return false
+		return nil
 	}
-	return !hosts.Server(name).Default
+	if sm := hosts.Server(name); !sm.Default {
+		return sm.Server
+	}
+	return nil
+}
+
+// misdirectedRequest leaves in st what nginx 1.22.1 knows of a request it
+// refuses as misdirected: it refuses it as it reads the Host line, before
+// it takes the host ($host is the server's name) and before the fields
+// after that line ($http_NAME of a later field is not found). Recorded over
+// TLS with "X-A: 1", then "Host: b.test", then "User-Agent: ua1": the
+// access log line of the SNI server a.test had $host a.test, $http_x_a 1,
+// $http_user_agent "-", $http_host b.test. A request without a Host field
+// (HTTP/1.0) was read whole.
+func misdirectedRequest(st *vars.State) {
+	st.Host = ""
+	i := slices.IndexFunc(st.Fields, func(f vars.Field) bool { return strings.EqualFold(f.Name, "Host") })
+	if i < 0 {
+		return
+	}
+	read := st.Fields[: i+1 : i+1]
+	st.Header, st.Fields = read, read
 }
 
 // sniName is the TLS server name the client sent on ci, "" on a plain

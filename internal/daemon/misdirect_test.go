@@ -1,11 +1,14 @@
 package daemon_test
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fulcrum/internal/testutil"
 )
@@ -27,12 +30,12 @@ func TestTLSMisdirectedLook(t *testing.T) {
 	ca, _ := testutil.WriteCert(t, dir, "ca", testutil.ECDSA, "ca.test")
 	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
     log_format t '$status host=$host sn=$server_name ua=$http_user_agent xa=$http_x_a xb=$http_x_b hh=$http_host';
-    server { listen 127.0.0.1:0 ssl default_server; server_name a.test; %[1]s
+    server { listen 127.0.0.1:0 ssl http2 default_server; server_name a.test; %[1]s
         access_log %[4]s/a.log t;
         add_header X-Srv a always;
         location / { return 200 "a\n"; }
     }
-    server { listen 127.0.0.1:0 ssl; server_name b.test; %[2]s
+    server { listen 127.0.0.1:0 ssl http2; server_name b.test; %[2]s
         access_log %[4]s/b.log t;
         add_header X-Srv b always;
         ssl_client_certificate %[3]s; ssl_verify_client optional;
@@ -54,4 +57,28 @@ func TestTLSMisdirectedLook(t *testing.T) {
 	}
 	waitLog(t, filepath.Join(dir, "error.log"), `client attempted to request the server name different from the one that was negotiated while reading client request headers, client: 127.0.0.1, server: a.test, request: "GET /x HTTP/1.1", host: "b.test"`)
 	waitForAccess(t, filepath.Join(dir, "a.log"), "421 host=a.test sn=a.test ua=- xa=1 xb=- hh=b.test")
+
+	// Over HTTP/2 nginx refuses it at :authority, before any field: only
+	// the host field it makes of it is known (recorded with curl --http2).
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{ServerName: "a.test", InsecureSkipVerify: true},
+		ForceAttemptHTTP2: true,
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	req, err := http.NewRequest(http.MethodGet, "https://"+addr+"/x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "b.test"
+	req.Header.Set("X-A", "1")
+	req.Header.Set("User-Agent", "ua1")
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusMisdirectedRequest || resp.Header.Get("X-Srv") != "a" {
+		t.Errorf("HTTP/2: %s %d X-Srv %q, want HTTP/2 421 from a.test", resp.Proto, resp.StatusCode, resp.Header.Get("X-Srv"))
+	}
+	waitForAccess(t, filepath.Join(dir, "a.log"), "421 host=a.test sn=a.test ua=- xa=- xb=- hh=b.test")
 }

@@ -303,9 +303,9 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 			ci.chunked = chunkedBody{read: true}
 		}
 	}
-	length, declared := ci.length, ci.chunked.declared
+	length, chunked := ci.length, ci.chunked
 	finishBody(rec, b)
-	ci.length, ci.chunked.declared = length, declared
+	ci.length, ci.chunked = length, chunked
 	var perr h1.Error
 	if !failed && errors.As(b.err, &perr) && rec.snap != nil && rec.snap.log != nil {
 		// A chunked body malformed after the answer: nginx's discard

@@ -958,6 +958,10 @@ func (cc *clientConn) refusedServerName(host string, whole bool) string {
 	}
 	st := new(vars.State) // a refused head is rare: no pool
 	st.Local = cc.ci.local
+	if sc, ok := cc.c.(*sslConn); ok {
+		sc.describe(&cc.ci)
+	}
+	st.TLS = cc.ci.tls // its server name may choose the server (connServer)
 	return cc.srv.refusedName(st, host, whole)
 }
 

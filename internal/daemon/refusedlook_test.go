@@ -1,6 +1,10 @@
 package daemon_test
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -99,5 +103,52 @@ func TestRefusedOwnPageLook(t *testing.T) {
 		if padded := !strings.HasSuffix(body, "</html>\r\n"); padded != tt.padded {
 			t.Errorf("Host %s: padded %v, want %v: %q", tt.host, padded, tt.padded, body)
 		}
+	}
+}
+
+// TestRefusedOwnPageLookTLS: over TLS, a head refused before its Host line
+// chose a server belongs to the server the connection's SNI chose, as
+// nginx's connection has that server's configuration from the handshake
+// on (recorded with nginx 1.22.1, SNI b.test: a bad method and a bad
+// header line before "Host: b.test" got b.test's add_header field and
+// server_tokens, its access log line with $server_name and $host b.test,
+// and "server: b.test" in the error line; a Host before the fault still
+// chooses, a whole head without one is server_name "''"'s).
+func TestRefusedOwnPageLookTLS(t *testing.T) {
+	dir := t.TempDir()
+	a, b := tlsSites(t, dir)
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+    log_format s '$status sn=$server_name h=$host';
+    access_log %[3]s/s.log s;
+    server { listen 127.0.0.1:0 ssl default_server; server_name a.test; %[1]s add_header X-Srv a always; }
+    server { listen 127.0.0.1:0 ssl; server_name b.test; %[2]s server_tokens off; add_header X-Srv b always; }
+    server { listen 127.0.0.1:0 ssl; server_name c.test; %[1]s add_header X-Srv c always; }
+    server { listen 127.0.0.1:0 ssl; server_name ""; %[1]s add_header X-Srv empty always; }`, a, b, dir))
+	tests := []struct{ name, head, srv, server, logged, errServer string }{
+		{"bad method", "G@T / HTTP/1.1\r\nHost: c.test\r\n\r\n", "b", "fulcrum", "400 sn=b.test h=b.test", "server: b.test, request: \"G@T / HTTP/1.1\""},
+		{"bad line before Host", "GET / HTTP/1.1\r\nX: a\rb\r\nHost: c.test\r\n\r\n", "b", "fulcrum", "400 sn=b.test h=b.test", "server: b.test, request: \"GET / HTTP/1.1\"\n"},
+		{"bad line after Host", "GET / HTTP/1.1\r\nHost: c.test\r\nX: a\rb\r\n\r\n", "c", "fulcrum/" + daemon.Version, "400 sn=c.test h=c.test", "server: c.test, request: \"GET / HTTP/1.1\", host: \"c.test\""},
+		{"no Host", "GET / HTTP/1.1\r\n\r\n", "empty", "fulcrum/" + daemon.Version, "400 sn= h=", "server: , request: \"GET / HTTP/1.1\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := logSize(filepath.Join(dir, "error.log"))
+			c, _ := dialTLS(t, addr, "b.test")
+			if _, err := io.WriteString(c, tt.head); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 400 || resp.Header.Get("X-Srv") != tt.srv || resp.Header.Get("Server") != tt.server {
+				t.Errorf("%d X-Srv %q Server %q, want 400 %q %q", resp.StatusCode, resp.Header.Get("X-Srv"), resp.Header.Get("Server"), tt.srv, tt.server)
+			}
+			if got := waitLogPart(t, filepath.Join(dir, "error.log"), before, "client sent"); !strings.Contains(got+"\n", tt.errServer) {
+				t.Errorf("error line %q, want %q in it", got, tt.errServer)
+			}
+			waitForAccess(t, filepath.Join(dir, "s.log"), tt.logged)
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -136,5 +137,46 @@ func waitLogLine(t *testing.T, path, prefix string) string {
 			t.Fatalf("no line %q... in %s:\n%s", prefix, path, data)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestHTTP2RefusedSNIServer: an HTTP/2 request refused before its host
+// counts (a :path above the root, a method nginx does not take) is
+// answered and logged by the server the connection's SNI chose, as nginx
+// 1.22.1 does (recorded with curl --http2 and SNI b.test, a.test the
+// default server: b.test's add_header field and "server: b.test", the
+// path's line "client sent invalid request while reading client request
+// headers"). fulcrum used the default server and said "request line".
+func TestHTTP2RefusedSNIServer(t *testing.T) {
+	dir := t.TempDir()
+	a, b := tlsSites(t, dir)
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+    access_log off;
+    server { listen 127.0.0.1:0 ssl http2 default_server; server_name a.test; %s add_header X-Srv a always; }
+    server { listen 127.0.0.1:0 ssl http2; server_name b.test; %s add_header X-Srv b always; }`, a, b))
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{ServerName: "b.test", InsecureSkipVerify: true},
+		ForceAttemptHTTP2: true,
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	for _, tt := range []struct{ method, path, line string }{
+		{"GET", "/../x", `client sent invalid request while reading client request headers, client: 127.0.0.1, server: b.test`},
+		{"get", "/x", `client sent invalid method: "get" while reading client request headers, client: 127.0.0.1, server: b.test`},
+	} {
+		req, err := http.NewRequest(tt.method, "https://"+addr+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = "b.test"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.StatusCode != 400 || resp.Header.Get("X-Srv") != "b" {
+			t.Errorf("%s %s: %s %d X-Srv %q, want HTTP/2 400 b", tt.method, tt.path, resp.Proto, resp.StatusCode, resp.Header.Get("X-Srv"))
+		}
+		waitLogged(t, filepath.Join(dir, "error.log"), tt.line)
 	}
 }

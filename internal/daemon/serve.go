@@ -166,19 +166,21 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		rec.zone = s.serverZones[id]
 		rec.zone.Begin()
 	}
-	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts.DefaultServer, misdirect)
+	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts, misdirect)
 	completed = true
 }
 
 // serveFound serves a request whose server block is chosen: the location, its
 // checks, its handler. It returns the request body when the handler may have
-// left some of it unread (nil when there is none). dflt is the address's
-// default server, which answers a request nginx refuses before it read the
-// Host (a request line it does not take, an HTTP/2 request without a host).
+// left some of it unread (nil when there is none). hosts are the address's
+// servers: the connection's server among them (connServer: the TLS server
+// name's, else the default server) answers a request nginx refuses before
+// it read the Host (a request line it does not take, an HTTP/2 request
+// without a host).
 // misdirect says the request names another server than its connection's TLS
 // server name chose, one that verifies client certificates (see
 // misdirected): nginx's 421, answered by sm, the TLS server name's server.
-func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error, dflt *router.Server, misdirect bool) (left *deadlineBody) {
+func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error, hosts *router.Hosts, misdirect bool) (left *deadlineBody) {
 	srv := sm.Server
 	if hostErr == errNoHost { // nginx's words, whatever the version
 		s.log.LogRequest(errlog.Info, logRequest(st, r), `client sent HTTP/1.1 request without "Host" header while reading client request headers`)
@@ -190,7 +192,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		} else if m, ok := hostErr.(malformedError); ok {
 			msg = string(m)
 		}
-		s.refuseAsDefault(rec, r, st, dflt, msg)
+		s.refuseAsDefault(rec, r, st, connServer(hosts, sniName(ci)), msg)
 		return
 	}
 	if sm.Err != nil { // a regex server_name over pcre.MatchLimit
@@ -216,7 +218,11 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	path, err := normalizePath(rawPath(st.RequestURI), rec.keepSlashes)
 	if err != nil {
-		s.refuseAsDefault(rec, r, st, dflt, invalidRequestLine)
+		msg := invalidRequestLine
+		if r.ProtoMajor == 2 { // nginx checks an HTTP/2 :path with the fields
+			msg = "client sent invalid request while reading client request headers"
+		}
+		s.refuseAsDefault(rec, r, st, connServer(hosts, sniName(ci)), msg)
 		return
 	}
 	st.Path = path
@@ -702,9 +708,10 @@ func (s *snapshot) serverNameFailed(rec *recorder, r *http.Request, st *vars.Sta
 
 // refuseAsDefault answers 400 for a request nginx refuses before it knows
 // the virtual server (its request line parser refuses "/../x" and "*"):
-// with the error_page of the address's default server dflt, whose level
-// serves and logs the request. msg, when not empty, is logged at info first
-// with the default server's name, as nginx logs the refusal.
+// with the error_page of the connection's server dflt (the address's
+// default server, or over TLS the one its server name chose: connServer),
+// whose level serves and logs the request. msg, when not empty, is logged
+// at info first with that server's name, as nginx logs the refusal.
 func (s *snapshot) refuseAsDefault(rec *recorder, r *http.Request, st *vars.State, dflt *router.Server, msg string) {
 	rec.useLevel(dflt, nil)
 	rec.srv = dflt

@@ -113,7 +113,7 @@ func TestRefusedOwnPageLook(t *testing.T) {
 // header line before "Host: b.test" got b.test's add_header field and
 // server_tokens, its access log line with $server_name and $host b.test,
 // and "server: b.test" in the error line; a Host before the fault still
-// chooses, a whole head without one is server_name "”"'s).
+// chooses, and a whole head without one goes to the server named "".
 func TestRefusedOwnPageLookTLS(t *testing.T) {
 	dir := t.TempDir()
 	a, b := tlsSites(t, dir)

@@ -719,6 +719,13 @@ func (s *snapshot) refuseAsDefault(rec *recorder, r *http.Request, st *vars.Stat
 	if msg != "" {
 		er := logRequest(st, r)
 		er.Host = "" // nginx's parse stopped in the request line
+		if r.ProtoMajor == 2 {
+			// nginx refuses these as it reads the stream's fields, before
+			// it makes its request line (recorded with curl --http2:
+			// "... while reading client request headers, client:
+			// 127.0.0.1, server: b.test" and no request).
+			er.Request = ""
+		}
 		s.log.LogRequest(errlog.Info, er, msg)
 	}
 	s.refuse(rec, r, st, dflt, http.StatusBadRequest)

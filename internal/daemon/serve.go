@@ -192,7 +192,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		} else if m, ok := hostErr.(malformedError); ok {
 			msg = string(m)
 		}
-		s.refuseAsDefault(rec, r, st, connServer(hosts, sniName(ci)), msg)
+		s.refuseAsDefault(rec, r, st, hosts, ci, msg)
 		return
 	}
 	if sm.Err != nil { // a regex server_name over pcre.MatchLimit
@@ -222,7 +222,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		if r.ProtoMajor == 2 { // nginx checks an HTTP/2 :path with the fields
 			msg = "client sent invalid request while reading client request headers"
 		}
-		s.refuseAsDefault(rec, r, st, connServer(hosts, sniName(ci)), msg)
+		s.refuseAsDefault(rec, r, st, hosts, ci, msg)
 		return
 	}
 	st.Path = path
@@ -708,11 +708,17 @@ func (s *snapshot) serverNameFailed(rec *recorder, r *http.Request, st *vars.Sta
 
 // refuseAsDefault answers 400 for a request nginx refuses before it knows
 // the virtual server (its request line parser refuses "/../x" and "*"):
-// with the error_page of the connection's server dflt (the address's
-// default server, or over TLS the one its server name chose: connServer),
-// whose level serves and logs the request. msg, when not empty, is logged
-// at info first with that server's name, as nginx logs the refusal.
-func (s *snapshot) refuseAsDefault(rec *recorder, r *http.Request, st *vars.State, dflt *router.Server, msg string) {
+// with the error_page of the connection's server among hosts (the
+// address's default server, or over TLS the one the server name of ci
+// chose: connServer), whose level serves and logs the request. msg, when
+// not empty, is logged at info first with that server's name, as nginx
+// logs the refusal. Kept out of line: its lookup's locals would otherwise
+// grow the frame of every request's serveFound, and with it every client
+// goroutine's stack (integration's TestClientStackStaysSmall).
+//
+//go:noinline
+func (s *snapshot) refuseAsDefault(rec *recorder, r *http.Request, st *vars.State, hosts *router.Hosts, ci *connInfo, msg string) {
+	dflt := connServer(hosts, sniName(ci))
 	rec.useLevel(dflt, nil)
 	rec.srv = dflt
 	st.ServerName = primaryName(dflt.Config)

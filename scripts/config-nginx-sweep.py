@@ -323,6 +323,8 @@ def hand_written():
     case("sem-error-log-two-levels", main_conf("error_log %D%/e.log warn error;"))
     case("sem-timer-resolution-bad", main_conf("timer_resolution 5q;"))
     case("sem-ssl-cert-missing", server("ssl_certificate %D%/nope.crt; ssl_certificate_key %D%/nope.key;"))
+    case("sem-ssl-ticket-key-unread", server("ssl_session_ticket_key %D%/nope.key;"))
+    case("sem-ssl-ticket-key-missing", server("ssl_reject_handshake on; ssl_session_ticket_key %D%/nope.key;"))
     case("sem-ssl-no-cert", http(f"server {{ listen 127.0.0.1:{PORT} ssl; }}"))
     case("sem-ssl-protocol-bad", http("ssl_protocols TLSv9;"))
     case("sem-stream-proxy-pass-unknown", ssrv("proxy_pass su;"))
@@ -463,6 +465,7 @@ EXPECTED = {
     "sem-worker-connections-zero": "both refuse: nginx when it counts the listening sockets, fulcrum at the value",
     "sem-proxy-cache-undeclared": "both refuse; nginx names the http block's closing line, fulcrum the proxy_cache line",
     "sem-ssl-cert-missing": "both refuse; OpenSSL's words against Go's",
+    "sem-ssl-ticket-key-missing": "both refuse; nginx names the http block's closing line, fulcrum the ssl_session_ticket_key line",
     "sem-resolver-bad-valid": "both refuse; the same parameter, quoted",
     "gen-keepalive-invalid": "both refuse -1; wording of the number check",
     "gen-worker_connections-invalid": "both refuse -1; wording of the number check",

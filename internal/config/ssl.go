@@ -141,8 +141,13 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 	if err := b.sessionSettings(sc, t); err != nil {
 		return nil, err
 	}
-	if t.TicketKeys, err = b.ticketKeys(sc); err != nil {
-		return nil, err
+	if len(t.Certificates) > 0 || t.RejectHandshake {
+		// As nginx 1.22.1 reads them, once it sets up the server's TLS:
+		// a server without certificates leaves the files unread
+		// (recorded: nginx -t took a plain server naming a missing one).
+		if t.TicketKeys, err = b.ticketKeys(sc); err != nil {
+			return nil, err
+		}
 	}
 	if err := b.buildClientAuth(sc, t, ssl); err != nil {
 		return nil, err

@@ -113,10 +113,13 @@ func TestTLSErrors(t *testing.T) {
 		{"ocsp cache bad size", "ssl_ocsp_cache shared:one:lots;", `invalid OCSP cache "shared:one:lots" in nginx.conf:3`},
 		{"ocsp cache too small", "ssl_ocsp_cache shared:one:1k;", `OCSP cache "shared:one:1k" is too small in nginx.conf:3`},
 		{"bad ssl_ocsp", "ssl_ocsp yes;", `invalid value "yes" in nginx.conf:3`},
-		{"ticket key of 40 bytes", "ssl_session_ticket_key " + k40 + ";", `"` + k40 + `" must be 48 or 80 bytes in nginx.conf:3`},
+		{"ticket key of 40 bytes", pair(certA, keyA) + " ssl_session_ticket_key " + k40 + ";", `"` + k40 + `" must be 48 or 80 bytes in nginx.conf:3`},
 		// nginx 1.22.1 (recorded): BIO_new_file("...") failed (... No such file or directory ...).
 		{"missing dhparam", "listen 443 ssl; " + pair(certA, keyA) + " ssl_dhparam " + dir + "/nope.pem;", `cannot load DH parameters "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
-		{"missing ticket key", "ssl_session_ticket_key " + dir + "/nope;", `cannot read session ticket key "` + dir + `/nope": no such file or directory in nginx.conf:3`},
+		// nginx 1.22.1 -t (recorded; it names the http block's last line).
+		{"missing ticket key", pair(certA, keyA) + " ssl_session_ticket_key " + dir + "/nope;", `open() "` + dir + `/nope" failed (2: No such file or directory) in nginx.conf:3, check the path`},
+		{"ticket key a directory", pair(certA, keyA) + " ssl_session_ticket_key " + dir + ";", `"` + dir + `" must be 48 or 80 bytes in nginx.conf:3`},
+		{"missing ticket key, rejecting handshakes", "ssl_reject_handshake on; ssl_session_ticket_key " + dir + "/nope;", `open() "` + dir + `/nope" failed (2: No such file or directory) in nginx.conf:3`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,7 +167,8 @@ func TestTicketKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := mustLoad(t, "http { ssl_session_ticket_key "+f48+"; server { ssl_session_ticket_key "+f80+"; ssl_session_ticket_key "+f48+"; } server { } }")
+	_, certA, keyA, _, _ := tlsFiles(t)
+	cfg := mustLoad(t, "http { ssl_certificate "+certA+"; ssl_certificate_key "+keyA+"; ssl_session_ticket_key "+f48+"; server { ssl_session_ticket_key "+f80+"; ssl_session_ticket_key "+f48+"; } server { } }")
 	got := cfg.HTTP.Servers[0].TLS.TicketKeys
 	if len(got) != 2 || got[0].File != f80 || got[0].Key != sha256.Sum256(k80) || got[1].Key != sha256.Sum256(k48) {
 		t.Errorf("server: %+v", got)
@@ -313,5 +317,36 @@ func TestTLSClientAuth(t *testing.T) {
 	cfg := mustLoad(t, "http { ssl_verify_client on; server { listen 8080; } }")
 	if got := cfg.HTTP.Servers[0].TLS.ClientAuth.Verify; got != VerifyOn {
 		t.Errorf("plain server: %s", got)
+	}
+}
+
+// TestTicketKeyUnreadable: a key file fulcrum's user may not read is nginx
+// 1.22.1's "open() ... failed (13: Permission denied)" (recorded with nginx
+// -t run as nobody; it exits 1). Root reads any file: skipped as root.
+func TestTicketKeyUnreadable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads the file anyway")
+	}
+	file := filepath.Join(t.TempDir(), "ticket.key")
+	if err := os.WriteFile(file, make([]byte, 80), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	_, certA, keyA, _, _ := tlsFiles(t)
+	_, err := loadText(t, fmt.Sprintf("http {\n    server {\n        ssl_certificate %s; ssl_certificate_key %s; ssl_session_ticket_key %s;\n    }\n}\n", certA, keyA, file))
+	want := `open() "` + file + `" failed (13: Permission denied) in nginx.conf:3, fulcrum reads the file`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %v, want %q...", err, want)
+	}
+}
+
+// TestTicketKeyUnread: nginx 1.22.1 reads ssl_session_ticket_key files when
+// it sets up a server's TLS, so a server without certificates (nor
+// ssl_reject_handshake) never opens them: nginx -t took a plain server
+// naming a missing file (recorded).
+func TestTicketKeyUnread(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.key")
+	cfg := mustLoad(t, "http {\n    server {\n        listen 8080;\n        ssl_session_ticket_key "+missing+";\n    }\n}\n")
+	if tls := cfg.HTTP.Servers[0].TLS; tls != nil && len(tls.TicketKeys) > 0 {
+		t.Errorf("keys %v, want none read", tls.TicketKeys)
 	}
 }

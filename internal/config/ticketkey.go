@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/sha256"
+	"io"
 	"os"
 )
 
@@ -30,14 +31,42 @@ func (b *builder) ticketKeys(sc *scope) ([]TicketKey, error) {
 	var out []TicketKey
 	for _, d := range dirs {
 		file := b.path(d.Args[0])
-		data, err := os.ReadFile(file)
+		data, err := readTicketKey(file, d.Pos)
 		if err != nil {
-			return nil, hintf(d.Pos, fileHint(err), `cannot read session ticket key "%s": %v`, file, unwrapPath(err))
-		}
-		if len(data) != 48 && len(data) != 80 {
-			return nil, hintf(d.Pos, "make one with openssl rand 80 > ticket.key", `"%s" must be 48 or 80 bytes`, file)
+			return nil, err
 		}
 		out = append(out, TicketKey{File: file, Key: sha256.Sum256(data)})
 	}
 	return out, nil
+}
+
+// readTicketKey reads a key file as nginx 1.22.1's
+// ngx_ssl_session_ticket_keys does, with its words (recorded with nginx -t,
+// which exits 1 on each): a file it cannot open is
+// `open() "PATH" failed (2: No such file or directory)` (or
+// "13: Permission denied"), one of another size, a directory included
+// (nginx opens it and finds its size), `"PATH" must be 48 or 80 bytes`.
+// nginx names the line of the http block's closing brace, where it merges
+// the servers' settings; fulcrum the directive's.
+func readTicketKey(file string, pos Pos) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, hintf(pos, fileHint(err), `open() "%s" failed (%s)`, file, describeOSError(unwrapPath(err)))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err == nil && (fi.IsDir() || fi.Size() != 48 && fi.Size() != 80) {
+		return nil, hintf(pos, "make one with openssl rand 80 > ticket.key", `"%s" must be 48 or 80 bytes`, file)
+	}
+	var data []byte
+	if err == nil {
+		data, err = io.ReadAll(f)
+	}
+	if err == nil && len(data) != 48 && len(data) != 80 { // it changed meanwhile
+		return nil, hintf(pos, "make one with openssl rand 80 > ticket.key", `"%s" must be 48 or 80 bytes`, file)
+	}
+	if err != nil {
+		return nil, hintf(pos, fileHint(err), `read() "%s" failed (%s)`, file, describeOSError(unwrapPath(err)))
+	}
+	return data, nil
 }

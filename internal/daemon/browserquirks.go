@@ -58,9 +58,10 @@ func (w *recorder) pageQuirks(code int, location string) errpage.Quirks {
 // Internet Explorer or Chrome was read before the refusal (a bad field or
 // a too long one after it, a bad or missing Host), and not when the
 // request line or a field before it was the fault (nginx 1.22.1, raw
-// sockets). The default server's msie_padding decides.
-func (cc *clientConn) refusedQuirks() errpage.Quirks {
-	if cc.srv.limits().msiePaddingOff {
+// sockets). The msie_padding of the server the head belongs to decides
+// (paddingOff, see clientConn.pageLook).
+func (cc *clientConn) refusedQuirks(paddingOff bool) errpage.Quirks {
+	if paddingOff {
 		return errpage.Quirks{}
 	}
 	ua := cc.req.Headers.Get("User-Agent")

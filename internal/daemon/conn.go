@@ -954,6 +954,10 @@ func (cc *clientConn) refusedServer(host string, whole bool) (string, *errlog.Lo
 	}
 	st := new(vars.State) // a refused head is rare: no pool
 	st.Local = cc.ci.local
+	if sc, ok := cc.c.(*sslConn); ok {
+		sc.describe(&cc.ci)
+	}
+	st.TLS = cc.ci.tls // its server name may choose the server (connServer)
 	name, log := cc.srv.refusedName(st, host, whole)
 	if log == nil {
 		log = cc.log()
@@ -1043,10 +1047,14 @@ func (cc *clientConn) clientAddr() string {
 
 // headWhole reports whether the head reader refused a head it had read to
 // its end: the error is one of the field section as a whole (no Host, a
-// duplicate or invalid one, the body's framing), not of a line in it.
+// duplicate one, the body's framing), not of a line in it. An invalid
+// Host is a line's: nginx refuses it as it reads the line, in the default
+// server, not the one that takes requests without a Host (recorded with
+// nginx 1.22.1: "Host: b/test" and "Host: " were logged with the default
+// server's name and got its add_header fields beside a server_name "").
 func headWhole(err h1.Error) bool {
 	switch err {
-	case h1.ErrMissingHost, h1.ErrDuplicateHost, h1.ErrInvalidHost, h1.ErrTEAndCL,
+	case h1.ErrMissingHost, h1.ErrDuplicateHost, h1.ErrTEAndCL,
 		h1.ErrTransferEncoding, h1.ErrUnknownCoding, h1.ErrContentLength, h1.ErrTrailerDecl:
 		return true
 	}
@@ -1060,14 +1068,42 @@ func (cc *clientConn) answerAndClose(code int, whole bool) {
 	w.reset(false)
 	cc.closeReq = true
 	w.header["Connection"] = []string{"close"}
-	server := cc.srv.limits().server // the default server's server_tokens
-	if server == "" {
-		server = "fulcrum"
-	}
-	errpage.WriteFor(w, code, server, cc.refusedQuirks())
+	page := cc.pageLook(code, whole)
+	errpage.WriteFor(w, code, page.server, cc.refusedQuirks(page.paddingOff))
 	w.finish()
 	cc.lingerAfter = code != http.StatusRequestTimeout && w.err == nil
 	cc.logRefused(code, whole)
+}
+
+// ownPage is what fulcrum's own page for a refused head takes from the
+// server the head belongs to: server is the Server field's value (its
+// server_tokens), paddingOff its msie_padding off.
+type ownPage struct {
+	server     string
+	paddingOff bool
+}
+
+// pageLook readies fulcrum's own page for a head refused with code (whole:
+// read to its end) as nginx 1.22.1's special response handler makes it,
+// with the configuration of the server the head belongs to (recorded on
+// raw sockets): that server's "always" add_header fields go into the
+// answer's header, and its server_tokens and msie_padding are returned.
+// Without that server (no hook, a listener the configuration dropped) the
+// default server's server_tokens and msie_padding apply.
+func (cc *clientConn) pageLook(code int, whole bool) ownPage {
+	lim := cc.srv.limits()
+	page := ownPage{server: lim.server, paddingOff: lim.msiePaddingOff}
+	if cc.srv.refusedLook != nil {
+		st := new(vars.State) // a refused head is rare: no pool
+		cc.fillRefused(st, code)
+		if p, ok := cc.srv.refusedLook(&cc.w, st, string(cc.req.Headers.Get("Host")), whole, code); ok {
+			page = p
+		}
+	}
+	if page.server == "" {
+		page.server = "fulcrum"
+	}
+	return page
 }
 
 // logRefused has the access log record a request the engine answered (or

@@ -53,6 +53,13 @@ type httpServer struct {
 	// the error log of the server its Host chose (nil: the connection's;
 	// see snapshot.refusedName); nil: the default server's (lim.serverName).
 	refusedName func(st *vars.State, host string, whole bool) (string, *errlog.Logger)
+	// refusedLook gives fulcrum's own page for a head refused with code
+	// what the server the head belongs to sets (see
+	// snapshot.refusedLook): it adds that server's "always" add_header
+	// fields to w's header and returns its server_tokens and
+	// msie_padding, with ok false for a listener the configuration no
+	// longer has; nil: the default server's (lim), no fields.
+	refusedLook func(w *respWriter, st *vars.State, host string, whole bool, code int) (page ownPage, ok bool)
 	// h2 serves the connections whose handshake chose HTTP/2 on the
 	// listener named key (the daemon's, for its snapshots); nil: none.
 	h2     *h2Servers

@@ -332,8 +332,12 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// nginx logs an HTTP/2 request line as "GET /path HTTP/2.0".
 	ci.requestLine = r.Method + " " + r.RequestURI + " HTTP/2.0"
 	var size int
+	authorityHost(r)
 	ci.fields, size = h2Fields(r)
 	ci.length = int64(size)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &h2Body{ReadCloser: r.Body, ci: &ci, unsized: r.ContentLength < 0}
+	}
 	ci.noHost = r.Host == ""
 	if msg := hc.tooLarge(r); msg != "" {
 		hc.refuseHeader(&ci, msg)
@@ -371,19 +375,70 @@ func (hc *h2Conn) spent(ci *connInfo) bool {
 	return keepaliveSpent(&counted, hc.set)
 }
 
+// h2Body counts what a handler reads of an HTTP/2 request's body in
+// $request_length (ci.length), as nginx 1.22.1 counts the DATA it reads,
+// and, for a body sent without content-length, its size in
+// $content_length once read to its end, as nginx sets the length of a
+// body it read whole. Recorded with curl --http2: a proxied 1000-byte body
+// logged $request_length 1069 (fulcrum's had the head alone), and a
+// 927-byte one without content-length $content_length 927 (fulcrum's
+// "-"); a body a location never read (return) counted in neither.
+type h2Body struct {
+	io.ReadCloser
+	ci      *connInfo
+	unsized bool
+	read    int64
+}
+
+// Read implements io.Reader.
+func (b *h2Body) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.read += int64(n)
+	b.ci.length += int64(n)
+	if err == io.EOF && b.unsized && b.read > 0 {
+		// Not for an end with nothing read: Go's server ends a body left
+		// unread once the response is out, which nginx never read.
+		b.ci.chunked = chunkedBody{read: true, declared: b.read}
+	}
+	return n, err
+}
+
+// authorityHost gives an HTTP/2 request the Host field nginx 1.22.1 makes
+// of its :authority (ngx_http_v2_parse_authority adds a "host" header),
+// which Go's server moves to r.Host alone: $http_host is the authority, so
+// "proxy_set_header Host $http_host;" sends it upstream and FastCGI gets
+// HTTP_HOST. Recorded over HTTP/2 with curl: $http_host was
+// "a.test:18496" (the authority curl sent), "zz.test" with -H "Host:
+// zz.test", and the upstream got that Host; fulcrum's $http_host was
+// empty and the upstream got no Host at all. A request that sent a host
+// field keeps it (malformedH2 refuses one that differs).
+func authorityHost(r *http.Request) {
+	if _, ok := r.Header["Host"]; !ok && r.Host != "" {
+		r.Header["Host"] = []string{r.Host}
+	}
+}
+
 // h2Fields lists the request's header fields for the upstream request and
 // $http_* (lowercase, as HTTP/2 sends them, sorted by name: Go's server
-// keeps no order), and returns the size of the header list as nginx
-// counts it against large_client_header_buffers (names and values,
-// pseudo-headers included).
+// keeps no order, but host first, where nginx puts the one :authority
+// makes, pseudo-headers coming first), and returns the size of the header
+// list as nginx counts it against large_client_header_buffers (names and
+// values, pseudo-headers included; the authority once).
 func h2Fields(r *http.Request) (vars.HeaderList, int) {
 	size := len(":method") + len(r.Method) + len(":path") + len(r.RequestURI) + len(":authority") + len(r.Host) + len(":scheme") + len("https")
 	fields := make(vars.HeaderList, 0, len(r.Header))
-	for _, name := range sortedKeys(r.Header) {
+	keys := sortedKeys(r.Header)
+	if i := slices.Index(keys, "Host"); i > 0 {
+		copy(keys[1:i+1], keys[:i])
+		keys[0] = "Host"
+	}
+	for _, name := range keys {
 		lower := strings.ToLower(name)
 		for _, v := range r.Header[name] {
 			fields = append(fields, vars.Field{Name: lower, Value: v})
-			size += len(lower) + len(v)
+			if name != "Host" || v != r.Host {
+				size += len(lower) + len(v)
+			}
 		}
 	}
 	return fields, size

@@ -137,6 +137,9 @@ func (d *Daemon) serveListener(l *listener, snap *snapshot) {
 		refusedName: func(st *vars.State, host string, whole bool) (string, *errlog.Logger) {
 			return d.current.Load().refusedName(st, key, host, whole)
 		},
+		refusedLook: func(w *respWriter, st *vars.State, host string, whole bool, code int) (ownPage, bool) {
+			return d.current.Load().refusedLook(w, st, key, host, whole, code)
+		},
 		mainLogs: d.logs.error,
 		nextID:   func() uint64 { return d.connSeq.Add(1) },
 		date:     &d.date,

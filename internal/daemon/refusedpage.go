@@ -34,12 +34,13 @@ func refusedPageCode(pages []config.ErrorPage, code int) int {
 
 // refusedServer is the server block a request the engine refused on the
 // listener key belongs to, as nginx chooses it: the server its Host names
-// (the default server with one that does not parse); without a Host, for a
-// head read to its end (whole) the server that takes requests without one
-// (server_name ""), as nginx looks it up once the head is through, for a
-// head refused before its end the default server. It sets $host, $uri (with
-// the address's merge_slashes) and $server_name, and returns nil for a
-// listener the snapshot no longer has.
+// (the connection's server with one that does not parse); without a Host,
+// for a head read to its end (whole) the server that takes requests
+// without one (server_name ""), as nginx looks it up once the head is
+// through, for a head refused before its end the connection's server:
+// the one its TLS server name chose (connServer), else the default server.
+// It sets $host, $uri (with that server's merge_slashes) and $server_name,
+// and returns nil for a listener the snapshot no longer has.
 func (s *snapshot) refusedServer(st *vars.State, key, host string, whole bool) *router.Server {
 	l := s.byKey[key]
 	if l == nil {
@@ -50,18 +51,40 @@ func (s *snapshot) refusedServer(st *vars.State, key, host string, whole bool) *
 		name = ""
 	}
 	hosts := l.Hosts(st.Local)
-	if !hosts.MergeSlashes("") && st.RequestURI != "" { // the request line parsed
+	sni := ""
+	if st.TLS != nil {
+		sni = st.TLS.ServerName
+	}
+	if !hosts.MergeSlashes(sni) && st.RequestURI != "" { // the request line parsed
 		if p, err := router.NormalizePathKeepSlashes(rawPath(st.RequestURI)); err == nil {
 			st.Path = p
 		}
 	}
-	srv := hosts.DefaultServer
+	srv := connServer(hosts, sni)
 	if name != "" || whole {
 		srv = hosts.Server(name).Server
 	}
 	st.Host = name
 	st.ServerName = primaryName(srv.Config)
 	return srv
+}
+
+// connServer is the server whose configuration a connection has before a
+// Host line chooses another: on TLS the one whose server_name its server
+// name (SNI) matched (ngx_http_ssl_servername), else the address's default
+// server. Recorded with nginx 1.22.1 over TLS with SNI b.test: a bad
+// method, or a bad header line before the Host line, got b.test's
+// add_header fields and server_tokens, its access log line ($server_name
+// and $host b.test) and "server: b.test" in the error line.
+func connServer(hosts *router.Hosts, sni string) *router.Server {
+	if sni != "" {
+		if name, err := router.NormalizeHost(sni); err == nil && name != "" {
+			if sm := hosts.Server(name); !sm.Default && sm.Err == nil {
+				return sm.Server
+			}
+		}
+	}
+	return hosts.DefaultServer
 }
 
 // serveRefused answers a head the engine refused with code through the
@@ -115,6 +138,37 @@ func (s *snapshot) serveRefused(w *respWriter, r *http.Request, sc *requestScrat
 	st.BytesSent, st.BodyBytesSent = total, max(total-head, 0)
 	s.access.log(rec.set, st)
 	return true
+}
+
+// refusedLook readies fulcrum's own page for a head the engine refused
+// with code on the listener key, from the configuration of the server it
+// belongs to (refusedServer), as nginx 1.22.1's special response handler
+// runs with that server's (no location was chosen): the server level's
+// add_header fields marked "always" (its own lines, or those it inherits
+// from http) go into w's header, evaluated with st (the refused request's
+// variables, clientConn.fillRefused), and the page's Server field and
+// padding follow its server_tokens and msie_padding. Recorded on raw
+// sockets: a bad header line after "Host: b.test" got server b's fields
+// and "Server: nginx" under its server_tokens off; a bad request line, a
+// bad Host, or a fault before the Host line, the default server's. It
+// reports false, having added nothing, for a listener the snapshot no
+// longer has.
+func (s *snapshot) refusedLook(w *respWriter, st *vars.State, key, host string, whole bool, code int) (ownPage, bool) {
+	s.life.enter()
+	defer s.life.leave()
+	srv := s.refusedServer(st, key, host, whole)
+	if srv == nil {
+		return ownPage{}, false
+	}
+	set := srv.Config.Settings
+	if len(s.adds[set]) > 0 {
+		if d := s.docRoots[set]; d != nil {
+			st.Documents = d
+		}
+		rec := &recorder{ResponseWriter: w, st: st, snap: s, set: set, ew: w}
+		rec.addHeaders(w.header, code)
+	}
+	return ownPage{server: serverHeader(set), paddingOff: set.MSIEPaddingOff}, true
 }
 
 // answerRefused answers a head the strict reader refused with code: through

@@ -79,13 +79,22 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		hostErr = malformedH2(r)
 	}
 	sm := hosts.Server(host)
+	misdirect := false
+	if hostErr == nil && sm.Err == nil {
+		if sni := misdirected(hosts, ci, host, sm.Server); sni != nil {
+			// Refused in the TLS server name's server, as nginx has not
+			// left its configuration (misdirectedRequest).
+			sm, misdirect = router.ServerMatch{Server: sni}, true
+			misdirectedRequest(st)
+		}
+	}
 	rec.keepSlashes = !hosts.MergeSlashes(sniName(ci))
 	srv := sm.Server
 	set := srv.Config.Settings
 	rec.set, rec.server = set, serverHeader(set)
 	st.ServerName = primaryName(srv.Config)
 	s.dropInvalidFields(r, st, set)
-	if rule := s.realIP[srv.Config]; rule != nil {
+	if rule := s.realIP[srv.Config]; rule != nil && !misdirect {
 		rec.realIPSet = rule.apply(r, st)
 	}
 	// The response goes out whole before its log line, as in nginx, so the
@@ -158,19 +167,21 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		rec.zone = s.serverZones[id]
 		rec.zone.Begin()
 	}
-	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts.DefaultServer, misdirected(hosts, ci, host, srv))
+	left = s.serveFound(rec, r, st, ci, sm, hostErr, hosts, misdirect)
 	completed = true
 }
 
 // serveFound serves a request whose server block is chosen: the location, its
 // checks, its handler. It returns the request body when the handler may have
-// left some of it unread (nil when there is none). dflt is the address's
-// default server, which answers a request nginx refuses before it read the
-// Host (a request line it does not take, an HTTP/2 request without a host).
+// left some of it unread (nil when there is none). hosts are the address's
+// servers: the connection's server among them (connServer: the TLS server
+// name's, else the default server) answers a request nginx refuses before
+// it read the Host (a request line it does not take, an HTTP/2 request
+// without a host).
 // misdirect says the request names another server than its connection's TLS
 // server name chose, one that verifies client certificates (see
-// misdirected): nginx's 421.
-func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error, dflt *router.Server, misdirect bool) (left *deadlineBody) {
+// misdirected): nginx's 421, answered by sm, the TLS server name's server.
+func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci *connInfo, sm router.ServerMatch, hostErr error, hosts *router.Hosts, misdirect bool) (left *deadlineBody) {
 	srv := sm.Server
 	if hostErr == errNoHost { // nginx's words, whatever the version
 		rec.logLine(errlog.Info, r, `client sent HTTP/1.1 request without "Host" header while reading client request headers`)
@@ -182,7 +193,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		} else if m, ok := hostErr.(malformedError); ok {
 			msg = string(m)
 		}
-		s.refuseAsDefault(rec, r, st, dflt, msg)
+		s.refuseAsDefault(rec, r, st, hosts, ci, msg)
 		return
 	}
 	if sm.Err != nil { // a regex server_name over pcre.MatchLimit
@@ -191,6 +202,7 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	if misdirect {
 		rec.logLine(errlog.Info, r, "client attempted to request the server name different from the one that was negotiated while reading client request headers")
+		rec.closeAfter = true // nginx has not turned keep-alive on yet
 		s.refuse(rec, r, st, srv, http.StatusMisdirectedRequest)
 		return
 	}
@@ -207,7 +219,11 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 	}
 	path, err := normalizePath(rawPath(st.RequestURI), rec.keepSlashes)
 	if err != nil {
-		s.refuseAsDefault(rec, r, st, dflt, invalidRequestLine)
+		msg := invalidRequestLine
+		if r.ProtoMajor == 2 { // nginx checks an HTTP/2 :path with the fields
+			msg = "client sent invalid request while reading client request headers"
+		}
+		s.refuseAsDefault(rec, r, st, hosts, ci, msg)
 		return
 	}
 	st.Path = path
@@ -294,9 +310,9 @@ func discardBody(rec *recorder, ci *connInfo, b *deadlineBody) {
 			ci.chunked = chunkedBody{read: true}
 		}
 	}
-	length, declared := ci.length, ci.chunked.declared
+	length, chunked := ci.length, ci.chunked
 	finishBody(rec, b)
-	ci.length, ci.chunked.declared = length, declared
+	ci.length, ci.chunked = length, chunked
 	var perr h1.Error
 	if !failed && errors.As(b.err, &perr) {
 		// A chunked body malformed after the answer: nginx's discard
@@ -457,23 +473,45 @@ func normalizePath(raw string, keepSlashes bool) (string, error) {
 	return router.NormalizePath(raw)
 }
 
-// misdirected reports nginx 1.22.1's check in ngx_http_set_virtual_server
+// misdirected is nginx 1.22.1's check in ngx_http_set_virtual_server
 // (recorded): on a connection whose TLS server name (SNI) chose a server by
 // its server_name, a request whose host is another name, and whose server
 // (srv: the host's, or the default) verifies client certificates
 // (ssl_verify_client on, optional or optional_no_ca), is refused with 421
 // Misdirected Request: the certificate was checked by the SNI server's
 // rules, not by this one's. Another name of the same server counts too.
-func misdirected(hosts *router.Hosts, ci *connInfo, host string, srv *router.Server) bool {
+// It returns the SNI's server, which refuses the request, or nil.
+func misdirected(hosts *router.Hosts, ci *connInfo, host string, srv *router.Server) *router.Server {
 	sni := sniName(ci)
 	if sni == "" || srv.Config.TLS == nil || srv.Config.TLS.ClientAuth.Verify == config.VerifyOff {
-		return false
+		return nil
 	}
 	name, err := router.NormalizeHost(sni)
 	if err != nil || name == host {
-		return false
+		return nil
 	}
-	return !hosts.Server(name).Default
+	if sm := hosts.Server(name); !sm.Default {
+		return sm.Server
+	}
+	return nil
+}
+
+// misdirectedRequest leaves in st what nginx 1.22.1 knows of a request it
+// refuses as misdirected: it refuses it as it reads the Host line, before
+// it takes the host ($host is the server's name) and before the fields
+// after that line ($http_NAME of a later field is not found). Recorded over
+// TLS with "X-A: 1", then "Host: b.test", then "User-Agent: ua1": the
+// access log line of the SNI server a.test had $host a.test, $http_x_a 1,
+// $http_user_agent "-", $http_host b.test. A request without a Host field
+// (HTTP/1.0) was read whole.
+func misdirectedRequest(st *vars.State) {
+	st.Host = ""
+	i := slices.IndexFunc(st.Fields, func(f vars.Field) bool { return strings.EqualFold(f.Name, "Host") })
+	if i < 0 {
+		return
+	}
+	read := st.Fields[: i+1 : i+1]
+	st.Header, st.Fields = read, read
 }
 
 // sniName is the TLS server name the client sent on ci, "" on a plain
@@ -699,16 +737,30 @@ func (s *snapshot) serverNameFailed(rec *recorder, r *http.Request, st *vars.Sta
 
 // refuseAsDefault answers 400 for a request nginx refuses before it knows
 // the virtual server (its request line parser refuses "/../x" and "*"):
-// with the error_page of the address's default server dflt, whose level
-// serves and logs the request. msg, when not empty, is logged at info first
-// with the default server's name, as nginx logs the refusal.
-func (s *snapshot) refuseAsDefault(rec *recorder, r *http.Request, st *vars.State, dflt *router.Server, msg string) {
+// with the error_page of the connection's server among hosts (the
+// address's default server, or over TLS the one the server name of ci
+// chose: connServer), whose level serves and logs the request. msg, when
+// not empty, is logged at info first with that server's name, as nginx
+// logs the refusal. Kept out of line: its lookup's locals would otherwise
+// grow the frame of every request's serveFound, and with it every client
+// goroutine's stack (integration's TestClientStackStaysSmall).
+//
+//go:noinline
+func (s *snapshot) refuseAsDefault(rec *recorder, r *http.Request, st *vars.State, hosts *router.Hosts, ci *connInfo, msg string) {
+	dflt := connServer(hosts, sniName(ci))
 	rec.useLevel(dflt, nil)
 	rec.srv = dflt
 	st.ServerName = primaryName(dflt.Config)
 	if msg != "" {
 		er := logRequest(st, r)
 		er.Host = "" // nginx's parse stopped in the request line
+		if r.ProtoMajor == 2 {
+			// nginx refuses these as it reads the stream's fields, before
+			// it makes its request line (recorded with curl --http2:
+			// "... while reading client request headers, client:
+			// 127.0.0.1, server: b.test" and no request).
+			er.Request = ""
+		}
 		rec.log().LogRequest(errlog.Info, er, msg)
 	}
 	s.refuse(rec, r, st, dflt, http.StatusBadRequest)

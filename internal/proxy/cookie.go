@@ -182,10 +182,13 @@ type cookieAttr struct {
 // changes is returned as it came; a changed one is rebuilt from its parts
 // joined by "; ", with the spaces around them and around "=" dropped, as
 // nginx rebuilds it. A value whose first part has no "=" is left alone.
-func (c *cookieRewriter) rewrite(value string, st *vars.State) string {
+// ok is false when a proxy_cookie_flags regex went over its match bound
+// (flagsFor): the value is then returned as it came, and the response is
+// to fail (see Handler.copyHeader).
+func (c *cookieRewriter) rewrite(value string, st *vars.State) (_ string, ok bool) {
 	attrs := parseCookie(value)
 	if !attrs[0].hasValue {
-		return value
+		return value, true
 	}
 	changed := false
 	for i := 1; i < len(attrs); i++ {
@@ -211,14 +214,18 @@ func (c *cookieRewriter) rewrite(value string, st *vars.State) string {
 		}
 	}
 	if c.flags != nil {
-		if f := c.flagsFor(attrs[0].key, st); f != 0 {
+		f, ok := c.flagsFor(attrs[0].key, st)
+		if !ok {
+			return value, false
+		}
+		if f != 0 {
 			attrs, changed = editCookieFlags(attrs, f), true
 		}
 	}
 	if !changed {
-		return value
+		return value, true
 	}
-	return joinCookie(attrs)
+	return joinCookie(attrs), true
 }
 
 // parseCookie splits a Set-Cookie value at each ';' into its parts, with
@@ -300,14 +307,18 @@ func (r cookieRule) apply(value string, st *vars.State) (string, bool) {
 
 // flagsFor returns the flags of the first proxy_cookie_flags rule that
 // names the cookie (0 when none does, or its flags are all empty or unknown).
-func (c *cookieRewriter) flagsFor(name string, st *vars.State) cookieFlag {
+// A regex over its match bound stops it with ok false, after the alert, as
+// ngx_http_proxy_rewrite_cookie_flags returns NGX_ERROR where
+// ngx_http_regex_exec fails (recorded with nginx 1.22.1: the response
+// fails with 500), while proxy_cookie_domain and proxy_cookie_path go on
+// to their next rule (cookieRule.apply).
+func (c *cookieRewriter) flagsFor(name string, st *vars.State) (_ cookieFlag, ok bool) {
 	for _, r := range c.flags {
 		if r.re != nil {
-			// Over its bound the rule counts as not matching; nginx 1.22.1
-			// fails the response with 500 (recorded), see docs.
 			idx, err := r.re.Submatch(name)
 			if err != nil {
 				regexAlert(st, "proxy_cookie_flags", r.re, err)
+				return 0, false
 			}
 			if idx == nil {
 				continue
@@ -320,9 +331,9 @@ func (c *cookieRewriter) flagsFor(name string, st *vars.State) cookieFlag {
 		for _, t := range r.vflags {
 			f |= parseCookieFlag(string(t.Append(nil, st)))
 		}
-		return f
+		return f, true
 	}
-	return 0
+	return 0, true
 }
 
 // editCookieFlags sets and removes flags as ngx_http_proxy_edit_cookie_flags

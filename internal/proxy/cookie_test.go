@@ -98,7 +98,7 @@ func TestCookieRewrite(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := &vars.State{}
 			st.SetVar("v", tt.v)
-			if got := cr.rewrite(tt.in, st); got != tt.want {
+			if got, _ := cr.rewrite(tt.in, st); got != tt.want {
 				t.Errorf("rewrite(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 			}
 		})
@@ -117,7 +117,7 @@ func TestCookieCaptures(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := &vars.State{}
-	if got := cr.rewrite("a=1; Domain=api.svc", st); got != "a=1; Domain=api.test" {
+	if got, _ := cr.rewrite("a=1; Domain=api.svc", st); got != "a=1; Domain=api.test" {
 		t.Fatalf("got %q", got)
 	}
 	one, _ := c.Compile("$1")
@@ -196,8 +196,8 @@ func TestRewriteMatchLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = &vars.State{}
-	if got := cr.rewrite("n=1; Domain="+long+"; Path="+long, st); got != "n=1; Domain=second; Path=/second" {
-		t.Errorf("cookie %q, want the second rules'", got)
+	if got, ok := cr.rewrite("n=1; Domain="+long+"; Path="+long, st); got != "n=1; Domain=second; Path=/second" || !ok {
+		t.Errorf("cookie %q, %v, want the second rules' and ok", got, ok)
 	}
 	if len(st.VariableErrors) != 2 {
 		t.Errorf("logged %+v, want two alerts", st.VariableErrors)
@@ -206,5 +206,35 @@ func TestRewriteMatchLimit(t *testing.T) {
 		if e.Message != want || !e.Alert {
 			t.Errorf("logged %+v, want the alert %q", e, want)
 		}
+	}
+}
+
+// TestCookieFlagsMatchLimit: a proxy_cookie_flags regex over its match
+// bound fails the rewrite (the response is to fail with 500, as nginx
+// 1.22.1's ngx_http_proxy_rewrite_cookie_flags returns NGX_ERROR;
+// recorded), after the alert "while reading response header from
+// upstream", with the value as it came and no later rule tried; a name
+// the regex settles goes on as before.
+func TestCookieFlagsMatchLimit(t *testing.T) {
+	long := strings.Repeat("a", 40) + "c"
+	c := &vars.Compiler{}
+	cr, err := compileCookies(c, &config.Settings{ProxyCookieFlags: []config.CookieFlags{
+		{Regex: pcre.MustCompile(`^(a|aa)+(?!x)$`, false), Flags: []string{"secure"}},
+		{Regex: pcre.MustCompile(`^a`, false), Flags: []string{"httponly"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &vars.State{}
+	in := long + "=v; Path=/"
+	if got, ok := cr.rewrite(in, st); got != in || ok {
+		t.Errorf("rewrite = %q, %v; want the value as it came and false", got, ok)
+	}
+	want := `regular expression match limit exceeded (20ms) on "` + long + `" using "^(a|aa)+(?!x)$" while reading response header from upstream`
+	if len(st.VariableErrors) != 1 || st.VariableErrors[0].Message != want || !st.VariableErrors[0].Alert {
+		t.Errorf("logged %+v, want one alert %q", st.VariableErrors, want)
+	}
+	if got, ok := cr.rewrite("ab=v", &vars.State{}); got != "ab=v; HttpOnly" || !ok {
+		t.Errorf("a name the regex settles: %q, %v", got, ok)
 	}
 }

@@ -63,7 +63,15 @@ func (h *Handler) respond(req *request) {
 	} else if req.cache != nil && h.ranges != nil {
 		h.rangeCheck(req)
 	}
-	h.copyHeader(req)
+	if !h.copyHeader(req) {
+		// A proxy_cookie_flags regex over its match bound: nginx's
+		// ngx_http_upstream_process_headers fails the request with 500,
+		// the fields copied so far on its page; the body is not read.
+		resp.done = resp.body.Remaining() == 0
+		fail(req.w, http.StatusInternalServerError, h.server)
+		req.keepBody(false)
+		return
+	}
 	h.addStickyCookie(req)
 	h.learnSession(req, true)
 	if rs, ok := req.w.(ReasonSetter); ok {
@@ -226,8 +234,14 @@ type ReasonSetter interface {
 // copyHeader fills the client response's header from the upstream's, and
 // keeps every upstream field for $upstream_http_NAME. Names and values of all
 // fields share one string. When the writer is a FieldOrderer, it also learns
-// the upstream's order and spelling.
-func (h *Handler) copyHeader(req *request) {
+// the upstream's order and spelling. It reports false when a Set-Cookie
+// field's proxy_cookie_flags regex went over its match bound: as nginx
+// 1.22.1 copies the fields one by one and stops at the one whose copy
+// handler fails, the client's header then has the fields before it and
+// that Set-Cookie as received, none after it (recorded: "X-Before: 1",
+// "Set-Cookie: ok=1", then the failed one on nginx's 500 page, and on an
+// error_page 500's answer too).
+func (h *Handler) copyHeader(req *request) (ok bool) {
 	head := &req.resp.head
 	// One string for every field's text (h1.Headers.AppendText), built in the
 	// request's reused arena: one allocation for all of them.
@@ -249,10 +263,14 @@ func (h *Handler) copyHeader(req *request) {
 	// out["Location"] and its place in order: the one nginx keeps as
 	// headers_out.location (redirectLocation).
 	locIndex, locPos := -1, -1
+	ok = true
 	for i, f := range head.Headers {
 		var name, sent, value string
 		name, sent, value, off = h1.FieldText(s, off, f)
 		fields = append(fields, vars.Field{Name: name, Value: value})
+		if !ok {
+			continue // $upstream_http_NAME has every field
+		}
 		switch name {
 		case "X-Accel-Limit-Rate":
 			h.accelLimitRate(req.st, value)
@@ -275,7 +293,7 @@ func (h *Handler) copyHeader(req *request) {
 			value, rewritten = rewriteRedirect(h.redirects, name, value, req.st)
 		}
 		if h.cookies != nil && name == "Set-Cookie" {
-			value = h.cookies.rewrite(value, req.st)
+			value, ok = h.cookies.rewrite(value, req.st)
 		}
 		if name == "Content-Length" {
 			// nginx keeps one length (headers_out.content_length_n) and
@@ -322,6 +340,7 @@ func (h *Handler) copyHeader(req *request) {
 			out[name] = []string{}
 		}
 	}
+	return ok
 }
 
 // redirectLocation finishes the Location that proxy_redirect rewrote last,

@@ -53,7 +53,9 @@ TLS. Requests go one after another on new connections, so a
 burst against limit_req is the same sequence for both. In a request line,
 `<<C*N>>` stands for N copies of C (`X-Big: <<a*9000>>`); the pseudo-headers
 `@body: N` send a body of N bytes and `@proxy: ADDR` sends a PROXY protocol v1
-header from ADDR first; `@port: PORT2` sends to another placeholder port; `@tls: on`
+header from ADDR first; `@port: PORT2` sends to another placeholder port; `@addr: 127.0.0.2`
+(or `::1`) connects to that local address instead of 127.0.0.1 (for `listen 127.0.0.2:%%PORT%%`
+or `listen [::1]:%%PORT%%` next to 127.0.0.1); `Host: @none` sends no Host line; `@tls: on`
 or `off` overrides the `tls` file for the request; over TLS, `@sni: NAME` sends NAME
 as SNI (and Host), `@cert: FILE.pem` presents a client certificate (key FILE.key,
 both from the prefix), `@tlsmax: 1.2` caps the version (and allows old ones), the
@@ -63,7 +65,7 @@ makes only a handshake offering those and compares the protocol the server picke
 expire: until SECONDS after the start of the current second (nginx's cache clock
 counts whole seconds), and a requests.txt with a SLEEP starts at the start of a
 second, so the requests between two SLEEPs fall in the same second for both. The
-files of html/ get one fixed modification time, so ETag and Last-Modified are the
+files of the prefix (html/ and the configuration's own) get one fixed modification time, so ETag and Last-Modified are the
 same in both runs (index.html's ETag is "6553f100-2f8"). After the requests both
 are stopped and the lines of every
 `*.log` file under the prefix whose name lacks "error" are compared, with times,
@@ -363,7 +365,7 @@ def prepare(src, dst, subst):
         p = os.path.join(html, rel)
         if not os.path.exists(p):
             open(p, "w").write(text)
-    for root, _, names in os.walk(html):  # one time for both runs: the same ETag, Last-Modified
+    for root, _, names in os.walk(dst):  # one time for both runs: the same ETag, Last-Modified
         for f in names:
             os.utime(os.path.join(root, f), (MTIME, MTIME))
     for f, cmd in (("cert.pem", ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -504,6 +506,7 @@ def ask(ports, line, tls, prefix):
     body = b"x" * int(hdrs.pop("@body", 0))
     proxy = hdrs.pop("@proxy", None)
     port = ports[hdrs.pop("@port", "PORT")]
+    addr = hdrs.pop("@addr", "127.0.0.1")
     tls = {"on": True, "off": False}.get(hdrs.pop("@tls", None), tls)
     sni, cert, tlsmax = hdrs.pop("@sni", None), hdrs.pop("@cert", None), hdrs.pop("@tlsmax", None)
     alpn, cipher = hdrs.pop("@alpn", None), hdrs.pop("@cipher", None)
@@ -521,28 +524,30 @@ def ask(ports, line, tls, prefix):
         if alpn:  # a handshake only: the protocol the server picked
             ctx.set_alpn_protocols(alpn.split(","))
             try:
-                with socket.create_connection(("127.0.0.1", port), 10) as raw_sock:
+                with socket.create_connection((addr, port), 10) as raw_sock:
                     with ctx.wrap_socket(raw_sock, server_hostname=sni) as t:
                         return "ALPN", {"alpn": str(t.selected_alpn_protocol()), "tls": t.version()}, "", b""
             except Exception as e:
                 return type(e).__name__, {}, "", b""
         if sni:
             c = http.client.HTTPSConnection(sni, port, timeout=10, context=ctx)
-            c._create_connection = lambda addr, *a, **k: socket.create_connection(("127.0.0.1", port), *a, **k)
+            c._create_connection = lambda _, *a, **k: socket.create_connection((addr, port), *a, **k)
             c.host = sni
         else:
-            c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+            c = http.client.HTTPSConnection(addr, port, timeout=10, context=ctx)
     else:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c = http.client.HTTPConnection(addr, port, timeout=10)
     if version == ["HTTP/1.0"]:
         c._http_vsn, c._http_vsn_str = 10, "HTTP/1.0"
     try:
         if proxy:
-            c.sock = socket.create_connection(("127.0.0.1", port), 10)
+            c.sock = socket.create_connection((addr, port), 10)
             fam = "TCP6" if ":" in proxy else "TCP4"
             dst = "::1" if fam == "TCP6" else "127.0.0.1"
             c.sock.sendall(f"PROXY {fam} {proxy} {dst} 40000 {port}\r\n".encode())
         c.putrequest(method, uri, skip_host="Host" in hdrs, skip_accept_encoding=True)
+        if hdrs.get("Host") == "@none":  # no Host line at all (HTTP/1.0)
+            del hdrs["Host"]
         for k, v in hdrs.items():
             c.putheader(k, v)
         if body:

@@ -1,6 +1,8 @@
 package daemon_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -35,4 +37,47 @@ func TestSplitPathInfoInherited(t *testing.T) {
 			t.Errorf("%s: %q, want %q", c.path, body, c.want)
 		}
 	}
+}
+
+// TestRootTrailingSlash: a root's trailing slash is dropped at load, as
+// ngx_http_core_root drops it, so ISPConfig's "root .../web/;" gives file
+// names and $document_root without "//"; "root /;" leaves nginx an empty
+// root, whose file names are the URI itself. Recorded with nginx 1.22.1:
+// root /tmp/x/ gives open() "/tmp/x/fnot" failed, $document_root
+// "/tmp/x"; root / gives [][/c/z]; root /tmp// keeps one slash.
+func TestRootTrailingSlash(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir, `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root `+dir+`/;
+        location /v/ { return 200 "[$document_root][$request_filename]\n"; }
+        location /two/ { root `+dir+`//; return 200 "[$document_root][$request_filename]\n"; }
+        location /fs/ { root /; return 200 "[$document_root][$request_filename]\n"; }
+        location ^~ `+dir+`/ { root /; }
+    }`)
+	for _, c := range []struct{ path, want string }{
+		{"/v/a", "[" + dir + "][" + dir + "/v/a]\n"},
+		{"/two/a", "[" + dir + "/][" + dir + "//two/a]\n"},
+		{"/fs/a", "[][/fs/a]\n"},
+		{"/f.txt", "file\n"},
+		{dir + "/f.txt", "file\n"},
+	} {
+		if body := getBody(t, addr, c.path); body != c.want {
+			t.Errorf("%s: %q, want %q", c.path, body, c.want)
+		}
+	}
+	resp, err := noRedirects.Get("http://" + addr + "/missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Fatalf("/missing: %d, want 404", resp.StatusCode)
+	}
+	waitForLog(t, filepath.Join(dir, "error.log"), `error open() "`+dir+`/missing" failed (2: No such file or directory)`)
 }

@@ -1029,10 +1029,12 @@ func (cc *clientConn) clientAddr() string {
 
 // headWhole reports whether the head reader refused a head it had read to
 // its end: the error is one of the field section as a whole (no Host, a
-// duplicate or invalid one, the body's framing), not of a line in it.
+// duplicate one, the body's framing), not of a line in it. An invalid Host
+// is a line's: nginx refuses it as it reads the Host line, in the default
+// server (an empty "Host:" does not reach server_name "").
 func headWhole(err h1.Error) bool {
 	switch err {
-	case h1.ErrMissingHost, h1.ErrDuplicateHost, h1.ErrInvalidHost, h1.ErrTEAndCL,
+	case h1.ErrMissingHost, h1.ErrDuplicateHost, h1.ErrTEAndCL,
 		h1.ErrTransferEncoding, h1.ErrUnknownCoding, h1.ErrContentLength, h1.ErrTrailerDecl:
 		return true
 	}

@@ -3,7 +3,9 @@ package daemon_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestSplitPathInfoInherited: fastcgi_split_path_info is allowed in http
@@ -80,4 +82,46 @@ func TestRootTrailingSlash(t *testing.T) {
 		t.Fatalf("/missing: %d, want 404", resp.StatusCode)
 	}
 	waitForLog(t, filepath.Join(dir, "error.log"), `error open() "`+dir+`/missing" failed (2: No such file or directory)`)
+}
+
+// TestInvalidHostDefaultServer: a Host nginx finds invalid (empty, "a..b")
+// is refused in the listener's default server, whose error_page answers
+// and whose access and error logs have the request, not in the server that
+// takes requests without a Host (server_name ""): nginx refuses it as it
+// reads the Host line. A request with no Host at all still belongs to the
+// "" server. Recorded with nginx 1.22.1 (this configuration): "default
+// page" for both invalid hosts, "_ [_] 400" in def.log, "server: _" in
+// their error lines; the HTTP/1.1 request without Host gets "empty page".
+func TestInvalidHostDefaultServer(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemonLevel(t, dir, "info", `
+    log_format s '$server_name [$host] $status';
+    server {
+        listen 127.0.0.1:0 default_server;
+        server_name _;
+        access_log `+dir+`/def.log s;
+        error_page 400 /e400;
+        location = /e400 { return 200 "default page\n"; }
+    }
+    server {
+        listen 127.0.0.1:0;
+        server_name "";
+        access_log `+dir+`/empty.log s;
+        error_page 400 /e400;
+        location = /e400 { return 200 "empty page\n"; }
+        location / { return 200 "empty-server\n"; }
+    }`)
+	for _, c := range []struct{ head, want, log, line string }{
+		{"GET / HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n", "default page\n", "def.log", "_ [_] 400"},
+		{"GET / HTTP/1.1\r\nHost: a..b\r\nConnection: close\r\n\r\n", "default page\n", "def.log", "_ [_] 400"},
+		{"GET / HTTP/1.0\r\n\r\n", "empty-server\n", "empty.log", " [] 200"},
+		{"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "empty page\n", "empty.log", " [] 400"},
+	} {
+		got := rawReply(t, addr, c.head)
+		if _, body, _ := strings.Cut(got, "\r\n\r\n"); body != c.want {
+			t.Errorf("%q: %q, want the body %q", c.head, got, c.want)
+		}
+		waitForAccessLine(t, filepath.Join(dir, c.log), c.line, 5*time.Second)
+	}
+	waitForLog(t, filepath.Join(dir, "error.log"), `info client sent invalid host header while reading client request headers, client: 127.0.0.1, server: _, request: "GET / HTTP/1.1", host: "a..b"`)
 }

@@ -547,6 +547,8 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		}
 		if res.Outcome == rewrite.Next && loc != nil && !refused && !limited && !answered {
 			loc, res, answered = s.locationRewrite(rec, r, st, srv, loc, &changes)
+			// a rewrite may have led to a location whose limit_except applies
+			limited = loc != nil && loc.LimitExcept != nil && loc.LimitExcept.Applies(r.Method)
 		}
 		switch {
 		case answered:

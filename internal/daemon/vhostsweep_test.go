@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,4 +125,56 @@ func TestInvalidHostDefaultServer(t *testing.T) {
 		waitForAccessLine(t, filepath.Join(dir, c.log), c.line, 5*time.Second)
 	}
 	waitForLog(t, filepath.Join(dir, "error.log"), `info client sent invalid host header while reading client request headers, client: 127.0.0.1, server: _, request: "GET / HTTP/1.1", host: "a..b"`)
+}
+
+// TestLimitExceptAfterRewriteLast: a "rewrite ... last" that leads to a
+// location with limit_except serves a restricted method with the block's
+// configuration, as nginx's find config phase does after the location is
+// searched again: the location's script (set, if, return) does not run, so
+// "deny all" answers 403. This is the NGINX API gateway's policy section
+// (location /api/... { rewrite ^ /_warehouse last; } location =
+// /_warehouse { internal; set $api_name ...; limit_except GET POST { deny
+// all; } }). Recorded with nginx 1.22.1 (this configuration): DELETE /x
+// and DELETE /x?k=1 are 403 with $w empty in the access log; GET /x is
+// 401 and GET /x?k=1 200 "y [y]".
+func TestLimitExceptAfterRewriteLast(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+    log_format s '$request_method $uri $status [$w]';
+    access_log `+dir+`/a.log s;
+    server {
+        listen 127.0.0.1:0;
+        location /x { rewrite ^ /y last; }
+        location = /y {
+            internal;
+            set $w y;
+            if ($arg_k = "") { return 401; }
+            limit_except GET POST { deny all; }
+            return 200 "y [$w]\n";
+        }
+    }`)
+	for _, c := range []struct {
+		method, path string
+		code         int
+		line         string
+	}{
+		{"GET", "/x", 401, "GET /y 401 [y]"},
+		{"GET", "/x?k=1", 200, "GET /y 200 [y]"},
+		{"DELETE", "/x", 403, "DELETE /y 403 []"},
+		{"DELETE", "/x?k=1", 403, "DELETE /y 403 []"},
+	} {
+		req, err := http.NewRequest(c.method, "http://"+addr+c.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.code {
+			t.Errorf("%s %s: %d, want %d", c.method, c.path, resp.StatusCode, c.code)
+		}
+		waitForAccessLine(t, filepath.Join(dir, "a.log"), c.line, 5*time.Second)
+	}
 }

@@ -42,7 +42,9 @@ func (b *builder) buildHTTP(d *Directive) (*HTTP, error) {
 	if err := checkLimitReqZones(h); err != nil {
 		return nil, err
 	}
-	b.warnConflictingNames(h.Servers)
+	if err := b.checkServerNames(h.Servers); err != nil {
+		return nil, err
+	}
 	b.warnPlainHTTP2(h.Servers)
 	b.warnNTLMClose(h)
 	return h, nil

@@ -178,3 +178,36 @@ func TestLimitExceptAfterRewriteLast(t *testing.T) {
 		waitForAccessLine(t, filepath.Join(dir, "a.log"), c.line, 5*time.Second)
 	}
 }
+
+// TestHTTPLevelAccessLogOpened: the http level's access_log file is opened
+// (created empty) even when every server has its own, as nginx opens every
+// access_log it reads; without one at the http level, the default
+// logs/access.log is not created when no server uses it. Recorded with
+// nginx 1.22.1: http.log and s.log exist, both empty, and logs/access.log
+// does not. A fail2ban jail or logrotate rule on http.log finds its file.
+func TestHTTPLevelAccessLogOpened(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir, `
+    access_log `+dir+`/http.log;
+    server {
+        listen 127.0.0.1:0;
+        access_log `+dir+`/s.log;
+        location /x { access_log off; return 204; }
+    }`)
+	resp, err := noRedirects.Get("http://" + addr + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, f := range []string{"http.log", "s.log"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v, want the file opened at start", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "logs", "access.log")); err == nil {
+		t.Errorf("logs/access.log was created: no level uses the default log")
+	}
+}

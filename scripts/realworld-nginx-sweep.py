@@ -46,7 +46,8 @@ line of the error, its wording, and the warnings (one nginx writes without a pla
 such as "ssl_stapling" ignored, matches fulcrum's with one). When the directory has a
 requests.txt (one request a line: `METHOD URI [HTTP/1.0] [| Header: value | Header: value]`),
 and both accept, it starts nginx and fulcrum and compares for each request: the
-status, the headers listed in HEADERS below (and every `x-*` and `access-control-*`
+status, the headers listed in HEADERS below (and `Server`, with nginx's and fulcrum's own
+names and versions masked, and every `x-*` and `access-control-*`
 field, and any whose name has "cache" in it: X-Cache-Status, Nginx-Cache...) and the
 body (sha1; the port, as in `$server_port`, masked); a file named `tls` in the directory sends them over
 TLS. Requests go one after another on new connections, so a
@@ -572,6 +573,8 @@ def ask(ports, line, tls, prefix):
             keep["location"] = re.sub(r":%d\b" % port, ":PORT", keep["location"])
         if "expires" in keep:
             keep["expires"] = "(set)"
+        if "server" in h:  # the proxy's own name masked: server_tokens, proxy_pass_header Server
+            keep["server"] = re.sub(r"^(nginx|fulcrum)(/[0-9.]+)?$", r"SELF\2", h["server"]).replace("/1.22.1", "/V").replace("/0.1.0", "/V")
         if h.get("content-encoding") == "gzip":  # compressors differ byte for byte
             import gzip
             body = gzip.decompress(body)

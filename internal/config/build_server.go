@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -259,8 +260,12 @@ func (b *builder) warnSuspiciousNames(sc *scope) {
 	}
 }
 
-// serverName classifies one server_name argument.
+// serverName classifies one server_name argument. "$hostname" is the
+// machine's name, lower-cased, as nginx reads it (gethostname at load).
 func serverName(d *Directive, a string) ([]ServerName, error) {
+	if a == "$hostname" {
+		a = machineHostname()
+	}
 	if a == "." {
 		return nil, errorf(d.Pos, `server name "%s" is invalid`, a)
 	}
@@ -288,6 +293,16 @@ func serverName(d *Directive, a string) ([]ServerName, error) {
 		out[i] = ServerName{Kind: kinds[i], Name: names[i], Pos: d.Pos}
 	}
 	return out, nil
+}
+
+// machineHostname is the system's host name, lower-cased ("" when the
+// system has none to give), as nginx's cycle->hostname.
+func machineHostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(h)
 }
 
 // locations builds the location blocks inside level sc (a server or a location).

@@ -211,3 +211,27 @@ func TestHTTPLevelAccessLogOpened(t *testing.T) {
 		t.Errorf("logs/access.log was created: no level uses the default log")
 	}
 }
+
+// TestServerNameHostname: "server_name $hostname;" names the machine's
+// host name, lower-cased, as nginx reads it at load; a Host of the literal
+// "$hostname" is not that server's. Recorded with nginx 1.22.1 on a
+// machine named vm: Host vm gets "named [vm] [vm]", Host $hostname the
+// default server.
+func TestServerNameHostname(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil || host == "" || strings.ContainsAny(host, "$ ") {
+		t.Skip("no usable host name")
+	}
+	host = strings.ToLower(host)
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+    access_log off;
+    server { listen 127.0.0.1:0; server_name $hostname; return 200 "named [$server_name] [$host]\n"; }
+    server { listen 127.0.0.1:0 default_server; return 200 "def\n"; }`)
+	if got, want := getBody(t, addr, "/", "Host", host), "named ["+host+"] ["+host+"]\n"; got != want {
+		t.Errorf("Host %s: %q, want %q", host, got, want)
+	}
+	if got := getBody(t, addr, "/", "Host", "$hostname"); got != "def\n" {
+		t.Errorf("Host $hostname: %q, want the default server's", got)
+	}
+}

@@ -29,7 +29,8 @@ The echo backends answer 200 text/plain unless the query string asks otherwise, 
 that a caching or content-filtering configuration has something to work on:
 cc= Cache-Control, sc= Set-Cookie, ct= Content-Type, xae= X-Accel-Expires,
 vary= Vary, etag= ETag (and 304 to an If-None-Match with it), lm= Last-Modified
-(HTTP date), st= the status,
+(HTTP date), loc= Location and refresh= Refresh (for proxy_redirect; "UP" in them
+becomes the backend's own host:port), st= the status,
 delay= milliseconds to wait first, html=1 a small HTML page as the body (with
 </head>, </body>, links to http://UP/ and an SSI <!--# echo --> comment),
 size=N a body of N bytes ("0123456789" repeated) with Accept-Ranges that honours
@@ -136,9 +137,9 @@ class Echo(http.server.BaseHTTPRequestHandler):
             import gzip
             out, fields["Content-Encoding"] = gzip.compress(out, mtime=0), "gzip"
         for k, f in (("cc", "Cache-Control"), ("sc", "Set-Cookie"), ("xae", "X-Accel-Expires"), ("vary", "Vary"),
-                     ("etag", "ETag"), ("lm", "Last-Modified")):
+                     ("etag", "ETag"), ("lm", "Last-Modified"), ("loc", "Location"), ("refresh", "Refresh")):
             if k in q:
-                fields[f] = q[k]
+                fields[f] = q[k].replace("UP", "%s:%d" % self.server.server_address[:2]) if k in ("loc", "refresh") else q[k]
         if "etag" in q and self.headers.get("If-None-Match") == q["etag"]:
             status = 304  # for proxy_cache_revalidate
         if status in (204, 304):

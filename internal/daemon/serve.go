@@ -590,7 +590,11 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		}
 		rec.resetSlice() // an internal redirect clears every module's context
 		rec.img = nil
+		from := loc
 		loc, res = s.redirectInternally(r, st, srv, next)
+		if next.named != "" && loc == nil {
+			loc = from // a missing named location fails where it was named: its error_page 500 applies
+		}
 		rec.useLevel(srv, loc)
 	}
 }
@@ -608,8 +612,10 @@ func (w *recorder) useLevel(srv *router.Server, loc *config.Location) {
 	w.set, w.server = set, serverHeader(set)
 }
 
-// redirectInternally moves the request to next: a named location as it is,
-// or a URI through the server's script (nginx's internal redirect starts
+// redirectInternally moves the request to next: a named location as it is
+// (one the server does not have fails the request with 500, as nginx's
+// error_page, try_files or X-Accel-Redirect to it does), or a URI through
+// the server's script (nginx's internal redirect starts
 // again at the server rewrite phase) and the location search.
 //
 // A URI replaces $uri and $args and marks the URI changed (st.Rewritten),
@@ -623,7 +629,12 @@ func (w *recorder) useLevel(srv *router.Server, loc *config.Location) {
 // (ngx_http_named_location).
 func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *router.Server, next *internalRedirect) (*config.Location, rewrite.Result) {
 	if next.named != "" {
-		return srv.Named(next.named), rewrite.Result{}
+		loc := srv.Named(next.named)
+		if loc == nil { // ngx_http_named_location: 500, whatever led there
+			s.log.LogRequest(errlog.Error, logRequest(st, r), `could not find named location "`+next.named+`"`)
+			return nil, rewrite.Result{Outcome: rewrite.Fail}
+		}
+		return loc, rewrite.Result{}
 	}
 	st.LogAction = "" // ngx_http_handler clears the connection's action
 	st.Path, st.Args, st.ArgsFound = next.uri, next.args, next.argsFound

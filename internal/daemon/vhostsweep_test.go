@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -234,4 +235,71 @@ func TestServerNameHostname(t *testing.T) {
 	if got := getBody(t, addr, "/", "Host", "$hostname"); got != "def\n" {
 		t.Errorf("Host $hostname: %q, want the default server's", got)
 	}
+}
+
+// TestMissingNamedLocation: an error_page or try_files that names a named
+// location the server lacks (a forgotten include of api_json_errors.conf
+// under "error_page 404 = @400;") fails the request with 500 and "could
+// not find named location", in the location that named it: its own
+// error_page 500 applies unless an error page was already used. Recorded
+// with nginx 1.22.1 (this configuration): /a and /d 500 with the plain
+// page, /c 500 "e500 page", one error line each.
+func TestMissingNamedLocation(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root `+dir+`/none;
+        error_page 404 = @400;
+        location /a { return 404; }
+        location /c { error_page 500 /e500; try_files $uri @nothere; }
+        location /d { error_page 500 /e500; error_page 404 = @missing; return 404; }
+        location = /e500 { return 200 "e500 page\n"; }
+    }`)
+	for _, c := range []struct{ path, named, body string }{
+		{"/a", "@400", "500 Internal Server Error"},
+		{"/c", "@nothere", "e500 page\n"},
+		{"/d", "@missing", "500 Internal Server Error"},
+	} {
+		resp, err := noRedirects.Get("http://" + addr + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 500 || !strings.Contains(string(b), c.body) {
+			t.Errorf("%s: %d %q, want 500 with %q", c.path, resp.StatusCode, b, c.body)
+		}
+		waitForLog(t, filepath.Join(dir, "error.log"), `error could not find named location "`+c.named+`", client: 127.0.0.1, server: , request: "GET `+c.path+` HTTP/1.1"`)
+	}
+}
+
+// TestSubrequestErrorLine: an error line written while an auth_request
+// subrequest runs names it (", subrequest: "/nope""), as nginx's error log
+// handler does for any r != r->main. Recorded with nginx 1.22.1: open()
+// ".../nope" failed (2: No such file or directory), client: 127.0.0.1,
+// server: _, request: "GET /d HTTP/1.1", subrequest: "/nope", host: ...
+func TestSubrequestErrorLine(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "d"), []byte("d\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir, `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        server_name _;
+        root `+dir+`;
+        location /d { auth_request /nope; }
+    }`)
+	resp, err := noRedirects.Get("http://" + addr + "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Errorf("/d: %d, want 500 (auth request unexpected status: 404)", resp.StatusCode)
+	}
+	waitForLog(t, filepath.Join(dir, "error.log"), `error open() "`+dir+`/nope" failed (2: No such file or directory), client: 127.0.0.1, server: _, request: "GET /d HTTP/1.1", subrequest: "/nope", host:`)
 }

@@ -303,3 +303,29 @@ func TestSubrequestErrorLine(t *testing.T) {
 	}
 	waitForLog(t, filepath.Join(dir, "error.log"), `error open() "`+dir+`/nope" failed (2: No such file or directory), client: 127.0.0.1, server: _, request: "GET /d HTTP/1.1", subrequest: "/nope", host:`)
 }
+
+// TestBesideRootErrno: a URI without its leading slash (the common
+// "rewrite ^(.*)$ index.php?q=$1 break;") makes root + "index.php", a name
+// beside the document root that fulcrum never opens; its error line says
+// what nginx's failed open() says. Recorded with nginx 1.22.1: 404 and
+// open() "/tmp/wt-vhost/ngx/wwwindex.php" failed (2: No such file or
+// directory).
+func TestBesideRootErrno(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root `+dir+`/www;
+        location /app { rewrite ^(.*)$ index.php?q=$1 break; }
+    }`)
+	resp, err := noRedirects.Get("http://" + addr + "/app/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("/app/x: %d, want 404", resp.StatusCode)
+	}
+	waitForLog(t, filepath.Join(dir, "error.log"), `error open() "`+dir+`/wwwindex.php" failed (2: No such file or directory), client: 127.0.0.1, server: , request: "GET /app/x HTTP/1.1"`)
+}

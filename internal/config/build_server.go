@@ -283,11 +283,7 @@ func serverName(d *Directive, a string) ([]ServerName, error) {
 	if strings.HasPrefix(name, "*") && (len(name) < 3 || name[1] != '.') {
 		return nil, hintf(d.Pos, `a wildcard is "*.example.org" or "mail.*"`, `server name "%s" is invalid`, a)
 	}
-	kinds, names := hostnameKinds(name)
-	if inner := strings.Trim(strings.TrimPrefix(strings.TrimSuffix(name, ".*"), "*."), "."); strings.Contains(inner, "*") {
-		return nil, hintf(d.Pos, `a wildcard "*" may only start ("*.example.org") or end ("mail.*") a name; use a regex for the rest`,
-			`invalid server name or wildcard "%s"`, a)
-	}
+	kinds, names := hostnameKinds(name) // checkServerNames refuses "www.*.example.org" where nginx does
 	out := make([]ServerName, len(names))
 	for i := range names {
 		out[i] = ServerName{Kind: kinds[i], Name: names[i], Pos: d.Pos}
@@ -466,7 +462,7 @@ func checkDefaultServers(servers []*Server) error {
 // checkServerNames does what nginx's ngx_http_server_names does for each
 // address whose names it hashes (one with more than one server, or whose
 // default server's last regex name has captures): it refuses a name the
-// hash refuses ("a..b") and warns about a name given twice, by two servers
+// hash refuses ("a..b", "www.*.example.org") and warns about a name given twice, by two servers
 // or by one, which requests never reach through the later one. An address
 // with a single server is not hashed, so nginx checks nothing there.
 func (b *builder) checkServerNames(servers []*Server) error {
@@ -484,8 +480,12 @@ func (b *builder) checkServerNames(servers []*Server) error {
 				if pos.File == "" {
 					pos = s.Pos
 				}
-				if strings.Contains(n.Name, "..") {
-					return hintf(pos, "a name has no empty label", `invalid server name or wildcard "%s" on %s`, n.Name, a.addr)
+				if hashRefuses(n.Name) {
+					hint := "a name has no empty label"
+					if strings.Contains(n.Name, "*") {
+						hint = `a wildcard "*" may only start ("*.example.org") or end ("mail.*") a name; use a regex for the rest`
+					}
+					return hintf(pos, hint, `invalid server name or wildcard "%s" on %s`, n.Name, a.addr)
 				}
 				if o := owner[n.Name]; o != nil {
 					b.warn(pos, "requests for it go to the server in "+o.Pos.String(), `conflicting server name "%s" on %s, ignored`, n.Name, a.addr)
@@ -496,6 +496,19 @@ func (b *builder) checkServerNames(servers []*Server) error {
 		}
 	}
 	return nil
+}
+
+// hashRefuses reports whether nginx's ngx_hash_add_key refuses name as a
+// server name (NGX_HASH_WILDCARD_KEY): a second "*", an empty label, a
+// NUL, or a "*" that neither starts ("*.") nor ends (".*") it.
+func hashRefuses(name string) bool {
+	if strings.Count(name, "*") > 1 || strings.Contains(name, "..") || strings.IndexByte(name, 0) >= 0 {
+		return true
+	}
+	if len(name) > 2 && (strings.HasPrefix(name, "*.") || strings.HasSuffix(name, ".*")) {
+		return false
+	}
+	return strings.Contains(name, "*")
 }
 
 // listenAddress is one address the servers listen on: its servers in

@@ -29,7 +29,8 @@ The echo backends answer 200 text/plain unless the query string asks otherwise, 
 that a caching or content-filtering configuration has something to work on:
 cc= Cache-Control, sc= Set-Cookie, ct= Content-Type, xae= X-Accel-Expires, xar= X-Accel-Redirect,
 vary= Vary, etag= ETag (and 304 to an If-None-Match with it), lm= Last-Modified
-(HTTP date), st= the status,
+(HTTP date), loc= Location and refresh= Refresh (for proxy_redirect; "UP" in them
+becomes the backend's own host:port), st= the status,
 delay= milliseconds to wait first, html=1 a small HTML page as the body (with
 </head>, </body>, links to http://UP/ and an SSI <!--# echo --> comment),
 size=N a body of N bytes ("0123456789" repeated) with Accept-Ranges that honours
@@ -46,7 +47,8 @@ line of the error, its wording, and the warnings (one nginx writes without a pla
 such as "ssl_stapling" ignored, matches fulcrum's with one). When the directory has a
 requests.txt (one request a line: `METHOD URI [HTTP/1.0] [| Header: value | Header: value]`),
 and both accept, it starts nginx and fulcrum and compares for each request: the
-status, the headers listed in HEADERS below (and every `x-*` and `access-control-*`
+status, the headers listed in HEADERS below (and `Server`, with nginx's and fulcrum's own
+names and versions masked, and every `x-*` and `access-control-*`
 field, and any whose name has "cache" in it: X-Cache-Status, Nginx-Cache...) and the
 body (sha1; the port, as in `$server_port`, masked); a file named `tls` in the directory sends them over
 TLS. Requests go one after another on new connections, so a
@@ -54,7 +56,9 @@ burst against limit_req is the same sequence for both. In a request line,
 `<<C*N>>` stands for N copies of C (`X-Big: <<a*9000>>`), and in the target `\\xNN` is
 the raw byte NN (`/caf\\xc3\\xa9`, sent unencoded); the pseudo-headers
 `@body: N` send a body of N bytes and `@proxy: ADDR` sends a PROXY protocol v1
-header from ADDR first; `@port: PORT2` sends to another placeholder port; `@tls: on`
+header from ADDR first; `@port: PORT2` sends to another placeholder port; `@addr: 127.0.0.2`
+(or `::1`) connects to that local address instead of 127.0.0.1 (for `listen 127.0.0.2:%%PORT%%`
+or `listen [::1]:%%PORT%%` next to 127.0.0.1); `Host: @none` sends no Host line; `@tls: on`
 or `off` overrides the `tls` file for the request; over TLS, `@sni: NAME` sends NAME
 as SNI (and Host), `@cert: FILE.pem` presents a client certificate (key FILE.key,
 both from the prefix), `@tlsmax: 1.2` caps the version (and allows old ones), the
@@ -136,9 +140,9 @@ class Echo(http.server.BaseHTTPRequestHandler):
             out, fields["Content-Encoding"] = gzip.compress(out, mtime=0), "gzip"
         for k, f in (("cc", "Cache-Control"), ("sc", "Set-Cookie"), ("xae", "X-Accel-Expires"), ("vary", "Vary"),
                      ("xar", "X-Accel-Redirect"),
-                     ("etag", "ETag"), ("lm", "Last-Modified")):
+                     ("etag", "ETag"), ("lm", "Last-Modified"), ("loc", "Location"), ("refresh", "Refresh")):
             if k in q:
-                fields[f] = q[k]
+                fields[f] = q[k].replace("UP", "%s:%d" % self.server.server_address[:2]) if k in ("loc", "refresh") else q[k]
         if "etag" in q and self.headers.get("If-None-Match") == q["etag"]:
             status = 304  # for proxy_cache_revalidate
         if status in (204, 304):
@@ -508,6 +512,7 @@ def ask(ports, line, tls, prefix):
     body = b"x" * int(hdrs.pop("@body", 0))
     proxy = hdrs.pop("@proxy", None)
     port = ports[hdrs.pop("@port", "PORT")]
+    addr = hdrs.pop("@addr", "127.0.0.1")
     tls = {"on": True, "off": False}.get(hdrs.pop("@tls", None), tls)
     sni, cert, tlsmax = hdrs.pop("@sni", None), hdrs.pop("@cert", None), hdrs.pop("@tlsmax", None)
     alpn, cipher = hdrs.pop("@alpn", None), hdrs.pop("@cipher", None)
@@ -525,29 +530,31 @@ def ask(ports, line, tls, prefix):
         if alpn:  # a handshake only: the protocol the server picked
             ctx.set_alpn_protocols(alpn.split(","))
             try:
-                with socket.create_connection(("127.0.0.1", port), 10) as raw_sock:
+                with socket.create_connection((addr, port), 10) as raw_sock:
                     with ctx.wrap_socket(raw_sock, server_hostname=sni) as t:
                         return "ALPN", {"alpn": str(t.selected_alpn_protocol()), "tls": t.version()}, "", b""
             except Exception as e:
                 return type(e).__name__, {}, "", b""
         if sni:
             c = http.client.HTTPSConnection(sni, port, timeout=10, context=ctx)
-            c._create_connection = lambda addr, *a, **k: socket.create_connection(("127.0.0.1", port), *a, **k)
+            c._create_connection = lambda _, *a, **k: socket.create_connection((addr, port), *a, **k)
             c.host = sni
         else:
-            c = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ctx)
+            c = http.client.HTTPSConnection(addr, port, timeout=10, context=ctx)
     else:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c = http.client.HTTPConnection(addr, port, timeout=10)
     if version == ["HTTP/1.0"]:
         c._http_vsn, c._http_vsn_str = 10, "HTTP/1.0"
     c._encode_request = lambda request: request.encode("latin-1")  # a target's raw bytes (\xNN)
     try:
         if proxy:
-            c.sock = socket.create_connection(("127.0.0.1", port), 10)
+            c.sock = socket.create_connection((addr, port), 10)
             fam = "TCP6" if ":" in proxy else "TCP4"
             dst = "::1" if fam == "TCP6" else "127.0.0.1"
             c.sock.sendall(f"PROXY {fam} {proxy} {dst} 40000 {port}\r\n".encode())
         c.putrequest(method, uri, skip_host="Host" in hdrs, skip_accept_encoding=True)
+        if hdrs.get("Host") == "@none":  # no Host line at all (HTTP/1.0)
+            del hdrs["Host"]
         for k, v in hdrs.items():
             c.putheader(k, v)
         if body:
@@ -572,6 +579,8 @@ def ask(ports, line, tls, prefix):
             keep["location"] = re.sub(r":%d\b" % port, ":PORT", keep["location"])
         if "expires" in keep:
             keep["expires"] = "(set)"
+        if "server" in h:  # the proxy's own name masked: server_tokens, proxy_pass_header Server
+            keep["server"] = re.sub(r"^(nginx|fulcrum)(/[0-9.]+)?$", r"SELF\2", h["server"]).replace("/1.22.1", "/V").replace("/0.1.0", "/V")
         if h.get("content-encoding") == "gzip":  # compressors differ byte for byte
             import gzip
             body = gzip.decompress(body)

@@ -44,16 +44,22 @@ func (b *builder) buildHTTP(d *Directive) (*HTTP, error) {
 	if err := checkLimitReqZones(h); err != nil {
 		return nil, err
 	}
-	b.warnConflictingNames(h.Servers)
+	if err := b.checkServerNames(h.Servers); err != nil {
+		return nil, err
+	}
 	b.warnPlainHTTP2(h.Servers)
 	b.warnNTLMClose(h)
 	return h, nil
 }
 
-// httpSettings builds the http level's own Settings, only to check the values of
-// the directives written there even when no server inherits them.
-func (b *builder) httpSettings(_ *HTTP, http *scope) error {
-	_, err := b.settings(http)
+// httpSettings builds the http level's own Settings, to check the values of
+// the directives written there even when no server inherits them, and
+// keeps the access logs its access_log directives name (HTTP.AccessLogs).
+func (b *builder) httpSettings(h *HTTP, http *scope) error {
+	st, err := b.settings(http)
+	if err == nil && len(http.own("access_log")) > 0 {
+		h.AccessLogs = st.AccessLogs
+	}
 	return err
 }
 

@@ -121,8 +121,12 @@ func TestBuildErrors(t *testing.T) {
 		{"listen backlog", "http { server { listen 80 backlog=x; } }", `invalid backlog "backlog=x" in nginx.conf:1`},
 		{"listen ipv6only", "http { server { listen [::]:80 ipv6only=maybe; } }", `invalid ipv6only flags "maybe" in nginx.conf:1`},
 		{"server name wildcard", "http { server { server_name *a; } }", `server name "*a" is invalid in nginx.conf:1`},
-		{"server name middle wildcard", "http { server { server_name www.*.com; } }", `invalid server name or wildcard "www.*.com" in nginx.conf:1`},
+		{"server name middle wildcard", "http { server { server_name www.*.com; } server { server_name b; } }", `invalid server name or wildcard "www.*.com" on 0.0.0.0:80 in nginx.conf:1`},
+		{"server name two wildcards", "http { server { server_name *.a.*; } server { server_name b; } }", `invalid server name or wildcard "*.a.*" on 0.0.0.0:80 in nginx.conf:1`},
 		{"server name empty regex", "http { server { server_name ~; } }", `empty regex in server name "~" in nginx.conf:1`},
+		{"server name dot", "http { server { server_name .; } }", `server name "." is invalid in nginx.conf:1`},
+		{"server name empty label", "http { server { server_name a..b; } server { server_name b; } }",
+			`invalid server name or wildcard "a..b" on 0.0.0.0:80 in nginx.conf:1`},
 		{"server name bad regex", "http { server { server_name ~^(a; } }", `pcre2_compile() failed: missing closing parenthesis in "^(a" in nginx.conf:1`},
 		{"server name recursion", "http { server { server_name ~^(a(?R)?b)$; } }", `invalid regular expression "^(a(?R)?b)$": `},
 		// nginx 1.22.1: "pcre2_compile() failed: character code point value
@@ -217,6 +221,18 @@ func TestBuildWarnings(t *testing.T) {
 		{"conflicting empty names", "http { server { } server { } }",
 			[]string{`conflicting server name "" on 0.0.0.0:80, ignored in nginx.conf:1`}},
 		{"names on different ports", "http { server { listen 81; server_name a; } server { listen 82; server_name a; } }", nil},
+		// nginx 1.22.1 hashes (and checks) the names of an address with more
+		// than one server, or whose default server's last regex name has
+		// captures; one server alone is not checked (recorded)
+		{"name twice in one server", "http { server { server_name a a; } server { server_name b; } }",
+			[]string{`conflicting server name "a" on 0.0.0.0:80, ignored in nginx.conf:1`}},
+		{"name twice, one server alone", "http { server { server_name a a; } }", nil},
+		{"middle wildcard, one server alone", "http { server { server_name www.*.com a..b; } }", nil},
+		{"name twice, last regex with captures", `http { server { server_name ~^b$ ~^(a)$ x x; } }`,
+			[]string{`conflicting server name "x" on 0.0.0.0:80, ignored in nginx.conf:1`}},
+		{"name twice, last regex without", `http { server { server_name ~^(a)$ ~^b$ x x; } }`, nil},
+		{"server name with a slash", `http { server { server_name a/b "~^/(x)$"; } }`, []string{
+			`server name "a/b" has suspicious symbols in nginx.conf:1`, `server name "~^/(x)$" has suspicious symbols in nginx.conf:1`}},
 		{"duplicate next_upstream value", "http { proxy_next_upstream error error; }", []string{`duplicate value "error" in nginx.conf:1`}},
 		// nginx's keepalive wraps the method set before it; a method after it
 		// replaces that hook (nginx then keeps no upstream connections), and

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ func (b *builder) buildServer(d *Directive, http *scope) (*Server, error) {
 	if srv.Names, err = serverNames(sc); err != nil {
 		return nil, err
 	}
+	b.warnSuspiciousNames(sc)
 	b.serverZone(srv, sc)
 	if srv.Settings, err = b.settings(sc); err != nil {
 		return nil, err
@@ -246,8 +248,27 @@ func serverNames(sc *scope) ([]ServerName, error) {
 	return out, nil
 }
 
-// serverName classifies one server_name argument.
+// warnSuspiciousNames warns, as nginx's server_name does, about a name
+// (a regex too) with a "/": a Host never has one.
+func (b *builder) warnSuspiciousNames(sc *scope) {
+	for _, d := range sc.own("server_name") {
+		for _, a := range d.Args {
+			if strings.Contains(a, "/") {
+				b.warn(d.Pos, "", `server name "%s" has suspicious symbols`, a)
+			}
+		}
+	}
+}
+
+// serverName classifies one server_name argument. "$hostname" is the
+// machine's name, lower-cased, as nginx reads it (gethostname at load).
 func serverName(d *Directive, a string) ([]ServerName, error) {
+	if a == "$hostname" {
+		a = machineHostname()
+	}
+	if a == "." {
+		return nil, errorf(d.Pos, `server name "%s" is invalid`, a)
+	}
 	if src, ok := strings.CutPrefix(a, "~"); ok {
 		if src == "" {
 			return nil, errorf(d.Pos, `empty regex in server name "%s"`, a)
@@ -262,16 +283,22 @@ func serverName(d *Directive, a string) ([]ServerName, error) {
 	if strings.HasPrefix(name, "*") && (len(name) < 3 || name[1] != '.') {
 		return nil, hintf(d.Pos, `a wildcard is "*.example.org" or "mail.*"`, `server name "%s" is invalid`, a)
 	}
-	kinds, names := hostnameKinds(name)
-	if inner := strings.Trim(strings.TrimPrefix(strings.TrimSuffix(name, ".*"), "*."), "."); strings.Contains(inner, "*") {
-		return nil, hintf(d.Pos, `a wildcard "*" may only start ("*.example.org") or end ("mail.*") a name; use a regex for the rest`,
-			`invalid server name or wildcard "%s"`, a)
-	}
+	kinds, names := hostnameKinds(name) // checkServerNames refuses "www.*.example.org" where nginx does
 	out := make([]ServerName, len(names))
 	for i := range names {
 		out[i] = ServerName{Kind: kinds[i], Name: names[i], Pos: d.Pos}
 	}
 	return out, nil
+}
+
+// machineHostname is the system's host name, lower-cased ("" when the
+// system has none to give), as nginx's cycle->hostname.
+func machineHostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(h)
 }
 
 // locations builds the location blocks inside level sc (a server or a location).
@@ -435,29 +462,101 @@ func checkDefaultServers(servers []*Server) error {
 	return nil
 }
 
-// warnConflictingNames warns, as nginx does, about a name that two servers on one
-// address share: requests go to the first.
-func (b *builder) warnConflictingNames(servers []*Server) {
-	owner := map[string]*Server{}
-	for _, s := range servers {
-		for _, l := range s.Listens {
+// checkServerNames does what nginx's ngx_http_server_names does for each
+// address whose names it hashes (one with more than one server, or whose
+// default server's last regex name has captures): it refuses a name the
+// hash refuses ("a..b", "www.*.example.org") and warns about a name given twice, by two servers
+// or by one, which requests never reach through the later one. An address
+// with a single server is not hashed, so nginx checks nothing there.
+func (b *builder) checkServerNames(servers []*Server) error {
+	for _, a := range addressServers(servers) {
+		if len(a.servers) < 2 && !lastRegexCaptures(a.def) {
+			continue
+		}
+		owner := map[string]*Server{}
+		for _, s := range a.servers {
 			for _, n := range s.Names {
 				if n.Kind == NameRegex {
 					continue
 				}
-				key := l.Network + " " + l.Addr + " " + n.Name
-				if o := owner[key]; o != nil && o != s {
-					pos := n.Pos
-					if pos.File == "" {
-						pos = s.Pos
+				pos := n.Pos
+				if pos.File == "" {
+					pos = s.Pos
+				}
+				if hashRefuses(n.Name) {
+					hint := "a name has no empty label"
+					if strings.Contains(n.Name, "*") {
+						hint = `a wildcard "*" may only start ("*.example.org") or end ("mail.*") a name; use a regex for the rest`
 					}
-					b.warn(pos, "requests for it go to the server in "+o.Pos.String(), `conflicting server name "%s" on %s, ignored`, n.Name, l.Addr)
+					return hintf(pos, hint, `invalid server name or wildcard "%s" on %s`, n.Name, a.addr)
+				}
+				if o := owner[n.Name]; o != nil {
+					b.warn(pos, "requests for it go to the server in "+o.Pos.String(), `conflicting server name "%s" on %s, ignored`, n.Name, a.addr)
 					continue
 				}
-				owner[key] = s
+				owner[n.Name] = s
 			}
 		}
 	}
+	return nil
+}
+
+// hashRefuses reports whether nginx's ngx_hash_add_key refuses name as a
+// server name (NGX_HASH_WILDCARD_KEY): a second "*", an empty label, a
+// NUL, or a "*" that neither starts ("*.") nor ends (".*") it.
+func hashRefuses(name string) bool {
+	if strings.Count(name, "*") > 1 || strings.Contains(name, "..") || strings.IndexByte(name, 0) >= 0 {
+		return true
+	}
+	if len(name) > 2 && (strings.HasPrefix(name, "*.") || strings.HasSuffix(name, ".*")) {
+		return false
+	}
+	return strings.Contains(name, "*")
+}
+
+// listenAddress is one address the servers listen on: its servers in
+// configuration order and its default server.
+type listenAddress struct {
+	addr    string
+	servers []*Server
+	def     *Server
+}
+
+// addressServers groups the servers by the address they listen on, in the
+// order the addresses first appear.
+func addressServers(servers []*Server) []*listenAddress {
+	var out []*listenAddress
+	byKey := map[string]*listenAddress{}
+	for _, s := range servers {
+		for _, l := range s.Listens {
+			key := l.Network + " " + l.Addr
+			a := byKey[key]
+			if a == nil {
+				a = &listenAddress{addr: l.Addr, def: s}
+				byKey[key] = a
+				out = append(out, a)
+			}
+			if len(a.servers) == 0 || a.servers[len(a.servers)-1] != s {
+				a.servers = append(a.servers, s)
+			}
+			if l.DefaultServer {
+				a.def = s
+			}
+		}
+	}
+	return out
+}
+
+// lastRegexCaptures reports whether the last regex server_name of s has
+// captures: nginx keeps that one's count as the server's (cscf->captures).
+func lastRegexCaptures(s *Server) bool {
+	captures := false
+	for _, n := range s.Names {
+		if n.Kind == NameRegex {
+			captures = n.Regex.NumSubexp() > 0
+		}
+	}
+	return captures
 }
 
 // listensSSL reports whether one of ls has the ssl parameter.

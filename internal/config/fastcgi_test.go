@@ -183,3 +183,27 @@ func TestCGIPassVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestFastCGISplitPathInfoLevels: fastcgi_split_path_info is accepted in
+// http and server as nginx 1.22 accepts it (its module registers main,
+// server and location), and a location inherits the nearest level's.
+func TestFastCGISplitPathInfoLevels(t *testing.T) {
+	cfg := mustLoad(t, `events {} http {
+		fastcgi_split_path_info ^(.+\.cgi)(/.*)$;
+		server { location / { } }
+		server {
+			fastcgi_split_path_info ^(.+\.php)(/.*)$;
+			location / { }
+			location /own/ { fastcgi_split_path_info ^(.+\.py)(/.*)$; }
+		}
+	}`)
+	for _, c := range []struct {
+		srv, loc int
+		want     string
+	}{{0, 0, `^(.+\.cgi)(/.*)$`}, {1, 0, `^(.+\.php)(/.*)$`}, {1, 1, `^(.+\.py)(/.*)$`}} {
+		split := cfg.HTTP.Servers[c.srv].Locations[c.loc].Settings.FastCGI.Split
+		if split == nil || split.String() != c.want {
+			t.Errorf("server %d location %d: split %v, want %s", c.srv, c.loc, split, c.want)
+		}
+	}
+}

@@ -45,7 +45,7 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 
 	// static files
 	{names: []string{"root"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
-		st.Root = b.docPath(dirs[0].Args[0])
+		st.Root = b.docPath(trimRootSlash(dirs[0].Args[0]))
 		return nil
 	}},
 	{names: []string{"root", "alias"}, apply: applyAlias},
@@ -778,6 +778,17 @@ func (b *builder) path(p string) string {
 		abs += "/" // alias keeps its trailing slash: it is part of the mapping
 	}
 	return abs
+}
+
+// trimRootSlash drops one trailing slash of a root, as ngx_http_core_root
+// does at load: ISPConfig's "root /var/www/example.com/web/;" serves
+// /var/www/example.com/web/a.css, and $document_root has no slash at the
+// end. "/" stays "/" (nginx's root is then empty: file names are the URI).
+func trimRootSlash(p string) string {
+	if len(p) > 1 {
+		return strings.TrimSuffix(p, "/")
+	}
+	return p
 }
 
 // docPath is the path of root or alias: as nginx's ngx_http_core_root, one

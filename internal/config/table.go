@@ -721,7 +721,7 @@ var baseSpecs = []spec{
 	{name: "fastcgi_pass", module: "http_fastcgi", ctx: ctxLoc | ctxLocationIf, args: args1, syntax: "fastcgi_pass address;"},
 	{name: "fastcgi_param", module: "http_fastcgi", ctx: ctxHSL, args: args23, multi: true, syntax: "fastcgi_param parameter value [if_not_empty];"},
 	{name: "fastcgi_index", module: "http_fastcgi", ctx: ctxHSL, args: args1, syntax: "fastcgi_index name;"},
-	{name: "fastcgi_split_path_info", module: "http_fastcgi", ctx: ctxLoc, args: args1, syntax: "fastcgi_split_path_info regex;"},
+	{name: "fastcgi_split_path_info", module: "http_fastcgi", ctx: ctxHSL, args: args1, syntax: "fastcgi_split_path_info regex;"},
 	{name: "fastcgi_pass_header", module: "http_fastcgi", ctx: ctxHSL, args: args1, multi: true, syntax: "fastcgi_pass_header field;"},
 	{name: "fastcgi_hide_header", module: "http_fastcgi", ctx: ctxHSL, args: args1, multi: true, syntax: "fastcgi_hide_header field;"},
 	{name: "fastcgi_ignore_headers", module: "http_fastcgi", ctx: ctxHSL, args: args1More, multi: true, syntax: "fastcgi_ignore_headers field ...;"},

@@ -122,6 +122,12 @@ type HTTP struct {
 	Upstreams []*Upstream
 	// LogFormats maps log_format names to formats; "combined" is always present.
 	LogFormats map[string]*LogFormat
+	// AccessLogs are the access logs of the http level's own access_log
+	// directives (none without one there: the default log is a server's).
+	// No request is served at this level, but nginx opens every access_log
+	// it reads, this level's too (an empty file when every server has its
+	// own): the daemon opens these.
+	AccessLogs []AccessLog
 	// Types maps a lower-case file extension (without the dot) to a MIME type,
 	// from the http level's types blocks; nginx's three built-in types (html, gif,
 	// jpg) when it has none. Settings.Types is the effective map of each level.

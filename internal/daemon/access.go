@@ -63,6 +63,11 @@ func (ls *logSet) accessFor(cfg *config.Config, comp *vars.Compiler) (*accessLog
 		a.release()
 		return nil, err
 	}
+	// nginx opens the http level's access_log files too, used or not
+	if _, err := a.logs.Logger(accesslog.Targets(cfg.HTTP.AccessLogs)); err != nil {
+		a.release()
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -166,6 +166,10 @@ func hasIPv4Rule(rules []config.AccessRule) bool {
 // received, the upstream the request last tried (before an internal
 // redirect, as nginx's r->upstream outlives it) and the Host.
 func logRequest(st *vars.State, r *http.Request) *errlog.Request {
-	return &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
+	req := &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
 		Request: st.RequestLine, Upstream: st.LastUpstream.String(), Host: r.Host, Action: st.LogAction}
+	if st.InSubrequest { // nginx names the subrequest's $uri (ngx_http_log_error_handler)
+		req.Subrequest = st.Path
+	}
+	return req
 }

@@ -3,9 +3,11 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -102,7 +104,7 @@ func (h *returnHandler) send(w http.ResponseWriter, r *http.Request, st *vars.St
 func staticFailure(err error) string {
 	var ce *static.CallError
 	if errors.As(err, &ce) {
-		return ce.Call + `() "` + ce.Path + `" failed (` + errlog.Errno(ce.Err) + ")"
+		return ce.Call + `() "` + ce.Path + `" failed (` + errlog.Errno(systemErr(ce.Err)) + ")"
 	}
 	var nf *static.NotFoundError
 	if errors.As(err, &nf) {
@@ -113,6 +115,18 @@ func staticFailure(err error) string {
 		return `"` + fe.Path + `" is forbidden (` + errlog.Errno(fe.Err) + ")"
 	}
 	return err.Error()
+}
+
+// systemErr is err, or ENOENT for a file fulcrum found missing without
+// asking the system (a name beside the document root: "rewrite ^
+// index.php last;" makes root + "index.php", whose open() nginx sees fail
+// with "2: No such file or directory").
+func systemErr(err error) error {
+	var no syscall.Errno
+	if !errors.As(err, &no) && errors.Is(err, fs.ErrNotExist) {
+		return syscall.ENOENT
+	}
+	return err
 }
 
 // mp4Failure is the error log entry for a file the mp4 module could not

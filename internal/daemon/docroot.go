@@ -29,10 +29,12 @@ func (s *snapshot) compileDocRoots(comp *vars.Compiler) error {
 	s.docRoots = map[*config.Settings]*docRoot{}
 	add := func(set *config.Settings, loc *config.Location) error {
 		d := &docRoot{}
-		if s.cfg.Prefix != "" {
+		dir := set.Root // without its trailing slash (config trims root's, not alias's)
+		if dir == "/" {
+			dir = "" // nginx's root / is empty: $document_root "", file names the URI
+		} else if s.cfg.Prefix != "" {
 			d.confPrefix = strings.TrimSuffix(s.cfg.Prefix, "/") + "/"
 		}
-		dir := strings.TrimSuffix(set.Root, "/") // nginx trims root's, not alias's
 		if set.Alias != "" && loc != nil {
 			// the location where alias was written: a nested location
 			// inherits its prefix length, as nginx's clcf->alias

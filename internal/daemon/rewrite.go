@@ -141,9 +141,13 @@ func (s *snapshot) serverRewrite(r *http.Request, st *vars.State, srv *router.Se
 // locationRewrite runs the script of loc, nginx's rewrite phase, and, while
 // a rewrite changed the URI without "break", searches the location again
 // and runs that one's (the post-rewrite phase), each search costing one of
-// changes. It returns the location that serves the request (an if block's
-// when its condition held), the script's result, and whether the request
-// was answered already (the 301 that adds a slash, a 413).
+// changes. A location found again whose limit_except restricts the method
+// runs no script (nginx serves it with the block's configuration, which
+// has none): the request goes on to the access checks, as the NGINX API
+// gateway's "rewrite ^ /_warehouse last;" to a location with limit_except
+// relies on. It returns the location that serves the request (an if
+// block's when its condition held), the script's result, and whether the
+// request was answered already (the 301 that adds a slash, a 413).
 func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location, changes *int) (*config.Location, rewrite.Result, bool) {
 	for {
 		set := loc.Settings
@@ -180,8 +184,15 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 			return loc, rewrite.Result{}, true
 		}
 		setLocationCaptures(st, lm)
+		limited := loc.LimitExcept != nil && loc.LimitExcept.Applies(r.Method)
+		if limited { // nginx's find config phase swaps the block's configuration in
+			rec.set, rec.server = loc.LimitExcept.Settings, serverHeader(loc.LimitExcept.Settings)
+		}
 		if !bodyWithinLimit(rec, r, rec.set) {
 			return loc, rewrite.Result{}, true
+		}
+		if limited { // and the block has no script: the location's does not run
+			return loc, rewrite.Result{}, false
 		}
 	}
 }

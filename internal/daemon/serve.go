@@ -612,6 +612,8 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		}
 		if res.Outcome == rewrite.Next && loc != nil && !refused && !limited && !answered {
 			loc, res, answered = s.locationRewrite(rec, r, st, srv, loc, &changes)
+			// a rewrite may have led to a location whose limit_except applies
+			limited = loc != nil && loc.LimitExcept != nil && loc.LimitExcept.Applies(r.Method)
 		}
 		switch {
 		case answered:
@@ -653,7 +655,11 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		}
 		rec.resetSlice() // an internal redirect clears every module's context
 		rec.img = nil
+		from := loc
 		loc, res = s.redirectInternally(r, st, srv, next)
+		if next.named != "" && loc == nil {
+			loc = from // a missing named location fails where it was named: its error_page 500 applies
+		}
 		rec.useLevel(srv, loc)
 	}
 }
@@ -671,8 +677,10 @@ func (w *recorder) useLevel(srv *router.Server, loc *config.Location) {
 	w.set, w.server = set, serverHeader(set)
 }
 
-// redirectInternally moves the request to next: a named location as it is,
-// or a URI through the server's script (nginx's internal redirect starts
+// redirectInternally moves the request to next: a named location as it is
+// (one the server does not have fails the request with 500, as nginx's
+// error_page, try_files or X-Accel-Redirect to it does), or a URI through
+// the server's script (nginx's internal redirect starts
 // again at the server rewrite phase) and the location search.
 //
 // A URI replaces $uri and $args and marks the URI changed (st.Rewritten),
@@ -686,7 +694,12 @@ func (w *recorder) useLevel(srv *router.Server, loc *config.Location) {
 // (ngx_http_named_location).
 func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *router.Server, next *internalRedirect) (*config.Location, rewrite.Result) {
 	if next.named != "" {
-		return srv.Named(next.named), rewrite.Result{}
+		loc := srv.Named(next.named)
+		if loc == nil { // ngx_http_named_location: 500, whatever led there
+			s.log.LogRequest(errlog.Error, logRequest(st, r), `could not find named location "`+next.named+`"`)
+			return nil, rewrite.Result{Outcome: rewrite.Fail}
+		}
+		return loc, rewrite.Result{}
 	}
 	st.LogAction = "" // ngx_http_handler clears the connection's action
 	st.Path, st.Args, st.ArgsFound = next.uri, next.args, next.argsFound

@@ -1137,7 +1137,7 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 		st.Scheme, st.TLS = "https", cc.ci.tls
 	}
 	st.Conn, st.ConnRequests = cc.ci.id, cc.ci.requests+1
-	st.Start = cc.ci.start
+	st.Start, st.ConnStart = cc.ci.start, cc.ci.born
 	st.Pipelined = cc.ci.pipelined
 	if cc.ci.rawc != nil {
 		st.Socket = &cc.ci

@@ -744,7 +744,7 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Remote, st.RemoteUnix = ci.remoteAddr, ci.unix
 	st.PeerAddr, st.ProxyProtocol = ci.remoteAddr, ci.proxy
 	st.Local = ci.local
-	st.Start = ci.start
+	st.Start, st.ConnStart = ci.start, ci.born
 	st.Length = ci.length
 	ci.requests++
 	st.Conn, st.ConnRequests = ci.id, ci.requests

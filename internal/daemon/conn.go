@@ -1049,7 +1049,7 @@ func (cc *clientConn) clientAddr() string {
 // duplicate or invalid one, the body's framing), not of a line in it.
 func headWhole(err h1.Error) bool {
 	switch err {
-	case h1.ErrMissingHost, h1.ErrDuplicateHost, h1.ErrInvalidHost, h1.ErrTEAndCL,
+	case h1.ErrMissingHost, h1.ErrDuplicateHost, h1.ErrInvalidHost, h1.ErrDuplicateField, h1.ErrTEAndCL,
 		h1.ErrTransferEncoding, h1.ErrUnknownCoding, h1.ErrContentLength, h1.ErrTrailerDecl:
 		return true
 	}

@@ -45,6 +45,7 @@ const (
 	ErrMissingHost                          // 400: HTTP/1.1 request without Host
 	ErrDuplicateHost                        // 400: more than one Host field line
 	ErrInvalidHost                          // 400: Host value is not uri-host [ ":" port ]
+	ErrDuplicateField                       // 400: a field nginx takes once (UniqueField) sent more than once
 	ErrTEAndCL                              // 400: both Transfer-Encoding and Content-Length
 	ErrTransferEncoding                     // 400: final coding not chunked, repeated chunked, empty element, parameters on chunked, or TE on HTTP/1.0
 	ErrUnknownCoding                        // 501: a transfer coding fulcrum does not implement
@@ -86,6 +87,7 @@ var errInfo = [errKinds]struct {
 	ErrMissingHost:         {400, "missing Host header"},
 	ErrDuplicateHost:       {400, "more than one Host header"},
 	ErrInvalidHost:         {400, "invalid Host header"},
+	ErrDuplicateField:      {400, "duplicate header field"},
 	ErrTEAndCL:             {400, "both Transfer-Encoding and Content-Length"},
 	ErrTransferEncoding:    {400, "invalid Transfer-Encoding"},
 	ErrUnknownCoding:       {501, "unsupported transfer coding"},

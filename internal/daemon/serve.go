@@ -240,6 +240,9 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		internal := lm.Location != nil && lm.Location.Settings.Internal && !first.Internal
 		if lm.Redirect != "" && !internal { // nginx's 301 to add the "/" of a proxying location
 			slashRedirect(rec, st, lm.Redirect)
+			if rec.pending != nil { // the location's error_page 301: run follows it
+				s.run(rec, r, st, srv, lm.Location, first)
+			}
 			return
 		}
 		setCaptures(st, lm.Captures, router.Captures{})

@@ -714,7 +714,9 @@ func (r *Request) resolveFraming(s seen) error {
 	case te && cl:
 		return ErrTEAndCL
 	case te:
-		if r.Version == HTTP10 {
+		if r.Version == HTTP10 || s[fieldTransferEncoding] > 1 {
+			// nginx refuses a second Transfer-Encoding line as it reads
+			// it (400, duplicate header line), whatever the codings.
 			return ErrTransferEncoding
 		}
 		if err := checkTransferEncoding(r.Headers); err != nil {

@@ -194,6 +194,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		s.refuse(rec, r, st, srv, http.StatusMisdirectedRequest)
 		return
 	}
+	if r.Method == methodConnect && strings.HasPrefix(st.RequestURI, "/") { // ngx_http_process_request_header
+		rec.logLine(errlog.Info, r, "client sent CONNECT method while reading client request headers")
+		rec.closeAfter = true
+		s.refuse(rec, r, st, srv, http.StatusMethodNotAllowed)
+		return
+	}
 	if r.Method == methodTrace { // ngx_http_process_request_header
 		rec.logLine(errlog.Info, r, "client sent TRACE method while reading client request headers")
 		rec.closeAfter = true // nginx has not turned keep-alive on yet
@@ -393,6 +399,11 @@ type chunkedBody struct {
 // echoing a request back (TRACE's job) would show a page the headers an
 // intermediary or the browser added, cookies included.
 const methodTrace = "TRACE"
+
+// methodConnect with a path ("CONNECT / HTTP/1.1") is refused with 405, as
+// nginx 1.22.1 does once it read the head; with an authority
+// ("CONNECT host:443") it is an invalid request line (400), as in nginx.
+const methodConnect = "CONNECT"
 
 // errNoHost is an HTTP/2 request with neither :authority nor Host, which
 // nginx refuses with 400 as it refuses an HTTP/1.1 request without Host.

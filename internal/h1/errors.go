@@ -28,7 +28,7 @@ const (
 	ErrRequestLine         Error = iota + 1 // 400: request line is not "method SP target SP version"
 	ErrMethod                               // 400: method has a byte other than A-Z, '_' and '-' (nginx's rule)
 	ErrTarget                               // 400: control character, space, '#', bad %-escape or bad authority in the target
-	ErrTargetForm                           // 400: target form not allowed for the method ('*' without OPTIONS, CONNECT without authority-form)
+	ErrTargetForm                           // 400: target form not allowed for the method ('*' without OPTIONS or with CONNECT)
 	ErrVersion                              // 400: malformed HTTP-version
 	ErrVersionNotSupported                  // 505: well-formed version other than HTTP/1.0 and HTTP/1.1
 	ErrURITooLong                           // 414: request line longer than Limits.MaxRequestLine

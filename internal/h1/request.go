@@ -376,8 +376,14 @@ func parseVersion(b []byte) (Version, error) {
 func (r *Request) parseTarget() error {
 	t := r.Target
 	switch {
+	case string(r.Method) == "CONNECT" && t[0] == '/':
+		// nginx 1.22.1 reads "CONNECT /path" as any request and refuses
+		// it once the head is read (405, client sent CONNECT method):
+		// the daemon does that.
+		r.Form = OriginForm
+		return r.splitPathQuery(t)
 	case string(r.Method) == "CONNECT":
-		if t[0] == '/' || string(t) == "*" {
+		if string(t) == "*" {
 			return ErrTargetForm
 		}
 		if !validHost(t, true) {

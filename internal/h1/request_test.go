@@ -241,7 +241,7 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"bad escape", "GET /a%zz HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"truncated escape", "GET /a%2 HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"asterisk with GET", "GET * HTTP/1.1\r\n" + h + "\r\n", ErrTargetForm},
-		{"connect with path", "CONNECT / HTTP/1.1\r\n" + h + "\r\n", ErrTargetForm},
+		{"connect with asterisk", "CONNECT * HTTP/1.1\r\n" + h + "\r\n", ErrTargetForm},
 		{"connect without port", "CONNECT h HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"connect empty port", "CONNECT h: HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"authority-form with GET", "GET h:80 HTTP/1.1\r\n" + h + "\r\n", ErrTarget},

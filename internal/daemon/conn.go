@@ -1205,6 +1205,8 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
 				cc.srv.log.Logf(errlog.Alert, "panic serving %s: %v\n%s", cc.ci.remote, p, debug.Stack())
+			} else {
+				cc.w.flushCut()
 			}
 			ok = false
 		}

@@ -33,7 +33,7 @@ func applyAuthBasic(b *builder, st *Settings, dirs []*Directive, _ *scope) error
 	if realm == nil || file == nil || realm.Args[0] == "off" {
 		return nil
 	}
-	st.AuthBasic = &AuthBasic{Realm: realm.Args[0], UserFile: b.confPath(file.Args[0]),
+	st.AuthBasic = &AuthBasic{Realm: realm.Args[0], UserFile: b.confPath(file.Args[0]), ConfDir: b.confDir,
 		RealmPos: realm.Pos, UserFilePos: file.Pos}
 	return nil
 }

@@ -516,6 +516,9 @@ type AuthBasic struct {
 	// relative path not starting with a variable is resolved against the
 	// configuration's directory, as nginx does.
 	UserFile string
+	// ConfDir is the configuration's directory (nginx's conf_prefix),
+	// which a relative value UserFile evaluates to is taken from.
+	ConfDir string
 	// RealmPos and UserFilePos are where the two directives are written.
 	RealmPos, UserFilePos Pos
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"fulcrum/internal/config"
@@ -17,6 +18,9 @@ import (
 // authBasic is a compiled auth_basic with its auth_basic_user_file.
 type authBasic struct {
 	realm, file *vars.Template
+	// confDir is where a relative path the file evaluates to is taken
+	// from (config.AuthBasic.ConfDir).
+	confDir string
 }
 
 // compileAuth compiles the realm and user file templates of every level
@@ -36,7 +40,7 @@ func (s *snapshot) compileAuth(comp *vars.Compiler) error {
 		if err != nil {
 			return fmt.Errorf("%w in %s", err, ab.UserFilePos)
 		}
-		s.auths[set] = &authBasic{realm: realm, file: file}
+		s.auths[set] = &authBasic{realm: realm, file: file, confDir: ab.ConfDir}
 		return nil
 	}
 	return walkSettings(s.cfg.HTTP.Servers, add)
@@ -147,7 +151,7 @@ func (s *snapshot) authBasic(w http.ResponseWriter, r *http.Request, st *vars.St
 		s.logAuth(set, errlog.Info, r, st, "no user/password was provided for basic authentication")
 		return challenge(w, realm)
 	}
-	path := ab.file.String(st)
+	path := fullName(ab.confDir, ab.file.String(st))
 	f, err := s.userFiles.Load(path)
 	if err != nil {
 		return s.userFileError(r, st, set, err)
@@ -167,6 +171,17 @@ func (s *snapshot) authBasic(w http.ResponseWriter, r *http.Request, st *vars.St
 		return challenge(w, realm)
 	}
 	return http.StatusOK
+}
+
+// fullName is nginx's ngx_get_full_name for a path a variable gave: name
+// when it is absolute, else under prefix (an empty name is prefix with its
+// "/", which nginx 1.22.1 opens and fails to read: 500). A path written
+// without variables was resolved at load.
+func fullName(prefix, name string) string {
+	if strings.HasPrefix(name, "/") || prefix == "" {
+		return name
+	}
+	return strings.TrimSuffix(prefix, "/") + "/" + name
 }
 
 // challenge sets nginx's WWW-Authenticate (the realm copied as it is) and

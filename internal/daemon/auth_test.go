@@ -212,3 +212,46 @@ func waitForLogMatch(t *testing.T, path, level, msgRE, want string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestAuthBasicUserFileVariableRelative: a relative path that
+// auth_basic_user_file's variables give is taken from the configuration's
+// directory, as nginx's conf_prefix complex value does (nginx-tests'
+// auth_basic.t; recorded with nginx 1.22.1 for auth_basic_user_file $arg_f:
+// ?f=htpasswd 200, ?f=nx 403 with open() "PREFIX/nx" failed (2: No such
+// file or directory), no f 500 with pread() "PREFIX/" failed (21: Is a
+// directory)). fulcrum opened "htpasswd" in its working directory: 403.
+func TestAuthBasicUserFileVariableRelative(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte("alice:{PLAIN}secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := startDaemon(t, dir, `access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location / { auth_basic r; auth_basic_user_file $arg_f; root %[1]s; }
+    }`)
+	status := func(query string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+addr+"/htpasswd"+query, nil)
+		req.SetBasicAuth("alice", "secret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status("?f=htpasswd"); got != 200 {
+		t.Errorf("?f=htpasswd: %d, want 200", got)
+	}
+	errLog := filepath.Join(dir, "error.log")
+	if got := status("?f=nx"); got != 403 {
+		t.Errorf("?f=nx: %d, want 403", got)
+	}
+	waitForLog(t, errLog, `error open() "`+dir+`/nx" failed (2: No such file or directory)`)
+	if got := status(""); got != 500 {
+		t.Errorf("no f: %d, want 500", got)
+	}
+	waitForLog(t, errLog, `crit pread() "`+dir+`/" failed (21: Is a directory)`)
+}

@@ -1054,7 +1054,7 @@ func (cc *clientConn) clientAddr() string {
 // server's name and got its add_header fields beside a server_name "").
 func headWhole(err h1.Error) bool {
 	switch err {
-	case h1.ErrMissingHost, h1.ErrDuplicateHost, h1.ErrTEAndCL,
+	case h1.ErrMissingHost, h1.ErrDuplicateHost, h1.ErrDuplicateField, h1.ErrTEAndCL,
 		h1.ErrTransferEncoding, h1.ErrUnknownCoding, h1.ErrContentLength, h1.ErrTrailerDecl:
 		return true
 	}
@@ -1170,7 +1170,7 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 		st.Scheme, st.TLS = "https", cc.ci.tls
 	}
 	st.Conn, st.ConnRequests = cc.ci.id, cc.ci.requests+1
-	st.Start = cc.ci.start
+	st.Start, st.ConnStart = cc.ci.start, cc.ci.born
 	st.Pipelined = cc.ci.pipelined
 	if cc.ci.rawc != nil {
 		st.Socket = &cc.ci
@@ -1238,6 +1238,8 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
 				cc.srv.mainLog().Logf(errlog.Alert, "panic serving %s: %v\n%s", cc.ci.remote, p, debug.Stack())
+			} else {
+				cc.w.flushCut()
 			}
 			ok = false
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -176,6 +177,15 @@ func redirect(rec *recorder, st *vars.State, code int, target string) {
 		target = st.AbsoluteURL(target, port, name)
 	}
 	rec.Header().Set("Location", target)
+	if rec.redirectErrorPage(code) {
+		// "error_page 302 /page;" takes a redirect as any other status
+		// (ngx_http_special_response_handler): the page's answer goes
+		// out with the redirect's status and its Location (recorded
+		// with nginx 1.22.1: "error_page 302 /text; return 302 x;"
+		// answers 302, Location: x, and /text's body).
+		rec.fail(code)
+		return
+	}
 	// In an error page's location the redirect's own code goes out, not
 	// error_page's: nginx's ngx_http_send_response hands a redirect to
 	// the special response handler, which makes it the error status
@@ -184,6 +194,20 @@ func redirect(rec *recorder, st *vars.State, code int, target string) {
 	// "error_page 404 =200 @x;").
 	rec.statusOverride = 0
 	errpage.WriteFor(rec, code, rec.server, quirks)
+}
+
+// redirectErrorPage reports whether an error_page of the serving level
+// takes the redirect code, before any error page was used.
+func (w *recorder) redirectErrorPage(code int) bool {
+	if w.wroteHeader || w.errorPageUsed || w.set == nil {
+		return false
+	}
+	for _, ep := range w.set.ErrorPages {
+		if slices.Contains(ep.Codes, code) {
+			return true
+		}
+	}
+	return false
 }
 
 // staticHandler serves files (root, alias, index, try_files) through the static

@@ -720,7 +720,7 @@ func (e malformedError) Error() string { return string(e) }
 //     so that one passes;
 //   - Content-Length more than once: client sent duplicate header line:
 //     "content-length: 4", previous value: "content-length: 3". Go's
-//     server takes the first.
+//     server takes the first. The same for h2UniqueFields.
 func malformedH2(r *http.Request) error {
 	if !nginxMethod(r.Method) {
 		return malformedError(`client sent invalid method: "` + r.Method + `" while reading client request headers`)
@@ -735,8 +735,22 @@ func malformedH2(r *http.Request) error {
 	if cl := r.Header["Content-Length"]; len(cl) > 1 {
 		return malformedError(`client sent duplicate header line: "content-length: ` + cl[1] + `", previous value: "content-length: ` + cl[0] + `" while reading client request headers`)
 	}
+	for _, name := range h2UniqueFields {
+		if vs := r.Header[name]; len(vs) > 1 {
+			lower := strings.ToLower(name)
+			return malformedError(`client sent duplicate header line: "` + lower + `: ` + vs[1] + `", previous value: "` + lower + `: ` + vs[0] + `" while reading client request headers`)
+		}
+	}
 	return nil
 }
+
+// h2UniqueFields are the fields besides Host and Content-Length that nginx
+// 1.22.1 takes once (h1.UniqueField), as Go's server keys them: a second
+// one is refused over HTTP/2 as over HTTP/1.1 (recorded: curl
+// --http2-prior-knowledge with two If-Match fields, 400, client sent
+// duplicate header line: "if-match: b", previous value: "if-match: a").
+var h2UniqueFields = [...]string{"Authorization", "Content-Range", "Expect", "If-Match",
+	"If-Modified-Since", "If-None-Match", "If-Range", "If-Unmodified-Since"}
 
 // nginxMethod reports whether m is a method nginx's HTTP/2 module takes
 // (ngx_http_v2_parse_method): one or more of A-Z, "_" and "-".

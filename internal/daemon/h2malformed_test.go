@@ -55,6 +55,10 @@ func TestHTTP2MalformedHead(t *testing.T) {
 			`client sent duplicate host header: "host: evil.test", previous value: "host: a.test" while reading client request headers`},
 		{"two Content-Length fields", authority("POST", "content-length", "3", "content-length", "4"), "abc", "400",
 			`client sent duplicate header line: "content-length: 4", previous value: "content-length: 3" while reading client request headers`},
+		{"two If-Match fields", authority("GET", "if-match", "a", "if-match", "b"), "", "400",
+			`client sent duplicate header line: "if-match: b", previous value: "if-match: a" while reading client request headers`},
+		{"two Authorization fields", authority("GET", "authorization", "a", "authorization", "b"), "", "400",
+			`client sent duplicate header line: "authorization: b", previous value: "authorization: a" while reading client request headers`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

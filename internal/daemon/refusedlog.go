@@ -71,6 +71,8 @@ func refusalMessage(err h1.Error, req *h1.Request) (msg string, headers bool) {
 		return duplicateLine(req.Headers, "Host", "client sent duplicate host header"), true
 	case h1.ErrInvalidHost:
 		return "client sent invalid host header", true
+	case h1.ErrDuplicateField:
+		return duplicateField(req.Headers), true
 	case h1.ErrTEAndCL:
 		return `client sent "Content-Length" and "Transfer-Encoding" headers at the same time`, true
 	case h1.ErrTransferEncoding, h1.ErrUnknownCoding:
@@ -112,6 +114,22 @@ func duplicateLine(hs h1.Headers, name, what string) string {
 	}
 	return what + `: "` + string(second.Name) + ": " + string(second.Value) +
 		`", previous value: "` + string(first.Name) + ": " + string(first.Value) + `"`
+}
+
+// duplicateField is nginx's line for the first field h1.UniqueField names
+// that came twice: the line that repeated it, then the first one.
+func duplicateField(hs h1.Headers) string {
+	for i := range hs {
+		if !h1.UniqueField(hs[i].Name) {
+			continue
+		}
+		for j := range hs[:i] {
+			if h1.EqualFold(hs[j].Name, string(hs[i].Name)) {
+				return duplicateLine(hs, string(hs[i].Name), "client sent duplicate header line")
+			}
+		}
+	}
+	return "client sent duplicate header line"
 }
 
 // hexByte is b as two lowercase hex digits, as nginx's %02xd writes it.

@@ -6,6 +6,7 @@ import (
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/h1"
 	"fulcrum/internal/pcre"
 	"fulcrum/internal/rewrite"
 	"fulcrum/internal/router"
@@ -220,8 +221,16 @@ func isRedirectCode(code int) bool {
 	return false
 }
 
-// slashRedirect is nginx's 301 that adds the "/" of a proxying location.
+// slashRedirect is nginx's 301 that adds the "/" of a proxying location:
+// target is the location's name, escaped as nginx's escaped_name is
+// (NGX_ESCAPE_URI: "/auto sp/" redirects to "/auto%20sp/").
 func slashRedirect(rec *recorder, st *vars.State, target string) {
+	for i := 0; i < len(target); i++ {
+		if h1.PathByteNeedsEscape(target[i]) {
+			target = string(h1.AppendEscapedPath(make([]byte, 0, len(target)+8), target))
+			break
+		}
+	}
 	if st.Args != "" { // a bare '?' is no arguments: nginx 1.22.1 drops it
 		target += "?" + st.Args
 	}

@@ -206,6 +206,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		s.refuse(rec, r, st, srv, http.StatusMisdirectedRequest)
 		return
 	}
+	if r.Method == methodConnect && strings.HasPrefix(st.RequestURI, "/") { // ngx_http_process_request_header
+		rec.logLine(errlog.Info, r, "client sent CONNECT method while reading client request headers")
+		rec.closeAfter = true
+		s.refuse(rec, r, st, srv, http.StatusMethodNotAllowed)
+		return
+	}
 	if r.Method == methodTrace { // ngx_http_process_request_header
 		rec.logLine(errlog.Info, r, "client sent TRACE method while reading client request headers")
 		rec.closeAfter = true // nginx has not turned keep-alive on yet
@@ -256,6 +262,9 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		internal := lm.Location != nil && lm.Location.Settings.Internal && !first.Internal
 		if lm.Redirect != "" && !internal { // nginx's 301 to add the "/" of a proxying location
 			slashRedirect(rec, st, lm.Redirect)
+			if rec.pending != nil { // the location's error_page 301: run follows it
+				s.run(rec, r, st, srv, lm.Location, first)
+			}
 			return
 		}
 		setLocationCaptures(st, lm)
@@ -406,6 +415,11 @@ type chunkedBody struct {
 // echoing a request back (TRACE's job) would show a page the headers an
 // intermediary or the browser added, cookies included.
 const methodTrace = "TRACE"
+
+// methodConnect with a path ("CONNECT / HTTP/1.1") is refused with 405, as
+// nginx 1.22.1 does once it read the head; with an authority
+// ("CONNECT host:443") it is an invalid request line (400), as in nginx.
+const methodConnect = "CONNECT"
 
 // errNoHost is an HTTP/2 request with neither :authority nor Host, which
 // nginx refuses with 400 as it refuses an HTTP/1.1 request without Host.
@@ -809,7 +823,7 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 	st.Remote, st.RemoteUnix = ci.remoteAddr, ci.unix
 	st.PeerAddr, st.ProxyProtocol = ci.remoteAddr, ci.proxy
 	st.Local = ci.local
-	st.Start = ci.start
+	st.Start, st.ConnStart = ci.start, ci.born
 	st.Length = ci.length
 	ci.requests++
 	st.Conn, st.ConnRequests = ci.id, ci.requests

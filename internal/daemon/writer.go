@@ -890,6 +890,29 @@ func validFieldName(name string) bool {
 	return true
 }
 
+// flushCut sends what a handler that broke off after the head (panicking
+// with http.ErrAbortHandler: an upstream body cut short) wrote and the
+// writer still holds, the head and the body bytes so far, without the end
+// of the body, as nginx has sent them by then: a body of unknown length
+// (an addition filter's, say) was held back for a Content-Length, and
+// would otherwise not go out at all (recorded with nginx 1.22.1: a FastCGI
+// response cut short under add_after_body reached the client as its head
+// and the bytes that came).
+func (w *respWriter) flushCut() {
+	if w.hijacked || w.dropped || w.err != nil || w.status == 0 {
+		return
+	}
+	if !w.committed {
+		w.commit(-1)
+		held := w.pending
+		w.pending = w.pending[:0]
+		if _, err := w.writeBody(held); err != nil {
+			return
+		}
+	}
+	w.flush()
+}
+
 // finish ends the response once the handler returned: writes what is still
 // held back (with a Content-Length), the last chunk and trailers, and
 // flushes. It reports whether the connection may carry another request.

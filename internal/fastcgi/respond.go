@@ -180,6 +180,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 	var n int64
 	gone := false // a kept fetch's client went away
 	declared := declaredLength(x.head, req.r.Method)
+	headFill := declared < 0 && req.fill != nil && h.proto == FastCGI && req.r.Method == http.MethodHead
 	for {
 		if h.lengthEnds(x, declared, n) {
 			return n, true
@@ -190,6 +191,16 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		}
 		x.setReadDeadline(h.now().Add(h.set.ReadTimeout))
 		m, err := x.br.Read(p)
+		if headFill && m > 0 {
+			// A HEAD's response read for the cache is held to its
+			// Content-Length once body bytes come, as nginx's
+			// FastCGI input filter takes the length at the first
+			// data (f->rest -2): bytes past it are dropped with the
+			// warn, and a body that ends short is an error and not
+			// stored; no body at all is stored empty, as in nginx
+			// (recorded; nginx-tests' fastcgi_extra_data.t).
+			declared, headFill = declaredLength(x.head, http.MethodGet), false
+		}
 		over := declared >= 0 && n+int64(m) > declared
 		if over {
 			// More than the Content-Length: nginx 1.22.1 passes the

@@ -28,7 +28,7 @@ const (
 	ErrRequestLine         Error = iota + 1 // 400: request line is not "method SP target SP version"
 	ErrMethod                               // 400: method has a byte other than A-Z, '_' and '-' (nginx's rule)
 	ErrTarget                               // 400: control character, space, '#', bad %-escape or bad authority in the target
-	ErrTargetForm                           // 400: target form not allowed for the method ('*' without OPTIONS, CONNECT without authority-form)
+	ErrTargetForm                           // 400: target form not allowed for the method ('*' without OPTIONS or with CONNECT)
 	ErrVersion                              // 400: malformed HTTP-version
 	ErrVersionNotSupported                  // 505: well-formed version other than HTTP/1.0 and HTTP/1.1
 	ErrURITooLong                           // 414: request line longer than Limits.MaxRequestLine
@@ -45,6 +45,7 @@ const (
 	ErrMissingHost                          // 400: HTTP/1.1 request without Host
 	ErrDuplicateHost                        // 400: more than one Host field line
 	ErrInvalidHost                          // 400: Host value is not uri-host [ ":" port ]
+	ErrDuplicateField                       // 400: a field nginx takes once (UniqueField) sent more than once
 	ErrTEAndCL                              // 400: both Transfer-Encoding and Content-Length
 	ErrTransferEncoding                     // 400: final coding not chunked, repeated chunked, empty element, parameters on chunked, or TE on HTTP/1.0
 	ErrUnknownCoding                        // 501: a transfer coding fulcrum does not implement
@@ -86,6 +87,7 @@ var errInfo = [errKinds]struct {
 	ErrMissingHost:         {400, "missing Host header"},
 	ErrDuplicateHost:       {400, "more than one Host header"},
 	ErrInvalidHost:         {400, "invalid Host header"},
+	ErrDuplicateField:      {400, "duplicate header field"},
 	ErrTEAndCL:             {400, "both Transfer-Encoding and Content-Length"},
 	ErrTransferEncoding:    {400, "invalid Transfer-Encoding"},
 	ErrUnknownCoding:       {501, "unsupported transfer coding"},

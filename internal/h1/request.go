@@ -376,8 +376,14 @@ func parseVersion(b []byte) (Version, error) {
 func (r *Request) parseTarget() error {
 	t := r.Target
 	switch {
+	case string(r.Method) == "CONNECT" && t[0] == '/':
+		// nginx 1.22.1 reads "CONNECT /path" as any request and refuses
+		// it once the head is read (405, client sent CONNECT method):
+		// the daemon does that.
+		r.Form = OriginForm
+		return r.splitPathQuery(t)
 	case string(r.Method) == "CONNECT":
-		if t[0] == '/' || string(t) == "*" {
+		if string(t) == "*" {
 			return ErrTargetForm
 		}
 		if !validHost(t, true) {
@@ -546,6 +552,7 @@ const (
 	fieldExpect
 	fieldContentLength
 	fieldTransferEncoding
+	fieldUnique // one of the other fields UniqueField names
 )
 
 // fieldKind classifies a field name by the few the parser acts on.
@@ -579,11 +586,46 @@ func fieldKind(name []byte) int {
 			return fieldTransferEncoding
 		}
 	}
+	if uniqueOther(name) {
+		return fieldUnique
+	}
 	return fieldOther
 }
 
-// seen counts the fields the parser acts on in one message.
-type seen [fieldTransferEncoding + 1]int
+// UniqueField reports whether nginx 1.22.1 refuses a request that sends the
+// field name twice (ngx_http_process_unique_header_line and the Host and
+// Transfer-Encoding handlers: 400, "client sent duplicate header line"):
+// Host, Content-Length, Transfer-Encoding, Expect, Authorization,
+// Content-Range, If-Range, If-Match, If-None-Match, If-Modified-Since and
+// If-Unmodified-Since. Content-Length fields with identical values are
+// taken as one here (see contentLength); the others are refused.
+func UniqueField(name []byte) bool {
+	switch fieldKind(name) {
+	case fieldHost, fieldContentLength, fieldTransferEncoding, fieldExpect, fieldUnique:
+		return true
+	}
+	return false
+}
+
+// uniqueOther reports whether name is one of UniqueField's names that the
+// parser does not act on otherwise.
+func uniqueOther(name []byte) bool {
+	switch len(name) {
+	case 8:
+		return equalFold(name, "if-match") || equalFold(name, "if-range")
+	case 13:
+		return equalFold(name, "authorization") || equalFold(name, "content-range") || equalFold(name, "if-none-match")
+	case 17:
+		return equalFold(name, "if-modified-since")
+	case 19:
+		return equalFold(name, "if-unmodified-since")
+	}
+	return false
+}
+
+// seen counts the fields the parser acts on in one message; seen[fieldUnique]
+// is 1 while no field of that kind came twice, 2 once one did.
+type seen [fieldUnique + 1]int
 
 // count classifies every field of hs and counts names with underscores.
 func count(hs Headers) (s seen, hostIdx, underscores int) {
@@ -594,12 +636,28 @@ func count(hs Headers) (s seen, hostIdx, underscores int) {
 			continue
 		}
 		k := fieldKind(hs[i].Name)
+		if k == fieldUnique {
+			if s[k] < 2 && repeated(hs[:i], hs[i].Name) {
+				s[k] = 2
+			}
+			continue
+		}
 		s[k]++
 		if k == fieldHost && hostIdx < 0 {
 			hostIdx = i
 		}
 	}
 	return s, hostIdx, underscores
+}
+
+// repeated reports whether a field of hs is named name.
+func repeated(hs Headers, name []byte) bool {
+	for i := range hs {
+		if equalFoldBytes(hs[i].Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // interpret applies the semantic rules to the parsed fields: Host, body
@@ -609,6 +667,9 @@ func (r *Request) interpret() error {
 	r.Underscores = underscores
 	if err := r.resolveHost(s[fieldHost], hostIdx); err != nil {
 		return err
+	}
+	if s[fieldUnique] > 1 || s[fieldExpect] > 1 {
+		return ErrDuplicateField
 	}
 	if err := r.resolveFraming(s); err != nil {
 		return err
@@ -659,7 +720,9 @@ func (r *Request) resolveFraming(s seen) error {
 	case te && cl:
 		return ErrTEAndCL
 	case te:
-		if r.Version == HTTP10 {
+		if r.Version == HTTP10 || s[fieldTransferEncoding] > 1 {
+			// nginx refuses a second Transfer-Encoding line as it reads
+			// it (400, duplicate header line), whatever the codings.
 			return ErrTransferEncoding
 		}
 		if err := checkTransferEncoding(r.Headers); err != nil {

@@ -145,8 +145,9 @@ func addUnique(m *map[string]*locNode, loc *config.Location, node *locNode) erro
 }
 
 // indexRedirects finds the locations that redirect "/path" to "/path/": nginx sets
-// auto_redirect on a location whose name ends in "/" when it proxies (proxy_pass,
-// memcached_pass), and an exact
+// auto_redirect on a location whose name ends in "/" when it passes requests
+// on (proxy_pass, fastcgi_pass, scgi_pass, uwsgi_pass, grpc_pass,
+// memcached_pass: each module's handler sets it), and an exact
 // location wins over a prefix one with the same name.
 func (lv *level) indexRedirects() {
 	for _, m := range []map[string]*locNode{lv.prefix, lv.exact} {
@@ -163,7 +164,9 @@ func (lv *level) indexRedirects() {
 }
 
 func proxies(loc *config.Location) bool {
-	return loc.Settings != nil && (loc.Settings.ProxyPass != nil || loc.Settings.Memcached.Pass != nil)
+	st := loc.Settings
+	return st != nil && (st.ProxyPass != nil || st.Memcached.Pass != nil || st.FastCGI.Pass != nil ||
+		st.SCGI.Pass != nil || st.UWSGI.Pass != nil || st.GRPCPass != nil)
 }
 
 // find is ngx_http_core_find_location: the static (exact and prefix) lookup at this

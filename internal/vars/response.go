@@ -447,6 +447,16 @@ func (c *Compiler) getRequestTime(dst []byte, st *State) ([]byte, bool) {
 	return appendSeconds(dst, ms), true
 }
 
+// getConnectionTime is the time since State.ConnStart, clamped at zero, in
+// $request_time's format (nginx 1.19.10's $connection_time).
+func (c *Compiler) getConnectionTime(dst []byte, st *State) ([]byte, bool) {
+	var ms int64
+	if !st.ConnStart.IsZero() {
+		ms = max(c.now().Sub(st.ConnStart).Milliseconds(), 0)
+	}
+	return appendSeconds(dst, ms), true
+}
+
 func (c *Compiler) getTimeLocal(dst []byte, _ *State) ([]byte, bool) {
 	return appendTimeLocal(dst, c.now()), true
 }

@@ -164,6 +164,9 @@ type Request struct {
 	ConnRequests uint64
 	// Start is when the first byte of the request was read ($request_time).
 	Start time.Time
+	// ConnStart is when the connection was accepted ($connection_time);
+	// zero makes $connection_time 0.000.
+	ConnStart time.Time
 	// TLS describes the connection's TLS session; nil on a plain
 	// connection, where $ssl_protocol, $ssl_cipher and $ssl_server_name are
 	// not found. The engine also sets Scheme to "https" with it.

@@ -247,6 +247,8 @@ func (c *Compiler) processVar(name string) Getter {
 		return c.getMsec
 	case "request_time":
 		return c.getRequestTime
+	case "connection_time":
+		return c.getConnectionTime
 	case "time_local":
 		return c.getTimeLocal
 	case "time_iso8601":

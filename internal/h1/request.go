@@ -552,7 +552,6 @@ const (
 	fieldExpect
 	fieldContentLength
 	fieldTransferEncoding
-	fieldUnique // one of the other fields UniqueField names
 )
 
 // fieldKind classifies a field name by the few the parser acts on.
@@ -586,9 +585,6 @@ func fieldKind(name []byte) int {
 			return fieldTransferEncoding
 		}
 	}
-	if uniqueOther(name) {
-		return fieldUnique
-	}
 	return fieldOther
 }
 
@@ -601,10 +597,10 @@ func fieldKind(name []byte) int {
 // taken as one here (see contentLength); the others are refused.
 func UniqueField(name []byte) bool {
 	switch fieldKind(name) {
-	case fieldHost, fieldContentLength, fieldTransferEncoding, fieldExpect, fieldUnique:
+	case fieldHost, fieldContentLength, fieldTransferEncoding, fieldExpect:
 		return true
 	}
-	return false
+	return uniqueOther(name)
 }
 
 // uniqueOther reports whether name is one of UniqueField's names that the
@@ -623,9 +619,8 @@ func uniqueOther(name []byte) bool {
 	return false
 }
 
-// seen counts the fields the parser acts on in one message; seen[fieldUnique]
-// is 1 while no field of that kind came twice, 2 once one did.
-type seen [fieldUnique + 1]int
+// seen counts the fields the parser acts on in one message.
+type seen [fieldTransferEncoding + 1]int
 
 // count classifies every field of hs and counts names with underscores.
 func count(hs Headers) (s seen, hostIdx, underscores int) {
@@ -636,18 +631,27 @@ func count(hs Headers) (s seen, hostIdx, underscores int) {
 			continue
 		}
 		k := fieldKind(hs[i].Name)
-		if k == fieldUnique {
-			if s[k] < 2 && repeated(hs[:i], hs[i].Name) {
-				s[k] = 2
-			}
-			continue
-		}
 		s[k]++
 		if k == fieldHost && hostIdx < 0 {
 			hostIdx = i
 		}
 	}
 	return s, hostIdx, underscores
+}
+
+// duplicateUnique reports whether a request's fields name one of
+// uniqueOther's fields twice. It is a loop of its own, off count (which
+// response heads share), and not inlined, so that the frames of the head
+// parsers stay as small as they were.
+//
+//go:noinline
+func duplicateUnique(hs Headers) bool {
+	for i := range hs {
+		if uniqueOther(hs[i].Name) && repeated(hs[:i], hs[i].Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // repeated reports whether a field of hs is named name.
@@ -668,7 +672,7 @@ func (r *Request) interpret() error {
 	if err := r.resolveHost(s[fieldHost], hostIdx); err != nil {
 		return err
 	}
-	if s[fieldUnique] > 1 || s[fieldExpect] > 1 {
+	if s[fieldExpect] > 1 || duplicateUnique(r.Headers) {
 		return ErrDuplicateField
 	}
 	if err := r.resolveFraming(s); err != nil {

@@ -10,7 +10,10 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
+
+	"fulcrum/internal/errlog"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -116,6 +119,7 @@ func (c *Client) exchange(ctx context.Context, name string, qt dnsmessage.Type) 
 		return nil, err
 	}
 	var last error
+	refused := 0
 	for left := len(c.servers); left > 0; left-- {
 		server := c.servers[int(c.next.Add(1)-1)%len(c.servers)]
 		msg, err := c.askShare(ctx, left, server, q, id, name, qt)
@@ -125,7 +129,22 @@ func (c *Client) exchange(ctx context.Context, name string, qt dnsmessage.Type) 
 		if ctx.Err() != nil {
 			return nil, dnsError(ctx.Err(), name)
 		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			refused++
+			if c.log != nil {
+				c.log.Logf(errlog.Error, "recv() failed (%s) while resolving, resolver: %s", errlog.Errno(err), server)
+			}
+		}
 		last = err
+	}
+	if refused == len(c.servers) {
+		// nginx takes a refusal (an ICMP port unreachable: nothing
+		// listens there, as 127.0.0.11 outside Docker) as no answer and
+		// waits for one until resolver_timeout, then fails the lookup as
+		// timed out (recorded with nginx 1.22.1: 502 after the timeout,
+		// "could not be resolved (110: Operation timed out)").
+		<-ctx.Done()
+		return nil, dnsError(ctx.Err(), name)
 	}
 	return nil, dnsError(last, name)
 }

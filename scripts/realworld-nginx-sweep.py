@@ -30,7 +30,8 @@ placeholders are replaced, so a configuration runs unprivileged on loopback:
                        as a URL's host (`http://api.internal/`) or before a placeholder
                        port (`app:%%UP1%%`; see NAMES), for the lines of a file dns.txt
                        in its directory (a line "-NAME" takes NAME away: it is then
-                       unknown), for names ending in ".svc.cluster.local", and
+                       unknown; "NAME=127.0.0.1,127.0.0.2" gives NAME those A records,
+                       "NAME=" none), for names ending in ".svc.cluster.local", and
                        "localhost";
                        an empty answer to AAAA for those; NXDOMAIN (3: Host not found)
                        for every other name, so `proxy_pass http://$up` with `$up`
@@ -333,12 +334,15 @@ class DNS(socketserver.BaseRequestHandler):
         qtype = struct.unpack(">H", data[i + 1:i + 3])[0]
         question = data[12:i + 5]
         name = ".".join(labels).lower()
-        known = name in self.server.names or name.endswith(".svc.cluster.local") or name == "localhost"
-        rcode, answers = (0, b"") if known else (3, b"")
-        if known and qtype == 1:
-            answers = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 5, 4) + socket.inet_aton("127.0.0.1")
+        addrs = self.server.names.get(name)
+        if addrs is None and (name.endswith(".svc.cluster.local") or name == "localhost"):
+            addrs = ["127.0.0.1"]
+        rcode, answers = (0, []) if addrs is not None else (3, [])
+        if addrs and qtype == 1:
+            answers = [b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 5, 4) + socket.inet_aton(a) for a in addrs]
         self.server.asked.append((name, qtype))
-        head = struct.pack(">HHHHHH", qid, 0x8180 | rcode, 1, 1 if answers else 0, 0, 0)
+        head = struct.pack(">HHHHHH", qid, 0x8180 | rcode, 1, len(answers), 0, 0)
+        answers = b"".join(answers)
         sock.sendto(head + question + answers, self.client_address)
 
 
@@ -355,7 +359,11 @@ def dnsnames(src):
                 for l in text.split():
                     (drop if l.startswith("-") else names).add(l.lstrip("-").lower())
             names |= {(a or b).lower().rstrip(".") for a, b in NAMES.findall(text)}
-    return names - drop
+    out = {}
+    for n in sorted(names - drop, key=lambda n: "=" in n):  # "NAME=ADDR,ADDR": those A records ("NAME=": none)
+        name, eq, addrs = n.partition("=")
+        out[name] = [a for a in addrs.split(",") if a] if eq else ["127.0.0.1"]
+    return out
 
 
 def serve(server):
@@ -399,7 +407,7 @@ def backends():
         ports[name] = serve(s).server_address[1]
     ports["FCGI"] = serve(socketserver.ThreadingTCPServer(("127.0.0.1", 0), FastCGI)).server_address[1]
     s = socketserver.ThreadingUDPServer(("127.0.0.1", 0), DNS)
-    s.names, s.asked = set(), []
+    s.names, s.asked = {}, []
     ports["DNS"] = "127.0.0.1:%d" % serve(s).server_address[1]
     global DNSSERVER
     DNSSERVER = s

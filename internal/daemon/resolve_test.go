@@ -325,3 +325,34 @@ func closedAddr(t *testing.T, network, addr string) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// TestAuthRequestUnresolvedService: an auth_request whose service's name
+// does not resolve (its container stopped) answers 500, and nginx 1.22.1
+// logs "auth request unexpected status: 502 while sending to client"
+// (recorded): the failed resolution finalized the subrequest's upstream.
+func TestAuthRequestUnresolvedService(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dir := t.TempDir()
+	addr, _ := runConfig(t, dir, fmt.Sprintf(`error_log %s/error.log info;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        resolver %s ipv6=off;
+        location = /auth { internal; set $auth auth-svc.test:9; proxy_pass http://$auth/validate; }
+        location /api/ { auth_request /auth; proxy_pass http://127.0.0.1:9; }
+    }
+}`, dir, dns.Addr))
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/api/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Errorf("status %d, want 500", resp.StatusCode)
+	}
+	logPath := filepath.Join(dir, "error.log")
+	waitForLog(t, logPath, "error auth-svc.test could not be resolved (3: Host not found), client: 127.0.0.1")
+	waitForLog(t, logPath, "error auth request unexpected status: 502 while sending to client, client: 127.0.0.1")
+}

@@ -247,6 +247,8 @@ func TestResolverContainerPatterns(t *testing.T) {
 	port := listenSamePort(t, "127.0.0.2")
 	dead := closedAddr(t, "tcp", "127.0.0.2:0")
 	refused := closedAddr(t, "udp", "127.0.0.1:0")
+	refused6 := closedAddr(t, "udp", "127.0.0.1:0")
+	refusedFirst := closedAddr(t, "udp", "127.0.0.1:0")
 	_, deadPort, _ := net.SplitHostPort(dead)
 	dir := t.TempDir()
 	addr, _ := runConfig(t, dir, fmt.Sprintf(`error_log %s/error.log info;
@@ -260,8 +262,10 @@ http {
         location /b/ { proxy_pass http://$arg_host:%s; }
         location /down/ { proxy_pass http://$arg_host:%s; }
         location /refused/ { resolver %s ipv6=off; resolver_timeout 1s; proxy_pass http://$arg_host:%s; }
+        location /refused6/ { resolver %s; resolver_timeout 1s; proxy_pass http://$arg_host:%s; }
+        location /second/ { resolver %s %s ipv6=off; proxy_pass http://$arg_host:%s; }
     }
-}`, dir, dns.Addr, port, port, deadPort, refused, port))
+}`, dir, dns.Addr, port, port, deadPort, refused, port, refused6, port, refusedFirst, dns.Addr, port))
 	client := &http.Client{Timeout: 10 * time.Second}
 	get := func(path string) (int, string) {
 		t.Helper()
@@ -295,14 +299,30 @@ http {
 	if took := time.Since(start); took < 900*time.Millisecond {
 		t.Errorf("/refused/ answered after %v, before resolver_timeout (1s)", took)
 	}
+	if code, _ := get("/refused6/?host=app6.test"); code != 502 {
+		t.Errorf("/refused6/: %d, want 502", code)
+	}
+	if code, body := get("/second/?host=app.test"); code != 200 || body != "127.0.0.2" {
+		t.Errorf("/second/ (the first DNS server refuses): %d %q", code, body)
+	}
 	logPath := filepath.Join(dir, "error.log")
 	waitForLog(t, logPath, fmt.Sprintf(`error connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /down/?host=app.test HTTP/1.1", upstream: "http://%s/down/?host=app.test"`, dead))
 	waitForLog(t, logPath, "error app.test could not be resolved (110: Operation timed out), client")
-	// The resolver's own line, without a request, came before.
+	waitForLog(t, logPath, "error app6.test could not be resolved (110: Operation timed out), client")
+	// The resolver's own lines, without a request, came before: one for
+	// the A query alone, two for A and AAAA, as nginx's.
 	b, _ := os.ReadFile(logPath)
-	want := fmt.Sprintf("recv() failed (111: Connection refused) while resolving, resolver: %s\n", refused)
-	if !regexp.MustCompile(`\[error\] \d+#\d+: ` + regexp.QuoteMeta(want)).Match(b) {
-		t.Errorf("error log has no %q:\n%s", want, b)
+	for _, tt := range []struct {
+		line string
+		n    int
+	}{
+		{fmt.Sprintf("recv() failed (111: Connection refused) while resolving, resolver: %s\n", refused), 1},
+		{fmt.Sprintf("send() failed (111: Connection refused) while resolving, resolver: %s\n", refused6), 2},
+		{fmt.Sprintf("recv() failed (111: Connection refused) while resolving, resolver: %s\n", refusedFirst), 1},
+	} {
+		if got := len(regexp.MustCompile(`\[error\] \d+#\d+: ` + regexp.QuoteMeta(tt.line)).FindAll(b, -1)); got != tt.n {
+			t.Errorf("error log has %d lines %q, want %d:\n%s", got, tt.line, tt.n, b)
+		}
 	}
 }
 

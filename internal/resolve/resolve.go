@@ -136,6 +136,9 @@ func (c *Client) LookupTTL(ctx context.Context, host string) ([]netip.Addr, time
 			if ctx.Err() != nil {
 				return nil, 0, dnsError(ctx.Err(), host)
 			}
+			if re := (*refusedError)(nil); errors.As(err, &re) {
+				return nil, 0, c.refused(ctx, re, host)
+			}
 			firstErr = cmp.Or(firstErr, err)
 			continue
 		}

@@ -320,7 +320,7 @@ http {
 		{fmt.Sprintf("send() failed (111: Connection refused) while resolving, resolver: %s\n", refused6), 2},
 		{fmt.Sprintf("recv() failed (111: Connection refused) while resolving, resolver: %s\n", refusedFirst), 1},
 	} {
-		if got := len(regexp.MustCompile(`\[error\] \d+#\d+: ` + regexp.QuoteMeta(tt.line)).FindAll(b, -1)); got != tt.n {
+		if got := len(regexp.MustCompile(`\[error\] \d+#\d+: `+regexp.QuoteMeta(tt.line)).FindAll(b, -1)); got != tt.n {
 			t.Errorf("error log has %d lines %q, want %d:\n%s", got, tt.line, tt.n, b)
 		}
 	}

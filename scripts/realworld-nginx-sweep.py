@@ -24,6 +24,21 @@ placeholders are replaced, so a configuration runs unprivileged on loopback:
   %%WS%%               a WebSocket backend: 101 to a request with Upgrade (426 without),
                        then "ws:" + each chunk it reads
   %%FCGI%%             port of a FastCGI responder (answers with the parameters it got)
+  %%DNS%%              "127.0.0.1:PORT" of a tiny DNS server (UDP) for `resolver %%DNS%%;`
+                       (as Docker's 127.0.0.11 or a cluster's kube-dns): it answers A
+                       127.0.0.1 (TTL 5) for every name the configuration's files write
+                       as a URL's host (`http://api.internal/`) or before a placeholder
+                       port (`app:%%UP1%%`; see NAMES), for the lines of a file dns.txt
+                       in its directory (a line "-NAME" takes NAME away: it is then
+                       unknown; "NAME=127.0.0.1,127.0.0.2" gives NAME those A records,
+                       "NAME=" none), for names ending in ".svc.cluster.local", and
+                       "localhost";
+                       an empty answer to AAAA for those; NXDOMAIN (3: Host not found)
+                       for every other name, so `proxy_pass http://$up` with `$up`
+                       "app:%%UP1%%" reaches the first echo backend. Names resolved when
+                       the configuration loads (without variables) are looked up by the
+                       system (/etc/hosts), which the script does not touch: nginx then
+                       refuses the configuration with "host not found in upstream".
 
 The echo backends answer 200 text/plain unless the query string asks otherwise, so
 that a caching or content-filtering configuration has something to work on:
@@ -71,7 +86,9 @@ second, so the requests between two SLEEPs fall in the same second for both. The
 files of html/ (and every other file in the prefix) get one fixed modification time, so ETag and Last-Modified are the
 same in both runs (index.html's ETag is "6553f100-2f8"). After the requests both
 are stopped and the lines of every
-`*.log` file under the prefix whose name lacks "error" are compared, with times,
+`*.log` file under the prefix whose name lacks "error" are compared, and so are the
+questions each asked the %%DNS%% server during the requests (name and type, in any
+order: how often a name is asked shows how long an answer is kept), with times,
 durations, the prefix and the placeholder ports masked (the prefix is masked in
 bodies too), and so are the error logs' error, warn, crit, alert and info lines (what
 fail2ban reads; not the info lines about connections the client closed) and the
@@ -301,6 +318,58 @@ class FastCGI(socketserver.BaseRequestHandler):
         return b
 
 
+# Names of services a configuration writes before a placeholder port or as a
+# URL's host ("app:%%UP1%%", "http://api.internal/"): the DNS server's A records.
+NAMES = re.compile(r"(?<=//)([A-Za-z_][A-Za-z0-9_.-]*)|([A-Za-z_][A-Za-z0-9_.-]*)(?=:%%)")
+
+
+class DNS(socketserver.BaseRequestHandler):
+    """A DNS server over UDP: A 127.0.0.1 (TTL 5) for the names in
+    self.server.names (and *.svc.cluster.local, localhost), an empty answer
+    to other types of those, NXDOMAIN for the rest (see %%DNS%%)."""
+    def handle(self):
+        data, sock = self.request
+        if len(data) < 12:
+            return
+        qid, flags, qd = struct.unpack(">HHH", data[:6])
+        i, labels = 12, []
+        while i < len(data) and data[i]:
+            labels.append(data[i + 1:i + 1 + data[i]].decode(errors="replace")); i += 1 + data[i]
+        qtype = struct.unpack(">H", data[i + 1:i + 3])[0]
+        question = data[12:i + 5]
+        name = ".".join(labels).lower()
+        addrs = self.server.names.get(name)
+        if addrs is None and (name.endswith(".svc.cluster.local") or name == "localhost"):
+            addrs = ["127.0.0.1"]
+        rcode, answers = (0, []) if addrs is not None else (3, [])
+        if addrs and qtype == 1:
+            answers = [b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 5, 4) + socket.inet_aton(a) for a in addrs]
+        self.server.asked.append((name, qtype))
+        head = struct.pack(">HHHHHH", qid, 0x8180 | rcode, 1, len(answers), 0, 0)
+        answers = b"".join(answers)
+        sock.sendto(head + question + answers, self.client_address)
+
+
+def dnsnames(src):
+    """The lower-cased names in the files under src that may name a service."""
+    names, drop = set(), set()
+    for root, _, files in os.walk(src):
+        for f in files:
+            try:
+                text = open(os.path.join(root, f)).read()
+            except (UnicodeDecodeError, OSError):
+                continue
+            if f == "dns.txt":  # more names, one a line; "-NAME": NXDOMAIN for NAME
+                for l in text.split():
+                    (drop if l.startswith("-") else names).add(l.lstrip("-").lower())
+            names |= {(a or b).lower().rstrip(".") for a, b in NAMES.findall(text)}
+    out = {}
+    for n in sorted(names - drop, key=lambda n: "=" in n):  # "NAME=ADDR,ADDR": those A records ("NAME=": none)
+        name, eq, addrs = n.partition("=")
+        out[name] = [a for a in addrs.split(",") if a] if eq else ["127.0.0.1"]
+    return out
+
+
 def serve(server):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -341,6 +410,11 @@ def backends():
         s = socketserver.ThreadingUDPServer(("127.0.0.1", 0), UDPEcho); s.name = name.lower()
         ports[name] = serve(s).server_address[1]
     ports["FCGI"] = serve(socketserver.ThreadingTCPServer(("127.0.0.1", 0), FastCGI)).server_address[1]
+    s = socketserver.ThreadingUDPServer(("127.0.0.1", 0), DNS)
+    s.names, s.asked = {}, []
+    ports["DNS"] = "127.0.0.1:%d" % serve(s).server_address[1]
+    global DNSSERVER
+    DNSSERVER = s
     return ports
 
 
@@ -695,6 +769,7 @@ def traffic(name, src, subst, fulcrum, work, verbose):
     for who, ports in answers.pop("ports", {}).items():
         logs[who] = loglines(os.path.join(work, name + SIDE[who]), ports)
         logs[who]["(error log)"] = errorlines(os.path.join(work, name + SIDE[who]), ports)
+    dns = answers.pop("dns", {})
     if None in answers.values():
         return [f"{name}: traffic: " + ", ".join(w for w, a in answers.items() if a is None) + " did not start"]
     out = []
@@ -706,6 +781,10 @@ def traffic(name, src, subst, fulcrum, work, verbose):
             out.append(f"{name}: #{i} {r}\n    nginx   {n[0]} {n[1]} {n[2]}\n    fulcrum {f[0]} {f[1]} {f[2]}")
             if verbose:
                 out.append(f"    nginx body {n[3]!r}\n    fulcrum body {f[3]!r}")
+    if verbose and dns.get("nginx"):
+        print(f"    DNS questions: nginx {dns.get('nginx')}")
+    if dns.get("nginx") != dns.get("fulcrum"):  # what each asked the DNS server (name, type), in any order
+        out.append(f"{name}: DNS questions\n    nginx   {dns.get('nginx')}\n    fulcrum {dns.get('fulcrum')}")
     nlogs, flogs = logs.get("nginx", {}), logs.get("fulcrum", {})
     for f in sorted(set(nlogs) | set(flogs)):
         n, fl = nlogs.get(f), flogs.get(f)
@@ -739,12 +818,14 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
         if any(r.startswith("SLEEP ") for r in reqs):
             pause("SLEEP 0")
         answers[who] = []
+        DNSSERVER.asked = []
         for r in reqs:
             if r.startswith(("TCP ", "UDP ", "SNI ", "WS ")):
                 answers[who].append(raw(s, r))
                 continue
             a = pause(r) or ask(s, r, tls, d)
             answers[who].append((a[0], {k: v.replace(d, "%%DIR%%") for k, v in a[1].items()}) + tuple(a[2:]))
+        answers.setdefault("dns", {})[who] = sorted(DNSSERVER.asked)
 
 
 def pause(line):
@@ -779,6 +860,7 @@ def main():
             if not os.path.isdir(src) or (names and not any(w in name for w in names)):
                 continue
             d = os.path.join(work, name)
+            DNSSERVER.names = dnsnames(src)
             prepare(src, d, dict(subst, DIR=d, PORT=freeport(), PORT2=freeport(), PORT3=freeport()))
             nrc, nmsg, nout = check(["nginx"], d)
             frc, fmsg, fout = check([fulcrum], d)

@@ -45,13 +45,14 @@ func (b *builder) parseResolver(d, timeout *Directive) (*DNSResolver, error) {
 		switch {
 		case key == "valid" && hasVal:
 			t, err := parseTime(val, true)
-			if err != nil || t <= 0 {
-				return nil, hintf(d.Pos, "valid is a time such as 30s", `invalid parameter "%s"`, a)
+			if err != nil || t < 0 {
+				return nil, hintf(d.Pos, "valid is a time such as 30s", `invalid parameter: %s`, a)
 			}
+			// valid=0 is taken, as nginx takes it: the answers' TTLs rule.
 			r.Valid = t
 		case (key == "ipv4" || key == "ipv6") && hasVal:
 			if val != "on" && val != "off" {
-				return nil, hintf(d.Pos, key+" is on or off", `invalid parameter "%s"`, a)
+				return nil, hintf(d.Pos, key+" is on or off", `invalid parameter: %s`, a)
 			}
 			if key == "ipv4" {
 				r.IPv4 = val == "on"
@@ -72,7 +73,7 @@ func (b *builder) parseResolver(d, timeout *Directive) (*DNSResolver, error) {
 		return nil, errorf(d.Pos, `"ipv4" and "ipv6" cannot both be "off"`)
 	}
 	if len(r.Addrs) == 0 {
-		return nil, hintf(d.Pos, "name a DNS server: resolver 127.0.0.53;", `invalid number of arguments in "resolver" directive`)
+		return nil, hintf(d.Pos, "name a DNS server: resolver 127.0.0.53;", `no name servers defined`)
 	}
 	if timeout != nil {
 		t, err := parseTime(timeout.Args[0], false)
@@ -89,7 +90,7 @@ func (b *builder) parseResolver(d, timeout *Directive) (*DNSResolver, error) {
 func (b *builder) resolverAddrs(pos Pos, a string) ([]string, error) {
 	hp, err := splitHostPort(a, 53)
 	if err != nil {
-		return nil, hintf(pos, "write a DNS server as ip[:port] or [ipv6]:port", `invalid parameter "%s"`, a)
+		return nil, hintf(pos, "write a DNS server as ip[:port] or [ipv6]:port", `%s in resolver "%s"`, err, a)
 	}
 	if ip, err := netip.ParseAddr(hp.host); err == nil {
 		return []string{netip.AddrPortFrom(ip, uint16(hp.port)).String()}, nil

@@ -58,6 +58,18 @@ func TestUpstreamResolve(t *testing.T) {
 	}
 }
 
+// TestResolverValidZero: valid=0 (or 0s) is taken, as nginx 1.22.1 takes
+// it (recorded), and leaves the answers' TTLs in charge.
+func TestResolverValidZero(t *testing.T) {
+	for _, v := range []string{"0", "0s"} {
+		cfg := mustLoad(t, "http { resolver 127.0.0.11 valid="+v+" ipv6=off; server { listen 127.0.0.1:8080; } }")
+		r := cfg.HTTP.Servers[0].Settings.Resolver
+		if r == nil || r.Valid != 0 || r.IPv6 {
+			t.Errorf("valid=%s: resolver %+v", v, r)
+		}
+	}
+}
+
 func TestStreamUpstreamResolve(t *testing.T) {
 	cfg := mustLoad(t, "stream { resolver 192.0.2.53 valid=5s; upstream u { zone u 64k; server later.test:5432 resolve max_fails=3; } server { listen 127.0.0.1:6432; proxy_pass u; } }")
 	u := cfg.Stream.Upstreams[0]
@@ -78,11 +90,17 @@ func TestUpstreamResolveErrors(t *testing.T) {
 		{"unix socket", "http { resolver 192.0.2.53; upstream u { zone u 64k; server unix:/run/app.sock resolve; } }",
 			`invalid parameter "resolve" in nginx.conf:1, a unix socket has no name to resolve`},
 		{"bad valid", "http { resolver 192.0.2.53 valid=soon; upstream u { zone u 64k; server backend.test resolve; } }",
-			`invalid parameter "valid=soon" in nginx.conf:1`},
+			`invalid parameter: valid=soon in nginx.conf:1`},
 		{"both families off", "http { resolver 192.0.2.53 ipv4=off ipv6=off; upstream u { zone u 64k; server backend.test resolve; } }",
 			`"ipv4" and "ipv6" cannot both be "off" in nginx.conf:1`},
 		{"bad ipv6 value", "http { resolver 192.0.2.53 ipv6=no; upstream u { zone u 64k; server backend.test resolve; } }",
-			`invalid parameter "ipv6=no" in nginx.conf:1`},
+			`invalid parameter: ipv6=no in nginx.conf:1`},
+		// nginx 1.22.1's words (recorded): a resolver line with parameters
+		// only, a DNS server's bad port.
+		{"no name servers", "http { resolver valid=10s ipv6=off; }",
+			`no name servers defined in nginx.conf:1`},
+		{"bad resolver port", "http { resolver 127.0.0.11:99999; }",
+			`invalid port in resolver "127.0.0.11:99999" in nginx.conf:1`},
 		{"resolver name not found", "http { resolver dns.nowhere; upstream u { zone u 64k; server backend.test resolve; } }",
 			`host not found in resolver "dns.nowhere" in nginx.conf:1`},
 		{"bad resolver_timeout", "http { resolver 192.0.2.53; resolver_timeout never; upstream u { zone u 64k; server backend.test resolve; } }",

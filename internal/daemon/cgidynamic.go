@@ -29,7 +29,7 @@ type dynamicCGI struct {
 // newDynamicCGI makes the lookup of a pass with variables in a location
 // whose settings are set.
 func (b *handlerBuilder) newDynamicCGI(set *config.Settings, proto fastcgi.Protocol) *dynamicCGI {
-	dns, valid := resolverOf(set)
+	dns, valid := b.snap.resolverOf(set)
 	d := &dynamicCGI{blocks: map[string]fastcgi.Target{}, implicit: map[string]fastcgi.Target{},
 		addrs: newAddrTargets(passName(proto), cgiTarget, dns, valid, b.snap.now)}
 	for u, bp := range b.pools {

@@ -106,14 +106,14 @@ func (d *addrTargets[T]) nameTarget(hostport, host, port string) (T, error) {
 	if cached != nil && now.Before(cached.expires) {
 		return cached.t, nil
 	}
-	addrs, ttl, err := d.dns.LookupTTL(context.Background(), host)
+	addrs, expires, err := d.dns.Resolve(context.Background(), host, d.valid, now)
 	if err != nil {
 		return zero, fmt.Errorf("%s could not be resolved (%s)", host, resolve.Describe(err))
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if cur := d.names[hostport]; cur != nil && slices.Equal(cur.addrs, addrs) {
-		cur.expires = now.Add(resolve.Keep(d.valid, ttl))
+		cur.expires = expires
 		return cur.t, nil
 	}
 	if _, known := d.names[hostport]; !known && len(d.literal)+len(d.names) >= maxDynamicTargets {
@@ -121,15 +121,15 @@ func (d *addrTargets[T]) nameTarget(hostport, host, port string) (T, error) {
 	}
 	settings := make([]upstream.Settings, 0, len(addrs))
 	for _, a := range addrs {
-		set := upstream.NewSettings("tcp", net.JoinHostPort(a.String(), port))
-		set.Name = hostport
-		settings = append(settings, set)
+		// Named by its address, as nginx names the peers of a resolved
+		// name (its error lines say upstream: "http://127.0.0.1:8080/").
+		settings = append(settings, upstream.NewSettings("tcp", net.JoinHostPort(a.String(), port)))
 	}
 	pool, err := upstream.NewPool(hostport, settings)
 	if err != nil {
 		return zero, fmt.Errorf("group for %s: %w", hostport, err)
 	}
 	t := d.build(hostport, host, pool)
-	d.names[hostport] = &resolvedTarget[T]{addrs: addrs, t: t, expires: now.Add(resolve.Keep(d.valid, ttl))}
+	d.names[hostport] = &resolvedTarget[T]{addrs: addrs, t: t, expires: expires}
 	return t, nil
 }

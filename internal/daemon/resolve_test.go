@@ -5,7 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -226,4 +228,151 @@ http {
 	if n := dns.QueriesFor("slow.test"); n != slowAsked {
 		t.Errorf("slow.test asked %d times, then %d: its answers are valid for an hour", slowAsked, n)
 	}
+}
+
+// TestResolverContainerPatterns runs what Docker and Kubernetes
+// configurations do with "resolver 127.0.0.11; proxy_pass http://$app:8080;",
+// as nginx 1.22.1 answers them (recorded): the locations under one resolver
+// directive share its answers (a name asked by two locations, or as "APP"
+// and "app.", is one lookup); the error line of a resolved name's server
+// says its address (upstream: "http://127.0.0.2:PORT/..."); and a resolver
+// where nothing listens (127.0.0.11 outside Docker) is no answer: nginx's
+// "recv() failed (111: Connection refused) while resolving" line, then,
+// after resolver_timeout, a 502 and "could not be resolved (110: Operation
+// timed out)".
+func TestResolverContainerPatterns(t *testing.T) {
+	t.Parallel() // mostly waiting for resolver_timeout; its own daemon, ports and files
+	dns := testutil.StartDNSServer(t)
+	dns.SetTTL("app.test", 3600, "127.0.0.2")
+	port := listenSamePort(t, "127.0.0.2")
+	dead := closedAddr(t, "tcp", "127.0.0.2:0")
+	refused := closedAddr(t, "udp", "127.0.0.1:0")
+	refused6 := closedAddr(t, "udp", "127.0.0.1:0")
+	refusedFirst := closedAddr(t, "udp", "127.0.0.1:0")
+	_, deadPort, _ := net.SplitHostPort(dead)
+	dir := t.TempDir()
+	addr, _ := runConfig(t, dir, fmt.Sprintf(`error_log %s/error.log info;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        resolver %s valid=60s ipv6=off;
+        location /a/ { proxy_pass http://$arg_host:%s; }
+        location /b/ { proxy_pass http://$arg_host:%s; }
+        location /down/ { proxy_pass http://$arg_host:%s; }
+        location /refused/ { resolver %s ipv6=off; resolver_timeout 1s; proxy_pass http://$arg_host:%s; }
+        location /refused6/ { resolver %s; resolver_timeout 1s; proxy_pass http://$arg_host:%s; }
+        location /second/ { resolver %s %s ipv6=off; proxy_pass http://$arg_host:%s; }
+    }
+}`, dir, dns.Addr, port, port, deadPort, refused, port, refused6, port, refusedFirst, dns.Addr, port))
+	client := &http.Client{Timeout: 10 * time.Second}
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := client.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get("/a/?host=app.test"); code != 200 || body != "127.0.0.2" {
+		t.Fatalf("/a/: %d %q", code, body)
+	}
+	n := dns.Queries()
+	for _, path := range []string{"/b/?host=app.test", "/a/?host=APP.test", "/b/?host=app.test."} {
+		if code, body := get(path); code != 200 || body != "127.0.0.2" {
+			t.Errorf("%s: %d %q", path, code, body)
+		}
+	}
+	if got := dns.Queries(); got != n {
+		t.Errorf("the locations of one resolver asked DNS again for app.test: %d then %d queries", n, got)
+	}
+	if code, _ := get("/down/?host=app.test"); code != 502 {
+		t.Errorf("/down/: %d, want 502", code)
+	}
+	start := time.Now()
+	if code, _ := get("/refused/?host=app.test"); code != 502 {
+		t.Errorf("/refused/: %d, want 502", code)
+	}
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Errorf("/refused/ answered after %v, before resolver_timeout (1s)", took)
+	}
+	if code, _ := get("/refused6/?host=app6.test"); code != 502 {
+		t.Errorf("/refused6/: %d, want 502", code)
+	}
+	if code, body := get("/second/?host=app.test"); code != 200 || body != "127.0.0.2" {
+		t.Errorf("/second/ (the first DNS server refuses): %d %q", code, body)
+	}
+	logPath := filepath.Join(dir, "error.log")
+	waitForLog(t, logPath, fmt.Sprintf(`error connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , request: "GET /down/?host=app.test HTTP/1.1", upstream: "http://%s/down/?host=app.test"`, dead))
+	waitForLog(t, logPath, "error app.test could not be resolved (110: Operation timed out), client")
+	waitForLog(t, logPath, "error app6.test could not be resolved (110: Operation timed out), client")
+	// The resolver's own lines, without a request, came before: one for
+	// the A query alone, two for A and AAAA, as nginx's.
+	b, _ := os.ReadFile(logPath)
+	for _, tt := range []struct {
+		line string
+		n    int
+	}{
+		{fmt.Sprintf("recv() failed (111: Connection refused) while resolving, resolver: %s\n", refused), 1},
+		{fmt.Sprintf("send() failed (111: Connection refused) while resolving, resolver: %s\n", refused6), 2},
+		{fmt.Sprintf("recv() failed (111: Connection refused) while resolving, resolver: %s\n", refusedFirst), 1},
+	} {
+		if got := len(regexp.MustCompile(`\[error\] \d+#\d+: `+regexp.QuoteMeta(tt.line)).FindAll(b, -1)); got != tt.n {
+			t.Errorf("error log has %d lines %q, want %d:\n%s", got, tt.line, tt.n, b)
+		}
+	}
+}
+
+// closedAddr returns an address on network ("tcp" or "udp") at addr where
+// nothing listens any more.
+func closedAddr(t *testing.T, network, addr string) string {
+	t.Helper()
+	if network == "udp" {
+		pc, err := net.ListenPacket(network, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		return pc.LocalAddr().String()
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestAuthRequestUnresolvedService: an auth_request whose service's name
+// does not resolve (its container stopped) answers 500, and nginx 1.22.1
+// logs "auth request unexpected status: 502 while sending to client"
+// (recorded): the failed resolution finalized the subrequest's upstream.
+func TestAuthRequestUnresolvedService(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dir := t.TempDir()
+	addr, _ := runConfig(t, dir, fmt.Sprintf(`error_log %s/error.log info;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        resolver %s ipv6=off;
+        location = /auth { internal; set $auth auth-svc.test:9; proxy_pass http://$auth/validate; }
+        location /api/ { auth_request /auth; proxy_pass http://127.0.0.1:9; }
+    }
+}`, dir, dns.Addr))
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/api/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Errorf("status %d, want 500", resp.StatusCode)
+	}
+	logPath := filepath.Join(dir, "error.log")
+	waitForLog(t, logPath, "error auth-svc.test could not be resolved (3: Host not found), client: 127.0.0.1")
+	waitForLog(t, logPath, "error auth request unexpected status: 502 while sending to client, client: 127.0.0.1")
 }

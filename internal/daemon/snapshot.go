@@ -78,6 +78,11 @@ type snapshot struct {
 	// it, by their Settings (see logAt).
 	log       *errlog.Logger
 	levelLogs map[*config.Settings]*errlog.Logger
+	// dnsCaches are the answer caches of the resolver directives that the
+	// passes with variables use, one per directive by its place (each
+	// level that inherits one has its own copy of it; see resolverOf),
+	// filled while the snapshot is built.
+	dnsCaches map[config.Pos]*resolve.Cache
 	access    *accessLogs
 	adds      map[*config.Settings][]addHeader
 	// bodySeq numbers the temporary files of the request bodies read for
@@ -957,19 +962,29 @@ func (b *handlerBuilder) dynamic(t *vars.Template, scheme string, set *config.Se
 // variables, url, at a level with settings set (its resolver, for host
 // names); build makes the targets of addresses and names.
 func (b *handlerBuilder) newDynamic(url *vars.Template, set *config.Settings, what string, build func(key, host string, pool *upstream.Pool) proxy.Target) *dynamicProxy {
-	dns, valid := resolverOf(set)
+	dns, valid := b.snap.resolverOf(set)
 	return &dynamicProxy{url: url, byName: map[string]proxy.Target{},
 		addrs: newAddrTargets(what, build, dns, valid, b.snap.now)}
 }
 
 // resolverOf is the client of a level's resolver and its valid= (nil and 0
-// without one).
-func resolverOf(set *config.Settings) (*resolve.Client, time.Duration) {
+// without one), with the level's resolver_timeout; the levels that share a
+// resolver directive share its answers, and its lines without a request go
+// to the main error log, as nginx's.
+func (s *snapshot) resolverOf(set *config.Settings) (*resolve.Client, time.Duration) {
 	r := set.Resolver
 	if r == nil {
 		return nil, 0
 	}
-	return resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6), r.Valid
+	if s.dnsCaches == nil {
+		s.dnsCaches = map[config.Pos]*resolve.Cache{}
+	}
+	cache := s.dnsCaches[r.Pos]
+	if cache == nil {
+		cache = resolve.NewCache()
+		s.dnsCaches[r.Pos] = cache
+	}
+	return resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6).WithCache(cache).WithLog(s.log), r.Valid
 }
 
 // proxyHandler adapts proxy.Handler, fills $proxy_host / $proxy_port and

@@ -271,7 +271,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {
 			h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
-			fail(w, targetErrorStatus(err), h.server)
+			status := targetErrorStatus(err)
+			if status == http.StatusBadGateway {
+				// A name not resolved (or no resolver): nginx finalizes
+				// the upstream (ngx_http_upstream_finalize_request), and
+				// the connection says "sending to client" from then on, as
+				// auth_request's "auth request unexpected status: 502
+				// while sending to client" shows (recorded with 1.22.1).
+				st.LogAction = errlog.ActionToClient
+			}
+			fail(w, status, h.server)
 			return
 		}
 		req.target, req.uri, req.hasURI = t, uri, hasURI

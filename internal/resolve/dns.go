@@ -10,7 +10,10 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
+
+	"fulcrum/internal/errlog"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -116,6 +119,7 @@ func (c *Client) exchange(ctx context.Context, name string, qt dnsmessage.Type) 
 		return nil, err
 	}
 	var last error
+	var refused []string
 	for left := len(c.servers); left > 0; left-- {
 		server := c.servers[int(c.next.Add(1)-1)%len(c.servers)]
 		msg, err := c.askShare(ctx, left, server, q, id, name, qt)
@@ -125,9 +129,58 @@ func (c *Client) exchange(ctx context.Context, name string, qt dnsmessage.Type) 
 		if ctx.Err() != nil {
 			return nil, dnsError(ctx.Err(), name)
 		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			refused = append(refused, server)
+			if c.log != nil && len(c.servers) > 1 {
+				// nginx's line as it goes on to the next server
+				// (recorded: "resolver 127.0.0.11 10.0.0.2" with
+				// nothing at the first).
+				c.log.Logf(errlog.Error, "recv() failed (%s) while resolving, resolver: %s", errlog.Errno(err), server)
+			}
+		}
 		last = err
 	}
+	if len(refused) == len(c.servers) {
+		return nil, &refusedError{servers: refused, err: last}
+	}
 	return nil, dnsError(last, name)
+}
+
+// refusedError is an exchange every DNS server refused (an ICMP port
+// unreachable: nothing listens there, as 127.0.0.11 outside Docker), which
+// nginx takes as no answer (see Client.refused).
+type refusedError struct {
+	servers []string
+	err     error
+}
+
+func (e *refusedError) Error() string { return "refused by " + strings.Join(e.servers, ", ") }
+
+func (e *refusedError) Unwrap() error { return e.err }
+
+// refused logs a query every server refused as nginx 1.22.1 does, and
+// waits, as nginx waits for an answer, until ctx ends (resolver_timeout):
+// the lookup then fails as timed out (recorded: a 502 after the timeout,
+// "could not be resolved (110: Operation timed out)"). nginx's line depends
+// on the queries it sends: with one type, the refusal comes as its read
+// fails, "recv() failed (111: Connection refused) while resolving,
+// resolver: ADDR"; with A and AAAA, the second send fails, and nginx tries
+// both once more: "send() failed (...)" twice (recorded with one server;
+// with several, exchange writes a "recv() failed" line for each refusal).
+func (c *Client) refused(ctx context.Context, e *refusedError, name string) error {
+	if c.log != nil && len(c.servers) == 1 { // (several: exchange wrote theirs)
+		call, times := "recv()", 1
+		if len(c.types()) > 1 {
+			call, times = "send()", 2
+		}
+		for range times {
+			for _, server := range e.servers {
+				c.log.Logf(errlog.Error, "%s failed (%s) while resolving, resolver: %s", call, errlog.Errno(e.err), server)
+			}
+		}
+	}
+	<-ctx.Done()
+	return dnsError(ctx.Err(), name)
 }
 
 // askShare asks server, over UDP then TCP for a truncated answer, within

@@ -80,6 +80,19 @@ type Client struct {
 	next       atomic.Uint32 // the DNS server the next query goes to
 	timeout    time.Duration
 	ipv4, ipv6 bool
+	// log gets nginx's line about a DNS server that refused a query
+	// (nil: none); set by WithLog before the client is used.
+	log *errlog.Logger
+	// cache keeps Resolve's answers (nil: none); set by WithCache.
+	cache *Cache
+}
+
+// WithLog makes c write the lines nginx's resolver writes without a
+// request (a DNS server that refused a query) to log, and returns c. It
+// must be called before c is used.
+func (c *Client) WithLog(log *errlog.Logger) *Client {
+	c.log = log
+	return c
 }
 
 // NewClient returns a client of servers ("ip:port"); timeout bounds one
@@ -122,6 +135,9 @@ func (c *Client) LookupTTL(ctx context.Context, host string) ([]netip.Addr, time
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, 0, dnsError(ctx.Err(), host)
+			}
+			if re := (*refusedError)(nil); errors.As(err, &re) {
+				return nil, 0, c.refused(ctx, re, host)
 			}
 			firstErr = cmp.Or(firstErr, err)
 			continue
@@ -170,7 +186,7 @@ func New(names []Name, opts Options) *Watcher {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	w := &Watcher{names: names, opts: opts, dns: NewClient(opts.Servers, opts.Timeout, opts.IPv4, opts.IPv6)}
+	w := &Watcher{names: names, opts: opts, dns: NewClient(opts.Servers, opts.Timeout, opts.IPv4, opts.IPv6).WithLog(opts.Log)}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	return w
 }
@@ -307,4 +323,88 @@ func Describe(err error) string {
 		return "110: Operation timed out"
 	}
 	return "2: Server failure"
+}
+
+// Cache keeps the answers of one resolver directive for every location
+// that uses it, as nginx's resolver object keeps its answers for all the
+// locations that inherit it (recorded with nginx 1.22.1: two locations
+// under one server-level resolver ask DNS once for a name, and "APP" and
+// "app." are the same name). A failed lookup is not kept: nginx asked
+// again for each request to a name DNS did not know. It is safe for
+// concurrent use.
+type Cache struct {
+	mu      sync.Mutex // guards answers
+	answers map[string]cachedAnswer
+}
+
+// cachedAnswer is a name's addresses and when they stop being valid.
+type cachedAnswer struct {
+	addrs   []netip.Addr
+	expires time.Time
+}
+
+// NewCache returns an empty cache.
+func NewCache() *Cache {
+	return &Cache{answers: map[string]cachedAnswer{}}
+}
+
+// WithCache makes c keep its answers in cache (shared with the other
+// clients of the same resolver directive), and returns c. It must be called
+// before c is used.
+func (c *Client) WithCache(cache *Cache) *Client {
+	c.cache = cache
+	return c
+}
+
+// cacheKey is the name as nginx's resolver keeps it: lower case, without
+// a trailing dot.
+func cacheKey(host string) string {
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// Resolve returns host's addresses and until when they are valid (Keep of
+// valid, the resolver's valid=, and the answer's TTL), from the client's
+// cache while an answer there is valid at now, else from a new lookup,
+// which the cache then keeps. Without a cache it always looks host up.
+func (c *Client) Resolve(ctx context.Context, host string, valid time.Duration, now time.Time) ([]netip.Addr, time.Time, error) {
+	key := cacheKey(host)
+	if c.cache != nil {
+		c.cache.mu.Lock()
+		a, ok := c.cache.answers[key]
+		c.cache.mu.Unlock()
+		if ok && now.Before(a.expires) {
+			return a.addrs, a.expires, nil
+		}
+	}
+	addrs, ttl, err := c.LookupTTL(ctx, key)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	expires := now.Add(Keep(valid, ttl))
+	if c.cache != nil {
+		c.cache.put(key, cachedAnswer{addrs: addrs, expires: expires}, now)
+	}
+	return addrs, expires, nil
+}
+
+// maxCached bounds the names a Cache keeps: names may come from request
+// data (a wildcard DNS zone could make every one distinct).
+const maxCached = 1024
+
+// put keeps a for key; when the cache is full, the answers expired at now
+// go first, and when it is still full, a is not kept.
+func (c *Cache) put(key string, a cachedAnswer, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.answers[key]; !ok && len(c.answers) >= maxCached {
+		for k, old := range c.answers {
+			if !now.Before(old.expires) {
+				delete(c.answers, k)
+			}
+		}
+		if len(c.answers) >= maxCached {
+			return
+		}
+	}
+	c.answers[key] = a
 }

@@ -267,6 +267,10 @@ func hostnameKinds(name string) ([]NameKind, []string) {
 func compileRegex(pos Pos, src string, caseless bool) (*pcre.Regexp, error) {
 	re, err := pcre.Compile(src, caseless)
 	if err != nil {
+		var pe *pcre.SyntaxError
+		if errors.As(err, &pe) {
+			return nil, pcreError(pos, src, pe)
+		}
 		var se *syntax.Error
 		if errors.As(err, &se) && pcreWords[se.Code] != "" {
 			return nil, hintf(pos, `close it; quote a regular expression that holds "{", "}" or ";"`,
@@ -280,6 +284,33 @@ func compileRegex(pos Pos, src string, caseless bool) (*pcre.Regexp, error) {
 			`invalid regular expression "%s": %s`, src, msg)
 	}
 	return re, nil
+}
+
+// pcreError words PCRE2's refusal of src as nginx 1.22.1 does (recorded):
+// `pcre2_compile() failed: MSG in "SRC" at "REST"`, REST being the pattern
+// from PCRE2's error offset on, without the `at` part at the pattern's end.
+func pcreError(pos Pos, src string, pe *pcre.SyntaxError) error {
+	msg := fmt.Sprintf(`pcre2_compile() failed: %s in "%s"`, pe.Msg, src)
+	if pe.Offset < len(src) {
+		msg += fmt.Sprintf(` at "%s"`, src[pe.Offset:])
+	}
+	hint := pcreHints[pe.Msg]
+	if hint == "" {
+		hint = "fix the regular expression: nginx's PCRE2 refuses it too"
+	}
+	return hintf(pos, hint, "%s", msg)
+}
+
+// pcreHints are the fixes of PCRE2's commonest refusals (by message).
+var pcreHints = map[string]string{
+	"missing closing parenthesis":                                       `close it; quote a regular expression that holds "{", "}" or ";"`,
+	"missing terminating ] for character class":                         `close it; quote a regular expression that holds "{", "}" or ";"`,
+	"invalid range in character class":                                  `escape the "-" as "\-" or put it last in the class`,
+	"two named subpatterns have the same name (PCRE2_DUPNAMES not set)": "give each named group its own name",
+	"subpattern name must start with a non-digit":                       `start the group's name with a letter or "_"`,
+	"number too big in {} quantifier":                                   "repeat at most 65535 times",
+	"quantifier does not follow a repeatable item":                      `escape a literal "*", "+", "?" or "{" with "\"`,
+	`unrecognized character follows \`:                                  "remove the backslash: PCRE2 has no such escape",
 }
 
 // pcreWords are PCRE2's words for the syntax errors it reports at the end of

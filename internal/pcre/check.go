@@ -1,0 +1,922 @@
+package pcre
+
+import (
+	"strconv"
+	"strings"
+)
+
+// SyntaxError is PCRE2's refusal of a pattern at compile time: its message,
+// in pcre2_error.c's words, and the offset in the pattern at which PCRE2
+// stopped. nginx 1.22.1 logs it as `pcre2_compile() failed: MSG in "SRC"
+// at "REST"`, REST being the pattern from Offset on, and without the `at`
+// part when Offset is the pattern's end (ngx_regex_compile).
+type SyntaxError struct {
+	// Msg is PCRE2's message.
+	Msg string
+	// Offset is PCRE2's error offset, a byte index into the pattern.
+	Offset int
+}
+
+func (e *SyntaxError) Error() string { return e.Msg }
+
+// PCRE2 10.42's messages for the errors check finds (pcre2_error.c).
+const (
+	errEscapeAtEnd     = `\ at end of pattern`
+	errCAtEnd          = `\c at end of pattern`
+	errUnknownEscape   = `unrecognized character follows \`
+	errRepeatOrder     = "numbers out of order in {} quantifier"
+	errRepeatTooBig    = "number too big in {} quantifier"
+	errMissingBracket  = "missing terminating ] for character class"
+	errClassEscape     = "escape sequence is invalid in character class"
+	errRangeOrder      = "range out of order in character class"
+	errNotRepeatable   = "quantifier does not follow a repeatable item"
+	errFlag            = "unrecognized character after (? or (?-"
+	errPosixOutside    = "POSIX named classes are supported only within a class"
+	errCollating       = "POSIX collating elements are not supported"
+	errMissingParen    = "missing closing parenthesis"
+	errNoSubpattern    = "reference to non-existent subpattern"
+	errComment         = "missing ) after (?# comment"
+	errUnmatchedParen  = "unmatched closing parenthesis"
+	errPosixName       = "unknown POSIX class name"
+	errCodePointMsg    = `character code point value in \x{} or \o{} is too large`
+	errPerlCase        = `PCRE2 does not support \F, \L, \l, \N{name}, \U, or \u`
+	errAfterP          = "unrecognized character after (?P"
+	errNameSyntax      = "syntax error in subpattern name (missing terminator?)"
+	errDupName         = "two named subpatterns have the same name (PCRE2_DUPNAMES not set)"
+	errNameDigit       = "subpattern name must start with a non-digit"
+	errNameTooLong     = "subpattern name is too long (maximum 32 code units)"
+	errClassRange      = "invalid range in character class"
+	errOctalTooBig     = `octal value is greater than \377 in 8-bit non-UTF-8 mode`
+	errOBrace          = `missing opening brace after \o`
+	errG               = `\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number`
+	errNameExpected    = "subpattern name expected"
+	errNonOctal        = `non-octal character in \o{} (closing brace missing?)`
+	errNonHex          = `non-hex character in \x{} (closing brace missing?)`
+	errCPrintable      = `\c must be followed by a printable ASCII character`
+	errK               = `\k is not followed by a braced, angle-bracketed, or quoted name`
+	errNInClass        = `\N is not supported in a class`
+	errDigitsMissing   = `digits missing in \x{} or \o{} or \N{U+}`
+	errNUPlus          = `\N{U+dddd} is supported only in Unicode (UTF) mode`
+	maxRepeat          = 65535
+	maxNameSize        = 32
+	knownEscapeLetters = "aAbBcCdDeEfgGhHkKnNopPQrRsStuvVwWxXzZFLlU"
+)
+
+// posixNames are the POSIX class names PCRE2 knows ([:alpha:] ...).
+var posixNames = map[string]bool{
+	"alpha": true, "lower": true, "upper": true, "alnum": true, "ascii": true, "blank": true, "cntrl": true,
+	"digit": true, "graph": true, "print": true, "punct": true, "space": true, "word": true, "xdigit": true,
+}
+
+// check refuses, as a *SyntaxError with PCRE2's (10.42, no UTF mode)
+// message and offset, the syntax errors it finds in src the way PCRE2's
+// parse_regex finds them: what Go's and regexp2's parsers take although
+// PCRE2 refuses it (a class escape as a range's end, "[\w-.]", duplicate
+// group names, repeat counts above 65535, a quantifier after an anchor),
+// and errors both refuse, so that nginx's words are reported. It accepts
+// what it does not know (verbs, recursion, conditions), leaving those to
+// the engines.
+func check(src string) error {
+	c := checker{src: src, names: map[string]bool{}}
+	if err := c.run(); err != nil {
+		return err
+	}
+	return c.resolve()
+}
+
+// checker is one run of check.
+type checker struct {
+	src string
+	i   int
+	// ext holds, for each open group, whether it is in extended mode;
+	// ext0 is the pattern level's.
+	ext  []bool
+	ext0 bool
+	// groups counts the capturing groups opened so far.
+	groups int
+	// names are the group names seen so far.
+	names map[string]bool
+	// dupOK is set by (?J) and by (?|, under which names may repeat.
+	dupOK bool
+	// refs are the references to check once all groups are known.
+	refs []ref
+	// repeatable reports whether a quantifier may follow the last item.
+	repeatable bool
+}
+
+// ref is a reference to a group by number (name == "") or by name, and
+// the offset PCRE2 reports when the group does not exist.
+type ref struct {
+	num  int
+	name string
+	at   int
+}
+
+func (c *checker) fail(msg string, at int) error { return &SyntaxError{Msg: msg, Offset: at} }
+
+// extended reports whether the current group is in extended mode.
+func (c *checker) extended() bool {
+	if len(c.ext) == 0 {
+		return c.ext0
+	}
+	return c.ext[len(c.ext)-1]
+}
+
+// run scans the whole pattern.
+func (c *checker) run() error {
+	for c.i < len(c.src) {
+		ch := c.src[c.i]
+		if c.extended() && (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v') {
+			c.i++
+			continue
+		}
+		if c.extended() && ch == '#' {
+			if nl := strings.IndexByte(c.src[c.i:], '\n'); nl >= 0 {
+				c.i += nl + 1
+			} else {
+				c.i = len(c.src)
+			}
+			continue
+		}
+		if err := c.item(ch); err != nil {
+			return err
+		}
+	}
+	if len(c.ext) > 0 {
+		return c.fail(errMissingParen, len(c.src))
+	}
+	return nil
+}
+
+// item checks the item that starts with ch at c.i.
+func (c *checker) item(ch byte) error {
+	switch ch {
+	case '\\':
+		return c.escape()
+	case '[':
+		return c.class()
+	case '(':
+		return c.group()
+	case ')':
+		if len(c.ext) == 0 {
+			return c.fail(errUnmatchedParen, c.i)
+		}
+		c.ext = c.ext[:len(c.ext)-1]
+		c.i++
+		c.repeatable = true
+	case '|', '^', '$':
+		c.i++
+		c.repeatable = false
+	case '*', '+', '?':
+		return c.quantifier(c.i, c.i+1)
+	case '{':
+		end, ok, err := c.repeatCounts(c.i + 1)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			c.i++
+			c.repeatable = true
+			return nil
+		}
+		return c.quantifier(end-1, end)
+	default:
+		c.i++
+		c.repeatable = true
+	}
+	return nil
+}
+
+// quantifier checks the quantifier that ends at end (at is where PCRE2
+// reports it), and takes a lazy "?" or possessive "+" after it.
+func (c *checker) quantifier(at, end int) error {
+	if !c.repeatable {
+		return c.fail(errNotRepeatable, at)
+	}
+	c.i = end
+	if c.i < len(c.src) && (c.src[c.i] == '?' || c.src[c.i] == '+') {
+		c.i++
+	}
+	c.repeatable = false
+	return nil
+}
+
+// repeatCounts reads "n}", "n,}" or "n,m}" from i (just past "{") as
+// PCRE2's read_repeat_counts does: ok is false for a "{" that is a
+// literal; a number above 65535 or m < n is an error.
+func (c *checker) repeatCounts(i int) (end int, ok bool, err error) {
+	j, comma := i, false
+	for ; ; j++ {
+		if j >= len(c.src) {
+			return 0, false, nil
+		}
+		ch := c.src[j]
+		if ch == '}' {
+			break
+		}
+		if ch == ',' && !comma {
+			comma = true
+			continue
+		}
+		if ch < '0' || ch > '9' {
+			return 0, false, nil
+		}
+	}
+	lo, p, good, err := c.readNumber(i)
+	if err != nil || !good {
+		return 0, false, err
+	}
+	if c.src[p] == '}' {
+		return p + 1, true, nil
+	}
+	p++ // the comma
+	if c.src[p] == '}' {
+		return p + 1, true, nil
+	}
+	hi, p, _, err := c.readNumber(p)
+	if err != nil {
+		return 0, false, err
+	}
+	if hi < lo {
+		return 0, false, c.fail(errRepeatOrder, p)
+	}
+	return p + 1, true, nil
+}
+
+// readNumber reads decimal digits from i, failing at the digit that takes
+// the number above 65535 (where PCRE2's read_number stops).
+func (c *checker) readNumber(i int) (n, end int, ok bool, err error) {
+	j := i
+	for j < len(c.src) && '0' <= c.src[j] && c.src[j] <= '9' {
+		n = n*10 + int(c.src[j]-'0')
+		j++
+		if n > maxRepeat {
+			return 0, 0, false, c.fail(errRepeatTooBig, j)
+		}
+	}
+	return n, j, j > i, nil
+}
+
+// escapeKind is what an escape sequence stands for.
+type escapeKind int
+
+const (
+	escChar      escapeKind = iota // one character (value)
+	escSet                         // a class: \d \D \s \S \w \W \h \H \v \V \p \P
+	escAssertion                   // \b \B \A \z \Z \G \K
+	escOther                       // a backreference, \Q, \E, \N, \R, \X, \C ...
+)
+
+// escape checks the escape sequence at c.i outside a class.
+func (c *checker) escape() error {
+	if strings.HasPrefix(c.src[c.i:], `\E`) { // a lone \E: nothing
+		c.i += 2
+		return nil
+	}
+	if strings.HasPrefix(c.src[c.i:], `\Q`) { // literals up to \E
+		quoted := c.src[c.i+2:]
+		next := len(c.src)
+		if end := strings.Index(quoted, `\E`); end >= 0 {
+			quoted, next = quoted[:end], c.i+2+end+2
+		}
+		c.i = next
+		c.repeatable = c.repeatable || quoted != ""
+		return nil
+	}
+	kind, _, err := c.readEscape(false)
+	if err != nil {
+		return err
+	}
+	c.repeatable = kind != escAssertion
+	return nil
+}
+
+// readEscape reads the escape sequence at c.i (a backslash) and moves
+// past it, returning what it stands for (and a character's value).
+func (c *checker) readEscape(inClass bool) (escapeKind, int, error) {
+	start := c.i
+	if start+1 >= len(c.src) {
+		return 0, 0, c.fail(errEscapeAtEnd, len(c.src))
+	}
+	n := c.src[start+1]
+	c.i = start + 2
+	switch {
+	case '1' <= n && n <= '9' && !inClass:
+		return c.backref(start)
+	case '0' <= n && n <= '7':
+		return c.octal(start)
+	case n == '8' || n == '9':
+		return escChar, int(n), nil
+	case n >= 0x80 || !isASCIILetter(n):
+		return escChar, int(n), nil
+	case strings.IndexByte(knownEscapeLetters, n) < 0:
+		return 0, 0, c.fail(errUnknownEscape, start+1)
+	}
+	return c.letterEscape(start, n, inClass)
+}
+
+// letterEscape reads the escape of letter n (known to PCRE2) at start.
+func (c *checker) letterEscape(start int, n byte, inClass bool) (escapeKind, int, error) {
+	switch n {
+	case 'F', 'L', 'l', 'U', 'u':
+		return 0, 0, c.fail(errPerlCase, c.i)
+	case 'd', 'D', 's', 'S', 'w', 'W', 'h', 'H', 'v', 'V':
+		return escSet, 0, nil
+	case 'p', 'P':
+		c.skipBraces()
+		return escSet, 0, nil
+	case 'b':
+		if inClass {
+			return escChar, 8, nil
+		}
+		return escAssertion, 0, nil
+	case 'B', 'R', 'X':
+		if inClass {
+			return 0, 0, c.fail(errClassEscape, start+1)
+		}
+		if n == 'B' {
+			return escAssertion, 0, nil
+		}
+		return escOther, 0, nil
+	case 'A', 'z', 'Z', 'G', 'K':
+		return escAssertion, 0, nil
+	case 'N':
+		return c.escapeN(inClass)
+	case 'c':
+		return c.control()
+	case 'x':
+		return c.hexEscape()
+	case 'o':
+		return c.octalBraces(start)
+	case 'g', 'k':
+		return c.namedRef(n)
+	case 'a':
+		return escChar, 7, nil
+	case 'e':
+		return escChar, 27, nil
+	case 'f':
+		return escChar, 12, nil
+	case 'n':
+		return escChar, 10, nil
+	case 'r':
+		return escChar, 13, nil
+	case 't':
+		return escChar, 9, nil
+	}
+	return escOther, 0, nil // \C \E \Q
+}
+
+// skipBraces moves past a "{...}" at c.i, if there is one.
+func (c *checker) skipBraces() {
+	if c.i < len(c.src) && c.src[c.i] == '{' {
+		if end := strings.IndexByte(c.src[c.i:], '}'); end >= 0 {
+			c.i += end + 1
+		}
+	}
+}
+
+// escapeN checks \N: no class takes it, \N{U+...} needs UTF mode, and
+// \N{name} PCRE2 does not support; \N{3} is \N repeated.
+func (c *checker) escapeN(inClass bool) (escapeKind, int, error) {
+	if inClass {
+		return 0, 0, c.fail(errNInClass, c.i)
+	}
+	if c.i < len(c.src) && c.src[c.i] == '{' {
+		if strings.HasPrefix(c.src[c.i:], "{U+") {
+			return 0, 0, c.fail(errNUPlus, c.i)
+		}
+		if _, ok, err := c.repeatCounts(c.i + 1); err == nil && !ok {
+			return 0, 0, c.fail(errPerlCase, c.i)
+		}
+	}
+	return escOther, 0, nil
+}
+
+// control reads \cX: X must be a printable ASCII character.
+func (c *checker) control() (escapeKind, int, error) {
+	if c.i >= len(c.src) {
+		return 0, 0, c.fail(errCAtEnd, c.i)
+	}
+	x := c.src[c.i]
+	if x < 32 || x > 126 {
+		return 0, 0, c.fail(errCPrintable, c.i)
+	}
+	c.i++
+	if 'a' <= x && x <= 'z' {
+		x -= 'a' - 'A'
+	}
+	return escChar, int(x ^ 0x40), nil
+}
+
+// hexEscape reads \xHH or \x{H...}.
+func (c *checker) hexEscape() (escapeKind, int, error) {
+	if c.i >= len(c.src) || c.src[c.i] != '{' {
+		v, j := 0, c.i
+		for j < len(c.src) && j < c.i+2 && isHex(c.src[j]) {
+			d, _ := strconv.ParseUint(c.src[j:j+1], 16, 8)
+			v = v*16 + int(d)
+			j++
+		}
+		c.i = j
+		return escChar, v, nil
+	}
+	return c.braced(c.i+1, isHex, 16, errNonHex)
+}
+
+// octalBraces reads \o{O...}.
+func (c *checker) octalBraces(start int) (escapeKind, int, error) {
+	if c.i >= len(c.src) || c.src[c.i] != '{' {
+		return 0, 0, c.fail(errOBrace, start+1)
+	}
+	return c.braced(c.i+1, isOctal, 8, errNonOctal)
+}
+
+// braced reads the digits of \x{...} or \o{...} from i up to "}": no
+// digits, another character, or a value above 0xFF is PCRE2's error.
+func (c *checker) braced(i int, digit func(byte) bool, base int, nonDigit string) (escapeKind, int, error) {
+	j, v := i, 0
+	for j < len(c.src) && digit(c.src[j]) {
+		d, _ := strconv.ParseUint(c.src[j:j+1], 16, 8)
+		v = v*base + int(d)
+		if v > 0xFF {
+			for j < len(c.src) && digit(c.src[j]) {
+				j++
+			}
+			return 0, 0, c.fail(errCodePointMsg, j)
+		}
+		j++
+	}
+	switch {
+	case j < len(c.src) && c.src[j] == '}' && j == i:
+		return 0, 0, c.fail(errDigitsMissing, j)
+	case j < len(c.src) && c.src[j] == '}':
+		c.i = j + 1
+		return escChar, v, nil
+	case j == len(c.src) && j == i:
+		return 0, 0, c.fail(errDigitsMissing, j)
+	case j == len(c.src):
+		return 0, 0, c.fail(nonDigit, j-1)
+	}
+	return 0, 0, c.fail(nonDigit, j)
+}
+
+// octal reads \0, \0o, \0oo and \ooo (up to three octal digits); above
+// \377 is PCRE2's error without UTF mode.
+func (c *checker) octal(start int) (escapeKind, int, error) {
+	j, v := start+1, 0
+	for j < len(c.src) && j < start+4 && isOctal(c.src[j]) {
+		v = v*8 + int(c.src[j]-'0')
+		j++
+	}
+	c.i = j
+	if v > 0xFF {
+		return 0, 0, c.fail(errOctalTooBig, j)
+	}
+	return escChar, v, nil
+}
+
+// backref reads \N outside a class: a backreference when N is below 10,
+// starts with 8 or 9, or is at most the number of groups opened so far;
+// otherwise an octal escape (\10 with fewer than ten groups is \010).
+func (c *checker) backref(start int) (escapeKind, int, error) {
+	j, n := start+1, 0
+	for j < len(c.src) && '0' <= c.src[j] && c.src[j] <= '9' && n <= maxRepeat {
+		n = n*10 + int(c.src[j]-'0')
+		j++
+	}
+	if n < 10 || c.src[start+1] >= '8' || n <= c.groups {
+		c.i = j
+		c.refs = append(c.refs, ref{num: n, at: j - 1})
+		return escOther, 0, nil
+	}
+	return c.octal(start)
+}
+
+// namedRef reads \k<name>, \k'name', \k{name} and \g's forms (\gN,
+// \g{N}, \g{-N}, \g{name}, \g<name>, \g'name').
+func (c *checker) namedRef(n byte) (escapeKind, int, error) {
+	rest := c.src[c.i:]
+	closer := map[byte]byte{'<': '>', '\'': '\'', '{': '}'}
+	malformed := errK
+	if n == 'g' {
+		malformed = errG
+		if len(rest) > 0 && (rest[0] == '-' || rest[0] == '+' || '0' <= rest[0] && rest[0] <= '9') {
+			c.skipSigned()
+			return escOther, 0, nil
+		}
+	}
+	if len(rest) == 0 || closer[rest[0]] == 0 {
+		return 0, 0, c.fail(malformed, c.i)
+	}
+	end := strings.IndexByte(rest[1:], closer[rest[0]])
+	if end < 0 {
+		return 0, 0, c.fail(malformed, c.i)
+	}
+	name := rest[1 : 1+end]
+	at := c.i + 1
+	c.i += end + 2
+	if name == "" || name[0] == '-' || name[0] == '+' || '0' <= name[0] && name[0] <= '9' {
+		return escOther, 0, nil // numbered: left to the engines
+	}
+	c.refs = append(c.refs, ref{name: name, at: at})
+	return escOther, 0, nil
+}
+
+// skipSigned moves past an optional sign and digits.
+func (c *checker) skipSigned() {
+	if c.src[c.i] == '-' || c.src[c.i] == '+' {
+		c.i++
+	}
+	for c.i < len(c.src) && '0' <= c.src[c.i] && c.src[c.i] <= '9' {
+		c.i++
+	}
+}
+
+// class checks the character class at c.i ("[").
+func (c *checker) class() error {
+	if c.i+1 < len(c.src) && strings.IndexByte(":.=", c.src[c.i+1]) >= 0 {
+		if _, ok := posixEnd(c.src, c.i+1); ok && c.src[c.i+1] == ':' {
+			return c.fail(errPosixOutside, c.i)
+		} else if ok {
+			return c.fail(errCollating, c.i)
+		}
+	}
+	c.i++
+	if c.i < len(c.src) && c.src[c.i] == '^' {
+		c.i++
+	}
+	first := true
+	// lo is the character that may start a range (-1: none, after a
+	// class escape, a POSIX class or a range); started is set after
+	// "lo-".
+	lo, started := -1, false
+	for {
+		if c.i >= len(c.src) {
+			return c.fail(errMissingBracket, len(c.src))
+		}
+		ch := c.src[c.i]
+		if ch == ']' && !first {
+			c.i++
+			c.repeatable = true
+			return nil
+		}
+		first = false
+		if ch == '[' && c.i+1 < len(c.src) && strings.IndexByte(":.=", c.src[c.i+1]) >= 0 {
+			if end, ok := posixEnd(c.src, c.i+1); ok {
+				if err := c.posixClass(end, started); err != nil {
+					return err
+				}
+				lo, started = -1, false
+				continue
+			}
+		}
+		var v int
+		if ch == '\\' {
+			if strings.HasPrefix(c.src[c.i:], `\Q`) || strings.HasPrefix(c.src[c.i:], `\E`) {
+				if err := c.classQuote(); err != nil {
+					return err
+				}
+				lo, started = -1, false
+				continue
+			}
+			kind, val, err := c.readEscape(true)
+			if err != nil {
+				return err
+			}
+			if kind == escSet {
+				if started {
+					return c.fail(errClassRange, c.i)
+				}
+				if err := c.hyphenAfterSet(); err != nil {
+					return err
+				}
+				lo = -1
+				continue
+			}
+			v = val
+		} else {
+			v = int(ch)
+			c.i++
+		}
+		switch {
+		case started:
+			if v < lo {
+				return c.fail(errRangeOrder, c.i-1)
+			}
+			lo, started = -1, false
+		case v == '-' && lo >= 0 && c.i < len(c.src) && c.src[c.i] != ']' && ch == '-':
+			started = true
+		default:
+			lo = v
+		}
+	}
+}
+
+// classQuote skips \Q...\E (or a lone \E) inside a class: its characters
+// are literals.
+func (c *checker) classQuote() error {
+	if strings.HasPrefix(c.src[c.i:], `\E`) {
+		c.i += 2
+		return nil
+	}
+	c.i += 2
+	if end := strings.Index(c.src[c.i:], `\E`); end >= 0 {
+		c.i += end + 2
+		return nil
+	}
+	return c.fail(errMissingBracket, len(c.src))
+}
+
+// hyphenAfterSet refuses a "-" after a class escape or a POSIX class
+// unless the class ends right after it ("[\w-.]": PCRE2 does not take
+// the hyphen as a literal, as Perl does with a warning).
+func (c *checker) hyphenAfterSet() error {
+	if c.i < len(c.src)-1 && c.src[c.i] == '-' && c.src[c.i+1] != ']' {
+		return c.fail(errClassRange, c.i)
+	}
+	return nil
+}
+
+// posixClass checks the POSIX class at c.i ("[:name:]", or a collating
+// element "[.x.]", "[=x=]"), which ends at end (its closing ":]").
+func (c *checker) posixClass(end int, started bool) error {
+	if c.src[c.i+1] != ':' {
+		return c.fail(errCollating, c.i)
+	}
+	if started {
+		return c.fail(errClassRange, c.i+1)
+	}
+	name := c.src[c.i+2 : end]
+	name = strings.TrimPrefix(name, "^")
+	if !posixNames[name] {
+		return c.fail(errPosixName, end-len(name))
+	}
+	c.i = end + 2
+	return c.hyphenAfterSet()
+}
+
+// posixEnd is PCRE2's check_posix_syntax: from i (the ":", "." or "="
+// after "["), the index of the terminator before the closing "]", and
+// whether the class is POSIX syntax at all.
+func posixEnd(s string, i int) (int, bool) {
+	term := s[i]
+	for j := i + 1; j < len(s); j++ {
+		switch {
+		case s[j] == '\\' && j+1 < len(s) && (s[j+1] == ']' || s[j+1] == '\\'):
+			j++
+		case s[j] == '[' && j+1 < len(s) && s[j+1] == term, s[j] == ']':
+			return 0, false
+		case s[j] == term && j+1 < len(s) && s[j+1] == ']':
+			return j, true
+		}
+	}
+	return 0, false
+}
+
+// group checks the opening parenthesis at c.i and what follows it up to
+// the group's body.
+func (c *checker) group() error {
+	rest := c.src[c.i+1:]
+	switch {
+	case strings.HasPrefix(rest, "*"):
+		return c.verb()
+	case !strings.HasPrefix(rest, "?"):
+		c.groups++
+		c.open(c.i + 1)
+		return nil
+	}
+	rest = rest[1:]
+	at := c.i + 2 // just past "(?"
+	switch {
+	case rest == "":
+		return c.fail(errMissingParen, len(c.src))
+	case rest[0] == '#':
+		end := strings.IndexByte(rest, ')')
+		if end < 0 {
+			return c.fail(errComment, len(c.src))
+		}
+		c.i = at + end + 1
+		return nil
+	case strings.HasPrefix(rest, "<=") || strings.HasPrefix(rest, "<!"):
+		c.open(at + 2)
+	case rest[0] == '<' || rest[0] == '\'':
+		return c.namedGroup(at+1, map[byte]byte{'<': '>', '\'': '\''}[rest[0]])
+	case rest[0] == 'P':
+		return c.groupP(at + 1)
+	case rest[0] == '|':
+		c.dupOK = true
+		c.open(at + 1)
+	case rest[0] == '(':
+		return c.condition(at)
+	case strings.IndexByte("=!>:", rest[0]) >= 0:
+		c.open(at + 1)
+	case rest[0] == '&':
+		c.refs = append(c.refs, ref{name: groupName(rest[1:]), at: at + 1})
+		return c.skipGroup()
+	case rest[0] == '+' || '0' <= rest[0] && rest[0] <= '9' || rest[0] == '-' && len(rest) > 1 && '0' <= rest[1] && rest[1] <= '9':
+		c.call(at)
+		return c.skipGroup()
+	case rest[0] == 'R' || rest[0] == 'C':
+		return c.skipGroup() // recursion and callouts: the engines' to refuse
+	default:
+		return c.flags(at)
+	}
+	return nil
+}
+
+// condition checks the condition of "(?(" at i (its "("): a group
+// number or name must exist; an assertion is read as a group.
+func (c *checker) condition(i int) error {
+	if i+1 < len(c.src) && (c.src[i+1] == '?' || c.src[i+1] == '*') {
+		c.open(i)
+		return nil
+	}
+	end := strings.IndexByte(c.src[i:], ')')
+	if end < 0 {
+		return c.fail(errMissingParen, len(c.src))
+	}
+	cond := c.src[i+1 : i+end]
+	switch {
+	case cond != "" && strings.Trim(cond, "0123456789") == "":
+		n, _ := strconv.Atoi(cond)
+		c.refs = append(c.refs, ref{num: n, at: i})
+	case len(cond) > 2 && (cond[0] == '<' && cond[len(cond)-1] == '>' || cond[0] == '\'' && cond[len(cond)-1] == '\''):
+		c.refs = append(c.refs, ref{name: cond[1 : len(cond)-1], at: i + 2})
+	case cond != "" && isASCIILetter(cond[0]) && cond[0] != 'R' && cond != "DEFINE" && !strings.HasPrefix(cond, "VERSION"):
+		c.refs = append(c.refs, ref{name: cond, at: i + 1})
+	}
+	c.open(i + end + 1)
+	return nil
+}
+
+// call records the group that "(?N)", "(?+N)" or "(?-N)" at i calls
+// (relative to the groups opened so far), reported after its digits.
+func (c *checker) call(i int) {
+	j := i
+	if c.src[j] == '+' || c.src[j] == '-' {
+		j++
+	}
+	k := j
+	for k < len(c.src) && '0' <= c.src[k] && c.src[k] <= '9' {
+		k++
+	}
+	n, err := strconv.Atoi(c.src[j:k])
+	if err != nil || k == j {
+		return
+	}
+	switch c.src[i] {
+	case '+':
+		n += c.groups
+	case '-':
+		n = c.groups - n + 1
+	}
+	if n < 0 {
+		n = c.groups + 1 // none: refused as non-existent
+	}
+	c.refs = append(c.refs, ref{num: n, at: k})
+}
+
+// groupName returns the name at the start of s (word characters).
+func groupName(s string) string {
+	j := 0
+	for j < len(s) && isWord(s[j]) {
+		j++
+	}
+	return s[:j]
+}
+
+// open opens a group whose body starts at i.
+func (c *checker) open(i int) {
+	c.ext = append(c.ext, c.extended())
+	c.i = i
+	c.repeatable = false
+}
+
+// skipGroup moves past a group PCRE2 takes as a whole item ("(?1)",
+// "(*VERB)") to its ")".
+func (c *checker) skipGroup() error {
+	end := strings.IndexByte(c.src[c.i:], ')')
+	if end < 0 {
+		return c.fail(errMissingParen, len(c.src))
+	}
+	c.i += end + 1
+	c.repeatable = true
+	return nil
+}
+
+// verb moves past "(*VERB)" or "(*VERB:NAME)" (a "(*" that is no verb is
+// "(" and a quantifier).
+func (c *checker) verb() error {
+	if c.i+2 < len(c.src) && (isASCIILetter(c.src[c.i+2]) || c.src[c.i+2] == ':') {
+		err := c.skipGroup()
+		c.repeatable = false
+		return err
+	}
+	c.groups++
+	c.open(c.i + 1)
+	return nil
+}
+
+// groupP checks what follows "(?P" at i: "<name>", "=name)" or ">name)".
+func (c *checker) groupP(i int) error {
+	if i >= len(c.src) {
+		return c.fail(errAfterP, i)
+	}
+	switch c.src[i] {
+	case '<':
+		return c.namedGroup(i+1, '>')
+	case '=', '>':
+		name, end, err := c.readName(i+1, ')')
+		if err != nil {
+			return err
+		}
+		c.refs = append(c.refs, ref{name: name, at: i + 1})
+		c.i = end + 1
+		c.repeatable = true
+		return nil
+	}
+	return c.fail(errAfterP, i)
+}
+
+// namedGroup checks a group's name from i up to closer, and opens the group.
+func (c *checker) namedGroup(i int, closer byte) error {
+	name, end, err := c.readName(i, closer)
+	if err != nil {
+		return err
+	}
+	if c.names[name] && !c.dupOK {
+		return c.fail(errDupName, end+1)
+	}
+	c.names[name] = true
+	c.groups++
+	c.open(end + 1)
+	return nil
+}
+
+// readName is PCRE2's read_name: a name of word characters, not starting
+// with a digit, of at most 32, ended by closer (at end).
+func (c *checker) readName(i int, closer byte) (name string, end int, err error) {
+	if i < len(c.src) && '0' <= c.src[i] && c.src[i] <= '9' {
+		return "", 0, c.fail(errNameDigit, i)
+	}
+	j := i
+	for j < len(c.src) && isWord(c.src[j]) {
+		j++
+	}
+	switch {
+	case j-i > maxNameSize:
+		return "", 0, c.fail(errNameTooLong, j)
+	case j == i:
+		return "", 0, c.fail(errNameExpected, j)
+	case j >= len(c.src) || c.src[j] != closer:
+		return "", 0, c.fail(errNameSyntax, j)
+	}
+	return c.src[i:j], j, nil
+}
+
+// flags checks an option setting "(?imsx-imsx)" or "(?imsx-imsx:" at i
+// (just past "(?").
+func (c *checker) flags(i int) error {
+	ext, on := c.extended(), true
+	j := i
+	for ; j < len(c.src) && c.src[j] != ')' && c.src[j] != ':'; j++ {
+		switch f := c.src[j]; f {
+		case '-':
+			on = false
+		case '^':
+			ext = false
+		case 'x':
+			ext = on
+		case 'J':
+			c.dupOK = c.dupOK || on
+		case 'i', 'm', 'n', 's', 'U':
+		default:
+			return c.fail(errFlag, j)
+		}
+	}
+	if j >= len(c.src) {
+		return c.fail(errMissingParen, len(c.src))
+	}
+	if c.src[j] == ':' {
+		c.ext = append(c.ext, ext)
+	} else if len(c.ext) == 0 {
+		c.ext0 = ext
+	} else {
+		c.ext[len(c.ext)-1] = ext
+	}
+	c.i = j + 1
+	c.repeatable = false
+	return nil
+}
+
+// resolve checks the references against the whole pattern's groups.
+func (c *checker) resolve() error {
+	for _, r := range c.refs {
+		if r.name == "" && r.num > c.groups || r.name != "" && !c.names[r.name] {
+			return c.fail(errNoSubpattern, r.at)
+		}
+	}
+	return nil
+}
+
+func isWord(b byte) bool { return isASCIILetter(b) || '0' <= b && b <= '9' || b == '_' }

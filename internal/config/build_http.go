@@ -280,7 +280,7 @@ func compileRegex(pos Pos, src string, caseless bool) (*pcre.Regexp, error) {
 		if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
 			msg = msg[i+2:]
 		}
-		return nil, hintf(pos, "fulcrum reads PCRE syntax except recursion, \\K, \\R, \\X, \\h, \\H, \\V, \\N, \\C, (?|...) and callouts",
+		return nil, hintf(pos, "fulcrum reads PCRE syntax except recursion, \\K, \\R, \\X, \\C, (?|...), backtracking verbs and callouts",
 			`invalid regular expression "%s": %s`, src, msg)
 	}
 	return re, nil

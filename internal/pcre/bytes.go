@@ -79,7 +79,8 @@ func unmapIndex(idx []int, s string) {
 // byte of 0x80 and above (raw, or written \xHH, \x{HH}) becomes
 // \x{byteBase+byte}, inside a class too, so "é" is two single-byte runes
 // and "[à-ÿ]" the bytes PCRE's class holds; \Q...\E becomes escaped
-// literals; \p and \P also take (or leave out) the bytes 0x80-0xFF whose
+// literals; \h, \H, \v, \V are PCRE2's byte sets, \N is [^\n], \cX is
+// its byte; \p and \P also take (or leave out) the bytes 0x80-0xFF whose
 // Latin-1 character has the property, as PCRE without UTF mode tests a
 // byte's code point; \s takes the vertical tab, as PCRE2's; \200 to \377
 // are bytes; (?x) comments are copied as they are. A \x{...} above 0xFF
@@ -242,6 +243,26 @@ func (w *byteWriter) escape() error {
 	case n == 's' || n == 'S':
 		w.space(n == 'S')
 		return nil
+	case n == 'h' || n == 'H':
+		w.byteClass(pcreHSpace, n == 'H')
+		return nil
+	case n == 'v' || n == 'V':
+		w.byteClass(pcreVSpace, n == 'V')
+		return nil
+	case n == 'N' && !w.inClass && !strings.HasPrefix(w.src[w.i+2:], "{U+"):
+		w.out.WriteString(`[^\n]`) // any byte but a newline
+		w.i += 2
+		return nil
+	case n == 'c' && w.i+2 < len(w.src) && w.src[w.i+2] < utf8.RuneSelf:
+		// \cX: X upper-cased, bit 0x40 flipped (any printable X in PCRE2;
+		// Go's parser has no \c and regexp2 takes letters only).
+		x := w.src[w.i+2]
+		if 'a' <= x && x <= 'z' {
+			x -= 'a' - 'A'
+		}
+		w.out.WriteString(`\x{` + strconv.FormatInt(int64(x^0x40), 16) + `}`)
+		w.i += 3
+		return nil
 	case (n == '2' || n == '3') && w.i+3 < len(w.src) && isOctal(w.src[w.i+2]) && isOctal(w.src[w.i+3]):
 		// \200 to \377: PCRE's octal byte (a backreference only with
 		// that many groups), where Go reads the character U+0080...
@@ -387,6 +408,27 @@ func (w *byteWriter) property() {
 	}
 	w.out.WriteString(open + positive + extra.String() + "]")
 }
+
+// byteClass rewrites \h, \H, \v or \V as the bytes in (or, negated, not
+// in) PCRE2's set without UTF mode, as a class or as a class's items.
+func (w *byteWriter) byteClass(in func(b int) bool, negated bool) {
+	w.i += 2
+	items := byteItems(func(b int) bool { return in(b) != negated })
+	if w.inClass {
+		w.out.WriteString(items)
+		return
+	}
+	w.out.WriteString("[" + items + "]")
+}
+
+// pcreHSpace reports whether byte b is in PCRE2's \h without UTF mode
+// (recorded with nginx 1.22.1): tab, space and 0xA0.
+func pcreHSpace(b int) bool { return b == '\t' || b == ' ' || b == 0xA0 }
+
+// pcreVSpace reports whether byte b is in PCRE2's \v without UTF mode
+// (recorded): \n, \v, \f, \r and 0x85. Go reads \v as the vertical tab
+// alone.
+func pcreVSpace(b int) bool { return '\n' <= b && b <= '\r' || b == 0x85 }
 
 // pcreSpace reports whether byte b is in PCRE2's \s ("C" tables): space,
 // \t, \n, \v, \f, \r.

@@ -57,6 +57,7 @@ const (
 	errNInClass        = `\N is not supported in a class`
 	errDigitsMissing   = `digits missing in \x{} or \o{} or \N{U+}`
 	errNUPlus          = `\N{U+dddd} is supported only in Unicode (UTF) mode`
+	errLookbehind      = "lookbehind assertion is not fixed length"
 	maxRepeat          = 65535
 	maxNameSize        = 32
 	knownEscapeLetters = "aAbBcCdDeEfgGhHkKnNopPQrRsStuvVwWxXzZFLlU"
@@ -92,6 +93,10 @@ type checker struct {
 	// ext0 is the pattern level's.
 	ext  []bool
 	ext0 bool
+	// behind holds, for each open group, the offset of the lookbehind it
+	// is in ("(?<=" or "(?<!"), or -1; a lookahead inside a lookbehind is
+	// not in it (PCRE2 wants a fixed length of what a lookbehind consumes).
+	behind []int
 	// groups counts the capturing groups opened so far.
 	groups int
 	// names are the group names seen so far.
@@ -162,13 +167,14 @@ func (c *checker) item(ch byte) error {
 			return c.fail(errUnmatchedParen, c.i)
 		}
 		c.ext = c.ext[:len(c.ext)-1]
+		c.behind = c.behind[:len(c.behind)-1]
 		c.i++
 		c.repeatable = true
 	case '|', '^', '$':
 		c.i++
 		c.repeatable = false
 	case '*', '+', '?':
-		return c.quantifier(c.i, c.i+1)
+		return c.quantifier(c.i, c.i+1, true)
 	case '{':
 		end, ok, err := c.repeatCounts(c.i + 1)
 		if err != nil {
@@ -179,7 +185,7 @@ func (c *checker) item(ch byte) error {
 			c.repeatable = true
 			return nil
 		}
-		return c.quantifier(end-1, end)
+		return c.quantifier(end-1, end, variableRepeat(c.src[c.i:end]))
 	default:
 		c.i++
 		c.repeatable = true
@@ -187,11 +193,23 @@ func (c *checker) item(ch byte) error {
 	return nil
 }
 
+// lookbehind returns the offset of the lookbehind the current group is
+// in, or -1.
+func (c *checker) lookbehind() int {
+	if len(c.behind) == 0 {
+		return -1
+	}
+	return c.behind[len(c.behind)-1]
+}
+
 // quantifier checks the quantifier that ends at end (at is where PCRE2
 // reports it), and takes a lazy "?" or possessive "+" after it.
-func (c *checker) quantifier(at, end int) error {
+func (c *checker) quantifier(at, end int, variable bool) error {
 	if !c.repeatable {
 		return c.fail(errNotRepeatable, at)
+	}
+	if lb := c.lookbehind(); variable && lb >= 0 {
+		return c.fail(errLookbehind, lb)
 	}
 	c.i = end
 	if c.i < len(c.src) && (c.src[c.i] == '?' || c.src[c.i] == '+') {
@@ -336,6 +354,9 @@ func (c *checker) letterEscape(start int, n byte, inClass bool) (escapeKind, int
 		}
 		if n == 'B' {
 			return escAssertion, 0, nil
+		}
+		if lb := c.lookbehind(); lb >= 0 {
+			return 0, 0, c.fail(errLookbehind, lb)
 		}
 		return escOther, 0, nil
 	case 'A', 'z', 'Z', 'G', 'K':
@@ -699,6 +720,10 @@ func (c *checker) group() error {
 		return nil
 	case strings.HasPrefix(rest, "<=") || strings.HasPrefix(rest, "<!"):
 		c.open(at + 2)
+		c.behind[len(c.behind)-1] = at - 2
+	case rest[0] == '=' || rest[0] == '!':
+		c.open(at + 1)
+		c.behind[len(c.behind)-1] = -1
 	case rest[0] == '<' || rest[0] == '\'':
 		return c.namedGroup(at+1, map[byte]byte{'<': '>', '\'': '\''}[rest[0]])
 	case rest[0] == 'P':
@@ -708,7 +733,7 @@ func (c *checker) group() error {
 		c.open(at + 1)
 	case rest[0] == '(':
 		return c.condition(at)
-	case strings.IndexByte("=!>:", rest[0]) >= 0:
+	case rest[0] == '>' || rest[0] == ':':
 		c.open(at + 1)
 	case rest[0] == '&':
 		c.refs = append(c.refs, ref{name: groupName(rest[1:]), at: at + 1})
@@ -788,6 +813,7 @@ func groupName(s string) string {
 // open opens a group whose body starts at i.
 func (c *checker) open(i int) {
 	c.ext = append(c.ext, c.extended())
+	c.behind = append(c.behind, c.lookbehind())
 	c.i = i
 	c.repeatable = false
 }
@@ -899,6 +925,7 @@ func (c *checker) flags(i int) error {
 	}
 	if c.src[j] == ':' {
 		c.ext = append(c.ext, ext)
+		c.behind = append(c.behind, c.lookbehind())
 	} else if len(c.ext) == 0 {
 		c.ext0 = ext
 	} else {

@@ -131,6 +131,12 @@ func TestCheckRefusals(t *testing.T) {
 		{`\g'a'`, `reference to non-existent subpattern`, 3},
 		{`\gx`, `\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number`, 2},
 		{`\ka`, `\k is not followed by a braced, angle-bracketed, or quoted name`, 2},
+		// A lookbehind's variable length is reported at its start.
+		{`(?<=a*)`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=a{2,})`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=\R)`, `lookbehind assertion is not fixed length`, 0},
+		{`^/x(?<=x(?:ab)?)`, `lookbehind assertion is not fixed length`, 3},
+		{`(?<=x)a*(?<!b+)`, `lookbehind assertion is not fixed length`, 8},
 	} {
 		_, err := Compile(tc.src, false)
 		var se *SyntaxError
@@ -294,6 +300,7 @@ func TestCheckAccepts(t *testing.T) {
 		`^/[^/]+\.(?:js|css)\.map$`,
 		`(?<!\.html)$`,
 		`^/x/(?P<name>[\w%]+)`,
+		`(?<=a(?=b*))`, `(?<!a(?!b+)c)`, `(?<=a{2,2})`, `(?<=(?=a+)b)`,
 	} {
 		if err := check(src); err != nil {
 			t.Errorf("%q: %v", src, err)

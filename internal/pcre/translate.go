@@ -20,7 +20,7 @@ type translation struct {
 // unsupportedEscapes are PCRE escapes that regexp2 does not know and would
 // read as the bare letter (\K would match a "K"): refused rather than
 // silently matched differently.
-const unsupportedEscapes = "KRXhHVNC"
+const unsupportedEscapes = "KRXC"
 
 // translate rewrites a PCRE pattern for regexp2 so that it matches as nginx's
 // PCRE would:
@@ -240,6 +240,11 @@ func (t *translator) group() error {
 	}
 	// (?=, (?!, (?>, (?|, recursion and the rest: kept for regexp2 to judge.
 	t.push("(?", 2)
+	if strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, "!") {
+		// A lookahead consumes nothing: inside a lookbehind it may
+		// repeat freely (PCRE2 takes "(?<=a(?=b*))", recorded).
+		t.behind[len(t.behind)-1] = false
+	}
 	return nil
 }
 

@@ -97,6 +97,9 @@ type checker struct {
 	// is in ("(?<=" or "(?<!"), or -1; a lookahead inside a lookbehind is
 	// not in it (PCRE2 wants a fixed length of what a lookbehind consumes).
 	behind []int
+	// lens holds, for each open group, the length of its branches, for
+	// the groups inside a lookbehind (see span).
+	lens []span
 	// groups counts the capturing groups opened so far.
 	groups int
 	// names are the group names seen so far.
@@ -107,6 +110,71 @@ type checker struct {
 	refs []ref
 	// repeatable reports whether a quantifier may follow the last item.
 	repeatable bool
+}
+
+// span follows the length in bytes of an open group's branches: PCRE2
+// 10.42 wants every group inside a lookbehind to have one fixed length
+// ("(?<=(a|bc))" is refused; the lookbehind's own branches may differ).
+type span struct {
+	cur     int  // the current branch's length so far
+	first   int  // the first branch's length; -1 until a "|"
+	last    int  // the last item's length (a {n} repeats it)
+	unknown bool // an item of no known length (a backreference, \Q...)
+	kind    byte // 'b' lookbehind, 'a' lookahead, 'g' any other group
+}
+
+// addLen adds an item of n bytes to the current group's branch.
+func (c *checker) addLen(n int) {
+	if len(c.lens) > 0 {
+		top := &c.lens[len(c.lens)-1]
+		top.cur += n
+		top.last = n
+	}
+}
+
+// unknownLen marks the current group's length as unknown.
+func (c *checker) unknownLen() {
+	if len(c.lens) > 0 {
+		c.lens[len(c.lens)-1].unknown = true
+	}
+}
+
+// alternative checks a "|": inside a lookbehind, a group's branches
+// must have one length.
+func (c *checker) alternative() error {
+	if len(c.lens) == 0 {
+		return nil
+	}
+	top := &c.lens[len(c.lens)-1]
+	if top.kind == 'g' && c.lookbehind() >= 0 && !top.unknown {
+		if top.first >= 0 && top.first != top.cur {
+			return c.fail(errLookbehind, c.lookbehind())
+		}
+		top.first = top.cur
+	}
+	top.cur = 0
+	return nil
+}
+
+// close closes the current group (at a ")").
+func (c *checker) close() error {
+	lb := c.lookbehind()
+	top := c.lens[len(c.lens)-1]
+	if top.kind == 'g' && lb >= 0 && !top.unknown && top.first >= 0 && top.first != top.cur {
+		return c.fail(errLookbehind, lb)
+	}
+	c.ext = c.ext[:len(c.ext)-1]
+	c.behind = c.behind[:len(c.behind)-1]
+	c.lens = c.lens[:len(c.lens)-1]
+	switch {
+	case top.kind != 'g':
+		c.addLen(0)
+	case top.unknown:
+		c.unknownLen()
+	default:
+		c.addLen(top.cur)
+	}
+	return nil
 }
 
 // ref is a reference to a group by number (name == "") or by name, and
@@ -166,11 +234,19 @@ func (c *checker) item(ch byte) error {
 		if len(c.ext) == 0 {
 			return c.fail(errUnmatchedParen, c.i)
 		}
-		c.ext = c.ext[:len(c.ext)-1]
-		c.behind = c.behind[:len(c.behind)-1]
+		if err := c.close(); err != nil {
+			return err
+		}
 		c.i++
 		c.repeatable = true
-	case '|', '^', '$':
+	case '|':
+		if err := c.alternative(); err != nil {
+			return err
+		}
+		c.i++
+		c.repeatable = false
+	case '^', '$':
+		c.addLen(0)
 		c.i++
 		c.repeatable = false
 	case '*', '+', '?':
@@ -181,14 +257,31 @@ func (c *checker) item(ch byte) error {
 			return err
 		}
 		if !ok {
+			c.addLen(1)
 			c.i++
 			c.repeatable = true
 			return nil
 		}
-		return c.quantifier(end-1, end, variableRepeat(c.src[c.i:end]))
+		return c.repeat(end)
 	default:
+		c.addLen(1)
 		c.i++
 		c.repeatable = true
+	}
+	return nil
+}
+
+// repeat checks the {n}, {n,} or {n,m} at c.i that ends at end; {n}
+// repeats the last item's length.
+func (c *checker) repeat(end int) error {
+	q := c.src[c.i:end]
+	variable := variableRepeat(q)
+	if err := c.quantifier(end-1, end, variable); err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(q[1 : len(q)-1]); err == nil && len(c.lens) > 0 {
+		top := &c.lens[len(c.lens)-1]
+		top.cur += top.last * (n - 1)
 	}
 	return nil
 }
@@ -299,6 +392,7 @@ func (c *checker) escape() error {
 		}
 		c.i = next
 		c.repeatable = c.repeatable || quoted != ""
+		c.unknownLen()
 		return nil
 	}
 	kind, _, err := c.readEscape(false)
@@ -306,6 +400,14 @@ func (c *checker) escape() error {
 		return err
 	}
 	c.repeatable = kind != escAssertion
+	switch kind {
+	case escChar, escSet:
+		c.addLen(1)
+	case escAssertion:
+		c.addLen(0)
+	default:
+		c.unknownLen()
+	}
 	return nil
 }
 
@@ -579,6 +681,7 @@ func (c *checker) class() error {
 		if ch == ']' && !first {
 			c.i++
 			c.repeatable = true
+			c.addLen(1)
 			return nil
 		}
 		first = false
@@ -721,9 +824,11 @@ func (c *checker) group() error {
 	case strings.HasPrefix(rest, "<=") || strings.HasPrefix(rest, "<!"):
 		c.open(at + 2)
 		c.behind[len(c.behind)-1] = at - 2
+		c.lens[len(c.lens)-1].kind = 'b'
 	case rest[0] == '=' || rest[0] == '!':
 		c.open(at + 1)
 		c.behind[len(c.behind)-1] = -1
+		c.lens[len(c.lens)-1].kind = 'a'
 	case rest[0] == '<' || rest[0] == '\'':
 		return c.namedGroup(at+1, map[byte]byte{'<': '>', '\'': '\''}[rest[0]])
 	case rest[0] == 'P':
@@ -814,6 +919,7 @@ func groupName(s string) string {
 func (c *checker) open(i int) {
 	c.ext = append(c.ext, c.extended())
 	c.behind = append(c.behind, c.lookbehind())
+	c.lens = append(c.lens, span{first: -1, kind: 'g'})
 	c.i = i
 	c.repeatable = false
 }
@@ -827,6 +933,7 @@ func (c *checker) skipGroup() error {
 	}
 	c.i += end + 1
 	c.repeatable = true
+	c.unknownLen()
 	return nil
 }
 
@@ -859,6 +966,7 @@ func (c *checker) groupP(i int) error {
 		c.refs = append(c.refs, ref{name: name, at: i + 1})
 		c.i = end + 1
 		c.repeatable = true
+		c.unknownLen()
 		return nil
 	}
 	return c.fail(errAfterP, i)
@@ -926,6 +1034,7 @@ func (c *checker) flags(i int) error {
 	if c.src[j] == ':' {
 		c.ext = append(c.ext, ext)
 		c.behind = append(c.behind, c.lookbehind())
+		c.lens = append(c.lens, span{first: -1, kind: 'g'})
 	} else if len(c.ext) == 0 {
 		c.ext0 = ext
 	} else {

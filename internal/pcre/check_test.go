@@ -137,6 +137,19 @@ func TestCheckRefusals(t *testing.T) {
 		{`(?<=\R)`, `lookbehind assertion is not fixed length`, 0},
 		{`^/x(?<=x(?:ab)?)`, `lookbehind assertion is not fixed length`, 3},
 		{`(?<=x)a*(?<!b+)`, `lookbehind assertion is not fixed length`, 8},
+		// Inside a lookbehind, a group's branches have one length in bytes.
+		{`(?<=(a|bc))`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=(?:ab|c))`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=(?:a|bc)x|y)`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=x(?:[ab]|\d\d)y)`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=(?:a{2}|b))`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=(?:\x{41}|bc))`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=(?:^|/))x`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=(?:\b|/))x`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=(?:é|e))`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=(?i)(?:ab|c))`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<!(?:\.php|\.html))$`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=(?:a|b)(?:c|de))`, `lookbehind assertion is not fixed length`, 0},
 	} {
 		_, err := Compile(tc.src, false)
 		var se *SyntaxError
@@ -301,6 +314,20 @@ func TestCheckAccepts(t *testing.T) {
 		`(?<!\.html)$`,
 		`^/x/(?P<name>[\w%]+)`,
 		`(?<=a(?=b*))`, `(?<!a(?!b+)c)`, `(?<=a{2,2})`, `(?<=(?=a+)b)`,
+		`(?<=(?:a|b))`,
+		`(?<=(?:ab|cd)x|y)`,
+		`(?<=x(?:[ab]|\d)y)`,
+		`(?<=(ab){2}|c)`,
+		`(?<=(?:a{2}|bb))`,
+		`(?<=(?:\x41|b))`,
+		`(?<=(?:^a|/))x`,
+		`(?<=(?:(?=z)a|b))`,
+		`(?<=(a)(?:\1|b))`,
+		`(?<=(?:\Qab\E|cd))`,
+		`(?<=(?i:ab|cd))`,
+		`(?<!(?:\.php|\.htm))$`,
+		`/(?<!(?:php|asp))$`,
+		`(?<=^|/)x`,
 	} {
 		if err := check(src); err != nil {
 			t.Errorf("%q: %v", src, err)

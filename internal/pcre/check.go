@@ -58,6 +58,7 @@ const (
 	errDigitsMissing   = `digits missing in \x{} or \o{} or \N{U+}`
 	errNUPlus          = `\N{U+dddd} is supported only in Unicode (UTF) mode`
 	errLookbehind      = "lookbehind assertion is not fixed length"
+	errRelativeZero    = "a relative value of zero is not allowed"
 	maxRepeat          = 65535
 	maxNameSize        = 32
 	knownEscapeLetters = "aAbBcCdDeEfgGhHkKnNopPQrRsStuvVwWxXzZFLlU"
@@ -623,9 +624,8 @@ func (c *checker) namedRef(n byte) (escapeKind, int, error) {
 	malformed := errK
 	if n == 'g' {
 		malformed = errG
-		if len(rest) > 0 && (rest[0] == '-' || rest[0] == '+' || '0' <= rest[0] && rest[0] <= '9') {
-			c.skipSigned()
-			return escOther, 0, nil
+		if num, ok := gNumber(rest); ok {
+			return escOther, 0, c.numberedRef(num)
 		}
 	}
 	if len(rest) == 0 || closer[rest[0]] == 0 {
@@ -645,14 +645,72 @@ func (c *checker) namedRef(n byte) (escapeKind, int, error) {
 	return escOther, 0, nil
 }
 
-// skipSigned moves past an optional sign and digits.
-func (c *checker) skipSigned() {
-	if c.src[c.i] == '-' || c.src[c.i] == '+' {
-		c.i++
+// gRef is a numbered \g reference: \gN, \g-N, \g+N, or one of them in
+// braces.
+type gRef struct {
+	sign   byte // '-', '+' or 0
+	n      int
+	braced bool
+	end    int // its length after "\g"
+}
+
+// gNumber reads a numbered \g reference from rest (after "\g"); ok is
+// false when it is none (a name, or something malformed).
+func gNumber(rest string) (gRef, bool) {
+	var g gRef
+	k := 0
+	if strings.HasPrefix(rest, "{") {
+		g.braced = true
+		k++
 	}
-	for c.i < len(c.src) && '0' <= c.src[c.i] && c.src[c.i] <= '9' {
-		c.i++
+	if k < len(rest) && (rest[k] == '-' || rest[k] == '+') {
+		g.sign = rest[k]
+		k++
 	}
+	d := k
+	for k < len(rest) && '0' <= rest[k] && rest[k] <= '9' && k-d < 6 {
+		k++
+	}
+	if k == d {
+		return g, false
+	}
+	g.n, _ = strconv.Atoi(rest[d:k])
+	if g.braced {
+		if k >= len(rest) || rest[k] != '}' {
+			return g, false
+		}
+		k++
+	}
+	g.end = k
+	return g, true
+}
+
+// numberedRef checks the \g reference g at c.i (after "\g") as PCRE2
+// does (recorded offsets): a relative one to a group before the first is
+// refused at once (after "\g" when braced, at its end otherwise), zero
+// too; the others are checked at the end, at their last character.
+func (c *checker) numberedRef(g gRef) error {
+	start := c.i
+	c.i += g.end
+	early := c.i
+	if g.braced {
+		early = start
+	}
+	switch {
+	case g.n == 0 && g.sign != 0:
+		return c.fail(errRelativeZero, early)
+	case g.n == 0:
+		return c.fail(errNoSubpattern, c.i)
+	case g.sign == '-' && g.n > c.groups:
+		return c.fail(errNoSubpattern, early)
+	case g.sign == '-':
+		return nil
+	case g.sign == '+':
+		c.refs = append(c.refs, ref{num: c.groups + g.n, at: c.i - 1})
+	default:
+		c.refs = append(c.refs, ref{num: g.n, at: c.i - 1})
+	}
+	return nil
 }
 
 // class checks the character class at c.i ("[").

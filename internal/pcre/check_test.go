@@ -150,6 +150,16 @@ func TestCheckRefusals(t *testing.T) {
 		{`(?<=(?i)(?:ab|c))`, `lookbehind assertion is not fixed length`, 0},
 		{`(?<!(?:\.php|\.html))$`, `lookbehind assertion is not fixed length`, 0},
 		{`(?<=(?:a|b)(?:c|de))`, `lookbehind assertion is not fixed length`, 0},
+		// \g's numbered forms: relative ones are resolved where they stand.
+		{`(a)\g{5}`, `reference to non-existent subpattern`, 7},
+		{`(a)\g5`, `reference to non-existent subpattern`, 5},
+		{`(a)\g-2`, `reference to non-existent subpattern`, 7},
+		{`(a)\g{-2}x`, `reference to non-existent subpattern`, 5},
+		{`(a)\g+1`, `reference to non-existent subpattern`, 6},
+		{`(a)\g{+1}x`, `reference to non-existent subpattern`, 8},
+		{`\g{0}x`, `reference to non-existent subpattern`, 5},
+		{`(a)\g0`, `reference to non-existent subpattern`, 6},
+		{`(a)\g{-0}`, `a relative value of zero is not allowed`, 5},
 	} {
 		_, err := Compile(tc.src, false)
 		var se *SyntaxError

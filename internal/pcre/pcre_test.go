@@ -28,7 +28,8 @@ func TestCompileEngines(t *testing.T) {
 		{`^/\Ka`, false, `\K`},
 		{`^/(?=a`, false, "missing closing parenthesis"},
 		{`(?<n>a)\k<m>`, false, "reference to non-existent subpattern"},
-		{`^(a)\g{-1}`, false, `non-existent subpattern "-1"`},
+		{`^(a)\g{-1}`, true, ""},
+		{`^(a)\g{-2}`, false, "reference to non-existent subpattern"},
 		{`^(a(?R)?b)$`, false, "(?R"},
 		{`^(a(?1)?b)$`, false, "(?1"},
 		{`^(?<n>a(?&n)?b)$`, false, "(?&"},
@@ -455,6 +456,38 @@ func TestPCREByteSets(t *testing.T) {
 		{`^/q[^\h]x$`, "/qyx", true},
 		{`^/q[^\h]x$`, "/q\xA0x", false},
 		{`^/q[^\h]x$`, "/q\nx", true},
+	} {
+		re, err := Compile(tc.src, false)
+		if err != nil {
+			t.Errorf("%q: %v", tc.src, err)
+			continue
+		}
+		if got := re.MatchString(tc.subject); got != tc.want {
+			t.Errorf("%q on %q: %t, want %t", tc.src, tc.subject, got, tc.want)
+		}
+	}
+}
+
+// TestRelativeBackreferences: \g-N, \g{-N} and \g{+N} refer to groups
+// counted from the reference, as nginx 1.22.1's PCRE2 does (recorded:
+// "^/r(a|b)\g{-1}$" matches /raa and /rbb, not /rab; "^/s(a|b)(c|d)\g-2\g{-1}$"
+// matches /sacac, not /sacad; "^/t(?:\g{+1}|x)(a|b)$" matches /txa, not
+// /taa, a forward reference to a group not yet set failing). fulcrum
+// refused them.
+func TestRelativeBackreferences(t *testing.T) {
+	for _, tc := range []struct {
+		src, subject string
+		want         bool
+	}{
+		{`^/r(a|b)\g{-1}$`, "/raa", true},
+		{`^/r(a|b)\g{-1}$`, "/rbb", true},
+		{`^/r(a|b)\g{-1}$`, "/rab", false},
+		{`^/s(a|b)(c|d)\g-2\g{-1}$`, "/sacac", true},
+		{`^/s(a|b)(c|d)\g-2\g{-1}$`, "/sacad", false},
+		{`^/s(a|b)(c|d)\g-2\g{-1}$`, "/sbdbd", true},
+		{`^/t(?:\g{+1}|x)(a|b)$`, "/txa", true},
+		{`^/t(?:\g{+1}|x)(a|b)$`, "/taa", false},
+		{`^/t(?:\g{+1}|x)(a|b)$`, "/tab", false},
 	} {
 		re, err := Compile(tc.src, false)
 		if err != nil {

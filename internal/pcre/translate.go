@@ -164,13 +164,18 @@ func (t *translator) quote() error {
 func (t *translator) backref() error {
 	n := t.src[t.i+1]
 	rest := t.src[t.i+2:]
-	if n == 'g' && len(rest) > 0 && rest[0] >= '0' && rest[0] <= '9' {
-		j := 0
-		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-			j++
+	if g, ok := gNumber(rest); n == 'g' && ok {
+		// \gN, \g{N}; \g-N and \g+N count from the groups opened so
+		// far (PCRE2's relative references, checked by check).
+		num := g.n
+		switch g.sign {
+		case '-':
+			num = len(t.names) - g.n
+		case '+':
+			num = len(t.names) - 1 + g.n
 		}
-		t.out.WriteString(`(?:\` + rest[:j] + `)`)
-		t.i += 2 + j
+		t.out.WriteString(`(?:\` + strconv.Itoa(num) + `)`)
+		t.i += 2 + g.end
 		return nil
 	}
 	closers := map[byte]byte{'<': '>', '{': '}', '\'': '\''}

@@ -294,12 +294,20 @@ func pcreError(pos Pos, src string, pe *pcre.SyntaxError) error {
 	if pe.Offset < len(src) {
 		msg += fmt.Sprintf(` at "%s"`, src[pe.Offset:])
 	}
+	if len(msg) > maxRegexError {
+		msg = msg[:maxRegexError] // nginx's error buffer (recorded)
+	}
 	hint := pcreHints[pe.Msg]
 	if hint == "" {
 		hint = "fix the regular expression: nginx's PCRE2 refuses it too"
 	}
 	return hintf(pos, hint, "%s", msg)
 }
+
+// maxRegexError is the size of nginx's buffer for a regex's error
+// (NGX_MAX_CONF_ERRSTR): a longer pcre2_compile() line is cut there
+// (recorded with a 1,005-byte pattern: 1,024 bytes, no closing quote).
+const maxRegexError = 1024
 
 // pcreHints are the fixes of PCRE2's commonest refusals (by message).
 var pcreHints = map[string]string{

@@ -64,3 +64,21 @@ func TestPCRE2Refusals(t *testing.T) {
 		}
 	}
 }
+
+// TestPCRE2LongPatternErrorCut: nginx writes a regex's error into a
+// 1,024-byte buffer (NGX_MAX_CONF_ERRSTR), so the line of a long pattern
+// is cut there, without its closing quote (recorded with nginx 1.22.1 on
+// this 1,057-byte bot list: `...bot149)[\w-.]" at "-.]"` is lost).
+func TestPCRE2LongPatternErrorCut(t *testing.T) {
+	bots := make([]string, 150)
+	for i := range bots {
+		bots[i] = fmt.Sprintf("bot%03d", i)
+	}
+	src := "(" + strings.Join(bots, "|") + `)[\w-.]`
+	full := fmt.Sprintf(`pcre2_compile() failed: invalid range in character class in "%s" at "-.]"`, src)
+	want := full[:1024] + " in nginx.conf:1, "
+	_, err := loadText(t, fmt.Sprintf(`http { server { location ~ "%s" { } } }`, src))
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got  %v\nwant %s...", err, want)
+	}
+}

@@ -59,6 +59,8 @@ const (
 	errNUPlus          = `\N{U+dddd} is supported only in Unicode (UTF) mode`
 	errLookbehind      = "lookbehind assertion is not fixed length"
 	errRelativeZero    = "a relative value of zero is not allowed"
+	errNesting         = "parentheses are too deeply nested"
+	maxNesting         = 250
 	maxRepeat          = 65535
 	maxNameSize        = 32
 	knownEscapeLetters = "aAbBcCdDeEfgGhHkKnNopPQrRsStuvVwWxXzZFLlU"
@@ -79,7 +81,7 @@ var posixNames = map[string]bool{
 // what it does not know (verbs, recursion, conditions), leaving those to
 // the engines.
 func check(src string) error {
-	c := checker{src: src, names: map[string]bool{}}
+	c := checker{src: src, names: map[string]bool{}, deep: -1}
 	if err := c.run(); err != nil {
 		return err
 	}
@@ -111,6 +113,9 @@ type checker struct {
 	refs []ref
 	// repeatable reports whether a quantifier may follow the last item.
 	repeatable bool
+	// deep is the offset at which the groups nested more than 250 deep,
+	// or -1.
+	deep int
 }
 
 // span follows the length in bytes of an open group's branches: PCRE2
@@ -214,6 +219,9 @@ func (c *checker) run() error {
 		}
 		if err := c.item(ch); err != nil {
 			return err
+		}
+		if c.deep >= 0 {
+			return c.fail(errNesting, c.deep)
 		}
 	}
 	if len(c.ext) > 0 {
@@ -631,16 +639,15 @@ func (c *checker) namedRef(n byte) (escapeKind, int, error) {
 	if len(rest) == 0 || closer[rest[0]] == 0 {
 		return 0, 0, c.fail(malformed, c.i)
 	}
-	end := strings.IndexByte(rest[1:], closer[rest[0]])
-	if end < 0 {
-		return 0, 0, c.fail(malformed, c.i)
+	if n == 'g' && len(rest) > 1 && (rest[1] == '-' || rest[1] == '+' || '0' <= rest[1] && rest[1] <= '9') {
+		return escOther, 0, nil // a numbered call \g<1>: left to the engines
 	}
-	name := rest[1 : 1+end]
 	at := c.i + 1
-	c.i += end + 2
-	if name == "" || name[0] == '-' || name[0] == '+' || '0' <= name[0] && name[0] <= '9' {
-		return escOther, 0, nil // numbered: left to the engines
+	name, end, err := c.readName(at, closer[rest[0]])
+	if err != nil {
+		return 0, 0, err
 	}
+	c.i = end + 1
 	c.refs = append(c.refs, ref{name: name, at: at})
 	return escOther, 0, nil
 }
@@ -899,10 +906,16 @@ func (c *checker) group() error {
 	case rest[0] == '>' || rest[0] == ':':
 		c.open(at + 1)
 	case rest[0] == '&':
-		c.refs = append(c.refs, ref{name: groupName(rest[1:]), at: at + 1})
+		name, _, err := c.readName(at+1, ')')
+		if err != nil {
+			return err
+		}
+		c.refs = append(c.refs, ref{name: name, at: at + 1})
 		return c.skipGroup()
 	case rest[0] == '+' || '0' <= rest[0] && rest[0] <= '9' || rest[0] == '-' && len(rest) > 1 && '0' <= rest[1] && rest[1] <= '9':
-		c.call(at)
+		if err := c.call(at); err != nil {
+			return err
+		}
 		return c.skipGroup()
 	case rest[0] == 'R' || rest[0] == 'C':
 		return c.skipGroup() // recursion and callouts: the engines' to refuse
@@ -939,7 +952,7 @@ func (c *checker) condition(i int) error {
 
 // call records the group that "(?N)", "(?+N)" or "(?-N)" at i calls
 // (relative to the groups opened so far), reported after its digits.
-func (c *checker) call(i int) {
+func (c *checker) call(i int) error {
 	j := i
 	if c.src[j] == '+' || c.src[j] == '-' {
 		j++
@@ -950,31 +963,26 @@ func (c *checker) call(i int) {
 	}
 	n, err := strconv.Atoi(c.src[j:k])
 	if err != nil || k == j {
-		return
+		return nil
 	}
 	switch c.src[i] {
 	case '+':
 		n += c.groups
 	case '-':
 		n = c.groups - n + 1
-	}
-	if n < 0 {
-		n = c.groups + 1 // none: refused as non-existent
+		if n <= 0 { // before the first group: refused at once
+			return c.fail(errNoSubpattern, k)
+		}
 	}
 	c.refs = append(c.refs, ref{num: n, at: k})
-}
-
-// groupName returns the name at the start of s (word characters).
-func groupName(s string) string {
-	j := 0
-	for j < len(s) && isWord(s[j]) {
-		j++
-	}
-	return s[:j]
+	return nil
 }
 
 // open opens a group whose body starts at i.
 func (c *checker) open(i int) {
+	if len(c.ext) == maxNesting && c.deep < 0 {
+		c.deep = i // PCRE2's parens_nest_limit: refused after the opener
+	}
 	c.ext = append(c.ext, c.extended())
 	c.behind = append(c.behind, c.lookbehind())
 	c.lens = append(c.lens, span{first: -1, kind: 'g'})

@@ -2,6 +2,7 @@ package pcre
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -160,6 +161,19 @@ func TestCheckRefusals(t *testing.T) {
 		{`\g{0}x`, `reference to non-existent subpattern`, 5},
 		{`(a)\g0`, `reference to non-existent subpattern`, 6},
 		{`(a)\g{-0}`, `a relative value of zero is not allowed`, 5},
+		// Names after \k and (?&, calls counted back from where they stand.
+		{`\k'n`, `syntax error in subpattern name (missing terminator?)`, 4},
+		{`\k{n`, `syntax error in subpattern name (missing terminator?)`, 4},
+		{`\k<1>`, `subpattern name must start with a non-digit`, 3},
+		{`(?&)`, `subpattern name expected`, 3},
+		{`(?&1)`, `subpattern name must start with a non-digit`, 3},
+		{`(?-1)`, `reference to non-existent subpattern`, 4},
+		{`(?-1)x`, `reference to non-existent subpattern`, 4},
+		{`(?-1)(a)`, `reference to non-existent subpattern`, 4},
+		{`\x{41`, `non-hex character in \x{} (closing brace missing?)`, 4},
+		{`\o{7z}`, `non-octal character in \o{} (closing brace missing?)`, 4},
+		{`(?<é>x)`, `subpattern name expected`, 3},
+		{`(?<aé>x)`, `syntax error in subpattern name (missing terminator?)`, 4},
 	} {
 		_, err := Compile(tc.src, false)
 		var se *SyntaxError
@@ -341,6 +355,33 @@ func TestCheckAccepts(t *testing.T) {
 	} {
 		if err := check(src); err != nil {
 			t.Errorf("%q: %v", src, err)
+		}
+	}
+}
+
+// TestCheckNesting: PCRE2 refuses groups nested more than 250 deep, right
+// after the opener of the 251st (recorded with nginx 1.22.1: at "a)))..."
+// for 251 "(" or "(?:", before a missing ")" or "]" is noticed); Go's
+// parser allows 1,000.
+func TestCheckNesting(t *testing.T) {
+	for _, tc := range []struct {
+		src    string
+		offset int // -1: accepted
+	}{
+		{strings.Repeat("(", 250) + "a" + strings.Repeat(")", 250), -1},
+		{strings.Repeat("(", 251) + "a" + strings.Repeat(")", 251), 251},
+		{strings.Repeat("(?:", 251) + "a" + strings.Repeat(")", 251), 753},
+		{strings.Repeat("(", 250) + "(?:a" + strings.Repeat(")", 251), 253},
+		{strings.Repeat("(", 251) + "[a" + strings.Repeat(")", 251), 251},
+		{strings.Repeat("(", 251) + "a" + strings.Repeat(")", 250), 251},
+	} {
+		err := check(tc.src)
+		var se *SyntaxError
+		switch {
+		case tc.offset < 0 && err != nil:
+			t.Errorf("%d bytes: %v", len(tc.src), err)
+		case tc.offset >= 0 && (!errors.As(err, &se) || se.Msg != "parentheses are too deeply nested" || se.Offset != tc.offset):
+			t.Errorf("%d bytes: %v (%+v), want nesting at %d", len(tc.src), err, se, tc.offset)
 		}
 	}
 }

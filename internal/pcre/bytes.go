@@ -318,6 +318,9 @@ func (w *byteWriter) hex() error {
 		}
 		digits, j = w.src[j:k], k
 	}
+	if digits == "" && !braced {
+		digits = "0" // \x without hex digits is a NUL byte in PCRE2
+	}
 	v, err := strconv.ParseUint(digits, 16, 32)
 	if err != nil || digits == "" {
 		w.out.WriteString(w.src[start:j])
@@ -330,7 +333,7 @@ func (w *byteWriter) hex() error {
 	if v >= utf8.RuneSelf {
 		w.writeByte(byte(v))
 	} else {
-		w.out.WriteString(w.src[start:j])
+		w.out.WriteString(`\x{` + strconv.FormatUint(v, 16) + `}`) // \x7 too
 	}
 	w.i = j
 	return nil
@@ -383,6 +386,14 @@ func (w *byteWriter) property() {
 	if strings.HasPrefix(name, "^") {
 		name, neg = name[1:], !neg
 	}
+	if in := specialProperty(name); in != nil { // PCRE2's own: bytes as Latin-1
+		items := byteItems(func(b int) bool { return in(rune(b)) != neg })
+		if !w.inClass {
+			items = "[" + items + "]"
+		}
+		w.out.WriteString(items)
+		return
+	}
 	table := unicode.Categories[name]
 	if table == nil {
 		table = unicode.Scripts[name]
@@ -429,6 +440,31 @@ func pcreHSpace(b int) bool { return b == '\t' || b == ' ' || b == 0xA0 }
 // (recorded): \n, \v, \f, \r and 0x85. Go reads \v as the vertical tab
 // alone.
 func pcreVSpace(b int) bool { return '\n' <= b && b <= '\r' || b == 0x85 }
+
+// specialProperty returns the test of PCRE2's properties that are no
+// Unicode category or script (Any, L&, Xan, Xwd, Xsp, Xps, Xuc), applied
+// to a byte as a Latin-1 code point as without UTF mode (recorded with
+// nginx 1.22.1: \p{Xan} takes 0xE9, 0xB2, 0xAA; \p{L&} 0xE9, 0xB5 and
+// not 0xAA; \p{Xsp} 0x0B, 0x85, 0xA0; \p{Xuc} "$", "@", "`", 0xA0-0xFF);
+// nil for another name.
+func specialProperty(name string) func(r rune) bool {
+	alnum := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
+	switch name {
+	case "Any":
+		return func(rune) bool { return true }
+	case "L&":
+		return func(r rune) bool { return unicode.In(r, unicode.Lu, unicode.Ll, unicode.Lt) }
+	case "Xan":
+		return alnum
+	case "Xwd":
+		return func(r rune) bool { return alnum(r) || r == '_' }
+	case "Xsp", "Xps":
+		return func(r rune) bool { return '\t' <= r && r <= '\r' || r == 0x85 || unicode.In(r, unicode.Z) }
+	case "Xuc":
+		return func(r rune) bool { return r == '$' || r == '@' || r == '`' || r >= 0xA0 }
+	}
+	return nil
+}
 
 // pcreSpace reports whether byte b is in PCRE2's \s ("C" tables): space,
 // \t, \n, \v, \f, \r.

@@ -499,3 +499,48 @@ func TestRelativeBackreferences(t *testing.T) {
 		}
 	}
 }
+
+// TestPCRESpecialProperties: PCRE2's properties that are no Unicode
+// category (Xan, Xwd, Xsp, Xuc, L&), and \x with fewer than two hex
+// digits, match as in nginx 1.22.1 (recorded with a map on a request
+// header holding these bytes); fulcrum refused them all.
+func TestPCRESpecialProperties(t *testing.T) {
+	for _, tc := range []struct {
+		src, subject string
+		want         bool
+	}{
+		{`^a\x7$`, "a\x07", true},
+		{`^b\p{Xan}+$`, "b1", true},
+		{`^b\p{Xan}+$`, "b\xc3\xa9", false},
+		{`^b\p{Xan}+$`, "b\xe9", true},
+		{`^b\p{Xan}+$`, "b\xb2", true},
+		{`^b\p{Xan}+$`, "b\xaa", true},
+		{`^b\p{Xan}+$`, "b_", false},
+		{`^c\p{Xwd}+$`, "c_", true},
+		{`^c\p{Xwd}+$`, "c\xb5", true},
+		{`^d\p{Xsp}+$`, "d\x0b", true},
+		{`^d\p{Xsp}+$`, "d\x85", true},
+		{`^d\p{Xsp}+$`, "d\xa0", true},
+		{`^d\p{Xsp}+$`, "d\x1f", false},
+		{`^e\p{Xuc}+$`, "e$@`", true},
+		{`^e\p{Xuc}+$`, "e\xa0\xff", true},
+		{`^e\p{Xuc}+$`, "ea", false},
+		{`^f\p{L&}+$`, "fA", true},
+		{`^f\p{L&}+$`, "f\xaa", false},
+		{`^f\p{L&}+$`, "f\xe9", true},
+		{`^f\p{L&}+$`, "f\xb5", true},
+		{`^g[\p{Xan}]+$`, "g\xe9", true},
+		{`^h\P{Xan}+$`, "h-", true},
+		{`^h\P{Xan}+$`, "h\xe9", false},
+		{`^h\P{Xan}+$`, "h\xd7", true},
+	} {
+		re, err := Compile(tc.src, false)
+		if err != nil {
+			t.Errorf("%q: %v", tc.src, err)
+			continue
+		}
+		if got := re.MatchString(tc.subject); got != tc.want {
+			t.Errorf("%q on %q: %t, want %t", tc.src, tc.subject, got, tc.want)
+		}
+	}
+}

@@ -269,7 +269,7 @@ func compileRegex(pos Pos, src string, caseless bool) (*pcre.Regexp, error) {
 	if err != nil {
 		var pe *pcre.SyntaxError
 		if errors.As(err, &pe) {
-			return nil, pcreError(pos, src, pe)
+			return nil, pcreError(pos, pe)
 		}
 		var se *syntax.Error
 		if errors.As(err, &se) && pcreWords[se.Code] != "" {
@@ -286,28 +286,15 @@ func compileRegex(pos Pos, src string, caseless bool) (*pcre.Regexp, error) {
 	return re, nil
 }
 
-// pcreError words PCRE2's refusal of src as nginx 1.22.1 does (recorded):
-// `pcre2_compile() failed: MSG in "SRC" at "REST"`, REST being the pattern
-// from PCRE2's error offset on, without the `at` part at the pattern's end.
-func pcreError(pos Pos, src string, pe *pcre.SyntaxError) error {
-	msg := fmt.Sprintf(`pcre2_compile() failed: %s in "%s"`, pe.Msg, src)
-	if pe.Offset < len(src) {
-		msg += fmt.Sprintf(` at "%s"`, src[pe.Offset:])
-	}
-	if len(msg) > maxRegexError {
-		msg = msg[:maxRegexError] // nginx's error buffer (recorded)
-	}
+// pcreError words PCRE2's refusal of a pattern as nginx 1.22.1 does
+// (recorded; see pcre.SyntaxError.Line), with a hint.
+func pcreError(pos Pos, pe *pcre.SyntaxError) error {
 	hint := pcreHints[pe.Msg]
 	if hint == "" {
 		hint = "fix the regular expression: nginx's PCRE2 refuses it too"
 	}
-	return hintf(pos, hint, "%s", msg)
+	return hintf(pos, hint, "%s", pe.Line())
 }
-
-// maxRegexError is the size of nginx's buffer for a regex's error
-// (NGX_MAX_CONF_ERRSTR): a longer pcre2_compile() line is cut there
-// (recorded with a 1,005-byte pattern: 1,024 bytes, no closing quote).
-const maxRegexError = 1024
 
 // pcreHints are the fixes of PCRE2's commonest refusals (by message).
 var pcreHints = map[string]string{

@@ -1,6 +1,7 @@
 package pcre
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -13,11 +14,33 @@ import (
 type SyntaxError struct {
 	// Msg is PCRE2's message.
 	Msg string
-	// Offset is PCRE2's error offset, a byte index into the pattern.
+	// Offset is PCRE2's error offset, a byte index into Pattern.
 	Offset int
+	// Pattern is the pattern refused.
+	Pattern string
 }
 
 func (e *SyntaxError) Error() string { return e.Msg }
+
+// maxErrorLine is the size of nginx's buffer for a regex's error
+// (NGX_MAX_CONF_ERRSTR): a longer line is cut there (recorded with a
+// 1,057-byte pattern: 1,024 bytes, its closing quote lost).
+const maxErrorLine = 1024
+
+// Line is the error as nginx 1.22.1's ngx_regex_compile words it, at load
+// and in an SSI "if": `pcre2_compile() failed: MSG in "PATTERN" at "REST"`,
+// without the `at` part when PCRE2 stopped at the pattern's end, cut at
+// 1,024 bytes.
+func (e *SyntaxError) Line() string {
+	line := fmt.Sprintf(`pcre2_compile() failed: %s in "%s"`, e.Msg, e.Pattern)
+	if e.Offset < len(e.Pattern) {
+		line += fmt.Sprintf(` at "%s"`, e.Pattern[e.Offset:])
+	}
+	if len(line) > maxErrorLine {
+		line = line[:maxErrorLine]
+	}
+	return line
+}
 
 // PCRE2 10.42's messages for the errors check finds (pcre2_error.c).
 const (
@@ -191,7 +214,9 @@ type ref struct {
 	at   int
 }
 
-func (c *checker) fail(msg string, at int) error { return &SyntaxError{Msg: msg, Offset: at} }
+func (c *checker) fail(msg string, at int) error {
+	return &SyntaxError{Msg: msg, Offset: at, Pattern: c.src}
+}
 
 // extended reports whether the current group is in extended mode.
 func (c *checker) extended() bool {

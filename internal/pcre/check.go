@@ -104,9 +104,12 @@ var posixNames = map[string]bool{
 // what it does not know (verbs, recursion, conditions), leaving those to
 // the engines.
 func check(src string) error {
-	c := checker{src: src, names: map[string]bool{}, deep: -1}
+	c := checker{src: src, names: map[string]bool{}, deep: -1, notFixedAt: -1}
 	if err := c.run(); err != nil {
 		return err
+	}
+	if c.notFixedAt >= 0 {
+		return c.fail(errLookbehind, c.notFixedAt)
 	}
 	return c.resolve()
 }
@@ -136,6 +139,10 @@ type checker struct {
 	refs []ref
 	// repeatable reports whether a quantifier may follow the last item.
 	repeatable bool
+	// notFixedAt is the offset of the first lookbehind of no fixed
+	// length, or -1: PCRE2 checks lookbehinds after the whole pattern
+	// parses (recorded: "(?<=a+)(" is a missing parenthesis).
+	notFixedAt int
 	// deep is the offset at which the groups nested more than 250 deep,
 	// or -1.
 	deep int
@@ -177,7 +184,7 @@ func (c *checker) alternative() error {
 	top := &c.lens[len(c.lens)-1]
 	if top.kind == 'g' && c.lookbehind() >= 0 && !top.unknown {
 		if top.first >= 0 && top.first != top.cur {
-			return c.fail(errLookbehind, c.lookbehind())
+			c.notFixed(c.lookbehind())
 		}
 		top.first = top.cur
 	}
@@ -190,7 +197,7 @@ func (c *checker) close() error {
 	lb := c.lookbehind()
 	top := c.lens[len(c.lens)-1]
 	if top.kind == 'g' && lb >= 0 && !top.unknown && top.first >= 0 && top.first != top.cur {
-		return c.fail(errLookbehind, lb)
+		c.notFixed(lb)
 	}
 	c.ext = c.ext[:len(c.ext)-1]
 	c.behind = c.behind[:len(c.behind)-1]
@@ -320,6 +327,13 @@ func (c *checker) repeat(end int) error {
 	return nil
 }
 
+// notFixed notes that the lookbehind at lb has no fixed length.
+func (c *checker) notFixed(lb int) {
+	if c.notFixedAt < 0 {
+		c.notFixedAt = lb
+	}
+}
+
 // lookbehind returns the offset of the lookbehind the current group is
 // in, or -1.
 func (c *checker) lookbehind() int {
@@ -336,7 +350,7 @@ func (c *checker) quantifier(at, end int, variable bool) error {
 		return c.fail(errNotRepeatable, at)
 	}
 	if lb := c.lookbehind(); variable && lb >= 0 {
-		return c.fail(errLookbehind, lb)
+		c.notFixed(lb)
 	}
 	c.i = end
 	if c.i < len(c.src) && (c.src[c.i] == '?' || c.src[c.i] == '+') {
@@ -492,10 +506,13 @@ func (c *checker) letterEscape(start int, n byte, inClass bool) (escapeKind, int
 			return escAssertion, 0, nil
 		}
 		if lb := c.lookbehind(); lb >= 0 {
-			return 0, 0, c.fail(errLookbehind, lb)
+			c.notFixed(lb)
 		}
 		return escOther, 0, nil
 	case 'A', 'z', 'Z', 'G', 'K':
+		if inClass {
+			return 0, 0, c.fail(errClassEscape, start+1)
+		}
 		return escAssertion, 0, nil
 	case 'N':
 		return c.escapeN(inClass)
@@ -505,7 +522,18 @@ func (c *checker) letterEscape(start int, n byte, inClass bool) (escapeKind, int
 		return c.hexEscape()
 	case 'o':
 		return c.octalBraces(start)
-	case 'g', 'k':
+	case 'k', 'C':
+		if inClass { // no class takes them (\g it does, recorded)
+			return 0, 0, c.fail(errClassEscape, start+1)
+		}
+		if n == 'C' {
+			return escOther, 0, nil
+		}
+		return c.namedRef(n)
+	case 'g':
+		if inClass {
+			return escOther, 0, nil
+		}
 		return c.namedRef(n)
 	case 'a':
 		return escChar, 7, nil
@@ -520,7 +548,7 @@ func (c *checker) letterEscape(start int, n byte, inClass bool) (escapeKind, int
 	case 't':
 		return escChar, 9, nil
 	}
-	return escOther, 0, nil // \C \E \Q
+	return escOther, 0, nil // \E \Q
 }
 
 // skipBraces moves past a "{...}" at c.i, if there is one.

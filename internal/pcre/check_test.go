@@ -174,6 +174,20 @@ func TestCheckRefusals(t *testing.T) {
 		{`\o{7z}`, `non-octal character in \o{} (closing brace missing?)`, 4},
 		{`(?<é>x)`, `subpattern name expected`, 3},
 		{`(?<aé>x)`, `syntax error in subpattern name (missing terminator?)`, 4},
+		// Assertions and \k in a class; a lookbehind is checked after the
+		// whole pattern parses.
+		{`[\A]`, `escape sequence is invalid in character class`, 2},
+		{`[\z]`, `escape sequence is invalid in character class`, 2},
+		{`[\Z]`, `escape sequence is invalid in character class`, 2},
+		{`[\G]`, `escape sequence is invalid in character class`, 2},
+		{`[\K]`, `escape sequence is invalid in character class`, 2},
+		{`[\C]`, `escape sequence is invalid in character class`, 2},
+		{`[\k<n>]`, `escape sequence is invalid in character class`, 2},
+		{`(?<=a+)\k<x>`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=a+)\8`, `lookbehind assertion is not fixed length`, 0},
+		{`(?<=a+)(?<n>x)(?<n>y)`, `two named subpatterns have the same name (PCRE2_DUPNAMES not set)`, 19},
+		{`(?<=a+)[`, `missing terminating ] for character class`, 8},
+		{`(?<=a+)(`, `missing closing parenthesis`, 8},
 	} {
 		_, err := Compile(tc.src, false)
 		var se *SyntaxError

@@ -83,6 +83,9 @@ const (
 	errLookbehind      = "lookbehind assertion is not fixed length"
 	errRelativeZero    = "a relative value of zero is not allowed"
 	errNesting         = "parentheses are too deeply nested"
+	errVerb            = "(*VERB) not recognized or malformed"
+	errAlpha           = "(*alpha_assertion) not recognized"
+	errMark            = "(*MARK) must have an argument"
 	maxNesting         = 250
 	maxRepeat          = 65535
 	maxNameSize        = 32
@@ -235,6 +238,9 @@ func (c *checker) extended() bool {
 
 // run scans the whole pattern.
 func (c *checker) run() error {
+	if err := c.skipStartOptions(); err != nil {
+		return err
+	}
 	for c.i < len(c.src) {
 		ch := c.src[c.i]
 		if c.extended() && (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v') {
@@ -1056,17 +1062,105 @@ func (c *checker) skipGroup() error {
 	return nil
 }
 
-// verb moves past "(*VERB)" or "(*VERB:NAME)" (a "(*" that is no verb is
-// "(" and a quantifier).
-func (c *checker) verb() error {
-	if c.i+2 < len(c.src) && (isASCIILetter(c.src[c.i+2]) || c.src[c.i+2] == ':') {
-		err := c.skipGroup()
-		c.repeatable = false
-		return err
+// verbs are PCRE2's backtracking verbs, by name ("" is (*:NAME)).
+var verbs = map[string]bool{"ACCEPT": true, "F": true, "FAIL": true, "COMMIT": true, "PRUNE": true, "SKIP": true, "THEN": true, "MARK": true, "": true}
+
+// alphaAssertions are PCRE2's named assertions, (*pla:...) and so on,
+// with the kind of group each is (see span).
+var alphaAssertions = map[string]byte{
+	"pla": 'a', "positive_lookahead": 'a', "nla": 'a', "negative_lookahead": 'a',
+	"napla": 'a', "non_atomic_positive_lookahead": 'a',
+	"plb": 'b', "positive_lookbehind": 'b', "nlb": 'b', "negative_lookbehind": 'b',
+	"naplb": 'b', "non_atomic_positive_lookbehind": 'b',
+	"atomic": 'g', "sr": 'g', "script_run": 'g', "asr": 'g', "atomic_script_run": 'g',
+}
+
+// startOptions are the (*NAME) settings PCRE2 takes at the start of a
+// pattern (the LIMIT_ ones with "=digits").
+var startOptions = map[string]bool{
+	"UTF": true, "UCP": true, "CR": true, "LF": true, "CRLF": true, "ANY": true, "NUL": true, "ANYCRLF": true,
+	"BSR_ANYCRLF": true, "BSR_UNICODE": true, "NO_AUTO_POSSESS": true, "NO_DOTSTAR_ANCHOR": true,
+	"NO_JIT": true, "NO_START_OPT": true, "NOTEMPTY": true, "NOTEMPTY_ATSTART": true,
+	"LIMIT_HEAP=": true, "LIMIT_MATCH=": true, "LIMIT_DEPTH=": true, "LIMIT_RECURSION=": true,
+}
+
+// skipStartOptions moves past the (*UTF), (*LIMIT_MATCH=10) ... settings
+// at the start of the pattern.
+func (c *checker) skipStartOptions() error {
+	for strings.HasPrefix(c.src[c.i:], "(*") {
+		end := strings.IndexByte(c.src[c.i:], ')')
+		if end < 0 {
+			return nil
+		}
+		name := c.src[c.i+2 : c.i+end]
+		if eq := strings.IndexByte(name, '='); eq >= 0 && startOptions[name[:eq+1]] {
+			digits := name[eq+1:]
+			k := 0
+			for k < len(digits) && '0' <= digits[k] && digits[k] <= '9' {
+				k++
+			}
+			switch { // recorded: "=)" and "=x)" at their ")" or "x", "=1x)" after the "x"
+			case k == 0:
+				return c.fail(errVerb, c.i+2+eq+1)
+			case k < len(digits):
+				return c.fail(errVerb, c.i+2+eq+1+k+1)
+			}
+			name = name[:eq+1]
+		}
+		if !startOptions[name] {
+			return nil
+		}
+		c.i += end + 1
 	}
-	c.groups++
-	c.open(c.i + 1)
 	return nil
+}
+
+// verb checks "(*VERB)", "(*VERB:NAME)" or "(*alpha_assertion:" at c.i
+// as PCRE2 reads them (recorded: "(*NOPE)" is not recognized at ")",
+// "(*+)" at "+", "(*MARK)" needs an argument, "(*a" is no assertion); a
+// "(*" before ")" or the end is "(" and a quantifier.
+func (c *checker) verb() error {
+	i := c.i + 2
+	if i >= len(c.src) || c.src[i] == ')' {
+		c.groups++
+		c.open(c.i + 1)
+		return nil
+	}
+	j := i
+	for j < len(c.src) && isWord(c.src[j]) {
+		j++
+	}
+	name := c.src[i:j]
+	if 'a' <= c.src[i] && c.src[i] <= 'z' {
+		kind, ok := alphaAssertions[name]
+		if j >= len(c.src) || c.src[j] != ':' || !ok {
+			return c.fail(errAlpha, j)
+		}
+		lb := c.lookbehind()
+		c.open(j + 1)
+		c.lens[len(c.lens)-1].kind = kind
+		switch kind {
+		case 'b':
+			lb = i // PCRE2 reports it after "(*" (recorded)
+		case 'a':
+			lb = -1
+		}
+		c.behind[len(c.behind)-1] = lb
+		return nil
+	}
+	if j >= len(c.src) || c.src[j] != ':' && c.src[j] != ')' || !verbs[name] {
+		return c.fail(errVerb, j)
+	}
+	if (name == "MARK" || name == "") && (c.src[j] == ')' || strings.HasPrefix(c.src[j:], ":)")) {
+		return c.fail(errMark, strings.IndexByte(c.src[j:], ')')+j)
+	}
+	c.i = j
+	if strings.IndexByte(c.src[j:], ')') < 0 {
+		return c.fail(errVerb, len(c.src))
+	}
+	err := c.skipGroup()
+	c.repeatable = false
+	return err
 }
 
 // groupP checks what follows "(?P" at i: "<name>", "=name)" or ">name)".

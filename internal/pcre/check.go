@@ -83,6 +83,8 @@ const (
 	errLookbehind      = "lookbehind assertion is not fixed length"
 	errRelativeZero    = "a relative value of zero is not allowed"
 	errNesting         = "parentheses are too deeply nested"
+	errPropMalformed   = `malformed \P or \p sequence`
+	errPropUnknown     = `unknown property after \P or \p`
 	errVerb            = "(*VERB) not recognized or malformed"
 	errAlpha           = "(*alpha_assertion) not recognized"
 	errMark            = "(*MARK) must have an argument"
@@ -497,8 +499,7 @@ func (c *checker) letterEscape(start int, n byte, inClass bool) (escapeKind, int
 	case 'd', 'D', 's', 'S', 'w', 'W', 'h', 'H', 'v', 'V':
 		return escSet, 0, nil
 	case 'p', 'P':
-		c.skipBraces()
-		return escSet, 0, nil
+		return escSet, 0, c.property()
 	case 'b':
 		if inClass {
 			return escChar, 8, nil
@@ -557,13 +558,33 @@ func (c *checker) letterEscape(start int, n byte, inClass bool) (escapeKind, int
 	return escOther, 0, nil // \E \Q
 }
 
-// skipBraces moves past a "{...}" at c.i, if there is one.
-func (c *checker) skipBraces() {
-	if c.i < len(c.src) && c.src[c.i] == '{' {
-		if end := strings.IndexByte(c.src[c.i:], '}'); end >= 0 {
-			c.i += end + 1
-		}
+// property reads the name of \p or \P at c.i as PCRE2's get_ucp does: a
+// letter, or a name in braces (recorded: "\p", "\p^", "\p1", "\p{L" are
+// "malformed", reported after what was read, "\p{}" an unknown property).
+// A name PCRE2 may not know is the engines' to refuse.
+func (c *checker) property() error {
+	if c.i >= len(c.src) {
+		return c.fail(errPropMalformed, c.i)
 	}
+	ch := c.src[c.i]
+	switch {
+	case ch == '{':
+		end := strings.IndexByte(c.src[c.i:], '}')
+		if end < 0 {
+			return c.fail(errPropMalformed, len(c.src))
+		}
+		name := c.src[c.i+1 : c.i+end]
+		c.i += end + 1
+		if name == "" || name == "^" {
+			return c.fail(errPropUnknown, c.i)
+		}
+	case isASCIILetter(ch):
+		c.i++
+	default:
+		c.i++
+		return c.fail(errPropMalformed, c.i)
+	}
+	return nil
 }
 
 // escapeN checks \N: no class takes it, \N{U+...} needs UTF mode, and

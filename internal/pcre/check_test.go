@@ -213,6 +213,18 @@ func TestCheckRefusals(t *testing.T) {
 		{`(*LIMIT_MATCH=1x)a`, `(*VERB) not recognized or malformed`, 16},
 		{`(*LIMIT_MATCH=x)a`, `(*VERB) not recognized or malformed`, 14},
 		{`(*UTF)(*LIMIT_DEPTH=)`, `(*VERB) not recognized or malformed`, 20},
+		// \p and \P without a name PCRE2 can read.
+		{`\p`, `malformed \P or \p sequence`, 2},
+		{`\p{`, `malformed \P or \p sequence`, 3},
+		{`\p{L`, `malformed \P or \p sequence`, 4},
+		{`\p{}`, `unknown property after \P or \p`, 4},
+		{`\p{^}`, `unknown property after \P or \p`, 5},
+		{`\p^`, `malformed \P or \p sequence`, 3},
+		{`\p{Lu`, `malformed \P or \p sequence`, 5},
+		{`\p1`, `malformed \P or \p sequence`, 3},
+		{`[\p]`, `malformed \P or \p sequence`, 4},
+		{`[\p{L]`, `malformed \P or \p sequence`, 6},
+		{`\P`, `malformed \P or \p sequence`, 2},
 	} {
 		_, err := Compile(tc.src, false)
 		var se *SyntaxError

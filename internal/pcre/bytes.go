@@ -394,10 +394,7 @@ func (w *byteWriter) property() {
 		w.out.WriteString(items)
 		return
 	}
-	table := unicode.Categories[name]
-	if table == nil {
-		table = unicode.Scripts[name]
-	}
+	name, table := propertyTable(name)
 	if table == nil {
 		w.out.WriteString(whole)
 		return
@@ -449,21 +446,60 @@ func pcreVSpace(b int) bool { return '\n' <= b && b <= '\r' || b == 0x85 }
 // nil for another name.
 func specialProperty(name string) func(r rune) bool {
 	alnum := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
-	switch name {
-	case "Any":
+	switch looseName(name) {
+	case "any":
 		return func(rune) bool { return true }
-	case "L&":
+	case "l&":
 		return func(r rune) bool { return unicode.In(r, unicode.Lu, unicode.Ll, unicode.Lt) }
-	case "Xan":
+	case "xan":
 		return alnum
-	case "Xwd":
+	case "xwd":
 		return func(r rune) bool { return alnum(r) || r == '_' }
-	case "Xsp", "Xps":
+	case "xsp", "xps":
 		return func(r rune) bool { return '\t' <= r && r <= '\r' || r == 0x85 || unicode.In(r, unicode.Z) }
-	case "Xuc":
+	case "xuc":
 		return func(r rune) bool { return r == '$' || r == '@' || r == '`' || r >= 0xA0 }
 	}
 	return nil
+}
+
+// propertyTable finds a Unicode category or script by name as PCRE2
+// 10.42 does, ignoring case, spaces, hyphens and underscores (recorded:
+// nginx takes \p{lu}, \p{L_u}, \p{latin}, \p{ n d }); it returns Go's
+// name for it, or a nil table.
+func propertyTable(name string) (string, *unicode.RangeTable) {
+	if t := unicode.Categories[name]; t != nil {
+		return name, t
+	}
+	if t := unicode.Scripts[name]; t != nil {
+		return name, t
+	}
+	want := looseName(name)
+	for _, tables := range []map[string]*unicode.RangeTable{unicode.Categories, unicode.Scripts} {
+		for n, t := range tables {
+			if looseName(n) == want {
+				return n, t
+			}
+		}
+	}
+	return name, nil
+}
+
+// looseName is a property name lower-cased, without spaces, hyphens and
+// underscores (PCRE2's loose matching).
+func looseName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == ' ' || c == '-' || c == '_':
+		case 'A' <= c && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // pcreSpace reports whether byte b is in PCRE2's \s ("C" tables): space,

@@ -544,3 +544,40 @@ func TestPCRESpecialProperties(t *testing.T) {
 		}
 	}
 }
+
+// TestPCRELooseProperties: property names match as in PCRE2 10.42,
+// ignoring case, spaces, hyphens and underscores, and take the bytes whose
+// Latin-1 character has the property (recorded with nginx 1.22.1 on
+// request header bytes). fulcrum left such names to Go, which took them
+// without the bytes 0x80-0xFF ("a\xC0" did not match \p{lu}).
+func TestPCRELooseProperties(t *testing.T) {
+	for _, tc := range []struct {
+		src, subject string
+		want         bool
+	}{
+		{`^a\p{lu}+$`, "aA", true},
+		{`^a\p{lu}+$`, "a\xc0", true},
+		{`^a\p{lu}+$`, "aa", false},
+		{`^b\p{latin}+$`, "bz", true},
+		{`^b\p{latin}+$`, "b\xe9", true},
+		{`^b\p{latin}+$`, "b\xd7", false},
+		{`^c\p{L_u}+$`, "cB", true},
+		{`^c\p{L_u}+$`, "c\xde", true},
+		{`^d\p{GREEK}+$`, "dA", false},
+		{`^e\P{ll}+$`, "ea", false},
+		{`^e\P{ll}+$`, "eA", true},
+		{`^e\P{ll}+$`, "e\xe9", false},
+		{`^e\P{ll}+$`, "e\xc9", true},
+		{`^f[\p{ n d }]+$`, "f1", true},
+		{`^f[\p{ n d }]+$`, "fa", false},
+	} {
+		re, err := Compile(tc.src, false)
+		if err != nil {
+			t.Errorf("%q: %v", tc.src, err)
+			continue
+		}
+		if got := re.MatchString(tc.subject); got != tc.want {
+			t.Errorf("%q on %q: %t, want %t", tc.src, tc.subject, got, tc.want)
+		}
+	}
+}

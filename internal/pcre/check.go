@@ -44,54 +44,58 @@ func (e *SyntaxError) Line() string {
 
 // PCRE2 10.42's messages for the errors check finds (pcre2_error.c).
 const (
-	errEscapeAtEnd     = `\ at end of pattern`
-	errCAtEnd          = `\c at end of pattern`
-	errUnknownEscape   = `unrecognized character follows \`
-	errRepeatOrder     = "numbers out of order in {} quantifier"
-	errRepeatTooBig    = "number too big in {} quantifier"
-	errMissingBracket  = "missing terminating ] for character class"
-	errClassEscape     = "escape sequence is invalid in character class"
-	errRangeOrder      = "range out of order in character class"
-	errNotRepeatable   = "quantifier does not follow a repeatable item"
-	errFlag            = "unrecognized character after (? or (?-"
-	errPosixOutside    = "POSIX named classes are supported only within a class"
-	errCollating       = "POSIX collating elements are not supported"
-	errMissingParen    = "missing closing parenthesis"
-	errNoSubpattern    = "reference to non-existent subpattern"
-	errComment         = "missing ) after (?# comment"
-	errUnmatchedParen  = "unmatched closing parenthesis"
-	errPosixName       = "unknown POSIX class name"
-	errCodePointMsg    = `character code point value in \x{} or \o{} is too large`
-	errPerlCase        = `PCRE2 does not support \F, \L, \l, \N{name}, \U, or \u`
-	errAfterP          = "unrecognized character after (?P"
-	errNameSyntax      = "syntax error in subpattern name (missing terminator?)"
-	errDupName         = "two named subpatterns have the same name (PCRE2_DUPNAMES not set)"
-	errNameDigit       = "subpattern name must start with a non-digit"
-	errNameTooLong     = "subpattern name is too long (maximum 32 code units)"
-	errClassRange      = "invalid range in character class"
-	errOctalTooBig     = `octal value is greater than \377 in 8-bit non-UTF-8 mode`
-	errOBrace          = `missing opening brace after \o`
-	errG               = `\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number`
-	errNameExpected    = "subpattern name expected"
-	errNonOctal        = `non-octal character in \o{} (closing brace missing?)`
-	errNonHex          = `non-hex character in \x{} (closing brace missing?)`
-	errCPrintable      = `\c must be followed by a printable ASCII character`
-	errK               = `\k is not followed by a braced, angle-bracketed, or quoted name`
-	errNInClass        = `\N is not supported in a class`
-	errDigitsMissing   = `digits missing in \x{} or \o{} or \N{U+}`
-	errNUPlus          = `\N{U+dddd} is supported only in Unicode (UTF) mode`
-	errLookbehind      = "lookbehind assertion is not fixed length"
-	errRelativeZero    = "a relative value of zero is not allowed"
-	errNesting         = "parentheses are too deeply nested"
-	errPropMalformed   = `malformed \P or \p sequence`
-	errPropUnknown     = `unknown property after \P or \p`
-	errVerb            = "(*VERB) not recognized or malformed"
-	errAlpha           = "(*alpha_assertion) not recognized"
-	errMark            = "(*MARK) must have an argument"
-	maxNesting         = 250
-	maxRepeat          = 65535
-	maxNameSize        = 32
-	knownEscapeLetters = "aAbBcCdDeEfgGhHkKnNopPQrRsStuvVwWxXzZFLlU"
+	errEscapeAtEnd      = `\ at end of pattern`
+	errCAtEnd           = `\c at end of pattern`
+	errUnknownEscape    = `unrecognized character follows \`
+	errRepeatOrder      = "numbers out of order in {} quantifier"
+	errRepeatTooBig     = "number too big in {} quantifier"
+	errMissingBracket   = "missing terminating ] for character class"
+	errClassEscape      = "escape sequence is invalid in character class"
+	errRangeOrder       = "range out of order in character class"
+	errNotRepeatable    = "quantifier does not follow a repeatable item"
+	errFlag             = "unrecognized character after (? or (?-"
+	errPosixOutside     = "POSIX named classes are supported only within a class"
+	errCollating        = "POSIX collating elements are not supported"
+	errMissingParen     = "missing closing parenthesis"
+	errNoSubpattern     = "reference to non-existent subpattern"
+	errComment          = "missing ) after (?# comment"
+	errUnmatchedParen   = "unmatched closing parenthesis"
+	errPosixName        = "unknown POSIX class name"
+	errCodePointMsg     = `character code point value in \x{} or \o{} is too large`
+	errPerlCase         = `PCRE2 does not support \F, \L, \l, \N{name}, \U, or \u`
+	errAfterP           = "unrecognized character after (?P"
+	errNameSyntax       = "syntax error in subpattern name (missing terminator?)"
+	errDupName          = "two named subpatterns have the same name (PCRE2_DUPNAMES not set)"
+	errNameDigit        = "subpattern name must start with a non-digit"
+	errNameTooLong      = "subpattern name is too long (maximum 32 code units)"
+	errClassRange       = "invalid range in character class"
+	errOctalTooBig      = `octal value is greater than \377 in 8-bit non-UTF-8 mode`
+	errOBrace           = `missing opening brace after \o`
+	errG                = `\g is not followed by a braced, angle-bracketed, or quoted name/number or by a plain number`
+	errNameExpected     = "subpattern name expected"
+	errNonOctal         = `non-octal character in \o{} (closing brace missing?)`
+	errNonHex           = `non-hex character in \x{} (closing brace missing?)`
+	errCPrintable       = `\c must be followed by a printable ASCII character`
+	errK                = `\k is not followed by a braced, angle-bracketed, or quoted name`
+	errNInClass         = `\N is not supported in a class`
+	errDigitsMissing    = `digits missing in \x{} or \o{} or \N{U+}`
+	errNUPlus           = `\N{U+dddd} is supported only in Unicode (UTF) mode`
+	errLookbehind       = "lookbehind assertion is not fixed length"
+	errRelativeZero     = "a relative value of zero is not allowed"
+	errNesting          = "parentheses are too deeply nested"
+	errDigitExpected    = "digit expected after (?+ or (?-"
+	errCalloutNumber    = "number after (?C is greater than 255"
+	errCalloutParen     = "closing parenthesis for (?C expected"
+	errCalloutDelimiter = "unrecognized string delimiter follows (?C"
+	errPropMalformed    = `malformed \P or \p sequence`
+	errPropUnknown      = `unknown property after \P or \p`
+	errVerb             = "(*VERB) not recognized or malformed"
+	errAlpha            = "(*alpha_assertion) not recognized"
+	errMark             = "(*MARK) must have an argument"
+	maxNesting          = 250
+	maxRepeat           = 65535
+	maxNameSize         = 32
+	knownEscapeLetters  = "aAbBcCdDeEfgGhHkKnNopPQrRsStuvVwWxXzZFLlU"
 )
 
 // posixNames are the POSIX class names PCRE2 knows ([:alpha:] ...).
@@ -997,8 +1001,10 @@ func (c *checker) group() error {
 			return err
 		}
 		return c.skipGroup()
-	case rest[0] == 'R' || rest[0] == 'C':
-		return c.skipGroup() // recursion and callouts: the engines' to refuse
+	case rest[0] == 'C':
+		return c.callout(at + 1)
+	case rest[0] == 'R':
+		return c.skipGroup() // recursion: the engines' to refuse
 	default:
 		return c.flags(at)
 	}
@@ -1041,6 +1047,9 @@ func (c *checker) call(i int) error {
 	for k < len(c.src) && '0' <= c.src[k] && c.src[k] <= '9' {
 		k++
 	}
+	if k == j && c.src[i] == '+' { // recorded: "(?+" at "+"
+		return c.fail(errDigitExpected, i)
+	}
 	n, err := strconv.Atoi(c.src[j:k])
 	if err != nil || k == j {
 		return nil
@@ -1055,6 +1064,37 @@ func (c *checker) call(i int) error {
 		}
 	}
 	c.refs = append(c.refs, ref{num: n, at: k})
+	return nil
+}
+
+// callout checks "(?C)" or "(?Cn)" from i (after "C"): n at most 255 and
+// a ")" right after it (recorded: "(?C256)" "number after (?C is greater
+// than 255" at ")", "(?C1" "closing parenthesis for (?C expected"). A
+// string callout is the engines' to refuse; another character is no
+// delimiter ("(?Cx" at "x").
+func (c *checker) callout(i int) error {
+	if i < len(c.src) && strings.IndexByte("`'\"^%#${", c.src[i]) >= 0 {
+		return c.skipGroup()
+	}
+	j, n := i, 0
+	for j < len(c.src) && '0' <= c.src[j] && c.src[j] <= '9' {
+		n = n*10 + int(c.src[j]-'0')
+		j++
+		if n > 255 {
+			for j < len(c.src) && '0' <= c.src[j] && c.src[j] <= '9' {
+				j++
+			}
+			return c.fail(errCalloutNumber, j)
+		}
+	}
+	switch {
+	case j == i && j < len(c.src) && c.src[j] != ')':
+		return c.fail(errCalloutDelimiter, j)
+	case j >= len(c.src) || c.src[j] != ')':
+		return c.fail(errCalloutParen, j)
+	}
+	c.i = j + 1
+	c.repeatable = false // recorded: "a(?C)*" is refused
 	return nil
 }
 

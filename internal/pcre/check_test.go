@@ -225,6 +225,15 @@ func TestCheckRefusals(t *testing.T) {
 		{`[\p]`, `malformed \P or \p sequence`, 4},
 		{`[\p{L]`, `malformed \P or \p sequence`, 6},
 		{`\P`, `malformed \P or \p sequence`, 2},
+		// Callouts and "(?+".
+		{`(?C256)`, `number after (?C is greater than 255`, 6},
+		{`(?C1`, `closing parenthesis for (?C expected`, 4},
+		{`(?+`, `digit expected after (?+ or (?-`, 2},
+		{`(?C1x)`, `closing parenthesis for (?C expected`, 4},
+		{`(?+x)`, `digit expected after (?+ or (?-`, 2},
+		{`(?C12`, `closing parenthesis for (?C expected`, 5},
+		{`(?Cx`, `unrecognized string delimiter follows (?C`, 3},
+		{`a(?C)*`, `quantifier does not follow a repeatable item`, 5},
 	} {
 		_, err := Compile(tc.src, false)
 		var se *SyntaxError

@@ -273,6 +273,10 @@ func hostnameKinds(name string) ([]NameKind, []string) {
 func compileRegex(pos Pos, src string, caseless bool) (*pcre.Regexp, error) {
 	re, err := pcre.Compile(src, caseless)
 	if err != nil {
+		var pe *pcre.SyntaxError
+		if errors.As(err, &pe) {
+			return nil, pcreError(pos, pe)
+		}
 		var se *syntax.Error
 		if errors.As(err, &se) && pcreWords[se.Code] != "" {
 			return nil, hintf(pos, `close it; quote a regular expression that holds "{", "}" or ";"`,
@@ -282,10 +286,32 @@ func compileRegex(pos Pos, src string, caseless bool) (*pcre.Regexp, error) {
 		if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
 			msg = msg[i+2:]
 		}
-		return nil, hintf(pos, "fulcrum reads PCRE syntax except recursion, \\K, \\R, \\X, \\h, \\H, \\V, \\N, \\C, (?|...) and callouts",
+		return nil, hintf(pos, "fulcrum reads PCRE syntax except recursion, \\K, \\R, \\X, \\C, (?|...), backtracking verbs and callouts",
 			`invalid regular expression "%s": %s`, src, msg)
 	}
 	return re, nil
+}
+
+// pcreError words PCRE2's refusal of a pattern as nginx 1.22.1 does
+// (recorded; see pcre.SyntaxError.Line), with a hint.
+func pcreError(pos Pos, pe *pcre.SyntaxError) error {
+	hint := pcreHints[pe.Msg]
+	if hint == "" {
+		hint = "fix the regular expression: nginx's PCRE2 refuses it too"
+	}
+	return hintf(pos, hint, "%s", pe.Line())
+}
+
+// pcreHints are the fixes of PCRE2's commonest refusals (by message).
+var pcreHints = map[string]string{
+	"missing closing parenthesis":                                       `close it; quote a regular expression that holds "{", "}" or ";"`,
+	"missing terminating ] for character class":                         `close it; quote a regular expression that holds "{", "}" or ";"`,
+	"invalid range in character class":                                  `escape the "-" as "\-" or put it last in the class`,
+	"two named subpatterns have the same name (PCRE2_DUPNAMES not set)": "give each named group its own name",
+	"subpattern name must start with a non-digit":                       `start the group's name with a letter or "_"`,
+	"number too big in {} quantifier":                                   "repeat at most 65535 times",
+	"quantifier does not follow a repeatable item":                      `escape a literal "*", "+", "?" or "{" with "\"`,
+	`unrecognized character follows \`:                                  "remove the backslash: PCRE2 has no such escape",
 }
 
 // pcreWords are PCRE2's words for the syntax errors it reports at the end of

@@ -131,7 +131,7 @@ func TestBuildErrors(t *testing.T) {
 		{"server name recursion", "http { server { server_name ~^(a(?R)?b)$; } }", `invalid regular expression "^(a(?R)?b)$": `},
 		// nginx 1.22.1: "pcre2_compile() failed: character code point value
 		// in \x{} or \o{} is too large in "^/\x{100}" at "}"" (no UTF mode).
-		{"regex code point over 0xff", `http { server { location ~ "^/\x{100}" { } } }`, `invalid regular expression "^/\x{100}": character code point value in \x{} or \o{} is too large in nginx.conf:1`},
+		{"regex code point over 0xff", `http { server { location ~ "^/\x{100}" { } } }`, `pcre2_compile() failed: character code point value in \x{} or \o{} is too large in "^/\x{100}" at "}" in nginx.conf:1`},
 		{"duplicate location", "http { server {\nlocation /x {}\nlocation /x {}\n} }", `duplicate location "/x" in nginx.conf:3, first defined in `},
 		{"duplicate ^~ and prefix", "http { server { location ^~ /x {} location /x {} } }", `duplicate location "/x" in nginx.conf:1`},
 		{"duplicate exact", "http { server { location = /x {} location =/x {} } }", `duplicate location "/x" in nginx.conf:1`},

@@ -21,7 +21,7 @@ func TestCookieErrors(t *testing.T) {
 		{"domain one word", "http { proxy_cookie_domain foo; }", `invalid parameter "foo" in nginx.conf:1`},
 		{"domain OFF", "http { proxy_cookie_domain OFF; }", `invalid parameter "OFF" in nginx.conf:1`},
 		{"domain three words", "http { proxy_cookie_domain a b c; }", `invalid number of arguments in "proxy_cookie_domain" directive in nginx.conf:1`},
-		{"domain ~* is a regex starting with *", "http { proxy_cookie_domain ~*x y; }", `invalid regular expression "*x"`},
+		{"domain ~* is a regex starting with *", "http { proxy_cookie_domain ~*x y; }", `pcre2_compile() failed: quantifier does not follow a repeatable item in "*x" at "*x" in nginx.conf:1`},
 		{"path one word", "http { proxy_cookie_path foo; }", `invalid parameter "foo" in nginx.conf:1`},
 		{"path bad regex", "http { proxy_cookie_path ~( x; }", `pcre2_compile() failed: missing closing parenthesis in "("`},
 		{"path bad caseless regex", "http { proxy_cookie_path ~*( x; }", `pcre2_compile() failed: missing closing parenthesis in "("`},

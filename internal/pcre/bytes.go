@@ -79,7 +79,8 @@ func unmapIndex(idx []int, s string) {
 // byte of 0x80 and above (raw, or written \xHH, \x{HH}) becomes
 // \x{byteBase+byte}, inside a class too, so "é" is two single-byte runes
 // and "[à-ÿ]" the bytes PCRE's class holds; \Q...\E becomes escaped
-// literals; \p and \P also take (or leave out) the bytes 0x80-0xFF whose
+// literals; \h, \H, \v, \V are PCRE2's byte sets, \N is [^\n], \cX is
+// its byte; \p and \P also take (or leave out) the bytes 0x80-0xFF whose
 // Latin-1 character has the property, as PCRE without UTF mode tests a
 // byte's code point; \s takes the vertical tab, as PCRE2's; \200 to \377
 // are bytes; (?x) comments are copied as they are. A \x{...} above 0xFF
@@ -242,6 +243,26 @@ func (w *byteWriter) escape() error {
 	case n == 's' || n == 'S':
 		w.space(n == 'S')
 		return nil
+	case n == 'h' || n == 'H':
+		w.byteClass(pcreHSpace, n == 'H')
+		return nil
+	case n == 'v' || n == 'V':
+		w.byteClass(pcreVSpace, n == 'V')
+		return nil
+	case n == 'N' && !w.inClass && !strings.HasPrefix(w.src[w.i+2:], "{U+"):
+		w.out.WriteString(`[^\n]`) // any byte but a newline
+		w.i += 2
+		return nil
+	case n == 'c' && w.i+2 < len(w.src) && w.src[w.i+2] < utf8.RuneSelf:
+		// \cX: X upper-cased, bit 0x40 flipped (any printable X in PCRE2;
+		// Go's parser has no \c and regexp2 takes letters only).
+		x := w.src[w.i+2]
+		if 'a' <= x && x <= 'z' {
+			x -= 'a' - 'A'
+		}
+		w.out.WriteString(`\x{` + strconv.FormatInt(int64(x^0x40), 16) + `}`)
+		w.i += 3
+		return nil
 	case (n == '2' || n == '3') && w.i+3 < len(w.src) && isOctal(w.src[w.i+2]) && isOctal(w.src[w.i+3]):
 		// \200 to \377: PCRE's octal byte (a backreference only with
 		// that many groups), where Go reads the character U+0080...
@@ -297,6 +318,9 @@ func (w *byteWriter) hex() error {
 		}
 		digits, j = w.src[j:k], k
 	}
+	if digits == "" && !braced {
+		digits = "0" // \x without hex digits is a NUL byte in PCRE2
+	}
 	v, err := strconv.ParseUint(digits, 16, 32)
 	if err != nil || digits == "" {
 		w.out.WriteString(w.src[start:j])
@@ -309,7 +333,7 @@ func (w *byteWriter) hex() error {
 	if v >= utf8.RuneSelf {
 		w.writeByte(byte(v))
 	} else {
-		w.out.WriteString(w.src[start:j])
+		w.out.WriteString(`\x{` + strconv.FormatUint(v, 16) + `}`) // \x7 too
 	}
 	w.i = j
 	return nil
@@ -362,10 +386,15 @@ func (w *byteWriter) property() {
 	if strings.HasPrefix(name, "^") {
 		name, neg = name[1:], !neg
 	}
-	table := unicode.Categories[name]
-	if table == nil {
-		table = unicode.Scripts[name]
+	if in := specialProperty(name); in != nil { // PCRE2's own: bytes as Latin-1
+		items := byteItems(func(b int) bool { return in(rune(b)) != neg })
+		if !w.inClass {
+			items = "[" + items + "]"
+		}
+		w.out.WriteString(items)
+		return
 	}
+	name, table := propertyTable(name)
 	if table == nil {
 		w.out.WriteString(whole)
 		return
@@ -386,6 +415,91 @@ func (w *byteWriter) property() {
 		open = "[^"
 	}
 	w.out.WriteString(open + positive + extra.String() + "]")
+}
+
+// byteClass rewrites \h, \H, \v or \V as the bytes in (or, negated, not
+// in) PCRE2's set without UTF mode, as a class or as a class's items.
+func (w *byteWriter) byteClass(in func(b int) bool, negated bool) {
+	w.i += 2
+	items := byteItems(func(b int) bool { return in(b) != negated })
+	if w.inClass {
+		w.out.WriteString(items)
+		return
+	}
+	w.out.WriteString("[" + items + "]")
+}
+
+// pcreHSpace reports whether byte b is in PCRE2's \h without UTF mode
+// (recorded with nginx 1.22.1): tab, space and 0xA0.
+func pcreHSpace(b int) bool { return b == '\t' || b == ' ' || b == 0xA0 }
+
+// pcreVSpace reports whether byte b is in PCRE2's \v without UTF mode
+// (recorded): \n, \v, \f, \r and 0x85. Go reads \v as the vertical tab
+// alone.
+func pcreVSpace(b int) bool { return '\n' <= b && b <= '\r' || b == 0x85 }
+
+// specialProperty returns the test of PCRE2's properties that are no
+// Unicode category or script (Any, L&, Xan, Xwd, Xsp, Xps, Xuc), applied
+// to a byte as a Latin-1 code point as without UTF mode (recorded with
+// nginx 1.22.1: \p{Xan} takes 0xE9, 0xB2, 0xAA; \p{L&} 0xE9, 0xB5 and
+// not 0xAA; \p{Xsp} 0x0B, 0x85, 0xA0; \p{Xuc} "$", "@", "`", 0xA0-0xFF);
+// nil for another name.
+func specialProperty(name string) func(r rune) bool {
+	alnum := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
+	switch looseName(name) {
+	case "any":
+		return func(rune) bool { return true }
+	case "l&":
+		return func(r rune) bool { return unicode.In(r, unicode.Lu, unicode.Ll, unicode.Lt) }
+	case "xan":
+		return alnum
+	case "xwd":
+		return func(r rune) bool { return alnum(r) || r == '_' }
+	case "xsp", "xps":
+		return func(r rune) bool { return '\t' <= r && r <= '\r' || r == 0x85 || unicode.In(r, unicode.Z) }
+	case "xuc":
+		return func(r rune) bool { return r == '$' || r == '@' || r == '`' || r >= 0xA0 }
+	}
+	return nil
+}
+
+// propertyTable finds a Unicode category or script by name as PCRE2
+// 10.42 does, ignoring case, spaces, hyphens and underscores (recorded:
+// nginx takes \p{lu}, \p{L_u}, \p{latin}, \p{ n d }); it returns Go's
+// name for it, or a nil table.
+func propertyTable(name string) (string, *unicode.RangeTable) {
+	if t := unicode.Categories[name]; t != nil {
+		return name, t
+	}
+	if t := unicode.Scripts[name]; t != nil {
+		return name, t
+	}
+	want := looseName(name)
+	for _, tables := range []map[string]*unicode.RangeTable{unicode.Categories, unicode.Scripts} {
+		for n, t := range tables {
+			if looseName(n) == want {
+				return n, t
+			}
+		}
+	}
+	return name, nil
+}
+
+// looseName is a property name lower-cased, without spaces, hyphens and
+// underscores (PCRE2's loose matching).
+func looseName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == ' ' || c == '-' || c == '_':
+		case 'A' <= c && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // pcreSpace reports whether byte b is in PCRE2's \s ("C" tables): space,

@@ -65,11 +65,16 @@ type Regexp struct {
 	names []string
 }
 
-// Compile compiles an nginx regular expression. caseless is "~*" (and the
+// Compile compiles an nginx regular expression. A pattern PCRE2 refuses
+// is refused with a *SyntaxError in PCRE2's words where check knows the
+// error. caseless is "~*" (and the
 // regexes nginx always compiles caseless: server_name, referer, gzip_disable);
 // a pattern may also turn on case folding itself with (?i), and off with
 // (?-i).
 func Compile(src string, caseless bool) (*Regexp, error) {
+	if err := check(src); err != nil {
+		return nil, err
+	}
 	mapped, err := bytePattern(src)
 	if err != nil {
 		return nil, err

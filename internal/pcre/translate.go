@@ -20,7 +20,7 @@ type translation struct {
 // unsupportedEscapes are PCRE escapes that regexp2 does not know and would
 // read as the bare letter (\K would match a "K"): refused rather than
 // silently matched differently.
-const unsupportedEscapes = "KRXhHVNC"
+const unsupportedEscapes = "KRXC"
 
 // translate rewrites a PCRE pattern for regexp2 so that it matches as nginx's
 // PCRE would:
@@ -164,13 +164,18 @@ func (t *translator) quote() error {
 func (t *translator) backref() error {
 	n := t.src[t.i+1]
 	rest := t.src[t.i+2:]
-	if n == 'g' && len(rest) > 0 && rest[0] >= '0' && rest[0] <= '9' {
-		j := 0
-		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-			j++
+	if g, ok := gNumber(rest); n == 'g' && ok {
+		// \gN, \g{N}; \g-N and \g+N count from the groups opened so
+		// far (PCRE2's relative references, checked by check).
+		num := g.n
+		switch g.sign {
+		case '-':
+			num = len(t.names) - g.n
+		case '+':
+			num = len(t.names) - 1 + g.n
 		}
-		t.out.WriteString(`(?:\` + rest[:j] + `)`)
-		t.i += 2 + j
+		t.out.WriteString(`(?:\` + strconv.Itoa(num) + `)`)
+		t.i += 2 + g.end
 		return nil
 	}
 	closers := map[byte]byte{'<': '>', '{': '}', '\'': '\''}
@@ -240,6 +245,11 @@ func (t *translator) group() error {
 	}
 	// (?=, (?!, (?>, (?|, recursion and the rest: kept for regexp2 to judge.
 	t.push("(?", 2)
+	if strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, "!") {
+		// A lookahead consumes nothing: inside a lookbehind it may
+		// repeat freely (PCRE2 takes "(?<=a(?=b*))", recorded).
+		t.behind[len(t.behind)-1] = false
+	}
 	return nil
 }
 

@@ -167,6 +167,11 @@ func (f *Filter) expression(expr string) (match, ok bool) {
 func (f *Filter) regexMatch(pattern, subject string) (match, ok bool) {
 	re, err := pcre.Compile(pattern, false)
 	if err != nil {
+		var pe *pcre.SyntaxError
+		if errors.As(err, &pe) { // nginx's own line (recorded)
+			f.logf("%s", pe.Line())
+			return false, false
+		}
 		var se *syntax.Error
 		msg := "regexp compile failed: " + err.Error()
 		if _, reErr := regexp.Compile(pattern); errors.As(reErr, &se) && !strings.HasPrefix(string(se.Code), "invalid or unsupported Perl") {

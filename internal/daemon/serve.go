@@ -670,7 +670,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		rec.resetSlice() // an internal redirect clears every module's context
 		rec.img = nil
 		from := loc
-		loc, res = s.redirectInternally(r, st, srv, next)
+		loc, res = s.redirectInternally(rec, r, st, srv, next)
 		if next.named != "" && loc == nil {
 			loc = from // a missing named location fails where it was named: its error_page 500 applies
 		}
@@ -705,12 +705,15 @@ func (w *recorder) useLevel(srv *router.Server, loc *config.Location) {
 // even when a "rewrite ... break" led to the redirect: a proxy_pass with a
 // URI part replaces the new location's prefix, and an alias maps the URI to
 // a file ($request_filename). A named location leaves both as they are
-// (ngx_http_named_location).
-func (s *snapshot) redirectInternally(r *http.Request, st *vars.State, srv *router.Server, next *internalRedirect) (*config.Location, rewrite.Result) {
+// (ngx_http_named_location). rec's level (the one redirecting) logs a
+// named location the server lacks.
+func (s *snapshot) redirectInternally(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, next *internalRedirect) (*config.Location, rewrite.Result) {
 	if next.named != "" {
 		loc := srv.Named(next.named)
 		if loc == nil { // ngx_http_named_location: 500, whatever led there
-			s.log.LogRequest(errlog.Error, logRequest(st, r), `could not find named location "`+next.named+`"`)
+			// logged at the level that named it (recorded with nginx
+			// 1.22.1: a location's error_log has the line)
+			rec.logLine(errlog.Error, r, `could not find named location "`+next.named+`"`)
 			return nil, rewrite.Result{Outcome: rewrite.Fail}
 		}
 		return loc, rewrite.Result{}
@@ -745,7 +748,7 @@ func (s *snapshot) refuse(rec *recorder, r *http.Request, st *vars.State, srv *r
 	if next.named == "" && r.Method != http.MethodHead { // as run does
 		r.Method, st.Method = http.MethodGet, http.MethodGet
 	}
-	loc, res := s.redirectInternally(r, st, srv, next)
+	loc, res := s.redirectInternally(rec, r, st, srv, next)
 	rec.useLevel(srv, loc)
 	s.run(rec, r, st, srv, loc, res)
 }

@@ -275,6 +275,40 @@ func TestMissingNamedLocation(t *testing.T) {
 	}
 }
 
+// TestMissingNamedLocationLevelLog: "could not find named location" goes
+// to the error_log of the location that named it, as nginx 1.22.1 writes
+// it (recorded: location / { error_log loc.log; try_files $uri @nothere; }
+// and an error_page 404 = @gone in another location each put the line in
+// their location's log, none in the main one).
+func TestMissingNamedLocationLevelLog(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root `+dir+`/none;
+        location /c { error_log `+dir+`/c.log; try_files $uri @nothere; }
+        location /e { error_log `+dir+`/e.log; error_page 404 = @gone; return 404; }
+    }`)
+	for _, c := range []struct{ path, named, log string }{
+		{"/c", "@nothere", "c.log"},
+		{"/e", "@gone", "e.log"},
+	} {
+		resp, err := noRedirects.Get("http://" + addr + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 500 {
+			t.Errorf("%s: %d, want 500", c.path, resp.StatusCode)
+		}
+		waitForLog(t, filepath.Join(dir, c.log), `error could not find named location "`+c.named+`", client: 127.0.0.1, server: , request: "GET `+c.path+` HTTP/1.1"`)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "error.log")); strings.Contains(string(data), "could not find") {
+		t.Errorf("error.log has the line:\n%s", data)
+	}
+}
+
 // TestSubrequestErrorLine: an error line written while an auth_request
 // subrequest runs names it (", subrequest: "/nope""), as nginx's error log
 // handler does for any r != r->main. Recorded with nginx 1.22.1: open()

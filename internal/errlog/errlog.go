@@ -142,6 +142,10 @@ func (l *Logger) Enabled(level Level) bool {
 	return level >= l.min && !l.closed.Load()
 }
 
+// Closed reports whether l was closed: a holder of an older logger (a
+// kept-alive connection across a reload) takes the one in force instead.
+func (l *Logger) Closed() bool { return l.closed.Load() }
+
 // Log writes msg at level to every target whose level allows it. A trailing
 // newline in msg is dropped; the line gets exactly one.
 func (l *Logger) Log(level Level, msg string) {

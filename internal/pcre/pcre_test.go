@@ -418,10 +418,7 @@ func FuzzCompile(f *testing.F) {
 // lookbehind consumes nothing and may repeat (recorded: /ab matches, /ac
 // does not).
 func TestPCREByteSets(t *testing.T) {
-	for _, tc := range []struct {
-		src, subject string
-		want         bool
-	}{
+	checkMatches(t, []matchCase{
 		{`^/a(?<=a(?=b+))`, "/ab", true},
 		{`^/a(?<=a(?=b+))`, "/ac", false},
 		{`^/n\N$`, "/nx", true},
@@ -456,16 +453,7 @@ func TestPCREByteSets(t *testing.T) {
 		{`^/q[^\h]x$`, "/qyx", true},
 		{`^/q[^\h]x$`, "/q\xA0x", false},
 		{`^/q[^\h]x$`, "/q\nx", true},
-	} {
-		re, err := Compile(tc.src, false)
-		if err != nil {
-			t.Errorf("%q: %v", tc.src, err)
-			continue
-		}
-		if got := re.MatchString(tc.subject); got != tc.want {
-			t.Errorf("%q on %q: %t, want %t", tc.src, tc.subject, got, tc.want)
-		}
-	}
+	})
 }
 
 // TestRelativeBackreferences: \g-N, \g{-N} and \g{+N} refer to groups
@@ -475,10 +463,7 @@ func TestPCREByteSets(t *testing.T) {
 // /taa, a forward reference to a group not yet set failing). fulcrum
 // refused them.
 func TestRelativeBackreferences(t *testing.T) {
-	for _, tc := range []struct {
-		src, subject string
-		want         bool
-	}{
+	checkMatches(t, []matchCase{
 		{`^/r(a|b)\g{-1}$`, "/raa", true},
 		{`^/r(a|b)\g{-1}$`, "/rbb", true},
 		{`^/r(a|b)\g{-1}$`, "/rab", false},
@@ -488,16 +473,7 @@ func TestRelativeBackreferences(t *testing.T) {
 		{`^/t(?:\g{+1}|x)(a|b)$`, "/txa", true},
 		{`^/t(?:\g{+1}|x)(a|b)$`, "/taa", false},
 		{`^/t(?:\g{+1}|x)(a|b)$`, "/tab", false},
-	} {
-		re, err := Compile(tc.src, false)
-		if err != nil {
-			t.Errorf("%q: %v", tc.src, err)
-			continue
-		}
-		if got := re.MatchString(tc.subject); got != tc.want {
-			t.Errorf("%q on %q: %t, want %t", tc.src, tc.subject, got, tc.want)
-		}
-	}
+	})
 }
 
 // TestPCRESpecialProperties: PCRE2's properties that are no Unicode
@@ -505,10 +481,7 @@ func TestRelativeBackreferences(t *testing.T) {
 // digits, match as in nginx 1.22.1 (recorded with a map on a request
 // header holding these bytes); fulcrum refused them all.
 func TestPCRESpecialProperties(t *testing.T) {
-	for _, tc := range []struct {
-		src, subject string
-		want         bool
-	}{
+	checkMatches(t, []matchCase{
 		{`^a\x7$`, "a\x07", true},
 		{`^b\p{Xan}+$`, "b1", true},
 		{`^b\p{Xan}+$`, "b\xc3\xa9", false},
@@ -533,16 +506,7 @@ func TestPCRESpecialProperties(t *testing.T) {
 		{`^h\P{Xan}+$`, "h-", true},
 		{`^h\P{Xan}+$`, "h\xe9", false},
 		{`^h\P{Xan}+$`, "h\xd7", true},
-	} {
-		re, err := Compile(tc.src, false)
-		if err != nil {
-			t.Errorf("%q: %v", tc.src, err)
-			continue
-		}
-		if got := re.MatchString(tc.subject); got != tc.want {
-			t.Errorf("%q on %q: %t, want %t", tc.src, tc.subject, got, tc.want)
-		}
-	}
+	})
 }
 
 // TestPCRELooseProperties: property names match as in PCRE2 10.42,
@@ -551,10 +515,7 @@ func TestPCRESpecialProperties(t *testing.T) {
 // request header bytes). fulcrum left such names to Go, which took them
 // without the bytes 0x80-0xFF ("a\xC0" did not match \p{lu}).
 func TestPCRELooseProperties(t *testing.T) {
-	for _, tc := range []struct {
-		src, subject string
-		want         bool
-	}{
+	checkMatches(t, []matchCase{
 		{`^a\p{lu}+$`, "aA", true},
 		{`^a\p{lu}+$`, "a\xc0", true},
 		{`^a\p{lu}+$`, "aa", false},
@@ -570,7 +531,21 @@ func TestPCRELooseProperties(t *testing.T) {
 		{`^e\P{ll}+$`, "e\xc9", true},
 		{`^f[\p{ n d }]+$`, "f1", true},
 		{`^f[\p{ n d }]+$`, "fa", false},
-	} {
+	})
+}
+
+// matchCase is a pattern, a subject and whether the pattern (compiled
+// case-sensitively) matches it.
+type matchCase struct {
+	src, subject string
+	want         bool
+}
+
+// checkMatches compiles each case's pattern and checks that it matches its
+// subject or not, as the case wants.
+func checkMatches(t *testing.T, cases []matchCase) {
+	t.Helper()
+	for _, tc := range cases {
 		re, err := Compile(tc.src, false)
 		if err != nil {
 			t.Errorf("%q: %v", tc.src, err)

@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,13 +45,8 @@ func TestNestedLocationInheritsAlias(t *testing.T) {
 		{"/pma/js/b.css", "file js/b.css", "prefix"},
 	}
 	for _, tt := range tests {
-		resp, err := noRedirects.Get("http://" + addr + tt.target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(body) != tt.want || resp.Header.Get("X-Nested") != tt.nested {
+		resp, body := getNoRedirect(t, "http://"+addr+tt.target)
+		if resp.StatusCode != 200 || body != tt.want || resp.Header.Get("X-Nested") != tt.nested {
 			t.Errorf("%s: %d %q X-Nested %q, want 200 %q %q", tt.target, resp.StatusCode, body, resp.Header.Get("X-Nested"), tt.want, tt.nested)
 		}
 	}

@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"io"
 	"testing"
 )
 
@@ -33,13 +32,8 @@ func TestNestedRegexLocationKeepsNamedCaptures(t *testing.T) {
 		{"/n12y", "y n=12 1="},
 	}
 	for _, tt := range tests {
-		resp, err := noRedirects.Get("http://" + addr + tt.target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(body) != tt.want {
+		resp, body := getNoRedirect(t, "http://"+addr+tt.target)
+		if resp.StatusCode != 200 || body != tt.want {
 			t.Errorf("%s: %d %q, want 200 %q", tt.target, resp.StatusCode, body, tt.want)
 		}
 	}

@@ -44,6 +44,19 @@ var noRedirects = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
+// getNoRedirect sends GET url with noRedirects and returns the response,
+// its body read and closed.
+func getNoRedirect(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := noRedirects.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(body)
+}
+
 func TestRewriteModule(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "iff"), 0o755); err != nil {

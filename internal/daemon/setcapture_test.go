@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -64,13 +63,8 @@ func TestSetEscapesCaptures(t *testing.T) {
 		{"/if/ab", "file"},      // nothing escaped in the path
 	}
 	for _, tt := range tests {
-		resp, err := noRedirects.Get("http://" + addr + tt.target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(body) != tt.want {
+		resp, body := getNoRedirect(t, "http://"+addr+tt.target)
+		if resp.StatusCode != 200 || body != tt.want {
 			t.Errorf("%s: %d %q, want 200 %q", tt.target, resp.StatusCode, body, tt.want)
 		}
 	}

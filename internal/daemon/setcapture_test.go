@@ -69,3 +69,37 @@ func TestSetEscapesCaptures(t *testing.T) {
 		}
 	}
 }
+
+// TestNamedCaptureOverridesMap checks that a named capture of a map's (or a
+// volatile map's) name gives the variable its value once a regex matched, as
+// nginx 1.22.1 answers (recorded; nginx-tests rewrite_named_captures.t):
+// "rewrite ^(?<map>.*) /; return 200 $map;" is the URI, whether the map is
+// defined before the server or after it; a location whose regex did not
+// match keeps the map's value.
+func TestNamedCaptureOverridesMap(t *testing.T) {
+	addr := startDaemon(t, t.TempDir(), `
+    access_log off;
+    map $uri $map { default map; }
+    map $uri $vol { volatile; default vol; }
+    server {
+        listen 127.0.0.1:0;
+        location /map/rewrite { rewrite ^(?<map>.*) /; return 200 "value: $map"; }
+        location /vol/rewrite { rewrite ^(?<vol>.*) /; return 200 "value: $vol"; }
+        location /late/rewrite { rewrite ^(?<late>.*) /; return 200 "value: $late"; }
+        location /late { return 200 "value: $late"; }
+    }
+    map $uri $late { default map; }`)
+	tests := []struct{ target, want string }{
+		{"/map/rewrite", "value: /map/rewrite"},
+		{"/vol/rewrite", "value: /vol/rewrite"},
+		{"/late/rewrite", "value: /late/rewrite"},
+		{"/late", "value: map"},
+	}
+	for _, tt := range tests {
+		resp, body := getNoRedirect(t, "http://"+addr+tt.target)
+		if resp.StatusCode != 200 || body != tt.want {
+			t.Errorf("%s: %d %q, want 200 %q", tt.target, resp.StatusCode, body, tt.want)
+		}
+	}
+}
+

@@ -1,6 +1,8 @@
 package daemon_test
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -103,3 +105,43 @@ func TestNamedCaptureOverridesMap(t *testing.T) {
 	}
 }
 
+// TestSetPrefixedVariableElsewhere checks that "set $http_bar ...;" in one
+// location leaves $http_bar the request's Bar field in the locations that
+// do not set it, as nginx 1.22.1 answers (recorded; nginx-tests
+// rewrite_set.t): set's variable is weak, and a prefixed name keeps its
+// family's value until a set gives it one.
+func TestSetPrefixedVariableElsewhere(t *testing.T) {
+	addr := startDaemon(t, t.TempDir(), `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location /t1.html { set $http_foo "set_foo"; ssi on; return 200 'X<!--#echo var="http_foo" -->X'; }
+        location /t2.html { ssi on; return 200 'X<!--#echo var="http_bar" -->X'; }
+        location /t5 { return 200 'X${http_bar}X${arg_a}X'; }
+        location /t6 { set $x $http_bar; return 200 'X${x}X'; }
+        location /other { set $http_bar "set_bar"; set $arg_a "set_a"; }
+    }`)
+	tests := []struct{ target, want string }{
+		{"/t1.html", "Xset_fooX"},
+		{"/t2.html", "Xhttp_barX"},
+		{"/t5?a=1", "Xhttp_barX1X"},
+		{"/t6", "Xhttp_barX"},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest("GET", "http://"+addr+tt.target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Foo", "http_foo")
+		req.Header.Set("Bar", "http_bar")
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != tt.want {
+			t.Errorf("%s: %d %q, want 200 %q", tt.target, resp.StatusCode, body, tt.want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package daemon_test
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,6 +67,80 @@ func TestSetEscapesCaptures(t *testing.T) {
 	for _, tt := range tests {
 		resp, body := getNoRedirect(t, "http://"+addr+tt.target)
 		if resp.StatusCode != 200 || body != tt.want {
+			t.Errorf("%s: %d %q, want 200 %q", tt.target, resp.StatusCode, body, tt.want)
+		}
+	}
+}
+
+// TestNamedCaptureOverridesMap checks that a named capture of a map's (or a
+// volatile map's) name gives the variable its value once a regex matched, as
+// nginx 1.22.1 answers (recorded; nginx-tests rewrite_named_captures.t):
+// "rewrite ^(?<map>.*) /; return 200 $map;" is the URI, whether the map is
+// defined before the server or after it; a location whose regex did not
+// match keeps the map's value.
+func TestNamedCaptureOverridesMap(t *testing.T) {
+	addr := startDaemon(t, t.TempDir(), `
+    access_log off;
+    map $uri $map { default map; }
+    map $uri $vol { volatile; default vol; }
+    server {
+        listen 127.0.0.1:0;
+        location /map/rewrite { rewrite ^(?<map>.*) /; return 200 "value: $map"; }
+        location /vol/rewrite { rewrite ^(?<vol>.*) /; return 200 "value: $vol"; }
+        location /late/rewrite { rewrite ^(?<late>.*) /; return 200 "value: $late"; }
+        location /late { return 200 "value: $late"; }
+    }
+    map $uri $late { default map; }`)
+	tests := []struct{ target, want string }{
+		{"/map/rewrite", "value: /map/rewrite"},
+		{"/vol/rewrite", "value: /vol/rewrite"},
+		{"/late/rewrite", "value: /late/rewrite"},
+		{"/late", "value: map"},
+	}
+	for _, tt := range tests {
+		resp, body := getNoRedirect(t, "http://"+addr+tt.target)
+		if resp.StatusCode != 200 || body != tt.want {
+			t.Errorf("%s: %d %q, want 200 %q", tt.target, resp.StatusCode, body, tt.want)
+		}
+	}
+}
+
+// TestSetPrefixedVariableElsewhere checks that "set $http_bar ...;" in one
+// location leaves $http_bar the request's Bar field in the locations that
+// do not set it, as nginx 1.22.1 answers (recorded; nginx-tests
+// rewrite_set.t): set's variable is weak, and a prefixed name keeps its
+// family's value until a set gives it one.
+func TestSetPrefixedVariableElsewhere(t *testing.T) {
+	addr := startDaemon(t, t.TempDir(), `
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        location /t1.html { set $http_foo "set_foo"; ssi on; return 200 'X<!--#echo var="http_foo" -->X'; }
+        location /t2.html { ssi on; return 200 'X<!--#echo var="http_bar" -->X'; }
+        location /t5 { return 200 'X${http_bar}X${arg_a}X'; }
+        location /t6 { set $x $http_bar; return 200 'X${x}X'; }
+        location /other { set $http_bar "set_bar"; set $arg_a "set_a"; }
+    }`)
+	tests := []struct{ target, want string }{
+		{"/t1.html", "Xset_fooX"},
+		{"/t2.html", "Xhttp_barX"},
+		{"/t5?a=1", "Xhttp_barX1X"},
+		{"/t6", "Xhttp_barX"},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest("GET", "http://"+addr+tt.target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Foo", "http_foo")
+		req.Header.Set("Bar", "http_bar")
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != tt.want {
 			t.Errorf("%s: %d %q, want 200 %q", tt.target, resp.StatusCode, body, tt.want)
 		}
 	}

@@ -416,17 +416,41 @@ func (c *Captures) group(i int) (string, bool) {
 // of the last match, else the SetVar value, else not found.
 func declaredGetter(name string) Getter {
 	return func(dst []byte, st *State) ([]byte, bool) {
-		for i, n := range st.Captures.Names {
-			if n != "" && strings.EqualFold(n, name) {
-				if v, ok := st.Captures.group(i); ok {
-					return append(dst, v...), true
-				}
-			}
-		}
-		if v, ok := st.lookupVar(name); ok {
+		if v, ok := st.namedCapture(name); ok {
 			return append(dst, v...), true
 		}
 		return dst, false
+	}
+}
+
+// namedCapture is the value a named capture of name was given in this
+// request: the last match's group, else an earlier match's (SetCaptures).
+func (st *State) namedCapture(name string) (string, bool) {
+	for i, n := range st.Captures.Names {
+		if n != "" && strings.EqualFold(n, name) {
+			if v, ok := st.Captures.group(i); ok {
+				return v, true
+			}
+		}
+	}
+	return st.lookupVar(name)
+}
+
+// captureFirst makes a block's variable g whose name a named capture
+// declares (see [Compiler.Declare]) answer with the capture once a regex
+// gave it a value, as nginx's ngx_http_regex_exec stores the capture in the
+// variable's indexed value, cacheable, which later reads return instead of
+// running the map (nginx 1.22.1: "rewrite ^(?<map>.*) /" then "$map" is the
+// URI even when a map defines $map, volatile or not).
+func (c *Compiler) captureFirst(lname string, g Getter) Getter {
+	if prev, declared := c.extra[lname]; !declared || prev != nil {
+		return g
+	}
+	return func(dst []byte, st *State) ([]byte, bool) {
+		if v, ok := st.namedCapture(lname); ok {
+			return append(dst, v...), true
+		}
+		return g(dst, st)
 	}
 }
 

@@ -21,7 +21,8 @@ func (e *DuplicateVariableError) Error() string {
 // Settable is a variable the rewrite module's set directive assigns. Its
 // value lives in a per-request slot of the State; until a set runs, a
 // reference reads what the name meant before (a map's value or a named
-// capture), else an empty value, found, as nginx's ngx_http_rewrite_var
+// capture, or the prefixed family's value, such as a request field's for
+// $http_NAME), else an empty value, found, as nginx's ngx_http_rewrite_var
 // gives (and with State.Uninitialized told, for nginx's "using
 // uninitialized variable" warning). The zero value is not usable; get one
 // from [Compiler.DefineSettable].
@@ -94,6 +95,13 @@ func (c *Compiler) defineSettable(name string, notFound bool) (Settable, error) 
 	}
 	if notFound && before == nil {
 		before = notFoundGetter
+	}
+	if before == nil {
+		// set's variable is weak (NGX_HTTP_VAR_WEAK): a name of a
+		// prefixed family keeps the family's value until a set runs
+		// (nginx 1.22.1: "set $http_bar x;" in one location, $http_bar is
+		// the Bar field in the others).
+		before = c.prefixGetter(lname)
 	}
 	c.define(lname, settableGetter(lname, slot, before))
 	return Settable{slot: slot}, nil

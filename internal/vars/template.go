@@ -109,12 +109,13 @@ func (c *Compiler) Define(name string, g Getter) {
 // needs itself (map $a from $b, map $b from $a) is not found, with
 // State.Engine told when it is a [CycleReporter], as nginx logs
 // "cycle while evaluating variable" and goes on; the recursion would
-// otherwise end only with the process, at Go's stack limit.
+// otherwise end only with the process, at Go's stack limit. When a named
+// capture declares the same name, a value a match gave it wins over g.
 func (c *Compiler) DefineCached(name string, g Getter) {
 	slot := c.slots
 	c.slots++
 	lname := strings.ToLower(name)
-	c.define(name, func(dst []byte, st *State) ([]byte, bool) {
+	c.define(name, c.captureFirst(lname, func(dst []byte, st *State) ([]byte, bool) {
 		if v, found, ok := st.cached(slot); ok {
 			return append(dst, v...), found
 		}
@@ -126,7 +127,7 @@ func (c *Compiler) DefineCached(name string, g Getter) {
 		dst, found := g(dst, st)
 		st.cache(slot, dst[start:], found)
 		return dst, found
-	})
+	}))
 }
 
 // DefineVolatile is Define for a block's variable evaluated at each use (a
@@ -136,7 +137,7 @@ func (c *Compiler) DefineVolatile(name string, g Getter) {
 	slot := c.slots
 	c.slots++
 	lname := strings.ToLower(name)
-	c.define(name, func(dst []byte, st *State) ([]byte, bool) {
+	c.define(name, c.captureFirst(lname, func(dst []byte, st *State) ([]byte, bool) {
 		if !st.enter(slot) {
 			st.reportCycle(lname)
 			return dst, false
@@ -144,7 +145,7 @@ func (c *Compiler) DefineVolatile(name string, g Getter) {
 		dst, found := g(dst, st)
 		st.memo[slot].busy = false
 		return dst, found
-	})
+	}))
 }
 
 // prefixFamily is one DefinePrefix family.

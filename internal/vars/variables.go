@@ -22,15 +22,21 @@ func (c *Compiler) resolve(name string) (Getter, error) {
 		}
 		return g, nil
 	}
-	for _, f := range c.prefixes {
-		if suffix, ok := strings.CutPrefix(lname, f.prefix); ok {
-			return f.getter(suffix), nil
-		}
-	}
-	if g := prefixed(lname); g != nil {
+	if g := c.prefixGetter(lname); g != nil {
 		return g, nil
 	}
 	return nil, &UnknownVariableError{Name: lname}
+}
+
+// prefixGetter returns the getter of lname as a member of a prefixed
+// family ($http_NAME, $arg_NAME, ...), or nil.
+func (c *Compiler) prefixGetter(lname string) Getter {
+	for _, f := range c.prefixes {
+		if suffix, ok := strings.CutPrefix(lname, f.prefix); ok {
+			return f.getter(suffix)
+		}
+	}
+	return prefixed(lname)
 }
 
 // builtin returns the getter of a built-in variable without a prefix

@@ -31,17 +31,13 @@ func TestUpstreamConnectionCloseNotReused(t *testing.T) {
 	backend := testutil.RawBackend(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for first := true; ; first = false {
-			head, n := "", 0
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if line == "\r\n" {
-					break
-				}
-				head += strings.ToLower(line)
-				if v, ok := strings.CutPrefix(strings.ToLower(line), "content-length:"); ok {
+			raw, err := testutil.ReadHead(br)
+			if err != nil {
+				return
+			}
+			head, n := strings.ToLower(raw), 0
+			for _, line := range strings.Split(head, "\r\n") {
+				if v, ok := strings.CutPrefix(line, "content-length:"); ok {
 					fmt.Sscan(v, &n)
 				}
 			}

@@ -20,13 +20,7 @@ import (
 // naming the upstream.
 func TestUpstreamMoreThanContentLength(t *testing.T) {
 	backend := testutil.RawBackend(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil || line == "\r\n" {
-				break
-			}
-		}
+		_, _ = testutil.ReadHead(bufio.NewReader(c))
 		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhelloEXTRA")
 		_, _ = io.Copy(io.Discard, c)
 	})

@@ -23,16 +23,9 @@ func TestUnbufferedBodyGoesOnAtOnce(t *testing.T) {
 	got := make(chan string, 4)
 	backend := testutil.RawBackend(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
-		head := ""
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			head += line
-			if line == "\r\n" {
-				break
-			}
+		head, err := testutil.ReadHead(br)
+		if err != nil {
+			return
 		}
 		first := make([]byte, 10)
 		if strings.Contains(head, "chunked") {

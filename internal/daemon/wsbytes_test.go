@@ -64,14 +64,8 @@ func wsEchoBackend(t *testing.T) string {
 	t.Helper()
 	return testutil.RawBackend(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if line == "\r\n" {
-				break
-			}
+		if _, err := testutil.ReadHead(br); err != nil {
+			return
 		}
 		_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
 		buf := make([]byte, 64)

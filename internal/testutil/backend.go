@@ -3,6 +3,7 @@
 package testutil
 
 import (
+	"bufio"
 	"net"
 	"strconv"
 	"syscall"
@@ -96,4 +97,21 @@ func RefusedAddr(t testing.TB) string {
 		t.Fatalf("refused address: getsockname: %v", err)
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
+}
+
+// ReadHead reads an HTTP/1.x head from br up to and including its empty
+// line and returns it; err is the read error when the connection ended
+// before the head did. Raw backends use it to read a request before they
+// answer.
+func ReadHead(br *bufio.Reader) (head string, err error) {
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return head, err
+		}
+		head += line
+		if line == "\r\n" {
+			return head, nil
+		}
+	}
 }

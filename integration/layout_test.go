@@ -124,12 +124,12 @@ var allowedImports = map[string][]string{
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "deadline", "errlog", "sock", "upstream", "vars"},                                                                                 // memcached_pass: the memcached client
 	"resolve":       {"errlog", "upstream"},                                                                                                                                                              // server ... resolve: names followed in DNS
 	"daemon":        {"accesslog", "admin", "balancer", "bodyspool", "browser", "byterange", "cache", "cacherule", "charsetfilter", "clientauth", "clientocsp", "config", "dashboard", "dav", "deadline", "errlog", "errpage", "fastcgi", "geo", "geoipdat", "gzipfilter", "h1", "health", "htpasswd", "imgfilter", "inherit", "jwt", "keyval", "mail", "memcached", "mmdb", "mp4", "oidc", "pace", "pcre", "proxy", "proxyproto", "referer", "resolve", "rewrite", "router", "securelink", "sessioncache", "sessionticket", "slice", "sock", "ssi", "stapling", "static", "statuszone", "stream", "subfilter", "upstream", "upstreamtls", "userid", "varmap", "vars"},
-	"mail":          {"clientauth", "config", "connset", "errlog", "proxyproto", "servertls", "sessioncache", "vars"}, // the mail block: IMAP, POP3 and SMTP with auth_http; TLS through servertls, vars for the Auth-SSL-* certificate fields
-	"mmdb":          {"dbfile"},                                                                                       // MaxMind DB files: the geoip2 module's lookups
-	"geoipdat":      {"dbfile"},                                                                                       // legacy MaxMind GeoIP files (.dat): the geoip module's lookups and variables
-	"mqtt":          {},                                                                                               // the MQTT CONNECT packet: mqtt_preread's variables, mqtt_set_connect's rewrite
-	"statuszone":    {},                                                                                               // status_zone: the server, location and stream zones' counters, kept across reloads
-	"fulcrum":       {"config", "daemon", "demo", "errlog", "gctune"},                                                 // cmd/fulcrum
+	"mail":          {"clientauth", "config", "connset", "errlog", "proxyproto", "resolve", "servertls", "sessioncache", "vars"}, // the mail block: IMAP, POP3 and SMTP with auth_http; TLS through servertls, vars for the Auth-SSL-* certificate fields, resolve for the SMTP client's name (resolver)
+	"mmdb":          {"dbfile"},                                                                                                  // MaxMind DB files: the geoip2 module's lookups
+	"geoipdat":      {"dbfile"},                                                                                                  // legacy MaxMind GeoIP files (.dat): the geoip module's lookups and variables
+	"mqtt":          {},                                                                                                          // the MQTT CONNECT packet: mqtt_preread's variables, mqtt_set_connect's rewrite
+	"statuszone":    {},                                                                                                          // status_zone: the server, location and stream zones' counters, kept across reloads
+	"fulcrum":       {"config", "daemon", "demo", "errlog", "gctune"},                                                            // cmd/fulcrum
 }
 
 // TestImportDirections keeps the package graph one-way: a new import across

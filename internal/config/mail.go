@@ -79,6 +79,11 @@ type MailServer struct {
 	// case: "plain", "login" (IMAP and SMTP), "apop" (POP3), "cram-md5",
 	// "external". Defaults: plain, plain, plain login.
 	IMAPAuth, POP3Auth, SMTPAuth []string
+	// Resolver (resolver, off) looks up an SMTP client's name before the
+	// greeting, for auth_http's Client-Host and XCLIENT's NAME: its PTR
+	// record, then that name's addresses, which must include the client's;
+	// nil when off. Its Timeout is resolver_timeout (30s).
+	Resolver *DNSResolver
 	// SMTPGreetingDelay (smtp_greeting_delay, 0) holds the SMTP greeting
 	// back; a client that talks before it is refused.
 	SMTPGreetingDelay time.Duration
@@ -190,6 +195,9 @@ func (b *builder) mailServer(top *scope, d *Directive) (*MailServer, error) {
 	if err := mailAuthMethods(srv, sc); err != nil {
 		return nil, err
 	}
+	if err := b.mailResolver(srv, sc); err != nil {
+		return nil, err
+	}
 	if err := b.mailTLS(srv, sc); err != nil {
 		return nil, err
 	}
@@ -201,6 +209,25 @@ func (b *builder) mailServer(top *scope, d *Directive) (*MailServer, error) {
 		srv.ErrorLogs = logs
 	}
 	return srv, nil
+}
+
+// mailResolver reads the nearest resolver ("off" leaves none) with the
+// nearest resolver_timeout, each inherited on its own as nginx merges them.
+func (b *builder) mailResolver(srv *MailServer, sc *scope) error {
+	dirs, _ := sc.nearest("resolver")
+	if len(dirs) == 0 || len(dirs[0].Args) == 1 && dirs[0].Args[0] == "off" {
+		return nil
+	}
+	var timeout *Directive
+	if ts, _ := sc.nearest("resolver_timeout"); len(ts) > 0 {
+		timeout = ts[0]
+	}
+	r, err := b.parseResolver(dirs[0], timeout)
+	if err != nil {
+		return err
+	}
+	srv.Resolver = r
+	return nil
 }
 
 // mailListen reads "listen address:port | port | unix:path [parameters]";

@@ -30,7 +30,7 @@ func TestMailErrors(t *testing.T) {
 		{"starttls and ssl on", "auth_http 127.0.0.1:9; ssl_certificate a.pem; ssl_certificate_key a.key;\nserver { listen 143; starttls only;\nssl on; }", `"starttls" directive conflicts with "ssl on" in nginx.conf:3`},
 		{"starttls value", "auth_http 127.0.0.1:9; server { listen 143; starttls maybe; }", `invalid value "maybe" in nginx.conf:1`},
 		{"ssl_conf_command", "ssl_conf_command Options KTLS; auth_http 127.0.0.1:9; server { listen 143; }", `fulcrum does not support the "ssl_conf_command" directive yet in nginx.conf:1`},
-		{"resolver", "resolver 127.0.0.1; auth_http 127.0.0.1:9; server { listen 25; }", `fulcrum does not support the "resolver" directive yet in nginx.conf:1`},
+		{"resolver valid", "resolver 127.0.0.1 valid=x; auth_http 127.0.0.1:9; server { listen 25; }", `invalid parameter: valid=x in nginx.conf:1`},
 		{"bad url", "auth_http http://; server { listen 143; }", `invalid URL "http://" in auth_http in nginx.conf:1`},
 	}
 	for _, tt := range tests {
@@ -61,7 +61,7 @@ func TestMailBuild(t *testing.T) {
     server { listen 127.0.0.1:143; imap_auth external login plain CRAM-MD5; }
     server { listen 995; protocol pop3; pop3_auth external apop; xclient off; proxy_pass_error_message on; proxy_protocol on; }
     server { listen 587; smtp_auth login plain; smtp_client_buffer 8k; max_errors 3; server_name other; }
-    server { listen 25; smtp_auth none external login; smtp_greeting_delay 2s; proxy_smtp_auth on; }
+    server { listen 25; smtp_auth none external login; smtp_greeting_delay 2s; proxy_smtp_auth on; resolver 127.0.0.2:5353 valid=1m; resolver_timeout 2s; }
 }`)
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("warnings %v", cfg.Warnings)
@@ -91,6 +91,8 @@ func TestMailBuild(t *testing.T) {
 		{"flags", []bool{s[0].XClient, s[1].XClient, s[0].PassErrorMessage, s[1].PassErrorMessage, s[0].ProxyProtocol, s[1].ProxyProtocol}, []bool{true, false, false, true, false, true}},
 		{"buffers", []int{s[0].ClientBuffer, s[1].ClientBuffer, s[2].ClientBuffer}, []int{4096, 128, 8192}},
 		{"max_errors", []int{s[0].MaxErrors, s[2].MaxErrors}, []int{5, 3}},
+		{"resolver off", s[2].Resolver, (*DNSResolver)(nil)},
+		{"resolver", []any{s[3].Resolver.Addrs, s[3].Resolver.Valid, s[3].Resolver.Timeout, s[3].Resolver.IPv6}, []any{[]string{"127.0.0.2:5353"}, time.Minute, 2 * time.Second, true}},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

@@ -3,7 +3,6 @@ package config
 // Notes of the mail directives fulcrum does not implement.
 const (
 	noteMailConfCommand = "OpenSSL configuration commands have no equivalent in Go's TLS; keep nginx where a mail server needs one"
-	noteMailResolver    = "fulcrum's mail proxy does not look up client names: auth_http gets Client-Host and XCLIENT gets NAME as [UNAVAILABLE], which nginx sends without a resolver; keep nginx where the backend needs the name"
 )
 
 // checkMailProtocol refuses a protocol nginx does not know, in its words.
@@ -23,8 +22,8 @@ var mailSpecs = []spec{
 	{name: "server_name", module: "mail_core", ctx: ctxMailSS, args: args1, syntax: "server_name name;"},
 	{name: "timeout", module: "mail_core", ctx: ctxMailSS, args: args1, kinds: []kind{kindMsec}, syntax: "timeout time;"},
 	{name: "max_errors", module: "mail_core", ctx: ctxMailSS, args: args1, kinds: []kind{kindNumber}, syntax: "max_errors number;"},
-	{name: "resolver", module: "mail_core", ctx: ctxMailSS, args: args1More, status: unsupported, asIs: []string{"off"}, note: noteMailResolver, syntax: "resolver address ... [valid=time] [ipv4=on|off] [ipv6=on|off] | off;"},
-	{name: "resolver_timeout", module: "mail_core", ctx: ctxMailSS, args: args1, kinds: []kind{kindMsec}, status: ignored, note: "fulcrum's mail proxy has no resolver", syntax: "resolver_timeout time;"},
+	{name: "resolver", module: "mail_core", ctx: ctxMailSS, args: args1More, syntax: "resolver address ... [valid=time] [ipv4=on|off] [ipv6=on|off] | off;"},
+	{name: "resolver_timeout", module: "mail_core", ctx: ctxMailSS, args: args1, kinds: []kind{kindMsec}, syntax: "resolver_timeout time;"},
 	{name: "set_real_ip_from", module: "mail_realip", ctx: ctxMailSrv, args: args1, kinds: []kind{kindAddress}, multi: true, status: ignored, note: "fulcrum's mail listeners take no PROXY protocol header, so the client's address is always the connection's", syntax: "set_real_ip_from address | CIDR | unix:;"},
 	{name: "auth_http", module: "mail_auth_http", ctx: ctxMailSS, args: args1, syntax: "auth_http URL;"},
 	{name: "auth_http_header", module: "mail_auth_http", ctx: ctxMailSS, args: args2, multi: true, syntax: "auth_http_header header value;"},

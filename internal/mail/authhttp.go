@@ -56,7 +56,7 @@ func (s *session) authRequest() string {
 	b.WriteString("Auth-Login-Attempt: " + strconv.Itoa(s.attempt) + "\r\n")
 	b.WriteString("Client-IP: " + s.addr + "\r\n")
 	if cfg.Protocol == config.MailSMTP {
-		b.WriteString("Client-Host: [UNAVAILABLE]\r\n") // no resolver
+		b.WriteString("Client-Host: " + s.host + "\r\n")
 	}
 	if s.none {
 		b.WriteString("Auth-SMTP-Helo: " + s.helo + "\r\nAuth-SMTP-From: " + s.from + "\r\nAuth-SMTP-To: " + s.to + "\r\n")

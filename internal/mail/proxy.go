@@ -36,6 +36,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/connset"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/resolve"
 	"fulcrum/internal/servertls"
 	"fulcrum/internal/sessioncache"
 )
@@ -105,6 +106,9 @@ type server struct {
 	// ssl_verify_client).
 	tls      *tls.Config
 	verifier *clientauth.Verifier
+	// resolver looks up SMTP clients' names (nil: resolver off, or not
+	// SMTP).
+	resolver *clientResolver
 }
 
 // listener is one bound mail address.
@@ -168,6 +172,7 @@ func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
 	if cur := p.cur.Load(); cur != nil {
 		old = cur.sessions
 	}
+	caches := map[config.Pos]*resolve.Cache{}
 	for i, sc := range cfg.Servers {
 		srv := newServer(sc, p.opts.Hostname)
 		if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {
@@ -179,6 +184,13 @@ func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
 				return nil, err
 			}
 			srv.log = l
+		}
+		if sc.Resolver != nil && sc.Protocol == config.MailSMTP {
+			log := srv.log
+			if log == nil && open {
+				log = p.opts.ErrorLog()
+			}
+			srv.resolver = newClientResolver(sc.Resolver, log, caches)
 		}
 		for j, l := range sc.Listens {
 			key := l.Network + " " + l.Addr

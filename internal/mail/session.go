@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -69,6 +70,14 @@ type session struct {
 	// is set while such a client is being passed on (Auth-Method: none).
 	from, to string
 	none     bool
+	// host is the SMTP client's name for auth_http's Client-Host and
+	// XCLIENT's NAME: what the server's resolver found (clientHost), or
+	// [UNAVAILABLE] without one.
+	host string
+	// ctx ends when the session closes: it ends a lookup of the client's
+	// name that the session no longer waits for.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // newSession returns a session of c on srv.
@@ -77,7 +86,8 @@ func (p *Proxy) newSession(c net.Conn, srv *server) *session {
 	if log == nil {
 		log = p.opts.ErrorLog()
 	}
-	s := &session{srv: srv, raw: c, conn: c, log: log, method: "plain", peer: c.RemoteAddr().String(), local: c.LocalAddr().String()}
+	s := &session{srv: srv, raw: c, conn: c, log: log, method: "plain", peer: c.RemoteAddr().String(), local: c.LocalAddr().String(), host: hostUnavailable}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.addr = s.peer
 	if host, _, err := net.SplitHostPort(s.peer); err == nil {
 		s.addr = host
@@ -91,7 +101,10 @@ func (p *Proxy) newSession(c net.Conn, srv *server) *session {
 
 // close closes the client connection (once).
 func (s *session) close() {
-	s.closeOnce.Do(func() { s.raw.Close() })
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.raw.Close()
+	})
 }
 
 // logf writes an info line with nginx's session context.

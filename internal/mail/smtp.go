@@ -13,6 +13,9 @@ import (
 // smtp serves an SMTP client until it authenticates (then the session is
 // proxied) or quits.
 func (s *session) smtp() error {
+	if s.srv.resolver != nil {
+		s.host = s.clientHost()
+	}
 	if err := s.greetingDelay(); err != nil {
 		return err
 	}
@@ -155,7 +158,7 @@ func (s *session) smtpLogin(b *backend) (string, error) {
 		if s.login != "" && !s.srv.cfg.ProxySMTPAuth {
 			xclient += " LOGIN=" + xtext(s.login)
 		}
-		steps = []string{"EHLO " + s.srv.name + "\r\n", xclient + " NAME=[UNAVAILABLE]\r\n"}
+		steps = []string{"EHLO " + s.srv.name + "\r\n", xclient + " NAME=" + s.host + "\r\n"}
 		if s.helo != "" {
 			steps = append(steps, hello+s.helo+"\r\n")
 		}

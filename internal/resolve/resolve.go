@@ -337,9 +337,11 @@ type Cache struct {
 	answers map[string]cachedAnswer
 }
 
-// cachedAnswer is a name's addresses and when they stop being valid.
+// cachedAnswer is a name's addresses, or an address's name (a PTR
+// record's, ResolveAddr), and when they stop being valid.
 type cachedAnswer struct {
 	addrs   []netip.Addr
+	name    string
 	expires time.Time
 }
 

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -12,7 +13,9 @@ import (
 
 // DNSServer is a small authoritative DNS server on 127.0.0.1 (UDP) for
 // tests: it answers A and AAAA queries for the names given to Set, SetTTL
-// and SetCNAME, NXDOMAIN for the others, and counts the queries it got.
+// and SetCNAME, PTR queries for the addresses given to SetPTR, SERVFAIL
+// for the names given to SetFailure, nothing at all for those given to
+// SetSilent, NXDOMAIN for the others, and counts the queries it got.
 type DNSServer struct {
 	// Addr is where it listens, "127.0.0.1:port".
 	Addr string
@@ -28,7 +31,10 @@ type DNSServer struct {
 type dnsRecords struct {
 	addrs []netip.Addr
 	cname string
+	ptr   string
 	ttl   uint32
+	// fail answers SERVFAIL; silent answers nothing.
+	fail, silent bool
 }
 
 // dnsKey is the map key of name: lower case, fully qualified.
@@ -88,6 +94,54 @@ func (s *DNSServer) SetCNAME(name, target string, ttl uint32) {
 	s.mu.Unlock()
 }
 
+// SetPTR makes the reverse name of ip (its in-addr.arpa or ip6.arpa name)
+// a PTR record naming name, with a TTL of one second.
+func (s *DNSServer) SetPTR(ip, name string) {
+	s.mu.Lock()
+	s.names[reverseName(netip.MustParseAddr(ip))] = dnsRecords{ptr: dnsKey(name), ttl: 1}
+	s.mu.Unlock()
+}
+
+// SetFailure makes every query about name (a reverse name for an address
+// given as an IP) answered with SERVFAIL.
+func (s *DNSServer) SetFailure(name string) {
+	s.mu.Lock()
+	s.names[nameOrReverse(name)] = dnsRecords{fail: true}
+	s.mu.Unlock()
+}
+
+// SetSilent makes every query about name (a reverse name for an address
+// given as an IP) go unanswered, as a DNS server that is down.
+func (s *DNSServer) SetSilent(name string) {
+	s.mu.Lock()
+	s.names[nameOrReverse(name)] = dnsRecords{silent: true}
+	s.mu.Unlock()
+}
+
+// nameOrReverse is the map key of name, or of the reverse name of the
+// address name is.
+func nameOrReverse(name string) string {
+	if ip, err := netip.ParseAddr(name); err == nil {
+		return reverseName(ip)
+	}
+	return dnsKey(name)
+}
+
+// reverseName is ip's PTR name, as the map keeps it.
+func reverseName(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is4() {
+		a := ip.As4()
+		return fmt.Sprintf("%d.%d.%d.%d.in-addr.arpa.", a[3], a[2], a[1], a[0])
+	}
+	var b strings.Builder
+	a := ip.As16()
+	for i := 15; i >= 0; i-- {
+		fmt.Fprintf(&b, "%x.%x.", a[i]&0xf, a[i]>>4)
+	}
+	return b.String() + "ip6.arpa."
+}
+
 // Queries is how many queries the server answered.
 func (s *DNSServer) Queries() int {
 	s.mu.Lock()
@@ -123,9 +177,15 @@ func (s *DNSServer) answer(req []byte) []byte {
 		alias = &target
 	}
 	s.mu.Unlock()
+	if recs.silent {
+		return nil
+	}
 	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired}
-	if !known {
+	switch {
+	case !known:
 		rh.RCode = dnsmessage.RCodeNameError
+	case recs.fail:
+		rh.RCode = dnsmessage.RCodeServerFailure
 	}
 	b := dnsmessage.NewBuilder(nil, rh)
 	b.EnableCompression()
@@ -141,6 +201,9 @@ func (s *DNSServer) answer(req []byte) []byte {
 		} else {
 			name, recs = target, *alias
 		}
+	}
+	if recs.ptr != "" && q.Type == dnsmessage.TypePTR {
+		b.PTRResource(dnsmessage.ResourceHeader{Name: name, Type: dnsmessage.TypePTR, Class: dnsmessage.ClassINET, TTL: recs.ttl}, dnsmessage.PTRResource{PTR: dnsmessage.MustNewName(recs.ptr)})
 	}
 	for _, a := range recs.addrs {
 		rrh := dnsmessage.ResourceHeader{Name: name, Class: dnsmessage.ClassINET, TTL: recs.ttl}

@@ -1,0 +1,129 @@
+package mail
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"fulcrum/internal/testutil"
+)
+
+// TestSMTPClientHost: with a resolver, an SMTP session looks up the
+// client's name before the greeting and gives it to auth_http (Client-Host)
+// and the backend (XCLIENT NAME), as recorded with nginx 1.22.1 and a
+// Python DNS server: the PTR name when its addresses include the client's,
+// [UNAVAILABLE] when DNS does not know a name or the addresses leave the
+// client out, [TEMPUNAVAIL] when a lookup failed otherwise (SERVFAIL, no
+// answer within resolver_timeout), each failure logged at error in nginx's
+// words. A PTR name that is no host name is not passed on.
+func TestSMTPClientHost(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(*testutil.DNSServer)
+		host  string
+		log   string // the error line, "" for none
+	}{
+		{"confirmed", func(d *testutil.DNSServer) {
+			d.SetPTR("127.0.0.1", "client.example")
+			d.Set("client.example", "127.0.0.1")
+		}, "client.example", ""},
+		{"one of several addresses", func(d *testutil.DNSServer) {
+			d.SetPTR("127.0.0.1", "client.example")
+			d.Set("client.example", "10.0.0.1", "127.0.0.1", "2001:db8::1")
+		}, "client.example", ""},
+		{"no PTR", func(*testutil.DNSServer) {}, "[UNAVAILABLE]",
+			"127.0.0.1 could not be resolved (3: Host not found) while in resolving client address, client: 127.0.0.1, server: "},
+		{"PTR without a record", func(d *testutil.DNSServer) { d.Set("1.0.0.127.in-addr.arpa") }, "[UNAVAILABLE]",
+			"127.0.0.1 could not be resolved (3: Host not found) while in resolving client address, client: 127.0.0.1, server: "},
+		{"PTR server failure", func(d *testutil.DNSServer) { d.SetFailure("127.0.0.1") }, "[TEMPUNAVAIL]",
+			"127.0.0.1 could not be resolved (2: Server failure) while in resolving client address, client: 127.0.0.1, server: "},
+		{"PTR timeout", func(d *testutil.DNSServer) { d.SetSilent("127.0.0.1") }, "[TEMPUNAVAIL]",
+			"127.0.0.1 could not be resolved (110: Operation timed out) while in resolving client address, client: 127.0.0.1, server: "},
+		{"other address", func(d *testutil.DNSServer) {
+			d.SetPTR("127.0.0.1", "client.example")
+			d.Set("client.example", "10.0.0.1")
+		}, "[UNAVAILABLE]", ""},
+		{"name unknown", func(d *testutil.DNSServer) { d.SetPTR("127.0.0.1", "client.example") }, "[UNAVAILABLE]",
+			`"client.example" could not be resolved (3: Host not found) while in resolving client hostname, client: 127.0.0.1, server: `},
+		{"name server failure", func(d *testutil.DNSServer) {
+			d.SetPTR("127.0.0.1", "client.example")
+			d.SetFailure("client.example")
+		}, "[TEMPUNAVAIL]",
+			`"client.example" could not be resolved (2: Server failure) while in resolving client hostname, client: 127.0.0.1, server: `},
+		{"name timeout", func(d *testutil.DNSServer) {
+			d.SetPTR("127.0.0.1", "client.example")
+			d.SetSilent("client.example")
+		}, "[TEMPUNAVAIL]",
+			`"client.example" could not be resolved (110: Operation timed out) while in resolving client hostname, client: 127.0.0.1, server: `},
+		{"not a host name", func(d *testutil.DNSServer) {
+			d.SetPTR("127.0.0.1", "x\r\nAuth-User: admin.example")
+			d.Set("x\r\nAuth-User: admin.example", "127.0.0.1")
+		}, "[UNAVAILABLE]",
+			"127.0.0.1 resolved to an invalid name while in resolving client address, client: 127.0.0.1, server: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dns := testutil.StartDNSServer(t)
+			tt.setup(dns)
+			logFile := filepath.Join(t.TempDir(), "mail.log")
+			e := newEnv(t, fmt.Sprintf("resolver %s valid=30s; resolver_timeout 300ms; error_log %s info;", dns.Addr, logFile))
+			c := dial(t, e.servers[2])
+			c.run([]step{
+				{"", "220 mx.example ESMTP ready\r\n"},
+				{"EHLO x\r\n", "250-mx.example\r\n250 AUTH PLAIN LOGIN\r\n"},
+				{"AUTH PLAIN AGpvZQBwdw==\r\n", "235 2.0.0 OK\r\n"},
+			})
+			got := e.auth.requests.waitFor(t, 1)[0]
+			if want := strings.Replace(authRequest("joe", "pw", "smtp", 1, ""), "[UNAVAILABLE]", tt.host, 1); got != want {
+				t.Errorf("auth request %q, want %q", got, want)
+			}
+			want := []string{"EHLO mx.example\r\n", "XCLIENT ADDR=127.0.0.1 LOGIN=joe NAME=" + tt.host + "\r\n", "EHLO x\r\n"}
+			if got := e.back["smtp"].lines.waitFor(t, 3); !slices.Equal(got, want) {
+				t.Errorf("backend read %q, want %q", got, want)
+			}
+			b, _ := os.ReadFile(logFile)
+			var errs []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.Contains(l, "[error]") {
+					errs = append(errs, l)
+				}
+			}
+			switch {
+			case tt.log == "" && len(errs) > 0:
+				t.Errorf("error lines %q, want none", errs)
+			case tt.log != "" && (len(errs) != 1 || !strings.HasSuffix(errs[0], tt.log+e.servers[2])):
+				t.Errorf("error lines %q, want one with %q", errs, tt.log+e.servers[2])
+			}
+		})
+	}
+}
+
+// TestClientHostCachedAndSMTPOnly: a second session takes the names from
+// the resolver's cache (valid=), and IMAP and POP3 sessions look nothing
+// up and send no Client-Host, as nginx.
+func TestClientHostCachedAndSMTPOnly(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dns.SetPTR("127.0.0.1", "client.example")
+	dns.Set("client.example", "127.0.0.1")
+	e := newEnv(t, fmt.Sprintf("resolver %s valid=30s;", dns.Addr))
+	for range 2 {
+		c := dial(t, e.servers[2])
+		c.expect("220 mx.example ESMTP ready\r\n")
+		c.send("QUIT\r\n")
+		c.expect("221 2.0.0 Bye\r\n")
+	}
+	if n := dns.Queries(); n != 3 { // PTR, A, AAAA once
+		t.Errorf("%d DNS queries for two sessions, want 3", n)
+	}
+	c := dial(t, e.servers[0])
+	c.run([]step{{"", "* OK IMAP4 ready\r\n"}, {"a LOGIN joe pw\r\n", "a OK done\r\n"}})
+	if got := e.auth.requests.waitFor(t, 1)[0]; got != authRequest("joe", "pw", "imap", 1, "") {
+		t.Errorf("auth request %q", got)
+	}
+	if n := dns.Queries(); n != 3 {
+		t.Errorf("%d DNS queries after an IMAP session, want 3", n)
+	}
+}

@@ -49,13 +49,8 @@ func reverseName(ip netip.Addr) string {
 func (c *Client) ResolveAddr(ctx context.Context, ip netip.Addr, valid time.Duration, now time.Time) (string, time.Time, error) {
 	rev := reverseName(ip)
 	key := cacheKey(rev)
-	if c.cache != nil {
-		c.cache.mu.Lock()
-		a, ok := c.cache.answers[key]
-		c.cache.mu.Unlock()
-		if ok && now.Before(a.expires) {
-			return a.name, a.expires, nil
-		}
+	if a, ok := c.cache.get(key, now); ok {
+		return a.name, a.expires, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()

@@ -370,13 +370,8 @@ func cacheKey(host string) string {
 // which the cache then keeps. Without a cache it always looks host up.
 func (c *Client) Resolve(ctx context.Context, host string, valid time.Duration, now time.Time) ([]netip.Addr, time.Time, error) {
 	key := cacheKey(host)
-	if c.cache != nil {
-		c.cache.mu.Lock()
-		a, ok := c.cache.answers[key]
-		c.cache.mu.Unlock()
-		if ok && now.Before(a.expires) {
-			return a.addrs, a.expires, nil
-		}
+	if a, ok := c.cache.get(key, now); ok {
+		return a.addrs, a.expires, nil
 	}
 	addrs, ttl, err := c.LookupTTL(ctx, key)
 	if err != nil {
@@ -387,6 +382,18 @@ func (c *Client) Resolve(ctx context.Context, host string, valid time.Duration, 
 		c.cache.put(key, cachedAnswer{addrs: addrs, expires: expires}, now)
 	}
 	return addrs, expires, nil
+}
+
+// get returns the answer kept for key while it is valid at now; a nil
+// cache keeps none.
+func (c *Cache) get(key string, now time.Time) (cachedAnswer, bool) {
+	if c == nil {
+		return cachedAnswer{}, false
+	}
+	c.mu.Lock()
+	a, ok := c.answers[key]
+	c.mu.Unlock()
+	return a, ok && now.Before(a.expires)
 }
 
 // maxCached bounds the names a Cache keeps: names may come from request

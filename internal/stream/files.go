@@ -8,6 +8,7 @@ import (
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/syslog"
 )
 
 // files are the stream access logs and error logs, opened once per path
@@ -15,10 +16,12 @@ import (
 // still writes its line to the file it was configured with, as nginx's
 // old workers do. Reopen reopens them all (SIGUSR1).
 type files struct {
-	mu     sync.Mutex // guards byPath and errLogs
+	mu     sync.Mutex // guards byPath, errLogs and peers
 	byPath map[string]*file
 	// errLogs are the stream servers' error logs by their targets.
 	errLogs map[string]*errlog.Logger
+	// peers are the syslog: access log targets, kept like the files.
+	peers map[config.Syslog]*syslog.Peer
 }
 
 // file is one access log file. Lines are written whole, one write each.
@@ -30,7 +33,7 @@ type file struct {
 }
 
 func newFiles() *files {
-	return &files{byPath: map[string]*file{}, errLogs: map[string]*errlog.Logger{}}
+	return &files{byPath: map[string]*file{}, errLogs: map[string]*errlog.Logger{}, peers: map[config.Syslog]*syslog.Peer{}}
 }
 
 // open returns the file of path, opening it on first use.
@@ -74,6 +77,22 @@ func openAppend(path string, perm os.FileMode) (*os.File, error) {
 		return nil, fmt.Errorf(`open() "%s" failed (%s)`, path, errlog.Errno(err))
 	}
 	return f, nil
+}
+
+// syslogPeer returns the peer of a syslog: access log target, made on
+// first use (its socket opens with the first line).
+func (fs *files) syslogPeer(c config.Syslog) (*syslog.Peer, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if p := fs.peers[c]; p != nil {
+		return p, nil
+	}
+	p, err := syslog.New(c, "")
+	if err != nil {
+		return nil, err
+	}
+	fs.peers[c] = p
+	return p, nil
 }
 
 // errorLog returns the logger of a stream server's error_log targets.
@@ -149,5 +168,8 @@ func (fs *files) closeAll() {
 	}
 	for _, l := range fs.errLogs {
 		l.Close()
+	}
+	for _, p := range fs.peers {
+		p.Close()
 	}
 }

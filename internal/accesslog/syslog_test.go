@@ -148,4 +148,3 @@ func TestSyslogLogAllocs(t *testing.T) {
 		t.Errorf("%v allocations per line", n)
 	}
 }
-

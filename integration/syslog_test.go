@@ -220,3 +220,31 @@ mail {
 		t.Fatalf("fulcrum -t: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestSyslogStreamErrorLogFailure: a stream server's error_log to a
+// missing unix socket: its failure goes to the main error log, as nginx
+// logs it to its cycle's log, and the session is served.
+func TestSyslogStreamErrorLogFailure(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "missing.sock")
+	in := startFulcrum(t, `
+events {}
+stream {
+    server {
+        listen 127.0.0.1:0;
+        error_log syslog:server=unix:`+missing+` info;
+        return x;
+    }
+}`, 1)
+	c, err := net.Dial("tcp", in.listening()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(c); string(b) != "x" {
+		t.Errorf("stream answer %q", b)
+	}
+	c.Close()
+	waitFor(t, "the alert in the main error log", func() bool {
+		return in.logged("[alert]") && in.logged("connect() failed (2: No such file or directory)")
+	})
+}

@@ -22,6 +22,9 @@ type files struct {
 	errLogs map[string]*errlog.Logger
 	// peers are the syslog: access log targets, kept like the files.
 	peers map[config.Syslog]*syslog.Peer
+	// mainLog is the main error log, where the failures of syslog:
+	// error_log targets go (nginx's cycle log).
+	mainLog func() *errlog.Logger
 }
 
 // file is one access log file. Lines are written whole, one write each.
@@ -32,8 +35,8 @@ type file struct {
 	f    *os.File
 }
 
-func newFiles() *files {
-	return &files{byPath: map[string]*file{}, errLogs: map[string]*errlog.Logger{}, peers: map[config.Syslog]*syslog.Peer{}}
+func newFiles(mainLog func() *errlog.Logger) *files {
+	return &files{byPath: map[string]*file{}, errLogs: map[string]*errlog.Logger{}, peers: map[config.Syslog]*syslog.Peer{}, mainLog: mainLog}
 }
 
 // open returns the file of path, opening it on first use.
@@ -103,7 +106,9 @@ func (fs *files) errorLog(logs []config.ErrorLog) (*errlog.Logger, error) {
 	if l := fs.errLogs[key]; l != nil {
 		return l, nil
 	}
-	l, err := errlog.New(errlog.Options{Targets: errlog.TargetsFrom(logs)})
+	l, err := errlog.New(errlog.Options{Targets: errlog.TargetsFrom(logs), OnSyslogError: func(level errlog.Level, msg string) {
+		fs.mainLog().LogQuiet(level, msg)
+	}})
 	if err != nil {
 		return nil, err
 	}

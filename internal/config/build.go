@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -178,8 +179,17 @@ func (b *builder) mainErrorLog(main *scope) error {
 		return nil
 	}
 	logs, err := b.errorLogs(dirs)
+	if err != nil {
+		return err
+	}
+	// nginx's ngx_log_open_default: when no main error_log is a file (all
+	// syslog: or memory:), the default file is written too, at error
+	// (recorded with nginx 1.22.1 and -e)
+	if !slices.ContainsFunc(logs, func(l ErrorLog) bool { return l.Syslog.Addr == "" && l.Memory == 0 }) {
+		logs = append(logs, ErrorLog{Path: b.defaultErrorLog(), Level: LevelError})
+	}
 	b.cfg.Main.ErrorLogs = logs
-	return err
+	return nil
 }
 
 func (b *builder) mainShutdown(main *scope) error {

@@ -108,7 +108,7 @@ mail {
 `
 	cfg := mustLoad(t, src)
 	main := cfg.Main.ErrorLogs
-	if len(main) != 2 || main[0].Syslog != def("127.0.0.1:514") || main[0].Path != "syslog:server=127.0.0.1" || main[0].Level != LevelInfo {
+	if len(main) != 3 || main[2].Path != testPrefix+"/logs/error.log" || main[0].Syslog != def("127.0.0.1:514") || main[0].Path != "syslog:server=127.0.0.1" || main[0].Level != LevelInfo {
 		t.Errorf("main error_log %+v", main)
 	}
 	if main[1].Path != "memory:1m" || main[1].Memory != 1<<20 || main[1].Syslog.Addr != "" {
@@ -148,5 +148,31 @@ func TestAccessLogMemoryIsAFile(t *testing.T) {
 	cfg := mustLoad(t, "http { access_log memory:1m; }")
 	if got := cfg.HTTP.AccessLogs[0].Path; got != testPrefix+"/memory:1m" {
 		t.Errorf("path %q", got)
+	}
+}
+
+// TestMainSyslogOnlyKeepsDefaultFile: when every main error_log is a
+// syslog: or memory: target, nginx 1.22.1 writes the default error log
+// file too, at error (ngx_log_open_default; recorded with -e: the request's
+// [error] line was in the -e file).
+func TestMainSyslogOnlyKeepsDefaultFile(t *testing.T) {
+	tests := []struct {
+		src  string
+		want []string
+	}{
+		{"error_log syslog:server=127.0.0.1 info;", []string{"syslog:server=127.0.0.1 info", testPrefix + "/logs/error.log error"}},
+		{"error_log memory:1m debug;", []string{"memory:1m debug", testPrefix + "/logs/error.log error"}},
+		{"error_log syslog:server=127.0.0.1; error_log stderr warn;", []string{"syslog:server=127.0.0.1 error", "stderr warn"}},
+		{"error_log /var/log/e.log; error_log syslog:server=127.0.0.1;", []string{"/var/log/e.log error", "syslog:server=127.0.0.1 error"}},
+	}
+	for _, tt := range tests {
+		cfg := mustLoad(t, tt.src)
+		var got []string
+		for _, l := range cfg.Main.ErrorLogs {
+			got = append(got, l.Path+" "+l.Level.String())
+		}
+		if strings.Join(got, ", ") != strings.Join(tt.want, ", ") {
+			t.Errorf("%s: got %q, want %q", tt.src, got, tt.want)
+		}
 	}
 }

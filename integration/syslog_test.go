@@ -85,10 +85,10 @@ stream {
 	check(udp, " st: ", `<134>`+syslogTime+` `+host+` st: 127\.0\.0\.1 200`)
 }
 
-// TestSyslogReloadSwitchesTarget: a reload that moves access_log to
-// another syslog server: the new configuration's requests go to the new
-// one, none to the old (its socket closes once the old configuration's
-// requests are done).
+// TestSyslogReloadSwitchesTarget: a reload that moves access_log and a
+// server's error_log to another syslog server: the new configuration's
+// lines go to the new one, none to the old (its sockets close once the
+// old configuration's requests are done).
 func TestSyslogReloadSwitchesTarget(t *testing.T) {
 	t.Parallel()
 	a, b := testutil.NewSyslogUDP(t), testutil.NewSyslogUDP(t)
@@ -99,8 +99,10 @@ http {
     log_format t "$request_uri";
     server {
         listen 127.0.0.1:0;
-        access_log syslog:server=%s,tag=t,nohostname t;
-        location / { return 200 %s; }
+        access_log syslog:server=%[1]s,tag=t,nohostname t;
+        error_log syslog:server=%[1]s,tag=e,nohostname;
+        location / { return 200 %[2]s; }
+        location /missing { }
     }
 }`, srv.Target(), body)
 	}
@@ -120,6 +122,10 @@ http {
 	if got := b.RecvMatch(t, regexp.MustCompile(`/after$`)); !regexp.MustCompile(`^<190>` + syslogTime + ` t: /after$`).MatchString(got) {
 		t.Errorf("after the reload: %q", got)
 	}
+	get(t, client, in.url(0)+"/missing")
+	if got := b.RecvMatch(t, regexp.MustCompile(` e: `)); !regexp.MustCompile(`^<187>` + syslogTime + ` e: .* \[error\] .*/html/missing" failed`).MatchString(got) {
+		t.Errorf("error_log after the reload: %q", got)
+	}
 	// the old target got nothing of the new configuration's: a marker
 	// sent now is the next datagram after the old configuration's "/"s
 	m, err := net.Dial("udp", a.Addr)
@@ -135,7 +141,7 @@ http {
 		if got == "marker" {
 			break
 		}
-		if regexp.MustCompile(`/after$`).MatchString(got) {
+		if regexp.MustCompile(`/after$|/missing`).MatchString(got) {
 			t.Fatalf("the old target got a new line: %q", got)
 		}
 	}

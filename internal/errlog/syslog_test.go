@@ -139,3 +139,41 @@ func TestMemoryTargetWritesNothing(t *testing.T) {
 		t.Errorf("files made: %v", names)
 	}
 }
+
+// TestSyslogReopenAndConcurrency: Reopen (SIGUSR1) leaves a syslog target
+// as it is, and lines logged from many goroutines each arrive whole (over
+// UDP, read while they are sent: a unix socket's short queue would drop
+// some, as it should).
+func TestSyslogReopenAndConcurrency(t *testing.T) {
+	srv := testutil.NewSyslogUDP(t)
+	l, err := New(Options{Targets: []Target{syslogTarget(srv, Info, config.Syslog{Facility: 23, Tag: "nginx", NoHostname: true})}, PID: 7, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				l.Logf(Warn, "g%d line %d", g, i)
+			}
+		}()
+	}
+	defer wg.Wait()
+	seen := map[string]bool{}
+	for range 160 {
+		got := srv.Recv(t)
+		if !strings.HasPrefix(got, "<188>Nov 25 01:24:22 nginx: 2026/11/25 01:24:22 [warn] 7#0: g") {
+			t.Fatalf("datagram %q", got)
+		}
+		seen[got] = true
+	}
+	if len(seen) != 160 {
+		t.Errorf("%d distinct lines", len(seen))
+	}
+}

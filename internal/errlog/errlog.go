@@ -48,7 +48,8 @@ const memoryPrefix = "memory:"
 // Options configure a Logger. The zero value logs nothing.
 type Options struct {
 	// Targets are the places lines go to. Targets with the same path share one
-	// file, at the lowest of their levels.
+	// file, at the lowest of their levels; syslog: targets are never merged
+	// (a line goes once to each, as nginx sends it).
 	Targets []Target
 	// PID is the process id printed on each line; 0 means os.Getpid().
 	PID int
@@ -121,6 +122,11 @@ func (l *Logger) add(t Target, stderr io.Writer, hostname string) error {
 		return nil
 	}
 	l.min = min(l.min, t.Level)
+	if t.Syslog.Addr != "" {
+		// each syslog: line is a target of its own: nginx sends a line
+		// once per error_log naming it (recorded with nginx 1.22.1)
+		return l.addSyslog(t, hostname)
+	}
 	for _, s := range l.sinks {
 		if s.path == t.Path || (s.w != nil && t.Path == StderrPath) {
 			s.level = min(s.level, t.Level)
@@ -131,14 +137,6 @@ func (l *Logger) add(t Target, stderr io.Writer, hostname string) error {
 		l.sinks = append(l.sinks, &sink{level: t.Level, w: stderr})
 		return nil
 	}
-	if t.Syslog.Addr != "" {
-		p, err := syslog.New(t.Syslog, hostname)
-		if err != nil {
-			return err
-		}
-		l.sinks = append(l.sinks, &sink{path: t.Path, level: t.Level, peer: p})
-		return nil
-	}
 	f, err := openLog(t.Path)
 	if err != nil {
 		return err
@@ -146,6 +144,16 @@ func (l *Logger) add(t Target, stderr io.Writer, hostname string) error {
 	s := &sink{path: t.Path, level: t.Level}
 	s.file.Store(f)
 	l.sinks = append(l.sinks, s)
+	return nil
+}
+
+// addSyslog adds the sink of a syslog: target.
+func (l *Logger) addSyslog(t Target, hostname string) error {
+	p, err := syslog.New(t.Syslog, hostname)
+	if err != nil {
+		return err
+	}
+	l.sinks = append(l.sinks, &sink{path: t.Path, level: t.Level, peer: p})
 	return nil
 }
 

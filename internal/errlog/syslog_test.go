@@ -177,3 +177,28 @@ func TestSyslogReopenAndConcurrency(t *testing.T) {
 		t.Errorf("%d distinct lines", len(seen))
 	}
 }
+
+// TestSyslogSameTargetTwice: two error_log lines naming one syslog target
+// send each line twice, as nginx 1.22.1 does (recorded), each at its own
+// level.
+func TestSyslogSameTargetTwice(t *testing.T) {
+	srv := testutil.NewSyslogUDP(t)
+	c := config.Syslog{Facility: 23, Tag: "a", NoHostname: true}
+	l, err := New(Options{Targets: []Target{syslogTarget(srv, Error, c), syslogTarget(srv, Warn, c)}, PID: 1, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Log(Warn, "w")
+	l.Log(Error, "e")
+	want := []string{
+		"<188>Nov 25 01:24:22 a: 2026/11/25 01:24:22 [warn] 1#0: w",
+		"<187>Nov 25 01:24:22 a: 2026/11/25 01:24:22 [error] 1#0: e",
+		"<187>Nov 25 01:24:22 a: 2026/11/25 01:24:22 [error] 1#0: e",
+	}
+	for _, w := range want {
+		if got := srv.Recv(t); got != w {
+			t.Errorf("got %q, want %q", got, w)
+		}
+	}
+}

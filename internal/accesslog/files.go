@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"fulcrum/internal/syslog"
 	"fulcrum/internal/vars"
 )
 
@@ -43,6 +44,13 @@ type FilesOptions struct {
 	// "ROOT" existence failed`), crit says nginx logs it at crit (else at
 	// error). nil drops them.
 	OnRequestError func(st *vars.State, crit bool, what string, err error)
+	// OnSyslogError receives the failed socket(), connect() and send()
+	// calls of syslog: access logs, which nginx logs to its main error log
+	// without the request (Logger.Log counts them for the request's line).
+	// nil drops them.
+	OnSyslogError func(err *syslog.OpError)
+	// Hostname is the hostname in syslog headers; "" means the machine's.
+	Hostname string
 }
 
 // Files owns the open access log files of the process. It outlives
@@ -59,6 +67,8 @@ type Files struct {
 	now            func() time.Time
 	onError        func(error)
 	onRequestError func(st *vars.State, crit bool, what string, err error)
+	onSyslogError  func(err *syslog.OpError)
+	hostname       string
 
 	// lines holds *[]byte line buffers for Logger.Log.
 	lines sync.Pool
@@ -77,6 +87,7 @@ func NewFiles(opts FilesOptions) *Files {
 	fs := &Files{
 		stdout: opts.Stdout, stderr: opts.Stderr,
 		now: opts.Now, onError: opts.OnError, onRequestError: opts.OnRequestError,
+		onSyslogError: opts.OnSyslogError, hostname: opts.Hostname,
 		files: make(map[string]*file),
 		wake:  make(chan struct{}, 1),
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/syslog"
 	"fulcrum/internal/vars"
 )
 
@@ -21,11 +22,14 @@ type Logs struct {
 	files *Files
 	comp  *vars.Compiler
 
-	// mu guards formats, held and released.
+	// mu guards formats, held, peers and released.
 	mu       sync.Mutex
 	formats  map[*config.LogFormat]*Format
 	held     map[string]heldFile
 	released bool
+	// peers are the snapshot's syslog: targets, one per distinct target;
+	// Release closes them (nginx's old workers close theirs on exit).
+	peers map[config.Syslog]*syslog.Peer
 }
 
 // heldFile is a file the snapshot holds, with the parameters it was first
@@ -43,6 +47,7 @@ func NewLogs(files *Files, c *vars.Compiler) *Logs {
 		files: files, comp: c,
 		formats: make(map[*config.LogFormat]*Format),
 		held:    make(map[string]heldFile),
+		peers:   make(map[config.Syslog]*syslog.Peer),
 	}
 }
 
@@ -53,7 +58,7 @@ func NewLogs(files *Files, c *vars.Compiler) *Logs {
 // Two targets naming one path share its file and must agree on buffer= and
 // flush=, as in nginx.
 func (ls *Logs) Logger(targets []Target) (*Logger, error) {
-	l := &Logger{pool: &ls.files.lines}
+	l := &Logger{pool: &ls.files.lines, files: ls.files}
 	for _, t := range targets {
 		if t.Log.Off {
 			return &Logger{}, nil
@@ -84,6 +89,13 @@ func (ls *Logs) target(t Target) (target, error) {
 		if cond, err = ls.comp.Compile(t.Params.If); err != nil {
 			return target{}, posError(err, t.Log.Pos)
 		}
+	}
+	if t.Log.Syslog.Addr != "" {
+		p, err := ls.peer(t.Log.Syslog)
+		if err != nil {
+			return target{}, posError(err, t.Log.Pos)
+		}
+		return target{peer: p, format: format, cond: cond}, nil
 	}
 	if strings.IndexByte(t.Log.Path, '$') >= 0 {
 		dyn, err := ls.dynamic(t.Log.Path, t.Params)
@@ -159,8 +171,27 @@ func (ls *Logs) file(path string, p Params) (*file, error) {
 	return f, nil
 }
 
-// Release drops the snapshot's references to its files. Files no other
-// snapshot holds are flushed and closed; lines that the snapshot's Loggers log
+// peer returns the snapshot's peer of a syslog: target, made on first use
+// (its socket opens with the first line).
+func (ls *Logs) peer(c config.Syslog) (*syslog.Peer, error) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.released {
+		return nil, errors.New("access logs of a released snapshot")
+	}
+	if p := ls.peers[c]; p != nil {
+		return p, nil
+	}
+	p, err := syslog.New(c, ls.files.hostname)
+	if err != nil {
+		return nil, err
+	}
+	ls.peers[c] = p
+	return p, nil
+}
+
+// Release drops the snapshot's references to its files and closes its
+// syslog sockets. Files no other snapshot holds are flushed and closed; lines that the snapshot's Loggers log
 // after Release to such files are dropped, so release a snapshot only when its
 // requests have finished. Release is idempotent; it returns the close errors.
 func (ls *Logs) Release() error {
@@ -172,8 +203,13 @@ func (ls *Logs) Release() error {
 	ls.released = true
 	held := ls.held
 	ls.held = nil
+	peers := ls.peers
+	ls.peers = nil
 	ls.mu.Unlock()
 	var errs []error
+	for _, p := range peers {
+		errs = append(errs, p.Close())
+	}
 	for _, h := range held {
 		errs = append(errs, ls.files.release(h.file))
 	}
@@ -185,6 +221,7 @@ func (ls *Logs) Release() error {
 type Logger struct {
 	targets []target
 	pool    *sync.Pool // line buffers (*[]byte) shared through Files
+	files   *Files     // the clock and error reporting of syslog targets
 }
 
 // target is one compiled access_log.
@@ -195,6 +232,9 @@ type target struct {
 	// dyn is a path with variables; file is then nil and each line opens
 	// the file it names.
 	dyn *dynamicPath
+	// peer is a syslog: target; file is then nil and each line is sent
+	// at once as one datagram.
+	peer *syslog.Peer
 }
 
 // Enabled reports whether Log writes anything, so a caller can skip work that
@@ -205,9 +245,12 @@ func (l *Logger) Enabled() bool { return l != nil && len(l.targets) > 0 }
 // whose if= condition holds. Each line is formatted outside any lock into a
 // pooled buffer and appended to its file's buffer whole; a format shared by
 // several targets is formatted once. In steady state Log does not allocate.
-func (l *Logger) Log(st *vars.State) {
+// It returns the number of syslog: targets whose send failed (their socket
+// full, or a failure Files' OnSyslogError got): nginx logs `send() to syslog
+// failed` at warn for each, to the request's error log.
+func (l *Logger) Log(st *vars.State) (syslogFailed int) {
 	if !l.Enabled() {
-		return
+		return 0
 	}
 	bp := l.pool.Get().(*[]byte)
 	b := (*bp)[:0]
@@ -225,11 +268,45 @@ func (l *Logger) Log(st *vars.State) {
 			t.dyn.write(b, st)
 			continue
 		}
+		if t.peer != nil {
+			if !l.send(t.peer, b) {
+				syslogFailed++
+			}
+			continue
+		}
 		t.file.write(b)
 	}
 	if cap(b) <= maxPooledLine {
 		*bp = b
 		l.pool.Put(bp)
+	}
+	return syslogFailed
+}
+
+// send sends line (its newline dropped) to p as one datagram, built in a
+// pooled buffer, and reports whether it was sent; a failed socket, connect
+// or send goes to Files' OnSyslogError.
+func (l *Logger) send(p *syslog.Peer, line []byte) bool {
+	bp := l.pool.Get().(*[]byte)
+	d := p.AppendHeader((*bp)[:0], p.Severity(), l.files.now())
+	d = append(d, line[:len(line)-1]...)
+	err := p.Send(d)
+	if cap(d) <= maxPooledLine {
+		*bp = d
+		l.pool.Put(bp)
+	}
+	if err != nil {
+		l.report(err)
+	}
+	return err == nil
+}
+
+// report passes a failed socket, connect or send to OnSyslogError (out of
+// send, whose errors.As target would escape on every line).
+func (l *Logger) report(err error) {
+	var oe *syslog.OpError
+	if errors.As(err, &oe) && l.files.onSyslogError != nil {
+		l.files.onSyslogError(oe)
 	}
 }
 

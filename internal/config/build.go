@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -177,8 +179,17 @@ func (b *builder) mainErrorLog(main *scope) error {
 		return nil
 	}
 	logs, err := b.errorLogs(dirs)
+	if err != nil {
+		return err
+	}
+	// nginx's ngx_log_open_default: when no main error_log is a file (all
+	// syslog: or memory:), the default file is written too, at error
+	// (recorded with nginx 1.22.1 and -e)
+	if !slices.ContainsFunc(logs, func(l ErrorLog) bool { return l.Syslog.Addr == "" && l.Memory == 0 }) {
+		logs = append(logs, ErrorLog{Path: b.defaultErrorLog(), Level: LevelError})
+	}
 	b.cfg.Main.ErrorLogs = logs
-	return err
+	return nil
 }
 
 func (b *builder) mainShutdown(main *scope) error {
@@ -240,10 +251,19 @@ func (b *builder) errorLogs(dirs []*Directive) ([]ErrorLog, error) {
 
 func (b *builder) errorLog1(d *Directive) (ErrorLog, error) {
 	target := d.Args[0]
-	if err := checkLogTarget(d, target); err != nil {
-		return ErrorLog{}, err
-	}
 	l := ErrorLog{Path: b.path(target), Level: LevelError, Pos: d.Pos}
+	var err error
+	switch {
+	case isSyslog(target):
+		l.Path = target
+		l.Syslog, err = b.parseSyslog(d, target)
+	case strings.HasPrefix(target, "memory:"):
+		l.Path = target
+		l.Memory, err = memoryLogSize(d, target)
+	}
+	if err != nil {
+		return l, err
+	}
 	seen := false
 	for _, a := range d.Args[1:] {
 		level, ok := logLevels[a]
@@ -259,16 +279,6 @@ func (b *builder) errorLog1(d *Directive) (ErrorLog, error) {
 		}
 	}
 	return l, nil
-}
-
-// checkLogTarget refuses log targets fulcrum cannot write to yet.
-func checkLogTarget(d *Directive, target string) error {
-	for _, p := range []string{"syslog:", "memory:"} {
-		if len(target) >= len(p) && target[:len(p)] == p {
-			return hintf(d.Pos, "log to a file, stderr or /dev/stdout", `fulcrum does not support "%s" logging yet`, p[:len(p)-1])
-		}
-	}
-	return nil
 }
 
 // Defaults of an upstream block (nginx's ngx_http_upstream_keepalive_module).

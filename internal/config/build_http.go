@@ -354,10 +354,14 @@ func applyAccessLog(b *builder, st *Settings, dirs []*Directive, _ *scope) error
 }
 
 func (b *builder) accessLog(d *Directive) (AccessLog, error) {
-	if err := checkLogTarget(d, d.Args[0]); err != nil {
-		return AccessLog{}, err
-	}
 	l := AccessLog{Path: b.path(d.Args[0]), Format: b.formats["combined"], Pos: d.Pos}
+	if isSyslog(d.Args[0]) {
+		s, err := b.parseSyslog(d, d.Args[0])
+		if err != nil {
+			return l, err
+		}
+		l.Path, l.Syslog = d.Args[0], s
+	}
 	if len(d.Args) > 1 {
 		f, ok := b.formats[d.Args[1]]
 		if !ok {
@@ -365,12 +369,33 @@ func (b *builder) accessLog(d *Directive) (AccessLog, error) {
 		}
 		l.Format = f
 	}
+	gzip := false
 	for _, a := range d.Args[min(2, len(d.Args)):] {
+		if l.Syslog.Addr != "" && (a == "gzip" || strings.HasPrefix(a, "gzip=")) {
+			gzip = true
+			continue
+		}
 		if err := b.accessLogParam(d, &l, a); err != nil {
 			return l, err
 		}
 	}
+	if l.Syslog.Addr != "" {
+		return l, syslogUnbuffered(d, l, gzip)
+	}
 	return l, nil
+}
+
+// syslogUnbuffered refuses buffer=, flush= and gzip on a syslog: access
+// log, in nginx's order and words (ngx_http_log_set_log, recorded with
+// nginx 1.22.1): flush= without a buffer first, then any buffer.
+func syslogUnbuffered(d *Directive, l AccessLog, gzip bool) error {
+	if l.Flush > 0 && l.Buffer <= 0 && !gzip {
+		return hintf(d.Pos, "a syslog: log sends each line at once: drop flush=", `no buffer is defined for access_log "%s"`, l.Path)
+	}
+	if l.Buffer > 0 || gzip {
+		return hintf(d.Pos, "a syslog: log sends each line at once: drop buffer=, flush= and gzip", "logs to syslog cannot be buffered")
+	}
+	return nil
 }
 
 func (b *builder) unknownFormat(d *Directive) error {

@@ -168,7 +168,6 @@ func TestBuildErrors(t *testing.T) {
 		{"unknown log format", "http { log_format main x; access_log /x mian; }", `unknown log format "mian" in nginx.conf:1, did you mean "main"?`},
 		{"access_log off extra", "http { access_log off x; }", `invalid parameter "x" in nginx.conf:1`},
 		{"access_log parameter", "http { access_log /x combined bogus; }", `invalid parameter "bogus" in nginx.conf:1`},
-		{"access_log syslog", "http { access_log syslog:server=127.0.0.1; }", `fulcrum does not support "syslog" logging yet in nginx.conf:1`},
 		{"error_log level", "error_log /x bogus;", `invalid log level "bogus" in nginx.conf:1`},
 		{"error_log two levels", "error_log /x warn error;", `duplicate log level "error" in nginx.conf:1`},
 		{"worker_processes", "worker_processes AUTO;", `"worker_processes" directive invalid value in nginx.conf:1`},

@@ -91,11 +91,38 @@ type Main struct {
 
 // ErrorLog is one error_log target.
 type ErrorLog struct {
-	// Path is an absolute file path, or "stderr".
+	// Path is an absolute file path, or "stderr"; for a syslog: or memory:
+	// target, the target as written ("syslog:server=10.0.0.1,tag=web").
 	Path string
 	// Level is the lowest level written.
 	Level LogLevel
-	Pos   Pos
+	// Syslog is the parsed syslog: target; its zero value (Addr "") means
+	// Path is not one.
+	Syslog Syslog
+	// Memory is the size of a memory:SIZE target (nginx's debugging ring
+	// buffer, which fulcrum does not keep: nothing is written); 0 means
+	// Path is not one.
+	Memory int64
+	Pos    Pos
+}
+
+// Syslog is a "syslog:server=ADDRESS[,facility=F][,severity=S][,tag=T]
+// [,nohostname]" log target (nginx's ngx_syslog_peer_t), resolved at load.
+// It is comparable: two equal values are the same target.
+type Syslog struct {
+	// Network is "udp" (Addr "ip:port") or "unixgram" (Addr a socket path).
+	Network string
+	Addr    string
+	// Facility is the syslog facility number (local7, 23, by default).
+	Facility int
+	// Severity is the severity number of access_log lines (info, 6, by
+	// default); error_log lines have their own level's.
+	Severity int
+	// Tag is the tag (program name) of each message, "nginx" by default;
+	// it may be "".
+	Tag string
+	// NoHostname leaves the hostname out of the message header.
+	NoHostname bool
 }
 
 // LogLevel is an error log severity, from the least to the most severe.
@@ -1151,7 +1178,10 @@ type ErrorPage struct {
 
 // AccessLog is one access_log directive; Off is "access_log off".
 type AccessLog struct {
-	Path   string // absolute path (it may contain variables), or "stderr"/"stdout"
+	Path string // absolute path (it may contain variables), or "stderr"/"stdout"; a syslog: target as written
+	// Syslog is the parsed syslog: target; its zero value (Addr "") means
+	// Path is a file. Such a log is never buffered.
+	Syslog Syslog
 	Format *LogFormat
 	Off    bool
 	// Buffer is the buffer=size parameter: 0 when not given (fulcrum's default

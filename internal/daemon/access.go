@@ -8,6 +8,7 @@ import (
 	"fulcrum/internal/accesslog"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/syslog"
 	"fulcrum/internal/vars"
 )
 
@@ -16,6 +17,9 @@ import (
 type accessLogs struct {
 	logs    *accesslog.Logs
 	loggers map[*config.Settings]*accesslog.Logger
+	// errorLog is the error log of a level's error_log lines (logSet.level),
+	// where a failed syslog: send is reported.
+	errorLog func([]config.ErrorLog) *errlog.Logger
 }
 
 // newAccessFiles returns the process's access log files; errors writing them go
@@ -31,13 +35,21 @@ func newAccessFiles(errLog func() *errlog.Logger) *accesslog.Files {
 		req := &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
 			Request: st.RequestLine, Upstream: st.LastUpstream.String(), Host: st.Host}
 		errLog().LogRequest(level, req, what+" ("+errlog.Errno(err)+") while logging request")
+	}, OnSyslogError: func(err *syslog.OpError) {
+		// nginx 1.22.1 (recorded): the failed call at alert (a refused
+		// send at error) in the main error log, without the request
+		level := errlog.Alert
+		if !err.Alert() {
+			level = errlog.Error
+		}
+		errLog().LogQuiet(level, err.Error())
 	}})
 }
 
 // accessFor compiles the access logs of cfg, opening files the running snapshot
 // does not have yet. On a failed build the caller releases them.
 func (ls *logSet) accessFor(cfg *config.Config, comp *vars.Compiler) (*accessLogs, error) {
-	a := &accessLogs{logs: accesslog.NewLogs(ls.access, comp), loggers: map[*config.Settings]*accesslog.Logger{}}
+	a := &accessLogs{logs: accesslog.NewLogs(ls.access, comp), loggers: map[*config.Settings]*accesslog.Logger{}, errorLog: ls.level}
 	if cfg.HTTP == nil {
 		return a, nil
 	}
@@ -77,8 +89,14 @@ func (a *accessLogs) log(set *config.Settings, st *vars.State) {
 		return
 	}
 	st.Logging = true
-	a.loggers[set].Log(st)
+	failed := a.loggers[set].Log(st)
 	st.Logging = false
+	for range failed {
+		// nginx 1.22.1 (recorded): at warn, to the request's error log
+		req := &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
+			Request: st.RequestLine, Upstream: st.LastUpstream.String(), Host: st.Host}
+		a.errorLog(set.ErrorLogs).LogRequest(errlog.Warn, req, "send() to syslog failed while logging request")
+	}
 }
 
 // release lets go of the snapshot's files; files no newer snapshot uses close.

@@ -43,6 +43,13 @@ func openLogs(cfg *config.Config, startup *errlog.Logger) (*logSet, error) {
 	return ls, nil
 }
 
+// syslogFailed logs the failure of a syslog: error log target to the main
+// error log, as nginx logs it to its cycle's log; LogQuiet keeps a failing
+// target of the main log from reporting itself again.
+func (ls *logSet) syslogFailed(level errlog.Level, msg string) {
+	ls.error().LogQuiet(level, msg)
+}
+
 // error returns the current error log; never nil.
 func (ls *logSet) error() *errlog.Logger {
 	if l := ls.cur.Load(); l != nil {
@@ -64,7 +71,7 @@ func (ls *logSet) update(cfg *config.Config) (*logChange, error) {
 	defer ls.mu.Unlock()
 	var main *errlog.Logger
 	if ls.cur.Load() == nil || !slices.Equal(targets, ls.targets) {
-		l, err := errlog.New(errlog.Options{Targets: targets})
+		l, err := errlog.New(errlog.Options{Targets: targets, OnSyslogError: ls.syslogFailed})
 		if err != nil {
 			return nil, err
 		}
@@ -152,7 +159,7 @@ func (ls *logSet) openLevels(cfg *config.Config, mainKey string) (levels map[str
 		l := ls.levels[key]
 		if l == nil {
 			var err error
-			if l, err = errlog.New(errlog.Options{Targets: targets}); err != nil {
+			if l, err = errlog.New(errlog.Options{Targets: targets, OnSyslogError: ls.syslogFailed}); err != nil {
 				return err
 			}
 			opened = append(opened, l)

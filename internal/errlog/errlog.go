@@ -6,7 +6,9 @@
 // writes to several targets, each a file or standard error with its own lowest level,
 // as nginx's error_log directives do. Every line is one write system call straight to
 // the file, so a crash loses nothing that was logged. Reopen reopens the files after
-// logrotate has renamed them (SIGUSR1).
+// logrotate has renamed them (SIGUSR1). A syslog: target gets each line as one
+// datagram (package syslog) at the severity of its level, without its newline.
+// A memory: target (nginx's debugging ring buffer) keeps nothing.
 package errlog
 
 import (
@@ -15,8 +17,13 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"fulcrum/internal/config"
+	"fulcrum/internal/syslog"
 )
 
 // StderrPath is the target path that means standard error, as in
@@ -30,12 +37,19 @@ type Target struct {
 	Path string
 	// Level is the lowest level written to this target.
 	Level Level
+	// Syslog is a syslog: target's server and parameters (Path is then the
+	// target as written); the zero value means Path is a file.
+	Syslog config.Syslog
 }
+
+// memoryPrefix starts a memory:SIZE target, which writes nothing.
+const memoryPrefix = "memory:"
 
 // Options configure a Logger. The zero value logs nothing.
 type Options struct {
 	// Targets are the places lines go to. Targets with the same path share one
-	// file, at the lowest of their levels.
+	// file, at the lowest of their levels; syslog: targets are never merged
+	// (a line goes once to each, as nginx sends it).
 	Targets []Target
 	// PID is the process id printed on each line; 0 means os.Getpid().
 	PID int
@@ -45,6 +59,14 @@ type Options struct {
 	// Stderr is written to by StderrPath targets; nil means os.Stderr. It must be
 	// safe for concurrent Write calls, as os.Stderr is.
 	Stderr io.Writer
+	// OnSyslogError receives the failures of syslog targets (`connect()
+	// failed (2: No such file or directory)`) with the level nginx logs them
+	// at; the daemon logs them to the main error log with LogQuiet, as nginx
+	// logs them to its cycle's log. nil logs them to this Logger with
+	// LogQuiet.
+	OnSyslogError func(level Level, msg string)
+	// Hostname is the hostname in syslog headers; "" means the machine's.
+	Hostname string
 }
 
 // Logger is an error log. It is safe for concurrent use. Its methods do nothing
@@ -52,6 +74,7 @@ type Options struct {
 type Logger struct {
 	pid    int
 	now    func() time.Time
+	onSys  func(level Level, msg string)
 	min    Level // the lowest level of any sink; lines below it are dropped at once
 	sinks  []*sink
 	closed atomic.Bool
@@ -61,7 +84,8 @@ type Logger struct {
 type sink struct {
 	path  string // file path; empty for a writer sink
 	level Level
-	w     io.Writer // the writer of a writer sink (standard error)
+	w     io.Writer    // the writer of a writer sink (standard error)
+	peer  *syslog.Peer // the peer of a syslog sink
 	// file is the open file of a file sink. Reopen swaps it and closes the old one;
 	// a writer that loaded the old one retries on os.ErrClosed, so no line is lost.
 	file atomic.Pointer[os.File]
@@ -72,7 +96,7 @@ type sink struct {
 // closed and the error is nginx's `open() "PATH" failed (2: No such file or
 // directory)`.
 func New(opts Options) (*Logger, error) {
-	l := &Logger{pid: opts.PID, now: opts.Now, min: Emerg + 1}
+	l := &Logger{pid: opts.PID, now: opts.Now, onSys: opts.OnSyslogError, min: Emerg + 1}
 	if l.pid == 0 {
 		l.pid = os.Getpid()
 	}
@@ -84,7 +108,7 @@ func New(opts Options) (*Logger, error) {
 		stderr = os.Stderr
 	}
 	for _, t := range opts.Targets {
-		if err := l.add(t, stderr); err != nil {
+		if err := l.add(t, stderr, opts.Hostname); err != nil {
 			l.Close()
 			return nil, err
 		}
@@ -93,8 +117,16 @@ func New(opts Options) (*Logger, error) {
 }
 
 // add opens one target, or lowers the level of an existing sink with its path.
-func (l *Logger) add(t Target, stderr io.Writer) error {
+func (l *Logger) add(t Target, stderr io.Writer, hostname string) error {
+	if strings.HasPrefix(t.Path, memoryPrefix) {
+		return nil
+	}
 	l.min = min(l.min, t.Level)
+	if t.Syslog.Addr != "" {
+		// each syslog: line is a target of its own: nginx sends a line
+		// once per error_log naming it (recorded with nginx 1.22.1)
+		return l.addSyslog(t, hostname)
+	}
 	for _, s := range l.sinks {
 		if s.path == t.Path || (s.w != nil && t.Path == StderrPath) {
 			s.level = min(s.level, t.Level)
@@ -112,6 +144,16 @@ func (l *Logger) add(t Target, stderr io.Writer) error {
 	s := &sink{path: t.Path, level: t.Level}
 	s.file.Store(f)
 	l.sinks = append(l.sinks, s)
+	return nil
+}
+
+// addSyslog adds the sink of a syslog: target.
+func (l *Logger) addSyslog(t Target, hostname string) error {
+	p, err := syslog.New(t.Syslog, hostname)
+	if err != nil {
+		return err
+	}
+	l.sinks = append(l.sinks, &sink{path: t.Path, level: t.Level, peer: p})
 	return nil
 }
 
@@ -152,7 +194,17 @@ func (l *Logger) Log(level Level, msg string) {
 	if !l.Enabled(level) {
 		return
 	}
-	l.write(level, l.appendLine(make([]byte, 0, 64+len(msg)), level, msg, nil))
+	l.write(level, l.appendLine(make([]byte, 0, 64+len(msg)), level, msg, nil), false)
+}
+
+// LogQuiet is Log for the failures of syslog targets themselves: a syslog
+// target that fails to send this line does not report it again, so a
+// failing target cannot log about itself without end (nginx's busy peer).
+func (l *Logger) LogQuiet(level Level, msg string) {
+	if !l.Enabled(level) {
+		return
+	}
+	l.write(level, l.appendLine(make([]byte, 0, 64+len(msg)), level, msg, nil), true)
 }
 
 // Logf formats its arguments as fmt.Sprintf does and logs the result at level.
@@ -170,7 +222,7 @@ func (l *Logger) LogRequest(level Level, req *Request, msg string) {
 	if !l.Enabled(level) {
 		return
 	}
-	l.write(level, l.appendLine(make([]byte, 0, 160+len(msg)), level, msg, req))
+	l.write(level, l.appendLine(make([]byte, 0, 160+len(msg)), level, msg, req), false)
 }
 
 // maxLine is the longest line nginx writes to an error log, its newline
@@ -207,14 +259,62 @@ func (l *Logger) appendLine(b []byte, level Level, msg string, req *Request) []b
 	return append(b, '\n')
 }
 
-// write sends one finished line to every sink that takes level.
-func (l *Logger) write(level Level, line []byte) {
+// write sends one finished line to every sink that takes level; quiet
+// drops the failures of syslog sinks instead of reporting them.
+func (l *Logger) write(level Level, line []byte, quiet bool) {
 	for _, s := range l.sinks {
-		if level >= s.level {
+		switch {
+		case level < s.level:
+		case s.peer != nil:
+			l.sendSyslog(s.peer, level, line, quiet)
+		default:
 			s.write(line, &l.closed)
 		}
 	}
 }
+
+// datagrams holds *[]byte buffers for syslog messages.
+var datagrams = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// sendSyslog sends line (without its newline, cut to syslog.MaxMessage as
+// nginx cuts it) to p at the severity of level, and reports a failed
+// socket, connect or send unless quiet. A full socket drops the line.
+func (l *Logger) sendSyslog(p *syslog.Peer, level Level, line []byte, quiet bool) {
+	line = line[:len(line)-1]
+	if len(line) > syslog.MaxMessage {
+		line = line[:syslog.MaxMessage]
+	}
+	bp := datagrams.Get().(*[]byte)
+	b := p.AppendHeader((*bp)[:0], Severity(level), l.now())
+	b = append(b, line...)
+	err := p.Send(b)
+	*bp = b[:0]
+	datagrams.Put(bp)
+	if err != nil && !quiet {
+		l.reportSyslog(err)
+	}
+}
+
+// reportSyslog reports a failed socket, connect or send of a syslog target
+// at nginx's level to OnSyslogError, else to l quietly.
+func (l *Logger) reportSyslog(err error) {
+	var oe *syslog.OpError
+	if !errors.As(err, &oe) {
+		return
+	}
+	at := Alert
+	if !oe.Alert() {
+		at = Error
+	}
+	if l.onSys != nil {
+		l.onSys(at, oe.Error())
+		return
+	}
+	l.LogQuiet(at, oe.Error())
+}
+
+// Severity is the syslog severity of level: emerg is 0, debug 7.
+func Severity(level Level) int { return int(Emerg - level) }
 
 // write writes line with one Write call. Write errors are dropped: an error log
 // has nowhere to report its own failure.
@@ -244,7 +344,7 @@ func (l *Logger) Reopen() error {
 	}
 	var errs []error
 	for _, s := range l.sinks {
-		if s.w != nil {
+		if s.w != nil || s.peer != nil {
 			continue
 		}
 		f, err := openLog(s.path)
@@ -267,6 +367,9 @@ func (l *Logger) Close() error {
 	for _, s := range l.sinks {
 		if f := s.file.Load(); f != nil {
 			errs = append(errs, f.Close())
+		}
+		if s.peer != nil {
+			errs = append(errs, s.peer.Close())
 		}
 	}
 	return errors.Join(errs...)

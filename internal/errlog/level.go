@@ -55,7 +55,7 @@ func FromConfig(l config.LogLevel) Level {
 func TargetsFrom(logs []config.ErrorLog) []Target {
 	out := make([]Target, 0, len(logs))
 	for _, e := range logs {
-		out = append(out, Target{Path: e.Path, Level: FromConfig(e.Level)})
+		out = append(out, Target{Path: e.Path, Level: FromConfig(e.Level), Syslog: e.Syslog})
 	}
 	return out
 }

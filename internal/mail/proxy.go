@@ -214,7 +214,11 @@ func (p *Proxy) errorLog(logs []config.ErrorLog) (*errlog.Logger, error) {
 	if l := p.logs[key]; l != nil {
 		return l, nil
 	}
-	l, err := errlog.New(errlog.Options{Targets: errlog.TargetsFrom(logs)})
+	// a failing syslog: target reports to the main error log, as nginx's
+	// to its cycle log
+	l, err := errlog.New(errlog.Options{Targets: errlog.TargetsFrom(logs), OnSyslogError: func(level errlog.Level, msg string) {
+		p.opts.ErrorLog().LogQuiet(level, msg)
+	}})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
+	"fulcrum/internal/syslog"
 )
 
 // files are the stream access logs and error logs, opened once per path
@@ -15,10 +16,15 @@ import (
 // still writes its line to the file it was configured with, as nginx's
 // old workers do. Reopen reopens them all (SIGUSR1).
 type files struct {
-	mu     sync.Mutex // guards byPath and errLogs
+	mu     sync.Mutex // guards byPath, errLogs and peers
 	byPath map[string]*file
 	// errLogs are the stream servers' error logs by their targets.
 	errLogs map[string]*errlog.Logger
+	// peers are the syslog: access log targets, kept like the files.
+	peers map[config.Syslog]*syslog.Peer
+	// mainLog is the main error log, where the failures of syslog:
+	// error_log targets go (nginx's cycle log).
+	mainLog func() *errlog.Logger
 }
 
 // file is one access log file. Lines are written whole, one write each.
@@ -29,8 +35,8 @@ type file struct {
 	f    *os.File
 }
 
-func newFiles() *files {
-	return &files{byPath: map[string]*file{}, errLogs: map[string]*errlog.Logger{}}
+func newFiles(mainLog func() *errlog.Logger) *files {
+	return &files{byPath: map[string]*file{}, errLogs: map[string]*errlog.Logger{}, peers: map[config.Syslog]*syslog.Peer{}, mainLog: mainLog}
 }
 
 // open returns the file of path, opening it on first use.
@@ -76,6 +82,22 @@ func openAppend(path string, perm os.FileMode) (*os.File, error) {
 	return f, nil
 }
 
+// syslogPeer returns the peer of a syslog: access log target, made on
+// first use (its socket opens with the first line).
+func (fs *files) syslogPeer(c config.Syslog) (*syslog.Peer, error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if p := fs.peers[c]; p != nil {
+		return p, nil
+	}
+	p, err := syslog.New(c, "")
+	if err != nil {
+		return nil, err
+	}
+	fs.peers[c] = p
+	return p, nil
+}
+
 // errorLog returns the logger of a stream server's error_log targets.
 func (fs *files) errorLog(logs []config.ErrorLog) (*errlog.Logger, error) {
 	key := fmt.Sprint(logs)
@@ -84,7 +106,9 @@ func (fs *files) errorLog(logs []config.ErrorLog) (*errlog.Logger, error) {
 	if l := fs.errLogs[key]; l != nil {
 		return l, nil
 	}
-	l, err := errlog.New(errlog.Options{Targets: errlog.TargetsFrom(logs)})
+	l, err := errlog.New(errlog.Options{Targets: errlog.TargetsFrom(logs), OnSyslogError: func(level errlog.Level, msg string) {
+		fs.mainLog().LogQuiet(level, msg)
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -149,5 +173,8 @@ func (fs *files) closeAll() {
 	}
 	for _, l := range fs.errLogs {
 		l.Close()
+	}
+	for _, p := range fs.peers {
+		p.Close()
 	}
 }

@@ -145,7 +145,7 @@ func New(opts Options) *Proxy {
 	host, _ := os.Hostname()
 	return &Proxy{
 		opts: opts, pid: os.Getpid(), hostname: strings.ToLower(host),
-		listeners: map[string]*listener{}, files: newFiles(),
+		listeners: map[string]*listener{}, files: newFiles(opts.ErrorLog),
 	}
 }
 

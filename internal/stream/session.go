@@ -19,6 +19,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/mqtt"
 	"fulcrum/internal/proxyproto"
+	"fulcrum/internal/syslog"
 	"fulcrum/internal/upstream"
 )
 
@@ -894,7 +895,7 @@ func (s *session) finish() {
 
 // write appends the session's line to l's file.
 func (l *accessLog) write(s *session) {
-	if l.file == nil && l.path == nil {
+	if l.file == nil && l.path == nil && l.peer == nil {
 		return
 	}
 	if l.cond != nil {
@@ -902,6 +903,10 @@ func (l *accessLog) write(s *session) {
 		if len(v) == 0 || string(v) == "0" {
 			return
 		}
+	}
+	if l.peer != nil {
+		l.send(s)
+		return
 	}
 	line := append(l.format.appendLog(make([]byte, 0, 256), s, l.escape), '\n')
 	if l.path == nil {
@@ -920,6 +925,27 @@ func (l *accessLog) write(s *session) {
 	if f != os.Stderr {
 		f.Close()
 	}
+}
+
+// send sends the session's line to l's syslog: target as one datagram. A
+// failed socket, connect or send is logged without the session at alert
+// (a refused send at error), then `send() to syslog failed` at warn with
+// it, as nginx's ngx_stream_log_handler.
+func (l *accessLog) send(s *session) {
+	d := l.peer.AppendHeader(make([]byte, 0, 256), l.peer.Severity(), time.Now())
+	err := l.peer.Send(l.format.appendLog(d, s, l.escape))
+	if err == nil {
+		return
+	}
+	var oe *syslog.OpError
+	if errors.As(err, &oe) {
+		level := errlog.Alert
+		if !oe.Alert() {
+			level = errlog.Error
+		}
+		s.p.opts.ErrorLog().LogQuiet(level, oe.Error())
+	}
+	s.log(errlog.Warn, "send() to syslog failed"+s.action())
 }
 
 // action is the " while ..." of the session's error lines: what nginx's

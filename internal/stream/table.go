@@ -19,6 +19,7 @@ import (
 	"fulcrum/internal/resolve"
 	"fulcrum/internal/sessioncache"
 	"fulcrum/internal/statuszone"
+	"fulcrum/internal/syslog"
 	"fulcrum/internal/upstream"
 )
 
@@ -141,6 +142,9 @@ type accessLog struct {
 	format *template
 	escape string
 	cond   *template // if=; nil means always
+	// peer is a syslog: target (file and path are then nil): each line
+	// is one datagram, sent at once.
+	peer *syslog.Peer
 }
 
 // compileTable compiles cfg. files opens the access and error logs; nil
@@ -377,6 +381,14 @@ func compileAccessLog(c *compiler, l config.AccessLog, fs *files) (*accessLog, e
 		if al.cond, err = c.compile(l.If); err != nil {
 			return nil, at(err, l.Pos)
 		}
+	}
+	if l.Syslog.Addr != "" {
+		if fs != nil {
+			if al.peer, err = fs.syslogPeer(l.Syslog); err != nil {
+				return nil, at(err, l.Pos)
+			}
+		}
+		return al, nil
 	}
 	if strings.Contains(l.Path, "$") {
 		// nginx's ngx_stream_log_set_log: such a file is opened per line,

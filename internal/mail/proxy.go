@@ -76,6 +76,9 @@ type Proxy struct {
 
 	// sessions are the sessions running now, for Shutdown.
 	sessions connset.Set[*session]
+	// seq numbers the sessions, nginx's connection number ("*N" in their
+	// log lines).
+	seq atomic.Uint64
 }
 
 // table is one configuration: the servers by listen key.

@@ -18,7 +18,8 @@ import (
 // [UNAVAILABLE] when DNS does not know a name or the addresses leave the
 // client out, [TEMPUNAVAIL] when a lookup failed otherwise (SERVFAIL, no
 // answer within resolver_timeout), each failure logged at error in nginx's
-// words. A PTR name that is no host name is not passed on.
+// words, after the session's number ("*1"). A PTR name that is no host
+// name is not passed on.
 func TestSMTPClientHost(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -90,11 +91,17 @@ func TestSMTPClientHost(t *testing.T) {
 				if strings.Contains(l, "[error]") {
 					errs = append(errs, l)
 				}
+				// Every line of the session names it as nginx does: "*1".
+				if strings.Contains(l, "client 127.0.0.1") || strings.Contains(l, "client: 127.0.0.1") {
+					if !strings.Contains(l, "#0: *1 ") {
+						t.Errorf("line %q lacks the session's number", l)
+					}
+				}
 			}
 			switch {
 			case tt.log == "" && len(errs) > 0:
 				t.Errorf("error lines %q, want none", errs)
-			case tt.log != "" && (len(errs) != 1 || !strings.HasSuffix(errs[0], tt.log+e.servers[2])):
+			case tt.log != "" && (len(errs) != 1 || !strings.HasSuffix(errs[0], "*1 "+tt.log+e.servers[2])):
 				t.Errorf("error lines %q, want one with %q", errs, tt.log+e.servers[2])
 			}
 		})

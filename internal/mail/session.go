@@ -74,6 +74,9 @@ type session struct {
 	// XCLIENT's NAME: what the server's resolver found (clientHost), or
 	// [UNAVAILABLE] without one.
 	host string
+	// id is the session's number, "*id" in its log lines as nginx's
+	// connection number.
+	id uint64
 	// ctx ends when the session closes: it ends a lookup of the client's
 	// name that the session no longer waits for.
 	ctx    context.Context
@@ -86,7 +89,7 @@ func (p *Proxy) newSession(c net.Conn, srv *server) *session {
 	if log == nil {
 		log = p.opts.ErrorLog()
 	}
-	s := &session{srv: srv, raw: c, conn: c, log: log, method: "plain", peer: c.RemoteAddr().String(), local: c.LocalAddr().String(), host: hostUnavailable}
+	s := &session{srv: srv, raw: c, conn: c, log: log, method: "plain", peer: c.RemoteAddr().String(), local: c.LocalAddr().String(), host: hostUnavailable, id: p.seq.Add(1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.addr = s.peer
 	if host, _, err := net.SplitHostPort(s.peer); err == nil {
@@ -109,7 +112,7 @@ func (s *session) close() {
 
 // logf writes an info line with nginx's session context.
 func (s *session) logf(level errlog.Level, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...) + ", client: " + s.addr + ", server: " + s.local
+	msg := "*" + strconv.FormatUint(s.id, 10) + " " + fmt.Sprintf(format, args...) + ", client: " + s.addr + ", server: " + s.local
 	if s.login != "" {
 		msg += `, login: "` + s.login + `"`
 	}
@@ -119,7 +122,7 @@ func (s *session) logf(level errlog.Level, format string, args ...any) {
 // run serves the session to its end.
 func (s *session) run() {
 	defer s.close()
-	s.log.Logf(errlog.Info, "client %s connected to %s", s.peer, s.local)
+	s.log.Logf(errlog.Info, "*%d client %s connected to %s", s.id, s.peer, s.local)
 	var err error
 	if s.implicitTLS {
 		err = s.handshake()

@@ -106,6 +106,9 @@ func TestProxySSLCertificateVariablesConfigTest(t *testing.T) {
 	}{
 		{"proxy", "proxy_pass https://127.0.0.1:9; proxy_ssl_certificate /c/$host.pem; proxy_ssl_certificate_key /c/$host.key;", ""},
 		{"proxy data", "proxy_pass https://127.0.0.1:9; proxy_ssl_certificate data:$http_x_c; proxy_ssl_certificate_key data:$http_x_k;", ""},
+		{"grpc", "grpc_pass grpcs://127.0.0.1:9; grpc_ssl_certificate /c/$host.pem; grpc_ssl_certificate_key /c/$host.key;", ""},
+		{"grpc unknown", "grpc_pass grpcs://127.0.0.1:9; grpc_ssl_certificate /c/c.pem; grpc_ssl_certificate_key /c/$nope.key;",
+			`unknown "nope" variable in %s/fulcrum.conf:8`},
 		{"proxy unknown", "proxy_pass https://127.0.0.1:9; proxy_ssl_certificate /c/$nope.pem; proxy_ssl_certificate_key /c/k.key;",
 			`unknown "nope" variable in %s/fulcrum.conf:7`},
 	}
@@ -127,4 +130,55 @@ func TestProxySSLCertificateVariablesConfigTest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGRPCSSLCertificateVariables runs the binary with grpc_pass grpcs://
+// to a server that verifies client certificates, with a certificate per
+// tenant (grpc_ssl_certificate /DIR/$tenant.pem from a map of $arg_t), as
+// nginx 1.22.1 does (recorded: the same code as proxy_pass; nginx resumed
+// alpha's TLS session for beta's call, so the server saw alpha): each call
+// presents its own, over connections and sessions of its certificate, and
+// one that does not load is 500 with nginx's line.
+func TestGRPCSSLCertificateVariables(t *testing.T) {
+	dir := t.TempDir()
+	upCA, clientCA := testutil.NewCA(t, "Upstream CA"), testutil.NewCA(t, "Client CA")
+	files := map[string]string{}
+	for _, n := range []string{"alpha", "beta"} {
+		certPEM, keyPEM := clientCA.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: n}})
+		files[n+".pem"], files[n+".key"] = string(certPEM), string(keyPEM)
+	}
+	writeFiles(t, dir, files)
+	certPEM, keyPEM := upCA.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "backend.test"},
+		DNSNames: []string{"backend.test"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	backend := grpcTLSBackend(t, "b", certPEM, keyPEM, clientCA)
+	in := startFulcrum(t, fmt.Sprintf(`events {}
+http {
+    map $arg_t $tenant { default none; alpha alpha; beta beta; }
+    server {
+        listen 127.0.0.1:0 http2;
+        location / {
+            grpc_pass grpcs://%s;
+            grpc_ssl_certificate     %s/$tenant.pem;
+            grpc_ssl_certificate_key %s/$tenant.key;
+        }
+    }
+}
+`, backend, dir, dir), 1)
+	addr := in.listening()[0]
+	for _, tt := range []struct {
+		path, want string
+		code       int
+	}{
+		{"/s/m?t=alpha", "b:alpha", 200},
+		{"/s/m?t=beta", "b:beta", 200}, // nginx: b:alpha (alpha's session resumed)
+		{"/s/m?t=alpha", "b:alpha", 200},
+		{"/s/m?t=", "", 500},
+	} {
+		if code, msg, _ := grpcUnary(t, addr, tt.path); code != tt.code || msg != tt.want {
+			t.Errorf("%s: %d %q, want %d %q", tt.path, code, msg, tt.code, tt.want)
+		}
+	}
+	none := filepath.Join(dir, "none.pem")
+	want := `cannot load certificate "` + none + `": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + none + `, r) error:10000080:BIO routines::no such file) while connecting to upstream`
+	waitFor(t, "the log line "+want, func() bool { return in.logged("[error] ") && in.logged(want) })
 }

@@ -174,10 +174,10 @@ func (b *builder) upstreamCertificate(prefix string, d *Directive, at *scope) *C
 
 // certificateVariables prepares c, a client certificate whose files are
 // named with variables, for loading per handshake: nginx 1.21 reads the
-// password file at load and keeps its passphrases. gRPC and uwsgi do not
-// take such a certificate yet.
+// password file at load and keeps its passphrases. uwsgi does not take
+// such a certificate yet.
 func (b *builder) certificateVariables(c *Certificate) error {
-	if c.prefix != "proxy_" {
+	if c.prefix == "uwsgi_" {
 		name, pos := "ssl_certificate", c.Pos
 		if !strings.Contains(c.CertTemplate, "$") {
 			name, pos = "ssl_certificate_key", c.keyPos

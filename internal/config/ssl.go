@@ -104,6 +104,10 @@ type Certificate struct {
 	Staple *Staple
 }
 
+// KeyPos is the place of the key's directive (ssl_certificate_key and the
+// like), for errors about its value.
+func (c *Certificate) KeyPos() Pos { return c.keyPos }
+
 // tlsNames are the directives buildTLS reads.
 var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_session_ticket_key", "ssl_reject_handshake"}, append(clientAuthNames, staplingNames...)...)
 

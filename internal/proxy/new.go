@@ -101,7 +101,7 @@ func New(o Options) (*Handler, error) {
 			return nil, fmt.Errorf("%w in %s", err, c.Pos)
 		}
 		if h.sslKey, err = o.Compiler.Compile(c.KeyTemplate); err != nil {
-			return nil, fmt.Errorf("%w in %s", err, c.Pos)
+			return nil, fmt.Errorf("%w in %s", err, c.KeyPos())
 		}
 	}
 	h.maxHead = int(max(set.ProxyBufferSize, 1))

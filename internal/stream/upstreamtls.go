@@ -64,7 +64,7 @@ func newUpstreamTLS(c *compiler, sc *config.StreamServer, fs *files) (*upstreamT
 			return nil, at(err, cert.Pos)
 		}
 		if u.key, err = c.compile(cert.KeyTemplate); err != nil {
-			return nil, at(err, cert.Pos)
+			return nil, at(err, cert.KeyPos())
 		}
 	}
 	// The default name is the proxy_pass host: the upstream block's name,

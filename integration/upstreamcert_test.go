@@ -109,6 +109,9 @@ func TestProxySSLCertificateVariablesConfigTest(t *testing.T) {
 		{"grpc", "grpc_pass grpcs://127.0.0.1:9; grpc_ssl_certificate /c/$host.pem; grpc_ssl_certificate_key /c/$host.key;", ""},
 		{"grpc unknown", "grpc_pass grpcs://127.0.0.1:9; grpc_ssl_certificate /c/c.pem; grpc_ssl_certificate_key /c/$nope.key;",
 			`unknown "nope" variable in %s/fulcrum.conf:8`},
+		{"uwsgi", "uwsgi_pass suwsgi://127.0.0.1:9; uwsgi_ssl_certificate $http_x_c; uwsgi_ssl_certificate_key $http_x_k;", ""},
+		{"uwsgi unknown", "uwsgi_pass suwsgi://127.0.0.1:9; uwsgi_ssl_certificate /c/$nope.pem; uwsgi_ssl_certificate_key /c/k.key;",
+			`unknown "nope" variable in %s/fulcrum.conf:7`},
 		{"proxy unknown", "proxy_pass https://127.0.0.1:9; proxy_ssl_certificate /c/$nope.pem; proxy_ssl_certificate_key /c/k.key;",
 			`unknown "nope" variable in %s/fulcrum.conf:7`},
 	}

@@ -174,17 +174,9 @@ func (b *builder) upstreamCertificate(prefix string, d *Directive, at *scope) *C
 
 // certificateVariables prepares c, a client certificate whose files are
 // named with variables, for loading per handshake: nginx 1.21 reads the
-// password file at load and keeps its passphrases. uwsgi does not take
-// such a certificate yet.
+// password file at load and keeps its passphrases
+// (ngx_ssl_preserve_passwords).
 func (b *builder) certificateVariables(c *Certificate) error {
-	if c.prefix == "uwsgi_" {
-		name, pos := "ssl_certificate", c.Pos
-		if !strings.Contains(c.CertTemplate, "$") {
-			name, pos = "ssl_certificate_key", c.keyPos
-		}
-		return hintf(pos, "write the file's name itself",
-			`fulcrum does not support variables in "%s%s" yet`, c.prefix, name)
-	}
 	if c.pwDir == nil {
 		return nil
 	}

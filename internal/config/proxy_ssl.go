@@ -155,7 +155,7 @@ func applyProxySSLCertificate(b *builder, st *Settings, dirs []*Directive, at *s
 // (findHere). The pair is loaded by checkUpstreamSSL, where a TLS upstream
 // uses it.
 func (b *builder) upstreamCertificate(prefix string, d *Directive, at *scope) *Certificate {
-	c := &Certificate{CertFile: b.path(d.Args[0]), Pos: d.Pos, prefix: prefix, Dir: b.prefix}
+	c := &Certificate{CertFile: b.path(d.Args[0]), Pos: d.Pos, prefix: prefix, Dir: b.prefix, arg: d.Args[0]}
 	keys, _ := at.nearest(prefix + "ssl_certificate_key")
 	if len(keys) > 0 {
 		c.KeyFile, c.keyPos = b.path(keys[0].Args[0]), keys[0].Pos
@@ -218,7 +218,7 @@ func (b *builder) checkUpstreamSSL(ps *ProxySSL, prefix string, pos Pos) error {
 	if c := ps.Certificate; c != nil {
 		if c.KeyFile == "" && c.KeyTemplate == "" {
 			return hintf(c.Pos, "add "+prefix+"ssl_certificate_key with the certificate's key",
-				`no "%sssl_certificate_key" is defined for certificate "%s"`, prefix, c.CertFile)
+				`no "%sssl_certificate_key" is defined for certificate "%s"`, prefix, c.arg)
 		}
 		loaded := *c
 		var err error

@@ -134,7 +134,7 @@ func TestProxySSLCertificateVariables(t *testing.T) {
 		t.Errorf("got %+v", c)
 	}
 	_, err := loadText(t, "http { server { location / { proxy_ssl_certificate $c; proxy_pass https://127.0.0.1; } } }")
-	if want := `no "proxy_ssl_certificate_key" is defined for certificate`; err == nil || !strings.Contains(err.Error(), want) {
+	if want := `no "proxy_ssl_certificate_key" is defined for certificate "$c" in nginx.conf:1`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 	mustLoad(t, "http { server { location / { proxy_ssl_certificate /$ssl_server_name.pem; proxy_ssl_certificate_key /x.key; proxy_pass http://127.0.0.1; } } }")

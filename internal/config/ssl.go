@@ -83,6 +83,9 @@ type Certificate struct {
 	// prefix is the directives' prefix, for hints: "" for ssl_certificate,
 	// "proxy_", "grpc_" or "uwsgi_" for an upstream client certificate.
 	prefix string
+	// arg is an upstream certificate's value as written, which nginx's
+	// error about a missing key names.
+	arg string
 	// Pair is the parsed certificate chain and private key; empty when the
 	// files are named with variables (CertTemplate).
 	Pair tls.Certificate

@@ -94,7 +94,7 @@ var allowedImports = map[string][]string{
 	"clientauth":    {"config", "revocation"},                                  // client certificate verification (ssl_verify_client)
 	"servertls":     {"clientauth", "config", "sessioncache", "sessionticket"}, // the server side of a handshake from config.TLS (stream and mail)
 	"clientocsp":    {"stapling"},                                              // OCSP checks of client certificates (ssl_ocsp), with stapling's requests
-	"upstreamtls":   {"config", "revocation"},                                  // TLS to upstream servers (proxy_ssl_* in http and stream, grpc_ssl_*)
+	"upstreamtls":   {"config", "pemkey", "revocation"},                        // TLS to upstream servers (proxy_ssl_* in http and stream, grpc_ssl_*); pemkey: a proxy_ssl_certificate_key with variables, decrypted per connection
 	"errlog":        {"config", "syslog"},
 	"syslog":        {"config"}, // syslog: targets of error_log and access_log (nginx's ngx_syslog.c), for errlog, accesslog and stream
 	"router":        {"config", "pcre"},

@@ -77,7 +77,7 @@ func TestBuildErrors(t *testing.T) {
 		{"proxy_ssl_verify without trusted certificate", "http { server { location / { proxy_ssl_verify on; proxy_pass https://127.0.0.1; } } }",
 			`no proxy_ssl_trusted_certificate for proxy_ssl_verify in nginx.conf:1`},
 		{"proxy_ssl_certificate without key", "http { proxy_ssl_certificate c.pem; server { location / { proxy_pass https://127.0.0.1; } } }",
-			`no "proxy_ssl_certificate_key" is defined for certificate "/srv/fulcrum/c.pem" in nginx.conf:1`},
+			`no "proxy_ssl_certificate_key" is defined for certificate "c.pem" in nginx.conf:1`},
 		{"proxy_ssl_protocols gap", "http { proxy_ssl_protocols TLSv1 TLSv1.2; }",
 			`fulcrum's TLS takes a range of versions, "proxy_ssl_protocols" has a gap in nginx.conf:1`},
 		{"proxy_ssl_ciphers no match", "http { proxy_ssl_ciphers aNULL; }", `no cipher match in "proxy_ssl_ciphers aNULL" in nginx.conf:1`},

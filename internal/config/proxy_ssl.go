@@ -155,14 +155,34 @@ func applyProxySSLCertificate(b *builder, st *Settings, dirs []*Directive, at *s
 // (findHere). The pair is loaded by checkUpstreamSSL, where a TLS upstream
 // uses it.
 func (b *builder) upstreamCertificate(prefix string, d *Directive, at *scope) *Certificate {
-	c := &Certificate{CertFile: b.path(d.Args[0]), Pos: d.Pos, prefix: prefix}
-	if keys, _ := at.nearest(prefix + "ssl_certificate_key"); len(keys) > 0 {
+	c := &Certificate{CertFile: b.path(d.Args[0]), Pos: d.Pos, prefix: prefix, Dir: b.prefix, arg: d.Args[0]}
+	keys, _ := at.nearest(prefix + "ssl_certificate_key")
+	if len(keys) > 0 {
 		c.KeyFile, c.keyPos = b.path(keys[0].Args[0]), keys[0].Pos
 	}
 	if pw, _ := at.nearest(prefix + "ssl_password_file"); len(pw) > 0 {
 		c.PasswordFile, c.pwDir = b.path(pw[0].Args[0]), pw[0]
 	}
+	if len(keys) > 0 && (strings.Contains(d.Args[0], "$") || strings.Contains(keys[0].Args[0], "$")) {
+		// nginx 1.21: both are evaluated for each handshake, even
+		// the one without variables.
+		c.CertTemplate, c.KeyTemplate = d.Args[0], keys[0].Args[0]
+		c.CertFile, c.KeyFile = "", ""
+	}
 	return c
+}
+
+// certificateVariables prepares c, a client certificate whose files are
+// named with variables, for loading per handshake: nginx 1.21 reads the
+// password file at load and keeps its passphrases
+// (ngx_ssl_preserve_passwords).
+func (b *builder) certificateVariables(c *Certificate) error {
+	if c.pwDir == nil {
+		return nil
+	}
+	var err error
+	c.Passwords, err = b.readPasswords(c.pwDir)
+	return err
 }
 
 // findHere is a find function that returns the nearest directives and the
@@ -196,25 +216,20 @@ func checkProxySSL(b *builder, st *Settings, dirs []*Directive, _ *scope) error 
 // PREFIXssl_verify on.
 func (b *builder) checkUpstreamSSL(ps *ProxySSL, prefix string, pos Pos) error {
 	if c := ps.Certificate; c != nil {
-		if c.KeyFile == "" {
+		if c.KeyFile == "" && c.KeyTemplate == "" {
 			return hintf(c.Pos, "add "+prefix+"ssl_certificate_key with the certificate's key",
-				`no "%sssl_certificate_key" is defined for certificate "%s"`, prefix, c.CertFile)
+				`no "%sssl_certificate_key" is defined for certificate "%s"`, prefix, c.arg)
 		}
-		for _, f := range []struct {
-			file, name string
-			pos        Pos
-		}{{c.CertFile, "ssl_certificate", c.Pos}, {c.KeyFile, "ssl_certificate_key", c.keyPos}} {
-			if strings.Contains(f.file, "$") { // nginx 1.21 loads such files per request
-				return hintf(f.pos, "write the file's name itself",
-					`fulcrum does not support variables in "%s%s" yet`, prefix, f.name)
-			}
+		loaded := *c
+		var err error
+		if c.CertTemplate != "" {
+			err = b.certificateVariables(&loaded)
+		} else {
+			loaded.Pair, err = b.loadPair(*c, c.keyPos)
 		}
-		pair, err := b.loadPair(*c, c.keyPos)
 		if err != nil {
 			return err
 		}
-		loaded := *c
-		loaded.Pair = pair
 		ps.Certificate = &loaded
 	}
 	if ps.Verify && ps.Roots == nil {
@@ -259,8 +274,11 @@ func (s ProxySSL) Identity() string {
 // String describes the settings for dumps.
 func (s ProxySSL) String() string {
 	cert := ""
-	if s.Certificate != nil {
-		cert = s.Certificate.CertFile
+	if c := s.Certificate; c != nil {
+		cert = c.CertFile
+		if c.CertTemplate != "" {
+			cert = c.CertTemplate + " " + c.KeyTemplate
+		}
 	}
 	name := s.Name
 	if s.NameTemplate != "" {

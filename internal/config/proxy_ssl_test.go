@@ -115,11 +115,26 @@ func TestProxySSLVerifyPlainHTTP(t *testing.T) {
 }
 
 // TestProxySSLCertificateVariables: nginx 1.21 loads a proxy_ssl_certificate
-// whose name has variables per request; fulcrum refuses it where it is used
-// rather than look for a file named with a "$".
+// whose name (or whose key's) has variables per handshake: both values are
+// kept as written, with the password file's passphrases read at load; the
+// key is still required (nginx: no "proxy_ssl_certificate_key" is defined).
 func TestProxySSLCertificateVariables(t *testing.T) {
-	_, err := loadText(t, "http { server { location / { proxy_ssl_certificate /$ssl_server_name.pem; proxy_ssl_certificate_key /x.key; proxy_pass https://127.0.0.1; } } }")
-	if want := `fulcrum does not support variables in "proxy_ssl_certificate" yet in nginx.conf:1`; err == nil || !strings.HasPrefix(err.Error(), want) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("one\ntwo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := mustLoad(t, "http { server { location / { proxy_ssl_certificate /$ssl_server_name.pem; proxy_ssl_certificate_key /x.key; proxy_ssl_password_file "+pw+"; proxy_pass https://127.0.0.1; } } }")
+	c := cfg.HTTP.Servers[0].Locations[0].Settings.ProxySSL.Certificate
+	if c == nil || c.CertTemplate != "/$ssl_server_name.pem" || c.KeyTemplate != "/x.key" || c.CertFile != "" || len(c.Passwords) != 2 || c.Dir == "" {
+		t.Errorf("got %+v", c)
+	}
+	cfg = mustLoad(t, "http { server { location / { proxy_ssl_certificate /x.pem; proxy_ssl_certificate_key data:$http_x_key; proxy_pass https://127.0.0.1; } } }")
+	if c := cfg.HTTP.Servers[0].Locations[0].Settings.ProxySSL.Certificate; c == nil || c.CertTemplate != "/x.pem" || c.KeyTemplate != "data:$http_x_key" {
+		t.Errorf("got %+v", c)
+	}
+	_, err := loadText(t, "http { server { location / { proxy_ssl_certificate $c; proxy_pass https://127.0.0.1; } } }")
+	if want := `no "proxy_ssl_certificate_key" is defined for certificate "$c" in nginx.conf:1`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 	mustLoad(t, "http { server { location / { proxy_ssl_certificate /$ssl_server_name.pem; proxy_ssl_certificate_key /x.key; proxy_pass http://127.0.0.1; } } }")

@@ -83,12 +83,33 @@ type Certificate struct {
 	// prefix is the directives' prefix, for hints: "" for ssl_certificate,
 	// "proxy_", "grpc_" or "uwsgi_" for an upstream client certificate.
 	prefix string
-	// Pair is the parsed certificate chain and private key.
+	// arg is an upstream certificate's value as written, which nginx's
+	// error about a missing key names.
+	arg string
+	// Pair is the parsed certificate chain and private key; empty when the
+	// files are named with variables (CertTemplate).
 	Pair tls.Certificate
+	// CertTemplate and KeyTemplate are proxy_ssl_certificate's and
+	// proxy_ssl_certificate_key's values as written when either has
+	// variables (nginx 1.21): the pair is then loaded for each TLS
+	// handshake with an upstream from their values (package upstreamtls,
+	// LoadCertificate), and CertFile and KeyFile are empty. An empty
+	// certificate value sends none; a value "data:PEM" is the PEM itself.
+	// Both are empty otherwise. Dir is the directory relative names are
+	// taken against (the prefix), and Passwords are the password file's
+	// passphrases, read at load as nginx keeps them
+	// (ngx_ssl_preserve_passwords); nil without a password file.
+	CertTemplate, KeyTemplate string
+	Dir                       string
+	Passwords                 [][]byte
 	// Staple is the certificate's OCSP stapling; nil without (ssl_stapling
 	// off, or ignored for it with a warning).
 	Staple *Staple
 }
+
+// KeyPos is the place of the key's directive (ssl_certificate_key and the
+// like), for errors about its value.
+func (c *Certificate) KeyPos() Pos { return c.keyPos }
 
 // tlsNames are the directives buildTLS reads.
 var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_session_ticket_key", "ssl_reject_handshake"}, append(clientAuthNames, staplingNames...)...)

@@ -245,6 +245,10 @@ type Handler struct {
 	// handshake; nil means the TLS client's own name (or the value's
 	// host, for a uwsgi_pass with variables).
 	sslName *vars.Template
+	// sslCert and sslKey are uwsgi_ssl_certificate and
+	// uwsgi_ssl_certificate_key when either has variables, evaluated for
+	// each handshake; nil otherwise.
+	sslCert, sslKey *vars.Template
 }
 
 // hiddenByDefault are the fields nginx never passes from a FastCGI response
@@ -307,6 +311,14 @@ func New(o Options) (*Handler, error) {
 		if t := set.SSL.NameTemplate; t != "" {
 			if h.sslName, err = o.Compiler.Compile(t); err != nil {
 				return nil, &config.Error{Pos: set.SSL.NamePos, Msg: err.Error()}
+			}
+		}
+		if c := set.SSL.Certificate; c != nil && c.CertTemplate != "" {
+			if h.sslCert, err = o.Compiler.Compile(c.CertTemplate); err != nil {
+				return nil, &config.Error{Pos: c.Pos, Msg: err.Error()}
+			}
+			if h.sslKey, err = o.Compiler.Compile(c.KeyTemplate); err != nil {
+				return nil, &config.Error{Pos: c.KeyPos(), Msg: err.Error()}
 			}
 		}
 	}

@@ -654,7 +654,11 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionHeader)
 		return &failure{end: end}
 	}
-	if f := h.bindFailed(req, err); f != nil {
+	f := h.bindFailed(req, err)
+	if f == nil {
+		f = h.certFailed(req, err)
+	}
+	if f != nil {
 		f.end = end
 		a.Status = f.status
 		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)

@@ -47,15 +47,43 @@ func passHost(addr string) string {
 // covers it), resuming the sessions the handler keeps per server
 // (uwsgi_ssl_session_reuse). A uwsgi_ssl_name with variables is evaluated
 // for each handshake, as nginx does, and its sessions are kept per name
-// too. c is closed when it fails; the error is then an
-// *upstreamtls.HandshakeError.
+// too. A uwsgi_ssl_certificate with variables is loaded for each
+// handshake, and its sessions kept per certificate (nginx resumes one made
+// with another certificate). c is closed when it fails; the error is then
+// an *upstreamtls.HandshakeError, or an *upstreamtls.CertificateError for
+// a certificate that did not load.
 func (h *Handler) handshake(ctx context.Context, req *request, c net.Conn, srv *upstream.Server) (net.Conn, error) {
-	sessions := upstreamtls.PerServer(h.sessions, srv.Addr())
+	client, sessions := req.tls, upstreamtls.PerServer(h.sessions, srv.Addr())
+	if h.sslCert != nil {
+		if cert := h.sslCert.String(req.st); cert != "" { // else none, and nginx does not look at the key
+			key := h.sslKey.String(req.st)
+			var err error
+			if client, err = client.ForCertificate(cert, key); err != nil {
+				c.Close()
+				return nil, err
+			}
+			sessions = upstreamtls.PerCertificate(sessions, cert+"\x00"+key)
+		}
+	}
 	if h.sslName != nil {
 		name := upstreamtls.NameWithoutPort(h.sslName.String(req.st))
-		return req.tls.HandshakeNamed(ctx, c, name, h.set.ConnectTimeout, upstreamtls.PerName(sessions, name))
+		return client.HandshakeNamed(ctx, c, name, h.set.ConnectTimeout, upstreamtls.PerName(sessions, name))
 	}
-	return req.tls.Handshake(ctx, c, req.sslName, h.set.ConnectTimeout, sessions)
+	return client.Handshake(ctx, c, req.sslName, h.set.ConnectTimeout, sessions)
+}
+
+// certFailed reports a uwsgi_ssl_certificate with variables that did not
+// load (an *upstreamtls.CertificateError): nginx 1.22.1 ends the request
+// with 500, logged at error "while connecting to upstream", with no retry
+// and no failure counted against the server. It returns nil for any other
+// error.
+func (h *Handler) certFailed(req *request, err error) *failure {
+	var ce *upstreamtls.CertificateError
+	if !errors.As(err, &ce) {
+		return nil
+	}
+	h.log.LogRequest(errlog.Error, req.logRequest(), ce.Error()+" while "+errlog.ActionConnect)
+	return &failure{status: http.StatusInternalServerError, action: errlog.ActionConnect}
 }
 
 // newSessions is the session cache of a handler with TLS clients (nil

@@ -55,9 +55,12 @@ type ConnPool struct {
 // local is the proxy_bind address (zero when the system picks), so
 // connections bound to different local addresses are not mixed either, nor
 // are those with and without SO_KEEPALIVE (keepalive) or TCP_NODELAY
-// (noDelayOff). name is the TLS name of a proxy_ssl_name with variables
-// (empty otherwise), so that a connection made for one name never carries
-// a request for another.
+// (noDelayOff). name is dialTarget's: the TLS name of a proxy_ssl_name
+// with variables (empty otherwise), so that a connection made for one name
+// never carries a request for another, and the client certificate of a
+// proxy_ssl_certificate with variables, so that a connection made with
+// one certificate never carries a request that names another (nginx
+// 1.22.1 shares them: its keepalive cache is per upstream).
 type connKey struct {
 	network, addr, tls    string
 	name                  string
@@ -71,7 +74,11 @@ type connKey struct {
 // (proxy_bind; zero when the system picks), whether to set SO_KEEPALIVE
 // (proxy_socket_keepalive) and whether to clear TCP_NODELAY (tcp_nodelay
 // off). With named (a proxy_ssl_name with variables), name is the TLS
-// name of the handshake, even when empty.
+// name of the handshake, even when empty. With a proxy_ssl_certificate
+// with variables whose value is not empty, name is followed by a NUL byte,
+// the certificate's value, another NUL byte and the key's (withCert): one
+// field for both keeps the frames of the request path, which copy it,
+// small (see TestClientStackStaysSmall).
 type dialTarget struct {
 	network, addr string
 	timeout       time.Duration
@@ -306,11 +313,23 @@ func (p *ConnPool) dialHere(ctx context.Context, dst *dialTarget) (net.Conn, err
 	if err != nil || dst.tls == nil {
 		return c, err
 	}
+	client, sessions := dst.tls, p.sessions
+	name, pair, withCert := strings.Cut(dst.name, "\x00")
+	if withCert {
+		// Loaded once the connection is made, as nginx does; a session
+		// made with one certificate is not offered with another.
+		cert, key, _ := strings.Cut(pair, "\x00")
+		if client, err = client.ForCertificate(cert, key); err != nil {
+			c.Close()
+			return nil, err
+		}
+		sessions = upstreamtls.PerCertificate(sessions, pair)
+	}
 	if dst.named {
 		// A session made for one name is not offered for another.
-		return dst.tls.HandshakeNamed(ctx, c, dst.name, dst.timeout, upstreamtls.PerName(p.sessions, dst.name))
+		return client.HandshakeNamed(ctx, c, name, dst.timeout, upstreamtls.PerName(sessions, name))
 	}
-	return dst.tls.Handshake(ctx, c, "", dst.timeout, p.sessions)
+	return client.Handshake(ctx, c, "", dst.timeout, sessions)
 }
 
 // newPoolConn wraps a fresh connection with its buffers.

@@ -108,6 +108,11 @@ type GRPCHandler struct {
 	// clients makes the transport of each name.
 	sslName *vars.Template
 	clients *GRPCClients
+	// sslCert and sslKey are grpc_ssl_certificate and
+	// grpc_ssl_certificate_key when either has variables, evaluated per
+	// request for a grpcs:// target (nil otherwise); clients makes the
+	// transport of each certificate.
+	sslCert, sslKey *vars.Template
 	// earlyHints is early_hints: when an upstream's 103 goes on to the
 	// client (earlyhints.go); nil drops them all.
 	earlyHints earlyHints
@@ -172,6 +177,15 @@ func NewGRPC(o GRPCOptions) (*GRPCHandler, error) {
 		}
 		h.clients = clients
 	}
+	if c := set.GRPC.SSL.Certificate; c != nil && c.CertTemplate != "" {
+		if h.sslCert, err = o.Compiler.Compile(c.CertTemplate); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, c.Pos)
+		}
+		if h.sslKey, err = o.Compiler.Compile(c.KeyTemplate); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, c.KeyPos())
+		}
+		h.clients = clients
+	}
 	return h, nil
 }
 
@@ -189,15 +203,20 @@ type GRPCClients struct {
 	lanes *grpcLanes
 }
 
-// namedClient names a transport of named.
+// namedClient names a transport of named: name is the TLS name when
+// named is set, and cert the client certificate of a grpc_ssl_certificate
+// with variables (its value and the key's, joined by a NUL byte; empty
+// for none).
 type namedClient struct {
-	base *http.Transport
-	name string
+	base  *http.Transport
+	name  string
+	named bool
+	cert  string
 }
 
-// maxNamedClients bounds the names that a grpc_ssl_name with variables
-// may make transports for, so that request data cannot grow memory
-// without bound.
+// maxNamedClients bounds the names and certificates that a grpc_ssl_name
+// or grpc_ssl_certificate with variables may make transports for, so that
+// request data cannot grow memory without bound.
 const maxNamedClients = 1024
 
 // NewGRPCClients returns an empty set.
@@ -212,16 +231,38 @@ func NewGRPCClients() *GRPCClients {
 // its own, so a connection or session made for one name never serves
 // another.
 func (c *GRPCClients) ForName(base *http.Transport, host, name string, set *config.GRPCSettings) (*http.Transport, error) {
-	k := namedClient{base, name}
+	return c.forClient(base, host, namedClient{base: base, name: name, named: true}, set)
+}
+
+// ForCertificate is ForName (with named set; else the client's own name)
+// for a grpc_ssl_certificate with variables: cert is its value and key
+// the key's. The transport loads the pair for each new connection, once
+// it is made (an empty cert sends none); its connections and TLS sessions
+// are its own, so that one made with a certificate never serves a request
+// that names another.
+func (c *GRPCClients) ForCertificate(base *http.Transport, host, name string, named bool, cert, key string, set *config.GRPCSettings) (*http.Transport, error) {
+	k := namedClient{base: base, name: name, named: named}
+	if cert != "" {
+		k.cert = cert + "\x00" + key
+	}
+	return c.forClient(base, host, k, set)
+}
+
+// forClient returns the transport of k, made on first use.
+func (c *GRPCClients) forClient(base *http.Transport, host string, k namedClient, set *config.GRPCSettings) (*http.Transport, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t := c.named[k]; t != nil {
 		return t, nil
 	}
 	if len(c.named) >= maxNamedClients {
-		return nil, fmt.Errorf("too many distinct grpc_ssl_name values (%d)", maxNamedClients)
+		return nil, fmt.Errorf("too many distinct grpc_ssl_name or grpc_ssl_certificate values (%d)", maxNamedClients)
 	}
-	t := newGRPCTransport(set, newUpstreamTLS(set.SSL, hostWithoutPort(host)).WithName(name))
+	tc := newUpstreamTLS(set.SSL, hostWithoutPort(host))
+	if k.named {
+		tc = tc.WithName(k.name)
+	}
+	t := newGRPCTransportCert(set, tc, k.cert)
 	c.named[k] = t
 	return t, nil
 }
@@ -301,6 +342,15 @@ type grpcDialTarget struct{ network, addr string }
 // newGRPCTransport makes an HTTP/2-only client: h2c with prior knowledge,
 // or TLS (tc) with ALPN h2.
 func newGRPCTransport(set *config.GRPCSettings, tc *upstreamTLS) *http.Transport {
+	return newGRPCTransportCert(set, tc, "")
+}
+
+// newGRPCTransportCert is newGRPCTransport whose TLS handshakes present
+// the client certificate of a grpc_ssl_certificate with variables: cert
+// is its value and the key's, joined by a NUL byte, loaded for each new
+// connection once it is made, as nginx loads it per handshake; empty
+// sends none (or the static grpc_ssl_certificate).
+func newGRPCTransportCert(set *config.GRPCSettings, tc *upstreamTLS, cert string) *http.Transport {
 	dialer := &net.Dialer{Timeout: set.ConnectTimeout, KeepAlive: -1}
 	if set.SocketKeepalive {
 		dialer.KeepAlive = 0 // SO_KEEPALIVE with the system's (Go's) intervals
@@ -347,7 +397,15 @@ func newGRPCTransport(set *config.GRPCSettings, tc *upstreamTLS) *http.Transport
 		if err != nil {
 			return nil, err
 		}
-		return h2tls.Handshake(ctx, c, "", set.ConnectTimeout, sessions)
+		client := h2tls
+		if cert != "" {
+			certValue, keyValue, _ := strings.Cut(cert, "\x00")
+			if client, err = h2tls.ForCertificate(certValue, keyValue); err != nil {
+				c.Close()
+				return nil, err
+			}
+		}
+		return client.Handshake(ctx, c, "", set.ConnectTimeout, sessions)
 	}
 	return t
 }
@@ -409,11 +467,23 @@ func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars
 		rt = &t
 	}
 	st.ProxyHost, st.ProxyPort = rt.Host, ""
-	if h.sslName != nil && rt.TLS {
+	if (h.sslName != nil || h.sslCert != nil) && rt.TLS {
 		named := *rt
-		name := upstreamtls.NameWithoutPort(h.sslName.String(st))
+		var name string
+		if h.sslName != nil {
+			name = upstreamtls.NameWithoutPort(h.sslName.String(st))
+		}
 		var err error
-		if named.Client, err = h.clients.ForName(rt.Client, rt.Host, name, h.set); err != nil {
+		if h.sslCert != nil {
+			cert, key := h.sslCert.String(st), ""
+			if cert != "" { // nginx does not look at the key then
+				key = h.sslKey.String(st)
+			}
+			named.Client, err = h.clients.ForCertificate(rt.Client, rt.Host, name, h.sslName != nil, cert, key, h.set)
+		} else {
+			named.Client, err = h.clients.ForName(rt.Client, rt.Host, name, h.set)
+		}
+		if err != nil {
 			h.log.LogRequest(errlog.Error, h.logRequest(r, st, ""), err.Error())
 			fail(w, http.StatusBadGateway, h.server)
 			return
@@ -555,6 +625,12 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 				h.logClientGone(ctx, out, st, vars.UpstreamURL(logScheme, srv.AddrText(), ""), abortAction(err, 0))
 				at.Release(end, upstream.Neutral)
 				return nil, nil, nil, errClientGone
+			}
+			if cf := certFailure(err); cf != nil {
+				a.Status = cf.status
+				h.log.LogRequest(errlog.Error, h.logRequest(out, st, vars.UpstreamURL(logScheme, srv.AddrText(), "")), cf.msg)
+				at.Release(end, upstream.Neutral)
+				return nil, nil, nil, cf
 			}
 			if bf := h.bindFailure(err); bf != nil {
 				a.Status = bf.status

@@ -96,6 +96,14 @@ func New(o Options) (*Handler, error) {
 			return nil, fmt.Errorf("%w in %s", err, set.ProxySSL.NamePos)
 		}
 	}
+	if c := set.ProxySSL.Certificate; set.ProxyPass.Scheme != "http" && c != nil && c.CertTemplate != "" {
+		if h.sslCert, err = o.Compiler.Compile(c.CertTemplate); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, c.Pos)
+		}
+		if h.sslKey, err = o.Compiler.Compile(c.KeyTemplate); err != nil {
+			return nil, fmt.Errorf("%w in %s", err, c.KeyPos())
+		}
+	}
 	h.maxHead = int(max(set.ProxyBufferSize, 1))
 	h.uri = uriRewrite{replace: set.ProxyPass.HasURI, uri: set.ProxyPass.URI}
 	if h.uri.replace {

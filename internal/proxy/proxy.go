@@ -80,6 +80,10 @@ type Handler struct {
 	// sslName is proxy_ssl_name when it has variables (with https://),
 	// evaluated per attempt; nil means the TLS client's own name.
 	sslName *vars.Template
+	// sslCert and sslKey are proxy_ssl_certificate and
+	// proxy_ssl_certificate_key when either has variables (with
+	// https://), evaluated per attempt (certValue); nil otherwise.
+	sslCert, sslKey *vars.Template
 	// scheme is "http://" or "https://", for the upstream URLs of log lines.
 	scheme string
 	// keyStart begins the implicit cache key of a proxy_pass naming a UNIX

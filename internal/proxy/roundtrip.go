@@ -172,6 +172,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	if h.sslName != nil && dst.tls != nil {
 		dst.named, dst.name = true, upstreamtls.NameWithoutPort(h.sslName.String(req.st))
 	}
+	if h.sslCert != nil && dst.tls != nil {
+		dst.name = h.withCert(req, dst.name)
+	}
 	if h.bind.Set() {
 		dst.local = h.local(req)
 	}
@@ -298,6 +301,12 @@ func (h *Handler) finishAttempt(req *request, end time.Time) {
 func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, err error, end time.Time, local netip.AddrPort) *failure {
 	if cerr := req.body.clientErr; cerr != nil && req.ctx.Err() == nil {
 		return h.bodyFailed(req, srv, a, cerr, end)
+	}
+	if cf := certFailure(err); cf != nil {
+		cf.end = end
+		h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), cf.msg)
+		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
+		return cf
 	}
 	f := classify(req.ctx, err)
 	if f != nil && local.IsValid() {

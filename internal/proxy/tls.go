@@ -52,3 +52,38 @@ func TLSClientConfig(s config.ProxySSL, host string) *tls.Config {
 func GRPCTLSClientConfig(s config.ProxySSL, host string) *tls.Config {
 	return newUpstreamTLS(s, hostWithoutPort(host)).WithALPN("h2").Config()
 }
+
+// withCert is name (dialTarget's) followed by the client certificate of
+// req's handshakes with a proxy_ssl_certificate with variables: a NUL
+// byte, the certificate's value, a NUL byte and the key's; name alone when
+// the certificate's value is empty (no certificate is sent, and nginx
+// 1.22.1 does not look at the key then). Values with a NUL byte cannot
+// come from a request: h1 refuses it in the head, and $arg_ values are not
+// decoded.
+//
+// It stays out of line: its string concatenation's temporaries would grow
+// attempt's frame, which every proxied request's stack holds.
+//
+//go:noinline
+func (h *Handler) withCert(req *request, name string) string {
+	cert := h.sslCert.String(req.st)
+	if cert == "" {
+		return name
+	}
+	return name + "\x00" + cert + "\x00" + h.sslKey.String(req.st)
+}
+
+// certFailure is the failure of a client certificate named with variables
+// that could not be loaded: nginx 1.22.1 ends the request with 500, logged
+// at error "while connecting to upstream", with no retry and no failure
+// counted against the server; nil for other errors. It stays out of line,
+// so that failed's frame does not grow with it.
+//
+//go:noinline
+func certFailure(err error) *failure {
+	var ce *upstreamtls.CertificateError
+	if !errors.As(err, &ce) {
+		return nil
+	}
+	return &failure{status: 500, action: errlog.ActionConnect, msg: ce.Error() + " while " + errlog.ActionConnect}
+}

@@ -412,6 +412,12 @@ func (s *session) connect() net.Conn {
 		if c != nil {
 			return c
 		}
+		if while == "" {
+			// A client certificate that did not load: nginx 1.22.1 ends
+			// the session (500), with no retry and no failure counted.
+			s.attempt.Release(s.now(), upstream.Neutral)
+			return nil
+		}
 		// A failed try's $upstream_session_time is how long it took, as
 		// nginx 1.22.1 logs it.
 		t := &s.tries[len(s.tries)-1]
@@ -474,7 +480,10 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 	}
 	if s.srv.upstream != nil && !s.udp {
 		local := c.LocalAddr().String()
-		if c = s.startTLS(c, t, u.Addr()); c == nil {
+		var certFailed bool
+		if c, certFailed = s.startTLS(c, t, u.Addr()); certFailed {
+			return nil, "" // not the server's failure
+		} else if c == nil {
 			return nil, "SSL handshaking to upstream"
 		}
 		// nginx's line and $upstream_connect_time come after the handshake.
@@ -492,8 +501,9 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 // startTLS sends the PROXY protocol header, if any, in the clear (nginx
 // sends it before the handshake), then runs proxy_ssl's handshake on c,
 // the connection of try t to the server at addr; nil means either failed
-// (logged).
-func (s *session) startTLS(c net.Conn, t *try, addr string) net.Conn {
+// (logged), and certFailed that a client certificate named with variables
+// did not load (handshakeUpstream).
+func (s *session) startTLS(c net.Conn, t *try, addr string) (_ net.Conn, certFailed bool) {
 	if s.srv.cfg.ProxyProtocol {
 		header := proxyproto.V1Header(s.clientAddr(), s.c.LocalAddr())
 		_ = c.SetWriteDeadline(s.now().Add(s.srv.cfg.ConnectTimeout))
@@ -502,7 +512,7 @@ func (s *session) startTLS(c net.Conn, t *try, addr string) net.Conn {
 		if err != nil {
 			c.Close()
 			s.log(errlog.Error, "send() failed ("+errlog.Errno(err)+") while SSL handshaking to upstream")
-			return nil
+			return nil, false
 		}
 		_ = c.SetWriteDeadline(time.Time{})
 		s.headerSent = true

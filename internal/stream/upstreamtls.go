@@ -23,6 +23,9 @@ type upstreamTLS struct {
 	// nil means the client's own name (proxy_ssl_name without variables,
 	// or the proxy_pass host).
 	name *template
+	// cert and key are proxy_ssl_certificate and proxy_ssl_certificate_key
+	// when either has variables, evaluated per session; nil otherwise.
+	cert, key *template
 	// sessions are the TLS sessions of the server's upstream connections,
 	// kept per upstream server as nginx keeps them (proxy_ssl_session_reuse).
 	sessions tls.ClientSessionCache
@@ -55,6 +58,15 @@ func newUpstreamTLS(c *compiler, sc *config.StreamServer, fs *files) (*upstreamT
 	} else {
 		ps.Name = upstreamtls.NameWithoutPort(ps.Name)
 	}
+	if cert := ps.Certificate; cert != nil && cert.CertTemplate != "" {
+		var err error
+		if u.cert, err = c.compile(cert.CertTemplate); err != nil {
+			return nil, at(err, cert.Pos)
+		}
+		if u.key, err = c.compile(cert.KeyTemplate); err != nil {
+			return nil, at(err, cert.KeyPos())
+		}
+	}
 	// The default name is the proxy_pass host: the upstream block's name,
 	// or the host of a host:port; with variables in proxy_pass, the
 	// session's value's (handshakeUpstream).
@@ -69,8 +81,9 @@ func newUpstreamTLS(c *compiler, sc *config.StreamServer, fs *files) (*upstreamT
 // handshakeUpstream runs proxy_ssl's handshake on c, a fresh connection to
 // the server at addr, within proxy_connect_timeout (nginx sets its connect
 // timer anew for the handshake); nil means it failed: c is closed and the
-// failure logged as nginx logs it.
-func (s *session) handshakeUpstream(c net.Conn, addr string) net.Conn {
+// failure logged as nginx logs it. certFailed says the failure was a
+// client certificate named with variables that did not load.
+func (s *session) handshakeUpstream(c net.Conn, addr string) (_ net.Conn, certFailed bool) {
 	ut := s.srv.upstream
 	name := ""
 	switch {
@@ -80,17 +93,26 @@ func (s *session) handshakeUpstream(c net.Conn, addr string) net.Conn {
 		// nginx's u->ssl_name: the host proxy_pass's value named.
 		name = upstreamtls.NameWithoutPort(s.passValue)
 	}
+	client, sessions := ut.client, upstreamtls.PerServer(ut.sessions, addr)
+	if ut.cert != nil {
+		var err error
+		if client, sessions, err = ut.withCert(client, sessions, s); err != nil {
+			c.Close()
+			s.log(errlog.Error, err.Error()+" while connecting to upstream")
+			return nil, true
+		}
+	}
 	if !s.hold(c) {
 		c.Close()
-		return nil
+		return nil, false
 	}
-	tc, err := ut.client.Handshake(context.Background(), c, name, s.srv.cfg.ConnectTimeout, upstreamtls.PerServer(ut.sessions, addr))
+	tc, err := client.Handshake(context.Background(), c, name, s.srv.cfg.ConnectTimeout, sessions)
 	if err == nil {
-		return tc
+		return tc, false
 	}
 	s.hold(nil)
 	if s.isDone() {
-		return nil // aborted (a stop): not the server's failure
+		return nil, false // aborted (a stop): not the server's failure
 	}
 	const while = " while SSL handshaking to upstream"
 	var he *upstreamtls.HandshakeError
@@ -111,7 +133,26 @@ func (s *session) handshakeUpstream(c net.Conn, addr string) net.Conn {
 	default:
 		s.log(errlog.Error, err.Error()+while)
 	}
-	return nil
+	return nil, false
+}
+
+// withCert returns the client and session cache of a handshake of session
+// s with the client certificate of a proxy_ssl_certificate with variables:
+// loaded from its values, as nginx 1.22.1 does once the connection is
+// made, and with the sessions made with that certificate only (nginx
+// resumes one made with another, whose identity the server then sees).
+// An empty certificate value sends none.
+func (ut *upstreamTLS) withCert(client *upstreamtls.Client, sessions tls.ClientSessionCache, s *session) (*upstreamtls.Client, tls.ClientSessionCache, error) {
+	cert := string(ut.cert.appendValue(nil, s))
+	if cert == "" {
+		return client, sessions, nil
+	}
+	key := string(ut.key.appendValue(nil, s))
+	c, err := client.ForCertificate(cert, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, upstreamtls.PerCertificate(sessions, cert+"\x00"+key), nil
 }
 
 // hold makes c the upstream connection that end closes, so that a stop

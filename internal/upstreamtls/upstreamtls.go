@@ -44,6 +44,11 @@ type Client struct {
 	// different when a reload read a changed certificate, trust or
 	// revocation file. ident is the settings' part of it.
 	key, ident string
+	// certDir and passwords load a client certificate named with
+	// variables (ForCertificate): the directory relative names are taken
+	// against, and the passphrases of an encrypted key.
+	certDir   string
+	passwords [][]byte
 }
 
 // chainCheck is what proxy_ssl_verify checks a chain against.
@@ -87,7 +92,10 @@ func New(s config.ProxySSL, host string) *Client {
 		}
 		c.cfg.VerifyConnection = c.verify.verifier(name)
 	}
-	if cert := s.Certificate; cert != nil {
+	if cert := s.Certificate; cert != nil && cert.CertTemplate != "" {
+		// Loaded for each handshake (ForCertificate).
+		c.certDir, c.passwords = cert.Dir, cert.Passwords
+	} else if cert != nil {
 		pair := &cert.Pair
 		// Sent whatever CAs the server names, as OpenSSL does with nginx's
 		// proxy_ssl_certificate.

@@ -120,7 +120,7 @@ stream {
 		t.Fatal(err)
 	}
 	r := runFulcrum(t, "-t", "-c", path)
-	if want := `cannot load "` + dir + `/none.pem": no such file or directory in ` + path + ":5"; r.code == 0 || !strings.Contains(r.stderr, want) {
+	if want := `SSL_CTX_load_verify_locations("` + dir + `/none.pem") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + dir + "/none.pem" + `, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib) in ` + path + ":5"; r.code == 0 || !strings.Contains(r.stderr, want) {
 		t.Errorf("fulcrum -t: %+v, want exit 1 and %q", r, want)
 	}
 }

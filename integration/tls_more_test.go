@@ -157,7 +157,7 @@ func TestTLSMoreConfigTest(t *testing.T) {
 		line       string // a line of stderr, %s is the configuration file
 	}{
 		{"missing CRL", server(plainKey, "ssl_crl "+dir+"/nope.crl;"), 1,
-			`fulcrum: [emerg] cannot load CRL "` + dir + `/nope.crl": no such file or directory in %s:6`},
+			`fulcrum: [emerg] X509_LOOKUP_load_file("` + dir + `/nope.crl") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + dir + "/nope.crl" + `, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib) in %s:6`},
 		{"wrong passphrases", server(encKey, "ssl_password_file "+pw+";"), 1,
 			`fulcrum: [emerg] cannot load certificate key "` + encKey + `": no passphrase in "` + pw + `" decrypts it in %s:5`},
 		{"encrypted, no password file", server(encKey, ""), 1,

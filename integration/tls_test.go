@@ -33,7 +33,7 @@ func TestTLSConfigTest(t *testing.T) {
 	tests := []struct{ name, conf, emerg, hint string }{
 		{"no certificate", server("return 200;"), `no "ssl_certificate" is defined for the "listen ... ssl" directive in %s:3`, "add ssl_certificate"},
 		{"missing file", server("ssl_certificate " + dir + "/nope.pem; ssl_certificate_key " + key + ";"),
-			`cannot load certificate "` + dir + `/nope.pem": no such file or directory in %s:5`, "check the path"},
+			`cannot load certificate "` + dir + `/nope.pem": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + dir + "/nope.pem" + `, r) error:10000080:BIO routines::no such file) in %s:5`, "check the path"},
 		{"key of another certificate", server("ssl_certificate " + cert + "; ssl_certificate_key " + otherKey + ";"),
 			`cannot load certificate "` + cert + `" with key "` + otherKey + `": tls: private key does not match public key in %s:5`, "the key is not the certificate's"},
 	}

@@ -82,7 +82,7 @@ func TestBuildErrors(t *testing.T) {
 			`fulcrum's TLS takes a range of versions, "proxy_ssl_protocols" has a gap in nginx.conf:1`},
 		{"proxy_ssl_ciphers no match", "http { proxy_ssl_ciphers aNULL; }", `no cipher match in "proxy_ssl_ciphers aNULL" in nginx.conf:1`},
 		{"proxy_ssl_trusted_certificate missing", "http { proxy_ssl_trusted_certificate /nonexistent/ca.pem; }",
-			`cannot load "/nonexistent/ca.pem": no such file or directory in nginx.conf:1`},
+			`SSL_CTX_load_verify_locations("/nonexistent/ca.pem") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(/nonexistent/ca.pem, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib) in nginx.conf:1`},
 		{"bad scheme", "http { server { location / { proxy_pass ftp://127.0.0.1; } } }", `invalid URL prefix in nginx.conf:1`},
 		{"no host", "http { server { location / { proxy_pass http://; } } }", `no host in upstream "" in nginx.conf:1`},
 		{"bad port", "http { server { location / { proxy_pass http://127.0.0.1:0; } } }", `invalid port in upstream "127.0.0.1:0" in nginx.conf:1`},

@@ -31,13 +31,13 @@ func TestGRPCPassErrors(t *testing.T) {
 		{"off with others", "grpc_pass 127.0.0.1:5; grpc_next_upstream off error;", `"grpc_next_upstream off" cannot be combined with other values in nginx.conf:1`},
 		{"client certificate without its key", "grpc_pass grpcs://127.0.0.1:5; grpc_ssl_certificate /x.pem;", `no "grpc_ssl_certificate_key" is defined for certificate "/x.pem" in nginx.conf:1`},
 		{"proxy_ssl_certificate_key is not grpc's", "grpc_pass grpcs://127.0.0.1:5; grpc_ssl_certificate /x.pem; proxy_ssl_certificate_key /x.key;", `no "grpc_ssl_certificate_key" is defined for certificate "/x.pem" in nginx.conf:1`},
-		{"missing certificate file", "grpc_pass grpcs://127.0.0.1:5; grpc_ssl_certificate /nonexistent.pem; grpc_ssl_certificate_key /nonexistent.key;", `cannot load certificate "/nonexistent.pem": no such file or directory in nginx.conf:1`},
+		{"missing certificate file", "grpc_pass grpcs://127.0.0.1:5; grpc_ssl_certificate /nonexistent.pem; grpc_ssl_certificate_key /nonexistent.key;", `cannot load certificate "/nonexistent.pem": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(/nonexistent.pem, r) error:10000080:BIO routines::no such file) in nginx.conf:1`},
 		{"variables in the certificate without a key", "grpc_pass grpcs://127.0.0.1:5; grpc_ssl_certificate /$host.pem;", `no "grpc_ssl_certificate_key" is defined for certificate`},
 		{"duplicate certificate", "grpc_ssl_certificate /x.pem; grpc_ssl_certificate /x.pem;", `"grpc_ssl_certificate" directive is duplicate in nginx.conf:1`},
 		{"duplicate password file", "grpc_ssl_password_file /x; grpc_ssl_password_file /x;", `"grpc_ssl_password_file" directive is duplicate in nginx.conf:1`},
 		{"duplicate crl", "grpc_ssl_crl /x; grpc_ssl_crl /x;", `"grpc_ssl_crl" directive is duplicate in nginx.conf:1`},
 		{"key arguments", "grpc_ssl_certificate_key a b;", `invalid number of arguments in "grpc_ssl_certificate_key" directive in nginx.conf:1`},
-		{"missing crl with verify", "grpc_pass grpcs://127.0.0.1:5; grpc_ssl_verify on; grpc_ssl_trusted_certificate CA; grpc_ssl_crl /nonexistent.pem;", `cannot load CRL "/nonexistent.pem": no such file or directory in nginx.conf:1`},
+		{"missing crl with verify", "grpc_pass grpcs://127.0.0.1:5; grpc_ssl_verify on; grpc_ssl_trusted_certificate CA; grpc_ssl_crl /nonexistent.pem;", `X509_LOOKUP_load_file("/nonexistent.pem") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(/nonexistent.pem, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib) in nginx.conf:1`},
 		{"in server", "", `"grpc_pass" directive is not allowed here in nginx.conf:1`},
 	}
 	for _, tt := range tests {

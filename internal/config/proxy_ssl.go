@@ -126,6 +126,9 @@ func applyProxySSLTrusted(b *builder, st *Settings, dirs []*Directive, _ *scope)
 	if !ok {
 		data, err := os.ReadFile(file)
 		if err != nil {
+			if msg, ok := opensslOpenError(err, file, "r", true); ok {
+				return hintf(d.Pos, fileHint(err), `SSL_CTX_load_verify_locations("%s") failed (%s)`, file, msg)
+			}
 			return hintf(d.Pos, fileHint(err), `cannot load "%s": %v`, file, unwrapPath(err))
 		}
 		tf = trustedFile{pool: x509.NewCertPool(), sum: sha256.Sum256(data)}

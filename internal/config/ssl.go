@@ -214,10 +214,16 @@ func (b *builder) loadPair(c Certificate, keyPos Pos) (tls.Certificate, error) {
 	}
 	certPEM, err := os.ReadFile(c.CertFile)
 	if err != nil {
+		if msg, ok := opensslOpenError(err, c.CertFile, "r", false); ok {
+			return tls.Certificate{}, hintf(c.Pos, fileHint(err), `cannot load certificate "%s": BIO_new_file() failed (%s)`, c.CertFile, msg)
+		}
 		return tls.Certificate{}, hintf(c.Pos, fileHint(err), `cannot load certificate "%s": %v`, c.CertFile, unwrapPath(err))
 	}
 	keyPEM, err := os.ReadFile(c.KeyFile)
 	if err != nil {
+		if msg, ok := opensslOpenError(err, c.KeyFile, "r", false); ok {
+			return tls.Certificate{}, hintf(keyPos, fileHint(err), `cannot load certificate key "%s": BIO_new_file() failed (%s)`, c.KeyFile, msg)
+		}
 		return tls.Certificate{}, hintf(keyPos, fileHint(err), `cannot load certificate key "%s": %v`, c.KeyFile, unwrapPath(err))
 	}
 	if keyPEM, err = b.decryptKey(c, keyPos, keyPEM); err != nil {
@@ -242,6 +248,29 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// opensslOpenError is OpenSSL's error queue, as nginx 1.22.1 logs it with
+// OpenSSL 3, for a file fopen could not open for a certificate, key, CA
+// bundle, CRL, DH parameters or OCSP response (recorded with nginx -t: a
+// missing file is "SSL: error:80000002:system library::No such file or
+// directory:calling fopen(F, r) error:10000080:BIO routines::no such
+// file"); mode is fopen's, x509 adds the line of the certificate store's
+// loaders (SSL_CTX_load_verify_locations, X509_LOOKUP_load_file). ok is
+// false for other errors (a directory, say), which keep fulcrum's words.
+func opensslOpenError(err error, file, mode string, x509 bool) (msg string, ok bool) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		msg = "SSL: error:80000002:system library::No such file or directory:calling fopen(" + file + ", " + mode + ") error:10000080:BIO routines::no such file"
+	case errors.Is(err, fs.ErrPermission):
+		msg = "SSL: error:8000000D:system library::Permission denied:calling fopen(" + file + ", " + mode + ") error:10080002:BIO routines::system lib"
+	default:
+		return "", false
+	}
+	if x509 {
+		msg += " error:05880002:x509 certificate routines::system lib"
+	}
+	return msg, true
 }
 
 func fileHint(err error) string {
@@ -453,6 +482,9 @@ func (b *builder) checkDHParam(sc *scope, t *TLS) error {
 	file := b.path(d.Args[0])
 	f, err := os.Open(file)
 	if err != nil {
+		if msg, ok := opensslOpenError(err, file, "r", false); ok {
+			return hintf(d.Pos, fileHint(err), `BIO_new_file("%s") failed (%s)`, file, msg)
+		}
 		return hintf(d.Pos, fileHint(err), `cannot load DH parameters "%s": %v`, file, unwrapPath(err))
 	}
 	return f.Close()

@@ -228,6 +228,9 @@ func (b *builder) loadCAs(d *Directive) (string, []*x509.Certificate, error) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
+		if msg, ok := opensslOpenError(err, file, "r", true); ok {
+			return "", nil, hintf(d.Pos, fileHint(err), `SSL_CTX_load_verify_locations("%s") failed (%s)`, file, msg)
+		}
 		return "", nil, hintf(d.Pos, fileHint(err), `cannot load "%s": %v`, file, unwrapPath(err))
 	}
 	var certs []*x509.Certificate
@@ -266,6 +269,9 @@ func (b *builder) loadCRL(d *Directive) (string, []*x509.RevocationList, error) 
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
+		if msg, ok := opensslOpenError(err, file, "r", true); ok {
+			return "", nil, hintf(d.Pos, fileHint(err), `X509_LOOKUP_load_file("%s") failed (%s)`, file, msg)
+		}
 		return "", nil, hintf(d.Pos, fileHint(err), `cannot load CRL "%s": %v`, file, unwrapPath(err))
 	}
 	const hint = "the file must hold PEM revocation lists (-----BEGIN X509 CRL-----), such as openssl ca -gencrl writes"

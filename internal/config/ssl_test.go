@@ -76,8 +76,8 @@ func TestTLSErrors(t *testing.T) {
 	tests := []struct{ name, server, want string }{
 		{"no certificate", "listen 443 ssl;", `no "ssl_certificate" is defined for the "listen ... ssl" directive in nginx.conf:2`},
 		{"no key", "listen 443 ssl; ssl_certificate " + certA + ";", `no "ssl_certificate_key" is defined for certificate "` + certA + `" in nginx.conf:3`},
-		{"missing file", "listen 443 ssl; " + pair(dir+"/nope.pem", keyA), `cannot load certificate "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
-		{"missing key", "listen 443 ssl; " + pair(certA, dir+"/nope.key"), `cannot load certificate key "` + dir + `/nope.key": no such file or directory in nginx.conf:3`},
+		{"missing file", "listen 443 ssl; " + pair(dir+"/nope.pem", keyA), `cannot load certificate "` + dir + `/nope.pem": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + dir + "/nope.pem" + `, r) error:10000080:BIO routines::no such file) in nginx.conf:3`},
+		{"missing key", "listen 443 ssl; " + pair(certA, dir+"/nope.key"), `cannot load certificate key "` + dir + `/nope.key": BIO_new_file() failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + dir + "/nope.key" + `, r) error:10000080:BIO routines::no such file) in nginx.conf:3`},
 		{"bad PEM", "listen 443 ssl; " + pair(notPEM, keyA), `cannot load certificate "` + notPEM + `" with key "` + keyA + `": tls: failed to find any PEM data in certificate input in nginx.conf:3, both files must be PEM`},
 		{"key mismatch", "listen 443 ssl; " + pair(certA, keyB), `cannot load certificate "` + certA + `" with key "` + keyB + `": tls: private key does not match public key in nginx.conf:3, the key is not the certificate's`},
 		{"protocol gap", "ssl_protocols TLSv1 TLSv1.2;", `fulcrum's TLS takes a range of versions, "ssl_protocols" has a gap in nginx.conf:3`},
@@ -97,12 +97,12 @@ func TestTLSErrors(t *testing.T) {
 		{"optional without CA", "listen 443 ssl; " + pair(certA, keyA) + " ssl_trusted_certificate " + certA + "; ssl_verify_client optional;", `no ssl_client_certificate for ssl_verify_client in nginx.conf:3`},
 		{"bad verify mode", "ssl_verify_client yes;", `invalid value "yes" in nginx.conf:3`},
 		{"bad depth", "ssl_verify_depth one;", `"ssl_verify_depth" directive invalid number in nginx.conf:3`},
-		{"missing CA file", "ssl_client_certificate " + dir + "/nope.pem;", `cannot load "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
+		{"missing CA file", "ssl_client_certificate " + dir + "/nope.pem;", `SSL_CTX_load_verify_locations("` + dir + `/nope.pem") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + dir + "/nope.pem" + `, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib) in nginx.conf:3`},
 		{"CA file without certificates", "ssl_client_certificate " + notPEM + ";", `no certificates in "` + notPEM + `" in nginx.conf:3`},
 		// nginx loads ssl_crl with or without ssl_verify_client; it says
 		// X509_LOOKUP_load_file("...") failed (...: no such file / no
 		// certificate or crl found).
-		{"missing CRL", "ssl_crl " + dir + "/nope.pem;", `cannot load CRL "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
+		{"missing CRL", "ssl_crl " + dir + "/nope.pem;", `X509_LOOKUP_load_file("` + dir + `/nope.pem") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + dir + "/nope.pem" + `, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib) in nginx.conf:3`},
 		{"CRL file without CRLs", "ssl_crl " + certA + ";", `no CRL in "` + certA + `" in nginx.conf:3`},
 		// nginx 1.22.1 -t said these (the first two without a place).
 		{"ssl_ocsp with optional_no_ca", "listen 443 ssl; " + pair(certA, keyA) + " ssl_verify_client optional_no_ca; ssl_ocsp on;", `"ssl_ocsp" is incompatible with "ssl_verify_client optional_no_ca" in nginx.conf:3`},
@@ -115,7 +115,7 @@ func TestTLSErrors(t *testing.T) {
 		{"bad ssl_ocsp", "ssl_ocsp yes;", `invalid value "yes" in nginx.conf:3`},
 		{"ticket key of 40 bytes", pair(certA, keyA) + " ssl_session_ticket_key " + k40 + ";", `"` + k40 + `" must be 48 or 80 bytes in nginx.conf:3`},
 		// nginx 1.22.1 (recorded): BIO_new_file("...") failed (... No such file or directory ...).
-		{"missing dhparam", "listen 443 ssl; " + pair(certA, keyA) + " ssl_dhparam " + dir + "/nope.pem;", `cannot load DH parameters "` + dir + `/nope.pem": no such file or directory in nginx.conf:3`},
+		{"missing dhparam", "listen 443 ssl; " + pair(certA, keyA) + " ssl_dhparam " + dir + "/nope.pem;", `BIO_new_file("` + dir + `/nope.pem") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + dir + "/nope.pem" + `, r) error:10000080:BIO routines::no such file) in nginx.conf:3`},
 		// nginx 1.22.1 -t (recorded; it names the http block's last line).
 		{"missing ticket key", pair(certA, keyA) + " ssl_session_ticket_key " + dir + "/nope;", `open() "` + dir + `/nope" failed (2: No such file or directory) in nginx.conf:3, check the path`},
 		{"ticket key a directory", pair(certA, keyA) + " ssl_session_ticket_key " + dir + ";", `"` + dir + `" must be 48 or 80 bytes in nginx.conf:3`},

@@ -133,6 +133,9 @@ func (b *builder) loadOCSPResponse(d *Directive) (string, []byte, error) {
 	file := b.path(d.Args[0])
 	data, err := os.ReadFile(file)
 	if err != nil {
+		if msg, ok := opensslOpenError(err, file, "rb", false); ok {
+			return "", nil, hintf(d.Pos, fileHint(err), `BIO_new_file("%s") failed (%s)`, file, msg)
+		}
 		return "", nil, hintf(d.Pos, fileHint(err), `cannot load OCSP response "%s": %v`, file, unwrapPath(err))
 	}
 	// RFC 6960's OCSPResponse, read as far as nginx's d2i does: the status

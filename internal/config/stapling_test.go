@@ -78,7 +78,7 @@ func TestStapling(t *testing.T) {
 func TestStaplingFileErrors(t *testing.T) {
 	dir, certA, keyA, _, _ := tlsFiles(t)
 	tests := []struct{ name, file, want string }{
-		{"missing", dir + "/nope.der", `cannot load OCSP response "` + dir + `/nope.der": no such file or directory in nginx.conf:1`},
+		{"missing", dir + "/nope.der", `BIO_new_file("` + dir + `/nope.der") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(` + dir + "/nope.der" + `, rb) error:10000080:BIO routines::no such file) in nginx.conf:1`},
 		{"PEM, not DER", certA, `cannot load OCSP response "` + certA + `": asn1: structure error`},
 	}
 	for _, tt := range tests {

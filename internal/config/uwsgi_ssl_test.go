@@ -25,8 +25,8 @@ func TestUWSGISSLErrors(t *testing.T) {
 		{"other scheme", "uwsgi_pass https://127.0.0.1:1;", `invalid host in upstream "https://127.0.0.1:1" in nginx.conf:1`},
 		{"protocols", "uwsgi_ssl_protocols TLSv9; uwsgi_pass suwsgi://127.0.0.1:1;", `invalid value "TLSv9" in nginx.conf:1`},
 		{"verify depth", "uwsgi_ssl_verify_depth x; uwsgi_pass suwsgi://127.0.0.1:1;", `"uwsgi_ssl_verify_depth" directive invalid number in nginx.conf:1`},
-		{"missing trusted file", "uwsgi_ssl_trusted_certificate /nonexistent.pem; uwsgi_pass suwsgi://127.0.0.1:1;", `cannot load "/nonexistent.pem"`},
-		{"missing crl with verify", "uwsgi_ssl_verify on; uwsgi_ssl_trusted_certificate CA; uwsgi_ssl_crl /nonexistent.pem; uwsgi_pass suwsgi://127.0.0.1:1;", `cannot load CRL "/nonexistent.pem": no such file or directory in nginx.conf:1`},
+		{"missing trusted file", "uwsgi_ssl_trusted_certificate /nonexistent.pem; uwsgi_pass suwsgi://127.0.0.1:1;", `SSL_CTX_load_verify_locations("/nonexistent.pem") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(/nonexistent.pem, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib)`},
+		{"missing crl with verify", "uwsgi_ssl_verify on; uwsgi_ssl_trusted_certificate CA; uwsgi_ssl_crl /nonexistent.pem; uwsgi_pass suwsgi://127.0.0.1:1;", `X509_LOOKUP_load_file("/nonexistent.pem") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(/nonexistent.pem, r) error:10000080:BIO routines::no such file error:05880002:x509 certificate routines::system lib) in nginx.conf:1`},
 		{"duplicate", "uwsgi_ssl_verify on; uwsgi_ssl_verify off;", `"uwsgi_ssl_verify" directive is duplicate in nginx.conf:1`},
 	}
 	caFile, _ := testutil.WriteCert(t, t.TempDir(), "ca", testutil.ECDSA, "ca.test")

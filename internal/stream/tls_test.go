@@ -242,7 +242,7 @@ func TestStreamTLSConfigErrors(t *testing.T) {
 			"no ssl_client_certificate for ssl_verify_client in %DIR%/f.conf:4"},
 		{"a bad verify mode", "server { listen 127.0.0.1:0; ssl_verify_client maybe; return x; }", `invalid value "maybe"`},
 		{"a missing CA file", "server { listen 127.0.0.1:0 ssl; " + pair + "\nssl_verify_client on; ssl_client_certificate %DIR%/nope.pem; return x; }",
-			`cannot load "%DIR%/nope.pem"`},
+			`SSL_CTX_load_verify_locations("%DIR%/nope.pem") failed (SSL: error:80000002:system library::No such file or directory:calling fopen(%DIR%/nope.pem, r)`},
 		{"a protocol too long", "server { listen 127.0.0.1:0 ssl; " + pair + "\nssl_alpn " + strings.Repeat("a", 256) + "; return x; }",
 			`"ssl_alpn" directive protocol too long in %DIR%/f.conf:4`},
 		{"a bad preread flag", "server { listen 127.0.0.1:0; ssl_preread maybe; return x; }", `invalid value "maybe"`},

@@ -73,6 +73,10 @@ func (h *Handler) serveCached(req *request) {
 		h.serve(req)
 		return
 	}
+	if cl.Look.Error != 0 {
+		h.serveError(req, cl.Look.Error)
+		return
+	}
 	if cl.Look.Fresh && h.serveEntry(req, cacherule.Hit) {
 		return
 	}
@@ -92,7 +96,7 @@ func (h *Handler) serveCached(req *request) {
 		// nginx does not watch the client while it waits on the lock:
 		// a client gone meanwhile is answered from the entry, or its
 		// request fetches (fetchKept), as the proxy's.
-		switch c.AwaitLock(context.WithoutCancel(req.ctx), &cl, func() bool { return h.serveEntry(req, cacherule.Hit) }) {
+		switch c.AwaitLock(context.WithoutCancel(req.ctx), &cl, func() bool { return h.serveLocked(req) }) {
 		case cacherule.Filled:
 			return
 		case cacherule.TimedOut:
@@ -206,6 +210,38 @@ func (h *Handler) serveWithStale(req *request) {
 func (h *Handler) backgroundUpdate(req *request) {
 	defer cacherule.Background(&req.w, req.st)()
 	h.serveWithStale(req)
+}
+
+// serveLocked answers a request that waited on *_cache_lock from what the
+// request that held it stored: an intercepted error's status or an entry
+// (HIT); false when there is neither.
+func (h *Handler) serveLocked(req *request) bool {
+	if status := req.cache.Zone.Error(req.cl.K); status != 0 {
+		h.serveError(req, status)
+		return true
+	}
+	return h.serveEntry(req, cacherule.Hit)
+}
+
+// serveError answers a request whose key holds an intercepted error's
+// status (storeError) as the proxy's cache does and nginx's upstream
+// module for every protocol: a HIT that does not reach the application,
+// answered with the status (the location's error_page for it).
+func (h *Handler) serveError(req *request, status int) {
+	req.st.CacheStatus = cacherule.Hit
+	fail(req.w, status)
+}
+
+// storeError keeps the status of an application error that
+// *_intercept_errors answers with an error page in the cache, as the
+// proxy's cache does (nginx 1.22.1's ngx_http_upstream_intercept_errors,
+// shared by every upstream module): when the fields allow storing it, for
+// the time they give or *_cache_valid has for the status; *_no_cache and
+// buffering do not count.
+func (h *Handler) storeError(req *request, hd *head) {
+	if expires, ok := cacherule.Expiry(req.cache.Set, hd.all(), hd.status, h.now()); ok {
+		req.cache.Zone.StoreError(req.cl.K, hd.status, expires)
+	}
 }
 
 // serveEntry answers from the stored entry of the request's key, reporting

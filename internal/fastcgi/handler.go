@@ -404,6 +404,11 @@ type request struct {
 	// *_cache_max_range_offset's verdict, which sends them (noStore is set
 	// with it).
 	cacheParams, passRange bool
+	// errKeep says an intercepted error of the application's response
+	// (not one from the cache) is stored (storeError): the request went
+	// through the cache's look-up (not a bypass) and may store its
+	// response (respond sets it).
+	errKeep bool
 	// rangeable says the range filter may cut the response (it comes from
 	// the cache, or may go to it: rangeCheck); acceptRanges that it had
 	// the Accept-Ranges field the filter then needs (and replaces). With

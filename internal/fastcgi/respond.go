@@ -27,6 +27,8 @@ var accelKept = map[string]bool{"content-type": true, "set-cookie": true, "conte
 func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 	if req.cl != nil {
 		h.cacheCheck(req, x.head)
+		req.errKeep = req.st.CacheStatus != cacherule.Bypass && !req.noStore && !req.passRange &&
+			req.cl.Look.Uses >= req.cache.Set.MinUses
 	}
 	if h.forceRanges {
 		// *_force_ranges: nginx drops the application's Accept-Ranges
@@ -129,6 +131,9 @@ func (h *Handler) passHead(req *request, hd *head) bool {
 					out.Set(f.name, f.value)
 					break
 				}
+			}
+			if req.errKeep {
+				h.storeError(req, hd)
 			}
 			fail(req.w, hd.status)
 			return false

@@ -116,6 +116,10 @@ func (h *Handler) serveCached(req *request) {
 		h.fetch(req, &cl, nil)
 		return
 	}
+	if cl.Look.Error != 0 {
+		h.serveError(req, cl.Look.Error)
+		return
+	}
 	if cl.Look.Fresh && h.serveEntry(req, cl.K, cacheHit) {
 		return
 	}
@@ -274,6 +278,8 @@ func (h *Handler) passesRange(req *request) bool {
 func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
 	c := req.cache
 	req.caching = true
+	req.errKey = cl.K
+	req.errKeep = req.st.CacheStatus != cacheBypass && !req.noStore && !req.passRange && cl.Look.Uses >= c.set.MinUses
 	if stale != nil && c.set.Revalidate && !req.passRange {
 		req.ims, req.inm = validators((*stale).Head)
 	}
@@ -327,6 +333,10 @@ func (h *Handler) serveLocked(req *request, cl *cacheLookup) bool {
 	parent := req.ctx
 	if parent.Err() != nil {
 		req.ctx = context.WithoutCancel(parent)
+	}
+	if status := req.cache.zone.Error(cl.K); status != 0 {
+		h.serveError(req, status)
+		return true
 	}
 	if h.serveEntry(req, cl.K, cacheHit) {
 		return true
@@ -456,6 +466,40 @@ func validators(head []byte) (ims, inm string) {
 	}
 	defer r.Reset()
 	return cacherule.Validators(r.Status, string(r.Headers.Get("Last-Modified")), string(r.Headers.Get("ETag")))
+}
+
+// serveError answers a request whose key holds an intercepted error's
+// status (storeError) as nginx 1.22.1 answers it from the cache: a HIT
+// that does not reach the upstream, finalized with the status, so the
+// location's error_page for it answers (the upstream's head and body were
+// not kept: $upstream_status and $upstream_http_* are empty; recorded).
+//
+//go:noinline
+func (h *Handler) serveError(req *request, status int) {
+	req.st.CacheStatus = cacheHit
+	fail(req.w, status, h.server)
+}
+
+// storeError keeps the status of an upstream error that
+// proxy_intercept_errors answers with an error page in the cache, as nginx
+// 1.22.1's ngx_http_upstream_intercept_errors does when the response is
+// cacheable (req.errKeep, and fields that allow it), for the time its
+// fields give, else the one proxy_cache_valid has for the status; without
+// a time nothing is kept, nor for a response from the cache (a stale
+// entry). proxy_no_cache, which nginx tests later, does
+// not count, and neither does buffering (recorded with nginx 1.22.1: an
+// error fetched with proxy_no_cache true was a HIT next; Cache-Control
+// no-cache or a Set-Cookie kept it out; max-age=2 kept it 2 s, after
+// which the key was a MISS).
+//
+//go:noinline
+func (h *Handler) storeError(req *request, status int) {
+	if req.cache == nil || !req.caching || !req.errKeep || req.resp.entry != nil {
+		return
+	}
+	if expires, ok := req.cache.expiry(&req.resp.head, h.now()); ok {
+		req.cache.zone.StoreError(req.errKey, status, expires)
+	}
 }
 
 // serveEntry answers from the stored entry of k, reporting status; false

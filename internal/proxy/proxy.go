@@ -149,6 +149,13 @@ type request struct {
 	// exchange (serveExpired).
 	caching, noStore, passRange, staleError bool
 	ims, inm                                string
+	// errKey is the entry an intercepted error's status is stored under
+	// (storeError) when errKeep says the request may store one: it went
+	// through the cache's look-up (not a bypass) and may store its
+	// response (not short of proxy_cache_min_uses, after a lock timeout
+	// or past proxy_cache_max_range_offset).
+	errKey  cache.Key
+	errKeep bool
 	// cache is the request's cache (Handler.cache's pick); nil when the
 	// request does not go through one.
 	cache *cacheRule

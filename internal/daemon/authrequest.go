@@ -247,6 +247,11 @@ type subWriter struct {
 	// filter did to the including response.
 	included bool
 	imageEnd imageEnd
+	// owner is the main request an included subrequest belongs to: a
+	// cache's background update started in it runs beside the main
+	// request, which waits for it (backgroundupdate.go). nil for other
+	// subrequests.
+	owner *recorder
 }
 
 // included reports whether w is the recorder of a subrequest whose body goes

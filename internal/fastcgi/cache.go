@@ -145,6 +145,11 @@ func (h *Handler) serveExpired(req *request) {
 	// nginx reports the stale answer of a background update as STALE; the
 	// requests that come while it runs get UPDATING.
 	if owner && c.Set.BackgroundUpdate && updating && h.serveEntry(req, cacherule.Stale) {
+		if bu, ok := req.w.(BackgroundUpdater); ok && bu.CanUpdateInBackground() {
+			c.Unlock(cl) // the request of its own takes it
+			bu.UpdateInBackground()
+			return
+		}
 		h.backgroundUpdate(req)
 		return
 	}
@@ -201,6 +206,16 @@ func (h *Handler) serveWithStale(req *request) {
 		}
 	}
 	h.serve(req)
+}
+
+// BackgroundUpdater is a ResponseWriter whose request hands the refresh of
+// *_cache_background_update to a request of its own, as the proxy's
+// (proxy.BackgroundUpdater): the daemon's does for an SSI include, whose
+// page goes on with the stale entry at once. A writer that does not is
+// refreshed in place (backgroundUpdate).
+type BackgroundUpdater interface {
+	CanUpdateInBackground() bool
+	UpdateInBackground()
 }
 
 // backgroundUpdate is fastcgi_cache_background_update: once the client has

@@ -226,6 +226,11 @@ func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 	// nginx reports the stale answer of a background update as STALE; the
 	// requests that come while it runs get UPDATING.
 	if owner && c.set.BackgroundUpdate && updating && h.serveEntry(req, cl.K, cacheStale) {
+		if bu, ok := req.w.(BackgroundUpdater); ok && bu.CanUpdateInBackground() {
+			c.rule.Unlock(cl) // the request of its own takes it
+			bu.UpdateInBackground()
+			return
+		}
 		h.backgroundUpdate(req, cl)
 		return
 	}
@@ -728,6 +733,20 @@ func (h *Handler) answerConditional(req *request) bool {
 		}
 	}
 	return true
+}
+
+// BackgroundUpdater is a ResponseWriter whose request hands the refresh of
+// proxy_cache_background_update to a request of its own, as nginx runs it
+// in a background subrequest that holds nothing back: the daemon's does for
+// a subrequest whose body goes into a page (an SSI include), so that the
+// page goes on with the stale entry at once. CanUpdateInBackground reports
+// whether it does; UpdateInBackground then starts that request, which
+// looks the entry up again and refreshes it (the caller has let go of the
+// entry's lock first). A writer that does not is refreshed in place
+// (backgroundUpdate).
+type BackgroundUpdater interface {
+	CanUpdateInBackground() bool
+	UpdateInBackground()
 }
 
 // backgroundUpdate is proxy_cache_background_update: once the client has the

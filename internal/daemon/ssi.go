@@ -179,7 +179,7 @@ func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err erro
 	st.Args = args
 	cw := &countingWriter{w: out, st: st}
 	sw := &subWriter{header: http.Header{}, body: cw, ssi: w.bf.ssi.Shared(), ssiDepth: w.bf.ssiDepth + 1, included: true,
-		owner: w.mainRecorder()}
+		owner: w.mainRecorder(), mainLog: w.log()}
 	start, sub := w.snap.subrequestStart(), new(recorder)
 	w.snap.serveSubrequestTo(sub, w.keepSlashes, &sr, st, w.srv, sw)
 	w.snap.logSubrequest(sub, st, start, w.clientSent())

@@ -47,7 +47,7 @@ func compileCache(o Options, set *config.CacheSettings, prefix string) (*cacheru
 func (h *Handler) pickCache(req *request) bool {
 	c, ok, err := h.cache.Pick(req.st)
 	if err != nil {
-		h.log.LogRequest(errlog.Error, req.logRequest(), err.Error())
+		req.log.LogRequest(errlog.Error, req.logRequest(), err.Error())
 		fail(req.w, http.StatusInternalServerError)
 		return false
 	}
@@ -281,7 +281,7 @@ func (h *Handler) serveStale(req *request, status string) bool {
 	defer e.Close()
 	hd, err := storedHead(e.Head)
 	if err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(), "cache file has a broken header: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(), "cache file has a broken header: "+err.Error())
 		return false
 	}
 	req.st.CacheStatus = status
@@ -374,7 +374,7 @@ func (h *Handler) refresh(req *request, notModified *head, now time.Time) {
 		return
 	}
 	if err := req.cache.Zone.Refresh(req.cl.K, expires, st); err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot update cache file: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(), "cannot update cache file: "+err.Error())
 	}
 }
 
@@ -401,7 +401,7 @@ func (h *Handler) startFill(req *request, hd *head) {
 	m.Stale = cacherule.FieldsStale(c.Set, hd.all(), now)
 	fl, err := c.Zone.Begin(k, m)
 	if err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot create cache file: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(), "cannot create cache file: "+err.Error())
 		return
 	}
 	req.fill, req.expires, req.fillAt = fl, expires, now
@@ -542,7 +542,7 @@ func (h *Handler) endFill(req *request, complete bool) {
 		return
 	}
 	if err := fl.Commit(req.fillHead, req.expires, req.fillAt); err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot store cache file: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(), "cannot store cache file: "+err.Error())
 	}
 }
 

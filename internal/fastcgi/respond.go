@@ -213,7 +213,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 			// cleanly (the client's connection kept); the rest never
 			// goes anywhere, nor does the upstream connection.
 			m = int(declared - n)
-			h.log.LogRequest(errlog.Warn, req.logRequest(), `upstream sent more data than specified in "Content-Length" header while `+errlog.ActionBody)
+			req.log.LogRequest(errlog.Warn, req.logRequest(), `upstream sent more data than specified in "Content-Length" header while `+errlog.ActionBody)
 		}
 		if m > 0 {
 			n += int64(m)
@@ -244,7 +244,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		if err == io.EOF && n < declared {
 			// The response ended short of its Content-Length: nginx's
 			// error, and the client's connection closed (x.broken).
-			h.log.LogRequest(errlog.Error, req.logRequest(), h.closedEarly()+" while "+errlog.ActionBody)
+			req.log.LogRequest(errlog.Error, req.logRequest(), h.closedEarly()+" while "+errlog.ActionBody)
 			x.broken = true
 			return n, false
 		}
@@ -269,7 +269,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		if err != nil {
 			msg := errlog.ReadFailed(err, errlog.ActionBody)
 			if !errors.Is(err, errCaughtStderr) { // its stderr line is logged
-				h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+				req.log.LogRequest(errlog.Error, req.logRequest(), msg)
 			}
 			if flusher != nil {
 				flusher.Flush() // nginx sent the head and what it read before the break

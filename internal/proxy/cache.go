@@ -65,7 +65,7 @@ func compileCache(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone,
 func (h *Handler) pickCache(req *request) bool {
 	c, ok, err := h.cache.Pick(req.st)
 	if err != nil {
-		h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
+		req.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
 		fail(req.w, http.StatusInternalServerError, h.server)
 		return false
 	}
@@ -450,7 +450,7 @@ func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry
 	h.finishAttempt(req, end)
 	if ok && err == nil {
 		if err := req.cache.zone.Refresh(cl.K, expires, st); err != nil {
-			h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot update cache entry: "+err.Error())
+			req.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot update cache entry: "+err.Error())
 		}
 	}
 	h.serveStale(req, stale, cacheRevalidated)
@@ -526,7 +526,7 @@ func (h *Handler) serveOpen(req *request, e *cache.Entry) {
 	resp := &req.resp
 	if _, err := h1.ParseResponse(e.Head, &resp.head, []byte(http.MethodGet), storedHeadLimits(e.Head)); err != nil {
 		e.Close()
-		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cache file has a broken header: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(""), "cache file has a broken header: "+err.Error())
 		fail(req.w, http.StatusInternalServerError, h.server)
 		return
 	}
@@ -574,7 +574,7 @@ func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	m.Stale = cacherule.FieldsStale(c.set, headFields(head), now)
 	fl, err := c.zone.Begin(k, m)
 	if err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot create cache file: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot create cache file: "+err.Error())
 		return
 	}
 	req.fill, req.fillExpires, req.fillAt = fl, expires, now
@@ -624,7 +624,7 @@ func (h *Handler) endFill(req *request) {
 	head = append(head, "\r\n"...)
 	req.fillHead = head[:0]
 	if err := fl.Commit(head, req.fillExpires, req.fillAt); err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot store cache file: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot store cache file: "+err.Error())
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,5 +167,56 @@ func TestCGICacheInterceptedError(t *testing.T) {
 			t.Errorf("%s: the application got %d requests, want 1", tt.proto, count[tt.proto])
 		}
 		mu.Unlock()
+	}
+}
+
+// TestCacheUpstreamFailureKept: the 502 of a failed exchange (the upstream
+// refused) is kept in the cache for the time *_cache_valid has for 502, as
+// nginx 1.22.1's ngx_http_upstream_finalize_request keeps it (recorded with
+// a refused upstream: "proxy_cache_valid any 1m" answered 502 MISS, then
+// 502 HIT; "proxy_cache_valid 200 1m" MISS twice; "proxy_cache_valid 502
+// 1m" with "error_page 502 = @fb" went to @fb, MISS then HIT), for
+// fastcgi_pass as for proxy_pass (nginx's upstream module, common to both).
+// fulcrum kept nothing: every request tried the upstream again.
+func TestCacheUpstreamFailureKept(t *testing.T) {
+	dir := t.TempDir()
+	dead := testutil.RefusedAddr(t)
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    proxy_cache_path %[1]s/p keys_zone=p:1m;
+    fastcgi_cache_path %[1]s/f keys_zone=f:1m;
+    server { listen 127.0.0.1:0;
+        add_header X-Cache $upstream_cache_status always;
+        location /a/ { proxy_pass http://%[2]s; proxy_cache p; proxy_cache_valid any 1m; }
+        location /b/ { proxy_pass http://%[2]s; proxy_cache p; proxy_cache_valid 200 1m; }
+        location /c/ { proxy_pass http://%[2]s; proxy_cache p; proxy_cache_valid 502 1m; error_page 502 = @fb; }
+        location /f/ { fastcgi_pass %[2]s; fastcgi_cache f; fastcgi_cache_key $uri; fastcgi_cache_valid any 1m; }
+        location @fb { return 403 "fb s=$upstream_cache_status\n"; }
+    }`, dir, dead))
+	client := &http.Client{Timeout: 10 * time.Second}
+	tests := []struct {
+		path string
+		want [2]string
+	}{
+		{"/a/x", [2]string{"502 MISS", "502 HIT"}},
+		{"/b/x", [2]string{"502 MISS", "502 MISS"}},
+		{"/c/x", [2]string{"403 MISS fb s=MISS\n", "403 HIT fb s=HIT\n"}},
+		{"/f/x", [2]string{"502 MISS", "502 HIT"}},
+	}
+	for _, tt := range tests {
+		for i, want := range tt.want {
+			xc, status, body := cacheGet(t, client, addr, cacheStep{target: tt.path})
+			got := fmt.Sprintf("%d %s", status, xc)
+			if strings.HasPrefix(body, "fb") {
+				got += " " + body
+			}
+			if got != want {
+				t.Errorf("%s #%d: %q, want %q", tt.path, i+1, got, want)
+			}
+		}
+	}
+	// The first request of each failed at the upstream, the second not.
+	data, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+	if n := strings.Count(string(data), "connect() failed"); n != 5 {
+		t.Errorf("%d connect() failed lines, want 5 (the HITs do not connect):\n%s", n, data)
 	}
 }

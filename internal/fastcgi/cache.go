@@ -259,6 +259,25 @@ func (h *Handler) storeError(req *request, hd *head) {
 	}
 }
 
+// keepsError reports whether an error of a caching request's exchange is
+// kept in the cache (storeError, storeFailure): the request went through
+// the cache's look-up (not a bypass) and may store its response (not short
+// of *_cache_min_uses, after a lock timeout or past
+// *_cache_max_range_offset), as nginx's u->cacheable.
+func keepsError(req *request) bool {
+	return req.st.CacheStatus != cacherule.Bypass && !req.noStore && !req.passRange &&
+		req.cl.Look.Uses >= req.cache.Set.MinUses
+}
+
+// storeFailure keeps the 502 or 504 of a failed exchange in the cache for
+// the time *_cache_valid has for it, as the proxy's (nginx's
+// ngx_http_upstream_finalize_request, common to every upstream module).
+func (h *Handler) storeFailure(req *request, status int) {
+	if d := cacherule.ValidFor(req.cache.Set.Valid, status); d > 0 {
+		req.cache.Zone.StoreError(req.cl.K, status, h.now().Add(d))
+	}
+}
+
 // serveEntry answers from the stored entry of the request's key, reporting
 // status; false when it could not be opened or read (the caller goes on to
 // the application).

@@ -557,6 +557,9 @@ func (h *Handler) serve(req *request) {
 		h.serveStale(req, cacherule.Stale) // fastcgi_cache_use_stale, or the entry's stale-if-error
 		return
 	}
+	if req.cl != nil && (f.status == http.StatusBadGateway || f.status == http.StatusGatewayTimeout) && keepsError(req) {
+		h.storeFailure(req, f.status)
+	}
 	fail(w, f.status)
 }
 

@@ -27,8 +27,7 @@ var accelKept = map[string]bool{"content-type": true, "set-cookie": true, "conte
 func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 	if req.cl != nil {
 		h.cacheCheck(req, x.head)
-		req.errKeep = req.st.CacheStatus != cacherule.Bypass && !req.noStore && !req.passRange &&
-			req.cl.Look.Uses >= req.cache.Set.MinUses
+		req.errKeep = keepsError(req)
 	}
 	if h.forceRanges {
 		// *_force_ranges: nginx drops the application's Accept-Ranges

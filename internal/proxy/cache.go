@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"iter"
 	"net/http"
@@ -299,6 +300,7 @@ func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
 			h.serveStale(req, stale, cacheStale)
 			return
 		}
+		h.storeFailure(req, err)
 		h.answerError(req, err)
 		return
 	}
@@ -504,6 +506,27 @@ func (h *Handler) storeError(req *request, status int) {
 	}
 	if expires, ok := req.cache.expiry(&req.resp.head, h.now()); ok {
 		req.cache.zone.StoreError(req.errKey, status, expires)
+	}
+}
+
+// storeFailure keeps the 502 or 504 of a failed exchange (the upstream
+// refused, timed out or sent an invalid head, and no other server was left)
+// in the cache for the time proxy_cache_valid has for it, as nginx 1.22.1's
+// ngx_http_upstream_finalize_request does for a cacheable request
+// (req.errKeep); the next requests for the key are a HIT answered with the
+// status, and its error_page, without the upstream (recorded: "location /a/
+// { proxy_cache_valid any 1m; }" with a refused upstream answered 502 MISS,
+// then 502 HIT; "proxy_cache_valid 200 1m" kept nothing; with
+// "error_page 502 = @fb" the HIT went to @fb).
+//
+//go:noinline
+func (h *Handler) storeFailure(req *request, err error) {
+	var f *failure
+	if !req.errKeep || !errors.As(err, &f) || f.status != http.StatusBadGateway && f.status != http.StatusGatewayTimeout {
+		return
+	}
+	if d := cacherule.ValidFor(req.cache.set.Valid, f.status); d > 0 {
+		req.cache.zone.StoreError(req.errKey, f.status, h.now().Add(d))
 	}
 }
 

@@ -1,7 +1,9 @@
 package daemon_test
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"fulcrum/internal/daemon"
+	"fulcrum/internal/testutil"
 )
 
 // TestCacheBackgroundUpdateInInclude: a stale entry that an SSI include
@@ -91,5 +94,81 @@ http {
 	_, _, page = cacheGet(t, client, addr, cacheStep{target: "/q.html"})
 	if want := "a /c/y n=1 "; !strings.HasPrefix(page, want) || !strings.HasSuffix(page, " b") {
 		t.Errorf("second page: %q, want %q... \" b\"", page, want)
+	}
+}
+
+// TestFastCGIBackgroundUpdateInInclude is TestCacheBackgroundUpdateInInclude
+// for fastcgi_cache_background_update (nginx's upstream module runs the same
+// background subrequest for every protocol): the page comes with the stale
+// entry while the application holds the refresh, which then stores its
+// answer.
+func TestFastCGIBackgroundUpdateInInclude(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	hold, arrived := make(chan struct{}), make(chan struct{}, 1)
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release)
+	app := testutil.RawBackend(t, func(c net.Conn) {
+		if _, _, err := readParamsAndBody(bufio.NewReader(c), "fastcgi"); err != nil {
+			return
+		}
+		mu.Lock()
+		n++
+		seq := n
+		mu.Unlock()
+		if seq == 2 {
+			arrived <- struct{}{}
+			<-hold
+		}
+		answer := fmt.Sprintf("Status: 200 OK\r\nCache-Control: max-age=1, stale-while-revalidate=30\r\nContent-Type: text/plain\r\n\r\napp n=%d", seq)
+		c.Write(fcgiStdout([]byte(answer), 0, 0, 0))
+	})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.html"), []byte(`a <!--#include virtual="/f/x" --> b`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clock := &settableClock{t: time.Now()}
+	conf := fmt.Sprintf(`pid %[1]s/fulcrum.pid;
+error_log %[1]s/error.log notice;
+http {
+    fastcgi_cache_path %[1]s/c keys_zone=f:1m;
+    server {
+        listen 127.0.0.1:0;
+        root %[1]s;
+        location ~ \.html$ { ssi on; }
+        location /f/ { fastcgi_pass %[2]s; fastcgi_cache f; fastcgi_cache_key $uri;
+            fastcgi_cache_background_update on; add_header X-Cache $upstream_cache_status; }
+    }
+}
+`, dir, app)
+	path := filepath.Join(dir, "fulcrum.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := runConfigFileOpts(t, path, daemon.Options{Clock: clock.now})
+	client := &http.Client{Timeout: 5 * time.Second}
+	if xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/f/x"}); xc != "MISS" || body != "app n=1" {
+		t.Fatalf("first: X-Cache %q %q, want MISS app n=1", xc, body)
+	}
+	clock.add(3 * time.Second)
+	if _, status, page := cacheGet(t, client, addr, cacheStep{target: "/p.html"}); status != 200 || page != "a app n=1 b" {
+		t.Fatalf("page: %d %q, want 200 \"a app n=1 b\" before the refresh ends", status, page)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the refresh did not reach the application")
+	}
+	release()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		xc, _, body := cacheGet(t, client, addr, cacheStep{target: "/f/x"})
+		if xc == "HIT" && body == "app n=2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the refresh: X-Cache %q %q, want HIT app n=2", xc, body)
+		}
 	}
 }

@@ -46,10 +46,11 @@ type sweep struct {
 
 // Purge removes the entry of the key string key (NGINX Plus's
 // proxy_cache_purge for a key without a trailing "*") and reports whether
-// there was one. A request reading the entry goes on reading it; one
-// filling it stores its response when done. The variants of a key with
-// Vary are stored under keys of their own: they are purged as a wildcard
-// purge's entries are, when a request reaches them or the purger does.
+// there was one (a stored error, StoreError, counts). A request reading
+// the entry goes on reading it; one filling it stores its response when
+// done. The variants of a key with Vary are stored under keys of their
+// own: they are purged as a wildcard purge's entries are, when a request
+// reaches them or the purger does.
 func (z *Zone) Purge(key string) bool {
 	if z.dry {
 		return false
@@ -64,8 +65,12 @@ func (z *Zone) Purge(key string) bool {
 		n = z.nodes[k]
 	}
 	defer z.mu.Unlock()
+	hadError := n != nil && n.errStatus != 0
+	if hadError {
+		n.errStatus, n.errExpires = 0, time.Time{} // a stored error goes too
+	}
 	if n == nil || !n.exists {
-		return false
+		return hadError
 	}
 	if n.vary != "" {
 		z.addPurge(purge{key: key, at: now.UnixNano()})

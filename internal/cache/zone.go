@@ -129,6 +129,11 @@ type node struct {
 	updating bool
 	since    time.Time
 	done     chan struct{}
+	// errStatus is an intercepted error status the key answers with until
+	// errExpires (StoreError), 0 for none: nginx's node->error, kept in
+	// memory alone, ahead of any file.
+	errStatus  int
+	errExpires time.Time
 }
 
 // NewZone opens a zone: it creates the directory when missing. The zone
@@ -197,6 +202,10 @@ type Lookup struct {
 	// variant (see the proxy) it answers.
 	Vary    string
 	Variant Key
+	// Error is the status of an intercepted error stored for the key
+	// (StoreError) and not yet expired, 0 for none. It answers the request
+	// before any file: Exists and Fresh are then false.
+	Error int
 }
 
 // Get looks k up for a request at now, counting the use and making the key
@@ -221,21 +230,75 @@ func (z *Zone) Get(k Key) Lookup {
 	n.uses++
 	n.lastUse = now
 	z.lru.MoveToFront(n.elem)
+	if n.errStatus != 0 {
+		if now.Unix() <= n.errExpires.Unix() {
+			return Lookup{Uses: n.uses, Error: n.errStatus}
+		}
+		z.renew(n)
+	}
 	// nginx keeps times in whole seconds: an entry is fresh through the
 	// second it expires in.
 	return Lookup{Exists: n.exists, Fresh: n.exists && now.Unix() <= n.expires.Unix(), Uses: n.uses,
 		Updating: n.updating, Vary: n.vary, Variant: n.variant}
 }
 
-// Fresh reports whether k has a stored entry that has not expired, without
-// counting a use (Get counts one per request; this is a second look by the
-// same request).
+// Fresh reports whether k has a stored entry or error (StoreError) that
+// has not expired, without counting a use (Get counts one per request; this
+// is a second look by the same request).
 func (z *Zone) Fresh(k Key) bool {
 	now := z.now()
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	n := z.nodes[k]
+	if n != nil && n.errStatus != 0 {
+		return now.Unix() <= n.errExpires.Unix()
+	}
 	return n != nil && n.exists && now.Unix() <= n.expires.Unix()
+}
+
+// StoreError records that k answers with the intercepted error status
+// until expires, as nginx 1.22.1's ngx_http_upstream_intercept_errors keeps
+// an error page's status in the cache node (node->error): in memory alone,
+// neither head nor body, ahead of a file the key may have. Get reports it
+// (Lookup.Error) until it expires; a response stored for k (commit)
+// replaces it.
+func (z *Zone) StoreError(k Key, status int, expires time.Time) {
+	if z.dry {
+		return
+	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	n := z.nodes[k]
+	if n == nil {
+		n = z.add(k, z.now())
+	}
+	n.errStatus, n.errExpires = status, expires
+}
+
+// Error returns the status of k's stored error while it has not expired,
+// else 0, without counting a use (a second look by a request that waited
+// on a lock).
+func (z *Zone) Error(k Key) int {
+	now := z.now()
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if n := z.nodes[k]; n != nil && n.errStatus != 0 && now.Unix() <= n.errExpires.Unix() {
+		return n.errStatus
+	}
+	return 0
+}
+
+// renew forgets the expired error of n and the file it stood before (z.mu
+// held): nginx's lookup of an expired error clears the node (its "renew":
+// error, exists and the entry's times), so the request is a MISS, not an
+// EXPIRED one with a stale entry (recorded with nginx 1.22.1).
+func (z *Zone) renew(n *node) {
+	n.errStatus, n.errExpires = 0, time.Time{}
+	if n.exists {
+		_ = os.Remove(z.path(n.key))
+		z.size -= n.size
+		n.exists, n.size = false, 0
+	}
 }
 
 // add makes a node for k, used at now (z.mu held).
@@ -384,5 +447,6 @@ func (z *Zone) commit(k Key, m *Meta, size int64) {
 		z.size -= n.size
 	}
 	n.exists, n.size, n.expires, n.vary, n.variant = true, z.blocks(size), m.Expires, m.Vary, m.Variant
+	n.errStatus, n.errExpires = 0, time.Time{} // nginx's update clears node->error
 	z.size += n.size
 }

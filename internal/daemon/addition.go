@@ -94,7 +94,7 @@ func (w *recorder) addSubrequest(uri string) {
 	st := w.st
 	saved := st.BeginSubrequest(uri, http.MethodGet)
 	fw := &additionWriter{main: w, st: st}
-	sw := &subWriter{header: http.Header{}, body: fw, included: true}
+	sw := &subWriter{header: http.Header{}, body: fw, included: true, owner: w.mainRecorder(), mainLog: w.log()}
 	start, sub := w.snap.subrequestStart(), new(recorder)
 	w.snap.serveSubrequestTo(sub, w.keepSlashes, &sr, st, w.add.srv, sw)
 	w.snap.logSubrequest(sub, st, start, w.clientSent())

@@ -172,16 +172,16 @@ func authBody(r *http.Request) io.ReadCloser {
 // where it was served.
 func (s *snapshot) runSubrequest(main *recorder, sr *http.Request, st *vars.State, srv *router.Server, body io.Writer) *subWriter {
 	start, sub := s.subrequestStart(), new(recorder)
-	sw := s.serveSubrequest(sub, main.keepSlashes, sr, st, srv, body)
+	sw := s.serveSubrequest(sub, main.keepSlashes, sr, st, srv, body, main.log())
 	s.logSubrequest(sub, st, start, main.clientSent())
 	return sw
 }
 
 // serveSubrequest is runSubrequest with the subrequest's recorder, sub,
-// given (a mirror's lives in its own scratch) and filled here, and the
-// main request's merge_slashes choice, keepSlashes.
-func (s *snapshot) serveSubrequest(sub *recorder, keepSlashes bool, sr *http.Request, st *vars.State, srv *router.Server, body io.Writer) *subWriter {
-	sw := &subWriter{header: http.Header{}, body: body}
+// given (a mirror's lives in its own scratch) and filled here, the main
+// request's merge_slashes choice, keepSlashes, and its error log, mainLog.
+func (s *snapshot) serveSubrequest(sub *recorder, keepSlashes bool, sr *http.Request, st *vars.State, srv *router.Server, body io.Writer, mainLog *errlog.Logger) *subWriter {
+	sw := &subWriter{header: http.Header{}, body: body, mainLog: mainLog}
 	s.serveSubrequestTo(sub, keepSlashes, sr, st, srv, sw)
 	return sw
 }
@@ -191,7 +191,7 @@ func (s *snapshot) serveSubrequest(sub *recorder, keepSlashes bool, sr *http.Req
 func (s *snapshot) serveSubrequestTo(sub *recorder, keepSlashes bool, sr *http.Request, st *vars.State, srv *router.Server, sw *subWriter) {
 	*sub = recorder{ResponseWriter: sw, st: st, snap: s, req: sr, keepSlashes: keepSlashes,
 		realIPSet: true, sub: true, srv: srv}
-	loc, res := s.subrequestLocation(sr, st, srv)
+	loc, res := s.subrequestLocation(sr, st, srv, sw.mainLog)
 	s.runSubrequestAt(sub, sr, st, srv, loc, res)
 	sub.gz.Abort()
 	if sub.bf != nil && sub.bf.ssiOn {
@@ -201,9 +201,10 @@ func (s *snapshot) serveSubrequestTo(sub *recorder, keepSlashes bool, sr *http.R
 
 // subrequestLocation runs srv's rewrites for a subrequest at st.Path and
 // finds the location it reaches (an internal one too), with its captures:
-// nil when the rewrites answered it.
-func (s *snapshot) subrequestLocation(sr *http.Request, st *vars.State, srv *router.Server) (*config.Location, rewrite.Result) {
-	res := s.serverRewrite(sr, st, srv)
+// nil when the rewrites answered it. The rewrites' lines go to mainLog (the
+// main request's log; nil: the server's own).
+func (s *snapshot) subrequestLocation(sr *http.Request, st *vars.State, srv *router.Server, mainLog *errlog.Logger) (*config.Location, rewrite.Result) {
+	res := s.serverRewriteTo(sr, st, srv, mainLog)
 	res.Internal = true // a subrequest may reach an internal location
 	if res.Outcome != rewrite.Next {
 		return nil, res
@@ -247,6 +248,14 @@ type subWriter struct {
 	// filter did to the including response.
 	included bool
 	imageEnd imageEnd
+	// mainLog is the error log the subrequest writes to: its main
+	// request's (recorder.mainLog); nil: its location's.
+	mainLog *errlog.Logger
+	// owner is the main request an included subrequest belongs to: a
+	// cache's background update started in it runs beside the main
+	// request, which waits for it (backgroundupdate.go). nil for other
+	// subrequests.
+	owner *recorder
 }
 
 // included reports whether w is the recorder of a subrequest whose body goes

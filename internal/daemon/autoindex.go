@@ -35,7 +35,7 @@ func (h *staticHandler) list(rec *recorder, r *http.Request, st *vars.State, res
 	if h.listing.Format == static.ListJSONP {
 		cb, err := static.JSONPCallback(st.Args)
 		if err != nil {
-			h.log.LogRequest(errlog.Info, logRequest(st, r), strings.TrimSuffix(err.Error(), ": "+static.ErrBadCallback.Error()))
+			rec.ErrorLog(h.log).LogRequest(errlog.Info, logRequest(st, r), strings.TrimSuffix(err.Error(), ": "+static.ErrBadCallback.Error()))
 			rec.fail(http.StatusBadRequest)
 			return
 		}
@@ -48,7 +48,7 @@ func (h *staticHandler) list(rec *recorder, r *http.Request, st *vars.State, res
 		if code == http.StatusInternalServerError {
 			level = errlog.Crit
 		}
-		h.log.LogRequest(level, logRequest(st, r), staticFailure(err))
+		rec.ErrorLog(h.log).LogRequest(level, logRequest(st, r), staticFailure(err))
 		rec.fail(code)
 		return
 	}

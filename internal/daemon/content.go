@@ -351,11 +351,11 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		if err := static.ServeFile(rec, r, res); err != nil && !rec.wroteHeader {
 			rec.fileResponse = false
 			if level, msg, ok := mp4Failure(err); ok {
-				h.log.LogRequest(level, logRequest(st, r), msg)
+				rec.ErrorLog(h.log).LogRequest(level, logRequest(st, r), msg)
 			} else if h.openFailed(err) {
 				// The file's open failed where its lookup did not (a
 				// mode 000 file): nginx's open() line.
-				h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(err))
+				rec.ErrorLog(h.log).LogRequest(errlog.Error, logRequest(st, r), staticFailure(err))
 			}
 			if errors.Is(err, static.ErrRangeNotSatisfiable) {
 				rec.filterStatus = http.StatusOK
@@ -393,7 +393,7 @@ func (h *staticHandler) notServedHere(rec *recorder, r *http.Request, st *vars.S
 		return &internalRedirect{named: res.Name}
 	}
 	if res.Err != nil && !(h.loc.Settings.LogNotFoundOff && static.Missing(res.Err)) {
-		h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(res.Err))
+		rec.ErrorLog(h.log).LogRequest(errlog.Error, logRequest(st, r), staticFailure(res.Err))
 	}
 	rec.fail(res.Status)
 	return nil
@@ -429,7 +429,7 @@ func (h *staticHandler) precompressed(rec *recorder, r *http.Request, st *vars.S
 		gz, found, err := static.Precompressed(res)
 		exists := found || errors.Is(err, static.ErrNotRegular)
 		if err != nil && !exists {
-			h.log.LogRequest(errlog.Error, logRequest(st, r), staticFailure(err))
+			rec.ErrorLog(h.log).LogRequest(errlog.Error, logRequest(st, r), staticFailure(err))
 		}
 		if !exists {
 			return res

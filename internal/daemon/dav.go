@@ -80,7 +80,7 @@ func (h *staticHandler) serveDAV(rec *recorder, r *http.Request, st *vars.State)
 		if res.Crit {
 			level = errlog.Crit
 		}
-		h.log.LogRequest(level, logRequest(st, r), res.Err.Error())
+		rec.ErrorLog(h.log).LogRequest(level, logRequest(st, r), res.Err.Error())
 	}
 	switch res.Status {
 	case http.StatusCreated:

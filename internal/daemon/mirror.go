@@ -178,7 +178,7 @@ func (s *snapshot) startMirror(g *mirrorGroup, main *recorder, r *http.Request, 
 	}
 	keepSlashes := main.keepSlashes
 	g.wg.Add(1)
-	go s.runMirror(g, sc, sr, srv, keepSlashes, end)
+	go s.runMirror(g, sc, sr, srv, keepSlashes, end, main.log())
 }
 
 // endWatcher is a writer whose server tells when the requests that outlive
@@ -211,7 +211,7 @@ func mirrorContext(main *recorder, r *http.Request) (ctx context.Context, end fu
 // runMirror serves one mirror subrequest and recycles its scratch, then
 // releases its context (end). A panic in it is logged, as the engine logs
 // a request's, and ends the mirror alone.
-func (s *snapshot) runMirror(g *mirrorGroup, sc *requestScratch, sr *http.Request, srv *router.Server, keepSlashes bool, end func()) {
+func (s *snapshot) runMirror(g *mirrorGroup, sc *requestScratch, sr *http.Request, srv *router.Server, keepSlashes bool, end func(), mainLog *errlog.Logger) {
 	defer g.wg.Done()
 	defer end()
 	logged := false // its scratch waits for its log line
@@ -226,7 +226,7 @@ func (s *snapshot) runMirror(g *mirrorGroup, sc *requestScratch, sr *http.Reques
 		}
 	}()
 	start := s.subrequestStart()
-	s.serveSubrequest(&sc.rec, keepSlashes, sr, &sc.st, srv, nil)
+	s.serveSubrequest(&sc.rec, keepSlashes, sr, &sc.st, srv, nil, mainLog)
 	if set := sc.rec.set; set != nil && set.LogSubrequest {
 		g.ended.add(sc, start)
 		logged = true

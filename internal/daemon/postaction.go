@@ -139,7 +139,7 @@ func (s *snapshot) runPostAction(main *recorder, r *http.Request, st *vars.State
 			return nil
 		}
 	} else {
-		loc, res = s.subrequestLocation(sr, st, srv)
+		loc, res = s.subrequestLocation(sr, st, srv, nil) // the main request itself in nginx: its own log
 	}
 	s.runSubrequestAt(sub, sr, st, srv, loc, res)
 	return sub.set

@@ -120,9 +120,14 @@ func (l *scriptLog) Log(level config.LogLevel, msg string) {
 	}
 }
 
-// runScript runs the script of set, which has one.
-func (s *snapshot) runScript(set *config.Settings, r *http.Request, st *vars.State) rewrite.Result {
-	return s.scripts[set].Run(st, &scriptLog{log: s.logAt(set), st: st, r: r})
+// runScript runs the script of set, which has one. Its lines go to set's
+// error log, or to mainLog when not nil (a subrequest's: recorder.mainLog).
+func (s *snapshot) runScript(set *config.Settings, r *http.Request, st *vars.State, mainLog *errlog.Logger) rewrite.Result {
+	log := mainLog
+	if log == nil {
+		log = s.logAt(set)
+	}
+	return s.scripts[set].Run(st, &scriptLog{log: log, st: st, r: r})
 }
 
 // serverRewrite runs the server's script, nginx's server rewrite phase,
@@ -136,7 +141,21 @@ func (s *snapshot) serverRewrite(r *http.Request, st *vars.State, srv *router.Se
 	if len(set.Rewrites) == 0 {
 		return rewrite.Result{}
 	}
-	return s.runScript(set, r, st)
+	return s.runScript(set, r, st, nil)
+}
+
+// serverRewriteTo is serverRewrite for a request whose lines go to mainLog
+// when it is not nil (a subrequest's: recorder.mainLog), after an internal
+// redirect or for a subrequest. A function of its own, so that the main
+// request's call keeps serveFound's frame as it was.
+//
+//go:noinline
+func (s *snapshot) serverRewriteTo(r *http.Request, st *vars.State, srv *router.Server, mainLog *errlog.Logger) rewrite.Result {
+	set := srv.Config.Settings
+	if len(set.Rewrites) == 0 {
+		return rewrite.Result{}
+	}
+	return s.runScript(set, r, st, mainLog)
 }
 
 // locationRewrite runs the script of loc, nginx's rewrite phase, and, while
@@ -157,7 +176,7 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 			// null location: its script ran in the server phase.
 			return loc, rewrite.Result{}, false
 		}
-		res := s.runScript(set, r, st)
+		res := s.runScript(set, r, st, rec.mainLog())
 		if res.IfLocation != nil {
 			loc = res.IfLocation
 			rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)

@@ -20,6 +20,7 @@ import (
 	"fulcrum/internal/fastcgi"
 	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/memcached"
 	"fulcrum/internal/oidc"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
@@ -338,7 +339,48 @@ func (w *recorder) log() *errlog.Logger {
 	if w.snap == nil {
 		return discard
 	}
+	if l := w.mainLog(); l != nil {
+		return l
+	}
 	return w.snap.logAt(w.set)
+}
+
+// mainLog is a subrequest's error log: its main request's (the log of the
+// main request's level when the subrequest started, subWriter.mainLog), as
+// nginx's subrequests log to the connection's log, which only a main
+// request moves (ngx_http_update_location_config). nil for a main request.
+// Kept in the subWriter, not in the recorder, whose size the main request
+// path's frames pay for.
+func (w *recorder) mainLog() *errlog.Logger {
+	if !w.sub {
+		return nil
+	}
+	if sw, ok := w.ResponseWriter.(*subWriter); ok {
+		return sw.mainLog
+	}
+	return nil
+}
+
+var (
+	_ proxy.ErrorLogger     = (*recorder)(nil)
+	_ fastcgi.ErrorLogger   = (*recorder)(nil)
+	_ memcached.ErrorLogger = (*recorder)(nil)
+)
+
+// ErrorLog implements proxy.ErrorLogger and fastcgi.ErrorLogger: a
+// subrequest's upstream lines go to its main request's log (mainLog), as
+// nginx 1.22.1 writes them (recorded: an SSI include, add_after_body and
+// auth_request into a location with its own error_log; the lines went to
+// the including location's log, at its level), a main request's to the
+// location's own. Not inlined: the static handler's frames call it on their
+// error branches.
+//
+//go:noinline
+func (w *recorder) ErrorLog(own *errlog.Logger) *errlog.Logger {
+	if l := w.mainLog(); l != nil {
+		return l
+	}
+	return own
 }
 
 // logLine logs msg at level with the request r's context to the error log
@@ -721,7 +763,7 @@ func (s *snapshot) redirectInternally(rec *recorder, r *http.Request, st *vars.S
 	st.LogAction = "" // ngx_http_handler clears the connection's action
 	st.Path, st.Args, st.ArgsFound = next.uri, next.args, next.argsFound
 	st.Rewritten, st.WholeURI = true, false
-	res := s.serverRewrite(r, st, srv)
+	res := s.serverRewriteTo(r, st, srv, rec.mainLog())
 	if res.Outcome != rewrite.Next {
 		return nil, res
 	}

@@ -178,7 +178,8 @@ func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err erro
 	saved := st.BeginSubrequest(uri, http.MethodGet)
 	st.Args = args
 	cw := &countingWriter{w: out, st: st}
-	sw := &subWriter{header: http.Header{}, body: cw, ssi: w.bf.ssi.Shared(), ssiDepth: w.bf.ssiDepth + 1, included: true}
+	sw := &subWriter{header: http.Header{}, body: cw, ssi: w.bf.ssi.Shared(), ssiDepth: w.bf.ssiDepth + 1, included: true,
+		owner: w.mainRecorder(), mainLog: w.log()}
 	start, sub := w.snap.subrequestStart(), new(recorder)
 	w.snap.serveSubrequestTo(sub, w.keepSlashes, &sr, st, w.srv, sw)
 	w.snap.logSubrequest(sub, st, start, w.clientSent())

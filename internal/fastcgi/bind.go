@@ -16,7 +16,7 @@ import (
 func (h *Handler) local(req *request) netip.AddrPort {
 	ap, bad := h.bind.Local(req.st)
 	if bad != "" {
-		h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", bad))
+		req.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", bad))
 	}
 	return ap
 }
@@ -46,7 +46,7 @@ func (h *Handler) bindFailed(req *request, err error) *failure {
 	if !errors.As(err, &se) || se.Syscall != "bind" {
 		return nil
 	}
-	h.log.LogRequest(errlog.Crit, req.logRequest(),
+	req.log.LogRequest(errlog.Crit, req.logRequest(),
 		fmt.Sprintf("bind(%s) failed (%s) while connecting to upstream", h.local(req).Addr(), errlog.Errno(err)))
 	return &failure{status: http.StatusInternalServerError}
 }

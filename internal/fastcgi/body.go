@@ -46,8 +46,8 @@ func (h *Handler) spooled(req *request) {
 	if notice {
 		level = errlog.Notice
 	}
-	if h.log != nil && h.log.Enabled(level) {
-		h.log.LogRequest(level, req.logRequest(), msg)
+	if req.log != nil && req.log.Enabled(level) {
+		req.log.LogRequest(level, req.logRequest(), msg)
 	}
 }
 
@@ -64,9 +64,9 @@ func (h *Handler) bodyRefused(req *request, part []byte, err error) {
 	switch {
 	case errors.As(err, &d):
 		level, msg := d.LogLine()
-		h.log.LogRequest(level, req.logRequest(), msg)
-	case errors.Is(err, bodyspool.ErrTempFile) && h.log != nil:
-		h.log.LogRequest(errlog.Crit, req.logRequest(), err.Error())
+		req.log.LogRequest(level, req.logRequest(), msg)
+	case errors.Is(err, bodyspool.ErrTempFile) && req.log != nil:
+		req.log.LogRequest(errlog.Crit, req.logRequest(), err.Error())
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) && len(part) <= requestBodyVarMax {

@@ -47,7 +47,7 @@ func compileCache(o Options, set *config.CacheSettings, prefix string) (*cacheru
 func (h *Handler) pickCache(req *request) bool {
 	c, ok, err := h.cache.Pick(req.st)
 	if err != nil {
-		h.log.LogRequest(errlog.Error, req.logRequest(), err.Error())
+		req.log.LogRequest(errlog.Error, req.logRequest(), err.Error())
 		fail(req.w, http.StatusInternalServerError)
 		return false
 	}
@@ -73,6 +73,10 @@ func (h *Handler) serveCached(req *request) {
 		h.serve(req)
 		return
 	}
+	if cl.Look.Error != 0 {
+		h.serveError(req, cl.Look.Error)
+		return
+	}
 	if cl.Look.Fresh && h.serveEntry(req, cacherule.Hit) {
 		return
 	}
@@ -92,7 +96,7 @@ func (h *Handler) serveCached(req *request) {
 		// nginx does not watch the client while it waits on the lock:
 		// a client gone meanwhile is answered from the entry, or its
 		// request fetches (fetchKept), as the proxy's.
-		switch c.AwaitLock(context.WithoutCancel(req.ctx), &cl, func() bool { return h.serveEntry(req, cacherule.Hit) }) {
+		switch c.AwaitLock(context.WithoutCancel(req.ctx), &cl, func() bool { return h.serveLocked(req) }) {
 		case cacherule.Filled:
 			return
 		case cacherule.TimedOut:
@@ -141,6 +145,11 @@ func (h *Handler) serveExpired(req *request) {
 	// nginx reports the stale answer of a background update as STALE; the
 	// requests that come while it runs get UPDATING.
 	if owner && c.Set.BackgroundUpdate && updating && h.serveEntry(req, cacherule.Stale) {
+		if bu, ok := req.w.(BackgroundUpdater); ok && bu.CanUpdateInBackground() {
+			c.Unlock(cl) // the request of its own takes it
+			bu.UpdateInBackground()
+			return
+		}
 		h.backgroundUpdate(req)
 		return
 	}
@@ -199,6 +208,16 @@ func (h *Handler) serveWithStale(req *request) {
 	h.serve(req)
 }
 
+// BackgroundUpdater is a ResponseWriter whose request hands the refresh of
+// *_cache_background_update to a request of its own, as the proxy's
+// (proxy.BackgroundUpdater): the daemon's does for an SSI include, whose
+// page goes on with the stale entry at once. A writer that does not is
+// refreshed in place (backgroundUpdate).
+type BackgroundUpdater interface {
+	CanUpdateInBackground() bool
+	UpdateInBackground()
+}
+
 // backgroundUpdate is fastcgi_cache_background_update: once the client has
 // the stale entry (flushed), the request refreshes it from the application
 // with a writer that drops the response, as nginx's background subrequest
@@ -206,6 +225,57 @@ func (h *Handler) serveWithStale(req *request) {
 func (h *Handler) backgroundUpdate(req *request) {
 	defer cacherule.Background(&req.w, req.st)()
 	h.serveWithStale(req)
+}
+
+// serveLocked answers a request that waited on *_cache_lock from what the
+// request that held it stored: an intercepted error's status or an entry
+// (HIT); false when there is neither.
+func (h *Handler) serveLocked(req *request) bool {
+	if status := req.cache.Zone.Error(req.cl.K); status != 0 {
+		h.serveError(req, status)
+		return true
+	}
+	return h.serveEntry(req, cacherule.Hit)
+}
+
+// serveError answers a request whose key holds an intercepted error's
+// status (storeError) as the proxy's cache does and nginx's upstream
+// module for every protocol: a HIT that does not reach the application,
+// answered with the status (the location's error_page for it).
+func (h *Handler) serveError(req *request, status int) {
+	req.st.CacheStatus = cacherule.Hit
+	fail(req.w, status)
+}
+
+// storeError keeps the status of an application error that
+// *_intercept_errors answers with an error page in the cache, as the
+// proxy's cache does (nginx 1.22.1's ngx_http_upstream_intercept_errors,
+// shared by every upstream module): when the fields allow storing it, for
+// the time they give or *_cache_valid has for the status; *_no_cache and
+// buffering do not count.
+func (h *Handler) storeError(req *request, hd *head) {
+	if expires, ok := cacherule.Expiry(req.cache.Set, hd.all(), hd.status, h.now()); ok {
+		req.cache.Zone.StoreError(req.cl.K, hd.status, expires)
+	}
+}
+
+// keepsError reports whether an error of a caching request's exchange is
+// kept in the cache (storeError, storeFailure): the request went through
+// the cache's look-up (not a bypass) and may store its response (not short
+// of *_cache_min_uses, after a lock timeout or past
+// *_cache_max_range_offset), as nginx's u->cacheable.
+func keepsError(req *request) bool {
+	return req.st.CacheStatus != cacherule.Bypass && !req.noStore && !req.passRange &&
+		req.cl.Look.Uses >= req.cache.Set.MinUses
+}
+
+// storeFailure keeps the 502 or 504 of a failed exchange in the cache for
+// the time *_cache_valid has for it, as the proxy's (nginx's
+// ngx_http_upstream_finalize_request, common to every upstream module).
+func (h *Handler) storeFailure(req *request, status int) {
+	if d := cacherule.ValidFor(req.cache.Set.Valid, status); d > 0 {
+		req.cache.Zone.StoreError(req.cl.K, status, h.now().Add(d))
+	}
 }
 
 // serveEntry answers from the stored entry of the request's key, reporting
@@ -230,7 +300,7 @@ func (h *Handler) serveStale(req *request, status string) bool {
 	defer e.Close()
 	hd, err := storedHead(e.Head)
 	if err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(), "cache file has a broken header: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(), "cache file has a broken header: "+err.Error())
 		return false
 	}
 	req.st.CacheStatus = status
@@ -323,7 +393,7 @@ func (h *Handler) refresh(req *request, notModified *head, now time.Time) {
 		return
 	}
 	if err := req.cache.Zone.Refresh(req.cl.K, expires, st); err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot update cache file: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(), "cannot update cache file: "+err.Error())
 	}
 }
 
@@ -350,7 +420,7 @@ func (h *Handler) startFill(req *request, hd *head) {
 	m.Stale = cacherule.FieldsStale(c.Set, hd.all(), now)
 	fl, err := c.Zone.Begin(k, m)
 	if err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot create cache file: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(), "cannot create cache file: "+err.Error())
 		return
 	}
 	req.fill, req.expires, req.fillAt = fl, expires, now
@@ -491,7 +561,7 @@ func (h *Handler) endFill(req *request, complete bool) {
 		return
 	}
 	if err := fl.Commit(req.fillHead, req.expires, req.fillAt); err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(), "cannot store cache file: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(), "cannot store cache file: "+err.Error())
 	}
 }
 

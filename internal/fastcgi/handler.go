@@ -35,6 +35,13 @@ import (
 // a plain error page.
 type Failer interface{ Fail(code int) }
 
+// ErrorLogger is a ResponseWriter whose request's error log lines go to a
+// log other than the location's, as the proxy's (proxy.ErrorLogger): a
+// subrequest's go to its main request's. ErrorLog returns it, or own.
+type ErrorLogger interface {
+	ErrorLog(own *errlog.Logger) *errlog.Logger
+}
+
 // ErrorInterceptor is a ResponseWriter that has an error page for an
 // upstream status (fastcgi_intercept_errors on).
 type ErrorInterceptor interface{ InterceptsError(status int) bool }
@@ -403,6 +410,9 @@ type request struct {
 	// sslName the name its handshakes use ("": the client's own).
 	tls     *upstreamtls.Client
 	sslName string
+	// log is the request's error log: the location's (Handler.log), or
+	// the one the writer names (ErrorLogger: a subrequest's main request's).
+	log *errlog.Logger
 	// The cache's state of a request in a caching location (cache.go); cl
 	// is nil elsewhere. cache is the request's cache (Handler.cache's
 	// pick); nil when the request does not go through one.
@@ -416,6 +426,11 @@ type request struct {
 	// *_cache_max_range_offset's verdict, which sends them (noStore is set
 	// with it).
 	cacheParams, passRange bool
+	// errKeep says an intercepted error of the application's response
+	// (not one from the cache) is stored (storeError): the request went
+	// through the cache's look-up (not a bypass) and may store its
+	// response (respond sets it).
+	errKeep bool
 	// rangeable says the range filter may cut the response (it comes from
 	// the cache, or may go to it: rangeCheck); acceptRanges that it had
 	// the Accept-Ranges field the filter then needs (and replaces). With
@@ -452,7 +467,10 @@ type request struct {
 // response on, retrying other servers as fastcgi_next_upstream says. In a
 // caching location the cache may answer instead (cache.go).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
-	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now(), target: h.target, idle: h.idle, tls: h.tls}
+	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now(), target: h.target, idle: h.idle, tls: h.tls, log: h.log}
+	if el, ok := w.(ErrorLogger); ok {
+		req.log = el.ErrorLog(h.log)
+	}
 	if h.pass != nil {
 		// nginx evaluates and parses the value first, before the body
 		// and the cache (ngx_http_fastcgi_eval).
@@ -525,7 +543,7 @@ func (h *Handler) serve(req *request) {
 	}
 	if h.proto == UWSGI && len(req.params) > 0xffff {
 		// The packet's 16-bit size cannot say it.
-		h.log.LogRequest(errlog.Alert, req.logRequest(), fmt.Sprintf("uwsgi request is too big: %d", len(req.params)))
+		req.log.LogRequest(errlog.Alert, req.logRequest(), fmt.Sprintf("uwsgi request is too big: %d", len(req.params)))
 		fail(w, http.StatusInternalServerError)
 		return
 	}
@@ -551,6 +569,9 @@ func (h *Handler) serve(req *request) {
 		h.serveStale(req, cacherule.Stale) // fastcgi_cache_use_stale, or the entry's stale-if-error
 		return
 	}
+	if req.cl != nil && (f.status == http.StatusBadGateway || f.status == http.StatusGatewayTimeout) && keepsError(req) {
+		h.storeFailure(req, f.status)
+	}
 	fail(w, f.status)
 }
 
@@ -572,7 +593,7 @@ func (h *Handler) lookupTarget(req *request) bool {
 // addressFailed logs a pass value's error and answers it: 500 for an
 // *AddressError, 502 for another (a name no resolver could look up).
 func (h *Handler) addressFailed(req *request, err error) {
-	h.log.LogRequest(errlog.Error, req.logRequest(), err.Error())
+	req.log.LogRequest(errlog.Error, req.logRequest(), err.Error())
 	status := http.StatusBadGateway
 	if _, ok := err.(*AddressError); ok {
 		status = http.StatusInternalServerError

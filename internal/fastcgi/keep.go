@@ -79,11 +79,11 @@ func (h *Handler) logKept(req *request) {
 	k := req.kept
 	k.stop()
 	action := k.action.Load()
-	if action == nil || !h.log.Enabled(errlog.Info) {
+	if action == nil || !req.log.Enabled(errlog.Info) {
 		return
 	}
 	if msg := errlog.ClientGoneKept(context.Cause(req.r.Context()), h2Stream(req), *action); msg != "" {
-		h.log.LogRequest(errlog.Info, req.logRequest(), msg)
+		req.log.LogRequest(errlog.Info, req.logRequest(), msg)
 	}
 }
 

@@ -27,6 +27,7 @@ var accelKept = map[string]bool{"content-type": true, "set-cookie": true, "conte
 func (h *Handler) respond(req *request, x *exchange) (int64, bool) {
 	if req.cl != nil {
 		h.cacheCheck(req, x.head)
+		req.errKeep = keepsError(req)
 	}
 	if h.forceRanges {
 		// *_force_ranges: nginx drops the application's Accept-Ranges
@@ -130,6 +131,9 @@ func (h *Handler) passHead(req *request, hd *head) bool {
 					break
 				}
 			}
+			if req.errKeep {
+				h.storeError(req, hd)
+			}
 			fail(req.w, hd.status)
 			return false
 		}
@@ -208,7 +212,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 			// cleanly (the client's connection kept); the rest never
 			// goes anywhere, nor does the upstream connection.
 			m = int(declared - n)
-			h.log.LogRequest(errlog.Warn, req.logRequest(), `upstream sent more data than specified in "Content-Length" header while `+errlog.ActionBody)
+			req.log.LogRequest(errlog.Warn, req.logRequest(), `upstream sent more data than specified in "Content-Length" header while `+errlog.ActionBody)
 		}
 		if m > 0 {
 			n += int64(m)
@@ -239,7 +243,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		if err == io.EOF && n < declared {
 			// The response ended short of its Content-Length: nginx's
 			// error, and the client's connection closed (x.broken).
-			h.log.LogRequest(errlog.Error, req.logRequest(), h.closedEarly()+" while "+errlog.ActionBody)
+			req.log.LogRequest(errlog.Error, req.logRequest(), h.closedEarly()+" while "+errlog.ActionBody)
 			x.broken = true
 			return n, false
 		}
@@ -264,7 +268,7 @@ func (h *Handler) copyBody(req *request, x *exchange) (int64, bool) {
 		if err != nil {
 			msg := errlog.ReadFailed(err, errlog.ActionBody)
 			if !errors.Is(err, errCaughtStderr) { // its stderr line is logged
-				h.log.LogRequest(errlog.Error, req.logRequest(), msg)
+				req.log.LogRequest(errlog.Error, req.logRequest(), msg)
 			}
 			if flusher != nil {
 				flusher.Flush() // nginx sent the head and what it read before the break

@@ -102,7 +102,7 @@ func (h *Handler) noServer(req *request, err error) *failure {
 	}
 	req.upstream = h.schemeOf(req) + name
 	req.st.LastUpstream = vars.UpstreamRef{Scheme: h.schemeOf(req), Peer: name}
-	h.log.LogRequest(errlog.Error, req.logRequest(), err.Error()+" while "+errlog.ActionConnect)
+	req.log.LogRequest(errlog.Error, req.logRequest(), err.Error()+" while "+errlog.ActionConnect)
 	a := req.st.StartAttempt(noAddr, name)
 	a.Status = http.StatusBadGateway
 	a.ResponseTime = 0
@@ -349,11 +349,11 @@ func (h *Handler) logClientGone(req *request, x *exchange) {
 // logGoneKept is logGone with errlog.ClientGoneKept's line, for a client
 // that went away while the request had no connection to the application.
 func (h *Handler) logGoneKept(req *request, action string) {
-	if !h.log.Enabled(errlog.Info) {
+	if !req.log.Enabled(errlog.Info) {
 		return
 	}
 	if msg := errlog.ClientGoneKept(context.Cause(req.ctx), h2Stream(req), action); msg != "" {
-		h.log.LogRequest(errlog.Info, req.logRequest(), msg)
+		req.log.LogRequest(errlog.Info, req.logRequest(), msg)
 	}
 }
 
@@ -369,11 +369,11 @@ func h2Stream(req *request) uint64 {
 // logGone writes the line of a client that went away while the exchange
 // was doing action, if the request's context says it went away.
 func (h *Handler) logGone(req *request, action string) {
-	if !h.log.Enabled(errlog.Info) {
+	if !req.log.Enabled(errlog.Info) {
 		return
 	}
 	if msg := errlog.ClientGone(context.Cause(req.ctx), h2Stream(req), action); msg != "" {
-		h.log.LogRequest(errlog.Info, req.logRequest(), msg)
+		req.log.LogRequest(errlog.Info, req.logRequest(), msg)
 	}
 }
 
@@ -622,7 +622,7 @@ func (h *Handler) headLimit() int { return int(max(h.set.BufferSize, 1)) }
 // fastcgi_catch_stderr strings ends the response with errCaughtStderr.
 func (h *Handler) stderr(req *request, b []byte, phase string) error {
 	msg := bytes.TrimRight(b, "\r\n")
-	h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("FastCGI sent in stderr: \"%s\" %s", msg, phase))
+	req.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("FastCGI sent in stderr: \"%s\" %s", msg, phase))
 	for _, s := range h.set.CatchStderr {
 		if bytes.Contains(msg, []byte(s)) {
 			return errCaughtStderr
@@ -672,7 +672,7 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 		func() {
 			if msg != "" {
 				level := errlog.ConnectLevel(f.crit)
-				h.log.LogRequest(level, req.logRequest(), msg)
+				req.log.LogRequest(level, req.logRequest(), msg)
 			}
 		})
 	return f
@@ -734,6 +734,6 @@ func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, s
 		srv.Account(status, a.BytesSent, a.BytesReceived)
 	}
 	if req.at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, req.logRequest(), errlog.Disabled(action))
+		req.log.LogRequest(errlog.Warn, req.logRequest(), errlog.Disabled(action))
 	}
 }

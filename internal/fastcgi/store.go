@@ -22,7 +22,7 @@ func (h *Handler) startStore(req *request, hd *head) {
 	}
 	f, err := h.store.Open(req.st)
 	if err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(), err.Error()+" while reading upstream")
+		req.log.LogRequest(errlog.Crit, req.logRequest(), err.Error()+" while reading upstream")
 		return
 	}
 	req.store = f
@@ -47,6 +47,6 @@ func (h *Handler) endStore(req *request, hd *head, ok bool) {
 		mod = []byte(v)
 	}
 	if err := f.Close(ok, want, mod); err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(), err.Error()+" while reading upstream")
+		req.log.LogRequest(errlog.Crit, req.logRequest(), err.Error()+" while reading upstream")
 	}
 }

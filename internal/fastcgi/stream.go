@@ -150,7 +150,7 @@ func (h *Handler) bodyFailed(req *request, a *vars.Attempt, err error, start tim
 	var d errlog.Described
 	if errors.As(err, &d) {
 		level, msg := d.LogLine()
-		h.log.LogRequest(level, req.logRequest(), msg+" while "+errlog.ActionSend)
+		req.log.LogRequest(level, req.logRequest(), msg+" while "+errlog.ActionSend)
 	}
 	h.release(req, req.at.Server(), a, 0, upstream.Neutral, end, errlog.ActionSend)
 	req.st.BodyCut = true

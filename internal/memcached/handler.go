@@ -104,11 +104,33 @@ func (h *Handler) Close() {
 	}
 }
 
+// errorLog is the error log of a request that w answers: the one w names
+// (ErrorLogger), else the location's. Not inlined, to keep ServeHTTP's
+// frame as it was.
+//
+//go:noinline
+func (h *Handler) errorLog(w http.ResponseWriter) *errlog.Logger {
+	if el, ok := w.(ErrorLogger); ok {
+		return el.ErrorLog(h.log)
+	}
+	return h.log
+}
+
+// ErrorLogger is a ResponseWriter whose request's error log lines go to a
+// log other than the location's, as the proxy's (proxy.ErrorLogger): a
+// subrequest's go to its main request's. ErrorLog returns it, or own.
+type ErrorLogger interface {
+	ErrorLog(own *errlog.Logger) *errlog.Logger
+}
+
 // request is one request's state across its attempts.
 type request struct {
-	w   http.ResponseWriter
-	r   *http.Request
-	st  *vars.State
+	w  http.ResponseWriter
+	r  *http.Request
+	st *vars.State
+	// log is the request's error log: the location's (Handler.log), or
+	// the one the writer names (ErrorLogger).
+	log *errlog.Logger
 	key []byte // escaped
 	cmd []byte // "get KEY\r\n"
 	at  *balancer.Attempt
@@ -132,10 +154,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 		return
 	}
 	req := &request{w: w, r: r, st: st, start: h.now()}
+	req.log = h.errorLog(w)
 	req.watcher, _ = w.(ClientWatcher)
 	key, found := h.key.AppendFound(nil, st)
 	if !found || len(key) == 0 {
-		h.log.LogRequest(errlog.Error, req.logRequest(), `the "$memcached_key" variable is not set`)
+		req.log.LogRequest(errlog.Error, req.logRequest(), `the "$memcached_key" variable is not set`)
 		fail(w, http.StatusInternalServerError)
 		return
 	}
@@ -181,7 +204,7 @@ func (req *request) logRequest() *errlog.Request {
 func (h *Handler) local(req *request) netip.AddrPort {
 	ap, bad := h.bind.Local(req.st)
 	if bad != "" {
-		h.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", bad))
+		req.log.LogRequest(errlog.Error, req.logRequest(), fmt.Sprintf("invalid local address %q", bad))
 	}
 	return ap
 }

@@ -96,7 +96,7 @@ func (h *Handler) noServer(req *request, err error) *failure {
 		return &failure{cond: config.NextError, end: h.now()}
 	}
 	req.upstream = "memcached://" + h.pool.Name()
-	h.log.LogRequest(errlog.Error, req.logRequest(), err.Error()+" while "+errlog.ActionConnect)
+	req.log.LogRequest(errlog.Error, req.logRequest(), err.Error()+" while "+errlog.ActionConnect)
 	a := req.st.StartAttempt(noAddr, h.pool.Name())
 	a.Status = http.StatusBadGateway
 	a.ResponseTime = 0
@@ -214,7 +214,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 // server under memcached_next_upstream not_found while tries are left, and
 // otherwise answers 404 (through error_page).
 func (h *Handler) notFound(req *request, srv *upstream.Server, a *vars.Attempt, x *exchange, start, now time.Time) *failure {
-	h.log.LogRequest(errlog.Info, req.logRequest(),
+	req.log.LogRequest(errlog.Info, req.logRequest(),
 		fmt.Sprintf(`key: "%s" was not found by memcached while reading response header from upstream`, req.key))
 	a.Status = http.StatusNotFound
 	a.ResponseTime = now.Sub(start)
@@ -280,7 +280,7 @@ func (h *Handler) logGone(req *request, action string) {
 // logLine writes the info line line gives for the request's context's
 // cause, its HTTP/2 stream and action, if it gives one.
 func (h *Handler) logLine(req *request, line func(error, uint64, string) string, action string) {
-	if !h.log.Enabled(errlog.Info) {
+	if !req.log.Enabled(errlog.Info) {
 		return
 	}
 	stream := uint64(0)
@@ -288,7 +288,7 @@ func (h *Handler) logLine(req *request, line func(error, uint64, string) string,
 		stream = 2*req.st.ConnRequests - 1 // as the proxy's h2Stream
 	}
 	if msg := line(context.Cause(req.r.Context()), stream, action); msg != "" {
-		h.log.LogRequest(errlog.Info, req.logRequest(), msg)
+		req.log.LogRequest(errlog.Info, req.logRequest(), msg)
 	}
 }
 
@@ -480,7 +480,7 @@ func (h *Handler) trailer(req *request, x *exchange) (int64, bool) {
 	x.setReadDeadline(h.now().Add(h.set.ReadTimeout))
 	m, err := io.ReadFull(x.br, t[:])
 	if string(t[:m]) != Trailer[:m] || err == nil && x.br.Buffered() > 0 {
-		h.log.LogRequest(errlog.Error, req.logRequest(), "memcached sent invalid trailer while reading upstream")
+		req.log.LogRequest(errlog.Error, req.logRequest(), "memcached sent invalid trailer while reading upstream")
 		return int64(m), false
 	}
 	if err != nil {
@@ -492,7 +492,7 @@ func (h *Handler) trailer(req *request, x *exchange) (int64, bool) {
 
 // readError logs a read of the value that failed, in nginx's words.
 func (h *Handler) readError(req *request, err error) {
-	h.log.LogRequest(errlog.Error, req.logRequest(), errlog.ReadFailed(err, errlog.ActionBody))
+	req.log.LogRequest(errlog.Error, req.logRequest(), errlog.ReadFailed(err, errlog.ActionBody))
 }
 
 // failed logs and releases an attempt that got no usable first line, and
@@ -507,7 +507,7 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 	if errors.As(err, &se) && se.Syscall == "bind" {
 		// nginx's ngx_event_connect_peer fails: 500, logged at crit, no
 		// retry and no failure counted against the server.
-		h.log.LogRequest(errlog.Crit, req.logRequest(),
+		req.log.LogRequest(errlog.Crit, req.logRequest(),
 			fmt.Sprintf("bind(%s) failed (%s) while connecting to upstream", h.local(req).Addr(), errlog.Errno(err)))
 		a.Status = http.StatusInternalServerError
 		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
@@ -520,7 +520,7 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 		func() { h.release(req, srv, a, 0, upstream.Failure, end, action) },
 		func() {
 			level := errlog.ConnectLevel(f.crit)
-			h.log.LogRequest(level, req.logRequest(), msg)
+			req.log.LogRequest(level, req.logRequest(), msg)
 		})
 	return f
 }
@@ -562,7 +562,7 @@ func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, s
 		srv.Account(status, a.BytesSent, a.BytesReceived)
 	}
 	if req.at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, req.logRequest(), errlog.Disabled(action))
+		req.log.LogRequest(errlog.Warn, req.logRequest(), errlog.Disabled(action))
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 func (h *Handler) local(req *request) netip.AddrPort {
 	ap, bad := h.bind.Local(req.st)
 	if bad != "" {
-		h.log.LogRequest(errlog.Error, req.logRequest(""), fmt.Sprintf("invalid local address %q", bad))
+		req.log.LogRequest(errlog.Error, req.logRequest(""), fmt.Sprintf("invalid local address %q", bad))
 	}
 	return ap
 }

@@ -239,9 +239,9 @@ func (h *Handler) bodyRefused(req *request, err error) {
 	switch {
 	case errors.As(err, &d):
 		level, msg := d.LogLine()
-		h.log.LogRequest(level, req.logRequest(""), msg)
+		req.log.LogRequest(level, req.logRequest(""), msg)
 	case errors.Is(err, bodyspool.ErrTempFile):
-		h.log.LogRequest(errlog.Crit, req.logRequest(""), err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(""), err.Error())
 	}
 	var tooBig *http.MaxBytesError
 	partial := errors.As(err, &tooBig) || errlog.IsTimeout(err) || errors.Is(err, io.ErrUnexpectedEOF)

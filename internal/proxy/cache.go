@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"iter"
 	"net/http"
@@ -65,7 +66,7 @@ func compileCache(c *vars.Compiler, set *config.CacheSettings, zone *cache.Zone,
 func (h *Handler) pickCache(req *request) bool {
 	c, ok, err := h.cache.Pick(req.st)
 	if err != nil {
-		h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
+		req.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
 		fail(req.w, http.StatusInternalServerError, h.server)
 		return false
 	}
@@ -114,6 +115,10 @@ func (h *Handler) serveCached(req *request) {
 	if bypass {
 		st.CacheStatus = cacheBypass
 		h.fetch(req, &cl, nil)
+		return
+	}
+	if cl.Look.Error != 0 {
+		h.serveError(req, cl.Look.Error)
 		return
 	}
 	if cl.Look.Fresh && h.serveEntry(req, cl.K, cacheHit) {
@@ -222,6 +227,11 @@ func (h *Handler) serveExpired(req *request, cl *cacheLookup) {
 	// nginx reports the stale answer of a background update as STALE; the
 	// requests that come while it runs get UPDATING.
 	if owner && c.set.BackgroundUpdate && updating && h.serveEntry(req, cl.K, cacheStale) {
+		if bu, ok := req.w.(BackgroundUpdater); ok && bu.CanUpdateInBackground() {
+			c.rule.Unlock(cl) // the request of its own takes it
+			bu.UpdateInBackground()
+			return
+		}
 		h.backgroundUpdate(req, cl)
 		return
 	}
@@ -274,6 +284,8 @@ func (h *Handler) passesRange(req *request) bool {
 func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
 	c := req.cache
 	req.caching = true
+	req.errKey = cl.K
+	req.errKeep = req.st.CacheStatus != cacheBypass && !req.noStore && !req.passRange && cl.Look.Uses >= c.set.MinUses
 	if stale != nil && c.set.Revalidate && !req.passRange {
 		req.ims, req.inm = validators((*stale).Head)
 	}
@@ -288,6 +300,7 @@ func (h *Handler) fetch(req *request, cl *cacheLookup, stale **cache.Entry) {
 			h.serveStale(req, stale, cacheStale)
 			return
 		}
+		h.storeFailure(req, err)
 		h.answerError(req, err)
 		return
 	}
@@ -327,6 +340,10 @@ func (h *Handler) serveLocked(req *request, cl *cacheLookup) bool {
 	parent := req.ctx
 	if parent.Err() != nil {
 		req.ctx = context.WithoutCancel(parent)
+	}
+	if status := req.cache.zone.Error(cl.K); status != 0 {
+		h.serveError(req, status)
+		return true
 	}
 	if h.serveEntry(req, cl.K, cacheHit) {
 		return true
@@ -435,7 +452,7 @@ func (h *Handler) revalidated(req *request, cl *cacheLookup, stale **cache.Entry
 	h.finishAttempt(req, end)
 	if ok && err == nil {
 		if err := req.cache.zone.Refresh(cl.K, expires, st); err != nil {
-			h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot update cache entry: "+err.Error())
+			req.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot update cache entry: "+err.Error())
 		}
 	}
 	h.serveStale(req, stale, cacheRevalidated)
@@ -458,6 +475,61 @@ func validators(head []byte) (ims, inm string) {
 	return cacherule.Validators(r.Status, string(r.Headers.Get("Last-Modified")), string(r.Headers.Get("ETag")))
 }
 
+// serveError answers a request whose key holds an intercepted error's
+// status (storeError) as nginx 1.22.1 answers it from the cache: a HIT
+// that does not reach the upstream, finalized with the status, so the
+// location's error_page for it answers (the upstream's head and body were
+// not kept: $upstream_status and $upstream_http_* are empty; recorded).
+//
+//go:noinline
+func (h *Handler) serveError(req *request, status int) {
+	req.st.CacheStatus = cacheHit
+	fail(req.w, status, h.server)
+}
+
+// storeError keeps the status of an upstream error that
+// proxy_intercept_errors answers with an error page in the cache, as nginx
+// 1.22.1's ngx_http_upstream_intercept_errors does when the response is
+// cacheable (req.errKeep, and fields that allow it), for the time its
+// fields give, else the one proxy_cache_valid has for the status; without
+// a time nothing is kept, nor for a response from the cache (a stale
+// entry). proxy_no_cache, which nginx tests later, does
+// not count, and neither does buffering (recorded with nginx 1.22.1: an
+// error fetched with proxy_no_cache true was a HIT next; Cache-Control
+// no-cache or a Set-Cookie kept it out; max-age=2 kept it 2 s, after
+// which the key was a MISS).
+//
+//go:noinline
+func (h *Handler) storeError(req *request, status int) {
+	if req.cache == nil || !req.caching || !req.errKeep || req.resp.entry != nil {
+		return
+	}
+	if expires, ok := req.cache.expiry(&req.resp.head, h.now()); ok {
+		req.cache.zone.StoreError(req.errKey, status, expires)
+	}
+}
+
+// storeFailure keeps the 502 or 504 of a failed exchange (the upstream
+// refused, timed out or sent an invalid head, and no other server was left)
+// in the cache for the time proxy_cache_valid has for it, as nginx 1.22.1's
+// ngx_http_upstream_finalize_request does for a cacheable request
+// (req.errKeep); the next requests for the key are a HIT answered with the
+// status, and its error_page, without the upstream (recorded: "location /a/
+// { proxy_cache_valid any 1m; }" with a refused upstream answered 502 MISS,
+// then 502 HIT; "proxy_cache_valid 200 1m" kept nothing; with
+// "error_page 502 = @fb" the HIT went to @fb).
+//
+//go:noinline
+func (h *Handler) storeFailure(req *request, err error) {
+	var f *failure
+	if !req.errKeep || !errors.As(err, &f) || f.status != http.StatusBadGateway && f.status != http.StatusGatewayTimeout {
+		return
+	}
+	if d := cacherule.ValidFor(req.cache.set.Valid, f.status); d > 0 {
+		req.cache.zone.StoreError(req.errKey, f.status, h.now().Add(d))
+	}
+}
+
 // serveEntry answers from the stored entry of k, reporting status; false
 // when the entry could not be opened (the caller goes on to the upstream).
 func (h *Handler) serveEntry(req *request, k cache.Key, status string) bool {
@@ -477,7 +549,7 @@ func (h *Handler) serveOpen(req *request, e *cache.Entry) {
 	resp := &req.resp
 	if _, err := h1.ParseResponse(e.Head, &resp.head, []byte(http.MethodGet), storedHeadLimits(e.Head)); err != nil {
 		e.Close()
-		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cache file has a broken header: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(""), "cache file has a broken header: "+err.Error())
 		fail(req.w, http.StatusInternalServerError, h.server)
 		return
 	}
@@ -525,7 +597,7 @@ func (h *Handler) startFill(req *request, cl *cacheLookup) {
 	m.Stale = cacherule.FieldsStale(c.set, headFields(head), now)
 	fl, err := c.zone.Begin(k, m)
 	if err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot create cache file: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot create cache file: "+err.Error())
 		return
 	}
 	req.fill, req.fillExpires, req.fillAt = fl, expires, now
@@ -575,7 +647,7 @@ func (h *Handler) endFill(req *request) {
 	head = append(head, "\r\n"...)
 	req.fillHead = head[:0]
 	if err := fl.Commit(head, req.fillExpires, req.fillAt); err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot store cache file: "+err.Error())
+		req.log.LogRequest(errlog.Crit, req.logRequest(""), "cannot store cache file: "+err.Error())
 	}
 }
 
@@ -684,6 +756,20 @@ func (h *Handler) answerConditional(req *request) bool {
 		}
 	}
 	return true
+}
+
+// BackgroundUpdater is a ResponseWriter whose request hands the refresh of
+// proxy_cache_background_update to a request of its own, as nginx runs it
+// in a background subrequest that holds nothing back: the daemon's does for
+// a subrequest whose body goes into a page (an SSI include), so that the
+// page goes on with the stale entry at once. CanUpdateInBackground reports
+// whether it does; UpdateInBackground then starts that request, which
+// looks the entry up again and refreshes it (the caller has let go of the
+// entry's lock first). A writer that does not is refreshed in place
+// (backgroundUpdate).
+type BackgroundUpdater interface {
+	CanUpdateInBackground() bool
+	UpdateInBackground()
 }
 
 // backgroundUpdate is proxy_cache_background_update: once the client has the

@@ -25,7 +25,8 @@ type ErrorInterceptor interface {
 // $upstream_http_NAME but none goes to the client, except the first
 // WWW-Authenticate of a 401 (spelled as received); the body is not read, so
 // the connection is reused only when the response has none (Content-Length 0,
-// 204, 304, a HEAD request), as nginx's u->keepalive.
+// 204, 304, a HEAD request), as nginx's u->keepalive. A caching location
+// keeps the status in the cache (storeError).
 func (h *Handler) interceptError(req *request) bool {
 	resp := &req.resp
 	status := resp.head.Status
@@ -46,6 +47,7 @@ func (h *Handler) interceptError(req *request) bool {
 	}
 	req.st.SetUpstreamFields(fields)
 	resp.done = resp.body.Remaining() == 0
+	h.storeError(req, status)
 	fail(req.w, status, h.server)
 	req.keepBody(false)
 	return true

@@ -153,6 +153,16 @@ type request struct {
 	// exchange (serveExpired).
 	caching, noStore, passRange, staleError bool
 	ims, inm                                string
+	// log is the request's error log: the location's (Handler.log), or
+	// the one the writer names (ErrorLogger: a subrequest's main request's).
+	log *errlog.Logger
+	// errKey is the entry an intercepted error's status is stored under
+	// (storeError) when errKeep says the request may store one: it went
+	// through the cache's look-up (not a bypass) and may store its
+	// response (not short of proxy_cache_min_uses, after a lock timeout
+	// or past proxy_cache_max_range_offset).
+	errKey  cache.Key
+	errKeep bool
 	// cache is the request's cache (Handler.cache's pick); nil when the
 	// request does not go through one.
 	cache *cacheRule
@@ -270,11 +280,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	req := requests.Get().(*request)
 	req.h, req.st, req.in, req.w, req.start, req.target = h, st, r, w, h.now(), h.target
 	req.ctx = r.Context()
+	req.log = h.errorLog(w)
 	defer req.release()
 	if h.dynamic != nil {
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {
-			h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
+			req.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
 			status := targetErrorStatus(err)
 			if status == http.StatusBadGateway {
 				// A name not resolved (or no resolver): nginx finalizes
@@ -371,10 +382,10 @@ func (h *Handler) spooled(req *request) {
 	if notice {
 		level = errlog.Notice
 	}
-	if h.log != nil && h.log.Enabled(level) {
+	if req.log != nil && req.log.Enabled(level) {
 		lr := req.logRequest("")
 		lr.Action = req.st.LogAction // the body is read before this proxy's own actions
-		h.log.LogRequest(level, lr, msg)
+		req.log.LogRequest(level, lr, msg)
 	}
 }
 
@@ -426,9 +437,9 @@ func (h *Handler) logIgnoredReset(req *request) {
 	switch {
 	case action == nil:
 	case rs.kept:
-		if h.log.Enabled(errlog.Info) {
+		if req.log.Enabled(errlog.Info) {
 			if msg := errlog.ClientGoneKept(context.Cause(req.in.Context()), h2Stream(req.st), *action); msg != "" {
-				h.log.LogRequest(errlog.Info, req.logRequest(req.st.LastUpstream.String()), msg)
+				req.log.LogRequest(errlog.Info, req.logRequest(req.st.LastUpstream.String()), msg)
 			}
 		}
 	default:
@@ -523,6 +534,27 @@ func bodyErrorStatus(r *http.Request, err error) int {
 	return http.StatusBadRequest
 }
 
+// errorLog is the error log of a request that w answers: the one w names
+// (ErrorLogger), else the location's. Not inlined: ServeHTTP's frame is on
+// every proxied request's stack.
+//
+//go:noinline
+func (h *Handler) errorLog(w http.ResponseWriter) *errlog.Logger {
+	if el, ok := w.(ErrorLogger); ok {
+		return el.ErrorLog(h.log)
+	}
+	return h.log
+}
+
+// ErrorLogger is a ResponseWriter whose request's error log lines go to a log
+// other than the location's: the daemon's subrequests write to their main
+// request's, as nginx's subrequests write to the connection's log, which
+// only a main request moves. ErrorLog returns that log, or own (the
+// location's) when there is none.
+type ErrorLogger interface {
+	ErrorLog(own *errlog.Logger) *errlog.Logger
+}
+
 // logRequest describes the request for an error log line (built only when a
 // line is written), with the upstream URL being tried, if any.
 func (req *request) logRequest(upstream string) *errlog.Request {
@@ -604,6 +636,6 @@ func (h *Handler) answerError(req *request, err error) {
 		req.st.Status = 499
 		return
 	}
-	h.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
+	req.log.LogRequest(errlog.Error, req.logRequest(""), err.Error())
 	fail(req.w, http.StatusBadGateway, h.server)
 }

@@ -564,7 +564,7 @@ func (h *Handler) bodyReadFailed(req *request, err error) {
 	if errlog.IsTimeout(err) {
 		msg = errBodyTimeout.Error()
 	}
-	h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())), msg)
+	req.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())), msg)
 }
 
 // warnExtra logs nginx 1.22.1's warning for an upstream that sent more than
@@ -577,7 +577,7 @@ func (h *Handler) warnExtra(req *request) {
 	if resp.pc == nil || resp.head.Framing != h1.LengthBody || resp.pc.rbuf.Buffered() == 0 || req.cur.srv == nil {
 		return
 	}
-	h.log.LogRequest(errlog.Warn, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())),
+	req.log.LogRequest(errlog.Warn, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())),
 		`upstream sent more data than specified in "Content-Length" header while `+errlog.ActionBody)
 }
 
@@ -600,7 +600,7 @@ var errUpgradeMismatch = errors.New("backend tried to switch to a protocol other
 func (h *Handler) switchProtocols(req *request) {
 	resp := &req.resp
 	if got := string(resp.head.Headers.Get("Upgrade")); !strings.EqualFold(got, req.upgrade) {
-		h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())), errUpgradeMismatch.Error())
+		req.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())), errUpgradeMismatch.Error())
 		req.cur.readErr = true
 		clear(req.w.Header())
 		fail(req.w, http.StatusBadGateway, h.server)
@@ -612,7 +612,7 @@ func (h *Handler) switchProtocols(req *request) {
 	req.w.WriteHeader(http.StatusSwitchingProtocols)
 	client, brw, err := http.NewResponseController(req.w).Hijack()
 	if err != nil {
-		h.log.LogRequest(errlog.Error, req.logRequest(""), "cannot take over the client connection: "+err.Error())
+		req.log.LogRequest(errlog.Error, req.logRequest(""), "cannot take over the client connection: "+err.Error())
 		return
 	}
 	defer client.Close()
@@ -631,7 +631,7 @@ func (h *Handler) switchProtocols(req *request) {
 	}()
 	go func() {
 		if idle.copyFromUpstream(client, backend.rbuf.Reader(), backend.c) {
-			h.log.LogRequest(errlog.Info, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())),
+			req.log.LogRequest(errlog.Info, req.logRequest(req.upstreamURL(h.schemeOf(req), req.cur.srv.Name())),
 				"upstream timed out (110: Connection timed out) while proxying upgraded connection")
 		}
 		closeWrite(client)

@@ -93,7 +93,7 @@ func (h *Handler) roundTrip(req *request) error {
 //go:noinline
 func (h *Handler) noServer(req *request, msg string) *failure {
 	name := req.target.Pool.Name()
-	h.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), name)), msg+" while connecting to upstream")
+	req.log.LogRequest(errlog.Error, req.logRequest(req.upstreamURL(h.schemeOf(req), name)), msg+" while connecting to upstream")
 	a := req.st.StartAttempt(netip.AddrPort{}, name)
 	req.st.LastUpstream = req.upstreamRef(h.schemeOf(req), name)
 	a.Status = http.StatusBadGateway
@@ -312,7 +312,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 	if f != nil && local.IsValid() {
 		if bf := bindFailure(err, local); bf != nil {
 			bf.end = end
-			h.log.LogRequest(errlog.Crit, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), bf.msg)
+			req.log.LogRequest(errlog.Crit, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), bf.msg)
 			h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
 			return bf
 		}
@@ -327,7 +327,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 	errlog.FailureInOrder(f.cond == config.NextTimeout,
 		func() { h.release(req, srv, a, 0, upstream.Failure, end, f.action) },
 		func() {
-			h.log.LogRequest(f.level(), req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), f.msg)
+			req.log.LogRequest(f.level(), req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), f.msg)
 		})
 	return f
 }
@@ -342,7 +342,7 @@ func (h *Handler) bodyFailed(req *request, srv *upstream.Server, a *vars.Attempt
 	var d errlog.Described
 	if errors.As(err, &d) {
 		level, msg := d.LogLine()
-		h.log.LogRequest(level, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), msg+" while "+errlog.ActionSend)
+		req.log.LogRequest(level, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), msg+" while "+errlog.ActionSend)
 	}
 	h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionSend)
 	req.st.BodyCut = true
@@ -355,7 +355,7 @@ func (h *Handler) bodyFailed(req *request, srv *upstream.Server, a *vars.Attempt
 //
 //go:noinline
 func (h *Handler) logClientGone(req *request, server, action string) {
-	if h.log.Enabled(errlog.Info) {
+	if req.log.Enabled(errlog.Info) {
 		h.logGone(req, context.Cause(req.ctx), req.upstreamURL(h.schemeOf(req), server), action)
 	}
 }
@@ -364,7 +364,7 @@ func (h *Handler) logClientGone(req *request, server, action string) {
 // naming the upstream URL.
 func (h *Handler) logGone(req *request, cause error, url, action string) {
 	if msg := errlog.ClientGone(cause, h2Stream(req.st), action); msg != "" {
-		h.log.LogRequest(errlog.Info, req.logRequest(url), msg)
+		req.log.LogRequest(errlog.Info, req.logRequest(url), msg)
 	}
 }
 
@@ -379,11 +379,11 @@ func (h *Handler) logGone(req *request, cause error, url, action string) {
 //
 //go:noinline
 func (h *Handler) logQueueGone(req *request) {
-	if !h.log.Enabled(errlog.Info) {
+	if !req.log.Enabled(errlog.Info) {
 		return
 	}
 	if msg := errlog.ClientGoneKept(context.Cause(req.ctx), h2Stream(req.st), errlog.ActionConnect); msg != "" {
-		h.log.LogRequest(errlog.Info, req.logRequest(""), msg)
+		req.log.LogRequest(errlog.Info, req.logRequest(""), msg)
 	}
 }
 
@@ -420,6 +420,6 @@ func h2Stream(st *vars.State) uint64 {
 func (h *Handler) release(req *request, srv *upstream.Server, a *vars.Attempt, status int, o upstream.Outcome, now time.Time, action string) {
 	srv.Account(status, a.BytesSent, a.BytesReceived)
 	if req.at.Release(now, o) {
-		h.log.LogRequest(errlog.Warn, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), "upstream server temporarily disabled while "+action)
+		req.log.LogRequest(errlog.Warn, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), "upstream server temporarily disabled while "+action)
 	}
 }

@@ -21,7 +21,7 @@ func (h *Handler) startStore(req *request) {
 	}
 	f, err := h.store.Open(req.st)
 	if err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(""), err.Error()+" while reading upstream")
+		req.log.LogRequest(errlog.Crit, req.logRequest(""), err.Error()+" while reading upstream")
 		return
 	}
 	req.store = f
@@ -39,7 +39,7 @@ func (h *Handler) endStore(req *request, ok bool) {
 		want = head.ContentLength
 	}
 	if err := f.Close(ok, want, head.Headers.Get("Last-Modified")); err != nil {
-		h.log.LogRequest(errlog.Crit, req.logRequest(""), err.Error()+" while reading upstream")
+		req.log.LogRequest(errlog.Crit, req.logRequest(""), err.Error()+" while reading upstream")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"math"
 	"net"
@@ -443,7 +444,7 @@ http {
 // new one rolls back: the old one logs its exit, renames the pid file back
 // and serves every address again alone.
 func TestBinaryUpgradeRefusedAndRolledBack(t *testing.T) {
-	dropped := freeAddr(t)
+	dropped := testutil.FreeAddr(t)
 	conf := `
 events {}
 http {

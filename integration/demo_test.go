@@ -7,36 +7,12 @@ import (
 	"net/http"
 	"os/exec"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"fulcrum/internal/testutil"
 )
-
-// freePorts returns n distinct loopback TCP ports nobody listens on, for
-// fulcrum to listen on (free when the listeners that found them close, so
-// another process could take one in between).
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close() // held until all n are found: distinct
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
-
-// freeAddr is one of freePorts as a loopback address.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(freePorts(t, 1)[0]))
-}
 
 // demoRun is a running `fulcrum demo`.
 type demoRun struct {
@@ -51,7 +27,7 @@ type demoRun struct {
 // the balancer answers /health.
 func startDemo(t *testing.T) *demoRun {
 	t.Helper()
-	ports := freePorts(t, 3)
+	ports := testutil.FreePorts(t, 3)
 	d := &demoRun{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, exited: make(chan struct{}),
 		port: ports[0], b1: ports[1], b2: ports[2]}
 	d.cmd = exec.Command(fulcrumBin, "demo", "-port", fmt.Sprint(d.port), "-b1", fmt.Sprint(d.b1), "-b2", fmt.Sprint(d.b2))
@@ -274,7 +250,7 @@ func TestDemoCommandLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	ports := freePorts(t, 2)
+	ports := testutil.FreePorts(t, 2)
 	takenPort := fmt.Sprint(taken.Addr().(*net.TCPAddr).Port)
 	tests := []struct {
 		name   string

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -68,7 +69,7 @@ func TestReloadUnderLoadLosesNothing(t *testing.T) {
 		servers, extra := []string{a.addr()}, ""
 		if i%2 == 1 {
 			servers = append(servers, b.addr())
-			extra = freeAddr(t)
+			extra = testutil.FreeAddr(t)
 		}
 		in.rewrite(reloadConfig(servers, extra))
 		in.signal(syscall.SIGHUP)

@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -39,7 +40,7 @@ type zoneObject struct {
 // counts; the metrics show them.
 func TestStatusZones(t *testing.T) {
 	b := startBackend(t, "b")
-	ports := freePorts(t, 5)
+	ports := testutil.FreePorts(t, 5)
 	conf := fmt.Sprintf(`
 events {}
 http {

@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -209,7 +208,7 @@ func TestOCSPStaplingOpenSSL(t *testing.T) {
 	var port int
 	var ocspOut *testutil.SyncBuffer
 	for try := 1; ; try++ {
-		port = freePort(t)
+		port = testutil.FreePorts(t, 1)[0]
 		ocspCmd := exec.Command("openssl", "ocsp", "-index", index, "-port", fmt.Sprint(port), "-rsigner", caFile, "-rkey", caKeyFile, "-CA", caFile, "-nmin", "60", "-ignore_err")
 		// It says when it listens; a probe connection would hold it (it
 		// serves one connection at a time).
@@ -277,16 +276,4 @@ http {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// freePort returns a port that was free on 127.0.0.1 a moment ago, for a
-// program that takes a port number, not a listener.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bufio"
 	"fmt"
+	"fulcrum/internal/testutil"
 	"io"
 	"net/http"
 	"os"
@@ -47,7 +48,7 @@ func TestErrorLogLevels(t *testing.T) {
 	if err := os.Mkdir(www, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	p := func(name string) string { return filepath.Join(dir, name+".log") }
 	startDaemonLevel(t, dir, "info", fmt.Sprintf(`
     access_log off;
@@ -222,7 +223,7 @@ func TestErrorLogLevelsReopenAndReload(t *testing.T) {
 func TestEngineLinesFollowMainErrorLogReload(t *testing.T) {
 	dir := t.TempDir()
 	first, second := filepath.Join(dir, "first.log"), filepath.Join(dir, "second.log")
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	conf := func(log string) string {
 		return fmt.Sprintf("pid %s/fulcrum.pid;\nerror_log %s info;\nhttp { access_log off; server { listen %s http2; return 200 ok; } }\n", dir, log, addr)
 	}

@@ -52,7 +52,8 @@ func TestMailReload(t *testing.T) {
 		fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nAuth-Status: OK\r\nAuth-Server: %s\r\nAuth-Port: %s\r\n\r\n", host, port)
 	})
 	dir := t.TempDir()
-	first, second := freeAddr(t), freeAddr(t)
+	addrs := testutil.FreeAddrs(t, 2)
+	first, second := addrs[0], addrs[1]
 	conf := func(listens ...string) string {
 		servers := ""
 		for _, l := range listens {

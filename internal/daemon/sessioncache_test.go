@@ -70,7 +70,8 @@ func TestSessionCacheWithoutTickets(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := testutil.WriteCert(t, dir, "site", testutil.ECDSA, "localhost")
 	otherCert, otherKey := testutil.WriteCert(t, dir, "other", testutil.ECDSA, "localhost")
-	a, b, c, d, e := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	addrs := testutil.FreeAddrs(t, 5)
+	a, b, c, d, e := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4]
 	path := filepath.Join(dir, "fulcrum.conf")
 	write := func(sSize string) {
 		t.Helper()

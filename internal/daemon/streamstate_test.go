@@ -2,7 +2,7 @@ package daemon_test
 
 import (
 	"fmt"
-	"net"
+	"fulcrum/internal/testutil"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,18 +10,6 @@ import (
 	"testing"
 	"time"
 )
-
-// freeAddr returns a 127.0.0.1 address nothing listens on now, for a
-// stream listen the test must know before the daemon starts.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // TestAPIStreamStateFile: a stream upstream with NGINX Plus's "state"
 // takes its servers from the file; every change through the runtime API
@@ -42,7 +30,7 @@ stream {
     server { listen %s; proxy_pass db; }
 }`, state, listen)
 	}
-	streamAddr := freeAddr(t)
+	streamAddr := testutil.FreeAddr(t)
 	addr, sigs := runConfig(t, dir, conf(streamAddr))
 	client := &http.Client{Timeout: 10 * time.Second}
 	api := "http://" + addr + "/api/9"
@@ -91,7 +79,7 @@ stream {
 	}
 
 	// A restart (a second daemon on the same file) starts from it.
-	streamAddr2 := freeAddr(t)
+	streamAddr2 := testutil.FreeAddr(t)
 	runConfig(t, t.TempDir(), conf(streamAddr2))
 	if counts := reached(t, streamAddr2, 3); counts["b"] != 3 {
 		t.Fatalf("after a restart: %v, want every session on b", counts)

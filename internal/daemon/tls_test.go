@@ -425,7 +425,7 @@ http {
 func TestTLSRefusedHeadVariables(t *testing.T) {
 	dir := t.TempDir()
 	a, _ := tlsSites(t, dir)
-	plain := freeAddr(t)
+	plain := testutil.FreeAddr(t)
 	logPath := filepath.Join(dir, "access.log")
 	addr := startDaemon(t, dir, fmt.Sprintf(`
     log_format tls '"$request" $status $scheme [$https] $ssl_protocol [$ssl_server_name]';

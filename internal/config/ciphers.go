@@ -117,8 +117,10 @@ func isECDHE(n string) bool { return strings.HasPrefix(n, "ECDHE-") }
 // removes for good, "-" removes, "+" (reordering) and "@STRENGTH" or
 // "@SECLEVEL=n" change nothing, since Go orders suites itself. Full names of
 // suites Go does not implement are skipped with a warning, as OpenSSL skips
-// names it does not know; a list that selects nothing is nginx's "no cipher
-// match" error.
+// names it does not know; a list that selects nothing is an error (nginx's
+// "no cipher match" when OpenSSL has none of it either). A byte OpenSSL's
+// rule parser cannot take is nginx 1.22.1's "invalid command", in its words
+// with OpenSSL 3 (recorded with nginx -t).
 func (b *builder) ciphers(d *Directive) ([]uint16, error) {
 	all := tls12Suites()
 	on := map[uint16]bool{}
@@ -135,7 +137,7 @@ func (b *builder) ciphers(d *Directive) ([]uint16, error) {
 		if strings.ContainsAny(d.Args[0], "[|]") {
 			hint = `"[A|B]" groups of equal preference are BoringSSL's; ` + hint
 		}
-		return nil, hintf(d.Pos, hint, `invalid command "%s" in "%s %s"`, item, d.Name, d.Args[0])
+		return nil, hintf(d.Pos, hint+`; "`+item+`" is not one`, `SSL_CTX_set_cipher_list("%s") failed (SSL: error:0A000118:SSL routines::invalid command)`, d.Args[0])
 	}
 	for item := range strings.FieldsFuncSeq(d.Args[0], isCipherSeparator) {
 		op := byte(0)
@@ -171,6 +173,9 @@ func (b *builder) ciphers(d *Directive) ([]uint16, error) {
 		}
 	}
 	if len(out) == 0 {
+		// nginx's "no cipher match" comes only when OpenSSL has none of the
+		// list either; fulcrum cannot tell (OpenSSL has suites Go's TLS
+		// lacks, such as aNULL's and DHE's), so its own words.
 		return nil, hintf(d.Pos, `Go's TLS 1.2 suites are ECDHE with AES-GCM, CHACHA20 or AES-CBC, and RSA with AES; "HIGH:!aNULL:!MD5" selects them`,
 			`no cipher match in "%s %s"`, d.Name, d.Args[0])
 	}

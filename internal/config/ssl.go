@@ -360,6 +360,21 @@ var curveNames = map[string]tls.CurveID{
 	"x25519mlkem768": tls.X25519MLKEM768,
 }
 
+// opensslGroups are the group names OpenSSL 3.0 (which Debian 12's nginx
+// 1.22.1 uses) takes in SSL_CTX_set1_curves_list, lower case (it compares
+// them without case): nginx loads a list of them, even those Go's TLS lacks.
+var opensslGroups = map[string]bool{
+	"sect163k1": true, "sect163r1": true, "sect163r2": true, "sect193r1": true, "sect193r2": true,
+	"sect233k1": true, "sect233r1": true, "sect239k1": true, "sect283k1": true, "sect283r1": true,
+	"sect409k1": true, "sect409r1": true, "sect571k1": true, "sect571r1": true,
+	"secp160k1": true, "secp160r1": true, "secp160r2": true, "secp192k1": true, "secp224k1": true,
+	"secp224r1": true, "secp256k1": true, "secp256r1": true, "secp384r1": true, "secp521r1": true,
+	"prime192v1": true, "prime256v1": true, "p-192": true, "p-224": true, "p-256": true, "p-384": true, "p-521": true,
+	"brainpoolp256r1": true, "brainpoolp384r1": true, "brainpoolp512r1": true,
+	"x25519": true, "x448": true,
+	"ffdhe2048": true, "ffdhe3072": true, "ffdhe4096": true, "ffdhe6144": true, "ffdhe8192": true,
+}
+
 // curves maps ssl_ecdh_curve ("auto" or a list separated by ":") to
 // CurvePreferences. Names Go does not have are skipped with a warning; a list
 // of none of its names is an error.
@@ -367,10 +382,16 @@ func (b *builder) curves(d *Directive) ([]tls.CurveID, error) {
 	if strings.EqualFold(d.Args[0], "auto") {
 		return nil, nil
 	}
+	const hint = "Go's TLS has X25519, prime256v1, secp384r1, secp521r1 and X25519MLKEM768; or write auto"
 	var out, skipped []string
 	var ids []tls.CurveID
 	for n := range strings.SplitSeq(d.Args[0], ":") {
 		id, ok := curveNames[strings.ToLower(n)]
+		if !ok && !opensslGroups[strings.ToLower(n)] {
+			// No group OpenSSL knows: nginx 1.22.1's error, in its words
+			// with OpenSSL 3 (recorded with nginx -t).
+			return nil, hintf(d.Pos, hint, `SSL_CTX_set1_curves_list("%s") failed (SSL: error:0A080106:SSL routines::passed invalid argument:group '%s' cannot be set)`, d.Args[0], n)
+		}
 		if !ok {
 			skipped = append(skipped, n)
 			continue
@@ -381,8 +402,8 @@ func (b *builder) curves(d *Directive) ([]tls.CurveID, error) {
 		}
 	}
 	if len(ids) == 0 {
-		return nil, hintf(d.Pos, "Go's TLS has X25519, prime256v1, secp384r1, secp521r1 and X25519MLKEM768; or write auto",
-			`no curve fulcrum knows in "ssl_ecdh_curve %s"`, d.Args[0])
+		// Groups OpenSSL has and Go's TLS lacks: nginx would take them.
+		return nil, hintf(d.Pos, hint, `no curve fulcrum knows in "ssl_ecdh_curve %s"`, d.Args[0])
 	}
 	if len(skipped) > 0 {
 		b.warn(d.Pos, "Go's TLS does not have them; the others are used", `curves %s in "ssl_ecdh_curve" are ignored`, strings.Join(skipped, ", "))

@@ -679,3 +679,23 @@ stream {
 		}
 	}
 }
+
+// TestRealIPFromNames: set_real_ip_from's host names are resolved in stream
+// too, as nginx's realip modules do; a value that is neither an address nor
+// a name DNS knows fails as nginx words it (recorded with nginx 1.22.1:
+// "10.0.0.0/33").
+func TestRealIPFromNames(t *testing.T) {
+	cfg := mustLoad(t, `stream { server { listen 127.0.0.1:1; set_real_ip_from v6.test; set_real_ip_from 10.1.0.0/16; return x; } }`)
+	if got, want := strings.Join(cfg.Stream.Servers[0].SetRealIPFrom, " "), "2001:db8::1 10.1.0.0/16"; got != want {
+		t.Errorf("stream: %q, want %q", got, want)
+	}
+	for _, src := range []string{
+		"http { set_real_ip_from 10.0.0.0/33; }",
+		"stream { server { listen 127.0.0.1:1; set_real_ip_from 10.0.0.0/33; return x; } }",
+	} {
+		_, err := loadText(t, src)
+		if want := `host not found in set_real_ip_from "10.0.0.0/33" in nginx.conf:1`; err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", src, err, want)
+		}
+	}
+}

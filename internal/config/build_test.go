@@ -457,6 +457,8 @@ func TestSettingsValues(t *testing.T) {
 		{"real ip", "set_real_ip_from 10.0.0.0/8; set_real_ip_from 192.168.1.1; set_real_ip_from unix:; real_ip_header X-Forwarded-For; real_ip_recursive on;", func(s *Settings) any {
 			return [3]any{s.SetRealIPFrom, s.RealIPHeader, s.RealIPRecursive}
 		}, [3]any{[]string{"10.0.0.0/8", "192.168.1.1", "unix:"}, "X-Forwarded-For", true}},
+		// A host name is resolved at load, as nginx's realip module does.
+		{"real ip name", "set_real_ip_from backend.test; set_real_ip_from 192.0.2.0/24;", func(s *Settings) any { return s.SetRealIPFrom }, []string{"10.0.0.1", "10.0.0.2", "192.0.2.0/24"}},
 		{"server_tokens off", "server_tokens off;", func(s *Settings) any { return s.ServerTokens }, false},
 		{"server_tokens build", "server_tokens build;", func(s *Settings) any { return s.ServerTokens }, true},
 		{"flags", "absolute_redirect off; default_type application/json;", func(s *Settings) any {

@@ -190,7 +190,11 @@ var settingRules = slices.Concat(clientBodyRules, []settingRule{
 	flagRule("underscores_in_headers", func(s *Settings) *bool { return &s.UnderscoresInHeaders }),
 	flagRule("ignore_invalid_headers", func(s *Settings) *bool { return &s.IgnoreInvalidHeaders }),
 	flagRule("merge_slashes", func(s *Settings) *bool { return &s.MergeSlashes }),
-	listRule("set_real_ip_from", func(s *Settings) *[]string { return &s.SetRealIPFrom }),
+	{names: []string{"set_real_ip_from"}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
+		list, err := b.realIPFrom(dirs)
+		st.SetRealIPFrom = list
+		return err
+	}},
 	textRule("real_ip_header", func(s *Settings) *string { return &s.RealIPHeader }),
 	flagRule("real_ip_recursive", func(s *Settings) *bool { return &s.RealIPRecursive }),
 
@@ -440,6 +444,28 @@ func intRule(name string, field func(*Settings) *int) settingRule {
 }
 
 // listRule gathers one argument per directive, in order, from the nearest level.
+// realIPFrom reads set_real_ip_from lines: an address, a CIDR or "unix:"
+// as written, else a host name, resolved now to its addresses, as nginx's
+// realip modules take one (ngx_inet_resolve_host; recorded with nginx
+// 1.22.1: a value that is neither, such as "10.0.0.0/33", is looked up as a
+// name and fails with "host not found in set_real_ip_from").
+func (b *builder) realIPFrom(dirs []*Directive) ([]string, error) {
+	var list []string
+	for _, d := range dirs {
+		a := d.Args[0]
+		if validAddress(a) {
+			list = append(list, a)
+			continue
+		}
+		ips, err := b.resolver.lookup(a)
+		if err != nil {
+			return nil, hintf(d.Pos, "use an address such as 10.0.0.1, a CIDR such as 10.0.0.0/8, unix:, or a name DNS resolves", `host not found in set_real_ip_from "%s"`, a)
+		}
+		list = append(list, ips...)
+	}
+	return list, nil
+}
+
 func listRule(name string, field func(*Settings) *[]string) settingRule {
 	return settingRule{names: []string{name}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		list := make([]string, len(dirs))

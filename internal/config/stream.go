@@ -659,9 +659,11 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 	srv.MQTTBuffers, srv.MQTTBufferSize = defaultMQTTBuffers, defaultMQTTBufferSize
 	srv.ProxyProtocolTimeout = defaultProxyProtocolTimeout
 	if dirs, _ := sc.nearest("set_real_ip_from"); len(dirs) > 0 {
-		for _, d := range dirs {
-			srv.SetRealIPFrom = append(srv.SetRealIPFrom, d.Args[0])
+		list, err := b.realIPFrom(dirs)
+		if err != nil {
+			return err
 		}
+		srv.SetRealIPFrom = list
 	}
 	if dirs, _ := sc.nearest("limit_conn"); len(dirs) > 0 {
 		var st Settings

@@ -241,9 +241,8 @@ func checkKind(s *spec, d *Directive, k kind, a string) error {
 			return accessParamError(d)
 		}
 	case kindAddress:
-		if !validAddress(a) {
-			return hintf(d.Pos, "use an address such as 10.0.0.1, a CIDR such as 10.0.0.0/8, or unix:", `invalid parameter "%s"`, a)
-		}
+		// Not an address: a host name, which the directive's rule resolves
+		// (set_real_ip_from, as nginx's realip modules).
 	}
 	return nil
 }

@@ -81,7 +81,6 @@ func TestValidateErrors(t *testing.T) {
 			`"worker_connections" directive invalid number in /t.conf:1, use a whole number such as 100`},
 		{"bad enum", "http { proxy_http_version 2.0; }", `invalid value "2.0" in /t.conf:1, use one of: 1.0, 1.1`},
 		{"bad enum in list", "http { proxy_next_upstream error bogus; }", `invalid value "bogus" in /t.conf:1`},
-		{"bad address", "http { set_real_ip_from example.com; }", `invalid parameter "example.com" in /t.conf:1`},
 		{"allow without address", "http {\n server {\n  allow;\n }\n}",
 			`invalid number of arguments in "allow" directive in /t.conf:3, syntax: allow address | CIDR | unix: | all;`},
 		{"deny with two addresses", "http { deny 10.0.0.1 10.0.0.2; }", `invalid number of arguments in "deny" directive in /t.conf:1`},

@@ -225,6 +225,12 @@ func isRedirectCode(code int) bool {
 // target is the location's name, escaped as nginx's escaped_name is
 // (NGX_ESCAPE_URI: "/auto sp/" redirects to "/auto%20sp/").
 func slashRedirect(rec *recorder, st *vars.State, target string) {
+	redirect(rec, st, http.StatusMovedPermanently, slashTarget(st, target))
+}
+
+// slashTarget is slashRedirect's Location before it is made absolute: the
+// location's name, escaped, with the request's arguments.
+func slashTarget(st *vars.State, target string) string {
 	for i := 0; i < len(target); i++ {
 		if h1.PathByteNeedsEscape(target[i]) {
 			target = string(h1.AppendEscapedPath(make([]byte, 0, len(target)+8), target))
@@ -234,7 +240,7 @@ func slashRedirect(rec *recorder, st *vars.State, target string) {
 	if st.Args != "" { // a bare '?' is no arguments: nginx 1.22.1 drops it
 		target += "?" + st.Args
 	}
-	redirect(rec, st, http.StatusMovedPermanently, target)
+	return target
 }
 
 // VariableCycle implements vars.CycleReporter with nginx's error line.

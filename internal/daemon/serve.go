@@ -732,6 +732,14 @@ func (s *snapshot) redirectInternally(rec *recorder, r *http.Request, st *vars.S
 		s.logAt(srv.Config.Settings).LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
 		return nil, rewrite.Result{Outcome: rewrite.Fail}
 	}
+	if lm.Redirect != "" {
+		// nginx's find config phase runs for an internal redirect too: a
+		// URI that names a proxying location without its slash gets the
+		// 301 (recorded with nginx 1.22.1: "error_page 302 /auto;" with
+		// "location /auto/ { proxy_pass ...; }" answers 301, Location
+		// http://host/auto/; nginx-tests' http_error_page.t).
+		return lm.Location, rewrite.Result{Outcome: rewrite.Redirect, Code: http.StatusMovedPermanently, URL: slashTarget(st, lm.Redirect)}
+	}
 	setLocationCaptures(st, lm)
 	return lm.Location, res
 }

@@ -229,6 +229,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		if r.ProtoMajor == 2 { // nginx checks an HTTP/2 :path with the fields
 			msg = "client sent invalid request while reading client request headers"
 		}
+		// nginx's ngx_http_process_request_uri leaves r->uri found and
+		// empty when the path does not parse, and sets neither
+		// $request_uri nor $args (recorded with nginx 1.22.1: GET
+		// /a/../../x?a=1 logs "$uri" as "", "$request_uri" and "$args"
+		// as "-"; nginx-tests' http_variables.t).
+		st.RequestURI, st.Args, st.ArgsFound, st.Rewritten = "", "", false, true
 		s.refuseAsDefault(rec, r, st, hosts, ci, msg)
 		return
 	}

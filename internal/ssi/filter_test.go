@@ -47,14 +47,22 @@ func (e *testEnv) Variable(dst []byte, name string) ([]byte, bool) {
 
 func (e *testEnv) URI() string { return e.uri }
 
-func (e *testEnv) Include(uri, args string, w io.Writer) (bool, error) {
+func (e *testEnv) Include(uri, args string, w io.Writer, stub []byte) (bool, error) {
 	e.incs = append(e.incs, uri+"?"+args)
 	switch uri {
 	case "/inc/a.html", "/p/a.html":
 		_, err := io.WriteString(w, "INC")
 		return false, err
 	case "/empty", "/inc/empty.html":
+		if stub != nil {
+			_, err := w.Write(stub)
+			return false, err
+		}
 		return false, nil
+	}
+	if stub != nil {
+		_, err := w.Write(stub)
+		return true, err
 	}
 	_, err := io.WriteString(w, notFound)
 	return true, err

@@ -645,7 +645,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case s.redirectAfterAccess(rec, r, st, srv, &next):
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
-		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
+		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.tryFilesEnds(loc, limited, r, st) && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
 		case !rec.sub && mirrorSettings(loc, limited).PostAction != "" && !s.keepPostActionBody(rec, r, st, mirrorSettings(loc, limited)):
 		case !rec.sub && includes(mirrorSettings(loc, limited)) && !s.keepIncludeBody(rec, r, st, mirrorSettings(loc, limited)):
 		case limited:

@@ -308,7 +308,7 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		return h.serveDAV(rec, r, st)
 	}
 	gzOK, gzTry := false, false
-	if rec.set != nil && rec.set.Gzip.Static != config.GzipStaticOff && rec.statusOverride == 0 && !handler {
+	if rec.set != nil && rec.set.Gzip.Static != config.GzipStaticOff && !handler {
 		gzOK, gzTry = gzipStaticWanted(rec, r)
 	}
 	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st),

@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -110,6 +112,17 @@ type scriptLog struct {
 	log *errlog.Logger
 	st  *vars.State
 	r   *http.Request
+	// files is the level's static handler, whose disable_symlinks the
+	// file tests of if follow; nil: they follow every link.
+	files *staticHandler
+}
+
+// StatForTest implements rewrite.FileStater.
+func (l *scriptLog) StatForTest(path string) (fs.FileInfo, error) {
+	if l.files == nil {
+		return os.Stat(path)
+	}
+	return l.files.rv.StatForTest(path, l.files.expand(l.st))
 }
 
 // Log implements rewrite.Logger.
@@ -121,8 +134,23 @@ func (l *scriptLog) Log(level config.LogLevel, msg string) {
 }
 
 // runScript runs the script of set, which has one.
-func (s *snapshot) runScript(set *config.Settings, r *http.Request, st *vars.State) rewrite.Result {
-	return s.scripts[set].Run(st, &scriptLog{log: s.logAt(set), st: st, r: r})
+func (s *snapshot) runScript(set *config.Settings, loc *config.Location, r *http.Request, st *vars.State) rewrite.Result {
+	return s.scripts[set].Run(st, &scriptLog{log: s.logAt(set), st: st, r: r, files: s.filesOf(loc)})
+}
+
+// filesOf is loc's static handler (its own, or the one its try_files
+// runs on), nil when it has none.
+func (s *snapshot) filesOf(loc *config.Location) *staticHandler {
+	if loc == nil {
+		return nil
+	}
+	switch h := s.handlers[loc].(type) {
+	case *staticHandler:
+		return h
+	case tryFilesFirst:
+		return h.files
+	}
+	return nil
 }
 
 // serverRewrite runs the server's script, nginx's server rewrite phase,
@@ -136,7 +164,7 @@ func (s *snapshot) serverRewrite(r *http.Request, st *vars.State, srv *router.Se
 	if len(set.Rewrites) == 0 {
 		return rewrite.Result{}
 	}
-	return s.runScript(set, r, st)
+	return s.runScript(set, s.serverLocs[srv.Config], r, st)
 }
 
 // locationRewrite runs the script of loc, nginx's rewrite phase, and, while
@@ -157,7 +185,7 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 			// null location: its script ran in the server phase.
 			return loc, rewrite.Result{}, false
 		}
-		res := s.runScript(set, r, st)
+		res := s.runScript(set, loc, r, st)
 		if res.IfLocation != nil {
 			loc = res.IfLocation
 			rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)

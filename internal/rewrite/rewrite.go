@@ -20,6 +20,7 @@ import (
 	"syscall"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/pcre"
 	"fulcrum/internal/vars"
 )
@@ -498,15 +499,35 @@ func (e *engine) test(c *condition) bool {
 	return matched == (c.op == config.CondMatch)
 }
 
+// FileStater is a Logger that also stats the paths of -f, -d, -e and -x,
+// as its level's disable_symlinks allows (nginx's open_file_cache test
+// applies it); without it they follow every symbolic link.
+type FileStater interface {
+	StatForTest(path string) (fs.FileInfo, error)
+}
+
 // fileTest runs -f, -d, -e, -x and their negations on path, following
 // symbolic links as nginx's open_file_cache test does. A failure other
 // than a missing file is logged at crit and counts as missing.
 func (e *engine) fileTest(c *condition, path string) bool {
-	fi, err := os.Stat(path)
+	var fi fs.FileInfo
+	var err error
+	if fst, ok := e.log.(FileStater); ok {
+		fi, err = fst.StatForTest(path)
+	} else {
+		fi, err = os.Stat(path)
+	}
 	var ok bool
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) && !errors.Is(err, syscall.ENAMETOOLONG) && e.log != nil {
-			e.log.Log(config.LevelCrit, fmt.Sprintf(`stat() "%s" failed (%v)`, path, err))
+			// nginx's "%s \"%s\" failed" with of.failed: "openat()"
+			// when disable_symlinks refused a link on the way
+			call := "stat()"
+			var pe *fs.PathError
+			if errors.As(err, &pe) && pe.Op == "openat" {
+				call = "openat()"
+			}
+			e.log.Log(config.LevelCrit, fmt.Sprintf(`%s "%s" failed (%s)`, call, path, errlog.Errno(err)))
 		}
 	} else {
 		switch c.file {

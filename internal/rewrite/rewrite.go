@@ -16,11 +16,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"fulcrum/internal/config"
-	"fulcrum/internal/errlog"
 	"fulcrum/internal/pcre"
 	"fulcrum/internal/vars"
 )
@@ -527,7 +527,7 @@ func (e *engine) fileTest(c *condition, path string) bool {
 			if errors.As(err, &pe) && pe.Op == "openat" {
 				call = "openat()"
 			}
-			e.log.Log(config.LevelCrit, fmt.Sprintf(`%s "%s" failed (%s)`, call, path, errlog.Errno(err)))
+			e.log.Log(config.LevelCrit, fmt.Sprintf(`%s "%s" failed (%s)`, call, path, errnoWords(err)))
 		}
 	} else {
 		switch c.file {
@@ -542,4 +542,19 @@ func (e *engine) fileTest(c *condition, path string) bool {
 		}
 	}
 	return ok == (c.op == config.CondFile)
+}
+
+// errnoWords is an error as nginx words a system error in a log line,
+// "40: Too many levels of symbolic links", or its own text when it holds
+// no errno.
+func errnoWords(err error) string {
+	var no syscall.Errno
+	if !errors.As(err, &no) {
+		return err.Error()
+	}
+	msg := no.Error()
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return strconv.Itoa(int(no)) + ": " + msg
 }

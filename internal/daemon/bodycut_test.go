@@ -59,3 +59,44 @@ func TestProxiedBodyCutAccessLine(t *testing.T) {
 		})
 	}
 }
+
+// TestProxiedBodyNothingReadAccessLine: a body announced and never sent,
+// cut by client_body_timeout or by the client's close before its first
+// byte, leaves $request_body not found, as nginx's request_body->bufs
+// stays NULL (recorded with nginx 1.22.1: "Content-Length: 10" and no
+// body logs "-" with 408 or 400; nginx-tests' mirror_proxy.t, a mirror
+// with mirror_request_body off, whose backend gets the length and no
+// body). fulcrum logged it found and empty, "".
+func TestProxiedBodyNothingReadAccessLine(t *testing.T) {
+	backend := testutil.RawBackend(t, func(c net.Conn) {
+		_, _ = testutil.ReadHead(bufio.NewReader(c))
+		_, _ = io.Copy(io.Discard, c)
+	})
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    log_format t '$request_uri $status "$request_body"';
+    access_log %[2]s/access.log t buffer=0;
+    server {
+        listen 127.0.0.1:0;
+        client_body_timeout 200ms;
+        location /b/ { proxy_pass http://%[1]s; }
+    }`, backend, dir))
+	for _, tc := range []struct {
+		uri   string
+		close bool
+		line  string
+	}{
+		{"/b/stall0", false, `/b/stall0 408 "-"`},
+		{"/b/cut0", true, `/b/cut0 400 "-"`},
+	} {
+		t.Run(tc.uri, func(t *testing.T) {
+			c := testutil.SendRaw(t, addr, "POST "+tc.uri+" HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+			defer c.Close()
+			if tc.close {
+				_ = c.(*net.TCPConn).CloseWrite()
+			}
+			_, _ = io.ReadAll(c)
+			waitForLine(t, filepath.Join(dir, "access.log"), tc.line)
+		})
+	}
+}

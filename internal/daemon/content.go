@@ -270,9 +270,12 @@ func newStaticHandler(srv *router.Server, loc *config.Location, comp *vars.Compi
 // location has try_files or the server or location rewrite-module
 // directives, which nginx runs again on the index file's URI (recorded with
 // nginx 1.22.1: "try_files $uri/ =404" answers 404 for it, "rewrite
-// ^/index\.html$ /x last" goes to /x).
+// ^/index\.html$ /x last" goes to /x), or mirror, whose precontent phase
+// runs again (recorded with nginx 1.22.1: "location / { mirror /m; }"
+// mirrors GET /?a twice, for "/" and for "/index.html"; nginx-tests'
+// mirror.t, "log - redirect").
 func (h *staticHandler) elsewhere(uri string) bool {
-	if h.loc != nil && (h.loc.Settings.TryFiles != nil || len(h.loc.Settings.Rewrites) > 0) {
+	if h.loc != nil && (h.loc.Settings.TryFiles != nil || len(h.loc.Settings.Rewrites) > 0 || h.loc.Settings.Mirrors != nil) {
 		return true
 	}
 	if cs := h.srv.Config; cs != nil && cs.Settings != nil && len(cs.Settings.Rewrites) > 0 {
@@ -305,7 +308,7 @@ func (h *staticHandler) serve(w http.ResponseWriter, r *http.Request, st *vars.S
 		return h.serveDAV(rec, r, st)
 	}
 	gzOK, gzTry := false, false
-	if rec.set != nil && rec.set.Gzip.Static != config.GzipStaticOff && rec.statusOverride == 0 && !handler {
+	if rec.set != nil && rec.set.Gzip.Static != config.GzipStaticOff && !handler {
 		gzOK, gzTry = gzipStaticWanted(rec, r)
 	}
 	res := h.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: h.expand(st),

@@ -46,7 +46,12 @@ func (w *recorder) startGzip(code int, h http.Header) {
 // gzip for the rest of the request, its error logged at alert once, as
 // nginx's ngx_http_gzip_ok does (it keeps its answer in r->gzip_ok).
 func (w *recorder) gzipClientOK(g *config.Gzip, h http.Header, upstreamLastModified bool) bool {
-	if w.gzipRefused {
+	if w.gzipRefused || w.sub {
+		// nginx's ngx_http_gzip_ok declines for a subrequest whatever
+		// the client takes: an included gzip response under "gunzip on"
+		// goes out decompressed, and gzip_static on sends no .gz
+		// (recorded with nginx 1.22.1 and "Accept-Encoding: gzip";
+		// nginx-tests' gunzip_ssi.t)
 		return false
 	}
 	req := gzipfilter.Request{Header: w.req.Header, HTTP10: !w.req.ProtoAtLeast(1, 1)}

@@ -14,6 +14,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/router"
+	"fulcrum/internal/static"
 	"fulcrum/internal/vars"
 )
 
@@ -38,6 +39,38 @@ func mirrorSettings(loc *config.Location, limited bool) *config.Settings {
 		return loc.LimitExcept.Settings
 	}
 	return loc.Settings
+}
+
+// tryFilesEnds reports whether loc's try_files, which nginx runs before
+// the mirror module in the precontent phase, ends that phase with an
+// internal redirect (a URI, a named location) or a code: then nginx starts
+// no mirror in loc, only in the location the redirect reaches (recorded
+// with nginx 1.22.1: "try_files /nothing /index.html; mirror /m;" mirrors
+// once, from the location /index.html reaches; "try_files /nothing =404;"
+// and "try_files /nothing @n;" not at all; "try_files $uri /index.html;"
+// for an existing file mirrors there). It resolves try_files once more
+// than the handler, for the locations that have both.
+//
+//go:noinline
+func (s *snapshot) tryFilesEnds(loc *config.Location, limited bool, r *http.Request, st *vars.State) bool {
+	if loc == nil || len(mirrorSettings(loc, limited).TryFiles) == 0 {
+		return false
+	}
+	h := s.handlers[loc]
+	if limited {
+		h = s.limitHandlers[loc]
+	}
+	var files *staticHandler
+	switch h := h.(type) {
+	case *staticHandler:
+		files = h
+	case tryFilesFirst:
+		files = h.files
+	default:
+		return false
+	}
+	res := files.rv.Resolve(static.Request{Method: r.Method, URI: st.Path, Args: st.Args, Expand: files.expand(st), TryOnly: true})
+	return res.Kind != static.KindFile
 }
 
 // mirror is ngx_http_mirror_handler, for a main request at a level with

@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -110,6 +112,17 @@ type scriptLog struct {
 	log *errlog.Logger
 	st  *vars.State
 	r   *http.Request
+	// files is the level's static handler, whose disable_symlinks the
+	// file tests of if follow; nil: they follow every link.
+	files *staticHandler
+}
+
+// StatForTest implements rewrite.FileStater.
+func (l *scriptLog) StatForTest(path string) (fs.FileInfo, error) {
+	if l.files == nil {
+		return os.Stat(path)
+	}
+	return l.files.rv.StatForTest(path, l.files.expand(l.st))
 }
 
 // Log implements rewrite.Logger.
@@ -122,12 +135,27 @@ func (l *scriptLog) Log(level config.LogLevel, msg string) {
 
 // runScript runs the script of set, which has one. Its lines go to set's
 // error log, or to mainLog when not nil (a subrequest's: recorder.mainLog).
-func (s *snapshot) runScript(set *config.Settings, r *http.Request, st *vars.State, mainLog *errlog.Logger) rewrite.Result {
+func (s *snapshot) runScript(set *config.Settings, loc *config.Location, r *http.Request, st *vars.State, mainLog *errlog.Logger) rewrite.Result {
 	log := mainLog
 	if log == nil {
 		log = s.logAt(set)
 	}
-	return s.scripts[set].Run(st, &scriptLog{log: log, st: st, r: r})
+	return s.scripts[set].Run(st, &scriptLog{log: log, st: st, r: r, files: s.filesOf(loc)})
+}
+
+// filesOf is loc's static handler (its own, or the one its try_files
+// runs on), nil when it has none.
+func (s *snapshot) filesOf(loc *config.Location) *staticHandler {
+	if loc == nil {
+		return nil
+	}
+	switch h := s.handlers[loc].(type) {
+	case *staticHandler:
+		return h
+	case tryFilesFirst:
+		return h.files
+	}
+	return nil
 }
 
 // serverRewrite runs the server's script, nginx's server rewrite phase,
@@ -141,7 +169,7 @@ func (s *snapshot) serverRewrite(r *http.Request, st *vars.State, srv *router.Se
 	if len(set.Rewrites) == 0 {
 		return rewrite.Result{}
 	}
-	return s.runScript(set, r, st, nil)
+	return s.runScript(set, s.serverLocs[srv.Config], r, st, nil)
 }
 
 // serverRewriteTo is serverRewrite for a request whose lines go to mainLog
@@ -155,7 +183,7 @@ func (s *snapshot) serverRewriteTo(r *http.Request, st *vars.State, srv *router.
 	if len(set.Rewrites) == 0 {
 		return rewrite.Result{}
 	}
-	return s.runScript(set, r, st, mainLog)
+	return s.runScript(set, s.serverLocs[srv.Config], r, st, mainLog)
 }
 
 // locationRewrite runs the script of loc, nginx's rewrite phase, and, while
@@ -176,7 +204,7 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 			// null location: its script ran in the server phase.
 			return loc, rewrite.Result{}, false
 		}
-		res := s.runScript(set, r, st, rec.mainLog())
+		res := s.runScript(set, loc, r, st, rec.mainLog())
 		if res.IfLocation != nil {
 			loc = res.IfLocation
 			rec.set, rec.server = loc.Settings, serverHeader(loc.Settings)
@@ -244,6 +272,12 @@ func isRedirectCode(code int) bool {
 // target is the location's name, escaped as nginx's escaped_name is
 // (NGX_ESCAPE_URI: "/auto sp/" redirects to "/auto%20sp/").
 func slashRedirect(rec *recorder, st *vars.State, target string) {
+	redirect(rec, st, http.StatusMovedPermanently, slashTarget(st, target))
+}
+
+// slashTarget is slashRedirect's Location before it is made absolute: the
+// location's name, escaped, with the request's arguments.
+func slashTarget(st *vars.State, target string) string {
 	for i := 0; i < len(target); i++ {
 		if h1.PathByteNeedsEscape(target[i]) {
 			target = string(h1.AppendEscapedPath(make([]byte, 0, len(target)+8), target))
@@ -253,7 +287,7 @@ func slashRedirect(rec *recorder, st *vars.State, target string) {
 	if st.Args != "" { // a bare '?' is no arguments: nginx 1.22.1 drops it
 		target += "?" + st.Args
 	}
-	redirect(rec, st, http.StatusMovedPermanently, target)
+	return target
 }
 
 // VariableCycle implements vars.CycleReporter with nginx's error line.

@@ -230,6 +230,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		if r.ProtoMajor == 2 { // nginx checks an HTTP/2 :path with the fields
 			msg = "client sent invalid request while reading client request headers"
 		}
+		// nginx's ngx_http_process_request_uri leaves r->uri found and
+		// empty when the path does not parse, and sets neither
+		// $request_uri nor $args (recorded with nginx 1.22.1: GET
+		// /a/../../x?a=1 logs "$uri" as "", "$request_uri" and "$args"
+		// as "-"; nginx-tests' http_variables.t).
+		st.RequestURI, st.Args, st.ArgsFound, st.Rewritten = "", "", false, true
 		s.refuseAsDefault(rec, r, st, hosts, ci, msg)
 		return
 	}
@@ -681,7 +687,7 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case s.redirectAfterAccess(rec, r, st, srv, &next):
 		case loc == nil:
 			rec.fail(http.StatusNotFound)
-		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
+		case !rec.sub && mirrorSettings(loc, limited).Mirrors != nil && !s.tryFilesEnds(loc, limited, r, st) && !s.mirror(rec, r, st, srv, mirrorSettings(loc, limited)):
 		case !rec.sub && mirrorSettings(loc, limited).PostAction != "" && !s.keepPostActionBody(rec, r, st, mirrorSettings(loc, limited)):
 		case !rec.sub && includes(mirrorSettings(loc, limited)) && !s.keepIncludeBody(rec, r, st, mirrorSettings(loc, limited)):
 		case limited:
@@ -773,6 +779,14 @@ func (s *snapshot) redirectInternally(rec *recorder, r *http.Request, st *vars.S
 		// (ngx_http_update_location_config) and logs there.
 		s.logAt(srv.Config.Settings).LogRequest(errlog.Alert, logRequest(st, r), lm.Err.Error())
 		return nil, rewrite.Result{Outcome: rewrite.Fail}
+	}
+	if lm.Redirect != "" {
+		// nginx's find config phase runs for an internal redirect too: a
+		// URI that names a proxying location without its slash gets the
+		// 301 (recorded with nginx 1.22.1: "error_page 302 /auto;" with
+		// "location /auto/ { proxy_pass ...; }" answers 301, Location
+		// http://host/auto/; nginx-tests' http_error_page.t).
+		return lm.Location, rewrite.Result{Outcome: rewrite.Redirect, Code: http.StatusMovedPermanently, URL: slashTarget(st, lm.Redirect)}
 	}
 	setLocationCaptures(st, lm)
 	return lm.Location, res

@@ -54,3 +54,32 @@ func TestSlashRedirectEscapesLocationName(t *testing.T) {
 		})
 	}
 }
+
+// TestSlashRedirectAfterInternalRedirect: an internal redirect to a URI
+// that names a proxying location without its slash gets the same 301, as
+// nginx's find config phase runs for it too (nginx-tests'
+// http_error_page.t, "error 302 auto redirect - old location cleared";
+// recorded with nginx 1.22.1: "error_page 302 /auto;" after "return 302
+// first;" answers 301 with Location http://host/auto/ and no "first", and
+// so does "error_page 404 /auto;" after "return 404;"). fulcrum proxied
+// the request to the "/auto/" location instead (502 with no upstream).
+func TestSlashRedirectAfterInternalRedirect(t *testing.T) {
+	backend := echoBackend(t)
+	addr := startDaemon(t, t.TempDir(), fmt.Sprintf(`
+    access_log off;
+    absolute_redirect off;
+    server {
+        listen 127.0.0.1:0;
+        location /error302auto { error_page 302 /auto; return 302 "first"; }
+        location /error404auto { error_page 404 /auto; return 404; }
+        location /auto/ { proxy_pass http://%[1]s; }
+    }`, backend))
+	for _, target := range []string{"/error302auto", "/error404auto?a=b"} {
+		t.Run(target, func(t *testing.T) {
+			head := rawTalkHead(t, addr, "GET "+target+" HTTP/1.1\r\nHost: a\r\n\r\n")
+			if !strings.HasPrefix(head, "HTTP/1.1 301 ") || !strings.Contains(head, "\r\nLocation: /auto/\r\n") || strings.Contains(head, "first") {
+				t.Errorf("head %q, want 301 with Location: /auto/ alone", head)
+			}
+		})
+	}
+}

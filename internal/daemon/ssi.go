@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -164,7 +165,7 @@ func (e *ssiEnv) Now() time.Time {
 // filter and before its gzip. It shares the SSI variables and blocks of
 // the request that includes it. An image filter where it goes filters its
 // body as nginx's does (finishIncludedImage), and may end the response.
-func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err error) {
+func (e *ssiEnv) Include(uri, args string, out io.Writer, stub []byte) (failed bool, err error) {
 	w := (*recorder)(e)
 	if w.bodyEnded {
 		return false, nil // an included image ended the response: no more subrequests
@@ -177,7 +178,12 @@ func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err erro
 	st := w.st
 	saved := st.BeginSubrequest(uri, http.MethodGet)
 	st.Args = args
-	cw := &countingWriter{w: out, st: st}
+	body := out
+	var got bytes.Buffer
+	if stub != nil { // the body decides between itself and the stub
+		body = &got
+	}
+	cw := &countingWriter{w: body, st: st}
 	sw := &subWriter{header: http.Header{}, body: cw, ssi: w.bf.ssi.Shared(), ssiDepth: w.bf.ssiDepth + 1, included: true,
 		owner: w.mainRecorder(), mainLog: w.log()}
 	start, sub := w.snap.subrequestStart(), new(recorder)
@@ -187,10 +193,43 @@ func (e *ssiEnv) Include(uri, args string, out io.Writer) (failed bool, err erro
 	// answers it (an error, a redirect, "return 404"): a stub replaces it.
 	// An upstream's answer, whatever its status, is not such a failure.
 	failed = sw.failed || sw.code >= 300 && len(st.Upstreams) == 0
+	if stub != nil {
+		if failed || got.Len() == 0 {
+			w.outputStub(sub, stub, out)
+		} else {
+			_, _ = out.Write(got.Bytes()) // out is the stub's buffer in ssi
+		}
+	}
 	st.EndSubrequest(saved)
 	st.BodyBytesSent += cw.sent
 	w.endIncluded(sw.imageEnd)
 	return failed, nil
+}
+
+// outputStub writes an include's stub block for the subrequest sub that
+// failed or sent nothing to out, as nginx's ngx_http_ssi_stub_output sends
+// it through the subrequest's filters with the including response's
+// Content-Type: the block's SSI commands run, with the subrequest's
+// variables ($args ...), when the subrequest's location has SSI on for
+// that type, else it goes out as it is (recorded with nginx 1.22.1: a
+// block holding an if/elif/else on $arg_if, as the stub of
+// include virtual="/404?$args" in a location with ssi on, outputs "IF"
+// for ?if=1; nginx-tests' ssi_if.t, "if (in block)").
+func (w *recorder) outputStub(sub *recorder, stub []byte, out io.Writer) {
+	set := sub.set
+	if set == nil || !set.SSI.On || sub.req == nil || sub.req.Method == http.MethodHead || !ssiType(&set.SSI, first(w.Header(), "Content-Type")) {
+		_, _ = out.Write(stub)
+		return
+	}
+	bf := sub.bodyFilters()
+	bf.ssiDepth = w.bf.ssiDepth + 1
+	bf.ssi.Reset(out, (*ssiEnv)(sub), w.bf.ssi.Shared(), ssi.Options{
+		SilentErrors: set.SSI.SilentErrors,
+		ValueLength:  int(set.SSI.ValueLength),
+		SetLimit:     int(set.SubrequestOutputBufferSize),
+	})
+	_, _ = bf.ssi.Write(stub)
+	_ = bf.ssi.Close()
 }
 
 // countingWriter passes a subrequest's body on and counts the bytes the

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -498,15 +499,35 @@ func (e *engine) test(c *condition) bool {
 	return matched == (c.op == config.CondMatch)
 }
 
+// FileStater is a Logger that also stats the paths of -f, -d, -e and -x,
+// as its level's disable_symlinks allows (nginx's open_file_cache test
+// applies it); without it they follow every symbolic link.
+type FileStater interface {
+	StatForTest(path string) (fs.FileInfo, error)
+}
+
 // fileTest runs -f, -d, -e, -x and their negations on path, following
 // symbolic links as nginx's open_file_cache test does. A failure other
 // than a missing file is logged at crit and counts as missing.
 func (e *engine) fileTest(c *condition, path string) bool {
-	fi, err := os.Stat(path)
+	var fi fs.FileInfo
+	var err error
+	if fst, ok := e.log.(FileStater); ok {
+		fi, err = fst.StatForTest(path)
+	} else {
+		fi, err = os.Stat(path)
+	}
 	var ok bool
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) && !errors.Is(err, syscall.ENAMETOOLONG) && e.log != nil {
-			e.log.Log(config.LevelCrit, fmt.Sprintf(`stat() "%s" failed (%v)`, path, err))
+			// nginx's "%s \"%s\" failed" with of.failed: "openat()"
+			// when disable_symlinks refused a link on the way
+			call := "stat()"
+			var pe *fs.PathError
+			if errors.As(err, &pe) && pe.Op == "openat" {
+				call = "openat()"
+			}
+			e.log.Log(config.LevelCrit, fmt.Sprintf(`%s "%s" failed (%s)`, call, path, errnoWords(err)))
 		}
 	} else {
 		switch c.file {
@@ -521,4 +542,19 @@ func (e *engine) fileTest(c *condition, path string) bool {
 		}
 	}
 	return ok == (c.op == config.CondFile)
+}
+
+// errnoWords is an error as nginx words a system error in a log line,
+// "40: Too many levels of symbolic links", or its own text when it holds
+// no errno.
+func errnoWords(err error) string {
+	var no syscall.Errno
+	if !errors.As(err, &no) {
+		return err.Error()
+	}
+	msg := no.Error()
+	if msg != "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	return strconv.Itoa(int(no)) + ": " + msg
 }

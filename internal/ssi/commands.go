@@ -316,7 +316,7 @@ func (f *Filter) runInclude(path, args string, bl *block) {
 	if bl != nil {
 		ok = f.includeStub(path, args, bl)
 	} else {
-		_, err := f.env.Include(path, args, errWriter{f})
+		_, err := f.env.Include(path, args, errWriter{f}, nil)
 		ok = f.included(err)
 	}
 	if !ok {
@@ -336,7 +336,7 @@ func (f *Filter) includeSet(path, args, name string) bool {
 	f.shared.set(name, "")
 	var buf bytes.Buffer
 	lw := &limitWriter{buf: &buf, n: f.opts.SetLimit}
-	_, err := f.env.Include(path, args, lw)
+	_, err := f.env.Include(path, args, lw, nil)
 	if !f.included(err) {
 		return false
 	}
@@ -351,19 +351,23 @@ func (f *Filter) includeSet(path, args, name string) bool {
 }
 
 // includeStub outputs a subrequest's body, or, when it failed or sent
-// nothing, the block's text.
+// nothing, the block (see Env.Include).
 func (f *Filter) includeStub(path, args string, bl *block) bool {
 	var buf bytes.Buffer
-	failed, err := f.env.Include(path, args, &buf)
+	_, err := f.env.Include(path, args, &buf, stubText(bl.body))
 	if !f.included(err) {
 		return false
 	}
-	if failed || buf.Len() == 0 {
-		f.emit(bl.body)
-	} else {
-		f.emit(buf.Bytes())
-	}
+	f.emit(buf.Bytes())
 	return true
+}
+
+// stubText is a block's text as Env.Include takes it: never nil.
+func stubText(body []byte) []byte {
+	if body == nil {
+		return []byte{}
+	}
+	return body
 }
 
 // errWriter writes a subrequest's body to the filter's output.
@@ -419,7 +423,12 @@ func splitUnsafeURI(uri string) (path, args string, ok bool) {
 	return decodeUnsafe(uri, "")
 }
 
-// decodeUnsafe decodes the %XX escapes of a safe path and judges it again.
+// decodeUnsafe decodes the %XX escapes of a safe path and judges it again
+// for NUL bytes and ".." segments. A decoded '?' stays in the path, as in
+// nginx's second pass (recorded with nginx 1.22.1: include virtual=
+// "/unescape.html%3f" serves the file "unescape.html?", and
+// "/test1.html%3ftest=test" opens "test1.html?test=test", 404;
+// nginx-tests' ssi.t).
 func decodeUnsafe(path, args string) (string, string, bool) {
 	if strings.IndexByte(path, '%') < 0 {
 		return path, args, true
@@ -428,14 +437,11 @@ func decodeUnsafe(path, args string) (string, string, bool) {
 	if err != nil || d == path {
 		return path, args, true
 	}
-	p, a, ok := splitUnsafeURI(d)
-	if !ok {
-		return p, "", false
+	if d == ".." || strings.HasPrefix(d, "../") || strings.IndexByte(d, 0) >= 0 ||
+		strings.HasSuffix(d, "/..") || strings.Contains(d, "/../") {
+		return d, "", false
 	}
-	if a != "" {
-		args = a // an escaped '?' splits as nginx's second pass does
-	}
-	return p, args, true
+	return d, args, true
 }
 
 // cmdIs reports whether the command being run is name.

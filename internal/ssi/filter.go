@@ -32,8 +32,12 @@ type Env interface {
 	// Include runs a GET subrequest to uri with args and writes its body
 	// to w; failed reports that the subrequest ended in an error of its own
 	// (one nginx finalizes with an error status, such as a missing file),
-	// err that it could not run.
-	Include(uri, args string, w io.Writer) (failed bool, err error)
+	// err that it could not run. With a stub (not nil), a subrequest that
+	// failed or sent nothing writes the stub to w instead, through the
+	// subrequest's own SSI filter when its location has one (nginx's
+	// ngx_http_ssi_stub_output sends the block through the subrequest's
+	// filters).
+	Include(uri, args string, w io.Writer, stub []byte) (failed bool, err error)
 	// Log logs msg at level error for the request.
 	Log(msg string)
 	// LogAlert logs msg at level alert for the request (a regex whose

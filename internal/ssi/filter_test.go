@@ -47,14 +47,22 @@ func (e *testEnv) Variable(dst []byte, name string) ([]byte, bool) {
 
 func (e *testEnv) URI() string { return e.uri }
 
-func (e *testEnv) Include(uri, args string, w io.Writer) (bool, error) {
+func (e *testEnv) Include(uri, args string, w io.Writer, stub []byte) (bool, error) {
 	e.incs = append(e.incs, uri+"?"+args)
 	switch uri {
 	case "/inc/a.html", "/p/a.html":
 		_, err := io.WriteString(w, "INC")
 		return false, err
 	case "/empty", "/inc/empty.html":
+		if stub != nil {
+			_, err := w.Write(stub)
+			return false, err
+		}
 		return false, nil
+	}
+	if stub != nil {
+		_, err := w.Write(stub)
+		return true, err
 	}
 	_, err := io.WriteString(w, notFound)
 	return true, err
@@ -226,6 +234,16 @@ func TestSplitUnsafeURI(t *testing.T) {
 		{"?x", "?x", "", false},
 		{"/a%2F..%2Fb", "/a/../b", "", false}, // nginx 1.22.1 logs the decoded URI
 		{"/h/a%2Ehtml", "/h/a.html", "", true},
+		// A decoded '?' is part of the path (recorded with nginx 1.22.1:
+		// "/test1.html%3ftest=test" opens the file "test1.html?test=test";
+		// nginx-tests' ssi.t, "escaped question in path", "escaped query
+		// separator"), and the decoded URI is judged for NUL and "..".
+		{"/unescape.html%3f", "/unescape.html?", "", true},
+		{"/test1.html%3ftest=test", "/test1.html?test=test", "", true},
+		{"/test1.html%3ftest=test?test=b", "/test1.html?test=test", "test=b", true},
+		{"/%2e%2e/x", "/../x", "", false},
+		{"/a%00b", "/a\x00b", "", false},
+		{"/a%3f..%2fb", "/a?../b", "", true}, // ".." after the "?" is no segment
 	}
 	for _, tt := range tests {
 		path, args, ok := splitUnsafeURI(tt.in)

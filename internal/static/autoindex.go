@@ -101,11 +101,12 @@ func ReadDir(res Result) ([]DirEntry, error) {
 		return nil, &CallError{Call: "readdir", Path: res.Path, Err: sysErr(err)}
 	}
 	entries := make([]DirEntry, 0, len(names))
+	lr := linkResolver{base: res.Base}
 	for _, name := range names {
 		if strings.HasPrefix(name, ".") {
 			continue
 		}
-		e, skip, err := dirEntry(root, filepath.Join(rel, name), name)
+		e, skip, err := dirEntry(root, filepath.Join(rel, name), name, &lr, filepath.Join(res.Path, name))
 		if err != nil {
 			return nil, &CallError{Call: "stat", Path: filepath.Join(res.Path, name), Err: err}
 		}
@@ -119,8 +120,11 @@ func ReadDir(res Result) ([]DirEntry, error) {
 
 // dirEntry stats one entry through root: what a link points to, else (a
 // dangling or looping link, one leading out of root) the link itself.
-// skip reports an entry nginx leaves out (EACCES).
-func dirEntry(root *os.Root, rel, name string) (e DirEntry, skip bool, err error) {
+// os.Root refuses every absolute link, so one of those (full is the
+// entry's path) is stated by lr, which follows it while it leads back
+// inside the root, as a file under root is served. skip reports an entry
+// nginx leaves out (EACCES).
+func dirEntry(root *os.Root, rel, name string, lr *linkResolver, full string) (e DirEntry, skip bool, err error) {
 	fi, err := root.Stat(rel)
 	if err != nil {
 		if errors.Is(err, syscall.EACCES) {
@@ -133,6 +137,11 @@ func dirEntry(root *os.Root, rel, name string) (e DirEntry, skip bool, err error
 			}
 			return DirEntry{}, false, sysErr(err)
 		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if target, ok := lr.stat(full); ok {
+				fi = target
+			}
+		}
 	}
 	return DirEntry{
 		Name:    name,
@@ -141,6 +150,35 @@ func dirEntry(root *os.Root, rel, name string) (e DirEntry, skip bool, err error
 		Size:    fi.Size(),
 		ModTime: fi.ModTime(),
 	}, false, nil
+}
+
+// linkResolver stats a symbolic link's target when the link, resolved,
+// leads inside base (recorded with nginx 1.22.1: a link to the root's own
+// directory or file by its absolute path is listed as that directory,
+// "test-dir-link/", or file, with its size; nginx-tests' autoindex.t).
+type linkResolver struct {
+	base     string
+	realBase string // base with its links resolved, once
+}
+
+// stat is what the link at path leads to, when that is inside the root.
+func (lr *linkResolver) stat(path string) (fs.FileInfo, bool) {
+	if lr.realBase == "" {
+		real, err := filepath.EvalSymlinks(lr.base)
+		if err != nil {
+			return nil, false
+		}
+		lr.realBase = real
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil || !within(real, lr.realBase) {
+		return nil, false
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return nil, false
+	}
+	return fi, true
 }
 
 // sysErr unwraps a PathError to its errno, for CallError's wording.

@@ -253,6 +253,42 @@ func TestReadDirLinks(t *testing.T) {
 	}
 }
 
+// TestReadDirAbsoluteLinksInside: a link by its absolute path to a
+// directory or file inside the root, or one that climbs out and comes back
+// in, is listed as what it leads to, as nginx 1.22.1 lists it (recorded:
+// "test-dir-link/" with "-" for a link to the root's test-dir, the file's
+// size 5 for a link to a 5-byte file; nginx-tests' autoindex.t, "symlink
+// to directory"). os.Root refuses such links, and fulcrum listed them as
+// themselves: "test-dir-link", the link's own size.
+func TestReadDirAbsoluteLinksInside(t *testing.T) {
+	root := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Mkdir(filepath.Join(root, "d"), 0o755))
+	must(os.WriteFile(filepath.Join(root, "f"), []byte("12345"), 0o644))
+	must(os.Symlink(filepath.Join(root, "d"), filepath.Join(root, "dir-link")))
+	must(os.Symlink(filepath.Join(root, "f"), filepath.Join(root, "file-link")))
+	must(os.Symlink(filepath.Join("..", filepath.Base(root), "f"), filepath.Join(root, "back-in")))
+	entries, err := ReadDir(Result{Kind: KindDirectory, Path: root, Base: root})
+	must(err)
+	got := map[string]DirEntry{}
+	for _, e := range entries {
+		got[e.Name] = e
+	}
+	if e := got["dir-link"]; !e.Dir {
+		t.Errorf("dir-link: %+v, want a directory", e)
+	}
+	for _, name := range []string{"file-link", "back-in"} {
+		if e := got[name]; !e.File || e.Size != 5 {
+			t.Errorf("%s: %+v, want a 5-byte file", name, e)
+		}
+	}
+}
+
 // TestListingLocalTime: autoindex_localtime shifts HTML dates by the zone's
 // offset when the page is made; XML and JSON stay UTC.
 func TestListingLocalTime(t *testing.T) {

@@ -59,7 +59,23 @@ type foundFile struct {
 // with a link below the root pays for resolving the links (EvalSymlinks). The
 // root itself and its parents are the operator's and may be links.
 func (c *resolution) lookup(path string) (foundFile, error) {
-	if err := checkPath(path); err != nil {
+	// The root or alias itself is the operator's (or was checked when its
+	// variables were expanded, start): only what the URI, an index name or
+	// a try_files entry added may not hold a ".." segment. nginx serves a
+	// configured "alias /srv/./cached/../;" (recorded with nginx 1.22.1,
+	// disable_symlinks on too; nginx-tests' http_disable_symlinks.t,
+	// "complex root").
+	rest := path
+	if c.root != "" && strings.HasPrefix(path, c.root) {
+		cut := len(c.root)
+		if c.root[cut-1] != '/' && cut < len(path) && path[cut] != '/' {
+			// an alias without its slash: the URI continues the
+			// root's last component ("alias /srv/a;" and /al..x)
+			cut = strings.LastIndexByte(c.root, '/') + 1
+		}
+		rest = path[cut:]
+	}
+	if err := checkPath(rest); err != nil {
 		return foundFile{}, err
 	}
 	if c.links.policy != config.SymlinksOff {

@@ -77,6 +77,15 @@ func ServeFile(w http.ResponseWriter, r *http.Request, res Result) error {
 	}
 	if res.Status != 0 && res.Status != http.StatusOK {
 		o.headers(false)
+		if o.encoding != "" {
+			// gzip_static's file as an error page keeps its
+			// Content-Encoding (recorded with nginx 1.22.1: "error_page
+			// 500 /t1;" to a location with gzip_static always and only
+			// t1.gz answers 500 with the .gz and "Content-Encoding: gzip",
+			// which gunzip undoes for a client without gzip;
+			// nginx-tests' gunzip_static.t)
+			o.w.Header().Set("Content-Encoding", o.encoding)
+		}
 		o.whole(res.Status)
 		return nil
 	}

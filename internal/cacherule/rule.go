@@ -169,7 +169,12 @@ func ValidFor(rules []config.CacheValid, status int) time.Duration {
 }
 
 // Variant is the key of a response variant: the key and the request's
-// values of the fields the response's Vary names.
+// values of the fields the response's Vary names. The values of
+// Accept-Charset, Accept-Encoding and Accept-Language are taken as their
+// tokens between spaces and commas, as nginx's
+// ngx_http_file_cache_vary_header normalizes them: "foo, bar",
+// "foo,bar" and "foo,,  ,bar , " are one variant, "foobar" another
+// (recorded with nginx 1.22.1).
 func Variant(key, vary string, st *vars.State) cache.Key {
 	var b strings.Builder
 	b.WriteString(key)
@@ -179,14 +184,22 @@ func Variant(key, vary string, st *vars.State) cache.Key {
 			continue
 		}
 		b.WriteString("\n" + name + ":")
-		if st.Header != nil {
-			for from := 0; ; {
-				v, next, ok := st.Header.Lookup(name, from)
-				if !ok {
-					break
-				}
+		if st.Header == nil {
+			continue
+		}
+		normalize := name == "Accept-Charset" || name == "Accept-Encoding" || name == "Accept-Language"
+		for from := 0; ; {
+			v, next, ok := st.Header.Lookup(name, from)
+			if !ok {
+				break
+			}
+			from = next
+			if !normalize {
 				b.WriteString(v + ",")
-				from = next
+				continue
+			}
+			for _, tok := range strings.FieldsFunc(v, func(c rune) bool { return c == ' ' || c == ',' }) {
+				b.WriteString(tok + ",")
 			}
 		}
 	}

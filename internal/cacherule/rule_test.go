@@ -118,6 +118,41 @@ func TestFindAndFill(t *testing.T) {
 	}
 }
 
+// TestVariantNormalized: the values of Accept-Charset, Accept-Encoding and
+// Accept-Language are one variant whatever the spaces and commas between
+// their tokens, other fields' values only when equal, as nginx 1.22.1
+// keys them (recorded: "foo,bar" then "foo bar" HIT, "foo;q=1,  bar" and
+// "foo,bar;q=1" MISS; Accept-Language "en, de" then "en de" HIT; X-Foo
+// "a,b" then "a, b" MISS; nginx-tests proxy_cache_vary.t "normalize
+// whitespace" and "normalize empty").
+func TestVariantNormalized(t *testing.T) {
+	key := func(name, value string) cache.Key {
+		st := &vars.State{}
+		st.Header = vars.HeaderMap(http.Header{name: {value}})
+		return Variant("/k", name, st)
+	}
+	tests := []struct {
+		name, a, b string
+		same       bool
+	}{
+		{"Accept-Encoding", "foo, bar", "foo,bar", true},
+		{"Accept-Encoding", "foo, bar", "foo,,  ,bar , ", true},
+		{"Accept-Encoding", "foo,bar", "foo bar", true},
+		{"Accept-Encoding", "foo, bar", "foobar", false},
+		{"Accept-Encoding", "foo,bar", "foo;q=1,  bar", false},
+		{"Accept-Encoding", "foo, bar", "bar, foo", false},
+		{"Accept-Language", "en, de", "en de", true},
+		{"Accept-Charset", "utf-8 , latin1", "utf-8,latin1", true},
+		{"X-Foo", "a,b", "a, b", false},
+		{"X-Foo", "a,b", "a,b", true},
+	}
+	for _, tt := range tests {
+		if got := key(tt.name, tt.a) == key(tt.name, tt.b); got != tt.same {
+			t.Errorf("%s %q and %q: same variant %v, want %v", tt.name, tt.a, tt.b, got, tt.same)
+		}
+	}
+}
+
 // TestAwaitLockNotStored: a request that waited for the lock of a missing
 // entry whose holder stored nothing (serve finds no entry) takes the lock
 // itself, to go to the server and store its own response, as nginx 1.22.1

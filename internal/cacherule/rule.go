@@ -323,15 +323,20 @@ func (r *Rule) AwaitLock(ctx context.Context, l *Lookup, serve func() bool) Wait
 // FillTarget is where a response with the Vary field vary (empty for none,
 // or ignored) is stored, and the meta data its entry starts with: the first
 // variant goes under the key itself, later ones under their own, so that a
-// lookup by the key finds the Vary field, then the variant.
+// lookup by the key finds the Vary field, then the variant. A response
+// without Vary goes under the key itself even when the request's lookup had
+// followed a variant, replacing the variants for every request, as nginx's
+// ngx_http_file_cache_update_variant moves it to the main key (recorded
+// with nginx 1.22.1: after gzip and deflate variants of /replace/ expired,
+// a response without Vary to a deflate request is then a HIT for gzip).
 func (r *Rule) FillTarget(l *Lookup, vary string, st *vars.State) (cache.Key, cache.Meta) {
 	m := cache.Meta{Key: l.Key}
+	main := cache.Sum(l.Key)
 	if vary == "" || r.Set.IgnoreVary {
-		return l.K, m
+		return main, m
 	}
 	m.Vary = vary
 	m.Variant = Variant(l.Key, vary, st)
-	main := cache.Sum(l.Key)
 	if look := r.Zone.Get(main); look.Exists && look.Variant != m.Variant {
 		return m.Variant, m
 	}

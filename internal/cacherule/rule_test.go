@@ -153,6 +153,56 @@ func TestVariantNormalized(t *testing.T) {
 	}
 }
 
+// TestFillTargetWithoutVaryIsMain: a response without Vary is stored under
+// the key itself even when the request's lookup had followed a variant, so
+// it replaces the variants for every request, as nginx 1.22.1 does
+// (recorded; nginx-tests proxy_cache_vary.t "all replaced": after the gzip
+// and deflate variants expired, a response without Vary to a deflate
+// request was a HIT for gzip, where fulcrum stored it under the deflate
+// variant and answered gzip EXPIRED).
+func TestFillTargetWithoutVaryIsMain(t *testing.T) {
+	zone, err := cache.NewZone(cache.Options{Name: "z", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &config.CacheSettings{Zone: &config.CachePath{Name: "z"}, Key: "$request_uri", MinUses: 1}
+	r, err := Compile(&vars.Compiler{}, set, zone, "proxy")
+	if err != nil || r == nil {
+		t.Fatalf("compile: %v %v", r, err)
+	}
+	state := func(enc string) *vars.State {
+		st := &vars.State{}
+		st.RequestURI = "/r"
+		st.Header = vars.HeaderMap(http.Header{"Accept-Encoding": {enc}})
+		return st
+	}
+	store := func(enc, vary string) cache.Key {
+		l, _ := r.Find(state(enc))
+		k, m := r.FillTarget(&l, vary, state(enc))
+		fl, err := zone.Begin(k, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fl.Commit([]byte("Status: 200\r\n\r\n"), time.Now().Add(time.Hour), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	main := cache.Sum("/r")
+	if k := store("gzip", "Accept-Encoding"); k != main {
+		t.Fatalf("first variant stored under %v, want the key itself", k)
+	}
+	if k := store("deflate", "Accept-Encoding"); k == main {
+		t.Fatal("second variant stored under the key itself")
+	}
+	if k := store("deflate", ""); k != main {
+		t.Errorf("a response without Vary to the deflate request stored under %v, want the key itself", k)
+	}
+	if l, _ := r.Find(state("gzip")); l.K != main || !l.Look.Fresh || l.Look.Vary != "" {
+		t.Errorf("gzip request after the replacement: %+v, want the response without Vary", l)
+	}
+}
+
 // TestAwaitLockNotStored: a request that waited for the lock of a missing
 // entry whose holder stored nothing (serve finds no entry) takes the lock
 // itself, to go to the server and store its own response, as nginx 1.22.1

@@ -214,8 +214,10 @@ type Lookup struct {
 	K   cache.Key
 	// Look is what the zone knew of K.
 	Look cache.Lookup
-	// Locked says the request holds K's update (cache.Zone.Lock).
-	Locked bool
+	// Locked says the request holds K's update (cache.Zone.Lock), granted
+	// at lockedAt.
+	Locked   bool
+	lockedAt time.Time
 }
 
 // Find computes the request's key and looks its entry up, following the
@@ -248,18 +250,24 @@ func (r *Rule) FindKey(key string, st *vars.State) (l Lookup, bypass bool) {
 // Lock takes l's update when no other request holds it (then l.Locked);
 // otherwise it returns the channel closed when the holder is done.
 func (r *Rule) Lock(l *Lookup) (owner bool, done <-chan struct{}) {
-	owner, done = r.Zone.Lock(l.K, r.Set.LockAge)
+	owner, l.lockedAt, done = r.Zone.LockSince(l.K, r.Set.LockAge)
 	l.Locked = owner
 	return owner, done
 }
 
-// Unlock gives up l's update when the request holds it.
+// Unlock gives up l's update when the request holds it, unless another
+// request took it over once *_cache_lock_age had passed.
 func (r *Rule) Unlock(l *Lookup) {
 	if l.Locked {
 		l.Locked = false
-		r.Zone.Unlock(l.K)
+		r.Zone.UnlockOwn(l.K, l.lockedAt)
 	}
 }
+
+// lockPoll is how often a request waiting for a cache lock looks at it
+// again, as nginx's ngx_http_file_cache_lock_wait does (every 500 ms):
+// a holder's update older than *_cache_lock_age is then taken over.
+const lockPoll = 500 * time.Millisecond
 
 // Wait is how a request's wait for a missing entry's lock ended.
 type Wait int
@@ -294,6 +302,8 @@ const (
 func (r *Rule) AwaitLock(ctx context.Context, l *Lookup, serve func() bool) Wait {
 	t := time.NewTimer(r.Set.LockTimeout)
 	defer t.Stop()
+	poll := time.NewTimer(lockPoll)
+	defer poll.Stop()
 	for {
 		owner, done := r.Lock(l)
 		if owner {
@@ -307,11 +317,17 @@ func (r *Rule) AwaitLock(ctx context.Context, l *Lookup, serve func() bool) Wait
 			}
 			return Owner
 		}
+		poll.Reset(lockPoll)
 		select {
 		case <-done:
 			if serve() {
 				return Filled
 			}
+		case <-poll.C:
+			// Look again: the holder's update may have aged out
+			// (*_cache_lock_age), and this request then takes it over,
+			// goes to the server and stores its response, as in nginx
+			// (nginx-tests proxy_cache_lock_age.t).
 		case <-t.C:
 			return TimedOut
 		case <-ctx.Done():

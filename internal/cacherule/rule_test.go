@@ -295,6 +295,49 @@ func TestAwaitLockFilledMeanwhile(t *testing.T) {
 	}
 }
 
+// TestAwaitLockAged: a request waiting for a cache lock looks at it again
+// every 500 ms and takes over a holder's update older than
+// *_cache_lock_age, to go to the server itself (and store its response),
+// long before *_cache_lock_timeout; the holder's later Unlock leaves the new
+// owner's lock alone. Recorded with nginx 1.22.1 (nginx-tests
+// proxy_cache_lock_age.t with proxy_cache_lock_age 100ms: a second request
+// went to the backend while the first still waited for its response, and
+// was then a HIT; fulcrum's waiter only woke at the lock timeout, went to
+// the backend and stored nothing).
+func TestAwaitLockAged(t *testing.T) {
+	zone, err := cache.NewZone(cache.Options{Name: "z", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &config.CacheSettings{Zone: &config.CachePath{Name: "z"}, Key: "$request_uri", MinUses: 1,
+		LockTimeout: 5 * time.Second, LockAge: 100 * time.Millisecond}
+	r, err := Compile(&vars.Compiler{}, set, zone, "proxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := cache.Sum("/aged")
+	holder := Lookup{K: k}
+	if w := r.AwaitLock(context.Background(), &holder, nil); w != Owner {
+		t.Fatalf("holder: %v, want Owner", w)
+	}
+	waiter := Lookup{K: k}
+	start := time.Now()
+	if w := r.AwaitLock(context.Background(), &waiter, func() bool { return false }); w != Owner || !waiter.Locked {
+		t.Fatalf("waiter: %v (locked %v), want Owner", w, waiter.Locked)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the waiter took the aged lock after %v, want within about 500ms", d)
+	}
+	r.Unlock(&holder) // the first holder ends after the takeover
+	if owner, _ := r.Lock(&Lookup{K: k}); owner {
+		t.Error("the first holder's Unlock released the lock the waiter took over")
+	}
+	r.Unlock(&waiter)
+	if owner, _ := r.Lock(&Lookup{K: k}); !owner {
+		t.Error("the lock stayed taken after its owner's Unlock")
+	}
+}
+
 // TestPurge: *_cache_purge's strings make a request a purge (neither empty
 // nor "0"); an exact key answers 204 when it had an entry and 412 when not,
 // a key ending in "*" purges the keys it starts and answers 204.

@@ -197,3 +197,69 @@ func TestMemcachedKeyUnknown(t *testing.T) {
 		t.Errorf("-t: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestMemcachedKeepaliveSharedByLocations: the idle connections an upstream
+// block's keepalive keeps are the block's, shared by every location whose
+// memcached_pass names it, as nginx's keepalive cache is. Recorded with
+// nginx 1.22.1 (nginx-tests memcached_keepalive.t, "only one connection
+// used"): with upstream memd { server MC; keepalive 1; } in locations / and
+// /next, the requests /, /notfound, /next, /, /, / open one connection to
+// memcached in all; fulcrum kept a pool per location and opened a second
+// one for /next.
+func TestMemcachedKeepaliveSharedByLocations(t *testing.T) {
+	var mu sync.Mutex // guards conns
+	conns := 0
+	items := map[string]mcItem{"/": {0, []byte("SEE-THIS")}}
+	mc := testutil.RawBackend(t, func(c net.Conn) {
+		mu.Lock()
+		conns++
+		mu.Unlock()
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			key, _ := strings.CutPrefix(strings.TrimSuffix(line, "\r\n"), "get ")
+			var out bytes.Buffer
+			if it, ok := items[key]; ok {
+				fmt.Fprintf(&out, "VALUE %s %d %d\r\n%s\r\n", key, it.flags, len(it.value), it.value)
+			}
+			out.WriteString("END\r\n")
+			if _, err := c.Write(out.Bytes()); err != nil {
+				return
+			}
+		}
+	})
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    upstream memd { server %s; keepalive 1; }
+    server {
+        listen 127.0.0.1:0;
+        location / { set $memcached_key $uri; memcached_pass memd; }
+        location /next { set $memcached_key $uri; memcached_next_upstream not_found; memcached_pass memd; }
+    }
+}`, mc), 1)
+	front := "http://" + in.listening()[0]
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, tt := range []struct {
+		path   string
+		status int
+	}{{"/", 200}, {"/notfound", 404}, {"/next", 404}, {"/", 200}, {"/", 200}, {"/", 200}} {
+		resp, err := client.Get(front + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Fatalf("%s: status %d, want %d", tt.path, resp.StatusCode, tt.status)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 1 {
+		t.Errorf("%d connections to memcached, want 1 (one keepalive cache for the upstream block)", conns)
+	}
+}

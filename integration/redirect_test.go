@@ -76,6 +76,68 @@ http {
 	}
 }
 
+// TestProxyRedirectVariableInText: the text a proxy_redirect rule replaces
+// may have variables, evaluated per response, as nginx 1.22.1 does
+// (nginx-tests proxy_redirect.t, "variable in first arg": with set
+// $some_var var_here and proxy_redirect http://BACKEND/$some_var/
+// /replaced/, the backend's Location http://BACKEND/var_here/test.html
+// reaches the client as http://HOST:PORT/replaced/test.html and its Refresh
+// url as /replaced/test.html; fulcrum compared the text literally and
+// passed them unchanged). A Location the evaluated text does not start
+// passes as it came.
+func TestProxyRedirectVariableInText(t *testing.T) {
+	var addr string
+	addr = testutil.RawBackend(t, func(c net.Conn) {
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		loc := "http://" + addr + req.URL.Path
+		fmt.Fprintf(c, "HTTP/1.1 302 Found\r\nLocation: %s\r\nRefresh: 7; url=%s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", loc, loc)
+	})
+	in := startFulcrum(t, fmt.Sprintf(`
+events {}
+http {
+    server {
+        listen 127.0.0.1:0;
+        location / {
+            set $some_var var_here;
+            proxy_pass http://%[1]s;
+            proxy_redirect http://%[1]s/$some_var/ /replaced/;
+        }
+    }
+}`, addr), 1)
+	front := in.listening()[0]
+	_, port, _ := net.SplitHostPort(front)
+	tests := []struct {
+		path, location, refresh string
+	}{
+		{"/var_here/test.html", "http://app.example:" + port + "/replaced/test.html", "7; url=/replaced/test.html"},
+		{"/other/test.html", "http://" + addr + "/other/test.html", "7; url=http://" + addr + "/other/test.html"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", front, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: app.example:%s\r\nConnection: close\r\n\r\n", tt.path, port)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := resp.Header.Get("Location"); got != tt.location {
+				t.Errorf("Location %q, want %q", got, tt.location)
+			}
+			if got := resp.Header.Get("Refresh"); got != tt.refresh {
+				t.Errorf("Refresh %q, want %q", got, tt.refresh)
+			}
+		})
+	}
+}
+
 // TestRedirectPortAndServerName: port_in_redirect off leaves the port out of
 // fulcrum's absolute redirects, server_name_in_redirect on names the server's
 // primary name (empty without one), for return and the directory redirect

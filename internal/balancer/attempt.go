@@ -187,6 +187,17 @@ func (a *Attempt) Detach() {
 	}
 }
 
+// Connected tells the held server that the attempt's connection is
+// established (upstream.Server.Connected): the stream proxy calls it for a
+// TCP connection, as nginx's stream module marks a recovering server live
+// on connect rather than at the session's end. It does nothing when no
+// server is held.
+func (a *Attempt) Connected(now time.Time) {
+	if a.cur != nil {
+		a.cur.Connected(now)
+	}
+}
+
 // Release gives back the server of the last Next with the attempt's
 // outcome and counts one try. It returns true when this failure disabled
 // the server (log "upstream server temporarily disabled" at warn). It does

@@ -344,6 +344,13 @@ func (z *Zone) remove(n *node) {
 // closed when that request ends (Unlock). An update older than age is taken
 // over, as nginx's proxy_cache_lock_age lets another request try.
 func (z *Zone) Lock(k Key, age time.Duration) (bool, <-chan struct{}) {
+	ok, _, done := z.LockSince(k, age)
+	return ok, done
+}
+
+// LockSince is Lock that also returns, to the request granted the update,
+// when it was granted: the token UnlockOwn takes.
+func (z *Zone) LockSince(k Key, age time.Duration) (bool, time.Time, <-chan struct{}) {
 	now := z.now()
 	z.mu.Lock()
 	defer z.mu.Unlock()
@@ -352,10 +359,24 @@ func (z *Zone) Lock(k Key, age time.Duration) (bool, <-chan struct{}) {
 		n = z.add(k, now)
 	}
 	if n.updating && (age <= 0 || now.Sub(n.since) < age) {
-		return false, n.done
+		return false, time.Time{}, n.done
 	}
 	n.updating, n.since, n.done = true, now, make(chan struct{})
-	return true, nil
+	return true, now, nil
+}
+
+// UnlockOwn is Unlock for the request granted the update at since: it does
+// nothing when another request has taken the update over since (its age
+// passed), as nginx's ngx_http_file_cache_free clears the lock only while
+// its lock_time is the request's.
+func (z *Zone) UnlockOwn(k Key, since time.Time) {
+	z.mu.Lock()
+	n := z.nodes[k]
+	mine := n != nil && n.updating && n.since.Equal(since)
+	z.mu.Unlock()
+	if mine {
+		z.Unlock(k)
+	}
 }
 
 // Unlock ends the update of k that Lock granted, waking the requests that

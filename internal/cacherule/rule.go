@@ -169,7 +169,12 @@ func ValidFor(rules []config.CacheValid, status int) time.Duration {
 }
 
 // Variant is the key of a response variant: the key and the request's
-// values of the fields the response's Vary names.
+// values of the fields the response's Vary names. The values of
+// Accept-Charset, Accept-Encoding and Accept-Language are taken as their
+// tokens between spaces and commas, as nginx's
+// ngx_http_file_cache_vary_header normalizes them: "foo, bar",
+// "foo,bar" and "foo,,  ,bar , " are one variant, "foobar" another
+// (recorded with nginx 1.22.1).
 func Variant(key, vary string, st *vars.State) cache.Key {
 	var b strings.Builder
 	b.WriteString(key)
@@ -179,14 +184,22 @@ func Variant(key, vary string, st *vars.State) cache.Key {
 			continue
 		}
 		b.WriteString("\n" + name + ":")
-		if st.Header != nil {
-			for from := 0; ; {
-				v, next, ok := st.Header.Lookup(name, from)
-				if !ok {
-					break
-				}
+		if st.Header == nil {
+			continue
+		}
+		normalize := name == "Accept-Charset" || name == "Accept-Encoding" || name == "Accept-Language"
+		for from := 0; ; {
+			v, next, ok := st.Header.Lookup(name, from)
+			if !ok {
+				break
+			}
+			from = next
+			if !normalize {
 				b.WriteString(v + ",")
-				from = next
+				continue
+			}
+			for _, tok := range strings.FieldsFunc(v, func(c rune) bool { return c == ' ' || c == ',' }) {
+				b.WriteString(tok + ",")
 			}
 		}
 	}
@@ -201,8 +214,10 @@ type Lookup struct {
 	K   cache.Key
 	// Look is what the zone knew of K.
 	Look cache.Lookup
-	// Locked says the request holds K's update (cache.Zone.Lock).
-	Locked bool
+	// Locked says the request holds K's update (cache.Zone.Lock), granted
+	// at lockedAt.
+	Locked   bool
+	lockedAt time.Time
 }
 
 // Find computes the request's key and looks its entry up, following the
@@ -235,18 +250,24 @@ func (r *Rule) FindKey(key string, st *vars.State) (l Lookup, bypass bool) {
 // Lock takes l's update when no other request holds it (then l.Locked);
 // otherwise it returns the channel closed when the holder is done.
 func (r *Rule) Lock(l *Lookup) (owner bool, done <-chan struct{}) {
-	owner, done = r.Zone.Lock(l.K, r.Set.LockAge)
+	owner, l.lockedAt, done = r.Zone.LockSince(l.K, r.Set.LockAge)
 	l.Locked = owner
 	return owner, done
 }
 
-// Unlock gives up l's update when the request holds it.
+// Unlock gives up l's update when the request holds it, unless another
+// request took it over once *_cache_lock_age had passed.
 func (r *Rule) Unlock(l *Lookup) {
 	if l.Locked {
 		l.Locked = false
-		r.Zone.Unlock(l.K)
+		r.Zone.UnlockOwn(l.K, l.lockedAt)
 	}
 }
+
+// lockPoll is how often a request waiting for a cache lock looks at it
+// again, as nginx's ngx_http_file_cache_lock_wait does (every 500 ms):
+// a holder's update older than *_cache_lock_age is then taken over.
+const lockPoll = 500 * time.Millisecond
 
 // Wait is how a request's wait for a missing entry's lock ended.
 type Wait int
@@ -281,6 +302,8 @@ const (
 func (r *Rule) AwaitLock(ctx context.Context, l *Lookup, serve func() bool) Wait {
 	t := time.NewTimer(r.Set.LockTimeout)
 	defer t.Stop()
+	poll := time.NewTimer(lockPoll)
+	defer poll.Stop()
 	for {
 		owner, done := r.Lock(l)
 		if owner {
@@ -294,11 +317,17 @@ func (r *Rule) AwaitLock(ctx context.Context, l *Lookup, serve func() bool) Wait
 			}
 			return Owner
 		}
+		poll.Reset(lockPoll)
 		select {
 		case <-done:
 			if serve() {
 				return Filled
 			}
+		case <-poll.C:
+			// Look again: the holder's update may have aged out
+			// (*_cache_lock_age), and this request then takes it over,
+			// goes to the server and stores its response, as in nginx
+			// (nginx-tests proxy_cache_lock_age.t).
 		case <-t.C:
 			return TimedOut
 		case <-ctx.Done():
@@ -310,15 +339,20 @@ func (r *Rule) AwaitLock(ctx context.Context, l *Lookup, serve func() bool) Wait
 // FillTarget is where a response with the Vary field vary (empty for none,
 // or ignored) is stored, and the meta data its entry starts with: the first
 // variant goes under the key itself, later ones under their own, so that a
-// lookup by the key finds the Vary field, then the variant.
+// lookup by the key finds the Vary field, then the variant. A response
+// without Vary goes under the key itself even when the request's lookup had
+// followed a variant, replacing the variants for every request, as nginx's
+// ngx_http_file_cache_update_variant moves it to the main key (recorded
+// with nginx 1.22.1: after gzip and deflate variants of /replace/ expired,
+// a response without Vary to a deflate request is then a HIT for gzip).
 func (r *Rule) FillTarget(l *Lookup, vary string, st *vars.State) (cache.Key, cache.Meta) {
 	m := cache.Meta{Key: l.Key}
+	main := cache.Sum(l.Key)
 	if vary == "" || r.Set.IgnoreVary {
-		return l.K, m
+		return main, m
 	}
 	m.Vary = vary
 	m.Variant = Variant(l.Key, vary, st)
-	main := cache.Sum(l.Key)
 	if look := r.Zone.Get(main); look.Exists && look.Variant != m.Variant {
 		return m.Variant, m
 	}

@@ -118,6 +118,91 @@ func TestFindAndFill(t *testing.T) {
 	}
 }
 
+// TestVariantNormalized: the values of Accept-Charset, Accept-Encoding and
+// Accept-Language are one variant whatever the spaces and commas between
+// their tokens, other fields' values only when equal, as nginx 1.22.1
+// keys them (recorded: "foo,bar" then "foo bar" HIT, "foo;q=1,  bar" and
+// "foo,bar;q=1" MISS; Accept-Language "en, de" then "en de" HIT; X-Foo
+// "a,b" then "a, b" MISS; nginx-tests proxy_cache_vary.t "normalize
+// whitespace" and "normalize empty").
+func TestVariantNormalized(t *testing.T) {
+	key := func(name, value string) cache.Key {
+		st := &vars.State{}
+		st.Header = vars.HeaderMap(http.Header{name: {value}})
+		return Variant("/k", name, st)
+	}
+	tests := []struct {
+		name, a, b string
+		same       bool
+	}{
+		{"Accept-Encoding", "foo, bar", "foo,bar", true},
+		{"Accept-Encoding", "foo, bar", "foo,,  ,bar , ", true},
+		{"Accept-Encoding", "foo,bar", "foo bar", true},
+		{"Accept-Encoding", "foo, bar", "foobar", false},
+		{"Accept-Encoding", "foo,bar", "foo;q=1,  bar", false},
+		{"Accept-Encoding", "foo, bar", "bar, foo", false},
+		{"Accept-Language", "en, de", "en de", true},
+		{"Accept-Charset", "utf-8 , latin1", "utf-8,latin1", true},
+		{"X-Foo", "a,b", "a, b", false},
+		{"X-Foo", "a,b", "a,b", true},
+	}
+	for _, tt := range tests {
+		if got := key(tt.name, tt.a) == key(tt.name, tt.b); got != tt.same {
+			t.Errorf("%s %q and %q: same variant %v, want %v", tt.name, tt.a, tt.b, got, tt.same)
+		}
+	}
+}
+
+// TestFillTargetWithoutVaryIsMain: a response without Vary is stored under
+// the key itself even when the request's lookup had followed a variant, so
+// it replaces the variants for every request, as nginx 1.22.1 does
+// (recorded; nginx-tests proxy_cache_vary.t "all replaced": after the gzip
+// and deflate variants expired, a response without Vary to a deflate
+// request was a HIT for gzip, where fulcrum stored it under the deflate
+// variant and answered gzip EXPIRED).
+func TestFillTargetWithoutVaryIsMain(t *testing.T) {
+	zone, err := cache.NewZone(cache.Options{Name: "z", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &config.CacheSettings{Zone: &config.CachePath{Name: "z"}, Key: "$request_uri", MinUses: 1}
+	r, err := Compile(&vars.Compiler{}, set, zone, "proxy")
+	if err != nil || r == nil {
+		t.Fatalf("compile: %v %v", r, err)
+	}
+	state := func(enc string) *vars.State {
+		st := &vars.State{}
+		st.RequestURI = "/r"
+		st.Header = vars.HeaderMap(http.Header{"Accept-Encoding": {enc}})
+		return st
+	}
+	store := func(enc, vary string) cache.Key {
+		l, _ := r.Find(state(enc))
+		k, m := r.FillTarget(&l, vary, state(enc))
+		fl, err := zone.Begin(k, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fl.Commit([]byte("Status: 200\r\n\r\n"), time.Now().Add(time.Hour), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	main := cache.Sum("/r")
+	if k := store("gzip", "Accept-Encoding"); k != main {
+		t.Fatalf("first variant stored under %v, want the key itself", k)
+	}
+	if k := store("deflate", "Accept-Encoding"); k == main {
+		t.Fatal("second variant stored under the key itself")
+	}
+	if k := store("deflate", ""); k != main {
+		t.Errorf("a response without Vary to the deflate request stored under %v, want the key itself", k)
+	}
+	if l, _ := r.Find(state("gzip")); l.K != main || !l.Look.Fresh || l.Look.Vary != "" {
+		t.Errorf("gzip request after the replacement: %+v, want the response without Vary", l)
+	}
+}
+
 // TestAwaitLockNotStored: a request that waited for the lock of a missing
 // entry whose holder stored nothing (serve finds no entry) takes the lock
 // itself, to go to the server and store its own response, as nginx 1.22.1
@@ -207,6 +292,49 @@ func TestAwaitLockFilledMeanwhile(t *testing.T) {
 	}
 	if owner, _ := r.Lock(&Lookup{K: late.K}); !owner {
 		t.Error("the late request kept the lock after answering from the entry")
+	}
+}
+
+// TestAwaitLockAged: a request waiting for a cache lock looks at it again
+// every 500 ms and takes over a holder's update older than
+// *_cache_lock_age, to go to the server itself (and store its response),
+// long before *_cache_lock_timeout; the holder's later Unlock leaves the new
+// owner's lock alone. Recorded with nginx 1.22.1 (nginx-tests
+// proxy_cache_lock_age.t with proxy_cache_lock_age 100ms: a second request
+// went to the backend while the first still waited for its response, and
+// was then a HIT; fulcrum's waiter only woke at the lock timeout, went to
+// the backend and stored nothing).
+func TestAwaitLockAged(t *testing.T) {
+	zone, err := cache.NewZone(cache.Options{Name: "z", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &config.CacheSettings{Zone: &config.CachePath{Name: "z"}, Key: "$request_uri", MinUses: 1,
+		LockTimeout: 5 * time.Second, LockAge: 100 * time.Millisecond}
+	r, err := Compile(&vars.Compiler{}, set, zone, "proxy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := cache.Sum("/aged")
+	holder := Lookup{K: k}
+	if w := r.AwaitLock(context.Background(), &holder, nil); w != Owner {
+		t.Fatalf("holder: %v, want Owner", w)
+	}
+	waiter := Lookup{K: k}
+	start := time.Now()
+	if w := r.AwaitLock(context.Background(), &waiter, func() bool { return false }); w != Owner || !waiter.Locked {
+		t.Fatalf("waiter: %v (locked %v), want Owner", w, waiter.Locked)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the waiter took the aged lock after %v, want within about 500ms", d)
+	}
+	r.Unlock(&holder) // the first holder ends after the takeover
+	if owner, _ := r.Lock(&Lookup{K: k}); owner {
+		t.Error("the first holder's Unlock released the lock the waiter took over")
+	}
+	r.Unlock(&waiter)
+	if owner, _ := r.Lock(&Lookup{K: k}); !owner {
+		t.Error("the lock stayed taken after its owner's Unlock")
 	}
 }
 

@@ -40,7 +40,12 @@ type Stream struct {
 	// Matches are the stream block's match blocks (NGINX Plus's
 	// ngx_stream_upstream_hc_module), in config order.
 	Matches []*StreamMatch
-	Pos     Pos
+	// AccessLogs are the access logs of the stream block's own access_log
+	// directives ("off" left out). No session is logged at this level when
+	// every server has its own, but nginx opens every access_log it reads
+	// (an empty file, recorded with nginx 1.22.1): the proxy opens these.
+	AccessLogs []AccessLog
+	Pos        Pos
 }
 
 // StreamSet is a stream server's "set $variable value"
@@ -275,6 +280,9 @@ func (b *builder) buildStream(d *Directive) (*Stream, error) {
 		return nil, err
 	}
 	if err := b.streamMatches(st, top); err != nil {
+		return nil, err
+	}
+	if st.AccessLogs, err = b.streamLevelLogs(top); err != nil {
 		return nil, err
 	}
 	seen := map[string]Pos{}
@@ -814,6 +822,26 @@ func (b *builder) streamLogs(srv *StreamServer, sc *scope) error {
 		srv.ErrorLogs = logs
 	}
 	return nil
+}
+
+// streamLevelLogs reads the stream block's own access_log directives,
+// checked as a server's are even when no server inherits them.
+func (b *builder) streamLevelLogs(top *scope) ([]AccessLog, error) {
+	var logs []AccessLog
+	for _, d := range top.own("access_log") {
+		if d.Args[0] == "off" && len(d.Args) == 1 {
+			continue
+		}
+		if len(d.Args) < 2 {
+			return nil, hintf(d.Pos, "name a log_format of the stream block: access_log PATH FORMAT;", "log format is not specified")
+		}
+		l, err := b.accessLog(d)
+		if err != nil {
+			return nil, err
+		}
+		logs = append(logs, l)
+	}
+	return logs, nil
 }
 
 // checkSSLALPN checks ssl_alpn's protocols as nginx's ngx_stream_ssl_alpn

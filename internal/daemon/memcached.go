@@ -8,6 +8,7 @@ import (
 	"fulcrum/internal/config"
 	"fulcrum/internal/memcached"
 	"fulcrum/internal/static"
+	"fulcrum/internal/upstream"
 	"fulcrum/internal/vars"
 )
 
@@ -39,18 +40,21 @@ func (b *handlerBuilder) memcachedHandler(loc *config.Location, pass *config.Fas
 		return nil, fmt.Errorf("memcached_pass in %s: no upstream for %q", pass.Pos, pass.Address)
 	}
 	set := loc.Settings
+	if bp.memcachedIdle == nil && bp.cfg.Keepalive > 0 {
+		bp.memcachedIdle = upstream.NewIdleConns(bp.cfg.Keepalive)
+		// The idle connections close with the snapshot, once a reload
+		// replaced it and its last request is done.
+		b.snap.closers = append(b.snap.closers, bp.memcachedIdle.Close)
+	}
 	h, err := memcached.New(memcached.Options{
 		Location: loc, Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey,
-		Keepalive: bp.cfg.Keepalive, Compiler: b.comp, Log: b.snap.logAt(loc.Settings), Now: b.snap.now,
+		Idle: bp.memcachedIdle, Compiler: b.comp, Log: b.snap.logAt(loc.Settings), Now: b.snap.now,
 		ContentType: func(uri string) string { return static.ContentType(set.Types, set.DefaultType, uri) },
 		Range:       memcachedRange,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w (memcached_pass in %s)", err, pass.Pos)
 	}
-	// The idle connections close with the snapshot, once a reload replaced
-	// it and its last request is done.
-	b.snap.closers = append(b.snap.closers, h.Close)
 	return memcachedContent{h: h}, nil
 }
 

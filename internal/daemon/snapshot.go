@@ -528,6 +528,11 @@ type builtPool struct {
 	policy  balancer.Policy
 	hashKey *vars.Template
 	sticky  *proxy.Sticky // nil without a sticky directive
+	// memcachedIdle are the idle memcached connections of the upstream
+	// block, shared by every location whose memcached_pass names it, as
+	// nginx's keepalive cache is the upstream block's; made by the first
+	// such location.
+	memcachedIdle *upstream.IdleConns
 }
 
 // serverSettings are the pool settings of an upstream server line's server.

@@ -494,6 +494,50 @@ func TestSMTPAuthNone(t *testing.T) {
 	}
 }
 
+// TestSMTPAuthNoneRcptRefused: under "smtp_auth none" the backend's answer
+// to the client's RCPT goes to the client whatever its code, and the
+// session goes on, as nginx's ngx_smtp_to state takes any reply. Recorded
+// with nginx 1.22.1 (nginx-tests mail_smtp.t, "bad rcpt to" then "good rcpt
+// to": the backend's "500 rcpt to error" reached the client and the next
+// RCPT got the backend's 250 on the same session); fulcrum refused the
+// 5xx as an invalid response and closed the session.
+func TestSMTPAuthNoneRcptRefused(t *testing.T) {
+	var lines record
+	back := testutil.RawBackend(t, func(c net.Conn) {
+		_, _ = io.WriteString(c, "220 backend ESMTP\r\n")
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			lines.add(line)
+			reply := "250 ok\r\n"
+			if strings.HasPrefix(line, "RCPT TO:<nobody") {
+				reply = "550-5.1.1 no such user\r\n550 5.1.1 try another\r\n"
+			}
+			_, _ = io.WriteString(c, reply)
+		}
+	})
+	auth := startAuth(t, map[string]string{"smtp": back})
+	_, servers := start(t, load(t, fmt.Sprintf(`
+auth_http %s/auth;
+xclient off;
+server { listen 127.0.0.1:0; protocol smtp; smtp_auth none; }`, auth.addr)))
+	c := dial(t, servers[0])
+	c.run([]step{
+		{"", "220 vm ESMTP ready\r\n"},
+		{"EHLO cli.example\r\n", "250 vm\r\n"},
+		{"MAIL FROM:<a@b>\r\n", "250 2.0.0 OK\r\n"},
+		{"RCPT TO:<nobody@d>\r\n", "550-5.1.1 no such user\r\n550 5.1.1 try another\r\n"},
+		{"RCPT TO:<c@d>\r\n", "250 ok\r\n"},
+	})
+	want := []string{"EHLO vm\r\n", "MAIL FROM:<a@b>\r\n", "RCPT TO:<nobody@d>\r\n", "RCPT TO:<c@d>\r\n"}
+	if got := lines.waitFor(t, len(want)); !slices.Equal(got, want) {
+		t.Errorf("backend read %q, want %q", got, want)
+	}
+}
+
 // TestSMTPGreetingDelay: the greeting waits smtp_greeting_delay; a client
 // that talks first gets nginx's pipelining refusal and is closed
 // (recorded with nginx 1.22.1).

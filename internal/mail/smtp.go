@@ -167,12 +167,19 @@ func (s *session) smtpLogin(b *backend) (string, error) {
 		steps = append(steps, s.from+"\r\n", s.to+"\r\n")
 	}
 	var last string
-	for _, line := range steps {
+	for i, line := range steps {
 		if err := b.send(line); err != nil {
 			return "", err
 		}
+		read := smtpReply
+		if s.none && i == len(steps)-1 {
+			// The answer to RCPT goes to the client whatever its code,
+			// as nginx's ngx_smtp_to state takes any reply: a 550 for
+			// one recipient leaves the session open for the next.
+			read = smtpAnyReply
+		}
 		var err error
-		if last, err = smtpReply(b); err != nil {
+		if last, err = read(b); err != nil {
 			return "", err
 		}
 	}
@@ -205,6 +212,22 @@ func smtpReply(b *backend) (string, error) {
 		}
 		if l[3] != '-' {
 			return l, nil
+		}
+	}
+}
+
+// smtpAnyReply reads a whole (possibly multi-line) SMTP reply, whatever
+// its code, and returns all its lines, which nginx relays as they came.
+func smtpAnyReply(b *backend) (string, error) {
+	var all strings.Builder
+	for {
+		l, err := b.line()
+		if err != nil {
+			return "", err
+		}
+		all.WriteString(l)
+		if len(l) < 4 || l[3] != '-' {
+			return all.String(), nil
 		}
 	}
 }

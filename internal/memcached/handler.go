@@ -35,10 +35,12 @@ type Options struct {
 	Pool    *upstream.Pool
 	Policy  balancer.Policy
 	HashKey *vars.Template
-	// Keepalive is the upstream block's keepalive: how many idle
-	// connections to each server the handler may keep after a complete
-	// reply; 0 closes each one.
-	Keepalive int
+	// Idle keeps the connections a complete reply leaves open, up to the
+	// upstream block's keepalive per server; nil closes each one. The
+	// caller owns it and closes it: the locations whose memcached_pass
+	// names one upstream block share it, as they share nginx's keepalive
+	// cache.
+	Idle *upstream.IdleConns
 	// Compiler compiles $memcached_key and a memcached_bind with variables.
 	Compiler *vars.Compiler
 	// ContentType gives the Content-Type of a value served for a $uri
@@ -84,24 +86,14 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{set: set, key: key, contentType: o.ContentType, ranges: o.Range, pool: o.Pool, policy: o.Policy,
-		hashKey: o.HashKey, log: o.Log, now: o.Now}
+		hashKey: o.HashKey, log: o.Log, now: o.Now, idle: o.Idle}
 	if h.now == nil {
 		h.now = time.Now
 	}
 	if h.bind, err = bindaddr.Compile(o.Compiler, set.Bind, "memcached_bind"); err != nil {
 		return nil, err
 	}
-	if o.Keepalive > 0 {
-		h.idle = upstream.NewIdleConns(o.Keepalive)
-	}
 	return h, nil
-}
-
-// Close closes the idle connections the handler keeps.
-func (h *Handler) Close() {
-	if h.idle != nil {
-		h.idle.Close()
-	}
 }
 
 // errorLog is the error log of a request that w answers: the one w names

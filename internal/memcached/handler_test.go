@@ -115,7 +115,12 @@ func newFixture(t *testing.T, set config.Memcached, keepalive int, servers ...up
 		t.Fatal(err)
 	}
 	loc := &config.Location{Path: "/", Settings: &config.Settings{Memcached: set}}
-	h, err := New(Options{Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Keepalive: keepalive,
+	var idle *upstream.IdleConns
+	if keepalive > 0 {
+		idle = upstream.NewIdleConns(keepalive)
+		t.Cleanup(idle.Close)
+	}
+	h, err := New(Options{Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Idle: idle,
 		Compiler: comp, Log: log, ContentType: func(uri string) string {
 			if strings.HasSuffix(uri, ".html") {
 				return "text/html"
@@ -125,7 +130,6 @@ func newFixture(t *testing.T, set config.Memcached, keepalive int, servers ...up
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(h.Close)
 	return &fixture{h: h, key: key, logs: logs}
 }
 

@@ -180,6 +180,16 @@ func (o *onceReader) Read(p []byte) (int, error) {
 
 func (o *onceReader) Close() error { return nil }
 
+// Buffered is how many body bytes can be read without waiting (the ones
+// that came with the head), as the client's body reports it; 0 when it
+// does not say.
+func (o *onceReader) Buffered() int {
+	if bb, ok := o.b.stream.(interface{ Buffered() int }); ok {
+		return bb.Buffered()
+	}
+	return 0
+}
+
 // keepBody makes a request body read whole the client request's body
 // again, for the proxy_pass an error_page or X-Accel-Redirect leads to: nginx
 // keeps the body it read and sends it there too (with the method turned

@@ -915,6 +915,15 @@ func (pc *poolConn) writeRequest(head []byte, body io.Reader, bodyLen int64) err
 	if _, err := bw.Write(head); err != nil {
 		return err
 	}
+	if bb, ok := body.(interface{ Buffered() int }); ok && bodyLen > 0 && bb.Buffered() == 0 {
+		// A streamed body none of which came with the head: the head
+		// goes at once, as nginx 1.22.1 sends it before any body byte
+		// (recorded: "Content-Length: 10" and nothing more from the
+		// client; the server got the head, then each part as it came).
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+	}
 	if body != nil && bodyLen != 0 {
 		if bodyLen < 0 {
 			var cw h1.ChunkedWriter

@@ -272,7 +272,19 @@ func compileRedirects(c *vars.Compiler, loc *config.Location) ([]redirectRule, e
 			if err != nil {
 				return nil, fmt.Errorf("%w in %s", err, pr.Pos)
 			}
-			rules = append(rules, redirectRule{from: pr.From, re: pr.Regex, to: t})
+			r := redirectRule{from: pr.From, re: pr.Regex, to: t}
+			if pr.Regex == nil && strings.Contains(pr.From, "$") {
+				// The text to replace may have variables, evaluated per
+				// response, as nginx's complex value pattern.
+				f, err := c.Compile(pr.From)
+				if err != nil {
+					return nil, fmt.Errorf("%w in %s", err, pr.Pos)
+				}
+				if _, constant := f.Constant(); !constant {
+					r.fromValue = f
+				}
+			}
+			rules = append(rules, r)
 		}
 	}
 	return rules, nil

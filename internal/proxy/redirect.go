@@ -10,8 +10,11 @@ import (
 // redirectRule is one compiled proxy_redirect: a text prefix or a regex, and the
 // replacement template.
 type redirectRule struct {
-	// from is the prefix to replace (text rules).
-	from string
+	// from is the prefix to replace (text rules); fromValue, when set,
+	// gives it per response instead (a text with variables, as nginx's
+	// "proxy_redirect http://$host:8080/ /;").
+	from      string
+	fromValue *vars.Template
 	// re is the pattern for regex rules; its groups are available as $1...
 	re *pcre.Regexp
 	// to is the replacement; it may contain variables.
@@ -58,10 +61,14 @@ func (r redirectRule) apply(target string, st *vars.State) (string, bool) {
 		// nginx replaces the whole value when a regex rule matches.
 		return string(r.to.Append(nil, st)), true
 	}
-	if !strings.HasPrefix(target, r.from) {
+	from := r.from
+	if r.fromValue != nil {
+		from = r.fromValue.String(st)
+	}
+	if !strings.HasPrefix(target, from) {
 		return "", false
 	}
-	return string(r.to.Append(nil, st)) + target[len(r.from):], true
+	return string(r.to.Append(nil, st)) + target[len(from):], true
 }
 
 // regexAlert logs a rule's regex whose match hit its bound (err) at alert,

@@ -63,6 +63,13 @@ func (h *Handler) respond(req *request) {
 	} else if req.cache != nil && h.ranges != nil {
 		h.rangeCheck(req)
 	}
+	if req.st.Body == nil && req.bodyStore.streamEnd {
+		// A body streamed through whole before the response head
+		// (proxy_request_buffering off) is $request_body for add_header
+		// and the rest, as nginx 1.22.1 shows it (recorded:
+		// add_header X-Body $request_body; with a 10-byte body).
+		req.st.Body = req.bodyStore.variable(true)
+	}
 	if !h.copyHeader(req) {
 		// A proxy_cookie_flags regex over its match bound: nginx's
 		// ngx_http_upstream_process_headers fails the request with 500,

@@ -239,6 +239,45 @@ server { listen 127.0.0.1:0; proxy_pass dead; }`, dead, a.addr(), dead))
 	}
 }
 
+// TestStreamLevelAccessLogOpened: nginx opens every access_log it reads,
+// the stream block's own too when every server has its own (or "off"), so
+// that file exists, empty. Recorded with nginx 1.22.1 (nginx-tests
+// stream_access_log.t, "log off": stream { access_log off.log test; }
+// with "access_log off" and other logs in the servers leaves an empty
+// off.log). A stream-level log naming no format is refused as a server's.
+func TestStreamLevelAccessLogOpened(t *testing.T) {
+	a := startEcho(t, "a")
+	dir := t.TempDir()
+	p, addr := start(t, load(t, dir, fmt.Sprintf(`
+log_format f $remote_addr;
+access_log %%DIR%%/off.log f;
+server { listen 127.0.0.1:0; proxy_pass %s; access_log off; }
+server { listen 127.0.0.1:0; proxy_pass %s; access_log %%DIR%%/own.log f; }`, a.addr(), a.addr())))
+	cl := dial(t, addr)
+	if got := cl.ask(t, "hi"); got != "a hi" {
+		t.Fatalf("answer %q", got)
+	}
+	cl.c.Close()
+	waitIdle(t, p)
+	st, err := os.Stat(filepath.Join(dir, "off.log"))
+	if err != nil {
+		t.Fatalf("the stream level's access_log was not opened: %v", err)
+	}
+	if st.Size() != 0 {
+		t.Errorf("off.log has %d bytes, want none: no server logs there", st.Size())
+	}
+
+	path := filepath.Join(dir, "f.conf")
+	src := "events {}\nstream {\naccess_log " + dir + "/x.log;\nserver { listen 127.0.0.1:0; return x; access_log off; }\n}\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = config.Load(path, config.LoadOptions{Prefix: dir})
+	if err == nil || !strings.Contains(err.Error(), "log format is not specified") || !strings.Contains(err.Error(), "f.conf:3") {
+		t.Errorf("stream-level access_log without a format: %v, want \"log format is not specified\" at f.conf:3", err)
+	}
+}
+
 // TestProxyProtocol checks the PROXY protocol v1 line sent first.
 func TestProxyProtocol(t *testing.T) {
 	a := startEcho(t, "a")

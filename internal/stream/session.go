@@ -410,6 +410,11 @@ func (s *session) connect() net.Conn {
 		}
 		c, while := s.dial(u)
 		if c != nil {
+			if !s.udp {
+				// nginx marks a TCP server live once connected (its
+				// stream round robin's notify), not at the session's end.
+				s.attempt.Connected(s.now())
+			}
 			return c
 		}
 		if while == "" {

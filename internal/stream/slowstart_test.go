@@ -147,3 +147,39 @@ func stateOf(p *Proxy, addr string) upstream.ServerStatus {
 	}
 	return upstream.ServerStatus{ID: -1}
 }
+
+// TestRecoveredServerLiveOnConnect: nginx's stream module marks a server
+// that failed live again as soon as its probe session connects, not when
+// that session ends (ngx_stream_upstream_notify_round_robin_peer), so the
+// sessions opened while the probe is still open go to it too. Recorded
+// with nginx 1.22.1 (nginx-tests stream_upstream.t, "recovery"): upstream
+// { server A fail_timeout=1s; server B backup; }, A refused one session
+// (B served it), A came back, 2s later six sessions opened one after the
+// other and all held open all went to A. UDP sessions are not marked so.
+func TestRecoveredServerLiveOnConnect(t *testing.T) {
+	b := startEcho(t, "b")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.sock")
+	clock := &skewClock{}
+	p := New(Options{Clock: clock.Now})
+	t.Cleanup(p.Close)
+	addrs, err := p.Apply(load(t, dir, fmt.Sprintf(`
+upstream u { server unix:%s fail_timeout=1s; server %s backup; }
+server { listen 127.0.0.1:0; proxy_pass u; proxy_connect_timeout 2s; }`, path, b.addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := addrs[0].String()
+	if got := shareOf(t, addr, "a", 2); got != 0 {
+		t.Fatalf("a is not listening, yet got %d sessions", got)
+	}
+	waitIdle(t, p)
+	listenUnix(t, "a", path)
+	clock.advance(2 * time.Second) // past fail_timeout: a is probed
+	for i := range 4 {
+		cl := dial(t, addr) // held open until the test ends
+		if got := cl.ask(t, "x"); got != "a x" {
+			t.Fatalf("session %d while the probe is open: %q, want %q", i+1, got, "a x")
+		}
+	}
+}

@@ -210,6 +210,13 @@ func compileTable(cfg *config.Stream, reg *upstream.Registry, fs *files, log *er
 		}
 		t.zones[z.Name] = cz
 	}
+	for _, l := range cfg.AccessLogs {
+		// Opened (created) as nginx opens every access_log it reads,
+		// whether or not a server logs there.
+		if _, err := compileAccessLog(c, l, fs); err != nil {
+			return nil, err
+		}
+	}
 	for _, sc := range cfg.Servers {
 		srv, err := compileServer(c, sc, groups[sc.Upstream], fs, sessionZones{Cur: t.sessions, Old: oldSessions}, log)
 		if err != nil {

@@ -22,15 +22,31 @@ func (p *Proxy) servePackets(l *listener) {
 	var mu sync.Mutex // guards sessions: sessions remove themselves
 	buf := make([]byte, 64*1024)
 	text := l.text()
+	dst := newDstConn(l.pc)
 	for {
-		n, from, err := l.pc.ReadFrom(buf)
+		var (
+			n    int
+			from net.Addr
+			to   net.IP // the datagram's destination on a wildcard listen
+			err  error
+		)
+		if dst != nil {
+			n, from, to, err = dst.readFrom(buf)
+		} else {
+			n, from, err = l.pc.ReadFrom(buf)
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
+		// nginx binds a session to the client's address and the address
+		// the client sent to (ngx_lookup_udp_connection).
 		key := from.String()
+		if to != nil {
+			key += " " + to.String()
+		}
 		mu.Lock()
 		c := sessions[key]
 		if c == nil {
@@ -40,6 +56,9 @@ func (p *Proxy) servePackets(l *listener) {
 				continue
 			}
 			c = newUDPConn(l.pc, from, nil)
+			if to != nil {
+				c.dst, c.src = dst, to
+			}
 			mine := c
 			c.forget = func() {
 				mu.Lock()
@@ -78,6 +97,11 @@ type udpConn struct {
 
 	mu       sync.Mutex // guards deadline
 	deadline time.Time
+
+	// dst and src, on a wildcard listen, send the replies from the
+	// address the client sent to (src); nil otherwise.
+	dst *dstConn
+	src net.IP
 }
 
 func newUDPConn(pc net.PacketConn, remote net.Addr, forget func()) *udpConn {
@@ -140,7 +164,12 @@ func (c *udpConn) first() int {
 }
 
 // Write implements net.Conn: b is one datagram to the client.
-func (c *udpConn) Write(b []byte) (int, error) { return c.pc.WriteTo(b, c.remote) }
+func (c *udpConn) Write(b []byte) (int, error) {
+	if c.dst != nil {
+		return c.dst.writeTo(b, c.src, c.remote)
+	}
+	return c.pc.WriteTo(b, c.remote)
+}
 
 // Close implements net.Conn: the session ends and the client's next
 // datagram starts another.
@@ -153,7 +182,13 @@ func (c *udpConn) Close() error {
 }
 
 // LocalAddr implements net.Conn.
-func (c *udpConn) LocalAddr() net.Addr { return c.pc.LocalAddr() }
+func (c *udpConn) LocalAddr() net.Addr {
+	la := c.pc.LocalAddr()
+	if u, ok := la.(*net.UDPAddr); ok && c.src != nil {
+		return &net.UDPAddr{IP: c.src, Port: u.Port}
+	}
+	return la
+}
 
 // RemoteAddr implements net.Conn.
 func (c *udpConn) RemoteAddr() net.Addr { return c.remote }

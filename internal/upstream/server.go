@@ -207,6 +207,38 @@ func (s *Server) Release(now time.Time, o Outcome) (disabled bool) {
 	return disabled
 }
 
+// Connected marks s live when its probe connection has been established,
+// before the session ends: nginx's stream module does so for a TCP
+// connection (ngx_stream_upstream_notify_round_robin_peer on
+// NGX_STREAM_UPSTREAM_NOTIFY_CONNECT), so the sessions that follow a
+// server's recovery go to it while the first one is still open. It changes
+// nothing when s has no failures or its probe window has not started.
+func (s *Server) Connected(now time.Time) {
+	if s.pool.t.Load().single || s.st.fails.Load() == 0 {
+		return
+	}
+	mu := &s.pool.g.mu
+	mu.Lock()
+	defer mu.Unlock()
+	s.trackDown(now, false)
+	defer s.trackDown(now, true)
+	s.markLive(now)
+}
+
+// markLive resets the failures of a server whose probe passed (picked after
+// its fail_timeout, not failed since): nginx's "mark peer live if check
+// passed". A server that was unavailable comes back through slow_start.
+// Called with the group lock held.
+func (s *Server) markLive(now time.Time) {
+	st := s.st
+	if st.accessed.Before(st.checked) {
+		if s.set.SlowStart > 0 && s.set.MaxFails > 0 && st.fails.Load() >= int64(s.set.MaxFails) {
+			st.rampFrom = now
+		}
+		st.fails.Store(0)
+	}
+}
+
 // releaseLocked is the part of Release that needs the group lock: failure
 // accounting and the end of a probe.
 func (s *Server) releaseLocked(now time.Time, o Outcome) bool {
@@ -218,14 +250,7 @@ func (s *Server) releaseLocked(now time.Time, o Outcome) bool {
 	s.trackDown(now, false)
 	defer s.trackDown(now, true)
 	if o != Failure {
-		// Mark the server live if the probe passed. A server that was
-		// unavailable comes back through slow_start.
-		if st.accessed.Before(st.checked) {
-			if s.set.SlowStart > 0 && s.set.MaxFails > 0 && st.fails.Load() >= int64(s.set.MaxFails) {
-				st.rampFrom = now
-			}
-			st.fails.Store(0)
-		}
+		s.markLive(now)
 		return false
 	}
 	fails := st.fails.Add(1)

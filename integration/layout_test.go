@@ -57,9 +57,9 @@ import (
 // config compiles every regex with and whose type the packages matching
 // them (router, rewrite, varmap, referer, proxy, stream, ssi) name.)
 var allowedImports = map[string][]string{
-	"pemkey":        {}, // encrypted private keys (ssl_password_file)
-	"pcre":          {}, // nginx's regular expressions: RE2, or regexp2 for PCRE syntax RE2 lacks
-	"config":        {"pcre", "pemkey"},
+	"pemkey":        {},                               // encrypted private keys (ssl_password_file)
+	"pcre":          {},                               // nginx's regular expressions: RE2, or regexp2 for PCRE syntax RE2 lacks
+	"config":        {"pcre", "pemkey", "revocation"}, // revocation: ssl_crl files are parsed at load with its Parse (version 1 lists too)
 	"vars":          {},
 	"bindaddr":      {"config", "vars"}, // the *_bind directives compiled
 	"clientwatch":   {},                 // stops an upstream exchange when its client goes away (proxy, fastcgi, memcached)

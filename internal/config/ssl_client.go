@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"fulcrum/internal/revocation"
 )
 
 // ClientVerify is ssl_verify_client: whether the handshake asks for a client
@@ -285,7 +287,7 @@ func (b *builder) loadCRL(d *Directive) (string, []*x509.RevocationList, error) 
 		if blk.Type != "X509 CRL" {
 			continue
 		}
-		crl, err := x509.ParseRevocationList(blk.Bytes)
+		crl, err := revocation.Parse(blk.Bytes)
 		if err != nil {
 			return "", nil, hintf(d.Pos, hint, `cannot load CRL "%s": %v`, file, err)
 		}

@@ -21,7 +21,10 @@ import (
 // a revoked client gets 400 "The SSL certificate error" (495) and the info
 // line "client SSL certificate verify error: (23:certificate revoked)",
 // error_page 495 sees $ssl_client_verify "FAILED:certificate revoked", and
-// an out-of-date CRL refuses every client (12:CRL has expired).
+// an out-of-date CRL refuses every client (12:CRL has expired). A version 1
+// CRL (openssl ca -gencrl without crl_extensions, as nginx-tests' ssl_crl.t
+// makes it) is loaded and checked as a version 2 one, as nginx 1.22.1 does
+// (ssl_crl.t passes with it: revoked FAILED, the others SUCCESS).
 func TestClientCertificateCRL(t *testing.T) {
 	t.Parallel() // its own daemon and backends; no upper time bound
 	dir := t.TempDir()
@@ -42,6 +45,10 @@ func TestClientCertificateCRL(t *testing.T) {
 	if err := os.WriteFile(old, p.root.CRL(t, now.Add(-2*time.Hour), now.Add(-time.Hour)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	v1 := filepath.Join(dir, "v1.pem")
+	if err := os.WriteFile(v1, p.root.CRLv1(t, now.Add(-time.Hour), now.Add(time.Hour), revoked), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	log := filepath.Join(dir, "error.log")
 	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
     access_log off;
@@ -53,7 +60,9 @@ func TestClientCertificateCRL(t *testing.T) {
         location / { return 200 "$ssl_client_verify"; }
         location = /e495 { return 200 "caught $ssl_client_verify"; } }
     server { listen 127.0.0.1:0 ssl; server_name old.test; ssl_client_certificate %[2]s; ssl_crl %[4]s; ssl_verify_client on;
-        location / { return 200 "$ssl_client_verify"; } }`, site, p.rootFile, crl, old))
+        location / { return 200 "$ssl_client_verify"; } }
+    server { listen 127.0.0.1:0 ssl; server_name v1.test; ssl_client_certificate %[2]s; ssl_crl %[5]s; ssl_verify_client on;
+        location / { return 200 "$ssl_client_verify"; } }`, site, p.rootFile, crl, old, v1))
 
 	const certError = "The SSL certificate error"
 	tests := []struct {
@@ -67,6 +76,8 @@ func TestClientCertificateCRL(t *testing.T) {
 		{"ep.test", "eve", 200, "caught FAILED:certificate revoked", ""},
 		{"ep.test", "", 200, "NONE", ""},
 		{"old.test", "alice", 400, certError, "client SSL certificate verify error: (12:CRL has expired)"},
+		{"v1.test", "alice", 200, "SUCCESS", ""},
+		{"v1.test", "eve", 400, certError, "client SSL certificate verify error: (23:certificate revoked)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.server+"/"+tt.cert, func(t *testing.T) {

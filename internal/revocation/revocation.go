@@ -10,6 +10,8 @@ package revocation
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
 	"time"
 )
 
@@ -33,6 +35,63 @@ var reasons = map[int]string{
 
 // Reason is OpenSSL's wording of code, "" for a code not of this package.
 func Reason(code int) string { return reasons[code] }
+
+// Parse parses one DER revocation list, version 2 or version 1. OpenSSL
+// (so nginx's ssl_crl) takes both, and openssl ca -gencrl writes a version 1
+// list when its configuration names no crl_extensions; Go's
+// x509.ParseRevocationList takes version 2 only. A version 1 list is parsed
+// as the version 2 list with the same fields, whose raw bytes (and so the
+// signature check, against RawTBSRevocationList) are then the original's.
+func Parse(der []byte) (*x509.RevocationList, error) {
+	crl, err := x509.ParseRevocationList(der)
+	if err == nil {
+		return crl, nil
+	}
+	v2, tbs, ok := asVersion2(der)
+	if !ok {
+		return nil, err
+	}
+	crl, err2 := x509.ParseRevocationList(v2)
+	if err2 != nil {
+		return nil, fmt.Errorf("version 1 list: %w", err2)
+	}
+	crl.Raw = der
+	crl.RawTBSRevocationList = tbs
+	return crl, nil
+}
+
+// asVersion2 rewrites der, a CertificateList whose TBSCertList has no
+// version (version 1), with "version INTEGER 1" (v2) as the TBS's first
+// field. It also returns the original TBS's bytes; ok is false for anything
+// else.
+func asVersion2(der []byte) (v2, tbs []byte, ok bool) {
+	var list struct {
+		TBS       asn1.RawValue
+		Algorithm asn1.RawValue
+		Signature asn1.RawValue
+	}
+	if rest, err := asn1.Unmarshal(der, &list); err != nil || len(rest) != 0 {
+		return nil, nil, false
+	}
+	if list.TBS.Class != asn1.ClassUniversal || list.TBS.Tag != asn1.TagSequence {
+		return nil, nil, false
+	}
+	var first asn1.RawValue
+	if _, err := asn1.Unmarshal(list.TBS.Bytes, &first); err != nil || first.Class == asn1.ClassUniversal && first.Tag == asn1.TagInteger {
+		return nil, nil, false // empty, or it has a version already
+	}
+	newTBS, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true,
+		Bytes: append([]byte{asn1.TagInteger, 1, 1}, list.TBS.Bytes...)})
+	if err != nil {
+		return nil, nil, false
+	}
+	body := append(append(newTBS, list.Algorithm.FullBytes...), list.Signature.FullBytes...)
+	v2, err = asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: body})
+	if err != nil {
+		return nil, nil, false
+	}
+	return v2, list.TBS.FullBytes, true
+}
 
 // Lists are the revocation lists of one ssl_crl or proxy_ssl_crl file. It is
 // immutable and safe for concurrent use; a nil *Lists checks nothing.

@@ -12,6 +12,7 @@
 package stapling
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -290,12 +291,28 @@ func Ask(ctx context.Context, q Query, now time.Time) (der []byte, resp *ocsp.Re
 	return der, resp, err
 }
 
+// signedByIncludedIssuer reports whether der is signed with the key of the
+// one certificate it includes and that certificate is q.Issuer itself, as
+// openssl ocsp -rsigner ISSUER makes it. OpenSSL's OCSP_basic_verify takes
+// such a response as signed by the issuer; x/crypto/ocsp, given the issuer,
+// wants it to have signed the included certificate, which only a
+// self-signed issuer did.
+func signedByIncludedIssuer(der []byte, q Query) bool {
+	resp, err := ocsp.ParseResponseForCert(der, q.Leaf, nil)
+	return err == nil && resp.Certificate != nil && q.Issuer != nil && bytes.Equal(resp.Certificate.Raw, q.Issuer.Raw)
+}
+
 // check parses and judges a response as nginx's ngx_ssl_ocsp_verify
 // does: successful, signed as q.Verify wants, for q.Leaf, and current.
 func check(q Query, der []byte, now time.Time) (*ocsp.Response, error) {
 	var issuer *x509.Certificate
 	if q.Verify {
 		issuer = q.Issuer
+		if signedByIncludedIssuer(der, q) {
+			// The signature is checked with the included certificate,
+			// which is the issuer's own.
+			issuer = nil
+		}
 	}
 	resp, err := ocsp.ParseResponseForCert(der, q.Leaf, issuer)
 	var re ocsp.ResponseError

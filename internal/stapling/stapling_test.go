@@ -128,6 +128,9 @@ func TestRefresh(t *testing.T) {
 			false, `certificate status "unknown" in the OCSP response`},
 		{"signed by another key, verify on", true, func(r *responder) { r.by, r.tmpl.ThisUpdate = impostor, now },
 			false, "OCSP_basic_verify() failed"},
+		{"signed by another key, its certificate included", true, func(r *responder) {
+			r.by, r.tmpl.Certificate, r.tmpl.ThisUpdate = impostor, impostor.Cert, now
+		}, false, "OCSP_basic_verify() failed"},
 		{"signed by another key, verify off", false, func(r *responder) { r.by, r.tmpl.ThisUpdate = impostor, now }, true, ""},
 		{"out of date", true, func(r *responder) {
 			r.tmpl.ThisUpdate, r.tmpl.NextUpdate = now.Add(-2*time.Hour), now.Add(-time.Hour)
@@ -151,7 +154,11 @@ func TestRefresh(t *testing.T) {
 			if (got.OCSPStaple != nil) != tt.stapled {
 				t.Errorf("stapled %t, want %t", got.OCSPStaple != nil, tt.stapled)
 			}
-			if tt.stapled && tt.verify && stapleStatus(t, got, leaf, ca.Cert) != ocsp.Good {
+			issuer := ca.Cert
+			if r.tmpl.Certificate != nil {
+				issuer = nil // x/crypto/ocsp would want the issuer to have signed its own certificate
+			}
+			if tt.stapled && tt.verify && stapleStatus(t, got, leaf, issuer) != ocsp.Good {
 				t.Errorf("staple is not good")
 			}
 			if tt.log == "" && len(logged) > 0 || tt.log != "" && (len(logged) != 1 || !strings.Contains(logged[0], tt.log) ||
@@ -162,6 +169,30 @@ func TestRefresh(t *testing.T) {
 				t.Errorf("%d requests, want 1", n)
 			}
 		})
+	}
+}
+
+// TestIssuerCertificateInResponse: openssl ocsp -rsigner ISSUER puts the
+// issuer's own certificate in the response. OpenSSL's OCSP_basic_verify
+// takes the response as signed by the issuer, so nginx 1.22.1 staples it and
+// accepts it for ssl_ocsp (nginx-tests' ssl_ocsp.t, whose issuer is an
+// intermediate); x/crypto/ocsp wants the issuer to have signed the included
+// certificate, which only a self-signed issuer did.
+func TestIssuerCertificateInResponse(t *testing.T) {
+	root := testutil.NewCA(t, "Root")
+	ca := root.Intermediate(t, "Int")
+	now := time.Now()
+	r := newResponder(t, ca)
+	r.set(func(r *responder) { r.tmpl.Certificate, r.tmpl.ThisUpdate = ca.Cert, now })
+	pair, leaf := site(t, ca)
+	var logged []string
+	s := stapling.New(pair, stapling.Options{Leaf: leaf, Issuer: ca.Cert, Responder: r.srv.URL + "/", Verify: true,
+		Name: "/etc/site.pem", Log: func(m string) { logged = append(logged, m) }})
+	if err := s.Refresh(context.Background(), now); err != nil {
+		t.Fatalf("Refresh: %v (logged %q)", err, logged)
+	}
+	if got := s.Certificate(&tls.ClientHelloInfo{}, now); got.OCSPStaple == nil || stapleStatus(t, got, leaf, nil) != ocsp.Good {
+		t.Errorf("no good staple")
 	}
 }
 

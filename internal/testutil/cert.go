@@ -6,8 +6,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -203,6 +205,49 @@ func (ca *CA) CRL(t testing.TB, thisUpdate, nextUpdate time.Time, serials ...*bi
 		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{SerialNumber: s, RevocationTime: thisUpdate})
 	}
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.Cert, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
+}
+
+// CRLv1 makes a version 1 revocation list (no version field, no
+// extensions), as openssl ca -gencrl writes one when its configuration has
+// no crl_extensions, signed by ca (ECDSA with SHA-256), valid from
+// thisUpdate to nextUpdate, revoking the certificates with the serials; it
+// returns the PEM. Go's x509 makes only version 2 lists.
+func (ca *CA) CRLv1(t testing.TB, thisUpdate, nextUpdate time.Time, serials ...*big.Int) []byte {
+	t.Helper()
+	type revoked struct {
+		Serial *big.Int
+		Time   time.Time
+	}
+	type tbsList struct {
+		Signature  pkix.AlgorithmIdentifier
+		Issuer     asn1.RawValue
+		ThisUpdate time.Time
+		NextUpdate time.Time `asn1:"optional"`
+		Revoked    []revoked `asn1:"optional"`
+	}
+	alg := pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}}
+	tbs := tbsList{Signature: alg, Issuer: asn1.RawValue{FullBytes: ca.Cert.RawSubject}, ThisUpdate: thisUpdate.UTC(), NextUpdate: nextUpdate.UTC()}
+	for _, s := range serials {
+		tbs.Revoked = append(tbs.Revoked, revoked{s, thisUpdate.UTC()})
+	}
+	tbsDER, err := asn1.Marshal(tbs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(tbsDER)
+	sig, err := ca.Key.Sign(rand.Reader, sum[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := asn1.Marshal(struct {
+		TBS       asn1.RawValue
+		Algorithm pkix.AlgorithmIdentifier
+		Signature asn1.BitString
+	}{asn1.RawValue{FullBytes: tbsDER}, alg, asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)}})
 	if err != nil {
 		t.Fatal(err)
 	}

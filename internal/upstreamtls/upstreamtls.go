@@ -61,7 +61,12 @@ type chainCheck struct {
 // New makes the TLS client of a level with settings s that proxies to host
 // (the upstream's host, without its port), the name used when s names none.
 func New(s config.ProxySSL, host string) *Client {
+	// nginx strips a port from the name (ngx_http_upstream_ssl_name), a
+	// static proxy_ssl_name's too; one with variables is the caller's.
 	name := s.Name
+	if !strings.Contains(name, "$") {
+		name = NameWithoutPort(name)
+	}
 	if name == "" {
 		name = host
 	}
@@ -283,11 +288,28 @@ func (v *chainCheck) verifier(name string) func(tls.ConnectionState) error {
 		if code := v.crls.Check(chain, time.Now()); code != 0 {
 			return &VerifyError{Err: revokedError(code)}
 		}
-		if err := leaf.VerifyHostname(name); err != nil {
+		if err := verifyName(leaf, name); err != nil {
 			return &VerifyError{Err: err, Name: name, Mismatch: true}
 		}
 		return nil
 	}
+}
+
+// verifyName checks that leaf is valid for name as OpenSSL's X509_check_host
+// does with nginx's flags (none): by the DNS names of its subjectAltName
+// or, when it has none, by its subject's common name, which Go's
+// VerifyHostname no longer reads. Wildcards match as in the DNS names.
+func verifyName(leaf *x509.Certificate, name string) error {
+	err := leaf.VerifyHostname(name)
+	if err == nil || len(leaf.DNSNames) > 0 || leaf.Subject.CommonName == "" {
+		return err
+	}
+	byCN := *leaf
+	byCN.DNSNames = []string{leaf.Subject.CommonName}
+	if byCN.VerifyHostname(name) == nil {
+		return nil
+	}
+	return err
 }
 
 // withinDepth returns the first chain with at most depth certificates

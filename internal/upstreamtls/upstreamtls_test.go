@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"net"
 	"strings"
@@ -92,6 +93,10 @@ func TestHandshake(t *testing.T) {
 	leafCert, leafKey := ca.Issue(t, server)
 	chainCert, chainKey := inter.Issue(t, server, inter)
 	selfCert, selfKey := testutil.SelfSigned(t, testutil.ECDSA, "a.test")
+	// A certificate with a common name and no subjectAltName, as
+	// openssl req makes one: OpenSSL's X509_check_host falls back to the
+	// name (nginx-tests' proxy_ssl_verify.t, verify cn, nginx 1.22.1).
+	cnCert, cnKey := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "a.test"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
 	otherRoots := x509.NewCertPool()
@@ -105,6 +110,7 @@ func TestHandshake(t *testing.T) {
 		depthZero      bool   // proxy_ssl_verify_depth 0, else 1
 		handshakeName  string // "": the client's, "a.test"
 		named          bool   // HandshakeNamed: handshakeName even when empty
+		staticName     string // proxy_ssl_name
 		wantSNI, wantE string
 	}{
 		{name: "default name", cert: leafCert, key: leafKey, verify: true, roots: roots, wantSNI: "a.test"},
@@ -121,6 +127,14 @@ func TestHandshake(t *testing.T) {
 			wantE: "upstream SSL certificate verify error: (20:unable to get local issuer certificate)"},
 		{name: "self-signed", cert: selfCert, key: selfKey, verify: true, roots: roots,
 			wantE: "upstream SSL certificate verify error: (18:self-signed certificate)"},
+		{name: "common name, no subjectAltName", cert: cnCert, key: cnKey, verify: true, roots: roots, wantSNI: "a.test"},
+		{name: "common name, another name", cert: cnCert, key: cnKey, verify: true, roots: roots, handshakeName: "b.test",
+			wantE: `upstream SSL certificate does not match "b.test"`},
+		{name: "subjectAltName, the common name is not read", cert: leafCert, key: leafKey, verify: true, roots: roots,
+			staticName: "b.test", wantE: `upstream SSL certificate does not match "b.test"`},
+		// nginx strips a port from the name, also a static proxy_ssl_name's
+		// (nginx-tests' proxy_ssl_name.t, no port in name, nginx 1.22.1).
+		{name: "static name with a port", cert: leafCert, key: leafKey, verify: true, roots: roots, staticName: "a.test:123", wantSNI: "a.test"},
 		{name: "chain within the depth", cert: chainCert, key: chainKey, verify: true, roots: roots, wantSNI: "a.test"},
 		{name: "chain too long", cert: chainCert, key: chainKey, verify: true, roots: roots, depthZero: true,
 			wantE: "upstream SSL certificate verify error: (22:certificate chain too long)"},
@@ -129,7 +143,7 @@ func TestHandshake(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			addr, seen := startServer(t, tt.cert, tt.key)
 			s := base
-			s.Verify, s.Roots = tt.verify, tt.roots
+			s.Verify, s.Roots, s.Name = tt.verify, tt.roots, tt.staticName
 			if tt.depthZero {
 				s.VerifyDepth = 0
 			}

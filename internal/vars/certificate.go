@@ -63,6 +63,10 @@ func ClientCertField(name string) func(dst []byte, c *ClientCert, now time.Time)
 		f = func(dst []byte, c *ClientCert, _ time.Time) []byte { return AppendDN(dst, c.Cert.RawSubject) }
 	case "ssl_client_i_dn":
 		f = func(dst []byte, c *ClientCert, _ time.Time) []byte { return AppendDN(dst, c.Cert.RawIssuer) }
+	case "ssl_client_s_dn_legacy":
+		f = func(dst []byte, c *ClientCert, _ time.Time) []byte { return AppendDNLegacy(dst, c.Cert.RawSubject) }
+	case "ssl_client_i_dn_legacy":
+		f = func(dst []byte, c *ClientCert, _ time.Time) []byte { return AppendDNLegacy(dst, c.Cert.RawIssuer) }
 	case "ssl_client_serial":
 		f = func(dst []byte, c *ClientCert, _ time.Time) []byte { return appendSerial(dst, c.Cert) }
 	case "ssl_client_fingerprint":
@@ -212,6 +216,51 @@ func AppendDN(dst, raw []byte) []byte {
 				dst = append(dst, '+')
 			}
 			dst = appendAttribute(dst, sets[i][j])
+		}
+	}
+	return dst
+}
+
+// AppendDNLegacy appends the distinguished name raw (a DER Name) as
+// OpenSSL 3's X509_NAME_oneline prints it, nginx's $ssl_client_s_dn_legacy
+// and $ssl_client_i_dn_legacy: each attribute as "/type=value" in the
+// certificate's order, those of one multi-valued RDN joined with "+"; in the
+// value "/" and "+" are escaped with a backslash and bytes outside printable
+// ASCII are written \xHH (a UTF-8 "ü" is \xC3\xBC), as recorded with nginx
+// 1.22.1. A type OpenSSL has no short name for is its dotted OID.
+func AppendDNLegacy(dst, raw []byte) []byte {
+	var rdns []asn1.RawValue
+	if rest, err := asn1.Unmarshal(raw, &rdns); err != nil || len(rest) > 0 {
+		return dst
+	}
+	for _, r := range rdns {
+		var set []attribute
+		if _, err := asn1.UnmarshalWithParams(r.FullBytes, &set, "set"); err != nil {
+			return dst
+		}
+		for j, a := range set {
+			if j == 0 {
+				dst = append(dst, '/')
+			} else {
+				dst = append(dst, '+')
+			}
+			oid := a.Type.String()
+			name, known := attributeNames[oid]
+			if !known {
+				name = oid
+			}
+			dst = append(dst, name...)
+			dst = append(dst, '=')
+			for _, b := range a.Value.Bytes {
+				switch {
+				case b < ' ' || b > '~':
+					dst = append(dst, '\\', 'x', upperHex[b>>4], upperHex[b&0xf])
+				case b == '/' || b == '+':
+					dst = append(dst, '\\', b)
+				default:
+					dst = append(dst, b)
+				}
+			}
 		}
 	}
 	return dst

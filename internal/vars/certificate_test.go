@@ -73,13 +73,42 @@ func TestClientCertVariables(t *testing.T) {
 	}
 }
 
+// TestClientCertLegacyDN compares $ssl_client_s_dn_legacy and
+// $ssl_client_i_dn_legacy (OpenSSL's X509_NAME_oneline) with nginx 1.22.1's
+// answer for testdata/client-legacy.pem, a self-signed certificate made with
+// openssl req -utf8 -subj "/C=US/O=Acme\/Co/OU=Ops+OU=Dev/CN=a\+b ü/emailAddress=x@y":
+// testdata/client-legacy.nginx is its response to
+//
+//	return 200 "s=$ssl_client_s_dn_legacy|i=$ssl_client_i_dn_legacy\n";
+//
+// (the entries in the certificate's order, a multi-valued RDN's joined with
+// "+" in DER order, "/" and "+" escaped, bytes outside printable ASCII as
+// \xHH).
+func TestClientCertLegacyDN(t *testing.T) {
+	cert := readClientCert(t, "testdata/client-legacy.pem")
+	want, err := os.ReadFile("testdata/client-legacy.nginx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := (&Compiler{}).Compile("s=$ssl_client_s_dn_legacy|i=$ssl_client_i_dn_legacy\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &State{}
+	st.TLS = &TLS{Client: &ClientCert{Cert: cert, Verify: "SUCCESS"}}
+	if got := tm.String(st); got != string(want) {
+		t.Errorf("got\n%s\nwant (nginx)\n%s", got, want)
+	}
+}
+
 // TestClientCertAbsent: on a plain connection the variables are not found;
 // on TLS without a certificate too (nginx 1.22.1 logs "-" for
 // $ssl_client_s_dn, recorded), but $ssl_client_verify, "NONE".
 func TestClientCertAbsent(t *testing.T) {
 	c := &Compiler{}
 	names := []string{"ssl_client_verify", "ssl_client_s_dn", "ssl_client_i_dn", "ssl_client_serial", "ssl_client_fingerprint",
-		"ssl_client_cert", "ssl_client_escaped_cert", "ssl_client_raw_cert", "ssl_client_v_start", "ssl_client_v_end", "ssl_client_v_remain"}
+		"ssl_client_cert", "ssl_client_escaped_cert", "ssl_client_raw_cert", "ssl_client_v_start", "ssl_client_v_end", "ssl_client_v_remain",
+		"ssl_client_s_dn_legacy", "ssl_client_i_dn_legacy"}
 	for _, n := range names {
 		t.Run(n, func(t *testing.T) {
 			g, err := c.resolve(n)

@@ -717,8 +717,13 @@ func classify(err error) (*failure, string) {
 		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: action},
 			err.Error() + " while " + action
 	case err == io.EOF:
-		// The FastCGI stream ended (END_REQUEST) before the head did.
-		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: action},
+		// The FastCGI stream ended (END_REQUEST) before the head did:
+		// nginx's NGX_HTTP_UPSTREAM_INVALID_HEADER, so
+		// "fastcgi_next_upstream invalid_header" tries the next server
+		// (recorded with nginx 1.22.1: a server that wrote "BAD" and
+		// ended its stdout, the next one answered; nginx-tests
+		// fastcgi_split.t).
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: action},
 			"upstream prematurely closed FastCGI stdout while " + action
 	}
 	// The connection closed ("upstream prematurely closed connection") or

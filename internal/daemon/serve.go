@@ -1104,6 +1104,13 @@ func (b *deadlineBody) Buffered() int {
 	return 0
 }
 
+// Pending passes on whether a chunked body's bytes are readable without
+// waiting (reqBody.Pending); false when the body cannot tell.
+func (b *deadlineBody) Pending() bool {
+	p, ok := b.rc.(interface{ Pending() bool })
+	return ok && p.Pending()
+}
+
 // recorder records the status and body size for logs and $status, and adds the
 // Server header and add_header fields to every response.
 type recorder struct {

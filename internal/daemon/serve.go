@@ -997,6 +997,13 @@ type wireLimited struct {
 // WireBytes implements bodyspool.WireCounter.
 func (b *wireLimited) WireBytes() int64 { return b.wire.WireBytes() }
 
+// Pending passes on whether the chunked body's bytes are readable without
+// waiting (reqBody.Pending); false when the body cannot tell.
+func (b *wireLimited) Pending() bool {
+	p, ok := b.wire.(interface{ Pending() bool })
+	return ok && p.Pending()
+}
+
 // keepaliveSpent reports whether the connection has carried keepalive_requests
 // requests or lived keepalive_time, so this response closes it.
 func keepaliveSpent(ci *connInfo, set *config.Settings) bool {

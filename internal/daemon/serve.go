@@ -1093,6 +1093,12 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 
 func (b *deadlineBody) Close() error { return b.rc.Close() }
 
+// ExactBuffer passes on bodyspool.ExactBuffer (an HTTP/2 body's).
+func (b *deadlineBody) ExactBuffer() bool {
+	eb, ok := b.rc.(bodyspool.ExactBuffer)
+	return ok && eb.ExactBuffer()
+}
+
 // WireBytes implements bodyspool.WireCounter with the body's count; -1
 // when it keeps none (the spool then judges by the data alone).
 func (b *deadlineBody) WireBytes() int64 {

@@ -644,7 +644,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 				func() {
 					h.log.LogRequest(f.level(), h.logRequest(out, st, vars.UpstreamURL(logScheme, srv.AddrText(), "")), f.msg)
 				})
-			if !h.mayRetry(&at, f.cond, f.sent, body, end, start) {
+			if !h.mayRetry(&at, f.cond, f.sent, out.Method, body, end, start) {
 				return nil, nil, nil, f
 			}
 			now = end
@@ -657,7 +657,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
 				outcome = upstream.Neutral
 			}
-			if at.Tries() > 1 && h.mayRetry(&at, cond, true, body, end, start) {
+			if at.Tries() > 1 && h.mayRetry(&at, cond, true, out.Method, body, end, start) {
 				resp.Body.Close()
 				a.ResponseTime = end.Sub(now)
 				h.release(&at, out, st, srv, resp.StatusCode, outcome, end, errlog.ActionHeader, logScheme)
@@ -719,10 +719,16 @@ func (h *GRPCHandler) trace(ctx context.Context, a *vars.Attempt, start time.Tim
 
 // mayRetry applies grpc_next_upstream, _tries and _timeout to a failed
 // attempt that ended at now: a request body already read from cannot be
-// sent again (nginx does not buffer a gRPC body either).
-func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, sent bool, body *grpcBody, now, start time.Time) bool {
+// sent again (nginx does not buffer a gRPC body either). A request that
+// reached the server is retried by its method, as nginx's
+// ngx_http_upstream_next judges it: gRPC's calls are POSTs, retried only
+// with non_idempotent, but a GET that grpc_pass sends as it came is
+// retried (recorded with nginx 1.22.1, nginx-tests grpc_next_upstream.t:
+// "GET /" answered 404 by the first server under "grpc_next_upstream
+// http_404" went on to the second).
+func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, sent bool, method string, body *grpcBody, now, start time.Time) bool {
 	switch {
-	case !h.set.NextUpstream.Allows(cond, sent, http.MethodPost): // gRPC's requests are POSTs
+	case !h.set.NextUpstream.Allows(cond, sent, method):
 		return false
 	case body != nil && body.touched.Load():
 		return false

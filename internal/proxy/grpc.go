@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
@@ -494,6 +495,14 @@ func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &grpcBody{r: r.Body}
 		defer body.finish()
+		if sr, ok := r.Body.(*bodyspool.Reader); ok && st.Body == nil {
+			// A body read whole before (for the mirrors) is
+			// $request_body when it stayed in memory, as nginx has
+			// it (recorded, nginx-tests grpc_request_buffering.t:
+			// add_header X-Body $request_body; with "mirror /mirror;"
+			// gave "Hello").
+			st.Body = sr.Body().Memory()
+		}
 	}
 	out := h.request(r, st, body, rt)
 	hints := h.grpcHintsFor(w, r, st)

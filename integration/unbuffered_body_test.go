@@ -16,7 +16,9 @@ import (
 // each body part after it as it comes, as nginx 1.22.1 does (recorded:
 // "Content-Length: 10" and no body; the server read the head alone, then
 // "01234" when the client sent it; nginx-tests proxy_request_buffering.t
-// "no preread"). fulcrum held the head back until the first body bytes.
+// "no preread"), and the same for a chunked body (its "no preread" in
+// proxy_request_buffering_chunked.t). fulcrum held the head back until the
+// first body bytes.
 func TestUnbufferedBodyHeadAtOnce(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,48 +31,66 @@ http {
     server {
         listen 127.0.0.1:0;
         proxy_request_buffering off;
+        proxy_http_version 1.1;
         location / { proxy_pass http://%s; }
     }
 }`, ln.Addr()), 1)
-	c, err := net.DialTimeout("tcp", in.listening()[0], 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, "POST /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 10\r\n\r\n")
-	_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
-	b, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	br := bufio.NewReader(b)
-	_ = b.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var head strings.Builder
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("the head did not come before the body: %q, %v", head.String(), err)
-		}
-		head.WriteString(line)
-		if line == "\r\n" {
-			break
-		}
-	}
-	if !strings.HasPrefix(head.String(), "POST /up HTTP/1.1\r\n") || !strings.Contains(head.String(), "Content-Length: 10\r\n") {
-		t.Fatalf("head %q", head.String())
-	}
-	for _, part := range []string{"01234", "56789"} {
-		io.WriteString(c, part)
-		buf := make([]byte, 5)
-		if _, err := io.ReadFull(br, buf); err != nil || string(buf) != part {
-			t.Fatalf("body part %q: got %q, %v", part, buf, err)
-		}
-	}
-	io.WriteString(b, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("response %v, %v", resp, err)
+	// The chunked case is nginx-tests proxy_request_buffering_chunked.t
+	// "no preread": nginx 1.22.1 sent the head with "Transfer-Encoding:
+	// chunked" at once, then "5\r\n01234\r\n" and the rest as the client
+	// sent them (recorded); fulcrum waited for the first chunk.
+	for _, tc := range []struct {
+		name, field string
+		parts       []string // what the client sends, one at a time
+		want        []string // what the backend reads for each
+	}{
+		{"length", "Content-Length: 10", []string{"01234", "56789"}, []string{"01234", "56789"}},
+		{"chunked", "Transfer-Encoding: chunked",
+			[]string{"5\r\n01234\r\n", "5\r\n56789\r\n0\r\n\r\n"},
+			[]string{"5\r\n01234\r\n", "5\r\n56789\r\n0\r\n\r\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", in.listening()[0], 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "POST /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"+tc.field+"\r\n\r\n")
+			_ = ln.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
+			b, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			br := bufio.NewReader(b)
+			_ = b.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var head strings.Builder
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("the head did not come before the body: %q, %v", head.String(), err)
+				}
+				head.WriteString(line)
+				if line == "\r\n" {
+					break
+				}
+			}
+			if !strings.HasPrefix(head.String(), "POST /up HTTP/1.1\r\n") || !strings.Contains(head.String(), tc.field+"\r\n") {
+				t.Fatalf("head %q", head.String())
+			}
+			for i, part := range tc.parts {
+				io.WriteString(c, part)
+				buf := make([]byte, len(tc.want[i]))
+				if _, err := io.ReadFull(br, buf); err != nil || string(buf) != tc.want[i] {
+					t.Fatalf("body part %q: got %q, %v", part, buf, err)
+				}
+			}
+			io.WriteString(b, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("response %v, %v", resp, err)
+			}
+		})
 	}
 }
 

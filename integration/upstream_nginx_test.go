@@ -513,6 +513,23 @@ func TestUpstreamLikeNginx(t *testing.T) {
 			},
 		},
 		{
+			// A GET that reached the server is retried without
+			// non_idempotent, as nginx judges it by the request's method
+			// (nginx-tests grpc_next_upstream.t, recorded with nginx
+			// 1.22.1: GET /444, a stream the first server reset, went on
+			// to the second under "grpc_next_upstream http_500 http_404
+			// invalid_header"); a POST is not.
+			name:     "gRPC: a GET reset retried under invalid_header without non_idempotent",
+			kind:     "grpc",
+			servers:  "server {reset}; server {ok1};",
+			location: "grpc_next_upstream error timeout invalid_header;",
+			reqs: []upReq{
+				GET(200, "reset:GET ok1:GET", `200 "reset, ok1" "502, 200" "T, T" "T, T" "-, T"`,
+					`[error] upstream rejected request with error 2 while reading response header from upstream, upstream: "grpc://reset"`,
+					`[warn] upstream server temporarily disabled while reading response header from upstream, upstream: "grpc://reset"`),
+			},
+		},
+		{
 			// The retry after hang's timeout finds r1 out: 502 and "no
 			// live upstreams" naming grpc://app, not the timeout's 504.
 			name:     "gRPC: a retry that finds no live upstream",

@@ -107,6 +107,16 @@ type WireCounter interface {
 	WireBytes() int64
 }
 
+// An ExactBuffer is a request body that nginx reads into a buffer of
+// client_body_buffer_size exactly, whatever its announced length: an
+// HTTP/2 stream's (ngx_http_v2_read_request_body), whose body goes to a
+// file once it is longer than the buffer (recorded with nginx 1.22.1 over
+// h2c, a 512-byte buffer: 512 bytes stayed in memory, 513 went to a file;
+// nginx-tests h2_auth_request.t). ExactBuffer reports whether it is one.
+type ExactBuffer interface {
+	ExactBuffer() bool
+}
+
 // Read reads r to its end into b. length is the body's announced length
 // (Content-Length), or -1 for a chunked one: nginx 1.22.1 (x86-64, 8k
 // buffer, body sent after the head) keeps a body with a length below the
@@ -117,7 +127,8 @@ type WireCounter interface {
 // bytes or more with 8k: one chunk of 8,180 bytes, or 8,126 in chunks of
 // 1,000, or 7,720 in chunks of 100; 16,385 with 16k): when r is a
 // WireCounter, Read decides so too; else once the data alone fills the
-// buffer. On an error, a file is closed and removed, and the part read in
+// buffer. An ExactBuffer body (HTTP/2) with a length stays in memory
+// up to the buffer, not a quarter more. On an error, a file is closed and removed, and the part read in
 // memory stays for $request_body; the caller still calls Close.
 //
 // When r is a Reader (a body read whole already, for mirror subrequests or
@@ -137,7 +148,9 @@ func (b *Body) Read(r io.Reader, length int64, o *Options) error {
 	}
 	limit := buf // a chunked body stays in memory below this
 	over := func() bool { return false }
-	if length >= 0 {
+	if eb, ok := r.(ExactBuffer); ok && eb.ExactBuffer() && length >= 0 {
+		limit = min(length+1, buf+1)
+	} else if length >= 0 {
 		limit = min(length+1, buf+buf/4)
 	} else if wc, ok := r.(WireCounter); ok && wc.WireBytes() >= 0 {
 		over = func() bool { return wc.WireBytes() > buf }

@@ -34,7 +34,7 @@ func TestName(t *testing.T) {
 // TestMemoryOrFile checks where a body goes with nginx's x86-64 default
 // buffer (8k), as nginx 1.22.1 put bodies sent after the head: with a
 // Content-Length, below the buffer and a quarter in memory; chunked, below
-// the buffer.
+// the buffer; over HTTP/2 (ExactBuffer), up to the buffer.
 func TestMemoryOrFile(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -42,15 +42,20 @@ func TestMemoryOrFile(t *testing.T) {
 		length int64 // -1: chunked
 		inFile int8
 		file   bool
+		h2     bool // an ExactBuffer body (HTTP/2)
 	}{
-		{"length 10239", 10239, 10239, InFileOff, false},
-		{"length 10240", 10240, 10240, InFileOff, true},
-		{"length 5", 5, 5, InFileOff, false},
-		{"chunked 8100", 8100, -1, InFileOff, false},
-		{"chunked 8192", 8192, -1, InFileOff, true},
-		{"chunked 3 MB", 3_000_000, -1, InFileOff, true},
-		{"in file only", 5, 5, InFileOn, true},
-		{"in file only clean", 5, -1, InFileClean, true},
+		{"length 10239", 10239, 10239, InFileOff, false, false},
+		{"length 10240", 10240, 10240, InFileOff, true, false},
+		{"length 5", 5, 5, InFileOff, false, false},
+		{"chunked 8100", 8100, -1, InFileOff, false, false},
+		{"chunked 8192", 8192, -1, InFileOff, true, false},
+		{"chunked 3 MB", 3_000_000, -1, InFileOff, true, false},
+		{"in file only", 5, 5, InFileOn, true, false},
+		{"in file only clean", 5, -1, InFileClean, true, false},
+		// nginx 1.22.1 over h2c with a 512-byte buffer: 512 bytes stayed
+		// in memory, 513 went to a file (nginx-tests h2_auth_request.t).
+		{"h2 length 8192", 8192, 8192, InFileOff, false, true},
+		{"h2 length 8193", 8193, 8193, InFileOff, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,7 +65,11 @@ func TestMemoryOrFile(t *testing.T) {
 			var b Body
 			// One byte per read at most 1,000 times, then whole reads: the
 			// limits must not depend on how the client's bytes arrive.
-			if err := b.Read(iotest.HalfReader(bytes.NewReader(body)), tt.length, o); err != nil {
+			var r io.Reader = iotest.HalfReader(bytes.NewReader(body))
+			if tt.h2 {
+				r = exactReader{r}
+			}
+			if err := b.Read(r, tt.length, o); err != nil {
 				t.Fatal(err)
 			}
 			defer b.Close()
@@ -79,6 +88,11 @@ func TestMemoryOrFile(t *testing.T) {
 		})
 	}
 }
+
+// exactReader is an ExactBuffer body, as an HTTP/2 stream's.
+type exactReader struct{ io.Reader }
+
+func (exactReader) ExactBuffer() bool { return true }
 
 // TestFileLifetime checks the file as nginx keeps it: unlinked at once
 // (off), kept after the request (on), removed at its end (clean); mode

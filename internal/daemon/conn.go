@@ -1660,6 +1660,10 @@ func (b *reqBody) Buffered() int {
 	return b.b.Buffered()
 }
 
+// Pending reports whether bytes of a chunked body came with the head or
+// since (h1.Body.Pending); false while a 100 Continue is still to be sent.
+func (b *reqBody) Pending() bool { return !b.expect && b.b.Pending() }
+
 // done reports whether the body was read to its end, so the next request
 // starts at the right byte.
 func (b *reqBody) done() bool { return b.finished || b.b.Done() }

@@ -390,6 +390,10 @@ type h2Body struct {
 	read    int64
 }
 
+// ExactBuffer implements bodyspool.ExactBuffer: nginx reads an HTTP/2
+// body into client_body_buffer_size, a longer one to a file.
+func (b *h2Body) ExactBuffer() bool { return true }
+
 // Read implements io.Reader.
 func (b *h2Body) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)

@@ -997,6 +997,13 @@ type wireLimited struct {
 // WireBytes implements bodyspool.WireCounter.
 func (b *wireLimited) WireBytes() int64 { return b.wire.WireBytes() }
 
+// Pending passes on whether the chunked body's bytes are readable without
+// waiting (reqBody.Pending); false when the body cannot tell.
+func (b *wireLimited) Pending() bool {
+	p, ok := b.wire.(interface{ Pending() bool })
+	return ok && p.Pending()
+}
+
 // keepaliveSpent reports whether the connection has carried keepalive_requests
 // requests or lived keepalive_time, so this response closes it.
 func keepaliveSpent(ci *connInfo, set *config.Settings) bool {
@@ -1086,6 +1093,12 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 
 func (b *deadlineBody) Close() error { return b.rc.Close() }
 
+// ExactBuffer passes on bodyspool.ExactBuffer (an HTTP/2 body's).
+func (b *deadlineBody) ExactBuffer() bool {
+	eb, ok := b.rc.(bodyspool.ExactBuffer)
+	return ok && eb.ExactBuffer()
+}
+
 // WireBytes implements bodyspool.WireCounter with the body's count; -1
 // when it keeps none (the spool then judges by the data alone).
 func (b *deadlineBody) WireBytes() int64 {
@@ -1102,6 +1115,13 @@ func (b *deadlineBody) Buffered() int {
 		return bb.Buffered()
 	}
 	return 0
+}
+
+// Pending passes on whether a chunked body's bytes are readable without
+// waiting (reqBody.Pending); false when the body cannot tell.
+func (b *deadlineBody) Pending() bool {
+	p, ok := b.rc.(interface{ Pending() bool })
+	return ok && p.Pending()
 }
 
 // recorder records the status and body size for logs and $status, and adds the

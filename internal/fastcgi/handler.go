@@ -508,7 +508,7 @@ func (h *Handler) serve(req *request) {
 	switch {
 	case !h.set.PassRequestBody || r.Body == nil || r.Body == http.NoBody:
 	case h.streams(r):
-		req.stream = &streamBody{r: r.Body}
+		req.stream = &streamBody{r: r.Body, length: max(r.ContentLength, -1)}
 	default:
 		// Read whole as nginx reads it: in memory up to
 		// client_body_buffer_size, past it in a temporary file.

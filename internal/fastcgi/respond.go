@@ -134,6 +134,11 @@ func (h *Handler) passHead(req *request, hd *head) bool {
 			if req.errKeep {
 				h.storeError(req, hd)
 			}
+			if req.stream != nil && req.st.Body == nil {
+				// The error page sees the body that streamed
+				// to the server whole as $request_body.
+				req.st.Body = req.stream.variable()
+			}
 			fail(req.w, hd.status)
 			return false
 		}

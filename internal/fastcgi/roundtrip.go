@@ -512,8 +512,8 @@ func writeUWSGIHead(bw *bufio.Writer, set *config.FastCGI, params []byte) {
 }
 
 // sendStreaming is send for a body that streams: the head goes out at once
-// (an SCGI one with the body bytes that came with the request's head,
-// nginx's preread part), then the body as it arrives. On an error the
+// (an SCGI or FastCGI one with the body bytes that came with the request's
+// head, nginx's preread part), then the body as it arrives. On an error the
 // exchange is returned too, for its byte count; the caller closes it.
 func (h *Handler) sendStreaming(req *request, x *exchange, bw *bufio.Writer, cw *countWriter) (*exchange, error) {
 	var err error
@@ -527,9 +527,18 @@ func (h *Handler) sendStreaming(req *request, x *exchange, bw *bufio.Writer, cw 
 	case UWSGI:
 		writeUWSGIHead(bw, h.set, req.params)
 	default:
-		writeBegin(bw, h.set.KeepConn)
-		writeStream(bw, typeParams, req.params)
-		writeRecord(bw, typeParams, nil)
+		// The body bytes that came with the request's head go in STDIN
+		// records with the params, as nginx 1.22.1 sends them (recorded:
+		// "Content-Length: 10" and "01234" with the head; the server's
+		// first read had the params and "01234"; nginx-tests
+		// fastcgi_request_buffering.t "preread").
+		var pre []byte
+		if pre, err = req.stream.preread(); err == nil {
+			writeBegin(bw, h.set.KeepConn)
+			writeStream(bw, typeParams, req.params)
+			writeRecord(bw, typeParams, nil)
+			writeStream(bw, typeStdin, pre)
+		}
 	}
 	if err == nil {
 		if err = bw.Flush(); err != nil {
@@ -717,8 +726,13 @@ func classify(err error) (*failure, string) {
 		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: action},
 			err.Error() + " while " + action
 	case err == io.EOF:
-		// The FastCGI stream ended (END_REQUEST) before the head did.
-		return &failure{cond: config.NextError, status: http.StatusBadGateway, sent: true, action: action},
+		// The FastCGI stream ended (END_REQUEST) before the head did:
+		// nginx's NGX_HTTP_UPSTREAM_INVALID_HEADER, so
+		// "fastcgi_next_upstream invalid_header" tries the next server
+		// (recorded with nginx 1.22.1: a server that wrote "BAD" and
+		// ended its stdout, the next one answered; nginx-tests
+		// fastcgi_split.t).
+		return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true, action: action},
 			"upstream prematurely closed FastCGI stdout while " + action
 	}
 	// The connection closed ("upstream prematurely closed connection") or

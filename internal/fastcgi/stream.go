@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"fulcrum/internal/errlog"
@@ -30,6 +31,16 @@ type streamBody struct {
 	// timed out, malformed, gone), which ends the request.
 	err error
 	buf []byte
+	// seen keeps the first requestBodyVarMax bytes read, for
+	// $request_body (overflow: there were more); length is the client's
+	// Content-Length, -1 for chunked. ended is set, after both, once the
+	// body was read to its end, so that the handler may read seen while
+	// the pump still runs.
+	seen     []byte
+	overflow bool
+	length   int64
+	total    int64
+	ended    atomic.Bool
 }
 
 // streams reports whether the request's body goes to the server as it
@@ -48,7 +59,34 @@ func (s *streamBody) Read(p []byte) (int, error) {
 	if err != nil && err != io.EOF && s.err == nil {
 		s.err = err
 	}
+	s.total += int64(n)
+	switch {
+	case n == 0 || s.overflow:
+		// nothing to keep; seen stays as the handler may read it
+	case len(s.seen)+n > requestBodyVarMax:
+		s.seen, s.overflow = nil, true
+	default:
+		s.seen = append(s.seen, p[:n]...)
+	}
+	if err == io.EOF || s.length >= 0 && s.total == s.length {
+		s.ended.Store(true)
+	}
 	return n, err
+}
+
+// variable returns the body as $request_body once it was read whole and
+// is at most requestBodyVarMax bytes long, as the proxy module has it
+// (nginx 1.22.1 gives an error page the body that went to the FastCGI
+// server unbuffered: "body in error page" in nginx-tests
+// fastcgi_request_buffering.t); nil before that.
+func (s *streamBody) variable() []byte {
+	if !s.ended.Load() || s.overflow {
+		return nil
+	}
+	if s.seen == nil {
+		return []byte{}
+	}
+	return s.seen
 }
 
 // preread reads the body bytes that are already in the connection's buffer
@@ -64,7 +102,7 @@ func (s *streamBody) preread() ([]byte, error) {
 	}
 	n := b.Buffered()
 	if n == 0 {
-		return nil, nil
+		return s.prereadChunks()
 	}
 	p := make([]byte, n)
 	n, err := io.ReadFull(s, p)
@@ -75,6 +113,32 @@ func (s *streamBody) preread() ([]byte, error) {
 		return nil, &clientBodyError{err}
 	}
 	return p[:n], nil
+}
+
+// prereadChunks is preread for a chunked body: the data of the chunks
+// that are in the connection's buffer, up to streamChunk bytes (nginx
+// 1.22.1 sends "01234", and "01234many" for two chunks, with a FastCGI
+// request's params when they came with the head: nginx-tests
+// fastcgi_request_buffering_chunked.t "preread", "chunks"). A body reader
+// that cannot tell gives none.
+func (s *streamBody) prereadChunks() ([]byte, error) {
+	p, ok := s.r.(interface{ Pending() bool })
+	if !ok || !p.Pending() {
+		return nil, nil
+	}
+	buf := make([]byte, streamChunk)
+	n := 0
+	for n < len(buf) && p.Pending() {
+		k, err := s.Read(buf[n:])
+		n += k
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, &clientBodyError{err}
+		}
+	}
+	return buf[:n], nil
 }
 
 // clientBodyError is the client's body failing while it streams to the

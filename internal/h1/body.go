@@ -244,6 +244,15 @@ func (b *Body) Buffered() int {
 	return int(min(int64(b.length.br.Buffered()), b.length.left))
 }
 
+// Pending reports whether bytes of a chunked body (its framing included)
+// are already in the reader's buffer, so that a read need not wait for the
+// socket; false for other framings (see Buffered) and after an error or the
+// body's end.
+func (b *Body) Pending() bool {
+	c := &b.chunked
+	return b.framing == ChunkedBody && c.err == nil && c.br != nil && c.br.Buffered() > 0
+}
+
 // Done reports whether the body has been read completely and without error,
 // which a keep-alive connection needs before its next message. For an
 // upstream connection also check that br holds no further bytes: a backend

@@ -180,6 +180,14 @@ func (o *onceReader) Read(p []byte) (int, error) {
 
 func (o *onceReader) Close() error { return nil }
 
+// Pending reports whether bytes of a chunked client body are readable
+// without waiting, as the client's body reports it; false when it does not
+// say.
+func (o *onceReader) Pending() bool {
+	p, ok := o.b.stream.(interface{ Pending() bool })
+	return ok && p.Pending()
+}
+
 // Buffered is how many body bytes can be read without waiting (the ones
 // that came with the head), as the client's body reports it; 0 when it
 // does not say.

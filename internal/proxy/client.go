@@ -902,6 +902,22 @@ func (pc *poolConn) writeThenWait(fd uintptr) bool {
 	return false
 }
 
+// nothingYet reports whether a streamed body of bodyLen bytes (chunked when
+// -1) has none of its bytes readable without waiting, as the client's body
+// tells (Buffered for a length, Pending for chunks); false for a body that
+// cannot tell, such as one read whole before.
+func nothingYet(body io.Reader, bodyLen int64) bool {
+	switch {
+	case bodyLen > 0:
+		bb, ok := body.(interface{ Buffered() int })
+		return ok && bb.Buffered() == 0
+	case bodyLen < 0:
+		p, ok := body.(interface{ Pending() bool })
+		return ok && !p.Pending()
+	}
+	return false
+}
+
 // writeRequest writes head (or what is left of it), then the body (of
 // bodyLen bytes, chunked when -1), and flushes, with proxy_send_timeout
 // between two writes.
@@ -915,11 +931,12 @@ func (pc *poolConn) writeRequest(head []byte, body io.Reader, bodyLen int64) err
 	if _, err := bw.Write(head); err != nil {
 		return err
 	}
-	if bb, ok := body.(interface{ Buffered() int }); ok && bodyLen > 0 && bb.Buffered() == 0 {
+	if nothingYet(body, bodyLen) {
 		// A streamed body none of which came with the head: the head
 		// goes at once, as nginx 1.22.1 sends it before any body byte
-		// (recorded: "Content-Length: 10" and nothing more from the
-		// client; the server got the head, then each part as it came).
+		// (recorded: "Content-Length: 10", or "Transfer-Encoding:
+		// chunked", and nothing more from the client; the server got
+		// the head, then each part as it came).
 		if err := bw.Flush(); err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/upstream"
@@ -494,6 +495,14 @@ func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars
 	if r.Body != nil && r.Body != http.NoBody {
 		body = &grpcBody{r: r.Body}
 		defer body.finish()
+		if sr, ok := r.Body.(*bodyspool.Reader); ok && st.Body == nil {
+			// A body read whole before (for the mirrors) is
+			// $request_body when it stayed in memory, as nginx has
+			// it (recorded, nginx-tests grpc_request_buffering.t:
+			// add_header X-Body $request_body; with "mirror /mirror;"
+			// gave "Hello").
+			st.Body = sr.Body().Memory()
+		}
 	}
 	out := h.request(r, st, body, rt)
 	hints := h.grpcHintsFor(w, r, st)
@@ -644,7 +653,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 				func() {
 					h.log.LogRequest(f.level(), h.logRequest(out, st, vars.UpstreamURL(logScheme, srv.AddrText(), "")), f.msg)
 				})
-			if !h.mayRetry(&at, f.cond, f.sent, body, end, start) {
+			if !h.mayRetry(&at, f.cond, f.sent, out.Method, body, end, start) {
 				return nil, nil, nil, f
 			}
 			now = end
@@ -657,7 +666,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			if cond == config.NextHTTP403 || cond == config.NextHTTP404 {
 				outcome = upstream.Neutral
 			}
-			if at.Tries() > 1 && h.mayRetry(&at, cond, true, body, end, start) {
+			if at.Tries() > 1 && h.mayRetry(&at, cond, true, out.Method, body, end, start) {
 				resp.Body.Close()
 				a.ResponseTime = end.Sub(now)
 				h.release(&at, out, st, srv, resp.StatusCode, outcome, end, errlog.ActionHeader, logScheme)
@@ -719,10 +728,16 @@ func (h *GRPCHandler) trace(ctx context.Context, a *vars.Attempt, start time.Tim
 
 // mayRetry applies grpc_next_upstream, _tries and _timeout to a failed
 // attempt that ended at now: a request body already read from cannot be
-// sent again (nginx does not buffer a gRPC body either).
-func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, sent bool, body *grpcBody, now, start time.Time) bool {
+// sent again (nginx does not buffer a gRPC body either). A request that
+// reached the server is retried by its method, as nginx's
+// ngx_http_upstream_next judges it: gRPC's calls are POSTs, retried only
+// with non_idempotent, but a GET that grpc_pass sends as it came is
+// retried (recorded with nginx 1.22.1, nginx-tests grpc_next_upstream.t:
+// "GET /" answered 404 by the first server under "grpc_next_upstream
+// http_404" went on to the second).
+func (h *GRPCHandler) mayRetry(at *balancer.Attempt, cond config.NextUpstream, sent bool, method string, body *grpcBody, now, start time.Time) bool {
 	switch {
-	case !h.set.NextUpstream.Allows(cond, sent, http.MethodPost): // gRPC's requests are POSTs
+	case !h.set.NextUpstream.Allows(cond, sent, method):
 		return false
 	case body != nil && body.touched.Load():
 		return false

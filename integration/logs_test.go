@@ -789,6 +789,53 @@ http {
 	}
 }
 
+// TestErrorLogReferrer: a request's error lines end with its Referer, as
+// nginx 1.22.1's ngx_http_log_error_handler writes them (recorded):
+// `, referrer: "VALUE"` after host, the value as sent (quotes unescaped),
+// `referrer: ""` for an empty field, the first of two fields, and the field
+// without a host for an HTTP/1.0 request that sent none; a request without
+// Referer has none.
+func TestErrorLogReferrer(t *testing.T) {
+	root := t.TempDir()
+	in := startFulcrum(t, `
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root `+root+`;
+        location /p { proxy_pass http://`+testutil.RefusedAddr(t)+`; }
+    }
+}`, 1)
+	addr := strings.TrimPrefix(in.urlOn("127.0.0.1"), "http://")
+	for _, req := range []string{
+		"GET /m1 HTTP/1.1\r\nHost: h\r\nReferer: http://a.example/p?q=\"x\"\r\nConnection: close\r\n\r\n",
+		"GET /m2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		"GET /m3 HTTP/1.1\r\nHost: h\r\nReferer: \r\nConnection: close\r\n\r\n",
+		"GET /m4 HTTP/1.1\r\nHost: h\r\nReferer: one\r\nReferer: two\r\nConnection: close\r\n\r\n",
+		"GET /m5 HTTP/1.0\r\nReferer: nohost\r\n\r\n",
+		"GET /p/x HTTP/1.1\r\nHost: h\r\nReferer: http://r/\r\nConnection: close\r\n\r\n",
+	} {
+		rawUntilClose(t, addr, req)
+	}
+	prefix := `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ `
+	missing := func(name string) string {
+		return prefix + `open\(\) "` + regexp.QuoteMeta(root) + `/` + name + `" failed \(2: No such file or directory\), client: 127\.0\.0\.1, server: , request: "GET /` + name + ` HTTP/1\.[01]"`
+	}
+	patterns := []string{
+		missing("m1") + `, host: "h", referrer: "http://a\.example/p\?q="x""$`,
+		missing("m2") + `, host: "h"$`,
+		missing("m3") + `, host: "h", referrer: ""$`,
+		missing("m4") + `, host: "h", referrer: "one"$`,
+		missing("m5") + `, referrer: "nohost"$`,
+		prefix + `connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: , request: "GET /p/x HTTP/1\.1", upstream: "http://127\.0\.0\.1:\d+/p/x", host: "h", referrer: "http://r/"$`,
+	}
+	for _, p := range patterns {
+		re := regexp.MustCompile(p)
+		waitFor(t, "a line matching "+p, func() bool { return slices.ContainsFunc(in.logLines(), re.MatchString) })
+	}
+}
+
 // TestAccessLogConnectionVariables: $pipe, $request_completion,
 // $sent_trailer_NAME and $tcpinfo_* as nginx 1.22.1 logs them for the same
 // bytes: three requests sent in one write are ".", "p", "p"; a response sent

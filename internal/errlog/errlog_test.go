@@ -65,6 +65,15 @@ func TestLineFormat(t *testing.T) {
 			l.LogRequest(Error, &Request{Conn: 7, Client: "127.0.0.1", Request: "GET /m HTTP/1.1", Host: "h"},
 				`open() "/srv/m" failed (2: No such file or directory)`)
 		}, `2026/11/25 01:24:22 [error] 1234#0: *7 open() "/srv/m" failed (2: No such file or directory), client: 127.0.0.1, server: , request: "GET /m HTTP/1.1", host: "h"` + "\n"},
+		// nginx 1.22.1's lines with a Referer (recorded): last, after host;
+		// an empty field written as "".
+		{"request with a referrer", func(l *Logger) {
+			l.LogRequest(Error, &Request{Conn: 1, Client: "127.0.0.1", Request: "GET /m HTTP/1.1", Host: "h", Referrer: `http://a/?q="x"`, ReferrerSent: true},
+				`open() "/srv/m" failed (2: No such file or directory)`)
+		}, `2026/11/25 01:24:22 [error] 1234#0: *1 open() "/srv/m" failed (2: No such file or directory), client: 127.0.0.1, server: , request: "GET /m HTTP/1.1", host: "h", referrer: "http://a/?q="x""` + "\n"},
+		{"request with an empty referrer", func(l *Logger) {
+			l.LogRequest(Error, &Request{Conn: 1, Client: "127.0.0.1", Request: "GET /m HTTP/1.1", Host: "h", ReferrerSent: true}, "x")
+		}, `2026/11/25 01:24:22 [error] 1234#0: *1 x, client: 127.0.0.1, server: , request: "GET /m HTTP/1.1", host: "h", referrer: ""` + "\n"},
 		// nginx 1.22.1's line for an SSI include nested too deep.
 		{"request with a subrequest", func(l *Logger) {
 			l.LogRequest(Error, &Request{Conn: 9, Client: "127.0.0.1", Request: "GET /n/loop.html HTTP/1.1", Subrequest: "/n/loop.html", Host: "127.0.0.1:44621"},

@@ -836,6 +836,28 @@ http {
 	}
 }
 
+// TestErrorLogLongLineKeepsError: a line about a request for a URI of some
+// 2 KiB keeps its system error and the client, as nginx 1.22.1 writes it
+// (recorded: `open() "/srv/aaa...aaa... (36: File name too long), client:
+// 127.0.0.1, `, 2047 bytes and the newline): the text before the error is
+// cut 50 bytes before the line's end, where fulcrum cut the whole line at
+// 2047 bytes and lost the error and the client fail2ban reads.
+func TestErrorLogLongLineKeepsError(t *testing.T) {
+	root := t.TempDir()
+	in := startFulcrum(t, `
+events {}
+http {
+    access_log off;
+    server { listen 127.0.0.1:0; root `+root+`; }
+}`, 1)
+	addr := strings.TrimPrefix(in.urlOn("127.0.0.1"), "http://")
+	rawUntilClose(t, addr, "GET /"+strings.Repeat("a", 2100)+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	re := regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ open\(\) "` + regexp.QuoteMeta(root) + `/a+\.\.\. \(36: File name too long\), client: 127\.0\.0\.1, $`)
+	waitFor(t, "a line matching "+re.String(), func() bool {
+		return slices.ContainsFunc(in.logLines(), func(l string) bool { return len(l) == 2047 && re.MatchString(l) })
+	})
+}
+
 // TestAccessLogConnectionVariables: $pipe, $request_completion,
 // $sent_trailer_NAME and $tcpinfo_* as nginx 1.22.1 logs them for the same
 // bytes: three requests sent in one write are ".", "p", "p"; a response sent

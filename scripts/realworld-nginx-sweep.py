@@ -121,8 +121,9 @@ compared: start-up notices; those after the last, when the server stops, are not
 compared either) must be the same in any order, compared as log lines: the header's time
 and hostname (`<PRI>Mmm dd hh:mm:ss HOST TAG: `; the priority and tag are kept), an
 error-log line's date, pid and connection number, times, durations, ports and the
-prefix masked, and, as in the error logs, the info lines about connections the
-client closed and the notice lines that name no client left out. Exit status 1
+prefix masked, and, as in the error logs, the debug lines (Debian's nginx-light
+writes them under `debug`), the info lines about connections the client closed and
+the notice lines that name no client left out. Exit status 1
 when anything differs.
 """
 import hashlib, os, re, shutil, socket, socketserver, struct, subprocess, sys, tempfile, threading, time
@@ -500,7 +501,7 @@ def syslines(got, d, ports):
             name = None
         e = ERRBODY.match(text)
         if e:
-            if e.group(1) == "info" and CONNINFO.search(e.group(2)) or \
+            if e.group(1) == "debug" or e.group(1) == "info" and CONNINFO.search(e.group(2)) or \
                e.group(1) == "notice" and ", client: " not in e.group(2):
                 continue
             text = "[%s] %s" % e.groups()

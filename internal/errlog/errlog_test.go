@@ -88,6 +88,24 @@ func TestLineFormat(t *testing.T) {
 			s := `2026/11/25 01:24:22 [info] 1234#0: *1 client sent too long URI while reading client request line, client: 127.0.0.1, server: , request: "GET /` + strings.Repeat("a", 8000)
 			return s[:2047] + "\n"
 		}()},
+		// nginx 1.22.1's line for a 1990-byte URI (recorded): the text
+		// before the system error is cut 50 bytes before the line's end and
+		// marked "...", the error and as much of the request as fits follow.
+		{"long message keeps its system error", func(l *Logger) {
+			a := strings.Repeat("a", 1990)
+			l.LogRequest(Error, &Request{Conn: 2, Client: "127.0.0.1", Request: "GET /" + a + " HTTP/1.1", Host: "h"},
+				`open() "/srv/`+a+`" failed (36: File name too long)`)
+		}, func() string {
+			s := `2026/11/25 01:24:22 [error] 1234#0: *2 open() "/srv/` + strings.Repeat("a", 1990)
+			return s[:1998] + `... (36: File name too long), client: 127.0.0.1, ` + "\n"
+		}()},
+		{"long message with an action", func(l *Logger) {
+			a := strings.Repeat("a", 1990)
+			l.LogRequest(Error, &Request{Conn: 2, Client: "127.0.0.1"}, `open() "/srv/`+a+`" failed (13: Permission denied) while logging request`)
+		}, func() string {
+			s := `2026/11/25 01:24:22 [error] 1234#0: *2 open() "/srv/` + strings.Repeat("a", 1990)
+			return s[:1998] + `... (13: Permission denied) while logging request` + "\n"
+		}()},
 		{"own line kept whole", func(l *Logger) { l.Log(Alert, strings.Repeat("s", 3000)) },
 			"2026/11/25 01:24:22 [alert] 1234#0: " + strings.Repeat("s", 3000) + "\n"},
 		{"std logger", func(l *Logger) { l.StdLogger(Alert).Printf("http: %s", "TLS handshake error") },

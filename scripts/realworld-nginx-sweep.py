@@ -450,6 +450,11 @@ class Syslog:
         self.unix = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); self.unix.bind(self.path)
         os.chmod(self.path, 0o777)  # nginx's workers run as nobody when started as root
         self.done = False
+        for s in (self.udp, self.unix):  # room for a burst (error_log ... debug): a full socket drops datagrams
+            try:
+                s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", socket.SO_RCVBUF), 8 << 20)
+            except OSError:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
         for s in (self.udp, self.unix):
             threading.Thread(target=self.read, args=(s,), daemon=True).start()
 

@@ -858,6 +858,36 @@ http {
 	})
 }
 
+// TestBadRequestLineRefusedAtOnce: a request line that cannot parse gets its
+// 400 and error line when its CRLF comes, not after the rest of the head
+// (which a scanner never sends), as nginx 1.22.1 answers (recorded: 400 at
+// once and `client sent invalid method while reading client request line`
+// for "BADREQUEST", "GET" and "get / HTTP/1.1"; `client sent invalid
+// request` for "BAD REQUEST").
+func TestBadRequestLineRefusedAtOnce(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    access_log off;
+    server { listen 127.0.0.1:0; }
+}`, 1)
+	addr := strings.TrimPrefix(in.urlOn("127.0.0.1"), "http://")
+	tests := []struct{ line, msg string }{
+		{"BADREQUEST", "invalid method"},
+		{"GET", "invalid method"},
+		{"get / HTTP/1.1", "invalid method"},
+		{"BAD REQUEST", "invalid request"},
+	}
+	for _, tt := range tests {
+		got := rawUntilClose(t, addr, tt.line+"\r\n")
+		if !strings.HasPrefix(got, "HTTP/1.1 400 ") {
+			t.Errorf("%q alone: got %q, want a 400 at once", tt.line, got)
+		}
+		re := regexp.MustCompile(`\[info\] \d+#\d+: \*\d+ client sent ` + tt.msg + ` while reading client request line, client: 127\.0\.0\.1, server: , request: "` + regexp.QuoteMeta(tt.line) + `"$`)
+		waitFor(t, "a line matching "+re.String(), func() bool { return slices.ContainsFunc(in.logLines(), re.MatchString) })
+	}
+}
+
 // TestAccessLogConnectionVariables: $pipe, $request_completion,
 // $sent_trailer_NAME and $tcpinfo_* as nginx 1.22.1 logs them for the same
 // bytes: three requests sent in one write are ".", "p", "p"; a response sent

@@ -789,6 +789,105 @@ http {
 	}
 }
 
+// TestErrorLogReferrer: a request's error lines end with its Referer, as
+// nginx 1.22.1's ngx_http_log_error_handler writes them (recorded):
+// `, referrer: "VALUE"` after host, the value as sent (quotes unescaped),
+// `referrer: ""` for an empty field, the first of two fields, and the field
+// without a host for an HTTP/1.0 request that sent none; a request without
+// Referer has none.
+func TestErrorLogReferrer(t *testing.T) {
+	root := t.TempDir()
+	in := startFulcrum(t, `
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        root `+root+`;
+        location /p { proxy_pass http://`+testutil.RefusedAddr(t)+`; }
+    }
+}`, 1)
+	addr := strings.TrimPrefix(in.urlOn("127.0.0.1"), "http://")
+	for _, req := range []string{
+		"GET /m1 HTTP/1.1\r\nHost: h\r\nReferer: http://a.example/p?q=\"x\"\r\nConnection: close\r\n\r\n",
+		"GET /m2 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+		"GET /m3 HTTP/1.1\r\nHost: h\r\nReferer: \r\nConnection: close\r\n\r\n",
+		"GET /m4 HTTP/1.1\r\nHost: h\r\nReferer: one\r\nReferer: two\r\nConnection: close\r\n\r\n",
+		"GET /m5 HTTP/1.0\r\nReferer: nohost\r\n\r\n",
+		"GET /p/x HTTP/1.1\r\nHost: h\r\nReferer: http://r/\r\nConnection: close\r\n\r\n",
+	} {
+		rawUntilClose(t, addr, req)
+	}
+	prefix := `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ `
+	missing := func(name string) string {
+		return prefix + `open\(\) "` + regexp.QuoteMeta(root) + `/` + name + `" failed \(2: No such file or directory\), client: 127\.0\.0\.1, server: , request: "GET /` + name + ` HTTP/1\.[01]"`
+	}
+	patterns := []string{
+		missing("m1") + `, host: "h", referrer: "http://a\.example/p\?q="x""$`,
+		missing("m2") + `, host: "h"$`,
+		missing("m3") + `, host: "h", referrer: ""$`,
+		missing("m4") + `, host: "h", referrer: "one"$`,
+		missing("m5") + `, referrer: "nohost"$`,
+		prefix + `connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: , request: "GET /p/x HTTP/1\.1", upstream: "http://127\.0\.0\.1:\d+/p/x", host: "h", referrer: "http://r/"$`,
+	}
+	for _, p := range patterns {
+		re := regexp.MustCompile(p)
+		waitFor(t, "a line matching "+p, func() bool { return slices.ContainsFunc(in.logLines(), re.MatchString) })
+	}
+}
+
+// TestErrorLogLongLineKeepsError: a line about a request for a URI of some
+// 2 KiB keeps its system error and the client, as nginx 1.22.1 writes it
+// (recorded: `open() "/srv/aaa...aaa... (36: File name too long), client:
+// 127.0.0.1, `, 2047 bytes and the newline): the text before the error is
+// cut 50 bytes before the line's end, where fulcrum cut the whole line at
+// 2047 bytes and lost the error and the client fail2ban reads.
+func TestErrorLogLongLineKeepsError(t *testing.T) {
+	root := t.TempDir()
+	in := startFulcrum(t, `
+events {}
+http {
+    access_log off;
+    server { listen 127.0.0.1:0; root `+root+`; }
+}`, 1)
+	addr := strings.TrimPrefix(in.urlOn("127.0.0.1"), "http://")
+	rawUntilClose(t, addr, "GET /"+strings.Repeat("a", 2100)+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	re := regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ open\(\) "` + regexp.QuoteMeta(root) + `/a+\.\.\. \(36: File name too long\), client: 127\.0\.0\.1, $`)
+	waitFor(t, "a line matching "+re.String(), func() bool {
+		return slices.ContainsFunc(in.logLines(), func(l string) bool { return len(l) == 2047 && re.MatchString(l) })
+	})
+}
+
+// TestBadRequestLineRefusedAtOnce: a request line that cannot parse gets its
+// 400 and error line when its CRLF comes, not after the rest of the head
+// (which a scanner never sends), as nginx 1.22.1 answers (recorded: 400 at
+// once and `client sent invalid method while reading client request line`
+// for "BADREQUEST", "GET" and "get / HTTP/1.1"; `client sent invalid
+// request` for "BAD REQUEST").
+func TestBadRequestLineRefusedAtOnce(t *testing.T) {
+	in := startFulcrum(t, `
+events {}
+http {
+    access_log off;
+    server { listen 127.0.0.1:0; }
+}`, 1)
+	addr := strings.TrimPrefix(in.urlOn("127.0.0.1"), "http://")
+	tests := []struct{ line, msg string }{
+		{"BADREQUEST", "invalid method"},
+		{"GET", "invalid method"},
+		{"get / HTTP/1.1", "invalid method"},
+		{"BAD REQUEST", "invalid request"},
+	}
+	for _, tt := range tests {
+		got := rawUntilClose(t, addr, tt.line+"\r\n")
+		if !strings.HasPrefix(got, "HTTP/1.1 400 ") {
+			t.Errorf("%q alone: got %q, want a 400 at once", tt.line, got)
+		}
+		re := regexp.MustCompile(`\[info\] \d+#\d+: \*\d+ client sent ` + tt.msg + ` while reading client request line, client: 127\.0\.0\.1, server: , request: "` + regexp.QuoteMeta(tt.line) + `"$`)
+		waitFor(t, "a line matching "+re.String(), func() bool { return slices.ContainsFunc(in.logLines(), re.MatchString) })
+	}
+}
+
 // TestAccessLogConnectionVariables: $pipe, $request_completion,
 // $sent_trailer_NAME and $tcpinfo_* as nginx 1.22.1 logs them for the same
 // bytes: three requests sent in one write are ".", "p", "p"; a response sent

@@ -24,6 +24,11 @@ placeholders are replaced, so a configuration runs unprivileged on loopback:
   %%WS%%               a WebSocket backend: 101 to a request with Upgrade (426 without),
                        then "ws:" + each chunk it reads
   %%FCGI%%             port of a FastCGI responder (answers with the parameters it got)
+  %%SYSLOG%%           "127.0.0.1:PORT" of a UDP syslog receiver (`access_log syslog:server=%%SYSLOG%%`)
+  %%SYSLOGSOCK%%       the path of a unix datagram syslog receiver (`error_log syslog:server=unix:%%SYSLOGSOCK%%`)
+                       Each run (nginx's, fulcrum's) gets its own two receivers, which
+                       record every datagram with the number of the request it came
+                       after (see below).
   %%DNS%%              "127.0.0.1:PORT" of a tiny DNS server (UDP) for `resolver %%DNS%%;`
                        (as Docker's 127.0.0.11 or a cluster's kube-dns): it answers A
                        127.0.0.1 (TTL 5) for every name the configuration's files write
@@ -52,7 +57,8 @@ size=N a body of N bytes ("0123456789" repeated) with Accept-Ranges that honours
 one Range (206, as a file server would, for slice), gz=1 the body gzipped
 (Content-Encoding: gzip). The FastCGI responder takes cc=, sc= and ct= too.
 
-The prefix also gets cert.pem/key.pem (a self-signed certificate), dhparam.pem,
+The prefix also gets a logs/ directory anyone may write (nginx's workers, which run
+as nobody when nginx starts as root, open an access_log with variables), cert.pem/key.pem (a self-signed certificate), dhparam.pem,
 mime.types, fastcgi_params and fastcgi.conf from /etc/nginx, and html/ (index.html,
 404.html, a.css, a.js, a.png, .git/config, index.php, robots.txt). NAME keeps the
 configurations whose directory name contains one of the words.
@@ -86,7 +92,9 @@ second, so the requests between two SLEEPs fall in the same second for both. The
 files of html/ (and every other file in the prefix) get one fixed modification time, so ETag and Last-Modified are the
 same in both runs (index.html's ETag is "6553f100-2f8"). After the requests both
 are stopped and the lines of every
-`*.log` file under the prefix whose name lacks "error" are compared, and so are the
+`*.log` file under the prefix whose name lacks "error" are compared (but the
+default logs/access.log of a configuration that does not name it, which only fulcrum
+writes: Debian's nginx was built with /var/log/nginx/access.log instead), and so are the
 questions each asked the %%DNS%% server during the requests (name and type, in any
 order: how often a name is asked shows how long an answer is kept), with times,
 durations, the prefix and the placeholder ports masked (the prefix is masked in
@@ -103,7 +111,20 @@ instead sends DATA over a new connection (datagram) to %%PORT%% (or %%PORTNAME%%
 compares what comes back; `SNI NAME` sends a TLS ClientHello for NAME (for
 ssl_preread) and compares the name of the echo backend that answered; `WS PATH`
 sends a WebSocket upgrade request and, after a 101, "ping" through the tunnel (the
-configuration must listen on %%PORT%% over TCP). Exit status 1 when anything differs.
+configuration must listen on %%PORT%% over TCP).
+
+When the configuration names %%SYSLOG%% or %%SYSLOGSOCK%%, the datagrams each receiver
+got are compared request by request: after each request the script waits until no
+datagram has come for 0.15 s (at most 2 s), and the datagrams that came since the
+previous request (those before the first request count as request 0, which is not
+compared: start-up notices; those after the last, when the server stops, are not
+compared either) must be the same in any order, compared as log lines: the header's time
+and hostname (`<PRI>Mmm dd hh:mm:ss HOST TAG: `; the priority and tag are kept), an
+error-log line's date, pid and connection number, times, durations, ports and the
+prefix masked, and, as in the error logs, the debug lines (Debian's nginx-light
+writes them under `debug`), the info lines about connections the client closed and
+the notice lines that name no client left out. Exit status 1
+when anything differs.
 """
 import hashlib, os, re, shutil, socket, socketserver, struct, subprocess, sys, tempfile, threading, time
 import http.client, http.server, urllib.parse
@@ -418,6 +439,89 @@ def backends():
     return ports
 
 
+class Syslog:
+    """Two syslog receivers (UDP on 127.0.0.1 and a unix datagram socket) that
+    record (request number, datagram) for every datagram; see %%SYSLOG%%."""
+    def __init__(self):
+        self.got, self.request, self.last = [], 0, time.time()
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); self.udp.bind(("127.0.0.1", 0))
+        self.dir = tempfile.mkdtemp(prefix="realworld-syslog-"); os.chmod(self.dir, 0o755)
+        self.path = os.path.join(self.dir, "log.sock")
+        self.unix = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); self.unix.bind(self.path)
+        os.chmod(self.path, 0o777)  # nginx's workers run as nobody when started as root
+        self.done = False
+        for s in (self.udp, self.unix):  # room for a burst (error_log ... debug): a full socket drops datagrams
+            try:
+                s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", socket.SO_RCVBUF), 8 << 20)
+            except OSError:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        for s in (self.udp, self.unix):
+            threading.Thread(target=self.read, args=(s,), daemon=True).start()
+
+    def read(self, s):
+        s.settimeout(0.2)
+        while not self.done:
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.last = time.time()
+            self.got.append((self.request, ("udp " if s is self.udp else "unix ") + data.decode(errors="replace")))
+
+    def subst(self):
+        return {"SYSLOG": "127.0.0.1:%d" % self.udp.getsockname()[1], "SYSLOGSOCK": self.path}
+
+    def settle(self):
+        """Waits until no datagram has come for 0.15 s since the call (at most 2 s):
+        a server logs a request after the answer has gone."""
+        start = time.time()
+        end = start + 2
+        while time.time() < end and time.time() - max(self.last, start) < 0.15:
+            time.sleep(0.02)
+
+    def close(self):
+        self.done = True
+        self.udp.close(); self.unix.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+SYSHEAD = re.compile(r"^(udp|unix) <(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d (?:(\S+) )?(\S*): (.*)$", re.S)
+ERRBODY = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)$", re.S)
+
+
+def syslines(got, d, ports):
+    """The datagrams of got, by request number, masked (see %%SYSLOG%%)."""
+    out = {}
+    host = socket.gethostname().lower()
+    for i, data in got:
+        m = SYSHEAD.match(data)
+        if not m:
+            out.setdefault(i, []).append("(not syslog) " + data)
+            continue
+        kind, pri, name, tag, text = m.groups()
+        if name is not None and name != host:  # "nohostname" with a tag: "<190>Dec  7 .. TAG: .."
+            tag, text = name, tag + ": " + text if tag else text
+            name = None
+        e = ERRBODY.match(text)
+        if e:
+            if e.group(1) == "debug" or e.group(1) == "info" and CONNINFO.search(e.group(2)) or \
+               e.group(1) == "notice" and ", client: " not in e.group(2):
+                continue
+            text = "[%s] %s" % e.groups()
+        text = text.replace(d, "%%DIR%%")
+        for k, v in ports.items():
+            if isinstance(v, int):
+                text = re.sub(r"\b%d\b" % v, k, text)
+        for rx, r in TIMES:
+            text = rx.sub(r, text)
+        text = re.sub(r"127\.0\.0\.1:\d{5}\b", "127.0.0.1:EPHEMERAL", text)
+        text = clientports(text, ports.get("~clientports", ()))
+        out.setdefault(i, []).append(f"{kind} <{pri}> {'HOST ' if name else ''}{tag}: {text}")
+    return out
+
+
 def prepare(src, dst, subst):
     shutil.copytree(src, dst)
     for root, _, files in os.walk(dst):
@@ -434,6 +538,7 @@ def prepare(src, dst, subst):
         if not os.path.exists(os.path.join(dst, f)):
             shutil.copy(os.path.join("/etc/nginx", f), dst)
     os.makedirs(os.path.join(dst, "logs"), exist_ok=True)
+    os.chmod(os.path.join(dst, "logs"), 0o777)  # nginx's workers (nobody) open logs with variables in the path
     html = os.path.join(dst, "html")
     os.makedirs(os.path.join(html, ".git"), exist_ok=True)
     files = {"index.html": "<html>index</html>\n" * 40, "404.html": "<html>not here</html>\n",
@@ -576,6 +681,18 @@ SIDE = {"nginx": "-n", "fulcrum": "-f"}
 REPEAT = re.compile(r"<<(.)\*(\d+)>>")
 
 
+# The local ports of the script's HTTP connections of the current run: a
+# logged $remote_port is masked as CLIENTPORT.
+CLIENTPORTS = set()
+
+
+def newclientports():
+    """A new CLIENTPORTS set for a run."""
+    global CLIENTPORTS
+    CLIENTPORTS = set()
+    return CLIENTPORTS
+
+
 def ask(ports, line, tls, prefix):
     line = REPEAT.sub(lambda m: m.group(1) * int(m.group(2)), line)
     parts = [p.strip() for p in line.split("|")]
@@ -634,6 +751,7 @@ def ask(ports, line, tls, prefix):
         if body:
             c.putheader("Content-Length", str(len(body)))
         c.endheaders()
+        CLIENTPORTS.add(c.sock.getsockname()[1])  # $remote_port: masked in the logs
         try:
             if body:
                 c.send(body)
@@ -682,6 +800,7 @@ TIMES = [(re.compile(p), r) for p, r in (
     (r"\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}", "TIME_LOCAL"),
     (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}", "TIME_ISO8601"),
     (r"\b\d{10}\.\d{3}\b", "MSEC"),
+    (r"\b1\d{12}\b", "MSEC13"),  # $msec without its dot (Datadog's 13-digit epoch)
     (r"\b\d+\.\d{3}\b", "SECONDS"))]
 
 
@@ -732,6 +851,11 @@ def errorlines(d, ports):
     return out
 
 
+def clientports(text, mine):
+    """text with the client ports of mine masked as CLIENTPORT."""
+    return re.sub(r"\b\d{4,5}\b", lambda m: "CLIENTPORT" if int(m.group(0)) in mine else m.group(0), text)
+
+
 def masked(line):
     """line with its numbers masked, then line: the sort key that keeps
     sameline's pairs together."""
@@ -752,7 +876,7 @@ def loglines(d, ports):
                     text = re.sub(r"\b%d\b" % v, k, text)
             for rx, r in TIMES:
                 text = rx.sub(r, text)
-            out[os.path.relpath(p, d)] = text.splitlines()
+            out[os.path.relpath(p, d)] = clientports(text, ports.get("~clientports", ())).splitlines()
     return out
 
 
@@ -766,10 +890,15 @@ def traffic(name, src, subst, fulcrum, work, verbose):
         for p in procs:
             p.terminate()
             p.wait()
+    allports = answers.get("ports", {})
     for who, ports in answers.pop("ports", {}).items():
         logs[who] = loglines(os.path.join(work, name + SIDE[who]), ports)
         logs[who]["(error log)"] = errorlines(os.path.join(work, name + SIDE[who]), ports)
     dns = answers.pop("dns", {})
+    sys_ = {}
+    for who, rx in answers.pop("syslog", {}).items():
+        rx.close()
+        sys_[who] = syslines(rx.got, os.path.join(work, name + SIDE[who]), allports.get(who, {}))
     if None in answers.values():
         return [f"{name}: traffic: " + ", ".join(w for w, a in answers.items() if a is None) + " did not start"]
     out = []
@@ -785,9 +914,20 @@ def traffic(name, src, subst, fulcrum, work, verbose):
         print(f"    DNS questions: nginx {dns.get('nginx')}")
     if dns.get("nginx") != dns.get("fulcrum"):  # what each asked the DNS server (name, type), in any order
         out.append(f"{name}: DNS questions\n    nginx   {dns.get('nginx')}\n    fulcrum {dns.get('fulcrum')}")
+    for i in range(1, len(reqs) + 1):  # the datagrams after each request, in any order
+        n, fl = sys_.get("nginx", {}).get(i, []), sys_.get("fulcrum", {}).get(i, [])
+        if verbose and n:
+            print(f"    #{i} syslog: nginx {n}")
+        if len(n) == len(fl) and all(map(sameline, sorted(n, key=masked), sorted(fl, key=masked))):
+            continue
+        out.append(f"{name}: #{i} {reqs[i - 1]}: syslog\n    nginx   {sorted(n)}\n    fulcrum {sorted(fl)}")
     nlogs, flogs = logs.get("nginx", {}), logs.get("fulcrum", {})
     for f in sorted(set(nlogs) | set(flogs)):
         n, fl = nlogs.get(f), flogs.get(f)
+        if n is None and f == "logs/access.log" and not any(
+                "logs/access.log" in open(os.path.join(r, x), errors="replace").read()
+                for r, _, xs in os.walk(src) for x in xs):
+            continue  # the default access log: Debian's nginx writes /var/log/nginx/access.log
         if n is None or fl is None:
             out.append(f"{name}: log {f}: written by {'fulcrum' if n is None else 'nginx'} only")
             continue
@@ -802,8 +942,13 @@ def traffic(name, src, subst, fulcrum, work, verbose):
 
 def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
     """Starts nginx and fulcrum (appending them to procs) and fills answers."""
+    uses = any("%%SYSLOG" in open(os.path.join(r, f), errors="replace").read()
+               for r, _, fs in os.walk(src) for f in fs)
     for who in ("nginx", "fulcrum"):
         s = dict(subst, PORT=freeport(), PORT2=freeport(), PORT3=freeport())
+        rx = Syslog()
+        answers.setdefault("syslog", {})[who] = rx
+        s.update(rx.subst())
         answers.setdefault("ports", {})[who] = s
         d = os.path.join(work, name + SIDE[who])
         prepare(src, d, dict(s, DIR=d))
@@ -819,12 +964,19 @@ def start_and_ask(name, src, subst, fulcrum, work, reqs, answers, procs):
             pause("SLEEP 0")
         answers[who] = []
         DNSSERVER.asked = []
-        for r in reqs:
+        s["~clientports"] = newclientports()
+        if uses:
+            rx.settle()
+        for n, r in enumerate(reqs, 1):
+            rx.request = n
             if r.startswith(("TCP ", "UDP ", "SNI ", "WS ")):
                 answers[who].append(raw(s, r))
-                continue
-            a = pause(r) or ask(s, r, tls, d)
-            answers[who].append((a[0], {k: v.replace(d, "%%DIR%%") for k, v in a[1].items()}) + tuple(a[2:]))
+            else:
+                a = pause(r) or ask(s, r, tls, d)
+                answers[who].append((a[0], {k: v.replace(d, "%%DIR%%") for k, v in a[1].items()}) + tuple(a[2:]))
+            if uses:
+                rx.settle()
+        rx.request = len(reqs) + 1
         answers.setdefault("dns", {})[who] = sorted(DNSSERVER.asked)
 
 
@@ -861,7 +1013,8 @@ def main():
                 continue
             d = os.path.join(work, name)
             DNSSERVER.names = dnsnames(src)
-            prepare(src, d, dict(subst, DIR=d, PORT=freeport(), PORT2=freeport(), PORT3=freeport()))
+            prepare(src, d, dict(subst, DIR=d, PORT=freeport(), PORT2=freeport(), PORT3=freeport(),
+                                 SYSLOG="127.0.0.1:%d" % freeport(), SYSLOGSOCK=os.path.join(d, "syslog.sock")))
             nrc, nmsg, nout = check(["nginx"], d)
             frc, fmsg, fout = check([fulcrum], d)
             diffs = []

@@ -34,6 +34,7 @@ func newAccessFiles(errLog func() *errlog.Logger) *accesslog.Files {
 		}
 		req := &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
 			Request: st.RequestLine, Upstream: st.LastUpstream.String(), Host: st.Host}
+		req.Referrer, req.ReferrerSent = st.Referer()
 		errLog().LogRequest(level, req, what+" ("+errlog.Errno(err)+") while logging request")
 	}, OnSyslogError: func(err *syslog.OpError) {
 		// nginx 1.22.1 (recorded): the failed call at alert (a refused
@@ -95,6 +96,7 @@ func (a *accessLogs) log(set *config.Settings, st *vars.State) {
 		// nginx 1.22.1 (recorded): at warn, to the request's error log
 		req := &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
 			Request: st.RequestLine, Upstream: st.LastUpstream.String(), Host: st.Host}
+		req.Referrer, req.ReferrerSent = st.Referer()
 		a.errorLog(set.ErrorLogs).LogRequest(errlog.Warn, req, "send() to syslog failed while logging request")
 	}
 }

@@ -164,10 +164,11 @@ func hasIPv4Rule(rules []config.AccessRule) bool {
 // logRequest is the request context of an error log line, as nginx writes
 // it: the connection's number, the client, the server, the request line as
 // received, the upstream the request last tried (before an internal
-// redirect, as nginx's r->upstream outlives it) and the Host.
+// redirect, as nginx's r->upstream outlives it), the Host and the Referer.
 func logRequest(st *vars.State, r *http.Request) *errlog.Request {
 	req := &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
 		Request: st.RequestLine, Upstream: st.LastUpstream.String(), Host: r.Host, Action: st.LogAction}
+	req.Referrer, req.ReferrerSent = st.Referer()
 	if st.InSubrequest { // nginx names the subrequest's $uri (ngx_http_log_error_handler)
 		req.Subrequest = st.Path
 	}

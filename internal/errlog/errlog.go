@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,6 +231,35 @@ func (l *Logger) LogRequest(level Level, req *Request, msg string) {
 // still (a "client sent too long URI" line quoting a 8k request line).
 const maxLine = 2048
 
+// errnoRoom is what nginx keeps free for the system error of a line that is
+// too long (ngx_log_errno: "leave a space for an error code").
+const errnoRoom = 50
+
+// errnoPart matches a message that ends in a system error, such as `open()
+// "/srv/x" failed (36: File name too long)`, optionally followed by the
+// action nginx's handler writes after it (` while connecting to upstream`).
+var errnoPart = regexp.MustCompile(`(?s)^(.*)( \(\d+: [^)]*\))((?: while .*)?)$`)
+
+// appendCut appends msg to the line b that began at start. As nginx's
+// ngx_log_errno does, a message whose text before its system error ends
+// beyond maxLine-errnoRoom bytes of the line is cut there and marked "...",
+// so that the error (and the request's context, as far as it fits) is
+// still written: `open() "/srv/aaa...aaa... (36: File name too long),
+// client: 127.0.0.1, ` (recorded with nginx 1.22.1 for a 2 KiB URI).
+func appendCut(b []byte, start int, msg string) []byte {
+	if len(b)-start+len(msg) <= maxLine-errnoRoom {
+		return append(b, msg...)
+	}
+	m := errnoPart.FindStringSubmatch(msg)
+	if m == nil || len(b)-start+len(m[1]) <= maxLine-errnoRoom {
+		return append(b, msg...)
+	}
+	b = append(b, m[1]...)
+	b = append(b[:start+maxLine-errnoRoom], "..."...)
+	b = append(b, m[2]...)
+	return append(b, m[3]...)
+}
+
 // appendLine appends the whole line, newline included, to b. A line about
 // a request (req set) is cut to maxLine as nginx cuts it; fulcrum's own
 // lines without one (a panic's stack) are kept whole.
@@ -249,9 +279,11 @@ func (l *Logger) appendLine(b []byte, level Level, msg string, req *Request) []b
 	for len(msg) > 0 && msg[len(msg)-1] == '\n' {
 		msg = msg[:len(msg)-1]
 	}
-	b = append(b, msg...)
 	if req != nil {
+		b = appendCut(b, start, msg)
 		b = req.AppendTo(b)
+	} else {
+		b = append(b, msg...)
 	}
 	if req != nil && len(b)-start > maxLine-1 {
 		b = b[:start+maxLine-1]

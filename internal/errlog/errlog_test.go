@@ -65,6 +65,15 @@ func TestLineFormat(t *testing.T) {
 			l.LogRequest(Error, &Request{Conn: 7, Client: "127.0.0.1", Request: "GET /m HTTP/1.1", Host: "h"},
 				`open() "/srv/m" failed (2: No such file or directory)`)
 		}, `2026/11/25 01:24:22 [error] 1234#0: *7 open() "/srv/m" failed (2: No such file or directory), client: 127.0.0.1, server: , request: "GET /m HTTP/1.1", host: "h"` + "\n"},
+		// nginx 1.22.1's lines with a Referer (recorded): last, after host;
+		// an empty field written as "".
+		{"request with a referrer", func(l *Logger) {
+			l.LogRequest(Error, &Request{Conn: 1, Client: "127.0.0.1", Request: "GET /m HTTP/1.1", Host: "h", Referrer: `http://a/?q="x"`, ReferrerSent: true},
+				`open() "/srv/m" failed (2: No such file or directory)`)
+		}, `2026/11/25 01:24:22 [error] 1234#0: *1 open() "/srv/m" failed (2: No such file or directory), client: 127.0.0.1, server: , request: "GET /m HTTP/1.1", host: "h", referrer: "http://a/?q="x""` + "\n"},
+		{"request with an empty referrer", func(l *Logger) {
+			l.LogRequest(Error, &Request{Conn: 1, Client: "127.0.0.1", Request: "GET /m HTTP/1.1", Host: "h", ReferrerSent: true}, "x")
+		}, `2026/11/25 01:24:22 [error] 1234#0: *1 x, client: 127.0.0.1, server: , request: "GET /m HTTP/1.1", host: "h", referrer: ""` + "\n"},
 		// nginx 1.22.1's line for an SSI include nested too deep.
 		{"request with a subrequest", func(l *Logger) {
 			l.LogRequest(Error, &Request{Conn: 9, Client: "127.0.0.1", Request: "GET /n/loop.html HTTP/1.1", Subrequest: "/n/loop.html", Host: "127.0.0.1:44621"},
@@ -78,6 +87,24 @@ func TestLineFormat(t *testing.T) {
 		}, func() string {
 			s := `2026/11/25 01:24:22 [info] 1234#0: *1 client sent too long URI while reading client request line, client: 127.0.0.1, server: , request: "GET /` + strings.Repeat("a", 8000)
 			return s[:2047] + "\n"
+		}()},
+		// nginx 1.22.1's line for a 1990-byte URI (recorded): the text
+		// before the system error is cut 50 bytes before the line's end and
+		// marked "...", the error and as much of the request as fits follow.
+		{"long message keeps its system error", func(l *Logger) {
+			a := strings.Repeat("a", 1990)
+			l.LogRequest(Error, &Request{Conn: 2, Client: "127.0.0.1", Request: "GET /" + a + " HTTP/1.1", Host: "h"},
+				`open() "/srv/`+a+`" failed (36: File name too long)`)
+		}, func() string {
+			s := `2026/11/25 01:24:22 [error] 1234#0: *2 open() "/srv/` + strings.Repeat("a", 1990)
+			return s[:1998] + `... (36: File name too long), client: 127.0.0.1, ` + "\n"
+		}()},
+		{"long message with an action", func(l *Logger) {
+			a := strings.Repeat("a", 1990)
+			l.LogRequest(Error, &Request{Conn: 2, Client: "127.0.0.1"}, `open() "/srv/`+a+`" failed (13: Permission denied) while logging request`)
+		}, func() string {
+			s := `2026/11/25 01:24:22 [error] 1234#0: *2 open() "/srv/` + strings.Repeat("a", 1990)
+			return s[:1998] + `... (13: Permission denied) while logging request` + "\n"
 		}()},
 		{"own line kept whole", func(l *Logger) { l.Log(Alert, strings.Repeat("s", 3000)) },
 			"2026/11/25 01:24:22 [alert] 1234#0: " + strings.Repeat("s", 3000) + "\n"},

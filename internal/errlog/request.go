@@ -22,6 +22,12 @@ type Request struct {
 	// HostSent says the request had a Host field even when Host is empty:
 	// nginx writes `host: ""` for a "Host: " it refused.
 	HostSent bool
+	// Referrer is the value of the request's first Referer field, written
+	// last as nginx's `, referrer: "VALUE"`; ReferrerSent says the request
+	// had one, so that an empty field is written as `referrer: ""`, as
+	// nginx 1.22.1 writes it (recorded).
+	Referrer     string
+	ReferrerSent bool
 	// Action is what the connection was doing, written after the message
 	// as nginx's " while ACTION" ("sending to client"); "" writes none.
 	// Messages that name their action themselves leave it empty.
@@ -30,7 +36,7 @@ type Request struct {
 
 // AppendTo appends nginx's request context to b, in nginx's order:
 // ` while ACTION, client: ADDR, server: NAME, request: "LINE", subrequest: "URI",
-// upstream: "URL", host: "HOST"`,
+// upstream: "URL", host: "HOST", referrer: "REFERER"`,
 // leaving out the fields that are empty, except server, which nginx writes
 // empty too (`server: ,`: log parsers such as fail2ban's nginx filters
 // expect it).
@@ -48,9 +54,14 @@ func (r *Request) AppendTo(b []byte) []byte {
 	b = appendField(b, ", subrequest: ", r.Subrequest, true)
 	b = appendField(b, ", upstream: ", r.Upstream, true)
 	if r.Host == "" && r.HostSent {
-		return append(b, `, host: ""`...)
+		b = append(b, `, host: ""`...)
+	} else {
+		b = appendField(b, ", host: ", r.Host, true)
 	}
-	return appendField(b, ", host: ", r.Host, true)
+	if r.Referrer == "" && r.ReferrerSent {
+		return append(b, `, referrer: ""`...)
+	}
+	return appendField(b, ", referrer: ", r.Referrer, true)
 }
 
 func appendField(b []byte, label, value string, quote bool) []byte {

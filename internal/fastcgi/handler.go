@@ -737,8 +737,10 @@ func (req *request) logRequest() *errlog.Request {
 	if line == "" {
 		line = req.r.Method + " " + req.r.RequestURI + " " + req.r.Proto
 	}
-	return &errlog.Request{Conn: req.st.Conn, Client: req.st.RemoteAddr(), Server: req.st.ServerName,
+	lr := &errlog.Request{Conn: req.st.Conn, Client: req.st.RemoteAddr(), Server: req.st.ServerName,
 		Request: line, Upstream: req.upstream, Host: req.r.Host}
+	lr.Referrer, lr.ReferrerSent = req.st.Referer()
+	return lr
 }
 
 // noAddr is the attempt address of a request that found no server.

@@ -217,6 +217,23 @@ func (s *headScan) line(l []byte) (end, skip bool, err error) {
 	return false, false, nil
 }
 
+// checkStartLine refuses a request line that cannot parse as soon as it has
+// come (l is the line with its CRLF), before the rest of the head: nginx
+// parses the request line on its own and answers 400 at its end (recorded
+// with nginx 1.22.1: "BADREQUEST", "GET" and "get / HTTP/1.1" and
+// "BAD REQUEST" with CRLF and nothing after them got 400 and "client sent
+// invalid method" or "client sent invalid request" at once, where fulcrum
+// waited for the head's end, up to client_header_timeout). Only readHead,
+// for a head that did not come in one read, checks here; a head read whole
+// is parsed once, by Request.parse.
+func (s *headScan) checkStartLine(l []byte) error {
+	if s.kind != headRequest || s.lines != 1 {
+		return nil
+	}
+	var r Request
+	return ParseRequestLine(l[:len(l)-2], &r)
+}
+
 // readHead appends the lines of one head from br to dst, up to and including
 // the empty line, and returns the extended slice. A clean end of input
 // before the first byte of a head is io.EOF; inside one, or after empty lines
@@ -238,6 +255,9 @@ func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 			case skip:
 				dst = dst[:start]
 			default:
+				if perr := s.checkStartLine(dst[start:]); perr != nil {
+					return dst, perr
+				}
 				start = len(dst)
 			}
 		case bufio.ErrBufferFull:

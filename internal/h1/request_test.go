@@ -653,3 +653,46 @@ func TestReadRequestRefusedFields(t *testing.T) {
 		})
 	}
 }
+
+// waitingReader returns its bytes in one read, then errWaiting: a client
+// that sent a request line and nothing more, and waits.
+type waitingReader struct{ b []byte }
+
+var errWaiting = errors.New("waiting for the client")
+
+func (w *waitingReader) Read(p []byte) (int, error) {
+	if len(w.b) == 0 {
+		return 0, errWaiting
+	}
+	n := copy(p, w.b)
+	w.b = w.b[n:]
+	return n, nil
+}
+
+// TestReadRequestRefusesStartLineAtOnce: a request line that cannot parse is
+// refused when its CRLF comes, without waiting for the rest of the head, as
+// nginx 1.22.1 answers 400 to "BADREQUEST\r\n" alone (recorded); a valid one
+// waits for the head.
+func TestReadRequestRefusesStartLineAtOnce(t *testing.T) {
+	tests := []struct {
+		sent string
+		want error
+	}{
+		{"BADREQUEST\r\n", ErrRequestLine},
+		{"GET\r\n", ErrRequestLine},
+		{"get / HTTP/1.1\r\n", ErrMethod},
+		{"BAD REQUEST\r\n", ErrRequestLine},
+		{"\r\nGET\r\n", ErrRequestLine},
+		{"GET / HTTP/1.1\r\n", errWaiting},
+		{"GET / HTTP/1.1\r\nHost: a\r\n", errWaiting},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sent, func(t *testing.T) {
+			var r Request
+			err := ReadRequest(bufio.NewReader(&waitingReader{[]byte(tt.sent)}), &r, Limits{})
+			if !errors.Is(err, tt.want) {
+				t.Errorf("ReadRequest(%q) = %v, want %v", tt.sent, err, tt.want)
+			}
+		})
+	}
+}

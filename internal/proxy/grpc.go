@@ -935,8 +935,10 @@ func (h *GRPCHandler) logRequest(r *http.Request, st *vars.State, upstream strin
 	if line == "" {
 		line = st.Method + " " + st.RequestURI + " " + st.Proto
 	}
-	return &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
+	lr := &errlog.Request{Conn: st.Conn, Client: st.RemoteAddr(), Server: st.ServerName,
 		Request: line, Upstream: upstream, Host: st.Host}
+	lr.Referrer, lr.ReferrerSent = st.Referer()
+	return lr
 }
 
 // bindFailure is the failure of a connection that could not bind

@@ -571,6 +571,7 @@ func (req *request) logRequest(upstream string) *errlog.Request {
 		Upstream: upstream,
 		Host:     r.Host,
 	}
+	lr.Referrer, lr.ReferrerSent = req.st.Referer()
 	if req.st.InSubrequest {
 		// nginx names the subrequest's URI (an auth_request's:
 		// subrequest: "/auth", recorded with nginx 1.22.1).

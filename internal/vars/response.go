@@ -35,6 +35,17 @@ func getRemoteAddr(dst []byte, st *State) ([]byte, bool) {
 // address, or "unix:" for a client on a unix socket.
 func (st *State) RemoteAddr() string { return string(appendRemote(nil, st)) }
 
+// Referer returns the value of the request's first Referer field and whether
+// it had one: what nginx writes as `referrer: "..."` at the end of a request's
+// error log lines (ngx_http_log_error_handler).
+func (st *State) Referer() (string, bool) {
+	if st.Header == nil {
+		return "", false
+	}
+	v, _, ok := st.Header.Lookup("Referer", 0)
+	return v, ok
+}
+
 // appendRemote appends $remote_addr: the client's address, or nginx's
 // "unix:" for a client on a unix socket whose address no realip rule set.
 func appendRemote(dst []byte, st *State) []byte {

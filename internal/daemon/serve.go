@@ -57,7 +57,10 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	*rec = recorder{ResponseWriter: w, st: st, snap: s, req: r, ci: ci}
 	rec.ew, _ = w.(engineWriter)
 	defer func() {
-		if rec.hijacked != nil {
+		// Once the request's end went to the writer's goroutine
+		// (finishedLater), the recorder is that goroutine's: it clears it
+		// in putScratch. An HTTP/2 stream is never hijacked anyway.
+		if !finishedLater && rec.hijacked != nil {
 			s.upgrades.remove(rec.hijacked)
 		}
 	}()

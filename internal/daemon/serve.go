@@ -20,7 +20,6 @@ import (
 	"fulcrum/internal/fastcgi"
 	"fulcrum/internal/gzipfilter"
 	"fulcrum/internal/h1"
-	"fulcrum/internal/memcached"
 	"fulcrum/internal/oidc"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/rewrite"
@@ -371,12 +370,10 @@ func (w *recorder) mainLog() *errlog.Logger {
 }
 
 var (
-	_ proxy.ErrorLogger     = (*recorder)(nil)
-	_ fastcgi.ErrorLogger   = (*recorder)(nil)
-	_ memcached.ErrorLogger = (*recorder)(nil)
+	_ errlog.Chooser = (*recorder)(nil)
 )
 
-// ErrorLog implements proxy.ErrorLogger and fastcgi.ErrorLogger: a
+// ErrorLog implements errlog.Chooser, for proxy, fastcgi and memcached: a
 // subrequest's upstream lines go to its main request's log (mainLog), as
 // nginx 1.22.1 writes them (recorded: an SSI include, add_after_body and
 // auth_request into a location with its own error_log; the lines went to

@@ -185,6 +185,24 @@ func (l *Logger) Enabled(level Level) bool {
 	return level >= l.min && !l.closed.Load()
 }
 
+// Chooser is a request's ResponseWriter that names the error log the
+// request's lines go to when that is not its location's: the daemon's
+// subrequests write to their main request's, as nginx's subrequests write to
+// the connection's log, which only a main request moves. ErrorLog returns
+// that log, or own (the location's) when there is none.
+type Chooser interface {
+	ErrorLog(own *Logger) *Logger
+}
+
+// For returns the error log of a request that w answers: the one w names
+// (Chooser), else own, the location's.
+func For(w any, own *Logger) *Logger {
+	if c, ok := w.(Chooser); ok {
+		return c.ErrorLog(own)
+	}
+	return own
+}
+
 // Closed reports whether l was closed: a holder of an older logger (a
 // kept-alive connection across a reload) takes the one in force instead.
 func (l *Logger) Closed() bool { return l.closed.Load() }

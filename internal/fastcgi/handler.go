@@ -35,13 +35,6 @@ import (
 // a plain error page.
 type Failer interface{ Fail(code int) }
 
-// ErrorLogger is a ResponseWriter whose request's error log lines go to a
-// log other than the location's, as the proxy's (proxy.ErrorLogger): a
-// subrequest's go to its main request's. ErrorLog returns it, or own.
-type ErrorLogger interface {
-	ErrorLog(own *errlog.Logger) *errlog.Logger
-}
-
 // ErrorInterceptor is a ResponseWriter that has an error page for an
 // upstream status (fastcgi_intercept_errors on).
 type ErrorInterceptor interface{ InterceptsError(status int) bool }
@@ -411,7 +404,7 @@ type request struct {
 	tls     *upstreamtls.Client
 	sslName string
 	// log is the request's error log: the location's (Handler.log), or
-	// the one the writer names (ErrorLogger: a subrequest's main request's).
+	// the one the writer names (errlog.Chooser: a subrequest's main request's).
 	log *errlog.Logger
 	// The cache's state of a request in a caching location (cache.go); cl
 	// is nil elsewhere. cache is the request's cache (Handler.cache's
@@ -467,10 +460,7 @@ type request struct {
 // response on, retrying other servers as fastcgi_next_upstream says. In a
 // caching location the cache may answer instead (cache.go).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.State) {
-	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now(), target: h.target, idle: h.idle, tls: h.tls, log: h.log}
-	if el, ok := w.(ErrorLogger); ok {
-		req.log = el.ErrorLog(h.log)
-	}
+	req := &request{w: w, r: r, st: st, ctx: r.Context(), start: h.now(), target: h.target, idle: h.idle, tls: h.tls, log: errlog.For(w, h.log)}
 	if h.pass != nil {
 		// nginx evaluates and parses the value first, before the body
 		// and the cache (ngx_http_fastcgi_eval).

@@ -97,22 +97,12 @@ func New(o Options) (*Handler, error) {
 }
 
 // errorLog is the error log of a request that w answers: the one w names
-// (ErrorLogger), else the location's. Not inlined, to keep ServeHTTP's
+// (errlog.Chooser), else the location's. Not inlined, to keep ServeHTTP's
 // frame as it was.
 //
 //go:noinline
 func (h *Handler) errorLog(w http.ResponseWriter) *errlog.Logger {
-	if el, ok := w.(ErrorLogger); ok {
-		return el.ErrorLog(h.log)
-	}
-	return h.log
-}
-
-// ErrorLogger is a ResponseWriter whose request's error log lines go to a
-// log other than the location's, as the proxy's (proxy.ErrorLogger): a
-// subrequest's go to its main request's. ErrorLog returns it, or own.
-type ErrorLogger interface {
-	ErrorLog(own *errlog.Logger) *errlog.Logger
+	return errlog.For(w, h.log)
 }
 
 // request is one request's state across its attempts.
@@ -121,7 +111,7 @@ type request struct {
 	r  *http.Request
 	st *vars.State
 	// log is the request's error log: the location's (Handler.log), or
-	// the one the writer names (ErrorLogger).
+	// the one the writer names (errlog.Chooser).
 	log *errlog.Logger
 	key []byte // escaped
 	cmd []byte // "get KEY\r\n"

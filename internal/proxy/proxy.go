@@ -154,7 +154,7 @@ type request struct {
 	caching, noStore, passRange, staleError bool
 	ims, inm                                string
 	// log is the request's error log: the location's (Handler.log), or
-	// the one the writer names (ErrorLogger: a subrequest's main request's).
+	// the one the writer names (errlog.Chooser: a subrequest's main request's).
 	log *errlog.Logger
 	// errKey is the entry an intercepted error's status is stored under
 	// (storeError) when errKeep says the request may store one: it went
@@ -535,24 +535,12 @@ func bodyErrorStatus(r *http.Request, err error) int {
 }
 
 // errorLog is the error log of a request that w answers: the one w names
-// (ErrorLogger), else the location's. Not inlined: ServeHTTP's frame is on
+// (errlog.Chooser), else the location's. Not inlined: ServeHTTP's frame is on
 // every proxied request's stack.
 //
 //go:noinline
 func (h *Handler) errorLog(w http.ResponseWriter) *errlog.Logger {
-	if el, ok := w.(ErrorLogger); ok {
-		return el.ErrorLog(h.log)
-	}
-	return h.log
-}
-
-// ErrorLogger is a ResponseWriter whose request's error log lines go to a log
-// other than the location's: the daemon's subrequests write to their main
-// request's, as nginx's subrequests write to the connection's log, which
-// only a main request moves. ErrorLog returns that log, or own (the
-// location's) when there is none.
-type ErrorLogger interface {
-	ErrorLog(own *errlog.Logger) *errlog.Logger
+	return errlog.For(w, h.log)
 }
 
 // logRequest describes the request for an error log line (built only when a

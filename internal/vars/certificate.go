@@ -244,11 +244,7 @@ func AppendDNLegacy(dst, raw []byte) []byte {
 			} else {
 				dst = append(dst, '+')
 			}
-			oid := a.Type.String()
-			name, known := attributeNames[oid]
-			if !known {
-				name = oid
-			}
+			name, _ := attributeName(a)
 			dst = append(dst, name...)
 			dst = append(dst, '=')
 			for _, b := range a.Value.Bytes {
@@ -266,13 +262,19 @@ func AppendDNLegacy(dst, raw []byte) []byte {
 	return dst
 }
 
-// appendAttribute appends one "type=value".
-func appendAttribute(dst []byte, a attribute) []byte {
+// attributeName is a's short name (CN, O, ...), or its OID in dotted form
+// when unknown (known false).
+func attributeName(a attribute) (name string, known bool) {
 	oid := a.Type.String()
-	name, known := attributeNames[oid]
-	if !known {
+	if name, known = attributeNames[oid]; !known {
 		name = oid
 	}
+	return name, known
+}
+
+// appendAttribute appends one "type=value".
+func appendAttribute(dst []byte, a attribute) []byte {
+	name, known := attributeName(a)
 	dst = append(dst, name...)
 	dst = append(dst, '=')
 	s, ok := attributeString(a.Value)

@@ -119,6 +119,20 @@ func (c *cgiRecorder) readBody(br *bufio.Reader, proto string) (int, bool) {
 	}
 }
 
+// skipFCGIStdin reads records up to the empty STDIN record that ends a
+// request's body.
+func skipFCGIStdin(br *bufio.Reader) error {
+	for {
+		typ, content, err := readFCGIRecord(br)
+		if err != nil {
+			return err
+		}
+		if typ == 5 && len(content) == 0 {
+			return nil
+		}
+	}
+}
+
 // readFCGIRecord reads one FastCGI record: its type and content.
 func readFCGIRecord(br *bufio.Reader) (byte, []byte, error) {
 	var h [8]byte

@@ -29,14 +29,8 @@ func TestFastCGIPrereadWithParams(t *testing.T) {
 		n, _ := c.Read(buf)
 		first <- buf[:n]
 		br := bufio.NewReader(io.MultiReader(bytes.NewReader(buf[:n]), c))
-		for { // to the empty STDIN record that ends the body
-			typ, content, err := readFCGIRecord(br)
-			if err != nil {
-				return
-			}
-			if typ == 5 && len(content) == 0 {
-				break
-			}
+		if skipFCGIStdin(br) != nil {
+			return
 		}
 		c.Write(fcgiStdout([]byte("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nok"), 0, 0, 0))
 	})
@@ -96,14 +90,8 @@ func TestFastCGIStreamedBodyInErrorPage(t *testing.T) {
 		if _, err := readFCGIParams(br); err != nil {
 			return
 		}
-		for { // to the empty STDIN record that ends the body
-			typ, content, err := readFCGIRecord(br)
-			if err != nil {
-				return
-			}
-			if typ == 5 && len(content) == 0 {
-				break
-			}
+		if skipFCGIStdin(br) != nil {
+			return
 		}
 		c.Write(fcgiStdout([]byte("Status: 404 Not Found\r\n\r\n"), 0, 0, 0))
 	})

@@ -2,7 +2,6 @@ package daemon_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"net/http"
 	"os"
@@ -27,12 +26,9 @@ func TestGunzipInSubrequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain := strings.Repeat("X000XXXXXX", 100)
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(plain))
-	zw.Close()
+	gz := gzipBytes(t, plain)
 	files := map[string]string{
-		"t1.gz":   gz.String(),
+		"t1.gz":   string(gz),
 		"s.html":  `xxx <!--#include virtual="/direct/t1" --> xxx`,
 		"p.html":  `xxx <!--#include virtual="/proxied/t1" --> xxx`,
 		"ok.html": "ok",
@@ -101,11 +97,8 @@ func TestGzipStaticErrorPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain := strings.Repeat("X000XXXXXX", 100)
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(plain))
-	zw.Close()
-	if err := os.WriteFile(filepath.Join(root, "t1.gz"), gz.Bytes(), 0o644); err != nil {
+	gz := gzipBytes(t, plain)
+	if err := os.WriteFile(filepath.Join(root, "t1.gz"), gz, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	addr := startDaemon(t, dir, fmt.Sprintf(`
@@ -138,7 +131,7 @@ func TestGzipStaticErrorPage(t *testing.T) {
 			tr.CloseIdleConnections()
 			want, wantCE := plain, ""
 			if ae != "" {
-				want, wantCE = gz.String(), "gzip"
+				want, wantCE = string(gz), "gzip"
 			}
 			if resp.StatusCode != tc.code || body.String() != want || resp.Header.Get("Content-Encoding") != wantCE {
 				t.Errorf("%s with Accept-Encoding %q: %d, Content-Encoding %q, body %q; want %d, %q and the file", tc.target, ae, resp.StatusCode, resp.Header.Get("Content-Encoding"), body.String(), tc.code, wantCE)

@@ -165,3 +165,16 @@ func TestImportDirections(t *testing.T) {
 		t.Errorf("go list found %d of the %d packages in the table", seen, len(allowedImports))
 	}
 }
+
+// TestNoMergeConflictMarkers fails when a tracked file still holds the lines a
+// conflicted merge leaves (docs/testing.md once landed with a pair of them).
+func TestNoMergeConflictMarkers(t *testing.T) {
+	t.Parallel() // runs git grep only
+	out, err := exec.Command("git", "-C", "..", "grep", "-nE", "^(<<<<<<< |>>>>>>> |=======$)", "--", ".", ":!*.golden").CombinedOutput()
+	switch {
+	case err == nil:
+		t.Errorf("merge conflict markers in tracked files:\n%s", out)
+	case len(out) > 0:
+		t.Fatalf("git grep: %v\n%s", err, out)
+	}
+}

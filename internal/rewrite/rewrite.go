@@ -210,14 +210,14 @@ type Result struct {
 	// location whose condition held: the request is served with its
 	// settings. Nil when none held.
 	IfLocation *config.Location
-	// NoUpstream reports that an if block whose condition held wrote a
-	// content handler (proxy_pass and its kin) that IfLocation, a later
-	// one's location, has no target for: nginx keeps the first block's
-	// handler (r->content_handler) and runs it with the later block's
-	// configuration, which logs "no upstream configuration" at alert and
-	// answers 500 (recorded with nginx 1.22.1: "if ($arg_x) { proxy_pass
-	// ...; } if ($arg_y) { }" for ?x=1&y=1).
-	NoUpstream bool
+	// NoUpstream is the content handler directive (proxy_pass and its
+	// kin, config.If.Handler) of an if block whose condition held when
+	// IfLocation, a later one's location, has no target for it; empty
+	// otherwise. nginx keeps the first block's handler (r->content_handler)
+	// and runs it with the later block's configuration, which answers 500
+	// (recorded with nginx 1.22.1: "if ($arg_x) { proxy_pass ...; } if
+	// ($arg_y) { }" for ?x=1&y=1 logs "no upstream configuration").
+	NoUpstream string
 }
 
 // Logger receives the lines a script logs about its request: rewrite_log's
@@ -266,7 +266,9 @@ func (s *Script) Run(st *vars.State, log Logger) Result {
 		e.res.Research = e.uriChanged
 	}
 	if il := e.res.IfLocation; il != nil && e.handler != "" {
-		e.res.NoUpstream = !il.Settings.HasPass(e.handler)
+		if !il.Settings.HasPass(e.handler) {
+			e.res.NoUpstream = e.handler
+		}
 	}
 	return e.res
 }

@@ -130,6 +130,15 @@ type If struct {
 	// enclosing location's, with the block's own directives on top), as
 	// nginx's "if in location" does. Nil for an if in a server.
 	Location *Location
+	// Handler is the content handler directive the block writes itself
+	// (proxy_pass, fastcgi_pass, scgi_pass, uwsgi_pass, grpc_pass or
+	// memcached_pass, the last one written), nginx's clcf->handler of the
+	// if's location; empty when it writes none. When its condition holds,
+	// that handler serves the request even if a later if block whose
+	// condition holds too becomes the request's configuration
+	// (ngx_http_update_location_config changes r->content_handler only for
+	// a location that has one): see Settings.HasPass.
+	Handler string
 	// scope is the block's level, kept until the builder fills Location's
 	// settings (after the enclosing level's, see ifSettings).
 	scope *scope
@@ -300,9 +309,44 @@ func (b *builder) ifBlock(d *Directive, at *scope) (*If, error) {
 		blk.Location = &Location{Modifier: parent.Modifier, Path: parent.Path, Regex: parent.Regex, Implicit: true, Pos: d.Pos}
 		inner.loc = blk.Location
 		blk.scope = inner
+		for _, in := range d.Block {
+			if passDirectives[in.Name] {
+				blk.Handler = in.Name
+			}
+		}
 	}
 	blk.Steps, err = b.steps(inner.own(rewriteNames...), inner)
 	return blk, err
+}
+
+// passDirectives are the content handler directives nginx allows in an if
+// block inside a location.
+var passDirectives = map[string]bool{
+	"proxy_pass": true, "fastcgi_pass": true, "scgi_pass": true,
+	"uwsgi_pass": true, "grpc_pass": true, "memcached_pass": true,
+}
+
+// HasPass reports whether the level has the target of directive, one of
+// the content handler directives an if block may write (If.Handler), its
+// own or inherited: what nginx's handler for it finds in the level's
+// configuration. Without one nginx's handler logs "no upstream
+// configuration" at alert and answers 500.
+func (s *Settings) HasPass(directive string) bool {
+	switch directive {
+	case "proxy_pass":
+		return s.ProxyPass != nil
+	case "fastcgi_pass":
+		return s.FastCGI.Pass != nil
+	case "scgi_pass":
+		return s.SCGI.Pass != nil
+	case "uwsgi_pass":
+		return s.UWSGI.Pass != nil
+	case "grpc_pass":
+		return s.GRPCPass != nil
+	case "memcached_pass":
+		return s.Memcached.Pass != nil
+	}
+	return false
 }
 
 // conditionHint is the hint of a condition nginx cannot read.

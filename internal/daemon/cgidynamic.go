@@ -33,10 +33,11 @@ func (b *handlerBuilder) newDynamicCGI(set *config.Settings, proto fastcgi.Proto
 	d := &dynamicCGI{blocks: map[string]fastcgi.Target{}, implicit: map[string]fastcgi.Target{},
 		addrs: newAddrTargets(passName(proto), cgiTarget, dns, valid, b.snap.now)}
 	for u, bp := range b.pools {
-		t := fastcgi.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey, Keepalive: bp.cfg.Keepalive}
+		t := fastcgi.Target{Pool: bp.pool, Policy: bp.policy, HashKey: bp.hashKey}
 		if u.Implicit {
 			d.implicit[strings.ToLower(u.Name)] = t
 		} else {
+			t.Idle = b.cgiIdle(bp)
 			d.blocks[strings.ToLower(u.Name)] = t
 		}
 	}

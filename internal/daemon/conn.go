@@ -1150,7 +1150,16 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 	parsed := req
 	if req.Method == nil { // a head cut short: its request line may be whole
 		parsed = &h1.Request{}
-		_ = h1.ParseRequestLine(line, parsed)
+		if h1.ParseRequestLine(line, parsed) == h1.ErrTargetEscape {
+			// nginx's request line parser took the line and its URI
+			// parser refused it (ngx_http_process_request_uri): r->uri
+			// is found and empty, $request_uri and $args are not found,
+			// as for a path above the root (serveFound). Recorded with
+			// nginx 1.22.1: GET /%zz, /%2, /% and http://h/%zz log $uri
+			// and $document_uri as "", $request_uri and $args as "-";
+			// GET /%zz\x01 (its line refused) logs "-" for all four.
+			st.Rewritten = true
+		}
 	}
 	if parsed.Method != nil { // the request line parsed
 		st.Method = string(parsed.Method)

@@ -113,3 +113,45 @@ http {
 	get()
 	waitOpen(1)
 }
+
+// TestFastCGIKeepaliveSharedByLocations: the idle connections an upstream
+// block's keepalive keeps are the block's, shared by every location whose
+// fastcgi_pass names it, with variables too, as nginx's keepalive cache is.
+// Recorded with nginx 1.22.1: with upstream php { server APP; keepalive 1; }
+// and fastcgi_keep_conn on, the requests /a/1, /b/2, /a/3, /b/4, /d/5,
+// /a/6, /d/7 over locations /a/, /b/ and /d/ ("fastcgi_pass $u") reached
+// the application over one connection; fulcrum kept one per location
+// (three).
+func TestFastCGIKeepaliveSharedByLocations(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open, accepted atomic.Int64
+	go fcgi.Serve(countingListener{Listener: ln, open: &open, accepted: &accepted}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "php "+r.URL.Path)
+	}))
+	t.Cleanup(func() { ln.Close() })
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, strings.ReplaceAll(`
+    access_log off;
+    upstream php { server APP; keepalive 1; }
+    server {
+        listen 127.0.0.1:0;
+        fastcgi_keep_conn on;
+        fastcgi_param REQUEST_METHOD $request_method;
+        fastcgi_param SERVER_PROTOCOL $server_protocol;
+        fastcgi_param REQUEST_URI $request_uri;
+        location /a/ { fastcgi_pass php; }
+        location /b/ { fastcgi_pass php; }
+        location /d/ { set $u php; fastcgi_pass $u; }
+    }`, "APP", ln.Addr().String()))
+	for _, p := range []string{"/a/1", "/b/2", "/a/3", "/b/4", "/d/5", "/a/6", "/d/7"} {
+		if b := getBody(t, addr, p); b != "php "+p {
+			t.Fatalf("%s: body %q, want %q", p, b, "php "+p)
+		}
+	}
+	if n := accepted.Load(); n != 1 {
+		t.Errorf("the application accepted %d connections, want 1 (nginx's)", n)
+	}
+}

@@ -376,3 +376,61 @@ http {
 	waitForLog(t, logPath, "error auth-svc.test could not be resolved (3: Host not found), client: 127.0.0.1")
 	waitForLog(t, logPath, "error auth request unexpected status: 502 while sending to client, client: 127.0.0.1")
 }
+
+// TestProxyPassResolvedRepeats: an address a DNS answer lists twice is two
+// servers of the group a proxy_pass with variables makes of the answer, as
+// nginx's resolver keeps repeated records and makes a peer of each.
+// Recorded with nginx 1.22.1 ("set $h app.test; proxy_pass
+// http://$h:PORT;"): A records 127.0.0.1, 127.0.0.1, 127.0.0.2 sent 404 of
+// 600 requests to 127.0.0.1 and 196 to 127.0.0.2; with 127.0.0.3 (refusing)
+// twice and 127.0.0.2, a request that started at 127.0.0.3 logged
+// $upstream_addr "127.0.0.3:PORT, 127.0.0.3:PORT, 127.0.0.2:PORT". fulcrum
+// merged the repeats: one request in two to each address, and one refusal.
+func TestProxyPassResolvedRepeats(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dns.SetTTL("app.test", 300, "127.0.0.2", "127.0.0.2", "127.0.0.3")
+	dns.SetTTL("down.test", 300, "127.0.0.4", "127.0.0.3", "127.0.0.4")
+	port := listenSamePort(t, "127.0.0.2", "127.0.0.3")
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	addr, _ := runConfig(t, dir, fmt.Sprintf(`error_log %[1]s/error.log info;
+events {}
+http {
+    log_format ua '$request_uri $status $upstream_addr';
+    access_log %[2]s ua buffer=0;
+    resolver %[3]s valid=60s ipv6=off;
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_pass http://$arg_host:%[4]s; }
+    }
+}`, dir, logPath, dns.Addr, port))
+	client := &http.Client{Timeout: 5 * time.Second}
+	got := map[string]int{}
+	for range 6 {
+		resp, err := client.Get("http://" + addr + "/?host=app.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got[string(body)]++
+	}
+	if got["127.0.0.2"] != 4 || got["127.0.0.3"] != 2 {
+		t.Errorf("6 requests reached %v, want 127.0.0.2 4 times (listed twice) and 127.0.0.3 twice", got)
+	}
+	// The group is 127.0.0.3, 127.0.0.4, 127.0.0.4: the first request goes
+	// to 127.0.0.3, the second tries the two 127.0.0.4 in turn.
+	for i := range 2 {
+		resp, err := client.Get("http://" + addr + "/?host=down.test&n=" + strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "127.0.0.3" {
+			t.Errorf("down.test #%d: %d %q, want 200 from 127.0.0.3", i, resp.StatusCode, body)
+		}
+	}
+	p := ":" + port
+	waitLogged(t, logPath, "/?host=down.test&n=1 200 127.0.0.4"+p+", 127.0.0.4"+p+", 127.0.0.3"+p)
+}

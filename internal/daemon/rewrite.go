@@ -3,8 +3,10 @@ package daemon
 import (
 	"fmt"
 	"io/fs"
+	"math"
 	"net/http"
 	"os"
+	"strconv"
 
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -243,6 +245,24 @@ func (s *snapshot) locationRewrite(rec *recorder, r *http.Request, st *vars.Stat
 			return loc, rewrite.Result{}, false
 		}
 	}
+}
+
+// failNoUpstream answers 500 for a request whose content handler is an if
+// block's directive (proxy_pass, fastcgi_pass, ...) and whose configuration
+// a later if block's, which has no target for it (rewrite.Result.NoUpstream),
+// with the lines nginx 1.22.1's handler logs (recorded): "no upstream
+// configuration" at alert (ngx_http_upstream_init_request), but for
+// memcached_pass, whose handler reads $memcached_key first through the
+// index the later block never set (NGX_ERROR): "unknown variable index"
+// at alert, then its own error.
+func failNoUpstream(rec *recorder, r *http.Request, directive string) {
+	if directive == "memcached_pass" {
+		rec.logLine(errlog.Alert, r, "unknown variable index: "+strconv.FormatUint(math.MaxUint64, 10))
+		rec.logLine(errlog.Error, r, `the "$memcached_key" variable is not set`)
+	} else {
+		rec.logLine(errlog.Alert, r, "no upstream configuration")
+	}
+	rec.fail(http.StatusInternalServerError)
 }
 
 // answerScript answers as a script decided: a return, a redirect, or 500.

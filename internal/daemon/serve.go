@@ -692,6 +692,8 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case !rec.sub && includes(mirrorSettings(loc, limited)) && !s.keepIncludeBody(rec, r, st, mirrorSettings(loc, limited)):
 		case limited:
 			next = rec.runHandler(func() *internalRedirect { return s.limitHandlers[loc].serve(rec, r, st) })
+		case res.NoUpstream != "": // an if block's proxy_pass, a later one's configuration
+			failNoUpstream(rec, r, res.NoUpstream)
 		default:
 			next = rec.runHandler(func() *internalRedirect { return s.handlers[loc].serve(rec, r, st) })
 		}

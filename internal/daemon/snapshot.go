@@ -533,6 +533,9 @@ type builtPool struct {
 	// nginx's keepalive cache is the upstream block's; made by the first
 	// such location.
 	memcachedIdle *upstream.IdleConns
+	// cgiIdle are the block's idle FastCGI connections (fastcgi_keep_conn
+	// on), shared likewise; see handlerBuilder.cgiIdle.
+	cgiIdle *upstream.IdleConns
 }
 
 // serverSettings are the pool settings of an upstream server line's server.

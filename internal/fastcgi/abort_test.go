@@ -172,6 +172,5 @@ func abortHandler(t *testing.T, proto Protocol, set config.FastCGI, size int64, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(h.Close)
 	return h, logs
 }

@@ -99,7 +99,6 @@ func newCachingHandlerIn(t *testing.T, proto Protocol, set config.FastCGI, clock
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(h.Close)
 	return h
 }
 

@@ -133,9 +133,11 @@ type Options struct {
 	Pool    *upstream.Pool
 	Policy  balancer.Policy
 	HashKey *vars.Template
-	// Keepalive is the upstream block's keepalive: how many idle
-	// connections fastcgi_keep_conn on may keep; 0 closes each one.
-	Keepalive int
+	// Idle keeps the connections fastcgi_keep_conn on leaves open, up to
+	// the upstream block's keepalive per server; nil closes each one. The
+	// caller owns it and closes it: the locations whose fastcgi_pass names
+	// one upstream block share it, as they share nginx's keepalive cache.
+	Idle *upstream.IdleConns
 	// Pass, when set, is the pass's value with variables (fastcgi_pass
 	// $backend), evaluated and parsed per request (ParseAddress) first
 	// thing; Lookup then finds its target, when the cache did not answer.
@@ -165,12 +167,12 @@ type Options struct {
 
 // Target is where a request goes: an upstream group, its balancing method,
 // the key of "hash KEY" (nil for other methods) and the upstream block's
-// keepalive (0 keeps no connection open).
+// idle connections (nil keeps no connection open; see Options.Idle).
 type Target struct {
-	Pool      *upstream.Pool
-	Policy    balancer.Policy
-	HashKey   *vars.Template
-	Keepalive int
+	Pool    *upstream.Pool
+	Policy  balancer.Policy
+	HashKey *vars.Template
+	Idle    *upstream.IdleConns
 }
 
 // Lookup finds the target of a request's address, as nginx's upstream
@@ -208,11 +210,9 @@ type Handler struct {
 	// idle keeps target's connections (fastcgi_keep_conn on with a
 	// keepalive); nil when they are closed after each request.
 	idle *upstream.IdleConns
-	// keepConn says idle connections may be kept (fastcgi_keep_conn on);
-	// dynIdle are those of the dynamic targets, per *upstream.Pool, made
-	// on first use.
+	// keepConn says idle connections may be kept (fastcgi_keep_conn on),
+	// in the target's Idle.
 	keepConn bool
-	dynIdle  sync.Map
 	bind     bindaddr.Bind
 	// sleep is fastcgi_limit_rate's pause; nil means a timer (tests
 	// replace it along with now).
@@ -266,7 +266,7 @@ func New(o Options) (*Handler, error) {
 		set, scheme = &o.Location.Settings.UWSGI, "uwsgi://"
 	}
 	h := &Handler{set: set, proto: o.Protocol, scheme: scheme, log: o.Log, now: o.Now,
-		target: Target{Pool: o.Pool, Policy: o.Policy, HashKey: o.HashKey, Keepalive: o.Keepalive},
+		target: Target{Pool: o.Pool, Policy: o.Policy, HashKey: o.HashKey, Idle: o.Idle},
 		pass:   o.Pass, lookup: o.Lookup, named: map[string]bool{}, hide: map[string]bool{}}
 	if h.now == nil {
 		h.now = time.Now
@@ -323,8 +323,8 @@ func New(o Options) (*Handler, error) {
 		}
 	}
 	h.keepConn = set.KeepConn && o.Protocol == FastCGI
-	if h.keepConn && o.Keepalive > 0 && o.Pass == nil {
-		h.idle = upstream.NewIdleConns(o.Keepalive)
+	if o.Pass == nil {
+		h.idle = h.idleFor(h.target)
 	}
 	if h.cache, err = compileCache(o, set.Cache, strings.TrimSuffix(scheme, "://")); err != nil {
 		return nil, err
@@ -342,28 +342,13 @@ func New(o Options) (*Handler, error) {
 	return h, nil
 }
 
-// Close closes the idle connections the handler keeps.
-func (h *Handler) Close() {
-	if h.idle != nil {
-		h.idle.Close()
-	}
-	h.dynIdle.Range(func(_, v any) bool {
-		v.(*upstream.IdleConns).Close()
-		return true
-	})
-}
-
-// idleFor is the idle connection set of a dynamic target: nil unless
+// idleFor is the idle connection set of a target: nil unless
 // fastcgi_keep_conn is on and its upstream block has a keepalive.
 func (h *Handler) idleFor(t Target) *upstream.IdleConns {
-	if !h.keepConn || t.Keepalive <= 0 {
+	if !h.keepConn {
 		return nil
 	}
-	if v, ok := h.dynIdle.Load(t.Pool); ok {
-		return v.(*upstream.IdleConns)
-	}
-	v, _ := h.dynIdle.LoadOrStore(t.Pool, upstream.NewIdleConns(t.Keepalive))
-	return v.(*upstream.IdleConns)
+	return t.Idle
 }
 
 // request is one request's state across its attempts.

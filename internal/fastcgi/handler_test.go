@@ -57,13 +57,24 @@ func newHandler(t *testing.T, set config.FastCGI, keepalive int, servers ...upst
 		t.Fatal(err)
 	}
 	loc := &config.Location{Path: "/", Settings: &config.Settings{FastCGI: set}}
-	h, err := New(Options{Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Keepalive: keepalive,
+	h, err := New(Options{Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Idle: idleConns(t, keepalive),
 		Compiler: &vars.Compiler{}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(h.Close)
 	return h, logs
+}
+
+// idleConns keeps up to keepalive idle connections per server, closed at
+// the end of the test; nil for 0, as the daemon gives a block without
+// keepalive.
+func idleConns(t *testing.T, keepalive int) *upstream.IdleConns {
+	if keepalive <= 0 {
+		return nil
+	}
+	idle := upstream.NewIdleConns(keepalive)
+	t.Cleanup(idle.Close)
+	return idle
 }
 
 // serveFCGI runs Go's FastCGI server with handler on a listener and

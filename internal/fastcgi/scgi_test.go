@@ -227,7 +227,6 @@ func newHandlerFor(t *testing.T, proto Protocol, set config.FastCGI, addr string
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(h.Close)
 	return h, logs
 }
 

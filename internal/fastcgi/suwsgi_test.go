@@ -42,7 +42,6 @@ func newSUWSGIHandler(t *testing.T, addr string, ssl config.ProxySSL) (*Handler,
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(h.Close)
 	return h, logs
 }
 
@@ -314,10 +313,9 @@ func newKeptSUWSGIHandler(t *testing.T, addr string) (*Handler, *testutil.SyncBu
 	set.Pass = &config.FastCGIPass{Address: addr, TLS: true}
 	set.KeepConn = true // FastCGI's: uwsgi keeps nothing even so
 	loc := &config.Location{Path: "/", Settings: &config.Settings{UWSGI: set}}
-	h, err := New(Options{Protocol: UWSGI, Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Keepalive: 4, Compiler: &vars.Compiler{}, Log: log})
+	h, err := New(Options{Protocol: UWSGI, Location: loc, Pool: pool, Policy: &balancer.RoundRobin{}, Idle: idleConns(t, 4), Compiler: &vars.Compiler{}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(h.Close)
 	return h, logs
 }

@@ -27,7 +27,8 @@ type Error uint8
 const (
 	ErrRequestLine         Error = iota + 1 // 400: request line is not "method SP target SP version"
 	ErrMethod                               // 400: method has a byte other than A-Z, '_' and '-' (nginx's rule)
-	ErrTarget                               // 400: control character, space, '#', bad %-escape or bad authority in the target
+	ErrTarget                               // 400: control character, space, '#' or bad authority in the target
+	ErrTargetEscape                         // 400: a '%' in the target's path that starts no %XX escape (the target is otherwise valid)
 	ErrTargetForm                           // 400: target form not allowed for the method ('*' without OPTIONS or with CONNECT)
 	ErrVersion                              // 400: malformed HTTP-version
 	ErrVersionNotSupported                  // 505: well-formed version other than HTTP/1.0 and HTTP/1.1
@@ -70,6 +71,7 @@ var errInfo = [errKinds]struct {
 	ErrRequestLine:         {400, "malformed request line"},
 	ErrMethod:              {400, "invalid method"},
 	ErrTarget:              {400, "invalid request target"},
+	ErrTargetEscape:        {400, "invalid percent-encoding in request target"},
 	ErrTargetForm:          {400, "request target form not allowed for method"},
 	ErrVersion:             {400, "malformed HTTP version"},
 	ErrVersionNotSupported: {505, "HTTP version not supported"},

@@ -438,22 +438,29 @@ func (r *Request) parseAbsolute(t []byte) error {
 
 // splitPathQuery validates the path-and-query part of a target and sets
 // r.Path and r.Query. Allowed raw: VCHAR except '#', and obs-text (as nginx
-// and net/http accept); a '%' in the path must start a valid %XX escape.
+// and net/http accept), else ErrTarget; then a '%' in the path must start a
+// valid %XX escape, else ErrTargetEscape. The order is nginx's: its request
+// line parser refuses a byte anywhere in the target first, and only its URI
+// parser (ngx_http_parse_complex_uri), which runs on a line that parsed,
+// refuses an escape, so "/%zz\x01" is the first fault and "/%zz" the second
+// (their $uri differ: see ErrTargetEscape's use in the daemon).
 func (r *Request) splitPathQuery(t []byte) error {
 	q := -1
-	for i := 0; i < len(t); i++ {
-		c := t[i]
+	for i, c := range t {
 		if charClass[c]&cTarget == 0 {
 			return ErrTarget
 		}
-		switch {
-		case q >= 0:
-		case c == '?':
+		if c == '?' && q < 0 {
 			q = i
-		case c == '%':
-			if i+2 >= len(t) || charClass[t[i+1]]&cHex == 0 || charClass[t[i+2]]&cHex == 0 {
-				return ErrTarget
-			}
+		}
+	}
+	path := t
+	if q >= 0 {
+		path = t[:q]
+	}
+	for i, c := range path {
+		if c == '%' && (i+2 >= len(path) || charClass[path[i+1]]&cHex == 0 || charClass[path[i+2]]&cHex == 0) {
+			return ErrTargetEscape
 		}
 	}
 	if q < 0 {

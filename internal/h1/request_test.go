@@ -238,8 +238,11 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"control in target", "GET /a\x01 HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"tab in target", "GET /a\tb HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"DEL in target", "GET /a\x7f HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
-		{"bad escape", "GET /a%zz HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
-		{"truncated escape", "GET /a%2 HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
+		{"bad escape", "GET /a%zz HTTP/1.1\r\n" + h + "\r\n", ErrTargetEscape},
+		{"truncated escape", "GET /a%2 HTTP/1.1\r\n" + h + "\r\n", ErrTargetEscape},
+		{"escape cut by the query", "GET /a%2?b HTTP/1.1\r\n" + h + "\r\n", ErrTargetEscape},
+		{"bad escape in absolute form", "GET http://h/%zz HTTP/1.1\r\n" + h + "\r\n", ErrTargetEscape},
+		{"bad escape, then a control byte", "GET /%zz\x01 HTTP/1.1\r\n" + h + "\r\n", ErrTarget}, // nginx's request line parser comes first
 		{"asterisk with GET", "GET * HTTP/1.1\r\n" + h + "\r\n", ErrTargetForm},
 		{"connect with asterisk", "CONNECT * HTTP/1.1\r\n" + h + "\r\n", ErrTargetForm},
 		{"connect without port", "CONNECT h HTTP/1.1\r\n" + h + "\r\n", ErrTarget},

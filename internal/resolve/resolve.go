@@ -105,10 +105,14 @@ func NewClient(servers []string, timeout time.Duration, ipv4, ipv6 bool) *Client
 }
 
 // Lookup returns host's addresses in the families the client asks for,
-// sorted and without repeats, so that the order of an answer does not
-// matter. host is queried as a fully qualified name: no search domains,
-// no hosts file. An IP address is its own answer. ctx may end the lookup
-// before the client's timeout.
+// sorted, so that the order of an answer does not matter, and with an
+// address as many times as the answer lists it: nginx's resolver keeps
+// repeated records, and a group made of the answer has a peer for each
+// (recorded with nginx 1.22.1: A records 127.0.0.1, 127.0.0.1, 127.0.0.2
+// for "proxy_pass http://$h:PORT" sent 404 of 600 requests to 127.0.0.1,
+// and tried an address listed twice twice). host is queried as a fully
+// qualified name: no search domains, no hosts file. An IP address is its
+// own answer. ctx may end the lookup before the client's timeout.
 func (c *Client) Lookup(ctx context.Context, host string) ([]netip.Addr, error) {
 	addrs, _, err := c.LookupTTL(ctx, host)
 	return addrs, err
@@ -152,7 +156,7 @@ func (c *Client) LookupTTL(ctx context.Context, host string) ([]netip.Addr, time
 	}
 	addrs := all.addrs
 	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })
-	return slices.Compact(addrs), time.Duration(all.ttl) * time.Second, nil
+	return addrs, time.Duration(all.ttl) * time.Second, nil
 }
 
 // types are the record types the client asks for.
@@ -262,6 +266,9 @@ func (w *Watcher) Refresh() {
 // It returns how long to wait before the name is resolved again (Wait).
 func (w *Watcher) refresh(n *Name) time.Duration {
 	addrs, ttl, err := w.dns.LookupTTL(w.ctx, n.Host)
+	// A resolve server's addresses are servers by address, whose state a
+	// reload keeps by address: a repeated record adds none.
+	addrs = slices.Compact(addrs)
 	if err != nil {
 		if w.ctx.Err() == nil && w.opts.Log != nil { // stopped: not a failure of the name
 			w.opts.Log.Logf(errlog.Error, "%s could not be resolved (%s)", n.Host, Describe(err))

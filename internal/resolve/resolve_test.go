@@ -240,6 +240,7 @@ func TestLookupTTL(t *testing.T) {
 	dns.SetCNAME("long.test", "target.test", 900)
 	dns.SetCNAME("dangling.test", "nowhere.test", 60)
 	dns.Set("empty.test")
+	dns.SetTTL("repeat.test", 300, "10.0.0.2", "10.0.0.1", "10.0.0.2")
 	c := NewClient([]string{dns.Addr}, 2*time.Second, true, true)
 	tests := []struct {
 		host     string
@@ -256,6 +257,8 @@ func TestLookupTTL(t *testing.T) {
 		{"empty.test", "", 0, true},
 		{"missing.test", "", 0, true},
 		{"10.1.2.3", "[10.1.2.3]", 0, false},
+		// A repeated record stays, as nginx's resolver keeps it.
+		{"repeat.test", "[10.0.0.1 10.0.0.2 10.0.0.2]", 300 * time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {

@@ -70,6 +70,9 @@ type step struct {
 	cond condition
 	body []step
 	loc  *config.Location
+	// handler is the content handler directive the if block writes
+	// (config.If.Handler).
+	handler string
 }
 
 // condition is a compiled if condition.
@@ -119,7 +122,7 @@ func compileStep(cs *config.Step, comp *vars.Compiler) (step, error) {
 			s.value, err = comp.Compile(cs.Set.Value)
 		}
 	case config.StepIf:
-		s.loc = cs.If.Location
+		s.loc, s.handler = cs.If.Location, cs.If.Handler
 		if s.cond, err = compileCondition(&cs.If.Cond, comp); err == nil {
 			s.body, err = compileSteps(cs.If.Steps, comp)
 		}
@@ -207,6 +210,14 @@ type Result struct {
 	// location whose condition held: the request is served with its
 	// settings. Nil when none held.
 	IfLocation *config.Location
+	// NoUpstream is the content handler directive (proxy_pass and its
+	// kin, config.If.Handler) of an if block whose condition held when
+	// IfLocation, a later one's location, has no target for it; empty
+	// otherwise. nginx keeps the first block's handler (r->content_handler)
+	// and runs it with the later block's configuration, which answers 500
+	// (recorded with nginx 1.22.1: "if ($arg_x) { proxy_pass ...; } if
+	// ($arg_y) { }" for ?x=1&y=1 logs "no upstream configuration").
+	NoUpstream string
 }
 
 // Logger receives the lines a script logs about its request: rewrite_log's
@@ -238,6 +249,9 @@ type engine struct {
 	// escapes on.
 	quote bool
 	buf   []byte
+	// handler is the content handler directive of the last if block
+	// whose condition held and that wrote one (nginx's r->content_handler).
+	handler string
 }
 
 // Run runs the script for the request whose variables st holds. log, when
@@ -250,6 +264,11 @@ func (s *Script) Run(st *vars.State, log Logger) Result {
 	e.run(s.steps)
 	if e.res.Outcome == Next {
 		e.res.Research = e.uriChanged
+	}
+	if il := e.res.IfLocation; il != nil && e.handler != "" {
+		if !il.Settings.HasPass(e.handler) {
+			e.res.NoUpstream = e.handler
+		}
 	}
 	return e.res
 }
@@ -288,6 +307,9 @@ func (e *engine) exec(s *step) bool {
 		}
 		if s.loc != nil {
 			e.res.IfLocation = s.loc
+		}
+		if s.handler != "" {
+			e.handler = s.handler
 		}
 		return e.run(s.body)
 	}

@@ -127,6 +127,16 @@ func (b *builder) warn(pos Pos, hint, msg string, args ...any) {
 	b.cfg.Warnings = append(b.cfg.Warnings, w)
 }
 
+// warnEach records a warning every time: for the ones nginx writes once per
+// thing it sets up (a server's TLS), even when all of them take the directive
+// from one line (an http-level one, or a file each server includes). The
+// caller runs once per such thing.
+func (b *builder) warnEach(pos Pos, hint, msg string, args ...any) {
+	w := Warning{Pos: pos, Msg: fmt.Sprintf(msg, args...), Hint: hint}
+	b.warned[w] = true
+	b.cfg.Warnings = append(b.cfg.Warnings, w)
+}
+
 // buildMain fills Main from the main context and the events block.
 func (b *builder) buildMain(dirs []*Directive) error {
 	m := &b.cfg.Main

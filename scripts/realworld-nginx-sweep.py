@@ -111,7 +111,8 @@ instead sends DATA over a new connection (datagram) to %%PORT%% (or %%PORTNAME%%
 compares what comes back; `SNI NAME` sends a TLS ClientHello for NAME (for
 ssl_preread) and compares the name of the echo backend that answered; `WS PATH`
 sends a WebSocket upgrade request and, after a 101, "ping" through the tunnel (the
-configuration must listen on %%PORT%% over TCP).
+configuration must listen on %%PORT%% over TCP; `WS PATH | Host: NAME | @tls: on`
+names the Host, default example.com, and speaks TLS first).
 
 When the configuration names %%SYSLOG%% or %%SYSLOGSOCK%%, the datagrams each receiver
 got are compared request by request: after each request the script waits until no
@@ -610,7 +611,9 @@ def raw(ports, line):
         port = ports[name[1:]]
     data = rest.encode() + b"\n"
     if kind == "WS":  # an upgrade request for the path rest, then "ping" over the tunnel
-        return upgrade(port, rest)
+        path, *opts = [p.strip() for p in rest.split("|")]
+        opts = {k.strip().lower(): v.strip() for k, v in (o.split(":", 1) for o in opts)}
+        return upgrade(port, path, opts.get("host", "example.com"), opts.get("@tls") == "on")
     if kind == "SNI":  # a TLS ClientHello naming rest: the echo's name comes back
         import ssl
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -644,13 +647,17 @@ def raw(ports, line):
         s.close()
 
 
-def upgrade(port, path):
-    """Sends a WebSocket upgrade request for path and, after a 101, "ping";
-    returns the status line and what came back through the tunnel."""
+def upgrade(port, path, host="example.com", tls=False):
+    """Sends a WebSocket upgrade request for path (with that Host, over TLS when
+    tls) and, after a 101, "ping"; returns the status line and what came back
+    through the tunnel."""
     s = socket.create_connection(("127.0.0.1", port), 3)
     s.settimeout(3)
     try:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        if tls:
+            import ssl
+            s = ssl._create_unverified_context().wrap_socket(s)
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
         head = b""
         while b"\r\n\r\n" not in head:

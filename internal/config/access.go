@@ -117,7 +117,7 @@ func applyAccess(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 			return accessParamError(d)
 		}
 		if masked {
-			b.warn(d.Pos, "", "low address bits of %s are meaningless", d.Args[0])
+			b.warnDir(d, "", "low address bits of %s are meaningless", d.Args[0])
 		}
 		rules = append(rules, r)
 	}

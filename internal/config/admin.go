@@ -56,7 +56,7 @@ func applyAdmin(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	last := dirs[len(dirs)-1]
 	for _, d := range dirs[:len(dirs)-1] {
 		if fulcrumHandler(d.Name) || fulcrumHandler(last.Name) {
-			b.warn(d.Pos, "keep one of them", `"%s" and "%s" in one block: the last one, "%s", answers, as in nginx`, d.Name, last.Name, last.Name)
+			b.warnDir(d, "keep one of them", `"%s" and "%s" in one block: the last one, "%s", answers, as in nginx`, d.Name, last.Name, last.Name)
 			break
 		}
 	}
@@ -72,7 +72,7 @@ func applyAdmin(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 		st.API = true
 		st.APIWrite = len(last.Args) == 1 && last.Args[0] == "write=on"
 		if st.APIWrite && len(st.Access) == 0 {
-			b.warn(last.Pos, "add allow and deny rules (allow 127.0.0.1; deny all;) to this location",
+			b.warnDir(last, "add allow and deny rules (allow 127.0.0.1; deny all;) to this location",
 				`"api write=on" without allow or deny lets every client change upstream servers`)
 		}
 	}

@@ -28,6 +28,10 @@ type builder struct {
 	accessOf  map[*Directive][]AccessRule // a level's allow and deny rules, by the first one
 	defTypes  map[string]string
 	warned    map[Warning]bool
+	// early are the warnings given before the build (the parse's); warnedDir
+	// the ones warnDir gave, by the directive read.
+	early     map[Warning]bool
+	warnedDir map[dirWarning]bool
 	certs     map[[3]string]tls.Certificate     // loaded certificate and key pairs, by file names (and password file)
 	passwords map[string][][]byte               // loaded ssl_password_file and proxy_ssl_password_file files, by name
 	roots     map[string]trustedFile            // loaded proxy_ssl_trusted_certificate and grpc_ssl_trusted_certificate files, by name
@@ -66,6 +70,8 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 		typesOf:   map[*Directive]map[string]string{},
 		accessOf:  map[*Directive][]AccessRule{},
 		warned:    map[Warning]bool{},
+		early:     map[Warning]bool{},
+		warnedDir: map[dirWarning]bool{},
 	}
 	if b.confDir == "" {
 		b.confDir = b.prefix
@@ -75,6 +81,7 @@ func build(dirs []*Directive, opts buildOptions, warnings []Warning) (*Config, e
 	}
 	for _, w := range warnings {
 		b.warned[w] = true
+		b.early[w] = true
 	}
 	b.charsets.spelling = map[string]string{}
 	collectCharsets(dirs, &b.charsets)
@@ -123,6 +130,39 @@ func (b *builder) warn(pos Pos, hint, msg string, args ...any) {
 	if b.warned[w] {
 		return
 	}
+	b.warned[w] = true
+	b.cfg.Warnings = append(b.cfg.Warnings, w)
+}
+
+// dirWarning is a warning about one directive read: an included file's line
+// is another directive each time the file is included.
+type dirWarning struct {
+	w Warning
+	d *Directive
+}
+
+// warnDir records a warning about directive d once per directive read, as
+// nginx warns while it reads each one: settings inherited by many levels are
+// built many times but warned about once, while a file included twice gets
+// its warnings twice (nginx reads it twice). A warning the parse gave already
+// is not repeated.
+func (b *builder) warnDir(d *Directive, hint, msg string, args ...any) {
+	w := Warning{Pos: d.Pos, Msg: fmt.Sprintf(msg, args...), Hint: hint}
+	k := dirWarning{w, d}
+	if b.early[w] || b.warnedDir[k] {
+		return
+	}
+	b.warnedDir[k] = true
+	b.warned[w] = true
+	b.cfg.Warnings = append(b.cfg.Warnings, w)
+}
+
+// warnEach records a warning every time: for the ones nginx writes once per
+// thing it sets up (a server's TLS), even when all of them take the directive
+// from one line (an http-level one, or a file each server includes). The
+// caller runs once per such thing.
+func (b *builder) warnEach(pos Pos, hint, msg string, args ...any) {
+	w := Warning{Pos: pos, Msg: fmt.Sprintf(msg, args...), Hint: hint}
 	b.warned[w] = true
 	b.cfg.Warnings = append(b.cfg.Warnings, w)
 }

@@ -426,7 +426,7 @@ func (b *builder) accessLogParam(d *Directive, l *AccessLog, a string) error {
 	case "if":
 		l.If = val
 	case "gzip":
-		b.warn(d.Pos, "the log is written uncompressed", `fulcrum does not implement "access_log ... gzip" yet`)
+		b.warnDir(d, "the log is written uncompressed", `fulcrum does not implement "access_log ... gzip" yet`)
 	default:
 		err = errBadValue
 	}

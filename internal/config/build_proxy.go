@@ -229,7 +229,7 @@ func (b *builder) nextUpstream(dirs []*Directive) (NextUpstream, error) {
 		for _, a := range d.Args {
 			bit := nextUpstreamBit(a)
 			if set&bit != 0 {
-				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+				b.warnDir(d, "", `duplicate value "%s"`, a)
 			}
 			set |= bit
 		}

@@ -193,7 +193,7 @@ func (b *builder) ipv6only(d *Directive, l *Listen, val string) error {
 		return errorf(d.Pos, `invalid ipv6only flags "%s"`, val)
 	}
 	if !strings.HasPrefix(l.Addr, "[") {
-		b.warn(d.Pos, "", `ipv6only is not supported on addr "%s", ignored`, l.Addr)
+		b.warnDir(d, "", `ipv6only is not supported on addr "%s", ignored`, l.Addr)
 		return nil
 	}
 	l.IPv6Only = on
@@ -215,7 +215,7 @@ func (b *builder) ignoredListenParam(d *Directive, key, val string, hasVal bool)
 	if bad {
 		return errorf(d.Pos, `invalid %s "%s=%s"`, key, key, val)
 	}
-	b.warn(d.Pos, "fulcrum leaves this socket option to the system", `"listen ... %s" is ignored`, key)
+	b.warnDir(d, "fulcrum leaves this socket option to the system", `"listen ... %s" is ignored`, key)
 	return nil
 }
 
@@ -254,7 +254,7 @@ func (b *builder) warnSuspiciousNames(sc *scope) {
 	for _, d := range sc.own("server_name") {
 		for _, a := range d.Args {
 			if strings.Contains(a, "/") {
-				b.warn(d.Pos, "", `server name "%s" has suspicious symbols`, a)
+				b.warnDir(d, "", `server name "%s" has suspicious symbols`, a)
 			}
 		}
 	}

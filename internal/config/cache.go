@@ -394,7 +394,7 @@ func parseCacheMethods(b *builder, dirs []*Directive, c *CacheSettings) error {
 				return hintf(d.Pos, d.Name+" takes GET, HEAD and POST", `invalid value "%s"`, a)
 			}
 			if seen[m] && b != nil {
-				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+				b.warnDir(d, "", `duplicate value "%s"`, a)
 			}
 			seen[m] = true
 		}
@@ -431,7 +431,7 @@ func parseCacheUseStale(b *builder, dirs []*Directive, c *CacheSettings) error {
 				set |= bit
 			}
 			if dup && b != nil {
-				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+				b.warnDir(d, "", `duplicate value "%s"`, a)
 			}
 		}
 	}

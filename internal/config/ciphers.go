@@ -180,7 +180,7 @@ func (b *builder) ciphers(d *Directive) ([]uint16, error) {
 			`no cipher match in "%s %s"`, d.Name, d.Args[0])
 	}
 	if len(unknown) > 0 {
-		b.warn(d.Pos, "Go's TLS does not implement them; the other suites are used",
+		b.warnDir(d, "Go's TLS does not implement them; the other suites are used",
 			`ciphers %s in "%s" are ignored`, strings.Join(unknown, ", "), d.Name)
 	}
 	return out, nil

@@ -131,7 +131,7 @@ func applyCookieFlags(b *builder, st *Settings, dirs []*Directive, _ *scope) err
 		}
 		for _, f := range r.Flags {
 			if f != "" && !strings.Contains(f, "$") && !containsFold(CookieFlagNames, f) {
-				b.warn(d.Pos, "the flags are "+strings.Join(CookieFlagNames, ", "),
+				b.warnDir(d, "the flags are "+strings.Join(CookieFlagNames, ", "),
 					`unknown flag "%s" in "proxy_cookie_flags" is ignored`, f)
 			}
 		}

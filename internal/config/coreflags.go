@@ -95,7 +95,7 @@ func applyKeepaliveDisable(b *builder, st *Settings, dirs []*Directive, _ *scope
 				return hintf(d.Pos, "use none, msie6, safari or msie6 safari", `invalid value "%s"`, a)
 			}
 			if seen[i] {
-				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+				b.warnDir(d, "", `duplicate value "%s"`, a)
 			}
 			seen[i] = true
 		}

@@ -60,7 +60,7 @@ func applyDAVMethods(b *builder, st *Settings, dirs []*Directive, _ *scope) erro
 		for _, a := range d.Args {
 			bit := davMethodNames[strings.ToLower(a)]
 			if m&bit != 0 {
-				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+				b.warnDir(d, "", `duplicate value "%s"`, a)
 			}
 			m |= bit
 		}

@@ -413,7 +413,7 @@ func cgiCacheRules(prefix string, field func(*Settings) *FastCGI) []settingRule 
 		})},
 		{names: []string{n("cache")}, apply: func(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 			if c := field(st).Cache; c != nil && c.Key == "" {
-				b.warn(dirs[0].Pos, "add "+n("cache_key")+" $scheme$request_method$host$request_uri; or every response shares one entry",
+				b.warnDir(dirs[0], "add "+n("cache_key")+" $scheme$request_method$host$request_uri; or every response shares one entry",
 					`no "%s" for "%s"`, n("cache_key"), n("cache"))
 			}
 			return nil

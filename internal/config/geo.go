@@ -152,7 +152,7 @@ func (p *geoParser) network(d *Directive, s string) (netip.Prefix, error) {
 		return netip.Prefix{}, hintf(d.Pos, "write an address (192.0.2.1, 2001:db8::1) or a network (10.0.0.0/8, 2001:db8::/32)", `invalid network "%s"`, s)
 	}
 	if masked {
-		p.b.warn(d.Pos, "", "low address bits of %s are meaningless", s)
+		p.b.warnDir(d, "", "low address bits of %s are meaningless", s)
 	}
 	return n, nil
 }
@@ -171,7 +171,7 @@ func (p *geoParser) netLine(d *Directive) error {
 			return err
 		}
 		if _, ok := p.nets[n]; !ok {
-			p.b.warn(d.Pos, "", `no network "%s" to delete`, d.Args[0])
+			p.b.warnDir(d, "", `no network "%s" to delete`, d.Args[0])
 		}
 		delete(p.nets, n)
 		return nil
@@ -187,7 +187,7 @@ func (p *geoParser) netLine(d *Directive) error {
 // add sets the value of n; a second value replaces the first with nginx's warning.
 func (p *geoParser) add(d *Directive, n netip.Prefix, value, text string) {
 	if old, dup := p.nets[n]; dup {
-		p.b.warn(d.Pos, "", `duplicate network "%s", value: "%s", old value: "%s"`, text, value, old)
+		p.b.warnDir(d, "", `duplicate network "%s", value: "%s", old value: "%s"`, text, value, old)
 	}
 	p.nets[n] = value
 }
@@ -197,7 +197,7 @@ func (p *geoParser) add(d *Directive, n netip.Prefix, value, text string) {
 func (p *geoParser) rangeLine(d *Directive) error {
 	if d.Name == "default" {
 		if p.hasDefault {
-			p.b.warn(d.Pos, "", `duplicate default geo range value: "%s", old value: "%s"`, d.Args[0], p.g.Default)
+			p.b.warnDir(d, "", `duplicate default geo range value: "%s", old value: "%s"`, d.Args[0], p.g.Default)
 		}
 		p.g.Default, p.hasDefault = d.Args[0], true
 		return nil
@@ -212,12 +212,12 @@ func (p *geoParser) rangeLine(d *Directive) error {
 	}
 	if del {
 		if p.ranges.remove(start, end) {
-			p.b.warn(d.Pos, "", `no address range "%s" to delete`, text)
+			p.b.warnDir(d, "", `no address range "%s" to delete`, text)
 		}
 		return nil
 	}
 	return p.ranges.add(start, end, d.Args[0], func(format string, args ...any) {
-		p.b.warn(d.Pos, "", format, append([]any{text}, args...)...)
+		p.b.warnDir(d, "", format, append([]any{text}, args...)...)
 	}, func(format string, args ...any) error {
 		return errorf(d.Pos, format, append([]any{text}, args...)...)
 	})

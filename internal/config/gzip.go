@@ -145,7 +145,7 @@ func typesSlot(b *builder, dirs []*Directive) (types []string, any bool) {
 			}
 			t := strings.ToLower(a)
 			if seen[t] {
-				b.warn(d.Pos, "", `duplicate MIME type "%s"`, t)
+				b.warnDir(d, "", `duplicate MIME type "%s"`, t)
 				continue
 			}
 			seen[t] = true
@@ -180,7 +180,7 @@ func applyGzipProxied(b *builder, st *Settings, dirs []*Directive, _ *scope) err
 			}
 			bit := GzipProxied(1) << i
 			if p&bit != 0 {
-				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+				b.warnDir(d, "", `duplicate value "%s"`, a)
 			}
 			p |= bit
 		}

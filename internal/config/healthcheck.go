@@ -356,7 +356,7 @@ func (b *builder) healthParam(hc *HealthCheck, d *Directive, p string) error {
 		if !strings.HasPrefix(val, "/") {
 			// Sent as written ("GET healthz HTTP/1.1"), which most servers
 			// refuse with 400: every server would turn unhealthy.
-			b.warn(d.Pos, "write uri=/"+val, `health_check "%s" is not a path: the checks send "GET %s", which most servers refuse with 400`, p, val)
+			b.warnDir(d, "write uri=/"+val, `health_check "%s" is not a path: the checks send "GET %s", which most servers refuse with 400`, p, val)
 		}
 		return nil
 	case key == "match" && hasVal:

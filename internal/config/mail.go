@@ -426,7 +426,7 @@ func (b *builder) mailTLS(srv *MailServer, sc *scope) error {
 	var need *Pos // where a certificate is asked for
 	var sslOnDir, starttlsDir *Directive
 	if dirs, _ := sc.nearest("ssl"); len(dirs) > 0 {
-		b.warn(dirs[0].Pos, "", sslDeprecated)
+		b.warnDir(dirs[0], "", sslDeprecated)
 		if on, _ := parseFlag(dirs[0].Args[0]); on {
 			sslOnDir, need = dirs[0], &dirs[0].Pos
 		}

@@ -120,7 +120,7 @@ func applyMemcachedNextUpstream(b *builder, st *Settings, dirs []*Directive, _ *
 				}
 			}
 			if set&bit != 0 {
-				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+				b.warnDir(d, "", `duplicate value "%s"`, a)
 			}
 			set |= bit
 		}

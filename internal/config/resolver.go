@@ -22,6 +22,12 @@ type DNSResolver struct {
 	// Timeout is resolver_timeout.
 	Timeout time.Duration
 	Pos     Pos
+	// Read is the directive it was read from. nginx makes one resolver, with
+	// its own cache of answers, per resolver directive it reads, so each place
+	// one is written is its own (an included file's line once per include:
+	// the include is read again each time); the levels that inherit it have
+	// the same Read, since each level's Settings read the nearest line again.
+	Read *Directive
 }
 
 // ResolvedName is a "server name resolve" line of an upstream: the name is
@@ -39,7 +45,7 @@ type ResolvedName struct {
 // [ipv6=on|off] [status_zone=zone]" with the level's resolver_timeout (nil:
 // the default).
 func (b *builder) parseResolver(d, timeout *Directive) (*DNSResolver, error) {
-	r := &DNSResolver{IPv4: true, IPv6: true, Timeout: defaultResolverTimeout, Pos: d.Pos}
+	r := &DNSResolver{IPv4: true, IPv6: true, Timeout: defaultResolverTimeout, Pos: d.Pos, Read: d}
 	for _, a := range d.Args {
 		key, val, hasVal := strings.Cut(a, "=")
 		switch {

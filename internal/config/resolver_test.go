@@ -49,7 +49,7 @@ func TestUpstreamResolve(t *testing.T) {
 				t.Errorf("names %+v, want %+v", names, tt.names)
 			}
 			if u.Resolver != nil {
-				u.Resolver.Pos = Pos{}
+				u.Resolver.Pos, u.Resolver.Read = Pos{}, nil
 			}
 			if !reflect.DeepEqual(u.Resolver, tt.resolver) {
 				t.Errorf("resolver %+v, want %+v", u.Resolver, tt.resolver)

@@ -497,7 +497,7 @@ func applyIgnoreHeaders(b *builder, st *Settings, dirs []*Directive, _ *scope) e
 				return errorf(d.Pos, `invalid value "%s"`, a)
 			}
 			if seen[name] && b != nil {
-				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+				b.warnDir(d, "", `duplicate value "%s"`, a)
 			}
 			seen[name] = true
 			ignoreHeader(st, name)
@@ -568,7 +568,7 @@ func applyIndex(b *builder, st *Settings, dirs []*Directive, _ *scope) error {
 				return errorf(d.Pos, `index "" in "index" directive is invalid`)
 			}
 			if strings.HasPrefix(f, "/") && i != len(d.Args)-1 {
-				b.warn(d.Pos, "", `only the last index in "index" directive should be absolute`)
+				b.warnDir(d, "", `only the last index in "index" directive should be absolute`)
 			}
 			files = append(files, f)
 		}
@@ -839,7 +839,7 @@ func applyEmptyGIF(b *builder, st *Settings, dirs []*Directive, _ *scope) error 
 	st.EmptyGIF = true
 	for _, d := range dirs[:len(dirs)-1] {
 		if d.Name != "empty_gif" {
-			b.warn(last.Pos, "keep one of them", `"%s" and "empty_gif" in one block: the last one, "empty_gif", answers, as in nginx`, d.Name)
+			b.warnDir(last, "keep one of them", `"%s" and "empty_gif" in one block: the last one, "empty_gif", answers, as in nginx`, d.Name)
 			break
 		}
 	}
@@ -874,7 +874,7 @@ func applyStubStatus(b *builder, st *Settings, dirs []*Directive, _ *scope) erro
 		}
 		status = d
 		if len(d.Args) == 1 && d.Args[0] == "off" {
-			b.warn(d.Pos, "remove the directive to have no status page", `"stub_status off" turns the status page on, as in nginx, which ignores the argument`)
+			b.warnDir(d, "remove the directive to have no status page", `"stub_status off" turns the status page on, as in nginx, which ignores the argument`)
 		}
 	}
 	if status == nil {
@@ -886,7 +886,7 @@ func applyStubStatus(b *builder, st *Settings, dirs []*Directive, _ *scope) erro
 		if !st.StubStatus {
 			winner = "proxy_pass"
 		}
-		b.warn(status.Pos, "keep one of them", `"stub_status" and "proxy_pass" in one block: the last one, "%s", answers, as in nginx`, winner)
+		b.warnDir(status, "keep one of them", `"stub_status" and "proxy_pass" in one block: the last one, "%s", answers, as in nginx`, winner)
 	}
 	return nil
 }

@@ -309,7 +309,7 @@ func (b *builder) protocols(dirs []*Directive) (lo, hi uint16, err error) {
 	for _, d := range dirs {
 		for _, a := range d.Args {
 			if seen[strings.ToLower(a)] {
-				b.warn(d.Pos, "", `duplicate value "%s"`, a)
+				b.warnDir(d, "", `duplicate value "%s"`, a)
 				continue
 			}
 			seen[strings.ToLower(a)] = true
@@ -318,7 +318,7 @@ func (b *builder) protocols(dirs []*Directive) (lo, hi uint16, err error) {
 			case ok:
 				have[v] = true
 			case strings.EqualFold(a, "SSLv2") || strings.EqualFold(a, "SSLv3"):
-				b.warn(d.Pos, "Go's TLS does not speak SSL; clients get TLS", `"%s" in "%s" is ignored`, a, d.Name)
+				b.warnDir(d, "Go's TLS does not speak SSL; clients get TLS", `"%s" in "%s" is ignored`, a, d.Name)
 			default:
 				return 0, 0, hintf(d.Pos, "the protocols are TLSv1, TLSv1.1, TLSv1.2 and TLSv1.3", `invalid value "%s" in "%s" directive`, a, d.Name)
 			}
@@ -406,7 +406,7 @@ func (b *builder) curves(d *Directive) ([]tls.CurveID, error) {
 		return nil, hintf(d.Pos, hint, `no curve fulcrum knows in "ssl_ecdh_curve %s"`, d.Args[0])
 	}
 	if len(skipped) > 0 {
-		b.warn(d.Pos, "Go's TLS does not have them; the others are used", `curves %s in "ssl_ecdh_curve" are ignored`, strings.Join(skipped, ", "))
+		b.warnDir(d, "Go's TLS does not have them; the others are used", `curves %s in "ssl_ecdh_curve" are ignored`, strings.Join(skipped, ", "))
 	}
 	return ids, nil
 }

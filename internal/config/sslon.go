@@ -38,11 +38,11 @@ func checkSSLOn(srv *Server, d *Directive) error {
 // level or in a server, as nginx does while it reads them.
 func (b *builder) warnSSLDirectives(_ *HTTP, http *scope) error {
 	for _, d := range http.own("ssl") {
-		b.warn(d.Pos, "", sslDeprecated)
+		b.warnDir(d, "", sslDeprecated)
 	}
 	for _, s := range http.own("server") {
 		for _, d := range newScope(http, ctxServer, s.Block).own("ssl") {
-			b.warn(d.Pos, "", sslDeprecated)
+			b.warnDir(d, "", sslDeprecated)
 		}
 	}
 	return nil

@@ -76,7 +76,9 @@ func (b *builder) buildStapling(sc *scope, t *TLS) error {
 }
 
 // staple finds one certificate's issuer and responder; nil, with nginx's
-// warning, when stapling cannot work for it.
+// warning, when stapling cannot work for it. nginx warns once per server
+// (each sets up its own TLS), whatever line ssl_stapling came from, so the
+// warnings are not merged (warnEach); buildStapling runs once per server.
 func (b *builder) staple(pos Pos, c *Certificate, t *TLS, st *Stapling) *Staple {
 	if st.Response != nil {
 		return &Staple{Response: st.Response}
@@ -84,21 +86,21 @@ func (b *builder) staple(pos Pos, c *Certificate, t *TLS, st *Stapling) *Staple 
 	leaf := c.Pair.Leaf
 	issuer := findIssuer(leaf, c.Pair.Certificate[1:], t.ClientAuth)
 	if leaf == nil || issuer == nil {
-		b.warn(pos, "put the issuer's certificate after the server's in the ssl_certificate file, or in ssl_trusted_certificate",
+		b.warnEach(pos, "put the issuer's certificate after the server's in the ssl_certificate file, or in ssl_trusted_certificate",
 			`"ssl_stapling" ignored, issuer certificate not found for certificate "%s"`, c.CertFile)
 		return nil
 	}
 	responder := st.Responder
 	if responder == "" {
 		if len(leaf.OCSPServer) == 0 {
-			b.warn(pos, "name the responder with ssl_stapling_responder, or staple a response with ssl_stapling_file",
+			b.warnEach(pos, "name the responder with ssl_stapling_responder, or staple a response with ssl_stapling_file",
 				`"ssl_stapling" ignored, no OCSP responder URL in the certificate "%s"`, c.CertFile)
 			return nil
 		}
 		responder = leaf.OCSPServer[0]
 	}
 	if u, err := url.Parse(responder); err != nil || u.Scheme != "http" || u.Host == "" {
-		b.warn(pos, "the responder must be an http:// URL, as in nginx",
+		b.warnEach(pos, "the responder must be an http:// URL, as in nginx",
 			`"ssl_stapling" ignored, invalid URL prefix in OCSP responder "%s" in the certificate "%s"`, responder, c.CertFile)
 		return nil
 	}

@@ -73,6 +73,45 @@ func TestStapling(t *testing.T) {
 	}
 }
 
+// TestStaplingWarningPerServer: nginx sets up each server's TLS on its own
+// and warns about an ignored ssl_stapling once per server that has a
+// certificate, even when every server takes it from one line (an http-level
+// one, or a file each includes, as SWAG's ssl.conf): nginx 1.22.1 -t wrote the
+// warning three times for an http-level ssl_stapling on with servers a, b
+// (listen ssl) and plain (no ssl, the http-level certificate inherited), none
+// for c (ssl_stapling off), and twice for two servers that include the file.
+func TestStaplingWarningPerServer(t *testing.T) {
+	dir := t.TempDir()
+	ca := testutil.NewCA(t, "CA")
+	certPEM, keyPEM := ca.Issue(t, testutil.Leaf{Subject: pkix.Name{CommonName: "a.test"}, DNSNames: []string{"a.test"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	cert, key, inc := filepath.Join(dir, "a.pem"), filepath.Join(dir, "a.key"), filepath.Join(dir, "ssl.conf")
+	pair := fmt.Sprintf("ssl_certificate %s; ssl_certificate_key %s; ssl_stapling on;", cert, key)
+	for p, data := range map[string]string{cert: string(certPEM), key: string(keyPEM), inc: pair} {
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	warn := `"ssl_stapling" ignored, issuer certificate not found for certificate "` + cert + `"`
+	tests := []struct {
+		name, src string
+		n         int
+	}{
+		{"http level", "http { " + pair + " server { listen 443 ssl; server_name a; } server { listen 443 ssl; server_name b; } " +
+			"server { listen 80; server_name plain; } server { listen 8443 ssl; server_name c; ssl_stapling off; } }", 3},
+		{"included", "http { server { listen 443 ssl; server_name a; include " + inc + "; } server { listen 443 ssl; server_name b; include " + inc + "; } }", 2},
+		{"one server", "http { server { listen 443 ssl; " + pair + " } }", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mustLoad(t, tt.src)
+			if got := strings.Count(warningsText(cfg), warn); got != tt.n {
+				t.Errorf("the warning came %d times, want %d (one per server):\n%s", got, tt.n, warningsText(cfg))
+			}
+		})
+	}
+}
+
 // TestStaplingFileErrors: ssl_stapling_file must exist and be a DER OCSP
 // response (nginx: BIO_new_file() / d2i_OCSP_RESPONSE_bio() failed).
 func TestStaplingFileErrors(t *testing.T) {

@@ -508,7 +508,7 @@ func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamSer
 				return nil, accessParamError(ad)
 			}
 			if masked {
-				b.warn(ad.Pos, "", "low address bits of %s are meaningless", ad.Args[0])
+				b.warnDir(ad, "", "low address bits of %s are meaningless", ad.Args[0])
 			}
 			srv.Access = append(srv.Access, r)
 		}
@@ -622,7 +622,7 @@ func (b *builder) streamListenParam(d *Directive, p string) error {
 		}
 		return nil
 	case key == "so_keepalive" && hasVal:
-		b.warn(d.Pos, "fulcrum leaves this socket option to the system", `"listen ... %s" is ignored`, key)
+		b.warnDir(d, "fulcrum leaves this socket option to the system", `"listen ... %s" is ignored`, key)
 		return nil
 	case slices.Contains(ignoredListenParams, key):
 		return b.ignoredListenParam(d, key, val, hasVal)

@@ -164,6 +164,60 @@ http {
 	}
 }
 
+// TestResolverIncludedPerLocation: every place a resolver directive is read
+// has its own answers, an included file's line once per include, as nginx
+// makes one resolver per directive it reads; the levels that inherit one
+// share it. SWAG's samples write "include resolver.conf;" in each location:
+// nginx 1.22.1 asked DNS once per location that included it (three here; the
+// nested location inherits its parent's) and once for the server's line its
+// two locations inherit (recorded in the realworld sweep).
+func TestResolverIncludedPerLocation(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dns.Set("inherited.test", "127.0.0.2")
+	dns.Set("included.test", "127.0.0.2")
+	port := listenSamePort(t, "127.0.0.2")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "resolver.conf"), []byte("resolver "+dns.Addr+" valid=60s ipv6=off;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := runConfig(t, dir, fmt.Sprintf(`error_log %[1]s/error.log info;
+events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0;
+        resolver %[2]s valid=60s ipv6=off;
+        location /inh1/ { proxy_pass http://$arg_h:%[3]s; }
+        location /inh2/ { proxy_pass http://$arg_h:%[3]s; }
+        location /inc1/ { include %[1]s/resolver.conf; proxy_pass http://$arg_h:%[3]s; }
+        location /inc2/ { include %[1]s/resolver.conf; proxy_pass http://$arg_h:%[3]s; }
+        location /inc3/ { include %[1]s/resolver.conf; proxy_pass http://$arg_h:%[3]s;
+            location /inc3/nested/ { proxy_pass http://$arg_h:%[3]s; }
+        }
+    }
+}`, dir, dns.Addr, port))
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, path := range []string{"/inh1/?h=inherited.test", "/inh2/?h=inherited.test", "/inh1/?h=inherited.test",
+		"/inc1/?h=included.test", "/inc2/?h=included.test", "/inc1/?h=included.test",
+		"/inc3/?h=included.test", "/inc3/nested/?h=included.test"} {
+		resp, err := client.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "127.0.0.2" {
+			t.Errorf("%s: %d %q", path, resp.StatusCode, body)
+		}
+	}
+	if got := dns.QueriesFor("inherited.test"); got != 1 {
+		t.Errorf("the server's resolver, inherited by two locations, asked DNS %d times, want 1", got)
+	}
+	if got := dns.QueriesFor("included.test"); got != 3 {
+		t.Errorf("resolver.conf, included in three locations, asked DNS %d times, want 3 (one per include, as nginx)", got)
+	}
+}
+
 // TestResolveTTL: without valid=, an answer is used for its TTL: an
 // upstream's resolve name with a TTL of 0 follows DNS about every second,
 // one with an hour's TTL is not asked again, and proxy_pass with variables

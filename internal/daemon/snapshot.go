@@ -79,10 +79,10 @@ type snapshot struct {
 	log       *errlog.Logger
 	levelLogs map[*config.Settings]*errlog.Logger
 	// dnsCaches are the answer caches of the resolver directives that the
-	// passes with variables use, one per directive by its place (each
-	// level that inherits one has its own copy of it; see resolverOf),
-	// filled while the snapshot is built.
-	dnsCaches map[config.Pos]*resolve.Cache
+	// passes with variables use, one per directive read (config.DNSResolver's
+	// Read: an included line once per include, the levels that inherit one
+	// sharing it; see resolverOf), filled while the snapshot is built.
+	dnsCaches map[*config.Directive]*resolve.Cache
 	access    *accessLogs
 	adds      map[*config.Settings][]addHeader
 	// bodySeq numbers the temporary files of the request bodies read for
@@ -977,20 +977,21 @@ func (b *handlerBuilder) newDynamic(url *vars.Template, set *config.Settings, wh
 
 // resolverOf is the client of a level's resolver and its valid= (nil and 0
 // without one), with the level's resolver_timeout; the levels that share a
-// resolver directive share its answers, and its lines without a request go
-// to the main error log, as nginx's.
+// resolver directive share its answers (each include of a file with one is
+// another directive, as in nginx), and its lines without a request go to the
+// main error log, as nginx's.
 func (s *snapshot) resolverOf(set *config.Settings) (*resolve.Client, time.Duration) {
 	r := set.Resolver
 	if r == nil {
 		return nil, 0
 	}
 	if s.dnsCaches == nil {
-		s.dnsCaches = map[config.Pos]*resolve.Cache{}
+		s.dnsCaches = map[*config.Directive]*resolve.Cache{}
 	}
-	cache := s.dnsCaches[r.Pos]
+	cache := s.dnsCaches[r.Read]
 	if cache == nil {
 		cache = resolve.NewCache()
-		s.dnsCaches[r.Pos] = cache
+		s.dnsCaches[r.Read] = cache
 	}
 	return resolve.NewClient(r.Addrs, set.ResolverTimeout, r.IPv4, r.IPv6).WithCache(cache).WithLog(s.log), r.Valid
 }

@@ -175,7 +175,7 @@ func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
 	if cur := p.cur.Load(); cur != nil {
 		old = cur.sessions
 	}
-	caches := map[config.Pos]*resolve.Cache{}
+	caches := map[*config.Directive]*resolve.Cache{}
 	for i, sc := range cfg.Servers {
 		srv := newServer(sc, p.opts.Hostname)
 		if sc.TLS != nil && len(sc.TLS.Certificates) > 0 {

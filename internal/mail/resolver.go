@@ -30,12 +30,13 @@ type clientResolver struct {
 
 // newClientResolver returns the resolver of r for a server logging to log;
 // the servers that inherit one resolver directive share caches, the answers
-// of its lookups (by the directive's position in caches).
-func newClientResolver(r *config.DNSResolver, log *errlog.Logger, caches map[config.Pos]*resolve.Cache) *clientResolver {
-	cache := caches[r.Pos]
+// of its lookups (by the directive it was read from in caches: each include
+// of a file with one is another, as nginx makes one resolver per directive).
+func newClientResolver(r *config.DNSResolver, log *errlog.Logger, caches map[*config.Directive]*resolve.Cache) *clientResolver {
+	cache := caches[r.Read]
 	if cache == nil {
 		cache = resolve.NewCache()
-		caches[r.Pos] = cache
+		caches[r.Read] = cache
 	}
 	dns := resolve.NewClient(r.Addrs, r.Timeout, r.IPv4, r.IPv6).WithCache(cache)
 	if log != nil {

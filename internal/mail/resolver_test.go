@@ -108,6 +108,32 @@ func TestSMTPClientHost(t *testing.T) {
 	}
 }
 
+// TestClientHostResolverPerInclude: each include of a file with a resolver
+// line is its own resolver, with its own answers, as nginx makes one per
+// directive it reads: nginx 1.22.1 asked DNS (PTR, A, AAAA) once for each of
+// three SMTP servers that include one file, and not again for a second
+// session on the first (recorded with a DNS server of its own).
+func TestClientHostResolverPerInclude(t *testing.T) {
+	dns := testutil.StartDNSServer(t)
+	dns.SetPTR("127.0.0.1", "client.example")
+	dns.Set("client.example", "127.0.0.1")
+	inc := filepath.Join(t.TempDir(), "resolver.conf")
+	if err := os.WriteFile(inc, []byte("resolver "+dns.Addr+" valid=30s;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, fmt.Sprintf(`server { listen 127.0.0.1:0; protocol smtp; server_name mx.example; include %[1]s; }
+server { listen 127.0.0.1:0; protocol smtp; server_name mx.example; include %[1]s; }`, inc))
+	for _, i := range []int{3, 4, 3} {
+		c := dial(t, e.servers[i])
+		c.expect("220 mx.example ESMTP ready\r\n")
+		c.send("QUIT\r\n")
+		c.expect("221 2.0.0 Bye\r\n")
+	}
+	if n := dns.Queries(); n != 6 { // PTR, A, AAAA for each server's resolver
+		t.Errorf("%d DNS queries for two servers that include the resolver, want 6", n)
+	}
+}
+
 // TestClientHostCachedAndSMTPOnly: a second session takes the names from
 // the resolver's cache (valid=), and IMAP and POP3 sessions look nothing
 // up and send no Client-Host, as nginx.

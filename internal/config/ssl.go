@@ -131,6 +131,14 @@ func (b *builder) buildTLS(sc *scope, ssl, variables bool) (*TLS, error) {
 		return nil, nil
 	}
 	t := &TLS{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionTickets: true}
+	if dirs, _ := sc.nearest("ssl_password_file"); len(dirs) > 0 {
+		// Read whether or not a key is encrypted, as nginx 1.22.1 reads it
+		// at parse time (recorded: a missing file fails nginx -t for a
+		// server without certificates too).
+		if _, err := b.readPasswords(dirs[0]); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	if t.Certificates, err = b.certificates(sc, variables); err != nil {
 		return nil, err

@@ -82,7 +82,13 @@ ssl_certificate b.crt;
 ssl_certificate c.crt; ssl_certificate_key a.key; } }`,
 			`no "ssl_certificate_key" is defined for certificate "c.crt" in nginx.conf:3`},
 		{"missing password file", `http { server { listen 443 ssl; ssl_certificate $ssl_server_name.crt; ssl_certificate_key a.key; ssl_password_file ` + dir + `/nope; } }`,
-			`cannot read password file "` + dir + `/nope"`},
+			`open() "` + dir + `/nope" failed (2: No such file or directory) in nginx.conf:1`},
+		// nginx 1.22.1 reads the file at parse time, whether a key needs
+		// it or not (recorded).
+		{"missing password file, no certificate", `http { server { listen 80; ssl_password_file ` + dir + `/nope; } }`,
+			`open() "` + dir + `/nope" failed (2: No such file or directory) in nginx.conf:1`},
+		{"stream: missing password file, no certificate", `stream { server { listen 127.0.0.1:5000; ssl_password_file ` + dir + `/nope; return x; } }`,
+			`open() "` + dir + `/nope" failed (2: No such file or directory) in nginx.conf:1`},
 		{"stream: no key", `stream { server { listen 127.0.0.1:5000 ssl; ssl_certificate $ssl_server_name.crt; return x; } }`,
 			`no "ssl_certificate_key" is defined for the "listen ... ssl" directive in nginx.conf:1`},
 		{"stream: fewer keys", `stream { server { ssl_certificate_key a.key;

@@ -461,7 +461,7 @@ func (b *builder) mailTLS(srv *MailServer, sc *scope) error {
 			return err
 		}
 	}
-	t, err := b.buildTLS(sc, need != nil, false) // nginx 1.22.1's mail module takes "$" literally
+	t, err := b.buildTLS(sc, need != nil, mailTLS)
 	if err != nil {
 		return err
 	}

@@ -117,10 +117,32 @@ func (c *Certificate) KeyPos() Pos { return c.keyPos }
 // tlsNames are the directives buildTLS reads.
 var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_session_ticket_key", "ssl_reject_handshake"}, append(clientAuthNames, staplingNames...)...)
 
-// buildTLS reads the TLS settings of server level sc. It returns nil when no
-// level writes any of them (a plain server). ssl says the server listens
-// with "ssl" somewhere.
-func (b *builder) buildTLS(sc *scope, ssl, variables bool) (*TLS, error) {
+// tlsModule is how a block's ssl module reads certificates.
+type tlsModule struct {
+	// variables: ssl_certificate and ssl_certificate_key take variables
+	// (nginx 1.15.9's http and stream modules; the mail module takes a
+	// "$" literally).
+	variables bool
+	// onlyWithTLS: only a server that speaks TLS reads its certificates
+	// (the stream and mail modules' merge stops before them otherwise:
+	// recorded with nginx 1.22.1 -t, a plain stream or mail server naming
+	// missing files, or fewer keys, loads); the http module reads them in
+	// every server.
+	onlyWithTLS bool
+}
+
+// The ssl modules of the http, stream and mail blocks.
+var (
+	httpTLS   = tlsModule{variables: true}
+	streamTLS = tlsModule{variables: true, onlyWithTLS: true}
+	mailTLS   = tlsModule{onlyWithTLS: true}
+)
+
+// buildTLS reads the TLS settings of server level sc, for module m. It
+// returns nil when no level writes any of them (a plain server). ssl says
+// the server speaks TLS (listens with "ssl" somewhere; mail: or has "ssl
+// on" or starttls).
+func (b *builder) buildTLS(sc *scope, ssl bool, m tlsModule) (*TLS, error) {
 	written := false
 	for _, n := range tlsNames {
 		if dirs, _ := sc.nearest(n); len(dirs) > 0 {
@@ -140,7 +162,7 @@ func (b *builder) buildTLS(sc *scope, ssl, variables bool) (*TLS, error) {
 		}
 	}
 	var err error
-	if t.Certificates, err = b.certificates(sc, variables); err != nil {
+	if t.Certificates, err = b.certificates(sc, ssl, m); err != nil {
 		return nil, err
 	}
 	if err := b.checkDHParam(sc, t); err != nil {
@@ -191,12 +213,14 @@ func (b *builder) buildTLS(sc *scope, ssl, variables bool) (*TLS, error) {
 }
 
 // certificates pairs the nearest ssl_certificate directives with the nearest
-// ssl_certificate_key ones, in order, as nginx does, and loads each pair.
-// With variables (the http and stream blocks': the mail block's take a
-// "$" literally, as nginx 1.22.1's mail module does) in any certificate or
-// key of the level, every pair is loaded per handshake instead
-// (dynamicCertificate).
-func (b *builder) certificates(sc *scope, variables bool) ([]Certificate, error) {
+// ssl_certificate_key ones, in order, as nginx does, and loads each pair
+// (none for a server without TLS of a module that reads them onlyWithTLS).
+// With variables (m.variables) in any certificate or key of the level,
+// every pair is loaded per handshake instead (dynamicCertificate).
+func (b *builder) certificates(sc *scope, ssl bool, m tlsModule) ([]Certificate, error) {
+	if m.onlyWithTLS && !ssl {
+		return nil, nil
+	}
 	certs, _ := sc.nearest("ssl_certificate")
 	keys, _ := sc.nearest("ssl_certificate_key")
 	pw, _ := sc.nearest("ssl_password_file")
@@ -209,7 +233,7 @@ func (b *builder) certificates(sc *scope, variables bool) ([]Certificate, error)
 			`no "ssl_certificate_key" is defined for certificate "%s"`, d.Args[0])
 	}
 	var out []Certificate
-	dynamic := variables && certificateVariables(certs, keys)
+	dynamic := m.variables && certificateVariables(certs, keys)
 	for i, d := range certs {
 		c := Certificate{CertFile: b.path(d.Args[0]), KeyFile: b.path(keys[i].Args[0]), Pos: d.Pos, keyPos: keys[i].Pos}
 		if len(pw) > 0 {

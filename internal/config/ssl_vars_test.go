@@ -115,3 +115,23 @@ ssl_certificate a.crt; ssl_certificate b.crt; return x; } }`,
 		})
 	}
 }
+
+// TestCertificatesOnlyWithTLS checks that a stream or mail server that
+// does not speak TLS reads no certificate, as nginx 1.22.1's stream and
+// mail modules (recorded: -t took missing files and too few keys there),
+// while an http server reads its own in any case.
+func TestCertificatesOnlyWithTLS(t *testing.T) {
+	const files = "ssl_certificate /nope/a.crt; ssl_certificate /nope/b.crt; ssl_certificate_key /nope/a.key;"
+	cfg := mustLoad(t, `stream { server { listen 127.0.0.1:5000; `+files+` return x; } }
+mail { server_name x; auth_http 127.0.0.1:1; server { listen 127.0.0.1:5001; protocol smtp; `+files+` } }`)
+	if tl := cfg.Stream.Servers[0].TLS; tl == nil || len(tl.Certificates) != 0 {
+		t.Errorf("stream: %v", tl)
+	}
+	if tl := cfg.Mail.Servers[0].TLS; tl == nil || len(tl.Certificates) != 0 {
+		t.Errorf("mail: %v", tl)
+	}
+	_, err := loadText(t, `http { server { listen 80; `+files+` } }`)
+	if err == nil || !strings.HasPrefix(err.Error(), `no "ssl_certificate_key" is defined for certificate "/nope/b.crt"`) {
+		t.Errorf("http: %v", err)
+	}
+}

@@ -560,7 +560,7 @@ func (b *builder) streamTLS(srv *StreamServer, sc *scope) error {
 			return err
 		}
 	}
-	t, err := b.buildTLS(sc, ssl != nil, true)
+	t, err := b.buildTLS(sc, ssl != nil, streamTLS)
 	if err != nil {
 		return err
 	}

@@ -242,3 +242,49 @@ func TestTLSCertificateVariablesConfigTest(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSCertificateVariablesAtHandshake checks the values variables have
+// while a certificate is loaded at the handshake, as nginx 1.22.1 had them
+// (recorded with a file name of each and an SNI name no server has):
+// $ssl_protocol is the version agreed, $ssl_cipher "(NONE)", $connection
+// the connection's number, $server_name the server's, $host falls back to
+// it, $remote_addr and $server_port the connection's; request variables
+// are empty. In stream the same for the session.
+func TestTLSCertificateVariablesAtHandshake(t *testing.T) {
+	in := startFulcrum(t, `events {}
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:0 ssl;
+        server_name sname;
+        ssl_protocols TLSv1.2;
+        ssl_certificate     "certs/[$ssl_protocol][$ssl_cipher][$ssl_session_reused][$connection][$server_name][$host][$remote_addr][$scheme][$https][$request_uri].pem";
+        ssl_certificate_key certs/a.key;
+    }
+}
+stream {
+    server {
+        listen 127.0.0.1:0 ssl;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_certificate     "certs/[$ssl_protocol][$ssl_cipher][$ssl_server_name][$remote_addr].pem";
+        ssl_certificate_key certs/a.key;
+        return x;
+    }
+}
+`, 2)
+	addrs := in.listening()
+	certs := filepath.Join(in.dir, "certs")
+	tests := []struct{ name, addr, file string }{
+		{"http", addrs[0], "[TLSv1.2][(NONE)][.][1][sname][sname][127.0.0.1][https][on][].pem"},
+		{"stream", addrs[1], "[TLSv1.3][(NONE)][x.test][127.0.0.1].pem"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := sniHandshake(t, tt.addr, "x.test"); err == nil {
+				t.Fatal("the handshake succeeded")
+			}
+			want := `cannot load certificate "` + filepath.Join(certs, tt.file) + `": BIO_new_file() failed`
+			waitFor(t, "the error line", func() bool { return loggedBoth(in, "[error] ", want) })
+		})
+	}
+}

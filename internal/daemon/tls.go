@@ -319,7 +319,7 @@ func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 				return nil, errNoCertificate
 			}
 			if list.dyn != nil {
-				pairs, err := list.dyn.load(hello, srv)
+				pairs, err := list.dyn.load(hello, srv, t)
 				if err != nil {
 					return nil, err
 				}
@@ -553,6 +553,9 @@ type sslConn struct {
 	// ciphers and curves are what the client's hello offered, in its
 	// order ($ssl_ciphers, $ssl_curves), once the handshake is done.
 	ciphers, curves []uint16
+	// id is the connection's number ($connection), set before the first
+	// read (newClientConn), for a certificate loaded at the handshake.
+	id uint64
 }
 
 // Read implements net.Conn.
@@ -599,7 +602,7 @@ func (c *sslConn) start() {
 		c.plain, c.pending = true, c.first[:]
 		return
 	}
-	pc := &prefixConn{Conn: c.Conn, first: c.first[:]}
+	pc := &prefixConn{Conn: c.Conn, first: c.first[:], id: c.id}
 	tc := tls.Server(pc, c.addr.cfg)
 	c.stats.handshake(1)
 	err := tc.Handshake()
@@ -717,6 +720,8 @@ type prefixConn struct {
 	rejected bool
 	// sigalg is the scheme the handshake signed with ($ssl_sigalg).
 	sigalg string
+	// id is the connection's number ($connection).
+	id uint64
 	// ciphers and curves are what the client's hello offered.
 	ciphers, curves []uint16
 	// ended, when set, is told of a read that failed other than by a

@@ -68,12 +68,13 @@ func (s *snapshot) compileCertificates(comp *vars.Compiler) error {
 	return nil
 }
 
-// load returns the certificates of one handshake whose SNI name chose srv:
+// load returns the certificates of one handshake whose SNI name chose srv
+// on an address with TLS settings t:
 // every pair is loaded, in order, a later pair replacing an earlier one of
 // its key type (certcache.ByKind). A pair that does not load fails the handshake with its error
 // (*upstreamtls.CertificateError, nginx's words).
-func (d *dynCerts) load(hello *tls.ClientHelloInfo, srv *router.Server) ([]tls.Certificate, error) {
-	st := handshakeState(hello, srv)
+func (d *dynCerts) load(hello *tls.ClientHelloInfo, srv *router.Server, t *config.TLS) ([]tls.Certificate, error) {
+	st := handshakeState(hello, srv, t)
 	out := make([]tls.Certificate, 0, len(d.certs))
 	for i := range d.certs {
 		cert := upstreamtls.FullName(d.certs[i].String(st), d.dir)
@@ -87,13 +88,19 @@ func (d *dynCerts) load(hello *tls.ClientHelloInfo, srv *router.Server) ([]tls.C
 	return out, nil
 }
 
-// handshakeState is what the variables see during a handshake: the
-// connection's addresses, the SNI name ($ssl_server_name) and the chosen
-// server's name, as nginx's request made for ngx_http_ssl_certificate.
-func handshakeState(hello *tls.ClientHelloInfo, srv *router.Server) *vars.State {
+// handshakeState is what the variables see during a handshake, as nginx's
+// request made for ngx_http_ssl_certificate (recorded with nginx 1.22.1):
+// the connection's addresses and number, the SNI name ($ssl_server_name),
+// the version agreed ($ssl_protocol; t is the address's settings), no
+// cipher yet ($ssl_cipher "(NONE)"), and the chosen server's name.
+func handshakeState(hello *tls.ClientHelloInfo, srv *router.Server, t *config.TLS) *vars.State {
 	st := &vars.State{}
 	st.Scheme = "https"
-	st.TLS = &vars.TLS{ServerName: hello.ServerName}
+	st.TLS = &vars.TLS{ServerName: hello.ServerName, Cipher: "(NONE)",
+		Protocol: config.ProtocolName(config.HelloVersion(hello.SupportedVersions, t.MinVersion, t.MaxVersion))}
+	if pc, ok := hello.Conn.(*prefixConn); ok {
+		st.Conn = pc.id
+	}
 	if c := hello.Conn; c != nil {
 		if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 			st.Remote = a.AddrPort()

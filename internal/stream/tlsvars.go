@@ -23,6 +23,9 @@ type dynCerts struct {
 	passwords   [][]byte
 	pw          string // passwords joined, for the cache's key
 	cache       *certcache.Cache
+	// minVersion and maxVersion are the server's ssl_protocols, which
+	// $ssl_protocol's value during the handshake is chosen with.
+	minVersion, maxVersion uint16
 }
 
 // compileDynCerts compiles t's certificates, which are named with
@@ -34,7 +37,8 @@ func compileDynCerts(c *compiler, t *config.TLS) (*dynCerts, error) {
 		})
 	}
 	c0 := t.Certificates[0]
-	d := &dynCerts{dir: c0.Dir, passwords: c0.Passwords, pw: certcache.Passwords(c0.Passwords), cache: c.certs}
+	d := &dynCerts{dir: c0.Dir, passwords: c0.Passwords, pw: certcache.Passwords(c0.Passwords), cache: c.certs,
+		minVersion: t.MinVersion, maxVersion: t.MaxVersion}
 	for _, cert := range t.Certificates {
 		ct, err := c.compile(cert.CertTemplate)
 		if err != nil {
@@ -62,7 +66,10 @@ func (d *dynCerts) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate,
 	}
 	s := hc.sess
 	prev := s.ssl
-	s.ssl = &sslState{serverName: hello.ServerName}
+	// What nginx 1.22.1's certificate callback sees (recorded): the SNI
+	// name, the version agreed, no cipher yet.
+	s.ssl = &sslState{serverName: hello.ServerName, cipher: "(NONE)",
+		protocol: config.ProtocolName(config.HelloVersion(hello.SupportedVersions, d.minVersion, d.maxVersion))}
 	defer func() { s.ssl = prev }()
 	var pairs []tls.Certificate
 	for i := range d.certs {

@@ -16,9 +16,8 @@ import (
 // Certificates named with variables (nginx 1.15.9's ssl_certificate
 // $ssl_server_name.crt): nginx's ngx_http_ssl_certificate evaluates every
 // ssl_certificate and ssl_certificate_key of the server the handshake's
-// SNI name chose, in a request made for the purpose (the connection's
-// addresses, $ssl_server_name, the server's $server_name, map and geo
-// results on them), and loads each pair. fulcrum loads them through the
+// SNI name chose, in a request made for the purpose (handshakeState), and
+// loads each pair. fulcrum loads them through the
 // snapshot's certificate cache (package certcache), which reads a file
 // again only when it has changed.
 
@@ -69,9 +68,9 @@ func (s *snapshot) compileCertificates(comp *vars.Compiler) error {
 }
 
 // load returns the certificates of one handshake whose SNI name chose srv
-// on an address with TLS settings t:
-// every pair is loaded, in order, a later pair replacing an earlier one of
-// its key type (certcache.ByKind). A pair that does not load fails the handshake with its error
+// on an address with TLS settings t: every pair is loaded, in order, a
+// later pair replacing an earlier one of its key type (certcache.ByKind).
+// A pair that does not load fails the handshake with its error
 // (*upstreamtls.CertificateError, nginx's words).
 func (d *dynCerts) load(hello *tls.ClientHelloInfo, srv *router.Server, t *config.TLS) ([]tls.Certificate, error) {
 	st := handshakeState(hello, srv, t)

@@ -38,7 +38,7 @@ func (b *builder) buildServer(d *Directive, http *scope) (*Server, error) {
 	}
 	on, sslDir := sslOn(sc)
 	srv.SSLOn = on
-	if srv.TLS, err = b.buildTLS(sc, on || listensSSL(srv.Listens)); err != nil {
+	if srv.TLS, err = b.buildTLS(sc, on || listensSSL(srv.Listens), httpTLS); err != nil {
 		return nil, err
 	}
 	if on {

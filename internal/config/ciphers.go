@@ -57,6 +57,21 @@ func ProtocolName(v uint16) string {
 	return tls.VersionName(v)
 }
 
+// HelloVersion is the version a handshake whose ClientHello offered
+// supported (in the client's order of preference) agrees on with a server
+// that takes min to max, as crypto/tls chooses it before it asks for the
+// certificate; 0 for none. The variables of a certificate loaded at the
+// handshake read it ($ssl_protocol: nginx 1.22.1's certificate callback
+// sees the version, recorded).
+func HelloVersion(supported []uint16, min, max uint16) uint16 {
+	for _, v := range supported {
+		if v >= min && v <= max {
+			return v
+		}
+	}
+	return 0
+}
+
 // CipherName is the OpenSSL name of a suite ($ssl_cipher), or Go's name for
 // one outside CipherSuites.
 func CipherName(id uint16) string {

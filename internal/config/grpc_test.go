@@ -209,7 +209,7 @@ func TestGRPCSSLKeyErrors(t *testing.T) {
 	tests := []struct{ name, loc, want, hint string }{
 		{"no password file", pair, `cannot load certificate key "` + key + `": it is encrypted and no password file is given in nginx.conf:6`, "add grpc_ssl_password_file"},
 		{"wrong passphrase", pair + "grpc_ssl_password_file " + bad + ";\n", `cannot load certificate key "` + key + `": no passphrase in "` + bad + `" decrypts it in nginx.conf:6`, "tried in order"},
-		{"missing password file", pair + "grpc_ssl_password_file " + dir + "/nope;\n", `cannot read password file "` + dir + `/nope": no such file or directory in nginx.conf:7`, ""},
+		{"missing password file", pair + "grpc_ssl_password_file " + dir + "/nope;\n", `open() "` + dir + `/nope" failed (2: No such file or directory) in nginx.conf:7`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -456,7 +456,12 @@ func (b *builder) mailTLS(srv *MailServer, sc *scope) error {
 	if dirs, _ := sc.nearest("auth_http_pass_client_cert"); len(dirs) > 0 {
 		srv.PassClientCert, _ = parseFlag(dirs[0].Args[0])
 	}
-	t, err := b.buildTLS(sc, need != nil)
+	if need != nil {
+		if err := checkTLSKeys(sc, *need, mode); err != nil {
+			return err
+		}
+	}
+	t, err := b.buildTLS(sc, need != nil, mailTLS)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,8 @@ func (b *builder) decryptKey(c Certificate, keyPos Pos, keyPEM []byte) ([]byte, 
 // readPasswords reads a password file, once per file and load, the way
 // nginx's ngx_ssl_read_password_file does: one passphrase a line, a CR
 // before the LF dropped, empty lines skipped, nothing else trimmed; a file
-// without any is one empty passphrase.
+// without any is one empty passphrase. nginx reads it when it parses the
+// directive, whether or not a key needs it (buildTLS reads a server's).
 func (b *builder) readPasswords(d *Directive) ([][]byte, error) {
 	file := b.path(d.Args[0])
 	if p, ok := b.passwords[file]; ok {
@@ -49,7 +50,9 @@ func (b *builder) readPasswords(d *Directive) ([][]byte, error) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, hintf(d.Pos, fileHint(err), `cannot read password file "%s": %v`, file, unwrapPath(err))
+		// nginx 1.22.1's ngx_ssl_read_password_file (recorded: open()
+		// "/p/nosuch" failed (2: No such file or directory)).
+		return nil, hintf(d.Pos, fileHint(err), `open() "%s" failed (%s)`, file, describeOSError(err))
 	}
 	var out [][]byte
 	for line := range bytes.SplitSeq(data, []byte("\n")) {

@@ -56,7 +56,7 @@ func TestPasswordFile(t *testing.T) {
 		{"trailing tab counts", "", pair + " ssl_password_file " + tab + ";", "no passphrase in"},
 		{"empty file", "", pair + " ssl_password_file " + empty + ";", "no passphrase in"},
 		{"no password file", "", pair, `cannot load certificate key "` + key + `": it is encrypted and no password file is given in nginx.conf:3`},
-		{"missing password file", "", pair + " ssl_password_file " + dir + "/nope;", `cannot read password file "` + dir + `/nope": no such file or directory in nginx.conf:3`},
+		{"missing password file", "", pair + " ssl_password_file " + dir + "/nope;", `open() "` + dir + `/nope" failed (2: No such file or directory) in nginx.conf:3`},
 		{"proxy", "", "location / { proxy_ssl_certificate " + cert + "; proxy_ssl_certificate_key " + key + "; proxy_ssl_password_file " + later + "; proxy_pass https://127.0.0.1; }", ""},
 		{"proxy without a password file", "", "location / { proxy_ssl_certificate " + cert + "; proxy_ssl_certificate_key " + key + "; proxy_pass https://127.0.0.1; }", "it is encrypted and no password file is given"},
 		{"proxy, not https: not loaded", "", "location / { proxy_ssl_certificate " + cert + "; proxy_ssl_certificate_key " + key + "; proxy_pass http://127.0.0.1; }", ""},

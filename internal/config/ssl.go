@@ -15,7 +15,7 @@ import (
 // in the server or inherited from http. The certificates are loaded and checked
 // when the configuration loads, so `fulcrum -t` finds a missing file, a bad PEM
 // block or a key that does not match its certificate, and a reload reads them
-// again.
+// again; those named with variables are loaded for each handshake (Dynamic).
 type TLS struct {
 	// Certificates are the ssl_certificate / ssl_certificate_key pairs in
 	// order (several: an RSA and an ECDSA one, say; the handshake picks one
@@ -93,7 +93,10 @@ type Certificate struct {
 	// proxy_ssl_certificate_key's values as written when either has
 	// variables (nginx 1.21): the pair is then loaded for each TLS
 	// handshake with an upstream from their values (package upstreamtls,
-	// LoadCertificate), and CertFile and KeyFile are empty. An empty
+	// LoadCertificate), and CertFile and KeyFile are empty. The same for
+	// ssl_certificate and ssl_certificate_key (nginx 1.15.9), where
+	// variables in any pair of a level make every pair of it loaded for
+	// each client handshake (TLS.Dynamic; package certcache). An empty
 	// certificate value sends none; a value "data:PEM" is the PEM itself.
 	// Both are empty otherwise. Dir is the directory relative names are
 	// taken against (the prefix), and Passwords are the password file's
@@ -114,10 +117,32 @@ func (c *Certificate) KeyPos() Pos { return c.keyPos }
 // tlsNames are the directives buildTLS reads.
 var tlsNames = append([]string{"ssl_certificate", "ssl_certificate_key", "ssl_password_file", "ssl_protocols", "ssl_ciphers", "ssl_ecdh_curve", "ssl_session_tickets", "ssl_session_ticket_key", "ssl_reject_handshake"}, append(clientAuthNames, staplingNames...)...)
 
-// buildTLS reads the TLS settings of server level sc. It returns nil when no
-// level writes any of them (a plain server). ssl says the server listens
-// with "ssl" somewhere.
-func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
+// tlsModule is how a block's ssl module reads certificates.
+type tlsModule struct {
+	// variables: ssl_certificate and ssl_certificate_key take variables
+	// (nginx 1.15.9's http and stream modules; the mail module takes a
+	// "$" literally).
+	variables bool
+	// onlyWithTLS: only a server that speaks TLS reads its certificates
+	// (the stream and mail modules' merge stops before them otherwise:
+	// recorded with nginx 1.22.1 -t, a plain stream or mail server naming
+	// missing files, or fewer keys, loads); the http module reads them in
+	// every server.
+	onlyWithTLS bool
+}
+
+// The ssl modules of the http, stream and mail blocks.
+var (
+	httpTLS   = tlsModule{variables: true}
+	streamTLS = tlsModule{variables: true, onlyWithTLS: true}
+	mailTLS   = tlsModule{onlyWithTLS: true}
+)
+
+// buildTLS reads the TLS settings of server level sc, for module m. It
+// returns nil when no level writes any of them (a plain server). ssl says
+// the server speaks TLS (listens with "ssl" somewhere; mail: or has "ssl
+// on" or starttls).
+func (b *builder) buildTLS(sc *scope, ssl bool, m tlsModule) (*TLS, error) {
 	written := false
 	for _, n := range tlsNames {
 		if dirs, _ := sc.nearest(n); len(dirs) > 0 {
@@ -128,8 +153,16 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 		return nil, nil
 	}
 	t := &TLS{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13, SessionTickets: true}
+	if dirs, _ := sc.nearest("ssl_password_file"); len(dirs) > 0 {
+		// Read whether or not a key is encrypted, as nginx 1.22.1 reads it
+		// at parse time (recorded: a missing file fails nginx -t for a
+		// server without certificates too).
+		if _, err := b.readPasswords(dirs[0]); err != nil {
+			return nil, err
+		}
+	}
 	var err error
-	if t.Certificates, err = b.certificates(sc); err != nil {
+	if t.Certificates, err = b.certificates(sc, ssl, m); err != nil {
 		return nil, err
 	}
 	if err := b.checkDHParam(sc, t); err != nil {
@@ -180,20 +213,38 @@ func (b *builder) buildTLS(sc *scope, ssl bool) (*TLS, error) {
 }
 
 // certificates pairs the nearest ssl_certificate directives with the nearest
-// ssl_certificate_key ones, in order, as nginx does, and loads each pair.
-func (b *builder) certificates(sc *scope) ([]Certificate, error) {
+// ssl_certificate_key ones, in order, as nginx does, and loads each pair
+// (none for a server without TLS of a module that reads them onlyWithTLS).
+// With variables (m.variables) in any certificate or key of the level,
+// every pair is loaded per handshake instead (dynamicCertificate).
+func (b *builder) certificates(sc *scope, ssl bool, m tlsModule) ([]Certificate, error) {
+	if m.onlyWithTLS && !ssl {
+		return nil, nil
+	}
 	certs, _ := sc.nearest("ssl_certificate")
 	keys, _ := sc.nearest("ssl_certificate_key")
 	pw, _ := sc.nearest("ssl_password_file")
+	if len(keys) < len(certs) {
+		// Before any file is read, naming the last certificate, as nginx
+		// 1.22.1 does (recorded: three certificates and one key name the
+		// third).
+		d := certs[len(certs)-1]
+		return nil, hintf(d.Pos, "add an ssl_certificate_key line for each ssl_certificate, in the same order",
+			`no "ssl_certificate_key" is defined for certificate "%s"`, d.Args[0])
+	}
 	var out []Certificate
+	dynamic := m.variables && certificateVariables(certs, keys)
 	for i, d := range certs {
-		if i >= len(keys) {
-			return nil, hintf(d.Pos, "add an ssl_certificate_key line for each ssl_certificate, in the same order",
-				`no "ssl_certificate_key" is defined for certificate "%s"`, d.Args[0])
-		}
-		c := Certificate{CertFile: b.path(d.Args[0]), KeyFile: b.path(keys[i].Args[0]), Pos: d.Pos}
+		c := Certificate{CertFile: b.path(d.Args[0]), KeyFile: b.path(keys[i].Args[0]), Pos: d.Pos, keyPos: keys[i].Pos}
 		if len(pw) > 0 {
 			c.PasswordFile, c.pwDir = b.path(pw[0].Args[0]), pw[0]
+		}
+		if dynamic {
+			if err := b.dynamicCertificate(&c, d.Args[0], keys[i].Args[0]); err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+			continue
 		}
 		pair, err := b.loadPair(c, keys[i].Pos)
 		if err != nil {
@@ -203,6 +254,41 @@ func (b *builder) certificates(sc *scope) ([]Certificate, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// certificateVariables reports whether a certificate or a key paired with
+// one has variables: nginx 1.15.9's ngx_http_ssl_compile_certificates
+// (and the stream module's) then loads them all, those without variables
+// too, for each handshake. A key without a certificate is not looked at.
+func certificateVariables(certs, keys []*Directive) bool {
+	for i, d := range certs {
+		if strings.Contains(d.Args[0], "$") || i < len(keys) && strings.Contains(keys[i].Args[0], "$") {
+			return true
+		}
+	}
+	return false
+}
+
+// dynamicCertificate makes c a pair loaded for each handshake from the
+// values cert and key as written: nginx 1.22.1 reads the password file at
+// load and keeps its passphrases (ngx_ssl_preserve_passwords; a missing
+// one is an error then), and takes a relative name against the
+// configuration's prefix when the handshake loads it.
+func (b *builder) dynamicCertificate(c *Certificate, cert, key string) error {
+	c.CertTemplate, c.KeyTemplate, c.Dir = cert, key, b.prefix
+	c.CertFile, c.KeyFile = "", ""
+	if c.pwDir == nil {
+		return nil
+	}
+	var err error
+	c.Passwords, err = b.readPasswords(c.pwDir)
+	return err
+}
+
+// Dynamic reports that the certificates are loaded for each handshake:
+// their files are named with variables (CertTemplate).
+func (t *TLS) Dynamic() bool {
+	return len(t.Certificates) > 0 && t.Certificates[0].CertTemplate != ""
 }
 
 // loadPair reads and checks one certificate and key, once per load: servers
@@ -411,6 +497,26 @@ func (b *builder) curves(d *Directive) ([]tls.CurveID, error) {
 	return ids, nil
 }
 
+// checkTLSKeys is the stream and mail modules' check of a server that
+// speaks TLS because of the directive at pos (mode: "listen ... ssl", or
+// mail's "ssl" and "starttls"), made before any file is read, in nginx
+// 1.22.1's words (ngx_stream_ssl_merge_conf, ngx_mail_ssl_merge_conf): a
+// certificate needs its key. No certificate at all is the caller's error.
+func checkTLSKeys(sc *scope, pos Pos, mode string) error {
+	certs, _ := sc.nearest("ssl_certificate")
+	keys, _ := sc.nearest("ssl_certificate_key")
+	const hint = "add an ssl_certificate_key line for each ssl_certificate, in the same order"
+	switch {
+	case len(certs) == 0:
+		return nil
+	case len(keys) == 0:
+		return hintf(pos, hint, `no "ssl_certificate_key" is defined for the "%s" directive`, mode)
+	case len(keys) < len(certs):
+		return hintf(pos, hint, `no "ssl_certificate_key" is defined for certificate "%s" and the "%s" directive`, certs[len(certs)-1].Args[0], mode)
+	}
+	return nil
+}
+
 // checkTLSListens refuses an address listened on with "ssl" whose default
 // server has no certificate (and does not reject handshakes with
 // ssl_reject_handshake), in nginx's words; the server block's place is the
@@ -467,6 +573,10 @@ func tlsDefaults(servers []*Server) map[string]*Server {
 func (t *TLS) String() string {
 	var files []string
 	for _, c := range t.Certificates {
+		if c.CertTemplate != "" {
+			files = append(files, c.CertTemplate+"+"+c.KeyTemplate)
+			continue
+		}
 		files = append(files, c.CertFile+"+"+c.KeyFile)
 	}
 	out := fmt.Sprintf("tls certificates=%s versions=%#x-%#x ciphers=%d curves=%v tickets=%t",

@@ -555,7 +555,12 @@ func (b *builder) streamTLS(srv *StreamServer, sc *scope) error {
 			ssl = &srv.Listens[i]
 		}
 	}
-	t, err := b.buildTLS(sc, ssl != nil)
+	if ssl != nil {
+		if err := checkTLSKeys(sc, ssl.Pos, "listen ... ssl"); err != nil {
+			return err
+		}
+	}
+	t, err := b.buildTLS(sc, ssl != nil, streamTLS)
 	if err != nil {
 		return err
 	}

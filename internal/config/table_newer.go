@@ -9,7 +9,7 @@ package config
 // Notes shared by the families below.
 const (
 	noteQUIC        = "fulcrum has no HTTP/3; remove it or keep nginx for QUIC"
-	noteObjectCache = "fulcrum reads certificates, keys and CRLs when the configuration loads or reloads, and the files of a proxy_ssl_certificate, grpc_ssl_certificate or uwsgi_ssl_certificate with variables for each new upstream connection, without a cache"
+	noteObjectCache = "fulcrum reads certificates, keys and CRLs when the configuration loads or reloads; those of an ssl_certificate with variables at each handshake through a cache of its own (1000 certificates a configuration, a file read again when it changes), and those of a proxy_ssl_certificate, grpc_ssl_certificate or uwsgi_ssl_certificate with variables for each new upstream connection, without a cache"
 )
 
 // newerSpecs are the directives of nginx 1.23.0 to 1.29.x, grouped as

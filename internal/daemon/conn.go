@@ -161,6 +161,9 @@ type clientConn struct {
 func newClientConn(s *httpServer, c net.Conn) *clientConn {
 	cc := &clientConn{srv: s, c: c, header: http.Header{}}
 	cc.ci = connInfo{id: s.nextID(), born: time.Now()}
+	if sc, ok := c.(*sslConn); ok {
+		sc.id = cc.ci.id // $connection for a certificate loaded at the handshake
+	}
 	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
 		cc.ci.local = ta.AddrPort()
 	}

@@ -169,6 +169,9 @@ type snapshot struct {
 	// tls are the TLS settings of the ssl listen addresses; nil when there
 	// is none.
 	tls map[*router.Hosts]*tlsAddr
+	// dynCerts are the servers' certificates named with variables, loaded
+	// for each handshake (tlsvars.go).
+	dynCerts []*dynCerts
 	// sessions are the shared TLS session caches (ssl_session_cache
 	// shared:NAME:SIZE with ssl_session_tickets off) by zone name; a reload
 	// keeps a zone whose name and size are unchanged (deps.sessions).
@@ -429,7 +432,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 		s.compileScripts, s.compileDocRoots, s.compileAddHeaders, s.compileCharsets,
 		s.compileSubFilters, s.compileImageFilters, s.compileExpires, s.compileLimitRates, s.compileAuth,
 		s.compileAuthRequests, s.compileAuthJWT, s.compileLinkChecks, s.compileUserid, s.compileErrorTargets,
-		s.compileRedirectTargets, s.checkSetHeaders,
+		s.compileRedirectTargets, s.checkSetHeaders, s.compileCertificates,
 	} {
 		if err := compile(comp); err != nil {
 			return nil, err

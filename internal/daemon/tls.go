@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"fulcrum/internal/certcache"
 	"fulcrum/internal/clientauth"
 	"fulcrum/internal/clientocsp"
 	"fulcrum/internal/config"
@@ -20,6 +21,7 @@ import (
 	"fulcrum/internal/sessioncache"
 	"fulcrum/internal/sessionticket"
 	"fulcrum/internal/stapling"
+	"fulcrum/internal/upstreamtls"
 	"fulcrum/internal/vars"
 )
 
@@ -39,6 +41,7 @@ import (
 func (s *snapshot) buildTLS(old sessioncache.Zones) error {
 	st := &staplers{log: s.log, sessions: sessioncache.Zones{}, oldSessions: old}
 	s.sessions = st.sessions
+	defer func() { s.dynCerts = st.dyn }()
 	oc := &ocspCheckers{log: s.log}
 	for _, l := range s.router.Listeners() {
 		for _, h := range l.Addresses() {
@@ -277,10 +280,10 @@ func (oc *ocspCheckers) get(srv *router.Server) *clientocsp.Checker {
 // the OCSP staplers of its certificates (ssl_stapling).
 func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 	t := h.DefaultServer.Config.TLS
-	certs := map[*router.Server]serverCerts{}
+	certs := map[*router.Server]*serverCerts{}
 	for _, srv := range h.Servers {
 		if srv.Config.TLS != nil && len(srv.Config.TLS.Certificates) > 0 {
-			certs[srv] = newServerCerts(srv.Config.TLS, st)
+			certs[srv] = st.serverCerts(srv.Config.TLS)
 		}
 	}
 	dflt := certs[h.DefaultServer]
@@ -309,11 +312,18 @@ func tlsConfig(h *router.Hosts, st *staplers) *tls.Config {
 				return nil, nil
 			}
 			list := dflt
-			if c := certs[srv]; len(c.pairs) > 0 {
+			if c := certs[srv]; c != nil {
 				list = c
 			}
-			if len(list.pairs) == 0 { // config.Load refuses this; never a panic in a handshake
+			if list == nil { // config.Load refuses this; never a panic in a handshake
 				return nil, errNoCertificate
+			}
+			if list.dyn != nil {
+				pairs, err := list.dyn.load(hello, srv, t)
+				if err != nil {
+					return nil, err
+				}
+				list = &serverCerts{pairs: pairs}
 			}
 			cert := list.pick(hello)
 			if pc, ok := hello.Conn.(*prefixConn); ok {
@@ -352,18 +362,49 @@ func (d *Daemon) sessionZones() sessioncache.Zones {
 }
 
 // serverCerts are one server's certificates and, with ssl_stapling, their
-// staplers (nil where a certificate staples nothing).
+// staplers (nil where a certificate staples nothing); or, for certificates
+// named with variables, what loads them for each handshake (dyn).
 type serverCerts struct {
 	pairs    []tls.Certificate
 	staplers []*stapling.Stapler // nil without ssl_stapling
+	dyn      *dynCerts
 }
 
 // ocspTimeout bounds one OCSP fetch, as nginx's resolver_timeout default
 // does (fulcrum ignores resolver_timeout).
 const ocspTimeout = 30 * time.Second
 
-func newServerCerts(t *config.TLS, st *staplers) serverCerts {
-	sc := serverCerts{pairs: make([]tls.Certificate, len(t.Certificates))}
+// serverCerts makes the certificates of a server with TLS settings t that
+// has some, once per snapshot: a server on several addresses shares them.
+func (st *staplers) serverCerts(t *config.TLS) *serverCerts {
+	if sc := st.certs[t]; sc != nil {
+		return sc
+	}
+	if st.certs == nil {
+		st.certs = map[*config.TLS]*serverCerts{}
+	}
+	if t.Dynamic() {
+		if st.cache == nil {
+			st.cache = certcache.New(0, loadCertificate)
+		}
+		d := newDynCerts(t, st.cache)
+		st.dyn = append(st.dyn, d)
+		st.certs[t] = &serverCerts{dyn: d}
+		return st.certs[t]
+	}
+	sc := newServerCerts(t, st)
+	st.certs[t] = sc
+	return sc
+}
+
+// loadCertificate loads a certificate and key from their full names or
+// "data:" values.
+func loadCertificate(cert, key string, passwords [][]byte) (*tls.Certificate, error) {
+	return upstreamtls.LoadCertificate(cert, key, "/", passwords)
+}
+
+func newServerCerts(t *config.TLS, st *staplers) *serverCerts {
+	sc := &serverCerts{pairs: make([]tls.Certificate, len(t.Certificates))}
 	for i, c := range t.Certificates {
 		sc.pairs[i] = c.Pair
 		if c.Staple == nil {
@@ -386,6 +427,13 @@ type staplers struct {
 	log                   *errlog.Logger
 	by                    map[*config.Staple]*stapling.Stapler
 	sessions, oldSessions sessioncache.Zones
+	// certs are the servers' certificates made so far; dyn those named
+	// with variables, which compileCertificates compiles once every
+	// variable is declared, and cache the snapshot's cache of the
+	// certificates they load.
+	certs map[*config.TLS]*serverCerts
+	dyn   []*dynCerts
+	cache *certcache.Cache
 }
 
 func (st *staplers) get(c config.Certificate) *stapling.Stapler {
@@ -414,7 +462,7 @@ func (st *staplers) get(c config.Certificate) *stapling.Stapler {
 // a client that takes ECDSA, else the RSA one), else the first, as
 // crypto/tls does with Config.Certificates; with its OCSP staple when the
 // server staples.
-func (sc serverCerts) pick(hello *tls.ClientHelloInfo) *tls.Certificate {
+func (sc *serverCerts) pick(hello *tls.ClientHelloInfo) *tls.Certificate {
 	i := 0
 	if len(sc.pairs) > 1 {
 		for j := range sc.pairs {
@@ -505,6 +553,9 @@ type sslConn struct {
 	// ciphers and curves are what the client's hello offered, in its
 	// order ($ssl_ciphers, $ssl_curves), once the handshake is done.
 	ciphers, curves []uint16
+	// id is the connection's number ($connection), set before the first
+	// read (newClientConn), for a certificate loaded at the handshake.
+	id uint64
 }
 
 // Read implements net.Conn.
@@ -551,7 +602,7 @@ func (c *sslConn) start() {
 		c.plain, c.pending = true, c.first[:]
 		return
 	}
-	pc := &prefixConn{Conn: c.Conn, first: c.first[:]}
+	pc := &prefixConn{Conn: c.Conn, first: c.first[:], id: c.id}
 	tc := tls.Server(pc, c.addr.cfg)
 	c.stats.handshake(1)
 	err := tc.Handshake()
@@ -572,13 +623,18 @@ func (c *sslConn) start() {
 func (c *sslConn) logHandshake(err error, rejected bool) {
 	var sni sniMatchError
 	isSNI := errors.As(err, &sni)
-	if !isSNI && !c.log.Enabled(errlog.Info) {
+	ce, isCert := certError(err)
+	if !isSNI && !isCert && !c.log.Enabled(errlog.Info) {
 		return
 	}
 	req := &errlog.Request{Client: remoteIP(c.Conn), Server: c.server}
-	if isSNI { // nginx's alert, then OpenSSL's words for the failed callback
+	switch {
+	case isSNI: // nginx's alert, then OpenSSL's words for the failed callback
 		c.log.LogRequest(errlog.Alert, req, sni.Error()+" while SSL handshaking")
 		err = errSNICallback
+	case isCert: // the same, at error, for the certificate callback
+		c.log.LogRequest(errlog.Error, req, ce.Error()+" while SSL handshaking")
+		err = errCertCallback
 	}
 	var msg string
 	switch {
@@ -664,6 +720,8 @@ type prefixConn struct {
 	rejected bool
 	// sigalg is the scheme the handshake signed with ($ssl_sigalg).
 	sigalg string
+	// id is the connection's number ($connection).
+	id uint64
 	// ciphers and curves are what the client's hello offered.
 	ciphers, curves []uint16
 	// ended, when set, is told of a read that failed other than by a

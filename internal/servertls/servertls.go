@@ -36,6 +36,9 @@ func Config(t *config.TLS, z Zones) (*tls.Config, *clientauth.Verifier) {
 		SessionTicketsDisabled: !t.SessionTickets,
 	}
 	for _, cert := range t.Certificates {
+		if cert.CertTemplate != "" {
+			break // loaded per handshake (t.Dynamic): the caller's GetCertificate
+		}
 		c.Certificates = append(c.Certificates, cert.Pair)
 	}
 	if len(t.TicketKeys) > 0 {

@@ -115,6 +115,7 @@ func ContextOf(t *config.TLS) Context {
 		if len(c.Pair.Certificate) > 0 {
 			h.Write(c.Pair.Certificate[0])
 		}
+		h.Write([]byte(c.CertTemplate)) // "" unless loaded per handshake
 	}
 	h.Write([]byte{0})
 	for _, ca := range t.ClientAuth.ClientCAs {

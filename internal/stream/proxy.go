@@ -379,10 +379,15 @@ func (p *Proxy) accept(l *listener) {
 			return
 		}
 		sock := c
+		var hc *helloConn
 		if srv.ssl[l.key] && srv.tlsConfig != nil {
-			c = tls.Server(&helloConn{Conn: c}, srv.tlsConfig)
+			hc = &helloConn{Conn: c}
+			c = tls.Server(hc, srv.tlsConfig)
 		}
 		s := p.newSession(c, srv, text)
+		if hc != nil {
+			hc.sess = s // for certificates named with variables
+		}
 		s.sock, s.readPP = sock, srv.proxyProtocol[l.key]
 		s.slot = true
 		go s.run()

@@ -367,7 +367,11 @@ func (s *session) handshake() bool {
 		s.logPlain(errlog.Debug, "client timed out (110: Connection timed out) while SSL handshaking"+s.peers())
 		return false
 	}
-	s.logPlain(errlog.Debug, "SSL_do_handshake() failed ("+err.Error()+") while SSL handshaking"+s.peers())
+	level := errlog.Debug
+	if errors.Is(err, errCertCallback) {
+		level = errlog.Info // after the certificate's error line, as nginx 1.22.1 logs it
+	}
+	s.logPlain(level, "SSL_do_handshake() failed ("+err.Error()+") while SSL handshaking"+s.peers())
 	return false
 }
 

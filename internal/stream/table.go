@@ -297,6 +297,13 @@ func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files, sz
 			}
 			srv.tlsConfig.KeyLogWriter = f
 		}
+		if sc.TLS.Dynamic() {
+			d, err := compileDynCerts(c, sc.TLS)
+			if err != nil {
+				return nil, err
+			}
+			srv.tlsConfig.GetCertificate = d.getCertificate
+		}
 		staple(srv.tlsConfig, sc.TLS, func(msg string) {
 			if log != nil {
 				log.Log(errlog.Error, msg)

@@ -226,6 +226,9 @@ type helloConn struct {
 	net.Conn
 	ciphers, curves []uint16
 	sigalg          string // written by the handshake's signature (recordSigalg)
+	// sess is the session the handshake is for, whose variables name the
+	// certificates of an ssl_certificate with variables.
+	sess *session
 }
 
 // recordSigalg makes c's certificates record the scheme each handshake

@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"fulcrum/internal/certcache"
 	"slices"
 	"strconv"
 	"strings"
@@ -189,6 +190,9 @@ type compiler struct {
 	logDefined map[string]getter
 	// slots counts the session cache slots handed out (compiler.slot).
 	slots int
+	// certs is the table's cache of the certificates that ssl_certificate
+	// with variables loads (nil until a server has one).
+	certs *certcache.Cache
 }
 
 func newCompiler() *compiler {

@@ -47,7 +47,7 @@ func (c *Client) ForCertificate(cert, key string) (*Client, error) {
 // key. Errors are *CertificateError, worded as nginx 1.22.1 logs them
 // (recorded with OpenSSL 3), with the full file names.
 func LoadCertificate(cert, key, dir string, passwords [][]byte) (*tls.Certificate, error) {
-	cert, key = fullName(cert, dir), fullName(key, dir)
+	cert, key = FullName(cert, dir), FullName(key, dir)
 	certPEM, err := readPEM(cert)
 	if err != nil {
 		return nil, &CertificateError{fmt.Sprintf(`cannot load certificate "%s": %s`, cert, err)}
@@ -76,9 +76,10 @@ func LoadCertificate(cert, key, dir string, passwords [][]byte) (*tls.Certificat
 	return &pair, nil
 }
 
-// fullName is value with a relative file name taken against dir; a
-// "data:" value and an absolute name are kept.
-func fullName(value, dir string) string {
+// FullName is value with a relative file name taken against dir, as
+// nginx's ngx_get_full_name takes it against the prefix; a "data:" value
+// and an absolute name are kept.
+func FullName(value, dir string) string {
 	if strings.HasPrefix(value, "data:") || strings.HasPrefix(value, "/") {
 		return value
 	}

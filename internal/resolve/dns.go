@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -249,18 +250,64 @@ func (c *Client) ask(ctx context.Context, network, server string, q []byte, id u
 		binary.BigEndian.PutUint16(q, uint16(len(q)-2))
 		return readTCP(conn, q, id, name, qt)
 	}
-	if _, err := conn.Write(q[2:]); err != nil {
-		return nil, err
-	}
+	return c.readUDP(ctx, conn, q[2:], id, name, qt)
+}
+
+// resendEvery is how long a UDP query waits for its answer before it is
+// sent again, as nginx's resolver resends a query every 5 seconds until
+// resolver_timeout (its resend_timeout): an answer that was lost, or one
+// that could not be taken (another query's ID), does not fail the lookup.
+const resendEvery = 5 * time.Second
+
+// readUDP sends q and reads until the answer to it comes, sending q again
+// every resend interval (resendEvery unless the client sets its own) until
+// ctx ends. An answer with another ID is logged as nginx logs it and
+// skipped.
+func (c *Client) readUDP(ctx context.Context, conn net.Conn, q []byte, id uint16, name string, qt dnsmessage.Type) (*dnsmessage.Message, error) {
+	every := cmp.Or(c.resend, resendEvery)
 	buf := make([]byte, 1232)
 	for {
-		n, err := conn.Read(buf)
-		if err != nil {
+		if _, err := conn.Write(q); err != nil {
 			return nil, err
 		}
-		if msg, ok := parse(buf[:n], id, name, qt); ok {
-			return msg, nil
+		wait := time.Now().Add(every)
+		if dl, ok := ctx.Deadline(); ok && dl.Before(wait) {
+			wait = dl
 		}
+		conn.SetReadDeadline(wait)
+		if ctx.Err() != nil { // ctx's AfterFunc may have run before this deadline
+			return nil, ctx.Err()
+		}
+		for {
+			n, err := conn.Read(buf)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil && !time.Now().Before(wait) {
+				break // no answer yet: send the query again
+			}
+			if err != nil {
+				return nil, err
+			}
+			msg, ok := parse(buf[:n], id, name, qt)
+			if ok {
+				return msg, nil
+			}
+			c.logWrongID(buf[:n], id, name, qt)
+		}
+	}
+}
+
+// logWrongID writes nginx's line about an answer to the question whose ID
+// is not the query's (recorded with nginx 1.22.1: "wrong ident 59039 in
+// DNS response for id.example.net, expect 59038", at error level without
+// a request): the answer is skipped and the query waits on.
+func (c *Client) logWrongID(b []byte, id uint16, name string, qt dnsmessage.Type) {
+	var p dnsmessage.Parser
+	h, err := p.Start(b)
+	if err != nil || c.log == nil || !h.Response || h.ID == id {
+		return
+	}
+	if qq, err := p.Question(); err == nil && qq.Type == qt && strings.EqualFold(qq.Name.String(), name) {
+		c.log.Logf(errlog.Error, "wrong ident %d in DNS response for %s, expect %d", h.ID, strings.TrimSuffix(name, "."), id)
 	}
 }
 

@@ -8,10 +8,13 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"fulcrum/internal/errlog"
 )
 
 // tcpDNS is a DNS server on one 127.0.0.1 port, UDP and TCP, built on
@@ -24,8 +27,11 @@ type tcpDNS struct {
 	udp, tcp  []rr
 	// wrongID makes the TCP answer carry another query's ID.
 	wrongID bool
-	udpN    atomic.Int32
-	tcpN    atomic.Int32
+	// wrongUDP is how many of the first UDP answers carry another
+	// query's ID.
+	wrongUDP int32
+	udpN     atomic.Int32
+	tcpN     atomic.Int32
 }
 
 // rr is one address record of the answer, for A or AAAA questions.
@@ -66,8 +72,8 @@ func startTCPDNS(t *testing.T, s *tcpDNS) {
 			if err != nil {
 				return
 			}
-			s.udpN.Add(1)
-			if resp := s.reply(buf[:n], s.udp, s.truncated, false); resp != nil {
+			wrong := s.udpN.Add(1) <= s.wrongUDP
+			if resp := s.reply(buf[:n], s.udp, s.truncated, wrong); resp != nil {
 				pc.WriteTo(resp, from)
 			}
 		}
@@ -208,5 +214,33 @@ func TestTruncatedAnswerOverTCP(t *testing.T) {
 				t.Errorf("the server got %d UDP and %d TCP queries, want %d and %d", u, n, tt.udp, tt.tcp)
 			}
 		})
+	}
+}
+
+// TestResendAfterWrongID: an answer with another query's ID is skipped and
+// logged, and the query is sent again after the resend interval (nginx's
+// 5 seconds) rather than waited on until resolver_timeout, as nginx 1.22.1
+// answers nginx-tests' http_resolver.t "resend after malformed response"
+// (recorded: "wrong ident 59039 in DNS response for id.example.net, expect
+// 59038", then the resend's answer is used).
+func TestResendAfterWrongID(t *testing.T) {
+	s := &tcpDNS{udp: []rr{{"10.0.0.1", 60}}, wrongUDP: 1}
+	startTCPDNS(t, s)
+	var logged strings.Builder
+	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Error}}, Stderr: &logged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClient([]string{s.addr}, 3*time.Second, true, false).WithLog(log)
+	c.resend = 50 * time.Millisecond
+	addrs, _, err := c.LookupTTL(context.Background(), "id.example.net")
+	if err != nil || fmt.Sprint(addrs) != "[10.0.0.1]" {
+		t.Fatalf("%v %v, want [10.0.0.1]", addrs, err)
+	}
+	if n := s.udpN.Load(); n != 2 {
+		t.Errorf("the server got %d queries, want 2 (the first and its resend)", n)
+	}
+	if !strings.Contains(logged.String(), "wrong ident ") || !strings.Contains(logged.String(), " in DNS response for id.example.net, expect ") {
+		t.Errorf("log %q, want nginx's wrong ident line", logged.String())
 	}
 }

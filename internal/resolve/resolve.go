@@ -85,6 +85,9 @@ type Client struct {
 	log *errlog.Logger
 	// cache keeps Resolve's answers (nil: none); set by WithCache.
 	cache *Cache
+	// resend is how long a UDP query waits before it is sent again (0:
+	// resendEvery, nginx's 5 seconds); tests set it shorter.
+	resend time.Duration
 }
 
 // WithLog makes c write the lines nginx's resolver writes without a

@@ -477,11 +477,11 @@ func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamSer
 		srv.StatusZone = dirs[len(dirs)-1].Args[0]
 	}
 	for _, ld := range sc.own("listen") {
-		l, err := b.streamListen(ld)
+		ls, err := b.streamListens(ld)
 		if err != nil {
 			return nil, err
 		}
-		srv.Listens = append(srv.Listens, l)
+		srv.Listens = append(srv.Listens, ls...)
 	}
 	if len(srv.Listens) == 0 {
 		return nil, hintf(d.Pos, "add a listen directive such as: listen 12345;", `no "listen" is defined for server`)
@@ -573,9 +573,28 @@ func (b *builder) streamTLS(srv *StreamServer, sc *scope) error {
 	return nil
 }
 
-// streamListen reads "listen address:port | port | unix:path [parameters]".
-func (b *builder) streamListen(d *Directive) (StreamListen, error) {
-	l, err := b.listenAddr(d)
+// streamListens reads a stream listen directive: one StreamListen, or one
+// for each port of a port range (listenPorts).
+func (b *builder) streamListens(d *Directive) ([]StreamListen, error) {
+	addrs, err := listenPorts(d)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StreamListen, 0, len(addrs))
+	for _, a := range addrs {
+		l, err := b.streamListen(d, a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// streamListen reads "listen address:port | port | unix:path [parameters]"
+// for its address a.
+func (b *builder) streamListen(d *Directive, a string) (StreamListen, error) {
+	l, err := b.listenAddrOf(d, a)
 	if err != nil {
 		return StreamListen{}, err
 	}

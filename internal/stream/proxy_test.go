@@ -16,6 +16,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -1036,5 +1038,63 @@ server { listen 127.0.0.1:0; return "y"; access_log %DIR%/missing/$server_port.l
 	}
 	if err == nil || !strings.Contains(err.Error(), "buffered logs cannot have variables in name in "+path+":5") {
 		t.Errorf("buffer= with variables: %v, want nginx's error at line 5", err)
+	}
+}
+
+// TestUDPRequestsSplitBurst: datagrams a client sends at once under
+// proxy_requests 2 are sessions of two datagrams each (the last one of
+// one), each answered (here 21 datagrams: ten sessions of two and one of
+// one), as nginx 1.22.1 binds them as its listener reads
+// them (recorded with nginx-tests' stream_udp_proxy_requests.t "slow
+// backend": five datagrams, three sessions, 2 + 2 + 1, all answered);
+// fulcrum queued all five for the first session, which passed on two and
+// dropped the rest.
+func TestUDPRequestsSplitBurst(t *testing.T) {
+	up, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+	go func() { // answers each datagram with the port it came from
+		buf := make([]byte, 100)
+		for {
+			_, from, err := up.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			up.WriteTo([]byte(strconv.Itoa(from.(*net.UDPAddr).Port)), from)
+		}
+	}()
+	dir := t.TempDir()
+	_, addr := start(t, load(t, dir, fmt.Sprintf(`
+server { listen 127.0.0.1:0 udp; proxy_pass %s; proxy_requests 2; proxy_responses 1; proxy_timeout 5s; }`, up.LocalAddr())))
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	const sent = 21
+	for range sent {
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perPort := map[string]int{}
+	buf := make([]byte, 100)
+	for i := range sent {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("answer %d: %v (got %v)", i+1, err, perPort)
+		}
+		perPort[string(buf[:n])]++
+	}
+	var counts []int
+	for _, n := range perPort {
+		counts = append(counts, n)
+	}
+	sort.Ints(counts)
+	if want := "[1 2 2 2 2 2 2 2 2 2 2]"; fmt.Sprint(counts) != want {
+		t.Errorf("datagrams per upstream session %v, want %s", counts, want)
 	}
 }

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -35,13 +36,14 @@ func consecutivePorts(t *testing.T) (int, int) {
 }
 
 // TestListenPortRange: "listen ADDR:FIRST-LAST" listens on every port of
-// the range, in http and stream, as the nginx 1.22.1 at hand (Debian's
+// the range, in http, stream and mail, as the nginx 1.22.1 at hand (Debian's
 // 1.22.1-9+deb12u12) does (recorded: "listen 127.0.0.1:18082-18083;"
 // binds both ports, and nginx-tests' http_listen.t); fulcrum refused the
 // range as an invalid port.
 func TestListenPortRange(t *testing.T) {
 	h1, h2 := consecutivePorts(t)
 	s1, s2 := consecutivePorts(t)
+	m1, m2 := consecutivePorts(t)
 	conf := fmt.Sprintf(`
 events {}
 http {
@@ -56,8 +58,16 @@ stream {
         return "stream $server_port";
     }
 }
-`, h1, h2, s1, s2)
-	startFulcrum(t, conf, 4)
+mail {
+    auth_http 127.0.0.1:9/;
+    server {
+        listen 127.0.0.1:%d-%d;
+        protocol smtp;
+        smtp_auth none;
+    }
+}
+`, h1, h2, s1, s2, m1, m2)
+	startFulcrum(t, conf, 6)
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, p := range []int{h1, h2} {
 		code, body := get(t, client, fmt.Sprintf("http://127.0.0.1:%d/", p))
@@ -75,6 +85,18 @@ stream {
 		c.Close()
 		if want := fmt.Sprintf("stream %d", p); err != nil || string(b) != want {
 			t.Errorf("stream port %d: %q %v, want %q", p, b, err, want)
+		}
+	}
+	for _, p := range []int{m1, m2} {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if err != nil || !strings.HasPrefix(line, "220 ") {
+			t.Errorf("mail port %d: %q %v, want an SMTP greeting", p, line, err)
 		}
 	}
 }

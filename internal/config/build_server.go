@@ -100,8 +100,8 @@ func (b *builder) listen(d *Directive) ([]Listen, error) {
 
 // listenPorts expands the address of a listen directive with a port range
 // ("8082-8083", "127.0.0.1:8082-8083", "[::1]:8082-8083"), which the nginx
-// 1.22.1 at hand (Debian's 1.22.1-9+deb12u12) takes, in http and stream
-// alike: one address for each port of the range, both ends included
+// 1.22.1 at hand (Debian's 1.22.1-9+deb12u12) takes, in http, stream and
+// mail alike: one address for each port of the range, both ends included
 // (recorded: "listen 127.0.0.1:18082-18083;" listens on both ports). A
 // range whose ends are not ports is nginx's `invalid port in "..."`, one
 // whose end is below its start `invalid port range in "..."`. Any other
@@ -134,14 +134,8 @@ func listenPorts(d *Directive) ([]string, error) {
 	return out, nil
 }
 
-// listenAddr parses the address of a listen directive (a port range is
-// "invalid port": see listenPorts for the listens that take one).
-func (b *builder) listenAddr(d *Directive) (Listen, error) {
-	return b.listenAddrOf(d, d.Args[0])
-}
-
 // listenAddrOf parses a, the address of listen directive d or one port of
-// its range.
+// its range (listenPorts).
 func (b *builder) listenAddrOf(d *Directive, a string) (Listen, error) {
 	l := Listen{Network: "tcp", Pos: d.Pos}
 	if path, ok := strings.CutPrefix(a, "unix:"); ok {

@@ -137,8 +137,10 @@ type StreamServer struct {
 	// $realip_remote_addr keeps the connection's. Nil: none.
 	SetRealIPFrom []string
 	// UploadRate and DownloadRate (proxy_upload_rate, proxy_download_rate;
-	// 0: no limit) pace each direction in bytes per second.
-	UploadRate, DownloadRate int64
+	// 0: no limit) pace each direction in bytes per second; with
+	// variables, the value is evaluated once per session, when the
+	// upstream connection is made (nginx's ngx_stream_proxy_init_upstream).
+	UploadRate, DownloadRate SizeValue
 	// TLS is the server's ssl_* settings (its own or the stream level's);
 	// nil when no level writes any. Listens with SSL set terminate TLS with
 	// it.
@@ -717,8 +719,8 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 		{"proxy_protocol", func(d *Directive) (err error) { srv.ProxyProtocol, err = parseFlag(d.Args[0]); return }},
 		{"proxy_socket_keepalive", func(d *Directive) (err error) { srv.SocketKeepalive, err = parseFlag(d.Args[0]); return }},
 		{"tcp_nodelay", func(d *Directive) error { on, err := parseFlag(d.Args[0]); srv.NoDelayOff = !on; return err }},
-		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = parseSize(d.Args[0]); return }},
-		{"proxy_download_rate", func(d *Directive) (err error) { srv.DownloadRate, err = parseSize(d.Args[0]); return }},
+		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = sizeValueOf(d); return }},
+		{"proxy_download_rate", func(d *Directive) (err error) { srv.DownloadRate, err = sizeValueOf(d); return }},
 		{"proxy_bind", func(d *Directive) error { return setStreamBind(srv, d) }},
 		{"ssl_preread", func(d *Directive) (err error) { srv.Preread, err = parseFlag(d.Args[0]); return }},
 		{"preread_buffer_size", func(d *Directive) error {

@@ -1098,3 +1098,48 @@ server { listen 127.0.0.1:0 udp; proxy_pass %s; proxy_requests 2; proxy_response
 		t.Errorf("datagrams per upstream session %v, want %s", counts, want)
 	}
 }
+
+// TestRateWithVariables: proxy_download_rate and proxy_upload_rate take
+// variables, evaluated once per session as nginx 1.22.1 does (nginx-tests'
+// stream_limit_rate2.t, which fulcrum refused at load); a value that is no
+// size is no limit, with nginx's line (recorded: `invalid size "abc" while
+// connecting to upstream, client: ...` at error, upload's first).
+func TestRateWithVariables(t *testing.T) {
+	backend := testutil.RawBackend(t, func(c net.Conn) { c.Write([]byte(strings.Repeat("d", 2500))) })
+	tests := []struct {
+		name, value string
+		paced       bool
+		lines       []string // in order
+	}{
+		{"a size from a map", "$down", true, []string{`invalid size "x1000"`}},
+		{"not a size", "x$down", false, []string{`invalid size "xx1000"`, `invalid size "x1000"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, addr := start(t, load(t, dir, fmt.Sprintf(`map $server_port $down { default 1000; }
+server { listen 127.0.0.1:0; proxy_pass %s; proxy_download_rate %s; proxy_upload_rate x%s; error_log %%DIR%%/err.log; }`, backend, tt.value, tt.value)))
+			cl := dial(t, addr)
+			first := make([]byte, 2500)
+			n, _ := io.ReadAtLeast(cl.c, first, 1)
+			rest, _ := io.ReadAll(cl.c)
+			if got := n + len(rest); got != 2500 {
+				t.Fatalf("got %d bytes, want 2500", got)
+			}
+			if tt.paced && n > 1000 {
+				t.Errorf("first read %d bytes, want at most a second's worth of $down (1000)", n)
+			}
+			path := filepath.Join(dir, "err.log")
+			last := tt.lines[len(tt.lines)-1]
+			waitFor(t, "the rates' lines", func() bool { return strings.Contains(readFile(t, path), last) })
+			log, at := readFile(t, path), -1
+			for _, want := range tt.lines {
+				i := strings.Index(log, want+" while connecting to upstream, client: 127.0.0.1")
+				if i < at || !strings.Contains(lineWith(log, want), "[error] ") {
+					t.Errorf("log %q, want the lines %q in order, at error", log, tt.lines)
+				}
+				at = i
+			}
+		})
+	}
+}

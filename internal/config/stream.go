@@ -190,8 +190,10 @@ type StreamServer struct {
 	// Bind (proxy_bind) is the local IP address of upstream connections;
 	// "" means the system's choice. With variables it is evaluated once
 	// per session (ParseBindAddr's syntax; empty or not an address: the
-	// system's choice).
-	Bind string
+	// system's choice). BindTransparent is its "transparent": the
+	// connections bind with IP_TRANSPARENT.
+	Bind            string
+	BindTransparent bool
 	// AccessLogs are the effective access_log targets (none: off).
 	AccessLogs []AccessLog
 	// ErrorLogs are the effective error_log targets; nil means the main
@@ -798,21 +800,17 @@ func setMQTTConnect(srv *StreamServer, sc *scope) error {
 // setStreamBind reads "proxy_bind address | off": an IP address (without a
 // port), or a value with variables; "transparent" is not supported.
 func setStreamBind(srv *StreamServer, d *Directive) error {
-	if len(d.Args) == 2 {
-		return hintf(d.Pos, "fulcrum binds to a local address only", `fulcrum does not support "proxy_bind ... %s" yet`, d.Args[1])
-	}
 	a := d.Args[0]
-	if a == "off" {
+	if a == "off" && len(d.Args) == 1 {
 		return nil
 	}
-	if strings.Contains(a, "$") {
-		srv.Bind = a
-		return nil
-	}
-	if !validAddress(a) || strings.Contains(a, "/") || a == "unix:" {
+	if !strings.Contains(a, "$") && (!validAddress(a) || strings.Contains(a, "/") || a == "unix:") {
 		return hintf(d.Pos, "write an IP address such as 10.0.0.1", `invalid address "%s"`, a)
 	}
 	srv.Bind = a
+	// "transparent" (checkUpstreamBind took no other parameter): bind with
+	// IP_TRANSPARENT, so that the address may be a foreign one.
+	srv.BindTransparent = len(d.Args) == 2
 	return nil
 }
 

@@ -307,7 +307,7 @@ var baseSpecs = []spec{
 	{name: "proxy_protocol", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_protocol on | off;"},
 	{name: "proxy_upload_rate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, check: checkSizeValue, syntax: "proxy_upload_rate rate;"},
 	{name: "proxy_download_rate", module: "stream_proxy", ctx: ctxStreamSS, args: args1, check: checkSizeValue, syntax: "proxy_download_rate rate;"},
-	{name: "proxy_bind", module: "stream_proxy", ctx: ctxStreamSS, args: args12, check: checkUpstreamBind, syntax: "proxy_bind address | off;"},
+	{name: "proxy_bind", module: "stream_proxy", ctx: ctxStreamSS, args: args12, check: checkUpstreamBind, syntax: "proxy_bind address [transparent] | off;"},
 	{name: "proxy_buffer_size", module: "stream_proxy", ctx: ctxStreamSS, args: args1, kinds: []kind{kindSize}, status: ignored, note: noteBuffers, syntax: "proxy_buffer_size size;"},
 	{name: "proxy_socket_keepalive", module: "stream_proxy", ctx: ctxStreamSS, args: argsFlag, syntax: "proxy_socket_keepalive on | off;"},
 	{name: "log_format", module: "stream_log", ctx: ctxStream, args: args2More, multi: true, syntax: "log_format name [escape=default|json|none] string ...;"},

@@ -1143,3 +1143,40 @@ server { listen 127.0.0.1:0; proxy_pass %s; proxy_download_rate %s; proxy_upload
 		})
 	}
 }
+
+// TestBindTransparent checks "proxy_bind ADDR transparent": the upstream
+// connection binds with IP_TRANSPARENT, as nginx 1.22.1's (recorded with
+// the http module's: an address the host does not have binds, and the
+// connect then times out; without the parameter the bind fails). It needs
+// CAP_NET_ADMIN: as another user the test skips.
+func TestBindTransparent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("IP_TRANSPARENT needs CAP_NET_ADMIN")
+	}
+	up := testutil.RawBackend(t, func(c net.Conn) {
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		io.WriteString(c, host+"\n")
+	})
+	dir := t.TempDir()
+	p := New(Options{})
+	t.Cleanup(p.Close)
+	addrs, err := p.Apply(load(t, dir, fmt.Sprintf(`
+server { listen 127.0.0.1:0; proxy_pass %[1]s; proxy_bind 127.0.0.2 transparent; }
+server { listen 127.0.0.1:0; proxy_pass %[1]s; proxy_bind 192.0.2.1 transparent; proxy_connect_timeout 300ms; error_log %%DIR%%/err.log; }`, up)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, addrs[0].String()).ask(t, "x"); got != "127.0.0.2" {
+		t.Errorf("upstream saw %q, want 127.0.0.2", got)
+	}
+	// A foreign address binds: the connect, not the bind, fails.
+	c := dial(t, addrs[1].String())
+	c.c.Write([]byte("x\n"))
+	path := filepath.Join(dir, "err.log")
+	waitFor(t, "the connect's timeout", func() bool {
+		return strings.Contains(readFile(t, path), "upstream timed out (110: Connection timed out) while connecting to upstream")
+	})
+	if l := readFile(t, path); strings.Contains(l, "bind(") {
+		t.Errorf("log %q: the bind failed", l)
+	}
+}

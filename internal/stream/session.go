@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/config"
 	"fulcrum/internal/connset"
 	"fulcrum/internal/deadline"
@@ -463,6 +464,9 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 	bind := s.local()
 	if bind != nil {
 		d.LocalAddr = bind
+		if s.srv.cfg.BindTransparent {
+			d.Control = bindaddr.Transparent
+		}
 	}
 	network := u.Network()
 	if s.udp && network == "unix" {

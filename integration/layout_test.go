@@ -61,8 +61,8 @@ var allowedImports = map[string][]string{
 	"pcre":          {},                               // nginx's regular expressions: RE2, or regexp2 for PCRE syntax RE2 lacks
 	"config":        {"pcre", "pemkey", "revocation"}, // revocation: ssl_crl files are parsed at load with its Parse (version 1 lists too)
 	"vars":          {},
-	"bindaddr":      {"config", "vars"}, // the *_bind directives compiled
-	"clientwatch":   {},                 // stops an upstream exchange when its client goes away (proxy, fastcgi, memcached)
+	"bindaddr":      {"config", "errlog", "vars"}, // the *_bind directives compiled; errlog words a failed bind as nginx
+	"clientwatch":   {},                           // stops an upstream exchange when its client goes away (proxy, fastcgi, memcached)
 	"h1":            {},
 	"deadline":      {},
 	"bodyspool":     {"config"}, // request bodies read whole: memory, then a temporary file
@@ -120,7 +120,7 @@ var allowedImports = map[string][]string{
 	"store":         {"errlog", "vars"},                                                                                                                                                                                                                                                                                        // *_store's files, shared by proxy and fastcgi
 	"slice":         {"byterange"},                                                                                                                                                                                                                                                                                             // the slice module's arithmetic (slice, $slice_range)
 	"inherit":       {},                                                                                                                                                                                                                                                                                                        // FULCRUM_INHERIT: the sockets handed to a new binary (SIGUSR2)
-	"stream":        {"balancer", "certcache", "clientauth", "config", "connset", "deadline", "errlog", "geo", "geoipdat", "health", "keyval", "mmdb", "mqtt", "pcre", "proxyproto", "resolve", "servertls", "sessioncache", "sessionticket", "stapling", "statuszone", "syslog", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
+	"stream":        {"balancer", "bindaddr", "certcache", "clientauth", "config", "connset", "deadline", "errlog", "geo", "geoipdat", "health", "keyval", "mmdb", "mqtt", "pcre", "proxyproto", "resolve", "servertls", "sessioncache", "sessionticket", "stapling", "statuszone", "syslog", "upstream", "upstreamtls", "varmap", "vars"}, // TCP proxying (the stream block); clientauth and vars: ssl_verify_client and the $ssl_client_* formatting shared with http
 	"proxy":         {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "errpage", "h1", "pace", "pcre", "sock", "store", "upstream", "upstreamtls", "vars"},
 	"fastcgi":       {"bindaddr", "balancer", "bodyspool", "byterange", "cache", "cacherule", "clientwatch", "config", "deadline", "errlog", "pace", "sock", "store", "upstream", "upstreamtls", "vars"}, // fastcgi_pass: the FastCGI client, its cache, suwsgi://
 	"memcached":     {"bindaddr", "balancer", "clientwatch", "config", "deadline", "errlog", "sock", "upstream", "vars"},                                                                                 // memcached_pass: the memcached client

@@ -5,10 +5,15 @@
 package bindaddr
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"strings"
+	"syscall"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/vars"
 )
 
@@ -17,6 +22,9 @@ import (
 type Bind struct {
 	addr netip.AddrPort
 	tmpl *vars.Template
+	// transparent is the directive's "transparent": the connections'
+	// sockets get IP_TRANSPARENT before they bind (Control).
+	transparent bool
 }
 
 // Compile compiles b; name ("proxy_bind") words its errors.
@@ -29,13 +37,42 @@ func Compile(c *vars.Compiler, b config.ProxyBind, name string) (Bind, error) {
 		if err != nil {
 			return Bind{}, fmt.Errorf("%s: %w in %s", name, err, b.Pos)
 		}
-		return Bind{tmpl: t}, nil
+		return Bind{tmpl: t, transparent: b.Transparent}, nil
 	}
 	ap, ok := config.ParseBindAddr(b.Addr)
 	if !ok { // config.Load checked it
 		return Bind{}, fmt.Errorf("%s: invalid address %q in %s", name, b.Addr, b.Pos)
 	}
-	return Bind{addr: ap}, nil
+	return Bind{addr: ap, transparent: b.Transparent}, nil
+}
+
+// Control is the net.Dialer Control function of the directive's
+// connections: Transparent for "transparent", else nil.
+func (b Bind) Control() func(network, address string, c syscall.RawConn) error {
+	if b.transparent {
+		return Transparent
+	}
+	return nil
+}
+
+// Failure words err, the failure to set up the local side of an upstream
+// connection, as nginx's ngx_event_connect_peer logs it, with the level:
+// "bind(ADDR) failed (99: Cannot assign requested address)" at crit,
+// "setsockopt(IP_TRANSPARENT) failed (1: Operation not permitted)" at
+// alert (the request then ends with 500, nothing retried or counted
+// against the server). ok is false for any other error.
+func Failure(err error, local netip.AddrPort) (msg string, level errlog.Level, ok bool) {
+	var se *os.SyscallError
+	if !errors.As(err, &se) {
+		return "", 0, false
+	}
+	switch {
+	case se.Syscall == "bind":
+		return fmt.Sprintf("bind(%s) failed (%s) while connecting to upstream", local.Addr(), errlog.Errno(err)), errlog.Crit, true
+	case strings.HasPrefix(se.Syscall, "setsockopt(") && strings.HasSuffix(se.Syscall, "_TRANSPARENT)"):
+		return fmt.Sprintf("%s failed (%s) while connecting to upstream", se.Syscall, errlog.Errno(err)), errlog.Alert, true
+	}
+	return "", 0, false
 }
 
 // Set reports whether the directive binds at all (an address or a value

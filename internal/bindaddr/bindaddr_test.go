@@ -1,10 +1,14 @@
 package bindaddr
 
 import (
+	"net"
 	"net/netip"
+	"os"
+	"syscall"
 	"testing"
 
 	"fulcrum/internal/config"
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/vars"
 )
 
@@ -42,5 +46,28 @@ func TestBind(t *testing.T) {
 				t.Errorf("Local = %v, %q; Set %v; want %v, %q, %v", ap, bad, b.Set(), tt.want, tt.bad, tt.set)
 			}
 		})
+	}
+}
+
+// TestFailure: the failures to set up an upstream connection's local side
+// in nginx's words and levels (ngx_event_connect_peer): a bind at crit,
+// IP_TRANSPARENT at alert; anything else is not one.
+func TestFailure(t *testing.T) {
+	local := netip.MustParseAddrPort("192.0.2.1:0")
+	tests := []struct {
+		err   error
+		msg   string
+		level errlog.Level
+		ok    bool
+	}{
+		{os.NewSyscallError("bind", syscall.EADDRNOTAVAIL), "bind(192.0.2.1) failed (99: Cannot assign requested address) while connecting to upstream", errlog.Crit, true},
+		{os.NewSyscallError("setsockopt(IP_TRANSPARENT)", syscall.EPERM), "setsockopt(IP_TRANSPARENT) failed (1: Operation not permitted) while connecting to upstream", errlog.Alert, true},
+		{os.NewSyscallError("connect", syscall.ECONNREFUSED), "", 0, false},
+	}
+	for _, tt := range tests {
+		msg, level, ok := Failure(&net.OpError{Op: "dial", Err: tt.err}, local)
+		if msg != tt.msg || level != tt.level || ok != tt.ok {
+			t.Errorf("%v: %q %v %v, want %q %v %v", tt.err, msg, level, ok, tt.msg, tt.level, tt.ok)
+		}
 	}
 }

@@ -41,7 +41,8 @@ func TestProxyBindAndAddTrailer(t *testing.T) {
 		{"bad parameter", "proxy_bind 1.2.3.4 foo;", `invalid parameter "foo" in nginx.conf:1`},
 		{"not an address", "proxy_bind zzz;", `invalid address "zzz" in nginx.conf:1`},
 		{"port 0", "proxy_bind 127.0.0.2:0;", `invalid address "127.0.0.2:0" in nginx.conf:1`},
-		{"transparent", "proxy_bind 127.0.0.2 transparent;", `"proxy_bind 127.0.0.2 transparent" is not supported yet in nginx.conf:1`},
+		{"off transparent", "proxy_bind off transparent;", `invalid address "off" in nginx.conf:1`},
+		{"bad address before parameter", "proxy_bind zzz foo;", `invalid address "zzz" in nginx.conf:1`},
 		{"three arguments", "proxy_bind 127.0.0.2 transparent x;", `invalid number of arguments in "proxy_bind" directive in nginx.conf:1`},
 		{"twice", "proxy_bind off; proxy_bind off;", `"proxy_bind" directive is duplicate in nginx.conf:1`},
 		{"trailer parameter", "add_trailer X y bogus;", `invalid parameter "bogus" in nginx.conf:1`},
@@ -54,5 +55,49 @@ func TestProxyBindAndAddTrailer(t *testing.T) {
 				t.Errorf("error %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestBindTransparent: "transparent" after a *_bind address is taken, as
+// nginx 1.22.1 takes it (recorded with nginx -t), for every module that
+// binds, literal or with variables, in http and stream.
+func TestBindTransparent(t *testing.T) {
+	cfg, err := loadText(t, `events {}
+http {
+    server {
+        location /p { proxy_bind 127.0.0.2 transparent; proxy_pass http://127.0.0.1:1; }
+        location /v { proxy_bind $remote_addr transparent; proxy_pass http://127.0.0.1:1; }
+        location /f { fastcgi_bind 127.0.0.2 transparent; fastcgi_pass 127.0.0.1:1; }
+        location /g { grpc_bind 127.0.0.2 transparent; grpc_pass 127.0.0.1:1; }
+        location /m { memcached_bind 127.0.0.2 transparent; memcached_pass 127.0.0.1:1; }
+        location /n { proxy_bind 127.0.0.2; proxy_pass http://127.0.0.1:1; }
+    }
+}
+stream {
+    server { listen 127.0.0.1:1; proxy_bind 127.0.0.2 transparent; proxy_pass 127.0.0.1:2; }
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locs := cfg.HTTP.Servers[0].Locations
+	tests := []struct {
+		name string
+		got  ProxyBind
+		want bool
+	}{
+		{"proxy_bind", locs[0].Settings.ProxyBind, true},
+		{"proxy_bind with variables", locs[1].Settings.ProxyBind, true},
+		{"fastcgi_bind", locs[2].Settings.FastCGI.Bind, true},
+		{"grpc_bind", locs[3].Settings.GRPC.Bind, true},
+		{"memcached_bind", locs[4].Settings.Memcached.Bind, true},
+		{"without", locs[5].Settings.ProxyBind, false},
+	}
+	for _, tt := range tests {
+		if tt.got.Transparent != tt.want || tt.got.Addr == "" {
+			t.Errorf("%s: %+v, want Transparent %v", tt.name, tt.got, tt.want)
+		}
+	}
+	if s := cfg.Stream.Servers[0]; s.Bind != "127.0.0.2" || !s.BindTransparent {
+		t.Errorf("stream proxy_bind: %q transparent %v", s.Bind, s.BindTransparent)
 	}
 }

@@ -77,22 +77,66 @@ func (b *builder) listens(sc *scope) ([]Listen, error) {
 // listen reads "listen address [parameters]". A host name gives its first address,
 // IPv4 first, as nginx 1.22 did.
 func (b *builder) listen(d *Directive) ([]Listen, error) {
-	l, err := b.listenAddr(d)
+	addrs, err := listenPorts(d)
 	if err != nil {
 		return nil, err
 	}
-	l.IPv6Only = strings.HasPrefix(l.Addr, "[")
-	for _, p := range d.Args[1:] {
-		if err := b.listenParam(d, &l, p); err != nil {
+	out := make([]Listen, 0, len(addrs))
+	for _, a := range addrs {
+		l, err := b.listenAddrOf(d, a)
+		if err != nil {
 			return nil, err
 		}
+		l.IPv6Only = strings.HasPrefix(l.Addr, "[")
+		for _, p := range d.Args[1:] {
+			if err := b.listenParam(d, &l, p); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, l)
 	}
-	return []Listen{l}, nil
+	return out, nil
 }
 
-// listenAddr parses the address of a listen directive.
-func (b *builder) listenAddr(d *Directive) (Listen, error) {
+// listenPorts expands the address of a listen directive with a port range
+// ("8082-8083", "127.0.0.1:8082-8083", "[::1]:8082-8083"), which the nginx
+// 1.22.1 at hand (Debian's 1.22.1-9+deb12u12) takes, in http, stream and
+// mail alike: one address for each port of the range, both ends included
+// (recorded: "listen 127.0.0.1:18082-18083;" listens on both ports). A
+// range whose ends are not ports is nginx's `invalid port in "..."`, one
+// whose end is below its start `invalid port range in "..."`. Any other
+// address is itself.
+func listenPorts(d *Directive) ([]string, error) {
 	a := d.Args[0]
+	if strings.HasPrefix(a, "unix:") {
+		return []string{a}, nil
+	}
+	host, ports := "", a
+	if i := strings.LastIndexByte(a, ':'); i >= 0 && !strings.HasSuffix(a, "]") {
+		host, ports = a[:i+1], a[i+1:]
+	}
+	lo, hi, ok := strings.Cut(ports, "-")
+	if !ok || host == "" && !isDigits(lo) { // "my-host" is a host name
+		return []string{a}, nil
+	}
+	first, err1 := strconv.Atoi(lo)
+	last, err2 := strconv.Atoi(hi)
+	if err1 != nil || err2 != nil || !isDigits(lo) || !isDigits(hi) || first < 1 || last > 65535 {
+		return nil, hintf(d.Pos, "a port range is FIRST-LAST, from 1 to 65535", `invalid port in "%s" of the "listen" directive`, a)
+	}
+	if first > last {
+		return nil, hintf(d.Pos, "write the lower port first", `invalid port range in "%s" of the "listen" directive`, a)
+	}
+	out := make([]string, 0, last-first+1)
+	for p := first; p <= last; p++ {
+		out = append(out, host+strconv.Itoa(p))
+	}
+	return out, nil
+}
+
+// listenAddrOf parses a, the address of listen directive d or one port of
+// its range (listenPorts).
+func (b *builder) listenAddrOf(d *Directive, a string) (Listen, error) {
 	l := Listen{Network: "tcp", Pos: d.Pos}
 	if path, ok := strings.CutPrefix(a, "unix:"); ok {
 		if path == "" {
@@ -103,7 +147,7 @@ func (b *builder) listenAddr(d *Directive) (Listen, error) {
 	}
 	if port, err := strconv.Atoi(a); err == nil || isDigits(a) {
 		if err != nil || port < 1 || port > 65535 {
-			return l, hintf(d.Pos, "a port is a number from 1 to 65535", `invalid port in "%s" of the "listen" directive`, a)
+			return l, hintf(d.Pos, "a port is a number from 1 to 65535", `invalid port in "%s" of the "listen" directive`, d.Args[0])
 		}
 		l.Addr = joinHostPort("0.0.0.0", port)
 		return l, nil
@@ -120,13 +164,13 @@ func (b *builder) listenAddr(d *Directive) (Listen, error) {
 	}
 	switch {
 	case err == errBadPort:
-		return l, hintf(d.Pos, "a port is a number from 1 to 65535", `invalid port in "%s" of the "listen" directive`, a)
+		return l, hintf(d.Pos, "a port is a number from 1 to 65535", `invalid port in "%s" of the "listen" directive`, d.Args[0])
 	case err != nil:
-		return l, hintf(d.Pos, "write address[:port], port, [IPv6]:port or unix:/path", `invalid host in "%s" of the "listen" directive`, a)
+		return l, hintf(d.Pos, "write address[:port], port, [IPv6]:port or unix:/path", `invalid host in "%s" of the "listen" directive`, d.Args[0])
 	}
 	ip, err := b.listenIP(hp.host)
 	if err != nil {
-		return l, hintf(d.Pos, "check the name, or write an IP address", `host not found in "%s" of the "listen" directive`, a)
+		return l, hintf(d.Pos, "check the name, or write an IP address", `host not found in "%s" of the "listen" directive`, d.Args[0])
 	}
 	l.Addr = joinHostPort(ip, hp.port)
 	return l, nil

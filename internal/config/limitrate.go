@@ -3,7 +3,8 @@ package config
 import "strings"
 
 // SizeValue is the value of a size directive that nginx compiles as a
-// "complex value" (limit_rate, limit_rate_after): a size known at load
+// "complex value" (limit_rate, limit_rate_after, stream's
+// proxy_upload_rate and proxy_download_rate): a size known at load
 // time, or, when the argument has variables, a template evaluated and
 // parsed as a size per request.
 type SizeValue struct {
@@ -36,20 +37,29 @@ func checkSizeValue(d *Directive) error {
 // sizeValueRule reads a SizeValue directive of the nearest level.
 func sizeValueRule(name string, field func(*Settings) *SizeValue) settingRule {
 	return settingRule{names: []string{name}, apply: func(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
-		d := dirs[0]
-		v := SizeValue{Pos: d.Pos}
-		if strings.Contains(d.Args[0], "$") {
-			v.Value = d.Args[0]
-		} else {
-			n, err := parseSize(d.Args[0]) // checked by checkSizeValue
-			if err != nil {
-				return valueError(d, err, "")
-			}
-			v.N = n
+		v, err := sizeValueOf(dirs[0])
+		if err != nil {
+			return err
 		}
 		*field(st) = v
 		return nil
 	}}
+}
+
+// sizeValueOf reads the SizeValue that d's argument writes: a template
+// when it has variables, else a size (checked by checkSizeValue).
+func sizeValueOf(d *Directive) (SizeValue, error) {
+	v := SizeValue{Pos: d.Pos}
+	if strings.Contains(d.Args[0], "$") {
+		v.Value = d.Args[0]
+		return v, nil
+	}
+	n, err := parseSize(d.Args[0])
+	if err != nil {
+		return v, valueError(d, err, "")
+	}
+	v.N = n
+	return v, nil
 }
 
 // applyProxyLimitRate reads proxy_limit_rate (checked by the table's kindSize).

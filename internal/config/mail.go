@@ -174,11 +174,17 @@ func (b *builder) mailServer(top *scope, d *Directive) (*MailServer, error) {
 	sc := newScope(top, ctxMailSrv, d.Block)
 	srv := &MailServer{Pos: d.Pos, XClient: true, MaxErrors: defaultMailMaxErrors}
 	for _, ld := range sc.own("listen") {
-		l, err := b.mailListen(ld)
+		addrs, err := listenPorts(ld)
 		if err != nil {
 			return nil, err
 		}
-		srv.Listens = append(srv.Listens, l)
+		for _, a := range addrs { // one listen for each port of a range
+			l, err := b.mailListen(ld, a)
+			if err != nil {
+				return nil, err
+			}
+			srv.Listens = append(srv.Listens, l)
+		}
 	}
 	if len(srv.Listens) == 0 {
 		return nil, hintf(d.Pos, "add a listen directive such as: listen 143;", `no "listen" is defined for server`)
@@ -230,12 +236,12 @@ func (b *builder) mailResolver(srv *MailServer, sc *scope) error {
 	return nil
 }
 
-// mailListen reads "listen address:port | port | unix:path [parameters]";
-// ssl makes the address speak TLS, proxy_protocol is refused (fulcrum's
-// mail listeners do not read the header), socket options are left to the
-// system.
-func (b *builder) mailListen(d *Directive) (Listen, error) {
-	l, err := b.listenAddr(d)
+// mailListen reads "listen address:port | port | unix:path [parameters]"
+// for its address a (one port of a range, listenPorts); ssl makes the
+// address speak TLS, proxy_protocol is refused (fulcrum's mail listeners
+// do not read the header), socket options are left to the system.
+func (b *builder) mailListen(d *Directive, a string) (Listen, error) {
+	l, err := b.listenAddrOf(d, a)
 	if err != nil {
 		return l, err
 	}

@@ -20,7 +20,7 @@ func TestMemcachedErrors(t *testing.T) {
 		{"bad timeout", "memcached_read_timeout 5q;", `"memcached_read_timeout" directive invalid value in nginx.conf:1`},
 		{"bad buffer", "memcached_buffer_size lots;", `"memcached_buffer_size" directive invalid value in nginx.conf:1`},
 		{"bad bind", "memcached_bind example.com;", `invalid address "example.com" in nginx.conf:1`},
-		{"transparent", "memcached_bind 127.0.0.2 transparent;", `"memcached_bind 127.0.0.2 transparent" is not supported yet`},
+		{"transparent with a bad parameter", "memcached_bind 127.0.0.2 transparentx;", `invalid parameter "transparentx" in nginx.conf:1`},
 		{"bad keepalive", "memcached_socket_keepalive yes;", `invalid value "yes" in "memcached_socket_keepalive" directive, it must be "on" or "off" in nginx.conf:1`},
 		{"duplicate timeout", "memcached_read_timeout 1s; memcached_read_timeout 2s;", `"memcached_read_timeout" directive is duplicate in nginx.conf:1`},
 	}

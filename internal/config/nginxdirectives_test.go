@@ -317,13 +317,11 @@ func TestCGIBindAndKeepalive(t *testing.T) {
 		t.Errorf("grpc_bind off is %q", got)
 	}
 	for _, tc := range []struct{ src, want string }{
-		{"fastcgi_bind 127.0.0.2 transparent;", `"fastcgi_bind 127.0.0.2 transparent" is not supported yet in nginx.conf:1`},
 		{"uwsgi_bind example.com;", `invalid address "example.com" in nginx.conf:1`},
 		{"scgi_socket_keepalive yes;", `invalid value "yes" in "scgi_socket_keepalive" directive, it must be "on" or "off" in nginx.conf:1`},
 		{"fastcgi_bind 127.0.0.2; fastcgi_bind 127.0.0.3;", `"fastcgi_bind" directive is duplicate in nginx.conf:1`},
 		{"uwsgi_limit_rate fast;", `"uwsgi_limit_rate" directive invalid value in nginx.conf:1`},
 		{"grpc_bind $remote_addr;", `fulcrum does not support variables in "grpc_bind" yet in nginx.conf:1`},
-		{"grpc_bind 127.0.0.2 transparent;", `"grpc_bind 127.0.0.2 transparent" is not supported yet in nginx.conf:1`},
 	} {
 		t.Run(tc.src, func(t *testing.T) {
 			_, err := loadText(t, "events {} http { server { "+tc.src+" } }")

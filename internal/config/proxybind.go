@@ -6,33 +6,30 @@ import (
 )
 
 // applyProxyBind reads "proxy_bind address [transparent] | off;" (and
-// memcached_bind, which takes the same values). A
-// literal address must be an IP address, optionally with a non-zero port,
+// the other *_bind directives, which take the same values), in nginx's
+// order (ngx_http_upstream_bind_set_slot): "off" alone, then the address
+// (a literal one must be an IP address, optionally with a non-zero port,
 // as nginx's ngx_parse_addr_port takes; one with variables is checked per
-// request. "transparent" (IP_TRANSPARENT) is refused: fulcrum does not
-// bind to foreign addresses.
+// request), then "transparent", which binds with IP_TRANSPARENT so that
+// the address may be a foreign one.
 func applyProxyBind(_ *builder, st *Settings, dirs []*Directive, _ *scope) error {
 	d := dirs[0]
 	addr := d.Args[0]
+	if addr == "off" && len(d.Args) == 1 {
+		st.ProxyBind = ProxyBind{Pos: d.Pos}
+		return nil
+	}
+	b := ProxyBind{Addr: addr, HasVariables: strings.Contains(addr, "$"), Pos: d.Pos}
+	if _, ok := ParseBindAddr(addr); !ok && !b.HasVariables {
+		return errorf(d.Pos, `invalid address "%s"`, addr)
+	}
 	if len(d.Args) == 2 {
 		if d.Args[1] != "transparent" {
 			return errorf(d.Pos, `invalid parameter "%s"`, d.Args[1])
 		}
-		return hintf(d.Pos, "fulcrum binds only to its own addresses; drop the parameter",
-			`"%s %s transparent" is not supported yet`, d.Name, addr)
+		b.Transparent = true
 	}
-	if addr == "off" {
-		st.ProxyBind = ProxyBind{Pos: d.Pos}
-		return nil
-	}
-	if strings.Contains(addr, "$") {
-		st.ProxyBind = ProxyBind{Addr: addr, HasVariables: true, Pos: d.Pos}
-		return nil
-	}
-	if _, ok := ParseBindAddr(addr); !ok {
-		return errorf(d.Pos, `invalid address "%s"`, addr)
-	}
-	st.ProxyBind = ProxyBind{Addr: addr, Pos: d.Pos}
+	st.ProxyBind = b
 	return nil
 }
 

@@ -137,8 +137,10 @@ type StreamServer struct {
 	// $realip_remote_addr keeps the connection's. Nil: none.
 	SetRealIPFrom []string
 	// UploadRate and DownloadRate (proxy_upload_rate, proxy_download_rate;
-	// 0: no limit) pace each direction in bytes per second.
-	UploadRate, DownloadRate int64
+	// 0: no limit) pace each direction in bytes per second; with
+	// variables, the value is evaluated once per session, when the
+	// upstream connection is made (nginx's ngx_stream_proxy_init_upstream).
+	UploadRate, DownloadRate SizeValue
 	// TLS is the server's ssl_* settings (its own or the stream level's);
 	// nil when no level writes any. Listens with SSL set terminate TLS with
 	// it.
@@ -188,8 +190,10 @@ type StreamServer struct {
 	// Bind (proxy_bind) is the local IP address of upstream connections;
 	// "" means the system's choice. With variables it is evaluated once
 	// per session (ParseBindAddr's syntax; empty or not an address: the
-	// system's choice).
-	Bind string
+	// system's choice). BindTransparent is its "transparent": the
+	// connections bind with IP_TRANSPARENT.
+	Bind            string
+	BindTransparent bool
 	// AccessLogs are the effective access_log targets (none: off).
 	AccessLogs []AccessLog
 	// ErrorLogs are the effective error_log targets; nil means the main
@@ -477,11 +481,11 @@ func (b *builder) streamServer(st *Stream, top *scope, d *Directive) (*StreamSer
 		srv.StatusZone = dirs[len(dirs)-1].Args[0]
 	}
 	for _, ld := range sc.own("listen") {
-		l, err := b.streamListen(ld)
+		ls, err := b.streamListens(ld)
 		if err != nil {
 			return nil, err
 		}
-		srv.Listens = append(srv.Listens, l)
+		srv.Listens = append(srv.Listens, ls...)
 	}
 	if len(srv.Listens) == 0 {
 		return nil, hintf(d.Pos, "add a listen directive such as: listen 12345;", `no "listen" is defined for server`)
@@ -578,9 +582,28 @@ func (b *builder) streamTLS(srv *StreamServer, sc *scope) error {
 	return nil
 }
 
-// streamListen reads "listen address:port | port | unix:path [parameters]".
-func (b *builder) streamListen(d *Directive) (StreamListen, error) {
-	l, err := b.listenAddr(d)
+// streamListens reads a stream listen directive: one StreamListen, or one
+// for each port of a port range (listenPorts).
+func (b *builder) streamListens(d *Directive) ([]StreamListen, error) {
+	addrs, err := listenPorts(d)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StreamListen, 0, len(addrs))
+	for _, a := range addrs {
+		l, err := b.streamListen(d, a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// streamListen reads "listen address:port | port | unix:path [parameters]"
+// for its address a.
+func (b *builder) streamListen(d *Directive, a string) (StreamListen, error) {
+	l, err := b.listenAddrOf(d, a)
 	if err != nil {
 		return StreamListen{}, err
 	}
@@ -703,8 +726,8 @@ func (b *builder) streamProxySettings(srv *StreamServer, sc *scope) error {
 		{"proxy_protocol", func(d *Directive) (err error) { srv.ProxyProtocol, err = parseFlag(d.Args[0]); return }},
 		{"proxy_socket_keepalive", func(d *Directive) (err error) { srv.SocketKeepalive, err = parseFlag(d.Args[0]); return }},
 		{"tcp_nodelay", func(d *Directive) error { on, err := parseFlag(d.Args[0]); srv.NoDelayOff = !on; return err }},
-		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = parseSize(d.Args[0]); return }},
-		{"proxy_download_rate", func(d *Directive) (err error) { srv.DownloadRate, err = parseSize(d.Args[0]); return }},
+		{"proxy_upload_rate", func(d *Directive) (err error) { srv.UploadRate, err = sizeValueOf(d); return }},
+		{"proxy_download_rate", func(d *Directive) (err error) { srv.DownloadRate, err = sizeValueOf(d); return }},
 		{"proxy_bind", func(d *Directive) error { return setStreamBind(srv, d) }},
 		{"ssl_preread", func(d *Directive) (err error) { srv.Preread, err = parseFlag(d.Args[0]); return }},
 		{"preread_buffer_size", func(d *Directive) error {
@@ -782,21 +805,17 @@ func setMQTTConnect(srv *StreamServer, sc *scope) error {
 // setStreamBind reads "proxy_bind address | off": an IP address (without a
 // port), or a value with variables; "transparent" is not supported.
 func setStreamBind(srv *StreamServer, d *Directive) error {
-	if len(d.Args) == 2 {
-		return hintf(d.Pos, "fulcrum binds to a local address only", `fulcrum does not support "proxy_bind ... %s" yet`, d.Args[1])
-	}
 	a := d.Args[0]
-	if a == "off" {
+	if a == "off" && len(d.Args) == 1 {
 		return nil
 	}
-	if strings.Contains(a, "$") {
-		srv.Bind = a
-		return nil
-	}
-	if !validAddress(a) || strings.Contains(a, "/") || a == "unix:" {
+	if !strings.Contains(a, "$") && (!validAddress(a) || strings.Contains(a, "/") || a == "unix:") {
 		return hintf(d.Pos, "write an IP address such as 10.0.0.1", `invalid address "%s"`, a)
 	}
 	srv.Bind = a
+	// "transparent" (checkUpstreamBind took no other parameter): bind with
+	// IP_TRANSPARENT, so that the address may be a foreign one.
+	srv.BindTransparent = len(d.Args) == 2
 	return nil
 }
 

@@ -110,7 +110,7 @@ stream {
 		{"b shares the implicit upstream", c.Upstream == b.Upstream, true},
 		{"b proxy_protocol", b.ProxyProtocol, true},
 		{"b timeout own", b.Timeout, time.Minute},
-		{"b rates", [2]int64{b.UploadRate, b.DownloadRate}, [2]int64{1024, 2048}},
+		{"b rates", [2]int64{b.UploadRate.N, b.DownloadRate.N}, [2]int64{1024, 2048}},
 		{"b bind", b.Bind, "127.0.0.2"},
 		{"b half close", b.HalfClose, true},
 		{"b access_log off", len(b.AccessLogs), 0},

@@ -1072,7 +1072,10 @@ type ProxyBind struct {
 	// proxy_bind, or "proxy_bind off").
 	Addr         string
 	HasVariables bool
-	Pos          Pos
+	// Transparent is the "transparent" parameter: the connections bind
+	// with IP_TRANSPARENT, so Addr may be a foreign address.
+	Transparent bool
+	Pos         Pos
 }
 
 // ProxyRedirect is one proxy_redirect directive.

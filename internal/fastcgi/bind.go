@@ -1,13 +1,12 @@
 package fastcgi
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 
+	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/errlog"
 )
 
@@ -33,20 +32,21 @@ func (h *Handler) dialer(req *request, network string) net.Dialer {
 	}
 	if ap := h.local(req); ap.IsValid() && network != "unix" {
 		d.LocalAddr = net.TCPAddrFromAddrPort(ap)
+		d.Control = h.bind.Control()
 	}
 	return d
 }
 
-// bindFailed reports a connection that could not bind its local address:
-// nginx's ngx_event_connect_peer fails then, and the request ends with
-// 500, logged at crit, with no retry and no failure counted against the
-// server. It returns nil for any other error.
+// bindFailed reports a connection that could not bind its local address
+// (or set IP_TRANSPARENT for it): nginx's ngx_event_connect_peer fails
+// then, and the request ends with 500, logged as bindaddr.Failure words
+// it, with no retry and no failure counted against the server. It returns
+// nil for any other error.
 func (h *Handler) bindFailed(req *request, err error) *failure {
-	var se *os.SyscallError
-	if !errors.As(err, &se) || se.Syscall != "bind" {
+	msg, level, ok := bindaddr.Failure(err, h.local(req))
+	if !ok {
 		return nil
 	}
-	req.log.LogRequest(errlog.Crit, req.logRequest(),
-		fmt.Sprintf("bind(%s) failed (%s) while connecting to upstream", h.local(req).Addr(), errlog.Errno(err)))
+	req.log.LogRequest(level, req.logRequest(), msg)
 	return &failure{status: http.StatusInternalServerError}
 }

@@ -8,12 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/config"
 	"fulcrum/internal/deadline"
@@ -349,6 +349,7 @@ func (h *Handler) dial(req *request, srv *upstream.Server) (net.Conn, error) {
 	}
 	if ap := h.local(req); ap.IsValid() && srv.Network() != "unix" {
 		d.LocalAddr = net.TCPAddrFromAddrPort(ap)
+		d.Control = h.bind.Control()
 	}
 	return d.DialContext(req.r.Context(), srv.Network(), srv.Addr())
 }
@@ -503,12 +504,11 @@ func (h *Handler) failed(req *request, a *vars.Attempt, err error, end time.Time
 		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
 		return &failure{end: end}
 	}
-	var se *os.SyscallError
-	if errors.As(err, &se) && se.Syscall == "bind" {
-		// nginx's ngx_event_connect_peer fails: 500, logged at crit, no
-		// retry and no failure counted against the server.
-		req.log.LogRequest(errlog.Crit, req.logRequest(),
-			fmt.Sprintf("bind(%s) failed (%s) while connecting to upstream", h.local(req).Addr(), errlog.Errno(err)))
+	if msg, level, ok := bindaddr.Failure(err, h.local(req)); ok {
+		// nginx's ngx_event_connect_peer fails: 500, logged (at crit for
+		// bind, alert for IP_TRANSPARENT), no retry and no failure counted
+		// against the server.
+		req.log.LogRequest(level, req.logRequest(), msg)
 		a.Status = http.StatusInternalServerError
 		h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
 		return &failure{status: http.StatusInternalServerError, final: true, end: end}

@@ -1,12 +1,11 @@
 package proxy
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 
+	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/errlog"
 )
 
@@ -31,14 +30,14 @@ func localAddr(network string, ap netip.AddrPort) net.Addr {
 }
 
 // bindFailure is the failure of a connection that could not bind its
-// local address: nginx's ngx_event_connect_peer returns NGX_ERROR then,
-// the request ends with 500, logged at crit, with no retry and no failure
-// counted against the server.
+// local address (or set IP_TRANSPARENT for it): nginx's
+// ngx_event_connect_peer returns NGX_ERROR then, the request ends with
+// 500, logged at bindLevel (bindaddr.Failure), with no retry and no
+// failure counted against the server.
 func bindFailure(err error, local netip.AddrPort) *failure {
-	var se *os.SyscallError
-	if !errors.As(err, &se) || se.Syscall != "bind" {
+	msg, level, ok := bindaddr.Failure(err, local)
+	if !ok {
 		return nil
 	}
-	return &failure{status: 500,
-		msg: fmt.Sprintf("bind(%s) failed (%s) while connecting to upstream", local.Addr(), errlog.Errno(err))}
+	return &failure{status: 500, msg: msg, bindLevel: level}
 }

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/cache"
 	"fulcrum/internal/clientwatch"
 	"fulcrum/internal/deadline"
@@ -71,7 +72,8 @@ type connKey struct {
 // dialTarget is where an attempt connects: the server's network and
 // address, proxy_connect_timeout (which bounds the TLS handshake too), and
 // the TLS settings, nil for plain HTTP, and the local address to bind
-// (proxy_bind; zero when the system picks), whether to set SO_KEEPALIVE
+// (proxy_bind; zero when the system picks) and whether to bind it with
+// IP_TRANSPARENT (proxy_bind ... transparent), whether to set SO_KEEPALIVE
 // (proxy_socket_keepalive) and whether to clear TCP_NODELAY (tcp_nodelay
 // off). With named (a proxy_ssl_name with variables), name is the TLS
 // name of the handshake, even when empty. With a proxy_ssl_certificate
@@ -88,6 +90,7 @@ type dialTarget struct {
 	local         netip.AddrPort
 	keepalive     bool
 	noDelayOff    bool
+	transparent   bool
 }
 
 // key is the pool key of d's connections.
@@ -301,6 +304,9 @@ type dialResult struct {
 // nginx sets it (Go's dialer would turn it on with its own 15 s).
 func (p *ConnPool) dialHere(ctx context.Context, dst *dialTarget) (net.Conn, error) {
 	d := net.Dialer{Timeout: dst.timeout, KeepAlive: -1, LocalAddr: localAddr(dst.network, dst.local)}
+	if dst.transparent && d.LocalAddr != nil {
+		d.Control = bindaddr.Transparent
+	}
 	if dst.keepalive {
 		d.KeepAliveConfig = net.KeepAliveConfig{Enable: true, Idle: -1, Interval: -1, Count: -1}
 	}

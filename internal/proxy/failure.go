@@ -31,6 +31,8 @@ type failure struct {
 	sent bool
 	// msg is the error log text, in nginx's words.
 	msg string
+	// bindLevel is the level of a bind failure's line (bindFailure).
+	bindLevel errlog.Level
 	// action is what nginx was doing when the attempt failed, the end of
 	// its error log lines ("connecting to upstream", "sending request to
 	// upstream", "reading response header from upstream").

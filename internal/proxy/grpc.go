@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/bindaddr"
 	"fulcrum/internal/bodyspool"
 	"fulcrum/internal/config"
 	"fulcrum/internal/errlog"
@@ -359,6 +360,9 @@ func newGRPCTransportCert(set *config.GRPCSettings, tc *upstreamTLS, cert string
 	bound := *dialer // grpc_bind's address, for TCP servers
 	if ap, ok := config.ParseBindAddr(set.Bind.Addr); ok {
 		bound.LocalAddr = net.TCPAddrFromAddrPort(ap)
+		if set.Bind.Transparent {
+			bound.Control = bindaddr.Transparent
+		}
 	}
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
 		dst, _ := ctx.Value(grpcDialKey{}).(grpcDialTarget)
@@ -643,7 +647,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			}
 			if bf := h.bindFailure(err); bf != nil {
 				a.Status = bf.status
-				h.log.LogRequest(errlog.Crit, h.logRequest(out, st, vars.UpstreamURL(logScheme, srv.AddrText(), "")), bf.msg)
+				h.log.LogRequest(bf.bindLevel, h.logRequest(out, st, vars.UpstreamURL(logScheme, srv.AddrText(), "")), bf.msg)
 				at.Release(end, upstream.Neutral)
 				return nil, nil, nil, bf
 			}

@@ -176,7 +176,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 		dst.name = h.withCert(req, dst.name)
 	}
 	if h.bind.Set() {
-		dst.local = h.local(req)
+		dst.local, dst.transparent = h.local(req), h.bind.Control() != nil
 	}
 	bound := req.useBound(srv, start)
 	for range 2 {
@@ -312,7 +312,7 @@ func (h *Handler) failed(req *request, srv *upstream.Server, a *vars.Attempt, er
 	if f != nil && local.IsValid() {
 		if bf := bindFailure(err, local); bf != nil {
 			bf.end = end
-			req.log.LogRequest(errlog.Crit, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), bf.msg)
+			req.log.LogRequest(bf.bindLevel, req.logRequest(req.upstreamURL(h.schemeOf(req), srv.Name())), bf.msg)
 			h.release(req, srv, a, 0, upstream.Neutral, end, errlog.ActionConnect)
 			return bf
 		}

@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -43,32 +44,66 @@ func (a *answer) merge(b answer) {
 	a.none = false
 }
 
-// lookupType asks for name's records of type qt, following a CNAME chain
-// the answer does not complete with a query of its own. An unknown name is
-// a net.DNSError with IsNotFound, no answer in time one with IsTimeout.
-func (c *Client) lookupType(ctx context.Context, name string, qt dnsmessage.Type) (answer, error) {
+// lookupName asks for name's records of each of the client's types (A,
+// then AAAA) and puts the answers together as nginx's resolver does
+// (ngx_resolver_process_a; recorded with nginx 1.22.1 and nginx-tests'
+// http_resolver_aaaa.t): an error answer (SERVFAIL, NXDOMAIN) to either
+// query fails the name, whatever the other found; else the addresses of
+// both answers are the name's. A name neither answer gave an address for
+// is resolved again under a CNAME's target, with every type, when the last
+// answer is that CNAME alone (a CNAME that only an earlier answer gave, the
+// last one empty, is not followed: the name is not found). An unknown name
+// is a net.DNSError with IsNotFound, no answer in time one with IsTimeout.
+func (c *Client) lookupName(ctx context.Context, name string) (answer, error) {
 	out := answer{none: true}
 	target := name
 	for range maxCNAMEs {
-		msg, err := c.exchange(ctx, target, qt)
+		got, next, err := c.askTypes(ctx, target, name)
 		if err != nil {
 			return out, err
 		}
-		switch msg.RCode {
-		case dnsmessage.RCodeSuccess:
-		case dnsmessage.RCodeNameError:
-			return out, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
-		default:
-			return out, &net.DNSError{Err: "server misbehaving: " + msg.RCode.String(), Name: name, IsTemporary: true}
-		}
-		a, next := records(msg.Answers, target, qt)
-		out.merge(a)
-		if len(a.addrs) > 0 || next == "" {
+		out.merge(got)
+		if len(got.addrs) > 0 {
 			return out, nil
+		}
+		if next == "" {
+			return out, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
 		}
 		target = next // only a CNAME: ask for its target
 	}
 	return out, &net.DNSError{Err: "too many CNAME records", Name: name}
+}
+
+// askTypes sends target's query of each of the client's types and returns
+// the addresses they found and the CNAME the last answer ended in ("" when
+// it had none, or had addresses); an error answer to any of them is the
+// error (the first one's), a failed exchange ends the lookup at once. name
+// is the name the lookup began with, for the error.
+func (c *Client) askTypes(ctx context.Context, target, name string) (got answer, next string, err error) {
+	got.none = true
+	var failed error
+	for _, qt := range c.types() {
+		msg, err := c.exchange(ctx, target, qt)
+		if err != nil {
+			return got, "", err
+		}
+		switch msg.RCode {
+		case dnsmessage.RCodeSuccess:
+		case dnsmessage.RCodeNameError:
+			failed = cmp.Or(failed, error(&net.DNSError{Err: "no such host", Name: name, IsNotFound: true}))
+			continue
+		default:
+			failed = cmp.Or(failed, error(&net.DNSError{Err: "server misbehaving: " + msg.RCode.String(), Name: name, IsTemporary: true}))
+			continue
+		}
+		a, cname := records(msg.Answers, target, qt)
+		got.merge(a)
+		next = cname
+	}
+	if failed != nil {
+		return got, "", failed
+	}
+	return got, next, nil
 }
 
 // records takes from answers the addresses of name, following CNAME
@@ -249,18 +284,64 @@ func (c *Client) ask(ctx context.Context, network, server string, q []byte, id u
 		binary.BigEndian.PutUint16(q, uint16(len(q)-2))
 		return readTCP(conn, q, id, name, qt)
 	}
-	if _, err := conn.Write(q[2:]); err != nil {
-		return nil, err
-	}
+	return c.readUDP(ctx, conn, q[2:], id, name, qt)
+}
+
+// resendEvery is how long a UDP query waits for its answer before it is
+// sent again, as nginx's resolver resends a query every 5 seconds until
+// resolver_timeout (its resend_timeout): an answer that was lost, or one
+// that could not be taken (another query's ID), does not fail the lookup.
+const resendEvery = 5 * time.Second
+
+// readUDP sends q and reads until the answer to it comes, sending q again
+// every resend interval (resendEvery unless the client sets its own) until
+// ctx ends. An answer with another ID is logged as nginx logs it and
+// skipped.
+func (c *Client) readUDP(ctx context.Context, conn net.Conn, q []byte, id uint16, name string, qt dnsmessage.Type) (*dnsmessage.Message, error) {
+	every := cmp.Or(c.resend, resendEvery)
 	buf := make([]byte, 1232)
 	for {
-		n, err := conn.Read(buf)
-		if err != nil {
+		if _, err := conn.Write(q); err != nil {
 			return nil, err
 		}
-		if msg, ok := parse(buf[:n], id, name, qt); ok {
-			return msg, nil
+		wait := time.Now().Add(every)
+		if dl, ok := ctx.Deadline(); ok && dl.Before(wait) {
+			wait = dl
 		}
+		conn.SetReadDeadline(wait)
+		if ctx.Err() != nil { // ctx's AfterFunc may have run before this deadline
+			return nil, ctx.Err()
+		}
+		for {
+			n, err := conn.Read(buf)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil && !time.Now().Before(wait) {
+				break // no answer yet: send the query again
+			}
+			if err != nil {
+				return nil, err
+			}
+			msg, ok := parse(buf[:n], id, name, qt)
+			if ok {
+				return msg, nil
+			}
+			c.logWrongID(buf[:n], id, name, qt)
+		}
+	}
+}
+
+// logWrongID writes nginx's line about an answer to the question whose ID
+// is not the query's (recorded with nginx 1.22.1: "wrong ident 59039 in
+// DNS response for id.example.net, expect 59038", at error level without
+// a request): the answer is skipped and the query waits on.
+func (c *Client) logWrongID(b []byte, id uint16, name string, qt dnsmessage.Type) {
+	var p dnsmessage.Parser
+	h, err := p.Start(b)
+	if err != nil || c.log == nil || !h.Response || h.ID == id {
+		return
+	}
+	if qq, err := p.Question(); err == nil && qq.Type == qt && strings.EqualFold(qq.Name.String(), name) {
+		c.log.Logf(errlog.Error, "wrong ident %d in DNS response for %s, expect %d", h.ID, strings.TrimSuffix(name, "."), id)
 	}
 }
 

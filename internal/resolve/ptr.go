@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"fulcrum/internal/errlog"
+
 	"golang.org/x/net/dns/dnsmessage"
 )
 
@@ -44,8 +46,9 @@ func reverseName(ip netip.Addr) string {
 // resolver's valid=, and the record's TTL), from the client's cache while an
 // answer there is valid at now, else from a query, which the cache then
 // keeps; as nginx's resolver does for ngx_resolve_addr. A name DNS does not
-// know, or an answer without a PTR record, is a net.DNSError with
-// IsNotFound; no answer in time one with IsTimeout.
+// know, or an answer without records, is a net.DNSError with IsNotFound; no
+// answer in time, or one whose records hold no PTR record (noPTR), one with
+// IsTimeout.
 func (c *Client) ResolveAddr(ctx context.Context, ip netip.Addr, valid time.Duration, now time.Time) (string, time.Time, error) {
 	rev := reverseName(ip)
 	key := cacheKey(rev)
@@ -83,5 +86,28 @@ func (c *Client) ResolveAddr(ctx context.Context, ip netip.Addr, valid time.Dura
 		}
 		return name, expires, nil
 	}
-	return "", time.Time{}, &net.DNSError{Err: "no such host", Name: rev, IsNotFound: true}
+	if len(msg.Answers) == 0 {
+		return "", time.Time{}, &net.DNSError{Err: "no such host", Name: rev, IsNotFound: true}
+	}
+	return "", time.Time{}, c.noPTR(ctx, msg.Answers, rev)
+}
+
+// noPTR handles an answer whose records hold no PTR record (a CNAME alone,
+// a DNAME) as nginx 1.22.1's resolver does (recorded with nginx-tests'
+// mail_resolver.t): it logs "unexpected RR type 39 in DNS response" for
+// each record neither PTR nor CNAME, and "no PTR type in DNS response",
+// and drops the answer, so the lookup waits until ctx ends (its
+// resolver_timeout) and fails as timed out, "(110: Operation timed out)".
+// An answer with no record at all is a name not found instead.
+func (c *Client) noPTR(ctx context.Context, answers []dnsmessage.Resource, rev string) error {
+	if c.log != nil {
+		for _, r := range answers {
+			if t := r.Header.Type; t != dnsmessage.TypeCNAME {
+				c.log.Logf(errlog.Error, "unexpected RR type %d in DNS response", t)
+			}
+		}
+		c.log.Logf(errlog.Error, "no PTR type in DNS response")
+	}
+	<-ctx.Done()
+	return dnsError(ctx.Err(), rev)
 }

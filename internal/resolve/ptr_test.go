@@ -3,9 +3,11 @@ package resolve
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
+	"fulcrum/internal/errlog"
 	"fulcrum/internal/testutil"
 )
 
@@ -67,5 +69,35 @@ func TestResolveAddr(t *testing.T) {
 	}
 	if _, _, err := c.ResolveAddr(context.Background(), netip.MustParseAddr("127.0.0.1"), 0, now.Add(2*time.Second)); err != nil || dns.Queries() != before+1 {
 		t.Errorf("an expired answer: %v, %d queries, want one more than %d", err, dns.Queries(), before)
+	}
+}
+
+// TestResolveAddrWithoutPTR: an answer whose records hold no PTR record (a
+// CNAME alone, as nginx-tests' mail_resolver.t sends) is dropped with
+// nginx 1.22.1's line "no PTR type in DNS response", and the lookup times
+// out, "(110: Operation timed out)", as nginx's does (recorded: the mail
+// client gets [TEMPUNAVAIL]); an answer without records is a name not found.
+func TestResolveAddrWithoutPTR(t *testing.T) {
+	s := &zoneDNS{zone: map[string]map[uint16]zoneAnswer{
+		"1.0.0.127.in-addr.arpa": {12: {recs: []string{"cname:1.1.0.0.127.in-addr.arpa"}}},
+		"2.0.0.127.in-addr.arpa": {12: {}},
+	}}
+	startZoneDNS(t, s)
+	var logged strings.Builder
+	log, err := errlog.New(errlog.Options{Targets: []errlog.Target{{Path: errlog.StderrPath, Level: errlog.Error}}, Stderr: &logged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClient([]string{s.addr}, 300*time.Millisecond, true, true).WithLog(log)
+	_, _, err = c.ResolveAddr(context.Background(), netip.MustParseAddr("127.0.0.1"), 0, time.Now())
+	if err == nil || Describe(err) != "110: Operation timed out" {
+		t.Errorf("a CNAME alone: %v, want (110: Operation timed out)", err)
+	}
+	if !strings.Contains(logged.String(), "[error]") || !strings.Contains(logged.String(), "no PTR type in DNS response") {
+		t.Errorf("log %q, want nginx's no PTR type line", logged.String())
+	}
+	_, _, err = c.ResolveAddr(context.Background(), netip.MustParseAddr("127.0.0.2"), 0, time.Now())
+	if err == nil || Describe(err) != "3: Host not found" {
+		t.Errorf("no records: %v, want (3: Host not found)", err)
 	}
 }

@@ -7,7 +7,6 @@
 package resolve
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -85,6 +84,9 @@ type Client struct {
 	log *errlog.Logger
 	// cache keeps Resolve's answers (nil: none); set by WithCache.
 	cache *Cache
+	// resend is how long a UDP query waits before it is sent again (0:
+	// resendEvery, nginx's 5 seconds); tests set it shorter.
+	resend time.Duration
 }
 
 // WithLog makes c write the lines nginx's resolver writes without a
@@ -132,27 +134,15 @@ func (c *Client) LookupTTL(ctx context.Context, host string) ([]netip.Addr, time
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	all := answer{none: true}
-	var firstErr error
-	for _, qt := range c.types() {
-		a, err := c.lookupType(ctx, host, qt)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, 0, dnsError(ctx.Err(), host)
-			}
-			if re := (*refusedError)(nil); errors.As(err, &re) {
-				return nil, 0, c.refused(ctx, re, host)
-			}
-			firstErr = cmp.Or(firstErr, err)
-			continue
+	all, err := c.lookupName(ctx, host)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, 0, dnsError(ctx.Err(), host)
 		}
-		all.merge(a)
-	}
-	if len(all.addrs) == 0 {
-		if firstErr != nil {
-			return nil, 0, firstErr
+		if re := (*refusedError)(nil); errors.As(err, &re) {
+			return nil, 0, c.refused(ctx, re, host)
 		}
-		return nil, 0, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		return nil, 0, err
 	}
 	addrs := all.addrs
 	slices.SortFunc(addrs, func(a, b netip.Addr) int { return a.Compare(b) })

@@ -16,6 +16,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -1036,5 +1038,145 @@ server { listen 127.0.0.1:0; return "y"; access_log %DIR%/missing/$server_port.l
 	}
 	if err == nil || !strings.Contains(err.Error(), "buffered logs cannot have variables in name in "+path+":5") {
 		t.Errorf("buffer= with variables: %v, want nginx's error at line 5", err)
+	}
+}
+
+// TestUDPRequestsSplitBurst: datagrams a client sends at once under
+// proxy_requests 2 are sessions of two datagrams each (the last one of
+// one), each answered (here 21 datagrams: ten sessions of two and one of
+// one), as nginx 1.22.1 binds them as its listener reads
+// them (recorded with nginx-tests' stream_udp_proxy_requests.t "slow
+// backend": five datagrams, three sessions, 2 + 2 + 1, all answered);
+// fulcrum queued all five for the first session, which passed on two and
+// dropped the rest.
+func TestUDPRequestsSplitBurst(t *testing.T) {
+	up, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+	go func() { // answers each datagram with the port it came from
+		buf := make([]byte, 100)
+		for {
+			_, from, err := up.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			up.WriteTo([]byte(strconv.Itoa(from.(*net.UDPAddr).Port)), from)
+		}
+	}()
+	dir := t.TempDir()
+	_, addr := start(t, load(t, dir, fmt.Sprintf(`
+server { listen 127.0.0.1:0 udp; proxy_pass %s; proxy_requests 2; proxy_responses 1; proxy_timeout 5s; }`, up.LocalAddr())))
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	const sent = 21
+	for range sent {
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perPort := map[string]int{}
+	buf := make([]byte, 100)
+	for i := range sent {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("answer %d: %v (got %v)", i+1, err, perPort)
+		}
+		perPort[string(buf[:n])]++
+	}
+	var counts []int
+	for _, n := range perPort {
+		counts = append(counts, n)
+	}
+	sort.Ints(counts)
+	if want := "[1 2 2 2 2 2 2 2 2 2 2]"; fmt.Sprint(counts) != want {
+		t.Errorf("datagrams per upstream session %v, want %s", counts, want)
+	}
+}
+
+// TestRateWithVariables: proxy_download_rate and proxy_upload_rate take
+// variables, evaluated once per session as nginx 1.22.1 does (nginx-tests'
+// stream_limit_rate2.t, which fulcrum refused at load); a value that is no
+// size is no limit, with nginx's line (recorded: `invalid size "abc" while
+// connecting to upstream, client: ...` at error, upload's first).
+func TestRateWithVariables(t *testing.T) {
+	backend := testutil.RawBackend(t, func(c net.Conn) { c.Write([]byte(strings.Repeat("d", 2500))) })
+	tests := []struct {
+		name, value string
+		paced       bool
+		lines       []string // in order
+	}{
+		{"a size from a map", "$down", true, []string{`invalid size "x1000"`}},
+		{"not a size", "x$down", false, []string{`invalid size "xx1000"`, `invalid size "x1000"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, addr := start(t, load(t, dir, fmt.Sprintf(`map $server_port $down { default 1000; }
+server { listen 127.0.0.1:0; proxy_pass %s; proxy_download_rate %s; proxy_upload_rate x%s; error_log %%DIR%%/err.log; }`, backend, tt.value, tt.value)))
+			cl := dial(t, addr)
+			first := make([]byte, 2500)
+			n, _ := io.ReadAtLeast(cl.c, first, 1)
+			rest, _ := io.ReadAll(cl.c)
+			if got := n + len(rest); got != 2500 {
+				t.Fatalf("got %d bytes, want 2500", got)
+			}
+			if tt.paced && n > 1000 {
+				t.Errorf("first read %d bytes, want at most a second's worth of $down (1000)", n)
+			}
+			path := filepath.Join(dir, "err.log")
+			last := tt.lines[len(tt.lines)-1]
+			waitFor(t, "the rates' lines", func() bool { return strings.Contains(readFile(t, path), last) })
+			log, at := readFile(t, path), -1
+			for _, want := range tt.lines {
+				i := strings.Index(log, want+" while connecting to upstream, client: 127.0.0.1")
+				if i < at || !strings.Contains(lineWith(log, want), "[error] ") {
+					t.Errorf("log %q, want the lines %q in order, at error", log, tt.lines)
+				}
+				at = i
+			}
+		})
+	}
+}
+
+// TestBindTransparent checks "proxy_bind ADDR transparent": the upstream
+// connection binds with IP_TRANSPARENT, as nginx 1.22.1's (recorded with
+// the http module's: an address the host does not have binds, and the
+// connect then times out; without the parameter the bind fails). It needs
+// CAP_NET_ADMIN: as another user the test skips.
+func TestBindTransparent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("IP_TRANSPARENT needs CAP_NET_ADMIN")
+	}
+	up := testutil.RawBackend(t, func(c net.Conn) {
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		io.WriteString(c, host+"\n")
+	})
+	dir := t.TempDir()
+	p := New(Options{})
+	t.Cleanup(p.Close)
+	addrs, err := p.Apply(load(t, dir, fmt.Sprintf(`
+server { listen 127.0.0.1:0; proxy_pass %[1]s; proxy_bind 127.0.0.2 transparent; }
+server { listen 127.0.0.1:0; proxy_pass %[1]s; proxy_bind 192.0.2.1 transparent; proxy_connect_timeout 300ms; error_log %%DIR%%/err.log; }`, up)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dial(t, addrs[0].String()).ask(t, "x"); got != "127.0.0.2" {
+		t.Errorf("upstream saw %q, want 127.0.0.2", got)
+	}
+	// A foreign address binds: the connect, not the bind, fails.
+	c := dial(t, addrs[1].String())
+	c.c.Write([]byte("x\n"))
+	path := filepath.Join(dir, "err.log")
+	waitFor(t, "the connect's timeout", func() bool {
+		return strings.Contains(readFile(t, path), "upstream timed out (110: Connection timed out) while connecting to upstream")
+	})
+	if l := readFile(t, path); strings.Contains(l, "bind(") {
+		t.Errorf("log %q: the bind failed", l)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"fulcrum/internal/balancer"
+	"fulcrum/internal/bindaddr"
+	"fulcrum/internal/config"
 	"fulcrum/internal/connset"
 	"fulcrum/internal/deadline"
 	"fulcrum/internal/errlog"
@@ -21,6 +23,7 @@ import (
 	"fulcrum/internal/proxyproto"
 	"fulcrum/internal/syslog"
 	"fulcrum/internal/upstream"
+	"fulcrum/internal/vars"
 )
 
 // The $status values of nginx's stream module.
@@ -465,6 +468,9 @@ func (s *session) dial(u *upstream.Server) (c net.Conn, while string) {
 	bind := s.local()
 	if bind != nil {
 		d.LocalAddr = bind
+		if s.srv.cfg.BindTransparent {
+			d.Control = bindaddr.Transparent
+		}
 	}
 	network := u.Network()
 	if s.udp && network == "unix" {
@@ -564,15 +570,35 @@ func (s *session) proxy(up net.Conn) {
 			return
 		}
 	}
+	upRate := s.rate(s.srv.cfg.UploadRate, s.srv.uploadRate)
+	downRate := s.rate(s.srv.cfg.DownloadRate, s.srv.downloadRate)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.pipe(up, s.c, s.srv.cfg.UploadRate, &s.fromClient, &t.sent, nil, header)
+		s.pipe(up, s.c, upRate, &s.fromClient, &t.sent, nil, header)
 	}()
-	s.pipe(s.c, up, s.srv.cfg.DownloadRate, &t.received, &s.toClient, t, nil)
+	s.pipe(s.c, up, downRate, &t.received, &s.toClient, t, nil)
 	wg.Wait()
 	t.session = s.now().Sub(t.began)
+}
+
+// rate is proxy_upload_rate's or proxy_download_rate's value v for the
+// session: its size, or, with variables (t), the evaluated value parsed
+// as a size; a value that is no size is no limit, logged as nginx 1.22.1
+// logs it (recorded: `invalid size "abc" while connecting to upstream`,
+// at error, upload's before download's).
+func (s *session) rate(v config.SizeValue, t *template) int64 {
+	if t == nil {
+		return v.N
+	}
+	b := t.appendValue(nil, s)
+	n, ok := vars.ParseSize(b)
+	if !ok {
+		s.log(errlog.Error, `invalid size "`+string(b)+`" while connecting to upstream`)
+		return 0
+	}
+	return n
 }
 
 // pipe copies from src to dst, counting read and written bytes, pacing to

@@ -106,6 +106,9 @@ type server struct {
 	// a proxy_bind with variables instead (nil without).
 	bind      net.Addr
 	bindValue *template
+	// uploadRate and downloadRate are proxy_upload_rate and
+	// proxy_download_rate with variables (nil: the configured size).
+	uploadRate, downloadRate *template
 	// listenPos is where each address is listened on, for bind errors.
 	listenPos map[string]config.Pos
 	// proxyProtocol are the listen keys with the proxy_protocol
@@ -341,6 +344,12 @@ func compileServer(c *compiler, sc *config.StreamServer, g *group, fs *files, sz
 	case sc.Bind != "":
 		srv.bind = &net.TCPAddr{IP: net.ParseIP(sc.Bind)}
 	}
+	if srv.uploadRate, err = compileSizeValue(c, sc.UploadRate); err != nil {
+		return nil, err
+	}
+	if srv.downloadRate, err = compileSizeValue(c, sc.DownloadRate); err != nil {
+		return nil, err
+	}
 	if srv.mqttSets, err = compileMQTTSets(c, sc); err != nil {
 		return nil, err
 	}
@@ -530,4 +539,17 @@ func (t *table) resolveStatusZones(cfg *config.Stream, reg *statuszone.Registry)
 			srv.zone = reg.Stream(name)
 		}
 	}
+}
+
+// compileSizeValue compiles a size directive's value with variables (nil
+// for a size known at load).
+func compileSizeValue(c *compiler, v config.SizeValue) (*template, error) {
+	if v.Value == "" {
+		return nil, nil
+	}
+	t, err := c.compile(v.Value)
+	if err != nil {
+		return nil, at(err, v.Pos)
+	}
+	return t, nil
 }

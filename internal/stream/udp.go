@@ -56,6 +56,7 @@ func (p *Proxy) servePackets(l *listener) {
 				continue
 			}
 			c = newUDPConn(l.pc, from, nil)
+			c.limit = int64(srv.cfg.Requests)
 			if to != nil {
 				c.dst, c.src = dst, to
 			}
@@ -69,12 +70,26 @@ func (p *Proxy) servePackets(l *listener) {
 			}
 			sessions[key] = c
 			mu.Unlock()
-			c.deliver(buf[:n])
+			c.deliverCounted(buf[:n])
 			go p.newSession(c, srv, text).run()
 			continue
 		}
 		mu.Unlock()
-		c.deliver(buf[:n])
+		c.deliverCounted(buf[:n])
+	}
+}
+
+// deliver queues a datagram of the client for its session and, once the
+// session has its proxy_requests datagrams, unbinds the client's address,
+// so that its next datagram starts another session: as nginx counts a
+// session's datagrams as its listener reads them and deletes the client's
+// binding at once (recorded with nginx-tests' stream_udp_proxy_requests.t:
+// five datagrams sent together under "proxy_requests 2" are three
+// sessions, 2 + 2 + 1, each answered, however slow the server is).
+func (c *udpConn) deliverCounted(b []byte) {
+	c.deliver(b)
+	if c.limit > 0 && c.got.Load() >= c.limit {
+		c.forget()
 	}
 }
 
@@ -94,6 +109,9 @@ type udpConn struct {
 	// proxy_responses multiplies (counted on arrival, so that a quick
 	// second request is counted before the first answer comes back).
 	got atomic.Int64
+	// limit is the server's proxy_requests (0: none): once got reaches
+	// it, the read loop unbinds the client (deliverCounted).
+	limit int64
 
 	mu       sync.Mutex // guards deadline
 	deadline time.Time

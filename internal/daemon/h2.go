@@ -346,6 +346,7 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hw := &h2Writer{w: w, closeConn: hc.spent(&ci) || hc.cc.srv.h2.gen.Load() != hc.gen, ctx: r.Context(), hc: hc}
 	snap := hc.d.current.Load()
 	snap.serveHTTP(hw, r, &ci, hc.key)
+	hw.releaseHeld()
 	if hw.dropped {
 		panic(http.ErrAbortHandler) // RST_STREAM: nginx's 444 on HTTP/2
 	}
@@ -527,6 +528,30 @@ type h2Writer struct {
 	status int
 	head   int64 // the head's size, estimated (see sentBytes)
 	body   int64
+	// held are the request's limit_conn counts, given back once the
+	// response went out (holdUntilSent).
+	held []heldConn
+}
+
+// holdUntilSent keeps the request's limit_conn counts until its response
+// went out whole (releaseHeld).
+func (w *h2Writer) holdUntilSent(held []heldConn) { w.held = append(w.held, held...) }
+
+// releaseHeld gives back the limit_conn counts holdUntilSent kept, once
+// what Go's server holds of the response is written: the flush waits
+// while the client's flow control windows keep it back, and ends when the
+// stream does (a client's RST_STREAM), as nginx keeps a request, and its
+// counts, until its last byte is sent. The flush costs an empty DATA frame
+// that ends the stream, so only a request with counts makes it.
+func (w *h2Writer) releaseHeld() {
+	if len(w.held) == 0 {
+		return
+	}
+	w.Flush()
+	for _, h := range w.held {
+		h.release()
+	}
+	w.held = nil
 }
 
 // finishLater runs finish on a goroutine of the connection's, after the

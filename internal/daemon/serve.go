@@ -662,7 +662,7 @@ func (s *snapshot) putScratch(scratch *requestScratch) {
 // internal redirect or a rewrite led there. An internal redirect to a URI
 // runs the server's script again; one to a named location does not.
 func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *router.Server, loc *config.Location, res rewrite.Result) {
-	defer rec.releaseConns()
+	defer rec.releaseConnsSent()
 	changes := maxURIChanges
 	direct := !res.Internal // no rewrite made the request an internal one
 	for i := 0; ; i++ {

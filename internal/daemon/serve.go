@@ -1032,6 +1032,8 @@ func keepaliveSpent(ci *connInfo, set *config.Settings) bool {
 func applyClientTimeouts(rec *recorder, r *http.Request, set *config.Settings) *deadlineBody {
 	if rec.ew != nil && set.SendTimeout > 0 {
 		rec.ew.setSendTimeout(set.SendTimeout)
+	} else if hw, ok := rec.ResponseWriter.(*h2Writer); ok && !rec.sub {
+		hw.sendTimeout = set.SendTimeout
 	}
 	ctrl, ok := rec.ResponseWriter.(deadliner)
 	if !ok {

@@ -541,6 +541,8 @@ type h2Writer struct {
 	stall *time.Timer
 	mu    sync.Mutex
 	ended bool
+	// timedOut: send_timeout reset the stream while the handler wrote.
+	timedOut atomic.Bool
 }
 
 // armStall starts send_timeout for a write that may wait: Go's server
@@ -575,6 +577,7 @@ func (w *h2Writer) stalled() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.ended {
+		w.timedOut.Store(true)
 		_ = http.NewResponseController(w.w).SetWriteDeadline(time.Now().Add(-time.Second))
 	}
 }

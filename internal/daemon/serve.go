@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,6 +115,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	defer func() {
 		if completed {
 			rec.complete()
+			rec.logSendTimeout()
 			st.Completed = rec.sentWhole()
 			discardBody(rec, ci, left)
 		}
@@ -1348,12 +1350,39 @@ func (w *recorder) complete() {
 
 // sentWhole reports whether the response went out whole, nginx's
 // r->request_complete ($request_completion): not a 444, not for a client
-// that went away (499), not after a failed write.
+// that went away (499), not after a failed write (an HTTP/2 stream that
+// send_timeout reset included).
 func (w *recorder) sentWhole() bool {
 	if w.st.Status == 444 || w.st.Status == 499 {
 		return false
 	}
-	return w.ew == nil || !w.ew.failed()
+	if w.ew == nil {
+		hw, h2 := w.ResponseWriter.(*h2Writer)
+		return !h2 || !hw.timedOut.Load()
+	}
+	return !w.ew.failed()
+}
+
+// logSendTimeout writes nginx 1.22.1's info line for a main request whose
+// response send_timeout cut short: "client timed out (110: Connection
+// timed out) while sending response to client" (recorded: a 20 MB file to
+// a client that stopped reading, send_timeout 1s, HTTP/1.1; and an HTTP/2
+// stream its client's flow control held). fulcrum wrote none. An HTTP/2
+// response whose last DATA frame, which Go's server writes after the
+// handler returned, timed out is not seen here.
+func (w *recorder) logSendTimeout() {
+	if w.sub || w.req == nil {
+		return
+	}
+	timedOut := false
+	if rw, ok := w.ew.(*respWriter); ok {
+		timedOut = rw.err != nil && errors.Is(rw.err, os.ErrDeadlineExceeded)
+	} else if hw, ok := w.ResponseWriter.(*h2Writer); ok {
+		timedOut = hw.timedOut.Load()
+	}
+	if timedOut {
+		w.logLine(errlog.Info, w.req, "client timed out (110: Connection timed out) while sending response to client")
+	}
 }
 
 // account sets the byte counts the log reads: $request_length (head and body

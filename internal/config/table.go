@@ -417,7 +417,7 @@ var baseSpecs = []spec{
 	{name: "http2_max_requests", module: "http_v2", ctx: ctxHS, args: args1, multi: true, obsolete: "keepalive_requests", syntax: "http2_max_requests number;"},
 	{name: "http2_max_field_size", module: "http_v2", ctx: ctxHS, args: args1, multi: true, obsolete: "large_client_header_buffers", syntax: "http2_max_field_size size;"},
 	{name: "http2_max_header_size", module: "http_v2", ctx: ctxHS, args: args1, multi: true, obsolete: "large_client_header_buffers", syntax: "http2_max_header_size size;"},
-	{name: "http2_push", module: "http_v2", ctx: ctxHSL, args: args1, status: ignored, note: noteHTTP2Push, asIs: []string{"off"}, syntax: "http2_push uri | off;"},
+	{name: "http2_push", module: "http_v2", ctx: ctxHSL, args: args1, multi: true, status: ignored, note: noteHTTP2Push, asIs: []string{"off"}, syntax: "http2_push uri | off;"},
 	{name: "http2_push_preload", module: "http_v2", ctx: ctxHSL, args: argsFlag, status: ignored, note: noteHTTP2Push, asIs: []string{"off"}, syntax: "http2_push_preload on | off;"},
 
 	// upstream

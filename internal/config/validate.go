@@ -54,6 +54,30 @@ func (v *validator) block(dirs []*Directive, ctx ctxSet) error {
 // mirrorOffKey marks, in a block's seen set, that it holds "mirror off".
 var mirrorOffKey = &spec{}
 
+// http2PushOffKey marks, in a block's seen set, that it holds "http2_push off".
+var http2PushOffKey = &spec{}
+
+// checkHTTP2PushMix refuses what nginx's ngx_http_v2_push refuses in one
+// block, where URIs may repeat: "off" twice, or "off" and a URI, in nginx
+// 1.22.1's words (recorded with nginx -t).
+func checkHTTP2PushMix(d *Directive, s *spec, seen map[*spec]bool) error {
+	off := len(d.Args) == 1 && d.Args[0] == "off"
+	const hint = `write either "http2_push off;" or the URIs (any number); fulcrum pushes none`
+	switch {
+	case !seen[s]:
+	case off && seen[http2PushOffKey]:
+		return errorf(d.Pos, `"http2_push" directive is duplicate`)
+	case off:
+		return hintf(d.Pos, hint, `"http2_push" directive "off" parameter cannot be used with URI`)
+	case seen[http2PushOffKey]:
+		return hintf(d.Pos, hint, `"http2_push" directive URI cannot be used with "off" parameter`)
+	}
+	if off {
+		seen[http2PushOffKey] = true
+	}
+	return nil
+}
+
 // directive checks one directive in ctx; seen holds the specs already used in this
 // block, for duplicates.
 func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) error {
@@ -87,6 +111,11 @@ func (v *validator) directive(d *Directive, ctx ctxSet, seen map[*spec]bool) err
 		}
 		if off {
 			seen[mirrorOffKey] = true
+		}
+	}
+	if d.Name == "http2_push" {
+		if err := checkHTTP2PushMix(d, s, seen); err != nil {
+			return err
 		}
 	}
 	seen[s] = true

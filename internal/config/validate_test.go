@@ -96,6 +96,13 @@ func TestValidateErrors(t *testing.T) {
 		{"if without block", "http { server { if ($x); } }", `directive "if" has no opening "{" in /t.conf:1`},
 		{"mirror off and a URI", "http { server { location / { mirror /a; mirror off; } } }", `"mirror" directive is duplicate in /t.conf:1`},
 		{"mirror URI after off", "http { server { mirror off; mirror /a; location / { } } }", `"mirror" directive is duplicate in /t.conf:1`},
+		// nginx 1.22.1's nginx -t for each (ngx_http_v2_push).
+		{"http2_push off twice", "http { server { http2_push off; http2_push off; } }", `"http2_push" directive is duplicate in /t.conf:1`},
+		{"http2_push off after a URI", "http { server { http2_push /a; http2_push off; } }",
+			`"http2_push" directive "off" parameter cannot be used with URI in /t.conf:1, write either "http2_push off;" or the URIs (any number); fulcrum pushes none`},
+		{"http2_push URI after off", "http { server { location / { http2_push off; http2_push /a; } } }",
+			`"http2_push" directive URI cannot be used with "off" parameter in /t.conf:1, write either "http2_push off;" or the URIs (any number); fulcrum pushes none`},
+		{"http2_push_preload twice", "http { http2_push_preload on; http2_push_preload on; }", `"http2_push_preload" directive is duplicate in /t.conf:1`},
 		{"mirror arity", "http { mirror; }", `invalid number of arguments in "mirror" directive in /t.conf:1`},
 		{"mirror_request_body value", "http { mirror_request_body maybe; }", `invalid value "maybe" in "mirror_request_body" directive, it must be "on" or "off" in /t.conf:1`},
 		{"auth_request twice", "http { server { location / { auth_request /a; auth_request off; } } }", `"auth_request" directive is duplicate in /t.conf:1`},
@@ -177,6 +184,12 @@ func TestValidateWarnings(t *testing.T) {
 		}},
 		{"flags in any case", "http { proxy_buffering OFF; }", nil},
 		{"multi allowed", "http { proxy_set_header A a; proxy_set_header B b; }", nil},
+		// nginx 1.22.1 loads any number of http2_push URIs in a block (nginx -t).
+		{"http2_push URIs repeat", "http { server { http2_push /a; http2_push /a; http2_push /b; } }", []string{
+			`"http2_push" is ignored in /t.conf:1, ` + noteHTTP2Push,
+			`"http2_push" is ignored in /t.conf:1, ` + noteHTTP2Push,
+			`"http2_push" is ignored in /t.conf:1, ` + noteHTTP2Push,
+		}},
 		{"same name in upstream and http", "http { keepalive_timeout 10; upstream u { server 127.0.0.1; keepalive_timeout 5s; } }", nil},
 		{"types lines are free", "http { types { text/html html htm; application/x-foo; } }", nil},
 		{"map special lines", "http { map $a $b { hostnames; volatile; default 0; '' 1; } }", nil},

@@ -273,6 +273,7 @@ func (cc *clientConn) readProxyProtocol() bool {
 	_ = base.SetReadDeadline(time.Time{})
 	if err != nil {
 		cc.logProxyProtocol(err)
+		cc.refuseH2C(err)
 		return false
 	}
 	if h != nil {
@@ -281,12 +282,34 @@ func (cc *clientConn) readProxyProtocol() bool {
 	return true
 }
 
+// refuseH2C answers a plain HTTP/2 connection ("listen ... proxy_protocol
+// http2" without ssl) whose PROXY protocol header was broken or did not
+// come within client_header_timeout with GOAWAY PROTOCOL_ERROR, as nginx
+// 1.22.1 does: it reads the header in its HTTP/2 state machine and ends
+// the connection as for a bad preface (recorded on a raw socket: "BOGUS
+// TCP4 ...", "PROX", and nothing at all for client_header_timeout 1s each
+// got SETTINGS, WINDOW_UPDATE, then GOAWAY last stream 0, code 1). fulcrum
+// closed the connection without a frame. A client that closed gets
+// nothing.
+func (cc *clientConn) refuseH2C(err error) {
+	c, ok := cc.c.(*h2cConn)
+	if !ok {
+		return
+	}
+	if _, bad := proxyproto.IsInvalid(err); bad || errors.Is(err, os.ErrDeadlineExceeded) {
+		goAwayProtocol(c)
+	}
+}
+
 // logProxyProtocol logs why reading the PROXY protocol header failed, in
 // nginx 1.22.1's words (recorded): its own error line at error, a timeout
-// or a close at info.
+// or a close at info. On a plain HTTP/2 address nginx reads the header in
+// its HTTP/2 state machine, so a timeout is its "while processing HTTP/2
+// connection" (recorded).
 func (cc *clientConn) logProxyProtocol(err error) {
 	log := cc.log()
 	level, msg := errlog.Info, ""
+	where := " while reading PROXY protocol"
 	if e, ok := proxyproto.IsInvalid(err); ok {
 		if e.Msg == "" {
 			return // nginx logs nothing for it
@@ -298,6 +321,9 @@ func (cc *clientConn) logProxyProtocol(err error) {
 			msg = "client closed connection"
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			msg = "client timed out (110: Connection timed out)"
+			if _, h2c := cc.c.(*h2cConn); h2c {
+				where = " while processing HTTP/2 connection"
+			}
 		case errlog.IsConnReset(err):
 			msg = "recv() failed (" + errlog.Errno(err) + ")"
 		default:
@@ -308,7 +334,7 @@ func (cc *clientConn) logProxyProtocol(err error) {
 		return
 	}
 	log.LogRequest(level, &errlog.Request{Conn: cc.ci.id, Client: cc.clientAddr(), Server: cc.c.LocalAddr().String()},
-		msg+" while reading PROXY protocol")
+		msg+where)
 }
 
 // rawSocket is the connection under c's wrappers (TCP or unix, TLS or not)

@@ -346,6 +346,8 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hw := &h2Writer{w: w, closeConn: hc.spent(&ci) || hc.cc.srv.h2.gen.Load() != hc.gen, ctx: r.Context(), hc: hc}
 	snap := hc.d.current.Load()
 	snap.serveHTTP(hw, r, &ci, hc.key)
+	hw.releaseHeld()
+	hw.end()
 	if hw.dropped {
 		panic(http.ErrAbortHandler) // RST_STREAM: nginx's 444 on HTTP/2
 	}
@@ -527,6 +529,92 @@ type h2Writer struct {
 	status int
 	head   int64 // the head's size, estimated (see sentBytes)
 	body   int64
+	// held are the request's limit_conn counts, given back once the
+	// response went out (holdUntilSent).
+	held []heldConn
+	// sendTimeout is the location's send_timeout (0: none): the longest a
+	// write may wait for the client's flow control windows (armStall).
+	sendTimeout time.Duration
+	// stall resets the stream when a write waits sendTimeout; mu guards
+	// ended, which tells it the handler returned (Go's writer is then no
+	// longer the handler's to use).
+	stall *time.Timer
+	mu    sync.Mutex
+	ended bool
+	// timedOut: send_timeout reset the stream while the handler wrote.
+	timedOut atomic.Bool
+}
+
+// armStall starts send_timeout for a write that may wait: Go's server
+// holds a write while the client's flow control windows are closed, and
+// nothing else bounds that wait (its WriteByteTimeout is the socket's).
+// nginx 1.22.1 arms send_timeout on a stream that waits so (recorded: a
+// 65616-byte file to a client that never opened its window past 65535
+// bytes, send_timeout 1s: RST_STREAM after a second, the connection goes
+// on); fulcrum's stream waited for ever, and a graceful stop with it.
+func (w *h2Writer) armStall() {
+	if w.sendTimeout <= 0 {
+		return
+	}
+	if w.stall == nil {
+		w.stall = time.AfterFunc(w.sendTimeout, w.stalled)
+		return
+	}
+	w.stall.Reset(w.sendTimeout)
+}
+
+// disarmStall stops send_timeout once a write returned.
+func (w *h2Writer) disarmStall() {
+	if w.stall != nil {
+		w.stall.Stop()
+	}
+}
+
+// stalled resets the stream whose write waited send_timeout: a deadline in
+// the past makes Go's server reset it (RST_STREAM INTERNAL_ERROR; nginx
+// sends PROTOCOL_ERROR) and fail the write.
+func (w *h2Writer) stalled() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ended {
+		w.timedOut.Store(true)
+		_ = http.NewResponseController(w.w).SetWriteDeadline(time.Now().Add(-time.Second))
+	}
+}
+
+// end is called when the handler is about to return: what Go's server
+// still holds of the response is written after that (its last DATA
+// frame), so send_timeout is handed to the stream's own write deadline,
+// which Go's server keeps until the stream closes.
+func (w *h2Writer) end() {
+	w.mu.Lock()
+	w.ended = true
+	w.mu.Unlock()
+	w.disarmStall()
+	if w.sendTimeout > 0 && w.body > 0 && !w.dropped {
+		_ = http.NewResponseController(w.w).SetWriteDeadline(time.Now().Add(w.sendTimeout))
+	}
+}
+
+// holdUntilSent keeps the request's limit_conn counts until its response
+// went out whole (releaseHeld).
+func (w *h2Writer) holdUntilSent(held []heldConn) { w.held = append(w.held, held...) }
+
+// releaseHeld gives back the limit_conn counts holdUntilSent kept, once
+// what Go's server holds of the response is written: the flush waits
+// while the client's flow control windows keep it back, and ends when the
+// stream does (a client's RST_STREAM), as nginx keeps a request, and its
+// counts, until its last byte is sent. The flush costs an empty DATA frame
+// that ends the stream, so only a request with counts makes it.
+func (w *h2Writer) releaseHeld() {
+	if len(w.held) == 0 {
+		return
+	}
+	w.Flush()
+	for _, h := range w.held {
+		h.release()
+	}
+	w.held = nil
 }
 
 // finishLater runs finish on a goroutine of the connection's, after the
@@ -600,7 +688,9 @@ func (w *h2Writer) Write(p []byte) (int, error) {
 	if w.pacer.Rate > 0 {
 		return w.writePaced(p)
 	}
+	w.armStall()
 	n, err := w.w.Write(p)
+	w.disarmStall()
 	w.body += int64(n)
 	return n, err
 }
@@ -619,7 +709,10 @@ func (w *h2Writer) writePaced(p []byte) (int, error) {
 	for len(p) > 0 {
 		n, wait := w.pacer.Allow(w.body, w.pacer.Now())
 		if n == 0 {
-			if err := http.NewResponseController(w.w).Flush(); err != nil {
+			w.armStall()
+			err := http.NewResponseController(w.w).Flush()
+			w.disarmStall()
+			if err != nil {
 				return total, err
 			}
 			if err := w.pacer.Wait(w.ctx, wait); err != nil {
@@ -628,7 +721,9 @@ func (w *h2Writer) writePaced(p []byte) (int, error) {
 			continue
 		}
 		n = min(n, int64(len(p)))
+		w.armStall()
 		m, err := w.w.Write(p[:n])
+		w.disarmStall()
 		w.body += int64(m)
 		total += m
 		if err != nil {
@@ -642,7 +737,9 @@ func (w *h2Writer) writePaced(p []byte) (int, error) {
 // Flush implements http.Flusher.
 func (w *h2Writer) Flush() {
 	if !w.dropped {
+		w.armStall()
 		_ = http.NewResponseController(w.w).Flush()
+		w.disarmStall()
 	}
 }
 

@@ -92,9 +92,7 @@ func readPreface(c *h2cConn) bool {
 	for got < len(buf) {
 		n, err := c.Conn.Read(buf[got:])
 		if string(buf[got:got+n]) != h2Preface[got:got+n] {
-			_, _ = c.Write(goawayProtocolError)
-			_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-			_, _ = c.Conn.Read(make([]byte, 4096))
+			goAwayProtocol(c)
 			return false
 		}
 		got += n
@@ -106,6 +104,17 @@ func readPreface(c *h2cConn) bool {
 		}
 	}
 	return true
+}
+
+// goAwayProtocol writes GOAWAY with PROTOCOL_ERROR to a plain HTTP/2
+// connection that is refused before its preface was read, and takes in
+// what else of the client's bytes has arrived (nginx reads them into its
+// buffer), so that the close that follows is not a reset that could
+// destroy the GOAWAY before the client reads it.
+func goAwayProtocol(c *h2cConn) {
+	_, _ = c.Write(goawayProtocolError)
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	_, _ = c.Conn.Read(make([]byte, 4096))
 }
 
 // tlsClientOver wraps c in a *tls.Conn that is never used for TLS: it only

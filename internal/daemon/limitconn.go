@@ -163,6 +163,32 @@ func (rec *recorder) hold(h heldConn) {
 	rec.moreHeld = append(rec.moreHeld, h)
 }
 
+// releaseConnsSent ends the request's limit_conn counts once its response
+// has gone out, as nginx frees them with the request: at once on
+// HTTP/1.x, whose response the handler wrote to the socket; an HTTP/2
+// stream hands them to its writer (h2Writer.holdUntilSent), since Go's
+// server still holds what flow control keeps back after the handler
+// returns. Recorded with nginx 1.22.1 (nginx-tests h2_limit_conn.t): a
+// stream whose client window of 1 byte holds its 8-byte response keeps
+// "limit_conn conn 1" taken, the connection's next stream gets 503, and
+// the count goes back when the client resets the first stream (the next
+// one gets 200). fulcrum gave the count back when the handler returned, and
+// the second stream got 200.
+func (rec *recorder) releaseConnsSent() {
+	hw, h2 := rec.ResponseWriter.(*h2Writer)
+	if !h2 || rec.sub || rec.nheld == 0 && rec.moreHeld == nil {
+		rec.releaseConns()
+		return
+	}
+	held := make([]heldConn, 0, rec.nheld+len(rec.moreHeld))
+	held = append(append(held, rec.held[:rec.nheld]...), rec.moreHeld...)
+	for i := range rec.nheld {
+		rec.held[i] = heldConn{}
+	}
+	rec.nheld, rec.moreHeld = 0, nil
+	hw.holdUntilSent(held)
+}
+
 // releaseConns ends the request's limit_conn counts.
 func (rec *recorder) releaseConns() {
 	for i := range rec.nheld {

@@ -492,7 +492,11 @@ func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars
 		rt = &named
 	}
 	var body *grpcBody
-	if r.Body != nil && r.Body != http.NoBody {
+	// A body known to be empty (an HTTP/2 request whose HEADERS frame
+	// ended the stream has a Body that reads EOF and a ContentLength of 0)
+	// is none: the upstream's HEADERS frame ends the stream, as nginx
+	// sends it, not an empty DATA frame after it.
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		body = &grpcBody{r: r.Body}
 		defer body.finish()
 		if sr, ok := r.Body.(*bodyspool.Reader); ok && st.Body == nil {
@@ -863,7 +867,12 @@ func (h *GRPCHandler) respond(w http.ResponseWriter, r *http.Request, st *vars.S
 	}
 	w.WriteHeader(resp.StatusCode)
 	flusher, _ := w.(http.Flusher)
-	if flusher != nil {
+	// The head goes out at once unless the body is known to be empty (the
+	// stream ended with the head, or content-length 0): then it goes with
+	// the stream's end, which an HTTP/2 client gets as nginx sends it, one
+	// HEADERS frame with END_STREAM and no DATA frame (recorded with nginx
+	// 1.22.1, a trailers-only gRPC answer), unless trailers follow.
+	if flusher != nil && resp.ContentLength != 0 {
 		flusher.Flush()
 	}
 	if err := h.copyBody(w, flusher, resp.Body); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -188,4 +189,32 @@ func TestGRPCNoBodyEndsStreamOnHeaders(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no request reached the upstream")
 	}
+}
+
+// TestGRPCInvalidEncodedHead: a gRPC server's head that HPACK cannot
+// decode (a Huffman string padded with zero bits, RFC 7541 5.2) is an
+// invalid header, 502, logged as nginx 1.22.1 logs it (recorded: "upstream
+// sent invalid encoded header" and "upstream sent invalid header while
+// reading response header from upstream"; Go's client tells no more than
+// COMPRESSION_ERROR, so fulcrum logs the second), not as a head over
+// grpc_buffer_size: over h2c fulcrum counts the head's bytes itself
+// (grpcHeadConn), and this one is 30 bytes.
+func TestGRPCInvalidEncodedHead(t *testing.T) {
+	up, _ := rawGRPCUpstream(t, func(fr *http2.Framer, sid uint32) {
+		block := h2Block(h2Field{":status", "200"}, h2Field{"content-type", "application/grpc"})
+		// x-v: a literal without indexing, a new name, and a Huffman
+		// value of one byte: "1" (00001) padded with 000, not 111.
+		block = append(block, 0x00, 0x03, 'x', '-', 'v', 0x81, 0x08)
+		_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: sid, BlockFragment: block, EndHeaders: true, EndStream: true})
+	})
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    server { listen 127.0.0.1:0 http2;
+        location / { grpc_pass grpc://%s; } }`, up))
+	resp, _ := h2Do(t, h2cClient(t, addr), "GET", "http://"+addr+"/x", "")
+	if resp.StatusCode != 502 {
+		t.Errorf("status %d, want 502", resp.StatusCode)
+	}
+	waitLogged(t, filepath.Join(dir, "error.log"), "[error]",
+		"upstream sent invalid header while reading response header from upstream", `request: "GET /x HTTP/2.0"`)
 }

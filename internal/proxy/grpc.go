@@ -630,7 +630,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			if rf := grpcRejected(err); f != nil && rf != nil {
 				f = rf
 			}
-			if tf := grpcTooBig(err); f != nil && tf != nil {
+			if tf := grpcTooBig(err, !rt.TLS && h.set.BufferSize > 0); f != nil && tf != nil {
 				f = tf
 			}
 			a.ResponseTime = end.Sub(now)
@@ -1017,13 +1017,25 @@ var grpcHeadConnErrors = regexp.MustCompile(`(^|: )connection error: (COMPRESSIO
 // response), which a head over the bound causes (recorded against Go's
 // HTTP/2 server: one 100 KiB field, 600 fields of 100 bytes); a server
 // that breaks HTTP/2 there is told the same.
-func grpcTooBig(err error) *failure {
+//
+// wireBound says grpcHeadConn counted the head as it came (h2c with a
+// grpc_buffer_size): then a COMPRESSION_ERROR it did not cause is a head
+// HPACK cannot decode, not a big one, and the failure is nginx's invalid
+// header, "upstream sent invalid header" (recorded with nginx 1.22.1: a
+// Huffman string padded with zero bits is a 502 logged "upstream sent
+// invalid encoded header" then "upstream sent invalid header"; Go's client
+// tells no more than the code).
+func grpcTooBig(err error, wireBound bool) *failure {
 	msg := err.Error()
 	if !errors.Is(err, errGRPCHeadTooBig) && !strings.Contains(msg, grpcHeadTooBig) && !grpcHeadConnErrors.MatchString(msg) {
 		return nil
 	}
-	return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true,
+	f := &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true,
 		action: errlog.ActionHeader, msg: "upstream sent too big header while " + errlog.ActionHeader}
+	if wireBound && !errors.Is(err, errGRPCHeadTooBig) && strings.HasSuffix(msg, "COMPRESSION_ERROR") {
+		f.msg = "upstream sent invalid header while " + errlog.ActionHeader
+	}
+	return f
 }
 
 // grpcStreamReset matches the HTTP/2 client's error for a stream the

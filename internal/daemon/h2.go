@@ -819,12 +819,17 @@ func (e malformedError) Error() string { return string(e) }
 //     another site than the one chosen. nginx refuses a Host field equal
 //     to :authority too; Go's server does not say whether :authority came,
 //     so that one passes;
+//   - a :path with a space or that does not start with "/" (nginxPath):
+//     client sent invalid :path header: "/a?x y";
 //   - Content-Length more than once: client sent duplicate header line:
 //     "content-length: 4", previous value: "content-length: 3". Go's
 //     server takes the first. The same for h2UniqueFields.
 func malformedH2(r *http.Request) error {
 	if !nginxMethod(r.Method) {
 		return malformedError(`client sent invalid method: "` + r.Method + `" while reading client request headers`)
+	}
+	if r.Method != methodConnect && !nginxPath(r.RequestURI) {
+		return malformedError(`client sent invalid :path header: "` + r.RequestURI + `" while reading client request headers`)
 	}
 	if hs := r.Header["Host"]; len(hs) > 1 || len(hs) == 1 && hs[0] != r.Host {
 		prev, dup := r.Host, hs[0]
@@ -852,6 +857,27 @@ func malformedH2(r *http.Request) error {
 // duplicate header line: "if-match: b", previous value: "if-match: a").
 var h2UniqueFields = [...]string{"Authorization", "Content-Range", "Expect", "If-Match",
 	"If-Modified-Since", "If-None-Match", "If-Range", "If-Unmodified-Since"}
+
+// nginxPath reports whether p, an HTTP/2 request's :path, is one nginx
+// 1.22.1's ngx_http_parse_uri takes: it starts with "/" and holds no
+// space or control byte, in the path or the query (recorded with nginx
+// 1.22.1 and curl --http2-prior-knowledge --request-target: "/a b",
+// "/a?x y", "/a?x\ty", "*" and "a" are 400, "client sent invalid :path
+// header"; bytes from 0x80 pass). Go's server refuses the control bytes
+// and a :path without "/" other than "*" itself (a reset stream); a
+// space it passes, and in the query it would go into the HTTP/1.1
+// request line to the upstream ("GET /a?x y HTTP/1.1").
+func nginxPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
 
 // nginxMethod reports whether m is a method nginx's HTTP/2 module takes
 // (ngx_http_v2_parse_method): one or more of A-Z, "_" and "-".

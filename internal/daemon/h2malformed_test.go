@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -20,14 +21,28 @@ import (
 // outside A-Z, "_", "-", which would otherwise go into the HTTP/1.1
 // request line to the upstream as it came ("GE T /m HTTP/1.1"); a Host
 // field naming another site than :authority, or a second Host; a second
-// Content-Length. None may reach the upstream; each is logged at info in
-// nginx's words.
+// Content-Length; a :path that does not start with "/" or holds a space
+// (nginx's ngx_http_parse_uri; Go's server refuses the other control
+// bytes itself, and a space in the query would go into the upstream's
+// request line: "GET /m?x y HTTP/1.1"). None may reach the upstream; each
+// is logged at info in nginx's words (recorded with curl
+// --http2-prior-knowledge --request-target: client sent invalid :path
+// header: "/a?x y", "/a b", "*"; UTF-8 bytes pass).
 func TestHTTP2MalformedHead(t *testing.T) {
+	// reached counts the upstream's connections, one per request: a
+	// request line the upstream's server refuses itself ("GET /m?x y
+	// HTTP/1.1", 400 from Go's server) reached it too.
 	var reached atomic.Int32
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reached.Add(1)
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s %s host=%s", r.Method, r.RequestURI, r.Host)
 	}))
+	up.Config.SetKeepAlivesEnabled(false)
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			reached.Add(1)
+		}
+	}
+	up.Start()
 	t.Cleanup(up.Close)
 	dir := t.TempDir()
 	certs, pool := h2Site(t, dir)
@@ -35,6 +50,9 @@ func TestHTTP2MalformedHead(t *testing.T) {
 		location / { proxy_pass http://%s; proxy_set_header Host $host; } }`, certs, up.Listener.Addr()))
 	authority := func(method string, extra ...string) []string {
 		return append([]string{":method", method, ":scheme", "https", ":authority", "a.test", ":path", "/m"}, extra...)
+	}
+	path := func(method, p string) []string {
+		return []string{":method", method, ":scheme", "https", ":authority", "a.test", ":path", p}
 	}
 	tests := []struct {
 		name   string
@@ -59,6 +77,11 @@ func TestHTTP2MalformedHead(t *testing.T) {
 			`client sent duplicate header line: "if-match: b", previous value: "if-match: a" while reading client request headers`},
 		{"two Authorization fields", authority("GET", "authorization", "a", "authorization", "b"), "", "400",
 			`client sent duplicate header line: "authorization: b", previous value: "authorization: a" while reading client request headers`},
+		{"UTF-8 in the path passes", path("GET", "/m\xc3\xa9?q=\xc3\xa9"), "", "200", ""},
+		{"space in the query", path("GET", "/m?x y"), "", "400", `client sent invalid :path header: "/m?x y" while reading client request headers`},
+		{"request line in the query", path("GET", "/m?x HTTP/1.1"), "", "400", `client sent invalid :path header: "/m?x HTTP/1.1" while reading client request headers`},
+		{"space in the path", path("GET", "/m y"), "", "400", `client sent invalid :path header: "/m y" while reading client request headers`},
+		{"asterisk", path("GET", "*"), "", "400", `client sent invalid :path header: "*" while reading client request headers`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

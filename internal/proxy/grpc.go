@@ -496,7 +496,11 @@ func (h *GRPCHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars
 		rt = &named
 	}
 	var body *grpcBody
-	if r.Body != nil && r.Body != http.NoBody {
+	// A body known to be empty (an HTTP/2 request whose HEADERS frame
+	// ended the stream has a Body that reads EOF and a ContentLength of 0)
+	// is none: the upstream's HEADERS frame ends the stream, as nginx
+	// sends it, not an empty DATA frame after it.
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		body = &grpcBody{r: r.Body}
 		defer body.finish()
 		if sr, ok := r.Body.(*bodyspool.Reader); ok && st.Body == nil {
@@ -630,7 +634,7 @@ func (h *GRPCHandler) roundTrip(ctx context.Context, out *http.Request, body *gr
 			if rf := grpcRejected(err); f != nil && rf != nil {
 				f = rf
 			}
-			if tf := grpcTooBig(err); f != nil && tf != nil {
+			if tf := grpcTooBig(err, !rt.TLS && h.set.BufferSize > 0); f != nil && tf != nil {
 				f = tf
 			}
 			a.ResponseTime = end.Sub(now)
@@ -867,7 +871,12 @@ func (h *GRPCHandler) respond(w http.ResponseWriter, r *http.Request, st *vars.S
 	}
 	w.WriteHeader(resp.StatusCode)
 	flusher, _ := w.(http.Flusher)
-	if flusher != nil {
+	// The head goes out at once unless the body is known to be empty (the
+	// stream ended with the head, or content-length 0): then it goes with
+	// the stream's end, which an HTTP/2 client gets as nginx sends it, one
+	// HEADERS frame with END_STREAM and no DATA frame (recorded with nginx
+	// 1.22.1, a trailers-only gRPC answer), unless trailers follow.
+	if flusher != nil && resp.ContentLength != 0 {
 		flusher.Flush()
 	}
 	if err := h.copyBody(w, flusher, resp.Body); err != nil {
@@ -1012,13 +1021,25 @@ var grpcHeadConnErrors = regexp.MustCompile(`(^|: )connection error: (COMPRESSIO
 // response), which a head over the bound causes (recorded against Go's
 // HTTP/2 server: one 100 KiB field, 600 fields of 100 bytes); a server
 // that breaks HTTP/2 there is told the same.
-func grpcTooBig(err error) *failure {
+//
+// wireBound says grpcHeadConn counted the head as it came (h2c with a
+// grpc_buffer_size): then a COMPRESSION_ERROR it did not cause is a head
+// HPACK cannot decode, not a big one, and the failure is nginx's invalid
+// header, "upstream sent invalid header" (recorded with nginx 1.22.1: a
+// Huffman string padded with zero bits is a 502 logged "upstream sent
+// invalid encoded header" then "upstream sent invalid header"; Go's client
+// tells no more than the code).
+func grpcTooBig(err error, wireBound bool) *failure {
 	msg := err.Error()
 	if !errors.Is(err, errGRPCHeadTooBig) && !strings.Contains(msg, grpcHeadTooBig) && !grpcHeadConnErrors.MatchString(msg) {
 		return nil
 	}
-	return &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true,
+	f := &failure{cond: config.NextInvalidHeader, status: http.StatusBadGateway, sent: true,
 		action: errlog.ActionHeader, msg: "upstream sent too big header while " + errlog.ActionHeader}
+	if wireBound && !errors.Is(err, errGRPCHeadTooBig) && strings.HasSuffix(msg, "COMPRESSION_ERROR") {
+		f.msg = "upstream sent invalid header while " + errlog.ActionHeader
+	}
+	return f
 }
 
 // grpcStreamReset matches the HTTP/2 client's error for a stream the

@@ -13,31 +13,41 @@ import (
 
 // TestGRPCTooBig: a head over the bound is nginx's "upstream sent too big
 // header", an invalid header, whichever way Go's client or grpcHeadConn
-// reported it; other errors are left to classify.
+// reported it, and over h2c a COMPRESSION_ERROR that grpcHeadConn did not
+// cause is "upstream sent invalid header"; other errors are left to
+// classify.
 func TestGRPCTooBig(t *testing.T) {
+	const (
+		big     = "upstream sent too big header while reading response header from upstream"
+		invalid = "upstream sent invalid header while reading response header from upstream"
+	)
 	tests := []struct {
-		err error
-		big bool
+		err       error
+		wireBound bool   // grpcHeadConn counted the head (h2c)
+		want      string // "" for none
 	}{
-		{fmt.Errorf("read: %w", errGRPCHeadTooBig), true},
-		{errors.New("net/http: HTTP/1.x transport connection broken: http2: response header list larger than advertised limit"), true},
-		{errors.New("connection error: COMPRESSION_ERROR"), true},
-		{errors.New("http2: client conn is closed: connection error: PROTOCOL_ERROR"), true},
-		{errors.New("stream error: stream ID 1; PROTOCOL_ERROR; received from peer"), false},
-		{errors.New(`http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=PROTOCOL_ERROR, debug=""`), false},
-		{errors.New("connection error: FLOW_CONTROL_ERROR"), false},
-		{io.ErrUnexpectedEOF, false},
+		{fmt.Errorf("read: %w", errGRPCHeadTooBig), true, big},
+		{fmt.Errorf("read: %w", errGRPCHeadTooBig), false, big},
+		{errors.New("net/http: HTTP/1.x transport connection broken: http2: response header list larger than advertised limit"), true, big},
+		{errors.New("connection error: COMPRESSION_ERROR"), false, big},
+		// over h2c a head over the bound is grpcHeadConn's: a
+		// COMPRESSION_ERROR is a head HPACK cannot decode
+		{errors.New("connection error: COMPRESSION_ERROR"), true, invalid},
+		{errors.New("http2: client conn is closed: connection error: PROTOCOL_ERROR"), false, big},
+		{errors.New("stream error: stream ID 1; PROTOCOL_ERROR; received from peer"), false, ""},
+		{errors.New(`http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=PROTOCOL_ERROR, debug=""`), false, ""},
+		{errors.New("connection error: FLOW_CONTROL_ERROR"), false, ""},
+		{io.ErrUnexpectedEOF, false, ""},
 	}
-	const want = "upstream sent too big header while reading response header from upstream"
 	for _, tt := range tests {
-		f := grpcTooBig(tt.err)
+		f := grpcTooBig(tt.err, tt.wireBound)
 		switch {
-		case !tt.big && f != nil:
+		case tt.want == "" && f != nil:
 			t.Errorf("%q: %q, want none", tt.err, f.msg)
-		case tt.big && f == nil:
-			t.Errorf("%q: none, want %q", tt.err, want)
-		case f != nil && (f.msg != want || f.cond != config.NextInvalidHeader || f.status != 502):
-			t.Errorf("%q: %q cond %v status %d, want %q invalid_header 502", tt.err, f.msg, f.cond, f.status, want)
+		case tt.want != "" && f == nil:
+			t.Errorf("%q: none, want %q", tt.err, tt.want)
+		case f != nil && (f.msg != tt.want || f.cond != config.NextInvalidHeader || f.status != 502):
+			t.Errorf("%q (wire bound %v): %q cond %v status %d, want %q invalid_header 502", tt.err, tt.wireBound, f.msg, f.cond, f.status, tt.want)
 		}
 	}
 }

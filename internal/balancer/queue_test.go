@@ -99,19 +99,37 @@ func TestWaitClientGone(t *testing.T) {
 	}
 }
 
-// TestWaitOrder: requests leave the queue in the order they came.
+// TestWaitOrder: requests leave the queue in the order they came. The
+// order is taken when Wait returns, before the server is released to the
+// next one (max_conns=1): the order of the goroutines' later sends on a
+// channel is the scheduler's, not the queue's.
 func TestWaitOrder(t *testing.T) {
 	p, release := queued(t, 3, 10*time.Second)
-	out := make(chan waitResult, 3)
+	var (
+		mu   sync.Mutex
+		left []int
+		done sync.WaitGroup
+	)
 	for id := range 3 {
-		waitFor(t.Context(), p, id, out)
+		done.Go(func() {
+			var a Attempt
+			a.Reset(p, &RoundRobin{}, Input{})
+			_, err := a.Wait(t.Context(), time.Now)
+			if err != nil {
+				t.Errorf("request %d: %v", id, err)
+				return
+			}
+			mu.Lock()
+			left = append(left, id)
+			mu.Unlock()
+			a.Release(time.Now(), upstream.Success)
+		})
 		waiting(t, p, id+1)
 	}
 	release()
-	for want := range 3 {
-		if r := <-out; r.err != nil || r.id != want {
-			t.Fatalf("request %d (%v) left, want %d", r.id, r.err, want)
-		}
+	done.Wait()
+	if len(left) != 3 || left[0] != 0 || left[1] != 1 || left[2] != 2 {
+		t.Fatalf("requests left the queue in the order %v, want [0 1 2]", left)
 	}
 }
 

@@ -1,0 +1,254 @@
+package daemon_test
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"fulcrum/internal/testutil"
+)
+
+// leakConf is a configuration that holds as many per-configuration
+// resources as fit one file: keepalive upstream pools, an upstream host
+// resolved by a resolver read from an included file, active health
+// checks, a proxy cache zone (its manager and loader), limit_req and
+// limit_conn zones, a keyval zone, buffered access logs with flush=,
+// syslog targets, certificates named with variables, and stream and mail
+// servers. %[1]s is the prefix, %[2]s the backend, %[3]s the syslog
+// address, %[4]s the backend's port, %[5]s the auth_http address, %[6]s,
+// %[7]s and %[8]s the HTTPS, stream and mail addresses; %[9]s is a
+// suffix for every name and file, so that a reload between two suffixes
+// drops every zone, pool, log and syslog target and makes new ones.
+const leakConf = `pid %[1]s/fulcrum.pid;
+error_log %[1]s/error.log notice;
+error_log syslog:server=%[3]s,nohostname,tag=e warn;
+events {}
+http {
+    log_format f '$remote_addr $status $request_time';
+    access_log %[1]s/access%[9]s.log f buffer=4k flush=1s;
+    access_log syslog:server=%[3]s,nohostname,tag=h%[9]s f;
+    limit_req_zone $binary_remote_addr zone=rl%[9]s:1m rate=10000r/s;
+    limit_conn_zone $binary_remote_addr zone=cl%[9]s:1m;
+    keyval_zone zone=kv%[9]s:64k;
+    keyval $arg_k $kv zone=kv%[9]s;
+    proxy_cache_path %[1]s/cache%[9]s keys_zone=c%[9]s:1m;
+    upstream app%[9]s { zone app%[9]s 64k; server %[2]s; keepalive 4; }
+    upstream dyn%[9]s {
+        zone dyn%[9]s 64k;
+        include %[1]s/resolver.conf;
+        server backend.test:%[4]s resolve;
+    }
+    server {
+        listen 127.0.0.1:0;
+        include %[1]s/resolver.conf;
+        location / {
+            proxy_pass http://app%[9]s;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            limit_req zone=rl%[9]s burst=100;
+            limit_conn cl%[9]s 10;
+            health_check interval=100ms;
+        }
+        location /c/ { proxy_pass http://app%[9]s; proxy_cache c%[9]s; proxy_cache_valid 200 1m; }
+        location /d/ { proxy_pass http://dyn%[9]s; health_check interval=100ms; }
+        location /v/ { set $h backend.test; proxy_pass http://$h:%[4]s; }
+        location /kv { return 200 "kv=$kv\n"; }
+    }
+    server {
+        listen %[6]s ssl;
+        ssl_certificate     %[1]s/certs/$ssl_server_name.pem;
+        ssl_certificate_key %[1]s/certs/$ssl_server_name.key;
+        location / { proxy_pass http://app%[9]s; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    }
+}
+stream {
+    log_format s "$remote_addr $status";
+    upstream sapp%[9]s { server %[2]s; }
+    server { listen %[7]s; proxy_pass sapp%[9]s; access_log %[1]s/stream%[9]s.log s buffer=4k flush=1s; error_log syslog:server=%[3]s,tag=s%[9]s info; }
+}
+mail {
+    auth_http %[5]s/auth;
+    server { listen %[8]s; protocol smtp; error_log syslog:server=%[3]s,tag=mail%[9]s; }
+}
+`
+
+// leakDaemon starts the daemon on leakConf and returns its addresses
+// (HTTP, HTTPS, stream, mail), its signals and the error log's path.
+func leakDaemon(t *testing.T) (addrs []string, sigs chan<- os.Signal, errLog string, variant func(suffix string)) {
+	t.Helper()
+	dir := t.TempDir()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok "+r.URL.Path)
+	}))
+	t.Cleanup(backend.Close)
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Auth-Status", "no")
+	}))
+	t.Cleanup(auth.Close)
+	dns := testutil.StartDNSServer(t)
+	dns.Set("backend.test", "127.0.0.1")
+	sl := testutil.NewSyslogUDP(t)
+	_, port, _ := net.SplitHostPort(backend.Listener.Addr().String())
+	if err := os.WriteFile(filepath.Join(dir, "resolver.conf"), []byte("resolver "+dns.Addr+" valid=1s;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "certs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, k := testutil.WriteCert(t, filepath.Join(dir, "certs"), "localhost", testutil.ECDSA, "localhost")
+	_ = os.Rename(c, filepath.Join(dir, "certs", "localhost.pem"))
+	_ = os.Rename(k, filepath.Join(dir, "certs", "localhost.key"))
+	more := testutil.FreeAddrs(t, 3)
+	conf := func(suffix string) string {
+		return fmt.Sprintf(leakConf, dir, backend.Listener.Addr(), sl.Addr, port, auth.URL, more[0], more[1], more[2], suffix)
+	}
+	addr, sigs := runConfig(t, dir, conf("a"))
+	variant = func(suffix string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "fulcrum.conf"), []byte(conf(suffix)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return append([]string{addr}, more...), sigs, filepath.Join(dir, "error.log"), variant
+}
+
+// leakTraffic sends a few requests of each kind to the daemon: plain
+// HTTP (addrs[0]), HTTPS with a certificate named by $ssl_server_name
+// (addrs[1]), a stream session (addrs[2]) and an SMTP greeting (addrs[3]).
+func leakTraffic(t *testing.T, addrs []string) {
+	t.Helper()
+	tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"}}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	for _, u := range []string{"http://" + addrs[0] + "/a", "http://" + addrs[0] + "/c/x", "http://" + addrs[0] + "/d/y", "http://" + addrs[0] + "/v/z", "http://" + addrs[0] + "/kv?k=1", "https://" + addrs[1] + "/s"} {
+		resp, err := client.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", u, resp.StatusCode)
+		}
+	}
+	for i, a := range addrs[2:4] {
+		c, err := net.DialTimeout("tcp", a, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if i == 0 {
+			io.WriteString(c, "GET /stream HTTP/1.0\r\n\r\n")
+		} else {
+			io.WriteString(c, "QUIT\r\n")
+		}
+		if b, err := io.ReadAll(c); err != nil || len(b) == 0 {
+			t.Fatalf("%s: %q, %v", a, b, err)
+		}
+		c.Close()
+	}
+}
+
+// logLines counts the lines of path that contain s.
+func logLines(t *testing.T, path, s string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), s)
+}
+
+// settled polls count until it is at most limit, or the deadline passes,
+// and returns the last count.
+func settled(limit int, d time.Duration, count func() int) int {
+	deadline := time.Now().Add(d)
+	for {
+		runtime.GC()
+		n := count()
+		if n <= limit || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// openFDs counts the process's open file descriptors.
+func openFDs() int {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	return len(ents)
+}
+
+// fdList names the process's open file descriptors, for a failure.
+func fdList() string {
+	var b strings.Builder
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		l, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		fmt.Fprintf(&b, "fd %s -> %s\n", e.Name(), l)
+	}
+	return b.String()
+}
+
+// TestReloadLeaksNothing: every reload retires the old configuration,
+// and what it ran or held (health checks, resolvers, cache managers,
+// pools, stream and mail logs and syslog peers) ends with it, once its
+// last request or session ended. Each reload renames every zone, pool,
+// log file and syslog tag, so that nothing is kept by name. After warm-up
+// reloads, many more leave the goroutine and descriptor counts where they
+// were. The stream's access log files and its error logs' syslog sockets
+// were kept for the process's life: one more of each per reload.
+func TestReloadLeaksNothing(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	addrs, sigs, errLog, variant := leakDaemon(t)
+	reloads := 0
+	reload := func() {
+		t.Helper()
+		reloads++
+		variant(fmt.Sprint(reloads))
+		sigs <- syscall.SIGHUP
+		deadline := time.Now().Add(10 * time.Second)
+		for logLines(t, errLog, "reconfiguring: done") < reloads {
+			if time.Now().After(deadline) {
+				t.Fatalf("reload %d not done within 10s", reloads)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		leakTraffic(t, addrs)
+	}
+	leakTraffic(t, addrs)
+	for range 3 {
+		reload()
+	}
+	g0 := settled(0, 300*time.Millisecond, runtime.NumGoroutine)
+	fd0 := settled(0, 300*time.Millisecond, openFDs)
+	const n = 30
+	for range n {
+		reload()
+	}
+	// A goroutine or a descriptor per reload would add n; a few more are
+	// allowed for a check, a lookup or a connection that happens to be
+	// open at the count.
+	g1 := settled(g0+5, 5*time.Second, runtime.NumGoroutine)
+	fd1 := settled(fd0+5, 5*time.Second, openFDs)
+	t.Logf("after 3 reloads: %d goroutines, %d fds; after %d more: %d, %d", g0, fd0, n, g1, fd1)
+	if g1 > g0+5 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("goroutines: %d after 3 reloads, %d after %d more\n%s", g0, g1, n, buf[:runtime.Stack(buf, true)])
+	}
+	if fd1 > fd0+5 {
+		t.Errorf("open descriptors: %d after 3 reloads, %d after %d more\n%s", fd0, fd1, n, fdList())
+	}
+}

@@ -400,6 +400,7 @@ func (d *Daemon) Reload() {
 	d.renewHTTP2()
 	d.logChanges(old, snap)
 	d.registry.Retain(snap.pools...)
+	d.caches.Retain(snap.cacheZones...)
 	d.transports.Retain(snap.kept)
 	d.logs.error().Logf(errlog.Notice, "reconfiguring: done")
 }

@@ -49,6 +49,7 @@ http {
     proxy_set_header Connection "";
     server {
         listen 127.0.0.1:0;
+        error_log %DIR%/serverSUFFIX.log warn;
         include %DIR%/resolver.conf;
         location / {
             proxy_pass http://appSUFFIX;

@@ -256,3 +256,51 @@ func TestReloadLeaksNothing(t *testing.T) {
 		t.Errorf("open descriptors: %d after 3 reloads, %d after %d more\n%s", fd0, fd1, n, fdList())
 	}
 }
+
+// TestRefusedReloadsLeakNothing: a reload refused late, when the mail
+// block cannot bind its address after the http logs and the stream block
+// took the new configuration (which is then put back), leaves no file of
+// the configuration it refused open: 40 refused reloads, each naming new
+// files, end with the descriptors 5 of them left. Before, each kept the
+// refused configuration's stream access and error log files open.
+func TestRefusedReloadsLeakNothing(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	dir := t.TempDir()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	conf := func(suffix, mailAddr string) string {
+		return fmt.Sprintf(`pid %[1]s/fulcrum.pid;
+error_log %[1]s/error.log notice;
+http { access_log off; server { listen 127.0.0.1:0; error_log %[1]s/srv%[2]s.log warn; return 200; } }
+stream { log_format s "$status"; server { listen 127.0.0.1:0; return x; access_log %[1]s/st%[2]s.log s; error_log %[1]s/se%[2]s.log; } }
+mail { auth_http 127.0.0.1:9/a; server { listen %[3]s; protocol smtp; error_log %[1]s/m%[2]s.log; } }
+`, dir, suffix, mailAddr)
+	}
+	_, sigs := runConfig(t, dir, conf("0", "127.0.0.1:0"))
+	errLog := filepath.Join(dir, "error.log")
+	fd0 := 0
+	for i := 1; i <= 40; i++ {
+		if err := os.WriteFile(filepath.Join(dir, "fulcrum.conf"), []byte(conf(fmt.Sprint(i), busy.Addr().String())), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sigs <- syscall.SIGHUP
+		deadline := time.Now().Add(10 * time.Second)
+		for logLines(t, errLog, "the running configuration stays in force") < i {
+			if time.Now().After(deadline) {
+				t.Fatalf("reload %d not refused within 10s", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if i == 5 {
+			fd0 = settled(0, 300*time.Millisecond, openFDs)
+		}
+	}
+	if fd1 := settled(fd0+3, 5*time.Second, openFDs); fd1 > fd0+3 {
+		t.Errorf("open descriptors: %d after 5 refused reloads, %d after 35 more\n%s", fd0, fd1, fdList())
+	}
+}

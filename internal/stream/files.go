@@ -35,8 +35,8 @@ type fileSet struct {
 }
 
 // files is one table's view of the fileSet: what it opens through it is
-// counted as held by the table until release. A nil *files opens nothing
-// (a configuration check).
+// counted as held by the table until release. A nil *files is a
+// configuration check's: it opens a key log file only to report an error.
 type files struct {
 	set  *fileSet
 	held []any
@@ -119,6 +119,9 @@ func (v *files) openKeyLog(path string) (*file, error) { return v.openPerm(path,
 // openPerm returns the file of path, opening it on first use; a missing
 // file is created with perm.
 func (v *files) openPerm(path string, perm os.FileMode) (*file, error) {
+	if v == nil {
+		return checkOpen(path, perm)
+	}
 	fs := v.set
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -133,6 +136,20 @@ func (v *files) openPerm(path string, perm os.FileMode) (*file, error) {
 	}
 	v.hold(f)
 	return f, nil
+}
+
+// checkOpen opens and closes path, as a configuration check (no view)
+// opens a file to report the error a start would meet, and returns a file
+// that writes nothing.
+func checkOpen(path string, perm os.FileMode) (*file, error) {
+	f, err := openAppend(path, perm)
+	if err != nil {
+		return nil, err
+	}
+	if f != os.Stderr {
+		f.Close()
+	}
+	return &file{path: path, perm: perm}, nil
 }
 
 // openAppend opens path for appending as nginx opens logs; "stderr" is

@@ -49,6 +49,23 @@ func (r *Registry) Zone(o Options) (*Zone, error) {
 	return z, nil
 }
 
+// Retain keeps the zones of keep and forgets the others: the zones of the
+// configuration in force, after a reload. A zone forgotten is no longer
+// handed out; the requests that hold it finish with it, and a later
+// configuration that names it again gets a new one, opened from its
+// directory, as nginx makes a new shared memory zone for a zone a reload
+// dropped. Without it, every zone a reload renamed stayed in memory with
+// its index for the process's life.
+func (r *Registry) Retain(keep ...*Zone) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, z := range r.zones {
+		if !slices.Contains(keep, z) {
+			delete(r.zones, name)
+		}
+	}
+}
+
 // Unopened returns a zone for o that touches no disk, for a configuration
 // test: it answers every lookup as a miss and stores nothing.
 func Unopened(o Options) *Zone {

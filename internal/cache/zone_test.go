@@ -388,3 +388,31 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 	}
 }
+
+// TestRegistryRetainForgetsDroppedZones: after Retain, the registry hands
+// out the zones kept and makes a new zone for a name it forgot, so a
+// reload that renames a zone does not keep the old one (and its index)
+// for the process's life.
+func TestRegistryRetainForgetsDroppedZones(t *testing.T) {
+	r := NewRegistry(nil)
+	oa := Options{Name: "a", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Minute}
+	ob := Options{Name: "b", Dir: t.TempDir(), KeysSize: 1 << 20, Inactive: time.Minute}
+	za, err := r.Zone(oa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zb, err := r.Zone(ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Retain(zb)
+	if len(r.zones) != 1 {
+		t.Errorf("%d zones kept, want 1", len(r.zones))
+	}
+	if z, err := r.Zone(ob); err != nil || z != zb {
+		t.Errorf("the zone retained was not handed out again (err %v)", err)
+	}
+	if z, err := r.Zone(oa); err != nil || z == za {
+		t.Errorf("the zone dropped was handed out again (err %v)", err)
+	}
+}

@@ -998,9 +998,10 @@ func (cc *clientConn) refusedServer(host string, whole bool) (string, *errlog.Lo
 // level that served its last request (ngx_http_update_location_config
 // moves it there), or before any, the error log of its address's default
 // server (ngx_http_init_connection). A level log that a reload took out of
-// use and closed since (a minute after it) is passed over for the
-// connection's address's in force: nginx's old worker still had the old
-// file open, fulcrum has none, and the line would be lost. Never nil.
+// use and closed since (after the replaced configuration's last request)
+// is passed over for the connection's address's in force: nginx's old
+// worker still had the old file open, fulcrum has none, and the line
+// would be lost. Never nil.
 func (cc *clientConn) log() *errlog.Logger {
 	if l := cc.ci.log; l != nil && !l.Closed() {
 		return l

@@ -14,8 +14,9 @@ import (
 // TestConnLogAfterRetiredLevelLog: a kept-alive connection whose last
 // request was served by a location with its own error_log keeps that log
 // for its own lines (nginx's c->log), but once a reload has taken the log
-// out of use and closed it (a minute after the reload; keepalive_timeout is
-// 75 s), its lines go to the log in force for its address, not nowhere.
+// out of use and closed it (once the replaced configuration's last request
+// ended, while the connection may stay up to keepalive_timeout, 75 s), its
+// lines go to the log in force for its address, not nowhere.
 // Before, "client 127.0.0.1 closed keepalive connection" was lost.
 func TestConnLogAfterRetiredLevelLog(t *testing.T) {
 	dir := t.TempDir()

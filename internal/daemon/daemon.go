@@ -391,7 +391,9 @@ func (d *Daemon) Reload() {
 	old.stopBackground()
 	snap.startBackground()
 	d.current.Store(snap)
-	logsChange.commit()
+	// The error logs the new configuration no longer uses close with the
+	// old snapshot, after its last request.
+	old.closers = append(old.closers, logsChange.closeRetired)
 	d.renewLimits(snap)
 	d.movePIDFile(old.cfg.Main.PIDFile, cfg.Main.PIDFile)
 	d.admin.loadedAt(time.Now())
@@ -400,6 +402,7 @@ func (d *Daemon) Reload() {
 	d.renewHTTP2()
 	d.logChanges(old, snap)
 	d.registry.Retain(snap.pools...)
+	d.caches.Retain(snap.cacheZones...)
 	d.transports.Retain(snap.kept)
 	d.logs.error().Logf(errlog.Notice, "reconfiguring: done")
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"fulcrum/internal/accesslog"
 	"fulcrum/internal/config"
@@ -39,7 +38,7 @@ func openLogs(cfg *config.Config, startup *errlog.Logger) (*logSet, error) {
 		startup.Logf(errlog.Emerg, "%v", err)
 		return nil, err
 	}
-	ch.commit()
+	ch.closeRetired() // none: nothing was in force
 	return ls, nil
 }
 
@@ -61,10 +60,10 @@ func (ls *logSet) error() *errlog.Logger {
 // update opens the error logs of cfg whose targets differ from the current
 // ones: the main context's and those of http, server and location blocks,
 // and puts them in force. If one cannot be opened, nothing changes. The
-// change says what happens to the logs cfg no longer uses: commit closes
-// them a little later (after the requests that hold them finish), once
-// the configuration is in force; undo puts them back, for a reload that
-// fails after update, whose running snapshot still writes to them.
+// change says what happens to the logs cfg no longer uses: closeRetired
+// closes them, once the configuration is in force and the old one's last
+// request finished; undo puts them back, for a reload that fails after
+// update, whose running snapshot still writes to them.
 func (ls *logSet) update(cfg *config.Config) (*logChange, error) {
 	targets := errlog.TargetsFrom(cfg.Main.ErrorLogs)
 	ls.mu.Lock()
@@ -105,7 +104,7 @@ func (ls *logSet) update(cfg *config.Config) (*logChange, error) {
 }
 
 // logChange is what logSet.update changed: the logs it opened and those it
-// took out of use, closed by commit or put back by undo.
+// took out of use, closed by closeRetired or put back by undo.
 type logChange struct {
 	ls          *logSet
 	prevCur     *errlog.Logger
@@ -115,17 +114,17 @@ type logChange struct {
 	retired     []*errlog.Logger
 }
 
-// commit closes the logs the change took out of use, a minute later.
-func (ch *logChange) commit() {
-	retired := ch.retired
-	if len(retired) == 0 {
-		return
+// closeRetired closes the logs the change took out of use. A reload runs
+// it when the configuration it replaced is released, after that one's
+// last request (the snapshot's closers), as nginx's old worker closes its
+// cycle's logs when it exits: not before (a request that outlives the
+// reload still logs to its file), and not long after (each reload that
+// changes a target would keep a descriptor open for as long).
+func (ch *logChange) closeRetired() {
+	for _, l := range ch.retired {
+		l.Close()
 	}
-	time.AfterFunc(time.Minute, func() {
-		for _, l := range retired {
-			l.Close()
-		}
-	})
+	ch.retired = nil
 }
 
 // undo puts the logs before the change back in force and closes those it

@@ -67,12 +67,18 @@ type Proxy struct {
 	// cur is the configuration new sessions use.
 	cur atomic.Pointer[table]
 
-	// mu guards listeners and logs; it is never held during I/O.
+	// mu guards listeners; it is never held during I/O.
 	mu        sync.Mutex
 	listeners map[string]*listener
-	// logs are the servers' own error logs by their targets, kept open
-	// across reloads and closed by Close and Shutdown.
-	logs map[string]*errlog.Logger
+	// logsMu guards logs and uses. logs are the servers' own error logs
+	// by their targets, shared by the tables that name them; uses counts
+	// how many times the tables not yet released took each. One no table
+	// holds any more is closed when the last table that held it is
+	// released, after its last session (table.release); Close and
+	// Shutdown close them all.
+	logsMu sync.Mutex
+	logs   map[string]*errlog.Logger
+	uses   map[*errlog.Logger]int
 
 	// sessions are the sessions running now, for Shutdown.
 	sessions connset.Set[*session]
@@ -93,6 +99,40 @@ type table struct {
 	// shared:NAME:SIZE), taken over from the previous table where
 	// unchanged.
 	sessions sessioncache.Zones
+	// logs are the error logs the table took (Proxy.errorLog), given
+	// back by release; life counts the table's sessions and releases it
+	// after the last one, once the table was replaced.
+	logs []*errlog.Logger
+	life retirement
+}
+
+// retirement counts a table's sessions and releases the table after the
+// last one, once the table was replaced (retire).
+type retirement struct {
+	active  atomic.Int64
+	retired atomic.Bool
+	once    sync.Once
+	release func()
+}
+
+// enter counts a session in.
+func (r *retirement) enter() { r.active.Add(1) }
+
+// leave counts a session out, releasing a retired table after its last
+// one.
+func (r *retirement) leave() {
+	if r.active.Add(-1) == 0 && r.retired.Load() {
+		r.once.Do(r.release)
+	}
+}
+
+// retire marks the table replaced and releases it at once if it has no
+// session.
+func (r *retirement) retire() {
+	r.retired.Store(true)
+	if r.active.Load() == 0 {
+		r.once.Do(r.release)
+	}
 }
 
 // server is a mail server block ready for sessions.
@@ -141,7 +181,7 @@ func New(opts Options) *Proxy {
 		opts.Hostname, _ = os.Hostname()
 	}
 	return &Proxy{
-		opts: opts, listeners: map[string]*listener{}, logs: map[string]*errlog.Logger{},
+		opts: opts, listeners: map[string]*listener{}, logs: map[string]*errlog.Logger{}, uses: map[*errlog.Logger]int{},
 	}
 }
 
@@ -168,6 +208,7 @@ func Check(cfg *config.Mail) error {
 // are opened.
 func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
 	t := &table{servers: map[string]*server{}, pos: map[string]config.Pos{}, ssl: map[string]bool{}, sessions: sessioncache.Zones{}}
+	t.life.release = func() { p.release(t) }
 	if cfg == nil {
 		return t, nil
 	}
@@ -182,8 +223,9 @@ func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
 			srv.tls, srv.verifier = servertls.Config(sc.TLS, servertls.Zones{Cur: t.sessions, Old: old})
 		}
 		if open && len(sc.ErrorLogs) > 0 {
-			l, err := p.errorLog(sc.ErrorLogs)
+			l, err := p.errorLog(sc.ErrorLogs, t)
 			if err != nil {
+				p.release(t)
 				return nil, err
 			}
 			srv.log = l
@@ -209,12 +251,15 @@ func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
 	return t, nil
 }
 
-// errorLog returns the logger of a server's error_log targets.
-func (p *Proxy) errorLog(logs []config.ErrorLog) (*errlog.Logger, error) {
+// errorLog returns the logger of a server's error_log targets, counted
+// as held by t.
+func (p *Proxy) errorLog(logs []config.ErrorLog, t *table) (*errlog.Logger, error) {
 	key := fmt.Sprint(logs)
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.logsMu.Lock()
+	defer p.logsMu.Unlock()
 	if l := p.logs[key]; l != nil {
+		p.uses[l]++
+		t.logs = append(t.logs, l)
 		return l, nil
 	}
 	// a failing syslog: target reports to the main error log, as nginx's
@@ -226,7 +271,47 @@ func (p *Proxy) errorLog(logs []config.ErrorLog) (*errlog.Logger, error) {
 		return nil, err
 	}
 	p.logs[key] = l
+	p.uses[l]++
+	t.logs = append(t.logs, l)
 	return l, nil
+}
+
+// release gives back the error logs t held and closes those no table
+// holds any more. It runs once per table: after its last session, once
+// replaced (t.life), or for a table that never went into force.
+func (p *Proxy) release(t *table) {
+	p.logsMu.Lock()
+	defer p.logsMu.Unlock()
+	for _, l := range t.logs {
+		if p.uses[l]--; p.uses[l] > 0 {
+			continue
+		}
+		delete(p.uses, l)
+		for k, kl := range p.logs {
+			if kl == l {
+				delete(p.logs, k)
+			}
+		}
+		l.Close()
+	}
+	t.logs = nil
+}
+
+// enterCurrent returns the table in force with a session counted in
+// (table.life), so that a reload cannot release what the table holds
+// before that session ends. A table replaced between the load and the
+// count is left again and the new one taken: once counted in and still in
+// force, the table cannot have been retired yet (Apply retires a table
+// after it stores the next one).
+func (p *Proxy) enterCurrent() *table {
+	for {
+		t := p.cur.Load()
+		t.life.enter()
+		if p.cur.Load() == t {
+			return t
+		}
+		t.life.leave()
+	}
 }
 
 // Apply makes cfg (nil: no mail block) the configuration of new sessions.
@@ -254,11 +339,14 @@ func (p *Proxy) Apply(cfg *config.Mail) ([]net.Addr, error) {
 			for _, l := range opened {
 				l.ln.Close()
 			}
+			p.release(t)
 			return nil, fmt.Errorf("%w in %s", err, t.pos[key])
 		}
 		opened = append(opened, &listener{key: key, ln: ln, closed: make(chan struct{})})
 	}
-	p.cur.Store(t)
+	if old := p.cur.Swap(t); old != nil {
+		old.life.retire() // its error logs close after its last session
+	}
 	for key, l := range p.listeners {
 		if t.servers[key] == nil {
 			l.close()
@@ -320,9 +408,10 @@ func (p *Proxy) Addrs() []net.Addr {
 func (p *Proxy) accept(l *listener) {
 	defer l.wg.Done()
 	connset.Accept(l.ln, p.opts.Slots, l.closed, p.acceptFailed, func(c net.Conn) {
-		cur := p.cur.Load()
+		cur := p.enterCurrent() // the session's goroutine leaves it
 		srv := cur.servers[l.key]
 		if srv == nil { // the address left the configuration
+			cur.life.leave()
 			c.Close()
 			connset.GiveSlot(p.opts.Slots)
 			return
@@ -332,6 +421,7 @@ func (p *Proxy) accept(l *listener) {
 		p.sessions.Add(s)
 		go func() {
 			defer connset.GiveSlot(p.opts.Slots)
+			defer cur.life.leave() // after the session's last line
 			defer p.sessions.Remove(s)
 			s.run()
 		}()
@@ -350,8 +440,8 @@ func (p *Proxy) Sessions() int {
 
 // Reopen reopens the servers' own error logs (SIGUSR1).
 func (p *Proxy) Reopen() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.logsMu.Lock()
+	defer p.logsMu.Unlock()
 	var errs []error
 	for _, l := range p.logs {
 		errs = append(errs, l.Reopen())
@@ -378,11 +468,12 @@ func (p *Proxy) closeSessions() {
 
 // closeLogs closes the servers' own error logs.
 func (p *Proxy) closeLogs() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.logsMu.Lock()
+	defer p.logsMu.Unlock()
 	for k, l := range p.logs {
 		l.Close()
 		delete(p.logs, k)
+		delete(p.uses, l)
 	}
 }
 

@@ -33,7 +33,10 @@ type session struct {
 	// handshake. ssl is the TLS state once there is one (nil: plain).
 	implicitTLS bool
 	ssl         *sslState
-	log         *errlog.Logger
+	// log is the server's own error log (nil: none); mainLog returns the
+	// main error log in force (logger).
+	log     *errlog.Logger
+	mainLog func() *errlog.Logger
 	// addr is the client's IP address as text (nginx's addr_text), peer
 	// its address and port, local the server's.
 	addr, peer, local string
@@ -85,11 +88,7 @@ type session struct {
 
 // newSession returns a session of c on srv.
 func (p *Proxy) newSession(c net.Conn, srv *server) *session {
-	log := srv.log
-	if log == nil {
-		log = p.opts.ErrorLog()
-	}
-	s := &session{srv: srv, raw: c, conn: c, log: log, method: "plain", peer: c.RemoteAddr().String(), local: c.LocalAddr().String(), host: hostUnavailable, id: p.seq.Add(1)}
+	s := &session{srv: srv, raw: c, conn: c, log: srv.log, mainLog: p.opts.ErrorLog, method: "plain", peer: c.RemoteAddr().String(), local: c.LocalAddr().String(), host: hostUnavailable, id: p.seq.Add(1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.addr = s.peer
 	if host, _, err := net.SplitHostPort(s.peer); err == nil {
@@ -116,13 +115,25 @@ func (s *session) logf(level errlog.Level, format string, args ...any) {
 	if s.login != "" {
 		msg += `, login: "` + s.login + `"`
 	}
-	s.log.Log(level, msg)
+	s.logger().Log(level, msg)
+}
+
+// logger is the session's error log: its server's own, or else the main
+// error log in force, looked up at each line, so that a session that
+// outlives a reload which changed the main error log writes to the new
+// one (the old one is closed once the old configuration's last request
+// ended).
+func (s *session) logger() *errlog.Logger {
+	if s.log != nil {
+		return s.log
+	}
+	return s.mainLog()
 }
 
 // run serves the session to its end.
 func (s *session) run() {
 	defer s.close()
-	s.log.Logf(errlog.Info, "*%d client %s connected to %s", s.id, s.peer, s.local)
+	s.logger().Logf(errlog.Info, "*%d client %s connected to %s", s.id, s.peer, s.local)
 	var err error
 	if s.implicitTLS {
 		err = s.handshake()

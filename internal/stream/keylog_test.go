@@ -157,3 +157,23 @@ server { listen 127.0.0.1:0 ssl; ssl_certificate %[1]s/cert.pem; ssl_certificate
 		t.Errorf("resumed session: %q, want nothing signed", got)
 	}
 }
+
+// TestCheckKeyLog: a configuration check (fulcrum -t) of ssl_key_log and
+// proxy_ssl_key_log opens the files to report an error a start would
+// meet, and does not crash: it dereferenced the check's absent file set.
+func TestCheckKeyLog(t *testing.T) {
+	dir := t.TempDir()
+	writeCert(t, dir)
+	body := func(keys string) string {
+		return fmt.Sprintf(`ssl_key_log %[2]s;
+server { listen 127.0.0.1:0 ssl; ssl_certificate %[1]s/cert.pem; ssl_certificate_key %[1]s/key.pem;
+         proxy_pass 127.0.0.1:9; proxy_ssl on; proxy_ssl_key_log %[1]s/up.keys; }`, dir, keys)
+	}
+	if err := Check(load(t, dir, body(filepath.Join(dir, "client.keys")))); err != nil {
+		t.Errorf("check: %v", err)
+	}
+	err := Check(load(t, dir, body(filepath.Join(dir, "missing", "client.keys"))))
+	if err == nil || !strings.Contains(err.Error(), "cannot open ssl_key_log file") {
+		t.Errorf("check with a key log in a missing directory: %v", err)
+	}
+}

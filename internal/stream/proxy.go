@@ -80,7 +80,7 @@ type Proxy struct {
 	// session.
 	mu        sync.Mutex
 	listeners map[string]*listener
-	files     *files
+	files     *fileSet
 
 	// sessions are the sessions running now, for Shutdown.
 	sessions connset.Set[*session]
@@ -145,7 +145,7 @@ func New(opts Options) *Proxy {
 	host, _ := os.Hostname()
 	return &Proxy{
 		opts: opts, pid: os.Getpid(), hostname: strings.ToLower(host),
-		listeners: map[string]*listener{}, files: newFiles(opts.ErrorLog),
+		listeners: map[string]*listener{}, files: newFileSet(opts.ErrorLog),
 	}
 }
 
@@ -199,21 +199,30 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 	defer p.mu.Unlock()
 	t := &table{servers: map[string]*server{}}
 	if cfg != nil {
+		view := p.files.view()
 		var err error
-		if t, err = compileTable(cfg, p.opts.Registry, p.files, p.opts.ErrorLog(), p.cur.Load()); err != nil {
+		if t, err = compileTable(cfg, p.opts.Registry, view, p.opts.ErrorLog(), p.cur.Load()); err != nil {
+			view.release()
 			return nil, err
 		}
+		t.files = view
 		t.resolveStatusZones(cfg, p.opts.Zones)
 	}
+	t.life.release = t.release
 	opened, err := p.openMissing(t)
 	if err != nil {
+		t.release()
 		return nil, err
 	}
-	if old := p.cur.Load(); old != nil {
+	old := p.cur.Load()
+	if old != nil {
 		old.stopResolvers()
 		old.health.Stop() // before t's checks attach to the pools they share
 	}
 	p.cur.Store(t)
+	if old != nil {
+		old.life.retire() // its files close after its last session
+	}
 	t.startResolvers()
 	t.health.Start()
 	for key, l := range p.listeners {
@@ -372,8 +381,10 @@ func (p *Proxy) accept(l *listener) {
 	defer l.wg.Done()
 	text := l.text()
 	connset.Accept(l.ln, p.opts.Slots, l.closed, p.acceptFailed, func(c net.Conn) {
-		srv := p.cur.Load().servers[l.key]
+		t := p.enterCurrent() // the session's run leaves it
+		srv := t.servers[l.key]
 		if srv == nil { // the address left the configuration
+			t.life.leave()
 			c.Close()
 			connset.GiveSlot(p.opts.Slots)
 			return
@@ -392,6 +403,23 @@ func (p *Proxy) accept(l *listener) {
 		s.slot = true
 		go s.run()
 	})
+}
+
+// enterCurrent returns the table in force with a session counted in
+// (table.life), so that a reload cannot release what the table holds
+// before that session ends. A table replaced between the load and the
+// count is left again and the new one taken: once counted in and still in
+// force, the table cannot have been retired yet (Apply retires a table
+// after it stores the next one).
+func (p *Proxy) enterCurrent() *table {
+	for {
+		t := p.cur.Load()
+		t.life.enter()
+		if p.cur.Load() == t {
+			return t
+		}
+		t.life.leave()
+	}
 }
 
 // acceptFailed logs an accept error other than a closed listener.

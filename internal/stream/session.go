@@ -266,6 +266,9 @@ func (s *session) log(level errlog.Level, msg string) {
 
 // run serves the session to its end.
 func (s *session) run() {
+	// Last, after the session's log lines: the table counted the
+	// session in (enterCurrent) and may release its files now.
+	defer s.srv.tab.life.leave()
 	if z := s.srv.zone; z != nil {
 		z.Begin()
 	}

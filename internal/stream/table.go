@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"fulcrum/internal/balancer"
@@ -55,6 +57,50 @@ type table struct {
 	// and type are unchanged (buildKeyvals).
 	keyvals     map[string]*keyval.Zone
 	keyvalZones []KeyvalZone
+	// files are the log files, error logs and syslog peers the table
+	// holds (nil: none, or a configuration check); life counts its
+	// sessions and gives them back after the last one, once the table
+	// was replaced.
+	files *files
+	life  retirement
+}
+
+// release gives back what t holds (its files); it runs once, after t was
+// replaced and its last session ended (life), or for a table that never
+// went into force.
+func (t *table) release() {
+	if t.files != nil {
+		t.files.release()
+	}
+}
+
+// retirement counts a table's sessions and releases the table after the
+// last one, once the table was replaced (retire).
+type retirement struct {
+	active  atomic.Int64
+	retired atomic.Bool
+	once    sync.Once
+	release func()
+}
+
+// enter counts a session in.
+func (r *retirement) enter() { r.active.Add(1) }
+
+// leave counts a session out, releasing a retired table after its last
+// one.
+func (r *retirement) leave() {
+	if r.active.Add(-1) == 0 && r.retired.Load() {
+		r.once.Do(r.release)
+	}
+}
+
+// retire marks the table replaced and releases it at once if it has no
+// session.
+func (r *retirement) retire() {
+	r.retired.Store(true)
+	if r.active.Load() == 0 {
+		r.once.Do(r.release)
+	}
 }
 
 // group is an upstream block compiled: its servers and balancing.

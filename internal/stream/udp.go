@@ -50,8 +50,10 @@ func (p *Proxy) servePackets(l *listener) {
 		mu.Lock()
 		c := sessions[key]
 		if c == nil {
-			srv := p.cur.Load().servers[l.key]
+			t := p.enterCurrent() // the session's run leaves it
+			srv := t.servers[l.key]
 			if srv == nil {
+				t.life.leave()
 				mu.Unlock()
 				continue
 			}

@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 
 	"fulcrum/internal/accesslog"
 	"fulcrum/internal/config"
@@ -105,33 +103,6 @@ func (a *accessLogs) log(set *config.Settings, st *vars.State) {
 func (a *accessLogs) release() {
 	if a != nil && a.logs != nil {
 		_ = a.logs.Release()
-	}
-}
-
-// retirement releases a replaced snapshot's resources once its last request has
-// finished.
-type retirement struct {
-	active  atomic.Int64
-	retired atomic.Bool
-	once    sync.Once
-	release func()
-}
-
-// enter counts a request in; leave counts it out.
-func (r *retirement) enter() { r.active.Add(1) }
-
-// leave counts a request out, releasing a retired snapshot after its last one.
-func (r *retirement) leave() {
-	if r.active.Add(-1) == 0 && r.retired.Load() {
-		r.once.Do(r.release)
-	}
-}
-
-// retire marks the snapshot replaced and releases at once if it is idle.
-func (r *retirement) retire() {
-	r.retired.Store(true)
-	if r.active.Load() == 0 {
-		r.once.Do(r.release)
 	}
 }
 

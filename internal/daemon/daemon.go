@@ -397,7 +397,7 @@ func (d *Daemon) Reload() {
 	d.renewLimits(snap)
 	d.movePIDFile(old.cfg.Main.PIDFile, cfg.Main.PIDFile)
 	d.admin.loadedAt(time.Now())
-	old.life.retire()
+	old.life.Retire()
 	d.closeRemovedListeners(snap, cfg.Main.WorkerShutdownTimeout)
 	d.renewHTTP2()
 	d.logChanges(old, snap)

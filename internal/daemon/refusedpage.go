@@ -101,8 +101,8 @@ func connServer(hosts *router.Hosts, sni string) *router.Server {
 // the connection closes after it (the engine marks it so: the head's
 // framing cannot be trusted).
 func (s *snapshot) serveRefused(w *respWriter, r *http.Request, sc *requestScratch, key, host string, whole bool, code int) bool {
-	s.life.enter()
-	defer s.life.leave()
+	s.life.Enter()
+	defer s.life.Leave()
 	st := &sc.st
 	srv := s.refusedServer(st, key, host, whole)
 	if srv == nil {
@@ -154,8 +154,8 @@ func (s *snapshot) serveRefused(w *respWriter, r *http.Request, sc *requestScrat
 // reports false, having added nothing, for a listener the snapshot no
 // longer has.
 func (s *snapshot) refusedLook(w *respWriter, st *vars.State, key, host string, whole bool, code int) (ownPage, bool) {
-	s.life.enter()
-	defer s.life.leave()
+	s.life.Enter()
+	defer s.life.Leave()
 	srv := s.refusedServer(st, key, host, whole)
 	if srv == nil {
 		return ownPage{}, false

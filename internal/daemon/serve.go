@@ -32,7 +32,7 @@ import (
 // serveHTTP routes one request arriving on the listener named key and runs the
 // chosen location's handler. ci is the connection it came on.
 func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInfo, key string) {
-	s.life.enter()
+	s.life.Enter()
 	scratch := s.getScratch()
 	// finishedLater: the request's end (its mirrors, the log line, the
 	// scratch) was handed to the writer's goroutine (laterFinisher).
@@ -40,7 +40,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	defer func() {
 		if !finishedLater {
 			s.putScratch(scratch)
-			s.life.leave()
+			s.life.Leave()
 		}
 	}()
 	st := &scratch.st
@@ -146,7 +146,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 					s.logVariableErrors(rec, st, r)
 					rec.closeBody()
 					s.putScratch(scratch)
-					s.life.leave()
+					s.life.Leave()
 				})
 				return
 			}
@@ -507,8 +507,8 @@ func (s *snapshot) logVariableErrors(rec *recorder, st *vars.State, r *http.Requ
 // (refusedServer), as nginx does. The server's root is $document_root, and
 // $request_filename is $uri under it.
 func (s *snapshot) logRefused(st *vars.State, key, host string, whole bool) {
-	s.life.enter()
-	defer s.life.leave()
+	s.life.Enter()
+	defer s.life.Leave()
 	srv := s.refusedServer(st, key, host, whole)
 	if srv == nil {
 		return
@@ -527,8 +527,8 @@ func (s *snapshot) logRefused(st *vars.State, key, host string, whole bool) {
 // ngx_http_set_virtual_server moved the connection's log; nil when neither
 // did, and the line goes to the connection's log.
 func (s *snapshot) refusedName(st *vars.State, key, host string, whole bool) (name string, log *errlog.Logger) {
-	s.life.enter()
-	defer s.life.leave()
+	s.life.Enter()
+	defer s.life.Leave()
 	srv := s.refusedServer(st, key, host, whole)
 	if srv == nil {
 		return "", nil

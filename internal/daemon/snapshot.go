@@ -8,6 +8,7 @@ import (
 	"fulcrum/internal/mail"
 	"fulcrum/internal/pcre"
 	"fulcrum/internal/resolve"
+	"fulcrum/internal/retire"
 	"fulcrum/internal/static"
 	"fulcrum/internal/stream"
 	"net/http"
@@ -187,7 +188,7 @@ type snapshot struct {
 	scratch         sync.Pool // *requestScratch, recycled per request
 	// life releases the snapshot's access log files, and runs closers, when
 	// it was replaced and its last request finished.
-	life retirement
+	life retire.Counter
 	// closers release what the snapshot's handlers keep (fastcgi_keep_conn's
 	// idle connections).
 	closers []func()
@@ -312,7 +313,7 @@ func buildSnapshot(cfg *config.Config, deps snapshotDeps, now func() time.Time) 
 	reg, ts, logs, up := deps.reg, deps.ts, deps.logs, deps.up
 	s := &snapshot{cfg: cfg, handlers: map[*config.Location]handler{}, limitHandlers: map[*config.Location]handler{}, serverLocs: map[*config.Server]*config.Location{}, byKey: map[string]*router.Listener{},
 		log: logs.error(), now: now, uids: deps.uids}
-	s.life.release = func() {
+	s.life.Release = func() {
 		s.access.release()
 		for _, c := range s.closers {
 			c()

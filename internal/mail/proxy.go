@@ -37,6 +37,7 @@ import (
 	"fulcrum/internal/connset"
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/resolve"
+	"fulcrum/internal/retire"
 	"fulcrum/internal/servertls"
 	"fulcrum/internal/sessioncache"
 )
@@ -103,36 +104,7 @@ type table struct {
 	// back by release; life counts the table's sessions and releases it
 	// after the last one, once the table was replaced.
 	logs []*errlog.Logger
-	life retirement
-}
-
-// retirement counts a table's sessions and releases the table after the
-// last one, once the table was replaced (retire).
-type retirement struct {
-	active  atomic.Int64
-	retired atomic.Bool
-	once    sync.Once
-	release func()
-}
-
-// enter counts a session in.
-func (r *retirement) enter() { r.active.Add(1) }
-
-// leave counts a session out, releasing a retired table after its last
-// one.
-func (r *retirement) leave() {
-	if r.active.Add(-1) == 0 && r.retired.Load() {
-		r.once.Do(r.release)
-	}
-}
-
-// retire marks the table replaced and releases it at once if it has no
-// session.
-func (r *retirement) retire() {
-	r.retired.Store(true)
-	if r.active.Load() == 0 {
-		r.once.Do(r.release)
-	}
+	life retire.Counter
 }
 
 // server is a mail server block ready for sessions.
@@ -208,7 +180,7 @@ func Check(cfg *config.Mail) error {
 // are opened.
 func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
 	t := &table{servers: map[string]*server{}, pos: map[string]config.Pos{}, ssl: map[string]bool{}, sessions: sessioncache.Zones{}}
-	t.life.release = func() { p.release(t) }
+	t.life.Release = func() { p.release(t) }
 	if cfg == nil {
 		return t, nil
 	}
@@ -306,11 +278,11 @@ func (p *Proxy) release(t *table) {
 func (p *Proxy) enterCurrent() *table {
 	for {
 		t := p.cur.Load()
-		t.life.enter()
+		t.life.Enter()
 		if p.cur.Load() == t {
 			return t
 		}
-		t.life.leave()
+		t.life.Leave()
 	}
 }
 
@@ -345,7 +317,7 @@ func (p *Proxy) Apply(cfg *config.Mail) ([]net.Addr, error) {
 		opened = append(opened, &listener{key: key, ln: ln, closed: make(chan struct{})})
 	}
 	if old := p.cur.Swap(t); old != nil {
-		old.life.retire() // its error logs close after its last session
+		old.life.Retire() // its error logs close after its last session
 	}
 	for key, l := range p.listeners {
 		if t.servers[key] == nil {
@@ -411,7 +383,7 @@ func (p *Proxy) accept(l *listener) {
 		cur := p.enterCurrent() // the session's goroutine leaves it
 		srv := cur.servers[l.key]
 		if srv == nil { // the address left the configuration
-			cur.life.leave()
+			cur.life.Leave()
 			c.Close()
 			connset.GiveSlot(p.opts.Slots)
 			return
@@ -421,7 +393,7 @@ func (p *Proxy) accept(l *listener) {
 		p.sessions.Add(s)
 		go func() {
 			defer connset.GiveSlot(p.opts.Slots)
-			defer cur.life.leave() // after the session's last line
+			defer cur.life.Leave() // after the session's last line
 			defer p.sessions.Remove(s)
 			s.run()
 		}()

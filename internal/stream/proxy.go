@@ -208,7 +208,7 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 		t.files = view
 		t.resolveStatusZones(cfg, p.opts.Zones)
 	}
-	t.life.release = t.release
+	t.life.Release = t.release
 	opened, err := p.openMissing(t)
 	if err != nil {
 		t.release()
@@ -221,7 +221,7 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 	}
 	p.cur.Store(t)
 	if old != nil {
-		old.life.retire() // its files close after its last session
+		old.life.Retire() // its files close after its last session
 	}
 	t.startResolvers()
 	t.health.Start()
@@ -384,7 +384,7 @@ func (p *Proxy) accept(l *listener) {
 		t := p.enterCurrent() // the session's run leaves it
 		srv := t.servers[l.key]
 		if srv == nil { // the address left the configuration
-			t.life.leave()
+			t.life.Leave()
 			c.Close()
 			connset.GiveSlot(p.opts.Slots)
 			return
@@ -414,11 +414,11 @@ func (p *Proxy) accept(l *listener) {
 func (p *Proxy) enterCurrent() *table {
 	for {
 		t := p.cur.Load()
-		t.life.enter()
+		t.life.Enter()
 		if p.cur.Load() == t {
 			return t
 		}
-		t.life.leave()
+		t.life.Leave()
 	}
 }
 

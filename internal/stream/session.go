@@ -268,7 +268,7 @@ func (s *session) log(level errlog.Level, msg string) {
 func (s *session) run() {
 	// Last, after the session's log lines: the table counted the
 	// session in (enterCurrent) and may release its files now.
-	defer s.srv.tab.life.leave()
+	defer s.srv.tab.life.Leave()
 	if z := s.srv.zone; z != nil {
 		z.Begin()
 	}

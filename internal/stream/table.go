@@ -8,8 +8,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"fulcrum/internal/balancer"
@@ -19,6 +17,7 @@ import (
 	"fulcrum/internal/health"
 	"fulcrum/internal/keyval"
 	"fulcrum/internal/resolve"
+	"fulcrum/internal/retire"
 	"fulcrum/internal/sessioncache"
 	"fulcrum/internal/statuszone"
 	"fulcrum/internal/syslog"
@@ -62,7 +61,7 @@ type table struct {
 	// sessions and gives them back after the last one, once the table
 	// was replaced.
 	files *files
-	life  retirement
+	life  retire.Counter
 }
 
 // release gives back what t holds (its files); it runs once, after t was
@@ -71,35 +70,6 @@ type table struct {
 func (t *table) release() {
 	if t.files != nil {
 		t.files.release()
-	}
-}
-
-// retirement counts a table's sessions and releases the table after the
-// last one, once the table was replaced (retire).
-type retirement struct {
-	active  atomic.Int64
-	retired atomic.Bool
-	once    sync.Once
-	release func()
-}
-
-// enter counts a session in.
-func (r *retirement) enter() { r.active.Add(1) }
-
-// leave counts a session out, releasing a retired table after its last
-// one.
-func (r *retirement) leave() {
-	if r.active.Add(-1) == 0 && r.retired.Load() {
-		r.once.Do(r.release)
-	}
-}
-
-// retire marks the table replaced and releases it at once if it has no
-// session.
-func (r *retirement) retire() {
-	r.retired.Store(true)
-	if r.active.Load() == 0 {
-		r.once.Do(r.release)
 	}
 }
 

@@ -53,7 +53,7 @@ func (p *Proxy) servePackets(l *listener) {
 			t := p.enterCurrent() // the session's run leaves it
 			srv := t.servers[l.key]
 			if srv == nil {
-				t.life.leave()
+				t.life.Leave()
 				mu.Unlock()
 				continue
 			}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -99,32 +98,8 @@ type leakSetup struct {
 // of their own, made before the start.
 func startLeakSetup(t *testing.T) *leakSetup {
 	t.Helper()
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok "+r.URL.Path)
-	}))
-	t.Cleanup(backend.Close)
-	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Auth-Status", "no")
-	}))
-	t.Cleanup(auth.Close)
-	dns := testutil.StartDNSServer(t)
-	dns.Set("localhost", "127.0.0.1")
-	sl := testutil.NewSyslogUDP(t)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "resolver.conf"), []byte("resolver "+dns.Addr+" valid=1s;\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	certs := filepath.Join(dir, "certs")
-	if err := os.Mkdir(certs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	c, k := testutil.WriteCert(t, certs, "localhost", testutil.ECDSA, "localhost")
-	if err := os.Rename(c, filepath.Join(certs, "localhost.pem")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(k, filepath.Join(certs, "localhost.key")); err != nil {
-		t.Fatal(err)
-	}
+	fx := testutil.NewLeakFixture(t)
+	backend, auth, sl, dir := fx.Backend, fx.Auth, fx.Syslog, fx.Dir
 	_, port, _ := net.SplitHostPort(backend.Listener.Addr().String())
 	more := testutil.FreeAddrs(t, 3)
 	text := strings.NewReplacer("%DIR%", dir, "BACKEND", backend.Listener.Addr().String(), "PORT", port, "SYSLOG", sl.Addr,

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -87,28 +86,9 @@ mail {
 // (HTTP, HTTPS, stream, mail), its signals and the error log's path.
 func leakDaemon(t *testing.T) (addrs []string, sigs chan<- os.Signal, errLog string, variant func(suffix string)) {
 	t.Helper()
-	dir := t.TempDir()
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok "+r.URL.Path)
-	}))
-	t.Cleanup(backend.Close)
-	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Auth-Status", "no")
-	}))
-	t.Cleanup(auth.Close)
-	dns := testutil.StartDNSServer(t)
-	dns.Set("localhost", "127.0.0.1")
-	sl := testutil.NewSyslogUDP(t)
+	fx := testutil.NewLeakFixture(t)
+	backend, auth, sl, dir := fx.Backend, fx.Auth, fx.Syslog, fx.Dir
 	_, port, _ := net.SplitHostPort(backend.Listener.Addr().String())
-	if err := os.WriteFile(filepath.Join(dir, "resolver.conf"), []byte("resolver "+dns.Addr+" valid=1s;\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(dir, "certs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	c, k := testutil.WriteCert(t, filepath.Join(dir, "certs"), "localhost", testutil.ECDSA, "localhost")
-	_ = os.Rename(c, filepath.Join(dir, "certs", "localhost.pem"))
-	_ = os.Rename(k, filepath.Join(dir, "certs", "localhost.key"))
 	more := testutil.FreeAddrs(t, 3)
 	conf := func(suffix string) string {
 		return fmt.Sprintf(leakConf, dir, backend.Listener.Addr(), sl.Addr, port, auth.URL, more[0], more[1], more[2], suffix)

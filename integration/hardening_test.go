@@ -212,9 +212,16 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 	}{
 		{"plain GET", "GET /x HTTP/1.1\r\n" + h + "\r\n", 200, false, 1, nil},
 		{"both Transfer-Encoding and Content-Length", "POST / HTTP/1.1\r\n" + h + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
-		{"Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, gzip\r\n\r\n", 400, true, 0, nil},
-		{"chunked twice", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
-		{"empty Transfer-Encoding element", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
+		// nginx 1.22.1 answers 501 to any Transfer-Encoding but a single
+		// "chunked", with a Content-Length beside it or not (recorded with
+		// scripts/request-nginx-sweep.py).
+		{"Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, gzip\r\n\r\n", 501, true, 0, nil},
+		{"chunked twice", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 501, true, 0, nil},
+		{"empty Transfer-Encoding element", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n", 501, true, 0, nil},
+		{"chunked with a parameter", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n", 501, true, 0, nil},
+		{"gzip, chunked and Content-Length", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\nhello", 501, true, 0, nil},
+		{"unknown coding and Content-Length", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5\r\nTransfer-Encoding: x\r\n\r\nhello", 501, true, 0, nil},
+		{"invalid Content-Length beside chunked", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
 		// nginx 1.22: an HTTP/1.0 request without Host is served by the default
 		// server; an empty Host field is refused on either version.
 		{"HTTP/1.0 without Host", "GET /x HTTP/1.0\r\n\r\n", 200, true, 1, nil},
@@ -263,6 +270,14 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 		{"invalid Host", "GET / HTTP/1.1\r\nHost: a..b\r\n\r\n", 400, true, 0, nil},
 		{"# in the target", "GET /a#b HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
 		{"HTTP/2.0 request line", "GET / HTTP/2.0\r\n" + h + "\r\n", 505, true, 0, nil},
+		// nginx 1.22.1's version rules: a major version over 1 is 505 as soon
+		// as it is read, a later HTTP/1 minor version is served as HTTP/1.1
+		// (RFC 9110 section 2.5), HTTP/0.9 in a request line is a 400.
+		{"HTTP/10.0 request line", "GET / HTTP/10.0\r\n" + h + "\r\n", 505, true, 0, nil},
+		{"HTTP/3 request line", "GET / HTTP/3\r\n" + h + "\r\n", 505, true, 0, nil},
+		{"HTTP/0.9 request line", "GET / HTTP/0.9\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"HTTP/1.2 request line served as HTTP/1.1", "GET / HTTP/1.2\r\n" + h + "\r\n", 200, false, 1, nil},
+		{"HTTP/1.10 request line served as HTTP/1.1", "GET / HTTP/1.10\r\n" + h + "\r\n", 200, false, 1, nil},
 		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
 		{"CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 400, true, 0, nil},
 		// nginx 1.22.1 bounds the head by bytes only, not by a count of fields.

@@ -93,15 +93,19 @@ func TestRefusedHeadLines(t *testing.T) {
 			`client sent duplicate header line: "Expect: bar", previous value: "Expect: foo"` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
 		{"two Authorization", "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: foo\r\nAuthorization: bar\r\n\r\n",
 			`client sent duplicate header line: "Authorization: bar", previous value: "Authorization: foo"` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
-		// nginx serves these; fulcrum refuses them (docs/security.md).
+		// nginx 1.22.1 answers 501 to any Transfer-Encoding but "chunked".
 		{"gzip coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
-			`client sent unknown "Transfer-Encoding": "gzip"` + headers + `a, request: "POST / HTTP/1.1", host: "a"`, 400},
+			`client sent unknown "Transfer-Encoding": "gzip"` + headers + `a, request: "POST / HTTP/1.1", host: "a"`, 501},
+		// nginx serves these; fulcrum refuses them (docs/security.md).
 		{"bare LF", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n",
 			`client sent invalid header line: "Host: a\x0a..."` + headers + `dflt, request: "GET / HTTP/1.1"`, 400},
 		{"no colon", "GET / HTTP/1.1\r\nHost: a\r\nXab\r\n\r\n",
 			`client sent invalid header line: "Xab\x0d..."` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
-		{"HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n",
-			`client sent invalid version` + line + `"GET / HTTP/1.2"`, 505},
+		// nginx refuses these as fulcrum does (HTTP/1.2 it serves as HTTP/1.1).
+		{"HTTP/10.0", "GET / HTTP/10.0\r\nHost: a\r\n\r\n",
+			`client sent invalid version` + line + `"GET / HTTP/10.0"`, 505},
+		{"HTTP/0.9", "GET / HTTP/0.9\r\nHost: a\r\n\r\n",
+			`client sent invalid request` + line + `"GET / HTTP/0.9"`, 400},
 	}
 	path := filepath.Join(dir, "error.log")
 	for _, tt := range tests {

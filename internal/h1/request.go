@@ -322,7 +322,7 @@ func (r *Request) parseRequestLine(line []byte) error {
 	if sp1 <= 0 || sp2 == sp1 {
 		return ErrRequestLine
 	}
-	v, err := parseVersion(line[sp2+1:])
+	v, err := parseRequestVersion(line[sp2+1:])
 	if err != nil {
 		return err
 	}
@@ -355,9 +355,10 @@ func validMethod(m []byte) bool {
 	return true
 }
 
-// parseVersion accepts "HTTP/1.0" and "HTTP/1.1"; another "HTTP/d.d" is
-// ErrVersionNotSupported (505) and anything else ErrVersion. The name is
-// case-sensitive (RFC 9112 section 2.3).
+// parseVersion accepts a status line's "HTTP/1.0" and "HTTP/1.1"; another
+// "HTTP/d.d" is ErrVersionNotSupported (505) and anything else ErrVersion.
+// The name is case-sensitive (RFC 9112 section 2.3). Request lines are
+// parseRequestVersion's.
 func parseVersion(b []byte) (Version, error) {
 	if len(b) != 8 || string(b[:5]) != "HTTP/" || b[6] != '.' ||
 		charClass[b[5]]&cDigit == 0 || charClass[b[7]]&cDigit == 0 {
@@ -370,6 +371,41 @@ func parseVersion(b []byte) (Version, error) {
 		return HTTP10, nil
 	}
 	return 0, ErrVersionNotSupported
+}
+
+// parseRequestVersion reads a request line's version as nginx 1.22.1 does
+// (ngx_http_parse_request_line; recorded on raw sockets): "HTTP/", a major
+// version digit 1-9, and a major version above 1 is ErrVersionNotSupported
+// (505) whatever follows it ("HTTP/2.0", "HTTP/10.0", "HTTP/3"). After "1."
+// come digits whose value is at most 999: 0 ("HTTP/1.00" too) is HTTP/1.0,
+// any other minor version ("HTTP/1.2", "HTTP/1.10", "HTTP/1.01") is read as
+// HTTP/1.1, as RFC 9110 section 2.5 asks of a recipient that implements
+// the major version. Anything else ("HTTP/0.9", "HTTP/01.1", "http/1.1",
+// "HTTP/1.1x", "HTTP/1.1000", "HTTP/1") is ErrVersion (400). The request
+// goes upstream as HTTP/1.1 or HTTP/1.0, never with the version as sent.
+func parseRequestVersion(b []byte) (Version, error) {
+	if len(b) < 6 || string(b[:5]) != "HTTP/" || b[5] < '1' || b[5] > '9' {
+		return 0, ErrVersion
+	}
+	if b[5] > '1' || len(b) > 6 && charClass[b[6]]&cDigit != 0 {
+		return 0, ErrVersionNotSupported
+	}
+	if len(b) < 8 || b[6] != '.' {
+		return 0, ErrVersion
+	}
+	minor := 0
+	for _, c := range b[7:] {
+		if charClass[c]&cDigit == 0 {
+			return 0, ErrVersion
+		}
+		if minor = minor*10 + int(c-'0'); minor > 999 {
+			return 0, ErrVersion
+		}
+	}
+	if minor == 0 {
+		return HTTP10, nil
+	}
+	return HTTP11, nil
 }
 
 // parseTarget classifies and validates r.Target for r.Method.
@@ -725,19 +761,35 @@ func (r *Request) resolveHost(n, idx int) error {
 
 // resolveFraming decides the request body framing (RFC 9112 section 6.1-6.3
 // and the policy's stricter rules).
+//
+// The order and the statuses are nginx 1.22.1's (recorded on raw sockets):
+// an invalid Content-Length first (400); then Transfer-Encoding on HTTP/1.0
+// or on two lines (400); then any Transfer-Encoding but a single "chunked"
+// is 501 ("client sent unknown "Transfer-Encoding""), a Content-Length
+// beside it or not ("gzip, chunked", "chunked, chunked", "chunked;q=1",
+// ",chunked", an empty value); and only a valid "chunked" beside a
+// Content-Length is ErrTEAndCL (400).
 func (r *Request) resolveFraming(s seen) error {
 	te, cl := s[fieldTransferEncoding] > 0, s[fieldContentLength] > 0
+	var n int64
+	if cl {
+		var err error
+		if n, err = contentLength(r.Headers); err != nil {
+			return err
+		}
+	}
 	switch {
-	case te && cl:
-		return ErrTEAndCL
 	case te:
 		if r.Version == HTTP10 || s[fieldTransferEncoding] > 1 {
 			// nginx refuses a second Transfer-Encoding line as it reads
 			// it (400, duplicate header line), whatever the codings.
 			return ErrTransferEncoding
 		}
-		if err := checkTransferEncoding(r.Headers); err != nil {
-			return err
+		if checkTransferEncoding(r.Headers) != nil {
+			return ErrUnknownCoding
+		}
+		if cl {
+			return ErrTEAndCL
 		}
 		if s[fieldTrailer] > 0 {
 			if err := checkTrailerDecl(r.Headers); err != nil {
@@ -746,10 +798,6 @@ func (r *Request) resolveFraming(s seen) error {
 		}
 		r.Framing, r.ContentLength = ChunkedBody, -1
 	case cl:
-		n, err := contentLength(r.Headers)
-		if err != nil {
-			return err
-		}
 		r.Framing, r.ContentLength = LengthBody, n
 	default:
 		r.Framing, r.ContentLength = NoBody, 0

@@ -107,6 +107,18 @@ func TestParseRequestValid(t *testing.T) {
 		{"obs-text in path and value", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\nX: \xff\r\n\r\n", reqView{
 			Method: "GET", Target: "/caf\xc3\xa9", Path: "/caf\xc3\xa9", Form: OriginForm,
 			Version: HTTP11, Host: "h", Headers: "Host: h\nX: \xff\n"}},
+		// nginx 1.22.1 serves a later HTTP/1 minor version as HTTP/1.1 (RFC
+		// 9110 section 2.5), up to 999 and with leading zeros; "1.00" is 1.0.
+		{"HTTP/1.2 read as HTTP/1.1", "GET / HTTP/1.2\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
+		{"HTTP/1.10 read as HTTP/1.1", "GET / HTTP/1.10\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
+		{"HTTP/1.01 read as HTTP/1.1", "GET / HTTP/1.01\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
+		{"HTTP/1.999 read as HTTP/1.1", "GET / HTTP/1.999\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
+		{"HTTP/1.00 read as HTTP/1.0", "GET / HTTP/1.00\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP10, Close: true}},
 		{"http/1.0 without host closes", "GET / HTTP/1.0\r\n\r\n", reqView{
 			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP10, Close: true}},
 		{"http/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", reqView{
@@ -254,10 +266,16 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"empty authority", "GET http:///x HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"bad port in target", "GET http://h:8x/ HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"HTTP/2.0", "GET / HTTP/2.0\r\n" + h + "\r\n", ErrVersionNotSupported},
-		{"HTTP/1.2", "GET / HTTP/1.2\r\n" + h + "\r\n", ErrVersionNotSupported},
-		{"HTTP/0.9", "GET / HTTP/0.9\r\n" + h + "\r\n", ErrVersionNotSupported},
+		{"HTTP/10.0", "GET / HTTP/10.0\r\n" + h + "\r\n", ErrVersionNotSupported},
+		{"HTTP/3 without a minor version", "GET / HTTP/3\r\n" + h + "\r\n", ErrVersionNotSupported},
+		{"HTTP/0.9", "GET / HTTP/0.9\r\n" + h + "\r\n", ErrVersion},
+		{"leading zero in the major version", "GET / HTTP/01.1\r\n" + h + "\r\n", ErrVersion},
+		{"minor version over 999", "GET / HTTP/1.1000\r\n" + h + "\r\n", ErrVersion},
+		{"no minor version", "GET / HTTP/1.\r\n" + h + "\r\n", ErrVersion},
+		{"HTTP/1 without a minor version", "GET / HTTP/1\r\n" + h + "\r\n", ErrVersion},
+		{"letter after the version", "GET / HTTP/1.1x\r\n" + h + "\r\n", ErrVersion},
 		{"lower-case version", "GET / http/1.1\r\n" + h + "\r\n", ErrVersion},
-		{"version without dot", "GET / HTTP/11\r\n" + h + "\r\n", ErrVersion},
+		{"version without dot", "GET / HTTP/11\r\n" + h + "\r\n", ErrVersionNotSupported}, // major version 11, as nginx reads it
 		{"trailing space", "GET / HTTP/1.1 \r\n" + h + "\r\n", ErrVersion},
 		{"request line too long", "GET /" + long + " HTTP/1.1\r\n" + h + "\r\n", ErrURITooLong},
 		{"field line too long", "GET / HTTP/1.1\r\n" + h + "X: " + long + "\r\n\r\n", ErrHeaderTooLarge},
@@ -285,17 +303,19 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"host non-ascii", "GET / HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n", ErrInvalidHost},
 		{"invalid host with absolute-form", "GET http://h/ HTTP/1.1\r\nHost: a b\r\n\r\n", ErrInvalidHost},
 		{"te and cl", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", ErrTEAndCL},
-		{"cl and bad te", "POST / HTTP/1.1\r\n" + h + "Content-Length: 3\r\nTransfer-Encoding: foo\r\n\r\n", ErrTEAndCL},
+		{"cl and bad te", "POST / HTTP/1.1\r\n" + h + "Content-Length: 3\r\nTransfer-Encoding: foo\r\n\r\n", ErrUnknownCoding},
+		{"bad te and cl", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n", ErrUnknownCoding},
+		{"bad cl and te", "POST / HTTP/1.1\r\n" + h + "Content-Length: 3x\r\nTransfer-Encoding: chunked\r\n\r\n", ErrContentLength},
 		{"te on 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", ErrTransferEncoding},
-		{"te gzip only", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip\r\n\r\n", ErrTransferEncoding},
-		{"te chunked twice", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, chunked\r\n\r\n", ErrTransferEncoding},
+		{"te gzip only", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip\r\n\r\n", ErrUnknownCoding},
+		{"te chunked twice", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, chunked\r\n\r\n", ErrUnknownCoding},
 		{"te chunked on two lines", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", ErrTransferEncoding},
-		{"te trailing empty element", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked,\r\n\r\n", ErrTransferEncoding},
-		{"te leading empty element", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: , chunked\r\n\r\n", ErrTransferEncoding},
-		{"te empty", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding:\r\n\r\n", ErrTransferEncoding},
-		{"te chunked not last", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, gzip\r\n\r\n", ErrTransferEncoding},
-		{"te chunked with parameter", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked;q=1\r\n\r\n", ErrTransferEncoding},
-		{"te not a token", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: \"chunked\"\r\n\r\n", ErrTransferEncoding},
+		{"te trailing empty element", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked,\r\n\r\n", ErrUnknownCoding},
+		{"te leading empty element", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: , chunked\r\n\r\n", ErrUnknownCoding},
+		{"te empty", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding:\r\n\r\n", ErrUnknownCoding},
+		{"te chunked not last", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, gzip\r\n\r\n", ErrUnknownCoding},
+		{"te chunked with parameter", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked;q=1\r\n\r\n", ErrUnknownCoding},
+		{"te not a token", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: \"chunked\"\r\n\r\n", ErrUnknownCoding},
 		{"te unknown", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: foo\r\n\r\n", ErrUnknownCoding},
 		{"te unknown then chunked", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: foo, chunked\r\n\r\n", ErrUnknownCoding},
 		{"te gzip then chunked", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip, chunked\r\n\r\n", ErrUnknownCoding},

@@ -101,6 +101,9 @@ func TestRefusedHeadLines(t *testing.T) {
 			`client sent invalid header line: "Host: a\x0a..."` + headers + `dflt, request: "GET / HTTP/1.1"`, 400},
 		{"no colon", "GET / HTTP/1.1\r\nHost: a\r\nXab\r\n\r\n",
 			`client sent invalid header line: "Xab\x0d..."` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
+		// Refused at once, without waiting for a LF that would not help.
+		{"bare CR after the last field line", "GET / HTTP/1.1\r\nHost: a\r\n\rhello",
+			`client sent invalid header line: "\x0d..."` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
 		// nginx refuses these as fulcrum does (HTTP/1.2 it serves as HTTP/1.1).
 		{"HTTP/10.0", "GET / HTTP/10.0\r\nHost: a\r\n\r\n",
 			`client sent invalid version` + line + `"GET / HTTP/10.0"`, 505},

@@ -685,3 +685,52 @@ http {
 		})
 	}
 }
+
+// TestBytesNoMethodStartsRefusedAtOnce: bytes after a request that cannot
+// begin a request line (a body longer than its Content-Length, a
+// lower-case method, a TLS record) get their 400 as soon as they come, and
+// the connection closes, as nginx 1.22.1 answers them ("client sent invalid
+// method" at once; recorded with scripts/request-nginx-sweep.py), not at
+// client_header_timeout.
+func TestBytesNoMethodStartsRefusedAtOnce(t *testing.T) {
+	t.Parallel() // its own process, recorder and connections
+	rec := startRecorder(t)
+	in := startFulcrum(t, hardeningConfig(rec.addr()), 1)
+	addr := in.listening()[0]
+	tests := []struct {
+		name, raw, body string
+	}{
+		{"body longer than its Content-Length", "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcdef", "abc"},
+		{"lower-case method", "GET / HTTP/1.1\r\nHost: a\r\n\r\nget /x", ""},
+		{"a TLS record", "GET / HTTP/1.1\r\nHost: a\r\n\r\n\x16\x03\x01\x02\x00", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec.take()
+			resp, _, c, br := exchangeResponse(t, addr, tt.raw)
+			if resp == nil {
+				t.Fatal("no response")
+			}
+			defer c.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("first status %d, want 200", resp.StatusCode)
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			r2, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer to the bytes after the request within 5 s: %v", err)
+			}
+			io.Copy(io.Discard, r2.Body)
+			r2.Body.Close()
+			if r2.StatusCode != 400 {
+				t.Errorf("second status %d, want 400", r2.StatusCode)
+			}
+			if !closedWithin(c, br, 5*time.Second) {
+				t.Error("connection still open after the 400")
+			}
+			if got := rec.take(); len(got) != 1 || got[0].body != tt.body {
+				t.Errorf("backend got %+v, want one request with body %q", got, tt.body)
+			}
+		})
+	}
+}

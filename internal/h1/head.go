@@ -242,8 +242,8 @@ func (s *headScan) checkStartLine(l []byte) error {
 func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 	start := len(dst) // where the current line begins in dst
 	for {
-		if pending, bad := waitLine(br, dst[start:], s); bad {
-			return append(dst, pending...), ErrBareCR
+		if pending, err := waitLine(br, dst[start:], s); err != nil {
+			return append(dst, pending...), err
 		}
 		frag, err := br.ReadSlice('\n')
 		dst = append(dst, frag...)
@@ -286,48 +286,81 @@ func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 	}
 }
 
-// pendingBareCR reports whether a field line of a request head that has
-// not ended yet (held is what of it was taken already, more what follows,
-// neither with its LF) has a CR followed by another byte than LF: the line
-// is refused whatever comes after it (ErrBareCR), and nginx 1.22.1 answers
-// 400 as soon as it reads that byte (recorded with
-// scripts/request-nginx-sweep.py: "\r\n\rhello" after the last field line
-// got 400 and "client sent invalid header line: "\x0d..."" at once, where
-// fulcrum waited for the line's LF up to client_header_timeout and then
-// answered 408).
-func (s *headScan) pendingBareCR(held, more []byte) bool {
-	if s.kind != headRequest || s.lines == 0 {
-		return false // the request line's own checks come at its end
+// pendingFault returns the error a line of a request head that has not
+// ended yet (held is what of it was taken already, more what follows,
+// neither with its LF) is refused for whatever comes after it, or nil.
+// nginx 1.22.1 answers 400 as soon as it reads such a byte (recorded with
+// scripts/request-nginx-sweep.py), where fulcrum waited for the line's LF,
+// up to client_header_timeout, and then answered 408:
+//   - in a field line, a CR followed by another byte than LF: ErrBareCR
+//     ("\r\n\rhello" after the last field line got 400 and "client sent
+//     invalid header line: "\x0d..."" at once);
+//   - in the request line, a method byte nginx does not take (anything but
+//     A-Z, '_' and '-' before the first space): ErrMethod
+//     (the "def" left after a body shorter than its data got 400 and
+//     "client sent invalid method" at once, and the connection closed).
+func (s *headScan) pendingFault(held, more []byte) error {
+	if s.kind != headRequest {
+		return nil
+	}
+	if s.lines == 0 {
+		return pendingMethodFault(held, more)
 	}
 	if len(held) > 0 && held[len(held)-1] == '\r' && len(more) > 0 {
-		return true // more has no LF, so its first byte is not one
+		return ErrBareCR // more has no LF, so its first byte is not one
 	}
-	i := bytes.IndexByte(more, '\r')
-	return i >= 0 && i < len(more)-1
+	if i := bytes.IndexByte(more, '\r'); i >= 0 && i < len(more)-1 {
+		return ErrBareCR
+	}
+	return nil
+}
+
+// pendingMethodFault is pendingFault's check of a request line's method.
+// A line that starts with a CR (the CRLFs nginx skips before a request
+// line, or a bare CR the whole line's checks refuse) is left to them, and
+// so is a method longer than what was held (refused as too long anyway).
+func pendingMethodFault(held, more []byte) error {
+	line := more
+	if len(held) > 0 {
+		line = held
+	}
+	if len(line) == 0 || line[0] == '\r' {
+		return nil
+	}
+	for _, c := range line {
+		switch {
+		case c == ' ':
+			return nil // a space first is the whole line's ErrRequestLine
+		case (c < 'A' || c > 'Z') && c != '_' && c != '-':
+			return ErrMethod
+		}
+	}
+	return nil
 }
 
 // waitLine waits, before br.ReadSlice would, for the next line of a request
-// head to be whole in br, so that a bare CR in it is refused as soon as the
-// byte after it has come rather than when (if ever) its LF does: bad
-// reports such a line, and pending is what br held of it (taken from br).
-// A line longer than br's buffer, or a read error, is left to ReadSlice.
-func waitLine(br *bufio.Reader, held []byte, s *headScan) (pending []byte, bad bool) {
-	if s.kind != headRequest || s.lines == 0 {
-		return nil, false
+// head to be whole in br, so that a line pendingFault refuses is refused as
+// soon as the byte at fault has come rather than when (if ever) its LF
+// does: err is that refusal, and pending is what br held of the line (taken
+// from br). A line longer than br's buffer, or a read error, is left to
+// ReadSlice.
+func waitLine(br *bufio.Reader, held []byte, s *headScan) (pending []byte, err error) {
+	if s.kind != headRequest {
+		return nil, nil
 	}
 	for {
 		n := br.Buffered()
 		buf, _ := br.Peek(n)
 		if bytes.IndexByte(buf, '\n') >= 0 || n == br.Size() {
-			return nil, false
+			return nil, nil
 		}
-		if s.pendingBareCR(held, buf) {
+		if err := s.pendingFault(held, buf); err != nil {
 			pending = append([]byte(nil), buf...)
 			br.Discard(n)
-			return pending, true
+			return pending, err
 		}
 		if _, err := br.Peek(n + 1); err != nil {
-			return nil, false
+			return nil, nil
 		}
 	}
 }
@@ -373,8 +406,8 @@ func scanHead(b []byte, s *headScan) (end, start int, err error) {
 			if lerr := s.tooLong(len(b)-pos, false); lerr != nil {
 				return pos, start, lerr
 			}
-			if s.pendingBareCR(nil, b[pos:]) {
-				return len(b), start, ErrBareCR
+			if perr := s.pendingFault(nil, b[pos:]); perr != nil {
+				return len(b), start, perr
 			}
 			return pos, start, ErrIncomplete
 		}

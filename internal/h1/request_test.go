@@ -718,6 +718,15 @@ func TestReadRequestRefusesStartLineAtOnce(t *testing.T) {
 		{"GET / HTTP/1.1\r\nHost: a\rX-A: b", ErrBareCR},
 		{"GET / HTTP/1.1\r\nHost: a\r", errWaiting},
 		{"GET / HTTP/1.1\r\nHost: a\r\n\r", errWaiting},
+		// So is a request line whose method has a byte nginx does not
+		// take, when that byte comes ("def" after a body shorter than
+		// its data: nginx's 400 at once).
+		{"def", ErrMethod},
+		{"get /", ErrMethod},
+		{"\x16\x03\x01", ErrMethod},
+		{"GET", errWaiting},
+		{"GET /a", errWaiting},
+		{"\r\nGE", errWaiting},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sent, func(t *testing.T) {

@@ -156,6 +156,11 @@ type clientConn struct {
 	// reset_timedout_connection it is reset. lingerAfter says it closes
 	// after a response, which lingering_close may follow (endSocket).
 	timedOut, lingerAfter bool
+
+	// refusedErr is why the head reader refused the head being answered
+	// (zero for a head that timed out or was cut short), for nginx's
+	// $request_length of it (refusedLength).
+	refusedErr h1.Error
 }
 
 func newClientConn(s *httpServer, c net.Conn) *clientConn {
@@ -844,8 +849,10 @@ func (cc *clientConn) setReadDeadline(t time.Time) {
 // (waitRequest) is not logged.
 func (cc *clientConn) refuse(err error) {
 	var perr h1.Error
+	cc.refusedErr = 0
 	switch {
 	case errors.As(err, &perr):
+		cc.refusedErr = perr
 		cc.logOverflow(perr)
 		cc.logRefusedHead(perr)
 		cc.answerRefused(perr.Status(), headWhole(perr))
@@ -1129,6 +1136,77 @@ func (cc *clientConn) logRefused(status int, whole bool) {
 	cc.srv.refused(st, string(cc.req.Headers.Get("Host")), whole)
 }
 
+// refusedLength is nginx 1.22.1's $request_length of a head refused for err
+// (recorded with scripts/request-nginx-sweep.py): the bytes its parser had
+// taken when it gave up. A malformed field line is refused at its start
+// ("X-A: a\r\n\tb" counts the lines before the fold); a field nginx checks
+// as it reads the line (a second Host, Content-Length, Transfer-Encoding
+// or other unique field, an invalid Host) at the end of that line; a head
+// whose fields are checked together (no Host, the body's framing) whole.
+func refusedLength(req *h1.Request, err h1.Error) int64 {
+	raw := req.Raw()
+	switch err {
+	case h1.ErrBareLF, h1.ErrBareCR, h1.ErrControlChar, h1.ErrFieldName,
+		h1.ErrSpaceBeforeColon, h1.ErrMissingColon, h1.ErrLeadingWhitespace, h1.ErrObsFold:
+		if text, _, ok := h1.LineFault(raw); ok {
+			return int64(cap(raw) - cap(text)) // where the line starts
+		}
+	case h1.ErrInvalidHost:
+		return fieldLineEnd(raw, req.Headers, "Host", 1)
+	case h1.ErrDuplicateHost:
+		return fieldLineEnd(raw, req.Headers, "Host", 2)
+	case h1.ErrContentLength, h1.ErrTransferEncoding:
+		name := "Content-Length"
+		if err == h1.ErrTransferEncoding {
+			name = "Transfer-Encoding"
+		}
+		if req.Headers.Count(name) > 1 {
+			return fieldLineEnd(raw, req.Headers, name, 2)
+		}
+	case h1.ErrDuplicateField:
+		for i := range req.Headers {
+			if name := req.Headers[i].Name; h1.UniqueField(name) && req.Headers[:i].Count(string(name)) > 0 {
+				return lineEndAfter(raw, req.Headers[i].Value)
+			}
+		}
+	}
+	return int64(len(raw))
+}
+
+// fieldLineEnd is the offset in raw just past the line of the nth field
+// of hs named name (1 for the first), or len(raw) when there is none.
+func fieldLineEnd(raw []byte, hs h1.Headers, name string, nth int) int64 {
+	for i := range hs {
+		if h1.EqualFold(hs[i].Name, name) {
+			if nth--; nth == 0 {
+				return lineEndAfter(raw, hs[i].Value)
+			}
+		}
+	}
+	return int64(len(raw))
+}
+
+// lineEndAfter is the offset in raw just past the LF that ends the line
+// holding value (a slice of raw), or len(raw).
+func lineEndAfter(raw, value []byte) int64 {
+	at := cap(raw) - cap(value) + len(value)
+	if at < 0 || at > len(raw) {
+		return int64(len(raw))
+	}
+	if i := bytes.IndexByte(raw[at:], '\n'); i >= 0 {
+		return int64(at + i + 1)
+	}
+	return int64(len(raw))
+}
+
+// lineEnd is the offset just past raw's first line and its LF, or len(raw).
+func lineEnd(raw []byte) int {
+	if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+		return i + 1
+	}
+	return len(raw)
+}
+
 // fillRefused fills st with what nginx's variables hold for a request
 // refused with status before any handler: the request line as received,
 // what of the request parsed, the header fields read before the refusal.
@@ -1170,7 +1248,10 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 		}
 		// nginx counts the head read so far once the line parsed (none
 		// for a refused line).
-		st.Length = int64(len(req.Raw()))
+		st.Length = refusedLength(req, cc.refusedErr)
+	} else if st.Rewritten {
+		// The URI parser's refusal comes after the request line's end.
+		st.Length = int64(lineEnd(req.Raw()))
 	}
 	st.Remote, st.Local, st.RemoteUnix = cc.ci.remoteAddr, cc.ci.local, cc.ci.unix
 	// The head came over TLS: $scheme, $https and the $ssl_* variables say
@@ -1260,6 +1341,17 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 	return true
 }
 
+// sentVersion is the version of req's request line as received (after
+// the method, the target and their single spaces), or the parsed version's
+// name when the line is not there to read.
+func sentVersion(req *h1.Request) []byte {
+	line := req.RawLine()
+	if at := len(req.Method) + 1 + len(req.Target) + 1; at < len(line) {
+		return line[at:]
+	}
+	return []byte(req.Version.String())
+}
+
 // buildRequest fills the connection's reused http.Request from the parsed
 // head. Header names and values, the request line and the host share one string,
 // so a request costs one allocation for all of its text.
@@ -1271,20 +1363,24 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 func (cc *clientConn) buildRequest() *http.Request {
 	req := &cc.req
 	// The text starts with the request line as received ($request: the
-	// strict reader takes single spaces and exact versions only, so these
-	// parts rebuild it byte for byte), the target inside it.
+	// strict reader takes single spaces only, so these parts rebuild it
+	// byte for byte), the target inside it. The version is the one sent:
+	// "HTTP/1.2" and "HTTP/1.01" are served as HTTP/1.1, and logged as
+	// sent, as nginx 1.22.1 logs them.
 	a := cc.arena[:0]
 	a = append(a, req.Method...)
 	a = append(a, ' ')
 	a = append(a, req.Target...)
 	a = append(a, ' ')
-	a = append(a, req.Version.String()...)
+	a = append(a, sentVersion(req)...)
 	lineLen := len(a)
+	protoAt := len(req.Method) + 1 + len(req.Target) + 1
 	a = append(a, req.Host...)
 	a = req.Headers.AppendText(a)
 	s := string(a)
 	cc.arena = a[:0]
 	cc.ci.requestLine = s[:lineLen]
+	cc.ci.proto = s[protoAt:lineLen]
 	targetAt := len(req.Method) + 1
 
 	clear(cc.header)

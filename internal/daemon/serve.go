@@ -879,6 +879,9 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 		st.Scheme, st.TLS = "https", ci.tls
 	}
 	st.Proto = r.Proto
+	if ci.proto != "" {
+		st.Proto = ci.proto
+	}
 	st.Header = vars.HeaderMap(r.Header)
 	st.Fields = ci.fields
 	st.Remote, st.RemoteUnix = ci.remoteAddr, ci.unix

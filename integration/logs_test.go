@@ -995,3 +995,44 @@ http {
 		}
 	}
 }
+
+// TestRefusedRequestLineLogged: what nginx 1.22.1 logs of requests refused
+// around the request line (recorded with scripts/request-nginx-sweep.py):
+// a TRACE or CONNECT 405 has the $uri its request line parsed to; a path
+// the URI parser refuses counts the request line alone in $request_length,
+// and does so before CONNECT or TRACE are refused; a CR in the request line
+// followed by another byte is the request line's fault ($uri not found,
+// nothing counted).
+func TestRefusedRequestLineLogged(t *testing.T) {
+	t.Parallel() // its own process and temp dir
+	in := startFulcrum(t, `
+events {}
+http {
+    log_format t '$status $request_length "$uri" "$request"';
+    access_log %DIR%/access.log t flush=50ms;
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "ok"; }
+    }
+}`, 1)
+	tests := []struct{ raw, want string }{
+		{"TRACE /ka/a HTTP/1.1\r\nHost: h\r\n\r\n", `405 33 "/ka/a" "TRACE /ka/a HTTP/1.1"`},
+		{"CONNECT /a/./b HTTP/1.1\r\nHost: h\r\n\r\n", `405 36 "/a/b" "CONNECT /a/./b HTTP/1.1"`},
+		{"TRACE /../x HTTP/1.1\r\nHost: h\r\n\r\n", `400 22 "" "TRACE /../x HTTP/1.1"`},
+		{"GET /a HTTP/1.1\rHost: h\r\n\r\n", `400 0 "-" "GET /a HTTP/1.1"`},
+	}
+	for i, tt := range tests {
+		c, err := net.Dial("tcp", in.listening()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(c, tt.raw)
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.Copy(io.Discard, c)
+		c.Close()
+		lines := waitLines(t, filepath.Join(in.dir, "access.log"), i+1)
+		if lines[i] != tt.want {
+			t.Errorf("%q: logged %q, want %q (nginx 1.22.1)", tt.raw, lines[i], tt.want)
+		}
+	}
+}

@@ -1226,7 +1226,9 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 	// What arrived of the request line; empty lines alone log as "".
 	st.RequestLine, st.EmptyRequestLine = string(line), len(line) == 0
 	parsed := req
-	if req.Method == nil { // a head cut short: its request line may be whole
+	if cc.refusedErr == h1.ErrBareCR && bareCRInRequestLine(req.Raw()) {
+		parsed = &h1.Request{} // nginx's request line parser refused it
+	} else if req.Method == nil { // a head cut short: its request line may be whole
 		parsed = &h1.Request{}
 		if h1.ParseRequestLine(line, parsed) == h1.ErrTargetEscape {
 			// nginx's request line parser took the line and its URI

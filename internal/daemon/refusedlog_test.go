@@ -45,6 +45,10 @@ func TestRefusedHeadLines(t *testing.T) {
 			`client sent invalid request` + line + `"GET / HTTX/1.1"`, 400},
 		{"HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n",
 			`client sent invalid version` + line + `"GET / HTTP/2.0"`, 505},
+		// nginx's request line parser refuses a CR not followed by LF in
+		// the first line (recorded with scripts/request-nginx-sweep.py).
+		{"CR in the request line", "GET / HTTP/1.1\rHost: a\r\n\r\n",
+			`client sent invalid request` + line + `"GET / HTTP/1.1"`, 400},
 		{"CR in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n",
 			`client sent invalid header line: "X: a\x0d..."` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
 		{"space before the colon", "GET / HTTP/1.1\r\nHost: a\r\nX : b\r\n\r\n",

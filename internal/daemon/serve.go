@@ -209,24 +209,30 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		s.refuse(rec, r, st, srv, http.StatusMisdirectedRequest)
 		return
 	}
-	if r.Method == methodConnect && strings.HasPrefix(st.RequestURI, "/") { // ngx_http_process_request_header
+	// nginx parsed the URI with the request line, before the checks of
+	// the header fields below: a 405 for CONNECT or TRACE logs its $uri
+	// (recorded with scripts/request-nginx-sweep.py: "TRACE /ka/a" logs
+	// /ka/a), and a path that does not parse is their 400 instead.
+	path, err := normalizePath(rawPath(st.RequestURI), rec.keepSlashes)
+	if err == nil && r.Method == methodConnect && strings.HasPrefix(st.RequestURI, "/") { // ngx_http_process_request_header
 		rec.logLine(errlog.Info, r, "client sent CONNECT method while reading client request headers")
 		rec.closeAfter = true
+		st.Path = path
 		s.refuse(rec, r, st, srv, http.StatusMethodNotAllowed)
 		return
 	}
-	if r.Method == methodTrace { // ngx_http_process_request_header
+	if err == nil && r.Method == methodTrace { // ngx_http_process_request_header
 		rec.logLine(errlog.Info, r, "client sent TRACE method while reading client request headers")
 		rec.closeAfter = true // nginx has not turned keep-alive on yet
+		st.Path = path
 		s.refuse(rec, r, st, srv, http.StatusMethodNotAllowed)
 		return
 	}
-	if ci.plainOnSSL { // nginx's check in ngx_http_process_request
+	if err == nil && ci.plainOnSSL { // nginx's check in ngx_http_process_request
 		rec.logLine(errlog.Info, r, "client sent plain HTTP request to HTTPS port while reading client request headers")
 		s.refuse(rec, r, st, srv, statusToHTTPS)
 		return
 	}
-	path, err := normalizePath(rawPath(st.RequestURI), rec.keepSlashes)
 	if err != nil {
 		msg := invalidRequestLine
 		if r.ProtoMajor == 2 { // nginx checks an HTTP/2 :path with the fields
@@ -238,6 +244,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		// /a/../../x?a=1 logs "$uri" as "", "$request_uri" and "$args"
 		// as "-"; nginx-tests' http_variables.t).
 		st.RequestURI, st.Args, st.ArgsFound, st.Rewritten = "", "", false, true
+		if r.ProtoMajor == 1 {
+			// and $request_length counts the request line and its CRLF,
+			// the bytes nginx had parsed (recorded: "TRACE /../x
+			// HTTP/1.1" and a Host line log 22).
+			ci.length = int64(len(ci.requestLine)) + 2
+		}
 		s.refuseAsDefault(rec, r, st, hosts, ci, msg)
 		return
 	}

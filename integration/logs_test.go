@@ -1002,13 +1002,13 @@ http {
 // the URI parser refuses counts the request line alone in $request_length,
 // and does so before CONNECT or TRACE are refused; a CR in the request line
 // followed by another byte is the request line's fault ($uri not found,
-// nothing counted).
+// nothing counted); a head refused for its fields logs its $args.
 func TestRefusedRequestLineLogged(t *testing.T) {
 	t.Parallel() // its own process and temp dir
 	in := startFulcrum(t, `
 events {}
 http {
-    log_format t '$status $request_length "$uri" "$request"';
+    log_format t '$status $request_length "$uri" "$request" $args';
     access_log %DIR%/access.log t flush=50ms;
     server {
         listen 127.0.0.1:0;
@@ -1016,10 +1016,12 @@ http {
     }
 }`, 1)
 	tests := []struct{ raw, want string }{
-		{"TRACE /ka/a HTTP/1.1\r\nHost: h\r\n\r\n", `405 33 "/ka/a" "TRACE /ka/a HTTP/1.1"`},
-		{"CONNECT /a/./b HTTP/1.1\r\nHost: h\r\n\r\n", `405 36 "/a/b" "CONNECT /a/./b HTTP/1.1"`},
-		{"TRACE /../x HTTP/1.1\r\nHost: h\r\n\r\n", `400 22 "" "TRACE /../x HTTP/1.1"`},
-		{"GET /a HTTP/1.1\rHost: h\r\n\r\n", `400 0 "-" "GET /a HTTP/1.1"`},
+		{"TRACE /ka/a HTTP/1.1\r\nHost: h\r\n\r\n", `405 33 "/ka/a" "TRACE /ka/a HTTP/1.1" -`},
+		{"CONNECT /a/./b HTTP/1.1\r\nHost: h\r\n\r\n", `405 36 "/a/b" "CONNECT /a/./b HTTP/1.1" -`},
+		{"TRACE /../x HTTP/1.1\r\nHost: h\r\n\r\n", `400 22 "" "TRACE /../x HTTP/1.1" -`},
+		{"GET /a HTTP/1.1\rHost: h\r\n\r\n", `400 0 "-" "GET /a HTTP/1.1" -`},
+		// A head refused for its fields has the $args of its request line.
+		{"HEAD /a/a?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", `400 71 "/a/a" "HEAD /a/a?x=1 HTTP/1.1" x=1`},
 	}
 	for i, tt := range tests {
 		c, err := net.Dial("tcp", in.listening()[0])

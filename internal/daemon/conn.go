@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -1244,6 +1245,9 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 	if parsed.Method != nil { // the request line parsed
 		st.Method = string(parsed.Method)
 		st.RequestURI = originForm(string(parsed.Target))
+		if _, q, ok := strings.Cut(st.RequestURI, "?"); ok {
+			st.Args = q // $args, as the request line parsed it (nginx 1.22.1 logs x=1)
+		}
 		st.Proto = parsed.Version.String()
 		if p, err := router.NormalizePath(rawPath(st.RequestURI)); err == nil {
 			st.Path = p

@@ -274,6 +274,9 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 		{"invalid Host", "GET / HTTP/1.1\r\nHost: a..b\r\n\r\n", 400, true, 0, nil},
 		{"# in the target", "GET /a#b HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
 		{"HTTP/2.0 request line", "GET / HTTP/2.0\r\n" + h + "\r\n", 505, true, 0, nil},
+		// Empty lines before the request line are skipped, a bare LF as a
+		// CRLF, as nginx 1.22.1 does (RFC 9112 section 2.2).
+		{"bare LF lines before the request line", "\n\r\n\nGET / HTTP/1.1\r\n" + h + "\r\n", 200, false, 1, nil},
 		// nginx 1.22.1's version rules: a major version over 1 is 505 as soon
 		// as it is read, a later HTTP/1 minor version is served as HTTP/1.1
 		// (RFC 9110 section 2.5), HTTP/0.9 in a request line is a 400.
@@ -703,6 +706,7 @@ func TestBytesNoMethodStartsRefusedAtOnce(t *testing.T) {
 		{"body longer than its Content-Length", "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcdef", "abc"},
 		{"lower-case method", "GET / HTTP/1.1\r\nHost: a\r\n\r\nget /x", ""},
 		{"a TLS record", "GET / HTTP/1.1\r\nHost: a\r\n\r\n\x16\x03\x01\x02\x00", ""},
+		{"a bare LF, then no method", "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabc\r\ndef", "abc\r"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -127,6 +127,9 @@ func TestParseRequestValid(t *testing.T) {
 		{"leading empty lines skipped", "\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", reqView{
 			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h",
 			Headers: "Host: h\n"}},
+		{"leading bare LF lines skipped", "\n\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h",
+			Headers: "Host: h\n"}},
 		{"absolute-form authority replaces host", "GET http://Example.COM:8080/x?y HTTP/1.1\r\nHost: other\r\n\r\n", reqView{
 			Method: "GET", Target: "http://Example.COM:8080/x?y", Path: "/x", Query: "y", HasQuery: true,
 			Form: AbsoluteForm, Version: HTTP11, Host: "Example.COM:8080",
@@ -707,6 +710,7 @@ func TestReadRequestRefusesStartLineAtOnce(t *testing.T) {
 		{"get / HTTP/1.1\r\n", ErrMethod},
 		{"BAD REQUEST\r\n", ErrRequestLine},
 		{"\r\nGET\r\n", ErrRequestLine},
+		{"\ndef", ErrMethod}, // a bare LF before the request line is skipped, as nginx does
 		{"GET / HTTP/1.1\r\n", errWaiting},
 		{"GET / HTTP/1.1\r\nHost: a\r\n", errWaiting},
 		// A field line with a CR followed by another byte than LF is

@@ -1577,6 +1577,14 @@ type reqBody struct {
 	finished bool  // read to its end
 	framed   int64 // chunk framing bytes counted in ci.length so far
 	limit    int64 // limitChunked's cap; 0: none
+	// headLength is ci.length when the body began (the head's bytes), and
+	// preread the body bytes that came with the head (buffered then): a
+	// chunked body refused within them counts none of its bytes in
+	// $request_length, as nginx 1.22.1 counts what came with the head only
+	// once its body filter took it (recorded with
+	// scripts/request-nginx-sweep.py: "8\r\nabc\r\ndef\r0..." after a
+	// 56-byte head logs 56).
+	headLength, preread int64
 	// early says a discard before the answer (recorder.earlyBodyFault)
 	// found the chunked body malformed and logged it.
 	early bool
@@ -1605,6 +1613,7 @@ func (b *reqBody) reset() error {
 	b.framed, b.cc.ci.chunked, b.limit, b.early = 0, chunkedBody{}, 0, false
 	b.abandoned.Store(false)
 	b.peerClosed = false
+	b.headLength, b.preread = b.cc.ci.length, int64(b.cc.in.Buffered())
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
@@ -1655,6 +1664,9 @@ func (b *reqBody) account(n int, err error) (int, error) {
 		err = &bodyFault{err: err, level: errlog.Info, msg: "client prematurely closed connection"}
 	case err != nil && isChunkedFault(err):
 		err = &bodyFault{err: err, level: errlog.Error, msg: "client sent invalid chunked body"}
+		if b.cc.ci.length-b.headLength <= b.preread {
+			b.cc.ci.length = b.headLength // see headLength
+		}
 	}
 	return n, err
 }

@@ -285,6 +285,11 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 		{"HTTP/0.9 request line", "GET / HTTP/0.9\r\n" + h + "\r\n", 400, true, 0, nil},
 		{"HTTP/1.2 request line served as HTTP/1.1", "GET / HTTP/1.2\r\n" + h + "\r\n", 200, false, 1, nil},
 		{"HTTP/1.10 request line served as HTTP/1.1", "GET / HTTP/1.10\r\n" + h + "\r\n", 200, false, 1, nil},
+		// nginx reads the method, the target, then the version; an empty
+		// host is its check after the line.
+		{"lower-case method before HTTP/2.0", "get / HTTP/2.0\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"bad target before HTTP/3.0", "DELETE http:h/a HTTP/3.0\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"HTTP/2.0 before an empty host", "GET http:///a HTTP/2.0\r\n" + h + "\r\n", 505, true, 0, nil},
 		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
 		{"CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 400, true, 0, nil},
 		// nginx 1.22.1 bounds the head by bytes only, not by a count of fields.

@@ -1020,6 +1020,9 @@ http {
 		{"CONNECT /a/./b HTTP/1.1\r\nHost: h\r\n\r\n", `405 36 "/a/b" "CONNECT /a/./b HTTP/1.1" -`},
 		{"TRACE /../x HTTP/1.1\r\nHost: h\r\n\r\n", `400 22 "" "TRACE /../x HTTP/1.1" -`},
 		{"GET /a HTTP/1.1\rHost: h\r\n\r\n", `400 0 "-" "GET /a HTTP/1.1" -`},
+		// An empty host in an absolute-form target is refused by nginx's
+		// host check after the line: its path is $uri, the line counted.
+		{"DELETE http:///nobuf/a HTTP/1.1\r\nHost: h\r\n\r\n", `400 33 "/nobuf/a" "DELETE http:///nobuf/a HTTP/1.1" -`},
 		// A head refused for its fields has the $args of its request line.
 		{"HEAD /a/a?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", `400 71 "/a/a" "HEAD /a/a?x=1 HTTP/1.1" x=1`},
 	}

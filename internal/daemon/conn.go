@@ -1231,7 +1231,15 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 		parsed = &h1.Request{} // nginx's request line parser refused it
 	} else if req.Method == nil { // a head cut short: its request line may be whole
 		parsed = &h1.Request{}
-		if h1.ParseRequestLine(line, parsed) == h1.ErrTargetEscape {
+		switch h1.ParseRequestLine(line, parsed) {
+		case h1.ErrTargetHost:
+			// nginx's host check after the request line refused an
+			// empty host: the path parsed ($uri), the line counted.
+			if p, err := router.NormalizePath(string(parsed.Path)); err == nil {
+				st.Path = p
+			}
+			st.Length = int64(lineEnd(req.Raw()))
+		case h1.ErrTargetEscape:
 			// nginx's request line parser took the line and its URI
 			// parser refused it (ngx_http_process_request_uri): r->uri
 			// is found and empty, $request_uri and $args are not found,

@@ -52,6 +52,8 @@ func refusalMessage(err h1.Error, req *h1.Request) (msg string, headers bool) {
 		return "client sent invalid request", false
 	case h1.ErrMethod:
 		return "client sent invalid method", false
+	case h1.ErrTargetHost:
+		return "client sent invalid host in request line", false
 	case h1.ErrTarget, h1.ErrTargetEscape, h1.ErrTargetForm, h1.ErrVersion:
 		return "client sent invalid request", false
 	case h1.ErrVersionNotSupported:

@@ -108,6 +108,8 @@ func TestRefusedHeadLines(t *testing.T) {
 		// Refused at once, without waiting for a LF that would not help.
 		{"bare CR after the last field line", "GET / HTTP/1.1\r\nHost: a\r\n\rhello",
 			`client sent invalid header line: "\x0d..."` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
+		{"empty host in the target", "GET http:///a HTTP/1.1\r\nHost: a\r\n\r\n",
+			`client sent invalid host in request line` + line + `"GET http:///a HTTP/1.1"`, 400},
 		// nginx refuses these as fulcrum does (HTTP/1.2 it serves as HTTP/1.1).
 		{"HTTP/10.0", "GET / HTTP/10.0\r\nHost: a\r\n\r\n",
 			`client sent invalid version` + line + `"GET / HTTP/10.0"`, 505},

@@ -266,10 +266,16 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"ftp scheme", "GET ftp://h/ HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"scheme without slashes", "GET http:h HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"userinfo", "GET http://u@h/ HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
-		{"empty authority", "GET http:///x HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
+		{"empty authority", "GET http:///x HTTP/1.1\r\n" + h + "\r\n", ErrTargetHost},
+		{"empty authority after a bad version", "GET http:///x HTTP/2.0\r\n" + h + "\r\n", ErrVersionNotSupported},
 		{"bad port in target", "GET http://h:8x/ HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"HTTP/2.0", "GET / HTTP/2.0\r\n" + h + "\r\n", ErrVersionNotSupported},
 		{"HTTP/10.0", "GET / HTTP/10.0\r\n" + h + "\r\n", ErrVersionNotSupported},
+		// nginx reads the method, then the target, then the version, and
+		// its URI parser (a bad %-escape) after the whole line.
+		{"lower-case method before a bad version", "get / HTTP/2.0\r\n" + h + "\r\n", ErrMethod},
+		{"bad target before a bad version", "DELETE http:h/a HTTP/3.0\r\n" + h + "\r\n", ErrTarget},
+		{"bad version before a bad escape", "GET /%zz HTTP/2.0\r\n" + h + "\r\n", ErrVersionNotSupported},
 		{"HTTP/3 without a minor version", "GET / HTTP/3\r\n" + h + "\r\n", ErrVersionNotSupported},
 		{"HTTP/0.9", "GET / HTTP/0.9\r\n" + h + "\r\n", ErrVersion},
 		{"leading zero in the major version", "GET / HTTP/01.1\r\n" + h + "\r\n", ErrVersion},
@@ -279,7 +285,7 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"letter after the version", "GET / HTTP/1.1x\r\n" + h + "\r\n", ErrVersion},
 		{"lower-case version", "GET / http/1.1\r\n" + h + "\r\n", ErrVersion},
 		{"version without dot", "GET / HTTP/11\r\n" + h + "\r\n", ErrVersionNotSupported}, // major version 11, as nginx reads it
-		{"trailing space", "GET / HTTP/1.1 \r\n" + h + "\r\n", ErrVersion},
+		{"trailing space", "GET / HTTP/1.1 \r\n" + h + "\r\n", ErrTarget},                 // the line splits at its last space: a target "/ HTTP/1.1"
 		{"request line too long", "GET /" + long + " HTTP/1.1\r\n" + h + "\r\n", ErrURITooLong},
 		{"field line too long", "GET / HTTP/1.1\r\n" + h + "X: " + long + "\r\n\r\n", ErrHeaderTooLarge},
 		{"head too large", "GET / HTTP/1.1\r\n" + h + big + "\r\n", ErrHeaderTooLarge},

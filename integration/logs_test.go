@@ -978,6 +978,10 @@ http {
 		{"second Authorization", "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: x\r\nAuthorization: y\r\nX: z\r\n\r\n", "400 61"},
 		{"bad escape in the target", "POST /nobuf/a/%z HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello", "400 27"},
 		{"no Host", "GET / HTTP/1.1\r\nX: y\r\n\r\n", "400 24"},
+		// A line refused as it is read comes before the checks at the
+		// head's end, and before a later line's fault.
+		{"second Content-Length, then no Host", "PUT /a HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", "400 55"},
+		{"second Expect before an invalid Host", "GET / HTTP/1.1\r\nExpect: a\r\nExpect: b\r\nHost: a b\r\n\r\n", "400 38"},
 		{"invalid Content-Length", "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5x\r\nY: c\r\n\r\n", "400 53"},
 	}
 	for i, tt := range tests {

@@ -730,13 +730,13 @@ func repeated(hs Headers, name []byte) bool {
 func (r *Request) interpret() error {
 	s, hostIdx, underscores := count(r.Headers)
 	r.Underscores = underscores
-	if err := r.resolveHost(s[fieldHost], hostIdx); err != nil {
-		return err
-	}
-	if s[fieldExpect] > 1 || duplicateUnique(r.Headers) {
-		return ErrDuplicateField
-	}
-	if err := r.resolveFraming(s); err != nil {
+	if err := r.checkFields(s, hostIdx); err != nil {
+		// nginx refuses a field as it reads its line (a second Host or
+		// unique field, an invalid Host) before the checks at the head's
+		// end (no Host, the framing): the first such line decides.
+		if lf := firstLineFault(r.Headers); lf != nil {
+			return lf
+		}
 		return err
 	}
 	var closeTok, keepAlive, upgradeTok bool
@@ -749,6 +749,71 @@ func (r *Request) interpret() error {
 		r.Expect = ExpectUnsupported
 		if s[fieldExpect] == 1 && equalFold(r.Headers.Get("expect"), "100-continue") {
 			r.Expect = ExpectContinue
+		}
+	}
+	return nil
+}
+
+// checkFields applies the checks of the fields the parser acts on: Host,
+// the fields nginx takes once, the body's framing.
+func (r *Request) checkFields(s seen, hostIdx int) error {
+	if err := r.resolveHost(s[fieldHost], hostIdx); err != nil {
+		return err
+	}
+	if s[fieldExpect] > 1 || duplicateUnique(r.Headers) {
+		return ErrDuplicateField
+	}
+	return r.resolveFraming(s)
+}
+
+// firstLineFault returns the error of the first field line nginx 1.22.1
+// refuses as it reads it, or nil: a second Host (ErrDuplicateHost), an
+// invalid first Host (ErrInvalidHost), a second Transfer-Encoding
+// (ErrTransferEncoding), a second Content-Length with another value
+// (ErrContentLength; fulcrum takes a repeated value as one), a second line
+// of another field nginx takes once (ErrDuplicateField). Recorded with
+// scripts/request-nginx-sweep.py: a second Content-Length before a missing
+// Host is nginx's "duplicate header line" at that line. Only called for a
+// refused head, off the request path.
+func firstLineFault(hs Headers) error {
+	host, cl, te := -1, -1, -1
+	for i := range hs {
+		h := &hs[i]
+		if h.HasUnderscore() {
+			continue
+		}
+		switch fieldKind(h.Name) {
+		case fieldHost:
+			if host >= 0 {
+				return ErrDuplicateHost
+			}
+			if host = i; !validHost(h.Value, false) {
+				return ErrInvalidHost
+			}
+		case fieldContentLength:
+			if cl < 0 {
+				cl = i
+				continue
+			}
+			var first []byte
+			for e := range listElems(hs[cl:cl+1], "content-length") {
+				first = e
+				break
+			}
+			for e := range listElems(hs[i:i+1], "content-length") {
+				if !bytes.Equal(e, first) {
+					return ErrContentLength
+				}
+			}
+		case fieldTransferEncoding:
+			if te >= 0 {
+				return ErrTransferEncoding
+			}
+			te = i
+		default:
+			if UniqueField(h.Name) && repeated(hs[:i], h.Name) {
+				return ErrDuplicateField
+			}
 		}
 	}
 	return nil

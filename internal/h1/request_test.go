@@ -336,6 +336,13 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"cl inner space", "POST / HTTP/1.1\r\n" + h + "Content-Length: 1 2\r\n\r\n", ErrContentLength},
 		{"cl differing list", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5, 6\r\n\r\n", ErrContentLength},
 		{"cl differing lines", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", ErrContentLength},
+		// nginx refuses a field line as it reads it, before the checks
+		// at the head's end: the first such line decides.
+		{"cl differing lines before a missing host", "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", ErrContentLength},
+		{"te twice before a missing host", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", ErrTransferEncoding},
+		{"expect twice before an invalid host", "GET / HTTP/1.1\r\nExpect: a\r\nExpect: b\r\nHost: a b\r\n\r\n", ErrDuplicateField},
+		{"invalid host before cl differing lines", "POST / HTTP/1.1\r\nHost: a b\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", ErrInvalidHost},
+		{"repeated cl value, then no host", "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n", ErrMissingHost},
 		{"cl equal value, different spelling", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5\r\nContent-Length: 05\r\n\r\n", ErrContentLength},
 		{"cl empty element", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5,\r\n\r\n", ErrContentLength},
 		{"cl overflow", "POST / HTTP/1.1\r\n" + h + "Content-Length: 9223372036854775808\r\n\r\n", ErrContentLength},

@@ -21,13 +21,19 @@ Requests come from a grammar of edge cases (methods, request targets, versions,
 header lines, Content-Length and Transfer-Encoding forms, chunked bodies, pipelined
 pairs: the second request is the smuggling check). For each request the script
 compares: the statuses the client read and whether the connection closed; when both
-forwarded, the backend's view, normalised (method, target, version class, the header
-lines except the ones fulcrum documents as different: Connection and the fields it
-names, Keep-Alive, Expect, TE, Upgrade (docs/directives.md "Where fulcrum differs",
-docs/security.md "How requests are read"), the body bytes decoded, how many requests
-the backend saw); and the access log line's status, $request, $uri, $args and
-$request_length. Differences are printed as classes with counts and one example each;
-the last line is "N same, M differ".
+forwarded, the backend's view, normalised (method, target, the header lines except
+the ones fulcrum documents as different: Connection and the fields it names,
+Keep-Alive, Expect, TE, Upgrade, Proxy-Connection and the framing fields (docs/
+directives.md "Where fulcrum differs", docs/security.md "How requests are read"; the
+upstream version differs on purpose: nginx's default proxy_http_version is 1.0), the
+body bytes decoded, how many requests the backend saw, bytes it could not frame); the
+access log line's status, $request, $uri, $args and $request_length; then the error
+log's lines. Each case connects from a loopback address of its own (127.x.y.z), which
+names it in both logs; a backend record goes to the case that was running when its
+first byte came. Differences are printed as classes (the kind of difference, then
+the mutations of the cases) with counts and one example each; the last line is
+"N same, D documented, I differ in the error log only, M differ". It takes about
+2.5 minutes for 3000 cases on a 2-core machine.
 
 Differences that are documented, not bugs (see docs/security.md "How requests are
 read"): fulcrum refuses bare LF line ends, obs-fold and a few others that nginx

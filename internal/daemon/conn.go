@@ -1388,13 +1388,11 @@ func (cc *clientConn) buildRequest() *http.Request {
 	a = append(a, ' ')
 	a = append(a, sentVersion(req)...)
 	lineLen := len(a)
-	protoAt := len(req.Method) + 1 + len(req.Target) + 1
 	a = append(a, req.Host...)
 	a = req.Headers.AppendText(a)
 	s := string(a)
 	cc.arena = a[:0]
 	cc.ci.requestLine = s[:lineLen]
-	cc.ci.proto = s[protoAt:lineLen]
 	targetAt := len(req.Method) + 1
 
 	clear(cc.header)
@@ -1582,17 +1580,7 @@ type reqBody struct {
 	b        h1.Body
 	expect   bool // 100-continue asked (with a body or not) and not sent yet
 	framing  h1.Framing
-	finished bool  // read to its end
-	framed   int64 // chunk framing bytes counted in ci.length so far
-	limit    int64 // limitChunked's cap; 0: none
-	// headLength is ci.length when the body began (the head's bytes), and
-	// preread the body bytes that came with the head (buffered then): a
-	// chunked body refused within them counts none of its bytes in
-	// $request_length, as nginx 1.22.1 counts what came with the head only
-	// once its body filter took it (recorded with
-	// scripts/request-nginx-sweep.py: "8\r\nabc\r\ndef\r0..." after a
-	// 56-byte head logs 56).
-	headLength, preread int64
+	finished bool // read to its end
 	// early says a discard before the answer (recorder.earlyBodyFault)
 	// found the chunked body malformed and logged it.
 	early bool
@@ -1600,11 +1588,23 @@ type reqBody struct {
 	// its body (nginx's c->error): the request ends with no answer. Set
 	// by the read that failed, read after its error came back.
 	peerClosed bool
+	// preread is the body bytes that came with the head (see headLength),
+	// at most 65535: a uint16 in the struct's padding.
+	preread uint16
 	// abandoned says the handler gave up the rest of a body that streamed
 	// upstream (respWriter.AbandonBody): reads fail with errBodyAbandoned,
 	// nothing more is read or discarded, and the connection closes after
 	// the answer, lingering (nginx's r->reading_body at the finalization).
 	abandoned atomic.Bool
+	// headLength is ci.length when the body began (the head's bytes): a
+	// chunked body refused within the preread bytes counts none of its
+	// bytes in $request_length, as nginx 1.22.1 counts what came with the
+	// head only once its body filter took it (recorded with
+	// scripts/request-nginx-sweep.py: "8\r\nabc\r\ndef\r0..." after a
+	// 56-byte head logs 56). An int32 in the struct's padding.
+	headLength int32
+	framed     int64 // chunk framing bytes counted in ci.length so far
+	limit      int64 // limitChunked's cap; 0: none
 }
 
 // errBodyAbandoned is a body read after (or interrupted by) the handler's
@@ -1621,7 +1621,7 @@ func (b *reqBody) reset() error {
 	b.framed, b.cc.ci.chunked, b.limit, b.early = 0, chunkedBody{}, 0, false
 	b.abandoned.Store(false)
 	b.peerClosed = false
-	b.headLength, b.preread = b.cc.ci.length, int64(b.cc.in.Buffered())
+	b.headLength, b.preread = int32(b.cc.ci.length), uint16(min(b.cc.in.Buffered(), 65535))
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
@@ -1672,8 +1672,8 @@ func (b *reqBody) account(n int, err error) (int, error) {
 		err = &bodyFault{err: err, level: errlog.Info, msg: "client prematurely closed connection"}
 	case err != nil && isChunkedFault(err):
 		err = &bodyFault{err: err, level: errlog.Error, msg: "client sent invalid chunked body"}
-		if b.cc.ci.length-b.headLength <= b.preread {
-			b.cc.ci.length = b.headLength // see headLength
+		if b.cc.ci.length-int64(b.headLength) <= int64(b.preread) {
+			b.cc.ci.length = int64(b.headLength) // see headLength
 		}
 	}
 	return n, err

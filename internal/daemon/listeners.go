@@ -37,13 +37,9 @@ type connInfo struct {
 	chunked chunkedBody
 	// requestLine is the current request's line as received ($request).
 	requestLine string
-	// proto is the version of an HTTP/1 request's line as received
-	// ($server_protocol: "HTTP/1.2" for a request served as HTTP/1.1, as
-	// nginx 1.22.1 has it); empty for the others, whose r.Proto says it.
-	proto      string
-	local      netip.AddrPort // the address the client connected to (zero for unix sockets)
-	remote     string         // the client's address as net.Addr prints it
-	remoteAddr netip.AddrPort // the same, parsed (zero for unix sockets)
+	local       netip.AddrPort // the address the client connected to (zero for unix sockets)
+	remote      string         // the client's address as net.Addr prints it
+	remoteAddr  netip.AddrPort // the same, parsed (zero for unix sockets)
 	// rawc is the client's socket, for TCP_INFO ($tcpinfo_*); nil when
 	// the connection has none (TLS, HTTP/2).
 	rawc syscall.RawConn

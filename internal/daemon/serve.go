@@ -891,8 +891,13 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 		st.Scheme, st.TLS = "https", ci.tls
 	}
 	st.Proto = r.Proto
-	if ci.proto != "" {
-		st.Proto = ci.proto
+	if r.ProtoMajor == 1 {
+		// $server_protocol is the version as sent ("HTTP/1.2" for a
+		// request served as HTTP/1.1, as nginx 1.22.1 has it): the end of
+		// the request line, whose parts are single-space separated.
+		if i := strings.LastIndexByte(ci.requestLine, ' '); i >= 0 {
+			st.Proto = ci.requestLine[i+1:]
+		}
 	}
 	st.Header = vars.HeaderMap(r.Header)
 	st.Fields = ci.fields

@@ -251,10 +251,19 @@ func (s *headScan) checkStartLine(l []byte) error {
 func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 	start := len(dst) // where the current line begins in dst
 	for {
-		if pending, err := waitLine(br, dst[start:], s); err != nil {
-			return append(dst, pending...), err
+		pending, fault, rerr := waitLine(br, dst[start:], s)
+		if fault != nil {
+			return append(dst, pending...), fault
 		}
-		frag, err := br.ReadSlice('\n')
+		var frag []byte
+		var err error
+		if rerr != nil {
+			// waitLine's read took the error ReadSlice would have
+			// returned with the same bytes.
+			frag, err = pending, rerr
+		} else {
+			frag, err = br.ReadSlice('\n')
+		}
 		dst = append(dst, frag...)
 		switch err {
 		case nil:
@@ -350,26 +359,32 @@ func pendingMethodFault(held, more []byte) error {
 // waitLine waits, before br.ReadSlice would, for the next line of a request
 // head to be whole in br, so that a line pendingFault refuses is refused as
 // soon as the byte at fault has come rather than when (if ever) its LF
-// does: err is that refusal, and pending is what br held of the line (taken
-// from br). A line longer than br's buffer, or a read error, is left to
-// ReadSlice.
-func waitLine(br *bufio.Reader, held []byte, s *headScan) (pending []byte, err error) {
+// does: fault is that refusal, and pending is what br held of the line
+// (taken from br). A read that fails first returns its error as rerr with
+// the bytes br held (taken from br), as ReadSlice would have returned them
+// (br hands a read error out once). A line longer than br's buffer is left
+// to ReadSlice.
+func waitLine(br *bufio.Reader, held []byte, s *headScan) (pending []byte, fault, rerr error) {
 	if s.kind != headRequest {
-		return nil, nil
+		return nil, nil, nil
 	}
 	for {
 		n := br.Buffered()
 		buf, _ := br.Peek(n)
 		if bytes.IndexByte(buf, '\n') >= 0 || n == br.Size() {
-			return nil, nil
+			return nil, nil, nil
 		}
 		if err := s.pendingFault(held, buf); err != nil {
 			pending = append([]byte(nil), buf...)
 			br.Discard(n)
-			return pending, err
+			return pending, err, nil
 		}
-		if _, err := br.Peek(n + 1); err != nil {
-			return nil, nil
+		if _, err := br.Peek(n + 1); err != nil && err != bufio.ErrBufferFull {
+			n = br.Buffered()
+			buf, _ = br.Peek(n)
+			pending = append([]byte(nil), buf...)
+			br.Discard(n)
+			return pending, nil, err
 		}
 	}
 }

@@ -502,6 +502,8 @@ EXPECTED = [
     (r"nginx 400 / fulcrum 431", r".", "a head over the buffers: 431 where nginx answers 400 (directives.md)"),
     (r"nginx 400 / fulcrum 200|access log", r"two content-length '5' '5(, 5)?'|content-length '5, ?5'|header 'Content-Length: 5'",
      "one Content-Length value repeated: taken as one (directives.md, security.md)"),
+    (r"nginx 501 / fulcrum 400|access log", r"transfer-encoding",
+     "a malformed Transfer-Encoding, or one beside a Content-Length: 400 where nginx answers 501 (security.md)"),
     (r"nginx (400|501) / fulcrum (200|400)|access log", r"content-length '5\\t'|transfer-encoding 'chunked\\t'",
      "tabs around a value trimmed (directives.md)"),
     (REFUSES, r"header '(User-Agent: a\\x01b|X-A: a\\x0bb|X-A: a\\x7fb|X-A: a\\x1bb)'|host 'a\\x01b'",

@@ -48,11 +48,11 @@
 //   - Whitespace before the first header field, a field line without colon,
 //     whitespace before the colon, control characters: 400, with a distinct
 //     Error kind for each.
-//   - Transfer-Encoding: chunked and Content-Length: 400 (net/http drops
+//   - Both Transfer-Encoding and Content-Length: 400 (net/http drops
 //     Content-Length and uses chunked). Transfer-Encoding on HTTP/1.0 or on
-//     two lines: 400 (net/http ignores it on HTTP/1.0). A request's
-//     Transfer-Encoding must be a single "chunked"; anything else is 501,
-//     with a Content-Length or without, as nginx 1.22.1 answers.
+//     two lines: 400 (net/http ignores it on HTTP/1.0). Transfer-Encoding
+//     must be a single "chunked"; an unknown coding is 501, anything else
+//     400 (the policy; nginx 1.22.1 answers 501 to all of them).
 //   - Request line versions as nginx 1.22.1 reads them: a major version
 //     over 1 is 505, HTTP/1.N (N up to 999, not 0) is HTTP/1.1 (RFC 9110
 //     section 2.5; net/http takes single digits only), HTTP/0.9 is 400.

@@ -48,9 +48,9 @@ const (
 	ErrDuplicateHost                        // 400: more than one Host field line
 	ErrInvalidHost                          // 400: Host value is not uri-host [ ":" port ]
 	ErrDuplicateField                       // 400: a field nginx takes once (UniqueField) sent more than once
-	ErrTEAndCL                              // 400: both Transfer-Encoding (a request's: a valid chunked) and Content-Length
-	ErrTransferEncoding                     // 400: TE on HTTP/1.0 or (a request's) on two lines; a response's final coding not chunked, repeated chunked, empty element, parameters on chunked
-	ErrUnknownCoding                        // 501: a transfer coding fulcrum does not implement; a request's TE other than a single chunked (nginx 1.22.1)
+	ErrTEAndCL                              // 400: both Transfer-Encoding and Content-Length
+	ErrTransferEncoding                     // 400: TE on HTTP/1.0 or (a request's) on two lines; final coding not chunked, repeated chunked, empty element, parameters on chunked
+	ErrUnknownCoding                        // 501: a transfer coding fulcrum does not implement
 	ErrContentLength                        // 400: Content-Length not 1*DIGIT, differing values, or overflow
 	ErrTrailerDecl                          // 400: Trailer field names Content-Length, Transfer-Encoding or Trailer on a chunked message
 	ErrBodyTooLarge                         // 413: body larger than the configured maximum (client_max_body_size)

@@ -843,15 +843,16 @@ func (r *Request) resolveHost(n, idx int) error {
 }
 
 // resolveFraming decides the request body framing (RFC 9112 section 6.1-6.3
-// and the policy's stricter rules).
+// and the policy's stricter rules, ../shared/spec/http-hardening.md).
 //
-// The order and the statuses are nginx 1.22.1's (recorded on raw sockets):
-// an invalid Content-Length first (400); then Transfer-Encoding on HTTP/1.0
-// or on two lines (400); then any Transfer-Encoding but a single "chunked"
-// is 501 ("client sent unknown "Transfer-Encoding""), a Content-Length
-// beside it or not ("gzip, chunked", "chunked, chunked", "chunked;q=1",
-// ",chunked", an empty value); and only a valid "chunked" beside a
-// Content-Length is ErrTEAndCL (400).
+// An invalid Content-Length is refused first (400), as nginx 1.22.1 does;
+// then Transfer-Encoding on HTTP/1.0 or on two lines (400); then a
+// Transfer-Encoding beside a Content-Length (400, never forwarded); then a
+// malformed Transfer-Encoding (final coding not chunked, chunked repeated,
+// an empty element, parameters: 400) or an unknown coding (501). nginx
+// answers 501 to every Transfer-Encoding but a single "chunked", with a
+// Content-Length or not; the policy keeps 400 for a malformed one and for
+// the pair (docs/directives.md, "Where fulcrum differs").
 func (r *Request) resolveFraming(s seen) error {
 	te, cl := s[fieldTransferEncoding] > 0, s[fieldContentLength] > 0
 	var n int64
@@ -868,11 +869,11 @@ func (r *Request) resolveFraming(s seen) error {
 			// it (400, duplicate header line), whatever the codings.
 			return ErrTransferEncoding
 		}
-		if checkTransferEncoding(r.Headers) != nil {
-			return ErrUnknownCoding
-		}
 		if cl {
 			return ErrTEAndCL
+		}
+		if err := checkTransferEncoding(r.Headers); err != nil {
+			return err
 		}
 		if s[fieldTrailer] > 0 {
 			if err := checkTrailerDecl(r.Headers); err != nil {

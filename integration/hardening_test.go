@@ -215,6 +215,15 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 		{"Transfer-Encoding not ending in chunked", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, gzip\r\n\r\n", 400, true, 0, nil},
 		{"chunked twice", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
 		{"empty Transfer-Encoding element", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
+		// The policy keeps 400 for a malformed Transfer-Encoding and for one
+		// beside a Content-Length, 501 for an unknown coding; nginx 1.22.1
+		// answers 501 to any Transfer-Encoding but a single "chunked"
+		// (recorded with scripts/request-nginx-sweep.py; docs/directives.md).
+		{"chunked with a parameter", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
+		{"unknown coding", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, true, 0, nil},
+		{"gzip, chunked and Content-Length", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\nhello", 400, true, 0, nil},
+		{"unknown coding and Content-Length", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5\r\nTransfer-Encoding: x\r\n\r\nhello", 400, true, 0, nil},
+		{"invalid Content-Length beside chunked", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, true, 0, nil},
 		// nginx 1.22: an HTTP/1.0 request without Host is served by the default
 		// server; an empty Host field is refused on either version.
 		{"HTTP/1.0 without Host", "GET /x HTTP/1.0\r\n\r\n", 200, true, 1, nil},
@@ -254,6 +263,10 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 		{"chunk size not hex", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n0x2\r\nhi\r\n0\r\n\r\n", 400, true, 0, nil},
 		{"chunk data longer than its size", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n", 400, true, 0, nil},
 		{"bare CR in a value", "GET / HTTP/1.1\r\n" + h + "X: a\rb\r\n\r\n", 400, true, 0, nil},
+		// Refused when the byte after the CR comes, not at the header
+		// timeout: nginx 1.22.1 answers 400 at once (recorded).
+		{"bare CR after the last field line, no LF after it", "PUT / HTTP/1.1\r\n" + h + "Content-Length: 5\r\n\rhello", 400, true, 0, nil},
+		{"bare CR inside a field line, no LF after it", "GET / HTTP/1.1\r\n" + h + "X: a\rb", 400, true, 0, nil},
 		{"NUL in a value", "GET / HTTP/1.1\r\n" + h + "X: a\x00b\r\n\r\n", 400, true, 0, nil},
 		{"space before the colon", "GET / HTTP/1.1\r\n" + h + "X : b\r\n\r\n", 400, true, 0, nil},
 		{"line without a colon", "GET / HTTP/1.1\r\n" + h + "Xb\r\n\r\n", 400, true, 0, nil},
@@ -263,6 +276,22 @@ func TestRequestFramingAndHeaders(t *testing.T) {
 		{"invalid Host", "GET / HTTP/1.1\r\nHost: a..b\r\n\r\n", 400, true, 0, nil},
 		{"# in the target", "GET /a#b HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
 		{"HTTP/2.0 request line", "GET / HTTP/2.0\r\n" + h + "\r\n", 505, true, 0, nil},
+		// Empty lines before the request line are skipped, a bare LF as a
+		// CRLF, as nginx 1.22.1 does (RFC 9112 section 2.2).
+		{"bare LF lines before the request line", "\n\r\n\nGET / HTTP/1.1\r\n" + h + "\r\n", 200, false, 1, nil},
+		// nginx 1.22.1's version rules: a major version over 1 is 505 as soon
+		// as it is read, a later HTTP/1 minor version is served as HTTP/1.1
+		// (RFC 9110 section 2.5), HTTP/0.9 in a request line is a 400.
+		{"HTTP/10.0 request line", "GET / HTTP/10.0\r\n" + h + "\r\n", 505, true, 0, nil},
+		{"HTTP/3 request line", "GET / HTTP/3\r\n" + h + "\r\n", 505, true, 0, nil},
+		{"HTTP/0.9 request line", "GET / HTTP/0.9\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"HTTP/1.2 request line served as HTTP/1.1", "GET / HTTP/1.2\r\n" + h + "\r\n", 200, false, 1, nil},
+		{"HTTP/1.10 request line served as HTTP/1.1", "GET / HTTP/1.10\r\n" + h + "\r\n", 200, false, 1, nil},
+		// nginx reads the method, the target, then the version; an empty
+		// host is its check after the line.
+		{"lower-case method before HTTP/2.0", "get / HTTP/2.0\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"bad target before HTTP/3.0", "DELETE http:h/a HTTP/3.0\r\n" + h + "\r\n", 400, true, 0, nil},
+		{"HTTP/2.0 before an empty host", "GET http:///a HTTP/2.0\r\n" + h + "\r\n", 505, true, 0, nil},
 		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\n" + h + "\r\n", 400, true, 0, nil},
 		{"CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 400, true, 0, nil},
 		// nginx 1.22.1 bounds the head by bytes only, not by a count of fields.
@@ -662,6 +691,56 @@ http {
 			final := bytes.TrimPrefix(out, []byte("HTTP/1.1 100 Continue\r\n\r\n"))
 			if gotContinue != tt.wantContinue || !bytes.HasPrefix(final, []byte("HTTP/1.1 "+tt.wantStatus+" ")) {
 				t.Errorf("got %q, want 100 Continue %v then %s", out, tt.wantContinue, tt.wantStatus)
+			}
+		})
+	}
+}
+
+// TestBytesNoMethodStartsRefusedAtOnce: bytes after a request that cannot
+// begin a request line (a body longer than its Content-Length, a
+// lower-case method, a TLS record) get their 400 as soon as they come, and
+// the connection closes, as nginx 1.22.1 answers them ("client sent invalid
+// method" at once; recorded with scripts/request-nginx-sweep.py), not at
+// client_header_timeout.
+func TestBytesNoMethodStartsRefusedAtOnce(t *testing.T) {
+	t.Parallel() // its own process, recorder and connections
+	rec := startRecorder(t)
+	in := startFulcrum(t, hardeningConfig(rec.addr()), 1)
+	addr := in.listening()[0]
+	tests := []struct {
+		name, raw, body string
+	}{
+		{"body longer than its Content-Length", "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcdef", "abc"},
+		{"lower-case method", "GET / HTTP/1.1\r\nHost: a\r\n\r\nget /x", ""},
+		{"a TLS record", "GET / HTTP/1.1\r\nHost: a\r\n\r\n\x16\x03\x01\x02\x00", ""},
+		{"a bare LF, then no method", "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabc\r\ndef", "abc\r"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec.take()
+			resp, _, c, br := exchangeResponse(t, addr, tt.raw)
+			if resp == nil {
+				t.Fatal("no response")
+			}
+			defer c.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("first status %d, want 200", resp.StatusCode)
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			r2, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer to the bytes after the request within 5 s: %v", err)
+			}
+			io.Copy(io.Discard, r2.Body)
+			r2.Body.Close()
+			if r2.StatusCode != 400 {
+				t.Errorf("second status %d, want 400", r2.StatusCode)
+			}
+			if !closedWithin(c, br, 5*time.Second) {
+				t.Error("connection still open after the 400")
+			}
+			if got := rec.take(); len(got) != 1 || got[0].body != tt.body {
+				t.Errorf("backend got %+v, want one request with body %q", got, tt.body)
 			}
 		})
 	}

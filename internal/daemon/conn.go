@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -156,6 +157,11 @@ type clientConn struct {
 	// reset_timedout_connection it is reset. lingerAfter says it closes
 	// after a response, which lingering_close may follow (endSocket).
 	timedOut, lingerAfter bool
+
+	// refusedErr is why the head reader refused the head being answered
+	// (zero for a head that timed out or was cut short), for nginx's
+	// $request_length of it (refusedLength).
+	refusedErr h1.Error
 }
 
 func newClientConn(s *httpServer, c net.Conn) *clientConn {
@@ -873,8 +879,10 @@ func (cc *clientConn) setReadDeadline(t time.Time) {
 // (waitRequest) is not logged.
 func (cc *clientConn) refuse(err error) {
 	var perr h1.Error
+	cc.refusedErr = 0
 	switch {
 	case errors.As(err, &perr):
+		cc.refusedErr = perr
 		cc.logOverflow(perr)
 		cc.logRefusedHead(perr)
 		cc.answerRefused(perr.Status(), headWhole(perr))
@@ -1159,6 +1167,77 @@ func (cc *clientConn) logRefused(status int, whole bool) {
 	cc.srv.refused(st, string(cc.req.Headers.Get("Host")), whole)
 }
 
+// refusedLength is nginx 1.22.1's $request_length of a head refused for err
+// (recorded with scripts/request-nginx-sweep.py): the bytes its parser had
+// taken when it gave up. A malformed field line is refused at its start
+// ("X-A: a\r\n\tb" counts the lines before the fold); a field nginx checks
+// as it reads the line (a second Host, Content-Length, Transfer-Encoding
+// or other unique field, an invalid Host) at the end of that line; a head
+// whose fields are checked together (no Host, the body's framing) whole.
+func refusedLength(req *h1.Request, err h1.Error) int64 {
+	raw := req.Raw()
+	switch err {
+	case h1.ErrBareLF, h1.ErrBareCR, h1.ErrControlChar, h1.ErrFieldName,
+		h1.ErrSpaceBeforeColon, h1.ErrMissingColon, h1.ErrLeadingWhitespace, h1.ErrObsFold:
+		if text, _, ok := h1.LineFault(raw); ok {
+			return int64(cap(raw) - cap(text)) // where the line starts
+		}
+	case h1.ErrInvalidHost:
+		return fieldLineEnd(raw, req.Headers, "Host", 1)
+	case h1.ErrDuplicateHost:
+		return fieldLineEnd(raw, req.Headers, "Host", 2)
+	case h1.ErrContentLength, h1.ErrTransferEncoding:
+		name := "Content-Length"
+		if err == h1.ErrTransferEncoding {
+			name = "Transfer-Encoding"
+		}
+		if req.Headers.Count(name) > 1 {
+			return fieldLineEnd(raw, req.Headers, name, 2)
+		}
+	case h1.ErrDuplicateField:
+		for i := range req.Headers {
+			if name := req.Headers[i].Name; h1.UniqueField(name) && req.Headers[:i].Count(string(name)) > 0 {
+				return lineEndAfter(raw, req.Headers[i].Value)
+			}
+		}
+	}
+	return int64(len(raw))
+}
+
+// fieldLineEnd is the offset in raw just past the line of the nth field
+// of hs named name (1 for the first), or len(raw) when there is none.
+func fieldLineEnd(raw []byte, hs h1.Headers, name string, nth int) int64 {
+	for i := range hs {
+		if h1.EqualFold(hs[i].Name, name) {
+			if nth--; nth == 0 {
+				return lineEndAfter(raw, hs[i].Value)
+			}
+		}
+	}
+	return int64(len(raw))
+}
+
+// lineEndAfter is the offset in raw just past the LF that ends the line
+// holding value (a slice of raw), or len(raw).
+func lineEndAfter(raw, value []byte) int64 {
+	at := cap(raw) - cap(value) + len(value)
+	if at < 0 || at > len(raw) {
+		return int64(len(raw))
+	}
+	if i := bytes.IndexByte(raw[at:], '\n'); i >= 0 {
+		return int64(at + i + 1)
+	}
+	return int64(len(raw))
+}
+
+// lineEnd is the offset just past raw's first line and its LF, or len(raw).
+func lineEnd(raw []byte) int {
+	if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+		return i + 1
+	}
+	return len(raw)
+}
+
 // fillRefused fills st with what nginx's variables hold for a request
 // refused with status before any handler: the request line as received,
 // what of the request parsed, the header fields read before the refusal.
@@ -1178,9 +1257,19 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 	// What arrived of the request line; empty lines alone log as "".
 	st.RequestLine, st.EmptyRequestLine = string(line), len(line) == 0
 	parsed := req
-	if req.Method == nil { // a head cut short: its request line may be whole
+	if cc.refusedErr == h1.ErrBareCR && bareCRInRequestLine(req.Raw()) {
+		parsed = &h1.Request{} // nginx's request line parser refused it
+	} else if req.Method == nil { // a head cut short: its request line may be whole
 		parsed = &h1.Request{}
-		if h1.ParseRequestLine(line, parsed) == h1.ErrTargetEscape {
+		switch h1.ParseRequestLine(line, parsed) {
+		case h1.ErrTargetHost:
+			// nginx's host check after the request line refused an
+			// empty host: the path parsed ($uri), the line counted.
+			if p, err := router.NormalizePath(string(parsed.Path)); err == nil {
+				st.Path = p
+			}
+			st.Length = int64(lineEnd(req.Raw()))
+		case h1.ErrTargetEscape:
 			// nginx's request line parser took the line and its URI
 			// parser refused it (ngx_http_process_request_uri): r->uri
 			// is found and empty, $request_uri and $args are not found,
@@ -1194,13 +1283,19 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 	if parsed.Method != nil { // the request line parsed
 		st.Method = string(parsed.Method)
 		st.RequestURI = originForm(string(parsed.Target))
+		if _, q, ok := strings.Cut(st.RequestURI, "?"); ok {
+			st.Args = q // $args, as the request line parsed it (nginx 1.22.1 logs x=1)
+		}
 		st.Proto = parsed.Version.String()
 		if p, err := router.NormalizePath(rawPath(st.RequestURI)); err == nil {
 			st.Path = p
 		}
 		// nginx counts the head read so far once the line parsed (none
 		// for a refused line).
-		st.Length = int64(len(req.Raw()))
+		st.Length = refusedLength(req, cc.refusedErr)
+	} else if st.Rewritten {
+		// The URI parser's refusal comes after the request line's end.
+		st.Length = int64(lineEnd(req.Raw()))
 	}
 	st.Remote, st.Local, st.RemoteUnix = cc.ci.remoteAddr, cc.ci.local, cc.ci.unix
 	// The head came over TLS: $scheme, $https and the $ssl_* variables say
@@ -1290,6 +1385,17 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 	return true
 }
 
+// sentVersion is the version of req's request line as received (after
+// the method, the target and their single spaces), or the parsed version's
+// name when the line is not there to read.
+func sentVersion(req *h1.Request) []byte {
+	line := req.RawLine()
+	if at := len(req.Method) + 1 + len(req.Target) + 1; at < len(line) {
+		return line[at:]
+	}
+	return []byte(req.Version.String())
+}
+
 // buildRequest fills the connection's reused http.Request from the parsed
 // head. Header names and values, the request line and the host share one string,
 // so a request costs one allocation for all of its text.
@@ -1301,14 +1407,16 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 func (cc *clientConn) buildRequest() *http.Request {
 	req := &cc.req
 	// The text starts with the request line as received ($request: the
-	// strict reader takes single spaces and exact versions only, so these
-	// parts rebuild it byte for byte), the target inside it.
+	// strict reader takes single spaces only, so these parts rebuild it
+	// byte for byte), the target inside it. The version is the one sent:
+	// "HTTP/1.2" and "HTTP/1.01" are served as HTTP/1.1, and logged as
+	// sent, as nginx 1.22.1 logs them.
 	a := cc.arena[:0]
 	a = append(a, req.Method...)
 	a = append(a, ' ')
 	a = append(a, req.Target...)
 	a = append(a, ' ')
-	a = append(a, req.Version.String()...)
+	a = append(a, sentVersion(req)...)
 	lineLen := len(a)
 	a = append(a, req.Host...)
 	a = req.Headers.AppendText(a)
@@ -1502,9 +1610,7 @@ type reqBody struct {
 	b        h1.Body
 	expect   bool // 100-continue asked (with a body or not) and not sent yet
 	framing  h1.Framing
-	finished bool  // read to its end
-	framed   int64 // chunk framing bytes counted in ci.length so far
-	limit    int64 // limitChunked's cap; 0: none
+	finished bool // read to its end
 	// early says a discard before the answer (recorder.earlyBodyFault)
 	// found the chunked body malformed and logged it.
 	early bool
@@ -1512,11 +1618,23 @@ type reqBody struct {
 	// its body (nginx's c->error): the request ends with no answer. Set
 	// by the read that failed, read after its error came back.
 	peerClosed bool
+	// preread is the body bytes that came with the head (see headLength),
+	// at most 65535: a uint16 in the struct's padding.
+	preread uint16
 	// abandoned says the handler gave up the rest of a body that streamed
 	// upstream (respWriter.AbandonBody): reads fail with errBodyAbandoned,
 	// nothing more is read or discarded, and the connection closes after
 	// the answer, lingering (nginx's r->reading_body at the finalization).
 	abandoned atomic.Bool
+	// headLength is ci.length when the body began (the head's bytes): a
+	// chunked body refused within the preread bytes counts none of its
+	// bytes in $request_length, as nginx 1.22.1 counts what came with the
+	// head only once its body filter took it (recorded with
+	// scripts/request-nginx-sweep.py: "8\r\nabc\r\ndef\r0..." after a
+	// 56-byte head logs 56). An int32 in the struct's padding.
+	headLength int32
+	framed     int64 // chunk framing bytes counted in ci.length so far
+	limit      int64 // limitChunked's cap; 0: none
 }
 
 // errBodyAbandoned is a body read after (or interrupted by) the handler's
@@ -1533,6 +1651,7 @@ func (b *reqBody) reset() error {
 	b.framed, b.cc.ci.chunked, b.limit, b.early = 0, chunkedBody{}, 0, false
 	b.abandoned.Store(false)
 	b.peerClosed = false
+	b.headLength, b.preread = int32(b.cc.ci.length), uint16(min(b.cc.in.Buffered(), 65535))
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
@@ -1583,6 +1702,9 @@ func (b *reqBody) account(n int, err error) (int, error) {
 		err = &bodyFault{err: err, level: errlog.Info, msg: "client prematurely closed connection"}
 	case err != nil && isChunkedFault(err):
 		err = &bodyFault{err: err, level: errlog.Error, msg: "client sent invalid chunked body"}
+		if b.cc.ci.length-int64(b.headLength) <= int64(b.preread) {
+			b.cc.ci.length = int64(b.headLength) // see headLength
+		}
 	}
 	return n, err
 }

@@ -45,6 +45,10 @@ func TestRefusedHeadLines(t *testing.T) {
 			`client sent invalid request` + line + `"GET / HTTX/1.1"`, 400},
 		{"HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n",
 			`client sent invalid version` + line + `"GET / HTTP/2.0"`, 505},
+		// nginx's request line parser refuses a CR not followed by LF in
+		// the first line (recorded with scripts/request-nginx-sweep.py).
+		{"CR in the request line", "GET / HTTP/1.1\rHost: a\r\n\r\n",
+			`client sent invalid request` + line + `"GET / HTTP/1.1"`, 400},
 		{"CR in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n",
 			`client sent invalid header line: "X: a\x0d..."` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
 		{"space before the colon", "GET / HTTP/1.1\r\nHost: a\r\nX : b\r\n\r\n",
@@ -93,15 +97,26 @@ func TestRefusedHeadLines(t *testing.T) {
 			`client sent duplicate header line: "Expect: bar", previous value: "Expect: foo"` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
 		{"two Authorization", "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: foo\r\nAuthorization: bar\r\n\r\n",
 			`client sent duplicate header line: "Authorization: bar", previous value: "Authorization: foo"` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
-		// nginx serves these; fulcrum refuses them (docs/security.md).
+		// nginx 1.22.1 answers 501 to any Transfer-Encoding but "chunked";
+		// the policy keeps 400 for one whose final coding is not chunked
+		// (docs/security.md), with nginx's line.
 		{"gzip coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
 			`client sent unknown "Transfer-Encoding": "gzip"` + headers + `a, request: "POST / HTTP/1.1", host: "a"`, 400},
+		// nginx serves these; fulcrum refuses them (docs/security.md).
 		{"bare LF", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n",
 			`client sent invalid header line: "Host: a\x0a..."` + headers + `dflt, request: "GET / HTTP/1.1"`, 400},
 		{"no colon", "GET / HTTP/1.1\r\nHost: a\r\nXab\r\n\r\n",
 			`client sent invalid header line: "Xab\x0d..."` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
-		{"HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n",
-			`client sent invalid version` + line + `"GET / HTTP/1.2"`, 505},
+		// Refused at once, without waiting for a LF that would not help.
+		{"bare CR after the last field line", "GET / HTTP/1.1\r\nHost: a\r\n\rhello",
+			`client sent invalid header line: "\x0d..."` + headers + `a, request: "GET / HTTP/1.1", host: "a"`, 400},
+		{"empty host in the target", "GET http:///a HTTP/1.1\r\nHost: a\r\n\r\n",
+			`client sent invalid host in request line` + line + `"GET http:///a HTTP/1.1"`, 400},
+		// nginx refuses these as fulcrum does (HTTP/1.2 it serves as HTTP/1.1).
+		{"HTTP/10.0", "GET / HTTP/10.0\r\nHost: a\r\n\r\n",
+			`client sent invalid version` + line + `"GET / HTTP/10.0"`, 505},
+		{"HTTP/0.9", "GET / HTTP/0.9\r\nHost: a\r\n\r\n",
+			`client sent invalid request` + line + `"GET / HTTP/0.9"`, 400},
 	}
 	path := filepath.Join(dir, "error.log")
 	for _, tt := range tests {

@@ -211,24 +211,30 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		s.refuse(rec, r, st, srv, http.StatusMisdirectedRequest)
 		return
 	}
-	if r.Method == methodConnect && strings.HasPrefix(st.RequestURI, "/") { // ngx_http_process_request_header
+	// nginx parsed the URI with the request line, before the checks of
+	// the header fields below: a 405 for CONNECT or TRACE logs its $uri
+	// (recorded with scripts/request-nginx-sweep.py: "TRACE /ka/a" logs
+	// /ka/a), and a path that does not parse is their 400 instead.
+	path, err := normalizePath(rawPath(st.RequestURI), rec.keepSlashes)
+	if err == nil && r.Method == methodConnect && strings.HasPrefix(st.RequestURI, "/") { // ngx_http_process_request_header
 		rec.logLine(errlog.Info, r, "client sent CONNECT method while reading client request headers")
 		rec.closeAfter = true
+		st.Path = path
 		s.refuse(rec, r, st, srv, http.StatusMethodNotAllowed)
 		return
 	}
-	if r.Method == methodTrace { // ngx_http_process_request_header
+	if err == nil && r.Method == methodTrace { // ngx_http_process_request_header
 		rec.logLine(errlog.Info, r, "client sent TRACE method while reading client request headers")
 		rec.closeAfter = true // nginx has not turned keep-alive on yet
+		st.Path = path
 		s.refuse(rec, r, st, srv, http.StatusMethodNotAllowed)
 		return
 	}
-	if ci.plainOnSSL { // nginx's check in ngx_http_process_request
+	if err == nil && ci.plainOnSSL { // nginx's check in ngx_http_process_request
 		rec.logLine(errlog.Info, r, "client sent plain HTTP request to HTTPS port while reading client request headers")
 		s.refuse(rec, r, st, srv, statusToHTTPS)
 		return
 	}
-	path, err := normalizePath(rawPath(st.RequestURI), rec.keepSlashes)
 	if err != nil {
 		msg := invalidRequestLine
 		if r.ProtoMajor == 2 { // nginx checks an HTTP/2 :path with the fields
@@ -240,6 +246,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		// /a/../../x?a=1 logs "$uri" as "", "$request_uri" and "$args"
 		// as "-"; nginx-tests' http_variables.t).
 		st.RequestURI, st.Args, st.ArgsFound, st.Rewritten = "", "", false, true
+		if r.ProtoMajor == 1 {
+			// and $request_length counts the request line and its CRLF,
+			// the bytes nginx had parsed (recorded: "TRACE /../x
+			// HTTP/1.1" and a Host line log 22).
+			ci.length = int64(len(ci.requestLine)) + 2
+		}
 		s.refuseAsDefault(rec, r, st, hosts, ci, msg)
 		return
 	}
@@ -892,6 +904,14 @@ func fillRequest(st *vars.State, r *http.Request, ci *connInfo) {
 		st.Scheme, st.TLS = "https", ci.tls
 	}
 	st.Proto = r.Proto
+	if r.ProtoMajor == 1 {
+		// $server_protocol is the version as sent ("HTTP/1.2" for a
+		// request served as HTTP/1.1, as nginx 1.22.1 has it): the end of
+		// the request line, whose parts are single-space separated.
+		if i := strings.LastIndexByte(ci.requestLine, ' '); i >= 0 {
+			st.Proto = ci.requestLine[i+1:]
+		}
+	}
 	st.Header = vars.HeaderMap(r.Header)
 	st.Fields = ci.fields
 	st.Remote, st.RemoteUnix = ci.remoteAddr, ci.unix

@@ -49,9 +49,13 @@
 //     whitespace before the colon, control characters: 400, with a distinct
 //     Error kind for each.
 //   - Both Transfer-Encoding and Content-Length: 400 (net/http drops
-//     Content-Length and uses chunked). Transfer-Encoding on HTTP/1.0: 400
-//     (net/http ignores it). Transfer-Encoding must be a single "chunked";
-//     an unknown coding is 501, anything else 400.
+//     Content-Length and uses chunked). Transfer-Encoding on HTTP/1.0 or on
+//     two lines: 400 (net/http ignores it on HTTP/1.0). Transfer-Encoding
+//     must be a single "chunked"; an unknown coding is 501, anything else
+//     400 (the policy; nginx 1.22.1 answers 501 to all of them).
+//   - Request line versions as nginx 1.22.1 reads them: a major version
+//     over 1 is 505, HTTP/1.N (N up to 999, not 0) is HTTP/1.1 (RFC 9110
+//     section 2.5; net/http takes single digits only), HTTP/0.9 is 400.
 //   - Content-Length: 1*DIGIT; several values only when byte-identical.
 //     Unlike net/http, identical values in one comma-separated line
 //     ("5, 5") are accepted and collapsed, as the policy allows

@@ -29,6 +29,7 @@ const (
 	ErrMethod                               // 400: method has a byte other than A-Z, '_' and '-' (nginx's rule)
 	ErrTarget                               // 400: control character, space, '#' or bad authority in the target
 	ErrTargetEscape                         // 400: a '%' in the target's path that starts no %XX escape (the target is otherwise valid)
+	ErrTargetHost                           // 400: an absolute-form target with an empty host ("http:///a"; the target is otherwise valid)
 	ErrTargetForm                           // 400: target form not allowed for the method ('*' without OPTIONS or with CONNECT)
 	ErrVersion                              // 400: malformed HTTP-version
 	ErrVersionNotSupported                  // 505: well-formed version other than HTTP/1.0 and HTTP/1.1
@@ -48,7 +49,7 @@ const (
 	ErrInvalidHost                          // 400: Host value is not uri-host [ ":" port ]
 	ErrDuplicateField                       // 400: a field nginx takes once (UniqueField) sent more than once
 	ErrTEAndCL                              // 400: both Transfer-Encoding and Content-Length
-	ErrTransferEncoding                     // 400: final coding not chunked, repeated chunked, empty element, parameters on chunked, or TE on HTTP/1.0
+	ErrTransferEncoding                     // 400: TE on HTTP/1.0 or (a request's) on two lines; final coding not chunked, repeated chunked, empty element, parameters on chunked
 	ErrUnknownCoding                        // 501: a transfer coding fulcrum does not implement
 	ErrContentLength                        // 400: Content-Length not 1*DIGIT, differing values, or overflow
 	ErrTrailerDecl                          // 400: Trailer field names Content-Length, Transfer-Encoding or Trailer on a chunked message
@@ -72,6 +73,7 @@ var errInfo = [errKinds]struct {
 	ErrMethod:              {400, "invalid method"},
 	ErrTarget:              {400, "invalid request target"},
 	ErrTargetEscape:        {400, "invalid percent-encoding in request target"},
+	ErrTargetHost:          {400, "invalid host in request target"},
 	ErrTargetForm:          {400, "request target form not allowed for method"},
 	ErrVersion:             {400, "malformed HTTP version"},
 	ErrVersionNotSupported: {505, "HTTP version not supported"},

@@ -37,10 +37,18 @@ func LineFault(head []byte) (text []byte, bad byte, ok bool) {
 
 // lineFaultAt returns the offset of the first byte at fault in one field
 // line (with its line end), or -1; end reports the empty line that ends a
-// head. A line cut short (no LF: the rest never arrived) is not at fault.
+// head. A line cut short (no LF: the rest never arrived) is at fault only
+// for a CR followed by another byte, which the reader refuses without
+// waiting for the LF.
 func lineFaultAt(l []byte) (at int, end bool) {
 	n := len(l)
-	if n == 0 || l[n-1] != '\n' {
+	if n == 0 {
+		return -1, false
+	}
+	if l[n-1] != '\n' {
+		if i := bytes.IndexByte(l, '\r'); i >= 0 && i < n-1 {
+			return i, false
+		}
 		return -1, false
 	}
 	for i, c := range l[:n-1] {

@@ -45,7 +45,8 @@ func knownCoding(c []byte) bool {
 // Empty elements, a repeated chunked, a final coding other than chunked or
 // parameters on chunked: ErrTransferEncoding (400). An unknown coding, or a
 // known one before chunked (fulcrum does not forward transfer codings):
-// ErrUnknownCoding (501).
+// ErrUnknownCoding (501). A request's resolveFraming answers 501 to any of
+// them, as nginx 1.22.1 does.
 func checkTransferEncoding(hs Headers) error {
 	var chunked, last, unknown, other bool
 	for e := range listElems(hs, "transfer-encoding") {

@@ -143,9 +143,9 @@ func (s *headScan) buffers(n int, complete bool) error {
 	start, end := s.total, s.total+n
 	for end > s.bufEnd || !complete && end == s.bufEnd {
 		switch {
-		case s.lines == 0 && (start == s.bufEnd || complete && n == 2):
-			// Only CRLFs before the request line: nginx starts its
-			// first buffer over.
+		case s.lines == 0 && (start == s.bufEnd || complete && n <= 2):
+			// Only CRLFs (or LFs) before the request line: nginx
+			// starts its first buffer over.
 			s.bufEnd += s.lim.HeaderBuffer
 			continue
 		case start == s.bufEnd:
@@ -180,6 +180,15 @@ func (s *headScan) bufferErr(held int) error {
 func (s *headScan) line(l []byte) (end, skip bool, err error) {
 	if err := s.tooLong(len(l), true); err != nil {
 		return false, false, err
+	}
+	if len(l) == 1 && s.kind == headRequest && s.lines == 0 {
+		// An empty line of a bare LF before the request line is skipped
+		// as a CRLF is (RFC 9112 section 2.2), as nginx 1.22.1 skips it:
+		// nothing before it can be read another way (recorded with
+		// scripts/request-nginx-sweep.py: "\ndef" left after a body got
+		// "client sent invalid method", "\nGET / ..." is served).
+		s.total++
+		return false, true, nil
 	}
 	if len(l) < 2 || l[len(l)-2] != '\r' {
 		return false, false, ErrBareLF
@@ -242,7 +251,19 @@ func (s *headScan) checkStartLine(l []byte) error {
 func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 	start := len(dst) // where the current line begins in dst
 	for {
-		frag, err := br.ReadSlice('\n')
+		pending, fault, rerr := waitLine(br, dst[start:], s)
+		if fault != nil {
+			return append(dst, pending...), fault
+		}
+		var frag []byte
+		var err error
+		if rerr != nil {
+			// waitLine's read took the error ReadSlice would have
+			// returned with the same bytes.
+			frag, err = pending, rerr
+		} else {
+			frag, err = br.ReadSlice('\n')
+		}
 		dst = append(dst, frag...)
 		switch err {
 		case nil:
@@ -279,6 +300,91 @@ func readHead(br *bufio.Reader, dst []byte, s *headScan) ([]byte, error) {
 				}
 			}
 			return dst, err
+		}
+	}
+}
+
+// pendingFault returns the error a line of a request head that has not
+// ended yet (held is what of it was taken already, more what follows,
+// neither with its LF) is refused for whatever comes after it, or nil.
+// nginx 1.22.1 answers 400 as soon as it reads such a byte (recorded with
+// scripts/request-nginx-sweep.py), where fulcrum waited for the line's LF,
+// up to client_header_timeout, and then answered 408:
+//   - in a field line, a CR followed by another byte than LF: ErrBareCR
+//     ("\r\n\rhello" after the last field line got 400 and "client sent
+//     invalid header line: "\x0d..."" at once);
+//   - in the request line, a method byte nginx does not take (anything but
+//     A-Z, '_' and '-' before the first space): ErrMethod
+//     (the "def" left after a body shorter than its data got 400 and
+//     "client sent invalid method" at once, and the connection closed).
+func (s *headScan) pendingFault(held, more []byte) error {
+	if s.kind != headRequest {
+		return nil
+	}
+	if s.lines == 0 {
+		return pendingMethodFault(held, more)
+	}
+	if len(held) > 0 && held[len(held)-1] == '\r' && len(more) > 0 {
+		return ErrBareCR // more has no LF, so its first byte is not one
+	}
+	if i := bytes.IndexByte(more, '\r'); i >= 0 && i < len(more)-1 {
+		return ErrBareCR
+	}
+	return nil
+}
+
+// pendingMethodFault is pendingFault's check of a request line's method.
+// A line that starts with a CR (the CRLFs nginx skips before a request
+// line, or a bare CR the whole line's checks refuse) is left to them, and
+// so is a method longer than what was held (refused as too long anyway).
+func pendingMethodFault(held, more []byte) error {
+	line := more
+	if len(held) > 0 {
+		line = held
+	}
+	if len(line) == 0 || line[0] == '\r' {
+		return nil
+	}
+	for _, c := range line {
+		switch {
+		case c == ' ':
+			return nil // a space first is the whole line's ErrRequestLine
+		case (c < 'A' || c > 'Z') && c != '_' && c != '-':
+			return ErrMethod
+		}
+	}
+	return nil
+}
+
+// waitLine waits, before br.ReadSlice would, for the next line of a request
+// head to be whole in br, so that a line pendingFault refuses is refused as
+// soon as the byte at fault has come rather than when (if ever) its LF
+// does: fault is that refusal, and pending is what br held of the line
+// (taken from br). A read that fails first returns its error as rerr with
+// the bytes br held (taken from br), as ReadSlice would have returned them
+// (br hands a read error out once). A line longer than br's buffer is left
+// to ReadSlice.
+func waitLine(br *bufio.Reader, held []byte, s *headScan) (pending []byte, fault, rerr error) {
+	if s.kind != headRequest {
+		return nil, nil, nil
+	}
+	for {
+		n := br.Buffered()
+		buf, _ := br.Peek(n)
+		if bytes.IndexByte(buf, '\n') >= 0 || n == br.Size() {
+			return nil, nil, nil
+		}
+		if err := s.pendingFault(held, buf); err != nil {
+			pending = append([]byte(nil), buf...)
+			br.Discard(n)
+			return pending, err, nil
+		}
+		if _, err := br.Peek(n + 1); err != nil && err != bufio.ErrBufferFull {
+			n = br.Buffered()
+			buf, _ = br.Peek(n)
+			pending = append([]byte(nil), buf...)
+			br.Discard(n)
+			return pending, nil, err
 		}
 	}
 }
@@ -323,6 +429,9 @@ func scanHead(b []byte, s *headScan) (end, start int, err error) {
 		if i < 0 {
 			if lerr := s.tooLong(len(b)-pos, false); lerr != nil {
 				return pos, start, lerr
+			}
+			if perr := s.pendingFault(nil, b[pos:]); perr != nil {
+				return len(b), start, perr
 			}
 			return pos, start, ErrIncomplete
 		}

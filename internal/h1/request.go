@@ -322,11 +322,10 @@ func (r *Request) parseRequestLine(line []byte) error {
 	if sp1 <= 0 || sp2 == sp1 {
 		return ErrRequestLine
 	}
-	v, err := parseVersion(line[sp2+1:])
-	if err != nil {
-		return err
-	}
-	r.Version = v
+	// nginx's request line parser reads left to right: the method, the
+	// target, then the version; its URI parser (a bad %-escape) and host
+	// check (an empty host) come after the whole line (recorded with scripts/request-nginx-sweep.py: "DELETE
+	// http:h/a HTTP/3.0" is a 400 for the target, not a 505).
 	r.Method = line[:sp1]
 	if !validMethod(r.Method) {
 		return ErrMethod
@@ -335,7 +334,16 @@ func (r *Request) parseRequestLine(line []byte) error {
 	if len(r.Target) == 0 {
 		return ErrRequestLine
 	}
-	return r.parseTarget()
+	terr := r.parseTarget()
+	if terr != nil && terr != ErrTargetEscape && terr != ErrTargetHost {
+		return terr
+	}
+	v, err := parseRequestVersion(line[sp2+1:])
+	if err != nil {
+		return err
+	}
+	r.Version = v
+	return terr
 }
 
 // validMethod reports whether m is a method nginx accepts: uppercase letters,
@@ -355,9 +363,10 @@ func validMethod(m []byte) bool {
 	return true
 }
 
-// parseVersion accepts "HTTP/1.0" and "HTTP/1.1"; another "HTTP/d.d" is
-// ErrVersionNotSupported (505) and anything else ErrVersion. The name is
-// case-sensitive (RFC 9112 section 2.3).
+// parseVersion accepts a status line's "HTTP/1.0" and "HTTP/1.1"; another
+// "HTTP/d.d" is ErrVersionNotSupported (505) and anything else ErrVersion.
+// The name is case-sensitive (RFC 9112 section 2.3). Request lines are
+// parseRequestVersion's.
 func parseVersion(b []byte) (Version, error) {
 	if len(b) != 8 || string(b[:5]) != "HTTP/" || b[6] != '.' ||
 		charClass[b[5]]&cDigit == 0 || charClass[b[7]]&cDigit == 0 {
@@ -370,6 +379,41 @@ func parseVersion(b []byte) (Version, error) {
 		return HTTP10, nil
 	}
 	return 0, ErrVersionNotSupported
+}
+
+// parseRequestVersion reads a request line's version as nginx 1.22.1 does
+// (ngx_http_parse_request_line; recorded on raw sockets): "HTTP/", a major
+// version digit 1-9, and a major version above 1 is ErrVersionNotSupported
+// (505) whatever follows it ("HTTP/2.0", "HTTP/10.0", "HTTP/3"). After "1."
+// come digits whose value is at most 999: 0 ("HTTP/1.00" too) is HTTP/1.0,
+// any other minor version ("HTTP/1.2", "HTTP/1.10", "HTTP/1.01") is read as
+// HTTP/1.1, as RFC 9110 section 2.5 asks of a recipient that implements
+// the major version. Anything else ("HTTP/0.9", "HTTP/01.1", "http/1.1",
+// "HTTP/1.1x", "HTTP/1.1000", "HTTP/1") is ErrVersion (400). The request
+// goes upstream as HTTP/1.1 or HTTP/1.0, never with the version as sent.
+func parseRequestVersion(b []byte) (Version, error) {
+	if len(b) < 6 || string(b[:5]) != "HTTP/" || b[5] < '1' || b[5] > '9' {
+		return 0, ErrVersion
+	}
+	if b[5] > '1' || len(b) > 6 && charClass[b[6]]&cDigit != 0 {
+		return 0, ErrVersionNotSupported
+	}
+	if len(b) < 8 || b[6] != '.' {
+		return 0, ErrVersion
+	}
+	minor := 0
+	for _, c := range b[7:] {
+		if charClass[c]&cDigit == 0 {
+			return 0, ErrVersion
+		}
+		if minor = minor*10 + int(c-'0'); minor > 999 {
+			return 0, ErrVersion
+		}
+	}
+	if minor == 0 {
+		return HTTP10, nil
+	}
+	return HTTP11, nil
 }
 
 // parseTarget classifies and validates r.Target for r.Method.
@@ -419,6 +463,16 @@ func (r *Request) parseAbsolute(t []byte) error {
 	end := 0
 	for end < len(rest) && rest[end] != '/' && rest[end] != '?' {
 		end++
+	}
+	if end == 0 {
+		// nginx's request line parser takes an empty host and its host
+		// check refuses it after the line ("client sent invalid host in
+		// request line", with the path parsed: recorded with
+		// scripts/request-nginx-sweep.py), so a bad version comes first.
+		if err := r.splitPathQuery(rest); err != nil {
+			return err
+		}
+		return ErrTargetHost
 	}
 	if !validHost(rest[:end], false) {
 		return ErrTarget
@@ -676,13 +730,13 @@ func repeated(hs Headers, name []byte) bool {
 func (r *Request) interpret() error {
 	s, hostIdx, underscores := count(r.Headers)
 	r.Underscores = underscores
-	if err := r.resolveHost(s[fieldHost], hostIdx); err != nil {
-		return err
-	}
-	if s[fieldExpect] > 1 || duplicateUnique(r.Headers) {
-		return ErrDuplicateField
-	}
-	if err := r.resolveFraming(s); err != nil {
+	if err := r.checkFields(s, hostIdx); err != nil {
+		// nginx refuses a field as it reads its line (a second Host or
+		// unique field, an invalid Host) before the checks at the head's
+		// end (no Host, the framing): the first such line decides.
+		if lf := firstLineFault(r.Headers); lf != nil {
+			return lf
+		}
 		return err
 	}
 	var closeTok, keepAlive, upgradeTok bool
@@ -695,6 +749,71 @@ func (r *Request) interpret() error {
 		r.Expect = ExpectUnsupported
 		if s[fieldExpect] == 1 && equalFold(r.Headers.Get("expect"), "100-continue") {
 			r.Expect = ExpectContinue
+		}
+	}
+	return nil
+}
+
+// checkFields applies the checks of the fields the parser acts on: Host,
+// the fields nginx takes once, the body's framing.
+func (r *Request) checkFields(s seen, hostIdx int) error {
+	if err := r.resolveHost(s[fieldHost], hostIdx); err != nil {
+		return err
+	}
+	if s[fieldExpect] > 1 || duplicateUnique(r.Headers) {
+		return ErrDuplicateField
+	}
+	return r.resolveFraming(s)
+}
+
+// firstLineFault returns the error of the first field line nginx 1.22.1
+// refuses as it reads it, or nil: a second Host (ErrDuplicateHost), an
+// invalid first Host (ErrInvalidHost), a second Transfer-Encoding
+// (ErrTransferEncoding), a second Content-Length with another value
+// (ErrContentLength; fulcrum takes a repeated value as one), a second line
+// of another field nginx takes once (ErrDuplicateField). Recorded with
+// scripts/request-nginx-sweep.py: a second Content-Length before a missing
+// Host is nginx's "duplicate header line" at that line. Only called for a
+// refused head, off the request path.
+func firstLineFault(hs Headers) error {
+	host, cl, te := -1, -1, -1
+	for i := range hs {
+		h := &hs[i]
+		if h.HasUnderscore() {
+			continue
+		}
+		switch fieldKind(h.Name) {
+		case fieldHost:
+			if host >= 0 {
+				return ErrDuplicateHost
+			}
+			if host = i; !validHost(h.Value, false) {
+				return ErrInvalidHost
+			}
+		case fieldContentLength:
+			if cl < 0 {
+				cl = i
+				continue
+			}
+			var first []byte
+			for e := range listElems(hs[cl:cl+1], "content-length") {
+				first = e
+				break
+			}
+			for e := range listElems(hs[i:i+1], "content-length") {
+				if !bytes.Equal(e, first) {
+					return ErrContentLength
+				}
+			}
+		case fieldTransferEncoding:
+			if te >= 0 {
+				return ErrTransferEncoding
+			}
+			te = i
+		default:
+			if UniqueField(h.Name) && repeated(hs[:i], h.Name) {
+				return ErrDuplicateField
+			}
 		}
 	}
 	return nil
@@ -724,17 +843,34 @@ func (r *Request) resolveHost(n, idx int) error {
 }
 
 // resolveFraming decides the request body framing (RFC 9112 section 6.1-6.3
-// and the policy's stricter rules).
+// and the policy's stricter rules, ../shared/spec/http-hardening.md).
+//
+// An invalid Content-Length is refused first (400), as nginx 1.22.1 does;
+// then Transfer-Encoding on HTTP/1.0 or on two lines (400); then a
+// Transfer-Encoding beside a Content-Length (400, never forwarded); then a
+// malformed Transfer-Encoding (final coding not chunked, chunked repeated,
+// an empty element, parameters: 400) or an unknown coding (501). nginx
+// answers 501 to every Transfer-Encoding but a single "chunked", with a
+// Content-Length or not; the policy keeps 400 for a malformed one and for
+// the pair (docs/directives.md, "Where fulcrum differs").
 func (r *Request) resolveFraming(s seen) error {
 	te, cl := s[fieldTransferEncoding] > 0, s[fieldContentLength] > 0
+	var n int64
+	if cl {
+		var err error
+		if n, err = contentLength(r.Headers); err != nil {
+			return err
+		}
+	}
 	switch {
-	case te && cl:
-		return ErrTEAndCL
 	case te:
 		if r.Version == HTTP10 || s[fieldTransferEncoding] > 1 {
 			// nginx refuses a second Transfer-Encoding line as it reads
 			// it (400, duplicate header line), whatever the codings.
 			return ErrTransferEncoding
+		}
+		if cl {
+			return ErrTEAndCL
 		}
 		if err := checkTransferEncoding(r.Headers); err != nil {
 			return err
@@ -746,10 +882,6 @@ func (r *Request) resolveFraming(s seen) error {
 		}
 		r.Framing, r.ContentLength = ChunkedBody, -1
 	case cl:
-		n, err := contentLength(r.Headers)
-		if err != nil {
-			return err
-		}
 		r.Framing, r.ContentLength = LengthBody, n
 	default:
 		r.Framing, r.ContentLength = NoBody, 0

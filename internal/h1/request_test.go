@@ -107,12 +107,27 @@ func TestParseRequestValid(t *testing.T) {
 		{"obs-text in path and value", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\nX: \xff\r\n\r\n", reqView{
 			Method: "GET", Target: "/caf\xc3\xa9", Path: "/caf\xc3\xa9", Form: OriginForm,
 			Version: HTTP11, Host: "h", Headers: "Host: h\nX: \xff\n"}},
+		// nginx 1.22.1 serves a later HTTP/1 minor version as HTTP/1.1 (RFC
+		// 9110 section 2.5), up to 999 and with leading zeros; "1.00" is 1.0.
+		{"HTTP/1.2 read as HTTP/1.1", "GET / HTTP/1.2\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
+		{"HTTP/1.10 read as HTTP/1.1", "GET / HTTP/1.10\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
+		{"HTTP/1.01 read as HTTP/1.1", "GET / HTTP/1.01\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
+		{"HTTP/1.999 read as HTTP/1.1", "GET / HTTP/1.999\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h", Headers: "Host: h\n"}},
+		{"HTTP/1.00 read as HTTP/1.0", "GET / HTTP/1.00\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP10, Close: true}},
 		{"http/1.0 without host closes", "GET / HTTP/1.0\r\n\r\n", reqView{
 			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP10, Close: true}},
 		{"http/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", reqView{
 			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP10,
 			Headers: "Connection: Keep-Alive\n"}},
 		{"leading empty lines skipped", "\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", reqView{
+			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h",
+			Headers: "Host: h\n"}},
+		{"leading bare LF lines skipped", "\n\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", reqView{
 			Method: "GET", Target: "/", Path: "/", Form: OriginForm, Version: HTTP11, Host: "h",
 			Headers: "Host: h\n"}},
 		{"absolute-form authority replaces host", "GET http://Example.COM:8080/x?y HTTP/1.1\r\nHost: other\r\n\r\n", reqView{
@@ -251,14 +266,26 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"ftp scheme", "GET ftp://h/ HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"scheme without slashes", "GET http:h HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"userinfo", "GET http://u@h/ HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
-		{"empty authority", "GET http:///x HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
+		{"empty authority", "GET http:///x HTTP/1.1\r\n" + h + "\r\n", ErrTargetHost},
+		{"empty authority after a bad version", "GET http:///x HTTP/2.0\r\n" + h + "\r\n", ErrVersionNotSupported},
 		{"bad port in target", "GET http://h:8x/ HTTP/1.1\r\n" + h + "\r\n", ErrTarget},
 		{"HTTP/2.0", "GET / HTTP/2.0\r\n" + h + "\r\n", ErrVersionNotSupported},
-		{"HTTP/1.2", "GET / HTTP/1.2\r\n" + h + "\r\n", ErrVersionNotSupported},
-		{"HTTP/0.9", "GET / HTTP/0.9\r\n" + h + "\r\n", ErrVersionNotSupported},
+		{"HTTP/10.0", "GET / HTTP/10.0\r\n" + h + "\r\n", ErrVersionNotSupported},
+		// nginx reads the method, then the target, then the version, and
+		// its URI parser (a bad %-escape) after the whole line.
+		{"lower-case method before a bad version", "get / HTTP/2.0\r\n" + h + "\r\n", ErrMethod},
+		{"bad target before a bad version", "DELETE http:h/a HTTP/3.0\r\n" + h + "\r\n", ErrTarget},
+		{"bad version before a bad escape", "GET /%zz HTTP/2.0\r\n" + h + "\r\n", ErrVersionNotSupported},
+		{"HTTP/3 without a minor version", "GET / HTTP/3\r\n" + h + "\r\n", ErrVersionNotSupported},
+		{"HTTP/0.9", "GET / HTTP/0.9\r\n" + h + "\r\n", ErrVersion},
+		{"leading zero in the major version", "GET / HTTP/01.1\r\n" + h + "\r\n", ErrVersion},
+		{"minor version over 999", "GET / HTTP/1.1000\r\n" + h + "\r\n", ErrVersion},
+		{"no minor version", "GET / HTTP/1.\r\n" + h + "\r\n", ErrVersion},
+		{"HTTP/1 without a minor version", "GET / HTTP/1\r\n" + h + "\r\n", ErrVersion},
+		{"letter after the version", "GET / HTTP/1.1x\r\n" + h + "\r\n", ErrVersion},
 		{"lower-case version", "GET / http/1.1\r\n" + h + "\r\n", ErrVersion},
-		{"version without dot", "GET / HTTP/11\r\n" + h + "\r\n", ErrVersion},
-		{"trailing space", "GET / HTTP/1.1 \r\n" + h + "\r\n", ErrVersion},
+		{"version without dot", "GET / HTTP/11\r\n" + h + "\r\n", ErrVersionNotSupported}, // major version 11, as nginx reads it
+		{"trailing space", "GET / HTTP/1.1 \r\n" + h + "\r\n", ErrTarget},                 // the line splits at its last space: a target "/ HTTP/1.1"
 		{"request line too long", "GET /" + long + " HTTP/1.1\r\n" + h + "\r\n", ErrURITooLong},
 		{"field line too long", "GET / HTTP/1.1\r\n" + h + "X: " + long + "\r\n\r\n", ErrHeaderTooLarge},
 		{"head too large", "GET / HTTP/1.1\r\n" + h + big + "\r\n", ErrHeaderTooLarge},
@@ -286,6 +313,8 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"invalid host with absolute-form", "GET http://h/ HTTP/1.1\r\nHost: a b\r\n\r\n", ErrInvalidHost},
 		{"te and cl", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", ErrTEAndCL},
 		{"cl and bad te", "POST / HTTP/1.1\r\n" + h + "Content-Length: 3\r\nTransfer-Encoding: foo\r\n\r\n", ErrTEAndCL},
+		{"bad te and cl", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n", ErrTEAndCL},
+		{"bad cl and te", "POST / HTTP/1.1\r\n" + h + "Content-Length: 3x\r\nTransfer-Encoding: chunked\r\n\r\n", ErrContentLength},
 		{"te on 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", ErrTransferEncoding},
 		{"te gzip only", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: gzip\r\n\r\n", ErrTransferEncoding},
 		{"te chunked twice", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked, chunked\r\n\r\n", ErrTransferEncoding},
@@ -307,6 +336,13 @@ func TestParseRequestInvalid(t *testing.T) {
 		{"cl inner space", "POST / HTTP/1.1\r\n" + h + "Content-Length: 1 2\r\n\r\n", ErrContentLength},
 		{"cl differing list", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5, 6\r\n\r\n", ErrContentLength},
 		{"cl differing lines", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", ErrContentLength},
+		// nginx refuses a field line as it reads it, before the checks
+		// at the head's end: the first such line decides.
+		{"cl differing lines before a missing host", "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", ErrContentLength},
+		{"te twice before a missing host", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", ErrTransferEncoding},
+		{"expect twice before an invalid host", "GET / HTTP/1.1\r\nExpect: a\r\nExpect: b\r\nHost: a b\r\n\r\n", ErrDuplicateField},
+		{"invalid host before cl differing lines", "POST / HTTP/1.1\r\nHost: a b\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", ErrInvalidHost},
+		{"repeated cl value, then no host", "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n", ErrMissingHost},
 		{"cl equal value, different spelling", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5\r\nContent-Length: 05\r\n\r\n", ErrContentLength},
 		{"cl empty element", "POST / HTTP/1.1\r\n" + h + "Content-Length: 5,\r\n\r\n", ErrContentLength},
 		{"cl overflow", "POST / HTTP/1.1\r\n" + h + "Content-Length: 9223372036854775808\r\n\r\n", ErrContentLength},
@@ -675,7 +711,8 @@ func (w *waitingReader) Read(p []byte) (int, error) {
 // TestReadRequestRefusesStartLineAtOnce: a request line that cannot parse is
 // refused when its CRLF comes, without waiting for the rest of the head, as
 // nginx 1.22.1 answers 400 to "BADREQUEST\r\n" alone (recorded); a valid one
-// waits for the head.
+// waits for the head. So is a bare CR in a field line, when the byte after
+// it has come.
 func TestReadRequestRefusesStartLineAtOnce(t *testing.T) {
 	tests := []struct {
 		sent string
@@ -686,8 +723,27 @@ func TestReadRequestRefusesStartLineAtOnce(t *testing.T) {
 		{"get / HTTP/1.1\r\n", ErrMethod},
 		{"BAD REQUEST\r\n", ErrRequestLine},
 		{"\r\nGET\r\n", ErrRequestLine},
+		{"\ndef", ErrMethod}, // a bare LF before the request line is skipped, as nginx does
 		{"GET / HTTP/1.1\r\n", errWaiting},
 		{"GET / HTTP/1.1\r\nHost: a\r\n", errWaiting},
+		// A field line with a CR followed by another byte than LF is
+		// refused when that byte comes, as nginx 1.22.1 answers 400 to
+		// "\r\n\rhello" after the last field line at once (recorded
+		// with scripts/request-nginx-sweep.py); a CR at the end of what
+		// came may still get its LF.
+		{"GET / HTTP/1.1\r\nHost: a\r\n\rhello", ErrBareCR},
+		{"GET / HTTP/1.1\r\nHost: a\rX-A: b", ErrBareCR},
+		{"GET / HTTP/1.1\r\nHost: a\r", errWaiting},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r", errWaiting},
+		// So is a request line whose method has a byte nginx does not
+		// take, when that byte comes ("def" after a body shorter than
+		// its data: nginx's 400 at once).
+		{"def", ErrMethod},
+		{"get /", ErrMethod},
+		{"\x16\x03\x01", ErrMethod},
+		{"GET", errWaiting},
+		{"GET /a", errWaiting},
+		{"\r\nGE", errWaiting},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sent, func(t *testing.T) {

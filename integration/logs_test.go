@@ -985,17 +985,8 @@ http {
 		{"invalid Content-Length", "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 5x\r\nY: c\r\n\r\n", "400 53"},
 	}
 	for i, tt := range tests {
-		c, err := net.Dial("tcp", in.listening()[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.WriteString(c, tt.raw)
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		_, _ = io.Copy(io.Discard, c) // the answer, then the close
-		c.Close()
-		lines := waitLines(t, filepath.Join(in.dir, "access.log"), i+1)
-		if lines[i] != tt.want {
-			t.Errorf("%s: logged %q, want %q (nginx 1.22.1)", tt.name, lines[i], tt.want)
+		if got := rawAccessLine(t, in, i, tt.raw); got != tt.want {
+			t.Errorf("%s: logged %q, want %q (nginx 1.22.1)", tt.name, got, tt.want)
 		}
 	}
 }
@@ -1031,17 +1022,8 @@ http {
 		{"HEAD /a/a?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", `400 71 "/a/a" "HEAD /a/a?x=1 HTTP/1.1" x=1`},
 	}
 	for i, tt := range tests {
-		c, err := net.Dial("tcp", in.listening()[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.WriteString(c, tt.raw)
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		_, _ = io.Copy(io.Discard, c)
-		c.Close()
-		lines := waitLines(t, filepath.Join(in.dir, "access.log"), i+1)
-		if lines[i] != tt.want {
-			t.Errorf("%q: logged %q, want %q (nginx 1.22.1)", tt.raw, lines[i], tt.want)
+		if got := rawAccessLine(t, in, i, tt.raw); got != tt.want {
+			t.Errorf("%q: logged %q, want %q (nginx 1.22.1)", tt.raw, got, tt.want)
 		}
 	}
 }
@@ -1073,17 +1055,23 @@ http {
 		{"HEAD /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n-64\r\nxx\r\n0\r\n\r\n", "400 57"},
 	}
 	for i, tt := range tests {
-		c, err := net.Dial("tcp", in.listening()[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.WriteString(c, tt.raw)
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		_, _ = io.Copy(io.Discard, c)
-		c.Close()
-		lines := waitLines(t, filepath.Join(in.dir, "access.log"), i+1)
-		if lines[i] != tt.want {
-			t.Errorf("%q: logged %q, want %q (nginx 1.22.1)", tt.raw, lines[i], tt.want)
+		if got := rawAccessLine(t, in, i, tt.raw); got != tt.want {
+			t.Errorf("%q: logged %q, want %q (nginx 1.22.1)", tt.raw, got, tt.want)
 		}
 	}
+}
+
+// rawAccessLine sends raw on a connection of its own, reads the answer up to
+// the close, and returns access.log's line i (the i-th request's, from 0).
+func rawAccessLine(t *testing.T, in *instance, i int, raw string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", in.listening()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, raw)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.Copy(io.Discard, c) // the answer, then the close
+	return waitLines(t, filepath.Join(in.dir, "access.log"), i+1)[i]
 }

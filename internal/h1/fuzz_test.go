@@ -131,8 +131,14 @@ func fieldSet(pairs [][2]string) []string {
 // answers when that line cannot parse, at its CRLF.
 func refusedStartLine(data []byte, err error) bool {
 	rest := data
-	for bytes.HasPrefix(rest, []byte("\r\n")) {
-		rest = rest[2:]
+	for {
+		if bytes.HasPrefix(rest, []byte("\r\n")) {
+			rest = rest[2:]
+		} else if bytes.HasPrefix(rest, []byte("\n")) { // skipped as nginx skips it
+			rest = rest[1:]
+		} else {
+			break
+		}
 	}
 	line, _, ok := bytes.Cut(rest, []byte("\r\n"))
 	if !ok {

@@ -243,6 +243,21 @@ func (s *headScan) checkStartLine(l []byte) error {
 	return ParseRequestLine(l[:len(l)-2], &r)
 }
 
+// startLineError returns the error of the request line that starts b, the
+// whole lines of a request head scanned so far, or nil (no request line
+// yet, or a good one).
+func (s *headScan) startLineError(b []byte) error {
+	if s.kind != headRequest || s.lines == 0 {
+		return nil
+	}
+	i := bytes.IndexByte(b, '\n')
+	if i < 1 || b[i-1] != '\r' {
+		return nil
+	}
+	var r Request
+	return ParseRequestLine(b[:i-1], &r)
+}
+
 // readHead appends the lines of one head from br to dst, up to and including
 // the empty line, and returns the extended slice. A clean end of input
 // before the first byte of a head is io.EOF; inside one, or after empty lines
@@ -431,6 +446,11 @@ func scanHead(b []byte, s *headScan) (end, start int, err error) {
 				return pos, start, lerr
 			}
 			if perr := s.pendingFault(nil, b[pos:]); perr != nil {
+				// nginx parses the request line first: a bad one is
+				// the head's error, as readHead's checkStartLine finds.
+				if lerr := s.startLineError(b[start:pos]); lerr != nil {
+					return len(b), start, lerr
+				}
 				return len(b), start, perr
 			}
 			return pos, start, ErrIncomplete

@@ -755,3 +755,27 @@ func TestReadRequestRefusesStartLineAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestReadRequestStartLineBeforePendingFault: a head that has not ended,
+// whose last line is refused before its LF (a bare CR), is refused for its
+// request line when that line is bad, as nginx 1.22.1 parses the request
+// line first (found by FuzzParseRequest: ReadRequest answered "bare CR").
+func TestReadRequestStartLineBeforePendingFault(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		want      error
+	}{
+		{"bad target", "T / HTTP/ HTTP//1.1\r\nHost: a\r\n\r\"x", ErrTarget},
+		{"good line", "GET / HTTP/1.1\r\nHost: a\r\n\r\"x", ErrBareCR},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r Request
+			defer r.Reset()
+			err := ReadRequest(bufio.NewReader(strings.NewReader(tt.raw)), &r, Limits{})
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("ReadRequest: %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

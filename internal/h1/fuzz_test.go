@@ -107,13 +107,19 @@ func TestFuzzSeedFiles(t *testing.T) {
 }
 
 // leadingCRLFs returns the length of the empty lines h1 skips before a
-// request line.
+// request line: CRLFs, and bare LFs as nginx skips them.
 func leadingCRLFs(b []byte) int {
 	n := 0
-	for bytes.HasPrefix(b[n:], []byte("\r\n")) {
-		n += 2
+	for {
+		switch {
+		case bytes.HasPrefix(b[n:], []byte("\r\n")):
+			n += 2
+		case bytes.HasPrefix(b[n:], []byte("\n")):
+			n++
+		default:
+			return n
+		}
 	}
-	return n
 }
 
 // fieldSet is a multiset of (lower-case name, value) pairs as sorted lines.
@@ -130,16 +136,7 @@ func fieldSet(pairs [][2]string) []string {
 // (after the empty lines a head may start with) on its own: what ReadRequest
 // answers when that line cannot parse, at its CRLF.
 func refusedStartLine(data []byte, err error) bool {
-	rest := data
-	for {
-		if bytes.HasPrefix(rest, []byte("\r\n")) {
-			rest = rest[2:]
-		} else if bytes.HasPrefix(rest, []byte("\n")) { // skipped as nginx skips it
-			rest = rest[1:]
-		} else {
-			break
-		}
-	}
+	rest := data[leadingCRLFs(data):]
 	line, _, ok := bytes.Cut(rest, []byte("\r\n"))
 	if !ok {
 		return false

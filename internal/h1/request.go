@@ -319,6 +319,16 @@ func ParseRequestLine(line []byte, r *Request) error {
 func (r *Request) parseRequestLine(line []byte) error {
 	sp1 := bytes.IndexByte(line, ' ')
 	sp2 := bytes.LastIndexByte(line, ' ')
+	// A method byte nginx does not take is its error wherever the line's
+	// spaces are: nginx refuses it as it reads it (ReadRequest's
+	// pendingMethodFault does the same before the line ends).
+	if method := line[:max(sp1, 0)]; sp1 < 0 && len(line) > 0 {
+		if !validMethod(line) {
+			return ErrMethod
+		}
+	} else if len(method) > 0 && !validMethod(method) {
+		return ErrMethod
+	}
 	if sp1 <= 0 || sp2 == sp1 {
 		return ErrRequestLine
 	}

@@ -779,3 +779,27 @@ func TestReadRequestStartLineBeforePendingFault(t *testing.T) {
 		})
 	}
 }
+
+// TestParseRequestLineMethodFirst: a method byte nginx does not take is
+// the line's error wherever its spaces are, as nginx reads the method
+// first and ReadRequest refuses it before the line ends (found by
+// FuzzParseRequest: a method with such a byte in a line of one space was
+// "malformed request line" whole and "invalid method" read in pieces).
+func TestParseRequestLineMethodFirst(t *testing.T) {
+	tests := []struct {
+		line string
+		want error
+	}{
+		{"GE\xd2T HTTP/1.0", ErrMethod},
+		{"get", ErrMethod},
+		{"GET", ErrRequestLine},
+		{"GET HTTP/1.0", ErrRequestLine},
+		{" / HTTP/1.1", ErrRequestLine},
+	}
+	for _, tt := range tests {
+		var r Request
+		if err := ParseRequestLine([]byte(tt.line), &r); !errors.Is(err, tt.want) {
+			t.Errorf("%q: %v, want %v", tt.line, err, tt.want)
+		}
+	}
+}

@@ -106,6 +106,15 @@ func TestFuzzSeedFiles(t *testing.T) {
 	}
 }
 
+// netHTTPVersion reports whether the request line that starts b ends in a
+// version net/http reads: h1 takes nginx's HTTP/1.N with N up to 999
+// ("HTTP/1.00", "HTTP/1.2"), a documented leniency net/http does not share,
+// so only the re-serialised head is compared then.
+func netHTTPVersion(b []byte) bool {
+	line, _, _ := bytes.Cut(b, []byte("\r\n"))
+	return bytes.HasSuffix(line, []byte(" HTTP/1.1")) || bytes.HasSuffix(line, []byte(" HTTP/1.0"))
+}
+
 // leadingCRLFs returns the length of the empty lines h1 skips before a
 // request line: CRLFs, and bare LFs as nginx skips them.
 func leadingCRLFs(b []byte) int {
@@ -209,7 +218,7 @@ func FuzzParseRequest(f *testing.F) {
 		// leniency net/http does not share, so only the re-serialised
 		// head (one Content-Length) is compared then.
 		rest := data[n:]
-		if !hasLengthList(&r) {
+		if !hasLengthList(&r) && netHTTPVersion(data[leadingCRLFs(data):]) {
 			compareWithNetHTTP(t, "raw", &r, data[leadingCRLFs(data):], ours)
 		}
 		head := appendCanonicalHead(nil, &r)

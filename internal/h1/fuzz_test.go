@@ -115,6 +115,10 @@ func netHTTPVersion(b []byte) bool {
 	return bytes.HasSuffix(line, []byte(" HTTP/1.1")) || bytes.HasSuffix(line, []byte(" HTTP/1.0"))
 }
 
+// defaultReadSize is bufio.Reader's default buffer, the size of ReadRequest's
+// first read in FuzzParseRequest.
+const defaultReadSize = 4096
+
 // leadingCRLFs returns the length of the empty lines h1 skips before a
 // request line: CRLFs, and bare LFs as nginx skips them.
 func leadingCRLFs(b []byte) int {
@@ -187,6 +191,19 @@ func FuzzParseRequest(f *testing.F) {
 			var e Error
 			if !errors.As(err, &e) || e.Status() < 400 || !e.Close() {
 				t.Fatalf("error %v is not a closing Error", err)
+			}
+			return
+		case err != err2 && err != nil && err2 != nil && len(data) > defaultReadSize:
+			// A head longer than the reader's buffer is read in pieces:
+			// ReadRequest refuses the first fault its reads meet (a
+			// method byte, a bare CR, as nginx does), ParseRequest, given
+			// the whole head, the first its line checks meet (a bare LF
+			// further on). Both must refuse it and close.
+			for _, e := range []error{err, err2} {
+				var he Error
+				if !errors.As(e, &he) || he.Status() < 400 || !he.Close() {
+					t.Fatalf("error %v is not a closing Error", e)
+				}
 			}
 			return
 		case err != err2:

@@ -125,6 +125,16 @@ func (s *Stapler) Certificate(hello *tls.ClientHelloInfo, now time.Time) *tls.Ce
 		// descheduled here would otherwise see it, at random).
 		cur := s.cur.Load()
 		if due && s.fetching.CompareAndSwap(false, true) {
+			// A fetch that ended between the check above and the swap
+			// has moved the refresh time (under mu, before it let go of
+			// fetching): ask again, or a second fetch would follow it.
+			s.mu.Lock()
+			due = !now.Before(s.refresh)
+			s.mu.Unlock()
+			if !due {
+				s.fetching.Store(false)
+				return cur
+			}
 			go func() {
 				defer s.fetching.Store(false)
 				ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)

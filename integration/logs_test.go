@@ -782,17 +782,14 @@ http {
 	for _, u := range []string{in.urlOn("127.0.0.1") + "/missing.txt", in.urlOn("127.0.0.1") + "/p/x", in.urlOn("127.0.0.1") + "/d/x", in.urlOn("127.0.0.2") + "/gone"} {
 		get(t, client, u)
 	}
-	prefix := `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ `
+	prefix := errorLinePrefix
 	patterns := []string{
 		prefix + `open\(\) "` + regexp.QuoteMeta(root) + `/missing\.txt" failed \(2: No such file or directory\), client: 127\.0\.0\.1, server: s\.test, request: "GET /missing\.txt HTTP/1\.1", host: "127\.0\.0\.1:\d+"$`,
 		prefix + `connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: s\.test, request: "GET /p/x HTTP/1\.1", upstream: "http://127\.0\.0\.1:\d+/p/x", host: "127\.0\.0\.1:\d+"$`,
 		prefix + `access forbidden by rule, client: 127\.0\.0\.1, server: s\.test, request: "GET /d/x HTTP/1\.1", host: "127\.0\.0\.1:\d+"$`,
 		prefix + `open\(\) "` + regexp.QuoteMeta(root) + `/gone" failed \(2: No such file or directory\), client: 127\.0\.0\.1, server: , request: "GET /gone HTTP/1\.1", host: "127\.0\.0\.2:\d+"$`,
 	}
-	for _, p := range patterns {
-		re := regexp.MustCompile(p)
-		waitFor(t, "a line matching "+p, func() bool { return slices.ContainsFunc(in.logLines(), re.MatchString) })
-	}
+	waitLogLinesMatching(t, in, patterns)
 }
 
 // TestErrorLogReferrer: a request's error lines end with its Referer, as
@@ -824,7 +821,7 @@ http {
 	} {
 		rawUntilClose(t, addr, req)
 	}
-	prefix := `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ `
+	prefix := errorLinePrefix
 	missing := func(name string) string {
 		return prefix + `open\(\) "` + regexp.QuoteMeta(root) + `/` + name + `" failed \(2: No such file or directory\), client: 127\.0\.0\.1, server: , request: "GET /` + name + ` HTTP/1\.[01]"`
 	}
@@ -836,10 +833,7 @@ http {
 		missing("m5") + `, referrer: "nohost"$`,
 		prefix + `connect\(\) failed \(111: Connection refused\) while connecting to upstream, client: 127\.0\.0\.1, server: , request: "GET /p/x HTTP/1\.1", upstream: "http://127\.0\.0\.1:\d+/p/x", host: "h", referrer: "http://r/"$`,
 	}
-	for _, p := range patterns {
-		re := regexp.MustCompile(p)
-		waitFor(t, "a line matching "+p, func() bool { return slices.ContainsFunc(in.logLines(), re.MatchString) })
-	}
+	waitLogLinesMatching(t, in, patterns)
 }
 
 // TestErrorLogLongLineKeepsError: a line about a request for a URI of some
@@ -1074,4 +1068,18 @@ func rawAccessLine(t *testing.T, in *instance, i int, raw string) string {
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	_, _ = io.Copy(io.Discard, c) // the answer, then the close
 	return waitLines(t, filepath.Join(in.dir, "access.log"), i+1)[i]
+}
+
+// errorLinePrefix matches the start of an [error] line about a connection
+// in nginx's form: time, level, pid#tid, *connection.
+const errorLinePrefix = `^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[error\] \d+#\d+: \*\d+ `
+
+// waitLogLinesMatching waits until the error log has a line matching each
+// pattern.
+func waitLogLinesMatching(t *testing.T, in *instance, patterns []string) {
+	t.Helper()
+	for _, p := range patterns {
+		re := regexp.MustCompile(p)
+		waitFor(t, "a line matching "+p, func() bool { return slices.ContainsFunc(in.logLines(), re.MatchString) })
+	}
 }

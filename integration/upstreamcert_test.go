@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"fulcrum/internal/testutil"
 )
@@ -85,6 +86,12 @@ http {
 		code, body := get(t, client, in.url(0)+"/x", "X-Tenant", st.tenant)
 		if code != st.code || st.want != "" && body != st.want {
 			t.Errorf("request %d (%q): %d %q, want %d %q", i+1, st.tenant, code, body, st.code, st.want)
+		}
+		// The server counts a connection in its accept goroutine, which
+		// may run after fulcrum answered (the 500 closes at once): wait
+		// for the count to reach the step's, then check it is no more.
+		for deadline := time.Now().Add(5 * time.Second); conns.Load() < st.conns && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
 		}
 		if n := conns.Load(); n != st.conns {
 			t.Errorf("request %d (%q): the server saw %d connections, want %d", i+1, st.tenant, n, st.conns)

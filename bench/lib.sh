@@ -2,7 +2,8 @@
 # the backends, nginx and fulcrum with equivalent configurations, and /proc
 # accounting. Source it after setting ROOT and PROXIES (nginx, fulcrum-1,
 # fulcrum-auto: "fulcrum-N" runs with worker_processes N; floor: bench/floor,
-# the least a Go proxy can do, with GOMAXPROCS=1); then call start_all.
+# the least a Go proxy can do, with GOMAXPROCS=1; evloop: bench/evloop, the
+# same as one epoll loop without goroutines); then call start_all.
 # Everything started is stopped, and WORK removed (unless KEEP=1), on exit.
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -135,7 +136,7 @@ start_all() {
 	log "building fulcrum and the backend"
 	# fulcrum and floor as README.md builds fulcrum: static, without libc.
 	(cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/fulcrum" ./cmd/fulcrum && go build -o "$WORK/backend" ./bench/backend &&
-		CGO_ENABLED=0 go build -o "$WORK/floor" ./bench/floor)
+		CGO_ENABLED=0 go build -o "$WORK/floor" ./bench/floor && CGO_ENABLED=0 go build -o "$WORK/evloop" ./bench/evloop)
 
 	BACKENDS=()
 	for i in 1 2; do
@@ -175,9 +176,9 @@ start_all() {
 	# fulcrum: worker_processes 1 (GOMAXPROCS=1) and auto (all CPUs).
 	for name in "${PROXIES[@]}"; do
 		[[ $name == nginx ]] && continue
-		if [[ $name == floor ]]; then
-			GOMAXPROCS=1 "$WORK/floor" -addr "127.0.0.1:${PORT[floor]}" "127.0.0.1:${BACKENDS[0]}" "127.0.0.1:${BACKENDS[1]}" 2>"$WORK/floor.log" &
-			MAIN_PID[floor]=$!
+		if [[ $name == floor || $name == evloop ]]; then
+			GOMAXPROCS=1 "$WORK/$name" -addr "127.0.0.1:${PORT[$name]}" "127.0.0.1:${BACKENDS[0]}" "127.0.0.1:${BACKENDS[1]}" 2>"$WORK/$name.log" &
+			MAIN_PID[$name]=$!
 			PIDS+=($!)
 			continue
 		fi

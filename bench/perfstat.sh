@@ -12,6 +12,8 @@
 #   AUTO=1       also measure fulcrum with worker_processes auto
 #   FLOOR=1      also measure bench/floor, the least a goroutine-per-connection
 #                Go proxy can do (no parsing, no logic): Go's own floor
+#   EVLOOP=1     also measure bench/evloop, floor as one epoll loop on one
+#                thread (no goroutines, no poller): Go without its runtime's cost
 #   KEEP=1       keep the work directory
 set -euo pipefail
 
@@ -25,6 +27,7 @@ command -v perf >/dev/null || die "perf is missing (Debian: linux-perf, for the 
 PROXIES=(nginx fulcrum-1)
 [[ $AUTO == 1 ]] && PROXIES+=(fulcrum-auto)
 [[ ${FLOOR:-0} == 1 ]] && PROXIES+=(floor)
+[[ ${EVLOOP:-0} == 1 ]] && PROXIES+=(evloop)
 start_all
 
 # measure runs wrk against proxy NAME under perf stat and prints one table row.

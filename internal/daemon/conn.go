@@ -24,6 +24,7 @@ import (
 	"fulcrum/internal/errlog"
 	"fulcrum/internal/errpage"
 	"fulcrum/internal/h1"
+	"fulcrum/internal/idlepark"
 	"fulcrum/internal/proxy"
 	"fulcrum/internal/proxyproto"
 	"fulcrum/internal/router"
@@ -109,13 +110,18 @@ type clientConn struct {
 	// minIdleUntil is when the keepalive_min_timeout of the last response
 	// ends, in milliseconds of connClock, modulo 2^32 (0 for none): until
 	// then a graceful stop leaves the connection open while it waits for
-	// its next request. 32 bits fill the padding before firstBy
+	// its next request. 32 bits fill the padding before firstIn
 	// (structsize_internal_test.go).
 	minIdleUntil atomic.Uint32
-	// firstBy, when set, is when the wait for the first request ends: the
-	// client_header_timeout that began at the accept and bounded the PROXY
-	// protocol header goes on for the first request, as nginx's one timer.
-	firstBy time.Time
+	// firstIn, when set, is when the wait for the first request ends, from
+	// the accept (ci.born): the client_header_timeout that began there and
+	// bounded the PROXY protocol header goes on for the first request, as
+	// nginx's one timer. A duration, not a time.Time: 16 bytes less.
+	firstIn time.Duration
+	// ticket is the connection's place in the daemon's parker while it
+	// idles there without a goroutine (park); nil otherwise. idlepark sets
+	// and clears it under its own lock.
+	ticket atomic.Pointer[idlepark.Ticket]
 	// rd is the connection's read deadline as last set (setReadDeadline, or
 	// lazily for the wait between requests).
 	rd deadline.Lazy
@@ -227,12 +233,32 @@ func (cc *clientConn) serve() {
 	}
 	cc.src.reset(cc.c, cc.rawc)
 	cc.in.Init(readerPool, &cc.src)
-	defer cc.close()
-	stats := cc.srv.stats
-	for first := true; ; first = false {
-		if !cc.waitRequest(first) {
-			return
+	cc.serveRequests(true, false)
+}
+
+// serveRequests reads and serves the connection's requests until it closes,
+// or until it parks (park) while it waits for one: then the goroutine ends
+// and resume goes on in another. waited says the next request's wait is
+// over already (resume's).
+func (cc *clientConn) serveRequests(first, waited bool) {
+	parked := false
+	defer func() {
+		if !parked {
+			cc.close()
 		}
+	}()
+	stats := cc.srv.stats
+	for ; ; first = false {
+		if !waited {
+			switch cc.waitRequest(first) {
+			case waitClosed:
+				return
+			case waitParked:
+				parked = true
+				return
+			}
+		}
+		waited = false
 		stats.requestStarted()
 		err := h1.ReadRequest(cc.in.Reader(), &cc.req, cc.srv.limits().h1)
 		stats.headRead()
@@ -272,8 +298,8 @@ func (cc *clientConn) readProxyProtocol() bool {
 	// On the socket itself: an sslConn keeps read deadlines aside until
 	// its handshake.
 	if t := cc.srv.limits().headerTimeout; t > 0 {
-		cc.firstBy = cc.ci.born.Add(t)
-		_ = base.SetReadDeadline(cc.firstBy)
+		cc.firstIn = t
+		_ = base.SetReadDeadline(cc.ci.born.Add(t))
 	}
 	h, err := proxyproto.Read(raw, size, !ssl)
 	_ = base.SetReadDeadline(time.Time{})
@@ -409,7 +435,7 @@ func (cc *clientConn) closeUnserved() {
 // accepted just as the listener closes (QUIT after a binary upgrade, whose
 // new process accepts on the same socket; a reload that removes an
 // address) is not lost.
-func (cc *clientConn) waitRequest(first bool) bool {
+func (cc *clientConn) waitRequest(first bool) waitResult {
 	lim := cc.srv.limits()
 	wait := cc.w.kaTimeout
 	if first {
@@ -426,8 +452,8 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	if wait > 0 {
 		now := time.Now()
 		deadline = now.Add(wait)
-		if first && !cc.firstBy.IsZero() {
-			deadline = cc.firstBy
+		if first && cc.firstIn > 0 {
+			deadline = cc.ci.born.Add(cc.firstIn)
 			grace = grace && deadline.Sub(now) > idleGrace
 		}
 		switch {
@@ -450,7 +476,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	if awaiting {
 		switch cc.flushThenAwait() {
 		case awaitClosed:
-			return false
+			return waitClosed
 		case awaitExpired:
 			// Nothing within awaitBound: an idle client, or a request that
 			// came before the wait began (pipelined while the handler ran).
@@ -463,18 +489,45 @@ func (cc *clientConn) waitRequest(first bool) bool {
 			cc.setWaitDeadline(time.Now(), deadline, grace)
 		}
 	} else if !first && !cc.state.CompareAndSwap(connActive, connIdle) {
-		return false
+		return waitClosed
 	}
 	if !first && cc.srv.shuttingDown() && !cc.inMinIdle(time.Now()) {
-		return false
+		return waitClosed
 	}
 	_, err := br.Peek(1)
 	if err == nil && !checkSince.IsZero() && time.Since(checkSince) < pipelinedWithin {
 		cc.readFirst = true // the request was there all along: a pipelining client
 	}
 	if err != nil && grace && errors.Is(err, os.ErrDeadlineExceeded) {
+		cc.in.Drop()
+		if cc.park(first, deadline) {
+			return waitParked
+		}
 		err = cc.waitIdle(deadline)
 	}
+	if !cc.endWait(first, err, grace, deadline) {
+		return waitClosed
+	}
+	return waitReady
+}
+
+// waitResult is how waitRequest ended.
+type waitResult int
+
+const (
+	// waitReady: the next request's first byte is in the read buffer.
+	waitReady waitResult = iota
+	// waitClosed: the connection ends (closed, timed out, stopped).
+	waitClosed
+	// waitParked: the connection idles in the daemon's parker, and the
+	// goroutine that waited must let go of it (park).
+	waitParked
+)
+
+// endWait ends the wait for a request that the read err concluded: false
+// if the connection ends (the reason logged as nginx), else the request
+// starts and its head gets its deadline.
+func (cc *clientConn) endWait(first bool, err error, grace bool, deadline time.Time) bool {
 	if err != nil {
 		cc.logWaitEnd(first, err)
 		return false
@@ -482,6 +535,7 @@ func (cc *clientConn) waitRequest(first bool) bool {
 	if !first && !cc.state.CompareAndSwap(connIdle, connActive) {
 		return false // Shutdown closed it
 	}
+	lim := cc.srv.limits()
 	cc.ci.start = time.Now()
 	if lim.headerTimeout > 0 && !headBuffered(cc.in.Reader()) {
 		switch {
@@ -732,7 +786,7 @@ const idleGrace = time.Second
 // reads a request that came as keepalive_timeout passed (the stall edge),
 // as nginx does.
 func (cc *clientConn) waitIdle(deadline time.Time) error {
-	cc.in.Drop()
+	cc.in.Drop() // done already on waitRequest's way; resume's too
 	cc.setReadDeadline(deadline)
 	n, err := cc.src.c.Read(cc.src.first[:])
 	cc.src.pending = cc.src.first[:n]

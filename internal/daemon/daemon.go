@@ -127,6 +127,10 @@ type Daemon struct {
 	// reports its end. Only the signal loop touches newBinary.
 	newBinary   *newBinary
 	binaryExits chan binaryExit
+
+	// parking holds keep-alive connections idle past idleGrace without a
+	// goroutine each (see clientConn.park); made on first use.
+	parking idleParking
 }
 
 // Run loads nothing itself: it serves cfg (already loaded by the caller) until ctx
@@ -453,6 +457,7 @@ func (d *Daemon) stop(graceful bool) error {
 		d.mail.Close()
 	}
 	d.stopFlusher()
+	d.parking.close() // wakes what a hard stop left parked: those close
 	d.transports.CloseIdle()
 	removePIDFile(snap.cfg.Main.PIDFile)
 	if snap.cfg.Main.PIDFile != "" {

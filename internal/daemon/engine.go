@@ -310,6 +310,7 @@ func (s *httpServer) closeIdle() int {
 			continue
 		}
 		if cc.state.CompareAndSwap(connIdle, connClosing) {
+			cc.unpark() // out of the parker's set while its socket is open
 			cc.c.Close()
 			delete(s.conns, cc)
 		}
@@ -328,6 +329,7 @@ func (s *httpServer) Close() error {
 	}
 	for cc := range s.conns {
 		cc.state.Store(connClosing)
+		cc.unpark()
 		cc.c.Close()
 		delete(s.conns, cc)
 	}

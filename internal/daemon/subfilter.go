@@ -32,6 +32,9 @@ type bodyFilters struct {
 	ssi      ssi.Filter
 	ssiOn    bool
 	ssiDepth int
+	// running bounds a main request's includes that run at once
+	// (ssiRunning); an included subrequest uses its main request's.
+	running ssiRunning
 }
 
 // active reports whether a body filter runs.
@@ -41,6 +44,7 @@ func (bf *bodyFilters) active() bool { return bf.gunzipping || bf.subbing || bf.
 func (bf *bodyFilters) abort() {
 	bf.gunzip.Abort()
 	bf.subf.Abort()
+	bf.ssi.Discard() // includes still running end (their goroutines too)
 	bf.ssiOn = false
 }
 

@@ -272,8 +272,10 @@ func (s *Shared) appendBlock(p []byte) {
 // include is nginx's ngx_http_ssi_include: a subrequest to virtual (or
 // file, which is the same with wait), its body output in place, or kept in
 // an SSI variable (set), or replaced by a block when it fails or is empty
-// (stub). fulcrum's subrequests always run to their end before the SSI
-// command after them, so wait changes nothing but its checks.
+// (stub). Without wait or set it is queued, and started at the end of the
+// write at hand (flush) to run beside the response (Env.Start); with
+// either, the includes queued before it start and it runs in place, the
+// commands after it waiting for its end.
 func (f *Filter) include(params []*string) bool {
 	uri, file, wait, set, stub := params[0], params[1], params[2], params[3], params[4]
 	switch {

@@ -255,7 +255,6 @@ func (f *Filter) Discard() {
 	}
 	for i := range f.queue {
 		if part := f.queue[i].part; part != nil {
-			part.WaitStarted(nil)
 			part.waitDone()
 			part.release(false)
 		}

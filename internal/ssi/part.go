@@ -27,7 +27,9 @@ var ErrCanceled = errors.New("ssi: include canceled")
 // sent. Up to PartMemory bytes stay in memory, the rest goes to a
 // temporary file in the directory given to NewPart.
 type Part struct {
-	dir string // where the temporary file is made ("": os.TempDir)
+	dir     string     // where the temporary file is made ("": os.TempDir)
+	scratch []byte     // drain's file buffer (including goroutine only)
+	writing sync.Mutex // held by the writer while it writes the file
 
 	mu sync.Mutex // guards the fields below; never held across file I/O
 	// changed is closed, and replaced, whenever bytes come or the part
@@ -44,8 +46,6 @@ type Part struct {
 	err      error      // the temporary file's failure
 	stop     func()     // ends the include's work at once (Cancel)
 	finish   func(bool) // run by the including goroutine after drain
-	scratch  []byte     // drain's file buffer (including goroutine only)
-	writing  sync.Mutex // held by the writer while it writes the file
 }
 
 // NewPart returns an empty Part whose temporary file, when it needs one,

@@ -270,16 +270,17 @@ func TestSSIBigIncludeKeptInOrder(t *testing.T) {
 // includes run ends them: their upstream requests are closed, and no
 // include's goroutine is left, as nginx closes the subrequests' upstream
 // connections (recorded: "epoll_wait() reported that client prematurely
-// closed connection, so upstream connection is closed too", the page
-// logged 499).
+// closed connection, so upstream connection is closed too"), and the page
+// is logged 499 as nginx logs it (fulcrum logged 200 before).
 func TestSSIClientGoneEndsIncludes(t *testing.T) {
 	b := newIncludeBackend(t, func(b *includeBackend, name string, r *http.Request) bool {
 		<-r.Context().Done() // never answers: the proxy must give up
 		return false
 	})
+	accessLog := filepath.Join(t.TempDir(), "access.log")
 	addr := ssiPages(t, b.addr, map[string]string{
 		"page.html": `A<!--#include virtual="/b/one" -->B<!--#include virtual="/b/two" -->C`,
-	}, "")
+	}, "access_log "+accessLog+";")
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/page.html", nil)
 	tr := &http.Transport{}
@@ -307,11 +308,12 @@ func TestSSIClientGoneEndsIncludes(t *testing.T) {
 			}
 		}
 		running := includeGoroutines()
-		if gone == 2 && running == 0 {
+		logged, _ := os.ReadFile(accessLog)
+		if gone == 2 && running == 0 && strings.Contains(string(logged), `"GET /page.html HTTP/1.1" 499 `) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after the client left: backend %v, %d include goroutines left", b.log(), running)
+			t.Fatalf("after the client left: backend %v, %d include goroutines left, access log %q (want the page logged 499)", b.log(), running, logged)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -277,6 +277,10 @@ func (w *recorder) endBodyFilters() {
 	}
 	if bf.ssiOn {
 		bf.ssiOn = false
-		_ = bf.ssi.Close()
+		if err := bf.ssi.Close(); errors.Is(err, ssi.ErrAborted) && !w.sub && w.req != nil && w.req.Context().Err() != nil {
+			// the client left while the page waited for its includes:
+			// nginx logs the request 499 (recorded with nginx 1.22.1)
+			w.drop(499)
+		}
 	}
 }

@@ -260,6 +260,11 @@ type subWriter struct {
 	// request, which waits for it (backgroundupdate.go). nil for other
 	// subrequests.
 	owner *recorder
+	// yield, for an SSI include, lets the including response go on
+	// parsing once the include waits on an upstream (recorder.yield);
+	// running is its main request's bound on includes running at once.
+	yield   func()
+	running *ssiRunning
 }
 
 // included reports whether w is the recorder of a subrequest whose body goes

@@ -45,7 +45,12 @@ func (w *recorder) CanUpdateInBackground() bool {
 // subrequest looks the entry up again: expired, it takes the entry's lock
 // and refreshes it in place.
 func (w *recorder) UpdateInBackground() {
-	main := w.ResponseWriter.(*subWriter).owner
+	sw := w.ResponseWriter.(*subWriter)
+	main := sw.owner
+	if sw.running != nil { // includes may run at once (ssiEnv.Start)
+		sw.running.mu.Lock()
+		defer sw.running.mu.Unlock()
+	}
 	g := main.mirrors
 	if g == nil {
 		g = &mirrorGroup{}

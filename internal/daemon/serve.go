@@ -645,11 +645,11 @@ func (s *snapshot) getScratch() *requestScratch {
 // putScratch clears a request's scratch, once the request is done, and
 // puts it back in the pool.
 func (s *snapshot) putScratch(scratch *requestScratch) {
+	if scratch.rec.bf != nil {
+		scratch.rec.bf.abort() // first: includes still running end
+	}
 	scratch.st.Reset()
 	scratch.rec.gz.Abort() // a response cut short: the compressor goes back
-	if scratch.rec.bf != nil {
-		scratch.rec.bf.abort()
-	}
 	scratch.rec = recorder{}
 	scratch.r, scratch.log = nil, nil
 	scratch.link.expiresSet = false
@@ -716,10 +716,12 @@ func (s *snapshot) run(rec *recorder, r *http.Request, st *vars.State, srv *rout
 		case !rec.sub && mirrorSettings(loc, limited).PostAction != "" && !s.keepPostActionBody(rec, r, st, mirrorSettings(loc, limited)):
 		case !rec.sub && includes(mirrorSettings(loc, limited)) && !s.keepIncludeBody(rec, r, st, mirrorSettings(loc, limited)):
 		case limited:
+			rec.yieldBefore(s.limitHandlers[loc])
 			next = rec.runHandler(func() *internalRedirect { return s.limitHandlers[loc].serve(rec, r, st) })
 		case res.NoUpstream != "": // an if block's proxy_pass, a later one's configuration
 			failNoUpstream(rec, r, res.NoUpstream)
 		default:
+			rec.yieldBefore(s.handlers[loc])
 			next = rec.runHandler(func() *internalRedirect { return s.handlers[loc].serve(rec, r, st) })
 		}
 		if next == nil && rec.img != nil && !rec.img.done {

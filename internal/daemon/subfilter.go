@@ -32,6 +32,9 @@ type bodyFilters struct {
 	ssi      ssi.Filter
 	ssiOn    bool
 	ssiDepth int
+	// running bounds a main request's includes that run at once
+	// (ssiRunning); an included subrequest uses its main request's.
+	running ssiRunning
 }
 
 // active reports whether a body filter runs.
@@ -41,6 +44,7 @@ func (bf *bodyFilters) active() bool { return bf.gunzipping || bf.subbing || bf.
 func (bf *bodyFilters) abort() {
 	bf.gunzip.Abort()
 	bf.subf.Abort()
+	bf.ssi.Discard() // includes still running end (their goroutines too)
 	bf.ssiOn = false
 }
 
@@ -273,6 +277,10 @@ func (w *recorder) endBodyFilters() {
 	}
 	if bf.ssiOn {
 		bf.ssiOn = false
-		_ = bf.ssi.Close()
+		if err := bf.ssi.Close(); errors.Is(err, ssi.ErrAborted) && !w.sub && w.req != nil && w.req.Context().Err() != nil {
+			// the client left while the page waited for its includes:
+			// nginx logs the request 499 (recorded with nginx 1.22.1)
+			w.drop(499)
+		}
 	}
 }

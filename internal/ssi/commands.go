@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 
 	"fulcrum/internal/pcre"
@@ -194,6 +195,8 @@ func (f *Filter) regexMatch(pattern, subject string) (match, ok bool) {
 		n--
 	}
 	sh := f.shared
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	sh.subject = subject
 	sh.captures = sh.captures[:0]
 	for i := 0; i < n; i++ {
@@ -207,7 +210,7 @@ func (f *Filter) regexMatch(pattern, subject string) (match, ok bool) {
 		if loc[2*i] >= 0 {
 			v = subject[loc[2*i]:loc[2*i+1]]
 		}
-		sh.set(lower(name), v)
+		sh.setLocked(lower(name), v)
 	}
 	return true, true
 }
@@ -228,7 +231,7 @@ func (f *Filter) endif([]*string) bool {
 // blockCommand starts recording a block (for an include's stub): the text
 // and the commands up to endblock are kept, not output.
 func (f *Filter) blockCommand(params []*string) bool {
-	f.shared.blocks = append(f.shared.blocks, block{name: *params[0]})
+	f.shared.newBlock(*params[0])
 	f.output, f.inBlock = false, true
 	return true
 }
@@ -239,21 +242,40 @@ func (f *Filter) endblock([]*string) bool {
 	return true
 }
 
-// findBlock returns the block named name, or nil.
+// findBlock returns a copy of the block named name, or nil.
 func (s *Shared) findBlock(name string) *block {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i := range s.blocks {
 		if s.blocks[i].name == name {
-			return &s.blocks[i]
+			return &block{name: name, body: slices.Clone(s.blocks[i].body)}
 		}
 	}
 	return nil
 }
 
+// newBlock starts recording the block name.
+func (s *Shared) newBlock(name string) {
+	s.mu.Lock()
+	s.blocks = append(s.blocks, block{name: name})
+	s.mu.Unlock()
+}
+
+// appendBlock adds p to the last block.
+func (s *Shared) appendBlock(p []byte) {
+	s.mu.Lock()
+	bl := &s.blocks[len(s.blocks)-1]
+	bl.body = append(bl.body, p...)
+	s.mu.Unlock()
+}
+
 // include is nginx's ngx_http_ssi_include: a subrequest to virtual (or
 // file, which is the same with wait), its body output in place, or kept in
 // an SSI variable (set), or replaced by a block when it fails or is empty
-// (stub). fulcrum's subrequests always run to their end before the SSI
-// command after them, so wait changes nothing but its checks.
+// (stub). Without wait or set it is queued, and started at the end of the
+// write at hand (flush) to run beside the response (Env.Start); with
+// either, the includes queued before it start and it runs in place, the
+// commands after it waiting for its end.
 func (f *Filter) include(params []*string) bool {
 	uri, file, wait, set, stub := params[0], params[1], params[2], params[3], params[4]
 	switch {

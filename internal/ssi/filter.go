@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -38,6 +39,22 @@ type Env interface {
 	// ngx_http_ssi_stub_output sends the block through the subrequest's
 	// filters).
 	Include(uri, args string, w io.Writer, stub []byte) (failed bool, err error)
+	// Start is Include for an include without wait: it starts the
+	// subrequest, whose output (or stub) goes to part, and returns once
+	// the subrequest ended (part finished) or waits on something outside
+	// such as an upstream (part yielded): it then goes on beside the
+	// including response, which drains part when its turn comes. The
+	// subrequest may also run to its end before Start returns (a bound on
+	// the includes running at once). An error (ErrCycle) means it did not
+	// run, and part is not used.
+	Start(uri, args string, stub []byte, part *Part) error
+	// Yield says that the filter is about to wait for an include: a
+	// request waiting for this response's request (Part.WaitStarted) may
+	// go on.
+	Yield()
+	// Done is closed when the response is given up (the client went
+	// away): the filter stops waiting for its includes.
+	Done() <-chan struct{}
 	// Log logs msg at level error for the request.
 	Log(msg string)
 	// LogAlert logs msg at level alert for the request (a regex whose
@@ -60,12 +77,17 @@ type Options struct {
 	// SetLimit is subrequest_output_buffer_size: the longest body an
 	// include's set= keeps.
 	SetLimit int
+	// TempDir is where the output of an include that cannot go out yet
+	// goes past PartMemory ("": os.TempDir()).
+	TempDir string
 }
 
 // Shared is the state the SSI commands of a main request and of all its
 // included subrequests share, as nginx keeps it in the main request's
-// context: the variables set, the blocks, the last regex's captures.
+// context: the variables set, the blocks, the last regex's captures. Its
+// methods may be called from the goroutines of includes that run at once.
 type Shared struct {
+	mu       sync.Mutex // guards the fields below
 	vars     []variable
 	blocks   []block
 	captures []capture // $0..$9 of the last if's regex that matched
@@ -84,6 +106,8 @@ type capture struct{ start, end int }
 // lookup returns the SSI variable name (lower-case): a capture digit of
 // the last regex match, else one the set command made.
 func (s *Shared) lookup(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(name) == 1 && '0' <= name[0] && name[0] <= '9' {
 		if i := int(name[0] - '0'); i < len(s.captures) {
 			c := s.captures[i]
@@ -103,6 +127,13 @@ func (s *Shared) lookup(name string) (string, bool) {
 
 // set gives the SSI variable name (lower-case) value.
 func (s *Shared) set(name, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setLocked(name, value)
+}
+
+// setLocked is set with s.mu held.
+func (s *Shared) setLocked(name, value string) {
 	for i := range s.vars {
 		if s.vars[i].name == name {
 			s.vars[i].value = value
@@ -145,27 +176,36 @@ type Filter struct {
 	timefmt      string
 	errmsg       string
 	scratch      []byte
-	// queue is what waits for the includes of the current write: nginx
-	// runs an include without wait only once its request's filter has
-	// gone through the buffer at hand, so the commands after it in that
-	// buffer see the variables as they were before it. Its output still
-	// goes in its place: the text after it waits in the queue too.
-	queue []segment
+	// queue is the output that cannot go out yet: nginx runs an include
+	// without wait only once its request's filter has gone through the
+	// buffer at hand, so the commands after it in that buffer see the
+	// variables as they were before it; then it runs beside the response
+	// (Env.Start), and its output, and the text after it, wait here until
+	// what comes before went out, as in nginx's postpone filter.
+	queue  []segment
+	queued int // bytes of text in queue
 }
 
-// segment is text or an include waiting in Filter.queue.
+// maxQueued is how many bytes of text may wait in Filter.queue behind a
+// running include before the filter waits for the include to end.
+const maxQueued = 4 * PartMemory
+
+// segment is what waits in Filter.queue: text, an include not started yet
+// (include), or a started one's output (part).
 type segment struct {
 	text       []byte
 	path, args string
 	stub       *block
 	include    bool
+	part       *Part
 }
 
 // Reset readies f for a response whose output goes to out, with its
 // request's env, the state shared with the main request (nil: f's
 // response is the main request's, and a new one is made) and the
-// location's options.
+// location's options. Includes f still had running are given up.
 func (f *Filter) Reset(out io.Writer, env Env, shared *Shared, opts Options) {
+	f.Discard()
 	if shared == nil {
 		shared = &Shared{}
 	}
@@ -176,15 +216,14 @@ func (f *Filter) Reset(out io.Writer, env Env, shared *Shared, opts Options) {
 	f.out, f.env, f.shared, f.opts, f.err = out, env, shared, opts, nil
 	f.output, f.outputChosen, f.inBlock, f.conditional = true, false, false, 0
 	f.encoding, f.timefmt, f.errmsg = encEntity, DefaultTimefmt, DefaultErrmsg
-	f.queue = f.queue[:0]
 }
 
 // Shared is the state f's commands share with those of its main request
 // and its other subrequests.
 func (f *Filter) Shared() *Shared { return f.shared }
 
-// Write implements io.Writer: p goes through the commands. Its error is
-// the output writer's first.
+// Write implements io.Writer: p goes through the commands, and the
+// includes it had start. Its error is the output writer's first.
 func (f *Filter) Write(p []byte) (int, error) {
 	f.p.feed(p)
 	f.flush()
@@ -192,10 +231,36 @@ func (f *Filter) Write(p []byte) (int, error) {
 }
 
 // Close ends the body: a command not finished is dropped, as nginx drops
-// it. The error is the output writer's first.
+// it, and what the includes output goes out as they end, in order. The
+// error is the output writer's first; includes still running then are
+// given up.
 func (f *Filter) Close() error {
 	f.flush()
+	for f.err == nil && len(f.queue) > 0 {
+		f.waitHead()
+		f.drainReady()
+	}
+	f.Discard()
 	return f.err
+}
+
+// Discard gives up the includes still running (their output goes
+// nowhere) and waits for their goroutines to end. The response is
+// over: a client gone, a failure, or the request's end.
+func (f *Filter) Discard() {
+	for i := range f.queue {
+		if part := f.queue[i].part; part != nil {
+			part.Cancel()
+		}
+	}
+	for i := range f.queue {
+		if part := f.queue[i].part; part != nil {
+			part.waitDone()
+			part.release(false)
+		}
+	}
+	clear(f.queue)
+	f.queue, f.queued = f.queue[:0], 0
 }
 
 // emit writes p to the output, or queues it behind an include.
@@ -204,30 +269,109 @@ func (f *Filter) emit(p []byte) {
 		return
 	}
 	if n := len(f.queue); n > 0 {
-		if last := &f.queue[n-1]; !last.include {
+		if last := &f.queue[n-1]; !last.include && last.part == nil {
 			last.text = append(last.text, p...)
 		} else {
 			f.queue = append(f.queue, segment{text: append([]byte(nil), p...)})
 		}
+		f.queued += len(p)
+		for f.queued > maxQueued && f.err == nil && f.queue[0].part != nil {
+			f.waitHead()
+			f.drainReady()
+		}
 		return
 	}
+	f.write(p)
+}
+
+// write writes p to the output.
+func (f *Filter) write(p []byte) {
 	if _, err := f.out.Write(p); err != nil {
 		f.err = err
 	}
 }
 
-// flush runs the queued includes, and outputs the text between them.
+// flush starts the includes of the write at hand, in order, each once
+// the one before it ended or waits on something outside, as nginx runs
+// its posted subrequests, then outputs what can go out.
 func (f *Filter) flush() {
-	q := f.queue
-	f.queue = nil
-	for i := range q {
-		if s := &q[i]; s.include {
-			f.runInclude(s.path, s.args, s.stub)
-		} else {
-			f.emit(s.text)
+	for i := range f.queue {
+		s := &f.queue[i]
+		if !s.include || f.err != nil {
+			continue
 		}
+		s.include = false
+		var stub []byte
+		if s.stub != nil {
+			stub = stubText(s.stub.body)
+		}
+		part := NewPart(f.opts.TempDir)
+		if err := f.env.Start(s.path, s.args, stub, part); err != nil {
+			if !f.opts.SilentErrors {
+				s.text = []byte(f.errmsg)
+				f.queued += len(s.text)
+			}
+			continue
+		}
+		s.part = part
 	}
-	f.queue = q[:0]
+	f.drainReady()
+}
+
+// drainReady outputs the queue's head while it can: text, and the output
+// of includes, up to the first one still running.
+func (f *Filter) drainReady() {
+	n := 0
+	for ; n < len(f.queue) && f.err == nil; n++ {
+		s := &f.queue[n]
+		if s.include {
+			break
+		}
+		if s.part == nil {
+			f.write(s.text)
+			f.queued -= len(s.text)
+			continue
+		}
+		done, err := s.part.drain(f.out)
+		if err != nil {
+			if f.err == nil {
+				f.err = err
+			}
+			break
+		}
+		if !done {
+			break
+		}
+		s.part.release(true)
+	}
+	if f.err != nil {
+		f.Discard()
+		return
+	}
+	rest := copy(f.queue, f.queue[n:])
+	clear(f.queue[rest:])
+	f.queue = f.queue[:rest]
+}
+
+// waitHead waits until the include at the queue's head output something
+// or ended, or the client went away (which ends the response). A request
+// waiting for f's own response may go on meanwhile (Env.Yield).
+func (f *Filter) waitHead() {
+	part := f.queue[0].part
+	if part == nil {
+		return
+	}
+	ready, changed := part.ready()
+	if ready {
+		return
+	}
+	f.env.Yield()
+	select {
+	case <-changed:
+	case <-f.env.Done():
+		f.err = ErrAborted
+		f.Discard()
+	}
 }
 
 // text implements events.
@@ -236,8 +380,7 @@ func (f *Filter) text(p []byte) {
 	case f.output:
 		f.emit(p)
 	case f.inBlock:
-		bl := &f.shared.blocks[len(f.shared.blocks)-1]
-		bl.body = append(bl.body, p...)
+		f.shared.appendBlock(p)
 	}
 }
 
@@ -313,8 +456,7 @@ func (f *Filter) command(c *Command) {
 	}
 	if !f.output && !cmd.block {
 		if f.inBlock {
-			bl := &f.shared.blocks[len(f.shared.blocks)-1]
-			bl.body = append(bl.body, c.String()...)
+			f.shared.appendBlock([]byte(c.String()))
 			return
 		}
 		if cmd.conditional == 0 {

@@ -68,6 +68,17 @@ func (e *testEnv) Include(uri, args string, w io.Writer, stub []byte) (bool, err
 	return true, err
 }
 
+// Start runs the include at once, as Include.
+func (e *testEnv) Start(uri, args string, stub []byte, part *Part) error {
+	_, err := e.Include(uri, args, part, stub)
+	part.Finish(nil)
+	return err
+}
+
+func (e *testEnv) Yield() {}
+
+func (e *testEnv) Done() <-chan struct{} { return nil }
+
 func (e *testEnv) Log(msg string) { e.logs = append(e.logs, msg) }
 
 func (e *testEnv) LogAlert(msg string) { e.alerts = append(e.alerts, msg) }

@@ -150,3 +150,14 @@ func (st *State) EndPostAction(sv Subrequest, keepStatus bool) {
 		st.Upstreams = append(st.Upstreams, a)
 	}
 }
+
+// Adopt gives st the set variables of src, a [State.Fork] of st whose
+// subrequest ran while st waited for it: nginx's subrequest shares its
+// main request's variables, so what its location's set directives gave
+// is the including request's too.
+func (st *State) Adopt(src *State) {
+	st.user = append(st.user[:0], src.user...)
+	st.userBuf = append(st.userBuf[:0], src.userBuf...)
+	clear(st.values)
+	st.values = append(st.values[:0], src.values...)
+}

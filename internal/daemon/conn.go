@@ -90,15 +90,11 @@ type clientConn struct {
 	aborted bool
 	aborter proxy.Aborter
 
-	req      h1.Request
-	body     reqBody
+	// connScratch holds the structures a request works in, reused from one
+	// request to the next; nil while the connection is parked (park,
+	// resume), when nothing may touch them.
+	*connScratch
 	base     *http.Request // carries ctx into each request
-	hreq     http.Request
-	url      url.URL
-	header   http.Header
-	values   []string // backing of header's value slices, reused
-	arena    []byte   // the request's strings before conversion, reused
-	w        respWriter
 	hijacked bool
 	// version and closeReq are the current request head's version and
 	// whether it asked to close; the head itself is released early.
@@ -170,8 +166,32 @@ type clientConn struct {
 	refusedErr h1.Error
 }
 
+// connScratch is what a client connection's requests work in: the head,
+// the body reader, the http.Request with its URL and header, their text,
+// and the response writer. A busy connection keeps one (no allocation per
+// request); a parked one lets it go (shed) and takes a new one when it
+// comes back (resume).
+type connScratch struct {
+	req    h1.Request
+	body   reqBody
+	hreq   http.Request
+	url    url.URL
+	header http.Header
+	values []string // backing of header's value slices, reused
+	arena  []byte   // the request's strings before conversion, reused
+	w      respWriter
+}
+
+// newScratch gives cc a fresh connScratch, as a new connection has.
+func (cc *clientConn) newScratch() {
+	cc.connScratch = &connScratch{header: http.Header{}}
+	cc.w = respWriter{cc: cc, header: http.Header{}}
+	cc.body.cc = cc
+}
+
 func newClientConn(s *httpServer, c net.Conn) *clientConn {
-	cc := &clientConn{srv: s, c: c, header: http.Header{}}
+	cc := &clientConn{srv: s, c: c}
+	cc.newScratch()
 	cc.ci = connInfo{id: s.nextID(), born: time.Now()}
 	if sc, ok := c.(*sslConn); ok {
 		sc.id = cc.ci.id // $connection for a certificate loaded at the handshake
@@ -200,8 +220,6 @@ func newClientConn(s *httpServer, c net.Conn) *clientConn {
 	cc.out.c, cc.out.sock = c, cc.raw
 	cc.ctx, cc.cancel = context.WithCancelCause(context.Background())
 	cc.base = (&http.Request{}).WithContext(cc.ctx)
-	cc.w = respWriter{cc: cc, header: http.Header{}}
-	cc.body.cc = cc
 	return cc
 }
 

@@ -1,8 +1,6 @@
 package daemon
 
 import (
-	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -98,6 +96,7 @@ func (cc *clientConn) unpark() {
 // resume is a parked connection's new goroutine: the wait ends as
 // waitRequest's would have after waitIdle, then the requests go on.
 func (cc *clientConn) resume(first bool, deadline time.Time) {
+	cc.newScratch()
 	err := cc.waitIdle(deadline) // the parker cleared cc.ticket
 	if !cc.endWait(first, err, true, deadline) {
 		cc.close()
@@ -107,22 +106,12 @@ func (cc *clientConn) resume(first bool, deadline time.Time) {
 }
 
 // shed lets go of what the last request left for the next one to reuse:
-// its text, its header maps and lists, the response's scratch. A busy
-// connection keeps them (no allocation per request); a parked one would
-// hold about 3 KiB in them for as long as it idles, and the next request
-// after a wait that long can afford to allocate them again.
+// the connection's scratch (its text, header maps and lists, the response
+// writer's) and the request's text in connInfo. A busy connection keeps
+// them (no allocation per request); a parked one would hold 2 KiB in them
+// for as long as it idles, and the next request after a wait that long can
+// afford a fresh set (resume).
 func (cc *clientConn) shed() {
-	cc.arena, cc.values = nil, nil
-	cc.header = http.Header{}
-	cc.hreq = http.Request{}
-	cc.url = url.URL{}
+	cc.connScratch = nil
 	cc.ci.requestLine, cc.ci.fields = "", nil
-	cc.w.shed()
-}
-
-// shed lets go of the response's reused scratch (see clientConn.shed).
-func (w *respWriter) shed() {
-	w.header = http.Header{}
-	w.keys, w.order, w.inOrder, w.values = nil, nil, nil, nil
-	w.reason, w.pending, w.trailer, w.tfields = nil, nil, nil, nil
 }

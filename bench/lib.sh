@@ -100,12 +100,14 @@ mem_kb() {
 	echo "$total"
 }
 
-# http_block is the part of the configuration both proxies share.
+# http_block is the part of the configuration both proxies share; WORKER_CONNECTIONS
+# (default 4096) and HTTP_EXTRA (lines at the top of the http block) adjust it.
 http_block() {
 	cat <<EOF
-events { worker_connections 4096; }
+events { worker_connections ${WORKER_CONNECTIONS:-4096}; }
 http {
     access_log off;
+    ${HTTP_EXTRA:-}
     upstream backends {
         server 127.0.0.1:${BACKENDS[0]};
         server 127.0.0.1:${BACKENDS[1]};

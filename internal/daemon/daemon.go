@@ -318,6 +318,9 @@ func (d *Daemon) Reload() {
 	// files were read would go to the old pools and be lost.
 	d.admin.changeMu.Lock()
 	defer d.admin.changeMu.Unlock()
+	// Whatever the outcome, the status zones are those of the
+	// configuration in force after it (a refused build may have made some).
+	defer d.admin.retainZones()
 	log := d.logs.error()
 	log.Logf(errlog.Notice, "reconfiguring") // nginx's master, on SIGHUP
 	cfg, err := config.Load(d.opts.ConfPath, d.opts.Load)

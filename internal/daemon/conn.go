@@ -1253,6 +1253,14 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 		} else if len(line) > cc.srv.limits().h1.MaxRequestLine {
 			line = line[:cc.srv.limits().h1.MaxRequestLine]
 		}
+	} else if first := cc.srv.limits().h1.HeaderBuffer; first > 0 && len(line) > first && h1.RequestLineFaultWithin(line, first) {
+		// nginx's parser refused the line within its first buffer
+		// (client_header_buffer_size), and its $request is the line as
+		// that buffer held it: the first read, for a client that sent
+		// the line in one go (recorded with nginx 1.22.1: "G1 /a?zz..."
+		// and "PATCH ?xx..." over 4000 bytes log their first 1024; a
+		// fault past them logs the whole line).
+		line = line[:first]
 	}
 	// What arrived of the request line; empty lines alone log as "".
 	st.RequestLine, st.EmptyRequestLine = string(line), len(line) == 0
@@ -1618,8 +1626,9 @@ type reqBody struct {
 	// its body (nginx's c->error): the request ends with no answer. Set
 	// by the read that failed, read after its error came back.
 	peerClosed bool
-	// preread is the body bytes that came with the head (see headLength),
-	// at most 65535: a uint16 in the struct's padding.
+	// preread is the body bytes that came with the head as nginx reads
+	// them (see headLength and prereadOf), at most 65535: a uint16 in the
+	// struct's padding.
 	preread uint16
 	// abandoned says the handler gave up the rest of a body that streamed
 	// upstream (respWriter.AbandonBody): reads fail with errBodyAbandoned,
@@ -1651,11 +1660,32 @@ func (b *reqBody) reset() error {
 	b.framed, b.cc.ci.chunked, b.limit, b.early = 0, chunkedBody{}, 0, false
 	b.abandoned.Store(false)
 	b.peerClosed = false
-	b.headLength, b.preread = int32(b.cc.ci.length), uint16(min(b.cc.in.Buffered(), 65535))
+	b.headLength, b.preread = int32(b.cc.ci.length), uint16(min(prereadOf(req, b.cc.in.Buffered()), 65535))
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
 	return b.b.Reset(b.cc.in.Reader(), req.Framing, req.ContentLength, h1.BodyLimits{})
+}
+
+// prereadOf returns how many body bytes nginx would have read with req's
+// head, buffered of them read ahead by fulcrum: nginx reads a head into
+// its header buffers, each read taking as much as the buffer has room for,
+// so the body bytes that came with the head fill the rest of the buffer
+// the head ended in (h1.Request.BufferRoom), no more. fulcrum's own read
+// buffer (2 KiB) may hold less, or more: when some body came with the
+// head, the rest of nginx's room is taken to have come too (a client
+// sends a request in one go; one that paused inside the room's bytes is
+// counted as if it had not). Recorded with nginx 1.22.1: after a
+// 4077-byte head (a 4000-byte target, in a large buffer of 8k), a chunk
+// whose data ends in "\r0" counts none of the body, 4077; after a 78-byte
+// head (first buffer 1k), a fault 1,100 bytes into the body counts every
+// byte, 1219.
+func prereadOf(req *h1.Request, buffered int) int {
+	room := req.BufferRoom()
+	if room == 0 || buffered == 0 {
+		return buffered
+	}
+	return room
 }
 
 // Read implements io.Reader.
@@ -1687,6 +1717,11 @@ func (b *reqBody) account(n int, err error) (int, error) {
 		err = errBodyAbandoned // AbandonBody's deadline, not a timeout
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.cc.timedOut = true // client_body_timeout
+		// nginx counts every byte it read before the timeout, those of
+		// a line not finished too (recorded with nginx 1.22.1: a body
+		// "3\r\nabc\r\n0\r\n\r" that stalls logs 408 with all 91
+		// bytes of the request, fulcrum counted 90 without its "\r").
+		b.cc.ci.length += int64(b.cc.in.Buffered())
 	case b.limit > 0 && errors.Is(err, h1.ErrBodyTooLarge):
 		err = &chunkTooLarge{max: http.MaxBytesError{Limit: b.limit}}
 		if c := b.b.Chunked(); c != nil {
@@ -1704,6 +1739,10 @@ func (b *reqBody) account(n int, err error) (int, error) {
 		err = &bodyFault{err: err, level: errlog.Error, msg: "client sent invalid chunked body"}
 		if b.cc.ci.length-int64(b.headLength) <= int64(b.preread) {
 			b.cc.ci.length = int64(b.headLength) // see headLength
+		} else {
+			// Past the preread, nginx counts what its read took from the
+			// socket, the bytes after the fault too (see prereadOf).
+			b.cc.ci.length += int64(b.cc.in.Buffered())
 		}
 	}
 	return n, err

@@ -69,7 +69,8 @@ func (c *ChunkedReader) Trailers() Headers {
 
 // Framing returns how many bytes of the coding itself (chunk-size lines with
 // their extensions, the CRLF after each chunk's data, the trailer section)
-// were consumed so far: with the data, what was read from the wire.
+// were consumed so far, the part of a size line or trailer section a read
+// error cut short included: with the data, what was read from the wire.
 func (c *ChunkedReader) Framing() int64 { return c.framing }
 
 // Consumed returns how many bytes of the body's wire form were consumed so
@@ -279,6 +280,7 @@ func (c *ChunkedReader) readSize() error {
 	case err == bufio.ErrBufferFull:
 		return ErrChunkExtension
 	case err != nil:
+		c.framing += int64(len(line)) // read, though the line never ended
 		return unexpected(err)
 	case len(line) < 2 || line[len(line)-2] != '\r':
 		return ErrBareLF
@@ -444,6 +446,10 @@ func (c *ChunkedReader) readTrailers() error {
 	raw, err := readHead(c.br, c.tbuf[:0], &s)
 	c.tbuf = raw
 	if err != nil {
+		// What was read of a section that did not end (a timeout, a
+		// close, a refused line) was read all the same: nginx counts
+		// it in $request_length.
+		c.framing += int64(len(raw))
 		return err
 	}
 	c.framing += int64(len(raw))

@@ -342,9 +342,20 @@ func (d *Daemon) Reload() {
 		return
 	}
 	// refuse logs why the reload failed after the logs changed, to the
-	// log in force (the running configuration's again).
+	// log in force (the running configuration's again). The stream and
+	// mail blocks put back as they were take the logs in force when they
+	// are made again (a mail server without an error_log holds the main
+	// one): undo comes first (restore), so that they do not take the
+	// refused configuration's.
+	undone := false
+	restore := func() {
+		if !undone {
+			undone = true
+			logsChange.undo()
+		}
+	}
 	refuse := func(err error) {
-		logsChange.undo()
+		restore()
 		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
 	}
 	snap, err := d.build(cfg)
@@ -362,6 +373,7 @@ func (d *Daemon) Reload() {
 	mailAddrs, err := d.mail.Apply(cfg.Mail)
 	if err != nil {
 		snap.access.release()
+		restore()
 		if _, serr := d.stream.Apply(old.cfg.Stream); serr != nil {
 			err = errors.Join(err, serr)
 		}
@@ -370,6 +382,7 @@ func (d *Daemon) Reload() {
 	}
 	if err := d.openNewListeners(snap); err != nil {
 		snap.access.release()
+		restore()
 		if _, serr := d.stream.Apply(old.cfg.Stream); serr != nil {
 			err = errors.Join(err, serr)
 		}

@@ -111,3 +111,27 @@ func TestRefusedRequestLineLoggedLikeNginx(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedTargetsLoggedLikeNginx: what nginx 1.22.1 logs of two request
+// lines it refuses (found by scripts/request-nginx-sweep.py with seed 2):
+// an absolute-form target with an empty host, refused after its URI was
+// parsed, logs its $uri and $args; "OPTIONS *", refused by the request line
+// parser at its "*", counts nothing in $request_length, as "GET *".
+func TestRefusedTargetsLoggedLikeNginx(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+	log_format t '$status $request_length "$request" "$uri" "$args"';
+	server { listen 127.0.0.1:0; access_log %[1]s t buffer=0; location / { return 200; } }`, logPath))
+	tests := []struct{ line, logged string }{
+		{"GET http:///ret/a?x=1 HTTP/1.1", `400 32 "GET http:///ret/a?x=1 HTTP/1.1" "/ret/a" "x=1"`},
+		{"OPTIONS * HTTP/1.1", `400 0 "OPTIONS * HTTP/1.1" "-" "-"`},
+		{"GET * HTTP/1.1", `400 0 "GET * HTTP/1.1" "-" "-"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.line, func(t *testing.T) {
+			rawTalk(t, addr, tc.line+"\r\nHost: a\r\n\r\n", 3*time.Second)
+			waitLogged(t, logPath, tc.logged)
+		})
+	}
+}

@@ -1276,6 +1276,11 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 			if p, err := router.NormalizePath(string(parsed.Path)); err == nil {
 				st.Path = p
 			}
+			if parsed.Query != nil {
+				// and its args (recorded with nginx 1.22.1: "GET
+				// http:///ret/a?x=1" logs $args x=1)
+				st.Args, st.ArgsFound = string(parsed.Query), true
+			}
 			st.Length = int64(lineEnd(req.Raw()))
 		case h1.ErrTargetEscape:
 			// nginx's request line parser took the line and its URI

@@ -195,6 +195,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		msg := ""
 		if hostErr == nil {
 			msg = invalidRequestLine
+			if r.ProtoMajor == 1 {
+				// nginx's request line parser refused "OPTIONS *" at its
+				// "*": nothing counted (recorded with nginx 1.22.1:
+				// $request_length 0, as for "GET *", which h1 refuses).
+				ci.length = 0
+			}
 		} else if m, ok := hostErr.(malformedError); ok {
 			msg = string(m)
 		}

@@ -521,8 +521,9 @@ EXPECTED = [
      "chunked body lines read exactly (directives.md)"),
     (REFUSES, r"header 'X-A'$|header 'X-A: a\\r\\n", "a field line without a colon, obs-fold: 400 (security.md)"),
     (r"backend saw 0 records through nginx, 1 through fulcrum", r"chunk|last chunk",
-     "proxy_request_buffering off: what came before a chunked framing fault streamed, then the upstream "
-     "connection closed on an unfinished body (nginx does the same when the bytes come in more than one read)"),
+     "proxy_request_buffering off: what came before a chunked framing fault past fulcrum's 2 KiB read buffer "
+     "streamed, then the upstream connection closed on an unfinished body (nginx checks what its header buffer "
+     "held with the head before it connects, and streams the same when the bytes come in more than one read)"),
 ]
 
 

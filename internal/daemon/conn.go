@@ -1753,6 +1753,35 @@ func (b *reqBody) account(n int, err error) (int, error) {
 	return n, err
 }
 
+// PrereadFault implements proxy.PrereadChecker: the fault of a chunked body
+// within the bytes that came with its head (its preread, see prereadOf; as
+// many of them as fulcrum's read buffer holds), found without reading
+// them, as a *bodyFault; nil when there is none, the body is not chunked,
+// or some of it was read already. nginx's body filter takes the preread
+// before a streamed body's upstream is connected (recorded with nginx
+// 1.22.1, proxy_request_buffering off: "3\r\nabc\r\nzz\r\n" with the
+// head is 400, "client sent invalid chunked body", nothing upstream, a dead
+// upstream not tried; "zz\r\n" sent 300 ms after the first chunk is 502
+// there, the connect having failed first).
+func (b *reqBody) PrereadFault() error {
+	c := b.b.Chunked()
+	if c == nil || b.finished || b.expect || c.Consumed() > 0 || c.Err() != nil {
+		return nil
+	}
+	n := min(int(b.preread), b.cc.in.Buffered())
+	if n == 0 {
+		return nil
+	}
+	p, _ := b.cc.in.Reader().Peek(n)
+	if err := h1.ChunkedPrefixFault(p); err != nil && isChunkedFault(err) {
+		// The handler logs it; the discard after the answer must not
+		// read into the fault and log it again (see discardBody).
+		b.early = true
+		return &bodyFault{err: err, level: errlog.Error, msg: "client sent invalid chunked body"}
+	}
+	return nil
+}
+
 // isChunkedFault reports whether err is the strict reader refusing a
 // chunked body's framing (its size lines, extensions, data ends, trailer).
 func isChunkedFault(err error) bool {

@@ -1038,6 +1038,17 @@ type wireLimited struct {
 // WireBytes implements bodyspool.WireCounter.
 func (b *wireLimited) WireBytes() int64 { return b.wire.WireBytes() }
 
+// PrereadFault passes on proxy.PrereadChecker (reqBody's).
+func (b *wireLimited) PrereadFault() error { return prereadFault(b.wire) }
+
+// prereadFault is body's proxy.PrereadChecker answer, nil when it has none.
+func prereadFault(body any) error {
+	if pc, ok := body.(proxy.PrereadChecker); ok {
+		return pc.PrereadFault()
+	}
+	return nil
+}
+
 // Pending passes on whether the chunked body's bytes are readable without
 // waiting (reqBody.Pending); false when the body cannot tell.
 func (b *wireLimited) Pending() bool {
@@ -1150,6 +1161,9 @@ func (b *deadlineBody) WireBytes() int64 {
 	}
 	return -1
 }
+
+// PrereadFault passes on proxy.PrereadChecker (reqBody's).
+func (b *deadlineBody) PrereadFault() error { return prereadFault(b.rc) }
 
 // Buffered passes on the body's count of bytes readable without waiting
 // (reqBody.Buffered); 0 when it keeps none.

@@ -478,3 +478,30 @@ func TestBodyLimitChunkedAndBuffered(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkedPrefixFault: the first bytes of a chunked body are refused
+// for the fault ChunkedReader would refuse them for, and a well-formed
+// beginning, cut anywhere, is not.
+func TestChunkedPrefixFault(t *testing.T) {
+	whole := "3\r\nabc\r\n3;x=y\r\ndef\r\n0\r\nT: v\r\n\r\n"
+	for i := 0; i <= len(whole); i++ {
+		if err := ChunkedPrefixFault([]byte(whole[:i])); err != nil {
+			t.Errorf("ChunkedPrefixFault(%q) = %v, want nil", whole[:i], err)
+		}
+	}
+	tests := []struct {
+		in   string
+		want error
+	}{
+		{"zz\r\n", ErrChunkSize},
+		{"3\r\nabc\r\nz", ErrChunkSize},
+		{"3\r\nabcX", ErrChunkData},
+		{"3\r\nabc\n", ErrChunkData},
+		{"3\r\nabc\r\n0\r\nT v\r\n\r\n", ErrMissingColon}, // found at the section's end
+	}
+	for _, tt := range tests {
+		if err := ChunkedPrefixFault([]byte(tt.in)); err != tt.want {
+			t.Errorf("ChunkedPrefixFault(%q) = %v, want %v", tt.in, err, tt.want)
+		}
+	}
+}

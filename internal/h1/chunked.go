@@ -117,6 +117,23 @@ func (c *ChunkedReader) Read(p []byte) (int, error) {
 	return n, c.err
 }
 
+// ChunkedPrefixFault returns the error a ChunkedReader refuses the first
+// bytes p of a chunked body with (ErrChunkSize, ErrChunkData, a trailer
+// line's fault ...), or nil when p is a well-formed beginning of one, or a
+// whole one. It reads p only: a proxy that streams a body checks with it
+// what came with the head before it connects upstream, as nginx checks its
+// preread.
+func ChunkedPrefixFault(p []byte) error {
+	var c ChunkedReader
+	// A buffer larger than p: a size line cut at p's end is not "too long".
+	c.Reset(bufio.NewReaderSize(bytes.NewReader(p), len(p)+16), BodyLimits{})
+	_, err := c.WriteTo(io.Discard)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return nil
+	}
+	return err
+}
+
 // WriteTo decodes the rest of the body into w straight from br's buffer.
 func (c *ChunkedReader) WriteTo(w io.Writer) (int64, error) {
 	var total int64

@@ -55,6 +55,12 @@ func setReplayBody(b *replayBody, r *http.Request, set *config.Settings, o *body
 		*b = replayBody{empty: true, buffered: true}
 		return nil
 	case !set.ProxyRequestBuffering && !isSpooled(r.Body):
+		if pc, ok := r.Body.(PrereadChecker); ok {
+			if err := pc.PrereadFault(); err != nil {
+				*b = replayBody{}
+				return err // refused before an upstream is chosen
+			}
+		}
 		*b = replayBody{stream: r.Body, length: max(r.ContentLength, -1)}
 		return nil
 	}
@@ -69,6 +75,16 @@ func setReplayBody(b *replayBody, r *http.Request, set *config.Settings, o *body
 		b.buf, b.buffered = b.spool.Memory(), true
 	}
 	return err
+}
+
+// PrereadChecker is a request body that can tell, before any of it is read,
+// whether the bytes that came with the head are already malformed (a
+// chunked body's framing): an unbuffered body (proxy_request_buffering off)
+// is then refused with that error before an upstream is chosen, as nginx
+// refuses its preread before it connects, rather than streamed to a server
+// (or a 502 for a dead one) and refused later.
+type PrereadChecker interface {
+	PrereadFault() error
 }
 
 // AnnouncedBody is the body of a request that announces the client's

@@ -1,0 +1,69 @@
+package daemon_test
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestUnbufferedChunkedPrereadFault: with proxy_request_buffering off, a
+// chunked body whose bytes that came with the head are already malformed
+// is refused with 400 before an upstream is chosen, as nginx 1.22.1
+// refuses its preread (recorded: "3\r\nabc\r\nzz\r\n" sent with the head
+// is 400, "client sent invalid chunked body", $upstream_addr "-", with a
+// dead upstream too; "zz\r\n" sent 300 ms after the first chunk is 502 with
+// a dead upstream, whose connect failed first). Before, fulcrum connected
+// first: 502 with a dead upstream, and a live one got the head and the
+// first chunk.
+func TestUnbufferedChunkedPrereadFault(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	live, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := live.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+	log_format t '$status $request_length "$request" $upstream_addr';
+	server { listen 127.0.0.1:0; access_log %[1]s t buffer=0;
+		location /dead { proxy_pass http://%[2]s; proxy_request_buffering off; proxy_http_version 1.1; }
+		location /live { proxy_pass http://%[3]s; proxy_request_buffering off; proxy_http_version 1.1; }
+	}`, logPath, deadAddr(t), live.Addr()))
+	head := func(loc string) string {
+		return "POST /" + loc + " HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	}
+	tests := []struct {
+		name, req, logged string
+	}{
+		{"dead, a bad size line", head("dead") + "3\r\nabc\r\nzz\r\n", `400 60 "POST /dead HTTP/1.1" -`},
+		{"dead, a bad data end", head("dead") + "3\r\nabc\r\n3\r\nabcX", `400 60 "POST /dead HTTP/1.1" -`},
+		{"dead, a bad first line", head("dead") + "zz\r\n", `400 60 "POST /dead HTTP/1.1" -`},
+		{"live, a bad size line", head("live") + "3\r\nabc\r\nzz\r\n", `400 60 "POST /live HTTP/1.1" -`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _, _ := rawTalk(t, addr, tc.req, 3*time.Second)
+			if want := "HTTP/1.1 400 Bad Request\r\n"; len(got) < len(want) || got[:len(want)] != want {
+				t.Errorf("answer %q, want a 400", got)
+			}
+			waitLogged(t, logPath, tc.logged)
+		})
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("the live upstream accepted %d connections, want none", n)
+	}
+}

@@ -67,3 +67,23 @@ func TestUnbufferedChunkedPrereadFault(t *testing.T) {
 		t.Errorf("the live upstream accepted %d connections, want none", n)
 	}
 }
+
+// TestChunkedDataEndFaultAtOnce: a chunk's data followed by another byte
+// than CR, the last byte the client sent, is refused at once with 400, as
+// nginx 1.22.1 refuses it (recorded: "3\r\nabcX" after the head, buffered
+// location: 400 "client sent invalid chunked body" at once). fulcrum
+// waited for one more byte, up to client_body_timeout.
+func TestChunkedDataEndFaultAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+	server { listen 127.0.0.1:0; client_body_timeout 30s;
+		location / { proxy_pass http://%s; }
+	}`, echoBackend(t)))
+	for _, body := range []string{"3\r\nabcX", "3\r\nabc\r\n3\r\nabcX"} {
+		start := time.Now()
+		got, _, _ := rawTalk(t, addr, "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"+body, 5*time.Second)
+		if want := "HTTP/1.1 400 Bad Request\r\n"; len(got) < len(want) || got[:len(want)] != want {
+			t.Errorf("%q: answer %q after %v, want a 400 at once", body, got, time.Since(start))
+		}
+	}
+}

@@ -166,6 +166,10 @@ func TestChunkedSizeFaultBeforeLineEnd(t *testing.T) {
 		{"17 digits", "00000000000000001", ErrChunkSize},
 		{"CR then not LF", "5\rx", ErrBareCR},
 		{"empty size", "\rx", ErrChunkSize},
+		// nginx 1.22.1 refuses a chunk's data followed by another byte than
+		// CR at that byte (recorded: "3\r\nabcX", then nothing: 400 at once).
+		{"data end not CR", "3\r\nabcX", ErrChunkData},
+		{"second data end not CR", "3\r\nabc\r\n3\r\nabcX", ErrChunkData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,6 +210,7 @@ func TestChunkedReady(t *testing.T) {
 		{"data buffered", "5\r\nhe", 1, true},
 		{"data all read", "5\r\nhe", 2, false},
 		{"CR of the data CRLF alone", "2\r\nhe\r", 2, false},
+		{"a data end that is not CR", "2\r\nheX", 2, true},
 		{"body done", "0\r\n\r\n", 1, true},
 	}
 	for _, tt := range tests {

@@ -230,10 +230,10 @@ func (c *ChunkedReader) Err() error { return c.err }
 // buffered bytes alone.
 func (c *ChunkedReader) stepReady() bool {
 	n := c.br.Buffered()
-	if c.state == stDataCRLF {
-		return n >= 2
-	}
 	p, _ := c.br.Peek(n)
+	if c.state == stDataCRLF {
+		return n >= 2 || n == 1 && p[0] != '\r' // a fault shows at the first byte
+	}
 	if c.state == stTrailer {
 		// The trailer section is read whole, up to its empty line.
 		return bytes.HasPrefix(p, []byte("\n")) || bytes.HasPrefix(p, []byte("\r\n")) ||
@@ -258,8 +258,15 @@ func (c *ChunkedReader) step() error {
 	return io.EOF
 }
 
-// readDataCRLF consumes the CRLF that must follow chunk data.
+// readDataCRLF consumes the CRLF that must follow chunk data. A first byte
+// other than CR fails it as soon as it is buffered, without waiting for a
+// second (recorded with nginx 1.22.1: "3\r\nabcX" and nothing after got
+// 400 at once; fulcrum waited for one more byte, up to
+// client_body_timeout).
 func (c *ChunkedReader) readDataCRLF() error {
+	if p, _ := c.br.Peek(1); len(p) == 1 && p[0] != '\r' {
+		return ErrChunkData
+	}
 	p, err := c.br.Peek(2)
 	if len(p) > 0 && p[0] != '\r' || len(p) > 1 && p[1] != '\n' {
 		return ErrChunkData

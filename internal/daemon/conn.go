@@ -1782,6 +1782,38 @@ func (b *reqBody) PrereadFault() error {
 	return nil
 }
 
+// CountUnread implements proxy.UnreadBody, for a body that streams to no
+// server (every attempt failed before reading any of it): nginx read what
+// came with the head before it connected (its preread, see prereadOf) and
+// counted it in $request_length, so it is counted here too; whole reports
+// whether that was the whole body. When it was not, nginx's request ends
+// while its body is still being read: no keep-alive, the rest not parsed,
+// and the caller abandons the body for that (recorded with nginx 1.22.1,
+// proxy_request_buffering off, a dead upstream: "3\r\nabc\r\n0\r\n\r\n"
+// with the head then a pipelined request got two 502s, $request_length 73;
+// "3\r\nabc\r\n" with the head and the rest 300 ms later one 502,
+// $request_length 68, and the connection closed).
+func (b *reqBody) CountUnread() (whole bool) {
+	if b.finished {
+		return true
+	}
+	if b.expect || b.cc.ci.length != int64(b.headLength) {
+		return false // nothing came yet, or some was read: not nginx's preread
+	}
+	n := min(int(b.preread), b.cc.in.Buffered())
+	p, _ := b.cc.in.Reader().Peek(n)
+	counted := int64(n)
+	if c := b.b.Chunked(); c != nil {
+		if end, err := h1.ChunkedPrefix(p); err == nil && end >= 0 {
+			counted, whole = int64(end), true
+		}
+	} else if left := b.b.Remaining(); left <= counted {
+		counted, whole = left, true
+	}
+	b.cc.ci.length += counted
+	return whole
+}
+
 // isChunkedFault reports whether err is the strict reader refusing a
 // chunked body's framing (its size lines, extensions, data ends, trailer).
 func isChunkedFault(err error) bool {

@@ -1041,6 +1041,18 @@ func (b *wireLimited) WireBytes() int64 { return b.wire.WireBytes() }
 // PrereadFault passes on proxy.PrereadChecker (reqBody's).
 func (b *wireLimited) PrereadFault() error { return prereadFault(b.wire) }
 
+// CountUnread passes on proxy.UnreadBody (reqBody's).
+func (b *wireLimited) CountUnread() bool { return countUnread(b.wire) }
+
+// countUnread is body's proxy.UnreadBody answer; true (nothing to give up)
+// when it has none.
+func countUnread(body any) bool {
+	if u, ok := body.(proxy.UnreadBody); ok {
+		return u.CountUnread()
+	}
+	return true
+}
+
 // prereadFault is body's proxy.PrereadChecker answer, nil when it has none.
 func prereadFault(body any) error {
 	if pc, ok := body.(proxy.PrereadChecker); ok {
@@ -1164,6 +1176,9 @@ func (b *deadlineBody) WireBytes() int64 {
 
 // PrereadFault passes on proxy.PrereadChecker (reqBody's).
 func (b *deadlineBody) PrereadFault() error { return prereadFault(b.rc) }
+
+// CountUnread passes on proxy.UnreadBody (reqBody's).
+func (b *deadlineBody) CountUnread() bool { return countUnread(b.rc) }
 
 // Buffered passes on the body's count of bytes readable without waiting
 // (reqBody.Buffered); 0 when it keeps none.

@@ -510,3 +510,24 @@ func TestChunkedPrefixFault(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkedPrefixEnd: ChunkedPrefix gives the length of a body that ends
+// within its bytes, trailer section included, and -1 for one cut short.
+func TestChunkedPrefixEnd(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"3\r\nabc\r\n0\r\n\r\n", 13},
+		{"3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\n", 13},
+		{"3\r\nabc\r\n0\r\nT: v\r\n\r\n", 19},
+		{"3\r\nabc\r\n0\r\n", -1},
+		{"3\r\nabc\r\n", -1},
+		{"", -1},
+	}
+	for _, tt := range tests {
+		if end, err := ChunkedPrefix([]byte(tt.in)); end != tt.want || err != nil {
+			t.Errorf("ChunkedPrefix(%q) = %d, %v; want %d, nil", tt.in, end, err, tt.want)
+		}
+	}
+}

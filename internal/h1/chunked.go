@@ -124,14 +124,27 @@ func (c *ChunkedReader) Read(p []byte) (int, error) {
 // what came with the head before it connects upstream, as nginx checks its
 // preread.
 func ChunkedPrefixFault(p []byte) error {
+	_, err := ChunkedPrefix(p)
+	return err
+}
+
+// ChunkedPrefix reads the first bytes p of a chunked body as a
+// ChunkedReader would: end is the length of the whole body, its last chunk
+// and trailer section included, when it ends within p, else -1; err is
+// the fault p already shows (see ChunkedPrefixFault), nil for a
+// well-formed beginning. It reads p only.
+func ChunkedPrefix(p []byte) (end int, err error) {
 	var c ChunkedReader
 	// A buffer larger than p: a size line cut at p's end is not "too long".
 	c.Reset(bufio.NewReaderSize(bytes.NewReader(p), len(p)+16), BodyLimits{})
-	_, err := c.WriteTo(io.Discard)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return nil
+	_, err = c.WriteTo(io.Discard)
+	switch {
+	case err == nil || err == io.EOF:
+		return int(c.Consumed()), nil
+	case err == io.ErrUnexpectedEOF:
+		return -1, nil
 	}
-	return err
+	return -1, err
 }
 
 // WriteTo decodes the rest of the body into w straight from br's buffer.

@@ -87,6 +87,39 @@ type PrereadChecker interface {
 	PrereadFault() error
 }
 
+// UnreadBody is a request body that streamed to no server, every attempt
+// having failed before reading any of it: CountUnread counts in
+// $request_length what nginx read of it with the head before it connected,
+// and reports whether that was the whole body. When it was not, nginx's
+// request ends while its body is still being read, and the connection
+// closes after the answer without reading on (unreadStream).
+type UnreadBody interface {
+	CountUnread() (whole bool)
+}
+
+// BodyAbandoner is a ResponseWriter whose server can give up the rest of
+// a request body: the connection closes after the answer, lingering,
+// without reading it (the daemon's engine, HTTP/1.x; fastcgi's interface
+// of the same name).
+type BodyAbandoner interface{ AbandonBody() }
+
+// unreadStream settles a body that streams from the client
+// (proxy_request_buffering off) when the request failed before any
+// attempt read it (see UnreadBody).
+func unreadStream(req *request) {
+	b := &req.bodyStore
+	if b.stream == nil || b.read {
+		return
+	}
+	u, ok := b.stream.(UnreadBody)
+	if !ok || u.CountUnread() {
+		return
+	}
+	if a, ok := req.w.(BodyAbandoner); ok {
+		a.AbandonBody()
+	}
+}
+
 // AnnouncedBody is the body of a request that announces the client's
 // Content-Length without sending the body: a mirror subrequest's with
 // mirror_request_body off. As nginx 1.22.1 sends it (recorded: "POST" with

@@ -135,3 +135,33 @@ func TestRefusedTargetsLoggedLikeNginx(t *testing.T) {
 		})
 	}
 }
+
+// TestBadPathBeforeBadHost: nginx parses the URI with the request line,
+// before the header fields, so a path that does not parse is the 400's
+// reason even when a field is bad too (recorded with nginx 1.22.1, found
+// by scripts/request-nginx-sweep.py with seed 3: "GET /ret/a/%00" with an
+// empty, bad or no Host logs "client sent invalid request while reading
+// client request line", $uri "" and the line's bytes in $request_length;
+// fulcrum logged "client sent invalid host header" (or without "Host"),
+// "-" and the head's bytes).
+func TestBadPathBeforeBadHost(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	addr := startDaemonLevel(t, dir, "info", fmt.Sprintf(`
+	log_format t '$status $request_length "$request" "$uri" "$args" "$http_host"';
+	server { listen 127.0.0.1:0; access_log %[1]s t buffer=0; location / { return 200; } }`, logPath))
+	errLog := filepath.Join(dir, "error.log")
+	tests := []struct{ name, head, logged string }{
+		{"empty host", "HEAD /ret/a/%00 HTTP/1.1\r\nHost: \r\n\r\n", `400 26 "HEAD /ret/a/%00 HTTP/1.1" "" "-" "-"`},
+		{"bad host", "GET /ret/b/%00 HTTP/1.1\r\nHost: h\\x\r\n\r\n", `400 25 "GET /ret/b/%00 HTTP/1.1" "" "-" "-"`},
+		{"no host", "GET /ret/c/%00 HTTP/1.1\r\n\r\n", `400 25 "GET /ret/c/%00 HTTP/1.1" "" "-" "-"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rawTalk(t, addr, tc.head, 3*time.Second)
+			waitLogged(t, logPath, tc.logged)
+			line := strings.SplitN(tc.head, "\r\n", 2)[0]
+			waitLogged(t, errLog, "client sent invalid request while reading client request line", `request: "`+line+`"`)
+		})
+	}
+}

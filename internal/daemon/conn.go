@@ -882,9 +882,9 @@ func (cc *clientConn) refuse(err error) {
 	cc.refusedErr = 0
 	switch {
 	case errors.As(err, &perr):
-		cc.refusedErr = perr
+		cc.refusedErr = uriFirst(&cc.req, perr)
 		cc.logOverflow(perr)
-		cc.logRefusedHead(perr)
+		cc.logRefusedHead(cc.refusedErr)
 		cc.answerRefused(perr.Status(), headWhole(perr))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		cc.timedOut = true
@@ -1102,6 +1102,31 @@ func headWhole(err h1.Error) bool {
 	return false
 }
 
+// uriFirst returns h1.ErrTargetEscape, the refusal of a request line's URI,
+// for a head refused with 400 in its header fields whose request line
+// parsed but whose path does not (router.NormalizePath: "%00", a climb
+// above the root): nginx parses the URI with the request line and refuses
+// it before it reads a field, so the 400 is the URI's, logged as "client
+// sent invalid request while reading client request line" with $uri ""
+// and the line's bytes in $request_length (recorded with nginx 1.22.1:
+// "GET /ret/a/%00" with an empty or bad Host, or none). Else err.
+func uriFirst(req *h1.Request, err h1.Error) h1.Error {
+	if err.Status() != http.StatusBadRequest {
+		return err
+	}
+	if _, headers := refusalMessage(err, req); !headers {
+		return err
+	}
+	var parsed h1.Request
+	if h1.ParseRequestLine(req.RawLine(), &parsed) != nil || parsed.Path == nil || parsed.Form == h1.AsteriskForm {
+		return err
+	}
+	if _, perr := router.NormalizePath(rawPath(originForm(string(parsed.Target)))); perr == nil {
+		return err
+	}
+	return h1.ErrTargetEscape
+}
+
 // answerAndClose writes fulcrum's error page for code and marks the
 // connection to close; whole says the head was read to its end.
 func (cc *clientConn) answerAndClose(code int, whole bool) {
@@ -1265,7 +1290,13 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 	// What arrived of the request line; empty lines alone log as "".
 	st.RequestLine, st.EmptyRequestLine = string(line), len(line) == 0
 	parsed := req
-	if cc.refusedErr == h1.ErrBareCR && bareCRInRequestLine(req.Raw()) {
+	// uriFirst's refusal: the line parsed (its own ErrTargetEscape is the
+	// case below), its path did not.
+	uriRefused := cc.refusedErr == h1.ErrTargetEscape && h1.ParseRequestLine(line, &h1.Request{}) == nil
+	if uriRefused {
+		parsed = &h1.Request{} // nothing of the line is kept but $request
+		st.Rewritten = true
+	} else if cc.refusedErr == h1.ErrBareCR && bareCRInRequestLine(req.Raw()) {
 		parsed = &h1.Request{} // nginx's request line parser refused it
 	} else if req.Method == nil { // a head cut short: its request line may be whole
 		parsed = &h1.Request{}
@@ -1328,7 +1359,7 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 	if cc.srv.stats != nil {
 		st.Connections = cc.srv.stats
 	}
-	if len(req.Headers) > 0 {
+	if len(req.Headers) > 0 && !uriRefused { // nginx read no field then
 		fields := make(vars.HeaderList, len(req.Headers))
 		for i, h := range req.Headers {
 			fields[i] = vars.Field{Name: string(h.Name), Value: string(h.Value)}

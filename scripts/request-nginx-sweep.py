@@ -391,13 +391,28 @@ class Gen:
 HOP = {b"connection", b"keep-alive", b"expect", b"te", b"upgrade", b"proxy-connection", b"transfer-encoding", b"content-length"}
 
 
-def view(rec):
-    """The backend's view of one record, normalised."""
+def client_named(data):
+    """The field names the client's own Connection fields name (lower case):
+    fulcrum removes them (documented), nginx forwards them, even where
+    proxy_set_header Connection "" keeps the Connection field itself from
+    the backend (location /ka)."""
+    head = data.split(b"\r\n\r\n", 1)[0]
+    named = set()
+    for l in head.split(b"\r\n")[1:]:
+        k, _, v = l.partition(b":")
+        if k.strip().lower() == b"connection":
+            named |= {t.strip().lower() for t in v.split(b",")}
+    return named
+
+
+def view(rec, named=frozenset()):
+    """The backend's view of one record, normalised; named are field names
+    to leave out besides the ones the record's Connection field names."""
     if "line" not in rec:
         k = next(iter(rec)); return (k, rec[k][:200])
     parts = rec["line"].split(b" ")
     method, target = parts[0], parts[1] if len(parts) > 1 else b""
-    named = set()
+    named = set(named)
     for k, v in rec["fields"]:
         if k == b"connection": named |= {t.strip().lower() for t in v.split(b",")}
     fields = tuple((k, v) for k, v in rec["fields"] if k not in HOP and k not in named)
@@ -468,7 +483,7 @@ def run_all(server, binary, cases, backends):
                 if j is not None: k = j
             if k >= 0: got[mine[k]].append((conn, rec))
         for i in mine:
-            results[i]["backend"] = [view(r) for _, r in got[i]]
+            results[i]["backend"] = [view(r, client_named(cases[i][0])) for _, r in got[i]]
             results[i]["conns"] = len({c for c, _ in got[i]})
     logs = {}
     try:

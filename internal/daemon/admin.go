@@ -255,6 +255,21 @@ func zoneSlots(names []string, of func(string) *statuszone.HTTP) []*statuszone.H
 	return out
 }
 
+// retainZones drops from the registry the status zones that the
+// configuration in force does not name, as NGINX Plus drops a zone a
+// reload removed: a reload that renames zones leaves no name behind.
+func (a *adminState) retainZones() {
+	var servers, locations []string
+	if h := a.current.Load().cfg.HTTP; h != nil {
+		servers, locations = h.ServerZones, h.LocationZones
+	}
+	var streams []string
+	if a.stream != nil {
+		streams = a.stream.StatusZones()
+	}
+	a.zones.Retain(servers, locations, streams)
+}
+
 // StatusZones implements admin.ZoneSource: the zones of the configuration
 // in force, in configuration order.
 func (a *adminState) StatusZones() admin.Zones {

@@ -954,9 +954,9 @@ func (cc *clientConn) refuse(err error) {
 	cc.refusedErr = 0
 	switch {
 	case errors.As(err, &perr):
-		cc.refusedErr = perr
+		cc.refusedErr = uriFirst(&cc.req, perr)
 		cc.logOverflow(perr)
-		cc.logRefusedHead(perr)
+		cc.logRefusedHead(cc.refusedErr)
 		cc.answerRefused(perr.Status(), headWhole(perr))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		cc.timedOut = true
@@ -1174,6 +1174,31 @@ func headWhole(err h1.Error) bool {
 	return false
 }
 
+// uriFirst returns h1.ErrTargetEscape, the refusal of a request line's URI,
+// for a head refused with 400 in its header fields whose request line
+// parsed but whose path does not (router.NormalizePath: "%00", a climb
+// above the root): nginx parses the URI with the request line and refuses
+// it before it reads a field, so the 400 is the URI's, logged as "client
+// sent invalid request while reading client request line" with $uri ""
+// and the line's bytes in $request_length (recorded with nginx 1.22.1:
+// "GET /ret/a/%00" with an empty or bad Host, or none). Else err.
+func uriFirst(req *h1.Request, err h1.Error) h1.Error {
+	if err.Status() != http.StatusBadRequest {
+		return err
+	}
+	if _, headers := refusalMessage(err, req); !headers {
+		return err
+	}
+	var parsed h1.Request
+	if h1.ParseRequestLine(req.RawLine(), &parsed) != nil || parsed.Path == nil || parsed.Form == h1.AsteriskForm {
+		return err
+	}
+	if _, perr := router.NormalizePath(rawPath(originForm(string(parsed.Target)))); perr == nil {
+		return err
+	}
+	return h1.ErrTargetEscape
+}
+
 // answerAndClose writes fulcrum's error page for code and marks the
 // connection to close; whole says the head was read to its end.
 func (cc *clientConn) answerAndClose(code int, whole bool) {
@@ -1325,11 +1350,25 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 		} else if len(line) > cc.srv.limits().h1.MaxRequestLine {
 			line = line[:cc.srv.limits().h1.MaxRequestLine]
 		}
+	} else if first := cc.srv.limits().h1.HeaderBuffer; first > 0 && len(line) > first && h1.RequestLineFaultWithin(line, first) {
+		// nginx's parser refused the line within its first buffer
+		// (client_header_buffer_size), and its $request is the line as
+		// that buffer held it: the first read, for a client that sent
+		// the line in one go (recorded with nginx 1.22.1: "G1 /a?zz..."
+		// and "PATCH ?xx..." over 4000 bytes log their first 1024; a
+		// fault past them logs the whole line).
+		line = line[:first]
 	}
 	// What arrived of the request line; empty lines alone log as "".
 	st.RequestLine, st.EmptyRequestLine = string(line), len(line) == 0
 	parsed := req
-	if cc.refusedErr == h1.ErrBareCR && bareCRInRequestLine(req.Raw()) {
+	// uriFirst's refusal: the line parsed (its own ErrTargetEscape is the
+	// case below), its path did not.
+	uriRefused := cc.refusedErr == h1.ErrTargetEscape && h1.ParseRequestLine(line, &h1.Request{}) == nil
+	if uriRefused {
+		parsed = &h1.Request{} // nothing of the line is kept but $request
+		st.Rewritten = true
+	} else if cc.refusedErr == h1.ErrBareCR && bareCRInRequestLine(req.Raw()) {
 		parsed = &h1.Request{} // nginx's request line parser refused it
 	} else if req.Method == nil { // a head cut short: its request line may be whole
 		parsed = &h1.Request{}
@@ -1339,6 +1378,11 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 			// empty host: the path parsed ($uri), the line counted.
 			if p, err := router.NormalizePath(string(parsed.Path)); err == nil {
 				st.Path = p
+			}
+			if parsed.Query != nil {
+				// and its args (recorded with nginx 1.22.1: "GET
+				// http:///ret/a?x=1" logs $args x=1)
+				st.Args, st.ArgsFound = string(parsed.Query), true
 			}
 			st.Length = int64(lineEnd(req.Raw()))
 		case h1.ErrTargetEscape:
@@ -1387,7 +1431,7 @@ func (cc *clientConn) fillRefused(st *vars.State, status int) {
 	if cc.srv.stats != nil {
 		st.Connections = cc.srv.stats
 	}
-	if len(req.Headers) > 0 {
+	if len(req.Headers) > 0 && !uriRefused { // nginx read no field then
 		fields := make(vars.HeaderList, len(req.Headers))
 		for i, h := range req.Headers {
 			fields[i] = vars.Field{Name: string(h.Name), Value: string(h.Value)}
@@ -1690,8 +1734,9 @@ type reqBody struct {
 	// its body (nginx's c->error): the request ends with no answer. Set
 	// by the read that failed, read after its error came back.
 	peerClosed bool
-	// preread is the body bytes that came with the head (see headLength),
-	// at most 65535: a uint16 in the struct's padding.
+	// preread is the body bytes that came with the head as nginx reads
+	// them (see headLength and prereadOf), at most 65535: a uint16 in the
+	// struct's padding.
 	preread uint16
 	// abandoned says the handler gave up the rest of a body that streamed
 	// upstream (respWriter.AbandonBody): reads fail with errBodyAbandoned,
@@ -1723,11 +1768,32 @@ func (b *reqBody) reset() error {
 	b.framed, b.cc.ci.chunked, b.limit, b.early = 0, chunkedBody{}, 0, false
 	b.abandoned.Store(false)
 	b.peerClosed = false
-	b.headLength, b.preread = int32(b.cc.ci.length), uint16(min(b.cc.in.Buffered(), 65535))
+	b.headLength, b.preread = int32(b.cc.ci.length), uint16(min(prereadOf(req, b.cc.in.Buffered()), 65535))
 	// A bodiless request that asked is answered too, when a handler takes its
 	// body the way nginx reads or discards one (see respWriter.Continue).
 	b.expect = req.Expect == h1.ExpectContinue
 	return b.b.Reset(b.cc.in.Reader(), req.Framing, req.ContentLength, h1.BodyLimits{})
+}
+
+// prereadOf returns how many body bytes nginx would have read with req's
+// head, buffered of them read ahead by fulcrum: nginx reads a head into
+// its header buffers, each read taking as much as the buffer has room for,
+// so the body bytes that came with the head fill the rest of the buffer
+// the head ended in (h1.Request.BufferRoom), no more. fulcrum's own read
+// buffer (2 KiB) may hold less, or more: when some body came with the
+// head, the rest of nginx's room is taken to have come too (a client
+// sends a request in one go; one that paused inside the room's bytes is
+// counted as if it had not). Recorded with nginx 1.22.1: after a
+// 4077-byte head (a 4000-byte target, in a large buffer of 8k), a chunk
+// whose data ends in "\r0" counts none of the body, 4077; after a 78-byte
+// head (first buffer 1k), a fault 1,100 bytes into the body counts every
+// byte, 1219.
+func prereadOf(req *h1.Request, buffered int) int {
+	room := req.BufferRoom()
+	if room == 0 || buffered == 0 {
+		return buffered
+	}
+	return room
 }
 
 // Read implements io.Reader.
@@ -1759,6 +1825,11 @@ func (b *reqBody) account(n int, err error) (int, error) {
 		err = errBodyAbandoned // AbandonBody's deadline, not a timeout
 	case err != nil && errors.Is(err, os.ErrDeadlineExceeded):
 		b.cc.timedOut = true // client_body_timeout
+		// nginx counts every byte it read before the timeout, those of
+		// a line not finished too (recorded with nginx 1.22.1: a body
+		// "3\r\nabc\r\n0\r\n\r" that stalls logs 408 with all 91
+		// bytes of the request, fulcrum counted 90 without its "\r").
+		b.cc.ci.length += int64(b.cc.in.Buffered())
 	case b.limit > 0 && errors.Is(err, h1.ErrBodyTooLarge):
 		err = &chunkTooLarge{max: http.MaxBytesError{Limit: b.limit}}
 		if c := b.b.Chunked(); c != nil {
@@ -1776,9 +1847,74 @@ func (b *reqBody) account(n int, err error) (int, error) {
 		err = &bodyFault{err: err, level: errlog.Error, msg: "client sent invalid chunked body"}
 		if b.cc.ci.length-int64(b.headLength) <= int64(b.preread) {
 			b.cc.ci.length = int64(b.headLength) // see headLength
+		} else {
+			// Past the preread, nginx counts what its read took from the
+			// socket, the bytes after the fault too (see prereadOf).
+			b.cc.ci.length += int64(b.cc.in.Buffered())
 		}
 	}
 	return n, err
+}
+
+// PrereadFault implements proxy.PrereadChecker: the fault of a chunked body
+// within the bytes that came with its head (its preread, see prereadOf; as
+// many of them as fulcrum's read buffer holds), found without reading
+// them, as a *bodyFault; nil when there is none, the body is not chunked,
+// or some of it was read already. nginx's body filter takes the preread
+// before a streamed body's upstream is connected (recorded with nginx
+// 1.22.1, proxy_request_buffering off: "3\r\nabc\r\nzz\r\n" with the
+// head is 400, "client sent invalid chunked body", nothing upstream, a dead
+// upstream not tried; "zz\r\n" sent 300 ms after the first chunk is 502
+// there, the connect having failed first).
+func (b *reqBody) PrereadFault() error {
+	c := b.b.Chunked()
+	if c == nil || b.finished || b.expect || c.Consumed() > 0 || c.Err() != nil {
+		return nil
+	}
+	n := min(int(b.preread), b.cc.in.Buffered())
+	if n == 0 {
+		return nil
+	}
+	p, _ := b.cc.in.Reader().Peek(n)
+	if err := h1.ChunkedPrefixFault(p); err != nil && isChunkedFault(err) {
+		// The handler logs it; the discard after the answer must not
+		// read into the fault and log it again (see discardBody).
+		b.early = true
+		return &bodyFault{err: err, level: errlog.Error, msg: "client sent invalid chunked body"}
+	}
+	return nil
+}
+
+// CountUnread implements proxy.UnreadBody, for a body that streams to no
+// server (every attempt failed before reading any of it): nginx read what
+// came with the head before it connected (its preread, see prereadOf) and
+// counted it in $request_length, so it is counted here too; whole reports
+// whether that was the whole body. When it was not, nginx's request ends
+// while its body is still being read: no keep-alive, the rest not parsed,
+// and the caller abandons the body for that (recorded with nginx 1.22.1,
+// proxy_request_buffering off, a dead upstream: "3\r\nabc\r\n0\r\n\r\n"
+// with the head then a pipelined request got two 502s, $request_length 73;
+// "3\r\nabc\r\n" with the head and the rest 300 ms later one 502,
+// $request_length 68, and the connection closed).
+func (b *reqBody) CountUnread() (whole bool) {
+	if b.finished {
+		return true
+	}
+	if b.expect || b.cc.ci.length != int64(b.headLength) {
+		return false // nothing came yet, or some was read: not nginx's preread
+	}
+	n := min(int(b.preread), b.cc.in.Buffered())
+	p, _ := b.cc.in.Reader().Peek(n)
+	counted := int64(n)
+	if c := b.b.Chunked(); c != nil {
+		if end, err := h1.ChunkedPrefix(p); err == nil && end >= 0 {
+			counted, whole = int64(end), true
+		}
+	} else if left := b.b.Remaining(); left <= counted {
+		counted, whole = left, true
+	}
+	b.cc.ci.length += counted
+	return whole
 }
 
 // isChunkedFault reports whether err is the strict reader refusing a

@@ -322,6 +322,9 @@ func (d *Daemon) Reload() {
 	// files were read would go to the old pools and be lost.
 	d.admin.changeMu.Lock()
 	defer d.admin.changeMu.Unlock()
+	// Whatever the outcome, the status zones are those of the
+	// configuration in force after it (a refused build may have made some).
+	defer d.admin.retainZones()
 	log := d.logs.error()
 	log.Logf(errlog.Notice, "reconfiguring") // nginx's master, on SIGHUP
 	cfg, err := config.Load(d.opts.ConfPath, d.opts.Load)
@@ -343,9 +346,20 @@ func (d *Daemon) Reload() {
 		return
 	}
 	// refuse logs why the reload failed after the logs changed, to the
-	// log in force (the running configuration's again).
+	// log in force (the running configuration's again). The stream and
+	// mail blocks put back as they were take the logs in force when they
+	// are made again (a mail server without an error_log holds the main
+	// one): undo comes first (restore), so that they do not take the
+	// refused configuration's.
+	undone := false
+	restore := func() {
+		if !undone {
+			undone = true
+			logsChange.undo()
+		}
+	}
 	refuse := func(err error) {
-		logsChange.undo()
+		restore()
 		d.logs.error().Logf(errlog.Emerg, "%s", reloadRefused(err))
 	}
 	snap, err := d.build(cfg)
@@ -363,6 +377,7 @@ func (d *Daemon) Reload() {
 	mailAddrs, err := d.mail.Apply(cfg.Mail)
 	if err != nil {
 		snap.access.release()
+		restore()
 		if _, serr := d.stream.Apply(old.cfg.Stream); serr != nil {
 			err = errors.Join(err, serr)
 		}
@@ -371,6 +386,7 @@ func (d *Daemon) Reload() {
 	}
 	if err := d.openNewListeners(snap); err != nil {
 		snap.access.release()
+		restore()
 		if _, serr := d.stream.Apply(old.cfg.Stream); serr != nil {
 			err = errors.Join(err, serr)
 		}

@@ -195,6 +195,12 @@ func (s *snapshot) serveFound(rec *recorder, r *http.Request, st *vars.State, ci
 		msg := ""
 		if hostErr == nil {
 			msg = invalidRequestLine
+			if r.ProtoMajor == 1 {
+				// nginx's request line parser refused "OPTIONS *" at its
+				// "*": nothing counted (recorded with nginx 1.22.1:
+				// $request_length 0, as for "GET *", which h1 refuses).
+				ci.length = 0
+			}
 		} else if m, ok := hostErr.(malformedError); ok {
 			msg = string(m)
 		}
@@ -1034,6 +1040,29 @@ type wireLimited struct {
 // WireBytes implements bodyspool.WireCounter.
 func (b *wireLimited) WireBytes() int64 { return b.wire.WireBytes() }
 
+// PrereadFault passes on proxy.PrereadChecker (reqBody's).
+func (b *wireLimited) PrereadFault() error { return prereadFault(b.wire) }
+
+// CountUnread passes on proxy.UnreadBody (reqBody's).
+func (b *wireLimited) CountUnread() bool { return countUnread(b.wire) }
+
+// countUnread is body's proxy.UnreadBody answer; true (nothing to give up)
+// when it has none.
+func countUnread(body any) bool {
+	if u, ok := body.(proxy.UnreadBody); ok {
+		return u.CountUnread()
+	}
+	return true
+}
+
+// prereadFault is body's proxy.PrereadChecker answer, nil when it has none.
+func prereadFault(body any) error {
+	if pc, ok := body.(proxy.PrereadChecker); ok {
+		return pc.PrereadFault()
+	}
+	return nil
+}
+
 // Pending passes on whether the chunked body's bytes are readable without
 // waiting (reqBody.Pending); false when the body cannot tell.
 func (b *wireLimited) Pending() bool {
@@ -1146,6 +1175,12 @@ func (b *deadlineBody) WireBytes() int64 {
 	}
 	return -1
 }
+
+// PrereadFault passes on proxy.PrereadChecker (reqBody's).
+func (b *deadlineBody) PrereadFault() error { return prereadFault(b.rc) }
+
+// CountUnread passes on proxy.UnreadBody (reqBody's).
+func (b *deadlineBody) CountUnread() bool { return countUnread(b.rc) }
 
 // Buffered passes on the body's count of bytes readable without waiting
 // (reqBody.Buffered); 0 when it keeps none.

@@ -79,6 +79,11 @@ type Logger struct {
 	min    Level // the lowest level of any sink; lines below it are dropped at once
 	sinks  []*sink
 	closed atomic.Bool
+	// holdMu guards holds and closeHeld: Hold's count of the users that
+	// may outlive the owner's Close, and whether a Close came while held.
+	holdMu    sync.Mutex
+	holds     int
+	closeHeld bool
 }
 
 // sink is one open target.
@@ -407,9 +412,44 @@ func (l *Logger) Reopen() error {
 	return errors.Join(errs...)
 }
 
-// Close closes every file target. Lines logged after Close are dropped. Close may
-// be called more than once.
+// Hold keeps l open for a user that may outlive its owner's Close (a
+// session of a configuration a reload replaced, which logs to that
+// configuration's error log until it ends, as nginx's old worker does):
+// a Close while l is held takes effect at the last Release.
+func (l *Logger) Hold() {
+	l.holdMu.Lock()
+	defer l.holdMu.Unlock()
+	l.holds++
+}
+
+// Release lets go of a Hold, closing l if a Close came meanwhile and this
+// was the last hold.
+func (l *Logger) Release() {
+	l.holdMu.Lock()
+	l.holds--
+	closeNow := l.holds == 0 && l.closeHeld
+	l.holdMu.Unlock()
+	if closeNow {
+		l.closeTargets()
+	}
+}
+
+// Close closes every file target, or, while l is held (Hold), once the
+// last hold is released. Lines logged after that are dropped. Close may be
+// called more than once.
 func (l *Logger) Close() error {
+	l.holdMu.Lock()
+	if l.holds > 0 {
+		l.closeHeld = true
+		l.holdMu.Unlock()
+		return nil
+	}
+	l.holdMu.Unlock()
+	return l.closeTargets()
+}
+
+// closeTargets closes every file target and syslog peer, once.
+func (l *Logger) closeTargets() error {
 	if l.closed.Swap(true) {
 		return nil
 	}

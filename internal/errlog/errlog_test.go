@@ -413,3 +413,39 @@ func TestInvalidHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldDefersClose: a Close while the logger is held takes effect at
+// the last Release; lines logged meanwhile are written.
+func TestHoldDefersClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "e.log")
+	l, err := New(Options{Targets: []Target{{Path: path, Level: Info}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Hold()
+	l.Hold()
+	l.Close()
+	l.Logf(Error, "held")
+	l.Release()
+	if l.Closed() {
+		t.Fatal("closed with a hold left")
+	}
+	l.Release()
+	if !l.Closed() {
+		t.Fatal("open after the last release of a closed logger")
+	}
+	l.Logf(Error, "dropped")
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "held") || strings.Contains(string(b), "dropped") {
+		t.Fatalf("log:\n%s\nwant the held line only", b)
+	}
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Hold()
+	m.Release()
+	if m.Closed() {
+		t.Fatal("a release without a Close closed the logger")
+	}
+}

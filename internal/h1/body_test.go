@@ -166,6 +166,10 @@ func TestChunkedSizeFaultBeforeLineEnd(t *testing.T) {
 		{"17 digits", "00000000000000001", ErrChunkSize},
 		{"CR then not LF", "5\rx", ErrBareCR},
 		{"empty size", "\rx", ErrChunkSize},
+		// nginx 1.22.1 refuses a chunk's data followed by another byte than
+		// CR at that byte (recorded: "3\r\nabcX", then nothing: 400 at once).
+		{"data end not CR", "3\r\nabcX", ErrChunkData},
+		{"second data end not CR", "3\r\nabc\r\n3\r\nabcX", ErrChunkData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,6 +210,7 @@ func TestChunkedReady(t *testing.T) {
 		{"data buffered", "5\r\nhe", 1, true},
 		{"data all read", "5\r\nhe", 2, false},
 		{"CR of the data CRLF alone", "2\r\nhe\r", 2, false},
+		{"a data end that is not CR", "2\r\nheX", 2, true},
 		{"body done", "0\r\n\r\n", 1, true},
 	}
 	for _, tt := range tests {
@@ -475,6 +480,54 @@ func TestBodyLimitChunkedAndBuffered(t *testing.T) {
 		}
 		if _, err := io.ReadFull(&b, make([]byte, step.read)); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestChunkedPrefixFault: the first bytes of a chunked body are refused
+// for the fault ChunkedReader would refuse them for, and a well-formed
+// beginning, cut anywhere, is not.
+func TestChunkedPrefixFault(t *testing.T) {
+	whole := "3\r\nabc\r\n3;x=y\r\ndef\r\n0\r\nT: v\r\n\r\n"
+	for i := 0; i <= len(whole); i++ {
+		if err := ChunkedPrefixFault([]byte(whole[:i])); err != nil {
+			t.Errorf("ChunkedPrefixFault(%q) = %v, want nil", whole[:i], err)
+		}
+	}
+	tests := []struct {
+		in   string
+		want error
+	}{
+		{"zz\r\n", ErrChunkSize},
+		{"3\r\nabc\r\nz", ErrChunkSize},
+		{"3\r\nabcX", ErrChunkData},
+		{"3\r\nabc\n", ErrChunkData},
+		{"3\r\nabc\r\n0\r\nT v\r\n\r\n", ErrMissingColon}, // found at the section's end
+	}
+	for _, tt := range tests {
+		if err := ChunkedPrefixFault([]byte(tt.in)); err != tt.want {
+			t.Errorf("ChunkedPrefixFault(%q) = %v, want %v", tt.in, err, tt.want)
+		}
+	}
+}
+
+// TestChunkedPrefixEnd: ChunkedPrefix gives the length of a body that ends
+// within its bytes, trailer section included, and -1 for one cut short.
+func TestChunkedPrefixEnd(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+	}{
+		{"3\r\nabc\r\n0\r\n\r\n", 13},
+		{"3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\n", 13},
+		{"3\r\nabc\r\n0\r\nT: v\r\n\r\n", 19},
+		{"3\r\nabc\r\n0\r\n", -1},
+		{"3\r\nabc\r\n", -1},
+		{"", -1},
+	}
+	for _, tt := range tests {
+		if end, err := ChunkedPrefix([]byte(tt.in)); end != tt.want || err != nil {
+			t.Errorf("ChunkedPrefix(%q) = %d, %v; want %d, nil", tt.in, end, err, tt.want)
 		}
 	}
 }

@@ -69,7 +69,8 @@ func (c *ChunkedReader) Trailers() Headers {
 
 // Framing returns how many bytes of the coding itself (chunk-size lines with
 // their extensions, the CRLF after each chunk's data, the trailer section)
-// were consumed so far: with the data, what was read from the wire.
+// were consumed so far, the part of a size line or trailer section a read
+// error cut short included: with the data, what was read from the wire.
 func (c *ChunkedReader) Framing() int64 { return c.framing }
 
 // Consumed returns how many bytes of the body's wire form were consumed so
@@ -114,6 +115,36 @@ func (c *ChunkedReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, c.err
+}
+
+// ChunkedPrefixFault returns the error a ChunkedReader refuses the first
+// bytes p of a chunked body with (ErrChunkSize, ErrChunkData, a trailer
+// line's fault ...), or nil when p is a well-formed beginning of one, or a
+// whole one. It reads p only: a proxy that streams a body checks with it
+// what came with the head before it connects upstream, as nginx checks its
+// preread.
+func ChunkedPrefixFault(p []byte) error {
+	_, err := ChunkedPrefix(p)
+	return err
+}
+
+// ChunkedPrefix reads the first bytes p of a chunked body as a
+// ChunkedReader would: end is the length of the whole body, its last chunk
+// and trailer section included, when it ends within p, else -1; err is
+// the fault p already shows (see ChunkedPrefixFault), nil for a
+// well-formed beginning. It reads p only.
+func ChunkedPrefix(p []byte) (end int, err error) {
+	var c ChunkedReader
+	// A buffer larger than p: a size line cut at p's end is not "too long".
+	c.Reset(bufio.NewReaderSize(bytes.NewReader(p), len(p)+16), BodyLimits{})
+	_, err = c.WriteTo(io.Discard)
+	switch {
+	case err == nil || err == io.EOF:
+		return int(c.Consumed()), nil
+	case err == io.ErrUnexpectedEOF:
+		return -1, nil
+	}
+	return -1, err
 }
 
 // WriteTo decodes the rest of the body into w straight from br's buffer.
@@ -212,10 +243,10 @@ func (c *ChunkedReader) Err() error { return c.err }
 // buffered bytes alone.
 func (c *ChunkedReader) stepReady() bool {
 	n := c.br.Buffered()
-	if c.state == stDataCRLF {
-		return n >= 2
-	}
 	p, _ := c.br.Peek(n)
+	if c.state == stDataCRLF {
+		return n >= 2 || n == 1 && p[0] != '\r' // a fault shows at the first byte
+	}
 	if c.state == stTrailer {
 		// The trailer section is read whole, up to its empty line.
 		return bytes.HasPrefix(p, []byte("\n")) || bytes.HasPrefix(p, []byte("\r\n")) ||
@@ -240,8 +271,15 @@ func (c *ChunkedReader) step() error {
 	return io.EOF
 }
 
-// readDataCRLF consumes the CRLF that must follow chunk data.
+// readDataCRLF consumes the CRLF that must follow chunk data. A first byte
+// other than CR fails it as soon as it is buffered, without waiting for a
+// second (recorded with nginx 1.22.1: "3\r\nabcX" and nothing after got
+// 400 at once; fulcrum waited for one more byte, up to
+// client_body_timeout).
 func (c *ChunkedReader) readDataCRLF() error {
+	if p, _ := c.br.Peek(1); len(p) == 1 && p[0] != '\r' {
+		return ErrChunkData
+	}
 	p, err := c.br.Peek(2)
 	if len(p) > 0 && p[0] != '\r' || len(p) > 1 && p[1] != '\n' {
 		return ErrChunkData
@@ -279,6 +317,7 @@ func (c *ChunkedReader) readSize() error {
 	case err == bufio.ErrBufferFull:
 		return ErrChunkExtension
 	case err != nil:
+		c.framing += int64(len(line)) // read, though the line never ended
 		return unexpected(err)
 	case len(line) < 2 || line[len(line)-2] != '\r':
 		return ErrBareLF
@@ -444,6 +483,10 @@ func (c *ChunkedReader) readTrailers() error {
 	raw, err := readHead(c.br, c.tbuf[:0], &s)
 	c.tbuf = raw
 	if err != nil {
+		// What was read of a section that did not end (a timeout, a
+		// close, a refused line) was read all the same: nginx counts
+		// it in $request_length.
+		c.framing += int64(len(raw))
 		return err
 	}
 	c.framing += int64(len(raw))

@@ -1,6 +1,8 @@
 package h1
 
 import (
+	"bufio"
+	"strings"
 	"testing"
 
 	"fulcrum/internal/testutil"
@@ -84,5 +86,67 @@ func TestHeaderBuffers(t *testing.T) {
 				t.Fatalf("error %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestBufferRoom: the room after a head in the nginx buffer it ended in,
+// the body bytes nginx reads with it: the first buffer's rest, or the rest
+// of the large buffer its last line moved to; zero without HeaderBuffer.
+func TestBufferRoom(t *testing.T) {
+	lim := Limits{HeaderBuffer: 1024, LargeBuffers: 4, LargeBufferSize: 8192}
+	line := func(target string) string { return "POST " + target + " HTTP/1.1\r\nHost: a\r\n\r\n" }
+	tests := []struct {
+		name, head string
+		lim        Limits
+		want       int
+	}{
+		{"first buffer", line("/p"), lim, 1024 - len(line("/p"))},
+		{"after CRLFs", "\r\n" + line("/p"), lim, 1024 - 2 - len(line("/p"))},
+		// The request line crossed the first buffer: it moved to a large
+		// buffer, which takes the rest of the head.
+		{"large buffer", line("/" + strings.Repeat("x", 4000)), lim, 8192 - len(line("/"+strings.Repeat("x", 4000)))},
+		{"no buffers", line("/p"), Limits{}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r Request
+			defer r.Reset()
+			if err := ReadRequest(bufio.NewReader(strings.NewReader(tt.head+"3\r\nabc\r\n0\r\n\r\n")), &r, tt.lim); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.BufferRoom(); got != tt.want {
+				t.Errorf("BufferRoom() = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRequestLineFaultWithin: where nginx's left-to-right parser refuses a
+// request line, against a cut at n bytes.
+func TestRequestLineFaultWithin(t *testing.T) {
+	z := strings.Repeat("z", 40)
+	tests := []struct {
+		line string
+		n    int
+		want bool
+	}{
+		{"GET /" + z + " HTTP/1.1", 10, false},      // good line
+		{"G1 /" + z + " HTTP/1.1", 10, true},        // method
+		{"GET", 2, false},                           // a method cut short
+		{"get /" + z + " HTTP/1.1", 2, true},        // method, cut in it
+		{"PATCH ?x" + z + " HTTP/1.1", 10, true},    // target form
+		{"GET /a\tb" + z + " HTTP/1.1", 10, true},   // control byte in the target
+		{"GET /" + z + "\tb HTTP/1.1", 10, false},   // ... past the cut
+		{"GET http:h/" + z + " HTTP/1.1", 20, true}, // absolute form without "//"
+		{"GET /%zz" + z + " HTTP/1.1", 20, false},   // escapes are checked after the line
+		{"GET /" + z + " HTTP/1.x", 54, true},       // version, cut after its bad byte
+		{"GET /" + z + " HTTP/1.x", 53, false},      // ... before it
+		{"GET /" + z + " HTXP/1.1", 49, true},
+		{"GET /a HTTP/1.1", 100, true}, // fits: refused within, if at all
+	}
+	for _, tt := range tests {
+		if got := RequestLineFaultWithin([]byte(tt.line), tt.n); got != tt.want {
+			t.Errorf("RequestLineFaultWithin(%q, %d) = %v, want %v", tt.line, tt.n, got, tt.want)
+		}
 	}
 }

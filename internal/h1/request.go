@@ -134,8 +134,20 @@ type Request struct {
 	hb    *headBuf // pooled storage, nil after Reset
 	slash [1]byte  // backing for Path "/" of an absolute-form target without a path
 	// over locates in hb.b what Overflow returns; prev is -1 for none.
-	over struct{ held, heldLen, prev int }
+	// int32s (a head is far below 2 GiB), with room, so that a
+	// clientConn, which holds a Request, stays in its size class.
+	over struct{ held, heldLen, prev int32 }
+	// room is BufferRoom's value.
+	room int32
 }
+
+// BufferRoom is, for a head ReadRequest read under Limits.HeaderBuffer, the
+// room left after it in the nginx header buffer where it ended (the first
+// buffer, or the large buffer its last line was moved to): at most this
+// many body bytes come with the head in nginx, which reads into that
+// buffer's free space, and its body filter takes them first (its
+// "preread"). Zero without HeaderBuffer.
+func (r *Request) BufferRoom() int { return int(r.room) }
 
 // Overflow is what nginx's header buffers held of a request head refused
 // under Limits.HeaderBuffer (ErrURITooLong or ErrHeaderTooLarge), for the
@@ -151,15 +163,15 @@ type Overflow struct {
 // Overflow); zero for any other outcome. Valid until Reset.
 func (r *Request) Overflow() Overflow {
 	b := r.Raw()
-	o := r.over
-	if o.heldLen == 0 || o.held > len(b) {
+	held, heldLen, prev := int(r.over.held), int(r.over.heldLen), int(r.over.prev)
+	if heldLen == 0 || held > len(b) {
 		return Overflow{}
 	}
 	var ov Overflow
-	if o.heldLen > 0 {
-		ov.Held = b[o.held:min(o.held+o.heldLen, len(b))]
-	} else if o.prev >= 0 && o.prev < o.held {
-		ov.Prev = b[o.prev:o.held]
+	if heldLen > 0 {
+		ov.Held = b[held:min(held+heldLen, len(b))]
+	} else if prev >= 0 && prev < held {
+		ov.Prev = b[prev:held]
 	}
 	return ov
 }
@@ -218,7 +230,7 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 		}
 		if s.overflow {
 			// heldLen -1: the line began at the buffer's end.
-			r.over.held, r.over.heldLen, r.over.prev = s.kept, s.held, s.prevKept
+			r.over.held, r.over.heldLen, r.over.prev = int32(s.kept), int32(s.held), int32(s.prevKept)
 			if s.held == 0 {
 				r.over.heldLen = -1
 			}
@@ -226,6 +238,9 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 		return err
 	}
 	r.HeadLen = len(head)
+	if s.lim.HeaderBuffer > 0 {
+		r.room = int32(max(s.bufEnd-s.total, 0))
+	}
 	return r.parse(head)
 }
 
@@ -312,6 +327,56 @@ func ParseRequestLine(line []byte, r *Request) error {
 		return err
 	}
 	return nil
+}
+
+// RequestLineFaultWithin reports whether nginx's request line parser,
+// which reads a line left to right as it arrives, refuses line (without its
+// line ending) within its first n bytes: whether line[:n] already holds the
+// byte it fails at, in the method, the target, or the start of the version.
+// A line that fits in n bytes is refused within them if at all. Faults that
+// nginx finds only once the line has ended (a bad %-escape, an empty host:
+// ErrTargetEscape, ErrTargetHost) are not within n. It is meant for
+// logging a refused request line, not for the request path.
+func RequestLineFaultWithin(line []byte, n int) bool {
+	if len(line) <= n {
+		return true
+	}
+	p := line[:n]
+	sp1 := bytes.IndexByte(p, ' ')
+	if sp1 < 0 {
+		return !validMethod(p) // cut in the method
+	}
+	if !validMethod(p[:sp1]) {
+		return true
+	}
+	// The target, up to the cut or its end, followed by a good version:
+	// refused when it is.
+	end := n
+	if sp2 := bytes.IndexByte(p[sp1+1:], ' '); sp2 >= 0 {
+		end = sp1 + 1 + sp2
+	}
+	var r Request
+	err := ParseRequestLine(append(p[:end:end], " HTTP/1.1"...), &r)
+	if err != nil && err != ErrTargetEscape && err != ErrTargetHost {
+		return true
+	}
+	if end == n {
+		return false // cut in the target
+	}
+	// Cut in the version: refused when what came cannot begin one.
+	v := p[end+1:]
+	const name = "HTTP/"
+	for i, c := range v {
+		switch {
+		case i < len(name):
+			if c != name[i] {
+				return true
+			}
+		case charClass[c]&cDigit == 0 && c != '.':
+			return true
+		}
+	}
+	return false
 }
 
 // parseRequestLine parses "method SP request-target SP HTTP-version"

@@ -105,13 +105,23 @@ type table struct {
 	// after the last one, once the table was replaced.
 	logs []*errlog.Logger
 	life retire.Counter
+	// main is the main error log in force when the table was made (nil
+	// when its logs were not opened), held (errlog.Logger.Hold) until the
+	// table is released: the servers without an error_log of their own
+	// log there, so that a session that outlives a reload which changed
+	// the main error log still logs to its configuration's, as nginx's old
+	// worker does (recorded with nginx 1.22.1: a client name lookup that
+	// timed out after the reload logged to the old file).
+	main *errlog.Logger
 }
 
 // server is a mail server block ready for sessions.
 type server struct {
 	cfg  *config.MailServer
 	name string // server_name, or the host name
-	log  *errlog.Logger
+	// log is the server's error log: its own error_log, or else its
+	// table's main (nil when the table was made without opening logs).
+	log *errlog.Logger
 	// Precomputed replies; the *Plain ones are the capabilities before
 	// TLS with starttls on or only.
 	greeting, imapCaps, pop3Capa, pop3Auth, smtpEHLO string
@@ -188,6 +198,10 @@ func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
 	if cur := p.cur.Load(); cur != nil {
 		old = cur.sessions
 	}
+	if open {
+		t.main = p.opts.ErrorLog()
+		t.main.Hold()
+	}
 	caches := map[*config.Directive]*resolve.Cache{}
 	for i, sc := range cfg.Servers {
 		srv := newServer(sc, p.opts.Hostname)
@@ -201,13 +215,11 @@ func (p *Proxy) compile(cfg *config.Mail, open bool) (*table, error) {
 				return nil, err
 			}
 			srv.log = l
+		} else if open {
+			srv.log = t.main
 		}
 		if sc.Resolver != nil && sc.Protocol == config.MailSMTP {
-			log := srv.log
-			if log == nil && open {
-				log = p.opts.ErrorLog()
-			}
-			srv.resolver = newClientResolver(sc.Resolver, log, caches)
+			srv.resolver = newClientResolver(sc.Resolver, srv.log, caches)
 		}
 		for j, l := range sc.Listens {
 			key := l.Network + " " + l.Addr
@@ -252,6 +264,10 @@ func (p *Proxy) errorLog(logs []config.ErrorLog, t *table) (*errlog.Logger, erro
 // holds any more. It runs once per table: after its last session, once
 // replaced (t.life), or for a table that never went into force.
 func (p *Proxy) release(t *table) {
+	if t.main != nil {
+		t.main.Release()
+		t.main = nil
+	}
 	p.logsMu.Lock()
 	defer p.logsMu.Unlock()
 	for _, l := range t.logs {

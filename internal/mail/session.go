@@ -33,8 +33,8 @@ type session struct {
 	// handshake. ssl is the TLS state once there is one (nil: plain).
 	implicitTLS bool
 	ssl         *sslState
-	// log is the server's own error log (nil: none); mainLog returns the
-	// main error log in force (logger).
+	// log is the server's error log (server.log; nil: none); mainLog
+	// returns the main error log in force (logger).
 	log     *errlog.Logger
 	mainLog func() *errlog.Logger
 	// addr is the client's IP address as text (nginx's addr_text), peer
@@ -119,10 +119,9 @@ func (s *session) logf(level errlog.Level, format string, args ...any) {
 }
 
 // logger is the session's error log: its server's own, or else the main
-// error log in force, looked up at each line, so that a session that
-// outlives a reload which changed the main error log writes to the new
-// one (the old one is closed once the old configuration's last request
-// ended).
+// error log of the configuration it started under (its table holds that
+// one open until its last session ended), or, for a table made without
+// opening logs, the main error log in force.
 func (s *session) logger() *errlog.Logger {
 	if s.log != nil {
 		return s.log

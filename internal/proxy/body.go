@@ -55,6 +55,12 @@ func setReplayBody(b *replayBody, r *http.Request, set *config.Settings, o *body
 		*b = replayBody{empty: true, buffered: true}
 		return nil
 	case !set.ProxyRequestBuffering && !isSpooled(r.Body):
+		if pc, ok := r.Body.(PrereadChecker); ok {
+			if err := pc.PrereadFault(); err != nil {
+				*b = replayBody{}
+				return err // refused before an upstream is chosen
+			}
+		}
 		*b = replayBody{stream: r.Body, length: max(r.ContentLength, -1)}
 		return nil
 	}
@@ -69,6 +75,49 @@ func setReplayBody(b *replayBody, r *http.Request, set *config.Settings, o *body
 		b.buf, b.buffered = b.spool.Memory(), true
 	}
 	return err
+}
+
+// PrereadChecker is a request body that can tell, before any of it is read,
+// whether the bytes that came with the head are already malformed (a
+// chunked body's framing): an unbuffered body (proxy_request_buffering off)
+// is then refused with that error before an upstream is chosen, as nginx
+// refuses its preread before it connects, rather than streamed to a server
+// (or a 502 for a dead one) and refused later.
+type PrereadChecker interface {
+	PrereadFault() error
+}
+
+// UnreadBody is a request body that streamed to no server, every attempt
+// having failed before reading any of it: CountUnread counts in
+// $request_length what nginx read of it with the head before it connected,
+// and reports whether that was the whole body. When it was not, nginx's
+// request ends while its body is still being read, and the connection
+// closes after the answer without reading on (unreadStream).
+type UnreadBody interface {
+	CountUnread() (whole bool)
+}
+
+// BodyAbandoner is a ResponseWriter whose server can give up the rest of
+// a request body: the connection closes after the answer, lingering,
+// without reading it (the daemon's engine, HTTP/1.x; fastcgi's interface
+// of the same name).
+type BodyAbandoner interface{ AbandonBody() }
+
+// unreadStream settles a body that streams from the client
+// (proxy_request_buffering off) when the request failed before any
+// attempt read it (see UnreadBody).
+func unreadStream(req *request) {
+	b := &req.bodyStore
+	if b.stream == nil || b.read {
+		return
+	}
+	u, ok := b.stream.(UnreadBody)
+	if !ok || u.CountUnread() {
+		return
+	}
+	if a, ok := req.w.(BodyAbandoner); ok {
+		a.AbandonBody()
+	}
 }
 
 // AnnouncedBody is the body of a request that announces the client's

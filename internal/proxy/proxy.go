@@ -359,6 +359,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	}
 	h.prepare(req)
 	if err := h.roundTrip(req); err != nil {
+		unreadStream(req)
 		h.answerError(req, err)
 		return
 	}

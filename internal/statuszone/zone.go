@@ -203,7 +203,8 @@ func (z *Stream) Read() StreamCounts {
 }
 
 // Registry hands out the zones by name, the same zone for the same name
-// for its life, so that counts survive reloads. The daemon owns one.
+// until Retain drops it, so that counts survive reloads that keep the name.
+// The daemon owns one.
 type Registry struct {
 	mu        sync.Mutex // guards the maps
 	servers   map[string]*HTTP
@@ -230,6 +231,41 @@ func (r *Registry) Stream(name string) *Stream {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return zoneOf(&r.streams, name)
+}
+
+// Retain drops the zones whose names the configuration in force no longer
+// has: servers, locations and streams are its http server, location and
+// stream server zone names. NGINX Plus drops a zone a reload removed (the
+// API and the metrics no longer show it, and a later configuration that
+// names it again starts it at zero); without this, each name a reload
+// renamed away was kept for the process's life. Requests of an older
+// configuration still in flight may go on counting into a dropped zone,
+// which nothing reads any more.
+func (r *Registry) Retain(servers, locations, streams []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	retain(r.servers, servers)
+	retain(r.locations, locations)
+	retain(r.streams, streams)
+}
+
+// Len returns how many zones the registry holds, of all three kinds.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.servers) + len(r.locations) + len(r.streams)
+}
+
+func retain[Z any](m map[string]*Z, names []string) {
+	keep := make(map[string]bool, len(names))
+	for _, n := range names {
+		keep[n] = true
+	}
+	for n := range m {
+		if !keep[n] {
+			delete(m, n)
+		}
+	}
 }
 
 func zoneOf[Z any](m *map[string]*Z, name string) *Z {

@@ -1,6 +1,7 @@
 package statuszone
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 )
@@ -71,5 +72,30 @@ func TestRegistry(t *testing.T) {
 	l := List([]string{"x", "y", "x"}, r.Location)
 	if len(l) != 2 || l[0].Name != "x" || l[1].Name != "y" || l[0].Zone != r.Location("x") {
 		t.Fatalf("List = %+v", l)
+	}
+}
+
+// TestRegistryRetain: Retain keeps the zones of the names given, with
+// their counts, and drops the others, so 40 reloads that each rename
+// every zone leave only the last configuration's zones; a name dropped
+// and named again starts at zero, as NGINX Plus's zones after a reload.
+func TestRegistryRetain(t *testing.T) {
+	var r Registry
+	for i := range 40 {
+		s, l, st := fmt.Sprint("s", i), fmt.Sprint("l", i), fmt.Sprint("st", i)
+		r.Server(s).Count(200, true, 1, 1)
+		r.Location(l).Count(200, true, 1, 1)
+		r.Stream(st).Begin()
+		r.Server("kept").Count(200, true, 1, 1)
+		r.Retain([]string{s, "kept"}, []string{l}, []string{st})
+		if n := r.Len(); n != 4 {
+			t.Fatalf("after reload %d: %d zones, want 4", i, n)
+		}
+	}
+	if c := r.Server("kept").Read(); c.Requests != 40 {
+		t.Fatalf("kept zone: %+v, want its 40 requests", c)
+	}
+	if c := r.Server("s0").Read(); c.Requests != 0 {
+		t.Fatalf("s0 named again: %+v, want a new zone", c)
 	}
 }

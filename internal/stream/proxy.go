@@ -207,6 +207,7 @@ func (p *Proxy) Apply(cfg *config.Stream) ([]net.Addr, error) {
 		}
 		t.files = view
 		t.resolveStatusZones(cfg, p.opts.Zones)
+		t.holdMain(p.opts.ErrorLog())
 	}
 	t.life.Release = t.release
 	opened, err := p.openMissing(t)

@@ -202,7 +202,9 @@ func addrPort(a net.Addr) (netip.AddrPort, bool) {
 
 func (s *session) now() time.Time { return s.p.opts.Clock() }
 
-// errorLog returns the server's error log.
+// errorLog returns the server's error log: its own, or the main error log
+// of the configuration the session started under (server.errLog), or else
+// the one in force.
 func (s *session) errorLog() *errlog.Logger {
 	if s.srv.errLog != nil {
 		return s.srv.errLog

@@ -62,6 +62,12 @@ type table struct {
 	// was replaced.
 	files *files
 	life  retire.Counter
+	// main is the main error log in force when the table was made (nil
+	// for no stream block), held (errlog.Logger.Hold) until release: the
+	// servers without an error_log of their own log there, so that a
+	// session that outlives a reload which changed the main error log
+	// still logs to its configuration's, as nginx's old worker does.
+	main *errlog.Logger
 }
 
 // release gives back what t holds (its files); it runs once, after t was
@@ -70,6 +76,22 @@ type table struct {
 func (t *table) release() {
 	if t.files != nil {
 		t.files.release()
+	}
+	if t.main != nil {
+		t.main.Release()
+		t.main = nil
+	}
+}
+
+// holdMain makes main the log of t's servers without an error_log of
+// their own, held until t is released.
+func (t *table) holdMain(main *errlog.Logger) {
+	main.Hold()
+	t.main = main
+	for _, srv := range t.servers {
+		if srv.errLog == nil {
+			srv.errLog = main
+		}
 	}
 }
 
@@ -116,7 +138,8 @@ type server struct {
 	logs     []*accessLog
 	// limits are the server's limit_conn directives, with their zones.
 	limits []connLimit
-	// errLog is the server's own error_log; nil means the main one.
+	// errLog is the server's own error_log, else its table's main one
+	// (table.holdMain); nil for a table made to check a configuration.
 	errLog *errlog.Logger
 	// bind is proxy_bind's local address; nil means none. bindValue is
 	// a proxy_bind with variables instead (nil without).

@@ -323,6 +323,23 @@ func (sc *requestScratch) VariableCycle(name string) {
 // uninitialized_variable_warn is on. Read for the access log line
 // (vars.State.Logging), it ends as nginx's does, "while logging request".
 func (sc *requestScratch) UninitializedVariable(name string) {
+	sc.uninitialized(name, "")
+}
+
+// bodyFilterWarn is the request's vars.Uninitialized while a body filter
+// (SSI) reads variables: nginx's warning then ends with its log action,
+// " while sending response to client" (recorded with nginx 1.22.1: an
+// SSI echo of a variable a set names, read before any set).
+type bodyFilterWarn requestScratch
+
+// UninitializedVariable implements vars.Uninitialized.
+func (w *bodyFilterWarn) UninitializedVariable(name string) {
+	(*requestScratch)(w).uninitialized(name, " while sending response to client")
+}
+
+// uninitialized logs nginx's warning for name, with action (" while ...")
+// after it unless the request is being logged.
+func (sc *requestScratch) uninitialized(name, action string) {
 	set, log := sc.rec.set, sc.log
 	if set == nil || !set.UninitializedVariableWarn || log == nil {
 		return
@@ -336,6 +353,8 @@ func (sc *requestScratch) UninitializedVariable(name string) {
 	msg := `using uninitialized "` + name + `" variable`
 	if sc.st.Logging {
 		msg += " while logging request"
+	} else {
+		msg += action
 	}
 	log.LogRequest(errlog.Warn, logRequest(&sc.st, sc.r), msg)
 }

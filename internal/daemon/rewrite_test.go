@@ -186,19 +186,24 @@ func TestRewriteLogs(t *testing.T) {
 // TestUninitializedWhileLogging checks the warning for a set variable that
 // the access log line reads before any set gave it a value: as nginx 1.22.1
 // writes it, it ends with "while logging request" before the request's
-// context, where a read in the handler has no such phrase.
+// context, where a read in the handler has no such phrase, and an SSI echo's
+// (a body filter's) with "while sending response to client".
 func TestUninitializedWhileLogging(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.shtml"), []byte(`A[<!--#echo var="later" -->]B`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	addr := startDaemon(t, dir, fmt.Sprintf(`
     log_format t '$status [$later]';
     server {
         listen 127.0.0.1:0;
-        access_log %s/access.log t buffer=0;
+        access_log %[1]s/access.log t buffer=0;
         location /never { set $later 1; }
         location /log { return 200 "ok\n"; }
         location /body { access_log off; return 200 "[$later]\n"; }
+        location /p.shtml { access_log off; root %[1]s; ssi on; default_type text/html; }
     }`, dir))
-	for _, target := range []string{"/log", "/body"} {
+	for _, target := range []string{"/log", "/body", "/p.shtml"} {
 		resp, err := noRedirects.Get("http://" + addr + target)
 		if err != nil {
 			t.Fatal(err)
@@ -209,6 +214,7 @@ func TestUninitializedWhileLogging(t *testing.T) {
 	log := filepath.Join(dir, "error.log")
 	waitLogged(t, log, `[warn]`, `using uninitialized "later" variable while logging request, client: 127.0.0.1, server: , request: "GET /log HTTP/1.1", host: "`+addr+`"`)
 	waitLogged(t, log, `[warn]`, `using uninitialized "later" variable, client: 127.0.0.1, server: , request: "GET /body HTTP/1.1"`)
+	waitLogged(t, log, `[warn]`, `using uninitialized "later" variable while sending response to client, client: 127.0.0.1, server: , request: "GET /p.shtml HTTP/1.1"`)
 }
 
 // TestEmptyRewriteLogsEmptyURI checks the access log line of a rewrite whose

@@ -119,6 +119,10 @@ func (e *ssiEnv) Variable(dst []byte, name string) ([]byte, bool) {
 	if !ok {
 		return dst, false
 	}
+	if sc, ok := w.st.Uninitialized.(*requestScratch); ok {
+		w.st.Uninitialized = (*bodyFilterWarn)(sc)
+		defer func() { w.st.Uninitialized = sc }()
+	}
 	return g(dst, w.st)
 }
 

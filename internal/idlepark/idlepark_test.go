@@ -9,32 +9,21 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 // pair returns the two ends of a loopback TCP connection and the fd of the
 // server end (the one parked), which stays valid while server is open.
 func pair(t *testing.T) (client, server *net.TCPConn, fd int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	rc, err := s.(*net.TCPConn).SyscallConn()
+	client, server = testutil.TCPPair(t)
+	rc, err := server.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
 	rc.Control(func(f uintptr) { fd = int(f) })
-	return c.(*net.TCPConn), s.(*net.TCPConn), fd
+	return client, server, fd
 }
 
 func newParker(t *testing.T) *Parker {

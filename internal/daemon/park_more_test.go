@@ -258,3 +258,50 @@ func TestParkedKeepaliveTimeoutIsTheResponses(t *testing.T) {
 		t.Errorf("closed %v after the response, want its location's keepalive_timeout 3s", d)
 	}
 }
+
+// TestParkedConnectionHoldsNoLimitConn: limit_conn counts requests, not
+// connections: a parked connection holds none of its zone, and its next
+// request takes one again.
+func TestParkedConnectionHoldsNoLimitConn(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+    access_log off;
+    keepalive_timeout 60s;
+    limit_conn_zone $server_name zone=one:1m;
+    server {
+        listen 127.0.0.1:0;
+        limit_conn one 1;
+        location / { return 200 "ok\n"; }
+    }`)
+	before := connGoroutines()
+	conns := openKeptReturn(t, addr, 2) // one after the other: each within the limit
+	waitWithin(t, 15*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	for i, k := range conns {
+		if got := k.get(t, "/again"); got != "ok\n" {
+			t.Errorf("connection %d after the park: %q", i, got)
+		}
+	}
+}
+
+// TestParkedConnectionTimesOutWithFIN: keepalive_timeout ends a parked
+// connection with a FIN, reset_timedout_connection on or not: nginx resets
+// only a request that timed out, and a keep-alive wait has none (its
+// ngx_http_keepalive_handler closes the connection).
+func TestParkedConnectionTimesOutWithFIN(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+    access_log off;
+    keepalive_timeout 2s;
+    reset_timedout_connection on;
+    lingering_close always;
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "ok\n"; }
+    }`)
+	before := connGoroutines()
+	k := openKeptReturn(t, addr, 1)[0]
+	waitWithin(t, 10*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	if err := k.closedWithin(10 * time.Second); err != nil {
+		t.Fatal(err) // a reset reads as ECONNRESET, not EOF
+	}
+}

@@ -305,3 +305,45 @@ func TestParkedConnectionTimesOutWithFIN(t *testing.T) {
 		t.Fatal(err) // a reset reads as ECONNRESET, not EOF
 	}
 }
+
+// TestParkedKeepAliveHeader: "keepalive_timeout 75s 60s" sends
+// "Keep-Alive: timeout=60" on every response of a connection, parked in
+// between or not, and a location's own pair its own (recorded with nginx
+// 1.22.1, 1.3 s between the requests: timeout=60, timeout=4 for
+// "keepalive_timeout 5s 4s", timeout=60).
+func TestParkedKeepAliveHeader(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, `
+    access_log off;
+    keepalive_timeout 75s 60s;
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "ok\n"; }
+        location /loc { keepalive_timeout 5s 4s; return 200 "loc\n"; }
+    }`)
+	before := connGoroutines()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i, tt := range []struct{ path, want string }{
+		{"/", "timeout=60"}, {"/loc", "timeout=4"}, {"/", "timeout=60"},
+	} {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", tt.path); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("Keep-Alive"); got != tt.want || resp.Close {
+			t.Errorf("request %d (%s): Keep-Alive %q, close %v; want %q", i, tt.path, got, resp.Close, tt.want)
+		}
+		waitWithin(t, 10*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	}
+}

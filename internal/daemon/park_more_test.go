@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,7 +290,7 @@ func TestParkedConnectionHoldsNoLimitConn(t *testing.T) {
 // ngx_http_keepalive_handler closes the connection).
 func TestParkedConnectionTimesOutWithFIN(t *testing.T) {
 	dir := t.TempDir()
-	addr := startDaemon(t, dir, `
+	addr := startDaemonLevel(t, dir, "info", `
     access_log off;
     keepalive_timeout 2s;
     reset_timedout_connection on;
@@ -303,6 +304,13 @@ func TestParkedConnectionTimesOutWithFIN(t *testing.T) {
 	waitWithin(t, 10*time.Second, "parked", func() bool { return connGoroutines() <= before })
 	if err := k.closedWithin(10 * time.Second); err != nil {
 		t.Fatal(err) // a reset reads as ECONNRESET, not EOF
+	}
+	// nginx logs nothing for a keep-alive wait that timed out.
+	b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if !strings.Contains(l, "[notice]") {
+			t.Errorf("logged %q", l)
+		}
 	}
 }
 
@@ -345,5 +353,52 @@ func TestParkedKeepAliveHeader(t *testing.T) {
 			t.Errorf("request %d (%s): Keep-Alive %q, close %v; want %q", i, tt.path, got, resp.Close, tt.want)
 		}
 		waitWithin(t, 10*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	}
+}
+
+// TestParkedClientUpstreamKeepalive: a client connection that parked
+// between two proxied requests gets both answered over the same kept-alive
+// upstream connection, as one that did not park.
+func TestParkedClientUpstreamKeepalive(t *testing.T) {
+	var mu sync.Mutex
+	upstreamConns := 0
+	b := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "backend %s", r.RequestURI)
+	}))
+	b.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			upstreamConns++
+			mu.Unlock()
+		}
+	}
+	b.Start()
+	t.Cleanup(b.Close)
+	dir := t.TempDir()
+	addr := startDaemon(t, dir, fmt.Sprintf(`
+    access_log off;
+    keepalive_timeout 60s;
+    upstream b { server %s; keepalive 4; }
+    server {
+        listen 127.0.0.1:0;
+        location / { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://b; }
+    }`, b.Listener.Addr()))
+	before := connGoroutines()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	k := &keptConn{c: c, br: bufio.NewReader(c)}
+	for _, path := range []string{"/one", "/two"} {
+		if got := k.get(t, path); got != "backend "+path {
+			t.Errorf("GET %s: %q", path, got)
+		}
+		waitWithin(t, 10*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if upstreamConns != 1 {
+		t.Errorf("%d upstream connections, want the one kept alive", upstreamConns)
 	}
 }

@@ -134,7 +134,10 @@ func TestParkedProxyProtocol(t *testing.T) {
 
 // TestParkedConnectionHoldsItsSlot: a parked connection still holds its
 // worker_connections slot (a new connection waits in the backlog), and its
-// client's close gives the slot back.
+// client's close gives the slot back. nginx differs: out of connections,
+// it closes idle keep-alive ones for the new one (recorded with nginx
+// 1.22.1: "4 worker_connections are not enough, reusing connections"; see
+// docs/directives.md, worker_connections).
 func TestParkedConnectionHoldsItsSlot(t *testing.T) {
 	dir := t.TempDir()
 	text := fmt.Sprintf("pid %[1]s/fulcrum.pid;\nerror_log %[1]s/error.log notice;\nevents { worker_connections 2; }\nhttp {\n"+`

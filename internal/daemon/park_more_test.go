@@ -405,3 +405,46 @@ func TestParkedClientUpstreamKeepalive(t *testing.T) {
 		t.Errorf("%d upstream connections, want the one kept alive", upstreamConns)
 	}
 }
+
+// TestParkedFirstWait: a plain connection that sends nothing for a second
+// parks before its first request, which is then served as any first one;
+// one that sends nothing at all is closed at client_header_timeout from
+// its accept with nginx 1.22.1's line ("client timed out (110: Connection
+// timed out) while waiting for request", at info; recorded: "1" after
+// 1.4 s, the other closed at 3.0 s).
+func TestParkedFirstWait(t *testing.T) {
+	dir := t.TempDir()
+	addr := startDaemonLevel(t, dir, "info", `
+    access_log off;
+    client_header_timeout 3s;
+    server {
+        listen 127.0.0.1:0;
+        location / { return 200 "$connection_requests\n"; }
+    }`)
+	before := connGoroutines()
+	var conns []*keptConn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns = append(conns, &keptConn{c: c, br: bufio.NewReader(c)})
+	}
+	accepted := time.Now()
+	waitWithin(t, 10*time.Second, "parked before the first request", func() bool { return connGoroutines() <= before })
+	if got := conns[0].get(t, "/first"); got != "1\n" {
+		t.Errorf("first request after the park: %q", got)
+	}
+	if err := conns[1].closedWithin(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(accepted); d < 2900*time.Millisecond || d > 6*time.Second {
+		t.Errorf("closed %v after the accept, want client_header_timeout 3s", d)
+	}
+	waitWithin(t, 5*time.Second, "the timeout's line", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return strings.Contains(string(b), "[info]") &&
+			strings.Contains(string(b), " client timed out (110: Connection timed out) while waiting for request, client: 127.0.0.1, server: "+addr+"\n")
+	})
+}

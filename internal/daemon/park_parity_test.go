@@ -193,6 +193,7 @@ func TestParkedConnectionParity(t *testing.T) {
 				}
 			}
 			// Not parked: each goes on at once after its first answer.
+			before := connGoroutines()
 			waiting, parked := map[string]string{}, map[string]string{}
 			got := map[string][2]string{}
 			for _, sc := range scenarios {
@@ -202,7 +203,7 @@ func TestParkedConnectionParity(t *testing.T) {
 				p.c.Close()
 			}
 			// Parked: every one waits in the parker first.
-			before := connGoroutines()
+			waitWithin(t, 15*time.Second, "the first connections end", func() bool { return connGoroutines() <= before })
 			var conns []*parityConn
 			for range scenarios {
 				conns = append(conns, dial())

@@ -1271,9 +1271,14 @@ func (cc *clientConn) logRefused(status int, whole bool) {
 // as it reads the line (a second Host, Content-Length, Transfer-Encoding
 // or other unique field, an invalid Host) at the end of that line; a head
 // whose fields are checked together (no Host, the body's framing) whole.
+// A head cut short (err 0: client_header_timeout, the client's close)
+// counts the lines nginx parsed, each at its LF: "GET /b HTTP/1.1\r\nHo"
+// is 17, a request line without its LF 0 (recorded on raw sockets).
 func refusedLength(req *h1.Request, err h1.Error) int64 {
 	raw := req.Raw()
 	switch err {
+	case 0:
+		return int64(bytes.LastIndexByte(raw, '\n') + 1)
 	case h1.ErrBareLF, h1.ErrBareCR, h1.ErrControlChar, h1.ErrFieldName,
 		h1.ErrSpaceBeforeColon, h1.ErrMissingColon, h1.ErrLeadingWhitespace, h1.ErrObsFold:
 		if text, _, ok := h1.LineFault(raw); ok {

@@ -75,13 +75,31 @@ func (cc *clientConn) park(first bool, deadline time.Time) bool {
 	if p == nil {
 		return false
 	}
-	fd := -1
-	if raw.Control(func(f uintptr) { fd = int(f) }) != nil || fd < 0 {
+	// The scratch goes before Park: the wake may run resume at once. A
+	// refused park gives it back, and the goroutine goes on waiting.
+	scratch := cc.connScratch
+	cc.shed()
+	parked := false
+	// Inside Control the socket stays open (a Close waits for it), so the
+	// fd that goes into the set, and out again if a closer came first, is
+	// this connection's, not one a new connection reused.
+	err := raw.Control(func(fd uintptr) {
+		if _, err := p.Park(int(fd), deadline, &cc.ticket, func() { cc.resume(first, deadline) }); err != nil {
+			return
+		}
+		parked = true
+		// closeIdle and Close mark the connection closing, then unpark it,
+		// then close its socket. One that marked it before Park stored the
+		// ticket found none to wake: wake it here, before that close.
+		if cc.state.Load() == connClosing {
+			cc.unpark()
+		}
+	})
+	if err != nil || !parked {
+		cc.connScratch = scratch
 		return false
 	}
-	cc.shed()
-	_, err := p.Park(fd, deadline, &cc.ticket, func() { cc.resume(first, deadline) })
-	return err == nil
+	return true
 }
 
 // unpark wakes a parked connection before it is closed under it (closeIdle,

@@ -65,6 +65,11 @@ func refusalMessage(err h1.Error, req *h1.Request) (msg string, headers bool) {
 		if err == h1.ErrBareCR && bareCRInRequestLine(req.Raw()) {
 			return "client sent invalid request", false
 		}
+		if err == h1.ErrBareLF && methodEndsAtLF(req.Raw()) {
+			// nginx ends a request line at a bare LF, here still in its
+			// method ("R\n", "GET\n"; recorded with nginx 1.22.1).
+			return "client sent invalid method", false
+		}
 		text, bad, ok := h1.LineFault(req.Raw())
 		if !ok {
 			return "client sent invalid header line", true
@@ -97,6 +102,14 @@ func refusalMessage(err h1.Error, req *h1.Request) (msg string, headers bool) {
 		return `client sent invalid "Trailer" header`, true
 	}
 	return "", false
+}
+
+// methodEndsAtLF reports whether a head's first line ends with a bare LF
+// before any space: nginx's request line parser takes the LF as the
+// line's end, in the method.
+func methodEndsAtLF(raw []byte) bool {
+	i := bytes.IndexByte(raw, '\n')
+	return i > 0 && raw[i-1] != '\r' && bytes.IndexByte(raw[:i], ' ') < 0
 }
 
 // bareCRInRequestLine reports whether a head's first line has a CR

@@ -29,6 +29,14 @@ func TestRefusedHeadLines(t *testing.T) {
 	}{
 		{"no version", "GET\r\n\r\n",
 			`client sent invalid method` + line + `"GET"`, 400},
+		// A request line nginx ends at a bare LF, still in its method
+		// (recorded on raw sockets with nginx 1.22.1).
+		{"method alone, bare LF", "R\n",
+			`client sent invalid method` + line + `"R"`, 400},
+		{"GET alone, bare LF", "GET\n",
+			`client sent invalid method` + line + `"GET"`, 400},
+		{"lowercase alone, bare LF", "k\n",
+			`client sent invalid method` + line + `"k"`, 400},
 		{"lowercase method", "get / HTTP/1.1\r\nHost: a\r\n\r\n",
 			`client sent invalid method` + line + `"get / HTTP/1.1"`, 400},
 		{"bad escape", "GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n",

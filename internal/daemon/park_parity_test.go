@@ -141,14 +141,7 @@ var parityScenarios = []parityScenario{
 // same answers and lines (nginx closes the cut head without an answer,
 // where fulcrum sends its 408 page, http-hardening.md, parked or not).
 func TestParkedConnectionParity(t *testing.T) {
-	for _, mode := range []struct {
-		name   string
-		listen string
-		client *tls.Config
-	}{
-		{"plain", "listen 127.0.0.1:0;", nil},
-		{"tls", "listen 127.0.0.1:0 ssl;", &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}},
-	} {
+	for _, mode := range parkModes {
 		t.Run(mode.name, func(t *testing.T) {
 			dir := t.TempDir()
 			cert, _ := tlsSites(t, dir)

@@ -102,6 +102,17 @@ func openKept(t *testing.T, addr string, n int, tlsConf *tls.Config) []*keptConn
 	return conns
 }
 
+// parkModes are the two kinds of connection that park: plain, and TLS
+// after its first request (listen line, client's TLS configuration).
+var parkModes = []struct {
+	name   string
+	listen string
+	client *tls.Config
+}{
+	{"plain", "listen 127.0.0.1:0;", nil},
+	{"tls", "listen 127.0.0.1:0 ssl;", &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}},
+}
+
 // TestIdleConnectionsPark: keep-alive connections idle past a second hold
 // no goroutine (a parked connection costs a few hundred bytes where a
 // waiting goroutine kept its 8 KiB stack), and each comes back for its next
@@ -109,14 +120,7 @@ func openKept(t *testing.T, addr string, n int, tlsConf *tls.Config) []*keptConn
 // connection ends it, and stub_status counts every one of these right.
 func TestIdleConnectionsPark(t *testing.T) {
 	backend := echoBackend(t)
-	for _, tt := range []struct {
-		name   string
-		listen string
-		client *tls.Config
-	}{
-		{"plain", "listen 127.0.0.1:0;", nil},
-		{"tls", "listen 127.0.0.1:0 ssl;", &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}},
-	} {
+	for _, tt := range parkModes {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			cert, _ := tlsSites(t, dir)

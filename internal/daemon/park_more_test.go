@@ -57,7 +57,7 @@ func TestParkedConnectionsWakeAtOnce(t *testing.T) {
 			t.Fatalf("first answer %q", got)
 		}
 	}
-	waitWithin(t, 30*time.Second, "the connections park", func() bool { return connGoroutines() <= before })
+	waitParked(t, "the connections park", before)
 	status := stubStatus(t, addr)
 	if want := fmt.Sprintf("Active connections: %d \n", n+1); !strings.HasPrefix(status, want) ||
 		!strings.Contains(status, fmt.Sprintf("Reading: 0 Writing: 1 Waiting: %d ", n)) {
@@ -126,7 +126,7 @@ func TestParkedProxyProtocol(t *testing.T) {
 	if got := k.get(t, "/first"); got != "192.0.2.1:5000 1\n" {
 		t.Fatalf("first answer %q", got)
 	}
-	waitWithin(t, 15*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked", before)
 	if got := k.get(t, "/again"); got != "192.0.2.1:5000 2\n" {
 		t.Errorf("after the park: %q, want %q", got, "192.0.2.1:5000 2\n")
 	}
@@ -150,7 +150,7 @@ func TestParkedConnectionHoldsItsSlot(t *testing.T) {
 	addr, _ := runConfig(t, dir, text)
 	before := connGoroutines()
 	conns := openKeptReturn(t, addr, 2)
-	waitWithin(t, 15*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked", before)
 	c, err := net.Dial("tcp", addr) // into the backlog: no slot
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestFastStopClosesParkedConnections(t *testing.T) {
 	addr, sigs := runConfig(t, dir, text)
 	before := connGoroutines()
 	conns := openKeptReturn(t, addr, 5)
-	waitWithin(t, 15*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked", before)
 	start := time.Now()
 	sigs <- syscall.SIGTERM
 	for i, k := range conns {
@@ -250,7 +250,7 @@ func TestParkedKeepaliveTimeoutIsTheResponses(t *testing.T) {
 	k := &keptConn{c: c, br: bufio.NewReader(c)}
 	k.get(t, "/short")
 	answered := time.Now()
-	waitWithin(t, 10*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked", before)
 	if err := os.WriteFile(filepath.Join(dir, "fulcrum.conf"), []byte(conf("100s")), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestParkedConnectionHoldsNoLimitConn(t *testing.T) {
     }`)
 	before := connGoroutines()
 	conns := openKeptReturn(t, addr, 2) // one after the other: each within the limit
-	waitWithin(t, 15*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked", before)
 	for i, k := range conns {
 		if got := k.get(t, "/again"); got != "ok\n" {
 			t.Errorf("connection %d after the park: %q", i, got)
@@ -304,7 +304,7 @@ func TestParkedConnectionTimesOutWithFIN(t *testing.T) {
     }`)
 	before := connGoroutines()
 	k := openKeptReturn(t, addr, 1)[0]
-	waitWithin(t, 10*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked", before)
 	if err := k.closedWithin(10 * time.Second); err != nil {
 		t.Fatal(err) // a reset reads as ECONNRESET, not EOF
 	}
@@ -355,7 +355,7 @@ func TestParkedKeepAliveHeader(t *testing.T) {
 		if got := resp.Header.Get("Keep-Alive"); got != tt.want || resp.Close {
 			t.Errorf("request %d (%s): Keep-Alive %q, close %v; want %q", i, tt.path, got, resp.Close, tt.want)
 		}
-		waitWithin(t, 10*time.Second, "parked", func() bool { return connGoroutines() <= before })
+		waitParked(t, "parked", before)
 	}
 }
 
@@ -397,7 +397,7 @@ func TestParkedClientUpstreamKeepalive(t *testing.T) {
 		if got := k.get(t, path); got != "backend "+path {
 			t.Errorf("GET %s: %q", path, got)
 		}
-		waitWithin(t, 10*time.Second, "parked", func() bool { return connGoroutines() <= before })
+		waitParked(t, "parked", before)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -432,7 +432,7 @@ func TestParkedFirstWait(t *testing.T) {
 		conns = append(conns, &keptConn{c: c, br: bufio.NewReader(c)})
 	}
 	accepted := time.Now()
-	waitWithin(t, 10*time.Second, "parked before the first request", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked before the first request", before)
 	if got := conns[0].get(t, "/first"); got != "1\n" {
 		t.Errorf("first request after the park: %q", got)
 	}

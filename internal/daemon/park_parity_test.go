@@ -196,12 +196,12 @@ func TestParkedConnectionParity(t *testing.T) {
 				p.c.Close()
 			}
 			// Parked: every one waits in the parker first.
-			waitWithin(t, 15*time.Second, "the first connections end", func() bool { return connGoroutines() <= before })
+			waitParked(t, "the first connections end", before)
 			var conns []*parityConn
 			for range scenarios {
 				conns = append(conns, dial())
 			}
-			waitWithin(t, 15*time.Second, "the connections park", func() bool { return connGoroutines() <= before })
+			waitParked(t, "the connections park", before)
 			for i, sc := range scenarios {
 				parked[conns[i].id] = sc.name
 				g := got[sc.name]

@@ -30,6 +30,14 @@ func connGoroutines() int {
 	return n
 }
 
+// waitParked waits, for what, until the in-process daemons' connection
+// goroutines are back to before: the connections opened since are parked
+// (or closed).
+func waitParked(t *testing.T, what string, before int) {
+	t.Helper()
+	waitWithin(t, 30*time.Second, what, func() bool { return connGoroutines() <= before })
+}
+
 // waitWithin polls cond until it holds, or fails after within.
 func waitWithin(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -141,7 +149,7 @@ func idleConnectionsPark(t *testing.T, addr string, tlsConf *tls.Config) {
 	const n = 20
 	before := connGoroutines()
 	conns := openKept(t, addr, n, tlsConf)
-	waitWithin(t, 15*time.Second, "idle connections let go of their goroutines", func() bool { return connGoroutines() <= before })
+	waitParked(t, "idle connections let go of their goroutines", before)
 
 	for i, k := range conns {
 		for _, p := range []string{"/again/", "/third/"} {
@@ -151,7 +159,7 @@ func idleConnectionsPark(t *testing.T, addr string, tlsConf *tls.Config) {
 			}
 		}
 	}
-	waitWithin(t, 15*time.Second, "parked again", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked again", before)
 
 	status := func() string {
 		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConf, DisableKeepAlives: true}}
@@ -193,7 +201,7 @@ func TestParkedConnectionKeepaliveTimeout(t *testing.T) {
 	before := connGoroutines()
 	start := time.Now()
 	k := openKept(t, addr, 1, nil)[0]
-	waitWithin(t, 10*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked", before)
 	if err := k.closedWithin(15 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +225,7 @@ func TestGracefulStopClosesParkedConnections(t *testing.T) {
 	addr, sigs := runConfig(t, dir, text)
 	before := connGoroutines()
 	conns := openKept(t, addr, 5, nil)
-	waitWithin(t, 15*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked", before)
 	sigs <- syscall.SIGQUIT
 	for i, k := range conns {
 		if err := k.closedWithin(10 * time.Second); err != nil {
@@ -247,7 +255,7 @@ func TestReloadKeepsParkedConnections(t *testing.T) {
 	addr, sigs := runConfig(t, dir, conf("old"))
 	before := connGoroutines()
 	k := openKept(t, addr, 1, nil)[0]
-	waitWithin(t, 15*time.Second, "parked", func() bool { return connGoroutines() <= before })
+	waitParked(t, "parked", before)
 	if err := os.WriteFile(filepath.Join(dir, "fulcrum.conf"), []byte(conf("new")), 0o644); err != nil {
 		t.Fatal(err)
 	}

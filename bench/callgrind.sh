@@ -22,6 +22,7 @@
 #   C=1        keep-alive connections (each sends its share in turn)
 #   URI=/small the path requested (/big: 64 KiB answers)
 #   TOP=30     functions listed per target;  KEEP=1 keeps the work directory
+#   LOG=1      access_log in the combined format to a file (default: off)
 # Needs valgrind (installed from Debian when missing, as root). Loopback only;
 # every run bounded; everything stops and is removed on exit.
 set -euo pipefail
@@ -71,15 +72,18 @@ done
 BACKEND=$(<"$WORK/backend.port")
 
 # config NAME PORT writes the proxy configuration: one backend, keep-alive both
-# ways, no access log, and enough keepalive_requests for every run.
+# ways, no access log (LOG=1: the combined format to a file), and enough
+# keepalive_requests for every run.
 config() {
+	local ACCESS_LOG=off
+	[[ ${LOG:-0} == 1 ]] && ACCESS_LOG="$WORK/$1/access.log"
 	cat <<CONF
 worker_processes 1;
 pid $WORK/$1/proxy.pid;
 error_log $WORK/$1/error.log warn;
 events { worker_connections 4096; }
 http {
-    access_log off;
+    access_log $ACCESS_LOG;
     keepalive_requests 1000000;
     upstream backends {
         server 127.0.0.1:$BACKEND;

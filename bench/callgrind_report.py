@@ -43,22 +43,27 @@ def area(name):
     m = re.match(r"(fulcrum/internal/\w+|fulcrum/\w+)", name)
     if m:
         return m.group(1)
-    if re.search(r"internal/runtime/maps|aeshash|strhash|memhash|runtime\.map", name):
+    go_runtime = name.startswith(("runtime.", "internal/runtime", "gogo", "aeshash",
+                                  "memeqbody", "indexbytebody", "type:"))
+    if go_runtime and re.search(r"internal/runtime/maps|aeshash|strhash|memhash|runtime\.map", name):
         return "Go maps"
-    if re.search(r"malloc|mcache|mcentral|mheap|mspan|gcDrain|scanobject|greyobject|"
-                 r"markBits|sweep|wbBuf|memclr|nextFree|heapBits|gcWriteBarrier", name):
+    if go_runtime and re.search(r"malloc|mcache|mcentral|mheap|mspan|gcDrain|scanobject|"
+                                r"greyobject|markBits|sweep|wbBuf|memclr|nextFree|heapBits|"
+                                r"gcWriteBarrier", name):
         return "Go allocator and collector"
-    if re.search(r"findRunnable|stealWork|netpoll|schedule|park|ready|runq|wakep|"
-                 r"casgstatus|execute|gopark|goready|lock2|unlock2|futex|startm|stopm|"
-                 r"syscall|entersyscall|exitsyscall|mcall|systemstack|goexit|newproc|"
-                 r"nanotime|Timers|timer", name):
+    if go_runtime and re.search(r"findRunnable|stealWork|netpoll|schedule|park|ready|runq|"
+                                r"wakep|casgstatus|execute|gopark|goready|lock2|unlock2|futex|"
+                                r"startm|stopm|syscall|entersyscall|exitsyscall|mcall|"
+                                r"systemstack|goexit|newproc|nanotime|Timers|timer", name):
         return "Go scheduler, poller and timers"
-    if name.startswith(("runtime.", "internal/runtime", "gogo")):
+    if go_runtime:
         return "Go runtime, other"
     if name.startswith(("internal/poll", "net.", "syscall.")):
         return "Go net and poll"
-    if name.startswith("ngx_") or name.startswith("0x"):
+    if name.startswith("ngx_"):
         return "nginx"
+    if name.startswith("0x"):
+        return "unnamed (nginx's static functions)"
     return "other: " + re.split(r"[.(]", name, 1)[0]
 
 

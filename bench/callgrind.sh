@@ -23,6 +23,8 @@
 #   URI=/small the path requested (/big: 64 KiB answers)
 #   TOP=30     functions listed per target;  KEEP=1 keeps the work directory
 #   LOG=1      access_log in the combined format to a file (default: off)
+#   BROWSER=1  requests with a browser's eleven header fields (default: Host,
+#              User-Agent and Accept)
 # Needs valgrind (installed from Debian when missing, as root). Loopback only;
 # every run bounded; everything stops and is removed on exit.
 set -euo pipefail
@@ -130,7 +132,7 @@ measure() {
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 		sleep 0.1
 	done
-	timeout 300 "$WORK/fixedload" -addr "127.0.0.1:$port" -n "$count" -c "$C" -path "$URI" ||
+	timeout 300 "$WORK/fixedload" -addr "127.0.0.1:$port" -n "$count" -c "$C" -path "$URI" "-browser=$([[ ${BROWSER:-0} == 1 ]] && echo true || echo false)" ||
 		die "$target: fixedload failed (see $dir)"
 	vpid=$(pgrep -f -- "--callgrind-out-file=$dir/cg.out") || die "$target: valgrind is gone (see $dir/valgrind.log)"
 	# Dump, then kill: a Go program's signal handler on SIGTERM trips callgrind

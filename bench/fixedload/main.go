@@ -11,13 +11,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/textproto"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"fulcrum/internal/testutil"
 )
 
 func main() {
@@ -25,21 +29,30 @@ func main() {
 	n := flag.Int("n", 1000, "requests in all")
 	c := flag.Int("c", 1, "keep-alive connections")
 	path := flag.String("path", "/small", "the path to request")
+	browser := flag.Bool("browser", false, "send a browser's eleven header fields (testutil.BrowserHeaders) too")
 	flag.Parse()
 	if *addr == "" || *c < 1 || *n < *c {
 		fmt.Fprintln(os.Stderr, "usage: fixedload -addr HOST:PORT [-n N] [-c C] [-path P] (N >= C >= 1)")
 		os.Exit(2)
 	}
-	if err := run(*addr, *path, *n, *c); err != nil {
+	head := "GET " + *path + " HTTP/1.1\r\nHost: bench\r\n"
+	if *browser {
+		fields := testutil.BrowserHeaders()
+		for _, name := range slices.Sorted(maps.Keys(fields)) {
+			head += name + ": " + fields[name] + "\r\n"
+		}
+	} else {
+		head += "User-Agent: fixedload\r\nAccept: */*\r\n"
+	}
+	if err := run(*addr, []byte(head+"\r\n"), *n, *c); err != nil {
 		fmt.Fprintln(os.Stderr, "fixedload:", err)
 		os.Exit(1)
 	}
 }
 
 // run opens c connections and sends n requests over them, n/c each (the
-// first n%c connections one more).
-func run(addr, path string, n, c int) error {
-	req := []byte("GET " + path + " HTTP/1.1\r\nHost: bench\r\nUser-Agent: fixedload\r\nAccept: */*\r\n\r\n")
+// first n%c connections one more), each the request req.
+func run(addr string, req []byte, n, c int) error {
 	errs := make(chan error, c)
 	var wg sync.WaitGroup
 	for i := 0; i < c; i++ {

@@ -1,6 +1,9 @@
 package vars
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Escape is a log_format escape= mode.
 type Escape uint8
@@ -56,23 +59,53 @@ func (e Escape) Append(dst, v []byte) []byte {
 	return append(dst, v...)
 }
 
-// needed reports whether v has a byte that mode e changes.
+// needed reports whether v has a byte that mode e changes. It runs over
+// every variable of every access log line, so it looks at eight bytes at a
+// time (see escapableWord) and only at the tail byte by byte.
 func (e Escape) needed(v []byte) bool {
-	switch e {
-	case EscapeDefault:
+	if e != EscapeDefault && e != EscapeJSON {
+		return false
+	}
+	high := e == EscapeDefault
+	if len(v) < 8 {
 		for _, b := range v {
-			if needsDefaultEscape(b) {
+			if b < 0x20 || b == '"' || b == '\\' || high && b > 0x7e {
 				return true
 			}
 		}
-	case EscapeJSON:
-		for _, b := range v {
-			if b < 0x20 || b == '"' || b == '\\' {
-				return true
-			}
+		return false
+	}
+	for i := 0; i+8 < len(v); i += 8 {
+		if escapableWord(binary.LittleEndian.Uint64(v[i:]), high) {
+			return true
 		}
 	}
-	return false
+	// The last word ends at the value's end (it may overlap the one before).
+	return escapableWord(binary.LittleEndian.Uint64(v[len(v)-8:]), high)
+}
+
+// Word-at-a-time byte tests ("Bit Twiddling Hacks", hasless and haszero):
+// for a word w, (w - n*ones) &^ w & highs is non-zero exactly when some
+// byte of w is below n (0 < n <= 128). The result says whether such a byte
+// exists, not which one, which is all needed asks.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// escapableWord reports whether one of w's eight bytes is below 0x20, '"' or
+// '\\', or, with high, 0x7f or above: a byte escape=default (high) or
+// escape=json changes.
+func escapableWord(w uint64, high bool) bool {
+	if high && (w|(w+ones))&highs != 0 {
+		// A byte with its top bit set, or 0x7f (0x7f+1 sets it). Without
+		// such a byte no addition carries into the next byte.
+		return true
+	}
+	quote := w ^ ('"' * ones)
+	backslash := w ^ ('\\' * ones)
+	below := (w - 0x20*ones) &^ w
+	return (below|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs != 0
 }
 
 const upperHex = "0123456789ABCDEF"

@@ -1,6 +1,7 @@
 package vars
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 )
@@ -132,3 +133,50 @@ func TestCombinedLogLine(t *testing.T) {
 
 // combinedFormat is nginx's predefined log_format combined.
 const combinedFormat = `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`
+
+// TestEscapeNeededEveryByte checks the word-at-a-time scan against the byte
+// rule for every byte value at every position of values 1 to 17 bytes long
+// (one and two words plus a tail), among letters and among bytes at the edges
+// of the ranges, in both modes that escape.
+func TestEscapeNeededEveryByte(t *testing.T) {
+	byteRule := map[Escape]func(b byte) bool{
+		EscapeDefault: func(b byte) bool { return b < 0x20 || b > 0x7e || b == '"' || b == '\\' },
+		EscapeJSON:    func(b byte) bool { return b < 0x20 || b == '"' || b == '\\' },
+	}
+	// Fillers at the edges: the bytes next to every boundary the word tests
+	// draw, which a carry or borrow would turn into a wrong answer.
+	fillers := []byte{'a', ' ', '!', '#', '[', ']', '~', 0x21, 0x7e, 0x80, 0xff}
+	for esc, rule := range byteRule {
+		for n := 1; n <= 17; n++ {
+			for _, fill := range fillers {
+				v := bytes.Repeat([]byte{fill}, n)
+				for pos := 0; pos < n; pos++ {
+					for b := 0; b < 256; b++ {
+						v[pos] = byte(b)
+						want := false
+						for _, c := range v {
+							want = want || rule(c)
+						}
+						if got := esc.needed(v); got != want {
+							t.Fatalf("%s: needed(%q) = %v, want %v", esc, v, got, want)
+						}
+					}
+					v[pos] = fill
+				}
+			}
+		}
+	}
+	if EscapeNone.needed([]byte("\x00\"\\\xff")) {
+		t.Error("escape=none needs nothing")
+	}
+}
+
+// BenchmarkEscapeNeeded is the scan over a typical User-Agent value.
+func BenchmarkEscapeNeeded(b *testing.B) {
+	v := []byte("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
+	for b.Loop() {
+		if EscapeDefault.needed(v) {
+			b.Fatal("nothing to escape")
+		}
+	}
+}

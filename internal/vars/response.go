@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -492,12 +493,31 @@ func (c *Compiler) getConnectionTime(dst []byte, st *State) ([]byte, bool) {
 	return appendSeconds(dst, ms), true
 }
 
-func (c *Compiler) getTimeLocal(dst []byte, _ *State) ([]byte, bool) {
-	return appendTimeLocal(dst, c.now()), true
+// secondText returns the getter of a time variable printed by format to the
+// second ($time_local, $time_iso8601). Every access log line prints one, so
+// the getter keeps the text of the last second it printed and prints again
+// only when the second or the location changes, as nginx keeps its cached
+// log times (ngx_cached_http_log_time).
+func (c *Compiler) secondText(format func(dst []byte, t time.Time) []byte) Getter {
+	var last atomic.Pointer[timeText]
+	return func(dst []byte, _ *State) ([]byte, bool) {
+		t := c.now()
+		sec, loc := t.Unix(), t.Location()
+		if p := last.Load(); p != nil && p.sec == sec && p.loc == loc {
+			return append(dst, p.text...), true
+		}
+		mark := len(dst)
+		dst = format(dst, t)
+		last.Store(&timeText{sec: sec, loc: loc, text: string(dst[mark:])})
+		return dst, true
+	}
 }
 
-func (c *Compiler) getTimeISO8601(dst []byte, _ *State) ([]byte, bool) {
-	return appendTimeISO8601(dst, c.now()), true
+// timeText is a time variable's text for one second in one location.
+type timeText struct {
+	sec  int64
+	loc  *time.Location
+	text string
 }
 
 // appendTimeLocal prints t as nginx's log time, "%02d/%s/%d:%02d:%02d:%02d

@@ -256,9 +256,9 @@ func (c *Compiler) processVar(name string) Getter {
 	case "connection_time":
 		return c.getConnectionTime
 	case "time_local":
-		return c.getTimeLocal
+		return c.secondText(appendTimeLocal)
 	case "time_iso8601":
-		return c.getTimeISO8601
+		return c.secondText(appendTimeISO8601)
 	}
 	return nil
 }

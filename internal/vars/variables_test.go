@@ -1043,3 +1043,40 @@ func TestTLSVariablesEmpty(t *testing.T) {
 		t.Errorf("$ssl_session_reused = %q (found %v), want \".\"", got, ok)
 	}
 }
+
+// TestTimeTextFollowsTheClock checks that one compiled $time_local and
+// $time_iso8601 (which keep the text of the last second they printed) print
+// again when the clock reaches the next second or the location changes, and
+// not a text kept from before.
+func TestTimeTextFollowsTheClock(t *testing.T) {
+	now := fixedNow
+	c := &Compiler{Now: func() time.Time { return now }}
+	local, err := c.Compile("$time_local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iso, err := c.Compile("$time_iso8601")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		now            time.Time
+		local, iso8601 string
+	}{
+		{fixedNow, "25/Nov/2026:01:24:22 +0000", "2026-11-25T01:24:22+00:00"},
+		{fixedNow.Add(400 * time.Millisecond), "25/Nov/2026:01:24:22 +0000", "2026-11-25T01:24:22+00:00"},
+		{fixedNow.Add(500 * time.Millisecond), "25/Nov/2026:01:24:23 +0000", "2026-11-25T01:24:23+00:00"},
+		{fixedNow.Add(500 * time.Millisecond).In(time.FixedZone("", 3600)), "25/Nov/2026:02:24:23 +0100", "2026-11-25T02:24:23+01:00"},
+		{fixedNow.Add(500 * time.Millisecond), "25/Nov/2026:01:24:23 +0000", "2026-11-25T01:24:23+00:00"},
+		{fixedNow.Add(-time.Hour), "25/Nov/2026:00:24:22 +0000", "2026-11-25T00:24:22+00:00"},
+	}
+	for _, step := range steps {
+		now = step.now
+		if got := string(local.Append(nil, &State{})); got != step.local {
+			t.Errorf("at %v: $time_local = %q, want %q", step.now, got, step.local)
+		}
+		if got := string(iso.Append(nil, &State{})); got != step.iso8601 {
+			t.Errorf("at %v: $time_iso8601 = %q, want %q", step.now, got, step.iso8601)
+		}
+	}
+}

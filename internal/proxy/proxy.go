@@ -55,7 +55,7 @@ type Handler struct {
 	// length goes for a body announced but not sent (AnnouncedBody), as
 	// nginx's documented `proxy_set_header Content-Length "";` for mirrors.
 	setsLength bool
-	hide       map[string]bool
+	hide       nameSet // proxy_hide_header and the defaults, less proxy_pass_header
 	// ownPassed lists Server and Date when proxy_pass_header passes them
 	// (not hidden): fulcrum then writes none of its own (copyHeader).
 	ownPassed []string
@@ -135,6 +135,9 @@ type request struct {
 	ctx context.Context
 	// upgrade is the protocol the client asks to switch to ("" for none).
 	upgrade string
+	// lengths is the client's Content-Length values (ServeHTTP), looked
+	// up once.
+	lengths []string
 	// order is the upstream's field order for the client's response, kept
 	// across uses (FieldOrderer copies it).
 	order []FieldPos
@@ -322,9 +325,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	}
 	// $request_body: a buffered body is known now (proxy_set_header may use
 	// it); a streamed one once it went through.
-	announced := r.ContentLength != 0 || len(r.Header["Content-Length"]) > 0
+	req.lengths = r.Header["Content-Length"]
+	announced := r.ContentLength != 0 || len(req.lengths) > 0
 	st.Body = req.bodyStore.variable(announced)
-	if b := &req.bodyStore; (b.buffered || b.file) && !b.empty && len(r.Header["Content-Length"]) == 0 {
+	if b := &req.bodyStore; (b.buffered || b.file) && !b.empty && len(req.lengths) == 0 {
 		// A chunked body read whole: its length is $content_length now
 		// (nginx's headers_in.content_length_n, which proxy_set_header
 		// X-Length $content_length sends as "10" for a 10-byte body).

@@ -288,7 +288,7 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 				req.st.OverrideCharset = value // the charset filter's (the last wins)
 			}
 		}
-		if h.hide[name] || !h.passed(req, head, f.Name) {
+		if h.hide.has(name) || !h.passed(req, head, f.Name) {
 			continue
 		}
 		if req.rangeable && name == "Accept-Ranges" {
@@ -511,7 +511,7 @@ func (h *Handler) copyBody(req *request) error {
 		ta, ordered := req.w.(TrailerAdder)
 		for _, f := range tr {
 			name := string(h1.AppendCanonical(nil, f.Name))
-			if h.hide[name] {
+			if h.hide.has(name) {
 				continue // as nginx: proxy_hide_header's list applies to trailers too
 			}
 			if ordered {

@@ -1,7 +1,5 @@
 package proxy
 
-import "strings"
-
 // nameSet is a set of header field names built once with a location's
 // handler, grouped by length, so that a look-up compares a name only with
 // the few of its length: no hashing, and nothing at all for most names.
@@ -44,13 +42,15 @@ func (s nameSet) has(name string) bool {
 }
 
 // hasFold reports whether the set holds name, ignoring case (as names
-// spelled by a client are compared).
+// spelled by a client are compared). The comparison folds ASCII only: for
+// two names of one length, one of them ASCII (a field name is a token), it
+// says what strings.EqualFold says, at a fraction of its cost.
 func (s nameSet) hasFold(name string) bool {
 	if len(name) >= len(s.byLen) {
 		return false
 	}
 	for _, n := range s.byLen[len(name)] {
-		if strings.EqualFold(n, name) {
+		if equalFoldASCII(n, name) {
 			return true
 		}
 	}

@@ -270,6 +270,10 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	// out["Location"] and its place in order: the one nginx keeps as
 	// headers_out.location (redirectLocation).
 	locIndex, locPos := -1, -1
+	// fresh says out had no fields before this response's: a name that
+	// none of the fields before it had is not in out then, and needs no
+	// look-up (namedBefore).
+	fresh := len(out) == 0
 	ok = true
 	for i, f := range head.Headers {
 		var name, sent, value string
@@ -302,22 +306,27 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 		if h.cookies != nil && name == "Set-Cookie" {
 			value, ok = h.cookies.rewrite(value, req.st)
 		}
+		var prev []string
+		had := false
+		if !fresh || namedBefore(fields[:i], name) {
+			prev, had = out[name]
+		}
 		if name == "Content-Length" {
 			// nginx keeps one length (headers_out.content_length_n) and
 			// writes it as a number: h1 let only equal values through, so
 			// a repeated field goes out once, and "002" as "2".
-			if _, dup := out[name]; dup {
+			if had {
 				continue
 			}
 			value = canonicalLength(value)
 		}
 		index := 0
-		if prev, ok := out[name]; ok && name == "Content-Type" {
+		if had && name == "Content-Type" {
 			// One value, as nginx's headers_out.content_type: an
 			// X-Accel-Redirect's kept one gives way to this response's.
 			values[i] = value
 			out[name] = values[i : i+1 : i+1]
-		} else if ok {
+		} else if had {
 			index = len(prev)
 			out[name] = append(prev[:len(prev):len(prev)], value)
 		} else {
@@ -349,6 +358,24 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	}
 	return ok
 }
+
+// namedBefore reports whether one of fields (the upstream's before the one
+// being copied) is name, or may be: past maxNamedBefore fields it says so
+// without looking, as a map look-up then costs less than the walk.
+func namedBefore(fields vars.HeaderList, name string) bool {
+	if len(fields) > maxNamedBefore {
+		return true
+	}
+	for i := range fields {
+		if fields[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// maxNamedBefore is how many fields namedBefore walks at most.
+const maxNamedBefore = 24
 
 // redirectLocation finishes the Location that proxy_redirect rewrote last,
 // out["Location"][index], whose place is order[pos] (when there is an order).

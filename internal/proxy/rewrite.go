@@ -187,10 +187,13 @@ func (h *Handler) forwardable(name string, conn []string) bool {
 	return !unforwarded.hasFold(name) && !containsFold(h.ruleNames, name) && !namedIn(conn, name)
 }
 
-// containsFold reports whether list holds name, ignoring case.
+// containsFold reports whether list holds name, ignoring case. One side of
+// each comparison is a token (a client's field name, or a literal), so
+// folding ASCII only says what strings.EqualFold says (see
+// nameSet.hasFold).
 func containsFold(list []string, name string) bool {
 	for _, s := range list {
-		if len(s) == len(name) && strings.EqualFold(s, name) {
+		if equalFoldASCII(s, name) {
 			return true
 		}
 	}

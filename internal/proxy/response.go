@@ -274,6 +274,9 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	// none of the fields before it had is not in out then, and needs no
 	// look-up (namedBefore).
 	fresh := len(out) == 0
+	// connField says the response has a Connection field: without one,
+	// only the hop-by-hop names ask passed.
+	_, connField := head.Headers.Lookup("Connection")
 	ok = true
 	for i, f := range head.Headers {
 		var name, sent, value string
@@ -292,7 +295,7 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 				req.st.OverrideCharset = value // the charset filter's (the last wins)
 			}
 		}
-		if h.hide.has(name) || !h.passed(req, head, f.Name) {
+		if h.hide.has(name) || (connField || h1.IsHopByHop(f.Name)) && !h.passed(req, head, f.Name) {
 			continue
 		}
 		if req.rangeable && name == "Accept-Ranges" {

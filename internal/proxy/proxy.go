@@ -138,6 +138,10 @@ type request struct {
 	// lengths is the client's Content-Length values (ServeHTTP), looked
 	// up once.
 	lengths []string
+	// bodyVar says the body step is done: finish sets $request_body
+	// then, if nothing did, from bodyAnnounced (the client announced a
+	// body).
+	bodyVar, bodyAnnounced bool
 	// order is the upstream's field order for the client's response, kept
 	// across uses (FieldOrderer copies it).
 	order []FieldPos
@@ -214,6 +218,17 @@ type request struct {
 
 var requests = sync.Pool{New: func() any { return new(request) }}
 
+// finish ends a request ServeHTTP took: a streamed body's $request_body,
+// known once the body went through, is set when nothing set it (bodyVar),
+// then req goes back to the pool. One deferred call for both keeps
+// ServeHTTP's defers open-coded (no defer records, no deferreturn walk).
+func (req *request) finish() {
+	if req.bodyVar && req.st.Body == nil {
+		req.st.Body = req.bodyStore.variable(req.bodyAnnounced)
+	}
+	req.release()
+}
+
 // release clears req, keeping its buffers, and puts it back in the pool. The
 // struct is cleared in place: a composite literal would be built on the stack
 // first, and this frame is on every request's stack.
@@ -284,7 +299,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	req.h, req.st, req.in, req.w, req.start, req.target = h, st, r, w, h.now(), h.target
 	req.ctx = r.Context()
 	req.log = h.errorLog(w)
-	defer req.release()
+	defer req.finish()
 	if h.dynamic != nil {
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {
@@ -337,11 +352,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	if n, ok := w.(BodyReadNoter); ok && (req.bodyStore.buffered || req.bodyStore.file) {
 		n.RequestBodyRead()
 	}
-	defer func() {
-		if st.Body == nil {
-			st.Body = req.bodyStore.variable(announced)
-		}
-	}()
+	req.bodyVar, req.bodyAnnounced = true, announced
 	if c := h.cache.Base(); c != nil {
 		// NGINX Plus's proxy_cache_purge, before the method test: a
 		// PURGE request is not one the cache answers. nginx names the

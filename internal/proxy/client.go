@@ -759,7 +759,11 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 			out.hints(&resp.head)
 		}
 	}
-	*resp = upstreamResponse{head: resp.head, pool: p, pc: pc, ctx: ctx, watch: watch, readTimeout: t.read}
+	// Cleared in place, the head kept: a composite literal would be built
+	// in this frame first (448 bytes on every request's deepest path).
+	head := resp.head
+	*resp = upstreamResponse{}
+	resp.head, resp.pool, resp.pc, resp.ctx, resp.watch, resp.readTimeout = head, p, pc, ctx, watch, t.read
 	if resp.head.Status == http.StatusSwitchingProtocols {
 		resp.upgraded = true
 		return true, nil

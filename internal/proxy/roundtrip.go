@@ -28,7 +28,7 @@ var errClientGone = errors.New("client went away")
 func (h *Handler) roundTrip(req *request) error {
 	req.st.StartUpstreamGroup()
 	in := balancer.Input{ClientAddr: req.st.Remote.Addr(), MaxTries: h.set.ProxyNextUpstreamTries}
-	t := req.target
+	t := &req.target
 	if t.HashKey != nil {
 		in.Key = t.HashKey.String(req.st)
 	}

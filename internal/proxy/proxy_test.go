@@ -223,3 +223,17 @@ func TestHeaderRuleConstant(t *testing.T) {
 		}
 	}
 }
+
+// TestIsEventStream: the type compares without case, spaces and
+// parameters; short types are told apart before any trimming.
+func TestIsEventStream(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"text/event-stream": true, " Text/Event-Stream ; charset=utf-8": true, "text/event-stream;": true,
+		"": false, "text/plain": false, "text/event-streams": false, "text/event-strea": false,
+		"application/json; charset=utf-8": false,
+	} {
+		if got := isEventStream([]byte(ct)); got != want {
+			t.Errorf("isEventStream(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}

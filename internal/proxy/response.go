@@ -631,6 +631,9 @@ func (h *Handler) warnExtra(req *request) {
 
 // isEventStream reports a text/event-stream content type.
 func isEventStream(ct []byte) bool {
+	if len(ct) < len("text/event-stream") {
+		return false // the common short types, without the trimming
+	}
 	ct = bytes.TrimSpace(ct)
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = bytes.TrimSpace(ct[:i])

@@ -105,8 +105,11 @@ func (a *Attempt) Reset(p *upstream.Pool, pol Policy, in Input) {
 		a.endPending()
 		a.cur.Release(time.Time{}, upstream.Neutral)
 	}
+	// Cleared in place, the tried set's memory kept: a composite literal
+	// would be built on the stack first and copied.
 	t := a.tried
-	*a = Attempt{pool: p, policy: pol, key: in.Key, addr: in.ClientAddr, tried: t, sticky: in.StickyID, bound: in.Bound}
+	*a = Attempt{}
+	a.pool, a.policy, a.key, a.addr, a.tried, a.sticky, a.bound = p, pol, in.Key, in.ClientAddr, t, in.StickyID, in.Bound
 	tries, n, gen := p.Shape()
 	a.tries, a.gen = tries, gen
 	if in.MaxTries > 0 && a.tries > in.MaxTries {

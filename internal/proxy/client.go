@@ -38,8 +38,16 @@ import (
 type ConnPool struct {
 	opts PoolOptions
 
-	mu   sync.Mutex // guards idle and closed
-	idle map[connKey][]*poolConn
+	mu sync.Mutex // guards idle, last and closed
+	// idle holds the idle connections per server and way of connecting.
+	// A list, once made, is reached through pointers: get looks it up
+	// once (last, else the map) and its connections keep it (poolConn.home),
+	// so a request's connection costs one key comparison, not four
+	// look-ups of a struct key in a map.
+	idle map[connKey]*idleList
+	// last is the list get used last: one comparison of keys finds it
+	// again when the requests go to one server.
+	last *idleList
 	// closed is set by Close: a configuration that used the pool was
 	// replaced by one that does not, so connections coming back close.
 	closed bool
@@ -67,6 +75,15 @@ type connKey struct {
 	name                  string
 	local                 netip.AddrPort
 	keepalive, noDelayOff bool
+}
+
+// idleList is the idle connections of one connKey, the most recently used
+// last. dropped says CloseIdle took it out of its pool's map: connections
+// that come back to it look their list up again.
+type idleList struct {
+	key     connKey
+	conns   []*poolConn
+	dropped bool
 }
 
 // dialTarget is where an attempt connects: the server's network and
@@ -115,8 +132,11 @@ type poolConn struct {
 	// rbuf is the read buffer, held only while a response is read: an idle
 	// connection, or one whose server has not answered yet, holds none, so
 	// 400 requests waiting on their servers do not pin 400 buffers.
-	rbuf     h1.LentReader
-	key      connKey
+	rbuf h1.LentReader
+	key  connKey
+	// home is the pool's list for key, where put returns the connection
+	// (set by get, under the pool's lock).
+	home     *idleList
 	born     time.Time
 	lastUsed time.Time
 	requests int
@@ -225,7 +245,7 @@ func newConnPool(o PoolOptions) *ConnPool {
 	if o.KeepaliveTimeout <= 0 {
 		o.KeepaliveTimeout = DefaultKeepaliveTimeout
 	}
-	return &ConnPool{opts: o, idle: map[connKey][]*poolConn{}, sessions: tls.NewLRUClientSessionCache(0)}
+	return &ConnPool{opts: o, idle: map[connKey]*idleList{}, sessions: tls.NewLRUClientSessionCache(0)}
 }
 
 // get returns an idle connection to dst (reused true), or dials one (and
@@ -246,19 +266,21 @@ func newConnPool(o PoolOptions) *ConnPool {
 //go:noinline
 func (p *ConnPool) get(ctx context.Context, dst *dialTarget, now time.Time) (*poolConn, bool, error) {
 	key := dst.key() // a struct, not a concatenation: no allocation per request
+	var home *idleList
 	for {
 		// The connection leaves the list under the lock and is checked
 		// after it: the check is a system call (a TLS one may wait
 		// aliveTLSWait), which other requests to the pool need not wait for.
 		p.mu.Lock()
-		list := p.idle[key]
-		if len(list) == 0 {
+		home = p.listLocked(&key)
+		n := len(home.conns)
+		if n == 0 {
 			p.mu.Unlock()
 			break
 		}
-		pc := list[len(list)-1]
-		list[len(list)-1] = nil
-		p.idle[key] = list[:len(list)-1]
+		pc := home.conns[n-1]
+		home.conns[n-1] = nil
+		home.conns = home.conns[:n-1]
 		p.mu.Unlock()
 		if now.Sub(pc.lastUsed) < p.opts.KeepaliveTimeout && alive(pc) {
 			return pc, true, nil
@@ -269,7 +291,33 @@ func (p *ConnPool) get(ctx context.Context, dst *dialTarget, now time.Time) (*po
 	if err != nil {
 		return nil, false, err
 	}
-	return newPoolConn(c, key, now), false, nil
+	pc := newPoolConn(c, key, now)
+	pc.home = home
+	return pc, false, nil
+}
+
+// listLocked is the idle list of key, made when there is none; p.mu must be
+// held.
+func (p *ConnPool) listLocked(key *connKey) *idleList {
+	if l := p.last; l != nil && l.key == *key {
+		return l
+	}
+	l := p.idle[*key]
+	if l == nil {
+		l = &idleList{key: *key}
+		p.idle[*key] = l
+	}
+	p.last = l
+	return l
+}
+
+// idleLocked is the idle connections of key (nil for none); p.mu must be
+// held.
+func (p *ConnPool) idleLocked(key connKey) []*poolConn {
+	if l := p.idle[key]; l != nil {
+		return l.conns
+	}
+	return nil
 }
 
 // dial connects to dst, with the TLS handshake for an https upstream, on a
@@ -456,12 +504,17 @@ func (p *ConnPool) put(pc *poolConn, now time.Time) {
 	pc.lastUsed = now
 	pc.rbuf.Release()
 	p.mu.Lock()
-	if p.closed || len(p.idle[pc.key]) >= o.Keepalive {
+	home := pc.home
+	if home == nil || home.dropped {
+		home = p.listLocked(&pc.key)
+		pc.home = home
+	}
+	if p.closed || len(home.conns) >= o.Keepalive {
 		p.mu.Unlock()
 		pc.close()
 		return
 	}
-	p.idle[pc.key] = append(p.idle[pc.key], pc)
+	home.conns = append(home.conns, pc)
 	p.mu.Unlock()
 }
 
@@ -498,11 +551,13 @@ func (p *ConnPool) Close() {
 
 func (p *ConnPool) closeIdleLocked() {
 	for key, list := range p.idle {
-		for _, pc := range list {
+		for _, pc := range list.conns {
 			pc.close()
 		}
+		list.conns, list.dropped = nil, true
 		delete(p.idle, key)
 	}
+	p.last = nil
 }
 
 // maxInlineBody is the largest buffered request body written together with
@@ -704,7 +759,11 @@ func (p *ConnPool) exchange(ctx context.Context, pc *poolConn, reused bool, out 
 			out.hints(&resp.head)
 		}
 	}
-	*resp = upstreamResponse{head: resp.head, pool: p, pc: pc, ctx: ctx, watch: watch, readTimeout: t.read}
+	// Cleared in place, the head kept: a composite literal would be built
+	// in this frame first (448 bytes on every request's deepest path).
+	head := resp.head
+	*resp = upstreamResponse{}
+	resp.head, resp.pool, resp.pc, resp.ctx, resp.watch, resp.readTimeout = head, p, pc, ctx, watch, t.read
 	if resp.head.Status == http.StatusSwitchingProtocols {
 		resp.upgraded = true
 		return true, nil

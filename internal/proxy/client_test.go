@@ -432,7 +432,7 @@ func TestWriteBuffered(t *testing.T) {
 			}
 			resp.Close()
 			pool.mu.Lock()
-			idle := pool.idle[connKey{network: "tcp", addr: addr}]
+			idle := pool.idleLocked(connKey{network: "tcp", addr: addr})
 			pool.mu.Unlock()
 			if len(idle) != 1 {
 				t.Fatalf("%d idle connections after a complete body, want 1 (reused)", len(idle))
@@ -467,10 +467,47 @@ func TestCloseAfterCancelDoesNotReuse(t *testing.T) {
 	cancel()
 	resp.Close()
 	pool.mu.Lock()
-	idle := len(pool.idle[connKey{network: "tcp", addr: addr}])
+	idle := len(pool.idleLocked(connKey{network: "tcp", addr: addr}))
 	pool.mu.Unlock()
 	if idle != 0 {
 		t.Errorf("%d idle connections after the client's context ended, want 0", idle)
+	}
+}
+
+// TestPutAfterCloseIdle: a connection in use while CloseIdle emptied the
+// pool comes back to a list the pool still finds (its old one was dropped
+// with the map's entry), and the next request reuses it.
+func TestPutAfterCloseIdle(t *testing.T) {
+	addr := testutil.RawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			if _, err := http.ReadRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	pool := newConnPool(PoolOptions{})
+	ctx := context.Background()
+	resp := getOnce(t, ctx, pool, addr)
+	pool.CloseIdle()
+	if body, err := io.ReadAll(resp); err != nil || string(body) != "ok" {
+		t.Fatalf("body %q, %v", body, err)
+	}
+	resp.Close()
+	pool.mu.Lock()
+	idle := len(pool.idleLocked(connKey{network: "tcp", addr: addr}))
+	pool.mu.Unlock()
+	if idle != 1 {
+		t.Fatalf("%d idle connections after CloseIdle and a complete body, want 1", idle)
+	}
+	pc, reused, err := pool.get(ctx, &dialTarget{network: "tcp", addr: addr, timeout: time.Second}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.close()
+	if !reused {
+		t.Error("the connection put back after CloseIdle was not reused")
 	}
 }
 
@@ -529,7 +566,7 @@ func TestAliveOverTLS(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		pool.mu.Lock()
-		list := pool.idle[dst.key()]
+		list := pool.idleLocked(dst.key())
 		gone := len(list) == 0 || !alive(list[0])
 		pool.mu.Unlock()
 		if gone {

@@ -77,7 +77,7 @@ func (h *Handler) passEarlyHints(w http.ResponseWriter, head *h1.Response) {
 				continue
 			}
 			name := string(h1.AppendCanonical(nil, f.Name))
-			if h.hide[name] {
+			if h.hide.has(name) {
 				continue
 			}
 			hdr[name] = append(hdr[name], string(f.Value))

@@ -127,7 +127,7 @@ func New(o Options) (*Handler, error) {
 	}
 	h.hide = hiddenHeaders(set)
 	for _, name := range [...]string{"Server", "Date"} {
-		if !h.hide[name] {
+		if !h.hide.has(name) {
 			h.ownPassed = append(h.ownPassed, name)
 		}
 	}
@@ -218,20 +218,21 @@ func compileHeaders(c *vars.Compiler, set []config.HeaderTemplate) ([]headerRule
 		if err != nil {
 			return nil, fmt.Errorf("%w in %s", err, ht.Pos)
 		}
-		rules = append(rules, headerRule{name: ht.Name, value: t})
+		rules = append(rules, newHeaderRule(ht.Name, t))
 	}
 	if !hasHost {
 		t, err := c.Compile("$proxy_host")
 		if err != nil {
 			return nil, err
 		}
-		rules = append(rules, headerRule{name: "Host", value: t})
+		rules = append(rules, newHeaderRule("Host", t))
 	}
 	return rules, nil
 }
 
-// hiddenHeaders is the set of upstream response headers not passed to clients.
-func hiddenHeaders(set *config.Settings) map[string]bool {
+// hiddenHeaders is the set of upstream response headers not passed to
+// clients, by canonical name.
+func hiddenHeaders(set *config.Settings) nameSet {
 	hide := map[string]bool{}
 	for _, name := range hiddenByDefault {
 		hide[name] = true
@@ -242,7 +243,11 @@ func hiddenHeaders(set *config.Settings) map[string]bool {
 	for _, name := range set.ProxyPassHeaders {
 		delete(hide, textproto.CanonicalMIMEHeaderKey(name))
 	}
-	return hide
+	var s nameSet
+	for name := range hide {
+		s.add(name)
+	}
+	return s
 }
 
 // compileRedirects compiles proxy_redirect. "default" replaces the proxy_pass URL

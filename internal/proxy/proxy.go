@@ -55,7 +55,7 @@ type Handler struct {
 	// length goes for a body announced but not sent (AnnouncedBody), as
 	// nginx's documented `proxy_set_header Content-Length "";` for mirrors.
 	setsLength bool
-	hide       map[string]bool
+	hide       nameSet // proxy_hide_header and the defaults, less proxy_pass_header
 	// ownPassed lists Server and Date when proxy_pass_header passes them
 	// (not hidden): fulcrum then writes none of its own (copyHeader).
 	ownPassed []string
@@ -135,6 +135,13 @@ type request struct {
 	ctx context.Context
 	// upgrade is the protocol the client asks to switch to ("" for none).
 	upgrade string
+	// lengths is the client's Content-Length values (ServeHTTP), looked
+	// up once.
+	lengths []string
+	// bodyVar says the body step is done: finish sets $request_body
+	// then, if nothing did, from bodyAnnounced (the client announced a
+	// body).
+	bodyVar, bodyAnnounced bool
 	// order is the upstream's field order for the client's response, kept
 	// across uses (FieldOrderer copies it).
 	order []FieldPos
@@ -211,6 +218,17 @@ type request struct {
 
 var requests = sync.Pool{New: func() any { return new(request) }}
 
+// finish ends a request ServeHTTP took: a streamed body's $request_body,
+// known once the body went through, is set when nothing set it (bodyVar),
+// then req goes back to the pool. One deferred call for both keeps
+// ServeHTTP's defers open-coded (no defer records, no deferreturn walk).
+func (req *request) finish() {
+	if req.bodyVar && req.st.Body == nil {
+		req.st.Body = req.bodyStore.variable(req.bodyAnnounced)
+	}
+	req.release()
+}
+
 // release clears req, keeping its buffers, and puts it back in the pool. The
 // struct is cleared in place: a composite literal would be built on the stack
 // first, and this frame is on every request's stack.
@@ -281,7 +299,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	req.h, req.st, req.in, req.w, req.start, req.target = h, st, r, w, h.now(), h.target
 	req.ctx = r.Context()
 	req.log = h.errorLog(w)
-	defer req.release()
+	defer req.finish()
 	if h.dynamic != nil {
 		t, uri, hasURI, err := h.dynamic(st)
 		if err != nil {
@@ -322,9 +340,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	}
 	// $request_body: a buffered body is known now (proxy_set_header may use
 	// it); a streamed one once it went through.
-	announced := r.ContentLength != 0 || len(r.Header["Content-Length"]) > 0
+	req.lengths = r.Header["Content-Length"]
+	announced := r.ContentLength != 0 || len(req.lengths) > 0
 	st.Body = req.bodyStore.variable(announced)
-	if b := &req.bodyStore; (b.buffered || b.file) && !b.empty && len(r.Header["Content-Length"]) == 0 {
+	if b := &req.bodyStore; (b.buffered || b.file) && !b.empty && len(req.lengths) == 0 {
 		// A chunked body read whole: its length is $content_length now
 		// (nginx's headers_in.content_length_n, which proxy_set_header
 		// X-Length $content_length sends as "10" for a 10-byte body).
@@ -333,11 +352,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, st *vars.Sta
 	if n, ok := w.(BodyReadNoter); ok && (req.bodyStore.buffered || req.bodyStore.file) {
 		n.RequestBodyRead()
 	}
-	defer func() {
-		if st.Body == nil {
-			st.Body = req.bodyStore.variable(announced)
-		}
-	}()
+	req.bodyVar, req.bodyAnnounced = true, announced
 	if c := h.cache.Base(); c != nil {
 		// NGINX Plus's proxy_cache_purge, before the method test: a
 		// PURGE request is not one the cache answers. nginx names the

@@ -192,3 +192,48 @@ func TestPassed(t *testing.T) {
 		})
 	}
 }
+
+// TestHeaderRuleConstant: a proxy_set_header without variables is written
+// as one precomputed field, none when its value is empty or holds CR or LF
+// (as a value with variables that evaluates so), and a constant Connection
+// value listing close asks for the upstream connection's close.
+func TestHeaderRuleConstant(t *testing.T) {
+	c := &vars.Compiler{}
+	for _, tc := range []struct {
+		name, value, line string
+		constant, closes  bool
+	}{
+		{"X-A", "1", "X-A: 1\r\n", true, false},
+		{"X-A", "", "", true, false},
+		{"X-A", "a\r\nb", "", true, false},
+		{"X-A", "a\nb", "", true, false},
+		{"connection", "upgrade, Close", "connection: upgrade, Close\r\n", true, true},
+		{"Connection", "keep-alive", "Connection: keep-alive\r\n", true, false},
+		{"X-Closes", "close", "X-Closes: close\r\n", true, false},
+		{"Host", "$proxy_host", "", false, false},
+	} {
+		tm, err := c.Compile(tc.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := newHeaderRule(tc.name, tm)
+		if r.constant != tc.constant || string(r.line) != tc.line || r.closes != tc.closes {
+			t.Errorf("%s: %q: constant %v line %q closes %v, want %v %q %v", tc.name, tc.value,
+				r.constant, r.line, r.closes, tc.constant, tc.line, tc.closes)
+		}
+	}
+}
+
+// TestIsEventStream: the type compares without case, spaces and
+// parameters; short types are told apart before any trimming.
+func TestIsEventStream(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"text/event-stream": true, " Text/Event-Stream ; charset=utf-8": true, "text/event-stream;": true,
+		"": false, "text/plain": false, "text/event-streams": false, "text/event-strea": false,
+		"application/json; charset=utf-8": false,
+	} {
+		if got := isEventStream([]byte(ct)); got != want {
+			t.Errorf("isEventStream(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}

@@ -270,6 +270,13 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	// out["Location"] and its place in order: the one nginx keeps as
 	// headers_out.location (redirectLocation).
 	locIndex, locPos := -1, -1
+	// fresh says out had no fields before this response's: a name that
+	// none of the fields before it had is not in out then, and needs no
+	// look-up (namedBefore).
+	fresh := len(out) == 0
+	// connField says the response has a Connection field: without one,
+	// only the hop-by-hop names ask passed.
+	_, connField := head.Headers.Lookup("Connection")
 	ok = true
 	for i, f := range head.Headers {
 		var name, sent, value string
@@ -288,7 +295,7 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 				req.st.OverrideCharset = value // the charset filter's (the last wins)
 			}
 		}
-		if h.hide[name] || !h.passed(req, head, f.Name) {
+		if h.hide.has(name) || (connField || h1.IsHopByHop(f.Name)) && !h.passed(req, head, f.Name) {
 			continue
 		}
 		if req.rangeable && name == "Accept-Ranges" {
@@ -302,22 +309,27 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 		if h.cookies != nil && name == "Set-Cookie" {
 			value, ok = h.cookies.rewrite(value, req.st)
 		}
+		var prev []string
+		had := false
+		if !fresh || namedBefore(fields[:i], name) {
+			prev, had = out[name]
+		}
 		if name == "Content-Length" {
 			// nginx keeps one length (headers_out.content_length_n) and
 			// writes it as a number: h1 let only equal values through, so
 			// a repeated field goes out once, and "002" as "2".
-			if _, dup := out[name]; dup {
+			if had {
 				continue
 			}
 			value = canonicalLength(value)
 		}
 		index := 0
-		if prev, ok := out[name]; ok && name == "Content-Type" {
+		if had && name == "Content-Type" {
 			// One value, as nginx's headers_out.content_type: an
 			// X-Accel-Redirect's kept one gives way to this response's.
 			values[i] = value
 			out[name] = values[i : i+1 : i+1]
-		} else if ok {
+		} else if had {
 			index = len(prev)
 			out[name] = append(prev[:len(prev):len(prev)], value)
 		} else {
@@ -349,6 +361,24 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	}
 	return ok
 }
+
+// namedBefore reports whether one of fields (the upstream's before the one
+// being copied) is name, or may be: past maxNamedBefore fields it says so
+// without looking, as a map look-up then costs less than the walk.
+func namedBefore(fields vars.HeaderList, name string) bool {
+	if len(fields) > maxNamedBefore {
+		return true
+	}
+	for i := range fields {
+		if fields[i].Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// maxNamedBefore is how many fields namedBefore walks at most.
+const maxNamedBefore = 24
 
 // redirectLocation finishes the Location that proxy_redirect rewrote last,
 // out["Location"][index], whose place is order[pos] (when there is an order).
@@ -467,6 +497,18 @@ func (h *Handler) copyBody(req *request) error {
 		}
 		return err
 	}
+	return h.copyStream(req, cw, flusher)
+}
+
+// copyStream is copyBody's loop, for a body not read whole with the head:
+// it goes to cw through a pooled buffer, paced by proxy_limit_rate, and
+// flushed piece by piece when flusher is set; the trailers follow. It is a
+// function of its own so that copyBody's defers stay open-coded: with all
+// of them in one function, every response paid for a deferreturn walk
+// (about 90 instructions), even one read whole with its head.
+func (h *Handler) copyStream(req *request, cw io.Writer, flusher http.Flusher) error {
+	resp := &req.resp
+	w := req.w
 	bp := h.buffers.Get()
 	defer h.buffers.Put(bp)
 	buf := *bp
@@ -511,7 +553,7 @@ func (h *Handler) copyBody(req *request) error {
 		ta, ordered := req.w.(TrailerAdder)
 		for _, f := range tr {
 			name := string(h1.AppendCanonical(nil, f.Name))
-			if h.hide[name] {
+			if h.hide.has(name) {
 				continue // as nginx: proxy_hide_header's list applies to trailers too
 			}
 			if ordered {
@@ -590,6 +632,9 @@ func (h *Handler) warnExtra(req *request) {
 
 // isEventStream reports a text/event-stream content type.
 func isEventStream(ct []byte) bool {
+	if len(ct) < len("text/event-stream") {
+		return false // the common short types, without the trimming
+	}
 	ct = bytes.TrimSpace(ct)
 	if i := bytes.IndexByte(ct, ';'); i >= 0 {
 		ct = bytes.TrimSpace(ct[:i])

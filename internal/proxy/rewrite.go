@@ -15,6 +15,44 @@ import (
 type headerRule struct {
 	name  string // as written in the configuration
 	value *vars.Template
+	// constant says value has no variables: line is then the whole
+	// field ("Name: value\r\n"), nil when the value sends none (empty, or
+	// with CR or LF), and closes says it is a Connection field that
+	// lists close.
+	constant bool
+	line     []byte
+	closes   bool
+	// connection says name is Connection (in any case): its value may
+	// list close.
+	connection bool
+}
+
+// newHeaderRule compiles the rule for name and its value: the field of a
+// constant value is written once, here.
+func newHeaderRule(name string, value *vars.Template) headerRule {
+	r := headerRule{name: name, value: value, connection: strings.EqualFold(name, "Connection")}
+	v, ok := value.Constant()
+	if !ok {
+		return r
+	}
+	r.constant = true
+	if v == "" || hasCRLF([]byte(v)) {
+		return r // an empty value sends no field, as in nginx
+	}
+	r.line = []byte(name + ": " + v + "\r\n")
+	r.closes = r.connection && hasCloseToken([]byte(v))
+	return r
+}
+
+// hasCRLF reports whether a field value holds CR or LF, which would end
+// the field early.
+func hasCRLF(v []byte) bool {
+	for _, c := range v {
+		if c == '\r' || c == '\n' {
+			return true
+		}
+	}
+	return false
 }
 
 // dropped are request headers fulcrum never forwards, besides the hop-by-hop
@@ -46,24 +84,30 @@ func (h *Handler) prepare(req *request) {
 		b = append(b, " HTTP/1.1\r\n"...)
 	}
 	closeAsked := false // proxy_set_header Connection close (or a map's "close")
-	for _, rule := range h.headers {
+	for i := range h.headers {
+		rule := &h.headers[i]
+		if rule.constant {
+			b = append(b, rule.line...)
+			closeAsked = closeAsked || rule.closes
+			continue
+		}
 		mark := len(b)
 		b = append(b, rule.name...)
 		b = append(b, ": "...)
 		start := len(b)
 		b = rule.value.Append(b, st)
-		if len(b) == start || bytes.ContainsAny(b[start:], "\r\n") {
+		if len(b) == start || hasCRLF(b[start:]) {
 			b = b[:mark] // an empty value sends no field, as in nginx
 			continue
 		}
-		if strings.EqualFold(rule.name, "Connection") && hasCloseToken(b[start:]) {
+		if rule.connection && hasCloseToken(b[start:]) {
 			closeAsked = true
 		}
 		b = append(b, "\r\n"...)
 	}
 	req.out.framingAt = len(b)
+	conn := in.Header["Connection"]
 	if h.set.ProxyPassRequestHeaders {
-		conn := in.Header["Connection"]
 		fields := st.Fields
 		if fields == nil {
 			fields = sortedFields(in.Header)
@@ -81,7 +125,7 @@ func (h *Handler) prepare(req *request) {
 	if req.caching {
 		b = req.appendCacheFields(b)
 	}
-	if up := upgradeType(in.Header); up != "" && !strings.EqualFold(up, "h2c") {
+	if up := upgradeType(conn, in.Header); up != "" && !strings.EqualFold(up, "h2c") {
 		req.upgrade = up
 		b = h.appendUpgrade(b, up)
 	}
@@ -140,18 +184,16 @@ func (h *Handler) appendUpgrade(b []byte, up string) []byte {
 // forwardable reports whether the client's header field name goes upstream.
 // Names compare without regard to case: they come as the client spelled them.
 func (h *Handler) forwardable(name string, conn []string) bool {
-	if len(name) == len("Host") && strings.EqualFold(name, "Host") ||
-		len(name) == len("Content-Length") && strings.EqualFold(name, "Content-Length") ||
-		containsFold(hopByHop, name) || containsFold(dropped, name) || containsFold(h.ruleNames, name) {
-		return false
-	}
-	return !namedIn(conn, name)
+	return !unforwarded.hasFold(name) && !containsFold(h.ruleNames, name) && !namedIn(conn, name)
 }
 
-// containsFold reports whether list holds name, ignoring case.
+// containsFold reports whether list holds name, ignoring case. One side of
+// each comparison is a token (a client's field name, or a literal), so
+// folding ASCII only says what strings.EqualFold says (see
+// nameSet.hasFold).
 func containsFold(list []string, name string) bool {
 	for _, s := range list {
-		if len(s) == len(name) && strings.EqualFold(s, name) {
+		if equalFoldASCII(s, name) {
 			return true
 		}
 	}
@@ -183,9 +225,9 @@ func namedIn(conn []string, name string) bool {
 }
 
 // upgradeType returns the protocol a client asks to upgrade to, if its Connection
-// header names Upgrade.
-func upgradeType(h http.Header) string {
-	if namedIn(h["Connection"], "Upgrade") {
+// header (conn, h's values of it) names Upgrade.
+func upgradeType(conn []string, h http.Header) string {
+	if namedIn(conn, "Upgrade") {
 		return h.Get("Upgrade")
 	}
 	return ""
@@ -226,9 +268,8 @@ func (h *Handler) prepareBody(req *request) {
 	case !h.set.ProxyPassRequestBody:
 		req.body = &replayBody{empty: true, buffered: true}
 	}
-	in := req.in
-	cl := in.Header["Content-Length"]
-	req.out.sendLength = h.setBody != nil || in.ContentLength != 0 || len(cl) == 1 && cl[0] == "0"
+	cl := req.lengths
+	req.out.sendLength = h.setBody != nil || req.in.ContentLength != 0 || len(cl) == 1 && cl[0] == "0"
 	req.out.userLength = h.setsLength
 	if !h.setsLength {
 		req.out.announced = req.body.announced

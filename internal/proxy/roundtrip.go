@@ -28,7 +28,7 @@ var errClientGone = errors.New("client went away")
 func (h *Handler) roundTrip(req *request) error {
 	req.st.StartUpstreamGroup()
 	in := balancer.Input{ClientAddr: req.st.Remote.Addr(), MaxTries: h.set.ProxyNextUpstreamTries}
-	t := req.target
+	t := &req.target
 	if t.HashKey != nil {
 		in.Key = t.HashKey.String(req.st)
 	}
@@ -236,7 +236,9 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 			return &failure{cond: cond, status: status, sent: true, end: end, action: errlog.ActionHeader}
 		}
 	}
-	req.cur = attemptState{srv: srv, start: start, headAt: headAt, headIn: req.resp.in, attempt: a}
+	c := &req.cur // set in place: a composite literal would be built in this frame first
+	*c = attemptState{}
+	c.srv, c.start, c.headAt, c.headIn, c.attempt = srv, start, headAt, req.resp.in, a
 	return nil
 }
 

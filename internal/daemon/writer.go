@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -205,7 +204,7 @@ func (w *respWriter) SetFieldOrder(order []proxy.FieldPos) {
 // is not taken (fulcrum's phrase goes out): it would end or corrupt the
 // status line.
 func (w *respWriter) SetReason(status int, reason []byte) {
-	if bytes.ContainsAny(reason, "\r\n\x00") {
+	if !safeValue(reason) {
 		return
 	}
 	w.reason = append(w.reason[:0], reason...)
@@ -655,7 +654,7 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 			b = append(b, "Transfer-Encoding: chunked\r\n"...)
 		}
 		if fronts[i] != nil {
-			b = appendSafeFields(b, k, fronts[i])
+			b = appendSafeValues(b, k, fronts[i])
 		} else if i == 1 && final && !hasKey(h, "Date") {
 			b = append(b, "Date: "...)
 			b = append(b, w.cc.srv.date.at(w.headTime)...)
@@ -823,6 +822,12 @@ func appendSafeFields(b []byte, name string, values []string) []byte {
 	if !validFieldName(name) {
 		return b
 	}
+	return appendSafeValues(b, name, values)
+}
+
+// appendSafeValues is appendSafeFields for a name known to be valid (one of
+// frontFields): a field line per value without CR, LF or NUL.
+func appendSafeValues(b []byte, name string, values []string) []byte {
 	for _, v := range values {
 		if safeValue(v) {
 			b = h1.AppendHeader(b, name, v)
@@ -833,7 +838,7 @@ func appendSafeFields(b []byte, name string, values []string) []byte {
 
 // safeValue reports whether v has no CR, LF or NUL: one pass, for every
 // value of every response (strings.ContainsAny builds its set per call).
-func safeValue(v string) bool {
+func safeValue[T string | []byte](v T) bool {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c <= '\r' && (c == '\r' || c == '\n' || c == 0) {
 			return false
@@ -869,11 +874,18 @@ func oneLength(h http.Header) (int64, bool) {
 // parseLength reads a Content-Length value: digits alone, at most the
 // largest int64.
 func parseLength(v string) (int64, bool) {
-	if v == "" || strings.TrimLeft(v, "0123456789") != "" {
+	if v == "" {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	return n, err == nil
+	var n int64
+	for i := 0; i < len(v); i++ {
+		d := int64(v[i]) - '0'
+		if d < 0 || d > 9 || n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // validFieldName reports whether name can go out as a field name.

@@ -53,8 +53,10 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		scratch.r, scratch.log = r, s.log
 		st.Uninitialized = scratch
 	}
+	// The recorder is zero (a new scratch, or one putScratch cleared): its
+	// fields are set, not the whole struct written again.
 	rec := &scratch.rec
-	*rec = recorder{ResponseWriter: w, st: st, snap: s, req: r, ci: ci}
+	rec.ResponseWriter, rec.st, rec.snap, rec.req, rec.ci = w, st, s, r, ci
 	rec.ew, _ = w.(engineWriter)
 	defer func() {
 		// Once the request's end went to the writer's goroutine
@@ -649,7 +651,8 @@ func (s *snapshot) getScratch() *requestScratch {
 }
 
 // putScratch clears a request's scratch, once the request is done, and
-// puts it back in the pool.
+// puts it back in the pool. Every scratch goes back through it, so one the
+// pool gives has a zero recorder (serveHTTP relies on it).
 func (s *snapshot) putScratch(scratch *requestScratch) {
 	if scratch.rec.bf != nil {
 		scratch.rec.bf.abort() // first: includes still running end

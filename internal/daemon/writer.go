@@ -697,19 +697,9 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	}
 	clear(keys[len(rest):])
 	keys = rest
-	if len(keys) > 1 {
+	if len(keys) > 1 { // one key is in order already
 		sortOwnFields(keys)
-	}
-	// nginx's range filter adds Accept-Ranges or Content-Range after every
-	// other filter: last.
-	for _, k := range [...]string{"Accept-Ranges", "Content-Range"} {
-		if i := slices.Index(keys, k); i >= 0 {
-			keys = append(append(keys[:i], keys[i+1:]...), k)
-		}
-	}
-	// The gzip filter's Content-Encoding goes after every other field.
-	if i := slices.Index(keys, "Content-Encoding"); i >= 0 && w.gzipped {
-		keys = append(append(keys[:i], keys[i+1:]...), "Content-Encoding")
+		keys = putLast(keys, w.gzipped)
 	}
 	for _, k := range keys {
 		values := h[k]
@@ -723,6 +713,21 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	clear(counts)
 	w.inOrder = counts[:0]
 	return b
+}
+
+// putLast moves the keys of the filters that add their fields after every
+// other filter to the end of keys: nginx's range filter's Accept-Ranges or
+// Content-Range, then the gzip filter's Content-Encoding when gzipped.
+func putLast(keys []string, gzipped bool) []string {
+	for _, k := range [...]string{"Accept-Ranges", "Content-Range"} {
+		if i := slices.Index(keys, k); i >= 0 {
+			keys = append(append(keys[:i], keys[i+1:]...), k)
+		}
+	}
+	if i := slices.Index(keys, "Content-Encoding"); i >= 0 && gzipped {
+		keys = append(append(keys[:i], keys[i+1:]...), "Content-Encoding")
+	}
+	return keys
 }
 
 // pinFields fixes the place of the fields the response has so far, before a

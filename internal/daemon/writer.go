@@ -353,8 +353,8 @@ func (w *respWriter) WriteHeader(code int) {
 	}
 	w.status = code
 	w.noBody = code == http.StatusNoContent || code == http.StatusNotModified
-	if v := w.header["Content-Length"]; len(v) > 0 && v[0] != "" || w.noBody {
-		w.commit(-1)
+	if v := w.header["Content-Length"]; (len(v) > 0 && v[0] != "" || w.noBody) && !w.committed {
+		w.commitLength(-1, v)
 	}
 }
 
@@ -447,15 +447,20 @@ var crlf = []byte("\r\n")
 // commit decides the framing and writes the head into the buffered writer.
 // known is the body length when the handler has finished (-1 before).
 func (w *respWriter) commit(known int64) {
-	if w.committed {
-		return
+	if !w.committed {
+		// The header map's keys are canonical: direct look-ups, not Get's.
+		w.commitLength(known, w.header["Content-Length"])
 	}
+}
+
+// commitLength is commit with the header's Content-Length values, cl,
+// looked up already (WriteHeader's).
+func (w *respWriter) commitLength(known int64, cl []string) {
 	w.committed = true
 	h := w.header
 	delete(h, "Transfer-Encoding")
 	w.declared = -1
-	// The header map's keys are canonical: direct look-ups, not Get's.
-	if n, ok := oneLength(h); ok {
+	if n, ok := lengthOf(h, cl); ok {
 		w.declared = n
 	}
 	switch {
@@ -640,8 +645,13 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	h := w.header
 	var fronts [len(frontFields)][]string
 	keys := w.keys[:0]
+	// dated: the handler set a Date key, even with no values (an empty
+	// Date is proxy_pass_header's "write none of your own").
+	dated := false
 	for k, v := range h {
-		if i := frontSlot(k); i == 5 && w.front(k) {
+		i := frontSlot(k)
+		dated = dated || i == 1
+		if i == 5 && w.front(k) {
 			fronts[i] = v[w.placedLocations():] // the others go in order
 		} else if i >= 0 && (i == 2 || i == 3 || i == 6 || w.front(k)) {
 			fronts[i] = v
@@ -655,7 +665,7 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 		}
 		if fronts[i] != nil {
 			b = appendSafeValues(b, k, fronts[i])
-		} else if i == 1 && final && !hasKey(h, "Date") {
+		} else if i == 1 && final && !dated {
 			b = append(b, "Date: "...)
 			b = append(b, w.cc.srv.date.at(w.headTime)...)
 			b = append(b, "\r\n"...)
@@ -859,7 +869,12 @@ func safeValue[T string | []byte](v T) bool {
 // (false). An empty first value is left alone (false): the handler asked
 // for no length.
 func oneLength(h http.Header) (int64, bool) {
-	v := h["Content-Length"]
+	return lengthOf(h, h["Content-Length"])
+}
+
+// lengthOf is oneLength with h's Content-Length values, v, looked up
+// already.
+func lengthOf(h http.Header, v []string) (int64, bool) {
 	if len(v) == 0 || v[0] == "" {
 		return 0, false
 	}
@@ -1290,11 +1305,4 @@ func (d *dateCache) at(now time.Time) []byte {
 	v := &dateValue{sec: now.Unix(), s: now.UTC().AppendFormat(nil, http.TimeFormat)}
 	d.v.Store(v)
 	return v.s
-}
-
-// hasKey reports whether h has key, even with no values (an empty Date is
-// proxy_pass_header's "write none of your own").
-func hasKey(h http.Header, key string) bool {
-	_, ok := h[key]
-	return ok
 }

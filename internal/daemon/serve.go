@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -983,11 +984,17 @@ func primaryName(srv *config.Server) string {
 // their values either way (nginx 1.22.1 answers "[foo][abc][abc]" for
 // "$sub $word $1" with server_name ~^(?<sub>..)\. and location ~ ^/x/(?<word>..)).
 func setCaptures(st *vars.State, loc, srv router.Captures) {
-	for _, c := range [2]router.Captures{srv, loc} {
-		if c.Matched() {
-			st.SetCaptures(vars.Captures{Subject: c.Subject, Index: c.Regexp.FindStringSubmatchIndex(c.Subject), Names: c.Regexp.SubexpNames()})
-		}
+	if srv.Matched() {
+		setCapture(st, srv)
 	}
+	if loc.Matched() {
+		setCapture(st, loc)
+	}
+}
+
+// setCapture records one regex match c.
+func setCapture(st *vars.State, c router.Captures) {
+	st.SetCaptures(vars.Captures{Subject: c.Subject, Index: c.Regexp.FindStringSubmatchIndex(c.Subject), Names: c.Regexp.SubexpNames()})
 }
 
 // setLocationCaptures records a location match's regexes in the order the
@@ -1508,7 +1515,9 @@ func (w *recorder) WriteHeader(code int) {
 	if w.set != nil && w.set.Expires.Mode != config.ExpiresOff && safeStatus(filterCode) {
 		w.setExpires(h)
 	}
-	w.addHeaders(h, filterCode)
+	if len(w.snap.adds) > 0 {
+		w.addHeaders(h, filterCode)
+	}
 	if filterCode != code && code == http.StatusRequestedRangeNotSatisfiable {
 		// nginx's range filter refuses the range only after the headers
 		// filter, and its own 416 page clears the validators add_header
@@ -2105,7 +2114,13 @@ func (s *snapshot) compileAddHeaders(comp *vars.Compiler) error {
 		}
 		return err
 	}
-	return walkSettings(s.cfg.HTTP.Servers, add)
+	if err := walkSettings(s.cfg.HTTP.Servers, add); err != nil {
+		return err
+	}
+	// Only the lists that add something stay: without add_header anywhere
+	// the map is empty and no response looks it up (WriteHeader).
+	maps.DeleteFunc(s.adds, func(_ *config.Settings, l []addHeader) bool { return len(l) == 0 })
+	return nil
 }
 
 // compileFieldTemplates compiles add_header or add_trailer lines.

@@ -58,7 +58,12 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	// fields are set, not the whole struct written again.
 	rec := &scratch.rec
 	rec.ResponseWriter, rec.st, rec.snap, rec.req, rec.ci = w, st, s, r, ci
-	rec.ew, _ = w.(engineWriter)
+	switch ew := w.(type) {
+	case *respWriter: // the engine's: no run-time interface look-up
+		rec.ew = ew
+	case engineWriter:
+		rec.ew = ew
+	}
 	defer func() {
 		// Once the request's end went to the writer's goroutine
 		// (finishedLater), the recorder is that goroutine's: it clears it
@@ -1100,16 +1105,17 @@ func applyClientTimeouts(rec *recorder, r *http.Request, set *config.Settings) *
 	} else if hw, ok := rec.ResponseWriter.(*h2Writer); ok && !rec.sub {
 		hw.sendTimeout = set.SendTimeout
 	}
+	d := set.ClientBodyTimeout
+	if d <= 0 || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
 	ctrl, ok := rec.ResponseWriter.(deadliner)
 	if !ok {
 		return nil
 	}
-	if d := set.ClientBodyTimeout; d > 0 && r.Body != nil && r.Body != http.NoBody {
-		b := &deadlineBody{rc: r.Body, ctrl: ctrl, timeout: d}
-		r.Body = b
-		return b
-	}
-	return nil
+	b := &deadlineBody{rc: r.Body, ctrl: ctrl, timeout: d}
+	r.Body = b
+	return b
 }
 
 // deadliner sets the client connection's deadlines (the engine's respWriter).

@@ -18,6 +18,9 @@ type accessLogs struct {
 	// errorLog is the error log of a level's error_log lines (logSet.level),
 	// where a failed syslog: send is reported.
 	errorLog func([]config.ErrorLog) *errlog.Logger
+	// on says some settings log (a Logger with targets): without it, as
+	// with "access_log off" everywhere, log looks nothing up.
+	on bool
 }
 
 // newAccessFiles returns the process's access log files; errors writing them go
@@ -68,6 +71,7 @@ func (ls *logSet) accessFor(cfg *config.Config, comp *vars.Compiler) (*accessLog
 			return err
 		}
 		a.loggers[set] = lg
+		a.on = a.on || lg.Enabled()
 		return nil
 	}
 	if err := walkSettings(cfg.HTTP.Servers, add); err != nil {
@@ -84,7 +88,7 @@ func (ls *logSet) accessFor(cfg *config.Config, comp *vars.Compiler) (*accessLog
 
 // log writes the access log lines of a request served with set.
 func (a *accessLogs) log(set *config.Settings, st *vars.State) {
-	if a == nil {
+	if a == nil || !a.on {
 		return
 	}
 	st.Logging = true

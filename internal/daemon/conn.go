@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,6 +179,7 @@ type connScratch struct {
 	url    url.URL
 	header http.Header
 	values []string // backing of header's value slices, reused
+	keys   []string // buildRequest's distinct header keys, reused
 	arena  []byte   // the request's strings before conversion, reused
 	w      respWriter
 }
@@ -920,9 +922,14 @@ func (cc *clientConn) fillNow() bool {
 }
 
 // headBuffered reports whether a whole request head (up to the empty line)
-// is already in br's buffer.
+// is already in br's buffer. The usual buffer holds one request without a
+// body, which ends with the empty line: that is checked first, without a
+// search.
 func headBuffered(br *bufio.Reader) bool {
 	b, _ := br.Peek(br.Buffered())
+	if bytes.HasSuffix(b, []byte("\r\n\r\n")) {
+		return true
+	}
 	return bytes.Contains(b, []byte("\r\n\r\n"))
 }
 
@@ -1510,11 +1517,24 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 // the method, the target and their single spaces), or the parsed version's
 // name when the line is not there to read.
 func sentVersion(req *h1.Request) []byte {
-	line := req.RawLine()
+	line := rawLine(req.Raw())
 	if at := len(req.Method) + 1 + len(req.Target) + 1; at < len(line) {
 		return line[at:]
 	}
 	return []byte(req.Version.String())
+}
+
+// rawLine is h1.Request.RawLine's line, head up to its first CR or LF, found
+// with two byte searches instead of bytes.IndexAny's set (every request
+// pays for it in sentVersion).
+func rawLine(head []byte) []byte {
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	if i := bytes.IndexByte(head, '\r'); i >= 0 {
+		head = head[:i]
+	}
+	return head
 }
 
 // buildRequest fills the connection's reused http.Request from the parsed
@@ -1525,6 +1545,12 @@ func sentVersion(req *h1.Request) []byte {
 // one in vars.State (st.Path, st.Args), and the raw target is r.RequestURI;
 // parsing the target into a url.URL per request would only invite a second,
 // different reading of it.
+//
+// It is kept out of line: its locals would otherwise join serveRequest's
+// frame, which stays on the stack while the handler runs (the connection's
+// deepest path, TestClientStackStaysSmall).
+//
+//go:noinline
 func (cc *clientConn) buildRequest() *http.Request {
 	req := &cc.req
 	// The text starts with the request line as received ($request: the
@@ -1556,18 +1582,24 @@ func (cc *clientConn) buildRequest() *http.Request {
 		fields = vars.HeaderList{} // none is an empty list, not "no order known"
 	}
 	off := lineLen + len(req.Host)
+	keys := cc.keys[:0]
 	for _, f := range req.Headers {
 		var name, sent, value string
 		name, sent, value, off = h1.FieldText(s, off, f)
 		fields = append(fields, vars.Field{Name: sent, Value: value})
-		if prev, ok := cc.header[name]; ok {
+		if seenKey(cc.header, keys, name) {
+			prev := cc.header[name]
 			cc.header[name] = append(prev[:len(prev):len(prev)], value)
 			continue
+		}
+		if len(keys) < scanKeys {
+			keys = append(keys, name)
 		}
 		i := len(vals)
 		vals = append(vals, value)
 		cc.header[name] = vals[i : i+1 : i+1]
 	}
+	cc.keys = keys[:0] // its strings are the header's, released with it
 	cc.values = vals
 	cc.ci.fields = fields
 
@@ -1600,6 +1632,21 @@ func (cc *clientConn) buildRequest() *http.Request {
 }
 
 var chunkedCoding = []string{"chunked"}
+
+// scanKeys is how many distinct keys buildRequest looks through before it
+// asks the header map whether a field repeats one: a few string compares
+// cost less than a map look-up per field, many would cost more.
+const scanKeys = 16
+
+// seenKey reports whether the request's header already has key: among keys,
+// the distinct keys so far while they are fewer than scanKeys, else in h.
+func seenKey(h http.Header, keys []string, key string) bool {
+	if len(keys) < scanKeys {
+		return slices.Contains(keys, key)
+	}
+	_, ok := h[key]
+	return ok
+}
 
 // methodString returns the method as a string, without allocating for the
 // common ones.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -53,9 +54,16 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 		scratch.r, scratch.log = r, s.log
 		st.Uninitialized = scratch
 	}
+	// The recorder is zero (a new scratch, or one putScratch cleared): its
+	// fields are set, not the whole struct written again.
 	rec := &scratch.rec
-	*rec = recorder{ResponseWriter: w, st: st, snap: s, req: r, ci: ci}
-	rec.ew, _ = w.(engineWriter)
+	rec.ResponseWriter, rec.st, rec.snap, rec.req, rec.ci = w, st, s, r, ci
+	switch ew := w.(type) {
+	case *respWriter: // the engine's: no run-time interface look-up
+		rec.ew = ew
+	case engineWriter:
+		rec.ew = ew
+	}
 	defer func() {
 		// Once the request's end went to the writer's goroutine
 		// (finishedLater), the recorder is that goroutine's: it clears it
@@ -649,7 +657,8 @@ func (s *snapshot) getScratch() *requestScratch {
 }
 
 // putScratch clears a request's scratch, once the request is done, and
-// puts it back in the pool.
+// puts it back in the pool. Every scratch goes back through it, so one the
+// pool gives has a zero recorder (serveHTTP relies on it).
 func (s *snapshot) putScratch(scratch *requestScratch) {
 	if scratch.rec.bf != nil {
 		scratch.rec.bf.abort() // first: includes still running end
@@ -980,11 +989,17 @@ func primaryName(srv *config.Server) string {
 // their values either way (nginx 1.22.1 answers "[foo][abc][abc]" for
 // "$sub $word $1" with server_name ~^(?<sub>..)\. and location ~ ^/x/(?<word>..)).
 func setCaptures(st *vars.State, loc, srv router.Captures) {
-	for _, c := range [2]router.Captures{srv, loc} {
-		if c.Matched() {
-			st.SetCaptures(vars.Captures{Subject: c.Subject, Index: c.Regexp.FindStringSubmatchIndex(c.Subject), Names: c.Regexp.SubexpNames()})
-		}
+	if srv.Matched() {
+		setCapture(st, srv)
 	}
+	if loc.Matched() {
+		setCapture(st, loc)
+	}
+}
+
+// setCapture records one regex match c.
+func setCapture(st *vars.State, c router.Captures) {
+	st.SetCaptures(vars.Captures{Subject: c.Subject, Index: c.Regexp.FindStringSubmatchIndex(c.Subject), Names: c.Regexp.SubexpNames()})
 }
 
 // setLocationCaptures records a location match's regexes in the order the
@@ -1090,16 +1105,17 @@ func applyClientTimeouts(rec *recorder, r *http.Request, set *config.Settings) *
 	} else if hw, ok := rec.ResponseWriter.(*h2Writer); ok && !rec.sub {
 		hw.sendTimeout = set.SendTimeout
 	}
+	d := set.ClientBodyTimeout
+	if d <= 0 || r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
 	ctrl, ok := rec.ResponseWriter.(deadliner)
 	if !ok {
 		return nil
 	}
-	if d := set.ClientBodyTimeout; d > 0 && r.Body != nil && r.Body != http.NoBody {
-		b := &deadlineBody{rc: r.Body, ctrl: ctrl, timeout: d}
-		r.Body = b
-		return b
-	}
-	return nil
+	b := &deadlineBody{rc: r.Body, ctrl: ctrl, timeout: d}
+	r.Body = b
+	return b
 }
 
 // deadliner sets the client connection's deadlines (the engine's respWriter).
@@ -1505,7 +1521,9 @@ func (w *recorder) WriteHeader(code int) {
 	if w.set != nil && w.set.Expires.Mode != config.ExpiresOff && safeStatus(filterCode) {
 		w.setExpires(h)
 	}
-	w.addHeaders(h, filterCode)
+	if len(w.snap.adds) > 0 {
+		w.addHeaders(h, filterCode)
+	}
 	if filterCode != code && code == http.StatusRequestedRangeNotSatisfiable {
 		// nginx's range filter refuses the range only after the headers
 		// filter, and its own 416 page clears the validators add_header
@@ -2102,7 +2120,13 @@ func (s *snapshot) compileAddHeaders(comp *vars.Compiler) error {
 		}
 		return err
 	}
-	return walkSettings(s.cfg.HTTP.Servers, add)
+	if err := walkSettings(s.cfg.HTTP.Servers, add); err != nil {
+		return err
+	}
+	// Only the lists that add something stay: without add_header anywhere
+	// the map is empty and no response looks it up (WriteHeader).
+	maps.DeleteFunc(s.adds, func(_ *config.Settings, l []addHeader) bool { return len(l) == 0 })
+	return nil
 }
 
 // compileFieldTemplates compiles add_header or add_trailer lines.

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -205,7 +204,7 @@ func (w *respWriter) SetFieldOrder(order []proxy.FieldPos) {
 // is not taken (fulcrum's phrase goes out): it would end or corrupt the
 // status line.
 func (w *respWriter) SetReason(status int, reason []byte) {
-	if bytes.ContainsAny(reason, "\r\n\x00") {
+	if !safeValue(reason) {
 		return
 	}
 	w.reason = append(w.reason[:0], reason...)
@@ -354,8 +353,8 @@ func (w *respWriter) WriteHeader(code int) {
 	}
 	w.status = code
 	w.noBody = code == http.StatusNoContent || code == http.StatusNotModified
-	if v := w.header["Content-Length"]; len(v) > 0 && v[0] != "" || w.noBody {
-		w.commit(-1)
+	if v := w.header["Content-Length"]; (len(v) > 0 && v[0] != "" || w.noBody) && !w.committed {
+		w.commitLength(-1, v)
 	}
 }
 
@@ -448,15 +447,20 @@ var crlf = []byte("\r\n")
 // commit decides the framing and writes the head into the buffered writer.
 // known is the body length when the handler has finished (-1 before).
 func (w *respWriter) commit(known int64) {
-	if w.committed {
-		return
+	if !w.committed {
+		// The header map's keys are canonical: direct look-ups, not Get's.
+		w.commitLength(known, w.header["Content-Length"])
 	}
+}
+
+// commitLength is commit with the header's Content-Length values, cl,
+// looked up already (WriteHeader's).
+func (w *respWriter) commitLength(known int64, cl []string) {
 	w.committed = true
 	h := w.header
 	delete(h, "Transfer-Encoding")
 	w.declared = -1
-	// The header map's keys are canonical: direct look-ups, not Get's.
-	if n, ok := oneLength(h); ok {
+	if n, ok := lengthOf(h, cl); ok {
 		w.declared = n
 	}
 	switch {
@@ -641,8 +645,13 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	h := w.header
 	var fronts [len(frontFields)][]string
 	keys := w.keys[:0]
+	// dated: the handler set a Date key, even with no values (an empty
+	// Date is proxy_pass_header's "write none of your own").
+	dated := false
 	for k, v := range h {
-		if i := frontSlot(k); i == 5 && w.front(k) {
+		i := frontSlot(k)
+		dated = dated || i == 1
+		if i == 5 && w.front(k) {
 			fronts[i] = v[w.placedLocations():] // the others go in order
 		} else if i >= 0 && (i == 2 || i == 3 || i == 6 || w.front(k)) {
 			fronts[i] = v
@@ -655,8 +664,8 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 			b = append(b, "Transfer-Encoding: chunked\r\n"...)
 		}
 		if fronts[i] != nil {
-			b = appendSafeFields(b, k, fronts[i])
-		} else if i == 1 && final && !hasKey(h, "Date") {
+			b = appendSafeValues(b, k, fronts[i])
+		} else if i == 1 && final && !dated {
 			b = append(b, "Date: "...)
 			b = append(b, w.cc.srv.date.at(w.headTime)...)
 			b = append(b, "\r\n"...)
@@ -698,19 +707,9 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	}
 	clear(keys[len(rest):])
 	keys = rest
-	if len(keys) > 1 {
+	if len(keys) > 1 { // one key is in order already
 		sortOwnFields(keys)
-	}
-	// nginx's range filter adds Accept-Ranges or Content-Range after every
-	// other filter: last.
-	for _, k := range [...]string{"Accept-Ranges", "Content-Range"} {
-		if i := slices.Index(keys, k); i >= 0 {
-			keys = append(append(keys[:i], keys[i+1:]...), k)
-		}
-	}
-	// The gzip filter's Content-Encoding goes after every other field.
-	if i := slices.Index(keys, "Content-Encoding"); i >= 0 && w.gzipped {
-		keys = append(append(keys[:i], keys[i+1:]...), "Content-Encoding")
+		keys = putLast(keys, w.gzipped)
 	}
 	for _, k := range keys {
 		values := h[k]
@@ -724,6 +723,21 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 	clear(counts)
 	w.inOrder = counts[:0]
 	return b
+}
+
+// putLast moves the keys of the filters that add their fields after every
+// other filter to the end of keys: nginx's range filter's Accept-Ranges or
+// Content-Range, then the gzip filter's Content-Encoding when gzipped.
+func putLast(keys []string, gzipped bool) []string {
+	for _, k := range [...]string{"Accept-Ranges", "Content-Range"} {
+		if i := slices.Index(keys, k); i >= 0 {
+			keys = append(append(keys[:i], keys[i+1:]...), k)
+		}
+	}
+	if i := slices.Index(keys, "Content-Encoding"); i >= 0 && gzipped {
+		keys = append(append(keys[:i], keys[i+1:]...), "Content-Encoding")
+	}
+	return keys
 }
 
 // pinFields fixes the place of the fields the response has so far, before a
@@ -823,6 +837,12 @@ func appendSafeFields(b []byte, name string, values []string) []byte {
 	if !validFieldName(name) {
 		return b
 	}
+	return appendSafeValues(b, name, values)
+}
+
+// appendSafeValues is appendSafeFields for a name known to be valid (one of
+// frontFields): a field line per value without CR, LF or NUL.
+func appendSafeValues(b []byte, name string, values []string) []byte {
 	for _, v := range values {
 		if safeValue(v) {
 			b = h1.AppendHeader(b, name, v)
@@ -833,7 +853,7 @@ func appendSafeFields(b []byte, name string, values []string) []byte {
 
 // safeValue reports whether v has no CR, LF or NUL: one pass, for every
 // value of every response (strings.ContainsAny builds its set per call).
-func safeValue(v string) bool {
+func safeValue[T string | []byte](v T) bool {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c <= '\r' && (c == '\r' || c == '\n' || c == 0) {
 			return false
@@ -849,7 +869,12 @@ func safeValue(v string) bool {
 // (false). An empty first value is left alone (false): the handler asked
 // for no length.
 func oneLength(h http.Header) (int64, bool) {
-	v := h["Content-Length"]
+	return lengthOf(h, h["Content-Length"])
+}
+
+// lengthOf is oneLength with h's Content-Length values, v, looked up
+// already.
+func lengthOf(h http.Header, v []string) (int64, bool) {
 	if len(v) == 0 || v[0] == "" {
 		return 0, false
 	}
@@ -869,11 +894,18 @@ func oneLength(h http.Header) (int64, bool) {
 // parseLength reads a Content-Length value: digits alone, at most the
 // largest int64.
 func parseLength(v string) (int64, bool) {
-	if v == "" || strings.TrimLeft(v, "0123456789") != "" {
+	if v == "" {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	return n, err == nil
+	var n int64
+	for i := 0; i < len(v); i++ {
+		d := int64(v[i]) - '0'
+		if d < 0 || d > 9 || n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // validFieldName reports whether name can go out as a field name.
@@ -1273,11 +1305,4 @@ func (d *dateCache) at(now time.Time) []byte {
 	v := &dateValue{sec: now.Unix(), s: now.UTC().AppendFormat(nil, http.TimeFormat)}
 	d.v.Store(v)
 	return v.s
-}
-
-// hasKey reports whether h has key, even with no values (an empty Date is
-// proxy_pass_header's "write none of your own").
-func hasKey(h http.Header, key string) bool {
-	_, ok := h[key]
-	return ok
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -160,6 +161,38 @@ func TestSafeValue(t *testing.T) {
 	} {
 		if got := safeValue(v); got != want {
 			t.Errorf("safeValue(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+// TestParseLength: digits alone up to the largest int64, leading zeros
+// however many, as strconv.ParseInt reads the digits.
+func TestParseLength(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		n  int64
+		ok bool
+	}{
+		{"0", 0, true},
+		{"13", 13, true},
+		{"9223372036854775807", math.MaxInt64, true},
+		{"09223372036854775807", math.MaxInt64, true},
+		{"0000000000000000000000000000000000001", 1, true},
+		{"9223372036854775808", 0, false},
+		{"9223372036854775810", 0, false},
+		{"18446744073709551616", 0, false},
+		{"", 0, false},
+		{"+1", 0, false},
+		{"-1", 0, false},
+		{" 1", 0, false},
+		{"1 ", 0, false},
+		{"1a", 0, false},
+		{"/", 0, false},
+		{":", 0, false},
+	} {
+		n, ok := parseLength(c.in)
+		if n != c.n || ok != c.ok {
+			t.Errorf("parseLength(%q) = %d, %v; want %d, %v", c.in, n, ok, c.n, c.ok)
 		}
 	}
 }

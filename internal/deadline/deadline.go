@@ -58,8 +58,13 @@ func (l *Lazy) Due(now time.Time, d time.Duration) (t time.Time, ok bool) {
 // now+hi, so that later calls find it in their window for as long as
 // possible (hi - lo).
 func (l *Lazy) Within(now time.Time, lo, hi time.Duration) (t time.Time, ok bool) {
-	if !l.at.IsZero() && !l.at.Before(now.Add(lo)) && !l.at.After(now.Add(hi)) {
-		return time.Time{}, false
+	if !l.at.IsZero() {
+		// One subtraction (monotonic when both readings have it, as
+		// Before and After compare) instead of two additions and two
+		// comparisons: every wait for a request comes here.
+		if left := l.at.Sub(now); lo <= left && left <= hi {
+			return time.Time{}, false
+		}
 	}
 	l.at = now.Add(hi)
 	return l.at, true

@@ -94,13 +94,21 @@ func checkName(name string) error {
 
 // hostByte reports whether c may appear in a reg-name (RFC 3986 section 3.2.2:
 // unreserved, sub-delims, and "%" of pct-encoded).
-func hostByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+func hostByte(c byte) bool { return hostBytes[c] }
+
+// hostBytes is hostByte's answer for each byte, built once: every request's
+// Host is checked byte by byte.
+var hostBytes = func() (t [256]bool) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			t[c] = true
+		default:
+			t[c] = strings.IndexByte("-._~!$&'()*+,;=%", byte(c)) >= 0
+		}
 	}
-	return strings.IndexByte("-._~!$&'()*+,;=%", c) >= 0
-}
+	return t
+}()
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -67,6 +67,10 @@ type level struct {
 	// prefix) that redirects requests for "/path".
 	autoRedirect map[string]*locNode
 	regexes      []*locNode // "~" and "~*" in config order
+	// exactLens, prefixLens and redirectLens are the lengths of exact's,
+	// prefix's and autoRedirect's keys: a path of another length is not
+	// looked up in them.
+	exactLens, prefixLens, redirectLens lengthSet
 }
 
 // buildLevel indexes locs, which are the locations of one level in config order.
@@ -86,6 +90,15 @@ func buildLevel(locs []*config.Location, named map[string]*config.Location) (*le
 	slices.Reverse(lv.lengths)
 	lv.lengths = slices.Compact(lv.lengths)
 	lv.indexRedirects()
+	for p := range lv.exact {
+		lv.exactLens.add(len(p))
+	}
+	for _, n := range lv.lengths {
+		lv.prefixLens.add(n)
+	}
+	for p := range lv.autoRedirect {
+		lv.redirectLens.add(len(p))
+	}
 	if lv.empty() {
 		return nil, nil
 	}
@@ -204,14 +217,20 @@ func (lv *level) find(path string, m *LocationMatch) outcome {
 // location equal to path wins; then a prefix location equal to path; then an
 // automatic redirect for path+"/"; then the longest prefix location.
 func (lv *level) findStatic(path string) (outcome, *locNode) {
-	if n := lv.exact[path]; n != nil {
-		return found, n
+	if lv.exactLens.has(len(path)) {
+		if n := lv.exact[path]; n != nil {
+			return found, n
+		}
 	}
-	if n := lv.prefix[path]; n != nil {
-		return again, n
+	if lv.prefixLens.has(len(path)) {
+		if n := lv.prefix[path]; n != nil {
+			return again, n
+		}
 	}
-	if n := lv.autoRedirect[path]; n != nil {
-		return redirect, n
+	if lv.redirectLens.has(len(path)) {
+		if n := lv.autoRedirect[path]; n != nil {
+			return redirect, n
+		}
 	}
 	for _, l := range lv.lengths {
 		if l >= len(path) {

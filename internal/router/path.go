@@ -86,6 +86,9 @@ func normalize(rawPath string, merge bool) (string, error) {
 func isNormal(p string, merge bool) bool {
 	for i := 0; i < len(p); i++ {
 		c := p[i]
+		if !pathSpecial[c] {
+			continue // most bytes of most paths
+		}
 		switch {
 		case c == '%' || rejectedByte(c):
 			return false
@@ -110,6 +113,15 @@ func dotSegmentAt(p string, i int) bool {
 	}
 	return i == len(p) || p[i] == '/'
 }
+
+// pathSpecial marks the bytes isNormal must look at: '%', '/' and the bytes
+// rejectedByte rejects. Built once.
+var pathSpecial = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c == '%' || c == '/' || rejectedByte(byte(c))
+	}
+	return t
+}()
 
 // rejectedByte reports whether a raw (not escaped) byte makes the path invalid:
 // control bytes, space, DEL, and "?" / "#" that the HTTP parser splits off.

@@ -102,9 +102,12 @@ type Hosts struct {
 	ProxyProtocol bool
 
 	exact map[string]*Server
-	lead  map[string]*Server // "*.example.org" keyed ".example.org"
-	trail map[string]*Server // "mail.*" keyed "mail."
-	regex []regexName        // config order
+	// exactLens are the lengths of exact's keys: a host of another
+	// length is not looked up there.
+	exactLens lengthSet
+	lead      map[string]*Server // "*.example.org" keyed ".example.org"
+	trail     map[string]*Server // "mail.*" keyed "mail."
+	regex     []regexName        // config order
 	// ip is the parsed address for dispatch on a shared wildcard socket; the zero
 	// Addr for unix sockets.
 	ip netip.Addr
@@ -165,7 +168,9 @@ func (h *Hosts) addName(n config.ServerName, srv *Server) error {
 		if n.Name == "_" {
 			return nil // "_" is a name that never matches (spec section 2)
 		}
-		claim(&h.exact, strings.ToLower(n.Name), srv)
+		key := strings.ToLower(n.Name)
+		claim(&h.exact, key, srv)
+		h.exactLens.add(len(key))
 	case config.NameLeadWildcard:
 		key := strings.TrimPrefix(n.Name, "*")
 		if len(key) < 2 || key[0] != '.' {
@@ -211,8 +216,10 @@ func claim(m *map[string]*Server, key string, srv *Server) {
 //
 // It does not allocate, and runs no regex unless steps 1-3 fail.
 func (h *Hosts) Server(host string) ServerMatch {
-	if s := h.exact[host]; s != nil {
-		return ServerMatch{Server: s}
+	if h.exactLens.has(len(host)) {
+		if s := h.exact[host]; s != nil {
+			return ServerMatch{Server: s}
+		}
 	}
 	if host == "" {
 		return ServerMatch{Server: h.DefaultServer, Default: true}

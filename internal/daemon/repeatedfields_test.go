@@ -1,0 +1,53 @@
+package daemon
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestEngineRepeatedFields: a repeated field's values join one header key
+// in the order sent, whether the repeat comes among the first distinct
+// keys (found by buildRequest's scan) or after more than scanKeys of them
+// (found in the map); a key's case does not matter; and a request on the
+// same connection with other fields sees none of the previous request's.
+func TestEngineRepeatedFields(t *testing.T) {
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		keys := make([]string, 0, len(r.Header))
+		for k := range r.Header {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "%s=%s;", k, strings.Join(r.Header[k], ","))
+		}
+	})
+	var many strings.Builder
+	for i := range scanKeys + 4 {
+		fmt.Fprintf(&many, "X-F%02d: %d\r\n", i, i)
+	}
+	rc := dialEngine(t, ts.addr)
+	for _, tc := range []struct {
+		fields string
+		want   []string // in the answer, besides Host
+		keys   int      // Host included
+	}{
+		{"A: 1\r\nb: 2\r\na: 3\r\n", []string{"A=1,3;", "B=2;"}, 3},
+		{"C: 1\r\n", []string{"C=1;"}, 2},
+		{"X-F00: early\r\n" + many.String() + "x-f00: late\r\nX-F19: again\r\n", []string{"X-F00=early,0,late;", "X-F01=1;", "X-F19=19,again;"}, scanKeys + 5},
+		{"D: 4\r\n", []string{"D=4;"}, 2},
+	} {
+		rc.send("GET / HTTP/1.1\r\nHost: a\r\n" + tc.fields + "\r\n")
+		_, body := rc.response(http.MethodGet)
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("fields %q: answer %q, want %q in it", tc.fields, body, w)
+			}
+		}
+		if n := strings.Count(body, ";"); n != tc.keys {
+			t.Errorf("fields %q: answer %q has %d keys, want %d", tc.fields, body, n, tc.keys)
+		}
+	}
+}

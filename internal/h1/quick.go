@@ -1,0 +1,351 @@
+package h1
+
+import (
+	"bufio"
+	"encoding/binary"
+	"math/bits"
+)
+
+// The one-pass parsers. Most heads come whole in one read and are plain: a
+// request line "METHOD /path HTTP/1.1", a status line "HTTP/1.1 200 OK",
+// field lines "Name: value" each ending in CRLF. ReadRequest and
+// ReadResponse first try to parse such a head where the reader buffered it,
+// in a single left-to-right pass that checks each byte once (a table
+// lookup) while it splits lines, fields and the target, and counts the
+// fields the interpretation acts on. The full path (readWholeHead and
+// parse) scans a head several times: once for its end and the line
+// checks, then for lines, names, values and counts.
+//
+// The one-pass parser accepts a subset of what the full path accepts and
+// must give exactly the full path's result for it; anything else (a
+// leading empty line, another target form or version, a '%' escape it
+// cannot vouch for, any byte out of place, a limit approached, a head not
+// whole in the buffer, any refusal) makes it give up without having
+// consumed or kept anything, and the full path reads the head from the
+// start, which decides every error and its details. TestQuickMatchesFull
+// and FuzzQuick hold the two paths to the same results.
+//
+// The bytes are read where the reader buffered them (b) and copied into the
+// head buffer only once the head is known to be whole; the slices of the
+// result are taken from the head buffer (out) at the same offsets before
+// the copy, which is why out must be able to hold the whole window.
+
+// quickWindow returns how many of the n buffered bytes the one-pass parser
+// may look at: no more than the head buffer holds without growing, and
+// within the head's total limits, so that a head found whole in them is
+// within those limits.
+func quickWindow(n int, out []byte, lim *Limits, request bool) int {
+	w := min(n, len(out), lim.MaxHeaderBytes)
+	if request && lim.HeaderBuffer > 0 {
+		// Within nginx's first header buffer no large buffer is taken
+		// (headScan.buffers): the head fits as it is.
+		w = min(w, lim.HeaderBuffer)
+	}
+	return w
+}
+
+// lineLimits returns the most bytes, CRLF included, the one-pass parser
+// takes for a start line and a field line: headScan.tooLong's limits
+// (none but the window's under HeaderBuffer for a request).
+func lineLimits(lim *Limits, request bool) (start, field int) {
+	if request && lim.HeaderBuffer > 0 {
+		return lim.MaxHeaderBytes, lim.MaxHeaderBytes
+	}
+	return lim.MaxRequestLine, lim.MaxFieldLine
+}
+
+// readQuick is ReadRequest's one-pass parse of a plain head wholly in br's
+// buffer (see above). On success r is filled as ReadRequest fills it, the
+// head is copied into r's buffer and taken from br. Otherwise it reports
+// false with r as it found it: an empty head buffer, nothing else set.
+func (r *Request) readQuick(br *bufio.Reader, lim *Limits) bool {
+	b, _ := br.Peek(br.Buffered())
+	out := r.hb.b[:cap(r.hb.b)]
+	b = b[:quickWindow(len(b), out, lim, true)]
+	startMax, fieldMax := lineLimits(lim, true)
+	pos := r.quickRequestLine(b, out)
+	if pos == 0 || pos > startMax {
+		r.unquick()
+		return false
+	}
+	c := fieldCounts{host: -1, length: -1}
+	end, hs := quickFields(b, out, pos, r.hb.h, fieldMax, lim.MaxHeaders, &c)
+	r.Headers = hs
+	if end == 0 {
+		r.unquick()
+		return false
+	}
+	// The fields' bytes are where their slices point from here on, for
+	// the interpretation to read.
+	r.hb.b = append(r.hb.b[:0], b[:end]...)
+	if r.apply(&c) != nil {
+		r.unquick()
+		return false
+	}
+	br.Discard(end)
+	r.HeadLen = end
+	if lim.HeaderBuffer > 0 {
+		r.room = int32(lim.HeaderBuffer - end)
+	}
+	return true
+}
+
+// unquick undoes what readQuick set, keeping r's head buffer.
+func (r *Request) unquick() {
+	hb := r.hb
+	clearFields(hb, r.Headers)
+	hb.b = hb.b[:0]
+	*r = Request{hb: hb}
+}
+
+// clearFields clears the entries a parse that gave up wrote in hs, built on
+// hb.h, so that a shorter parse after it leaves none behind.
+func clearFields(hb *headBuf, hs Headers) {
+	clear(hs)
+	if cap(hs) != cap(hb.h) {
+		clear(hb.h[:cap(hb.h)]) // hs outgrew hb.h after filling it
+	}
+}
+
+// quickRequestLine parses a request line "METHOD SP /path[?query] SP
+// HTTP/1.x CRLF" at the start of b, taking r's slices from out, and returns
+// the offset just past it, or 0 for any other line. The method is what
+// validMethod accepts, the target an origin-form one that splitPathQuery
+// accepts, the version HTTP/1.1 or HTTP/1.0 as written.
+func (r *Request) quickRequestLine(b, out []byte) int {
+	pos := 0
+	for pos < len(b) && ('A' <= b[pos] && b[pos] <= 'Z' || b[pos] == '_' || b[pos] == '-') {
+		pos++
+	}
+	if pos == 0 || pos+1 >= len(b) || b[pos] != ' ' || b[pos+1] != '/' {
+		return 0
+	}
+	sp1 := pos
+	pos++
+	q, pct := -1, false
+	for ; pos < len(b); pos++ {
+		c := b[pos]
+		if charClass[c]&cTarget == 0 {
+			break
+		}
+		switch {
+		case q >= 0:
+		case c == '?':
+			q = pos
+		case c == '%':
+			pct = true
+		}
+	}
+	sp2 := pos
+	if len(b)-sp2 < len(" HTTP/1.1\r\n") || string(b[sp2:sp2+len(" HTTP/1.")]) != " HTTP/1." ||
+		b[sp2+9] != '\r' || b[sp2+10] != '\n' {
+		return 0
+	}
+	switch b[sp2+8] {
+	case '1':
+		r.Version = HTTP11
+	case '0':
+		r.Version = HTTP10
+	default:
+		return 0
+	}
+	pathEnd := sp2
+	if q >= 0 {
+		pathEnd = q
+	}
+	if pct && !validEscapes(b[sp1+1:pathEnd]) {
+		return 0
+	}
+	r.Method, r.Target, r.Form = out[:sp1], out[sp1+1:sp2], OriginForm
+	r.Path = out[sp1+1 : pathEnd]
+	if q >= 0 {
+		r.Query = out[q+1 : sp2]
+	}
+	return sp2 + len(" HTTP/1.1\r\n")
+}
+
+// validEscapes reports whether every '%' of path starts a %XX escape, as
+// splitPathQuery requires.
+func validEscapes(path []byte) bool {
+	for i, c := range path {
+		if c == '%' && (i+2 >= len(path) || charClass[path[i+1]]&cHex == 0 || charClass[path[i+2]]&cHex == 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// quickFields parses the field lines of a head from b[pos:] to the empty
+// line that ends it, appending the fields to hs with slices taken from out,
+// and counts them in c. It returns the offset just past the empty line, or 0
+// when it gives up: a line that is not "token:" followed by field value
+// bytes and CRLF, a line longer than fieldMax, more than maxHeaders fields
+// (when positive), no empty line within b. What it accepts is what
+// scanHead and parseFieldLine accept, with the same name and trimmed value.
+func quickFields(b, out []byte, pos int, hs Headers, fieldMax, maxHeaders int, c *fieldCounts) (end int, _ Headers) {
+	for {
+		rest := b[pos:]
+		if len(rest) >= 2 && rest[0] == '\r' && rest[1] == '\n' {
+			return pos + 2, hs
+		}
+		colon, vstart, vend, next, under := fieldLine(rest)
+		if next == 0 || next > fieldMax || maxHeaders > 0 && len(hs) >= maxHeaders {
+			return 0, hs
+		}
+		c.add(len(hs), rest[:colon], under)
+		hs = append(hs, Header{Name: out[pos : pos+colon], Value: out[pos+vstart : pos+vend]})
+		pos += next
+	}
+}
+
+// fieldLine reads the field line at the start of b as a token, a colon,
+// field value bytes and CRLF: it returns the offset of the colon, the bounds
+// of the value with its optional whitespace trimmed, the line's length with
+// its CRLF, and whether the name holds a '_'; next is 0 for any other line,
+// or one that does not end within b. It is not inlined, so that its loops
+// keep their few variables in registers (inlined into quickFields, each
+// byte cost twice the instructions).
+//
+//go:noinline
+func fieldLine(b []byte) (colon, vstart, vend, next int, under bool) {
+	colon, classes := nameLen(b)
+	if colon == 0 || colon == len(b) || b[colon] != ':' {
+		return 0, 0, 0, 0, false
+	}
+	vstart = colon + 1
+	for vstart < len(b) && isOWS(b[vstart]) {
+		vstart++
+	}
+	cr := vstart + fieldValueLen(b[vstart:])
+	vend = cr
+	for vend > vstart && isOWS(b[vend-1]) {
+		vend--
+	}
+	if cr+1 >= len(b) || b[cr] != '\r' || b[cr+1] != '\n' {
+		return 0, 0, 0, 0, false
+	}
+	return colon, vstart, vend, cr + 2, classes&cUnder != 0
+}
+
+// nameLen returns the length of the run of tchars b starts with and the
+// union of their classes (cUnder says one is a '_').
+func nameLen(b []byte) (n int, classes uint8) {
+	for i, ch := range b {
+		k := charClass[ch]
+		if k&cToken == 0 {
+			return i, classes
+		}
+		classes |= k
+	}
+	return len(b), classes
+}
+
+// fieldValueLen returns the length of the run of field value bytes (cValue)
+// b starts with.
+func fieldValueLen(b []byte) int {
+	// Eight bytes a step while none of them is a control byte: values are
+	// the longest part of most heads. A byte below 0x20 or 0x7f is found
+	// with the borrow of a subtraction: in x-0x20..20, the top bit of a
+	// byte is set where it was below 0x20 (bytes from 0x80 up masked by
+	// &^x); in y = x^0x7f.., a zero byte is a 0x7f of x, found the same
+	// way. A borrow only runs upwards, so the lowest bit set marks the
+	// first such byte; a HTAB there is a value byte, and the run goes on
+	// after it.
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	n := 0
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		y := x ^ 0x7f*ones
+		if m := ((x-0x20*ones)&^x | (y-ones)&^y) & highs; m != 0 {
+			i := bits.TrailingZeros64(m) / 8
+			if b[i] != '\t' {
+				return n + i
+			}
+			b, n = b[i+1:], n+i+1
+			continue
+		}
+		b, n = b[8:], n+8
+	}
+	for i, ch := range b {
+		if charClass[ch]&cValue == 0 {
+			return n + i
+		}
+	}
+	return n + len(b)
+}
+
+// readQuick is ReadResponse's one-pass parse of a plain head wholly in br's
+// buffer, as Request.readQuick is ReadRequest's.
+func (r *Response) readQuick(br *bufio.Reader, method []byte, lim *Limits) bool {
+	b, _ := br.Peek(br.Buffered())
+	out := r.hb.b[:cap(r.hb.b)]
+	b = b[:quickWindow(len(b), out, lim, false)]
+	startMax, fieldMax := lineLimits(lim, false)
+	pos := r.quickStatusLine(b, out)
+	if pos == 0 || pos > startMax {
+		r.unquick()
+		return false
+	}
+	c := fieldCounts{host: -1, length: -1}
+	end, hs := quickFields(b, out, pos, r.hb.h, fieldMax, lim.MaxHeaders, &c)
+	r.Headers = hs
+	if end == 0 {
+		r.unquick()
+		return false
+	}
+	r.hb.b = append(r.hb.b[:0], b[:end]...)
+	if r.apply(&c, method) != nil {
+		r.unquick()
+		return false
+	}
+	br.Discard(end)
+	return true
+}
+
+// unquick undoes what readQuick set, keeping r's head buffer.
+func (r *Response) unquick() {
+	hb := r.hb
+	clearFields(hb, r.Headers)
+	hb.b = hb.b[:0]
+	*r = Response{hb: hb}
+}
+
+// quickStatusLine parses a status line "HTTP/1.x SP 3DIGIT [SP reason]
+// CRLF" at the start of b as parseStatusLine does, taking the reason from
+// out, and returns the offset just past it, or 0 for any other line.
+func (r *Response) quickStatusLine(b, out []byte) int {
+	if len(b) < len("HTTP/1.1 200\r\n") || string(b[:len("HTTP/1.")]) != "HTTP/1." || b[8] != ' ' {
+		return 0
+	}
+	switch b[7] {
+	case '1':
+		r.Version = HTTP11
+	case '0':
+		r.Version = HTTP10
+	default:
+		return 0
+	}
+	code := 0
+	for _, c := range b[9:12] {
+		if charClass[c]&cDigit == 0 {
+			return 0
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 100 || code > 599 {
+		return 0
+	}
+	r.Status = code
+	pos := 12
+	if b[pos] == ' ' {
+		pos++
+		for pos < len(b) && charClass[b[pos]]&cReason != 0 {
+			pos++
+		}
+		r.Reason = out[13:pos]
+	}
+	if pos+1 >= len(b) || b[pos] != '\r' || b[pos+1] != '\n' {
+		return 0
+	}
+	return pos + 2
+}

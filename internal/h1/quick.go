@@ -192,7 +192,16 @@ func quickFields(b, out []byte, pos int, hs Headers, fieldMax, maxHeaders int, c
 		if next == 0 || next > fieldMax || maxHeaders > 0 && len(hs) >= maxHeaders {
 			return 0, hs
 		}
-		c.add(len(hs), rest[:colon], under)
+		// fieldCounts.add, written out so that its call is only made for
+		// the few names the parser may act on.
+		switch name := rest[:colon]; {
+		case under:
+			c.underscores++
+		case mayAct(name):
+			c.classify(len(hs), name)
+		default:
+			c.seen[fieldOther]++
+		}
 		hs = append(hs, Header{Name: out[pos : pos+colon], Value: out[pos+vstart : pos+vend]})
 		pos += next
 	}

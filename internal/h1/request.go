@@ -784,14 +784,18 @@ type fieldCounts struct {
 
 // add counts the field at index i of its head, named name.
 func (c *fieldCounts) add(i int, name []byte, underscore bool) {
-	if underscore {
+	switch {
+	case underscore:
 		c.underscores++ // no field the parser acts on has '_' in its name
-		return
-	}
-	if !mayAct(name) {
+	case mayAct(name):
+		c.classify(i, name)
+	default:
 		c.seen[fieldOther]++
-		return
 	}
+}
+
+// classify is add for a name that may be one the parser acts on.
+func (c *fieldCounts) classify(i int, name []byte) {
 	k := fieldKind(name)
 	c.seen[k]++
 	switch {

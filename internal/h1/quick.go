@@ -9,10 +9,10 @@ import (
 // The one-pass parsers. Most heads come whole in one read and are plain: a
 // request line "METHOD /path HTTP/1.1", a status line "HTTP/1.1 200 OK",
 // field lines "Name: value" each ending in CRLF. ReadRequest and
-// ReadResponse first try to parse such a head where the reader buffered it,
-// in a single left-to-right pass that checks each byte once (a table
-// lookup) while it splits lines, fields and the target, and counts the
-// fields the interpretation acts on. The full path (readWholeHead and
+// ReadResponse first try to parse such a head, wholly buffered, in a single
+// left-to-right pass that checks each byte once (a table lookup) while it
+// splits lines, fields and the target, and counts the fields the
+// interpretation acts on. The full path (readWholeHead and
 // parse) scans a head several times: once for its end and the line
 // checks, then for lines, names, values and counts.
 //
@@ -25,17 +25,18 @@ import (
 // start, which decides every error and its details. TestQuickMatchesFull
 // and FuzzQuick hold the two paths to the same results.
 //
-// The bytes are read where the reader buffered them (b) and copied into the
-// head buffer only once the head is known to be whole; the slices of the
-// result are taken from the head buffer (out) at the same offsets before
-// the copy, which is why out must be able to hold the whole window.
+// The window the one-pass parser looks at (what the reader buffered, within
+// the head buffer's capacity and the limits; first no more than quickFirst
+// bytes of it) is copied into the head buffer first and parsed there, so
+// that the result's slices point where they stay; the head is taken from
+// the reader only once it parsed.
 
 // quickWindow returns how many of the n buffered bytes the one-pass parser
-// may look at: no more than the head buffer holds without growing, and
-// within the head's total limits, so that a head found whole in them is
-// within those limits.
-func quickWindow(n int, out []byte, lim *Limits, request bool) int {
-	w := min(n, len(out), lim.MaxHeaderBytes)
+// may look at: no more than room, what the head buffer holds without
+// growing, and within the head's total limits, so that a head found whole
+// in them is within those limits.
+func quickWindow(n, room int, lim *Limits, request bool) int {
+	w := min(n, room, lim.MaxHeaderBytes)
 	if request && lim.HeaderBuffer > 0 {
 		// Within nginx's first header buffer no large buffer is taken
 		// (headScan.buffers): the head fits as it is.
@@ -54,40 +55,58 @@ func lineLimits(lim *Limits, request bool) (start, field int) {
 	return lim.MaxRequestLine, lim.MaxFieldLine
 }
 
+// quickFirst is the window of the one-pass parser's first try: enough for
+// most heads, and a small copy when a large body follows the head in the
+// reader's buffer. A head that does not end in it is tried again in the
+// whole window.
+const quickFirst = 1024
+
 // readQuick is ReadRequest's one-pass parse of a plain head wholly in br's
-// buffer (see above). On success r is filled as ReadRequest fills it, the
-// head is copied into r's buffer and taken from br. Otherwise it reports
-// false with r as it found it: an empty head buffer, nothing else set.
+// buffer (see above). On success r is filled as ReadRequest fills it and
+// the head is taken from br. Otherwise it reports false with r as it found
+// it: an empty head buffer, nothing else set.
 func (r *Request) readQuick(br *bufio.Reader, lim *Limits) bool {
-	b, _ := br.Peek(br.Buffered())
-	out := r.hb.b[:cap(r.hb.b)]
-	b = b[:quickWindow(len(b), out, lim, true)]
-	startMax, fieldMax := lineLimits(lim, true)
-	pos := r.quickRequestLine(b, out)
-	if pos == 0 || pos > startMax {
-		r.unquick()
-		return false
+	buf, _ := br.Peek(br.Buffered())
+	buf = buf[:quickWindow(len(buf), cap(r.hb.b), lim, true)]
+	end := r.parseQuick(buf[:min(len(buf), quickFirst)], lim)
+	if end == 0 && len(buf) > quickFirst {
+		end = r.parseQuick(buf, lim)
 	}
-	c := fieldCounts{host: -1, length: -1}
-	end, hs := quickFields(b, out, pos, r.hb.h, fieldMax, lim.MaxHeaders, &c)
-	r.Headers = hs
 	if end == 0 {
-		r.unquick()
-		return false
-	}
-	// The fields' bytes are where their slices point from here on, for
-	// the interpretation to read.
-	r.hb.b = append(r.hb.b[:0], b[:end]...)
-	if r.apply(&c) != nil {
-		r.unquick()
 		return false
 	}
 	br.Discard(end)
+	return true
+}
+
+// parseQuick copies b into r's head buffer and parses the head at its
+// start there. It returns the head's length, or 0 with r as it found it.
+func (r *Request) parseQuick(b []byte, lim *Limits) int {
+	b = append(r.hb.b[:0], b...)
+	r.hb.b = b
+	startMax, fieldMax := lineLimits(lim, true)
+	pos := r.quickRequestLine(b)
+	if pos == 0 || pos > startMax {
+		r.unquick()
+		return 0
+	}
+	c := fieldCounts{host: -1, length: -1}
+	end, hs := quickFields(b, pos, r.hb.h, fieldMax, &c)
+	r.Headers = hs
+	if end == 0 || lim.MaxHeaders > 0 && len(hs) > lim.MaxHeaders {
+		r.unquick()
+		return 0
+	}
+	r.hb.b = b[:end]
+	if r.apply(&c) != nil {
+		r.unquick()
+		return 0
+	}
 	r.HeadLen = end
 	if lim.HeaderBuffer > 0 {
 		r.room = int32(lim.HeaderBuffer - end)
 	}
-	return true
+	return end
 }
 
 // unquick undoes what readQuick set, keeping r's head buffer.
@@ -108,11 +127,11 @@ func clearFields(hb *headBuf, hs Headers) {
 }
 
 // quickRequestLine parses a request line "METHOD SP /path[?query] SP
-// HTTP/1.x CRLF" at the start of b, taking r's slices from out, and returns
+// HTTP/1.x CRLF" at the start of b, taking r's slices from b, and returns
 // the offset just past it, or 0 for any other line. The method is what
 // validMethod accepts, the target an origin-form one that splitPathQuery
 // accepts, the version HTTP/1.1 or HTTP/1.0 as written.
-func (r *Request) quickRequestLine(b, out []byte) int {
+func (r *Request) quickRequestLine(b []byte) int {
 	pos := 0
 	for pos < len(b) && ('A' <= b[pos] && b[pos] <= 'Z' || b[pos] == '_' || b[pos] == '-') {
 		pos++
@@ -156,10 +175,10 @@ func (r *Request) quickRequestLine(b, out []byte) int {
 	if pct && !validEscapes(b[sp1+1:pathEnd]) {
 		return 0
 	}
-	r.Method, r.Target, r.Form = out[:sp1], out[sp1+1:sp2], OriginForm
-	r.Path = out[sp1+1 : pathEnd]
+	r.Method, r.Target, r.Form = b[:sp1], b[sp1+1:sp2], OriginForm
+	r.Path = b[sp1+1 : pathEnd]
 	if q >= 0 {
-		r.Query = out[q+1 : sp2]
+		r.Query = b[q+1 : sp2]
 	}
 	return sp2 + len(" HTTP/1.1\r\n")
 }
@@ -176,20 +195,20 @@ func validEscapes(path []byte) bool {
 }
 
 // quickFields parses the field lines of a head from b[pos:] to the empty
-// line that ends it, appending the fields to hs with slices taken from out,
-// and counts them in c. It returns the offset just past the empty line, or 0
-// when it gives up: a line that is not "token:" followed by field value
-// bytes and CRLF, a line longer than fieldMax, more than maxHeaders fields
-// (when positive), no empty line within b. What it accepts is what
+// line that ends it, appending the fields to hs (slices of b), and counts
+// them in c. It returns the offset just past the empty line, or 0 when it
+// gives up: a line that is not "token:" followed by field value bytes and
+// CRLF, a line longer than fieldMax, no empty line within b. The caller
+// checks the number of fields. What it accepts is what
 // scanHead and parseFieldLine accept, with the same name and trimmed value.
-func quickFields(b, out []byte, pos int, hs Headers, fieldMax, maxHeaders int, c *fieldCounts) (end int, _ Headers) {
+func quickFields(b []byte, pos int, hs Headers, fieldMax int, c *fieldCounts) (end int, _ Headers) {
 	for {
 		rest := b[pos:]
 		if len(rest) >= 2 && rest[0] == '\r' && rest[1] == '\n' {
 			return pos + 2, hs
 		}
 		colon, vstart, vend, next, under := fieldLine(rest)
-		if next == 0 || next > fieldMax || maxHeaders > 0 && len(hs) >= maxHeaders {
+		if next == 0 || next > fieldMax {
 			return 0, hs
 		}
 		// fieldCounts.add, written out so that its call is only made for
@@ -202,7 +221,7 @@ func quickFields(b, out []byte, pos int, hs Headers, fieldMax, maxHeaders int, c
 		default:
 			c.seen[fieldOther]++
 		}
-		hs = append(hs, Header{Name: out[pos : pos+colon], Value: out[pos+vstart : pos+vend]})
+		hs = append(hs, Header{Name: rest[:colon], Value: rest[vstart:vend]})
 		pos += next
 	}
 }
@@ -286,29 +305,42 @@ func fieldValueLen(b []byte) int {
 // readQuick is ReadResponse's one-pass parse of a plain head wholly in br's
 // buffer, as Request.readQuick is ReadRequest's.
 func (r *Response) readQuick(br *bufio.Reader, method []byte, lim *Limits) bool {
-	b, _ := br.Peek(br.Buffered())
-	out := r.hb.b[:cap(r.hb.b)]
-	b = b[:quickWindow(len(b), out, lim, false)]
-	startMax, fieldMax := lineLimits(lim, false)
-	pos := r.quickStatusLine(b, out)
-	if pos == 0 || pos > startMax {
-		r.unquick()
-		return false
+	buf, _ := br.Peek(br.Buffered())
+	buf = buf[:quickWindow(len(buf), cap(r.hb.b), lim, false)]
+	end := r.parseQuick(buf[:min(len(buf), quickFirst)], method, lim)
+	if end == 0 && len(buf) > quickFirst {
+		end = r.parseQuick(buf, method, lim)
 	}
-	c := fieldCounts{host: -1, length: -1}
-	end, hs := quickFields(b, out, pos, r.hb.h, fieldMax, lim.MaxHeaders, &c)
-	r.Headers = hs
 	if end == 0 {
-		r.unquick()
-		return false
-	}
-	r.hb.b = append(r.hb.b[:0], b[:end]...)
-	if r.apply(&c, method) != nil {
-		r.unquick()
 		return false
 	}
 	br.Discard(end)
 	return true
+}
+
+// parseQuick is Request.parseQuick for a response head.
+func (r *Response) parseQuick(b, method []byte, lim *Limits) int {
+	b = append(r.hb.b[:0], b...)
+	r.hb.b = b
+	startMax, fieldMax := lineLimits(lim, false)
+	pos := r.quickStatusLine(b)
+	if pos == 0 || pos > startMax {
+		r.unquick()
+		return 0
+	}
+	c := fieldCounts{host: -1, length: -1}
+	end, hs := quickFields(b, pos, r.hb.h, fieldMax, &c)
+	r.Headers = hs
+	if end == 0 || lim.MaxHeaders > 0 && len(hs) > lim.MaxHeaders {
+		r.unquick()
+		return 0
+	}
+	r.hb.b = b[:end]
+	if r.apply(&c, method) != nil {
+		r.unquick()
+		return 0
+	}
+	return end
 }
 
 // unquick undoes what readQuick set, keeping r's head buffer.
@@ -320,9 +352,9 @@ func (r *Response) unquick() {
 }
 
 // quickStatusLine parses a status line "HTTP/1.x SP 3DIGIT [SP reason]
-// CRLF" at the start of b as parseStatusLine does, taking the reason from
-// out, and returns the offset just past it, or 0 for any other line.
-func (r *Response) quickStatusLine(b, out []byte) int {
+// CRLF" at the start of b as parseStatusLine does, and returns the offset
+// just past it, or 0 for any other line.
+func (r *Response) quickStatusLine(b []byte) int {
 	if len(b) < len("HTTP/1.1 200\r\n") || string(b[:len("HTTP/1.")]) != "HTTP/1." || b[8] != ' ' {
 		return 0
 	}
@@ -351,7 +383,7 @@ func (r *Response) quickStatusLine(b, out []byte) int {
 		for pos < len(b) && charClass[b[pos]]&cReason != 0 {
 			pos++
 		}
-		r.Reason = out[13:pos]
+		r.Reason = b[13:pos]
 	}
 	if pos+1 >= len(b) || b[pos] != '\r' || b[pos+1] != '\n' {
 		return 0

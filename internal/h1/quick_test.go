@@ -81,6 +81,10 @@ var quickSeeds = []string{
 	"HTTP/1.1 200 OK\rX\r\n\r\n",
 	"HTTP/1.1 2000 OK\r\n\r\n",
 	"HTTP/1.1  200 OK\r\n\r\n",
+	// Longer than quickFirst: taken on the second try, in the whole window.
+	"GET / HTTP/1.1\r\nHost: h\r\nCookie: " + strings.Repeat("a=b; ", 300) + "c=d\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Long: " + strings.Repeat("v", 1100) + "\r\n\r\nok",
+	"GET /" + strings.Repeat("p", 1100) + " HTTP/1.1\r\nHost: h\r\n\r\n",
 }
 
 // TestQuickMatchesFull holds the one-pass parsers to the full path on the
@@ -98,6 +102,12 @@ func TestQuickMatchesFull(t *testing.T) {
 	}
 	if took < len(quickSeeds) {
 		t.Errorf("the one-pass parsers took %d heads of %d seeds", took, len(quickSeeds))
+	}
+	// The plain heads are the one-pass parsers' own, the long ones too.
+	for _, s := range append([]string{quickSeeds[0], quickSeeds[38]}, quickSeeds[len(quickSeeds)-3:]...) {
+		if !checkQuick(t, []byte(s), Limits{}, "GET") {
+			t.Errorf("the one-pass parsers did not take %.60q", s)
+		}
 	}
 }
 

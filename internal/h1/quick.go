@@ -199,73 +199,62 @@ func validEscapes(path []byte) bool {
 // them in c. It returns the offset just past the empty line, or 0 when it
 // gives up: a line that is not "token:" followed by field value bytes and
 // CRLF, a line longer than fieldMax, no empty line within b. The caller
-// checks the number of fields. What it accepts is what
-// scanHead and parseFieldLine accept, with the same name and trimmed value.
+// checks the number of fields. What it accepts is what scanHead and
+// parseFieldLine accept, with the same name and trimmed value. One loop
+// without calls but for the rare ones: split into functions, the values it
+// keeps in registers were spilled and reloaded around every call, at a
+// cost of some hundred instructions a field.
 func quickFields(b []byte, pos int, hs Headers, fieldMax int, c *fieldCounts) (end int, _ Headers) {
-	for {
-		rest := b[pos:]
-		if len(rest) >= 2 && rest[0] == '\r' && rest[1] == '\n' {
+	for pos+1 < len(b) {
+		if b[pos] == '\r' {
+			if b[pos+1] != '\n' {
+				break
+			}
 			return pos + 2, hs
 		}
-		colon, vstart, vend, next, under := fieldLine(rest)
-		if next == 0 || next > fieldMax {
-			return 0, hs
+		// The name: tchars up to the colon, noting a '_'.
+		start := pos
+		var classes uint8
+		for pos < len(b) {
+			k := charClass[b[pos]]
+			if k&cToken == 0 {
+				break
+			}
+			classes |= k
+			pos++
 		}
+		if pos == start || pos >= len(b) || b[pos] != ':' {
+			break
+		}
+		name := b[start:pos]
+		// The value: field value bytes up to the CR, OWS trimmed.
+		pos++
+		for pos < len(b) && isOWS(b[pos]) {
+			pos++
+		}
+		vstart := pos
+		pos += fieldValueLen(b[pos:])
+		vend := pos
+		for vend > vstart && isOWS(b[vend-1]) {
+			vend--
+		}
+		if pos+1 >= len(b) || b[pos] != '\r' || b[pos+1] != '\n' || pos+2-start > fieldMax {
+			break
+		}
+		pos += 2
 		// fieldCounts.add, written out so that its call is only made for
 		// the few names the parser may act on.
-		switch name := rest[:colon]; {
-		case under:
+		switch {
+		case classes&cUnder != 0:
 			c.underscores++
 		case mayAct(name):
 			c.classify(len(hs), name)
 		default:
 			c.seen[fieldOther]++
 		}
-		hs = append(hs, Header{Name: rest[:colon], Value: rest[vstart:vend]})
-		pos += next
+		hs = append(hs, Header{Name: name, Value: b[vstart:vend]})
 	}
-}
-
-// fieldLine reads the field line at the start of b as a token, a colon,
-// field value bytes and CRLF: it returns the offset of the colon, the bounds
-// of the value with its optional whitespace trimmed, the line's length with
-// its CRLF, and whether the name holds a '_'; next is 0 for any other line,
-// or one that does not end within b. It is not inlined, so that its loops
-// keep their few variables in registers (inlined into quickFields, each
-// byte cost twice the instructions).
-//
-//go:noinline
-func fieldLine(b []byte) (colon, vstart, vend, next int, under bool) {
-	colon, classes := nameLen(b)
-	if colon == 0 || colon == len(b) || b[colon] != ':' {
-		return 0, 0, 0, 0, false
-	}
-	vstart = colon + 1
-	for vstart < len(b) && isOWS(b[vstart]) {
-		vstart++
-	}
-	cr := vstart + fieldValueLen(b[vstart:])
-	vend = cr
-	for vend > vstart && isOWS(b[vend-1]) {
-		vend--
-	}
-	if cr+1 >= len(b) || b[cr] != '\r' || b[cr+1] != '\n' {
-		return 0, 0, 0, 0, false
-	}
-	return colon, vstart, vend, cr + 2, classes&cUnder != 0
-}
-
-// nameLen returns the length of the run of tchars b starts with and the
-// union of their classes (cUnder says one is a '_').
-func nameLen(b []byte) (n int, classes uint8) {
-	for i, ch := range b {
-		k := charClass[ch]
-		if k&cToken == 0 {
-			return i, classes
-		}
-		classes |= k
-	}
-	return len(b), classes
+	return 0, hs
 }
 
 // fieldValueLen returns the length of the run of field value bytes (cValue)

@@ -11,6 +11,7 @@ const (
 	cHex                 // HEXDIG
 	cDigit               // DIGIT
 	cReason              // reason-phrase: HTAB / SP / VCHAR / obs-text
+	cUnder               // '_', which a field name that nginx drops holds
 )
 
 // charClass maps a byte to its class bits.
@@ -38,6 +39,9 @@ func buildCharClass() (t [256]uint8) {
 		}
 		if '0' <= b && b <= '9' {
 			t[c] |= cDigit
+		}
+		if b == '_' {
+			t[c] |= cUnder
 		}
 	}
 	return t
@@ -132,14 +136,37 @@ func lower(b byte) byte {
 	return b
 }
 
+// lowerTable maps a byte to its ASCII lower case, for the comparisons of
+// field names; built once, never written afterwards.
+var lowerTable = func() (t [256]byte) {
+	for c := range t {
+		t[c] = lower(byte(c))
+	}
+	return t
+}()
+
 // equalFold reports whether b equals s ignoring ASCII case. s is expected to
 // be a literal; no Unicode folding happens.
 func equalFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
 	}
-	for i := 0; i < len(b); i++ {
-		if lower(b[i]) != lower(s[i]) {
+	for i := 0; i < len(s); i++ {
+		if b[i] != s[i] && lowerTable[b[i]] != lowerTable[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// equalLower is equalFold for an s already in lower case (the field names
+// the parser acts on): one lookup a byte.
+func equalLower(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if lowerTable[b[i]] != s[i] {
 			return false
 		}
 	}

@@ -13,6 +13,13 @@
 // case-insensitively. Nothing is allocated per request in steady state: no
 // map, no string.
 //
+// A plain head that came whole in one read is checked and parsed in one
+// left-to-right pass (quick.go). Any other head, and every refusal, takes
+// the full path: the head's lines checked as they arrive (head.go), then
+// parsed and interpreted (request.go, response.go). The full path decides
+// what is accepted; the one-pass parser takes a subset of it and must give
+// the same result (TestQuickMatchesFull, FuzzQuick).
+//
 // The engine loop this is built for, one goroutine per client connection:
 //
 //	var req h1.Request

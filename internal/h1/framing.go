@@ -97,24 +97,39 @@ func checkTrailerDecl(hs Headers) error {
 	return nil
 }
 
-// contentLength parses the Content-Length fields of hs: each element of each
-// line must be 1*DIGIT and byte-identical to the first; the result fits in
-// an int64. Several equal values collapse to one (RFC 9110 section 8.6).
-func contentLength(hs Headers) (int64, error) {
-	var first []byte
+// contentLength parses the Content-Length fields of hs, the first of which
+// is hs[first]: each element of each line must be 1*DIGIT and
+// byte-identical to the first; the result fits in an int64. Several equal
+// values collapse to one (RFC 9110 section 8.6).
+func contentLength(hs Headers, first int) (int64, error) {
+	var val []byte
 	var n int64
-	for e := range listElems(hs, "content-length") {
-		if first != nil {
-			if !bytes.Equal(e, first) {
-				return 0, ErrContentLength
-			}
+	// listElems' elements, without its iterator: this runs for every
+	// response and every request with a body.
+	for i := first; i < len(hs); i++ {
+		if i > first && !equalLower(hs[i].Name, "content-length") {
 			continue
 		}
-		v, ok := ParseDecimal(e)
-		if !ok {
-			return 0, ErrContentLength
+		for v, more := hs[i].Value, true; more; {
+			e := v
+			if j := bytes.IndexByte(v, ','); j >= 0 {
+				e, v = v[:j], v[j+1:]
+			} else {
+				more = false
+			}
+			e = trimOWS(e)
+			if val != nil {
+				if !bytes.Equal(e, val) {
+					return 0, ErrContentLength
+				}
+				continue
+			}
+			d, ok := ParseDecimal(e)
+			if !ok {
+				return 0, ErrContentLength
+			}
+			val, n = e, d
 		}
-		first, n = e, v
 	}
 	return n, nil
 }

@@ -190,18 +190,26 @@ func HasToken(list []byte, token string) bool {
 // ("content-TYPE" -> "Content-Type"). Names h1 accepted are tokens, so this is
 // what textproto.CanonicalMIMEHeaderKey would return, without a string.
 func AppendCanonical(dst, name []byte) []byte {
+	n := len(dst)
+	dst = append(dst, name...)
+	canonicalize(dst[n:])
+	return dst
+}
+
+// canonicalize rewrites name in place in AppendCanonical's form and reports
+// whether that changed a byte.
+func canonicalize(name []byte) (changed bool) {
 	upper := true
-	for _, c := range name {
+	for i, c := range name {
 		switch {
 		case upper && 'a' <= c && c <= 'z':
-			c -= 'a' - 'A'
+			name[i], changed = c-('a'-'A'), true
 		case !upper && 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
+			name[i], changed = c+('a'-'A'), true
 		}
-		dst = append(dst, c)
 		upper = c == '-'
 	}
-	return dst
+	return changed
 }
 
 // AppendText appends the text of every field for FieldText to read back: its
@@ -210,8 +218,9 @@ func AppendCanonical(dst, name []byte) []byte {
 // into one string this way, one allocation for all of them.
 func (hs Headers) AppendText(b []byte) []byte {
 	for _, f := range hs {
-		b = AppendCanonical(b, f.Name)
-		if !bytes.Equal(b[len(b)-len(f.Name):], f.Name) {
+		n := len(b)
+		b = append(b, f.Name...)
+		if canonicalize(b[n:]) {
 			b = append(b, f.Name...)
 		}
 		b = append(b, f.Value...)

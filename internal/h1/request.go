@@ -200,8 +200,11 @@ func (r *Request) Raw() []byte {
 // nothing did), as nginx's $request is for a line it could not parse.
 func (r *Request) RawLine() []byte {
 	b := r.Raw()
-	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
-		return b[:i]
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	if i := bytes.IndexByte(b, '\r'); i >= 0 {
+		b = b[:i]
 	}
 	return b
 }
@@ -221,7 +224,17 @@ func ReadRequest(br *bufio.Reader, r *Request, lim Limits) error {
 		return err
 	}
 	r.hb = getHeadBuf()
-	s := headScan{lim: lim.resolved(), kind: headRequest, prevKept: -1}
+	lim = lim.resolved()
+	if r.readQuick(br, &lim) {
+		return nil
+	}
+	return r.readFull(br, lim)
+}
+
+// readFull is ReadRequest's full path, for any head readQuick gave up on:
+// r holds an empty head buffer and lim is resolved.
+func (r *Request) readFull(br *bufio.Reader, lim Limits) error {
+	s := headScan{lim: lim, kind: headRequest, prevKept: -1}
 	head, err := readWholeHead(br, r.hb.b, &s)
 	r.hb.b = head
 	if err != nil {
@@ -694,30 +707,30 @@ const (
 func fieldKind(name []byte) int {
 	switch len(name) {
 	case 4:
-		if equalFold(name, "host") {
+		if equalLower(name, "host") {
 			return fieldHost
 		}
 	case 6:
-		if equalFold(name, "expect") {
+		if equalLower(name, "expect") {
 			return fieldExpect
 		}
 	case 7:
-		if equalFold(name, "upgrade") {
+		if equalLower(name, "upgrade") {
 			return fieldUpgrade
 		}
-		if equalFold(name, "trailer") {
+		if equalLower(name, "trailer") {
 			return fieldTrailer
 		}
 	case 10:
-		if equalFold(name, "connection") {
+		if equalLower(name, "connection") {
 			return fieldConnection
 		}
 	case 14:
-		if equalFold(name, "content-length") {
+		if equalLower(name, "content-length") {
 			return fieldContentLength
 		}
 	case 17:
-		if equalFold(name, "transfer-encoding") {
+		if equalLower(name, "transfer-encoding") {
 			return fieldTransferEncoding
 		}
 	}
@@ -744,13 +757,13 @@ func UniqueField(name []byte) bool {
 func uniqueOther(name []byte) bool {
 	switch len(name) {
 	case 8:
-		return equalFold(name, "if-match") || equalFold(name, "if-range")
+		return equalLower(name, "if-match") || equalLower(name, "if-range")
 	case 13:
-		return equalFold(name, "authorization") || equalFold(name, "content-range") || equalFold(name, "if-none-match")
+		return equalLower(name, "authorization") || equalLower(name, "content-range") || equalLower(name, "if-none-match")
 	case 17:
-		return equalFold(name, "if-modified-since")
+		return equalLower(name, "if-modified-since")
 	case 19:
-		return equalFold(name, "if-unmodified-since")
+		return equalLower(name, "if-unmodified-since")
 	}
 	return false
 }
@@ -758,21 +771,72 @@ func uniqueOther(name []byte) bool {
 // seen counts the fields the parser acts on in one message.
 type seen [fieldTransferEncoding + 1]int
 
-// count classifies every field of hs and counts names with underscores.
-func count(hs Headers) (s seen, hostIdx, underscores int) {
-	hostIdx = -1
-	for i := range hs {
-		if hs[i].HasUnderscore() {
-			underscores++ // no field the parser acts on has '_' in its name
-			continue
-		}
-		k := fieldKind(hs[i].Name)
-		s[k]++
-		if k == fieldHost && hostIdx < 0 {
-			hostIdx = i
-		}
+// fieldCounts is what the interpretation of a head needs to know of its
+// fields, from one look at each name: count's result, or the one-pass
+// parser's (quick.go), which gathers it as it parses.
+type fieldCounts struct {
+	seen        seen // the fields of each kind the parser acts on
+	host        int  // index of the first Host field, -1 for none
+	underscores int  // names with '_'
+	unique      int  // fields named by uniqueOther (a repeat needs two)
+	length      int  // index of the first Content-Length field, -1 for none
+}
+
+// add counts the field at index i of its head, named name.
+func (c *fieldCounts) add(i int, name []byte, underscore bool) {
+	switch {
+	case underscore:
+		c.underscores++ // no field the parser acts on has '_' in its name
+	case mayAct(name):
+		c.classify(i, name)
+	default:
+		c.seen[fieldOther]++
 	}
-	return s, hostIdx, underscores
+}
+
+// classify is add for a name that may be one the parser acts on.
+func (c *fieldCounts) classify(i int, name []byte) {
+	k := fieldKind(name)
+	c.seen[k]++
+	switch {
+	case k == fieldHost && c.host < 0:
+		c.host = i
+	case k == fieldContentLength && c.length < 0:
+		c.length = i
+	case k == fieldOther && uniqueOther(name):
+		c.unique++
+	}
+}
+
+// actedNames are the field names fieldKind and uniqueOther know, lower case.
+var actedNames = [...]string{
+	"host", "expect", "upgrade", "trailer", "connection", "content-length", "transfer-encoding",
+	"if-match", "if-range", "authorization", "content-range", "if-none-match", "if-modified-since", "if-unmodified-since",
+}
+
+// actedOn has, for each name length below 32, a bit for the lower-case
+// first letter of each of actedNames of that length: a name without its
+// bit is none of them, told in a lookup rather than in fieldKind's and
+// uniqueOther's comparisons. Built once, never written afterwards.
+var actedOn = func() (t [32]uint32) {
+	for _, n := range actedNames {
+		t[len(n)] |= 1 << (n[0] & 31)
+	}
+	return t
+}()
+
+// mayAct reports whether name may be one of actedNames (false: it is not).
+func mayAct(name []byte) bool {
+	return len(name) < len(actedOn) && len(name) > 0 && actedOn[len(name)]>>(name[0]&31)&1 != 0
+}
+
+// count classifies every field of hs and counts names with underscores.
+func count(hs Headers) fieldCounts {
+	c := fieldCounts{host: -1, length: -1}
+	for i := range hs {
+		c.add(i, hs[i].Name, hs[i].HasUnderscore())
+	}
+	return c
 }
 
 // duplicateUnique reports whether a request's fields name one of
@@ -803,9 +867,15 @@ func repeated(hs Headers, name []byte) bool {
 // interpret applies the semantic rules to the parsed fields: Host, body
 // framing, Connection, Upgrade and Expect.
 func (r *Request) interpret() error {
-	s, hostIdx, underscores := count(r.Headers)
-	r.Underscores = underscores
-	if err := r.checkFields(s, hostIdx); err != nil {
+	c := count(r.Headers)
+	return r.apply(&c)
+}
+
+// apply is interpret with the fields already counted.
+func (r *Request) apply(c *fieldCounts) error {
+	s := c.seen
+	r.Underscores = c.underscores
+	if err := r.checkFields(c); err != nil {
 		// nginx refuses a field as it reads its line (a second Host or
 		// unique field, an invalid Host) before the checks at the head's
 		// end (no Host, the framing): the first such line decides.
@@ -831,14 +901,14 @@ func (r *Request) interpret() error {
 
 // checkFields applies the checks of the fields the parser acts on: Host,
 // the fields nginx takes once, the body's framing.
-func (r *Request) checkFields(s seen, hostIdx int) error {
-	if err := r.resolveHost(s[fieldHost], hostIdx); err != nil {
+func (r *Request) checkFields(c *fieldCounts) error {
+	if err := r.resolveHost(c.seen[fieldHost], c.host); err != nil {
 		return err
 	}
-	if s[fieldExpect] > 1 || duplicateUnique(r.Headers) {
+	if c.seen[fieldExpect] > 1 || c.unique > 1 && duplicateUnique(r.Headers) {
 		return ErrDuplicateField
 	}
-	return r.resolveFraming(s)
+	return r.resolveFraming(&c.seen, c.length)
 }
 
 // firstLineFault returns the error of the first field line nginx 1.22.1
@@ -928,12 +998,12 @@ func (r *Request) resolveHost(n, idx int) error {
 // answers 501 to every Transfer-Encoding but a single "chunked", with a
 // Content-Length or not; the policy keeps 400 for a malformed one and for
 // the pair (docs/directives.md, "Where fulcrum differs").
-func (r *Request) resolveFraming(s seen) error {
+func (r *Request) resolveFraming(s *seen, length int) error {
 	te, cl := s[fieldTransferEncoding] > 0, s[fieldContentLength] > 0
 	var n int64
 	if cl {
 		var err error
-		if n, err = contentLength(r.Headers); err != nil {
+		if n, err = contentLength(r.Headers, length); err != nil {
 			return err
 		}
 	}

@@ -59,7 +59,17 @@ func ReadResponse(br *bufio.Reader, r *Response, method []byte, lim Limits) erro
 		return err
 	}
 	r.hb = getHeadBuf()
-	s := headScan{lim: lim.resolved(), kind: headResponse}
+	lim = lim.resolved()
+	if r.readQuick(br, method, &lim) {
+		return nil
+	}
+	return r.readFull(br, method, lim)
+}
+
+// readFull is ReadResponse's full path, for any head readQuick gave up on:
+// r holds an empty head buffer and lim is resolved.
+func (r *Response) readFull(br *bufio.Reader, method []byte, lim Limits) error {
+	s := headScan{lim: lim, kind: headResponse}
 	head, err := readWholeHead(br, r.hb.b, &s)
 	r.hb.b = head
 	if err != nil {
@@ -151,13 +161,19 @@ func (r *Response) parseStatusLine(line []byte) error {
 
 // interpret decides Close and the body framing.
 func (r *Response) interpret(method []byte) error {
-	s, _, _ := count(r.Headers)
+	c := count(r.Headers)
+	return r.apply(&c, method)
+}
+
+// apply is interpret with the fields already counted.
+func (r *Response) apply(c *fieldCounts, method []byte) error {
+	s := &c.seen
 	var closeTok, keepAlive bool
 	if s[fieldConnection] > 0 {
 		closeTok, keepAlive, _ = connectionOptions(r.Headers)
 	}
 	r.Close = closeTok || (r.Version == HTTP10 && !keepAlive)
-	return r.resolveFraming(s, method)
+	return r.resolveFraming(s, c.length, method)
 }
 
 // resolveFraming applies RFC 9112 section 6.3 with the policy's rules: both
@@ -166,14 +182,14 @@ func (r *Response) interpret(method []byte) error {
 // where the status forbids them (1xx, 204, 2xx to CONNECT; RFC 9110
 // section 8.6) are errors, not guesses, except a 204's Content-Length: the
 // 204 has no body, and the connection closes after it (Close).
-func (r *Response) resolveFraming(s seen, method []byte) error {
+func (r *Response) resolveFraming(s *seen, length int, method []byte) error {
 	te, cl := s[fieldTransferEncoding] > 0, s[fieldContentLength] > 0
 	r.ContentLength = -1
 	if te && cl {
 		return ErrTEAndCL
 	}
 	if cl {
-		n, err := contentLength(r.Headers)
+		n, err := contentLength(r.Headers, length)
 		if err != nil {
 			return err
 		}

@@ -458,7 +458,9 @@ func (w *respWriter) commit(known int64) {
 func (w *respWriter) commitLength(known int64, cl []string) {
 	w.committed = true
 	h := w.header
-	delete(h, "Transfer-Encoding")
+	// A handler's Transfer-Encoding never goes out (the framing is the
+	// engine's): appendFields drops the key as it reads the map, which no
+	// step before it reads.
 	w.declared = -1
 	if n, ok := lengthOf(h, cl); ok {
 		w.declared = n
@@ -490,8 +492,7 @@ func (w *respWriter) commitLength(known int64, cl []string) {
 			}
 		}
 	}
-	w.decideConnection()
-	w.writeHead()
+	w.writeHead() // and decideConnection, as appendFields reads the map
 }
 
 // hasTrailers reports whether the handler announced trailers (a Trailer field)
@@ -530,11 +531,11 @@ func (w *respWriter) closeAs(closing *config.Closing, reset bool) {
 }
 
 // decideConnection settles whether the connection stays open after this
-// response and says so in the Connection header.
-func (w *respWriter) decideConnection() {
+// response and says so in the Connection header, whose values were v (read
+// with the others by appendFields); it returns the new ones.
+func (w *respWriter) decideConnection(v []string) []string {
 	cc := w.cc
-	h := w.header
-	if v, ok := h["Connection"]; ok && len(v) > 0 && strings.EqualFold(v[0], "close") {
+	if len(v) > 0 && strings.EqualFold(v[0], "close") {
 		w.closeConn = true
 	}
 	// During a graceful stop, a response with a keepalive_min_timeout keeps
@@ -543,11 +544,12 @@ func (w *respWriter) decideConnection() {
 		w.closeConn = true
 	}
 	// nginx says which way it goes on every response, HTTP/1.1 included.
+	v = connectionKeepAlive
 	if w.closeConn {
-		h["Connection"] = connectionClose
-	} else {
-		h["Connection"] = connectionKeepAlive
+		v = connectionClose
 	}
+	w.header["Connection"] = v
+	return v
 }
 
 // The Connection values the engine sends; the header map is cleared after each
@@ -655,9 +657,16 @@ func (w *respWriter) appendFields(b []byte, final bool) []byte {
 			fronts[i] = v[w.placedLocations():] // the others go in order
 		} else if i >= 0 && (i == 2 || i == 3 || i == 6 || w.front(k)) {
 			fronts[i] = v
+		} else if k == "Transfer-Encoding" && w.committed {
+			delete(h, k) // commitLength's: the framing is the engine's
 		} else if !strings.HasPrefix(k, http.TrailerPrefix) {
 			keys = append(keys, k)
 		}
+	}
+	if final && w.committed {
+		// commitLength's head: the connection is decided now that the
+		// map has been read, without another look-up.
+		fronts[6] = w.decideConnection(fronts[6])
 	}
 	for i, k := range frontFields {
 		if i == 6 && final && w.chunked {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"fulcrum/internal/balancer"
 	"fulcrum/internal/config"
@@ -77,6 +78,13 @@ func BenchmarkHandler(b *testing.B) {
 // configuration file, as the daemon does.
 func benchHandler(b *testing.B, addr string) *proxy.Handler {
 	b.Helper()
+	return handlerWithClock(b, addr, nil)
+}
+
+// handlerWithClock is benchHandler's handler with the clock now (nil:
+// time.Now).
+func handlerWithClock(b testing.TB, addr string, now func() time.Time) *proxy.Handler {
+	b.Helper()
 	dir := b.TempDir()
 	conf := `events {}
 http {
@@ -120,6 +128,7 @@ http {
 		Compiler: &vars.Compiler{},
 		Log:      log,
 		Server:   "fulcrum",
+		Now:      now,
 	})
 	if err != nil {
 		b.Fatal(err)

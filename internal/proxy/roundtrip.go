@@ -238,7 +238,7 @@ func (h *Handler) attempt(req *request, srv *upstream.Server, start time.Time) *
 	}
 	c := &req.cur // set in place: a composite literal would be built in this frame first
 	*c = attemptState{}
-	c.srv, c.start, c.headAt, c.headIn, c.attempt = srv, start, headAt, req.resp.in, a
+	c.srv, c.start, c.headAt, c.headIn, c.attempt = srv, start, headAt, req.resp.received(), a
 	return nil
 }
 

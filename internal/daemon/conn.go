@@ -1583,15 +1583,18 @@ func (cc *clientConn) buildRequest() *http.Request {
 	}
 	off := lineLen + len(req.Host)
 	keys := cc.keys[:0]
+	var sigs uint64 // keySig of every distinct key so far
 	for _, f := range req.Headers {
 		var name, sent, value string
 		name, sent, value, off = h1.FieldText(s, off, f)
 		fields = append(fields, vars.Field{Name: sent, Value: value})
-		if seenKey(cc.header, keys, name) {
+		sig := keySig(name)
+		if sigs&sig != 0 && seenKey(cc.header, keys, name) {
 			prev := cc.header[name]
 			cc.header[name] = append(prev[:len(prev):len(prev)], value)
 			continue
 		}
+		sigs |= sig
 		if len(keys) < scanKeys {
 			keys = append(keys, name)
 		}
@@ -1637,6 +1640,14 @@ var chunkedCoding = []string{"chunked"}
 // asks the header map whether a field repeats one: a few string compares
 // cost less than a map look-up per field, many would cost more.
 const scanKeys = 16
+
+// keySig is one bit of 64 chosen by a key's length and last byte: a key
+// whose bit no earlier key of a request set is new, with no compare at all
+// (most requests repeat no field, and few of their names share both).
+// Keys are canonical names of fields, never empty.
+func keySig(key string) uint64 {
+	return 1 << ((uint(len(key))*7 + uint(key[len(key)-1])) & 63)
+}
 
 // seenKey reports whether the request's header already has key: among keys,
 // the distinct keys so far while they are fewer than scanKeys, else in h.

@@ -1605,6 +1605,7 @@ func (cc *clientConn) buildRequest() *http.Request {
 	cc.keys = keys[:0] // its strings are the header's, released with it
 	cc.values = vals
 	cc.ci.fields = fields
+	cc.ci.plainNames = req.Underscores == 0 && req.OddNames == 0
 
 	r := &cc.hreq
 	*r = *cc.base

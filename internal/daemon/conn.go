@@ -180,7 +180,7 @@ type connScratch struct {
 	header http.Header
 	values []string // backing of header's value slices, reused
 	keys   []string // buildRequest's distinct header keys, reused
-	// names are the last request's field names (sentNames), for the next
+	// names are the last request's field names (sentName), for the next
 	// one to reuse when it sends the same.
 	names []sentName
 	arena []byte // the request's strings before conversion, reused

@@ -109,10 +109,12 @@ func (h *Handler) prepare(req *request) {
 	conn := in.Header["Connection"]
 	if h.set.ProxyPassRequestHeaders {
 		fields := st.Fields
+		block := ^uint64(0) // sortedFields' names may be any a module set: each looked at
 		if fields == nil {
 			fields = sortedFields(in.Header)
+		} else {
+			block = h.blockSigs(conn) // the client's names: tokens, ASCII
 		}
-		block := h.blockSigs(conn)
 		for _, f := range fields {
 			if foldSig(f.Name)&block != 0 && !h.forwardable(f.Name, conn) || req.caching && !req.passRange && containsFold(cacheDropped, f.Name) {
 				continue
@@ -193,7 +195,8 @@ func (h *Handler) forwardable(name string, conn []string) bool {
 // proxy_set_header's and those the client's Connection fields (conn) list.
 // A field whose bit is not among them goes without a closer look. A
 // Connection token with a byte outside ASCII (which namedIn's Unicode
-// folding could match with an ASCII name of another length) sets every bit.
+// folding could match with an ASCII name of another length) sets every bit;
+// the names looked up must be ASCII too (the client's: tokens).
 func (h *Handler) blockSigs(conn []string) uint64 {
 	b := unforwarded.sigs
 	for _, n := range h.ruleNames {

@@ -180,8 +180,11 @@ type connScratch struct {
 	header http.Header
 	values []string // backing of header's value slices, reused
 	keys   []string // buildRequest's distinct header keys, reused
-	arena  []byte   // the request's strings before conversion, reused
-	w      respWriter
+	// names are the last request's field names (sentName), for the next
+	// one to reuse when it sends the same.
+	names []sentName
+	arena []byte // the request's strings before conversion, reused
+	w     respWriter
 }
 
 // newScratch gives cc a fresh connScratch, as a new connection has.
@@ -1566,7 +1569,14 @@ func (cc *clientConn) buildRequest() *http.Request {
 	a = append(a, sentVersion(req)...)
 	lineLen := len(a)
 	a = append(a, req.Host...)
-	a = req.Headers.AppendText(a)
+	reuse := sameNames(cc.names, req.Headers)
+	if reuse {
+		for _, f := range req.Headers {
+			a = append(a, f.Value...)
+		}
+	} else {
+		a = req.Headers.AppendText(a)
+	}
 	s := string(a)
 	cc.arena = a[:0]
 	cc.ci.requestLine = s[:lineLen]
@@ -1583,15 +1593,28 @@ func (cc *clientConn) buildRequest() *http.Request {
 	}
 	off := lineLen + len(req.Host)
 	keys := cc.keys[:0]
-	for _, f := range req.Headers {
+	var sigs uint64 // keySig of every distinct key so far
+	names := cc.names
+	if !reuse {
+		names = names[:0]
+	}
+	for i, f := range req.Headers {
 		var name, sent, value string
-		name, sent, value, off = h1.FieldText(s, off, f)
+		if reuse {
+			name, sent = names[i].key, names[i].sent
+			value, off = s[off:off+len(f.Value)], off+len(f.Value)
+		} else {
+			name, sent, value, off = h1.FieldText(s, off, f)
+			names = append(names, sentName{sent: sent, key: name})
+		}
 		fields = append(fields, vars.Field{Name: sent, Value: value})
-		if seenKey(cc.header, keys, name) {
+		sig := keySig(name)
+		if sigs&sig != 0 && seenKey(cc.header, keys, name) {
 			prev := cc.header[name]
 			cc.header[name] = append(prev[:len(prev):len(prev)], value)
 			continue
 		}
+		sigs |= sig
 		if len(keys) < scanKeys {
 			keys = append(keys, name)
 		}
@@ -1600,8 +1623,10 @@ func (cc *clientConn) buildRequest() *http.Request {
 		cc.header[name] = vals[i : i+1 : i+1]
 	}
 	cc.keys = keys[:0] // its strings are the header's, released with it
+	cc.names = names
 	cc.values = vals
 	cc.ci.fields = fields
+	cc.ci.plainNames = req.Underscores == 0 && req.OddNames == 0
 
 	r := &cc.hreq
 	*r = *cc.base
@@ -1637,6 +1662,36 @@ var chunkedCoding = []string{"chunked"}
 // asks the header map whether a field repeats one: a few string compares
 // cost less than a map look-up per field, many would cost more.
 const scanKeys = 16
+
+// sentName is a field name as sent and its canonical form, the header's key.
+type sentName struct{ sent, key string }
+
+// sameNames reports whether a request's fields are named exactly as the
+// previous request's (names), in the same order: then buildRequest takes
+// their text from that request instead of copying each name and putting it
+// in canonical form again (a browser sends the same fields on every request
+// of a connection). All or nothing, so that the names held point into one
+// earlier request's text: a connection keeps at most that one alive, and
+// lets it go with its scratch when it parks.
+func sameNames(names []sentName, hs h1.Headers) bool {
+	if len(names) != len(hs) {
+		return false
+	}
+	for i := range hs {
+		if names[i].sent != string(hs[i].Name) {
+			return false
+		}
+	}
+	return true
+}
+
+// keySig is one bit of 64 chosen by a key's length and last byte: a key
+// whose bit no earlier key of a request set is new, with no compare at all
+// (most requests repeat no field, and few of their names share both).
+// Keys are canonical names of fields, never empty.
+func keySig(key string) uint64 {
+	return 1 << ((uint(len(key))*7 + uint(key[len(key)-1])) & 63)
+}
 
 // seenKey reports whether the request's header already has key: among keys,
 // the distinct keys so far while they are fewer than scanKeys, else in h.

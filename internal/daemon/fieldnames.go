@@ -21,8 +21,13 @@ import (
 //
 // The fields are removed from r.Header and from st.Fields, so neither
 // $http_NAME, the proxy, realip nor any other reader sees them. A request
-// whose names are all valid costs one scan of them.
-func (s *snapshot) dropInvalidFields(r *http.Request, st *vars.State, set *config.Settings) {
+// whose names are all valid costs one scan of them, none when plain says
+// (connInfo.plainNames) that every name holds only letters, digits and '-':
+// then no field is dropped and none has '_'.
+func (s *snapshot) dropInvalidFields(r *http.Request, st *vars.State, set *config.Settings, plain bool) {
+	if plain {
+		return
+	}
 	ignore, underscores := set.IgnoreInvalidHeaders, set.UnderscoresInHeaders
 	keepsUnderscores := underscores || !ignore
 	first := -1

@@ -334,6 +334,7 @@ func (hc *h2Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var size int
 	authorityHost(r)
 	ci.fields, size = h2Fields(r)
+	ci.plainNames = false // net/http's parser counted nothing for dropInvalidFields
 	ci.length = int64(size)
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &h2Body{ReadCloser: r.Body, ci: &ci, unsized: r.ContentLength < 0}

@@ -54,6 +54,10 @@ type connInfo struct {
 	// unix says the client is on a unix socket (beside the other flags,
 	// which share one word).
 	unix bool
+	// plainNames says every field name of the current request holds only
+	// letters, digits and '-' (the engine's parser counted none other), so
+	// that dropInvalidFields need not look at them. False when not known.
+	plainNames bool
 	// fields is the current request's header section in order, names as
 	// sent (vars.State.Fields); the engine refills it for each request.
 	fields vars.HeaderList

@@ -51,3 +51,37 @@ func TestEngineRepeatedFields(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineFieldNamesReused: a request named exactly as the previous one
+// on its connection takes that request's names (sameNames); any other
+// (another spelling, another name, another count) gets its own, and a
+// repeat is still joined under one key.
+func TestEngineFieldNamesReused(t *testing.T) {
+	ts := startEngine(t, defaultLimits, func(w http.ResponseWriter, r *http.Request) {
+		keys := make([]string, 0, len(r.Header))
+		for k := range r.Header {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "%s=%s;", k, strings.Join(r.Header[k], ","))
+		}
+	})
+	rc := dialEngine(t, ts.addr)
+	for _, tc := range []struct{ fields, want string }{
+		{"A: 1\r\nb: 2\r\n", "A=1;B=2;Host=a;"},
+		{"A: 5\r\nb: 6\r\n", "A=5;B=6;Host=a;"},
+		{"a: 7\r\nB: 8\r\n", "A=7;B=8;Host=a;"},
+		{"a: 9\r\nB: 10\r\n", "A=9;B=10;Host=a;"},
+		{"a: 1\r\nC: 2\r\n", "A=1;C=2;Host=a;"},
+		{"a: 1\r\n", "A=1;Host=a;"},
+		{"A: 1\r\na: 2\r\n", "A=1,2;Host=a;"},
+		{"A: 3\r\na: 4\r\n", "A=3,4;Host=a;"},
+		{"A: \r\na: x y\r\n", "A=,x y;Host=a;"},
+	} {
+		rc.send("GET / HTTP/1.1\r\nHost: a\r\n" + tc.fields + "\r\n")
+		if _, body := rc.response(http.MethodGet); body != tc.want {
+			t.Errorf("fields %q: answer %q, want %q", tc.fields, body, tc.want)
+		}
+	}
+}

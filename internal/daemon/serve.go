@@ -105,7 +105,7 @@ func (s *snapshot) serveHTTP(w http.ResponseWriter, r *http.Request, ci *connInf
 	set := srv.Config.Settings
 	rec.set, rec.server = set, serverHeader(set)
 	st.ServerName = primaryName(srv.Config)
-	s.dropInvalidFields(r, st, set)
+	s.dropInvalidFields(r, st, set, ci.plainNames)
 	if rule := s.realIP[srv.Config]; rule != nil && !misdirect {
 		rec.realIPSet = rule.apply(r, st)
 	}

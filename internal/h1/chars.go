@@ -12,12 +12,13 @@ const (
 	cDigit               // DIGIT
 	cReason              // reason-phrase: HTAB / SP / VCHAR / obs-text
 	cUnder               // '_', which a field name that nginx drops holds
+	cOddName             // a tchar nginx takes in no field name: not a letter, a digit, '-' or '_'
 )
 
 // charClass maps a byte to its class bits.
 var charClass = buildCharClass()
 
-func buildCharClass() (t [256]uint8) {
+func buildCharClass() (t [256]uint16) {
 	for c := 0; c < 256; c++ {
 		b := byte(c)
 		vchar := b >= 0x21 && b <= 0x7e
@@ -43,8 +44,18 @@ func buildCharClass() (t [256]uint8) {
 		if b == '_' {
 			t[c] |= cUnder
 		}
+		if isTchar(b) && !isNginxNameByte(b) {
+			t[c] |= cOddName
+		}
 	}
 	return t
+}
+
+// isNginxNameByte reports whether nginx takes b in a field name when
+// underscores_in_headers is on: a letter, a digit, '-' or '_'
+// (ngx_http_parse_header_line).
+func isNginxNameByte(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_'
 }
 
 // isTchar reports whether b is a tchar of RFC 9110 section 5.6.2.

@@ -214,7 +214,7 @@ func quickFields(b []byte, pos int, hs Headers, fieldMax int, c *fieldCounts) (e
 		}
 		// The name: tchars up to the colon, noting a '_'.
 		start := pos
-		var classes uint8
+		var classes uint16
 		for pos < len(b) {
 			k := charClass[b[pos]]
 			if k&cToken == 0 {
@@ -244,6 +244,9 @@ func quickFields(b []byte, pos int, hs Headers, fieldMax int, c *fieldCounts) (e
 		pos += 2
 		// fieldCounts.add, written out so that its call is only made for
 		// the few names the parser may act on.
+		if classes&cOddName != 0 {
+			c.odd++
+		}
 		switch {
 		case classes&cUnder != 0:
 			c.underscores++

@@ -222,8 +222,8 @@ func requestDump(r *Request, err error, rest string) string {
 	fmt.Fprintf(&b, "err=%v rest=%q raw=%q method=%s target=%s form=%d version=%d path=%s query=%s host=%s",
 		err, rest, raw, sliceDump(raw, r.Method), sliceDump(raw, r.Target), r.Form, r.Version,
 		sliceDump(raw, r.Path), sliceDump(raw, r.Query), sliceDump(raw, r.Host))
-	fmt.Fprintf(&b, " framing=%v cl=%d close=%v upgrade=%v expect=%d underscores=%d headlen=%d room=%d over=%+v auth=%s",
-		r.Framing, r.ContentLength, r.Close, r.Upgrade, r.Expect, r.Underscores, r.HeadLen, r.room, r.over, sliceDump(raw, r.auth))
+	fmt.Fprintf(&b, " framing=%v cl=%d close=%v upgrade=%v expect=%d underscores=%d odd=%d headlen=%d room=%d over=%+v auth=%s",
+		r.Framing, r.ContentLength, r.Close, r.Upgrade, r.Expect, r.Underscores, r.OddNames, r.HeadLen, r.room, r.over, sliceDump(raw, r.auth))
 	fmt.Fprintf(&b, " headers=%d[", len(r.Headers))
 	for _, h := range r.Headers {
 		fmt.Fprintf(&b, "%s:%s ", sliceDump(raw, h.Name), sliceDump(raw, h.Value))

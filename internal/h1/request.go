@@ -125,6 +125,12 @@ type Request struct {
 	// part in framing or routing; drop them with DropUnderscored unless
 	// underscores_in_headers is on.
 	Underscores int
+	// OddNames counts field lines whose name holds a byte other than a
+	// letter, a digit, '-' or '_': names nginx calls invalid whatever
+	// underscores_in_headers says (ignore_invalid_headers). With
+	// Underscores, it tells a reader that every name is plain without a
+	// look at one. DropUnderscored leaves it as it is.
+	OddNames int
 
 	// HeadLen is the head's length in bytes as received, from the request
 	// line to the empty line that ends the head ($request_length's part).
@@ -778,6 +784,7 @@ type fieldCounts struct {
 	seen        seen // the fields of each kind the parser acts on
 	host        int  // index of the first Host field, -1 for none
 	underscores int  // names with '_'
+	odd         int  // names with a byte oddName finds
 	unique      int  // fields named by uniqueOther (a repeat needs two)
 	length      int  // index of the first Content-Length field, -1 for none
 }
@@ -835,8 +842,22 @@ func count(hs Headers) fieldCounts {
 	c := fieldCounts{host: -1, length: -1}
 	for i := range hs {
 		c.add(i, hs[i].Name, hs[i].HasUnderscore())
+		if oddName(hs[i].Name) {
+			c.odd++
+		}
 	}
 	return c
+}
+
+// oddName reports whether a field name holds a byte nginx takes in no
+// field name (cOddName).
+func oddName(name []byte) bool {
+	for _, b := range name {
+		if charClass[b]&cOddName != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // duplicateUnique reports whether a request's fields name one of
@@ -874,7 +895,7 @@ func (r *Request) interpret() error {
 // apply is interpret with the fields already counted.
 func (r *Request) apply(c *fieldCounts) error {
 	s := c.seen
-	r.Underscores = c.underscores
+	r.Underscores, r.OddNames = c.underscores, c.odd
 	if err := r.checkFields(c); err != nil {
 		// nginx refuses a field as it reads its line (a second Host or
 		// unique field, an invalid Host) before the checks at the head's

@@ -803,3 +803,32 @@ func TestParseRequestLineMethodFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestOddNames: OddNames counts the names with a byte other than a letter,
+// a digit, '-' and '_', on the one-pass path (ReadRequest of a plain head)
+// and the full one (ParseRequest) alike.
+func TestOddNames(t *testing.T) {
+	tests := []struct {
+		head       string
+		odd, under int
+	}{
+		{"GET / HTTP/1.1\r\nHost: h\r\nX-A-1: 1\r\n\r\n", 0, 0},
+		{"GET / HTTP/1.1\r\nHost: h\r\nX_A: 1\r\n\r\n", 0, 1},
+		{"GET / HTTP/1.1\r\nHost: h\r\nX.A: 1\r\nX~B: 2\r\nX_C!: 3\r\n\r\n", 3, 1},
+		{"GET / HTTP/1.1\r\nHost: h\r\n!#$%&'*+.^`|~: 1\r\n\r\n", 1, 0},
+	}
+	for _, tt := range tests {
+		var quick, full Request
+		if err := ReadRequest(bufio.NewReader(strings.NewReader(tt.head)), &quick, Limits{}); err != nil {
+			t.Fatalf("%q: %v", tt.head, err)
+		}
+		if _, err := ParseRequest([]byte(tt.head), &full, Limits{}); err != nil {
+			t.Fatalf("%q: %v", tt.head, err)
+		}
+		for _, r := range []*Request{&quick, &full} {
+			if r.OddNames != tt.odd || r.Underscores != tt.under {
+				t.Errorf("%q: OddNames %d, Underscores %d; want %d, %d", tt.head, r.OddNames, r.Underscores, tt.odd, tt.under)
+			}
+		}
+	}
+}

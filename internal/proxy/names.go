@@ -6,6 +6,7 @@ package proxy
 // The zero value is an empty set.
 type nameSet struct {
 	byLen [][]string // byLen[n]: the names of n bytes
+	sigs  uint64     // foldSig of every name
 }
 
 // newNameSet makes a set of the names of lists.
@@ -25,6 +26,18 @@ func (s *nameSet) add(name string) {
 		s.byLen = append(s.byLen, nil)
 	}
 	s.byLen[len(name)] = append(s.byLen[len(name)], name)
+	s.sigs |= foldSig(name)
+}
+
+// foldSig is one bit of 64 chosen by a name's length and its last byte,
+// ASCII letters folded to lower case: two names equal but for the case of
+// ASCII letters have the same bit, so a name whose bit a set of names
+// lacks is none of them.
+func foldSig(name string) uint64 {
+	if len(name) == 0 {
+		return 1
+	}
+	return 1 << ((uint(len(name))*7 + uint(name[len(name)-1]|0x20)) & 63)
 }
 
 // has reports whether the set holds name exactly (as the canonical names

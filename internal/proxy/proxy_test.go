@@ -103,6 +103,24 @@ func TestForwardable(t *testing.T) {
 	}
 }
 
+// TestBlockSigs: a client field whose foldSig is not in blockSigs is
+// forwardable, whatever the case of its name or of the Connection tokens,
+// and a Connection token outside ASCII (which strings.EqualFold folds, the
+// Kelvin sign to 'k') leaves nothing to the signature.
+func TestBlockSigs(t *testing.T) {
+	h := &Handler{set: &config.Settings{}, ruleNames: []string{"X-Real-Ip"}}
+	names := []string{"Accept", "X-Secret", "x-secret", "Keep", "keep", "Keep-Alive", "kEEP-aLIVE", "X-Real-IP",
+		"Host", "Te", "tE", "Upgrade", "Cookie", "User-Agent", "A", "Expect"}
+	for _, conn := range [][]string{nil, {"keep-alive, X-Secret", "Upgrade"}, {" , ,x-SECRET ,"}, {"Keep"}, {"close, Keep-alive"}} {
+		block := h.blockSigs(conn)
+		for _, name := range names {
+			if foldSig(name)&block == 0 && !h.forwardable(name, conn) {
+				t.Errorf("conn %q: %q passes blockSigs but is not forwardable", conn, name)
+			}
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 	readTimeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}

@@ -109,11 +109,14 @@ func (h *Handler) prepare(req *request) {
 	conn := in.Header["Connection"]
 	if h.set.ProxyPassRequestHeaders {
 		fields := st.Fields
+		block := ^uint64(0) // sortedFields' names may be any a module set: each looked at
 		if fields == nil {
 			fields = sortedFields(in.Header)
+		} else {
+			block = h.blockSigs(conn) // the client's names: tokens, ASCII
 		}
 		for _, f := range fields {
-			if !h.forwardable(f.Name, conn) || req.caching && !req.passRange && containsFold(cacheDropped, f.Name) {
+			if foldSig(f.Name)&block != 0 && !h.forwardable(f.Name, conn) || req.caching && !req.passRange && containsFold(cacheDropped, f.Name) {
 				continue
 			}
 			b = append(b, f.Name...)
@@ -185,6 +188,33 @@ func (h *Handler) appendUpgrade(b []byte, up string) []byte {
 // Names compare without regard to case: they come as the client spelled them.
 func (h *Handler) forwardable(name string, conn []string) bool {
 	return !unforwarded.hasFold(name) && !containsFold(h.ruleNames, name) && !namedIn(conn, name)
+}
+
+// blockSigs returns the foldSig bits of every name that may keep a client's
+// field from going upstream (forwardable): the unforwarded ones,
+// proxy_set_header's and those the client's Connection fields (conn) list.
+// A field whose bit is not among them goes without a closer look. A
+// Connection token with a byte outside ASCII (which namedIn's Unicode
+// folding could match with an ASCII name of another length) sets every bit;
+// the names looked up must be ASCII too (the client's: tokens).
+func (h *Handler) blockSigs(conn []string) uint64 {
+	b := unforwarded.sigs
+	for _, n := range h.ruleNames {
+		b |= foldSig(n)
+	}
+	for _, v := range conn {
+		for i := 0; i < len(v); i++ {
+			if v[i] >= 0x80 {
+				return ^uint64(0)
+			}
+		}
+		for tok := range strings.SplitSeq(v, ",") {
+			if tok = strings.TrimSpace(tok); tok != "" {
+				b |= foldSig(tok)
+			}
+		}
+	}
+	return b
 }
 
 // containsFold reports whether list holds name, ignoring case. One side of

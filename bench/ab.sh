@@ -77,12 +77,14 @@ for r in $(seq "${ROUNDS:-6}"); do
 	((r % 2 == 0)) && order="B A"
 	for n in $order; do
 		t0=$(ticks "${pid[$n]}")
-		out=$(timeout $((secs + 20)) wrk -t2 -c"${C:-50}" -d"${secs}s" "http://127.0.0.1:${port[$n]}${PATH_:-/small}")
+		out=$(timeout $((secs + 20)) wrk -t2 --latency -c"${C:-50}" -d"${secs}s" "http://127.0.0.1:${port[$n]}${PATH_:-/small}")
 		t1=$(ticks "${pid[$n]}")
 		rss=$(awk '/VmRSS/{print $2}' "/proc/${pid[$n]}/status")
 		req=$(awk '/requests in/ {print $1}' <<<"$out")
-		awk -v n="$n" -v r="$r" -v t=$((t1 - t0)) -v q="$req" -v hz="$hz" -v rss="$rss" -v s="$secs" \
-			'BEGIN{printf "%d %s %.0f req/s %.1f us/req %d KiB\n", r, n, q/s, t*1e6/hz/q, rss}'
+		# wrk's 99th percentile, in ms whatever unit it printed.
+		p99=$(awk '$1 == "99%" { v = $2; m = 1; if (v ~ /us$/) m = 0.001; else if (v ~ /ms$/) m = 1; else if (v ~ /s$/) m = 1000; gsub(/[a-z]+$/, "", v); print v * m }' <<<"$out")
+		awk -v n="$n" -v r="$r" -v t=$((t1 - t0)) -v q="$req" -v hz="$hz" -v rss="$rss" -v s="$secs" -v p99="${p99:-0}" \
+			'BEGIN{printf "%d %s %.0f req/s %.1f us/req %d KiB %.2f ms p99\n", r, n, q/s, t*1e6/hz/q, rss, p99}'
 	done
 done | tee "$work/runs.txt"
 python3 - "$work/runs.txt" <<'P'
@@ -90,11 +92,12 @@ import sys, statistics as st
 runs = {}
 for line in open(sys.argv[1]):
     f = line.split()
-    runs.setdefault(int(f[0]), {})[f[1]] = (float(f[2]), float(f[4]))
+    runs.setdefault(int(f[0]), {})[f[1]] = (float(f[2]), float(f[4]), float(f[8]))
 a = [v["A"] for v in runs.values() if "A" in v and "B" in v]
 b = [v["B"] for v in runs.values() if "A" in v and "B" in v]
 d = [y[1] - x[1] for x, y in zip(a, b)]
 print(f"mean req/s A {st.mean(x[0] for x in a):.0f} B {st.mean(x[0] for x in b):.0f}; "
       f"mean us/req A {st.mean(x[1] for x in a):.1f} B {st.mean(x[1] for x in b):.1f}; "
-      f"median paired difference B-A {st.median(d):+.2f} us/req")
+      f"median paired difference B-A {st.median(d):+.2f} us/req; "
+      f"median p99 A {st.median(x[2] for x in a):.2f} B {st.median(x[2] for x in b):.2f} ms")
 P

@@ -1520,24 +1520,11 @@ func (cc *clientConn) runHandler(r *http.Request) (ok bool) {
 // the method, the target and their single spaces), or the parsed version's
 // name when the line is not there to read.
 func sentVersion(req *h1.Request) []byte {
-	line := rawLine(req.Raw())
+	line := req.RawLine()
 	if at := len(req.Method) + 1 + len(req.Target) + 1; at < len(line) {
 		return line[at:]
 	}
 	return []byte(req.Version.String())
-}
-
-// rawLine is h1.Request.RawLine's line, head up to its first CR or LF, found
-// with two byte searches instead of bytes.IndexAny's set (every request
-// pays for it in sentVersion).
-func rawLine(head []byte) []byte {
-	if i := bytes.IndexByte(head, '\n'); i >= 0 {
-		head = head[:i]
-	}
-	if i := bytes.IndexByte(head, '\r'); i >= 0 {
-		head = head[:i]
-	}
-	return head
 }
 
 // buildRequest fills the connection's reused http.Request from the parsed

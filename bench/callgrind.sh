@@ -27,6 +27,9 @@
 #   LOG=1      access_log in the combined format to a file (default: off)
 #   BROWSER=1  requests with a browser's eleven header fields (default: Host,
 #              User-Agent and Accept)
+#   CACHE=1    simulate the caches too (--cache-sim=yes, this machine's sizes)
+#              and print their misses per request: code (I1), data (D1), last
+#              level (LL); slower
 # Needs valgrind (installed from Debian when missing, as root). Loopback only;
 # every run bounded; everything stops and is removed on exit.
 set -euo pipefail
@@ -112,6 +115,7 @@ measure() {
 	mkdir -p "$dir"
 	port=$("$WORK/backend" -freeports 1)
 	local -a cmd=(valgrind --tool=callgrind "--callgrind-out-file=$dir/cg.out")
+	[[ ${CACHE:-0} == 1 ]] && cmd+=(--cache-sim=yes)
 	case $target in
 	nginx)
 		mkdir -p "$dir/tmp"

@@ -14,13 +14,14 @@ import sys
 YARDSTICKS = {"nginx", "floor", "evloop"}
 
 
-def self_costs(run_dir):
-    """Self cost (instructions) per function over every thread's profile."""
+def self_costs(run_dir, event="Ir"):
+    """Self cost per function over every thread's profile: instructions, or
+    another event's count (I1mr: code cache misses)."""
     # callgrind_control -d writes cg.out.1 (and .N per thread); cg.out is
     # only the header of a run killed after the dump.
     files = sorted(glob.glob(run_dir + "/cg.out.*")) or [run_dir + "/cg.out"]
     out = subprocess.run(
-        ["callgrind_annotate", "--threshold=100", "--auto=no"] + files,
+        ["callgrind_annotate", "--threshold=100", "--auto=no", f"--show={event}", f"--sort={event}"] + files,
         capture_output=True, text=True, check=True).stdout
     costs = collections.Counter()
     for line in out.splitlines():
@@ -67,6 +68,54 @@ def area(name):
     return "other: " + re.split(r"[.(]", name, 1)[0]
 
 
+def totals(run_dir):
+    """Every event's program total over every thread's profile, by name
+    (Ir alone, or with --cache-sim=yes the cache events as well)."""
+    files = sorted(glob.glob(run_dir + "/cg.out.*")) or [run_dir + "/cg.out"]
+    out = subprocess.run(
+        ["callgrind_annotate", "--threshold=100", "--auto=no"] + files,
+        capture_output=True, text=True, check=True).stdout
+    events = []
+    for line in out.splitlines():
+        if line.startswith("Events shown:"):
+            events = line.split(":", 1)[1].split()
+        elif "PROGRAM TOTALS" in line:
+            counts = [int(c.replace(",", "")) for c in re.findall(r"([\d,]+) \([ \d.]+%\)", line)]
+            return dict(zip(events, counts))
+    return {}
+
+
+def cache_table(work, w, n, targets):
+    """Misses per request of each simulated cache, when the runs had them."""
+    rows = []
+    for i, target in enumerate(targets):
+        base, full = totals(f"{work}/{i}-{w}"), totals(f"{work}/{i}-{w + n}")
+        if "I1mr" not in full:
+            return
+        per = {k: (full[k] - base.get(k, 0)) / n for k in full}
+        rows.append((target, per))
+    print("\n## Cache misses per request (simulated: code I1, data D1, last level LL)\n")
+    print("| target | instructions | I1 misses | D1 misses (read+write) | LL misses |")
+    print("|---|---:|---:|---:|---:|")
+    for target, p in rows:
+        d1 = p.get("D1mr", 0) + p.get("D1mw", 0)
+        ll = p.get("ILmr", 0) + p.get("DLmr", 0) + p.get("DLmw", 0)
+        print(f"| {target} | {p.get('Ir', 0):,.0f} | {p.get('I1mr', 0):,.0f} | {d1:,.0f} | {ll:,.1f} |")
+    for i, (target, _) in enumerate(rows):
+        base = self_costs(f"{work}/{i}-{w}", "I1mr")
+        full = self_costs(f"{work}/{i}-{w + n}", "I1mr")
+        per = {k: (full[k] - base.get(k, 0)) / n for k in full if k != "TOTAL"}
+        areas = collections.Counter()
+        for name, v in per.items():
+            areas[area(name)] += v
+        print(f"\n### {target}: code cache misses per request, by area and top functions\n")
+        for name, v in areas.most_common(10):
+            print(f"{v:9,.0f}  {name}")
+        print()
+        for name, v in sorted(per.items(), key=lambda kv: -kv[1])[:20]:
+            print(f"{v:9,.0f}  {name}")
+
+
 def main():
     work, w, n, top = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     targets = sys.argv[5:]
@@ -95,6 +144,8 @@ def main():
         ranked = sorted((kv for kv in costs.items() if kv[0] != "TOTAL"), key=lambda kv: -kv[1])
         for name, v in ranked[:top]:
             print(f"{v:9,.0f} {100 * v / total:5.1f}%  {name}")
+
+    cache_table(work, w, n, targets)
 
     builds = [i for i, t in enumerate(targets) if t not in YARDSTICKS]
     if len(builds) >= 2:

@@ -215,6 +215,7 @@ func quickFields(b []byte, pos int, hs Headers, fieldMax int, c *fieldCounts) (e
 		// The name: tchars up to the colon, noting a '_'.
 		start := pos
 		var classes uint16
+		pos += plainNameLen(b[pos:])
 		for pos < len(b) {
 			k := charClass[b[pos]]
 			if k&cToken == 0 {
@@ -260,6 +261,39 @@ func quickFields(b []byte, pos int, hs Headers, fieldMax int, c *fieldCounts) (e
 	return 0, hs
 }
 
+// ones and highs are the lowest and the highest bit of each byte of a word.
+const ones, highs uint64 = 0x0101010101010101, 0x8080808080808080
+
+// plainNameLen returns the length of the run of letters, digits and '-'
+// that b starts with, eight bytes a step while b has eight: most field
+// names are made of those alone, and no such byte sets a class bit that
+// quickFields notes (cUnder, cOddName). The run ends at the first other
+// byte, or where fewer than eight bytes are left; quickFields' loop reads
+// on from there byte by byte.
+//
+// In each byte of a word (bytes from 0x80 up excluded by &^x), adding
+// 0x80-lo sets the top bit where the byte is lo or above, adding 0x7f-hi
+// where it is above hi, with no carry into the next byte: inRange is the
+// first without the second. Letters are tested in lower case (|0x20 maps
+// 'A'..'Z' and no other byte to 'a'..'z').
+func plainNameLen(b []byte) int {
+	inRange := func(x uint64, lo, hi byte) uint64 {
+		return (x + (0x80-uint64(lo))*ones) &^ (x + (0x7f-uint64(hi))*ones)
+	}
+	n := 0
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		d := x ^ '-'*ones                           // a zero byte where x has '-'
+		dash := ^((d&^highs + ^highs) | d | ^highs) // its top bit, exactly
+		plain := (inRange(x|0x20*ones, 'a', 'z') | inRange(x, '0', '9') | dash) &^ x & highs
+		if plain != highs {
+			return n + bits.TrailingZeros64(^plain&highs)/8
+		}
+		b, n = b[8:], n+8
+	}
+	return n
+}
+
 // fieldValueLen returns the length of the run of field value bytes (cValue)
 // b starts with.
 func fieldValueLen(b []byte) int {
@@ -271,7 +305,6 @@ func fieldValueLen(b []byte) int {
 	// way. A borrow only runs upwards, so the lowest bit set marks the
 	// first such byte; a HTAB there is a value byte, and the run goes on
 	// after it.
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	n := 0
 	for len(b) >= 8 {
 		x := binary.LittleEndian.Uint64(b)

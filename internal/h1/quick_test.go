@@ -287,3 +287,47 @@ func TestFieldValueLen(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainNameLen checks the eight-byte steps of plainNameLen against a
+// byte at a time: the run of letters, digits and '-' b starts with, up to
+// where fewer than eight bytes are left.
+func TestPlainNameLen(t *testing.T) {
+	want := func(b []byte) int {
+		full := len(b) &^ 7
+		for i, c := range b[:full] {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return i
+			}
+		}
+		return full
+	}
+	for fill := 0; fill < 256; fill++ {
+		for c := 0; c < 256; c++ {
+			for p := 0; p < 19; p++ {
+				b := bytes.Repeat([]byte{byte(fill)}, 19)
+				b[p] = byte(c)
+				for _, s := range [][]byte{b, b[:p+1], b[p:]} {
+					if got, w := plainNameLen(s), want(s); got != w {
+						t.Fatalf("plainNameLen(%q) = %d, want %d", s, got, w)
+					}
+				}
+			}
+		}
+	}
+	// Names made of the bytes around the edges of the ranges, for the
+	// carries between neighbouring bytes.
+	edges := []byte{0x00, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x39, 0x3a, 0x40, 0x41, 0x5a, 0x5b, 0x5f, 0x60, 0x61, 0x7a, 0x7b, 0x7f, 0x80, 0xc1, 0xda, 0xe1, 0xfa, 0xff}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		b := make([]byte, rng.IntN(33))
+		for i := range b {
+			b[i] = edges[rng.IntN(len(edges))]
+			if rng.IntN(4) > 0 {
+				b[i] = "abcxyzABCXYZ0189-"[rng.IntN(17)]
+			}
+		}
+		if got, w := plainNameLen(b), want(b); got != w {
+			t.Fatalf("plainNameLen(%q) = %d, want %d", b, got, w)
+		}
+	}
+}

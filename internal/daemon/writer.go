@@ -228,11 +228,12 @@ func (w *respWriter) SetFields(order []proxy.FieldPos, values []string) bool {
 	return true
 }
 
-// listServer gives a listed header the Server field v, as the recorder's
-// header filter does, unless the list has one (proxy_pass_header Server).
-// false means the header is not listed: Header() is the way.
+// listServer gives a listed header the Server field v, one of fulcrum's
+// own (serverHeader's), as the recorder's header filter does, unless the
+// list has one (proxy_pass_header Server). false means the header is not
+// listed, or v is another value: Header() is the way.
 func (w *respWriter) listServer(v string) bool {
-	if !w.asList || w.listIndex("Server") >= 0 {
+	if !w.asList || v != serverTokensOn[0] && v != serverTokensOff[0] || w.listIndex("Server") >= 0 {
 		return false
 	}
 	w.values = append(w.values, v)
@@ -939,7 +940,7 @@ func (at *listedFronts) find(order []proxy.FieldPos) {
 // held to the field value grammar (no CR, LF or NUL), or digits.
 func (w *respWriter) appendListed(b []byte, at *listedFronts, vals []string, conn string) []byte {
 	if i := w.serverAt; i > 0 {
-		b = appendSafeValues(b, "Server", w.values[i-1:i])
+		b = h1.AppendHeader(b, "Server", w.values[i-1]) // fulcrum's own (listServer)
 	}
 	if !at.dated {
 		b = append(b, "Date: "...)

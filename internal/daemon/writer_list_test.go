@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,7 +119,7 @@ func TestListedHeaderMatchesMap(t *testing.T) {
 
 // TestSetFieldsDeclines: what the list cannot carry goes to the map: a
 // header with fields already, a Transfer-Encoding, values that are not the
-// writer's storage, and a second list.
+// writer's storage, a Server value not fulcrum's own, and a second list.
 func TestSetFieldsDeclines(t *testing.T) {
 	var out bytes.Buffer
 	at := time.Now()
@@ -147,10 +148,33 @@ func TestSetFieldsDeclines(t *testing.T) {
 	if !w.SetFields(order, vals) {
 		t.Fatal("declined")
 	}
+	if w.listServer("other/1") {
+		t.Error("a Server value not fulcrum's own listed")
+	}
 	if w.SetFields(order, w.HeaderValues(1)) {
 		t.Error("a second list taken")
 	}
 	if got := w.Header()["X-A"]; len(got) != 1 || got[0] != "v" {
 		t.Errorf("X-A = %q after HeaderValues, want the listed value", got)
+	}
+}
+
+// TestSafeValueEveryPlace: safeValue, eight bytes a step, finds a CR, LF or
+// NUL at every place of values up to three steps long, and only those.
+func TestSafeValueEveryPlace(t *testing.T) {
+	for n := 1; n <= 24; n++ {
+		for at := 0; at < n; at++ {
+			for c := 0; c < 256; c++ {
+				v := []byte(strings.Repeat("a", n))
+				v[at] = byte(c)
+				want := c != '\r' && c != '\n' && c != 0
+				if got := safeValue(string(v)); got != want {
+					t.Fatalf("safeValue(%q) = %v, want %v", v, got, want)
+				}
+				if got := safeValue(v); got != want {
+					t.Fatalf("safeValue([]byte %q) = %v, want %v", v, got, want)
+				}
+			}
+		}
 	}
 }

@@ -300,11 +300,12 @@ func (h *Handler) copyHeader(req *request) (ok bool) {
 	listing = listing && fresh && len(h.ownPassed) == 0
 	// connField says the response has a Connection field: without one,
 	// only the hop-by-hop names ask passed.
-	_, connField := head.Headers.Lookup("Connection")
+	connField := head.Connection
 	ok = true
-	for i, f := range head.Headers {
+	for i := range head.Headers {
+		f := &head.Headers[i]
 		var name, sent, value string
-		name, sent, value, off = h1.FieldText(s, off, f)
+		name, sent, value, off = h1.FieldText(s, off, *f)
 		fields = append(fields, vars.Field{Name: name, Value: value})
 		if !ok {
 			continue // $upstream_http_NAME has every field

@@ -279,6 +279,7 @@ func (w *respWriter) buildHeader() {
 	case connClose:
 		h["Connection"] = connectionClose
 	}
+	w.serverAt, w.connSent = 0, connNone // the map has them now
 }
 
 // sentFields is the response header as $sent_http_NAME reads it: the

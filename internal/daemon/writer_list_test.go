@@ -178,3 +178,25 @@ func TestSafeValueEveryPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestListedAgainAfterClear: a header listed, built and cleared (an
+// upgrade's or an error page's clear(Header())) and listed again has only
+// the second list's fields: the first one's Server stays behind.
+func TestListedAgainAfterClear(t *testing.T) {
+	var out bytes.Buffer
+	w := listTestWriter(&out, time.Now(), false)
+	vals := w.HeaderValues(1)
+	vals[0] = "1"
+	if !w.SetFields([]proxy.FieldPos{{Name: "X-A", Key: "X-A"}}, vals) || !w.listServer("fulcrum") {
+		t.Fatal("declined")
+	}
+	clear(w.Header())
+	vals = w.HeaderValues(1)
+	vals[0] = "2"
+	if !w.SetFields([]proxy.FieldPos{{Name: "X-B", Key: "X-B"}}, vals) {
+		t.Fatal("second list declined")
+	}
+	if got, want := w.Header(), (http.Header{"X-B": {"2"}}); !reflect.DeepEqual(got, want) {
+		t.Errorf("Header() = %v, want %v", got, want)
+	}
+}
